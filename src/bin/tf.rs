@@ -1,0 +1,158 @@
+//! tf: a command-line TF Protocol client.
+#![forbid(unsafe_code)]
+
+use std::io::Write;
+use std::process::ExitCode;
+use tfd::client::{Client, ClientConfig};
+use tfd::wire::Status;
+
+const USAGE: &str = "\
+usage: tf --server HOST:PORT --key PUB.pem --hash HASH [--proto VER] COMMAND [ARGS...]
+
+Connection (or the environment variables TF_SERVER, TF_KEY, TF_HASH, TF_PROTO):
+  --server HOST:PORT   the tfd server
+  --key FILE           the server's RSA public key (PEM)
+  --hash HASH          the application hash the server expects
+  --proto VER          protocol version (default 2.4.1)
+  --keylen N           session key length 16..214 (default 32)
+
+Commands (paths are relative to the served root):
+  echo TEXT...               mkdir PATH               del PATH
+  rmdir PATH                 touch PATH               fstat PATH
+  fupd PATH                  sha256 PATH              freesp
+  copy SRC DST               cpdir SRC DST            renam OLD NEW
+  ls [DIR]                   lsr [DIR]                lock [NAME]
+  date | udate | ndate | datef    dtof TIMESTAMP    ftod 'YYYY-MM-DD HH:MM:SS'
+  raw 'NAME ARGS'            send one command line as is and print the reply
+
+Exit status: 0 on OK, 2 on a FAILED or UNKNOWN reply, 1 on a connection or usage error.";
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("tf: {msg}");
+    ExitCode::from(1)
+}
+
+fn print_status(st: &Status) -> ExitCode {
+    match st {
+        Status::Ok(d) if d.is_empty() => {
+            println!("OK");
+            ExitCode::SUCCESS
+        }
+        Status::Ok(d) => {
+            println!("OK {}", String::from_utf8_lossy(d));
+            ExitCode::SUCCESS
+        }
+        Status::Failed(n, t) => {
+            eprintln!("FAILED {n} : {t}");
+            ExitCode::from(2)
+        }
+        Status::Unknown => {
+            eprintln!("UNKNOWN");
+            ExitCode::from(2)
+        }
+        Status::Other(d) => {
+            println!("{}", String::from_utf8_lossy(d));
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let mut server = std::env::var("TF_SERVER").ok();
+    let mut key = std::env::var("TF_KEY").ok();
+    let mut hash = std::env::var("TF_HASH").ok();
+    let mut proto = std::env::var("TF_PROTO").unwrap_or_else(|_| "2.4.1".into());
+    let mut keylen = 32usize;
+    let mut rest: Vec<String> = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if !rest.is_empty() {
+            rest.push(a);
+            continue;
+        }
+        match a.as_str() {
+            "--server" => server = args.next(),
+            "--key" => key = args.next(),
+            "--hash" => hash = args.next(),
+            "--proto" => proto = args.next().unwrap_or_default(),
+            "--keylen" => match args.next().and_then(|v| v.parse().ok()) {
+                Some(n) if (16..=214).contains(&n) => keylen = n,
+                _ => return fail("--keylen needs a number 16..214"),
+            },
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            _ => rest.push(a),
+        }
+    }
+    let (Some(server), Some(key), Some(hash)) = (server, key, hash) else {
+        return fail(format!("--server, --key and --hash are required\n{USAGE}"));
+    };
+    let Some(cmd) = rest.first().map(|c| c.to_ascii_lowercase()) else {
+        return fail(format!("no command given\n{USAGE}"));
+    };
+    let args = &rest[1..];
+    let pem = match std::fs::read(&key) {
+        Ok(p) => p,
+        Err(e) => return fail(format!("{key}: {e}")),
+    };
+    let mut cfg = ClientConfig::new(&server, pem, &hash);
+    cfg.proto = proto;
+    cfg.key_len = keylen;
+    let mut client = match Client::connect(&cfg) {
+        Ok(c) => c,
+        Err(e) => return fail(format!("{server}: {e}")),
+    };
+    let code = run(&mut client, &cmd, args);
+    let _ = client.end();
+    code
+}
+
+fn need(args: &[String], n: usize, what: &str) -> Result<(), ExitCode> {
+    if args.len() == n {
+        Ok(())
+    } else {
+        Err(fail(format!("usage: tf ... {what}")))
+    }
+}
+
+fn run(c: &mut Client, cmd: &str, args: &[String]) -> ExitCode {
+    let one = |args: &[String]| args.first().cloned().unwrap_or_default();
+    let result = match cmd {
+        "echo" => c.raw(format!("ECHO {}", args.join(" ")).as_bytes()).map(|f| {
+            println!("{}", String::from_utf8_lossy(&f));
+            ExitCode::SUCCESS
+        }),
+        "ls" | "lsr" => match c.list(cmd == "lsr", one(args).as_bytes()) {
+            Ok(Ok(text)) => {
+                let _ = std::io::stdout().write_all(&text);
+                Ok(ExitCode::SUCCESS)
+            }
+            Ok(Err(st)) => Ok(print_status(&st)),
+            Err(e) => Err(e),
+        },
+        "copy" | "cpdir" | "renam" => {
+            if let Err(code) = need(args, 2, &format!("{cmd} SRC DST")) {
+                return code;
+            }
+            c.command(format!("{} {} | {}", cmd.to_uppercase(), args[0], args[1]).as_bytes())
+                .map(|s| print_status(&s))
+        }
+        "raw" => {
+            if let Err(code) = need(args, 1, "raw 'NAME ARGS'") {
+                return code;
+            }
+            c.command(args[0].as_bytes()).map(|s| print_status(&s))
+        }
+        "mkdir" | "del" | "rmdir" | "touch" | "fstat" | "fupd" | "sha256" | "lock" | "dtof" | "ftod" | "freesp"
+        | "date" | "udate" | "ndate" | "datef" => c
+            .command(format!("{} {}", cmd.to_uppercase(), args.join(" ")).as_bytes())
+            .map(|s| print_status(&s)),
+        other => return fail(format!("unknown command {other:?} (see tf --help)")),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => fail(e),
+    }
+}

@@ -1,0 +1,131 @@
+//! tfd: the TF Protocol server daemon.
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use tfd::config::Config;
+use tfd::server::{self, demo, RunOptions};
+
+const USAGE: &str = "\
+usage: tfd [-c FILE] [--check-config]
+       tfd demo [--dir DIR] [--port PORT]
+
+  -c, --config FILE   configuration file (default /etc/tfd/tfd.conf)
+      --check-config  validate the configuration (and key) and exit
+  demo                run a ready-to-use server on 127.0.0.1 (creates DIR on first run)
+      --dir DIR       demo folder (default ./tfd-demo)
+      --port PORT     demo port (default 10345)
+  -h, --help          this help
+  -V, --version       print the version";
+
+fn init_logging(level: Option<&str>) {
+    let mut b = env_logger::Builder::new();
+    b.filter_level(log::LevelFilter::Info);
+    if let Some(l) = level {
+        if let Ok(f) = l.parse() {
+            b.filter_level(f);
+        }
+    }
+    b.parse_env("RUST_LOG");
+    b.format_timestamp_millis();
+    let _ = b.try_init();
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("tfd: {msg}");
+    ExitCode::from(1)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut config = PathBuf::from("/etc/tfd/tfd.conf");
+    let mut check = false;
+    let mut demo_mode = false;
+    let mut demo_dir = PathBuf::from(demo::DEFAULT_DIR);
+    let mut demo_port = demo::DEFAULT_PORT;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-c" | "--config" => match it.next() {
+                Some(v) => config = PathBuf::from(v),
+                None => return fail("-c needs a file"),
+            },
+            "--check-config" => check = true,
+            "demo" => demo_mode = true,
+            "--dir" if demo_mode => match it.next() {
+                Some(v) => demo_dir = PathBuf::from(v),
+                None => return fail("--dir needs a directory"),
+            },
+            "--port" if demo_mode => match it.next().and_then(|v| v.parse().ok()) {
+                Some(p) => demo_port = p,
+                None => return fail("--port needs a number 1..65535"),
+            },
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            "-V" | "--version" => {
+                println!("tfd {}", env!("CARGO_PKG_VERSION"));
+                return ExitCode::SUCCESS;
+            }
+            other => return fail(format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    init_logging(None);
+    if demo_mode {
+        config = match demo::prepare(&demo_dir, demo_port) {
+            Ok(c) => c,
+            Err(e) => return fail(e),
+        };
+    }
+    let cfg = match Config::load(&config) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    if let Err(e) = cfg.validate() {
+        return fail(e);
+    }
+    if let Some(l) = cfg.log_level.as_deref() {
+        if std::env::var_os("RUST_LOG").is_none() {
+            if let Ok(f) = l.parse() {
+                log::set_max_level(f);
+            }
+        }
+    }
+    if let Err(e) = server::load_key(&cfg) {
+        return fail(e);
+    }
+    let is_root = tfd::sys::geteuid() == 0;
+    if let Some(u) = &cfg.defusr {
+        if let Err(e) = tfd::auth::privs::lookup(u) {
+            return fail(format!("defusr: {e}"));
+        }
+    }
+    if check {
+        println!("tfd: configuration {} is valid", config.display());
+        return ExitCode::SUCCESS;
+    }
+    let serve_as_self = demo_mode || !is_root;
+    if serve_as_self {
+        log::info!(
+            "serving as the invoking user {} (single-user mode{})",
+            tfd::auth::privs::current_user_name(),
+            if demo_mode { ", demo" } else { ": not started as root" }
+        );
+    } else if cfg.defusr.is_none() {
+        log::warn!("no defusr configured: clients must LOGIN before other commands");
+    }
+    if demo_mode {
+        demo::print_instructions(&demo_dir, &cfg);
+    }
+    let opts = RunOptions {
+        config_path: Some(config),
+        serve_as_self,
+        grace: Duration::from_secs(10),
+    };
+    match server::run(cfg, opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}

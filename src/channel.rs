@@ -1,0 +1,286 @@
+//! Blocking I/O on top of [`crate::wire`]: one receiving half and one sending half,
+//! each with its own cipher state, so a transfer can hand the receiving half to a
+//! helper thread while the main thread keeps sending. Used by both the server's
+//! sessions and the client.
+
+use crate::wire::frame::{self, FrameError, MAX_FRAME};
+use crate::wire::Cipher;
+use std::io::{self, BufReader, Read, Write};
+use std::net::TcpStream;
+
+/// Why a channel operation failed. Every variant ends the connection.
+#[non_exhaustive]
+#[derive(Debug)]
+pub enum ChannelError {
+    /// The peer closed the connection (EOF at a unit boundary or inside one).
+    Closed,
+    /// The socket failed or timed out.
+    Io(io::Error),
+    /// The peer sent a header the protocol forbids.
+    Frame(FrameError),
+}
+
+impl std::fmt::Display for ChannelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChannelError::Closed => write!(f, "connection closed by peer"),
+            ChannelError::Io(e) => write!(f, "i/o error: {e}"),
+            ChannelError::Frame(e) => write!(f, "protocol violation: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ChannelError {}
+
+impl From<io::Error> for ChannelError {
+    fn from(e: io::Error) -> Self {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            ChannelError::Closed
+        } else {
+            ChannelError::Io(e)
+        }
+    }
+}
+
+impl From<FrameError> for ChannelError {
+    fn from(e: FrameError) -> Self {
+        ChannelError::Frame(e)
+    }
+}
+
+/// The receiving half: a buffered reader and the RX cipher.
+pub struct RxHalf<R: Read = TcpStream> {
+    inner: BufReader<R>,
+    cipher: Option<Cipher>,
+    /// Bytes received so far (for session accounting).
+    pub bytes: u64,
+}
+
+impl<R: Read> RxHalf<R> {
+    /// A plaintext half (before the key exchange).
+    pub fn new(inner: R) -> Self {
+        RxHalf {
+            inner: BufReader::with_capacity(64 * 1024, inner),
+            cipher: None,
+            bytes: 0,
+        }
+    }
+
+    /// Switches decryption on (or replaces the state after NIGMA).
+    pub fn set_cipher(&mut self, c: Cipher) {
+        self.cipher = Some(c);
+    }
+
+    /// The RX cipher, for NIGMA.
+    pub fn cipher_mut(&mut self) -> Option<&mut Cipher> {
+        self.cipher.as_mut()
+    }
+
+    /// Reads exactly `buf.len()` bytes and decrypts them as one unit.
+    pub fn recv_unit(&mut self, buf: &mut [u8]) -> Result<(), ChannelError> {
+        self.inner.read_exact(buf)?;
+        self.bytes += buf.len() as u64;
+        if let Some(c) = self.cipher.as_mut() {
+            c.unpack(buf);
+        }
+        Ok(())
+    }
+
+    /// Reads one frame whose payload may not exceed `max` bytes.
+    pub fn recv_frame_max(&mut self, max: usize) -> Result<Vec<u8>, ChannelError> {
+        let mut hdr = [0u8; 4];
+        self.recv_unit(&mut hdr)?;
+        let len = frame::decode_len(hdr, max)?;
+        let mut buf = vec![0u8; len];
+        self.recv_unit(&mut buf)?;
+        Ok(buf)
+    }
+
+    /// Reads one frame of up to [`MAX_FRAME`] bytes.
+    pub fn recv_frame(&mut self) -> Result<Vec<u8>, ChannelError> {
+        self.recv_frame_max(MAX_FRAME)
+    }
+
+    /// Reads one raw big-endian i64 unit (HPF headers and codes).
+    pub fn recv_i64(&mut self) -> Result<i64, ChannelError> {
+        let mut b = [0u8; 8];
+        self.recv_unit(&mut b)?;
+        Ok(i64::from_be_bytes(b))
+    }
+
+    /// Reads one raw big-endian i32 unit (SUP/SDOWN headers).
+    pub fn recv_i32(&mut self) -> Result<i32, ChannelError> {
+        let mut b = [0u8; 4];
+        self.recv_unit(&mut b)?;
+        Ok(i32::from_be_bytes(b))
+    }
+
+    /// The underlying reader (for socket options and timeouts).
+    pub fn get_ref(&self) -> &R {
+        self.inner.get_ref()
+    }
+
+    /// Bytes already read from the socket but not yet consumed.
+    pub fn buffered(&self) -> usize {
+        self.inner.buffer().len()
+    }
+}
+
+/// The sending half: the socket, the TX cipher and a reusable output buffer so that
+/// every reply (header + payload) leaves in one write.
+pub struct TxHalf<W: Write = TcpStream> {
+    inner: W,
+    cipher: Option<Cipher>,
+    buf: Vec<u8>,
+    /// Bytes sent so far.
+    pub bytes: u64,
+}
+
+impl<W: Write> TxHalf<W> {
+    /// A plaintext half.
+    pub fn new(inner: W) -> Self {
+        TxHalf {
+            inner,
+            cipher: None,
+            buf: Vec::with_capacity(1024),
+            bytes: 0,
+        }
+    }
+
+    /// Switches encryption on (or replaces the state after NIGMA).
+    pub fn set_cipher(&mut self, c: Cipher) {
+        self.cipher = Some(c);
+    }
+
+    /// The TX cipher, for NIGMA.
+    pub fn cipher_mut(&mut self) -> Option<&mut Cipher> {
+        self.cipher.as_mut()
+    }
+
+    fn flush_buf(&mut self) -> Result<(), ChannelError> {
+        let r = self.inner.write_all(&self.buf);
+        self.bytes += self.buf.len() as u64;
+        self.buf.clear();
+        if self.buf.capacity() > 1 << 20 {
+            self.buf.shrink_to(64 * 1024);
+        }
+        r?;
+        Ok(())
+    }
+
+    /// Sends one frame.
+    pub fn send_frame(&mut self, payload: &[u8]) -> Result<(), ChannelError> {
+        self.send_frame_parts(&[payload])
+    }
+
+    /// Sends one frame whose payload is given in pieces (still one payload unit).
+    pub fn send_frame_parts(&mut self, parts: &[&[u8]]) -> Result<(), ChannelError> {
+        self.buf.clear();
+        frame::encode_frame_parts(self.cipher.as_mut(), parts, &mut self.buf);
+        self.flush_buf()
+    }
+
+    /// Sends raw units (no headers), each encrypted on its own, in one write.
+    pub fn send_units(&mut self, units: &[&[u8]]) -> Result<(), ChannelError> {
+        self.buf.clear();
+        for u in units {
+            frame::encode_raw(self.cipher.as_mut(), u, &mut self.buf);
+        }
+        self.flush_buf()
+    }
+
+    /// Sends one raw big-endian i64 unit.
+    pub fn send_i64(&mut self, v: i64) -> Result<(), ChannelError> {
+        self.send_units(&[&v.to_be_bytes()])
+    }
+
+    /// Sends one raw big-endian i32 unit.
+    pub fn send_i32(&mut self, v: i32) -> Result<(), ChannelError> {
+        self.send_units(&[&v.to_be_bytes()])
+    }
+
+    /// The underlying writer.
+    pub fn get_ref(&self) -> &W {
+        &self.inner
+    }
+}
+
+/// Both halves of a TCP connection.
+pub struct Channel {
+    /// Receiving half.
+    pub rx: RxHalf<TcpStream>,
+    /// Sending half.
+    pub tx: TxHalf<TcpStream>,
+}
+
+impl Channel {
+    /// Wraps a connected stream (TCP_NODELAY on: replies are single writes and must
+    /// not wait for delayed ACKs).
+    pub fn new(stream: TcpStream) -> io::Result<Channel> {
+        stream.set_nodelay(true)?;
+        let rx = stream.try_clone()?;
+        Ok(Channel {
+            rx: RxHalf::new(rx),
+            tx: TxHalf::new(stream),
+        })
+    }
+
+    /// Turns encryption on in both directions from the same session key.
+    pub fn start_cipher(&mut self, key: &[u8]) {
+        self.rx.set_cipher(Cipher::new(key));
+        self.tx.set_cipher(Cipher::new(key));
+    }
+
+    /// The socket.
+    pub fn stream(&self) -> &TcpStream {
+        self.tx.get_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip_through_halves() {
+        let key: Vec<u8> = (1u8..=20).collect();
+        let mut tx = TxHalf::new(Vec::new());
+        tx.set_cipher(Cipher::new(&key));
+        tx.send_frame(b"hello").unwrap();
+        tx.send_frame_parts(&[b"CONT ", b"data"]).unwrap();
+        tx.send_i64(-127).unwrap();
+        tx.send_frame(b"").unwrap();
+        let wire = tx.get_ref().clone();
+        let mut rx = RxHalf::new(&wire[..]);
+        rx.set_cipher(Cipher::new(&key));
+        assert_eq!(rx.recv_frame().unwrap(), b"hello");
+        assert_eq!(rx.recv_frame().unwrap(), b"CONT data");
+        assert_eq!(rx.recv_i64().unwrap(), -127);
+        assert_eq!(rx.recv_frame().unwrap(), b"");
+        assert!(matches!(rx.recv_frame(), Err(ChannelError::Closed)));
+    }
+
+    #[test]
+    fn oversize_and_negative_headers_are_violations() {
+        let big = 600_000i32.to_be_bytes();
+        let mut rx = RxHalf::new(&big[..]);
+        assert!(matches!(
+            rx.recv_frame(),
+            Err(ChannelError::Frame(FrameError::TooLarge { .. }))
+        ));
+        let neg = (-1i32).to_be_bytes();
+        let mut rx = RxHalf::new(&neg[..]);
+        assert!(matches!(
+            rx.recv_frame(),
+            Err(ChannelError::Frame(FrameError::Negative(-1)))
+        ));
+        let mut rx = RxHalf::new(&[0u8, 0, 1, 0, 1, 2][..]);
+        assert!(matches!(rx.recv_frame_max(100), Err(ChannelError::Frame(_))));
+    }
+
+    #[test]
+    fn truncated_payload_is_closed() {
+        let mut rx = RxHalf::new(&[0u8, 0, 0, 5, b'a'][..]);
+        assert!(matches!(rx.recv_frame(), Err(ChannelError::Closed)));
+    }
+}

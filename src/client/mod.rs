@@ -1,0 +1,185 @@
+//! A blocking TF Protocol client on the same wire code as the server: used by the
+//! `tf` CLI, the tests and the benchmarks.
+#![forbid(unsafe_code)]
+
+use crate::channel::{Channel, ChannelError};
+use crate::wire::{handshake as hs, Status, MAX_CHUNK};
+use openssl::pkey::Public;
+use openssl::rsa::Rsa;
+use std::io::{self, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+/// Why a client operation failed.
+#[non_exhaustive]
+#[derive(Debug)]
+pub enum ClientError {
+    /// Connecting or the connection failed.
+    Channel(ChannelError),
+    /// The server refused a handshake step with this status.
+    Handshake(&'static str, Status),
+    /// The public key could not be used.
+    Key(String),
+    /// The server answered something the protocol does not allow here.
+    Protocol(String),
+    /// Writing local output failed.
+    Local(io::Error),
+}
+
+impl std::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClientError::Channel(e) => write!(f, "{e}"),
+            ClientError::Handshake(step, s) => write!(f, "handshake refused at {step}: {s:?}"),
+            ClientError::Key(e) => write!(f, "public key: {e}"),
+            ClientError::Protocol(e) => write!(f, "protocol error: {e}"),
+            ClientError::Local(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+impl From<ChannelError> for ClientError {
+    fn from(e: ChannelError) -> Self {
+        ClientError::Channel(e)
+    }
+}
+
+impl From<io::Error> for ClientError {
+    fn from(e: io::Error) -> Self {
+        ClientError::Channel(e.into())
+    }
+}
+
+/// Connection parameters.
+#[derive(Clone)]
+pub struct ClientConfig {
+    /// `host:port`.
+    pub server: String,
+    /// The server's public key, PEM.
+    pub pubkey_pem: Vec<u8>,
+    /// The application hash.
+    pub hash: String,
+    /// The protocol version string.
+    pub proto: String,
+    /// Session key length, 16..=214.
+    pub key_len: usize,
+    /// Connect and I/O timeout (None: block forever).
+    pub timeout: Option<Duration>,
+}
+
+impl ClientConfig {
+    /// Defaults: protocol 2.4.1, a 32-byte session key, 30 s timeouts.
+    pub fn new(server: &str, pubkey_pem: Vec<u8>, hash: &str) -> ClientConfig {
+        ClientConfig {
+            server: server.to_string(),
+            pubkey_pem,
+            hash: hash.to_string(),
+            proto: "2.4.1".into(),
+            key_len: 32,
+            timeout: Some(Duration::from_secs(30)),
+        }
+    }
+}
+
+/// A connected, encrypted session.
+pub struct Client {
+    /// The channel (public so tests can drive raw units).
+    pub chan: Channel,
+}
+
+impl Client {
+    /// Connects and runs the handshake.
+    pub fn connect(cfg: &ClientConfig) -> Result<Client, ClientError> {
+        let rsa: Rsa<Public> = Rsa::public_key_from_pem(&cfg.pubkey_pem)
+            .or_else(|_| Rsa::public_key_from_pem_pkcs1(&cfg.pubkey_pem))
+            .map_err(|e| ClientError::Key(e.to_string()))?;
+        let addr = cfg
+            .server
+            .to_socket_addrs()?
+            .next()
+            .ok_or_else(|| ClientError::Protocol(format!("cannot resolve {}", cfg.server)))?;
+        let stream = match cfg.timeout {
+            Some(t) => TcpStream::connect_timeout(&addr, t)?,
+            None => TcpStream::connect(addr)?,
+        };
+        stream.set_read_timeout(cfg.timeout)?;
+        stream.set_write_timeout(cfg.timeout)?;
+        let mut chan = Channel::new(stream)?;
+        chan.tx.send_frame(cfg.proto.as_bytes())?;
+        expect_ok(&mut chan, "version")?;
+        let mut key = vec![0u8; cfg.key_len.clamp(hs::KEY_MIN, hs::KEY_MAX)];
+        getrandom::getrandom(&mut key).map_err(|e| ClientError::Key(e.to_string()))?;
+        let enc = hs::encrypt_session_key(&rsa, &key).map_err(|e| ClientError::Key(e.to_string()))?;
+        chan.tx.send_frame(&enc)?;
+        expect_ok(&mut chan, "session key")?;
+        chan.start_cipher(&key);
+        chan.tx.send_frame(cfg.hash.as_bytes())?;
+        expect_ok(&mut chan, "hash")?;
+        Ok(Client { chan })
+    }
+
+    /// Sends one command frame and reads one reply frame.
+    pub fn command(&mut self, line: &[u8]) -> Result<Status, ClientError> {
+        self.chan.tx.send_frame(line)?;
+        Ok(Status::parse(&self.chan.rx.recv_frame()?))
+    }
+
+    /// Sends `NAME arg` and reads the reply.
+    pub fn call(&mut self, name: &str, arg: &[u8]) -> Result<Status, ClientError> {
+        let mut line = name.as_bytes().to_vec();
+        line.push(b' ');
+        line.extend_from_slice(arg);
+        self.command(&line)
+    }
+
+    /// Sends a frame and returns the raw reply frame.
+    pub fn raw(&mut self, line: &[u8]) -> Result<Vec<u8>, ClientError> {
+        self.chan.tx.send_frame(line)?;
+        Ok(self.chan.rx.recv_frame()?)
+    }
+
+    /// Receives a RCVFILE-style stream into `out` after the command was sent:
+    /// answers each `CONT` chunk with `CONT` until `OK`. Returns the final status.
+    pub fn recv_chunks(&mut self, out: &mut dyn Write) -> Result<Status, ClientError> {
+        loop {
+            let f = self.chan.rx.recv_frame()?;
+            if let Some(data) = f.strip_prefix(b"CONT ") {
+                if data.len() > MAX_CHUNK {
+                    return Err(ClientError::Protocol("chunk over the maximum".into()));
+                }
+                out.write_all(data).map_err(ClientError::Local)?;
+                self.chan.tx.send_frame(b"CONT")?;
+            } else {
+                return Ok(Status::parse(&f));
+            }
+        }
+    }
+
+    /// `LS`/`LSR`: the listing text, or the failure status.
+    pub fn list(&mut self, recursive: bool, dir: &[u8]) -> Result<Result<Vec<u8>, Status>, ClientError> {
+        self.chan
+            .tx
+            .send_frame(&[if recursive { &b"LSR "[..] } else { &b"LS "[..] }, dir].concat())?;
+        let mut out = Vec::new();
+        match self.recv_chunks(&mut out)? {
+            Status::Ok(_) => Ok(Ok(out)),
+            other => Ok(Err(other)),
+        }
+    }
+
+    /// `END`: closes the session (no reply).
+    pub fn end(mut self) -> Result<(), ClientError> {
+        self.chan.tx.send_frame(b"END")?;
+        Ok(())
+    }
+}
+
+fn expect_ok(chan: &mut Channel, step: &'static str) -> Result<(), ClientError> {
+    let f = chan.rx.recv_frame()?;
+    match Status::parse(&f) {
+        Status::Ok(_) => Ok(()),
+        other => Err(ClientError::Handshake(step, other)),
+    }
+}

@@ -1,0 +1,301 @@
+//! Filesystem commands: MKDIR, DEL, RMDIR, COPY, TOUCH, FSTAT, FUPD, CPDIR, RENAM,
+//! FREESP, SHA256, LOCK. Every path goes through [`Session::path`] and the confined
+//! [`crate::fsys::Root`]; replies follow the document and wire-notes §3, with the
+//! reference's false statuses fixed (decisions.md).
+
+use super::{CmdError, CmdResult, Reply};
+use crate::fsys::{walk, FsError, Kind, RelPath};
+use crate::session::{denied_or, Session};
+use crate::sys;
+use crate::wire::{command, Failed};
+use log::warn;
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::AsFd;
+
+/// Splits `a | b`; both sides must be non-empty (FAILED 16 otherwise).
+fn two_paths(arg: &[u8]) -> Result<(&[u8], &[u8]), Failed> {
+    match command::split_pipe(arg) {
+        Some((a, b)) if !a.is_empty() && !b.is_empty() => Ok((a, b)),
+        _ => Err(Failed::MissingParameter),
+    }
+}
+
+/// `MKDIR <path>`.
+pub fn mkdir(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let p = s.path(arg)?;
+    if p.is_root() {
+        return Err(Failed::DirExists.into());
+    }
+    s.check_lock_parent(&p)?;
+    let (dir, name) = s.root.parent(&p).map_err(|e| denied_or(e, Failed::AccessDenied))?;
+    match sys::mkdirat(dir.as_fd(), &name, 0o755).map_err(FsError::from) {
+        Ok(()) => Ok(Reply::Ok),
+        Err(FsError::Exists) => Err(Failed::DirExists.into()),
+        Err(_) => Err(Failed::AccessDenied.into()),
+    }
+}
+
+/// `DEL <path>`: removes a file (or symlink); the lock file itself may always go.
+pub fn del(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let p = s.path(arg)?;
+    if p.is_root() {
+        return Err(Failed::IsDirectory.into());
+    }
+    let is_lock_file = matches!((&s.lock, p.name()), (Some(l), Some(n)) if l.as_slice() == n);
+    if !is_lock_file {
+        s.check_lock_parent(&p)?;
+    }
+    let st = match s.root.lstat(&p) {
+        Ok(st) => st,
+        Err(FsError::NotFound) | Err(FsError::NotDir) => return Err(Failed::NoSuchFile.into()),
+        Err(e) => return Err(denied_or(e, Failed::NoSuchFile).into()),
+    };
+    if Kind::of(&st) == Kind::Dir {
+        return Err(Failed::IsDirectory.into());
+    }
+    let (dir, name) = s.root.parent(&p).map_err(|e| denied_or(e, Failed::NoSuchFile))?;
+    match sys::unlinkat(dir.as_fd(), &name, false).map_err(FsError::from) {
+        Ok(()) => Ok(Reply::Ok),
+        Err(FsError::NotFound) => Err(Failed::NoSuchFile.into()),
+        Err(e) if e.is_denied() => Err(Failed::AccessDenied.into()),
+        Err(e) => Err(CmdError::Bare(e.to_string())),
+    }
+}
+
+/// `RMDIR <path>`: recursive, keeping secure directories; the root is emptied
+/// but kept, and answered FAILED 15 (the document).
+pub fn rmdir(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let p = s.path(arg)?;
+    let mut budget = s.ctx.cfg.walk_limit;
+    if p.is_root() {
+        s.check_lock_dir(&p)?;
+        let r = walk::empty_dir(s.root.fd(), true, &mut budget, 0);
+        log::info!(
+            "{} RMDIR of the root removed {} entries, kept {}",
+            s.peer,
+            r.removed,
+            r.kept
+        );
+        return Err(Failed::DirStillExists.into());
+    }
+    s.check_lock_parent(&p)?;
+    match s.root.lstat(&p) {
+        Ok(st) if Kind::of(&st) == Kind::Dir => {}
+        Ok(_) => return Err(Failed::NotADirectory.into()),
+        Err(FsError::NotFound) | Err(FsError::NotDir) => return Err(Failed::NoSuchDir.into()),
+        Err(e) => return Err(denied_or(e, Failed::AccessDenied).into()),
+    }
+    let (dir, name) = s.root.parent(&p).map_err(|e| denied_or(e, Failed::AccessDenied))?;
+    walk::remove_tree(dir.as_fd(), &name, true, &mut budget, 0);
+    if sys::fstatat(dir.as_fd(), &name, false).is_ok() {
+        return Err(Failed::DirStillExists.into());
+    }
+    Ok(Reply::Ok)
+}
+
+/// Opens a source file for COPY-like commands; never blocks on a FIFO.
+fn open_source(s: &Session, p: &RelPath) -> Result<(File, libc::stat), FsError> {
+    let fd = s.root.open(p, libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY, 0)?;
+    let st = sys::fstat(fd.as_fd())?;
+    Ok((File::from(fd), st))
+}
+
+/// `COPY <src> | <dst>`: an independent copy (the reference's hard link made the two
+/// names share data, which surprises every user); never overwrites.
+pub fn copy(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let (a, b) = two_paths(arg)?;
+    let src = s.path(a)?;
+    let dst = s.path(b)?;
+    s.check_lock_parent(&src)?;
+    s.check_lock_parent(&dst)?;
+    let (file, st) = match open_source(s, &src) {
+        Ok(x) => x,
+        Err(FsError::NotFound) | Err(FsError::NotDir) => return Err(Failed::NoSource.into()),
+        Err(e) => return Err(denied_or(e, Failed::CopyError).into()),
+    };
+    match Kind::of(&st) {
+        Kind::Dir => return Err(Failed::CannotLinkDir.into()),
+        Kind::Other => return Err(Failed::CopyError.into()),
+        Kind::File => {}
+    }
+    if dst.is_root() {
+        return Err(Failed::FileExists.into());
+    }
+    let (dir, name) = s.root.parent(&dst).map_err(|e| denied_or(e, Failed::CopyError))?;
+    match walk::copy_file(&file, dir.as_fd(), &name, st.st_mode) {
+        Ok(_) => Ok(Reply::Ok),
+        Err(FsError::Exists) => Err(Failed::FileExists.into()),
+        Err(FsError::NoSpace) => Err(Failed::Quota.into()),
+        Err(e) => Err(denied_or(e, Failed::CopyError).into()),
+    }
+}
+
+/// `TOUCH <path>`: creates the file or says why not (never a false OK).
+pub fn touch(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let p = s.path(arg)?;
+    if p.is_root() {
+        return Err(Failed::FileExists.into());
+    }
+    s.check_lock_parent(&p)?;
+    let (dir, name) = match s.root.parent(&p) {
+        Ok(x) => x,
+        Err(e) => return Err(denied_or(e, Failed::CreateFile).into()),
+    };
+    match sys::openat_nofollow(dir.as_fd(), &name, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, 0o644)
+        .map_err(FsError::from)
+    {
+        Ok(_) => Ok(Reply::Ok),
+        Err(FsError::Exists) => Err(Failed::FileExists.into()),
+        Err(e) => Err(denied_or(e, Failed::CreateFile).into()),
+    }
+}
+
+/// stat for FSTAT/FUPD plus their lock rule: a directory is checked itself, a
+/// file through its parent.
+fn stat_checked(s: &Session, arg: &[u8]) -> Result<(RelPath, libc::stat), Failed> {
+    if arg.is_empty() {
+        return Err(Failed::MissingParameter);
+    }
+    let p = s.path(arg)?;
+    let st = match s.root.stat(&p) {
+        Ok(st) => st,
+        Err(FsError::NotFound) | Err(FsError::NotDir) => return Err(Failed::NoSuchFile),
+        Err(e) => return Err(denied_or(e, Failed::NoSuchFile)),
+    };
+    if Kind::of(&st) == Kind::Dir {
+        s.check_lock_dir(&p)?;
+    } else {
+        s.check_lock_parent(&p)?;
+    }
+    Ok((p, st))
+}
+
+/// `FSTAT <path>` → `OK <D|F|U> <size> <atime> <mtime>`.
+pub fn fstat(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let (_, st) = stat_checked(s, arg)?;
+    let t = match Kind::of(&st) {
+        Kind::Dir => 'D',
+        Kind::File => 'F',
+        Kind::Other => 'U',
+    };
+    Ok(Reply::Data(
+        format!("{t} {} {} {}", st.st_size as u64, st.st_atime, st.st_mtime).into_bytes(),
+    ))
+}
+
+/// `FUPD <path>`: both timestamps to now.
+pub fn fupd(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let (p, _) = stat_checked(s, arg)?;
+    let flags = libc::O_NONBLOCK | libc::O_NOCTTY;
+    let fd = s
+        .root
+        .open(&p, libc::O_RDONLY | flags, 0)
+        .or_else(|_| s.root.open(&p, libc::O_WRONLY | flags, 0))
+        .map_err(|e| denied_or(e, Failed::TimestampUpdate))?;
+    sys::touch_now(fd.as_fd()).map_err(|_| Failed::TimestampUpdate)?;
+    Ok(Reply::Ok)
+}
+
+/// `CPDIR <src> | <dst>`: a recursive copy into a new directory; all or nothing.
+pub fn cpdir(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let (a, b) = two_paths(arg)?;
+    let src = s.path(a)?;
+    let dst = s.path(b)?;
+    let fd = match s.root.open_dir(&src) {
+        Ok(fd) => fd,
+        Err(e) if e.is_denied() => return Err(Failed::AccessDenied.into()),
+        Err(_) => return Err(Failed::NotADirectory.into()),
+    };
+    s.check_lock_dir(&src)?;
+    s.check_lock_parent(&dst)?;
+    if dst.is_root() || s.root.lstat(&dst).is_ok() {
+        return Err(Failed::DirExists.into());
+    }
+    if dst.starts_with(&src) {
+        return Err(Failed::ReplicateTree.into());
+    }
+    let (dir, name) = s.root.parent(&dst).map_err(|e| denied_or(e, Failed::ReplicateTree))?;
+    let mut budget = s.ctx.cfg.walk_limit;
+    match walk::copy_tree(fd, dir.as_fd(), &name, &mut budget) {
+        Ok(()) => Ok(Reply::Ok),
+        Err(FsError::Exists) => Err(Failed::DirExists.into()),
+        Err(FsError::NoSpace) => Err(Failed::Quota.into()),
+        Err(e) => Err(denied_or(e, Failed::ReplicateTree).into()),
+    }
+}
+
+/// `RENAM <old> | <new>`: rename(2) inside the root.
+pub fn renam(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let (a, b) = two_paths(arg)?;
+    let old = s.path(a)?;
+    let new = s.path(b)?;
+    if old.is_root() || new.is_root() {
+        return Err(Failed::Rename.into());
+    }
+    match s.root.lstat(&old) {
+        Ok(st) if Kind::of(&st) == Kind::Dir => s.check_lock_dir(&old)?,
+        _ => s.check_lock_parent(&old)?,
+    }
+    s.check_lock_parent(&new)?;
+    let (od, on) = s.root.parent(&old).map_err(|e| denied_or(e, Failed::Rename))?;
+    let (nd, nn) = s.root.parent(&new).map_err(|e| denied_or(e, Failed::Rename))?;
+    match sys::renameat2(od.as_fd(), &on, nd.as_fd(), &nn, false).map_err(FsError::from) {
+        Ok(()) => Ok(Reply::Ok),
+        Err(FsError::Access) => Err(Failed::AccessDenied.into()),
+        Err(_) => Err(Failed::Rename.into()),
+    }
+}
+
+/// `FREESP` → `OK <bytes available>` on the root's filesystem.
+pub fn freesp(s: &mut Session, _arg: &[u8]) -> CmdResult {
+    match sys::free_bytes(s.root.fd()) {
+        Ok(n) => Ok(Reply::Data(n.to_string().into_bytes())),
+        Err(e) => {
+            warn!("{} FREESP: {e}", s.peer);
+            Err(Failed::AccessDenied.into())
+        }
+    }
+}
+
+/// `SHA256 <path>` → `OK 0x<64 hex>`.
+pub fn sha256(s: &mut Session, arg: &[u8]) -> CmdResult {
+    if arg.is_empty() {
+        return Err(Failed::MissingParameter.into());
+    }
+    let p = s.path(arg)?;
+    let (mut file, st) = open_source(s, &p).map_err(|e| denied_or(e, Failed::Sha256))?;
+    if Kind::of(&st) != Kind::File {
+        return Err(Failed::Sha256.into());
+    }
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => h.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return Err(Failed::Sha256.into()),
+        }
+    }
+    let mut out = b"0x".to_vec();
+    for b in h.finalize() {
+        out.extend_from_slice(format!("{b:02x}").as_bytes());
+    }
+    Ok(Reply::Data(out))
+}
+
+/// `LOCK <name>` sets the session's lock-file name; empty turns locking off. An
+/// invalid name is refused and not stored (the reference stored it anyway).
+pub fn lock(s: &mut Session, arg: &[u8]) -> CmdResult {
+    if arg.is_empty() {
+        s.lock = None;
+        return Ok(Reply::Ok);
+    }
+    if arg.iter().any(|&b| b == b'.' || b == b'/' || b == 0) || arg.len() > crate::fsys::MAX_NAME {
+        return Err(Failed::InvalidLockToken.into());
+    }
+    s.lock = Some(arg.to_vec());
+    Ok(Reply::Ok)
+}

@@ -1,0 +1,1459 @@
+//! The configuration file, in the reference server's `key value` format.
+//!
+//! The reference (init.c) concatenates the file and finds each key with `strstr`
+//! anywhere in the text, so a key name inside a value or an indented comment
+//! switches things on, and nothing is trimmed. tfd reads the same files one line at
+//! a time instead, refuses unknown and repeated keys so that typos cannot silently
+//! fall back to defaults, and reports every problem as `file:line: message` so the
+//! operator can fix the file rather than guess.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs;
+use std::io::{self, Read};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Larger files are refused before parsing, so a wrong path (a log, a device)
+/// cannot make the daemon read an unbounded amount into memory.
+pub const MAX_FILE_SIZE: u64 = 1 << 20;
+
+/// Default for `max_sessions`.
+pub const DEFAULT_MAX_SESSIONS: u32 = 512;
+/// Default for `max_sessions_per_ip`.
+pub const DEFAULT_MAX_SESSIONS_PER_IP: u32 = 32;
+/// Default for `prelogin_timeout`.
+pub const DEFAULT_PRELOGIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Upper bound for `prelogin_timeout`, in seconds.
+pub const MAX_PRELOGIN_TIMEOUT_SECS: u64 = 3600;
+/// Upper bound for `idle_timeout`, in seconds (one week).
+pub const MAX_IDLE_TIMEOUT_SECS: u64 = 86400 * 7;
+/// Default for `hpf_max_buffer`: the reference granted up to 10% of RAM per
+/// connection, tfd a fixed few MiB.
+pub const DEFAULT_HPF_MAX_BUFFER: u64 = 4 << 20;
+/// Upper bound for `hpf_max_buffer`.
+pub const MAX_HPF_MAX_BUFFER: u64 = 64 << 20;
+/// Default for `walk_limit`.
+pub const DEFAULT_WALK_LIMIT: u64 = 1_000_000;
+
+/// Every key tfd accepts, with a one-line description, so that the man page and
+/// the example config can be checked against the parser.
+pub const KEYS: &[(&str, &str)] = &[
+    (
+        "proto",
+        "protocol version a client must send first (required, 1..31 bytes)",
+    ),
+    (
+        "hash",
+        "shared secret a client must send after the key exchange (required, 1..255 bytes)",
+    ),
+    ("dbdir", "root directory of the served tree (required)"),
+    (
+        "port",
+        "TCP and UDP port, 1..65535 (required unless every listen has a port)",
+    ),
+    (
+        "listen",
+        "address to listen on, optionally with :port; repeatable (default 0.0.0.0 and [::])",
+    ),
+    ("privkey", "inline RSA private key as a `privkey { PEM }` block"),
+    ("privkey_file", "path of a PEM file holding the RSA private key"),
+    ("pubkey", "inline public key as a `pubkey { PEM }` block (stored only)"),
+    ("defusr", "system user a session switches to after the hash check"),
+    ("userdb", "path of the LOGIN user database"),
+    ("tlb", "path of the TLB target list"),
+    ("injail", "flag: enable the INJAIL command"),
+    ("trp_ipv4", "transparent proxy target, IPv4 address"),
+    ("trp_ipv6", "transparent proxy target, IPv6 address"),
+    ("trp_dns", "transparent proxy target, host name"),
+    ("max_sessions", "maximum concurrent sessions (default 512)"),
+    (
+        "max_sessions_per_ip",
+        "maximum concurrent sessions per client IP (default 32)",
+    ),
+    (
+        "prelogin_timeout",
+        "seconds to finish handshake and hash check, 1..3600 (default 30)",
+    ),
+    (
+        "idle_timeout",
+        "seconds a session may stay silent, 0 = no limit, max 604800 (default 0)",
+    ),
+    (
+        "hpf_max_buffer",
+        "largest PUT/GET buffer granted, bytes or K/M/G, 1..64M (default 4M)",
+    ),
+    (
+        "walk_limit",
+        "most entries a recursive listing or tree walk visits (default 1000000)",
+    ),
+    ("log_level", "error, warn, info, debug or trace"),
+    ("faipath", "accepted for compatibility, ignored"),
+    ("faitok_mq", "accepted for compatibility, ignored"),
+    ("xsntmex", "accepted for compatibility, ignored"),
+    ("xsace", "accepted for compatibility, ignored"),
+    ("rpcproxy", "accepted for compatibility, ignored"),
+    ("nprocmax", "accepted for compatibility, ignored"),
+    ("securefs", "accepted for compatibility, ignored"),
+    ("diskspace", "accepted for compatibility, ignored"),
+];
+
+/// Reference flags for features tfd leaves out on purpose (decisions: never
+/// RUNBASH; LOCKSYS and FLYCONTEXT rewrite the root without any checks).
+const UNSUPPORTED_KEYS: &[&str] = &["locksys", "runbash", "flycontext"];
+
+/// Reference keys that tfd reads past so old config files keep working.
+const IGNORED_KEYS: &[&str] = &[
+    "faipath",
+    "faitok_mq",
+    "xsntmex",
+    "xsace",
+    "rpcproxy",
+    "nprocmax",
+    "securefs",
+    "diskspace",
+];
+
+const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
+
+/// Name used in messages when the text did not come from a file.
+const NO_FILE: &str = "<config>";
+
+/// Transparent-proxy target; one enum because the reference used only the first
+/// kind it found, and tfd refuses ambiguity instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trp {
+    V4(Ipv4Addr),
+    V6(Ipv6Addr),
+    Dns(String),
+}
+
+/// A parsed configuration. Built by [`Config::parse_str`] or [`Config::load`];
+/// every field is public so tests and tools can build one by hand, which is why
+/// [`Config::validate`] exists separately.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Config {
+    pub proto: String,
+    pub hash: String,
+    pub dbdir: PathBuf,
+    /// When no `port` key is given (every `listen` has its own port), this is the
+    /// port of the first `listen` address, so UDP still has one to use.
+    pub port: u16,
+    pub privkey_pem: Option<Vec<u8>>,
+    /// After [`Config::load`] this is absolute and its content is in `privkey_pem`.
+    pub privkey_file: Option<PathBuf>,
+    pub pubkey_pem: Option<Vec<u8>>,
+    pub defusr: Option<String>,
+    pub userdb: Option<PathBuf>,
+    pub tlb: Option<PathBuf>,
+    pub injail: bool,
+    pub trp: Option<Trp>,
+    /// Never empty after parsing: the default is both wildcard addresses.
+    pub listen: Vec<SocketAddr>,
+    pub max_sessions: u32,
+    pub max_sessions_per_ip: u32,
+    pub prelogin_timeout: Duration,
+    /// Zero means no limit.
+    pub idle_timeout: Duration,
+    pub hpf_max_buffer: u64,
+    pub walk_limit: u64,
+    /// Lower case, one of error, warn, info, debug, trace.
+    pub log_level: Option<String>,
+    /// Canonical path of the file, so a reload reads the same file whatever the cwd.
+    pub source: Option<PathBuf>,
+}
+
+/// Hand-written so that logging a config never leaks the private key or the
+/// shared hash.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redact = |v: &Option<Vec<u8>>| v.as_ref().map(|b| format!("<{} bytes>", b.len()));
+        f.debug_struct("Config")
+            .field("proto", &self.proto)
+            .field("hash", &"<redacted>")
+            .field("dbdir", &self.dbdir)
+            .field("port", &self.port)
+            .field("privkey_pem", &redact(&self.privkey_pem))
+            .field("privkey_file", &self.privkey_file)
+            .field("pubkey_pem", &redact(&self.pubkey_pem))
+            .field("defusr", &self.defusr)
+            .field("userdb", &self.userdb)
+            .field("tlb", &self.tlb)
+            .field("injail", &self.injail)
+            .field("trp", &self.trp)
+            .field("listen", &self.listen)
+            .field("max_sessions", &self.max_sessions)
+            .field("max_sessions_per_ip", &self.max_sessions_per_ip)
+            .field("prelogin_timeout", &self.prelogin_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("hpf_max_buffer", &self.hpf_max_buffer)
+            .field("walk_limit", &self.walk_limit)
+            .field("log_level", &self.log_level)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+/// Why a configuration was refused. Displays as `file:line: message` (or
+/// `file: message` when no single line is to blame), the form editors and
+/// operators can jump to.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file (or the key file it names) could not be opened or read; the
+    /// `io::Error` is kept so callers can tell "missing" from "forbidden".
+    Read { file: String, error: io::Error },
+    /// The file is larger than [`MAX_FILE_SIZE`]; no real config is, so it is
+    /// probably the wrong path.
+    TooLarge { file: String },
+    /// A malformed line with no more specific variant: invalid UTF-8, a flag
+    /// given a value, text after a closing `}`, a key block without `{`.
+    Syntax { file: String, line: usize, message: String },
+    /// A key tfd does not know; refused so a typo is not silently a default.
+    UnknownKey { file: String, line: usize, key: String },
+    /// A key that needs a value was given none.
+    MissingValue { file: String, line: usize, key: String },
+    /// A key given twice; the reference silently took the first, which hides
+    /// edits appended at the end of a file.
+    DuplicateKey {
+        file: String,
+        line: usize,
+        key: String,
+        first_line: usize,
+    },
+    /// A reference feature tfd leaves out on purpose (`locksys`, `runbash`,
+    /// `flycontext`); refused rather than ignored because a deployment relying
+    /// on it would otherwise behave differently without notice.
+    Unsupported { file: String, line: usize, key: String },
+    /// A `{` block with no closing `}`. The line is where the block opened,
+    /// because that is where the mistake is, not at the end of the file.
+    UnterminatedBlock { file: String, line: usize, key: String },
+    /// A value that does not parse or is out of range. `line` is `None` when
+    /// [`Config::validate`] finds it in a config not built by the parser.
+    InvalidValue {
+        file: String,
+        line: Option<usize>,
+        key: String,
+        message: String,
+    },
+    /// A required key is absent.
+    MissingKey { file: String, key: String },
+    /// Keys that contradict each other (two private keys, two proxy targets, a
+    /// listen address without any port, ...).
+    Conflict {
+        file: String,
+        line: Option<usize>,
+        message: String,
+    },
+    /// [`Config::load`] could not resolve a path on the filesystem (dbdir
+    /// missing or not a directory, key file unreadable).
+    Resolve {
+        file: String,
+        line: Option<usize>,
+        key: String,
+        message: String,
+    },
+}
+
+impl ConfigError {
+    /// The line to blame, when there is one.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            Self::Syntax { line, .. }
+            | Self::UnknownKey { line, .. }
+            | Self::MissingValue { line, .. }
+            | Self::DuplicateKey { line, .. }
+            | Self::Unsupported { line, .. }
+            | Self::UnterminatedBlock { line, .. } => Some(*line),
+            Self::InvalidValue { line, .. } | Self::Conflict { line, .. } | Self::Resolve { line, .. } => *line,
+            Self::Read { .. } | Self::TooLarge { .. } | Self::MissingKey { .. } => None,
+        }
+    }
+
+    /// The file name used in the message (`<config>` for [`Config::parse_str`]).
+    pub fn file(&self) -> &str {
+        match self {
+            Self::Read { file, .. }
+            | Self::TooLarge { file }
+            | Self::Syntax { file, .. }
+            | Self::UnknownKey { file, .. }
+            | Self::MissingValue { file, .. }
+            | Self::DuplicateKey { file, .. }
+            | Self::Unsupported { file, .. }
+            | Self::UnterminatedBlock { file, .. }
+            | Self::InvalidValue { file, .. }
+            | Self::MissingKey { file, .. }
+            | Self::Conflict { file, .. }
+            | Self::Resolve { file, .. } => file,
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            Self::Read { error, .. } => format!("cannot read: {error}"),
+            Self::TooLarge { .. } => format!("larger than {MAX_FILE_SIZE} bytes"),
+            Self::Syntax { message, .. } | Self::Conflict { message, .. } => message.clone(),
+            Self::UnknownKey { key, .. } => format!("unknown key {key:?}"),
+            Self::MissingValue { key, .. } => format!("{key}: missing value"),
+            Self::DuplicateKey { key, first_line, .. } => {
+                format!("duplicate key {key:?} (first given on line {first_line})")
+            }
+            Self::Unsupported { key, .. } => format!("{key:?} is not supported by tfd"),
+            Self::UnterminatedBlock { key, .. } => {
+                format!("{key} block opened here is never closed with \"}}\"")
+            }
+            Self::InvalidValue { key, message, .. } | Self::Resolve { key, message, .. } => {
+                format!("{key}: {message}")
+            }
+            Self::MissingKey { key, .. } => format!("missing required key {key}"),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line() {
+            Some(line) => write!(f, "{}:{}: {}", self.file(), line, self.message()),
+            None => write!(f, "{}: {}", self.file(), self.message()),
+        }
+    }
+}
+
+/// The I/O error text is already part of the Display message, so it is not
+/// also returned as a source (that would print it twice in error chains).
+impl std::error::Error for ConfigError {}
+
+/// First line of each key, so that checks done after the whole file is read
+/// can still point at a line.
+type KeyLines = HashMap<&'static str, usize>;
+
+impl Config {
+    /// Parses and checks the text without touching the filesystem; paths stay
+    /// as written and `privkey_file` is not read (that is [`Config::load`]).
+    pub fn parse_str(text: &str) -> Result<Config, ConfigError> {
+        parse_named(text, NO_FILE).map(|(config, _)| config)
+    }
+
+    /// Reads, parses and resolves a config file: relative paths are taken from
+    /// the file's own directory (not the cwd, which differs between a shell and
+    /// a service manager), `dbdir` is canonicalized and must be a directory,
+    /// and `privkey_file` is read into `privkey_pem`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let bytes = read_capped(path).map_err(|e| match e {
+            CappedError::Io(error) => ConfigError::Read {
+                file: file.clone(),
+                error,
+            },
+            CappedError::TooLarge => ConfigError::TooLarge { file: file.clone() },
+        })?;
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                let valid = bytes.get(..e.valid_up_to()).unwrap_or_default();
+                return Err(ConfigError::Syntax {
+                    file,
+                    line: valid.iter().filter(|&&b| b == b'\n').count() + 1,
+                    message: "not valid UTF-8".into(),
+                });
+            }
+        };
+        let (mut config, lines) = parse_named(text, &file)?;
+        let source = fs::canonicalize(path).map_err(|error| ConfigError::Read {
+            file: file.clone(),
+            error,
+        })?;
+        let base = source.parent().map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
+        let resolve_err = |key: &'static str, message: String| ConfigError::Resolve {
+            file: file.clone(),
+            line: lines.get(key).copied(),
+            key: key.into(),
+            message,
+        };
+
+        let dbdir = base.join(&config.dbdir);
+        let dbdir = fs::canonicalize(&dbdir).map_err(|e| resolve_err("dbdir", format!("{}: {e}", dbdir.display())))?;
+        if !dbdir.is_dir() {
+            return Err(resolve_err("dbdir", format!("{} is not a directory", dbdir.display())));
+        }
+        config.dbdir = dbdir;
+
+        if let Some(key_file) = config.privkey_file.take() {
+            let key_file = base.join(key_file);
+            let pem = read_capped(&key_file).map_err(|e| {
+                let why = match e {
+                    CappedError::Io(e) => e.to_string(),
+                    CappedError::TooLarge => format!("larger than {MAX_FILE_SIZE} bytes"),
+                };
+                resolve_err("privkey_file", format!("{}: {why}", key_file.display()))
+            })?;
+            check_pem(&pem).map_err(|m| resolve_err("privkey_file", format!("{}: {m}", key_file.display())))?;
+            warn_if_readable_by_others(&key_file, "private key file");
+            config.privkey_pem = Some(pem);
+            config.privkey_file = Some(key_file);
+        } else if config.privkey_pem.is_some() {
+            warn_if_readable_by_others(&source, "config file holding a private key");
+        }
+        config.userdb = config.userdb.take().map(|p| base.join(p));
+        config.tlb = config.tlb.take().map(|p| base.join(p));
+        config.source = Some(source);
+        config.check(&file, &lines)?;
+        Ok(config)
+    }
+
+    /// Checks the invariants the rest of tfd relies on (ranges, exactly one
+    /// private key source, ...). The parser already enforces all of them; this
+    /// is for configs built or modified by hand.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let file = self
+            .source
+            .as_ref()
+            .map_or_else(|| NO_FILE.to_string(), |p| p.display().to_string());
+        self.check(&file, &KeyLines::new())
+    }
+
+    fn check(&self, file: &str, lines: &KeyLines) -> Result<(), ConfigError> {
+        let invalid = |key: &'static str, message: String| ConfigError::InvalidValue {
+            file: file.into(),
+            line: lines.get(key).copied(),
+            key: key.into(),
+            message,
+        };
+        check_text("proto", &self.proto, 31).map_err(|m| invalid("proto", m))?;
+        check_text("hash", &self.hash, 255).map_err(|m| invalid("hash", m))?;
+        if self.dbdir.as_os_str().is_empty() {
+            return Err(invalid("dbdir", "missing value".into()));
+        }
+        if self.port == 0 {
+            return Err(invalid("port", "must be 1..65535, not 0".into()));
+        }
+        if self.listen.is_empty() {
+            return Err(invalid("listen", "no address to listen on".into()));
+        }
+        if let Some(addr) = self.listen.iter().find(|a| a.port() == 0) {
+            return Err(invalid("listen", format!("{addr} has port 0")));
+        }
+        // Both set is the normal state after load(): the file's content is in
+        // privkey_pem. Only the parser can tell the two sources apart, so it
+        // rejects a file giving both.
+        if self.privkey_pem.is_none() && self.privkey_file.is_none() {
+            return Err(ConfigError::MissingKey {
+                file: file.into(),
+                key: "privkey or privkey_file".into(),
+            });
+        }
+        if let Some(pem) = &self.privkey_pem {
+            check_pem(pem).map_err(|m| invalid("privkey", m))?;
+        }
+        if let Some(pem) = &self.pubkey_pem {
+            check_pem(pem).map_err(|m| invalid("pubkey", m))?;
+        }
+        if let Some(user) = &self.defusr {
+            check_user(user).map_err(|m| invalid("defusr", m))?;
+        }
+        for (key, path) in [("userdb", &self.userdb), ("tlb", &self.tlb)] {
+            if path.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+                return Err(invalid(key, "missing value".into()));
+            }
+        }
+        if let Some(Trp::Dns(host)) = &self.trp {
+            check_host(host).map_err(|m| invalid("trp_dns", m))?;
+        }
+        if self.max_sessions == 0 {
+            return Err(invalid("max_sessions", "must be at least 1".into()));
+        }
+        if self.max_sessions_per_ip == 0 {
+            return Err(invalid("max_sessions_per_ip", "must be at least 1".into()));
+        }
+        let pre = self.prelogin_timeout;
+        if pre < Duration::from_secs(1) || pre > Duration::from_secs(MAX_PRELOGIN_TIMEOUT_SECS) {
+            return Err(invalid(
+                "prelogin_timeout",
+                format!("must be 1..{MAX_PRELOGIN_TIMEOUT_SECS} seconds"),
+            ));
+        }
+        if self.idle_timeout > Duration::from_secs(MAX_IDLE_TIMEOUT_SECS) {
+            return Err(invalid(
+                "idle_timeout",
+                format!("must be 0..{MAX_IDLE_TIMEOUT_SECS} seconds"),
+            ));
+        }
+        if !(1..=MAX_HPF_MAX_BUFFER).contains(&self.hpf_max_buffer) {
+            return Err(invalid(
+                "hpf_max_buffer",
+                format!("must be 1..{MAX_HPF_MAX_BUFFER} bytes"),
+            ));
+        }
+        if self.walk_limit == 0 {
+            return Err(invalid("walk_limit", "must be at least 1".into()));
+        }
+        if let Some(level) = &self.log_level {
+            if !LOG_LEVELS.contains(&level.as_str()) {
+                return Err(invalid("log_level", log_level_message(level)));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Values collected while reading lines; turned into a [`Config`] once the
+/// whole file is known, since `port` may come after the `listen` lines using it.
+#[derive(Default)]
+struct Draft {
+    proto: Option<String>,
+    hash: Option<String>,
+    dbdir: Option<PathBuf>,
+    port: Option<u16>,
+    privkey_pem: Option<Vec<u8>>,
+    privkey_file: Option<PathBuf>,
+    pubkey_pem: Option<Vec<u8>>,
+    defusr: Option<String>,
+    userdb: Option<PathBuf>,
+    tlb: Option<PathBuf>,
+    injail: bool,
+    trp: Option<(Trp, &'static str, usize)>,
+    listen: Vec<(IpAddr, Option<u16>, usize)>,
+    max_sessions: Option<u32>,
+    max_sessions_per_ip: Option<u32>,
+    prelogin_timeout: Option<Duration>,
+    idle_timeout: Option<Duration>,
+    hpf_max_buffer: Option<u64>,
+    walk_limit: Option<u64>,
+    log_level: Option<String>,
+}
+
+fn parse_named(text: &str, file: &str) -> Result<(Config, KeyLines), ConfigError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut lines = text.split('\n').enumerate().map(|(i, l)| (i + 1, l));
+    let mut seen = KeyLines::new();
+    let mut d = Draft::default();
+
+    while let Some((lineno, raw)) = lines.next() {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let (word, value) = split_key(trimmed);
+        if UNSUPPORTED_KEYS.contains(&word) {
+            return Err(ConfigError::Unsupported {
+                file: file.into(),
+                line: lineno,
+                key: word.into(),
+            });
+        }
+        let Some(&(key, _)) = KEYS.iter().find(|(k, _)| *k == word) else {
+            return Err(ConfigError::UnknownKey {
+                file: file.into(),
+                line: lineno,
+                key: word.into(),
+            });
+        };
+        if key != "listen" {
+            if let Some(&first_line) = seen.get(key) {
+                return Err(ConfigError::DuplicateKey {
+                    file: file.into(),
+                    line: lineno,
+                    key: key.into(),
+                    first_line,
+                });
+            }
+        }
+        seen.entry(key).or_insert(lineno);
+
+        if IGNORED_KEYS.contains(&key) {
+            log::warn!("{file}:{lineno}: {key} is accepted for compatibility and ignored");
+            continue;
+        }
+        if key == "injail" {
+            if !value.is_empty() {
+                return Err(ConfigError::Syntax {
+                    file: file.into(),
+                    line: lineno,
+                    message: format!("{key} is a flag and takes no value"),
+                });
+            }
+            d.injail = true;
+            continue;
+        }
+        if value.is_empty() {
+            return Err(ConfigError::MissingValue {
+                file: file.into(),
+                line: lineno,
+                key: key.into(),
+            });
+        }
+        if key == "privkey" || key == "pubkey" {
+            let pem = read_block(file, key, value, lineno, &mut lines)?;
+            if key == "privkey" {
+                d.privkey_pem = Some(pem);
+            } else {
+                d.pubkey_pem = Some(pem);
+            }
+            continue;
+        }
+        parse_value(&mut d, key, value, lineno).map_err(|message| ConfigError::InvalidValue {
+            file: file.into(),
+            line: Some(lineno),
+            key: key.into(),
+            message,
+        })?;
+        if key.starts_with("trp_") {
+            if let Some((_, first, first_line)) = &d.trp {
+                if *first != key {
+                    return Err(ConfigError::Conflict {
+                        file: file.into(),
+                        line: Some(lineno),
+                        message: format!(
+                            "{key} conflicts with {first} on line {first_line}: \
+                             at most one transparent proxy target"
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    let config = finish(d, file, &seen)?;
+    config.check(file, &seen)?;
+    Ok((config, seen))
+}
+
+/// Splits a trimmed line into key and value. A `{` glued to the key
+/// (`privkey{`) starts the value, so that spelling still opens a block.
+fn split_key(line: &str) -> (&str, &str) {
+    let mut end = line.find(char::is_whitespace).unwrap_or(line.len());
+    if let Some(brace) = line.get(..end).and_then(|w| w.find('{')) {
+        if brace > 0 {
+            end = brace;
+        }
+    }
+    let key = line.get(..end).unwrap_or(line);
+    let value = line.get(end..).unwrap_or("").trim();
+    (key, value)
+}
+
+/// Reads a `key { PEM }` block. Lines are trimmed (indentation and CR are not
+/// part of PEM) and comment lines are dropped as the reference does; interior
+/// blank lines are kept because they separate PEM headers from the body.
+fn read_block<'a>(
+    file: &str,
+    key: &str,
+    value: &str,
+    start: usize,
+    lines: &mut impl Iterator<Item = (usize, &'a str)>,
+) -> Result<Vec<u8>, ConfigError> {
+    let Some(first) = value.strip_prefix('{') else {
+        let hint = if key == "privkey" {
+            " (for a key file use privkey_file)"
+        } else {
+            ""
+        };
+        return Err(ConfigError::Syntax {
+            file: file.into(),
+            line: start,
+            message: format!("{key}: expected \"{{\" opening a PEM block{hint}"),
+        });
+    };
+    let mut pem = String::new();
+    let mut push = |part: &str| {
+        pem.push_str(part.trim());
+        pem.push('\n');
+    };
+    let (close_line, after) = match first.split_once('}') {
+        Some((inside, after)) => {
+            push(inside);
+            (start, after)
+        }
+        None => {
+            push(first);
+            loop {
+                let Some((n, line)) = lines.next() else {
+                    return Err(ConfigError::UnterminatedBlock {
+                        file: file.into(),
+                        line: start,
+                        key: key.into(),
+                    });
+                };
+                if let Some((inside, after)) = line.split_once('}') {
+                    push(inside);
+                    break (n, after);
+                }
+                if !line.trim_start().starts_with('#') {
+                    push(line);
+                }
+            }
+        }
+    };
+    if !after.trim().is_empty() {
+        return Err(ConfigError::Syntax {
+            file: file.into(),
+            line: close_line,
+            message: format!("{key}: unexpected text after the closing \"}}\""),
+        });
+    }
+    let mut pem = pem.trim().to_string();
+    pem.push('\n');
+    check_pem(pem.as_bytes()).map_err(|message| ConfigError::InvalidValue {
+        file: file.into(),
+        line: Some(start),
+        key: key.into(),
+        message,
+    })?;
+    Ok(pem.into_bytes())
+}
+
+/// Parses one non-empty value into the draft; the error is the message part
+/// (the caller adds file, line and key).
+fn parse_value(d: &mut Draft, key: &'static str, value: &str, line: usize) -> Result<(), String> {
+    let u32_max = u64::from(u32::MAX);
+    match key {
+        "proto" => d.proto = Some(value.into()),
+        "hash" => d.hash = Some(value.into()),
+        "dbdir" => d.dbdir = Some(value.into()),
+        "privkey_file" => d.privkey_file = Some(value.into()),
+        "userdb" => d.userdb = Some(value.into()),
+        "tlb" => d.tlb = Some(value.into()),
+        "defusr" => {
+            check_user(value)?;
+            d.defusr = Some(value.into());
+        }
+        "port" => d.port = Some(number(value, 1, 65535)? as u16),
+        "listen" => {
+            let (ip, port) = parse_listen(value).ok_or_else(|| {
+                format!(
+                    "{value:?} is not an IP address with an optional :port \
+                     (IPv6 with a port in brackets, e.g. [::1]:10345)"
+                )
+            })?;
+            if port == Some(0) {
+                return Err(format!("{value:?}: port must be 1..65535"));
+            }
+            d.listen.push((ip, port, line));
+        }
+        "trp_ipv4" => {
+            let ip = value.parse().map_err(|_| format!("{value:?} is not an IPv4 address"))?;
+            d.trp.get_or_insert((Trp::V4(ip), key, line));
+        }
+        "trp_ipv6" => {
+            let ip = value.parse().map_err(|_| format!("{value:?} is not an IPv6 address"))?;
+            d.trp.get_or_insert((Trp::V6(ip), key, line));
+        }
+        "trp_dns" => {
+            check_host(value)?;
+            d.trp.get_or_insert((Trp::Dns(value.into()), key, line));
+        }
+        "max_sessions" => d.max_sessions = Some(number(value, 1, u32_max)? as u32),
+        "max_sessions_per_ip" => d.max_sessions_per_ip = Some(number(value, 1, u32_max)? as u32),
+        "prelogin_timeout" => {
+            let secs = number(value, 1, MAX_PRELOGIN_TIMEOUT_SECS)
+                .map_err(|_| format!("{value:?} is not a number of seconds 1..3600"))?;
+            d.prelogin_timeout = Some(Duration::from_secs(secs));
+        }
+        "idle_timeout" => {
+            let secs = number(value, 0, MAX_IDLE_TIMEOUT_SECS).map_err(|_| {
+                format!(
+                    "{value:?} is not a number of seconds 0..{MAX_IDLE_TIMEOUT_SECS} \
+                     (0 = no limit)"
+                )
+            })?;
+            d.idle_timeout = Some(Duration::from_secs(secs));
+        }
+        "hpf_max_buffer" => {
+            let size = parse_size(value)
+                .filter(|n| (1..=MAX_HPF_MAX_BUFFER).contains(n))
+                .ok_or_else(|| {
+                    format!(
+                        "{value:?} is not a size 1..64M \
+                         (bytes, or a number with a K, M or G suffix)"
+                    )
+                })?;
+            d.hpf_max_buffer = Some(size);
+        }
+        "walk_limit" => d.walk_limit = Some(number(value, 1, u64::MAX)?),
+        "log_level" => {
+            let level = value.to_ascii_lowercase();
+            if !LOG_LEVELS.contains(&level.as_str()) {
+                return Err(log_level_message(value));
+            }
+            d.log_level = Some(level);
+        }
+        // Every other key in KEYS is handled before this is called; reaching
+        // here means KEYS grew without a parser arm, which the tests catch.
+        _ => return Err("key has no parser (tfd bug)".into()),
+    }
+    Ok(())
+}
+
+/// Turns the draft into a config: required keys, defaults, and the checks that
+/// need the whole file (listen ports, two private key sources).
+fn finish(d: Draft, file: &str, seen: &KeyLines) -> Result<Config, ConfigError> {
+    let missing = |key: &str| ConfigError::MissingKey {
+        file: file.into(),
+        key: key.into(),
+    };
+    let proto = d.proto.ok_or_else(|| missing("proto"))?;
+    let hash = d.hash.ok_or_else(|| missing("hash"))?;
+    let dbdir = d.dbdir.ok_or_else(|| missing("dbdir"))?;
+    if let (Some(block), Some(file_line)) = (seen.get("privkey"), seen.get("privkey_file")) {
+        return Err(ConfigError::Conflict {
+            file: file.into(),
+            line: Some(*block.max(file_line)),
+            message: format!(
+                "privkey (line {block}) and privkey_file (line {file_line}) are two \
+                 private key sources; give exactly one"
+            ),
+        });
+    }
+    if d.privkey_pem.is_none() && d.privkey_file.is_none() {
+        return Err(missing("privkey or privkey_file"));
+    }
+    let port = match d.port {
+        Some(port) => port,
+        None => {
+            if let Some((ip, _, line)) = d.listen.iter().find(|(_, p, _)| p.is_none()) {
+                return Err(ConfigError::Conflict {
+                    file: file.into(),
+                    line: Some(*line),
+                    message: format!("listen {ip} has no port and there is no port key"),
+                });
+            }
+            match d.listen.first() {
+                Some((_, Some(port), _)) => *port,
+                _ => return Err(missing("port")),
+            }
+        }
+    };
+    let mut listen: Vec<SocketAddr> = Vec::with_capacity(d.listen.len().max(2));
+    let mut listen_lines: HashMap<SocketAddr, usize> = HashMap::new();
+    for (ip, p, line) in &d.listen {
+        let addr = SocketAddr::new(*ip, p.unwrap_or(port));
+        if let Some(first) = listen_lines.insert(addr, *line) {
+            return Err(ConfigError::Conflict {
+                file: file.into(),
+                line: Some(*line),
+                message: format!("listen address {addr} given twice (first on line {first})"),
+            });
+        }
+        listen.push(addr);
+    }
+    if listen.is_empty() {
+        listen.push(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port));
+        listen.push(SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), port));
+    }
+    Ok(Config {
+        proto,
+        hash,
+        dbdir,
+        port,
+        privkey_pem: d.privkey_pem,
+        privkey_file: d.privkey_file,
+        pubkey_pem: d.pubkey_pem,
+        defusr: d.defusr,
+        userdb: d.userdb,
+        tlb: d.tlb,
+        injail: d.injail,
+        trp: d.trp.map(|(trp, _, _)| trp),
+        listen,
+        max_sessions: d.max_sessions.unwrap_or(DEFAULT_MAX_SESSIONS),
+        max_sessions_per_ip: d.max_sessions_per_ip.unwrap_or(DEFAULT_MAX_SESSIONS_PER_IP),
+        prelogin_timeout: d.prelogin_timeout.unwrap_or(DEFAULT_PRELOGIN_TIMEOUT),
+        idle_timeout: d.idle_timeout.unwrap_or(Duration::ZERO),
+        hpf_max_buffer: d.hpf_max_buffer.unwrap_or(DEFAULT_HPF_MAX_BUFFER),
+        walk_limit: d.walk_limit.unwrap_or(DEFAULT_WALK_LIMIT),
+        log_level: d.log_level,
+        source: None,
+    })
+}
+
+/// Plain decimal digits only: `str::parse` would also take a leading `+`.
+fn number(value: &str, min: u64, max: u64) -> Result<u64, String> {
+    let ok = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
+    ok.then(|| value.parse::<u64>().ok())
+        .flatten()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| format!("{value:?} is not a number {min}..{max}"))
+}
+
+/// Bytes, or a number with a K, M or G suffix (powers of 1024).
+fn parse_size(value: &str) -> Option<u64> {
+    let (digits, unit) = match value.as_bytes().last()? {
+        b'k' | b'K' => (value.get(..value.len() - 1)?, 1u64 << 10),
+        b'm' | b'M' => (value.get(..value.len() - 1)?, 1 << 20),
+        b'g' | b'G' => (value.get(..value.len() - 1)?, 1 << 30),
+        _ => (value, 1),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<u64>().ok()?.checked_mul(unit)
+}
+
+/// `1.2.3.4`, `1.2.3.4:port`, `::1`, `[::1]` or `[::1]:port`; the port is
+/// `None` when the address has none.
+fn parse_listen(value: &str) -> Option<(IpAddr, Option<u16>)> {
+    if let Ok(addr) = value.parse::<SocketAddr>() {
+        return Some((addr.ip(), Some(addr.port())));
+    }
+    if let Ok(ip) = value.parse::<IpAddr>() {
+        return Some((ip, None));
+    }
+    let inner = value.strip_prefix('[')?.strip_suffix(']')?;
+    inner.parse::<Ipv6Addr>().ok().map(|ip| (ip.into(), None))
+}
+
+/// Control characters would be invisible in the file yet compared byte for
+/// byte against what a client sends.
+fn check_text(key: &str, value: &str, max: usize) -> Result<(), String> {
+    if value.is_empty() {
+        return Err("missing value".into());
+    }
+    if value.len() > max {
+        return Err(format!("{} bytes is too long (at most {max})", value.len()));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(format!("{key} must not contain control characters"));
+    }
+    Ok(())
+}
+
+fn check_user(user: &str) -> Result<(), String> {
+    if user.is_empty() {
+        return Err("missing value".into());
+    }
+    if user.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("{user:?} is not a user name"));
+    }
+    Ok(())
+}
+
+/// Host names only: an address belongs in trp_ipv4/trp_ipv6, and the check
+/// keeps blanks or a `:port` from reaching the resolver.
+fn check_host(host: &str) -> Result<(), String> {
+    let bad = || format!("{host:?} is not a host name");
+    let name = host.strip_suffix('.').unwrap_or(host);
+    if name.is_empty() || name.len() > 253 {
+        return Err(bad());
+    }
+    for label in name.split('.') {
+        let ok = (1..=63).contains(&label.len())
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !ok {
+            return Err(bad());
+        }
+    }
+    Ok(())
+}
+
+/// Only catches a block or file that is plainly not PEM; whether the key is
+/// usable is for the crypto code to say.
+fn check_pem(pem: &[u8]) -> Result<(), String> {
+    let has = |needle: &[u8]| pem.windows(needle.len()).any(|w| w == needle);
+    if pem.iter().all(u8::is_ascii_whitespace) {
+        return Err("empty PEM block".into());
+    }
+    if !has(b"-----BEGIN ") || !has(b"-----END ") {
+        return Err("not PEM text (no -----BEGIN/-----END lines)".into());
+    }
+    Ok(())
+}
+
+fn log_level_message(value: &str) -> String {
+    format!("{value:?} is not one of error, warn, info, debug, trace")
+}
+
+enum CappedError {
+    Io(io::Error),
+    TooLarge,
+}
+
+/// Reads at most [`MAX_FILE_SIZE`] bytes; metadata lengths are not trusted
+/// because /proc files and pipes report 0.
+fn read_capped(path: &Path) -> Result<Vec<u8>, CappedError> {
+    let file = fs::File::open(path).map_err(CappedError::Io)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(CappedError::Io)?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(CappedError::TooLarge);
+    }
+    Ok(bytes)
+}
+
+/// A warning, not an error: the file may be protected in other ways (a
+/// private directory), but a world-readable key usually is a mistake.
+fn warn_if_readable_by_others(path: &Path, what: &str) {
+    if let Ok(meta) = fs::metadata(path) {
+        if meta.permissions().mode() & 0o044 != 0 {
+            log::warn!("{}: {what} is readable by group or others", path.display());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PEM: &str = "-----BEGIN PRIVATE KEY-----\n\
+        MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n\
+        MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu\n\
+        -----END PRIVATE KEY-----\n";
+
+    fn reference_config() -> String {
+        format!(
+            "# reference-style config\n\
+             proto 2.4.1\n\
+             hash testhash\n\
+             dbdir /srv/tfd\n\
+             port 10345\n\
+             faipath /srv/fai\n\
+             defusr tfuser\n\
+             userdb /etc/tfd/userdb\n\
+             tlb /etc/tfd/tlb\n\
+             injail\n\
+             privkey {{\n{PEM}}}\n\
+             pubkey {{-----BEGIN PUBLIC KEY-----\n\
+             MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n\
+             -----END PUBLIC KEY-----}}\n"
+        )
+    }
+
+    fn minimal(extra: &str) -> String {
+        format!("proto 2.4.1\nhash h\ndbdir /srv\nport 10345\nprivkey_file k.pem\n{extra}")
+    }
+
+    fn err(text: &str) -> String {
+        match Config::parse_str(text) {
+            Ok(c) => panic!("expected an error, got {c:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn reference_config_parses() {
+        let c = Config::parse_str(&reference_config()).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.proto, "2.4.1");
+        assert_eq!(c.hash, "testhash");
+        assert_eq!(c.dbdir, PathBuf::from("/srv/tfd"));
+        assert_eq!(c.port, 10345);
+        assert_eq!(c.privkey_pem.as_deref(), Some(PEM.as_bytes()));
+        let pubkey = String::from_utf8(c.pubkey_pem.clone().unwrap()).unwrap();
+        assert!(pubkey.starts_with("-----BEGIN PUBLIC KEY-----\nMIIB"));
+        assert!(pubkey.ends_with("-----END PUBLIC KEY-----\n"));
+        assert_eq!(c.defusr.as_deref(), Some("tfuser"));
+        assert_eq!(c.userdb, Some(PathBuf::from("/etc/tfd/userdb")));
+        assert_eq!(c.tlb, Some(PathBuf::from("/etc/tfd/tlb")));
+        assert!(c.injail);
+        assert_eq!(c.trp, None);
+        assert_eq!(
+            c.listen,
+            vec![
+                "0.0.0.0:10345".parse::<SocketAddr>().unwrap(),
+                "[::]:10345".parse().unwrap()
+            ]
+        );
+        assert_eq!(c.max_sessions, 512);
+        assert_eq!(c.max_sessions_per_ip, 32);
+        assert_eq!(c.prelogin_timeout, Duration::from_secs(30));
+        assert_eq!(c.idle_timeout, Duration::ZERO);
+        assert_eq!(c.hpf_max_buffer, 4 << 20);
+        assert_eq!(c.walk_limit, 1_000_000);
+        assert_eq!(c.log_level, None);
+        assert_eq!(c.source, None);
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("testhash") && !debug.contains("MIIEvQ"));
+    }
+
+    #[test]
+    fn example_conf_parses() {
+        let c = Config::parse_str(include_str!("../conf/tfd.conf")).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.proto, "2.4.1");
+        assert_eq!(c.port, 10345);
+        assert_eq!(c.dbdir, PathBuf::from("/srv/tfd"));
+        assert_eq!(c.privkey_file, Some(PathBuf::from("/etc/tfd/key.pem")));
+    }
+
+    #[test]
+    fn example_conf_documents_every_key() {
+        let conf = include_str!("../conf/tfd.conf");
+        for (key, _) in KEYS {
+            assert!(conf.contains(key), "{key} not in conf/tfd.conf");
+        }
+    }
+
+    #[test]
+    fn every_key_in_keys_is_accepted() {
+        for (key, _) in KEYS {
+            let text = minimal(&format!("{key} x\n"));
+            if let Err(ConfigError::UnknownKey { .. }) = Config::parse_str(&text) {
+                panic!("{key} listed in KEYS but unknown to the parser");
+            }
+            if let Err(ConfigError::InvalidValue { message, .. }) = Config::parse_str(&text) {
+                assert!(!message.contains("tfd bug"), "{key}: {message}");
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_key_line_number() {
+        let e = err("proto 2.4.1\nhash h\nbogus 1\n");
+        assert!(e.starts_with("<config>:3: "), "{e}");
+        assert!(e.contains("unknown key \"bogus\""), "{e}");
+    }
+
+    #[test]
+    fn error_line_numbers() {
+        let cases = [
+            ("injail yes", 6, "takes no value"),
+            ("defusr", 6, "defusr: missing value"),
+            ("locksys", 6, "\"locksys\" is not supported by tfd"),
+            ("runbash", 6, "not supported by tfd"),
+            ("flycontext", 6, "not supported by tfd"),
+            ("max_sessions 0", 6, "max_sessions"),
+            ("max_sessions_per_ip 4294967296", 6, "max_sessions_per_ip"),
+            ("prelogin_timeout 0", 6, "seconds 1..3600"),
+            ("prelogin_timeout 3601", 6, "seconds 1..3600"),
+            ("idle_timeout 604801", 6, "idle_timeout"),
+            ("walk_limit 0", 6, "walk_limit"),
+            ("log_level loud", 6, "log_level"),
+            ("trp_ipv4 ::1", 6, "not an IPv4"),
+            ("trp_ipv6 1.2.3.4", 6, "not an IPv6"),
+            ("trp_dns bad host", 6, "not a host name"),
+            ("listen example.com", 6, "not an IP address"),
+            ("listen 1.2.3.4:0", 6, "port must be"),
+            ("privkey /etc/key.pem", 6, "privkey_file"),
+        ];
+        for (line, n, want) in cases {
+            let e = err(&minimal(&format!("{line}\n")));
+            assert!(e.starts_with(&format!("<config>:{n}: ")), "{line}: {e}");
+            assert!(e.contains(want), "{line}: {e}");
+        }
+        let no_port = |port: &str| format!("proto p\nhash h\ndbdir /d\nprivkey_file k\nport {port}\n");
+        for port in ["12x", "0", "+80", "65536", "-1", " 8 0"] {
+            let e = err(&no_port(port));
+            let want = format!("<config>:5: port: {:?} is not a number 1..65535", port.trim());
+            assert_eq!(e, want);
+        }
+        assert_eq!(Config::parse_str(&no_port("65535")).unwrap().port, 65535);
+    }
+
+    #[test]
+    fn string_value_limits() {
+        let text = |proto: &str| format!("proto {proto}\nhash h\ndbdir /d\nport 1\nprivkey_file k\n");
+        Config::parse_str(&text(&"p".repeat(31))).unwrap();
+        let e = err(&text(&"p".repeat(32)));
+        assert!(e.starts_with("<config>:1: proto: 32 bytes"), "{e}");
+        let hash = |h: &str| format!("proto p\nhash {h}\ndbdir /d\nport 1\nprivkey_file k\n");
+        Config::parse_str(&hash(&"h".repeat(255))).unwrap();
+        assert!(err(&hash(&"h".repeat(256))).starts_with("<config>:2: hash:"));
+        // Interior blanks and '#' are part of a value; only the ends are trimmed.
+        let c = Config::parse_str(&hash("  a b#c  ")).unwrap();
+        assert_eq!(c.hash, "a b#c");
+    }
+
+    #[test]
+    fn missing_keys() {
+        assert_eq!(err(""), "<config>: missing required key proto");
+        assert!(err("proto p\nhash h\ndbdir /d\nprivkey_file k\n").contains("key port"));
+        assert!(err("proto p\nhash h\ndbdir /d\nport 1\n").contains("privkey or privkey_file"));
+        assert!(err("proto p\nhash h\ndbdir\n").starts_with("<config>:3: dbdir: missing value"));
+    }
+
+    #[test]
+    fn duplicate_key() {
+        let e = err(&minimal("hash again\n"));
+        assert_eq!(e, "<config>:6: duplicate key \"hash\" (first given on line 2)");
+        let e = err(&minimal("injail\ninjail\n"));
+        assert!(e.starts_with("<config>:7: duplicate key \"injail\""), "{e}");
+    }
+
+    #[test]
+    fn two_private_key_sources() {
+        let e = err(&minimal(&format!("privkey {{\n{PEM}}}\n")));
+        assert!(e.starts_with("<config>:6: "), "{e}");
+        assert!(e.contains("exactly one"), "{e}");
+    }
+
+    #[test]
+    fn two_trp_targets() {
+        let e = err(&minimal("trp_ipv4 192.0.2.1\ntrp_dns example.net\n"));
+        assert!(
+            e.starts_with("<config>:7: trp_dns conflicts with trp_ipv4 on line 6"),
+            "{e}"
+        );
+        let c = Config::parse_str(&minimal("trp_ipv6 2001:db8::1\n")).unwrap();
+        assert_eq!(c.trp, Some(Trp::V6("2001:db8::1".parse().unwrap())));
+        let c = Config::parse_str(&minimal("trp_dns proxy.example.net.\n")).unwrap();
+        assert_eq!(c.trp, Some(Trp::Dns("proxy.example.net.".into())));
+    }
+
+    #[test]
+    fn unterminated_block() {
+        let text = "proto p\nhash h\n\nprivkey {\n-----BEGIN PRIVATE KEY-----\nAAAA\n";
+        let e = err(text);
+        assert_eq!(e, "<config>:4: privkey block opened here is never closed with \"}\"");
+        let e = err("proto p\npubkey {\n");
+        assert!(e.starts_with("<config>:2: pubkey block"), "{e}");
+    }
+
+    #[test]
+    fn block_forms() {
+        let base = "proto p\nhash h\ndbdir /d\nport 1\n";
+        // Text on the `{` and `}` lines belongs to the PEM; CR and indentation go.
+        let text = format!(
+            "{base}privkey{{-----BEGIN PRIVATE KEY-----\r\n  AAAA\r\n# dropped\r\n\
+             -----END PRIVATE KEY-----}}\r\n"
+        );
+        let c = Config::parse_str(&text).unwrap();
+        assert_eq!(
+            c.privkey_pem.as_deref(),
+            Some(&b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"[..])
+        );
+        let e = err(&format!("{base}privkey {{\n{PEM}}} trailing\n"));
+        assert!(e.starts_with("<config>:10: privkey: unexpected text"), "{e}");
+        let e = err(&format!("{base}privkey {{ }}\n"));
+        assert!(e.starts_with("<config>:5: privkey: empty PEM block"), "{e}");
+        let e = err(&format!("{base}privkey {{\nnot a key\n}}\n"));
+        assert!(e.starts_with("<config>:5: privkey: not PEM"), "{e}");
+    }
+
+    #[test]
+    fn listen_forms() {
+        let c = Config::parse_str(&minimal(
+            "listen 192.0.2.1\nlisten 192.0.2.2:8080\nlisten ::1\nlisten [::1]:9090\nlisten [fe80::2]\n",
+        ))
+        .unwrap();
+        let want: Vec<SocketAddr> = [
+            "192.0.2.1:10345",
+            "192.0.2.2:8080",
+            "[::1]:10345",
+            "[::1]:9090",
+            "[fe80::2]:10345",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+        assert_eq!(c.listen, want);
+
+        // No port key is fine when every listen has its own.
+        let text = "proto p\nhash h\ndbdir /d\nprivkey_file k\nlisten [::1]:7000\nlisten 127.0.0.1:7001\n";
+        let c = Config::parse_str(text).unwrap();
+        assert_eq!(c.port, 7000);
+        let text = "proto p\nhash h\ndbdir /d\nprivkey_file k\nlisten [::1]:7000\nlisten 127.0.0.1\n";
+        let e = err(text);
+        assert!(e.starts_with("<config>:6: listen 127.0.0.1 has no port"), "{e}");
+
+        let e = err(&minimal("listen ::1\nlisten [::1]:10345\n"));
+        assert!(
+            e.starts_with("<config>:7: listen address [::1]:10345 given twice"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn hpf_max_buffer_sizes() {
+        let size = |v: &str| Config::parse_str(&minimal(&format!("hpf_max_buffer {v}\n")));
+        assert_eq!(size("1").unwrap().hpf_max_buffer, 1);
+        assert_eq!(size("65536").unwrap().hpf_max_buffer, 65536);
+        assert_eq!(size("512K").unwrap().hpf_max_buffer, 512 << 10);
+        assert_eq!(size("512k").unwrap().hpf_max_buffer, 512 << 10);
+        assert_eq!(size("8M").unwrap().hpf_max_buffer, 8 << 20);
+        assert_eq!(size("64M").unwrap().hpf_max_buffer, 64 << 20);
+        assert_eq!(size("65536K").unwrap().hpf_max_buffer, 64 << 20);
+        for bad in [
+            "0",
+            "0M",
+            "65M",
+            "67108865",
+            "1G",
+            "M",
+            "4MB",
+            "-1",
+            "4.5M",
+            "99999999999999999999G",
+            "18014398509481984K",
+        ] {
+            let e = size(bad).unwrap_err().to_string();
+            assert!(e.starts_with("<config>:6: hpf_max_buffer: "), "{bad}: {e}");
+            assert!(e.contains("is not a size 1..64M"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn numbers_and_durations() {
+        let c = Config::parse_str(&minimal(
+            "max_sessions 10\nmax_sessions_per_ip 2\nprelogin_timeout 3600\n\
+             idle_timeout 604800\nwalk_limit 5\nlog_level DEBUG\n",
+        ))
+        .unwrap();
+        assert_eq!(c.max_sessions, 10);
+        assert_eq!(c.max_sessions_per_ip, 2);
+        assert_eq!(c.prelogin_timeout, Duration::from_secs(3600));
+        assert_eq!(c.idle_timeout, Duration::from_secs(604800));
+        assert_eq!(c.walk_limit, 5);
+        assert_eq!(c.log_level.as_deref(), Some("debug"));
+    }
+
+    #[test]
+    fn crlf_line_endings() {
+        let text = minimal("injail\nlisten [::1]:99\n").replace('\n', "\r\n");
+        let c = Config::parse_str(&text).unwrap();
+        assert_eq!(c.proto, "2.4.1");
+        assert_eq!(c.hash, "h");
+        assert_eq!(c.privkey_file, Some(PathBuf::from("k.pem")));
+        assert!(c.injail);
+        let text = format!(
+            "proto p\r\nhash h\r\ndbdir /d\r\nport 1\r\nprivkey {{\r\n{}}}\r\n",
+            PEM.replace('\n', "\r\n")
+        );
+        let c = Config::parse_str(&text).unwrap();
+        assert_eq!(c.privkey_pem.as_deref(), Some(PEM.as_bytes()));
+        // A byte-order mark from a Windows editor is not part of the first key.
+        Config::parse_str(&format!("\u{feff}{}", minimal(""))).unwrap();
+    }
+
+    #[test]
+    fn ignored_keys_accepted() {
+        let c = Config::parse_str(&minimal(
+            "faipath /srv/fai\nfaitok_mq 360\nxsntmex /x\nxsace /y\nrpcproxy /z\n\
+             nprocmax -1\nsecurefs\ndiskspace 10G\n",
+        ))
+        .unwrap();
+        assert_eq!(c, Config::parse_str(&minimal("")).unwrap());
+    }
+
+    #[test]
+    fn comments_and_blank_lines() {
+        let c = Config::parse_str(&minimal("\n   \n\t# injail\n  #port 1\n")).unwrap();
+        assert!(!c.injail);
+        assert_eq!(c.port, 10345);
+    }
+
+    #[test]
+    fn validate_hand_built() {
+        let mut c = Config::parse_str(&minimal("")).unwrap();
+        c.validate().unwrap();
+        c.privkey_file = None;
+        assert!(c.validate().unwrap_err().to_string().contains("privkey"));
+        c.privkey_pem = Some(PEM.as_bytes().to_vec());
+        c.validate().unwrap();
+        c.hpf_max_buffer = 0;
+        assert_eq!(
+            c.validate().unwrap_err().to_string(),
+            "<config>: hpf_max_buffer: must be 1..67108864 bytes"
+        );
+        c.hpf_max_buffer = 1;
+        c.listen.clear();
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn never_panics() {
+        // A cheap stand-in for the fuzzer: every prefix of a full config, and
+        // pseudo-random mixes of the characters the parser cares about.
+        let full = format!("{}listen [::1]:5\nhpf_max_buffer 4M\n", reference_config());
+        for (i, _) in full.char_indices() {
+            let _ = Config::parse_str(&full[..i]);
+        }
+        let alphabet: Vec<char> = "privkey pubkey{}#\n\r \t:[]0123456789KMGport listen hash\u{feff}é"
+            .chars()
+            .collect();
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..2000 {
+            let mut s = String::new();
+            for _ in 0..(state % 200) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                s.push(alphabet[(state % alphabet.len() as u64) as usize]);
+            }
+            let _ = Config::parse_str(&s);
+            let _ = Config::parse_str(&minimal(&s));
+        }
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("tfd-config-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn load_resolves_relative_paths() {
+        let dir = temp_dir("load");
+        fs::create_dir(dir.join("root")).unwrap();
+        fs::create_dir(dir.join("keys")).unwrap();
+        fs::write(dir.join("keys/key.pem"), PEM).unwrap();
+        let conf = dir.join("tfd.conf");
+        fs::write(
+            &conf,
+            "proto 2.4.1\nhash h\ndbdir root/.\nport 10345\nprivkey_file keys/key.pem\nuserdb users\ntlb /abs/tlb\n",
+        )
+        .unwrap();
+        let canon = fs::canonicalize(&dir).unwrap();
+        let c = Config::load(&conf).unwrap();
+        assert_eq!(c.dbdir, canon.join("root"));
+        assert_eq!(c.privkey_file, Some(canon.join("keys/key.pem")));
+        assert_eq!(c.privkey_pem.as_deref(), Some(PEM.as_bytes()));
+        assert_eq!(c.userdb, Some(canon.join("users")));
+        assert_eq!(c.tlb, Some(PathBuf::from("/abs/tlb")));
+        assert_eq!(c.source, Some(canon.join("tfd.conf")));
+        c.validate().unwrap();
+
+        // A missing key file names the privkey_file line.
+        fs::remove_file(dir.join("keys/key.pem")).unwrap();
+        let e = Config::load(&conf).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("{}:5: privkey_file: ", conf.display())), "{e}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn load_errors() {
+        let dir = temp_dir("errors");
+        let conf = dir.join("tfd.conf");
+        fs::write(
+            &conf,
+            format!("proto p\nhash h\n\ndbdir missing\nport 1\nprivkey {{\n{PEM}}}\n"),
+        )
+        .unwrap();
+        let e = Config::load(&conf).unwrap_err();
+        assert!(matches!(e, ConfigError::Resolve { line: Some(4), .. }), "{e}");
+        assert!(
+            e.to_string().starts_with(&format!("{}:4: dbdir: ", conf.display())),
+            "{e}"
+        );
+
+        fs::write(dir.join("plain"), "").unwrap();
+        fs::write(
+            &conf,
+            format!("proto p\nhash h\ndbdir plain\nport 1\nprivkey {{\n{PEM}}}\n"),
+        )
+        .unwrap();
+        let e = Config::load(&conf).unwrap_err().to_string();
+        assert!(e.contains(":3: dbdir: ") && e.ends_with("is not a directory"), "{e}");
+
+        fs::write(&conf, "proto p\nbogus\n").unwrap();
+        let e = Config::load(&conf).unwrap_err().to_string();
+        assert_eq!(e, format!("{}:2: unknown key \"bogus\"", conf.display()));
+
+        fs::write(&conf, b"proto p\nhash \xff\n").unwrap();
+        let e = Config::load(&conf).unwrap_err().to_string();
+        assert_eq!(e, format!("{}:2: not valid UTF-8", conf.display()));
+
+        fs::write(&conf, vec![b'#'; MAX_FILE_SIZE as usize + 1]).unwrap();
+        let e = Config::load(&conf).unwrap_err();
+        assert!(matches!(e, ConfigError::TooLarge { .. }), "{e}");
+
+        let e = Config::load(&dir.join("absent.conf")).unwrap_err();
+        assert!(matches!(&e, ConfigError::Read { error, .. } if error.kind() == io::ErrorKind::NotFound));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,82 @@
+//! `tfd demo`: a zero-setup server for trying tfd out. First run creates a key
+//! pair, a random hash, a config and a data directory under one folder; every run
+//! serves that folder on 127.0.0.1 as the invoking user and prints how to connect.
+
+use crate::config::Config;
+use openssl::rsa::Rsa;
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// The default demo folder and port.
+pub const DEFAULT_DIR: &str = "tfd-demo";
+/// See [`DEFAULT_DIR`].
+pub const DEFAULT_PORT: u16 = 10345;
+
+fn write_new(path: &Path, mode: u32, data: &[u8]) -> Result<(), String> {
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    f.write_all(data).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Creates what is missing in `dir` and returns the config path.
+pub fn prepare(dir: &Path, port: u16) -> Result<PathBuf, String> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir.join("data"))
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let key = dir.join("key.pem");
+    let public = dir.join("pub.pem");
+    if !key.exists() {
+        let rsa = Rsa::generate(2048).map_err(|e| e.to_string())?;
+        let pkey = openssl::pkey::PKey::from_rsa(rsa).map_err(|e| e.to_string())?;
+        write_new(
+            &key,
+            0o600,
+            &pkey.private_key_to_pem_pkcs8().map_err(|e| e.to_string())?,
+        )?;
+        let _ = fs::remove_file(&public);
+        write_new(&public, 0o644, &pkey.public_key_to_pem().map_err(|e| e.to_string())?)?;
+        eprintln!("tfd demo: generated a new RSA-2048 key pair in {}", dir.display());
+    }
+    let conf = dir.join("tfd.conf");
+    if !conf.exists() {
+        let mut h = [0u8; 16];
+        getrandom::getrandom(&mut h).map_err(|e| e.to_string())?;
+        let hash: String = h.iter().map(|b| format!("{b:02x}")).collect();
+        let text = format!(
+            "# tfd demo configuration (generated; see conf/tfd.conf for every key)\n\
+             proto 2.4.1\nhash {hash}\ndbdir data\nport {port}\nlisten 127.0.0.1\nprivkey_file key.pem\n"
+        );
+        write_new(&conf, 0o600, text.as_bytes())?;
+    }
+    Ok(conf)
+}
+
+/// Prints the connection instructions for a loaded demo config.
+pub fn print_instructions(dir: &Path, cfg: &Config) {
+    let addr = cfg.listen.first().map(|a| a.to_string()).unwrap_or_default();
+    let (host, port) = addr.rsplit_once(':').unwrap_or(("127.0.0.1", "10345"));
+    let pubkey = dir.join("pub.pem");
+    let d = cfg.dbdir.display();
+    println!(
+        "tfd demo: serving {d} on {addr} (protocol {proto}, hash {hash})\n\n\
+         Connect with the tf CLI (another terminal, same directory):\n  \
+         cargo run --release --bin tf -- --server {addr} --key {pk} --hash {hash} ls\n  \
+         cargo run --release --bin tf -- --server {addr} --key {pk} --hash {hash} echo hello\n\n\
+         Connect with the Python client (pip install tfprotocol-client==1.2.2):\n  \
+         python3 -c 'from tfprotocol_client.tfprotocol import TfProtocol; \
+         t = TfProtocol(\"{proto}\", open(\"{pk}\").read(), \"{hash}\", \"{host}\", {port}); t.connect(); \
+         t.echo_command(\"hello\", lambda r: print(r)); t.disconnect()'\n\n\
+         Stop with Ctrl-C.",
+        proto = cfg.proto,
+        hash = cfg.hash,
+        pk = pubkey.display(),
+    );
+}

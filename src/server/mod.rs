@@ -1,0 +1,32 @@
+//! The daemon: listeners, the accept loop, one forked process per session, signals.
+#![forbid(unsafe_code)]
+
+pub mod demo;
+pub mod listener;
+
+use crate::config::Config;
+use openssl::pkey::Private;
+use openssl::rsa::Rsa;
+
+pub use listener::{run, RunOptions};
+
+/// Loads and checks the server's private key (RSA-2048, as the protocol requires).
+pub fn load_key(cfg: &Config) -> Result<Rsa<Private>, String> {
+    let pem = cfg
+        .privkey_pem
+        .as_deref()
+        .ok_or("no private key configured (privkey or privkey_file)")?;
+    let rsa = Rsa::private_key_from_pem(pem)
+        .or_else(|_| openssl::pkey::PKey::private_key_from_pem(pem).and_then(|k| k.rsa()))
+        .map_err(|e| format!("private key is not a readable RSA PEM key: {e}"))?;
+    if rsa.size() != 256 {
+        return Err(format!(
+            "private key is {} bits; the TF protocol requires RSA-2048",
+            rsa.size() * 8
+        ));
+    }
+    if !rsa.check_key().unwrap_or(false) {
+        return Err("private key failed its consistency check".into());
+    }
+    Ok(rsa)
+}

@@ -1,0 +1,138 @@
+//! The server side of the handshake (wire-notes §2.1): version, RSA session key,
+//! hash, each answered in turn, the first two in plaintext. Every pre-auth read is
+//! bounded in size, and the whole pre-login phase in time (SIGALRM ends the process).
+
+use super::{Context, Session, State};
+use crate::channel::{Channel, ChannelError};
+use crate::fsys::Root;
+use crate::wire::{handshake as hs, Failed};
+use log::debug;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+
+/// Why a handshake did not produce a session.
+#[non_exhaustive]
+#[derive(Debug)]
+pub enum HandshakeError {
+    /// The connection failed or the peer broke the framing.
+    Channel(ChannelError),
+    /// We refused the client with this status (already sent).
+    Refused(Failed),
+    /// The session could not take on its user.
+    Privilege(String),
+    /// The served root could not be opened.
+    Root(std::io::Error),
+}
+
+impl std::fmt::Display for HandshakeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HandshakeError::Channel(e) => write!(f, "{e}"),
+            HandshakeError::Refused(s) => write!(f, "refused: {s}"),
+            HandshakeError::Privilege(e) => write!(f, "privilege switch failed: {e}"),
+            HandshakeError::Root(e) => write!(f, "cannot open root: {e}"),
+        }
+    }
+}
+
+impl From<ChannelError> for HandshakeError {
+    fn from(e: ChannelError) -> Self {
+        HandshakeError::Channel(e)
+    }
+}
+
+fn refuse(chan: &mut Channel, f: Failed) -> HandshakeError {
+    let _ = chan.tx.send_frame(&f.to_wire());
+    HandshakeError::Refused(f)
+}
+
+/// Runs the handshake on a fresh connection and returns the ready session.
+pub fn handshake(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>) -> Result<Session, HandshakeError> {
+    let limit = ctx.cfg.prelogin_timeout;
+    crate::sys::alarm(limit.as_secs().max(1) as u32);
+    stream
+        .set_read_timeout(Some(limit))
+        .map_err(|e| HandshakeError::Channel(e.into()))?;
+    stream
+        .set_write_timeout(Some(limit))
+        .map_err(|e| HandshakeError::Channel(e.into()))?;
+    let mut chan = Channel::new(stream).map_err(|e| HandshakeError::Channel(e.into()))?;
+
+    // 1–2: version
+    let version = match chan.rx.recv_frame_max(hs::MAX_VERSION_FRAME) {
+        Ok(v) => v,
+        Err(ChannelError::Frame(_)) => return Err(refuse(&mut chan, Failed::IncompatibleProtocol)),
+        Err(e) => return Err(e.into()),
+    };
+    if hs::check_version(&version, &ctx.cfg.proto).is_err() {
+        debug!("{peer} wrong protocol version");
+        return Err(refuse(&mut chan, Failed::IncompatibleProtocol));
+    }
+    chan.tx.send_frame(b"OK")?;
+
+    // 3–4: RSA-encrypted session key
+    let enc = match chan.rx.recv_frame_max(ctx.rsa.size() as usize) {
+        Ok(v) => v,
+        Err(ChannelError::Frame(_)) => return Err(refuse(&mut chan, Failed::BadRsaKey)),
+        Err(e) => return Err(e.into()),
+    };
+    let key = match hs::decrypt_session_key(&ctx.rsa, &enc) {
+        Ok(k) => k,
+        Err(f) => return Err(refuse(&mut chan, f)),
+    };
+    chan.tx.send_frame(b"OK")?;
+    chan.start_cipher(&key);
+
+    // 5–6: hash, encrypted
+    let hash = match chan.rx.recv_frame_max(hs::MAX_HASH_FRAME) {
+        Ok(v) => v,
+        Err(ChannelError::Frame(_)) => return Err(refuse(&mut chan, Failed::InvalidHash)),
+        Err(e) => return Err(e.into()),
+    };
+    if hs::check_hash(&hash, &ctx.cfg.hash).is_err() {
+        debug!("{peer} wrong hash");
+        return Err(refuse(&mut chan, Failed::InvalidHash));
+    }
+    chan.tx.send_frame(b"OK")?;
+
+    // 7: the session's user
+    let mut user = crate::auth::privs::current_user_name();
+    let single_user = ctx.serve_as_self || ctx.cfg.defusr.is_some();
+    if !ctx.serve_as_self {
+        if let Some(name) = &ctx.cfg.defusr {
+            crate::auth::privs::become_user(name).map_err(HandshakeError::Privilege)?;
+            user = name.clone();
+        }
+    }
+    let root = Root::open_root(&ctx.cfg.dbdir).map_err(HandshakeError::Root)?;
+    let state = State {
+        logged_in: single_user,
+        needs_jail: ctx.cfg.injail,
+        single_user,
+    };
+    let session = Session {
+        chan,
+        root,
+        lock: None,
+        state,
+        peer,
+        ctx: ctx.clone(),
+        user,
+        closing: false,
+    };
+    if state.logged_in {
+        session.enter_logged_in();
+    }
+    Ok(session)
+}
+
+impl Session {
+    /// Leaves the pre-login phase: no total deadline any more, only the idle timeout.
+    pub fn enter_logged_in(&self) {
+        crate::sys::alarm(0);
+        let idle = self.ctx.cfg.idle_timeout;
+        let t = if idle.is_zero() { None } else { Some(idle) };
+        let _ = self.chan.stream().set_read_timeout(t);
+        let _ = self.chan.stream().set_write_timeout(None);
+    }
+}

@@ -1,0 +1,222 @@
+//! One client's session: the handshake, then the command loop with its gating
+//! (pre-login, pre-jail) and dispatch. Runs in its own process, forked by the
+//! listener, so per-session setuid and chroot never touch another client.
+#![forbid(unsafe_code)]
+
+mod handshake;
+
+use crate::channel::{Channel, ChannelError};
+use crate::commands::{self, CmdError, Reply};
+use crate::fsys::{FsError, RelPath, Root};
+use crate::wire::{command, Failed, MAX_CHUNK};
+use log::{debug, info, warn};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::Instant;
+
+pub use handshake::handshake;
+
+/// Bound on a command frame before LOGIN: nothing legitimate is larger.
+pub const PRELOGIN_MAX_FRAME: usize = 4096;
+
+/// Everything a session needs from the daemon, fixed at fork time.
+pub struct Context {
+    /// The configuration in force when the connection was accepted.
+    pub cfg: crate::config::Config,
+    /// The server's private key for the handshake.
+    pub rsa: openssl::rsa::Rsa<openssl::pkey::Private>,
+    /// Serve as the invoking user (not root, or demo mode): no LOGIN, no switch.
+    pub serve_as_self: bool,
+}
+
+/// Where the session is in the protocol's gating (wire-notes §3.0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct State {
+    /// LOGIN succeeded, or single-user mode.
+    pub logged_in: bool,
+    /// `injail` is configured and INJAIL has not succeeded yet.
+    pub needs_jail: bool,
+    /// Single-user mode (defusr or serving as self): nothing but END before INJAIL.
+    pub single_user: bool,
+}
+
+/// A live session.
+pub struct Session {
+    /// The encrypted connection.
+    pub chan: Channel,
+    /// The served root (the jail after INJAIL).
+    pub root: Root,
+    /// The active LOCK name, if any.
+    pub lock: Option<Vec<u8>>,
+    /// Gating state.
+    pub state: State,
+    /// The peer, for logs.
+    pub peer: SocketAddr,
+    /// Shared daemon context.
+    pub ctx: Arc<Context>,
+    /// The user the session runs as, for logs.
+    pub user: String,
+    /// Set by END or a fatal error.
+    pub closing: bool,
+}
+
+impl Session {
+    /// Normalises a path argument; any malformed or escaping path is `FAILED 1`.
+    pub fn path(&self, arg: &[u8]) -> Result<RelPath, Failed> {
+        RelPath::parse(arg).map_err(|e| {
+            debug!("{} path refused: {e}", self.peer);
+            Failed::AccessDenied
+        })
+    }
+
+    /// LOCK check on a directory itself.
+    pub fn check_lock_dir(&self, dir: &RelPath) -> Result<(), Failed> {
+        match &self.lock {
+            Some(name) if self.root.entry_exists(dir, name) => Err(Failed::Locked),
+            _ => Ok(()),
+        }
+    }
+
+    /// LOCK check on the directory holding `p` (the reference's "rmtrail" form).
+    pub fn check_lock_parent(&self, p: &RelPath) -> Result<(), Failed> {
+        if p.is_root() {
+            return self.check_lock_dir(p);
+        }
+        self.check_lock_dir(&p.parent())
+    }
+
+    /// Sends a RCVFILE-style stream: `CONT <chunk>` frames, each answered by the
+    /// client (`BREAK` stops), then `OK`. `fill` appends data to the buffer and
+    /// returns false at the end; chunks never exceed [`MAX_CHUNK`].
+    pub fn send_chunks(
+        &mut self,
+        mut fill: impl FnMut(&mut Vec<u8>, usize) -> Result<bool, CmdError>,
+    ) -> Result<Reply, CmdError> {
+        let mut pending: Vec<u8> = Vec::with_capacity(MAX_CHUNK);
+        let mut more = true;
+        loop {
+            while more && pending.len() < MAX_CHUNK {
+                more = fill(&mut pending, MAX_CHUNK)?;
+            }
+            if pending.is_empty() {
+                self.chan.tx.send_frame(b"OK")?;
+                return Ok(Reply::Sent);
+            }
+            let n = pending.len().min(MAX_CHUNK);
+            self.chan.tx.send_frame_parts(&[b"CONT ", &pending[..n]])?;
+            pending.drain(..n);
+            let answer = self.chan.rx.recv_frame()?;
+            if answer == b"BREAK" {
+                self.chan.tx.send_frame(b"OK")?;
+                return Ok(Reply::Sent);
+            }
+        }
+    }
+
+    fn max_frame(&self) -> usize {
+        if self.state.logged_in {
+            crate::wire::MAX_FRAME
+        } else {
+            PRELOGIN_MAX_FRAME
+        }
+    }
+
+    /// The command loop. Returns when the client ends or the connection fails.
+    pub fn run(&mut self) {
+        while !self.closing {
+            let frame = match self.chan.rx.recv_frame_max(self.max_frame()) {
+                Ok(f) => f,
+                Err(ChannelError::Closed) => break,
+                Err(e) => {
+                    warn!("{} closing: {e}", self.peer);
+                    break;
+                }
+            };
+            let req = command::split(&frame);
+            if req.name == "END" {
+                break;
+            }
+            let outcome = self.dispatch(&req.name, req.arg);
+            if let Err(e) = self.answer(&req.name, outcome) {
+                if !matches!(e, ChannelError::Closed) {
+                    warn!("{} closing: {e}", self.peer);
+                }
+                break;
+            }
+        }
+    }
+
+    fn dispatch(&mut self, name: &str, arg: &[u8]) -> Result<Reply, CmdError> {
+        let spec = commands::lookup(name);
+        if !self.state.logged_in && !spec.is_some_and(|s| s.gate.before_login) {
+            return Err(Failed::BeforeLogin.into());
+        }
+        if self.state.needs_jail {
+            let allowed = spec.is_some_and(|s| s.gate.before_jail && !(self.state.single_user && s.name != "INJAIL"));
+            if !allowed {
+                return Err(Failed::BeforeInjail.into());
+            }
+        }
+        match spec {
+            Some(s) => (s.handler)(self, arg),
+            None => Ok(Reply::Unknown),
+        }
+    }
+
+    fn answer(&mut self, name: &str, outcome: Result<Reply, CmdError>) -> Result<(), ChannelError> {
+        let tx = &mut self.chan.tx;
+        match outcome {
+            Ok(Reply::Ok) => tx.send_frame(b"OK"),
+            Ok(Reply::Data(d)) => tx.send_frame_parts(&[b"OK ", &d]),
+            Ok(Reply::Frame(d)) => tx.send_frame(&d),
+            Ok(Reply::Unknown) => {
+                info!("{} unknown command {:?}", self.peer, name);
+                tx.send_frame(b"UNKNOWN")
+            }
+            Ok(Reply::Sent) => Ok(()),
+            Ok(Reply::Close) => {
+                self.closing = true;
+                Ok(())
+            }
+            Err(CmdError::Failed(f)) => {
+                info!("{} {} -> FAILED {}", self.peer, name, f.code());
+                tx.send_frame(&f.to_wire())
+            }
+            Err(CmdError::Bare(why)) => {
+                info!("{} {} -> FAILED ({why})", self.peer, name);
+                tx.send_frame(b"FAILED ")
+            }
+            Err(CmdError::Channel(e)) => Err(e),
+        }
+    }
+}
+
+/// Maps the common filesystem errors; callers handle the command-specific ones first.
+pub fn denied_or(e: FsError, otherwise: Failed) -> Failed {
+    if e.is_denied() {
+        Failed::AccessDenied
+    } else {
+        otherwise
+    }
+}
+
+/// Runs one accepted connection to the end, in the session process.
+pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>) {
+    let started = Instant::now();
+    let mut session = match handshake(stream, peer, ctx) {
+        Ok(s) => s,
+        Err(e) => {
+            info!("{peer} handshake ended: {e}");
+            return;
+        }
+    };
+    info!("{peer} session start user={}", session.user);
+    session.run();
+    info!(
+        "{peer} session end user={} duration={:.3}s bytes_in={} bytes_out={}",
+        session.user,
+        started.elapsed().as_secs_f64(),
+        session.chan.rx.bytes,
+        session.chan.tx.bytes
+    );
+}

@@ -1,0 +1,237 @@
+//! The only module allowed `unsafe`: thin, typed wrappers over the syscalls tfd
+//! needs that neither std nor nix expose with owned file descriptors. Each wrapper
+//! does one call and turns errno into `io::Error`; policy lives in the callers.
+#![allow(unsafe_code)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+use std::ffi::CStr;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+fn cvt_fd(r: libc::c_int) -> io::Result<OwnedFd> {
+    let fd = cvt(r)?;
+    // SAFETY: the kernel just returned this descriptor to us and nobody else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// openat2(2) with `RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS`: the kernel refuses
+/// (EXDEV/ELOOP) any resolution — `..`, absolute symlink, relative symlink — that
+/// would leave `dir`. This is the one primitive path confinement rests on.
+pub fn openat2_beneath(dir: BorrowedFd<'_>, path: &CStr, flags: i32, mode: u32) -> io::Result<OwnedFd> {
+    let mut how: libc::open_how = open_how_zeroed();
+    how.flags = (flags | libc::O_CLOEXEC) as u64;
+    how.mode = if flags & (libc::O_CREAT | libc::O_TMPFILE) != 0 {
+        mode as u64
+    } else {
+        0
+    };
+    how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS;
+    loop {
+        // SAFETY: `how` is a valid open_how whose size we pass; `path` is NUL-terminated
+        // and outlives the call; `dir` is a live descriptor.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                dir.as_raw_fd(),
+                path.as_ptr(),
+                &how as *const libc::open_how,
+                std::mem::size_of::<libc::open_how>(),
+            )
+        };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            // EAGAIN: a concurrent rename raced the resolution; the kernel asks to retry.
+            if e.raw_os_error() == Some(libc::EAGAIN) || e.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(e);
+        }
+        return cvt_fd(r as libc::c_int);
+    }
+}
+
+fn open_how_zeroed() -> libc::open_how {
+    // SAFETY: open_how is a plain C struct of integers; all-zero is a valid value.
+    unsafe { std::mem::zeroed() }
+}
+
+/// openat(2) of one name in `dir`, never following a final symlink.
+pub fn openat_nofollow(dir: BorrowedFd<'_>, name: &CStr, flags: i32, mode: u32) -> io::Result<OwnedFd> {
+    // SAFETY: valid fd and NUL-terminated name; the result is checked by cvt_fd.
+    cvt_fd(unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            flags | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            mode as libc::c_uint,
+        )
+    })
+}
+
+/// fstatat(2); `follow` false adds AT_SYMLINK_NOFOLLOW. An empty name stats `dir`.
+pub fn fstatat(dir: BorrowedFd<'_>, name: &CStr, follow: bool) -> io::Result<libc::stat> {
+    let mut flags = if follow { 0 } else { libc::AT_SYMLINK_NOFOLLOW };
+    if name.is_empty() {
+        flags |= libc::AT_EMPTY_PATH;
+    }
+    // SAFETY: zeroed stat is valid; the kernel fills it on success.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: valid fd, NUL-terminated name, and a writable stat buffer.
+    cvt(unsafe { libc::fstatat(dir.as_raw_fd(), name.as_ptr(), &mut st, flags) })?;
+    Ok(st)
+}
+
+/// fstat(2).
+pub fn fstat(fd: BorrowedFd<'_>) -> io::Result<libc::stat> {
+    fstatat(fd, c"", true)
+}
+
+/// mkdirat(2).
+pub fn mkdirat(dir: BorrowedFd<'_>, name: &CStr, mode: u32) -> io::Result<()> {
+    // SAFETY: valid fd and NUL-terminated name.
+    cvt(unsafe { libc::mkdirat(dir.as_raw_fd(), name.as_ptr(), mode as libc::mode_t) }).map(drop)
+}
+
+/// unlinkat(2); `dir_entry` true removes a directory (AT_REMOVEDIR).
+pub fn unlinkat(dir: BorrowedFd<'_>, name: &CStr, dir_entry: bool) -> io::Result<()> {
+    let flags = if dir_entry { libc::AT_REMOVEDIR } else { 0 };
+    // SAFETY: valid fd and NUL-terminated name.
+    cvt(unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), flags) }).map(drop)
+}
+
+/// renameat2(2); `noreplace` adds RENAME_NOREPLACE (fails with EEXIST atomically).
+pub fn renameat2(
+    from_dir: BorrowedFd<'_>,
+    from: &CStr,
+    to_dir: BorrowedFd<'_>,
+    to: &CStr,
+    noreplace: bool,
+) -> io::Result<()> {
+    let flags = if noreplace { libc::RENAME_NOREPLACE } else { 0 };
+    // SAFETY: valid fds and NUL-terminated names.
+    cvt(unsafe {
+        libc::renameat2(
+            from_dir.as_raw_fd(),
+            from.as_ptr(),
+            to_dir.as_raw_fd(),
+            to.as_ptr(),
+            flags,
+        )
+    })
+    .map(drop)
+}
+
+/// symlinkat(2).
+pub fn symlinkat(target: &CStr, dir: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
+    // SAFETY: NUL-terminated strings and a valid fd.
+    cvt(unsafe { libc::symlinkat(target.as_ptr(), dir.as_raw_fd(), name.as_ptr()) }).map(drop)
+}
+
+/// readlinkat(2), returning the raw target bytes.
+pub fn readlinkat(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; libc::PATH_MAX as usize];
+    // SAFETY: the buffer is writable for buf.len() bytes; fd and name are valid.
+    let n = unsafe { libc::readlinkat(dir.as_raw_fd(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    buf.truncate(n as usize);
+    Ok(buf)
+}
+
+/// futimens(2) with "now" for both times. Works on O_PATH descriptors too on Linux
+/// via utimensat(fd, NULL) semantics is not guaranteed, so callers pass a real fd.
+pub fn touch_now(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: a NULL times pointer means "now"; fd is valid.
+    cvt(unsafe { libc::futimens(fd.as_raw_fd(), std::ptr::null()) }).map(drop)
+}
+
+/// fchmodat(2) without following a final symlink is not supported by Linux for
+/// symlinks themselves, so callers open the file first and use fchmod.
+pub fn fchmod(fd: BorrowedFd<'_>, mode: u32) -> io::Result<()> {
+    // SAFETY: valid fd.
+    cvt(unsafe { libc::fchmod(fd.as_raw_fd(), mode as libc::mode_t) }).map(drop)
+}
+
+/// fchown(2).
+pub fn fchown(fd: BorrowedFd<'_>, uid: u32, gid: u32) -> io::Result<()> {
+    // SAFETY: valid fd.
+    cvt(unsafe { libc::fchown(fd.as_raw_fd(), uid, gid) }).map(drop)
+}
+
+/// fstatvfs(2): (available bytes to unprivileged users, fragment size).
+pub fn free_bytes(fd: BorrowedFd<'_>) -> io::Result<u64> {
+    // SAFETY: zeroed statvfs is valid; filled by the kernel.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: valid fd and writable buffer.
+    cvt(unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut st) })?;
+    Ok((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
+}
+
+/// Result of [`fork`].
+pub enum Fork {
+    /// In the parent, with the child's pid.
+    Parent(libc::pid_t),
+    /// In the child.
+    Child,
+}
+
+/// fork(2). The caller guarantees the process is single-threaded (the listener
+/// never starts threads), so the child may run arbitrary code afterwards.
+pub fn fork() -> io::Result<Fork> {
+    // SAFETY: tfd's listener is single-threaded when it forks (see server::listener),
+    // so no lock can be held by a thread that does not exist in the child.
+    let pid = cvt(unsafe { libc::fork() })?;
+    Ok(if pid == 0 { Fork::Child } else { Fork::Parent(pid) })
+}
+
+/// Number of threads in this process (from /proc), to assert fork-safety.
+pub fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(1)
+}
+
+/// Sets the process umask.
+pub fn umask(mask: u32) {
+    // SAFETY: umask cannot fail.
+    unsafe { libc::umask(mask as libc::mode_t) };
+}
+
+/// Restores the default disposition of a signal (in a forked child).
+pub fn default_signal(sig: libc::c_int) {
+    // SAFETY: SIG_DFL is always a valid disposition.
+    unsafe { libc::signal(sig, libc::SIG_DFL) };
+}
+
+/// Ignores a signal (SIGPIPE: writes to a closed socket return EPIPE instead).
+pub fn ignore_signal(sig: libc::c_int) {
+    // SAFETY: SIG_IGN is always a valid disposition.
+    unsafe { libc::signal(sig, libc::SIG_IGN) };
+}
+
+/// Asks the kernel to SIGKILL this process when its parent dies, so a crashed
+/// listener never leaves orphaned sessions.
+pub fn die_with_parent() {
+    // SAFETY: PR_SET_PDEATHSIG takes a signal number; no pointers.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) };
+}
+
+/// The effective uid.
+pub fn geteuid() -> u32 {
+    // SAFETY: cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// alarm(2): SIGALRM (default action: terminate) after `secs`, 0 cancels. Bounds the
+/// pre-login phase of a session process as a whole, whatever the client trickles.
+pub fn alarm(secs: u32) {
+    // SAFETY: alarm cannot fail.
+    unsafe { libc::alarm(secs) };
+}

@@ -1,0 +1,13 @@
+//! The protocol itself, free of I/O: cipher, frames, statuses, the handshake checks
+//! and command splitting. Nothing here touches a socket or the filesystem, so all of
+//! it is unit-tested and fuzzed on its own. Depends on nothing else in the crate.
+
+pub mod cipher;
+pub mod command;
+pub mod frame;
+pub mod handshake;
+pub mod status;
+
+pub use cipher::Cipher;
+pub use frame::{FrameError, MAX_CHUNK, MAX_FRAME};
+pub use status::{Failed, Status};
