@@ -1,0 +1,270 @@
+//! End-to-end test support: every test starts the real `tfd` binary on a fresh
+//! loopback port with its own data directory, and talks to it over TCP.
+#![allow(dead_code)]
+
+use openssl::pkey::PKey;
+use openssl::rsa::Rsa;
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+use tfd::client::{Client, ClientConfig};
+
+static KEYS: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
+
+/// One RSA-2048 key pair per test binary (generation is the slow part).
+pub fn keys() -> &'static (Vec<u8>, Vec<u8>) {
+    KEYS.get_or_init(|| {
+        let rsa = Rsa::generate(2048).unwrap();
+        let pkey = PKey::from_rsa(rsa).unwrap();
+        (
+            pkey.private_key_to_pem_pkcs8().unwrap(),
+            pkey.public_key_to_pem().unwrap(),
+        )
+    })
+}
+
+pub fn is_root() -> bool {
+    tfd::sys::geteuid() == 0
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+pub fn tempdir(tag: &str) -> PathBuf {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let d = std::env::temp_dir().join(format!("tfd-test-{tag}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+pub struct Server {
+    pub child: Option<Child>,
+    pub port: u16,
+    pub dir: PathBuf,
+    pub data: PathBuf,
+    pub conf: PathBuf,
+    pub hash: String,
+    pub stderr_path: PathBuf,
+}
+
+/// Options for starting a server.
+pub struct Opts<'a> {
+    /// Extra config lines.
+    pub extra: &'a str,
+    /// When true and running as root, add `defusr root` unless `extra` sets defusr.
+    pub default_user: bool,
+}
+
+impl Default for Opts<'_> {
+    fn default() -> Self {
+        Opts {
+            extra: "",
+            default_user: true,
+        }
+    }
+}
+
+impl Server {
+    pub fn start() -> Server {
+        Server::start_opts(Opts::default())
+    }
+
+    pub fn start_with(extra: &str) -> Server {
+        Server::start_opts(Opts {
+            extra,
+            ..Opts::default()
+        })
+    }
+
+    pub fn start_opts(o: Opts<'_>) -> Server {
+        let dir = tempdir("srv");
+        let data = dir.join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::write(dir.join("key.pem"), &keys().0).unwrap();
+        let port = free_port();
+        let hash = format!("testhash{port}");
+        let mut conf = format!(
+            "proto 2.4.1\nhash {hash}\ndbdir {}\nport {port}\nlisten 127.0.0.1\nprivkey_file {}\n",
+            data.display(),
+            dir.join("key.pem").display()
+        );
+        if o.default_user && is_root() && !o.extra.contains("defusr") {
+            conf.push_str("defusr root\n");
+        }
+        conf.push_str(o.extra);
+        let conf_path = dir.join("tfd.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let stderr_path = dir.join("stderr.log");
+        let child = Command::new(env!("CARGO_BIN_EXE_tfd"))
+            .arg("-c")
+            .arg(&conf_path)
+            .env("RUST_LOG", "debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr_path).unwrap())
+            .spawn()
+            .unwrap();
+        let s = Server {
+            child: Some(child),
+            port,
+            dir,
+            data,
+            conf: conf_path,
+            hash,
+            stderr_path,
+        };
+        s.wait_ready();
+        s
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("tfd did not start:\n{}", self.log());
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().unwrap().id() as i32
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn client_config(&self) -> ClientConfig {
+        let mut c = ClientConfig::new(&self.addr(), keys().1.clone(), &self.hash);
+        c.timeout = Some(Duration::from_secs(20));
+        c
+    }
+
+    pub fn client(&self) -> Client {
+        Client::connect(&self.client_config()).unwrap_or_else(|e| panic!("connect: {e}\n{}", self.log()))
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.data.join(rel)
+    }
+
+    /// Sends SIGTERM and returns the exit status.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().unwrap();
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                return st;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("tfd did not stop on SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Pids of live (non-zombie) and zombie children of tfd.
+    pub fn children(&self) -> (Vec<i32>, Vec<i32>) {
+        children_of(self.pid())
+    }
+}
+
+pub fn children_of(ppid: i32) -> (Vec<i32>, Vec<i32>) {
+    let mut live = Vec::new();
+    let mut zombies = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+            continue;
+        };
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        if f.get(1).and_then(|p| p.parse::<i32>().ok()) == Some(ppid) {
+            if f[0] == "Z" {
+                zombies.push(pid);
+            } else {
+                live.push(pid);
+            }
+        }
+    }
+    (live, zombies)
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.id() as i32), nix::sys::signal::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = c.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let log = self.log();
+        if log.contains("panicked") {
+            eprintln!("{log}");
+            if !std::thread::panicking() {
+                panic!("tfd panicked");
+            }
+        }
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Reads until EOF (or error) and returns what came; used to prove a close.
+pub fn read_to_close(s: &mut TcpStream) -> Vec<u8> {
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    out
+}
+
+pub fn ok(st: &tfd::wire::Status) -> bool {
+    matches!(st, tfd::wire::Status::Ok(_))
+}
+
+/// Asserts a FAILED code.
+#[track_caller]
+pub fn assert_failed(st: tfd::wire::Status, code: i32) {
+    assert_eq!(st.failed_code(), Some(code), "expected FAILED {code}, got {st:?}");
+}
+
+/// Asserts `OK` (optionally with data) and returns the data as a string.
+#[track_caller]
+pub fn assert_ok(st: tfd::wire::Status) -> String {
+    match st {
+        tfd::wire::Status::Ok(d) => String::from_utf8(d).unwrap(),
+        other => panic!("expected OK, got {other:?}"),
+    }
+}
+
+pub fn data_dir_write(p: &Path, contents: &[u8]) {
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(p, contents).unwrap();
+}
