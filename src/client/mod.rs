@@ -2,6 +2,8 @@
 //! `tf` CLI, the tests and the benchmarks.
 #![forbid(unsafe_code)]
 
+pub mod transfer;
+
 use crate::channel::{Channel, ChannelError};
 use crate::wire::{handshake as hs, Status, MAX_CHUNK};
 use openssl::pkey::Public;

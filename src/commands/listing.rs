@@ -2,7 +2,7 @@
 //! chunks; nothing is written inside the served tree (the reference's temporary
 //! file was visible to other clients).
 
-use super::CmdResult;
+use super::{CmdResult, Reply};
 use crate::fsys::walk::Lister;
 use crate::fsys::FsError;
 use crate::session::Session;
@@ -19,11 +19,11 @@ fn list(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
     };
     s.check_lock_dir(&p)?;
     let mut lister = Lister::new(fd, recursive, s.ctx.cfg.walk_limit).map_err(|_| Failed::NoSuchDir)?;
-    let reply = s.send_chunks(|buf, want| Ok(lister.fill(buf, want)))?;
+    s.send_chunks(|buf, want| Ok(lister.fill(buf, want)))?;
     if lister.truncated {
         warn!("{} listing truncated at walk_limit {}", s.peer, s.ctx.cfg.walk_limit);
     }
-    Ok(reply)
+    Ok(Reply::Ok)
 }
 
 /// `LS [dir]`.

@@ -5,8 +5,10 @@
 
 pub mod basic;
 pub mod fs;
+pub mod hpf;
 pub mod listing;
 pub mod time;
+pub mod transfer;
 
 use crate::channel::ChannelError;
 use crate::session::Session;
@@ -85,112 +87,39 @@ pub struct Spec {
 }
 
 /// Every command tfd implements. END is handled by the session loop itself.
+#[rustfmt::skip]
 pub static TABLE: &[Spec] = &[
-    Spec {
-        name: "ECHO",
-        handler: basic::echo,
-        gate: ANY,
-    },
-    Spec {
-        name: "MKDIR",
-        handler: fs::mkdir,
-        gate: ANY,
-    },
-    Spec {
-        name: "DEL",
-        handler: fs::del,
-        gate: ANY,
-    },
-    Spec {
-        name: "RMDIR",
-        handler: fs::rmdir,
-        gate: ANY,
-    },
-    Spec {
-        name: "COPY",
-        handler: fs::copy,
-        gate: ANY,
-    },
-    Spec {
-        name: "TOUCH",
-        handler: fs::touch,
-        gate: ANY,
-    },
-    Spec {
-        name: "DATE",
-        handler: time::date,
-        gate: ANY,
-    },
-    Spec {
-        name: "UDATE",
-        handler: time::udate,
-        gate: ANY,
-    },
-    Spec {
-        name: "NDATE",
-        handler: time::ndate,
-        gate: ANY,
-    },
-    Spec {
-        name: "DATEF",
-        handler: time::datef,
-        gate: ANY,
-    },
-    Spec {
-        name: "DTOF",
-        handler: time::dtof,
-        gate: ANY,
-    },
-    Spec {
-        name: "FTOD",
-        handler: time::ftod,
-        gate: ANY,
-    },
-    Spec {
-        name: "FSTAT",
-        handler: fs::fstat,
-        gate: ANY,
-    },
-    Spec {
-        name: "FUPD",
-        handler: fs::fupd,
-        gate: ANY,
-    },
-    Spec {
-        name: "CPDIR",
-        handler: fs::cpdir,
-        gate: ANY,
-    },
-    Spec {
-        name: "RENAM",
-        handler: fs::renam,
-        gate: ANY,
-    },
-    Spec {
-        name: "LS",
-        handler: listing::ls,
-        gate: ANY,
-    },
-    Spec {
-        name: "LSR",
-        handler: listing::lsr,
-        gate: ANY,
-    },
-    Spec {
-        name: "FREESP",
-        handler: fs::freesp,
-        gate: ANY,
-    },
-    Spec {
-        name: "SHA256",
-        handler: fs::sha256,
-        gate: ANY,
-    },
-    Spec {
-        name: "LOCK",
-        handler: fs::lock,
-        gate: ANY,
-    },
+    Spec { name: "ECHO", handler: basic::echo, gate: ANY },
+    Spec { name: "MKDIR", handler: fs::mkdir, gate: ANY },
+    Spec { name: "DEL", handler: fs::del, gate: ANY },
+    Spec { name: "RMDIR", handler: fs::rmdir, gate: ANY },
+    Spec { name: "COPY", handler: fs::copy, gate: ANY },
+    Spec { name: "TOUCH", handler: fs::touch, gate: ANY },
+    Spec { name: "DATE", handler: time::date, gate: ANY },
+    Spec { name: "UDATE", handler: time::udate, gate: ANY },
+    Spec { name: "NDATE", handler: time::ndate, gate: ANY },
+    Spec { name: "DATEF", handler: time::datef, gate: ANY },
+    Spec { name: "DTOF", handler: time::dtof, gate: ANY },
+    Spec { name: "FTOD", handler: time::ftod, gate: ANY },
+    Spec { name: "FSTAT", handler: fs::fstat, gate: ANY },
+    Spec { name: "FUPD", handler: fs::fupd, gate: ANY },
+    Spec { name: "CPDIR", handler: fs::cpdir, gate: ANY },
+    Spec { name: "RENAM", handler: fs::renam, gate: ANY },
+    Spec { name: "LS", handler: listing::ls, gate: ANY },
+    Spec { name: "LSR", handler: listing::lsr, gate: ANY },
+    Spec { name: "FREESP", handler: fs::freesp, gate: ANY },
+    Spec { name: "SHA256", handler: fs::sha256, gate: ANY },
+    Spec { name: "LOCK", handler: fs::lock, gate: ANY },
+    Spec { name: "SNDFILE", handler: transfer::sndfile, gate: ANY },
+    Spec { name: "RCVFILE", handler: transfer::rcvfile, gate: ANY },
+    Spec { name: "SUP", handler: transfer::sup, gate: ANY },
+    Spec { name: "SDOWN", handler: transfer::sdown, gate: ANY },
+    Spec { name: "FSIZE", handler: transfer::fsize, gate: ANY },
+    Spec { name: "FSIZELS", handler: transfer::fsizels, gate: ANY },
+    Spec { name: "PUT", handler: hpf::put, gate: ANY },
+    Spec { name: "GET", handler: hpf::get, gate: ANY },
+    Spec { name: "PUTCAN", handler: hpf::putcan, gate: ANY },
+    Spec { name: "GETCAN", handler: hpf::getcan, gate: ANY },
 ];
 
 /// Finds a command by its upper-case name.

@@ -9,6 +9,7 @@
 //! final symlink.
 #![forbid(unsafe_code)]
 
+pub mod upload;
 pub mod walk;
 
 use crate::sys;
@@ -281,9 +282,10 @@ pub fn is_secure_name(name: &[u8]) -> bool {
     name.len() > 3 && name.ends_with(b".sd")
 }
 
-/// True for names listings never show (the reference's secure-FS metadata).
+/// True for names listings never show: the reference's secure-FS metadata and
+/// uploads still in progress.
 pub fn is_hidden_meta(name: &[u8]) -> bool {
-    crate::wire::command::find(name, b".securefs_metadata").is_some()
+    crate::wire::command::find(name, b".securefs_metadata").is_some() || name.starts_with(upload::TEMP_PREFIX)
 }
 
 /// Empty name helper for fstatat on the descriptor itself.

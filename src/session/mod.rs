@@ -86,12 +86,14 @@ impl Session {
     }
 
     /// Sends a RCVFILE-style stream: `CONT <chunk>` frames, each answered by the
-    /// client (`BREAK` stops), then `OK`. `fill` appends data to the buffer and
-    /// returns false at the end; chunks never exceed [`MAX_CHUNK`].
+    /// client (`BREAK` stops). `fill` appends data to the buffer and returns false
+    /// at the end; chunks never exceed [`MAX_CHUNK`]. Returns true when the stream
+    /// ran to its end, false when the client broke it off; either way the caller
+    /// then answers `OK` (after anything that must happen first).
     pub fn send_chunks(
         &mut self,
         mut fill: impl FnMut(&mut Vec<u8>, usize) -> Result<bool, CmdError>,
-    ) -> Result<Reply, CmdError> {
+    ) -> Result<bool, CmdError> {
         let mut pending: Vec<u8> = Vec::with_capacity(MAX_CHUNK);
         let mut more = true;
         loop {
@@ -99,16 +101,14 @@ impl Session {
                 more = fill(&mut pending, MAX_CHUNK)?;
             }
             if pending.is_empty() {
-                self.chan.tx.send_frame(b"OK")?;
-                return Ok(Reply::Sent);
+                return Ok(true);
             }
             let n = pending.len().min(MAX_CHUNK);
             self.chan.tx.send_frame_parts(&[b"CONT ", &pending[..n]])?;
             pending.drain(..n);
             let answer = self.chan.rx.recv_frame()?;
             if answer == b"BREAK" {
-                self.chan.tx.send_frame(b"OK")?;
-                return Ok(Reply::Sent);
+                return Ok(false);
             }
         }
     }

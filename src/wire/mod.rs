@@ -6,6 +6,7 @@ pub mod cipher;
 pub mod command;
 pub mod frame;
 pub mod handshake;
+pub mod hpf;
 pub mod status;
 
 pub use cipher::Cipher;

@@ -1,0 +1,285 @@
+//! The high-performance file interface: PUT, GET, PUTCAN, GETCAN (wire-notes
+//! §3.20). After the `OK <i64 grant>` reply everything is raw: each 8-byte header
+//! and each payload is its own cipher unit. PUT writes in place at the offset
+//! without truncating, so resumes and parallel streams work (decisions.md).
+
+use super::{CmdError, CmdResult, Reply};
+use crate::channel::{ChannelError, RxHalf};
+use crate::fsys::{Kind, RelPath};
+use crate::session::Session;
+use crate::sys;
+use crate::wire::hpf::{self, code, HpfRequest};
+use crate::wire::{Failed, FrameError};
+use log::{info, warn};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::net::TcpStream;
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// An open HPF target and the granted buffer.
+struct Opened {
+    file: File,
+    grant: usize,
+    /// PUT created the file (so a server-side cancel may remove it).
+    created: bool,
+    path: RelPath,
+}
+
+fn violation(len: i64, grant: usize) -> CmdError {
+    let len = len.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
+    CmdError::Channel(ChannelError::Frame(FrameError::TooLarge { len, max: grant }))
+}
+
+/// Parses, opens, seeks and grants; sends nothing.
+fn open(s: &Session, arg: &[u8], can: bool, write: bool) -> Result<Opened, Failed> {
+    let req: HpfRequest<'_> = hpf::parse(arg, can).ok_or(Failed::MissingParameter)?;
+    let p = s.path(req.path)?;
+    let existed = s.root.stat(&p).is_ok();
+    let flags = if write {
+        libc::O_WRONLY | libc::O_CREAT
+    } else {
+        libc::O_RDONLY | libc::O_NONBLOCK
+    };
+    let fd = match s.root.open(&p, flags, 0o644) {
+        Ok(fd) => fd,
+        Err(e) if e.is_denied() => return Err(Failed::AccessDenied),
+        Err(_) => return Err(Failed::HpfOpen),
+    };
+    let st = sys::fstat(fd.as_fd()).map_err(|_| Failed::HpfOpen)?;
+    if Kind::of(&st) != Kind::File {
+        return Err(Failed::HpfOpen);
+    }
+    let mut file = File::from(fd);
+    if req.offset > i64::MAX as u64 || file.seek(SeekFrom::Start(req.offset)).is_err() {
+        return Err(Failed::HpfSeek);
+    }
+    if req.bufsz <= 0 {
+        return Err(Failed::HpfBuffer);
+    }
+    let grant = (req.bufsz as u64).min(s.ctx.cfg.hpf_max_buffer) as usize;
+    Ok(Opened {
+        file,
+        grant,
+        created: write && !existed,
+        path: p,
+    })
+}
+
+fn send_grant(s: &mut Session, grant: usize) -> Result<(), ChannelError> {
+    s.chan.tx.send_frame_parts(&[b"OK ", &(grant as i64).to_be_bytes()])
+}
+
+fn remove(s: &Session, p: &RelPath) {
+    if let Ok((dir, name)) = s.root.parent(p) {
+        let _ = sys::unlinkat(dir.as_fd(), &name, false);
+    }
+}
+
+/// Reads `[len][data]` pairs until the client's HPFFIN, discarding the data.
+fn drain_to_fin(rx: &mut RxHalf<TcpStream>, grant: usize) -> Result<(), CmdError> {
+    let mut sink = vec![0u8; grant.min(1 << 20)];
+    loop {
+        let len = rx.recv_i64()?;
+        if len == code::FIN {
+            return Ok(());
+        }
+        if len > 0 {
+            if len as u64 > grant as u64 {
+                return Err(violation(len, grant));
+            }
+            // one cipher unit: it must be read whole to keep the stream in step
+            let len = len as usize;
+            if len > sink.len() {
+                sink.resize(len, 0);
+            }
+            rx.recv_unit(&mut sink[..len])?;
+        }
+    }
+}
+
+/// `PUT <path> <hpfile>`.
+pub fn put(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let mut o = open(s, arg, false, true)?;
+    send_grant(s, o.grant)?;
+    let mut buf = vec![0u8; o.grant];
+    let mut total = 0u64;
+    loop {
+        let len = s.chan.rx.recv_i64()?;
+        match len {
+            n if n > 0 => {
+                if n as u64 > o.grant as u64 {
+                    return Err(violation(n, o.grant));
+                }
+                let chunk = &mut buf[..n as usize];
+                s.chan.rx.recv_unit(chunk)?;
+                if let Err(e) = o.file.write_all(chunk) {
+                    // server-side cancel: HPFCANCEL, HPFFIN, then drain to the client's FIN
+                    warn!("{} PUT write failed after {total} bytes: {e}", s.peer);
+                    s.chan
+                        .tx
+                        .send_units(&[&code::CANCEL.to_be_bytes(), &code::FIN.to_be_bytes()])?;
+                    if o.created {
+                        remove(s, &o.path);
+                    }
+                    drain_to_fin(&mut s.chan.rx, o.grant)?;
+                    return Ok(Reply::Sent);
+                }
+                total += n as u64;
+            }
+            code::END | code::STOP | code::CANCEL => {
+                if len == code::CANCEL {
+                    remove(s, &o.path);
+                }
+                s.chan.tx.send_i64(code::FIN)?;
+                drain_to_fin(&mut s.chan.rx, o.grant)?;
+                info!("{} PUT stored {total} bytes (end code {len})", s.peer);
+                return Ok(Reply::Sent);
+            }
+            code::FIN => {
+                s.chan.tx.send_i64(code::FIN)?;
+                return Ok(Reply::Sent);
+            }
+            other => return Err(violation(other, o.grant)),
+        }
+    }
+}
+
+/// `PUTCAN <path> <hpfilecan>`: like PUT, but after every `canpt` chunks the server
+/// answers −3 (continue) or −2 (write failed); no HPFFIN, no final reply.
+pub fn putcan(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let canpt = hpf::parse(arg, true).and_then(|r| r.canpt).unwrap_or(0);
+    let mut o = open(s, arg, true, true)?;
+    send_grant(s, o.grant)?;
+    let mut buf = vec![0u8; o.grant];
+    let mut chunks = 0u64;
+    let mut failed = false;
+    loop {
+        let len = s.chan.rx.recv_i64()?;
+        match len {
+            n if n > 0 => {
+                if n as u64 > o.grant as u64 {
+                    return Err(violation(n, o.grant));
+                }
+                let chunk = &mut buf[..n as usize];
+                s.chan.rx.recv_unit(chunk)?;
+                if !failed && o.file.write_all(chunk).is_err() {
+                    warn!("{} PUTCAN write failed", s.peer);
+                    failed = true;
+                    if o.created {
+                        remove(s, &o.path);
+                    }
+                }
+                chunks += 1;
+                if canpt > 0 && chunks % canpt == 0 {
+                    if failed {
+                        s.chan.tx.send_i64(code::CANCEL)?;
+                        return Ok(Reply::Sent);
+                    }
+                    s.chan.tx.send_i64(code::CONT)?;
+                }
+            }
+            code::END | code::STOP => return Ok(Reply::Sent),
+            code::CANCEL => {
+                remove(s, &o.path);
+                return Ok(Reply::Sent);
+            }
+            other => return Err(violation(other, o.grant)),
+        }
+    }
+}
+
+/// `GET <path> <hpfile>`: the server streams `[len][data]`, ends with 0 (or −2 on
+/// a read error); a reader thread takes the client's −2 (cancel) and −127 (FIN)
+/// meanwhile. After the client's FIN the server sends its own.
+pub fn get(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let mut o = open(s, arg, false, false)?;
+    send_grant(s, o.grant)?;
+    let cancel = AtomicBool::new(false);
+    let gone = AtomicBool::new(false);
+    let mut buf = vec![0u8; o.grant];
+    let peer = s.peer;
+    let (tx, rx) = (&mut s.chan.tx, &mut s.chan.rx);
+    let mut sent = 0u64;
+    let reader_result = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let r = (|| loop {
+                match rx.recv_i64()? {
+                    code::FIN => return Ok::<(), ChannelError>(()),
+                    code::CANCEL => cancel.store(true, Ordering::SeqCst),
+                    _ => {}
+                }
+            })();
+            if r.is_err() {
+                gone.store(true, Ordering::SeqCst);
+            }
+            r
+        });
+        let mut end = code::END;
+        while !cancel.load(Ordering::SeqCst) && !gone.load(Ordering::SeqCst) {
+            let n = match o.file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    warn!("{peer} GET read failed: {e}");
+                    end = code::CANCEL;
+                    break;
+                }
+            };
+            if tx.send_units(&[&(n as i64).to_be_bytes(), &buf[..n]]).is_err() {
+                gone.store(true, Ordering::SeqCst);
+                break;
+            }
+            sent += n as u64;
+        }
+        if !cancel.load(Ordering::SeqCst) && !gone.load(Ordering::SeqCst) && tx.send_i64(end).is_err() {
+            gone.store(true, Ordering::SeqCst);
+        }
+        if gone.load(Ordering::SeqCst) {
+            // unblock the reader if the peer is half-alive: shut the socket down
+            let _ = tx.get_ref().shutdown(std::net::Shutdown::Both);
+        }
+        reader.join().unwrap_or(Err(ChannelError::Closed))
+    });
+    reader_result?;
+    s.chan.tx.send_i64(code::FIN)?;
+    info!(
+        "{peer} GET sent {sent} bytes{}",
+        if cancel.load(Ordering::SeqCst) {
+            " (cancelled)"
+        } else {
+            ""
+        }
+    );
+    Ok(Reply::Sent)
+}
+
+/// `GETCAN <path> <hpfilecan>`: after every `canpt` chunks the client answers −3 to
+/// continue (anything else stops silently); 0 at EOF (−2 on a read error); no FIN.
+pub fn getcan(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let canpt = hpf::parse(arg, true).and_then(|r| r.canpt).unwrap_or(0);
+    let mut o = open(s, arg, true, false)?;
+    send_grant(s, o.grant)?;
+    let mut buf = vec![0u8; o.grant];
+    let mut chunks = 0u64;
+    loop {
+        let n = match o.file.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => {
+                s.chan.tx.send_i64(code::CANCEL)?;
+                return Ok(Reply::Sent);
+            }
+        };
+        if n == 0 {
+            s.chan.tx.send_i64(code::END)?;
+            return Ok(Reply::Sent);
+        }
+        s.chan.tx.send_units(&[&(n as i64).to_be_bytes(), &buf[..n]])?;
+        chunks += 1;
+        if canpt > 0 && chunks % canpt == 0 && s.chan.rx.recv_i64()? != code::CONT {
+            return Ok(Reply::Sent);
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! SNDFILE/RCVFILE (framed, CONT/BREAK/OK flow), SUP/SDOWN (raw i32 headers) and
+//! FSIZE/FSIZELS. Uploads go through [`Upload`]: a temporary file renamed into
+//! place only when complete.
+
+use super::{CmdError, CmdResult, Reply};
+use crate::channel::ChannelError;
+use crate::fsys::upload::Upload;
+use crate::fsys::{FsError, Kind, RelPath};
+use crate::session::{denied_or, Session};
+use crate::sys;
+use crate::wire::{command, Failed, FrameError, MAX_FRAME};
+use log::{info, warn};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::os::fd::AsFd;
+
+/// Splits `<flag> <path>`; the flag is true when its first byte is `1`.
+fn flag_and_path(arg: &[u8]) -> Result<(bool, &[u8]), Failed> {
+    let (flag, path) = command::split_space(arg).ok_or(Failed::MissingParameter)?;
+    Ok((flag.first() == Some(&b'1'), path))
+}
+
+/// Reads into `buf` until it is full or EOF; returns the count.
+fn read_full(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// The upload target's checks shared by SNDFILE and SUP.
+fn check_target(s: &Session, p: &RelPath, overwrite: bool) -> Result<(), Failed> {
+    if p.is_root() {
+        return Err(Failed::IsDirectory);
+    }
+    s.check_lock_parent(p)?;
+    match s.root.stat(p) {
+        Ok(st) if Kind::of(&st) == Kind::Dir => Err(Failed::IsDirectory),
+        Ok(_) if !overwrite => Err(Failed::FileExists),
+        Ok(_) | Err(FsError::NotFound) => Ok(()),
+        Err(e) if e.is_denied() => Err(Failed::AccessDenied),
+        Err(_) => Ok(()),
+    }
+}
+
+fn upload_error(e: FsError) -> Failed {
+    match e {
+        FsError::NoSpace => Failed::Quota,
+        FsError::Exists => Failed::FileExists,
+        e if e.is_denied() => Failed::AccessDenied,
+        _ => Failed::TransferApi,
+    }
+}
+
+/// `SNDFILE <0|1> <path>`: the client uploads in `CONT <data>` frames and ends
+/// with `OK` (keep) or `BREAK` (discard).
+pub fn sndfile(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let (overwrite, path) = flag_and_path(arg)?;
+    let p = s.path(path)?;
+    check_target(s, &p, overwrite)?;
+    let mut up = Upload::begin(&s.root, &p).map_err(upload_error)?;
+    s.chan.tx.send_frame(b"CONT")?;
+    loop {
+        let frame = s.chan.rx.recv_frame()?;
+        let (word, data) = match command::split_space(&frame) {
+            Some((w, d)) => (w, d),
+            None => (&frame[..], &frame[frame.len()..]),
+        };
+        match word {
+            b"BREAK" => {
+                up.abort();
+                info!("{} SNDFILE broken off by the client", s.peer);
+                return Ok(Reply::Ok);
+            }
+            b"OK" => {
+                let n = up.written;
+                return match up.commit(overwrite) {
+                    Ok(()) => {
+                        info!("{} SNDFILE stored {} bytes", s.peer, n);
+                        Ok(Reply::Ok)
+                    }
+                    Err(e) => Err(upload_error(e).into()),
+                };
+            }
+            _ => {
+                // the reference appends after any first word; so do we
+                if let Err(e) = up.write(data) {
+                    warn!("{} SNDFILE write failed: {e}", s.peer);
+                    return Err(upload_error(e).into());
+                }
+                s.chan.tx.send_frame(b"CONT")?;
+            }
+        }
+    }
+}
+
+/// Opens a file for download: regular files only, following symlinks inside.
+fn open_download(s: &Session, p: &RelPath) -> Result<(File, u64), Failed> {
+    let fd = match s.root.open(p, libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY, 0) {
+        Ok(fd) => fd,
+        Err(FsError::NotFound) | Err(FsError::NotDir) => return Err(Failed::NoSuchFile),
+        Err(e) => return Err(denied_or(e, Failed::TransferApi)),
+    };
+    let st = sys::fstat(fd.as_fd()).map_err(|_| Failed::TransferApi)?;
+    match Kind::of(&st) {
+        Kind::Dir => Err(Failed::IsDirectory),
+        Kind::Other => Err(Failed::TransferApi),
+        Kind::File => Ok((File::from(fd), st.st_size as u64)),
+    }
+}
+
+/// `RCVFILE <0|1> <path>`: the server sends `CONT <data>` frames, the client
+/// answers each (`BREAK` stops), `OK` at the end; flag 1 deletes the file after a
+/// complete transfer.
+pub fn rcvfile(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let (delete, path) = flag_and_path(arg)?;
+    let p = s.path(path)?;
+    if p.is_root() {
+        return Err(Failed::IsDirectory.into());
+    }
+    s.check_lock_parent(&p)?;
+    let (mut file, _) = open_download(s, &p)?;
+    let mut sent = 0u64;
+    let complete = s.send_chunks(|buf, want| {
+        let start = buf.len();
+        buf.resize(want, 0);
+        match read_full(&mut file, &mut buf[start..]) {
+            Ok(n) => {
+                buf.truncate(start + n);
+                sent += n as u64;
+                Ok(n > 0)
+            }
+            // headers are out already: end the stream with the failure status
+            Err(_) => Err(CmdError::Failed(Failed::TransferApi)),
+        }
+    })?;
+    info!(
+        "{} RCVFILE sent {} bytes{}",
+        s.peer,
+        sent,
+        if complete { "" } else { " (broken off)" }
+    );
+    if complete && delete {
+        if let Ok((dir, name)) = s.root.parent(&p) {
+            if let Err(e) = sys::unlinkat(dir.as_fd(), &name, false) {
+                warn!("{} RCVFILE could not delete after download: {e}", s.peer);
+            }
+        }
+    }
+    Ok(Reply::Ok)
+}
+
+/// `SDOWN <path>`: raw `[i32 len][data]` pairs, then 0 (EOF) or −1 (error).
+pub fn sdown(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let file = s.path(arg).ok().and_then(|p| open_download(s, &p).ok());
+    let Some((mut file, _)) = file else {
+        s.chan.tx.send_i32(-1)?;
+        return Ok(Reply::Sent);
+    };
+    let mut buf = vec![0u8; MAX_FRAME];
+    loop {
+        match read_full(&mut file, &mut buf) {
+            Ok(0) => {
+                s.chan.tx.send_i32(0)?;
+                return Ok(Reply::Sent);
+            }
+            Ok(n) => s.chan.tx.send_units(&[&(n as i32).to_be_bytes(), &buf[..n]])?,
+            Err(e) => {
+                warn!("{} SDOWN read failed: {e}", s.peer);
+                s.chan.tx.send_i32(-1)?;
+                return Ok(Reply::Sent);
+            }
+        }
+    }
+}
+
+/// `SUP <path>`: the client sends raw `[i32 len][data]` pairs and 0 at the end
+/// (answered 0 or −1), or a negative value to cancel (answered with nothing).
+pub fn sup(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let mut up = s.path(arg).ok().and_then(|p| {
+        check_target(s, &p, true).ok()?;
+        Upload::begin(&s.root, &p).ok()
+    });
+    let mut failed = up.is_none();
+    let mut buf = Vec::new();
+    loop {
+        let len = s.chan.rx.recv_i32()?;
+        if len < 0 {
+            drop(up);
+            return Ok(Reply::Sent);
+        }
+        if len == 0 {
+            let ok = !failed && up.take().is_some_and(|u| u.commit(true).is_ok());
+            s.chan.tx.send_i32(if ok { 0 } else { -1 })?;
+            return Ok(Reply::Sent);
+        }
+        if len as usize > MAX_FRAME {
+            return Err(CmdError::Channel(ChannelError::Frame(FrameError::TooLarge {
+                len,
+                max: MAX_FRAME,
+            })));
+        }
+        buf.resize(len as usize, 0);
+        s.chan.rx.recv_unit(&mut buf)?;
+        if let Some(u) = up.as_mut() {
+            if u.write(&buf).is_err() {
+                failed = true;
+                up = None;
+            }
+        }
+    }
+}
+
+/// The FSIZE answer for one path: size, −1 (missing/denied) or −2 (not a file).
+fn size_of(s: &Session, path: &[u8]) -> i64 {
+    let Ok(p) = RelPath::parse(path) else { return -1 };
+    match s.root.stat(&p) {
+        Ok(st) if Kind::of(&st) == Kind::File => st.st_size,
+        Ok(_) => -2,
+        Err(_) => -1,
+    }
+}
+
+/// `FSIZE <path>` → one raw i64.
+pub fn fsize(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let v = size_of(s, arg);
+    s.chan.tx.send_i64(v)?;
+    Ok(Reply::Sent)
+}
+
+/// Longest line FSIZELS reads from its list file.
+const MAX_LIST_LINE: u64 = 4096;
+
+/// `FSIZELS <listfile>`: one raw i64 per line of the server-side list, then −3.
+pub fn fsizels(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let list = s.path(arg).ok().and_then(|p| open_download(s, &p).ok());
+    if let Some((file, _)) = list {
+        let mut r = BufReader::new(file);
+        let mut budget = s.ctx.cfg.walk_limit;
+        let mut line = Vec::new();
+        while budget > 0 {
+            line.clear();
+            match (&mut r).take(MAX_LIST_LINE).read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            budget -= 1;
+            let path = line.strip_suffix(b"\n").unwrap_or(&line);
+            let path = path.strip_suffix(b"\r").unwrap_or(path);
+            let v = size_of(s, path);
+            s.chan.tx.send_i64(v)?;
+        }
+    }
+    s.chan.tx.send_i64(-3)?;
+    Ok(Reply::Sent)
+}
