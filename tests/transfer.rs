@@ -204,6 +204,14 @@ fn hpf_refusals() {
     assert_eq!(refused(c.get(b"f", u64::MAX, 16, &mut sink, &mut |_| {})), Some(35));
     assert_eq!(refused(c.get(b"f", 0, 0, &mut sink, &mut |_| {})), Some(36));
     assert_eq!(refused(c.get(b"f", 0, -5, &mut sink, &mut |_| {})), Some(36));
+    // a refused PUT creates nothing
+    let mut cmd = b"PUT ".to_vec();
+    cmd.extend_from_slice(&tfd::wire::hpf::encode(b"fresh", 0, 0, None));
+    assert_failed(Status::parse(&c.raw(&cmd).unwrap()), 36);
+    let mut cmd = b"PUT ".to_vec();
+    cmd.extend_from_slice(&tfd::wire::hpf::encode(b"fresh", u64::MAX, 16, None));
+    assert_failed(Status::parse(&c.raw(&cmd).unwrap()), 35);
+    assert!(!srv.path("fresh").exists());
     assert_failed(c.call("PUT", b"short").unwrap(), 16);
     assert_failed(c.call("GET", b"").unwrap(), 16);
     // the grant never exceeds the request nor the configured cap

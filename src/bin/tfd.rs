@@ -19,17 +19,20 @@ usage: tfd [-c FILE] [--check-config]
   -h, --help          this help
   -V, --version       print the version";
 
-fn init_logging(level: Option<&str>) {
+/// Logs to stderr. RUST_LOG, when set, rules; otherwise the level starts at info
+/// and the config's `log_level` adjusts it once the config is read (the logger
+/// itself passes everything, `log::set_max_level` does the filtering).
+fn init_logging() {
     let mut b = env_logger::Builder::new();
-    b.filter_level(log::LevelFilter::Info);
-    if let Some(l) = level {
-        if let Ok(f) = l.parse() {
-            b.filter_level(f);
-        }
-    }
-    b.parse_env("RUST_LOG");
     b.format_timestamp_millis();
-    let _ = b.try_init();
+    if std::env::var_os("RUST_LOG").is_some() {
+        b.parse_env("RUST_LOG");
+        let _ = b.try_init();
+    } else {
+        b.filter_level(log::LevelFilter::Trace);
+        let _ = b.try_init();
+        log::set_max_level(log::LevelFilter::Info);
+    }
 }
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
@@ -72,17 +75,22 @@ fn main() -> ExitCode {
             other => return fail(format!("unknown argument {other:?}\n{USAGE}")),
         }
     }
-    init_logging(None);
+    init_logging();
     if demo_mode {
         config = match demo::prepare(&demo_dir, demo_port) {
             Ok(c) => c,
             Err(e) => return fail(e),
         };
     }
-    let cfg = match Config::load(&config) {
+    let mut cfg = match Config::load(&config) {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
+    if demo_mode {
+        // the flag wins over the port recorded in an existing demo config
+        cfg.port = demo_port;
+        cfg.listen = vec![std::net::SocketAddr::from(([127, 0, 0, 1], demo_port))];
+    }
     if let Err(e) = cfg.validate() {
         return fail(e);
     }
@@ -92,6 +100,9 @@ fn main() -> ExitCode {
                 log::set_max_level(f);
             }
         }
+    }
+    if cfg.injail {
+        return fail("injail: the INJAIL command is not implemented yet (see README, Status); remove the flag");
     }
     if let Err(e) = server::load_key(&cfg) {
         return fail(e);

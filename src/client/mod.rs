@@ -2,6 +2,7 @@
 //! `tf` CLI, the tests and the benchmarks.
 #![forbid(unsafe_code)]
 
+pub mod parallel;
 pub mod transfer;
 
 use crate::channel::{Channel, ChannelError};

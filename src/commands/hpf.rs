@@ -35,6 +35,13 @@ fn violation(len: i64, grant: usize) -> CmdError {
 fn open(s: &Session, arg: &[u8], can: bool, write: bool) -> Result<Opened, Failed> {
     let req: HpfRequest<'_> = hpf::parse(arg, can).ok_or(Failed::MissingParameter)?;
     let p = s.path(req.path)?;
+    // refuse bad numbers before opening: a refused PUT must not create a file
+    if req.offset > i64::MAX as u64 {
+        return Err(Failed::HpfSeek);
+    }
+    if req.bufsz <= 0 {
+        return Err(Failed::HpfBuffer);
+    }
     let existed = s.root.stat(&p).is_ok();
     let flags = if write {
         libc::O_WRONLY | libc::O_CREAT
@@ -51,11 +58,8 @@ fn open(s: &Session, arg: &[u8], can: bool, write: bool) -> Result<Opened, Faile
         return Err(Failed::HpfOpen);
     }
     let mut file = File::from(fd);
-    if req.offset > i64::MAX as u64 || file.seek(SeekFrom::Start(req.offset)).is_err() {
+    if file.seek(SeekFrom::Start(req.offset)).is_err() {
         return Err(Failed::HpfSeek);
-    }
-    if req.bufsz <= 0 {
-        return Err(Failed::HpfBuffer);
     }
     let grant = (req.bufsz as u64).min(s.ctx.cfg.hpf_max_buffer) as usize;
     Ok(Opened {

@@ -248,13 +248,14 @@ pub fn copy_tree(src: OwnedFd, dir: BorrowedFd<'_>, name: &CStr, budget: &mut u6
 }
 
 fn copy_contents(src: OwnedFd, dst: BorrowedFd<'_>, budget: &mut u64, depth: usize) -> Result<(), FsError> {
+    let too_big = || FsError::Other(io::Error::other("tree larger than walk_limit or MAX_DEPTH"));
     if depth > MAX_DEPTH {
-        return Err(FsError::Invalid);
+        return Err(too_big());
     }
     let mut level = Level::open(src, Vec::new())?;
     while let Some((name, kind)) = level.next_entry() {
         if *budget == 0 {
-            return Err(FsError::Invalid);
+            return Err(too_big());
         }
         *budget -= 1;
         let c = cname(&name)?;

@@ -207,6 +207,21 @@ impl Listener {
                 return;
             }
         };
+        if let Some(u) = &cfg.defusr {
+            if let Err(e) = crate::auth::privs::lookup(u) {
+                error!("reload refused, keeping the old configuration: defusr: {e}");
+                return;
+            }
+        }
+        if cfg.injail {
+            error!("reload refused, keeping the old configuration: injail is not implemented yet");
+            return;
+        }
+        if std::env::var_os("RUST_LOG").is_none() {
+            if let Some(level) = cfg.log_level.as_deref().and_then(|l| l.parse().ok()) {
+                log::set_max_level(level);
+            }
+        }
         let rsa = match super::load_key(&cfg) {
             Ok(k) => k,
             Err(e) => {

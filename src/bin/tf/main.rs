@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use tfd::client::{Client, ClientConfig};
 use tfd::wire::Status;
 
+mod xfer;
+
 const USAGE: &str = "\
 usage: tf --server HOST:PORT --key PUB.pem --hash HASH [--proto VER] COMMAND [ARGS...]
 
@@ -25,7 +27,20 @@ Commands (paths are relative to the served root):
   date | udate | ndate | datef    dtof TIMESTAMP    ftod 'YYYY-MM-DD HH:MM:SS'
   raw 'NAME ARGS'            send one command line as is and print the reply
 
-Exit status: 0 on OK, 2 on a FAILED or UNKNOWN reply, 1 on a connection or usage error.";
+Transfers (a progress bar on stderr when it is a terminal):
+  put LOCAL REMOTE [--offset N | --resume] [--streams N] [--bufsz N] [--verify]
+  get REMOTE LOCAL [--offset N | --resume] [--streams N] [--bufsz N] [--verify]
+                             PUT/GET (high-performance interface); --resume continues
+                             from the size already at the destination; --streams N
+                             moves N byte ranges over N connections at once; --verify
+                             compares SHA-256 with the server's SHA256 afterwards
+  sndfile LOCAL REMOTE [--overwrite] [--verify]
+  rcvfile REMOTE LOCAL [--delete] [--verify]
+  sup LOCAL REMOTE           sdown REMOTE LOCAL
+  fsize PATH                 fsizels LISTFILE
+
+Exit status: 0 on OK, 2 on a FAILED or UNKNOWN reply, 3 when --verify finds a SHA-256
+mismatch, 1 on a connection or usage error.";
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("tf: {msg}");
@@ -104,7 +119,7 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(format!("{server}: {e}")),
     };
-    let code = run(&mut client, &cmd, args);
+    let code = run(&mut client, &cfg, &cmd, args);
     let _ = client.end();
     code
 }
@@ -117,7 +132,7 @@ fn need(args: &[String], n: usize, what: &str) -> Result<(), ExitCode> {
     }
 }
 
-fn run(c: &mut Client, cmd: &str, args: &[String]) -> ExitCode {
+fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> ExitCode {
     let one = |args: &[String]| args.first().cloned().unwrap_or_default();
     let result = match cmd {
         "echo" => c.raw(format!("ECHO {}", args.join(" ")).as_bytes()).map(|f| {
@@ -149,6 +164,21 @@ fn run(c: &mut Client, cmd: &str, args: &[String]) -> ExitCode {
         | "date" | "udate" | "ndate" | "datef" => c
             .command(format!("{} {}", cmd.to_uppercase(), args.join(" ")).as_bytes())
             .map(|s| print_status(&s)),
+        "put" | "get" | "sndfile" | "rcvfile" | "sup" | "sdown" => return xfer::run(c, cfg, cmd, args),
+        "fsize" => c.fsize(one(args).as_bytes()).map(|v| {
+            println!("{v}");
+            if v < 0 {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }),
+        "fsizels" => c.fsizels(one(args).as_bytes()).map(|v| {
+            for x in v {
+                println!("{x}");
+            }
+            ExitCode::SUCCESS
+        }),
         other => return fail(format!("unknown command {other:?} (see tf --help)")),
     };
     match result {

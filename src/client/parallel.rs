@@ -1,0 +1,242 @@
+//! Parallel streams (the bbftp idea): one file split into N byte ranges moved over
+//! N connections at once with PUT/GET at offsets. This works because tfd's PUT
+//! writes in place without truncating (decisions.md), and it scales the one thing a
+//! single stream cannot: the per-byte cipher runs on one core per connection.
+
+use super::{Client, ClientConfig, ClientError};
+use crate::wire::hpf::code;
+use crate::wire::Status;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// The N byte ranges of a file of `size` bytes (empty ranges dropped).
+pub fn ranges(size: u64, n: usize) -> Vec<(u64, u64)> {
+    let n = n.max(1) as u64;
+    (0..n)
+        .map(|i| (size * i / n, size * (i + 1) / n))
+        .filter(|(a, b)| b > a)
+        .collect()
+}
+
+/// Uploads `local` to `remote` over `streams` connections. The remote file is
+/// first replaced by an empty one (SNDFILE with overwrite), so no stale tail stays.
+pub fn put(
+    cfg: &ClientConfig,
+    local: &std::path::Path,
+    remote: &[u8],
+    streams: usize,
+    bufsz: i64,
+    progress: &Arc<AtomicU64>,
+) -> Result<Result<(), Status>, ClientError> {
+    let size = std::fs::metadata(local).map_err(ClientError::Local)?.len();
+    let mut c = Client::connect(cfg)?;
+    let st = c.sndfile(remote, true, &mut std::io::empty(), &mut |_| {})?;
+    if !matches!(st, Status::Ok(_)) {
+        return Ok(Err(st));
+    }
+    let _ = c.end();
+    let results: Vec<Result<Result<(), Status>, ClientError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = ranges(size, streams)
+            .into_iter()
+            .map(|(start, end)| {
+                let progress = progress.clone();
+                scope.spawn(move || -> Result<Result<(), Status>, ClientError> {
+                    let mut f = File::open(local).map_err(ClientError::Local)?;
+                    f.seek(SeekFrom::Start(start)).map_err(ClientError::Local)?;
+                    let mut part = f.take(end - start);
+                    let mut c = Client::connect(cfg)?;
+                    let mut last = 0;
+                    let r = c.put(remote, start, bufsz, &mut part, &mut |n| {
+                        progress.fetch_add(n - last, Ordering::Relaxed);
+                        last = n;
+                    })?;
+                    let _ = c.end();
+                    Ok(match r {
+                        Ok(super::transfer::PutOutcome::Done) => Ok(()),
+                        Ok(super::transfer::PutOutcome::ServerCancelled) => {
+                            Err(Status::Failed(7, "server cancelled".into()))
+                        }
+                        Err(st) => Err(st),
+                    })
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(Err(ClientError::Protocol("thread panicked".into()))))
+            .collect()
+    });
+    for r in results {
+        match r {
+            Ok(Ok(())) => {}
+            other => return other,
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// A writer into one range of a local file.
+struct RangeWriter<'a> {
+    file: &'a File,
+    pos: u64,
+    end: u64,
+    progress: &'a AtomicU64,
+}
+
+impl Write for RangeWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // data past the range (sent before our cancel arrived) is dropped
+        let room = self.end.saturating_sub(self.pos) as usize;
+        let n = buf.len().min(room);
+        if n > 0 {
+            self.file.write_all_at(&buf[..n], self.pos)?;
+            self.pos += n as u64;
+            self.progress.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Downloads `remote` into `local` over `streams` connections.
+pub fn get(
+    cfg: &ClientConfig,
+    remote: &[u8],
+    local: &std::path::Path,
+    streams: usize,
+    bufsz: i64,
+    progress: &Arc<AtomicU64>,
+) -> Result<Result<u64, Status>, ClientError> {
+    let mut c = Client::connect(cfg)?;
+    let size = c.fsize(remote)?;
+    let _ = c.end();
+    if size < 0 {
+        return Ok(Err(Status::Failed(
+            9,
+            "remote file missing or not a regular file".into(),
+        )));
+    }
+    let size = size as u64;
+    let file = File::create(local).map_err(ClientError::Local)?;
+    file.set_len(size).map_err(ClientError::Local)?;
+    let results: Vec<Result<Result<(), Status>, ClientError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = ranges(size, streams)
+            .into_iter()
+            .map(|(start, end)| {
+                let file = &file;
+                let progress = &**progress;
+                scope.spawn(move || get_range(cfg, remote, file, start, end, bufsz, progress))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(Err(ClientError::Protocol("thread panicked".into()))))
+            .collect()
+    });
+    for r in results {
+        match r {
+            Ok(Ok(())) => {}
+            Ok(Err(st)) => return Ok(Err(st)),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Ok(size))
+}
+
+fn get_range(
+    cfg: &ClientConfig,
+    remote: &[u8],
+    file: &File,
+    start: u64,
+    end: u64,
+    bufsz: i64,
+    progress: &AtomicU64,
+) -> Result<Result<(), Status>, ClientError> {
+    let mut c = Client::connect(cfg)?;
+    let want = (end - start).min(bufsz.max(1) as u64) as i64;
+    let mut cmd = b"GET ".to_vec();
+    cmd.extend_from_slice(&crate::wire::hpf::encode(remote, start, want, None));
+    let f = c.raw(&cmd)?;
+    let grant = match f.strip_prefix(b"OK ") {
+        Some(g) if g.len() == 8 => i64::from_be_bytes(g.try_into().unwrap_or([0; 8])),
+        _ => return Ok(Err(Status::parse(&f))),
+    };
+    if grant <= 0 {
+        return Err(ClientError::Protocol(format!("bad grant {grant}")));
+    }
+    let mut w = RangeWriter {
+        file,
+        pos: start,
+        end,
+        progress,
+    };
+    let mut buf = vec![0u8; grant as usize];
+    let mut cancelled = false;
+    let mut fin = false;
+    loop {
+        let len = c.chan.rx.recv_i64()?;
+        if len == code::FIN {
+            fin = true;
+            break;
+        }
+        if len <= 0 {
+            break;
+        }
+        if len > grant {
+            return Err(ClientError::Protocol(format!("chunk {len} over grant {grant}")));
+        }
+        c.chan.rx.recv_unit(&mut buf[..len as usize])?;
+        w.write_all(&buf[..len as usize]).map_err(ClientError::Local)?;
+        if w.pos >= end && !cancelled {
+            // our range is complete: cancel, then FIN, and drain to the server's FIN
+            c.chan
+                .tx
+                .send_units(&[&code::CANCEL.to_be_bytes(), &code::FIN.to_be_bytes()])?;
+            cancelled = true;
+        }
+    }
+    if !cancelled {
+        c.chan.tx.send_i64(code::FIN)?;
+    }
+    // after a cancel the server sends no end code, only (maybe) chunks then FIN
+    while !fin {
+        let len = c.chan.rx.recv_i64()?;
+        if len == code::FIN {
+            fin = true;
+        } else if len > 0 {
+            if len > grant {
+                return Err(ClientError::Protocol(format!("chunk {len} over grant {grant}")));
+            }
+            c.chan.rx.recv_unit(&mut buf[..len as usize])?;
+        }
+    }
+    let _ = c.end();
+    if w.pos < end {
+        return Ok(Err(Status::Failed(
+            7,
+            format!("range {start}..{end} ended at {}", w.pos),
+        )));
+    }
+    Ok(Ok(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ranges;
+
+    #[test]
+    fn ranges_cover_exactly() {
+        for (size, n) in [(0u64, 4usize), (1, 4), (10, 3), (1 << 28, 4), (7, 1)] {
+            let r = ranges(size, n);
+            assert_eq!(r.iter().map(|(a, b)| b - a).sum::<u64>(), size);
+            for w in r.windows(2) {
+                assert_eq!(w[0].1, w[1].0);
+            }
+        }
+    }
+}
