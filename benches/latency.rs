@@ -1,0 +1,674 @@
+//! ECHO round-trip latency and full-handshake throughput of the release `tfd`, each
+//! reported as a ratio against a plain TCP echo baseline measured in the same run
+//! (machines are noisy; absolute figures are not comparable between runs).
+//!
+//! Run it with `scripts/bench`, which builds the release binaries and points
+//! `TFD_BIN` at `tfd`. Loopback only; every phase is bounded in count and in time.
+//! Targets (issue): ECHO p50 within 3× of the loopback TCP round trip, and at least
+//! 1,500 full handshakes/s with 8 concurrent clients. Missing a target is reported,
+//! never a failure: speed is not a correctness property.
+//!
+//! Options (after `--`): `--quick` (short run), `--n N` (round trips per latency
+//! phase), `--threads T` (concurrent clients), `--secs S` (handshake phase length).
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use openssl::pkey::PKey;
+use openssl::rsa::Rsa;
+use std::fs;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Barrier, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+use tfd::client::{Client, ClientConfig, ClientError};
+
+/// Target: tfd ECHO p50 at most this many times the TCP echo p50.
+const TARGET_P50_RATIO: f64 = 3.0;
+/// Target: full handshakes per second with the default 8 clients.
+const TARGET_HANDSHAKES_PER_S: f64 = 1500.0;
+/// The small payload both latency phases carry.
+const PAYLOAD: &[u8] = b"hello world";
+/// Largest frame the baseline echo server accepts.
+const BASELINE_MAX_FRAME: usize = 64 * 1024;
+/// Hard caps, whatever the options say, so a fast machine cannot exhaust ports.
+const MAX_TCP_CONNECTIONS: u64 = 60_000;
+const MAX_HANDSHAKES: u64 = 30_000;
+
+struct Options {
+    n: usize,
+    threads: usize,
+    tcp_secs: f64,
+    hs_secs: f64,
+}
+
+impl Options {
+    fn parse() -> Result<Options, String> {
+        let mut o = Options {
+            n: 20_000,
+            threads: 8,
+            tcp_secs: 3.0,
+            hs_secs: 5.0,
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(a) = args.next() {
+            let mut num = |what: &str| -> Result<f64, String> {
+                args.next()
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .filter(|v| *v > 0.0 && v.is_finite())
+                    .ok_or_else(|| format!("{what} needs a positive number"))
+            };
+            match a.as_str() {
+                // cargo bench passes --bench to harness = false targets.
+                "--bench" => {}
+                "--quick" => {
+                    o.n = 2_000;
+                    o.tcp_secs = 1.0;
+                    o.hs_secs = 1.5;
+                }
+                "--n" => o.n = (num("--n")? as usize).clamp(100, 1_000_000),
+                "--threads" => o.threads = (num("--threads")? as usize).clamp(1, 64),
+                "--secs" => o.hs_secs = num("--secs")?.min(60.0),
+                "-h" | "--help" => {
+                    return Err("usage: latency [--quick] [--n N] [--threads T] [--secs S]".into());
+                }
+                other => return Err(format!("unknown argument {other:?} (try --help)")),
+            }
+        }
+        Ok(o)
+    }
+}
+
+/// Latency figures, in microseconds.
+#[derive(Clone, Copy)]
+struct Stats {
+    p50: f64,
+    p99: f64,
+    mean: f64,
+}
+
+fn stats(mut ns: Vec<u64>) -> Stats {
+    assert!(!ns.is_empty(), "no samples");
+    ns.sort_unstable();
+    let at = |q: usize| ns[(ns.len() * q / 100).min(ns.len() - 1)] as f64 / 1e3;
+    Stats {
+        p50: at(50),
+        p99: at(99),
+        mean: ns.iter().sum::<u64>() as f64 / ns.len() as f64 / 1e3,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Baseline: a plain TCP echo server, one thread per connection, echoing
+// `4-byte big-endian length + payload` frames, TCP_NODELAY on both ends.
+// ---------------------------------------------------------------------------
+
+fn start_echo_server() -> io::Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            thread::spawn(move || {
+                let _ = echo_connection(stream);
+            });
+        }
+    });
+    Ok(addr)
+}
+
+fn echo_connection(stream: TcpStream) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut rx = BufReader::new(stream.try_clone()?);
+    let mut tx = stream;
+    let mut buf = Vec::with_capacity(1024);
+    loop {
+        let mut hdr = [0u8; 4];
+        if let Err(e) = rx.read_exact(&mut hdr) {
+            return if e.kind() == io::ErrorKind::UnexpectedEof {
+                Ok(())
+            } else {
+                Err(e)
+            };
+        }
+        let len = u32::from_be_bytes(hdr) as usize;
+        if len > BASELINE_MAX_FRAME {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "frame too large"));
+        }
+        buf.clear();
+        buf.extend_from_slice(&hdr);
+        buf.resize(4 + len, 0);
+        rx.read_exact(&mut buf[4..])?;
+        tx.write_all(&buf)?;
+    }
+}
+
+/// An ordinary framed client: one write per request, buffered reads.
+struct PlainClient {
+    rx: BufReader<TcpStream>,
+    tx: TcpStream,
+    out: Vec<u8>,
+    reply: Vec<u8>,
+}
+
+impl PlainClient {
+    fn connect(addr: SocketAddr) -> io::Result<PlainClient> {
+        let stream = TcpStream::connect(addr)?;
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        Ok(PlainClient {
+            rx: BufReader::new(stream.try_clone()?),
+            tx: stream,
+            out: Vec::with_capacity(64),
+            reply: Vec::with_capacity(64),
+        })
+    }
+
+    fn round_trip(&mut self, payload: &[u8]) -> io::Result<()> {
+        self.out.clear();
+        self.out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        self.out.extend_from_slice(payload);
+        self.tx.write_all(&self.out)?;
+        let mut hdr = [0u8; 4];
+        self.rx.read_exact(&mut hdr)?;
+        self.reply.resize(u32::from_be_bytes(hdr) as usize, 0);
+        self.rx.read_exact(&mut self.reply)?;
+        if self.reply != payload {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "echo mismatch"));
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The tfd server under test.
+// ---------------------------------------------------------------------------
+
+/// A running tfd in a private temporary directory; stopped (SIGTERM) and cleaned
+/// up on drop, so a panic part way does not leave a daemon behind.
+struct Server {
+    child: Option<Child>,
+    dir: PathBuf,
+    addr: SocketAddr,
+    pubkey_pem: Vec<u8>,
+    hash: String,
+}
+
+fn tfd_binary() -> Result<PathBuf, String> {
+    let path = match std::env::var_os("TFD_BIN") {
+        Some(p) => PathBuf::from(p),
+        None => match option_env!("CARGO_BIN_EXE_tfd") {
+            Some(p) => PathBuf::from(p),
+            None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/tfd"),
+        },
+    };
+    let path = if path.is_relative() {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
+    } else {
+        path
+    };
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "tfd binary {} not found: run scripts/bench, or set TFD_BIN",
+            path.display()
+        ))
+    }
+}
+
+fn write_private(path: &Path, data: &[u8]) -> Result<(), String> {
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(data))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn free_port() -> Result<u16, String> {
+    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("cannot find a free port: {e}"))?;
+    l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+}
+
+impl Server {
+    fn start(bin: &Path) -> Result<Server, String> {
+        let mut nonce = [0u8; 8];
+        getrandom::getrandom(&mut nonce).map_err(|e| e.to_string())?;
+        let tag: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+        let dir = std::env::temp_dir().join(format!("tfd-bench-{}-{tag}", std::process::id()));
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
+        let mut server = Server {
+            child: None,
+            dir,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            pubkey_pem: Vec::new(),
+            hash: String::new(),
+        };
+        server.configure_and_spawn(bin)?;
+        Ok(server)
+    }
+
+    fn configure_and_spawn(&mut self, bin: &Path) -> Result<(), String> {
+        let dir = &self.dir;
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(dir.join("data"))
+            .map_err(|e| e.to_string())?;
+        let pkey = Rsa::generate(2048)
+            .and_then(PKey::from_rsa)
+            .map_err(|e| format!("RSA key generation: {e}"))?;
+        let pem = pkey.private_key_to_pem_pkcs8().map_err(|e| e.to_string())?;
+        write_private(&dir.join("key.pem"), &pem)?;
+        self.pubkey_pem = pkey.public_key_to_pem().map_err(|e| e.to_string())?;
+        let mut h = [0u8; 16];
+        getrandom::getrandom(&mut h).map_err(|e| e.to_string())?;
+        self.hash = h.iter().map(|b| format!("{b:02x}")).collect();
+        let port = free_port()?;
+        self.addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let mut conf = format!(
+            "proto 2.4.1\nhash {}\ndbdir data\nport {port}\nlisten 127.0.0.1\nprivkey_file key.pem\n",
+            self.hash
+        );
+        // As root tfd is multi-user and wants LOGIN unless a default user is set.
+        if nix::unistd::geteuid().is_root() {
+            conf.push_str("defusr root\n");
+        }
+        let conf_path = dir.join("tfd.conf");
+        write_private(&conf_path, conf.as_bytes())?;
+        let log = fs::File::create(dir.join("tfd.log")).map_err(|e| e.to_string())?;
+        let child = Command::new(bin)
+            .arg("-c")
+            .arg(&conf_path)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        self.child = Some(child);
+        self.wait_ready()
+    }
+
+    fn wait_ready(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    self.child = None;
+                    return Err(format!("tfd exited at startup ({status}):\n{}", self.log_text()));
+                }
+            }
+            if TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_ok() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "tfd did not listen on {} in 15 s:\n{}",
+                    self.addr,
+                    self.log_text()
+                ));
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn client_config(&self) -> ClientConfig {
+        let mut c = ClientConfig::new(&self.addr.to_string(), self.pubkey_pem.clone(), &self.hash);
+        c.timeout = Some(Duration::from_secs(10));
+        c
+    }
+
+    fn log_text(&self) -> String {
+        fs::read_to_string(self.dir.join("tfd.log")).unwrap_or_default()
+    }
+
+    /// Waits (bounded) until the session processes of the finished phases have
+    /// exited, so the SIGTERM below does not catch one on its way out.
+    fn drain_sessions(&self, limit: Duration) {
+        let Some(pid) = self.child.as_ref().map(Child::id) else {
+            return;
+        };
+        let children = format!("/proc/{pid}/task/{pid}/children");
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            match fs::read_to_string(&children) {
+                Ok(list) if list.trim().is_empty() => return,
+                Ok(_) => thread::sleep(Duration::from_millis(10)),
+                Err(_) => {
+                    // No /proc children list on this kernel: a short fixed pause.
+                    thread::sleep(Duration::from_millis(200));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// SIGTERM, then a bounded wait (tfd gives sessions a 10 s grace period).
+    fn stop(&mut self) -> Option<String> {
+        let mut child = self.child.take()?;
+        let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => return Some(status.to_string()),
+                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Some("did not stop on SIGTERM within 15 s; killed".into());
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Phases.
+// ---------------------------------------------------------------------------
+
+fn tcp_latency(addr: SocketAddr, n: usize) -> Result<Stats, String> {
+    let mut c = PlainClient::connect(addr).map_err(|e| format!("TCP baseline connect: {e}"))?;
+    for _ in 0..n / 10 {
+        c.round_trip(PAYLOAD).map_err(|e| format!("TCP baseline: {e}"))?;
+    }
+    let mut ns = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        c.round_trip(PAYLOAD).map_err(|e| format!("TCP baseline: {e}"))?;
+        ns.push(t.elapsed().as_nanos() as u64);
+    }
+    Ok(stats(ns))
+}
+
+fn tfd_echo_latency(cfg: &ClientConfig, n: usize) -> Result<Stats, String> {
+    let mut c = Client::connect(cfg).map_err(|e| format!("tfd connect: {e}"))?;
+    let mut line = b"ECHO ".to_vec();
+    line.extend_from_slice(PAYLOAD);
+    let one = |c: &mut Client| -> Result<(), String> {
+        let reply = c.raw(&line).map_err(|e| format!("tfd ECHO: {e}"))?;
+        if reply != PAYLOAD {
+            return Err(format!("tfd ECHO answered {:?}", String::from_utf8_lossy(&reply)));
+        }
+        Ok(())
+    };
+    for _ in 0..n / 10 {
+        one(&mut c)?;
+    }
+    let mut ns = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        one(&mut c)?;
+        ns.push(t.elapsed().as_nanos() as u64);
+    }
+    c.end().map_err(|e| format!("tfd END: {e}"))?;
+    Ok(stats(ns))
+}
+
+/// What a concurrent connection phase achieved.
+struct Throughput {
+    per_s: f64,
+    done: u64,
+    errors: u64,
+    first_error: Option<String>,
+    latency: Option<Stats>,
+}
+
+/// Runs `op` in a loop on `threads` threads for `secs` (or until `cap` successes in
+/// all), timing each call.
+fn throughput<F>(threads: usize, secs: f64, cap: u64, op: F) -> Throughput
+where
+    F: Fn() -> Result<(), String> + Send + Sync + 'static,
+{
+    let op = Arc::new(op);
+    let done = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let first_error = Arc::new(Mutex::new(None::<String>));
+    let barrier = Arc::new(Barrier::new(threads + 1));
+    let duration = Duration::from_secs_f64(secs);
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (op, done, errors, first_error, barrier) = (
+                op.clone(),
+                done.clone(),
+                errors.clone(),
+                first_error.clone(),
+                barrier.clone(),
+            );
+            thread::spawn(move || {
+                let mut ns = Vec::new();
+                barrier.wait();
+                let start = Instant::now();
+                while start.elapsed() < duration && done.load(Ordering::Relaxed) < cap {
+                    let t = Instant::now();
+                    match op() {
+                        Ok(()) => {
+                            ns.push(t.elapsed().as_nanos() as u64);
+                            done.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(e) => {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                            first_error.lock().unwrap().get_or_insert(e);
+                            // Do not spin on a persistent failure (ports, limits).
+                            thread::sleep(Duration::from_millis(10));
+                        }
+                    }
+                }
+                ns
+            })
+        })
+        .collect();
+    barrier.wait();
+    let start = Instant::now();
+    let mut all = Vec::new();
+    for h in handles {
+        all.extend(h.join().unwrap_or_default());
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let done = done.load(Ordering::Relaxed);
+    let first_error = first_error.lock().unwrap().take();
+    Throughput {
+        per_s: done as f64 / elapsed,
+        done,
+        errors: errors.load(Ordering::Relaxed),
+        first_error,
+        latency: (!all.is_empty()).then(|| stats(all)),
+    }
+}
+
+fn tcp_connections(addr: SocketAddr, threads: usize, secs: f64) -> Throughput {
+    throughput(threads, secs, MAX_TCP_CONNECTIONS, move || {
+        let mut c = PlainClient::connect(addr).map_err(|e| format!("connect: {e}"))?;
+        c.round_trip(b"x").map_err(|e| format!("echo: {e}"))
+    })
+}
+
+fn tfd_handshakes(cfg: ClientConfig, threads: usize, secs: f64) -> Throughput {
+    throughput(threads, secs, MAX_HANDSHAKES, move || {
+        let run = || -> Result<(), ClientError> {
+            let mut c = Client::connect(&cfg)?;
+            let reply = c.raw(b"ECHO x")?;
+            if reply != b"x" {
+                return Err(ClientError::Protocol(format!("ECHO answered {reply:?}")));
+            }
+            c.end()
+        };
+        run().map_err(|e| e.to_string())
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Report.
+// ---------------------------------------------------------------------------
+
+fn met(ok: bool) -> &'static str {
+    if ok {
+        "MET"
+    } else {
+        "NOT MET"
+    }
+}
+
+fn log_problems(log: &str) -> Vec<String> {
+    BufReader::new(log.as_bytes())
+        .lines()
+        .map_while(Result::ok)
+        .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
+        .collect()
+}
+
+fn run(o: &Options) -> Result<(), String> {
+    let bin = tfd_binary()?;
+    let cpus = thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let started = Instant::now();
+    println!(
+        "tfd latency benchmark: {} on loopback, {cpus} CPU(s), {} round trips, {} clients",
+        bin.display(),
+        o.n,
+        o.threads
+    );
+
+    let echo_addr = start_echo_server().map_err(|e| format!("baseline echo server: {e}"))?;
+    let mut server = Server::start(&bin)?;
+    let cfg = server.client_config();
+
+    println!("  [1/4] TCP echo round trips (baseline A) ...");
+    let tcp = tcp_latency(echo_addr, o.n)?;
+    println!("  [2/4] tfd ECHO round trips ...");
+    let tfd = tfd_echo_latency(&cfg, o.n)?;
+    println!(
+        "  [3/4] TCP connect + echo + close, {} threads, {:.1} s (baseline B) ...",
+        o.threads, o.tcp_secs
+    );
+    let conns = tcp_connections(echo_addr, o.threads, o.tcp_secs);
+    println!(
+        "  [4/4] tfd handshake + ECHO + END, {} threads, {:.1} s ...",
+        o.threads, o.hs_secs
+    );
+    let hs = tfd_handshakes(cfg, o.threads, o.hs_secs);
+
+    server.drain_sessions(Duration::from_secs(3));
+    let status = server.stop().unwrap_or_else(|| "not running".into());
+    let problems = log_problems(&server.log_text());
+    drop(server);
+
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
+    let r50 = ratio(tfd.p50, tcp.p50);
+    let r99 = ratio(tfd.p99, tcp.p99);
+    let rmean = ratio(tfd.mean, tcp.mean);
+    let hs_ratio = ratio(hs.per_s, conns.per_s);
+    let p50_ok = r50 <= TARGET_P50_RATIO;
+    let hs_ok = hs.per_s >= TARGET_HANDSHAKES_PER_S;
+
+    println!();
+    println!(
+        "{:<44} {:>10} {:>10} {:>10}",
+        "round trip (11-byte payload)", "p50 µs", "p99 µs", "mean µs"
+    );
+    println!(
+        "{:<44} {:>10.1} {:>10.1} {:>10.1}",
+        "TCP echo, plain frames (baseline)", tcp.p50, tcp.p99, tcp.mean
+    );
+    println!(
+        "{:<44} {:>10.1} {:>10.1} {:>10.1}",
+        "tfd ECHO, encrypted session", tfd.p50, tfd.p99, tfd.mean
+    );
+    println!("{:<44} {:>9.2}× {:>9.2}× {:>9.2}×", "ratio tfd / TCP", r50, r99, rmean);
+    println!();
+    println!(
+        "{:<44} {:>10} {:>10} {:>10} {:>10}",
+        format!("connections ({} clients)", o.threads),
+        "per s",
+        "done",
+        "errors",
+        "p50 ms"
+    );
+    for (name, t) in [
+        ("TCP connect + echo + close (baseline)", &conns),
+        ("tfd full handshake + ECHO + END", &hs),
+    ] {
+        println!(
+            "{:<44} {:>10.0} {:>10} {:>10} {:>10.3}",
+            name,
+            t.per_s,
+            t.done,
+            t.errors,
+            t.latency.map_or(f64::NAN, |s| s.p50 / 1e3)
+        );
+    }
+    println!("{:<44} {:>9.3}×", "ratio tfd / TCP", hs_ratio);
+    for (name, t) in [("TCP baseline", &conns), ("tfd", &hs)] {
+        if let Some(e) = &t.first_error {
+            println!("  {name}: {} error(s), first: {e}", t.errors);
+        }
+    }
+    println!();
+    println!("target ECHO p50 ≤ {TARGET_P50_RATIO}× TCP: {} ({r50:.2}×)", met(p50_ok));
+    println!(
+        "target ≥ {TARGET_HANDSHAKES_PER_S} handshakes/s with 8 clients: {} ({:.0}/s{})",
+        met(hs_ok),
+        hs.per_s,
+        if o.threads == 8 {
+            ""
+        } else {
+            ", but not run with 8 clients"
+        }
+    );
+    println!(
+        "tfd stopped: {status}; {} warning/error line(s) in its log",
+        problems.len()
+    );
+    for l in problems.iter().take(5) {
+        println!("  {l}");
+    }
+    println!("total time {:.1} s", started.elapsed().as_secs_f64());
+    println!();
+    println!(
+        "BENCH echo_p50_us={:.1} echo_p99_us={:.1} echo_mean_us={:.1} tcp_p50_us={:.1} tcp_p99_us={:.1} \
+         tcp_mean_us={:.1} ratio_p50={r50:.3} ratio_p99={r99:.3} handshakes_per_s={:.0} handshake_errors={} \
+         tcp_conns_per_s={:.0} tcp_conn_errors={} ratio_handshakes={hs_ratio:.4} threads={} cpus={cpus} \
+         target_p50_met={p50_ok} target_handshakes_met={hs_ok}",
+        tfd.p50,
+        tfd.p99,
+        tfd.mean,
+        tcp.p50,
+        tcp.p99,
+        tcp.mean,
+        hs.per_s,
+        hs.errors,
+        conns.per_s,
+        conns.errors,
+        o.threads,
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let o = match Options::parse() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&o) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("benchmark failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
