@@ -235,3 +235,21 @@ pub fn alarm(secs: u32) {
     // SAFETY: alarm cannot fail.
     unsafe { libc::alarm(secs) };
 }
+
+/// TCP_QUICKACK on: acknowledge the next segments at once instead of delaying the
+/// ACK. Clients that write a frame's header and payload in two sends without
+/// TCP_NODELAY (the Python client does) otherwise wait ~40 ms per command for our
+/// delayed ACK. Linux clears the mode by itself, so it is set before each command.
+pub fn set_quickack(fd: BorrowedFd<'_>) {
+    let one: libc::c_int = 1;
+    // SAFETY: valid fd; the option value is a c_int we pass by pointer with its size.
+    unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_QUICKACK,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+}

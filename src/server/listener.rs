@@ -43,6 +43,8 @@ struct Listener {
     children: HashMap<i32, ChildInfo>,
     sig_rx: UnixStream,
     sig_flags: Vec<(i32, Arc<AtomicBool>)>,
+    /// Set once SIGTERM/SIGINT arrived: sessions we end are not "abnormal".
+    stopping: bool,
 }
 
 /// The signals the listener turns into events.
@@ -106,6 +108,7 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), String> {
         children: HashMap::new(),
         sig_rx,
         sig_flags,
+        stopping: false,
     };
     l.main_loop();
     Ok(())
@@ -186,6 +189,7 @@ impl Listener {
                         if let Some(info) = self.children.remove(&pid.as_raw()) {
                             match status {
                                 WaitStatus::Exited(_, 0) => {}
+                                WaitStatus::Signaled(_, Signal::SIGTERM, _) if self.stopping => {}
                                 other => warn!("session {} ({}) ended abnormally: {other:?}", pid, info.peer),
                             }
                         }
@@ -244,6 +248,7 @@ impl Listener {
 
     fn shutdown(&mut self) {
         info!("shutting down: {} session(s) open", self.children.len());
+        self.stopping = true;
         self.listeners.clear();
         for pid in self.children.keys() {
             let _ = kill(Pid::from_raw(*pid), Signal::SIGTERM);

@@ -124,6 +124,7 @@ impl Session {
     /// The command loop. Returns when the client ends or the connection fails.
     pub fn run(&mut self) {
         while !self.closing {
+            crate::sys::set_quickack(std::os::fd::AsFd::as_fd(self.chan.stream()));
             let frame = match self.chan.rx.recv_frame_max(self.max_frame()) {
                 Ok(f) => f,
                 Err(ChannelError::Closed) => break,
