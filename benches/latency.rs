@@ -350,6 +350,22 @@ impl Server {
         }
     }
 
+    /// CPU time used so far by tfd and its reaped session processes, in seconds
+    /// (`/proc/PID/stat` utime + stime + cutime + cstime, in USER_HZ = 100 ticks/s).
+    fn cpu_seconds(&self) -> Option<f64> {
+        let pid = self.child.as_ref()?.id();
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Fields after the parenthesised command name: state is field 3, utime 14.
+        let rest = stat.get(stat.rfind(')')? + 2..)?;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = fields
+            .get(11..15)?
+            .iter()
+            .map(|f| f.parse::<u64>().ok())
+            .sum::<Option<u64>>()?;
+        Some(ticks as f64 / 100.0)
+    }
+
     /// SIGTERM, then a bounded wait (tfd gives sessions a 10 s grace period).
     fn stop(&mut self) -> Option<String> {
         let mut child = self.child.take()?;
@@ -558,9 +574,17 @@ fn run(o: &Options) -> Result<(), String> {
         "  [4/4] tfd handshake + ECHO + END, {} threads, {:.1} s ...",
         o.threads, o.hs_secs
     );
+    server.drain_sessions(Duration::from_secs(3));
+    let cpu_before = server.cpu_seconds();
     let hs = tfd_handshakes(cfg, o.threads, o.hs_secs);
 
     server.drain_sessions(Duration::from_secs(3));
+    // Server CPU per handshake: less sensitive to other load on the machine than
+    // the rate, and it bounds the rate: cores / cost.
+    let cpu_us_per_hs = match (cpu_before, server.cpu_seconds()) {
+        (Some(a), Some(b)) if hs.done > 0 => (b - a) * 1e6 / hs.done as f64,
+        _ => f64::NAN,
+    };
     let status = server.stop().unwrap_or_else(|| "not running".into());
     let problems = log_problems(&server.log_text());
     drop(server);
@@ -610,6 +634,11 @@ fn run(o: &Options) -> Result<(), String> {
         );
     }
     println!("{:<44} {:>9.3}×", "ratio tfd / TCP", hs_ratio);
+    println!(
+        "tfd CPU per handshake (listener + session): {cpu_us_per_hs:.0} µs, i.e. at most {:.0}/s on {cpus} CPU(s) \
+         with free clients",
+        cpus as f64 * 1e6 / cpu_us_per_hs
+    );
     for (name, t) in [("TCP baseline", &conns), ("tfd", &hs)] {
         if let Some(e) = &t.first_error {
             println!("  {name}: {} error(s), first: {e}", t.errors);
@@ -639,7 +668,7 @@ fn run(o: &Options) -> Result<(), String> {
     println!(
         "BENCH echo_p50_us={:.1} echo_p99_us={:.1} echo_mean_us={:.1} tcp_p50_us={:.1} tcp_p99_us={:.1} \
          tcp_mean_us={:.1} ratio_p50={r50:.3} ratio_p99={r99:.3} handshakes_per_s={:.0} handshake_errors={} \
-         tcp_conns_per_s={:.0} tcp_conn_errors={} ratio_handshakes={hs_ratio:.4} threads={} cpus={cpus} \
+         tcp_conns_per_s={:.0} tcp_conn_errors={} ratio_handshakes={hs_ratio:.4} tfd_cpu_us_per_handshake={cpu_us_per_hs:.0} threads={} cpus={cpus} \
          target_p50_met={p50_ok} target_handshakes_met={hs_ok}",
         tfd.p50,
         tfd.p99,

@@ -253,3 +253,26 @@ pub fn set_quickack(fd: BorrowedFd<'_>) {
         )
     };
 }
+
+extern "C" {
+    // libcrypto: replaces the key's blinding factors with fresh random ones.
+    fn RSA_blinding_on(rsa: *mut openssl_sys::RSA, ctx: *mut openssl_sys::BN_CTX) -> libc::c_int;
+}
+
+/// Gives this process its own RSA blinding factors. The listener warms the key up
+/// once (so the Montgomery contexts every session needs are computed once, before
+/// fork); each session then re-blinds, so no two processes share blinding values.
+pub fn rsa_reblind(rsa: &openssl::rsa::RsaRef<openssl::pkey::Private>) -> bool {
+    use foreign_types::ForeignTypeRef;
+    // SAFETY: `rsa` is a live RSA object owned by the caller for the duration of the
+    // call; a NULL BN_CTX makes OpenSSL allocate its own.
+    unsafe { RSA_blinding_on(rsa.as_ptr(), std::ptr::null_mut()) == 1 }
+}
+
+/// _exit(2): ends a session process without running atexit handlers (OpenSSL's
+/// global cleanup alone costs more than the rest of a short session). Logs go to
+/// stderr unbuffered, so nothing is lost.
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and touches no Rust state.
+    unsafe { libc::_exit(code) }
+}

@@ -13,19 +13,45 @@ pub fn lookup(name: &str) -> Result<User, String> {
     }
 }
 
-/// Switches the whole process to `name` irrevocably.
-pub fn become_user(name: &str) -> Result<(), String> {
-    let u = lookup(name)?;
-    switch(&u)
+/// A user's identity resolved ahead of time: the listener resolves `defusr` once
+/// (at start and reload) so sessions switch without touching NSS, and so that a
+/// lookup can happen before a chroot hides /etc.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The user name.
+    pub name: String,
+    /// Its uid.
+    pub uid: Uid,
+    /// Its primary gid.
+    pub gid: Gid,
+    /// Its supplementary groups (primary included), as initgroups would set them.
+    pub groups: Vec<Gid>,
 }
 
-/// Switches to an already looked-up user.
-pub fn switch(u: &User) -> Result<(), String> {
+/// Resolves a user name into an [`Identity`].
+pub fn resolve(name: &str) -> Result<Identity, String> {
+    let u = lookup(name)?;
     let cname = CString::new(u.name.as_bytes()).map_err(|_| "user name has a NUL".to_string())?;
-    unistd::initgroups(&cname, u.gid).map_err(|e| format!("initgroups: {e}"))?;
-    unistd::setresgid(u.gid, u.gid, u.gid).map_err(|e| format!("setresgid: {e}"))?;
-    unistd::setresuid(u.uid, u.uid, u.uid).map_err(|e| format!("setresuid: {e}"))?;
-    verify(u.uid, u.gid)
+    let groups = unistd::getgrouplist(&cname, u.gid).map_err(|e| format!("getgrouplist: {e}"))?;
+    Ok(Identity {
+        name: u.name,
+        uid: u.uid,
+        gid: u.gid,
+        groups,
+    })
+}
+
+/// Switches the whole process to `name` irrevocably.
+pub fn become_user(name: &str) -> Result<(), String> {
+    switch(&resolve(name)?)
+}
+
+/// Switches to a resolved identity: supplementary groups, gid, uid, then proof.
+pub fn switch(id: &Identity) -> Result<(), String> {
+    unistd::setgroups(&id.groups).map_err(|e| format!("setgroups: {e}"))?;
+    unistd::setresgid(id.gid, id.gid, id.gid).map_err(|e| format!("setresgid: {e}"))?;
+    unistd::setresuid(id.uid, id.uid, id.uid).map_err(|e| format!("setresuid: {e}"))?;
+    verify(id.uid, id.gid)
 }
 
 /// Checks real, effective and saved ids, and that uid 0 is out of reach.

@@ -71,6 +71,16 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     Ok(l)
 }
 
+/// Resolves `defusr` (uid, gid, groups) once, in the listener.
+fn resolve_defusr(cfg: &Config, serve_as_self: bool) -> Result<Option<crate::auth::privs::Identity>, String> {
+    match &cfg.defusr {
+        Some(name) if !serve_as_self => crate::auth::privs::resolve(name)
+            .map(Some)
+            .map_err(|e| format!("defusr: {e}")),
+        _ => Ok(None),
+    }
+}
+
 /// Runs the daemon until SIGTERM/SIGINT. Returns after all sessions have ended.
 pub fn run(cfg: Config, opts: RunOptions) -> Result<(), String> {
     let rsa = super::load_key(&cfg)?;
@@ -96,10 +106,12 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), String> {
         sig_flags.push((sig, flag));
     }
     drop(sig_tx);
+    let defusr = resolve_defusr(&cfg, opts.serve_as_self)?;
     let ctx = Arc::new(Context {
         cfg,
         rsa,
         serve_as_self: opts.serve_as_self,
+        defusr,
     });
     let mut l = Listener {
         listeners,
@@ -211,12 +223,13 @@ impl Listener {
                 return;
             }
         };
-        if let Some(u) = &cfg.defusr {
-            if let Err(e) = crate::auth::privs::lookup(u) {
-                error!("reload refused, keeping the old configuration: defusr: {e}");
+        let defusr = match resolve_defusr(&cfg, self.opts.serve_as_self) {
+            Ok(d) => d,
+            Err(e) => {
+                error!("reload refused, keeping the old configuration: {e}");
                 return;
             }
-        }
+        };
         if cfg.injail {
             error!("reload refused, keeping the old configuration: injail is not implemented yet");
             return;
@@ -242,6 +255,7 @@ impl Listener {
             cfg,
             rsa,
             serve_as_self: self.opts.serve_as_self,
+            defusr,
         });
         info!("configuration reloaded from {}", path.display());
     }
@@ -315,7 +329,7 @@ impl Listener {
                     if stream.set_nonblocking(false).is_ok() {
                         session::serve(stream, peer, self.ctx.clone());
                     }
-                    std::process::exit(0);
+                    sys::exit_now(0);
                 }
                 Ok(Fork::Parent(pid)) => {
                     self.children.insert(pid, ChildInfo { peer });

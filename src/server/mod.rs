@@ -28,5 +28,23 @@ pub fn load_key(cfg: &Config) -> Result<Rsa<Private>, String> {
     if !rsa.check_key().unwrap_or(false) {
         return Err("private key failed its consistency check".into());
     }
+    warm_up(&rsa)?;
     Ok(rsa)
+}
+
+/// One full OAEP round trip, so the key's cached Montgomery contexts exist before
+/// the listener forks and no session pays for them (sessions re-blind themselves:
+/// see [`crate::sys::rsa_reblind`]).
+fn warm_up(rsa: &Rsa<Private>) -> Result<(), String> {
+    let public = Rsa::from_public_components(
+        rsa.n().to_owned().map_err(|e| e.to_string())?,
+        rsa.e().to_owned().map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+    let probe = [0x5au8; 16];
+    let enc = crate::wire::handshake::encrypt_session_key(&public, &probe).map_err(|e| e.to_string())?;
+    match crate::wire::handshake::decrypt_session_key(rsa, &enc) {
+        Ok(k) if k == probe => Ok(()),
+        _ => Err("private key does not decrypt what its public half encrypts".into()),
+    }
 }

@@ -49,6 +49,9 @@ fn refuse(chan: &mut Channel, f: Failed) -> HandshakeError {
 /// Runs the handshake on a fresh connection and returns the ready session.
 pub fn handshake(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>) -> Result<Session, HandshakeError> {
     let limit = ctx.cfg.prelogin_timeout;
+    if !crate::sys::rsa_reblind(&ctx.rsa) {
+        return Err(HandshakeError::Privilege("RSA blinding setup failed".into()));
+    }
     crate::sys::alarm(limit.as_secs().max(1) as u32);
     stream
         .set_read_timeout(Some(limit))
@@ -99,9 +102,9 @@ pub fn handshake(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>) -> Resu
     let mut user = crate::auth::privs::current_user_name();
     let single_user = ctx.serve_as_self || ctx.cfg.defusr.is_some();
     if !ctx.serve_as_self {
-        if let Some(name) = &ctx.cfg.defusr {
-            crate::auth::privs::become_user(name).map_err(HandshakeError::Privilege)?;
-            user = name.clone();
+        if let Some(id) = &ctx.defusr {
+            crate::auth::privs::switch(id).map_err(HandshakeError::Privilege)?;
+            user = id.name.clone();
         }
     }
     let root = Root::open_root(&ctx.cfg.dbdir).map_err(HandshakeError::Root)?;

@@ -27,6 +27,8 @@ pub struct Context {
     pub rsa: openssl::rsa::Rsa<openssl::pkey::Private>,
     /// Serve as the invoking user (not root, or demo mode): no LOGIN, no switch.
     pub serve_as_self: bool,
+    /// `defusr`, resolved by the listener.
+    pub defusr: Option<crate::auth::privs::Identity>,
 }
 
 /// Where the session is in the protocol's gating (wire-notes §3.0).
