@@ -1,0 +1,97 @@
+//! A full disk, for real: a 1 MiB tmpfs mounted inside the served root (root only,
+//! as developers and CI run). Every upload path answers its documented failure,
+//! leaves no partial file behind, and the session goes on.
+
+mod common;
+
+use common::*;
+use std::fs;
+use std::process::Command;
+use tfd::client::transfer::PutOutcome;
+
+struct Mount(std::path::PathBuf);
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+fn small_fs(srv: &Server) -> Option<Mount> {
+    if !is_root() {
+        eprintln!("skipped: needs root to mount a tmpfs");
+        return None;
+    }
+    let dir = srv.path("small");
+    fs::create_dir(&dir).unwrap();
+    let st = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(st.success(), "mount tmpfs");
+    Some(Mount(dir))
+}
+
+fn names(d: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn uploads_on_a_full_disk_fail_cleanly() {
+    let srv = Server::start();
+    let Some(_m) = small_fs(&srv) else { return };
+    let big = vec![7u8; 3 << 20];
+    let mut c = srv.client();
+
+    assert_failed(c.sndfile(b"small/snd", false, &mut &big[..], &mut |_| {}).unwrap(), 13);
+    assert!(
+        names(&srv.path("small")).is_empty(),
+        "SNDFILE left {:?}",
+        names(&srv.path("small"))
+    );
+
+    let r = c.put(b"small/put", 0, 1 << 20, &mut &big[..], &mut |_| {}).unwrap();
+    assert_eq!(r, Ok(PutOutcome::ServerCancelled));
+    assert!(
+        names(&srv.path("small")).is_empty(),
+        "PUT left {:?}",
+        names(&srv.path("small"))
+    );
+
+    assert_eq!(c.sup(b"small/sup", &mut &big[..]).unwrap(), -1);
+    assert!(
+        names(&srv.path("small")).is_empty(),
+        "SUP left {:?}",
+        names(&srv.path("small"))
+    );
+
+    fs::write(srv.path("bigfile"), &big).unwrap();
+    assert_failed(c.call("COPY", b"bigfile | small/copy").unwrap(), 13);
+    assert!(
+        names(&srv.path("small")).is_empty(),
+        "COPY left {:?}",
+        names(&srv.path("small"))
+    );
+
+    fs::create_dir(srv.path("tree")).unwrap();
+    fs::write(srv.path("tree/f"), &big).unwrap();
+    assert_failed(c.call("CPDIR", b"tree | small/tree").unwrap(), 13);
+    assert!(
+        names(&srv.path("small")).is_empty(),
+        "CPDIR left {:?}",
+        names(&srv.path("small"))
+    );
+
+    // small files still fit, and the session is fine
+    assert!(ok(&c
+        .sndfile(b"small/ok", false, &mut &b"fits"[..], &mut |_| {})
+        .unwrap()));
+    assert_eq!(fs::read(srv.path("small/ok")).unwrap(), b"fits");
+    assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");
+}
