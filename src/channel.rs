@@ -48,6 +48,21 @@ impl From<FrameError> for ChannelError {
     }
 }
 
+/// Reads until `buf` is full or EOF and returns the count (unlike `read_exact`,
+/// a short file is not an error). Used for chunking files into transfers.
+pub fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
 /// The receiving half: a buffered reader and the RX cipher.
 pub struct RxHalf<R: Read = TcpStream> {
     inner: BufReader<R>,

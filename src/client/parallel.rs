@@ -38,7 +38,7 @@ pub fn put(
         return Ok(Err(st));
     }
     let _ = c.end();
-    let results: Vec<Result<Result<(), Status>, ClientError>> = std::thread::scope(|scope| {
+    let results: Vec<StreamResult> = std::thread::scope(|scope| {
         let handles: Vec<_> = ranges(size, streams)
             .into_iter()
             .map(|(start, end)| {
@@ -64,11 +64,23 @@ pub fn put(
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or(Err(ClientError::Protocol("thread panicked".into()))))
-            .collect()
+        join_all(handles)
     });
+    first_failure(results)
+}
+
+type StreamResult = Result<Result<(), Status>, ClientError>;
+
+/// Waits for every stream; a panicked one counts as failed.
+fn join_all(handles: Vec<std::thread::ScopedJoinHandle<'_, StreamResult>>) -> Vec<StreamResult> {
+    handles
+        .into_iter()
+        .map(|h| h.join().unwrap_or(Err(ClientError::Protocol("thread panicked".into()))))
+        .collect()
+}
+
+/// The first failure among the streams, or success when all succeeded.
+fn first_failure(results: Vec<StreamResult>) -> StreamResult {
     for r in results {
         match r {
             Ok(Ok(())) => {}
@@ -124,7 +136,7 @@ pub fn get(
     let size = size as u64;
     let file = File::create(local).map_err(ClientError::Local)?;
     file.set_len(size).map_err(ClientError::Local)?;
-    let results: Vec<Result<Result<(), Status>, ClientError>> = std::thread::scope(|scope| {
+    let results: Vec<StreamResult> = std::thread::scope(|scope| {
         let handles: Vec<_> = ranges(size, streams)
             .into_iter()
             .map(|(start, end)| {
@@ -133,19 +145,9 @@ pub fn get(
                 scope.spawn(move || get_range(cfg, remote, file, start, end, bufsz, progress))
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or(Err(ClientError::Protocol("thread panicked".into()))))
-            .collect()
+        join_all(handles)
     });
-    for r in results {
-        match r {
-            Ok(Ok(())) => {}
-            Ok(Err(st)) => return Ok(Err(st)),
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(Ok(size))
+    Ok(first_failure(results)?.map(|()| size))
 }
 
 fn get_range(

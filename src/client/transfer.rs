@@ -2,25 +2,13 @@
 //! the protocol's flow to its end, so the connection is ready for the next command.
 
 use super::{Client, ClientError};
+use crate::channel::read_full;
 use crate::wire::hpf::{self, code};
 use crate::wire::{Status, MAX_CHUNK, MAX_FRAME};
 use std::io::{Read, Write};
 
 /// Called with the running byte count as data moves.
 pub type Progress<'a> = &'a mut dyn FnMut(u64);
-
-fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
-}
 
 /// How a PUT ended on the server's side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

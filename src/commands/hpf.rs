@@ -80,24 +80,27 @@ fn remove(s: &Session, p: &RelPath) {
     }
 }
 
+/// Reads one data unit of `len` bytes, which must fit the grant (else the
+/// connection closes: the reference overflowed its heap here).
+fn recv_chunk<'b>(rx: &mut RxHalf<TcpStream>, buf: &'b mut [u8], len: i64, grant: usize) -> Result<&'b [u8], CmdError> {
+    if len as u64 > grant as u64 || len as usize > buf.len() {
+        return Err(violation(len, grant));
+    }
+    let chunk = &mut buf[..len as usize];
+    rx.recv_unit(chunk)?;
+    Ok(chunk)
+}
+
 /// Reads `[len][data]` pairs until the client's HPFFIN, discarding the data.
 fn drain_to_fin(rx: &mut RxHalf<TcpStream>, grant: usize) -> Result<(), CmdError> {
-    let mut sink = vec![0u8; grant.min(1 << 20)];
+    let mut sink = vec![0u8; grant];
     loop {
         let len = rx.recv_i64()?;
         if len == code::FIN {
             return Ok(());
         }
         if len > 0 {
-            if len as u64 > grant as u64 {
-                return Err(violation(len, grant));
-            }
-            // one cipher unit: it must be read whole to keep the stream in step
-            let len = len as usize;
-            if len > sink.len() {
-                sink.resize(len, 0);
-            }
-            rx.recv_unit(&mut sink[..len])?;
+            recv_chunk(rx, &mut sink, len, grant)?;
         }
     }
 }
@@ -112,11 +115,7 @@ pub fn put(s: &mut Session, arg: &[u8]) -> CmdResult {
         let len = s.chan.rx.recv_i64()?;
         match len {
             n if n > 0 => {
-                if n as u64 > o.grant as u64 {
-                    return Err(violation(n, o.grant));
-                }
-                let chunk = &mut buf[..n as usize];
-                s.chan.rx.recv_unit(chunk)?;
+                let chunk = recv_chunk(&mut s.chan.rx, &mut buf, n, o.grant)?;
                 if let Err(e) = o.file.write_all(chunk) {
                     // server-side cancel: HPFCANCEL, HPFFIN, then drain to the client's FIN
                     warn!("{} PUT write failed after {total} bytes: {e}", s.peer);
@@ -162,11 +161,7 @@ pub fn putcan(s: &mut Session, arg: &[u8]) -> CmdResult {
         let len = s.chan.rx.recv_i64()?;
         match len {
             n if n > 0 => {
-                if n as u64 > o.grant as u64 {
-                    return Err(violation(n, o.grant));
-                }
-                let chunk = &mut buf[..n as usize];
-                s.chan.rx.recv_unit(chunk)?;
+                let chunk = recv_chunk(&mut s.chan.rx, &mut buf, n, o.grant)?;
                 if !failed && o.file.write_all(chunk).is_err() {
                     warn!("{} PUTCAN write failed", s.peer);
                     failed = true;

@@ -3,7 +3,7 @@
 //! place only when complete.
 
 use super::{CmdError, CmdResult, Reply};
-use crate::channel::ChannelError;
+use crate::channel::{read_full, ChannelError};
 use crate::fsys::upload::Upload;
 use crate::fsys::{FsError, Kind, RelPath};
 use crate::session::{denied_or, Session};
@@ -18,20 +18,6 @@ use std::os::fd::AsFd;
 fn flag_and_path(arg: &[u8]) -> Result<(bool, &[u8]), Failed> {
     let (flag, path) = command::split_space(arg).ok_or(Failed::MissingParameter)?;
     Ok((flag.first() == Some(&b'1'), path))
-}
-
-/// Reads into `buf` until it is full or EOF; returns the count.
-fn read_full(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match f.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 /// The upload target's checks shared by SNDFILE and SUP.

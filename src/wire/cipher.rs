@@ -55,27 +55,18 @@ impl Cipher {
 
     /// Encrypts one unit in place (PACK).
     pub fn pack(&mut self, data: &mut [u8]) {
-        let len = self.key.len();
-        let mut seed = self.seed;
-        let mut k = 0usize;
-        for b in data.iter_mut() {
-            if k == len {
-                k = 0;
-            }
-            let top = (seed >> 56) as u8;
-            *b = (*b ^ self.key[k]).wrapping_add(top);
-            seed = Self::step(seed);
-            if seed == 0 {
-                seed = seed_of(&self.key);
-            }
-            self.key[k] = seed as u8;
-            k += 1;
-        }
-        self.seed = seed;
+        self.unit::<true>(data)
     }
 
     /// Decrypts one unit in place (UNPACK).
     pub fn unpack(&mut self, data: &mut [u8]) {
+        self.unit::<false>(data)
+    }
+
+    /// The recurrence, monomorphised per direction so the hot loop has no branch
+    /// on it.
+    #[inline(always)]
+    fn unit<const PACK: bool>(&mut self, data: &mut [u8]) {
         let len = self.key.len();
         let mut seed = self.seed;
         let mut k = 0usize;
@@ -84,7 +75,11 @@ impl Cipher {
                 k = 0;
             }
             let top = (seed >> 56) as u8;
-            *b = b.wrapping_sub(top) ^ self.key[k];
+            *b = if PACK {
+                (*b ^ self.key[k]).wrapping_add(top)
+            } else {
+                b.wrapping_sub(top) ^ self.key[k]
+            };
             seed = Self::step(seed);
             if seed == 0 {
                 seed = seed_of(&self.key);
