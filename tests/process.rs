@@ -77,8 +77,16 @@ fn defusr_sessions_run_as_that_user() {
     assert_failed(c.call("SHA256", b"rootonly").unwrap(), 1);
     assert_failed(c.call("COPY", b"rootonly | stolen").unwrap(), 1);
     // the session process really has that identity, with no leftover groups
-    let (live, _) = srv.children();
-    assert_eq!(live.len(), 1);
+    // (the readiness probe's own short-lived session may still be exiting)
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let live = loop {
+        let (live, _) = srv.children();
+        if live.len() == 1 || Instant::now() > deadline {
+            break live;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(live.len(), 1, "{live:?}");
     let status = std::fs::read_to_string(format!("/proc/{}/status", live[0])).unwrap();
     let field = |k: &str| {
         status

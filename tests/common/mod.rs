@@ -127,6 +127,11 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                // let the probe's own session process finish, so tests that count
+                // session processes see only their own
+                while Instant::now() < deadline && children_of(self.pid()) != (vec![], vec![]) {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
                 return;
             }
             std::thread::sleep(Duration::from_millis(20));

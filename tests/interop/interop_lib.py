@@ -26,10 +26,12 @@ ERR = {
     2: "Incompatible protocol.",
     3: "Invalid hash string.",
     4: "Directory already exist.",
+    7: "File transfer API error.",
     8: "Requested file is a directory.",
     9: "File does not exist.",
     10: "Directory does not exist.",
     12: "File already exist.",
+    13: "Quota exceeded.",
     15: "Directory to remove still exist.",
     16: "Missing parameter from command.",
     17: "Source file does not exist.",
@@ -44,6 +46,9 @@ ERR = {
     28: "Invalid characters in lock token.",
     30: "Directory is locked.",
     31: "Invalid renaming operation.",
+    34: "H-P interface failed to open file descriptor.",
+    35: "H-P interface failed to set file position.",
+    36: "H-P interface failed to allocate the buffer.",
     45: "Failed to make SHA256 hash.",
 }
 
