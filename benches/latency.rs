@@ -11,20 +11,16 @@
 //! Options (after `--`): `--quick` (short run), `--n N` (round trips per latency
 //! phase), `--threads T` (concurrent clients), `--secs S` (handshake phase length).
 
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
-use openssl::pkey::PKey;
-use openssl::rsa::Rsa;
-use std::fs;
-use std::io::{self, BufRead, BufReader, Read, Write};
+mod support;
+
+use std::io::{self, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
+use support::{log_problems, met, tfd_binary, Server};
 use tfd::client::{Client, ClientConfig, ClientError};
 
 /// Target: tfd ECHO p50 at most this many times the TCP echo p50.
@@ -184,215 +180,6 @@ impl PlainClient {
 }
 
 // ---------------------------------------------------------------------------
-// The tfd server under test.
-// ---------------------------------------------------------------------------
-
-/// A running tfd in a private temporary directory; stopped (SIGTERM) and cleaned
-/// up on drop, so a panic part way does not leave a daemon behind.
-struct Server {
-    child: Option<Child>,
-    dir: PathBuf,
-    addr: SocketAddr,
-    pubkey_pem: Vec<u8>,
-    hash: String,
-}
-
-fn tfd_binary() -> Result<PathBuf, String> {
-    let path = match std::env::var_os("TFD_BIN") {
-        Some(p) => PathBuf::from(p),
-        None => match option_env!("CARGO_BIN_EXE_tfd") {
-            Some(p) => PathBuf::from(p),
-            None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/tfd"),
-        },
-    };
-    let path = if path.is_relative() {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
-    } else {
-        path
-    };
-    if path.is_file() {
-        Ok(path)
-    } else {
-        Err(format!(
-            "tfd binary {} not found: run scripts/bench, or set TFD_BIN",
-            path.display()
-        ))
-    }
-}
-
-fn write_private(path: &Path, data: &[u8]) -> Result<(), String> {
-    fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .and_then(|mut f| f.write_all(data))
-        .map_err(|e| format!("{}: {e}", path.display()))
-}
-
-fn free_port() -> Result<u16, String> {
-    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("cannot find a free port: {e}"))?;
-    l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
-}
-
-impl Server {
-    fn start(bin: &Path) -> Result<Server, String> {
-        let mut nonce = [0u8; 8];
-        getrandom::getrandom(&mut nonce).map_err(|e| e.to_string())?;
-        let tag: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
-        let dir = std::env::temp_dir().join(format!("tfd-bench-{}-{tag}", std::process::id()));
-        fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&dir)
-            .map_err(|e| format!("{}: {e}", dir.display()))?;
-        let mut server = Server {
-            child: None,
-            dir,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            pubkey_pem: Vec::new(),
-            hash: String::new(),
-        };
-        server.configure_and_spawn(bin)?;
-        Ok(server)
-    }
-
-    fn configure_and_spawn(&mut self, bin: &Path) -> Result<(), String> {
-        let dir = &self.dir;
-        fs::DirBuilder::new()
-            .mode(0o700)
-            .create(dir.join("data"))
-            .map_err(|e| e.to_string())?;
-        let pkey = Rsa::generate(2048)
-            .and_then(PKey::from_rsa)
-            .map_err(|e| format!("RSA key generation: {e}"))?;
-        let pem = pkey.private_key_to_pem_pkcs8().map_err(|e| e.to_string())?;
-        write_private(&dir.join("key.pem"), &pem)?;
-        self.pubkey_pem = pkey.public_key_to_pem().map_err(|e| e.to_string())?;
-        let mut h = [0u8; 16];
-        getrandom::getrandom(&mut h).map_err(|e| e.to_string())?;
-        self.hash = h.iter().map(|b| format!("{b:02x}")).collect();
-        let port = free_port()?;
-        self.addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let mut conf = format!(
-            "proto 2.4.1\nhash {}\ndbdir data\nport {port}\nlisten 127.0.0.1\nprivkey_file key.pem\n",
-            self.hash
-        );
-        // As root tfd is multi-user and wants LOGIN unless a default user is set.
-        if nix::unistd::geteuid().is_root() {
-            conf.push_str("defusr root\n");
-        }
-        let conf_path = dir.join("tfd.conf");
-        write_private(&conf_path, conf.as_bytes())?;
-        let log = fs::File::create(dir.join("tfd.log")).map_err(|e| e.to_string())?;
-        let child = Command::new(bin)
-            .arg("-c")
-            .arg(&conf_path)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().map_err(|e| e.to_string())?)
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-        self.child = Some(child);
-        self.wait_ready()
-    }
-
-    fn wait_ready(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(child) = self.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    self.child = None;
-                    return Err(format!("tfd exited at startup ({status}):\n{}", self.log_text()));
-                }
-            }
-            if TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_ok() {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "tfd did not listen on {} in 15 s:\n{}",
-                    self.addr,
-                    self.log_text()
-                ));
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn client_config(&self) -> ClientConfig {
-        let mut c = ClientConfig::new(&self.addr.to_string(), self.pubkey_pem.clone(), &self.hash);
-        c.timeout = Some(Duration::from_secs(10));
-        c
-    }
-
-    fn log_text(&self) -> String {
-        fs::read_to_string(self.dir.join("tfd.log")).unwrap_or_default()
-    }
-
-    /// Waits (bounded) until the session processes of the finished phases have
-    /// exited, so the SIGTERM below does not catch one on its way out.
-    fn drain_sessions(&self, limit: Duration) {
-        let Some(pid) = self.child.as_ref().map(Child::id) else {
-            return;
-        };
-        let children = format!("/proc/{pid}/task/{pid}/children");
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            match fs::read_to_string(&children) {
-                Ok(list) if list.trim().is_empty() => return,
-                Ok(_) => thread::sleep(Duration::from_millis(10)),
-                Err(_) => {
-                    // No /proc children list on this kernel: a short fixed pause.
-                    thread::sleep(Duration::from_millis(200));
-                    return;
-                }
-            }
-        }
-    }
-
-    /// CPU time used so far by tfd and its reaped session processes, in seconds
-    /// (`/proc/PID/stat` utime + stime + cutime + cstime, in USER_HZ = 100 ticks/s).
-    fn cpu_seconds(&self) -> Option<f64> {
-        let pid = self.child.as_ref()?.id();
-        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // Fields after the parenthesised command name: state is field 3, utime 14.
-        let rest = stat.get(stat.rfind(')')? + 2..)?;
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = fields
-            .get(11..15)?
-            .iter()
-            .map(|f| f.parse::<u64>().ok())
-            .sum::<Option<u64>>()?;
-        Some(ticks as f64 / 100.0)
-    }
-
-    /// SIGTERM, then a bounded wait (tfd gives sessions a 10 s grace period).
-    fn stop(&mut self) -> Option<String> {
-        let mut child = self.child.take()?;
-        let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            match child.try_wait() {
-                Ok(Some(status)) => return Some(status.to_string()),
-                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
-                _ => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Some("did not stop on SIGTERM within 15 s; killed".into());
-                }
-            }
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
-        let _ = fs::remove_dir_all(&self.dir);
-    }
-}
-
-// ---------------------------------------------------------------------------
 // Phases.
 // ---------------------------------------------------------------------------
 
@@ -529,22 +316,6 @@ fn tfd_handshakes(cfg: ClientConfig, threads: usize, secs: f64) -> Throughput {
 // ---------------------------------------------------------------------------
 // Report.
 // ---------------------------------------------------------------------------
-
-fn met(ok: bool) -> &'static str {
-    if ok {
-        "MET"
-    } else {
-        "NOT MET"
-    }
-}
-
-fn log_problems(log: &str) -> Vec<String> {
-    BufReader::new(log.as_bytes())
-        .lines()
-        .map_while(Result::ok)
-        .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
-        .collect()
-}
 
 fn run(o: &Options) -> Result<(), String> {
     let bin = tfd_binary()?;

@@ -63,6 +63,11 @@ pub fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
+/// Large units are ciphered and moved in slices of this size: small enough that
+/// both peers' ciphers work at once (pipelining), large enough that syscalls stay
+/// cheap. Replies below it still leave in one write.
+pub const SLICE: usize = 64 * 1024;
+
 /// The receiving half: a buffered reader and the RX cipher.
 pub struct RxHalf<R: Read = TcpStream> {
     inner: BufReader<R>,
@@ -91,12 +96,16 @@ impl<R: Read> RxHalf<R> {
         self.cipher.as_mut()
     }
 
-    /// Reads exactly `buf.len()` bytes and decrypts them as one unit.
+    /// Reads exactly `buf.len()` bytes and decrypts them as one unit, slice by
+    /// slice as they arrive, so decryption overlaps the peer's sending.
     pub fn recv_unit(&mut self, buf: &mut [u8]) -> Result<(), ChannelError> {
-        self.inner.read_exact(buf)?;
-        self.bytes += buf.len() as u64;
-        if let Some(c) = self.cipher.as_mut() {
-            c.unpack(buf);
+        let mut k = 0;
+        for piece in buf.chunks_mut(SLICE) {
+            self.inner.read_exact(piece)?;
+            self.bytes += piece.len() as u64;
+            if let Some(c) = self.cipher.as_mut() {
+                c.unpack_slice(piece, &mut k);
+            }
         }
         Ok(())
     }
@@ -176,9 +185,6 @@ impl<W: Write> TxHalf<W> {
         let r = self.inner.write_all(&self.buf);
         self.bytes += self.buf.len() as u64;
         self.buf.clear();
-        if self.buf.capacity() > 1 << 20 {
-            self.buf.shrink_to(64 * 1024);
-        }
         r?;
         Ok(())
     }
@@ -190,18 +196,43 @@ impl<W: Write> TxHalf<W> {
 
     /// Sends one frame whose payload is given in pieces (still one payload unit).
     pub fn send_frame_parts(&mut self, parts: &[&[u8]]) -> Result<(), ChannelError> {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        if len > MAX_FRAME {
+            return Err(ChannelError::Io(io::Error::other("frame payload over MAX_FRAME")));
+        }
         self.buf.clear();
-        frame::encode_frame_parts(self.cipher.as_mut(), parts, &mut self.buf);
+        self.append_unit(&[&(len as i32).to_be_bytes()])?;
+        self.append_unit(parts)?;
         self.flush_buf()
     }
 
-    /// Sends raw units (no headers), each encrypted on its own, in one write.
+    /// Sends raw units (no headers), each encrypted on its own. A reply smaller
+    /// than [`SLICE`] leaves in one write; larger data in [`SLICE`]-sized writes.
     pub fn send_units(&mut self, units: &[&[u8]]) -> Result<(), ChannelError> {
         self.buf.clear();
         for u in units {
-            frame::encode_raw(self.cipher.as_mut(), u, &mut self.buf);
+            self.append_unit(&[u])?;
         }
         self.flush_buf()
+    }
+
+    /// Encrypts one unit (given in pieces) into the output buffer, writing the
+    /// buffer out whenever it reaches [`SLICE`].
+    fn append_unit(&mut self, pieces: &[&[u8]]) -> Result<(), ChannelError> {
+        let mut k = 0;
+        for piece in pieces {
+            for part in piece.chunks(SLICE) {
+                let start = self.buf.len();
+                self.buf.extend_from_slice(part);
+                if let Some(c) = self.cipher.as_mut() {
+                    c.pack_slice(&mut self.buf[start..], &mut k);
+                }
+                if self.buf.len() >= SLICE {
+                    self.flush_buf()?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Sends one raw big-endian i64 unit.

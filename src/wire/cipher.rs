@@ -55,21 +55,33 @@ impl Cipher {
 
     /// Encrypts one unit in place (PACK).
     pub fn pack(&mut self, data: &mut [u8]) {
-        self.unit::<true>(data)
+        self.unit::<true>(data, &mut 0)
     }
 
     /// Decrypts one unit in place (UNPACK).
     pub fn unpack(&mut self, data: &mut [u8]) {
-        self.unit::<false>(data)
+        self.unit::<false>(data, &mut 0)
+    }
+
+    /// Encrypts the next slice of a unit; `k` is the unit's key index, 0 at the
+    /// unit's start. Slicing a large unit lets the sender put bytes on the wire
+    /// while it still encrypts the rest, so both peers' ciphers run at once.
+    pub fn pack_slice(&mut self, data: &mut [u8], k: &mut usize) {
+        self.unit::<true>(data, k)
+    }
+
+    /// Decrypts the next slice of a unit (see [`Cipher::pack_slice`]).
+    pub fn unpack_slice(&mut self, data: &mut [u8], k: &mut usize) {
+        self.unit::<false>(data, k)
     }
 
     /// The recurrence, monomorphised per direction so the hot loop has no branch
     /// on it.
     #[inline(always)]
-    fn unit<const PACK: bool>(&mut self, data: &mut [u8]) {
+    fn unit<const PACK: bool>(&mut self, data: &mut [u8], index: &mut usize) {
         let len = self.key.len();
         let mut seed = self.seed;
-        let mut k = 0usize;
+        let mut k = *index;
         for b in data.iter_mut() {
             if k == len {
                 k = 0;
@@ -88,6 +100,7 @@ impl Cipher {
             k += 1;
         }
         self.seed = seed;
+        *index = k;
     }
 
     /// Replaces the key after NIGMA. Per decisions.md the seed is re-derived from
@@ -150,6 +163,28 @@ mod tests {
             rx.unpack(&mut buf);
             assert_eq!(buf, plain);
         }
+    }
+
+    #[test]
+    fn slices_equal_one_unit() {
+        let key: Vec<u8> = (3u8..40).collect();
+        let plain: Vec<u8> = (0..10_000u32).map(|i| (i * 31 % 251) as u8).collect();
+        let mut whole = plain.clone();
+        let mut a = Cipher::new(&key);
+        a.pack(&mut whole);
+        let mut sliced = plain.clone();
+        let mut b = Cipher::new(&key);
+        let mut k = 0;
+        for piece in sliced.chunks_mut(333) {
+            b.pack_slice(piece, &mut k);
+        }
+        assert_eq!(whole, sliced);
+        let mut c = Cipher::new(&key);
+        let mut k = 0;
+        for piece in sliced.chunks_mut(1000) {
+            c.unpack_slice(piece, &mut k);
+        }
+        assert_eq!(sliced, plain);
     }
 
     #[test]

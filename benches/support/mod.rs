@@ -1,0 +1,277 @@
+//! Shared harness of the benchmarks (`benches/latency.rs`, `benches/transfer.rs`):
+//! starts the release `tfd` in a private temporary directory with its own config,
+//! RSA key and loopback port, and reads its CPU time from `/proc`.
+//!
+//! Each bench uses a different subset of this module.
+#![allow(dead_code)]
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use openssl::pkey::PKey;
+use openssl::rsa::Rsa;
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+use tfd::client::ClientConfig;
+
+/// A running tfd in a private temporary directory; stopped (SIGTERM) and cleaned
+/// up on drop, so a panic part way does not leave a daemon behind.
+pub struct Server {
+    child: Option<Child>,
+    dir: PathBuf,
+    addr: SocketAddr,
+    pubkey_pem: Vec<u8>,
+    hash: String,
+}
+
+/// The tfd under test: `TFD_BIN`, else Cargo's, else `target/release/tfd`.
+pub fn tfd_binary() -> Result<PathBuf, String> {
+    let path = match std::env::var_os("TFD_BIN") {
+        Some(p) => PathBuf::from(p),
+        None => match option_env!("CARGO_BIN_EXE_tfd") {
+            Some(p) => PathBuf::from(p),
+            None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/tfd"),
+        },
+    };
+    let path = if path.is_relative() {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
+    } else {
+        path
+    };
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "tfd binary {} not found: run scripts/bench, or set TFD_BIN",
+            path.display()
+        ))
+    }
+}
+
+/// A fresh private (0700) directory under the system temporary directory.
+pub fn private_tempdir(what: &str) -> Result<PathBuf, String> {
+    let mut nonce = [0u8; 8];
+    getrandom::getrandom(&mut nonce).map_err(|e| e.to_string())?;
+    let tag: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+    let dir = std::env::temp_dir().join(format!("tfd-{what}-{}-{tag}", std::process::id()));
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+fn write_private(path: &Path, data: &[u8]) -> Result<(), String> {
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(data))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn free_port() -> Result<u16, String> {
+    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("cannot find a free port: {e}"))?;
+    l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+}
+
+impl Server {
+    /// Starts `bin` with a minimal loopback config and waits until it listens.
+    pub fn start(bin: &Path) -> Result<Server, String> {
+        Server::start_with(bin, "")
+    }
+
+    /// Like [`Server::start`], with extra config lines.
+    pub fn start_with(bin: &Path, extra_conf: &str) -> Result<Server, String> {
+        let dir = private_tempdir("bench")?;
+        let mut server = Server {
+            child: None,
+            dir,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            pubkey_pem: Vec::new(),
+            hash: String::new(),
+        };
+        server.configure_and_spawn(bin, extra_conf)?;
+        Ok(server)
+    }
+
+    fn configure_and_spawn(&mut self, bin: &Path, extra_conf: &str) -> Result<(), String> {
+        let dir = &self.dir;
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(dir.join("data"))
+            .map_err(|e| e.to_string())?;
+        let pkey = Rsa::generate(2048)
+            .and_then(PKey::from_rsa)
+            .map_err(|e| format!("RSA key generation: {e}"))?;
+        let pem = pkey.private_key_to_pem_pkcs8().map_err(|e| e.to_string())?;
+        write_private(&dir.join("key.pem"), &pem)?;
+        self.pubkey_pem = pkey.public_key_to_pem().map_err(|e| e.to_string())?;
+        let mut h = [0u8; 16];
+        getrandom::getrandom(&mut h).map_err(|e| e.to_string())?;
+        self.hash = h.iter().map(|b| format!("{b:02x}")).collect();
+        let port = free_port()?;
+        self.addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let mut conf = format!(
+            "proto 2.4.1\nhash {}\ndbdir data\nport {port}\nlisten 127.0.0.1\nprivkey_file key.pem\n",
+            self.hash
+        );
+        // As root tfd is multi-user and wants LOGIN unless a default user is set.
+        if nix::unistd::geteuid().is_root() {
+            conf.push_str("defusr root\n");
+        }
+        conf.push_str(extra_conf);
+        let conf_path = dir.join("tfd.conf");
+        write_private(&conf_path, conf.as_bytes())?;
+        let log = fs::File::create(dir.join("tfd.log")).map_err(|e| e.to_string())?;
+        let child = Command::new(bin)
+            .arg("-c")
+            .arg(&conf_path)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        self.child = Some(child);
+        self.wait_ready()
+    }
+
+    fn wait_ready(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    self.child = None;
+                    return Err(format!("tfd exited at startup ({status}):\n{}", self.log_text()));
+                }
+            }
+            if TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_ok() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "tfd did not listen on {} in 15 s:\n{}",
+                    self.addr,
+                    self.log_text()
+                ));
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Client parameters for this server (10 s I/O timeouts).
+    pub fn client_config(&self) -> ClientConfig {
+        let mut c = ClientConfig::new(&self.addr.to_string(), self.pubkey_pem.clone(), &self.hash);
+        c.timeout = Some(Duration::from_secs(10));
+        c
+    }
+
+    /// The server's data directory (the root clients see).
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    /// The listener's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// The session processes (children of the listener) right now.
+    pub fn session_pids(&self) -> Vec<u32> {
+        let Some(pid) = self.pid() else { return Vec::new() };
+        fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .map(|l| l.split_whitespace().filter_map(|p| p.parse().ok()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The log so far (stdout and stderr of tfd).
+    pub fn log_text(&self) -> String {
+        fs::read_to_string(self.dir.join("tfd.log")).unwrap_or_default()
+    }
+
+    /// Waits (bounded) until the session processes of the finished phases have
+    /// exited, so the SIGTERM below does not catch one on its way out.
+    pub fn drain_sessions(&self, limit: Duration) {
+        let Some(pid) = self.pid() else {
+            return;
+        };
+        let children = format!("/proc/{pid}/task/{pid}/children");
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            match fs::read_to_string(&children) {
+                Ok(list) if list.trim().is_empty() => return,
+                Ok(_) => thread::sleep(Duration::from_millis(10)),
+                Err(_) => {
+                    // No /proc children list on this kernel: a short fixed pause.
+                    thread::sleep(Duration::from_millis(200));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// CPU time used so far by tfd and its reaped session processes, in seconds
+    /// (`/proc/PID/stat` utime + stime + cutime + cstime, in USER_HZ = 100 ticks/s).
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        let pid = self.pid()?;
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Fields after the parenthesised command name: state is field 3, utime 14.
+        let rest = stat.get(stat.rfind(')')? + 2..)?;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = fields
+            .get(11..15)?
+            .iter()
+            .map(|f| f.parse::<u64>().ok())
+            .sum::<Option<u64>>()?;
+        Some(ticks as f64 / 100.0)
+    }
+
+    /// SIGTERM, then a bounded wait (tfd gives sessions a 10 s grace period).
+    pub fn stop(&mut self) -> Option<String> {
+        let mut child = self.child.take()?;
+        let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => return Some(status.to_string()),
+                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Some("did not stop on SIGTERM within 15 s; killed".into());
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// "MET" or "NOT MET".
+pub fn met(ok: bool) -> &'static str {
+    if ok {
+        "MET"
+    } else {
+        "NOT MET"
+    }
+}
+
+/// The WARN and ERROR lines of a tfd log.
+pub fn log_problems(log: &str) -> Vec<String> {
+    BufReader::new(log.as_bytes())
+        .lines()
+        .map_while(Result::ok)
+        .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
+        .collect()
+}
