@@ -112,6 +112,7 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), String> {
         rsa,
         serve_as_self: opts.serve_as_self,
         defusr,
+        self_user: crate::auth::privs::current_user_name(),
     });
     let mut l = Listener {
         listeners,
@@ -256,6 +257,7 @@ impl Listener {
             rsa,
             serve_as_self: self.opts.serve_as_self,
             defusr,
+            self_user: self.ctx.self_user.clone(),
         });
         info!("configuration reloaded from {}", path.display());
     }

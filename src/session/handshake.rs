@@ -99,7 +99,7 @@ pub fn handshake(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>) -> Resu
     chan.tx.send_frame(b"OK")?;
 
     // 7: the session's user
-    let mut user = crate::auth::privs::current_user_name();
+    let mut user = ctx.self_user.clone();
     let single_user = ctx.serve_as_self || ctx.cfg.defusr.is_some();
     if !ctx.serve_as_self {
         if let Some(id) = &ctx.defusr {

@@ -29,6 +29,9 @@ pub struct Context {
     pub serve_as_self: bool,
     /// `defusr`, resolved by the listener.
     pub defusr: Option<crate::auth::privs::Identity>,
+    /// The listener's own user name (looked up once: an NSS lookup per session
+    /// costs more than the rest of a short session's setup).
+    pub self_user: String,
 }
 
 /// Where the session is in the protocol's gating (wire-notes §3.0).

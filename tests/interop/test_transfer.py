@@ -27,6 +27,7 @@ says why. Client facts that shape these tests (tfprotocol.py, status_info.py):
     server answers FAILED, so failures of those two are checked raw.
   * sup_command and sdown_command return only True/False; the raw -1 is read
     through the lower-level API.
+  * get_command can hang when its transfer handler cancels; GET cancel is raw.
 """
 
 import io
@@ -41,11 +42,11 @@ from tfprotocol_client.models.status_server_code import StatusServerCode as S
 
 from interop_lib import assert_alive, assert_failed, assert_ok, calls, raw, raw_bytes, reply
 
+# 9000 B spans two chunks of sndfile_command (8187 B per CONT frame), of
+# sup_command (8192 B per raw pair) and three HPF chunks of HPF_BUF.
 SIZES = [0, 1, 507, 4096, 9000]
 # sndfile_command reads len_channel - 5 bytes per CONT frame (len_channel 8192).
 SND_CHUNK = 8192 - 5
-# sup_command sends max_buffer_size (8192) bytes per raw pair.
-SUP_CHUNK = 8192
 HPF_BUF = 4096
 FIN = H.HPFFIN.value
 
@@ -216,6 +217,32 @@ def test_sndfile_exists_without_overwrite(tf, wd):
     assert_alive(tf)
 
 
+def test_sndfile_target_appears_meanwhile(tf, tfd, wd):
+    """Without overwrite, a file that appears during the upload is never replaced:
+    the final OK is answered FAILED 12 and the upload is dropped. Raw frames, so
+    the moment the file appears is under the test's control."""
+    st = raw(tf, "SNDFILE", "0", wd.rel("f"))
+    assert st.status is S.CONT, st
+    assert raw(tf, "CONT", "mine").status is S.CONT
+    wd.disk("f").write_bytes(b"someone else's")
+    assert_failed(raw(tf, "OK"), 12)
+    assert wd.disk("f").read_bytes() == b"someone else's"
+    assert names(wd) == ["f"]
+    assert_alive(tf)
+    # Two sessions racing for a new name: the first OK wins, the second gets 12.
+    other = tfd.connect()
+    assert raw(tf, "SNDFILE", "0", wd.rel("g")).status is S.CONT
+    assert raw(other, "SNDFILE", "0", wd.rel("g")).status is S.CONT
+    assert raw(tf, "CONT", "from A").status is S.CONT
+    assert raw(other, "CONT", "from B").status is S.CONT
+    assert_ok(raw(tf, "OK"), "")
+    assert_failed(raw(other, "OK"), 12)
+    assert wd.disk("g").read_bytes() == b"from A"
+    assert names(wd) == ["f", "g"]
+    assert_alive(tf)
+    assert_alive(other)
+
+
 def test_sndfile_failures(tf, wd):
     wd.disk("d").mkdir()
     # A directory, even with overwrite.
@@ -286,6 +313,8 @@ def test_rcvfile_missing(tf, wd):
     assert_failed(raw(tf, "RCVFILE", "1", wd.rel("d")), 8)
     assert wd.disk("d").is_dir()
     assert_failed(raw(tf, "RCVFILE", "1"), 16)
+    os.mkfifo(wd.disk("fifo"))  # not a regular file (and opening it must not block)
+    assert_failed(raw(tf, "RCVFILE", "0", wd.rel("fifo")), 7)
     assert_alive(tf)
 
 
@@ -390,6 +419,23 @@ def test_put_stop_and_cancel(tf, wd, code):
     assert_alive(tf)
 
 
+def test_put_chunk_over_grant_closes(tfd, wd):
+    """A chunk longer than the granted buffer is a protocol violation: tfd closes
+    the connection (the reference overflowed its heap) and keeps serving others.
+    Raw, since put_command never sends more than the grant."""
+    c = tfd.connect()
+    st = raw(c, hpf_request("PUT", wd.rel("f"), 0, 64))
+    assert st.status is S.OK and bytes(st.payload) == struct.pack(">q", 64), st
+    c.client.just_send(65, size=8, signed=True)
+    c.client.just_send(bytes(65))
+    sock = c.client.socket
+    sock.settimeout(5)
+    # recv_into, as the client reads (its PySocks socket's recv() is broken).
+    assert sock.recv_into(bytearray(16)) == 0, "expected EOF after the violation"
+    assert wd.disk("f").read_bytes() == b""  # nothing of the oversized chunk
+    assert_alive(tfd.connect())
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_get_roundtrip(tf, wd, size):
     data = blob(size)
@@ -419,10 +465,13 @@ def test_get_offset(tf, wd):
 
 
 def test_get_cancel_raw(tf, wd):
-    """GET stopped by the client's -2. Raw: get_command's cancel path deadlocks (its
-    reader thread holds the condition lock while it waits for the server's FIN,
-    which only comes after the main thread's FIN), so the codes are sent by hand:
-    -2 then FIN, then read until the server's FIN."""
+    """GET stopped by the client's -2. Raw, because get_command's cancel path can
+    hang: after a -2 its reader thread keeps reading until an end code or FIN
+    while it holds the condition lock that the main thread needs before it sends
+    its FIN, and after a cancel the server sends no end code (wire-notes §3.20).
+    So the codes go by hand: -2, then FIN, then read until the server's FIN.
+    Whether the cancel lands before EOF is a race (the server is much faster
+    than this client's cipher), so both outcomes are accepted, exactly."""
     data = blob(9000)
     wd.disk("f").write_bytes(data)
     st = raw(tf, hpf_request("GET", wd.rel("f"), 0, 64))
@@ -449,9 +498,11 @@ def test_get_cancel_raw(tf, wd):
 def test_get_failures(tf, wd):
     wd.disk("d").mkdir()
     wd.disk("f").write_bytes(b"x")
+    os.mkfifo(wd.disk("fifo"))
     cases = [
         (wd.rel("missing"), 0, 64, 34),
         (wd.rel("d"), 0, 64, 34),
+        (wd.rel("fifo"), 0, 64, 34),
         (wd.rel("f"), 0, 0, 36),
         (wd.rel("f"), 2**63, 64, 35),
     ]
@@ -460,7 +511,7 @@ def test_get_failures(tf, wd):
         assert got == b"" and len(seen) == 1, (path, seen)
         assert_failed(seen[0], code)
         assert_alive(tf)
-    assert names(wd) == ["d", "f"] and wd.disk("f").read_bytes() == b"x"
+    assert names(wd) == ["d", "f", "fifo"] and wd.disk("f").read_bytes() == b"x"
 
 
 # --- PUTCAN, GETCAN ---------------------------------------------------------------------
@@ -603,6 +654,8 @@ def test_sdown_failures(tf, wd):
     wd.disk("d").mkdir()
     assert sdown_raw(tf, wd.rel("d")) == (b"", -1)
     assert_alive(tf)
+    os.mkfifo(wd.disk("fifo"))
+    assert sdown_raw(tf, wd.rel("fifo")) == (b"", -1)
     wd.disk("f").write_bytes(b"raw bytes")
     assert sdown_raw(tf, wd.rel("f")) == (b"raw bytes", 0)
     assert_alive(tf)
