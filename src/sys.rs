@@ -276,3 +276,55 @@ pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit never returns and touches no Rust state.
     unsafe { libc::_exit(code) }
 }
+
+/// A zero-filled anonymous `MAP_SHARED` region viewed as atomic 64-bit words.
+/// Created by the listener before it forks, it is the same memory in every
+/// session and helper process, so counters and tables in it are shared without
+/// files (nothing is left in /dev/shm when tfd dies) and without locks.
+pub struct SharedWords {
+    ptr: std::ptr::NonNull<std::sync::atomic::AtomicU64>,
+    len: usize,
+}
+
+// SAFETY: the region is only ever accessed through atomics.
+unsafe impl Send for SharedWords {}
+// SAFETY: as above; &SharedWords hands out only &[AtomicU64].
+unsafe impl Sync for SharedWords {}
+
+impl SharedWords {
+    /// Maps `words` zeroed 64-bit words.
+    pub fn new(words: usize) -> io::Result<SharedWords> {
+        let bytes = words.max(1) * 8;
+        // SAFETY: an anonymous shared mapping with no address hint; the result is
+        // checked against MAP_FAILED before use.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                bytes,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let ptr = std::ptr::NonNull::new(p.cast()).ok_or_else(|| io::Error::other("mmap returned NULL"))?;
+        Ok(SharedWords { ptr, len: words.max(1) })
+    }
+
+    /// The words.
+    pub fn words(&self) -> &[std::sync::atomic::AtomicU64] {
+        // SAFETY: the mapping is `len` AtomicU64-sized, page-aligned, zero-initialised
+        // (a valid AtomicU64 bit pattern), and lives as long as `self`.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for SharedWords {
+    fn drop(&mut self) {
+        // SAFETY: unmapping exactly the region mapped in `new`; no borrows outlive self.
+        unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len * 8) };
+    }
+}
