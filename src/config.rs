@@ -90,6 +90,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "most entries a recursive listing or tree walk visits (default 1000000)",
     ),
     ("log_level", "error, warn, info, debug or trace"),
+    (
+        "udp_user",
+        "system user the UDP probe responder runs as when tfd starts as root (default nobody)",
+    ),
     ("faipath", "accepted for compatibility, ignored"),
     ("faitok_mq", "accepted for compatibility, ignored"),
     ("xsntmex", "accepted for compatibility, ignored"),
@@ -161,6 +165,8 @@ pub struct Config {
     pub walk_limit: u64,
     /// Lower case, one of error, warn, info, debug, trace.
     pub log_level: Option<String>,
+    /// The unprivileged user of the UDP responder (when started as root).
+    pub udp_user: String,
     /// Canonical path of the file, so a reload reads the same file whatever the cwd.
     pub source: Option<PathBuf>,
 }
@@ -522,6 +528,7 @@ struct Draft {
     hpf_max_buffer: Option<u64>,
     walk_limit: Option<u64>,
     log_level: Option<String>,
+    udp_user: Option<String>,
 }
 
 fn parse_named(text: &str, file: &str) -> Result<(Config, KeyLines), ConfigError> {
@@ -778,6 +785,12 @@ fn parse_value(d: &mut Draft, key: &'static str, value: &str, line: usize) -> Re
             }
             d.log_level = Some(level);
         }
+        "udp_user" => {
+            if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err("udp_user: a user name has no blanks".into());
+            }
+            d.udp_user = Some(value.to_string());
+        }
         // Every other key in KEYS is handled before this is called; reaching
         // here means KEYS grew without a parser arm, which the tests catch.
         _ => return Err("key has no parser (tfd bug)".into()),
@@ -862,6 +875,7 @@ fn finish(d: Draft, file: &str, seen: &KeyLines) -> Result<Config, ConfigError> 
         hpf_max_buffer: d.hpf_max_buffer.unwrap_or(DEFAULT_HPF_MAX_BUFFER),
         walk_limit: d.walk_limit.unwrap_or(DEFAULT_WALK_LIMIT),
         log_level: d.log_level,
+        udp_user: d.udp_user.unwrap_or_else(|| "nobody".to_string()),
         source: None,
     })
 }

@@ -3,6 +3,9 @@
 
 pub mod demo;
 pub mod listener;
+pub mod registry;
+pub mod tlb;
+pub mod udp;
 
 use crate::config::Config;
 use openssl::pkey::Private;

@@ -8,6 +8,7 @@ pub mod frame;
 pub mod handshake;
 pub mod hpf;
 pub mod status;
+pub mod udp;
 
 pub use cipher::Cipher;
 pub use frame::{FrameError, MAX_CHUNK, MAX_FRAME};

@@ -1,0 +1,299 @@
+//! The live session registry: a table in shared memory (created before the first
+//! fork) that the listener, every session process and the UDP responder see.
+//! The listener reserves a slot before it forks a session and frees it when it
+//! reaps the process, so a crashed or SIGKILLed session reads as dead at once and
+//! nothing is ever left behind (no files in /dev/shm, no leaked slots).
+
+use crate::sys::SharedWords;
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Words per slot.
+const SLOT_WORDS: usize = 16;
+/// Header words before the first slot (shared counters).
+const HEADER_WORDS: usize = 8;
+
+const FREE: u64 = 0;
+const RESERVED: u64 = 1;
+const LIVE: u64 = 2;
+
+// slot word offsets
+const STATE: usize = 0;
+const PID: usize = 1;
+const KEY0: usize = 2;
+const KEY1: usize = 3;
+const OOB: usize = 4;
+const STARTED: usize = 5;
+const BYTES_IN: usize = 6;
+const BYTES_OUT: usize = 7;
+const UID: usize = 8;
+const COMMAND: usize = 9;
+const PEER0: usize = 10;
+const PEER1: usize = 11;
+const PORT: usize = 12;
+
+// header word offsets
+const TLB_NEXT: usize = 0;
+
+/// Length of a PROCKEY in bytes (before hex encoding).
+pub const KEY_BYTES: usize = 16;
+
+/// What the admin view of a slot shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotInfo {
+    /// Slot index.
+    pub slot: usize,
+    /// Session process id.
+    pub pid: u32,
+    /// Peer address.
+    pub peer: std::net::SocketAddr,
+    /// Unix time the session started.
+    pub started: u64,
+    /// Bytes received and sent.
+    pub bytes: (u64, u64),
+    /// The uid the session runs as.
+    pub uid: u32,
+    /// The command being run (up to 8 characters).
+    pub command: String,
+    /// OOB bytes answered.
+    pub oob: u64,
+}
+
+/// The shared table.
+pub struct Registry {
+    mem: SharedWords,
+    slots: usize,
+}
+
+/// Encodes a key as the PROCKEY string: `/` + 32 lowercase hex digits.
+pub fn key_string(key: &[u8; KEY_BYTES]) -> String {
+    let mut s = String::from("/");
+    for b in key {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// Decodes a PROCKEY (leading `/` already stripped): exactly 32 hex digits.
+pub fn parse_key(s: &[u8]) -> Option<[u8; KEY_BYTES]> {
+    if s.len() != KEY_BYTES * 2 {
+        return None;
+    }
+    let mut out = [0u8; KEY_BYTES];
+    for (i, pair) in s.chunks(2).enumerate() {
+        let hex = std::str::from_utf8(pair).ok()?;
+        out[i] = u8::from_str_radix(hex, 16).ok()?;
+    }
+    Some(out)
+}
+
+fn key_words(key: &[u8; KEY_BYTES]) -> (u64, u64) {
+    let mut a = [0u8; 8];
+    let mut b = [0u8; 8];
+    a.copy_from_slice(&key[..8]);
+    b.copy_from_slice(&key[8..]);
+    (u64::from_le_bytes(a), u64::from_le_bytes(b))
+}
+
+impl Registry {
+    /// Maps a table of `slots` sessions.
+    pub fn new(slots: usize) -> io::Result<Registry> {
+        let slots = slots.max(1);
+        Ok(Registry {
+            mem: SharedWords::new(HEADER_WORDS + slots * SLOT_WORDS)?,
+            slots,
+        })
+    }
+
+    /// Number of slots.
+    pub fn capacity(&self) -> usize {
+        self.slots
+    }
+
+    fn w(&self, slot: usize, word: usize) -> &AtomicU64 {
+        &self.mem.words()[HEADER_WORDS + slot * SLOT_WORDS + word]
+    }
+
+    /// Listener, before fork: claims a free slot for a new connection.
+    pub fn reserve(&self, peer: std::net::SocketAddr) -> Option<usize> {
+        for i in 0..self.slots {
+            if self
+                .w(i, STATE)
+                .compare_exchange(FREE, RESERVED, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+            {
+                for word in 1..SLOT_WORDS {
+                    self.w(i, word).store(0, Ordering::Relaxed);
+                }
+                let (ip, port) = match peer {
+                    std::net::SocketAddr::V4(a) => (a.ip().to_ipv6_mapped(), a.port()),
+                    std::net::SocketAddr::V6(a) => (*a.ip(), a.port()),
+                };
+                let o = ip.octets();
+                self.w(i, PEER0).store(
+                    u64::from_le_bytes(o[..8].try_into().unwrap_or([0; 8])),
+                    Ordering::Relaxed,
+                );
+                self.w(i, PEER1).store(
+                    u64::from_le_bytes(o[8..].try_into().unwrap_or([0; 8])),
+                    Ordering::Relaxed,
+                );
+                self.w(i, PORT).store(port as u64, Ordering::Relaxed);
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs());
+                self.w(i, STARTED).store(now.unwrap_or(0), Ordering::Relaxed);
+                return Some(i);
+            }
+        }
+        None
+    }
+
+    /// Listener, after fork: records the session's pid.
+    pub fn set_pid(&self, slot: usize, pid: u32) {
+        self.w(slot, PID).store(pid as u64, Ordering::Relaxed);
+    }
+
+    /// Session: publishes its key; from now on probes see it alive.
+    pub fn publish(&self, slot: usize, key: &[u8; KEY_BYTES]) {
+        let (a, b) = key_words(key);
+        self.w(slot, KEY0).store(a, Ordering::Relaxed);
+        self.w(slot, KEY1).store(b, Ordering::Relaxed);
+        self.w(slot, STATE).store(LIVE, Ordering::Release);
+    }
+
+    /// Listener, after reaping: the session is gone.
+    pub fn free(&self, slot: usize) {
+        if slot < self.slots {
+            self.w(slot, KEY0).store(0, Ordering::Relaxed);
+            self.w(slot, KEY1).store(0, Ordering::Relaxed);
+            self.w(slot, STATE).store(FREE, Ordering::Release);
+        }
+    }
+
+    /// The live slot holding `key`.
+    pub fn find(&self, key: &[u8; KEY_BYTES]) -> Option<usize> {
+        let (a, b) = key_words(key);
+        (0..self.slots).find(|&i| {
+            self.w(i, STATE).load(Ordering::Acquire) == LIVE
+                && self.w(i, KEY0).load(Ordering::Relaxed) == a
+                && self.w(i, KEY1).load(Ordering::Relaxed) == b
+        })
+    }
+
+    /// Session (OOB thread): one more urgent byte answered.
+    pub fn oob_increment(&self, slot: usize) {
+        self.w(slot, OOB).fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The OOB counter of a slot.
+    pub fn oob(&self, slot: usize) -> u64 {
+        self.w(slot, OOB).load(Ordering::Relaxed)
+    }
+
+    /// Session: current accounting for the admin view.
+    pub fn account(&self, slot: usize, bytes_in: u64, bytes_out: u64, command: &str, uid: u32) {
+        self.w(slot, BYTES_IN).store(bytes_in, Ordering::Relaxed);
+        self.w(slot, BYTES_OUT).store(bytes_out, Ordering::Relaxed);
+        let mut c = [0u8; 8];
+        let n = command.len().min(8);
+        c[..n].copy_from_slice(&command.as_bytes()[..n]);
+        self.w(slot, COMMAND).store(u64::from_le_bytes(c), Ordering::Relaxed);
+        self.w(slot, UID).store(uid as u64, Ordering::Relaxed);
+    }
+
+    /// The next round-robin position for TLB (shared by every session and UDP).
+    pub fn tlb_next(&self) -> u64 {
+        self.mem.words()[TLB_NEXT].fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Every reserved or live slot.
+    pub fn snapshot(&self) -> Vec<SlotInfo> {
+        (0..self.slots)
+            .filter(|&i| self.w(i, STATE).load(Ordering::Acquire) != FREE)
+            .map(|i| {
+                let mut o = [0u8; 16];
+                o[..8].copy_from_slice(&self.w(i, PEER0).load(Ordering::Relaxed).to_le_bytes());
+                o[8..].copy_from_slice(&self.w(i, PEER1).load(Ordering::Relaxed).to_le_bytes());
+                let ip6 = std::net::Ipv6Addr::from(o);
+                let ip = ip6
+                    .to_ipv4_mapped()
+                    .map(std::net::IpAddr::V4)
+                    .unwrap_or(std::net::IpAddr::V6(ip6));
+                let c = self.w(i, COMMAND).load(Ordering::Relaxed).to_le_bytes();
+                SlotInfo {
+                    slot: i,
+                    pid: self.w(i, PID).load(Ordering::Relaxed) as u32,
+                    peer: std::net::SocketAddr::new(ip, self.w(i, PORT).load(Ordering::Relaxed) as u16),
+                    started: self.w(i, STARTED).load(Ordering::Relaxed),
+                    bytes: (
+                        self.w(i, BYTES_IN).load(Ordering::Relaxed),
+                        self.w(i, BYTES_OUT).load(Ordering::Relaxed),
+                    ),
+                    uid: self.w(i, UID).load(Ordering::Relaxed) as u32,
+                    command: String::from_utf8_lossy(&c).trim_end_matches('\0').to_string(),
+                    oob: self.oob(i),
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifecycle() {
+        let r = Registry::new(2).unwrap();
+        let peer = "127.0.0.1:5000".parse().unwrap();
+        let a = r.reserve(peer).unwrap();
+        let b = r.reserve(peer).unwrap();
+        assert_ne!(a, b);
+        assert!(r.reserve(peer).is_none(), "full");
+        let key = [7u8; KEY_BYTES];
+        assert_eq!(r.find(&key), None, "reserved is not alive yet");
+        r.publish(a, &key);
+        assert_eq!(r.find(&key), Some(a));
+        r.oob_increment(a);
+        r.oob_increment(a);
+        assert_eq!(r.oob(a), 2);
+        assert_eq!(r.snapshot().iter().find(|s| s.slot == a).unwrap().peer, peer);
+        r.free(a);
+        assert_eq!(r.find(&key), None);
+        let c = r.reserve(peer).unwrap();
+        assert_eq!(c, a);
+        assert_eq!(r.oob(c), 0, "a reused slot starts clean");
+        assert_eq!(r.tlb_next(), 0);
+        assert_eq!(r.tlb_next(), 1);
+    }
+
+    #[test]
+    fn shared_across_fork() {
+        let r = Registry::new(4).unwrap();
+        let slot = r.reserve("[::1]:9".parse().unwrap()).unwrap();
+        match crate::sys::fork().unwrap() {
+            crate::sys::Fork::Child => {
+                r.publish(slot, &[1; KEY_BYTES]);
+                r.oob_increment(slot);
+                crate::sys::exit_now(0);
+            }
+            crate::sys::Fork::Parent(pid) => {
+                nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None).unwrap();
+                assert_eq!(r.find(&[1; KEY_BYTES]), Some(slot));
+                assert_eq!(r.oob(slot), 1);
+            }
+        }
+    }
+
+    #[test]
+    fn keys() {
+        let k = [0xabu8; KEY_BYTES];
+        let s = key_string(&k);
+        assert_eq!(s.len(), 33);
+        assert!(s.starts_with('/'));
+        assert_eq!(parse_key(&s.as_bytes()[1..]), Some(k));
+        assert_eq!(parse_key(b"zz"), None);
+        assert_eq!(parse_key(&[b'g'; 32]), None);
+    }
+}

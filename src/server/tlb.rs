@@ -1,0 +1,56 @@
+//! The TLB list: `4 <ipv4>;<port>` / `6 <ipv6>;<port>` lines (the document's
+//! format), validated when the configuration is loaded so a typo is refused at
+//! start or reload rather than handed to clients.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::Path;
+
+/// Parses the list; `#` comments and blank lines are skipped.
+pub fn parse(text: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let bad = || format!("line {}: {line:?} is not `4 <ipv4>;<port>` or `6 <ipv6>;<port>`", n + 1);
+        let (fam, rest) = line.split_once(' ').ok_or_else(bad)?;
+        let (ip, port) = rest.trim().rsplit_once(';').ok_or_else(bad)?;
+        let ok_ip = match fam {
+            "4" => ip.parse::<Ipv4Addr>().is_ok(),
+            "6" => ip.parse::<Ipv6Addr>().is_ok(),
+            _ => false,
+        };
+        let ok_port = port.parse::<u16>().is_ok_and(|p| p > 0);
+        if !ok_ip || !ok_port {
+            return Err(bad());
+        }
+        out.push(format!("{fam} {ip};{port}"));
+    }
+    Ok(out)
+}
+
+/// Loads the list named by the `tlb` key.
+pub fn load(path: &Path) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("tlb {}: {e}", path.display()))?;
+    parse(&text).map_err(|e| format!("tlb {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats() {
+        let l = super::parse("# pool\n4 10.0.0.1;1234\n\n6 ::1;4321\n").unwrap();
+        assert_eq!(l, ["4 10.0.0.1;1234", "6 ::1;4321"]);
+        for bad in [
+            "ipv4: 127.0.0.1",
+            "4 ::1;1",
+            "6 1.2.3.4;5",
+            "4 1.2.3.4;0",
+            "4 1.2.3.4",
+            "5 1.2.3.4;5",
+        ] {
+            assert!(super::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
