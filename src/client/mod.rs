@@ -186,3 +186,23 @@ fn expect_ok(chan: &mut Channel, step: &'static str) -> Result<(), ClientError> 
         other => Err(ClientError::Handshake(step, other)),
     }
 }
+
+impl Client {
+    /// `NIGMA n`: swaps to a server-chosen key of n bytes. Ok(Err(status)) when
+    /// the server refused.
+    pub fn nigma(&mut self, n: u32) -> Result<Result<(), Status>, ClientError> {
+        let reply = self.raw(format!("NIGMA {n}").as_bytes())?;
+        if reply != b"OK" {
+            return Ok(Err(Status::parse(&reply)));
+        }
+        let len = self.chan.rx.recv_i32()?;
+        if len < 8 || len as usize > 1 << 20 {
+            return Err(ClientError::Protocol(format!("NIGMA key length {len}")));
+        }
+        let mut key = vec![0u8; len as usize];
+        self.chan.rx.recv_unit(&mut key)?;
+        self.chan.tx.set_cipher(crate::wire::Cipher::new(&key));
+        self.chan.rx.set_cipher(crate::wire::Cipher::new(&key));
+        Ok(Ok(()))
+    }
+}

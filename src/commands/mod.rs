@@ -7,6 +7,7 @@ pub mod basic;
 pub mod fs;
 pub mod hpf;
 pub mod listing;
+pub mod liveness;
 pub mod time;
 pub mod transfer;
 
@@ -76,6 +77,13 @@ const ANY: Gate = Gate {
     before_jail: false,
 };
 
+/// KEEPALIVE, PROCKEY (and LOGIN): usable before LOGIN and, in multi-user mode,
+/// before INJAIL.
+pub(crate) const PRE: Gate = Gate {
+    before_login: true,
+    before_jail: true,
+};
+
 /// One row of the command table.
 pub struct Spec {
     /// Upper-case name as on the wire.
@@ -120,6 +128,10 @@ pub static TABLE: &[Spec] = &[
     Spec { name: "GET", handler: hpf::get, gate: ANY },
     Spec { name: "PUTCAN", handler: hpf::putcan, gate: ANY },
     Spec { name: "GETCAN", handler: hpf::getcan, gate: ANY },
+    Spec { name: "KEEPALIVE", handler: liveness::keepalive, gate: PRE },
+    Spec { name: "PROCKEY", handler: liveness::prockey, gate: PRE },
+    Spec { name: "NIGMA", handler: liveness::nigma, gate: ANY },
+    Spec { name: "TLB", handler: liveness::tlb, gate: ANY },
 ];
 
 /// Finds a command by its upper-case name.

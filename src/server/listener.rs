@@ -34,6 +34,8 @@ pub struct RunOptions {
 
 struct ChildInfo {
     peer: SocketAddr,
+    /// The session's registry slot, freed when the process is reaped.
+    slot: usize,
 }
 
 struct Listener {
@@ -45,6 +47,12 @@ struct Listener {
     sig_flags: Vec<(i32, Arc<AtomicBool>)>,
     /// Set once SIGTERM/SIGINT arrived: sessions we end are not "abnormal".
     stopping: bool,
+    /// The UDP responder's sockets, kept here so it can be respawned.
+    udp: super::udp::Responder,
+    /// The UDP responder's pid (0 when not running).
+    udp_pid: i32,
+    /// Whom the UDP responder runs as.
+    udp_user: Option<crate::auth::privs::Identity>,
 }
 
 /// The signals the listener turns into events.
@@ -81,6 +89,14 @@ fn resolve_defusr(cfg: &Config, serve_as_self: bool) -> Result<Option<crate::aut
     }
 }
 
+/// Loads the TLB list named by the config (empty when none).
+fn load_tlb(cfg: &Config) -> Result<Arc<Vec<String>>, String> {
+    match &cfg.tlb {
+        Some(p) => super::tlb::load(p).map(Arc::new),
+        None => Ok(Arc::new(Vec::new())),
+    }
+}
+
 /// Runs the daemon until SIGTERM/SIGINT. Returns after all sessions have ended.
 pub fn run(cfg: Config, opts: RunOptions) -> Result<(), String> {
     let rsa = super::load_key(&cfg)?;
@@ -107,12 +123,26 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), String> {
     }
     drop(sig_tx);
     let defusr = resolve_defusr(&cfg, opts.serve_as_self)?;
+    let tlb = load_tlb(&cfg)?;
+    let registry = Arc::new(
+        super::registry::Registry::new(cfg.max_sessions.max(64) as usize)
+            .map_err(|e| format!("session registry: {e}"))?,
+    );
+    let udp_sockets = super::udp::bind(&cfg.listen).map_err(|e| format!("cannot bind the UDP port: {e}"))?;
+    let udp_user = if sys::geteuid() == 0 && !opts.serve_as_self {
+        Some(crate::auth::privs::resolve(&cfg.udp_user).map_err(|e| format!("udp_user: {e}"))?)
+    } else {
+        None
+    };
+    let udp = super::udp::Responder { sockets: udp_sockets, registry: registry.clone(), tlb: tlb.clone() };
     let ctx = Arc::new(Context {
         cfg,
         rsa,
         serve_as_self: opts.serve_as_self,
         defusr,
         self_user: crate::auth::privs::current_user_name(),
+        registry,
+        tlb,
     });
     let mut l = Listener {
         listeners,
@@ -122,12 +152,24 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), String> {
         sig_rx,
         sig_flags,
         stopping: false,
+        udp,
+        udp_pid: 0,
+        udp_user,
     };
+    l.spawn_udp();
     l.main_loop();
     Ok(())
 }
 
 impl Listener {
+    /// Starts (or restarts) the UDP responder process.
+    fn spawn_udp(&mut self) {
+        match super::udp::spawn(&self.udp, self.udp_user.as_ref()) {
+            Ok(pid) => self.udp_pid = pid,
+            Err(e) => error!("cannot start the UDP responder: {e}"),
+        }
+    }
+
     fn main_loop(&mut self) {
         loop {
             let mut signals = Vec::new();
@@ -199,7 +241,15 @@ impl Listener {
                 Ok(WaitStatus::StillAlive) | Err(_) => break,
                 Ok(status) => {
                     if let Some(pid) = status.pid() {
-                        if let Some(info) = self.children.remove(&pid.as_raw()) {
+                        if pid.as_raw() == self.udp_pid {
+                            self.udp_pid = 0;
+                            if !self.stopping {
+                                warn!("UDP responder ended ({status:?}); restarting it");
+                                std::thread::sleep(Duration::from_millis(100));
+                                self.spawn_udp();
+                            }
+                        } else if let Some(info) = self.children.remove(&pid.as_raw()) {
+                            self.ctx.registry.free(info.slot);
                             match status {
                                 WaitStatus::Exited(_, 0) => {}
                                 WaitStatus::Signaled(_, Signal::SIGTERM, _) if self.stopping => {}
@@ -235,6 +285,13 @@ impl Listener {
             error!("reload refused, keeping the old configuration: injail is not implemented yet");
             return;
         }
+        let tlb = match load_tlb(&cfg) {
+            Ok(t) => t,
+            Err(e) => {
+                error!("reload refused, keeping the old configuration: {e}");
+                return;
+            }
+        };
         if std::env::var_os("RUST_LOG").is_none() {
             if let Some(level) = cfg.log_level.as_deref().and_then(|l| l.parse().ok()) {
                 log::set_max_level(level);
@@ -258,7 +315,17 @@ impl Listener {
             serve_as_self: self.opts.serve_as_self,
             defusr,
             self_user: self.ctx.self_user.clone(),
+            registry: self.ctx.registry.clone(),
+            tlb: tlb.clone(),
         });
+        // the responder holds the old TLB list: replace it
+        self.udp.tlb = tlb;
+        if self.udp_pid > 0 {
+            let old = self.udp_pid;
+            self.udp_pid = 0;
+            let _ = kill(Pid::from_raw(old), Signal::SIGTERM);
+        }
+        self.spawn_udp();
         info!("configuration reloaded from {}", path.display());
     }
 
@@ -266,6 +333,9 @@ impl Listener {
         info!("shutting down: {} session(s) open", self.children.len());
         self.stopping = true;
         self.listeners.clear();
+        if self.udp_pid > 0 {
+            let _ = kill(Pid::from_raw(self.udp_pid), Signal::SIGTERM);
+        }
         for pid in self.children.keys() {
             let _ = kill(Pid::from_raw(*pid), Signal::SIGTERM);
         }
@@ -320,6 +390,10 @@ impl Listener {
                 drop(stream);
                 continue;
             }
+            let Some(slot) = self.ctx.registry.reserve(peer) else {
+                warn!("{peer} refused: session registry full");
+                continue;
+            };
             debug_assert_eq!(sys::thread_count(), 1, "the listener must be single-threaded to fork");
             match sys::fork() {
                 Ok(Fork::Child) => {
@@ -329,14 +403,18 @@ impl Listener {
                     }
                     sys::die_with_parent();
                     if stream.set_nonblocking(false).is_ok() {
-                        session::serve(stream, peer, self.ctx.clone());
+                        session::serve(stream, peer, self.ctx.clone(), slot);
                     }
                     sys::exit_now(0);
                 }
                 Ok(Fork::Parent(pid)) => {
-                    self.children.insert(pid, ChildInfo { peer });
+                    self.ctx.registry.set_pid(slot, pid as u32);
+                    self.children.insert(pid, ChildInfo { peer, slot });
                 }
-                Err(e) => error!("{peer} fork failed: {e}"),
+                Err(e) => {
+                    self.ctx.registry.free(slot);
+                    error!("{peer} fork failed: {e}");
+                }
             }
         }
     }

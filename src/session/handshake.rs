@@ -47,7 +47,12 @@ fn refuse(chan: &mut Channel, f: Failed) -> HandshakeError {
 }
 
 /// Runs the handshake on a fresh connection and returns the ready session.
-pub fn handshake(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>) -> Result<Session, HandshakeError> {
+pub fn handshake(
+    stream: TcpStream,
+    peer: SocketAddr,
+    ctx: Arc<Context>,
+    live: super::liveness::Liveness,
+) -> Result<Session, HandshakeError> {
     let limit = ctx.cfg.prelogin_timeout;
     if !crate::sys::rsa_reblind(&ctx.rsa) {
         return Err(HandshakeError::Privilege("RSA blinding setup failed".into()));
@@ -122,6 +127,7 @@ pub fn handshake(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>) -> Resu
         ctx: ctx.clone(),
         user,
         closing: false,
+        live,
     };
     if state.logged_in {
         session.enter_logged_in();

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod handshake;
+pub mod liveness;
 
 use crate::channel::{Channel, ChannelError};
 use crate::commands::{self, CmdError, Reply};
@@ -32,6 +33,10 @@ pub struct Context {
     /// The listener's own user name (looked up once: an NSS lookup per session
     /// costs more than the rest of a short session's setup).
     pub self_user: String,
+    /// The live session table (shared memory).
+    pub registry: Arc<crate::server::registry::Registry>,
+    /// The TLB tuples.
+    pub tlb: Arc<Vec<String>>,
 }
 
 /// Where the session is in the protocol's gating (wire-notes §3.0).
@@ -63,6 +68,8 @@ pub struct Session {
     pub user: String,
     /// Set by END or a fatal error.
     pub closing: bool,
+    /// Registry slot and PROCKEY.
+    pub live: liveness::Liveness,
 }
 
 impl Session {
@@ -207,9 +214,21 @@ pub fn denied_or(e: FsError, otherwise: Failed) -> Failed {
 }
 
 /// Runs one accepted connection to the end, in the session process.
-pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>) {
+pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, slot: usize) {
     let started = Instant::now();
-    let mut session = match handshake(stream, peer, ctx) {
+    let Some(live) = liveness::register(&ctx.registry, slot) else {
+        warn!("{peer} no randomness for the session key; closing");
+        return;
+    };
+    if let Err(e) = liveness::set_keepalive(&stream, liveness::DEFAULT_KEEPALIVE) {
+        warn!("{peer} cannot set keepalive defaults: {e}; closing");
+        return;
+    }
+    if let Err(e) = liveness::start_oob(&stream, ctx.registry.clone(), slot) {
+        warn!("{peer} cannot start the OOB thread: {e}; closing");
+        return;
+    }
+    let mut session = match handshake(stream, peer, ctx, live) {
         Ok(s) => s,
         Err(e) => {
             info!("{peer} handshake ended: {e}");

@@ -188,7 +188,29 @@ impl Server {
     }
 }
 
+/// True for tfd's UDP responder process (its worker thread is named "udp").
+pub fn is_udp_responder(pid: i32) -> bool {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| {
+            d.flatten().any(|t| {
+                std::fs::read_to_string(t.path().join("comm")).map(|c| c.trim() == "udp").unwrap_or(false)
+            })
+        })
+        .unwrap_or(false)
+}
+
+/// The UDP responder among tfd's children.
+pub fn udp_responder_of(ppid: i32) -> Option<i32> {
+    all_children_of(ppid).0.into_iter().find(|&p| is_udp_responder(p))
+}
+
+/// tfd's session processes (live, zombie), not counting the UDP responder.
 pub fn children_of(ppid: i32) -> (Vec<i32>, Vec<i32>) {
+    let (live, zombies) = all_children_of(ppid);
+    (live.into_iter().filter(|&p| !is_udp_responder(p)).collect(), zombies)
+}
+
+fn all_children_of(ppid: i32) -> (Vec<i32>, Vec<i32>) {
     let mut live = Vec::new();
     let mut zombies = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {

@@ -1,0 +1,107 @@
+//! Per-session liveness: the PROCKEY published in the shared registry, the TCP
+//! keepalive settings, and the OOB thread that answers urgent bytes.
+
+use crate::server::registry::{Registry, KEY_BYTES};
+use log::debug;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::socket::{recv, send, setsockopt, sockopt, MsgFlags};
+use std::net::TcpStream;
+use std::os::fd::{AsFd, AsRawFd};
+use std::sync::Arc;
+
+/// The session's identity in the registry.
+#[derive(Debug, Clone, Copy)]
+pub struct Liveness {
+    /// Registry slot.
+    pub slot: usize,
+    /// The PROCKEY (random, 128 bits).
+    pub key: [u8; KEY_BYTES],
+}
+
+/// TCP keepalive parameters (KEEPALIVE's four fields).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalive {
+    /// On or off.
+    pub on: bool,
+    /// Idle seconds before the first probe.
+    pub idle: u32,
+    /// Seconds between probes.
+    pub interval: u32,
+    /// Probes before the connection is dropped.
+    pub count: u32,
+}
+
+/// The defaults set at accept time (the reference's): on, 3600 s, 75 s, 9.
+pub const DEFAULT_KEEPALIVE: Keepalive = Keepalive { on: true, idle: 3600, interval: 75, count: 9 };
+
+/// Applies keepalive settings, with TCP_USER_TIMEOUT matched to them so that
+/// unacknowledged data also ends a dead connection in the same time.
+pub fn set_keepalive(s: &TcpStream, k: Keepalive) -> nix::Result<()> {
+    let r = (|| {
+        if !k.on {
+            setsockopt(s, sockopt::KeepAlive, &false)?;
+            return setsockopt(s, sockopt::TcpUserTimeout, &0);
+        }
+        setsockopt(s, sockopt::KeepAlive, &true)?;
+        setsockopt(s, sockopt::TcpKeepIdle, &k.idle)?;
+        setsockopt(s, sockopt::TcpKeepInterval, &k.interval)?;
+        setsockopt(s, sockopt::TcpKeepCount, &k.count)?;
+        let total = (k.idle as u64 + k.interval as u64 * k.count as u64) * 1000;
+        let timeout = total.saturating_sub(1).min(u32::MAX as u64) as u32;
+        setsockopt(s, sockopt::TcpUserTimeout, &timeout)
+    })();
+    if r.is_err() {
+        let _ = setsockopt(s, sockopt::KeepAlive, &false);
+    }
+    r
+}
+
+/// A fresh random key, published in the registry: from now on UDP probes see this
+/// session alive.
+pub fn register(registry: &Registry, slot: usize) -> Option<Liveness> {
+    let mut key = [0u8; KEY_BYTES];
+    getrandom::getrandom(&mut key).ok()?;
+    registry.publish(slot, &key);
+    Some(Liveness { slot, key })
+}
+
+/// Starts the OOB thread: it waits for urgent data with poll(POLLPRI), answers
+/// each urgent byte with the same byte at once, and counts it in the registry.
+/// It ends with the connection (or the process).
+pub fn start_oob(stream: &TcpStream, registry: Arc<Registry>, slot: usize) -> std::io::Result<()> {
+    let sock = stream.try_clone()?;
+    std::thread::Builder::new().name("oob".into()).spawn(move || {
+        let mut byte = [0u8; 1];
+        loop {
+            let mut fds = [PollFd::new(sock.as_fd(), PollFlags::POLLPRI)];
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) => {}
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(_) => return,
+            }
+            let ev = fds[0].revents().unwrap_or(PollFlags::empty());
+            if ev.intersects(PollFlags::POLLERR | PollFlags::POLLHUP | PollFlags::POLLNVAL) {
+                return;
+            }
+            if !ev.contains(PollFlags::POLLPRI) {
+                continue;
+            }
+            match recv(sock.as_raw_fd(), &mut byte, MsgFlags::MSG_OOB | MsgFlags::MSG_DONTWAIT) {
+                Ok(1) => {
+                    registry.oob_increment(slot);
+                    if let Err(e) = send(sock.as_raw_fd(), &byte, MsgFlags::MSG_OOB | MsgFlags::MSG_NOSIGNAL) {
+                        debug!("oob echo: {e}");
+                        return;
+                    }
+                }
+                Ok(_) => return,
+                // the mark was consumed meanwhile: nothing to answer, do not spin
+                Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::EAGAIN) => {
+                    std::thread::sleep(std::time::Duration::from_millis(5))
+                }
+                Err(_) => return,
+            }
+        }
+    })?;
+    Ok(())
+}
