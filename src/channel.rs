@@ -251,10 +251,61 @@ impl<W: Write> TxHalf<W> {
     }
 }
 
+/// Called when TCP urgent data is waiting; returns true if it consumed the byte.
+pub type UrgentHandler = std::sync::Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// The receiving socket. With an urgent-data handler it never lets a normal read
+/// run past TCP urgent data: Linux drops the urgent byte (and its POLLPRI) once a
+/// normal read passes the mark, so each read first polls for POLLIN|POLLPRI and
+/// lets the handler take the urgent byte before any normal data is read. POLLIN
+/// without POLLPRI guarantees normal data precedes any urgent byte arriving later,
+/// and a normal read stops short of the mark, so no urgent byte is ever lost.
+pub struct NetStream {
+    sock: TcpStream,
+    urgent: Option<UrgentHandler>,
+}
+
+impl NetStream {
+    /// The socket.
+    pub fn get_ref(&self) -> &TcpStream {
+        &self.sock
+    }
+}
+
+impl Read for NetStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        use std::os::fd::AsFd;
+        let Some(handler) = self.urgent.as_ref() else {
+            return self.sock.read(buf);
+        };
+        loop {
+            let timeout = match self.sock.read_timeout()? {
+                None => PollTimeout::NONE,
+                Some(d) => {
+                    PollTimeout::try_from(d.as_millis().clamp(1, i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX)
+                }
+            };
+            let mut fds = [PollFd::new(self.sock.as_fd(), PollFlags::POLLIN | PollFlags::POLLPRI)];
+            match poll(&mut fds, timeout) {
+                Ok(0) => return Err(io::Error::new(io::ErrorKind::TimedOut, "read timed out")),
+                Ok(_) => {}
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+            let ev = fds[0].revents().unwrap_or(PollFlags::empty());
+            if ev.contains(PollFlags::POLLPRI) && handler() {
+                continue;
+            }
+            return self.sock.read(buf);
+        }
+    }
+}
+
 /// Both halves of a TCP connection.
 pub struct Channel {
     /// Receiving half.
-    pub rx: RxHalf<TcpStream>,
+    pub rx: RxHalf<NetStream>,
     /// Sending half.
     pub tx: TxHalf<TcpStream>,
 }
@@ -263,8 +314,17 @@ impl Channel {
     /// Wraps a connected stream (TCP_NODELAY on: replies are single writes and must
     /// not wait for delayed ACKs).
     pub fn new(stream: TcpStream) -> io::Result<Channel> {
+        Channel::with_urgent(stream, None)
+    }
+
+    /// Like [`Channel::new`], with a handler for TCP urgent (OOB) data that runs
+    /// before any normal read could pass it (see [`NetStream`]).
+    pub fn with_urgent(stream: TcpStream, urgent: Option<UrgentHandler>) -> io::Result<Channel> {
         stream.set_nodelay(true)?;
-        let rx = stream.try_clone()?;
+        let rx = NetStream {
+            sock: stream.try_clone()?,
+            urgent,
+        };
         Ok(Channel {
             rx: RxHalf::new(rx),
             tx: TxHalf::new(stream),

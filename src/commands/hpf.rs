@@ -4,7 +4,7 @@
 //! without truncating, so resumes and parallel streams work (decisions.md).
 
 use super::{CmdError, CmdResult, Reply};
-use crate::channel::{ChannelError, RxHalf};
+use crate::channel::{ChannelError, NetStream, RxHalf};
 use crate::fsys::{Kind, RelPath};
 use crate::session::Session;
 use crate::sys;
@@ -13,7 +13,6 @@ use crate::wire::{Failed, FrameError};
 use log::{info, warn};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::net::TcpStream;
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -82,7 +81,7 @@ fn remove(s: &Session, p: &RelPath) {
 
 /// Reads one data unit of `len` bytes, which must fit the grant (else the
 /// connection closes: the reference overflowed its heap here).
-fn recv_chunk<'b>(rx: &mut RxHalf<TcpStream>, buf: &'b mut [u8], len: i64, grant: usize) -> Result<&'b [u8], CmdError> {
+fn recv_chunk<'b>(rx: &mut RxHalf<NetStream>, buf: &'b mut [u8], len: i64, grant: usize) -> Result<&'b [u8], CmdError> {
     if len as u64 > grant as u64 || len as usize > buf.len() {
         return Err(violation(len, grant));
     }
@@ -92,7 +91,7 @@ fn recv_chunk<'b>(rx: &mut RxHalf<TcpStream>, buf: &'b mut [u8], len: i64, grant
 }
 
 /// Reads `[len][data]` pairs until the client's HPFFIN, discarding the data.
-fn drain_to_fin(rx: &mut RxHalf<TcpStream>, grant: usize) -> Result<(), CmdError> {
+fn drain_to_fin(rx: &mut RxHalf<NetStream>, grant: usize) -> Result<(), CmdError> {
     let mut sink = vec![0u8; grant];
     loop {
         let len = rx.recv_i64()?;

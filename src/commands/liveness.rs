@@ -17,7 +17,12 @@ pub fn parse_keepalive(arg: &[u8]) -> Option<Keepalive> {
     let (idle, rest) = command::split_pipe(rest)?;
     let (interval, count) = command::split_pipe(rest)?;
     let num = |b: &[u8]| command::parse_i64(b).and_then(|v| u32::try_from(v).ok());
-    Some(Keepalive { on: num(on)? != 0, idle: num(idle)?, interval: num(interval)?, count: num(count)? })
+    Some(Keepalive {
+        on: num(on)? != 0,
+        idle: num(idle)?,
+        interval: num(interval)?,
+        count: num(count)?,
+    })
 }
 
 /// `KEEPALIVE <on> <idle> | <intvl> | <cnt>`.
@@ -73,10 +78,22 @@ mod tests {
     fn keepalive_forms() {
         assert_eq!(
             parse_keepalive(b"1 60 | 10 | 5"),
-            Some(Keepalive { on: true, idle: 60, interval: 10, count: 5 })
+            Some(Keepalive {
+                on: true,
+                idle: 60,
+                interval: 10,
+                count: 5
+            })
         );
         assert_eq!(parse_keepalive(b"0 0 | 0 | 0").map(|k| k.on), Some(false));
-        for bad in [&b"0"[..], b"1 60", b"1 60 | 10", b"1 x | 1 | 1", b"1 -1 | 1 | 1", b"1 1|1|1"] {
+        for bad in [
+            &b"0"[..],
+            b"1 60",
+            b"1 60 | 10",
+            b"1 x | 1 | 1",
+            b"1 -1 | 1 | 1",
+            b"1 1|1|1",
+        ] {
             assert_eq!(parse_keepalive(bad), None, "{}", String::from_utf8_lossy(bad));
         }
     }

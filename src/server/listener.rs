@@ -134,7 +134,11 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), String> {
     } else {
         None
     };
-    let udp = super::udp::Responder { sockets: udp_sockets, registry: registry.clone(), tlb: tlb.clone() };
+    let udp = super::udp::Responder {
+        sockets: udp_sockets,
+        registry: registry.clone(),
+        tlb: tlb.clone(),
+    };
     let ctx = Arc::new(Context {
         cfg,
         rsa,

@@ -181,6 +181,11 @@ impl Registry {
         })
     }
 
+    /// The pid recorded for a slot.
+    pub fn pid(&self, slot: usize) -> u32 {
+        self.w(slot, PID).load(Ordering::Relaxed) as u32
+    }
+
     /// Session (OOB thread): one more urgent byte answered.
     pub fn oob_increment(&self, slot: usize) {
         self.w(slot, OOB).fetch_add(1, Ordering::Relaxed);

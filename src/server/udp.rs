@@ -42,9 +42,29 @@ pub fn bind(addrs: &[SocketAddr]) -> std::io::Result<Vec<UdpSocket>> {
     Ok(out)
 }
 
+/// True unless the process has already died (gone, or a zombie the listener has
+/// not reaped yet): a killed session reads as dead the moment the kernel says so,
+/// not only once the listener got round to reaping it.
+fn process_running(pid: u32) -> bool {
+    if pid == 0 {
+        return true; // not recorded yet: the slot's state decides
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rfind(')')
+            .and_then(|i| stat[i + 1..].split_whitespace().next())
+            .is_some_and(|st| st != "Z" && st != "X"),
+        Err(_) => false,
+    }
+}
+
 /// The reply to one datagram, or None to stay silent.
 pub fn answer(datagram: &[u8], reg: &Registry, tlb: &[String]) -> Option<Vec<u8>> {
-    let slot = |k: &[u8]| registry::parse_key(k).and_then(|k| reg.find(&k));
+    let slot = |k: &[u8]| {
+        registry::parse_key(k)
+            .and_then(|k| reg.find(&k))
+            .filter(|&s| process_running(reg.pid(s)))
+    };
     Some(match udp::parse(datagram)? {
         Probe::Host => udp::reply_flag(true),
         Probe::Proc(k) => udp::reply_flag(slot(k).is_some()),

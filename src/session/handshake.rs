@@ -52,6 +52,7 @@ pub fn handshake(
     peer: SocketAddr,
     ctx: Arc<Context>,
     live: super::liveness::Liveness,
+    urgent: crate::channel::UrgentHandler,
 ) -> Result<Session, HandshakeError> {
     let limit = ctx.cfg.prelogin_timeout;
     if !crate::sys::rsa_reblind(&ctx.rsa) {
@@ -64,7 +65,7 @@ pub fn handshake(
     stream
         .set_write_timeout(Some(limit))
         .map_err(|e| HandshakeError::Channel(e.into()))?;
-    let mut chan = Channel::new(stream).map_err(|e| HandshakeError::Channel(e.into()))?;
+    let mut chan = Channel::with_urgent(stream, Some(urgent)).map_err(|e| HandshakeError::Channel(e.into()))?;
 
     // 1–2: version
     let version = match chan.rx.recv_frame_max(hs::MAX_VERSION_FRAME) {

@@ -1,6 +1,7 @@
 //! Per-session liveness: the PROCKEY published in the shared registry, the TCP
 //! keepalive settings, and the OOB thread that answers urgent bytes.
 
+use crate::channel::UrgentHandler;
 use crate::server::registry::{Registry, KEY_BYTES};
 use log::debug;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -32,7 +33,12 @@ pub struct Keepalive {
 }
 
 /// The defaults set at accept time (the reference's): on, 3600 s, 75 s, 9.
-pub const DEFAULT_KEEPALIVE: Keepalive = Keepalive { on: true, idle: 3600, interval: 75, count: 9 };
+pub const DEFAULT_KEEPALIVE: Keepalive = Keepalive {
+    on: true,
+    idle: 3600,
+    interval: 75,
+    count: 9,
+};
 
 /// Applies keepalive settings, with TCP_USER_TIMEOUT matched to them so that
 /// unacknowledged data also ends a dead connection in the same time.
@@ -65,42 +71,49 @@ pub fn register(registry: &Registry, slot: usize) -> Option<Liveness> {
     Some(Liveness { slot, key })
 }
 
-/// Starts the OOB thread: it waits for urgent data with poll(POLLPRI), answers
-/// each urgent byte with the same byte at once, and counts it in the registry.
-/// It ends with the connection (or the process).
+/// Takes one waiting urgent byte, answers it with the same byte and counts it.
+/// Both the OOB thread and the session's reader call this (whoever comes first
+/// gets the byte); false when there was nothing to take.
+pub fn answer_urgent(sock: &TcpStream, registry: &Registry, slot: usize) -> bool {
+    let mut byte = [0u8; 1];
+    match recv(sock.as_raw_fd(), &mut byte, MsgFlags::MSG_OOB | MsgFlags::MSG_DONTWAIT) {
+        Ok(1) => {
+            registry.oob_increment(slot);
+            if let Err(e) = send(sock.as_raw_fd(), &byte, MsgFlags::MSG_OOB | MsgFlags::MSG_NOSIGNAL) {
+                debug!("oob echo: {e}");
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The handler the session's reader runs when it sees urgent data.
+pub fn urgent_handler(stream: &TcpStream, registry: Arc<Registry>, slot: usize) -> std::io::Result<UrgentHandler> {
+    let sock = stream.try_clone()?;
+    Ok(Arc::new(move || answer_urgent(&sock, &registry, slot)))
+}
+
+/// Starts the OOB thread: it waits for urgent data with poll(POLLPRI) and answers
+/// it while the session is busy with a command (when the session is waiting for
+/// input, its reader answers first: see [`crate::channel::NetStream`]). It ends
+/// with the connection (or the process).
 pub fn start_oob(stream: &TcpStream, registry: Arc<Registry>, slot: usize) -> std::io::Result<()> {
     let sock = stream.try_clone()?;
-    std::thread::Builder::new().name("oob".into()).spawn(move || {
-        let mut byte = [0u8; 1];
-        loop {
-            let mut fds = [PollFd::new(sock.as_fd(), PollFlags::POLLPRI)];
-            match poll(&mut fds, PollTimeout::NONE) {
-                Ok(_) => {}
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(_) => return,
-            }
-            let ev = fds[0].revents().unwrap_or(PollFlags::empty());
-            if ev.intersects(PollFlags::POLLERR | PollFlags::POLLHUP | PollFlags::POLLNVAL) {
-                return;
-            }
-            if !ev.contains(PollFlags::POLLPRI) {
-                continue;
-            }
-            match recv(sock.as_raw_fd(), &mut byte, MsgFlags::MSG_OOB | MsgFlags::MSG_DONTWAIT) {
-                Ok(1) => {
-                    registry.oob_increment(slot);
-                    if let Err(e) = send(sock.as_raw_fd(), &byte, MsgFlags::MSG_OOB | MsgFlags::MSG_NOSIGNAL) {
-                        debug!("oob echo: {e}");
-                        return;
-                    }
-                }
-                Ok(_) => return,
-                // the mark was consumed meanwhile: nothing to answer, do not spin
-                Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::EAGAIN) => {
-                    std::thread::sleep(std::time::Duration::from_millis(5))
-                }
-                Err(_) => return,
-            }
+    std::thread::Builder::new().name("oob".into()).spawn(move || loop {
+        let mut fds = [PollFd::new(sock.as_fd(), PollFlags::POLLPRI)];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return,
+        }
+        let ev = fds[0].revents().unwrap_or(PollFlags::empty());
+        if ev.intersects(PollFlags::POLLERR | PollFlags::POLLHUP | PollFlags::POLLNVAL) {
+            return;
+        }
+        if ev.contains(PollFlags::POLLPRI) && !answer_urgent(&sock, &registry, slot) {
+            // the reader took it meanwhile: let POLLPRI settle instead of spinning
+            std::thread::sleep(std::time::Duration::from_millis(2));
         }
     })?;
     Ok(())

@@ -228,7 +228,14 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, slot: usize
         warn!("{peer} cannot start the OOB thread: {e}; closing");
         return;
     }
-    let mut session = match handshake(stream, peer, ctx, live) {
+    let urgent = match liveness::urgent_handler(&stream, ctx.registry.clone(), slot) {
+        Ok(h) => h,
+        Err(e) => {
+            warn!("{peer} cannot set up OOB handling: {e}; closing");
+            return;
+        }
+    };
+    let mut session = match handshake(stream, peer, ctx, live, urgent) {
         Ok(s) => s,
         Err(e) => {
             info!("{peer} handshake ended: {e}");

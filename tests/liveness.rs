@@ -1,0 +1,260 @@
+//! Liveness over the real wire: PROCKEY, the four UDP probes' exact bytes, the
+//! registry reading a killed session as dead at once, OOB echo and its counter,
+//! KEEPALIVE, NIGMA, TLB round-robin, and a UDP responder that survives garbage.
+
+mod common;
+
+use common::*;
+use nix::sys::socket::{recv, send, MsgFlags};
+use std::net::UdpSocket;
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+use tfd::wire::Status;
+
+fn udp(srv: &Server) -> UdpSocket {
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    s.connect(("127.0.0.1", srv.port)).unwrap();
+    s
+}
+
+fn probe(s: &UdpSocket, d: &[u8]) -> Vec<u8> {
+    s.send(d).unwrap();
+    let mut b = [0u8; 600];
+    let n = s.recv(&mut b).expect("no UDP reply");
+    b[..n].to_vec()
+}
+
+fn with_key(kind: u8, key: &str) -> Vec<u8> {
+    let mut v = vec![kind];
+    v.extend_from_slice(key.as_bytes());
+    v
+}
+
+#[test]
+fn prockey_and_udp_probes() {
+    let srv = Server::start();
+    let u = udp(&srv);
+    assert_eq!(probe(&u, &[0]), [1], "HOSTCHECK");
+    let mut c = srv.client();
+    let key = assert_ok(c.call("PROCKEY", b"").unwrap());
+    assert!(
+        key.starts_with('/') && key.len() == 33 && key[1..].chars().all(|c| c.is_ascii_hexdigit()),
+        "{key}"
+    );
+    let mut other = srv.client();
+    assert_ne!(
+        assert_ok(other.call("PROCKEY", b"").unwrap()),
+        key,
+        "each session has its own key"
+    );
+    assert_eq!(probe(&u, &with_key(1, &key)), [1], "PROCHECK alive");
+    assert_eq!(probe(&u, &with_key(1, &key[1..])), [1], "PROCHECK without the slash");
+    assert_eq!(probe(&u, &with_key(2, &key)), [1, b'0', 0], "SOCKCHECK, no OOB yet");
+    let stranger = "/0123456789abcdef0123456789abcdef";
+    assert_eq!(probe(&u, &with_key(1, stranger)), [0]);
+    assert_eq!(probe(&u, &with_key(2, stranger)), [0]);
+    // after END the session reads as dead
+    c.end().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while probe(&u, &with_key(1, &key)) != [0] {
+        assert!(Instant::now() < deadline, "PROCHECK still alive after END");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(probe(&u, &with_key(2, &key)), [0]);
+    // unknown probes get no reply at all
+    u.send(&[7, 1, 2]).unwrap();
+    let mut b = [0u8; 16];
+    u.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    assert!(u.recv(&mut b).is_err(), "unknown probe answered");
+}
+
+#[test]
+fn killed_session_reads_dead_within_100ms() {
+    let srv = Server::start();
+    let u = udp(&srv);
+    let mut c = srv.client();
+    let key = assert_ok(c.call("PROCKEY", b"").unwrap());
+    let (live, _) = srv.children();
+    let tasks: Vec<String> = live
+        .iter()
+        .map(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/status"))
+                .unwrap_or_default()
+                .lines()
+                .take(1)
+                .collect()
+        })
+        .collect();
+    assert_eq!(live.len(), 1, "{live:?} {tasks:?}");
+    assert_eq!(probe(&u, &with_key(1, &key)), [1]);
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(live[0]), nix::sys::signal::SIGKILL).unwrap();
+    let t = Instant::now();
+    loop {
+        if probe(&u, &with_key(1, &key)) == [0] {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_millis(100),
+            "still alive {:?} after SIGKILL",
+            t.elapsed()
+        );
+    }
+    assert!(!std::path::Path::new("/dev/shm").read_dir().unwrap().any(|e| {
+        e.map(|e| e.file_name().to_string_lossy().contains(&key[1..]))
+            .unwrap_or(false)
+    }));
+}
+
+#[test]
+fn oob_bytes_are_echoed_and_counted() {
+    let srv = Server::start();
+    let u = udp(&srv);
+    let mut c = srv.client();
+    let key = assert_ok(c.call("PROCKEY", b"").unwrap());
+    let fd = c.chan.stream().as_raw_fd();
+    for i in 0..25u8 {
+        let b = [b'!' + i];
+        send(fd, &b, MsgFlags::MSG_OOB).unwrap();
+        let mut got = [0u8; 1];
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            match recv(fd, &mut got, MsgFlags::MSG_OOB | MsgFlags::MSG_DONTWAIT) {
+                Ok(1) => break,
+                _ => {
+                    assert!(Instant::now() < deadline, "no OOB echo for byte {i}");
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            }
+        }
+        assert_eq!(got, b, "the same byte comes back");
+    }
+    assert_eq!(probe(&u, &with_key(2, &key)), b"\x0125\0");
+    // the command stream was not disturbed
+    assert_eq!(c.raw(b"ECHO after oob").unwrap(), b"after oob");
+}
+
+#[test]
+fn udp_survives_garbage() {
+    let srv = Server::start();
+    let u = udp(&srv);
+    let mut x = 0x1234_5678_9abc_def0u64;
+    let mut buf = vec![0u8; 2000];
+    for i in 0..10_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let len = (x % 700) as usize + if i % 50 == 0 { 1000 } else { 0 };
+        for b in buf[..len].iter_mut() {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+            *b = (x >> 56) as u8;
+        }
+        // mostly unknown or malformed probes; valid-looking ones get answers we drain
+        if len > 0 && buf[0] < 4 {
+            buf[0] = 9;
+        }
+        let _ = u.send(&buf[..len]);
+    }
+    // all that got no reply, and the service still answers
+    u.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let mut b = [0u8; 16];
+    while u.recv(&mut b).is_ok() {}
+    u.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    assert_eq!(probe(&u, &[0]), [1]);
+    assert_eq!(probe(&u, &with_key(1, "x")), [0]);
+    let mut long_key = vec![1u8];
+    long_key.extend(std::iter::repeat_n(b'a', 511));
+    assert_eq!(probe(&u, &long_key), [0]);
+    assert_eq!(probe(&u, &[3]), [0], "no tlb configured");
+    assert!(!srv.log().contains("restarting it"), "the responder never died");
+}
+
+#[test]
+fn udp_responder_is_unprivileged_and_restarted() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let srv = Server::start();
+    let pid = udp_responder_of(srv.pid()).expect("udp responder process");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap().uid.as_raw();
+    let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    assert!(
+        uid_line.split_whitespace().skip(1).all(|f| f == nobody.to_string()),
+        "{uid_line}"
+    );
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGKILL).unwrap();
+    let u = udp(&srv);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        u.send(&[0]).unwrap();
+        let mut b = [0u8; 4];
+        u.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        if u.recv(&mut b).ok() == Some(1) && b[0] == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "UDP responder not restarted");
+    }
+    assert_ne!(udp_responder_of(srv.pid()), Some(pid));
+}
+
+#[test]
+fn tlb_round_robin_over_tcp_and_udp() {
+    let dir = tempdir("tlb");
+    let list = dir.join("tlb.list");
+    std::fs::write(&list, "# pool\n4 10.0.0.1;1234\n6 ::1;4321\n4 10.0.0.2;99\n").unwrap();
+    let srv = Server::start_with(&format!("tlb {}\n", list.display()));
+    let mut a = srv.client();
+    let mut b = srv.client();
+    let u = udp(&srv);
+    let got = [
+        assert_ok(a.call("TLB", b"").unwrap()),
+        assert_ok(b.call("TLB", b"").unwrap()),
+        String::from_utf8(probe(&u, &[3])[1..].to_vec()).unwrap(),
+        assert_ok(a.call("TLB", b"").unwrap()),
+    ];
+    assert_eq!(
+        got,
+        ["4 10.0.0.1;1234", "6 ::1;4321", "4 10.0.0.2;99\0", "4 10.0.0.1;1234"]
+    );
+    assert_eq!(probe(&u, &[3])[0], 1);
+    let srv2 = Server::start();
+    assert_failed(srv2.client().call("TLB", b"").unwrap(), 52);
+}
+
+#[test]
+fn keepalive_command() {
+    let srv = Server::start();
+    let mut c = srv.client();
+    assert!(ok(&c.call("KEEPALIVE", b"1 60 | 10 | 5").unwrap()));
+    assert!(ok(&c.call("KEEPALIVE", b"0 0 | 0 | 0").unwrap()));
+    assert_failed(c.call("KEEPALIVE", b"0").unwrap(), 16);
+    assert_failed(c.call("KEEPALIVE", b"1 60 | 10").unwrap(), 16);
+    assert_failed(c.call("KEEPALIVE", b"1 x | 1 | 1").unwrap(), 16);
+    assert_failed(c.call("KEEPALIVE", b"1 60 | 10 | 1000").unwrap(), 32);
+    assert_failed(c.call("KEEPALIVE", b"1 0 | 10 | 5").unwrap(), 32);
+    assert_eq!(c.raw(b"ECHO ok").unwrap(), b"ok");
+}
+
+#[test]
+fn nigma_swaps_keys() {
+    let srv = Server::start();
+    let mut c = srv.client();
+    for bad in ["7", "10", "0", "-8", "x", "", "8192"] {
+        assert_failed(c.call("NIGMA", bad.as_bytes()).unwrap(), 46);
+    }
+    for n in [8u32, 12, 64, 256] {
+        c.nigma(n).unwrap().unwrap();
+        for i in 0..20 {
+            let m = format!("after nigma {n} #{i}");
+            assert_eq!(c.raw(format!("ECHO {m}").as_bytes()).unwrap(), m.as_bytes());
+        }
+    }
+    // a transfer after NIGMA works too
+    assert!(ok(&c
+        .sndfile(b"n.bin", false, &mut &[5u8; 100_000][..], &mut |_| {})
+        .unwrap()));
+    assert_eq!(std::fs::read(srv.path("n.bin")).unwrap(), vec![5u8; 100_000]);
+    assert!(matches!(c.call("DATE", b"").unwrap(), Status::Ok(_)));
+}
