@@ -116,3 +116,31 @@ fn sndfile_rcvfile_sup_sdown_and_failures() {
     let o = tf(&srv, &["ls"]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("D: d/"));
 }
+
+#[test]
+fn liveness_subcommands() {
+    let srv = Server::start();
+    let o = tf(&srv, &["probe", "host"]);
+    assert!(o.status.success());
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "host reachable");
+    let o = tf(&srv, &["prockey"]);
+    let key = String::from_utf8_lossy(&o.stdout)
+        .trim()
+        .trim_start_matches("OK ")
+        .to_string();
+    assert_eq!(key.len(), 33, "{key}");
+    // that tf session has ended: its key reads dead
+    let o = tf(&srv, &["probe", "proc", &key]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "dead");
+    let o = tf(&srv, &["oob", "3"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 3);
+    let o = tf(&srv, &["nigma", "16"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = tf(&srv, &["keepalive", "1", "60", "10", "5"]);
+    assert!(o.status.success());
+    let o = tf(&srv, &["tlb"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("FAILED 52"));
+}

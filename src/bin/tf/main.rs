@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use tfd::client::{Client, ClientConfig};
 use tfd::wire::Status;
 
+mod probe;
 mod xfer;
 
 const USAGE: &str = "\
@@ -38,6 +39,15 @@ Transfers (a progress bar on stderr when it is a terminal):
   rcvfile REMOTE LOCAL [--delete] [--verify]
   sup LOCAL REMOTE           sdown REMOTE LOCAL
   fsize PATH                 fsizels LISTFILE
+
+Liveness:
+  probe host | proc KEY | sock KEY | tlb
+                             one UDP probe to the server's port (no session needed)
+  prockey                    this session's key for the probes
+  oob [N]                    send N urgent (OOB) bytes, wait for each echo
+  keepalive ON IDLE INTERVAL COUNT
+  nigma [N]                  replace the session key (N bytes, default 32)
+  tlb                        the next load-balancer entry
 
 Exit status: 0 on OK, 2 on a FAILED or UNKNOWN reply, 3 when --verify finds a SHA-256
 mismatch, 1 on a connection or usage error.";
@@ -108,6 +118,9 @@ fn main() -> ExitCode {
         return fail(format!("no command given\n{USAGE}"));
     };
     let args = &rest[1..];
+    if cmd == "probe" {
+        return probe::udp_probe(&server, args);
+    }
     let pem = match std::fs::read(&key) {
         Ok(p) => p,
         Err(e) => return fail(format!("{key}: {e}")),
@@ -165,6 +178,16 @@ fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> ExitCo
             .command(format!("{} {}", cmd.to_uppercase(), args.join(" ")).as_bytes())
             .map(|s| print_status(&s)),
         "put" | "get" | "sndfile" | "rcvfile" | "sup" | "sdown" => return xfer::run(c, cfg, cmd, args),
+        "oob" => return probe::oob(c, args),
+        "nigma" => return probe::nigma(c, args),
+        "prockey" | "tlb" => c.command(cmd.to_uppercase().as_bytes()).map(|s| print_status(&s)),
+        "keepalive" => {
+            if let Err(code) = need(args, 4, "keepalive ON IDLE INTERVAL COUNT") {
+                return code;
+            }
+            let line = format!("KEEPALIVE {} {} | {} | {}", args[0], args[1], args[2], args[3]);
+            c.command(line.as_bytes()).map(|s| print_status(&s))
+        }
         "fsize" => c.fsize(one(args).as_bytes()).map(|v| {
             println!("{v}");
             if v < 0 {
