@@ -361,6 +361,11 @@ impl Listener {
                 Err(_) => break,
             }
         }
+        if self.udp_pid > 0 {
+            // SIGTERMed above; wait so no tfd process outlives the listener
+            let _ = waitpid(Pid::from_raw(self.udp_pid), None);
+            self.udp_pid = 0;
+        }
         info!("stopped");
     }
 

@@ -22,6 +22,9 @@ from tfprotocol_client.models.status_server_code import StatusServerCode as S
 # The reference server's failure texts (wire-notes §3.0, include/err.h), as the
 # client reports them: the text after "FAILED <n> : ".
 ERR = {
+    52: "Failed to retrieve TLB tuple.",
+    46: "Failed to swap the session key.",
+    32: "Failed to set TCP keepalive parameters.",
     1: "Access denied to location.",
     2: "Incompatible protocol.",
     3: "Invalid hash string.",
