@@ -35,6 +35,18 @@ pub const MAX_IDLE_TIMEOUT_SECS: u64 = 86400 * 7;
 pub const DEFAULT_HPF_MAX_BUFFER: u64 = 4 << 20;
 /// Upper bound for `hpf_max_buffer`.
 pub const MAX_HPF_MAX_BUFFER: u64 = 64 << 20;
+/// Default for `login_max_failures_ip`.
+pub const DEFAULT_LOGIN_MAX_FAILURES_IP: u32 = 10;
+/// Default for `login_max_failures_user`.
+pub const DEFAULT_LOGIN_MAX_FAILURES_USER: u32 = 20;
+/// Default for `login_window`.
+pub const DEFAULT_LOGIN_WINDOW: Duration = Duration::from_secs(600);
+/// Default for `login_ban` and `login_lock`.
+pub const DEFAULT_LOGIN_BAN: Duration = Duration::from_secs(900);
+/// Upper bound for `login_window`, in seconds (one day).
+pub const MAX_LOGIN_WINDOW_SECS: u64 = 86400;
+/// Upper bound for `login_ban` and `login_lock`, in seconds (one week).
+pub const MAX_LOGIN_BAN_SECS: u64 = 86400 * 7;
 /// Default for `walk_limit`.
 pub const DEFAULT_WALK_LIMIT: u64 = 1_000_000;
 
@@ -90,6 +102,30 @@ pub const KEYS: &[(&str, &str)] = &[
         "most entries a recursive listing or tree walk visits (default 1000000)",
     ),
     ("log_level", "error, warn, info, debug or trace"),
+    (
+        "login_max_failures_ip",
+        "failed LOGINs from one address (IPv6: one /64) within login_window before it is banned; 0 = off (default 10)",
+    ),
+    (
+        "login_max_failures_user",
+        "failed LOGINs for one name within login_window before it is locked; 0 = off (default 20)",
+    ),
+    (
+        "login_window",
+        "seconds over which failed LOGINs are counted, 1..86400 (default 600)",
+    ),
+    (
+        "login_ban",
+        "seconds an address stays banned after too many failed LOGINs, 1..604800 (default 900)",
+    ),
+    (
+        "login_lock",
+        "seconds a name stays locked after too many failed LOGINs, 1..604800 (default 900)",
+    ),
+    (
+        "quota_default",
+        "bytes each session user's files may take (K/M/G suffix); 0 = no quota (default 0)",
+    ),
     (
         "udp_user",
         "system user the UDP probe responder runs as when tfd starts as root (default nobody)",
@@ -163,6 +199,18 @@ pub struct Config {
     pub idle_timeout: Duration,
     pub hpf_max_buffer: u64,
     pub walk_limit: u64,
+    /// Failed LOGINs per address before a ban; 0 turns the rule off.
+    pub login_max_failures_ip: u32,
+    /// Failed LOGINs per name before a lock; 0 turns the rule off.
+    pub login_max_failures_user: u32,
+    /// The period over which failed LOGINs are counted.
+    pub login_window: Duration,
+    /// How long an address stays banned.
+    pub login_ban: Duration,
+    /// How long a name stays locked.
+    pub login_lock: Duration,
+    /// Quota of every session user without one of their own in the user file.
+    pub quota_default: Option<u64>,
     /// Lower case, one of error, warn, info, debug, trace.
     pub log_level: Option<String>,
     /// The unprivileged user of the UDP responder (when started as root).
@@ -196,6 +244,12 @@ impl fmt::Debug for Config {
             .field("idle_timeout", &self.idle_timeout)
             .field("hpf_max_buffer", &self.hpf_max_buffer)
             .field("walk_limit", &self.walk_limit)
+            .field("login_max_failures_ip", &self.login_max_failures_ip)
+            .field("login_max_failures_user", &self.login_max_failures_user)
+            .field("login_window", &self.login_window)
+            .field("login_ban", &self.login_ban)
+            .field("login_lock", &self.login_lock)
+            .field("quota_default", &self.quota_default)
             .field("log_level", &self.log_level)
             .field("source", &self.source)
             .finish()
@@ -495,6 +549,21 @@ impl Config {
         if self.walk_limit == 0 {
             return Err(invalid("walk_limit", "must be at least 1".into()));
         }
+        let secs = |d: Duration| d.as_secs();
+        if !(1..=MAX_LOGIN_WINDOW_SECS).contains(&secs(self.login_window)) {
+            return Err(invalid(
+                "login_window",
+                format!("must be 1..{MAX_LOGIN_WINDOW_SECS} seconds"),
+            ));
+        }
+        for (key, d) in [("login_ban", self.login_ban), ("login_lock", self.login_lock)] {
+            if !(1..=MAX_LOGIN_BAN_SECS).contains(&secs(d)) {
+                return Err(invalid(key, format!("must be 1..{MAX_LOGIN_BAN_SECS} seconds")));
+            }
+        }
+        if self.quota_default == Some(0) {
+            return Err(invalid("quota_default", "no quota is None, not 0".into()));
+        }
         if let Some(level) = &self.log_level {
             if !LOG_LEVELS.contains(&level.as_str()) {
                 return Err(invalid("log_level", log_level_message(level)));
@@ -527,6 +596,12 @@ struct Draft {
     idle_timeout: Option<Duration>,
     hpf_max_buffer: Option<u64>,
     walk_limit: Option<u64>,
+    login_max_failures_ip: Option<u32>,
+    login_max_failures_user: Option<u32>,
+    login_window: Option<Duration>,
+    login_ban: Option<Duration>,
+    login_lock: Option<Duration>,
+    quota_default: Option<u64>,
     log_level: Option<String>,
     udp_user: Option<String>,
 }
@@ -778,6 +853,28 @@ fn parse_value(d: &mut Draft, key: &'static str, value: &str, line: usize) -> Re
             d.hpf_max_buffer = Some(size);
         }
         "walk_limit" => d.walk_limit = Some(number(value, 1, u64::MAX)?),
+        "login_max_failures_ip" => d.login_max_failures_ip = Some(number(value, 0, 1_000_000)? as u32),
+        "login_max_failures_user" => d.login_max_failures_user = Some(number(value, 0, 1_000_000)? as u32),
+        "login_window" => {
+            let secs = number(value, 1, MAX_LOGIN_WINDOW_SECS)
+                .map_err(|_| format!("{value:?} is not a number of seconds 1..{MAX_LOGIN_WINDOW_SECS}"))?;
+            d.login_window = Some(Duration::from_secs(secs));
+        }
+        "login_ban" | "login_lock" => {
+            let secs = number(value, 1, MAX_LOGIN_BAN_SECS)
+                .map_err(|_| format!("{value:?} is not a number of seconds 1..{MAX_LOGIN_BAN_SECS}"))?;
+            if key == "login_ban" {
+                d.login_ban = Some(Duration::from_secs(secs));
+            } else {
+                d.login_lock = Some(Duration::from_secs(secs));
+            }
+        }
+        "quota_default" => {
+            let size = parse_size(value).ok_or_else(|| {
+                format!("{value:?} is not a size (bytes, or a number with a K, M or G suffix; 0 = no quota)")
+            })?;
+            d.quota_default = Some(size);
+        }
         "log_level" => {
             let level = value.to_ascii_lowercase();
             if !LOG_LEVELS.contains(&level.as_str()) {
@@ -874,6 +971,12 @@ fn finish(d: Draft, file: &str, seen: &KeyLines) -> Result<Config, ConfigError> 
         idle_timeout: d.idle_timeout.unwrap_or(Duration::ZERO),
         hpf_max_buffer: d.hpf_max_buffer.unwrap_or(DEFAULT_HPF_MAX_BUFFER),
         walk_limit: d.walk_limit.unwrap_or(DEFAULT_WALK_LIMIT),
+        login_max_failures_ip: d.login_max_failures_ip.unwrap_or(DEFAULT_LOGIN_MAX_FAILURES_IP),
+        login_max_failures_user: d.login_max_failures_user.unwrap_or(DEFAULT_LOGIN_MAX_FAILURES_USER),
+        login_window: d.login_window.unwrap_or(DEFAULT_LOGIN_WINDOW),
+        login_ban: d.login_ban.unwrap_or(DEFAULT_LOGIN_BAN),
+        login_lock: d.login_lock.unwrap_or(DEFAULT_LOGIN_BAN),
+        quota_default: d.quota_default.filter(|&q| q > 0),
         log_level: d.log_level,
         udp_user: d.udp_user.unwrap_or_else(|| "nobody".to_string()),
         source: None,
@@ -1100,6 +1203,40 @@ mod tests {
         for (key, _) in KEYS {
             assert!(conf.contains(key), "{key} not in conf/tfd.conf");
         }
+    }
+
+    #[test]
+    fn login_throttle_and_quota_keys() {
+        let c = Config::parse_str(&minimal("")).unwrap();
+        assert_eq!(
+            (c.login_max_failures_ip, c.login_max_failures_user),
+            (DEFAULT_LOGIN_MAX_FAILURES_IP, DEFAULT_LOGIN_MAX_FAILURES_USER)
+        );
+        assert_eq!(
+            (c.login_window, c.login_ban, c.login_lock),
+            (DEFAULT_LOGIN_WINDOW, DEFAULT_LOGIN_BAN, DEFAULT_LOGIN_BAN)
+        );
+        assert_eq!(c.quota_default, None);
+        let c = Config::parse_str(&minimal(
+            "login_max_failures_ip 0\nlogin_max_failures_user 3\nlogin_window 60\nlogin_ban 5\nlogin_lock 7\nquota_default 10M\n",
+        ))
+        .unwrap();
+        assert_eq!((c.login_max_failures_ip, c.login_max_failures_user), (0, 3));
+        assert_eq!(c.login_window, Duration::from_secs(60));
+        assert_eq!(
+            (c.login_ban, c.login_lock),
+            (Duration::from_secs(5), Duration::from_secs(7))
+        );
+        assert_eq!(c.quota_default, Some(10 << 20));
+        assert_eq!(
+            Config::parse_str(&minimal("quota_default 0\n")).unwrap().quota_default,
+            None
+        );
+        assert!(err(&minimal("login_window 0\n")).contains("login_window"));
+        assert!(err(&minimal("login_ban 604801\n")).contains("login_ban"));
+        assert!(err(&minimal("login_lock x\n")).contains("login_lock"));
+        assert!(err(&minimal("quota_default -1\n")).contains("quota_default"));
+        assert!(err(&minimal("login_max_failures_ip 1000001\n")).contains("login_max_failures_ip"));
     }
 
     #[test]

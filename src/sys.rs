@@ -176,6 +176,24 @@ pub fn free_bytes(fd: BorrowedFd<'_>) -> io::Result<u64> {
     Ok((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
 }
 
+/// Turns a terminal's echo off or on (tfpasswd reads passwords without echo) and
+/// returns whether it was on. Fails with ENOTTY when `fd` is not a terminal.
+pub fn set_tty_echo(fd: BorrowedFd<'_>, on: bool) -> io::Result<bool> {
+    // SAFETY: an all-zero termios is a valid value; tcgetattr overwrites it.
+    let mut t: libc::termios = unsafe { std::mem::zeroed() };
+    // SAFETY: valid fd and a writable termios.
+    cvt(unsafe { libc::tcgetattr(fd.as_raw_fd(), &mut t) })?;
+    let was = t.c_lflag & libc::ECHO != 0;
+    if on {
+        t.c_lflag |= libc::ECHO;
+    } else {
+        t.c_lflag &= !libc::ECHO;
+    }
+    // SAFETY: valid fd and the termios read above.
+    cvt(unsafe { libc::tcsetattr(fd.as_raw_fd(), libc::TCSAFLUSH, &t) })?;
+    Ok(was)
+}
+
 /// Result of [`fork`].
 pub enum Fork {
     /// In the parent, with the child's pid.

@@ -7,7 +7,7 @@ use std::io::ErrorKind;
 use std::path::PathBuf;
 use std::process::Command;
 
-const MAN_PAGES: [&str; 3] = ["man/tfd.8", "man/tfd.conf.5", "man/tf.1"];
+const MAN_PAGES: [&str; 4] = ["man/tfd.8", "man/tfd.conf.5", "man/tf.1", "man/tfpasswd.8"];
 
 fn path(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
@@ -129,6 +129,20 @@ fn every_tfd_flag_in_tfd_8() {
 #[test]
 fn every_tf_flag_in_tf_1() {
     check_flags_documented(env!("CARGO_BIN_EXE_tf"), "man/tf.1");
+}
+
+#[test]
+fn every_tfpasswd_flag_and_command_in_tfpasswd_8() {
+    check_flags_documented(env!("CARGO_BIN_EXE_tfpasswd"), "man/tfpasswd.8");
+    let tags = bold_tags(&read("man/tfpasswd.8"));
+    for cmd in [
+        "add", "passwd", "mod", "del", "lock", "unlock", "list", "import", "check",
+    ] {
+        assert!(
+            tags.iter().any(|t| t == cmd),
+            "man/tfpasswd.8 has no `.TP` + `.B {cmd}` entry"
+        );
+    }
 }
 
 #[test]

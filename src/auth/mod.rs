@@ -3,3 +3,5 @@
 #![forbid(unsafe_code)]
 
 pub mod privs;
+pub mod throttle;
+pub mod userdb;

@@ -193,7 +193,9 @@ pub fn is_udp_responder(pid: i32) -> bool {
     std::fs::read_dir(format!("/proc/{pid}/task"))
         .map(|d| {
             d.flatten().any(|t| {
-                std::fs::read_to_string(t.path().join("comm")).map(|c| c.trim() == "udp").unwrap_or(false)
+                std::fs::read_to_string(t.path().join("comm"))
+                    .map(|c| c.trim() == "udp")
+                    .unwrap_or(false)
             })
         })
         .unwrap_or(false)
@@ -287,6 +289,65 @@ pub fn assert_ok(st: tfd::wire::Status) -> String {
         tfd::wire::Status::Ok(d) => String::from_utf8(d).unwrap(),
         other => panic!("expected OK, got {other:?}"),
     }
+}
+
+/// Runs `tfpasswd` with `args`, feeding `stdin`.
+pub fn tfpasswd(args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tfpasswd"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = c.stdin.take().unwrap().write_all(stdin.as_bytes());
+    c.wait_with_output().unwrap()
+}
+
+/// Creates a system user (as root, with useradd) unless it exists; returns
+/// (uid, gid). `groups` are supplementary groups, created as needed.
+pub fn ensure_system_user(name: &str, groups: &[&str]) -> (u32, u32) {
+    for g in groups {
+        if nix::unistd::Group::from_name(g).unwrap().is_none() {
+            let st = Command::new("groupadd")
+                .args(["--system", g])
+                .status()
+                .expect("groupadd");
+            assert!(
+                st.success() || nix::unistd::Group::from_name(g).unwrap().is_some(),
+                "groupadd {g}"
+            );
+        }
+    }
+    if nix::unistd::User::from_name(name).unwrap().is_none() {
+        let mut cmd = Command::new("useradd");
+        cmd.args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin"]);
+        if !groups.is_empty() {
+            cmd.args(["--groups", &groups.join(",")]);
+        }
+        let st = cmd.arg(name).status().expect("useradd");
+        // a parallel test may have created it meanwhile
+        assert!(
+            st.success() || nix::unistd::User::from_name(name).unwrap().is_some(),
+            "useradd {name}"
+        );
+    }
+    let u = nix::unistd::User::from_name(name).unwrap().unwrap();
+    (u.uid.as_raw(), u.gid.as_raw())
+}
+
+/// The Uid/Gid/Groups lines of a process's /proc status.
+pub fn proc_ids(pid: i32) -> (String, String, String) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |k: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(k))
+            .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+            .unwrap_or_default()
+    };
+    (field("Uid:"), field("Gid:"), field("Groups:"))
 }
 
 pub fn data_dir_write(p: &Path, contents: &[u8]) {

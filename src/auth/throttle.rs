@@ -1,0 +1,476 @@
+//! Login throttling: after `login_max_failures_ip` failed LOGINs from one address
+//! within `login_window`, that address is refused for `login_ban`; after
+//! `login_max_failures_user` failures for one name, that name is locked for
+//! `login_lock`. The idea comes from the backup-hub protocol's 501/502 replies; TF
+//! has no such codes, so a refused attempt gets the same `FAILED 37` as a wrong
+//! password (and names that do not exist are counted and locked the same way, so a
+//! lock does not reveal which names are real).
+//!
+//! The counters must be shared by every session process (each LOGIN runs in its
+//! own), so they live in a [`SharedWords`] region that the listener maps before
+//! forking. Each table is a fixed array of two-word slots, `[key, state]`: the key
+//! is a keyed hash (SipHash with a per-daemon random key, so clients cannot aim
+//! collisions) of the address or name, and the state packs a count and a time into
+//! one word updated with compare-and-swap, so no lock is ever held. A key probes a
+//! few consecutive slots; when they are all busy with live entries the attempt is
+//! not counted (failing open: an attacker who floods the table must not lock
+//! everybody out) and a warning is logged by the caller.
+//!
+//! IPv6 clients are counted per /64, since one host usually owns a whole /64.
+
+use crate::sys::SharedWords;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::io;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Slots per table in the daemon (2 tables × 4096 slots × 16 bytes = 128 KiB).
+pub const DEFAULT_SLOTS: usize = 4096;
+/// Consecutive slots a key may use.
+const PROBE: usize = 8;
+
+/// One table's rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Failures that trigger the ban; 0 turns the rule off.
+    pub max_failures: u32,
+    /// Failures older than this (seconds since the first one) are forgotten.
+    pub window: u32,
+    /// How long a ban lasts, in seconds.
+    pub ban: u32,
+}
+
+/// Both rules, from the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Per client address (IPv6: per /64).
+    pub ip: Limits,
+    /// Per LOGIN name.
+    pub account: Limits,
+}
+
+impl Policy {
+    /// The policy configured in tfd.conf.
+    pub fn from_config(cfg: &crate::config::Config) -> Policy {
+        let secs = |d: Duration| d.as_secs().min(u32::MAX as u64) as u32;
+        Policy {
+            ip: Limits {
+                max_failures: cfg.login_max_failures_ip,
+                window: secs(cfg.login_window),
+                ban: secs(cfg.login_ban),
+            },
+            account: Limits {
+                max_failures: cfg.login_max_failures_user,
+                window: secs(cfg.login_window),
+                ban: secs(cfg.login_lock),
+            },
+        }
+    }
+}
+
+fn pack(count: u32, time: u32) -> u64 {
+    ((count as u64) << 32) | time as u64
+}
+
+fn unpack(state: u64) -> (u32, u32) {
+    ((state >> 32) as u32, state as u32)
+}
+
+/// One table over a slice of shared words: the pure logic, unit-tested with plain
+/// memory and explicit times.
+pub struct Table<'a> {
+    words: &'a [AtomicU64],
+}
+
+impl<'a> Table<'a> {
+    /// A table over `words` (two per slot; an odd word is unused).
+    pub fn new(words: &'a [AtomicU64]) -> Table<'a> {
+        Table { words }
+    }
+
+    fn slots(&self) -> usize {
+        self.words.len() / 2
+    }
+
+    fn key(&self, slot: usize) -> &AtomicU64 {
+        &self.words[slot * 2]
+    }
+
+    fn state(&self, slot: usize) -> &AtomicU64 {
+        &self.words[slot * 2 + 1]
+    }
+
+    /// A slot no longer holding anything worth keeping.
+    fn stale(state: u64, now: u32, l: Limits) -> bool {
+        let (count, t) = unpack(state);
+        if count == 0 {
+            return true;
+        }
+        if count >= l.max_failures {
+            now >= t
+        } else {
+            now >= t.saturating_add(l.window)
+        }
+    }
+
+    /// The slot holding `key`; with `claim`, a free or stale slot is taken for it.
+    fn find(&self, key: u64, now: u32, l: Limits, claim: bool) -> Option<usize> {
+        let n = self.slots();
+        if n == 0 {
+            return None;
+        }
+        let start = (key % n as u64) as usize;
+        let probe = || (0..PROBE.min(n)).map(move |i| (start + i) % n);
+        if let Some(s) = probe().find(|&s| self.key(s).load(Ordering::Acquire) == key) {
+            return Some(s);
+        }
+        if !claim {
+            return None;
+        }
+        for s in probe() {
+            let old = self.key(s).load(Ordering::Acquire);
+            let free = old == 0 || Self::stale(self.state(s).load(Ordering::Acquire), now, l);
+            if free
+                && self
+                    .key(s)
+                    .compare_exchange(old, key, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+            {
+                self.state(s).store(0, Ordering::Release);
+                return Some(s);
+            }
+            if self.key(s).load(Ordering::Acquire) == key {
+                return Some(s); // another process claimed it for the same key
+            }
+        }
+        None
+    }
+
+    /// Seconds left if `key` is banned now.
+    pub fn banned(&self, key: u64, now: u32, l: Limits) -> Option<u32> {
+        if l.max_failures == 0 {
+            return None;
+        }
+        let s = self.find(key, now, l, false)?;
+        let (count, t) = unpack(self.state(s).load(Ordering::Acquire));
+        (count >= l.max_failures && now < t).then(|| t - now)
+    }
+
+    /// Counts a failure. `Ok(Some(secs))` when this failure started a ban,
+    /// `Err(())` when no slot was free (the failure was not counted).
+    #[allow(clippy::result_unit_err)]
+    pub fn fail(&self, key: u64, now: u32, l: Limits) -> Result<Option<u32>, ()> {
+        if l.max_failures == 0 {
+            return Ok(None);
+        }
+        let s = self.find(key, now, l, true).ok_or(())?;
+        let state = self.state(s);
+        let mut old = state.load(Ordering::Acquire);
+        loop {
+            let (count, t) = unpack(old);
+            let (new, started) = if count >= l.max_failures && now < t {
+                (old, None) // already banned: nothing to add
+            } else {
+                let fresh = count == 0 || count >= l.max_failures || now >= t.saturating_add(l.window);
+                let (count, t) = if fresh { (1, now) } else { (count + 1, t) };
+                if count >= l.max_failures {
+                    (pack(l.max_failures, now.saturating_add(l.ban)), Some(l.ban))
+                } else {
+                    (pack(count, t), None)
+                }
+            };
+            match state.compare_exchange(old, new, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return Ok(started),
+                Err(cur) => old = cur,
+            }
+        }
+    }
+
+    /// Forgets `key`'s failures (a successful LOGIN).
+    pub fn clear(&self, key: u64, now: u32, l: Limits) {
+        if let Some(s) = self.find(key, now, l, false) {
+            self.state(s).store(0, Ordering::Release);
+        }
+    }
+}
+
+/// Why an attempt was refused before its password was even checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blocked {
+    /// The address is banned for that many more seconds.
+    Ip(u32),
+    /// The name is locked for that many more seconds.
+    Account(u32),
+}
+
+/// What a failure changed, for the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FailureEffect {
+    /// The address was banned now for that many seconds.
+    pub ip_banned: Option<u32>,
+    /// The name was locked now for that many seconds.
+    pub account_locked: Option<u32>,
+    /// A table was full and the failure went uncounted there.
+    pub table_full: bool,
+}
+
+/// The daemon's two tables in shared memory, created by the listener before it
+/// forks (so every session process sees the same counters).
+pub struct Throttle {
+    mem: SharedWords,
+    slots: usize,
+    hasher: RandomState,
+}
+
+/// Seconds on the system-wide monotonic clock (the same in every process).
+pub fn now() -> u32 {
+    match nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC) {
+        Ok(t) => t.tv_sec().clamp(0, u32::MAX as i64) as u32,
+        Err(_) => 0,
+    }
+}
+
+impl Throttle {
+    /// Maps both tables, `slots` slots each.
+    pub fn new(slots: usize) -> io::Result<Throttle> {
+        let slots = slots.max(PROBE);
+        Ok(Throttle {
+            mem: SharedWords::new(slots * 4)?,
+            slots,
+            hasher: RandomState::new(),
+        })
+    }
+
+    fn ips(&self) -> Table<'_> {
+        Table::new(&self.mem.words()[..self.slots * 2])
+    }
+
+    fn accounts(&self) -> Table<'_> {
+        Table::new(&self.mem.words()[self.slots * 2..self.slots * 4])
+    }
+
+    fn hash(&self, tag: u8, bytes: &[u8]) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        h.write_u8(tag);
+        h.write(bytes);
+        h.finish().max(1) // 0 marks a free slot
+    }
+
+    fn ip_key(&self, ip: IpAddr) -> u64 {
+        match ip {
+            IpAddr::V4(v4) => self.hash(4, &v4.octets()),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => self.hash(4, &v4.octets()),
+                None => self.hash(6, &v6.octets()[..8]),
+            },
+        }
+    }
+
+    fn account_key(&self, name: &[u8]) -> u64 {
+        self.hash(b'u', name)
+    }
+
+    /// Is this attempt refused outright?
+    pub fn check(&self, ip: IpAddr, name: &[u8], p: &Policy, now: u32) -> Result<(), Blocked> {
+        if let Some(left) = self.ips().banned(self.ip_key(ip), now, p.ip) {
+            return Err(Blocked::Ip(left));
+        }
+        if let Some(left) = self.accounts().banned(self.account_key(name), now, p.account) {
+            return Err(Blocked::Account(left));
+        }
+        Ok(())
+    }
+
+    /// Counts a failed attempt against the address and the name.
+    pub fn failure(&self, ip: IpAddr, name: &[u8], p: &Policy, now: u32) -> FailureEffect {
+        let mut e = FailureEffect::default();
+        match self.ips().fail(self.ip_key(ip), now, p.ip) {
+            Ok(b) => e.ip_banned = b,
+            Err(()) => e.table_full = true,
+        }
+        match self.accounts().fail(self.account_key(name), now, p.account) {
+            Ok(b) => e.account_locked = b,
+            Err(()) => e.table_full = true,
+        }
+        e
+    }
+
+    /// A successful LOGIN clears the name's failures (not the address's: one good
+    /// password must not reset a guessing run against other names).
+    pub fn success(&self, name: &[u8], p: &Policy, now: u32) {
+        self.accounts().clear(self.account_key(name), now, p.account);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const L: Limits = Limits {
+        max_failures: 3,
+        window: 60,
+        ban: 100,
+    };
+
+    fn words(n: usize) -> Vec<AtomicU64> {
+        (0..n).map(|_| AtomicU64::new(0)).collect()
+    }
+
+    #[test]
+    fn bans_after_max_then_expires() {
+        let w = words(64);
+        let t = Table::new(&w);
+        assert_eq!(t.banned(7, 1000, L), None);
+        assert_eq!(t.fail(7, 1000, L), Ok(None));
+        assert_eq!(t.fail(7, 1010, L), Ok(None));
+        assert_eq!(t.banned(7, 1010, L), None);
+        assert_eq!(t.fail(7, 1020, L), Ok(Some(100)));
+        assert_eq!(t.banned(7, 1020, L), Some(100));
+        assert_eq!(t.banned(7, 1119, L), Some(1));
+        // failures during a ban do not extend it
+        assert_eq!(t.fail(7, 1050, L), Ok(None));
+        assert_eq!(t.banned(7, 1119, L), Some(1));
+        // after the ban: a clean slate
+        assert_eq!(t.banned(7, 1120, L), None);
+        assert_eq!(t.fail(7, 1120, L), Ok(None));
+        assert_eq!(t.banned(7, 1121, L), None);
+        // other keys are unaffected
+        assert_eq!(t.banned(8, 1020, L), None);
+    }
+
+    #[test]
+    fn window_forgets_old_failures() {
+        let w = words(64);
+        let t = Table::new(&w);
+        t.fail(1, 0, L).unwrap();
+        t.fail(1, 30, L).unwrap();
+        // the window started at 0: by 60 both are forgotten
+        assert_eq!(t.fail(1, 60, L), Ok(None));
+        assert_eq!(t.fail(1, 61, L), Ok(None));
+        assert_eq!(t.fail(1, 62, L), Ok(Some(100)));
+    }
+
+    #[test]
+    fn clear_and_disabled() {
+        let w = words(64);
+        let t = Table::new(&w);
+        t.fail(5, 0, L).unwrap();
+        t.fail(5, 1, L).unwrap();
+        t.clear(5, 2, L);
+        assert_eq!(t.fail(5, 3, L), Ok(None));
+        let off = Limits { max_failures: 0, ..L };
+        for i in 0..10 {
+            assert_eq!(t.fail(9, i, off), Ok(None));
+        }
+        assert_eq!(t.banned(9, 10, off), None);
+    }
+
+    #[test]
+    fn full_table_fails_open_and_stale_slots_are_reused() {
+        let w = words(2 * PROBE);
+        let t = Table::new(&w);
+        for k in 1..=PROBE as u64 {
+            t.fail(k, 0, L).unwrap();
+        }
+        // every slot holds a live entry: a new key is not counted
+        assert_eq!(t.fail(1000, 1, L), Err(()));
+        assert_eq!(t.banned(1000, 1, L), None);
+        // once the window is over the slots are stale and can be taken
+        assert_eq!(t.fail(1000, 61, L), Ok(None));
+        // banned entries stay until their ban ends
+        let w = words(2 * PROBE);
+        let t = Table::new(&w);
+        for k in 1..=PROBE as u64 {
+            for _ in 0..3 {
+                t.fail(k, 0, L).unwrap();
+            }
+        }
+        assert_eq!(t.fail(1000, 61, L), Err(()));
+        assert_eq!(t.banned(3, 61, L), Some(39));
+        assert_eq!(t.fail(1000, 100, L), Ok(None));
+    }
+
+    #[test]
+    fn concurrent_failures_all_count() {
+        let w = words(64);
+        let t = Table::new(&w);
+        let big = Limits {
+            max_failures: 1000,
+            window: 1000,
+            ban: 10,
+        };
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..249 {
+                        t.fail(42, 5, big).unwrap();
+                    }
+                });
+            }
+        });
+        assert_eq!(t.banned(42, 5, big), None);
+        assert_eq!(t.fail(42, 5, big), Ok(None));
+        assert_eq!(t.fail(42, 5, big), Ok(None));
+        assert_eq!(t.fail(42, 5, big), Ok(None));
+        assert_eq!(t.fail(42, 5, big), Ok(Some(10)));
+    }
+
+    #[test]
+    fn shared_across_fork() {
+        let th = Throttle::new(64).unwrap();
+        let p = Policy { ip: L, account: L };
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        th.failure(ip, b"x", &p, 10);
+        th.failure(ip, b"y", &p, 10);
+        // a forked child's failure lands in the same table
+        match crate::sys::fork().unwrap() {
+            crate::sys::Fork::Child => {
+                th.failure(ip, b"z", &p, 10);
+                crate::sys::exit_now(0);
+            }
+            crate::sys::Fork::Parent(pid) => {
+                nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None).unwrap();
+            }
+        }
+        assert_eq!(th.check(ip, b"q", &p, 11), Err(Blocked::Ip(99)));
+        // IPv4-mapped IPv6 is the same address; other addresses are free
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(th.check(mapped, b"q", &p, 11), Err(Blocked::Ip(99)));
+        assert_eq!(th.check("192.0.2.8".parse().unwrap(), b"q", &p, 11), Ok(()));
+    }
+
+    #[test]
+    fn accounts_and_ipv6_prefixes() {
+        let th = Throttle::new(64).unwrap();
+        let p = Policy { ip: L, account: L };
+        for i in 0..3u8 {
+            let ip: IpAddr = format!("2001:db8::{i}").parse().unwrap();
+            let e = th.failure(ip, format!("n{i}").as_bytes(), &p, 0);
+            assert_eq!(e.ip_banned, if i == 2 { Some(100) } else { None });
+        }
+        // the whole /64 is banned
+        assert!(matches!(
+            th.check("2001:db8::ffff".parse().unwrap(), b"n", &p, 1),
+            Err(Blocked::Ip(_))
+        ));
+        assert_eq!(th.check("2001:db8:0:1::1".parse().unwrap(), b"n", &p, 1), Ok(()));
+        // a name locked from several addresses
+        let mut e = FailureEffect::default();
+        for i in 1..=3u8 {
+            e = th.failure(IpAddr::from([10, 0, 0, i]), b"alice", &p, 5);
+        }
+        assert_eq!(e.account_locked, Some(100));
+        assert_eq!(
+            th.check(IpAddr::from([10, 9, 9, 9]), b"alice", &p, 6),
+            Err(Blocked::Account(99))
+        );
+        // success clears the name's count
+        th.failure(IpAddr::from([10, 1, 1, 1]), b"bob", &p, 5);
+        th.failure(IpAddr::from([10, 1, 1, 2]), b"bob", &p, 5);
+        th.success(b"bob", &p, 5);
+        th.failure(IpAddr::from([10, 1, 1, 3]), b"bob", &p, 5);
+        assert_eq!(th.check(IpAddr::from([10, 9, 9, 9]), b"bob", &p, 6), Ok(()));
+    }
+}

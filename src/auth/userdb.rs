@@ -1,0 +1,1166 @@
+//! The LOGIN user file (`userdb` in tfd.conf): a passwd-style text file, one user a
+//! line,
+//!
+//! ```text
+//! name:hash:system_user:quota
+//! ```
+//!
+//! - `name`: what the client sends to LOGIN, compared exactly (1..64 bytes of
+//!   letters, digits, `.`, `_`, `-` and `@`, not starting with `-`);
+//! - `hash`: a crypt(3) hash, `$6$` (SHA-512-crypt) or `$5$` (SHA-256-crypt), with an
+//!   optional `rounds=N$` part (1000..=10000000); a leading `!` locks the account;
+//! - `system_user`: the system account the session becomes (empty: the same as `name`);
+//! - `quota`: bytes the user's files may take, with an optional K/M/G/T suffix; empty
+//!   means `quota_default` from tfd.conf, `0` means no quota.
+//!
+//! Blank lines and lines starting with `#` are comments and survive rewrites. The
+//! reference server's plain-text lines (`name password`, told apart because a space
+//! comes before any `:`) are still accepted so deployments can migrate, but tfd warns
+//! loudly about them and `tfpasswd import` turns them into hashed lines.
+//!
+//! Verification does the same hash work whatever the outcome: an unknown name, a
+//! locked account or a legacy line still costs one crypt computation with the file's
+//! strongest parameters (a "dummy" hash), so the reply time does not tell which names
+//! exist. Comparisons are constant-time. Parsing takes arbitrary bytes and never
+//! panics (the fuzz targets rely on it).
+
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// Larger files are refused: no user file is, and a wrong path must not make the
+/// daemon read an unbounded amount.
+pub const MAX_FILE_SIZE: u64 = 1 << 20;
+/// Longest user name.
+pub const MAX_NAME: usize = 64;
+/// Fewest crypt rounds accepted (glibc's minimum).
+pub const MIN_ROUNDS: u32 = 1_000;
+/// Most crypt rounds accepted: glibc allows 999999999, which would make one LOGIN
+/// take minutes; ten million (seconds) is already far beyond useful.
+pub const MAX_ROUNDS: u32 = 10_000_000;
+/// crypt(3)'s default rounds, used when a hash does not say.
+pub const DEFAULT_ROUNDS: u32 = 5_000;
+/// Longest salt crypt(3) uses (longer salts are cut to this by glibc).
+const MAX_SALT: usize = 16;
+/// The crypt base-64 alphabet (salts and digests).
+const CRYPT_ALPHABET: &[u8; 64] = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// Why the user file or an operation on it failed. Displays as `file:line: message`
+/// where a line is to blame, like tfd.conf errors.
+#[non_exhaustive]
+#[derive(Debug)]
+pub enum UserDbError {
+    /// The file (or its lock or temporary file) could not be read or written.
+    Io {
+        /// The file concerned.
+        file: String,
+        /// What the OS said.
+        error: io::Error,
+    },
+    /// The file is larger than [`MAX_FILE_SIZE`].
+    TooLarge {
+        /// The file concerned.
+        file: String,
+    },
+    /// A line does not parse.
+    Syntax {
+        /// The file concerned.
+        file: String,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A name appears twice; the first would silently win otherwise.
+    Duplicate {
+        /// The file concerned.
+        file: String,
+        /// The second occurrence.
+        line: usize,
+        /// The name.
+        name: String,
+        /// The first occurrence.
+        first_line: usize,
+    },
+    /// A value given to an operation is not acceptable (name, password, size...).
+    Invalid(String),
+    /// No such user in the file.
+    NoSuchUser(String),
+    /// The user is already in the file.
+    Exists(String),
+    /// The operation needs a hashed line but the user's line is a legacy one.
+    Legacy(String),
+    /// The OS had no randomness for a salt.
+    Random,
+}
+
+impl fmt::Display for UserDbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UserDbError::Io { file, error } => write!(f, "{file}: {error}"),
+            UserDbError::TooLarge { file } => write!(f, "{file}: larger than {MAX_FILE_SIZE} bytes"),
+            UserDbError::Syntax { file, line, message } => write!(f, "{file}:{line}: {message}"),
+            UserDbError::Duplicate {
+                file,
+                line,
+                name,
+                first_line,
+            } => write!(
+                f,
+                "{file}:{line}: user {name:?} given twice (first on line {first_line})"
+            ),
+            UserDbError::Invalid(m) => write!(f, "{m}"),
+            UserDbError::NoSuchUser(n) => write!(f, "no user {n:?}"),
+            UserDbError::Exists(n) => write!(f, "user {n:?} exists"),
+            UserDbError::Legacy(n) => write!(
+                f,
+                "user {n:?} has a legacy plain-text line; convert it first with `tfpasswd import`"
+            ),
+            UserDbError::Random => write!(f, "no randomness available for a salt"),
+        }
+    }
+}
+
+impl std::error::Error for UserDbError {}
+
+/// The crypt(3) schemes tfd verifies and generates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// `$5$`, SHA-256-crypt.
+    Sha256,
+    /// `$6$`, SHA-512-crypt (the default).
+    Sha512,
+}
+
+impl Scheme {
+    fn id(self) -> &'static str {
+        match self {
+            Scheme::Sha256 => "5",
+            Scheme::Sha512 => "6",
+        }
+    }
+
+    fn digest_len(self) -> usize {
+        match self {
+            Scheme::Sha256 => 43,
+            Scheme::Sha512 => 86,
+        }
+    }
+}
+
+/// The work one verification costs: what the dummy hash must match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cost {
+    /// The scheme.
+    pub scheme: Scheme,
+    /// Its rounds.
+    pub rounds: u32,
+}
+
+/// A parsed `$5$`/`$6$` crypt hash. Debug never shows the salt or digest.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CryptHash {
+    scheme: Scheme,
+    rounds: u32,
+    /// `rounds=` was written (crypt omits it for the default; kept for round trips).
+    explicit_rounds: bool,
+    salt: String,
+    digest: String,
+}
+
+impl fmt::Debug for CryptHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CryptHash(${}$, rounds={})", self.scheme.id(), self.rounds)
+    }
+}
+
+impl fmt::Display for CryptHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "${}$", self.scheme.id())?;
+        if self.explicit_rounds {
+            write!(f, "rounds={}$", self.rounds)?;
+        }
+        write!(f, "{}${}", self.salt, self.digest)
+    }
+}
+
+impl CryptHash {
+    /// Parses `$6$[rounds=N$]salt$digest` or the `$5$` form.
+    pub fn parse(s: &str) -> Result<CryptHash, String> {
+        let mut parts = s.split('$');
+        if parts.next() != Some("") {
+            return Err("a password hash must start with $5$ or $6$".into());
+        }
+        let scheme = match parts.next() {
+            Some("6") => Scheme::Sha512,
+            Some("5") => Scheme::Sha256,
+            Some(other) => {
+                return Err(format!(
+                    "unsupported hash scheme ${other}$ (tfd verifies $6$ SHA-512-crypt and $5$ SHA-256-crypt)"
+                ))
+            }
+            None => return Err("empty password hash".into()),
+        };
+        let mut next = parts.next().ok_or("password hash without salt")?;
+        let (rounds, explicit_rounds) = match next.strip_prefix("rounds=") {
+            Some(n) => {
+                let ok = !n.is_empty() && n.len() <= 10 && n.bytes().all(|b| b.is_ascii_digit());
+                let rounds = ok
+                    .then(|| n.parse::<u32>().ok())
+                    .flatten()
+                    .filter(|r| (MIN_ROUNDS..=MAX_ROUNDS).contains(r))
+                    .ok_or_else(|| format!("rounds must be {MIN_ROUNDS}..{MAX_ROUNDS}"))?;
+                next = parts.next().ok_or("password hash without salt")?;
+                (rounds, true)
+            }
+            None => (DEFAULT_ROUNDS, false),
+        };
+        let salt = next;
+        if salt.is_empty() || salt.len() > MAX_SALT || !salt.bytes().all(|b| CRYPT_ALPHABET.contains(&b)) {
+            return Err(format!("the salt must be 1..{MAX_SALT} characters of [./0-9A-Za-z]"));
+        }
+        let digest = parts.next().ok_or("password hash without digest")?;
+        if parts.next().is_some() {
+            return Err("trailing text after the password hash".into());
+        }
+        if digest.len() != scheme.digest_len() || !digest.bytes().all(|b| CRYPT_ALPHABET.contains(&b)) {
+            return Err(format!(
+                "the ${}$ digest must be {} characters of [./0-9A-Za-z]",
+                scheme.id(),
+                scheme.digest_len()
+            ));
+        }
+        Ok(CryptHash {
+            scheme,
+            rounds,
+            explicit_rounds,
+            salt: salt.into(),
+            digest: digest.into(),
+        })
+    }
+
+    /// Hashes a new password with a fresh random salt.
+    pub fn new(password: &[u8], scheme: Scheme, rounds: u32) -> Result<CryptHash, UserDbError> {
+        if !(MIN_ROUNDS..=MAX_ROUNDS).contains(&rounds) {
+            return Err(UserDbError::Invalid(format!(
+                "rounds must be {MIN_ROUNDS}..{MAX_ROUNDS}"
+            )));
+        }
+        let mut salt = String::with_capacity(MAX_SALT);
+        let mut r = [0u8; MAX_SALT];
+        getrandom::getrandom(&mut r).map_err(|_| UserDbError::Random)?;
+        for b in r {
+            // 256 is a multiple of 64, so `& 63` is uniform
+            salt.push(CRYPT_ALPHABET[(b & 63) as usize] as char);
+        }
+        let mut h = CryptHash {
+            scheme,
+            rounds,
+            explicit_rounds: rounds != DEFAULT_ROUNDS,
+            salt,
+            digest: String::new(),
+        };
+        h.digest = h
+            .compute(password)
+            .ok_or_else(|| UserDbError::Invalid("cannot hash".into()))?;
+        Ok(h)
+    }
+
+    /// A hash that never matches, with the given cost: what unknown names are
+    /// checked against. The digest holds `*`, outside the crypt alphabet.
+    pub fn dummy(cost: Cost) -> CryptHash {
+        CryptHash {
+            scheme: cost.scheme,
+            rounds: cost.rounds,
+            explicit_rounds: true,
+            salt: "tfdDummySaltXyz0".into(),
+            digest: "*".repeat(cost.scheme.digest_len()),
+        }
+    }
+
+    /// What verifying against this hash costs.
+    pub fn cost(&self) -> Cost {
+        Cost {
+            scheme: self.scheme,
+            rounds: self.rounds,
+        }
+    }
+
+    /// The encoded digest of `password` under this hash's salt and rounds.
+    fn compute(&self, password: &[u8]) -> Option<String> {
+        match self.scheme {
+            Scheme::Sha512 => {
+                let p = sha_crypt::Sha512Params::new(self.rounds as usize).ok()?;
+                sha_crypt::sha512_crypt_b64(password, self.salt.as_bytes(), &p).ok()
+            }
+            Scheme::Sha256 => {
+                let p = sha_crypt::Sha256Params::new(self.rounds as usize).ok()?;
+                sha_crypt::sha256_crypt_b64(password, self.salt.as_bytes(), &p).ok()
+            }
+        }
+    }
+
+    /// True if `password` hashes to this digest; the comparison is constant-time.
+    pub fn matches(&self, password: &[u8]) -> bool {
+        match self.compute(password) {
+            Some(d) => ct_eq(d.as_bytes(), self.digest.as_bytes()),
+            None => false,
+        }
+    }
+}
+
+/// Constant-time equality for equal lengths (a length mismatch is not secret here:
+/// digests have fixed lengths, and legacy passwords are compared as SHA-256 digests).
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = (a.len() != b.len()) as u8;
+    for (i, x) in a.iter().enumerate() {
+        diff |= x ^ b.get(i).copied().unwrap_or(!x);
+    }
+    std::hint::black_box(diff) == 0
+}
+
+/// How a user proves who they are.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Secret {
+    /// A crypt hash (the normal case).
+    Crypt(CryptHash),
+    /// A legacy plain-text password (reference format, migration only).
+    Legacy(Vec<u8>),
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Secret::Crypt(h) => write!(f, "{h:?}"),
+            Secret::Legacy(_) => write!(f, "Legacy(<redacted>)"),
+        }
+    }
+}
+
+/// A user's quota field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaSpec {
+    /// Empty: `quota_default` from tfd.conf applies.
+    Default,
+    /// `0`: no quota.
+    Unlimited,
+    /// That many bytes.
+    Bytes(u64),
+}
+
+impl QuotaSpec {
+    /// Parses the field (empty, `0`, or a size with an optional K/M/G/T suffix).
+    pub fn parse(s: &str) -> Result<QuotaSpec, String> {
+        if s.is_empty() {
+            return Ok(QuotaSpec::Default);
+        }
+        match parse_size(s) {
+            Some(0) => Ok(QuotaSpec::Unlimited),
+            Some(n) => Ok(QuotaSpec::Bytes(n)),
+            None => Err(format!(
+                "quota {s:?} is not a size (bytes, or a number with a K, M, G or T suffix)"
+            )),
+        }
+    }
+
+    /// The effective quota in bytes given the configured default (None: no quota).
+    pub fn resolve(self, default: Option<u64>) -> Option<u64> {
+        match self {
+            QuotaSpec::Default => default,
+            QuotaSpec::Unlimited => None,
+            QuotaSpec::Bytes(n) => Some(n),
+        }
+    }
+}
+
+impl fmt::Display for QuotaSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QuotaSpec::Default => Ok(()),
+            QuotaSpec::Unlimited => write!(f, "0"),
+            QuotaSpec::Bytes(n) => write!(f, "{}", format_size(*n)),
+        }
+    }
+}
+
+/// Bytes, or a number with a K, M, G or T suffix (powers of 1024, either case).
+pub fn parse_size(value: &str) -> Option<u64> {
+    let (digits, unit) = match value.as_bytes().last()? {
+        b'k' | b'K' => (value.get(..value.len() - 1)?, 1u64 << 10),
+        b'm' | b'M' => (value.get(..value.len() - 1)?, 1 << 20),
+        b'g' | b'G' => (value.get(..value.len() - 1)?, 1 << 30),
+        b't' | b'T' => (value.get(..value.len() - 1)?, 1 << 40),
+        _ => (value, 1),
+    };
+    if digits.is_empty() || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<u64>().ok()?.checked_mul(unit)
+}
+
+/// The shortest exact form of a size (`1G` rather than `1073741824`).
+pub fn format_size(n: u64) -> String {
+    for (suffix, unit) in [("T", 1u64 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)] {
+        if n >= unit && n % unit == 0 {
+            return format!("{}{suffix}", n / unit);
+        }
+    }
+    n.to_string()
+}
+
+/// Checks a LOGIN name.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_NAME
+        && !name.starts_with('-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "user name {name:?} must be 1..{MAX_NAME} letters, digits, '.', '_', '-' or '@', not starting with '-'"
+        ))
+    }
+}
+
+/// Checks a system user name (what getpwnam gets): no `:`, blanks or controls.
+pub fn check_system_user(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 256
+        && !name.starts_with('-')
+        && !name.chars().any(|c| c == ':' || c.is_whitespace() || c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{name:?} is not a system user name"))
+    }
+}
+
+/// One user of the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The LOGIN name.
+    pub name: String,
+    /// The password hash (or legacy plain text).
+    pub secret: Secret,
+    /// `!` before the hash: LOGIN always fails.
+    pub locked: bool,
+    /// The system account (None: same as `name`).
+    pub system_user: Option<String>,
+    /// The quota field.
+    pub quota: QuotaSpec,
+    /// Line in the file (for messages; 0 for entries added by a tool).
+    pub line: usize,
+}
+
+impl Entry {
+    /// The system account the session becomes.
+    pub fn system_user(&self) -> &str {
+        self.system_user.as_deref().unwrap_or(&self.name)
+    }
+
+    /// True for a reference-format plain-text line.
+    pub fn is_legacy(&self) -> bool {
+        matches!(self.secret, Secret::Legacy(_))
+    }
+
+    fn render(&self) -> Vec<u8> {
+        match &self.secret {
+            Secret::Legacy(pw) => {
+                let mut v = format!("{} ", self.name).into_bytes();
+                v.extend_from_slice(pw);
+                v
+            }
+            Secret::Crypt(h) => format!(
+                "{}:{}{}:{}:{}",
+                self.name,
+                if self.locked { "!" } else { "" },
+                h,
+                self.system_user.as_deref().unwrap_or(""),
+                self.quota
+            )
+            .into_bytes(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Line {
+    /// A comment or blank line, kept verbatim.
+    Other(Vec<u8>),
+    /// A user.
+    User(Entry),
+}
+
+/// Why a LOGIN attempt was refused (all look the same to the client).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No such name in the file.
+    UnknownUser,
+    /// The password does not match.
+    WrongPassword,
+    /// The account is locked (`!`).
+    Locked,
+}
+
+/// The result of [`UserDb::authenticate`], with the hash work it did.
+#[derive(Debug)]
+pub struct Outcome<'a> {
+    /// The user, or why not.
+    pub result: Result<&'a Entry, Refusal>,
+    /// The crypt computation done (one, always).
+    pub work: Cost,
+}
+
+/// The parsed user file.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UserDb {
+    lines: Vec<Line>,
+}
+
+impl UserDb {
+    /// Parses the file's bytes; `file` names it in messages. Never panics.
+    pub fn parse(bytes: &[u8], file: &str) -> Result<UserDb, UserDbError> {
+        let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+        let mut lines = Vec::new();
+        let mut seen: Vec<(String, usize)> = Vec::new();
+        let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+        if bytes.is_empty() {
+            return Ok(UserDb::default());
+        }
+        for (i, raw) in body.split(|&b| b == b'\n').enumerate() {
+            let lineno = i + 1;
+            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            let syntax = |message: String| UserDbError::Syntax {
+                file: file.into(),
+                line: lineno,
+                message,
+            };
+            let trimmed = raw.trim_ascii();
+            if trimmed.is_empty() || trimmed.starts_with(b"#") {
+                lines.push(Line::Other(raw.to_vec()));
+                continue;
+            }
+            // legacy passwords keep their trailing blanks (the reference did)
+            let mut entry = parse_entry(raw.trim_ascii_start()).map_err(syntax)?;
+            entry.line = lineno;
+            if let Some((_, first_line)) = seen.iter().find(|(n, _)| *n == entry.name) {
+                return Err(UserDbError::Duplicate {
+                    file: file.into(),
+                    line: lineno,
+                    name: entry.name,
+                    first_line: *first_line,
+                });
+            }
+            seen.push((entry.name.clone(), lineno));
+            lines.push(Line::User(entry));
+        }
+        Ok(UserDb { lines })
+    }
+
+    /// The file's text.
+    pub fn render(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for l in &self.lines {
+            match l {
+                Line::Other(t) => out.extend_from_slice(t),
+                Line::User(e) => out.extend_from_slice(&e.render()),
+            }
+            out.push(b'\n');
+        }
+        out
+    }
+
+    /// The users, in file order.
+    pub fn users(&self) -> impl Iterator<Item = &Entry> {
+        self.lines.iter().filter_map(|l| match l {
+            Line::User(e) => Some(e),
+            Line::Other(_) => None,
+        })
+    }
+
+    /// The user called `name`.
+    pub fn get(&self, name: &str) -> Option<&Entry> {
+        self.users().find(|e| e.name == name)
+    }
+
+    /// The user called `name`, for changes.
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut Entry> {
+        self.lines.iter_mut().find_map(|l| match l {
+            Line::User(e) if e.name == name => Some(e),
+            _ => None,
+        })
+    }
+
+    /// Adds a user at the end; the name must be new and valid.
+    pub fn add(&mut self, entry: Entry) -> Result<(), UserDbError> {
+        check_name(&entry.name).map_err(UserDbError::Invalid)?;
+        if let Some(u) = &entry.system_user {
+            check_system_user(u).map_err(UserDbError::Invalid)?;
+        }
+        if self.get(&entry.name).is_some() {
+            return Err(UserDbError::Exists(entry.name));
+        }
+        self.lines.push(Line::User(entry));
+        Ok(())
+    }
+
+    /// Removes a user.
+    pub fn remove(&mut self, name: &str) -> Result<Entry, UserDbError> {
+        let i = self
+            .lines
+            .iter()
+            .position(|l| matches!(l, Line::User(e) if e.name == name))
+            .ok_or_else(|| UserDbError::NoSuchUser(name.into()))?;
+        match self.lines.remove(i) {
+            Line::User(e) => Ok(e),
+            Line::Other(_) => Err(UserDbError::NoSuchUser(name.into())),
+        }
+    }
+
+    /// Legacy lines (for the start-up warning): (line, name).
+    pub fn legacy_users(&self) -> Vec<(usize, String)> {
+        self.users()
+            .filter(|e| e.is_legacy())
+            .map(|e| (e.line, e.name.clone()))
+            .collect()
+    }
+
+    /// The cost of the strongest hash in the file (default `$6$`, 5000 rounds when
+    /// there is none): unknown names are checked against a dummy of this cost.
+    pub fn dummy_cost(&self) -> Cost {
+        let mut best = Cost {
+            scheme: Scheme::Sha512,
+            rounds: DEFAULT_ROUNDS,
+        };
+        let weight = |c: Cost| (c.rounds, c.scheme == Scheme::Sha512);
+        let mut first = true;
+        for e in self.users() {
+            if let Secret::Crypt(h) = &e.secret {
+                if first || weight(h.cost()) > weight(best) {
+                    best = h.cost();
+                    first = false;
+                }
+            }
+        }
+        best
+    }
+
+    /// Checks a LOGIN: exact name match, constant-time comparison, and exactly one
+    /// crypt computation of the usual cost whatever happens (see the module doc).
+    pub fn authenticate(&self, name: &[u8], password: &[u8]) -> Outcome<'_> {
+        // look at every entry so the scan takes as long for any name
+        let mut found = None;
+        for e in self.users() {
+            if found.is_none() && ct_eq(e.name.as_bytes(), name) {
+                found = Some(e);
+            }
+        }
+        let dummy = CryptHash::dummy(self.dummy_cost());
+        let (result, work) = match found {
+            None => {
+                std::hint::black_box(dummy.matches(password));
+                (Err(Refusal::UnknownUser), dummy.cost())
+            }
+            Some(e) => {
+                let ok = match &e.secret {
+                    Secret::Crypt(h) => h.matches(password),
+                    Secret::Legacy(pw) => {
+                        std::hint::black_box(dummy.matches(password));
+                        ct_eq(&Sha256::digest(pw), &Sha256::digest(password))
+                    }
+                };
+                let work = match &e.secret {
+                    Secret::Crypt(h) => h.cost(),
+                    Secret::Legacy(_) => dummy.cost(),
+                };
+                let result = if e.locked {
+                    Err(Refusal::Locked)
+                } else if ok {
+                    Ok(e)
+                } else {
+                    Err(Refusal::WrongPassword)
+                };
+                (result, work)
+            }
+        };
+        Outcome { result, work }
+    }
+}
+
+/// Parses one non-comment line (leading blanks removed).
+fn parse_entry(line: &[u8]) -> Result<Entry, String> {
+    let first_sep = line.iter().position(|&b| b == b':' || b == b' ' || b == b'\t');
+    let legacy = match first_sep {
+        Some(i) => line[i] != b':',
+        None => true,
+    };
+    if legacy {
+        // reference format: `name password`, the password being the rest of the line
+        let Some(i) = first_sep else {
+            return Err("a line must be name:hash:system_user:quota (or the legacy `name password`)".into());
+        };
+        let name = std::str::from_utf8(&line[..i]).map_err(|_| "the user name is not UTF-8".to_string())?;
+        check_name(name)?;
+        let pw = &line[i + 1..];
+        if pw.is_empty() {
+            return Err(format!("legacy line for {name:?} has no password"));
+        }
+        return Ok(Entry {
+            name: name.into(),
+            secret: Secret::Legacy(pw.to_vec()),
+            locked: false,
+            system_user: None,
+            quota: QuotaSpec::Default,
+            line: 0,
+        });
+    }
+    let text = std::str::from_utf8(line.trim_ascii_end()).map_err(|_| "the line is not UTF-8".to_string())?;
+    let fields: Vec<&str> = text.split(':').collect();
+    if fields.len() != 4 {
+        return Err(format!(
+            "{} fields; a line must be name:hash:system_user:quota (the last two may be empty)",
+            fields.len()
+        ));
+    }
+    let name = fields[0];
+    check_name(name)?;
+    let (locked, hash) = match fields[1].strip_prefix('!') {
+        Some(h) => (true, h),
+        None => (false, fields[1]),
+    };
+    let hash = CryptHash::parse(hash).map_err(|m| format!("user {name:?}: {m}"))?;
+    let system_user = match fields[2] {
+        "" => None,
+        u => {
+            check_system_user(u)?;
+            Some(u.to_string())
+        }
+    };
+    let quota = QuotaSpec::parse(fields[3])?;
+    Ok(Entry {
+        name: name.into(),
+        secret: Secret::Crypt(hash),
+        locked,
+        system_user,
+        quota,
+        line: 0,
+    })
+}
+
+/// Reads at most [`MAX_FILE_SIZE`] bytes of `path`.
+fn read_capped(path: &Path) -> Result<Vec<u8>, UserDbError> {
+    let file_name = path.display().to_string();
+    let io_err = |error| UserDbError::Io {
+        file: file_name.clone(),
+        error,
+    };
+    let f = File::open(path).map_err(io_err)?;
+    let mut bytes = Vec::new();
+    f.take(MAX_FILE_SIZE + 1).read_to_end(&mut bytes).map_err(io_err)?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(UserDbError::TooLarge { file: file_name });
+    }
+    Ok(bytes)
+}
+
+/// Reads and parses the user file.
+pub fn load(path: &Path) -> Result<UserDb, UserDbError> {
+    let bytes = read_capped(path)?;
+    UserDb::parse(&bytes, &path.display().to_string())
+}
+
+/// True if the file can be read by group or others (it holds password hashes).
+pub fn readable_by_others(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o044 != 0)
+}
+
+fn lock_path(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".lock");
+    PathBuf::from(p)
+}
+
+/// Writes `db` to `path` atomically: a new mode-0600 file beside it, synced, then
+/// renamed over the old one, then the directory synced. Readers (tfd at LOGIN) see
+/// the old file or the new one, never a mix. Callers hold the lock ([`update`]).
+pub fn save_atomic(path: &Path, db: &UserDb) -> Result<(), UserDbError> {
+    let io_err = |p: &Path, error| UserDbError::Io {
+        file: p.display().to_string(),
+        error,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let base = path
+        .file_name()
+        .ok_or_else(|| UserDbError::Invalid(format!("{} is not a file name", path.display())))?;
+    let mut r = [0u8; 6];
+    getrandom::getrandom(&mut r).map_err(|_| UserDbError::Random)?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(base);
+    tmp_name.push(format!(
+        ".tmp-{}",
+        r.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    ));
+    let tmp = dir.join(tmp_name);
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|e| io_err(&tmp, e))?;
+        // the umask may have taken bits away, never added: set exactly 0600
+        f.set_permissions(fs::Permissions::from_mode(0o600))
+            .map_err(|e| io_err(&tmp, e))?;
+        f.write_all(&db.render()).map_err(|e| io_err(&tmp, e))?;
+        f.sync_all().map_err(|e| io_err(&tmp, e))?;
+        fs::rename(&tmp, path).map_err(|e| io_err(path, e))?;
+        if let Ok(d) = File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Read-modify-write under an exclusive lock (`<file>.lock`, flock), so concurrent
+/// `tfpasswd` runs apply one after the other and none loses another's change. A
+/// missing file is an empty one when `create` is true.
+pub fn update<T>(
+    path: &Path,
+    create: bool,
+    f: impl FnOnce(&mut UserDb) -> Result<T, UserDbError>,
+) -> Result<T, UserDbError> {
+    let lp = lock_path(path);
+    let lock_file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&lp)
+        .map_err(|error| UserDbError::Io {
+            file: lp.display().to_string(),
+            error,
+        })?;
+    let _lock =
+        nix::fcntl::Flock::lock(lock_file, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, e)| UserDbError::Io {
+            file: lp.display().to_string(),
+            error: e.into(),
+        })?;
+    let mut db = match load(path) {
+        Ok(db) => db,
+        Err(UserDbError::Io { error, .. }) if create && error.kind() == io::ErrorKind::NotFound => UserDb::default(),
+        Err(e) => return Err(e),
+    };
+    let out = f(&mut db)?;
+    save_atomic(path, &db)?;
+    Ok(out)
+}
+
+/// Turns legacy lines into hashed ones (in place). Returns the converted names.
+pub fn convert_legacy(db: &mut UserDb, scheme: Scheme, rounds: u32) -> Result<Vec<String>, UserDbError> {
+    let mut done = Vec::new();
+    for l in db.lines.iter_mut() {
+        if let Line::User(e) = l {
+            if let Secret::Legacy(pw) = &e.secret {
+                e.secret = Secret::Crypt(CryptHash::new(pw, scheme, rounds)?);
+                done.push(e.name.clone());
+            }
+        }
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // `mkpasswd -m sha-512 -S saltsaltsaltsalt secret` and `-m sha-256` (glibc),
+    // and the test vectors of the SHA-crypt specification.
+    const GLIBC_512: &str =
+        "$6$saltsaltsaltsalt$ph0yGsyjzqdeFaon7.gJZo8eAG5/rj9/JdzOu1Rl7dKzBYg3xgvl7T2VQ2Rt81bc5AXkdA54r0p8QvC1omD6R1";
+    const SPEC_512: &str = "$6$rounds=10000$saltstringsaltst$OW1/O6BYHV6BcXZu8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/UrjmM0Dp8vOuZeHBy/YTBmSK6H9qs/y3RnOaw5v.";
+    const SPEC_256: &str = "$5$rounds=10000$saltstringsaltst$3xv.VbSHBb41AL9AvLeujZkZRBAwqFMz2.opqey6IcA";
+
+    #[test]
+    fn known_hashes_verify() {
+        let h = CryptHash::parse(SPEC_512).unwrap();
+        assert!(h.matches(b"Hello world!"));
+        assert!(!h.matches(b"Hello world"));
+        assert_eq!(h.to_string(), SPEC_512);
+        let h = CryptHash::parse(SPEC_256).unwrap();
+        assert!(h.matches(b"Hello world!"));
+        assert_eq!(h.to_string(), SPEC_256);
+        let h = CryptHash::parse(GLIBC_512).unwrap();
+        assert_eq!(h.cost().rounds, DEFAULT_ROUNDS);
+        assert!(h.matches(b"secret"));
+        assert!(!h.matches(b"Secret"));
+    }
+
+    #[test]
+    fn generated_hashes_round_trip() {
+        for scheme in [Scheme::Sha512, Scheme::Sha256] {
+            for rounds in [DEFAULT_ROUNDS, 1000] {
+                let h = CryptHash::new(b"p\xffw d", scheme, rounds).unwrap();
+                let again = CryptHash::parse(&h.to_string()).unwrap();
+                assert_eq!(again, h);
+                assert!(again.matches(b"p\xffw d"));
+                assert!(!again.matches(b"p\xffw"));
+                assert_eq!(again.to_string().contains("rounds="), rounds != DEFAULT_ROUNDS);
+            }
+        }
+        let a = CryptHash::new(b"x", Scheme::Sha512, DEFAULT_ROUNDS).unwrap();
+        let b = CryptHash::new(b"x", Scheme::Sha512, DEFAULT_ROUNDS).unwrap();
+        assert_ne!(a.to_string(), b.to_string(), "salts are random");
+        assert!(CryptHash::new(b"x", Scheme::Sha512, 999).is_err());
+    }
+
+    #[test]
+    fn bad_hashes_refused() {
+        for bad in [
+            "",
+            "secret",
+            "$1$abc$def",
+            "$2b$10$abc",
+            "$y$j9T$abc$def",
+            "$6$",
+            "$6$salt",
+            "$6$salt$short",
+            "$6$rounds=999$salt$ph0yGsyjzqdeFaon7.gJZo8eAG5/rj9/JdzOu1Rl7dKzBYg3xgvl7T2VQ2Rt81bc5AXkdA54r0p8QvC1omD6R1",
+            "$6$rounds=99999999999$s$x",
+            "$6$rounds=$s$x",
+            "$6$sa:lt$x",
+            "$6$saltsaltsaltsaltX$ph0yGsyjzqdeFaon7.gJZo8eAG5/rj9/JdzOu1Rl7dKzBYg3xgvl7T2VQ2Rt81bc5AXkdA54r0p8QvC1omD6R1",
+            "$6$saltsaltsaltsalt$ph0yGsyjzqdeFaon7.gJZo8eAG5/rj9/JdzOu1Rl7dKzBYg3xgvl7T2VQ2Rt81bc5AXkdA54r0p8QvC1omD6R1$",
+        ] {
+            assert!(CryptHash::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    fn db(text: &str) -> UserDb {
+        UserDb::parse(text.as_bytes(), "userdb").unwrap()
+    }
+
+    fn err(text: &str) -> String {
+        UserDb::parse(text.as_bytes(), "userdb").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn file_format() {
+        let text = format!(
+            "# users\n\nalice:{GLIBC_512}::\nbob:!{SPEC_256}:tfbob:10M\r\ncarol:{SPEC_512}::0\nold secret with spaces\n"
+        );
+        let d = db(&text);
+        let users: Vec<&Entry> = d.users().collect();
+        assert_eq!(users.len(), 4);
+        assert_eq!(
+            (users[0].name.as_str(), users[0].system_user(), users[0].line),
+            ("alice", "alice", 3)
+        );
+        assert!(!users[0].locked);
+        assert_eq!(users[0].quota, QuotaSpec::Default);
+        assert_eq!(users[1].system_user(), "tfbob");
+        assert!(users[1].locked);
+        assert_eq!(users[1].quota, QuotaSpec::Bytes(10 << 20));
+        assert_eq!(users[2].quota, QuotaSpec::Unlimited);
+        assert_eq!(users[3].secret, Secret::Legacy(b"secret with spaces".to_vec()));
+        assert_eq!(d.legacy_users(), vec![(6, "old".to_string())]);
+        // a rewrite keeps comments, order and content (CR dropped)
+        let again = UserDb::parse(&d.render(), "x").unwrap();
+        assert_eq!(again.render(), d.render());
+        assert_eq!(String::from_utf8(d.render()).unwrap(), text.replace('\r', ""));
+        // debug output never shows secrets
+        let dbg = format!("{d:?}");
+        assert!(
+            !dbg.contains("ph0yGs") && !dbg.contains("with spaces") && !dbg.contains("saltsalt"),
+            "{dbg}"
+        );
+    }
+
+    #[test]
+    fn file_errors() {
+        assert!(err(&format!("alice:{GLIBC_512}:\n")).starts_with("userdb:1: 3 fields"));
+        assert!(err(&format!("a:{GLIBC_512}::\nb:x::\n")).starts_with("userdb:2: user \"b\""));
+        assert_eq!(
+            err(&format!("a:{GLIBC_512}::\n\na:{SPEC_512}::\n")),
+            "userdb:3: user \"a\" given twice (first on line 1)"
+        );
+        assert!(err("a:\n").contains("2 fields"));
+        assert!(err("-a pw\n").contains("user name"));
+        assert!(err("alone\n").contains("name:hash"));
+        assert!(err(&format!("a:{GLIBC_512}::12Q\n")).contains("quota"));
+        assert!(err(&format!("a:{GLIBC_512}:bad user:\n")).contains("system user"));
+        assert!(err("a \n").contains("no password"));
+        assert!(err("a\n").contains("name:hash"));
+        assert_eq!(
+            db("a  pw \n").users().next().unwrap().secret,
+            Secret::Legacy(b" pw ".to_vec())
+        );
+        assert!(err("\u{e9}t\u{e9}:x::\n").contains("user name"));
+        assert!(UserDb::parse(b"", "f").unwrap().users().next().is_none());
+        assert!(UserDb::parse(b"\xff\xfe:x::\n", "f").is_err());
+    }
+
+    #[test]
+    fn parsing_never_panics() {
+        // a cheap stand-in for the fuzz target: every prefix and some mutations
+        let text = format!("# c\na:{SPEC_512}:u:1K\nb:!{SPEC_256}::\nc pw\n");
+        let bytes = text.as_bytes();
+        for i in 0..bytes.len() {
+            let _ = UserDb::parse(&bytes[..i], "f");
+            for b in [0u8, b':', b'$', b' ', b'\n', 0xff, b'!'] {
+                let mut m = bytes.to_vec();
+                m[i] = b;
+                let _ = UserDb::parse(&m, "f");
+            }
+        }
+    }
+
+    #[test]
+    fn authentication_and_equal_work() {
+        let d = db(&format!("alice:{SPEC_512}::\nbob:!{SPEC_512}::\nold plain pw\n"));
+        let cost = Cost {
+            scheme: Scheme::Sha512,
+            rounds: 10_000,
+        };
+        assert_eq!(d.dummy_cost(), cost);
+        let ok = d.authenticate(b"alice", b"Hello world!");
+        assert_eq!(ok.result.map(|e| e.name.as_str()), Ok("alice"));
+        assert_eq!(ok.work, cost);
+        let wrong = d.authenticate(b"alice", b"nope");
+        assert_eq!(wrong.result.unwrap_err(), Refusal::WrongPassword);
+        let unknown = d.authenticate(b"mallory", b"nope");
+        assert_eq!(unknown.result.unwrap_err(), Refusal::UnknownUser);
+        let locked = d.authenticate(b"bob", b"Hello world!");
+        assert_eq!(locked.result.unwrap_err(), Refusal::Locked);
+        // the same hash work in every case
+        for o in [&wrong, &unknown, &locked] {
+            assert_eq!(o.work, cost);
+        }
+        // exact names only: no prefix, suffix or substring matches
+        for name in [&b"alic"[..], b"alice ", b"xalice", b"ALICE", b""] {
+            assert_eq!(
+                d.authenticate(name, b"Hello world!").result.unwrap_err(),
+                Refusal::UnknownUser
+            );
+        }
+        // legacy lines: exact password, dummy work
+        assert!(d.authenticate(b"old", b"plain pw").result.is_ok());
+        let l = d.authenticate(b"old", b"plain");
+        assert_eq!(l.result.unwrap_err(), Refusal::WrongPassword);
+        assert_eq!(l.work, cost);
+        // a file without hashes uses crypt's default cost for the dummy
+        assert_eq!(
+            db("x y\n").dummy_cost(),
+            Cost {
+                scheme: Scheme::Sha512,
+                rounds: DEFAULT_ROUNDS
+            }
+        );
+        assert!(!CryptHash::dummy(cost).matches(b""));
+    }
+
+    #[test]
+    fn edits() {
+        let mut d = db("# head\nold plain\n");
+        let h = CryptHash::new(b"pw", Scheme::Sha512, DEFAULT_ROUNDS).unwrap();
+        let entry = Entry {
+            name: "new".into(),
+            secret: Secret::Crypt(h),
+            locked: false,
+            system_user: Some("sys".into()),
+            quota: QuotaSpec::Bytes(1 << 30),
+            line: 0,
+        };
+        d.add(entry.clone()).unwrap();
+        assert!(matches!(d.add(entry.clone()), Err(UserDbError::Exists(_))));
+        let mut bad = entry.clone();
+        bad.name = "a:b".into();
+        assert!(matches!(d.add(bad), Err(UserDbError::Invalid(_))));
+        assert_eq!(convert_legacy(&mut d, Scheme::Sha256, 1000).unwrap(), vec!["old"]);
+        let text = String::from_utf8(d.render()).unwrap();
+        assert!(text.starts_with("# head\nold:$5$rounds=1000$"), "{text}");
+        assert!(text.ends_with(":sys:1G\n"), "{text}");
+        let again = UserDb::parse(text.as_bytes(), "f").unwrap();
+        assert!(again.authenticate(b"old", b"plain").result.is_ok());
+        assert!(again.authenticate(b"new", b"pw").result.is_ok());
+        d.remove("old").unwrap();
+        assert!(matches!(d.remove("old"), Err(UserDbError::NoSuchUser(_))));
+        assert_eq!(d.users().count(), 1);
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("10"), Some(10));
+        assert_eq!(parse_size("2k"), Some(2048));
+        assert_eq!(parse_size("3T"), Some(3 << 40));
+        assert_eq!(parse_size("99999999999999999999G"), None);
+        assert_eq!(parse_size("-1"), None);
+        assert_eq!(parse_size("K"), None);
+        assert_eq!(format_size(1 << 20), "1M");
+        assert_eq!(format_size(1500), "1500");
+        assert_eq!(QuotaSpec::parse("").unwrap().resolve(Some(5)), Some(5));
+        assert_eq!(QuotaSpec::parse("0").unwrap().resolve(Some(5)), None);
+        assert_eq!(QuotaSpec::parse("1k").unwrap().resolve(None), Some(1024));
+    }
+
+    #[test]
+    fn ct_eq_works() {
+        assert!(ct_eq(b"abc", b"abc"));
+        assert!(!ct_eq(b"abc", b"abd"));
+        assert!(!ct_eq(b"abc", b"ab"));
+        assert!(!ct_eq(b"ab", b"abc"));
+        assert!(ct_eq(b"", b""));
+    }
+
+    #[test]
+    fn atomic_update_and_lock() {
+        let dir = std::env::temp_dir().join(format!("tfd-userdb-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("userdb");
+        assert!(update(&path, false, |_| Ok(())).is_err(), "missing file without create");
+        // concurrent adds all land
+        std::thread::scope(|s| {
+            for i in 0..8 {
+                let path = &path;
+                s.spawn(move || {
+                    update(path, true, |d| {
+                        d.add(Entry {
+                            name: format!("u{i}"),
+                            secret: Secret::Crypt(CryptHash::new(b"pw", Scheme::Sha512, 1000).unwrap()),
+                            locked: false,
+                            system_user: None,
+                            quota: QuotaSpec::Default,
+                            line: 0,
+                        })
+                    })
+                    .unwrap();
+                });
+            }
+        });
+        let d = load(&path).unwrap();
+        assert_eq!(d.users().count(), 8);
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert!(!readable_by_others(&path));
+        // no temporary files left behind
+        let names: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,438 @@
+//! tfpasswd: manages tfd's LOGIN user file (tfpasswd(8)). The file format, hashing,
+//! locking and the atomic rewrite live in `tfd::auth::userdb`; this is the command
+//! line and the terminal.
+#![forbid(unsafe_code)]
+
+use std::io::{self, BufRead, Read, Write};
+use std::os::fd::AsFd;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tfd::auth::userdb::{self, CryptHash, Entry, QuotaSpec, Scheme, Secret, UserDbError};
+
+const USAGE: &str = "\
+usage: tfpasswd [-f FILE] add NAME [--system-user USER] [--quota SIZE] [--stdin]
+       tfpasswd [-f FILE] passwd NAME [--stdin]
+       tfpasswd [-f FILE] mod NAME [--system-user USER] [--quota SIZE]
+       tfpasswd [-f FILE] del NAME
+       tfpasswd [-f FILE] lock NAME
+       tfpasswd [-f FILE] unlock NAME
+       tfpasswd [-f FILE] list
+       tfpasswd [-f FILE] import [LEGACY-FILE]
+       tfpasswd [-f FILE] check
+
+  -f, --file FILE          the user file (default /etc/tfd/userdb)
+      --system-user USER   system account the user's sessions run as (default: NAME)
+      --quota SIZE         bytes the user's files may take (K/M/G/T suffix); 0 = no
+                           quota; \"default\" = tfd.conf's quota_default (the default)
+      --stdin              read the password from standard input (one line) instead
+                           of asking twice on the terminal without echo
+      --sha256             hash with SHA-256-crypt ($5$) instead of SHA-512-crypt ($6$)
+      --rounds N           crypt rounds, 1000..10000000 (default 5000)
+  -h, --help               this help
+  -V, --version            print the version";
+
+/// Longest password accepted: a LOGIN frame before login is at most 4096 bytes.
+const MAX_PASSWORD: usize = 1024;
+
+/// What went wrong, with the exit status it maps to.
+enum Error {
+    /// Bad command line: status 2.
+    Usage(String),
+    /// Anything else: status 1.
+    Failed(String),
+}
+
+impl From<UserDbError> for Error {
+    fn from(e: UserDbError) -> Self {
+        Error::Failed(e.to_string())
+    }
+}
+
+#[derive(Default)]
+struct Args {
+    file: Option<PathBuf>,
+    command: Option<String>,
+    operands: Vec<String>,
+    system_user: Option<String>,
+    quota: Option<String>,
+    stdin: bool,
+    sha256: bool,
+    rounds: Option<String>,
+}
+
+fn parse_args(argv: Vec<String>) -> Result<Option<Args>, Error> {
+    let mut a = Args::default();
+    let mut it = argv.into_iter();
+    while let Some(arg) = it.next() {
+        let mut value = |flag: &str| it.next().ok_or_else(|| Error::Usage(format!("{flag} needs a value")));
+        match arg.as_str() {
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(None);
+            }
+            "-V" | "--version" => {
+                println!("tfpasswd {}", env!("CARGO_PKG_VERSION"));
+                return Ok(None);
+            }
+            "-f" | "--file" => a.file = Some(PathBuf::from(value(&arg)?)),
+            "--system-user" => a.system_user = Some(value(&arg)?),
+            "--quota" => a.quota = Some(value(&arg)?),
+            "--rounds" => a.rounds = Some(value(&arg)?),
+            "--stdin" => a.stdin = true,
+            "--sha256" => a.sha256 = true,
+            s if s.starts_with('-') && s.len() > 1 => return Err(Error::Usage(format!("unknown option {s:?}"))),
+            _ if a.command.is_none() => a.command = Some(arg),
+            _ => a.operands.push(arg),
+        }
+    }
+    Ok(Some(a))
+}
+
+/// Echo off until dropped (also on errors and panics).
+struct NoEcho<'a> {
+    tty: &'a std::fs::File,
+    was_on: bool,
+}
+
+impl Drop for NoEcho<'_> {
+    fn drop(&mut self) {
+        if self.was_on {
+            let _ = tfd::sys::set_tty_echo(self.tty.as_fd(), true);
+        }
+    }
+}
+
+fn check_password(pw: Vec<u8>) -> Result<Vec<u8>, Error> {
+    if pw.is_empty() {
+        return Err(Error::Failed("empty password refused".into()));
+    }
+    if pw.len() > MAX_PASSWORD {
+        return Err(Error::Failed(format!("password longer than {MAX_PASSWORD} bytes")));
+    }
+    if pw.contains(&0) {
+        return Err(Error::Failed("password contains a NUL byte".into()));
+    }
+    Ok(pw)
+}
+
+fn strip_eol(mut line: Vec<u8>) -> Vec<u8> {
+    if line.last() == Some(&b'\n') {
+        line.pop();
+    }
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    line
+}
+
+/// One line of standard input (`--stdin`): for scripts and tests.
+fn password_from_stdin() -> Result<Vec<u8>, Error> {
+    let mut line = Vec::new();
+    io::stdin()
+        .lock()
+        .take(MAX_PASSWORD as u64 + 2)
+        .read_until(b'\n', &mut line)
+        .map_err(|e| Error::Failed(format!("reading the password from standard input: {e}")))?;
+    check_password(strip_eol(line))
+}
+
+fn prompt(tty: &std::fs::File, text: &str) -> Result<Vec<u8>, Error> {
+    let io_err = |e: io::Error| Error::Failed(format!("terminal: {e}"));
+    let mut out = tty;
+    out.write_all(text.as_bytes()).map_err(io_err)?;
+    out.flush().map_err(io_err)?;
+    let was_on = tfd::sys::set_tty_echo(tty.as_fd(), false).map_err(io_err)?;
+    let guard = NoEcho { tty, was_on };
+    let mut line = Vec::new();
+    io::BufReader::new(tty)
+        .take(MAX_PASSWORD as u64 + 2)
+        .read_until(b'\n', &mut line)
+        .map_err(io_err)?;
+    drop(guard);
+    out.write_all(b"\n").map_err(io_err)?;
+    Ok(strip_eol(line))
+}
+
+/// Asks twice on the controlling terminal, without echo.
+fn password_from_tty() -> Result<Vec<u8>, Error> {
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .map_err(|e| Error::Failed(format!("no terminal to ask for the password ({e}); use --stdin")))?;
+    let first = check_password(prompt(&tty, "New password: ")?)?;
+    let again = prompt(&tty, "Retype new password: ")?;
+    if first != again {
+        return Err(Error::Failed("the passwords differ; nothing changed".into()));
+    }
+    Ok(first)
+}
+
+fn read_password(a: &Args) -> Result<Vec<u8>, Error> {
+    if a.stdin {
+        password_from_stdin()
+    } else {
+        password_from_tty()
+    }
+}
+
+fn hash(a: &Args, password: &[u8]) -> Result<CryptHash, Error> {
+    let scheme = if a.sha256 { Scheme::Sha256 } else { Scheme::Sha512 };
+    let rounds = match &a.rounds {
+        Some(r) => r
+            .parse::<u32>()
+            .ok()
+            .filter(|r| (userdb::MIN_ROUNDS..=userdb::MAX_ROUNDS).contains(r))
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "--rounds must be {}..{}",
+                    userdb::MIN_ROUNDS,
+                    userdb::MAX_ROUNDS
+                ))
+            })?,
+        None => userdb::DEFAULT_ROUNDS,
+    };
+    Ok(CryptHash::new(password, scheme, rounds)?)
+}
+
+fn quota_arg(q: &str) -> Result<QuotaSpec, Error> {
+    match q {
+        "default" => Ok(QuotaSpec::Default),
+        "" => Err(Error::Usage("--quota needs a size, 0 or \"default\"".into())),
+        q => QuotaSpec::parse(q).map_err(Error::Usage),
+    }
+}
+
+fn system_user_arg(u: &Option<String>) -> Result<Option<String>, Error> {
+    match u {
+        None => Ok(None),
+        Some(u) => {
+            userdb::check_system_user(u).map_err(Error::Usage)?;
+            Ok(Some(u.clone()))
+        }
+    }
+}
+
+/// A missing system account is not an error (it may be created later), but LOGIN
+/// fails until it exists, so say so.
+fn warn_if_no_system_user(name: &str) {
+    if !matches!(nix::unistd::User::from_name(name), Ok(Some(_))) {
+        eprintln!("tfpasswd: warning: system user {name:?} does not exist (yet); LOGIN fails until it does");
+    }
+}
+
+fn one_name(a: &Args) -> Result<String, Error> {
+    match a.operands.as_slice() {
+        [name] => Ok(name.clone()),
+        [] => Err(Error::Usage("a user name is needed".into())),
+        _ => Err(Error::Usage(format!("unexpected arguments {:?}", &a.operands[1..]))),
+    }
+}
+
+fn set_locked(path: &std::path::Path, name: &str, locked: bool) -> Result<(), Error> {
+    userdb::update(path, false, |db| {
+        let e = db.get_mut(name).ok_or_else(|| UserDbError::NoSuchUser(name.into()))?;
+        if e.is_legacy() {
+            return Err(UserDbError::Legacy(name.into()));
+        }
+        e.locked = locked;
+        Ok(())
+    })?;
+    Ok(())
+}
+
+fn run(a: Args) -> Result<(), Error> {
+    let path = a.file.clone().unwrap_or_else(|| PathBuf::from("/etc/tfd/userdb"));
+    let Some(command) = a.command.clone() else {
+        return Err(Error::Usage("no command given".into()));
+    };
+    let only = |allowed: &[&str]| -> Result<(), Error> {
+        let given = [
+            ("--system-user", a.system_user.is_some()),
+            ("--quota", a.quota.is_some()),
+            ("--stdin", a.stdin),
+            ("--sha256", a.sha256),
+            ("--rounds", a.rounds.is_some()),
+        ];
+        match given.iter().find(|(f, on)| *on && !allowed.contains(f)) {
+            Some((f, _)) => Err(Error::Usage(format!("{f} does not apply to {command}"))),
+            None => Ok(()),
+        }
+    };
+    match command.as_str() {
+        "add" => {
+            only(&["--system-user", "--quota", "--stdin", "--sha256", "--rounds"])?;
+            let name = one_name(&a)?;
+            userdb::check_name(&name).map_err(Error::Usage)?;
+            let system_user = system_user_arg(&a.system_user)?;
+            let quota = match &a.quota {
+                Some(q) => quota_arg(q)?,
+                None => QuotaSpec::Default,
+            };
+            if let Ok(db) = userdb::load(&path) {
+                if db.get(&name).is_some() {
+                    return Err(UserDbError::Exists(name).into());
+                }
+            }
+            let h = hash(&a, &read_password(&a)?)?;
+            userdb::update(&path, true, |db| {
+                db.add(Entry {
+                    name: name.clone(),
+                    secret: Secret::Crypt(h),
+                    locked: false,
+                    system_user: system_user.clone(),
+                    quota,
+                    line: 0,
+                })
+            })?;
+            warn_if_no_system_user(system_user.as_deref().unwrap_or(&name));
+            println!("tfpasswd: added {name}");
+        }
+        "passwd" => {
+            only(&["--stdin", "--sha256", "--rounds"])?;
+            let name = one_name(&a)?;
+            if userdb::load(&path)?.get(&name).is_none() {
+                return Err(UserDbError::NoSuchUser(name).into());
+            }
+            let h = hash(&a, &read_password(&a)?)?;
+            userdb::update(&path, false, |db| {
+                let e = db.get_mut(&name).ok_or_else(|| UserDbError::NoSuchUser(name.clone()))?;
+                e.secret = Secret::Crypt(h);
+                Ok(())
+            })?;
+            println!("tfpasswd: password of {name} changed");
+        }
+        "mod" => {
+            only(&["--system-user", "--quota"])?;
+            let name = one_name(&a)?;
+            if a.system_user.is_none() && a.quota.is_none() {
+                return Err(Error::Usage("mod needs --system-user and/or --quota".into()));
+            }
+            let system_user = system_user_arg(&a.system_user)?;
+            let quota = a.quota.as_deref().map(quota_arg).transpose()?;
+            let effective = userdb::update(&path, false, |db| {
+                let e = db.get_mut(&name).ok_or_else(|| UserDbError::NoSuchUser(name.clone()))?;
+                if e.is_legacy() {
+                    return Err(UserDbError::Legacy(name.clone()));
+                }
+                if system_user.is_some() {
+                    // naming the user itself clears the field (same meaning, shorter line)
+                    e.system_user = system_user.clone().filter(|u| *u != name);
+                }
+                if let Some(q) = quota {
+                    e.quota = q;
+                }
+                Ok(e.system_user().to_string())
+            })?;
+            warn_if_no_system_user(&effective);
+            println!("tfpasswd: changed {name}");
+        }
+        "del" => {
+            only(&[])?;
+            let name = one_name(&a)?;
+            userdb::update(&path, false, |db| db.remove(&name))?;
+            println!("tfpasswd: deleted {name}");
+        }
+        "lock" | "unlock" => {
+            only(&[])?;
+            let name = one_name(&a)?;
+            set_locked(&path, &name, command == "lock")?;
+            println!("tfpasswd: {command}ed {name}");
+        }
+        "list" => {
+            only(&[])?;
+            if !a.operands.is_empty() {
+                return Err(Error::Usage("list takes no arguments".into()));
+            }
+            let db = userdb::load(&path)?;
+            let mut out = io::stdout().lock();
+            let w = |e: io::Error| Error::Failed(format!("stdout: {e}"));
+            writeln!(out, "{:<24} {:<16} {:>10} STATE", "NAME", "SYSTEM_USER", "QUOTA").map_err(w)?;
+            for e in db.users() {
+                let quota = match e.quota {
+                    QuotaSpec::Default => "default".to_string(),
+                    QuotaSpec::Unlimited => "none".to_string(),
+                    QuotaSpec::Bytes(n) => userdb::format_size(n),
+                };
+                let state = if e.is_legacy() {
+                    "legacy-plain-text"
+                } else if e.locked {
+                    "locked"
+                } else {
+                    "active"
+                };
+                writeln!(out, "{:<24} {:<16} {:>10} {state}", e.name, e.system_user(), quota).map_err(w)?;
+            }
+        }
+        "import" => {
+            only(&["--sha256", "--rounds"])?;
+            let scheme = if a.sha256 { Scheme::Sha256 } else { Scheme::Sha512 };
+            let rounds = hash(&a, b"probe")?.cost().rounds;
+            let names = match a.operands.as_slice() {
+                [] => userdb::update(&path, false, |db| userdb::convert_legacy(db, scheme, rounds))?,
+                [legacy] => {
+                    let mut src = userdb::load(std::path::Path::new(legacy))?;
+                    userdb::convert_legacy(&mut src, scheme, rounds)?;
+                    userdb::update(&path, true, |db| {
+                        if let Some(e) = src.users().find(|e| db.get(&e.name).is_some()) {
+                            return Err(UserDbError::Exists(e.name.clone()));
+                        }
+                        let mut names = Vec::new();
+                        for e in src.users() {
+                            let mut e = e.clone();
+                            e.line = 0;
+                            names.push(e.name.clone());
+                            db.add(e)?;
+                        }
+                        Ok(names)
+                    })?
+                }
+                _ => return Err(Error::Usage("import takes at most one file".into())),
+            };
+            println!("tfpasswd: imported {} user(s) with hashed passwords", names.len());
+        }
+        "check" => {
+            only(&[])?;
+            let db = userdb::load(&path)?;
+            let legacy = db.legacy_users();
+            for (line, name) in &legacy {
+                eprintln!(
+                    "tfpasswd: warning: {}:{line}: user {name:?} has a plain-text password (legacy format); run `tfpasswd -f {} import`",
+                    path.display(),
+                    path.display()
+                );
+            }
+            if userdb::readable_by_others(&path) {
+                eprintln!("tfpasswd: warning: {} is readable by group or others", path.display());
+            }
+            println!(
+                "tfpasswd: {} is valid: {} user(s), {} legacy",
+                path.display(),
+                db.users().count(),
+                legacy.len()
+            );
+        }
+        other => return Err(Error::Usage(format!("unknown command {other:?}"))),
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let result = match parse_args(argv) {
+        Ok(None) => return ExitCode::SUCCESS,
+        Ok(Some(a)) => run(a),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Error::Usage(m)) => {
+            eprintln!("tfpasswd: {m}\n{USAGE}");
+            ExitCode::from(2)
+        }
+        Err(Error::Failed(m)) => {
+            eprintln!("tfpasswd: {m}");
+            ExitCode::from(1)
+        }
+    }
+}
