@@ -8,8 +8,10 @@ pub mod fs;
 pub mod hpf;
 pub mod listing;
 pub mod liveness;
+pub mod notify;
 pub mod time;
 pub mod transfer;
+pub mod xcmds;
 
 use crate::channel::ChannelError;
 use crate::session::Session;
@@ -128,6 +130,12 @@ pub static TABLE: &[Spec] = &[
     Spec { name: "GET", handler: hpf::get, gate: ANY },
     Spec { name: "PUTCAN", handler: hpf::putcan, gate: ANY },
     Spec { name: "GETCAN", handler: hpf::getcan, gate: ANY },
+    Spec { name: "XCOPY", handler: xcmds::xcopy, gate: ANY },
+    Spec { name: "XCPDIR", handler: xcmds::xcpdir, gate: ANY },
+    Spec { name: "XDEL", handler: xcmds::xdel, gate: ANY },
+    Spec { name: "XRMDIR", handler: xcmds::xrmdir, gate: ANY },
+    Spec { name: "ADDNTFY", handler: notify::addntfy, gate: ANY },
+    Spec { name: "STARTNTFY", handler: notify::startntfy, gate: ANY },
     Spec { name: "KEEPALIVE", handler: liveness::keepalive, gate: PRE },
     Spec { name: "PROCKEY", handler: liveness::prockey, gate: PRE },
     Spec { name: "NIGMA", handler: liveness::nigma, gate: ANY },

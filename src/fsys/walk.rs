@@ -5,10 +5,10 @@
 //! and every walk is bounded in entries and depth so a huge tree cannot stall a
 //! session forever.
 
-use super::{cname, is_hidden_meta, is_secure_name, FsError, Kind};
+use super::{cname, is_hidden_meta, is_secure_name, FsError, Kind, RelPath};
 use crate::sys;
 use nix::dir::{Dir, OwningIter, Type};
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -234,11 +234,24 @@ pub fn copy_file(src: &File, dir: BorrowedFd<'_>, name: &CStr, mode: u32) -> Res
 /// are copied (not linked), symlinks recreated as symlinks, modes kept. Nothing
 /// is left behind on failure.
 pub fn copy_tree(src: OwnedFd, dir: BorrowedFd<'_>, name: &CStr, budget: &mut u64) -> Result<(), FsError> {
+    copy_tree_filtered(src, dir, name, budget, false)
+}
+
+/// [`copy_tree`], optionally copying only what a listing would show
+/// (`visible_only`: secure `*.sd` directories, secure-FS metadata and uploads in
+/// progress are left out), so the X-commands never reach into secure directories.
+pub fn copy_tree_filtered(
+    src: OwnedFd,
+    dir: BorrowedFd<'_>,
+    name: &CStr,
+    budget: &mut u64,
+    visible_only: bool,
+) -> Result<(), FsError> {
     let st = sys::fstat(src.as_fd())?;
     sys::mkdirat(dir, name, st.st_mode & 0o7777)?;
     let result = (|| {
         let dst = open_subdir(dir, name)?;
-        copy_contents(src, dst.as_fd(), budget, 0)
+        copy_contents(src, dst.as_fd(), budget, 0, visible_only)
     })();
     if result.is_err() {
         let mut unlimited = u64::MAX;
@@ -247,13 +260,22 @@ pub fn copy_tree(src: OwnedFd, dir: BorrowedFd<'_>, name: &CStr, budget: &mut u6
     result
 }
 
-fn copy_contents(src: OwnedFd, dst: BorrowedFd<'_>, budget: &mut u64, depth: usize) -> Result<(), FsError> {
+fn copy_contents(
+    src: OwnedFd,
+    dst: BorrowedFd<'_>,
+    budget: &mut u64,
+    depth: usize,
+    visible_only: bool,
+) -> Result<(), FsError> {
     let too_big = || FsError::Other(io::Error::other("tree larger than walk_limit or MAX_DEPTH"));
     if depth > MAX_DEPTH {
         return Err(too_big());
     }
     let mut level = Level::open(src, Vec::new())?;
     while let Some((name, kind)) = level.next_entry() {
+        if visible_only && (is_hidden_meta(&name) || (kind == Kind::Dir && is_secure_name(&name))) {
+            continue;
+        }
         if *budget == 0 {
             return Err(too_big());
         }
@@ -265,7 +287,7 @@ fn copy_contents(src: OwnedFd, dst: BorrowedFd<'_>, budget: &mut u64, depth: usi
                 let st = sys::fstat(sub.as_fd())?;
                 sys::mkdirat(dst, &c, st.st_mode & 0o7777)?;
                 let d = open_subdir(dst, &c)?;
-                copy_contents(sub, d.as_fd(), budget, depth + 1)?;
+                copy_contents(sub, d.as_fd(), budget, depth + 1, visible_only)?;
             }
             Kind::File => {
                 let f = File::from(sys::openat_nofollow(level.fd.as_fd(), &c, libc::O_RDONLY, 0)?);
@@ -282,4 +304,210 @@ fn copy_contents(src: OwnedFd, dst: BorrowedFd<'_>, budget: &mut u64, depth: usi
         }
     }
     Ok(())
+}
+
+/// What a matching walk ([`find_matches`]) collects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// Real directories (never a symlink to one, never a secure directory).
+    Dirs,
+    /// Everything but directories: files, symlinks (as links), special files.
+    NonDirs,
+}
+
+/// What [`find_matches`] found.
+#[derive(Debug, Default)]
+pub struct Matches {
+    /// Paths relative to the walked directory, parents before their children.
+    pub paths: Vec<RelPath>,
+    /// Set when the entry budget or [`MAX_DEPTH`] cut the walk short.
+    pub truncated: bool,
+}
+
+/// The X-commands' match rule: `rel` equals `suffix` or ends with `/` + `suffix`,
+/// whole components only, so `b` matches `x/b` but not `x/ab` (the reference's
+/// plain string suffix matched both, which made XDEL delete unrelated files).
+/// An empty suffix matches nothing.
+pub fn suffix_matches(rel: &RelPath, suffix: &RelPath) -> bool {
+    let (r, s) = (&rel.comps, &suffix.comps);
+    !s.is_empty() && r.len() >= s.len() && r[r.len() - s.len()..] == s[..]
+}
+
+/// Walks the tree below `dir` (which is not itself a candidate) and collects the
+/// entries of kind `want` whose relative path [`suffix_matches`] `suffix`.
+///
+/// Collecting first and acting afterwards is what keeps XCOPY/XCPDIR from walking
+/// into their own fresh copies. The walk moves by descriptors and never follows a
+/// symlink, so it cannot leave `dir` or loop; it never enters a secure `*.sd`
+/// directory (nor matches one) and skips uploads in progress and secure-FS
+/// metadata; a directory whose (device, inode) is `exclude` is neither matched nor
+/// entered (XCPDIR's source, so a tree is never copied into itself). Every entry
+/// seen costs one unit of `budget`; when it runs out the walk stops and says so.
+pub fn find_matches(
+    dir: BorrowedFd<'_>,
+    want: Want,
+    suffix: &RelPath,
+    exclude: Option<(u64, u64)>,
+    budget: &mut u64,
+) -> Matches {
+    let mut m = Matches::default();
+    // a fresh open file description: the caller's descriptor keeps its own offset
+    let Ok(first) = open_subdir(dir, c".").and_then(|fd| Level::open(fd, Vec::new())) else {
+        return m;
+    };
+    let mut stack: Vec<(Level, RelPath)> = vec![(first, RelPath::default())];
+    while !stack.is_empty() {
+        let depth = stack.len();
+        let Some((top, rel)) = stack.last_mut() else { break };
+        let Some((name, kind)) = top.next_entry() else {
+            stack.pop();
+            continue;
+        };
+        if is_hidden_meta(&name) {
+            continue;
+        }
+        if *budget == 0 {
+            m.truncated = true;
+            break;
+        }
+        *budget -= 1;
+        let path = rel.join(&name);
+        if kind != Kind::Dir {
+            if want == Want::NonDirs && suffix_matches(&path, suffix) {
+                m.paths.push(path);
+            }
+            continue;
+        }
+        if is_secure_name(&name) {
+            continue;
+        }
+        // Opened without following: a symlink swapped in since readdir fails here.
+        let Some(fd) = cname(&name).ok().and_then(|c| open_subdir(top.fd.as_fd(), &c).ok()) else {
+            continue;
+        };
+        if let Some(ex) = exclude {
+            match sys::fstat(fd.as_fd()) {
+                Ok(st) if (st.st_dev, st.st_ino) != ex => {}
+                _ => continue,
+            }
+        }
+        if want == Want::Dirs && suffix_matches(&path, suffix) {
+            m.paths.push(path.clone());
+        }
+        if depth >= MAX_DEPTH {
+            m.truncated = true;
+            continue;
+        }
+        if let Ok(level) = Level::open(fd, Vec::new()) {
+            stack.push((level, path));
+        }
+    }
+    m
+}
+
+/// Opens the directory `rel` below `start` one component at a time, never
+/// following a symlink (`O_PATH`: usable for the `*at` calls and fstat). Used to
+/// come back to what [`find_matches`] found: a symlink planted there since is
+/// refused instead of followed, so an action never lands outside the walked tree.
+pub fn open_dir_nofollow(start: BorrowedFd<'_>, rel: &RelPath) -> io::Result<OwnedFd> {
+    let flags = libc::O_PATH | libc::O_DIRECTORY;
+    let mut cur = sys::openat_nofollow(start, c".", flags, 0)?;
+    for c in rel.components() {
+        let name = cname(c).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        cur = sys::openat_nofollow(cur.as_fd(), &name, flags, 0)?;
+    }
+    Ok(cur)
+}
+
+/// The parent of `rel` (opened as [`open_dir_nofollow`] does) and the final name;
+/// `rel` must not be empty.
+pub fn parent_nofollow(start: BorrowedFd<'_>, rel: &RelPath) -> io::Result<(OwnedFd, CString)> {
+    let name = rel.name().ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let name = cname(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    Ok((open_dir_nofollow(start, &rel.parent())?, name))
+}
+
+/// The first regular file in `dir`, in readdir order, whose name `accept`s —
+/// never a directory or a symlink, never an upload in progress or secure-FS
+/// metadata. The notification watcher's scan: it reads through a fresh open file
+/// description, so every descriptor it opens is closed again when it returns.
+pub fn first_file(dir: BorrowedFd<'_>, accept: impl Fn(&[u8]) -> bool) -> io::Result<Option<Vec<u8>>> {
+    let mut level = Level::open(open_subdir(dir, c".")?, Vec::new())?;
+    while let Some((name, kind)) = level.next_entry() {
+        if kind == Kind::File && !is_hidden_meta(&name) && accept(&name) {
+            return Ok(Some(name));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rp(s: &str) -> RelPath {
+        RelPath::parse(s.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn component_aligned_suffixes() {
+        assert!(suffix_matches(&rp("b"), &rp("b")));
+        assert!(suffix_matches(&rp("x/b"), &rp("b")));
+        assert!(suffix_matches(&rp("a/x/b"), &rp("x/b")));
+        assert!(!suffix_matches(&rp("x/ab"), &rp("b")));
+        assert!(!suffix_matches(&rp("ax/b"), &rp("x/b")));
+        assert!(!suffix_matches(&rp("b/x"), &rp("b")));
+        assert!(!suffix_matches(&rp("b"), &rp("x/b")));
+        assert!(!suffix_matches(&rp("b"), &rp("")));
+    }
+
+    #[test]
+    fn matching_walk_skips_secure_symlinks_and_excluded() {
+        let tmp = std::env::temp_dir().join(format!("tfd-walk-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        for d in ["t/b", "t/x/b", "t/x/ab", "t/k.sd/b", "t/src/b", "t/x/b/y/b"] {
+            std::fs::create_dir_all(tmp.join(d)).unwrap();
+        }
+        std::fs::write(tmp.join("t/x/f"), b"").unwrap();
+        std::os::unix::fs::symlink("/", tmp.join("t/b_link")).unwrap();
+        std::os::unix::fs::symlink("x", tmp.join("t/lnk")).unwrap();
+        std::os::unix::fs::symlink(".", tmp.join("t/x/loop")).unwrap();
+        let root = std::fs::File::open(tmp.join("t")).unwrap();
+        let src = std::fs::metadata(tmp.join("t/src")).unwrap();
+        use std::os::unix::fs::MetadataExt;
+        let ex = Some((src.dev(), src.ino()));
+        let mut budget = 1000;
+        let m = find_matches(root.as_fd(), Want::Dirs, &rp("b"), ex, &mut budget);
+        let mut got: Vec<String> = m
+            .paths
+            .iter()
+            .map(|p| String::from_utf8(p.to_bytes()).unwrap())
+            .collect();
+        got.sort();
+        assert_eq!(got, ["b", "x/b", "x/b/y/b"]);
+        assert!(!m.truncated);
+        let m = find_matches(root.as_fd(), Want::NonDirs, &rp("loop"), None, &mut budget);
+        assert_eq!(m.paths, [rp("x/loop")]);
+        let mut small = 3;
+        let m = find_matches(root.as_fd(), Want::Dirs, &rp("b"), None, &mut small);
+        assert!(m.truncated);
+        assert_eq!(small, 0);
+        // coming back by descriptors refuses symlinks on the way
+        assert!(open_dir_nofollow(root.as_fd(), &rp("x/b/y")).is_ok());
+        assert!(open_dir_nofollow(root.as_fd(), &rp("lnk/b")).is_err());
+        assert!(open_dir_nofollow(root.as_fd(), &rp("b_link")).is_err());
+        let (_, name) = parent_nofollow(root.as_fd(), &rp("x/f")).unwrap();
+        assert_eq!(name.as_bytes(), b"f");
+        // first_file: regular files only, by prefix
+        std::fs::write(tmp.join("t/x/msg_1"), b"").unwrap();
+        std::fs::create_dir(tmp.join("t/x/msg_dir")).unwrap();
+        std::os::unix::fs::symlink("msg_1", tmp.join("t/x/msg_link")).unwrap();
+        let x = std::fs::File::open(tmp.join("t/x")).unwrap();
+        assert_eq!(
+            first_file(x.as_fd(), |n| n.starts_with(b"msg_")).unwrap(),
+            Some(b"msg_1".to_vec())
+        );
+        assert_eq!(first_file(x.as_fd(), |n| n.starts_with(b"none")).unwrap(), None);
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
 }

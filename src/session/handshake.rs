@@ -128,6 +128,7 @@ pub fn handshake(
         ctx: ctx.clone(),
         user,
         closing: false,
+        ntfy: Vec::new(),
         live,
     };
     if state.logged_in {

@@ -68,6 +68,8 @@ pub struct Session {
     pub user: String,
     /// Set by END or a fatal error.
     pub closing: bool,
+    /// ADDNTFY registrations, in order (their index is the notification's).
+    pub ntfy: Vec<commands::notify::Registration>,
     /// Registry slot and PROCKEY.
     pub live: liveness::Liveness,
 }

@@ -7,6 +7,7 @@ use tfd::client::{Client, ClientConfig};
 use tfd::wire::Status;
 
 mod probe;
+mod watch;
 mod xfer;
 
 const USAGE: &str = "\
@@ -27,6 +28,18 @@ Commands (paths are relative to the served root):
   ls [DIR]                   lsr [DIR]                lock [NAME]
   date | udate | ndate | datef    dtof TIMESTAMP    ftod 'YYYY-MM-DD HH:MM:SS'
   raw 'NAME ARGS'            send one command line as is and print the reply
+
+Tree commands (best effort; NAME/PATTERN match whole trailing path components):
+  xcopy NEWNAME SRC PATTERN  copy file SRC as NEWNAME into every directory matching PATTERN
+  xcpdir NEWNAME SRC PATTERN copy directory SRC likewise
+  xdel DIR NAME              delete every file below DIR matching NAME
+  xrmdir DIR NAME            delete every directory below DIR matching NAME
+
+Notifications:
+  watch DIR TOKEN [--interval S] [--del]
+                             print DIR/NAME for each file in DIR whose name starts with
+                             TOKEN ('' for all), as the server notifies it; --del has the
+                             server delete each one; --interval is STARTNTFY's (seconds)
 
 Transfers (a progress bar on stderr when it is a terminal):
   put LOCAL REMOTE [--offset N | --resume] [--streams N] [--bufsz N] [--verify]
@@ -167,6 +180,8 @@ fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> ExitCo
             c.command(format!("{} {} | {}", cmd.to_uppercase(), args[0], args[1]).as_bytes())
                 .map(|s| print_status(&s))
         }
+        "xcopy" | "xcpdir" | "xdel" | "xrmdir" => return watch::xcmd(c, cmd, args),
+        "watch" => return watch::watch(c, args),
         "raw" => {
             if let Err(code) = need(args, 1, "raw 'NAME ARGS'") {
                 return code;
