@@ -167,6 +167,38 @@ pub fn fchown(fd: BorrowedFd<'_>, uid: u32, gid: u32) -> io::Result<()> {
     cvt(unsafe { libc::fchown(fd.as_raw_fd(), uid, gid) }).map(drop)
 }
 
+/// fchmodat2(2) with AT_EMPTY_PATH: changes the mode of what `fd` names, which may
+/// be an O_PATH descriptor (so a file nobody may open can still be chmod'ed without
+/// resolving its path again). ENOSYS before Linux 6.6; callers then reopen.
+pub fn fchmod_path_fd(fd: BorrowedFd<'_>, mode: u32) -> io::Result<()> {
+    loop {
+        // SAFETY: a valid fd, an empty NUL-terminated path and integer arguments.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_fchmodat2,
+                fd.as_raw_fd(),
+                c"".as_ptr(),
+                mode as libc::mode_t,
+                libc::AT_EMPTY_PATH,
+            )
+        };
+        if r >= 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINTR) {
+            return Err(e);
+        }
+    }
+}
+
+/// fchownat(2) with AT_EMPTY_PATH: changes the owner of what `fd` (possibly an
+/// O_PATH descriptor) names, never following anything.
+pub fn fchown_path_fd(fd: BorrowedFd<'_>, uid: u32, gid: u32) -> io::Result<()> {
+    // SAFETY: a valid fd and an empty NUL-terminated path.
+    cvt(unsafe { libc::fchownat(fd.as_raw_fd(), c"".as_ptr(), uid, gid, libc::AT_EMPTY_PATH) }).map(drop)
+}
+
 /// fstatvfs(2): (available bytes to unprivileged users, fragment size).
 pub fn free_bytes(fd: BorrowedFd<'_>) -> io::Result<u64> {
     // SAFETY: zeroed statvfs is valid; filled by the kernel.

@@ -1,7 +1,33 @@
-//! Who a session runs as: the privilege switch (and, later, the user file and
-//! login throttling).
+//! Who a session runs as: the LOGIN user file, login throttling, the privilege
+//! switch, the name tables CHOWN uses inside a jail, and the session's quota.
 #![forbid(unsafe_code)]
 
+pub mod names;
 pub mod privs;
 pub mod throttle;
 pub mod userdb;
+
+/// A byte quota on the files a uid owns beneath the session's root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    /// Whose files count.
+    pub uid: u32,
+    /// The most bytes they may take.
+    pub limit: u64,
+}
+
+/// What a session knows about its user beyond its process credentials.
+#[derive(Debug, Default)]
+pub struct SessionAuth {
+    /// The identity to switch to at INJAIL. With `injail` configured the switch
+    /// waits until after the chroot, which needs root; until then only INJAIL (and
+    /// END, KEEPALIVE, PROCKEY) can run, and INJAIL reads the jail's key file with
+    /// this identity's effective ids ([`privs::as_user`]).
+    pub pending: Option<privs::Identity>,
+    /// The quota in force, if any.
+    pub quota: Option<Quota>,
+    /// User and group names read before the chroot, for CHOWN inside the jail.
+    pub names: Option<names::NameTables>,
+    /// INJAIL succeeded.
+    pub jailed: bool,
+}

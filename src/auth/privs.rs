@@ -54,6 +54,32 @@ pub fn switch(id: &Identity) -> Result<(), String> {
     verify(id.uid, id.gid)
 }
 
+/// Runs `f` with the effective uid, gid and groups of `id`, keeping root as the
+/// saved uid, then takes root back. This is for the one step that must happen
+/// with the user's rights but before a chroot that needs root: INJAIL opening the
+/// jail and reading its key file. An error means the process could not be put
+/// back as it was; the caller must end the session.
+pub fn as_user<T>(id: &Identity, f: impl FnOnce() -> T) -> Result<T, String> {
+    let groups = unistd::getgroups().map_err(|e| format!("getgroups: {e}"))?;
+    let u = unistd::getresuid().map_err(|e| format!("getresuid: {e}"))?;
+    let g = unistd::getresgid().map_err(|e| format!("getresgid: {e}"))?;
+    let dropped = unistd::setgroups(&id.groups)
+        .and_then(|_| unistd::setresgid(g.real, id.gid, g.saved))
+        .and_then(|_| unistd::setresuid(u.real, id.uid, u.saved));
+    let out = dropped.is_ok().then(f);
+    // back in reverse order: the effective uid first (allowed: the saved uid is
+    // root), which makes the rest possible
+    unistd::setresuid(u.real, u.effective, u.saved)
+        .and_then(|_| unistd::setresgid(g.real, g.effective, g.saved))
+        .and_then(|_| unistd::setgroups(&groups))
+        .map_err(|e| format!("taking the original ids back: {e}"))?;
+    if unistd::geteuid() != u.effective || unistd::getegid() != g.effective {
+        return Err("the original ids did not come back".into());
+    }
+    dropped.map_err(|e| format!("taking on {}'s ids: {e}", id.name))?;
+    out.ok_or_else(|| "not run".to_string())
+}
+
 /// Checks real, effective and saved ids, and that uid 0 is out of reach.
 fn verify(uid: Uid, gid: Gid) -> Result<(), String> {
     let r = unistd::getresuid().map_err(|e| e.to_string())?;

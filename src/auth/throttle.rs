@@ -205,6 +205,15 @@ pub enum Blocked {
     Account(u32),
 }
 
+impl std::fmt::Display for Blocked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Blocked::Ip(s) => write!(f, "address banned for {s} more seconds"),
+            Blocked::Account(s) => write!(f, "name locked for {s} more seconds"),
+        }
+    }
+}
+
 /// What a failure changed, for the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FailureEffect {

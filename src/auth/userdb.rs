@@ -775,6 +775,32 @@ pub fn load(path: &Path) -> Result<UserDb, UserDbError> {
     UserDb::parse(&bytes, &path.display().to_string())
 }
 
+/// The daemon's start-up check in multi-user mode: a file that does not parse
+/// stops tfd (like a bad tfd.conf); plain-text legacy lines and a file others can
+/// read are returned as warnings for the log, one per problem, loudly.
+pub fn startup_check(path: &Path) -> Result<Vec<String>, UserDbError> {
+    let db = load(path)?;
+    let mut warnings = Vec::new();
+    for (line, name) in db.legacy_users() {
+        warnings.push(format!(
+            "{}:{line}: user {name:?} has a PLAIN-TEXT password (the reference server's format); \
+             convert the file with `tfpasswd -f {} import`",
+            path.display(),
+            path.display()
+        ));
+    }
+    if readable_by_others(path) {
+        warnings.push(format!(
+            "{}: the user file is readable by group or others (chmod 600 it)",
+            path.display()
+        ));
+    }
+    if db.users().next().is_none() {
+        warnings.push(format!("{}: no users: every LOGIN will fail", path.display()));
+    }
+    Ok(warnings)
+}
+
 /// True if the file can be read by group or others (it holds password hashes).
 pub fn readable_by_others(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o044 != 0)

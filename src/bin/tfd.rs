@@ -101,8 +101,18 @@ fn main() -> ExitCode {
             }
         }
     }
-    if cfg.injail {
-        return fail("injail: the INJAIL command is not implemented yet (see README, Status); remove the flag");
+    let multi_user = tfd::sys::geteuid() == 0 && !demo_mode && cfg.defusr.is_none();
+    if multi_user {
+        match &cfg.userdb {
+            Some(p) => match tfd::auth::userdb::startup_check(p) {
+                Ok(warnings) => warnings.iter().for_each(|w| log::warn!("{w}")),
+                Err(e) => return fail(format!("userdb: {e}")),
+            },
+            None => log::warn!("multi-user mode without userdb: every LOGIN will answer FAILED 40"),
+        }
+    }
+    if cfg.injail && (tfd::sys::geteuid() != 0 || demo_mode) {
+        log::warn!("injail: not running as root, so INJAIL cannot chroot; sessions are confined to their jail by descriptor only");
     }
     if let Err(e) = server::load_key(&cfg) {
         return fail(e);

@@ -123,6 +123,10 @@ pub fn copy(s: &mut Session, arg: &[u8]) -> CmdResult {
     if dst.is_root() {
         return Err(Failed::FileExists.into());
     }
+    if !super::quota::take(&mut super::quota::room(s, None), st.st_size.max(0) as u64) {
+        super::quota::refused(s, "COPY");
+        return Err(Failed::Quota.into());
+    }
     let (dir, name) = s.root.parent(&dst).map_err(|e| denied_or(e, Failed::CopyError))?;
     match walk::copy_file(&file, dir.as_fd(), &name, st.st_mode) {
         Ok(_) => Ok(Reply::Ok),
@@ -215,6 +219,14 @@ pub fn cpdir(s: &mut Session, arg: &[u8]) -> CmdResult {
     }
     if dst.starts_with(&src) {
         return Err(Failed::ReplicateTree.into());
+    }
+    let mut room = super::quota::room(s, None);
+    if room.is_some() {
+        let size = crate::fsys::quota::tree_size(fd.as_fd(), s.ctx.cfg.walk_limit).bytes;
+        if !super::quota::take(&mut room, size) {
+            super::quota::refused(s, "CPDIR");
+            return Err(Failed::Quota.into());
+        }
     }
     let (dir, name) = s.root.parent(&dst).map_err(|e| denied_or(e, Failed::ReplicateTree))?;
     let mut budget = s.ctx.cfg.walk_limit;

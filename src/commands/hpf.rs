@@ -90,6 +90,17 @@ fn recv_chunk<'b>(rx: &mut RxHalf<NetStream>, buf: &'b mut [u8], len: i64, grant
     Ok(chunk)
 }
 
+/// Writes a chunk at the file position, unless it would take the file past
+/// `limit` (the quota's end: see [`super::quota::end_limit`]).
+fn write_within(file: &mut File, chunk: &[u8], limit: Option<u64>) -> std::io::Result<()> {
+    if let Some(l) = limit {
+        if file.stream_position()?.saturating_add(chunk.len() as u64) > l {
+            return Err(std::io::Error::other("quota exceeded"));
+        }
+    }
+    file.write_all(chunk)
+}
+
 /// Reads `[len][data]` pairs until the client's HPFFIN, discarding the data.
 fn drain_to_fin(rx: &mut RxHalf<NetStream>, grant: usize) -> Result<(), CmdError> {
     let mut sink = vec![0u8; grant];
@@ -107,6 +118,7 @@ fn drain_to_fin(rx: &mut RxHalf<NetStream>, grant: usize) -> Result<(), CmdError
 /// `PUT <path> <hpfile>`.
 pub fn put(s: &mut Session, arg: &[u8]) -> CmdResult {
     let mut o = open(s, arg, false, true)?;
+    let limit = super::quota::end_limit(s, &o.file);
     send_grant(s, o.grant)?;
     let mut buf = vec![0u8; o.grant];
     let mut total = 0u64;
@@ -115,15 +127,16 @@ pub fn put(s: &mut Session, arg: &[u8]) -> CmdResult {
         match len {
             n if n > 0 => {
                 let chunk = recv_chunk(&mut s.chan.rx, &mut buf, n, o.grant)?;
-                if let Err(e) = o.file.write_all(chunk) {
+                if let Err(e) = write_within(&mut o.file, chunk, limit) {
                     // server-side cancel: HPFCANCEL, HPFFIN, then drain to the client's FIN
                     warn!("{} PUT write failed after {total} bytes: {e}", s.peer);
-                    s.chan
-                        .tx
-                        .send_units(&[&code::CANCEL.to_be_bytes(), &code::FIN.to_be_bytes()])?;
+                    // remove first, so a client that has seen the cancel finds no file
                     if o.created {
                         remove(s, &o.path);
                     }
+                    s.chan
+                        .tx
+                        .send_units(&[&code::CANCEL.to_be_bytes(), &code::FIN.to_be_bytes()])?;
                     drain_to_fin(&mut s.chan.rx, o.grant)?;
                     return Ok(Reply::Sent);
                 }
@@ -152,6 +165,7 @@ pub fn put(s: &mut Session, arg: &[u8]) -> CmdResult {
 pub fn putcan(s: &mut Session, arg: &[u8]) -> CmdResult {
     let canpt = hpf::parse(arg, true).and_then(|r| r.canpt).unwrap_or(0);
     let mut o = open(s, arg, true, true)?;
+    let limit = super::quota::end_limit(s, &o.file);
     send_grant(s, o.grant)?;
     let mut buf = vec![0u8; o.grant];
     let mut chunks = 0u64;
@@ -161,7 +175,7 @@ pub fn putcan(s: &mut Session, arg: &[u8]) -> CmdResult {
         match len {
             n if n > 0 => {
                 let chunk = recv_chunk(&mut s.chan.rx, &mut buf, n, o.grant)?;
-                if !failed && o.file.write_all(chunk).is_err() {
+                if !failed && write_within(&mut o.file, chunk, limit).is_err() {
                     warn!("{} PUTCAN write failed", s.peer);
                     failed = true;
                     if o.created {

@@ -9,6 +9,8 @@ pub mod hpf;
 pub mod listing;
 pub mod liveness;
 pub mod notify;
+pub mod quota;
+pub mod security;
 pub mod time;
 pub mod transfer;
 pub mod xcmds;
@@ -130,6 +132,11 @@ pub static TABLE: &[Spec] = &[
     Spec { name: "GET", handler: hpf::get, gate: ANY },
     Spec { name: "PUTCAN", handler: hpf::putcan, gate: ANY },
     Spec { name: "GETCAN", handler: hpf::getcan, gate: ANY },
+    Spec { name: "LOGIN", handler: security::login, gate: security::LOGIN_GATE },
+    Spec { name: "INJAIL", handler: security::injail, gate: security::INJAIL_GATE },
+    Spec { name: "CHMOD", handler: security::chmod, gate: ANY },
+    Spec { name: "CHOWN", handler: security::chown, gate: ANY },
+    Spec { name: "RMSECDIR", handler: security::rmsecdir, gate: ANY },
     Spec { name: "XCOPY", handler: xcmds::xcopy, gate: ANY },
     Spec { name: "XCPDIR", handler: xcmds::xcpdir, gate: ANY },
     Spec { name: "XDEL", handler: xcmds::xdel, gate: ANY },

@@ -50,6 +50,7 @@ pub fn sndfile(s: &mut Session, arg: &[u8]) -> CmdResult {
     let (overwrite, path) = flag_and_path(arg)?;
     let p = s.path(path)?;
     check_target(s, &p, overwrite)?;
+    let mut room = super::quota::room(s, overwrite.then_some(&p));
     let mut up = Upload::begin(&s.root, &p).map_err(upload_error)?;
     s.chan.tx.send_frame(b"CONT")?;
     loop {
@@ -76,6 +77,10 @@ pub fn sndfile(s: &mut Session, arg: &[u8]) -> CmdResult {
             }
             _ => {
                 // the reference appends after any first word; so do we
+                if !super::quota::take(&mut room, data.len() as u64) {
+                    super::quota::refused(s, "SNDFILE");
+                    return Err(Failed::Quota.into());
+                }
                 if let Err(e) = up.write(data) {
                     warn!("{} SNDFILE write failed: {e}", s.peer);
                     return Err(upload_error(e).into());
@@ -169,6 +174,7 @@ pub fn sdown(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// `SUP <path>`: the client sends raw `[i32 len][data]` pairs and 0 at the end
 /// (answered 0 or −1), or a negative value to cancel (answered with nothing).
 pub fn sup(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let mut room = s.path(arg).ok().and_then(|p| super::quota::room(s, Some(&p)));
     let mut up = s.path(arg).ok().and_then(|p| {
         check_target(s, &p, true).ok()?;
         Upload::begin(&s.root, &p).ok()
@@ -194,6 +200,11 @@ pub fn sup(s: &mut Session, arg: &[u8]) -> CmdResult {
         }
         buf.resize(len as usize, 0);
         s.chan.rx.recv_unit(&mut buf)?;
+        if up.is_some() && !super::quota::take(&mut room, buf.len() as u64) {
+            super::quota::refused(s, "SUP");
+            failed = true;
+            up = None;
+        }
         if let Some(u) = up.as_mut() {
             if u.write(&buf).is_err() {
                 failed = true;

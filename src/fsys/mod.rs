@@ -9,6 +9,7 @@
 //! final symlink.
 #![forbid(unsafe_code)]
 
+pub mod quota;
 pub mod upload;
 pub mod walk;
 

@@ -147,6 +147,10 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), String> {
         self_user: crate::auth::privs::current_user_name(),
         registry,
         tlb,
+        throttle: Arc::new(
+            crate::auth::throttle::Throttle::new(crate::auth::throttle::DEFAULT_SLOTS)
+                .map_err(|e| format!("login throttle table: {e}"))?,
+        ),
     });
     let mut l = Listener {
         listeners,
@@ -285,10 +289,7 @@ impl Listener {
                 return;
             }
         };
-        if cfg.injail {
-            error!("reload refused, keeping the old configuration: injail is not implemented yet");
-            return;
-        }
+
         let tlb = match load_tlb(&cfg) {
             Ok(t) => t,
             Err(e) => {
@@ -321,6 +322,7 @@ impl Listener {
             self_user: self.ctx.self_user.clone(),
             registry: self.ctx.registry.clone(),
             tlb: tlb.clone(),
+            throttle: self.ctx.throttle.clone(),
         });
         // the responder holds the old TLB list: replace it
         self.udp.tlb = tlb;

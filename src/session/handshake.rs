@@ -107,11 +107,25 @@ pub fn handshake(
     // 7: the session's user
     let mut user = ctx.self_user.clone();
     let single_user = ctx.serve_as_self || ctx.cfg.defusr.is_some();
+    let mut auth = crate::auth::SessionAuth::default();
+    let mut quota_uid = crate::sys::geteuid();
     if !ctx.serve_as_self {
         if let Some(id) = &ctx.defusr {
-            crate::auth::privs::switch(id).map_err(HandshakeError::Privilege)?;
+            if ctx.cfg.injail {
+                // chroot needs root: INJAIL switches to the user right after it
+                auth.pending = Some(id.clone());
+            } else {
+                crate::auth::privs::switch(id).map_err(HandshakeError::Privilege)?;
+            }
             user = id.name.clone();
+            quota_uid = id.uid.as_raw();
         }
+    }
+    if single_user {
+        auth.quota = ctx
+            .cfg
+            .quota_default
+            .map(|limit| crate::auth::Quota { uid: quota_uid, limit });
     }
     let root = Root::open_root(&ctx.cfg.dbdir).map_err(HandshakeError::Root)?;
     let state = State {
@@ -129,9 +143,11 @@ pub fn handshake(
         user,
         closing: false,
         ntfy: Vec::new(),
+        auth,
         live,
     };
-    if state.logged_in {
+    // with injail the pre-login deadline goes on until INJAIL
+    if state.logged_in && !state.needs_jail {
         session.enter_logged_in();
     }
     Ok(session)

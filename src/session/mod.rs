@@ -37,6 +37,8 @@ pub struct Context {
     pub registry: Arc<crate::server::registry::Registry>,
     /// The TLB tuples.
     pub tlb: Arc<Vec<String>>,
+    /// The LOGIN throttle's counters (shared memory, mapped before fork).
+    pub throttle: Arc<crate::auth::throttle::Throttle>,
 }
 
 /// Where the session is in the protocol's gating (wire-notes §3.0).
@@ -70,6 +72,8 @@ pub struct Session {
     pub closing: bool,
     /// ADDNTFY registrations, in order (their index is the notification's).
     pub ntfy: Vec<commands::notify::Registration>,
+    /// Pending identity, quota, jail state.
+    pub auth: crate::auth::SessionAuth,
     /// Registry slot and PROCKEY.
     pub live: liveness::Liveness,
 }

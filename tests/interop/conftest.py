@@ -131,9 +131,11 @@ class TfdServer:
             f"listen {self.host}",
             f"privkey_file {self.key_file}",
         ]
-        if self.is_root:
-            # As root without defusr, tfd requires LOGIN (not implemented yet);
-            # tfd accepts defusr root. As another user it serves as that user.
+        multi_user = any(l.split()[:1] in (["userdb"], ["defusr"]) for l in self.extra_conf)
+        if self.is_root and not multi_user:
+            # As root without defusr, tfd requires LOGIN; servers given a userdb
+            # (or their own defusr) are left that way, the others serve as root.
+            # As another user tfd serves as that user.
             lines.append("defusr root")
         lines += self.extra_conf
         return "\n".join(lines) + "\n"

@@ -53,6 +53,19 @@ ERR = {
     35: "H-P interface failed to set file position.",
     36: "H-P interface failed to allocate the buffer.",
     45: "Failed to make SHA256 hash.",
+    37: "Login failed.",
+    38: "Invalid command before login.",
+    39: "The process is already logged.",
+    40: "Failed to open users database.",
+    41: "Failed to change file mode.",
+    42: "System user does not exist.",
+    43: "System group does not exist.",
+    44: "Failed to change file ownership.",
+    47: "Failed removing secure directory.",
+    48: "Failed to open ACL file in jail directory.",
+    49: "Invalid security token in jail directory.",
+    50: "Invalid command before in-jail.",
+    51: "The process is already in-jailed.",
 }
 
 MAX_FRAME = 524288

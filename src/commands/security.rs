@@ -1,0 +1,454 @@
+//! The security commands: LOGIN, INJAIL, CHMOD, CHOWN and RMSECDIR (the document's
+//! "Security enhancement" and "In-jail"; wire-notes §3.24–3.26 and §3.29–3.30;
+//! decisions.md). Every refusal has its FAILED status and a log line; passwords and
+//! hashes are never logged.
+
+use super::{CmdResult, Gate, Reply};
+use crate::auth::names::{self, NameTables};
+use crate::auth::throttle::{self, Policy};
+use crate::auth::{privs, userdb, Quota};
+use crate::fsys::{is_secure_name, walk, FsError, Kind, RelPath, Root};
+use crate::session::{denied_or, Session};
+use crate::sys;
+use crate::wire::{command, Failed};
+use log::{error, info, warn};
+use std::ffi::CStr;
+use std::io::Read;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::Path;
+
+/// LOGIN: allowed before LOGIN, and before INJAIL in multi-user mode.
+pub const LOGIN_GATE: Gate = Gate {
+    before_login: true,
+    before_jail: true,
+};
+
+/// INJAIL: after LOGIN, the only command before INJAIL (with END, KEEPALIVE and
+/// PROCKEY in multi-user mode).
+pub const INJAIL_GATE: Gate = Gate {
+    before_login: false,
+    before_jail: true,
+};
+
+/// The key file in a jail directory.
+const JAIL_KEY: &CStr = c"jail.key";
+/// Largest `jail.key` read.
+const MAX_JAIL_KEY: u64 = 64 << 10;
+
+/// A client-supplied name made safe for a log line.
+fn shown(name: &[u8]) -> String {
+    let mut s: String = String::from_utf8_lossy(&name[..name.len().min(64)])
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if name.len() > 64 {
+        s.push('…');
+    }
+    s
+}
+
+/// Sends a failure now and ends the session: for states that must not go on
+/// (a half-done privilege switch).
+fn fail_and_close(s: &mut Session, f: Failed) -> CmdResult {
+    s.chan.tx.send_frame(&f.to_wire())?;
+    Ok(Reply::Close)
+}
+
+/// `LOGIN <user> <password>`: the password is the rest of the line. Exact name
+/// match, constant-time check with the same hash work for unknown names, throttled
+/// per address and per name; on success the session process becomes the mapped
+/// system user for good (after INJAIL's chroot when `injail` is set).
+pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
+    if s.state.logged_in {
+        return Err(Failed::AlreadyLogged.into());
+    }
+    let (name, password) = command::split_space(arg).ok_or(Failed::MissingParameter)?;
+    if name.is_empty() {
+        return Err(Failed::MissingParameter.into());
+    }
+    let who = shown(name);
+    let peer = s.peer;
+    let policy = Policy::from_config(&s.ctx.cfg);
+    let now = throttle::now();
+    if let Err(b) = s.ctx.throttle.check(peer.ip(), name, &policy, now) {
+        warn!("{peer} LOGIN {who:?} refused: {b}");
+        return Err(Failed::LoginFailed.into());
+    }
+    let Some(path) = s.ctx.cfg.userdb.clone() else {
+        warn!("{peer} LOGIN {who:?}: no userdb configured");
+        return Err(Failed::UserDb.into());
+    };
+    let db = match userdb::load(&path) {
+        Ok(db) => db,
+        Err(e) => {
+            error!("{peer} LOGIN {who:?}: user file unusable: {e}");
+            return Err(Failed::UserDb.into());
+        }
+    };
+    let outcome = db.authenticate(name, password);
+    let entry = match outcome.result {
+        Ok(e) => e,
+        Err(why) => {
+            let effect = s.ctx.throttle.failure(peer.ip(), name, &policy, now);
+            info!("{peer} LOGIN {who:?} failed ({why:?})");
+            if let Some(secs) = effect.ip_banned {
+                warn!(
+                    "{peer} banned for {secs} s after {} failed LOGINs",
+                    policy.ip.max_failures
+                );
+            }
+            if let Some(secs) = effect.account_locked {
+                warn!(
+                    "{peer} LOGIN name {who:?} locked for {secs} s after {} failures",
+                    policy.account.max_failures
+                );
+            }
+            if effect.table_full {
+                warn!("{peer} LOGIN throttle table full: failure not counted");
+            }
+            return Err(Failed::LoginFailed.into());
+        }
+    };
+    if entry.is_legacy() {
+        warn!(
+            "{peer} LOGIN {who:?} matched a plain-text legacy line ({}:{}); migrate with `tfpasswd import`",
+            path.display(),
+            entry.line
+        );
+    }
+    let id = match privs::resolve(entry.system_user()) {
+        Ok(id) => id,
+        Err(e) => {
+            error!("{peer} LOGIN {who:?}: {e}");
+            return Err(Failed::LoginFailed.into());
+        }
+    };
+    s.ctx.throttle.success(name, &policy, now);
+    let quota = entry.quota.resolve(s.ctx.cfg.quota_default).map(|limit| Quota {
+        uid: id.uid.as_raw(),
+        limit,
+    });
+    let as_root = sys::geteuid() == 0;
+    if s.state.needs_jail {
+        s.auth.pending = Some(id.clone());
+    } else if as_root {
+        if let Err(e) = privs::switch(&id) {
+            error!(
+                "{peer} LOGIN {who:?}: privilege switch to {} failed: {e}; closing",
+                id.name
+            );
+            return fail_and_close(s, Failed::LoginFailed);
+        }
+    }
+    info!(
+        "{peer} LOGIN {who:?} as {} (uid {}, gid {}, groups {:?}){}",
+        id.name,
+        id.uid,
+        id.gid,
+        id.groups.iter().map(|g| g.as_raw()).collect::<Vec<_>>(),
+        if s.state.needs_jail {
+            ", switching at INJAIL"
+        } else {
+            ""
+        }
+    );
+    s.user = entry.name.clone();
+    s.auth.quota = quota;
+    s.state.logged_in = true;
+    if !s.state.needs_jail {
+        s.enter_logged_in();
+    }
+    Ok(Reply::Ok)
+}
+
+/// Opens the jail directory and checks the token against its `jail.key` (one
+/// token per line, compared exactly and in constant time).
+fn open_jail(root: &Root, p: &RelPath, token: &[u8]) -> Result<OwnedFd, Failed> {
+    let jail = match root.open(p, libc::O_PATH | libc::O_DIRECTORY, 0) {
+        Ok(fd) => fd,
+        Err(e) if e.is_denied() => return Err(Failed::AccessDenied),
+        Err(_) => return Err(Failed::JailAcl),
+    };
+    let key = sys::openat2_beneath(
+        jail.as_fd(),
+        JAIL_KEY,
+        libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY,
+        0,
+    )
+    .map_err(|_| Failed::JailAcl)?;
+    match sys::fstat(key.as_fd()) {
+        Ok(st) if Kind::of(&st) == Kind::File => {}
+        _ => return Err(Failed::JailAcl),
+    }
+    let mut text = Vec::new();
+    std::fs::File::from(key)
+        .take(MAX_JAIL_KEY)
+        .read_to_end(&mut text)
+        .map_err(|_| Failed::JailAcl)?;
+    let mut found = false;
+    for line in text.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        found |= userdb::ct_eq(line, token);
+    }
+    if found {
+        Ok(jail)
+    } else {
+        Err(Failed::JailToken)
+    }
+}
+
+/// chroot into the jail for good and open its `/` as the new root.
+fn chroot_into(jail: &OwnedFd) -> Result<Root, String> {
+    nix::unistd::fchdir(jail.as_raw_fd()).map_err(|e| format!("fchdir: {e}"))?;
+    nix::unistd::chroot(".").map_err(|e| format!("chroot: {e}"))?;
+    nix::unistd::chdir("/").map_err(|e| format!("chdir: {e}"))?;
+    Root::open_root(Path::new("/")).map_err(|e| format!("opening the jail's /: {e}"))
+}
+
+/// Without root (no chroot possible): the jail directory becomes the descriptor
+/// every path resolves beneath.
+fn descriptor_jail(jail: &OwnedFd) -> Result<Root, String> {
+    nix::unistd::fchdir(jail.as_raw_fd()).map_err(|e| format!("fchdir: {e}"))?;
+    Root::open_root(Path::new(".")).map_err(|e| format!("opening the jail: {e}"))
+}
+
+/// `INJAIL <token> | <dir>`: confines the session to `dir` for good, after its
+/// `jail.key` has accepted the token. As root this is a real chroot, done after
+/// the last lookup that needs files outside (the user's identity was resolved at
+/// LOGIN or by the listener; user and group names for CHOWN are read now); then
+/// the session switches to its user. Paths then resolve inside the jail.
+pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
+    if !s.ctx.cfg.injail || !s.state.needs_jail {
+        return Err(Failed::AlreadyJailed.into());
+    }
+    let (token, dir) = command::split_pipe(arg).ok_or(Failed::MissingParameter)?;
+    if token.is_empty() {
+        return Err(Failed::MissingParameter.into());
+    }
+    let p = s.path(dir)?;
+    let peer = s.peer;
+    let as_root = sys::geteuid() == 0;
+    let pending = s.auth.pending.clone();
+    let found = match (&pending, as_root) {
+        (Some(id), true) => match privs::as_user(id, || open_jail(&s.root, &p, token)) {
+            Ok(r) => r,
+            Err(e) => {
+                error!("{peer} INJAIL: {e}; closing");
+                return fail_and_close(s, Failed::AccessDenied);
+            }
+        },
+        _ => open_jail(&s.root, &p, token),
+    };
+    let jail = match found {
+        Ok(j) => j,
+        Err(f) => {
+            info!(
+                "{peer} INJAIL {:?} refused (FAILED {})",
+                String::from_utf8_lossy(&p.to_bytes()),
+                f.code()
+            );
+            return Err(f.into());
+        }
+    };
+    let root = if as_root {
+        s.auth.names = Some(NameTables::load());
+        chroot_into(&jail)
+    } else {
+        descriptor_jail(&jail)
+    };
+    let root = match root {
+        Ok(r) => r,
+        Err(e) => {
+            error!("{peer} INJAIL: {e}");
+            s.auth.names = None;
+            return Err(Failed::AccessDenied.into());
+        }
+    };
+    s.root = root;
+    s.auth.jailed = true;
+    if let Some(id) = s.auth.pending.take() {
+        if as_root {
+            if let Err(e) = privs::switch(&id) {
+                error!("{peer} INJAIL: privilege switch to {} failed: {e}; closing", id.name);
+                return fail_and_close(s, Failed::AccessDenied);
+            }
+        }
+    }
+    s.state.needs_jail = false;
+    if s.state.logged_in {
+        s.enter_logged_in();
+    }
+    info!(
+        "{peer} INJAIL into /{} ({}) user={}",
+        String::from_utf8_lossy(&p.to_bytes()),
+        if as_root { "chroot" } else { "descriptor only: not root" },
+        s.user
+    );
+    Ok(Reply::Ok)
+}
+
+/// Splits off the last space-separated word (the path before it may hold spaces).
+fn rsplit_word(arg: &[u8]) -> Option<(&[u8], &[u8])> {
+    arg.iter().rposition(|&b| b == b' ').map(|i| (&arg[..i], &arg[i + 1..]))
+}
+
+/// An octal mode of 1 to 4 digits.
+fn parse_mode(m: &[u8]) -> Option<u32> {
+    if m.is_empty() || m.len() > 4 || !m.iter().all(|b| (b'0'..=b'7').contains(b)) {
+        return None;
+    }
+    m.iter().try_fold(0u32, |acc, b| Some(acc * 8 + (b - b'0') as u32))
+}
+
+/// `CHMOD <path> <octal>`: the mode is the last word, so paths may hold spaces.
+/// Symlinks inside the root are followed, as chmod(2) does. Set-user-ID is refused,
+/// and set-group-ID on anything but a directory (the document's own remark that
+/// only SGID and sticky combine; a served tree must not grow set-id programs).
+pub fn chmod(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let (path, mode) = rsplit_word(arg).ok_or(Failed::MissingParameter)?;
+    if path.is_empty() || mode.is_empty() {
+        return Err(Failed::MissingParameter.into());
+    }
+    let Some(mode) = parse_mode(mode) else {
+        info!("{} CHMOD: {:?} is not an octal mode", s.peer, shown(mode));
+        return Err(Failed::Chmod.into());
+    };
+    let p = s.path(path)?;
+    let fd = match s.root.open(&p, libc::O_PATH, 0) {
+        Ok(fd) => fd,
+        Err(FsError::NotFound) | Err(FsError::NotDir) => return Err(Failed::NoSuchFile.into()),
+        Err(e) => return Err(denied_or(e, Failed::Chmod).into()),
+    };
+    let st = sys::fstat(fd.as_fd()).map_err(|_| Failed::Chmod)?;
+    if mode & 0o4000 != 0 || (mode & 0o2000 != 0 && Kind::of(&st) != Kind::Dir) {
+        info!("{} CHMOD {mode:o} refused: set-id bits", s.peer);
+        return Err(Failed::Chmod.into());
+    }
+    let r = match sys::fchmod_path_fd(fd.as_fd(), mode) {
+        // before Linux 6.6: reopen the file for real and fchmod it
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::ENOSYS) | Some(libc::EINVAL) | Some(libc::EOPNOTSUPP)
+            ) =>
+        {
+            let flags = libc::O_NONBLOCK | libc::O_NOCTTY;
+            s.root
+                .open(&p, libc::O_RDONLY | flags, 0)
+                .or_else(|_| s.root.open(&p, libc::O_WRONLY | flags, 0))
+                .map_err(|e| match e {
+                    FsError::Other(io) => io,
+                    _ => std::io::Error::from_raw_os_error(libc::EACCES),
+                })
+                .and_then(|f| sys::fchmod(f.as_fd(), mode))
+        }
+        r => r,
+    };
+    match r {
+        Ok(()) => Ok(Reply::Ok),
+        Err(e) => {
+            info!("{} CHMOD {mode:o}: {e}", s.peer);
+            match e.raw_os_error() {
+                Some(libc::EACCES) => Err(Failed::AccessDenied.into()),
+                _ => Err(Failed::Chmod.into()),
+            }
+        }
+    }
+}
+
+/// `CHOWN <path> <user> <group>`: user and group are the last two words (names or
+/// numeric ids), so paths may hold spaces. Whether the change is allowed is the
+/// kernel's decision for the session's user.
+pub fn chown(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let (rest, group) = rsplit_word(arg).ok_or(Failed::MissingParameter)?;
+    let (path, user) = rsplit_word(rest).ok_or(Failed::MissingParameter)?;
+    if path.is_empty() || user.is_empty() || group.is_empty() {
+        return Err(Failed::MissingParameter.into());
+    }
+    let tables = s.auth.names.as_ref();
+    let uid = std::str::from_utf8(user)
+        .ok()
+        .and_then(|u| names::uid(u, tables))
+        .ok_or(Failed::NoSuchUser)?;
+    let gid = std::str::from_utf8(group)
+        .ok()
+        .and_then(|g| names::gid(g, tables))
+        .ok_or(Failed::NoSuchGroup)?;
+    let p = s.path(path)?;
+    let fd = match s.root.open(&p, libc::O_PATH, 0) {
+        Ok(fd) => fd,
+        Err(e) => {
+            info!("{} CHOWN: {e}", s.peer);
+            return Err(denied_or(e, Failed::Chown).into());
+        }
+    };
+    match sys::fchown_path_fd(fd.as_fd(), uid, gid) {
+        Ok(()) => Ok(Reply::Ok),
+        Err(e) => {
+            info!("{} CHOWN {uid}:{gid}: {e}", s.peer);
+            match e.raw_os_error() {
+                Some(libc::EACCES) => Err(Failed::AccessDenied.into()),
+                _ => Err(Failed::Chown.into()),
+            }
+        }
+    }
+}
+
+/// `RMSECDIR <token> | <dir>`: removes a secure directory and everything in it,
+/// only if `dir` is a `*.sd` directory and the token is the name of an entry in it
+/// (decisions.md: the reference removed any directory for an empty token). The
+/// root (an empty `dir`) is never removed: FAILED 15, as the document says.
+pub fn rmsecdir(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let (token, dir) = command::split_pipe(arg).ok_or(Failed::MissingParameter)?;
+    if token.is_empty() {
+        return Err(Failed::MissingParameter.into());
+    }
+    let p = s.path(dir)?;
+    if p.is_root() {
+        return Err(Failed::DirStillExists.into());
+    }
+    if !p.name().is_some_and(is_secure_name) {
+        info!("{} RMSECDIR refused: not a secure (*.sd) directory", s.peer);
+        return Err(Failed::RmSecDir.into());
+    }
+    match s.root.lstat(&p) {
+        Ok(st) if Kind::of(&st) == Kind::Dir => {}
+        Ok(_) => return Err(Failed::RmSecDir.into()),
+        Err(FsError::NotFound) | Err(FsError::NotDir) => return Err(Failed::NoSuchDir.into()),
+        Err(e) => return Err(denied_or(e, Failed::RmSecDir).into()),
+    }
+    s.check_lock_dir(&p)?;
+    let token_ok = token != b"." && token != b".." && !token.contains(&b'/') && !token.contains(&0);
+    if !token_ok || !s.root.entry_exists(&p, token) {
+        info!("{} RMSECDIR refused: token not found", s.peer);
+        return Err(Failed::RmSecDir.into());
+    }
+    let (parent, name) = s.root.parent(&p).map_err(|e| denied_or(e, Failed::RmSecDir))?;
+    let mut budget = s.ctx.cfg.walk_limit;
+    let r = walk::remove_tree(parent.as_fd(), &name, false, &mut budget, 0);
+    if sys::fstatat(parent.as_fd(), &name, false).is_ok() {
+        info!("{} RMSECDIR left {} entries", s.peer, r.kept);
+        return Err(Failed::DirStillExists.into());
+    }
+    Ok(Reply::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_and_words() {
+        assert_eq!(parse_mode(b"600"), Some(0o600));
+        assert_eq!(parse_mode(b"0755"), Some(0o755));
+        assert_eq!(parse_mode(b"7"), Some(7));
+        assert_eq!(parse_mode(b"1777"), Some(0o1777));
+        for bad in [&b""[..], b"8", b"12345", b"-1", b"0x1", b"6 0"] {
+            assert_eq!(parse_mode(bad), None, "{bad:?}");
+        }
+        assert_eq!(rsplit_word(b"a b 600"), Some((&b"a b"[..], &b"600"[..])));
+        assert_eq!(rsplit_word(b"600"), None);
+        assert_eq!(shown(b"ok\nname"), "ok?name");
+        assert_eq!(shown(&[b'x'; 70]).chars().count(), 65);
+    }
+}
