@@ -374,3 +374,23 @@ fn tf_cli_x_commands() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("FAILED 17"));
     assert_eq!(tf(&["xdel", "a"]).status.code(), Some(1));
 }
+
+#[test]
+fn copies_stop_at_the_quota() {
+    let srv = Server::start_with("quota_default 1K\n");
+    let mut c = srv.client();
+    data_dir_write(&srv.path("src.txt"), &[b's'; 300]);
+    data_dir_write(&srv.path("tpl/f"), &[b'f'; 100]);
+    for i in 0..5 {
+        fs::create_dir_all(srv.path(&format!("q{i}/b"))).unwrap();
+    }
+    // 1024 - 400 bytes used: two 300-byte copies fit, the third does not
+    assert!(ok(&c.call("XCOPY", b"c.txt src.txt | b").unwrap()));
+    let copies = (0..5).filter(|i| srv.path(&format!("q{i}/b/c.txt")).exists()).count();
+    assert_eq!(copies, 2);
+    // 24 bytes left: no 100-byte tree fits
+    assert!(ok(&c.call("XCPDIR", b"t tpl | b").unwrap()));
+    assert!((0..5).all(|i| !srv.path(&format!("q{i}/b/t")).exists()));
+    assert!(srv.log().contains("quota"), "the refusal is logged");
+    assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");
+}

@@ -15,9 +15,10 @@
 //! - one `walk_limit` budget covers the walk and the actions, so a huge tree
 //!   cannot stall the session (what is left over is logged as a warning);
 //! - XCOPY and XCPDIR make real copies, like COPY and CPDIR here (the reference
-//!   made hard links).
+//!   made hard links), counted against the session's quota like COPY and CPDIR:
+//!   the copies stop at the first one that would not fit (logged).
 
-use super::{CmdResult, Reply};
+use super::{quota, CmdResult, Reply};
 use crate::fsys::{cname, walk, FsError, Kind, RelPath, MAX_NAME};
 use crate::session::{denied_or, Session};
 use crate::sys;
@@ -127,6 +128,8 @@ pub fn xcopy(s: &mut Session, arg: &[u8]) -> CmdResult {
         return Err(Failed::NotAFile.into());
     }
     let file = File::from(fd);
+    let size = st.st_size.max(0) as u64;
+    let mut room = quota::room(s, None);
     let mut budget = s.ctx.cfg.walk_limit;
     let found = walk::find_matches(s.root.fd(), walk::Want::Dirs, &pat, None, &mut budget);
     let mut t = Tally {
@@ -153,8 +156,15 @@ pub fn xcopy(s: &mut Session, arg: &[u8]) -> CmdResult {
             t.skip(s, "XCOPY", rel, e);
             continue;
         }
+        if room.is_some_and(|r| r < size) {
+            quota::refused(s, "XCOPY");
+            break;
+        }
         match walk::copy_file(&file, dir.as_fd(), &name, st.st_mode) {
-            Ok(_) => t.done += 1,
+            Ok(_) => {
+                quota::take(&mut room, size);
+                t.done += 1;
+            }
             Err(FsError::NoSpace) => {
                 warn!("{} XCOPY: disk full, stopping", s.peer);
                 break;
@@ -187,6 +197,12 @@ pub fn xcpdir(s: &mut Session, arg: &[u8]) -> CmdResult {
     };
     let st = sys::fstat(src_fd.as_fd()).map_err(|_| Failed::NoSourcePath)?;
     let me = (st.st_dev, st.st_ino);
+    let mut room = quota::room(s, None);
+    // what one copy writes (an upper bound: secure directories are not copied)
+    let size = match room {
+        Some(_) => crate::fsys::quota::tree_size(src_fd.as_fd(), s.ctx.cfg.walk_limit).bytes,
+        None => 0,
+    };
     let mut budget = s.ctx.cfg.walk_limit;
     let found = walk::find_matches(s.root.fd(), walk::Want::Dirs, &pat, Some(me), &mut budget);
     let mut t = Tally {
@@ -218,8 +234,15 @@ pub fn xcpdir(s: &mut Session, arg: &[u8]) -> CmdResult {
                 continue;
             }
         };
+        if room.is_some_and(|r| r < size) {
+            quota::refused(s, "XCPDIR");
+            break;
+        }
         match walk::copy_tree_filtered(from, dir.as_fd(), &name, &mut budget, true) {
-            Ok(()) => t.done += 1,
+            Ok(()) => {
+                quota::take(&mut room, size);
+                t.done += 1;
+            }
             Err(FsError::NoSpace) => {
                 warn!("{} XCPDIR: disk full, stopping", s.peer);
                 break;
