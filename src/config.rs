@@ -103,6 +103,14 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     ("log_level", "error, warn, info, debug or trace"),
     (
+        "log_target",
+        "where the log goes: stderr (journald-aware) or syslog (facility daemon) (default stderr)",
+    ),
+    (
+        "xferlog",
+        "path of the transfer log, one xferlog(5)-style line per upload or download (default none)",
+    ),
+    (
         "login_max_failures_ip",
         "failed LOGINs from one address (IPv6: one /64) within login_window before it is banned; 0 = off (default 10)",
     ),
@@ -213,6 +221,10 @@ pub struct Config {
     pub quota_default: Option<u64>,
     /// Lower case, one of error, warn, info, debug, trace.
     pub log_level: Option<String>,
+    /// Where log records go (`log_target`).
+    pub log_target: crate::logging::LogTarget,
+    /// The transfer log (`xferlog`); absolute after [`Config::load`].
+    pub xferlog: Option<PathBuf>,
     /// The unprivileged user of the UDP responder (when started as root).
     pub udp_user: String,
     /// Canonical path of the file, so a reload reads the same file whatever the cwd.
@@ -251,6 +263,8 @@ impl fmt::Debug for Config {
             .field("login_lock", &self.login_lock)
             .field("quota_default", &self.quota_default)
             .field("log_level", &self.log_level)
+            .field("log_target", &self.log_target)
+            .field("xferlog", &self.xferlog)
             .field("source", &self.source)
             .finish()
     }
@@ -458,6 +472,7 @@ impl Config {
         }
         config.userdb = config.userdb.take().map(|p| base.join(p));
         config.tlb = config.tlb.take().map(|p| base.join(p));
+        config.xferlog = config.xferlog.take().map(|p| base.join(p));
         config.source = Some(source);
         config.check(&file, &lines)?;
         Ok(config)
@@ -513,7 +528,7 @@ impl Config {
         if let Some(user) = &self.defusr {
             check_user(user).map_err(|m| invalid("defusr", m))?;
         }
-        for (key, path) in [("userdb", &self.userdb), ("tlb", &self.tlb)] {
+        for (key, path) in [("userdb", &self.userdb), ("tlb", &self.tlb), ("xferlog", &self.xferlog)] {
             if path.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
                 return Err(invalid(key, "missing value".into()));
             }
@@ -603,6 +618,8 @@ struct Draft {
     login_lock: Option<Duration>,
     quota_default: Option<u64>,
     log_level: Option<String>,
+    log_target: Option<crate::logging::LogTarget>,
+    xferlog: Option<PathBuf>,
     udp_user: Option<String>,
 }
 
@@ -882,6 +899,12 @@ fn parse_value(d: &mut Draft, key: &'static str, value: &str, line: usize) -> Re
             }
             d.log_level = Some(level);
         }
+        "log_target" => {
+            let target =
+                crate::logging::LogTarget::parse(value).ok_or_else(|| format!("{value:?} is not stderr or syslog"))?;
+            d.log_target = Some(target);
+        }
+        "xferlog" => d.xferlog = Some(value.into()),
         "udp_user" => {
             if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
                 return Err("udp_user: a user name has no blanks".into());
@@ -978,6 +1001,8 @@ fn finish(d: Draft, file: &str, seen: &KeyLines) -> Result<Config, ConfigError> 
         login_lock: d.login_lock.unwrap_or(DEFAULT_LOGIN_BAN),
         quota_default: d.quota_default.filter(|&q| q > 0),
         log_level: d.log_level,
+        log_target: d.log_target.unwrap_or_default(),
+        xferlog: d.xferlog,
         udp_user: d.udp_user.unwrap_or_else(|| "nobody".to_string()),
         source: None,
     })
@@ -1237,6 +1262,26 @@ mod tests {
         assert!(err(&minimal("login_lock x\n")).contains("login_lock"));
         assert!(err(&minimal("quota_default -1\n")).contains("quota_default"));
         assert!(err(&minimal("login_max_failures_ip 1000001\n")).contains("login_max_failures_ip"));
+    }
+
+    #[test]
+    fn log_target_and_xferlog_keys() {
+        use crate::logging::LogTarget;
+        let c = Config::parse_str(&minimal("")).unwrap();
+        assert_eq!((c.log_target, c.xferlog), (LogTarget::Stderr, None));
+        let c = Config::parse_str(&minimal("log_target syslog\nxferlog /var/log/tfd/xferlog\n")).unwrap();
+        assert_eq!(c.log_target, LogTarget::Syslog);
+        assert_eq!(c.xferlog, Some(PathBuf::from("/var/log/tfd/xferlog")));
+        let c = Config::parse_str(&minimal("log_target stderr\n")).unwrap();
+        assert_eq!(c.log_target, LogTarget::Stderr);
+        for bad in ["journald", "Syslog", "syslog daemon"] {
+            let e = err(&minimal(&format!("log_target {bad}\n")));
+            assert!(e.starts_with("<config>:6: log_target: "), "{bad}: {e}");
+        }
+        assert!(err(&minimal("xferlog\n")).starts_with("<config>:6: xferlog: missing value"));
+        let mut c = Config::parse_str(&minimal("")).unwrap();
+        c.xferlog = Some(PathBuf::new());
+        assert!(c.validate().unwrap_err().to_string().contains("xferlog"));
     }
 
     #[test]

@@ -14,7 +14,9 @@ pub mod commands;
 #[allow(missing_docs)]
 pub mod config;
 pub mod fsys;
+pub mod logging;
 pub mod server;
 pub mod session;
 pub mod sys;
 pub mod wire;
+pub mod xferlog;

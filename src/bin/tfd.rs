@@ -19,20 +19,10 @@ usage: tfd [-c FILE] [--check-config]
   -h, --help          this help
   -V, --version       print the version";
 
-/// Logs to stderr. RUST_LOG, when set, rules; otherwise the level starts at info
-/// and the config's `log_level` adjusts it once the config is read (the logger
-/// itself passes everything, `log::set_max_level` does the filtering).
+/// Logs to stderr at info (or by RUST_LOG) until the config says otherwise:
+/// problems in the config itself must be reported somewhere.
 fn init_logging() {
-    let mut b = env_logger::Builder::new();
-    b.format_timestamp_millis();
-    if std::env::var_os("RUST_LOG").is_some() {
-        b.parse_env("RUST_LOG");
-        let _ = b.try_init();
-    } else {
-        b.filter_level(log::LevelFilter::Trace);
-        let _ = b.try_init();
-        log::set_max_level(log::LevelFilter::Info);
-    }
+    tfd::logging::init(tfd::logging::LogTarget::Stderr, None);
 }
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
@@ -94,13 +84,13 @@ fn main() -> ExitCode {
     if let Err(e) = cfg.validate() {
         return fail(e);
     }
-    if let Some(l) = cfg.log_level.as_deref() {
-        if std::env::var_os("RUST_LOG").is_none() {
-            if let Ok(f) = l.parse() {
-                log::set_max_level(f);
-            }
-        }
-    }
+    // --check-config answers on the terminal, whatever log_target says
+    let target = if check {
+        tfd::logging::LogTarget::Stderr
+    } else {
+        cfg.log_target
+    };
+    tfd::logging::init(target, cfg.log_level.as_deref().and_then(|l| l.parse().ok()));
     let multi_user = tfd::sys::geteuid() == 0 && !demo_mode && cfg.defusr.is_none();
     if multi_user {
         match &cfg.userdb {

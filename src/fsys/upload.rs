@@ -62,11 +62,31 @@ impl Upload {
     /// Moves the finished file into place. `overwrite` false fails with `Exists`
     /// if the name exists now (the temporary file is then removed).
     pub fn commit(mut self, overwrite: bool) -> Result<(), FsError> {
-        let r = sys::renameat2(self.dir.as_fd(), &self.tmp, self.dir.as_fd(), &self.name, !overwrite);
+        let mut r = sys::renameat2(self.dir.as_fd(), &self.tmp, self.dir.as_fd(), &self.name, !overwrite);
+        if !overwrite && r.as_ref().err().and_then(|e| e.raw_os_error()) == Some(libc::EINVAL) {
+            // The Linux NFS and CephFS clients refuse every rename flag (EINVAL),
+            // and a shared data root on them is how tfd scales out.
+            r = self.link_into_place();
+        }
         if r.is_ok() {
             self.done = true;
         }
         r.map_err(FsError::from)
+    }
+
+    /// `RENAME_NOREPLACE` by other means: link(2) fails with EEXIST, atomically
+    /// (on the NFS server too), when the name exists; then the temporary name goes.
+    fn link_into_place(&self) -> std::io::Result<()> {
+        let dir = Some(std::os::fd::AsRawFd::as_raw_fd(&self.dir));
+        nix::unistd::linkat(
+            dir,
+            self.tmp.as_c_str(),
+            dir,
+            self.name.as_c_str(),
+            nix::fcntl::AtFlags::empty(),
+        )?;
+        let _ = sys::unlinkat(self.dir.as_fd(), &self.tmp, false);
+        Ok(())
     }
 
     /// Throws the upload away.
@@ -78,5 +98,67 @@ impl Drop for Upload {
         if !self.done {
             let _ = sys::unlinkat(self.dir.as_fd(), &self.tmp, false);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup(tag: &str) -> (std::path::PathBuf, Root) {
+        let tmp = std::env::temp_dir().join(format!("tfd-upload-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).unwrap();
+        let root = Root::open_root(&tmp).unwrap();
+        (tmp, root)
+    }
+
+    fn temp_files(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().as_encoded_bytes().starts_with(TEMP_PREFIX))
+            .count()
+    }
+
+    /// The NFS/CephFS fallback, run directly (local file systems take the
+    /// RENAME_NOREPLACE path): never replaces, leaves no temporary file.
+    #[test]
+    fn link_fallback_never_replaces() {
+        let (tmp, root) = setup("link");
+        let p = RelPath::parse(b"f").unwrap();
+        let mut up = Upload::begin(&root, &p).unwrap();
+        up.write(b"new").unwrap();
+        up.link_into_place().unwrap();
+        up.done = true;
+        drop(up);
+        assert_eq!(std::fs::read(tmp.join("f")).unwrap(), b"new");
+        assert_eq!(temp_files(&tmp), 0);
+
+        let mut up = Upload::begin(&root, &p).unwrap();
+        up.write(b"newer").unwrap();
+        let e = up.link_into_place().unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EEXIST));
+        drop(up);
+        assert_eq!(std::fs::read(tmp.join("f")).unwrap(), b"new");
+        assert_eq!(temp_files(&tmp), 0);
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    #[test]
+    fn commit_without_overwrite_keeps_an_existing_file() {
+        let (tmp, root) = setup("commit");
+        std::fs::write(tmp.join("f"), b"old").unwrap();
+        let p = RelPath::parse(b"f").unwrap();
+        let mut up = Upload::begin(&root, &p).unwrap();
+        up.write(b"new").unwrap();
+        assert!(matches!(up.commit(false), Err(FsError::Exists)));
+        assert_eq!(std::fs::read(tmp.join("f")).unwrap(), b"old");
+        let mut up = Upload::begin(&root, &p).unwrap();
+        up.write(b"new").unwrap();
+        up.commit(true).unwrap();
+        assert_eq!(std::fs::read(tmp.join("f")).unwrap(), b"new");
+        assert_eq!(temp_files(&tmp), 0);
+        std::fs::remove_dir_all(&tmp).unwrap();
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod listener;
+pub mod notify;
 pub mod registry;
 pub mod tlb;
 pub mod udp;

@@ -1,0 +1,264 @@
+//! Where tfd's log records go: standard error (the default, what a foreground
+//! daemon under systemd, runit or a container wants), or syslog(3).
+//!
+//! One logger is installed for the life of the process and [`init`] may be called
+//! again to switch its target or level: tfd must log before it has read its
+//! configuration (errors in it, ignored keys), and only the configuration says
+//! whether to use syslog. Forked session processes inherit the logger as it was at
+//! fork time.
+//!
+//! - **stderr** uses env_logger: `RUST_LOG`, when set, rules (env_logger's syntax,
+//!   per module); otherwise the level is `log_level` or `info`. Lines carry a UTC
+//!   timestamp, the level and the module.
+//! - **journald**: when standard error *is* the journal (systemd sets
+//!   `JOURNAL_STREAM` to its device and inode, which are compared with fd 2's, so
+//!   an inherited variable with a redirected stderr does not count), each line
+//!   starts with the sd-daemon(3) `<N>` priority prefix instead of a timestamp, so
+//!   the journal records the right priority and adds its own time.
+//! - **syslog**: openlog(3) with ident `tfd`, facility `daemon`, the pid of the
+//!   process that logged (sessions are separate processes) and the socket opened
+//!   at once, so a session that later chroots still holds it. If the syslog daemon
+//!   restarts, glibc reconnects by path, which a chrooted session cannot do: its
+//!   further messages are lost, the listener's are not.
+//!
+//! Nothing here decides what is logged; callers never pass passwords, the hash or
+//! key material to the log macros.
+#![forbid(unsafe_code)]
+
+use log::{Level, LevelFilter, Log, Metadata, Record};
+use std::ffi::CString;
+use std::io::Write;
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Once, OnceLock};
+
+/// Where records go; chosen by the `log_target` config key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogTarget {
+    /// Standard error (journald-aware).
+    #[default]
+    Stderr,
+    /// syslog(3), facility daemon.
+    Syslog,
+}
+
+impl LogTarget {
+    /// The config spelling: `stderr` or `syslog` (lower case only, like every
+    /// other keyword value tfd reads).
+    pub fn parse(s: &str) -> Option<LogTarget> {
+        match s {
+            "stderr" => Some(LogTarget::Stderr),
+            "syslog" => Some(LogTarget::Syslog),
+            _ => None,
+        }
+    }
+
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogTarget::Stderr => "stderr",
+            LogTarget::Syslog => "syslog",
+        }
+    }
+}
+
+/// The one installed logger.
+struct Logger {
+    /// Formats and writes stderr lines; also holds the `RUST_LOG` rules, which
+    /// apply to syslog too.
+    stderr: env_logger::Logger,
+    /// Whether `RUST_LOG` was set when the logger was built (then it, not the
+    /// config, decides the level).
+    env_rules: bool,
+    /// [`LogTarget`] as a number, switched by [`init`] without a lock.
+    target: AtomicU8,
+}
+
+static LOGGER: OnceLock<Logger> = OnceLock::new();
+static INSTALL: Once = Once::new();
+static OPENLOG: Once = Once::new();
+
+/// Installs the logger on the first call; on every call sets the target and the
+/// level. `level` is the config's `log_level` (None: `info`); it is ignored when
+/// `RUST_LOG` is set. Safe to call again on reload.
+pub fn init(target: LogTarget, level: Option<LevelFilter>) {
+    let logger = LOGGER.get_or_init(build);
+    INSTALL.call_once(|| {
+        // Fails only if something else installed a logger first (a test harness):
+        // then that one stays, and so does its filtering.
+        let _ = log::set_logger(logger);
+    });
+    if target == LogTarget::Syslog {
+        OPENLOG.call_once(|| crate::sys::openlog(c"tfd", libc::LOG_PID | libc::LOG_NDELAY, libc::LOG_DAEMON));
+    }
+    let old = logger.target.swap(target as u8, Ordering::SeqCst);
+    if old != target as u8 {
+        // Said on stderr (old target) too, so whoever watches stderr knows where
+        // the rest went.
+        if old == LogTarget::Stderr as u8 {
+            logger.write_stderr(Level::Info, &format!("logging to {} from now on", target.as_str()));
+        }
+        log::info!("logging to {}", target.as_str());
+    }
+    log::set_max_level(if logger.env_rules {
+        logger.stderr.filter()
+    } else {
+        level.unwrap_or(LevelFilter::Info)
+    });
+}
+
+/// Builds the logger: env_logger with `RUST_LOG` rules or letting everything
+/// through (then `log::set_max_level` filters), and the journal format when
+/// stderr is the journal.
+fn build() -> Logger {
+    let mut b = env_logger::Builder::new();
+    let env_rules = std::env::var_os("RUST_LOG").is_some();
+    if env_rules {
+        b.parse_env("RUST_LOG");
+    } else {
+        b.filter_level(LevelFilter::Trace);
+    }
+    if stderr_is_journal() {
+        b.write_style(env_logger::WriteStyle::Never);
+        b.format(|buf, record| {
+            let text = format!("{}: {}", record.target(), record.args());
+            buf.write_all(journal_line(record.level(), &text).as_bytes())
+        });
+    } else {
+        b.format_timestamp_millis();
+    }
+    Logger {
+        stderr: b.build(),
+        env_rules,
+        target: AtomicU8::new(LogTarget::Stderr as u8),
+    }
+}
+
+impl Logger {
+    /// One line on stderr outside the log macros (target switches).
+    fn write_stderr(&self, level: Level, text: &str) {
+        self.stderr.log(
+            &Record::builder()
+                .level(level)
+                .target(module_path!())
+                .args(format_args!("{text}"))
+                .build(),
+        );
+    }
+}
+
+impl Log for Logger {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        self.stderr.enabled(metadata)
+    }
+
+    fn log(&self, record: &Record<'_>) {
+        if self.target.load(Ordering::Relaxed) == LogTarget::Syslog as u8 {
+            if self.stderr.matches(record) {
+                let text = format!("{}: {}", record.target(), record.args());
+                crate::sys::syslog(syslog_priority(record.level()), &c_message(&text));
+            }
+        } else {
+            self.stderr.log(record);
+        }
+    }
+
+    fn flush(&self) {
+        self.stderr.flush();
+    }
+}
+
+/// syslog(3) severity of a log level (`trace` has none below `debug`).
+pub fn syslog_priority(level: Level) -> libc::c_int {
+    match level {
+        Level::Error => libc::LOG_ERR,
+        Level::Warn => libc::LOG_WARNING,
+        Level::Info => libc::LOG_INFO,
+        Level::Debug | Level::Trace => libc::LOG_DEBUG,
+    }
+}
+
+/// A record for the journal's stderr stream: every line (a message may hold
+/// several) gets the `<N>` prefix, so continuation lines keep the priority.
+fn journal_line(level: Level, text: &str) -> String {
+    let prio = syslog_priority(level);
+    let mut out = String::with_capacity(text.len() + 8);
+    for line in text.split('\n') {
+        out.push_str(&format!("<{prio}>{line}\n"));
+    }
+    out
+}
+
+/// The message as a C string: a NUL byte (which would cut it short) is shown as
+/// `\0`.
+fn c_message(text: &str) -> CString {
+    CString::new(text.replace('\0', "\\0")).unwrap_or_default()
+}
+
+/// True when fd 2 is the stream systemd's `JOURNAL_STREAM` names.
+fn stderr_is_journal() -> bool {
+    let Some(value) = std::env::var_os("JOURNAL_STREAM") else {
+        return false;
+    };
+    match crate::sys::fstat(std::io::stderr().as_fd()) {
+        Ok(st) => journal_stream_matches(&value.to_string_lossy(), st.st_dev, st.st_ino),
+        Err(_) => false,
+    }
+}
+
+/// Parses `JOURNAL_STREAM` (`<device>:<inode>`, decimal) and compares.
+fn journal_stream_matches(value: &str, dev: u64, ino: u64) -> bool {
+    let Some((d, i)) = value.split_once(':') else {
+        return false;
+    };
+    d.parse::<u64>().ok() == Some(dev) && i.parse::<u64>().ok() == Some(ino)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets() {
+        assert_eq!(LogTarget::parse("stderr"), Some(LogTarget::Stderr));
+        assert_eq!(LogTarget::parse("syslog"), Some(LogTarget::Syslog));
+        for bad in ["", "SYSLOG", "journald", "stderr "] {
+            assert_eq!(LogTarget::parse(bad), None, "{bad:?}");
+        }
+        for t in [LogTarget::Stderr, LogTarget::Syslog] {
+            assert_eq!(LogTarget::parse(t.as_str()), Some(t));
+        }
+        assert_eq!(LogTarget::default(), LogTarget::Stderr);
+    }
+
+    #[test]
+    fn priorities() {
+        assert_eq!(syslog_priority(Level::Error), 3);
+        assert_eq!(syslog_priority(Level::Warn), 4);
+        assert_eq!(syslog_priority(Level::Info), 6);
+        assert_eq!(syslog_priority(Level::Debug), 7);
+        assert_eq!(syslog_priority(Level::Trace), 7);
+    }
+
+    #[test]
+    fn journal_lines() {
+        assert_eq!(journal_line(Level::Warn, "a: b"), "<4>a: b\n");
+        assert_eq!(journal_line(Level::Error, "one\ntwo"), "<3>one\n<3>two\n");
+    }
+
+    #[test]
+    fn journal_stream() {
+        assert!(journal_stream_matches("64768:1234", 64768, 1234));
+        assert!(!journal_stream_matches("64768:1234", 64768, 1235));
+        assert!(!journal_stream_matches("64768:1234", 1, 1234));
+        for bad in ["", ":", "1", "1:", ":1", "x:1", "1:2:3", "-1:2"] {
+            assert!(!journal_stream_matches(bad, 1, 2), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn c_messages() {
+        assert_eq!(c_message("50% done").as_bytes(), b"50% done");
+        assert_eq!(c_message("a\0b").as_bytes(), b"a\\0b");
+    }
+}

@@ -1,0 +1,228 @@
+//! Scaling out (README, "Scaling out"), on loopback: two tfd nodes with the same
+//! key, hash and TLB file and one shared data root, as on a distributed file
+//! system. TLB hands out both nodes in turn; a file uploaded through one node is
+//! downloaded byte for byte through the other (SNDFILE/RCVFILE and PUT/GET); a
+//! LOCK file created through one node locks the directory for sessions on the
+//! other; and PROCHECK is answered only by the node that holds the session.
+
+mod common;
+
+use common::{assert_failed, assert_ok, free_port, is_root, keys, ok, tempdir};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tfd::client::{Client, ClientConfig};
+
+/// One tfd node.
+struct Node {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Node {
+    fn start(conf: &Path, port: u16, log: PathBuf) -> Node {
+        let child = Command::new(env!("CARGO_BIN_EXE_tfd"))
+            .arg("-c")
+            .arg(conf)
+            .env("RUST_LOG", "debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let node = Node { child, port, log };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "node on {port} did not start:\n{}",
+                node.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        node
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline && !matches!(self.child.try_wait(), Ok(Some(_))) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let log = self.log();
+        if log.contains("panicked") && !std::thread::panicking() {
+            panic!("node on {} panicked:\n{log}", self.port);
+        }
+    }
+}
+
+/// The cluster: what every node shares (one key, hash, TLB file and data root)
+/// and a config per node that differs only in its port.
+struct Cluster {
+    dir: PathBuf,
+    data: PathBuf,
+    hash: String,
+    nodes: Vec<Node>,
+}
+
+impl Cluster {
+    fn start(n: usize) -> Cluster {
+        let dir = tempdir("scale");
+        let data = dir.join("shared-root");
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::write(dir.join("key.pem"), &keys().0).unwrap();
+        let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+        let tlb: String = ports.iter().map(|p| format!("4 127.0.0.1;{p}\n")).collect();
+        std::fs::write(dir.join("tlb"), format!("# every node, on every node\n{tlb}")).unwrap();
+        let hash = "cluster-wide-secret".to_string();
+        let user = if is_root() { "defusr root\n" } else { "" };
+        let nodes = ports
+            .iter()
+            .enumerate()
+            .map(|(i, port)| {
+                let conf = dir.join(format!("node{i}.conf"));
+                std::fs::write(
+                    &conf,
+                    format!(
+                        "proto 2.4.1\nhash {hash}\ndbdir shared-root\nport {port}\nlisten 127.0.0.1\n\
+                         privkey_file key.pem\ntlb tlb\n{user}"
+                    ),
+                )
+                .unwrap();
+                Node::start(&conf, *port, dir.join(format!("node{i}.log")))
+            })
+            .collect();
+        Cluster { dir, data, hash, nodes }
+    }
+
+    fn config(&self, addr: &str) -> ClientConfig {
+        let mut c = ClientConfig::new(addr, keys().1.clone(), &self.hash);
+        c.timeout = Some(Duration::from_secs(20));
+        c
+    }
+
+    fn client(&self, addr: &str) -> Client {
+        Client::connect(&self.config(addr)).unwrap_or_else(|e| panic!("connect {addr}: {e}"))
+    }
+
+    fn addr(&self, i: usize) -> String {
+        format!("127.0.0.1:{}", self.nodes[i].port)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.nodes.clear();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// A TLB answer (`4 127.0.0.1;port`) as a socket address.
+fn tlb_addr(entry: &str) -> String {
+    let (ip, port) = entry
+        .strip_prefix("4 ")
+        .and_then(|r| r.split_once(';'))
+        .unwrap_or_else(|| panic!("not a TLB entry: {entry:?}"));
+    SocketAddr::new(ip.parse().unwrap(), port.parse().unwrap()).to_string()
+}
+
+fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+#[test]
+fn two_nodes_share_one_root_behind_tlb() {
+    let cluster = Cluster::start(2);
+    let (a, b) = (cluster.addr(0), cluster.addr(1));
+
+    // TLB on either node hands out both nodes in turn (each node keeps its own
+    // round-robin position, so a fresh cluster starts with the first entry).
+    for entry_node in [&a, &b] {
+        let mut c = cluster.client(entry_node);
+        let got: Vec<String> = (0..4)
+            .map(|_| tlb_addr(&assert_ok(c.call("TLB", b"").unwrap())))
+            .collect();
+        assert_eq!(
+            got,
+            [a.clone(), b.clone(), a.clone(), b.clone()],
+            "TLB from {entry_node}"
+        );
+    }
+
+    // Follow the balancer: upload where TLB points, download where it points next.
+    let mut balancer = cluster.client(&a);
+    let up_node = tlb_addr(&assert_ok(balancer.call("TLB", b"").unwrap()));
+    let down_node = tlb_addr(&assert_ok(balancer.call("TLB", b"").unwrap()));
+    assert_ne!(up_node, down_node);
+
+    let body = pattern(3 << 20, 7);
+    let mut up = cluster.client(&up_node);
+    assert!(ok(&up.call("MKDIR", b"shared").unwrap()));
+    let st = up
+        .sndfile(b"shared/one.bin", false, &mut &body[..], &mut |_| {})
+        .unwrap();
+    assert!(ok(&st), "{st:?}");
+    // PUT in two ranges through the uploading node
+    let half = body.len() / 2;
+    for (off, part) in [(0, &body[..half]), (half, &body[half..])] {
+        let r = up.put(b"shared/two.bin", off as u64, 1 << 20, &mut &part[..], &mut |_| {});
+        assert_eq!(r.unwrap(), Ok(tfd::client::transfer::PutOutcome::Done));
+    }
+
+    let mut down = cluster.client(&down_node);
+    let mut got = Vec::new();
+    assert!(ok(&down.rcvfile(b"shared/one.bin", false, &mut got).unwrap()));
+    assert!(got == body, "RCVFILE through the other node differs");
+    let mut got = Vec::new();
+    let n = down.get(b"shared/two.bin", 0, 1 << 20, &mut got, &mut |_| {}).unwrap();
+    assert_eq!(n, Ok(body.len() as u64));
+    assert!(got == body, "GET through the other node differs");
+    assert_eq!(std::fs::read(cluster.data.join("shared/one.bin")).unwrap(), body);
+
+    // LOCK is a file in the tree, so it holds across nodes: the lock file made
+    // through one node stops a session on the other.
+    assert!(ok(&down.call("LOCK", b"busy").unwrap()));
+    assert!(ok(&down.call("MKDIR", b"shared/before").unwrap()));
+    assert!(ok(&up.call("TOUCH", b"shared/busy").unwrap()));
+    assert_failed(down.call("MKDIR", b"shared/after").unwrap(), 30);
+    assert!(ok(&up.call("DEL", b"shared/busy").unwrap()));
+    assert!(ok(&down.call("MKDIR", b"shared/after").unwrap()));
+
+    // The session registry is per node: only the node holding a session knows
+    // its PROCKEY, so PROCHECK must be sent to that node.
+    let key = assert_ok(up.call("PROCKEY", b"").unwrap());
+    let probe = |addr: &str| {
+        let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+        u.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        u.connect(addr).unwrap();
+        let mut q = vec![1u8];
+        q.extend_from_slice(key.as_bytes());
+        u.send(&q).unwrap();
+        let mut r = [0u8; 16];
+        let n = u.recv(&mut r).expect("no PROCHECK reply");
+        r[..n].to_vec()
+    };
+    assert_eq!(probe(&up_node), [1], "the node holding the session");
+    assert_eq!(probe(&down_node), [0], "the other node does not know it");
+}
