@@ -851,6 +851,8 @@ fn defusr_cannot_read_roots_files() {
         return;
     }
     let (uid, gid) = system_user("tfdatk1");
+    // (`..Opts::default()` keeps this compiling as Opts gains fields)
+    #[allow(clippy::needless_update)]
     let srv = Server::start_opts(Opts {
         extra: "defusr tfdatk1\n",
         default_user: false,
