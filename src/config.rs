@@ -138,6 +138,14 @@ pub const KEYS: &[(&str, &str)] = &[
         "udp_user",
         "system user the UDP probe responder runs as when tfd starts as root (default nobody)",
     ),
+    (
+        "control_socket",
+        "root-only admin socket for `tfd ctl` (default /run/tfd/ctl.sock when started as root, else off)",
+    ),
+    (
+        "shutdown_grace",
+        "seconds sessions get to finish after SIGTERM before they are ended, 0..3600 (default 10)",
+    ),
     ("faipath", "accepted for compatibility, ignored"),
     ("faitok_mq", "accepted for compatibility, ignored"),
     ("xsntmex", "accepted for compatibility, ignored"),
@@ -227,6 +235,10 @@ pub struct Config {
     pub xferlog: Option<PathBuf>,
     /// The unprivileged user of the UDP responder (when started as root).
     pub udp_user: String,
+    /// The admin control socket (None: the default for how tfd was started).
+    pub control_socket: Option<PathBuf>,
+    /// How long sessions may finish after SIGTERM.
+    pub shutdown_grace: Duration,
     /// Canonical path of the file, so a reload reads the same file whatever the cwd.
     pub source: Option<PathBuf>,
 }
@@ -473,6 +485,7 @@ impl Config {
         config.userdb = config.userdb.take().map(|p| base.join(p));
         config.tlb = config.tlb.take().map(|p| base.join(p));
         config.xferlog = config.xferlog.take().map(|p| base.join(p));
+        config.control_socket = config.control_socket.take().map(|p| base.join(p));
         config.source = Some(source);
         config.check(&file, &lines)?;
         Ok(config)
@@ -621,6 +634,8 @@ struct Draft {
     log_target: Option<crate::logging::LogTarget>,
     xferlog: Option<PathBuf>,
     udp_user: Option<String>,
+    control_socket: Option<PathBuf>,
+    shutdown_grace: Option<Duration>,
 }
 
 fn parse_named(text: &str, file: &str) -> Result<(Config, KeyLines), ConfigError> {
@@ -911,6 +926,10 @@ fn parse_value(d: &mut Draft, key: &'static str, value: &str, line: usize) -> Re
             }
             d.udp_user = Some(value.to_string());
         }
+        "control_socket" => d.control_socket = Some(PathBuf::from(value)),
+        "shutdown_grace" => {
+            d.shutdown_grace = Some(Duration::from_secs(number(value, 0, 3600)?));
+        }
         // Every other key in KEYS is handled before this is called; reaching
         // here means KEYS grew without a parser arm, which the tests catch.
         _ => return Err("key has no parser (tfd bug)".into()),
@@ -1004,6 +1023,8 @@ fn finish(d: Draft, file: &str, seen: &KeyLines) -> Result<Config, ConfigError> 
         log_target: d.log_target.unwrap_or_default(),
         xferlog: d.xferlog,
         udp_user: d.udp_user.unwrap_or_else(|| "nobody".to_string()),
+        control_socket: d.control_socket,
+        shutdown_grace: d.shutdown_grace.unwrap_or(Duration::from_secs(10)),
         source: None,
     })
 }

@@ -395,3 +395,30 @@ pub fn syslog(priority: libc::c_int, msg: &CStr) {
     // by one NUL-terminated string argument that outlives the call.
     unsafe { libc::syslog(priority, c"%s".as_ptr(), msg.as_ptr()) }
 }
+
+/// Detaches from the terminal the classic way: fork (the parent exits, so the
+/// shell gets its prompt back), setsid (no controlling terminal), fork again (the
+/// daemon can never reacquire one), chdir("/"), stdin/stdout/stderr on /dev/null.
+/// Returns in the final daemon process only. Call before any thread exists.
+pub fn daemonize() -> io::Result<()> {
+    for step in 0..2 {
+        match fork()? {
+            Fork::Parent(_) => exit_now(0),
+            Fork::Child => {
+                if step == 0 {
+                    nix::unistd::setsid().map_err(io::Error::from)?;
+                }
+            }
+        }
+    }
+    std::env::set_current_dir("/")?;
+    let null = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null")?;
+    for fd in 0..3 {
+        // SAFETY: dup2 onto the standard descriptors, which this process owns;
+        // `null` stays open for the duration of the call.
+        if unsafe { libc::dup2(null.as_raw_fd(), fd) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}

@@ -129,8 +129,15 @@ fn liveness_subcommands() {
         .trim_start_matches("OK ")
         .to_string();
     assert_eq!(key.len(), 33, "{key}");
-    // that tf session has ended: its key reads dead
-    let o = tf(&srv, &["probe", "proc", &key]);
+    // that tf session has ended (its process may take a moment to exit): its key reads dead
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let o = loop {
+        let o = tf(&srv, &["probe", "proc", &key]);
+        if o.status.code() == Some(2) || std::time::Instant::now() > deadline {
+            break o;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "dead");
     let o = tf(&srv, &["oob", "3"]);

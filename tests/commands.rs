@@ -77,6 +77,9 @@ fn rmdir_keeps_secure_dirs_and_root() {
     assert_failed(c.call("RMDIR", b"t").unwrap(), 15);
     assert!(srv.path("t/keep.sd/secret").exists());
     assert!(!srv.path("t/other").exists());
+    // naming the secure directory itself does not remove it either
+    assert_failed(c.call("RMDIR", b"t/keep.sd").unwrap(), 15);
+    assert!(srv.path("t/keep.sd/secret").exists());
     // the root: emptied except secure directories, kept, FAILED 15
     let ino = fs::metadata(&srv.data).unwrap().ino();
     assert_failed(c.call("RMDIR", b"").unwrap(), 15);

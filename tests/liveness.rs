@@ -89,6 +89,16 @@ fn killed_session_reads_dead_within_100ms() {
     assert_eq!(live.len(), 1, "{live:?} {tasks:?}");
     assert_eq!(probe(&u, &with_key(1, &key)), [1]);
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(live[0]), nix::sys::signal::SIGKILL).unwrap();
+    // the clock starts when the kernel has ended the process (zombie or gone), so a
+    // loaded machine's scheduling of the kill itself is not counted
+    let dead = |pid: i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|st| st.rfind(')').is_some_and(|i| st[i + 2..].starts_with('Z')))
+            .unwrap_or(true)
+    };
+    while !dead(live[0]) {
+        std::thread::yield_now();
+    }
     let t = Instant::now();
     loop {
         if probe(&u, &with_key(1, &key)) == [0] {
@@ -117,7 +127,7 @@ fn oob_bytes_are_echoed_and_counted() {
         let b = [b'!' + i];
         send(fd, &b, MsgFlags::MSG_OOB).unwrap();
         let mut got = [0u8; 1];
-        let deadline = Instant::now() + Duration::from_secs(2);
+        let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             match recv(fd, &mut got, MsgFlags::MSG_OOB | MsgFlags::MSG_DONTWAIT) {
                 Ok(1) => break,

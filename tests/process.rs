@@ -60,6 +60,7 @@ fn defusr_sessions_run_as_that_user() {
     let srv = Server::start_opts(Opts {
         extra: "defusr tfdtest1\n",
         default_user: false,
+        ..Opts::default()
     });
     nix::unistd::chown(&srv.data, Some(uid.into()), Some(gid.into())).unwrap();
     let mut c = srv.client();

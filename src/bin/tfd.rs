@@ -3,19 +3,26 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 use tfd::config::Config;
 use tfd::server::{self, demo, RunOptions};
 
 const USAGE: &str = "\
-usage: tfd [-c FILE] [--check-config]
+usage: tfd [-c FILE] [--check-config] [--daemon [--pidfile PATH]]
        tfd demo [--dir DIR] [--port PORT]
+       tfd ctl [-c FILE] [--socket PATH] REQUEST
 
   -c, --config FILE   configuration file (default /etc/tfd/tfd.conf)
       --check-config  validate the configuration (and key) and exit
+      --daemon        detach (double fork, setsid, stdio on /dev/null) and write a pidfile;
+                      for init systems without supervision (systemd: run in the foreground)
+      --pidfile PATH  with --daemon (default /run/tfd.pid)
   demo                run a ready-to-use server on 127.0.0.1 (creates DIR on first run)
       --dir DIR       demo folder (default ./tfd-demo)
       --port PORT     demo port (default 10345)
+  ctl                 send one admin request to a running tfd's control socket:
+                        sessions | kick PID|IP | ban IP DURATION | unban IP | reload | stats
+      --socket PATH   the control socket (default: control_socket of the config,
+                      else /run/tfd/ctl.sock)
   -h, --help          this help
   -V, --version       print the version";
 
@@ -35,8 +42,13 @@ fn main() -> ExitCode {
     let mut config = PathBuf::from("/etc/tfd/tfd.conf");
     let mut check = false;
     let mut demo_mode = false;
+    let mut daemon = false;
+    let mut pidfile = PathBuf::from("/run/tfd.pid");
     let mut demo_dir = PathBuf::from(demo::DEFAULT_DIR);
     let mut demo_port = demo::DEFAULT_PORT;
+    if args.first().map(String::as_str) == Some("ctl") {
+        return ctl(&args[1..]);
+    }
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -45,6 +57,11 @@ fn main() -> ExitCode {
                 None => return fail("-c needs a file"),
             },
             "--check-config" => check = true,
+            "--daemon" => daemon = true,
+            "--pidfile" => match it.next() {
+                Some(v) => pidfile = PathBuf::from(v),
+                None => return fail("--pidfile needs a path"),
+            },
             "demo" => demo_mode = true,
             "--dir" if demo_mode => match it.next() {
                 Some(v) => demo_dir = PathBuf::from(v),
@@ -85,8 +102,11 @@ fn main() -> ExitCode {
         return fail(e);
     }
     // --check-config answers on the terminal, whatever log_target says
+    // (and --daemon puts stderr on /dev/null: its logs go to syslog then)
     let target = if check {
         tfd::logging::LogTarget::Stderr
+    } else if daemon && cfg.log_target == tfd::logging::LogTarget::Stderr {
+        tfd::logging::LogTarget::Syslog
     } else {
         cfg.log_target
     };
@@ -133,10 +153,50 @@ fn main() -> ExitCode {
     let opts = RunOptions {
         config_path: Some(config),
         serve_as_self,
-        grace: Duration::from_secs(10),
+        daemon_pidfile: if daemon {
+            Some(std::path::absolute(&pidfile).unwrap_or(pidfile))
+        } else {
+            None
+        },
     };
     match server::run(cfg, opts) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
+    }
+}
+
+/// `tfd ctl`: one request to the control socket of a running tfd.
+fn ctl(args: &[String]) -> ExitCode {
+    let mut config: Option<PathBuf> = None;
+    let mut socket: Option<PathBuf> = None;
+    let mut words: Vec<&str> = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-c" | "--config" => config = it.next().map(PathBuf::from),
+            "--socket" => socket = it.next().map(PathBuf::from),
+            w => words.push(w),
+        }
+    }
+    if words.is_empty() {
+        return fail(format!("ctl needs a request\n{USAGE}"));
+    }
+    let path = socket.unwrap_or_else(|| {
+        let conf = config.unwrap_or_else(|| PathBuf::from("/etc/tfd/tfd.conf"));
+        Config::load(&conf)
+            .ok()
+            .and_then(|c| c.control_socket)
+            .unwrap_or_else(|| PathBuf::from("/run/tfd/ctl.sock"))
+    });
+    match tfd::server::control::call(&path, &words.join(" ")) {
+        Ok(text) => {
+            print!("{text}");
+            if text.starts_with("error") {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => fail(format!("control socket {}: {e}", path.display())),
     }
 }

@@ -87,6 +87,14 @@ pub fn rmdir(s: &mut Session, arg: &[u8]) -> CmdResult {
         Err(FsError::NotFound) | Err(FsError::NotDir) => return Err(Failed::NoSuchDir.into()),
         Err(e) => return Err(denied_or(e, Failed::AccessDenied).into()),
     }
+    // a secure directory goes only with its token (RMSECDIR), never by RMDIR
+    if p.name().is_some_and(crate::fsys::is_secure_name) {
+        log::info!(
+            "{} RMDIR refused on a secure directory (RMSECDIR removes those)",
+            s.peer
+        );
+        return Err(Failed::DirStillExists.into());
+    }
     let (dir, name) = s.root.parent(&p).map_err(|e| denied_or(e, Failed::AccessDenied))?;
     walk::remove_tree(dir.as_fd(), &name, true, &mut budget, 0);
     if sys::fstatat(dir.as_fd(), &name, false).is_ok() {

@@ -3,6 +3,7 @@
 //! and each payload is its own cipher unit. PUT writes in place at the offset
 //! without truncating, so resumes and parallel streams work (decisions.md).
 
+use super::transfer::{logged, Track};
 use super::{CmdError, CmdResult, Reply};
 use crate::channel::{ChannelError, NetStream, RxHalf};
 use crate::fsys::{Kind, RelPath};
@@ -10,6 +11,7 @@ use crate::session::Session;
 use crate::sys;
 use crate::wire::hpf::{self, code, HpfRequest};
 use crate::wire::{Failed, FrameError};
+use crate::xferlog::Direction;
 use log::{info, warn};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -117,7 +119,12 @@ fn drain_to_fin(rx: &mut RxHalf<NetStream>, grant: usize) -> Result<(), CmdError
 
 /// `PUT <path> <hpfile>`.
 pub fn put(s: &mut Session, arg: &[u8]) -> CmdResult {
+    logged(s, arg, "PUT", Direction::Incoming, put_t)
+}
+
+fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let mut o = open(s, arg, false, true)?;
+    t.path = Some(o.path.clone());
     let limit = super::quota::end_limit(s, &o.file);
     send_grant(s, o.grant)?;
     let mut buf = vec![0u8; o.grant];
@@ -141,8 +148,10 @@ pub fn put(s: &mut Session, arg: &[u8]) -> CmdResult {
                     return Ok(Reply::Sent);
                 }
                 total += n as u64;
+                t.bytes = total;
             }
             code::END | code::STOP | code::CANCEL => {
+                t.complete = len != code::CANCEL;
                 if len == code::CANCEL {
                     remove(s, &o.path);
                 }
@@ -163,8 +172,13 @@ pub fn put(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// `PUTCAN <path> <hpfilecan>`: like PUT, but after every `canpt` chunks the server
 /// answers −3 (continue) or −2 (write failed); no HPFFIN, no final reply.
 pub fn putcan(s: &mut Session, arg: &[u8]) -> CmdResult {
+    logged(s, arg, "PUTCAN", Direction::Incoming, putcan_t)
+}
+
+fn putcan_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let canpt = hpf::parse(arg, true).and_then(|r| r.canpt).unwrap_or(0);
     let mut o = open(s, arg, true, true)?;
+    t.path = Some(o.path.clone());
     let limit = super::quota::end_limit(s, &o.file);
     send_grant(s, o.grant)?;
     let mut buf = vec![0u8; o.grant];
@@ -181,6 +195,8 @@ pub fn putcan(s: &mut Session, arg: &[u8]) -> CmdResult {
                     if o.created {
                         remove(s, &o.path);
                     }
+                } else if !failed {
+                    t.bytes += n as u64;
                 }
                 chunks += 1;
                 if canpt > 0 && chunks % canpt == 0 {
@@ -191,7 +207,10 @@ pub fn putcan(s: &mut Session, arg: &[u8]) -> CmdResult {
                     s.chan.tx.send_i64(code::CONT)?;
                 }
             }
-            code::END | code::STOP => return Ok(Reply::Sent),
+            code::END | code::STOP => {
+                t.complete = !failed;
+                return Ok(Reply::Sent);
+            }
             code::CANCEL => {
                 remove(s, &o.path);
                 return Ok(Reply::Sent);
@@ -205,7 +224,12 @@ pub fn putcan(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// a read error); a reader thread takes the client's −2 (cancel) and −127 (FIN)
 /// meanwhile. After the client's FIN the server sends its own.
 pub fn get(s: &mut Session, arg: &[u8]) -> CmdResult {
+    logged(s, arg, "GET", Direction::Outgoing, get_t)
+}
+
+fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let mut o = open(s, arg, false, false)?;
+    t.path = Some(o.path.clone());
     send_grant(s, o.grant)?;
     let cancel = AtomicBool::new(false);
     let gone = AtomicBool::new(false);
@@ -213,6 +237,7 @@ pub fn get(s: &mut Session, arg: &[u8]) -> CmdResult {
     let peer = s.peer;
     let (tx, rx) = (&mut s.chan.tx, &mut s.chan.rx);
     let mut sent = 0u64;
+    let mut end = code::END;
     let reader_result = std::thread::scope(|scope| {
         let reader = scope.spawn(|| {
             let r = (|| loop {
@@ -227,7 +252,6 @@ pub fn get(s: &mut Session, arg: &[u8]) -> CmdResult {
             }
             r
         });
-        let mut end = code::END;
         while !cancel.load(Ordering::SeqCst) && !gone.load(Ordering::SeqCst) {
             let n = match o.file.read(&mut buf) {
                 Ok(0) => break,
@@ -254,8 +278,10 @@ pub fn get(s: &mut Session, arg: &[u8]) -> CmdResult {
         }
         reader.join().unwrap_or(Err(ChannelError::Closed))
     });
+    t.bytes = sent;
     reader_result?;
     s.chan.tx.send_i64(code::FIN)?;
+    t.complete = end == code::END && !cancel.load(Ordering::SeqCst);
     info!(
         "{peer} GET sent {sent} bytes{}",
         if cancel.load(Ordering::SeqCst) {
@@ -270,8 +296,13 @@ pub fn get(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// `GETCAN <path> <hpfilecan>`: after every `canpt` chunks the client answers −3 to
 /// continue (anything else stops silently); 0 at EOF (−2 on a read error); no FIN.
 pub fn getcan(s: &mut Session, arg: &[u8]) -> CmdResult {
+    logged(s, arg, "GETCAN", Direction::Outgoing, getcan_t)
+}
+
+fn getcan_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let canpt = hpf::parse(arg, true).and_then(|r| r.canpt).unwrap_or(0);
     let mut o = open(s, arg, true, false)?;
+    t.path = Some(o.path.clone());
     send_grant(s, o.grant)?;
     let mut buf = vec![0u8; o.grant];
     let mut chunks = 0u64;
@@ -286,9 +317,11 @@ pub fn getcan(s: &mut Session, arg: &[u8]) -> CmdResult {
         };
         if n == 0 {
             s.chan.tx.send_i64(code::END)?;
+            t.complete = true;
             return Ok(Reply::Sent);
         }
         s.chan.tx.send_units(&[&(n as i64).to_be_bytes(), &buf[..n]])?;
+        t.bytes += n as u64;
         chunks += 1;
         if canpt > 0 && chunks % canpt == 0 && s.chan.rx.recv_i64()? != code::CONT {
             return Ok(Reply::Sent);

@@ -9,10 +9,39 @@ use crate::fsys::{FsError, Kind, RelPath};
 use crate::session::{denied_or, Session};
 use crate::sys;
 use crate::wire::{command, Failed, FrameError, MAX_FRAME};
+use crate::xferlog::Direction;
 use log::{info, warn};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::os::fd::AsFd;
+use std::time::Instant;
+
+/// What one transfer moved, for the transfer log.
+#[derive(Default)]
+pub(crate) struct Track {
+    /// Set once the transfer really started (the target was opened).
+    pub path: Option<RelPath>,
+    pub bytes: u64,
+    pub complete: bool,
+}
+
+/// Runs a transfer handler and records it in the transfer log on every exit path
+/// (complete, refused mid-way, broken off, connection lost).
+pub(crate) fn logged(
+    s: &mut Session,
+    arg: &[u8],
+    command: &str,
+    direction: Direction,
+    f: fn(&mut Session, &[u8], &mut Track) -> CmdResult,
+) -> CmdResult {
+    let started = Instant::now();
+    let mut t = Track::default();
+    let r = f(s, arg, &mut t);
+    if let Some(p) = &t.path {
+        s.xfer(command, p, direction, t.bytes, t.complete && r.is_ok(), started);
+    }
+    r
+}
 
 /// Splits `<flag> <path>`; the flag is true when its first byte is `1`.
 fn flag_and_path(arg: &[u8]) -> Result<(bool, &[u8]), Failed> {
@@ -47,11 +76,16 @@ fn upload_error(e: FsError) -> Failed {
 /// `SNDFILE <0|1> <path>`: the client uploads in `CONT <data>` frames and ends
 /// with `OK` (keep) or `BREAK` (discard).
 pub fn sndfile(s: &mut Session, arg: &[u8]) -> CmdResult {
+    logged(s, arg, "SNDFILE", Direction::Incoming, sndfile_t)
+}
+
+fn sndfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let (overwrite, path) = flag_and_path(arg)?;
     let p = s.path(path)?;
     check_target(s, &p, overwrite)?;
     let mut room = super::quota::room(s, overwrite.then_some(&p));
     let mut up = Upload::begin(&s.root, &p).map_err(upload_error)?;
+    t.path = Some(p.clone());
     s.chan.tx.send_frame(b"CONT")?;
     loop {
         let frame = s.chan.rx.recv_frame()?;
@@ -70,6 +104,7 @@ pub fn sndfile(s: &mut Session, arg: &[u8]) -> CmdResult {
                 return match up.commit(overwrite) {
                     Ok(()) => {
                         info!("{} SNDFILE stored {} bytes", s.peer, n);
+                        t.complete = true;
                         Ok(Reply::Ok)
                     }
                     Err(e) => Err(upload_error(e).into()),
@@ -85,6 +120,7 @@ pub fn sndfile(s: &mut Session, arg: &[u8]) -> CmdResult {
                     warn!("{} SNDFILE write failed: {e}", s.peer);
                     return Err(upload_error(e).into());
                 }
+                t.bytes += data.len() as u64;
                 s.chan.tx.send_frame(b"CONT")?;
             }
         }
@@ -110,6 +146,10 @@ fn open_download(s: &Session, p: &RelPath) -> Result<(File, u64), Failed> {
 /// answers each (`BREAK` stops), `OK` at the end; flag 1 deletes the file after a
 /// complete transfer.
 pub fn rcvfile(s: &mut Session, arg: &[u8]) -> CmdResult {
+    logged(s, arg, "RCVFILE", Direction::Outgoing, rcvfile_t)
+}
+
+fn rcvfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let (delete, path) = flag_and_path(arg)?;
     let p = s.path(path)?;
     if p.is_root() {
@@ -117,6 +157,7 @@ pub fn rcvfile(s: &mut Session, arg: &[u8]) -> CmdResult {
     }
     s.check_lock_parent(&p)?;
     let (mut file, _) = open_download(s, &p)?;
+    t.path = Some(p.clone());
     let mut sent = 0u64;
     let complete = s.send_chunks(|buf, want| {
         let start = buf.len();
@@ -131,6 +172,8 @@ pub fn rcvfile(s: &mut Session, arg: &[u8]) -> CmdResult {
             Err(_) => Err(CmdError::Failed(Failed::TransferApi)),
         }
     })?;
+    t.bytes = sent;
+    t.complete = complete;
     info!(
         "{} RCVFILE sent {} bytes{}",
         s.peer,
@@ -149,19 +192,31 @@ pub fn rcvfile(s: &mut Session, arg: &[u8]) -> CmdResult {
 
 /// `SDOWN <path>`: raw `[i32 len][data]` pairs, then 0 (EOF) or −1 (error).
 pub fn sdown(s: &mut Session, arg: &[u8]) -> CmdResult {
-    let file = s.path(arg).ok().and_then(|p| open_download(s, &p).ok());
-    let Some((mut file, _)) = file else {
+    logged(s, arg, "SDOWN", Direction::Outgoing, sdown_t)
+}
+
+fn sdown_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
+    let opened = s
+        .path(arg)
+        .ok()
+        .and_then(|p| open_download(s, &p).ok().map(|(f, _)| (f, p)));
+    let Some((mut file, p)) = opened else {
         s.chan.tx.send_i32(-1)?;
         return Ok(Reply::Sent);
     };
+    t.path = Some(p);
     let mut buf = vec![0u8; MAX_FRAME];
     loop {
         match read_full(&mut file, &mut buf) {
             Ok(0) => {
                 s.chan.tx.send_i32(0)?;
+                t.complete = true;
                 return Ok(Reply::Sent);
             }
-            Ok(n) => s.chan.tx.send_units(&[&(n as i32).to_be_bytes(), &buf[..n]])?,
+            Ok(n) => {
+                s.chan.tx.send_units(&[&(n as i32).to_be_bytes(), &buf[..n]])?;
+                t.bytes += n as u64;
+            }
             Err(e) => {
                 warn!("{} SDOWN read failed: {e}", s.peer);
                 s.chan.tx.send_i32(-1)?;
@@ -174,12 +229,19 @@ pub fn sdown(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// `SUP <path>`: the client sends raw `[i32 len][data]` pairs and 0 at the end
 /// (answered 0 or −1), or a negative value to cancel (answered with nothing).
 pub fn sup(s: &mut Session, arg: &[u8]) -> CmdResult {
+    logged(s, arg, "SUP", Direction::Incoming, sup_t)
+}
+
+fn sup_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let mut room = s.path(arg).ok().and_then(|p| super::quota::room(s, Some(&p)));
     let mut up = s.path(arg).ok().and_then(|p| {
         check_target(s, &p, true).ok()?;
         Upload::begin(&s.root, &p).ok()
     });
     let mut failed = up.is_none();
+    if !failed {
+        t.path = s.path(arg).ok();
+    }
     let mut buf = Vec::new();
     loop {
         let len = s.chan.rx.recv_i32()?;
@@ -189,6 +251,7 @@ pub fn sup(s: &mut Session, arg: &[u8]) -> CmdResult {
         }
         if len == 0 {
             let ok = !failed && up.take().is_some_and(|u| u.commit(true).is_ok());
+            t.complete = ok;
             s.chan.tx.send_i32(if ok { 0 } else { -1 })?;
             return Ok(Reply::Sent);
         }
@@ -209,6 +272,8 @@ pub fn sup(s: &mut Session, arg: &[u8]) -> CmdResult {
             if u.write(&buf).is_err() {
                 failed = true;
                 up = None;
+            } else {
+                t.bytes += buf.len() as u64;
             }
         }
     }

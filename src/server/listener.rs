@@ -28,8 +28,8 @@ pub struct RunOptions {
     pub config_path: Option<PathBuf>,
     /// Serve as the invoking user (demo mode, or not started as root).
     pub serve_as_self: bool,
-    /// How long sessions get to finish after SIGTERM before they are killed.
-    pub grace: Duration,
+    /// Detach (`--daemon`) and write this pidfile.
+    pub daemon_pidfile: Option<PathBuf>,
 }
 
 struct ChildInfo {
@@ -53,6 +53,14 @@ struct Listener {
     udp_pid: i32,
     /// Whom the UDP responder runs as.
     udp_user: Option<crate::auth::privs::Identity>,
+    /// The admin control socket.
+    control: Option<std::os::unix::net::UnixListener>,
+    /// Addresses banned through the control socket.
+    bans: super::control::Bans,
+    /// When the listener started, and what it has seen since.
+    started: Instant,
+    accepted: u64,
+    refused: u64,
 }
 
 /// The signals the listener turns into events.
@@ -97,6 +105,16 @@ fn load_tlb(cfg: &Config) -> Result<Arc<Vec<String>>, String> {
     }
 }
 
+/// Opens the transfer log in the listener, as root, before any fork.
+fn open_xferlog(cfg: &Config) -> Result<Option<Arc<crate::xferlog::XferLog>>, String> {
+    cfg.xferlog
+        .as_deref()
+        .map(crate::xferlog::XferLog::open)
+        .transpose()
+        .map(|x| x.map(Arc::new))
+        .map_err(|e| format!("xferlog: {e}"))
+}
+
 /// Runs the daemon until SIGTERM/SIGINT. Returns after all sessions have ended.
 pub fn run(cfg: Config, opts: RunOptions) -> Result<(), String> {
     let rsa = super::load_key(&cfg)?;
@@ -124,6 +142,8 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), String> {
     drop(sig_tx);
     let defusr = resolve_defusr(&cfg, opts.serve_as_self)?;
     let tlb = load_tlb(&cfg)?;
+    let cfg_control = cfg.control_socket.clone();
+    let xferlog = open_xferlog(&cfg)?;
     let registry = Arc::new(
         super::registry::Registry::new(cfg.max_sessions.max(64) as usize)
             .map_err(|e| format!("session registry: {e}"))?,
@@ -138,6 +158,7 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), String> {
         sockets: udp_sockets,
         registry: registry.clone(),
         tlb: tlb.clone(),
+        trp: cfg.trp.clone().map(|t| (t, cfg.port)),
     };
     let ctx = Arc::new(Context {
         cfg,
@@ -151,7 +172,27 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), String> {
             crate::auth::throttle::Throttle::new(crate::auth::throttle::DEFAULT_SLOTS)
                 .map_err(|e| format!("login throttle table: {e}"))?,
         ),
+        xferlog,
     });
+    let control_path = match (&cfg_control, sys::geteuid() == 0 && !opts.serve_as_self) {
+        (Some(p), _) => Some(p.clone()),
+        (None, true) => Some(PathBuf::from("/run/tfd/ctl.sock")),
+        (None, false) => None,
+    };
+    let control = match &control_path {
+        Some(p) => match super::control::bind(p) {
+            Ok(l) => {
+                info!("control socket {}", p.display());
+                Some(l)
+            }
+            Err(e) if cfg_control.is_some() => return Err(format!("control_socket {}: {e}", p.display())),
+            Err(e) => {
+                warn!("no control socket ({}: {e})", p.display());
+                None
+            }
+        },
+        None => None,
+    };
     let mut l = Listener {
         listeners,
         ctx,
@@ -163,9 +204,27 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), String> {
         udp,
         udp_pid: 0,
         udp_user,
+        control,
+        bans: Default::default(),
+        started: Instant::now(),
+        accepted: 0,
+        refused: 0,
     };
+    if let Some(pidfile) = &l.opts.daemon_pidfile {
+        // everything that can fail at start has failed (or not) on the terminal
+        sys::daemonize().map_err(|e| format!("daemonize: {e}"))?;
+        std::fs::write(pidfile, format!("{}\n", std::process::id()))
+            .map_err(|e| format!("pidfile {}: {e}", pidfile.display()))?;
+    }
     l.spawn_udp();
+    super::notify::ready();
     l.main_loop();
+    if let Some(pidfile) = &l.opts.daemon_pidfile {
+        let _ = std::fs::remove_file(pidfile);
+    }
+    if let Some(p) = control_path {
+        let _ = std::fs::remove_file(p);
+    }
     Ok(())
 }
 
@@ -183,6 +242,7 @@ impl Listener {
             let mut signals = Vec::new();
             let mut ready = Vec::new();
             let mut woke = false;
+            let mut control_ready = false;
             {
                 let mut fds: Vec<PollFd> = self
                     .listeners
@@ -190,6 +250,9 @@ impl Listener {
                     .map(|l| PollFd::new(l.as_fd(), PollFlags::POLLIN))
                     .collect();
                 fds.push(PollFd::new(self.sig_rx.as_fd(), PollFlags::POLLIN));
+                if let Some(c) = &self.control {
+                    fds.push(PollFd::new(c.as_fd(), PollFlags::POLLIN));
+                }
                 match poll(&mut fds, PollTimeout::NONE) {
                     Ok(_) => {}
                     Err(nix::errno::Errno::EINTR) => {}
@@ -202,6 +265,8 @@ impl Listener {
                     if fd.revents().is_some_and(|r| !r.is_empty()) {
                         if i == self.listeners.len() {
                             woke = true;
+                        } else if i == self.listeners.len() + 1 {
+                            control_ready = true;
                         } else {
                             ready.push(i);
                         }
@@ -221,6 +286,9 @@ impl Listener {
                     }
                     _ => {}
                 }
+            }
+            if control_ready {
+                self.serve_control();
             }
             for i in ready {
                 self.accept(i);
@@ -260,7 +328,7 @@ impl Listener {
                             self.ctx.registry.free(info.slot);
                             match status {
                                 WaitStatus::Exited(_, 0) => {}
-                                WaitStatus::Signaled(_, Signal::SIGTERM, _) if self.stopping => {}
+                                WaitStatus::Signaled(_, Signal::SIGTERM | Signal::SIGKILL, _) if self.stopping => {}
                                 other => warn!("session {} ({}) ended abnormally: {other:?}", pid, info.peer),
                             }
                         }
@@ -270,7 +338,126 @@ impl Listener {
         }
     }
 
+    /// Answers one admin request on the control socket.
+    fn serve_control(&mut self) {
+        use super::control::{self, Request};
+        let Some(listener) = &self.control else { return };
+        let conn = match listener.accept() {
+            Ok((c, _)) => c,
+            Err(_) => return,
+        };
+        let line = match control::read_request(&conn) {
+            Ok(l) => l,
+            Err(e) => {
+                warn!("control: {e}");
+                control::respond(&conn, &format!("error: {e}"));
+                return;
+            }
+        };
+        let req = match control::parse(&line) {
+            Ok(r) => r,
+            Err(e) => {
+                control::respond(&conn, &format!("error: {e}"));
+                return;
+            }
+        };
+        info!("control: {line}");
+        let text = match req {
+            Request::Sessions => self.sessions_text(),
+            Request::KickPid(pid) => {
+                if self.children.contains_key(&pid) {
+                    let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+                    format!("ok: kicked session {pid}")
+                } else {
+                    format!("error: no session with pid {pid}")
+                }
+            }
+            Request::KickIp(ip) => format!("ok: kicked {} session(s) from {ip}", self.kick_ip(ip)),
+            Request::Ban(ip, d) => {
+                self.bans.ban(ip, d);
+                let n = self.kick_ip(ip);
+                warn!("control: banned {ip} for {}s, kicked {n} session(s)", d.as_secs());
+                format!("ok: banned {ip} for {}s, kicked {n} session(s)", d.as_secs())
+            }
+            Request::Unban(ip) => {
+                if self.bans.unban(&ip) {
+                    format!("ok: unbanned {ip}")
+                } else {
+                    format!("error: {ip} was not banned")
+                }
+            }
+            Request::Reload => {
+                self.reload();
+                "ok: reload done (see the log for its outcome)".to_string()
+            }
+            Request::Stats => format!(
+                "uptime_s {}\nsessions {}\naccepted {}\nrefused {}\nregistry_slots {}\nudp_responder_pid {}",
+                self.started.elapsed().as_secs(),
+                self.children.len(),
+                self.accepted,
+                self.refused,
+                self.ctx.registry.capacity(),
+                self.udp_pid
+            ),
+        };
+        control::respond(&conn, &text);
+    }
+
+    /// Ends every session from `ip`; returns how many.
+    fn kick_ip(&self, ip: IpAddr) -> usize {
+        let pids: Vec<i32> = self
+            .children
+            .iter()
+            .filter(|(_, c)| c.peer.ip() == ip)
+            .map(|(p, _)| *p)
+            .collect();
+        for p in &pids {
+            let _ = kill(Pid::from_raw(*p), Signal::SIGTERM);
+        }
+        pids.len()
+    }
+
+    /// One line per session: pid, peer, user, start time, bytes, current command.
+    fn sessions_text(&self) -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let mut out = String::from("PID\tPEER\tUSER\tSINCE\tSECONDS\tBYTES_IN\tBYTES_OUT\tCOMMAND\n");
+        let mut slots = self.ctx.registry.snapshot();
+        slots.sort_by_key(|s| s.pid);
+        for s in slots.iter().filter(|s| self.children.contains_key(&(s.pid as i32))) {
+            let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(s.uid))
+                .ok()
+                .flatten()
+                .map(|u| u.name)
+                .unwrap_or_else(|| s.uid.to_string());
+            let since = crate::commands::time::format_utc(s.started as i64)
+                .unwrap_or_default()
+                .replace(' ', "T");
+            out.push_str(&format!(
+                "{}\t{}\t{}\t{}Z\t{}\t{}\t{}\t{}\n",
+                s.pid,
+                s.peer,
+                user,
+                since,
+                now.saturating_sub(s.started),
+                s.bytes.0,
+                s.bytes.1,
+                if s.command.is_empty() { "-" } else { &s.command }
+            ));
+        }
+        out
+    }
+
     fn reload(&mut self) {
+        super::notify::reloading();
+        self.apply_reload();
+        // whether applied or refused, the old or new configuration is in force
+        super::notify::ready();
+    }
+
+    fn apply_reload(&mut self) {
         let Some(path) = self.opts.config_path.clone() else {
             warn!("reload requested but tfd was started without a config file; ignored");
             return;
@@ -297,11 +484,14 @@ impl Listener {
                 return;
             }
         };
-        if std::env::var_os("RUST_LOG").is_none() {
-            if let Some(level) = cfg.log_level.as_deref().and_then(|l| l.parse().ok()) {
-                log::set_max_level(level);
+        // rotation: rename the log, then SIGHUP; a new file is opened here
+        let xferlog = match open_xferlog(&cfg) {
+            Ok(x) => x,
+            Err(e) => {
+                error!("reload refused, keeping the old configuration: {e}");
+                return;
             }
-        }
+        };
         let rsa = match super::load_key(&cfg) {
             Ok(k) => k,
             Err(e) => {
@@ -323,35 +513,55 @@ impl Listener {
             registry: self.ctx.registry.clone(),
             tlb: tlb.clone(),
             throttle: self.ctx.throttle.clone(),
+            xferlog,
         });
         // the responder holds the old TLB list: replace it
         self.udp.tlb = tlb;
+        self.udp.trp = self.ctx.cfg.trp.clone().map(|t| (t, self.ctx.cfg.port));
         if self.udp_pid > 0 {
             let old = self.udp_pid;
             self.udp_pid = 0;
             let _ = kill(Pid::from_raw(old), Signal::SIGTERM);
         }
         self.spawn_udp();
+        // a daemon's stderr is /dev/null: it keeps logging to syslog
+        let target = match (self.opts.daemon_pidfile.is_some(), self.ctx.cfg.log_target) {
+            (true, crate::logging::LogTarget::Stderr) => crate::logging::LogTarget::Syslog,
+            (_, t) => t,
+        };
+        crate::logging::init(target, self.ctx.cfg.log_level.as_deref().and_then(|l| l.parse().ok()));
         info!("configuration reloaded from {}", path.display());
     }
 
     fn shutdown(&mut self) {
+        super::notify::stopping();
         info!("shutting down: {} session(s) open", self.children.len());
         self.stopping = true;
         self.listeners.clear();
+        self.control = None;
         if self.udp_pid > 0 {
             let _ = kill(Pid::from_raw(self.udp_pid), Signal::SIGTERM);
         }
-        for pid in self.children.keys() {
-            let _ = kill(Pid::from_raw(*pid), Signal::SIGTERM);
-        }
-        let deadline = Instant::now() + self.opts.grace;
-        while !self.children.is_empty() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-            self.reap();
-        }
-        for pid in self.children.keys() {
-            let _ = kill(Pid::from_raw(*pid), Signal::SIGKILL);
+        // sessions get the grace period to finish on their own, then SIGTERM,
+        // then a second later SIGKILL
+        let grace = self.ctx.cfg.shutdown_grace;
+        for (wait, signal) in [
+            (grace, Some(Signal::SIGTERM)),
+            (Duration::from_secs(1), Some(Signal::SIGKILL)),
+        ] {
+            let deadline = Instant::now() + wait;
+            while !self.children.is_empty() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+                self.reap();
+            }
+            if let Some(sig) = signal {
+                if !self.children.is_empty() {
+                    info!("ending {} session(s) with {sig:?}", self.children.len());
+                }
+                for pid in self.children.keys() {
+                    let _ = kill(Pid::from_raw(*pid), sig);
+                }
+            }
         }
         while !self.children.is_empty() {
             match waitpid(Pid::from_raw(-1), None) {
@@ -371,7 +581,10 @@ impl Listener {
         info!("stopped");
     }
 
-    fn refuse_reason(&self, ip: IpAddr) -> Option<String> {
+    fn refuse_reason(&mut self, ip: IpAddr) -> Option<String> {
+        if let Some(left) = self.bans.remaining(&ip) {
+            return Some(format!("banned for {}s more", left.as_secs()));
+        }
         let cfg = &self.ctx.cfg;
         if self.children.len() >= cfg.max_sessions as usize {
             return Some(format!("max_sessions {} reached", cfg.max_sessions));
@@ -397,6 +610,7 @@ impl Listener {
             // Reap first so limits count only live sessions.
             self.reap();
             if let Some(why) = self.refuse_reason(peer.ip()) {
+                self.refused += 1;
                 warn!("{peer} refused: {why}");
                 drop(stream);
                 continue;
@@ -419,6 +633,7 @@ impl Listener {
                     sys::exit_now(0);
                 }
                 Ok(Fork::Parent(pid)) => {
+                    self.accepted += 1;
                     self.ctx.registry.set_pid(slot, pid as u32);
                     self.children.insert(pid, ChildInfo { peer, slot });
                 }

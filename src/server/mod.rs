@@ -1,9 +1,11 @@
 //! The daemon: listeners, the accept loop, one forked process per session, signals.
 #![forbid(unsafe_code)]
 
+pub mod control;
 pub mod demo;
 pub mod listener;
 pub mod notify;
+pub mod proxy;
 pub mod registry;
 pub mod tlb;
 pub mod udp;

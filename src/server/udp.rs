@@ -20,6 +20,8 @@ pub struct Responder {
     pub registry: Arc<Registry>,
     /// The TLB tuples.
     pub tlb: Arc<Vec<String>>,
+    /// Relay probes to this transparent-proxy target (and port) instead.
+    pub trp: Option<(crate::config::Trp, u16)>,
 }
 
 /// Binds one UDP socket per TCP listen address (same port; IPv6 V6ONLY).
@@ -98,9 +100,10 @@ pub fn spawn(r: &Responder, user: Option<&crate::auth::privs::Identity>) -> std:
             }
             let registry = r.registry.clone();
             let tlb = r.tlb.clone();
+            let trp = r.trp.clone();
             let t = std::thread::Builder::new()
                 .name("udp".into())
-                .spawn(move || serve(&sockets, &registry, &tlb));
+                .spawn(move || serve(&sockets, &registry, &tlb, trp));
             match t.map(|h| h.join()) {
                 Ok(Ok(())) => sys::exit_now(0),
                 _ => sys::exit_now(1),
@@ -109,7 +112,7 @@ pub fn spawn(r: &Responder, user: Option<&crate::auth::privs::Identity>) -> std:
     }
 }
 
-fn serve(sockets: &[UdpSocket], reg: &Registry, tlb: &[String]) {
+fn serve(sockets: &[UdpSocket], reg: &Registry, tlb: &[String], trp: Option<(crate::config::Trp, u16)>) {
     info!("udp responder ready on {} socket(s)", sockets.len());
     let mut buf = [0u8; MAX_DATAGRAM + 1];
     loop {
@@ -141,7 +144,11 @@ fn serve(sockets: &[UdpSocket], reg: &Registry, tlb: &[String]) {
             if n > MAX_DATAGRAM {
                 continue;
             }
-            if let Some(reply) = answer(&buf[..n], reg, tlb) {
+            let reply = match &trp {
+                Some((t, port)) => super::proxy::relay_datagram(&buf[..n], t, *port),
+                None => answer(&buf[..n], reg, tlb),
+            };
+            if let Some(reply) = reply {
                 if let Err(e) = sockets[i].send_to(&reply, from) {
                     debug!("udp reply to {from}: {e}");
                 }

@@ -142,8 +142,8 @@ pub fn handshake(
         ctx: ctx.clone(),
         user,
         closing: false,
-        ntfy: Vec::new(),
         auth,
+        ntfy: Vec::new(),
         live,
     };
     // with injail the pre-login deadline goes on until INJAIL

@@ -20,6 +20,10 @@ pub use handshake::handshake;
 /// Bound on a command frame before LOGIN: nothing legitimate is larger.
 pub const PRELOGIN_MAX_FRAME: usize = 4096;
 
+/// Bound on everything a client may send before LOGIN (handshake included): a
+/// pre-auth client cannot make the server read without end.
+pub const PRELOGIN_MAX_BYTES: u64 = 64 * 1024;
+
 /// Everything a session needs from the daemon, fixed at fork time.
 pub struct Context {
     /// The configuration in force when the connection was accepted.
@@ -37,6 +41,9 @@ pub struct Context {
     pub registry: Arc<crate::server::registry::Registry>,
     /// The TLB tuples.
     pub tlb: Arc<Vec<String>>,
+    /// The transfer log, opened by the listener (so sessions that dropped root
+    /// can still append).
+    pub xferlog: Option<Arc<crate::xferlog::XferLog>>,
     /// The LOGIN throttle's counters (shared memory, mapped before fork).
     pub throttle: Arc<crate::auth::throttle::Throttle>,
 }
@@ -70,10 +77,10 @@ pub struct Session {
     pub user: String,
     /// Set by END or a fatal error.
     pub closing: bool,
-    /// ADDNTFY registrations, in order (their index is the notification's).
-    pub ntfy: Vec<commands::notify::Registration>,
     /// Pending identity, quota, jail state.
     pub auth: crate::auth::SessionAuth,
+    /// ADDNTFY registrations, in order (their index is the notification's).
+    pub ntfy: Vec<commands::notify::Registration>,
     /// Registry slot and PROCKEY.
     pub live: liveness::Liveness,
 }
@@ -151,10 +158,25 @@ impl Session {
                     break;
                 }
             };
+            if !self.state.logged_in && self.chan.rx.bytes > PRELOGIN_MAX_BYTES {
+                warn!(
+                    "{} closing: more than {PRELOGIN_MAX_BYTES} bytes before LOGIN",
+                    self.peer
+                );
+                break;
+            }
             let req = command::split(&frame);
             if req.name == "END" {
                 break;
             }
+            // for `tfd ctl sessions`: bytes so far and the command running now
+            self.ctx.registry.account(
+                self.live.slot,
+                self.chan.rx.bytes,
+                self.chan.tx.bytes,
+                &req.name,
+                crate::sys::geteuid(),
+            );
             let outcome = self.dispatch(&req.name, req.arg);
             if let Err(e) = self.answer(&req.name, outcome) {
                 if !matches!(e, ChannelError::Closed) {
@@ -210,6 +232,32 @@ impl Session {
     }
 }
 
+impl Session {
+    /// Records one finished (or aborted) transfer in the transfer log, if any.
+    pub fn xfer(
+        &self,
+        command: &str,
+        path: &RelPath,
+        direction: crate::xferlog::Direction,
+        bytes: u64,
+        complete: bool,
+        started: Instant,
+    ) {
+        if let Some(x) = &self.ctx.xferlog {
+            x.record(&crate::xferlog::XferEntry {
+                duration: started.elapsed(),
+                peer: self.peer.ip(),
+                bytes,
+                path: &path.to_bytes(),
+                direction,
+                complete,
+                user: &self.user,
+                command,
+            });
+        }
+    }
+}
+
 /// Maps the common filesystem errors; callers handle the command-specific ones first.
 pub fn denied_or(e: FsError, otherwise: Failed) -> Failed {
     if e.is_denied() {
@@ -222,6 +270,10 @@ pub fn denied_or(e: FsError, otherwise: Failed) -> Failed {
 /// Runs one accepted connection to the end, in the session process.
 pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, slot: usize) {
     let started = Instant::now();
+    if let Some(trp) = &ctx.cfg.trp {
+        crate::server::proxy::relay(stream, peer, trp, ctx.cfg.port);
+        return;
+    }
     let Some(live) = liveness::register(&ctx.registry, slot) else {
         warn!("{peer} no randomness for the session key; closing");
         return;

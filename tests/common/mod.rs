@@ -51,6 +51,8 @@ pub struct Server {
     pub conf: PathBuf,
     pub hash: String,
     pub stderr_path: PathBuf,
+    /// Where tests connect (the first listen address).
+    pub host: std::net::IpAddr,
 }
 
 /// Options for starting a server.
@@ -59,6 +61,10 @@ pub struct Opts<'a> {
     pub extra: &'a str,
     /// When true and running as root, add `defusr root` unless `extra` sets defusr.
     pub default_user: bool,
+    /// The `listen` lines' addresses (the first is where tests connect).
+    pub listen: &'a [&'a str],
+    /// A fixed port (default: a free one).
+    pub port: Option<u16>,
 }
 
 impl Default for Opts<'_> {
@@ -66,6 +72,8 @@ impl Default for Opts<'_> {
         Opts {
             extra: "",
             default_user: true,
+            listen: &["127.0.0.1"],
+            port: None,
         }
     }
 }
@@ -87,15 +95,21 @@ impl Server {
         let data = dir.join("data");
         std::fs::create_dir_all(&data).unwrap();
         std::fs::write(dir.join("key.pem"), &keys().0).unwrap();
-        let port = free_port();
+        let port = o.port.unwrap_or_else(free_port);
+        let host: std::net::IpAddr = o.listen[0].parse().unwrap();
+        let listen: String = o.listen.iter().map(|a| format!("listen {a}\n")).collect();
         let hash = format!("testhash{port}");
         let mut conf = format!(
-            "proto 2.4.1\nhash {hash}\ndbdir {}\nport {port}\nlisten 127.0.0.1\nprivkey_file {}\n",
+            "proto 2.4.1\nhash {hash}\ndbdir {}\nport {port}\n{listen}privkey_file {}\n",
             data.display(),
             dir.join("key.pem").display()
         );
         if o.default_user && is_root() && !o.extra.contains("defusr") {
             conf.push_str("defusr root\n");
+        }
+        if !o.extra.contains("shutdown_grace") {
+            // tests stop servers with sessions open: do not wait the default 10 s
+            conf.push_str("shutdown_grace 1\n");
         }
         conf.push_str(o.extra);
         let conf_path = dir.join("tfd.conf");
@@ -111,6 +125,7 @@ impl Server {
             .spawn()
             .unwrap();
         let s = Server {
+            host,
             child: Some(child),
             port,
             dir,
@@ -126,9 +141,12 @@ impl Server {
     fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            if let Ok(mut probe) = TcpStream::connect((self.host, self.port)) {
                 // let the probe's own session process finish, so tests that count
-                // session processes see only their own
+                // session processes see only their own: EOF from the server means
+                // that session is ending; then wait until it has been reaped
+                let _ = probe.shutdown(std::net::Shutdown::Write);
+                let _ = read_to_close(&mut probe);
                 while Instant::now() < deadline && children_of(self.pid()) != (vec![], vec![]) {
                     std::thread::sleep(Duration::from_millis(10));
                 }
@@ -148,7 +166,7 @@ impl Server {
     }
 
     pub fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        std::net::SocketAddr::new(self.host, self.port).to_string()
     }
 
     pub fn client_config(&self) -> ClientConfig {

@@ -121,6 +121,12 @@ class TfdServer:
         self.proc = None
         self.clients = []
         self.is_root = os.geteuid() == 0
+        # TFD_INTEROP_PROXY=4|6: clients reach this server through a second tfd
+        # configured as a transparent proxy (trp_ipv4 127.0.0.2 / trp_ipv6 ::1) on
+        # the same port; the tests' disk checks still see this server's root.
+        self.via = os.environ.get("TFD_INTEROP_PROXY", "")
+        self.listen_host = {"4": "127.0.0.2", "6": "::1"}.get(self.via, HOST)
+        self.proxy = None
 
     def config_text(self) -> str:
         lines = [
@@ -128,7 +134,7 @@ class TfdServer:
             f"hash {self.hash}",
             f"dbdir {self.data}",
             f"port {self.port}",
-            f"listen {self.host}",
+            f"listen {self.listen_host}",
             f"privkey_file {self.key_file}",
         ]
         multi_user = any(l.split()[:1] in (["userdb"], ["defusr"]) for l in self.extra_conf)
@@ -151,7 +157,7 @@ class TfdServer:
                     stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                     cwd=self.base, env=env, start_new_session=True,
                 )
-            if self._wait_ready():
+            if self._wait_ready() and (not self.via or self._start_proxy()):
                 return self
             rc = self.proc.poll()
             log_text = self.log()
@@ -161,13 +167,37 @@ class TfdServer:
             raise RuntimeError(f"tfd did not come up on {self.host}:{self.port} (exit {rc}):\n{log_text}")
         raise RuntimeError(f"tfd could not bind a port:\n{self.log()}")
 
+    def _start_proxy(self) -> bool:
+        """The transparent proxy in front of this server (TFD_INTEROP_PROXY)."""
+        base = self.base / "proxy"
+        (base / "data").mkdir(parents=True, exist_ok=True)
+        target = "trp_ipv4 127.0.0.2" if self.via == "4" else "trp_ipv6 ::1"
+        conf = base / "tfd.conf"
+        conf.write_text(
+            "\n".join([f"proto {PROTO}", f"hash {self.hash}", f"dbdir {base / 'data'}", f"port {self.port}",
+                       f"listen {HOST}", f"privkey_file {self.key_file}", target]
+                      + (["defusr root"] if self.is_root else [])) + "\n")
+        with open(self.log_file, "ab") as log:
+            self.proxy = subprocess.Popen([_tfd_bin(), "-c", str(conf)], stdin=subprocess.DEVNULL, stdout=log,
+                                          stderr=log, cwd=base, start_new_session=True)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proxy.poll() is not None:
+                return False
+            try:
+                with socket.create_connection((HOST, self.port), timeout=0.5):
+                    return True
+            except OSError:
+                time.sleep(0.05)
+        return False
+
     def _wait_ready(self) -> bool:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 return False
             try:
-                with socket.create_connection((self.host, self.port), timeout=0.5):
+                with socket.create_connection((self.listen_host, self.port), timeout=0.5):
                     return True
             except OSError:
                 time.sleep(0.05)
@@ -239,6 +269,15 @@ class TfdServer:
         """SIGTERM, wait up to 5 s, else SIGKILL. Returns a list of problems."""
         self.disconnect_all()
         problems = []
+        if self.proxy is not None and self.proxy.poll() is None:
+            self.proxy.send_signal(signal.SIGTERM)
+            try:
+                self.proxy.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                problems.append("the proxy tfd did not exit on SIGTERM")
+                os.killpg(self.proxy.pid, signal.SIGKILL)
+            if self.proxy.returncode not in (0, None):
+                problems.append(f"the proxy tfd exited with code {self.proxy.returncode}")
         if self.proc is None:
             return problems
         if self.proc.poll() is None:
