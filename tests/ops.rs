@@ -271,3 +271,61 @@ fn xferlog_records_complete_and_aborted_transfers() {
     assert!(has("GET", "/up\\x20file", "1000", "o", "c"), "{text}");
     assert!(text.contains("127.0.0.1"));
 }
+
+#[test]
+fn startup_errors_are_clear() {
+    let dir = tempdir("startup");
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(dir.join("key.pem"), &keys().0).unwrap();
+    let port = free_port();
+    let base = format!(
+        "proto 2.4.1\nhash h\ndbdir {}\nport {port}\nlisten 127.0.0.1\nprivkey_file {}\n",
+        data.display(),
+        dir.join("key.pem").display()
+    );
+    let run = |conf: &str| {
+        let p = dir.join("t.conf");
+        std::fs::write(&p, conf).unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_tfd"))
+            .args(["-c", p.to_str().unwrap(), "--check-config"])
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned() + &String::from_utf8_lossy(&o.stdout),
+        )
+    };
+    assert_eq!(run(&base).0, Some(0));
+    // a world-writable root is refused
+    std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let (code, out) = run(&base);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("writable by everyone"), "{out}");
+    std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    // a missing dbdir, an unreadable key, a bad line: file:line messages
+    let (code, out) = run(&base.replace(data.to_str().unwrap(), "/nonexistent/dir"));
+    assert_eq!(code, Some(1));
+    assert!(out.contains("dbdir"), "{out}");
+    let (code, out) = run(&base.replace("key.pem", "nokey.pem"));
+    assert_eq!(code, Some(1));
+    assert!(out.contains("nokey.pem"), "{out}");
+    let (code, out) = run(&format!("{base}bogus_key 1\n"));
+    assert_eq!(code, Some(1));
+    assert!(out.contains(":7:"), "{out}");
+    // the port in use: a clear error, exit 1
+    let busy = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let p = dir.join("t.conf");
+    std::fs::write(&p, &base).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_tfd"))
+        .args(["-c", p.to_str().unwrap()])
+        .output()
+        .unwrap();
+    drop(busy);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("cannot listen on 127.0.0.1"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -127,6 +127,11 @@ fn main() -> ExitCode {
     if let Err(e) = server::load_key(&cfg) {
         return fail(e);
     }
+    match server::check_dbdir(&cfg) {
+        Ok(Some(warning)) => log::warn!("{warning}"),
+        Ok(None) => {}
+        Err(e) => return fail(e),
+    }
     let is_root = tfd::sys::geteuid() == 0;
     if let Some(u) = &cfg.defusr {
         if let Err(e) = tfd::auth::privs::lookup(u) {

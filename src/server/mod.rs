@@ -54,3 +54,35 @@ fn warm_up(rsa: &Rsa<Private>) -> Result<(), String> {
         _ => Err("private key does not decrypt what its public half encrypts".into()),
     }
 }
+
+/// Start-up check of the served root: a directory anyone may write to (without the
+/// sticky bit) lets any local user plant files and symlinks in every session's tree,
+/// so tfd refuses it; a root owned by a user tfd does not serve as is only warned about.
+pub fn check_dbdir(cfg: &Config) -> Result<Option<String>, String> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(&cfg.dbdir).map_err(|e| format!("dbdir {}: {e}", cfg.dbdir.display()))?;
+    if !m.is_dir() {
+        return Err(format!("dbdir {} is not a directory", cfg.dbdir.display()));
+    }
+    if m.mode() & 0o002 != 0 && m.mode() & 0o1000 == 0 {
+        return Err(format!(
+            "dbdir {} is writable by everyone (mode {:o}); chmod o-w it (or set the sticky bit)",
+            cfg.dbdir.display(),
+            m.mode() & 0o7777
+        ));
+    }
+    let owner_ok = m.uid() == 0
+        || m.uid() == crate::sys::geteuid()
+        || cfg
+            .defusr
+            .as_deref()
+            .and_then(|u| crate::auth::privs::lookup(u).ok())
+            .is_some_and(|u| u.uid.as_raw() == m.uid());
+    Ok((!owner_ok).then(|| {
+        format!(
+            "dbdir {} is owned by uid {}, neither root, tfd's own user nor defusr",
+            cfg.dbdir.display(),
+            m.uid()
+        )
+    }))
+}
