@@ -294,10 +294,18 @@ impl Read for NetStream {
                 Err(e) => return Err(e.into()),
             }
             let ev = fds[0].revents().unwrap_or(PollFlags::empty());
-            if ev.contains(PollFlags::POLLPRI) && handler() {
+            if ev.contains(PollFlags::POLLPRI) {
+                // never fall into a blocking read here: if the OOB thread took this
+                // byte, a blocking read could skip (and so drop) the *next* urgent
+                // byte before anyone reads it. Poll again instead.
+                if !handler() {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
                 continue;
             }
-            return self.sock.read(buf);
+            if ev.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL) {
+                return self.sock.read(buf);
+            }
         }
     }
 }
