@@ -24,7 +24,7 @@ use crate::session::{denied_or, Session};
 use crate::sys;
 use crate::wire::{command, Failed};
 use log::{debug, info, warn};
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io::{Seek, SeekFrom};
 use std::os::fd::{AsFd, BorrowedFd};
@@ -284,50 +284,60 @@ fn split_dir_name(arg: &[u8]) -> Result<(&[u8], &[u8]), Failed> {
 /// `XDEL <dir> <name>`: removes every non-directory below `dir` whose path
 /// (relative to `dir`) ends with the components of `name`.
 pub fn xdel(s: &mut Session, arg: &[u8]) -> CmdResult {
-    let (d, n) = split_dir_name(arg)?;
-    let pat = pattern(s, n)?;
-    let start = start_dir(s, d, Failed::NotADirectory)?;
-    let mut budget = s.ctx.cfg.walk_limit;
-    let found = walk::find_matches(start.as_fd(), walk::Want::NonDirs, &pat, None, &mut budget);
-    let mut t = Tally {
-        truncated: found.truncated,
-        ..Tally::default()
-    };
-    for rel in &found.paths {
-        if !spend(&mut budget) {
-            t.truncated = true;
-            break;
-        }
-        let (parent, name) = match walk::parent_nofollow(start.as_fd(), rel) {
-            Ok(x) => x,
-            Err(e) => {
-                t.skip(s, "XDEL", rel, e);
-                continue;
-            }
-        };
-        if locked(s, parent.as_fd()) {
-            t.skip(s, "XDEL", rel, "locked");
-            continue;
-        }
-        // never a directory, whatever was renamed there since the walk
-        match sys::unlinkat(parent.as_fd(), &name, false) {
-            Ok(()) => t.done += 1,
-            Err(e) => t.skip(s, "XDEL", rel, e),
-        }
-    }
-    t.report(s, "XDEL");
-    Ok(Reply::Ok)
+    remove_matches(
+        s,
+        arg,
+        "XDEL",
+        walk::Want::NonDirs,
+        Failed::NotADirectory,
+        |_, parent, name, _| {
+            // never a directory, whatever was renamed there since the walk
+            sys::unlinkat(parent, name, false).map_err(|e| e.to_string())
+        },
+    )
 }
 
 /// `XRMDIR <dir> <name>`: removes, recursively, every directory below `dir` whose
 /// path (relative to `dir`) ends with the components of `name`; secure
 /// directories inside them are kept, as RMDIR keeps them.
 pub fn xrmdir(s: &mut Session, arg: &[u8]) -> CmdResult {
+    remove_matches(
+        s,
+        arg,
+        "XRMDIR",
+        walk::Want::Dirs,
+        Failed::NoSuchDir,
+        |t, parent, name, budget| {
+            match sys::fstatat(parent, name, false) {
+                Ok(st) if Kind::of(&st) == Kind::Dir => {}
+                _ => return Err("no longer a directory".into()),
+            }
+            let r = walk::remove_tree(parent, name, true, budget, 0);
+            if r.kept == 0 {
+                Ok(())
+            } else {
+                t.truncated |= *budget == 0;
+                Err(format!("{} entries kept", r.kept))
+            }
+        },
+    )
+}
+
+/// The shared body of XDEL and XRMDIR: walk for matches first, then remove each
+/// one through its parent's descriptor (skipping locked parents), best effort.
+fn remove_matches(
+    s: &mut Session,
+    arg: &[u8],
+    cmd: &str,
+    want: walk::Want,
+    missing: Failed,
+    remove: impl Fn(&mut Tally, BorrowedFd<'_>, &CStr, &mut u64) -> Result<(), String>,
+) -> CmdResult {
     let (d, n) = split_dir_name(arg)?;
     let pat = pattern(s, n)?;
-    let start = start_dir(s, d, Failed::NoSuchDir)?;
+    let start = start_dir(s, d, missing)?;
     let mut budget = s.ctx.cfg.walk_limit;
-    let found = walk::find_matches(start.as_fd(), walk::Want::Dirs, &pat, None, &mut budget);
+    let found = walk::find_matches(start.as_fd(), want, &pat, None, &mut budget);
     let mut t = Tally {
         truncated: found.truncated,
         ..Tally::default()
@@ -341,29 +351,19 @@ pub fn xrmdir(s: &mut Session, arg: &[u8]) -> CmdResult {
             Ok(x) => x,
             // typically inside a match removed just before
             Err(e) => {
-                t.skip(s, "XRMDIR", rel, e);
+                t.skip(s, cmd, rel, e);
                 continue;
             }
         };
         if locked(s, parent.as_fd()) {
-            t.skip(s, "XRMDIR", rel, "locked");
+            t.skip(s, cmd, rel, "locked");
             continue;
         }
-        match sys::fstatat(parent.as_fd(), &name, false) {
-            Ok(st) if Kind::of(&st) == Kind::Dir => {}
-            _ => {
-                t.skip(s, "XRMDIR", rel, "no longer a directory");
-                continue;
-            }
-        }
-        let r = walk::remove_tree(parent.as_fd(), &name, true, &mut budget, 0);
-        if r.kept == 0 {
-            t.done += 1;
-        } else {
-            t.truncated |= budget == 0;
-            t.skip(s, "XRMDIR", rel, format!("{} entries kept", r.kept));
+        match remove(&mut t, parent.as_fd(), &name, &mut budget) {
+            Ok(()) => t.done += 1,
+            Err(why) => t.skip(s, cmd, rel, why),
         }
     }
-    t.report(s, "XRMDIR");
+    t.report(s, cmd);
     Ok(Reply::Ok)
 }
