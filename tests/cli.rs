@@ -6,25 +6,10 @@ mod common;
 use common::*;
 use sha2::{Digest, Sha256};
 use std::fs;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn tf(srv: &Server, args: &[&str]) -> Output {
-    let key = srv.dir.join("pub.pem");
-    if !key.exists() {
-        fs::write(&key, &keys().1).unwrap();
-    }
-    Command::new(env!("CARGO_BIN_EXE_tf"))
-        .args([
-            "--server",
-            &srv.addr(),
-            "--key",
-            key.to_str().unwrap(),
-            "--hash",
-            &srv.hash,
-        ])
-        .args(args)
-        .output()
-        .unwrap()
+    srv.tf(args)
 }
 
 fn big_file(path: &std::path::Path, n: usize) -> Vec<u8> {

@@ -346,23 +346,12 @@ fn client_disconnect_ends_the_session() {
 #[test]
 fn tf_watch_prints_and_deletes() {
     use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     let srv = Server::start();
-    let key = srv.dir.join("pub.pem");
-    fs::write(&key, &keys().1).unwrap();
     data_dir_write(&srv.path("in/msg_1"), b"");
     data_dir_write(&srv.path("in/other"), b"");
     let tf = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_tf"))
-            .args([
-                "--server",
-                &srv.addr(),
-                "--key",
-                key.to_str().unwrap(),
-                "--hash",
-                &srv.hash,
-            ])
-            .args(args)
+        srv.tf_command(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

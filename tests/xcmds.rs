@@ -340,22 +340,7 @@ fn before_login_the_gates_apply() {
 #[test]
 fn tf_cli_x_commands() {
     let srv = Server::start();
-    let key = srv.dir.join("pub.pem");
-    fs::write(&key, &keys().1).unwrap();
-    let tf = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_tf"))
-            .args([
-                "--server",
-                &srv.addr(),
-                "--key",
-                key.to_str().unwrap(),
-                "--hash",
-                &srv.hash,
-            ])
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let tf = |args: &[&str]| srv.tf(args);
     mkdirs(&srv, &["a/b", "c/b", "tpl"]);
     data_dir_write(&srv.path("f.txt"), b"f");
     data_dir_write(&srv.path("tpl/g"), b"g");

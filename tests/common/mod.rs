@@ -179,6 +179,28 @@ impl Server {
         Client::connect(&self.client_config()).unwrap_or_else(|e| panic!("connect: {e}\n{}", self.log()))
     }
 
+    /// A `tf` command line aimed at this server (its public key written beside it).
+    pub fn tf_command(&self, args: &[&str]) -> Command {
+        let key = self.dir.join("pub.pem");
+        if !key.exists() {
+            std::fs::write(&key, &keys().1).unwrap();
+        }
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tf"));
+        c.arg("--server")
+            .arg(self.addr())
+            .arg("--key")
+            .arg(&key)
+            .arg("--hash")
+            .arg(&self.hash)
+            .args(args);
+        c
+    }
+
+    /// Runs `tf` against this server and returns its output.
+    pub fn tf(&self, args: &[&str]) -> std::process::Output {
+        self.tf_command(args).output().unwrap()
+    }
+
     pub fn path(&self, rel: &str) -> PathBuf {
         self.data.join(rel)
     }
