@@ -1258,11 +1258,12 @@ fn run() -> Result<bool, String> {
         stat("accepted"),
         stat("refused"),
     );
+    // (the per-session figures describe the load, not the slot check below)
+    stop_monitor.store(true, Ordering::Relaxed);
+    let _ = mon_thread.join();
     let (filled, fill_note) = fill_slots(&cfg, slots as usize);
     let leftover_after_fill = drain(listener, udp, Duration::from_secs(20));
     let ctl_rows_after_fill = ctl_sessions(&bin, &sock)?.len();
-    stop_monitor.store(true, Ordering::Relaxed);
-    let _ = mon_thread.join();
     let end_sample = listener_sample(listener);
     if end_sample.fds != start_sample.fds {
         println!(
