@@ -207,7 +207,9 @@ impl CryptHash {
         let mut next = parts.next().ok_or("password hash without salt")?;
         let (rounds, explicit_rounds) = match next.strip_prefix("rounds=") {
             Some(n) => {
-                let ok = !n.is_empty() && n.len() <= 10 && n.bytes().all(|b| b.is_ascii_digit());
+                // canonical decimal only: `rounds=09999` would be rewritten as
+                // `rounds=9999` by the next tfpasswd change (found by fuzzing)
+                let ok = !n.is_empty() && n.len() <= 10 && !n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit());
                 let rounds = ok
                     .then(|| n.parse::<u32>().ok())
                     .flatten()
