@@ -129,51 +129,10 @@ pub fn xcopy(s: &mut Session, arg: &[u8]) -> CmdResult {
     }
     let file = File::from(fd);
     let size = st.st_size.max(0) as u64;
-    let mut room = quota::room(s, None);
-    let mut budget = s.ctx.cfg.walk_limit;
-    let found = walk::find_matches(s.root.fd(), walk::Want::Dirs, &pat, None, &mut budget);
-    let mut t = Tally {
-        truncated: found.truncated,
-        ..Tally::default()
-    };
-    for rel in &found.paths {
-        if !spend(&mut budget) {
-            t.truncated = true;
-            break;
-        }
-        let dir = match walk::open_dir_nofollow(s.root.fd(), rel) {
-            Ok(d) => d,
-            Err(e) => {
-                t.skip(s, "XCOPY", rel, e);
-                continue;
-            }
-        };
-        if locked(s, dir.as_fd()) {
-            t.skip(s, "XCOPY", rel, "locked");
-            continue;
-        }
-        if let Err(e) = (&file).seek(SeekFrom::Start(0)) {
-            t.skip(s, "XCOPY", rel, e);
-            continue;
-        }
-        if room.is_some_and(|r| r < size) {
-            quota::refused(s, "XCOPY");
-            break;
-        }
-        match walk::copy_file(&file, dir.as_fd(), &name, st.st_mode) {
-            Ok(_) => {
-                quota::take(&mut room, size);
-                t.done += 1;
-            }
-            Err(FsError::NoSpace) => {
-                warn!("{} XCOPY: disk full, stopping", s.peer);
-                break;
-            }
-            Err(e) => t.skip(s, "XCOPY", rel, e),
-        }
-    }
-    t.report(s, "XCOPY");
-    Ok(Reply::Ok)
+    copy_into_matches(s, "XCOPY", &pat, None, size, |dir, _budget| {
+        (&file).seek(SeekFrom::Start(0)).map_err(FsError::from)?;
+        walk::copy_file(&file, dir, &name, st.st_mode).map(drop)
+    })
 }
 
 /// `XCPDIR <newname> <src> | <pattern>`: copies the directory tree into every
@@ -197,14 +156,33 @@ pub fn xcpdir(s: &mut Session, arg: &[u8]) -> CmdResult {
     };
     let st = sys::fstat(src_fd.as_fd()).map_err(|_| Failed::NoSourcePath)?;
     let me = (st.st_dev, st.st_ino);
-    let mut room = quota::room(s, None);
     // what one copy writes (an upper bound: secure directories are not copied)
-    let size = match room {
+    let size = match quota::room(s, None) {
         Some(_) => crate::fsys::quota::tree_size(src_fd.as_fd(), s.ctx.cfg.walk_limit).bytes,
         None => 0,
     };
+    copy_into_matches(s, "XCPDIR", &pat, Some(me), size, |dir, budget| {
+        // A fresh open file description for each copy: a duplicate would share
+        // the directory offset the previous copy left at the end.
+        let from = sys::openat_nofollow(src_fd.as_fd(), c".", libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+        walk::copy_tree_filtered(from, dir, &name, budget, true)
+    })
+}
+
+/// The shared body of XCOPY and XCPDIR: walk the root for matching directories
+/// first, then copy into each one (skipping locked ones) while the quota and the
+/// walk budget allow; a full disk stops the command. Best effort: always OK.
+fn copy_into_matches(
+    s: &mut Session,
+    cmd: &str,
+    pat: &RelPath,
+    exclude: Option<(u64, u64)>,
+    size: u64,
+    mut copy: impl FnMut(BorrowedFd<'_>, &mut u64) -> Result<(), FsError>,
+) -> CmdResult {
+    let mut room = quota::room(s, None);
     let mut budget = s.ctx.cfg.walk_limit;
-    let found = walk::find_matches(s.root.fd(), walk::Want::Dirs, &pat, Some(me), &mut budget);
+    let found = walk::find_matches(s.root.fd(), walk::Want::Dirs, pat, exclude, &mut budget);
     let mut t = Tally {
         truncated: found.truncated,
         ..Tally::default()
@@ -217,44 +195,35 @@ pub fn xcpdir(s: &mut Session, arg: &[u8]) -> CmdResult {
         let dir = match walk::open_dir_nofollow(s.root.fd(), rel) {
             Ok(d) => d,
             Err(e) => {
-                t.skip(s, "XCPDIR", rel, e);
+                t.skip(s, cmd, rel, e);
                 continue;
             }
         };
         if locked(s, dir.as_fd()) {
-            t.skip(s, "XCPDIR", rel, "locked");
+            t.skip(s, cmd, rel, "locked");
             continue;
         }
-        // A fresh open file description for each copy: a duplicate would share
-        // the directory offset the previous copy left at the end.
-        let from = match sys::openat_nofollow(src_fd.as_fd(), c".", libc::O_RDONLY | libc::O_DIRECTORY, 0) {
-            Ok(fd) => fd,
-            Err(e) => {
-                t.skip(s, "XCPDIR", rel, e);
-                continue;
-            }
-        };
         if room.is_some_and(|r| r < size) {
-            quota::refused(s, "XCPDIR");
+            quota::refused(s, cmd);
             break;
         }
-        match walk::copy_tree_filtered(from, dir.as_fd(), &name, &mut budget, true) {
+        match copy(dir.as_fd(), &mut budget) {
             Ok(()) => {
                 quota::take(&mut room, size);
                 t.done += 1;
             }
             Err(FsError::NoSpace) => {
-                warn!("{} XCPDIR: disk full, stopping", s.peer);
+                warn!("{} {cmd}: disk full, stopping", s.peer);
                 break;
             }
             Err(e) => {
                 // a copy cut short by the budget was removed again
                 t.truncated |= budget == 0;
-                t.skip(s, "XCPDIR", rel, e);
+                t.skip(s, cmd, rel, e);
             }
         }
     }
-    t.report(s, "XCPDIR");
+    t.report(s, cmd);
     Ok(Reply::Ok)
 }
 
