@@ -699,8 +699,8 @@ fn hpf_offsets_near_the_limits() {
         } else {
             assert_eq!(st.failed_code(), Some(35), "PUT at {off}: {st:?}");
         }
-        // a refused PUT at such an offset leaves an empty file behind: see
-        // refused_put_at_unseekable_offset_creates_nothing (ignored until fixed)
+        // a refused PUT at such an offset leaves nothing behind: see
+        // refused_put_at_unseekable_offset_creates_nothing
         let _ = fs::remove_file(srv.path("fresh2"));
         let mut sink = Vec::new();
         // refused at the seek (35), or seekable: EOF at once, or (tmpfs at 2^63-1,
@@ -817,8 +817,8 @@ fn attacks_on_the_root() {
     assert_failed(c.call("CPDIR", b" | inner").unwrap(), 16);
     assert_failed(c.call("CPDIR", b"/ | inner").unwrap(), 21);
     assert_failed(c.call("CPDIR", b"d | d/e/copy").unwrap(), 21);
-    // through an in-root link to itself the copy is refused too (but see
-    // cpdir_into_itself_through_a_link_leaves_nothing, ignored until fixed)
+    // through an in-root link to itself the copy is refused too (see
+    // cpdir_into_itself_through_a_link_leaves_nothing)
     assert_failed(c.call("CPDIR", b"d | ld/copy").unwrap(), 21);
     let _ = fs::remove_dir_all(srv.path("d/copy"));
     assert_eq!(fs::read(srv.path("f")).unwrap(), b"file");
@@ -930,7 +930,6 @@ fn defusr_cannot_read_roots_files() {
 /// "a refused PUT creates nothing" (README; commands/hpf.rs `open`). Run with
 /// `cargo test --test attacks -- --ignored` once fixed, then drop the `ignore`.
 #[test]
-#[ignore = "server bug: a PUT refused at the seek leaves an empty file (commands/hpf.rs open)"]
 fn refused_put_at_unseekable_offset_creates_nothing() {
     let srv = Server::start();
     let mut c = srv.client();
@@ -961,7 +960,6 @@ fn refused_put_at_unseekable_offset_creates_nothing() {
 /// and RMDIR cannot remove it either (FAILED 15). Each such command leaves ~514
 /// directories. Drop the `ignore` once fixed.
 #[test]
-#[ignore = "server bug: CPDIR into itself through an in-root symlink leaves a 514-deep chain"]
 fn cpdir_into_itself_through_a_link_leaves_nothing() {
     let srv = Server::start();
     fs::create_dir_all(srv.path("d/e")).unwrap();

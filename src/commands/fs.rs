@@ -237,6 +237,11 @@ pub fn cpdir(s: &mut Session, arg: &[u8]) -> CmdResult {
         }
     }
     let (dir, name) = s.root.parent(&dst).map_err(|e| denied_or(e, Failed::ReplicateTree))?;
+    // the path check above misses links: compare inodes up the destination's chain
+    let src_st = sys::fstat(fd.as_fd()).map_err(|_| Failed::ReplicateTree)?;
+    if s.root.dir_is_within(dir.as_fd(), (src_st.st_dev, src_st.st_ino)) {
+        return Err(Failed::ReplicateTree.into());
+    }
     let mut budget = s.ctx.cfg.walk_limit;
     match walk::copy_tree(fd, dir.as_fd(), &name, &mut budget) {
         Ok(()) => Ok(Reply::Ok),

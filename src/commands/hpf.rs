@@ -60,6 +60,10 @@ fn open(s: &Session, arg: &[u8], can: bool, write: bool) -> Result<Opened, Faile
     }
     let mut file = File::from(fd);
     if file.seek(SeekFrom::Start(req.offset)).is_err() {
+        // a refused PUT leaves nothing behind, even when the open created the file
+        if write && !existed {
+            remove(s, &p);
+        }
         return Err(Failed::HpfSeek);
     }
     let grant = (req.bufsz as u64).min(s.ctx.cfg.hpf_max_buffer) as usize;

@@ -270,6 +270,34 @@ impl Root {
         Ok(sys::fstatat(dir.as_fd(), &name, false)?)
     }
 
+    /// True if the directory `dir` (opened beneath this root) is `ancestor` or lies
+    /// below it, by inode rather than by path text, so a link cannot disguise it:
+    /// walks `..` up to the root. Errors and over-deep trees read as "within" (the
+    /// caller refuses), never as a false "outside".
+    pub fn dir_is_within(&self, dir: BorrowedFd<'_>, ancestor: (u64, u64)) -> bool {
+        let Ok(root) = sys::fstat(self.fd()) else { return true };
+        let root_id = (root.st_dev, root.st_ino);
+        let mut cur = match sys::openat_nofollow(dir, c".", libc::O_PATH | libc::O_DIRECTORY, 0) {
+            Ok(fd) => fd,
+            Err(_) => return true,
+        };
+        for _ in 0..=walk::MAX_DEPTH + 1 {
+            let Ok(st) = sys::fstat(cur.as_fd()) else { return true };
+            let id = (st.st_dev, st.st_ino);
+            if id == ancestor {
+                return true;
+            }
+            if id == root_id {
+                return false;
+            }
+            cur = match sys::openat_nofollow(cur.as_fd(), c"..", libc::O_PATH | libc::O_DIRECTORY, 0) {
+                Ok(fd) => fd,
+                Err(_) => return true,
+            };
+        }
+        true
+    }
+
     /// True if `dir/name` exists (not followed). Errors read as "absent".
     pub fn entry_exists(&self, dir: &RelPath, name: &[u8]) -> bool {
         let Ok(d) = self.dir_handle(dir) else { return false };
