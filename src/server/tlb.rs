@@ -21,7 +21,8 @@ pub fn parse(text: &str) -> Result<Vec<String>, String> {
             "6" => ip.parse::<Ipv6Addr>().is_ok(),
             _ => false,
         };
-        let ok_port = port.parse::<u16>().is_ok_and(|p| p > 0);
+        // digits only: `+5` would parse, and be handed to clients as written
+        let ok_port = port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u16>().is_ok_and(|p| p > 0);
         if !ok_ip || !ok_port {
             return Err(bad());
         }
