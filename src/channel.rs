@@ -2,6 +2,7 @@
 //! each with its own cipher state, so a transfer can hand the receiving half to a
 //! helper thread while the main thread keeps sending. Used by both the server's
 //! sessions and the client.
+#![forbid(unsafe_code)]
 
 use crate::wire::frame::{self, FrameError, MAX_FRAME};
 use crate::wire::Cipher;

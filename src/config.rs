@@ -6,6 +6,7 @@
 //! a time instead, refuses unknown and repeated keys so that typos cannot silently
 //! fall back to defaults, and reports every problem as `file:line: message` so the
 //! operator can fix the file rather than guess.
+#![forbid(unsafe_code)]
 
 use std::collections::HashMap;
 use std::fmt;

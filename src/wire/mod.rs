@@ -1,6 +1,7 @@
 //! The protocol itself, free of I/O: cipher, frames, statuses, the handshake checks
 //! and command splitting. Nothing here touches a socket or the filesystem, so all of
 //! it is unit-tested and fuzzed on its own. Depends on nothing else in the crate.
+#![forbid(unsafe_code)]
 
 pub mod cipher;
 pub mod command;
