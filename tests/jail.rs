@@ -12,19 +12,7 @@ mod common;
 use common::*;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::time::{Duration, Instant};
-
-fn session_pid(srv: &Server) -> i32 {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let (live, _) = srv.children();
-        if live.len() == 1 {
-            return live[0];
-        }
-        assert!(Instant::now() < deadline, "session processes: {live:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use std::time::Duration;
 
 /// A jail `cell` with a key file and some content, a secret outside it, and
 /// symlinks planted inside that point out.
@@ -90,7 +78,7 @@ fn single_user_jail_is_a_real_chroot() {
 
     if is_root() {
         // the session process's root directory is the jail itself
-        let pid = session_pid(&srv);
+        let pid = srv.session_pid();
         let root = fs::read_link(format!("/proc/{pid}/root")).unwrap();
         assert_eq!(root, fs::canonicalize(srv.path("jails/cell")).unwrap());
         assert!(srv.log().contains("(chroot)"), "{}", srv.log());
@@ -123,7 +111,7 @@ fn defusr_session_switches_after_the_chroot() {
     let cell = srv.path("jails/cell");
     nix::unistd::chown(&cell, Some(uid.into()), Some(gid.into())).unwrap();
     let mut c = srv.client();
-    let pid = session_pid(&srv);
+    let pid = srv.session_pid();
     // key readable by root only: INJAIL reads it as the user, so it fails
     fs::set_permissions(cell.join("jail.key"), fs::Permissions::from_mode(0o600)).unwrap();
     assert_failed(c.call("INJAIL", b"the-token | jails/cell").unwrap(), 48);
@@ -174,7 +162,7 @@ fn multi_user_login_then_injail() {
     });
     build_jail(&srv);
     let mut c = srv.client();
-    let pid = session_pid(&srv);
+    let pid = srv.session_pid();
     assert_failed(c.call("ECHO", b"x").unwrap(), 38);
     assert_failed(c.call("INJAIL", b"the-token | jails/cell").unwrap(), 38);
     assert_ok(c.call("LOGIN", b"carol carol pw").unwrap());

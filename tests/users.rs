@@ -271,20 +271,6 @@ fn login(c: &mut tfd::client::Client, user: &str, pw: &str) -> Status {
     c.call("LOGIN", format!("{user} {pw}").as_bytes()).unwrap()
 }
 
-/// The one live session process of `srv` (the readiness probe's may still be
-/// exiting).
-fn session_pid(srv: &Server) -> i32 {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let (live, _) = srv.children();
-        if live.len() == 1 {
-            return live[0];
-        }
-        assert!(Instant::now() < deadline, "session processes: {live:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn login_becomes_the_mapped_user() {
     let Some(m) = multi_user("", "default") else { return };
@@ -297,7 +283,7 @@ fn login_becomes_the_mapped_user() {
     assert_failed(c.call("LOGIN", b"alice").unwrap(), 16);
     assert_failed(c.call("LOGIN", b" pw").unwrap(), 16);
     // the session is still root until LOGIN
-    let pid = session_pid(&m.srv);
+    let pid = m.srv.session_pid();
     assert_eq!(proc_ids(pid).0, "0 0 0 0");
     assert_ok(login(&mut c, "alice", ALICE_PW));
     assert_failed(login(&mut c, "alice", ALICE_PW), 39);

@@ -222,6 +222,19 @@ impl Server {
         }
     }
 
+    /// The one live session process (the readiness probe's may still be exiting).
+    pub fn session_pid(&self) -> i32 {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let (live, _) = self.children();
+            if live.len() == 1 {
+                return live[0];
+            }
+            assert!(Instant::now() < deadline, "session processes: {live:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Pids of live (non-zombie) and zombie children of tfd.
     pub fn children(&self) -> (Vec<i32>, Vec<i32>) {
         children_of(self.pid())
