@@ -1,6 +1,8 @@
 //! ECHO round-trip latency and full-handshake throughput of the release `tfd`, each
 //! reported as a ratio against a plain TCP echo baseline measured in the same run
-//! (machines are noisy; absolute figures are not comparable between runs).
+//! (machines are noisy; absolute figures are not comparable between runs). The
+//! handshake rate is also given against RSA-2048 decryptions alone on every CPU,
+//! the one operation each handshake cannot avoid.
 //!
 //! Run it with `scripts/bench`, which builds the release binaries and points
 //! `TFD_BIN` at `tfd`. Loopback only; every phase is bounded in count and in time.
@@ -299,6 +301,24 @@ fn tcp_connections(addr: SocketAddr, threads: usize, secs: f64) -> Throughput {
     })
 }
 
+/// Baseline C: the server's unavoidable work per handshake, one RSA-2048 OAEP
+/// private decryption, on every CPU at once with nothing else. No handshake rate
+/// can exceed it; the ratio to it is what a slower or busier machine leaves alone.
+fn rsa_decryptions(threads: usize, secs: f64) -> Result<Throughput, String> {
+    use openssl::rsa::{Padding, Rsa};
+    let key = Rsa::generate(2048).map_err(|e| e.to_string())?;
+    let mut ct = vec![0u8; 256];
+    key.public_encrypt(&[0x5a; 32], &mut ct, Padding::PKCS1_OAEP)
+        .map_err(|e| e.to_string())?;
+    Ok(throughput(threads, secs, MAX_HANDSHAKES * 10, move || {
+        let mut out = [0u8; 256];
+        match key.private_decrypt(&ct, &mut out, Padding::PKCS1_OAEP) {
+            Ok(32) => Ok(()),
+            other => Err(format!("RSA decryption gave {other:?}")),
+        }
+    }))
+}
+
 fn tfd_handshakes(cfg: ClientConfig, threads: usize, secs: f64) -> Throughput {
     throughput(threads, secs, MAX_HANDSHAKES, move || {
         let run = || -> Result<(), ClientError> {
@@ -332,17 +352,19 @@ fn run(o: &Options) -> Result<(), String> {
     let mut server = Server::start(&bin)?;
     let cfg = server.client_config();
 
-    println!("  [1/4] TCP echo round trips (baseline A) ...");
+    println!("  [1/5] TCP echo round trips (baseline A) ...");
     let tcp = tcp_latency(echo_addr, o.n)?;
-    println!("  [2/4] tfd ECHO round trips ...");
+    println!("  [2/5] tfd ECHO round trips ...");
     let tfd = tfd_echo_latency(&cfg, o.n)?;
     println!(
-        "  [3/4] TCP connect + echo + close, {} threads, {:.1} s (baseline B) ...",
+        "  [3/5] TCP connect + echo + close, {} threads, {:.1} s (baseline B) ...",
         o.threads, o.tcp_secs
     );
     let conns = tcp_connections(echo_addr, o.threads, o.tcp_secs);
+    println!("  [4/5] RSA-2048 OAEP decryptions alone, {cpus} threads, 2.0 s (baseline C) ...");
+    let rsa = rsa_decryptions(cpus, 2.0)?;
     println!(
-        "  [4/4] tfd handshake + ECHO + END, {} threads, {:.1} s ...",
+        "  [5/5] tfd handshake + ECHO + END, {} threads, {:.1} s ...",
         o.threads, o.hs_secs
     );
     server.drain_sessions(Duration::from_secs(3));
@@ -365,6 +387,7 @@ fn run(o: &Options) -> Result<(), String> {
     let r99 = ratio(tfd.p99, tcp.p99);
     let rmean = ratio(tfd.mean, tcp.mean);
     let hs_ratio = ratio(hs.per_s, conns.per_s);
+    let rsa_ratio = ratio(hs.per_s, rsa.per_s);
     let p50_ok = r50 <= TARGET_P50_RATIO;
     let hs_ok = hs.per_s >= TARGET_HANDSHAKES_PER_S;
 
@@ -406,7 +429,18 @@ fn run(o: &Options) -> Result<(), String> {
     }
     println!("{:<44} {:>9.3}×", "ratio tfd / TCP", hs_ratio);
     println!(
-        "tfd CPU per handshake (listener + session): {cpu_us_per_hs:.0} µs, i.e. at most {:.0}/s on {cpus} CPU(s) \
+        "{:<44} {:>10.0} {:>10} {:>10}",
+        format!("RSA-2048 decryptions alone ({cpus} threads)"),
+        rsa.per_s,
+        rsa.done,
+        rsa.errors
+    );
+    println!(
+        "{:<44} {:>9.3}×   (every handshake costs the server one; 1.0 is the ceiling)",
+        "ratio tfd handshakes / RSA decryptions", rsa_ratio
+    );
+    println!(
+        "tfd CPU per handshake (listener, session, key process): {cpu_us_per_hs:.0} µs, i.e. at most {:.0}/s on {cpus} CPU(s) \
          with free clients",
         cpus as f64 * 1e6 / cpu_us_per_hs
     );
@@ -439,7 +473,7 @@ fn run(o: &Options) -> Result<(), String> {
     println!(
         "BENCH echo_p50_us={:.1} echo_p99_us={:.1} echo_mean_us={:.1} tcp_p50_us={:.1} tcp_p99_us={:.1} \
          tcp_mean_us={:.1} ratio_p50={r50:.3} ratio_p99={r99:.3} handshakes_per_s={:.0} handshake_errors={} \
-         tcp_conns_per_s={:.0} tcp_conn_errors={} ratio_handshakes={hs_ratio:.4} tfd_cpu_us_per_handshake={cpu_us_per_hs:.0} threads={} cpus={cpus} \
+         tcp_conns_per_s={:.0} tcp_conn_errors={} ratio_handshakes={hs_ratio:.4} rsa_decrypts_per_s={:.0} ratio_handshakes_rsa={rsa_ratio:.4} tfd_cpu_us_per_handshake={cpu_us_per_hs:.0} threads={} cpus={cpus} \
          target_p50_met={p50_ok} target_handshakes_met={hs_ok}",
         tfd.p50,
         tfd.p99,
@@ -451,6 +485,7 @@ fn run(o: &Options) -> Result<(), String> {
         hs.errors,
         conns.per_s,
         conns.errors,
+        rsa.per_s,
         o.threads,
     );
     Ok(())

@@ -69,6 +69,12 @@ pub fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
 /// cheap. Replies below it still leave in one write.
 pub const SLICE: usize = 64 * 1024;
 
+/// The receive buffer: it gathers small units (headers, commands) into few
+/// syscalls; reads of a slice go around it, straight into the caller's buffer.
+/// Small on purpose: std zero-fills it on first use, and every page of that costs
+/// a fresh session a page fault before its first command.
+const RX_BUFFER: usize = 8 * 1024;
+
 /// The receiving half: a buffered reader and the RX cipher.
 pub struct RxHalf<R: Read = TcpStream> {
     inner: BufReader<R>,
@@ -81,7 +87,7 @@ impl<R: Read> RxHalf<R> {
     /// A plaintext half (before the key exchange).
     pub fn new(inner: R) -> Self {
         RxHalf {
-            inner: BufReader::with_capacity(64 * 1024, inner),
+            inner: BufReader::with_capacity(RX_BUFFER, inner),
             cipher: None,
             bytes: 0,
         }

@@ -423,6 +423,15 @@ impl Config {
         parse_named(text, NO_FILE).map(|(config, _)| config)
     }
 
+    /// Overwrites and drops the private key's PEM text once the key process has
+    /// the key, so the listener and the sessions it forks do not carry it.
+    pub fn forget_private_key(&mut self) {
+        if let Some(mut pem) = self.privkey_pem.take() {
+            pem.iter_mut().for_each(|b| *b = 0);
+            std::hint::black_box(&pem);
+        }
+    }
+
     /// Reads, parses and resolves a config file: relative paths are taken from
     /// the file's own directory (not the cwd, which differs between a shell and
     /// a service manager), `dbdir` is canonicalized and must be a directory,

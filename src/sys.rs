@@ -6,7 +6,7 @@
 
 use std::ffi::CStr;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
     if r < 0 {
@@ -304,21 +304,6 @@ pub fn set_quickack(fd: BorrowedFd<'_>) {
     };
 }
 
-extern "C" {
-    // libcrypto: replaces the key's blinding factors with fresh random ones.
-    fn RSA_blinding_on(rsa: *mut openssl_sys::RSA, ctx: *mut openssl_sys::BN_CTX) -> libc::c_int;
-}
-
-/// Gives this process its own RSA blinding factors. The listener warms the key up
-/// once (so the Montgomery contexts every session needs are computed once, before
-/// fork); each session then re-blinds, so no two processes share blinding values.
-pub fn rsa_reblind(rsa: &openssl::rsa::RsaRef<openssl::pkey::Private>) -> bool {
-    use foreign_types::ForeignTypeRef;
-    // SAFETY: `rsa` is a live RSA object owned by the caller for the duration of the
-    // call; a NULL BN_CTX makes OpenSSL allocate its own.
-    unsafe { RSA_blinding_on(rsa.as_ptr(), std::ptr::null_mut()) == 1 }
-}
-
 /// _exit(2): ends a session process without running atexit handlers (OpenSSL's
 /// global cleanup alone costs more than the rest of a short session). Logs go to
 /// stderr unbuffered, so nothing is lost.
@@ -396,13 +381,29 @@ pub fn syslog(priority: libc::c_int, msg: &CStr) {
     unsafe { libc::syslog(priority, c"%s".as_ptr(), msg.as_ptr()) }
 }
 
-/// Detaches from the terminal the classic way: fork (the parent exits, so the
-/// shell gets its prompt back), setsid (no controlling terminal), fork again (the
-/// daemon can never reacquire one), chdir("/"), stdin/stdout/stderr on /dev/null.
+/// Detaches from the terminal the classic way: fork, setsid (no controlling
+/// terminal), fork again (the daemon can never reacquire one), chdir("/"),
+/// stdin/stdout/stderr on /dev/null. The launching process waits until the daemon
+/// reports itself ready through the returned pipe end ([`daemon_ready`]), so that
+/// when it exits (0, or 1 if the daemon died first) the pidfile is written and
+/// tfd accepts connections: what an init system's Type=forking expects.
 /// Returns in the final daemon process only. Call before any thread exists.
-pub fn daemonize() -> io::Result<()> {
+pub fn daemonize() -> io::Result<OwnedFd> {
+    let (ready_rx, ready_tx) = nix::unistd::pipe().map_err(io::Error::from)?;
     for step in 0..2 {
         match fork()? {
+            Fork::Parent(_) if step == 0 => {
+                drop(ready_tx);
+                let mut b = [0u8; 1];
+                let code = match nix::unistd::read(ready_rx.as_raw_fd(), &mut b) {
+                    Ok(1) => 0,
+                    _ => {
+                        eprintln!("tfd: the daemon ended before it was ready; see its log");
+                        1
+                    }
+                };
+                exit_now(code)
+            }
             Fork::Parent(_) => exit_now(0),
             Fork::Child => {
                 if step == 0 {
@@ -411,6 +412,7 @@ pub fn daemonize() -> io::Result<()> {
             }
         }
     }
+    drop(ready_rx);
     std::env::set_current_dir("/")?;
     let null = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null")?;
     for fd in 0..3 {
@@ -420,5 +422,31 @@ pub fn daemonize() -> io::Result<()> {
             return Err(io::Error::last_os_error());
         }
     }
-    Ok(())
+    Ok(ready_tx)
+}
+
+/// Tells the launching process that the daemon is ready, so it exits with 0.
+pub fn daemon_ready(ready: OwnedFd) {
+    let _ = nix::unistd::write(&ready, b"1");
+}
+
+/// Takes ownership of a descriptor that SCM_RIGHTS has just installed in this
+/// process, so it is closed when dropped.
+pub fn own_received_fd(fd: RawFd) -> OwnedFd {
+    // SAFETY: the kernel installed `fd` for this recvmsg only; no other owner exists.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// close(2) on a descriptor a forked child inherited but must not keep (the
+/// owning object lives on in the parent's copy of memory; the child never uses it).
+pub fn close_fd(fd: RawFd) {
+    // SAFETY: closing an fd number has no memory effects; at worst EBADF.
+    unsafe { libc::close(fd) };
+}
+
+/// PR_SET_DUMPABLE 0: no core dumps, and no ptrace or /proc/PID/mem access by
+/// processes of the same user (the key process holds the private key).
+pub fn set_nondumpable() {
+    // SAFETY: PR_SET_DUMPABLE takes an integer; no pointers.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) };
 }

@@ -182,11 +182,16 @@ impl Server {
         self.child.as_ref().map(Child::id)
     }
 
-    /// The session processes (children of the listener) right now.
+    /// The session processes (children of the listener but its two helpers) right now.
     pub fn session_pids(&self) -> Vec<u32> {
         let Some(pid) = self.pid() else { return Vec::new() };
         fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-            .map(|l| l.split_whitespace().filter_map(|p| p.parse().ok()).collect())
+            .map(|l| {
+                l.split_whitespace()
+                    .filter_map(|p| p.parse().ok())
+                    .filter(|&p| !is_helper(p))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -205,7 +210,7 @@ impl Server {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             match fs::read_to_string(&children) {
-                Ok(list) if list.trim().is_empty() => return,
+                Ok(list) if list.split_whitespace().filter_map(|p| p.parse().ok()).all(is_helper) => return,
                 Ok(_) => thread::sleep(Duration::from_millis(10)),
                 Err(_) => {
                     // No /proc children list on this kernel: a short fixed pause.
@@ -216,19 +221,20 @@ impl Server {
         }
     }
 
-    /// CPU time used so far by tfd and its reaped session processes, in seconds
-    /// (`/proc/PID/stat` utime + stime + cutime + cstime, in USER_HZ = 100 ticks/s).
+    /// CPU time used so far by tfd, its reaped session processes and its live
+    /// children (the key process and the UDP responder live as long as tfd does),
+    /// in seconds (`/proc/PID/stat` utime + stime + cutime + cstime, USER_HZ = 100/s).
     pub fn cpu_seconds(&self) -> Option<f64> {
         let pid = self.pid()?;
-        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // Fields after the parenthesised command name: state is field 3, utime 14.
-        let rest = stat.get(stat.rfind(')')? + 2..)?;
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = fields
-            .get(11..15)?
-            .iter()
-            .map(|f| f.parse::<u64>().ok())
-            .sum::<Option<u64>>()?;
+        let mut ticks = proc_ticks(pid)?;
+        if let Ok(kids) = fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")) {
+            // a child that ends between the two reads is counted by neither: noise
+            ticks += kids
+                .split_whitespace()
+                .filter_map(|k| k.parse::<u32>().ok())
+                .filter_map(proc_ticks)
+                .sum::<u64>();
+        }
         Some(ticks as f64 / 100.0)
     }
 
@@ -274,4 +280,28 @@ pub fn log_problems(log: &str) -> Vec<String> {
         .map_while(Result::ok)
         .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
         .collect()
+}
+
+/// utime + stime + cutime + cstime of one process, in USER_HZ ticks.
+fn proc_ticks(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name: state is field 3, utime 14.
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    fields
+        .get(11..15)?
+        .iter()
+        .map(|f| f.parse::<u64>().ok())
+        .sum::<Option<u64>>()
+}
+
+/// True for tfd's long-lived helpers, the UDP responder and the key process (their
+/// worker threads are named "udp" and "keys"), as opposed to session processes.
+fn is_helper(pid: u32) -> bool {
+    fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| {
+            d.flatten()
+                .any(|t| fs::read_to_string(t.path().join("comm")).is_ok_and(|c| matches!(c.trim(), "udp" | "keys")))
+        })
+        .unwrap_or(false)
 }

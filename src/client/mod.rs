@@ -70,6 +70,9 @@ pub struct ClientConfig {
     pub key_len: usize,
     /// Connect and I/O timeout (None: block forever).
     pub timeout: Option<Duration>,
+    /// The parsed public key and the PEM it came from, shared by clones: parsing
+    /// the PEM costs a client more than the RSA operation itself.
+    parsed: std::sync::Arc<std::sync::Mutex<Option<ParsedKey>>>,
 }
 
 impl ClientConfig {
@@ -82,9 +85,28 @@ impl ClientConfig {
             proto: "2.4.1".into(),
             key_len: 32,
             timeout: Some(Duration::from_secs(30)),
+            parsed: Default::default(),
         }
     }
+
+    /// The server's public key, parsed once per PEM.
+    fn public_key(&self) -> Result<Rsa<Public>, ClientError> {
+        let mut cache = self.parsed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((pem, rsa)) = cache.as_ref() {
+            if *pem == self.pubkey_pem {
+                return Ok(rsa.clone());
+            }
+        }
+        let rsa = Rsa::public_key_from_pem(&self.pubkey_pem)
+            .or_else(|_| Rsa::public_key_from_pem_pkcs1(&self.pubkey_pem))
+            .map_err(|e| ClientError::Key(e.to_string()))?;
+        *cache = Some((self.pubkey_pem.clone(), rsa.clone()));
+        Ok(rsa)
+    }
 }
+
+/// A public key as parsed from its PEM (kept with the PEM, to notice a change).
+type ParsedKey = (Vec<u8>, Rsa<Public>);
 
 /// A connected, encrypted session.
 pub struct Client {
@@ -95,9 +117,7 @@ pub struct Client {
 impl Client {
     /// Connects and runs the handshake.
     pub fn connect(cfg: &ClientConfig) -> Result<Client, ClientError> {
-        let rsa: Rsa<Public> = Rsa::public_key_from_pem(&cfg.pubkey_pem)
-            .or_else(|_| Rsa::public_key_from_pem_pkcs1(&cfg.pubkey_pem))
-            .map_err(|e| ClientError::Key(e.to_string()))?;
+        let rsa = cfg.public_key()?;
         let addr = cfg
             .server
             .to_socket_addrs()?

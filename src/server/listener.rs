@@ -51,8 +51,11 @@ struct Listener {
     udp: super::udp::Responder,
     /// The UDP responder's pid (0 when not running).
     udp_pid: i32,
-    /// Whom the UDP responder runs as.
+    /// Whom the UDP responder and the key process run as.
     udp_user: Option<crate::auth::privs::Identity>,
+    /// The key process's pid (0 when not running). Replaced ones, still answering
+    /// sessions that were forked before a reload, end on their own.
+    key_pid: i32,
     /// The admin control socket.
     control: Option<std::os::unix::net::UnixListener>,
     /// Addresses banned through the control socket.
@@ -115,9 +118,49 @@ fn open_xferlog(cfg: &Config) -> Result<Option<Arc<crate::xferlog::XferLog>>, St
         .map_err(|e| format!("xferlog: {e}"))
 }
 
+/// Does once, in the listener, the lazy set-up that every session would otherwise
+/// repeat after fork, each time paying page faults on copy-on-write pages: the
+/// weak-symbol lookups (dlsym) behind thread creation, a thread stack and malloc
+/// arena for glibc to cache and hand to each session's OOB thread, and the
+/// random source's first-use probe. The thread is joined, so the listener is
+/// single-threaded again before it ever forks.
+fn prepare_for_sessions() {
+    let mut b = [0u8; 16];
+    let _ = getrandom::getrandom(&mut b);
+    // twice: the second thread takes the first one's cached stack, which is the
+    // path (and the lazily bound libc symbols) every session's OOB thread takes
+    for _ in 0..2 {
+        let warm = std::thread::Builder::new().name("oob".into()).spawn(|| {
+            let mut b = [0u8; 16];
+            let _ = getrandom::getrandom(&mut b);
+            drop(vec![0u8; 64]);
+        });
+        if let Ok(h) = warm {
+            let _ = h.join();
+        }
+    }
+}
+
+/// Writes the pidfile whole or not at all (a reader never sees it empty).
+fn write_pidfile(path: &std::path::Path) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    std::fs::write(&tmp, format!("{}\n", std::process::id()))?;
+    std::fs::rename(&tmp, path)
+}
+
 /// Runs the daemon until SIGTERM/SIGINT. Returns after all sessions have ended.
-pub fn run(cfg: Config, opts: RunOptions) -> Result<(), String> {
+pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
     let rsa = super::load_key(&cfg)?;
+    let udp_user = if sys::geteuid() == 0 && !opts.serve_as_self {
+        Some(crate::auth::privs::resolve(&cfg.udp_user).map_err(|e| format!("udp_user: {e}"))?)
+    } else {
+        None
+    };
+    cfg.forget_private_key();
     sys::umask(0o022);
     let mut listeners = Vec::new();
     for addr in &cfg.listen {
@@ -149,11 +192,6 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), String> {
             .map_err(|e| format!("session registry: {e}"))?,
     );
     let udp_sockets = super::udp::bind(&cfg.listen).map_err(|e| format!("cannot bind the UDP port: {e}"))?;
-    let udp_user = if sys::geteuid() == 0 && !opts.serve_as_self {
-        Some(crate::auth::privs::resolve(&cfg.udp_user).map_err(|e| format!("udp_user: {e}"))?)
-    } else {
-        None
-    };
     let udp = super::udp::Responder {
         sockets: udp_sockets,
         registry: registry.clone(),
@@ -162,7 +200,8 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), String> {
     };
     let ctx = Arc::new(Context {
         cfg,
-        rsa,
+        // the key process starts below, once the listener has daemonized
+        keys: super::keys::KeyLink::closed(),
         serve_as_self: opts.serve_as_self,
         defusr,
         self_user: crate::auth::privs::current_user_name(),
@@ -204,20 +243,28 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), String> {
         udp,
         udp_pid: 0,
         udp_user,
+        key_pid: 0,
         control,
         bans: Default::default(),
         started: Instant::now(),
         accepted: 0,
         refused: 0,
     };
+    let mut daemon_ready = None;
     if let Some(pidfile) = &l.opts.daemon_pidfile {
         // everything that can fail at start has failed (or not) on the terminal
-        sys::daemonize().map_err(|e| format!("daemonize: {e}"))?;
-        std::fs::write(pidfile, format!("{}\n", std::process::id()))
-            .map_err(|e| format!("pidfile {}: {e}", pidfile.display()))?;
+        daemon_ready = Some(sys::daemonize().map_err(|e| format!("daemonize: {e}"))?);
+        write_pidfile(pidfile).map_err(|e| format!("pidfile {}: {e}", pidfile.display()))?;
     }
+    prepare_for_sessions();
+    let keys = l.spawn_keys(&rsa)?;
+    drop(rsa);
+    l.ctx = Arc::new(l.ctx.with_keys(keys));
     l.spawn_udp();
     super::notify::ready();
+    if let Some(r) = daemon_ready {
+        sys::daemon_ready(r);
+    }
     l.main_loop();
     if let Some(pidfile) = &l.opts.daemon_pidfile {
         let _ = std::fs::remove_file(pidfile);
@@ -231,10 +278,62 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), String> {
 impl Listener {
     /// Starts (or restarts) the UDP responder process.
     fn spawn_udp(&mut self) {
-        match super::udp::spawn(&self.udp, self.udp_user.as_ref()) {
+        let keep_out: Vec<_> = self.ctx.keys.raw_fd().into_iter().collect();
+        match super::udp::spawn(&self.udp, self.udp_user.as_ref(), &keep_out) {
             Ok(pid) => self.udp_pid = pid,
             Err(e) => error!("cannot start the UDP responder: {e}"),
         }
+    }
+
+    /// Descriptors a helper process forked now must not inherit.
+    fn helper_must_close(&self) -> Vec<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        let mut fds: Vec<_> = self.listeners.iter().map(|l| l.as_raw_fd()).collect();
+        fds.extend(self.udp.sockets.iter().map(|s| s.as_raw_fd()));
+        fds.extend(self.control.iter().map(|c| c.as_raw_fd()));
+        fds.push(self.sig_rx.as_raw_fd());
+        fds.extend(self.ctx.keys.raw_fd());
+        fds
+    }
+
+    /// Starts a key process for `rsa`; the caller drops its copy of the key next.
+    fn spawn_keys(&mut self, rsa: &openssl::rsa::Rsa<openssl::pkey::Private>) -> Result<super::keys::KeyLink, String> {
+        let close = self.helper_must_close();
+        let (pid, link) = super::keys::spawn(rsa, self.udp_user.as_ref(), &close)
+            .map_err(|e| format!("cannot start the key process: {e}"))?;
+        self.key_pid = pid;
+        Ok(link)
+    }
+
+    /// The key process died on its own: start another from the key's source (the
+    /// listener keeps no copy of the key), and give sessions forked from now on
+    /// its request end.
+    fn respawn_keys(&mut self) {
+        let source = match (&self.ctx.cfg.privkey_file, &self.opts.config_path) {
+            (Some(file), _) => std::fs::read(file)
+                .map_err(|e| format!("{}: {e}", file.display()))
+                .map(|pem| (pem, file.clone())),
+            (None, Some(conf)) => Config::load(conf)
+                .map_err(|e| e.to_string())
+                .and_then(|c| c.privkey_pem.clone().ok_or_else(|| "no privkey".to_string()))
+                .map(|pem| (pem, conf.clone())),
+            (None, None) => Err("the key was given inline and there is no config file to read it from".into()),
+        };
+        let rsa = source.and_then(|(mut pem, from)| {
+            let k = super::key_from_pem(&pem);
+            pem.iter_mut().for_each(|b| *b = 0);
+            std::hint::black_box(&pem);
+            k.map_err(|e| format!("{}: {e}", from.display()))
+        });
+        let link = match rsa.and_then(|rsa| self.spawn_keys(&rsa)) {
+            Ok(l) => l,
+            Err(e) => {
+                error!("cannot restart the key process; new handshakes fail until a reload: {e}");
+                return;
+            }
+        };
+        info!("key process restarted (pid {})", self.key_pid);
+        self.ctx = Arc::new(self.ctx.with_keys(link));
     }
 
     fn main_loop(&mut self) {
@@ -317,7 +416,14 @@ impl Listener {
                 Ok(WaitStatus::StillAlive) | Err(_) => break,
                 Ok(status) => {
                     if let Some(pid) = status.pid() {
-                        if pid.as_raw() == self.udp_pid {
+                        if pid.as_raw() == self.key_pid {
+                            self.key_pid = 0;
+                            if !self.stopping {
+                                warn!("key process ended ({status:?}); restarting it");
+                                std::thread::sleep(Duration::from_millis(100));
+                                self.respawn_keys();
+                            }
+                        } else if pid.as_raw() == self.udp_pid {
                             self.udp_pid = 0;
                             if !self.stopping {
                                 warn!("UDP responder ended ({status:?}); restarting it");
@@ -499,14 +605,25 @@ impl Listener {
                 return;
             }
         };
+        // the old key process answers the sessions still holding its request end,
+        // and ends once they have all closed it
+        let keys = match self.spawn_keys(&rsa) {
+            Ok(k) => k,
+            Err(e) => {
+                error!("reload refused, keeping the old configuration: {e}");
+                return;
+            }
+        };
+        drop(rsa);
         if cfg.listen != self.ctx.cfg.listen {
             warn!("reload: listen addresses changed; they take effect on restart only");
         }
         let mut cfg = cfg;
         cfg.listen = self.ctx.cfg.listen.clone();
+        cfg.forget_private_key();
         self.ctx = Arc::new(Context {
             cfg,
-            rsa,
+            keys,
             serve_as_self: self.opts.serve_as_self,
             defusr,
             self_user: self.ctx.self_user.clone(),
@@ -542,6 +659,9 @@ impl Listener {
         if self.udp_pid > 0 {
             let _ = kill(Pid::from_raw(self.udp_pid), Signal::SIGTERM);
         }
+        if self.key_pid > 0 {
+            let _ = kill(Pid::from_raw(self.key_pid), Signal::SIGTERM);
+        }
         // sessions get the grace period to finish on their own, then SIGTERM,
         // then a second later SIGKILL
         let grace = self.ctx.cfg.shutdown_grace;
@@ -573,10 +693,12 @@ impl Listener {
                 Err(_) => break,
             }
         }
-        if self.udp_pid > 0 {
-            // SIGTERMed above; wait so no tfd process outlives the listener
-            let _ = waitpid(Pid::from_raw(self.udp_pid), None);
-            self.udp_pid = 0;
+        for pid in [&mut self.udp_pid, &mut self.key_pid] {
+            if *pid > 0 {
+                // SIGTERMed above; wait so no tfd process outlives the listener
+                let _ = waitpid(Pid::from_raw(*pid), None);
+                *pid = 0;
+            }
         }
         info!("stopped");
     }

@@ -3,6 +3,7 @@
 
 pub mod control;
 pub mod demo;
+pub mod keys;
 pub mod listener;
 pub mod notify;
 pub mod proxy;
@@ -22,6 +23,11 @@ pub fn load_key(cfg: &Config) -> Result<Rsa<Private>, String> {
         .privkey_pem
         .as_deref()
         .ok_or("no private key configured (privkey or privkey_file)")?;
+    key_from_pem(pem)
+}
+
+/// Parses and checks an RSA-2048 private key in PEM (PKCS#1 or PKCS#8).
+pub fn key_from_pem(pem: &[u8]) -> Result<Rsa<Private>, String> {
     let rsa = Rsa::private_key_from_pem(pem)
         .or_else(|_| openssl::pkey::PKey::private_key_from_pem(pem).and_then(|k| k.rsa()))
         .map_err(|e| format!("private key is not a readable RSA PEM key: {e}"))?;
@@ -38,9 +44,8 @@ pub fn load_key(cfg: &Config) -> Result<Rsa<Private>, String> {
     Ok(rsa)
 }
 
-/// One full OAEP round trip, so the key's cached Montgomery contexts exist before
-/// the listener forks and no session pays for them (sessions re-blind themselves:
-/// see [`crate::sys::rsa_reblind`]).
+/// One full OAEP round trip: proves the two halves match, and computes the key's
+/// cached Montgomery contexts before the key process forks off with it.
 fn warm_up(rsa: &Rsa<Private>) -> Result<(), String> {
     let public = Rsa::from_public_components(
         rsa.n().to_owned().map_err(|e| e.to_string())?,

@@ -83,11 +83,19 @@ pub fn answer(datagram: &[u8], reg: &Registry, tlb: &[String]) -> Option<Vec<u8>
 }
 
 /// Forks the responder process; returns its pid.
-pub fn spawn(r: &Responder, user: Option<&crate::auth::privs::Identity>) -> std::io::Result<i32> {
+/// `close_in_child` names descriptors the responder must not inherit.
+pub fn spawn(
+    r: &Responder,
+    user: Option<&crate::auth::privs::Identity>,
+    close_in_child: &[std::os::fd::RawFd],
+) -> std::io::Result<i32> {
     let sockets: Vec<UdpSocket> = r.sockets.iter().map(|s| s.try_clone()).collect::<Result<_, _>>()?;
     match sys::fork()? {
         Fork::Parent(pid) => Ok(pid),
         Fork::Child => {
+            for fd in close_in_child {
+                sys::close_fd(*fd);
+            }
             sys::die_with_parent();
             for sig in [libc::SIGCHLD, libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1] {
                 sys::default_signal(sig);

@@ -5,8 +5,9 @@
 use super::{Context, Session, State};
 use crate::channel::{Channel, ChannelError};
 use crate::fsys::Root;
+use crate::server::keys::KeyError;
 use crate::wire::{handshake as hs, Failed};
-use log::debug;
+use log::{debug, error};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 
@@ -55,9 +56,6 @@ pub fn handshake(
     urgent: crate::channel::UrgentHandler,
 ) -> Result<Session, HandshakeError> {
     let limit = ctx.cfg.prelogin_timeout;
-    if !crate::sys::rsa_reblind(&ctx.rsa) {
-        return Err(HandshakeError::Privilege("RSA blinding setup failed".into()));
-    }
     crate::sys::alarm(limit.as_secs().max(1) as u32);
     stream
         .set_read_timeout(Some(limit))
@@ -80,14 +78,20 @@ pub fn handshake(
     chan.tx.send_frame(b"OK")?;
 
     // 3–4: RSA-encrypted session key
-    let enc = match chan.rx.recv_frame_max(ctx.rsa.size() as usize) {
+    let enc = match chan.rx.recv_frame_max(crate::server::keys::CIPHERTEXT) {
         Ok(v) => v,
         Err(ChannelError::Frame(_)) => return Err(refuse(&mut chan, Failed::BadRsaKey)),
         Err(e) => return Err(e.into()),
     };
-    let key = match hs::decrypt_session_key(&ctx.rsa, &enc) {
+    let decrypted = ctx.keys.decrypt(&enc);
+    ctx.keys.close();
+    let key = match decrypted {
         Ok(k) => k,
-        Err(f) => return Err(refuse(&mut chan, f)),
+        Err(KeyError::Refused) => return Err(refuse(&mut chan, Failed::BadRsaKey)),
+        Err(e @ KeyError::Unavailable(_)) => {
+            error!("{peer} {e}");
+            return Err(refuse(&mut chan, Failed::BadRsaKey));
+        }
     };
     chan.tx.send_frame(b"OK")?;
     chan.start_cipher(&key);

@@ -98,8 +98,7 @@ pub fn urgent_handler(stream: &TcpStream, registry: Arc<Registry>, slot: usize) 
 /// it while the session is busy with a command (when the session is waiting for
 /// input, its reader answers first: see [`crate::channel::NetStream`]). It ends
 /// with the connection (or the process).
-pub fn start_oob(stream: &TcpStream, registry: Arc<Registry>, slot: usize) -> std::io::Result<()> {
-    let sock = stream.try_clone()?;
+pub fn start_oob(sock: TcpStream, registry: Arc<Registry>, slot: usize) -> std::io::Result<()> {
     std::thread::Builder::new().name("oob".into()).spawn(move || loop {
         let mut fds = [PollFd::new(sock.as_fd(), PollFlags::POLLPRI)];
         match poll(&mut fds, PollTimeout::NONE) {

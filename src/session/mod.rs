@@ -28,8 +28,9 @@ pub const PRELOGIN_MAX_BYTES: u64 = 64 * 1024;
 pub struct Context {
     /// The configuration in force when the connection was accepted.
     pub cfg: crate::config::Config,
-    /// The server's private key for the handshake.
-    pub rsa: openssl::rsa::Rsa<openssl::pkey::Private>,
+    /// The way to the key process, which alone holds the private key; closed by
+    /// each session as soon as its handshake has the session key.
+    pub keys: crate::server::keys::KeyLink,
     /// Serve as the invoking user (not root, or demo mode): no LOGIN, no switch.
     pub serve_as_self: bool,
     /// `defusr`, resolved by the listener.
@@ -46,6 +47,24 @@ pub struct Context {
     pub xferlog: Option<Arc<crate::xferlog::XferLog>>,
     /// The LOGIN throttle's counters (shared memory, mapped before fork).
     pub throttle: Arc<crate::auth::throttle::Throttle>,
+}
+
+impl Context {
+    /// The same context with another key process's request end (after the key
+    /// process was restarted).
+    pub fn with_keys(&self, keys: crate::server::keys::KeyLink) -> Context {
+        Context {
+            cfg: self.cfg.clone(),
+            keys,
+            serve_as_self: self.serve_as_self,
+            defusr: self.defusr.clone(),
+            self_user: self.self_user.clone(),
+            registry: self.registry.clone(),
+            tlb: self.tlb.clone(),
+            xferlog: self.xferlog.clone(),
+            throttle: self.throttle.clone(),
+        }
+    }
 }
 
 /// Where the session is in the protocol's gating (wire-notes §3.0).
@@ -271,6 +290,7 @@ pub fn denied_or(e: FsError, otherwise: Failed) -> Failed {
 pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, slot: usize) {
     let started = Instant::now();
     if let Some(trp) = &ctx.cfg.trp {
+        ctx.keys.close();
         crate::server::proxy::relay(stream, peer, trp, ctx.cfg.port);
         return;
     }
@@ -282,12 +302,15 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, slot: usize
         warn!("{peer} cannot set keepalive defaults: {e}; closing");
         return;
     }
-    if let Err(e) = liveness::start_oob(&stream, ctx.registry.clone(), slot) {
-        warn!("{peer} cannot start the OOB thread: {e}; closing");
-        return;
-    }
     let urgent = match liveness::urgent_handler(&stream, ctx.registry.clone(), slot) {
         Ok(h) => h,
+        Err(e) => {
+            warn!("{peer} cannot set up OOB handling: {e}; closing");
+            return;
+        }
+    };
+    let oob_sock = match stream.try_clone() {
+        Ok(s) => s,
         Err(e) => {
             warn!("{peer} cannot set up OOB handling: {e}; closing");
             return;
@@ -300,6 +323,14 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, slot: usize
             return;
         }
     };
+    // During the handshake the session only waits for input, and its reader answers
+    // urgent bytes itself. The OOB thread starts after it, which also keeps the
+    // session single-threaded while it takes on defusr's ids (a multi-threaded
+    // setuid makes glibc signal every thread).
+    if let Err(e) = liveness::start_oob(oob_sock, session.ctx.registry.clone(), slot) {
+        warn!("{peer} cannot start the OOB thread: {e}; closing");
+        return;
+    }
     info!("{peer} session start user={}", session.user);
     session.run();
     info!(

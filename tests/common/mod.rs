@@ -254,15 +254,39 @@ pub fn is_udp_responder(pid: i32) -> bool {
         .unwrap_or(false)
 }
 
+/// True for tfd's key process (its worker threads are named "keys").
+pub fn is_key_process(pid: i32) -> bool {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| {
+            d.flatten().any(|t| {
+                std::fs::read_to_string(t.path().join("comm"))
+                    .map(|c| c.trim() == "keys")
+                    .unwrap_or(false)
+            })
+        })
+        .unwrap_or(false)
+}
+
+/// The key process among tfd's children.
+pub fn key_process_of(ppid: i32) -> Option<i32> {
+    all_children_of(ppid).0.into_iter().find(|&p| is_key_process(p))
+}
+
 /// The UDP responder among tfd's children.
 pub fn udp_responder_of(ppid: i32) -> Option<i32> {
     all_children_of(ppid).0.into_iter().find(|&p| is_udp_responder(p))
 }
 
-/// tfd's session processes (live, zombie), not counting the UDP responder.
+/// tfd's session processes (live, zombie), not counting the UDP responder and the
+/// key process.
 pub fn children_of(ppid: i32) -> (Vec<i32>, Vec<i32>) {
     let (live, zombies) = all_children_of(ppid);
-    (live.into_iter().filter(|&p| !is_udp_responder(p)).collect(), zombies)
+    (
+        live.into_iter()
+            .filter(|&p| !is_udp_responder(p) && !is_key_process(p))
+            .collect(),
+        zombies,
+    )
 }
 
 fn all_children_of(ppid: i32) -> (Vec<i32>, Vec<i32>) {

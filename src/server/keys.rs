@@ -1,0 +1,273 @@
+//! The key process: the only process that holds the server's RSA private key
+//! (privilege separation after OpenSSH's monitor). Sessions hand it the 256-byte
+//! handshake ciphertext and get the session key back; they never map the key.
+//!
+//! Why a process of its own, besides privilege separation: OpenSSL blinds each RSA
+//! operation with factors it advances cheaply from one use to the next. A forked
+//! session starts from its parent's factors, so each session would have to make
+//! fresh ones (a modular inverse: as costly as the decryption itself, and more in
+//! a cold child). A long-lived process keeps OpenSSL's own blinding schedule and a
+//! warm key, which halves the server's CPU per handshake.
+//!
+//! Transport: one `SOCK_SEQPACKET` socket pair per key process. The listener and
+//! every session process before its handshake hold the request end; a request is
+//! the ciphertext plus, as SCM_RIGHTS, one end of a fresh socket pair on which the
+//! single reply comes back, so replies never cross between sessions. Sessions close
+//! the request end as soon as the session key is known: nothing past the handshake
+//! can ask for a decryption. The key process drops to an unprivileged user, is not
+//! dumpable, and ends when every request end is closed.
+
+use crate::sys::{self, Fork};
+use log::{error, info, warn};
+use nix::sys::socket::{
+    recv, recvmsg, send, sendmsg, setsockopt, socketpair, sockopt, AddressFamily, ControlMessage, ControlMessageOwned,
+    MsgFlags, SockFlag, SockType,
+};
+use nix::sys::time::TimeVal;
+use openssl::pkey::Private;
+use openssl::rsa::Rsa;
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The RSA-2048 ciphertext size: the only request size there is.
+pub const CIPHERTEXT: usize = 256;
+
+/// A session waits this long for its answer before giving up on the handshake.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Reply status bytes.
+const OK: u8 = 0;
+const REFUSED: u8 = 1;
+
+/// Why a decryption through the key process did not produce a key.
+#[derive(Debug)]
+pub enum KeyError {
+    /// The ciphertext does not decrypt to a session key (the client's fault).
+    Refused,
+    /// The key process could not be reached or answered nonsense (ours).
+    Unavailable(String),
+}
+
+impl std::fmt::Display for KeyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyError::Refused => write!(f, "session key refused"),
+            KeyError::Unavailable(e) => write!(f, "key process unavailable: {e}"),
+        }
+    }
+}
+
+/// The request end of a key process, as the listener and sessions hold it.
+/// A `Mutex<Option<_>>` so a session can close its inherited copy through the
+/// shared context; nothing else ever contends for it.
+pub struct KeyLink {
+    fd: Mutex<Option<OwnedFd>>,
+}
+
+impl KeyLink {
+    /// A link that answers nothing (before the key process has started).
+    pub fn closed() -> KeyLink {
+        KeyLink { fd: Mutex::new(None) }
+    }
+
+    /// Decrypts a handshake ciphertext in the key process.
+    pub fn decrypt(&self, ciphertext: &[u8]) -> Result<Vec<u8>, KeyError> {
+        if ciphertext.len() != CIPHERTEXT {
+            return Err(KeyError::Refused);
+        }
+        let unavailable = |what: &str, e: nix::Error| KeyError::Unavailable(format!("{what}: {e}"));
+        let guard = self.fd.lock().map_err(|_| KeyError::Unavailable("poisoned".into()))?;
+        let link = guard
+            .as_ref()
+            .ok_or_else(|| KeyError::Unavailable("request end already closed".into()))?;
+        let (mine, theirs) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+            .map_err(|e| unavailable("socketpair", e))?;
+        setsockopt(
+            &mine,
+            sockopt::ReceiveTimeout,
+            &TimeVal::from(libc_timeval(REPLY_TIMEOUT)),
+        )
+        .map_err(|e| unavailable("timeout", e))?;
+        let fds = [theirs.as_raw_fd()];
+        sendmsg::<()>(
+            link.as_raw_fd(),
+            &[IoSlice::new(ciphertext)],
+            &[ControlMessage::ScmRights(&fds)],
+            MsgFlags::MSG_NOSIGNAL,
+            None,
+        )
+        .map_err(|e| unavailable("request", e))?;
+        drop(guard);
+        drop(theirs);
+        let mut reply = [0u8; 1 + CIPHERTEXT];
+        let n = recv(mine.as_raw_fd(), &mut reply, MsgFlags::empty()).map_err(|e| unavailable("reply", e))?;
+        match reply[..n] {
+            [OK, ref key @ ..] if !key.is_empty() => Ok(key.to_vec()),
+            [REFUSED] => Err(KeyError::Refused),
+            [] => Err(KeyError::Unavailable("the key process closed the reply channel".into())),
+            _ => Err(KeyError::Unavailable(format!("malformed reply of {n} bytes"))),
+        }
+    }
+
+    /// Closes this process's request end: after the handshake nothing may decrypt.
+    pub fn close(&self) {
+        if let Ok(mut g) = self.fd.lock() {
+            g.take();
+        }
+    }
+
+    /// The raw request end, for a forked helper that must close it.
+    pub fn raw_fd(&self) -> Option<RawFd> {
+        self.fd.lock().ok().and_then(|g| g.as_ref().map(|f| f.as_raw_fd()))
+    }
+}
+
+fn libc_timeval(d: Duration) -> nix::libc::timeval {
+    nix::libc::timeval {
+        tv_sec: d.as_secs() as nix::libc::time_t,
+        tv_usec: d.subsec_micros() as nix::libc::suseconds_t,
+    }
+}
+
+/// Forks a key process that owns `rsa`; returns its pid and the request end.
+/// The caller drops its own `rsa` afterwards, so only the key process keeps it.
+/// `close_in_child` names descriptors the key process must not inherit.
+pub fn spawn(
+    rsa: &Rsa<Private>,
+    user: Option<&crate::auth::privs::Identity>,
+    close_in_child: &[RawFd],
+) -> std::io::Result<(i32, KeyLink)> {
+    let (link, service) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)?;
+    match sys::fork()? {
+        Fork::Parent(pid) => {
+            drop(service);
+            Ok((
+                pid,
+                KeyLink {
+                    fd: Mutex::new(Some(link)),
+                },
+            ))
+        }
+        Fork::Child => {
+            drop(link);
+            for fd in close_in_child {
+                sys::close_fd(*fd);
+            }
+            sys::die_with_parent();
+            for sig in [libc::SIGCHLD, libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1] {
+                sys::default_signal(sig);
+            }
+            if let Some(id) = user {
+                if let Err(e) = crate::auth::privs::switch(id) {
+                    error!("key process: cannot drop privileges to {}: {e}", id.name);
+                    sys::exit_now(1);
+                }
+            }
+            // after the switch: no same-user process may ptrace it or read its memory
+            sys::set_nondumpable();
+            sys::exit_now(run(rsa, service))
+        }
+    }
+}
+
+/// The key process's body: one worker per CPU, each answering requests in turn.
+/// Returns the exit code once every request end has been closed.
+fn run(rsa: &Rsa<Private>, service: OwnedFd) -> i32 {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    info!("key process ready ({workers} worker(s))");
+    let service = &service;
+    std::thread::scope(|s| {
+        for i in 0..workers {
+            let spawned = std::thread::Builder::new()
+                .name("keys".into())
+                .spawn_scoped(s, move || serve(rsa, service));
+            if let Err(e) = spawned {
+                error!("key process: worker {i}: {e}");
+            }
+        }
+    });
+    0
+}
+
+/// Answers requests until every request end is closed.
+fn serve(rsa: &Rsa<Private>, service: &OwnedFd) {
+    let mut buf = [0u8; CIPHERTEXT + 1];
+    loop {
+        let mut cmsg = nix::cmsg_space!([RawFd; 1]);
+        let (bytes, truncated, fds) = {
+            let mut iov = [IoSliceMut::new(&mut buf)];
+            let msg = match recvmsg::<()>(
+                service.as_raw_fd(),
+                &mut iov,
+                Some(&mut cmsg),
+                MsgFlags::MSG_CMSG_CLOEXEC,
+            ) {
+                Ok(m) => m,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => {
+                    error!("key process: receive: {e}");
+                    return;
+                }
+            };
+            let mut fds: Vec<OwnedFd> = Vec::new();
+            if let Ok(cmsgs) = msg.cmsgs() {
+                for c in cmsgs {
+                    if let ControlMessageOwned::ScmRights(raw) = c {
+                        fds.extend(raw.into_iter().map(sys::own_received_fd));
+                    }
+                }
+            }
+            let truncated = msg.flags.intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC);
+            (msg.bytes, truncated, fds)
+        };
+        if bytes == 0 && fds.is_empty() {
+            if hung_up(service) {
+                return; // every request end is closed
+            }
+            continue;
+        }
+        let [reply_to] = &fds[..] else {
+            warn!("key process: dropped a request with {} descriptor(s)", fds.len());
+            continue;
+        };
+        let mut reply = [0u8; 1 + CIPHERTEXT];
+        let len = if truncated || bytes != CIPHERTEXT {
+            reply[0] = REFUSED;
+            1
+        } else {
+            match crate::wire::handshake::decrypt_session_key(rsa, &buf[..bytes]) {
+                Ok(key) if key.len() <= CIPHERTEXT => {
+                    reply[0] = OK;
+                    reply[1..1 + key.len()].copy_from_slice(&key);
+                    1 + key.len()
+                }
+                _ => {
+                    reply[0] = REFUSED;
+                    1
+                }
+            }
+        };
+        // a session that has gone away is no concern of ours
+        let _ = send(
+            reply_to.as_raw_fd(),
+            &reply[..len],
+            MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT,
+        );
+        reply.fill(0);
+    }
+}
+
+/// True once the peer side of the request socket is gone.
+fn hung_up(service: &OwnedFd) -> bool {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    let mut fds = [PollFd::new(service.as_fd(), PollFlags::POLLIN)];
+    match poll(&mut fds, PollTimeout::ZERO) {
+        Ok(_) => fds[0]
+            .revents()
+            .is_some_and(|r| r.intersects(PollFlags::POLLHUP | PollFlags::POLLERR)),
+        Err(_) => true,
+    }
+}
