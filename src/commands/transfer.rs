@@ -87,18 +87,28 @@ fn sndfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let mut up = Upload::begin(&s.root, &p).map_err(upload_error)?;
     t.path = Some(p.clone());
     s.chan.tx.send_frame(b"CONT")?;
+    // A chunk is acknowledged before it is written, so the client ciphers the next
+    // one while this one goes to disk (the flow is stop-and-wait per chunk). A
+    // write that fails is answered at the next frame, whatever it is, in place of
+    // its CONT or OK, and the upload is dropped.
+    let mut failed: Option<FsError> = None;
     loop {
         let frame = s.chan.rx.recv_frame()?;
         let (word, data) = match command::split_space(&frame) {
             Some((w, d)) => (w, d),
             None => (&frame[..], &frame[frame.len()..]),
         };
+        if word == b"BREAK" {
+            up.abort();
+            info!("{} SNDFILE broken off by the client", s.peer);
+            return Ok(Reply::Ok);
+        }
+        if let Some(e) = failed.take() {
+            warn!("{} SNDFILE write failed: {e}", s.peer);
+            up.abort();
+            return Err(upload_error(e).into());
+        }
         match word {
-            b"BREAK" => {
-                up.abort();
-                info!("{} SNDFILE broken off by the client", s.peer);
-                return Ok(Reply::Ok);
-            }
             b"OK" => {
                 let n = up.written;
                 return match up.commit(overwrite) {
@@ -116,12 +126,11 @@ fn sndfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                     super::quota::refused(s, "SNDFILE");
                     return Err(Failed::Quota.into());
                 }
-                if let Err(e) = up.write(data) {
-                    warn!("{} SNDFILE write failed: {e}", s.peer);
-                    return Err(upload_error(e).into());
-                }
-                t.bytes += data.len() as u64;
                 s.chan.tx.send_frame(b"CONT")?;
+                match up.write(data) {
+                    Ok(()) => t.bytes += data.len() as u64,
+                    Err(e) => failed = Some(e),
+                }
             }
         }
     }
