@@ -144,6 +144,68 @@ fn oob_bytes_are_echoed_and_counted() {
     assert_eq!(c.raw(b"ECHO after oob").unwrap(), b"after oob");
 }
 
+/// Thread names of a process.
+fn threads_of(pid: i32) -> Vec<String> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+        .map(|c| c.trim().to_string())
+        .collect()
+}
+
+#[test]
+fn the_oob_thread_starts_with_the_first_busy_command_and_counts_while_blocked() {
+    let srv = Server::start();
+    let u = udp(&srv);
+    // 64 MiB: more than loopback's socket buffers can hold for a client not reading
+    let f = std::fs::File::create(srv.path("huge")).unwrap();
+    f.set_len(64 << 20).unwrap();
+    let mut c = srv.client();
+    let key = assert_ok(c.call("PROCKEY", b"").unwrap());
+    assert_eq!(c.raw(b"ECHO idle").unwrap(), b"idle");
+    let pid = srv.session_pid();
+    assert_eq!(
+        threads_of(pid),
+        ["tfd"],
+        "no OOB thread for a session that only answers from memory"
+    );
+
+    // SDOWN streams without waiting for the client, which does not read: the
+    // session's only thread blocks in send, so only the OOB thread can take an
+    // urgent byte now
+    c.chan.tx.send_frame(b"SDOWN huge").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        // the main thread's current system call: write(1), sendto(44), sendmsg(46)
+        let sc = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/syscall")).unwrap_or_default();
+        let nr = sc.split_whitespace().next().unwrap_or("").to_string();
+        if threads_of(pid).len() == 2 && ["1", "44", "46"].contains(&nr.as_str()) {
+            std::thread::sleep(Duration::from_millis(100));
+            let again = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/syscall")).unwrap_or_default();
+            if again == sc {
+                break; // still in the same call: blocked, not just passing through
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "session not blocked in send ({sc}): {:?}",
+            threads_of(pid)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(threads_of(pid).contains(&"oob".to_string()));
+    send(c.chan.stream().as_raw_fd(), b"!", MsgFlags::MSG_OOB).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while probe(&u, &with_key(2, &key)) != b"\x011\0" {
+        assert!(
+            Instant::now() < deadline,
+            "the urgent byte was not counted while the session was blocked"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn udp_survives_garbage() {
     let srv = Server::start();

@@ -98,6 +98,16 @@ pub struct Spec {
     pub gate: Gate,
 }
 
+/// Commands answered from memory at once, which need no OOB thread running
+/// (see [`crate::session::Session::ensure_oob_thread`]): the session is back to
+/// waiting for input, where its reader answers urgent bytes, within microseconds.
+pub fn answers_at_once(name: &str) -> bool {
+    matches!(
+        name,
+        "ECHO" | "DATE" | "UDATE" | "NDATE" | "DATEF" | "DTOF" | "FTOD" | "PROCKEY" | "KEEPALIVE"
+    )
+}
+
 /// Every command tfd implements. END is handled by the session loop itself.
 #[rustfmt::skip]
 pub static TABLE: &[Spec] = &[

@@ -149,6 +149,7 @@ pub fn handshake(
         auth,
         ntfy: Vec::new(),
         live,
+        oob_pending: None,
     };
     // with injail the pre-login deadline goes on until INJAIL
     if state.logged_in && !state.needs_jail {

@@ -102,6 +102,9 @@ pub struct Session {
     pub ntfy: Vec<commands::notify::Registration>,
     /// Registry slot and PROCKEY.
     pub live: liveness::Liveness,
+    /// The socket for the OOB thread, until the thread is started (see
+    /// [`Session::ensure_oob_thread`]).
+    pub oob_pending: Option<TcpStream>,
 }
 
 impl Session {
@@ -218,8 +221,28 @@ impl Session {
             }
         }
         match spec {
-            Some(s) => (s.handler)(self, arg),
+            Some(s) => {
+                if !commands::answers_at_once(s.name) {
+                    self.ensure_oob_thread();
+                }
+                (s.handler)(self, arg)
+            }
             None => Ok(Reply::Unknown),
+        }
+    }
+
+    /// Starts the OOB thread before the first command that may keep the session
+    /// busy. Until then the session only waits for input or answers from memory,
+    /// and its reader answers urgent bytes itself (see [`crate::channel::NetStream`]);
+    /// a session that only handshakes and echoes never pays for a thread, and the
+    /// defusr switch after the handshake happens single-threaded (a multi-threaded
+    /// setuid makes glibc signal every thread).
+    pub fn ensure_oob_thread(&mut self) {
+        if let Some(sock) = self.oob_pending.take() {
+            if let Err(e) = liveness::start_oob(sock, self.ctx.registry.clone(), self.live.slot) {
+                // the reader still answers urgent bytes whenever it waits for input
+                warn!("{} cannot start the OOB thread: {e}", self.peer);
+            }
         }
     }
 
@@ -323,14 +346,7 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, slot: usize
             return;
         }
     };
-    // During the handshake the session only waits for input, and its reader answers
-    // urgent bytes itself. The OOB thread starts after it, which also keeps the
-    // session single-threaded while it takes on defusr's ids (a multi-threaded
-    // setuid makes glibc signal every thread).
-    if let Err(e) = liveness::start_oob(oob_sock, session.ctx.registry.clone(), slot) {
-        warn!("{peer} cannot start the OOB thread: {e}; closing");
-        return;
-    }
+    session.oob_pending = Some(oob_sock);
     info!("{peer} session start user={}", session.user);
     session.run();
     info!(
