@@ -165,6 +165,25 @@ pub struct TxHalf<W: Write = TcpStream> {
     buf: Vec<u8>,
     /// Bytes sent so far.
     pub bytes: u64,
+    /// Bumped whenever the TX cipher state moves, so a prepared frame made from
+    /// an older state is refused instead of sent garbled.
+    generation: u64,
+}
+
+/// A frame enciphered ahead of time with a copy of the TX cipher state (see
+/// [`TxHalf::prepare_frame_parts`]). Sending it makes that copy the current state;
+/// dropping it leaves the current state as it was.
+pub struct PreparedFrame {
+    bytes: Vec<u8>,
+    cipher: Option<Cipher>,
+    generation: u64,
+}
+
+impl PreparedFrame {
+    /// The frame's size on the wire (header included).
+    pub fn wire_len(&self) -> usize {
+        self.bytes.len()
+    }
 }
 
 impl<W: Write> TxHalf<W> {
@@ -175,17 +194,62 @@ impl<W: Write> TxHalf<W> {
             cipher: None,
             buf: Vec::with_capacity(1024),
             bytes: 0,
+            generation: 0,
         }
     }
 
     /// Switches encryption on (or replaces the state after NIGMA).
     pub fn set_cipher(&mut self, c: Cipher) {
+        self.generation += 1;
         self.cipher = Some(c);
     }
 
     /// The TX cipher, for NIGMA.
     pub fn cipher_mut(&mut self) -> Option<&mut Cipher> {
+        self.generation += 1;
         self.cipher.as_mut()
+    }
+
+    /// Enciphers a frame now, with a copy of the cipher state, to be sent later by
+    /// [`TxHalf::send_prepared`] if nothing else is sent first. Stop-and-wait flows
+    /// (SNDFILE, RCVFILE) use it to encipher the next chunk while the peer is
+    /// still busy with the current one; the bytes on the wire are the same.
+    pub fn prepare_frame_parts(&self, parts: &[&[u8]]) -> Result<PreparedFrame, ChannelError> {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        if len > MAX_FRAME {
+            return Err(ChannelError::Io(io::Error::other("frame payload over MAX_FRAME")));
+        }
+        let mut cipher = self.cipher.clone();
+        let mut bytes = Vec::with_capacity(4 + len);
+        bytes.extend_from_slice(&(len as i32).to_be_bytes());
+        for p in parts {
+            bytes.extend_from_slice(p);
+        }
+        if let Some(c) = cipher.as_mut() {
+            let (hdr, payload) = bytes.split_at_mut(4);
+            c.pack(hdr);
+            c.pack(payload);
+        }
+        Ok(PreparedFrame {
+            bytes,
+            cipher,
+            generation: self.generation,
+        })
+    }
+
+    /// Sends a prepared frame and takes on the cipher state it was made with.
+    /// A frame prepared before anything else was sent is refused: it would
+    /// decipher as garbage on the other side.
+    pub fn send_prepared(&mut self, f: PreparedFrame) -> Result<(), ChannelError> {
+        if f.generation != self.generation {
+            return Err(ChannelError::Io(io::Error::other("prepared frame is stale")));
+        }
+        let r = self.inner.write_all(&f.bytes);
+        self.bytes += f.bytes.len() as u64;
+        self.cipher = f.cipher;
+        self.generation += 1;
+        r?;
+        Ok(())
     }
 
     fn flush_buf(&mut self) -> Result<(), ChannelError> {
@@ -226,6 +290,7 @@ impl<W: Write> TxHalf<W> {
     /// Encrypts one unit (given in pieces) into the output buffer, writing the
     /// buffer out whenever it reaches [`SLICE`].
     fn append_unit(&mut self, pieces: &[&[u8]]) -> Result<(), ChannelError> {
+        self.generation += 1;
         let mut k = 0;
         for piece in pieces {
             for part in piece.chunks(SLICE) {
@@ -379,6 +444,37 @@ mod tests {
         assert_eq!(rx.recv_i64().unwrap(), -127);
         assert_eq!(rx.recv_frame().unwrap(), b"");
         assert!(matches!(rx.recv_frame(), Err(ChannelError::Closed)));
+    }
+
+    #[test]
+    fn prepared_frames_are_the_same_bytes_and_refused_when_stale() {
+        let key: Vec<u8> = (7u8..=40).collect();
+        let big: Vec<u8> = (0..300_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
+        // reference: the plain path
+        let mut plain = TxHalf::new(Vec::new());
+        plain.set_cipher(Cipher::new(&key));
+        plain.send_frame(b"first").unwrap();
+        plain.send_frame_parts(&[b"CONT ", &big]).unwrap();
+        plain.send_frame(b"after").unwrap();
+        // prepared while "waiting", then sent
+        let mut tx = TxHalf::new(Vec::new());
+        tx.set_cipher(Cipher::new(&key));
+        tx.send_frame(b"first").unwrap();
+        let p = tx.prepare_frame_parts(&[b"CONT ", &big]).unwrap();
+        assert_eq!(p.wire_len(), 4 + 5 + big.len());
+        let dropped = tx.prepare_frame_parts(&[b"never sent"]).unwrap();
+        drop(dropped); // dropping one leaves the state alone
+        tx.send_prepared(p).unwrap();
+        tx.send_frame(b"after").unwrap();
+        assert_eq!(tx.get_ref(), plain.get_ref(), "same bytes on the wire");
+        assert_eq!(tx.bytes, plain.bytes);
+        // a frame prepared before something else was sent is refused
+        let stale = tx.prepare_frame_parts(&[b"x"]).unwrap();
+        tx.send_frame(b"in between").unwrap();
+        let before = tx.get_ref().len();
+        assert!(tx.send_prepared(stale).is_err());
+        assert_eq!(tx.get_ref().len(), before, "nothing written");
+        assert!(tx.prepare_frame_parts(&[&vec![0u8; MAX_FRAME + 1]]).is_err());
     }
 
     #[test]

@@ -172,8 +172,9 @@ impl Client {
                 if data.len() > MAX_CHUNK {
                     return Err(ClientError::Protocol("chunk over the maximum".into()));
                 }
-                out.write_all(data).map_err(ClientError::Local)?;
+                // answer first: the server sends the next chunk while this one is stored
                 self.chan.tx.send_frame(b"CONT")?;
+                out.write_all(data).map_err(ClientError::Local)?;
             } else {
                 return Ok(Status::parse(&f));
             }

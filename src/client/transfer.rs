@@ -41,20 +41,34 @@ impl Client {
         if first != Status::Other(b"CONT".to_vec()) {
             return Ok(first);
         }
+        // Stop-and-wait: while the server deciphers and stores a chunk, the next
+        // one is read and enciphered ahead with a copy of the cipher state, and
+        // goes out as soon as the CONT comes (the same bytes as the plain flow).
         let mut buf = vec![0u8; MAX_CHUNK];
         let mut total = 0u64;
+        let mut n = read_full(data, &mut buf).map_err(ClientError::Local)?;
+        if n == 0 {
+            return Ok(Status::parse(&self.raw(b"OK")?));
+        }
+        self.chan.tx.send_frame_parts(&[b"CONT ", &buf[..n]])?;
         loop {
-            let n = read_full(data, &mut buf).map_err(ClientError::Local)?;
-            if n == 0 {
-                return Ok(Status::parse(&self.raw(b"OK")?));
-            }
-            self.chan.tx.send_frame_parts(&[b"CONT ", &buf[..n]])?;
+            let sent = n;
+            n = read_full(data, &mut buf).map_err(ClientError::Local)?;
+            let ahead = if n > 0 {
+                Some(self.chan.tx.prepare_frame_parts(&[b"CONT ", &buf[..n]])?)
+            } else {
+                None
+            };
             let reply = self.chan.rx.recv_frame()?;
             if reply != b"CONT" {
                 return Ok(Status::parse(&reply));
             }
-            total += n as u64;
+            total += sent as u64;
             progress(total);
+            match ahead {
+                Some(f) => self.chan.tx.send_prepared(f)?,
+                None => return Ok(Status::parse(&self.raw(b"OK")?)),
+            }
         }
     }
 

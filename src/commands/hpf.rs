@@ -126,49 +126,149 @@ pub fn put(s: &mut Session, arg: &[u8]) -> CmdResult {
     logged(s, arg, "PUT", Direction::Incoming, put_t)
 }
 
+/// A chunk for the PUT writer thread: the buffer and how much of it is data.
+type Chunk = (Vec<u8>, usize);
+
+/// PUT's writer: takes chunks in order, writes them at the file position and hands
+/// each buffer back with the outcome; stops at the first failure.
+fn put_writer(
+    file: &mut File,
+    limit: Option<u64>,
+    work: std::sync::mpsc::Receiver<Chunk>,
+    done: std::sync::mpsc::Sender<(Vec<u8>, std::io::Result<usize>)>,
+) {
+    for (buf, len) in work {
+        let r = write_within(file, &buf[..len], limit).map(|()| len);
+        let failed = r.is_err();
+        if done.send((buf, r)).is_err() || failed {
+            return;
+        }
+    }
+}
+
+/// What ended PUT's receive loop.
+enum PutEnd {
+    /// The client's end code (0, −1, −2) or its FIN (−127).
+    Client(i64),
+    /// A write failed: the server cancels.
+    WriteFailed(std::io::Error),
+}
+
+/// What the writer thread has handed back: bytes written, the first failure, and
+/// buffers free for the next chunks.
+#[derive(Default)]
+struct Returned {
+    written: u64,
+    failure: Option<std::io::Error>,
+    free: Vec<Vec<u8>>,
+}
+
+impl Returned {
+    fn take(&mut self, (buf, r): (Vec<u8>, std::io::Result<usize>)) {
+        match r {
+            Ok(n) => self.written += n as u64,
+            Err(e) => {
+                self.failure.get_or_insert(e);
+            }
+        }
+        self.free.push(buf);
+    }
+}
+
 fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
-    let mut o = open(s, arg, false, true)?;
+    use std::sync::mpsc;
+    let o = open(s, arg, false, true)?;
     t.path = Some(o.path.clone());
     let limit = super::quota::end_limit(s, &o.file);
     send_grant(s, o.grant)?;
-    let mut buf = vec![0u8; o.grant];
-    let mut total = 0u64;
-    loop {
-        let len = s.chan.rx.recv_i64()?;
-        match len {
-            n if n > 0 => {
-                let chunk = recv_chunk(&mut s.chan.rx, &mut buf, n, o.grant)?;
-                if let Err(e) = write_within(&mut o.file, chunk, limit) {
-                    // server-side cancel: HPFCANCEL, HPFFIN, then drain to the client's FIN
-                    warn!("{} PUT write failed after {total} bytes: {e}", s.peer);
-                    // remove first, so a client that has seen the cancel finds no file
-                    if o.created {
-                        remove(s, &o.path);
+    let (grant, created, path) = (o.grant, o.created, o.path.clone());
+    let mut file = o.file;
+    let rx = &mut s.chan.rx;
+    let mut back = Returned::default();
+    // The session deciphers chunk N+1 while a writer thread stores chunk N, so the
+    // page-cache copy overlaps the cipher (two buffers: at most 2 × grant).
+    let ended = std::thread::scope(|scope| -> Result<PutEnd, CmdError> {
+        let (work_tx, work_rx) = mpsc::sync_channel::<Chunk>(1);
+        let (done_tx, done_rx) = mpsc::channel();
+        let file = &mut file;
+        scope.spawn(move || put_writer(file, limit, work_rx, done_tx));
+        let mut buffers = 0;
+        let end = loop {
+            while let Ok(r) = done_rx.try_recv() {
+                back.take(r);
+            }
+            if let Some(e) = back.failure.take() {
+                break PutEnd::WriteFailed(e);
+            }
+            let len = rx.recv_i64()?;
+            if len <= 0 {
+                match len {
+                    code::END | code::STOP | code::CANCEL | code::FIN => break PutEnd::Client(len),
+                    other => return Err(violation(other, grant)),
+                }
+            }
+            let mut buf = match back.free.pop() {
+                Some(b) => b,
+                None if buffers < 2 => {
+                    buffers += 1;
+                    vec![0u8; grant]
+                }
+                // both buffers are with the writer: wait for one
+                None => match done_rx.recv() {
+                    Ok(r) => {
+                        back.take(r);
+                        back.free.pop().unwrap_or_default()
                     }
-                    s.chan
-                        .tx
-                        .send_units(&[&code::CANCEL.to_be_bytes(), &code::FIN.to_be_bytes()])?;
-                    drain_to_fin(&mut s.chan.rx, o.grant)?;
-                    return Ok(Reply::Sent);
-                }
-                total += n as u64;
-                t.bytes = total;
+                    Err(_) => Vec::new(), // the writer has stopped at a reported failure
+                },
+            };
+            if buf.len() < grant {
+                buf.resize(grant, 0);
             }
-            code::END | code::STOP | code::CANCEL => {
-                t.complete = len != code::CANCEL;
-                if len == code::CANCEL {
-                    remove(s, &o.path);
-                }
-                s.chan.tx.send_i64(code::FIN)?;
-                drain_to_fin(&mut s.chan.rx, o.grant)?;
-                info!("{} PUT stored {total} bytes (end code {len})", s.peer);
-                return Ok(Reply::Sent);
+            let n = recv_chunk(rx, &mut buf, len, grant)?.len();
+            // a send error means the writer stopped at a failure it has reported
+            let _ = work_tx.send((buf, n));
+        };
+        // every chunk taken is on disk (or failed) before anything is answered
+        drop(work_tx);
+        for r in done_rx.iter() {
+            back.take(r);
+        }
+        Ok(match (end, back.failure.take()) {
+            (PutEnd::Client(_), Some(e)) => PutEnd::WriteFailed(e),
+            (end, _) => end,
+        })
+    });
+    let written = back.written;
+    t.bytes = written;
+    let ended = ended?;
+    match ended {
+        PutEnd::WriteFailed(e) => {
+            // server-side cancel: HPFCANCEL, HPFFIN, then drain to the client's FIN
+            warn!("{} PUT write failed after {written} bytes: {e}", s.peer);
+            // remove first, so a client that has seen the cancel finds no file
+            if created {
+                remove(s, &path);
             }
-            code::FIN => {
-                s.chan.tx.send_i64(code::FIN)?;
-                return Ok(Reply::Sent);
+            s.chan
+                .tx
+                .send_units(&[&code::CANCEL.to_be_bytes(), &code::FIN.to_be_bytes()])?;
+            drain_to_fin(&mut s.chan.rx, grant)?;
+            Ok(Reply::Sent)
+        }
+        PutEnd::Client(code::FIN) => {
+            s.chan.tx.send_i64(code::FIN)?;
+            Ok(Reply::Sent)
+        }
+        PutEnd::Client(len) => {
+            t.complete = len != code::CANCEL;
+            if len == code::CANCEL {
+                remove(s, &path);
             }
-            other => return Err(violation(other, o.grant)),
+            s.chan.tx.send_i64(code::FIN)?;
+            drain_to_fin(&mut s.chan.rx, grant)?;
+            info!("{} PUT stored {written} bytes (end code {len})", s.peer);
+            Ok(Reply::Sent)
         }
     }
 }

@@ -137,25 +137,50 @@ impl Session {
     /// at the end; chunks never exceed [`MAX_CHUNK`]. Returns true when the stream
     /// ran to its end, false when the client broke it off; either way the caller
     /// then answers `OK` (after anything that must happen first).
+    ///
+    /// The flow is stop-and-wait, so while the client deciphers a chunk and
+    /// answers, the next one is read and enciphered ahead with a copy of the
+    /// cipher state ([`crate::channel::TxHalf::prepare_frame_parts`]); it goes out
+    /// as soon as the answer is `CONT`, and is dropped on `BREAK`. The bytes on
+    /// the wire are those of the plain flow.
     pub fn send_chunks(
         &mut self,
         mut fill: impl FnMut(&mut Vec<u8>, usize) -> Result<bool, CmdError>,
     ) -> Result<bool, CmdError> {
         let mut pending: Vec<u8> = Vec::with_capacity(MAX_CHUNK);
         let mut more = true;
+        let mut next_chunk = |pending: &mut Vec<u8>, more: &mut bool| -> Result<(), CmdError> {
+            while *more && pending.len() < MAX_CHUNK {
+                *more = fill(pending, MAX_CHUNK)?;
+            }
+            Ok(())
+        };
+        next_chunk(&mut pending, &mut more)?;
+        if pending.is_empty() {
+            return Ok(true);
+        }
+        let n = pending.len().min(MAX_CHUNK);
+        self.chan.tx.send_frame_parts(&[b"CONT ", &pending[..n]])?;
+        pending.drain(..n);
         loop {
-            while more && pending.len() < MAX_CHUNK {
-                more = fill(&mut pending, MAX_CHUNK)?;
-            }
-            if pending.is_empty() {
-                return Ok(true);
-            }
-            let n = pending.len().min(MAX_CHUNK);
-            self.chan.tx.send_frame_parts(&[b"CONT ", &pending[..n]])?;
-            pending.drain(..n);
+            // ahead of the client's answer; a read error is reported only after
+            // that answer is consumed, so the stream stays in step
+            let ahead = next_chunk(&mut pending, &mut more).and_then(|()| {
+                if pending.is_empty() {
+                    return Ok(None);
+                }
+                let n = pending.len().min(MAX_CHUNK);
+                let f = self.chan.tx.prepare_frame_parts(&[b"CONT ", &pending[..n]])?;
+                pending.drain(..n);
+                Ok(Some(f))
+            });
             let answer = self.chan.rx.recv_frame()?;
             if answer == b"BREAK" {
                 return Ok(false);
+            }
+            match ahead? {
+                Some(f) => self.chan.tx.send_prepared(f)?,
+                None => return Ok(true),
             }
         }
     }
