@@ -154,13 +154,7 @@ fn key_process_is_unprivileged_undumpable_and_restarted() {
     }
     let srv = Server::start();
     let pid = key_process_of(srv.pid()).expect("key process");
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap().uid.as_raw();
-    let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
-    assert!(
-        uid_line.split_whitespace().skip(1).all(|f| f == nobody.to_string()),
-        "{uid_line}"
-    );
+    assert_runs_as_nobody(pid);
     // not dumpable: the kernel makes its /proc entries root's, whatever its uid
     assert_eq!(std::fs::metadata(format!("/proc/{pid}/mem")).unwrap().uid(), 0);
 

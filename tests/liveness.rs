@@ -249,13 +249,7 @@ fn udp_responder_is_unprivileged_and_restarted() {
     }
     let srv = Server::start();
     let pid = udp_responder_of(srv.pid()).expect("udp responder process");
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap().uid.as_raw();
-    let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
-    assert!(
-        uid_line.split_whitespace().skip(1).all(|f| f == nobody.to_string()),
-        "{uid_line}"
-    );
+    assert_runs_as_nobody(pid);
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGKILL).unwrap();
     let u = udp(&srv);
     let deadline = Instant::now() + Duration::from_secs(5);

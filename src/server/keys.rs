@@ -152,19 +152,7 @@ pub fn spawn(
         }
         Fork::Child => {
             drop(link);
-            for fd in close_in_child {
-                sys::close_fd(*fd);
-            }
-            sys::die_with_parent();
-            for sig in [libc::SIGCHLD, libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1] {
-                sys::default_signal(sig);
-            }
-            if let Some(id) = user {
-                if let Err(e) = crate::auth::privs::switch(id) {
-                    error!("key process: cannot drop privileges to {}: {e}", id.name);
-                    sys::exit_now(1);
-                }
-            }
+            super::helper_child_setup("key process", close_in_child, user);
             // after the switch: no same-user process may ptrace it or read its memory
             sys::set_nondumpable();
             sys::exit_now(run(rsa, service))

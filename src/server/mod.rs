@@ -17,6 +17,27 @@ use openssl::rsa::Rsa;
 
 pub use listener::{run, RunOptions};
 
+/// The first steps of a long-lived helper process (the key process, the UDP
+/// responder) right after fork: drop descriptors it must not hold, die with the
+/// listener, take default signal dispositions, and switch to `user` (exiting if
+/// that fails: a helper never runs with more rights than meant).
+fn helper_child_setup(what: &str, close_in_child: &[std::os::fd::RawFd], user: Option<&crate::auth::privs::Identity>) {
+    use crate::sys;
+    for fd in close_in_child {
+        sys::close_fd(*fd);
+    }
+    sys::die_with_parent();
+    for sig in [libc::SIGCHLD, libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1] {
+        sys::default_signal(sig);
+    }
+    if let Some(id) = user {
+        if let Err(e) = crate::auth::privs::switch(id) {
+            log::error!("{what}: cannot drop privileges to {}: {e}", id.name);
+            sys::exit_now(1);
+        }
+    }
+}
+
 /// Loads and checks the server's private key (RSA-2048, as the protocol requires).
 pub fn load_key(cfg: &Config) -> Result<Rsa<Private>, String> {
     let pem = cfg

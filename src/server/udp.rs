@@ -6,7 +6,7 @@
 use super::registry::{self, Registry};
 use crate::sys::{self, Fork};
 use crate::wire::udp::{self, Probe, MAX_DATAGRAM};
-use log::{debug, error, info, warn};
+use log::{debug, info, warn};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsFd;
@@ -93,19 +93,7 @@ pub fn spawn(
     match sys::fork()? {
         Fork::Parent(pid) => Ok(pid),
         Fork::Child => {
-            for fd in close_in_child {
-                sys::close_fd(*fd);
-            }
-            sys::die_with_parent();
-            for sig in [libc::SIGCHLD, libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1] {
-                sys::default_signal(sig);
-            }
-            if let Some(id) = user {
-                if let Err(e) = crate::auth::privs::switch(id) {
-                    error!("udp responder: cannot drop privileges to {}: {e}", id.name);
-                    sys::exit_now(1);
-                }
-            }
+            super::helper_child_setup("udp responder", close_in_child, user);
             let registry = r.registry.clone();
             let tlb = r.tlb.clone();
             let trp = r.trp.clone();

@@ -254,6 +254,17 @@ pub fn is_udp_responder(pid: i32) -> bool {
         .unwrap_or(false)
 }
 
+/// Asserts that every uid of `pid` (real, effective, saved, fs) is nobody's.
+pub fn assert_runs_as_nobody(pid: i32) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap().uid.as_raw();
+    let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    assert!(
+        uid_line.split_whitespace().skip(1).all(|f| f == nobody.to_string()),
+        "{uid_line}"
+    );
+}
+
 /// True for tfd's key process (its worker threads are named "keys").
 pub fn is_key_process(pid: i32) -> bool {
     std::fs::read_dir(format!("/proc/{pid}/task"))
