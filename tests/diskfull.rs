@@ -33,15 +33,6 @@ fn small_fs(srv: &Server) -> Option<Mount> {
     Some(Mount(dir))
 }
 
-fn names(d: &std::path::Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(d)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into())
-        .collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn uploads_on_a_full_disk_fail_cleanly() {
     let srv = Server::start();
@@ -51,41 +42,41 @@ fn uploads_on_a_full_disk_fail_cleanly() {
 
     assert_failed(c.sndfile(b"small/snd", false, &mut &big[..], &mut |_| {}).unwrap(), 13);
     assert!(
-        names(&srv.path("small")).is_empty(),
+        dir_names(&srv.path("small")).is_empty(),
         "SNDFILE left {:?}",
-        names(&srv.path("small"))
+        dir_names(&srv.path("small"))
     );
 
     let r = c.put(b"small/put", 0, 1 << 20, &mut &big[..], &mut |_| {}).unwrap();
     assert_eq!(r, Ok(PutOutcome::ServerCancelled));
     assert!(
-        names(&srv.path("small")).is_empty(),
+        dir_names(&srv.path("small")).is_empty(),
         "PUT left {:?}",
-        names(&srv.path("small"))
+        dir_names(&srv.path("small"))
     );
 
     assert_eq!(c.sup(b"small/sup", &mut &big[..]).unwrap(), -1);
     assert!(
-        names(&srv.path("small")).is_empty(),
+        dir_names(&srv.path("small")).is_empty(),
         "SUP left {:?}",
-        names(&srv.path("small"))
+        dir_names(&srv.path("small"))
     );
 
     fs::write(srv.path("bigfile"), &big).unwrap();
     assert_failed(c.call("COPY", b"bigfile | small/copy").unwrap(), 13);
     assert!(
-        names(&srv.path("small")).is_empty(),
+        dir_names(&srv.path("small")).is_empty(),
         "COPY left {:?}",
-        names(&srv.path("small"))
+        dir_names(&srv.path("small"))
     );
 
     fs::create_dir(srv.path("tree")).unwrap();
     fs::write(srv.path("tree/f"), &big).unwrap();
     assert_failed(c.call("CPDIR", b"tree | small/tree").unwrap(), 13);
     assert!(
-        names(&srv.path("small")).is_empty(),
+        dir_names(&srv.path("small")).is_empty(),
         "CPDIR left {:?}",
-        names(&srv.path("small"))
+        dir_names(&srv.path("small"))
     );
 
     // small files still fit, and the session is fine

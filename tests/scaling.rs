@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{assert_failed, assert_ok, free_port, is_root, keys, ok, tempdir};
+use common::{assert_failed, assert_ok, free_port, is_root, keys, ok, pattern, tempdir};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -137,18 +137,6 @@ fn tlb_addr(entry: &str) -> String {
         .and_then(|r| r.split_once(';'))
         .unwrap_or_else(|| panic!("not a TLB entry: {entry:?}"));
     SocketAddr::new(ip.parse().unwrap(), port.parse().unwrap()).to_string()
-}
-
-fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 #[test]

@@ -13,18 +13,6 @@ use tfd::wire::Status;
 
 const SIZES: [usize; 7] = [0, 1, 507, 524_283, 524_284, 1_048_576, 3_145_745];
 
-fn pattern(n: usize, seed: u8) -> Vec<u8> {
-    let mut x = seed as u32 | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
-
 fn sha(b: &[u8]) -> Vec<u8> {
     Sha256::digest(b).to_vec()
 }
@@ -53,7 +41,7 @@ fn sndfile_rcvfile_round_trips() {
     let srv = Server::start();
     let mut c = srv.client();
     for (i, n) in SIZES.iter().enumerate() {
-        let data = pattern(*n, i as u8);
+        let data = pattern(*n, i as u64);
         let name = format!("up{i}.bin");
         let st = c.sndfile(name.as_bytes(), false, &mut &data[..], &mut |_| {}).unwrap();
         assert_eq!(st, Status::Ok(vec![]), "size {n}");
@@ -161,7 +149,7 @@ fn put_get_round_trips() {
     let srv = Server::start();
     let mut c = srv.client();
     for (i, n) in SIZES.iter().enumerate() {
-        let data = pattern(*n, 40 + i as u8);
+        let data = pattern(*n, 40 + i as u64);
         let name = format!("p{i}");
         let r = c.put(name.as_bytes(), 0, 1 << 20, &mut &data[..], &mut |_| {}).unwrap();
         assert_eq!(r, Ok(tfd::client::transfer::PutOutcome::Done), "size {n}");
@@ -370,7 +358,7 @@ fn sup_sdown_round_trips_and_cancel() {
     let srv = Server::start();
     let mut c = srv.client();
     for (i, n) in SIZES.iter().enumerate() {
-        let data = pattern(*n, 80 + i as u8);
+        let data = pattern(*n, 80 + i as u64);
         let name = format!("s{i}");
         assert_eq!(c.sup(name.as_bytes(), &mut &data[..]).unwrap(), 0, "size {n}");
         assert_eq!(sha(&fs::read(srv.path(&name)).unwrap()), sha(&data));

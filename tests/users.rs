@@ -409,15 +409,6 @@ fn throttle_locks_a_name_whether_or_not_it_exists() {
     assert_ok(login(&mut c, "alice", ALICE_PW));
 }
 
-fn names(d: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(d)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into())
-        .collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn quota_stops_uploads_and_copies_cleanly() {
     let Some(m) = multi_user("", "1000") else { return };
@@ -427,26 +418,26 @@ fn quota_stops_uploads_and_copies_cleanly() {
     let dir = m.srv.path("alice");
 
     assert_failed(c.sndfile(b"alice/snd", false, &mut &big[..], &mut |_| {}).unwrap(), 13);
-    assert!(names(&dir).is_empty(), "SNDFILE left {:?}", names(&dir));
+    assert!(dir_names(&dir).is_empty(), "SNDFILE left {:?}", dir_names(&dir));
     assert_eq!(c.sup(b"alice/sup", &mut &big[..]).unwrap(), -1);
-    assert!(names(&dir).is_empty(), "SUP left {:?}", names(&dir));
+    assert!(dir_names(&dir).is_empty(), "SUP left {:?}", dir_names(&dir));
     let r = c.put(b"alice/put", 0, 512, &mut &big[..], &mut |_| {}).unwrap();
     assert_eq!(r, Ok(PutOutcome::ServerCancelled));
-    assert!(names(&dir).is_empty(), "PUT left {:?}", names(&dir));
+    assert!(dir_names(&dir).is_empty(), "PUT left {:?}", dir_names(&dir));
 
     // within the quota things work; the sum counts
     assert!(ok(&c
         .sndfile(b"alice/a", false, &mut &big[..600], &mut |_| {})
         .unwrap()));
     assert_failed(c.sndfile(b"alice/b", false, &mut &big[..600], &mut |_| {}).unwrap(), 13);
-    assert_eq!(names(&dir), ["a"]);
+    assert_eq!(dir_names(&dir), ["a"]);
     assert_failed(c.call("COPY", b"alice/a | alice/a2").unwrap(), 13);
     assert!(ok(&c.call("MKDIR", b"alice/t").unwrap()));
     assert!(ok(&c
         .sndfile(b"alice/t/f", false, &mut &big[..300], &mut |_| {})
         .unwrap()));
     assert_failed(c.call("CPDIR", b"alice/t | alice/t2").unwrap(), 13);
-    assert_eq!(names(&dir), ["a", "t"]);
+    assert_eq!(dir_names(&dir), ["a", "t"]);
     // replacing a file gives its size back
     assert!(ok(&c.sndfile(b"alice/a", true, &mut &big[..650], &mut |_| {}).unwrap()));
     assert_eq!(fs::read(dir.join("a")).unwrap().len(), 650);

@@ -444,3 +444,27 @@ pub fn data_dir_write(p: &Path, contents: &[u8]) {
     }
     std::fs::write(p, contents).unwrap();
 }
+
+/// Deterministic test data: xorshift64 bytes from `seed`, so uploads and their
+/// downloads can be compared without storing a copy.
+pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// The entry names in a directory, sorted (to show what a failed upload left).
+pub fn dir_names(d: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into())
+        .collect();
+    v.sort();
+    v
+}
