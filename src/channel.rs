@@ -106,13 +106,52 @@ impl<R: Read> RxHalf<R> {
     /// Reads exactly `buf.len()` bytes and decrypts them as one unit, slice by
     /// slice as they arrive, so decryption overlaps the peer's sending.
     pub fn recv_unit(&mut self, buf: &mut [u8]) -> Result<(), ChannelError> {
-        let mut k = 0;
+        self.recv_unit_part(buf, &mut 0)
+    }
+
+    /// Reads and decrypts the next part of a unit; `k` is the unit's key index
+    /// (0 at its start), carried from part to part.
+    fn recv_unit_part(&mut self, buf: &mut [u8], k: &mut usize) -> Result<(), ChannelError> {
         for piece in buf.chunks_mut(SLICE) {
             self.inner.read_exact(piece)?;
             self.bytes += piece.len() as u64;
             if let Some(c) = self.cipher.as_mut() {
-                c.unpack_slice(piece, &mut k);
+                c.unpack_slice(piece, k);
             }
+        }
+        Ok(())
+    }
+
+    /// Reads a frame's header (payload at most `max` bytes) and the first
+    /// `head.len()` bytes of its payload (fewer if it is shorter) into `head`.
+    /// [`RxHalf::read_frame_part`] reads the rest wherever the caller wants it.
+    /// Lets a command answer a frame by its first word while the peer already
+    /// sends the next one, and put the payload straight where it belongs.
+    pub fn begin_frame(&mut self, max: usize, head: &mut [u8]) -> Result<PartFrame, ChannelError> {
+        let mut hdr = [0u8; 4];
+        self.recv_unit(&mut hdr)?;
+        let len = frame::decode_len(hdr, max)?;
+        let mut part = PartFrame { len, filled: 0, k: 0 };
+        let n = head.len().min(len);
+        self.recv_unit_part(&mut head[..n], &mut part.k)?;
+        part.filled = n;
+        Ok(part)
+    }
+
+    /// Reads the next bytes of a frame begun with [`RxHalf::begin_frame`] into
+    /// `out`: as many as fit, up to the frame's end. Returns how many.
+    pub fn read_frame_part(&mut self, part: &mut PartFrame, out: &mut [u8]) -> Result<usize, ChannelError> {
+        let n = out.len().min(part.left());
+        self.recv_unit_part(&mut out[..n], &mut part.k)?;
+        part.filled += n;
+        Ok(n)
+    }
+
+    /// Reads and drops the rest of a frame begun with [`RxHalf::begin_frame`].
+    pub fn skip_frame_rest(&mut self, part: &mut PartFrame) -> Result<(), ChannelError> {
+        let mut scratch = vec![0u8; part.left().min(SLICE)];
+        while part.left() > 0 {
+            self.read_frame_part(part, &mut scratch)?;
         }
         Ok(())
     }
@@ -157,6 +196,37 @@ impl<R: Read> RxHalf<R> {
     }
 }
 
+/// A frame read in parts: its payload length, how much of it is read, and the
+/// cipher's key index there.
+#[derive(Debug)]
+pub struct PartFrame {
+    len: usize,
+    filled: usize,
+    k: usize,
+}
+
+impl PartFrame {
+    /// The payload's length.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Bytes of the payload read so far.
+    pub fn filled(&self) -> usize {
+        self.filled
+    }
+
+    /// Bytes of the payload still to read.
+    pub fn left(&self) -> usize {
+        self.len - self.filled
+    }
+}
+
 /// The sending half: the socket, the TX cipher and a reusable output buffer so that
 /// every reply (header + payload) leaves in one write.
 pub struct TxHalf<W: Write = TcpStream> {
@@ -168,6 +238,9 @@ pub struct TxHalf<W: Write = TcpStream> {
     /// Bumped whenever the TX cipher state moves, so a prepared frame made from
     /// an older state is refused instead of sent garbled.
     generation: u64,
+    /// The last prepared frame's buffer, reused for the next one (frames are up
+    /// to 512 KiB, one per round trip).
+    spare: Vec<u8>,
 }
 
 /// A frame enciphered ahead of time with a copy of the TX cipher state (see
@@ -195,6 +268,7 @@ impl<W: Write> TxHalf<W> {
             buf: Vec::with_capacity(1024),
             bytes: 0,
             generation: 0,
+            spare: Vec::new(),
         }
     }
 
@@ -214,17 +288,34 @@ impl<W: Write> TxHalf<W> {
     /// [`TxHalf::send_prepared`] if nothing else is sent first. Stop-and-wait flows
     /// (SNDFILE, RCVFILE) use it to encipher the next chunk while the peer is
     /// still busy with the current one; the bytes on the wire are the same.
-    pub fn prepare_frame_parts(&self, parts: &[&[u8]]) -> Result<PreparedFrame, ChannelError> {
-        let len: usize = parts.iter().map(|p| p.len()).sum();
-        if len > MAX_FRAME {
-            return Err(ChannelError::Io(io::Error::other("frame payload over MAX_FRAME")));
-        }
-        let mut cipher = self.cipher.clone();
-        let mut bytes = Vec::with_capacity(4 + len);
-        bytes.extend_from_slice(&(len as i32).to_be_bytes());
+    pub fn prepare_frame_parts(&mut self, parts: &[&[u8]]) -> Result<PreparedFrame, ChannelError> {
+        let mut bytes = std::mem::take(&mut self.spare);
+        bytes.clear();
+        bytes.extend_from_slice(&[0; 4]);
         for p in parts {
             bytes.extend_from_slice(p);
         }
+        self.prepare_frame_buffer(bytes)
+    }
+
+    /// A buffer for [`TxHalf::prepare_frame_buffer`]: 4 bytes of room for the
+    /// header, then `payload` bytes to fill in place (stale, not zeroed). Reads
+    /// straight into it save a copy of every byte.
+    pub fn frame_buffer(&mut self, payload: usize) -> Vec<u8> {
+        let mut bytes = std::mem::take(&mut self.spare);
+        bytes.resize(4 + payload, 0);
+        bytes
+    }
+
+    /// Like [`TxHalf::prepare_frame_parts`], for a payload already in place after
+    /// the first 4 bytes of `bytes` (see [`TxHalf::frame_buffer`]).
+    pub fn prepare_frame_buffer(&self, mut bytes: Vec<u8>) -> Result<PreparedFrame, ChannelError> {
+        let len = bytes.len().saturating_sub(4);
+        if bytes.len() < 4 || len > MAX_FRAME {
+            return Err(ChannelError::Io(io::Error::other("frame payload over MAX_FRAME")));
+        }
+        bytes[..4].copy_from_slice(&(len as i32).to_be_bytes());
+        let mut cipher = self.cipher.clone();
         if let Some(c) = cipher.as_mut() {
             let (hdr, payload) = bytes.split_at_mut(4);
             c.pack(hdr);
@@ -248,6 +339,7 @@ impl<W: Write> TxHalf<W> {
         self.bytes += f.bytes.len() as u64;
         self.cipher = f.cipher;
         self.generation += 1;
+        self.spare = f.bytes;
         r?;
         Ok(())
     }
@@ -427,6 +519,46 @@ impl Channel {
 mod tests {
     use super::*;
 
+    /// A frame read in two parts, split anywhere (inside a cipher slice, on its
+    /// edge, past the end), is the same as one read whole, and the stream stays in
+    /// step for the next frame.
+    #[test]
+    fn frames_read_in_parts_match_whole_frames() {
+        let key: Vec<u8> = (7u8..=30).collect();
+        let payload: Vec<u8> = (0..SLICE * 2 + 77).map(|i| (i * 13 % 251) as u8).collect();
+        for head in [0, 1, 5, SLICE - 1, SLICE, SLICE + 3, payload.len(), payload.len() + 10] {
+            let mut tx = TxHalf::new(Vec::new());
+            tx.set_cipher(Cipher::new(&key));
+            tx.send_frame(&payload).unwrap();
+            tx.send_frame(b"next").unwrap();
+            let wire = tx.get_ref().clone();
+            let mut rx = RxHalf::new(&wire[..]);
+            rx.set_cipher(Cipher::new(&key));
+            let mut buf = vec![0u8; head];
+            let mut part = rx.begin_frame(MAX_FRAME, &mut buf).unwrap();
+            assert_eq!(part.len(), payload.len());
+            assert_eq!(part.filled(), head.min(payload.len()));
+            assert_eq!(&buf[..part.filled()], &payload[..part.filled()], "head {head}");
+            // the rest in odd pieces, then nothing more
+            buf.truncate(part.filled());
+            let mut piece = vec![0u8; 1000];
+            while part.left() > 0 {
+                let n = rx.read_frame_part(&mut part, &mut piece).unwrap();
+                buf.extend_from_slice(&piece[..n]);
+            }
+            assert_eq!(rx.read_frame_part(&mut part, &mut piece).unwrap(), 0);
+            assert_eq!(buf, payload, "head {head}");
+            assert_eq!(rx.recv_frame().unwrap(), b"next", "head {head}");
+
+            // or skipped: the stream stays in step
+            let mut rx = RxHalf::new(&wire[..]);
+            rx.set_cipher(Cipher::new(&key));
+            let mut part = rx.begin_frame(MAX_FRAME, &mut vec![0u8; head]).unwrap();
+            rx.skip_frame_rest(&mut part).unwrap();
+            assert_eq!(rx.recv_frame().unwrap(), b"next", "head {head}");
+        }
+    }
+
     #[test]
     fn frames_round_trip_through_halves() {
         let key: Vec<u8> = (1u8..=20).collect();
@@ -475,6 +607,27 @@ mod tests {
         assert!(tx.send_prepared(stale).is_err());
         assert_eq!(tx.get_ref().len(), before, "nothing written");
         assert!(tx.prepare_frame_parts(&[&vec![0u8; MAX_FRAME + 1]]).is_err());
+
+        // filled in place, in a buffer reused from the frame sent before: the
+        // same bytes again
+        let mut tx = TxHalf::new(Vec::new());
+        tx.set_cipher(Cipher::new(&key));
+        tx.send_frame(b"first").unwrap();
+        let mut buf = tx.frame_buffer(5 + big.len());
+        assert_eq!(buf.len(), 4 + 5 + big.len());
+        buf[4..9].copy_from_slice(b"CONT ");
+        buf[9..].copy_from_slice(&big);
+        let p = tx.prepare_frame_buffer(buf).unwrap();
+        let at = p.bytes.as_ptr();
+        tx.send_prepared(p).unwrap();
+        let again = tx.frame_buffer(10);
+        assert_eq!(again.as_ptr(), at, "the sent frame's buffer comes back");
+        let short = tx.prepare_frame_buffer(again[..4 + 5].to_vec()).unwrap();
+        drop(short);
+        tx.send_frame(b"after").unwrap();
+        assert_eq!(tx.get_ref(), plain.get_ref(), "same bytes on the wire");
+        assert!(tx.prepare_frame_buffer(vec![0u8; 3]).is_err());
+        assert!(tx.prepare_frame_buffer(vec![0u8; 4 + MAX_FRAME + 1]).is_err());
     }
 
     #[test]

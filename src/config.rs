@@ -36,6 +36,9 @@ pub const MAX_IDLE_TIMEOUT_SECS: u64 = 86400 * 7;
 pub const DEFAULT_HPF_MAX_BUFFER: u64 = 4 << 20;
 /// Upper bound for `hpf_max_buffer`.
 pub const MAX_HPF_MAX_BUFFER: u64 = 64 << 20;
+/// Default for `direct_io_min`: uploads written, and uncached files read, in
+/// pieces of at least 1 MiB bypass the page cache.
+pub const DEFAULT_DIRECT_IO_MIN: u64 = 1 << 20;
 /// Default for `login_max_failures_ip`.
 pub const DEFAULT_LOGIN_MAX_FAILURES_IP: u32 = 10;
 /// Default for `login_max_failures_user`.
@@ -97,6 +100,10 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "hpf_max_buffer",
         "largest PUT/GET buffer granted, bytes or K/M/G, 1..64M (default 4M)",
+    ),
+    (
+        "direct_io_min",
+        "smallest transfer piece moved past the page cache (O_DIRECT): upload writes, and download reads of uncached files; bytes or K/M/G up to 64M; 0 = never (default 1M)",
     ),
     (
         "walk_limit",
@@ -215,6 +222,9 @@ pub struct Config {
     /// Zero means no limit.
     pub idle_timeout: Duration,
     pub hpf_max_buffer: u64,
+    /// Uploads written, and uncached downloads read, in pieces of at least this
+    /// many bytes use O_DIRECT (0: never).
+    pub direct_io_min: u64,
     pub walk_limit: u64,
     /// Failed LOGINs per address before a ban; 0 turns the rule off.
     pub login_max_failures_ip: u32,
@@ -268,6 +278,7 @@ impl fmt::Debug for Config {
             .field("prelogin_timeout", &self.prelogin_timeout)
             .field("idle_timeout", &self.idle_timeout)
             .field("hpf_max_buffer", &self.hpf_max_buffer)
+            .field("direct_io_min", &self.direct_io_min)
             .field("walk_limit", &self.walk_limit)
             .field("login_max_failures_ip", &self.login_max_failures_ip)
             .field("login_max_failures_user", &self.login_max_failures_user)
@@ -584,6 +595,12 @@ impl Config {
                 format!("must be 1..{MAX_HPF_MAX_BUFFER} bytes"),
             ));
         }
+        if self.direct_io_min > MAX_HPF_MAX_BUFFER {
+            return Err(invalid(
+                "direct_io_min",
+                format!("must be 0..{MAX_HPF_MAX_BUFFER} bytes"),
+            ));
+        }
         if self.walk_limit == 0 {
             return Err(invalid("walk_limit", "must be at least 1".into()));
         }
@@ -633,6 +650,7 @@ struct Draft {
     prelogin_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
     hpf_max_buffer: Option<u64>,
+    direct_io_min: Option<u64>,
     walk_limit: Option<u64>,
     login_max_failures_ip: Option<u32>,
     login_max_failures_user: Option<u32>,
@@ -894,6 +912,15 @@ fn parse_value(d: &mut Draft, key: &'static str, value: &str, line: usize) -> Re
                 })?;
             d.hpf_max_buffer = Some(size);
         }
+        "direct_io_min" => {
+            let size = parse_size(value).filter(|n| *n <= MAX_HPF_MAX_BUFFER).ok_or_else(|| {
+                format!(
+                    "{value:?} is not a size 0..64M \
+                         (bytes, or a number with a K, M or G suffix; 0 = never)"
+                )
+            })?;
+            d.direct_io_min = Some(size);
+        }
         "walk_limit" => d.walk_limit = Some(number(value, 1, u64::MAX)?),
         "login_max_failures_ip" => d.login_max_failures_ip = Some(number(value, 0, 1_000_000)? as u32),
         "login_max_failures_user" => d.login_max_failures_user = Some(number(value, 0, 1_000_000)? as u32),
@@ -1022,6 +1049,7 @@ fn finish(d: Draft, file: &str, seen: &KeyLines) -> Result<Config, ConfigError> 
         prelogin_timeout: d.prelogin_timeout.unwrap_or(DEFAULT_PRELOGIN_TIMEOUT),
         idle_timeout: d.idle_timeout.unwrap_or(Duration::ZERO),
         hpf_max_buffer: d.hpf_max_buffer.unwrap_or(DEFAULT_HPF_MAX_BUFFER),
+        direct_io_min: d.direct_io_min.unwrap_or(DEFAULT_DIRECT_IO_MIN),
         walk_limit: d.walk_limit.unwrap_or(DEFAULT_WALK_LIMIT),
         login_max_failures_ip: d.login_max_failures_ip.unwrap_or(DEFAULT_LOGIN_MAX_FAILURES_IP),
         login_max_failures_user: d.login_max_failures_user.unwrap_or(DEFAULT_LOGIN_MAX_FAILURES_USER),
@@ -1510,6 +1538,20 @@ mod tests {
             let e = size(bad).unwrap_err().to_string();
             assert!(e.starts_with("<config>:6: hpf_max_buffer: "), "{bad}: {e}");
             assert!(e.contains("is not a size 1..64M"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn direct_io_min_sizes() {
+        let size = |v: &str| Config::parse_str(&minimal(&format!("direct_io_min {v}\n")));
+        assert_eq!(Config::parse_str(&minimal("")).unwrap().direct_io_min, 1 << 20);
+        assert_eq!(size("0").unwrap().direct_io_min, 0);
+        assert_eq!(size("512K").unwrap().direct_io_min, 512 << 10);
+        assert_eq!(size("64M").unwrap().direct_io_min, 64 << 20);
+        for bad in ["65M", "1G", "off", "-1", "1.5M"] {
+            let e = size(bad).unwrap_err().to_string();
+            assert!(e.starts_with("<config>:6: direct_io_min: "), "{bad}: {e}");
+            assert!(e.contains("is not a size 0..64M"), "{bad}: {e}");
         }
     }
 

@@ -450,3 +450,154 @@ pub fn set_nondumpable() {
     // SAFETY: PR_SET_DUMPABLE takes an integer; no pointers.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) };
 }
+
+/// Sets or clears O_DIRECT on an open file (fcntl F_SETFL). Fails with EINVAL
+/// where the filesystem has no direct I/O.
+pub fn set_direct_io(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
+    // SAFETY: F_GETFL takes no argument; valid fd.
+    let flags = cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) })?;
+    let want = if on {
+        flags | libc::O_DIRECT
+    } else {
+        flags & !libc::O_DIRECT
+    };
+    if want == flags {
+        return Ok(());
+    }
+    // SAFETY: F_SETFL takes an int; valid fd.
+    cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, want) }).map(drop)
+}
+
+/// Alignment of [`AlignedBuf`]: the page size, which every Linux block device's
+/// logical block size divides, so direct I/O accepts these buffers everywhere.
+pub const IO_ALIGN: usize = 4096;
+
+/// A zero-filled heap buffer whose address is [`IO_ALIGN`]-aligned, for O_DIRECT
+/// (a `Vec<u8>` gives no alignment guarantee: glibc puts large blocks 16 bytes
+/// past a page boundary).
+pub struct AlignedBuf {
+    ptr: std::ptr::NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: AlignedBuf owns its allocation exclusively, like a Vec<u8>.
+unsafe impl Send for AlignedBuf {}
+// SAFETY: shared access only hands out &[u8].
+unsafe impl Sync for AlignedBuf {}
+
+impl AlignedBuf {
+    /// A buffer of `len` zero bytes (`len` 0 allocates one aligned block, unused).
+    pub fn zeroed(len: usize) -> AlignedBuf {
+        let layout = Self::layout(len);
+        // SAFETY: the layout has a non-zero size.
+        let p = unsafe { std::alloc::alloc_zeroed(layout) };
+        match std::ptr::NonNull::new(p) {
+            Some(ptr) => AlignedBuf { ptr, len },
+            None => std::alloc::handle_alloc_error(layout),
+        }
+    }
+
+    fn layout(len: usize) -> std::alloc::Layout {
+        let size = len.max(1).next_multiple_of(IO_ALIGN);
+        match std::alloc::Layout::from_size_align(size, IO_ALIGN) {
+            Ok(l) => l,
+            // only for sizes near usize::MAX, which no caller can allocate anyway
+            Err(_) => std::alloc::handle_alloc_error(std::alloc::Layout::new::<[u8; IO_ALIGN]>()),
+        }
+    }
+}
+
+impl std::ops::Deref for AlignedBuf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        // SAFETY: `ptr` points to at least `len` initialised (zeroed) bytes we own.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl std::ops::DerefMut for AlignedBuf {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in deref, and `&mut self` makes the access exclusive.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for AlignedBuf {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `zeroed` with exactly this layout.
+        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), Self::layout(self.len)) };
+    }
+}
+
+/// cachestat(2)'s number: 451 in the unified syscall table every architecture
+/// tfd builds for shares (the libc crate lacks it for glibc targets).
+#[cfg(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    target_arch = "riscv64",
+    target_arch = "loongarch64",
+    target_arch = "s390x",
+    target_arch = "powerpc64",
+    target_arch = "arm",
+    target_arch = "x86"
+))]
+const SYS_CACHESTAT: libc::c_long = 451;
+
+/// cachestat(2) (Linux 6.5): how many of the pages of `len` bytes at `offset` are
+/// in the page cache. `None` where the kernel or architecture lacks it.
+pub fn cached_pages(fd: BorrowedFd<'_>, offset: u64, len: u64) -> Option<u64> {
+    #[repr(C)]
+    struct Range {
+        off: u64,
+        len: u64,
+    }
+    #[repr(C)]
+    #[derive(Default)]
+    struct Stat {
+        nr_cache: u64,
+        nr_dirty: u64,
+        nr_writeback: u64,
+        nr_evicted: u64,
+        nr_recently_evicted: u64,
+    }
+    #[cfg(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64",
+        target_arch = "loongarch64",
+        target_arch = "s390x",
+        target_arch = "powerpc64",
+        target_arch = "arm",
+        target_arch = "x86"
+    ))]
+    {
+        let range = Range { off: offset, len };
+        let mut st = Stat::default();
+        // SAFETY: both structs match the kernel's layout (five and two u64s) and
+        // outlive the call; valid fd; flags must be 0.
+        let r = unsafe {
+            libc::syscall(
+                SYS_CACHESTAT,
+                fd.as_raw_fd(),
+                &range as *const Range,
+                &mut st as *mut Stat,
+                0 as libc::c_uint,
+            )
+        };
+        (r == 0).then_some(st.nr_cache)
+    }
+    #[cfg(not(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64",
+        target_arch = "loongarch64",
+        target_arch = "s390x",
+        target_arch = "powerpc64",
+        target_arch = "arm",
+        target_arch = "x86"
+    )))]
+    {
+        let _ = (fd, offset, len);
+        None
+    }
+}

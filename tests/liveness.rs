@@ -172,15 +172,15 @@ fn the_oob_thread_starts_with_the_first_busy_command_and_counts_while_blocked() 
     );
 
     // SDOWN streams without waiting for the client, which does not read: the
-    // session's only thread blocks in send, so only the OOB thread can take an
-    // urgent byte now
+    // session's main thread blocks in send (its read-ahead thread, if any, waits
+    // for a buffer), so only the OOB thread can take an urgent byte now
     c.chan.tx.send_frame(b"SDOWN huge").unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         // the main thread's current system call: write(1), sendto(44), sendmsg(46)
         let sc = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/syscall")).unwrap_or_default();
         let nr = sc.split_whitespace().next().unwrap_or("").to_string();
-        if threads_of(pid).len() == 2 && ["1", "44", "46"].contains(&nr.as_str()) {
+        if threads_of(pid).iter().any(|t| t == "oob") && ["1", "44", "46"].contains(&nr.as_str()) {
             std::thread::sleep(Duration::from_millis(100));
             let again = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/syscall")).unwrap_or_default();
             if again == sc {

@@ -11,7 +11,9 @@ use std::io::Write;
 use tfd::wire::hpf::code;
 use tfd::wire::Status;
 
-const SIZES: [usize; 7] = [0, 1, 507, 524_283, 524_284, 1_048_576, 3_145_745];
+/// Around the frame size (524,283 data bytes per SNDFILE/RCVFILE frame), and
+/// past the 4 MiB buffers uploads are gathered in and downloads read ahead in.
+const SIZES: [usize; 8] = [0, 1, 507, 524_283, 524_284, 1_048_576, 3_145_745, 9_437_201];
 
 fn sha(b: &[u8]) -> Vec<u8> {
     Sha256::digest(b).to_vec()
@@ -90,6 +92,27 @@ fn sndfile_flags_and_errors() {
     assert_eq!(c.raw(b"XYZ def").unwrap(), b"CONT");
     assert_eq!(c.raw(b"OK").unwrap(), b"OK");
     assert_eq!(fs::read(srv.path("words")).unwrap(), b"abcdef");
+}
+
+/// SNDFILE answers a frame by its first word before the rest has arrived; odd
+/// frames (a first word longer than that head, no space at all, data after OK or
+/// BREAK) are still read whole, so the stream stays in step.
+#[test]
+fn sndfile_odd_frames_stay_in_step() {
+    let srv = Server::start();
+    let mut c = srv.client();
+    assert_eq!(c.raw(b"SNDFILE 0 odd").unwrap(), b"CONT");
+    assert_eq!(c.raw(b"AVERYLONGFIRSTWORDINDEED one").unwrap(), b"CONT");
+    assert_eq!(c.raw(b"NOSPACEATALLINTHISFRAMEWHATSOEVER").unwrap(), b"CONT");
+    assert_eq!(c.raw(b"CONT  two").unwrap(), b"CONT");
+    assert_eq!(c.raw(b"OK and some trailing bytes").unwrap(), b"OK");
+    assert_eq!(fs::read(srv.path("odd")).unwrap(), b"one two");
+    assert_eq!(c.raw(b"SNDFILE 0 gone").unwrap(), b"CONT");
+    assert_eq!(c.raw(b"CONT data").unwrap(), b"CONT");
+    assert_eq!(c.raw(b"BREAK with trailing bytes").unwrap(), b"OK");
+    assert!(!srv.path("gone").exists());
+    assert_eq!(c.raw(b"ECHO in step").unwrap(), b"in step");
+    no_temp_files(&srv);
 }
 
 #[test]

@@ -6,7 +6,7 @@ pub mod parallel;
 pub mod transfer;
 
 use crate::channel::{Channel, ChannelError};
-use crate::wire::{handshake as hs, Status, MAX_CHUNK};
+use crate::wire::{handshake as hs, Status, MAX_CHUNK, MAX_FRAME};
 use openssl::pkey::Public;
 use openssl::rsa::Rsa;
 use std::io::{self, Write};
@@ -164,20 +164,30 @@ impl Client {
     }
 
     /// Receives a RCVFILE-style stream into `out` after the command was sent:
-    /// answers each `CONT` chunk with `CONT` until `OK`. Returns the final status.
+    /// answers each `CONT` chunk with `CONT` (as soon as its first word is read)
+    /// until the final status, which it returns.
     pub fn recv_chunks(&mut self, out: &mut dyn Write) -> Result<Status, ClientError> {
+        let mut data = Vec::new();
         loop {
-            let f = self.chan.rx.recv_frame()?;
-            if let Some(data) = f.strip_prefix(b"CONT ") {
-                if data.len() > MAX_CHUNK {
-                    return Err(ClientError::Protocol("chunk over the maximum".into()));
-                }
-                // answer first: the server sends the next chunk while this one is stored
-                self.chan.tx.send_frame(b"CONT")?;
-                out.write_all(data).map_err(ClientError::Local)?;
-            } else {
+            let mut head = [0u8; 5];
+            let mut part = self.chan.rx.begin_frame(MAX_FRAME, &mut head)?;
+            if part.filled() < head.len() || &head != b"CONT " {
+                // the final status: read it whole
+                let filled = part.filled();
+                let mut f = head[..filled].to_vec();
+                f.resize(part.len(), 0);
+                self.chan.rx.read_frame_part(&mut part, &mut f[filled..])?;
                 return Ok(Status::parse(&f));
             }
+            if part.left() > MAX_CHUNK {
+                return Err(ClientError::Protocol("chunk over the maximum".into()));
+            }
+            // answer at once: the server sends the next chunk while this one is
+            // deciphered and stored
+            self.chan.tx.send_frame(b"CONT")?;
+            data.resize(part.left(), 0);
+            self.chan.rx.read_frame_part(&mut part, &mut data)?;
+            out.write_all(&data).map_err(ClientError::Local)?;
         }
     }
 

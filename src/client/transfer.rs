@@ -2,7 +2,7 @@
 //! the protocol's flow to its end, so the connection is ready for the next command.
 
 use super::{Client, ClientError};
-use crate::channel::read_full;
+use crate::channel::{read_full, PreparedFrame};
 use crate::wire::hpf::{self, code};
 use crate::wire::{Status, MAX_CHUNK, MAX_FRAME};
 use std::io::{Read, Write};
@@ -44,21 +44,15 @@ impl Client {
         // Stop-and-wait: while the server deciphers and stores a chunk, the next
         // one is read and enciphered ahead with a copy of the cipher state, and
         // goes out as soon as the CONT comes (the same bytes as the plain flow).
-        let mut buf = vec![0u8; MAX_CHUNK];
+        // Data is read straight into the frame's buffer, which is reused.
         let mut total = 0u64;
-        let mut n = read_full(data, &mut buf).map_err(ClientError::Local)?;
-        if n == 0 {
+        let Some((first, mut n)) = self.next_data_frame(data)? else {
             return Ok(Status::parse(&self.raw(b"OK")?));
-        }
-        self.chan.tx.send_frame_parts(&[b"CONT ", &buf[..n]])?;
+        };
+        self.chan.tx.send_prepared(first)?;
         loop {
             let sent = n;
-            n = read_full(data, &mut buf).map_err(ClientError::Local)?;
-            let ahead = if n > 0 {
-                Some(self.chan.tx.prepare_frame_parts(&[b"CONT ", &buf[..n]])?)
-            } else {
-                None
-            };
+            let ahead = self.next_data_frame(data)?;
             let reply = self.chan.rx.recv_frame()?;
             if reply != b"CONT" {
                 return Ok(Status::parse(&reply));
@@ -66,10 +60,27 @@ impl Client {
             total += sent as u64;
             progress(total);
             match ahead {
-                Some(f) => self.chan.tx.send_prepared(f)?,
+                Some((f, k)) => {
+                    n = k;
+                    self.chan.tx.send_prepared(f)?;
+                }
                 None => return Ok(Status::parse(&self.raw(b"OK")?)),
             }
         }
+    }
+
+    /// The next `CONT <data>` frame of a SNDFILE, enciphered ahead, and its data
+    /// length; `None` at the end of `data`.
+    fn next_data_frame(&mut self, data: &mut dyn Read) -> Result<Option<(PreparedFrame, usize)>, ClientError> {
+        const HEAD: usize = 4 + b"CONT ".len();
+        let mut frame = self.chan.tx.frame_buffer(HEAD - 4 + MAX_CHUNK);
+        frame[4..HEAD].copy_from_slice(b"CONT ");
+        let n = read_full(data, &mut frame[HEAD..]).map_err(ClientError::Local)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        frame.truncate(HEAD + n);
+        Ok(Some((self.chan.tx.prepare_frame_buffer(frame)?, n)))
     }
 
     /// `RCVFILE`: downloads into `out`. Returns the final status.

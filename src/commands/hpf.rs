@@ -6,21 +6,24 @@
 use super::transfer::{logged, Track};
 use super::{CmdError, CmdResult, Reply};
 use crate::channel::{ChannelError, NetStream, RxHalf};
+use crate::fsys::direct::{ChunkWriter, ReadAhead};
 use crate::fsys::{Kind, RelPath};
 use crate::session::Session;
-use crate::sys;
+use crate::sys::{self, AlignedBuf};
 use crate::wire::hpf::{self, code, HpfRequest};
 use crate::wire::{Failed, FrameError};
 use crate::xferlog::Direction;
 use log::{info, warn};
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom};
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// An open HPF target and the granted buffer.
 struct Opened {
     file: File,
+    /// Where the transfer starts (the file is positioned there).
+    offset: u64,
     grant: usize,
     /// PUT created the file (so a server-side cancel may remove it).
     created: bool,
@@ -69,6 +72,7 @@ fn open(s: &Session, arg: &[u8], can: bool, write: bool) -> Result<Opened, Faile
     let grant = (req.bufsz as u64).min(s.ctx.cfg.hpf_max_buffer) as usize;
     Ok(Opened {
         file,
+        offset: req.offset,
         grant,
         created: write && !existed,
         path: p,
@@ -98,13 +102,19 @@ fn recv_chunk<'b>(rx: &mut RxHalf<NetStream>, buf: &'b mut [u8], len: i64, grant
 
 /// Writes a chunk at the file position, unless it would take the file past
 /// `limit` (the quota's end: see [`super::quota::end_limit`]).
-fn write_within(file: &mut File, chunk: &[u8], limit: Option<u64>) -> std::io::Result<()> {
+fn write_within(w: &mut ChunkWriter, chunk: &[u8], limit: Option<u64>) -> std::io::Result<()> {
     if let Some(l) = limit {
-        if file.stream_position()?.saturating_add(chunk.len() as u64) > l {
+        if w.position().saturating_add(chunk.len() as u64) > l {
             return Err(std::io::Error::other("quota exceeded"));
         }
     }
-    file.write_all(chunk)
+    w.write_chunk(chunk)
+}
+
+/// The upload writer for an opened PUT/PUTCAN target: full-grant chunks of at
+/// least `direct_io_min` bypass the page cache.
+fn chunk_writer(s: &Session, file: File, offset: u64) -> ChunkWriter {
+    ChunkWriter::new(file, offset, super::transfer::direct_io_min(s))
 }
 
 /// Reads `[len][data]` pairs until the client's HPFFIN, discarding the data.
@@ -127,18 +137,19 @@ pub fn put(s: &mut Session, arg: &[u8]) -> CmdResult {
 }
 
 /// A chunk for the PUT writer thread: the buffer and how much of it is data.
-type Chunk = (Vec<u8>, usize);
+/// Buffers are page-aligned so full chunks can be written direct.
+type Chunk = (AlignedBuf, usize);
 
 /// PUT's writer: takes chunks in order, writes them at the file position and hands
 /// each buffer back with the outcome; stops at the first failure.
 fn put_writer(
-    file: &mut File,
+    w: &mut ChunkWriter,
     limit: Option<u64>,
     work: std::sync::mpsc::Receiver<Chunk>,
-    done: std::sync::mpsc::Sender<(Vec<u8>, std::io::Result<usize>)>,
+    done: std::sync::mpsc::Sender<(AlignedBuf, std::io::Result<usize>)>,
 ) {
     for (buf, len) in work {
-        let r = write_within(file, &buf[..len], limit).map(|()| len);
+        let r = write_within(w, &buf[..len], limit).map(|()| len);
         let failed = r.is_err();
         if done.send((buf, r)).is_err() || failed {
             return;
@@ -160,11 +171,11 @@ enum PutEnd {
 struct Returned {
     written: u64,
     failure: Option<std::io::Error>,
-    free: Vec<Vec<u8>>,
+    free: Vec<AlignedBuf>,
 }
 
 impl Returned {
-    fn take(&mut self, (buf, r): (Vec<u8>, std::io::Result<usize>)) {
+    fn take(&mut self, (buf, r): (AlignedBuf, std::io::Result<usize>)) {
         match r {
             Ok(n) => self.written += n as u64,
             Err(e) => {
@@ -180,9 +191,9 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let o = open(s, arg, false, true)?;
     t.path = Some(o.path.clone());
     let limit = super::quota::end_limit(s, &o.file);
+    let mut writer = chunk_writer(s, o.file, o.offset);
     send_grant(s, o.grant)?;
     let (grant, created, path) = (o.grant, o.created, o.path.clone());
-    let mut file = o.file;
     let rx = &mut s.chan.rx;
     let mut back = Returned::default();
     // The session deciphers chunk N+1 while a writer thread stores chunk N, so the
@@ -190,8 +201,8 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let ended = std::thread::scope(|scope| -> Result<PutEnd, CmdError> {
         let (work_tx, work_rx) = mpsc::sync_channel::<Chunk>(1);
         let (done_tx, done_rx) = mpsc::channel();
-        let file = &mut file;
-        scope.spawn(move || put_writer(file, limit, work_rx, done_tx));
+        let writer = &mut writer;
+        scope.spawn(move || put_writer(writer, limit, work_rx, done_tx));
         let mut buffers = 0;
         let end = loop {
             while let Ok(r) = done_rx.try_recv() {
@@ -211,20 +222,18 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 Some(b) => b,
                 None if buffers < 2 => {
                     buffers += 1;
-                    vec![0u8; grant]
+                    AlignedBuf::zeroed(grant)
                 }
                 // both buffers are with the writer: wait for one
                 None => match done_rx.recv() {
                     Ok(r) => {
                         back.take(r);
-                        back.free.pop().unwrap_or_default()
+                        back.free.pop().unwrap_or_else(|| AlignedBuf::zeroed(grant))
                     }
-                    Err(_) => Vec::new(), // the writer has stopped at a reported failure
+                    // the writer has stopped at a failure it reported
+                    Err(_) => AlignedBuf::zeroed(grant),
                 },
             };
-            if buf.len() < grant {
-                buf.resize(grant, 0);
-            }
             let n = recv_chunk(rx, &mut buf, len, grant)?.len();
             // a send error means the writer stopped at a failure it has reported
             let _ = work_tx.send((buf, n));
@@ -281,11 +290,12 @@ pub fn putcan(s: &mut Session, arg: &[u8]) -> CmdResult {
 
 fn putcan_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let canpt = hpf::parse(arg, true).and_then(|r| r.canpt).unwrap_or(0);
-    let mut o = open(s, arg, true, true)?;
+    let o = open(s, arg, true, true)?;
     t.path = Some(o.path.clone());
     let limit = super::quota::end_limit(s, &o.file);
+    let mut writer = chunk_writer(s, o.file, o.offset);
     send_grant(s, o.grant)?;
-    let mut buf = vec![0u8; o.grant];
+    let mut buf = AlignedBuf::zeroed(o.grant);
     let mut chunks = 0u64;
     let mut failed = false;
     loop {
@@ -293,7 +303,7 @@ fn putcan_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         match len {
             n if n > 0 => {
                 let chunk = recv_chunk(&mut s.chan.rx, &mut buf, n, o.grant)?;
-                if !failed && write_within(&mut o.file, chunk, limit).is_err() {
+                if !failed && write_within(&mut writer, chunk, limit).is_err() {
                     warn!("{} PUTCAN write failed", s.peer);
                     failed = true;
                     if o.created {
@@ -332,12 +342,13 @@ pub fn get(s: &mut Session, arg: &[u8]) -> CmdResult {
 }
 
 fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
-    let mut o = open(s, arg, false, false)?;
+    let o = open(s, arg, false, false)?;
     t.path = Some(o.path.clone());
     send_grant(s, o.grant)?;
     let cancel = AtomicBool::new(false);
     let gone = AtomicBool::new(false);
-    let mut buf = vec![0u8; o.grant];
+    let size = o.file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+    let mut chunks = ReadAhead::new(o.file, o.offset, size, o.grant, super::transfer::direct_io_min(s));
     let peer = s.peer;
     let (tx, rx) = (&mut s.chan.tx, &mut s.chan.rx);
     let mut sent = 0u64;
@@ -357,10 +368,9 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             r
         });
         while !cancel.load(Ordering::SeqCst) && !gone.load(Ordering::SeqCst) {
-            let n = match o.file.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            let (buf, n) = match chunks.next_chunk() {
+                Ok(Some(c)) => c,
+                Ok(None) => break,
                 Err(e) => {
                     warn!("{peer} GET read failed: {e}");
                     end = code::CANCEL;
@@ -371,6 +381,7 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 gone.store(true, Ordering::SeqCst);
                 break;
             }
+            chunks.give_back(buf);
             sent += n as u64;
         }
         if !cancel.load(Ordering::SeqCst) && !gone.load(Ordering::SeqCst) && tx.send_i64(end).is_err() {

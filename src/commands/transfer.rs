@@ -4,16 +4,18 @@
 
 use super::{CmdError, CmdResult, Reply};
 use crate::channel::{read_full, ChannelError};
+use crate::fsys::direct::{ReadAhead, ReadAheadStream};
 use crate::fsys::upload::Upload;
 use crate::fsys::{FsError, Kind, RelPath};
 use crate::session::{denied_or, Session};
-use crate::sys;
+use crate::sys::{self, AlignedBuf};
 use crate::wire::{command, Failed, FrameError, MAX_FRAME};
 use crate::xferlog::Direction;
 use log::{info, warn};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::os::fd::AsFd;
+use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::time::Instant;
 
 /// What one transfer moved, for the transfer log.
@@ -64,6 +66,12 @@ fn check_target(s: &Session, p: &RelPath, overwrite: bool) -> Result<(), Failed>
     }
 }
 
+/// Uploads written in pieces of at least this size bypass the page cache
+/// (`direct_io_min`; 0 = never).
+pub(crate) fn direct_io_min(s: &Session) -> usize {
+    usize::try_from(s.ctx.cfg.direct_io_min).unwrap_or(usize::MAX)
+}
+
 fn upload_error(e: FsError) -> Failed {
     match e {
         FsError::NoSpace => Failed::Quota,
@@ -79,61 +87,219 @@ pub fn sndfile(s: &mut Session, arg: &[u8]) -> CmdResult {
     logged(s, arg, "SNDFILE", Direction::Incoming, sndfile_t)
 }
 
+/// How a SNDFILE's frame loop ended.
+enum SndEnd {
+    /// The client's BREAK.
+    Break,
+    /// The client's OK: commit, unless a write failed.
+    Done,
+    /// A write failed (reported in place of a CONT).
+    Failed(FsError),
+    /// The quota would be exceeded by the next chunk.
+    Quota,
+}
+
+/// Bytes of a SNDFILE frame read before it is acknowledged: enough for its
+/// first word (`CONT`, `OK`, `BREAK`) and the space after it.
+const SNDFILE_HEAD: usize = 16;
+
+/// SNDFILE gathers data in aligned buffers of this size for its writer thread,
+/// so that they go direct (frames are at most 512 KiB).
+const UPLOAD_CHUNK: usize = 4 << 20;
+
+/// A written buffer coming back from SNDFILE's writer thread, with its failure.
+type Written = (AlignedBuf, Option<FsError>);
+
+/// SNDFILE's data on its way to the writer thread: the buffer being filled, and
+/// those handed back. At most two buffers exist: one filling, one writing.
+struct Gather {
+    cur: AlignedBuf,
+    used: usize,
+    free: Vec<AlignedBuf>,
+    allocated: usize,
+    /// The first write failure the thread reported.
+    failure: Option<FsError>,
+}
+
+impl Gather {
+    fn take_back(&mut self, (buf, r): Written) {
+        self.free.push(buf);
+        if let Some(e) = r {
+            self.failure.get_or_insert(e);
+        }
+    }
+
+    /// Copies `data` in, handing each buffer over as it fills.
+    fn append(&mut self, mut data: &[u8], work: &SyncSender<(AlignedBuf, usize)>, done: &Receiver<Written>) {
+        while !data.is_empty() {
+            let n = data.len().min(self.cur.len() - self.used);
+            self.cur[self.used..self.used + n].copy_from_slice(&data[..n]);
+            self.used += n;
+            data = &data[n..];
+            self.hand_over_if_full(work, done);
+        }
+    }
+
+    fn hand_over_if_full(&mut self, work: &SyncSender<(AlignedBuf, usize)>, done: &Receiver<Written>) {
+        if self.used == self.cur.len() {
+            self.hand_over(work, done);
+        }
+    }
+
+    /// Gives the buffer to the writer and takes the next one, waiting for one to
+    /// come back if both are out.
+    fn hand_over(&mut self, work: &SyncSender<(AlignedBuf, usize)>, done: &Receiver<Written>) {
+        let next = match self.free.pop() {
+            Some(b) => b,
+            None if self.allocated < 2 => {
+                self.allocated += 1;
+                AlignedBuf::zeroed(UPLOAD_CHUNK)
+            }
+            None => match done.recv() {
+                Ok(r) => {
+                    self.take_back(r);
+                    self.free.pop().unwrap_or_else(|| AlignedBuf::zeroed(UPLOAD_CHUNK))
+                }
+                // the writer has stopped at a failure it reported
+                Err(_) => AlignedBuf::zeroed(UPLOAD_CHUNK),
+            },
+        };
+        let full = std::mem::replace(&mut self.cur, next);
+        let n = std::mem::take(&mut self.used);
+        // a send error means the writer stopped at a failure it reported
+        let _ = work.send((full, n));
+    }
+}
+
 fn sndfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let (overwrite, path) = flag_and_path(arg)?;
     let p = s.path(path)?;
     check_target(s, &p, overwrite)?;
     let mut room = super::quota::room(s, overwrite.then_some(&p));
-    let mut up = Upload::begin(&s.root, &p).map_err(upload_error)?;
+    let mut up = Upload::begin(&s.root, &p, direct_io_min(s)).map_err(upload_error)?;
     t.path = Some(p.clone());
     s.chan.tx.send_frame(b"CONT")?;
-    // A chunk is acknowledged before it is written, so the client ciphers the next
-    // one while this one goes to disk (the flow is stop-and-wait per chunk). A
-    // write that fails is answered at the next frame, whatever it is, in place of
-    // its CONT or OK, and the upload is dropped.
-    let mut failed: Option<FsError> = None;
-    loop {
-        let frame = s.chan.rx.recv_frame()?;
-        let (word, data) = match command::split_space(&frame) {
-            Some((w, d)) => (w, d),
-            None => (&frame[..], &frame[frame.len()..]),
+    // The flow is stop-and-wait per frame, so every moment the client waits for a
+    // CONT is lost. A data frame is acknowledged as soon as its first word is
+    // read, and the client sends the next one while this one is still deciphered,
+    // straight into a buffer that a writer thread stores once full. A write that
+    // fails is answered at a later frame (at the latest the OK) in place of its
+    // CONT or OK, and the upload is dropped.
+    let (end, failure) = std::thread::scope(|scope| -> Result<(SndEnd, Option<FsError>), CmdError> {
+        let (work_tx, work_rx) = mpsc::sync_channel::<(AlignedBuf, usize)>(1);
+        let (done_tx, done_rx) = mpsc::channel::<Written>();
+        let writer = &mut up;
+        scope.spawn(move || {
+            for (buf, n) in work_rx {
+                let r = writer.write_chunk(&buf[..n]).err();
+                let failed = r.is_some();
+                if done_tx.send((buf, r)).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        let mut g = Gather {
+            cur: AlignedBuf::zeroed(UPLOAD_CHUNK),
+            used: 0,
+            free: Vec::new(),
+            allocated: 1,
+            failure: None,
         };
-        if word == b"BREAK" {
+        let end = loop {
+            while let Ok(r) = done_rx.try_recv() {
+                g.take_back(r);
+            }
+            let mut head = [0u8; SNDFILE_HEAD];
+            let rx = &mut s.chan.rx;
+            let mut part = rx.begin_frame(MAX_FRAME, &mut head)?;
+            let filled = part.filled();
+            // a first word longer than the head: read the (odd) frame whole
+            let mut whole = None;
+            let mut space = head[..filled].iter().position(|&b| b == b' ');
+            if space.is_none() && part.left() > 0 {
+                let mut v = head[..filled].to_vec();
+                v.resize(part.len(), 0);
+                rx.read_frame_part(&mut part, &mut v[filled..])?;
+                space = v.iter().position(|&b| b == b' ');
+                whole = Some(v);
+            }
+            let bytes: &[u8] = whole.as_deref().unwrap_or(&head[..filled]);
+            // the reference appends after any first word; so do we
+            let (word, start) = match space {
+                Some(i) => (&bytes[..i], i + 1),
+                None => (bytes, bytes.len()),
+            };
+            let end = if word == b"BREAK" {
+                Some(SndEnd::Break)
+            } else if let Some(e) = g.failure.take() {
+                Some(SndEnd::Failed(e))
+            } else if word == b"OK" {
+                Some(SndEnd::Done)
+            } else if !super::quota::take(&mut room, (part.len() - start) as u64) {
+                Some(SndEnd::Quota)
+            } else {
+                None
+            };
+            if let Some(end) = end {
+                // the whole frame is read, so the next command is in step
+                s.chan.rx.skip_frame_rest(&mut part)?;
+                break end;
+            }
+            s.chan.tx.send_frame(b"CONT")?;
+            g.append(&bytes[start..], &work_tx, &done_rx);
+            while part.left() > 0 {
+                let used = g.used;
+                g.used += s.chan.rx.read_frame_part(&mut part, &mut g.cur[used..])?;
+                g.hand_over_if_full(&work_tx, &done_rx);
+            }
+        };
+        if matches!(end, SndEnd::Done) && g.used > 0 {
+            g.hand_over(&work_tx, &done_rx);
+        }
+        // every buffer handed over is written (or failed) before anything is answered
+        drop(work_tx);
+        for r in done_rx.iter() {
+            g.take_back(r);
+        }
+        Ok((end, g.failure))
+    })?;
+    t.bytes = up.written;
+    match (end, failure) {
+        (SndEnd::Break, _) => {
             up.abort();
             info!("{} SNDFILE broken off by the client", s.peer);
-            return Ok(Reply::Ok);
+            Ok(Reply::Ok)
         }
-        if let Some(e) = failed.take() {
+        (SndEnd::Failed(e), _) | (_, Some(e)) => {
             warn!("{} SNDFILE write failed: {e}", s.peer);
             up.abort();
-            return Err(upload_error(e).into());
+            Err(upload_error(e).into())
         }
-        match word {
-            b"OK" => {
-                let n = up.written;
-                return match up.commit(overwrite) {
-                    Ok(()) => {
-                        info!("{} SNDFILE stored {} bytes", s.peer, n);
-                        t.complete = true;
-                        Ok(Reply::Ok)
-                    }
-                    Err(e) => Err(upload_error(e).into()),
-                };
-            }
-            _ => {
-                // the reference appends after any first word; so do we
-                if !super::quota::take(&mut room, data.len() as u64) {
-                    super::quota::refused(s, "SNDFILE");
-                    return Err(Failed::Quota.into());
+        (SndEnd::Quota, None) => {
+            up.abort();
+            super::quota::refused(s, "SNDFILE");
+            Err(Failed::Quota.into())
+        }
+        (SndEnd::Done, None) => {
+            let n = up.written;
+            match up.commit(overwrite) {
+                Ok(()) => {
+                    info!("{} SNDFILE stored {} bytes", s.peer, n);
+                    t.complete = true;
+                    Ok(Reply::Ok)
                 }
-                s.chan.tx.send_frame(b"CONT")?;
-                match up.write(data) {
-                    Ok(()) => t.bytes += data.len() as u64,
-                    Err(e) => failed = Some(e),
-                }
+                Err(e) => Err(upload_error(e).into()),
             }
         }
     }
+}
+
+/// Chunk size for downloads read ahead (RCVFILE, SDOWN): several frames.
+const READ_AHEAD_CHUNK: usize = 4 << 20;
+
+/// A download's file, read one chunk ahead of the cipher (direct when uncached).
+fn read_ahead(s: &Session, (file, size): (File, u64)) -> ReadAheadStream {
+    ReadAheadStream::new(ReadAhead::new(file, 0, size, READ_AHEAD_CHUNK, direct_io_min(s)))
 }
 
 /// Opens a file for download: regular files only, following symlinks inside.
@@ -165,7 +331,7 @@ fn rcvfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         return Err(Failed::IsDirectory.into());
     }
     s.check_lock_parent(&p)?;
-    let (mut file, _) = open_download(s, &p)?;
+    let mut file = read_ahead(s, open_download(s, &p)?);
     t.path = Some(p.clone());
     let mut sent = 0u64;
     let complete = s.send_chunks(|buf, want| {
@@ -205,15 +371,13 @@ pub fn sdown(s: &mut Session, arg: &[u8]) -> CmdResult {
 }
 
 fn sdown_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
-    let opened = s
-        .path(arg)
-        .ok()
-        .and_then(|p| open_download(s, &p).ok().map(|(f, _)| (f, p)));
-    let Some((mut file, p)) = opened else {
+    let opened = s.path(arg).ok().and_then(|p| open_download(s, &p).ok().map(|f| (f, p)));
+    let Some((file, p)) = opened else {
         s.chan.tx.send_i32(-1)?;
         return Ok(Reply::Sent);
     };
     t.path = Some(p);
+    let mut file = read_ahead(s, file);
     let mut buf = vec![0u8; MAX_FRAME];
     loop {
         match read_full(&mut file, &mut buf) {
@@ -245,7 +409,7 @@ fn sup_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let mut room = s.path(arg).ok().and_then(|p| super::quota::room(s, Some(&p)));
     let mut up = s.path(arg).ok().and_then(|p| {
         check_target(s, &p, true).ok()?;
-        Upload::begin(&s.root, &p).ok()
+        Upload::begin(&s.root, &p, direct_io_min(s)).ok()
     });
     let mut failed = up.is_none();
     if !failed {

@@ -9,6 +9,7 @@
 //! final symlink.
 #![forbid(unsafe_code)]
 
+pub mod direct;
 pub mod quota;
 pub mod upload;
 pub mod walk;

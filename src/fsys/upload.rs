@@ -3,11 +3,11 @@
 //! never leaves a half-written file under the final name. Without overwrite the
 //! rename is `RENAME_NOREPLACE`: a name that appeared meanwhile is never clobbered.
 
+use super::direct::Staged;
 use super::{cname, FsError, RelPath, Root};
 use crate::sys;
 use std::ffi::CString;
 use std::fs::File;
-use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
 
 /// Prefix of temporary upload names; listings hide them.
@@ -18,7 +18,7 @@ pub struct Upload {
     dir: OwnedFd,
     tmp: CString,
     name: CString,
-    file: File,
+    file: Staged,
     done: bool,
     /// Bytes written so far.
     pub written: u64,
@@ -26,7 +26,9 @@ pub struct Upload {
 
 impl Upload {
     /// Creates the temporary file in `p`'s directory (mode 0644 less the umask).
-    pub fn begin(root: &Root, p: &RelPath) -> Result<Upload, FsError> {
+    /// With `direct_min` not 0, data is gathered and written in pieces of that
+    /// size that bypass the page cache (see [`super::direct`]).
+    pub fn begin(root: &Root, p: &RelPath, direct_min: usize) -> Result<Upload, FsError> {
         let (dir, name) = root.parent(p)?;
         for _ in 0..8 {
             let mut r = [0u8; 8];
@@ -40,7 +42,7 @@ impl Upload {
                         dir,
                         tmp,
                         name,
-                        file: File::from(fd),
+                        file: Staged::new(File::from(fd), 0, direct_min),
                         done: false,
                         written: 0,
                     })
@@ -52,16 +54,27 @@ impl Upload {
         Err(FsError::Exists)
     }
 
-    /// Appends data.
+    /// Appends data (which may reach the disk only at a later write or the
+    /// commit, so a failure may show there).
     pub fn write(&mut self, data: &[u8]) -> Result<(), FsError> {
-        self.file.write_all(data)?;
+        self.file.write(data)?;
         self.written += data.len() as u64;
         Ok(())
     }
 
-    /// Moves the finished file into place. `overwrite` false fails with `Exists`
-    /// if the name exists now (the temporary file is then removed).
+    /// Appends a chunk gathered by the caller (in an aligned buffer, to go
+    /// direct: see [`Staged::write_chunk`]).
+    pub fn write_chunk(&mut self, data: &[u8]) -> Result<(), FsError> {
+        self.file.write_chunk(data)?;
+        self.written += data.len() as u64;
+        Ok(())
+    }
+
+    /// Writes what is gathered and moves the finished file into place.
+    /// `overwrite` false fails with `Exists` if the name exists now (the
+    /// temporary file is then removed).
     pub fn commit(mut self, overwrite: bool) -> Result<(), FsError> {
+        self.file.flush()?;
         let mut r = sys::renameat2(self.dir.as_fd(), &self.tmp, self.dir.as_fd(), &self.name, !overwrite);
         if !overwrite && r.as_ref().err().and_then(|e| e.raw_os_error()) == Some(libc::EINVAL) {
             // The Linux NFS and CephFS clients refuse every rename flag (EINVAL),
@@ -127,7 +140,7 @@ mod tests {
     fn link_fallback_never_replaces() {
         let (tmp, root) = setup("link");
         let p = RelPath::parse(b"f").unwrap();
-        let mut up = Upload::begin(&root, &p).unwrap();
+        let mut up = Upload::begin(&root, &p, 0).unwrap();
         up.write(b"new").unwrap();
         up.link_into_place().unwrap();
         up.done = true;
@@ -135,7 +148,7 @@ mod tests {
         assert_eq!(std::fs::read(tmp.join("f")).unwrap(), b"new");
         assert_eq!(temp_files(&tmp), 0);
 
-        let mut up = Upload::begin(&root, &p).unwrap();
+        let mut up = Upload::begin(&root, &p, 0).unwrap();
         up.write(b"newer").unwrap();
         let e = up.link_into_place().unwrap_err();
         assert_eq!(e.raw_os_error(), Some(libc::EEXIST));
@@ -150,11 +163,11 @@ mod tests {
         let (tmp, root) = setup("commit");
         std::fs::write(tmp.join("f"), b"old").unwrap();
         let p = RelPath::parse(b"f").unwrap();
-        let mut up = Upload::begin(&root, &p).unwrap();
+        let mut up = Upload::begin(&root, &p, 0).unwrap();
         up.write(b"new").unwrap();
         assert!(matches!(up.commit(false), Err(FsError::Exists)));
         assert_eq!(std::fs::read(tmp.join("f")).unwrap(), b"old");
-        let mut up = Upload::begin(&root, &p).unwrap();
+        let mut up = Upload::begin(&root, &p, 0).unwrap();
         up.write(b"new").unwrap();
         up.commit(true).unwrap();
         assert_eq!(std::fs::read(tmp.join("f")).unwrap(), b"new");

@@ -6,7 +6,7 @@
 mod handshake;
 pub mod liveness;
 
-use crate::channel::{Channel, ChannelError};
+use crate::channel::{Channel, ChannelError, PreparedFrame, TxHalf};
 use crate::commands::{self, CmdError, Reply};
 use crate::fsys::{FsError, RelPath, Root};
 use crate::wire::{command, Failed, MAX_CHUNK};
@@ -133,47 +133,51 @@ impl Session {
     }
 
     /// Sends a RCVFILE-style stream: `CONT <chunk>` frames, each answered by the
-    /// client (`BREAK` stops). `fill` appends data to the buffer and returns false
-    /// at the end; chunks never exceed [`MAX_CHUNK`]. Returns true when the stream
-    /// ran to its end, false when the client broke it off; either way the caller
-    /// then answers `OK` (after anything that must happen first).
+    /// client (`BREAK` stops). `fill` appends data to the buffer until it holds
+    /// the given length and returns false at the end; chunks never exceed
+    /// [`MAX_CHUNK`]. Returns true when the stream ran to its end, false when the
+    /// client broke it off; either way the caller then answers `OK` (after
+    /// anything that must happen first).
     ///
     /// The flow is stop-and-wait, so while the client deciphers a chunk and
     /// answers, the next one is read and enciphered ahead with a copy of the
-    /// cipher state ([`crate::channel::TxHalf::prepare_frame_parts`]); it goes out
+    /// cipher state ([`crate::channel::TxHalf::prepare_frame_buffer`]); it goes out
     /// as soon as the answer is `CONT`, and is dropped on `BREAK`. The bytes on
-    /// the wire are those of the plain flow.
+    /// the wire are those of the plain flow. Data is filled straight into the
+    /// frame's buffer, which is reused from frame to frame.
     pub fn send_chunks(
         &mut self,
         mut fill: impl FnMut(&mut Vec<u8>, usize) -> Result<bool, CmdError>,
     ) -> Result<bool, CmdError> {
-        let mut pending: Vec<u8> = Vec::with_capacity(MAX_CHUNK);
+        /// Header room and `CONT `, before the data.
+        const HEAD: usize = 4 + 5;
+        // what `fill` gave beyond a chunk, for the next one
+        let mut carry: Vec<u8> = Vec::new();
         let mut more = true;
-        let mut next_chunk = |pending: &mut Vec<u8>, more: &mut bool| -> Result<(), CmdError> {
-            while *more && pending.len() < MAX_CHUNK {
-                *more = fill(pending, MAX_CHUNK)?;
+        let mut next = |tx: &mut TxHalf<TcpStream>, carry: &mut Vec<u8>| -> Result<Option<PreparedFrame>, CmdError> {
+            let mut frame = tx.frame_buffer(HEAD - 4);
+            frame[4..HEAD].copy_from_slice(b"CONT ");
+            frame.append(carry);
+            while more && frame.len() < HEAD + MAX_CHUNK {
+                more = fill(&mut frame, HEAD + MAX_CHUNK)?;
             }
-            Ok(())
+            if frame.len() == HEAD {
+                return Ok(None);
+            }
+            if frame.len() > HEAD + MAX_CHUNK {
+                carry.extend_from_slice(&frame[HEAD + MAX_CHUNK..]);
+                frame.truncate(HEAD + MAX_CHUNK);
+            }
+            Ok(Some(tx.prepare_frame_buffer(frame)?))
         };
-        next_chunk(&mut pending, &mut more)?;
-        if pending.is_empty() {
+        let Some(first) = next(&mut self.chan.tx, &mut carry)? else {
             return Ok(true);
-        }
-        let n = pending.len().min(MAX_CHUNK);
-        self.chan.tx.send_frame_parts(&[b"CONT ", &pending[..n]])?;
-        pending.drain(..n);
+        };
+        self.chan.tx.send_prepared(first)?;
         loop {
             // ahead of the client's answer; a read error is reported only after
             // that answer is consumed, so the stream stays in step
-            let ahead = next_chunk(&mut pending, &mut more).and_then(|()| {
-                if pending.is_empty() {
-                    return Ok(None);
-                }
-                let n = pending.len().min(MAX_CHUNK);
-                let f = self.chan.tx.prepare_frame_parts(&[b"CONT ", &pending[..n]])?;
-                pending.drain(..n);
-                Ok(Some(f))
-            });
+            let ahead = next(&mut self.chan.tx, &mut carry);
             let answer = self.chan.rx.recv_frame()?;
             if answer == b"BREAK" {
                 return Ok(false);
