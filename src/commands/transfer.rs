@@ -103,9 +103,15 @@ enum SndEnd {
 /// first word (`CONT`, `OK`, `BREAK`) and the space after it.
 const SNDFILE_HEAD: usize = 16;
 
-/// SNDFILE gathers data in aligned buffers of this size for its writer thread,
-/// so that they go direct (frames are at most 512 KiB).
-const UPLOAD_CHUNK: usize = 4 << 20;
+/// The disk-side chunk of the framed flows (SNDFILE gathers frames into it,
+/// RCVFILE and SDOWN read ahead by it): two frames, or `direct_io_min` if that
+/// is more, so the chunks go direct. Each such transfer holds two. Measured on
+/// the VM, 1 MiB moved as fast as 4 MiB.
+fn disk_chunk(s: &Session) -> usize {
+    direct_io_min(s)
+        .clamp(1 << 20, 64 << 20)
+        .next_multiple_of(sys::IO_ALIGN)
+}
 
 /// A written buffer coming back from SNDFILE's writer thread, with its failure.
 type Written = (AlignedBuf, Option<FsError>);
@@ -113,6 +119,8 @@ type Written = (AlignedBuf, Option<FsError>);
 /// SNDFILE's data on its way to the writer thread: the buffer being filled, and
 /// those handed back. At most two buffers exist: one filling, one writing.
 struct Gather {
+    /// The buffers' size.
+    size: usize,
     cur: AlignedBuf,
     used: usize,
     free: Vec<AlignedBuf>,
@@ -153,15 +161,15 @@ impl Gather {
             Some(b) => b,
             None if self.allocated < 2 => {
                 self.allocated += 1;
-                AlignedBuf::zeroed(UPLOAD_CHUNK)
+                AlignedBuf::zeroed(self.size)
             }
             None => match done.recv() {
                 Ok(r) => {
                     self.take_back(r);
-                    self.free.pop().unwrap_or_else(|| AlignedBuf::zeroed(UPLOAD_CHUNK))
+                    self.free.pop().unwrap_or_else(|| AlignedBuf::zeroed(self.size))
                 }
                 // the writer has stopped at a failure it reported
-                Err(_) => AlignedBuf::zeroed(UPLOAD_CHUNK),
+                Err(_) => AlignedBuf::zeroed(self.size),
             },
         };
         let full = std::mem::replace(&mut self.cur, next);
@@ -178,6 +186,7 @@ fn sndfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let mut room = super::quota::room(s, overwrite.then_some(&p));
     let mut up = Upload::begin(&s.root, &p, direct_io_min(s)).map_err(upload_error)?;
     t.path = Some(p.clone());
+    let chunk = disk_chunk(s);
     s.chan.tx.send_frame(b"CONT")?;
     // The flow is stop-and-wait per frame, so every moment the client waits for a
     // CONT is lost. A data frame is acknowledged as soon as its first word is
@@ -199,7 +208,8 @@ fn sndfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             }
         });
         let mut g = Gather {
-            cur: AlignedBuf::zeroed(UPLOAD_CHUNK),
+            size: chunk,
+            cur: AlignedBuf::zeroed(chunk),
             used: 0,
             free: Vec::new(),
             allocated: 1,
@@ -294,12 +304,9 @@ fn sndfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     }
 }
 
-/// Chunk size for downloads read ahead (RCVFILE, SDOWN): several frames.
-const READ_AHEAD_CHUNK: usize = 4 << 20;
-
 /// A download's file, read one chunk ahead of the cipher (direct when uncached).
 fn read_ahead(s: &Session, (file, size): (File, u64)) -> ReadAheadStream {
-    ReadAheadStream::new(ReadAhead::new(file, 0, size, READ_AHEAD_CHUNK, direct_io_min(s)))
+    ReadAheadStream::new(ReadAhead::new(file, 0, size, disk_chunk(s), direct_io_min(s)))
 }
 
 /// Opens a file for download: regular files only, following symlinks inside.

@@ -99,11 +99,6 @@ impl ChunkWriter {
         }
         Ok(())
     }
-
-    /// The file, for metadata calls (fsync, fstat).
-    pub fn file(&self) -> &File {
-        &self.file
-    }
 }
 
 /// A [`ChunkWriter`] for a stream of small appends (SNDFILE's frames are at most
@@ -111,6 +106,9 @@ impl ChunkWriter {
 /// written when it is full; [`Staged::flush`] writes the rest.
 pub struct Staged {
     w: ChunkWriter,
+    /// The stage's size; 0 = write straight through.
+    size: usize,
+    /// Allocated at the first [`Staged::write`] (SNDFILE gathers its own).
     stage: Option<AlignedBuf>,
     used: usize,
 }
@@ -119,16 +117,21 @@ impl Staged {
     /// Gathers writes to `file` (at position `pos`) in `min` bytes, rounded up
     /// to the alignment, when `min` is not 0; otherwise writes straight through.
     pub fn new(file: File, pos: u64, min: usize) -> Staged {
-        let w = ChunkWriter::new(file, pos, min);
-        let stage = (min > 0).then(|| AlignedBuf::zeroed(min.next_multiple_of(IO_ALIGN)));
-        Staged { w, stage, used: 0 }
+        Staged {
+            w: ChunkWriter::new(file, pos, min),
+            size: min.next_multiple_of(IO_ALIGN),
+            stage: None,
+            used: 0,
+        }
     }
 
     /// Appends `data`; it may reach the file only at a later write or the flush.
     pub fn write(&mut self, mut data: &[u8]) -> io::Result<()> {
-        let Some(stage) = self.stage.as_mut() else {
+        if self.size == 0 {
             return self.w.write_chunk(data);
-        };
+        }
+        let size = self.size;
+        let stage = self.stage.get_or_insert_with(|| AlignedBuf::zeroed(size));
         while !data.is_empty() {
             let n = data.len().min(stage.len() - self.used);
             stage[self.used..self.used + n].copy_from_slice(&data[..n]);
@@ -156,11 +159,6 @@ impl Staged {
             self.w.write_chunk(&stage[..n])?;
         }
         Ok(())
-    }
-
-    /// The file, for metadata calls.
-    pub fn file(&self) -> &File {
-        self.w.file()
     }
 }
 
