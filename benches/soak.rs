@@ -48,7 +48,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
-use support::{log_problems, private_tempdir, tfd_binary, Server};
+use support::{is_helper, log_problems, private_tempdir, tfd_binary, Server};
 use tfd::client::transfer::PutOutcome;
 use tfd::client::{Client, ClientConfig};
 use tfd::wire::hpf;
@@ -867,22 +867,10 @@ fn children(pid: u32) -> Vec<u32> {
         .unwrap_or_default()
 }
 
-/// tfd's UDP responder (its worker thread is named "udp") is a child too.
-fn is_udp_responder(pid: u32) -> bool {
-    fs::read_dir(format!("/proc/{pid}/task"))
-        .map(|d| {
-            d.flatten().any(|t| {
-                fs::read_to_string(t.path().join("comm"))
-                    .map(|c| c.trim() == "udp")
-                    .unwrap_or(false)
-            })
-        })
-        .unwrap_or(false)
-}
-
 /// The session processes of the listener (live or zombie).
-fn sessions(listener: u32, udp: Option<u32>) -> Vec<u32> {
-    children(listener).into_iter().filter(|&p| Some(p) != udp).collect()
+/// The UDP responder and the key process are children too, not sessions.
+fn sessions(listener: u32) -> Vec<u32> {
+    children(listener).into_iter().filter(|&p| !is_helper(p)).collect()
 }
 
 #[derive(Clone, Copy, Default, Debug)]
@@ -911,13 +899,13 @@ struct Monitor {
     sessions_max: usize,
 }
 
-fn monitor(listener: u32, udp: Option<u32>, started: Instant, secs: u64, stop: &AtomicBool, m: &Mutex<Monitor>) {
+fn monitor(listener: u32, started: Instant, secs: u64, stop: &AtomicBool, m: &Mutex<Monitor>) {
     let warm_at = Duration::from_secs((secs / 10).clamp(5, 60));
     let mid_at = Duration::from_secs(secs / 2);
     let mut tick = 0u64;
     while !stop.load(Ordering::Relaxed) {
         let l = listener_sample(listener);
-        let procs = sessions(listener, udp);
+        let procs = sessions(listener);
         let mut hwm = 0;
         let mut rss_sum = 0;
         let mut pss = 0;
@@ -1055,10 +1043,10 @@ fn percentile(sorted: &[u32], q: f64) -> f64 {
 }
 
 /// Waits (bounded) until no session process is left; returns those that are.
-fn drain(listener: u32, udp: Option<u32>, limit: Duration) -> Vec<u32> {
+fn drain(listener: u32, limit: Duration) -> Vec<u32> {
     let until = Instant::now() + limit;
     loop {
-        let left = sessions(listener, udp);
+        let left = sessions(listener);
         if left.is_empty() || Instant::now() >= until {
             return left;
         }
@@ -1130,18 +1118,16 @@ fn run() -> Result<bool, String> {
     Client::connect(&cfg)
         .and_then(|c| c.end())
         .map_err(|e| format!("first session: {e}"))?;
-    let udp = {
+    {
         let until = Instant::now() + Duration::from_secs(10);
         loop {
             let fds = fd_count(listener);
             thread::sleep(Duration::from_millis(200));
-            let kids = children(listener);
-            let udp: Vec<u32> = kids.iter().copied().filter(|&p| is_udp_responder(p)).collect();
-            if (kids.len() == udp.len() && fds == fd_count(listener)) || Instant::now() >= until {
-                break udp.first().copied();
+            if (sessions(listener).is_empty() && fds == fd_count(listener)) || Instant::now() >= until {
+                break;
             }
         }
-    };
+    }
     println!(
         "soak: {} clients for {} s, {} SIGKILLs, transfers up to {} B, seed {}, tfd {} (pid {listener}), RLIMIT_NOFILE {nofile}",
         o.clients,
@@ -1178,7 +1164,7 @@ fn run() -> Result<bool, String> {
     let mon_thread = {
         let (stop, m) = (stop_monitor.clone(), mon.clone());
         let secs = o.secs;
-        thread::spawn(move || monitor(listener, udp, started, secs, &stop, &m))
+        thread::spawn(move || monitor(listener, started, secs, &stop, &m))
     };
     let ctl_thread = {
         let (bin, sock, shared) = (bin.clone(), sock.clone(), shared.clone());
@@ -1243,7 +1229,7 @@ fn run() -> Result<bool, String> {
     let _ = progress.join();
 
     // ---- after every client closed -------------------------------------------
-    let leftover = drain(listener, udp, Duration::from_secs(20));
+    let leftover = drain(listener, Duration::from_secs(20));
     let ctl_rows = ctl_sessions(&bin, &sock)?;
     let stats = ctl(&bin, &sock, &["stats"])?;
     let stat = |k: &str| -> u64 {
@@ -1262,7 +1248,7 @@ fn run() -> Result<bool, String> {
     stop_monitor.store(true, Ordering::Relaxed);
     let _ = mon_thread.join();
     let (filled, fill_note) = fill_slots(&cfg, slots as usize);
-    let leftover_after_fill = drain(listener, udp, Duration::from_secs(20));
+    let leftover_after_fill = drain(listener, Duration::from_secs(20));
     let ctl_rows_after_fill = ctl_sessions(&bin, &sock)?.len();
     let end_sample = listener_sample(listener);
     if end_sample.fds != start_sample.fds {

@@ -297,7 +297,7 @@ fn proc_ticks(pid: u32) -> Option<u64> {
 
 /// True for tfd's long-lived helpers, the UDP responder and the key process (their
 /// worker threads are named "udp" and "keys"), as opposed to session processes.
-fn is_helper(pid: u32) -> bool {
+pub fn is_helper(pid: u32) -> bool {
     fs::read_dir(format!("/proc/{pid}/task"))
         .map(|d| {
             d.flatten()
