@@ -499,6 +499,11 @@ fn repeated(reps: usize, mut phase: impl FnMut() -> Result<Figure, String>) -> R
     Ok(runs)
 }
 
+/// An upload phase: it writes the file its download phase reads.
+type Upload = fn(&Server, &ClientConfig, &[u8], u64) -> Result<Figure, String>;
+/// A download phase.
+type Download = fn(&Server, &ClientConfig, u64) -> Result<Figure, String>;
+
 /// Per single-stream phase: its name and runs, sorted by ratio (None when run
 /// only to create the file a later phase reads).
 type Singles = Vec<(&'static str, Option<Vec<Run>>)>;
@@ -521,42 +526,31 @@ fn run_transfers(o: &Options, bin: &Path, in_budget: &dyn Fn(&str) -> bool) -> R
     let pat = pattern();
     let mut singles: Singles = Vec::new();
 
-    let want = |p: &str| o.wants(p) || (p == "put" && o.wants("get")) || (p == "sndfile" && o.wants("rcvfile"));
-    // a phase only there to create the file the next one reads runs once
-    let reps = |p: &str| if o.wants(p) { o.reps } else { 1 };
-    if want("put") && in_budget("PUT") {
-        println!("  [2/6] PUT {} MiB (4 MiB grant) × {} ...", o.mib, reps("put"));
-        let runs = repeated(reps("put"), || {
-            clean(&server, "put.bin");
-            let f = phase_put(&server, &cfg, &pat, size);
-            nix::unistd::sync();
-            f
-        })?;
-        singles.push(("PUT", o.wants("put").then_some(runs)));
+    // (upload phase, its download phase, the file between them, the grant note)
+    let pairs: [(&str, Upload, &str, Download, &str, &str); 2] = [
+        ("PUT", phase_put, "GET", phase_get, "put.bin", " (4 MiB grant)"),
+        ("SNDFILE", phase_sndfile, "RCVFILE", phase_rcvfile, "snd.bin", ""),
+    ];
+    for (i, (up, upload, down, download, file, note)) in pairs.into_iter().enumerate() {
+        let (up_key, down_key) = (up.to_lowercase(), down.to_lowercase());
+        // an upload only there to create the file the download reads runs once
+        if (o.wants(&up_key) || o.wants(&down_key)) && in_budget(up) {
+            let reps = if o.wants(&up_key) { o.reps } else { 1 };
+            println!("  [{}/6] {up} {} MiB{note} × {reps} ...", 2 + 2 * i, o.mib);
+            let runs = repeated(reps, || {
+                clean(&server, file);
+                let f = upload(&server, &cfg, &pat, size);
+                nix::unistd::sync();
+                f
+            })?;
+            singles.push((up, o.wants(&up_key).then_some(runs)));
+        }
+        if o.wants(&down_key) && in_budget(down) {
+            println!("  [{}/6] {down} {} MiB{note} × {} ...", 3 + 2 * i, o.mib, o.reps);
+            singles.push((down, Some(repeated(o.reps, || download(&server, &cfg, size))?)));
+        }
+        clean(&server, file);
     }
-    if o.wants("get") && in_budget("GET") {
-        println!("  [3/6] GET {} MiB (4 MiB grant) × {} ...", o.mib, o.reps);
-        singles.push(("GET", Some(repeated(o.reps, || phase_get(&server, &cfg, size))?)));
-    }
-    clean(&server, "put.bin");
-    if want("sndfile") && in_budget("SNDFILE") {
-        println!("  [4/6] SNDFILE {} MiB × {} ...", o.mib, reps("sndfile"));
-        let runs = repeated(reps("sndfile"), || {
-            clean(&server, "snd.bin");
-            let f = phase_sndfile(&server, &cfg, &pat, size);
-            nix::unistd::sync();
-            f
-        })?;
-        singles.push(("SNDFILE", o.wants("sndfile").then_some(runs)));
-    }
-    if o.wants("rcvfile") && in_budget("RCVFILE") {
-        println!("  [5/6] RCVFILE {} MiB × {} ...", o.mib, o.reps);
-        singles.push((
-            "RCVFILE",
-            Some(repeated(o.reps, || phase_rcvfile(&server, &cfg, size))?),
-        ));
-    }
-    clean(&server, "snd.bin");
 
     let mut pars: Vec<Parallel> = Vec::new();
     if o.wants("parallel") {

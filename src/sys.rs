@@ -529,19 +529,19 @@ impl Drop for AlignedBuf {
     }
 }
 
-/// cachestat(2)'s number: 451 in the unified syscall table every architecture
-/// tfd builds for shares (the libc crate lacks it for glibc targets).
-#[cfg(any(
-    target_arch = "x86_64",
-    target_arch = "aarch64",
-    target_arch = "riscv64",
-    target_arch = "loongarch64",
-    target_arch = "s390x",
-    target_arch = "powerpc64",
-    target_arch = "arm",
-    target_arch = "x86"
-))]
-const SYS_CACHESTAT: libc::c_long = 451;
+/// cachestat(2)'s number: 451 in the syscall table every architecture Rust
+/// targets has shared since Linux 5.1, except MIPS (offset per ABI). The libc
+/// crate lacks the constant for glibc targets.
+const SYS_CACHESTAT: Option<libc::c_long> = if cfg!(any(
+    target_arch = "mips",
+    target_arch = "mips32r6",
+    target_arch = "mips64",
+    target_arch = "mips64r6"
+)) {
+    None
+} else {
+    Some(451)
+};
 
 /// cachestat(2) (Linux 6.5): how many of the pages of `len` bytes at `offset` are
 /// in the page cache. `None` where the kernel or architecture lacks it.
@@ -560,44 +560,19 @@ pub fn cached_pages(fd: BorrowedFd<'_>, offset: u64, len: u64) -> Option<u64> {
         nr_evicted: u64,
         nr_recently_evicted: u64,
     }
-    #[cfg(any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64",
-        target_arch = "loongarch64",
-        target_arch = "s390x",
-        target_arch = "powerpc64",
-        target_arch = "arm",
-        target_arch = "x86"
-    ))]
-    {
-        let range = Range { off: offset, len };
-        let mut st = Stat::default();
-        // SAFETY: both structs match the kernel's layout (five and two u64s) and
-        // outlive the call; valid fd; flags must be 0.
-        let r = unsafe {
-            libc::syscall(
-                SYS_CACHESTAT,
-                fd.as_raw_fd(),
-                &range as *const Range,
-                &mut st as *mut Stat,
-                0 as libc::c_uint,
-            )
-        };
-        (r == 0).then_some(st.nr_cache)
-    }
-    #[cfg(not(any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64",
-        target_arch = "loongarch64",
-        target_arch = "s390x",
-        target_arch = "powerpc64",
-        target_arch = "arm",
-        target_arch = "x86"
-    )))]
-    {
-        let _ = (fd, offset, len);
-        None
-    }
+    let nr = SYS_CACHESTAT?;
+    let range = Range { off: offset, len };
+    let mut st = Stat::default();
+    // SAFETY: both structs match the kernel's layout (two and five u64s) and
+    // outlive the call; valid fd; flags must be 0.
+    let r = unsafe {
+        libc::syscall(
+            nr,
+            fd.as_raw_fd(),
+            &range as *const Range,
+            &mut st as *mut Stat,
+            0 as libc::c_uint,
+        )
+    };
+    (r == 0).then_some(st.nr_cache)
 }
