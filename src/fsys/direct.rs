@@ -28,10 +28,7 @@ pub struct ChunkWriter {
     pos: u64,
     /// Smallest chunk written direct; 0 = never.
     min: usize,
-    /// Whether O_DIRECT is set on the descriptor now.
-    direct: bool,
-    /// The filesystem refused direct I/O once: buffered from then on.
-    refused: bool,
+    flag: DirectFlag,
 }
 
 impl ChunkWriter {
@@ -41,8 +38,7 @@ impl ChunkWriter {
             file,
             pos,
             min,
-            direct: false,
-            refused: false,
+            flag: DirectFlag::default(),
         }
     }
 
@@ -55,24 +51,11 @@ impl ChunkWriter {
     /// at `addr`, may go direct.
     fn may_go_direct(&self, addr: usize, len: usize) -> bool {
         self.min > 0
-            && !self.refused
+            && !self.flag.refused
             && len >= self.min
             && addr % IO_ALIGN == 0
             && len % IO_ALIGN == 0
             && self.pos % IO_ALIGN as u64 == 0
-    }
-
-    fn set_direct(&mut self, on: bool) {
-        if self.direct == on {
-            return;
-        }
-        match sys::set_direct_io(self.file.as_fd(), on) {
-            Ok(()) => self.direct = on,
-            Err(_) if on => self.refused = true,
-            // clearing a flag we set cannot fail short of a closed descriptor,
-            // and then the write reports it
-            Err(_) => {}
-        }
     }
 
     /// Writes all of `data` at the position. A direct write the kernel refuses
@@ -80,7 +63,7 @@ impl ChunkWriter {
     /// retried through the page cache.
     pub fn write_chunk(&mut self, data: &[u8]) -> io::Result<()> {
         let direct = self.may_go_direct(data.as_ptr() as usize, data.len());
-        self.set_direct(direct);
+        self.flag.set(&self.file, direct);
         let mut done = 0;
         while done < data.len() {
             match self.file.write(&data[done..]) {
@@ -90,9 +73,9 @@ impl ChunkWriter {
                     self.pos += n as u64;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.raw_os_error() == Some(libc::EINVAL) && self.direct => {
-                    self.refused = true;
-                    self.set_direct(false);
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) && self.flag.on => {
+                    self.flag.refused = true;
+                    self.flag.set(&self.file, false);
                 }
                 Err(e) => return Err(e),
             }
@@ -101,9 +84,10 @@ impl ChunkWriter {
     }
 }
 
-/// A [`ChunkWriter`] for a stream of small appends (SNDFILE's frames are at most
+/// A [`ChunkWriter`] for a stream of small appends (SUP's frames are at most
 /// 512 KiB): data is gathered in an aligned buffer of the direct-write size and
-/// written when it is full; [`Staged::flush`] writes the rest.
+/// written when it is full; [`Staged::flush`] writes the rest. Callers that
+/// gather their own aligned chunks (SNDFILE) use [`Staged::write_chunk`].
 pub struct Staged {
     w: ChunkWriter,
     /// The stage's size; 0 = write straight through.
@@ -166,7 +150,10 @@ impl Staged {
 /// whether the filesystem refused it.
 #[derive(Default)]
 struct DirectFlag {
+    /// Whether O_DIRECT is set on the descriptor now.
     on: bool,
+    /// Direct I/O was refused once (no support, or EINVAL on an I/O):
+    /// through the page cache from then on.
     refused: bool,
 }
 
@@ -178,6 +165,8 @@ impl DirectFlag {
         match sys::set_direct_io(file.as_fd(), on) {
             Ok(()) => self.on = on,
             Err(_) if on => self.refused = true,
+            // clearing a flag we set cannot fail short of a closed descriptor,
+            // and then the I/O reports it
             Err(_) => {}
         }
     }
@@ -456,7 +445,7 @@ mod tests {
         let mut a = AlignedBuf::zeroed(128 << 10);
         a.copy_from_slice(&pattern(128 << 10, 1));
         w.write_chunk(&a).expect("direct chunk");
-        let direct_fs = !w.refused;
+        let direct_fs = !w.flag.refused;
         assert_eq!(o_direct_set(&f), direct_fs, "O_DIRECT is on for the aligned chunk");
         let tail = pattern(5000, 2);
         w.write_chunk(&tail).expect("tail");
