@@ -21,6 +21,29 @@ use std::os::fd::AsFd;
 use std::os::unix::fs::FileExt;
 use std::sync::mpsc::{self, Receiver, SyncSender};
 
+/// File systems where direct I/O gains nothing or costs a round trip: those
+/// kept in memory (the cache is the storage) and network ones (the NFS client
+/// commits every direct write to stable storage before it returns; FUSE, SMB,
+/// CephFS and 9p hand each request to someone else). Magic numbers of statfs(2).
+const CACHE_ONLY_FS: &[u32] = &[
+    0x0102_1994, // tmpfs
+    0x8584_58f6, // ramfs
+    0x6969,      // NFS
+    0x517b,      // SMB
+    0xff53_4d42, // CIFS
+    0xfe53_4d42, // SMB2
+    0x00c3_6400, // CephFS
+    0x6573_5546, // FUSE
+    0x5346_414f, // AFS
+    0x0102_1997, // 9p
+];
+
+/// Whether direct I/O is worth trying on the file system holding `file`.
+fn direct_io_suits(file: &File) -> bool {
+    // the magic is 32 bits wide whatever the width of the field (signed on some ABIs)
+    nix::sys::statfs::fstatfs(file).is_ok_and(|st| !CACHE_ONLY_FS.contains(&(st.filesystem_type().0 as u32)))
+}
+
 /// Writes a file sequentially from its position at creation, choosing per chunk
 /// between direct and buffered I/O.
 pub struct ChunkWriter {
@@ -32,8 +55,10 @@ pub struct ChunkWriter {
 }
 
 impl ChunkWriter {
-    /// Takes `file`, whose position is `pos`.
+    /// Takes `file`, whose position is `pos`; `min` 0, or a file system where
+    /// direct I/O does not pay, writes everything through the page cache.
     pub fn new(file: File, pos: u64, min: usize) -> ChunkWriter {
+        let min = if min > 0 && direct_io_suits(&file) { min } else { 0 };
         ChunkWriter {
             file,
             pos,
@@ -251,6 +276,7 @@ impl ReadAhead {
     /// smallest chunk read direct (0: never).
     pub fn new(file: File, pos: u64, size: u64, chunk: usize, min: usize) -> ReadAhead {
         let chunk = chunk.max(1);
+        let min = if min > 0 && direct_io_suits(&file) { min } else { 0 };
         if size.saturating_sub(pos) > chunk as u64 {
             let (full_tx, full_rx) = mpsc::sync_channel::<Filled>(2);
             let (empty_tx, empty_rx) = mpsc::sync_channel::<AlignedBuf>(2);
@@ -445,7 +471,7 @@ mod tests {
         let mut a = AlignedBuf::zeroed(128 << 10);
         a.copy_from_slice(&pattern(128 << 10, 1));
         w.write_chunk(&a).expect("direct chunk");
-        let direct_fs = !w.flag.refused;
+        let direct_fs = w.min > 0 && !w.flag.refused;
         assert_eq!(o_direct_set(&f), direct_fs, "O_DIRECT is on for the aligned chunk");
         let tail = pattern(5000, 2);
         w.write_chunk(&tail).expect("tail");
@@ -456,6 +482,29 @@ mod tests {
         assert_eq!(&back[..128 << 10], &a[..]);
         assert_eq!(&back[128 << 10..], &tail[..]);
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// Memory-backed (and network) file systems never go direct.
+    #[test]
+    fn tmpfs_stays_in_the_page_cache() {
+        let dir = std::path::Path::new("/dev/shm");
+        let Ok(st) = nix::sys::statfs::statfs(dir) else { return };
+        if st.filesystem_type() != nix::sys::statfs::TMPFS_MAGIC {
+            return;
+        }
+        let path = dir.join(format!("tfd-direct-{}", std::process::id()));
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .expect("open");
+        assert!(!direct_io_suits(&f));
+        let mut w = ChunkWriter::new(f.try_clone().expect("clone"), 0, 4096);
+        w.write_chunk(&AlignedBuf::zeroed(1 << 20)).expect("write");
+        assert!(!o_direct_set(&f));
+        let _ = std::fs::remove_file(path);
     }
 
     /// A small aligned chunk stays buffered; `min` 0 never goes direct.
