@@ -119,3 +119,37 @@ fn uncached_downloads_stay_uncached_unless_turned_off() {
         assert!(got == data[off..], "GET from {off} ({extra:?})");
     }
 }
+
+/// The client writes downloads past its page cache too: `tf get` (one stream)
+/// and `tf get --streams 3` (ranges on 4096-byte boundaries, each stream with its
+/// own open file) leave the local file uncached and exact.
+#[test]
+fn tf_downloads_bypass_the_local_page_cache() {
+    let data = pattern(SIZE, 24);
+    let srv = Server::start();
+    data_dir_write(&srv.path("f.bin"), &data);
+    let local = tempdir("direct-client");
+    for streams in ["1", "3"] {
+        let out = local.join(format!("f{streams}.bin"));
+        let o = srv.tf(&[
+            "get",
+            "f.bin",
+            out.to_str().unwrap(),
+            "--streams",
+            streams,
+            "--bufsz",
+            "4194304",
+        ]);
+        assert!(
+            o.status.success(),
+            "tf get --streams {streams}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_cache(&out, true, &format!("tf get --streams {streams}"));
+        assert!(
+            sha(&fs::read(&out).unwrap()) == sha(&data),
+            "content, {streams} stream(s)"
+        );
+    }
+    let _ = fs::remove_dir_all(local);
+}

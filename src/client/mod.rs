@@ -13,6 +13,12 @@ use std::io::{self, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
+/// Downloaded chunks of at least this size, aligned, are written to local files
+/// past the page cache (as tfd's default `direct_io_min`): a 1 GiB download
+/// otherwise costs the client more CPU in page-cache copies than the transfer
+/// can spare beside the cipher.
+pub const DIRECT_WRITE_MIN: usize = 1 << 20;
+
 /// Why a client operation failed.
 #[non_exhaustive]
 #[derive(Debug)]

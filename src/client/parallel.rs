@@ -3,22 +3,29 @@
 //! writes in place without truncating (decisions.md), and it scales the one thing a
 //! single stream cannot: the per-byte cipher runs on one core per connection.
 
-use super::{Client, ClientConfig, ClientError};
+use super::{Client, ClientConfig, ClientError, DIRECT_WRITE_MIN};
+use crate::fsys::direct::ChunkWriter;
+use crate::sys::{AlignedBuf, IO_ALIGN};
 use crate::wire::hpf::code;
 use crate::wire::Status;
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::FileExt;
+use std::io::{Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-/// The N byte ranges of a file of `size` bytes (empty ranges dropped).
+/// The N byte ranges of a file of `size` bytes (empty ranges dropped). Inner
+/// boundaries fall on multiples of 4096, so every stream's full chunks stay
+/// aligned on disk (and a GET's can be written direct).
 pub fn ranges(size: u64, n: usize) -> Vec<(u64, u64)> {
     let n = n.max(1) as u64;
-    (0..n)
-        .map(|i| (size * i / n, size * (i + 1) / n))
-        .filter(|(a, b)| b > a)
-        .collect()
+    let cut = |i: u64| {
+        if i == n {
+            size
+        } else {
+            (size * i / n) / IO_ALIGN as u64 * IO_ALIGN as u64
+        }
+    };
+    (0..n).map(|i| (cut(i), cut(i + 1))).filter(|(a, b)| b > a).collect()
 }
 
 /// Uploads `local` to `remote` over `streams` connections. The remote file is
@@ -90,27 +97,29 @@ fn first_failure(results: Vec<StreamResult>) -> StreamResult {
     Ok(Ok(()))
 }
 
-/// A writer into one range of a local file.
+/// A writer into one range of a local file, through its own open file (O_DIRECT
+/// is a flag of the open file, so streams must not share one): full aligned
+/// chunks go direct, past the page cache.
 struct RangeWriter<'a> {
-    file: &'a File,
-    pos: u64,
+    w: ChunkWriter,
     end: u64,
     progress: &'a AtomicU64,
 }
 
-impl Write for RangeWriter<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        // data past the range (sent before our cancel arrived) is dropped
-        let room = self.end.saturating_sub(self.pos) as usize;
+impl RangeWriter<'_> {
+    fn pos(&self) -> u64 {
+        self.w.position()
+    }
+
+    /// Writes what of `buf` falls inside the range; data past it (sent before
+    /// our cancel arrived) is dropped.
+    fn take(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        let room = self.end.saturating_sub(self.pos()) as usize;
         let n = buf.len().min(room);
         if n > 0 {
-            self.file.write_all_at(&buf[..n], self.pos)?;
-            self.pos += n as u64;
+            self.w.write_chunk(&buf[..n])?;
             self.progress.fetch_add(n as u64, Ordering::Relaxed);
         }
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
 }
@@ -136,13 +145,19 @@ pub fn get(
     let size = size as u64;
     let file = File::create(local).map_err(ClientError::Local)?;
     file.set_len(size).map_err(ClientError::Local)?;
+    drop(file);
     let results: Vec<StreamResult> = std::thread::scope(|scope| {
         let handles: Vec<_> = ranges(size, streams)
             .into_iter()
             .map(|(start, end)| {
-                let file = &file;
                 let progress = &**progress;
-                scope.spawn(move || get_range(cfg, remote, file, start, end, bufsz, progress))
+                scope.spawn(move || {
+                    let file = std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(local)
+                        .map_err(ClientError::Local)?;
+                    get_range(cfg, remote, file, start, end, bufsz, progress)
+                })
             })
             .collect();
         join_all(handles)
@@ -153,7 +168,7 @@ pub fn get(
 fn get_range(
     cfg: &ClientConfig,
     remote: &[u8],
-    file: &File,
+    file: File,
     start: u64,
     end: u64,
     bufsz: i64,
@@ -172,12 +187,11 @@ fn get_range(
         return Err(ClientError::Protocol(format!("bad grant {grant}")));
     }
     let mut w = RangeWriter {
-        file,
-        pos: start,
+        w: ChunkWriter::new(file, start, DIRECT_WRITE_MIN),
         end,
         progress,
     };
-    let mut buf = vec![0u8; grant as usize];
+    let mut buf = AlignedBuf::zeroed(grant as usize);
     let mut cancelled = false;
     let mut fin = false;
     loop {
@@ -193,8 +207,8 @@ fn get_range(
             return Err(ClientError::Protocol(format!("chunk {len} over grant {grant}")));
         }
         c.chan.rx.recv_unit(&mut buf[..len as usize])?;
-        w.write_all(&buf[..len as usize]).map_err(ClientError::Local)?;
-        if w.pos >= end && !cancelled {
+        w.take(&buf[..len as usize]).map_err(ClientError::Local)?;
+        if w.pos() >= end && !cancelled {
             // our range is complete: cancel, then FIN, and drain to the server's FIN
             c.chan
                 .tx
@@ -218,10 +232,10 @@ fn get_range(
         }
     }
     let _ = c.end();
-    if w.pos < end {
+    if w.pos() < end {
         return Ok(Err(Status::Failed(
             7,
-            format!("range {start}..{end} ended at {}", w.pos),
+            format!("range {start}..{end} ended at {}", w.pos()),
         )));
     }
     Ok(Ok(()))
@@ -233,12 +247,25 @@ mod tests {
 
     #[test]
     fn ranges_cover_exactly() {
-        for (size, n) in [(0u64, 4usize), (1, 4), (10, 3), (1 << 28, 4), (7, 1)] {
+        for (size, n) in [
+            (0u64, 4usize),
+            (1, 4),
+            (10, 3),
+            (1 << 28, 4),
+            (7, 1),
+            ((1 << 28) + 12_345, 3),
+            (40_000, 4),
+        ] {
             let r = ranges(size, n);
             assert_eq!(r.iter().map(|(a, b)| b - a).sum::<u64>(), size);
+            assert_eq!(r.first().map_or(0, |x| x.0), 0);
+            assert_eq!(r.last().map_or(0, |x| x.1), size);
             for w in r.windows(2) {
                 assert_eq!(w[0].1, w[1].0);
+                assert_eq!(w[0].1 % 4096, 0, "inner boundaries aligned: {size} / {n}");
             }
         }
+        // big enough files still get every stream
+        assert_eq!(ranges((1 << 28) + 12_345, 3).len(), 3);
     }
 }

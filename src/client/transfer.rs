@@ -3,6 +3,7 @@
 
 use super::{Client, ClientError};
 use crate::channel::{read_full, PreparedFrame};
+use crate::sys::AlignedBuf;
 use crate::wire::hpf::{self, code};
 use crate::wire::{Status, MAX_CHUNK, MAX_FRAME};
 use std::io::{Read, Write};
@@ -208,7 +209,8 @@ impl Client {
             Ok(g) => g,
             Err(st) => return Ok(Err(st)),
         };
-        let mut buf = vec![0u8; grant];
+        // aligned, so a consumer that writes direct can take the chunks as they are
+        let mut buf = AlignedBuf::zeroed(grant);
         let mut total = 0u64;
         let failed = loop {
             let len = self.chan.rx.recv_i64()?;

@@ -83,15 +83,16 @@ impl ChunkWriter {
             && self.pos % IO_ALIGN as u64 == 0
     }
 
-    /// Writes all of `data` at the position. A direct write the kernel refuses
-    /// (EINVAL: no direct I/O here, or a short write left the rest unaligned) is
-    /// retried through the page cache.
+    /// Writes all of `data` at the position (pwrite: the descriptor's own
+    /// offset is left alone). A direct write the kernel refuses (EINVAL: no
+    /// direct I/O here, or a short write left the rest unaligned) is retried
+    /// through the page cache.
     pub fn write_chunk(&mut self, data: &[u8]) -> io::Result<()> {
         let direct = self.may_go_direct(data.as_ptr() as usize, data.len());
         self.flag.set(&self.file, direct);
         let mut done = 0;
         while done < data.len() {
-            match self.file.write(&data[done..]) {
+            match self.file.write_at(&data[done..], self.pos) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
                     done += n;
@@ -105,6 +106,18 @@ impl ChunkWriter {
                 Err(e) => return Err(e),
             }
         }
+        Ok(())
+    }
+}
+
+/// Each `write` is one chunk, so a download received in aligned buffers can be
+/// written direct through any `Write` consumer (the `tf` client's GET).
+impl Write for ChunkWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.write_chunk(data).map(|()| data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
 }

@@ -4,12 +4,13 @@
 use super::{fail, ExitCode};
 use sha2::{Digest, Sha256};
 use std::fs::File;
-use std::io::{IsTerminal, Read, Seek, SeekFrom, Write};
+use std::io::{IsTerminal, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tfd::client::{parallel, transfer::PutOutcome, Client, ClientConfig, ClientError};
+use tfd::client::{parallel, transfer::PutOutcome, Client, ClientConfig, ClientError, DIRECT_WRITE_MIN};
+use tfd::fsys::direct::ChunkWriter;
 use tfd::wire::Status;
 
 #[derive(Default)]
@@ -246,10 +247,11 @@ fn transfer(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
                     .map_err(|e| format!("{local}: {e}"))?;
                 f.seek(SeekFrom::Start(offset)).map_err(|e| e.to_string())?;
                 let ctr = counter.clone();
-                let r = c.get(remote.as_bytes(), offset, o.bufsz, &mut f, &mut |n| {
+                // full chunks go to disk past the page cache
+                let mut w = ChunkWriter::new(f, offset, DIRECT_WRITE_MIN);
+                let r = c.get(remote.as_bytes(), offset, o.bufsz, &mut w, &mut |n| {
                     ctr.store(n, Ordering::Relaxed)
                 });
-                f.flush().map_err(|e| e.to_string())?;
                 r.map_err(err)?.map(drop)
             };
             bar.finish();
