@@ -448,18 +448,21 @@ mod tests {
     use super::*;
     use std::os::unix::fs::FileExt;
 
-    fn temp_file(tag: &str) -> (std::path::PathBuf, File) {
-        let dir = std::env::temp_dir().join(format!("tfd-direct-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let path = dir.join("f");
-        let f = std::fs::OpenOptions::new()
+    fn create(path: &std::path::Path) -> File {
+        std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(true)
-            .open(&path)
-            .expect("open");
+            .open(path)
+            .expect("open")
+    }
+
+    fn temp_file(tag: &str) -> (std::path::PathBuf, File) {
+        let dir = std::env::temp_dir().join(format!("tfd-direct-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let f = create(&dir.join("f"));
         (dir, f)
     }
 
@@ -506,13 +509,7 @@ mod tests {
             return;
         }
         let path = dir.join(format!("tfd-direct-{}", std::process::id()));
-        let f = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)
-            .expect("open");
+        let f = create(&path);
         assert!(!direct_io_suits(&f));
         let mut w = ChunkWriter::new(f.try_clone().expect("clone"), 0, 4096);
         w.write_chunk(&AlignedBuf::zeroed(1 << 20)).expect("write");
