@@ -7,6 +7,7 @@ use super::transfer::{logged, Track};
 use super::{CmdError, CmdResult, Reply};
 use crate::channel::{ChannelError, NetStream, RxHalf};
 use crate::fsys::direct::{ChunkWriter, ReadAhead};
+use crate::fsys::write_behind::WriteBehind;
 use crate::fsys::{Kind, RelPath};
 use crate::session::Session;
 use crate::sys::{self, AlignedBuf};
@@ -136,27 +137,6 @@ pub fn put(s: &mut Session, arg: &[u8]) -> CmdResult {
     logged(s, arg, "PUT", Direction::Incoming, put_t)
 }
 
-/// A chunk for the PUT writer thread: the buffer and how much of it is data.
-/// Buffers are page-aligned so full chunks can be written direct.
-type Chunk = (AlignedBuf, usize);
-
-/// PUT's writer: takes chunks in order, writes them at the file position and hands
-/// each buffer back with the outcome; stops at the first failure.
-fn put_writer(
-    w: &mut ChunkWriter,
-    limit: Option<u64>,
-    work: std::sync::mpsc::Receiver<Chunk>,
-    done: std::sync::mpsc::Sender<(AlignedBuf, std::io::Result<usize>)>,
-) {
-    for (buf, len) in work {
-        let r = write_within(w, &buf[..len], limit).map(|()| len);
-        let failed = r.is_err();
-        if done.send((buf, r)).is_err() || failed {
-            return;
-        }
-    }
-}
-
 /// What ended PUT's receive loop.
 enum PutEnd {
     /// The client's end code (0, −1, −2) or its FIN (−127).
@@ -165,29 +145,7 @@ enum PutEnd {
     WriteFailed(std::io::Error),
 }
 
-/// What the writer thread has handed back: bytes written, the first failure, and
-/// buffers free for the next chunks.
-#[derive(Default)]
-struct Returned {
-    written: u64,
-    failure: Option<std::io::Error>,
-    free: Vec<AlignedBuf>,
-}
-
-impl Returned {
-    fn take(&mut self, (buf, r): (AlignedBuf, std::io::Result<usize>)) {
-        match r {
-            Ok(n) => self.written += n as u64,
-            Err(e) => {
-                self.failure.get_or_insert(e);
-            }
-        }
-        self.free.push(buf);
-    }
-}
-
 fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
-    use std::sync::mpsc;
     let o = open(s, arg, false, true)?;
     t.path = Some(o.path.clone());
     let limit = super::quota::end_limit(s, &o.file);
@@ -195,20 +153,17 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     send_grant(s, o.grant)?;
     let (grant, created, path) = (o.grant, o.created, o.path.clone());
     let rx = &mut s.chan.rx;
-    let mut back = Returned::default();
-    // The session deciphers chunk N+1 while a writer thread stores chunk N, so the
-    // page-cache copy overlaps the cipher (two buffers: at most 2 × grant).
+    let mut written = 0u64;
+    // One chunk per buffer, deciphered while the last one is written.
     let ended = std::thread::scope(|scope| -> Result<PutEnd, CmdError> {
-        let (work_tx, work_rx) = mpsc::sync_channel::<Chunk>(1);
-        let (done_tx, done_rx) = mpsc::channel();
-        let writer = &mut writer;
-        scope.spawn(move || put_writer(writer, limit, work_rx, done_tx));
-        let mut buffers = 0;
+        let (writer, written) = (&mut writer, &mut written);
+        let mut behind = WriteBehind::start(scope, grant, move |chunk: &[u8]| {
+            write_within(writer, chunk, limit)?;
+            *written += chunk.len() as u64;
+            Ok(())
+        });
         let end = loop {
-            while let Ok(r) = done_rx.try_recv() {
-                back.take(r);
-            }
-            if let Some(e) = back.failure.take() {
+            if let Some(e) = behind.failure() {
                 break PutEnd::WriteFailed(e);
             }
             let len = rx.recv_i64()?;
@@ -218,37 +173,16 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                     other => return Err(violation(other, grant)),
                 }
             }
-            let mut buf = match back.free.pop() {
-                Some(b) => b,
-                None if buffers < 2 => {
-                    buffers += 1;
-                    AlignedBuf::zeroed(grant)
-                }
-                // both buffers are with the writer: wait for one
-                None => match done_rx.recv() {
-                    Ok(r) => {
-                        back.take(r);
-                        back.free.pop().unwrap_or_else(|| AlignedBuf::zeroed(grant))
-                    }
-                    // the writer has stopped at a failure it reported
-                    Err(_) => AlignedBuf::zeroed(grant),
-                },
-            };
+            let mut buf = behind.buffer();
             let n = recv_chunk(rx, &mut buf, len, grant)?.len();
-            // a send error means the writer stopped at a failure it has reported
-            let _ = work_tx.send((buf, n));
+            behind.submit(buf, n);
         };
         // every chunk taken is on disk (or failed) before anything is answered
-        drop(work_tx);
-        for r in done_rx.iter() {
-            back.take(r);
-        }
-        Ok(match (end, back.failure.take()) {
+        Ok(match (end, behind.finish()) {
             (PutEnd::Client(_), Some(e)) => PutEnd::WriteFailed(e),
             (end, _) => end,
         })
     });
-    let written = back.written;
     t.bytes = written;
     let ended = ended?;
     match ended {

@@ -6,6 +6,7 @@ use super::{CmdError, CmdResult, Reply};
 use crate::channel::{read_full, ChannelError};
 use crate::fsys::direct::{ReadAhead, ReadAheadStream};
 use crate::fsys::upload::Upload;
+use crate::fsys::write_behind::WriteBehind;
 use crate::fsys::{FsError, Kind, RelPath};
 use crate::session::{denied_or, Session};
 use crate::sys::{self, AlignedBuf};
@@ -15,7 +16,6 @@ use log::{info, warn};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::os::fd::AsFd;
-use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::time::Instant;
 
 /// What one transfer moved, for the transfer log.
@@ -113,69 +113,34 @@ fn disk_chunk(s: &Session) -> usize {
         .next_multiple_of(sys::IO_ALIGN)
 }
 
-/// A written buffer coming back from SNDFILE's writer thread, with its failure.
-type Written = (AlignedBuf, Option<FsError>);
-
-/// SNDFILE's data on its way to the writer thread: the buffer being filled, and
-/// those handed back. At most two buffers exist: one filling, one writing.
+/// SNDFILE's frames gathered into the writer's buffers: the one being filled
+/// and how much of it is.
 struct Gather {
-    /// The buffers' size.
-    size: usize,
     cur: AlignedBuf,
     used: usize,
-    free: Vec<AlignedBuf>,
-    allocated: usize,
-    /// The first write failure the thread reported.
-    failure: Option<FsError>,
 }
 
 impl Gather {
-    fn take_back(&mut self, (buf, r): Written) {
-        self.free.push(buf);
-        if let Some(e) = r {
-            self.failure.get_or_insert(e);
-        }
-    }
-
     /// Copies `data` in, handing each buffer over as it fills.
-    fn append(&mut self, mut data: &[u8], work: &SyncSender<(AlignedBuf, usize)>, done: &Receiver<Written>) {
+    fn append(&mut self, mut data: &[u8], behind: &mut WriteBehind<FsError>) {
         while !data.is_empty() {
             let n = data.len().min(self.cur.len() - self.used);
             self.cur[self.used..self.used + n].copy_from_slice(&data[..n]);
             self.used += n;
             data = &data[n..];
-            self.hand_over_if_full(work, done);
+            self.hand_over_if_full(behind);
         }
     }
 
-    fn hand_over_if_full(&mut self, work: &SyncSender<(AlignedBuf, usize)>, done: &Receiver<Written>) {
+    fn hand_over_if_full(&mut self, behind: &mut WriteBehind<FsError>) {
         if self.used == self.cur.len() {
-            self.hand_over(work, done);
+            self.hand_over(behind);
         }
     }
 
-    /// Gives the buffer to the writer and takes the next one, waiting for one to
-    /// come back if both are out.
-    fn hand_over(&mut self, work: &SyncSender<(AlignedBuf, usize)>, done: &Receiver<Written>) {
-        let next = match self.free.pop() {
-            Some(b) => b,
-            None if self.allocated < 2 => {
-                self.allocated += 1;
-                AlignedBuf::zeroed(self.size)
-            }
-            None => match done.recv() {
-                Ok(r) => {
-                    self.take_back(r);
-                    self.free.pop().unwrap_or_else(|| AlignedBuf::zeroed(self.size))
-                }
-                // the writer has stopped at a failure it reported
-                Err(_) => AlignedBuf::zeroed(self.size),
-            },
-        };
-        let full = std::mem::replace(&mut self.cur, next);
-        let n = std::mem::take(&mut self.used);
-        // a send error means the writer stopped at a failure it reported
-        let _ = work.send((full, n));
+    fn hand_over(&mut self, behind: &mut WriteBehind<FsError>) {
+        let full = std::mem::replace(&mut self.cur, behind.buffer());
+        behind.submit(full, std::mem::take(&mut self.used));
     }
 }
 
@@ -195,30 +160,13 @@ fn sndfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     // fails is answered at a later frame (at the latest the OK) in place of its
     // CONT or OK, and the upload is dropped.
     let (end, failure) = std::thread::scope(|scope| -> Result<(SndEnd, Option<FsError>), CmdError> {
-        let (work_tx, work_rx) = mpsc::sync_channel::<(AlignedBuf, usize)>(1);
-        let (done_tx, done_rx) = mpsc::channel::<Written>();
         let writer = &mut up;
-        scope.spawn(move || {
-            for (buf, n) in work_rx {
-                let r = writer.write_chunk(&buf[..n]).err();
-                let failed = r.is_some();
-                if done_tx.send((buf, r)).is_err() || failed {
-                    return;
-                }
-            }
-        });
+        let mut behind = WriteBehind::start(scope, chunk, move |c: &[u8]| writer.write_chunk(c));
         let mut g = Gather {
-            size: chunk,
-            cur: AlignedBuf::zeroed(chunk),
+            cur: behind.buffer(),
             used: 0,
-            free: Vec::new(),
-            allocated: 1,
-            failure: None,
         };
         let end = loop {
-            while let Ok(r) = done_rx.try_recv() {
-                g.take_back(r);
-            }
             let mut head = [0u8; SNDFILE_HEAD];
             let rx = &mut s.chan.rx;
             let mut part = rx.begin_frame(MAX_FRAME, &mut head)?;
@@ -241,7 +189,7 @@ fn sndfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             };
             let end = if word == b"BREAK" {
                 Some(SndEnd::Break)
-            } else if let Some(e) = g.failure.take() {
+            } else if let Some(e) = behind.failure() {
                 Some(SndEnd::Failed(e))
             } else if word == b"OK" {
                 Some(SndEnd::Done)
@@ -256,22 +204,18 @@ fn sndfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 break end;
             }
             s.chan.tx.send_frame(b"CONT")?;
-            g.append(&bytes[start..], &work_tx, &done_rx);
+            g.append(&bytes[start..], &mut behind);
             while part.left() > 0 {
                 let used = g.used;
                 g.used += s.chan.rx.read_frame_part(&mut part, &mut g.cur[used..])?;
-                g.hand_over_if_full(&work_tx, &done_rx);
+                g.hand_over_if_full(&mut behind);
             }
         };
         if matches!(end, SndEnd::Done) && g.used > 0 {
-            g.hand_over(&work_tx, &done_rx);
+            behind.submit(g.cur, g.used);
         }
         // every buffer handed over is written (or failed) before anything is answered
-        drop(work_tx);
-        for r in done_rx.iter() {
-            g.take_back(r);
-        }
-        Ok((end, g.failure))
+        Ok((end, behind.finish()))
     })?;
     t.bytes = up.written;
     match (end, failure) {

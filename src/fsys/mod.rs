@@ -13,6 +13,7 @@ pub mod direct;
 pub mod quota;
 pub mod upload;
 pub mod walk;
+pub mod write_behind;
 
 use crate::sys;
 use std::ffi::{CStr, CString};
