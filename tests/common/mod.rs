@@ -241,17 +241,20 @@ impl Server {
     }
 }
 
-/// True for tfd's UDP responder process (its worker thread is named "udp").
-pub fn is_udp_responder(pid: i32) -> bool {
+/// True when one of `pid`'s threads is named `name` (tfd names its helpers'
+/// worker threads: "udp", "keys").
+fn has_thread_named(pid: i32, name: &str) -> bool {
     std::fs::read_dir(format!("/proc/{pid}/task"))
         .map(|d| {
-            d.flatten().any(|t| {
-                std::fs::read_to_string(t.path().join("comm"))
-                    .map(|c| c.trim() == "udp")
-                    .unwrap_or(false)
-            })
+            d.flatten()
+                .any(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == name))
         })
         .unwrap_or(false)
+}
+
+/// True for tfd's UDP responder process.
+pub fn is_udp_responder(pid: i32) -> bool {
+    has_thread_named(pid, "udp")
 }
 
 /// Asserts that every uid of `pid` (real, effective, saved, fs) is nobody's.
@@ -265,17 +268,9 @@ pub fn assert_runs_as_nobody(pid: i32) {
     );
 }
 
-/// True for tfd's key process (its worker threads are named "keys").
+/// True for tfd's key process.
 pub fn is_key_process(pid: i32) -> bool {
-    std::fs::read_dir(format!("/proc/{pid}/task"))
-        .map(|d| {
-            d.flatten().any(|t| {
-                std::fs::read_to_string(t.path().join("comm"))
-                    .map(|c| c.trim() == "keys")
-                    .unwrap_or(false)
-            })
-        })
-        .unwrap_or(false)
+    has_thread_named(pid, "keys")
 }
 
 /// The key process among tfd's children.
