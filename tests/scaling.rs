@@ -1,4 +1,4 @@
-//! Scaling out (README, "Scaling out"), on loopback: two tfd nodes with the same
+//! Scaling out (doc/scaling.md), on loopback: two tfd nodes with the same
 //! key, hash and TLB file and one shared data root, as on a distributed file
 //! system. TLB hands out both nodes in turn; a file uploaded through one node is
 //! downloaded byte for byte through the other (SNDFILE/RCVFILE and PUT/GET); a
