@@ -2,6 +2,8 @@
 //! loopback port with its own data directory, and talks to it over TCP.
 #![allow(dead_code)]
 
+pub mod java;
+
 use openssl::pkey::PKey;
 use openssl::rsa::Rsa;
 use std::io::Read;
