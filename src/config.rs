@@ -51,6 +51,15 @@ pub const DEFAULT_LOGIN_BAN: Duration = Duration::from_secs(900);
 pub const MAX_LOGIN_WINDOW_SECS: u64 = 86400;
 /// Upper bound for `login_ban` and `login_lock`, in seconds (one week).
 pub const MAX_LOGIN_BAN_SECS: u64 = 86400 * 7;
+/// Default for `replay_cache`: 262,144 fingerprints, about 10 MiB in the key
+/// process when full, a day of handshakes at three a second.
+pub const DEFAULT_REPLAY_CACHE: usize = 1 << 18;
+/// Default for `replay_window`, in seconds (one day).
+pub const DEFAULT_REPLAY_WINDOW_SECS: u64 = 86400;
+/// Upper bound for `replay_cache` (about 160 MiB when full).
+pub const MAX_REPLAY_CACHE: u64 = 1 << 22;
+/// Upper bound for `replay_window`, in seconds (thirty days).
+pub const MAX_REPLAY_WINDOW_SECS: u64 = 86400 * 30;
 /// Default for `walk_limit`.
 pub const DEFAULT_WALK_LIMIT: u64 = 1_000_000;
 
@@ -104,6 +113,14 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "direct_io_min",
         "smallest transfer piece moved past the page cache (O_DIRECT): upload writes, and download reads of uncached files; bytes or K/M/G up to 64M; 0 = never (default 1M)",
+    ),
+    (
+        "replay_cache",
+        "handshake ciphertexts remembered to refuse a replayed session, 0..4194304; 0 = off (default 262144)",
+    ),
+    (
+        "replay_window",
+        "seconds a handshake ciphertext is remembered, 1..2592000 (default 86400)",
     ),
     (
         "walk_limit",
@@ -226,6 +243,10 @@ pub struct Config {
     /// many bytes use O_DIRECT (0: never).
     pub direct_io_min: u64,
     pub walk_limit: u64,
+    /// `replay_cache`: handshake ciphertexts remembered (0 = off).
+    pub replay_cache: usize,
+    /// `replay_window`: how long each is remembered.
+    pub replay_window: Duration,
     /// Failed LOGINs per address before a ban; 0 turns the rule off.
     pub login_max_failures_ip: u32,
     /// Failed LOGINs per name before a lock; 0 turns the rule off.
@@ -280,6 +301,8 @@ impl fmt::Debug for Config {
             .field("hpf_max_buffer", &self.hpf_max_buffer)
             .field("direct_io_min", &self.direct_io_min)
             .field("walk_limit", &self.walk_limit)
+            .field("replay_cache", &self.replay_cache)
+            .field("replay_window", &self.replay_window)
             .field("login_max_failures_ip", &self.login_max_failures_ip)
             .field("login_max_failures_user", &self.login_max_failures_user)
             .field("login_window", &self.login_window)
@@ -432,6 +455,14 @@ impl Config {
     /// as written and `privkey_file` is not read (that is [`Config::load`]).
     pub fn parse_str(text: &str) -> Result<Config, ConfigError> {
         parse_named(text, NO_FILE).map(|(config, _)| config)
+    }
+
+    /// The key process's replay cache limits.
+    pub fn replay_policy(&self) -> crate::auth::replay::ReplayPolicy {
+        crate::auth::replay::ReplayPolicy {
+            capacity: self.replay_cache,
+            window: self.replay_window.as_secs(),
+        }
     }
 
     /// Overwrites and drops the private key's PEM text once the key process has
@@ -652,6 +683,8 @@ struct Draft {
     hpf_max_buffer: Option<u64>,
     direct_io_min: Option<u64>,
     walk_limit: Option<u64>,
+    replay_cache: Option<usize>,
+    replay_window: Option<Duration>,
     login_max_failures_ip: Option<u32>,
     login_max_failures_user: Option<u32>,
     login_window: Option<Duration>,
@@ -922,6 +955,16 @@ fn parse_value(d: &mut Draft, key: &'static str, value: &str, line: usize) -> Re
             d.direct_io_min = Some(size);
         }
         "walk_limit" => d.walk_limit = Some(number(value, 1, u64::MAX)?),
+        "replay_cache" => {
+            let n = number(value, 0, MAX_REPLAY_CACHE)
+                .map_err(|_| format!("{value:?} is not a number of entries 0..{MAX_REPLAY_CACHE}"))?;
+            d.replay_cache = Some(n as usize);
+        }
+        "replay_window" => {
+            let secs = number(value, 1, MAX_REPLAY_WINDOW_SECS)
+                .map_err(|_| format!("{value:?} is not a number of seconds 1..{MAX_REPLAY_WINDOW_SECS}"))?;
+            d.replay_window = Some(Duration::from_secs(secs));
+        }
         "login_max_failures_ip" => d.login_max_failures_ip = Some(number(value, 0, 1_000_000)? as u32),
         "login_max_failures_user" => d.login_max_failures_user = Some(number(value, 0, 1_000_000)? as u32),
         "login_window" => {
@@ -1051,6 +1094,10 @@ fn finish(d: Draft, file: &str, seen: &KeyLines) -> Result<Config, ConfigError> 
         hpf_max_buffer: d.hpf_max_buffer.unwrap_or(DEFAULT_HPF_MAX_BUFFER),
         direct_io_min: d.direct_io_min.unwrap_or(DEFAULT_DIRECT_IO_MIN),
         walk_limit: d.walk_limit.unwrap_or(DEFAULT_WALK_LIMIT),
+        replay_cache: d.replay_cache.unwrap_or(DEFAULT_REPLAY_CACHE),
+        replay_window: d
+            .replay_window
+            .unwrap_or(Duration::from_secs(DEFAULT_REPLAY_WINDOW_SECS)),
         login_max_failures_ip: d.login_max_failures_ip.unwrap_or(DEFAULT_LOGIN_MAX_FAILURES_IP),
         login_max_failures_user: d.login_max_failures_user.unwrap_or(DEFAULT_LOGIN_MAX_FAILURES_USER),
         login_window: d.login_window.unwrap_or(DEFAULT_LOGIN_WINDOW),

@@ -4,6 +4,7 @@
 
 pub mod names;
 pub mod privs;
+pub mod replay;
 pub mod throttle;
 pub mod userdb;
 

@@ -12,9 +12,14 @@
 //! is a keyed hash (SipHash with a per-daemon random key, so clients cannot aim
 //! collisions) of the address or name, and the state packs a count and a time into
 //! one word updated with compare-and-swap, so no lock is ever held. A key probes a
-//! few consecutive slots; when they are all busy with live entries the attempt is
-//! not counted (failing open: an attacker who floods the table must not lock
-//! everybody out) and a warning is logged by the caller.
+//! few consecutive slots. When they are all busy with live entries the table never
+//! fails open: the weakest entry is evicted (the one with the fewest failures, the
+//! oldest among equals; only when all of them are serving bans, the ban that ends
+//! soonest). So an attacker who floods the table from thousands of addresses only
+//! evicts its own one-failure entries, while a guessing run that has piled up
+//! failures keeps them, and a fresh address is counted from its first failure.
+//! The first eviction in each table is logged once per daemon (a shared flag), not
+//! per attempt.
 //!
 //! IPv6 clients are counted per /64, since one host usually owns a whole /64.
 
@@ -78,6 +83,15 @@ fn unpack(state: u64) -> (u32, u32) {
     ((state >> 32) as u32, state as u32)
 }
 
+/// What counting one failure did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counted {
+    /// This failure started a ban of that many seconds.
+    pub banned: Option<u32>,
+    /// The probe window was full of live entries and the weakest was evicted.
+    pub evicted: bool,
+}
+
 /// One table over a slice of shared words: the pure logic, unit-tested with plain
 /// memory and explicit times.
 pub struct Table<'a> {
@@ -115,37 +129,73 @@ impl<'a> Table<'a> {
         }
     }
 
-    /// The slot holding `key`; with `claim`, a free or stale slot is taken for it.
-    fn find(&self, key: u64, now: u32, l: Limits, claim: bool) -> Option<usize> {
-        let n = self.slots();
-        if n == 0 {
-            return None;
-        }
+    /// The slot holding `key`, if any.
+    fn lookup(&self, key: u64) -> Option<usize> {
+        self.probe(key).find(|&s| self.key(s).load(Ordering::Acquire) == key)
+    }
+
+    /// The slots `key` may live in.
+    fn probe(&self, key: u64) -> impl Iterator<Item = usize> {
+        let n = self.slots().max(1);
         let start = (key % n as u64) as usize;
-        let probe = || (0..PROBE.min(n)).map(move |i| (start + i) % n);
-        if let Some(s) = probe().find(|&s| self.key(s).load(Ordering::Acquire) == key) {
-            return Some(s);
+        (0..PROBE.min(self.slots())).map(move |i| (start + i) % n)
+    }
+
+    /// How much an entry is worth keeping: lower is evicted first. Entries still
+    /// counting toward a ban rank below bans; among them fewer failures, then older
+    /// ones, go first; among bans, the one that ends soonest.
+    fn worth(state: u64, l: Limits) -> (bool, u32, u32) {
+        let (count, t) = unpack(state);
+        if count >= l.max_failures {
+            (true, 0, t)
+        } else {
+            (false, count, t)
         }
-        if !claim {
+    }
+
+    /// The slot holding `key`, claiming a free or stale slot for it, or else
+    /// evicting the weakest entry of its probe window. The flag says whether an
+    /// entry was evicted. `None` only for a table without slots.
+    fn claim(&self, key: u64, now: u32, l: Limits) -> Option<(usize, bool)> {
+        if self.slots() == 0 {
             return None;
         }
-        for s in probe() {
-            let old = self.key(s).load(Ordering::Acquire);
-            let free = old == 0 || Self::stale(self.state(s).load(Ordering::Acquire), now, l);
-            if free
-                && self
-                    .key(s)
-                    .compare_exchange(old, key, Ordering::AcqRel, Ordering::Acquire)
-                    .is_ok()
-            {
-                self.state(s).store(0, Ordering::Release);
-                return Some(s);
+        // a few rounds: another process may take the slot we chose in between
+        for _ in 0..4 {
+            if let Some(s) = self.lookup(key) {
+                return Some((s, false));
             }
-            if self.key(s).load(Ordering::Acquire) == key {
-                return Some(s); // another process claimed it for the same key
+            for s in self.probe(key) {
+                let old = self.key(s).load(Ordering::Acquire);
+                let free = old == 0 || Self::stale(self.state(s).load(Ordering::Acquire), now, l);
+                if free && self.take(s, old, key) {
+                    return Some((s, false));
+                }
+                if self.key(s).load(Ordering::Acquire) == key {
+                    return Some((s, false)); // another process claimed it for the same key
+                }
+            }
+            let victim = self
+                .probe(key)
+                .min_by_key(|&s| Self::worth(self.state(s).load(Ordering::Acquire), l))?;
+            let old = self.key(victim).load(Ordering::Acquire);
+            if old != key && self.take(victim, old, key) {
+                return Some((victim, true));
             }
         }
         None
+    }
+
+    /// Moves slot `s` from `old` to `key` with a fresh count.
+    fn take(&self, s: usize, old: u64, key: u64) -> bool {
+        let won = self
+            .key(s)
+            .compare_exchange(old, key, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if won {
+            self.state(s).store(0, Ordering::Release);
+        }
+        won
     }
 
     /// Seconds left if `key` is banned now.
@@ -153,19 +203,19 @@ impl<'a> Table<'a> {
         if l.max_failures == 0 {
             return None;
         }
-        let s = self.find(key, now, l, false)?;
+        let s = self.lookup(key)?;
         let (count, t) = unpack(self.state(s).load(Ordering::Acquire));
         (count >= l.max_failures && now < t).then(|| t - now)
     }
 
-    /// Counts a failure. `Ok(Some(secs))` when this failure started a ban,
-    /// `Err(())` when no slot was free (the failure was not counted).
-    #[allow(clippy::result_unit_err)]
-    pub fn fail(&self, key: u64, now: u32, l: Limits) -> Result<Option<u32>, ()> {
+    /// Counts a failure, evicting the weakest entry of a full probe window.
+    pub fn fail(&self, key: u64, now: u32, l: Limits) -> Counted {
         if l.max_failures == 0 {
-            return Ok(None);
+            return Counted::default();
         }
-        let s = self.find(key, now, l, true).ok_or(())?;
+        let Some((s, evicted)) = self.claim(key, now, l) else {
+            return Counted::default();
+        };
         let state = self.state(s);
         let mut old = state.load(Ordering::Acquire);
         loop {
@@ -182,15 +232,20 @@ impl<'a> Table<'a> {
                 }
             };
             match state.compare_exchange(old, new, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => return Ok(started),
+                Ok(_) => {
+                    return Counted {
+                        banned: started,
+                        evicted,
+                    }
+                }
                 Err(cur) => old = cur,
             }
         }
     }
 
     /// Forgets `key`'s failures (a successful LOGIN).
-    pub fn clear(&self, key: u64, now: u32, l: Limits) {
-        if let Some(s) = self.find(key, now, l, false) {
+    pub fn clear(&self, key: u64) {
+        if let Some(s) = self.lookup(key) {
             self.state(s).store(0, Ordering::Release);
         }
     }
@@ -215,14 +270,15 @@ impl std::fmt::Display for Blocked {
 }
 
 /// What a failure changed, for the log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FailureEffect {
     /// The address was banned now for that many seconds.
     pub ip_banned: Option<u32>,
     /// The name was locked now for that many seconds.
     pub account_locked: Option<u32>,
-    /// A table was full and the failure went uncounted there.
-    pub table_full: bool,
+    /// Tables ("address", "name") whose full probe window made them evict an entry
+    /// for the first time since the daemon started: the caller logs this once.
+    pub first_eviction: Vec<&'static str>,
 }
 
 /// The daemon's two tables in shared memory, created by the listener before it
@@ -246,7 +302,8 @@ impl Throttle {
     pub fn new(slots: usize) -> io::Result<Throttle> {
         let slots = slots.max(PROBE);
         Ok(Throttle {
-            mem: SharedWords::new(slots * 4)?,
+            // two tables, then one "eviction already logged" flag per table
+            mem: SharedWords::new(slots * 4 + 2)?,
             slots,
             hasher: RandomState::new(),
         })
@@ -258,6 +315,14 @@ impl Throttle {
 
     fn accounts(&self) -> Table<'_> {
         Table::new(&self.mem.words()[self.slots * 2..self.slots * 4])
+    }
+
+    /// True for the first eviction in table `which` (0 addresses, 1 names) across
+    /// every process of this daemon.
+    fn first_eviction(&self, which: usize) -> bool {
+        self.mem.words()[self.slots * 4 + which]
+            .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
     }
 
     fn hash(&self, tag: u8, bytes: &[u8]) -> u64 {
@@ -295,21 +360,23 @@ impl Throttle {
     /// Counts a failed attempt against the address and the name.
     pub fn failure(&self, ip: IpAddr, name: &[u8], p: &Policy, now: u32) -> FailureEffect {
         let mut e = FailureEffect::default();
-        match self.ips().fail(self.ip_key(ip), now, p.ip) {
-            Ok(b) => e.ip_banned = b,
-            Err(()) => e.table_full = true,
+        let by_ip = self.ips().fail(self.ip_key(ip), now, p.ip);
+        e.ip_banned = by_ip.banned;
+        if by_ip.evicted && self.first_eviction(0) {
+            e.first_eviction.push("address");
         }
-        match self.accounts().fail(self.account_key(name), now, p.account) {
-            Ok(b) => e.account_locked = b,
-            Err(()) => e.table_full = true,
+        let by_name = self.accounts().fail(self.account_key(name), now, p.account);
+        e.account_locked = by_name.banned;
+        if by_name.evicted && self.first_eviction(1) {
+            e.first_eviction.push("name");
         }
         e
     }
 
     /// A successful LOGIN clears the name's failures (not the address's: one good
     /// password must not reset a guessing run against other names).
-    pub fn success(&self, name: &[u8], p: &Policy, now: u32) {
-        self.accounts().clear(self.account_key(name), now, p.account);
+    pub fn success(&self, name: &[u8]) {
+        self.accounts().clear(self.account_key(name));
     }
 }
 
@@ -323,6 +390,19 @@ mod tests {
         ban: 100,
     };
 
+    const N: Counted = Counted {
+        banned: None,
+        evicted: false,
+    };
+
+    #[allow(non_snake_case)]
+    fn B(secs: u32) -> Counted {
+        Counted {
+            banned: Some(secs),
+            evicted: false,
+        }
+    }
+
     fn words(n: usize) -> Vec<AtomicU64> {
         (0..n).map(|_| AtomicU64::new(0)).collect()
     }
@@ -332,18 +412,18 @@ mod tests {
         let w = words(64);
         let t = Table::new(&w);
         assert_eq!(t.banned(7, 1000, L), None);
-        assert_eq!(t.fail(7, 1000, L), Ok(None));
-        assert_eq!(t.fail(7, 1010, L), Ok(None));
+        assert_eq!(t.fail(7, 1000, L), N);
+        assert_eq!(t.fail(7, 1010, L), N);
         assert_eq!(t.banned(7, 1010, L), None);
-        assert_eq!(t.fail(7, 1020, L), Ok(Some(100)));
+        assert_eq!(t.fail(7, 1020, L), B(100));
         assert_eq!(t.banned(7, 1020, L), Some(100));
         assert_eq!(t.banned(7, 1119, L), Some(1));
         // failures during a ban do not extend it
-        assert_eq!(t.fail(7, 1050, L), Ok(None));
+        assert_eq!(t.fail(7, 1050, L), N);
         assert_eq!(t.banned(7, 1119, L), Some(1));
         // after the ban: a clean slate
         assert_eq!(t.banned(7, 1120, L), None);
-        assert_eq!(t.fail(7, 1120, L), Ok(None));
+        assert_eq!(t.fail(7, 1120, L), N);
         assert_eq!(t.banned(7, 1121, L), None);
         // other keys are unaffected
         assert_eq!(t.banned(8, 1020, L), None);
@@ -353,52 +433,96 @@ mod tests {
     fn window_forgets_old_failures() {
         let w = words(64);
         let t = Table::new(&w);
-        t.fail(1, 0, L).unwrap();
-        t.fail(1, 30, L).unwrap();
+        t.fail(1, 0, L);
+        t.fail(1, 30, L);
         // the window started at 0: by 60 both are forgotten
-        assert_eq!(t.fail(1, 60, L), Ok(None));
-        assert_eq!(t.fail(1, 61, L), Ok(None));
-        assert_eq!(t.fail(1, 62, L), Ok(Some(100)));
+        assert_eq!(t.fail(1, 60, L), N);
+        assert_eq!(t.fail(1, 61, L), N);
+        assert_eq!(t.fail(1, 62, L), B(100));
     }
 
     #[test]
     fn clear_and_disabled() {
         let w = words(64);
         let t = Table::new(&w);
-        t.fail(5, 0, L).unwrap();
-        t.fail(5, 1, L).unwrap();
-        t.clear(5, 2, L);
-        assert_eq!(t.fail(5, 3, L), Ok(None));
+        t.fail(5, 0, L);
+        t.fail(5, 1, L);
+        t.clear(5);
+        assert_eq!(t.fail(5, 3, L), N);
         let off = Limits { max_failures: 0, ..L };
         for i in 0..10 {
-            assert_eq!(t.fail(9, i, off), Ok(None));
+            assert_eq!(t.fail(9, i, off), N);
         }
         assert_eq!(t.banned(9, 10, off), None);
     }
 
     #[test]
-    fn full_table_fails_open_and_stale_slots_are_reused() {
+    fn full_table_evicts_the_weakest_and_keeps_counting() {
         let w = words(2 * PROBE);
         let t = Table::new(&w);
+        // every slot holds a live entry; key 1 has two failures, the rest one
         for k in 1..=PROBE as u64 {
-            t.fail(k, 0, L).unwrap();
+            assert_eq!(t.fail(k, 0, L), N);
         }
-        // every slot holds a live entry: a new key is not counted
-        assert_eq!(t.fail(1000, 1, L), Err(()));
-        assert_eq!(t.banned(1000, 1, L), None);
-        // once the window is over the slots are stale and can be taken
-        assert_eq!(t.fail(1000, 61, L), Ok(None));
-        // banned entries stay until their ban ends
+        assert_eq!(t.fail(1, 0, L), N);
+        // a new key is still counted: it evicts a one-failure entry, never key 1
+        let c = t.fail(1000, 1, L);
+        assert!(c.evicted && c.banned.is_none(), "{c:?}");
+        assert_eq!(t.fail(1000, 1, L), N);
+        assert_eq!(t.fail(1000, 1, L).banned, Some(100));
+        assert_eq!(t.banned(1000, 2, L), Some(99));
+        // key 1 kept its count through the flood: one more failure bans it
+        for k in 2000..2100u64 {
+            t.fail(k, 2, L);
+        }
+        assert_eq!(t.fail(1, 2, L).banned, Some(100));
+        // once the window is over, stale slots are taken without eviction
+        assert!(!t.fail(5000, 200, L).evicted);
+    }
+
+    #[test]
+    fn a_table_full_of_bans_evicts_the_ban_that_ends_soonest() {
         let w = words(2 * PROBE);
         let t = Table::new(&w);
         for k in 1..=PROBE as u64 {
             for _ in 0..3 {
-                t.fail(k, 0, L).unwrap();
+                t.fail(k, k as u32, L);
             }
         }
-        assert_eq!(t.fail(1000, 61, L), Err(()));
-        assert_eq!(t.banned(3, 61, L), Some(39));
-        assert_eq!(t.fail(1000, 100, L), Ok(None));
+        // key 1's ban ends first (at 101): it makes room, the others stay banned
+        let c = t.fail(1000, 50, L);
+        assert!(c.evicted, "{c:?}");
+        assert_eq!(t.banned(1, 50, L), None);
+        for k in 2..=PROBE as u64 {
+            assert!(t.banned(k, 50, L).is_some(), "key {k}");
+        }
+        assert_eq!(t.fail(1000, 50, L), N);
+        assert_eq!(t.fail(1000, 50, L).banned, Some(100));
+    }
+
+    #[test]
+    fn flooded_daemon_tables_still_ban_and_log_eviction_once() {
+        // the reproduction: one failure from each of 8000 addresses and
+        // names fills both 4096-slot tables; 100 guesses from a fresh address and
+        // a fresh name must still be throttled
+        let th = Throttle::new(DEFAULT_SLOTS).unwrap();
+        let p = Policy { ip: L, account: L };
+        let mut firsts = Vec::new();
+        for i in 0..8000u32 {
+            let ip = IpAddr::from((0x0a00_0000u32 + i).to_be_bytes());
+            firsts.extend(th.failure(ip, format!("u{i}").as_bytes(), &p, 10).first_eviction);
+        }
+        assert_eq!(firsts, ["address", "name"], "each table logs its first eviction once");
+        let fresh: IpAddr = "198.51.100.9".parse().unwrap();
+        for _ in 0..3 {
+            th.failure(fresh, b"victim", &p, 11);
+        }
+        assert!(matches!(th.check(fresh, b"other", &p, 12), Err(Blocked::Ip(_))));
+        assert!(matches!(
+            th.check("198.51.100.10".parse().unwrap(), b"victim", &p, 12),
+            Err(Blocked::Account(_))
+        ));
+        assert!(th.failure(fresh, b"victim", &p, 12).first_eviction.is_empty());
     }
 
     #[test]
@@ -414,16 +538,16 @@ mod tests {
             for _ in 0..4 {
                 s.spawn(|| {
                     for _ in 0..249 {
-                        t.fail(42, 5, big).unwrap();
+                        t.fail(42, 5, big);
                     }
                 });
             }
         });
         assert_eq!(t.banned(42, 5, big), None);
-        assert_eq!(t.fail(42, 5, big), Ok(None));
-        assert_eq!(t.fail(42, 5, big), Ok(None));
-        assert_eq!(t.fail(42, 5, big), Ok(None));
-        assert_eq!(t.fail(42, 5, big), Ok(Some(10)));
+        assert_eq!(t.fail(42, 5, big), N);
+        assert_eq!(t.fail(42, 5, big), N);
+        assert_eq!(t.fail(42, 5, big), N);
+        assert_eq!(t.fail(42, 5, big), B(10));
     }
 
     #[test]
@@ -478,7 +602,7 @@ mod tests {
         // success clears the name's count
         th.failure(IpAddr::from([10, 1, 1, 1]), b"bob", &p, 5);
         th.failure(IpAddr::from([10, 1, 1, 2]), b"bob", &p, 5);
-        th.success(b"bob", &p, 5);
+        th.success(b"bob");
         th.failure(IpAddr::from([10, 1, 1, 3]), b"bob", &p, 5);
         assert_eq!(th.check(IpAddr::from([10, 9, 9, 9]), b"bob", &p, 6), Ok(()));
     }

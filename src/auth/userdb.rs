@@ -515,8 +515,8 @@ pub enum Refusal {
 pub struct Outcome<'a> {
     /// The user, or why not.
     pub result: Result<&'a Entry, Refusal>,
-    /// The crypt computation done (one, always).
-    pub work: Cost,
+    /// The crypt computations done (two, always; see [`UserDb::authenticate`]).
+    pub work: [Cost; 2],
 }
 
 /// The parsed user file.
@@ -653,8 +653,15 @@ impl UserDb {
         best
     }
 
-    /// Checks a LOGIN: exact name match, constant-time comparison, and exactly one
-    /// crypt computation of the usual cost whatever happens (see the module doc).
+    /// Checks a LOGIN: exact name match, constant-time comparison, and the same hash
+    /// work whatever happens (see the module doc).
+    ///
+    /// Users' hashes may have different costs (a file where one user has 5,000
+    /// rounds and another 20,000), so checking only the entry's own hash would let
+    /// the reply time tell a weak user's wrong password from an unknown name. Every
+    /// attempt therefore makes exactly two computations adding up to the strongest
+    /// cost plus [`MIN_ROUNDS`]: the entry's own hash (the dummy for unknown names
+    /// and legacy lines), then a top-up dummy in the strongest hash's scheme.
     pub fn authenticate(&self, name: &[u8], password: &[u8]) -> Outcome<'_> {
         // look at every entry so the scan takes as long for any name
         let mut found = None;
@@ -663,11 +670,12 @@ impl UserDb {
                 found = Some(e);
             }
         }
-        let dummy = CryptHash::dummy(self.dummy_cost());
-        let (result, work) = match found {
+        let strongest = self.dummy_cost();
+        let dummy = CryptHash::dummy(strongest);
+        let (result, first) = match found {
             None => {
                 std::hint::black_box(dummy.matches(password));
-                (Err(Refusal::UnknownUser), dummy.cost())
+                (Err(Refusal::UnknownUser), strongest)
             }
             Some(e) => {
                 let ok = match &e.secret {
@@ -677,9 +685,9 @@ impl UserDb {
                         ct_eq(&Sha256::digest(pw), &Sha256::digest(password))
                     }
                 };
-                let work = match &e.secret {
+                let first = match &e.secret {
                     Secret::Crypt(h) => h.cost(),
-                    Secret::Legacy(_) => dummy.cost(),
+                    Secret::Legacy(_) => strongest,
                 };
                 let result = if e.locked {
                     Err(Refusal::Locked)
@@ -688,10 +696,20 @@ impl UserDb {
                 } else {
                     Err(Refusal::WrongPassword)
                 };
-                (result, work)
+                (result, first)
             }
         };
-        Outcome { result, work }
+        // `strongest` has the most rounds of any hash in the file, so the top-up
+        // is at least MIN_ROUNDS, a cost crypt accepts
+        let top_up = Cost {
+            scheme: strongest.scheme,
+            rounds: strongest.rounds.saturating_sub(first.rounds).saturating_add(MIN_ROUNDS),
+        };
+        std::hint::black_box(CryptHash::dummy(top_up).matches(password));
+        Outcome {
+            result,
+            work: [first, top_up],
+        }
     }
 }
 
@@ -1057,6 +1075,23 @@ mod tests {
     }
 
     #[test]
+    fn unequal_hash_costs_get_equal_work() {
+        // the attack-test finding: with one user at 5000 rounds and another at
+        // 20000, a wrong password for the weak user took a quarter of the time an
+        // unknown name did. Every outcome must now cost the same rounds.
+        let weak = CryptHash::new(b"pw", Scheme::Sha512, 5000).unwrap();
+        let strong = CryptHash::new(b"pw", Scheme::Sha512, 20000).unwrap();
+        let d = db(&format!("weak:{weak}::\nstrong:{strong}::\n"));
+        let total = |o: &Outcome| o.work.iter().map(|c| c.rounds).sum::<u32>();
+        let expect = 20000 + MIN_ROUNDS;
+        for (name, pw) in [("weak", "x"), ("weak", "pw"), ("strong", "x"), ("ghost", "x")] {
+            let o = d.authenticate(name.as_bytes(), pw.as_bytes());
+            assert_eq!(total(&o), expect, "{name}/{pw}: {:?}", o.work);
+            assert!(o.work.iter().all(|c| c.rounds >= MIN_ROUNDS));
+        }
+    }
+
+    #[test]
     fn authentication_and_equal_work() {
         let d = db(&format!("alice:{SPEC_512}::\nbob:!{SPEC_512}::\nold plain pw\n"));
         let cost = Cost {
@@ -1066,7 +1101,9 @@ mod tests {
         assert_eq!(d.dummy_cost(), cost);
         let ok = d.authenticate(b"alice", b"Hello world!");
         assert_eq!(ok.result.map(|e| e.name.as_str()), Ok("alice"));
-        assert_eq!(ok.work, cost);
+        let total = |o: &Outcome| o.work.iter().map(|c| c.rounds).sum::<u32>();
+        assert_eq!(ok.work[1].scheme, Scheme::Sha512);
+        assert_eq!(total(&ok), cost.rounds + MIN_ROUNDS);
         let wrong = d.authenticate(b"alice", b"nope");
         assert_eq!(wrong.result.unwrap_err(), Refusal::WrongPassword);
         let unknown = d.authenticate(b"mallory", b"nope");
@@ -1075,7 +1112,7 @@ mod tests {
         assert_eq!(locked.result.unwrap_err(), Refusal::Locked);
         // the same hash work in every case
         for o in [&wrong, &unknown, &locked] {
-            assert_eq!(o.work, cost);
+            assert_eq!(total(o), cost.rounds + MIN_ROUNDS);
         }
         // exact names only: no prefix, suffix or substring matches
         for name in [&b"alic"[..], b"alice ", b"xalice", b"ALICE", b""] {
@@ -1088,7 +1125,7 @@ mod tests {
         assert!(d.authenticate(b"old", b"plain pw").result.is_ok());
         let l = d.authenticate(b"old", b"plain");
         assert_eq!(l.result.unwrap_err(), Refusal::WrongPassword);
-        assert_eq!(l.work, cost);
+        assert_eq!(total(&l), cost.rounds + MIN_ROUNDS);
         // a file without hashes uses crypt's default cost for the dummy
         assert_eq!(
             db("x y\n").dummy_cost(),

@@ -103,8 +103,11 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
                     policy.account.max_failures
                 );
             }
-            if effect.table_full {
-                warn!("{peer} LOGIN throttle table full: failure not counted");
+            for table in &effect.first_eviction {
+                warn!(
+                    "LOGIN throttle: the per-{table} table is full; evicting its weakest entries from now on \
+                     (logged once)"
+                );
             }
             return Err(Failed::LoginFailed.into());
         }
@@ -123,7 +126,7 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
             return Err(Failed::LoginFailed.into());
         }
     };
-    s.ctx.throttle.success(name, &policy, now);
+    s.ctx.throttle.success(name);
     let quota = entry.quota.resolve(s.ctx.cfg.quota_default).map(|limit| Quota {
         uid: id.uid.as_raw(),
         limit,

@@ -16,7 +16,11 @@
 //! the request end as soon as the session key is known: nothing past the handshake
 //! can ask for a decryption. The key process drops to an unprivileged user, is not
 //! dumpable, and ends when every request end is closed.
+//!
+//! Every ciphertext passes through here, so this is also where a replayed session
+//! is caught: the [`ReplayCache`] of accepted ciphertexts refuses one seen before.
 
+use crate::auth::replay::{ReplayCache, ReplayPolicy};
 use crate::sys::{self, Fork};
 use log::{error, info, warn};
 use nix::sys::socket::{
@@ -40,12 +44,15 @@ const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Reply status bytes.
 const OK: u8 = 0;
 const REFUSED: u8 = 1;
+const REPLAYED: u8 = 2;
 
 /// Why a decryption through the key process did not produce a key.
 #[derive(Debug)]
 pub enum KeyError {
     /// The ciphertext does not decrypt to a session key (the client's fault).
     Refused,
+    /// The ciphertext was accepted before: a recorded session sent again.
+    Replayed,
     /// The key process could not be reached or answered nonsense (ours).
     Unavailable(String),
 }
@@ -54,6 +61,7 @@ impl std::fmt::Display for KeyError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             KeyError::Refused => write!(f, "session key refused"),
+            KeyError::Replayed => write!(f, "session key replayed: this ciphertext was accepted before"),
             KeyError::Unavailable(e) => write!(f, "key process unavailable: {e}"),
         }
     }
@@ -106,6 +114,7 @@ impl KeyLink {
         match reply[..n] {
             [OK, ref key @ ..] if !key.is_empty() => Ok(key.to_vec()),
             [REFUSED] => Err(KeyError::Refused),
+            [REPLAYED] => Err(KeyError::Replayed),
             [] => Err(KeyError::Unavailable("the key process closed the reply channel".into())),
             _ => Err(KeyError::Unavailable(format!("malformed reply of {n} bytes"))),
         }
@@ -136,6 +145,7 @@ fn libc_timeval(d: Duration) -> nix::libc::timeval {
 /// `close_in_child` names descriptors the key process must not inherit.
 pub fn spawn(
     rsa: &Rsa<Private>,
+    replay: ReplayPolicy,
     user: Option<&crate::auth::privs::Identity>,
     close_in_child: &[RawFd],
 ) -> std::io::Result<(i32, KeyLink)> {
@@ -155,22 +165,23 @@ pub fn spawn(
             super::helper_child_setup("key process", close_in_child, user);
             // after the switch: no same-user process may ptrace it or read its memory
             sys::set_nondumpable();
-            sys::exit_now(run(rsa, service))
+            sys::exit_now(run(rsa, replay, service))
         }
     }
 }
 
 /// The key process's body: one worker per CPU, each answering requests in turn.
 /// Returns the exit code once every request end has been closed.
-fn run(rsa: &Rsa<Private>, service: OwnedFd) -> i32 {
+fn run(rsa: &Rsa<Private>, replay: ReplayPolicy, service: OwnedFd) -> i32 {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
     info!("key process ready ({workers} worker(s))");
     let service = &service;
+    let replay = &Mutex::new(ReplayCache::new(replay));
     std::thread::scope(|s| {
         for i in 0..workers {
             let spawned = std::thread::Builder::new()
                 .name("keys".into())
-                .spawn_scoped(s, move || serve(rsa, service));
+                .spawn_scoped(s, move || serve(rsa, replay, service));
             if let Err(e) = spawned {
                 error!("key process: worker {i}: {e}");
             }
@@ -180,7 +191,7 @@ fn run(rsa: &Rsa<Private>, service: OwnedFd) -> i32 {
 }
 
 /// Answers requests until every request end is closed.
-fn serve(rsa: &Rsa<Private>, service: &OwnedFd) {
+fn serve(rsa: &Rsa<Private>, replay: &Mutex<ReplayCache>, service: &OwnedFd) {
     let mut buf = [0u8; CIPHERTEXT + 1];
     loop {
         let mut cmsg = nix::cmsg_space!([RawFd; 1]);
@@ -226,6 +237,11 @@ fn serve(rsa: &Rsa<Private>, service: &OwnedFd) {
             1
         } else {
             match crate::wire::handshake::decrypt_session_key(rsa, &buf[..bytes]) {
+                // only ciphertexts that decrypt are remembered: garbage costs no room
+                Ok(key) if key.len() <= CIPHERTEXT && !first_sight(replay, &buf[..bytes]) => {
+                    reply[0] = REPLAYED;
+                    1
+                }
                 Ok(key) if key.len() <= CIPHERTEXT => {
                     reply[0] = OK;
                     reply[1..1 + key.len()].copy_from_slice(&key);
@@ -245,6 +261,14 @@ fn serve(rsa: &Rsa<Private>, service: &OwnedFd) {
         );
         reply.fill(0);
     }
+}
+
+/// Records an accepted ciphertext; false when it was accepted before. A poisoned
+/// lock (a worker panicked) still holds a usable cache.
+fn first_sight(replay: &Mutex<ReplayCache>, ciphertext: &[u8]) -> bool {
+    let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).map_or(0, |t| t.tv_sec().max(0) as u64);
+    let mut cache = replay.lock().unwrap_or_else(|p| p.into_inner());
+    cache.accept(ciphertext, now)
 }
 
 /// True once the peer side of the request socket is gone.

@@ -299,7 +299,7 @@ impl Listener {
     /// Starts a key process for `rsa`; the caller drops its copy of the key next.
     fn spawn_keys(&mut self, rsa: &openssl::rsa::Rsa<openssl::pkey::Private>) -> Result<super::keys::KeyLink, String> {
         let close = self.helper_must_close();
-        let (pid, link) = super::keys::spawn(rsa, self.udp_user.as_ref(), &close)
+        let (pid, link) = super::keys::spawn(rsa, self.ctx.cfg.replay_policy(), self.udp_user.as_ref(), &close)
             .map_err(|e| format!("cannot start the key process: {e}"))?;
         self.key_pid = pid;
         Ok(link)

@@ -7,7 +7,7 @@ use crate::channel::{Channel, ChannelError};
 use crate::fsys::Root;
 use crate::server::keys::KeyError;
 use crate::wire::{handshake as hs, Failed};
-use log::{debug, error};
+use log::{debug, error, warn};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 
@@ -88,6 +88,10 @@ pub fn handshake(
     let key = match decrypted {
         Ok(k) => k,
         Err(KeyError::Refused) => return Err(refuse(&mut chan, Failed::BadRsaKey)),
+        Err(e @ KeyError::Replayed) => {
+            warn!("{peer} refused: {e} (a recorded session sent again?)");
+            return Err(refuse(&mut chan, Failed::BadRsaKey));
+        }
         Err(e @ KeyError::Unavailable(_)) => {
             error!("{peer} {e}");
             return Err(refuse(&mut chan, Failed::BadRsaKey));
