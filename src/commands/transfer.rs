@@ -122,7 +122,7 @@ struct Gather {
 
 impl Gather {
     /// Copies `data` in, handing each buffer over as it fills.
-    fn append(&mut self, mut data: &[u8], behind: &mut WriteBehind<FsError>) {
+    fn append(&mut self, mut data: &[u8], behind: &mut WriteBehind<'_, '_, FsError>) {
         while !data.is_empty() {
             let n = data.len().min(self.cur.len() - self.used);
             self.cur[self.used..self.used + n].copy_from_slice(&data[..n]);
@@ -132,13 +132,13 @@ impl Gather {
         }
     }
 
-    fn hand_over_if_full(&mut self, behind: &mut WriteBehind<FsError>) {
+    fn hand_over_if_full(&mut self, behind: &mut WriteBehind<'_, '_, FsError>) {
         if self.used == self.cur.len() {
             self.hand_over(behind);
         }
     }
 
-    fn hand_over(&mut self, behind: &mut WriteBehind<FsError>) {
+    fn hand_over(&mut self, behind: &mut WriteBehind<'_, '_, FsError>) {
         let full = std::mem::replace(&mut self.cur, behind.buffer());
         behind.submit(full, std::mem::take(&mut self.used));
     }

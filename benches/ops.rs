@@ -1,0 +1,526 @@
+//! Per-operation cost of the release `tfd` under concurrency (issue "Small files and
+//! many clients as fast as big files"), every figure a ratio against a baseline
+//! measured in the same run on the same server (the VM's speed drifts by ±20%):
+//!
+//! 1. ECHO with 8 clients on open sessions: the baseline of the small operations.
+//! 2. 16 KiB SNDFILE, RCVFILE, PUT, GET, SUP and SDOWN, 8 clients each on open
+//!    sessions, each client on its own file. Target: each at least 0.2× the ECHO rate.
+//! 3. ECHO with 64 clients, then 64 clients mixing commands, small transfers and
+//!    reconnects (handshakes). Targets: 0 errors, p99 at most 20 ms, and at least
+//!    0.25× the 64-client ECHO rate.
+//! 4. Full handshakes (connect, handshake, ECHO, END) with 8 clients against
+//!    RSA-2048 OAEP private decryptions on ONE core alone. Target: at least 0.6×.
+//!
+//! Run it with `scripts/bench ops` (builds the release binaries, sets `TFD_BIN`).
+//! Loopback only; each phase is bounded in time and in count. Missing a target is
+//! reported, never a failure. Options (after `--`): `--quick`, `--secs S` (per phase),
+//! `--only OP` (the ECHO baseline and one 16 KiB transfer, e.g. `sndfile`, to profile).
+
+mod support;
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Barrier, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+use support::{log_problems, met, tfd_binary, Server};
+use tfd::client::transfer::PutOutcome;
+use tfd::client::{Client, ClientConfig};
+
+/// The small file size of phase 2 and of the mixed load.
+const SMALL: usize = 16 * 1024;
+/// Targets (issue 17).
+const TARGET_SMALL_VS_ECHO: f64 = 0.2;
+const TARGET_MIXED_P99_MS: f64 = 20.0;
+const TARGET_MIXED_VS_ECHO: f64 = 0.25;
+const TARGET_HANDSHAKES_VS_RSA1: f64 = 0.6;
+/// Hard cap on operations per phase, whatever the options say.
+const CAP: u64 = 2_000_000;
+/// Cap on handshakes (each uses a port).
+const CAP_HANDSHAKES: u64 = 30_000;
+
+struct Options {
+    secs: f64,
+    /// `--only OP`: the ECHO baseline and that one small transfer, for profiling.
+    only: Option<String>,
+}
+
+impl Options {
+    fn parse() -> Result<Options, String> {
+        let mut o = Options { secs: 4.0, only: None };
+        let mut args = std::env::args().skip(1);
+        while let Some(a) = args.next() {
+            match a.as_str() {
+                "--quick" => o.secs = 1.5,
+                "--secs" => {
+                    o.secs = args
+                        .next()
+                        .and_then(|v| v.parse::<f64>().ok())
+                        .filter(|v| *v > 0.0 && *v <= 60.0)
+                        .ok_or("--secs takes seconds, 0 < S <= 60")?
+                }
+                "--only" => o.only = Some(args.next().ok_or("--only takes an operation name")?.to_uppercase()),
+                "--bench" => {}
+                other => return Err(format!("unknown option {other:?} (--quick, --secs S, --only OP)")),
+            }
+        }
+        Ok(o)
+    }
+}
+
+/// Operations per second, errors and latency percentiles of one phase.
+struct Rate {
+    per_s: f64,
+    errors: u64,
+    first_error: Option<String>,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// Runs `op(thread index, state)` on `threads` threads for `secs`; each thread first
+/// builds its state with `setup` (untimed), e.g. an open session.
+fn rate<S, Setup, Op>(threads: usize, secs: f64, cap: u64, setup: Setup, op: Op) -> Rate
+where
+    S: Send + 'static,
+    Setup: Fn(usize) -> Result<S, String> + Send + Sync + 'static,
+    Op: Fn(usize, &mut S) -> Result<(), String> + Send + Sync + 'static,
+{
+    let (setup, op) = (Arc::new(setup), Arc::new(op));
+    let done = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let first_error = Arc::new(Mutex::new(None::<String>));
+    let barrier = Arc::new(Barrier::new(threads + 1));
+    let duration = Duration::from_secs_f64(secs);
+    let handles: Vec<_> = (0..threads)
+        .map(|i| {
+            let (setup, op, done, errors, first_error, barrier) = (
+                setup.clone(),
+                op.clone(),
+                done.clone(),
+                errors.clone(),
+                first_error.clone(),
+                barrier.clone(),
+            );
+            thread::spawn(move || {
+                let mut ns = Vec::new();
+                let mut state = setup(i);
+                barrier.wait();
+                let start = Instant::now();
+                while start.elapsed() < duration && done.load(Ordering::Relaxed) < cap {
+                    let r = match state.as_mut() {
+                        Ok(s) => {
+                            let t = Instant::now();
+                            op(i, s).map(|()| t.elapsed())
+                        }
+                        Err(e) => Err(e.clone()),
+                    };
+                    match r {
+                        Ok(d) => {
+                            ns.push(d.as_nanos() as u64);
+                            done.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(e) => {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                            first_error.lock().unwrap().get_or_insert(e);
+                            thread::sleep(Duration::from_millis(10));
+                            state = setup(i);
+                        }
+                    }
+                }
+                ns
+            })
+        })
+        .collect();
+    barrier.wait();
+    let start = Instant::now();
+    let mut all = Vec::new();
+    for h in handles {
+        all.extend(h.join().unwrap_or_default());
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    all.sort_unstable();
+    let pct = |p: f64| {
+        if all.is_empty() {
+            f64::NAN
+        } else {
+            all[((all.len() - 1) as f64 * p) as usize] as f64 / 1e6
+        }
+    };
+    let done = done.load(Ordering::Relaxed);
+    let first_error = first_error.lock().unwrap().take();
+    Rate {
+        per_s: done as f64 / elapsed,
+        errors: errors.load(Ordering::Relaxed),
+        first_error,
+        p50_ms: pct(0.5),
+        p99_ms: pct(0.99),
+    }
+}
+
+fn connect(cfg: &ClientConfig) -> Result<Client, String> {
+    Client::connect(cfg).map_err(|e| format!("connect: {e}"))
+}
+
+fn echo(c: &mut Client) -> Result<(), String> {
+    match c.raw(b"ECHO x") {
+        Ok(r) if r == b"x" => Ok(()),
+        Ok(r) => Err(format!("ECHO answered {r:?}")),
+        Err(e) => Err(format!("ECHO: {e}")),
+    }
+}
+
+fn ok(what: &str, st: Result<tfd::wire::Status, tfd::client::ClientError>) -> Result<(), String> {
+    match st {
+        Ok(tfd::wire::Status::Ok(_)) => Ok(()),
+        Ok(s) => Err(format!("{what}: {s:?}")),
+        Err(e) => Err(format!("{what}: {e}")),
+    }
+}
+
+/// One small-file operation on the client's own file `f<i>` (or `u<i>` for uploads).
+#[derive(Clone, Copy, Debug)]
+enum Small {
+    Sndfile,
+    Rcvfile,
+    Put,
+    Get,
+    Sup,
+    Sdown,
+}
+
+impl Small {
+    const ALL: [Small; 6] = [
+        Small::Sndfile,
+        Small::Rcvfile,
+        Small::Put,
+        Small::Get,
+        Small::Sup,
+        Small::Sdown,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Small::Sndfile => "SNDFILE",
+            Small::Rcvfile => "RCVFILE",
+            Small::Put => "PUT",
+            Small::Get => "GET",
+            Small::Sup => "SUP",
+            Small::Sdown => "SDOWN",
+        }
+    }
+
+    fn run(self, c: &mut Client, i: usize, data: &[u8]) -> Result<(), String> {
+        let down = format!("f{i}");
+        let up = format!("u{i}");
+        let check_len = |n: usize| {
+            if n == data.len() {
+                Ok(())
+            } else {
+                Err(format!("{}: {n} bytes, not {}", self.name(), data.len()))
+            }
+        };
+        match self {
+            Small::Sndfile => ok("SNDFILE", c.sndfile(up.as_bytes(), true, &mut &data[..], &mut |_| {})),
+            Small::Rcvfile => {
+                let mut out = Vec::with_capacity(data.len());
+                ok("RCVFILE", c.rcvfile(down.as_bytes(), false, &mut out))?;
+                check_len(out.len())
+            }
+            Small::Put => match c.put(up.as_bytes(), 0, data.len() as i64, &mut &data[..], &mut |_| {}) {
+                Ok(Ok(PutOutcome::Done)) => Ok(()),
+                other => Err(format!("PUT: {other:?}")),
+            },
+            Small::Get => {
+                let mut out = Vec::with_capacity(data.len());
+                match c.get(down.as_bytes(), 0, data.len() as i64, &mut out, &mut |_| {}) {
+                    Ok(Ok(_)) => check_len(out.len()),
+                    other => Err(format!("GET: {other:?}")),
+                }
+            }
+            Small::Sup => match c.sup(up.as_bytes(), &mut &data[..]) {
+                Ok(0) => Ok(()),
+                other => Err(format!("SUP: {other:?}")),
+            },
+            Small::Sdown => {
+                let mut out = Vec::with_capacity(data.len());
+                match c.sdown(down.as_bytes(), &mut out) {
+                    Ok(true) => check_len(out.len()),
+                    other => Err(format!("SDOWN: {other:?}")),
+                }
+            }
+        }
+    }
+}
+
+/// Baseline of phase 4: RSA-2048 OAEP private decryptions on one thread alone.
+fn rsa_one_core(secs: f64) -> Result<Rate, String> {
+    use openssl::rsa::{Padding, Rsa};
+    let key = Rsa::generate(2048).map_err(|e| e.to_string())?;
+    let mut ct = vec![0u8; 256];
+    key.public_encrypt(&[0x5a; 32], &mut ct, Padding::PKCS1_OAEP)
+        .map_err(|e| e.to_string())?;
+    let key = Arc::new(key);
+    Ok(rate(
+        1,
+        secs,
+        CAP,
+        move |_| Ok((key.clone(), ct.clone())),
+        |_, (key, ct)| {
+            let mut out = [0u8; 256];
+            match key.private_decrypt(ct, &mut out, Padding::PKCS1_OAEP) {
+                Ok(32) => Ok(()),
+                other => Err(format!("RSA: {other:?}")),
+            }
+        },
+    ))
+}
+
+/// A tiny deterministic generator for the mixed load (no crate for this).
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// One client of the mixed load: a session, its random stream, ops since connect.
+struct Mixer {
+    c: Option<Client>,
+    rng: XorShift,
+    ops: u32,
+}
+
+fn mixed_op(cfg: &ClientConfig, i: usize, m: &mut Mixer, data: &[u8]) -> Result<(), String> {
+    // a reconnect (full handshake) every 20 operations on average
+    if m.c.is_none() || m.rng.next() % 20 == 0 {
+        if let Some(c) = m.c.take() {
+            c.end().map_err(|e| format!("END: {e}"))?;
+        }
+        m.c = Some(connect(cfg)?);
+        m.ops = 0;
+        return Ok(());
+    }
+    let c = m.c.as_mut().ok_or("no session")?;
+    m.ops += 1;
+    let d = format!("m{i}");
+    match m.rng.next() % 10 {
+        0..=2 => echo(c),
+        3 => {
+            ok("MKDIR", c.call("MKDIR", d.as_bytes()))?;
+            ok("RMDIR", c.call("RMDIR", d.as_bytes()))
+        }
+        4 => ok("FSTAT", c.call("FSTAT", format!("f{i}").as_bytes())),
+        5 => Small::Sndfile.run(c, i, data),
+        6 => Small::Rcvfile.run(c, i, data),
+        7 => Small::Put.run(c, i, data),
+        8 => Small::Get.run(c, i, data),
+        _ => ok("DATE", c.call("DATE", b"")),
+    }
+}
+
+fn run(o: &Options) -> Result<(), String> {
+    let bin = tfd_binary()?;
+    let cpus = thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let started = Instant::now();
+    println!(
+        "tfd per-operation benchmark: {} on loopback, {cpus} CPU(s), {:.1} s per phase",
+        bin.display(),
+        o.secs
+    );
+    let mut server = Server::start_with(&bin, "max_sessions 512\nmax_sessions_per_ip 512\n")?;
+    let cfg = Arc::new(server.client_config());
+    let data: Arc<Vec<u8>> = Arc::new((0..SMALL).map(|i| (i * 7 + 3) as u8).collect());
+    for i in 0..64 {
+        std::fs::write(server.data_dir().join(format!("f{i}")), &data[..]).map_err(|e| e.to_string())?;
+    }
+
+    let session = |cfg: Arc<ClientConfig>| move |_| connect(&cfg);
+    println!("  [1/4] ECHO, 8 clients (baseline of the small operations) ...");
+    let echo8 = rate(8, o.secs, CAP, session(cfg.clone()), |_, c| echo(c));
+    println!("  [2/4] 16 KiB transfers, 8 clients each ...");
+    let mut small = Vec::new();
+    for op in Small::ALL {
+        if o.only.as_deref().is_some_and(|n| n != op.name()) {
+            continue;
+        }
+        let data = data.clone();
+        let r = rate(8, o.secs, CAP, session(cfg.clone()), move |i, c| op.run(c, i, &data));
+        small.push((op, r));
+    }
+    if o.only.is_some() {
+        for (op, r) in &small {
+            println!(
+                "{} 16 KiB: {:.0}/s, {:.3}× ECHO ({:.0}/s), p50 {:.3} ms, {} errors",
+                op.name(),
+                r.per_s,
+                r.per_s / echo8.per_s,
+                echo8.per_s,
+                r.p50_ms,
+                r.errors
+            );
+        }
+        return Ok(());
+    }
+    println!("  [3/4] ECHO, 64 clients (baseline), then the mixed load, 64 clients ...");
+    let echo64 = rate(64, o.secs, CAP, session(cfg.clone()), |_, c| echo(c));
+    let mixed = {
+        let (cfg2, data) = (cfg.clone(), data.clone());
+        rate(
+            64,
+            o.secs,
+            CAP,
+            move |i| {
+                Ok(Mixer {
+                    c: None,
+                    rng: XorShift(0x9e37_79b9_7f4a_7c15 ^ ((i as u64 + 1) * 0x1000_0001)),
+                    ops: 0,
+                })
+            },
+            move |i, m| mixed_op(&cfg2, i, m, &data),
+        )
+    };
+    server.drain_sessions(Duration::from_secs(5));
+    println!("  [4/4] handshakes, 8 clients; RSA-2048 decryptions on one core alone (baseline) ...");
+    let rsa1 = rsa_one_core(o.secs.min(3.0))?;
+    let hs = {
+        let cfg = cfg.clone();
+        rate(
+            8,
+            o.secs,
+            CAP_HANDSHAKES,
+            |_| Ok(()),
+            move |_, _| {
+                let mut c = connect(&cfg)?;
+                echo(&mut c)?;
+                c.end().map_err(|e| format!("END: {e}"))
+            },
+        )
+    };
+    server.drain_sessions(Duration::from_secs(5));
+    let status = server.stop().unwrap_or_else(|| "not running".into());
+    let problems = log_problems(&server.log_text());
+
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
+    println!();
+    println!(
+        "{:<40} {:>10} {:>8} {:>9} {:>9} {:>9}",
+        "operation", "per s", "errors", "p50 ms", "p99 ms", "÷ ECHO"
+    );
+    let row = |name: &str, r: &Rate, base: f64| {
+        println!(
+            "{:<40} {:>10.0} {:>8} {:>9.3} {:>9.3} {:>8.3}×",
+            name,
+            r.per_s,
+            r.errors,
+            r.p50_ms,
+            r.p99_ms,
+            ratio(r.per_s, base)
+        );
+    };
+    row("ECHO, 8 clients (baseline)", &echo8, echo8.per_s);
+    let mut kv = Vec::new();
+    let mut small_ok = true;
+    for (op, r) in &small {
+        row(&format!("{} 16 KiB, 8 clients", op.name()), r, echo8.per_s);
+        let q = ratio(r.per_s, echo8.per_s);
+        small_ok &= q >= TARGET_SMALL_VS_ECHO && r.errors == 0;
+        kv.push(format!(
+            "{}_per_s={:.0} {}_ratio={q:.3}",
+            op.name().to_lowercase(),
+            r.per_s,
+            op.name().to_lowercase()
+        ));
+    }
+    row("ECHO, 64 clients (baseline)", &echo64, echo64.per_s);
+    row("mixed load, 64 clients", &mixed, echo64.per_s);
+    let mixed_ratio = ratio(mixed.per_s, echo64.per_s);
+    let mixed_ok = mixed.errors == 0 && mixed.p99_ms <= TARGET_MIXED_P99_MS && mixed_ratio >= TARGET_MIXED_VS_ECHO;
+    println!(
+        "{:<40} {:>10.0} {:>8} {:>9.3} {:>9.3}",
+        "RSA-2048 decryptions, 1 core (baseline)", rsa1.per_s, rsa1.errors, rsa1.p50_ms, rsa1.p99_ms
+    );
+    println!(
+        "{:<40} {:>10.0} {:>8} {:>9.3} {:>9.3} {:>8.3}× RSA",
+        "handshake + ECHO + END, 8 clients",
+        hs.per_s,
+        hs.errors,
+        hs.p50_ms,
+        hs.p99_ms,
+        ratio(hs.per_s, rsa1.per_s)
+    );
+    let hs_ratio = ratio(hs.per_s, rsa1.per_s);
+    let hs_ok = hs_ratio >= TARGET_HANDSHAKES_VS_RSA1 && hs.errors == 0;
+    for (name, r) in [
+        ("echo8", &echo8),
+        ("echo64", &echo64),
+        ("mixed", &mixed),
+        ("handshakes", &hs),
+    ]
+    .into_iter()
+    .chain(small.iter().map(|(op, r)| (op.name(), r)))
+    {
+        if let Some(e) = &r.first_error {
+            println!("  {name}: {} error(s), first: {e}", r.errors);
+        }
+    }
+    println!();
+    println!(
+        "target 16 KiB SNDFILE/RCVFILE/PUT/GET/SUP/SDOWN each ≥ {TARGET_SMALL_VS_ECHO}× ECHO (8 clients): {}",
+        met(small_ok)
+    );
+    println!(
+        "target mixed load (64 clients): 0 errors, p99 ≤ {TARGET_MIXED_P99_MS} ms, ≥ {TARGET_MIXED_VS_ECHO}× ECHO: {} \
+         ({} errors, p99 {:.1} ms, {mixed_ratio:.3}×)",
+        met(mixed_ok),
+        mixed.errors,
+        mixed.p99_ms
+    );
+    println!(
+        "target handshakes (8 clients) ≥ {TARGET_HANDSHAKES_VS_RSA1}× one core's RSA-2048 decryptions: {} ({hs_ratio:.3}×)",
+        met(hs_ok)
+    );
+    println!(
+        "tfd stopped: {status}; {} warning/error line(s) in its log",
+        problems.len()
+    );
+    for l in problems.iter().take(5) {
+        println!("  {l}");
+    }
+    println!("total time {:.1} s", started.elapsed().as_secs_f64());
+    println!();
+    println!(
+        "BENCH_OPS echo8_per_s={:.0} {} echo64_per_s={:.0} mixed_per_s={:.0} mixed_ratio={mixed_ratio:.3} \
+         mixed_p99_ms={:.2} mixed_errors={} handshakes_per_s={:.0} rsa1_per_s={:.0} handshake_ratio={hs_ratio:.3} \
+         target_small_met={small_ok} target_mixed_met={mixed_ok} target_handshakes_met={hs_ok}",
+        echo8.per_s,
+        kv.join(" "),
+        echo64.per_s,
+        mixed.per_s,
+        mixed.p99_ms,
+        mixed.errors,
+        hs.per_s,
+        rsa1.per_s,
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let o = match Options::parse() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&o) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
