@@ -28,7 +28,7 @@ struct Running<E> {
 }
 
 /// The session's side of a (lazily started) writer thread. Dropping it (on an
-/// error path) lets the thread end after its current chunk; [`WriteBehind::finish`]
+/// error path) lets the thread end once its queue is written; [`WriteBehind::finish`]
 /// waits.
 pub struct WriteBehind<'scope, 'env, E> {
     scope: &'scope Scope<'scope, 'env>,
@@ -162,6 +162,17 @@ impl<'scope, 'env, E: Send + 'scope> WriteBehind<'scope, 'env, E> {
             }
         }
         failure
+    }
+}
+
+/// An error path drops the writer without `finish`: what was handed over is still
+/// written, as a running thread drains its queue, so the file holds exactly what
+/// the client sent before the error.
+impl<E> Drop for WriteBehind<'_, '_, E> {
+    fn drop(&mut self) {
+        if let (Some(write), Some((buf, n))) = (self.write.as_mut(), self.held.take()) {
+            let _ = write(&buf[..n]);
+        }
     }
 }
 
