@@ -294,31 +294,50 @@ struct Mixer {
     ops: u32,
 }
 
-fn mixed_op(cfg: &ClientConfig, i: usize, m: &mut Mixer, data: &[u8]) -> Result<(), String> {
+/// Latencies of the mixed load's operations by kind, in nanoseconds.
+type ByKind = Arc<Mutex<std::collections::BTreeMap<&'static str, Vec<u64>>>>;
+
+fn mixed_op(cfg: &ClientConfig, i: usize, m: &mut Mixer, data: &[u8], by_kind: &ByKind) -> Result<(), String> {
+    let t = Instant::now();
+    let (kind, r) = mixed_step(cfg, i, m, data);
+    if r.is_ok() {
+        if let Ok(mut k) = by_kind.lock() {
+            k.entry(kind).or_default().push(t.elapsed().as_nanos() as u64);
+        }
+    }
+    r
+}
+
+fn mixed_step(cfg: &ClientConfig, i: usize, m: &mut Mixer, data: &[u8]) -> (&'static str, Result<(), String>) {
     // a reconnect (full handshake) every 20 operations on average
     if m.c.is_none() || m.rng.next() % 20 == 0 {
-        if let Some(c) = m.c.take() {
-            c.end().map_err(|e| format!("END: {e}"))?;
-        }
-        m.c = Some(connect(cfg)?);
+        let r = (|| {
+            if let Some(c) = m.c.take() {
+                c.end().map_err(|e| format!("END: {e}"))?;
+            }
+            m.c = Some(connect(cfg)?);
+            Ok(())
+        })();
         m.ops = 0;
-        return Ok(());
+        return ("reconnect", r);
     }
-    let c = m.c.as_mut().ok_or("no session")?;
+    let Some(c) = m.c.as_mut() else {
+        return ("none", Err("no session".into()));
+    };
     m.ops += 1;
     let d = format!("m{i}");
     match m.rng.next() % 10 {
-        0..=2 => echo(c),
-        3 => {
-            ok("MKDIR", c.call("MKDIR", d.as_bytes()))?;
-            ok("RMDIR", c.call("RMDIR", d.as_bytes()))
-        }
-        4 => ok("FSTAT", c.call("FSTAT", format!("f{i}").as_bytes())),
-        5 => Small::Sndfile.run(c, i, data),
-        6 => Small::Rcvfile.run(c, i, data),
-        7 => Small::Put.run(c, i, data),
-        8 => Small::Get.run(c, i, data),
-        _ => ok("DATE", c.call("DATE", b"")),
+        0..=2 => ("ECHO", echo(c)),
+        3 => (
+            "MKDIR+RMDIR",
+            ok("MKDIR", c.call("MKDIR", d.as_bytes())).and_then(|()| ok("RMDIR", c.call("RMDIR", d.as_bytes()))),
+        ),
+        4 => ("FSTAT", ok("FSTAT", c.call("FSTAT", format!("f{i}").as_bytes()))),
+        5 => ("SNDFILE", Small::Sndfile.run(c, i, data)),
+        6 => ("RCVFILE", Small::Rcvfile.run(c, i, data)),
+        7 => ("PUT", Small::Put.run(c, i, data)),
+        8 => ("GET", Small::Get.run(c, i, data)),
+        _ => ("DATE", ok("DATE", c.call("DATE", b""))),
     }
 }
 
@@ -367,8 +386,9 @@ fn run(o: &Options) -> Result<(), String> {
     }
     println!("  [3/4] ECHO, 64 clients (baseline), then the mixed load, 64 clients ...");
     let echo64 = rate(64, o.secs, CAP, session(cfg.clone()), |_, c| echo(c));
+    let by_kind: ByKind = Arc::default();
     let mixed = {
-        let (cfg2, data) = (cfg.clone(), data.clone());
+        let (cfg2, data, by_kind) = (cfg.clone(), data.clone(), by_kind.clone());
         rate(
             64,
             o.secs,
@@ -380,7 +400,7 @@ fn run(o: &Options) -> Result<(), String> {
                     ops: 0,
                 })
             },
-            move |i, m| mixed_op(&cfg2, i, m, &data),
+            move |i, m| mixed_op(&cfg2, i, m, &data, &by_kind),
         )
     };
     server.drain_sessions(Duration::from_secs(5));
@@ -437,6 +457,20 @@ fn run(o: &Options) -> Result<(), String> {
     }
     row("ECHO, 64 clients (baseline)", &echo64, echo64.per_s);
     row("mixed load, 64 clients", &mixed, echo64.per_s);
+    if let Ok(k) = by_kind.lock() {
+        for (kind, ns) in k.iter() {
+            let mut ns = ns.clone();
+            ns.sort_unstable();
+            let pct = |p: f64| ns[((ns.len() - 1) as f64 * p) as usize] as f64 / 1e6;
+            println!(
+                "  mixed: {kind:<14} {:>7} ops  p50 {:>8.3} ms  p99 {:>8.3} ms  max {:>8.3} ms",
+                ns.len(),
+                pct(0.5),
+                pct(0.99),
+                pct(1.0)
+            );
+        }
+    }
     let mixed_ratio = ratio(mixed.per_s, echo64.per_s);
     let mixed_ok = mixed.errors == 0 && mixed.p99_ms <= TARGET_MIXED_P99_MS && mixed_ratio >= TARGET_MIXED_VS_ECHO;
     println!(
