@@ -162,6 +162,8 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
     };
     cfg.forget_private_key();
     sys::umask(0o022);
+    // before any session can chroot or drop privileges: SETTZ reads zones beneath it
+    crate::commands::tz::preload();
     let mut listeners = Vec::new();
     for addr in &cfg.listen {
         let l = bind(*addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
