@@ -563,3 +563,32 @@ fn xs_subsystem_commands_get_unknown_and_the_session_stays_in_step() {
     }
     assert_eq!(dir_names(&srv.data), Vec::<String>::new(), "nothing was created");
 }
+
+/// The zone database descriptor the listener opens for SETTZ reaches sessions
+/// only: the UDP responder and the key process close it.
+#[test]
+fn only_sessions_inherit_the_zone_database_descriptor() {
+    let zoneinfo = match fs::canonicalize("/usr/share/zoneinfo") {
+        Ok(p) => p,
+        Err(_) => {
+            eprintln!("skipped: no zone database");
+            return;
+        }
+    };
+    let srv = Server::start();
+    let mut c = srv.client();
+    in_step(&mut c, "fd");
+    let holds = |pid: i32| {
+        fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .flatten()
+            .filter_map(|e| fs::read_link(e.path()).ok())
+            .any(|t| t == zoneinfo)
+    };
+    assert!(holds(srv.session_pid()), "the session has the zone database");
+    let udp = udp_responder_of(srv.pid()).expect("udp responder");
+    assert!(!holds(udp), "the UDP responder closed it");
+    if let Some(k) = key_process_of(srv.pid()) {
+        assert!(!holds(k), "the key process closed it");
+    }
+}

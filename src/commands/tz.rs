@@ -62,6 +62,13 @@ pub fn preload() {
     });
 }
 
+/// The zone database's descriptor, for helper processes (UDP responder, key
+/// process) to close: only sessions need it.
+pub fn database_fd() -> Option<std::os::fd::RawFd> {
+    use std::os::fd::AsRawFd;
+    ZONEINFO.get()?.as_ref().map(|fd| fd.as_raw_fd())
+}
+
 /// The session's zone: the text SETTZ was given (GETTZ repeats it) and the rules.
 pub struct SessionTz {
     name: Vec<u8>,
