@@ -155,6 +155,7 @@ fn lsv2_refusals_get_their_codes_and_write_nothing() {
     }
     assert!(!outside.exists());
     assert!(!srv.path("out.txt").exists());
+    assert_eq!(fs::read(srv.path("t/.securefs_metadata")).unwrap(), b"meta");
     // symlinks that lead out are refused too, for the directory and for the file
     symlink(&srv.dir, srv.path("up")).unwrap();
     assert_failed(c.call("LSV2", b"up@||@o.txt").unwrap(), 1);

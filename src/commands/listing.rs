@@ -68,7 +68,9 @@ fn lsv2_common(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
     let p = s.path(dir)?;
     s.check_lock_dir(&p)?;
     let out = s.path(file)?;
-    if out.is_root() {
+    // never the root, nor a name listings hide (secure-FS metadata, uploads in
+    // progress): a listing must not overwrite what protects a directory
+    if out.name().map_or(true, crate::fsys::is_hidden_meta) {
         return Err(Failed::AccessDenied.into());
     }
     let mut lister = v2_lister(s, &p, recursive)?;
