@@ -593,3 +593,55 @@ fn only_sessions_inherit_the_zone_database_descriptor() {
         assert!(!holds(k), "the key process closed it");
     }
 }
+
+/// After LOGIN the session runs as an unprivileged system user: zone names still
+/// resolve (the database descriptor was opened before the switch), and the
+/// listing file LSV2 writes belongs to that user.
+#[test]
+fn zones_and_listings_after_login_as_an_unprivileged_user() {
+    if !is_root() || !std::path::Path::new("/usr/share/zoneinfo/Asia/Tokyo").exists() {
+        eprintln!("skipped: needs root (LOGIN switches users) and tzdata");
+        return;
+    }
+    let (uid, _) = ensure_system_user("tfdv251", &[]);
+    let dir = tempdir("v251-userdb");
+    let db = dir.join("userdb");
+    let f = db.to_str().unwrap();
+    let out = tfpasswd(
+        &[
+            "-f",
+            f,
+            "add",
+            "v251",
+            "--system-user",
+            "tfdv251",
+            "--stdin",
+            "--rounds",
+            "1000",
+        ],
+        "v251 pw\n",
+    );
+    assert!(out.status.success(), "{out:?}");
+    let srv = Server::start_opts(Opts {
+        extra: &format!("userdb {f}\n"),
+        default_user: false,
+        ..Default::default()
+    });
+    fs::create_dir(srv.path("home")).unwrap();
+    nix::unistd::chown(&srv.path("home"), Some(nix::unistd::Uid::from_raw(uid)), None).unwrap();
+    let mut c = srv.client();
+    assert_failed(c.call("SETTZ", b"Asia/Tokyo").unwrap(), 38);
+    assert_ok(c.call("LOGIN", b"v251 v251 pw").unwrap());
+    assert_ok(c.call("SETTZ", b"Asia/Tokyo").unwrap());
+    assert_eq!(stamp(c.call("LOCALTIME", b"").unwrap()).1, "JST");
+    assert_ok(c.call("LSV2", b"@||@home/list.txt").unwrap());
+    assert_eq!(fs::read_to_string(srv.path("home/list.txt")).unwrap(), "home/\n");
+    assert_eq!(fs::metadata(srv.path("home/list.txt")).unwrap().uid(), uid);
+    // a directory the user may not write: the listing is refused, nothing written
+    assert_failed(c.call("LSV2", b"home@||@root-only.txt").unwrap(), 1);
+    assert!(!srv.path("root-only.txt").exists());
+    in_step(&mut c, "login");
+    drop(c);
+    drop(srv);
+    fs::remove_dir_all(dir).unwrap();
+}
