@@ -1,10 +1,12 @@
 // Protocol 2.5.1 listing-family driver for the official Java client: RMKDIR,
 // LSV2, LSRV2, LSV2DOWN, LSRV2DOWN, FTYPE, FTYPELS, FSTATLS, through the client's
-// own *Command methods. Args: host port pubkey-path hash proto dir. Prints one
-// line per callback ("name status code message", newlines in messages as \n);
+// own *Command methods, and its XS1 presence probe. Args: host port pubkey-path
+// hash proto dir. Prints one line per callback ("name status code message", newlines in messages as \n);
 // tests/v251_java.rs checks them and the disk.
 import dev.godjango.tfprotocol.Tfprotocol;
+import dev.godjango.tfprotocol.callbacks.IExtendedSub1Callback;
 import dev.godjango.tfprotocol.callbacks.ITfprotocolCallback;
+import dev.godjango.tfprotocol.modules.ExtendedSub1;
 import dev.godjango.tfprotocol.constants.TfprotocolConsts;
 import dev.godjango.tfprotocol.misc.StatusInfo;
 import java.nio.file.Files;
@@ -61,6 +63,14 @@ public class V251Listing {
         p.ftypelsCommand(dir + "/paths.txt");
         System.out.println("-- fstatls");
         p.fstatlsCommand(dir + "/paths.txt");
+        System.out.println("-- xs");
+        // the client's own probe for the XS1 subsystem: one XS1_OPEN frame, one
+        // reply; "present" unless the reply is UNKNOWN
+        ExtendedSub1 xs1 = new ExtendedSub1(p, new IExtendedSub1Callback() {
+            public void responseServerCallback(StatusInfo s) {}
+            public void instanceTfProtocol(ExtendedSub1 x) {}
+        });
+        System.out.println("xs1 present " + xs1.checkPresent());
         System.out.println("-- end");
         p.echoCommand("still in step");
         p.endCommand();
