@@ -68,7 +68,7 @@ pub const DEFAULT_WALK_LIMIT: u64 = 1_000_000;
 pub const KEYS: &[(&str, &str)] = &[
     (
         "proto",
-        "protocol version a client must send first (required, 1..31 bytes)",
+        "protocol version a client must send first (required, 1..31 bytes); repeatable: any of them is accepted",
     ),
     (
         "hash",
@@ -216,7 +216,9 @@ pub enum Trp {
 /// [`Config::validate`] exists separately.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Config {
-    pub proto: String,
+    /// The version strings a client may send first; never empty after parsing
+    /// (one per `proto` line, in file order).
+    pub proto: Vec<String>,
     pub hash: String,
     pub dbdir: PathBuf,
     /// When no `port` key is given (every `listen` has its own port), this is the
@@ -561,7 +563,12 @@ impl Config {
             key: key.into(),
             message,
         };
-        check_text("proto", &self.proto, 31).map_err(|m| invalid("proto", m))?;
+        if self.proto.is_empty() {
+            return Err(invalid("proto", "missing value".into()));
+        }
+        for p in &self.proto {
+            check_text("proto", p, 31).map_err(|m| invalid("proto", m))?;
+        }
         check_text("hash", &self.hash, 255).map_err(|m| invalid("hash", m))?;
         if self.dbdir.as_os_str().is_empty() {
             return Err(invalid("dbdir", "missing value".into()));
@@ -663,7 +670,7 @@ impl Config {
 /// whole file is known, since `port` may come after the `listen` lines using it.
 #[derive(Default)]
 struct Draft {
-    proto: Option<String>,
+    proto: Vec<String>,
     hash: Option<String>,
     dbdir: Option<PathBuf>,
     port: Option<u16>,
@@ -725,7 +732,7 @@ fn parse_named(text: &str, file: &str) -> Result<(Config, KeyLines), ConfigError
                 key: word.into(),
             });
         };
-        if key != "listen" {
+        if key != "listen" && key != "proto" {
             if let Some(&first_line) = seen.get(key) {
                 return Err(ConfigError::DuplicateKey {
                     file: file.into(),
@@ -883,7 +890,12 @@ fn read_block<'a>(
 fn parse_value(d: &mut Draft, key: &'static str, value: &str, line: usize) -> Result<(), String> {
     let u32_max = u64::from(u32::MAX);
     match key {
-        "proto" => d.proto = Some(value.into()),
+        "proto" => {
+            if d.proto.iter().any(|p| p == value) {
+                return Err(format!("{value:?} given twice"));
+            }
+            d.proto.push(value.into());
+        }
         "hash" => d.hash = Some(value.into()),
         "dbdir" => d.dbdir = Some(value.into()),
         "privkey_file" => d.privkey_file = Some(value.into()),
@@ -1024,7 +1036,10 @@ fn finish(d: Draft, file: &str, seen: &KeyLines) -> Result<Config, ConfigError> 
         file: file.into(),
         key: key.into(),
     };
-    let proto = d.proto.ok_or_else(|| missing("proto"))?;
+    if d.proto.is_empty() {
+        return Err(missing("proto"));
+    }
+    let proto = d.proto;
     let hash = d.hash.ok_or_else(|| missing("hash"))?;
     let dbdir = d.dbdir.ok_or_else(|| missing("dbdir"))?;
     if let (Some(block), Some(file_line)) = (seen.get("privkey"), seen.get("privkey_file")) {
@@ -1286,7 +1301,7 @@ mod tests {
     fn reference_config_parses() {
         let c = Config::parse_str(&reference_config()).unwrap();
         c.validate().unwrap();
-        assert_eq!(c.proto, "2.4.1");
+        assert_eq!(c.proto, ["2.4.1"]);
         assert_eq!(c.hash, "testhash");
         assert_eq!(c.dbdir, PathBuf::from("/srv/tfd"));
         assert_eq!(c.port, 10345);
@@ -1322,7 +1337,7 @@ mod tests {
     fn example_conf_parses() {
         let c = Config::parse_str(include_str!("../conf/tfd.conf")).unwrap();
         c.validate().unwrap();
-        assert_eq!(c.proto, "2.4.1");
+        assert_eq!(c.proto, ["2.4.1", "2.5.1"]);
         assert_eq!(c.port, 10345);
         assert_eq!(c.dbdir, PathBuf::from("/srv/tfd"));
         assert_eq!(c.privkey_file, Some(PathBuf::from("/etc/tfd/key.pem")));
@@ -1444,6 +1459,17 @@ mod tests {
             assert_eq!(e, want);
         }
         assert_eq!(Config::parse_str(&no_port("65535")).unwrap().port, 65535);
+    }
+
+    #[test]
+    fn proto_is_repeatable() {
+        let base = "hash h\ndbdir /d\nport 1\nprivkey_file k\n";
+        let c = Config::parse_str(&format!("proto 2.4.1\n{base}proto 2.5.1\nproto 0.0\n")).unwrap();
+        assert_eq!(c.proto, ["2.4.1", "2.5.1", "0.0"]);
+        let e = err(&format!("proto 2.4.1\n{base}proto 2.4.1\n"));
+        assert!(e.starts_with("<config>:6: proto:") && e.contains("twice"), "{e}");
+        let e = err(&format!("proto 2.4.1\n{base}proto {}\n", "p".repeat(32)));
+        assert!(e.contains("proto: 32 bytes"), "{e}");
     }
 
     #[test]
@@ -1621,7 +1647,7 @@ mod tests {
     fn crlf_line_endings() {
         let text = minimal("injail\nlisten [::1]:99\n").replace('\n', "\r\n");
         let c = Config::parse_str(&text).unwrap();
-        assert_eq!(c.proto, "2.4.1");
+        assert_eq!(c.proto, ["2.4.1"]);
         assert_eq!(c.hash, "h");
         assert_eq!(c.privkey_file, Some(PathBuf::from("k.pem")));
         assert!(c.injail);

@@ -310,6 +310,16 @@ fn userdb() {
     run("userdb");
 }
 
+#[test]
+fn fstat() {
+    run("fstat");
+}
+
+#[test]
+fn tzrule() {
+    run("tzrule");
+}
+
 /// Every target in the body table has a test above and a cargo-fuzz entry point.
 #[test]
 fn every_target_is_wired_up() {

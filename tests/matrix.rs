@@ -104,6 +104,15 @@ enum Flow {
     Get,
     /// NIGMA: `OK`, then the new key under the old one; both sides switch.
     Nigma,
+    /// LSV2DOWN, LSRV2DOWN: a status; after `OK` raw `[i32 len][line]` pairs
+    /// until −10 or −11.
+    Down,
+    /// FTYPE: one raw byte.
+    Ftype,
+    /// FTYPELS: raw bytes until −2.
+    Ftypels,
+    /// FSTATLS: raw 26-byte records until one with code −2.
+    Fstatls,
 }
 
 struct Probe {
@@ -160,6 +169,18 @@ fn probe(name: &str) -> Option<Probe> {
         // the defaults tfd sets on every connection anyway
         "KEEPALIVE" => p(b"1 3600 | 75 | 9", Flow::Frame),
         "NIGMA" => p(b"32", Flow::Nigma),
+        // 2.5.1: a missing directory lists nothing and writes no file
+        "LSV2" | "LSRV2" => p(&[MISSING, b"@||@", MISSING].concat(), Flow::Frame),
+        "LSV2DOWN" | "LSRV2DOWN" => p(MISSING, Flow::Down),
+        "FTYPE" => p(MISSING, Flow::Ftype),
+        "FTYPELS" => p(MISSING, Flow::Ftypels),
+        "FSTATLS" => p(MISSING, Flow::Fstatls),
+        // above the root: FAILED 1, nothing created
+        "RMKDIR" => p(b"..", Flow::Frame),
+        "GETTZ" | "LOCALTIME" | "GENUUID" => p(b"", Flow::Frame),
+        // no such zone: FAILED 26, the session's zone stays
+        "SETTZ" => p(b"matrix/none", Flow::Frame),
+        "DATEFTZ" => p(b"UTC", Flow::Frame),
         _ => None,
     }
 }
@@ -255,6 +276,44 @@ fn run(c: &mut Client, name: &str, pr: &Probe) -> Result<Seen, ClientError> {
                 }
             }
         }
+        Flow::Down => {
+            let f = c.raw(&line(name, &pr.arg))?;
+            if f == b"OK" {
+                loop {
+                    let len = c.chan.rx.recv_i32()?;
+                    if len < 0 {
+                        break;
+                    }
+                    c.chan.rx.recv_unit(&mut vec![0u8; len as usize])?;
+                }
+            }
+            Ok(Seen::Frame(f))
+        }
+        Flow::Ftype | Flow::Ftypels => {
+            c.chan.tx.send_frame(&line(name, &pr.arg))?;
+            let mut v = Vec::new();
+            loop {
+                let mut b = [0u8; 1];
+                c.chan.rx.recv_unit(&mut b)?;
+                v.push(b[0] as i8 as i64);
+                if matches!(pr.flow, Flow::Ftype) || b[0] as i8 == -2 {
+                    return Ok(Seen::Values(v));
+                }
+            }
+        }
+        Flow::Fstatls => {
+            c.chan.tx.send_frame(&line(name, &pr.arg))?;
+            let mut v = Vec::new();
+            loop {
+                let mut b = [0u8; 26];
+                c.chan.rx.recv_unit(&mut b)?;
+                v.push(b[0] as i8 as i64);
+                if b[0] as i8 == -2 {
+                    assert!(b[1..].iter().all(|&x| x == 0), "{name}: the end record is zero-filled");
+                    return Ok(Seen::Values(v));
+                }
+            }
+        }
         Flow::Put => {
             let f = c.raw(&line(name, &pr.arg))?;
             if f.starts_with(b"OK ") && f.len() == 11 {
@@ -317,8 +376,9 @@ fn assert_through(ctx: &str, name: &str, pr: &Probe, seen: &Seen) {
         }
         Seen::Values(v) => {
             let want: &[i64] = match pr.flow {
-                Flow::Fsize | Flow::Sup | Flow::Sdown => &[-1],
+                Flow::Fsize | Flow::Sup | Flow::Sdown | Flow::Ftype => &[-1],
                 Flow::Fsizels => &[-3],
+                Flow::Ftypels | Flow::Fstatls => &[-2],
                 _ => unreachable!(),
             };
             assert_eq!(v, want, "{ctx}: {name} on a missing path");

@@ -36,6 +36,8 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("udp", udp),
     ("tlb", tlb),
     ("userdb", userdb),
+    ("fstat", fstat),
+    ("tzrule", tzrule),
 ];
 
 /// Takes structured values off the front of the input; past the end everything is 0.
@@ -317,6 +319,16 @@ fn check_separators(arg: &[u8]) {
             );
         }
         None => assert!(naive(arg, b" | ").is_none()),
+    }
+    match command::split_lsv2(arg) {
+        Some((a, b)) => {
+            assert_eq!([a, b"@||@", b].concat(), arg, "split_lsv2 lost bytes");
+            assert!(
+                command::find(a, b"@||@").is_none(),
+                "split_lsv2 did not split at the first `@||@`"
+            );
+        }
+        None => assert!(naive(arg, b"@||@").is_none()),
     }
     match command::split_space(arg) {
         Some((a, b)) => {
@@ -717,4 +729,69 @@ pub fn userdb(data: &[u8]) {
     }
     let n = Reader::new(data).u64();
     assert_eq!(parse_size(&format_size(n)), Some(n), "format_size({n})");
+}
+
+/// FTYPE/FSTATLS answers (`tfd::wire::fstat`, wire-notes §8.3): any 26 bytes either
+/// decode to a record whose encoding is exactly those bytes, or are refused with
+/// the reason; every record tfd can build encodes to 26 bytes that decode back to
+/// it; type bytes and modes map onto the document's values 0..=7.
+pub fn fstat(data: &[u8]) {
+    use tfd::wire::fstat::{FileType, RecordError, StatRecord, RECORD_LEN};
+    match StatRecord::decode(data) {
+        Ok(r) => {
+            assert!(data.len() >= RECORD_LEN);
+            assert_eq!(
+                &r.encode()[..],
+                &data[..RECORD_LEN],
+                "decode → encode changed the bytes"
+            );
+        }
+        Err(RecordError::Short(n)) => assert!(n < RECORD_LEN && n == data.len()),
+        Err(RecordError::Code(c)) => assert!(!(-2..=0).contains(&c)),
+        Err(RecordError::Type(t)) => assert!(data[0] == 0 && !(0..=7).contains(&t)),
+        Err(RecordError::Padding) => assert!(data[1..RECORD_LEN].iter().any(|&b| b != 0)),
+        Err(e) => panic!("unexpected {e:?}"),
+    }
+    let mut r = Reader::new(data);
+    let mode = r.u32();
+    let kind = FileType::from_mode(mode);
+    assert!((0..=7).contains(&kind.code()));
+    assert_eq!(FileType::from_code(kind.code()), Some(kind));
+    let rec = StatRecord::Stat {
+        kind,
+        size: r.u64(),
+        atime: r.u64(),
+        mtime: r.u64(),
+    };
+    for rec in [rec, StatRecord::Fail, StatRecord::End] {
+        let b = rec.encode();
+        assert_eq!(StatRecord::decode(&b), Ok(rec));
+    }
+    // GENUUID's text from any 16 bytes has the v4 form
+    let u = tfd::wire::uuid::v4_text(r.array());
+    assert!(tfd::wire::uuid::is_v4_text(u.as_bytes()), "{u}");
+}
+
+/// SETTZ/DATEFTZ arguments as POSIX TZ rules (the zone database is not opened
+/// here, so only rules and `UTC` resolve): never a panic, and a zone that is
+/// accepted formats any time of the `time_t` range it can represent as
+/// `YYYY-MM-DD HH:MM:SS ZONE` with a plausible offset.
+pub fn tzrule(data: &[u8]) {
+    use tfd::commands::tz;
+    let mut r = Reader::new(data);
+    let ts = r.u64() as i64 % (400 * 366 * 86_400);
+    let arg = r.rest();
+    if let Some(zone) = tz::resolve(arg) {
+        assert!(arg.len() <= tz::MAX_ZONE);
+        for t in [ts, 0, 1_795_298_546, -ts] {
+            if let Some(text) = tz::format_in(&zone, t) {
+                let (date, rest) = text.split_once(' ').expect("date");
+                let (clock, _zone) = rest.split_once(' ').expect("zone");
+                let local = tfd::commands::time::parse_utc(&format!("{date} {clock}"));
+                if let Some(local) = local {
+                    assert!((local - t).abs() <= 25 * 3600, "{text} for {t}");
+                }
+            }
+        }
+    }
 }

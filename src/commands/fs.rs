@@ -1,4 +1,4 @@
-//! Filesystem commands: MKDIR, DEL, RMDIR, COPY, TOUCH, FSTAT, FUPD, CPDIR, RENAM,
+//! Filesystem commands: MKDIR, RMKDIR, DEL, RMDIR, COPY, TOUCH, FSTAT, FUPD, CPDIR, RENAM,
 //! FREESP, SHA256, LOCK. Every path goes through [`Session::path`] and the confined
 //! [`crate::fsys::Root`]; replies follow the document and wire-notes §3, with the
 //! reference's false statuses fixed (decisions.md).
@@ -34,6 +34,34 @@ pub fn mkdir(s: &mut Session, arg: &[u8]) -> CmdResult {
         Ok(()) => Ok(Reply::Ok),
         Err(FsError::Exists) => Err(Failed::DirExists.into()),
         Err(_) => Err(Failed::AccessDenied.into()),
+    }
+}
+
+/// `RMKDIR <path>` (2.5.1): creates every missing directory on the path (mode
+/// 0755 less the umask), one confined component at a time. What exists is kept;
+/// a partial success answers `FAILED 63` and keeps what it made (the document).
+/// A component that leads out of the root (a symlink) is `FAILED 1`.
+pub fn rmkdir(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let p = s.path(arg)?;
+    s.check_lock_parent(&p)?;
+    let mut at = RelPath::default();
+    for c in p.components() {
+        at = at.join(c);
+        let (dir, name) = match s.root.parent(&at) {
+            Ok(x) => x,
+            Err(e) if e.is_denied() => return Err(Failed::AccessDenied.into()),
+            Err(_) => return Err(Failed::RecursiveMkdir.into()),
+        };
+        match sys::mkdirat(dir.as_fd(), &name, 0o755).map_err(FsError::from) {
+            Ok(()) | Err(FsError::Exists) => {}
+            Err(FsError::Escape) => return Err(Failed::AccessDenied.into()),
+            Err(_) => return Err(Failed::RecursiveMkdir.into()),
+        }
+    }
+    match s.root.stat(&p) {
+        Ok(st) if Kind::of(&st) == Kind::Dir => Ok(Reply::Ok),
+        Err(FsError::Escape) => Err(Failed::AccessDenied.into()),
+        _ => Err(Failed::RecursiveMkdir.into()),
     }
 }
 

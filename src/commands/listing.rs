@@ -1,12 +1,15 @@
-//! LS and LSR: the listing is generated lazily and streamed as RCVFILE-style
-//! chunks; nothing is written inside the served tree (the reference's temporary
-//! file was visible to other clients).
+//! Listings. LS and LSR: generated lazily and streamed as RCVFILE-style chunks;
+//! nothing is written inside the served tree (the reference's temporary file was
+//! visible to other clients). The 2.5.1 forms: LSV2/LSRV2 write the listing to a
+//! file the client names, LSV2DOWN/LSRV2DOWN send it as raw length-prefixed lines.
+//! Every form hides secure `*.sd` directories and secure-FS metadata.
 
 use super::{CmdResult, Reply};
-use crate::fsys::walk::Lister;
-use crate::fsys::FsError;
-use crate::session::Session;
-use crate::wire::Failed;
+use crate::fsys::upload::Upload;
+use crate::fsys::walk::{Lister, Style};
+use crate::fsys::{FsError, Kind, RelPath};
+use crate::session::{denied_or, Session};
+use crate::wire::{command, Failed};
 use log::warn;
 
 fn list(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
@@ -34,4 +37,153 @@ pub fn ls(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// `LSR [dir]`.
 pub fn lsr(s: &mut Session, arg: &[u8]) -> CmdResult {
     list(s, arg, true)
+}
+
+// ---- 2.5.1: LSV2, LSRV2, LSV2DOWN, LSRV2DOWN ------------------------------
+
+/// Opens the directory a V2 listing lists, with the document's codes: missing →
+/// 53 (the reference's `stat` failure), not a directory → 20, refused → 1.
+fn v2_lister(s: &Session, p: &RelPath, recursive: bool) -> Result<Lister, Failed> {
+    s.check_lock_dir(p)?;
+    let fd = match s.root.open_dir(p) {
+        Ok(fd) => fd,
+        Err(e) if e.is_denied() => return Err(Failed::AccessDenied),
+        Err(FsError::NotDir) => return Err(Failed::NotADirectory),
+        Err(_) => return Err(Failed::LsrV2),
+    };
+    let mut prefix = p.to_bytes();
+    if !prefix.is_empty() {
+        prefix.push(b'/');
+    }
+    Lister::styled(fd, recursive, s.ctx.cfg.walk_limit, Style::Rooted { prefix }).map_err(|_| Failed::LsrV2)
+}
+
+/// `LSV2 <dir>@||@<file>` (and LSRV2): the listing goes to `file` inside the
+/// root, one path from the root per line, directories ending in `/`. The file is
+/// written beside its final name and renamed into place once complete, so it never
+/// lists itself half-written and a failed listing leaves the old file (if any)
+/// untouched; a file that did not exist before is not part of its own listing.
+fn lsv2_common(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
+    let (dir, file) = command::split_lsv2(arg).ok_or(Failed::MissingParameter)?;
+    let p = s.path(dir)?;
+    s.check_lock_dir(&p)?;
+    let out = s.path(file)?;
+    // never the root, nor a name listings hide (secure-FS metadata, uploads in
+    // progress): a listing must not overwrite what protects a directory
+    if out.name().map_or(true, crate::fsys::is_hidden_meta) {
+        return Err(Failed::AccessDenied.into());
+    }
+    let mut lister = v2_lister(s, &p, recursive)?;
+    s.check_lock_parent(&out)?;
+    match s.root.stat(&out) {
+        Ok(st) if Kind::of(&st) == Kind::Dir => return Err(Failed::AccessDenied.into()),
+        Err(e) if e.is_denied() => return Err(Failed::AccessDenied.into()),
+        _ => {}
+    }
+    let mut room = super::quota::room(s, Some(&out));
+    let mut up = Upload::begin(&s.root, &out, 0).map_err(|e| denied_or(e, Failed::AccessDenied))?;
+    let mut buf = Vec::with_capacity(64 * 1024);
+    loop {
+        buf.clear();
+        let more = lister.fill(&mut buf, 60 * 1024);
+        if !super::quota::take(&mut room, buf.len() as u64) {
+            super::quota::refused(s, "LSV2");
+            return Err(Failed::Quota.into());
+        }
+        if up.write(&buf).is_err() {
+            return Err(Failed::LsrV2.into());
+        }
+        if !more {
+            break;
+        }
+    }
+    if lister.truncated {
+        warn!(
+            "{} LSV2 listing stopped at walk_limit {}: no file written",
+            s.peer, s.ctx.cfg.walk_limit
+        );
+        return Err(Failed::LsrV2.into());
+    }
+    up.commit(true).map_err(|e| match e {
+        FsError::NoSpace => Failed::Quota,
+        e => denied_or(e, Failed::LsrV2),
+    })?;
+    Ok(Reply::Ok)
+}
+
+/// `LSV2 <dir>@||@<file>`.
+pub fn lsv2(s: &mut Session, arg: &[u8]) -> CmdResult {
+    lsv2_common(s, arg, false)
+}
+
+/// `LSRV2 <dir>@||@<file>`: recursive.
+pub fn lsrv2(s: &mut Session, arg: &[u8]) -> CmdResult {
+    lsv2_common(s, arg, true)
+}
+
+/// The end markers of a DOWN listing.
+const DOWN_DONE: i32 = -10;
+const DOWN_PARTIAL: i32 = -11;
+
+/// `LSV2DOWN <dir>` (and LSRV2DOWN): `OK`, then per entry a raw i32 length and
+/// the line (with its `\n`), each its own unit, then −10, or −11 when the walk
+/// stopped early (walk_limit): what was sent is then a prefix of the listing.
+fn lsv2down_common(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
+    let p = s.path(arg)?;
+    let mut lister = v2_lister(s, &p, recursive)?;
+    s.chan.tx.send_frame(b"OK")?;
+    let mut lines: Vec<u8> = Vec::with_capacity(64 * 1024);
+    let mut ends: Vec<usize> = Vec::new();
+    loop {
+        lines.clear();
+        ends.clear();
+        let mut more = true;
+        while lines.len() < 32 * 1024 {
+            more = lister.next_line(&mut lines);
+            if !more {
+                break;
+            }
+            ends.push(lines.len());
+        }
+        // one write for many entries: each length and each line is still its own unit
+        let mut units: Vec<Vec<u8>> = Vec::with_capacity(ends.len() + 1);
+        let mut start = 0;
+        for &end in &ends {
+            units.push(((end - start) as i32).to_be_bytes().to_vec());
+            start = end;
+        }
+        let mut refs: Vec<&[u8]> = Vec::with_capacity(units.len() * 2 + 1);
+        let mut start = 0;
+        for (len, &end) in units.iter().zip(&ends) {
+            refs.push(len);
+            refs.push(&lines[start..end]);
+            start = end;
+        }
+        let last;
+        if !more {
+            let code = if lister.truncated { DOWN_PARTIAL } else { DOWN_DONE };
+            if lister.truncated {
+                warn!(
+                    "{} LSV2DOWN listing stopped at walk_limit {}",
+                    s.peer, s.ctx.cfg.walk_limit
+                );
+            }
+            last = code.to_be_bytes();
+            refs.push(&last);
+        }
+        s.chan.tx.send_units(&refs)?;
+        if !more {
+            return Ok(Reply::Sent);
+        }
+    }
+}
+
+/// `LSV2DOWN <dir>`.
+pub fn lsv2down(s: &mut Session, arg: &[u8]) -> CmdResult {
+    lsv2down_common(s, arg, false)
+}
+
+/// `LSRV2DOWN <dir>`: recursive.
+pub fn lsrv2down(s: &mut Session, arg: &[u8]) -> CmdResult {
+    lsv2down_common(s, arg, true)
 }

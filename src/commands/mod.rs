@@ -11,8 +11,10 @@ pub mod liveness;
 pub mod notify;
 pub mod quota;
 pub mod security;
+pub mod stat;
 pub mod time;
 pub mod transfer;
+pub mod tz;
 pub mod xcmds;
 
 use crate::channel::ChannelError;
@@ -104,7 +106,18 @@ pub struct Spec {
 pub fn answers_at_once(name: &str) -> bool {
     matches!(
         name,
-        "ECHO" | "DATE" | "UDATE" | "NDATE" | "DATEF" | "DTOF" | "FTOD" | "PROCKEY" | "KEEPALIVE"
+        "ECHO"
+            | "DATE"
+            | "UDATE"
+            | "NDATE"
+            | "DATEF"
+            | "DTOF"
+            | "FTOD"
+            | "PROCKEY"
+            | "KEEPALIVE"
+            | "GETTZ"
+            | "LOCALTIME"
+            | "GENUUID"
     )
 }
 
@@ -157,6 +170,20 @@ pub static TABLE: &[Spec] = &[
     Spec { name: "PROCKEY", handler: liveness::prockey, gate: PRE },
     Spec { name: "NIGMA", handler: liveness::nigma, gate: ANY },
     Spec { name: "TLB", handler: liveness::tlb, gate: ANY },
+    // protocol 2.5.1
+    Spec { name: "LSV2", handler: listing::lsv2, gate: ANY },
+    Spec { name: "LSRV2", handler: listing::lsrv2, gate: ANY },
+    Spec { name: "LSV2DOWN", handler: listing::lsv2down, gate: ANY },
+    Spec { name: "LSRV2DOWN", handler: listing::lsrv2down, gate: ANY },
+    Spec { name: "FTYPE", handler: stat::ftype, gate: ANY },
+    Spec { name: "FTYPELS", handler: stat::ftypels, gate: ANY },
+    Spec { name: "FSTATLS", handler: stat::fstatls, gate: ANY },
+    Spec { name: "RMKDIR", handler: fs::rmkdir, gate: ANY },
+    Spec { name: "GETTZ", handler: tz::gettz, gate: ANY },
+    Spec { name: "SETTZ", handler: tz::settz, gate: ANY },
+    Spec { name: "LOCALTIME", handler: tz::localtime, gate: ANY },
+    Spec { name: "DATEFTZ", handler: tz::dateftz, gate: ANY },
+    Spec { name: "GENUUID", handler: basic::genuuid, gate: ANY },
 ];
 
 /// Finds a command by its upper-case name.

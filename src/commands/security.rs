@@ -255,6 +255,7 @@ pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
     };
     let root = if as_root {
         s.auth.names = Some(NameTables::load());
+        super::tz::preload();
         chroot_into(&jail)
     } else {
         descriptor_jail(&jail)

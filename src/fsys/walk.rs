@@ -66,23 +66,44 @@ impl Level {
     }
 }
 
-/// A lazy LS/LSR listing: lines `D: rel/`, `F: rel`, `U: rel`, relative to the
-/// listed directory, in readdir order, hiding secure directories and metadata.
+/// How a listing writes its lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Style {
+    /// LS/LSR: `D: rel/`, `F: rel`, `U: rel`, relative to the listed directory.
+    Tagged,
+    /// LSV2 and its kin: the path from the served root (`prefix` is the listed
+    /// directory's, ending in `/`, empty for the root itself), directories with a
+    /// trailing `/`, no tag.
+    Rooted {
+        /// The listed directory's path from the root plus `/` (empty for the root).
+        prefix: Vec<u8>,
+    },
+}
+
+/// A lazy listing, in readdir order, depth first (a directory's line before its
+/// contents), hiding secure directories and metadata.
 pub struct Lister {
     stack: Vec<Level>,
     recursive: bool,
     budget: u64,
+    style: Style,
     /// Set when the walk stopped at its entry budget.
     pub truncated: bool,
 }
 
 impl Lister {
-    /// Starts a listing of an already opened directory.
+    /// Starts an LS/LSR listing of an already opened directory.
     pub fn new(dir: OwnedFd, recursive: bool, budget: u64) -> io::Result<Lister> {
+        Lister::styled(dir, recursive, budget, Style::Tagged)
+    }
+
+    /// Starts a listing with the given line style.
+    pub fn styled(dir: OwnedFd, recursive: bool, budget: u64, style: Style) -> io::Result<Lister> {
         Ok(Lister {
             stack: vec![Level::open(dir, Vec::new())?],
             recursive,
             budget,
+            style,
             truncated: false,
         })
     }
@@ -91,6 +112,17 @@ impl Lister {
     /// walk ends. Returns false once the walk is over.
     pub fn fill(&mut self, out: &mut Vec<u8>, want: usize) -> bool {
         while out.len() < want {
+            if !self.next_line(out) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Appends exactly one line (ending in `\n`) to `out`; false, with nothing
+    /// appended, once the walk is over.
+    pub fn next_line(&mut self, out: &mut Vec<u8>) -> bool {
+        loop {
             let depth = self.stack.len();
             let Some(top) = self.stack.last_mut() else { return false };
             let Some((name, kind)) = top.next_entry() else {
@@ -108,12 +140,14 @@ impl Lister {
             self.budget -= 1;
             let mut rel = top.prefix.clone();
             rel.extend_from_slice(&name);
-            let tag: &[u8] = match kind {
-                Kind::Dir => b"D: ",
-                Kind::File => b"F: ",
-                Kind::Other => b"U: ",
-            };
-            out.extend_from_slice(tag);
+            match &self.style {
+                Style::Tagged => out.extend_from_slice(match kind {
+                    Kind::Dir => b"D: ",
+                    Kind::File => b"F: ",
+                    Kind::Other => b"U: ",
+                }),
+                Style::Rooted { prefix } => out.extend_from_slice(prefix),
+            }
             out.extend_from_slice(&rel);
             if kind == Kind::Dir {
                 out.push(b'/');
@@ -126,11 +160,10 @@ impl Lister {
                     if let Ok(level) = Level::open(fd, rel) {
                         self.stack.push(level);
                     }
-                    continue;
                 }
             }
+            return true;
         }
-        true
     }
 }
 

@@ -52,7 +52,7 @@ pub fn prepare(dir: &Path, port: u16) -> Result<PathBuf, String> {
         let hash: String = h.iter().map(|b| format!("{b:02x}")).collect();
         let text = format!(
             "# tfd demo configuration (generated; see conf/tfd.conf for every key)\n\
-             proto 2.4.1\nhash {hash}\ndbdir data\nport {port}\nlisten 127.0.0.1\nprivkey_file key.pem\n"
+             proto 2.4.1\nproto 2.5.1\nhash {hash}\ndbdir data\nport {port}\nlisten 127.0.0.1\nprivkey_file key.pem\n"
         );
         write_new(&conf, 0o600, text.as_bytes())?;
     }
@@ -75,7 +75,7 @@ pub fn print_instructions(dir: &Path, cfg: &Config) {
          t = TfProtocol(\"{proto}\", open(\"{pk}\").read(), \"{hash}\", \"{host}\", {port}); t.connect(); \
          t.echo_command(\"hello\", lambda r: print(r)); t.disconnect()'\n\n\
          Stop with Ctrl-C.",
-        proto = cfg.proto,
+        proto = cfg.proto.first().map(String::as_str).unwrap_or_default(),
         hash = cfg.hash,
         pk = pubkey.display(),
     );

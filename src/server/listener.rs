@@ -162,6 +162,8 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
     };
     cfg.forget_private_key();
     sys::umask(0o022);
+    // before any session can chroot or drop privileges: SETTZ reads zones beneath it
+    crate::commands::tz::preload();
     let mut listeners = Vec::new();
     for addr in &cfg.listen {
         let l = bind(*addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -278,7 +280,13 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
 impl Listener {
     /// Starts (or restarts) the UDP responder process.
     fn spawn_udp(&mut self) {
-        let keep_out: Vec<_> = self.ctx.keys.raw_fd().into_iter().collect();
+        let keep_out: Vec<_> = self
+            .ctx
+            .keys
+            .raw_fd()
+            .into_iter()
+            .chain(crate::commands::tz::database_fd())
+            .collect();
         match super::udp::spawn(&self.udp, self.udp_user.as_ref(), &keep_out) {
             Ok(pid) => self.udp_pid = pid,
             Err(e) => error!("cannot start the UDP responder: {e}"),
@@ -293,6 +301,7 @@ impl Listener {
         fds.extend(self.control.iter().map(|c| c.as_raw_fd()));
         fds.push(self.sig_rx.as_raw_fd());
         fds.extend(self.ctx.keys.raw_fd());
+        fds.extend(crate::commands::tz::database_fd());
         fds
     }
 

@@ -105,6 +105,8 @@ pub struct Session {
     /// The socket for the OOB thread, until the thread is started (see
     /// [`Session::ensure_oob_thread`]).
     pub oob_pending: Option<TcpStream>,
+    /// The time zone of GETTZ/SETTZ/LOCALTIME (UTC until SETTZ).
+    pub tz: commands::tz::SessionTz,
 }
 
 impl Session {

@@ -37,6 +37,14 @@ pub fn split_pipe(arg: &[u8]) -> Option<(&[u8], &[u8])> {
     find(arg, b" | ").map(|i| (&arg[..i], &arg[i + 3..]))
 }
 
+/// The separator between LSV2's and LSRV2's two paths.
+pub const LSV2_SEP: &[u8] = b"@||@";
+
+/// Splits `<dir>@||@<file>` (LSV2, LSRV2) at the first separator.
+pub fn split_lsv2(arg: &[u8]) -> Option<(&[u8], &[u8])> {
+    find(arg, LSV2_SEP).map(|i| (&arg[..i], &arg[i + LSV2_SEP.len()..]))
+}
+
 /// Splits at the first space (CHMOD, CHOWN, XDEL, LOGIN, SNDFILE…).
 pub fn split_space(arg: &[u8]) -> Option<(&[u8], &[u8])> {
     arg.iter().position(|&b| b == b' ').map(|i| (&arg[..i], &arg[i + 1..]))
@@ -87,6 +95,9 @@ mod tests {
     fn separators() {
         assert_eq!(split_pipe(b"a b | c | d"), Some((&b"a b"[..], &b"c | d"[..])));
         assert_eq!(split_pipe(b"a|b"), None);
+        assert_eq!(split_lsv2(b"d x@||@o@||@p"), Some((&b"d x"[..], &b"o@||@p"[..])));
+        assert_eq!(split_lsv2(b"@||@"), Some((&b""[..], &b""[..])));
+        assert_eq!(split_lsv2(b"d@|@o"), None);
         assert_eq!(split_space(b"user pass word"), Some((&b"user"[..], &b"pass word"[..])));
         assert_eq!(split_space(b"user"), None);
         assert_eq!(parse_i64(b" 42 "), Some(42));

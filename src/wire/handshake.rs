@@ -14,11 +14,14 @@ pub const KEY_MIN: usize = 16;
 /// See [`KEY_MIN`].
 pub const KEY_MAX: usize = 214;
 
-/// Checks the version frame. Like the reference, bytes after an embedded NUL are
-/// ignored; the comparison is otherwise exact.
-pub fn check_version(frame: &[u8], proto: &str) -> Result<(), Failed> {
+/// Checks the version frame against every accepted version string (the `proto`
+/// lines: the version is a deployment's choice, not the document's number, so one
+/// server may accept the strings its 2.4.1 and its 2.5.1 clients were set up with).
+/// Like the reference, bytes after an embedded NUL are ignored; the comparison is
+/// otherwise exact.
+pub fn check_version<S: AsRef<str>>(frame: &[u8], accepted: &[S]) -> Result<(), Failed> {
     let s = frame.split(|&b| b == 0).next().unwrap_or_default();
-    if s == proto.as_bytes() {
+    if accepted.iter().any(|p| s == p.as_ref().as_bytes()) {
         Ok(())
     } else {
         Err(Failed::IncompatibleProtocol)
@@ -70,11 +73,16 @@ mod tests {
 
     #[test]
     fn version_rules() {
-        assert!(check_version(b"2.4.1", "2.4.1").is_ok());
-        assert!(check_version(b"2.4.1\0junk", "2.4.1").is_ok());
-        assert_eq!(check_version(b"2.4.2", "2.4.1"), Err(Failed::IncompatibleProtocol));
-        assert_eq!(check_version(b"2.4.1 ", "2.4.1"), Err(Failed::IncompatibleProtocol));
-        assert_eq!(check_version(b"", "2.4.1"), Err(Failed::IncompatibleProtocol));
+        assert!(check_version(b"2.4.1", &["2.4.1"]).is_ok());
+        assert!(check_version(b"2.4.1\0junk", &["2.4.1"]).is_ok());
+        assert_eq!(check_version(b"2.4.2", &["2.4.1"]), Err(Failed::IncompatibleProtocol));
+        assert_eq!(check_version(b"2.4.1 ", &["2.4.1"]), Err(Failed::IncompatibleProtocol));
+        assert_eq!(check_version(b"", &["2.4.1"]), Err(Failed::IncompatibleProtocol));
+        let both = ["2.4.1", "2.5.1"];
+        assert!(check_version(b"2.4.1", &both).is_ok());
+        assert!(check_version(b"2.5.1", &both).is_ok());
+        assert_eq!(check_version(b"2.5", &both), Err(Failed::IncompatibleProtocol));
+        assert_eq!(check_version(b"x", &[] as &[&str]), Err(Failed::IncompatibleProtocol));
     }
 
     #[test]

@@ -6,10 +6,12 @@
 pub mod cipher;
 pub mod command;
 pub mod frame;
+pub mod fstat;
 pub mod handshake;
 pub mod hpf;
 pub mod status;
 pub mod udp;
+pub mod uuid;
 
 pub use cipher::Cipher;
 pub use frame::{FrameError, MAX_CHUNK, MAX_FRAME};

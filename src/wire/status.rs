@@ -112,6 +112,40 @@ pub enum Failed {
     AlreadyJailed = 51,
     /// TLB: no tuple to give.
     Tlb = 52,
+    /// LSV2/LSRV2 (and the DOWN forms): the listing could not be made.
+    LsrV2 = 53,
+    /// NETLOCK/NETUNLOCK failed.
+    NetLock = 54,
+    /// NETMUTACQ_TRY/NETMUTREL failed.
+    NetMut = 55,
+    /// An alias could not be set.
+    Alias = 56,
+    /// SETFSPERM failed.
+    SetFsPerm = 57,
+    /// REMFSPERM failed.
+    RemFsPerm = 58,
+    /// GETFSPERM failed.
+    GetFsPerm = 59,
+    /// ISSECFS: the directory is not part of the secure filesystem.
+    NotSecureFs = 60,
+    /// LOCKSYS refused, or a command before LOCKSYS.
+    LockSys = 61,
+    /// TASFS: the file exists or cannot be made.
+    CreateRequested = 62,
+    /// RMKDIR created only part of the path, or none.
+    RecursiveMkdir = 63,
+    /// RUNBASH refused or failed.
+    RunBash = 64,
+    /// FLYCONTEXT refused, or a command before FLYCONTEXT.
+    FlyContext = 65,
+    /// GOAES failed.
+    Aes = 66,
+    /// FAITOK failed, or was already used.
+    FaiInit = 67,
+    /// The FAI token is unknown or expired.
+    FaiExpired = 68,
+    /// The FAI key is unusable.
+    FaiKey = 69,
 }
 
 impl Failed {
@@ -171,6 +205,23 @@ impl Failed {
             BeforeInjail => "Invalid command before in-jail.",
             AlreadyJailed => "The process is already in-jailed.",
             Tlb => "Failed to retrieve TLB tuple.",
+            LsrV2 => "Failed running LSRV2.",
+            NetLock => "Failed to acquire or release NETLOCK.",
+            NetMut => "Failed to acquire or release NETMUT.",
+            Alias => "Failed setting an alias.",
+            SetFsPerm => "Failed setting secure FS permission.",
+            RemFsPerm => "Failed removing secure FS permission.",
+            GetFsPerm => "Failed getting secure FS permission identity.",
+            NotSecureFs => "The directory does not belongs to secure FS.",
+            LockSys => "Unable to use Folder Locking System.",
+            CreateRequested => "Unable to create the requested file.",
+            RecursiveMkdir => "Failed to create directory recursively.",
+            RunBash => "Failed running RUNBASH command.",
+            FlyContext => "Unable to use the FlyContext System.",
+            Aes => "Unable to start AES encryption system.",
+            FaiInit => "Failed initializing FAI interface.",
+            FaiExpired => "Token expired for FAI access.",
+            FaiKey => "FAI key is invalid.",
         }
     }
 
@@ -185,7 +236,7 @@ impl Failed {
     }
 
     /// Every code, in numeric order (for tests and documentation).
-    pub const ALL: [Failed; 52] = {
+    pub const ALL: [Failed; 69] = {
         use Failed::*;
         [
             AccessDenied,
@@ -240,6 +291,23 @@ impl Failed {
             BeforeInjail,
             AlreadyJailed,
             Tlb,
+            LsrV2,
+            NetLock,
+            NetMut,
+            Alias,
+            SetFsPerm,
+            RemFsPerm,
+            GetFsPerm,
+            NotSecureFs,
+            LockSys,
+            CreateRequested,
+            RecursiveMkdir,
+            RunBash,
+            FlyContext,
+            Aes,
+            FaiInit,
+            FaiExpired,
+            FaiKey,
         ]
     };
 
@@ -317,6 +385,12 @@ mod tests {
             b"FAILED 16 : Missing parameter from command."
         );
         assert_eq!(Failed::Tlb.to_wire(), b"FAILED 52 : Failed to retrieve TLB tuple.");
+        assert_eq!(Failed::LsrV2.to_wire(), b"FAILED 53 : Failed running LSRV2.");
+        assert_eq!(
+            Failed::RecursiveMkdir.to_wire(),
+            b"FAILED 63 : Failed to create directory recursively."
+        );
+        assert_eq!(Failed::FaiKey.to_wire(), b"FAILED 69 : FAI key is invalid.");
     }
 
     #[test]
