@@ -177,7 +177,10 @@ fn ok(what: &str, st: Result<tfd::wire::Status, tfd::client::ClientError>) -> Re
     }
 }
 
-/// One small-file operation on the client's own file `f<i>` (or `u<i>` for uploads).
+/// One small-file operation on the client's own file `c<i>/f` (`c<i>/u` for uploads).
+/// Each client works in a directory of its own, as the users of a file server do:
+/// 64 clients creating and renaming entries in one directory queue on that
+/// directory's lock in the file system, whatever the server does.
 #[derive(Clone, Copy, Debug)]
 enum Small {
     Sndfile,
@@ -210,8 +213,8 @@ impl Small {
     }
 
     fn run(self, c: &mut Client, i: usize, data: &[u8]) -> Result<(), String> {
-        let down = format!("f{i}");
-        let up = format!("u{i}");
+        let down = format!("c{i}/f");
+        let up = format!("c{i}/u");
         let check_len = |n: usize| {
             if n == data.len() {
                 Ok(())
@@ -325,14 +328,14 @@ fn mixed_step(cfg: &ClientConfig, i: usize, m: &mut Mixer, data: &[u8]) -> (&'st
         return ("none", Err("no session".into()));
     };
     m.ops += 1;
-    let d = format!("m{i}");
+    let d = format!("c{i}/m");
     match m.rng.next() % 10 {
         0..=2 => ("ECHO", echo(c)),
         3 => (
             "MKDIR+RMDIR",
             ok("MKDIR", c.call("MKDIR", d.as_bytes())).and_then(|()| ok("RMDIR", c.call("RMDIR", d.as_bytes()))),
         ),
-        4 => ("FSTAT", ok("FSTAT", c.call("FSTAT", format!("f{i}").as_bytes()))),
+        4 => ("FSTAT", ok("FSTAT", c.call("FSTAT", format!("c{i}/f").as_bytes()))),
         5 => ("SNDFILE", Small::Sndfile.run(c, i, data)),
         6 => ("RCVFILE", Small::Rcvfile.run(c, i, data)),
         7 => ("PUT", Small::Put.run(c, i, data)),
@@ -354,7 +357,9 @@ fn run(o: &Options) -> Result<(), String> {
     let cfg = Arc::new(server.client_config());
     let data: Arc<Vec<u8>> = Arc::new((0..SMALL).map(|i| (i * 7 + 3) as u8).collect());
     for i in 0..64 {
-        std::fs::write(server.data_dir().join(format!("f{i}")), &data[..]).map_err(|e| e.to_string())?;
+        let dir = server.data_dir().join(format!("c{i}"));
+        std::fs::create_dir(&dir).map_err(|e| e.to_string())?;
+        std::fs::write(dir.join("f"), &data[..]).map_err(|e| e.to_string())?;
     }
 
     let session = |cfg: Arc<ClientConfig>| move |_| connect(&cfg);
