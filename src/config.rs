@@ -36,6 +36,9 @@ pub const MAX_IDLE_TIMEOUT_SECS: u64 = 86400 * 7;
 pub const DEFAULT_HPF_MAX_BUFFER: u64 = 4 << 20;
 /// Upper bound for `hpf_max_buffer`.
 pub const MAX_HPF_MAX_BUFFER: u64 = 64 << 20;
+/// Upper bound for the `rate_limit_*` keys: 1 TiB/s, far above any link, so a
+/// typo is caught while the cost arithmetic stays far from overflow.
+pub const MAX_RATE_LIMIT: u64 = 1 << 40;
 /// Default for `direct_io_min`: uploads written, and uncached files read, in
 /// pieces of at least 1 MiB bypass the page cache.
 pub const DEFAULT_DIRECT_IO_MIN: u64 = 1 << 20;
@@ -104,6 +107,18 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "direct_io_min",
         "smallest transfer piece moved past the page cache (O_DIRECT): upload writes, and download reads of uncached files; bytes or K/M/G up to 64M; 0 = never (default 1M)",
+    ),
+    (
+        "rate_limit_session",
+        "bandwidth of one session, bytes per second in each direction, or K/M/G (powers of 1024); 0 = no limit (default 0)",
+    ),
+    (
+        "rate_limit_user",
+        "bandwidth shared by all sessions of one LOGIN user, bytes per second in each direction, or K/M/G; 0 = no limit (default 0)",
+    ),
+    (
+        "rate_limit_total",
+        "bandwidth shared by every session of the node, bytes per second in each direction, or K/M/G; 0 = no limit (default 0)",
     ),
     (
         "walk_limit",
@@ -226,6 +241,8 @@ pub struct Config {
     /// many bytes use O_DIRECT (0: never).
     pub direct_io_min: u64,
     pub walk_limit: u64,
+    /// Bandwidth limits in bytes per second per direction (0: none).
+    pub rate_limits: crate::server::bandwidth::Rates,
     /// Failed LOGINs per address before a ban; 0 turns the rule off.
     pub login_max_failures_ip: u32,
     /// Failed LOGINs per name before a lock; 0 turns the rule off.
@@ -280,6 +297,7 @@ impl fmt::Debug for Config {
             .field("hpf_max_buffer", &self.hpf_max_buffer)
             .field("direct_io_min", &self.direct_io_min)
             .field("walk_limit", &self.walk_limit)
+            .field("rate_limits", &self.rate_limits)
             .field("login_max_failures_ip", &self.login_max_failures_ip)
             .field("login_max_failures_user", &self.login_max_failures_user)
             .field("login_window", &self.login_window)
@@ -651,6 +669,7 @@ struct Draft {
     idle_timeout: Option<Duration>,
     hpf_max_buffer: Option<u64>,
     direct_io_min: Option<u64>,
+    rate_limits: crate::server::bandwidth::Rates,
     walk_limit: Option<u64>,
     login_max_failures_ip: Option<u32>,
     login_max_failures_user: Option<u32>,
@@ -938,6 +957,16 @@ fn parse_value(d: &mut Draft, key: &'static str, value: &str, line: usize) -> Re
                 d.login_lock = Some(Duration::from_secs(secs));
             }
         }
+        "rate_limit_session" | "rate_limit_user" | "rate_limit_total" => {
+            let rate = parse_size(value).filter(|n| *n <= MAX_RATE_LIMIT).ok_or_else(|| {
+                format!("{value:?} is not a rate 0..1T (bytes per second, or a number with a K, M or G suffix; 0 = no limit)")
+            })?;
+            match key {
+                "rate_limit_session" => d.rate_limits.session = rate,
+                "rate_limit_user" => d.rate_limits.user = rate,
+                _ => d.rate_limits.total = rate,
+            }
+        }
         "quota_default" => {
             let size = parse_size(value).ok_or_else(|| {
                 format!("{value:?} is not a size (bytes, or a number with a K, M or G suffix; 0 = no quota)")
@@ -1051,6 +1080,7 @@ fn finish(d: Draft, file: &str, seen: &KeyLines) -> Result<Config, ConfigError> 
         hpf_max_buffer: d.hpf_max_buffer.unwrap_or(DEFAULT_HPF_MAX_BUFFER),
         direct_io_min: d.direct_io_min.unwrap_or(DEFAULT_DIRECT_IO_MIN),
         walk_limit: d.walk_limit.unwrap_or(DEFAULT_WALK_LIMIT),
+        rate_limits: d.rate_limits,
         login_max_failures_ip: d.login_max_failures_ip.unwrap_or(DEFAULT_LOGIN_MAX_FAILURES_IP),
         login_max_failures_user: d.login_max_failures_user.unwrap_or(DEFAULT_LOGIN_MAX_FAILURES_USER),
         login_window: d.login_window.unwrap_or(DEFAULT_LOGIN_WINDOW),
@@ -1510,6 +1540,39 @@ mod tests {
             e.starts_with("<config>:7: listen address [::1]:10345 given twice"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn rate_limit_keys() {
+        let c = Config::parse_str(&minimal("")).unwrap();
+        assert_eq!(c.rate_limits, crate::server::bandwidth::Rates::default());
+        assert!(!c.rate_limits.any(), "no limit unless configured");
+        let c = Config::parse_str(&minimal(
+            "rate_limit_session 10M\nrate_limit_user 512K\nrate_limit_total 1048576\n",
+        ))
+        .unwrap();
+        assert_eq!(c.rate_limits.session, 10 << 20);
+        assert_eq!(c.rate_limits.user, 512 << 10);
+        assert_eq!(c.rate_limits.total, 1 << 20);
+        assert_eq!(
+            Config::parse_str(&minimal("rate_limit_total 0\n"))
+                .unwrap()
+                .rate_limits
+                .total,
+            0
+        );
+        for bad in [
+            "rate_limit_session -1",
+            "rate_limit_user 2T",
+            "rate_limit_total 1.5M",
+            "rate_limit_total M",
+            "rate_limit_session 2048G",
+        ] {
+            let e = Config::parse_str(&minimal(&format!("{bad}\n")))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("not a rate"), "{bad}: {e}");
+        }
     }
 
     #[test]

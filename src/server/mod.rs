@@ -1,10 +1,12 @@
 //! The daemon: listeners, the accept loop, one forked process per session, signals.
 #![forbid(unsafe_code)]
 
+pub mod bandwidth;
 pub mod control;
 pub mod demo;
 pub mod keys;
 pub mod listener;
+pub mod metrics;
 pub mod notify;
 pub mod proxy;
 pub mod registry;
