@@ -269,3 +269,33 @@ fn every_transfer_command_is_paced() {
         );
     }
 }
+
+/// A reload (SIGHUP) gives sessions that start after it the new limit; a
+/// session that was already running keeps the limit it started with (none).
+#[test]
+fn reload_applies_new_limits_to_new_sessions() {
+    let srv = Server::start();
+    let data = pattern(2 * MIB, 22);
+    data_dir_write(&srv.path("f"), &data);
+    let mut old = srv.client();
+    let conf = std::fs::read_to_string(&srv.conf).unwrap();
+    std::fs::write(&srv.conf, format!("{conf}rate_limit_session 2M\n")).unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(srv.pid()), nix::sys::signal::SIGHUP).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !srv.log().contains("configuration reloaded") {
+        assert!(Instant::now() < deadline, "no reload:\n{}", srv.log());
+        thread::sleep(Duration::from_millis(20));
+    }
+    let (got, old_secs) = timed(|| get(&mut old, "f"));
+    assert_eq!(got, data);
+    let mut new = srv.client();
+    let (got, new_secs) = timed(|| get(&mut new, "f"));
+    assert_eq!(got, data);
+    within(
+        "after reload, new session GET 2 MiB at 2M",
+        new_secs,
+        ideal(data.len(), RATE),
+        0.10,
+    );
+    assert!(old_secs < 0.5, "the running session was unlimited: {old_secs:.3} s");
+}
