@@ -366,6 +366,9 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, slot: usize
     let started = Instant::now();
     if let Some(trp) = &ctx.cfg.trp {
         ctx.keys.close();
+        // a relay never reads a command: counted as active, its bytes and
+        // limits belong to the backend
+        ctx.registry.set_phase(slot, crate::server::registry::Phase::Active);
         crate::server::proxy::relay(stream, peer, trp, ctx.cfg.port);
         return;
     }
