@@ -428,7 +428,7 @@ pub struct NetStream {
     sock: TcpStream,
     urgent: Option<UrgentHandler>,
     /// Bandwidth limits (`rate_limit_*`), if any; None costs nothing.
-    pace: Option<std::sync::Arc<crate::server::bandwidth::Pace>>,
+    pace: Option<std::sync::Arc<crate::bandwidth::Pace>>,
 }
 
 impl NetStream {
@@ -436,16 +436,16 @@ impl NetStream {
     pub fn get_ref(&self) -> &TcpStream {
         &self.sock
     }
-}
 
-impl NetStream {
+    /// Reads at most one pacing quantum and charges what arrived (the sender
+    /// is held back by TCP's window while we sleep).
     fn read_paced(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let Some(p) = &self.pace else {
             return self.sock.read(buf);
         };
         let n = buf.len().min(p.quantum());
         let n = self.sock.read(&mut buf[..n])?;
-        p.charge(crate::server::bandwidth::Dir::In, n);
+        p.charge(crate::bandwidth::Dir::In, n);
         Ok(n)
     }
 }
@@ -456,7 +456,7 @@ impl Write for NetStream {
             return self.sock.write(buf);
         };
         let n = buf.len().min(p.quantum());
-        p.charge(crate::server::bandwidth::Dir::Out, n);
+        p.charge(crate::bandwidth::Dir::Out, n);
         self.sock.write(&buf[..n])
     }
 
@@ -539,7 +539,7 @@ impl Channel {
     }
 
     /// Applies bandwidth limits to both directions from now on.
-    pub fn set_pace(&mut self, pace: Option<std::sync::Arc<crate::server::bandwidth::Pace>>) {
+    pub fn set_pace(&mut self, pace: Option<std::sync::Arc<crate::bandwidth::Pace>>) {
         self.rx.inner.get_mut().pace = pace.clone();
         self.tx.inner.pace = pace;
     }

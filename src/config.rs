@@ -242,7 +242,7 @@ pub struct Config {
     pub direct_io_min: u64,
     pub walk_limit: u64,
     /// Bandwidth limits in bytes per second per direction (0: none).
-    pub rate_limits: crate::server::bandwidth::Rates,
+    pub rate_limits: crate::bandwidth::Rates,
     /// Failed LOGINs per address before a ban; 0 turns the rule off.
     pub login_max_failures_ip: u32,
     /// Failed LOGINs per name before a lock; 0 turns the rule off.
@@ -669,7 +669,7 @@ struct Draft {
     idle_timeout: Option<Duration>,
     hpf_max_buffer: Option<u64>,
     direct_io_min: Option<u64>,
-    rate_limits: crate::server::bandwidth::Rates,
+    rate_limits: crate::bandwidth::Rates,
     walk_limit: Option<u64>,
     login_max_failures_ip: Option<u32>,
     login_max_failures_user: Option<u32>,
@@ -1545,7 +1545,7 @@ mod tests {
     #[test]
     fn rate_limit_keys() {
         let c = Config::parse_str(&minimal("")).unwrap();
-        assert_eq!(c.rate_limits, crate::server::bandwidth::Rates::default());
+        assert_eq!(c.rate_limits, crate::bandwidth::Rates::default());
         assert!(!c.rate_limits.any(), "no limit unless configured");
         let c = Config::parse_str(&minimal(
             "rate_limit_session 10M\nrate_limit_user 512K\nrate_limit_total 1048576\n",

@@ -216,7 +216,7 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
         xferlog,
         metrics: Arc::new(super::metrics::Metrics::new().map_err(|e| format!("metrics table: {e}"))?),
         buckets: Arc::new(
-            super::bandwidth::Buckets::new(registry_slots).map_err(|e| format!("bandwidth buckets: {e}"))?,
+            crate::bandwidth::Buckets::new(registry_slots).map_err(|e| format!("bandwidth buckets: {e}"))?,
         ),
     });
     let control_path = match (&cfg_control, sys::geteuid() == 0 && !opts.serve_as_self) {

@@ -1,7 +1,6 @@
 //! The daemon: listeners, the accept loop, one forked process per session, signals.
 #![forbid(unsafe_code)]
 
-pub mod bandwidth;
 pub mod control;
 pub mod demo;
 pub mod keys;

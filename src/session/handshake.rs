@@ -64,7 +64,7 @@ pub fn handshake(
         .set_write_timeout(Some(limit))
         .map_err(|e| HandshakeError::Channel(e.into()))?;
     let mut chan = Channel::with_urgent(stream, Some(urgent)).map_err(|e| HandshakeError::Channel(e.into()))?;
-    let pace = crate::server::bandwidth::Pace::new(&ctx.buckets, ctx.cfg.rate_limits);
+    let pace = crate::bandwidth::Pace::new(&ctx.buckets, ctx.cfg.rate_limits);
     chan.set_pace(pace.clone());
 
     // 1–2: version

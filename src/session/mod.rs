@@ -51,7 +51,7 @@ pub struct Context {
     /// The counters behind `tfd ctl metrics` (shared memory, mapped before fork).
     pub metrics: Arc<crate::server::metrics::Metrics>,
     /// The per-user and node-wide bandwidth buckets (shared memory, mapped before fork).
-    pub buckets: Arc<crate::server::bandwidth::Buckets>,
+    pub buckets: Arc<crate::bandwidth::Buckets>,
 }
 
 impl Context {
@@ -113,7 +113,7 @@ pub struct Session {
     /// [`Session::ensure_oob_thread`]).
     pub oob_pending: Option<TcpStream>,
     /// The session's bandwidth limits (None: no `rate_limit_*` set).
-    pub pace: Option<Arc<crate::server::bandwidth::Pace>>,
+    pub pace: Option<Arc<crate::bandwidth::Pace>>,
 }
 
 impl Session {

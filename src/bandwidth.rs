@@ -15,6 +15,8 @@
 //! With no limit configured a session gets no [`Pace`] at all: its socket reads
 //! and writes take the plain path (no clock read, no atomics).
 
+#![forbid(unsafe_code)]
+
 use crate::sys::SharedWords;
 use std::io;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
