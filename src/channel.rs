@@ -418,7 +418,7 @@ impl<W: Write> TxHalf<W> {
 /// Called when TCP urgent data is waiting; returns true if it consumed the byte.
 pub type UrgentHandler = std::sync::Arc<dyn Fn() -> bool + Send + Sync>;
 
-/// The receiving socket. With an urgent-data handler it never lets a normal read
+/// The socket, in either direction. With an urgent-data handler it never lets a normal read
 /// run past TCP urgent data: Linux drops the urgent byte (and its POLLPRI) once a
 /// normal read passes the mark, so each read first polls for POLLIN|POLLPRI and
 /// lets the handler take the urgent byte before any normal data is read. POLLIN
@@ -427,12 +427,41 @@ pub type UrgentHandler = std::sync::Arc<dyn Fn() -> bool + Send + Sync>;
 pub struct NetStream {
     sock: TcpStream,
     urgent: Option<UrgentHandler>,
+    /// Bandwidth limits (`rate_limit_*`), if any; None costs nothing.
+    pace: Option<std::sync::Arc<crate::bandwidth::Pace>>,
 }
 
 impl NetStream {
     /// The socket.
     pub fn get_ref(&self) -> &TcpStream {
         &self.sock
+    }
+
+    /// Reads at most one pacing quantum and charges what arrived (the sender
+    /// is held back by TCP's window while we sleep).
+    fn read_paced(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(p) = &self.pace else {
+            return self.sock.read(buf);
+        };
+        let n = buf.len().min(p.quantum());
+        let n = self.sock.read(&mut buf[..n])?;
+        p.charge(crate::bandwidth::Dir::In, n);
+        Ok(n)
+    }
+}
+
+impl Write for NetStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let Some(p) = &self.pace else {
+            return self.sock.write(buf);
+        };
+        let n = buf.len().min(p.quantum());
+        p.charge(crate::bandwidth::Dir::Out, n);
+        self.sock.write(&buf[..n])
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.sock.flush()
     }
 }
 
@@ -441,7 +470,7 @@ impl Read for NetStream {
         use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
         use std::os::fd::AsFd;
         let Some(handler) = self.urgent.as_ref() else {
-            return self.sock.read(buf);
+            return self.read_paced(buf);
         };
         loop {
             let timeout = match self.sock.read_timeout()? {
@@ -468,7 +497,7 @@ impl Read for NetStream {
                 continue;
             }
             if ev.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL) {
-                return self.sock.read(buf);
+                return self.read_paced(buf);
             }
         }
     }
@@ -479,7 +508,7 @@ pub struct Channel {
     /// Receiving half.
     pub rx: RxHalf<NetStream>,
     /// Sending half.
-    pub tx: TxHalf<TcpStream>,
+    pub tx: TxHalf<NetStream>,
 }
 
 impl Channel {
@@ -496,11 +525,23 @@ impl Channel {
         let rx = NetStream {
             sock: stream.try_clone()?,
             urgent,
+            pace: None,
+        };
+        let tx = NetStream {
+            sock: stream,
+            urgent: None,
+            pace: None,
         };
         Ok(Channel {
             rx: RxHalf::new(rx),
-            tx: TxHalf::new(stream),
+            tx: TxHalf::new(tx),
         })
+    }
+
+    /// Applies bandwidth limits to both directions from now on.
+    pub fn set_pace(&mut self, pace: Option<std::sync::Arc<crate::bandwidth::Pace>>) {
+        self.rx.inner.get_mut().pace = pace.clone();
+        self.tx.inner.pace = pace;
     }
 
     /// Turns encryption on in both directions from the same session key.
@@ -511,7 +552,7 @@ impl Channel {
 
     /// The socket.
     pub fn stream(&self) -> &TcpStream {
-        self.tx.get_ref()
+        self.tx.get_ref().get_ref()
     }
 }
 

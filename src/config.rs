@@ -36,6 +36,9 @@ pub const MAX_IDLE_TIMEOUT_SECS: u64 = 86400 * 7;
 pub const DEFAULT_HPF_MAX_BUFFER: u64 = 4 << 20;
 /// Upper bound for `hpf_max_buffer`.
 pub const MAX_HPF_MAX_BUFFER: u64 = 64 << 20;
+/// Upper bound for the `rate_limit_*` keys: 1 TiB/s, far above any link, so a
+/// typo is caught while the cost arithmetic stays far from overflow.
+pub const MAX_RATE_LIMIT: u64 = 1 << 40;
 /// Default for `direct_io_min`: uploads written, and uncached files read, in
 /// pieces of at least 1 MiB bypass the page cache.
 pub const DEFAULT_DIRECT_IO_MIN: u64 = 1 << 20;
@@ -121,6 +124,18 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "replay_window",
         "seconds a handshake ciphertext is remembered, 1..2592000 (default 86400)",
+    ),
+    (
+        "rate_limit_session",
+        "bandwidth of one session, bytes per second in each direction, or K/M/G (powers of 1024); 0 = no limit (default 0)",
+    ),
+    (
+        "rate_limit_user",
+        "bandwidth shared by all sessions of one LOGIN user, bytes per second in each direction, or K/M/G; 0 = no limit (default 0)",
+    ),
+    (
+        "rate_limit_total",
+        "bandwidth shared by every session of the node, bytes per second in each direction, or K/M/G; 0 = no limit (default 0)",
     ),
     (
         "walk_limit",
@@ -249,6 +264,8 @@ pub struct Config {
     pub replay_cache: usize,
     /// `replay_window`: how long each is remembered.
     pub replay_window: Duration,
+    /// Bandwidth limits in bytes per second per direction (0: none).
+    pub rate_limits: crate::bandwidth::Rates,
     /// Failed LOGINs per address before a ban; 0 turns the rule off.
     pub login_max_failures_ip: u32,
     /// Failed LOGINs per name before a lock; 0 turns the rule off.
@@ -305,6 +322,7 @@ impl fmt::Debug for Config {
             .field("walk_limit", &self.walk_limit)
             .field("replay_cache", &self.replay_cache)
             .field("replay_window", &self.replay_window)
+            .field("rate_limits", &self.rate_limits)
             .field("login_max_failures_ip", &self.login_max_failures_ip)
             .field("login_max_failures_user", &self.login_max_failures_user)
             .field("login_window", &self.login_window)
@@ -689,6 +707,7 @@ struct Draft {
     idle_timeout: Option<Duration>,
     hpf_max_buffer: Option<u64>,
     direct_io_min: Option<u64>,
+    rate_limits: crate::bandwidth::Rates,
     walk_limit: Option<u64>,
     replay_cache: Option<usize>,
     replay_window: Option<Duration>,
@@ -993,6 +1012,16 @@ fn parse_value(d: &mut Draft, key: &'static str, value: &str, line: usize) -> Re
                 d.login_lock = Some(Duration::from_secs(secs));
             }
         }
+        "rate_limit_session" | "rate_limit_user" | "rate_limit_total" => {
+            let rate = parse_size(value).filter(|n| *n <= MAX_RATE_LIMIT).ok_or_else(|| {
+                format!("{value:?} is not a rate 0..1T (bytes per second, or a number with a K, M or G suffix; 0 = no limit)")
+            })?;
+            match key {
+                "rate_limit_session" => d.rate_limits.session = rate,
+                "rate_limit_user" => d.rate_limits.user = rate,
+                _ => d.rate_limits.total = rate,
+            }
+        }
         "quota_default" => {
             let size = parse_size(value).ok_or_else(|| {
                 format!("{value:?} is not a size (bytes, or a number with a K, M or G suffix; 0 = no quota)")
@@ -1113,6 +1142,7 @@ fn finish(d: Draft, file: &str, seen: &KeyLines) -> Result<Config, ConfigError> 
         replay_window: d
             .replay_window
             .unwrap_or(Duration::from_secs(DEFAULT_REPLAY_WINDOW_SECS)),
+        rate_limits: d.rate_limits,
         login_max_failures_ip: d.login_max_failures_ip.unwrap_or(DEFAULT_LOGIN_MAX_FAILURES_IP),
         login_max_failures_user: d.login_max_failures_user.unwrap_or(DEFAULT_LOGIN_MAX_FAILURES_USER),
         login_window: d.login_window.unwrap_or(DEFAULT_LOGIN_WINDOW),
@@ -1583,6 +1613,39 @@ mod tests {
             e.starts_with("<config>:7: listen address [::1]:10345 given twice"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn rate_limit_keys() {
+        let c = Config::parse_str(&minimal("")).unwrap();
+        assert_eq!(c.rate_limits, crate::bandwidth::Rates::default());
+        assert!(!c.rate_limits.any(), "no limit unless configured");
+        let c = Config::parse_str(&minimal(
+            "rate_limit_session 10M\nrate_limit_user 512K\nrate_limit_total 1048576\n",
+        ))
+        .unwrap();
+        assert_eq!(c.rate_limits.session, 10 << 20);
+        assert_eq!(c.rate_limits.user, 512 << 10);
+        assert_eq!(c.rate_limits.total, 1 << 20);
+        assert_eq!(
+            Config::parse_str(&minimal("rate_limit_total 0\n"))
+                .unwrap()
+                .rate_limits
+                .total,
+            0
+        );
+        for bad in [
+            "rate_limit_session -1",
+            "rate_limit_user 2T",
+            "rate_limit_total 1.5M",
+            "rate_limit_total M",
+            "rate_limit_session 2048G",
+        ] {
+            let e = Config::parse_str(&minimal(&format!("{bad}\n")))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("not a rate"), "{bad}: {e}");
+        }
     }
 
     #[test]

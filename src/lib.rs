@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod bandwidth;
 pub mod channel;
 pub mod client;
 pub mod commands;

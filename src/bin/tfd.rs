@@ -20,7 +20,7 @@ usage: tfd [-c FILE] [--check-config] [--daemon [--pidfile PATH]]
       --dir DIR       demo folder (default ./tfd-demo)
       --port PORT     demo port (default 10345)
   ctl                 send one admin request to a running tfd's control socket:
-                        sessions | kick PID|IP | ban IP DURATION | unban IP | reload | stats
+                        sessions | kick PID|IP | ban IP DURATION | unban IP | reload | stats | metrics
       --socket PATH   the control socket (default: control_socket of the config,
                       else /run/tfd/ctl.sock)
   -h, --help          this help

@@ -323,7 +323,7 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         }
         if gone.load(Ordering::SeqCst) {
             // unblock the reader if the peer is half-alive: shut the socket down
-            let _ = tx.get_ref().shutdown(std::net::Shutdown::Both);
+            let _ = tx.get_ref().get_ref().shutdown(std::net::Shutdown::Both);
         }
         reader.join().unwrap_or(Err(ChannelError::Closed))
     });

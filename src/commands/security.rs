@@ -8,6 +8,7 @@ use crate::auth::names::{self, NameTables};
 use crate::auth::throttle::{self, Policy};
 use crate::auth::{privs, userdb, Quota};
 use crate::fsys::{is_secure_name, walk, FsError, Kind, RelPath, Root};
+use crate::server::metrics::Counter;
 use crate::session::{denied_or, Session};
 use crate::sys;
 use crate::wire::{command, Failed};
@@ -72,6 +73,7 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
     let now = throttle::now();
     if let Err(b) = s.ctx.throttle.check(peer.ip(), name, &policy, now) {
         warn!("{peer} LOGIN {who:?} refused: {b}");
+        s.ctx.metrics.inc(Counter::LoginFailures);
         return Err(Failed::LoginFailed.into());
     }
     let Some(path) = s.ctx.cfg.userdb.clone() else {
@@ -90,6 +92,13 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
         Ok(e) => e,
         Err(why) => {
             let effect = s.ctx.throttle.failure(peer.ip(), name, &policy, now);
+            s.ctx.metrics.inc(Counter::LoginFailures);
+            if effect.ip_banned.is_some() {
+                s.ctx.metrics.inc(Counter::BansLogin);
+            }
+            if effect.account_locked.is_some() {
+                s.ctx.metrics.inc(Counter::LocksLogin);
+            }
             info!("{peer} LOGIN {who:?} failed ({why:?})");
             if let Some(secs) = effect.ip_banned {
                 warn!(
@@ -156,6 +165,9 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
         }
     );
     s.user = entry.name.clone();
+    if let Some(p) = &s.pace {
+        p.set_user(&s.user);
+    }
     s.auth.quota = quota;
     s.state.logged_in = true;
     if !s.state.needs_jail {

@@ -31,6 +31,8 @@ pub enum Request {
     Reload,
     /// Counters.
     Stats,
+    /// Counters in the Prometheus text format.
+    Metrics,
 }
 
 /// Parses `1h`, `30m`, `45s`, `2d` or plain seconds.
@@ -54,6 +56,7 @@ pub fn parse(line: &str) -> Result<Request, String> {
     match words.as_slice() {
         ["sessions"] => Ok(Request::Sessions),
         ["stats"] => Ok(Request::Stats),
+        ["metrics"] => Ok(Request::Metrics),
         ["reload"] => Ok(Request::Reload),
         ["kick", target] => match target.parse::<i32>() {
             Ok(pid) if pid > 0 => Ok(Request::KickPid(pid)),
@@ -72,7 +75,7 @@ pub fn parse(line: &str) -> Result<Request, String> {
             .map(Request::Unban)
             .map_err(|_| format!("unban: {ip:?} is not an IP address")),
         _ => Err(format!(
-            "unknown request {line:?} (sessions, kick PID|IP, ban IP DURATION, unban IP, reload, stats)"
+            "unknown request {line:?} (sessions, kick PID|IP, ban IP DURATION, unban IP, reload, stats, metrics)"
         )),
     }
 }
@@ -173,6 +176,7 @@ mod tests {
     #[test]
     fn requests() {
         assert_eq!(parse("sessions"), Ok(Request::Sessions));
+        assert_eq!(parse("metrics"), Ok(Request::Metrics));
         assert_eq!(parse(" kick 123 "), Ok(Request::KickPid(123)));
         assert_eq!(parse("kick 10.0.0.1"), Ok(Request::KickIp("10.0.0.1".parse().unwrap())));
         assert_eq!(parse("kick ::1"), Ok(Request::KickIp("::1".parse().unwrap())));

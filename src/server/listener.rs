@@ -3,6 +3,7 @@
 //! and turns signals (delivered through a self-pipe, never handled in place) into
 //! events: SIGCHLD reap, SIGHUP/SIGUSR1 reload, SIGTERM/SIGINT graceful stop.
 
+use super::metrics::Refusal;
 use crate::config::Config;
 use crate::session::{self, Context};
 use crate::sys::{self, Fork};
@@ -193,6 +194,7 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
         super::registry::Registry::new(cfg.max_sessions.max(64) as usize)
             .map_err(|e| format!("session registry: {e}"))?,
     );
+    let registry_slots = registry.capacity();
     let udp_sockets = super::udp::bind(&cfg.listen).map_err(|e| format!("cannot bind the UDP port: {e}"))?;
     let udp = super::udp::Responder {
         sockets: udp_sockets,
@@ -214,6 +216,10 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
                 .map_err(|e| format!("login throttle table: {e}"))?,
         ),
         xferlog,
+        metrics: Arc::new(super::metrics::Metrics::new().map_err(|e| format!("metrics table: {e}"))?),
+        buckets: Arc::new(
+            crate::bandwidth::Buckets::new(registry_slots).map_err(|e| format!("bandwidth buckets: {e}"))?,
+        ),
     });
     let control_path = match (&cfg_control, sys::geteuid() == 0 && !opts.serve_as_self) {
         (Some(p), _) => Some(p.clone()),
@@ -429,6 +435,7 @@ impl Listener {
                             self.key_pid = 0;
                             if !self.stopping {
                                 warn!("key process ended ({status:?}); restarting it");
+                                self.ctx.metrics.inc(super::metrics::Counter::KeyRestarts);
                                 std::thread::sleep(Duration::from_millis(100));
                                 self.respawn_keys();
                             }
@@ -436,6 +443,7 @@ impl Listener {
                             self.udp_pid = 0;
                             if !self.stopping {
                                 warn!("UDP responder ended ({status:?}); restarting it");
+                                self.ctx.metrics.inc(super::metrics::Counter::UdpRestarts);
                                 std::thread::sleep(Duration::from_millis(100));
                                 self.spawn_udp();
                             }
@@ -490,6 +498,7 @@ impl Listener {
             Request::KickIp(ip) => format!("ok: kicked {} session(s) from {ip}", self.kick_ip(ip)),
             Request::Ban(ip, d) => {
                 self.bans.ban(ip, d);
+                self.ctx.metrics.inc(super::metrics::Counter::BansControl);
                 let n = self.kick_ip(ip);
                 warn!("control: banned {ip} for {}s, kicked {n} session(s)", d.as_secs());
                 format!("ok: banned {ip} for {}s, kicked {n} session(s)", d.as_secs())
@@ -504,6 +513,11 @@ impl Listener {
             Request::Reload => {
                 self.reload();
                 "ok: reload done (see the log for its outcome)".to_string()
+            }
+            Request::Metrics => {
+                let phases = self.ctx.registry.phases();
+                let states: Vec<(&str, u64)> = super::registry::PHASE_NAMES.iter().copied().zip(phases).collect();
+                self.ctx.metrics.render(&states, self.ctx.registry.capacity())
             }
             Request::Stats => format!(
                 "uptime_s {}\nsessions {}\naccepted {}\nrefused {}\nregistry_slots {}\nudp_responder_pid {}",
@@ -640,6 +654,8 @@ impl Listener {
             tlb: tlb.clone(),
             throttle: self.ctx.throttle.clone(),
             xferlog,
+            metrics: self.ctx.metrics.clone(),
+            buckets: self.ctx.buckets.clone(),
         });
         // the responder holds the old TLB list: replace it
         self.udp.tlb = tlb;
@@ -712,17 +728,23 @@ impl Listener {
         info!("stopped");
     }
 
-    fn refuse_reason(&mut self, ip: IpAddr) -> Option<String> {
+    fn refuse_reason(&mut self, ip: IpAddr) -> Option<(Refusal, String)> {
         if let Some(left) = self.bans.remaining(&ip) {
-            return Some(format!("banned for {}s more", left.as_secs()));
+            return Some((Refusal::Banned, format!("banned for {}s more", left.as_secs())));
         }
         let cfg = &self.ctx.cfg;
         if self.children.len() >= cfg.max_sessions as usize {
-            return Some(format!("max_sessions {} reached", cfg.max_sessions));
+            return Some((
+                Refusal::MaxSessions,
+                format!("max_sessions {} reached", cfg.max_sessions),
+            ));
         }
         let from_ip = self.children.values().filter(|c| c.peer.ip() == ip).count();
         if from_ip >= cfg.max_sessions_per_ip as usize {
-            return Some(format!("max_sessions_per_ip {} reached", cfg.max_sessions_per_ip));
+            return Some((
+                Refusal::MaxSessionsPerIp,
+                format!("max_sessions_per_ip {} reached", cfg.max_sessions_per_ip),
+            ));
         }
         None
     }
@@ -740,14 +762,16 @@ impl Listener {
             };
             // Reap first so limits count only live sessions.
             self.reap();
-            if let Some(why) = self.refuse_reason(peer.ip()) {
+            if let Some((kind, why)) = self.refuse_reason(peer.ip()) {
                 self.refused += 1;
+                self.ctx.metrics.refused(kind);
                 warn!("{peer} refused: {why}");
                 drop(stream);
                 continue;
             }
             let Some(slot) = self.ctx.registry.reserve(peer) else {
                 warn!("{peer} refused: session registry full");
+                self.ctx.metrics.refused(Refusal::RegistryFull);
                 continue;
             };
             debug_assert_eq!(sys::thread_count(), 1, "the listener must be single-threaded to fork");
@@ -765,6 +789,7 @@ impl Listener {
                 }
                 Ok(Fork::Parent(pid)) => {
                     self.accepted += 1;
+                    self.ctx.metrics.inc(super::metrics::Counter::Accepted);
                     self.ctx.registry.set_pid(slot, pid as u32);
                     self.children.insert(pid, ChildInfo { peer, slot });
                 }

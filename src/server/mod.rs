@@ -5,6 +5,7 @@ pub mod control;
 pub mod demo;
 pub mod keys;
 pub mod listener;
+pub mod metrics;
 pub mod notify;
 pub mod proxy;
 pub mod registry;

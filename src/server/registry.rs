@@ -31,12 +31,29 @@ const COMMAND: usize = 9;
 const PEER0: usize = 10;
 const PEER1: usize = 11;
 const PORT: usize = 12;
+const PHASE: usize = 13;
 
 // header word offsets
 const TLB_NEXT: usize = 0;
 
 /// Length of a PROCKEY in bytes (before hex encoding).
 pub const KEY_BYTES: usize = 16;
+
+/// Where a session is in its life, for the metrics' session gauge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Connected, handshake not finished.
+    Handshake = 0,
+    /// Handshake done, waiting for LOGIN (or INJAIL).
+    Login = 1,
+    /// Logged in, serving commands.
+    Active = 2,
+    /// Serving commands inside a jail (after INJAIL).
+    Jailed = 3,
+}
+
+/// The names of the phases, indexed by [`Phase`].
+pub const PHASE_NAMES: [&str; 4] = ["handshake", "login", "active", "jailed"];
 
 /// What the admin view of a slot shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,6 +224,25 @@ impl Registry {
         self.w(slot, UID).store(uid as u64, Ordering::Relaxed);
     }
 
+    /// Session: records where it is now.
+    pub fn set_phase(&self, slot: usize, phase: Phase) {
+        if slot < self.slots {
+            self.w(slot, PHASE).store(phase as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Open sessions (reserved or live slots) by phase, indexed like [`PHASE_NAMES`].
+    pub fn phases(&self) -> [u64; 4] {
+        let mut out = [0; 4];
+        for i in 0..self.slots {
+            if self.w(i, STATE).load(Ordering::Acquire) != FREE {
+                let p = self.w(i, PHASE).load(Ordering::Relaxed) as usize;
+                out[p.min(3)] += 1;
+            }
+        }
+        out
+    }
+
     /// The next round-robin position for TLB (shared by every session and UDP).
     pub fn tlb_next(&self) -> u64 {
         self.mem.words()[TLB_NEXT].fetch_add(1, Ordering::Relaxed)
@@ -263,12 +299,16 @@ mod tests {
         r.oob_increment(a);
         r.oob_increment(a);
         assert_eq!(r.oob(a), 2);
+        assert_eq!(r.phases(), [2, 0, 0, 0]);
+        r.set_phase(a, Phase::Jailed);
+        assert_eq!(r.phases(), [1, 0, 0, 1]);
         assert_eq!(r.snapshot().iter().find(|s| s.slot == a).unwrap().peer, peer);
         r.free(a);
         assert_eq!(r.find(&key), None);
         let c = r.reserve(peer).unwrap();
         assert_eq!(c, a);
         assert_eq!(r.oob(c), 0, "a reused slot starts clean");
+        assert_eq!(r.phases(), [2, 0, 0, 0], "and in the handshake phase");
         assert_eq!(r.tlb_next(), 0);
         assert_eq!(r.tlb_next(), 1);
     }

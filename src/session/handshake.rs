@@ -64,6 +64,8 @@ pub fn handshake(
         .set_write_timeout(Some(limit))
         .map_err(|e| HandshakeError::Channel(e.into()))?;
     let mut chan = Channel::with_urgent(stream, Some(urgent)).map_err(|e| HandshakeError::Channel(e.into()))?;
+    let pace = crate::bandwidth::Pace::new(&ctx.buckets, ctx.cfg.rate_limits);
+    chan.set_pace(pace.clone());
 
     // 1–2: version
     let version = match chan.rx.recv_frame_max(hs::MAX_VERSION_FRAME) {
@@ -135,6 +137,9 @@ pub fn handshake(
             .quota_default
             .map(|limit| crate::auth::Quota { uid: quota_uid, limit });
     }
+    if let (true, Some(p)) = (single_user, &pace) {
+        p.set_user(&user);
+    }
     let root = Root::open_root(&ctx.cfg.dbdir).map_err(HandshakeError::Root)?;
     let state = State {
         logged_in: single_user,
@@ -155,10 +160,17 @@ pub fn handshake(
         live,
         oob_pending: None,
         tz: Default::default(),
+        pace,
     };
     // with injail the pre-login deadline goes on until INJAIL
     if state.logged_in && !state.needs_jail {
         session.enter_logged_in();
+    } else {
+        let slot = session.live.slot;
+        session
+            .ctx
+            .registry
+            .set_phase(slot, crate::server::registry::Phase::Login);
     }
     Ok(session)
 }
@@ -167,6 +179,12 @@ impl Session {
     /// Leaves the pre-login phase: no total deadline any more, only the idle timeout.
     pub fn enter_logged_in(&self) {
         crate::sys::alarm(0);
+        let phase = if self.auth.jailed {
+            crate::server::registry::Phase::Jailed
+        } else {
+            crate::server::registry::Phase::Active
+        };
+        self.ctx.registry.set_phase(self.live.slot, phase);
         let idle = self.ctx.cfg.idle_timeout;
         let t = if idle.is_zero() { None } else { Some(idle) };
         let _ = self.chan.stream().set_read_timeout(t);

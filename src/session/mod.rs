@@ -6,9 +6,10 @@
 mod handshake;
 pub mod liveness;
 
-use crate::channel::{Channel, ChannelError, PreparedFrame, TxHalf};
+use crate::channel::{Channel, ChannelError, NetStream, PreparedFrame, TxHalf};
 use crate::commands::{self, CmdError, Reply};
 use crate::fsys::{FsError, RelPath, Root};
+use crate::server::metrics::{Counter, Metrics, Refusal, Row};
 use crate::wire::{command, Failed, MAX_CHUNK};
 use log::{debug, info, warn};
 use std::net::{SocketAddr, TcpStream};
@@ -47,6 +48,10 @@ pub struct Context {
     pub xferlog: Option<Arc<crate::xferlog::XferLog>>,
     /// The LOGIN throttle's counters (shared memory, mapped before fork).
     pub throttle: Arc<crate::auth::throttle::Throttle>,
+    /// The counters behind `tfd ctl metrics` (shared memory, mapped before fork).
+    pub metrics: Arc<crate::server::metrics::Metrics>,
+    /// The per-user and node-wide bandwidth buckets (shared memory, mapped before fork).
+    pub buckets: Arc<crate::bandwidth::Buckets>,
 }
 
 impl Context {
@@ -63,6 +68,8 @@ impl Context {
             tlb: self.tlb.clone(),
             xferlog: self.xferlog.clone(),
             throttle: self.throttle.clone(),
+            metrics: self.metrics.clone(),
+            buckets: self.buckets.clone(),
         }
     }
 }
@@ -107,6 +114,8 @@ pub struct Session {
     pub oob_pending: Option<TcpStream>,
     /// The time zone of GETTZ/SETTZ/LOCALTIME (UTC until SETTZ).
     pub tz: commands::tz::SessionTz,
+    /// The session's bandwidth limits (None: no `rate_limit_*` set).
+    pub pace: Option<Arc<crate::bandwidth::Pace>>,
 }
 
 impl Session {
@@ -156,7 +165,7 @@ impl Session {
         // what `fill` gave beyond a chunk, for the next one
         let mut carry: Vec<u8> = Vec::new();
         let mut more = true;
-        let mut next = |tx: &mut TxHalf<TcpStream>, carry: &mut Vec<u8>| -> Result<Option<PreparedFrame>, CmdError> {
+        let mut next = |tx: &mut TxHalf<NetStream>, carry: &mut Vec<u8>| -> Result<Option<PreparedFrame>, CmdError> {
             let mut frame = tx.frame_buffer(HEAD - 4);
             frame[4..HEAD].copy_from_slice(b"CONT ");
             frame.append(carry);
@@ -201,6 +210,15 @@ impl Session {
 
     /// The command loop. Returns when the client ends or the connection fails.
     pub fn run(&mut self) {
+        let metrics = self.ctx.metrics.clone();
+        metrics.add_bytes(Row::Handshake, self.chan.rx.bytes, self.chan.tx.bytes);
+        let mut counted = (self.chan.rx.bytes, self.chan.tx.bytes);
+        // bytes since `counted` go to the command they belong to
+        let mut count = |s: &Session, row: Row| {
+            let now = (s.chan.rx.bytes, s.chan.tx.bytes);
+            metrics.add_bytes(row, now.0 - counted.0, now.1 - counted.1);
+            counted = now;
+        };
         while !self.closing {
             crate::sys::set_quickack(std::os::fd::AsFd::as_fd(self.chan.stream()));
             let frame = match self.chan.rx.recv_frame_max(self.max_frame()) {
@@ -230,14 +248,19 @@ impl Session {
                 &req.name,
                 crate::sys::geteuid(),
             );
+            let began = Instant::now();
             let outcome = self.dispatch(&req.name, req.arg);
-            if let Err(e) = self.answer(&req.name, outcome) {
+            let answered = self.answer(&req.name, outcome);
+            count(self, Metrics::row(&req.name));
+            self.ctx.metrics.observe_transfer(&req.name, began.elapsed());
+            if let Err(e) = answered {
                 if !matches!(e, ChannelError::Closed) {
                     warn!("{} closing: {e}", self.peer);
                 }
                 break;
             }
         }
+        count(self, Row::Other);
     }
 
     fn dispatch(&mut self, name: &str, arg: &[u8]) -> Result<Reply, CmdError> {
@@ -345,6 +368,9 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, slot: usize
     let started = Instant::now();
     if let Some(trp) = &ctx.cfg.trp {
         ctx.keys.close();
+        // a relay never reads a command: counted as active, its bytes and
+        // limits belong to the backend
+        ctx.registry.set_phase(slot, crate::server::registry::Phase::Active);
         crate::server::proxy::relay(stream, peer, trp, ctx.cfg.port);
         return;
     }
@@ -370,13 +396,24 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, slot: usize
             return;
         }
     };
+    let metrics = ctx.metrics.clone();
     let mut session = match handshake(stream, peer, ctx, live, urgent) {
         Ok(s) => s,
         Err(e) => {
+            match &e {
+                handshake::HandshakeError::Refused(f) => metrics.refused(match f {
+                    Failed::IncompatibleProtocol => Refusal::Version,
+                    Failed::InvalidHash => Refusal::Hash,
+                    _ => Refusal::RsaKey,
+                }),
+                handshake::HandshakeError::Channel(_) => metrics.inc(Counter::HandshakesAborted),
+                _ => {}
+            }
             info!("{peer} handshake ended: {e}");
             return;
         }
     };
+    metrics.inc(Counter::HandshakesCompleted);
     session.oob_pending = Some(oob_sock);
     info!("{peer} session start user={}", session.user);
     session.run();
