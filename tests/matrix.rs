@@ -160,6 +160,12 @@ fn probe(name: &str) -> Option<Probe> {
         // the defaults tfd sets on every connection anyway
         "KEEPALIVE" => p(b"1 3600 | 75 | 9", Flow::Frame),
         "NIGMA" => p(b"32", Flow::Nigma),
+        // TFPSFS: an empty identity is the state a session starts in; a missing
+        // directory is never made secure (57), and has nothing to remove or read
+        "SETFSID" => p(b"", Flow::Frame),
+        "SETFSPERM" => p(&[&b"probe:1 "[..], MISSING].concat(), Flow::Frame),
+        "REMFSPERM" | "GETFSPERM" => p(&[&b"probe "[..], MISSING].concat(), Flow::Frame),
+        "ISSECFS" => p(MISSING, Flow::Frame),
         _ => None,
     }
 }

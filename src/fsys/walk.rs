@@ -143,8 +143,14 @@ pub struct Removal {
     pub kept: u64,
 }
 
-/// Removes everything inside `dir`; secure directories (and so their parents) are
-/// kept when `keep_secure`. Returns what happened; `kept == 0` means now empty.
+/// True if `dir/name` is a directory in the TFPSFS domain (not followed).
+fn is_tfpsfs_subdir(dir: BorrowedFd<'_>, name: &CStr) -> bool {
+    open_subdir(dir, name).is_ok_and(|d| super::secfs::is_secure(d.as_fd()))
+}
+
+/// Removes everything inside `dir`; secure directories — `*.sd` and, below the
+/// top, TFPSFS directories, whose own permissions a recursive removal from above
+/// must not bypass — (and so their parents) are kept when `keep_secure`. Returns what happened; `kept == 0` means now empty.
 pub fn empty_dir(dir: BorrowedFd<'_>, keep_secure: bool, budget: &mut u64, depth: usize) -> Removal {
     let mut r = Removal::default();
     let Ok(fd) = open_subdir(dir, c".") else {
@@ -168,7 +174,7 @@ pub fn empty_dir(dir: BorrowedFd<'_>, keep_secure: bool, budget: &mut u64, depth
         }
         *budget -= 1;
         if kind == Kind::Dir {
-            if keep_secure && is_secure_name(&name) {
+            if keep_secure && (is_secure_name(&name) || is_tfpsfs_subdir(level.fd.as_fd(), &c)) {
                 r.kept += 1;
                 continue;
             }
@@ -238,8 +244,8 @@ pub fn copy_tree(src: OwnedFd, dir: BorrowedFd<'_>, name: &CStr, budget: &mut u6
 }
 
 /// [`copy_tree`], optionally copying only what a listing would show
-/// (`visible_only`: secure `*.sd` directories, secure-FS metadata and uploads in
-/// progress are left out), so the X-commands never reach into secure directories.
+/// (`visible_only`: secure `*.sd` directories, TFPSFS directories, secure-FS
+/// metadata and uploads in progress are left out), so the X-commands never reach into secure directories.
 pub fn copy_tree_filtered(
     src: OwnedFd,
     dir: BorrowedFd<'_>,
@@ -284,6 +290,9 @@ fn copy_contents(
         match kind {
             Kind::Dir => {
                 let sub = open_subdir(level.fd.as_fd(), &c)?;
+                if visible_only && super::secfs::is_secure(sub.as_fd()) {
+                    continue;
+                }
                 let st = sys::fstat(sub.as_fd())?;
                 sys::mkdirat(dst, &c, st.st_mode & 0o7777)?;
                 let d = open_subdir(dst, &c)?;
@@ -339,7 +348,7 @@ pub fn suffix_matches(rel: &RelPath, suffix: &RelPath) -> bool {
 /// Collecting first and acting afterwards is what keeps XCOPY/XCPDIR from walking
 /// into their own fresh copies. The walk moves by descriptors and never follows a
 /// symlink, so it cannot leave `dir` or loop; it never enters a secure `*.sd`
-/// directory (nor matches one) and skips uploads in progress and secure-FS
+/// or TFPSFS directory (nor matches one) and skips uploads in progress and secure-FS
 /// metadata; a directory whose (device, inode) is `exclude` is neither matched nor
 /// entered (XCPDIR's source, so a tree is never copied into itself). Every entry
 /// seen costs one unit of `budget`; when it runs out the walk stops and says so.
@@ -385,6 +394,11 @@ pub fn find_matches(
         let Some(fd) = cname(&name).ok().and_then(|c| open_subdir(top.fd.as_fd(), &c).ok()) else {
             continue;
         };
+        // a TFPSFS directory is off limits to the X-commands, which the document
+        // does not tag: they neither match nor enter it
+        if super::secfs::is_secure(fd.as_fd()) {
+            continue;
+        }
         if let Some(ex) = exclude {
             match sys::fstat(fd.as_fd()) {
                 Ok(st) if (st.st_dev, st.st_ino) != ex => {}

@@ -105,15 +105,26 @@ pub struct Session {
     /// The socket for the OOB thread, until the thread is started (see
     /// [`Session::ensure_oob_thread`]).
     pub oob_pending: Option<TcpStream>,
+    /// TFPSFS: the SETFSID identity and the running command's rule.
+    pub secfs: commands::secfs::SecfsState,
 }
 
 impl Session {
-    /// Normalises a path argument; any malformed or escaping path is `FAILED 1`.
+    /// Normalises a path argument and applies TFPSFS to it; any malformed or
+    /// escaping path, any path naming secure-FS metadata and any path the running
+    /// command may not use in a secure directory is `FAILED 1` (the reference's
+    /// answer when its path check refuses). Every client path passes here, so the
+    /// command table's `tfpsfs` rule is enforced in this one place.
     pub fn path(&self, arg: &[u8]) -> Result<RelPath, Failed> {
-        RelPath::parse(arg).map_err(|e| {
+        let p = RelPath::parse(arg).map_err(|e| {
             debug!("{} path refused: {e}", self.peer);
             Failed::AccessDenied
-        })
+        })?;
+        self.secfs.check(&self.root, &p).map_err(|e| {
+            info!("{} path refused by TFPSFS: {e}", self.peer);
+            Failed::AccessDenied
+        })?;
+        Ok(p)
     }
 
     /// LOCK check on a directory itself.
@@ -254,6 +265,7 @@ impl Session {
                 if !commands::answers_at_once(s.name) {
                     self.ensure_oob_thread();
                 }
+                self.secfs.begin(s.tfpsfs);
                 (s.handler)(self, arg)
             }
             None => Ok(Reply::Unknown),

@@ -112,6 +112,14 @@ pub enum Failed {
     AlreadyJailed = 51,
     /// TLB: no tuple to give.
     Tlb = 52,
+    /// SETFSPERM: bad argument, not a directory, or no right to set.
+    SetFsPerm = 57,
+    /// REMFSPERM: not a secure directory, or no right to remove.
+    RemFsPerm = 58,
+    /// GETFSPERM: not a directory, or its permissions are unreadable.
+    GetFsPerm = 59,
+    /// ISSECFS: the directory is not in the secure filesystem.
+    NotSecFs = 60,
 }
 
 impl Failed {
@@ -171,6 +179,10 @@ impl Failed {
             BeforeInjail => "Invalid command before in-jail.",
             AlreadyJailed => "The process is already in-jailed.",
             Tlb => "Failed to retrieve TLB tuple.",
+            SetFsPerm => "Failed setting secure FS permission.",
+            RemFsPerm => "Failed removing secure FS permission.",
+            GetFsPerm => "Failed getting secure FS permission identity.",
+            NotSecFs => "The directory does not belongs to secure FS.",
         }
     }
 
@@ -185,7 +197,7 @@ impl Failed {
     }
 
     /// Every code, in numeric order (for tests and documentation).
-    pub const ALL: [Failed; 52] = {
+    pub const ALL: [Failed; 56] = {
         use Failed::*;
         [
             AccessDenied,
@@ -240,6 +252,10 @@ impl Failed {
             BeforeInjail,
             AlreadyJailed,
             Tlb,
+            SetFsPerm,
+            RemFsPerm,
+            GetFsPerm,
+            NotSecFs,
         ]
     };
 
@@ -307,11 +323,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_are_dense_and_texts_exact() {
+    fn codes_are_ordered_and_texts_exact() {
+        // ascending and unique; 2.5.1 codes arrive family by family, so gaps are fine
         for (i, f) in Failed::ALL.iter().enumerate() {
-            assert_eq!(f.code() as usize, i + 1);
+            assert!(i == 0 || Failed::ALL[i - 1].code() < f.code(), "{f:?} out of order");
             assert_eq!(Failed::from_code(f.code()), Some(*f));
         }
+        assert_eq!(
+            Failed::NotSecFs.to_wire(),
+            b"FAILED 60 : The directory does not belongs to secure FS."
+        );
         assert_eq!(
             Failed::MissingParameter.to_wire(),
             b"FAILED 16 : Missing parameter from command."
