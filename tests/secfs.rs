@@ -416,3 +416,16 @@ fn bad_input_gets_its_code_and_the_session_goes_on() {
     assert_failed(call(&mut c, "GETFSPERM", "alice broken"), 59);
     c.end().unwrap();
 }
+
+#[test]
+fn links_out_of_the_root_keep_their_commands_answers() {
+    // the TFPSFS check judges only directories inside the root; a path whose last
+    // component leads out is left to the command (TOUCH on an existing name: 12)
+    let srv = Server::start();
+    let outside = srv.dir.join("outside-target");
+    std::os::unix::fs::symlink(&outside, srv.path("dangling")).unwrap();
+    let mut c = srv.client();
+    assert_failed(call(&mut c, "TOUCH", "dangling"), 12);
+    assert!(!outside.exists());
+    c.end().unwrap();
+}

@@ -129,7 +129,8 @@ pub fn check_path(root: &Root, p: &RelPath, id: Option<&[u8]>, need: Option<u32>
                 return Ok(());
             }
         }
-        Err(FsError::Escape) | Err(FsError::Invalid) => return Err(FsError::Access),
+        // not a directory, missing, or a link out of the root: the command
+        // resolves (and refuses) it itself; only its parent is judged here
         Err(_) => {}
     }
     match root.dir_handle(&p.parent()) {
