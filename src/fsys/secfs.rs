@@ -120,18 +120,15 @@ pub fn permits(dir: BorrowedFd<'_>, id: Option<&[u8]>, need: Option<u32>) -> boo
 pub fn check_path(root: &Root, p: &RelPath, id: Option<&[u8]>, need: Option<u32>) -> Result<(), FsError> {
     let denied = |d: &OwnedFd| !permits(d.as_fd(), id, need);
     let content_only = need.is_some_and(|n| n != 0 && n & !CONTENT_BITS == 0);
-    match root.dir_handle(p) {
-        Ok(d) => {
-            if denied(&d) {
-                return Err(FsError::Access);
-            }
-            if p.is_root() || content_only {
-                return Ok(());
-            }
+    // not a directory, missing, or a link out of the root: the command resolves
+    // (and refuses) it itself; only its parent is judged here
+    if let Ok(d) = root.dir_handle(p) {
+        if denied(&d) {
+            return Err(FsError::Access);
         }
-        // not a directory, missing, or a link out of the root: the command
-        // resolves (and refuses) it itself; only its parent is judged here
-        Err(_) => {}
+        if p.is_root() || content_only {
+            return Ok(());
+        }
     }
     match root.dir_handle(&p.parent()) {
         Ok(d) if denied(&d) => Err(FsError::Access),
