@@ -429,3 +429,23 @@ fn links_out_of_the_root_keep_their_commands_answers() {
     assert!(!outside.exists());
     c.end().unwrap();
 }
+
+#[test]
+fn recursive_listing_from_above_respects_secure_subdirectories() {
+    let srv = Server::start();
+    data_dir_write(&srv.path("top/box/inner/f"), b"f");
+    data_dir_write(&srv.path("top/open/g"), b"g");
+    secure_with(&srv, "top/box", bits::LDIR); // u may list box, not recursively
+    let text = |c: &mut Client| String::from_utf8(c.list(true, b"top").unwrap().unwrap()).unwrap();
+    let mut anon = srv.client();
+    let seen = text(&mut anon);
+    assert!(seen.contains("D: box/\n") && seen.contains("F: open/g\n"), "{seen}");
+    assert!(!seen.contains("inner"), "entered a secure directory: {seen}");
+    let mut u = srv.client();
+    set_id(&mut u, "u");
+    assert!(!text(&mut u).contains("inner"));
+    let mut alice = srv.client();
+    set_id(&mut alice, "alice");
+    let all = text(&mut alice);
+    assert!(all.contains("F: box/inner/f\n") && !all.contains("securefs"), "{all}");
+}

@@ -3,9 +3,11 @@
 //! file was visible to other clients).
 
 use super::{CmdResult, Reply};
+use crate::fsys::secfs;
 use crate::fsys::walk::Lister;
 use crate::fsys::FsError;
 use crate::session::Session;
+use crate::wire::secfs as bits;
 use crate::wire::Failed;
 use log::warn;
 
@@ -18,7 +20,10 @@ fn list(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
         Err(_) => return Err(Failed::NoSuchDir.into()),
     };
     s.check_lock_dir(&p)?;
-    let mut lister = Lister::new(fd, recursive, s.ctx.cfg.walk_limit).map_err(|_| Failed::NoSuchDir)?;
+    let id = s.secfs.id().map(<[u8]>::to_vec);
+    let mut lister = Lister::new(fd, recursive, s.ctx.cfg.walk_limit)
+        .map_err(|_| Failed::NoSuchDir)?
+        .enter_secure_if(move |d| secfs::permits(d, id.as_deref(), Some(bits::LRDIR)));
     s.send_chunks(|buf, want| Ok(lister.fill(buf, want)))?;
     if lister.truncated {
         warn!("{} listing truncated at walk_limit {}", s.peer, s.ctx.cfg.walk_limit);

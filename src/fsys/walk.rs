@@ -72,6 +72,9 @@ pub struct Lister {
     stack: Vec<Level>,
     recursive: bool,
     budget: u64,
+    /// Whether a recursive listing may enter a TFPSFS directory below the top
+    /// (see [`Lister::enter_secure_if`]); without one it never does.
+    enter_secure: Option<Box<dyn Fn(BorrowedFd<'_>) -> bool>>,
     /// Set when the walk stopped at its entry budget.
     pub truncated: bool,
 }
@@ -83,8 +86,17 @@ impl Lister {
             stack: vec![Level::open(dir, Vec::new())?],
             recursive,
             budget,
+            enter_secure: None,
             truncated: false,
         })
+    }
+
+    /// Lets the recursion enter a TFPSFS directory (its entry is listed either
+    /// way) only when `may` says the session holds LRDIR there: a recursive
+    /// listing from above must not bypass that directory's own permissions.
+    pub fn enter_secure_if(mut self, may: impl Fn(BorrowedFd<'_>) -> bool + 'static) -> Lister {
+        self.enter_secure = Some(Box::new(may));
+        self
     }
 
     /// Appends listing lines to `out` until it holds at least `want` bytes or the
@@ -121,6 +133,10 @@ impl Lister {
             out.push(b'\n');
             if kind == Kind::Dir && self.recursive && depth < MAX_DEPTH {
                 let sub = cname(&name).ok().and_then(|c| open_subdir(top.fd.as_fd(), &c).ok());
+                let sub = sub.filter(|fd| {
+                    !super::secfs::is_secure(fd.as_fd())
+                        || self.enter_secure.as_ref().is_some_and(|may| may(fd.as_fd()))
+                });
                 if let Some(fd) = sub {
                     rel.push(b'/');
                     if let Ok(level) = Level::open(fd, rel) {
