@@ -66,6 +66,9 @@ impl Level {
     }
 }
 
+/// Decides whether a recursive listing may enter a TFPSFS directory.
+pub type EnterGuard = Box<dyn Fn(BorrowedFd<'_>) -> bool>;
+
 /// A lazy LS/LSR listing: lines `D: rel/`, `F: rel`, `U: rel`, relative to the
 /// listed directory, in readdir order, hiding secure directories and metadata.
 pub struct Lister {
@@ -74,7 +77,7 @@ pub struct Lister {
     budget: u64,
     /// Whether a recursive listing may enter a TFPSFS directory below the top
     /// (see [`Lister::enter_secure_if`]); without one it never does.
-    enter_secure: Option<Box<dyn Fn(BorrowedFd<'_>) -> bool>>,
+    enter_secure: Option<EnterGuard>,
     /// Set when the walk stopped at its entry budget.
     pub truncated: bool,
 }
