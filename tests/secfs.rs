@@ -449,3 +449,51 @@ fn recursive_listing_from_above_respects_secure_subdirectories() {
     let all = text(&mut alice);
     assert!(all.contains("F: box/inner/f\n") && !all.contains("securefs"), "{all}");
 }
+
+#[test]
+fn a_reference_style_lock_holder_is_waited_for() {
+    // the reference takes a POSIX write lock (F_SETLKW) on `.lck` while it changes
+    // the metadata; tfd's OFD lock conflicts with it, so tfd waits, then proceeds
+    use nix::fcntl::{fcntl, FcntlArg};
+    use std::os::fd::AsRawFd;
+    let srv = Server::start();
+    fs::create_dir(srv.path("box")).unwrap();
+    secure_with(&srv, "box", 4);
+    let lck = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(srv.path("box/.securefs_metadata.lck"))
+        .unwrap();
+    let mut fl: libc::flock = unsafe_free_flock();
+    fl.l_type = libc::F_WRLCK as libc::c_short;
+    fcntl(lck.as_raw_fd(), FcntlArg::F_SETLK(&fl)).unwrap();
+    let cfg = srv.client_config();
+    let t0 = std::time::Instant::now();
+    let writer = std::thread::spawn(move || {
+        let mut c = Client::connect(&cfg).unwrap();
+        set_id(&mut c, "alice");
+        let st = call(&mut c, "SETFSPERM", "late:8 box");
+        (st, std::time::Instant::now())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    fl.l_type = libc::F_UNLCK as libc::c_short;
+    let released = std::time::Instant::now();
+    fcntl(lck.as_raw_fd(), FcntlArg::F_SETLK(&fl)).unwrap();
+    let (st, done) = writer.join().unwrap();
+    assert_eq!(st, Status::Ok(vec![]));
+    assert!(done >= released, "wrote while the lock was held ({:?})", done - t0);
+    let mut c = srv.client();
+    assert_eq!(mask(&mut c, "late", "box"), 8);
+    assert_eq!(mask(&mut c, "u", "box"), 4);
+}
+
+/// An all-zero `flock` (whole file, from offset 0) without `unsafe`.
+fn unsafe_free_flock() -> libc::flock {
+    libc::flock {
+        l_type: 0,
+        l_whence: libc::SEEK_SET as libc::c_short,
+        l_start: 0,
+        l_len: 0,
+        l_pid: 0,
+    }
+}
