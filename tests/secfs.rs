@@ -371,6 +371,12 @@ fn reference_written_metadata_is_honoured() {
         b"owner:4095\n:16\nreader:20\n"
     );
     assert!(reader.list(false, b"old").unwrap().is_ok());
+    // an identity whose own mask is 0 exists, so it does not fall through to
+    // everybody else (the document; the reference read 0 as "no entry")
+    assert_ok(call(&mut owner, "SETFSPERM", "zero:0 old"));
+    let mut zero = srv.client();
+    set_id(&mut zero, "zero");
+    assert_failed(zero.list(false, b"old").unwrap().unwrap_err(), 1);
     // a directory holding only the read copy is secure, as the reference tests it
     data_dir_write(&srv.path("rdonly/f"), b"x");
     fs::write(srv.path("rdonly").join(META_RD), b"someone:4095\n").unwrap();
