@@ -619,3 +619,22 @@ pub fn cached_pages(fd: BorrowedFd<'_>, offset: u64, len: u64) -> Option<u64> {
     };
     (r == 0).then_some(st.nr_cache)
 }
+
+/// Tries once to take an exclusive whole-file open-file-description lock
+/// (`F_OFD_SETLK`, `F_WRLCK`): Ok(false) when another holder has it. OFD locks
+/// conflict with the POSIX record locks the reference server takes on the same
+/// file, and belong to this descriptor alone, so closing another descriptor of the
+/// file elsewhere in the process never drops them; closing this one releases it.
+pub fn ofd_try_lock_exclusive(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    // SAFETY: flock is a plain C struct of integers; all-zero is a valid value.
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = libc::F_WRLCK as libc::c_short;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    // l_start = l_len = 0: the whole file; l_pid must be 0 for OFD locks
+    // SAFETY: valid fd and a valid flock that outlives the call.
+    match cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_OFD_SETLK, &fl as *const libc::flock) }) {
+        Ok(_) => Ok(true),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::EACCES)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}

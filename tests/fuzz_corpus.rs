@@ -322,6 +322,11 @@ fn tzrule() {
 
 /// Every target in the body table has a test above and a cargo-fuzz entry point.
 #[test]
+fn secfs() {
+    run("secfs");
+}
+
+#[test]
 fn every_target_is_wired_up() {
     let me = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_corpus.rs")).unwrap();
     let manifest = std::fs::read_to_string(fuzz_dir().join("Cargo.toml")).unwrap();

@@ -181,6 +181,12 @@ fn probe(name: &str) -> Option<Probe> {
         // no such zone: FAILED 26, the session's zone stays
         "SETTZ" => p(b"matrix/none", Flow::Frame),
         "DATEFTZ" => p(b"UTC", Flow::Frame),
+        // TFPSFS: an empty identity is the state a session starts in; a missing
+        // directory is never made secure (57), and has nothing to remove or read
+        "SETFSID" => p(b"", Flow::Frame),
+        "SETFSPERM" => p(&[&b"probe:1 "[..], MISSING].concat(), Flow::Frame),
+        "REMFSPERM" | "GETFSPERM" => p(&[&b"probe "[..], MISSING].concat(), Flow::Frame),
+        "ISSECFS" => p(MISSING, Flow::Frame),
         _ => None,
     }
 }

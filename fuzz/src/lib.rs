@@ -19,7 +19,11 @@ use tfd::config::Config;
 use tfd::fsys::{FsError, Kind, RelPath, Root, MAX_NAME, MAX_PATH};
 use tfd::wire::cipher::Cipher;
 use tfd::wire::frame::{self, FrameError};
+use tfd::wire::secfs::{self as sfs, Perms};
 use tfd::wire::{command, hpf, MAX_FRAME};
+
+/// TFPSFS metadata names hold this; RelPath refuses any component containing it.
+const META: &[u8] = tfd::fsys::secfs::META_MARK;
 
 /// A target's body.
 pub type Body = fn(&[u8]);
@@ -38,6 +42,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("userdb", userdb),
     ("fstat", fstat),
     ("tzrule", tzrule),
+    ("secfs", secfs),
 ];
 
 /// Takes structured values off the front of the input; past the end everything is 0.
@@ -485,6 +490,11 @@ pub fn relpath(data: &[u8]) {
             data.split(|&b| b == b'/').any(|c| c == b".."),
             "Escape without a `..`: {data:?}"
         ),
+        Err(FsError::Reserved) => assert!(
+            data.split(|&b| b == b'/')
+                .any(|c| c.windows(META.len()).any(|w| w == META)),
+            "Reserved without a metadata name: {data:?}"
+        ),
         Err(e) => panic!("unexpected error {e:?}"),
     }
     if data.len() + 8 > MAX_PATH {
@@ -793,5 +803,56 @@ pub fn tzrule(data: &[u8]) {
                 }
             }
         }
+    }
+}
+
+/// TFPSFS metadata (as either server wrote it) and SETFSPERM's argument.
+///
+/// - any bytes parse; parse → write → parse is the identity and writing is stable;
+/// - `set` leaves exactly one entry with the new mask, `remove` none;
+/// - a permission granted for some bits is granted for every subset of them;
+/// - an accepted SETFSPERM argument has a storable identity and reads back the
+///   same when rebuilt from its parts.
+pub fn secfs(data: &[u8]) {
+    let mut r = Reader::new(data);
+    let sel = r.u8();
+    let bits = r.u32();
+    let rest = r.rest();
+    let p = Perms::parse(rest);
+    let bytes = p.to_bytes();
+    let again = Perms::parse(&bytes);
+    assert_eq!(again, p, "{rest:?}");
+    assert_eq!(again.to_bytes(), bytes);
+
+    let id = rest.split(|&b| b == b'\n').next().unwrap_or(b"");
+    let id = &id[..id.len().min(usize::from(sel))];
+    let known = p.entries().next().map(|(i, _)| i.to_vec());
+    for who in [Some(id), known.as_deref(), None] {
+        if p.allows(who, bits) {
+            assert!(p.allows(who, bits & 0x0f0f_0f0f), "subset refused");
+            assert!(p.allows(who, 0));
+        }
+        if p.own_entry_allows(who, bits) {
+            assert!(who.is_some());
+        }
+    }
+    if sfs::storable_id(id) {
+        let mut q = p.clone();
+        q.set(id, bits);
+        assert_eq!(q.get(id), Some(bits));
+        assert_eq!(q.entries().filter(|(i, _)| *i == id).count(), 1);
+        assert_eq!(Perms::parse(&q.to_bytes()), q);
+        assert!(q.remove(id));
+        assert_eq!(q.get(id), None);
+    }
+
+    match sfs::parse_setfsperm(rest) {
+        Ok((id, mask, path)) => {
+            assert!(sfs::storable_id(id));
+            let rebuilt = [id, b":", mask.to_string().as_bytes(), b" ", path].concat();
+            assert_eq!(sfs::parse_setfsperm(&rebuilt), Ok((id, mask, path)));
+        }
+        Err(sfs::ArgError::Missing) => assert!(!rest.contains(&b' ')),
+        Err(_) => {}
     }
 }

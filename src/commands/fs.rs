@@ -47,6 +47,11 @@ pub fn rmkdir(s: &mut Session, arg: &[u8]) -> CmdResult {
     let mut at = RelPath::default();
     for c in p.components() {
         at = at.join(c);
+        // each directory made needs MKDIR where it is made: `a/b/c` with `a`
+        // secure and `b` missing is judged in `a` too, not only in `b`
+        if s.secfs.check(&s.root, &at).is_err() {
+            return Err(Failed::AccessDenied.into());
+        }
         let (dir, name) = match s.root.parent(&at) {
             Ok(x) => x,
             Err(e) if e.is_denied() => return Err(Failed::AccessDenied.into()),

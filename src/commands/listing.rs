@@ -5,10 +5,12 @@
 //! Every form hides secure `*.sd` directories and secure-FS metadata.
 
 use super::{CmdResult, Reply};
+use crate::fsys::secfs;
 use crate::fsys::upload::Upload;
 use crate::fsys::walk::{Lister, Style};
 use crate::fsys::{FsError, Kind, RelPath};
 use crate::session::{denied_or, Session};
+use crate::wire::secfs as bits;
 use crate::wire::{command, Failed};
 use log::warn;
 
@@ -21,7 +23,10 @@ fn list(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
         Err(_) => return Err(Failed::NoSuchDir.into()),
     };
     s.check_lock_dir(&p)?;
-    let mut lister = Lister::new(fd, recursive, s.ctx.cfg.walk_limit).map_err(|_| Failed::NoSuchDir)?;
+    let id = s.secfs.id().map(<[u8]>::to_vec);
+    let mut lister = Lister::new(fd, recursive, s.ctx.cfg.walk_limit)
+        .map_err(|_| Failed::NoSuchDir)?
+        .enter_secure_if(move |d| secfs::permits(d, id.as_deref(), Some(bits::LRDIR)));
     s.send_chunks(|buf, want| Ok(lister.fill(buf, want)))?;
     if lister.truncated {
         warn!("{} listing truncated at walk_limit {}", s.peer, s.ctx.cfg.walk_limit);
@@ -55,7 +60,12 @@ fn v2_lister(s: &Session, p: &RelPath, recursive: bool) -> Result<Lister, Failed
     if !prefix.is_empty() {
         prefix.push(b'/');
     }
-    Lister::styled(fd, recursive, s.ctx.cfg.walk_limit, Style::Rooted { prefix }).map_err(|_| Failed::LsrV2)
+    let id = s.secfs.id().map(<[u8]>::to_vec);
+    Ok(
+        Lister::styled(fd, recursive, s.ctx.cfg.walk_limit, Style::Rooted { prefix })
+            .map_err(|_| Failed::LsrV2)?
+            .enter_secure_if(move |d| secfs::permits(d, id.as_deref(), Some(bits::LRDIR))),
+    )
 }
 
 /// `LSV2 <dir>@||@<file>` (and LSRV2): the listing goes to `file` inside the

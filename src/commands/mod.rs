@@ -10,6 +10,7 @@ pub mod listing;
 pub mod liveness;
 pub mod notify;
 pub mod quota;
+pub mod secfs;
 pub mod security;
 pub mod stat;
 pub mod time;
@@ -19,6 +20,7 @@ pub mod xcmds;
 
 use crate::channel::ChannelError;
 use crate::session::Session;
+use crate::wire::secfs as bits;
 use crate::wire::Failed;
 
 /// What a handler produced when it did not fail.
@@ -90,6 +92,32 @@ pub(crate) const PRE: Gate = Gate {
     before_jail: true,
 };
 
+/// How a command meets TFPSFS, the document's secure filesystem ("TFProtocol
+/// Secure Filesystem"). The session enforces it in one place: every path a
+/// handler resolves through [`Session::path`] is checked against the secure
+/// directory it lands in (see [`crate::fsys::secfs::check_path`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tfpsfs {
+    /// Not tagged `[Supports TFPSFS]`: every path it names fails with `FAILED 1`
+    /// in (or for an entry of) a secure directory. Right for commands without paths.
+    Untagged,
+    /// Tagged: the n-th path the handler resolves needs every bit of `bits[n]`
+    /// (the last entry repeats: COPY is `[RFILE, WFILE]`, source then target;
+    /// FSIZELS `[RFILE, STAT]`, the list then each line).
+    Needs(&'static [u32]),
+    /// SETFSPERM, REMFSPERM, GETFSPERM, ISSECFS: they apply the document's own
+    /// rules to the directory they manage, so paths pass unchecked.
+    Manages,
+}
+
+/// A command the document does not tag `[Supports TFPSFS]`.
+pub const NOT_TFPSFS: Tfpsfs = Tfpsfs::Untagged;
+
+/// Shorthand for a tagged command's row.
+const fn needs(b: &'static [u32]) -> Tfpsfs {
+    Tfpsfs::Needs(b)
+}
+
 /// One row of the command table.
 pub struct Spec {
     /// Upper-case name as on the wire.
@@ -98,6 +126,8 @@ pub struct Spec {
     pub handler: Handler,
     /// Gating.
     pub gate: Gate,
+    /// TFPSFS: whether the command is tagged and which permission bits it needs.
+    pub tfpsfs: Tfpsfs,
 }
 
 /// Commands answered from memory at once, which need no OOB thread running
@@ -124,66 +154,71 @@ pub fn answers_at_once(name: &str) -> bool {
 /// Every command tfd implements. END is handled by the session loop itself.
 #[rustfmt::skip]
 pub static TABLE: &[Spec] = &[
-    Spec { name: "ECHO", handler: basic::echo, gate: ANY },
-    Spec { name: "MKDIR", handler: fs::mkdir, gate: ANY },
-    Spec { name: "DEL", handler: fs::del, gate: ANY },
-    Spec { name: "RMDIR", handler: fs::rmdir, gate: ANY },
-    Spec { name: "COPY", handler: fs::copy, gate: ANY },
-    Spec { name: "TOUCH", handler: fs::touch, gate: ANY },
-    Spec { name: "DATE", handler: time::date, gate: ANY },
-    Spec { name: "UDATE", handler: time::udate, gate: ANY },
-    Spec { name: "NDATE", handler: time::ndate, gate: ANY },
-    Spec { name: "DATEF", handler: time::datef, gate: ANY },
-    Spec { name: "DTOF", handler: time::dtof, gate: ANY },
-    Spec { name: "FTOD", handler: time::ftod, gate: ANY },
-    Spec { name: "FSTAT", handler: fs::fstat, gate: ANY },
-    Spec { name: "FUPD", handler: fs::fupd, gate: ANY },
-    Spec { name: "CPDIR", handler: fs::cpdir, gate: ANY },
-    Spec { name: "RENAM", handler: fs::renam, gate: ANY },
-    Spec { name: "LS", handler: listing::ls, gate: ANY },
-    Spec { name: "LSR", handler: listing::lsr, gate: ANY },
-    Spec { name: "FREESP", handler: fs::freesp, gate: ANY },
-    Spec { name: "SHA256", handler: fs::sha256, gate: ANY },
-    Spec { name: "LOCK", handler: fs::lock, gate: ANY },
-    Spec { name: "SNDFILE", handler: transfer::sndfile, gate: ANY },
-    Spec { name: "RCVFILE", handler: transfer::rcvfile, gate: ANY },
-    Spec { name: "SUP", handler: transfer::sup, gate: ANY },
-    Spec { name: "SDOWN", handler: transfer::sdown, gate: ANY },
-    Spec { name: "FSIZE", handler: transfer::fsize, gate: ANY },
-    Spec { name: "FSIZELS", handler: transfer::fsizels, gate: ANY },
-    Spec { name: "PUT", handler: hpf::put, gate: ANY },
-    Spec { name: "GET", handler: hpf::get, gate: ANY },
-    Spec { name: "PUTCAN", handler: hpf::putcan, gate: ANY },
-    Spec { name: "GETCAN", handler: hpf::getcan, gate: ANY },
-    Spec { name: "LOGIN", handler: security::login, gate: security::LOGIN_GATE },
-    Spec { name: "INJAIL", handler: security::injail, gate: security::INJAIL_GATE },
-    Spec { name: "CHMOD", handler: security::chmod, gate: ANY },
-    Spec { name: "CHOWN", handler: security::chown, gate: ANY },
-    Spec { name: "RMSECDIR", handler: security::rmsecdir, gate: ANY },
-    Spec { name: "XCOPY", handler: xcmds::xcopy, gate: ANY },
-    Spec { name: "XCPDIR", handler: xcmds::xcpdir, gate: ANY },
-    Spec { name: "XDEL", handler: xcmds::xdel, gate: ANY },
-    Spec { name: "XRMDIR", handler: xcmds::xrmdir, gate: ANY },
-    Spec { name: "ADDNTFY", handler: notify::addntfy, gate: ANY },
-    Spec { name: "STARTNTFY", handler: notify::startntfy, gate: ANY },
-    Spec { name: "KEEPALIVE", handler: liveness::keepalive, gate: PRE },
-    Spec { name: "PROCKEY", handler: liveness::prockey, gate: PRE },
-    Spec { name: "NIGMA", handler: liveness::nigma, gate: ANY },
-    Spec { name: "TLB", handler: liveness::tlb, gate: ANY },
+    Spec { name: "ECHO", handler: basic::echo, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "MKDIR", handler: fs::mkdir, gate: ANY, tfpsfs: needs(&[bits::MKDIR]) },
+    Spec { name: "DEL", handler: fs::del, gate: ANY, tfpsfs: needs(&[bits::DFILE]) },
+    Spec { name: "RMDIR", handler: fs::rmdir, gate: ANY, tfpsfs: needs(&[bits::RMDIR]) },
+    Spec { name: "COPY", handler: fs::copy, gate: ANY, tfpsfs: needs(&[bits::RFILE, bits::WFILE]) },
+    Spec { name: "TOUCH", handler: fs::touch, gate: ANY, tfpsfs: needs(&[bits::WFILE]) },
+    Spec { name: "DATE", handler: time::date, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "UDATE", handler: time::udate, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "NDATE", handler: time::ndate, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "DATEF", handler: time::datef, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "DTOF", handler: time::dtof, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "FTOD", handler: time::ftod, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "FSTAT", handler: fs::fstat, gate: ANY, tfpsfs: needs(&[bits::STAT]) },
+    Spec { name: "FUPD", handler: fs::fupd, gate: ANY, tfpsfs: needs(&[bits::FDUPD]) },
+    Spec { name: "CPDIR", handler: fs::cpdir, gate: ANY, tfpsfs: needs(&[bits::RFILE, bits::WFILE | bits::MKDIR]) },
+    Spec { name: "RENAM", handler: fs::renam, gate: ANY, tfpsfs: needs(&[bits::RFILE, bits::WFILE]) },
+    Spec { name: "LS", handler: listing::ls, gate: ANY, tfpsfs: needs(&[bits::LDIR]) },
+    Spec { name: "LSR", handler: listing::lsr, gate: ANY, tfpsfs: needs(&[bits::LRDIR]) },
+    Spec { name: "FREESP", handler: fs::freesp, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "SHA256", handler: fs::sha256, gate: ANY, tfpsfs: needs(&[bits::RFILE]) },
+    Spec { name: "LOCK", handler: fs::lock, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "SNDFILE", handler: transfer::sndfile, gate: ANY, tfpsfs: needs(&[bits::WFILE]) },
+    Spec { name: "RCVFILE", handler: transfer::rcvfile, gate: ANY, tfpsfs: needs(&[bits::RFILE]) },
+    Spec { name: "SUP", handler: transfer::sup, gate: ANY, tfpsfs: needs(&[bits::WFILE]) },
+    Spec { name: "SDOWN", handler: transfer::sdown, gate: ANY, tfpsfs: needs(&[bits::RFILE]) },
+    Spec { name: "FSIZE", handler: transfer::fsize, gate: ANY, tfpsfs: needs(&[bits::STAT]) },
+    Spec { name: "FSIZELS", handler: transfer::fsizels, gate: ANY, tfpsfs: needs(&[bits::RFILE, bits::STAT]) },
+    Spec { name: "PUT", handler: hpf::put, gate: ANY, tfpsfs: needs(&[bits::WFILE]) },
+    Spec { name: "GET", handler: hpf::get, gate: ANY, tfpsfs: needs(&[bits::RFILE]) },
+    Spec { name: "PUTCAN", handler: hpf::putcan, gate: ANY, tfpsfs: needs(&[bits::WFILE]) },
+    Spec { name: "GETCAN", handler: hpf::getcan, gate: ANY, tfpsfs: needs(&[bits::RFILE]) },
+    Spec { name: "LOGIN", handler: security::login, gate: security::LOGIN_GATE, tfpsfs: NOT_TFPSFS },
+    Spec { name: "INJAIL", handler: security::injail, gate: security::INJAIL_GATE, tfpsfs: NOT_TFPSFS },
+    Spec { name: "CHMOD", handler: security::chmod, gate: ANY, tfpsfs: needs(&[bits::UXPERM]) },
+    Spec { name: "CHOWN", handler: security::chown, gate: ANY, tfpsfs: needs(&[bits::UXPERM]) },
+    Spec { name: "RMSECDIR", handler: security::rmsecdir, gate: ANY, tfpsfs: needs(&[bits::RMDIR]) },
+    Spec { name: "XCOPY", handler: xcmds::xcopy, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "XCPDIR", handler: xcmds::xcpdir, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "XDEL", handler: xcmds::xdel, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "XRMDIR", handler: xcmds::xrmdir, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "ADDNTFY", handler: notify::addntfy, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "STARTNTFY", handler: notify::startntfy, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "KEEPALIVE", handler: liveness::keepalive, gate: PRE, tfpsfs: NOT_TFPSFS },
+    Spec { name: "PROCKEY", handler: liveness::prockey, gate: PRE, tfpsfs: NOT_TFPSFS },
+    Spec { name: "NIGMA", handler: liveness::nigma, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "TLB", handler: liveness::tlb, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "SETFSID", handler: secfs::setfsid, gate: ANY, tfpsfs: Tfpsfs::Manages },
+    Spec { name: "SETFSPERM", handler: secfs::setfsperm, gate: ANY, tfpsfs: Tfpsfs::Manages },
+    Spec { name: "REMFSPERM", handler: secfs::remfsperm, gate: ANY, tfpsfs: Tfpsfs::Manages },
+    Spec { name: "GETFSPERM", handler: secfs::getfsperm, gate: ANY, tfpsfs: Tfpsfs::Manages },
+    Spec { name: "ISSECFS", handler: secfs::issecfs, gate: ANY, tfpsfs: Tfpsfs::Manages },
     // protocol 2.5.1
-    Spec { name: "LSV2", handler: listing::lsv2, gate: ANY },
-    Spec { name: "LSRV2", handler: listing::lsrv2, gate: ANY },
-    Spec { name: "LSV2DOWN", handler: listing::lsv2down, gate: ANY },
-    Spec { name: "LSRV2DOWN", handler: listing::lsrv2down, gate: ANY },
-    Spec { name: "FTYPE", handler: stat::ftype, gate: ANY },
-    Spec { name: "FTYPELS", handler: stat::ftypels, gate: ANY },
-    Spec { name: "FSTATLS", handler: stat::fstatls, gate: ANY },
-    Spec { name: "RMKDIR", handler: fs::rmkdir, gate: ANY },
-    Spec { name: "GETTZ", handler: tz::gettz, gate: ANY },
-    Spec { name: "SETTZ", handler: tz::settz, gate: ANY },
-    Spec { name: "LOCALTIME", handler: tz::localtime, gate: ANY },
-    Spec { name: "DATEFTZ", handler: tz::dateftz, gate: ANY },
-    Spec { name: "GENUUID", handler: basic::genuuid, gate: ANY },
+    Spec { name: "LSV2", handler: listing::lsv2, gate: ANY, tfpsfs: needs(&[bits::LDIR, bits::WFILE]) },
+    Spec { name: "LSRV2", handler: listing::lsrv2, gate: ANY, tfpsfs: needs(&[bits::LRDIR, bits::WFILE]) },
+    Spec { name: "LSV2DOWN", handler: listing::lsv2down, gate: ANY, tfpsfs: needs(&[bits::LDIR]) },
+    Spec { name: "LSRV2DOWN", handler: listing::lsrv2down, gate: ANY, tfpsfs: needs(&[bits::LRDIR]) },
+    Spec { name: "FTYPE", handler: stat::ftype, gate: ANY, tfpsfs: needs(&[bits::STAT]) },
+    Spec { name: "FTYPELS", handler: stat::ftypels, gate: ANY, tfpsfs: needs(&[bits::RFILE, bits::STAT]) },
+    Spec { name: "FSTATLS", handler: stat::fstatls, gate: ANY, tfpsfs: needs(&[bits::RFILE, bits::STAT]) },
+    Spec { name: "RMKDIR", handler: fs::rmkdir, gate: ANY, tfpsfs: needs(&[bits::MKDIR]) },
+    Spec { name: "GETTZ", handler: tz::gettz, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "SETTZ", handler: tz::settz, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "LOCALTIME", handler: tz::localtime, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "DATEFTZ", handler: tz::dateftz, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "GENUUID", handler: basic::genuuid, gate: ANY, tfpsfs: NOT_TFPSFS },
 ];
 
 /// Finds a command by its upper-case name.

@@ -4,7 +4,7 @@
 //! root, like FSTAT and FSIZE; one that leads out reads as a failure.
 
 use super::{CmdResult, Reply};
-use crate::fsys::{Kind, RelPath};
+use crate::fsys::Kind;
 use crate::session::Session;
 use crate::sys;
 use crate::wire::fstat::{time_field, FileType, StatRecord, TYPE_END, TYPE_FAIL};
@@ -19,8 +19,10 @@ const MAX_LIST_LINE: u64 = 4096;
 /// Values gathered before one write: each is still its own unit.
 const BATCH: usize = 1024;
 
+/// Every path goes through [`Session::path`], so TFPSFS judges it (the list file
+/// needs RFILE, each line STAT) and metadata names are refused.
 fn stat_of(s: &Session, path: &[u8]) -> Option<libc::stat> {
-    let p = RelPath::parse(path).ok()?;
+    let p = s.path(path).ok()?;
     s.root.stat(&p).ok()
 }
 
@@ -43,7 +45,7 @@ fn record_of(s: &Session, path: &[u8]) -> StatRecord {
 /// The server-side list file, when it can be read: a regular file inside the
 /// root. Anything else gives an empty list (the document: only the end marker).
 fn open_list(s: &Session, arg: &[u8]) -> Option<BufReader<File>> {
-    let p = RelPath::parse(arg).ok()?;
+    let p = s.path(arg).ok()?;
     let fd = s
         .root
         .open(&p, libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY, 0)

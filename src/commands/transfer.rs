@@ -405,7 +405,8 @@ fn sup_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
 
 /// The FSIZE answer for one path: size, −1 (missing/denied) or −2 (not a file).
 fn size_of(s: &Session, path: &[u8]) -> i64 {
-    let Ok(p) = RelPath::parse(path) else { return -1 };
+    // through the session, so each line meets TFPSFS like any path (STAT)
+    let Ok(p) = s.path(path) else { return -1 };
     match s.root.stat(&p) {
         Ok(st) if Kind::of(&st) == Kind::File => st.st_size,
         Ok(_) => -2,

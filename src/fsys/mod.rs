@@ -11,6 +11,7 @@
 
 pub mod direct;
 pub mod quota;
+pub mod secfs;
 pub mod upload;
 pub mod walk;
 pub mod write_behind;
@@ -48,6 +49,8 @@ pub enum FsError {
     NotEmpty,
     /// The disk or quota is full.
     NoSpace,
+    /// The path names TFPSFS metadata, which no command may reach.
+    Reserved,
     /// Any other OS error.
     Other(io::Error),
 }
@@ -71,7 +74,10 @@ impl FsError {
 
     /// True for the errors every command reports as `FAILED 1`.
     pub fn is_denied(&self) -> bool {
-        matches!(self, FsError::Escape | FsError::Invalid | FsError::Access)
+        matches!(
+            self,
+            FsError::Escape | FsError::Invalid | FsError::Access | FsError::Reserved
+        )
     }
 }
 
@@ -93,6 +99,7 @@ impl std::fmt::Display for FsError {
             FsError::IsDir => write!(f, "is a directory"),
             FsError::NotEmpty => write!(f, "directory not empty"),
             FsError::NoSpace => write!(f, "no space"),
+            FsError::Reserved => write!(f, "names secure-FS metadata"),
             FsError::Other(e) => write!(f, "{e}"),
         }
     }
@@ -107,7 +114,9 @@ pub struct RelPath {
 
 impl RelPath {
     /// Normalises a client argument. `..` pops a component; one above the root is
-    /// an escape attempt and refused (decisions.md: `FAILED 1`).
+    /// an escape attempt and refused (decisions.md: `FAILED 1`). A component naming
+    /// TFPSFS metadata is refused here, where every client path passes, so no
+    /// command (present or future) can read, write, rename onto or delete it.
     pub fn parse(arg: &[u8]) -> Result<RelPath, FsError> {
         if arg.contains(&0) || arg.len() > MAX_PATH {
             return Err(FsError::Invalid);
@@ -122,6 +131,7 @@ impl RelPath {
                     }
                 }
                 c if c.len() > MAX_NAME => return Err(FsError::Invalid),
+                c if crate::wire::command::find(c, secfs::META_MARK).is_some() => return Err(FsError::Reserved),
                 c => comps.push(c.to_vec()),
             }
         }
@@ -316,7 +326,7 @@ pub fn is_secure_name(name: &[u8]) -> bool {
 /// True for names listings never show: the reference's secure-FS metadata and
 /// uploads still in progress.
 pub fn is_hidden_meta(name: &[u8]) -> bool {
-    crate::wire::command::find(name, b".securefs_metadata").is_some() || name.starts_with(upload::TEMP_PREFIX)
+    crate::wire::command::find(name, secfs::META_MARK).is_some() || name.starts_with(upload::TEMP_PREFIX)
 }
 
 /// Empty name helper for fstatat on the descriptor itself.
@@ -352,6 +362,17 @@ mod tests {
             assert!(matches!(RelPath::parse(bad.as_bytes()), Err(FsError::Escape)), "{bad}");
         }
         assert!(matches!(RelPath::parse(b"a\0b"), Err(FsError::Invalid)));
+        for meta in [
+            "d/.securefs_metadata",
+            ".securefs_metadata.rd",
+            "d/x.securefs_metadata.lck/..",
+            "/a/.securefs_metadata.swp",
+        ] {
+            assert!(
+                matches!(RelPath::parse(meta.as_bytes()), Err(FsError::Reserved)),
+                "{meta}"
+            );
+        }
         assert!(matches!(RelPath::parse(&vec![b'a'; 256]), Err(FsError::Invalid)));
         assert!(matches!(RelPath::parse(&vec![b'a'; 5000]), Err(FsError::Invalid)));
     }

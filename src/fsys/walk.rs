@@ -80,6 +80,9 @@ pub enum Style {
     },
 }
 
+/// Decides whether a recursive listing may enter a TFPSFS directory.
+pub type EnterGuard = Box<dyn Fn(BorrowedFd<'_>) -> bool>;
+
 /// A lazy listing, in readdir order, depth first (a directory's line before its
 /// contents), hiding secure directories and metadata.
 pub struct Lister {
@@ -87,6 +90,9 @@ pub struct Lister {
     recursive: bool,
     budget: u64,
     style: Style,
+    /// Whether a recursive listing may enter a TFPSFS directory below the top
+    /// (see [`Lister::enter_secure_if`]); without one it never does.
+    enter_secure: Option<EnterGuard>,
     /// Set when the walk stopped at its entry budget.
     pub truncated: bool,
 }
@@ -104,8 +110,17 @@ impl Lister {
             recursive,
             budget,
             style,
+            enter_secure: None,
             truncated: false,
         })
+    }
+
+    /// Lets the recursion enter a TFPSFS directory (its entry is listed either
+    /// way) only when `may` says the session holds LRDIR there: a recursive
+    /// listing from above must not bypass that directory's own permissions.
+    pub fn enter_secure_if(mut self, may: impl Fn(BorrowedFd<'_>) -> bool + 'static) -> Lister {
+        self.enter_secure = Some(Box::new(may));
+        self
     }
 
     /// Appends listing lines to `out` until it holds at least `want` bytes or the
@@ -155,6 +170,10 @@ impl Lister {
             out.push(b'\n');
             if kind == Kind::Dir && self.recursive && depth < MAX_DEPTH {
                 let sub = cname(&name).ok().and_then(|c| open_subdir(top.fd.as_fd(), &c).ok());
+                let sub = sub.filter(|fd| {
+                    !super::secfs::is_secure(fd.as_fd())
+                        || self.enter_secure.as_ref().is_some_and(|may| may(fd.as_fd()))
+                });
                 if let Some(fd) = sub {
                     rel.push(b'/');
                     if let Ok(level) = Level::open(fd, rel) {
@@ -176,8 +195,14 @@ pub struct Removal {
     pub kept: u64,
 }
 
-/// Removes everything inside `dir`; secure directories (and so their parents) are
-/// kept when `keep_secure`. Returns what happened; `kept == 0` means now empty.
+/// True if `dir/name` is a directory in the TFPSFS domain (not followed).
+fn is_tfpsfs_subdir(dir: BorrowedFd<'_>, name: &CStr) -> bool {
+    open_subdir(dir, name).is_ok_and(|d| super::secfs::is_secure(d.as_fd()))
+}
+
+/// Removes everything inside `dir`; secure directories — `*.sd` and, below the
+/// top, TFPSFS directories, whose own permissions a recursive removal from above
+/// must not bypass — (and so their parents) are kept when `keep_secure`. Returns what happened; `kept == 0` means now empty.
 pub fn empty_dir(dir: BorrowedFd<'_>, keep_secure: bool, budget: &mut u64, depth: usize) -> Removal {
     let mut r = Removal::default();
     let Ok(fd) = open_subdir(dir, c".") else {
@@ -201,7 +226,7 @@ pub fn empty_dir(dir: BorrowedFd<'_>, keep_secure: bool, budget: &mut u64, depth
         }
         *budget -= 1;
         if kind == Kind::Dir {
-            if keep_secure && is_secure_name(&name) {
+            if keep_secure && (is_secure_name(&name) || is_tfpsfs_subdir(level.fd.as_fd(), &c)) {
                 r.kept += 1;
                 continue;
             }
@@ -271,8 +296,8 @@ pub fn copy_tree(src: OwnedFd, dir: BorrowedFd<'_>, name: &CStr, budget: &mut u6
 }
 
 /// [`copy_tree`], optionally copying only what a listing would show
-/// (`visible_only`: secure `*.sd` directories, secure-FS metadata and uploads in
-/// progress are left out), so the X-commands never reach into secure directories.
+/// (`visible_only`: secure `*.sd` directories, TFPSFS directories, secure-FS
+/// metadata and uploads in progress are left out), so the X-commands never reach into secure directories.
 pub fn copy_tree_filtered(
     src: OwnedFd,
     dir: BorrowedFd<'_>,
@@ -317,6 +342,9 @@ fn copy_contents(
         match kind {
             Kind::Dir => {
                 let sub = open_subdir(level.fd.as_fd(), &c)?;
+                if visible_only && super::secfs::is_secure(sub.as_fd()) {
+                    continue;
+                }
                 let st = sys::fstat(sub.as_fd())?;
                 sys::mkdirat(dst, &c, st.st_mode & 0o7777)?;
                 let d = open_subdir(dst, &c)?;
@@ -372,7 +400,7 @@ pub fn suffix_matches(rel: &RelPath, suffix: &RelPath) -> bool {
 /// Collecting first and acting afterwards is what keeps XCOPY/XCPDIR from walking
 /// into their own fresh copies. The walk moves by descriptors and never follows a
 /// symlink, so it cannot leave `dir` or loop; it never enters a secure `*.sd`
-/// directory (nor matches one) and skips uploads in progress and secure-FS
+/// or TFPSFS directory (nor matches one) and skips uploads in progress and secure-FS
 /// metadata; a directory whose (device, inode) is `exclude` is neither matched nor
 /// entered (XCPDIR's source, so a tree is never copied into itself). Every entry
 /// seen costs one unit of `budget`; when it runs out the walk stops and says so.
@@ -418,6 +446,11 @@ pub fn find_matches(
         let Some(fd) = cname(&name).ok().and_then(|c| open_subdir(top.fd.as_fd(), &c).ok()) else {
             continue;
         };
+        // a TFPSFS directory is off limits to the X-commands, which the document
+        // does not tag: they neither match nor enter it
+        if super::secfs::is_secure(fd.as_fd()) {
+            continue;
+        }
         if let Some(ex) = exclude {
             match sys::fstat(fd.as_fd()) {
                 Ok(st) if (st.st_dev, st.st_ino) != ex => {}

@@ -161,6 +161,7 @@ pub fn handshake(
         oob_pending: None,
         tz: Default::default(),
         pace,
+        secfs: Default::default(),
     };
     // with injail the pre-login deadline goes on until INJAIL
     if state.logged_in && !state.needs_jail {

@@ -116,15 +116,26 @@ pub struct Session {
     pub tz: commands::tz::SessionTz,
     /// The session's bandwidth limits (None: no `rate_limit_*` set).
     pub pace: Option<Arc<crate::bandwidth::Pace>>,
+    /// TFPSFS: the SETFSID identity and the running command's rule.
+    pub secfs: commands::secfs::SecfsState,
 }
 
 impl Session {
-    /// Normalises a path argument; any malformed or escaping path is `FAILED 1`.
+    /// Normalises a path argument and applies TFPSFS to it; any malformed or
+    /// escaping path, any path naming secure-FS metadata and any path the running
+    /// command may not use in a secure directory is `FAILED 1` (the reference's
+    /// answer when its path check refuses). Every client path passes here, so the
+    /// command table's `tfpsfs` rule is enforced in this one place.
     pub fn path(&self, arg: &[u8]) -> Result<RelPath, Failed> {
-        RelPath::parse(arg).map_err(|e| {
+        let p = RelPath::parse(arg).map_err(|e| {
             debug!("{} path refused: {e}", self.peer);
             Failed::AccessDenied
-        })
+        })?;
+        self.secfs.check(&self.root, &p).map_err(|e| {
+            info!("{} path refused by TFPSFS: {e}", self.peer);
+            Failed::AccessDenied
+        })?;
+        Ok(p)
     }
 
     /// LOCK check on a directory itself.
@@ -279,6 +290,7 @@ impl Session {
                 if !commands::answers_at_once(s.name) {
                     self.ensure_oob_thread();
                 }
+                self.secfs.begin(s.tfpsfs);
                 (s.handler)(self, arg)
             }
             None => Ok(Reply::Unknown),

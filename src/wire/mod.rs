@@ -9,6 +9,7 @@ pub mod frame;
 pub mod fstat;
 pub mod handshake;
 pub mod hpf;
+pub mod secfs;
 pub mod status;
 pub mod udp;
 pub mod uuid;

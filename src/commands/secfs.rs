@@ -1,0 +1,154 @@
+//! SETFSID, SETFSPERM, REMFSPERM, GETFSPERM, ISSECFS: the document's TFPSFS
+//! commands. The checks every other command meets live in the session's path
+//! resolution (see [`SecfsState`]); the files in [`crate::fsys::secfs`].
+#![forbid(unsafe_code)]
+
+use super::{CmdResult, Reply, Tfpsfs};
+use crate::fsys::{secfs, FsError, RelPath, Root};
+use crate::session::Session;
+use crate::wire::secfs::{self as fmt, ArgError};
+use crate::wire::Failed;
+use log::{info, warn};
+use std::cell::Cell;
+use std::os::fd::{AsFd, OwnedFd};
+
+/// A session's TFPSFS state: its identity and the rule of the command running.
+#[derive(Debug)]
+pub struct SecfsState {
+    /// The identity from SETFSID; None until one is set (such a session is only
+    /// ever "everybody else", and can never SETFSPERM/REMFSPERM: decisions.md).
+    /// Never logged: knowing it is what grants its permissions.
+    id: Option<Vec<u8>>,
+    /// The running command's row.
+    rule: Tfpsfs,
+    /// How many paths the running command has resolved so far.
+    next: Cell<usize>,
+}
+
+impl Default for SecfsState {
+    fn default() -> Self {
+        SecfsState {
+            id: None,
+            rule: Tfpsfs::Untagged,
+            next: Cell::new(0),
+        }
+    }
+}
+
+impl SecfsState {
+    /// Called by the dispatcher before each handler.
+    pub fn begin(&mut self, rule: Tfpsfs) {
+        self.rule = rule;
+        self.next.set(0);
+    }
+
+    /// The identity, if SETFSID set one.
+    pub fn id(&self) -> Option<&[u8]> {
+        self.id.as_deref()
+    }
+
+    /// Checks the next path the running command resolves (see [`Tfpsfs`]).
+    pub fn check(&self, root: &Root, p: &RelPath) -> Result<(), FsError> {
+        let n = self.next.get();
+        self.next.set(n.saturating_add(1));
+        let need = match self.rule {
+            Tfpsfs::Manages => return Ok(()),
+            Tfpsfs::Untagged => None,
+            Tfpsfs::Needs(bits) => Some(bits.get(n).or(bits.last()).copied().unwrap_or(0)),
+        };
+        secfs::check_path(root, p, self.id(), need)
+    }
+}
+
+/// `SETFSID <identity>`: always OK (the document); an empty identity clears it.
+pub fn setfsid(s: &mut Session, arg: &[u8]) -> CmdResult {
+    s.secfs.id = (!arg.is_empty()).then(|| arg.to_vec());
+    Ok(Reply::Ok)
+}
+
+/// Resolves the directory a TFPSFS command manages: a path leaving the root or
+/// naming metadata is `FAILED 1`, anything but a directory is `otherwise`.
+fn managed_dir(s: &Session, path: &[u8], otherwise: Failed) -> Result<OwnedFd, Failed> {
+    let p = s.path(path)?;
+    match s.root.dir_handle(&p) {
+        Ok(d) => Ok(d),
+        Err(e) if e.is_denied() => Err(Failed::AccessDenied),
+        Err(_) => Err(otherwise),
+    }
+}
+
+fn arg_failure(e: ArgError, own: Failed) -> Failed {
+    match e {
+        ArgError::Missing => Failed::MissingParameter,
+        _ => own,
+    }
+}
+
+/// `SETFSPERM <id>:<mask> <dir>`: the first entry of a directory makes it secure
+/// and names its owner; afterwards only a SETFSID identity whose own entry holds
+/// SETPERM may set (never through everybody-else). Setting an identity that has
+/// an entry replaces its mask.
+pub fn setfsperm(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let (id, mask, path) = fmt::parse_setfsperm(arg).map_err(|e| arg_failure(e, Failed::SetFsPerm))?;
+    let dir = managed_dir(s, path, Failed::SetFsPerm)?;
+    let me = s.secfs.id();
+    secfs::update(dir.as_fd(), |perms| {
+        if !perms.is_empty() && !perms.own_entry_allows(me, fmt::SETPERM) {
+            return Err(());
+        }
+        perms.set(id, mask);
+        Ok(())
+    })
+    .map_err(|e| {
+        info!("{} SETFSPERM refused: {e}", s.peer);
+        Failed::SetFsPerm
+    })?;
+    Ok(Reply::Ok)
+}
+
+/// `REMFSPERM <id> <dir>` (`REMFSPERM  <dir>` for everybody-else): needs the
+/// session's own entry to hold REMPERM. Removing an identity without an entry
+/// is OK, as the reference answers.
+pub fn remfsperm(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let (id, path) = fmt::split_id(arg).map_err(|e| arg_failure(e, Failed::RemFsPerm))?;
+    let dir = managed_dir(s, path, Failed::RemFsPerm)?;
+    if !secfs::is_secure(dir.as_fd()) {
+        return Err(Failed::RemFsPerm.into());
+    }
+    let me = s.secfs.id();
+    secfs::update(dir.as_fd(), |perms| {
+        if !perms.own_entry_allows(me, fmt::REMPERM) {
+            return Err(());
+        }
+        perms.remove(id);
+        Ok(())
+    })
+    .map_err(|e| {
+        info!("{} REMFSPERM refused: {e}", s.peer);
+        Failed::RemFsPerm
+    })?;
+    Ok(Reply::Ok)
+}
+
+/// `GETFSPERM <id> <dir>` → `OK <mask>`; an identity without an entry, or a
+/// directory outside the domain, reads `OK 0` (as the reference answers).
+pub fn getfsperm(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let (id, path) = fmt::split_id(arg).map_err(|e| arg_failure(e, Failed::GetFsPerm))?;
+    let dir = managed_dir(s, path, Failed::GetFsPerm)?;
+    let perms = secfs::load(dir.as_fd()).map_err(|e| {
+        warn!("{} GETFSPERM: unreadable metadata: {e}", s.peer);
+        Failed::GetFsPerm
+    })?;
+    let mask = perms.and_then(|p| p.get(id)).unwrap_or(0);
+    Ok(Reply::Data(mask.to_string().into_bytes()))
+}
+
+/// `ISSECFS <dir>`: OK when the directory is in the domain.
+pub fn issecfs(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let dir = managed_dir(s, arg, Failed::NotADirectory)?;
+    if secfs::is_secure(dir.as_fd()) {
+        Ok(Reply::Ok)
+    } else {
+        Err(Failed::NotSecureFs.into())
+    }
+}
