@@ -124,3 +124,24 @@ fn cpdir_of_a_too_deep_tree_leaves_nothing() {
     );
     assert_eq!(dir_names(&srv.data), vec!["src".to_string()]);
 }
+
+#[test]
+fn cpdir_copies_a_tree_just_within_the_depth_limit() {
+    let srv = Server::start();
+    let mut p = srv.path("src");
+    for _ in 0..500 {
+        p.push("d");
+    }
+    std::fs::create_dir_all(&p).unwrap();
+    std::fs::write(p.join("f"), b"bottom").unwrap();
+    let mut c = srv.client();
+    let st = c.call("CPDIR", b"src | copy").unwrap();
+    assert!(ok(&st), "CPDIR of a 500-deep tree: {st:?}");
+    let mut q = srv.path("copy");
+    for _ in 0..500 {
+        q.push("d");
+    }
+    assert_eq!(std::fs::read(q.join("f")).unwrap(), b"bottom");
+    let st = c.call("RMDIR", b"copy").unwrap();
+    assert!(ok(&st), "{st:?}");
+}
