@@ -23,7 +23,11 @@
 //! - the listener's descriptors at the end equal those at the start, and its RSS
 //!   is flat (end and middle within max(2 MiB, 10 %) of the sample after warm-up;
 //!   the start figure, before any client, is printed too);
-//! - no panic in the log; every operation type ran; the controller killed sessions.
+//! - no panic in the log; every operation type ran; the controller killed sessions;
+//! - the lifecycle phase ([`lifecycle`], after the main run, about `--secs` more
+//!   with at most 20 s): a listener SIGKILLed under load leaves no process, a new
+//!   tfd binds the same port at once and serves again, and a Ctrl-C to the new
+//!   tfd's process group stops it in bounded time with no process left.
 //!
 //! Figures: ops/s, p50/p99 latency per operation type, MiB moved, peak RSS and PSS
 //! of a session process (sampled from /proc every second), listener RSS and fds at
@@ -34,6 +38,8 @@
 //! `--kills K` (SIGKILLs, default 1 per minute, at least 3), `--max-size BYTES`
 //! (largest transfer, default 4 MiB), `--seed X`.
 
+#[path = "soak/lifecycle.rs"]
+mod lifecycle;
 mod support;
 
 use nix::sys::signal::{kill, Signal};
@@ -1264,6 +1270,9 @@ fn run() -> Result<bool, String> {
     let part_files = count_part_files(&server.data_dir());
     let stop_status = server.stop().unwrap_or_default();
     let problems_in_log = log_problems(&log);
+    let life_dir = private_tempdir("soak-life")?;
+    let _cleanup_life = RemoveOnDrop(life_dir.clone());
+    let life = lifecycle::run(&bin, &life_dir, (o.clients / 4).max(2), o.secs.min(20))?;
 
     // ---- the figures ------------------------------------------------------------------
     println!("\nsoak: {elapsed:.0} s, {} clients", o.clients);
@@ -1390,7 +1399,10 @@ fn run() -> Result<bool, String> {
             o.kills == 0 || kills_done > 0,
             format!("{kills_done} of {}", o.kills),
         ),
-    ];
+    ]
+    .into_iter()
+    .chain(life.checks)
+    .collect();
     let mut pass = true;
     println!();
     for (what, ok, detail) in &checks {
@@ -1433,7 +1445,7 @@ fn run() -> Result<bool, String> {
         end_sample.rss_kib,
         m.session_hwm_max_kib,
         m.session_pss_max_kib,
-        kv.join(" ")
+        kv.iter().chain(&life.kv).cloned().collect::<Vec<_>>().join(" ")
     );
     Ok(pass)
 }

@@ -266,11 +266,72 @@ pub fn ignore_signal(sig: libc::c_int) {
     unsafe { libc::signal(sig, libc::SIG_IGN) };
 }
 
-/// Asks the kernel to SIGKILL this process when its parent dies, so a crashed
-/// listener never leaves orphaned sessions.
+/// The pid of the listener that forked this helper through [`fork_helper`]
+/// (0 in the listener itself and in processes not forked that way).
+static LISTENER_PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// fork(2) for every process the listener starts (key process, UDP responder,
+/// sessions), with the one lifecycle rule they all follow, applied before the
+/// child runs any code of its own:
+/// - every signal is blocked across the fork, and the child restores `reset` to
+///   their default action before unblocking, so a SIGTERM sent to a brand-new
+///   child (the listener's shutdown, a Ctrl-C to the process group) kills it
+///   instead of reaching the listener's inherited handlers and being lost;
+/// - the child dies with the listener ([`die_with_parent`]), and exits at once if
+///   the listener has already died in between.
+pub fn fork_helper(reset: &[libc::c_int]) -> io::Result<Fork> {
+    // SAFETY: both sigset_t values are plain data initialised by sigfillset /
+    // pthread_sigmask before use; no pointers escape.
+    let old = unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+        old
+    };
+    // SAFETY: getpid cannot fail.
+    let listener = unsafe { libc::getpid() };
+    let forked = fork();
+    if let Ok(Fork::Child) = forked {
+        for sig in reset {
+            default_signal(*sig);
+        }
+        LISTENER_PID.store(listener, std::sync::atomic::Ordering::SeqCst);
+        die_with_parent();
+    }
+    // SAFETY: restores the mask saved above (in parent and child alike).
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+    forked
+}
+
+/// Asks the kernel to SIGKILL this process when the listener dies, then checks the
+/// listener is still its parent (it may have died before the request): a killed
+/// listener never leaves helpers holding its sockets. The kernel forgets the
+/// request whenever the process's user or group ids change, so every id switch
+/// ([`crate::auth::privs`]) calls this again. A no-op outside [`fork_helper`]'s
+/// children.
 pub fn die_with_parent() {
+    let listener = LISTENER_PID.load(std::sync::atomic::Ordering::SeqCst);
+    if listener == 0 {
+        return;
+    }
     // SAFETY: PR_SET_PDEATHSIG takes a signal number; no pointers.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) };
+    // SAFETY: getppid cannot fail.
+    if unsafe { libc::getppid() } != listener {
+        exit_now(1);
+    }
+}
+
+/// Clears O_NONBLOCK on a descriptor that was opened non-blocking only so the
+/// open itself could not hang (see `fsys::open_regular`).
+pub fn clear_nonblock(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: F_GETFL/F_SETFL on a valid descriptor take and return integers.
+    unsafe {
+        let fl = cvt(libc::fcntl(fd.as_raw_fd(), libc::F_GETFL))?;
+        cvt(libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, fl & !libc::O_NONBLOCK))?;
+    }
+    Ok(())
 }
 
 /// The effective uid.

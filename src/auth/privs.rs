@@ -50,7 +50,10 @@ pub fn become_user(name: &str) -> Result<(), String> {
 pub fn switch(id: &Identity) -> Result<(), String> {
     unistd::setgroups(&id.groups).map_err(|e| format!("setgroups: {e}"))?;
     unistd::setresgid(id.gid, id.gid, id.gid).map_err(|e| format!("setresgid: {e}"))?;
-    unistd::setresuid(id.uid, id.uid, id.uid).map_err(|e| format!("setresuid: {e}"))?;
+    let switched = unistd::setresuid(id.uid, id.uid, id.uid).map_err(|e| format!("setresuid: {e}"));
+    // the kernel dropped the die-with-the-listener request with the old ids
+    crate::sys::die_with_parent();
+    switched?;
     verify(id.uid, id.gid)
 }
 
@@ -69,10 +72,13 @@ pub fn as_user<T>(id: &Identity, f: impl FnOnce() -> T) -> Result<T, String> {
     let out = dropped.is_ok().then(f);
     // back in reverse order: the effective uid first (allowed: the saved uid is
     // root), which makes the rest possible
-    unistd::setresuid(u.real, u.effective, u.saved)
+    let restored = unistd::setresuid(u.real, u.effective, u.saved)
         .and_then(|_| unistd::setresgid(g.real, g.effective, g.saved))
         .and_then(|_| unistd::setgroups(&groups))
-        .map_err(|e| format!("taking the original ids back: {e}"))?;
+        .map_err(|e| format!("taking the original ids back: {e}"));
+    // each id change above made the kernel forget the die-with-the-listener request
+    crate::sys::die_with_parent();
+    restored?;
     if unistd::geteuid() != u.effective || unistd::getegid() != g.effective {
         return Err("the original ids did not come back".into());
     }

@@ -104,7 +104,7 @@ pub fn rmdir(s: &mut Session, arg: &[u8]) -> CmdResult {
     let mut budget = s.ctx.cfg.walk_limit;
     if p.is_root() {
         s.check_lock_dir(&p)?;
-        let r = walk::empty_dir(s.root.fd(), true, &mut budget, 0);
+        let r = walk::empty_dir(s.root.fd(), true, &mut budget);
         log::info!(
             "{} RMDIR of the root removed {} entries, kept {}",
             s.peer,
@@ -129,18 +129,17 @@ pub fn rmdir(s: &mut Session, arg: &[u8]) -> CmdResult {
         return Err(Failed::DirStillExists.into());
     }
     let (dir, name) = s.root.parent(&p).map_err(|e| denied_or(e, Failed::AccessDenied))?;
-    walk::remove_tree(dir.as_fd(), &name, true, &mut budget, 0);
+    walk::remove_tree(dir.as_fd(), &name, true, &mut budget);
     if sys::fstatat(dir.as_fd(), &name, false).is_ok() {
         return Err(Failed::DirStillExists.into());
     }
     Ok(Reply::Ok)
 }
 
-/// Opens a source file for COPY-like commands; never blocks on a FIFO.
+/// Opens a source file for COPY-like commands: regular files only, never
+/// blocking on a FIFO.
 fn open_source(s: &Session, p: &RelPath) -> Result<(File, libc::stat), FsError> {
-    let fd = s.root.open(p, libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY, 0)?;
-    let st = sys::fstat(fd.as_fd())?;
-    Ok((File::from(fd), st))
+    s.root.open_file(p, libc::O_RDONLY, 0)
 }
 
 /// `COPY <src> | <dst>`: an independent copy (the reference's hard link made the two
@@ -154,13 +153,9 @@ pub fn copy(s: &mut Session, arg: &[u8]) -> CmdResult {
     let (file, st) = match open_source(s, &src) {
         Ok(x) => x,
         Err(FsError::NotFound) | Err(FsError::NotDir) => return Err(Failed::NoSource.into()),
+        Err(FsError::IsDir) => return Err(Failed::CannotLinkDir.into()),
         Err(e) => return Err(denied_or(e, Failed::CopyError).into()),
     };
-    match Kind::of(&st) {
-        Kind::Dir => return Err(Failed::CannotLinkDir.into()),
-        Kind::Other => return Err(Failed::CopyError.into()),
-        Kind::File => {}
-    }
     if dst.is_root() {
         return Err(Failed::FileExists.into());
     }

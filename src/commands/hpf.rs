@@ -8,7 +8,7 @@ use super::{CmdError, CmdResult, Reply};
 use crate::channel::{ChannelError, NetStream, RxHalf};
 use crate::fsys::direct::{ChunkWriter, ReadAhead};
 use crate::fsys::write_behind::WriteBehind;
-use crate::fsys::{Kind, RelPath};
+use crate::fsys::RelPath;
 use crate::session::Session;
 use crate::sys::{self, AlignedBuf};
 use crate::wire::hpf::{self, code, HpfRequest};
@@ -51,18 +51,14 @@ fn open(s: &Session, arg: &[u8], can: bool, write: bool) -> Result<Opened, Faile
     let flags = if write {
         libc::O_WRONLY | libc::O_CREAT
     } else {
-        libc::O_RDONLY | libc::O_NONBLOCK
+        libc::O_RDONLY
     };
-    let fd = match s.root.open(&p, flags, 0o644) {
-        Ok(fd) => fd,
+    // a FIFO, socket or device: HpfOpen at once (PUT used to block in open())
+    let mut file = match s.root.open_file(&p, flags, 0o644) {
+        Ok((file, _)) => file,
         Err(e) if e.is_denied() => return Err(Failed::AccessDenied),
         Err(_) => return Err(Failed::HpfOpen),
     };
-    let st = sys::fstat(fd.as_fd()).map_err(|_| Failed::HpfOpen)?;
-    if Kind::of(&st) != Kind::File {
-        return Err(Failed::HpfOpen);
-    }
-    let mut file = File::from(fd);
     if file.seek(SeekFrom::Start(req.offset)).is_err() {
         // a refused PUT leaves nothing behind, even when the open created the file
         if write && !existed {

@@ -441,7 +441,7 @@ pub fn rmsecdir(s: &mut Session, arg: &[u8]) -> CmdResult {
     }
     let (parent, name) = s.root.parent(&p).map_err(|e| denied_or(e, Failed::RmSecDir))?;
     let mut budget = s.ctx.cfg.walk_limit;
-    let r = walk::remove_tree(parent.as_fd(), &name, false, &mut budget, 0);
+    let r = walk::remove_tree(parent.as_fd(), &name, false, &mut budget);
     if sys::fstatat(parent.as_fd(), &name, false).is_ok() {
         info!("{} RMSECDIR left {} entries", s.peer, r.kept);
         return Err(Failed::DirStillExists.into());

@@ -255,16 +255,11 @@ fn read_ahead(s: &Session, (file, size): (File, u64)) -> ReadAheadStream {
 
 /// Opens a file for download: regular files only, following symlinks inside.
 fn open_download(s: &Session, p: &RelPath) -> Result<(File, u64), Failed> {
-    let fd = match s.root.open(p, libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY, 0) {
-        Ok(fd) => fd,
-        Err(FsError::NotFound) | Err(FsError::NotDir) => return Err(Failed::NoSuchFile),
-        Err(e) => return Err(denied_or(e, Failed::TransferApi)),
-    };
-    let st = sys::fstat(fd.as_fd()).map_err(|_| Failed::TransferApi)?;
-    match Kind::of(&st) {
-        Kind::Dir => Err(Failed::IsDirectory),
-        Kind::Other => Err(Failed::TransferApi),
-        Kind::File => Ok((File::from(fd), st.st_size as u64)),
+    match s.root.open_file(p, libc::O_RDONLY, 0) {
+        Ok((file, st)) => Ok((file, st.st_size as u64)),
+        Err(FsError::NotFound) | Err(FsError::NotDir) => Err(Failed::NoSuchFile),
+        Err(FsError::IsDir) => Err(Failed::IsDirectory),
+        Err(e) => Err(denied_or(e, Failed::TransferApi)),
     }
 }
 

@@ -25,7 +25,6 @@ use crate::sys;
 use crate::wire::{command, Failed};
 use log::{debug, info, warn};
 use std::ffi::{CStr, CString};
-use std::fs::File;
 use std::io::{Seek, SeekFrom};
 use std::os::fd::{AsFd, BorrowedFd};
 
@@ -118,16 +117,12 @@ pub fn xcopy(s: &mut Session, arg: &[u8]) -> CmdResult {
     let src = s.path(a)?;
     let pat = pattern(s, b)?;
     s.check_lock_parent(&src)?;
-    let fd = match s.root.open(&src, libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY, 0) {
-        Ok(fd) => fd,
+    let (file, st) = match s.root.open_file(&src, libc::O_RDONLY, 0) {
+        Ok(x) => x,
         Err(FsError::NotFound) | Err(FsError::NotDir) => return Err(Failed::NoSource.into()),
+        Err(FsError::IsDir) | Err(FsError::NotRegular) => return Err(Failed::NotAFile.into()),
         Err(e) => return Err(denied_or(e, Failed::NoSource).into()),
     };
-    let st = sys::fstat(fd.as_fd()).map_err(|_| Failed::NoSource)?;
-    if Kind::of(&st) != Kind::File {
-        return Err(Failed::NotAFile.into());
-    }
-    let file = File::from(fd);
     let size = st.st_size.max(0) as u64;
     copy_into_matches(s, "XCOPY", &pat, None, size, |dir, _budget| {
         (&file).seek(SeekFrom::Start(0)).map_err(FsError::from)?;
@@ -281,7 +276,7 @@ pub fn xrmdir(s: &mut Session, arg: &[u8]) -> CmdResult {
                 Ok(st) if Kind::of(&st) == Kind::Dir => {}
                 _ => return Err("no longer a directory".into()),
             }
-            let r = walk::remove_tree(parent, name, true, budget, 0);
+            let r = walk::remove_tree(parent, name, true, budget);
             if r.kept == 0 {
                 Ok(())
             } else {

@@ -18,6 +18,7 @@ pub mod write_behind;
 
 use crate::sys;
 use std::ffi::{CStr, CString};
+use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
@@ -47,6 +48,9 @@ pub enum FsError {
     IsDir,
     /// The directory is not empty.
     NotEmpty,
+    /// A regular file was required and this is a FIFO, socket or device (which
+    /// could block an open or a read for ever).
+    NotRegular,
     /// The disk or quota is full.
     NoSpace,
     /// The path names TFPSFS metadata, which no command may reach.
@@ -98,6 +102,7 @@ impl std::fmt::Display for FsError {
             FsError::NotDir => write!(f, "not a directory"),
             FsError::IsDir => write!(f, "is a directory"),
             FsError::NotEmpty => write!(f, "directory not empty"),
+            FsError::NotRegular => write!(f, "not a regular file"),
             FsError::NoSpace => write!(f, "no space"),
             FsError::Reserved => write!(f, "names secure-FS metadata"),
             FsError::Other(e) => write!(f, "{e}"),
@@ -249,6 +254,12 @@ impl Root {
         Ok(sys::openat2_beneath(self.fd(), &p.to_cstring(), flags, mode)?)
     }
 
+    /// Opens a regular file beneath the root: the one way every command opens a
+    /// file to read or write its data. See [`open_regular_at`].
+    pub fn open_file(&self, p: &RelPath, flags: i32, mode: u32) -> Result<(File, libc::stat), FsError> {
+        regular_only(self.open(p, flags | NONBLOCKING_OPEN, mode))
+    }
+
     /// Opens a directory for reading (listing, walking).
     pub fn open_dir(&self, p: &RelPath) -> Result<OwnedFd, FsError> {
         self.open(p, libc::O_RDONLY | libc::O_DIRECTORY, 0)
@@ -316,6 +327,37 @@ impl Root {
         let Ok(n) = cname(name) else { return false };
         sys::fstatat(d.as_fd(), &n, false).is_ok()
     }
+}
+
+/// Added to every data open: the open of a FIFO (or a device) returns at once
+/// instead of waiting for a peer that may never come.
+const NONBLOCKING_OPEN: i32 = libc::O_NONBLOCK | libc::O_NOCTTY;
+
+/// Opens `dir/name` (never following a final symlink) as a regular file; the
+/// descriptor-relative twin of [`Root::open_file`], for tree walks.
+pub fn open_regular_at(dir: BorrowedFd<'_>, name: &CStr, flags: i32, mode: u32) -> Result<(File, libc::stat), FsError> {
+    regular_only(sys::openat_nofollow(dir, name, flags | NONBLOCKING_OPEN, mode).map_err(FsError::from))
+}
+
+/// The rule behind every data open: the open itself never blocks (O_NONBLOCK),
+/// then anything but a regular file is refused (a directory as
+/// [`FsError::IsDir`], a FIFO, socket or device as [`FsError::NotRegular`]), and
+/// only then is the descriptor made blocking again for ordinary I/O. A FIFO
+/// opened for writing with no reader fails with ENXIO, also `NotRegular`.
+fn regular_only(opened: Result<OwnedFd, FsError>) -> Result<(File, libc::stat), FsError> {
+    let fd = match opened {
+        Ok(fd) => fd,
+        Err(FsError::Other(e)) if e.raw_os_error() == Some(libc::ENXIO) => return Err(FsError::NotRegular),
+        Err(e) => return Err(e),
+    };
+    let st = sys::fstat(fd.as_fd())?;
+    match Kind::of(&st) {
+        Kind::File => {}
+        Kind::Dir => return Err(FsError::IsDir),
+        Kind::Other => return Err(FsError::NotRegular),
+    }
+    sys::clear_nonblock(fd.as_fd())?;
+    Ok((File::from(fd), st))
 }
 
 /// True for a secure directory's name (`*.sd`), which listings and tree walks hide.

@@ -202,59 +202,23 @@ fn is_tfpsfs_subdir(dir: BorrowedFd<'_>, name: &CStr) -> bool {
 
 /// Removes everything inside `dir`; secure directories — `*.sd` and, below the
 /// top, TFPSFS directories, whose own permissions a recursive removal from above
-/// must not bypass — (and so their parents) are kept when `keep_secure`. Returns what happened; `kept == 0` means now empty.
-pub fn empty_dir(dir: BorrowedFd<'_>, keep_secure: bool, budget: &mut u64, depth: usize) -> Removal {
-    let mut r = Removal::default();
-    let Ok(fd) = open_subdir(dir, c".") else {
-        r.kept += 1;
-        return r;
-    };
-    let Ok(mut level) = Level::open(fd, Vec::new()) else {
-        r.kept += 1;
-        return r;
-    };
-    // Collect first: removing while reading a directory may skip entries.
-    let mut entries = Vec::new();
-    while let Some(e) = level.next_entry() {
-        entries.push(e);
+/// must not bypass — (and so their parents) are kept when `keep_secure`.
+/// Returns what happened; `kept == 0` means now empty.
+pub fn empty_dir(dir: BorrowedFd<'_>, keep_secure: bool, budget: &mut u64) -> Removal {
+    match open_subdir(dir, c".") {
+        Ok(fd) => empty_tree(fd, keep_secure, budget),
+        Err(_) => Removal { removed: 0, kept: 1 },
     }
-    for (name, kind) in entries {
-        let Ok(c) = cname(&name) else { continue };
-        if *budget == 0 {
-            r.kept += 1;
-            continue;
-        }
-        *budget -= 1;
-        if kind == Kind::Dir {
-            if keep_secure && (is_secure_name(&name) || is_tfpsfs_subdir(level.fd.as_fd(), &c)) {
-                r.kept += 1;
-                continue;
-            }
-            let sub = remove_tree(level.fd.as_fd(), &c, keep_secure, budget, depth + 1);
-            r.removed += sub.removed;
-            r.kept += sub.kept;
-        } else if sys::unlinkat(level.fd.as_fd(), &c, false).is_ok() {
-            r.removed += 1;
-        } else {
-            r.kept += 1;
-        }
-    }
-    r
 }
 
-/// Removes `parent/name` and everything under it (never following symlinks).
-pub fn remove_tree(parent: BorrowedFd<'_>, name: &CStr, keep_secure: bool, budget: &mut u64, depth: usize) -> Removal {
+/// Removes `parent/name` and everything under it (never following symlinks), at
+/// any depth.
+pub fn remove_tree(parent: BorrowedFd<'_>, name: &CStr, keep_secure: bool, budget: &mut u64) -> Removal {
     let mut r = Removal::default();
-    if depth > MAX_DEPTH {
-        r.kept += 1;
-        return r;
-    }
     match open_subdir(parent, name) {
         Ok(fd) => {
-            let inner = empty_dir(fd.as_fd(), keep_secure, budget, depth);
-            r.removed += inner.removed;
-            r.kept += inner.kept;
-            if inner.kept == 0 && sys::unlinkat(parent, name, true).is_ok() {
+            r = empty_tree(fd, keep_secure, budget);
+            if r.kept == 0 && sys::unlinkat(parent, name, true).is_ok() {
                 r.removed += 1;
             } else {
                 r.kept += 1;
@@ -270,6 +234,119 @@ pub fn remove_tree(parent: BorrowedFd<'_>, name: &CStr, keep_secure: bool, budge
         Err(_) => r.kept += 1,
     }
     r
+}
+
+/// One directory on the way down of [`empty_tree`]: what is left to remove in it.
+struct Pending {
+    /// Its name in its parent (empty for the top).
+    name: CString,
+    /// Its (device, inode): checked when the walk comes back up through `..`.
+    id: (u64, u64),
+    /// Entries not handled yet (read whole first: removing while reading a
+    /// directory may skip entries).
+    entries: Vec<(Vec<u8>, Kind)>,
+    /// Entries that had to stay (so this directory stays too).
+    kept: u64,
+}
+
+impl Pending {
+    fn read(fd: BorrowedFd<'_>, name: CString) -> io::Result<Pending> {
+        let st = sys::fstat(fd)?;
+        let mut level = Level::open(open_subdir(fd, c".")?, Vec::new())?;
+        let mut entries = Vec::new();
+        while let Some(e) = level.next_entry() {
+            entries.push(e);
+        }
+        Ok(Pending {
+            name,
+            id: (st.st_dev, st.st_ino),
+            entries,
+            kept: 0,
+        })
+    }
+}
+
+/// Empties the directory `top`, at any depth, without recursion and with a
+/// bounded number of descriptors: it holds only the directory it is in (plus a
+/// moment's second one), goes down by name without following symlinks and comes
+/// back up through `..`, checking that `..` is the directory it came from (by
+/// device and inode) and stopping — keeping the rest — if a rename moved it.
+/// Memory is the entry lists of the directories on the current path. A client
+/// can build a chain deeper than any fixed limit (MKDIR, then RENAME into
+/// another chain): RMDIR must still remove it.
+fn empty_tree(top: OwnedFd, keep_secure: bool, budget: &mut u64) -> Removal {
+    let mut r = Removal::default();
+    let mut cur = top;
+    let mut path = match Pending::read(cur.as_fd(), CString::default()) {
+        Ok(p) => vec![p],
+        Err(_) => return Removal { removed: 0, kept: 1 },
+    };
+    loop {
+        let Some(here) = path.last_mut() else { return r };
+        let Some((name, kind)) = here.entries.pop() else {
+            // this directory is done: go back up and remove it from its parent
+            let Some(done) = path.pop() else { return r };
+            let Some(parent) = path.last_mut() else {
+                r.kept += done.kept;
+                return r;
+            };
+            let up = match sys::openat_nofollow(cur.as_fd(), c"..", libc::O_RDONLY | libc::O_DIRECTORY, 0) {
+                Ok(fd) => fd,
+                Err(_) => {
+                    r.kept += 1 + done.kept + path.len() as u64;
+                    return r;
+                }
+            };
+            match sys::fstat(up.as_fd()) {
+                Ok(st) if (st.st_dev, st.st_ino) == parent.id => {}
+                // moved away while we were below: stop, keep what is left
+                _ => {
+                    r.kept += 1 + done.kept + path.len() as u64;
+                    return r;
+                }
+            }
+            cur = up;
+            if done.kept == 0 && sys::unlinkat(cur.as_fd(), &done.name, true).is_ok() {
+                r.removed += 1;
+            } else {
+                r.kept += done.kept;
+                parent.kept += 1;
+            }
+            continue;
+        };
+        let Ok(c) = cname(&name) else { continue };
+        if *budget == 0
+            || (kind == Kind::Dir && keep_secure && (is_secure_name(&name) || is_tfpsfs_subdir(cur.as_fd(), &c)))
+        {
+            here.kept += 1;
+            continue;
+        }
+        *budget -= 1;
+        if kind == Kind::Dir {
+            match open_subdir(cur.as_fd(), &c) {
+                Ok(sub) => match Pending::read(sub.as_fd(), c) {
+                    Ok(p) => {
+                        path.push(p);
+                        cur = sub;
+                    }
+                    Err(_) => here.kept += 1,
+                },
+                // replaced by a file or symlink since readdir: remove that
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTDIR) | Some(libc::ELOOP)) => {
+                    if sys::unlinkat(cur.as_fd(), &c, false).is_ok() {
+                        r.removed += 1;
+                    } else {
+                        here.kept += 1;
+                    }
+                }
+                Err(_) => here.kept += 1,
+            }
+        } else if sys::unlinkat(cur.as_fd(), &c, false).is_ok() {
+            r.removed += 1;
+        } else {
+            here.kept += 1;
+        }
+    }
 }
 
 /// Copies the open file `src` to a new file `dir/name` (which must not exist),
@@ -313,7 +390,7 @@ pub fn copy_tree_filtered(
     })();
     if result.is_err() {
         let mut unlimited = u64::MAX;
-        remove_tree(dir, name, false, &mut unlimited, 0);
+        remove_tree(dir, name, false, &mut unlimited);
     }
     result
 }
@@ -351,9 +428,9 @@ fn copy_contents(
                 copy_contents(sub, d.as_fd(), budget, depth + 1, visible_only)?;
             }
             Kind::File => {
-                let f = File::from(sys::openat_nofollow(level.fd.as_fd(), &c, libc::O_RDONLY, 0)?);
-                let mode = sys::fstat(f.as_fd())?.st_mode;
-                copy_file(&f, dst, &c, mode)?;
+                // a FIFO swapped in since readdir is refused, not waited on
+                let (f, st) = super::open_regular_at(level.fd.as_fd(), &c, libc::O_RDONLY, 0)?;
+                copy_file(&f, dst, &c, st.st_mode)?;
             }
             Kind::Other => {
                 if let Ok(target) = sys::readlinkat(level.fd.as_fd(), &c) {

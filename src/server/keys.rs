@@ -150,7 +150,7 @@ pub fn spawn(
     close_in_child: &[RawFd],
 ) -> std::io::Result<(i32, KeyLink)> {
     let (link, service) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)?;
-    match sys::fork()? {
+    match sys::fork_helper(&super::SIGNALS)? {
         Fork::Parent(pid) => {
             drop(service);
             Ok((

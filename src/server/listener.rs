@@ -57,6 +57,9 @@ struct Listener {
     /// The key process's pid (0 when not running). Replaced ones, still answering
     /// sessions that were forked before a reload, end on their own.
     key_pid: i32,
+    /// When a dead key process or UDP responder is due to be restarted.
+    respawn_keys_at: Option<Instant>,
+    respawn_udp_at: Option<Instant>,
     /// The admin control socket.
     control: Option<std::os::unix::net::UnixListener>,
     /// Addresses banned through the control socket.
@@ -67,8 +70,15 @@ struct Listener {
     refused: u64,
 }
 
-/// The signals the listener turns into events.
-const SIGNALS: [i32; 5] = [libc::SIGCHLD, libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1];
+use super::SIGNALS;
+
+/// How long after a helper's death the listener waits before starting another:
+/// when a signal to the whole process group (Ctrl-C) killed it, the listener's own
+/// SIGINT/SIGTERM arrives within that time and nothing is restarted.
+const RESPAWN_DELAY: Duration = Duration::from_millis(100);
+
+/// How long stopped helpers get to end after SIGTERM before SIGKILL.
+const HELPER_STOP_WAIT: Duration = Duration::from_secs(1);
 
 /// Binds one listening socket; IPv6 sockets are V6ONLY so an IPv4 and an IPv6
 /// listener can share the port.
@@ -252,6 +262,8 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
         udp_pid: 0,
         udp_user,
         key_pid: 0,
+        respawn_keys_at: None,
+        respawn_udp_at: None,
         control,
         bans: Default::default(),
         started: Instant::now(),
@@ -286,20 +298,19 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
 impl Listener {
     /// Starts (or restarts) the UDP responder process.
     fn spawn_udp(&mut self) {
-        let keep_out: Vec<_> = self
-            .ctx
-            .keys
-            .raw_fd()
-            .into_iter()
-            .chain(crate::commands::tz::database_fd())
-            .collect();
+        // not even its own sockets' originals: it works on clones made before fork
+        let keep_out = self.helper_must_close();
         match super::udp::spawn(&self.udp, self.udp_user.as_ref(), &keep_out) {
             Ok(pid) => self.udp_pid = pid,
             Err(e) => error!("cannot start the UDP responder: {e}"),
         }
     }
 
-    /// Descriptors a helper process forked now must not inherit.
+    /// Descriptors a helper process forked now must not inherit: the listening
+    /// sockets, the UDP sockets, the control socket, the signal pipe and the key
+    /// process's request end. A process holding any of them after the listener
+    /// died would keep the port (or the control socket) busy and block a restart.
+    /// Sessions keep only the request end ([`Listener::session_must_close`]).
     fn helper_must_close(&self) -> Vec<std::os::fd::RawFd> {
         use std::os::fd::AsRawFd;
         let mut fds: Vec<_> = self.listeners.iter().map(|l| l.as_raw_fd()).collect();
@@ -309,6 +320,48 @@ impl Listener {
         fds.extend(self.ctx.keys.raw_fd());
         fds.extend(crate::commands::tz::database_fd());
         fds
+    }
+
+    /// [`Listener::helper_must_close`] less what a session needs: the key
+    /// process's request end for its handshake (closed right after it) and the
+    /// time zone database directory for SETTZ (opened before any chroot).
+    fn session_must_close(&self) -> Vec<std::os::fd::RawFd> {
+        let keep = [self.ctx.keys.raw_fd(), crate::commands::tz::database_fd()];
+        self.helper_must_close()
+            .into_iter()
+            .filter(|fd| !keep.contains(&Some(*fd)))
+            .collect()
+    }
+
+    /// How long the main loop may sleep before a helper restart is due.
+    fn poll_timeout(&self) -> PollTimeout {
+        let due = [self.respawn_keys_at, self.respawn_udp_at].into_iter().flatten().min();
+        match due {
+            None => PollTimeout::NONE,
+            Some(at) => {
+                let ms = at.saturating_duration_since(Instant::now()).as_millis() + 1;
+                PollTimeout::try_from(ms.min(60_000) as i32).unwrap_or(PollTimeout::NONE)
+            }
+        }
+    }
+
+    /// Restarts the helpers whose restart is due (never while stopping).
+    fn respawn_due(&mut self) {
+        let now = Instant::now();
+        if self.stopping {
+            return;
+        }
+        if self.respawn_keys_at.is_some_and(|at| at <= now) {
+            self.respawn_keys_at = None;
+            self.ctx.metrics.inc(super::metrics::Counter::KeyRestarts);
+            self.respawn_keys();
+        }
+        if self.respawn_udp_at.is_some_and(|at| at <= now) {
+            self.respawn_udp_at = None;
+            self.ctx.metrics.inc(super::metrics::Counter::UdpRestarts);
+            self.spawn_udp();
+            info!("UDP responder restarted (pid {})", self.udp_pid);
+        }
     }
 
     /// Starts a key process for `rsa`; the caller drops its copy of the key next.
@@ -367,7 +420,7 @@ impl Listener {
                 if let Some(c) = &self.control {
                     fds.push(PollFd::new(c.as_fd(), PollFlags::POLLIN));
                 }
-                match poll(&mut fds, PollTimeout::NONE) {
+                match poll(&mut fds, self.poll_timeout()) {
                     Ok(_) => {}
                     Err(nix::errno::Errno::EINTR) => {}
                     Err(e) => {
@@ -390,17 +443,20 @@ impl Listener {
             if woke {
                 signals = self.drain_signals();
             }
+            // a stop first: when one signal to the process group also killed a
+            // helper, its SIGCHLD must not make the listener restart it
+            if signals.iter().any(|s| matches!(*s, libc::SIGTERM | libc::SIGINT)) {
+                self.shutdown();
+                return;
+            }
             for sig in signals {
                 match sig {
                     libc::SIGCHLD => self.reap(),
                     libc::SIGHUP | libc::SIGUSR1 => self.reload(),
-                    libc::SIGTERM | libc::SIGINT => {
-                        self.shutdown();
-                        return;
-                    }
                     _ => {}
                 }
             }
+            self.respawn_due();
             if control_ready {
                 self.serve_control();
             }
@@ -434,18 +490,14 @@ impl Listener {
                         if pid.as_raw() == self.key_pid {
                             self.key_pid = 0;
                             if !self.stopping {
-                                warn!("key process ended ({status:?}); restarting it");
-                                self.ctx.metrics.inc(super::metrics::Counter::KeyRestarts);
-                                std::thread::sleep(Duration::from_millis(100));
-                                self.respawn_keys();
+                                warn!("key process ended ({status:?}); restarting it unless tfd is stopping");
+                                self.respawn_keys_at = Some(Instant::now() + RESPAWN_DELAY);
                             }
                         } else if pid.as_raw() == self.udp_pid {
                             self.udp_pid = 0;
                             if !self.stopping {
-                                warn!("UDP responder ended ({status:?}); restarting it");
-                                self.ctx.metrics.inc(super::metrics::Counter::UdpRestarts);
-                                std::thread::sleep(Duration::from_millis(100));
-                                self.spawn_udp();
+                                warn!("UDP responder ended ({status:?}); restarting it unless tfd is stopping");
+                                self.respawn_udp_at = Some(Instant::now() + RESPAWN_DELAY);
                             }
                         } else if let Some(info) = self.children.remove(&pid.as_raw()) {
                             self.ctx.registry.free(info.slot);
@@ -675,54 +727,71 @@ impl Listener {
         info!("configuration reloaded from {}", path.display());
     }
 
+    /// Stops: no more accepting, helpers told to end, sessions given the grace
+    /// period, then SIGTERM, then SIGKILL. Every wait here is bounded, so the
+    /// listener always exits, whatever state a child is in.
     fn shutdown(&mut self) {
         super::notify::stopping();
         info!("shutting down: {} session(s) open", self.children.len());
         self.stopping = true;
+        self.respawn_keys_at = None;
+        self.respawn_udp_at = None;
         self.listeners.clear();
         self.control = None;
-        if self.udp_pid > 0 {
-            let _ = kill(Pid::from_raw(self.udp_pid), Signal::SIGTERM);
-        }
-        if self.key_pid > 0 {
-            let _ = kill(Pid::from_raw(self.key_pid), Signal::SIGTERM);
+        // the key process also ends by itself once every request end is closed
+        self.ctx.keys.close();
+        for pid in [self.udp_pid, self.key_pid] {
+            if pid > 0 {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+            }
         }
         // sessions get the grace period to finish on their own, then SIGTERM,
         // then a second later SIGKILL
         let grace = self.ctx.cfg.shutdown_grace;
-        for (wait, signal) in [
-            (grace, Some(Signal::SIGTERM)),
-            (Duration::from_secs(1), Some(Signal::SIGKILL)),
-        ] {
+        for (wait, signal) in [(grace, Signal::SIGTERM), (Duration::from_secs(1), Signal::SIGKILL)] {
             let deadline = Instant::now() + wait;
             while !self.children.is_empty() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(20));
                 self.reap();
             }
-            if let Some(sig) = signal {
-                if !self.children.is_empty() {
-                    info!("ending {} session(s) with {sig:?}", self.children.len());
-                }
-                for pid in self.children.keys() {
-                    let _ = kill(Pid::from_raw(*pid), sig);
-                }
+            if !self.children.is_empty() {
+                info!("ending {} session(s) with {signal:?}", self.children.len());
+            }
+            for pid in self.children.keys() {
+                let _ = kill(Pid::from_raw(*pid), signal);
             }
         }
-        while !self.children.is_empty() {
+        // the helpers: SIGTERMed above; SIGKILL whatever is left after a while
+        let deadline = Instant::now() + HELPER_STOP_WAIT;
+        while (self.udp_pid > 0 || self.key_pid > 0) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+            self.reap();
+        }
+        for pid in [self.udp_pid, self.key_pid] {
+            if pid > 0 {
+                warn!("helper process {pid} did not end on SIGTERM; killing it");
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+        }
+        // everything left was sent SIGKILL, which no process can ignore: so no tfd
+        // process outlives the listener, and this wait ends
+        while !self.children.is_empty() || self.udp_pid > 0 || self.key_pid > 0 {
             match waitpid(Pid::from_raw(-1), None) {
                 Ok(s) => {
                     if let Some(p) = s.pid() {
-                        self.children.remove(&p.as_raw());
+                        let p = p.as_raw();
+                        if let Some(info) = self.children.remove(&p) {
+                            self.ctx.registry.free(info.slot);
+                        }
+                        for h in [&mut self.udp_pid, &mut self.key_pid] {
+                            if *h == p {
+                                *h = 0;
+                            }
+                        }
                     }
                 }
+                Err(nix::errno::Errno::EINTR) => {}
                 Err(_) => break,
-            }
-        }
-        for pid in [&mut self.udp_pid, &mut self.key_pid] {
-            if *pid > 0 {
-                // SIGTERMed above; wait so no tfd process outlives the listener
-                let _ = waitpid(Pid::from_raw(*pid), None);
-                *pid = 0;
             }
         }
         info!("stopped");
@@ -775,13 +844,11 @@ impl Listener {
                 continue;
             };
             debug_assert_eq!(sys::thread_count(), 1, "the listener must be single-threaded to fork");
-            match sys::fork() {
+            match sys::fork_helper(&SIGNALS) {
                 Ok(Fork::Child) => {
-                    self.listeners.clear();
-                    for sig in SIGNALS {
-                        sys::default_signal(sig);
+                    for fd in self.session_must_close() {
+                        sys::close_fd(fd);
                     }
-                    sys::die_with_parent();
                     if stream.set_nonblocking(false).is_ok() {
                         session::serve(stream, peer, self.ctx.clone(), slot);
                     }

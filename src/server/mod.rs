@@ -18,18 +18,20 @@ use openssl::rsa::Rsa;
 
 pub use listener::{run, RunOptions};
 
+/// The signals the listener turns into events; every helper process takes their
+/// default action back at fork ([`crate::sys::fork_helper`]).
+pub(crate) const SIGNALS: [i32; 5] = [libc::SIGCHLD, libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1];
+
 /// The first steps of a long-lived helper process (the key process, the UDP
-/// responder) right after fork: drop descriptors it must not hold, die with the
-/// listener, take default signal dispositions, and switch to `user` (exiting if
-/// that fails: a helper never runs with more rights than meant).
+/// responder) right after [`crate::sys::fork_helper`] (which already restored the
+/// default signal actions and tied it to the listener's life): drop the listener's
+/// descriptors it must not hold, and switch to `user` (exiting if that fails: a
+/// helper never runs with more rights than meant; the switch re-arms the
+/// die-with-the-listener request the kernel drops on an id change).
 fn helper_child_setup(what: &str, close_in_child: &[std::os::fd::RawFd], user: Option<&crate::auth::privs::Identity>) {
     use crate::sys;
     for fd in close_in_child {
         sys::close_fd(*fd);
-    }
-    sys::die_with_parent();
-    for sig in [libc::SIGCHLD, libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1] {
-        sys::default_signal(sig);
     }
     if let Some(id) = user {
         if let Err(e) = crate::auth::privs::switch(id) {

@@ -90,7 +90,7 @@ pub fn spawn(
     close_in_child: &[std::os::fd::RawFd],
 ) -> std::io::Result<i32> {
     let sockets: Vec<UdpSocket> = r.sockets.iter().map(|s| s.try_clone()).collect::<Result<_, _>>()?;
-    match sys::fork()? {
+    match sys::fork_helper(&super::SIGNALS)? {
         Fork::Parent(pid) => Ok(pid),
         Fork::Child => {
             super::helper_child_setup("udp responder", close_in_child, user);
