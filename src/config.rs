@@ -106,6 +106,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "smallest transfer piece moved past the page cache (O_DIRECT): upload writes, and download reads of uncached files; bytes or K/M/G up to 64M; 0 = never (default 1M)",
     ),
     (
+        "sync_uploads",
+        "yes or no: an upload is on stable storage (file and directory entry fsynced) before it is acknowledged (default yes)",
+    ),
+    (
         "walk_limit",
         "most entries a recursive listing or tree walk visits (default 1000000)",
     ),
@@ -225,6 +229,9 @@ pub struct Config {
     /// Uploads written, and uncached downloads read, in pieces of at least this
     /// many bytes use O_DIRECT (0: never).
     pub direct_io_min: u64,
+    /// Uploads are fsynced (data, then the directory entry) before they are
+    /// acknowledged; off trades that durability for speed.
+    pub sync_uploads: bool,
     pub walk_limit: u64,
     /// Failed LOGINs per address before a ban; 0 turns the rule off.
     pub login_max_failures_ip: u32,
@@ -279,6 +286,7 @@ impl fmt::Debug for Config {
             .field("idle_timeout", &self.idle_timeout)
             .field("hpf_max_buffer", &self.hpf_max_buffer)
             .field("direct_io_min", &self.direct_io_min)
+            .field("sync_uploads", &self.sync_uploads)
             .field("walk_limit", &self.walk_limit)
             .field("login_max_failures_ip", &self.login_max_failures_ip)
             .field("login_max_failures_user", &self.login_max_failures_user)
@@ -651,6 +659,7 @@ struct Draft {
     idle_timeout: Option<Duration>,
     hpf_max_buffer: Option<u64>,
     direct_io_min: Option<u64>,
+    sync_uploads: Option<bool>,
     walk_limit: Option<u64>,
     login_max_failures_ip: Option<u32>,
     login_max_failures_user: Option<u32>,
@@ -921,6 +930,13 @@ fn parse_value(d: &mut Draft, key: &'static str, value: &str, line: usize) -> Re
             })?;
             d.direct_io_min = Some(size);
         }
+        "sync_uploads" => {
+            d.sync_uploads = Some(match value {
+                "yes" | "on" | "true" => true,
+                "no" | "off" | "false" => false,
+                _ => return Err(format!("{value:?} is not yes or no")),
+            })
+        }
         "walk_limit" => d.walk_limit = Some(number(value, 1, u64::MAX)?),
         "login_max_failures_ip" => d.login_max_failures_ip = Some(number(value, 0, 1_000_000)? as u32),
         "login_max_failures_user" => d.login_max_failures_user = Some(number(value, 0, 1_000_000)? as u32),
@@ -1050,6 +1066,7 @@ fn finish(d: Draft, file: &str, seen: &KeyLines) -> Result<Config, ConfigError> 
         idle_timeout: d.idle_timeout.unwrap_or(Duration::ZERO),
         hpf_max_buffer: d.hpf_max_buffer.unwrap_or(DEFAULT_HPF_MAX_BUFFER),
         direct_io_min: d.direct_io_min.unwrap_or(DEFAULT_DIRECT_IO_MIN),
+        sync_uploads: d.sync_uploads.unwrap_or(true),
         walk_limit: d.walk_limit.unwrap_or(DEFAULT_WALK_LIMIT),
         login_max_failures_ip: d.login_max_failures_ip.unwrap_or(DEFAULT_LOGIN_MAX_FAILURES_IP),
         login_max_failures_user: d.login_max_failures_user.unwrap_or(DEFAULT_LOGIN_MAX_FAILURES_USER),
@@ -1539,6 +1556,16 @@ mod tests {
             assert!(e.starts_with("<config>:6: hpf_max_buffer: "), "{bad}: {e}");
             assert!(e.contains("is not a size 1..64M"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn sync_uploads_flag() {
+        let parse = |v: &str| Config::parse_str(&minimal(&format!("sync_uploads {v}\n")));
+        assert!(Config::parse_str(&minimal("")).unwrap().sync_uploads);
+        assert!(!parse("no").unwrap().sync_uploads);
+        assert!(parse("yes").unwrap().sync_uploads);
+        assert!(parse("maybe").is_err());
+        assert!(parse("").is_err());
     }
 
     #[test]

@@ -118,6 +118,21 @@ fn chunk_writer(s: &Session, file: File, offset: u64) -> ChunkWriter {
     ChunkWriter::new(file, offset, super::transfer::direct_io_min(s))
 }
 
+/// With `sync_uploads`, puts a finished PUT/PUTCAN on stable storage before it
+/// is acknowledged: the file's data, and the directory entry of a file the
+/// command created.
+fn make_durable(s: &Session, file: &File, created: bool, path: &RelPath) -> std::io::Result<()> {
+    if !s.ctx.cfg.sync_uploads {
+        return Ok(());
+    }
+    file.sync_all()?;
+    if created {
+        let (dir, _) = s.root.parent(path).map_err(|e| std::io::Error::other(e.to_string()))?;
+        crate::fsys::upload::sync_dir(dir.as_fd(), file.as_fd())?;
+    }
+    Ok(())
+}
+
 /// Reads `[len][data]` pairs until the client's HPFFIN, discarding the data.
 fn drain_to_fin(rx: &mut RxHalf<NetStream>, grant: usize) -> Result<(), CmdError> {
     let mut sink = vec![0u8; grant];
@@ -184,7 +199,14 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         })
     });
     t.bytes = written;
-    let ended = ended?;
+    let ended = match ended? {
+        // HPFFIN acknowledges the data: it goes out once the data is durable
+        PutEnd::Client(len @ (code::END | code::STOP)) => match make_durable(s, writer.file(), created, &path) {
+            Ok(()) => PutEnd::Client(len),
+            Err(e) => PutEnd::WriteFailed(e),
+        },
+        other => other,
+    };
     match ended {
         PutEnd::WriteFailed(e) => {
             // server-side cancel: HPFCANCEL, HPFFIN, then drain to the client's FIN
@@ -257,6 +279,12 @@ fn putcan_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             }
             code::END | code::STOP => {
                 t.complete = !failed;
+                if !failed {
+                    if let Err(e) = make_durable(s, writer.file(), o.created, &o.path) {
+                        warn!("{} PUTCAN could not make the file durable: {e}", s.peer);
+                        t.complete = false;
+                    }
+                }
                 return Ok(Reply::Sent);
             }
             code::CANCEL => {

@@ -149,7 +149,7 @@ fn sndfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let p = s.path(path)?;
     check_target(s, &p, overwrite)?;
     let mut room = super::quota::room(s, overwrite.then_some(&p));
-    let mut up = Upload::begin(&s.root, &p, direct_io_min(s)).map_err(upload_error)?;
+    let mut up = Upload::begin(&s.root, &p, direct_io_min(s), s.ctx.cfg.sync_uploads).map_err(upload_error)?;
     t.path = Some(p.clone());
     let chunk = disk_chunk(s);
     s.chan.tx.send_frame(b"CONT")?;
@@ -360,7 +360,7 @@ fn sup_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let mut room = s.path(arg).ok().and_then(|p| super::quota::room(s, Some(&p)));
     let mut up = s.path(arg).ok().and_then(|p| {
         check_target(s, &p, true).ok()?;
-        Upload::begin(&s.root, &p, direct_io_min(s)).ok()
+        Upload::begin(&s.root, &p, direct_io_min(s), s.ctx.cfg.sync_uploads).ok()
     });
     let mut failed = up.is_none();
     if !failed {
