@@ -3,6 +3,7 @@
 //! and each payload is its own cipher unit. PUT writes in place at the offset
 //! without truncating, so resumes and parallel streams work (decisions.md).
 
+use super::quota::Budget;
 use super::transfer::{logged, Track};
 use super::{CmdError, CmdResult, Reply};
 use crate::channel::{ChannelError, NetStream, RxHalf};
@@ -101,11 +102,12 @@ fn recv_chunk<'b>(rx: &mut RxHalf<NetStream>, buf: &'b mut [u8], len: i64, grant
     Ok(chunk)
 }
 
-/// Writes a chunk at the file position, unless it would take the file past
-/// `limit` (the quota's end: see [`super::quota::end_limit`]).
-fn write_within(w: &mut ChunkWriter, chunk: &[u8], limit: Option<u64>) -> std::io::Result<()> {
-    if let Some(l) = limit {
-        if w.position().saturating_add(chunk.len() as u64) > l {
+/// Writes a chunk at the file position once the quota has paid for what it
+/// makes the file grow (see [`super::quota::Budget::grow_to`]).
+fn write_within(w: &mut ChunkWriter, chunk: &[u8], budget: &mut Option<Budget>) -> std::io::Result<()> {
+    if let Some(b) = budget {
+        let size = w.file().metadata()?.len();
+        if !b.grow_to(size, w.position().saturating_add(chunk.len() as u64)) {
             return Err(std::io::Error::other("quota exceeded"));
         }
     }
@@ -163,7 +165,7 @@ enum PutEnd {
 fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let o = open(s, arg, false, true)?;
     t.path = Some(o.path.clone());
-    let limit = super::quota::end_limit(s, &o.file);
+    let mut budget = super::quota::budget(s, None);
     let mut writer = chunk_writer(s, o.file, o.offset);
     send_grant(s, o.grant)?;
     let (grant, created, path) = (o.grant, o.created, o.path.clone());
@@ -171,9 +173,9 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let mut written = 0u64;
     // One chunk per buffer, deciphered while the last one is written.
     let ended = std::thread::scope(|scope| -> Result<PutEnd, CmdError> {
-        let (writer, written) = (&mut writer, &mut written);
+        let (writer, written, budget) = (&mut writer, &mut written, &mut budget);
         let mut behind = WriteBehind::start(scope, grant, move |chunk: &[u8]| {
-            write_within(writer, chunk, limit)?;
+            write_within(writer, chunk, budget)?;
             *written += chunk.len() as u64;
             Ok(())
         });
@@ -248,7 +250,7 @@ fn putcan_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let canpt = hpf::parse(arg, true).and_then(|r| r.canpt).unwrap_or(0);
     let o = open(s, arg, true, true)?;
     t.path = Some(o.path.clone());
-    let limit = super::quota::end_limit(s, &o.file);
+    let mut budget = super::quota::budget(s, None);
     let mut writer = chunk_writer(s, o.file, o.offset);
     send_grant(s, o.grant)?;
     let mut buf = AlignedBuf::zeroed(o.grant);
@@ -259,7 +261,7 @@ fn putcan_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         match len {
             n if n > 0 => {
                 let chunk = recv_chunk(&mut s.chan.rx, &mut buf, n, o.grant)?;
-                if !failed && write_within(&mut writer, chunk, limit).is_err() {
+                if !failed && write_within(&mut writer, chunk, &mut budget).is_err() {
                     warn!("{} PUTCAN write failed", s.peer);
                     failed = true;
                     if o.created {
