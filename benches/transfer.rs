@@ -19,7 +19,11 @@
 //!    median ratio is reported, with the range, and also against the
 //!    single-thread pack rate from the start;
 //! 3. `client::parallel::put`/`get` of a 512 MiB local file over 1, 2 and 4
-//!    streams (GET writes a local file, so the client pays page-cache writes too).
+//!    streams (GET writes a local file, so the client pays page-cache writes too);
+//! 4. the cost of durable uploads (`sync_uploads`): two servers, one with the key
+//!    on and one with it off, alternately take 100 SNDFILEs of 4 KiB on one
+//!    session and one SNDFILE of min(`--mib`, 256) MiB; per run the time with
+//!    sync on ÷ the time with it off; the median of `--reps` runs is reported.
 //!
 //! Target (issue): each single-stream transfer at least 85% of the cipher rate
 //! (the run's baseline), and parallel streams scaling with cores. The report also
@@ -59,7 +63,10 @@ const TARGET_RATIO: f64 = 0.85;
 const UNIT: usize = 4 << 20;
 /// Phases that would start after this much time are skipped (and reported so).
 const BUDGET: Duration = Duration::from_secs(170);
-const PHASES: &[&str] = &["cipher", "put", "get", "sndfile", "rcvfile", "parallel"];
+const PHASES: &[&str] = &["cipher", "put", "get", "sndfile", "rcvfile", "parallel", "sync"];
+/// The sync phase's small uploads: how many per run, and their size.
+const SMALL_FILES: usize = 100;
+const SMALL_BYTES: usize = 4096;
 /// The cipher alone right before each transfer run, to compare it with: MiB per
 /// thread, on two threads.
 const ADJACENT_MIB: u64 = 64;
@@ -86,7 +93,7 @@ impl Options {
             reps: 5,
         };
         let usage = "usage: transfer [--quick] [--mib N] [--par-mib N] [--cipher-mib N] [--reps N] [--streams 1,2,4] \
-                     [--only cipher,put,get,sndfile,rcvfile,parallel]";
+                     [--only cipher,put,get,sndfile,rcvfile,parallel,sync]";
         let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
             let mut value = |what: &str| args.next().ok_or_else(|| format!("{what} needs a value"));
@@ -508,6 +515,72 @@ type Download = fn(&Server, &ClientConfig, u64) -> Result<Figure, String>;
 /// only to create the file a later phase reads).
 type Singles = Vec<(&'static str, Option<Vec<Run>>)>;
 
+/// Time with `sync_uploads yes` ÷ time with `no`, per run (sorted): small
+/// uploads, big uploads; and the big upload's size.
+#[derive(Default)]
+struct SyncCost {
+    small: Vec<f64>,
+    big: Vec<f64>,
+    big_mib: u64,
+}
+
+/// Seconds for `SMALL_FILES` small SNDFILEs, and for one big one, on `server`.
+fn sync_run(server: &Server, pat: &[u8], big: u64, tag: &str) -> Result<(f64, f64), String> {
+    let cfg = server.client_config();
+    let (_, small) = on_session(server, &cfg, |c| {
+        for i in 0..SMALL_FILES {
+            let name = format!("small-{tag}-{i}");
+            let st = c
+                .sndfile(name.as_bytes(), true, &mut &pat[..SMALL_BYTES], &mut |_| {})
+                .map_err(|e| format!("SNDFILE: {e}"))?;
+            ok_status("SNDFILE", &st)?;
+        }
+        Ok((SMALL_FILES * SMALL_BYTES) as u64)
+    })?;
+    for i in 0..SMALL_FILES {
+        let _ = fs::remove_file(server.data_dir().join(format!("small-{tag}-{i}")));
+    }
+    nix::unistd::sync();
+    let (_, big_secs) = on_session(server, &cfg, |c| {
+        let mut src = Repeat {
+            pattern: pat,
+            pos: 0,
+            left: big,
+        };
+        let st = c
+            .sndfile(b"big.bin", true, &mut src, &mut |_| {})
+            .map_err(|e| format!("SNDFILE: {e}"))?;
+        ok_status("SNDFILE", &st)?;
+        Ok(big)
+    })?;
+    check_size(&server.data_dir().join("big.bin"), big)?;
+    clean(server, "big.bin");
+    Ok((small, big_secs))
+}
+
+/// Phase 4: sync_uploads on against off, alternating, `reps` times.
+fn phase_sync(o: &Options, bin: &Path) -> Result<SyncCost, String> {
+    let big_mib = o.mib.min(256);
+    let mut on = Server::start_with(bin, "sync_uploads yes\n")?;
+    let mut off = Server::start_with(bin, "sync_uploads no\n")?;
+    let pat = pattern();
+    let mut cost = SyncCost {
+        big_mib,
+        ..SyncCost::default()
+    };
+    for rep in 0..o.reps {
+        let a = sync_run(&on, &pat, big_mib * MIB, &format!("on{rep}"))?;
+        let b = sync_run(&off, &pat, big_mib * MIB, &format!("off{rep}"))?;
+        cost.small.push(a.0 / b.0);
+        cost.big.push(a.1 / b.1);
+    }
+    on.stop();
+    off.stop();
+    cost.small.sort_by(f64::total_cmp);
+    cost.big.sort_by(f64::total_cmp);
+    Ok(cost)
+}
+
 /// What the transfer phases measured.
 #[derive(Default)]
 struct Measured {
@@ -606,11 +679,22 @@ fn run(o: &Options) -> Result<(), String> {
     let all_cores = cipher_rate_threads((o.cipher_mib / cpus as u64).max(16), cpus);
     let baseline = pack;
 
-    let transfers = PHASES[1..].iter().any(|p| o.wants(p));
+    let transfers = PHASES[1..6].iter().any(|p| o.wants(p));
     let Measured { singles, pars, stopped } = if transfers {
         run_transfers(o, &bin, &in_budget)?
     } else {
         Measured::default()
+    };
+
+    let sync = if o.wants("sync") && in_budget("sync") {
+        println!(
+            "  [sync] sync_uploads yes vs no: {SMALL_FILES} × {SMALL_BYTES} B and {} MiB SNDFILE × {} ...",
+            o.mib.min(256),
+            o.reps
+        );
+        Some(phase_sync(o, &bin)?)
+    } else {
+        None
     };
 
     // ----- the report -----
@@ -740,6 +824,33 @@ fn run(o: &Options) -> Result<(), String> {
              total ÷ 2 = {:.0} MB/s whatever N; across two machines they could reach min(N, cores) × the cipher rate.",
             all_cores / 2.0
         );
+    }
+    if let Some(c) = &sync {
+        let mid = |v: &[f64]| v.get(v.len() / 2).copied().unwrap_or(f64::NAN);
+        let range = |v: &[f64]| {
+            format!(
+                "{:.2}–{:.2}",
+                v.first().unwrap_or(&f64::NAN),
+                v.last().unwrap_or(&f64::NAN)
+            )
+        };
+        println!();
+        println!(
+            "durable uploads (sync_uploads yes ÷ no, time; median of {} run(s), range):",
+            c.small.len()
+        );
+        println!(
+            "  {SMALL_FILES} × {SMALL_BYTES} B SNDFILE: {:.2}× ({})",
+            mid(&c.small),
+            range(&c.small)
+        );
+        println!("  {} MiB SNDFILE: {:.2}× ({})", c.big_mib, mid(&c.big), range(&c.big));
+        kv.push_str(&format!(
+            " sync_small_time_ratio={:.2} sync_big_time_ratio={:.2} sync_big_mib={}",
+            mid(&c.small),
+            mid(&c.big),
+            c.big_mib
+        ));
     }
     println!();
     if let Some(ok) = all_met {

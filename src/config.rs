@@ -138,6 +138,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "bandwidth shared by every session of the node, bytes per second in each direction, or K/M/G; 0 = no limit (default 0)",
     ),
     (
+        "sync_uploads",
+        "yes or no: an upload is on stable storage (file and directory entry fsynced) before it is acknowledged (default yes)",
+    ),
+    (
         "walk_limit",
         "most entries a recursive listing or tree walk visits (default 1000000)",
     ),
@@ -259,6 +263,9 @@ pub struct Config {
     /// Uploads written, and uncached downloads read, in pieces of at least this
     /// many bytes use O_DIRECT (0: never).
     pub direct_io_min: u64,
+    /// Uploads are fsynced (data, then the directory entry) before they are
+    /// acknowledged; off trades that durability for speed.
+    pub sync_uploads: bool,
     pub walk_limit: u64,
     /// `replay_cache`: handshake ciphertexts remembered (0 = off).
     pub replay_cache: usize,
@@ -319,6 +326,7 @@ impl fmt::Debug for Config {
             .field("idle_timeout", &self.idle_timeout)
             .field("hpf_max_buffer", &self.hpf_max_buffer)
             .field("direct_io_min", &self.direct_io_min)
+            .field("sync_uploads", &self.sync_uploads)
             .field("walk_limit", &self.walk_limit)
             .field("replay_cache", &self.replay_cache)
             .field("replay_window", &self.replay_window)
@@ -708,6 +716,7 @@ struct Draft {
     hpf_max_buffer: Option<u64>,
     direct_io_min: Option<u64>,
     rate_limits: crate::bandwidth::Rates,
+    sync_uploads: Option<bool>,
     walk_limit: Option<u64>,
     replay_cache: Option<usize>,
     replay_window: Option<Duration>,
@@ -985,6 +994,13 @@ fn parse_value(d: &mut Draft, key: &'static str, value: &str, line: usize) -> Re
             })?;
             d.direct_io_min = Some(size);
         }
+        "sync_uploads" => {
+            d.sync_uploads = Some(match value {
+                "yes" | "on" | "true" => true,
+                "no" | "off" | "false" => false,
+                _ => return Err(format!("{value:?} is not yes or no")),
+            })
+        }
         "walk_limit" => d.walk_limit = Some(number(value, 1, u64::MAX)?),
         "replay_cache" => {
             let n = number(value, 0, MAX_REPLAY_CACHE)
@@ -1137,6 +1153,7 @@ fn finish(d: Draft, file: &str, seen: &KeyLines) -> Result<Config, ConfigError> 
         idle_timeout: d.idle_timeout.unwrap_or(Duration::ZERO),
         hpf_max_buffer: d.hpf_max_buffer.unwrap_or(DEFAULT_HPF_MAX_BUFFER),
         direct_io_min: d.direct_io_min.unwrap_or(DEFAULT_DIRECT_IO_MIN),
+        sync_uploads: d.sync_uploads.unwrap_or(true),
         walk_limit: d.walk_limit.unwrap_or(DEFAULT_WALK_LIMIT),
         replay_cache: d.replay_cache.unwrap_or(DEFAULT_REPLAY_CACHE),
         replay_window: d
@@ -1675,6 +1692,16 @@ mod tests {
             assert!(e.starts_with("<config>:6: hpf_max_buffer: "), "{bad}: {e}");
             assert!(e.contains("is not a size 1..64M"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn sync_uploads_flag() {
+        let parse = |v: &str| Config::parse_str(&minimal(&format!("sync_uploads {v}\n")));
+        assert!(Config::parse_str(&minimal("")).unwrap().sync_uploads);
+        assert!(!parse("no").unwrap().sync_uploads);
+        assert!(parse("yes").unwrap().sync_uploads);
+        assert!(parse("maybe").is_err());
+        assert!(parse("").is_err());
     }
 
     #[test]

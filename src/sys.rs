@@ -199,6 +199,50 @@ pub fn fchown_path_fd(fd: BorrowedFd<'_>, uid: u32, gid: u32) -> io::Result<()> 
     cvt(unsafe { libc::fchownat(fd.as_raw_fd(), c"".as_ptr(), uid, gid, libc::AT_EMPTY_PATH) }).map(drop)
 }
 
+/// flock(2) `LOCK_EX | LOCK_NB`: Ok(true) when the lock was taken, Ok(false)
+/// when another open file description holds one. The lock lives as long as the
+/// open file description: a process that dies, even by SIGKILL, lets it go.
+pub fn try_lock_exclusive(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    loop {
+        // SAFETY: flock takes a descriptor and integer flags; no pointers.
+        let r = unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if r == 0 {
+            return Ok(true);
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EWOULDBLOCK) => return Ok(false),
+            Some(libc::EINTR) => continue,
+            _ => return Err(e),
+        }
+    }
+}
+
+/// linkat(2) with `AT_SYMLINK_FOLLOW`: gives a name to what `from_dir`/`from`
+/// leads to. Used on `/proc/self/fd/N` to link an `O_TMPFILE` file into place,
+/// which needs no privilege (unlike `AT_EMPTY_PATH`). Fails with EEXIST,
+/// atomically, when `to` exists.
+pub fn link_following(from_dir: BorrowedFd<'_>, from: &CStr, to_dir: BorrowedFd<'_>, to: &CStr) -> io::Result<()> {
+    // SAFETY: valid fds and NUL-terminated names.
+    cvt(unsafe {
+        libc::linkat(
+            from_dir.as_raw_fd(),
+            from.as_ptr(),
+            to_dir.as_raw_fd(),
+            to.as_ptr(),
+            libc::AT_SYMLINK_FOLLOW,
+        )
+    })
+    .map(drop)
+}
+
+/// syncfs(2): commits the whole file system holding `fd` (the fallback when a
+/// directory cannot be opened for fsync).
+pub fn syncfs(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: valid fd; no pointers.
+    cvt(unsafe { libc::syncfs(fd.as_raw_fd()) }).map(drop)
+}
+
 /// fstatvfs(2): (available bytes to unprivileged users, fragment size).
 pub fn free_bytes(fd: BorrowedFd<'_>) -> io::Result<u64> {
     // SAFETY: zeroed statvfs is valid; filled by the kernel.

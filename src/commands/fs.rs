@@ -159,13 +159,17 @@ pub fn copy(s: &mut Session, arg: &[u8]) -> CmdResult {
     if dst.is_root() {
         return Err(Failed::FileExists.into());
     }
-    if !super::quota::take(&mut super::quota::room(s, None), st.st_size.max(0) as u64) {
+    let mut budget = super::quota::budget(s, None);
+    if !super::quota::reserve(&mut budget, st.st_size.max(0) as u64) {
         super::quota::refused(s, "COPY");
         return Err(Failed::Quota.into());
     }
     let (dir, name) = s.root.parent(&dst).map_err(|e| denied_or(e, Failed::CopyError))?;
     match walk::copy_file(&file, dir.as_fd(), &name, st.st_mode) {
-        Ok(_) => Ok(Reply::Ok),
+        Ok(_) => {
+            super::quota::settle(&mut budget);
+            Ok(Reply::Ok)
+        }
         Err(FsError::Exists) => Err(Failed::FileExists.into()),
         Err(FsError::NoSpace) => Err(Failed::Quota.into()),
         Err(e) => Err(denied_or(e, Failed::CopyError).into()),
@@ -256,10 +260,10 @@ pub fn cpdir(s: &mut Session, arg: &[u8]) -> CmdResult {
     if dst.starts_with(&src) {
         return Err(Failed::ReplicateTree.into());
     }
-    let mut room = super::quota::room(s, None);
-    if room.is_some() {
+    let mut quota = super::quota::budget(s, None);
+    if quota.is_some() {
         let size = crate::fsys::quota::tree_size(fd.as_fd(), s.ctx.cfg.walk_limit).bytes;
-        if !super::quota::take(&mut room, size) {
+        if !super::quota::reserve(&mut quota, size) {
             super::quota::refused(s, "CPDIR");
             return Err(Failed::Quota.into());
         }
@@ -272,7 +276,10 @@ pub fn cpdir(s: &mut Session, arg: &[u8]) -> CmdResult {
     }
     let mut budget = s.ctx.cfg.walk_limit;
     match walk::copy_tree(fd, dir.as_fd(), &name, &mut budget) {
-        Ok(()) => Ok(Reply::Ok),
+        Ok(()) => {
+            super::quota::settle(&mut quota);
+            Ok(Reply::Ok)
+        }
         Err(FsError::Exists) => Err(Failed::DirExists.into()),
         Err(FsError::NoSpace) => Err(Failed::Quota.into()),
         Err(e) => Err(denied_or(e, Failed::ReplicateTree).into()),

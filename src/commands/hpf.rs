@@ -3,6 +3,7 @@
 //! and each payload is its own cipher unit. PUT writes in place at the offset
 //! without truncating, so resumes and parallel streams work (decisions.md).
 
+use super::quota::Budget;
 use super::transfer::{logged, Track};
 use super::{CmdError, CmdResult, Reply};
 use crate::channel::{ChannelError, NetStream, RxHalf};
@@ -97,11 +98,12 @@ fn recv_chunk<'b>(rx: &mut RxHalf<NetStream>, buf: &'b mut [u8], len: i64, grant
     Ok(chunk)
 }
 
-/// Writes a chunk at the file position, unless it would take the file past
-/// `limit` (the quota's end: see [`super::quota::end_limit`]).
-fn write_within(w: &mut ChunkWriter, chunk: &[u8], limit: Option<u64>) -> std::io::Result<()> {
-    if let Some(l) = limit {
-        if w.position().saturating_add(chunk.len() as u64) > l {
+/// Writes a chunk at the file position once the quota has paid for what it
+/// makes the file grow (see [`super::quota::Budget::grow_to`]).
+fn write_within(w: &mut ChunkWriter, chunk: &[u8], budget: &mut Option<Budget>) -> std::io::Result<()> {
+    if let Some(b) = budget {
+        let size = w.file().metadata()?.len();
+        if !b.grow_to(size, w.position().saturating_add(chunk.len() as u64)) {
             return Err(std::io::Error::other("quota exceeded"));
         }
     }
@@ -112,6 +114,21 @@ fn write_within(w: &mut ChunkWriter, chunk: &[u8], limit: Option<u64>) -> std::i
 /// least `direct_io_min` bypass the page cache.
 fn chunk_writer(s: &Session, file: File, offset: u64) -> ChunkWriter {
     ChunkWriter::new(file, offset, super::transfer::direct_io_min(s))
+}
+
+/// With `sync_uploads`, puts a finished PUT/PUTCAN on stable storage before it
+/// is acknowledged: the file's data, and the directory entry of a file the
+/// command created.
+fn make_durable(s: &Session, file: &File, created: bool, path: &RelPath) -> std::io::Result<()> {
+    if !s.ctx.cfg.sync_uploads {
+        return Ok(());
+    }
+    file.sync_all()?;
+    if created {
+        let (dir, _) = s.root.parent(path).map_err(|e| std::io::Error::other(e.to_string()))?;
+        crate::fsys::upload::sync_dir(dir.as_fd(), file.as_fd())?;
+    }
+    Ok(())
 }
 
 /// Reads `[len][data]` pairs until the client's HPFFIN, discarding the data.
@@ -144,7 +161,7 @@ enum PutEnd {
 fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let o = open(s, arg, false, true)?;
     t.path = Some(o.path.clone());
-    let limit = super::quota::end_limit(s, &o.file);
+    let mut budget = super::quota::budget(s, None);
     let mut writer = chunk_writer(s, o.file, o.offset);
     send_grant(s, o.grant)?;
     let (grant, created, path) = (o.grant, o.created, o.path.clone());
@@ -152,9 +169,9 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let mut written = 0u64;
     // One chunk per buffer, deciphered while the last one is written.
     let ended = std::thread::scope(|scope| -> Result<PutEnd, CmdError> {
-        let (writer, written) = (&mut writer, &mut written);
+        let (writer, written, budget) = (&mut writer, &mut written, &mut budget);
         let mut behind = WriteBehind::start(scope, grant, move |chunk: &[u8]| {
-            write_within(writer, chunk, limit)?;
+            write_within(writer, chunk, budget)?;
             *written += chunk.len() as u64;
             Ok(())
         });
@@ -180,7 +197,14 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         })
     });
     t.bytes = written;
-    let ended = ended?;
+    let ended = match ended? {
+        // HPFFIN acknowledges the data: it goes out once the data is durable
+        PutEnd::Client(len @ (code::END | code::STOP)) => match make_durable(s, writer.file(), created, &path) {
+            Ok(()) => PutEnd::Client(len),
+            Err(e) => PutEnd::WriteFailed(e),
+        },
+        other => other,
+    };
     match ended {
         PutEnd::WriteFailed(e) => {
             // server-side cancel: HPFCANCEL, HPFFIN, then drain to the client's FIN
@@ -222,7 +246,7 @@ fn putcan_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let canpt = hpf::parse(arg, true).and_then(|r| r.canpt).unwrap_or(0);
     let o = open(s, arg, true, true)?;
     t.path = Some(o.path.clone());
-    let limit = super::quota::end_limit(s, &o.file);
+    let mut budget = super::quota::budget(s, None);
     let mut writer = chunk_writer(s, o.file, o.offset);
     send_grant(s, o.grant)?;
     let mut buf = AlignedBuf::zeroed(o.grant);
@@ -233,7 +257,7 @@ fn putcan_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         match len {
             n if n > 0 => {
                 let chunk = recv_chunk(&mut s.chan.rx, &mut buf, n, o.grant)?;
-                if !failed && write_within(&mut writer, chunk, limit).is_err() {
+                if !failed && write_within(&mut writer, chunk, &mut budget).is_err() {
                     warn!("{} PUTCAN write failed", s.peer);
                     failed = true;
                     if o.created {
@@ -253,6 +277,12 @@ fn putcan_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             }
             code::END | code::STOP => {
                 t.complete = !failed;
+                if !failed {
+                    if let Err(e) = make_durable(s, writer.file(), o.created, &o.path) {
+                        warn!("{} PUTCAN could not make the file durable: {e}", s.peer);
+                        t.complete = false;
+                    }
+                }
                 return Ok(Reply::Sent);
             }
             code::CANCEL => {

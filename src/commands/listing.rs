@@ -90,13 +90,14 @@ fn lsv2_common(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
         Err(e) if e.is_denied() => return Err(Failed::AccessDenied.into()),
         _ => {}
     }
-    let mut room = super::quota::room(s, Some(&out));
-    let mut up = Upload::begin(&s.root, &out, 0).map_err(|e| denied_or(e, Failed::AccessDenied))?;
+    let mut budget = super::quota::budget(s, Some(&out));
+    let mut up =
+        Upload::begin(&s.root, &out, 0, s.ctx.cfg.sync_uploads).map_err(|e| denied_or(e, Failed::AccessDenied))?;
     let mut buf = Vec::with_capacity(64 * 1024);
     loop {
         buf.clear();
         let more = lister.fill(&mut buf, 60 * 1024);
-        if !super::quota::take(&mut room, buf.len() as u64) {
+        if !super::quota::reserve(&mut budget, buf.len() as u64) {
             super::quota::refused(s, "LSV2");
             return Err(Failed::Quota.into());
         }
@@ -118,6 +119,7 @@ fn lsv2_common(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
         FsError::NoSpace => Failed::Quota,
         e => denied_or(e, Failed::LsrV2),
     })?;
+    super::quota::settle(&mut budget);
     Ok(Reply::Ok)
 }
 

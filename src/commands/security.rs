@@ -214,6 +214,8 @@ fn open_jail(root: &Root, p: &RelPath, token: &[u8]) -> Result<OwnedFd, Failed> 
 
 /// chroot into the jail for good and open its `/` as the new root.
 fn chroot_into(jail: &OwnedFd) -> Result<Root, String> {
+    // uploads name their O_TMPFILE files through /proc, out of reach after this
+    crate::fsys::upload::prepare();
     nix::unistd::fchdir(jail.as_raw_fd()).map_err(|e| format!("fchdir: {e}"))?;
     nix::unistd::chroot(".").map_err(|e| format!("chroot: {e}"))?;
     nix::unistd::chdir("/").map_err(|e| format!("chdir: {e}"))?;

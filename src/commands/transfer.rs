@@ -148,8 +148,8 @@ fn sndfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let (overwrite, path) = flag_and_path(arg)?;
     let p = s.path(path)?;
     check_target(s, &p, overwrite)?;
-    let mut room = super::quota::room(s, overwrite.then_some(&p));
-    let mut up = Upload::begin(&s.root, &p, direct_io_min(s)).map_err(upload_error)?;
+    let mut budget = super::quota::budget(s, overwrite.then_some(&p));
+    let mut up = Upload::begin(&s.root, &p, direct_io_min(s), s.ctx.cfg.sync_uploads).map_err(upload_error)?;
     t.path = Some(p.clone());
     let chunk = disk_chunk(s);
     s.chan.tx.send_frame(b"CONT")?;
@@ -193,7 +193,7 @@ fn sndfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 Some(SndEnd::Failed(e))
             } else if word == b"OK" {
                 Some(SndEnd::Done)
-            } else if !super::quota::take(&mut room, (part.len() - start) as u64) {
+            } else if !super::quota::reserve(&mut budget, (part.len() - start) as u64) {
                 Some(SndEnd::Quota)
             } else {
                 None
@@ -238,6 +238,7 @@ fn sndfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             let n = up.written;
             match up.commit(overwrite) {
                 Ok(()) => {
+                    super::quota::settle(&mut budget);
                     info!("{} SNDFILE stored {} bytes", s.peer, n);
                     t.complete = true;
                     Ok(Reply::Ok)
@@ -352,10 +353,10 @@ pub fn sup(s: &mut Session, arg: &[u8]) -> CmdResult {
 }
 
 fn sup_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
-    let mut room = s.path(arg).ok().and_then(|p| super::quota::room(s, Some(&p)));
+    let mut budget = s.path(arg).ok().and_then(|p| super::quota::budget(s, Some(&p)));
     let mut up = s.path(arg).ok().and_then(|p| {
         check_target(s, &p, true).ok()?;
-        Upload::begin(&s.root, &p, direct_io_min(s)).ok()
+        Upload::begin(&s.root, &p, direct_io_min(s), s.ctx.cfg.sync_uploads).ok()
     });
     let mut failed = up.is_none();
     if !failed {
@@ -370,6 +371,9 @@ fn sup_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         }
         if len == 0 {
             let ok = !failed && up.take().is_some_and(|u| u.commit(true).is_ok());
+            if ok {
+                super::quota::settle(&mut budget);
+            }
             t.complete = ok;
             s.chan.tx.send_i32(if ok { 0 } else { -1 })?;
             return Ok(Reply::Sent);
@@ -382,7 +386,7 @@ fn sup_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         }
         buf.resize(len as usize, 0);
         s.chan.rx.recv_unit(&mut buf)?;
-        if up.is_some() && !super::quota::take(&mut room, buf.len() as u64) {
+        if up.is_some() && !super::quota::reserve(&mut budget, buf.len() as u64) {
             super::quota::refused(s, "SUP");
             failed = true;
             up = None;

@@ -152,7 +152,7 @@ pub fn xcpdir(s: &mut Session, arg: &[u8]) -> CmdResult {
     let st = sys::fstat(src_fd.as_fd()).map_err(|_| Failed::NoSourcePath)?;
     let me = (st.st_dev, st.st_ino);
     // what one copy writes (an upper bound: secure directories are not copied)
-    let size = match quota::room(s, None) {
+    let size = match s.auth.quota {
         Some(_) => crate::fsys::quota::tree_size(src_fd.as_fd(), s.ctx.cfg.walk_limit).bytes,
         None => 0,
     };
@@ -175,7 +175,7 @@ fn copy_into_matches(
     size: u64,
     mut copy: impl FnMut(BorrowedFd<'_>, &mut u64) -> Result<(), FsError>,
 ) -> CmdResult {
-    let mut room = quota::room(s, None);
+    let mut share = quota::budget(s, None);
     let mut budget = s.ctx.cfg.walk_limit;
     let found = walk::find_matches(s.root.fd(), walk::Want::Dirs, pat, exclude, &mut budget);
     let mut t = Tally {
@@ -198,13 +198,13 @@ fn copy_into_matches(
             t.skip(s, cmd, rel, "locked");
             continue;
         }
-        if room.is_some_and(|r| r < size) {
+        if !quota::reserve(&mut share, size) {
             quota::refused(s, cmd);
             break;
         }
         match copy(dir.as_fd(), &mut budget) {
             Ok(()) => {
-                quota::take(&mut room, size);
+                quota::settle(&mut share);
                 t.done += 1;
             }
             Err(FsError::NoSpace) => {
@@ -213,6 +213,7 @@ fn copy_into_matches(
             }
             Err(e) => {
                 // a copy cut short by the budget was removed again
+                quota::release(&mut share);
                 t.truncated |= budget == 0;
                 t.skip(s, cmd, rel, e);
             }

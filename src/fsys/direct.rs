@@ -67,6 +67,11 @@ impl ChunkWriter {
         }
     }
 
+    /// The file written.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
     /// The file offset the next chunk goes to.
     pub fn position(&self) -> u64 {
         self.pos
@@ -172,6 +177,11 @@ impl Staged {
     pub fn write_chunk(&mut self, data: &[u8]) -> io::Result<()> {
         self.flush()?;
         self.w.write_chunk(data)
+    }
+
+    /// The file written.
+    pub fn file(&self) -> &File {
+        self.w.file()
     }
 
     /// Writes whatever is gathered.

@@ -2,7 +2,8 @@
 //! owns beneath a directory, and the size of a tree about to be copied. Walks move
 //! by descriptors without following symlinks, visit every entry (secure
 //! directories and uploads in progress included: they take space too), and are
-//! bounded like every other walk.
+//! bounded like every other walk. A usage walk also removes the stale upload
+//! temporaries it meets, so a dead session's leftovers never count for long.
 
 use super::walk::MAX_DEPTH;
 use super::{cname, Kind};
@@ -17,6 +18,9 @@ pub struct Usage {
     pub bytes: u64,
     /// The walk stopped at its entry budget or depth bound (the count is low).
     pub truncated: bool,
+    /// Stale upload temporaries removed on the way (see
+    /// [`super::upload::sweep_if_stale`]).
+    pub swept: u64,
 }
 
 fn scan(dir: OwnedFd, depth: usize, left: &mut u64, out: &mut Usage, count: &mut dyn FnMut(&libc::stat) -> bool) {
@@ -48,6 +52,11 @@ fn scan(dir: OwnedFd, depth: usize, left: &mut u64, out: &mut Usage, count: &mut
         let Ok(st) = sys::fstatat(handle.as_fd(), name, false) else {
             continue;
         };
+        // an upload temporary its session left behind is removed, not counted
+        if super::upload::sweep_if_stale(handle.as_fd(), name, &st) {
+            out.swept += 1;
+            continue;
+        }
         match Kind::of(&st) {
             Kind::File if count(&st) => out.bytes = out.bytes.saturating_add(st.st_size.max(0) as u64),
             Kind::Dir => subdirs.push(name.to_bytes().to_vec()),
@@ -106,7 +115,8 @@ mod tests {
             u,
             Usage {
                 bytes: 123,
-                truncated: false
+                truncated: false,
+                swept: 0
             }
         );
         assert_eq!(usage(root.as_fd(), uid.wrapping_add(1), 1000).bytes, 0);

@@ -1,57 +1,151 @@
-//! Uploads land in a temporary file beside their target and are renamed into place
-//! only when complete, so a client that breaks off, disconnects or fills the disk
-//! never leaves a half-written file under the final name. Without overwrite the
-//! rename is `RENAME_NOREPLACE`: a name that appeared meanwhile is never clobbered.
+//! Uploads land in a file that has no name until it is complete, and are linked
+//! into place only then, so a client that breaks off, disconnects or fills the
+//! disk never leaves a half-written file under the final name. Without
+//! overwrite the final step fails atomically if the name exists meanwhile.
+//!
+//! The file is made with `O_TMPFILE`: it has no name at all while it is written,
+//! so it cannot outlive the session, whatever ends it (SIGKILL and power cuts
+//! included: the kernel frees an unnamed inode, and the journal replays that).
+//! It is linked into place through the session's own `/proc/self/fd` (the one
+//! way an unprivileged process may name an `O_TMPFILE` file; `AT_EMPTY_PATH`
+//! needs CAP_DAC_READ_SEARCH). That directory is opened before INJAIL's chroot
+//! hides `/proc` ([`prepare`]). Where either is missing (a file system without
+//! `O_TMPFILE`, such as NFS, or no `/proc`), the file gets a hidden name
+//! `.tfd-part-*` and holds an flock for its whole life; a hidden file nobody
+//! holds locked is stale, and the quota walk removes it ([`sweep_if_stale`]).
+//!
+//! With `sync` on, [`Upload::commit`] returns only when the data and the new
+//! directory entry are on stable storage: fsync of the file, link or rename,
+//! fsync of the directory.
 
 use super::direct::Staged;
-use super::{cname, FsError, RelPath, Root};
+use super::{cname, FsError, Kind, RelPath, Root};
 use crate::sys;
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::fs::File;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::OnceLock;
 
 /// Prefix of temporary upload names; listings hide them.
 pub const TEMP_PREFIX: &[u8] = b".tfd-part-";
 
+/// A named temporary file unchanged for this long that no upload holds locked
+/// is stale. (A live one is locked a moment after it is created; the age only
+/// covers that moment, and the short window of an overwriting commit.)
+pub const STALE_AFTER_SECS: i64 = 10;
+
+/// procfs's magic number (statfs f_type).
+const PROC_SUPER_MAGIC: u32 = 0x9fa0;
+
+/// This process's `/proc/self/fd`, opened once (with the pid that opened it: a
+/// forked child must not use its parent's).
+static PROC_FD: OnceLock<(u32, Option<OwnedFd>)> = OnceLock::new();
+
+fn open_proc_fd() -> Option<OwnedFd> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW)
+        .open("/proc/self/fd")
+        .ok()?;
+    // a jail's own `proc/self/fd` directory would let its files be linked in
+    let magic = nix::sys::statfs::fstatfs(&f).ok()?.filesystem_type().0 as u32;
+    (magic == PROC_SUPER_MAGIC).then(|| f.into())
+}
+
+fn proc_fd() -> Option<BorrowedFd<'static>> {
+    let (pid, fd) = PROC_FD.get_or_init(|| (std::process::id(), open_proc_fd()));
+    if *pid != std::process::id() {
+        return None;
+    }
+    fd.as_ref().map(|f| f.as_fd())
+}
+
+/// Opens this process's `/proc/self/fd` if it is not open yet; a session calls
+/// it before a chroot, after which `/proc` is out of reach.
+pub fn prepare() {
+    let _ = proc_fd();
+}
+
+/// How the file in progress is held.
+enum Temp {
+    /// `O_TMPFILE`: no name until the commit.
+    Anonymous,
+    /// A hidden name, locked (flock) while the upload lives.
+    Named(CString),
+}
+
 /// An upload in progress.
 pub struct Upload {
     dir: OwnedFd,
-    tmp: CString,
     name: CString,
+    temp: Temp,
     file: Staged,
+    sync: bool,
     done: bool,
     /// Bytes written so far.
     pub written: u64,
 }
 
+/// A fresh hidden temporary name.
+fn temp_name() -> Result<CString, FsError> {
+    let mut r = [0u8; 8];
+    getrandom::getrandom(&mut r).map_err(|_| FsError::Other(std::io::Error::other("no randomness")))?;
+    let mut t = TEMP_PREFIX.to_vec();
+    t.extend(r.iter().flat_map(|b| format!("{b:02x}").into_bytes()));
+    cname(&t)
+}
+
 impl Upload {
-    /// Creates the temporary file in `p`'s directory (mode 0644 less the umask).
-    /// With `direct_min` not 0, data is gathered and written in pieces of that
-    /// size that bypass the page cache (see [`super::direct`]).
-    pub fn begin(root: &Root, p: &RelPath, direct_min: usize) -> Result<Upload, FsError> {
+    /// Creates the file in progress in `p`'s directory (mode 0644 less the
+    /// umask). With `direct_min` not 0, data is gathered and written in pieces
+    /// of that size that bypass the page cache (see [`super::direct`]); `sync`
+    /// makes the commit durable.
+    pub fn begin(root: &Root, p: &RelPath, direct_min: usize, sync: bool) -> Result<Upload, FsError> {
         let (dir, name) = root.parent(p)?;
+        if proc_fd().is_some() {
+            match sys::openat_nofollow(dir.as_fd(), c".", libc::O_WRONLY | libc::O_TMPFILE, 0o644) {
+                Ok(fd) => return Ok(Upload::new(fd, dir, name, Temp::Anonymous, direct_min, sync)),
+                // no O_TMPFILE on this file system (EISDIR: kernels before 3.11)
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Self::begin_named(dir, name, direct_min, sync)
+    }
+
+    fn new(fd: OwnedFd, dir: OwnedFd, name: CString, temp: Temp, direct_min: usize, sync: bool) -> Upload {
+        Upload {
+            dir,
+            name,
+            temp,
+            file: Staged::new(File::from(fd), 0, direct_min),
+            sync,
+            done: false,
+            written: 0,
+        }
+    }
+
+    /// The fallback of [`Upload::begin`]: a hidden, locked temporary name.
+    fn begin_named(dir: OwnedFd, name: CString, direct_min: usize, sync: bool) -> Result<Upload, FsError> {
         for _ in 0..8 {
-            let mut r = [0u8; 8];
-            getrandom::getrandom(&mut r).map_err(|_| FsError::Other(std::io::Error::other("no randomness")))?;
-            let mut t = TEMP_PREFIX.to_vec();
-            t.extend(r.iter().flat_map(|b| format!("{b:02x}").into_bytes()));
-            let tmp = cname(&t)?;
+            let tmp = temp_name()?;
             match sys::openat_nofollow(dir.as_fd(), &tmp, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, 0o644) {
                 Ok(fd) => {
-                    return Ok(Upload {
-                        dir,
-                        tmp,
-                        name,
-                        file: Staged::new(File::from(fd), 0, direct_min),
-                        done: false,
-                        written: 0,
-                    })
+                    // marks it live for the sweep (no flock on this file system: the age still protects it)
+                    let _ = sys::try_lock_exclusive(fd.as_fd());
+                    return Ok(Upload::new(fd, dir, name, Temp::Named(tmp), direct_min, sync));
                 }
                 Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
         Err(FsError::Exists)
+    }
+
+    /// Whether the file in progress has no name (`O_TMPFILE`).
+    pub fn is_anonymous(&self) -> bool {
+        matches!(self.temp, Temp::Anonymous)
     }
 
     /// Appends data (which may reach the disk only at a later write or the
@@ -71,34 +165,68 @@ impl Upload {
     }
 
     /// Writes what is gathered and moves the finished file into place.
-    /// `overwrite` false fails with `Exists` if the name exists now (the
-    /// temporary file is then removed).
+    /// `overwrite` false fails with `Exists` if the name exists now (the file
+    /// in progress is then thrown away). With `sync`, the data is fsynced
+    /// before the file gets its name and the directory after.
     pub fn commit(mut self, overwrite: bool) -> Result<(), FsError> {
         self.file.flush()?;
-        let mut r = sys::renameat2(self.dir.as_fd(), &self.tmp, self.dir.as_fd(), &self.name, !overwrite);
+        if self.sync {
+            self.file.file().sync_all()?;
+        }
+        let r = match &self.temp {
+            Temp::Anonymous => self.link_anonymous(overwrite),
+            Temp::Named(tmp) => self.rename_named(tmp, overwrite),
+        };
+        r?;
+        self.done = true;
+        if self.sync {
+            sync_dir(self.dir.as_fd(), self.file.file().as_fd())?;
+        }
+        Ok(())
+    }
+
+    /// Names the `O_TMPFILE` file: straight at its name (link fails with EEXIST
+    /// if it exists), or, to overwrite, at a hidden name renamed over it.
+    fn link_anonymous(&self, overwrite: bool) -> Result<(), FsError> {
+        let proc = proc_fd().ok_or_else(|| FsError::Other(std::io::Error::other("/proc/self/fd is gone")))?;
+        let fd = std::os::fd::AsRawFd::as_raw_fd(self.file.file());
+        let fd_name = cname(fd.to_string().as_bytes())?;
+        if !overwrite {
+            return Ok(sys::link_following(proc, &fd_name, self.dir.as_fd(), &self.name)?);
+        }
+        for _ in 0..8 {
+            let tmp = temp_name()?;
+            match sys::link_following(proc, &fd_name, self.dir.as_fd(), &tmp) {
+                Ok(()) => {
+                    let r = sys::renameat2(self.dir.as_fd(), &tmp, self.dir.as_fd(), &self.name, false);
+                    if r.is_err() {
+                        let _ = sys::unlinkat(self.dir.as_fd(), &tmp, false);
+                    }
+                    return Ok(r?);
+                }
+                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(FsError::Exists)
+    }
+
+    fn rename_named(&self, tmp: &CStr, overwrite: bool) -> Result<(), FsError> {
+        let mut r = sys::renameat2(self.dir.as_fd(), tmp, self.dir.as_fd(), &self.name, !overwrite);
         if !overwrite && r.as_ref().err().and_then(|e| e.raw_os_error()) == Some(libc::EINVAL) {
             // The Linux NFS and CephFS clients refuse every rename flag (EINVAL),
             // and a shared data root on them is how tfd scales out.
-            r = self.link_into_place();
+            r = self.link_into_place(tmp);
         }
-        if r.is_ok() {
-            self.done = true;
-        }
-        r.map_err(FsError::from)
+        Ok(r?)
     }
 
     /// `RENAME_NOREPLACE` by other means: link(2) fails with EEXIST, atomically
     /// (on the NFS server too), when the name exists; then the temporary name goes.
-    fn link_into_place(&self) -> std::io::Result<()> {
+    fn link_into_place(&self, tmp: &CStr) -> std::io::Result<()> {
         let dir = Some(std::os::fd::AsRawFd::as_raw_fd(&self.dir));
-        nix::unistd::linkat(
-            dir,
-            self.tmp.as_c_str(),
-            dir,
-            self.name.as_c_str(),
-            nix::fcntl::AtFlags::empty(),
-        )?;
-        let _ = sys::unlinkat(self.dir.as_fd(), &self.tmp, false);
+        nix::unistd::linkat(dir, tmp, dir, self.name.as_c_str(), nix::fcntl::AtFlags::empty())?;
+        let _ = sys::unlinkat(self.dir.as_fd(), tmp, false);
         Ok(())
     }
 
@@ -108,10 +236,43 @@ impl Upload {
 
 impl Drop for Upload {
     fn drop(&mut self) {
-        if !self.done {
-            let _ = sys::unlinkat(self.dir.as_fd(), &self.tmp, false);
+        if let (false, Temp::Named(tmp)) = (self.done, &self.temp) {
+            let _ = sys::unlinkat(self.dir.as_fd(), tmp, false);
         }
     }
+}
+
+/// fsync of a directory (`dir` may be an O_PATH handle, which fsync refuses, so
+/// the directory is opened again); a directory that may not be read (mode
+/// 0733, a drop box) is committed with its whole file system through `file`.
+pub fn sync_dir(dir: BorrowedFd<'_>, file: BorrowedFd<'_>) -> std::io::Result<()> {
+    match sys::openat_nofollow(dir, c".", libc::O_RDONLY | libc::O_DIRECTORY, 0) {
+        Ok(d) => File::from(d).sync_all(),
+        Err(_) => sys::syncfs(file),
+    }
+}
+
+/// Removes `dir/name` if it is a stale upload temporary (a hidden
+/// `.tfd-part-*` file left by a session that died where `O_TMPFILE` was not
+/// used, or by an older tfd): unchanged for [`STALE_AFTER_SECS`] and not
+/// locked by a live upload. `st` is its lstat. True when it was removed.
+pub fn sweep_if_stale(dir: BorrowedFd<'_>, name: &CStr, st: &libc::stat) -> bool {
+    if !name.to_bytes().starts_with(TEMP_PREFIX) || Kind::of(st) != Kind::File {
+        return false;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    if now.saturating_sub(st.st_mtime) < STALE_AFTER_SECS {
+        return false;
+    }
+    let Ok(fd) = sys::openat_nofollow(dir, name, libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY, 0) else {
+        return false;
+    };
+    let same = sys::fstat(fd.as_fd()).is_ok_and(|now| (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino));
+    // holding the lock while unlinking: no upload can take the file over meanwhile
+    same && sys::try_lock_exclusive(fd.as_fd()).unwrap_or(false) && sys::unlinkat(dir, name, false).is_ok()
 }
 
 #[cfg(test)]
@@ -134,23 +295,35 @@ mod tests {
             .count()
     }
 
+    fn named(root: &Root, p: &RelPath) -> Upload {
+        let (dir, name) = root.parent(p).unwrap();
+        Upload::begin_named(dir, name, 0, true).unwrap()
+    }
+
+    fn tmp_of(up: &Upload) -> CString {
+        match &up.temp {
+            Temp::Named(t) => t.clone(),
+            Temp::Anonymous => panic!("anonymous"),
+        }
+    }
+
     /// The NFS/CephFS fallback, run directly (local file systems take the
     /// RENAME_NOREPLACE path): never replaces, leaves no temporary file.
     #[test]
     fn link_fallback_never_replaces() {
         let (tmp, root) = setup("link");
         let p = RelPath::parse(b"f").unwrap();
-        let mut up = Upload::begin(&root, &p, 0).unwrap();
+        let mut up = named(&root, &p);
         up.write(b"new").unwrap();
-        up.link_into_place().unwrap();
+        up.link_into_place(&tmp_of(&up)).unwrap();
         up.done = true;
         drop(up);
         assert_eq!(std::fs::read(tmp.join("f")).unwrap(), b"new");
         assert_eq!(temp_files(&tmp), 0);
 
-        let mut up = Upload::begin(&root, &p, 0).unwrap();
+        let mut up = named(&root, &p);
         up.write(b"newer").unwrap();
-        let e = up.link_into_place().unwrap_err();
+        let e = up.link_into_place(&tmp_of(&up)).unwrap_err();
         assert_eq!(e.raw_os_error(), Some(libc::EEXIST));
         drop(up);
         assert_eq!(std::fs::read(tmp.join("f")).unwrap(), b"new");
@@ -158,20 +331,67 @@ mod tests {
         std::fs::remove_dir_all(&tmp).unwrap();
     }
 
+    /// Both kinds of upload: no name before the commit (anonymous), never an
+    /// overwrite without the flag, and nothing left over.
     #[test]
     fn commit_without_overwrite_keeps_an_existing_file() {
         let (tmp, root) = setup("commit");
         std::fs::write(tmp.join("f"), b"old").unwrap();
         let p = RelPath::parse(b"f").unwrap();
-        let mut up = Upload::begin(&root, &p, 0).unwrap();
-        up.write(b"new").unwrap();
-        assert!(matches!(up.commit(false), Err(FsError::Exists)));
-        assert_eq!(std::fs::read(tmp.join("f")).unwrap(), b"old");
-        let mut up = Upload::begin(&root, &p, 0).unwrap();
-        up.write(b"new").unwrap();
-        up.commit(true).unwrap();
-        assert_eq!(std::fs::read(tmp.join("f")).unwrap(), b"new");
+        for anonymous in [true, false] {
+            let begin = || {
+                if anonymous {
+                    Upload::begin(&root, &p, 0, true).unwrap()
+                } else {
+                    named(&root, &p)
+                }
+            };
+            let mut up = begin();
+            assert_eq!(up.is_anonymous(), anonymous, "this machine has /proc and O_TMPFILE");
+            up.write(b"new").unwrap();
+            assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), if anonymous { 1 } else { 2 });
+            assert!(matches!(up.commit(false), Err(FsError::Exists)));
+            assert_eq!(std::fs::read(tmp.join("f")).unwrap(), b"old");
+            let mut up = begin();
+            up.write(b"new").unwrap();
+            up.commit(true).unwrap();
+            assert_eq!(std::fs::read(tmp.join("f")).unwrap(), b"new");
+            std::fs::write(tmp.join("f"), b"old").unwrap();
+            assert_eq!(temp_files(&tmp), 0);
+        }
+        let q = RelPath::parse(b"g").unwrap();
+        let mut up = Upload::begin(&root, &q, 0, false).unwrap();
+        up.write(b"g").unwrap();
+        up.commit(false).unwrap();
+        assert_eq!(std::fs::read(tmp.join("g")).unwrap(), b"g");
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    /// A hidden temporary is swept only when it is old and unlocked.
+    #[test]
+    fn sweep_takes_only_stale_unlocked_temporaries() {
+        let (tmp, root) = setup("sweep");
+        let p = RelPath::parse(b"f").unwrap();
+        let up = named(&root, &p);
+        let t = tmp_of(&up);
+        let dir = std::fs::File::open(&tmp).unwrap();
+        let mut st = sys::fstatat(dir.as_fd(), &t, false).unwrap();
+        assert!(!sweep_if_stale(dir.as_fd(), &t, &st), "fresh");
+        st.st_mtime -= 3600;
+        assert!(!sweep_if_stale(dir.as_fd(), &t, &st), "locked by its live upload");
+        drop(up);
+        // an orphan (left by a dead session or an older tfd): unlocked
+        std::fs::write(tmp.join(".tfd-part-0123456789abcdef"), b"orphan").unwrap();
+        std::fs::write(tmp.join("plain"), b"x").unwrap();
+        let o = c".tfd-part-0123456789abcdef";
+        let mut st = sys::fstatat(dir.as_fd(), o, false).unwrap();
+        assert!(!sweep_if_stale(dir.as_fd(), o, &st), "fresh");
+        st.st_mtime -= 3600;
+        assert!(sweep_if_stale(dir.as_fd(), o, &st));
         assert_eq!(temp_files(&tmp), 0);
+        let mut st = sys::fstatat(dir.as_fd(), c"plain", false).unwrap();
+        st.st_mtime -= 3600;
+        assert!(!sweep_if_stale(dir.as_fd(), c"plain", &st));
         std::fs::remove_dir_all(&tmp).unwrap();
     }
 }

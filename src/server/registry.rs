@@ -32,6 +32,15 @@ const PEER0: usize = 10;
 const PEER1: usize = 11;
 const PORT: usize = 12;
 const PHASE: usize = 13;
+/// The quota key this session's reservation is for (see [`crate::commands::quota`]).
+const QKEY: usize = 14;
+/// Bytes this session has reserved under its quota and not yet settled.
+const QRESERVED: usize = 15;
+
+/// Words after the slots: bytes settled (stored) per quota key bucket, for ever
+/// growing. A session compares the value before its usage walk with the value
+/// now to count what other sessions stored since.
+const LEDGER_BUCKETS: usize = 1024;
 
 // header word offsets
 const TLB_NEXT: usize = 0;
@@ -117,7 +126,7 @@ impl Registry {
     pub fn new(slots: usize) -> io::Result<Registry> {
         let slots = slots.max(1);
         Ok(Registry {
-            mem: SharedWords::new(HEADER_WORDS + slots * SLOT_WORDS)?,
+            mem: SharedWords::new(HEADER_WORDS + slots * SLOT_WORDS + LEDGER_BUCKETS)?,
             slots,
         })
     }
@@ -179,9 +188,17 @@ impl Registry {
         self.w(slot, STATE).store(LIVE, Ordering::Release);
     }
 
-    /// Listener, after reaping: the session is gone.
+    /// Listener, after reaping: the session is gone. A quota reservation it
+    /// still held may have become data on disk (it died between writing and
+    /// settling), so it is settled, never lost: sessions that measured usage
+    /// before count it, later walks see the files themselves.
     pub fn free(&self, slot: usize) {
         if slot < self.slots {
+            let held = self.w(slot, QRESERVED).swap(0, Ordering::SeqCst);
+            if held > 0 {
+                self.quota_settled(self.w(slot, QKEY).load(Ordering::SeqCst))
+                    .fetch_add(held, Ordering::SeqCst);
+            }
             self.w(slot, KEY0).store(0, Ordering::Relaxed);
             self.w(slot, KEY1).store(0, Ordering::Relaxed);
             self.w(slot, STATE).store(FREE, Ordering::Release);
@@ -241,6 +258,53 @@ impl Registry {
             }
         }
         out
+    }
+
+    /// The bytes settled so far under quota key `key` (a counter shared by the
+    /// keys that fall in the same bucket: a collision only makes counting
+    /// stricter).
+    pub fn quota_settled(&self, key: u64) -> &AtomicU64 {
+        &self.mem.words()[HEADER_WORDS + self.slots * SLOT_WORDS + (key % LEDGER_BUCKETS as u64) as usize]
+    }
+
+    /// Session: adds `n` bytes to its own reservation under `key`.
+    pub fn quota_reserve(&self, slot: usize, key: u64, n: u64) {
+        if slot < self.slots {
+            self.w(slot, QKEY).store(key, Ordering::SeqCst);
+            self.w(slot, QRESERVED).fetch_add(n, Ordering::SeqCst);
+        }
+    }
+
+    /// Session: gives back `n` bytes of its reservation.
+    pub fn quota_unreserve(&self, slot: usize, n: u64) {
+        if slot < self.slots {
+            let _ = self
+                .w(slot, QRESERVED)
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| Some(v.saturating_sub(n)));
+        }
+    }
+
+    /// The bytes every live session holds reserved under `key`.
+    pub fn quota_reserved(&self, key: u64) -> u64 {
+        (0..self.slots)
+            .filter(|&i| {
+                self.w(i, STATE).load(Ordering::SeqCst) != FREE && self.w(i, QKEY).load(Ordering::SeqCst) == key
+            })
+            .map(|i| self.w(i, QRESERVED).load(Ordering::SeqCst))
+            .fold(0u64, u64::saturating_add)
+    }
+
+    /// The live slot holding the largest reservation under `key` (ties: the
+    /// lowest slot), if any holds one.
+    pub fn quota_leader(&self, key: u64) -> Option<usize> {
+        (0..self.slots)
+            .filter(|&i| {
+                self.w(i, STATE).load(Ordering::SeqCst) != FREE && self.w(i, QKEY).load(Ordering::SeqCst) == key
+            })
+            .map(|i| (self.w(i, QRESERVED).load(Ordering::SeqCst), i))
+            .filter(|&(held, _)| held > 0)
+            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))
+            .map(|(_, i)| i)
     }
 
     /// The next round-robin position for TLB (shared by every session and UDP).
@@ -329,6 +393,32 @@ mod tests {
                 assert_eq!(r.oob(slot), 1);
             }
         }
+    }
+
+    /// A reservation is seen by every session of the key; freeing the slot of a
+    /// session that died holding one settles it instead of dropping it.
+    #[test]
+    fn quota_reservations_survive_a_dead_session_as_settled_bytes() {
+        let r = Registry::new(4).unwrap();
+        let peer = "127.0.0.1:1".parse().unwrap();
+        let (a, b) = (r.reserve(peer).unwrap(), r.reserve(peer).unwrap());
+        r.quota_reserve(a, 77, 100);
+        r.quota_reserve(b, 77, 20);
+        r.quota_reserve(b, 78, 0);
+        assert_eq!(r.quota_reserved(77), 100);
+        r.quota_reserve(b, 77, 5);
+        assert_eq!(r.quota_reserved(77), 125);
+        r.quota_unreserve(b, 25);
+        assert_eq!(r.quota_reserved(77), 100);
+        assert_eq!(r.quota_leader(77), Some(a));
+        assert_eq!(r.quota_leader(79), None);
+        let before = r.quota_settled(77).load(Ordering::SeqCst);
+        r.free(a);
+        assert_eq!(r.quota_reserved(77), 0);
+        assert_eq!(r.quota_settled(77).load(Ordering::SeqCst) - before, 100);
+        let c = r.reserve(peer).unwrap();
+        assert_eq!(c, a);
+        assert_eq!(r.quota_reserved(77), 0, "a reused slot holds nothing");
     }
 
     #[test]
