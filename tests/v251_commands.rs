@@ -645,3 +645,26 @@ fn zones_and_listings_after_login_as_an_unprivileged_user() {
     drop(srv);
     fs::remove_dir_all(dir).unwrap();
 }
+
+/// A tree deeper than the walk's depth bound (512): the bound leaves the deepest
+/// contents out, so LSRV2DOWN must end with −11 (not whole), not −10, and LSRV2
+/// must refuse (53) rather than store an incomplete listing under an OK.
+#[test]
+fn a_tree_deeper_than_the_depth_bound_is_reported_incomplete() {
+    let srv = Server::start();
+    let deep = "d/".repeat(tfd::fsys::walk::MAX_DEPTH + 8);
+    data_dir_write(&srv.path(&format!("{deep}leaf")), b"");
+    let mut c = srv.client();
+    let (lines, end) = down(&mut c, "LSRV2DOWN", b"d").unwrap();
+    assert!(
+        !lines.iter().any(|l| l.ends_with("leaf\n")),
+        "the bound was not reached"
+    );
+    assert_eq!(end, -11, "{} lines", lines.len());
+    assert_failed(c.call("LSRV2", b"d@||@list.txt").unwrap(), 53);
+    assert!(!srv.path("list.txt").exists());
+    // a shallow tree is still whole
+    let (_, end) = down(&mut c, "LSV2DOWN", b"d/d/d").unwrap();
+    assert_eq!(end, -10);
+    in_step(&mut c, "deep");
+}

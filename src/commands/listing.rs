@@ -24,7 +24,10 @@ fn list(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
     let mut lister = Lister::new(fd, recursive, s.ctx.cfg.walk_limit).map_err(|_| Failed::NoSuchDir)?;
     s.send_chunks(|buf, want| Ok(lister.fill(buf, want)))?;
     if lister.truncated {
-        warn!("{} listing truncated at walk_limit {}", s.peer, s.ctx.cfg.walk_limit);
+        warn!(
+            "{} listing incomplete (walk_limit {}, depth or descriptors)",
+            s.peer, s.ctx.cfg.walk_limit
+        );
     }
     Ok(Reply::Ok)
 }
@@ -99,7 +102,7 @@ fn lsv2_common(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
     }
     if lister.truncated {
         warn!(
-            "{} LSV2 listing stopped at walk_limit {}: no file written",
+            "{} LSV2 listing incomplete (walk_limit {}, depth or descriptors): no file written",
             s.peer, s.ctx.cfg.walk_limit
         );
         return Err(Failed::LsrV2.into());
@@ -126,8 +129,9 @@ const DOWN_DONE: i32 = -10;
 const DOWN_PARTIAL: i32 = -11;
 
 /// `LSV2DOWN <dir>` (and LSRV2DOWN): `OK`, then per entry a raw i32 length and
-/// the line (with its `\n`), each its own unit, then −10, or −11 when the walk
-/// stopped early (walk_limit): what was sent is then a prefix of the listing.
+/// the line (with its `\n`), each its own unit, then −10, or −11 when the
+/// listing is not whole (walk_limit stopped it, or a subtree deeper than
+/// MAX_DEPTH or unopenable for want of descriptors was left out).
 fn lsv2down_common(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
     let p = s.path(arg)?;
     let mut lister = v2_lister(s, &p, recursive)?;
@@ -164,7 +168,7 @@ fn lsv2down_common(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
             let code = if lister.truncated { DOWN_PARTIAL } else { DOWN_DONE };
             if lister.truncated {
                 warn!(
-                    "{} LSV2DOWN listing stopped at walk_limit {}",
+                    "{} LSV2DOWN listing incomplete (walk_limit {}, depth or descriptors)",
                     s.peer, s.ctx.cfg.walk_limit
                 );
             }
