@@ -12,8 +12,8 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::os::fd::AsFd;
 
-/// Longest line read from a list file (as FSIZELS); a longer one is read as
-/// several lines, as the reference's `fgets` did.
+/// Longest line read from a list file (FSIZELS, FTYPELS, FSTATLS); a longer one
+/// is read as several lines, as the reference's `fgets` did.
 const MAX_LIST_LINE: u64 = 4096;
 
 /// Values gathered before one write: each is still its own unit.
@@ -53,8 +53,9 @@ fn open_list(s: &Session, arg: &[u8]) -> Option<BufReader<File>> {
 }
 
 /// Calls `each` with every line of the list file (without its `\n` or `\r\n`),
-/// at most `walk_limit` lines.
-fn for_each_line(
+/// at most `walk_limit` lines: the one reading of FSIZELS, FTYPELS and FSTATLS
+/// lists.
+pub(super) fn for_each_line(
     s: &mut Session,
     arg: &[u8],
     mut each: impl FnMut(&mut Session, &[u8]) -> Result<(), super::CmdError>,
