@@ -10,7 +10,7 @@ mod common;
 use common::*;
 use std::collections::BTreeSet;
 use std::fs;
-use std::os::unix::fs::{symlink, MetadataExt};
+use std::os::unix::fs::{symlink, MetadataExt, OpenOptionsExt};
 use tfd::client::{Client, ClientConfig, ClientError};
 use tfd::wire::fstat::{FileType, StatRecord};
 use tfd::wire::Status;
@@ -667,4 +667,42 @@ fn a_tree_deeper_than_the_depth_bound_is_reported_incomplete() {
     let (_, end) = down(&mut c, "LSV2DOWN", b"d/d/d").unwrap();
     assert_eq!(end, -10);
     in_step(&mut c, "deep");
+}
+
+/// A list file that is a FIFO is never opened: opening one for reading
+/// completes the open of a writer blocked on it (a side effect on another
+/// process), so FTYPELS, FSTATLS and FSIZELS look at the type first. The probe
+/// is such a writer: its open must still be blocked after the three commands.
+#[test]
+fn list_commands_never_open_a_fifo_given_as_the_list() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let srv = Server::start();
+    nix::unistd::mkfifo(&srv.path("pipe"), nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+    let opened = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (path, opened) = (srv.path("pipe"), opened.clone());
+        std::thread::spawn(move || {
+            let f = fs::OpenOptions::new().write(true).open(path);
+            opened.store(true, Ordering::SeqCst);
+            drop(f);
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(!opened.load(Ordering::SeqCst), "the probe is blocked in open");
+    let mut c = srv.client();
+    assert_eq!(ftypels(&mut c, b"pipe"), Vec::<i8>::new());
+    assert!(fstatls(&mut c, b"pipe").is_empty());
+    assert_eq!(c.fsizels(b"pipe").unwrap(), Vec::<i64>::new());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let woke = opened.load(Ordering::SeqCst);
+    // release the probe whatever happened
+    let _reader = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(srv.path("pipe"))
+        .unwrap();
+    writer.join().unwrap();
+    assert!(!woke, "the server opened the FIFO");
+    in_step(&mut c, "fifo-list");
 }

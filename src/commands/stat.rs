@@ -42,8 +42,14 @@ fn record_of(s: &Session, path: &[u8]) -> StatRecord {
 
 /// The server-side list file, when it can be read: a regular file inside the
 /// root. Anything else gives an empty list (the document: only the end marker).
+/// The type is looked at before the file is opened: opening a FIFO completes a
+/// writer's blocked open, and opening a device may act on it (a tape rewinds).
 fn open_list(s: &Session, arg: &[u8]) -> Option<BufReader<File>> {
     let p = RelPath::parse(arg).ok()?;
+    if Kind::of(&s.root.stat(&p).ok()?) != Kind::File {
+        return None;
+    }
+    // swapped since: still checked on the open file, and O_NONBLOCK never waits
     let fd = s
         .root
         .open(&p, libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY, 0)
