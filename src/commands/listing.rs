@@ -93,9 +93,7 @@ fn lsv2_common(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
             super::quota::refused(s, "LSV2");
             return Err(Failed::Quota.into());
         }
-        if up.write(&buf).is_err() {
-            return Err(Failed::LsrV2.into());
-        }
+        up.write(&buf).map_err(store_error)?;
         if !more {
             break;
         }
@@ -107,11 +105,18 @@ fn lsv2_common(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
         );
         return Err(Failed::LsrV2.into());
     }
-    up.commit(true).map_err(|e| match e {
+    up.commit(true).map_err(store_error)?;
+    Ok(Reply::Ok)
+}
+
+/// Storing the listing failed: a full disk is the document's quota failure (13)
+/// wherever the kernel reports it (a write or the final flush), as for every
+/// upload; anything else is 53.
+fn store_error(e: FsError) -> Failed {
+    match e {
         FsError::NoSpace => Failed::Quota,
         e => denied_or(e, Failed::LsrV2),
-    })?;
-    Ok(Reply::Ok)
+    }
 }
 
 /// `LSV2 <dir>@||@<file>`.
