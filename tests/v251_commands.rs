@@ -706,3 +706,30 @@ fn list_commands_never_open_a_fifo_given_as_the_list() {
     assert!(!woke, "the server opened the FIFO");
     in_step(&mut c, "fifo-list");
 }
+
+/// A POSIX TZ rule with a daylight-saving name but no transition dates
+/// (`CET-1CEST`, `EST5EDT4`) is valid POSIX; the reference's glibc gives it the
+/// US dates (M3.2.0,M11.1.0 at 02:00). tz-rs refuses such rules, which made
+/// SETTZ answer FAILED 26 for them.
+#[test]
+fn posix_rules_without_transition_dates_take_the_default_dates() {
+    let srv = Server::start();
+    let mut c = srv.client();
+    assert_ok(c.call("SETTZ", b"CET-1CEST").unwrap());
+    assert_eq!(assert_ok(c.call("GETTZ", b"").unwrap()), "CET-1CEST");
+    let (t, z) = stamp(c.call("LOCALTIME", b"").unwrap());
+    let off = match z.as_str() {
+        "CET" => 3600,
+        "CEST" => 7200,
+        _ => panic!("{z}"),
+    };
+    assert!((t - now() - off).abs() <= 5, "{t} {z}");
+    let (_, z) = stamp(c.call("DATEFTZ", b"XST5XDT4").unwrap());
+    assert!(z == "XST" || z == "XDT", "{z}");
+    // still refused: a malformed rule, with or without dates
+    for bad in [&b"CET-1CEST,"[..], b"CET-1CEST,M3", b"C-1"] {
+        assert_failed(c.call("SETTZ", bad).unwrap(), 26);
+    }
+    assert_eq!(assert_ok(c.call("GETTZ", b"").unwrap()), "CET-1CEST");
+    in_step(&mut c, "posix-default");
+}

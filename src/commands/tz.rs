@@ -124,11 +124,27 @@ fn from_database(name: &str) -> Option<TimeZone> {
     }
 }
 
+/// The transition dates glibc (and so the reference) gives a POSIX rule that
+/// names a daylight-saving zone without dates: the US rules, 02:00 local.
+const DEFAULT_DATES: &str = ",M3.2.0,M11.1.0";
+
 /// A POSIX TZ rule (`std offset [dst [offset] [,start[/time],end[/time]]]`),
-/// parsed without touching any file: it becomes the footer of an in-memory TZif
-/// v2 file with no transitions, which RFC 8536 §3.3 defines as "this rule, for
-/// all times" (the crate parses rules only from footers without file lookups).
+/// parsed without touching any file. tz-rs refuses a daylight-saving rule
+/// without dates (`CET-1CEST`), which POSIX allows and glibc completes with
+/// [`DEFAULT_DATES`]: so does tfd.
 fn posix_rule(rule: &str) -> Option<TimeZone> {
+    posix_rule_as_given(rule).or_else(|| {
+        if rule.contains(',') {
+            return None;
+        }
+        posix_rule_as_given(&format!("{rule}{DEFAULT_DATES}"))
+    })
+}
+
+/// A complete POSIX TZ rule: it becomes the footer of an in-memory TZif v2 file
+/// with no transitions, which RFC 8536 §3.3 defines as "this rule, for all
+/// times" (the crate parses rules only from footers without file lookups).
+fn posix_rule_as_given(rule: &str) -> Option<TimeZone> {
     if rule.is_empty() || rule.len() > MAX_ZONE || !rule.bytes().all(|b| b.is_ascii_graphic()) {
         return None;
     }
