@@ -733,3 +733,25 @@ fn posix_rules_without_transition_dates_take_the_default_dates() {
     assert_eq!(assert_ok(c.call("GETTZ", b"").unwrap()), "CET-1CEST");
     in_step(&mut c, "posix-default");
 }
+
+/// The document's own SETTZ examples, both: `WART4WARST,J1/0,J365/25` uses an
+/// RFC 8536 extension (a transition time past 24:00), which tz-rs reads only
+/// from a version 3 TZif footer.
+#[test]
+fn the_documents_settz_examples_are_accepted() {
+    let srv = Server::start();
+    let mut c = srv.client();
+    for rule in [&b"EST+5EDT,M3.2.0/2,M11.1.0/2"[..], b"WART4WARST,J1/0,J365/25"] {
+        assert_ok(c.call("SETTZ", rule).unwrap());
+        assert_eq!(assert_ok(c.call("GETTZ", b"").unwrap()).as_bytes(), rule);
+    }
+    // all year daylight time: 3 hours west of UTC, named WARST
+    let (t, z) = stamp(c.call("LOCALTIME", b"").unwrap());
+    assert_eq!(z, "WARST");
+    assert!((t - now() + 3 * 3600).abs() <= 5, "{t}");
+    let (_, z) = stamp(c.call("DATEFTZ", b"WART4WARST,J1/0,J365/25").unwrap());
+    assert_eq!(z, "WARST");
+    // a transition time beyond the extension's ±167 hours is still refused
+    assert_failed(c.call("SETTZ", b"WART4WARST,J1/0,J365/168").unwrap(), 26);
+    in_step(&mut c, "doc-examples");
+}
