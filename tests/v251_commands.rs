@@ -755,3 +755,23 @@ fn the_documents_settz_examples_are_accepted() {
     assert_failed(c.call("SETTZ", b"WART4WARST,J1/0,J365/168").unwrap(), 26);
     in_step(&mut c, "doc-examples");
 }
+
+/// LOCK holds for every directory RMKDIR creates something in, not only for the
+/// final parent: `MKDIR a/b` in a locked `a` is FAILED 30, so `RMKDIR a/b/c` must
+/// not make `a/b` there either. Passing through a locked directory without
+/// creating anything in it is allowed, as it is for MKDIR.
+#[test]
+fn rmkdir_never_creates_inside_a_locked_directory() {
+    let srv = Server::start();
+    let mut c = srv.client();
+    fs::create_dir_all(srv.path("a/old")).unwrap();
+    assert_ok(c.call("LOCK", b"lk").unwrap());
+    data_dir_write(&srv.path("a/lk"), b"");
+    assert_failed(c.call("MKDIR", b"a/b").unwrap(), 30);
+    assert_failed(c.call("RMKDIR", b"a/b/c").unwrap(), 30);
+    assert!(!srv.path("a/b").exists(), "RMKDIR created a/b in the locked a");
+    // nothing created in the locked `a` itself: allowed
+    assert_ok(c.call("RMKDIR", b"a/old/x/y").unwrap());
+    assert!(srv.path("a/old/x/y").is_dir());
+    in_step(&mut c, "rmkdir-lock");
+}
