@@ -86,3 +86,29 @@ fn uploads_on_a_full_disk_fail_cleanly() {
     assert_eq!(fs::read(srv.path("small/ok")).unwrap(), b"fits");
     assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");
 }
+
+/// LSV2/LSRV2 onto a full disk: `FAILED 13` (the document's quota failure, as
+/// every upload path answers a full disk) whether the kernel refuses a write or
+/// the final flush, an existing listing file is kept as it was, and no temporary
+/// file is left behind.
+#[test]
+fn lsv2_on_a_full_disk_fails_cleanly() {
+    let srv = Server::start();
+    let Some(_m) = small_fs(&srv) else { return };
+    let name = "n".repeat(200);
+    for i in 0..300 {
+        data_dir_write(&srv.path(&format!("t/{i:03}{name}")), b"");
+    }
+    fs::write(srv.path("small/list.txt"), b"old listing\n").unwrap();
+    // fill the disk to the last block
+    let _ = fs::write(srv.path("small/filler"), vec![1u8; 2 << 20]);
+    let mut c = srv.client();
+    for cmd in ["LSV2", "LSRV2"] {
+        assert_failed(c.call(cmd, b"t@||@small/list.txt").unwrap(), 13);
+        assert_eq!(fs::read(srv.path("small/list.txt")).unwrap(), b"old listing\n");
+        let mut left = dir_names(&srv.path("small"));
+        left.sort();
+        assert_eq!(left, ["filler", "list.txt"], "{cmd} left a temporary file");
+    }
+    assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");
+}

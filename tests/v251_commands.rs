@@ -10,7 +10,7 @@ mod common;
 use common::*;
 use std::collections::BTreeSet;
 use std::fs;
-use std::os::unix::fs::{symlink, MetadataExt};
+use std::os::unix::fs::{symlink, MetadataExt, OpenOptionsExt};
 use tfd::client::{Client, ClientConfig, ClientError};
 use tfd::wire::fstat::{FileType, StatRecord};
 use tfd::wire::Status;
@@ -644,4 +644,134 @@ fn zones_and_listings_after_login_as_an_unprivileged_user() {
     drop(c);
     drop(srv);
     fs::remove_dir_all(dir).unwrap();
+}
+
+/// A tree deeper than the walk's depth bound (512): the bound leaves the deepest
+/// contents out, so LSRV2DOWN must end with −11 (not whole), not −10, and LSRV2
+/// must refuse (53) rather than store an incomplete listing under an OK.
+#[test]
+fn a_tree_deeper_than_the_depth_bound_is_reported_incomplete() {
+    let srv = Server::start();
+    let deep = "d/".repeat(tfd::fsys::walk::MAX_DEPTH + 8);
+    data_dir_write(&srv.path(&format!("{deep}leaf")), b"");
+    let mut c = srv.client();
+    let (lines, end) = down(&mut c, "LSRV2DOWN", b"d").unwrap();
+    assert!(
+        !lines.iter().any(|l| l.ends_with("leaf\n")),
+        "the bound was not reached"
+    );
+    assert_eq!(end, -11, "{} lines", lines.len());
+    assert_failed(c.call("LSRV2", b"d@||@list.txt").unwrap(), 53);
+    assert!(!srv.path("list.txt").exists());
+    // a shallow tree is still whole
+    let (_, end) = down(&mut c, "LSV2DOWN", b"d/d/d").unwrap();
+    assert_eq!(end, -10);
+    in_step(&mut c, "deep");
+}
+
+/// A list file that is a FIFO is never opened: opening one for reading
+/// completes the open of a writer blocked on it (a side effect on another
+/// process), so FTYPELS, FSTATLS and FSIZELS look at the type first. The probe
+/// is such a writer: its open must still be blocked after the three commands.
+#[test]
+fn list_commands_never_open_a_fifo_given_as_the_list() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let srv = Server::start();
+    nix::unistd::mkfifo(&srv.path("pipe"), nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+    let opened = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (path, opened) = (srv.path("pipe"), opened.clone());
+        std::thread::spawn(move || {
+            let f = fs::OpenOptions::new().write(true).open(path);
+            opened.store(true, Ordering::SeqCst);
+            drop(f);
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(!opened.load(Ordering::SeqCst), "the probe is blocked in open");
+    let mut c = srv.client();
+    assert_eq!(ftypels(&mut c, b"pipe"), Vec::<i8>::new());
+    assert!(fstatls(&mut c, b"pipe").is_empty());
+    assert_eq!(c.fsizels(b"pipe").unwrap(), Vec::<i64>::new());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let woke = opened.load(Ordering::SeqCst);
+    // release the probe whatever happened
+    let _reader = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(srv.path("pipe"))
+        .unwrap();
+    writer.join().unwrap();
+    assert!(!woke, "the server opened the FIFO");
+    in_step(&mut c, "fifo-list");
+}
+
+/// A POSIX TZ rule with a daylight-saving name but no transition dates
+/// (`CET-1CEST`, `EST5EDT4`) is valid POSIX; the reference's glibc gives it the
+/// US dates (M3.2.0,M11.1.0 at 02:00). tz-rs refuses such rules, which made
+/// SETTZ answer FAILED 26 for them.
+#[test]
+fn posix_rules_without_transition_dates_take_the_default_dates() {
+    let srv = Server::start();
+    let mut c = srv.client();
+    assert_ok(c.call("SETTZ", b"CET-1CEST").unwrap());
+    assert_eq!(assert_ok(c.call("GETTZ", b"").unwrap()), "CET-1CEST");
+    let (t, z) = stamp(c.call("LOCALTIME", b"").unwrap());
+    let off = match z.as_str() {
+        "CET" => 3600,
+        "CEST" => 7200,
+        _ => panic!("{z}"),
+    };
+    assert!((t - now() - off).abs() <= 5, "{t} {z}");
+    let (_, z) = stamp(c.call("DATEFTZ", b"XST5XDT4").unwrap());
+    assert!(z == "XST" || z == "XDT", "{z}");
+    // still refused: a malformed rule, with or without dates
+    for bad in [&b"CET-1CEST,"[..], b"CET-1CEST,M3", b"C-1"] {
+        assert_failed(c.call("SETTZ", bad).unwrap(), 26);
+    }
+    assert_eq!(assert_ok(c.call("GETTZ", b"").unwrap()), "CET-1CEST");
+    in_step(&mut c, "posix-default");
+}
+
+/// The document's own SETTZ examples, both: `WART4WARST,J1/0,J365/25` uses an
+/// RFC 8536 extension (a transition time past 24:00), which tz-rs reads only
+/// from a version 3 TZif footer.
+#[test]
+fn the_documents_settz_examples_are_accepted() {
+    let srv = Server::start();
+    let mut c = srv.client();
+    for rule in [&b"EST+5EDT,M3.2.0/2,M11.1.0/2"[..], b"WART4WARST,J1/0,J365/25"] {
+        assert_ok(c.call("SETTZ", rule).unwrap());
+        assert_eq!(assert_ok(c.call("GETTZ", b"").unwrap()).as_bytes(), rule);
+    }
+    // all year daylight time: 3 hours west of UTC, named WARST
+    let (t, z) = stamp(c.call("LOCALTIME", b"").unwrap());
+    assert_eq!(z, "WARST");
+    assert!((t - now() + 3 * 3600).abs() <= 5, "{t}");
+    let (_, z) = stamp(c.call("DATEFTZ", b"WART4WARST,J1/0,J365/25").unwrap());
+    assert_eq!(z, "WARST");
+    // a transition time beyond the extension's ±167 hours is still refused
+    assert_failed(c.call("SETTZ", b"WART4WARST,J1/0,J365/168").unwrap(), 26);
+    in_step(&mut c, "doc-examples");
+}
+
+/// LOCK holds for every directory RMKDIR creates something in, not only for the
+/// final parent: `MKDIR a/b` in a locked `a` is FAILED 30, so `RMKDIR a/b/c` must
+/// not make `a/b` there either. Passing through a locked directory without
+/// creating anything in it is allowed, as it is for MKDIR.
+#[test]
+fn rmkdir_never_creates_inside_a_locked_directory() {
+    let srv = Server::start();
+    let mut c = srv.client();
+    fs::create_dir_all(srv.path("a/old")).unwrap();
+    assert_ok(c.call("LOCK", b"lk").unwrap());
+    data_dir_write(&srv.path("a/lk"), b"");
+    assert_failed(c.call("MKDIR", b"a/b").unwrap(), 30);
+    assert_failed(c.call("RMKDIR", b"a/b/c").unwrap(), 30);
+    assert!(!srv.path("a/b").exists(), "RMKDIR created a/b in the locked a");
+    // nothing created in the locked `a` itself: allowed
+    assert_ok(c.call("RMKDIR", b"a/old/x/y").unwrap());
+    assert!(srv.path("a/old/x/y").is_dir());
+    in_step(&mut c, "rmkdir-lock");
 }

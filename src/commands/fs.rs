@@ -40,13 +40,16 @@ pub fn mkdir(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// `RMKDIR <path>` (2.5.1): creates every missing directory on the path (mode
 /// 0755 less the umask), one confined component at a time. What exists is kept;
 /// a partial success answers `FAILED 63` and keeps what it made (the document).
-/// A component that leads out of the root (a symlink) is `FAILED 1`.
+/// A component that leads out of the root (a symlink) is `FAILED 1`. LOCK is
+/// checked on the final parent (the reference's rule) and on every directory a
+/// component is created in (else RMKDIR would make what MKDIR refuses): `FAILED 30`.
 pub fn rmkdir(s: &mut Session, arg: &[u8]) -> CmdResult {
     let p = s.path(arg)?;
     s.check_lock_parent(&p)?;
     let mut at = RelPath::default();
     for c in p.components() {
-        at = at.join(c);
+        let parent = at;
+        at = parent.join(c);
         // each directory made needs MKDIR where it is made: `a/b/c` with `a`
         // secure and `b` missing is judged in `a` too, not only in `b`
         if s.secfs.check(&s.root, &at).is_err() {
@@ -57,6 +60,9 @@ pub fn rmkdir(s: &mut Session, arg: &[u8]) -> CmdResult {
             Err(e) if e.is_denied() => return Err(Failed::AccessDenied.into()),
             Err(_) => return Err(Failed::RecursiveMkdir.into()),
         };
+        if sys::fstatat(dir.as_fd(), &name, false).is_err() {
+            s.check_lock_dir(&parent)?;
+        }
         match sys::mkdirat(dir.as_fd(), &name, 0o755).map_err(FsError::from) {
             Ok(()) | Err(FsError::Exists) => {}
             Err(FsError::Escape) => return Err(Failed::AccessDenied.into()),

@@ -29,7 +29,10 @@ fn list(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
         .enter_secure_if(move |d| secfs::permits(d, id.as_deref(), Some(bits::LRDIR)));
     s.send_chunks(|buf, want| Ok(lister.fill(buf, want)))?;
     if lister.truncated {
-        warn!("{} listing truncated at walk_limit {}", s.peer, s.ctx.cfg.walk_limit);
+        warn!(
+            "{} listing incomplete (walk_limit {}, depth or descriptors)",
+            s.peer, s.ctx.cfg.walk_limit
+        );
     }
     Ok(Reply::Ok)
 }
@@ -101,26 +104,31 @@ fn lsv2_common(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
             super::quota::refused(s, "LSV2");
             return Err(Failed::Quota.into());
         }
-        if up.write(&buf).is_err() {
-            return Err(Failed::LsrV2.into());
-        }
+        up.write(&buf).map_err(store_error)?;
         if !more {
             break;
         }
     }
     if lister.truncated {
         warn!(
-            "{} LSV2 listing stopped at walk_limit {}: no file written",
+            "{} LSV2 listing incomplete (walk_limit {}, depth or descriptors): no file written",
             s.peer, s.ctx.cfg.walk_limit
         );
         return Err(Failed::LsrV2.into());
     }
-    up.commit(true).map_err(|e| match e {
-        FsError::NoSpace => Failed::Quota,
-        e => denied_or(e, Failed::LsrV2),
-    })?;
+    up.commit(true).map_err(store_error)?;
     super::quota::settle(&mut budget);
     Ok(Reply::Ok)
+}
+
+/// Storing the listing failed: a full disk is the document's quota failure (13)
+/// wherever the kernel reports it (a write or the final flush), as for every
+/// upload; anything else is 53.
+fn store_error(e: FsError) -> Failed {
+    match e {
+        FsError::NoSpace => Failed::Quota,
+        e => denied_or(e, Failed::LsrV2),
+    }
 }
 
 /// `LSV2 <dir>@||@<file>`.
@@ -138,8 +146,9 @@ const DOWN_DONE: i32 = -10;
 const DOWN_PARTIAL: i32 = -11;
 
 /// `LSV2DOWN <dir>` (and LSRV2DOWN): `OK`, then per entry a raw i32 length and
-/// the line (with its `\n`), each its own unit, then −10, or −11 when the walk
-/// stopped early (walk_limit): what was sent is then a prefix of the listing.
+/// the line (with its `\n`), each its own unit, then −10, or −11 when the
+/// listing is not whole (walk_limit stopped it, or a subtree deeper than
+/// MAX_DEPTH or unopenable for want of descriptors was left out).
 fn lsv2down_common(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
     let p = s.path(arg)?;
     let mut lister = v2_lister(s, &p, recursive)?;
@@ -176,7 +185,7 @@ fn lsv2down_common(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
             let code = if lister.truncated { DOWN_PARTIAL } else { DOWN_DONE };
             if lister.truncated {
                 warn!(
-                    "{} LSV2DOWN listing stopped at walk_limit {}",
+                    "{} LSV2DOWN listing incomplete (walk_limit {}, depth or descriptors)",
                     s.peer, s.ctx.cfg.walk_limit
                 );
             }

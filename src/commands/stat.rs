@@ -12,8 +12,8 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::os::fd::AsFd;
 
-/// Longest line read from a list file (as FSIZELS); a longer one is read as
-/// several lines, as the reference's `fgets` did.
+/// Longest line read from a list file (FSIZELS, FTYPELS, FSTATLS); a longer one
+/// is read as several lines, as the reference's `fgets` did.
 const MAX_LIST_LINE: u64 = 4096;
 
 /// Values gathered before one write: each is still its own unit.
@@ -44,8 +44,14 @@ fn record_of(s: &Session, path: &[u8]) -> StatRecord {
 
 /// The server-side list file, when it can be read: a regular file inside the
 /// root. Anything else gives an empty list (the document: only the end marker).
+/// The type is looked at before the file is opened: opening a FIFO completes a
+/// writer's blocked open, and opening a device may act on it (a tape rewinds).
 fn open_list(s: &Session, arg: &[u8]) -> Option<BufReader<File>> {
     let p = s.path(arg).ok()?;
+    if Kind::of(&s.root.stat(&p).ok()?) != Kind::File {
+        return None;
+    }
+    // swapped since: still checked on the open file, and O_NONBLOCK never waits
     let fd = s
         .root
         .open(&p, libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY, 0)
@@ -55,8 +61,9 @@ fn open_list(s: &Session, arg: &[u8]) -> Option<BufReader<File>> {
 }
 
 /// Calls `each` with every line of the list file (without its `\n` or `\r\n`),
-/// at most `walk_limit` lines.
-fn for_each_line(
+/// at most `walk_limit` lines: the one reading of FSIZELS, FTYPELS and FSTATLS
+/// lists.
+pub(super) fn for_each_line(
     s: &mut Session,
     arg: &[u8],
     mut each: impl FnMut(&mut Session, &[u8]) -> Result<(), super::CmdError>,

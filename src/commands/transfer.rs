@@ -14,7 +14,6 @@ use crate::wire::{command, Failed, FrameError, MAX_FRAME};
 use crate::xferlog::Direction;
 use log::{info, warn};
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
 use std::os::fd::AsFd;
 use std::time::Instant;
 
@@ -420,29 +419,12 @@ pub fn fsize(s: &mut Session, arg: &[u8]) -> CmdResult {
     Ok(Reply::Sent)
 }
 
-/// Longest line FSIZELS reads from its list file.
-const MAX_LIST_LINE: u64 = 4096;
-
 /// `FSIZELS <listfile>`: one raw i64 per line of the server-side list, then −3.
 pub fn fsizels(s: &mut Session, arg: &[u8]) -> CmdResult {
-    let list = s.path(arg).ok().and_then(|p| open_download(s, &p).ok());
-    if let Some((file, _)) = list {
-        let mut r = BufReader::new(file);
-        let mut budget = s.ctx.cfg.walk_limit;
-        let mut line = Vec::new();
-        while budget > 0 {
-            line.clear();
-            match (&mut r).take(MAX_LIST_LINE).read_until(b'\n', &mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
-            }
-            budget -= 1;
-            let path = line.strip_suffix(b"\n").unwrap_or(&line);
-            let path = path.strip_suffix(b"\r").unwrap_or(path);
-            let v = size_of(s, path);
-            s.chan.tx.send_i64(v)?;
-        }
-    }
+    super::stat::for_each_line(s, arg, |s, path| {
+        let v = size_of(s, path);
+        Ok(s.chan.tx.send_i64(v)?)
+    })?;
     s.chan.tx.send_i64(-3)?;
     Ok(Reply::Sent)
 }

@@ -124,18 +124,37 @@ fn from_database(name: &str) -> Option<TimeZone> {
     }
 }
 
+/// The transition dates glibc (and so the reference) gives a POSIX rule that
+/// names a daylight-saving zone without dates: the US rules, 02:00 local.
+const DEFAULT_DATES: &str = ",M3.2.0,M11.1.0";
+
 /// A POSIX TZ rule (`std offset [dst [offset] [,start[/time],end[/time]]]`),
-/// parsed without touching any file: it becomes the footer of an in-memory TZif
-/// v2 file with no transitions, which RFC 8536 §3.3 defines as "this rule, for
-/// all times" (the crate parses rules only from footers without file lookups).
+/// parsed without touching any file. tz-rs refuses a daylight-saving rule
+/// without dates (`CET-1CEST`), which POSIX allows and glibc completes with
+/// [`DEFAULT_DATES`]: so does tfd.
 fn posix_rule(rule: &str) -> Option<TimeZone> {
+    posix_rule_as_given(rule).or_else(|| {
+        if rule.contains(',') {
+            return None;
+        }
+        posix_rule_as_given(&format!("{rule}{DEFAULT_DATES}"))
+    })
+}
+
+/// A complete POSIX TZ rule: it becomes the footer of an in-memory TZif file
+/// with no transitions, which RFC 8536 §3.3 defines as "this rule, for all
+/// times" (the crate parses rules only from footers without file lookups).
+/// Version 3, because only there does the crate take the RFC 8536 §3.3.1
+/// extension (transition times from −167 to 167 hours) that the document's own
+/// example `WART4WARST,J1/0,J365/25` uses, as glibc does.
+fn posix_rule_as_given(rule: &str) -> Option<TimeZone> {
     if rule.is_empty() || rule.len() > MAX_ZONE || !rule.bytes().all(|b| b.is_ascii_graphic()) {
         return None;
     }
-    // header: magic, version 2, 15 reserved, then isutcnt isstdcnt leapcnt
+    // header: magic, version 3, 15 reserved, then isutcnt isstdcnt leapcnt
     // timecnt typecnt charcnt; one local time type (UTC+0, "UTC")
     let mut block = Vec::new();
-    block.extend_from_slice(b"TZif2");
+    block.extend_from_slice(b"TZif3");
     block.extend_from_slice(&[0u8; 15]);
     for n in [0u32, 0, 0, 0, 1, 4] {
         block.extend_from_slice(&n.to_be_bytes());
@@ -143,7 +162,7 @@ fn posix_rule(rule: &str) -> Option<TimeZone> {
     block.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
     block.extend_from_slice(b"UTC\0");
     let mut file = block.clone(); // the v1 block
-    file.extend_from_slice(&block); // the v2 block (no times: the same bytes)
+    file.extend_from_slice(&block); // the v2+ block (no times: the same bytes)
     file.push(b'\n');
     file.extend_from_slice(rule.as_bytes());
     file.push(b'\n');

@@ -66,6 +66,16 @@ impl Level {
     }
 }
 
+/// Errors that leave a directory out of a listing as the reference did (it
+/// vanished, was swapped for a symlink, or the session's user may not read it);
+/// any other failure to descend means the listing is incomplete.
+fn skippable(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::EACCES | libc::EPERM)
+    )
+}
+
 /// How a listing writes its lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Style {
@@ -93,7 +103,9 @@ pub struct Lister {
     /// Whether a recursive listing may enter a TFPSFS directory below the top
     /// (see [`Lister::enter_secure_if`]); without one it never does.
     enter_secure: Option<EnterGuard>,
-    /// Set when the walk stopped at its entry budget.
+    /// Set when the listing is not whole: the walk stopped at its entry budget,
+    /// or a directory's contents were left out because it lies deeper than
+    /// [`MAX_DEPTH`] or could not be opened for want of resources.
     pub truncated: bool,
 }
 
@@ -168,17 +180,34 @@ impl Lister {
                 out.push(b'/');
             }
             out.push(b'\n');
-            if kind == Kind::Dir && self.recursive && depth < MAX_DEPTH {
-                let sub = cname(&name).ok().and_then(|c| open_subdir(top.fd.as_fd(), &c).ok());
-                let sub = sub.filter(|fd| {
-                    !super::secfs::is_secure(fd.as_fd())
-                        || self.enter_secure.as_ref().is_some_and(|may| may(fd.as_fd()))
-                });
-                if let Some(fd) = sub {
-                    rel.push(b'/');
-                    if let Ok(level) = Level::open(fd, rel) {
-                        self.stack.push(level);
+            if kind == Kind::Dir && self.recursive {
+                if depth >= MAX_DEPTH {
+                    // its contents are left out: the listing must not claim to be whole
+                    self.truncated = true;
+                    return true;
+                }
+                let sub = cname(&name)
+                    .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+                    .and_then(|c| open_subdir(top.fd.as_fd(), &c));
+                // a TFPSFS directory below the top is entered only where its own
+                // permissions allow it (its entry is listed either way)
+                if let Ok(fd) = &sub {
+                    if super::secfs::is_secure(fd.as_fd())
+                        && !self.enter_secure.as_ref().is_some_and(|may| may(fd.as_fd()))
+                    {
+                        return true;
                     }
+                }
+                match sub.and_then(|fd| {
+                    rel.push(b'/');
+                    Level::open(fd, rel)
+                }) {
+                    Ok(level) => self.stack.push(level),
+                    // gone, replaced by a symlink, or not ours to read: as the
+                    // reference, such a directory is listed without its contents
+                    Err(e) if skippable(&e) => {}
+                    // out of descriptors or memory: the listing is not whole
+                    Err(_) => self.truncated = true,
                 }
             }
             return true;
