@@ -104,6 +104,9 @@ enum Flow {
     Get,
     /// NIGMA: `OK`, then the new key under the old one; both sides switch.
     Nigma,
+    /// GOAES: key and IV units after the command; on OK both sides switch to
+    /// AES, and TFPCRYPTO takes them back.
+    Goaes,
 }
 
 struct Probe {
@@ -160,6 +163,9 @@ fn probe(name: &str) -> Option<Probe> {
         // the defaults tfd sets on every connection anyway
         "KEEPALIVE" => p(b"1 3600 | 75 | 9", Flow::Frame),
         "NIGMA" => p(b"32", Flow::Nigma),
+        "GOAES" => p(b"", Flow::Goaes),
+        // without AES on: a plain OK
+        "TFPCRYPTO" => p(b"", Flow::Frame),
         _ => None,
     }
 }
@@ -212,6 +218,13 @@ fn run(c: &mut Client, name: &str, pr: &Probe) -> Result<Seen, ClientError> {
                 Err(st) => status_bytes(&st),
             }))
         }
+        Flow::Goaes => Ok(Seen::Frame(match c.goaes()? {
+            Ok(()) => {
+                assert_eq!(c.tfpcrypto()?, tfd::wire::Status::Ok(vec![]));
+                b"OK".to_vec()
+            }
+            Err(st) => status_bytes(&st),
+        })),
         Flow::Frame => Ok(Seen::Frame(c.raw(&line(name, &pr.arg))?)),
         Flow::Chunks => {
             c.chan.tx.send_frame(&line(name, &pr.arg))?;
@@ -356,7 +369,12 @@ fn run_matrix(c: &mut Client, phase: Phase, ctx: &str) {
             Some(gated) => {
                 // the gate answers before any argument is looked at, whatever the case
                 for n in [name.to_string(), name.to_ascii_lowercase()] {
-                    let reply = c.raw(&line(&n, &pr.arg)).unwrap();
+                    c.chan.tx.send_frame(&line(&n, &pr.arg)).unwrap();
+                    if matches!(pr.flow, Flow::Goaes) {
+                        // the key and IV follow the command whatever the answer
+                        c.chan.tx.send_units(&[&[0u8; 32], &[0u8; 16]]).unwrap();
+                    }
+                    let reply = c.chan.rx.recv_frame().unwrap();
                     assert_eq!(
                         reply,
                         gated,

@@ -242,4 +242,44 @@ impl Client {
         self.chan.rx.set_cipher(crate::wire::Cipher::new(&key));
         Ok(Ok(()))
     }
+
+    /// `GOAES` with a fresh random key and IV: from the reply on, both
+    /// directions run AES-256-CBC. Ok(Err(status)) when the server refused (an
+    /// older server answers UNKNOWN and the stream cipher stays).
+    pub fn goaes(&mut self) -> Result<Result<(), Status>, ClientError> {
+        let mut key = [0u8; crate::wire::aes::KEY_LEN];
+        let mut iv = [0u8; crate::wire::aes::IV_LEN];
+        getrandom::getrandom(&mut key).map_err(|e| ClientError::Local(io::Error::other(e.to_string())))?;
+        getrandom::getrandom(&mut iv).map_err(|e| ClientError::Local(io::Error::other(e.to_string())))?;
+        self.goaes_with(key, iv)
+    }
+
+    /// `GOAES` with the given key and IV.
+    pub fn goaes_with(
+        &mut self,
+        key: [u8; crate::wire::aes::KEY_LEN],
+        iv: [u8; crate::wire::aes::IV_LEN],
+    ) -> Result<Result<(), Status>, ClientError> {
+        self.chan.tx.send_frame(b"GOAES")?;
+        self.chan.tx.send_units(&[&key, &iv])?;
+        let reply = self.chan.rx.recv_frame()?;
+        if reply != b"OK" {
+            return Ok(Err(Status::parse(&reply)));
+        }
+        let k = crate::wire::aes::AesKey::new(key, iv);
+        self.chan.tx.set_aes(Some(&k))?;
+        self.chan.rx.set_aes(Some(&k))?;
+        Ok(Ok(()))
+    }
+
+    /// `TFPCRYPTO`: back to the stream cipher (the reply still comes in AES).
+    pub fn tfpcrypto(&mut self) -> Result<Status, ClientError> {
+        let reply = self.raw(b"TFPCRYPTO")?;
+        let st = Status::parse(&reply);
+        if st == Status::Ok(vec![]) {
+            self.chan.tx.set_aes(None)?;
+            self.chan.rx.set_aes(None)?;
+        }
+        Ok(st)
+    }
 }

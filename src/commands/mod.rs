@@ -6,6 +6,7 @@
 pub mod basic;
 pub mod fs;
 pub mod hpf;
+pub mod layer;
 pub mod listing;
 pub mod liveness;
 pub mod notify;
@@ -108,6 +109,16 @@ pub fn answers_at_once(name: &str) -> bool {
     )
 }
 
+/// The raw units a client sends right after the command, before any reply
+/// (GOAES: the key, then the IV). A command refused at the gate still has them
+/// read, so the stream stays in step with the client.
+pub fn trailing_units(name: &str) -> &'static [usize] {
+    match name {
+        "GOAES" => &[crate::wire::aes::KEY_LEN, crate::wire::aes::IV_LEN],
+        _ => &[],
+    }
+}
+
 /// Every command tfd implements. END is handled by the session loop itself.
 #[rustfmt::skip]
 pub static TABLE: &[Spec] = &[
@@ -157,6 +168,8 @@ pub static TABLE: &[Spec] = &[
     Spec { name: "PROCKEY", handler: liveness::prockey, gate: PRE },
     Spec { name: "NIGMA", handler: liveness::nigma, gate: ANY },
     Spec { name: "TLB", handler: liveness::tlb, gate: ANY },
+    Spec { name: "GOAES", handler: layer::goaes, gate: ANY },
+    Spec { name: "TFPCRYPTO", handler: layer::tfpcrypto, gate: ANY },
 ];
 
 /// Finds a command by its upper-case name.

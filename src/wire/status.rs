@@ -112,6 +112,8 @@ pub enum Failed {
     AlreadyJailed = 51,
     /// TLB: no tuple to give.
     Tlb = 52,
+    /// GOAES: the AES contexts could not be set up.
+    Aes = 66,
 }
 
 impl Failed {
@@ -165,6 +167,7 @@ impl Failed {
             Chown => "Failed to change file ownership.",
             Sha256 => "Failed to make SHA256 hash.",
             Nigma => "Failed to swap the session key.",
+            Aes => "Unable to start AES encryption system.",
             RmSecDir => "Failed removing secure directory.",
             JailAcl => "Failed to open ACL file in jail directory.",
             JailToken => "Invalid security token in jail directory.",
@@ -185,7 +188,7 @@ impl Failed {
     }
 
     /// Every code, in numeric order (for tests and documentation).
-    pub const ALL: [Failed; 52] = {
+    pub const ALL: [Failed; 53] = {
         use Failed::*;
         [
             AccessDenied,
@@ -240,6 +243,7 @@ impl Failed {
             BeforeInjail,
             AlreadyJailed,
             Tlb,
+            Aes,
         ]
     };
 
@@ -307,11 +311,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_are_dense_and_texts_exact() {
+    fn codes_are_ordered_and_texts_exact() {
+        // 1..=52 are the 2.4.1 codes; 2.5.1's come after them
         for (i, f) in Failed::ALL.iter().enumerate() {
-            assert_eq!(f.code() as usize, i + 1);
+            if i < 52 {
+                assert_eq!(f.code() as usize, i + 1);
+            } else {
+                assert!(f.code() > Failed::ALL[i - 1].code());
+            }
             assert_eq!(Failed::from_code(f.code()), Some(*f));
         }
+        assert_eq!(
+            Failed::Aes.to_wire(),
+            b"FAILED 66 : Unable to start AES encryption system."
+        );
         assert_eq!(
             Failed::MissingParameter.to_wire(),
             b"FAILED 16 : Missing parameter from command."
