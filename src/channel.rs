@@ -14,6 +14,7 @@
 
 use crate::wire::aes::{self, AesDecrypt, AesEncrypt, AesError, AesKey, BLOCK};
 use crate::wire::frame::{self, FrameError, MAX_FRAME};
+use crate::wire::uuid::{self, TEXT_LEN};
 use crate::wire::Cipher;
 use std::io::{self, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -31,6 +32,8 @@ pub enum ChannelError {
     /// A unit would not decipher (AES padding: another key or IV, or a stream
     /// out of step).
     Cipher(AesError),
+    /// CIAON is on and a unit came without the session's identity token.
+    Identity,
 }
 
 impl std::fmt::Display for ChannelError {
@@ -40,6 +43,7 @@ impl std::fmt::Display for ChannelError {
             ChannelError::Io(e) => write!(f, "i/o error: {e}"),
             ChannelError::Frame(e) => write!(f, "protocol violation: {e}"),
             ChannelError::Cipher(e) => write!(f, "cipher: {e}"),
+            ChannelError::Identity => write!(f, "CIAON: a unit without the identity token"),
         }
     }
 }
@@ -102,6 +106,8 @@ pub struct RxHalf<R: Read = TcpStream> {
     cipher: Option<Cipher>,
     /// The AES layer GOAES put on, if any: then it ciphers every unit.
     aes: Option<Box<AesDecrypt>>,
+    /// CIAON's identity token: when set, every unit must come after it.
+    ident: Option<[u8; TEXT_LEN]>,
     /// Bytes received so far (for session accounting).
     pub bytes: u64,
 }
@@ -113,6 +119,8 @@ pub struct RxHalf<R: Read = TcpStream> {
 pub struct UnitPos {
     k: usize,
     started: bool,
+    /// The identity token (CIAON) before the unit was checked.
+    ident_checked: bool,
     /// Plaintext bytes of the unit not yet handed out.
     left: usize,
     /// AES: wire blocks not yet read.
@@ -139,6 +147,7 @@ impl<R: Read> RxHalf<R> {
             inner: BufReader::with_capacity(RX_BUFFER, inner),
             cipher: None,
             aes: None,
+            ident: None,
             bytes: 0,
         }
     }
@@ -164,6 +173,28 @@ impl<R: Read> RxHalf<R> {
         self.aes.is_some()
     }
 
+    /// CIAON (`Some`): from the next unit on, every unit must come after this
+    /// token, itself a unit of its own; CIAOFF (`None`).
+    pub fn set_ident(&mut self, token: Option<[u8; TEXT_LEN]>) {
+        self.ident = token;
+    }
+
+    /// Reads the token unit due before a unit and compares it.
+    fn check_ident(&mut self) -> Result<(), ChannelError> {
+        let Some(want) = self.ident.take() else {
+            return Ok(());
+        };
+        let mut got = [0u8; TEXT_LEN];
+        let r = self.recv_unit(&mut got);
+        self.ident = Some(want);
+        r?;
+        if uuid::same(&want, &got) {
+            Ok(())
+        } else {
+            Err(ChannelError::Identity)
+        }
+    }
+
     /// The RX cipher, for NIGMA.
     pub fn cipher_mut(&mut self) -> Option<&mut Cipher> {
         self.cipher.as_mut()
@@ -179,6 +210,13 @@ impl<R: Read> RxHalf<R> {
     /// `pos` carries the unit's state from part to part.
     fn recv_unit_part(&mut self, buf: &mut [u8], pos: &mut UnitPos) -> Result<(), ChannelError> {
         debug_assert!(buf.len() <= pos.left);
+        if !pos.ident_checked {
+            pos.ident_checked = true;
+            // the reference checks before every unit, but AES sends no empty ones
+            if self.ident.is_some() && (self.aes.is_none() || pos.left > 0) {
+                self.check_ident()?;
+            }
+        }
         if self.aes.is_some() {
             return self.recv_aes_part(buf, pos);
         }
@@ -381,6 +419,8 @@ pub struct TxHalf<W: Write = TcpStream> {
     cipher: Option<Cipher>,
     /// The AES layer GOAES put on, if any: then it ciphers every unit.
     aes: Option<Box<AesEncrypt>>,
+    /// CIAON's identity token (client side): sent before every unit.
+    ident: Option<[u8; TEXT_LEN]>,
     buf: Vec<u8>,
     /// Bytes sent so far.
     pub bytes: u64,
@@ -401,6 +441,8 @@ pub struct PreparedFrame {
     bytes: Vec<u8>,
     /// AES: the header's enciphered block, sent before `bytes[4..]`.
     head: Option<[u8; BLOCK]>,
+    /// Not enciphered yet: `bytes[4..]` goes out through the plain path.
+    plain: bool,
     cipher: Option<Cipher>,
     generation: u64,
 }
@@ -422,6 +464,7 @@ impl<W: Write> TxHalf<W> {
             inner,
             cipher: None,
             aes: None,
+            ident: None,
             buf: Vec::with_capacity(1024),
             bytes: 0,
             generation: 0,
@@ -449,6 +492,13 @@ impl<W: Write> TxHalf<W> {
     /// Whether the AES layer is on.
     pub fn aes_on(&self) -> bool {
         self.aes.is_some()
+    }
+
+    /// CIAON on the client side (`Some`): the token goes before every unit
+    /// from now on; CIAOFF (`None`).
+    pub fn set_ident(&mut self, token: Option<[u8; TEXT_LEN]>) {
+        self.generation += 1;
+        self.ident = token;
     }
 
     /// The TX cipher, for NIGMA.
@@ -488,6 +538,16 @@ impl<W: Write> TxHalf<W> {
             return Err(ChannelError::Io(io::Error::other("frame payload over MAX_FRAME")));
         }
         bytes[..4].copy_from_slice(&(len as i32).to_be_bytes());
+        if self.ident.is_some() {
+            // tokens go between the units: sent on the plain path (CIAON is rare)
+            return Ok(PreparedFrame {
+                bytes,
+                head: None,
+                cipher: None,
+                plain: true,
+                generation: self.generation,
+            });
+        }
         if let Some(aes) = self.aes.as_mut() {
             // every AES unit starts from the IV, so enciphering ahead moves no
             // state: the payload in place (its padding needs a block of room),
@@ -515,6 +575,7 @@ impl<W: Write> TxHalf<W> {
                 bytes,
                 head: Some(head),
                 cipher: None,
+                plain: false,
                 generation: self.generation,
             });
         }
@@ -528,6 +589,7 @@ impl<W: Write> TxHalf<W> {
             bytes,
             head: None,
             cipher,
+            plain: false,
             generation: self.generation,
         })
     }
@@ -538,6 +600,11 @@ impl<W: Write> TxHalf<W> {
     pub fn send_prepared(&mut self, f: PreparedFrame) -> Result<(), ChannelError> {
         if f.generation != self.generation {
             return Err(ChannelError::Io(io::Error::other("prepared frame is stale")));
+        }
+        if f.plain {
+            let r = self.send_frame(&f.bytes[4..]);
+            self.spare = f.bytes;
+            return r;
         }
         let r = match f.head {
             None => self.inner.write_all(&f.bytes),
@@ -592,6 +659,15 @@ impl<W: Write> TxHalf<W> {
     /// buffer out whenever it reaches [`SLICE`].
     fn append_unit(&mut self, pieces: &[&[u8]]) -> Result<(), ChannelError> {
         self.generation += 1;
+        if let Some(token) = self.ident {
+            // the reference checks before every unit, but AES sends no empty ones
+            if self.aes.is_none() || pieces.iter().any(|p| !p.is_empty()) {
+                self.ident = None;
+                let r = self.append_unit(&[&token]);
+                self.ident = Some(token);
+                r?;
+            }
+        }
         if self.aes.is_some() {
             return self.append_aes_unit(pieces);
         }
@@ -611,36 +687,56 @@ impl<W: Write> TxHalf<W> {
         Ok(())
     }
 
-    /// [`TxHalf::append_unit`] under AES: enciphered in place in the output
-    /// buffer as it grows, then the padded last block. An empty unit sends
-    /// nothing (as the reference does).
+    /// [`TxHalf::append_unit`] under AES: the plaintext is gathered in the output
+    /// buffer and enciphered in place a whole number of blocks at a time (so
+    /// OpenSSL never holds a partial block while working in place, which would
+    /// overwrite input it has not read yet), then the padded last block. An
+    /// empty unit sends nothing (as the reference does).
     fn append_aes_unit(&mut self, pieces: &[&[u8]]) -> Result<(), ChannelError> {
         if pieces.iter().all(|p| p.is_empty()) {
             return Ok(());
         }
-        if let Some(aes) = self.aes.as_mut() {
-            aes.begin_unit()?;
-        }
+        let Some(aes) = self.aes.as_mut() else {
+            return Ok(());
+        };
+        aes.begin_unit()?;
+        // where the plaintext not yet enciphered begins
+        let mut plain = self.buf.len();
         for piece in pieces {
             for part in piece.chunks(SLICE) {
-                let start = self.buf.len();
                 self.buf.extend_from_slice(part);
-                self.buf.resize(start + part.len() + BLOCK, 0);
-                let n = match self.aes.as_mut() {
-                    Some(aes) => aes.update_in_place(&mut self.buf[start..], part.len())?,
-                    None => part.len(),
-                };
-                self.buf.truncate(start + n);
-                if self.buf.len() >= SLICE {
-                    self.flush_buf()?;
+                let ready = (self.buf.len() - plain) / BLOCK * BLOCK;
+                if ready > 0 {
+                    let end = self.buf.len();
+                    self.buf.resize(end + BLOCK, 0);
+                    let n = aes.update_in_place(&mut self.buf[plain..], ready)?;
+                    self.buf.truncate(end);
+                    if n != ready {
+                        return Err(AesError::Openssl.into());
+                    }
+                    plain += ready;
+                }
+                if plain >= SLICE {
+                    let r = self.inner.write_all(&self.buf[..plain]);
+                    self.bytes += plain as u64;
+                    self.buf.drain(..plain);
+                    plain = 0;
+                    r?;
                 }
             }
         }
+        // the last partial block (0..15 bytes) and the padding
+        let tail = self.buf.len() - plain;
         let mut last = [0u8; 2 * BLOCK];
-        if let Some(aes) = self.aes.as_mut() {
-            let k = aes.finish_unit(&mut last)?;
-            self.buf.extend_from_slice(&last[..k]);
+        last[..tail].copy_from_slice(&self.buf[plain..]);
+        self.buf.truncate(plain);
+        let n = aes.update_in_place(&mut last, tail)?;
+        let mut fin = [0u8; 2 * BLOCK];
+        let k = aes.finish_unit(&mut fin)?;
+        if n != 0 || k != BLOCK {
+            return Err(AesError::Openssl.into());
         }
+        self.buf.extend_from_slice(&fin[..BLOCK]);
         Ok(())
     }
 
@@ -934,6 +1030,8 @@ mod tests {
             tx.send_frame(&payload).unwrap();
             tx.send_frame(b"").unwrap();
             tx.send_frame(&[9u8; 16]).unwrap();
+            tx.send_frame_parts(&[b"OK ", &[b'u'; 36], b"", &payload[..SLICE + 3]])
+                .unwrap();
             tx.send_i64(-5).unwrap();
             let p = tx.prepare_frame_parts(&[b"CONT ", &payload[..1000]]).unwrap();
             assert_eq!(p.wire_len(), 16 + aes::wire_len(1005));
@@ -958,6 +1056,10 @@ mod tests {
             assert_eq!(buf, payload, "head {head}");
             assert_eq!(rx.recv_frame().unwrap(), b"");
             assert_eq!(rx.recv_frame().unwrap(), [9u8; 16]);
+            let parts = rx.recv_frame().unwrap();
+            assert_eq!(&parts[..3], b"OK ");
+            assert_eq!(&parts[3..39], &[b'u'; 36]);
+            assert_eq!(&parts[39..], &payload[..SLICE + 3]);
             assert_eq!(rx.recv_i64().unwrap(), -5);
             let mut part = rx.begin_frame(MAX_FRAME, &mut vec![0u8; head.min(2000)]).unwrap();
             rx.skip_frame_rest(&mut part).unwrap();
@@ -982,6 +1084,48 @@ mod tests {
             rx.recv_frame(),
             Err(ChannelError::Cipher(AesError::BadPadding))
         ));
+    }
+
+    /// CIAON's tokens go before every unit, in both ciphers, and a new token
+    /// replaces the old one between frames.
+    #[test]
+    fn identity_tokens_before_every_unit() {
+        let t1 = *b"11111111-1111-4111-8111-111111111111";
+        let t2 = *b"22222222-2222-4222-8222-222222222222";
+        for aes in [false, true] {
+            let mut tx = TxHalf::new(Vec::new());
+            if aes {
+                tx.set_aes(Some(&aes_key(3))).unwrap();
+            }
+            tx.set_ident(Some(t1));
+            tx.send_frame(b"one").unwrap();
+            tx.send_frame(b"").unwrap();
+            tx.send_i64(7).unwrap();
+            tx.set_ident(Some(t2));
+            tx.send_frame(b"two").unwrap();
+            tx.set_ident(None);
+            tx.send_frame(b"three").unwrap();
+            let wire = tx.get_ref().clone();
+            let mut rx = RxHalf::new(&wire[..]);
+            if aes {
+                rx.set_aes(Some(&aes_key(3))).unwrap();
+            }
+            rx.set_ident(Some(t1));
+            assert_eq!(rx.recv_frame().unwrap(), b"one", "aes {aes}");
+            assert_eq!(rx.recv_frame().unwrap(), b"", "aes {aes}");
+            assert_eq!(rx.recv_i64().unwrap(), 7, "aes {aes}");
+            rx.set_ident(Some(t2));
+            assert_eq!(rx.recv_frame().unwrap(), b"two", "aes {aes}");
+            rx.set_ident(None);
+            assert_eq!(rx.recv_frame().unwrap(), b"three", "aes {aes}");
+            // the wrong token
+            let mut rx = RxHalf::new(&wire[..]);
+            if aes {
+                rx.set_aes(Some(&aes_key(3))).unwrap();
+            }
+            rx.set_ident(Some(t2));
+            assert!(matches!(rx.recv_frame(), Err(ChannelError::Identity)), "aes {aes}");
+        }
     }
 
     #[test]

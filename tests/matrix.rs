@@ -107,6 +107,8 @@ enum Flow {
     /// GOAES: key and IV units after the command; on OK both sides switch to
     /// AES, and TFPCRYPTO takes them back.
     Goaes,
+    /// CIAON: on OK the client sends the token from then on, and CIAOFF stops it.
+    Ciaon,
 }
 
 struct Probe {
@@ -166,6 +168,8 @@ fn probe(name: &str) -> Option<Probe> {
         "GOAES" => p(b"", Flow::Goaes),
         // without AES on: a plain OK
         "TFPCRYPTO" => p(b"", Flow::Frame),
+        "CIAON" => p(b"", Flow::Ciaon),
+        "CIAOFF" => p(b"", Flow::Frame),
         _ => None,
     }
 }
@@ -221,6 +225,13 @@ fn run(c: &mut Client, name: &str, pr: &Probe) -> Result<Seen, ClientError> {
         Flow::Goaes => Ok(Seen::Frame(match c.goaes()? {
             Ok(()) => {
                 assert_eq!(c.tfpcrypto()?, tfd::wire::Status::Ok(vec![]));
+                b"OK".to_vec()
+            }
+            Err(st) => status_bytes(&st),
+        })),
+        Flow::Ciaon => Ok(Seen::Frame(match c.ciaon()? {
+            Ok(_) => {
+                assert_eq!(c.ciaoff()?, tfd::wire::Status::Ok(vec![]));
                 b"OK".to_vec()
             }
             Err(st) => status_bytes(&st),

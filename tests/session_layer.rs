@@ -1,5 +1,6 @@
 //! The 2.5.1 session layer through the real wire: GOAES/TFPCRYPTO switch every
-//! command and sub-protocol to AES-256-CBC and back, with files checked on disk.
+//! command and sub-protocol to AES-256-CBC and back, and CIAON/CIAOFF put an
+//! identity token before every client unit; files checked on disk.
 
 mod common;
 
@@ -211,4 +212,94 @@ fn aes_with_a_wrong_iv_fails_cleanly() {
     }
     let mut d = aes_client(&srv);
     assert_eq!(d.raw(b"ECHO fine").unwrap(), b"fine");
+}
+
+/// CIAON: the token goes before every client unit (frames, raw HPF/SUP values,
+/// GOAES's key and IV), in the stream cipher and in AES; a second CIAON gives a
+/// new token; CIAOFF stops it.
+#[test]
+fn ciaon_every_unit_in_both_ciphers_then_ciaoff() {
+    let srv = Server::start();
+    let mut c = srv.client();
+    let t1 = c.ciaon().unwrap().unwrap();
+    assert_eq!(t1.len(), 36);
+    assert_eq!(t1.as_bytes()[14], b'4', "a version-4 UUID: {t1}");
+    assert_eq!(c.raw(b"ECHO with token").unwrap(), b"with token");
+    let data = pattern(700_001, 3);
+    for round in 0..2 {
+        let st = c.sndfile(b"s.bin", true, &mut &data[..], &mut |_| {}).unwrap();
+        assert_eq!(st, Status::Ok(vec![]), "round {round}");
+        assert_eq!(fs::read(srv.path("s.bin")).unwrap(), data);
+        let mut back = Vec::new();
+        assert_eq!(c.rcvfile(b"s.bin", false, &mut back).unwrap(), Status::Ok(vec![]));
+        assert_eq!(back, data);
+        c.put(b"p.bin", 0, 65_536, &mut &data[..], &mut |_| {})
+            .unwrap()
+            .unwrap();
+        assert_eq!(fs::read(srv.path("p.bin")).unwrap(), data);
+        let mut back = Vec::new();
+        assert_eq!(
+            c.get(b"p.bin", 0, 65_536, &mut back, &mut |_| {}).unwrap(),
+            Ok(data.len() as u64)
+        );
+        assert_eq!(back, data);
+        assert_eq!(c.sup(b"u.bin", &mut &data[..]).unwrap(), 0);
+        assert_eq!(fs::read(srv.path("u.bin")).unwrap(), data);
+        assert_eq!(c.raw(b"ECHO ").unwrap(), b"", "an empty payload");
+        // the second round in AES (its key and IV carry tokens too)
+        c.goaes().unwrap().unwrap();
+    }
+    assert_eq!(c.raw(b"ECHO after goaes").unwrap(), b"after goaes");
+    let t2 = c.ciaon().unwrap().unwrap();
+    assert_ne!(t1, t2);
+    assert_eq!(c.raw(b"ECHO new token").unwrap(), b"new token");
+    assert_eq!(c.ciaoff().unwrap(), Status::Ok(vec![]));
+    assert_eq!(c.raw(b"ECHO no token").unwrap(), b"no token");
+    assert_eq!(c.tfpcrypto().unwrap(), Status::Ok(vec![]));
+    assert_eq!(c.raw(b"ECHO stream").unwrap(), b"stream");
+}
+
+/// A unit with another token, or none, ends the session with no reply and
+/// nothing done, and is logged (the reference's read fails and it closes).
+#[test]
+fn ciaon_wrong_or_missing_token_closes() {
+    let srv = Server::start();
+    for (i, aes) in [(0, false), (1, false), (2, true), (3, true)] {
+        let mut c = srv.client();
+        if aes {
+            c.goaes().unwrap().unwrap();
+        }
+        c.ciaon().unwrap().unwrap();
+        let name = format!("never-made-{i}-a-long-enough-name-to-fill-a-token");
+        if i % 2 == 0 {
+            c.chan.tx.set_ident(Some(*b"00000000-0000-4000-8000-000000000000"));
+        } else {
+            c.chan.tx.set_ident(None);
+        }
+        c.chan.tx.send_frame(format!("MKDIR {name}").as_bytes()).unwrap();
+        let mut s = c.chan.stream().try_clone().unwrap();
+        assert!(read_to_close(&mut s).is_empty(), "case {i}: closed without a reply");
+        assert!(!srv.path(&name).exists(), "case {i}");
+    }
+    let t = Instant::now();
+    while srv.log().matches("without the identity token").count() < 2 {
+        assert!(t.elapsed() < Duration::from_secs(5), "logged: {}", srv.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut d = srv.client();
+    assert_eq!(d.raw(b"ECHO fine").unwrap(), b"fine");
+}
+
+/// CIAON issued under AES: its `OK <uuid>` reply is a unit given in pieces that
+/// cross a block boundary (this once enciphered garbage), and a new token
+/// replaces the old one under AES.
+#[test]
+fn ciaon_twice_under_aes() {
+    let srv = Server::start();
+    let mut c = srv.client();
+    c.goaes().unwrap().unwrap();
+    c.ciaon().unwrap().unwrap();
+    assert_eq!(c.raw(b"ECHO a").unwrap(), b"a");
+    c.ciaon().unwrap().unwrap();
+    assert_eq!(c.raw(b"ECHO b").unwrap(), b"b");
 }

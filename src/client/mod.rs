@@ -282,4 +282,29 @@ impl Client {
         }
         Ok(st)
     }
+
+    /// `CIAON`: the server's identity token goes before every unit from now on.
+    /// Returns the token.
+    pub fn ciaon(&mut self) -> Result<Result<String, Status>, ClientError> {
+        let st = Status::parse(&self.raw(b"CIAON")?);
+        let token = match &st {
+            Status::Ok(t) => t.clone(),
+            _ => return Ok(Err(st)),
+        };
+        let t: [u8; crate::wire::uuid::TEXT_LEN] = token
+            .as_slice()
+            .try_into()
+            .map_err(|_| ClientError::Protocol(format!("CIAON token of {} bytes", token.len())))?;
+        self.chan.tx.set_ident(Some(t));
+        Ok(Ok(String::from_utf8_lossy(&t).into_owned()))
+    }
+
+    /// `CIAOFF`: no more identity token (this command still carries it).
+    pub fn ciaoff(&mut self) -> Result<Status, ClientError> {
+        let st = Status::parse(&self.raw(b"CIAOFF")?);
+        if st == Status::Ok(vec![]) {
+            self.chan.tx.set_ident(None);
+        }
+        Ok(st)
+    }
 }

@@ -1,11 +1,11 @@
-//! GOAES and TFPCRYPTO: the 2.5.1 session layer's cipher switch. The channel does
-//! the ciphering ([`crate::channel`]); these commands only move the switch, at the
-//! frame boundary the document sets in each direction.
+//! GOAES/TFPCRYPTO and CIAON/CIAOFF: the 2.5.1 session layer beneath every
+//! command. The channel does the work ([`crate::channel`]); these commands only
+//! move its switches, at the frame boundary the document sets in each direction.
 
 use super::{CmdResult, Reply};
 use crate::session::Session;
 use crate::wire::aes::{AesEncrypt, AesKey, IV_LEN, KEY_LEN};
-use crate::wire::Failed;
+use crate::wire::{uuid, Failed};
 use log::{info, warn};
 
 /// `GOAES`, then a 32-byte key unit and a 16-byte IV unit (raw, in the current
@@ -44,4 +44,26 @@ pub fn tfpcrypto(s: &mut Session, _arg: &[u8]) -> CmdResult {
         info!("{} TFPCRYPTO: back to the stream cipher", s.peer);
     }
     Ok(Reply::Sent)
+}
+
+/// `CIAON` → `OK <uuid>`: a fresh identity token (36 characters, from the OS
+/// CSPRNG) that the client must send, as a unit of its own, before every unit
+/// from the next one on; the reply itself carries none. Again: a new token.
+/// A unit with a wrong or missing token ends the session without a reply, as
+/// in the reference (its read fails and the connection closes); tfd logs it.
+pub fn ciaon(s: &mut Session, _arg: &[u8]) -> CmdResult {
+    let mut raw = [0u8; 16];
+    getrandom::getrandom(&mut raw).map_err(|e| super::CmdError::Bare(format!("CIAON: no random bytes: {e}")))?;
+    let token = uuid::v4_text(raw);
+    s.chan.tx.send_frame_parts(&[b"OK ", &token])?;
+    s.chan.rx.set_ident(Some(token));
+    info!("{} CIAON: identity token on", s.peer);
+    Ok(Reply::Sent)
+}
+
+/// `CIAOFF` → `OK`: no token from the next unit on (this command's own units
+/// still carried it).
+pub fn ciaoff(s: &mut Session, _arg: &[u8]) -> CmdResult {
+    s.chan.rx.set_ident(None);
+    Ok(Reply::Ok)
 }

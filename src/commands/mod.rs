@@ -170,6 +170,8 @@ pub static TABLE: &[Spec] = &[
     Spec { name: "TLB", handler: liveness::tlb, gate: ANY },
     Spec { name: "GOAES", handler: layer::goaes, gate: ANY },
     Spec { name: "TFPCRYPTO", handler: layer::tfpcrypto, gate: ANY },
+    Spec { name: "CIAON", handler: layer::ciaon, gate: ANY },
+    Spec { name: "CIAOFF", handler: layer::ciaoff, gate: ANY },
 ];
 
 /// Finds a command by its upper-case name.

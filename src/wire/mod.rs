@@ -11,6 +11,7 @@ pub mod handshake;
 pub mod hpf;
 pub mod status;
 pub mod udp;
+pub mod uuid;
 
 pub use cipher::Cipher;
 pub use frame::{FrameError, MAX_CHUNK, MAX_FRAME};

@@ -1,0 +1,46 @@
+//! Random (version 4) UUIDs in the reference's text form: 36 lower-case
+//! characters, as `uuid_unparse_lower` writes them (CIAON's identity token).
+#![forbid(unsafe_code)]
+
+/// Length of a UUID's text form.
+pub const TEXT_LEN: usize = 36;
+
+/// The text form of a version-4 UUID made from 16 random bytes (the version and
+/// variant bits are set here).
+pub fn v4_text(mut b: [u8; 16]) -> [u8; TEXT_LEN] {
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; TEXT_LEN];
+    let mut o = 0;
+    for (i, byte) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out[o] = b'-';
+            o += 1;
+        }
+        out[o] = HEX[(byte >> 4) as usize];
+        out[o + 1] = HEX[(byte & 15) as usize];
+        o += 2;
+    }
+    out
+}
+
+/// Compares two tokens without an early exit.
+pub fn same(a: &[u8; TEXT_LEN], b: &[u8; TEXT_LEN]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_form() {
+        let t = v4_text([0xff; 16]);
+        assert_eq!(&t, b"ffffffff-ffff-4fff-bfff-ffffffffffff");
+        let t = v4_text([0; 16]);
+        assert_eq!(&t, b"00000000-0000-4000-8000-000000000000");
+        assert!(same(&t, &v4_text([0; 16])));
+        assert!(!same(&t, &v4_text([1; 16])));
+    }
+}
