@@ -303,3 +303,22 @@ fn ciaon_twice_under_aes() {
     c.ciaon().unwrap().unwrap();
     assert_eq!(c.raw(b"ECHO b").unwrap(), b"b");
 }
+
+/// `tf --aes`: the session (every stream of a parallel put/get too) runs in AES.
+#[test]
+fn tf_aes_put_and_get() {
+    let srv = Server::start();
+    let dir = tempdir("tf-aes");
+    let local = dir.join("up.bin");
+    let data = pattern(3_000_001, 8);
+    fs::write(&local, &data).unwrap();
+    let out = srv.tf(&["--aes", "put", local.to_str().unwrap(), "up.bin", "--streams", "2"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(fs::read(srv.path("up.bin")).unwrap(), data);
+    let back = dir.join("back.bin");
+    let out = srv.tf(&["--aes", "get", "up.bin", back.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(fs::read(&back).unwrap(), data);
+    assert!(srv.log().matches("GOAES: AES-256-CBC on").count() >= 3, "{}", srv.log());
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -76,6 +76,9 @@ pub struct ClientConfig {
     pub key_len: usize,
     /// Connect and I/O timeout (None: block forever).
     pub timeout: Option<Duration>,
+    /// Switch to AES-256-CBC (GOAES) right after the handshake; a server that
+    /// refuses it is an error.
+    pub aes: bool,
     /// The parsed public key and the PEM it came from, shared by clones: parsing
     /// the PEM costs a client more than the RSA operation itself.
     parsed: std::sync::Arc<std::sync::Mutex<Option<ParsedKey>>>,
@@ -91,6 +94,7 @@ impl ClientConfig {
             proto: "2.4.1".into(),
             key_len: 32,
             timeout: Some(Duration::from_secs(30)),
+            aes: false,
             parsed: Default::default(),
         }
     }
@@ -146,7 +150,13 @@ impl Client {
         chan.start_cipher(&key);
         chan.tx.send_frame(cfg.hash.as_bytes())?;
         expect_ok(&mut chan, "hash")?;
-        Ok(Client { chan })
+        let mut c = Client { chan };
+        if cfg.aes {
+            if let Err(st) = c.goaes()? {
+                return Err(ClientError::Protocol(format!("GOAES refused: {st:?}")));
+            }
+        }
+        Ok(c)
     }
 
     /// Sends one command frame and reads one reply frame.
