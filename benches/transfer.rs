@@ -20,8 +20,11 @@
 //!    single-thread pack rate from the start;
 //! 3. `client::parallel::put`/`get` of a 512 MiB local file over 1, 2 and 4
 //!    streams (GET writes a local file, so the client pays page-cache writes too);
-//! 4. the cost of durable uploads (`sync_uploads`): two servers, one with the key
-//!    on and one with it off, alternately take 100 SNDFILEs of 4 KiB on one
+//! 4. (`aes`) PUT and GET in GOAES's AES-256-CBC mode against the same transfers
+//!    in the stream cipher, alternated run by run (`--reps` pairs each) so drift
+//!    hits both alike; the medians and their ratio are reported.
+//! 5. (`sync`) the cost of durable uploads (`sync_uploads`): two servers, one with
+//!    the key on and one with it off, alternately take 100 SNDFILEs of 4 KiB on one
 //!    session and one SNDFILE of min(`--mib`, 256) MiB; per run the time with
 //!    sync on ÷ the time with it off; the median of `--reps` runs is reported.
 //!
@@ -63,7 +66,7 @@ const TARGET_RATIO: f64 = 0.85;
 const UNIT: usize = 4 << 20;
 /// Phases that would start after this much time are skipped (and reported so).
 const BUDGET: Duration = Duration::from_secs(170);
-const PHASES: &[&str] = &["cipher", "put", "get", "sndfile", "rcvfile", "parallel", "sync"];
+const PHASES: &[&str] = &["cipher", "put", "get", "sndfile", "rcvfile", "parallel", "aes", "sync"];
 /// The sync phase's small uploads: how many per run, and their size.
 const SMALL_FILES: usize = 100;
 const SMALL_BYTES: usize = 4096;
@@ -586,6 +589,8 @@ fn phase_sync(o: &Options, bin: &Path) -> Result<SyncCost, String> {
 struct Measured {
     singles: Singles,
     pars: Vec<Parallel>,
+    /// PUT and GET: (name, median stream-cipher MB/s, median AES MB/s).
+    aes: Vec<(&'static str, f64, f64)>,
     /// How tfd stopped, and its log's warning/error lines.
     stopped: Option<(String, Vec<String>)>,
 }
@@ -645,11 +650,45 @@ fn run_transfers(o: &Options, bin: &Path, in_budget: &dyn Fn(&str) -> bool) -> R
         r?;
     }
 
+    let mut aes = Vec::new();
+    if o.wants("aes") && in_budget("AES") {
+        println!(
+            "  [aes] PUT then GET {} MiB, stream cipher and AES alternated × {} ...",
+            o.mib, o.reps
+        );
+        let mut acfg = cfg.clone();
+        acfg.aes = true;
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let (mut puts, mut gets) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
+        for _ in 0..o.reps.max(1) {
+            for (i, c) in [&cfg, &acfg].into_iter().enumerate() {
+                clean(&server, "put.bin");
+                let p = phase_put(&server, c, &pat, size)?.mbps();
+                nix::unistd::sync();
+                let g = phase_get(&server, c, size)?.mbps();
+                if i == 0 {
+                    puts.0.push(p);
+                    gets.0.push(g);
+                } else {
+                    puts.1.push(p);
+                    gets.1.push(g);
+                }
+            }
+        }
+        clean(&server, "put.bin");
+        aes.push(("PUT", median(puts.0), median(puts.1)));
+        aes.push(("GET", median(gets.0), median(gets.1)));
+    }
+
     let status = server.stop().unwrap_or_else(|| "not running".into());
     let problems = log_problems(&server.log_text());
     Ok(Measured {
         singles,
         pars,
+        aes,
         stopped: Some((status, problems)),
     })
 }
@@ -679,8 +718,14 @@ fn run(o: &Options) -> Result<(), String> {
     let all_cores = cipher_rate_threads((o.cipher_mib / cpus as u64).max(16), cpus);
     let baseline = pack;
 
-    let transfers = PHASES[1..6].iter().any(|p| o.wants(p));
-    let Measured { singles, pars, stopped } = if transfers {
+    // the phases on the one stream-cipher server (sync starts servers of its own)
+    let transfers = PHASES[1..7].iter().any(|p| o.wants(p));
+    let Measured {
+        singles,
+        pars,
+        aes,
+        stopped,
+    } = if transfers {
         run_transfers(o, &bin, &in_budget)?
     } else {
         Measured::default()
@@ -789,6 +834,21 @@ fn run(o: &Options) -> Result<(), String> {
              from the start",
             o.reps
         );
+    }
+    if !aes.is_empty() {
+        println!();
+        println!(
+            "{:<10} {:>12} {:>9} {:>12}",
+            "AES mode", "stream MB/s", "AES MB/s", "AES ÷ stream"
+        );
+        for (name, st, a) in &aes {
+            println!("{:<10} {:>12.0} {:>9.0} {:>12.3}", name, st, a, a / st);
+            let k = name.to_lowercase();
+            kv.push_str(&format!(
+                " aes_{k}_mbps={a:.0} aes_{k}_stream_mbps={st:.0} aes_{k}_vs_stream={:.3}",
+                a / st
+            ));
+        }
     }
     if !pars.is_empty() {
         println!();

@@ -2,9 +2,19 @@
 //! each with its own cipher state, so a transfer can hand the receiving half to a
 //! helper thread while the main thread keeps sending. Used by both the server's
 //! sessions and the client.
+//!
+//! Each half ciphers *units* (wire-notes §1) through one code path whatever the
+//! mode: the TFP stream cipher (the default, in place, slice by slice) or, after
+//! GOAES, AES-256-CBC per unit ([`crate::wire::aes`]), whose units take more bytes
+//! on the wire than they carry. A command switches a half's mode between two
+//! units ([`RxHalf::set_aes`], [`TxHalf::set_aes`]), so the switch lands on an
+//! exact frame boundary in each direction; the stream cipher's state is kept
+//! aside meanwhile, and comes back untouched when the layer is taken off.
 #![forbid(unsafe_code)]
 
+use crate::wire::aes::{self, AesDecrypt, AesEncrypt, AesError, AesKey, BLOCK};
 use crate::wire::frame::{self, FrameError, MAX_FRAME};
+use crate::wire::uuid::{self, TEXT_LEN};
 use crate::wire::Cipher;
 use std::io::{self, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -19,6 +29,11 @@ pub enum ChannelError {
     Io(io::Error),
     /// The peer sent a header the protocol forbids.
     Frame(FrameError),
+    /// A unit would not decipher (AES padding: another key or IV, or a stream
+    /// out of step).
+    Cipher(AesError),
+    /// CIAON is on and a unit came without the session's identity token.
+    Identity,
 }
 
 impl std::fmt::Display for ChannelError {
@@ -27,6 +42,8 @@ impl std::fmt::Display for ChannelError {
             ChannelError::Closed => write!(f, "connection closed by peer"),
             ChannelError::Io(e) => write!(f, "i/o error: {e}"),
             ChannelError::Frame(e) => write!(f, "protocol violation: {e}"),
+            ChannelError::Cipher(e) => write!(f, "cipher: {e}"),
+            ChannelError::Identity => write!(f, "CIAON: a unit without the identity token"),
         }
     }
 }
@@ -40,6 +57,12 @@ impl From<io::Error> for ChannelError {
         } else {
             ChannelError::Io(e)
         }
+    }
+}
+
+impl From<AesError> for ChannelError {
+    fn from(e: AesError) -> Self {
+        ChannelError::Cipher(e)
     }
 }
 
@@ -78,9 +101,43 @@ const RX_BUFFER: usize = 8 * 1024;
 /// The receiving half: a buffered reader and the RX cipher.
 pub struct RxHalf<R: Read = TcpStream> {
     inner: BufReader<R>,
+    /// The stream cipher's state (None before the key exchange). Kept while a
+    /// layer runs above it, so TFPCRYPTO finds it where GOAES left it.
     cipher: Option<Cipher>,
+    /// The AES layer GOAES put on, if any: then it ciphers every unit.
+    aes: Option<Box<AesDecrypt>>,
+    /// CIAON's identity token: when set, every unit must come after it.
+    ident: Option<[u8; TEXT_LEN]>,
     /// Bytes received so far (for session accounting).
     pub bytes: u64,
+}
+
+/// Where a unit being read stands: the stream cipher's key index, and for AES
+/// the plaintext and wire blocks still due and a block deciphered but not yet
+/// handed out.
+#[derive(Debug, Default)]
+pub struct UnitPos {
+    k: usize,
+    started: bool,
+    /// The identity token (CIAON) before the unit was checked.
+    ident_checked: bool,
+    /// Plaintext bytes of the unit not yet handed out.
+    left: usize,
+    /// AES: wire blocks not yet read.
+    blocks: usize,
+    carry: [u8; BLOCK],
+    carry_at: usize,
+    carry_end: usize,
+}
+
+impl UnitPos {
+    /// A unit of `n` plaintext bytes, nothing read yet.
+    pub fn new(n: usize) -> UnitPos {
+        UnitPos {
+            left: n,
+            ..UnitPos::default()
+        }
+    }
 }
 
 impl<R: Read> RxHalf<R> {
@@ -89,13 +146,53 @@ impl<R: Read> RxHalf<R> {
         RxHalf {
             inner: BufReader::with_capacity(RX_BUFFER, inner),
             cipher: None,
+            aes: None,
+            ident: None,
             bytes: 0,
         }
     }
 
-    /// Switches decryption on (or replaces the state after NIGMA).
+    /// Switches decryption on (or replaces the state after NIGMA). Under an AES
+    /// layer this replaces the state that comes back when the layer goes.
     pub fn set_cipher(&mut self, c: Cipher) {
         self.cipher = Some(c);
+    }
+
+    /// Puts the AES layer on (GOAES) or takes it off (`None`, TFPCRYPTO) from
+    /// the next unit on. Call it between frames only.
+    pub fn set_aes(&mut self, key: Option<&AesKey>) -> Result<(), ChannelError> {
+        self.aes = match key {
+            Some(k) => Some(Box::new(AesDecrypt::new(k)?)),
+            None => None,
+        };
+        Ok(())
+    }
+
+    /// Whether the AES layer is on.
+    pub fn aes_on(&self) -> bool {
+        self.aes.is_some()
+    }
+
+    /// CIAON (`Some`): from the next unit on, every unit must come after this
+    /// token, itself a unit of its own; CIAOFF (`None`).
+    pub fn set_ident(&mut self, token: Option<[u8; TEXT_LEN]>) {
+        self.ident = token;
+    }
+
+    /// Reads the token unit due before a unit and compares it.
+    fn check_ident(&mut self) -> Result<(), ChannelError> {
+        let Some(want) = self.ident.take() else {
+            return Ok(());
+        };
+        let mut got = [0u8; TEXT_LEN];
+        let r = self.recv_unit(&mut got);
+        self.ident = Some(want);
+        r?;
+        if uuid::same(&want, &got) {
+            Ok(())
+        } else {
+            Err(ChannelError::Identity)
+        }
     }
 
     /// The RX cipher, for NIGMA.
@@ -106,19 +203,102 @@ impl<R: Read> RxHalf<R> {
     /// Reads exactly `buf.len()` bytes and decrypts them as one unit, slice by
     /// slice as they arrive, so decryption overlaps the peer's sending.
     pub fn recv_unit(&mut self, buf: &mut [u8]) -> Result<(), ChannelError> {
-        self.recv_unit_part(buf, &mut 0)
+        self.recv_unit_part(buf, &mut UnitPos::new(buf.len()))
     }
 
-    /// Reads and decrypts the next part of a unit; `k` is the unit's key index
-    /// (0 at its start), carried from part to part.
-    fn recv_unit_part(&mut self, buf: &mut [u8], k: &mut usize) -> Result<(), ChannelError> {
+    /// Reads and decrypts the next part of a unit (at most what is left of it);
+    /// `pos` carries the unit's state from part to part.
+    fn recv_unit_part(&mut self, buf: &mut [u8], pos: &mut UnitPos) -> Result<(), ChannelError> {
+        debug_assert!(buf.len() <= pos.left);
+        if !pos.ident_checked {
+            pos.ident_checked = true;
+            // the reference checks before every unit, but AES sends no empty ones
+            if self.ident.is_some() && (self.aes.is_none() || pos.left > 0) {
+                self.check_ident()?;
+            }
+        }
+        if self.aes.is_some() {
+            return self.recv_aes_part(buf, pos);
+        }
         for piece in buf.chunks_mut(SLICE) {
             self.inner.read_exact(piece)?;
             self.bytes += piece.len() as u64;
             if let Some(c) = self.cipher.as_mut() {
-                c.unpack_slice(piece, k);
+                c.unpack_slice(piece, &mut pos.k);
             }
         }
+        pos.left -= buf.len();
+        Ok(())
+    }
+
+    /// [`RxHalf::recv_unit_part`] under AES: whole blocks are read and deciphered
+    /// in place in `buf` (slice by slice, as they arrive); a block that straddles
+    /// the part's end, and the padded last block, go through `pos.carry`. The
+    /// last block is read and its padding checked as soon as the plaintext is
+    /// all handed out, so the stream is at the next unit afterwards.
+    fn recv_aes_part(&mut self, buf: &mut [u8], pos: &mut UnitPos) -> Result<(), ChannelError> {
+        let Some(aes) = self.aes.as_mut() else {
+            return Ok(());
+        };
+        if !pos.started {
+            pos.started = true;
+            pos.blocks = aes::wire_len(pos.left) / BLOCK;
+            if pos.blocks > 0 {
+                aes.begin_unit()?;
+            }
+        }
+        let mut filled = 0;
+        while filled < buf.len() {
+            if pos.carry_at < pos.carry_end {
+                let n = (pos.carry_end - pos.carry_at).min(buf.len() - filled);
+                buf[filled..filled + n].copy_from_slice(&pos.carry[pos.carry_at..pos.carry_at + n]);
+                pos.carry_at += n;
+                filled += n;
+                pos.left -= n;
+                continue;
+            }
+            let room = buf.len() - filled;
+            // blocks before the last one carry only data
+            let data_blocks = pos.blocks.saturating_sub(1);
+            if data_blocks > 0 && room >= 2 * BLOCK {
+                let n = data_blocks.min((room - BLOCK) / BLOCK).min(SLICE / BLOCK) * BLOCK;
+                self.inner.read_exact(&mut buf[filled..filled + n])?;
+                self.bytes += n as u64;
+                aes.blocks_in_place(&mut buf[filled..filled + n + BLOCK], n)?;
+                filled += n;
+                pos.left -= n;
+                pos.blocks -= n / BLOCK;
+                continue;
+            }
+            Self::aes_block_to_carry(&mut self.inner, aes, pos)?;
+            self.bytes += BLOCK as u64;
+        }
+        if pos.left == 0 && pos.blocks == 1 {
+            // all data handed out; only the padding block is due
+            Self::aes_block_to_carry(&mut self.inner, aes, pos)?;
+            self.bytes += BLOCK as u64;
+        }
+        Ok(())
+    }
+
+    /// Reads and deciphers the unit's next block into `pos.carry`; the last one
+    /// has its padding checked and stripped.
+    fn aes_block_to_carry(
+        inner: &mut BufReader<R>,
+        aes: &mut AesDecrypt,
+        pos: &mut UnitPos,
+    ) -> Result<(), ChannelError> {
+        let mut block = [0u8; BLOCK];
+        inner.read_exact(&mut block)?;
+        pos.carry = aes.block(&block)?;
+        pos.blocks -= 1;
+        pos.carry_at = 0;
+        pos.carry_end = if pos.blocks == 0 {
+            aes::check_padding(&pos.carry, pos.left)?;
+            pos.left
+        } else {
+            BLOCK
+        };
         Ok(())
     }
 
@@ -131,9 +311,13 @@ impl<R: Read> RxHalf<R> {
         let mut hdr = [0u8; 4];
         self.recv_unit(&mut hdr)?;
         let len = frame::decode_len(hdr, max)?;
-        let mut part = PartFrame { len, filled: 0, k: 0 };
+        let mut part = PartFrame {
+            len,
+            filled: 0,
+            unit: UnitPos::new(len),
+        };
         let n = head.len().min(len);
-        self.recv_unit_part(&mut head[..n], &mut part.k)?;
+        self.recv_unit_part(&mut head[..n], &mut part.unit)?;
         part.filled = n;
         Ok(part)
     }
@@ -142,7 +326,7 @@ impl<R: Read> RxHalf<R> {
     /// `out`: as many as fit, up to the frame's end. Returns how many.
     pub fn read_frame_part(&mut self, part: &mut PartFrame, out: &mut [u8]) -> Result<usize, ChannelError> {
         let n = out.len().min(part.left());
-        self.recv_unit_part(&mut out[..n], &mut part.k)?;
+        self.recv_unit_part(&mut out[..n], &mut part.unit)?;
         part.filled += n;
         Ok(n)
     }
@@ -197,12 +381,12 @@ impl<R: Read> RxHalf<R> {
 }
 
 /// A frame read in parts: its payload length, how much of it is read, and the
-/// cipher's key index there.
+/// payload unit's cipher position there.
 #[derive(Debug)]
 pub struct PartFrame {
     len: usize,
     filled: usize,
-    k: usize,
+    unit: UnitPos,
 }
 
 impl PartFrame {
@@ -231,7 +415,12 @@ impl PartFrame {
 /// every reply (header + payload) leaves in one write.
 pub struct TxHalf<W: Write = TcpStream> {
     inner: W,
+    /// The stream cipher's state, kept aside while the AES layer runs.
     cipher: Option<Cipher>,
+    /// The AES layer GOAES put on, if any: then it ciphers every unit.
+    aes: Option<Box<AesEncrypt>>,
+    /// CIAON's identity token (client side): sent before every unit.
+    ident: Option<[u8; TEXT_LEN]>,
     buf: Vec<u8>,
     /// Bytes sent so far.
     pub bytes: u64,
@@ -247,7 +436,13 @@ pub struct TxHalf<W: Write = TcpStream> {
 /// [`TxHalf::prepare_frame_parts`]). Sending it makes that copy the current state;
 /// dropping it leaves the current state as it was.
 pub struct PreparedFrame {
+    /// Stream cipher: the whole frame. AES: the header's 4 bytes of room, then
+    /// the enciphered payload (the header's block is in `head`).
     bytes: Vec<u8>,
+    /// AES: the header's enciphered block, sent before `bytes[4..]`.
+    head: Option<[u8; BLOCK]>,
+    /// Not enciphered yet: `bytes[4..]` goes out through the plain path.
+    plain: bool,
     cipher: Option<Cipher>,
     generation: u64,
 }
@@ -255,7 +450,10 @@ pub struct PreparedFrame {
 impl PreparedFrame {
     /// The frame's size on the wire (header included).
     pub fn wire_len(&self) -> usize {
-        self.bytes.len()
+        match self.head {
+            None => self.bytes.len(),
+            Some(h) => h.len() + self.bytes.len() - 4,
+        }
     }
 }
 
@@ -265,6 +463,8 @@ impl<W: Write> TxHalf<W> {
         TxHalf {
             inner,
             cipher: None,
+            aes: None,
+            ident: None,
             buf: Vec::with_capacity(1024),
             bytes: 0,
             generation: 0,
@@ -276,6 +476,29 @@ impl<W: Write> TxHalf<W> {
     pub fn set_cipher(&mut self, c: Cipher) {
         self.generation += 1;
         self.cipher = Some(c);
+    }
+
+    /// Puts the AES layer on (GOAES) or takes it off (`None`, TFPCRYPTO) from
+    /// the next unit on. Call it between frames only.
+    pub fn set_aes(&mut self, key: Option<&AesKey>) -> Result<(), ChannelError> {
+        self.generation += 1;
+        self.aes = match key {
+            Some(k) => Some(Box::new(AesEncrypt::new(k)?)),
+            None => None,
+        };
+        Ok(())
+    }
+
+    /// Whether the AES layer is on.
+    pub fn aes_on(&self) -> bool {
+        self.aes.is_some()
+    }
+
+    /// CIAON on the client side (`Some`): the token goes before every unit
+    /// from now on; CIAOFF (`None`).
+    pub fn set_ident(&mut self, token: Option<[u8; TEXT_LEN]>) {
+        self.generation += 1;
+        self.ident = token;
     }
 
     /// The TX cipher, for NIGMA.
@@ -309,12 +532,53 @@ impl<W: Write> TxHalf<W> {
 
     /// Like [`TxHalf::prepare_frame_parts`], for a payload already in place after
     /// the first 4 bytes of `bytes` (see [`TxHalf::frame_buffer`]).
-    pub fn prepare_frame_buffer(&self, mut bytes: Vec<u8>) -> Result<PreparedFrame, ChannelError> {
+    pub fn prepare_frame_buffer(&mut self, mut bytes: Vec<u8>) -> Result<PreparedFrame, ChannelError> {
         let len = bytes.len().saturating_sub(4);
         if bytes.len() < 4 || len > MAX_FRAME {
             return Err(ChannelError::Io(io::Error::other("frame payload over MAX_FRAME")));
         }
         bytes[..4].copy_from_slice(&(len as i32).to_be_bytes());
+        if self.ident.is_some() {
+            // tokens go between the units: sent on the plain path (CIAON is rare)
+            return Ok(PreparedFrame {
+                bytes,
+                head: None,
+                cipher: None,
+                plain: true,
+                generation: self.generation,
+            });
+        }
+        if let Some(aes) = self.aes.as_mut() {
+            // every AES unit starts from the IV, so enciphering ahead moves no
+            // state: the payload in place (its padding needs a block of room),
+            // the header's block beside it
+            let mut hdr = [0u8; 2 * BLOCK];
+            hdr[..4].copy_from_slice(&bytes[..4]);
+            aes.begin_unit()?;
+            let n = aes.update_in_place(&mut hdr, 4)?;
+            let mut last = [0u8; 2 * BLOCK];
+            let k = aes.finish_unit(&mut last)?;
+            let mut head = [0u8; BLOCK];
+            if n + k != BLOCK {
+                return Err(AesError::Openssl.into());
+            }
+            head.copy_from_slice(&last[..BLOCK]);
+            if len > 0 {
+                bytes.resize(4 + len + BLOCK, 0);
+                aes.begin_unit()?;
+                let n = aes.update_in_place(&mut bytes[4..], len)?;
+                let k = aes.finish_unit(&mut last)?;
+                bytes.truncate(4 + n);
+                bytes.extend_from_slice(&last[..k]);
+            }
+            return Ok(PreparedFrame {
+                bytes,
+                head: Some(head),
+                cipher: None,
+                plain: false,
+                generation: self.generation,
+            });
+        }
         let mut cipher = self.cipher.clone();
         if let Some(c) = cipher.as_mut() {
             let (hdr, payload) = bytes.split_at_mut(4);
@@ -323,7 +587,9 @@ impl<W: Write> TxHalf<W> {
         }
         Ok(PreparedFrame {
             bytes,
+            head: None,
             cipher,
+            plain: false,
             generation: self.generation,
         })
     }
@@ -335,9 +601,19 @@ impl<W: Write> TxHalf<W> {
         if f.generation != self.generation {
             return Err(ChannelError::Io(io::Error::other("prepared frame is stale")));
         }
-        let r = self.inner.write_all(&f.bytes);
-        self.bytes += f.bytes.len() as u64;
-        self.cipher = f.cipher;
+        if f.plain {
+            let r = self.send_frame(&f.bytes[4..]);
+            self.spare = f.bytes;
+            return r;
+        }
+        let r = match f.head {
+            None => self.inner.write_all(&f.bytes),
+            Some(h) => write_all_pair(&mut self.inner, &h, &f.bytes[4..]),
+        };
+        self.bytes += f.wire_len() as u64;
+        if f.head.is_none() {
+            self.cipher = f.cipher;
+        }
         self.generation += 1;
         self.spare = f.bytes;
         r?;
@@ -383,6 +659,18 @@ impl<W: Write> TxHalf<W> {
     /// buffer out whenever it reaches [`SLICE`].
     fn append_unit(&mut self, pieces: &[&[u8]]) -> Result<(), ChannelError> {
         self.generation += 1;
+        if let Some(token) = self.ident {
+            // the reference checks before every unit, but AES sends no empty ones
+            if self.aes.is_none() || pieces.iter().any(|p| !p.is_empty()) {
+                self.ident = None;
+                let r = self.append_unit(&[&token]);
+                self.ident = Some(token);
+                r?;
+            }
+        }
+        if self.aes.is_some() {
+            return self.append_aes_unit(pieces);
+        }
         let mut k = 0;
         for piece in pieces {
             for part in piece.chunks(SLICE) {
@@ -396,6 +684,59 @@ impl<W: Write> TxHalf<W> {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// [`TxHalf::append_unit`] under AES: the plaintext is gathered in the output
+    /// buffer and enciphered in place a whole number of blocks at a time (so
+    /// OpenSSL never holds a partial block while working in place, which would
+    /// overwrite input it has not read yet), then the padded last block. An
+    /// empty unit sends nothing (as the reference does).
+    fn append_aes_unit(&mut self, pieces: &[&[u8]]) -> Result<(), ChannelError> {
+        if pieces.iter().all(|p| p.is_empty()) {
+            return Ok(());
+        }
+        let Some(aes) = self.aes.as_mut() else {
+            return Ok(());
+        };
+        aes.begin_unit()?;
+        // where the plaintext not yet enciphered begins
+        let mut plain = self.buf.len();
+        for piece in pieces {
+            for part in piece.chunks(SLICE) {
+                self.buf.extend_from_slice(part);
+                let ready = (self.buf.len() - plain) / BLOCK * BLOCK;
+                if ready > 0 {
+                    let end = self.buf.len();
+                    self.buf.resize(end + BLOCK, 0);
+                    let n = aes.update_in_place(&mut self.buf[plain..], ready)?;
+                    self.buf.truncate(end);
+                    if n != ready {
+                        return Err(AesError::Openssl.into());
+                    }
+                    plain += ready;
+                }
+                if plain >= SLICE {
+                    let r = self.inner.write_all(&self.buf[..plain]);
+                    self.bytes += plain as u64;
+                    self.buf.drain(..plain);
+                    plain = 0;
+                    r?;
+                }
+            }
+        }
+        // the last partial block (0..15 bytes) and the padding
+        let tail = self.buf.len() - plain;
+        let mut last = [0u8; 2 * BLOCK];
+        last[..tail].copy_from_slice(&self.buf[plain..]);
+        self.buf.truncate(plain);
+        let n = aes.update_in_place(&mut last, tail)?;
+        let mut fin = [0u8; 2 * BLOCK];
+        let k = aes.finish_unit(&mut fin)?;
+        if n != 0 || k != BLOCK {
+            return Err(AesError::Openssl.into());
+        }
+        self.buf.extend_from_slice(&fin[..BLOCK]);
         Ok(())
     }
 
@@ -413,6 +754,25 @@ impl<W: Write> TxHalf<W> {
     pub fn get_ref(&self) -> &W {
         &self.inner
     }
+}
+
+/// Writes `a` then `b` in as few syscalls as the kernel allows (one, usually),
+/// so a prepared AES frame's header block does not leave as a packet of its own.
+fn write_all_pair<W: Write>(w: &mut W, a: &[u8], b: &[u8]) -> io::Result<()> {
+    let (mut a, mut b) = (a, b);
+    while !a.is_empty() {
+        match w.write_vectored(&[io::IoSlice::new(a), io::IoSlice::new(b)]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) if n < a.len() => a = &a[n..],
+            Ok(n) => {
+                b = &b[n - a.len()..];
+                a = &[];
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    w.write_all(b)
 }
 
 /// Called when TCP urgent data is waiting; returns true if it consumed the byte.
@@ -687,6 +1047,126 @@ mod tests {
         ));
         let mut rx = RxHalf::new(&[0u8, 0, 1, 0, 1, 2][..]);
         assert!(matches!(rx.recv_frame_max(100), Err(ChannelError::Frame(_))));
+    }
+
+    fn aes_key(iv: u8) -> AesKey {
+        AesKey::new(core::array::from_fn(|i| i as u8 * 3 + 1), [iv; aes::IV_LEN])
+    }
+
+    /// The switch lands between frames: stream, then AES, then the stream again
+    /// from the state it was left in; every kind of unit goes through, read whole
+    /// or in odd parts, and the wire sizes are the padded ones.
+    #[test]
+    fn aes_layer_switches_at_frame_boundaries() {
+        let key: Vec<u8> = (5u8..=40).collect();
+        let payload: Vec<u8> = (0..SLICE * 2 + 77).map(|i| (i * 13 % 251) as u8).collect();
+        for head in [0, 1, 15, 16, 17, 31, 32, 33, SLICE, payload.len()] {
+            let mut tx = TxHalf::new(Vec::new());
+            tx.set_cipher(Cipher::new(&key));
+            tx.send_frame(b"before").unwrap();
+            tx.set_aes(Some(&aes_key(7))).unwrap();
+            let at = tx.get_ref().len();
+            tx.send_frame(b"OK").unwrap();
+            assert_eq!(tx.get_ref().len() - at, 16 + 16, "header and payload one block each");
+            tx.send_frame(&payload).unwrap();
+            tx.send_frame(b"").unwrap();
+            tx.send_frame(&[9u8; 16]).unwrap();
+            tx.send_frame_parts(&[b"OK ", &[b'u'; 36], b"", &payload[..SLICE + 3]])
+                .unwrap();
+            tx.send_i64(-5).unwrap();
+            let p = tx.prepare_frame_parts(&[b"CONT ", &payload[..1000]]).unwrap();
+            assert_eq!(p.wire_len(), 16 + aes::wire_len(1005));
+            tx.send_prepared(p).unwrap();
+            tx.set_aes(None).unwrap();
+            tx.send_frame(b"after").unwrap();
+            let wire = tx.get_ref().clone();
+
+            let mut rx = RxHalf::new(&wire[..]);
+            rx.set_cipher(Cipher::new(&key));
+            assert_eq!(rx.recv_frame().unwrap(), b"before");
+            rx.set_aes(Some(&aes_key(7))).unwrap();
+            assert_eq!(rx.recv_frame().unwrap(), b"OK");
+            let mut buf = vec![0u8; head];
+            let mut part = rx.begin_frame(MAX_FRAME, &mut buf).unwrap();
+            buf.truncate(part.filled());
+            let mut piece = vec![0u8; 1000];
+            while part.left() > 0 {
+                let n = rx.read_frame_part(&mut part, &mut piece).unwrap();
+                buf.extend_from_slice(&piece[..n]);
+            }
+            assert_eq!(buf, payload, "head {head}");
+            assert_eq!(rx.recv_frame().unwrap(), b"");
+            assert_eq!(rx.recv_frame().unwrap(), [9u8; 16]);
+            let parts = rx.recv_frame().unwrap();
+            assert_eq!(&parts[..3], b"OK ");
+            assert_eq!(&parts[3..39], &[b'u'; 36]);
+            assert_eq!(&parts[39..], &payload[..SLICE + 3]);
+            assert_eq!(rx.recv_i64().unwrap(), -5);
+            let mut part = rx.begin_frame(MAX_FRAME, &mut vec![0u8; head.min(2000)]).unwrap();
+            rx.skip_frame_rest(&mut part).unwrap();
+            rx.set_aes(None).unwrap();
+            assert_eq!(rx.recv_frame().unwrap(), b"after", "head {head}");
+            assert!(matches!(rx.recv_frame(), Err(ChannelError::Closed)));
+            assert_eq!(rx.bytes, wire.len() as u64);
+        }
+    }
+
+    /// A peer with another IV: the first unit's padding is wrong, and that is an
+    /// error, not a garbled frame.
+    #[test]
+    fn aes_with_a_wrong_iv_is_an_error() {
+        let mut tx = TxHalf::new(Vec::new());
+        tx.set_aes(Some(&aes_key(1))).unwrap();
+        tx.send_frame(b"LS /").unwrap();
+        let wire = tx.get_ref().clone();
+        let mut rx = RxHalf::new(&wire[..]);
+        rx.set_aes(Some(&aes_key(2))).unwrap();
+        assert!(matches!(
+            rx.recv_frame(),
+            Err(ChannelError::Cipher(AesError::BadPadding))
+        ));
+    }
+
+    /// CIAON's tokens go before every unit, in both ciphers, and a new token
+    /// replaces the old one between frames.
+    #[test]
+    fn identity_tokens_before_every_unit() {
+        let t1 = *b"11111111-1111-4111-8111-111111111111";
+        let t2 = *b"22222222-2222-4222-8222-222222222222";
+        for aes in [false, true] {
+            let mut tx = TxHalf::new(Vec::new());
+            if aes {
+                tx.set_aes(Some(&aes_key(3))).unwrap();
+            }
+            tx.set_ident(Some(t1));
+            tx.send_frame(b"one").unwrap();
+            tx.send_frame(b"").unwrap();
+            tx.send_i64(7).unwrap();
+            tx.set_ident(Some(t2));
+            tx.send_frame(b"two").unwrap();
+            tx.set_ident(None);
+            tx.send_frame(b"three").unwrap();
+            let wire = tx.get_ref().clone();
+            let mut rx = RxHalf::new(&wire[..]);
+            if aes {
+                rx.set_aes(Some(&aes_key(3))).unwrap();
+            }
+            rx.set_ident(Some(t1));
+            assert_eq!(rx.recv_frame().unwrap(), b"one", "aes {aes}");
+            assert_eq!(rx.recv_frame().unwrap(), b"", "aes {aes}");
+            assert_eq!(rx.recv_i64().unwrap(), 7, "aes {aes}");
+            rx.set_ident(Some(t2));
+            assert_eq!(rx.recv_frame().unwrap(), b"two", "aes {aes}");
+            rx.set_ident(None);
+            assert_eq!(rx.recv_frame().unwrap(), b"three", "aes {aes}");
+            // the wrong token
+            let mut rx = RxHalf::new(&wire[..]);
+            if aes {
+                rx.set_aes(Some(&aes_key(3))).unwrap();
+            }
+            rx.set_ident(Some(t2));
+            assert!(matches!(rx.recv_frame(), Err(ChannelError::Identity)), "aes {aes}");
+        }
     }
 
     #[test]

@@ -270,6 +270,11 @@ fn cipher() {
 }
 
 #[test]
+fn aes_channel() {
+    run("aes_channel");
+}
+
+#[test]
 fn command() {
     run("command");
 }

@@ -113,6 +113,11 @@ enum Flow {
     Ftypels,
     /// FSTATLS: raw 26-byte records until one with code −2.
     Fstatls,
+    /// GOAES: key and IV units after the command; on OK both sides switch to
+    /// AES, and TFPCRYPTO takes them back.
+    Goaes,
+    /// CIAON: on OK the client sends the token from then on, and CIAOFF stops it.
+    Ciaon,
 }
 
 struct Probe {
@@ -187,6 +192,11 @@ fn probe(name: &str) -> Option<Probe> {
         "SETFSPERM" => p(&[&b"probe:1 "[..], MISSING].concat(), Flow::Frame),
         "REMFSPERM" | "GETFSPERM" => p(&[&b"probe "[..], MISSING].concat(), Flow::Frame),
         "ISSECFS" => p(MISSING, Flow::Frame),
+        "GOAES" => p(b"", Flow::Goaes),
+        // without AES on: a plain OK
+        "TFPCRYPTO" => p(b"", Flow::Frame),
+        "CIAON" => p(b"", Flow::Ciaon),
+        "CIAOFF" => p(b"", Flow::Frame),
         _ => None,
     }
 }
@@ -239,6 +249,20 @@ fn run(c: &mut Client, name: &str, pr: &Probe) -> Result<Seen, ClientError> {
                 Err(st) => status_bytes(&st),
             }))
         }
+        Flow::Goaes => Ok(Seen::Frame(match c.goaes()? {
+            Ok(()) => {
+                assert_eq!(c.tfpcrypto()?, tfd::wire::Status::Ok(vec![]));
+                b"OK".to_vec()
+            }
+            Err(st) => status_bytes(&st),
+        })),
+        Flow::Ciaon => Ok(Seen::Frame(match c.ciaon()? {
+            Ok(_) => {
+                assert_eq!(c.ciaoff()?, tfd::wire::Status::Ok(vec![]));
+                b"OK".to_vec()
+            }
+            Err(st) => status_bytes(&st),
+        })),
         Flow::Frame => Ok(Seen::Frame(c.raw(&line(name, &pr.arg))?)),
         Flow::Chunks => {
             c.chan.tx.send_frame(&line(name, &pr.arg))?;
@@ -422,7 +446,12 @@ fn run_matrix(c: &mut Client, phase: Phase, ctx: &str) {
             Some(gated) => {
                 // the gate answers before any argument is looked at, whatever the case
                 for n in [name.to_string(), name.to_ascii_lowercase()] {
-                    let reply = c.raw(&line(&n, &pr.arg)).unwrap();
+                    c.chan.tx.send_frame(&line(&n, &pr.arg)).unwrap();
+                    if matches!(pr.flow, Flow::Goaes) {
+                        // the key and IV follow the command whatever the answer
+                        c.chan.tx.send_units(&[&[0u8; 32], &[0u8; 16]]).unwrap();
+                    }
+                    let reply = c.chan.rx.recv_frame().unwrap();
                     assert_eq!(
                         reply,
                         gated,

@@ -15,8 +15,10 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use tfd::channel::{ChannelError, RxHalf, TxHalf};
 use tfd::config::Config;
 use tfd::fsys::{FsError, Kind, RelPath, Root, MAX_NAME, MAX_PATH};
+use tfd::wire::aes::{AesKey, IV_LEN, KEY_LEN};
 use tfd::wire::cipher::Cipher;
 use tfd::wire::frame::{self, FrameError};
 use tfd::wire::secfs::{self as sfs, Perms};
@@ -43,6 +45,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("fstat", fstat),
     ("tzrule", tzrule),
     ("secfs", secfs),
+    ("aes_channel", aes_channel),
 ];
 
 /// Takes structured values off the front of the input; past the end everything is 0.
@@ -779,7 +782,7 @@ pub fn fstat(data: &[u8]) {
     }
     // GENUUID's text from any 16 bytes has the v4 form
     let u = tfd::wire::uuid::v4_text(r.array());
-    assert!(tfd::wire::uuid::is_v4_text(u.as_bytes()), "{u}");
+    assert!(tfd::wire::uuid::is_v4_text(&u), "{}", String::from_utf8_lossy(&u));
 }
 
 /// SETTZ/DATEFTZ arguments as POSIX TZ rules (the zone database is not opened
@@ -855,4 +858,76 @@ pub fn secfs(data: &[u8]) {
         Err(sfs::ArgError::Missing) => assert!(!rest.contains(&b' ')),
         Err(_) => {}
     }
+}
+
+/// The channel's receive path under GOAES's AES layer (and CIAON's token).
+///
+/// - fed arbitrary bytes, a receiver reading frames whole or in parts of
+///   arbitrary sizes never panics and ends in a clean error (closed, a refused
+///   header, bad padding, a wrong token);
+/// - frames a sender enciphers (payloads taken from the input, given in pieces)
+///   come back identical, read whole or in parts, with and without a token.
+pub fn aes_channel(data: &[u8]) {
+    let mut r = Reader::new(data);
+    let key = AesKey::new(r.array::<KEY_LEN>(), r.array::<IV_LEN>());
+    let flags = r.u8();
+    let token = (flags & 1 == 1).then_some(*b"01234567-89ab-4cde-8f01-23456789abcd");
+    let part = 1 + usize::from(r.u8()) * 7;
+    let rest = r.rest();
+
+    // arbitrary bytes
+    let mut rx = RxHalf::new(rest);
+    rx.set_aes(Some(&key)).unwrap();
+    rx.set_ident(token);
+    loop {
+        let got = if flags & 2 == 2 {
+            rx.recv_frame_max(4096).map(|_| ())
+        } else {
+            let mut head = vec![0u8; part.min(4096)];
+            rx.begin_frame(4096, &mut head).and_then(|mut f| {
+                let mut buf = vec![0u8; part];
+                while f.left() > 0 {
+                    rx.read_frame_part(&mut f, &mut buf)?;
+                }
+                Ok(())
+            })
+        };
+        match got {
+            Ok(()) => {}
+            Err(ChannelError::Closed | ChannelError::Frame(_) | ChannelError::Cipher(_) | ChannelError::Identity) => {
+                break
+            }
+            Err(e) => panic!("unexpected error {e:?}"),
+        }
+    }
+
+    // round trip: the input cut into payloads, each sent in two pieces
+    let payloads: Vec<&[u8]> = rest.chunks(part).collect();
+    let mut tx = TxHalf::new(Vec::new());
+    tx.set_aes(Some(&key)).unwrap();
+    tx.set_ident(token);
+    for p in &payloads {
+        let cut = p.len() / 3;
+        tx.send_frame_parts(&[&p[..cut], &p[cut..]]).unwrap();
+    }
+    let wire = tx.get_ref().clone();
+    let mut rx = RxHalf::new(&wire[..]);
+    rx.set_aes(Some(&key)).unwrap();
+    rx.set_ident(token);
+    for p in &payloads {
+        if flags & 2 == 2 {
+            assert_eq!(rx.recv_frame().unwrap(), *p);
+        } else {
+            let mut head = vec![0u8; part / 2];
+            let mut f = rx.begin_frame(MAX_FRAME, &mut head).unwrap();
+            let mut got = head[..f.filled()].to_vec();
+            let mut buf = vec![0u8; part / 3 + 1];
+            while f.left() > 0 {
+                let n = rx.read_frame_part(&mut f, &mut buf).unwrap();
+                got.extend_from_slice(&buf[..n]);
+            }
+            assert_eq!(got, *p);
+        }
+    }
+    assert!(matches!(rx.recv_frame(), Err(ChannelError::Closed)));
 }

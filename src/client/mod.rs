@@ -76,6 +76,9 @@ pub struct ClientConfig {
     pub key_len: usize,
     /// Connect and I/O timeout (None: block forever).
     pub timeout: Option<Duration>,
+    /// Switch to AES-256-CBC (GOAES) right after the handshake; a server that
+    /// refuses it is an error.
+    pub aes: bool,
     /// The parsed public key and the PEM it came from, shared by clones: parsing
     /// the PEM costs a client more than the RSA operation itself.
     parsed: std::sync::Arc<std::sync::Mutex<Option<ParsedKey>>>,
@@ -91,6 +94,7 @@ impl ClientConfig {
             proto: "2.4.1".into(),
             key_len: 32,
             timeout: Some(Duration::from_secs(30)),
+            aes: false,
             parsed: Default::default(),
         }
     }
@@ -146,7 +150,13 @@ impl Client {
         chan.start_cipher(&key);
         chan.tx.send_frame(cfg.hash.as_bytes())?;
         expect_ok(&mut chan, "hash")?;
-        Ok(Client { chan })
+        let mut c = Client { chan };
+        if cfg.aes {
+            if let Err(st) = c.goaes()? {
+                return Err(ClientError::Protocol(format!("GOAES refused: {st:?}")));
+            }
+        }
+        Ok(c)
     }
 
     /// Sends one command frame and reads one reply frame.
@@ -241,5 +251,70 @@ impl Client {
         self.chan.tx.set_cipher(crate::wire::Cipher::new(&key));
         self.chan.rx.set_cipher(crate::wire::Cipher::new(&key));
         Ok(Ok(()))
+    }
+
+    /// `GOAES` with a fresh random key and IV: from the reply on, both
+    /// directions run AES-256-CBC. Ok(Err(status)) when the server refused (an
+    /// older server answers UNKNOWN and the stream cipher stays).
+    pub fn goaes(&mut self) -> Result<Result<(), Status>, ClientError> {
+        let mut key = [0u8; crate::wire::aes::KEY_LEN];
+        let mut iv = [0u8; crate::wire::aes::IV_LEN];
+        getrandom::getrandom(&mut key).map_err(|e| ClientError::Local(io::Error::other(e.to_string())))?;
+        getrandom::getrandom(&mut iv).map_err(|e| ClientError::Local(io::Error::other(e.to_string())))?;
+        self.goaes_with(key, iv)
+    }
+
+    /// `GOAES` with the given key and IV.
+    pub fn goaes_with(
+        &mut self,
+        key: [u8; crate::wire::aes::KEY_LEN],
+        iv: [u8; crate::wire::aes::IV_LEN],
+    ) -> Result<Result<(), Status>, ClientError> {
+        self.chan.tx.send_frame(b"GOAES")?;
+        self.chan.tx.send_units(&[&key, &iv])?;
+        let reply = self.chan.rx.recv_frame()?;
+        if reply != b"OK" {
+            return Ok(Err(Status::parse(&reply)));
+        }
+        let k = crate::wire::aes::AesKey::new(key, iv);
+        self.chan.tx.set_aes(Some(&k))?;
+        self.chan.rx.set_aes(Some(&k))?;
+        Ok(Ok(()))
+    }
+
+    /// `TFPCRYPTO`: back to the stream cipher (the reply still comes in AES).
+    pub fn tfpcrypto(&mut self) -> Result<Status, ClientError> {
+        let reply = self.raw(b"TFPCRYPTO")?;
+        let st = Status::parse(&reply);
+        if st == Status::Ok(vec![]) {
+            self.chan.tx.set_aes(None)?;
+            self.chan.rx.set_aes(None)?;
+        }
+        Ok(st)
+    }
+
+    /// `CIAON`: the server's identity token goes before every unit from now on.
+    /// Returns the token.
+    pub fn ciaon(&mut self) -> Result<Result<String, Status>, ClientError> {
+        let st = Status::parse(&self.raw(b"CIAON")?);
+        let token = match &st {
+            Status::Ok(t) => t.clone(),
+            _ => return Ok(Err(st)),
+        };
+        let t: [u8; crate::wire::uuid::TEXT_LEN] = token
+            .as_slice()
+            .try_into()
+            .map_err(|_| ClientError::Protocol(format!("CIAON token of {} bytes", token.len())))?;
+        self.chan.tx.set_ident(Some(t));
+        Ok(Ok(String::from_utf8_lossy(&t).into_owned()))
+    }
+
+    /// `CIAOFF`: no more identity token (this command still carries it).
+    pub fn ciaoff(&mut self) -> Result<Status, ClientError> {
+        let st = Status::parse(&self.raw(b"CIAOFF")?);
+        if st == Status::Ok(vec![]) {
+            self.chan.tx.set_ident(None);
+        }
+        Ok(st)
     }
 }

@@ -18,5 +18,5 @@ pub fn genuuid(s: &mut Session, _arg: &[u8]) -> CmdResult {
         error!("{} GENUUID: no randomness: {e}", s.peer);
         return Err(Failed::Memory.into());
     }
-    Ok(Reply::Data(uuid::v4_text(b).into_bytes()))
+    Ok(Reply::Data(uuid::v4_text(b).to_vec()))
 }

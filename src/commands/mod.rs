@@ -6,6 +6,7 @@
 pub mod basic;
 pub mod fs;
 pub mod hpf;
+pub mod layer;
 pub mod listing;
 pub mod liveness;
 pub mod notify;
@@ -151,6 +152,16 @@ pub fn answers_at_once(name: &str) -> bool {
     )
 }
 
+/// The raw units a client sends right after the command, before any reply
+/// (GOAES: the key, then the IV). A command refused at the gate still has them
+/// read, so the stream stays in step with the client.
+pub fn trailing_units(name: &str) -> &'static [usize] {
+    match name {
+        "GOAES" => &[crate::wire::aes::KEY_LEN, crate::wire::aes::IV_LEN],
+        _ => &[],
+    }
+}
+
 /// Every command tfd implements. END is handled by the session loop itself.
 #[rustfmt::skip]
 pub static TABLE: &[Spec] = &[
@@ -219,6 +230,11 @@ pub static TABLE: &[Spec] = &[
     Spec { name: "LOCALTIME", handler: tz::localtime, gate: ANY, tfpsfs: NOT_TFPSFS },
     Spec { name: "DATEFTZ", handler: tz::dateftz, gate: ANY, tfpsfs: NOT_TFPSFS },
     Spec { name: "GENUUID", handler: basic::genuuid, gate: ANY, tfpsfs: NOT_TFPSFS },
+    // the 2.5.1 session layer (no paths)
+    Spec { name: "GOAES", handler: layer::goaes, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "TFPCRYPTO", handler: layer::tfpcrypto, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "CIAON", handler: layer::ciaon, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "CIAOFF", handler: layer::ciaoff, gate: ANY, tfpsfs: NOT_TFPSFS },
 ];
 
 /// Finds a command by its upper-case name.

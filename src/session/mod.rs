@@ -276,15 +276,15 @@ impl Session {
 
     fn dispatch(&mut self, name: &str, arg: &[u8]) -> Result<Reply, CmdError> {
         let spec = commands::lookup(name);
-        if !self.state.logged_in && !spec.is_some_and(|s| s.gate.before_login) {
-            return Err(Failed::BeforeLogin.into());
-        }
-        if self.state.needs_jail {
-            let allowed = spec.is_some_and(|s| s.gate.before_jail && !(self.state.single_user && s.name != "INJAIL"));
-            if !allowed {
-                return Err(Failed::BeforeInjail.into());
+        let refusal = self.gate(spec);
+        if refusal.is_err() {
+            for &n in commands::trailing_units(name) {
+                let mut skip = vec![0u8; n];
+                self.chan.rx.recv_unit(&mut skip)?;
+                skip.fill(0);
             }
         }
+        refusal?;
         match spec {
             Some(s) => {
                 if !commands::answers_at_once(s.name) {
@@ -295,6 +295,20 @@ impl Session {
             }
             None => Ok(Reply::Unknown),
         }
+    }
+
+    /// The gating sequence (document, "Security enhancement" and "In-jail").
+    fn gate(&self, spec: Option<&'static commands::Spec>) -> Result<(), CmdError> {
+        if !self.state.logged_in && !spec.is_some_and(|s| s.gate.before_login) {
+            return Err(Failed::BeforeLogin.into());
+        }
+        if self.state.needs_jail {
+            let allowed = spec.is_some_and(|s| s.gate.before_jail && !(self.state.single_user && s.name != "INJAIL"));
+            if !allowed {
+                return Err(Failed::BeforeInjail.into());
+            }
+        }
+        Ok(())
     }
 
     /// Starts the OOB thread before the first command that may keep the session

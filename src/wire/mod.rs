@@ -3,6 +3,7 @@
 //! it is unit-tested and fuzzed on its own. Depends on nothing else in the crate.
 #![forbid(unsafe_code)]
 
+pub mod aes;
 pub mod cipher;
 pub mod command;
 pub mod frame;

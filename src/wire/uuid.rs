@@ -1,23 +1,34 @@
-//! UUID text (RFC 9562): GENUUID's answer. Pure; the random bytes come from the caller.
+//! Random (version 4) UUIDs in the reference's text form (RFC 9562): 36 lower-case
+//! characters, as `uuid_unparse_lower` writes them. GENUUID's answer and CIAON's
+//! identity token. Pure; the random bytes come from the caller.
+#![forbid(unsafe_code)]
 
-/// The version-4 UUID made of `random` (version and variant bits set), as 36
-/// lower-case characters `xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx`.
-pub fn v4_text(mut random: [u8; 16]) -> String {
-    random[6] = (random[6] & 0x0f) | 0x40;
-    random[8] = (random[8] & 0x3f) | 0x80;
-    let mut out = String::with_capacity(36);
-    for (i, b) in random.iter().enumerate() {
+/// Length of a UUID's text form.
+pub const TEXT_LEN: usize = 36;
+
+/// The text form of a version-4 UUID made from 16 random bytes (the version and
+/// variant bits are set here): `xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx`.
+pub fn v4_text(mut b: [u8; 16]) -> [u8; TEXT_LEN] {
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; TEXT_LEN];
+    let mut o = 0;
+    for (i, byte) in b.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
-            out.push('-');
+            out[o] = b'-';
+            o += 1;
         }
-        out.push_str(&format!("{b:02x}"));
+        out[o] = HEX[(byte >> 4) as usize];
+        out[o + 1] = HEX[(byte & 15) as usize];
+        o += 2;
     }
     out
 }
 
 /// True for text of the form [`v4_text`] produces.
 pub fn is_v4_text(s: &[u8]) -> bool {
-    s.len() == 36
+    s.len() == TEXT_LEN
         && s.iter().enumerate().all(|(i, &c)| match i {
             8 | 13 | 18 | 23 => c == b'-',
             14 => c == b'4',
@@ -26,18 +37,25 @@ pub fn is_v4_text(s: &[u8]) -> bool {
         })
 }
 
+/// Compares two tokens without an early exit.
+pub fn same(a: &[u8; TEXT_LEN], b: &[u8; TEXT_LEN]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn layout() {
+    fn text_form() {
         let t = v4_text([0xff; 16]);
-        assert_eq!(t, "ffffffff-ffff-4fff-bfff-ffffffffffff");
-        assert!(is_v4_text(t.as_bytes()));
+        assert_eq!(&t, b"ffffffff-ffff-4fff-bfff-ffffffffffff");
+        assert!(is_v4_text(&t));
         let t = v4_text([0; 16]);
-        assert_eq!(t, "00000000-0000-4000-8000-000000000000");
-        assert!(is_v4_text(t.as_bytes()));
+        assert_eq!(&t, b"00000000-0000-4000-8000-000000000000");
+        assert!(is_v4_text(&t));
+        assert!(same(&t, &v4_text([0; 16])));
+        assert!(!same(&t, &v4_text([1; 16])));
         assert!(!is_v4_text(b"00000000-0000-1000-8000-000000000000"));
         assert!(!is_v4_text(b"00000000-0000-4000-8000-00000000000"));
     }

@@ -19,6 +19,7 @@ Connection (or the environment variables TF_SERVER, TF_KEY, TF_HASH, TF_PROTO):
   --hash HASH          the application hash the server expects
   --proto VER          protocol version (default 2.4.1)
   --keylen N           session key length 16..214 (default 32)
+  --aes                switch the session to AES-256-CBC (GOAES) after the handshake
 
 Commands (paths are relative to the served root):
   echo TEXT...               mkdir PATH               del PATH
@@ -101,6 +102,7 @@ fn main() -> ExitCode {
     let mut hash = std::env::var("TF_HASH").ok();
     let mut proto = std::env::var("TF_PROTO").unwrap_or_else(|_| "2.4.1".into());
     let mut keylen = 32usize;
+    let mut aes = false;
     let mut rest: Vec<String> = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -117,6 +119,7 @@ fn main() -> ExitCode {
                 Some(n) if (16..=214).contains(&n) => keylen = n,
                 _ => return fail("--keylen needs a number 16..214"),
             },
+            "--aes" => aes = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
@@ -141,6 +144,7 @@ fn main() -> ExitCode {
     let mut cfg = ClientConfig::new(&server, pem, &hash);
     cfg.proto = proto;
     cfg.key_len = keylen;
+    cfg.aes = aes;
     let mut client = match Client::connect(&cfg) {
         Ok(c) => c,
         Err(e) => return fail(format!("{server}: {e}")),
