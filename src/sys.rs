@@ -576,3 +576,37 @@ pub fn cached_pages(fd: BorrowedFd<'_>, offset: u64, len: u64) -> Option<u64> {
     };
     (r == 0).then_some(st.nr_cache)
 }
+
+/// What an open file description lock does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfdLock {
+    /// A shared (read) lock on the whole file.
+    Shared,
+    /// An exclusive (write) lock on the whole file.
+    Exclusive,
+    /// Releases this description's lock.
+    Unlock,
+}
+
+/// fcntl(F_OFD_SETLK) over the whole file, never waiting: `Ok(false)` when another
+/// description holds a conflicting lock. Open file description locks belong to the
+/// open file, not the process, so two descriptions in one process contend like two
+/// processes do, they work across NFSv4 and other nodes sharing the file system,
+/// and they vanish when the last descriptor closes (session end, SIGKILL).
+pub fn ofd_setlk(fd: BorrowedFd<'_>, what: OfdLock) -> io::Result<bool> {
+    // SAFETY: flock is plain old data; all-zero is a valid value for every field.
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = match what {
+        OfdLock::Shared => libc::F_RDLCK,
+        OfdLock::Exclusive => libc::F_WRLCK,
+        OfdLock::Unlock => libc::F_UNLCK,
+    } as libc::c_short;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    // l_start 0, l_len 0: the whole file, however it grows; l_pid must be 0 for OFD
+    // SAFETY: fd is a live descriptor borrowed for the call; fl outlives it.
+    match cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_OFD_SETLK, &fl) }) {
+        Ok(_) => Ok(true),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::EACCES)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}

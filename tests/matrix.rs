@@ -160,6 +160,11 @@ fn probe(name: &str) -> Option<Probe> {
         // the defaults tfd sets on every connection anyway
         "KEEPALIVE" => p(b"1 3600 | 75 | 9", Flow::Frame),
         "NIGMA" => p(b"32", Flow::Nigma),
+        // a missing file: nothing is locked, nothing waits (FAILED 54 / 55)
+        "NETLOCK" | "NETLOCK_TRY" => p(&[&b"1 "[..], MISSING].concat(), Flow::Frame),
+        // no lock is held in any state: FAILED 54
+        "NETUNLOCK" => p(b"0", Flow::Frame),
+        "NETMUTACQ_TRY" | "NETMUTREL" => p(&[MISSING, b" token"].concat(), Flow::Frame),
         _ => None,
     }
 }

@@ -8,6 +8,7 @@ pub mod fs;
 pub mod hpf;
 pub mod listing;
 pub mod liveness;
+pub mod netlock;
 pub mod notify;
 pub mod quota;
 pub mod security;
@@ -157,6 +158,11 @@ pub static TABLE: &[Spec] = &[
     Spec { name: "PROCKEY", handler: liveness::prockey, gate: PRE },
     Spec { name: "NIGMA", handler: liveness::nigma, gate: ANY },
     Spec { name: "TLB", handler: liveness::tlb, gate: ANY },
+    Spec { name: "NETLOCK", handler: netlock::netlock, gate: ANY },
+    Spec { name: "NETLOCK_TRY", handler: netlock::netlock_try, gate: ANY },
+    Spec { name: "NETUNLOCK", handler: netlock::netunlock, gate: ANY },
+    Spec { name: "NETMUTACQ_TRY", handler: netlock::netmutacq_try, gate: ANY },
+    Spec { name: "NETMUTREL", handler: netlock::netmutrel, gate: ANY },
 ];
 
 /// Finds a command by its upper-case name.

@@ -150,6 +150,7 @@ pub fn handshake(
         ntfy: Vec::new(),
         live,
         oob_pending: None,
+        netlocks: Default::default(),
     };
     // with injail the pre-login deadline goes on until INJAIL
     if state.logged_in && !state.needs_jail {

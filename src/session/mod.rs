@@ -105,6 +105,8 @@ pub struct Session {
     /// The socket for the OOB thread, until the thread is started (see
     /// [`Session::ensure_oob_thread`]).
     pub oob_pending: Option<TcpStream>,
+    /// NETLOCK slots (released with their descriptors when the session ends).
+    pub netlocks: commands::netlock::Locks,
 }
 
 impl Session {

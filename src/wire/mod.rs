@@ -8,6 +8,7 @@ pub mod command;
 pub mod frame;
 pub mod handshake;
 pub mod hpf;
+pub mod netlock;
 pub mod status;
 pub mod udp;
 
