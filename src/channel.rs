@@ -206,6 +206,12 @@ pub struct PartFrame {
 }
 
 impl PartFrame {
+    /// A raw unit of `len` bytes announced by the peer outside a frame header
+    /// (INTWRITE's payload), read in parts with [`RxHalf::read_frame_part`].
+    pub fn unit(len: usize) -> PartFrame {
+        PartFrame { len, filled: 0, k: 0 }
+    }
+
     /// The payload's length.
     pub fn len(&self) -> usize {
         self.len

@@ -39,6 +39,11 @@ pub const MAX_HPF_MAX_BUFFER: u64 = 64 << 20;
 /// Default for `direct_io_min`: uploads written, and uncached files read, in
 /// pieces of at least 1 MiB bypass the page cache.
 pub const DEFAULT_DIRECT_IO_MIN: u64 = 1 << 20;
+/// Default for `intrw_max`: INTREAD holds a whole file in memory (its hash and
+/// its bytes must be one snapshot), so this bounds a session's memory for it.
+pub const DEFAULT_INTRW_MAX: u64 = 16 << 20;
+/// Upper bound for `intrw_max`: the document's size header is a signed 32-bit int.
+pub const MAX_INTRW_MAX: u64 = i32::MAX as u64;
 /// Default for `login_max_failures_ip`.
 pub const DEFAULT_LOGIN_MAX_FAILURES_IP: u32 = 10;
 /// Default for `login_max_failures_user`.
@@ -104,6 +109,10 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "direct_io_min",
         "smallest transfer piece moved past the page cache (O_DIRECT): upload writes, and download reads of uncached files; bytes or K/M/G up to 64M; 0 = never (default 1M)",
+    ),
+    (
+        "intrw_max",
+        "largest file INTREAD sends or INTWRITE accepts, bytes or K/M/G up to 2G-1; larger gets -1 (default 16M)",
     ),
     (
         "walk_limit",
@@ -225,6 +234,8 @@ pub struct Config {
     /// Uploads written, and uncached downloads read, in pieces of at least this
     /// many bytes use O_DIRECT (0: never).
     pub direct_io_min: u64,
+    /// Largest file INTREAD sends (held in memory) or INTWRITE accepts.
+    pub intrw_max: u64,
     pub walk_limit: u64,
     /// Failed LOGINs per address before a ban; 0 turns the rule off.
     pub login_max_failures_ip: u32,
@@ -279,6 +290,7 @@ impl fmt::Debug for Config {
             .field("idle_timeout", &self.idle_timeout)
             .field("hpf_max_buffer", &self.hpf_max_buffer)
             .field("direct_io_min", &self.direct_io_min)
+            .field("intrw_max", &self.intrw_max)
             .field("walk_limit", &self.walk_limit)
             .field("login_max_failures_ip", &self.login_max_failures_ip)
             .field("login_max_failures_user", &self.login_max_failures_user)
@@ -601,6 +613,9 @@ impl Config {
                 format!("must be 0..{MAX_HPF_MAX_BUFFER} bytes"),
             ));
         }
+        if !(1..=MAX_INTRW_MAX).contains(&self.intrw_max) {
+            return Err(invalid("intrw_max", format!("must be 1..{MAX_INTRW_MAX} bytes")));
+        }
         if self.walk_limit == 0 {
             return Err(invalid("walk_limit", "must be at least 1".into()));
         }
@@ -651,6 +666,7 @@ struct Draft {
     idle_timeout: Option<Duration>,
     hpf_max_buffer: Option<u64>,
     direct_io_min: Option<u64>,
+    intrw_max: Option<u64>,
     walk_limit: Option<u64>,
     login_max_failures_ip: Option<u32>,
     login_max_failures_user: Option<u32>,
@@ -921,6 +937,14 @@ fn parse_value(d: &mut Draft, key: &'static str, value: &str, line: usize) -> Re
             })?;
             d.direct_io_min = Some(size);
         }
+        "intrw_max" => {
+            let size = parse_size(value)
+                .filter(|n| (1..=MAX_INTRW_MAX).contains(n))
+                .ok_or_else(|| {
+                    format!("{value:?} is not a size 1..2G-1 (bytes, or a number with a K, M or G suffix)")
+                })?;
+            d.intrw_max = Some(size);
+        }
         "walk_limit" => d.walk_limit = Some(number(value, 1, u64::MAX)?),
         "login_max_failures_ip" => d.login_max_failures_ip = Some(number(value, 0, 1_000_000)? as u32),
         "login_max_failures_user" => d.login_max_failures_user = Some(number(value, 0, 1_000_000)? as u32),
@@ -1050,6 +1074,7 @@ fn finish(d: Draft, file: &str, seen: &KeyLines) -> Result<Config, ConfigError> 
         idle_timeout: d.idle_timeout.unwrap_or(Duration::ZERO),
         hpf_max_buffer: d.hpf_max_buffer.unwrap_or(DEFAULT_HPF_MAX_BUFFER),
         direct_io_min: d.direct_io_min.unwrap_or(DEFAULT_DIRECT_IO_MIN),
+        intrw_max: d.intrw_max.unwrap_or(DEFAULT_INTRW_MAX),
         walk_limit: d.walk_limit.unwrap_or(DEFAULT_WALK_LIMIT),
         login_max_failures_ip: d.login_max_failures_ip.unwrap_or(DEFAULT_LOGIN_MAX_FAILURES_IP),
         login_max_failures_user: d.login_max_failures_user.unwrap_or(DEFAULT_LOGIN_MAX_FAILURES_USER),
@@ -1264,6 +1289,7 @@ mod tests {
         assert_eq!(c.prelogin_timeout, Duration::from_secs(30));
         assert_eq!(c.idle_timeout, Duration::ZERO);
         assert_eq!(c.hpf_max_buffer, 4 << 20);
+        assert_eq!(c.intrw_max, 16 << 20);
         assert_eq!(c.walk_limit, 1_000_000);
         assert_eq!(c.log_level, None);
         assert_eq!(c.source, None);
@@ -1510,6 +1536,17 @@ mod tests {
             e.starts_with("<config>:7: listen address [::1]:10345 given twice"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn intrw_max_sizes() {
+        let size = |v: &str| Config::parse_str(&minimal(&format!("intrw_max {v}\n")));
+        assert_eq!(size("1").unwrap().intrw_max, 1);
+        assert_eq!(size("1K").unwrap().intrw_max, 1024);
+        assert_eq!(size("2047M").unwrap().intrw_max, 2047 << 20);
+        for bad in ["0", "2G", "-1", "x"] {
+            assert!(size(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -104,6 +104,11 @@ enum Flow {
     Get,
     /// NIGMA: `OK`, then the new key under the old one; both sides switch.
     Nigma,
+    /// INTREAD: one raw i32 (−1 for a missing file; else the hash and bytes follow).
+    Intread,
+    /// INTWRITE: a raw 66-byte hash, an i32 size 0 and an empty payload, answered
+    /// by one raw i32.
+    Intwrite,
 }
 
 struct Probe {
@@ -165,6 +170,8 @@ fn probe(name: &str) -> Option<Probe> {
         // no lock is held in any state: FAILED 54
         "NETUNLOCK" => p(b"0", Flow::Frame),
         "NETMUTACQ_TRY" | "NETMUTREL" => p(&[MISSING, b" token"].concat(), Flow::Frame),
+        "INTREAD" => p(MISSING, Flow::Intread),
+        "INTWRITE" => p(MISSING, Flow::Intwrite),
         _ => None,
     }
 }
@@ -245,6 +252,16 @@ fn run(c: &mut Client, name: &str, pr: &Probe) -> Result<Seen, ClientError> {
                 c.chan.rx.recv_unit(&mut vec![0u8; len as usize])?;
             }
         }
+        Flow::Intread => {
+            c.chan.tx.send_frame(&line(name, &pr.arg))?;
+            Ok(Seen::Values(vec![c.chan.rx.recv_i32()? as i64]))
+        }
+        Flow::Intwrite => {
+            c.chan.tx.send_frame(&line(name, &pr.arg))?;
+            c.chan.tx.send_units(&[&[b'0'; 66]])?;
+            c.chan.tx.send_frame(b"")?;
+            Ok(Seen::Values(vec![c.chan.rx.recv_i32()? as i64]))
+        }
         Flow::Fsize => {
             c.chan.tx.send_frame(&line(name, &pr.arg))?;
             Ok(Seen::Values(vec![c.chan.rx.recv_i64()?]))
@@ -322,7 +339,7 @@ fn assert_through(ctx: &str, name: &str, pr: &Probe, seen: &Seen) {
         }
         Seen::Values(v) => {
             let want: &[i64] = match pr.flow {
-                Flow::Fsize | Flow::Sup | Flow::Sdown => &[-1],
+                Flow::Fsize | Flow::Sup | Flow::Sdown | Flow::Intread | Flow::Intwrite => &[-1],
                 Flow::Fsizels => &[-3],
                 _ => unreachable!(),
             };

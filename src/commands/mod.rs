@@ -6,6 +6,7 @@
 pub mod basic;
 pub mod fs;
 pub mod hpf;
+pub mod intrw;
 pub mod listing;
 pub mod liveness;
 pub mod netlock;
@@ -163,6 +164,8 @@ pub static TABLE: &[Spec] = &[
     Spec { name: "NETUNLOCK", handler: netlock::netunlock, gate: ANY },
     Spec { name: "NETMUTACQ_TRY", handler: netlock::netmutacq_try, gate: ANY },
     Spec { name: "NETMUTREL", handler: netlock::netmutrel, gate: ANY },
+    Spec { name: "INTREAD", handler: intrw::intread, gate: ANY },
+    Spec { name: "INTWRITE", handler: intrw::intwrite, gate: ANY },
 ];
 
 /// Finds a command by its upper-case name.
