@@ -86,6 +86,14 @@ pub const KEYS: &[(&str, &str)] = &[
     ("userdb", "path of the LOGIN user database"),
     ("tlb", "path of the TLB target list"),
     ("injail", "flag: enable the INJAIL command"),
+    (
+        "locksys",
+        "flag: after LOGIN (and INJAIL) a session must send LOCKSYS before anything else",
+    ),
+    (
+        "flycontext",
+        "flag: after LOGIN (and INJAIL, LOCKSYS) a session must send FLYCONTEXT before anything else",
+    ),
     ("trp_ipv4", "transparent proxy target, IPv4 address"),
     ("trp_ipv6", "transparent proxy target, IPv6 address"),
     ("trp_dns", "transparent proxy target, host name"),
@@ -175,7 +183,7 @@ pub const KEYS: &[(&str, &str)] = &[
 
 /// Reference flags for features tfd leaves out on purpose (decisions: never
 /// RUNBASH; LOCKSYS and FLYCONTEXT rewrite the root without any checks).
-const UNSUPPORTED_KEYS: &[&str] = &["locksys", "runbash", "flycontext"];
+const UNSUPPORTED_KEYS: &[&str] = &["runbash"];
 
 /// Reference keys that tfd reads past so old config files keep working.
 const IGNORED_KEYS: &[&str] = &[
@@ -222,6 +230,10 @@ pub struct Config {
     pub userdb: Option<PathBuf>,
     pub tlb: Option<PathBuf>,
     pub injail: bool,
+    /// LOCKSYS must come first (after LOGIN and INJAIL).
+    pub locksys: bool,
+    /// FLYCONTEXT must come first (after LOGIN, INJAIL and LOCKSYS).
+    pub flycontext: bool,
     pub trp: Option<Trp>,
     /// Never empty after parsing: the default is both wildcard addresses.
     pub listen: Vec<SocketAddr>,
@@ -282,6 +294,8 @@ impl fmt::Debug for Config {
             .field("userdb", &self.userdb)
             .field("tlb", &self.tlb)
             .field("injail", &self.injail)
+            .field("locksys", &self.locksys)
+            .field("flycontext", &self.flycontext)
             .field("trp", &self.trp)
             .field("listen", &self.listen)
             .field("max_sessions", &self.max_sessions)
@@ -333,8 +347,7 @@ pub enum ConfigError {
         key: String,
         first_line: usize,
     },
-    /// A reference feature tfd leaves out on purpose (`locksys`, `runbash`,
-    /// `flycontext`); refused rather than ignored because a deployment relying
+    /// A reference feature tfd leaves out on purpose (`runbash`); refused rather than ignored because a deployment relying
     /// on it would otherwise behave differently without notice.
     Unsupported { file: String, line: usize, key: String },
     /// A `{` block with no closing `}`. The line is where the block opened,
@@ -658,6 +671,8 @@ struct Draft {
     userdb: Option<PathBuf>,
     tlb: Option<PathBuf>,
     injail: bool,
+    locksys: bool,
+    flycontext: bool,
     trp: Option<(Trp, &'static str, usize)>,
     listen: Vec<(IpAddr, Option<u16>, usize)>,
     max_sessions: Option<u32>,
@@ -724,7 +739,7 @@ fn parse_named(text: &str, file: &str) -> Result<(Config, KeyLines), ConfigError
             log::warn!("{file}:{lineno}: {key} is accepted for compatibility and ignored");
             continue;
         }
-        if key == "injail" {
+        if key == "injail" || key == "locksys" || key == "flycontext" {
             if !value.is_empty() {
                 return Err(ConfigError::Syntax {
                     file: file.into(),
@@ -732,7 +747,11 @@ fn parse_named(text: &str, file: &str) -> Result<(Config, KeyLines), ConfigError
                     message: format!("{key} is a flag and takes no value"),
                 });
             }
-            d.injail = true;
+            match key {
+                "injail" => d.injail = true,
+                "locksys" => d.locksys = true,
+                _ => d.flycontext = true,
+            }
             continue;
         }
         if value.is_empty() {
@@ -1066,6 +1085,8 @@ fn finish(d: Draft, file: &str, seen: &KeyLines) -> Result<Config, ConfigError> 
         userdb: d.userdb,
         tlb: d.tlb,
         injail: d.injail,
+        locksys: d.locksys,
+        flycontext: d.flycontext,
         trp: d.trp.map(|(trp, _, _)| trp),
         listen,
         max_sessions: d.max_sessions.unwrap_or(DEFAULT_MAX_SESSIONS),
@@ -1394,9 +1415,9 @@ mod tests {
         let cases = [
             ("injail yes", 6, "takes no value"),
             ("defusr", 6, "defusr: missing value"),
-            ("locksys", 6, "\"locksys\" is not supported by tfd"),
-            ("runbash", 6, "not supported by tfd"),
-            ("flycontext", 6, "not supported by tfd"),
+            ("locksys yes", 6, "takes no value"),
+            ("runbash", 6, "\"runbash\" is not supported by tfd"),
+            ("flycontext 1", 6, "takes no value"),
             ("max_sessions 0", 6, "max_sessions"),
             ("max_sessions_per_ip 4294967296", 6, "max_sessions_per_ip"),
             ("prelogin_timeout 0", 6, "seconds 1..3600"),

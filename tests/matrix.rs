@@ -171,6 +171,10 @@ fn probe(name: &str) -> Option<Probe> {
         "NETUNLOCK" => p(b"0", Flow::Frame),
         "NETMUTACQ_TRY" | "NETMUTREL" => p(&[MISSING, b" token"].concat(), Flow::Frame),
         "INTREAD" => p(MISSING, Flow::Intread),
+        // a missing directory (FAILED 10): nothing is locked
+        "LOCKSYS" => p(MISSING, Flow::Frame),
+        // empty: nothing to create or enter (FAILED 65)
+        "FLYCONTEXT" => p(b"", Flow::Frame),
         "INTWRITE" => p(MISSING, Flow::Intwrite),
         _ => None,
     }

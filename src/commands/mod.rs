@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod basic;
+pub mod confine;
 pub mod fs;
 pub mod hpf;
 pub mod intrw;
@@ -166,6 +167,8 @@ pub static TABLE: &[Spec] = &[
     Spec { name: "NETMUTREL", handler: netlock::netmutrel, gate: ANY },
     Spec { name: "INTREAD", handler: intrw::intread, gate: ANY },
     Spec { name: "INTWRITE", handler: intrw::intwrite, gate: ANY },
+    Spec { name: "LOCKSYS", handler: confine::locksys, gate: ANY },
+    Spec { name: "FLYCONTEXT", handler: confine::flycontext, gate: ANY },
 ];
 
 /// Finds a command by its upper-case name.

@@ -135,6 +135,8 @@ pub fn handshake(
     let state = State {
         logged_in: single_user,
         needs_jail: ctx.cfg.injail,
+        needs_locksys: ctx.cfg.locksys,
+        needs_flycontext: ctx.cfg.flycontext,
         single_user,
     };
     let session = Session {

@@ -76,6 +76,10 @@ pub struct State {
     pub needs_jail: bool,
     /// Single-user mode (defusr or serving as self): nothing but END before INJAIL.
     pub single_user: bool,
+    /// `locksys` is configured and LOCKSYS has not succeeded yet.
+    pub needs_locksys: bool,
+    /// `flycontext` is configured and FLYCONTEXT has not succeeded yet.
+    pub needs_flycontext: bool,
 }
 
 /// A live session.
@@ -250,6 +254,15 @@ impl Session {
             if !allowed {
                 return Err(Failed::BeforeInjail.into());
             }
+        }
+        // the document: LOCKSYS, then FLYCONTEXT, before anything but the
+        // commands allowed before LOGIN (END, LOGIN, KEEPALIVE, PROCKEY)
+        let early = spec.is_some_and(|s| s.gate.before_login);
+        if self.state.needs_locksys && !early && name != "LOCKSYS" {
+            return Err(Failed::LockSys.into());
+        }
+        if self.state.needs_flycontext && !early && name != "FLYCONTEXT" && name != "LOCKSYS" {
+            return Err(Failed::FlyContext.into());
         }
         match spec {
             Some(s) => {

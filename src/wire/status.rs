@@ -117,6 +117,10 @@ pub enum Failed {
     /// NETMUTACQ_TRY/NETMUTREL: the mutex is held by another token, or its file
     /// is unusable.
     NetMut = 55,
+    /// LOCKSYS: already locked, or the lock could not be set up.
+    LockSys = 61,
+    /// FLYCONTEXT: the directory could not be made or entered.
+    FlyContext = 65,
 }
 
 impl Failed {
@@ -178,6 +182,8 @@ impl Failed {
             Tlb => "Failed to retrieve TLB tuple.",
             NetLock => "Failed to acquire or release NETLOCK.",
             NetMut => "Failed to acquire or release NETMUT.",
+            LockSys => "Unable to use Folder Locking System.",
+            FlyContext => "Unable to use the FlyContext System.",
         }
     }
 
@@ -192,7 +198,7 @@ impl Failed {
     }
 
     /// Every code, in numeric order (for tests and documentation).
-    pub const ALL: [Failed; 54] = {
+    pub const ALL: [Failed; 56] = {
         use Failed::*;
         [
             AccessDenied,
@@ -249,6 +255,8 @@ impl Failed {
             Tlb,
             NetLock,
             NetMut,
+            LockSys,
+            FlyContext,
         ]
     };
 
