@@ -169,6 +169,7 @@ pub static TABLE: &[Spec] = &[
     Spec { name: "INTWRITE", handler: intrw::intwrite, gate: ANY },
     Spec { name: "LOCKSYS", handler: confine::locksys, gate: ANY },
     Spec { name: "FLYCONTEXT", handler: confine::flycontext, gate: ANY },
+    Spec { name: "RUNBASH", handler: confine::runbash, gate: ANY },
 ];
 
 /// Finds a command by its upper-case name.

@@ -119,6 +119,8 @@ pub enum Failed {
     NetMut = 55,
     /// LOCKSYS: already locked, or the lock could not be set up.
     LockSys = 61,
+    /// RUNBASH: scripts are not run.
+    RunBash = 64,
     /// FLYCONTEXT: the directory could not be made or entered.
     FlyContext = 65,
 }
@@ -183,6 +185,7 @@ impl Failed {
             NetLock => "Failed to acquire or release NETLOCK.",
             NetMut => "Failed to acquire or release NETMUT.",
             LockSys => "Unable to use Folder Locking System.",
+            RunBash => "Failed running RUNBASH command.",
             FlyContext => "Unable to use the FlyContext System.",
         }
     }
@@ -198,7 +201,7 @@ impl Failed {
     }
 
     /// Every code, in numeric order (for tests and documentation).
-    pub const ALL: [Failed; 56] = {
+    pub const ALL: [Failed; 57] = {
         use Failed::*;
         [
             AccessDenied,
@@ -256,6 +259,7 @@ impl Failed {
             NetLock,
             NetMut,
             LockSys,
+            RunBash,
             FlyContext,
         ]
     };
