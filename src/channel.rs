@@ -390,6 +390,16 @@ pub struct PartFrame {
 }
 
 impl PartFrame {
+    /// A raw unit of `len` bytes announced by the peer outside a frame header
+    /// (INTWRITE's payload), read in parts with [`RxHalf::read_frame_part`].
+    pub fn unit(len: usize) -> PartFrame {
+        PartFrame {
+            len,
+            filled: 0,
+            unit: UnitPos::new(len),
+        }
+    }
+
     /// The payload's length.
     pub fn len(&self) -> usize {
         self.len

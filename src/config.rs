@@ -42,6 +42,11 @@ pub const MAX_RATE_LIMIT: u64 = 1 << 40;
 /// Default for `direct_io_min`: uploads written, and uncached files read, in
 /// pieces of at least 1 MiB bypass the page cache.
 pub const DEFAULT_DIRECT_IO_MIN: u64 = 1 << 20;
+/// Default for `intrw_max`: INTREAD holds a whole file in memory (its hash and
+/// its bytes must be one snapshot), so this bounds a session's memory for it.
+pub const DEFAULT_INTRW_MAX: u64 = 16 << 20;
+/// Upper bound for `intrw_max`: the document's size header is a signed 32-bit int.
+pub const MAX_INTRW_MAX: u64 = i32::MAX as u64;
 /// Default for `login_max_failures_ip`.
 pub const DEFAULT_LOGIN_MAX_FAILURES_IP: u32 = 10;
 /// Default for `login_max_failures_user`.
@@ -93,6 +98,14 @@ pub const KEYS: &[(&str, &str)] = &[
     ("userdb", "path of the LOGIN user database"),
     ("tlb", "path of the TLB target list"),
     ("injail", "flag: enable the INJAIL command"),
+    (
+        "locksys",
+        "flag: after LOGIN (and INJAIL) a session must send LOCKSYS before anything else",
+    ),
+    (
+        "flycontext",
+        "flag: after LOGIN (and INJAIL, LOCKSYS) a session must send FLYCONTEXT before anything else",
+    ),
     ("trp_ipv4", "transparent proxy target, IPv4 address"),
     ("trp_ipv6", "transparent proxy target, IPv6 address"),
     ("trp_dns", "transparent proxy target, host name"),
@@ -140,6 +153,10 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "sync_uploads",
         "yes or no: an upload is on stable storage (file and directory entry fsynced) before it is acknowledged (default yes)",
+    ),
+    (
+        "intrw_max",
+        "largest file INTREAD sends or INTWRITE accepts, bytes or K/M/G up to 2G-1; larger gets -1 (default 16M)",
     ),
     (
         "walk_limit",
@@ -202,7 +219,7 @@ pub const KEYS: &[(&str, &str)] = &[
 
 /// Reference flags for features tfd leaves out on purpose (decisions: never
 /// RUNBASH; LOCKSYS and FLYCONTEXT rewrite the root without any checks).
-const UNSUPPORTED_KEYS: &[&str] = &["locksys", "runbash", "flycontext"];
+const UNSUPPORTED_KEYS: &[&str] = &["runbash"];
 
 /// Reference keys that tfd reads past so old config files keep working.
 const IGNORED_KEYS: &[&str] = &[
@@ -251,6 +268,10 @@ pub struct Config {
     pub userdb: Option<PathBuf>,
     pub tlb: Option<PathBuf>,
     pub injail: bool,
+    /// LOCKSYS must come first (after LOGIN and INJAIL).
+    pub locksys: bool,
+    /// FLYCONTEXT must come first (after LOGIN, INJAIL and LOCKSYS).
+    pub flycontext: bool,
     pub trp: Option<Trp>,
     /// Never empty after parsing: the default is both wildcard addresses.
     pub listen: Vec<SocketAddr>,
@@ -266,6 +287,8 @@ pub struct Config {
     /// Uploads are fsynced (data, then the directory entry) before they are
     /// acknowledged; off trades that durability for speed.
     pub sync_uploads: bool,
+    /// Largest file INTREAD sends (held in memory) or INTWRITE accepts.
+    pub intrw_max: u64,
     pub walk_limit: u64,
     /// `replay_cache`: handshake ciphertexts remembered (0 = off).
     pub replay_cache: usize,
@@ -318,6 +341,8 @@ impl fmt::Debug for Config {
             .field("userdb", &self.userdb)
             .field("tlb", &self.tlb)
             .field("injail", &self.injail)
+            .field("locksys", &self.locksys)
+            .field("flycontext", &self.flycontext)
             .field("trp", &self.trp)
             .field("listen", &self.listen)
             .field("max_sessions", &self.max_sessions)
@@ -327,6 +352,7 @@ impl fmt::Debug for Config {
             .field("hpf_max_buffer", &self.hpf_max_buffer)
             .field("direct_io_min", &self.direct_io_min)
             .field("sync_uploads", &self.sync_uploads)
+            .field("intrw_max", &self.intrw_max)
             .field("walk_limit", &self.walk_limit)
             .field("replay_cache", &self.replay_cache)
             .field("replay_window", &self.replay_window)
@@ -372,8 +398,7 @@ pub enum ConfigError {
         key: String,
         first_line: usize,
     },
-    /// A reference feature tfd leaves out on purpose (`locksys`, `runbash`,
-    /// `flycontext`); refused rather than ignored because a deployment relying
+    /// A reference feature tfd leaves out on purpose (`runbash`); refused rather than ignored because a deployment relying
     /// on it would otherwise behave differently without notice.
     Unsupported { file: String, line: usize, key: String },
     /// A `{` block with no closing `}`. The line is where the block opened,
@@ -665,6 +690,9 @@ impl Config {
                 format!("must be 0..{MAX_HPF_MAX_BUFFER} bytes"),
             ));
         }
+        if !(1..=MAX_INTRW_MAX).contains(&self.intrw_max) {
+            return Err(invalid("intrw_max", format!("must be 1..{MAX_INTRW_MAX} bytes")));
+        }
         if self.walk_limit == 0 {
             return Err(invalid("walk_limit", "must be at least 1".into()));
         }
@@ -707,6 +735,8 @@ struct Draft {
     userdb: Option<PathBuf>,
     tlb: Option<PathBuf>,
     injail: bool,
+    locksys: bool,
+    flycontext: bool,
     trp: Option<(Trp, &'static str, usize)>,
     listen: Vec<(IpAddr, Option<u16>, usize)>,
     max_sessions: Option<u32>,
@@ -717,6 +747,7 @@ struct Draft {
     direct_io_min: Option<u64>,
     rate_limits: crate::bandwidth::Rates,
     sync_uploads: Option<bool>,
+    intrw_max: Option<u64>,
     walk_limit: Option<u64>,
     replay_cache: Option<usize>,
     replay_window: Option<Duration>,
@@ -776,7 +807,7 @@ fn parse_named(text: &str, file: &str) -> Result<(Config, KeyLines), ConfigError
             log::warn!("{file}:{lineno}: {key} is accepted for compatibility and ignored");
             continue;
         }
-        if key == "injail" {
+        if key == "injail" || key == "locksys" || key == "flycontext" {
             if !value.is_empty() {
                 return Err(ConfigError::Syntax {
                     file: file.into(),
@@ -784,7 +815,11 @@ fn parse_named(text: &str, file: &str) -> Result<(Config, KeyLines), ConfigError
                     message: format!("{key} is a flag and takes no value"),
                 });
             }
-            d.injail = true;
+            match key {
+                "injail" => d.injail = true,
+                "locksys" => d.locksys = true,
+                _ => d.flycontext = true,
+            }
             continue;
         }
         if value.is_empty() {
@@ -1001,6 +1036,14 @@ fn parse_value(d: &mut Draft, key: &'static str, value: &str, line: usize) -> Re
                 _ => return Err(format!("{value:?} is not yes or no")),
             })
         }
+        "intrw_max" => {
+            let size = parse_size(value)
+                .filter(|n| (1..=MAX_INTRW_MAX).contains(n))
+                .ok_or_else(|| {
+                    format!("{value:?} is not a size 1..2G-1 (bytes, or a number with a K, M or G suffix)")
+                })?;
+            d.intrw_max = Some(size);
+        }
         "walk_limit" => d.walk_limit = Some(number(value, 1, u64::MAX)?),
         "replay_cache" => {
             let n = number(value, 0, MAX_REPLAY_CACHE)
@@ -1145,6 +1188,8 @@ fn finish(d: Draft, file: &str, seen: &KeyLines) -> Result<Config, ConfigError> 
         userdb: d.userdb,
         tlb: d.tlb,
         injail: d.injail,
+        locksys: d.locksys,
+        flycontext: d.flycontext,
         trp: d.trp.map(|(trp, _, _)| trp),
         listen,
         max_sessions: d.max_sessions.unwrap_or(DEFAULT_MAX_SESSIONS),
@@ -1154,6 +1199,7 @@ fn finish(d: Draft, file: &str, seen: &KeyLines) -> Result<Config, ConfigError> 
         hpf_max_buffer: d.hpf_max_buffer.unwrap_or(DEFAULT_HPF_MAX_BUFFER),
         direct_io_min: d.direct_io_min.unwrap_or(DEFAULT_DIRECT_IO_MIN),
         sync_uploads: d.sync_uploads.unwrap_or(true),
+        intrw_max: d.intrw_max.unwrap_or(DEFAULT_INTRW_MAX),
         walk_limit: d.walk_limit.unwrap_or(DEFAULT_WALK_LIMIT),
         replay_cache: d.replay_cache.unwrap_or(DEFAULT_REPLAY_CACHE),
         replay_window: d
@@ -1373,6 +1419,7 @@ mod tests {
         assert_eq!(c.prelogin_timeout, Duration::from_secs(30));
         assert_eq!(c.idle_timeout, Duration::ZERO);
         assert_eq!(c.hpf_max_buffer, 4 << 20);
+        assert_eq!(c.intrw_max, 16 << 20);
         assert_eq!(c.walk_limit, 1_000_000);
         assert_eq!(c.log_level, None);
         assert_eq!(c.source, None);
@@ -1477,9 +1524,9 @@ mod tests {
         let cases = [
             ("injail yes", 6, "takes no value"),
             ("defusr", 6, "defusr: missing value"),
-            ("locksys", 6, "\"locksys\" is not supported by tfd"),
-            ("runbash", 6, "not supported by tfd"),
-            ("flycontext", 6, "not supported by tfd"),
+            ("locksys yes", 6, "takes no value"),
+            ("runbash", 6, "\"runbash\" is not supported by tfd"),
+            ("flycontext 1", 6, "takes no value"),
             ("max_sessions 0", 6, "max_sessions"),
             ("max_sessions_per_ip 4294967296", 6, "max_sessions_per_ip"),
             ("prelogin_timeout 0", 6, "seconds 1..3600"),
@@ -1662,6 +1709,17 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(e.contains("not a rate"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn intrw_max_sizes() {
+        let size = |v: &str| Config::parse_str(&minimal(&format!("intrw_max {v}\n")));
+        assert_eq!(size("1").unwrap().intrw_max, 1);
+        assert_eq!(size("1K").unwrap().intrw_max, 1024);
+        assert_eq!(size("2047M").unwrap().intrw_max, 2047 << 20);
+        for bad in ["0", "2G", "-1", "x"] {
+            assert!(size(bad).is_err(), "{bad}");
         }
     }
 

@@ -725,21 +725,42 @@ pub fn cached_pages(fd: BorrowedFd<'_>, offset: u64, len: u64) -> Option<u64> {
     (r == 0).then_some(st.nr_cache)
 }
 
-/// Tries once to take an exclusive whole-file open-file-description lock
-/// (`F_OFD_SETLK`, `F_WRLCK`): Ok(false) when another holder has it. OFD locks
-/// conflict with the POSIX record locks the reference server takes on the same
-/// file, and belong to this descriptor alone, so closing another descriptor of the
-/// file elsewhere in the process never drops them; closing this one releases it.
-pub fn ofd_try_lock_exclusive(fd: BorrowedFd<'_>) -> io::Result<bool> {
-    // SAFETY: flock is a plain C struct of integers; all-zero is a valid value.
+/// What an open file description lock does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfdLock {
+    /// A shared (read) lock on the whole file.
+    Shared,
+    /// An exclusive (write) lock on the whole file.
+    Exclusive,
+    /// Releases this description's lock.
+    Unlock,
+}
+
+/// fcntl(F_OFD_SETLK) over the whole file, never waiting: `Ok(false)` when another
+/// description holds a conflicting lock. Open file description locks belong to the
+/// open file, not the process, so two descriptions in one process contend like two
+/// processes do, they work across NFSv4 and other nodes sharing the file system,
+/// and they vanish when the last descriptor closes (session end, SIGKILL).
+pub fn ofd_setlk(fd: BorrowedFd<'_>, what: OfdLock) -> io::Result<bool> {
+    // SAFETY: flock is plain old data; all-zero is a valid value for every field.
     let mut fl: libc::flock = unsafe { std::mem::zeroed() };
-    fl.l_type = libc::F_WRLCK as libc::c_short;
+    fl.l_type = match what {
+        OfdLock::Shared => libc::F_RDLCK,
+        OfdLock::Exclusive => libc::F_WRLCK,
+        OfdLock::Unlock => libc::F_UNLCK,
+    } as libc::c_short;
     fl.l_whence = libc::SEEK_SET as libc::c_short;
-    // l_start = l_len = 0: the whole file; l_pid must be 0 for OFD locks
-    // SAFETY: valid fd and a valid flock that outlives the call.
-    match cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_OFD_SETLK, &fl as *const libc::flock) }) {
+    // l_start 0, l_len 0: the whole file, however it grows; l_pid must be 0 for OFD
+    // SAFETY: fd is a live descriptor borrowed for the call; fl outlives it.
+    match cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_OFD_SETLK, &fl) }) {
         Ok(_) => Ok(true),
         Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::EACCES)) => Ok(false),
         Err(e) => Err(e),
     }
+}
+
+/// Tries once to take an exclusive whole-file open-file-description lock:
+/// Ok(false) when another holder has it (TFPSFS metadata edits).
+pub fn ofd_try_lock_exclusive(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    ofd_setlk(fd, OfdLock::Exclusive)
 }

@@ -295,6 +295,11 @@ fn relpath() {
 }
 
 #[test]
+fn netlock() {
+    run("netlock");
+}
+
+#[test]
 fn resolve() {
     run("resolve");
     bodies::cleanup();

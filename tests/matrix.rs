@@ -118,6 +118,11 @@ enum Flow {
     Goaes,
     /// CIAON: on OK the client sends the token from then on, and CIAOFF stops it.
     Ciaon,
+    /// INTREAD: one raw i32 (−1 for a missing file; else the hash and bytes follow).
+    Intread,
+    /// INTWRITE: a raw 66-byte hash, an i32 size 0 and an empty payload, answered
+    /// by one raw i32.
+    Intwrite,
 }
 
 struct Probe {
@@ -197,6 +202,19 @@ fn probe(name: &str) -> Option<Probe> {
         "TFPCRYPTO" => p(b"", Flow::Frame),
         "CIAON" => p(b"", Flow::Ciaon),
         "CIAOFF" => p(b"", Flow::Frame),
+        // a missing file: nothing is locked, nothing waits (FAILED 54 / 55)
+        "NETLOCK" | "NETLOCK_TRY" => p(&[&b"1 "[..], MISSING].concat(), Flow::Frame),
+        // no lock is held in any state: FAILED 54
+        "NETUNLOCK" => p(b"0", Flow::Frame),
+        "NETMUTACQ_TRY" | "NETMUTREL" => p(&[MISSING, b" token"].concat(), Flow::Frame),
+        "INTREAD" => p(MISSING, Flow::Intread),
+        // a missing directory (FAILED 10): nothing is locked
+        "LOCKSYS" => p(MISSING, Flow::Frame),
+        // empty: nothing to create or enter (FAILED 65)
+        "FLYCONTEXT" => p(b"", Flow::Frame),
+        // never runs anything (FAILED 64)
+        "RUNBASH" => p(MISSING, Flow::Frame),
+        "INTWRITE" => p(MISSING, Flow::Intwrite),
         _ => None,
     }
 }
@@ -290,6 +308,16 @@ fn run(c: &mut Client, name: &str, pr: &Probe) -> Result<Seen, ClientError> {
                 }
                 c.chan.rx.recv_unit(&mut vec![0u8; len as usize])?;
             }
+        }
+        Flow::Intread => {
+            c.chan.tx.send_frame(&line(name, &pr.arg))?;
+            Ok(Seen::Values(vec![c.chan.rx.recv_i32()? as i64]))
+        }
+        Flow::Intwrite => {
+            c.chan.tx.send_frame(&line(name, &pr.arg))?;
+            c.chan.tx.send_units(&[&[b'0'; 66]])?;
+            c.chan.tx.send_frame(b"")?;
+            Ok(Seen::Values(vec![c.chan.rx.recv_i32()? as i64]))
         }
         Flow::Fsize => {
             c.chan.tx.send_frame(&line(name, &pr.arg))?;
@@ -406,7 +434,7 @@ fn assert_through(ctx: &str, name: &str, pr: &Probe, seen: &Seen) {
         }
         Seen::Values(v) => {
             let want: &[i64] = match pr.flow {
-                Flow::Fsize | Flow::Sup | Flow::Sdown | Flow::Ftype => &[-1],
+                Flow::Fsize | Flow::Sup | Flow::Sdown | Flow::Ftype | Flow::Intread | Flow::Intwrite => &[-1],
                 Flow::Fsizels => &[-3],
                 Flow::Ftypels | Flow::Fstatls => &[-2],
                 _ => unreachable!(),

@@ -46,6 +46,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("tzrule", tzrule),
     ("secfs", secfs),
     ("aes_channel", aes_channel),
+    ("netlock", netlock),
 ];
 
 /// Takes structured values off the front of the input; past the end everything is 0.
@@ -930,4 +931,37 @@ pub fn aes_channel(data: &[u8]) {
         }
     }
     assert!(matches!(rx.recv_frame(), Err(ChannelError::Closed)));
+}
+
+/// NETLOCK, NETUNLOCK and NETMUT arguments (the first byte picks the parser): what
+/// is accepted is within its bounds and survives re-encoding unchanged.
+pub fn netlock(data: &[u8]) {
+    use tfd::wire::netlock as nl;
+    let Some((&which, arg)) = data.split_first() else {
+        return;
+    };
+    match which % 3 {
+        0 => {
+            if let Ok(a) = nl::parse_lock(arg) {
+                assert!((1..=nl::MAX_TIMEOUT_MS).contains(&a.timeout_ms));
+                assert!(!a.path.is_empty());
+                let again = [nl::format_timeout(a.timeout_ms).as_bytes(), b" ", a.path].concat();
+                assert_eq!(nl::parse_lock(&again), Ok(a));
+            }
+        }
+        1 => {
+            if let Ok(id) = nl::parse_id(arg, 8) {
+                assert!(id < 8);
+                assert_eq!(nl::parse_id(id.to_string().as_bytes(), 8), Ok(id));
+            }
+        }
+        _ => {
+            if let Ok(m) = nl::parse_mut(arg) {
+                assert!(!m.path.is_empty() && !m.path.contains(&b' '));
+                assert!(!m.token.is_empty() && m.token.len() <= nl::MAX_TOKEN && !m.token.contains(&0));
+                let again = [m.path, b" ", m.token].concat();
+                assert_eq!(nl::parse_mut(&again), Ok(m));
+            }
+        }
+    }
 }

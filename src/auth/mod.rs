@@ -31,4 +31,6 @@ pub struct SessionAuth {
     pub names: Option<names::NameTables>,
     /// INJAIL succeeded.
     pub jailed: bool,
+    /// LOCKSYS succeeded (it may not be repeated).
+    pub locksys_done: bool,
 }

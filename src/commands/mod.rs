@@ -4,11 +4,14 @@
 #![forbid(unsafe_code)]
 
 pub mod basic;
+pub mod confine;
 pub mod fs;
 pub mod hpf;
+pub mod intrw;
 pub mod layer;
 pub mod listing;
 pub mod liveness;
+pub mod netlock;
 pub mod notify;
 pub mod quota;
 pub mod secfs;
@@ -235,6 +238,17 @@ pub static TABLE: &[Spec] = &[
     Spec { name: "TFPCRYPTO", handler: layer::tfpcrypto, gate: ANY, tfpsfs: NOT_TFPSFS },
     Spec { name: "CIAON", handler: layer::ciaon, gate: ANY, tfpsfs: NOT_TFPSFS },
     Spec { name: "CIAOFF", handler: layer::ciaoff, gate: ANY, tfpsfs: NOT_TFPSFS },
+    // 2.5.1 locks, integrity transfers, confinement
+    Spec { name: "NETLOCK", handler: netlock::netlock, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "NETLOCK_TRY", handler: netlock::netlock_try, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "NETUNLOCK", handler: netlock::netunlock, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "NETMUTACQ_TRY", handler: netlock::netmutacq_try, gate: ANY, tfpsfs: needs(&[bits::RFILE | bits::WFILE]) },
+    Spec { name: "NETMUTREL", handler: netlock::netmutrel, gate: ANY, tfpsfs: needs(&[bits::RFILE | bits::WFILE]) },
+    Spec { name: "INTREAD", handler: intrw::intread, gate: ANY, tfpsfs: needs(&[bits::RFILE]) },
+    Spec { name: "INTWRITE", handler: intrw::intwrite, gate: ANY, tfpsfs: needs(&[bits::WFILE]) },
+    Spec { name: "LOCKSYS", handler: confine::locksys, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "FLYCONTEXT", handler: confine::flycontext, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "RUNBASH", handler: confine::runbash, gate: ANY, tfpsfs: NOT_TFPSFS },
 ];
 
 /// Finds a command by its upper-case name.

@@ -213,7 +213,7 @@ fn open_jail(root: &Root, p: &RelPath, token: &[u8]) -> Result<OwnedFd, Failed> 
 }
 
 /// chroot into the jail for good and open its `/` as the new root.
-fn chroot_into(jail: &OwnedFd) -> Result<Root, String> {
+pub(crate) fn chroot_into(jail: &OwnedFd) -> Result<Root, String> {
     // uploads name their O_TMPFILE files through /proc, out of reach after this
     crate::fsys::upload::prepare();
     nix::unistd::fchdir(jail.as_raw_fd()).map_err(|e| format!("fchdir: {e}"))?;
@@ -224,7 +224,7 @@ fn chroot_into(jail: &OwnedFd) -> Result<Root, String> {
 
 /// Without root (no chroot possible): the jail directory becomes the descriptor
 /// every path resolves beneath.
-fn descriptor_jail(jail: &OwnedFd) -> Result<Root, String> {
+pub(crate) fn descriptor_jail(jail: &OwnedFd) -> Result<Root, String> {
     nix::unistd::fchdir(jail.as_raw_fd()).map_err(|e| format!("fchdir: {e}"))?;
     Root::open_root(Path::new(".")).map_err(|e| format!("opening the jail: {e}"))
 }

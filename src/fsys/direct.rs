@@ -152,6 +152,11 @@ impl Staged {
         }
     }
 
+    /// The file being written (to set its mode or sync it).
+    pub fn file(&self) -> &File {
+        &self.w.file
+    }
+
     /// Appends `data`; it may reach the file only at a later write or the flush.
     pub fn write(&mut self, mut data: &[u8]) -> io::Result<()> {
         if self.size == 0 {
@@ -177,11 +182,6 @@ impl Staged {
     pub fn write_chunk(&mut self, data: &[u8]) -> io::Result<()> {
         self.flush()?;
         self.w.write_chunk(data)
-    }
-
-    /// The file written.
-    pub fn file(&self) -> &File {
-        self.w.file()
     }
 
     /// Writes whatever is gathered.

@@ -164,6 +164,20 @@ impl Upload {
         Ok(())
     }
 
+    /// Writes what is gathered, gives the temporary file `mode` (and `owner`,
+    /// when given) and syncs it, so that a replacement keeps the replaced file's
+    /// attributes and is on disk before its name is.
+    pub fn finish_like(&mut self, mode: u32, owner: Option<(u32, u32)>) -> Result<(), FsError> {
+        self.file.flush()?;
+        let f = self.file.file();
+        if let Some((uid, gid)) = owner {
+            sys::fchown(f.as_fd(), uid, gid)?;
+        }
+        sys::fchmod(f.as_fd(), mode)?;
+        f.sync_all()?;
+        Ok(())
+    }
+
     /// Writes what is gathered and moves the finished file into place.
     /// `overwrite` false fails with `Exists` if the name exists now (the file
     /// in progress is then thrown away). With `sync`, the data is fsynced

@@ -144,6 +144,8 @@ pub fn handshake(
     let state = State {
         logged_in: single_user,
         needs_jail: ctx.cfg.injail,
+        needs_locksys: ctx.cfg.locksys,
+        needs_flycontext: ctx.cfg.flycontext,
         single_user,
     };
     let session = Session {
@@ -162,6 +164,7 @@ pub fn handshake(
         tz: Default::default(),
         pace,
         secfs: Default::default(),
+        netlocks: Default::default(),
     };
     // with injail the pre-login deadline goes on until INJAIL
     if state.logged_in && !state.needs_jail {

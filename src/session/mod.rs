@@ -83,6 +83,10 @@ pub struct State {
     pub needs_jail: bool,
     /// Single-user mode (defusr or serving as self): nothing but END before INJAIL.
     pub single_user: bool,
+    /// `locksys` is configured and LOCKSYS has not succeeded yet.
+    pub needs_locksys: bool,
+    /// `flycontext` is configured and FLYCONTEXT has not succeeded yet.
+    pub needs_flycontext: bool,
 }
 
 /// A live session.
@@ -118,6 +122,8 @@ pub struct Session {
     pub pace: Option<Arc<crate::bandwidth::Pace>>,
     /// TFPSFS: the SETFSID identity and the running command's rule.
     pub secfs: commands::secfs::SecfsState,
+    /// NETLOCK slots (released with their descriptors when the session ends).
+    pub netlocks: commands::netlock::Locks,
 }
 
 impl Session {
@@ -307,6 +313,16 @@ impl Session {
             if !allowed {
                 return Err(Failed::BeforeInjail.into());
             }
+        }
+        // the document: LOCKSYS, then FLYCONTEXT, before anything but the
+        // commands allowed before LOGIN (END, LOGIN, KEEPALIVE, PROCKEY)
+        let early = spec.is_some_and(|s| s.gate.before_login);
+        let name = spec.map_or("", |s| s.name);
+        if self.state.needs_locksys && !early && name != "LOCKSYS" {
+            return Err(Failed::LockSys.into());
+        }
+        if self.state.needs_flycontext && !early && name != "FLYCONTEXT" && name != "LOCKSYS" {
+            return Err(Failed::FlyContext.into());
         }
         Ok(())
     }

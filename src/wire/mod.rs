@@ -10,6 +10,7 @@ pub mod frame;
 pub mod fstat;
 pub mod handshake;
 pub mod hpf;
+pub mod netlock;
 pub mod secfs;
 pub mod status;
 pub mod udp;

@@ -381,6 +381,7 @@ mod tests {
             assert!(i == 0 || Failed::ALL[i - 1].code() < f.code(), "{f:?} out of order");
             assert_eq!(Failed::from_code(f.code()), Some(*f));
         }
+        assert_eq!(Failed::ALL[51].code(), 52);
         assert_eq!(
             Failed::NotSecureFs.to_wire(),
             b"FAILED 60 : The directory does not belongs to secure FS."

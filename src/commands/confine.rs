@@ -1,0 +1,123 @@
+//! LOCKSYS and FLYCONTEXT (document 2.5.1) confine the session to a directory
+//! of its root for good, exactly as INJAIL does: a real chroot when the session
+//! process is still root, otherwise the directory's descriptor becomes the root
+//! every path resolves beneath (openat2 `RESOLVE_BENEATH`). Either way `..`,
+//! symlinks and absolute paths stay inside, as for every path.
+//!
+//! LOCKSYS locks once ("there isn't way back", and a second call is refused);
+//! FLYCONTEXT creates the directory (mode 0755, component by component, each
+//! resolved beneath the current root) and may be called again to go deeper.
+//! RUNBASH sits here too, refused until it can be sandboxed (see [`runbash`]).
+#![forbid(unsafe_code)]
+
+use super::security::{chroot_into, descriptor_jail};
+use super::{CmdResult, Reply};
+use crate::auth::names::NameTables;
+use crate::fsys::{cname, FsError, Kind, RelPath};
+use crate::session::Session;
+use crate::sys;
+use crate::wire::Failed;
+use log::{error, info};
+use std::os::fd::{AsFd, OwnedFd};
+
+/// Makes `dir` (a directory descriptor beneath the root) the session's root.
+fn enter(s: &mut Session, dir: &OwnedFd, what: &str, p: &RelPath) -> Result<(), String> {
+    let as_root = sys::geteuid() == 0;
+    let root = if as_root {
+        if s.auth.names.is_none() {
+            // CHOWN's name lookups need the system files, unreachable after chroot
+            s.auth.names = Some(NameTables::load());
+        }
+        chroot_into(dir)
+    } else {
+        descriptor_jail(dir)
+    }?;
+    s.root = root;
+    info!(
+        "{} {what} into /{} ({}) user={}",
+        s.peer,
+        String::from_utf8_lossy(&p.to_bytes()),
+        if as_root { "chroot" } else { "descriptor only: not root" },
+        s.user
+    );
+    Ok(())
+}
+
+/// `LOCKSYS <dir>`: `dir` must be an existing directory (`FAILED 10`); a path
+/// leaving the root is `FAILED 1`; a second LOCKSYS is `FAILED 61`.
+pub fn locksys(s: &mut Session, arg: &[u8]) -> CmdResult {
+    if s.auth.locksys_done {
+        return Err(Failed::LockSys.into());
+    }
+    let p = s.path(arg)?;
+    let dir = match s.root.open(&p, libc::O_PATH | libc::O_DIRECTORY, 0) {
+        Ok(fd) => fd,
+        Err(e) if e.is_denied() => return Err(Failed::AccessDenied.into()),
+        Err(_) => return Err(Failed::NoSuchDir.into()),
+    };
+    if let Err(e) = enter(s, &dir, "LOCKSYS", &p) {
+        error!("{} LOCKSYS: {e}", s.peer);
+        return Err(Failed::LockSys.into());
+    }
+    s.auth.locksys_done = true;
+    s.state.needs_locksys = false;
+    Ok(Reply::Ok)
+}
+
+/// Creates every missing component of `p` (0755) and opens it, each step
+/// resolved beneath the root.
+fn make_dirs(s: &Session, p: &RelPath) -> Result<OwnedFd, FsError> {
+    let mut at = RelPath::parse(b"")?;
+    for c in p.components() {
+        let parent = s.root.dir_handle(&at)?;
+        match sys::mkdirat(parent.as_fd(), &cname(c)?, 0o755) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+            Err(e) => return Err(e.into()),
+        }
+        at = at.join(c);
+    }
+    let dir = s.root.open(&at, libc::O_PATH | libc::O_DIRECTORY, 0)?;
+    match sys::fstat(dir.as_fd()) {
+        Ok(st) if Kind::of(&st) == Kind::Dir => Ok(dir),
+        _ => Err(FsError::NotDir),
+    }
+}
+
+/// `RUNBASH <script>`: always `FAILED 64`, the document's answer when the
+/// feature is not enabled. tfd has no way to enable it (the `runbash` key is
+/// refused): running client-supplied scripts safely needs a sandbox tfd does not
+/// have yet. The request is logged and nothing is resolved or executed.
+pub fn runbash(s: &mut Session, arg: &[u8]) -> CmdResult {
+    info!(
+        "{} RUNBASH {:?} refused: not enabled user={}",
+        s.peer,
+        String::from_utf8_lossy(&arg[..arg.len().min(256)]),
+        s.user
+    );
+    Err(Failed::RunBash.into())
+}
+
+/// `FLYCONTEXT <dir>`: creates `dir` and confines the session to it; again and
+/// again, deeper each time. A path leaving the root is `FAILED 1`; anything else
+/// that fails (empty argument, a file in the way, no permission) `FAILED 65`.
+pub fn flycontext(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let p = s.path(arg)?;
+    if p.is_root() {
+        return Err(Failed::FlyContext.into());
+    }
+    let dir = match make_dirs(s, &p) {
+        Ok(d) => d,
+        Err(FsError::Escape) => return Err(Failed::AccessDenied.into()),
+        Err(e) => {
+            info!("{} FLYCONTEXT refused: {e}", s.peer);
+            return Err(Failed::FlyContext.into());
+        }
+    };
+    if let Err(e) = enter(s, &dir, "FLYCONTEXT", &p) {
+        error!("{} FLYCONTEXT: {e}", s.peer);
+        return Err(Failed::FlyContext.into());
+    }
+    s.state.needs_flycontext = false;
+    Ok(Reply::Ok)
+}
