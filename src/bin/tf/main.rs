@@ -21,6 +21,7 @@ Connection (or the environment variables TF_SERVER, TF_KEY, TF_HASH, TF_PROTO):
   --proto VER          protocol version (default 2.4.1)
   --keylen N           session key length 16..214 (default 32)
   --timeout S          seconds to wait for the server at each step (default 30)
+  -h, --help           this help
 Options come before the command; words after it are the command's arguments.
 
 Commands (paths are relative to the served root):
