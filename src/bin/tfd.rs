@@ -227,7 +227,7 @@ fn ctl(args: &[String]) -> ExitCode {
         }
         Err(e) => {
             let demos = demo_sockets();
-            let hint = if demos.is_empty() {
+            let hint = if demos.is_empty() || explicit {
                 String::new()
             } else {
                 format!(
