@@ -580,7 +580,7 @@ impl Config {
                 };
                 resolve_err("privkey_file", format!("{}: {why}", key_file.display()))
             })?;
-            check_pem(&pem).map_err(|m| resolve_err("privkey_file", format!("{}: {m}", key_file.display())))?;
+            check_private_pem(&pem).map_err(|m| resolve_err("privkey_file", format!("{}: {m}", key_file.display())))?;
             warn_if_readable_by_others(&key_file, "private key file");
             config.privkey_pem = Some(pem);
             config.privkey_file = Some(key_file);
@@ -593,6 +593,18 @@ impl Config {
         config.control_socket = config.control_socket.take().map(|p| base.join(p));
         config.source = Some(source);
         config.check(&file, &lines)?;
+        if is_placeholder(&config.hash) {
+            return Err(ConfigError::InvalidValue {
+                file,
+                line: lines.get("hash").copied(),
+                key: "hash".into(),
+                message: format!(
+                    "{:?} is the example's placeholder, which anyone can read: set a long random \
+                     secret (e.g. the output of `openssl rand -hex 24`) and give it to your clients",
+                    config.hash
+                ),
+            });
+        }
         Ok(config)
     }
 
@@ -643,7 +655,7 @@ impl Config {
             });
         }
         if let Some(pem) = &self.privkey_pem {
-            check_pem(pem).map_err(|m| invalid("privkey", m))?;
+            check_private_pem(pem).map_err(|m| invalid("privkey", m))?;
         }
         if let Some(pem) = &self.pubkey_pem {
             check_pem(pem).map_err(|m| invalid("pubkey", m))?;
@@ -829,6 +841,19 @@ fn parse_named(text: &str, file: &str) -> Result<(Config, KeyLines), ConfigError
                 key: key.into(),
             });
         }
+        if let Some(at) = inline_comment(value) {
+            return Err(ConfigError::InvalidValue {
+                file: file.into(),
+                line: Some(lineno),
+                key: key.into(),
+                message: format!(
+                    "{:?} after the value looks like a comment, but comments must be on a line of \
+                     their own (the format takes the rest of the line as the value): move it to \
+                     the line above",
+                    value.get(at..).unwrap_or_default()
+                ),
+            });
+        }
         if key == "privkey" || key == "pubkey" {
             let pem = read_block(file, key, value, lineno, &mut lines)?;
             if key == "privkey" {
@@ -939,7 +964,12 @@ fn read_block<'a>(
     }
     let mut pem = pem.trim().to_string();
     pem.push('\n');
-    check_pem(pem.as_bytes()).map_err(|message| ConfigError::InvalidValue {
+    let checked = if key == "privkey" {
+        check_private_pem(pem.as_bytes())
+    } else {
+        check_pem(pem.as_bytes())
+    };
+    checked.map_err(|message| ConfigError::InvalidValue {
         file: file.into(),
         line: Some(start),
         key: key.into(),
@@ -1316,6 +1346,39 @@ fn check_pem(pem: &[u8]) -> Result<(), String> {
         return Err("not PEM text (no -----BEGIN/-----END lines)".into());
     }
     Ok(())
+}
+
+/// A PEM that must hold a private key: a public key or certificate here is the
+/// usual slip (pub.pem for key.pem), and is named as such rather than left to
+/// the key parser's decoder errors.
+fn check_private_pem(pem: &[u8]) -> Result<(), String> {
+    check_pem(pem)?;
+    let has = |needle: &[u8]| pem.windows(needle.len()).any(|w| w == needle);
+    if has(b"PRIVATE KEY-----") {
+        return Ok(());
+    }
+    if has(b"PUBLIC KEY-----") {
+        return Err("this is a public key; the server needs its private key here \
+                    (key.pem, not pub.pem: clients get the public one)"
+            .into());
+    }
+    Err("no PRIVATE KEY block (a certificate or another PEM?); the server needs its RSA private key".into())
+}
+
+/// Where a value holds what looks like an end-of-line comment: a `#` after a
+/// blank. (A `#` glued to other characters is part of the value, as in the
+/// reference's format.)
+fn inline_comment(value: &str) -> Option<usize> {
+    value
+        .char_indices()
+        .find(|&(i, c)| c == '#' && i > 0 && value[..i].ends_with(char::is_whitespace))
+        .map(|(i, _)| i)
+}
+
+/// The example config's `hash CHANGE-ME-...` and its spellings.
+fn is_placeholder(hash: &str) -> bool {
+    let h = hash.to_ascii_lowercase().replace(['-', '_', ' '], "");
+    h.contains("changeme") || h.contains("changethis")
 }
 
 fn log_level_message(value: &str) -> String {
@@ -1867,6 +1930,64 @@ mod tests {
             let _ = Config::parse_str(&s);
             let _ = Config::parse_str(&minimal(&s));
         }
+    }
+
+    #[test]
+    fn comment_after_a_value_is_reported_with_its_line() {
+        let e = err("proto 2.4.1\nhash h\ndbdir /d\nport 10345 # the port\nprivkey_file k\n");
+        assert!(
+            e.starts_with("<config>:4: port: \"# the port\" after the value looks like a comment"),
+            "{e}"
+        );
+        let e = err("proto 2.4.1\nhash secret   # not part of it\ndbdir /d\nport 1\nprivkey_file k\n");
+        assert!(e.starts_with("<config>:2: hash:"), "{e}");
+        assert!(e.contains("on a line of their own"), "{e}");
+        // glued to the value it is part of it (the reference's format)
+        assert_eq!(Config::parse_str(&minimal("")).unwrap().hash, "h");
+        let c = Config::parse_str("proto p\nhash a#b\ndbdir /d\nport 1\nprivkey_file k\n").unwrap();
+        assert_eq!(c.hash, "a#b");
+    }
+
+    #[test]
+    fn public_key_as_private_key_is_named() {
+        let public = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu1SU1LfVLPHCozMxH2Mo\n-----END PUBLIC KEY-----\n";
+        let text = format!("proto p\nhash h\ndbdir /d\nport 1\nprivkey {{\n{public}}}\n");
+        let e = err(&text);
+        assert!(e.starts_with("<config>:5: privkey: this is a public key"), "{e}");
+        let dir = temp_dir("pubkey-as-private");
+        fs::create_dir(dir.join("data")).unwrap();
+        fs::write(dir.join("pub.pem"), public).unwrap();
+        let conf = dir.join("tfd.conf");
+        fs::write(&conf, "proto 2.4.1\nhash h\ndbdir data\nport 1\nprivkey_file pub.pem\n").unwrap();
+        let e = Config::load(&conf).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!("{}:5: privkey_file: ", conf.display())) && e.contains("is a public key"),
+            "{e}"
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn placeholder_hash_is_refused_by_load() {
+        let dir = temp_dir("placeholder");
+        fs::create_dir(dir.join("data")).unwrap();
+        fs::write(dir.join("key.pem"), PEM).unwrap();
+        let conf = dir.join("tfd.conf");
+        let text = |h: &str| format!("proto 2.4.1\nhash {h}\ndbdir data\nport 1\nprivkey_file key.pem\n");
+        // the example's own line, as conf/tfd.conf ships it
+        let example = include_str!("../conf/tfd.conf");
+        let line = example.lines().find(|l| l.starts_with("hash ")).unwrap();
+        fs::write(&conf, text(line.trim_start_matches("hash "))).unwrap();
+        let e = Config::load(&conf).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!("{}:2: hash: ", conf.display())) && e.contains("placeholder"),
+            "{e}"
+        );
+        fs::write(&conf, text("change_me")).unwrap();
+        assert!(Config::load(&conf).unwrap_err().to_string().contains("placeholder"));
+        fs::write(&conf, text("3f9a0c1b2d")).unwrap();
+        Config::load(&conf).unwrap();
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     fn temp_dir(name: &str) -> PathBuf {

@@ -292,6 +292,16 @@ pub fn thread_count() -> usize {
     std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(1)
 }
 
+/// Runs `f` when the process exits normally (exit(3), or returning from
+/// main): how the test suite removes the system users it created once every
+/// test of a binary that may share them is done. False if it could not be
+/// registered.
+pub fn at_exit(f: extern "C" fn()) -> bool {
+    // SAFETY: `f` is a plain function with the C ABI that atexit expects; it
+    // lives for the whole program.
+    unsafe { libc::atexit(f) == 0 }
+}
+
 /// Sets the process umask.
 pub fn umask(mask: u32) {
     // SAFETY: umask cannot fail.

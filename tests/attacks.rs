@@ -830,15 +830,7 @@ fn attacks_on_the_root() {
 }
 
 fn system_user(name: &str) -> (u32, u32) {
-    if nix::unistd::User::from_name(name).unwrap().is_none() {
-        let st = std::process::Command::new("useradd")
-            .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name])
-            .status()
-            .unwrap();
-        assert!(st.success() || nix::unistd::User::from_name(name).unwrap().is_some());
-    }
-    let u = nix::unistd::User::from_name(name).unwrap().unwrap();
-    (u.uid.as_raw(), u.gid.as_raw())
+    ensure_system_user(name, &[])
 }
 
 /// A `defusr` session against root's files in its own tree (0600 files, a 0700

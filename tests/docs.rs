@@ -195,3 +195,150 @@ fn helpers() {
     let tags = bold_tags(".TP\n.B proto\n.TP\n.BI \"privkey {\" \" PEM \" }\n.TP\n.I file\n.PP\n.B hash\n");
     assert_eq!(tags, ["proto", "privkey"]);
 }
+
+/// Every `-x` short flag in a text (a lone dash, one letter, then a non-word).
+fn short_flags(text: &str) -> Vec<String> {
+    let b = text.as_bytes();
+    let mut flags = Vec::new();
+    for (i, _) in text.match_indices('-') {
+        let before = i.checked_sub(1).map(|j| b[j]);
+        let letter = b.get(i + 1).copied();
+        let after = b.get(i + 2).copied();
+        if !before.is_some_and(|c| is_word_byte(c) || c == b'-')
+            && letter.is_some_and(|c| c.is_ascii_alphabetic())
+            && !after.is_some_and(is_word_byte)
+        {
+            let f = text[i..i + 2].to_string();
+            if !flags.contains(&f) {
+                flags.push(f);
+            }
+        }
+    }
+    flags
+}
+
+fn all_flags(text: &str) -> std::collections::BTreeSet<String> {
+    long_flags(text).into_iter().chain(short_flags(text)).collect()
+}
+
+/// A man page's section from `.SH NAME` to the next `.SH`, roff escapes undone.
+fn section(page: &str, name: &str) -> String {
+    let text = normalise(&read(page));
+    let start = text
+        .find(&format!(".SH {name}\n"))
+        .unwrap_or_else(|| panic!("{page} has no {name} section"));
+    let rest = &text[start + 4 + name.len()..];
+    rest[..rest.find("\n.SH ").unwrap_or(rest.len())].to_string()
+}
+
+/// The tags of the `.TP` paragraphs of a section (every word of the tag line).
+fn option_tags(sec: &str) -> String {
+    let lines: Vec<&str> = sec.lines().collect();
+    lines
+        .windows(2)
+        .filter(|w| w[0].trim_end() == ".TP")
+        .map(|w| w[1])
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn diff(a: &std::collections::BTreeSet<String>, b: &std::collections::BTreeSet<String>) -> Vec<String> {
+    a.difference(b).cloned().collect()
+}
+
+#[test]
+fn tfd_help_and_tfd_8_agree() {
+    let help = help_output(env!("CARGO_BIN_EXE_tfd"));
+    let help_flags = all_flags(&help);
+    let synopsis = section("man/tfd.8", "SYNOPSIS");
+    let options = option_tags(&section("man/tfd.8", "OPTIONS"));
+    let syn_flags = all_flags(&synopsis);
+    let opt_flags = all_flags(&options);
+    let mut errors = Vec::new();
+    for (what, missing) in [
+        ("in --help but not in tfd(8) SYNOPSIS", diff(&help_flags, &syn_flags)),
+        ("in tfd(8) SYNOPSIS but not in --help", diff(&syn_flags, &help_flags)),
+        ("in --help but not in tfd(8) OPTIONS", diff(&help_flags, &opt_flags)),
+        ("in tfd(8) OPTIONS but not in --help", diff(&opt_flags, &help_flags)),
+    ] {
+        if !missing.is_empty() {
+            errors.push(format!("{what}: {missing:?}"));
+        }
+    }
+    // the subcommands, and each one's own flags on its usage line
+    for sub in ["demo", "ctl"] {
+        let usage = help
+            .lines()
+            .find(|l| l.contains(&format!("tfd {sub} ")))
+            .unwrap_or_else(|| panic!("--help has no `tfd {sub}` usage line"));
+        let man_form = synopsis
+            .split(".SY tfd")
+            .find(|form| form.trim_start().starts_with(&format!(".B {sub}")))
+            .unwrap_or_else(|| panic!("tfd(8) SYNOPSIS has no `tfd {sub}` form"));
+        let (u, m) = (all_flags(usage), all_flags(man_form));
+        if u != m {
+            errors.push(format!("tfd {sub}: --help has {u:?}, tfd(8) SYNOPSIS {m:?}"));
+        }
+        if !option_tags(&section("man/tfd.8", "OPTIONS")).contains(sub) {
+            errors.push(format!("tfd(8) OPTIONS has no entry for {sub}"));
+        }
+    }
+    // tfd.conf(5) names tfd's flags too: each must exist
+    let conf_flags = all_flags(&normalise(&read("man/tfd.conf.5")));
+    let unknown: Vec<String> = conf_flags
+        .iter()
+        .filter(|f| f.starts_with("--") && !help_flags.contains(*f))
+        .cloned()
+        .collect();
+    if !unknown.is_empty() {
+        errors.push(format!("tfd.conf(5) names flags tfd does not have: {unknown:?}"));
+    }
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
+
+#[test]
+fn tf_help_and_tf_1_agree() {
+    let help = help_output(env!("CARGO_BIN_EXE_tf"));
+    // EXAMPLES also show other programs' flags (tfd demo --dir)
+    let full = normalise(&read("man/tf.1"));
+    let man = full[..full.find("\n.SH EXAMPLES").unwrap_or(full.len())].to_string();
+    let (help_flags, man_flags) = (all_flags(&help), all_flags(&man));
+    let mut errors = Vec::new();
+    let only_man = diff(&man_flags, &help_flags);
+    if !only_man.is_empty() {
+        errors.push(format!("in tf(1) but not in tf --help: {only_man:?}"));
+    }
+    let only_help = diff(&help_flags, &man_flags);
+    if !only_help.is_empty() {
+        errors.push(format!("in tf --help but not in tf(1): {only_help:?}"));
+    }
+    // the connection options: the help's first usage line, the SYNOPSIS and OPTIONS
+    let usage_line = all_flags(help.lines().next().unwrap_or_default());
+    let connection: std::collections::BTreeSet<String> =
+        help.split("Commands").next().map(all_flags).unwrap_or_default();
+    let synopsis = all_flags(&section("man/tf.1", "SYNOPSIS"));
+    let options = all_flags(&option_tags(&section("man/tf.1", "OPTIONS")));
+    for (what, a, b) in [
+        ("tf --help's options vs tf(1) SYNOPSIS", &connection, &synopsis),
+        ("tf --help's options vs tf(1) OPTIONS", &connection, &options),
+    ] {
+        if a != b {
+            errors.push(format!("{what}: {a:?} vs {b:?}"));
+        }
+    }
+    for f in &usage_line {
+        if !synopsis.contains(f) {
+            errors.push(format!("{f} is on tf --help's usage line but not in tf(1) SYNOPSIS"));
+        }
+    }
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
+
+#[test]
+fn flag_extraction() {
+    let f = all_flags("usage: tfd [-c FILE] [--check-config] a-b --x -V|--version -1");
+    assert_eq!(
+        f.into_iter().collect::<Vec<_>>(),
+        ["--check-config", "--version", "--x", "-V", "-c"]
+    );
+}

@@ -5,19 +5,10 @@ mod common;
 
 use common::*;
 use std::os::unix::fs::MetadataExt;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn ensure_user(name: &str) -> (u32, u32) {
-    if nix::unistd::User::from_name(name).unwrap().is_none() {
-        let st = Command::new("useradd")
-            .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name])
-            .status()
-            .expect("useradd");
-        assert!(st.success(), "useradd {name}");
-    }
-    let u = nix::unistd::User::from_name(name).unwrap().unwrap();
-    (u.uid.as_raw(), u.gid.as_raw())
+    ensure_system_user(name, &[])
 }
 
 #[test]

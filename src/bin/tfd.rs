@@ -8,21 +8,25 @@ use tfd::server::{self, demo, RunOptions};
 
 const USAGE: &str = "\
 usage: tfd [-c FILE] [--check-config] [--daemon [--pidfile PATH]]
-       tfd demo [--dir DIR] [--port PORT]
+       tfd demo [--dir DIR] [--port PORT] [--check-config]
        tfd ctl [-c FILE] [--socket PATH] REQUEST
+       tfd -h | --help
+       tfd -V | --version
 
   -c, --config FILE   configuration file (default /etc/tfd/tfd.conf)
       --check-config  validate the configuration (and key) and exit
       --daemon        detach (double fork, setsid, stdio on /dev/null) and write a pidfile;
                       for init systems without supervision (systemd: run in the foreground)
       --pidfile PATH  with --daemon (default /run/tfd.pid)
-  demo                run a ready-to-use server on 127.0.0.1 (creates DIR on first run)
+  demo                run a ready-to-use server on 127.0.0.1 as the invoking user (creates
+                      DIR on first run; its admin socket is DIR/ctl-PORT.sock)
       --dir DIR       demo folder (default ./tfd-demo)
       --port PORT     demo port (default 10345)
   ctl                 send one admin request to a running tfd's control socket:
                         sessions | kick PID|IP | ban IP DURATION | unban IP | reload | stats | metrics
       --socket PATH   the control socket (default: control_socket of the config,
-                      else /run/tfd/ctl.sock)
+                      else /run/tfd/ctl.sock; without -c or --socket, ctl names on
+                      stderr the socket it asks)
   -h, --help          this help
   -V, --version       print the version";
 
@@ -84,6 +88,9 @@ fn main() -> ExitCode {
     }
     init_logging();
     if demo_mode {
+        if let Err(e) = demo::check_port(demo_port) {
+            return fail(e);
+        }
         config = match demo::prepare(&demo_dir, demo_port) {
             Ok(c) => c,
             Err(e) => return fail(e),
@@ -97,6 +104,10 @@ fn main() -> ExitCode {
         // the flag wins over the port recorded in an existing demo config
         cfg.port = demo_port;
         cfg.listen = vec![std::net::SocketAddr::from(([127, 0, 0, 1], demo_port))];
+        // its own admin socket, so `tfd ctl` reaches this demo and no other tfd
+        if cfg.control_socket.is_none() {
+            cfg.control_socket = Some(demo::control_socket(&demo_dir, demo_port));
+        }
     }
     if let Err(e) = cfg.validate() {
         return fail(e);
@@ -152,9 +163,7 @@ fn main() -> ExitCode {
     } else if cfg.defusr.is_none() {
         log::warn!("no defusr configured: clients must LOGIN before other commands");
     }
-    if demo_mode {
-        demo::print_instructions(&demo_dir, &cfg);
-    }
+    let banner = demo_mode.then(|| demo::instructions(&demo_dir, &cfg));
     let opts = RunOptions {
         config_path: Some(config),
         serve_as_self,
@@ -163,9 +172,11 @@ fn main() -> ExitCode {
         } else {
             None
         },
+        banner,
     };
     match server::run(cfg, opts) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if demo_mode && e.contains("in use") => fail(demo::port_message(&e, demo_port)),
         Err(e) => fail(e),
     }
 }
@@ -186,13 +197,25 @@ fn ctl(args: &[String]) -> ExitCode {
     if words.is_empty() {
         return fail(format!("ctl needs a request\n{USAGE}"));
     }
-    let path = socket.unwrap_or_else(|| {
-        let conf = config.unwrap_or_else(|| PathBuf::from("/etc/tfd/tfd.conf"));
-        Config::load(&conf)
-            .ok()
-            .and_then(|c| c.control_socket)
-            .unwrap_or_else(|| PathBuf::from("/run/tfd/ctl.sock"))
-    });
+    // Which tfd answers is not obvious without -c or --socket (the system's
+    // /run/tfd/ctl.sock, not the demo in this terminal): say it on stderr.
+    let explicit = socket.is_some() || config.is_some();
+    let (path, source) = match socket {
+        Some(s) => (s, "--socket".to_string()),
+        None => {
+            let conf = config.unwrap_or_else(|| PathBuf::from("/etc/tfd/tfd.conf"));
+            match Config::load(&conf).ok().and_then(|c| c.control_socket) {
+                Some(p) => (p, format!("control_socket of {}", conf.display())),
+                None => (PathBuf::from("/run/tfd/ctl.sock"), "the default".to_string()),
+            }
+        }
+    };
+    if !explicit {
+        eprintln!(
+            "tfd ctl: asking the tfd at {} ({source}); -c FILE or --socket PATH picks another",
+            path.display()
+        );
+    }
     match tfd::server::control::call(&path, &words.join(" ")) {
         Ok(text) => {
             print!("{text}");
@@ -202,6 +225,38 @@ fn ctl(args: &[String]) -> ExitCode {
                 ExitCode::SUCCESS
             }
         }
-        Err(e) => fail(format!("control socket {}: {e}", path.display())),
+        Err(e) => {
+            let demos = demo_sockets();
+            let hint = if demos.is_empty() || explicit {
+                String::new()
+            } else {
+                format!(
+                    "\nhint: a tfd demo here answers on {}",
+                    demos
+                        .iter()
+                        .map(|p| format!("--socket {}", p.display()))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                )
+            };
+            fail(format!("control socket {} ({source}): {e}{hint}", path.display()))
+        }
     }
+}
+
+/// The admin sockets of demos run from this directory (`tfd demo` names them
+/// `tfd-demo/ctl-PORT.sock`).
+fn demo_sockets() -> Vec<PathBuf> {
+    let Ok(dir) = std::fs::read_dir(demo::DEFAULT_DIR) else {
+        return Vec::new();
+    };
+    let mut v: Vec<PathBuf> = dir
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            name.starts_with("ctl-") && name.ends_with(".sock") && std::os::unix::net::UnixStream::connect(p).is_ok()
+        })
+        .collect();
+    v.sort();
+    v
 }

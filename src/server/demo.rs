@@ -59,24 +59,70 @@ pub fn prepare(dir: &Path, port: u16) -> Result<PathBuf, String> {
     Ok(conf)
 }
 
-/// Prints the connection instructions for a loaded demo config.
-pub fn print_instructions(dir: &Path, cfg: &Config) {
+/// The demo's admin socket: in its folder, named by port, so two demos from
+/// one folder (the second on `--port`) do not contend for it.
+pub fn control_socket(dir: &Path, port: u16) -> PathBuf {
+    let p = dir.join(format!("ctl-{port}.sock"));
+    std::path::absolute(&p).unwrap_or(p)
+}
+
+/// Fails with a hint when the demo's port is taken (TCP or UDP, both are
+/// served), before anything is created or printed. The real bind follows in
+/// the listener; this only turns the common case into a clear message.
+pub fn check_port(port: u16) -> Result<(), String> {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let tcp = super::listener::bind(addr).map(drop);
+    let udp = std::net::UdpSocket::bind(addr).map(drop);
+    match tcp.and(udp) {
+        Ok(()) => Ok(()),
+        Err(e) => Err(port_message(&e.to_string(), port)),
+    }
+}
+
+/// The message for a failed bind of the demo's port, with the way out.
+pub fn port_message(err: &str, port: u16) -> String {
+    let other = if port == u16::MAX { port - 1 } else { port + 1 };
+    if err.contains("in use") {
+        format!(
+            "port {port} on 127.0.0.1 is already in use (another tfd demo, or another program)\n\
+             hint: pick another port: tfd demo --port {other}"
+        )
+    } else {
+        format!("cannot listen on 127.0.0.1:{port}: {err}\nhint: pick another port: tfd demo --port {other}")
+    }
+}
+
+/// The connection instructions for a loaded demo config, printed once the
+/// server listens (so they are never shown for a server that could not start).
+pub fn instructions(dir: &Path, cfg: &Config) -> String {
     let addr = cfg.listen.first().map(|a| a.to_string()).unwrap_or_default();
     let (host, port) = addr.rsplit_once(':').unwrap_or(("127.0.0.1", "10345"));
     let pubkey = dir.join("pub.pem");
     let d = cfg.dbdir.display();
-    println!(
+    let ctl = cfg
+        .control_socket
+        .as_ref()
+        .map(|p| {
+            format!(
+                "\n\nAdminister it (sessions, kick, ban, stats, reload):\n  tfd ctl --socket {} stats",
+                p.display()
+            )
+        })
+        .unwrap_or_default();
+    format!(
         "tfd demo: serving {d} on {addr} (protocol {proto}, hash {hash})\n\n\
          Connect with the tf CLI (another terminal, same directory):\n  \
          cargo run --release --bin tf -- --server {addr} --key {pk} --hash {hash} ls\n  \
-         cargo run --release --bin tf -- --server {addr} --key {pk} --hash {hash} echo hello\n\n\
-         Connect with the Python client (pip install tfprotocol-client==1.2.2):\n  \
-         python3 -c 'from tfprotocol_client.tfprotocol import TfProtocol; \
+         cargo run --release --bin tf -- --server {addr} --key {pk} --hash {hash} echo hello\n\
+         (after cargo build --release, the binary is target/release/tf)\n\n\
+         Connect with the Python client, in a virtual environment:\n  \
+         python3 -m venv tfd-venv && tfd-venv/bin/pip install tfprotocol-client==1.2.2\n  \
+         tfd-venv/bin/python -c 'from tfprotocol_client.tfprotocol import TfProtocol; \
          t = TfProtocol(\"{proto}\", open(\"{pk}\").read(), \"{hash}\", \"{host}\", {port}); t.connect(); \
-         t.echo_command(\"hello\", lambda r: print(r)); t.disconnect()'\n\n\
+         t.echo_command(\"hello\", lambda r: print(r)); t.disconnect()'{ctl}\n\n\
          Stop with Ctrl-C.",
         proto = cfg.proto.first().map(String::as_str).unwrap_or_default(),
         hash = cfg.hash,
         pk = pubkey.display(),
-    );
+    )
 }

@@ -31,6 +31,9 @@ pub struct RunOptions {
     pub serve_as_self: bool,
     /// Detach (`--daemon`) and write this pidfile.
     pub daemon_pidfile: Option<PathBuf>,
+    /// Printed on stdout once every socket is bound (`tfd demo`'s instructions):
+    /// a server that cannot listen never shows how to connect to it.
+    pub banner: Option<String>,
 }
 
 struct ChildInfo {
@@ -270,6 +273,10 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
         accepted: 0,
         refused: 0,
     };
+    if let Some(banner) = &l.opts.banner {
+        println!("{banner}");
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+    }
     let mut daemon_ready = None;
     if let Some(pidfile) = &l.opts.daemon_pidfile {
         // everything that can fail at start has failed (or not) on the terminal

@@ -390,8 +390,45 @@ pub fn tfpasswd(args: &[&str], stdin: &str) -> std::process::Output {
     c.wait_with_output().unwrap()
 }
 
+/// The system users and groups this test process created, removed when it
+/// exits: tests of one binary run in parallel and may share a user, so none of
+/// them may remove it on its own; users that existed before are left alone.
+static CREATED: std::sync::Mutex<Vec<(&'static str, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// Records what was created and, the first time, registers the clean-up.
+fn created(kind: &'static str, name: &str) {
+    static REGISTER: std::sync::Once = std::sync::Once::new();
+    REGISTER.call_once(|| {
+        assert!(tfd::sys::at_exit(remove_created), "cannot register the test users' clean-up");
+    });
+    CREATED.lock().unwrap_or_else(|p| p.into_inner()).push((kind, name.to_string()));
+}
+
+/// Deletes the users (then the groups) recorded by [`created`]. A user whose
+/// session processes are still exiting is retried for a moment, then removed
+/// with --force.
+extern "C" fn remove_created() {
+    let list = std::mem::take(&mut *CREATED.lock().unwrap_or_else(|p| p.into_inner()));
+    for (kind, name) in list.iter().filter(|(k, _)| *k == "user").chain(list.iter().filter(|(k, _)| *k == "group")) {
+        let tool = if *kind == "user" { "userdel" } else { "groupdel" };
+        let mut done = false;
+        for _ in 0..20 {
+            let st = Command::new(tool).arg(name).stderr(Stdio::null()).status();
+            if st.map(|s| s.success()).unwrap_or(false) {
+                done = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if !done && *kind == "user" {
+            let _ = Command::new("userdel").args(["--force", name]).stderr(Stdio::null()).status();
+        }
+    }
+}
+
 /// Creates a system user (as root, with useradd) unless it exists; returns
-/// (uid, gid). `groups` are supplementary groups, created as needed.
+/// (uid, gid). `groups` are supplementary groups, created as needed. What it
+/// creates is deleted when the test process exits.
 pub fn ensure_system_user(name: &str, groups: &[&str]) -> (u32, u32) {
     for g in groups {
         if nix::unistd::Group::from_name(g).unwrap().is_none() {
@@ -399,6 +436,9 @@ pub fn ensure_system_user(name: &str, groups: &[&str]) -> (u32, u32) {
                 .args(["--system", g])
                 .status()
                 .expect("groupadd");
+            if st.success() {
+                created("group", g);
+            }
             assert!(
                 st.success() || nix::unistd::Group::from_name(g).unwrap().is_some(),
                 "groupadd {g}"
@@ -412,6 +452,9 @@ pub fn ensure_system_user(name: &str, groups: &[&str]) -> (u32, u32) {
             cmd.args(["--groups", &groups.join(",")]);
         }
         let st = cmd.arg(name).status().expect("useradd");
+        if st.success() {
+            created("user", name);
+        }
         // a parallel test may have created it meanwhile
         assert!(
             st.success() || nix::unistd::User::from_name(name).unwrap().is_some(),

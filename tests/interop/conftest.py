@@ -49,6 +49,38 @@ def pytest_configure(config):
     _tfd_bin()
 
 
+# --- a labelled closing line per run ---------------------------------------
+# scripts/test runs this suite twice (directly, then through a proxying tfd);
+# `-q` runs print dots only, so each run ends with its own line naming the run,
+# in the plain "N passed, N failed" form CI reads.
+
+_OUTCOMES = {"passed": 0, "failed": 0, "skipped": 0}
+
+
+def _run_label():
+    via = os.environ.get("TFD_INTEROP_PROXY", "")
+    return f"interop-proxy-ipv{via}" if via else "interop-direct"
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call":
+        _OUTCOMES[report.outcome] = _OUTCOMES.get(report.outcome, 0) + 1
+    elif report.failed:
+        _OUTCOMES["failed"] += 1  # a failed setup or teardown
+    elif report.skipped and report.when == "setup":
+        _OUTCOMES["skipped"] += 1
+
+
+def pytest_unconfigure(config):
+    if config.option.collectonly:
+        return
+    o = _OUTCOMES
+    line = f"{_run_label()}: {o['passed']} passed, {o['failed']} failed"
+    if o["skipped"]:
+        line += f", {o['skipped']} skipped"
+    print("\n" + line, flush=True)
+
+
 # --- keys -----------------------------------------------------------------
 
 def _generate_keypair():

@@ -10,6 +10,7 @@ out `defusr root` for servers given a userdb.
 import os
 import pwd
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -28,13 +29,33 @@ def tfpasswd(*args, stdin=""):
     return subprocess.run([tfpasswd_bin(), *args], input=stdin.encode(), capture_output=True)
 
 
+_CREATED_USERS = []
+
+
 def system_user(name: str) -> pwd.struct_passwd:
+    """The system user `name`, created if missing; users created here are
+    deleted when the test session ends (see _remove_created_users)."""
     try:
         return pwd.getpwnam(name)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
-                       check=False, capture_output=True)
+        r = subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+                           check=False, capture_output=True)
+        if r.returncode == 0:
+            _CREATED_USERS.append(name)
         return pwd.getpwnam(name)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_created_users():
+    yield
+    while _CREATED_USERS:
+        name = _CREATED_USERS.pop()
+        for _ in range(20):
+            if subprocess.run(["userdel", name], capture_output=True).returncode == 0:
+                break
+            time.sleep(0.1)
+        else:
+            subprocess.run(["userdel", "--force", name], capture_output=True)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use tfd::client::{Client, ClientConfig};
 use tfd::wire::Status;
 
+mod explain;
 mod probe;
 mod watch;
 mod xfer;
@@ -20,6 +21,9 @@ Connection (or the environment variables TF_SERVER, TF_KEY, TF_HASH, TF_PROTO):
   --proto VER          protocol version (default 2.4.1)
   --keylen N           session key length 16..214 (default 32)
   --aes                switch the session to AES-256-CBC (GOAES) after the handshake
+  --timeout S          seconds to wait for the server at each step (default 30)
+  -h, --help           this help
+Options come before the command; words after it are the command's arguments.
 
 Commands (paths are relative to the served root):
   echo TEXT...               mkdir PATH               del PATH
@@ -43,15 +47,17 @@ Notifications:
                              server delete each one; --interval is STARTNTFY's (seconds)
 
 Transfers (a progress bar on stderr when it is a terminal):
-  put LOCAL REMOTE [--offset N | --resume] [--streams N] [--bufsz N] [--verify]
+  put LOCAL REMOTE [--offset N | --resume] [--streams N] [--bufsz N] [--verify] [--parents]
   get REMOTE LOCAL [--offset N | --resume] [--streams N] [--bufsz N] [--verify]
                              PUT/GET (high-performance interface); --resume continues
                              from the size already at the destination; --streams N
                              moves N byte ranges over N connections at once; --verify
-                             compares SHA-256 with the server's SHA256 afterwards
-  sndfile LOCAL REMOTE [--overwrite] [--verify]
+                             compares SHA-256 with the server's SHA256 afterwards;
+                             --parents creates REMOTE's missing directories first
+  sndfile LOCAL REMOTE [--overwrite] [--verify] [--parents]
   rcvfile REMOTE LOCAL [--delete] [--verify]
-  sup LOCAL REMOTE           sdown REMOTE LOCAL
+  sup LOCAL REMOTE [--parents]
+  sdown REMOTE LOCAL
   fsize PATH                 fsizels LISTFILE
 
 Liveness:
@@ -63,12 +69,40 @@ Liveness:
   nigma [N]                  replace the session key (N bytes, default 32)
   tlb                        the next load-balancer entry
 
+Errors: the server's FAILED line as sent, then what it means (\"tf: ...\") and a
+hint (\"hint: ...\"), both on stderr.
 Exit status: 0 on OK, 2 on a FAILED or UNKNOWN reply, 3 when --verify finds a SHA-256
-mismatch, 1 on a connection or usage error.";
+mismatch, 1 on a connection, handshake or usage error.";
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("tf: {msg}");
     ExitCode::from(1)
+}
+
+/// Prints a reply; a FAILED or UNKNOWN one is followed by what it means for
+/// `cmd` on its remote `targets` (see explain.rs).
+fn report(cfg: &ClientConfig, cmd: &str, targets: &[(&str, explain::Access)], st: &Status) -> ExitCode {
+    let code = print_status(st);
+    if matches!(st, Status::Failed(..) | Status::Unknown) {
+        if let Some(e) = explain::failed(cmd, targets, st, cfg) {
+            e.print();
+        }
+    }
+    code
+}
+
+/// The remote paths a command reads (must exist) or creates (its directory
+/// must exist), for explaining its failures.
+fn targets<'a>(cmd: &str, args: &'a [String]) -> Vec<(&'a str, explain::Access)> {
+    use explain::Access::{Create, Read};
+    let arg = |i: usize| args.get(i).map(String::as_str);
+    let v: Vec<(Option<&str>, explain::Access)> = match cmd {
+        "mkdir" | "touch" => vec![(arg(0), Create)],
+        "copy" | "cpdir" | "renam" => vec![(arg(0), Read), (arg(1), Create)],
+        "del" | "rmdir" | "fstat" | "fupd" | "sha256" | "ls" | "lsr" | "fsize" => vec![(arg(0), Read)],
+        _ => Vec::new(),
+    };
+    v.into_iter().filter_map(|(p, a)| p.map(|p| (p, a))).collect()
 }
 
 fn print_status(st: &Status) -> ExitCode {
@@ -103,6 +137,7 @@ fn main() -> ExitCode {
     let mut proto = std::env::var("TF_PROTO").unwrap_or_else(|_| "2.4.1".into());
     let mut keylen = 32usize;
     let mut aes = false;
+    let mut timeout = 30u64;
     let mut rest: Vec<String> = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -120,6 +155,10 @@ fn main() -> ExitCode {
                 _ => return fail("--keylen needs a number 16..214"),
             },
             "--aes" => aes = true,
+            "--timeout" => match args.next().and_then(|v| v.parse().ok()) {
+                Some(n) if (1..=86_400).contains(&n) => timeout = n,
+                _ => return fail("--timeout needs a number of seconds 1..86400"),
+            },
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
@@ -128,26 +167,42 @@ fn main() -> ExitCode {
         }
     }
     let (Some(server), Some(key), Some(hash)) = (server, key, hash) else {
+        if let Some(e) = explain::misplaced_options(&rest) {
+            e.print();
+            return ExitCode::from(1);
+        }
         return fail(format!("--server, --key and --hash are required\n{USAGE}"));
     };
     let Some(cmd) = rest.first().map(|c| c.to_ascii_lowercase()) else {
         return fail(format!("no command given\n{USAGE}"));
     };
     let args = &rest[1..];
+    if let Err(e) = explain::check_server(&server) {
+        e.print();
+        return ExitCode::from(1);
+    }
     if cmd == "probe" {
         return probe::udp_probe(&server, args);
     }
     let pem = match std::fs::read(&key) {
         Ok(p) => p,
-        Err(e) => return fail(format!("{key}: {e}")),
+        Err(e) => return fail(format!("--key {key}: {e}")),
     };
+    if let Err(e) = explain::check_key_file(&key, &pem) {
+        e.print();
+        return ExitCode::from(1);
+    }
     let mut cfg = ClientConfig::new(&server, pem, &hash);
     cfg.proto = proto;
     cfg.key_len = keylen;
     cfg.aes = aes;
+    cfg.timeout = Some(std::time::Duration::from_secs(timeout));
     let mut client = match Client::connect(&cfg) {
         Ok(c) => c,
-        Err(e) => return fail(format!("{server}: {e}")),
+        Err(e) => {
+            explain::connect_error(&e, &cfg).print();
+            return ExitCode::from(1);
+        }
     };
     let code = run(&mut client, &cfg, &cmd, args);
     let _ = client.end();
@@ -164,6 +219,7 @@ fn need(args: &[String], n: usize, what: &str) -> Result<(), ExitCode> {
 
 fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> ExitCode {
     let one = |args: &[String]| args.first().cloned().unwrap_or_default();
+    let print_status = |st: &Status| report(cfg, cmd, &targets(cmd, args), st);
     let result = match cmd {
         "echo" => c.raw(format!("ECHO {}", args.join(" ")).as_bytes()).map(|f| {
             println!("{}", String::from_utf8_lossy(&f));
@@ -210,6 +266,7 @@ fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> ExitCo
         "fsize" => c.fsize(one(args).as_bytes()).map(|v| {
             println!("{v}");
             if v < 0 {
+                eprintln!("tf: {}: no such file on the server, or not readable", one(args));
                 ExitCode::from(2)
             } else {
                 ExitCode::SUCCESS
@@ -225,6 +282,9 @@ fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> ExitCo
     };
     match result {
         Ok(code) => code,
-        Err(e) => fail(e),
+        Err(e) => {
+            explain::session_error(&e, cfg).print();
+            ExitCode::from(1)
+        }
     }
 }

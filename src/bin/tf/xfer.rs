@@ -1,7 +1,8 @@
 //! tf's transfer subcommands: options, progress bar, resume, verification and
 //! parallel streams.
 
-use super::{fail, ExitCode};
+use super::explain::{self, Access};
+use super::{fail, report, ExitCode};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{IsTerminal, Read, Seek, SeekFrom};
@@ -22,6 +23,7 @@ struct Opts {
     verify: bool,
     overwrite: bool,
     delete: bool,
+    parents: bool,
     positional: Vec<String>,
 }
 
@@ -46,6 +48,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
             "--verify" => o.verify = true,
             "--overwrite" => o.overwrite = true,
             "--delete" => o.delete = true,
+            "--parents" => o.parents = true,
             s if s.starts_with("--") => return Err(format!("unknown option {s}")),
             _ => o.positional.push(a.clone()),
         }
@@ -161,18 +164,39 @@ fn verify(c: &mut Client, remote: &str, local: &Path) -> Result<bool, String> {
     }
 }
 
-fn outcome(st: Result<(), Status>) -> ExitCode {
+fn outcome(cfg: &ClientConfig, cmd: &str, remote: &str, st: Result<(), Status>) -> ExitCode {
+    let access = if matches!(cmd, "put" | "sndfile" | "sup") {
+        Access::Create
+    } else {
+        Access::Read
+    };
     match st {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Status::Failed(n, t)) => {
-            eprintln!("FAILED {n} : {t}");
-            ExitCode::from(2)
+        Err(st) => report(cfg, cmd, &[(remote, access)], &st),
+    }
+}
+
+/// `--parents`: MKDIR every missing ancestor of `remote`, like `mkdir -p`
+/// (an existing directory is fine; anything else stops with its reason).
+fn make_parents(c: &mut Client, cfg: &ClientConfig, remote: &str) -> Result<(), ExitCode> {
+    let comps: Vec<&str> = remote.split('/').filter(|p| !p.is_empty()).collect();
+    let mut dir = String::new();
+    for comp in comps.iter().take(comps.len().saturating_sub(1)) {
+        if !dir.is_empty() {
+            dir.push('/');
         }
-        Err(other) => {
-            eprintln!("{other:?}");
-            ExitCode::from(2)
+        dir.push_str(comp);
+        match c.call("MKDIR", dir.as_bytes()) {
+            Ok(Status::Ok(_)) => {}
+            Ok(Status::Failed(n, _)) if n == i32::from(tfd::wire::Failed::DirExists.code()) => {}
+            Ok(st) => return Err(report(cfg, "mkdir", &[(dir.as_str(), Access::Create)], &st)),
+            Err(e) => {
+                explain::session_error(&e, cfg).print();
+                return Err(ExitCode::from(1));
+            }
         }
     }
+    Ok(())
 }
 
 /// Runs one transfer subcommand.
@@ -181,6 +205,14 @@ pub fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> Ex
         Ok(o) => o,
         Err(e) => return fail(format!("{cmd}: {e}")),
     };
+    if o.parents {
+        if !matches!(cmd, "put" | "sndfile" | "sup") {
+            return fail(format!("{cmd}: --parents is for uploads (put, sndfile, sup)"));
+        }
+        if let Err(code) = make_parents(c, cfg, &o.positional[1]) {
+            return code;
+        }
+    }
     match transfer(c, cfg, cmd, &o) {
         Ok(code) => code,
         Err(e) => fail(e),
@@ -298,5 +330,5 @@ fn transfer(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
     if st.is_ok() && o.verify && !(cmd == "rcvfile" && o.delete) && !verify(c, remote, local_path)? {
         return Ok(ExitCode::from(3));
     }
-    Ok(outcome(st))
+    Ok(outcome(cfg, cmd, remote, st))
 }
