@@ -399,9 +399,15 @@ static CREATED: std::sync::Mutex<Vec<(&'static str, String)>> = std::sync::Mutex
 fn created(kind: &'static str, name: &str) {
     static REGISTER: std::sync::Once = std::sync::Once::new();
     REGISTER.call_once(|| {
-        assert!(tfd::sys::at_exit(remove_created), "cannot register the test users' clean-up");
+        assert!(
+            tfd::sys::at_exit(remove_created),
+            "cannot register the test users' clean-up"
+        );
     });
-    CREATED.lock().unwrap_or_else(|p| p.into_inner()).push((kind, name.to_string()));
+    CREATED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push((kind, name.to_string()));
 }
 
 /// Deletes the users (then the groups) recorded by [`created`]. A user whose
@@ -409,7 +415,11 @@ fn created(kind: &'static str, name: &str) {
 /// with --force.
 extern "C" fn remove_created() {
     let list = std::mem::take(&mut *CREATED.lock().unwrap_or_else(|p| p.into_inner()));
-    for (kind, name) in list.iter().filter(|(k, _)| *k == "user").chain(list.iter().filter(|(k, _)| *k == "group")) {
+    for (kind, name) in list
+        .iter()
+        .filter(|(k, _)| *k == "user")
+        .chain(list.iter().filter(|(k, _)| *k == "group"))
+    {
         let tool = if *kind == "user" { "userdel" } else { "groupdel" };
         let mut done = false;
         for _ in 0..20 {
@@ -421,7 +431,10 @@ extern "C" fn remove_created() {
             std::thread::sleep(Duration::from_millis(100));
         }
         if !done && *kind == "user" {
-            let _ = Command::new("userdel").args(["--force", name]).stderr(Stdio::null()).status();
+            let _ = Command::new("userdel")
+                .args(["--force", name])
+                .stderr(Stdio::null())
+                .status();
         }
     }
 }
