@@ -11,6 +11,8 @@ pub mod fstat;
 pub mod handshake;
 pub mod hpf;
 pub mod netlock;
+pub mod noise;
+pub mod record;
 pub mod secfs;
 pub mod status;
 pub mod udp;
