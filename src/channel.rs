@@ -14,9 +14,10 @@
 
 use crate::wire::aes::{self, AesDecrypt, AesEncrypt, AesError, AesKey, BLOCK};
 use crate::wire::frame::{self, FrameError, MAX_FRAME};
+use crate::wire::{noise, record};
 use crate::wire::uuid::{self, TEXT_LEN};
 use crate::wire::Cipher;
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 
 /// Why a channel operation failed. Every variant ends the connection.
@@ -34,6 +35,9 @@ pub enum ChannelError {
     Cipher(AesError),
     /// CIAON is on and a unit came without the session's identity token.
     Identity,
+    /// The secure transport refused a record (tampered, replayed, reordered,
+    /// truncated) or could not seal one.
+    Secure(String),
 }
 
 impl std::fmt::Display for ChannelError {
@@ -44,6 +48,7 @@ impl std::fmt::Display for ChannelError {
             ChannelError::Frame(e) => write!(f, "protocol violation: {e}"),
             ChannelError::Cipher(e) => write!(f, "cipher: {e}"),
             ChannelError::Identity => write!(f, "CIAON: a unit without the identity token"),
+            ChannelError::Secure(e) => write!(f, "secure transport: {e}"),
         }
     }
 }
@@ -52,6 +57,9 @@ impl std::error::Error for ChannelError {}
 
 impl From<io::Error> for ChannelError {
     fn from(e: io::Error) -> Self {
+        if e.get_ref().is_some_and(|i| i.is::<SecureError>()) {
+            return ChannelError::Secure(e.to_string());
+        }
         if e.kind() == io::ErrorKind::UnexpectedEof {
             ChannelError::Closed
         } else {
@@ -108,6 +116,10 @@ pub struct RxHalf<R: Read = TcpStream> {
     aes: Option<Box<AesDecrypt>>,
     /// CIAON's identity token: when set, every unit must come after it.
     ident: Option<[u8; TEXT_LEN]>,
+    /// Under the secure transport: the stream cipher's state, kept (NIGMA
+    /// still replaces it) but no longer applied.
+    aside: Option<Cipher>,
+    sealed: bool,
     /// Bytes received so far (for session accounting).
     pub bytes: u64,
 }
@@ -148,14 +160,21 @@ impl<R: Read> RxHalf<R> {
             cipher: None,
             aes: None,
             ident: None,
+            aside: None,
+            sealed: false,
             bytes: 0,
         }
     }
 
     /// Switches decryption on (or replaces the state after NIGMA). Under an AES
-    /// layer this replaces the state that comes back when the layer goes.
+    /// layer this replaces the state that comes back when the layer goes; under
+    /// the secure transport the state is kept but never applied again.
     pub fn set_cipher(&mut self, c: Cipher) {
-        self.cipher = Some(c);
+        if self.sealed {
+            self.aside = Some(c);
+        } else {
+            self.cipher = Some(c);
+        }
     }
 
     /// Puts the AES layer on (GOAES) or takes it off (`None`, TFPCRYPTO) from
@@ -431,6 +450,10 @@ pub struct TxHalf<W: Write = TcpStream> {
     aes: Option<Box<AesEncrypt>>,
     /// CIAON's identity token (client side): sent before every unit.
     ident: Option<[u8; TEXT_LEN]>,
+    /// Under the secure transport: the stream cipher's state, kept (NIGMA
+    /// still replaces it) but no longer applied.
+    aside: Option<Cipher>,
+    sealed: bool,
     buf: Vec<u8>,
     /// Bytes sent so far.
     pub bytes: u64,
@@ -475,6 +498,8 @@ impl<W: Write> TxHalf<W> {
             cipher: None,
             aes: None,
             ident: None,
+            aside: None,
+            sealed: false,
             buf: Vec::with_capacity(1024),
             bytes: 0,
             generation: 0,
@@ -482,10 +507,15 @@ impl<W: Write> TxHalf<W> {
         }
     }
 
-    /// Switches encryption on (or replaces the state after NIGMA).
+    /// Switches encryption on (or replaces the state after NIGMA; under the
+    /// secure transport the state is kept but never applied again).
     pub fn set_cipher(&mut self, c: Cipher) {
         self.generation += 1;
-        self.cipher = Some(c);
+        if self.sealed {
+            self.aside = Some(c);
+        } else {
+            self.cipher = Some(c);
+        }
     }
 
     /// Puts the AES layer on (GOAES) or takes it off (`None`, TFPCRYPTO) from
@@ -766,6 +796,74 @@ impl<W: Write> TxHalf<W> {
     }
 }
 
+impl RxHalf<NetStream> {
+    /// Turns the secure transport on for everything that arrives from now on
+    /// (call it between frames). Bytes already buffered are the first records'
+    /// own; the stream cipher is kept aside, no longer applied. `confirm`: the
+    /// handshake hash the peer's first record must carry (the server's side).
+    pub fn start_opening(&mut self, opener: record::Opener, confirm: Option<[u8; noise::LEN]>) {
+        let pending = self.inner.buffer().to_vec();
+        self.inner.consume(pending.len());
+        let mut raw = vec![0u8; RAW_BUFFER.max(pending.len())];
+        raw[..pending.len()].copy_from_slice(&pending);
+        self.inner.get_mut().open = Some(Box::new(Opening {
+            opener,
+            raw,
+            start: 0,
+            end: pending.len(),
+            at: 0,
+            end_data: 0,
+            confirm,
+            closed: false,
+        }));
+        self.aside = self.cipher.take();
+        self.sealed = true;
+    }
+
+    /// Whether the secure transport is on.
+    pub fn secure(&self) -> bool {
+        self.sealed
+    }
+}
+
+impl TxHalf<NetStream> {
+    /// Turns the secure transport on for everything sent from now on (call it
+    /// between frames); the stream cipher is kept aside, no longer applied.
+    pub fn start_sealing(&mut self, sealer: record::Sealer) {
+        self.generation += 1;
+        self.inner.seal = Some(Box::new(Sealing {
+            sealer,
+            out: Vec::with_capacity(record::HEADER + record::MAX_BODY),
+        }));
+        self.aside = self.cipher.take();
+        self.sealed = true;
+    }
+
+    /// The client's first record: the handshake hash, so the server knows the
+    /// client holds the keys before it acts on anything.
+    pub fn send_confirm(&mut self, h: &[u8; noise::LEN]) -> Result<(), ChannelError> {
+        self.generation += 1;
+        self.inner.send_record(record::Kind::Confirm, h)?;
+        Ok(())
+    }
+
+    /// Ends the stream with a `Close` record, so the peer can tell the end from
+    /// a truncation; nothing without the secure transport.
+    pub fn send_close(&mut self) -> Result<(), ChannelError> {
+        if self.inner.seal.is_none() {
+            return Ok(());
+        }
+        self.generation += 1;
+        self.inner.send_record(record::Kind::Close, &[])?;
+        Ok(())
+    }
+
+    /// Whether the secure transport is on.
+    pub fn secure(&self) -> bool {
+        self.sealed
+    }
+}
+
 /// Writes `a` then `b` in as few syscalls as the kernel allows (one, usually),
 /// so a prepared AES frame's header block does not leave as a packet of its own.
 fn write_all_pair<W: Write>(w: &mut W, a: &[u8], b: &[u8]) -> io::Result<()> {
@@ -799,12 +897,173 @@ pub struct NetStream {
     urgent: Option<UrgentHandler>,
     /// Bandwidth limits (`rate_limit_*`), if any; None costs nothing.
     pace: Option<std::sync::Arc<crate::bandwidth::Pace>>,
+    /// The secure transport's sending side, once on: every write is a record.
+    seal: Option<Box<Sealing>>,
+    /// The secure transport's receiving side, once on: reads open records.
+    open: Option<Box<Opening>>,
 }
+
+/// A secure transport failure, carried inside an `io::Error` through `Read`
+/// and `Write` so [`ChannelError`] can tell it from a socket error.
+#[derive(Debug)]
+pub struct SecureError(pub String);
+
+impl std::fmt::Display for SecureError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SecureError {}
+
+fn secure_err(what: impl std::fmt::Display) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, SecureError(what.to_string()))
+}
+
+struct Sealing {
+    sealer: record::Sealer,
+    out: Vec<u8>,
+}
+
+/// Records arrive in `raw`; the one being read is opened in place, and its
+/// data (`raw[at..end_data]`) handed out from there.
+struct Opening {
+    opener: record::Opener,
+    raw: Vec<u8>,
+    /// Unread wire bytes: `raw[start..end]`.
+    start: usize,
+    end: usize,
+    at: usize,
+    end_data: usize,
+    /// The handshake hash the peer's first record must confirm (server side).
+    confirm: Option<[u8; noise::LEN]>,
+    closed: bool,
+}
+
+/// Room for two whole records, so one read usually brings a record whole.
+const RAW_BUFFER: usize = 2 * (record::HEADER + record::MAX_BODY);
 
 impl NetStream {
     /// The socket.
     pub fn get_ref(&self) -> &TcpStream {
         &self.sock
+    }
+
+    /// Whether the secure transport is on in either direction.
+    pub fn secure(&self) -> bool {
+        self.seal.is_some() || self.open.is_some()
+    }
+
+    fn write_sock(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let Some(p) = &self.pace else {
+            return self.sock.write(buf);
+        };
+        let n = buf.len().min(p.quantum());
+        p.charge(crate::bandwidth::Dir::Out, n);
+        self.sock.write(&buf[..n])
+    }
+
+    fn write_sock_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            match self.write_sock(buf) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => buf = &buf[n..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Seals one record of `kind` and sends it whole.
+    fn send_record(&mut self, kind: record::Kind, data: &[u8]) -> io::Result<()> {
+        let Some(mut s) = self.seal.take() else {
+            return Err(secure_err("not on"));
+        };
+        s.out.clear();
+        let r = s.sealer.seal(kind, data, &mut s.out).map_err(secure_err);
+        let r = r.and_then(|()| self.write_sock_all(&s.out));
+        self.seal = Some(s);
+        r
+    }
+
+    /// Reads the socket until `raw` holds `need` unread bytes.
+    fn fill(&mut self, o: &mut Opening, need: usize) -> io::Result<()> {
+        while o.end - o.start < need {
+            if o.start + need > o.raw.len() {
+                o.raw.copy_within(o.start..o.end, 0);
+                o.end -= o.start;
+                o.start = 0;
+            }
+            let end = o.end;
+            let n = self.read_sock(&mut o.raw[end..])?;
+            if n == 0 {
+                return Err(secure_err(if o.end == o.start {
+                    "the stream ended without a close record (truncated)"
+                } else {
+                    "the stream ended inside a record (truncated)"
+                }));
+            }
+            o.end += n;
+        }
+        Ok(())
+    }
+
+    /// Opens the next record into `o.at..o.end_data`: data, or the end of the
+    /// stream (`closed`). Rekey records are followed and skipped.
+    fn next_record(&mut self, o: &mut Opening) -> io::Result<()> {
+        loop {
+            self.fill(o, record::HEADER)?;
+            let mut hdr = [0u8; record::HEADER];
+            hdr.copy_from_slice(&o.raw[o.start..o.start + record::HEADER]);
+            let body = record::Opener::body_len(hdr).map_err(secure_err)?;
+            self.fill(o, record::HEADER + body)?;
+            let at = o.start + record::HEADER;
+            let (kind, len) = o
+                .opener
+                .open(hdr, &mut o.raw[at..at + body])
+                .map_err(|e| secure_err(format!("record refused: {e}")))?;
+            o.start = at + body;
+            let expected = o.confirm.take();
+            match (kind, expected) {
+                (record::Kind::Confirm, Some(h)) if len == h.len() => {
+                    if !openssl::memcmp::eq(&o.raw[at..at + len], &h) {
+                        return Err(secure_err("the peer confirmed another handshake"));
+                    }
+                }
+                (_, Some(_)) | (record::Kind::Confirm, None) => {
+                    return Err(secure_err("no confirmation before data"));
+                }
+                (record::Kind::Rekey, None) => {}
+                (record::Kind::Close, None) => {
+                    o.closed = true;
+                    return Ok(());
+                }
+                (record::Kind::Data, None) => {
+                    o.at = at;
+                    o.end_data = at + len;
+                    if len > 0 {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
+    fn read_records(&mut self, o: &mut Opening, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        while o.at == o.end_data {
+            if o.closed {
+                return Ok(0);
+            }
+            self.next_record(o)?;
+        }
+        let n = buf.len().min(o.end_data - o.at);
+        buf[..n].copy_from_slice(&o.raw[o.at..o.at + n]);
+        o.at += n;
+        Ok(n)
     }
 
     /// Reads at most one pacing quantum and charges what arrived (the sender
@@ -822,12 +1081,13 @@ impl NetStream {
 
 impl Write for NetStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let Some(p) = &self.pace else {
-            return self.sock.write(buf);
-        };
-        let n = buf.len().min(p.quantum());
-        p.charge(crate::bandwidth::Dir::Out, n);
-        self.sock.write(&buf[..n])
+        if self.seal.is_none() {
+            return self.write_sock(buf);
+        }
+        // one record per write, sent whole: the count is what it carried
+        let n = buf.len().min(record::MAX_DATA);
+        self.send_record(record::Kind::Data, &buf[..n])?;
+        Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -837,6 +1097,18 @@ impl Write for NetStream {
 
 impl Read for NetStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(mut o) = self.open.take() else {
+            return self.read_sock(buf);
+        };
+        let r = self.read_records(&mut o, buf);
+        self.open = Some(o);
+        r
+    }
+}
+
+impl NetStream {
+    /// Reads the socket (see the type's comment on urgent data).
+    fn read_sock(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
         use std::os::fd::AsFd;
         let Some(handler) = self.urgent.as_ref() else {
@@ -896,11 +1168,15 @@ impl Channel {
             sock: stream.try_clone()?,
             urgent,
             pace: None,
+            seal: None,
+            open: None,
         };
         let tx = NetStream {
             sock: stream,
             urgent: None,
             pace: None,
+            seal: None,
+            open: None,
         };
         Ok(Channel {
             rx: RxHalf::new(rx),

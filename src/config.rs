@@ -151,6 +151,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "bandwidth shared by every session of the node, bytes per second in each direction, or K/M/G; 0 = no limit (default 0)",
     ),
     (
+        "secure_transport",
+        "off, allow or require: tfd's authenticated, forward-secret transport (TFDSECURE; default allow; require refuses every command but TFDSECURE, KEEPALIVE and PROCKEY until it is on)",
+    ),
+    (
         "sync_uploads",
         "yes or no: an upload is on stable storage (file and directory entry fsynced) before it is acknowledged (default yes)",
     ),
@@ -247,6 +251,18 @@ pub enum Trp {
     Dns(String),
 }
 
+/// `secure_transport`: whether the TFDSECURE upgrade is offered, and whether a
+/// session must take it before anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecureTransport {
+    /// TFDSECURE answers UNKNOWN, as an older server would.
+    Off,
+    /// Offered; legacy clients go on as before (the default).
+    Allow,
+    /// Every command but TFDSECURE, KEEPALIVE and PROCKEY fails until it is on.
+    Require,
+}
+
 /// A parsed configuration. Built by [`Config::parse_str`] or [`Config::load`];
 /// every field is public so tests and tools can build one by hand, which is why
 /// [`Config::validate`] exists separately.
@@ -287,6 +303,8 @@ pub struct Config {
     /// Uploads are fsynced (data, then the directory entry) before they are
     /// acknowledged; off trades that durability for speed.
     pub sync_uploads: bool,
+    /// Whether clients may (or must) move to the secure transport.
+    pub secure_transport: SecureTransport,
     /// Largest file INTREAD sends (held in memory) or INTWRITE accepts.
     pub intrw_max: u64,
     pub walk_limit: u64,
@@ -352,6 +370,7 @@ impl fmt::Debug for Config {
             .field("hpf_max_buffer", &self.hpf_max_buffer)
             .field("direct_io_min", &self.direct_io_min)
             .field("sync_uploads", &self.sync_uploads)
+            .field("secure_transport", &self.secure_transport)
             .field("intrw_max", &self.intrw_max)
             .field("walk_limit", &self.walk_limit)
             .field("replay_cache", &self.replay_cache)
@@ -759,6 +778,7 @@ struct Draft {
     direct_io_min: Option<u64>,
     rate_limits: crate::bandwidth::Rates,
     sync_uploads: Option<bool>,
+    secure_transport: Option<SecureTransport>,
     intrw_max: Option<u64>,
     walk_limit: Option<u64>,
     replay_cache: Option<usize>,
@@ -1059,6 +1079,14 @@ fn parse_value(d: &mut Draft, key: &'static str, value: &str, line: usize) -> Re
             })?;
             d.direct_io_min = Some(size);
         }
+        "secure_transport" => {
+            d.secure_transport = Some(match value {
+                "off" => SecureTransport::Off,
+                "allow" => SecureTransport::Allow,
+                "require" => SecureTransport::Require,
+                _ => return Err(format!("{value:?} is not off, allow or require")),
+            })
+        }
         "sync_uploads" => {
             d.sync_uploads = Some(match value {
                 "yes" | "on" | "true" => true,
@@ -1229,6 +1257,7 @@ fn finish(d: Draft, file: &str, seen: &KeyLines) -> Result<Config, ConfigError> 
         hpf_max_buffer: d.hpf_max_buffer.unwrap_or(DEFAULT_HPF_MAX_BUFFER),
         direct_io_min: d.direct_io_min.unwrap_or(DEFAULT_DIRECT_IO_MIN),
         sync_uploads: d.sync_uploads.unwrap_or(true),
+        secure_transport: d.secure_transport.unwrap_or(SecureTransport::Allow),
         intrw_max: d.intrw_max.unwrap_or(DEFAULT_INTRW_MAX),
         walk_limit: d.walk_limit.unwrap_or(DEFAULT_WALK_LIMIT),
         replay_cache: d.replay_cache.unwrap_or(DEFAULT_REPLAY_CACHE),
@@ -1813,6 +1842,18 @@ mod tests {
             assert!(e.starts_with("<config>:6: hpf_max_buffer: "), "{bad}: {e}");
             assert!(e.contains("is not a size 1..64M"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn secure_transport_key() {
+        let parse = |v: &str| Config::parse_str(&minimal(&format!("secure_transport {v}\n")));
+        assert_eq!(
+            Config::parse_str(&minimal("")).unwrap().secure_transport,
+            SecureTransport::Allow
+        );
+        assert_eq!(parse("off").unwrap().secure_transport, SecureTransport::Off);
+        assert_eq!(parse("require").unwrap().secure_transport, SecureTransport::Require);
+        assert!(parse("yes").is_err());
     }
 
     #[test]

@@ -220,6 +220,7 @@ fn daemon_mode_detaches_and_writes_a_pidfile() {
     );
     let mut cfg = tfd::client::ClientConfig::new(&format!("127.0.0.1:{port}"), keys().1.clone(), "h");
     cfg.timeout = Some(Duration::from_secs(10));
+    cfg.transport = tfd::client::Transport::Legacy;
     let mut c = tfd::client::Client::connect(&cfg).unwrap();
     assert_eq!(c.raw(b"ECHO daemon").unwrap(), b"daemon");
     drop(c);

@@ -109,6 +109,7 @@ impl Cluster {
     fn config(&self, addr: &str) -> ClientConfig {
         let mut c = ClientConfig::new(addr, keys().1.clone(), &self.hash);
         c.timeout = Some(Duration::from_secs(20));
+        c.transport = tfd::client::Transport::Legacy;
         c
     }
 

@@ -168,6 +168,7 @@ pub fn run(bin: &Path, dir: &Path, clients: usize, secs: u64) -> Result<Outcome,
         "soaklife",
     );
     cfg.timeout = Some(Duration::from_secs(10));
+    cfg.transport = tfd::client::Transport::Legacy;
 
     let first = spawn(bin, dir, "a")?;
     wait_serving(&cfg, Duration::from_secs(15)).ok_or("the first tfd did not start")?;

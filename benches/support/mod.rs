@@ -169,6 +169,8 @@ impl Server {
     pub fn client_config(&self) -> ClientConfig {
         let mut c = ClientConfig::new(&self.addr.to_string(), self.pubkey_pem.clone(), &self.hash);
         c.timeout = Some(Duration::from_secs(10));
+        // the legacy cipher unless a phase asks for the secure transport
+        c.transport = tfd::client::Transport::Legacy;
         c
     }
 

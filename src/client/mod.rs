@@ -79,6 +79,11 @@ pub struct ClientConfig {
     /// Switch to AES-256-CBC (GOAES) right after the handshake; a server that
     /// refuses it is an error.
     pub aes: bool,
+    /// Whether to move to tfd's secure transport after the handshake.
+    pub transport: Transport,
+    /// The secure transport rekeys after this many bytes each way (tests make
+    /// it small to see rekeying happen).
+    pub rekey_after: u64,
     /// The parsed public key and the PEM it came from, shared by clones: parsing
     /// the PEM costs a client more than the RSA operation itself.
     parsed: std::sync::Arc<std::sync::Mutex<Option<ParsedKey>>>,
@@ -95,6 +100,8 @@ impl ClientConfig {
             key_len: 32,
             timeout: Some(Duration::from_secs(30)),
             aes: false,
+            transport: Transport::Prefer,
+            rekey_after: crate::wire::record::REKEY_AFTER,
             parsed: Default::default(),
         }
     }
@@ -113,6 +120,18 @@ impl ClientConfig {
         *cache = Some((self.pubkey_pem.clone(), rsa.clone()));
         Ok(rsa)
     }
+}
+
+/// Which transport a client asks for after the handshake (doc/secure-transport.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// The protocol's own ciphers only (`tf --legacy`).
+    Legacy,
+    /// The secure transport when the server offers it, else the legacy one
+    /// (the default).
+    Prefer,
+    /// The secure transport or no session (`tf --secure`).
+    Require,
 }
 
 /// A public key as parsed from its PEM (kept with the PEM, to notice a change).
@@ -151,6 +170,11 @@ impl Client {
         chan.tx.send_frame(cfg.hash.as_bytes())?;
         expect_ok(&mut chan, "hash")?;
         let mut c = Client { chan };
+        if cfg.transport != Transport::Legacy {
+            let psk = crate::commands::secure::psk_from_session_key(&key).map_err(|e| ClientError::Key(e.to_string()))?;
+            key.fill(0);
+            c.upgrade(&psk, cfg)?;
+        }
         if cfg.aes {
             if let Err(st) = c.goaes()? {
                 return Err(ClientError::Protocol(format!("GOAES refused: {st:?}")));
@@ -222,6 +246,45 @@ impl Client {
     /// `END`: closes the session (no reply).
     pub fn end(mut self) -> Result<(), ClientError> {
         self.chan.tx.send_frame(b"END")?;
+        self.chan.tx.send_close()?;
+        Ok(())
+    }
+
+    /// Whether the session runs over the secure transport.
+    pub fn secure(&self) -> bool {
+        self.chan.tx.secure()
+    }
+
+    /// `TFDSECURE`: the Noise handshake bound to the session key, then records
+    /// both ways and the confirmation. An older server's UNKNOWN leaves the
+    /// legacy cipher on unless the transport is required; a reply that fails
+    /// authentication is always an error (the server did not know the key).
+    fn upgrade(&mut self, psk: &[u8; 32], cfg: &ClientConfig) -> Result<(), ClientError> {
+        use crate::wire::noise::{Initiator, Suite};
+        use crate::wire::record::{Opener, Sealer};
+        let suite = Suite::preferred();
+        let mut msg = format!("TFDSECURE {} ", suite.protocol_name()).into_bytes();
+        let init = Initiator::start(suite, crate::commands::secure::PROLOGUE, psk, b"", &mut msg, None)
+            .map_err(|e| ClientError::Key(e.to_string()))?;
+        self.chan.tx.send_frame(&msg)?;
+        let reply = self.chan.rx.recv_frame()?;
+        let Some(msg2) = reply.strip_prefix(b"OK ") else {
+            return match Status::parse(&reply) {
+                Status::Unknown if cfg.transport == Transport::Prefer => Ok(()),
+                Status::Unknown => Err(ClientError::Protocol(
+                    "the server does not offer the secure transport".into(),
+                )),
+                other => Err(ClientError::Handshake("secure transport", other)),
+            };
+        };
+        let (_, t) = init.finish(msg2).map_err(|e| {
+            ClientError::Protocol(format!(
+                "the server failed to authenticate the secure transport ({e}): a man in the middle?"
+            ))
+        })?;
+        self.chan.tx.start_sealing(Sealer::new(t.send, cfg.rekey_after));
+        self.chan.rx.start_opening(Opener::new(t.recv), None);
+        self.chan.tx.send_confirm(&t.h)?;
         Ok(())
     }
 }

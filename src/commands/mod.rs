@@ -15,6 +15,7 @@ pub mod netlock;
 pub mod notify;
 pub mod quota;
 pub mod secfs;
+pub mod secure;
 pub mod security;
 pub mod stat;
 pub mod time;
@@ -249,6 +250,8 @@ pub static TABLE: &[Spec] = &[
     Spec { name: "LOCKSYS", handler: confine::locksys, gate: ANY, tfpsfs: NOT_TFPSFS },
     Spec { name: "FLYCONTEXT", handler: confine::flycontext, gate: ANY, tfpsfs: NOT_TFPSFS },
     Spec { name: "RUNBASH", handler: confine::runbash, gate: ANY, tfpsfs: NOT_TFPSFS },
+    // tfd's own: the secure transport (doc/secure-transport.md)
+    Spec { name: "TFDSECURE", handler: secure::tfdsecure, gate: PRE, tfpsfs: NOT_TFPSFS },
 ];
 
 /// Finds a command by its upper-case name.

@@ -101,6 +101,7 @@ pub fn handshake(
     };
     chan.tx.send_frame(b"OK")?;
     chan.start_cipher(&key);
+    let secure = crate::commands::secure::SecureState::from_session_key(&key);
 
     // 5–6: hash, encrypted
     let hash = match chan.rx.recv_frame_max(hs::MAX_HASH_FRAME) {
@@ -165,6 +166,7 @@ pub fn handshake(
         pace,
         secfs: Default::default(),
         netlocks: Default::default(),
+        secure,
     };
     // with injail the pre-login deadline goes on until INJAIL
     if state.logged_in && !state.needs_jail {

@@ -124,6 +124,8 @@ pub struct Session {
     pub secfs: commands::secfs::SecfsState,
     /// NETLOCK slots (released with their descriptors when the session ends).
     pub netlocks: commands::netlock::Locks,
+    /// What TFDSECURE needs from the handshake (the pre-shared key).
+    pub secure: commands::secure::SecureState,
 }
 
 impl Session {
@@ -278,6 +280,8 @@ impl Session {
             }
         }
         count(self, Row::Other);
+        // the peer can tell this end from a truncation (secure transport only)
+        let _ = commands::secure::close(self);
     }
 
     fn dispatch(&mut self, name: &str, arg: &[u8]) -> Result<Reply, CmdError> {
@@ -305,11 +309,21 @@ impl Session {
 
     /// The gating sequence (document, "Security enhancement" and "In-jail").
     fn gate(&self, spec: Option<&'static commands::Spec>) -> Result<(), CmdError> {
+        let name = spec.map_or("", |s| s.name);
+        if self.ctx.cfg.secure_transport == crate::config::SecureTransport::Require
+            && !self.chan.tx.secure()
+            && !matches!(name, "TFDSECURE" | "KEEPALIVE" | "PROCKEY")
+        {
+            return Err(Failed::SecureRequired.into());
+        }
         if !self.state.logged_in && !spec.is_some_and(|s| s.gate.before_login) {
             return Err(Failed::BeforeLogin.into());
         }
         if self.state.needs_jail {
-            let allowed = spec.is_some_and(|s| s.gate.before_jail && !(self.state.single_user && s.name != "INJAIL"));
+            // single-user mode: only INJAIL (and the upgrade that protects its token)
+            let allowed = spec.is_some_and(|s| {
+                s.gate.before_jail && !(self.state.single_user && s.name != "INJAIL" && s.name != "TFDSECURE")
+            });
             if !allowed {
                 return Err(Failed::BeforeInjail.into());
             }
@@ -317,7 +331,6 @@ impl Session {
         // the document: LOCKSYS, then FLYCONTEXT, before anything but the
         // commands allowed before LOGIN (END, LOGIN, KEEPALIVE, PROCKEY)
         let early = spec.is_some_and(|s| s.gate.before_login);
-        let name = spec.map_or("", |s| s.name);
         if self.state.needs_locksys && !early && name != "LOCKSYS" {
             return Err(Failed::LockSys.into());
         }

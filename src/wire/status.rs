@@ -146,6 +146,10 @@ pub enum Failed {
     FaiExpired = 68,
     /// The FAI key is unusable.
     FaiKey = 69,
+    /// tfd's own: the secure transport upgrade failed (the session ends).
+    Secure = 200,
+    /// tfd's own: `secure_transport require` and the session has not upgraded.
+    SecureRequired = 201,
 }
 
 impl Failed {
@@ -222,6 +226,8 @@ impl Failed {
             FaiInit => "Failed initializing FAI interface.",
             FaiExpired => "Token expired for FAI access.",
             FaiKey => "FAI key is invalid.",
+            Secure => "Secure transport failed.",
+            SecureRequired => "Secure transport required.",
         }
     }
 
@@ -236,7 +242,7 @@ impl Failed {
     }
 
     /// Every code, in numeric order (for tests and documentation).
-    pub const ALL: [Failed; 69] = {
+    pub const ALL: [Failed; 71] = {
         use Failed::*;
         [
             AccessDenied,
@@ -308,6 +314,8 @@ impl Failed {
             FaiInit,
             FaiExpired,
             FaiKey,
+            Secure,
+            SecureRequired,
         ]
     };
 
