@@ -14,9 +14,9 @@
 
 use crate::wire::aes::{self, AesDecrypt, AesEncrypt, AesError, AesKey, BLOCK};
 use crate::wire::frame::{self, FrameError, MAX_FRAME};
-use crate::wire::{noise, record};
 use crate::wire::uuid::{self, TEXT_LEN};
 use crate::wire::Cipher;
+use crate::wire::{noise, record};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 

@@ -54,10 +54,10 @@ impl Phase {
     fn gate(self, spec: Option<&Spec>) -> Option<&'static [u8]> {
         let through = match self {
             Phase::BeforeLogin => spec.is_some_and(|s| s.gate.before_login),
-            // single-user: "only END can be called before INJAIL" (and INJAIL itself)
-            Phase::BeforeJail { single_user } => {
-                spec.is_some_and(|s| s.gate.before_jail && (!single_user || s.name == "INJAIL"))
-            }
+            // single-user: "only END can be called before INJAIL" (and INJAIL
+            // itself, and tfd's TFDSECURE that protects INJAIL's token)
+            Phase::BeforeJail { single_user } => spec
+                .is_some_and(|s| s.gate.before_jail && (!single_user || s.name == "INJAIL" || s.name == "TFDSECURE")),
             Phase::Open => true,
         };
         match self {
@@ -215,6 +215,8 @@ fn probe(name: &str) -> Option<Probe> {
         // never runs anything (FAILED 64)
         "RUNBASH" => p(MISSING, Flow::Frame),
         "INTWRITE" => p(MISSING, Flow::Intwrite),
+        // an unknown Noise protocol: declined (FAILED 200), nothing changes
+        "TFDSECURE" => p(b"none", Flow::Frame),
         _ => None,
     }
 }
@@ -611,13 +613,20 @@ fn table_gates_give_the_documents_lists() {
         v.sort();
         v
     };
-    // (END is accepted everywhere by the session loop, outside the table)
-    assert_eq!(through(Phase::BeforeLogin), ["KEEPALIVE", "LOGIN", "PROCKEY"]);
+    // (END is accepted everywhere by the session loop, outside the table; tfd's
+    // own TFDSECURE goes wherever LOGIN and INJAIL go, to protect them)
+    assert_eq!(
+        through(Phase::BeforeLogin),
+        ["KEEPALIVE", "LOGIN", "PROCKEY", "TFDSECURE"]
+    );
     assert_eq!(
         through(Phase::BeforeJail { single_user: false }),
-        ["INJAIL", "KEEPALIVE", "LOGIN", "PROCKEY"]
+        ["INJAIL", "KEEPALIVE", "LOGIN", "PROCKEY", "TFDSECURE"]
     );
-    assert_eq!(through(Phase::BeforeJail { single_user: true }), ["INJAIL"]);
+    assert_eq!(
+        through(Phase::BeforeJail { single_user: true }),
+        ["INJAIL", "TFDSECURE"]
+    );
     assert_eq!(through(Phase::Open).len(), TABLE.len() + 1);
 }
 

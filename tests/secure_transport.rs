@@ -67,14 +67,20 @@ fn every_command_family_works_over_it() {
     assert!(ok(&c.call("MKDIR", b"d").unwrap()));
     assert!(srv.path("d").is_dir());
     // SNDFILE/RCVFILE and SUP/SDOWN, sizes around the record and chunk sizes
-    for (i, n) in [0usize, 1, 65_535, 65_536, 65_537, 524_284, 1_048_593].iter().enumerate() {
+    for (i, n) in [0usize, 1, 65_535, 65_536, 65_537, 524_284, 1_048_593]
+        .iter()
+        .enumerate()
+    {
         let data = pattern(*n, i as u64);
         let name = format!("d/s{i}");
         let st = c.sndfile(name.as_bytes(), false, &mut &data[..], &mut |_| {}).unwrap();
         assert_eq!(st, Status::Ok(vec![]), "SNDFILE size {n}");
         assert_eq!(fs::read(srv.path(&name)).unwrap(), data, "disk, size {n}");
         let mut back = Vec::new();
-        assert_eq!(c.rcvfile(name.as_bytes(), false, &mut back).unwrap(), Status::Ok(vec![]));
+        assert_eq!(
+            c.rcvfile(name.as_bytes(), false, &mut back).unwrap(),
+            Status::Ok(vec![])
+        );
         assert_eq!(back, data, "RCVFILE size {n}");
         let name = format!("d/u{i}");
         assert_eq!(c.sup(name.as_bytes(), &mut &data[..]).unwrap(), 0, "SUP size {n}");
@@ -87,10 +93,15 @@ fn every_command_family_works_over_it() {
     for (i, n) in [1usize, 4096, 1_000_003].iter().enumerate() {
         let data = pattern(*n, 50 + i as u64);
         let name = format!("p{i}");
-        c.put(name.as_bytes(), 0, 65_536, &mut &data[..], &mut |_| {}).unwrap().unwrap();
+        c.put(name.as_bytes(), 0, 65_536, &mut &data[..], &mut |_| {})
+            .unwrap()
+            .unwrap();
         assert_eq!(fs::read(srv.path(&name)).unwrap(), data, "PUT size {n}");
         let mut back = Vec::new();
-        assert_eq!(c.get(name.as_bytes(), 0, 30_000, &mut back, &mut |_| {}).unwrap(), Ok(*n as u64));
+        assert_eq!(
+            c.get(name.as_bytes(), 0, 30_000, &mut back, &mut |_| {}).unwrap(),
+            Ok(*n as u64)
+        );
         assert_eq!(back, data, "GET size {n}");
     }
     c.put_cancel(b"cancelled", 8, b"0123456789", tfd::wire::hpf::code::CANCEL)
@@ -121,11 +132,10 @@ fn every_command_family_works_over_it() {
     assert_eq!(c.ciaoff().unwrap(), Status::Ok(vec![]));
     // GENUUID and time from 2.5.1
     assert!(matches!(c.call("GENUUID", b"").unwrap(), Status::Ok(_)));
-    // a second upgrade is refused, and ends the session
-    c.chan.tx.send_frame(b"TFDSECURE again").unwrap();
-    let f = c.chan.rx.recv_frame().unwrap();
-    assert!(f.starts_with(b"FAILED 200 "), "{}", String::from_utf8_lossy(&f));
-    wait_log(&srv, "TFDSECURE refused: already on");
+    // a second upgrade is declined; nothing changes
+    assert_failed(c.call("TFDSECURE", b"again").unwrap(), 200);
+    assert_eq!(c.raw(b"ECHO still secure").unwrap(), b"still secure");
+    wait_log(&srv, "TFDSECURE declined: already on");
 }
 
 #[test]
@@ -147,7 +157,10 @@ fn notification_mode_over_it() {
     assert_eq!(c.chan.rx.recv_frame().unwrap(), b"0 msg_b");
     c.chan.tx.send_frame(b"END").unwrap();
     // the server ends with a close record: the client reads a clean end
-    assert!(matches!(c.chan.rx.recv_frame(), Err(tfd::channel::ChannelError::Closed)));
+    assert!(matches!(
+        c.chan.rx.recv_frame(),
+        Err(tfd::channel::ChannelError::Closed)
+    ));
 }
 
 /// A rekey every 4 KiB from the client: the server follows every one, and
@@ -191,7 +204,10 @@ fn require_refuses_everything_but_the_upgrade() {
     assert_failed(old.call("ECHO", b"x").unwrap(), 201);
     assert_failed(old.call("MKDIR", b"nope").unwrap(), 201);
     assert_failed(old.call("LOGIN", b"a b").unwrap(), 201);
-    assert!(!matches!(old.call("KEEPALIVE", b"1 1 1 1").unwrap(), Status::Failed(201, _)));
+    assert!(!matches!(
+        old.call("KEEPALIVE", b"1 1 1 1").unwrap(),
+        Status::Failed(201, _)
+    ));
     assert!(!srv.path("nope").exists());
     let mut c = secure_client(&srv);
     assert!(ok(&c.call("MKDIR", b"yes").unwrap()));
@@ -492,4 +508,38 @@ fn a_server_with_another_rsa_key_gets_nowhere() {
         Err(e) => panic!("{e}"),
         Ok(_) => panic!("a session with the wrong key"),
     }
+}
+
+/// `tf` upgrades by default and says so with -v; --legacy opts out; --secure
+/// insists, and explains a server that does not offer it.
+#[test]
+fn tf_uses_it_by_default_and_obeys_legacy_and_secure() {
+    let srv = Server::start();
+    let out = srv.tf(&["-v", "echo", "hi"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "hi");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("tf: transport: Noise_NNpsk0_25519_"), "{err}");
+    let out = srv.tf(&["--legacy", "-v", "echo", "hi"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("tf: transport: legacy"),
+        "{out:?}"
+    );
+    // a parallel put over two secure connections
+    let local = srv.dir.join("local.bin");
+    let data = pattern(3_000_000, 3);
+    fs::write(&local, &data).unwrap();
+    let out = srv.tf(&["--secure", "put", local.to_str().unwrap(), "up.bin", "--streams", "2"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(fs::read(srv.path("up.bin")).unwrap(), data);
+    wait_log(&srv, "secure transport on");
+
+    let off = Server::start_with("secure_transport off\n");
+    let out = off.tf(&["--secure", "echo", "hi"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("does not offer the secure transport"), "{err}");
+    let out = off.tf(&["-v", "echo", "hi"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("legacy"));
 }

@@ -141,6 +141,8 @@ type ParsedKey = (Vec<u8>, Rsa<Public>);
 pub struct Client {
     /// The channel (public so tests can drive raw units).
     pub chan: Channel,
+    /// The secure transport's Noise suite, when it is on.
+    suite: Option<crate::wire::noise::Suite>,
 }
 
 impl Client {
@@ -169,9 +171,10 @@ impl Client {
         chan.start_cipher(&key);
         chan.tx.send_frame(cfg.hash.as_bytes())?;
         expect_ok(&mut chan, "hash")?;
-        let mut c = Client { chan };
+        let mut c = Client { chan, suite: None };
         if cfg.transport != Transport::Legacy {
-            let psk = crate::commands::secure::psk_from_session_key(&key).map_err(|e| ClientError::Key(e.to_string()))?;
+            let psk =
+                crate::commands::secure::psk_from_session_key(&key).map_err(|e| ClientError::Key(e.to_string()))?;
             key.fill(0);
             c.upgrade(&psk, cfg)?;
         }
@@ -255,6 +258,14 @@ impl Client {
         self.chan.tx.secure()
     }
 
+    /// The transport in use, for people: the Noise protocol name, or `legacy`.
+    pub fn transport_name(&self) -> &'static str {
+        match self.suite {
+            Some(s) => s.protocol_name(),
+            None => "legacy (the protocol's own cipher, no integrity)",
+        }
+    }
+
     /// `TFDSECURE`: the Noise handshake bound to the session key, then records
     /// both ways and the confirmation. An older server's UNKNOWN leaves the
     /// legacy cipher on unless the transport is required; a reply that fails
@@ -285,6 +296,7 @@ impl Client {
         self.chan.tx.start_sealing(Sealer::new(t.send, cfg.rekey_after));
         self.chan.rx.start_opening(Opener::new(t.recv), None);
         self.chan.tx.send_confirm(&t.h)?;
+        self.suite = Some(suite);
         Ok(())
     }
 }

@@ -57,12 +57,20 @@ pub fn psk_from_session_key(key: &[u8]) -> Result<[u8; noise::LEN], noise::Noise
     noise::hkdf_sha256(PSK_SALT, key, PSK_INFO)
 }
 
-/// Answers FAILED and ends the session: after a failed upgrade neither side
-/// can trust the connection.
+/// Answers FAILED and ends the session: a handshake message that does not
+/// authenticate means someone tampers with the connection, and neither side
+/// can trust it any more.
 fn refuse(s: &mut Session, why: &str) -> CmdResult {
     warn!("{} TFDSECURE refused: {why}; closing", s.peer);
     s.chan.tx.send_frame(&Failed::Secure.to_wire())?;
     Ok(Reply::Close)
+}
+
+/// A request tfd cannot take (nothing was exchanged yet): FAILED, and the
+/// session goes on as it was.
+fn decline(s: &mut Session, why: &str) -> CmdResult {
+    info!("{} TFDSECURE declined: {why}", s.peer);
+    Err(Failed::Secure.into())
 }
 
 /// `TFDSECURE <protocol name> <message 1>`.
@@ -71,23 +79,28 @@ pub fn tfdsecure(s: &mut Session, arg: &[u8]) -> CmdResult {
         return Ok(Reply::Unknown);
     }
     if s.chan.tx.secure() {
-        return refuse(s, "already on");
+        return decline(s, "already on");
     }
     if s.chan.tx.aes_on() {
-        return refuse(s, "GOAES is on (send TFPCRYPTO first)");
+        return decline(s, "GOAES is on (send TFPCRYPTO first)");
     }
     let Some((name, msg1)) = crate::wire::command::split_space(arg) else {
-        return refuse(s, "no handshake message");
+        return decline(s, "no handshake message");
     };
     let Some(suite) = Suite::from_name(name) else {
-        return refuse(s, "unknown protocol name");
+        return decline(s, "unknown protocol name");
     };
     let Some(psk) = s.secure.psk else {
-        return refuse(s, "no session key to bind to");
+        return decline(s, "no session key to bind to");
     };
     let resp = match Responder::read(suite, PROLOGUE, &psk, msg1) {
         Ok((r, _payload)) => r,
-        Err(e) => return refuse(s, &format!("message 1: {e} (another session key: tampered, or a man in the middle)")),
+        Err(e) => {
+            return refuse(
+                s,
+                &format!("message 1: {e} (another session key: tampered, or a man in the middle)"),
+            )
+        }
     };
     let mut msg2 = Vec::with_capacity(noise::MSG_LEN);
     let t = match resp.reply(b"", &mut msg2, None) {

@@ -159,11 +159,7 @@ fn hkdf(ck: &[u8; LEN], ikm: &[u8], three: bool) -> Result<([u8; LEN], [u8; LEN]
     let mut temp = hmac(ck, &[ikm])?;
     let o1 = hmac(&temp, &[&[1]])?;
     let o2 = hmac(&temp, &[&o1, &[2]])?;
-    let o3 = if three {
-        hmac(&temp, &[&o2, &[3]])?
-    } else {
-        [0u8; LEN]
-    };
+    let o3 = if three { hmac(&temp, &[&o2, &[3]])? } else { [0u8; LEN] };
     temp.fill(0);
     Ok((o1, o2, o3))
 }
@@ -529,7 +525,12 @@ pub struct Responder {
 impl Responder {
     /// Reads message 1; fails with [`NoiseError::Auth`] when the initiator's
     /// pre-shared key differs from ours.
-    pub fn read(suite: Suite, prologue: &[u8], psk: &[u8; LEN], msg: &[u8]) -> Result<(Responder, Vec<u8>), NoiseError> {
+    pub fn read(
+        suite: Suite,
+        prologue: &[u8],
+        psk: &[u8; LEN],
+        msg: &[u8],
+    ) -> Result<(Responder, Vec<u8>), NoiseError> {
         if msg.len() < MSG_LEN {
             return Err(NoiseError::Length);
         }
@@ -545,7 +546,12 @@ impl Responder {
     }
 
     /// Writes message 2 to `out` and returns the transport keys.
-    pub fn reply(mut self, payload: &[u8], out: &mut Vec<u8>, fixed_e: Option<&[u8; LEN]>) -> Result<Transport, NoiseError> {
+    pub fn reply(
+        mut self,
+        payload: &[u8],
+        out: &mut Vec<u8>,
+        fixed_e: Option<&[u8; LEN]>,
+    ) -> Result<Transport, NoiseError> {
         let e = ephemeral(fixed_e)?;
         let pubk = public(&e)?;
         out.extend_from_slice(&pubk);
@@ -698,7 +704,10 @@ mod tests {
         for bit in 0..m1.len() * 8 {
             let mut t = m1.clone();
             t[bit / 8] ^= 1 << (bit % 8);
-            assert!(Responder::read(suite, b"p", &[7; LEN], &t).is_err(), "message 1 bit {bit}");
+            assert!(
+                Responder::read(suite, b"p", &[7; LEN], &t).is_err(),
+                "message 1 bit {bit}"
+            );
         }
         let (resp, _) = Responder::read(suite, b"p", &[7; LEN], &m1).unwrap();
         let mut m2 = Vec::new();

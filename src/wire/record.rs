@@ -229,7 +229,11 @@ mod tests {
             for pos in [0, b.len() / 2, b.len() - 1] {
                 let mut t = recs.clone();
                 t[i].1[pos] ^= 0x01;
-                assert_eq!(open_all(&mut fresh(), &t).err(), Some(NoiseError::Auth), "record {i} byte {pos}");
+                assert_eq!(
+                    open_all(&mut fresh(), &t).err(),
+                    Some(NoiseError::Auth),
+                    "record {i} byte {pos}"
+                );
             }
             let mut t = recs.clone();
             let mut hh = *h;

@@ -150,7 +150,19 @@ pub fn connect_error(e: &ClientError, cfg: &ClientConfig) -> Explained {
             format!("{server} answered something that is not the TF protocol ({f})"),
             format!("is {server} a tfd server, and --proto the version it speaks?"),
         ),
+        ClientError::Protocol(why) if why.contains("does not offer the secure transport") => Explained::new(
+            format!("{server} does not offer the secure transport (--secure)"),
+            "an older server, or secure_transport off in its tfd.conf; drop --secure to use the protocol's own cipher",
+        ),
+        ClientError::Protocol(why) if why.contains("man in the middle") => Explained::new(
+            format!("{server}: {why}"),
+            "the reply to the secure transport upgrade did not prove knowledge of this session's key: someone may be tampering with the connection; do not retry with --legacy",
+        ),
         ClientError::Protocol(why) => Explained::bare(format!("{server}: {why}")),
+        ClientError::Channel(ChannelError::Secure(why)) => Explained::new(
+            format!("{server}: the secure transport failed: {why}"),
+            "a record did not authenticate: the connection was tampered with or broke; try again",
+        ),
         other => Explained::bare(format!("{server}: {other}")),
     }
 }

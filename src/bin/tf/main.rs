@@ -21,6 +21,10 @@ Connection (or the environment variables TF_SERVER, TF_KEY, TF_HASH, TF_PROTO):
   --proto VER          protocol version (default 2.4.1)
   --keylen N           session key length 16..214 (default 32)
   --aes                switch the session to AES-256-CBC (GOAES) after the handshake
+  --secure             insist on tfd's secure transport (authenticated, forward secret);
+                       by default it is used whenever the server offers it
+  --legacy             never use it: the protocol's own cipher only
+  -v, --verbose        say on stderr which transport the session uses
   --timeout S          seconds to wait for the server at each step (default 30)
   -h, --help           this help
 Options come before the command; words after it are the command's arguments.
@@ -137,6 +141,8 @@ fn main() -> ExitCode {
     let mut proto = std::env::var("TF_PROTO").unwrap_or_else(|_| "2.4.1".into());
     let mut keylen = 32usize;
     let mut aes = false;
+    let mut transport = tfd::client::Transport::Prefer;
+    let mut verbose = false;
     let mut timeout = 30u64;
     let mut rest: Vec<String> = Vec::new();
     let mut args = std::env::args().skip(1);
@@ -155,6 +161,9 @@ fn main() -> ExitCode {
                 _ => return fail("--keylen needs a number 16..214"),
             },
             "--aes" => aes = true,
+            "--secure" => transport = tfd::client::Transport::Require,
+            "--legacy" => transport = tfd::client::Transport::Legacy,
+            "-v" | "--verbose" => verbose = true,
             "--timeout" => match args.next().and_then(|v| v.parse().ok()) {
                 Some(n) if (1..=86_400).contains(&n) => timeout = n,
                 _ => return fail("--timeout needs a number of seconds 1..86400"),
@@ -196,6 +205,7 @@ fn main() -> ExitCode {
     cfg.proto = proto;
     cfg.key_len = keylen;
     cfg.aes = aes;
+    cfg.transport = transport;
     cfg.timeout = Some(std::time::Duration::from_secs(timeout));
     let mut client = match Client::connect(&cfg) {
         Ok(c) => c,
@@ -204,6 +214,9 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    if verbose {
+        eprintln!("tf: transport: {}", client.transport_name());
+    }
     let code = run(&mut client, &cfg, &cmd, args);
     let _ = client.end();
     code
