@@ -154,8 +154,11 @@ fn hmac(key: &[u8], parts: &[&[u8]]) -> Result<[u8; LEN], NoiseError> {
     Ok(out)
 }
 
+/// HKDF's outputs (the third is zeros when only two are asked for).
+type Outputs = ([u8; LEN], [u8; LEN], [u8; LEN]);
+
 /// Noise's HKDF (§4.3): two or three outputs from the chaining key.
-fn hkdf(ck: &[u8; LEN], ikm: &[u8], three: bool) -> Result<([u8; LEN], [u8; LEN], [u8; LEN]), NoiseError> {
+fn hkdf(ck: &[u8; LEN], ikm: &[u8], three: bool) -> Result<Outputs, NoiseError> {
     let mut temp = hmac(ck, &[ikm])?;
     let o1 = hmac(&temp, &[&[1]])?;
     let o2 = hmac(&temp, &[&o1, &[2]])?;
