@@ -222,7 +222,10 @@ fn run(name: &str) {
     let secs = env_u64("TFD_FUZZ_SECS");
     let iters = env_u64("TFD_FUZZ_ITERS").unwrap_or(if secs.is_some() { u64::MAX } else { 3000 });
     let deadline = secs.map(|s| Instant::now() + Duration::from_secs(s));
-    let seed = env_u64("TFD_FUZZ_SEED").unwrap_or(0x7fd_f022) ^ name.bytes().fold(0u64, |h, b| h * 31 + b as u64);
+    let seed = env_u64("TFD_FUZZ_SEED").unwrap_or(0x7fd_f022)
+        ^ name
+            .bytes()
+            .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
     let mut rng = Rng(seed | 1);
     let dict = dictionary();
     let mut pool: Vec<Vec<u8>> = seeds.into_iter().map(|(_, d)| d).collect();
@@ -272,6 +275,11 @@ fn cipher() {
 #[test]
 fn aes_channel() {
     run("aes_channel");
+}
+
+#[test]
+fn secure_record() {
+    run("secure_record");
 }
 
 #[test]

@@ -47,6 +47,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("secfs", secfs),
     ("aes_channel", aes_channel),
     ("netlock", netlock),
+    ("secure_record", secure_record),
 ];
 
 /// Takes structured values off the front of the input; past the end everything is 0.
@@ -965,5 +966,108 @@ pub fn netlock(data: &[u8]) {
                 assert_eq!(nl::parse_mut(&again), Ok(m));
             }
         }
+    }
+}
+
+/// The secure transport (doc/secure-transport.md): its handshake messages and
+/// records.
+///
+/// - arbitrary bytes as TFDSECURE's message 1 never authenticate and never panic;
+/// - arbitrary bytes cut into records by their length fields never open under a
+///   key the input does not know, and never panic;
+/// - records sealed from the input (data and kinds taken from it, rekeying every
+///   few hundred bytes) open to the same data and kinds, and any one flipped bit
+///   in them fails, as does a record dropped or repeated.
+pub fn secure_record(data: &[u8]) {
+    use tfd::wire::noise::{CipherState, Responder, Suite};
+    use tfd::wire::record::{Kind as RKind, Opener, Sealer, HEADER, MAX_DATA};
+    let mut r = Reader::new(data);
+    let flags = r.u8();
+    let suite = if flags & 1 == 1 {
+        Suite::ChaChaPoly
+    } else {
+        Suite::AesGcm
+    };
+    let key = r.array::<32>();
+    let cut = 1 + usize::from(r.u8()) * 3;
+    let flip = usize::from(r.u8()) << 4 | usize::from(r.u8());
+    let rest = r.rest();
+
+    // message 1 from nowhere
+    assert!(Responder::read(suite, b"TFDSECURE/1", &key, rest).is_err());
+
+    // records from nowhere
+    let mut o = Opener::new(CipherState::with_key(suite, key));
+    let mut wire = rest;
+    while wire.len() >= HEADER {
+        let hdr: [u8; HEADER] = wire[..HEADER].try_into().unwrap();
+        let Ok(n) = Opener::body_len(hdr) else { break };
+        let Some(body) = wire.get(HEADER..HEADER + n) else {
+            break;
+        };
+        let mut body = body.to_vec();
+        assert!(o.open(hdr, &mut body).is_err(), "a forged record opened");
+        wire = &wire[HEADER + n..];
+    }
+
+    // round trip
+    let kinds = [RKind::Data, RKind::Data, RKind::Rekey, RKind::Data];
+    let mut s = Sealer::new(CipherState::with_key(suite, key), 300);
+    let mut sealed = Vec::new();
+    let mut sent = Vec::new();
+    for (i, chunk) in rest.chunks(cut.min(MAX_DATA)).enumerate() {
+        let kind = kinds[(i + usize::from(chunk[0])) % kinds.len()];
+        let payload: &[u8] = if kind == RKind::Rekey { &[] } else { chunk };
+        s.seal(kind, payload, &mut sealed).unwrap();
+        sent.push((kind, payload.to_vec()));
+    }
+    // None: the bytes do not cut into whole records
+    let split = |mut w: &[u8]| -> Option<Vec<([u8; HEADER], Vec<u8>)>> {
+        let mut v = Vec::new();
+        while !w.is_empty() {
+            let hdr: [u8; HEADER] = w.get(..HEADER)?.try_into().ok()?;
+            let n = Opener::body_len(hdr).ok()?;
+            v.push((hdr, w.get(HEADER..HEADER + n)?.to_vec()));
+            w = &w[HEADER + n..];
+        }
+        Some(v)
+    };
+    let recs = split(&sealed).unwrap();
+    let open_all = |recs: &[([u8; HEADER], Vec<u8>)]| -> Result<Vec<(RKind, Vec<u8>)>, ()> {
+        let mut o = Opener::new(CipherState::with_key(suite, key));
+        let mut got = Vec::new();
+        for (h, b) in recs {
+            let mut b = b.clone();
+            let (k, n) = o.open(*h, &mut b).map_err(|_| ())?;
+            if k != RKind::Rekey || n != 0 {
+                got.push((k, b[..n].to_vec()));
+            }
+        }
+        Ok(got)
+    };
+    let want: Vec<_> = sent.iter().filter(|(k, _)| *k != RKind::Rekey).cloned().collect();
+    // the sealer's own rekey records are skipped by the receiver, as are the
+    // input's (empty) ones
+    let got = open_all(&recs).unwrap();
+    assert_eq!(got, want);
+    if !sealed.is_empty() {
+        let mut t = sealed.clone();
+        let at = flip % t.len();
+        t[at] ^= 1 << (flip % 8);
+        // a flipped length may no longer cut into records: that is a failure too
+        let ok = split(&t).map(|r| open_all(&r));
+        assert!(
+            !matches!(ok, Some(Ok(ref g)) if *g == want),
+            "a flipped bit went unnoticed"
+        );
+    }
+    if recs.len() >= 2 {
+        let mut dropped = recs.clone();
+        dropped.remove(flip % recs.len());
+        assert!(open_all(&dropped).is_err() || flip % recs.len() == recs.len() - 1);
+        let mut repeated = recs.clone();
+        let i = flip % recs.len();
+        repeated.insert(i, recs[i].clone());
+        assert!(open_all(&repeated).is_err());
     }
 }

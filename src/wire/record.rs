@@ -77,15 +77,19 @@ impl Sealer {
     }
 
     /// Appends a record carrying `data` (at most [`MAX_DATA`] bytes) to `out`,
-    /// after a `Rekey` record when one is due.
+    /// after a `Rekey` record when one is due. Sealing a `Rekey` record (empty)
+    /// rekeys now: the record and the key move together, never one alone.
     pub fn seal(&mut self, kind: Kind, data: &[u8], out: &mut Vec<u8>) -> Result<(), NoiseError> {
-        if data.len() > MAX_DATA {
+        if data.len() > MAX_DATA || (kind == Kind::Rekey && !data.is_empty()) {
             return Err(NoiseError::Length);
         }
-        if self.since_rekey >= self.rekey_after {
+        if kind == Kind::Rekey || self.since_rekey >= self.rekey_after {
             self.seal_one(Kind::Rekey, &[], out)?;
             self.cs.rekey()?;
             self.since_rekey = 0;
+            if kind == Kind::Rekey {
+                return Ok(());
+            }
         }
         self.seal_one(kind, data, out)
     }
