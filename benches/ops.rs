@@ -10,6 +10,10 @@
 //!    0.25× the 64-client ECHO rate.
 //! 4. Full handshakes (connect, handshake, ECHO, END) with 8 clients against
 //!    RSA-2048 OAEP private decryptions on ONE core alone. Target: at least 0.6×.
+//! 5. The same handshakes with tfd's secure transport upgrade (TFDSECURE) against
+//!    legacy ones, alternated in slices so drift hits both alike. Target: an
+//!    upgraded handshake costs at most 1.3× a legacy one (legacy rate ÷ secure
+//!    rate ≤ 1.3). `--only handshakes` runs this phase alone.
 //!
 //! Run it with `scripts/bench ops` (builds the release binaries, sets `TFD_BIN`).
 //! Loopback only; each phase is bounded in time and in count. Missing a target is
@@ -34,6 +38,7 @@ const TARGET_SMALL_VS_ECHO: f64 = 0.2;
 const TARGET_MIXED_P99_MS: f64 = 20.0;
 const TARGET_MIXED_VS_ECHO: f64 = 0.25;
 const TARGET_HANDSHAKES_VS_RSA1: f64 = 0.6;
+const TARGET_SECURE_HANDSHAKE_COST: f64 = 1.3;
 /// Hard cap on operations per phase, whatever the options say.
 const CAP: u64 = 2_000_000;
 /// Cap on handshakes (each uses a port).
@@ -362,6 +367,21 @@ fn run(o: &Options) -> Result<(), String> {
         std::fs::write(dir.join("f"), &data[..]).map_err(|e| e.to_string())?;
     }
 
+    if o.only.as_deref() == Some("HANDSHAKES") {
+        let (legacy, secure) = secure_handshakes(&cfg, o.secs);
+        let cost = legacy.per_s / secure.per_s;
+        println!(
+            "handshakes, 8 clients: legacy {:.0}/s ({} errors), with the secure upgrade {:.0}/s ({} errors): \
+             cost {cost:.3}× a legacy one (target ≤ {TARGET_SECURE_HANDSHAKE_COST}: {})",
+            legacy.per_s,
+            legacy.errors,
+            secure.per_s,
+            secure.errors,
+            met(cost <= TARGET_SECURE_HANDSHAKE_COST && secure.errors == 0)
+        );
+        server.stop();
+        return Ok(());
+    }
     let session = |cfg: Arc<ClientConfig>| move |_| connect(&cfg);
     println!("  [1/4] ECHO, 8 clients (baseline of the small operations) ...");
     let echo8 = rate(8, o.secs, CAP, session(cfg.clone()), |_, c| echo(c));
@@ -425,6 +445,11 @@ fn run(o: &Options) -> Result<(), String> {
             },
         )
     };
+    server.drain_sessions(Duration::from_secs(5));
+    println!("  [5/5] handshakes with the secure upgrade against legacy ones, alternated ...");
+    let (hs_legacy, hs_secure) = secure_handshakes(&cfg, o.secs);
+    let hs_cost = hs_legacy.per_s / hs_secure.per_s;
+    let hs_secure_ok = hs_cost <= TARGET_SECURE_HANDSHAKE_COST && hs_secure.errors == 0;
     server.drain_sessions(Duration::from_secs(5));
     let status = server.stop().unwrap_or_else(|| "not running".into());
     let problems = log_problems(&server.log_text());
@@ -523,6 +548,13 @@ fn run(o: &Options) -> Result<(), String> {
         met(hs_ok)
     );
     println!(
+        "target a handshake with the secure upgrade ≤ {TARGET_SECURE_HANDSHAKE_COST}× a legacy one: {} \
+         ({:.0}/s vs {:.0}/s legacy: {hs_cost:.3}×)",
+        met(hs_secure_ok),
+        hs_secure.per_s,
+        hs_legacy.per_s
+    );
+    println!(
         "tfd stopped: {status}; {} warning/error line(s) in its log",
         problems.len()
     );
@@ -534,7 +566,9 @@ fn run(o: &Options) -> Result<(), String> {
     println!(
         "BENCH_OPS echo8_per_s={:.0} {} echo64_per_s={:.0} mixed_per_s={:.0} mixed_ratio={mixed_ratio:.3} \
          mixed_p99_ms={:.2} mixed_errors={} handshakes_per_s={:.0} rsa1_per_s={:.0} handshake_ratio={hs_ratio:.3} \
-         target_small_met={small_ok} target_mixed_met={mixed_ok} target_handshakes_met={hs_ok}",
+         target_small_met={small_ok} target_mixed_met={mixed_ok} target_handshakes_met={hs_ok} \
+         secure_handshakes_per_s={:.0} legacy_handshakes_per_s={:.0} secure_handshake_cost={hs_cost:.3} \
+         target_secure_handshake_met={hs_secure_ok}",
         echo8.per_s,
         kv.join(" "),
         echo64.per_s,
@@ -543,8 +577,47 @@ fn run(o: &Options) -> Result<(), String> {
         mixed.errors,
         hs.per_s,
         rsa1.per_s,
+        hs_secure.per_s,
+        hs_legacy.per_s,
     );
     Ok(())
+}
+
+/// Full handshakes (connect, handshake, ECHO, END; 8 clients) legacy and with the
+/// secure upgrade, in four alternating slices of `secs / 2`: (legacy, secure),
+/// each the mean rate of its two slices.
+fn secure_handshakes(cfg: &Arc<ClientConfig>, secs: f64) -> (Rate, Rate) {
+    let mut legacy = (*cfg).as_ref().clone();
+    legacy.transport = tfd::client::Transport::Legacy;
+    let mut secure = legacy.clone();
+    secure.transport = tfd::client::Transport::Require;
+    let (legacy, secure) = (Arc::new(legacy), Arc::new(secure));
+    let slice = |c: &Arc<ClientConfig>| {
+        let c = c.clone();
+        rate(
+            8,
+            secs / 2.0,
+            CAP_HANDSHAKES / 4,
+            |_| Ok(()),
+            move |_, _| {
+                let mut cl = connect(&c)?;
+                echo(&mut cl)?;
+                cl.end().map_err(|e| format!("END: {e}"))
+            },
+        )
+    };
+    let l1 = slice(&legacy);
+    let s1 = slice(&secure);
+    let l2 = slice(&legacy);
+    let s2 = slice(&secure);
+    let mean = |a: Rate, b: Rate| Rate {
+        per_s: (a.per_s + b.per_s) / 2.0,
+        errors: a.errors + b.errors,
+        p50_ms: (a.p50_ms + b.p50_ms) / 2.0,
+        p99_ms: a.p99_ms.max(b.p99_ms),
+        first_error: a.first_error.or(b.first_error),
+    };
+    (mean(l1, l2), mean(s1, s2))
 }
 
 fn main() -> ExitCode {

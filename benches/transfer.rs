@@ -23,7 +23,12 @@
 //! 4. (`aes`) PUT and GET in GOAES's AES-256-CBC mode against the same transfers
 //!    in the stream cipher, alternated run by run (`--reps` pairs each) so drift
 //!    hits both alike; the medians and their ratio are reported.
-//! 5. (`sync`) the cost of durable uploads (`sync_uploads`): two servers, one with
+//! 5. (`secure`) PUT, GET, SNDFILE and RCVFILE over tfd's secure transport
+//!    (TFDSECURE, doc/secure-transport.md) against the same transfers in the
+//!    legacy stream cipher, alternated run by run; and the AEAD alone: the record
+//!    layer sealing 64 KiB records on one core (`openssl speed`-style). Targets
+//!    (issue): secure ÷ legacy ≥ 2.5 and secure ÷ AEAD-alone ≥ 0.5;
+//! 6. (`sync`) the cost of durable uploads (`sync_uploads`): two servers, one with
 //!    the key on and one with it off, alternately take 100 SNDFILEs of 4 KiB on one
 //!    session and one SNDFILE of min(`--mib`, 256) MiB; per run the time with
 //!    sync on ÷ the time with it off; the median of `--reps` runs is reported.
@@ -66,7 +71,12 @@ const TARGET_RATIO: f64 = 0.85;
 const UNIT: usize = 4 << 20;
 /// Phases that would start after this much time are skipped (and reported so).
 const BUDGET: Duration = Duration::from_secs(170);
-const PHASES: &[&str] = &["cipher", "put", "get", "sndfile", "rcvfile", "parallel", "aes", "sync"];
+const PHASES: &[&str] = &[
+    "cipher", "put", "get", "sndfile", "rcvfile", "parallel", "aes", "secure", "sync",
+];
+/// Targets for the secure transport: ÷ the legacy cipher, ÷ the AEAD alone.
+const SECURE_VS_LEGACY: f64 = 2.5;
+const SECURE_VS_AEAD: f64 = 0.5;
 /// The sync phase's small uploads: how many per run, and their size.
 const SMALL_FILES: usize = 100;
 const SMALL_BYTES: usize = 4096;
@@ -96,7 +106,7 @@ impl Options {
             reps: 5,
         };
         let usage = "usage: transfer [--quick] [--mib N] [--par-mib N] [--cipher-mib N] [--reps N] [--streams 1,2,4] \
-                     [--only cipher,put,get,sndfile,rcvfile,parallel,sync]";
+                     [--only cipher,put,get,sndfile,rcvfile,parallel,aes,secure,sync]";
         let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
             let mut value = |what: &str| args.next().ok_or_else(|| format!("{what} needs a value"));
@@ -326,6 +336,28 @@ fn cipher_rate(mib: u64, unpack: bool) -> f64 {
 
 /// `pack` on `threads` threads at once, `mib` MiB each: total MB/s. Shows what
 /// the machine's cores really deliver together (shared or throttled vCPUs).
+/// The secure transport's AEAD alone on one thread: the record layer sealing
+/// 64 KiB records (the suite this machine would pick), MB/s.
+fn aead_rate(mib: u64) -> f64 {
+    use tfd::wire::noise::{CipherState, Suite};
+    use tfd::wire::record::{Kind, Sealer, MAX_DATA, REKEY_AFTER};
+    let mut s = Sealer::new(CipherState::with_key(Suite::preferred(), [7; 32]), REKEY_AFTER);
+    let data = vec![0x5au8; MAX_DATA];
+    let mut out = Vec::with_capacity(MAX_DATA + 64);
+    let total = mib * MIB;
+    let t = Instant::now();
+    let mut done = 0u64;
+    while done < total {
+        out.clear();
+        if s.seal(Kind::Data, &data, &mut out).is_err() {
+            return 0.0;
+        }
+        done += MAX_DATA as u64;
+    }
+    std::hint::black_box(&out);
+    done as f64 / t.elapsed().as_secs_f64() / 1e6
+}
+
 fn cipher_rate_threads(mib: u64, threads: usize) -> f64 {
     let barrier = std::sync::Barrier::new(threads + 1);
     thread::scope(|scope| {
@@ -591,6 +623,8 @@ struct Measured {
     pars: Vec<Parallel>,
     /// PUT and GET: (name, median stream-cipher MB/s, median AES MB/s).
     aes: Vec<(&'static str, f64, f64)>,
+    /// PUT, GET, SNDFILE, RCVFILE: (name, median legacy MB/s, median secure MB/s).
+    secure: Vec<(&'static str, f64, f64)>,
     /// How tfd stopped, and its log's warning/error lines.
     stopped: Option<(String, Vec<String>)>,
 }
@@ -683,12 +717,52 @@ fn run_transfers(o: &Options, bin: &Path, in_budget: &dyn Fn(&str) -> bool) -> R
         aes.push(("GET", median(gets.0), median(gets.1)));
     }
 
+    let mut secure = Vec::new();
+    if o.wants("secure") && in_budget("secure") {
+        println!(
+            "  [secure] PUT, GET, SNDFILE, RCVFILE {} MiB, legacy cipher and secure transport alternated × {} ...",
+            o.mib, o.reps
+        );
+        let mut scfg = cfg.clone();
+        scfg.transport = tfd::client::Transport::Require;
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let pairs: [(&'static str, Upload, &'static str, Download, &str); 2] = [
+            ("PUT", phase_put, "GET", phase_get, "put.bin"),
+            ("SNDFILE", phase_sndfile, "RCVFILE", phase_rcvfile, "snd.bin"),
+        ];
+        for (up, upload, down, download, file) in pairs {
+            let (mut ups, mut downs) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
+            for _ in 0..o.reps.max(1) {
+                for (i, c) in [&cfg, &scfg].into_iter().enumerate() {
+                    clean(&server, file);
+                    let u = upload(&server, c, &pat, size)?.mbps();
+                    nix::unistd::sync();
+                    let d = download(&server, c, size)?.mbps();
+                    let (uv, dv) = if i == 0 {
+                        (&mut ups.0, &mut downs.0)
+                    } else {
+                        (&mut ups.1, &mut downs.1)
+                    };
+                    uv.push(u);
+                    dv.push(d);
+                }
+            }
+            clean(&server, file);
+            secure.push((up, median(ups.0), median(ups.1)));
+            secure.push((down, median(downs.0), median(downs.1)));
+        }
+    }
+
     let status = server.stop().unwrap_or_else(|| "not running".into());
     let problems = log_problems(&server.log_text());
     Ok(Measured {
         singles,
         pars,
         aes,
+        secure,
         stopped: Some((status, problems)),
     })
 }
@@ -719,11 +793,18 @@ fn run(o: &Options) -> Result<(), String> {
     let baseline = pack;
 
     // the phases on the one stream-cipher server (sync starts servers of its own)
-    let transfers = PHASES[1..7].iter().any(|p| o.wants(p));
+    let transfers = PHASES[1..8].iter().any(|p| o.wants(p));
+    let aead = if o.wants("secure") {
+        println!("  [secure] the AEAD alone, one thread, 64 KiB records ...");
+        aead_rate(o.cipher_mib)
+    } else {
+        0.0
+    };
     let Measured {
         singles,
         pars,
         aes,
+        secure,
         stopped,
     } = if transfers {
         run_transfers(o, &bin, &in_budget)?
@@ -849,6 +930,37 @@ fn run(o: &Options) -> Result<(), String> {
                 a / st
             ));
         }
+    }
+    if !secure.is_empty() {
+        println!();
+        println!(
+            "{:<10} {:>12} {:>12} {:>15} {:>14}",
+            "secure", "legacy MB/s", "secure MB/s", "secure ÷ legacy", "secure ÷ AEAD"
+        );
+        kv.push_str(&format!(" aead_one_core_mbps={aead:.0}"));
+        for (name, l, sec) in &secure {
+            println!(
+                "{:<10} {:>12.0} {:>12.0} {:>15.3} {:>14.3}",
+                name,
+                l,
+                sec,
+                sec / l,
+                sec / aead
+            );
+            let k = name.to_lowercase();
+            kv.push_str(&format!(
+                " secure_{k}_mbps={sec:.0} secure_{k}_legacy_mbps={l:.0} secure_{k}_vs_legacy={:.3} secure_{k}_vs_aead={:.3}",
+                sec / l,
+                sec / aead
+            ));
+        }
+        let worst_l = secure.iter().map(|(_, l, s)| s / l).fold(f64::INFINITY, f64::min);
+        let worst_a = secure.iter().map(|(_, _, s)| s / aead).fold(f64::INFINITY, f64::min);
+        println!(
+            "AEAD alone (one core, sealing 64 KiB records): {aead:.0} MB/s; targets: secure ÷ legacy ≥ {SECURE_VS_LEGACY} ({}), secure ÷ AEAD ≥ {SECURE_VS_AEAD} ({})",
+            met(worst_l >= SECURE_VS_LEGACY),
+            met(worst_a >= SECURE_VS_AEAD)
+        );
     }
     if !pars.is_empty() {
         println!();

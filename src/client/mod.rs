@@ -134,6 +134,12 @@ pub enum Transport {
     Require,
 }
 
+/// An upgrade request sent, its answer not yet read.
+struct Upgrade {
+    suite: crate::wire::noise::Suite,
+    init: crate::wire::noise::Initiator,
+}
+
 /// A public key as parsed from its PEM (kept with the PEM, to notice a change).
 type ParsedKey = (Vec<u8>, Rsa<Public>);
 
@@ -170,13 +176,21 @@ impl Client {
         expect_ok(&mut chan, "session key")?;
         chan.start_cipher(&key);
         chan.tx.send_frame(cfg.hash.as_bytes())?;
-        expect_ok(&mut chan, "hash")?;
-        let mut c = Client { chan, suite: None };
-        if cfg.transport != Transport::Legacy {
+        // the upgrade request goes right behind the hash, without waiting for
+        // its OK: one round trip less (a server that refuses the hash closes;
+        // an older one answers the request UNKNOWN)
+        let upgrade = if cfg.transport != Transport::Legacy {
             let psk =
                 crate::commands::secure::psk_from_session_key(&key).map_err(|e| ClientError::Key(e.to_string()))?;
-            key.fill(0);
-            c.upgrade(&psk, cfg)?;
+            Some(Self::upgrade_request(&mut chan, &psk)?)
+        } else {
+            None
+        };
+        key.fill(0);
+        expect_ok(&mut chan, "hash")?;
+        let mut c = Client { chan, suite: None };
+        if let Some(up) = upgrade {
+            c.upgrade_finish(up, cfg)?;
         }
         if cfg.aes {
             if let Err(st) = c.goaes()? {
@@ -266,18 +280,25 @@ impl Client {
         }
     }
 
-    /// `TFDSECURE`: the Noise handshake bound to the session key, then records
-    /// both ways and the confirmation. An older server's UNKNOWN leaves the
-    /// legacy cipher on unless the transport is required; a reply that fails
-    /// authentication is always an error (the server did not know the key).
-    fn upgrade(&mut self, psk: &[u8; 32], cfg: &ClientConfig) -> Result<(), ClientError> {
+    /// Sends `TFDSECURE <protocol> <message 1>`: the Noise handshake bound to
+    /// the session key ([`Client::upgrade_finish`] reads the answer).
+    fn upgrade_request(chan: &mut Channel, psk: &[u8; 32]) -> Result<Upgrade, ClientError> {
         use crate::wire::noise::{Initiator, Suite};
-        use crate::wire::record::{Opener, Sealer};
         let suite = Suite::preferred();
         let mut msg = format!("TFDSECURE {} ", suite.protocol_name()).into_bytes();
         let init = Initiator::start(suite, crate::commands::secure::PROLOGUE, psk, b"", &mut msg, None)
             .map_err(|e| ClientError::Key(e.to_string()))?;
-        self.chan.tx.send_frame(&msg)?;
+        chan.tx.send_frame(&msg)?;
+        Ok(Upgrade { suite, init })
+    }
+
+    /// Reads TFDSECURE's answer: on `OK`, records both ways and the
+    /// confirmation. An older server's UNKNOWN leaves the legacy cipher on
+    /// unless the transport is required; a reply that fails authentication is
+    /// always an error (the server did not know the key).
+    fn upgrade_finish(&mut self, up: Upgrade, cfg: &ClientConfig) -> Result<(), ClientError> {
+        use crate::wire::record::{Opener, Sealer};
+        let Upgrade { suite, init } = up;
         let reply = self.chan.rx.recv_frame()?;
         let Some(msg2) = reply.strip_prefix(b"OK ") else {
             return match Status::parse(&reply) {

@@ -22,10 +22,8 @@
 use openssl::cipher::{Cipher as EvpCipher, CipherRef};
 use openssl::cipher_ctx::CipherCtx;
 use openssl::derive::Deriver;
-use openssl::hash::MessageDigest;
 use openssl::pkey::{Id, PKey, Private};
 use openssl::sha::Sha256;
-use openssl::sign::Signer;
 
 /// Key, hash and DH output length (all 32 bytes in these suites).
 pub const LEN: usize = 32;
@@ -142,29 +140,42 @@ impl From<openssl::error::ErrorStack> for NoiseError {
     }
 }
 
-/// HMAC-SHA256 over the concatenation of `parts`.
-fn hmac(key: &[u8], parts: &[&[u8]]) -> Result<[u8; LEN], NoiseError> {
-    let k = PKey::hmac(key)?;
-    let mut s = Signer::new(MessageDigest::sha256(), &k)?;
-    for p in parts {
-        s.update(p)?;
-    }
-    let mut out = [0u8; LEN];
-    s.sign(&mut out)?;
-    Ok(out)
-}
-
 /// HKDF's outputs (the third is zeros when only two are asked for).
 type Outputs = ([u8; LEN], [u8; LEN], [u8; LEN]);
 
-/// Noise's HKDF (§4.3): two or three outputs from the chaining key.
+/// Noise's HKDF (§4.3): two or three outputs from the chaining key. Noise's
+/// construction (HMAC(ck, ikm) as the temporary key, then HMAC(temp, 0x01),
+/// HMAC(temp, out1 ‖ 0x02), ...) is exactly RFC 5869's HKDF with `ck` as the
+/// salt and an empty info (the Noise specification says so), so OpenSSL's HKDF
+/// computes it in one call.
 fn hkdf(ck: &[u8; LEN], ikm: &[u8], three: bool) -> Result<Outputs, NoiseError> {
-    let mut temp = hmac(ck, &[ikm])?;
-    let o1 = hmac(&temp, &[&[1]])?;
-    let o2 = hmac(&temp, &[&o1, &[2]])?;
-    let o3 = if three { hmac(&temp, &[&o2, &[3]])? } else { [0u8; LEN] };
-    temp.fill(0);
-    Ok((o1, o2, o3))
+    let mut out = [0u8; 3 * LEN];
+    let n = if three { 3 * LEN } else { 2 * LEN };
+    hkdf_into(ck, ikm, &[], &mut out[..n])?;
+    let mut o = ([0u8; LEN], [0u8; LEN], [0u8; LEN]);
+    o.0.copy_from_slice(&out[..LEN]);
+    o.1.copy_from_slice(&out[LEN..2 * LEN]);
+    o.2.copy_from_slice(&out[2 * LEN..]);
+    out.fill(0);
+    Ok(o)
+}
+
+/// HKDF-SHA256 (RFC 5869, OpenSSL's implementation) filling `out`.
+fn hkdf_into(salt: &[u8], ikm: &[u8], info: &[u8], out: &mut [u8]) -> Result<(), NoiseError> {
+    use openssl::pkey_ctx::PkeyCtx;
+    let mut ctx = PkeyCtx::new_id(Id::HKDF)?;
+    ctx.derive_init()?;
+    ctx.set_hkdf_md(openssl::md::Md::sha256())?;
+    ctx.set_hkdf_salt(salt)?;
+    ctx.set_hkdf_key(ikm)?;
+    if !info.is_empty() {
+        ctx.add_hkdf_info(info)?;
+    }
+    let n = ctx.derive(Some(out))?;
+    if n != out.len() {
+        return Err(NoiseError::Length);
+    }
+    Ok(())
 }
 
 /// A Noise CipherState (§5.1): a key and a counter. Holds one OpenSSL context
@@ -574,20 +585,10 @@ impl Responder {
     }
 }
 
-/// HKDF-SHA256 (RFC 5869, OpenSSL's implementation): `n` bytes from `ikm`.
+/// HKDF-SHA256 (RFC 5869, OpenSSL's implementation): 32 bytes from `ikm`.
 pub fn hkdf_sha256(salt: &[u8], ikm: &[u8], info: &[u8]) -> Result<[u8; LEN], NoiseError> {
-    use openssl::pkey_ctx::PkeyCtx;
-    let mut ctx = PkeyCtx::new_id(Id::HKDF)?;
-    ctx.derive_init()?;
-    ctx.set_hkdf_md(openssl::md::Md::sha256())?;
-    ctx.set_hkdf_salt(salt)?;
-    ctx.set_hkdf_key(ikm)?;
-    ctx.add_hkdf_info(info)?;
     let mut out = [0u8; LEN];
-    let n = ctx.derive(Some(&mut out))?;
-    if n != LEN {
-        return Err(NoiseError::Length);
-    }
+    hkdf_into(salt, ikm, info, &mut out)?;
     Ok(out)
 }
 
