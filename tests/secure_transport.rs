@@ -543,3 +543,94 @@ fn tf_uses_it_by_default_and_obeys_legacy_and_secure() {
     assert!(out.status.success(), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("legacy"));
 }
+
+/// A multi-user server that requires the secure transport: LOGIN (its password
+/// inside records), then the session really runs as that user, and the 2.5.1
+/// families (LSV2DOWN's raw lines, FTYPE's raw byte, INTREAD and INTWRITE's
+/// raw units, RMKDIR) work over it; files checked on disk.
+#[test]
+fn login_and_the_251_families_over_it() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let (uid, _) = ensure_system_user("tfdsecure1", &[]);
+    let dir = tempdir("secure-userdb");
+    let db = dir.join("userdb");
+    let f = db.to_str().unwrap();
+    assert!(tfpasswd(
+        &["-f", f, "add", "dora", "--system-user", "tfdsecure1", "--stdin"],
+        "dora pw\n"
+    )
+    .status
+    .success());
+    let srv = Server::start_opts(Opts {
+        extra: &format!("userdb {f}\nsecure_transport require\n"),
+        default_user: false,
+        ..Default::default()
+    });
+    std::os::unix::fs::chown(&srv.data, Some(uid), None).unwrap();
+    let mut old = srv.client();
+    assert_failed(old.call("LOGIN", b"dora dora pw").unwrap(), 201);
+    old.end().unwrap();
+    let t = Instant::now();
+    while !children_of(srv.pid()).0.is_empty() {
+        assert!(t.elapsed() < Duration::from_secs(5), "the first session did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut c = secure_client(&srv);
+    assert_failed(c.call("ECHO", b"x").unwrap(), 38);
+    assert_ok(c.call("LOGIN", b"dora dora pw").unwrap());
+    assert_eq!(proc_ids(srv.session_pid()).0, format!("{uid} {uid} {uid} {uid}"));
+    // RMKDIR, and a file written as dora
+    assert!(ok(&c.call("RMKDIR", b"a/b/c").unwrap()));
+    assert!(srv.path("a/b/c").is_dir());
+    let data = pattern(200_000, 8);
+    assert_eq!(
+        c.sndfile(b"a/f", false, &mut &data[..], &mut |_| {}).unwrap(),
+        Status::Ok(vec![])
+    );
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(fs::metadata(srv.path("a/f")).unwrap().uid(), uid);
+    // LSV2DOWN: OK, then [i32 len][line] pairs, then a negative end
+    assert_eq!(c.raw(b"LSV2DOWN a").unwrap(), b"OK");
+    let mut lines = Vec::new();
+    loop {
+        let len = c.chan.rx.recv_i32().unwrap();
+        if len < 0 {
+            break;
+        }
+        let mut line = vec![0u8; len as usize];
+        c.chan.rx.recv_unit(&mut line).unwrap();
+        lines.push(String::from_utf8(line).unwrap());
+    }
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    // FTYPE: one raw byte
+    c.chan.tx.send_frame(b"FTYPE a/f").unwrap();
+    let mut b = [0u8; 1];
+    c.chan.rx.recv_unit(&mut b).unwrap();
+    assert_ne!(b[0] as i8, -1);
+    // INTREAD gives size, hash and bytes; INTWRITE with that hash replaces the file
+    c.chan.tx.send_frame(b"INTREAD a/f").unwrap();
+    let n = c.chan.rx.recv_i32().unwrap();
+    assert_eq!(n as usize, data.len());
+    let mut hash = vec![0u8; 66];
+    c.chan.rx.recv_unit(&mut hash).unwrap();
+    let mut got = vec![0u8; n as usize];
+    c.chan.rx.recv_unit(&mut got).unwrap();
+    assert_eq!(got, data);
+    let new = pattern(70_000, 9);
+    c.chan.tx.send_frame(b"INTWRITE a/f").unwrap();
+    c.chan.tx.send_units(&[&hash]).unwrap();
+    c.chan
+        .tx
+        .send_units(&[&(new.len() as i32).to_be_bytes(), &new])
+        .unwrap();
+    assert_eq!(c.chan.rx.recv_i32().unwrap(), 0);
+    assert_eq!(fs::read(srv.path("a/f")).unwrap(), new);
+    assert_eq!(c.raw(b"ECHO in step").unwrap(), b"in step");
+    // the password never reaches the log
+    c.end().unwrap();
+    let log = wait_log(&srv, "secure transport on");
+    assert!(!log.contains("dora pw"));
+}
