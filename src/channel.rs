@@ -833,7 +833,7 @@ impl TxHalf<NetStream> {
         self.generation += 1;
         self.inner.seal = Some(Box::new(Sealing {
             sealer,
-            out: Vec::with_capacity(record::HEADER + record::MAX_BODY),
+            out: vec![0; record::SEAL_ROOM],
         }));
         self.aside = self.cipher.take();
         self.sealed = true;
@@ -980,9 +980,8 @@ impl NetStream {
         let Some(mut s) = self.seal.take() else {
             return Err(secure_err("not on"));
         };
-        s.out.clear();
-        let r = s.sealer.seal(kind, data, &mut s.out).map_err(secure_err);
-        let r = r.and_then(|()| self.write_sock_all(&s.out));
+        let r = s.sealer.seal_into(kind, data, &mut s.out).map_err(secure_err);
+        let r = r.and_then(|n| self.write_sock_all(&s.out[..n]));
         self.seal = Some(s);
         r
     }

@@ -292,6 +292,32 @@ impl CipherState {
         Ok(())
     }
 
+    /// Enciphers `data ‖ tail` into `out`, which must be exactly their length
+    /// plus [`TAG`]: the ciphertext, then the tag (no copy of the plaintext
+    /// first: OpenSSL reads it where it lies).
+    pub fn seal_to(&mut self, ad: &[u8], data: &[u8], tail: &[u8], out: &mut [u8]) -> Result<(), NoiseError> {
+        let len = data.len() + tail.len();
+        if out.len() != len + TAG {
+            return Err(NoiseError::Length);
+        }
+        let iv = self.next_nonce()?;
+        let ctx = self.ctx(true)?;
+        ctx.encrypt_init(None, None, Some(&iv))?;
+        if !ad.is_empty() {
+            ctx.cipher_update(ad, None)?;
+        }
+        let (body, tag) = out.split_at_mut(len);
+        let (head, rest) = body.split_at_mut(data.len());
+        let a = ctx.cipher_update(data, Some(head))?;
+        let b = ctx.cipher_update(tail, Some(rest))?;
+        let f = ctx.cipher_final(&mut [])?;
+        if a + b + f != len {
+            return Err(NoiseError::Crypto("short encryption".into()));
+        }
+        ctx.tag(tag)?;
+        Ok(())
+    }
+
     /// Checks and deciphers `buf` (ciphertext then a 16-byte tag) in place;
     /// returns the plaintext's length. On failure the buffer holds garbage and
     /// the counter has moved: the session must end.

@@ -27,6 +27,9 @@ pub const MAX_DATA: usize = 64 * 1024;
 pub const MAX_BODY: usize = MAX_DATA + 1 + TAG;
 /// A record's body at least: an empty record's kind byte and tag.
 pub const MIN_BODY: usize = 1 + TAG;
+/// Room [`Sealer::seal_into`] needs: a record of [`MAX_DATA`] bytes after an
+/// empty `Rekey` record.
+pub const SEAL_ROOM: usize = 2 * HEADER + MAX_BODY + MIN_BODY;
 /// Bytes one key protects before the sender rekeys: far below AES-GCM's
 /// per-key limits (RFC 8446 §5.5: about 2^38 bytes in full records) and
 /// ChaCha20-Poly1305's, and rare enough to cost nothing (one empty record per GiB).
@@ -80,35 +83,40 @@ impl Sealer {
     /// after a `Rekey` record when one is due. Sealing a `Rekey` record (empty)
     /// rekeys now: the record and the key move together, never one alone.
     pub fn seal(&mut self, kind: Kind, data: &[u8], out: &mut Vec<u8>) -> Result<(), NoiseError> {
-        if data.len() > MAX_DATA || (kind == Kind::Rekey && !data.is_empty()) {
+        let at = out.len();
+        out.resize(at + SEAL_ROOM, 0);
+        let r = self.seal_into(kind, data, &mut out[at..]);
+        out.truncate(at + *r.as_ref().unwrap_or(&0));
+        r.map(|_| ())
+    }
+
+    /// Like [`Sealer::seal`], into `out` (at least [`SEAL_ROOM`] bytes, reused
+    /// from record to record so nothing is zeroed or copied first); returns how
+    /// many bytes of it to send.
+    pub fn seal_into(&mut self, kind: Kind, data: &[u8], out: &mut [u8]) -> Result<usize, NoiseError> {
+        if data.len() > MAX_DATA || (kind == Kind::Rekey && !data.is_empty()) || out.len() < SEAL_ROOM {
             return Err(NoiseError::Length);
         }
+        let mut n = 0;
         if kind == Kind::Rekey || self.since_rekey >= self.rekey_after {
-            self.seal_one(Kind::Rekey, &[], out)?;
+            n = self.seal_one(Kind::Rekey, &[], out)?;
             self.cs.rekey()?;
             self.since_rekey = 0;
             if kind == Kind::Rekey {
-                return Ok(());
+                return Ok(n);
             }
         }
-        self.seal_one(kind, data, out)
+        Ok(n + self.seal_one(kind, data, &mut out[n..])?)
     }
 
-    fn seal_one(&mut self, kind: Kind, data: &[u8], out: &mut Vec<u8>) -> Result<(), NoiseError> {
+    fn seal_one(&mut self, kind: Kind, data: &[u8], out: &mut [u8]) -> Result<usize, NoiseError> {
         let body = data.len() + 1 + TAG;
         let hdr = (body as u32).to_be_bytes();
-        out.extend_from_slice(&hdr);
-        let at = out.len();
-        out.extend_from_slice(data);
-        out.push(kind as u8);
-        out.resize(at + body, 0);
-        let r = self.cs.seal_in_place(&hdr, &mut out[at..], data.len() + 1);
-        if r.is_err() {
-            out.truncate(at - HEADER);
-        }
-        r?;
+        out[..HEADER].copy_from_slice(&hdr);
+        self.cs
+            .seal_to(&hdr, data, &[kind as u8], &mut out[HEADER..HEADER + body])?;
         self.since_rekey += body as u64;
-        Ok(())
+        Ok(HEADER + body)
     }
 
     /// Records sealed so far (for tests and the spec's vectors).
