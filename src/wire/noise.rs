@@ -318,6 +318,35 @@ impl CipherState {
         Ok(())
     }
 
+    /// Checks and deciphers `sealed` (ciphertext then a 16-byte tag) into
+    /// `out` and `tail` (together exactly the plaintext's length), so the
+    /// plaintext lands where the caller wants it without a copy. On failure
+    /// both hold unauthenticated bytes that must not be used (the caller gets
+    /// the error and ends the session), and the counter has moved.
+    pub fn open_to(&mut self, ad: &[u8], sealed: &[u8], out: &mut [u8], tail: &mut [u8]) -> Result<(), NoiseError> {
+        let Some(len) = sealed.len().checked_sub(TAG) else {
+            return Err(NoiseError::Length);
+        };
+        if out.len() + tail.len() != len {
+            return Err(NoiseError::Length);
+        }
+        let iv = self.next_nonce()?;
+        let (body, tag) = sealed.split_at(len);
+        let ctx = self.ctx(false)?;
+        ctx.decrypt_init(None, None, Some(&iv))?;
+        if !ad.is_empty() {
+            ctx.cipher_update(ad, None)?;
+        }
+        ctx.set_tag(tag)?;
+        let a = ctx.cipher_update(&body[..out.len()], Some(out))?;
+        let b = ctx.cipher_update(&body[a..], Some(tail))?;
+        let f = ctx.cipher_final(&mut []).map_err(|_| NoiseError::Auth)?;
+        if a + b + f != len {
+            return Err(NoiseError::Auth);
+        }
+        Ok(())
+    }
+
     /// Checks and deciphers `buf` (ciphertext then a 16-byte tag) in place;
     /// returns the plaintext's length. On failure the buffer holds garbage and
     /// the counter has moved: the session must end.
