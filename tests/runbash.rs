@@ -193,6 +193,22 @@ fn login_user_runs_scripts_in_the_jail() {
     )
     .status
     .success());
+    assert!(tfpasswd(
+        &[
+            "-f",
+            f,
+            "add",
+            "quin",
+            "--system-user",
+            "tfdrb1",
+            "--quota",
+            "10M",
+            "--stdin"
+        ],
+        "quin pw\n"
+    )
+    .status
+    .success());
     let srv = Server::start_opts(Opts {
         extra: &format!("userdb {f}\ninjail\nrunbash\nrunbash_output_max 1K\n"),
         default_user: false,
@@ -278,6 +294,14 @@ fn login_user_runs_scripts_in_the_jail() {
         assert_failed(st(&mut c, &format!("RUNBASH {arg}")), code);
         assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive", "after RUNBASH {arg}");
     }
+
+    // a user with a quota may not run scripts (their writes would bypass it)
+    let mut q = srv.client();
+    assert_ok(q.call("LOGIN", b"quin quin pw").unwrap());
+    assert_ok(q.call("INJAIL", b"tok | jails/cell").unwrap());
+    assert_failed(st(&mut q, "RUNBASH who.sh"), 64);
+    assert_eq!(q.raw(b"ECHO alive").unwrap(), b"alive");
+    assert!(srv.log().contains("a quota is in force"), "{}", srv.log());
 
     // each run is logged with user, path and ending, never its output
     let log = srv.log();
