@@ -4,9 +4,9 @@
 //! stderr (one pipe, read here) as descriptors, an environment given in full by
 //! the caller, and a wall-clock limit after which the whole process group is
 //! killed. When the program ends its process group is killed too, so nothing it
-//! started in the background outlives the run (except a process that deliberately
-//! leaves the group with setsid or setpgid; the resource limits, user and root
-//! still bind it). The syscalls live in [`crate::sys::confine_child`].
+//! started in the background outlives the run; no process of it can leave the
+//! group (setsid and setpgid fail). The syscalls live in
+//! [`crate::sys::confine_child`].
 #![forbid(unsafe_code)]
 
 use crate::sys;

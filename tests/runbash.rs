@@ -328,13 +328,19 @@ fn limits_kill_runaway_scripts_and_their_children() {
         default_user: false,
         ..Default::default()
     });
-    let cell = build_jail(&srv, "cell", uid, gid, &["bash", "sleep"]);
+    let cell = build_jail(&srv, "cell", uid, gid, &["bash", "sleep", "setsid"]);
     script(
         &cell,
         "sleepy.sh",
         "sleep 1000 &\necho $! > bg.pid\necho $$ > lead.pid\nsleep 1000\n",
     );
     script(&cell, "quick.sh", "sleep 1000 &\necho $! > bg2.pid\necho started\n");
+    // setsid (the call) is refused, so nothing can leave the killed group
+    script(
+        &cell,
+        "escape.sh",
+        "setsid sleep 1000 &\necho $! > esc.pid\nsetsid sleep 1000\necho \"rc=$?\"\n",
+    );
     script(&cell, "cpu.sh", "while :; do :; done\n");
     script(&cell, "mem.sh", "s=xxxxxxxxxxxxxxxx\nwhile :; do s=$s$s; done\n");
     let mut c = srv.client();
@@ -362,6 +368,16 @@ fn limits_kill_runaway_scripts_and_their_children() {
         .parse()
         .unwrap();
     assert!(wait_dead(pid), "background child {pid} outlived its script");
+
+    let esc = run(&mut c, "escape.sh");
+    assert!(esc.starts_with("exit 0\n") && esc.ends_with("rc=1\n"), "{esc:?}");
+    assert!(esc.contains("Operation not permitted"), "{esc:?}");
+    let pid: i32 = fs::read_to_string(cell.join("esc.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(wait_dead(pid), "setsid child {pid} outlived its script");
 
     // CPU: SIGXCPU at the soft limit (SIGKILL a second later), before the timeout
     let cpu = run(&mut c, "cpu.sh");
