@@ -89,9 +89,17 @@ impl Sink {
 }
 
 /// Runs `program` with `args` (argv[0] is the program), exactly the
-/// environment `env`, in `cwd`, bounded by `limits`, and waits for it. An error
-/// means it never ran (it could not be spawned or watched).
-pub fn run(program: &Path, args: &[&OsStr], env: &[(&str, &str)], cwd: &Path, limits: &Limits) -> io::Result<Outcome> {
+/// environment `env`, in `cwd`, bounded by `limits`, and waits for it;
+/// `spawned` learns its process group as soon as it exists. An error means it
+/// never ran (it could not be spawned or watched).
+pub fn run(
+    program: &Path,
+    args: &[&OsStr],
+    env: &[(&str, &str)],
+    cwd: &Path,
+    limits: &Limits,
+    spawned: impl FnOnce(libc::pid_t),
+) -> io::Result<Outcome> {
     let cloexec = nix::fcntl::OFlag::O_CLOEXEC;
     // stdin: a pipe whose write end is already closed reads as empty, like
     // /dev/null, which a jail need not have
@@ -113,6 +121,7 @@ pub fn run(program: &Path, args: &[&OsStr], env: &[(&str, &str)], cwd: &Path, li
     // never reaches end-of-file
     drop(cmd);
     let pid = child.id() as libc::pid_t;
+    spawned(pid);
     // the child called setsid: its pid is its process group
     let group = Pid::from_raw(pid);
     let kill_group = || {

@@ -390,6 +390,47 @@ fn limits_kill_runaway_scripts_and_their_children() {
 }
 
 #[test]
+fn a_killed_session_takes_its_script_along() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let (uid, gid) = ensure_system_user("tfdrb3", &[]);
+    let srv = Server::start_opts(Opts {
+        extra: "defusr tfdrb3\ninjail\nrunbash\nrunbash_timeout 600\n",
+        default_user: false,
+        ..Default::default()
+    });
+    let cell = build_jail(&srv, "cell", uid, gid, &["bash", "sleep"]);
+    script(
+        &cell,
+        "sleepy.sh",
+        "sleep 1000 &\necho $! > bg.pid\necho $$ > lead.pid\nsleep 1000\n",
+    );
+    let mut c = srv.client();
+    assert_ok(c.call("INJAIL", b"tok | jails/cell").unwrap());
+    let session = srv.session_pid();
+    let waiter = std::thread::spawn(move || c.raw(b"RUNBASH sleepy.sh").is_err());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !(cell.join("bg.pid").exists() && cell.join("lead.pid").exists()) {
+        assert!(Instant::now() < deadline, "the script did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let pids: Vec<i32> = ["bg.pid", "lead.pid"]
+        .iter()
+        .map(|f| fs::read_to_string(cell.join(f)).unwrap().trim().parse().unwrap())
+        .collect();
+    assert!(pids.iter().all(|&p| pid_alive(p)), "running before the kill");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(session), nix::sys::signal::Signal::SIGKILL).unwrap();
+    assert!(waiter.join().unwrap(), "the connection ended with the session");
+    // nothing else would ever end them: the timeout belonged to the dead session
+    for p in pids {
+        assert!(wait_dead(p), "script process {p} outlived its killed session");
+    }
+}
+
+#[test]
 fn a_jail_without_bash_fails_cleanly() {
     if !is_root() {
         eprintln!("skipped: needs root");

@@ -168,7 +168,13 @@ pub fn runbash(s: &mut Session, arg: &[u8]) -> CmdResult {
         OsStr::from_bytes(&name),
     ];
     let uid = nix::unistd::getuid();
-    match sandbox::run(bash, &args, ENV, Path::new("/"), &limits(&rb)) {
+    let (registry, slot) = (s.ctx.registry.clone(), s.live.slot);
+    let ran = sandbox::run(bash, &args, ENV, Path::new("/"), &limits(&rb), |group| {
+        registry.set_script_group(slot, group as u32)
+    });
+    // the group is dead and reaped (or never existed)
+    s.ctx.registry.set_script_group(s.live.slot, 0);
+    match ran {
         Ok(o) => {
             info!(
                 "{} RUNBASH {} user={} uid={uid} {} duration={:.3}s output_bytes={}{}",
