@@ -295,6 +295,18 @@ fn login_user_runs_scripts_in_the_jail() {
         assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive", "after RUNBASH {arg}");
     }
 
+    // TFPSFS: RUNBASH is not tagged [Supports TFPSFS], so a secure directory's
+    // scripts are refused, and the metadata is never reachable
+    assert_ok(c.call("MKDIR", b"sec").unwrap());
+    script(&cell, "sec/s.sh", "echo secure\n");
+    assert_ok(c.call("SETFSID", b"alice").unwrap());
+    assert_ok(c.call("SETFSPERM", b"alice:4095 sec").unwrap());
+    assert!(cell.join("sec/.securefs_metadata.rd").exists());
+    for arg in ["sec/s.sh", "sec/.securefs_metadata.rd", "sec/.securefs_metadata"] {
+        assert_failed(st(&mut c, &format!("RUNBASH {arg}")), 1);
+        assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive", "after RUNBASH {arg}");
+    }
+
     // a user with a quota may not run scripts (their writes would bypass it)
     let mut q = srv.client();
     assert_ok(q.call("LOGIN", b"quin quin pw").unwrap());
@@ -317,14 +329,14 @@ fn login_user_runs_scripts_in_the_jail() {
 }
 
 #[test]
-fn limits_kill_runaway_scripts_and_their_children() {
+fn wall_clock_limit_kills_the_script_and_its_children() {
     if !is_root() {
         eprintln!("skipped: needs root");
         return;
     }
     let (uid, gid) = ensure_system_user("tfdrb3", &[]);
     let srv = Server::start_opts(Opts {
-        extra: "defusr tfdrb3\ninjail\nrunbash\nrunbash_timeout 3\nrunbash_cpu_seconds 1\nrunbash_memory 64M\n",
+        extra: "defusr tfdrb3\ninjail\nrunbash\nrunbash_timeout 3\n",
         default_user: false,
         ..Default::default()
     });
@@ -341,8 +353,6 @@ fn limits_kill_runaway_scripts_and_their_children() {
         "escape.sh",
         "setsid sleep 1000 &\necho $! > esc.pid\nsetsid sleep 1000\necho \"rc=$?\"\n",
     );
-    script(&cell, "cpu.sh", "while :; do :; done\n");
-    script(&cell, "mem.sh", "s=xxxxxxxxxxxxxxxx\nwhile :; do s=$s$s; done\n");
     let mut c = srv.client();
     assert_ok(c.call("INJAIL", b"tok | jails/cell").unwrap());
 
@@ -379,6 +389,27 @@ fn limits_kill_runaway_scripts_and_their_children() {
         .unwrap();
     assert!(wait_dead(pid), "setsid child {pid} outlived its script");
 
+    assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");
+}
+
+#[test]
+fn cpu_and_memory_limits_stop_hogs() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let (uid, gid) = ensure_system_user("tfdrb6", &[]);
+    // a long wall-clock limit, so only the CPU and memory limits can end these
+    let srv = Server::start_opts(Opts {
+        extra: "defusr tfdrb6\ninjail\nrunbash\nrunbash_timeout 120\nrunbash_cpu_seconds 1\nrunbash_memory 64M\n",
+        default_user: false,
+        ..Default::default()
+    });
+    let cell = build_jail(&srv, "cell", uid, gid, &["bash"]);
+    script(&cell, "cpu.sh", "while :; do :; done\n");
+    script(&cell, "mem.sh", "s=xxxxxxxxxxxxxxxx\nwhile :; do s=$s$s; done\n");
+    let mut c = srv.client();
+    assert_ok(c.call("INJAIL", b"tok | jails/cell").unwrap());
     // CPU: SIGXCPU at the soft limit (SIGKILL a second later), before the timeout
     let cpu = run(&mut c, "cpu.sh");
     assert!(cpu == "signal 24\n" || cpu == "signal 9\n", "{cpu:?}");
@@ -395,9 +426,9 @@ fn a_killed_session_takes_its_script_along() {
         eprintln!("skipped: needs root");
         return;
     }
-    let (uid, gid) = ensure_system_user("tfdrb3", &[]);
+    let (uid, gid) = ensure_system_user("tfdrb4", &[]);
     let srv = Server::start_opts(Opts {
-        extra: "defusr tfdrb3\ninjail\nrunbash\nrunbash_timeout 600\n",
+        extra: "defusr tfdrb4\ninjail\nrunbash\nrunbash_timeout 600\n",
         default_user: false,
         ..Default::default()
     });
@@ -413,7 +444,7 @@ fn a_killed_session_takes_its_script_along() {
     let waiter = std::thread::spawn(move || c.raw(b"RUNBASH sleepy.sh").is_err());
     let deadline = Instant::now() + Duration::from_secs(10);
     while !(cell.join("bg.pid").exists() && cell.join("lead.pid").exists()) {
-        assert!(Instant::now() < deadline, "the script did not start");
+        assert!(Instant::now() < deadline, "the script did not start:\n{}", srv.log());
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(100));
@@ -436,9 +467,9 @@ fn a_jail_without_bash_fails_cleanly() {
         eprintln!("skipped: needs root");
         return;
     }
-    let (uid, gid) = ensure_system_user("tfdrb3", &[]);
+    let (uid, gid) = ensure_system_user("tfdrb5", &[]);
     let srv = Server::start_opts(Opts {
-        extra: "defusr tfdrb3\ninjail\nrunbash\n",
+        extra: "defusr tfdrb5\ninjail\nrunbash\n",
         default_user: false,
         ..Default::default()
     });

@@ -65,6 +65,9 @@ fn refusal(s: &Session) -> Option<&'static str> {
             if [g.real, g.effective, g.saved].iter().any(|id| id.as_raw() == 0) {
                 return Some("the session's group is root");
             }
+            if nix::unistd::getgroups().map_or(true, |gs| gs.iter().any(|id| id.as_raw() == 0)) {
+                return Some("the session's user is in the root group");
+            }
         }
         _ => return Some("the session's ids cannot be read"),
     }
