@@ -172,8 +172,13 @@ pub fn runbash(s: &mut Session, arg: &[u8]) -> CmdResult {
     ];
     let uid = nix::unistd::getuid();
     let (registry, slot) = (s.ctx.registry.clone(), s.live.slot);
+    let (peer, user) = (s.peer, s.user.clone());
     let ran = sandbox::run(bash, &args, ENV, Path::new("/"), &limits(&rb), |group| {
-        registry.set_script_group(slot, group as u32)
+        registry.set_script_group(slot, group as u32);
+        info!(
+            "{peer} RUNBASH {} user={user} uid={uid} started (pid {group})",
+            shown(&name)
+        );
     });
     // the group is dead and reaped (or never existed)
     s.ctx.registry.set_script_group(s.live.slot, 0);
