@@ -183,7 +183,8 @@ fn login_user_runs_scripts_in_the_jail() {
         eprintln!("skipped: needs root");
         return;
     }
-    let (uid, gid) = ensure_system_user("tfdrb1", &[]);
+    let (uid, gid) = ensure_system_user("tfdrb1", &["tfdrbg1"]);
+    let extra_gid = nix::unistd::Group::from_name("tfdrbg1").unwrap().unwrap().gid.as_raw();
     let dir = tempdir("runbash-userdb");
     let db = dir.join("userdb");
     let f = db.to_str().unwrap();
@@ -221,6 +222,10 @@ fn login_user_runs_scripts_in_the_jail() {
     fs::create_dir(cell.join("adir")).unwrap();
     script(&cell, "out.sh", "echo hello-7f3a\necho oops-7f3a >&2\nexit 3\n");
     script(&cell, "who.sh", "id -u > who.txt\nid -G >> who.txt\n");
+    // a set-user-ID root copy of id: NO_NEW_PRIVS makes the bit inert
+    fs::copy(cell.join("usr/bin/id"), cell.join("usr/bin/suid-id")).unwrap();
+    fs::set_permissions(cell.join("usr/bin/suid-id"), fs::Permissions::from_mode(0o4755)).unwrap();
+    script(&cell, "suid.sh", "suid-id -u\n");
     script(
         &cell,
         "where.sh",
@@ -250,9 +255,20 @@ fn login_user_runs_scripts_in_the_jail() {
     // run as the LOGIN user and groups: the file it wrote is theirs
     assert_eq!(run(&mut c, "/who.sh"), "exit 0\n");
     let who = fs::read_to_string(cell.join("who.txt")).unwrap();
-    assert_eq!(who, format!("{uid}\n{gid}\n"));
+    let (u, groups) = who.split_once('\n').unwrap();
+    assert_eq!(u, uid.to_string());
+    let mut groups: Vec<u32> = groups.split_whitespace().map(|g| g.parse().unwrap()).collect();
+    groups.sort();
+    let mut want = vec![gid, extra_gid];
+    want.sort();
+    assert_eq!(groups, want, "primary and supplementary groups");
     let m = fs::metadata(cell.join("who.txt")).unwrap();
     assert_eq!((m.uid(), m.gid()), (uid, gid));
+    assert_eq!(
+        run(&mut c, "suid.sh"),
+        format!("exit 0\n{uid}\n"),
+        "set-user-ID took effect"
+    );
     // inside the jail: its / is the jail, nothing outside is visible
     assert_eq!(run(&mut c, "where.sh"), "exit 0\njail-is-root\nno-outside\n/\n");
     // nothing but stdin and stdout (stderr, captured above, the probe closed)
