@@ -496,4 +496,9 @@ fn a_jail_without_bash_fails_cleanly() {
     assert_failed(st(&mut c, "RUNBASH s.sh"), 64);
     assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");
     assert!(srv.log().contains("no bash in the jail"), "{}", srv.log());
+    // FLYCONTEXT as the user confines by descriptor only, which a child would
+    // not inherit: refused before anything is looked up
+    assert_ok(c.call("FLYCONTEXT", b"deeper").unwrap());
+    assert_failed(st(&mut c, "RUNBASH /s.sh"), 64);
+    assert!(srv.log().contains("not in a chroot jail"), "{}", srv.log());
 }
