@@ -70,6 +70,44 @@ pub const MAX_REPLAY_CACHE: u64 = 1 << 22;
 pub const MAX_REPLAY_WINDOW_SECS: u64 = 86400 * 30;
 /// Default for `walk_limit`.
 pub const DEFAULT_WALK_LIMIT: u64 = 1_000_000;
+/// Upper bound for `runbash_timeout` and `runbash_cpu_seconds`, in seconds.
+pub const MAX_RUNBASH_SECS: u64 = 3600;
+/// Smallest `runbash_memory`: below this bash itself cannot start.
+pub const MIN_RUNBASH_MEMORY: u64 = 16 << 20;
+/// Upper bound for `runbash_output_max`: the output travels in one reply frame.
+pub const MAX_RUNBASH_OUTPUT: u64 = 256 << 10;
+/// Upper bound for `runbash_nproc`.
+pub const MAX_RUNBASH_NPROC: u64 = 65536;
+
+/// RUNBASH when it is enabled (`runbash`): the limits every script runs under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunBash {
+    /// `runbash_timeout`: wall-clock limit; then the script's process group is killed.
+    pub timeout: Duration,
+    /// `runbash_cpu_seconds`: RLIMIT_CPU (SIGXCPU, then SIGKILL a second later).
+    pub cpu_seconds: u64,
+    /// `runbash_memory`: RLIMIT_AS in bytes.
+    pub memory: u64,
+    /// `runbash_nproc`: RLIMIT_NPROC (every process and thread of the user counts).
+    pub nproc: u64,
+    /// `runbash_file_max`: RLIMIT_FSIZE in bytes, the largest file a script writes.
+    pub file_max: u64,
+    /// `runbash_output_max`: output bytes sent back; the rest is dropped.
+    pub output_max: u64,
+}
+
+impl Default for RunBash {
+    fn default() -> Self {
+        RunBash {
+            timeout: Duration::from_secs(30),
+            cpu_seconds: 10,
+            memory: 256 << 20,
+            nproc: 64,
+            file_max: 64 << 20,
+            output_max: 64 << 10,
+        }
+    }
+}
 
 /// Every key tfd accepts, with a one-line description, so that the man page and
 /// the example config can be checked against the parser.
@@ -105,6 +143,34 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "flycontext",
         "flag: after LOGIN (and INJAIL, LOCKSYS) a session must send FLYCONTEXT before anything else",
+    ),
+    (
+        "runbash",
+        "flag: enable RUNBASH (a script inside the session's chroot jail, run as its user, with the runbash_* limits)",
+    ),
+    (
+        "runbash_timeout",
+        "seconds a RUNBASH script may run before its process group is killed, 1..3600 (default 30)",
+    ),
+    (
+        "runbash_cpu_seconds",
+        "CPU seconds a RUNBASH script may use (RLIMIT_CPU), 1..3600 (default 10)",
+    ),
+    (
+        "runbash_memory",
+        "address space of a RUNBASH script (RLIMIT_AS), bytes or K/M/G, at least 16M (default 256M)",
+    ),
+    (
+        "runbash_nproc",
+        "processes and threads the script's user may have (RLIMIT_NPROC), 1..65536 (default 64)",
+    ),
+    (
+        "runbash_file_max",
+        "largest file a RUNBASH script may write (RLIMIT_FSIZE), bytes or K/M/G (default 64M)",
+    ),
+    (
+        "runbash_output_max",
+        "output of a RUNBASH script sent back, bytes or K/M/G up to 256K; the rest is dropped (default 64K)",
     ),
     ("trp_ipv4", "transparent proxy target, IPv4 address"),
     ("trp_ipv6", "transparent proxy target, IPv6 address"),
@@ -221,9 +287,9 @@ pub const KEYS: &[(&str, &str)] = &[
     ("diskspace", "accepted for compatibility, ignored"),
 ];
 
-/// Reference flags for features tfd leaves out on purpose (decisions: never
-/// RUNBASH; LOCKSYS and FLYCONTEXT rewrite the root without any checks).
-const UNSUPPORTED_KEYS: &[&str] = &["runbash"];
+/// Reference flags for features tfd leaves out on purpose (none left: RUNBASH
+/// is sandboxed, LOCKSYS and FLYCONTEXT confine like INJAIL).
+const UNSUPPORTED_KEYS: &[&str] = &[];
 
 /// Reference keys that tfd reads past so old config files keep working.
 const IGNORED_KEYS: &[&str] = &[
@@ -288,6 +354,8 @@ pub struct Config {
     pub locksys: bool,
     /// FLYCONTEXT must come first (after LOGIN, INJAIL and LOCKSYS).
     pub flycontext: bool,
+    /// RUNBASH and its limits; None: RUNBASH answers `FAILED 64`.
+    pub runbash: Option<RunBash>,
     pub trp: Option<Trp>,
     /// Never empty after parsing: the default is both wildcard addresses.
     pub listen: Vec<SocketAddr>,
@@ -361,6 +429,7 @@ impl fmt::Debug for Config {
             .field("injail", &self.injail)
             .field("locksys", &self.locksys)
             .field("flycontext", &self.flycontext)
+            .field("runbash", &self.runbash)
             .field("trp", &self.trp)
             .field("listen", &self.listen)
             .field("max_sessions", &self.max_sessions)
@@ -417,7 +486,7 @@ pub enum ConfigError {
         key: String,
         first_line: usize,
     },
-    /// A reference feature tfd leaves out on purpose (`runbash`); refused rather than ignored because a deployment relying
+    /// A reference feature tfd leaves out on purpose (none today); refused rather than ignored because a deployment relying
     /// on it would otherwise behave differently without notice.
     Unsupported { file: String, line: usize, key: String },
     /// A `{` block with no closing `}`. The line is where the block opened,
@@ -727,6 +796,25 @@ impl Config {
         if self.walk_limit == 0 {
             return Err(invalid("walk_limit", "must be at least 1".into()));
         }
+        if let Some(rb) = &self.runbash {
+            for (key, secs) in [
+                ("runbash_timeout", rb.timeout.as_secs()),
+                ("runbash_cpu_seconds", rb.cpu_seconds),
+            ] {
+                if !(1..=MAX_RUNBASH_SECS).contains(&secs) {
+                    return Err(invalid(key, format!("must be 1..{MAX_RUNBASH_SECS} seconds")));
+                }
+            }
+            if rb.memory < MIN_RUNBASH_MEMORY {
+                return Err(invalid("runbash_memory", "must be at least 16M".into()));
+            }
+            if !(1..=MAX_RUNBASH_NPROC).contains(&rb.nproc) {
+                return Err(invalid("runbash_nproc", format!("must be 1..{MAX_RUNBASH_NPROC}")));
+            }
+            if rb.output_max > MAX_RUNBASH_OUTPUT {
+                return Err(invalid("runbash_output_max", "must be 0..256K".into()));
+            }
+        }
         let secs = |d: Duration| d.as_secs();
         if !(1..=MAX_LOGIN_WINDOW_SECS).contains(&secs(self.login_window)) {
             return Err(invalid(
@@ -768,6 +856,8 @@ struct Draft {
     injail: bool,
     locksys: bool,
     flycontext: bool,
+    runbash: bool,
+    runbash_limits: RunBash,
     trp: Option<(Trp, &'static str, usize)>,
     listen: Vec<(IpAddr, Option<u16>, usize)>,
     max_sessions: Option<u32>,
@@ -839,7 +929,7 @@ fn parse_named(text: &str, file: &str) -> Result<(Config, KeyLines), ConfigError
             log::warn!("{file}:{lineno}: {key} is accepted for compatibility and ignored");
             continue;
         }
-        if key == "injail" || key == "locksys" || key == "flycontext" {
+        if key == "injail" || key == "locksys" || key == "flycontext" || key == "runbash" {
             if !value.is_empty() {
                 return Err(ConfigError::Syntax {
                     file: file.into(),
@@ -850,6 +940,7 @@ fn parse_named(text: &str, file: &str) -> Result<(Config, KeyLines), ConfigError
             match key {
                 "injail" => d.injail = true,
                 "locksys" => d.locksys = true,
+                "runbash" => d.runbash = true,
                 _ => d.flycontext = true,
             }
             continue;
@@ -1139,6 +1230,30 @@ fn parse_value(d: &mut Draft, key: &'static str, value: &str, line: usize) -> Re
                 _ => d.rate_limits.total = rate,
             }
         }
+        "runbash_timeout" | "runbash_cpu_seconds" => {
+            let secs = number(value, 1, MAX_RUNBASH_SECS)
+                .map_err(|_| format!("{value:?} is not a number of seconds 1..{MAX_RUNBASH_SECS}"))?;
+            if key == "runbash_timeout" {
+                d.runbash_limits.timeout = Duration::from_secs(secs);
+            } else {
+                d.runbash_limits.cpu_seconds = secs;
+            }
+        }
+        "runbash_memory" => {
+            d.runbash_limits.memory = parse_size(value).filter(|n| *n >= MIN_RUNBASH_MEMORY).ok_or_else(|| {
+                format!("{value:?} is not a size of at least 16M (bytes, or a number with a K, M or G suffix)")
+            })?;
+        }
+        "runbash_nproc" => d.runbash_limits.nproc = number(value, 1, MAX_RUNBASH_NPROC)?,
+        "runbash_file_max" => {
+            d.runbash_limits.file_max = parse_size(value)
+                .ok_or_else(|| format!("{value:?} is not a size (bytes, or a number with a K, M or G suffix)"))?;
+        }
+        "runbash_output_max" => {
+            d.runbash_limits.output_max = parse_size(value).filter(|n| *n <= MAX_RUNBASH_OUTPUT).ok_or_else(|| {
+                format!("{value:?} is not a size 0..256K (bytes, or a number with a K, M or G suffix)")
+            })?;
+        }
         "quota_default" => {
             let size = parse_size(value).ok_or_else(|| {
                 format!("{value:?} is not a size (bytes, or a number with a K, M or G suffix; 0 = no quota)")
@@ -1248,6 +1363,7 @@ fn finish(d: Draft, file: &str, seen: &KeyLines) -> Result<Config, ConfigError> 
         injail: d.injail,
         locksys: d.locksys,
         flycontext: d.flycontext,
+        runbash: d.runbash.then_some(d.runbash_limits),
         trp: d.trp.map(|(trp, _, _)| trp),
         listen,
         max_sessions: d.max_sessions.unwrap_or(DEFAULT_MAX_SESSIONS),
@@ -1617,7 +1733,11 @@ mod tests {
             ("injail yes", 6, "takes no value"),
             ("defusr", 6, "defusr: missing value"),
             ("locksys yes", 6, "takes no value"),
-            ("runbash", 6, "\"runbash\" is not supported by tfd"),
+            ("runbash yes", 6, "takes no value"),
+            ("runbash_timeout 0", 6, "seconds 1..3600"),
+            ("runbash_memory 1M", 6, "at least 16M"),
+            ("runbash_output_max 1M", 6, "0..256K"),
+            ("runbash_nproc 0", 6, "runbash_nproc"),
             ("flycontext 1", 6, "takes no value"),
             ("max_sessions 0", 6, "max_sessions"),
             ("max_sessions_per_ip 4294967296", 6, "max_sessions_per_ip"),

@@ -16,6 +16,7 @@ pub mod commands;
 pub mod config;
 pub mod fsys;
 pub mod logging;
+pub mod sandbox;
 pub mod server;
 pub mod session;
 pub mod sys;

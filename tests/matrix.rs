@@ -212,7 +212,7 @@ fn probe(name: &str) -> Option<Probe> {
         "LOCKSYS" => p(MISSING, Flow::Frame),
         // empty: nothing to create or enter (FAILED 65)
         "FLYCONTEXT" => p(b"", Flow::Frame),
-        // never runs anything (FAILED 64)
+        // off in every matrix server (no `runbash` flag): FAILED 64
         "RUNBASH" => p(MISSING, Flow::Frame),
         "INTWRITE" => p(MISSING, Flow::Intwrite),
         // an unknown Noise protocol: declined (FAILED 200), nothing changes

@@ -33,4 +33,9 @@ pub struct SessionAuth {
     pub jailed: bool,
     /// LOCKSYS succeeded (it may not be repeated).
     pub locksys_done: bool,
+    /// The process's `/` is the session's root: the last confinement (INJAIL,
+    /// LOCKSYS, FLYCONTEXT) was a real chroot, not a descriptor that only tfd's
+    /// own path resolution honours. RUNBASH runs scripts only then, since a
+    /// child inherits a chroot but not a descriptor.
+    pub chrooted: bool,
 }

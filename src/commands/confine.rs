@@ -7,7 +7,6 @@
 //! LOCKSYS locks once ("there isn't way back", and a second call is refused);
 //! FLYCONTEXT creates the directory (mode 0755, component by component, each
 //! resolved beneath the current root) and may be called again to go deeper.
-//! RUNBASH sits here too, refused until it can be sandboxed (see [`runbash`]).
 #![forbid(unsafe_code)]
 
 use super::security::{chroot_into, descriptor_jail};
@@ -33,6 +32,7 @@ fn enter(s: &mut Session, dir: &OwnedFd, what: &str, p: &RelPath) -> Result<(), 
         descriptor_jail(dir)
     }?;
     s.root = root;
+    s.auth.chrooted = as_root;
     info!(
         "{} {what} into /{} ({}) user={}",
         s.peer,
@@ -82,20 +82,6 @@ fn make_dirs(s: &Session, p: &RelPath) -> Result<OwnedFd, FsError> {
         Ok(st) if Kind::of(&st) == Kind::Dir => Ok(dir),
         _ => Err(FsError::NotDir),
     }
-}
-
-/// `RUNBASH <script>`: always `FAILED 64`, the document's answer when the
-/// feature is not enabled. tfd has no way to enable it (the `runbash` key is
-/// refused): running client-supplied scripts safely needs a sandbox tfd does not
-/// have yet. The request is logged and nothing is resolved or executed.
-pub fn runbash(s: &mut Session, arg: &[u8]) -> CmdResult {
-    info!(
-        "{} RUNBASH {:?} refused: not enabled user={}",
-        s.peer,
-        String::from_utf8_lossy(&arg[..arg.len().min(256)]),
-        s.user
-    );
-    Err(Failed::RunBash.into())
 }
 
 /// `FLYCONTEXT <dir>`: creates `dir` and confines the session to it; again and

@@ -14,6 +14,7 @@ pub mod liveness;
 pub mod netlock;
 pub mod notify;
 pub mod quota;
+pub mod runbash;
 pub mod secfs;
 pub mod secure;
 pub mod security;
@@ -249,7 +250,7 @@ pub static TABLE: &[Spec] = &[
     Spec { name: "INTWRITE", handler: intrw::intwrite, gate: ANY, tfpsfs: needs(&[bits::WFILE]) },
     Spec { name: "LOCKSYS", handler: confine::locksys, gate: ANY, tfpsfs: NOT_TFPSFS },
     Spec { name: "FLYCONTEXT", handler: confine::flycontext, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "RUNBASH", handler: confine::runbash, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "RUNBASH", handler: runbash::runbash, gate: ANY, tfpsfs: NOT_TFPSFS },
     // tfd's own: the secure transport (doc/secure-transport.md)
     Spec { name: "TFDSECURE", handler: secure::tfdsecure, gate: PRE, tfpsfs: NOT_TFPSFS },
 ];

@@ -9,7 +9,7 @@ use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Words per slot.
-const SLOT_WORDS: usize = 16;
+const SLOT_WORDS: usize = 17;
 /// Header words before the first slot (shared counters).
 const HEADER_WORDS: usize = 8;
 
@@ -36,6 +36,8 @@ const PHASE: usize = 13;
 const QKEY: usize = 14;
 /// Bytes this session has reserved under its quota and not yet settled.
 const QRESERVED: usize = 15;
+/// The process group of the RUNBASH script the session is running (0: none).
+const SCRIPT: usize = 16;
 
 /// Words after the slots: bytes settled (stored) per quota key bucket, for ever
 /// growing. A session compares the value before its usage walk with the value
@@ -194,6 +196,15 @@ impl Registry {
     /// before count it, later walks see the files themselves.
     pub fn free(&self, slot: usize) {
         if slot < self.slots {
+            // a session that died while its script ran (its bash got PDEATHSIG):
+            // the rest of the script's group must not outlive it
+            let group = self.w(slot, SCRIPT).swap(0, Ordering::SeqCst);
+            if group > 0 && group <= i32::MAX as u64 {
+                let _ = nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(group as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
             let held = self.w(slot, QRESERVED).swap(0, Ordering::SeqCst);
             if held > 0 {
                 self.quota_settled(self.w(slot, QKEY).load(Ordering::SeqCst))
@@ -239,6 +250,16 @@ impl Registry {
         c[..n].copy_from_slice(&command.as_bytes()[..n]);
         self.w(slot, COMMAND).store(u64::from_le_bytes(c), Ordering::Relaxed);
         self.w(slot, UID).store(uid as u64, Ordering::Relaxed);
+    }
+
+    /// Session: the process group of the RUNBASH script it is running now, 0
+    /// once the run is over. The listener kills that group when it reaps a
+    /// session that died with the mark set ([`Registry::free`]). The group id
+    /// cannot be recycled while any process of it lives.
+    pub fn set_script_group(&self, slot: usize, pgid: u32) {
+        if slot < self.slots {
+            self.w(slot, SCRIPT).store(pgid as u64, Ordering::SeqCst);
+        }
     }
 
     /// Session: records where it is now.
