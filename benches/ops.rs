@@ -10,11 +10,15 @@
 //!    0.25× the 64-client ECHO rate.
 //! 4. Full handshakes (connect, handshake, ECHO, END) with 8 clients against
 //!    RSA-2048 OAEP private decryptions on ONE core alone. Target: at least 0.6×.
+//! 5. Fast Access entrances (connect with `FAI://<token>`, ECHO, END, keep the next
+//!    key) against RSA handshakes (connect, ECHO, END), 8 clients each, on a server
+//!    whose sessions are not root (FAITOK refuses root). Target: at least 3×.
 //!
 //! Run it with `scripts/bench ops` (builds the release binaries, sets `TFD_BIN`).
 //! Loopback only; each phase is bounded in time and in count. Missing a target is
 //! reported, never a failure. Options (after `--`): `--quick`, `--secs S` (per phase),
-//! `--only OP` (the ECHO baseline and one 16 KiB transfer, e.g. `sndfile`, to profile).
+//! `--only OP` (the ECHO baseline and one 16 KiB transfer, e.g. `sndfile`, to profile;
+//! `--only fai`: phase 5 alone).
 
 mod support;
 
@@ -34,6 +38,8 @@ const TARGET_SMALL_VS_ECHO: f64 = 0.2;
 const TARGET_MIXED_P99_MS: f64 = 20.0;
 const TARGET_MIXED_VS_ECHO: f64 = 0.25;
 const TARGET_HANDSHAKES_VS_RSA1: f64 = 0.6;
+/// Target of phase 5 (issue 13): FAI entrances ÷ RSA handshakes.
+const TARGET_FAI_VS_RSA: f64 = 3.0;
 /// Hard cap on operations per phase, whatever the options say.
 const CAP: u64 = 2_000_000;
 /// Cap on handshakes (each uses a port).
@@ -344,8 +350,99 @@ fn mixed_step(cfg: &ClientConfig, i: usize, m: &mut Mixer, data: &[u8]) -> (&'st
     }
 }
 
+/// Phase 5: RSA handshakes, then FAI entrances, on one server whose sessions run
+/// as `nobody` (as root) or as the invoking user. Returns (RSA, FAI).
+fn fai_phase(bin: &std::path::Path, secs: f64) -> Result<(Rate, Rate), String> {
+    let extra = if nix::unistd::geteuid().is_root() {
+        "defusr nobody\nfai_max_minutes 60\n"
+    } else {
+        "fai_max_minutes 60\n"
+    };
+    let mut server = Server::start_with(bin, extra)?;
+    let cfg = Arc::new(server.client_config());
+    let rsa = {
+        let cfg = cfg.clone();
+        rate(
+            8,
+            secs,
+            CAP_HANDSHAKES,
+            |_| Ok(()),
+            move |_, _| {
+                let mut c = connect(&cfg)?;
+                echo(&mut c)?;
+                c.end().map_err(|e| format!("END: {e}"))
+            },
+        )
+    };
+    server.drain_sessions(Duration::from_secs(5));
+    let fai = {
+        let (cfg, cfg2) = (cfg.clone(), cfg.clone());
+        rate(
+            8,
+            secs,
+            CAP_HANDSHAKES,
+            // each client's token comes from one ordinary session (untimed)
+            move |_| {
+                let mut c = connect(&cfg)?;
+                let t = c
+                    .faitok(60)
+                    .map_err(|e| format!("FAITOK: {e}"))?
+                    .map_err(|st| format!("FAITOK: {st:?}"))?;
+                c.end().map_err(|e| format!("END: {e}"))?;
+                Ok(t)
+            },
+            move |_, token| {
+                let (mut c, next) = Client::connect_fai(&cfg2, token).map_err(|e| format!("FAI: {e}"))?;
+                *token = next;
+                echo(&mut c)?;
+                c.end().map_err(|e| format!("END: {e}"))
+            },
+        )
+    };
+    server.drain_sessions(Duration::from_secs(5));
+    server.stop();
+    Ok((rsa, fai))
+}
+
+/// Prints phase 5's rows, target and BENCH line; returns (ratio, met).
+fn report_fai(rsa: &Rate, fai: &Rate) -> (f64, bool) {
+    let ratio = if rsa.per_s > 0.0 {
+        fai.per_s / rsa.per_s
+    } else {
+        f64::NAN
+    };
+    for (name, r) in [
+        ("RSA handshake + ECHO + END (baseline)", rsa),
+        ("FAI entrance + ECHO + END", fai),
+    ] {
+        println!(
+            "{:<40} {:>10.0} {:>8} {:>9.3} {:>9.3}",
+            name, r.per_s, r.errors, r.p50_ms, r.p99_ms
+        );
+        if let Some(e) = &r.first_error {
+            println!("  {} error(s), first: {e}", r.errors);
+        }
+    }
+    let ok = ratio >= TARGET_FAI_VS_RSA && fai.errors == 0 && rsa.errors == 0;
+    println!(
+        "target FAI entrances ≥ {TARGET_FAI_VS_RSA}× RSA handshakes (8 clients): {} ({ratio:.2}×)",
+        met(ok)
+    );
+    (ratio, ok)
+}
+
 fn run(o: &Options) -> Result<(), String> {
     let bin = tfd_binary()?;
+    if o.only.as_deref() == Some("FAI") {
+        println!("  [5/5] FAI entrances against RSA handshakes, 8 clients ...");
+        let (rsa, fai) = fai_phase(&bin, o.secs)?;
+        let (ratio, ok) = report_fai(&rsa, &fai);
+        println!(
+            "BENCH_FAI rsa_handshakes_per_s={:.0} fai_handshakes_per_s={:.0} fai_ratio={ratio:.3} target_fai_met={ok}",
+            rsa.per_s, fai.per_s
+        );
+        return Ok(());
+    }
     let cpus = thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let started = Instant::now();
     println!(
@@ -363,9 +460,9 @@ fn run(o: &Options) -> Result<(), String> {
     }
 
     let session = |cfg: Arc<ClientConfig>| move |_| connect(&cfg);
-    println!("  [1/4] ECHO, 8 clients (baseline of the small operations) ...");
+    println!("  [1/5] ECHO, 8 clients (baseline of the small operations) ...");
     let echo8 = rate(8, o.secs, CAP, session(cfg.clone()), |_, c| echo(c));
-    println!("  [2/4] 16 KiB transfers, 8 clients each ...");
+    println!("  [2/5] 16 KiB transfers, 8 clients each ...");
     let mut small = Vec::new();
     for op in Small::ALL {
         if o.only.as_deref().is_some_and(|n| n != op.name()) {
@@ -389,7 +486,7 @@ fn run(o: &Options) -> Result<(), String> {
         }
         return Ok(());
     }
-    println!("  [3/4] ECHO, 64 clients (baseline), then the mixed load, 64 clients ...");
+    println!("  [3/5] ECHO, 64 clients (baseline), then the mixed load, 64 clients ...");
     let echo64 = rate(64, o.secs, CAP, session(cfg.clone()), |_, c| echo(c));
     let by_kind: ByKind = Arc::default();
     let mixed = {
@@ -409,7 +506,7 @@ fn run(o: &Options) -> Result<(), String> {
         )
     };
     server.drain_sessions(Duration::from_secs(5));
-    println!("  [4/4] handshakes, 8 clients; RSA-2048 decryptions on one core alone (baseline) ...");
+    println!("  [4/5] handshakes, 8 clients; RSA-2048 decryptions on one core alone (baseline) ...");
     let rsa1 = rsa_one_core(o.secs.min(3.0))?;
     let hs = {
         let cfg = cfg.clone();
@@ -428,6 +525,8 @@ fn run(o: &Options) -> Result<(), String> {
     server.drain_sessions(Duration::from_secs(5));
     let status = server.stop().unwrap_or_else(|| "not running".into());
     let problems = log_problems(&server.log_text());
+    println!("  [5/5] FAI entrances against RSA handshakes, 8 clients ...");
+    let (fai_rsa, fai) = fai_phase(&bin, o.secs)?;
 
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
     println!();
@@ -522,6 +621,7 @@ fn run(o: &Options) -> Result<(), String> {
         "target handshakes (8 clients) ≥ {TARGET_HANDSHAKES_VS_RSA1}× one core's RSA-2048 decryptions: {} ({hs_ratio:.3}×)",
         met(hs_ok)
     );
+    let (fai_ratio, fai_ok) = report_fai(&fai_rsa, &fai);
     println!(
         "tfd stopped: {status}; {} warning/error line(s) in its log",
         problems.len()
@@ -534,7 +634,8 @@ fn run(o: &Options) -> Result<(), String> {
     println!(
         "BENCH_OPS echo8_per_s={:.0} {} echo64_per_s={:.0} mixed_per_s={:.0} mixed_ratio={mixed_ratio:.3} \
          mixed_p99_ms={:.2} mixed_errors={} handshakes_per_s={:.0} rsa1_per_s={:.0} handshake_ratio={hs_ratio:.3} \
-         target_small_met={small_ok} target_mixed_met={mixed_ok} target_handshakes_met={hs_ok}",
+         target_small_met={small_ok} target_mixed_met={mixed_ok} target_handshakes_met={hs_ok} \
+         fai_handshakes_per_s={:.0} fai_ratio={fai_ratio:.3} target_fai_met={fai_ok}",
         echo8.per_s,
         kv.join(" "),
         echo64.per_s,
@@ -543,6 +644,7 @@ fn run(o: &Options) -> Result<(), String> {
         mixed.errors,
         hs.per_s,
         rsa1.per_s,
+        fai.per_s,
     );
     Ok(())
 }

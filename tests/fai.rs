@@ -303,3 +303,25 @@ fn tokens_survive_a_restart_and_fai_can_be_off() {
     assert_failed(c.call("FAITOK", b"5").unwrap(), 67);
     assert_eq!(assert_ok(c.call("FAIMQ", b"").unwrap()), "0");
 }
+
+#[test]
+fn two_entrances_with_one_key_open_one_session() {
+    let Some(s) = setup("") else { return };
+    let t = token_of(&s.srv, "alice", ALICE_PW, 5);
+    let wins: Vec<bool> = std::thread::scope(|sc| {
+        let hs: Vec<_> = (0..4)
+            .map(|i| {
+                let (srv, t) = (&s.srv, &t);
+                sc.spawn(move || match fai(srv, t) {
+                    Ok((mut c, _)) => {
+                        let st = c.call("MKDIR", format!("alice/race{i}").as_bytes());
+                        matches!(st, Ok(ref st) if ok(st))
+                    }
+                    Err(_) => false,
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(wins.iter().filter(|w| **w).count(), 1, "{wins:?}");
+}
