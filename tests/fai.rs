@@ -325,3 +325,50 @@ fn two_entrances_with_one_key_open_one_session() {
     });
     assert_eq!(wins.iter().filter(|w| **w).count(), 1, "{wins:?}");
 }
+
+#[test]
+fn tf_reconnects_through_its_token_cache() {
+    let Some(s) = setup("") else { return };
+    let (uid, gid) = s.alice;
+    drop(s.srv);
+    // a single-user server whose sessions run as tfdfai1 (tf does not LOGIN)
+    let srv = Server::start_opts(Opts {
+        extra: &format!("defusr tfdfai1\nfai_dir {}\n", s.fai.display()),
+        default_user: false,
+        ..Default::default()
+    });
+    fs::create_dir(srv.path("mine")).unwrap();
+    nix::unistd::chown(&srv.path("mine"), Some(uid.into()), Some(gid.into())).unwrap();
+    let cache = srv.dir.join("cache");
+    let tf = |args: &[&str]| {
+        let out = srv.tf_command(args).env("XDG_CACHE_HOME", &cache).output().unwrap();
+        assert!(out.status.success(), "{out:?}\n{}", srv.log());
+        out
+    };
+    let entrances = || srv.log().matches("FAI entrance user=tfdfai1").count();
+    tf(&["--fai", "mkdir", "mine/one"]);
+    assert_eq!(entrances(), 0, "the first run has no token yet");
+    let dir = cache.join("tf");
+    let files: Vec<_> = fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(fs::metadata(&dir).unwrap().mode() & 0o777, 0o700);
+    assert_eq!(fs::metadata(&files[0]).unwrap().mode() & 0o777, 0o600);
+    let first = fs::read(&files[0]).unwrap();
+
+    tf(&["--fai", "mkdir", "mine/two"]);
+    assert_eq!(entrances(), 1);
+    assert_eq!(fs::metadata(srv.path("mine/two")).unwrap().uid(), uid);
+    let second = fs::read(&files[0]).unwrap();
+    assert_ne!(first, second, "the cache holds the next key");
+    tf(&["--fai", "touch", "mine/three"]);
+    assert_eq!(entrances(), 2);
+
+    // the server forgot the token: tf falls back to RSA and caches a new one
+    for e in fs::read_dir(&s.fai).unwrap().flatten() {
+        fs::remove_file(e.path()).unwrap();
+    }
+    tf(&["--fai", "touch", "mine/four"]);
+    assert!(srv.path("mine/four").exists());
+    tf(&["--fai", "touch", "mine/five"]);
+    assert_eq!(entrances(), 3);
+}

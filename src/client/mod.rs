@@ -2,6 +2,7 @@
 //! `tf` CLI, the tests and the benchmarks.
 #![forbid(unsafe_code)]
 
+pub mod fai_cache;
 pub mod parallel;
 pub mod transfer;
 
