@@ -359,6 +359,9 @@ fn fai_phase(bin: &std::path::Path, secs: f64) -> Result<(Rate, Rate), String> {
         "fai_max_minutes 60\n"
     };
     let mut server = Server::start_with(bin, extra)?;
+    // `nobody` opens the served root after its switch
+    std::fs::set_permissions(server.data_dir(), std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .map_err(|e| e.to_string())?;
     let cfg = Arc::new(server.client_config());
     let rsa = {
         let cfg = cfg.clone();

@@ -372,3 +372,45 @@ fn tf_reconnects_through_its_token_cache() {
     tf(&["--fai", "touch", "mine/five"]);
     assert_eq!(entrances(), 3);
 }
+
+#[test]
+fn a_token_from_a_jailed_session_opens_that_jail() {
+    let Some(s) = setup("injail\n") else { return };
+    let (uid, gid) = s.alice;
+    let cell = s.srv.path("jails/cell");
+    fs::create_dir_all(&cell).unwrap();
+    fs::write(cell.join("jail.key"), "the-token\n").unwrap();
+    nix::unistd::chown(&cell, Some(uid.into()), Some(gid.into())).unwrap();
+    fs::write(s.srv.path("outside"), b"x").unwrap();
+    let mut c = s.srv.client();
+    assert_ok(c.call("LOGIN", format!("alice {ALICE_PW}").as_bytes()).unwrap());
+    // no token before INJAIL
+    assert_failed(c.call("FAITOK", b"5").unwrap(), 50);
+    assert_ok(c.call("INJAIL", b"the-token | jails/cell").unwrap());
+    let t = c.faitok(5).unwrap().expect("FAITOK");
+    c.end().unwrap();
+
+    let (mut c, _) = fai(&s.srv, &t).unwrap();
+    assert_ok(c.call("TOUCH", b"inside").unwrap());
+    let made = fs::metadata(cell.join("inside")).unwrap();
+    assert_eq!(made.uid(), uid);
+    // the jail is the whole world: the served root's files are out of reach
+    assert_failed(c.call("FSTAT", b"../../outside").unwrap(), 1);
+    assert_failed(c.call("INJAIL", b"the-token | jails/cell").unwrap(), 51);
+    let pid = s.srv.session_pid();
+    let root = fs::read_link(format!("/proc/{pid}/root")).unwrap();
+    assert_eq!(root, cell.canonicalize().unwrap());
+    c.end().unwrap();
+
+    // a token without a jail is refused while injail is set
+    let path = token_file(&s, &t);
+    // (the entrance above rotated the key: read the record as it is now)
+    let mut rec = Record::parse(&fs::read(&path).unwrap()).unwrap();
+    rec.jail = None;
+    fs::write(&path, rec.encode()).unwrap();
+    let now = FaiToken {
+        key: rec.key.clone(),
+        ..t.clone()
+    };
+    assert_failed(refused(&s.srv, &now), 69);
+}
