@@ -359,9 +359,15 @@ fn fai_phase(bin: &std::path::Path, secs: f64) -> Result<(Rate, Rate), String> {
         "fai_max_minutes 60\n"
     };
     let mut server = Server::start_with(bin, extra)?;
-    // `nobody` opens the served root after its switch
-    std::fs::set_permissions(server.data_dir(), std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .map_err(|e| e.to_string())?;
+    // `nobody` opens the served root after its switch: let it through the bench's
+    // private directory (traverse only: the key and config stay 0600) to a 0755 root
+    let data = server.data_dir();
+    for (dir, mode) in [(data.parent(), 0o711), (Some(data.as_path()), 0o755)] {
+        if let Some(d) = dir {
+            std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(mode))
+                .map_err(|e| e.to_string())?;
+        }
+    }
     let cfg = Arc::new(server.client_config());
     let rsa = {
         let cfg = cfg.clone();

@@ -460,6 +460,7 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, slot: usize
                 handshake::HandshakeError::Refused(f) => metrics.refused(match f {
                     Failed::IncompatibleProtocol => Refusal::Version,
                     Failed::InvalidHash => Refusal::Hash,
+                    Failed::FaiExpired | Failed::FaiKey => Refusal::Fai,
                     _ => Refusal::RsaKey,
                 }),
                 handshake::HandshakeError::Channel(_) => metrics.inc(Counter::HandshakesAborted),
