@@ -414,3 +414,23 @@ fn a_token_from_a_jailed_session_opens_that_jail() {
     };
     assert_failed(refused(&s.srv, &now), 69);
 }
+
+#[test]
+fn the_issuer_is_restarted_after_it_dies() {
+    let Some(s) = setup("") else { return };
+    let old = fai_issuer_of(s.srv.pid()).expect("FAI issuer");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(old), nix::sys::signal::SIGKILL).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match fai_issuer_of(s.srv.pid()) {
+            Some(p) if p != old => break,
+            _ => {}
+        }
+        assert!(std::time::Instant::now() < deadline, "not restarted:\n{}", s.srv.log());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // sessions forked from now on reach the new issuer
+    let t = token_of(&s.srv, "alice", ALICE_PW, 5);
+    let (c, _) = fai(&s.srv, &t).unwrap();
+    c.end().unwrap();
+}

@@ -289,6 +289,11 @@ pub fn key_process_of(ppid: i32) -> Option<i32> {
     all_children_of(ppid).0.into_iter().find(|&p| is_key_process(p))
 }
 
+/// The FAI issuer among tfd's children.
+pub fn fai_issuer_of(ppid: i32) -> Option<i32> {
+    all_children_of(ppid).0.into_iter().find(|&p| is_fai_issuer(p))
+}
+
 /// The UDP responder among tfd's children.
 pub fn udp_responder_of(ppid: i32) -> Option<i32> {
     all_children_of(ppid).0.into_iter().find(|&p| is_udp_responder(p))
