@@ -105,8 +105,9 @@ impl Store {
     }
 
     /// Writes `rec` to a temporary file and renames it to `name`'s path: a
-    /// reader sees the whole old record or the whole new one.
-    fn write_atomic(&self, final_path: &Path, rec: &Record) -> io::Result<()> {
+    /// reader sees the whole old record or the whole new one. `durable` also
+    /// syncs the file and the directory, so the record survives a crash.
+    fn write_atomic(&self, final_path: &Path, rec: &Record, durable: bool) -> io::Result<()> {
         let mut nonce = [0u8; 8];
         openssl::rand::rand_bytes(&mut nonce).map_err(io::Error::other)?;
         let tmp = self.dir.join(format!(
@@ -122,9 +123,14 @@ impl Store {
                 .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
                 .open(&tmp)?;
             f.write_all(&line)?;
-            f.sync_all()?;
+            if durable {
+                f.sync_all()?;
+            }
             fs::rename(&tmp, final_path)?;
-            File::open(&self.dir)?.sync_all()
+            if durable {
+                File::open(&self.dir)?.sync_all()?;
+            }
+            Ok(())
         })();
         line.fill(0);
         if written.is_err() {
@@ -143,7 +149,7 @@ impl Store {
         if fs::symlink_metadata(&path).is_ok() {
             return Err(io::Error::other("token name collision"));
         }
-        self.write_atomic(&path, rec)?;
+        self.write_atomic(&path, rec, true)?;
         Ok(token)
     }
 
@@ -201,7 +207,12 @@ impl Store {
             key: next_key.clone(),
             ..record.clone()
         };
-        self.write_atomic(&path, &next)
+        // Not synced: two fsyncs would cost an entrance more than the RSA step it
+        // saves. The rename is atomic for every reader either way; only a crash
+        // of the machine can lose it, and then the used key (which only its
+        // client knows) opens one more session while the client's next key
+        // fails and it falls back to RSA.
+        self.write_atomic(&path, &next, false)
             .map_err(|e| Refusal::Store(format!("cannot replace the key: {e}")))?;
         drop(locked);
         Ok(Entry {
