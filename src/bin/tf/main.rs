@@ -21,6 +21,8 @@ Connection (or the environment variables TF_SERVER, TF_KEY, TF_HASH, TF_PROTO):
   --proto VER          protocol version (default 2.4.1)
   --keylen N           session key length 16..214 (default 32)
   --aes                switch the session to AES-256-CBC (GOAES) after the handshake
+  --fai                Fast Access: connect with the token cached in $XDG_CACHE_HOME/tf
+                       (else ~/.cache/tf) instead of RSA; without one, ask FAITOK for one
   --timeout S          seconds to wait for the server at each step (default 30)
   -h, --help           this help
 Options come before the command; words after it are the command's arguments.
@@ -137,6 +139,7 @@ fn main() -> ExitCode {
     let mut proto = std::env::var("TF_PROTO").unwrap_or_else(|_| "2.4.1".into());
     let mut keylen = 32usize;
     let mut aes = false;
+    let mut fai = false;
     let mut timeout = 30u64;
     let mut rest: Vec<String> = Vec::new();
     let mut args = std::env::args().skip(1);
@@ -155,6 +158,7 @@ fn main() -> ExitCode {
                 _ => return fail("--keylen needs a number 16..214"),
             },
             "--aes" => aes = true,
+            "--fai" => fai = true,
             "--timeout" => match args.next().and_then(|v| v.parse().ok()) {
                 Some(n) if (1..=86_400).contains(&n) => timeout = n,
                 _ => return fail("--timeout needs a number of seconds 1..86400"),
@@ -197,7 +201,21 @@ fn main() -> ExitCode {
     cfg.key_len = keylen;
     cfg.aes = aes;
     cfg.timeout = Some(std::time::Duration::from_secs(timeout));
-    let mut client = match Client::connect(&cfg) {
+    let connected = if fai {
+        let Some(dir) = tfd::client::fai_cache::default_dir() else {
+            return fail("--fai: neither XDG_CACHE_HOME nor HOME is set");
+        };
+        let cache = tfd::client::fai_cache::FaiCache::new(&dir, &cfg);
+        tfd::client::fai_cache::connect_cached(&cfg, &cache).map(|(c, how)| {
+            if how == tfd::client::fai_cache::Entered::Rsa {
+                eprintln!("tf: --fai: the server issued no FAI token (a root session, or FAI off); RSA next time too");
+            }
+            c
+        })
+    } else {
+        Client::connect(&cfg)
+    };
+    let mut client = match connected {
         Ok(c) => c,
         Err(e) => {
             explain::connect_error(&e, &cfg).print();
