@@ -10,7 +10,12 @@
 //!    0.25× the 64-client ECHO rate.
 //! 4. Full handshakes (connect, handshake, ECHO, END) with 8 clients against
 //!    RSA-2048 OAEP private decryptions on ONE core alone. Target: at least 0.6×.
-//! 5. The same handshakes with tfd's secure transport upgrade (TFDSECURE) against
+//! 5. Fast Access entrances (connect with `FAI://<token>`, ECHO, END, keep the next
+//!    key) against RSA handshakes (connect, ECHO, END), 8 clients each, on a server
+//!    whose sessions are not root (FAITOK refuses root), and the per-connection
+//!    floor (connect, refused version, close) that bounds the gain; the three
+//!    alternate in 4 rounds. Target: at least 3×.
+//! 6. The same handshakes with tfd's secure transport upgrade (TFDSECURE) against
 //!    legacy ones, alternated in slices so drift hits both alike. Target: an
 //!    upgraded handshake costs at most 1.3× a legacy one (legacy rate ÷ secure
 //!    rate ≤ 1.3). `--only handshakes` runs this phase alone.
@@ -18,7 +23,8 @@
 //! Run it with `scripts/bench ops` (builds the release binaries, sets `TFD_BIN`).
 //! Loopback only; each phase is bounded in time and in count. Missing a target is
 //! reported, never a failure. Options (after `--`): `--quick`, `--secs S` (per phase),
-//! `--only OP` (the ECHO baseline and one 16 KiB transfer, e.g. `sndfile`, to profile).
+//! `--only OP` (the ECHO baseline and one 16 KiB transfer, e.g. `sndfile`, to profile;
+//! `--only fai`: phase 5 alone).
 
 mod support;
 
@@ -39,6 +45,10 @@ const TARGET_MIXED_P99_MS: f64 = 20.0;
 const TARGET_MIXED_VS_ECHO: f64 = 0.25;
 const TARGET_HANDSHAKES_VS_RSA1: f64 = 0.6;
 const TARGET_SECURE_HANDSHAKE_COST: f64 = 1.3;
+/// Target of phase 5 (issue 13): FAI entrances ÷ RSA handshakes.
+const TARGET_FAI_VS_RSA: f64 = 3.0;
+/// Phase 5 alternates its three measurements this many times.
+const FAI_SLICES: usize = 4;
 /// Hard cap on operations per phase, whatever the options say.
 const CAP: u64 = 2_000_000;
 /// Cap on handshakes (each uses a port).
@@ -349,8 +359,156 @@ fn mixed_step(cfg: &ClientConfig, i: usize, m: &mut Mixer, data: &[u8]) -> (&'st
     }
 }
 
+/// Phase 5: RSA handshakes, then FAI entrances, on one server whose sessions run
+/// as `nobody` (as root) or as the invoking user. Returns (RSA, FAI).
+/// A session process that does nothing: connect, a wrong version (refused at
+/// once), read the refusal, close. What every connection costs whatever its
+/// handshake (accept, fork, exit, reap): the floor under both of phase 5's rates.
+fn refused_version(addr: std::net::SocketAddr) -> Result<(), String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
+    s.write_all(b"\0\0\0\x05floor").map_err(|e| format!("send: {e}"))?;
+    let mut reply = Vec::new();
+    s.read_to_end(&mut reply).map_err(|e| format!("read: {e}"))?;
+    if reply.len() > 4 && reply[4..].starts_with(b"FAILED 2") {
+        Ok(())
+    } else {
+        Err(format!("answered {reply:?}"))
+    }
+}
+
+fn fai_phase(bin: &std::path::Path, secs: f64) -> Result<(Rate, Rate, Rate), String> {
+    let extra = if nix::unistd::geteuid().is_root() {
+        "defusr nobody\nfai_max_minutes 60\n"
+    } else {
+        "fai_max_minutes 60\n"
+    };
+    let mut server = Server::start_with(bin, extra)?;
+    // `nobody` opens the served root after its switch: let it through the bench's
+    // private directory (traverse only: the key and config stay 0600) to a 0755 root
+    let data = server.data_dir();
+    for (dir, mode) in [(data.parent(), 0o711), (Some(data.as_path()), 0o755)] {
+        if let Some(d) = dir {
+            std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(mode))
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    let cfg = Arc::new(server.client_config());
+    let addr: std::net::SocketAddr = cfg.server.parse().map_err(|e| format!("{}: {e}", cfg.server))?;
+    // the three are measured in turn, in SLICES rounds of secs/SLICES each, so
+    // that the machine's drift (other load comes and goes) falls on all of them
+    let slice = secs / FAI_SLICES as f64;
+    let (mut rsa, mut fai, mut floor) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..FAI_SLICES {
+        let c = cfg.clone();
+        rsa.push(rate(
+            8,
+            slice,
+            CAP_HANDSHAKES,
+            |_| Ok(()),
+            move |_, _| {
+                let mut s = connect(&c)?;
+                echo(&mut s)?;
+                s.end().map_err(|e| format!("END: {e}"))
+            },
+        ));
+        server.drain_sessions(Duration::from_secs(5));
+        let (c, c2) = (cfg.clone(), cfg.clone());
+        fai.push(rate(
+            8,
+            slice,
+            CAP_HANDSHAKES,
+            // each client's token comes from one ordinary session (untimed)
+            move |_| {
+                let mut s = connect(&c)?;
+                let t = s
+                    .faitok(60)
+                    .map_err(|e| format!("FAITOK: {e}"))?
+                    .map_err(|st| format!("FAITOK: {st:?}"))?;
+                s.end().map_err(|e| format!("END: {e}"))?;
+                Ok(t)
+            },
+            move |_, token| {
+                let (mut s, next) = Client::connect_fai(&c2, token).map_err(|e| format!("FAI: {e}"))?;
+                *token = next;
+                echo(&mut s)?;
+                s.end().map_err(|e| format!("END: {e}"))
+            },
+        ));
+        server.drain_sessions(Duration::from_secs(5));
+        floor.push(rate(
+            8,
+            slice,
+            CAP_HANDSHAKES,
+            |_| Ok(()),
+            move |_, _| refused_version(addr),
+        ));
+        server.drain_sessions(Duration::from_secs(5));
+    }
+    server.stop();
+    Ok((merged(rsa), merged(fai), merged(floor)))
+}
+
+/// Rounds of one rate, of equal length, as one: the mean rate, every error,
+/// the mean p50 and the worst p99.
+fn merged(rounds: Vec<Rate>) -> Rate {
+    let n = rounds.len().max(1) as f64;
+    Rate {
+        per_s: rounds.iter().map(|r| r.per_s).sum::<f64>() / n,
+        errors: rounds.iter().map(|r| r.errors).sum(),
+        first_error: rounds.iter().find_map(|r| r.first_error.clone()),
+        p50_ms: rounds.iter().map(|r| r.p50_ms).sum::<f64>() / n,
+        p99_ms: rounds.iter().map(|r| r.p99_ms).fold(0.0, f64::max),
+    }
+}
+
+/// Prints phase 5's rows, target and BENCH line; returns (ratio, met).
+fn report_fai(rsa: &Rate, fai: &Rate, floor: &Rate) -> (f64, bool) {
+    let ratio = if rsa.per_s > 0.0 {
+        fai.per_s / rsa.per_s
+    } else {
+        f64::NAN
+    };
+    for (name, r) in [
+        ("RSA handshake + ECHO + END (baseline)", rsa),
+        ("FAI entrance + ECHO + END", fai),
+        ("refused version (per-connection floor)", floor),
+    ] {
+        println!(
+            "{:<40} {:>10.0} {:>8} {:>9.3} {:>9.3}",
+            name, r.per_s, r.errors, r.p50_ms, r.p99_ms
+        );
+        if let Some(e) = &r.first_error {
+            println!("  {} error(s), first: {e}", r.errors);
+        }
+    }
+    let ok = ratio >= TARGET_FAI_VS_RSA && fai.errors == 0 && rsa.errors == 0;
+    println!(
+        "target FAI entrances ≥ {TARGET_FAI_VS_RSA}× RSA handshakes (8 clients): {} ({ratio:.2}×; \
+         the floor allows at most {:.2}×)",
+        met(ok),
+        if rsa.per_s > 0.0 {
+            floor.per_s / rsa.per_s
+        } else {
+            f64::NAN
+        }
+    );
+    (ratio, ok)
+}
+
 fn run(o: &Options) -> Result<(), String> {
     let bin = tfd_binary()?;
+    if o.only.as_deref() == Some("FAI") {
+        println!("  [5/5] FAI entrances against RSA handshakes, 8 clients ...");
+        let (rsa, fai, floor) = fai_phase(&bin, o.secs)?;
+        let (ratio, ok) = report_fai(&rsa, &fai, &floor);
+        println!(
+            "BENCH_FAI rsa_handshakes_per_s={:.0} fai_handshakes_per_s={:.0} floor_per_s={:.0} fai_ratio={ratio:.3} \
+             target_fai_met={ok}",
+            rsa.per_s, fai.per_s, floor.per_s
+        );
+        return Ok(());
+    }
     let cpus = thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let started = Instant::now();
     println!(
@@ -383,9 +541,9 @@ fn run(o: &Options) -> Result<(), String> {
         return Ok(());
     }
     let session = |cfg: Arc<ClientConfig>| move |_| connect(&cfg);
-    println!("  [1/4] ECHO, 8 clients (baseline of the small operations) ...");
+    println!("  [1/5] ECHO, 8 clients (baseline of the small operations) ...");
     let echo8 = rate(8, o.secs, CAP, session(cfg.clone()), |_, c| echo(c));
-    println!("  [2/4] 16 KiB transfers, 8 clients each ...");
+    println!("  [2/5] 16 KiB transfers, 8 clients each ...");
     let mut small = Vec::new();
     for op in Small::ALL {
         if o.only.as_deref().is_some_and(|n| n != op.name()) {
@@ -409,7 +567,7 @@ fn run(o: &Options) -> Result<(), String> {
         }
         return Ok(());
     }
-    println!("  [3/4] ECHO, 64 clients (baseline), then the mixed load, 64 clients ...");
+    println!("  [3/5] ECHO, 64 clients (baseline), then the mixed load, 64 clients ...");
     let echo64 = rate(64, o.secs, CAP, session(cfg.clone()), |_, c| echo(c));
     let by_kind: ByKind = Arc::default();
     let mixed = {
@@ -429,7 +587,7 @@ fn run(o: &Options) -> Result<(), String> {
         )
     };
     server.drain_sessions(Duration::from_secs(5));
-    println!("  [4/4] handshakes, 8 clients; RSA-2048 decryptions on one core alone (baseline) ...");
+    println!("  [4/5] handshakes, 8 clients; RSA-2048 decryptions on one core alone (baseline) ...");
     let rsa1 = rsa_one_core(o.secs.min(3.0))?;
     let hs = {
         let cfg = cfg.clone();
@@ -446,13 +604,15 @@ fn run(o: &Options) -> Result<(), String> {
         )
     };
     server.drain_sessions(Duration::from_secs(5));
-    println!("  [5/5] handshakes with the secure upgrade against legacy ones, alternated ...");
+    println!("  [6/6] handshakes with the secure upgrade against legacy ones, alternated ...");
     let (hs_legacy, hs_secure) = secure_handshakes(&cfg, o.secs);
     let hs_cost = hs_legacy.per_s / hs_secure.per_s;
     let hs_secure_ok = hs_cost <= TARGET_SECURE_HANDSHAKE_COST && hs_secure.errors == 0;
     server.drain_sessions(Duration::from_secs(5));
     let status = server.stop().unwrap_or_else(|| "not running".into());
     let problems = log_problems(&server.log_text());
+    println!("  [5/6] FAI entrances against RSA handshakes, 8 clients ...");
+    let (fai_rsa, fai, floor) = fai_phase(&bin, o.secs)?;
 
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
     println!();
@@ -547,6 +707,7 @@ fn run(o: &Options) -> Result<(), String> {
         "target handshakes (8 clients) ≥ {TARGET_HANDSHAKES_VS_RSA1}× one core's RSA-2048 decryptions: {} ({hs_ratio:.3}×)",
         met(hs_ok)
     );
+    let (fai_ratio, fai_ok) = report_fai(&fai_rsa, &fai, &floor);
     println!(
         "target a handshake with the secure upgrade ≤ {TARGET_SECURE_HANDSHAKE_COST}× a legacy one: {} \
          ({:.0}/s vs {:.0}/s legacy: {hs_cost:.3}×)",
@@ -568,7 +729,8 @@ fn run(o: &Options) -> Result<(), String> {
          mixed_p99_ms={:.2} mixed_errors={} handshakes_per_s={:.0} rsa1_per_s={:.0} handshake_ratio={hs_ratio:.3} \
          target_small_met={small_ok} target_mixed_met={mixed_ok} target_handshakes_met={hs_ok} \
          secure_handshakes_per_s={:.0} legacy_handshakes_per_s={:.0} secure_handshake_cost={hs_cost:.3} \
-         target_secure_handshake_met={hs_secure_ok}",
+         target_secure_handshake_met={hs_secure_ok} \
+         fai_handshakes_per_s={:.0} fai_ratio={fai_ratio:.3} target_fai_met={fai_ok}",
         echo8.per_s,
         kv.join(" "),
         echo64.per_s,
@@ -579,6 +741,7 @@ fn run(o: &Options) -> Result<(), String> {
         rsa1.per_s,
         hs_secure.per_s,
         hs_legacy.per_s,
+        fai.per_s,
     );
     Ok(())
 }

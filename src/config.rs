@@ -25,6 +25,13 @@ pub const MAX_FILE_SIZE: u64 = 1 << 20;
 pub const DEFAULT_MAX_SESSIONS: u32 = 512;
 /// Default for `max_sessions_per_ip`.
 pub const DEFAULT_MAX_SESSIONS_PER_IP: u32 = 32;
+/// Default for `fai_max_minutes` (the reference's `faitok_mq` as shipped).
+pub const DEFAULT_FAI_MAX_MINUTES: u32 = 360;
+/// Upper bound for `fai_max_minutes`: a year.
+const MAX_FAI_MINUTES: u64 = 525_600;
+/// Default for `fai_dir`.
+pub const DEFAULT_FAI_DIR: &str = "/var/lib/tfd/fai";
+
 /// Default for `prelogin_timeout`.
 pub const DEFAULT_PRELOGIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// Upper bound for `prelogin_timeout`, in seconds.
@@ -277,6 +284,14 @@ pub const KEYS: &[(&str, &str)] = &[
         "shutdown_grace",
         "seconds sessions get to finish after SIGTERM before they are ended, 0..3600 (default 10)",
     ),
+    (
+        "fai_max_minutes",
+        "longest validity, in minutes, FAITOK grants to a Fast Access token (FAIMQ reports it); 0 = FAI off, 0..525600 (default 360)",
+    ),
+    (
+        "fai_dir",
+        "root-only (0700) directory of the Fast Access tokens; share it between nodes behind one name (default /var/lib/tfd/fai)",
+    ),
     ("faipath", "accepted for compatibility, ignored"),
     ("faitok_mq", "accepted for compatibility, ignored"),
     ("xsntmex", "accepted for compatibility, ignored"),
@@ -406,6 +421,10 @@ pub struct Config {
     pub control_socket: Option<PathBuf>,
     /// How long sessions may finish after SIGTERM.
     pub shutdown_grace: Duration,
+    /// `fai_max_minutes`: FAITOK's cap (0: the Fast Access Interface is off).
+    pub fai_max_minutes: u32,
+    /// `fai_dir`: where the Fast Access tokens live; absolute after [`Config::load`].
+    pub fai_dir: PathBuf,
     /// Canonical path of the file, so a reload reads the same file whatever the cwd.
     pub source: Option<PathBuf>,
 }
@@ -454,6 +473,8 @@ impl fmt::Debug for Config {
             .field("log_level", &self.log_level)
             .field("log_target", &self.log_target)
             .field("xferlog", &self.xferlog)
+            .field("fai_max_minutes", &self.fai_max_minutes)
+            .field("fai_dir", &self.fai_dir)
             .field("source", &self.source)
             .finish()
     }
@@ -678,6 +699,7 @@ impl Config {
         config.userdb = config.userdb.take().map(|p| base.join(p));
         config.tlb = config.tlb.take().map(|p| base.join(p));
         config.xferlog = config.xferlog.take().map(|p| base.join(p));
+        config.fai_dir = base.join(&config.fai_dir);
         config.control_socket = config.control_socket.take().map(|p| base.join(p));
         config.source = Some(source);
         config.check(&file, &lines)?;
@@ -885,6 +907,8 @@ struct Draft {
     udp_user: Option<String>,
     control_socket: Option<PathBuf>,
     shutdown_grace: Option<Duration>,
+    fai_max_minutes: Option<u32>,
+    fai_dir: Option<PathBuf>,
 }
 
 fn parse_named(text: &str, file: &str) -> Result<(Config, KeyLines), ConfigError> {
@@ -1283,6 +1307,8 @@ fn parse_value(d: &mut Draft, key: &'static str, value: &str, line: usize) -> Re
         "shutdown_grace" => {
             d.shutdown_grace = Some(Duration::from_secs(number(value, 0, 3600)?));
         }
+        "fai_max_minutes" => d.fai_max_minutes = Some(number(value, 0, MAX_FAI_MINUTES)? as u32),
+        "fai_dir" => d.fai_dir = Some(value.into()),
         // Every other key in KEYS is handled before this is called; reaching
         // here means KEYS grew without a parser arm, which the tests catch.
         _ => return Err("key has no parser (tfd bug)".into()),
@@ -1393,6 +1419,8 @@ fn finish(d: Draft, file: &str, seen: &KeyLines) -> Result<Config, ConfigError> 
         udp_user: d.udp_user.unwrap_or_else(|| "nobody".to_string()),
         control_socket: d.control_socket,
         shutdown_grace: d.shutdown_grace.unwrap_or(Duration::from_secs(10)),
+        fai_max_minutes: d.fai_max_minutes.unwrap_or(DEFAULT_FAI_MAX_MINUTES),
+        fai_dir: d.fai_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_FAI_DIR)),
         source: None,
     })
 }

@@ -308,6 +308,11 @@ fn netlock() {
 }
 
 #[test]
+fn fai() {
+    run("fai");
+}
+
+#[test]
 fn resolve() {
     run("resolve");
     bodies::cleanup();

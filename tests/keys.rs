@@ -133,12 +133,15 @@ fn sessions_close_the_way_to_the_key_process_after_the_handshake() {
         .into_iter()
         .filter(|i| seq.contains(i))
         .collect();
-    assert_eq!(listener_links.len(), 1, "the listener holds one request end");
+    // the key process's and the FAI issuer's
+    assert_eq!(listener_links.len(), 2, "the listener holds two request ends");
     let held: Vec<String> = socket_inodes_of(session)
         .into_iter()
         .filter(|i| seq.contains(i))
         .collect();
-    assert!(held.is_empty(), "session {session} still holds {held:?}");
+    // the session keeps the FAI issuer's (FAITOK comes after LOGIN) and no other
+    assert_eq!(held.len(), 1, "session {session} holds {held:?}");
+    assert!(listener_links.contains(&held[0]), "session {session} holds {held:?}");
     // and the UDP responder never had one
     if let Some(udp) = udp_responder_of(srv.pid()) {
         let held: Vec<String> = socket_inodes_of(udp).into_iter().filter(|i| seq.contains(i)).collect();

@@ -19,6 +19,7 @@ fn all_children(ppid: i32) -> Vec<i32> {
     let (mut live, zombies) = children_of(ppid);
     live.extend(key_process_of(ppid));
     live.extend(udp_responder_of(ppid));
+    live.extend(fai_issuer_of(ppid));
     live.extend(zombies);
     live
 }
@@ -151,7 +152,7 @@ fn signal_to_the_process_group_always_stops_tfd() {
 }
 
 /// A SIGKILLed listener: every helper (UDP responder and key process as
-/// `nobody`, sessions switched to `defusr`) dies with it, nothing keeps the TCP
+/// `nobody`, the FAI issuer, sessions switched to `defusr`) dies with it, nothing keeps the TCP
 /// port or the control socket, and a new tfd starts on the same port at once.
 #[test]
 fn sigkilled_listener_leaves_no_process_and_the_port_free() {
@@ -174,10 +175,12 @@ fn sigkilled_listener_leaves_no_process_and_the_port_free() {
     let listener = old.pid();
     let helpers = all_children(listener);
     assert!(
-        helpers.len() >= 4,
-        "key process, UDP responder, 2 sessions: {helpers:?}"
+        helpers.len() >= 5,
+        "key process, UDP responder, FAI issuer, 2 sessions: {helpers:?}"
     );
-    for &h in &helpers {
+    assert!(helpers.iter().any(|&h| is_fai_issuer(h)), "{helpers:?}");
+    // the FAI issuer alone keeps root (it writes the root-only token store)
+    for &h in helpers.iter().filter(|&&h| !is_fai_issuer(h)) {
         assert_runs_as_nobody(h);
     }
     kill(Pid::from_raw(listener), Signal::SIGKILL).unwrap();

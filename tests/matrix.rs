@@ -202,6 +202,8 @@ fn probe(name: &str) -> Option<Probe> {
         "TFPCRYPTO" => p(b"", Flow::Frame),
         "CIAON" => p(b"", Flow::Ciaon),
         "CIAOFF" => p(b"", Flow::Frame),
+        "FAITOK" => p(b"1", Flow::Frame),
+        "FAIMQ" => p(b"", Flow::Frame),
         // a missing file: nothing is locked, nothing waits (FAILED 54 / 55)
         "NETLOCK" | "NETLOCK_TRY" => p(&[&b"1 "[..], MISSING].concat(), Flow::Frame),
         // no lock is held in any state: FAILED 54

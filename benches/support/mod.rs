@@ -123,8 +123,12 @@ impl Server {
             self.hash
         );
         // As root tfd is multi-user and wants LOGIN unless a default user is set.
-        if nix::unistd::geteuid().is_root() {
+        if nix::unistd::geteuid().is_root() && !extra_conf.contains("defusr") {
             conf.push_str("defusr root\n");
+        }
+        if !extra_conf.contains("fai_dir") {
+            // Fast Access tokens stay in the bench's own directory
+            conf.push_str("fai_dir fai\n");
         }
         conf.push_str(extra_conf);
         let conf_path = dir.join("tfd.conf");
@@ -297,13 +301,15 @@ fn proc_ticks(pid: u32) -> Option<u64> {
         .sum::<Option<u64>>()
 }
 
-/// True for tfd's long-lived helpers, the UDP responder and the key process (their
-/// worker threads are named "udp" and "keys"), as opposed to session processes.
+/// True for tfd's long-lived helpers, the UDP responder, the key process and the
+/// FAI issuer (their worker threads are named "udp", "keys" and "fai"), as
+/// opposed to session processes.
 pub fn is_helper(pid: u32) -> bool {
     fs::read_dir(format!("/proc/{pid}/task"))
         .map(|d| {
-            d.flatten()
-                .any(|t| fs::read_to_string(t.path().join("comm")).is_ok_and(|c| matches!(c.trim(), "udp" | "keys")))
+            d.flatten().any(|t| {
+                fs::read_to_string(t.path().join("comm")).is_ok_and(|c| matches!(c.trim(), "udp" | "keys" | "fai"))
+            })
         })
         .unwrap_or(false)
 }

@@ -48,6 +48,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("aes_channel", aes_channel),
     ("netlock", netlock),
     ("secure_record", secure_record),
+    ("fai", fai),
 ];
 
 /// Takes structured values off the front of the input; past the end everything is 0.
@@ -1069,5 +1070,42 @@ pub fn secure_record(data: &[u8]) {
         let i = flip % recs.len();
         repeated.insert(i, recs[i].clone());
         assert!(open_all(&repeated).is_err());
+    }
+}
+
+/// The Fast Access Interface's parsers: the `FAI://` entrance never yields a token
+/// that could name another file, and records and FAITOK answers round-trip.
+pub fn fai(data: &[u8]) {
+    use tfd::wire::fai as f;
+    let Some((&which, arg)) = data.split_first() else {
+        return;
+    };
+    match which % 4 {
+        0 => {
+            if let Some(Ok(t)) = f::entrance(arg) {
+                assert!(tfd::wire::uuid::is_v4_text(&t));
+                assert!(!t.contains(&b'/') && !t.contains(&b'.'));
+                assert!(arg.starts_with(f::PREFIX));
+            }
+        }
+        1 => {
+            if let Some(r) = f::Record::parse(arg) {
+                assert!((f::KEY_MIN..=f::KEY_MAX).contains(&r.key.len()));
+                assert_eq!(f::Record::parse(&r.encode()), Some(r));
+            }
+        }
+        2 => {
+            if let Some((exp, t, key)) = f::parse_faitok_reply(arg) {
+                assert_eq!(
+                    f::parse_faitok_reply(&f::faitok_reply(exp, &t, &key)),
+                    Some((exp, t, key))
+                );
+            }
+        }
+        _ => {
+            let max = u32::from(arg.first().copied().unwrap_or(0)) + 1;
+            let m = f::minutes(arg.get(1..).unwrap_or_default(), max);
+            assert!((1..=max).contains(&m));
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! switch, the name tables CHOWN uses inside a jail, and the session's quota.
 #![forbid(unsafe_code)]
 
+pub mod fai;
 pub mod names;
 pub mod privs;
 pub mod replay;
@@ -31,6 +32,10 @@ pub struct SessionAuth {
     pub names: Option<names::NameTables>,
     /// INJAIL succeeded.
     pub jailed: bool,
+    /// The jail's path beneath `dbdir` (for a FAI token issued in it).
+    pub jail: Option<Vec<u8>>,
+    /// FAITOK was used (once per session, as the reference allows).
+    pub fai_issued: bool,
     /// LOCKSYS succeeded (it may not be repeated).
     pub locksys_done: bool,
     /// The process's `/` is the session's root: the last confinement (INJAIL,

@@ -2,6 +2,7 @@
 //! `tf` CLI, the tests and the benchmarks.
 #![forbid(unsafe_code)]
 
+pub mod fai_cache;
 pub mod parallel;
 pub mod transfer;
 
@@ -143,6 +144,27 @@ struct Upgrade {
 /// A public key as parsed from its PEM (kept with the PEM, to notice a change).
 type ParsedKey = (Vec<u8>, Rsa<Public>);
 
+/// A Fast Access token as a client keeps it: FAITOK's answer, then the next
+/// key of every entrance.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FaiToken {
+    /// The token (a UUID), sent as `FAI://<token>`.
+    pub token: String,
+    /// Seconds since the epoch at which it expires.
+    pub expiry: u64,
+    /// The key of the next entrance.
+    pub key: Vec<u8>,
+}
+
+/// Never prints the key.
+impl std::fmt::Debug for FaiToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FaiToken")
+            .field("expiry", &self.expiry)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A connected, encrypted session.
 pub struct Client {
     /// The channel (public so tests can drive raw units).
@@ -155,6 +177,13 @@ impl Client {
     /// Connects and runs the handshake.
     pub fn connect(cfg: &ClientConfig) -> Result<Client, ClientError> {
         let rsa = cfg.public_key()?;
+        let mut chan = Self::open(cfg)?;
+        chan.tx.send_frame(cfg.proto.as_bytes())?;
+        Self::rsa_steps(cfg, &rsa, chan)
+    }
+
+    /// The TCP connection with the configured timeouts.
+    fn open(cfg: &ClientConfig) -> Result<Channel, ClientError> {
         let addr = cfg
             .server
             .to_socket_addrs()?
@@ -166,12 +195,15 @@ impl Client {
         };
         stream.set_read_timeout(cfg.timeout)?;
         stream.set_write_timeout(cfg.timeout)?;
-        let mut chan = Channel::new(stream)?;
-        chan.tx.send_frame(cfg.proto.as_bytes())?;
+        Ok(Channel::new(stream)?)
+    }
+
+    /// The rest of the ordinary handshake once the version is sent.
+    fn rsa_steps(cfg: &ClientConfig, rsa: &Rsa<Public>, mut chan: Channel) -> Result<Client, ClientError> {
         expect_ok(&mut chan, "version")?;
         let mut key = vec![0u8; cfg.key_len.clamp(hs::KEY_MIN, hs::KEY_MAX)];
         getrandom::getrandom(&mut key).map_err(|e| ClientError::Key(e.to_string()))?;
-        let enc = hs::encrypt_session_key(&rsa, &key).map_err(|e| ClientError::Key(e.to_string()))?;
+        let enc = hs::encrypt_session_key(rsa, &key).map_err(|e| ClientError::Key(e.to_string()))?;
         chan.tx.send_frame(&enc)?;
         expect_ok(&mut chan, "session key")?;
         chan.start_cipher(&key);
@@ -198,6 +230,58 @@ impl Client {
             }
         }
         Ok(c)
+    }
+
+    /// Connects through the Fast Access Interface: `FAI://<token>` instead of
+    /// the version, no RSA, no hash; the session runs under `fai.key` and the
+    /// server sends the next key at once. Returns the session and the token
+    /// with that next key (store it: the used key no longer opens anything).
+    /// A refused entrance (FAILED 68/69) is `ClientError::Handshake("fai", ..)`.
+    pub fn connect_fai(cfg: &ClientConfig, fai: &FaiToken) -> Result<(Client, FaiToken), ClientError> {
+        let mut chan = Self::open(cfg)?;
+        chan.tx
+            .send_frame(&[crate::wire::fai::PREFIX, fai.token.as_bytes()].concat())?;
+        expect_ok(&mut chan, "fai")?;
+        chan.start_cipher(&fai.key);
+        let next = chan.rx.recv_frame_max(1024)?;
+        let key = crate::wire::fai::decode_key(&next)
+            .ok_or_else(|| ClientError::Protocol("the FAI entrance sent no usable next key".into()))?;
+        let mut c = Client { chan, suite: None };
+        if cfg.transport != Transport::Legacy {
+            // bound to the key this session runs under, as after RSA
+            let psk =
+                crate::commands::secure::psk_from_session_key(&fai.key).map_err(|e| ClientError::Key(e.to_string()))?;
+            let up = Self::upgrade_request(&mut c.chan, &psk)?;
+            c.upgrade_finish(up, cfg)?;
+        }
+        if cfg.aes {
+            if let Err(st) = c.goaes()? {
+                return Err(ClientError::Protocol(format!("GOAES refused: {st:?}")));
+            }
+        }
+        Ok((
+            c,
+            FaiToken {
+                token: fai.token.clone(),
+                expiry: fai.expiry,
+                key,
+            },
+        ))
+    }
+
+    /// `FAITOK <minutes>`: a token for this session's user (and jail).
+    pub fn faitok(&mut self, minutes: u32) -> Result<Result<FaiToken, Status>, ClientError> {
+        let st = self.call("FAITOK", minutes.to_string().as_bytes())?;
+        let Status::Ok(data) = &st else {
+            return Ok(Err(st));
+        };
+        let (expiry, token, key) = crate::wire::fai::parse_faitok_reply(data)
+            .ok_or_else(|| ClientError::Protocol("malformed FAITOK answer".into()))?;
+        Ok(Ok(FaiToken {
+            token: String::from_utf8_lossy(&token).into_owned(),
+            expiry,
+            key,
+        }))
     }
 
     /// Sends one command frame and reads one reply frame.

@@ -5,6 +5,7 @@
 
 pub mod basic;
 pub mod confine;
+pub mod fai;
 pub mod fs;
 pub mod hpf;
 pub mod intrw;
@@ -240,6 +241,9 @@ pub static TABLE: &[Spec] = &[
     Spec { name: "TFPCRYPTO", handler: layer::tfpcrypto, gate: ANY, tfpsfs: NOT_TFPSFS },
     Spec { name: "CIAON", handler: layer::ciaon, gate: ANY, tfpsfs: NOT_TFPSFS },
     Spec { name: "CIAOFF", handler: layer::ciaoff, gate: ANY, tfpsfs: NOT_TFPSFS },
+    // the Fast Access Interface (its entrance is in the handshake)
+    Spec { name: "FAITOK", handler: fai::faitok, gate: ANY, tfpsfs: NOT_TFPSFS },
+    Spec { name: "FAIMQ", handler: fai::faimq, gate: ANY, tfpsfs: NOT_TFPSFS },
     // 2.5.1 locks, integrity transfers, confinement
     Spec { name: "NETLOCK", handler: netlock::netlock, gate: ANY, tfpsfs: NOT_TFPSFS },
     Spec { name: "NETLOCK_TRY", handler: netlock::netlock_try, gate: ANY, tfpsfs: NOT_TFPSFS },

@@ -285,6 +285,7 @@ pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
     s.root = root;
     s.auth.jailed = true;
     s.auth.chrooted = as_root;
+    s.auth.jail = Some(p.to_bytes());
     if let Some(id) = s.auth.pending.take() {
         if as_root {
             if let Err(e) = privs::switch(&id) {

@@ -80,6 +80,17 @@ impl KeyLink {
         KeyLink { fd: Mutex::new(None) }
     }
 
+    /// Moves the request end out (the listener, building a new context that
+    /// keeps this key process).
+    pub(crate) fn take(&self) -> Option<OwnedFd> {
+        self.fd.lock().ok().and_then(|mut g| g.take())
+    }
+
+    /// A link over a request end [`KeyLink::take`] moved out.
+    pub(crate) fn from_fd(fd: Option<OwnedFd>) -> KeyLink {
+        KeyLink { fd: Mutex::new(fd) }
+    }
+
     /// Decrypts a handshake ciphertext in the key process.
     pub fn decrypt(&self, ciphertext: &[u8]) -> Result<Vec<u8>, KeyError> {
         if ciphertext.len() != CIPHERTEXT {

@@ -60,6 +60,9 @@ struct Listener {
     /// The key process's pid (0 when not running). Replaced ones, still answering
     /// sessions that were forked before a reload, end on their own.
     key_pid: i32,
+    /// The FAI issuer (0: not running).
+    fai_pid: i32,
+    respawn_fai_at: Option<Instant>,
     /// When a dead key process or UDP responder is due to be restarted.
     respawn_keys_at: Option<Instant>,
     respawn_udp_at: Option<Instant>,
@@ -215,8 +218,11 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
         tlb: tlb.clone(),
         trp: cfg.trp.clone().map(|t| (t, cfg.port)),
     };
+    let fai_dir = cfg.fai_dir.clone();
     let ctx = Arc::new(Context {
         cfg,
+        // the issuer starts with the key process
+        fai: Arc::new(super::fai::FaiLink::closed(&fai_dir)),
         // the key process starts below, once the listener has daemonized
         keys: super::keys::KeyLink::closed(),
         serve_as_self: opts.serve_as_self,
@@ -265,6 +271,8 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
         udp_pid: 0,
         udp_user,
         key_pid: 0,
+        fai_pid: 0,
+        respawn_fai_at: None,
         respawn_keys_at: None,
         respawn_udp_at: None,
         control,
@@ -287,6 +295,7 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
     let keys = l.spawn_keys(&rsa)?;
     drop(rsa);
     l.ctx = Arc::new(l.ctx.with_keys(keys));
+    l.spawn_fai();
     l.spawn_udp();
     super::notify::ready();
     if let Some(r) = daemon_ready {
@@ -325,6 +334,7 @@ impl Listener {
         fds.extend(self.control.iter().map(|c| c.as_raw_fd()));
         fds.push(self.sig_rx.as_raw_fd());
         fds.extend(self.ctx.keys.raw_fd());
+        fds.extend(self.ctx.fai.raw_fd());
         fds.extend(crate::commands::tz::database_fd());
         fds
     }
@@ -333,7 +343,11 @@ impl Listener {
     /// process's request end for its handshake (closed right after it) and the
     /// time zone database directory for SETTZ (opened before any chroot).
     fn session_must_close(&self) -> Vec<std::os::fd::RawFd> {
-        let keep = [self.ctx.keys.raw_fd(), crate::commands::tz::database_fd()];
+        let keep = [
+            self.ctx.keys.raw_fd(),
+            self.ctx.fai.raw_fd(),
+            crate::commands::tz::database_fd(),
+        ];
         self.helper_must_close()
             .into_iter()
             .filter(|fd| !keep.contains(&Some(*fd)))
@@ -342,7 +356,10 @@ impl Listener {
 
     /// How long the main loop may sleep before a helper restart is due.
     fn poll_timeout(&self) -> PollTimeout {
-        let due = [self.respawn_keys_at, self.respawn_udp_at].into_iter().flatten().min();
+        let due = [self.respawn_keys_at, self.respawn_udp_at, self.respawn_fai_at]
+            .into_iter()
+            .flatten()
+            .min();
         match due {
             None => PollTimeout::NONE,
             Some(at) => {
@@ -363,11 +380,28 @@ impl Listener {
             self.ctx.metrics.inc(super::metrics::Counter::KeyRestarts);
             self.respawn_keys();
         }
+        if self.respawn_fai_at.is_some_and(|at| at <= now) {
+            self.respawn_fai_at = None;
+            self.spawn_fai();
+        }
         if self.respawn_udp_at.is_some_and(|at| at <= now) {
             self.respawn_udp_at = None;
             self.ctx.metrics.inc(super::metrics::Counter::UdpRestarts);
             self.spawn_udp();
             info!("UDP responder restarted (pid {})", self.udp_pid);
+        }
+    }
+
+    /// Starts the FAI issuer and gives sessions forked from now on its request
+    /// end. Without it FAITOK fails (FAILED 67); entrances still work.
+    fn spawn_fai(&mut self) {
+        let close = self.helper_must_close();
+        match super::fai::spawn(self.ctx.fai.store().dir(), &close) {
+            Ok((pid, link)) => {
+                self.fai_pid = pid;
+                self.ctx = Arc::new(self.ctx.with_fai(Arc::new(link)));
+            }
+            Err(e) => error!("cannot start the FAI issuer; FAITOK fails until a restart: {e}"),
         }
     }
 
@@ -499,6 +533,12 @@ impl Listener {
                             if !self.stopping {
                                 warn!("key process ended ({status:?}); restarting it unless tfd is stopping");
                                 self.respawn_keys_at = Some(Instant::now() + RESPAWN_DELAY);
+                            }
+                        } else if pid.as_raw() == self.fai_pid {
+                            self.fai_pid = 0;
+                            if !self.stopping {
+                                warn!("FAI issuer ended ({status:?}); restarting it unless tfd is stopping");
+                                self.respawn_fai_at = Some(Instant::now() + RESPAWN_DELAY);
                             }
                         } else if pid.as_raw() == self.udp_pid {
                             self.udp_pid = 0;
@@ -706,6 +746,7 @@ impl Listener {
         self.ctx = Arc::new(Context {
             cfg,
             keys,
+            fai: self.ctx.fai.clone(),
             serve_as_self: self.opts.serve_as_self,
             defusr,
             self_user: self.ctx.self_user.clone(),
@@ -743,11 +784,13 @@ impl Listener {
         self.stopping = true;
         self.respawn_keys_at = None;
         self.respawn_udp_at = None;
+        self.respawn_fai_at = None;
         self.listeners.clear();
         self.control = None;
         // the key process also ends by itself once every request end is closed
         self.ctx.keys.close();
-        for pid in [self.udp_pid, self.key_pid] {
+        self.ctx.fai.close();
+        for pid in [self.udp_pid, self.key_pid, self.fai_pid] {
             if pid > 0 {
                 let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
             }
@@ -770,11 +813,11 @@ impl Listener {
         }
         // the helpers: SIGTERMed above; SIGKILL whatever is left after a while
         let deadline = Instant::now() + HELPER_STOP_WAIT;
-        while (self.udp_pid > 0 || self.key_pid > 0) && Instant::now() < deadline {
+        while (self.udp_pid > 0 || self.key_pid > 0 || self.fai_pid > 0) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
             self.reap();
         }
-        for pid in [self.udp_pid, self.key_pid] {
+        for pid in [self.udp_pid, self.key_pid, self.fai_pid] {
             if pid > 0 {
                 warn!("helper process {pid} did not end on SIGTERM; killing it");
                 let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
@@ -782,7 +825,7 @@ impl Listener {
         }
         // everything left was sent SIGKILL, which no process can ignore: so no tfd
         // process outlives the listener, and this wait ends
-        while !self.children.is_empty() || self.udp_pid > 0 || self.key_pid > 0 {
+        while !self.children.is_empty() || self.udp_pid > 0 || self.key_pid > 0 || self.fai_pid > 0 {
             match waitpid(Pid::from_raw(-1), None) {
                 Ok(s) => {
                     if let Some(p) = s.pid() {
@@ -790,7 +833,7 @@ impl Listener {
                         if let Some(info) = self.children.remove(&p) {
                             self.ctx.registry.free(info.slot);
                         }
-                        for h in [&mut self.udp_pid, &mut self.key_pid] {
+                        for h in [&mut self.udp_pid, &mut self.key_pid, &mut self.fai_pid] {
                             if *h == p {
                                 *h = 0;
                             }

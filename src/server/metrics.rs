@@ -27,9 +27,11 @@ pub enum Refusal {
     RsaKey,
     /// Wrong hash.
     Hash,
+    /// A Fast Access entrance refused (FAILED 68 or 69).
+    Fai,
 }
 
-const REFUSALS: [(Refusal, &str); 7] = [
+const REFUSALS: [(Refusal, &str); 8] = [
     (Refusal::Banned, "banned"),
     (Refusal::MaxSessions, "max_sessions"),
     (Refusal::MaxSessionsPerIp, "max_sessions_per_ip"),
@@ -37,6 +39,7 @@ const REFUSALS: [(Refusal, &str); 7] = [
     (Refusal::Version, "version"),
     (Refusal::RsaKey, "rsa_key"),
     (Refusal::Hash, "hash"),
+    (Refusal::Fai, "fai"),
 ];
 
 /// Plain counters.
@@ -189,7 +192,7 @@ impl Metrics {
         );
         let _ = writeln!(o, "tfd_connections_accepted_total {}", g(Counter::Accepted));
         header(&mut o, "tfd_handshakes_total", "counter", "Handshakes, by outcome.");
-        let refused_hs: u64 = [Refusal::Version, Refusal::RsaKey, Refusal::Hash]
+        let refused_hs: u64 = [Refusal::Version, Refusal::RsaKey, Refusal::Hash, Refusal::Fai]
             .iter()
             .map(|r| self.word(COUNTERS + *r as usize).load(Ordering::Relaxed))
             .sum();

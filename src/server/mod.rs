@@ -3,6 +3,7 @@
 
 pub mod control;
 pub mod demo;
+pub mod fai;
 pub mod keys;
 pub mod listener;
 pub mod metrics;

@@ -42,7 +42,7 @@ impl From<ChannelError> for HandshakeError {
     }
 }
 
-fn refuse(chan: &mut Channel, f: Failed) -> HandshakeError {
+pub(super) fn refuse(chan: &mut Channel, f: Failed) -> HandshakeError {
     let _ = chan.tx.send_frame(&f.to_wire());
     HandshakeError::Refused(f)
 }
@@ -73,6 +73,11 @@ pub fn handshake(
         Err(ChannelError::Frame(_)) => return Err(refuse(&mut chan, Failed::IncompatibleProtocol)),
         Err(e) => return Err(e.into()),
     };
+    if let Some(token) = crate::wire::fai::entrance(&version) {
+        // nothing past this point may ask for a decryption
+        ctx.keys.close();
+        return super::fai_entrance::enter(chan, token, peer, ctx, live, pace);
+    }
     if hs::check_version(&version, &ctx.cfg.proto).is_err() {
         debug!("{peer} wrong protocol version");
         return Err(refuse(&mut chan, Failed::IncompatibleProtocol));
@@ -149,6 +154,25 @@ pub fn handshake(
         needs_flycontext: ctx.cfg.flycontext,
         single_user,
     };
+    let mut session = assemble(chan, root, state, peer, ctx, user, auth, live, pace);
+    session.secure = secure;
+    Ok(session)
+}
+
+/// The session from its parts; leaves the pre-login phase when it is logged in
+/// (and needs no INJAIL).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn assemble(
+    chan: Channel,
+    root: Root,
+    state: State,
+    peer: SocketAddr,
+    ctx: Arc<Context>,
+    user: String,
+    auth: crate::auth::SessionAuth,
+    live: super::liveness::Liveness,
+    pace: Option<Arc<crate::bandwidth::Pace>>,
+) -> Session {
     let session = Session {
         chan,
         root,
@@ -166,7 +190,7 @@ pub fn handshake(
         pace,
         secfs: Default::default(),
         netlocks: Default::default(),
-        secure,
+        secure: Default::default(),
     };
     // with injail the pre-login deadline goes on until INJAIL
     if state.logged_in && !state.needs_jail {
@@ -178,7 +202,7 @@ pub fn handshake(
             .registry
             .set_phase(slot, crate::server::registry::Phase::Login);
     }
-    Ok(session)
+    session
 }
 
 impl Session {

@@ -3,6 +3,7 @@
 //! listener, so per-session setuid and chroot never touch another client.
 #![forbid(unsafe_code)]
 
+mod fai_entrance;
 mod handshake;
 pub mod liveness;
 
@@ -32,6 +33,8 @@ pub struct Context {
     /// The way to the key process, which alone holds the private key; closed by
     /// each session as soon as its handshake has the session key.
     pub keys: crate::server::keys::KeyLink,
+    /// The way to the FAI issuer (FAITOK) and the token store (entrances).
+    pub fai: Arc<crate::server::fai::FaiLink>,
     /// Serve as the invoking user (not root, or demo mode): no LOGIN, no switch.
     pub serve_as_self: bool,
     /// `defusr`, resolved by the listener.
@@ -58,9 +61,20 @@ impl Context {
     /// The same context with another key process's request end (after the key
     /// process was restarted).
     pub fn with_keys(&self, keys: crate::server::keys::KeyLink) -> Context {
+        self.with(keys, self.fai.clone())
+    }
+
+    /// The same context with another FAI issuer's request end.
+    pub fn with_fai(&self, fai: Arc<crate::server::fai::FaiLink>) -> Context {
+        let keys = crate::server::keys::KeyLink::from_fd(self.keys.take());
+        self.with(keys, fai)
+    }
+
+    fn with(&self, keys: crate::server::keys::KeyLink, fai: Arc<crate::server::fai::FaiLink>) -> Context {
         Context {
             cfg: self.cfg.clone(),
             keys,
+            fai,
             serve_as_self: self.serve_as_self,
             defusr: self.defusr.clone(),
             self_user: self.self_user.clone(),
@@ -459,6 +473,7 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, slot: usize
                 handshake::HandshakeError::Refused(f) => metrics.refused(match f {
                     Failed::IncompatibleProtocol => Refusal::Version,
                     Failed::InvalidHash => Refusal::Hash,
+                    Failed::FaiExpired | Failed::FaiKey => Refusal::Fai,
                     _ => Refusal::RsaKey,
                 }),
                 handshake::HandshakeError::Channel(_) => metrics.inc(Counter::HandshakesAborted),

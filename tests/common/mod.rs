@@ -113,6 +113,10 @@ impl Server {
             // tests stop servers with sessions open: do not wait the default 10 s
             conf.push_str("shutdown_grace 1\n");
         }
+        if !o.extra.contains("fai_dir") {
+            // FAI tokens of tests stay in the test's directory
+            conf.push_str(&format!("fai_dir {}\n", dir.join("fai").display()));
+        }
         conf.push_str(o.extra);
         let conf_path = dir.join("tfd.conf");
         std::fs::write(&conf_path, conf).unwrap();
@@ -278,9 +282,19 @@ pub fn is_key_process(pid: i32) -> bool {
     has_thread_named(pid, "keys")
 }
 
+/// True for tfd's FAI issuer.
+pub fn is_fai_issuer(pid: i32) -> bool {
+    has_thread_named(pid, "fai")
+}
+
 /// The key process among tfd's children.
 pub fn key_process_of(ppid: i32) -> Option<i32> {
     all_children_of(ppid).0.into_iter().find(|&p| is_key_process(p))
+}
+
+/// The FAI issuer among tfd's children.
+pub fn fai_issuer_of(ppid: i32) -> Option<i32> {
+    all_children_of(ppid).0.into_iter().find(|&p| is_fai_issuer(p))
 }
 
 /// The UDP responder among tfd's children.
@@ -288,13 +302,13 @@ pub fn udp_responder_of(ppid: i32) -> Option<i32> {
     all_children_of(ppid).0.into_iter().find(|&p| is_udp_responder(p))
 }
 
-/// tfd's session processes (live, zombie), not counting the UDP responder and the
-/// key process.
+/// tfd's session processes (live, zombie), not counting the UDP responder, the
+/// key process and the FAI issuer.
 pub fn children_of(ppid: i32) -> (Vec<i32>, Vec<i32>) {
     let (live, zombies) = all_children_of(ppid);
     (
         live.into_iter()
-            .filter(|&p| !is_udp_responder(p) && !is_key_process(p))
+            .filter(|&p| !is_udp_responder(p) && !is_key_process(p) && !is_fai_issuer(p))
             .collect(),
         zombies,
     )

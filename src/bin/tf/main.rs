@@ -25,6 +25,8 @@ Connection (or the environment variables TF_SERVER, TF_KEY, TF_HASH, TF_PROTO):
                        by default it is used whenever the server offers it
   --legacy             never use it: the protocol's own cipher only
   -v, --verbose        say on stderr which transport the session uses
+  --fai                Fast Access: connect with the token cached in $XDG_CACHE_HOME/tf
+                       (else ~/.cache/tf) instead of RSA; without one, ask FAITOK for one
   --timeout S          seconds to wait for the server at each step (default 30)
   -h, --help           this help
 Options come before the command; words after it are the command's arguments.
@@ -143,6 +145,7 @@ fn main() -> ExitCode {
     let mut aes = false;
     let mut transport = tfd::client::Transport::Prefer;
     let mut verbose = false;
+    let mut fai = false;
     let mut timeout = 30u64;
     let mut rest: Vec<String> = Vec::new();
     let mut args = std::env::args().skip(1);
@@ -164,6 +167,7 @@ fn main() -> ExitCode {
             "--secure" => transport = tfd::client::Transport::Require,
             "--legacy" => transport = tfd::client::Transport::Legacy,
             "-v" | "--verbose" => verbose = true,
+            "--fai" => fai = true,
             "--timeout" => match args.next().and_then(|v| v.parse().ok()) {
                 Some(n) if (1..=86_400).contains(&n) => timeout = n,
                 _ => return fail("--timeout needs a number of seconds 1..86400"),
@@ -207,7 +211,21 @@ fn main() -> ExitCode {
     cfg.aes = aes;
     cfg.transport = transport;
     cfg.timeout = Some(std::time::Duration::from_secs(timeout));
-    let mut client = match Client::connect(&cfg) {
+    let connected = if fai {
+        let Some(dir) = tfd::client::fai_cache::default_dir() else {
+            return fail("--fai: neither XDG_CACHE_HOME nor HOME is set");
+        };
+        let cache = tfd::client::fai_cache::FaiCache::new(&dir, &cfg);
+        tfd::client::fai_cache::connect_cached(&cfg, &cache).map(|(c, how)| {
+            if how == tfd::client::fai_cache::Entered::Rsa {
+                eprintln!("tf: --fai: the server issued no FAI token (a root session, or FAI off); RSA next time too");
+            }
+            c
+        })
+    } else {
+        Client::connect(&cfg)
+    };
+    let mut client = match connected {
         Ok(c) => c,
         Err(e) => {
             explain::connect_error(&e, &cfg).print();

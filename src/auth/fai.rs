@@ -1,0 +1,346 @@
+//! The Fast Access token store: one file per token, `<fai_dir>/<uuid>`, holding
+//! a [`Record`] (expiry, the user and jail it was issued to, the next key).
+//!
+//! Tokens are credentials, so the directory is mode 0700 and each file 0600,
+//! both owned by the user tfd starts as (root); a directory that is anyone
+//! else's, or open to others, is refused rather than used. A new token is
+//! written whole to a temporary name, synced and renamed into place. An
+//! entrance reads, checks and rewrites the record in place while it holds an
+//! exclusive `flock` on the token file, and every other reader (entrances,
+//! the purge, on this node or another sharing the directory) takes that lock
+//! first: so each key is read by exactly one entrance, and the next one finds
+//! the next key (or, after an expiry, an unlinked file).
+#![forbid(unsafe_code)]
+
+use crate::wire::{fai as wire, fai::Record, uuid};
+use nix::fcntl::{Flock, FlockArg};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// Why an entrance was refused (the session maps these to FAILED 68 and 69).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// No such token (never issued, consumed concurrently, or purged).
+    Unknown,
+    /// The token's time is over (its file is deleted).
+    Expired,
+    /// The token exists but cannot be honoured: unreadable record, or the
+    /// binding check refused it (the reason is for the log, never the token).
+    Invalid(String),
+    /// The store itself failed (ours, not the client's).
+    Store(String),
+}
+
+/// A successful entrance: the record as it was (its key opens this session)
+/// and the key that replaced it (sent to the client for the next one).
+pub struct Entry<T> {
+    /// The record, with the key of this session.
+    pub record: Record,
+    /// The next session's key.
+    pub next_key: Vec<u8>,
+    /// What the binding check produced.
+    pub bound: T,
+}
+
+/// The token directory.
+#[derive(Debug, Clone)]
+pub struct Store {
+    dir: PathBuf,
+}
+
+/// Seconds since the epoch.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A fresh random FAI key of a random length in the document's range.
+pub fn new_key() -> io::Result<Vec<u8>> {
+    let mut len = [0u8; 1];
+    openssl::rand::rand_bytes(&mut len).map_err(io::Error::other)?;
+    let span = (wire::KEY_MAX - wire::KEY_MIN + 1) as u8;
+    let mut key = vec![0u8; wire::KEY_MIN + (len[0] % span) as usize];
+    openssl::rand::rand_bytes(&mut key).map_err(io::Error::other)?;
+    Ok(key)
+}
+
+impl Store {
+    /// The store at `dir` (nothing is touched until it is used).
+    pub fn new(dir: &Path) -> Store {
+        Store { dir: dir.to_path_buf() }
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Checks that the directory is ours alone; creates it (0700) when `create`.
+    fn check_dir(&self, create: bool) -> io::Result<()> {
+        if create {
+            fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.dir)?;
+        }
+        let meta = fs::symlink_metadata(&self.dir)?;
+        if !meta.is_dir() {
+            return Err(io::Error::other(format!("{} is not a directory", self.dir.display())));
+        }
+        if meta.uid() != crate::sys::geteuid() || meta.mode() & 0o077 != 0 {
+            return Err(io::Error::other(format!(
+                "{} must be mode 0700 and owned by uid {} (it is {:o}, uid {}); refusing to keep tokens there",
+                self.dir.display(),
+                crate::sys::geteuid(),
+                meta.mode() & 0o7777,
+                meta.uid()
+            )));
+        }
+        Ok(())
+    }
+
+    fn path(&self, token: &[u8; uuid::TEXT_LEN]) -> PathBuf {
+        // a v4 UUID's text is [0-9a-f-]: never a path separator or `..`
+        self.dir.join(String::from_utf8_lossy(token).as_ref())
+    }
+
+    /// Writes a new token's `rec` to a temporary file, syncs it, renames it to
+    /// its name and syncs the directory: the token appears whole, and survives
+    /// a crash.
+    fn write_atomic(&self, final_path: &Path, rec: &Record) -> io::Result<()> {
+        let mut nonce = [0u8; 8];
+        openssl::rand::rand_bytes(&mut nonce).map_err(io::Error::other)?;
+        let tmp = self.dir.join(format!(
+            ".tmp-{}",
+            nonce.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        ));
+        let mut line = rec.encode();
+        let written = (|| {
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                .open(&tmp)?;
+            f.write_all(&line)?;
+            f.sync_all()?;
+            fs::rename(&tmp, final_path)?;
+            File::open(&self.dir)?.sync_all()
+        })();
+        line.fill(0);
+        if written.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        written
+    }
+
+    /// Stores a new token for `rec` and returns its name.
+    pub fn issue(&self, rec: &Record) -> io::Result<[u8; uuid::TEXT_LEN]> {
+        self.check_dir(true)?;
+        let mut b = [0u8; 16];
+        openssl::rand::rand_bytes(&mut b).map_err(io::Error::other)?;
+        let token = uuid::v4_text(b);
+        let path = self.path(&token);
+        if fs::symlink_metadata(&path).is_ok() {
+            return Err(io::Error::other("token name collision"));
+        }
+        self.write_atomic(&path, rec)?;
+        Ok(token)
+    }
+
+    /// An entrance with `token` at time `now`: checks the record, lets `bind`
+    /// decide whether it may still be honoured (the user and jail it names),
+    /// then replaces its key with a fresh one. All of it under the token file's
+    /// lock, so two entrances with one key cannot both succeed.
+    pub fn redeem<T>(
+        &self,
+        token: &[u8; uuid::TEXT_LEN],
+        now: u64,
+        bind: impl FnOnce(&Record) -> Result<T, String>,
+    ) -> Result<Entry<T>, Refusal> {
+        self.check_dir(false).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => Refusal::Unknown,
+            _ => Refusal::Store(e.to_string()),
+        })?;
+        let path = self.path(token);
+        let file = match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
+            .open(&path)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(Refusal::Unknown),
+            Err(e) => return Err(Refusal::Invalid(format!("cannot open the token file: {e}"))),
+        };
+        let mut locked = Flock::lock(file, FlockArg::LockExclusive)
+            .map_err(|(_, e)| Refusal::Store(format!("cannot lock the token file: {e}")))?;
+        let meta = locked.metadata().map_err(|e| Refusal::Store(e.to_string()))?;
+        if meta.nlink() == 0 {
+            // another entrance used this key while we waited for the lock
+            return Err(Refusal::Unknown);
+        }
+        if !meta.is_file() || meta.uid() != crate::sys::geteuid() || meta.mode() & 0o077 != 0 {
+            return Err(Refusal::Invalid("the token file is not a private regular file".into()));
+        }
+        let mut bytes = Vec::new();
+        (&mut *locked)
+            .take(wire::MAX_RECORD as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Refusal::Store(e.to_string()))?;
+        let parsed = Record::parse(&bytes);
+        bytes.fill(0);
+        let Some(record) = parsed else {
+            return Err(Refusal::Invalid("the token file does not hold a record".into()));
+        };
+        if now >= record.expiry {
+            let _ = fs::remove_file(&path);
+            return Err(Refusal::Expired);
+        }
+        let bound = bind(&record).map_err(Refusal::Invalid)?;
+        let next_key = new_key().map_err(|e| Refusal::Store(e.to_string()))?;
+        let next = Record {
+            key: next_key.clone(),
+            ..record.clone()
+        };
+        // Rewritten in place, under the lock every reader takes, and not
+        // synced: a temporary file renamed over the token costs ext4 about a
+        // millisecond (it flushes the new file's data on a replacing rename), as
+        // much as the RSA step an entrance saves. Only a crash of the machine
+        // can tear or lose the write; the token then reads as invalid (or the
+        // used key, which only its client knows, opens one more session) and
+        // the client falls back to RSA.
+        let mut line = next.encode();
+        let written = (|| {
+            locked.seek(SeekFrom::Start(0))?;
+            locked.write_all(&line)?;
+            locked.set_len(line.len() as u64)
+        })();
+        line.fill(0);
+        written.map_err(|e| Refusal::Store(format!("cannot replace the key: {e}")))?;
+        drop(locked);
+        Ok(Entry {
+            record,
+            next_key,
+            bound,
+        })
+    }
+
+    /// Deletes expired and unreadable tokens and stale temporary files;
+    /// returns how many. A directory that does not exist yet holds nothing.
+    pub fn purge(&self, now: u64) -> io::Result<usize> {
+        match self.check_dir(false) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            other => other?,
+        }
+        let mut removed = 0;
+        for entry in fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let bytes = name.as_encoded_bytes();
+            let stale = if uuid::is_v4_text(bytes) {
+                // judged under the token's lock (an entrance rewrites it in
+                // place); a token in use now is judged next time
+                let opened = OpenOptions::new()
+                    .read(true)
+                    .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
+                    .open(entry.path());
+                let Ok(f) = opened else { continue };
+                let Ok(mut locked) = Flock::lock(f, FlockArg::LockExclusiveNonblock) else {
+                    continue;
+                };
+                let mut text = Vec::new();
+                let read = (&mut *locked).take(wire::MAX_RECORD as u64 + 1).read_to_end(&mut text);
+                let expired = read.is_ok() && Record::parse(&text).map_or(true, |r| now >= r.expiry);
+                text.fill(0);
+                if expired && fs::remove_file(entry.path()).is_ok() {
+                    removed += 1;
+                }
+                continue;
+            } else if bytes.starts_with(b".tmp-") {
+                // a writer that died between create and rename, an hour ago
+                entry
+                    .metadata()
+                    .ok()
+                    .and_then(|m| m.modified().ok())
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age.as_secs() > 3600)
+            } else {
+                false
+            };
+            if stale && fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("tfd-fai-unit-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        d
+    }
+
+    fn rec(expiry: u64) -> Record {
+        Record {
+            expiry,
+            uid: 1234,
+            login: Some("alice".into()),
+            jail: None,
+            key: new_key().unwrap(),
+        }
+    }
+
+    #[test]
+    fn issue_redeem_rotate_and_modes() {
+        let d = temp("rotate");
+        let s = Store::new(&d.join("fai"));
+        let r = rec(now() + 60);
+        let t = s.issue(&r).unwrap();
+        assert_eq!(fs::metadata(s.dir()).unwrap().mode() & 0o7777, 0o700);
+        let f = s.dir().join(std::str::from_utf8(&t).unwrap());
+        assert_eq!(fs::metadata(&f).unwrap().mode() & 0o7777, 0o600);
+        let e = s.redeem(&t, now(), |_| Ok(())).unwrap();
+        assert_eq!(e.record, r);
+        assert_ne!(e.next_key, r.key);
+        let e2 = s.redeem(&t, now(), |rec| Ok(rec.key.clone())).unwrap();
+        assert_eq!(e2.record.key, e.next_key);
+        assert_eq!(fs::metadata(&f).unwrap().mode() & 0o7777, 0o600);
+        // the binding check can refuse
+        assert!(matches!(
+            s.redeem(&t, now(), |_| Err::<(), _>("no".into())),
+            Err(Refusal::Invalid(_))
+        ));
+        // expiry deletes the file
+        assert_eq!(s.redeem(&t, e2.record.expiry, |_| Ok(())).err(), Some(Refusal::Expired));
+        assert!(!f.exists());
+        assert_eq!(s.redeem(&t, now(), |_| Ok(())).err(), Some(Refusal::Unknown));
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn purge_and_open_dir_refused() {
+        let d = temp("purge");
+        let s = Store::new(&d);
+        assert_eq!(s.purge(now()).unwrap(), 0);
+        let live = s.issue(&rec(now() + 600)).unwrap();
+        let dead = s.issue(&rec(now() - 1)).unwrap();
+        fs::write(
+            s.dir().join(std::str::from_utf8(&uuid::v4_text([3; 16])).unwrap()),
+            b"junk",
+        )
+        .unwrap();
+        assert_eq!(s.purge(now()).unwrap(), 2);
+        assert!(s.redeem(&live, now(), |_| Ok(())).is_ok());
+        assert_eq!(s.redeem(&dead, now(), |_| Ok(())).err(), Some(Refusal::Unknown));
+        fs::set_permissions(&d, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        assert!(s.issue(&rec(now() + 600)).is_err());
+        assert!(matches!(s.redeem(&live, now(), |_| Ok(())), Err(Refusal::Store(_))));
+        fs::remove_dir_all(&d).unwrap();
+    }
+}

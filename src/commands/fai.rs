@@ -1,0 +1,48 @@
+//! FAITOK and FAIMQ, the Fast Access Interface's commands (the entrance itself
+//! is part of the handshake, [`crate::session`]).
+#![forbid(unsafe_code)]
+
+use super::{CmdResult, Reply};
+use crate::session::Session;
+use crate::wire::Failed;
+use log::{info, warn};
+
+/// `FAITOK <minutes>`: a token and its first key, valid for the minutes asked
+/// (clamped to `fai_max_minutes`), bound to this session's user and jail. Once
+/// per session, never for a root session (the issuer refuses uid 0 as well).
+pub fn faitok(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let max = s.ctx.cfg.fai_max_minutes;
+    let peer = s.peer;
+    if max == 0 {
+        info!("{peer} FAITOK refused: fai_max_minutes is 0");
+        return Err(Failed::FaiInit.into());
+    }
+    if s.auth.fai_issued {
+        info!("{peer} FAITOK refused: already used in this session");
+        return Err(Failed::FaiInit.into());
+    }
+    if crate::sys::geteuid() == 0 {
+        info!("{peer} FAITOK refused: the session runs as root");
+        return Err(Failed::FaiInit.into());
+    }
+    let minutes = crate::wire::fai::minutes(arg, max);
+    let login = (!s.state.single_user).then_some(s.user.as_str());
+    match s.ctx.fai.issue(minutes, login, s.auth.jail.as_deref()) {
+        Ok(mut t) => {
+            s.auth.fai_issued = true;
+            info!("{peer} FAITOK user={} valid {minutes} min", s.user);
+            let reply = crate::wire::fai::faitok_reply(t.expiry, &t.token, &t.key);
+            t.key.fill(0);
+            Ok(Reply::Data(reply))
+        }
+        Err(e) => {
+            warn!("{peer} FAITOK failed: {e}");
+            Err(Failed::FaiInit.into())
+        }
+    }
+}
+
+/// `FAIMQ`: the longest validity FAITOK grants, in minutes.
+pub fn faimq(s: &mut Session, _arg: &[u8]) -> CmdResult {
+    Ok(Reply::Data(s.ctx.cfg.fai_max_minutes.to_string().into_bytes()))
+}

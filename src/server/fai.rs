@@ -1,0 +1,309 @@
+//! The FAI issuer: the one process that writes Fast Access tokens.
+//!
+//! Why a process: FAITOK comes after LOGIN, when the session process has
+//! become its user for good, yet tokens are credentials kept root-only
+//! ([`crate::auth::fai`]). So a small helper forked by the listener keeps the
+//! listener's user (root), never reads a protocol byte, and answers one
+//! request: "issue a token of n minutes for me, LOGIN name L, jail J". Which
+//! uid "me" is comes from the kernel (SO_PASSCRED: the sender's credentials
+//! ride on every message), not from the session: a request from uid 0 is
+//! refused, so no token ever opens a root session. Entrances need no helper:
+//! before authentication the session is still root and redeems the token
+//! itself ([`crate::auth::fai::Store::redeem`]).
+//!
+//! Transport as for the key process: one `SOCK_SEQPACKET` pair; each request
+//! carries, as SCM_RIGHTS, one end of a fresh pair on which the single reply
+//! comes back. Sessions keep their request end for their whole life. The
+//! helper also purges expired tokens at start and every minute.
+
+use crate::auth::fai::Store;
+use crate::sys::{self, Fork};
+use crate::wire::{fai::Record, uuid};
+use log::{error, info, warn};
+use nix::sys::socket::{
+    recv, recvmsg, send, sendmsg, setsockopt, socketpair, sockopt, AddressFamily, ControlMessage, ControlMessageOwned,
+    MsgFlags, SockFlag, SockType, UnixCredentials,
+};
+use nix::sys::time::TimeVal;
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Largest request: minutes, a LOGIN name and a jail path.
+const MAX_REQUEST: usize = 4 + 2 + 256 + 4096;
+/// Largest reply: a status byte and FAITOK's answer.
+const MAX_REPLY: usize = 1 + 512;
+/// A session waits this long for its token.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often expired tokens are purged.
+const PURGE_EVERY: Duration = Duration::from_secs(60);
+/// A lifetime no configuration allows: the helper's own bound.
+const MAX_MINUTES: u32 = 525_600;
+
+const OK: u8 = 0;
+const REFUSED: u8 = 1;
+
+/// What FAITOK hands the client.
+pub struct Issued {
+    /// Seconds since the epoch at which the token expires.
+    pub expiry: u64,
+    /// The token.
+    pub token: [u8; uuid::TEXT_LEN],
+    /// The key of the first entrance.
+    pub key: Vec<u8>,
+}
+
+/// The request end of the issuer, with the store both sides use.
+pub struct FaiLink {
+    fd: Mutex<Option<OwnedFd>>,
+    store: Store,
+}
+
+impl FaiLink {
+    /// A link that issues nothing (before the issuer has started).
+    pub fn closed(dir: &Path) -> FaiLink {
+        FaiLink {
+            fd: Mutex::new(None),
+            store: Store::new(dir),
+        }
+    }
+
+    /// The token store (entrances redeem through it directly).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Asks the issuer for a token bound to this process's uid.
+    pub fn issue(&self, minutes: u32, login: Option<&str>, jail: Option<&[u8]>) -> Result<Issued, String> {
+        let login = login.unwrap_or("").as_bytes();
+        let jail = jail.unwrap_or(b"");
+        let mut req = Vec::with_capacity(MAX_REQUEST);
+        req.extend_from_slice(&minutes.to_le_bytes());
+        req.extend_from_slice(&(login.len() as u16).to_le_bytes());
+        req.extend_from_slice(login);
+        req.extend_from_slice(jail);
+        if login.len() > 256 || req.len() > MAX_REQUEST {
+            return Err("request too long".into());
+        }
+        let guard = self.fd.lock().map_err(|_| "poisoned".to_string())?;
+        let link = guard.as_ref().ok_or("the FAI issuer is not running")?;
+        let (mine, theirs) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+            .map_err(|e| format!("socketpair: {e}"))?;
+        setsockopt(
+            &mine,
+            sockopt::ReceiveTimeout,
+            &TimeVal::new(REPLY_TIMEOUT.as_secs() as _, 0),
+        )
+        .map_err(|e| format!("timeout: {e}"))?;
+        sendmsg::<()>(
+            link.as_raw_fd(),
+            &[IoSlice::new(&req)],
+            &[ControlMessage::ScmRights(&[theirs.as_raw_fd()])],
+            MsgFlags::MSG_NOSIGNAL,
+            None,
+        )
+        .map_err(|e| format!("request: {e}"))?;
+        drop(guard);
+        drop(theirs);
+        let mut reply = [0u8; MAX_REPLY];
+        let n = recv(mine.as_raw_fd(), &mut reply, MsgFlags::empty()).map_err(|e| format!("reply: {e}"))?;
+        let parsed = match reply[..n] {
+            [OK, ref text @ ..] => crate::wire::fai::parse_faitok_reply(text)
+                .map(|(expiry, token, key)| Issued { expiry, token, key })
+                .ok_or_else(|| "malformed reply".to_string()),
+            [REFUSED] => Err("refused by the issuer (see its log)".into()),
+            _ => Err(format!("malformed reply of {n} bytes")),
+        };
+        reply.fill(0);
+        parsed
+    }
+
+    /// The raw request end, for a forked helper that must close it.
+    pub fn raw_fd(&self) -> Option<RawFd> {
+        self.fd.lock().ok().and_then(|g| g.as_ref().map(|f| f.as_raw_fd()))
+    }
+
+    /// Closes this process's request end.
+    pub fn close(&self) {
+        if let Ok(mut g) = self.fd.lock() {
+            g.take();
+        }
+    }
+}
+
+/// Forks the issuer for the store at `dir`; returns its pid and the request end.
+pub fn spawn(dir: &Path, close_in_child: &[RawFd]) -> std::io::Result<(i32, FaiLink)> {
+    let (link, service) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)?;
+    setsockopt(&service, sockopt::PassCred, &true)?;
+    match sys::fork_helper(&super::SIGNALS)? {
+        Fork::Parent(pid) => {
+            drop(service);
+            Ok((
+                pid,
+                FaiLink {
+                    fd: Mutex::new(Some(link)),
+                    store: Store::new(dir),
+                },
+            ))
+        }
+        Fork::Child => {
+            drop(link);
+            // keeps root: it writes the root-only store, and does nothing else
+            super::helper_child_setup("FAI issuer", close_in_child, None);
+            sys::set_nondumpable();
+            sys::exit_now(run(&Store::new(dir), service))
+        }
+    }
+}
+
+/// The issuer's body, in a thread named `fai` (how `ps -L` and the tests tell
+/// the issuer from a session); returns once every request end is closed.
+fn run(store: &Store, service: OwnedFd) -> i32 {
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("fai".into())
+            .spawn_scoped(s, || serve(store, service))
+            .map_or_else(
+                |e| {
+                    error!("FAI issuer: cannot start its thread: {e}");
+                    1
+                },
+                |h| h.join().unwrap_or(1),
+            )
+    })
+}
+
+fn serve(store: &Store, service: OwnedFd) -> i32 {
+    info!("FAI issuer ready ({})", store.dir().display());
+    purge(store);
+    let _ = setsockopt(
+        &service,
+        sockopt::ReceiveTimeout,
+        &TimeVal::new(PURGE_EVERY.as_secs() as _, 0),
+    );
+    let mut buf = vec![0u8; MAX_REQUEST + 1];
+    loop {
+        let mut cmsg = nix::cmsg_space!([RawFd; 1], UnixCredentials);
+        let (bytes, truncated, fds, uid) = {
+            let mut iov = [IoSliceMut::new(&mut buf)];
+            let msg = match recvmsg::<()>(
+                service.as_raw_fd(),
+                &mut iov,
+                Some(&mut cmsg),
+                MsgFlags::MSG_CMSG_CLOEXEC,
+            ) {
+                Ok(m) => m,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(nix::errno::Errno::EAGAIN) => {
+                    purge(store);
+                    continue;
+                }
+                Err(e) => {
+                    error!("FAI issuer: receive: {e}");
+                    return 1;
+                }
+            };
+            let mut fds: Vec<OwnedFd> = Vec::new();
+            let mut uid = None;
+            if let Ok(cmsgs) = msg.cmsgs() {
+                for c in cmsgs {
+                    match c {
+                        ControlMessageOwned::ScmRights(raw) => fds.extend(raw.into_iter().map(sys::own_received_fd)),
+                        ControlMessageOwned::ScmCredentials(cred) => uid = Some(cred.uid()),
+                        _ => {}
+                    }
+                }
+            }
+            let truncated = msg.flags.intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC);
+            (msg.bytes, truncated, fds, uid)
+        };
+        if bytes == 0 && fds.is_empty() {
+            if hung_up(&service) {
+                return 0;
+            }
+            continue;
+        }
+        let [reply_to] = &fds[..] else {
+            warn!("FAI issuer: dropped a request with {} descriptor(s)", fds.len());
+            continue;
+        };
+        let reply = match (truncated, uid) {
+            (false, Some(uid)) => answer(store, &buf[..bytes], uid),
+            (_, None) => Err("no sender credentials".to_string()),
+            (true, _) => Err("request too long".to_string()),
+        };
+        let mut out = match reply {
+            Ok(text) => [&[OK][..], &text].concat(),
+            Err(why) => {
+                warn!("FAI issuer: refused a request: {why}");
+                vec![REFUSED]
+            }
+        };
+        let _ = send(
+            reply_to.as_raw_fd(),
+            &out,
+            MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT,
+        );
+        out.fill(0);
+        buf.fill(0);
+    }
+}
+
+/// Issues one token for `uid`; returns FAITOK's answer text.
+fn answer(store: &Store, req: &[u8], uid: u32) -> Result<Vec<u8>, String> {
+    if uid == 0 {
+        return Err("a root session asked for a token (FAI never opens a root session)".into());
+    }
+    let (minutes, rest) = req.split_first_chunk::<4>().ok_or("short request")?;
+    let (login_len, rest) = rest.split_first_chunk::<2>().ok_or("short request")?;
+    let minutes = u32::from_le_bytes(*minutes).clamp(1, MAX_MINUTES);
+    let login_len = u16::from_le_bytes(*login_len) as usize;
+    if rest.len() < login_len {
+        return Err("short request".into());
+    }
+    let (login, jail) = rest.split_at(login_len);
+    let login = std::str::from_utf8(login).map_err(|_| "LOGIN name not UTF-8")?;
+    let now = crate::auth::fai::now();
+    let record = Record {
+        expiry: now + minutes as u64 * 60,
+        uid,
+        login: (!login.is_empty()).then(|| login.to_string()),
+        jail: (!jail.is_empty()).then(|| jail.to_vec()),
+        key: crate::auth::fai::new_key().map_err(|e| e.to_string())?,
+    };
+    let token = store
+        .issue(&record)
+        .map_err(|e| format!("cannot store the token: {e}"))?;
+    info!(
+        "FAI issuer: token for uid {uid}{}, valid {minutes} min",
+        record
+            .login
+            .as_deref()
+            .map(|l| format!(" (LOGIN {l:?})"))
+            .unwrap_or_default()
+    );
+    Ok(crate::wire::fai::faitok_reply(record.expiry, &token, &record.key))
+}
+
+fn purge(store: &Store) {
+    match store.purge(crate::auth::fai::now()) {
+        Ok(0) => {}
+        Ok(n) => info!("FAI issuer: purged {n} expired token(s)"),
+        Err(e) => warn!("FAI issuer: purging {}: {e}", store.dir().display()),
+    }
+}
+
+/// True once the peer side of the request socket is gone.
+fn hung_up(service: &OwnedFd) -> bool {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    let mut fds = [PollFd::new(service.as_fd(), PollFlags::POLLIN)];
+    match poll(&mut fds, PollTimeout::ZERO) {
+        Ok(_) => fds[0]
+            .revents()
+            .is_some_and(|r| r.intersects(PollFlags::POLLHUP | PollFlags::POLLERR)),
+        Err(_) => true,
+    }
+}

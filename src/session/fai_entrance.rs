@@ -1,0 +1,196 @@
+//! The Fast Access entrance: `FAI://<uuid>` in place of the version. No RSA and
+//! no hash: the token's stored key starts the cipher (document, "The Fast
+//! Access Interface"; wire-notes §8.10). Then, under that key, the server sends
+//! the next key (base64), which has already replaced it in the store, so each
+//! key opens one session. The session is the token's user, in its jail, logged
+//! in: it never runs as root and never reaches LOGIN.
+//!
+//! Refusals: an unknown or expired token is `FAILED 68`; a token that exists
+//! but cannot be honoured (the user was removed, locked, or now maps to another
+//! uid; the jail is gone; the server's mode changed) is `FAILED 69`. Both in
+//! plaintext, then the connection closes. The token never reaches the log.
+
+use super::handshake::{assemble, refuse, HandshakeError};
+use super::{Context, Session, State};
+use crate::auth::fai::Refusal;
+use crate::auth::privs::{self, Identity};
+use crate::auth::{userdb, Quota, SessionAuth};
+use crate::channel::Channel;
+use crate::fsys::{RelPath, Root};
+use crate::wire::{fai::Record, uuid, Failed};
+use log::{error, info, warn};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Who a token makes the session.
+struct Bound {
+    /// The identity to switch to (None: serving as self, already that user).
+    id: Option<Identity>,
+    /// The user name for logs and limits.
+    user: String,
+    quota: Option<Quota>,
+}
+
+/// Checks that `rec` may still be honoured on this server as configured now.
+fn bind(ctx: &Context, rec: &Record) -> Result<Bound, String> {
+    if rec.uid == 0 {
+        return Err("token names uid 0".into());
+    }
+    if ctx.cfg.injail && rec.jail.is_none() {
+        return Err("injail is set and the token has no jail".into());
+    }
+    let single_user = ctx.serve_as_self || ctx.cfg.defusr.is_some();
+    match (&rec.login, single_user) {
+        (Some(login), false) => {
+            let path = ctx.cfg.userdb.as_ref().ok_or("no userdb configured")?;
+            let db = userdb::load(path).map_err(|e| format!("user file unusable: {e}"))?;
+            let entry = db
+                .get(login)
+                .ok_or_else(|| format!("LOGIN {login:?} no longer exists"))?;
+            if entry.locked {
+                return Err(format!("LOGIN {login:?} is locked"));
+            }
+            let id = privs::resolve(entry.system_user())?;
+            if id.uid.as_raw() != rec.uid {
+                return Err(format!("LOGIN {login:?} now maps to another uid"));
+            }
+            let quota = entry
+                .quota
+                .resolve(ctx.cfg.quota_default)
+                .map(|limit| Quota { uid: rec.uid, limit });
+            Ok(Bound {
+                id: Some(id),
+                user: entry.name.clone(),
+                quota,
+            })
+        }
+        (None, true) => {
+            let quota = |uid| ctx.cfg.quota_default.map(|limit| Quota { uid, limit });
+            if ctx.serve_as_self {
+                if crate::sys::geteuid() != rec.uid {
+                    return Err("issued to another uid than this server's".into());
+                }
+                return Ok(Bound {
+                    id: None,
+                    user: ctx.self_user.clone(),
+                    quota: quota(rec.uid),
+                });
+            }
+            let id = ctx.defusr.clone().ok_or("defusr unresolved")?;
+            if id.uid.as_raw() != rec.uid {
+                return Err("issued to another uid than defusr's".into());
+            }
+            Ok(Bound {
+                user: id.name.clone(),
+                quota: quota(rec.uid),
+                id: Some(id),
+            })
+        }
+        _ => Err("issued in another server mode (single-user vs LOGIN)".into()),
+    }
+}
+
+/// Runs the entrance for the token in the version frame.
+pub fn enter(
+    mut chan: Channel,
+    token: Result<[u8; uuid::TEXT_LEN], ()>,
+    peer: SocketAddr,
+    ctx: Arc<Context>,
+    live: super::liveness::Liveness,
+    pace: Option<Arc<crate::bandwidth::Pace>>,
+) -> Result<Session, HandshakeError> {
+    let Ok(token) = token else {
+        info!("{peer} FAI entrance refused: not a token");
+        return Err(refuse(&mut chan, Failed::FaiExpired));
+    };
+    if ctx.cfg.fai_max_minutes == 0 {
+        info!("{peer} FAI entrance refused: fai_max_minutes is 0");
+        return Err(refuse(&mut chan, Failed::FaiExpired));
+    }
+    let redeemed = ctx
+        .fai
+        .store()
+        .redeem(&token, crate::auth::fai::now(), |rec| bind(&ctx, rec));
+    let mut entry = match redeemed {
+        Ok(e) => e,
+        Err(r) => {
+            let f = match &r {
+                Refusal::Unknown => Failed::FaiExpired,
+                Refusal::Expired => Failed::FaiExpired,
+                Refusal::Invalid(why) => {
+                    warn!("{peer} FAI entrance refused: {why}");
+                    Failed::FaiKey
+                }
+                Refusal::Store(why) => {
+                    error!("{peer} FAI entrance: token store: {why}");
+                    Failed::FaiKey
+                }
+            };
+            if matches!(r, Refusal::Unknown | Refusal::Expired) {
+                info!("{peer} FAI entrance refused: {r:?}");
+            }
+            return Err(refuse(&mut chan, f));
+        }
+    };
+    chan.tx.send_frame(b"OK")?;
+    chan.start_cipher(&entry.record.key);
+    // TFDSECURE binds to the key this session started with, as after RSA
+    let secure = crate::commands::secure::SecureState::from_session_key(&entry.record.key);
+    entry.record.key.fill(0);
+    let mut next = openssl::base64::encode_block(&entry.next_key).into_bytes();
+    entry.next_key.fill(0);
+    let sent = chan.tx.send_frame(&next);
+    next.fill(0);
+    sent?;
+
+    let rec = &entry.record;
+    let bound = entry.bound;
+    let as_root = crate::sys::geteuid() == 0;
+    let mut root = Root::open_root(&ctx.cfg.dbdir).map_err(HandshakeError::Root)?;
+    let mut auth = SessionAuth {
+        quota: bound.quota,
+        ..Default::default()
+    };
+    if let Some(jail) = &rec.jail {
+        let p = RelPath::parse(jail).map_err(|e| HandshakeError::Privilege(format!("token jail: {e}")))?;
+        let open = || root.open(&p, libc::O_PATH | libc::O_DIRECTORY, 0);
+        let dir = match (&bound.id, as_root) {
+            (Some(id), true) => privs::as_user(id, open).map_err(HandshakeError::Privilege)?,
+            _ => open(),
+        }
+        .map_err(|e| HandshakeError::Privilege(format!("token jail: {e}")))?;
+        root = if as_root {
+            auth.names = Some(crate::auth::names::NameTables::load());
+            crate::commands::tz::preload();
+            crate::commands::security::chroot_into(&dir)
+        } else {
+            crate::commands::security::descriptor_jail(&dir)
+        }
+        .map_err(HandshakeError::Privilege)?;
+        auth.jailed = true;
+        auth.chrooted = as_root;
+        auth.jail = Some(jail.clone());
+    }
+    if let (Some(id), true) = (&bound.id, as_root) {
+        privs::switch(id).map_err(HandshakeError::Privilege)?;
+    }
+    if let Some(p) = &pace {
+        p.set_user(&bound.user);
+    }
+    let state = State {
+        logged_in: true,
+        needs_jail: false,
+        needs_locksys: ctx.cfg.locksys,
+        needs_flycontext: ctx.cfg.flycontext,
+        single_user: ctx.serve_as_self || ctx.cfg.defusr.is_some(),
+    };
+    info!(
+        "{peer} FAI entrance user={} uid={}{}",
+        bound.user,
+        rec.uid,
+        if auth.jailed { " (jailed)" } else { "" }
+    );
+    let mut session = assemble(chan, root, state, peer, ctx, bound.user, auth, live, pace);
+    session.secure = secure;
+    Ok(session)
+}
