@@ -240,10 +240,11 @@ pub fn check_padding(last: &[u8; BLOCK], data: usize) -> Result<(), AesError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn hex(s: &str) -> Vec<u8> {
+    /// Hex text to bytes (test vectors; the Noise tests use it too).
+    pub(crate) fn hex(s: &str) -> Vec<u8> {
         (0..s.len())
             .step_by(2)
             .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())

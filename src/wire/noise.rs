@@ -318,6 +318,19 @@ impl CipherState {
         Ok(())
     }
 
+    /// The decryption context set up for the next record: its nonce, `ad` and
+    /// the tag to check at the end.
+    fn begin_open(&mut self, ad: &[u8], tag: &[u8]) -> Result<&mut CipherCtx, NoiseError> {
+        let iv = self.next_nonce()?;
+        let ctx = self.ctx(false)?;
+        ctx.decrypt_init(None, None, Some(&iv))?;
+        if !ad.is_empty() {
+            ctx.cipher_update(ad, None)?;
+        }
+        ctx.set_tag(tag)?;
+        Ok(ctx)
+    }
+
     /// Checks and deciphers `sealed` (ciphertext then a 16-byte tag) into
     /// `out` and `tail` (together exactly the plaintext's length), so the
     /// plaintext lands where the caller wants it without a copy. On failure
@@ -330,14 +343,8 @@ impl CipherState {
         if out.len() + tail.len() != len {
             return Err(NoiseError::Length);
         }
-        let iv = self.next_nonce()?;
         let (body, tag) = sealed.split_at(len);
-        let ctx = self.ctx(false)?;
-        ctx.decrypt_init(None, None, Some(&iv))?;
-        if !ad.is_empty() {
-            ctx.cipher_update(ad, None)?;
-        }
-        ctx.set_tag(tag)?;
+        let ctx = self.begin_open(ad, tag)?;
         let a = ctx.cipher_update(&body[..out.len()], Some(out))?;
         let b = ctx.cipher_update(&body[a..], Some(tail))?;
         let f = ctx.cipher_final(&mut []).map_err(|_| NoiseError::Auth)?;
@@ -354,14 +361,8 @@ impl CipherState {
         let Some(len) = buf.len().checked_sub(TAG) else {
             return Err(NoiseError::Length);
         };
-        let iv = self.next_nonce()?;
         let (body, tag) = buf.split_at_mut(len);
-        let ctx = self.ctx(false)?;
-        ctx.decrypt_init(None, None, Some(&iv))?;
-        if !ad.is_empty() {
-            ctx.cipher_update(ad, None)?;
-        }
-        ctx.set_tag(tag)?;
+        let ctx = self.begin_open(ad, tag)?;
         let n = ctx.cipher_update_inplace(body, len)?;
         let f = ctx.cipher_final(&mut []).map_err(|_| NoiseError::Auth)?;
         if n + f != len {
@@ -651,12 +652,7 @@ pub fn hkdf_sha256(salt: &[u8], ikm: &[u8], info: &[u8]) -> Result<[u8; LEN], No
 mod tests {
     use super::*;
 
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::wire::aes::tests::hex;
 
     fn arr(s: &str) -> [u8; LEN] {
         hex(s).try_into().unwrap()
