@@ -815,7 +815,7 @@ impl RxHalf<NetStream> {
     pub fn start_opening(&mut self, opener: record::Opener, confirm: Option<[u8; noise::LEN]>) {
         let pending = self.inner.buffer().to_vec();
         self.inner.consume(pending.len());
-        let mut raw = vec![0u8; RAW_BUFFER.max(pending.len())];
+        let mut raw = vec![0u8; RAW_START.max(pending.len())];
         raw[..pending.len()].copy_from_slice(&pending);
         self.inner.get_mut().open = Some(Box::new(Opening {
             opener,
@@ -844,7 +844,7 @@ impl TxHalf<NetStream> {
         self.generation += 1;
         self.inner.seal = Some(Box::new(Sealing {
             sealer,
-            out: vec![0; record::SEAL_ROOM],
+            out: Vec::new(),
         }));
         self.aside = self.cipher.take();
         self.sealed = true;
@@ -953,6 +953,10 @@ struct Opening {
 
 /// Room for two whole records, so one read usually brings a record whole.
 const RAW_BUFFER: usize = 2 * (record::HEADER + record::MAX_BODY);
+/// What the receive buffer starts with: small records (commands, replies) fit;
+/// it grows towards [`RAW_BUFFER`] when bigger ones come, so a session that
+/// only handshakes and echoes never faults in 128 KiB.
+const RAW_START: usize = 16 * 1024;
 
 impl NetStream {
     /// The socket.
@@ -991,6 +995,12 @@ impl NetStream {
         let Some(mut s) = self.seal.take() else {
             return Err(secure_err("not on"));
         };
+        // grown to what the biggest record so far needed: a session that only
+        // sends small replies never touches (or faults in) 128 KiB
+        let room = record::seal_room(data.len());
+        if s.out.len() < room {
+            s.out.resize(room, 0);
+        }
         let r = s.sealer.seal_into(kind, data, &mut s.out).map_err(secure_err);
         let r = r.and_then(|n| self.write_sock_all(&s.out[..n]));
         self.seal = Some(s);
@@ -1004,6 +1014,10 @@ impl NetStream {
                 o.raw.copy_within(o.start..o.end, 0);
                 o.end -= o.start;
                 o.start = 0;
+            }
+            if need > o.raw.len() {
+                let grown = (2 * need).clamp(need, RAW_BUFFER.max(need));
+                o.raw.resize(grown, 0);
             }
             let end = o.end;
             let n = self.read_sock(&mut o.raw[end..])?;

@@ -27,9 +27,11 @@ pub const MAX_DATA: usize = 64 * 1024;
 pub const MAX_BODY: usize = MAX_DATA + 1 + TAG;
 /// A record's body at least: an empty record's kind byte and tag.
 pub const MIN_BODY: usize = 1 + TAG;
-/// Room [`Sealer::seal_into`] needs: a record of [`MAX_DATA`] bytes after an
+/// Room [`Sealer::seal_into`] needs for `data` bytes: their record after an
 /// empty `Rekey` record.
-pub const SEAL_ROOM: usize = 2 * HEADER + MAX_BODY + MIN_BODY;
+pub const fn seal_room(data: usize) -> usize {
+    2 * HEADER + MIN_BODY + data + 1 + TAG
+}
 /// Bytes one key protects before the sender rekeys: far below AES-GCM's
 /// per-key limits (RFC 8446 §5.5: about 2^38 bytes in full records) and
 /// ChaCha20-Poly1305's, and rare enough to cost nothing (one empty record per GiB).
@@ -84,17 +86,17 @@ impl Sealer {
     /// rekeys now: the record and the key move together, never one alone.
     pub fn seal(&mut self, kind: Kind, data: &[u8], out: &mut Vec<u8>) -> Result<(), NoiseError> {
         let at = out.len();
-        out.resize(at + SEAL_ROOM, 0);
+        out.resize(at + seal_room(data.len()), 0);
         let r = self.seal_into(kind, data, &mut out[at..]);
         out.truncate(at + *r.as_ref().unwrap_or(&0));
         r.map(|_| ())
     }
 
-    /// Like [`Sealer::seal`], into `out` (at least [`SEAL_ROOM`] bytes, reused
+    /// Like [`Sealer::seal`], into `out` (at least [`seal_room`] bytes, reused
     /// from record to record so nothing is zeroed or copied first); returns how
     /// many bytes of it to send.
     pub fn seal_into(&mut self, kind: Kind, data: &[u8], out: &mut [u8]) -> Result<usize, NoiseError> {
-        if data.len() > MAX_DATA || (kind == Kind::Rekey && !data.is_empty()) || out.len() < SEAL_ROOM {
+        if data.len() > MAX_DATA || (kind == Kind::Rekey && !data.is_empty()) || out.len() < seal_room(data.len()) {
             return Err(NoiseError::Length);
         }
         let mut n = 0;
