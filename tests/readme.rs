@@ -352,6 +352,10 @@ fn demo_has_its_own_admin_socket_and_ctl_names_the_one_it_asks() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // everything the demo keeps is in its folder: Fast Access tokens too
+    let cfg = tfd::config::Config::load(&dir.join("tfd-demo/tfd.conf")).unwrap();
+    let demo_dir = fs::canonicalize(dir.join("tfd-demo")).unwrap();
+    assert!(cfg.fai_dir.starts_with(&demo_dir), "{}", cfg.fai_dir.display());
     assert!(
         String::from_utf8_lossy(&o.stdout).contains("uptime"),
         "{}",

@@ -52,7 +52,8 @@ pub fn prepare(dir: &Path, port: u16) -> Result<PathBuf, String> {
         let hash: String = h.iter().map(|b| format!("{b:02x}")).collect();
         let text = format!(
             "# tfd demo configuration (generated; see conf/tfd.conf for every key)\n\
-             proto 2.4.1\nproto 2.5.1\nhash {hash}\ndbdir data\nport {port}\nlisten 127.0.0.1\nprivkey_file key.pem\n"
+             proto 2.4.1\nproto 2.5.1\nhash {hash}\ndbdir data\nport {port}\nlisten 127.0.0.1\nprivkey_file key.pem\n\
+             # Fast Access tokens stay in the demo's folder, not in /var/lib/tfd\nfai_dir fai\n"
         );
         write_new(&conf, 0o600, text.as_bytes())?;
     }
