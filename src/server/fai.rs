@@ -16,16 +16,13 @@
 //! comes back. Sessions keep their request end for their whole life. The
 //! helper also purges expired tokens at start and every minute.
 
+use super::helper_link::Received;
 use crate::auth::fai::Store;
 use crate::sys::{self, Fork};
 use crate::wire::{fai::Record, uuid};
 use log::{error, info, warn};
-use nix::sys::socket::{
-    recv, recvmsg, send, sendmsg, setsockopt, socketpair, sockopt, AddressFamily, ControlMessage, ControlMessageOwned,
-    MsgFlags, SockFlag, SockType, UnixCredentials,
-};
+use nix::sys::socket::{recv, send, setsockopt, socketpair, sockopt, AddressFamily, MsgFlags, SockFlag, SockType};
 use nix::sys::time::TimeVal;
-use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::sync::Mutex;
@@ -89,24 +86,9 @@ impl FaiLink {
         }
         let guard = self.fd.lock().map_err(|_| "poisoned".to_string())?;
         let link = guard.as_ref().ok_or("the FAI issuer is not running")?;
-        let (mine, theirs) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
-            .map_err(|e| format!("socketpair: {e}"))?;
-        setsockopt(
-            &mine,
-            sockopt::ReceiveTimeout,
-            &TimeVal::new(REPLY_TIMEOUT.as_secs() as _, 0),
-        )
-        .map_err(|e| format!("timeout: {e}"))?;
-        sendmsg::<()>(
-            link.as_raw_fd(),
-            &[IoSlice::new(&req)],
-            &[ControlMessage::ScmRights(&[theirs.as_raw_fd()])],
-            MsgFlags::MSG_NOSIGNAL,
-            None,
-        )
-        .map_err(|e| format!("request: {e}"))?;
+        let mine =
+            super::helper_link::send_request(link, &req, REPLY_TIMEOUT).map_err(|(what, e)| format!("{what}: {e}"))?;
         drop(guard);
-        drop(theirs);
         let mut reply = [0u8; MAX_REPLY];
         let n = recv(mine.as_raw_fd(), &mut reply, MsgFlags::empty()).map_err(|e| format!("reply: {e}"))?;
         let parsed = match reply[..n] {
@@ -185,49 +167,26 @@ fn serve(store: &Store, service: OwnedFd) -> i32 {
     );
     let mut buf = vec![0u8; MAX_REQUEST + 1];
     loop {
-        let mut cmsg = nix::cmsg_space!([RawFd; 1], UnixCredentials);
-        let (bytes, truncated, fds, uid) = {
-            let mut iov = [IoSliceMut::new(&mut buf)];
-            let msg = match recvmsg::<()>(
-                service.as_raw_fd(),
-                &mut iov,
-                Some(&mut cmsg),
-                MsgFlags::MSG_CMSG_CLOEXEC,
-            ) {
-                Ok(m) => m,
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(nix::errno::Errno::EAGAIN) => {
-                    purge(store);
-                    continue;
-                }
-                Err(e) => {
-                    error!("FAI issuer: receive: {e}");
-                    return 1;
-                }
-            };
-            let mut fds: Vec<OwnedFd> = Vec::new();
-            let mut uid = None;
-            if let Ok(cmsgs) = msg.cmsgs() {
-                for c in cmsgs {
-                    match c {
-                        ControlMessageOwned::ScmRights(raw) => fds.extend(raw.into_iter().map(sys::own_received_fd)),
-                        ControlMessageOwned::ScmCredentials(cred) => uid = Some(cred.uid()),
-                        _ => {}
-                    }
-                }
+        let (bytes, truncated, reply_to, uid) = match super::helper_link::receive(&service, &mut buf) {
+            Ok(Received::Request {
+                len,
+                truncated,
+                reply_to,
+                uid,
+            }) => (len, truncated, reply_to, uid),
+            Ok(Received::Malformed(n)) => {
+                warn!("FAI issuer: dropped a request with {n} descriptor(s)");
+                continue;
             }
-            let truncated = msg.flags.intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC);
-            (msg.bytes, truncated, fds, uid)
-        };
-        if bytes == 0 && fds.is_empty() {
-            if hung_up(&service) {
-                return 0;
+            Ok(Received::HungUp) => return 0,
+            Err(nix::errno::Errno::EAGAIN) => {
+                purge(store);
+                continue;
             }
-            continue;
-        }
-        let [reply_to] = &fds[..] else {
-            warn!("FAI issuer: dropped a request with {} descriptor(s)", fds.len());
-            continue;
+            Err(e) => {
+                error!("FAI issuer: receive: {e}");
+                return 1;
+            }
         };
         let reply = match (truncated, uid) {
             (false, Some(uid)) => answer(store, &buf[..bytes], uid),
@@ -292,18 +251,5 @@ fn purge(store: &Store) {
         Ok(0) => {}
         Ok(n) => info!("FAI issuer: purged {n} expired token(s)"),
         Err(e) => warn!("FAI issuer: purging {}: {e}", store.dir().display()),
-    }
-}
-
-/// True once the peer side of the request socket is gone.
-fn hung_up(service: &OwnedFd) -> bool {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    use std::os::fd::AsFd;
-    let mut fds = [PollFd::new(service.as_fd(), PollFlags::POLLIN)];
-    match poll(&mut fds, PollTimeout::ZERO) {
-        Ok(_) => fds[0]
-            .revents()
-            .is_some_and(|r| r.intersects(PollFlags::POLLHUP | PollFlags::POLLERR)),
-        Err(_) => true,
     }
 }

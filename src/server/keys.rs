@@ -20,17 +20,13 @@
 //! Every ciphertext passes through here, so this is also where a replayed session
 //! is caught: the [`ReplayCache`] of accepted ciphertexts refuses one seen before.
 
+use super::helper_link::Received;
 use crate::auth::replay::{ReplayCache, ReplayPolicy};
 use crate::sys::{self, Fork};
 use log::{error, info, warn};
-use nix::sys::socket::{
-    recv, recvmsg, send, sendmsg, setsockopt, socketpair, sockopt, AddressFamily, ControlMessage, ControlMessageOwned,
-    MsgFlags, SockFlag, SockType,
-};
-use nix::sys::time::TimeVal;
+use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
 use openssl::pkey::Private;
 use openssl::rsa::Rsa;
-use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -101,25 +97,9 @@ impl KeyLink {
         let link = guard
             .as_ref()
             .ok_or_else(|| KeyError::Unavailable("request end already closed".into()))?;
-        let (mine, theirs) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
-            .map_err(|e| unavailable("socketpair", e))?;
-        setsockopt(
-            &mine,
-            sockopt::ReceiveTimeout,
-            &TimeVal::from(libc_timeval(REPLY_TIMEOUT)),
-        )
-        .map_err(|e| unavailable("timeout", e))?;
-        let fds = [theirs.as_raw_fd()];
-        sendmsg::<()>(
-            link.as_raw_fd(),
-            &[IoSlice::new(ciphertext)],
-            &[ControlMessage::ScmRights(&fds)],
-            MsgFlags::MSG_NOSIGNAL,
-            None,
-        )
-        .map_err(|e| unavailable("request", e))?;
+        let mine = super::helper_link::send_request(link, ciphertext, REPLY_TIMEOUT)
+            .map_err(|(what, e)| unavailable(what, e))?;
         drop(guard);
-        drop(theirs);
         let mut reply = [0u8; 1 + CIPHERTEXT];
         let n = recv(mine.as_raw_fd(), &mut reply, MsgFlags::empty()).map_err(|e| unavailable("reply", e))?;
         match reply[..n] {
@@ -141,13 +121,6 @@ impl KeyLink {
     /// The raw request end, for a forked helper that must close it.
     pub fn raw_fd(&self) -> Option<RawFd> {
         self.fd.lock().ok().and_then(|g| g.as_ref().map(|f| f.as_raw_fd()))
-    }
-}
-
-fn libc_timeval(d: Duration) -> nix::libc::timeval {
-    nix::libc::timeval {
-        tv_sec: d.as_secs() as nix::libc::time_t,
-        tv_usec: d.subsec_micros() as nix::libc::suseconds_t,
     }
 }
 
@@ -205,42 +178,22 @@ fn run(rsa: &Rsa<Private>, replay: ReplayPolicy, service: OwnedFd) -> i32 {
 fn serve(rsa: &Rsa<Private>, replay: &Mutex<ReplayCache>, service: &OwnedFd) {
     let mut buf = [0u8; CIPHERTEXT + 1];
     loop {
-        let mut cmsg = nix::cmsg_space!([RawFd; 1]);
-        let (bytes, truncated, fds) = {
-            let mut iov = [IoSliceMut::new(&mut buf)];
-            let msg = match recvmsg::<()>(
-                service.as_raw_fd(),
-                &mut iov,
-                Some(&mut cmsg),
-                MsgFlags::MSG_CMSG_CLOEXEC,
-            ) {
-                Ok(m) => m,
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(e) => {
-                    error!("key process: receive: {e}");
-                    return;
-                }
-            };
-            let mut fds: Vec<OwnedFd> = Vec::new();
-            if let Ok(cmsgs) = msg.cmsgs() {
-                for c in cmsgs {
-                    if let ControlMessageOwned::ScmRights(raw) = c {
-                        fds.extend(raw.into_iter().map(sys::own_received_fd));
-                    }
-                }
+        let (bytes, truncated, reply_to) = match super::helper_link::receive(service, &mut buf) {
+            Ok(Received::Request {
+                len,
+                truncated,
+                reply_to,
+                ..
+            }) => (len, truncated, reply_to),
+            Ok(Received::Malformed(n)) => {
+                warn!("key process: dropped a request with {n} descriptor(s)");
+                continue;
             }
-            let truncated = msg.flags.intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC);
-            (msg.bytes, truncated, fds)
-        };
-        if bytes == 0 && fds.is_empty() {
-            if hung_up(service) {
-                return; // every request end is closed
+            Ok(Received::HungUp) => return, // every request end is closed
+            Err(e) => {
+                error!("key process: receive: {e}");
+                return;
             }
-            continue;
-        }
-        let [reply_to] = &fds[..] else {
-            warn!("key process: dropped a request with {} descriptor(s)", fds.len());
-            continue;
         };
         let mut reply = [0u8; 1 + CIPHERTEXT];
         let len = if truncated || bytes != CIPHERTEXT {
@@ -280,17 +233,4 @@ fn first_sight(replay: &Mutex<ReplayCache>, ciphertext: &[u8]) -> bool {
     let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).map_or(0, |t| t.tv_sec().max(0) as u64);
     let mut cache = replay.lock().unwrap_or_else(|p| p.into_inner());
     cache.accept(ciphertext, now)
-}
-
-/// True once the peer side of the request socket is gone.
-fn hung_up(service: &OwnedFd) -> bool {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    use std::os::fd::AsFd;
-    let mut fds = [PollFd::new(service.as_fd(), PollFlags::POLLIN)];
-    match poll(&mut fds, PollTimeout::ZERO) {
-        Ok(_) => fds[0]
-            .revents()
-            .is_some_and(|r| r.intersects(PollFlags::POLLHUP | PollFlags::POLLERR)),
-        Err(_) => true,
-    }
 }

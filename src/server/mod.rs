@@ -4,6 +4,7 @@
 pub mod control;
 pub mod demo;
 pub mod fai;
+pub mod helper_link;
 pub mod keys;
 pub mod listener;
 pub mod metrics;
