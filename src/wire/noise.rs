@@ -271,27 +271,6 @@ impl CipherState {
         slot.as_mut().ok_or_else(|| NoiseError::Crypto("no context".into()))
     }
 
-    /// Enciphers `buf[..len]` in place and writes the tag to `buf[len..len+16]`
-    /// (`buf` must be at least `len + 16` long), authenticating `ad` too.
-    pub fn seal_in_place(&mut self, ad: &[u8], buf: &mut [u8], len: usize) -> Result<(), NoiseError> {
-        if buf.len() < len + TAG {
-            return Err(NoiseError::Length);
-        }
-        let iv = self.next_nonce()?;
-        let ctx = self.ctx(true)?;
-        ctx.encrypt_init(None, None, Some(&iv))?;
-        if !ad.is_empty() {
-            ctx.cipher_update(ad, None)?;
-        }
-        let n = ctx.cipher_update_inplace(&mut buf[..len], len)?;
-        let f = ctx.cipher_final(&mut [])?;
-        if n + f != len {
-            return Err(NoiseError::Crypto("short encryption".into()));
-        }
-        ctx.tag(&mut buf[len..len + TAG])?;
-        Ok(())
-    }
-
     /// Enciphers `data ‖ tail` into `out`, which must be exactly their length
     /// plus [`TAG`]: the ciphertext, then the tag (no copy of the plaintext
     /// first: OpenSSL reads it where it lies).
@@ -379,9 +358,8 @@ impl CipherState {
             return Ok(());
         }
         let at = out.len();
-        out.extend_from_slice(pt);
         out.resize(at + pt.len() + TAG, 0);
-        self.seal_in_place(ad, &mut out[at..], pt.len())
+        self.seal_to(ad, pt, &[], &mut out[at..])
     }
 
     /// `DecryptWithAd`.
