@@ -142,20 +142,7 @@ fn every_command_family_works_over_it() {
 fn notification_mode_over_it() {
     let srv = Server::start();
     let mut c = secure_client(&srv);
-    fs::create_dir(srv.path("in")).unwrap();
-    data_dir_write(&srv.path("in/msg_a"), b"a");
-    assert!(ok(&c.call("ADDNTFY", b"msg_ in").unwrap()));
-    c.chan.tx.send_frame(b"STARTNTFY 0.2").unwrap();
-    assert_eq!(c.chan.rx.recv_frame().unwrap(), b"0 msg_a");
-    c.chan.tx.send_frame(b"DEL").unwrap();
-    let t = Instant::now();
-    while srv.path("in/msg_a").exists() {
-        assert!(t.elapsed() < Duration::from_secs(5), "DEL not acted upon");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    data_dir_write(&srv.path("in/msg_b"), b"b");
-    assert_eq!(c.chan.rx.recv_frame().unwrap(), b"0 msg_b");
-    c.chan.tx.send_frame(b"END").unwrap();
+    notification_round(&srv, &mut c);
     // the server ends with a close record: the client reads a clean end
     assert!(matches!(
         c.chan.rx.recv_frame(),

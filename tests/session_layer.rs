@@ -171,20 +171,7 @@ fn aes_nigma_then_tfpcrypto() {
 fn aes_notification_mode() {
     let srv = Server::start();
     let mut c = aes_client(&srv);
-    fs::create_dir(srv.path("in")).unwrap();
-    data_dir_write(&srv.path("in/msg_a"), b"a");
-    assert!(ok(&c.call("ADDNTFY", b"msg_ in").unwrap()));
-    c.chan.tx.send_frame(b"STARTNTFY 0.2").unwrap();
-    assert_eq!(c.chan.rx.recv_frame().unwrap(), b"0 msg_a");
-    c.chan.tx.send_frame(b"DEL").unwrap();
-    let t = Instant::now();
-    while srv.path("in/msg_a").exists() {
-        assert!(t.elapsed() < Duration::from_secs(5), "DEL acted upon");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    data_dir_write(&srv.path("in/msg_b"), b"b");
-    assert_eq!(c.chan.rx.recv_frame().unwrap(), b"0 msg_b");
-    c.chan.tx.send_frame(b"END").unwrap();
+    notification_round(&srv, &mut c);
     let mut s = c.chan.stream().try_clone().unwrap();
     assert!(read_to_close(&mut s).is_empty());
     assert!(srv.path("in/msg_b").exists());

@@ -211,13 +211,7 @@ impl Client {
         // the upgrade request goes right behind the hash, without waiting for
         // its OK: one round trip less (a server that refuses the hash closes;
         // an older one answers the request UNKNOWN)
-        let upgrade = if cfg.transport != Transport::Legacy {
-            let psk =
-                crate::commands::secure::psk_from_session_key(&key).map_err(|e| ClientError::Key(e.to_string()))?;
-            Some(Self::upgrade_request(&mut chan, &psk)?)
-        } else {
-            None
-        };
+        let upgrade = Self::upgrade_request(&mut chan, &key, cfg)?;
         key.fill(0);
         expect_ok(&mut chan, "hash")?;
         let mut c = Client { chan, suite: None };
@@ -247,11 +241,8 @@ impl Client {
         let key = crate::wire::fai::decode_key(&next)
             .ok_or_else(|| ClientError::Protocol("the FAI entrance sent no usable next key".into()))?;
         let mut c = Client { chan, suite: None };
-        if cfg.transport != Transport::Legacy {
-            // bound to the key this session runs under, as after RSA
-            let psk =
-                crate::commands::secure::psk_from_session_key(&fai.key).map_err(|e| ClientError::Key(e.to_string()))?;
-            let up = Self::upgrade_request(&mut c.chan, &psk)?;
+        // bound to the key this session runs under, as after RSA
+        if let Some(up) = Self::upgrade_request(&mut c.chan, &fai.key, cfg)? {
             c.upgrade_finish(up, cfg)?;
         }
         if cfg.aes {
@@ -364,16 +355,27 @@ impl Client {
         }
     }
 
-    /// Sends `TFDSECURE <protocol> <message 1>`: the Noise handshake bound to
-    /// the session key ([`Client::upgrade_finish`] reads the answer).
-    fn upgrade_request(chan: &mut Channel, psk: &[u8; 32]) -> Result<Upgrade, ClientError> {
+    /// Sends `TFDSECURE <protocol> <message 1>` unless the transport is
+    /// `Legacy`: the Noise handshake bound to `session_key`, the key the
+    /// session's cipher started from ([`Client::upgrade_finish`] reads the answer).
+    fn upgrade_request(
+        chan: &mut Channel,
+        session_key: &[u8],
+        cfg: &ClientConfig,
+    ) -> Result<Option<Upgrade>, ClientError> {
         use crate::wire::noise::{Initiator, Suite};
+        if cfg.transport == Transport::Legacy {
+            return Ok(None);
+        }
+        let key_err = |e: crate::wire::noise::NoiseError| ClientError::Key(e.to_string());
+        let mut psk = crate::commands::secure::psk_from_session_key(session_key).map_err(key_err)?;
         let suite = Suite::preferred();
         let mut msg = format!("TFDSECURE {} ", suite.protocol_name()).into_bytes();
-        let init = Initiator::start(suite, crate::commands::secure::PROLOGUE, psk, b"", &mut msg, None)
-            .map_err(|e| ClientError::Key(e.to_string()))?;
+        let init = Initiator::start(suite, crate::commands::secure::PROLOGUE, &psk, b"", &mut msg, None);
+        psk.fill(0);
+        let init = init.map_err(key_err)?;
         chan.tx.send_frame(&msg)?;
-        Ok(Upgrade { suite, init })
+        Ok(Some(Upgrade { suite, init }))
     }
 
     /// Reads TFDSECURE's answer: on `OK`, records both ways and the

@@ -37,10 +37,12 @@ impl Drop for SecureState {
 }
 
 impl SecureState {
-    /// Derives the pre-shared key from the session key the RSA step carried.
-    pub fn from_session_key(key: &[u8]) -> SecureState {
+    /// Derives the pre-shared key from the key the session's cipher started
+    /// from (the RSA step's, or a FAI token's), unless the upgrade is off.
+    pub fn for_session(cfg: &crate::config::Config, key: &[u8]) -> SecureState {
+        let offered = cfg.secure_transport != crate::config::SecureTransport::Off;
         SecureState {
-            psk: psk_from_session_key(key).ok(),
+            psk: offered.then(|| psk_from_session_key(key).ok()).flatten(),
         }
     }
 

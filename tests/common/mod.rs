@@ -538,3 +538,23 @@ pub fn dir_names(d: &Path) -> Vec<String> {
     v.sort();
     v
 }
+
+/// Notification mode through `c` (whatever cipher or transport it runs): a
+/// file present before STARTNTFY is notified, DEL deletes it on disk, a file
+/// made later is notified too; then END. Leaves reading the end to the caller.
+pub fn notification_round(srv: &Server, c: &mut Client) {
+    std::fs::create_dir(srv.path("in")).unwrap();
+    data_dir_write(&srv.path("in/msg_a"), b"a");
+    assert!(ok(&c.call("ADDNTFY", b"msg_ in").unwrap()));
+    c.chan.tx.send_frame(b"STARTNTFY 0.2").unwrap();
+    assert_eq!(c.chan.rx.recv_frame().unwrap(), b"0 msg_a");
+    c.chan.tx.send_frame(b"DEL").unwrap();
+    let t = Instant::now();
+    while srv.path("in/msg_a").exists() {
+        assert!(t.elapsed() < Duration::from_secs(5), "DEL not acted upon");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    data_dir_write(&srv.path("in/msg_b"), b"b");
+    assert_eq!(c.chan.rx.recv_frame().unwrap(), b"0 msg_b");
+    c.chan.tx.send_frame(b"END").unwrap();
+}
