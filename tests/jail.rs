@@ -146,15 +146,7 @@ fn multi_user_login_then_injail() {
         return;
     }
     let (uid, gid) = ensure_system_user("tfdjail2", &[]);
-    let dir = tempdir("jail-userdb");
-    let db = dir.join("userdb");
-    let f = db.to_str().unwrap();
-    assert!(tfpasswd(
-        &["-f", f, "add", "carol", "--system-user", "tfdjail2", "--stdin"],
-        "carol pw\n"
-    )
-    .status
-    .success());
+    let f = login_userdb("jail-userdb", "carol", "tfdjail2", "carol pw");
     let srv = Server::start_opts(Opts {
         extra: &format!("userdb {f}\ninjail\n"),
         default_user: false,

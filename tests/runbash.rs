@@ -153,15 +153,7 @@ fn a_root_or_unjailed_session_is_refused() {
 
     // a LOGIN user without a chroot jail: the script would see the host
     let (_uid, _gid) = ensure_system_user("tfdrb2", &[]);
-    let dir = tempdir("runbash-userdb");
-    let db = dir.join("userdb");
-    let f = db.to_str().unwrap();
-    assert!(tfpasswd(
-        &["-f", f, "add", "rita", "--system-user", "tfdrb2", "--stdin"],
-        "rita pw\n"
-    )
-    .status
-    .success());
+    let f = login_userdb("runbash-userdb", "rita", "tfdrb2", "rita pw");
     let srv2 = Server::start_opts(Opts {
         extra: &format!("userdb {f}\nrunbash\n"),
         default_user: false,

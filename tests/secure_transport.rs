@@ -67,28 +67,7 @@ fn every_command_family_works_over_it() {
     assert!(ok(&c.call("MKDIR", b"d").unwrap()));
     assert!(srv.path("d").is_dir());
     // SNDFILE/RCVFILE and SUP/SDOWN, sizes around the record and chunk sizes
-    for (i, n) in [0usize, 1, 65_535, 65_536, 65_537, 524_284, 1_048_593]
-        .iter()
-        .enumerate()
-    {
-        let data = pattern(*n, i as u64);
-        let name = format!("d/s{i}");
-        let st = c.sndfile(name.as_bytes(), false, &mut &data[..], &mut |_| {}).unwrap();
-        assert_eq!(st, Status::Ok(vec![]), "SNDFILE size {n}");
-        assert_eq!(fs::read(srv.path(&name)).unwrap(), data, "disk, size {n}");
-        let mut back = Vec::new();
-        assert_eq!(
-            c.rcvfile(name.as_bytes(), false, &mut back).unwrap(),
-            Status::Ok(vec![])
-        );
-        assert_eq!(back, data, "RCVFILE size {n}");
-        let name = format!("d/u{i}");
-        assert_eq!(c.sup(name.as_bytes(), &mut &data[..]).unwrap(), 0, "SUP size {n}");
-        assert_eq!(fs::read(srv.path(&name)).unwrap(), data, "SUP disk, size {n}");
-        let mut back = Vec::new();
-        assert!(c.sdown(name.as_bytes(), &mut back).unwrap());
-        assert_eq!(back, data, "SDOWN size {n}");
-    }
+    stream_round_trips(&srv, &mut c, "d/", &[0, 1, 65_535, 65_536, 65_537, 524_284, 1_048_593]);
     // PUT/GET (HPF) and the cancel variants
     for (i, n) in [1usize, 4096, 1_000_003].iter().enumerate() {
         let data = pattern(*n, 50 + i as u64);
@@ -542,15 +521,7 @@ fn login_and_the_251_families_over_it() {
         return;
     }
     let (uid, _) = ensure_system_user("tfdsecure1", &[]);
-    let dir = tempdir("secure-userdb");
-    let db = dir.join("userdb");
-    let f = db.to_str().unwrap();
-    assert!(tfpasswd(
-        &["-f", f, "add", "dora", "--system-user", "tfdsecure1", "--stdin"],
-        "dora pw\n"
-    )
-    .status
-    .success());
+    let f = login_userdb("secure-userdb", "dora", "tfdsecure1", "dora pw");
     let srv = Server::start_opts(Opts {
         extra: &format!("userdb {f}\nsecure_transport require\n"),
         default_user: false,

@@ -52,25 +52,7 @@ fn goaes_switches_at_the_frame_boundary_and_tfpcrypto_comes_back() {
 fn aes_sndfile_rcvfile_sup_sdown_and_listings() {
     let srv = Server::start();
     let mut c = aes_client(&srv);
-    for (i, n) in [0usize, 1, 16, 507, 524_283, 524_284, 1_048_593].iter().enumerate() {
-        let data = pattern(*n, i as u64);
-        let name = format!("s{i}.bin");
-        let st = c.sndfile(name.as_bytes(), false, &mut &data[..], &mut |_| {}).unwrap();
-        assert_eq!(st, Status::Ok(vec![]), "size {n}");
-        assert_eq!(fs::read(srv.path(&name)).unwrap(), data, "disk, size {n}");
-        let mut back = Vec::new();
-        assert_eq!(
-            c.rcvfile(name.as_bytes(), false, &mut back).unwrap(),
-            Status::Ok(vec![])
-        );
-        assert_eq!(back, data, "RCVFILE, size {n}");
-        let name = format!("u{i}.bin");
-        assert_eq!(c.sup(name.as_bytes(), &mut &data[..]).unwrap(), 0, "SUP size {n}");
-        assert_eq!(fs::read(srv.path(&name)).unwrap(), data, "SUP disk, size {n}");
-        let mut back = Vec::new();
-        assert!(c.sdown(name.as_bytes(), &mut back).unwrap());
-        assert_eq!(back, data, "SDOWN, size {n}");
-    }
+    stream_round_trips(&srv, &mut c, "", &[0, 1, 16, 507, 524_283, 524_284, 1_048_593]);
     assert_failed(c.rcvfile(b"none", false, &mut Vec::new()).unwrap(), 9);
     fs::create_dir_all(srv.path("d/e")).unwrap();
     fs::write(srv.path("d/e/f"), b"x").unwrap();
@@ -80,7 +62,7 @@ fn aes_sndfile_rcvfile_sup_sdown_and_listings() {
     assert!(lsr.contains("F: e/f"), "{lsr}");
     assert!(ok(&c.call("MKDIR", b"made").unwrap()));
     assert!(srv.path("made").is_dir());
-    assert_eq!(c.fsize(b"s1.bin").unwrap(), 1);
+    assert_eq!(c.fsize(b"s1").unwrap(), 1);
 }
 
 #[test]

@@ -558,3 +558,43 @@ pub fn notification_round(srv: &Server, c: &mut Client) {
     assert_eq!(c.chan.rx.recv_frame().unwrap(), b"0 msg_b");
     c.chan.tx.send_frame(b"END").unwrap();
 }
+
+/// SNDFILE then RCVFILE, SUP then SDOWN of one file per size (patterned bytes,
+/// named `{prefix}s{i}` and `{prefix}u{i}`), each checked on disk and on the
+/// way back, whatever cipher or transport `c` runs.
+pub fn stream_round_trips(srv: &Server, c: &mut Client, prefix: &str, sizes: &[usize]) {
+    use tfd::wire::Status;
+    for (i, &n) in sizes.iter().enumerate() {
+        let data = pattern(n, i as u64);
+        let name = format!("{prefix}s{i}");
+        let st = c.sndfile(name.as_bytes(), false, &mut &data[..], &mut |_| {}).unwrap();
+        assert_eq!(st, Status::Ok(vec![]), "SNDFILE size {n}");
+        assert_eq!(std::fs::read(srv.path(&name)).unwrap(), data, "disk, size {n}");
+        let mut back = Vec::new();
+        assert_eq!(
+            c.rcvfile(name.as_bytes(), false, &mut back).unwrap(),
+            Status::Ok(vec![])
+        );
+        assert_eq!(back, data, "RCVFILE size {n}");
+        let name = format!("{prefix}u{i}");
+        assert_eq!(c.sup(name.as_bytes(), &mut &data[..]).unwrap(), 0, "SUP size {n}");
+        assert_eq!(std::fs::read(srv.path(&name)).unwrap(), data, "SUP disk, size {n}");
+        let mut back = Vec::new();
+        assert!(c.sdown(name.as_bytes(), &mut back).unwrap());
+        assert_eq!(back, data, "SDOWN size {n}");
+    }
+}
+
+/// A fresh user file (in its own temp dir) holding `login` → `system_user`
+/// with password `pw`, made by the real `tfpasswd`; returns its path as the
+/// text a `userdb` config line takes.
+pub fn login_userdb(tag: &str, login: &str, system_user: &str, pw: &str) -> String {
+    let db = tempdir(tag).join("userdb");
+    let f = db.to_str().unwrap().to_string();
+    let out = tfpasswd(
+        &["-f", &f, "add", login, "--system-user", system_user, "--stdin"],
+        &format!("{pw}\n"),
+    );
+    assert!(out.status.success(), "tfpasswd add {login}: {out:?}");
+    f
+}
