@@ -22,9 +22,9 @@
 //!
 //! Run it with `scripts/bench ops` (builds the release binaries, sets `TFD_BIN`).
 //! Loopback only; each phase is bounded in time and in count. Missing a target is
-//! reported, never a failure. Options (after `--`): `--quick`, `--secs S` (per phase),
+//! reported, never a failure. Options: `--quick`, `--secs S` (per phase),
 //! `--only OP` (the ECHO baseline and one 16 KiB transfer, e.g. `sndfile`, to profile;
-//! `--only fai`: phase 5 alone).
+//! `--only fai`: phase 5 alone; `--only mixed`: phase 3 alone).
 
 mod support;
 
@@ -329,15 +329,12 @@ fn mixed_op(cfg: &ClientConfig, i: usize, m: &mut Mixer, data: &[u8], by_kind: &
 fn mixed_step(cfg: &ClientConfig, i: usize, m: &mut Mixer, data: &[u8]) -> (&'static str, Result<(), String>) {
     // a reconnect (full handshake) every 20 operations on average
     if m.c.is_none() || m.rng.next() % 20 == 0 {
-        let r = (|| {
-            if let Some(c) = m.c.take() {
-                c.end().map_err(|e| format!("END: {e}"))?;
-            }
-            m.c = Some(connect(cfg)?);
-            Ok(())
-        })();
+        if let Some(c) = m.c.take() {
+            return ("end", c.end().map_err(|e| format!("END: {e}")));
+        }
+        let r = connect(cfg).map(|c| m.c = Some(c));
         m.ops = 0;
-        return ("reconnect", r);
+        return ("connect", r);
     }
     let Some(c) = m.c.as_mut() else {
         return ("none", Err("no session".into()));
@@ -356,6 +353,49 @@ fn mixed_step(cfg: &ClientConfig, i: usize, m: &mut Mixer, data: &[u8]) -> (&'st
         7 => ("PUT", Small::Put.run(c, i, data)),
         8 => ("GET", Small::Get.run(c, i, data)),
         _ => ("DATE", ok("DATE", c.call("DATE", b""))),
+    }
+}
+
+/// Phase 3: 64-client ECHO (the baseline), then the 64-client mixed load.
+fn mixed_phase(cfg: &Arc<ClientConfig>, data: &Arc<Vec<u8>>, secs: f64) -> (Rate, Rate, ByKind) {
+    let session = {
+        let cfg = cfg.clone();
+        move |_| connect(&cfg)
+    };
+    let echo64 = rate(64, secs, CAP, session, |_, c| echo(c));
+    let by_kind: ByKind = Arc::default();
+    let (cfg2, data, by_kind2) = (cfg.clone(), data.clone(), by_kind.clone());
+    let mixed = rate(
+        64,
+        secs,
+        CAP,
+        move |i| {
+            Ok(Mixer {
+                c: None,
+                rng: XorShift(0x9e37_79b9_7f4a_7c15 ^ ((i as u64 + 1) * 0x1000_0001)),
+                ops: 0,
+            })
+        },
+        move |i, m| mixed_op(&cfg2, i, m, &data, &by_kind2),
+    );
+    (echo64, mixed, by_kind)
+}
+
+/// The mixed load's latency by kind of operation.
+fn print_by_kind(by_kind: &ByKind) {
+    if let Ok(k) = by_kind.lock() {
+        for (kind, ns) in k.iter() {
+            let mut ns = ns.clone();
+            ns.sort_unstable();
+            let pct = |p: f64| ns[((ns.len() - 1) as f64 * p) as usize] as f64 / 1e6;
+            println!(
+                "  mixed: {kind:<14} {:>7} ops  p50 {:>8.3} ms  p99 {:>8.3} ms  max {:>8.3} ms",
+                ns.len(),
+                pct(0.5),
+                pct(0.99),
+                pct(1.0)
+            );
+        }
     }
 }
 
@@ -525,6 +565,20 @@ fn run(o: &Options) -> Result<(), String> {
         std::fs::write(dir.join("f"), &data[..]).map_err(|e| e.to_string())?;
     }
 
+    if o.only.as_deref() == Some("MIXED") {
+        let (echo64, mixed, by_kind) = mixed_phase(&cfg, &data, o.secs);
+        server.stop();
+        let q = mixed.per_s / echo64.per_s;
+        println!(
+            "mixed load, 64 clients: {:.0}/s ({} errors), p50 {:.3} ms, p99 {:.3} ms, {q:.3}× 64-client ECHO ({:.0}/s)",
+            mixed.per_s, mixed.errors, mixed.p50_ms, mixed.p99_ms, echo64.per_s
+        );
+        print_by_kind(&by_kind);
+        if let Some(e) = &mixed.first_error {
+            println!("  first error: {e}");
+        }
+        return Ok(());
+    }
     if o.only.as_deref() == Some("HANDSHAKES") {
         let (legacy, secure) = secure_handshakes(&cfg, o.secs);
         let cost = legacy.per_s / secure.per_s;
@@ -568,24 +622,7 @@ fn run(o: &Options) -> Result<(), String> {
         return Ok(());
     }
     println!("  [3/5] ECHO, 64 clients (baseline), then the mixed load, 64 clients ...");
-    let echo64 = rate(64, o.secs, CAP, session(cfg.clone()), |_, c| echo(c));
-    let by_kind: ByKind = Arc::default();
-    let mixed = {
-        let (cfg2, data, by_kind) = (cfg.clone(), data.clone(), by_kind.clone());
-        rate(
-            64,
-            o.secs,
-            CAP,
-            move |i| {
-                Ok(Mixer {
-                    c: None,
-                    rng: XorShift(0x9e37_79b9_7f4a_7c15 ^ ((i as u64 + 1) * 0x1000_0001)),
-                    ops: 0,
-                })
-            },
-            move |i, m| mixed_op(&cfg2, i, m, &data, &by_kind),
-        )
-    };
+    let (echo64, mixed, by_kind) = mixed_phase(&cfg, &data, o.secs);
     server.drain_sessions(Duration::from_secs(5));
     println!("  [4/5] handshakes, 8 clients; RSA-2048 decryptions on one core alone (baseline) ...");
     let rsa1 = rsa_one_core(o.secs.min(3.0))?;
@@ -647,20 +684,7 @@ fn run(o: &Options) -> Result<(), String> {
     }
     row("ECHO, 64 clients (baseline)", &echo64, echo64.per_s);
     row("mixed load, 64 clients", &mixed, echo64.per_s);
-    if let Ok(k) = by_kind.lock() {
-        for (kind, ns) in k.iter() {
-            let mut ns = ns.clone();
-            ns.sort_unstable();
-            let pct = |p: f64| ns[((ns.len() - 1) as f64 * p) as usize] as f64 / 1e6;
-            println!(
-                "  mixed: {kind:<14} {:>7} ops  p50 {:>8.3} ms  p99 {:>8.3} ms  max {:>8.3} ms",
-                ns.len(),
-                pct(0.5),
-                pct(0.99),
-                pct(1.0)
-            );
-        }
-    }
+    print_by_kind(&by_kind);
     let mixed_ratio = ratio(mixed.per_s, echo64.per_s);
     let mixed_ok = mixed.errors == 0 && mixed.p99_ms <= TARGET_MIXED_P99_MS && mixed_ratio >= TARGET_MIXED_VS_ECHO;
     println!(

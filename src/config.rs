@@ -25,6 +25,9 @@ pub const MAX_FILE_SIZE: u64 = 1 << 20;
 pub const DEFAULT_MAX_SESSIONS: u32 = 512;
 /// Default for `max_sessions_per_ip`.
 pub const DEFAULT_MAX_SESSIONS_PER_IP: u32 = 32;
+/// Default for `priority_boost`: nice levels the listener, key process and FAI
+/// issuer run above sessions (weight ×9.3 in the kernel's fair scheduler).
+pub const DEFAULT_PRIORITY_BOOST: u8 = 10;
 /// Default for `fai_max_minutes` (the reference's `faitok_mq` as shipped).
 pub const DEFAULT_FAI_MAX_MINUTES: u32 = 360;
 /// Upper bound for `fai_max_minutes`: a year.
@@ -186,6 +189,10 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "max_sessions_per_ip",
         "maximum concurrent sessions per client IP (default 32)",
+    ),
+    (
+        "priority_boost",
+        "nice levels the listener, key process and FAI issuer run above sessions, so that accepting and handshakes keep up under load, 0..19; 0 = off (default 10)",
     ),
     (
         "prelogin_timeout",
@@ -376,6 +383,9 @@ pub struct Config {
     pub listen: Vec<SocketAddr>,
     pub max_sessions: u32,
     pub max_sessions_per_ip: u32,
+    /// Nice levels the listener, key process and FAI issuer run above sessions
+    /// (0: all at the nice value tfd was started with).
+    pub priority_boost: u8,
     pub prelogin_timeout: Duration,
     /// Zero means no limit.
     pub idle_timeout: Duration,
@@ -453,6 +463,7 @@ impl fmt::Debug for Config {
             .field("listen", &self.listen)
             .field("max_sessions", &self.max_sessions)
             .field("max_sessions_per_ip", &self.max_sessions_per_ip)
+            .field("priority_boost", &self.priority_boost)
             .field("prelogin_timeout", &self.prelogin_timeout)
             .field("idle_timeout", &self.idle_timeout)
             .field("hpf_max_buffer", &self.hpf_max_buffer)
@@ -884,6 +895,7 @@ struct Draft {
     listen: Vec<(IpAddr, Option<u16>, usize)>,
     max_sessions: Option<u32>,
     max_sessions_per_ip: Option<u32>,
+    priority_boost: Option<u8>,
     prelogin_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
     hpf_max_buffer: Option<u64>,
@@ -1160,6 +1172,7 @@ fn parse_value(d: &mut Draft, key: &'static str, value: &str, line: usize) -> Re
         }
         "max_sessions" => d.max_sessions = Some(number(value, 1, u32_max)? as u32),
         "max_sessions_per_ip" => d.max_sessions_per_ip = Some(number(value, 1, u32_max)? as u32),
+        "priority_boost" => d.priority_boost = Some(number(value, 0, 19)? as u8),
         "prelogin_timeout" => {
             let secs = number(value, 1, MAX_PRELOGIN_TIMEOUT_SECS)
                 .map_err(|_| format!("{value:?} is not a number of seconds 1..3600"))?;
@@ -1394,6 +1407,7 @@ fn finish(d: Draft, file: &str, seen: &KeyLines) -> Result<Config, ConfigError> 
         listen,
         max_sessions: d.max_sessions.unwrap_or(DEFAULT_MAX_SESSIONS),
         max_sessions_per_ip: d.max_sessions_per_ip.unwrap_or(DEFAULT_MAX_SESSIONS_PER_IP),
+        priority_boost: d.priority_boost.unwrap_or(DEFAULT_PRIORITY_BOOST),
         prelogin_timeout: d.prelogin_timeout.unwrap_or(DEFAULT_PRELOGIN_TIMEOUT),
         idle_timeout: d.idle_timeout.unwrap_or(Duration::ZERO),
         hpf_max_buffer: d.hpf_max_buffer.unwrap_or(DEFAULT_HPF_MAX_BUFFER),
@@ -2031,12 +2045,19 @@ mod tests {
     #[test]
     fn numbers_and_durations() {
         let c = Config::parse_str(&minimal(
-            "max_sessions 10\nmax_sessions_per_ip 2\nprelogin_timeout 3600\n\
+            "max_sessions 10\nmax_sessions_per_ip 2\npriority_boost 0\nprelogin_timeout 3600\n\
              idle_timeout 604800\nwalk_limit 5\nlog_level DEBUG\n",
         ))
         .unwrap();
         assert_eq!(c.max_sessions, 10);
         assert_eq!(c.max_sessions_per_ip, 2);
+        assert_eq!(c.priority_boost, 0);
+        assert_eq!(
+            Config::parse_str(&minimal("")).unwrap().priority_boost,
+            DEFAULT_PRIORITY_BOOST
+        );
+        assert!(Config::parse_str(&minimal("priority_boost 20\n")).is_err());
+        assert!(Config::parse_str(&minimal("priority_boost -1\n")).is_err());
         assert_eq!(c.prelogin_timeout, Duration::from_secs(3600));
         assert_eq!(c.idle_timeout, Duration::from_secs(604800));
         assert_eq!(c.walk_limit, 5);

@@ -419,6 +419,62 @@ pub fn set_quickack(fd: BorrowedFd<'_>) {
     };
 }
 
+/// Sends SIGURG for `fd`'s urgent data to the calling thread alone
+/// (F_SETOWN_EX, F_OWNER_TID). The libc crate has no constants for it on glibc
+/// targets: these are the kernel's ABI (include/uapi/asm-generic/fcntl.h).
+pub fn own_urgent_signal(fd: BorrowedFd<'_>) -> io::Result<()> {
+    const F_SETOWN_EX: libc::c_int = 15;
+    const F_OWNER_TID: libc::c_int = 0;
+    #[repr(C)]
+    struct FOwnerEx {
+        kind: libc::c_int,
+        pid: libc::pid_t,
+    }
+    let owner = FOwnerEx {
+        kind: F_OWNER_TID,
+        pid: nix::unistd::gettid().as_raw(),
+    };
+    // SAFETY: F_SETOWN_EX reads one struct f_owner_ex through the pointer,
+    // which outlives the call.
+    cvt(unsafe { libc::fcntl(fd.as_raw_fd(), F_SETOWN_EX, &owner as *const FOwnerEx) }).map(drop)
+}
+
+/// Blocks SIGURG in the calling thread, so that [`wait_urgent_signal`] takes it.
+pub fn block_urgent_signal() -> io::Result<()> {
+    let mut set = nix::sys::signal::SigSet::empty();
+    set.add(nix::sys::signal::Signal::SIGURG);
+    set.thread_block().map_err(io::Error::from)
+}
+
+/// Waits for a SIGURG sent to this thread (blocked by [`block_urgent_signal`]).
+pub fn wait_urgent_signal() -> io::Result<()> {
+    let mut set = nix::sys::signal::SigSet::empty();
+    set.add(nix::sys::signal::Signal::SIGURG);
+    set.wait().map(drop).map_err(io::Error::from)
+}
+
+/// The calling thread's nice value (getpriority(2); threads created afterwards
+/// inherit it).
+pub fn nice() -> io::Result<i32> {
+    // getpriority may legitimately return -1: errno tells the error apart
+    // SAFETY: no pointers; errno is thread-local.
+    unsafe { *libc::__errno_location() = 0 };
+    // SAFETY: PRIO_PROCESS with who = 0 names the calling thread.
+    let v = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+    let err = io::Error::last_os_error();
+    if v == -1 && err.raw_os_error().unwrap_or(0) != 0 {
+        return Err(err);
+    }
+    Ok(v)
+}
+
+/// Sets the calling thread's nice value (setpriority(2)); lowering it needs
+/// CAP_SYS_NICE.
+pub fn set_nice(value: i32) -> io::Result<()> {
+    // SAFETY: no pointers.
+    cvt(unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, value) }).map(drop)
+}
+
 /// _exit(2): ends a session process without running atexit handlers (OpenSSL's
 /// global cleanup alone costs more than the rest of a short session). Logs go to
 /// stderr unbuffered, so nothing is lost.

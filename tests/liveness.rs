@@ -324,3 +324,66 @@ fn nigma_swaps_keys() {
     assert_eq!(std::fs::read(srv.path("n.bin")).unwrap(), vec![5u8; 100_000]);
     assert!(matches!(c.call("DATE", b"").unwrap(), Status::Ok(_)));
 }
+
+/// The OOB thread's context switches so far (voluntary and not), or None
+/// while it has not started.
+fn oob_switches(pid: i32) -> Option<u64> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .ok()?
+        .flatten()
+        .find_map(|t| {
+            let comm = std::fs::read_to_string(t.path().join("comm")).ok()?;
+            if comm.trim() != "oob" {
+                return None;
+            }
+            let status = std::fs::read_to_string(t.path().join("status")).ok()?;
+            Some(
+                status
+                    .lines()
+                    .filter(|l| l.starts_with("voluntary_ctxt_switches") || l.starts_with("nonvoluntary_ctxt_switches"))
+                    .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
+                    .sum(),
+            )
+        })
+}
+
+/// The OOB thread must sleep until urgent data comes, not wake for every
+/// segment of the session's traffic: it used to wait in poll(POLLPRI), which a
+/// socket wakes on each arriving segment (a context switch per 16 KiB
+/// download). It still answers urgent bytes afterwards.
+#[test]
+fn the_oob_thread_sleeps_through_ordinary_traffic() {
+    let srv = Server::start();
+    let u = udp(&srv);
+    let mut c = srv.client();
+    let key = assert_ok(c.call("PROCKEY", b"").unwrap());
+    let pid = srv.session_pid();
+    // the first transfer starts the OOB thread
+    let data: Vec<u8> = (0..256 * 1024).map(|i| (i % 251) as u8).collect();
+    assert_ok(c.sndfile(b"warm", true, &mut &data[..], &mut |_| {}).unwrap());
+    let before = oob_switches(pid).expect("an OOB thread after a transfer");
+    for i in 0..20 {
+        assert_ok(
+            c.sndfile(format!("f{i}").as_bytes(), true, &mut &data[..], &mut |_| {})
+                .unwrap(),
+        );
+        let mut back = Vec::new();
+        assert_ok(c.rcvfile(format!("f{i}").as_bytes(), false, &mut back).unwrap());
+        assert_eq!(back, data);
+        assert_eq!(c.raw(b"ECHO x").unwrap(), b"x");
+    }
+    let after = oob_switches(pid).expect("the OOB thread is still there");
+    assert!(
+        after - before <= 4,
+        "the OOB thread woke {} times during 20 uploads and downloads of 256 KiB with no urgent data",
+        after - before
+    );
+    // and it still does its job
+    send(c.chan.stream().as_raw_fd(), b"!", MsgFlags::MSG_OOB).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while probe(&u, &with_key(2, &key)) != b"\x011\0" {
+        assert!(Instant::now() < deadline, "the urgent byte was not counted");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(c.raw(b"ECHO after").unwrap(), b"after");
+}

@@ -249,8 +249,12 @@ fn sndfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
 }
 
 /// A download's file, read one chunk ahead of the cipher (direct when uncached).
+/// The least a download reads at once once the size it promised is used up
+/// (the file may have grown; the end is a read of 0 bytes).
+const SMALL_READ: usize = 4096;
+
 fn read_ahead(s: &Session, (file, size): (File, u64)) -> ReadAheadStream {
-    ReadAheadStream::new(ReadAhead::new(file, 0, size, disk_chunk(s), direct_io_min(s)))
+    ReadAheadStream::new(ReadAhead::new(file, 0, size, disk_chunk(s), direct_io_min(s)), size)
 }
 
 /// Opens a file for download: regular files only, following symlinks inside.
@@ -282,7 +286,7 @@ fn rcvfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let mut sent = 0u64;
     let complete = s.send_chunks(|buf, want| {
         let start = buf.len();
-        buf.resize(want, 0);
+        buf.resize(start + file.room(SMALL_READ, want.saturating_sub(start)), 0);
         match read_full(&mut file, &mut buf[start..]) {
             Ok(n) => {
                 buf.truncate(start + n);
@@ -324,7 +328,7 @@ fn sdown_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     };
     t.path = Some(p);
     let mut file = read_ahead(s, file);
-    let mut buf = vec![0u8; MAX_FRAME];
+    let mut buf = vec![0u8; file.room(SMALL_READ, MAX_FRAME)];
     loop {
         match read_full(&mut file, &mut buf) {
             Ok(0) => {

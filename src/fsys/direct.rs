@@ -421,12 +421,30 @@ fn read_ahead(
 pub struct ReadAheadStream {
     ra: ReadAhead,
     cur: Option<(AlignedBuf, usize, usize)>,
+    /// Bytes still expected from the size last seen (never negative; a file
+    /// that grows is still read to its end).
+    expected: u64,
 }
 
 impl ReadAheadStream {
-    /// Reads `ra` as one stream of bytes.
-    pub fn new(ra: ReadAhead) -> ReadAheadStream {
-        ReadAheadStream { ra, cur: None }
+    /// Reads `ra` as one stream of bytes; `expected` is what the file's size
+    /// promises from the start position.
+    pub fn new(ra: ReadAhead, expected: u64) -> ReadAheadStream {
+        ReadAheadStream {
+            ra,
+            cur: None,
+            expected,
+        }
+    }
+
+    /// How many bytes a consumer should make room for next: what the size
+    /// promises, at least `floor` (the end may not be known yet), at most `cap`.
+    /// Sizing buffers by this keeps a 16 KiB download from zeroing a 512 KiB
+    /// frame for each chunk.
+    pub fn room(&self, floor: usize, cap: usize) -> usize {
+        usize::try_from(self.expected)
+            .unwrap_or(usize::MAX)
+            .clamp(floor.min(cap), cap)
     }
 }
 
@@ -444,6 +462,7 @@ impl Read for ReadAheadStream {
         let k = out.len().min(*n - *off);
         out[..k].copy_from_slice(&buf[*off..*off + k]);
         *off += k;
+        self.expected = self.expected.saturating_sub(k as u64);
         if *off == *n {
             if let Some((buf, _, _)) = self.cur.take() {
                 self.ra.give_back(buf);
@@ -545,7 +564,7 @@ mod tests {
 
     fn read_all(ra: ReadAhead) -> Vec<u8> {
         let mut out = Vec::new();
-        ReadAheadStream::new(ra).read_to_end(&mut out).expect("read");
+        ReadAheadStream::new(ra, 0).read_to_end(&mut out).expect("read");
         out
     }
 
@@ -592,6 +611,31 @@ mod tests {
             let after = sys::cached_pages(f.as_fd(), 0, size).unwrap_or(0);
             assert!(after * 4 < pages, "read direct: {after} of {pages} pages cached");
         }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// A consumer sized by `room` reads small files into small buffers and
+    /// still reads a file that grew past its stated size to the end.
+    #[test]
+    fn stream_room_follows_the_stated_size() {
+        let (dir, f) = temp_file("room");
+        let data = pattern(20_000, 5);
+        (&f).write_all(&data).expect("write");
+        let open = || File::open(dir.join("f")).expect("open");
+        let mut s = ReadAheadStream::new(ReadAhead::new(open(), 0, 16_384, 1 << 20, 0), 16_384);
+        assert_eq!(s.room(4096, 512 << 10), 16_384, "the stated size, not the cap");
+        assert_eq!(s.room(4096, 1000), 1000, "never above the cap");
+        let mut out = Vec::new();
+        loop {
+            let mut buf = vec![0u8; s.room(4096, 512 << 10)];
+            let n = crate::channel::read_full(&mut s, &mut buf).expect("read");
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(s.room(4096, 512 << 10), 4096, "past the stated size: the floor");
+        assert!(out == data, "the grown file is read to its end");
         let _ = std::fs::remove_dir_all(dir);
     }
 

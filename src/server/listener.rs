@@ -292,6 +292,7 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
         write_pidfile(pidfile).map_err(|e| format!("pidfile {}: {e}", pidfile.display()))?;
     }
     prepare_for_sessions();
+    super::priority::boost(l.ctx.cfg.priority_boost);
     let keys = l.spawn_keys(&rsa)?;
     drop(rsa);
     l.ctx = Arc::new(l.ctx.with_keys(keys));
@@ -728,10 +729,12 @@ impl Listener {
             }
         };
         // the old key process answers the sessions still holding its request end,
-        // and ends once they have all closed it
+        // and ends once they have all closed it; the new one starts at the new boost
+        super::priority::boost(cfg.priority_boost);
         let keys = match self.spawn_keys(&rsa) {
             Ok(k) => k,
             Err(e) => {
+                super::priority::boost(self.ctx.cfg.priority_boost);
                 error!("reload refused, keeping the old configuration: {e}");
                 return;
             }
@@ -896,6 +899,7 @@ impl Listener {
             debug_assert_eq!(sys::thread_count(), 1, "the listener must be single-threaded to fork");
             match sys::fork_helper(&SIGNALS) {
                 Ok(Fork::Child) => {
+                    super::priority::unboost();
                     for fd in self.session_must_close() {
                         sys::close_fd(fd);
                     }

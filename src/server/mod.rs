@@ -9,6 +9,7 @@ pub mod keys;
 pub mod listener;
 pub mod metrics;
 pub mod notify;
+pub mod priority;
 pub mod proxy;
 pub mod registry;
 pub mod tlb;

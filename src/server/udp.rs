@@ -93,6 +93,7 @@ pub fn spawn(
     match sys::fork_helper(&super::SIGNALS)? {
         Fork::Parent(pid) => Ok(pid),
         Fork::Child => {
+            super::priority::unboost();
             super::helper_child_setup("udp responder", close_in_child, user);
             let registry = r.registry.clone();
             let tlb = r.tlb.clone();

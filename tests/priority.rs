@@ -1,0 +1,77 @@
+//! `priority_boost`: the listener, the key process and the FAI issuer run above
+//! the sessions, which (with the UDP responder) keep the nice value tfd was
+//! started with. Read from /proc on the real processes, every thread of each.
+
+mod common;
+
+use common::*;
+use std::time::{Duration, Instant};
+
+/// The nice values of every thread of `pid` (field 19 of /proc/PID/task/TID/stat).
+fn nice_of(pid: i32) -> Vec<i32> {
+    let mut v: Vec<i32> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("stat")).ok())
+        .map(|stat| {
+            // the command name may hold spaces: count from the closing parenthesis
+            let rest = &stat[stat.rfind(')').unwrap() + 2..];
+            rest.split_whitespace().nth(16).unwrap().parse().unwrap()
+        })
+        .collect();
+    v.dedup();
+    v
+}
+
+fn own_nice() -> i32 {
+    nice_of(std::process::id() as i32)[0]
+}
+
+fn helpers(srv: &Server) -> (i32, i32, i32) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let (Some(k), Some(f), Some(u)) = (
+            key_process_of(srv.pid()),
+            fai_issuer_of(srv.pid()),
+            udp_responder_of(srv.pid()),
+        ) {
+            return (k, f, u);
+        }
+        assert!(Instant::now() < deadline, "helpers did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn the_boost_raises_the_shared_processes_and_not_the_sessions() {
+    if !is_root() {
+        eprintln!("skipped: raising priority needs root");
+        return;
+    }
+    let base = own_nice();
+    let srv = Server::start_with("priority_boost 7\n");
+    let (keys, fai, udp) = helpers(&srv);
+    assert_eq!(nice_of(srv.pid()), [base - 7], "listener");
+    assert_eq!(nice_of(keys), [base - 7], "every thread of the key process");
+    assert_eq!(nice_of(fai), [base - 7], "FAI issuer");
+    assert_eq!(nice_of(udp), [base], "the UDP responder (anyone can keep it busy)");
+    let mut c = srv.client();
+    // a transfer starts the session's OOB thread: it runs at the session's value too
+    let data = pattern(300 * 1024, 1);
+    assert_ok(c.sndfile(b"f", true, &mut &data[..], &mut |_| {}).unwrap());
+    assert_eq!(nice_of(srv.session_pid()), [base], "session and its threads");
+    assert!(srv.log().contains("priority_boost 7"), "{}", srv.log());
+}
+
+#[test]
+fn zero_turns_the_boost_off() {
+    let base = own_nice();
+    let srv = Server::start_with("priority_boost 0\n");
+    let (keys, fai, _) = helpers(&srv);
+    assert_eq!(nice_of(srv.pid()), [base]);
+    assert_eq!(nice_of(keys), [base]);
+    assert_eq!(nice_of(fai), [base]);
+    let mut c = srv.client();
+    assert_eq!(c.raw(b"ECHO x").unwrap(), b"x");
+    assert_eq!(nice_of(srv.session_pid()), [base]);
+}
