@@ -329,12 +329,15 @@ fn mixed_op(cfg: &ClientConfig, i: usize, m: &mut Mixer, data: &[u8], by_kind: &
 fn mixed_step(cfg: &ClientConfig, i: usize, m: &mut Mixer, data: &[u8]) -> (&'static str, Result<(), String>) {
     // a reconnect (full handshake) every 20 operations on average
     if m.c.is_none() || m.rng.next() % 20 == 0 {
-        if let Some(c) = m.c.take() {
-            return ("end", c.end().map_err(|e| format!("END: {e}")));
-        }
-        let r = connect(cfg).map(|c| m.c = Some(c));
+        let r = (|| {
+            if let Some(c) = m.c.take() {
+                c.end().map_err(|e| format!("END: {e}"))?;
+            }
+            m.c = Some(connect(cfg)?);
+            Ok(())
+        })();
         m.ops = 0;
-        return ("connect", r);
+        return ("reconnect", r);
     }
     let Some(c) = m.c.as_mut() else {
         return ("none", Err("no session".into()));
