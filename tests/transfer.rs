@@ -309,6 +309,36 @@ fn get_cancel_and_disconnect() {
     assert_eq!(fs::read(srv.path("big")).unwrap().len(), data.len());
 }
 
+/// A GET that fits one grant is sent without a reader thread; the client's
+/// late CANCEL and its FIN are still read, and a client that vanishes still
+/// ends the session.
+#[test]
+fn small_get_cancel_and_disconnect() {
+    let srv = Server::start();
+    let data = pattern(16_384, 4);
+    fs::write(srv.path("small"), &data).unwrap();
+    let mut c = srv.client();
+    let mut out = Vec::new();
+    assert!(c.get(b"small", 0, 65536, &mut out, &mut |_| {}).unwrap().is_ok());
+    assert!(out == data);
+    let kept = c.get_cancel_after_first(b"small", 65536).unwrap().unwrap();
+    assert_eq!(kept, data.len() as u64, "the whole file came in the one chunk");
+    assert_eq!(c.raw(b"ECHO after cancel").unwrap(), b"after cancel");
+    let mut d = srv.client();
+    let mut cmd = b"GET ".to_vec();
+    cmd.extend_from_slice(&tfd::wire::hpf::encode(b"small", 0, 65536, None));
+    d.chan.tx.send_frame(&cmd).unwrap();
+    let _ = d.chan.rx.recv_frame().unwrap();
+    drop(d);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while srv.children().0.len() != 1 {
+        assert!(std::time::Instant::now() < deadline, "GET session did not end");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(srv.log().contains("GET sent 16384 bytes (cancelled)"), "{}", srv.log());
+    assert_eq!(fs::read(srv.path("small")).unwrap(), data);
+}
+
 #[test]
 fn putcan_getcan_windows() {
     let srv = Server::start();

@@ -6,7 +6,7 @@
 use super::quota::Budget;
 use super::transfer::{logged, Track};
 use super::{CmdError, CmdResult, Reply};
-use crate::channel::{ChannelError, NetStream, RxHalf};
+use crate::channel::{ChannelError, NetStream, RxHalf, TxHalf};
 use crate::fsys::direct::{ChunkWriter, ReadAhead};
 use crate::fsys::write_behind::WriteBehind;
 use crate::fsys::RelPath;
@@ -123,7 +123,10 @@ fn make_durable(s: &Session, file: &File, created: bool, path: &RelPath) -> std:
     if !s.ctx.cfg.sync_uploads {
         return Ok(());
     }
-    file.sync_all()?;
+    // fdatasync: the data and what finding it needs (size, blocks), not the
+    // times; a PUT that overwrites in place then costs a cache flush instead of
+    // a journal commit
+    file.sync_data()?;
     if created {
         let (dir, _) = s.root.parent(path).map_err(|e| std::io::Error::other(e.to_string()))?;
         crate::fsys::upload::sync_dir(dir.as_fd(), file.as_fd())?;
@@ -308,32 +311,23 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let cancel = AtomicBool::new(false);
     let gone = AtomicBool::new(false);
     let size = o.file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+    // what fits one grant goes out at once: no reader thread to watch for a
+    // CANCEL that could only come too late (a thread per GET was a third of a
+    // 16 KiB GET's cost); the client's FIN (or CANCEL, then FIN) is read after
+    let one_chunk = size.saturating_sub(o.offset) <= o.grant as u64;
     let mut chunks = ReadAhead::new(o.file, o.offset, size, o.grant, super::transfer::direct_io_min(s));
     let peer = s.peer;
     let (tx, rx) = (&mut s.chan.tx, &mut s.chan.rx);
     let mut sent = 0u64;
     let mut end = code::END;
-    let reader_result = std::thread::scope(|scope| {
-        let reader = scope.spawn(|| {
-            let r = (|| loop {
-                match rx.recv_i64()? {
-                    code::FIN => return Ok::<(), ChannelError>(()),
-                    code::CANCEL => cancel.store(true, Ordering::SeqCst),
-                    _ => {}
-                }
-            })();
-            if r.is_err() {
-                gone.store(true, Ordering::SeqCst);
-            }
-            r
-        });
+    let mut send_all = |tx: &mut TxHalf<NetStream>, sent: &mut u64, end: &mut i64| {
         while !cancel.load(Ordering::SeqCst) && !gone.load(Ordering::SeqCst) {
             let (buf, n) = match chunks.next_chunk() {
                 Ok(Some(c)) => c,
                 Ok(None) => break,
                 Err(e) => {
                     warn!("{peer} GET read failed: {e}");
-                    end = code::CANCEL;
+                    *end = code::CANCEL;
                     break;
                 }
             };
@@ -342,17 +336,43 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 break;
             }
             chunks.give_back(buf);
-            sent += n as u64;
+            *sent += n as u64;
         }
-        if !cancel.load(Ordering::SeqCst) && !gone.load(Ordering::SeqCst) && tx.send_i64(end).is_err() {
+        if !cancel.load(Ordering::SeqCst) && !gone.load(Ordering::SeqCst) && tx.send_i64(*end).is_err() {
             gone.store(true, Ordering::SeqCst);
         }
-        if gone.load(Ordering::SeqCst) {
-            // unblock the reader if the peer is half-alive: shut the socket down
-            let _ = tx.get_ref().get_ref().shutdown(std::net::Shutdown::Both);
+    };
+    let read_to_fin = |rx: &mut RxHalf<NetStream>| {
+        let r = (|| loop {
+            match rx.recv_i64()? {
+                code::FIN => return Ok::<(), ChannelError>(()),
+                code::CANCEL => cancel.store(true, Ordering::SeqCst),
+                _ => {}
+            }
+        })();
+        if r.is_err() {
+            gone.store(true, Ordering::SeqCst);
         }
-        reader.join().unwrap_or(Err(ChannelError::Closed))
-    });
+        r
+    };
+    let reader_result = if one_chunk {
+        send_all(tx, &mut sent, &mut end);
+        if gone.load(Ordering::SeqCst) {
+            Err(ChannelError::Closed)
+        } else {
+            read_to_fin(rx)
+        }
+    } else {
+        std::thread::scope(|scope| {
+            let reader = scope.spawn(|| read_to_fin(rx));
+            send_all(tx, &mut sent, &mut end);
+            if gone.load(Ordering::SeqCst) {
+                // unblock the reader if the peer is half-alive: shut the socket down
+                let _ = tx.get_ref().get_ref().shutdown(std::net::Shutdown::Both);
+            }
+            reader.join().unwrap_or(Err(ChannelError::Closed))
+        })
+    };
     t.bytes = sent;
     reader_result?;
     s.chan.tx.send_i64(code::FIN)?;

@@ -185,7 +185,8 @@ impl Upload {
     pub fn commit(mut self, overwrite: bool) -> Result<(), FsError> {
         self.file.flush()?;
         if self.sync {
-            self.file.file().sync_all()?;
+            // the data and its size; the name comes with the directory's fsync
+            self.file.file().sync_data()?;
         }
         let r = match &self.temp {
             Temp::Anonymous => self.link_anonymous(overwrite),
