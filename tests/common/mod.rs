@@ -93,60 +93,79 @@ impl Server {
     }
 
     pub fn start_opts(o: Opts<'_>) -> Server {
-        let dir = tempdir("srv");
-        let data = dir.join("data");
-        std::fs::create_dir_all(&data).unwrap();
-        std::fs::write(dir.join("key.pem"), &keys().0).unwrap();
-        let port = o.port.unwrap_or_else(free_port);
-        let host: std::net::IpAddr = o.listen[0].parse().unwrap();
-        let listen: String = o.listen.iter().map(|a| format!("listen {a}\n")).collect();
-        let hash = format!("testhash{port}");
-        let mut conf = format!(
-            "proto 2.4.1\nhash {hash}\ndbdir {}\nport {port}\n{listen}privkey_file {}\n",
-            data.display(),
-            dir.join("key.pem").display()
-        );
-        if o.default_user && is_root() && !o.extra.contains("defusr") {
-            conf.push_str("defusr root\n");
+        // free_port() only finds a port that was free: a test running beside
+        // this one may take it first, and then this tfd cannot listen (and a
+        // probe would reach the other test's server). Such a start is retried
+        // on another port, in a fresh directory.
+        for attempt in 0.. {
+            let dir = tempdir("srv");
+            let data = dir.join("data");
+            std::fs::create_dir_all(&data).unwrap();
+            std::fs::write(dir.join("key.pem"), &keys().0).unwrap();
+            let port = o.port.unwrap_or_else(free_port);
+            let host: std::net::IpAddr = o.listen[0].parse().unwrap();
+            let listen: String = o.listen.iter().map(|a| format!("listen {a}\n")).collect();
+            let hash = format!("testhash{port}");
+            let mut conf = format!(
+                "proto 2.4.1\nhash {hash}\ndbdir {}\nport {port}\n{listen}privkey_file {}\n",
+                data.display(),
+                dir.join("key.pem").display()
+            );
+            if o.default_user && is_root() && !o.extra.contains("defusr") {
+                conf.push_str("defusr root\n");
+            }
+            if !o.extra.contains("shutdown_grace") {
+                // tests stop servers with sessions open: do not wait the default 10 s
+                conf.push_str("shutdown_grace 1\n");
+            }
+            if !o.extra.contains("fai_dir") {
+                // FAI tokens of tests stay in the test's directory
+                conf.push_str(&format!("fai_dir {}\n", dir.join("fai").display()));
+            }
+            conf.push_str(o.extra);
+            let conf_path = dir.join("tfd.conf");
+            std::fs::write(&conf_path, conf).unwrap();
+            let stderr_path = dir.join("stderr.log");
+            let child = Command::new(env!("CARGO_BIN_EXE_tfd"))
+                .arg("-c")
+                .arg(&conf_path)
+                .env("RUST_LOG", "debug")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&stderr_path).unwrap())
+                .spawn()
+                .unwrap();
+            let mut s = Server {
+                host,
+                child: Some(child),
+                port,
+                dir,
+                data,
+                conf: conf_path,
+                hash,
+                stderr_path,
+            };
+            if s.wait_ready() || o.port.is_some() || attempt == 4 {
+                assert!(s.log().contains("listening on"), "tfd did not start:\n{}", s.log());
+                return s;
+            }
         }
-        if !o.extra.contains("shutdown_grace") {
-            // tests stop servers with sessions open: do not wait the default 10 s
-            conf.push_str("shutdown_grace 1\n");
-        }
-        if !o.extra.contains("fai_dir") {
-            // FAI tokens of tests stay in the test's directory
-            conf.push_str(&format!("fai_dir {}\n", dir.join("fai").display()));
-        }
-        conf.push_str(o.extra);
-        let conf_path = dir.join("tfd.conf");
-        std::fs::write(&conf_path, conf).unwrap();
-        let stderr_path = dir.join("stderr.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_tfd"))
-            .arg("-c")
-            .arg(&conf_path)
-            .env("RUST_LOG", "debug")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&stderr_path).unwrap())
-            .spawn()
-            .unwrap();
-        let s = Server {
-            host,
-            child: Some(child),
-            port,
-            dir,
-            data,
-            conf: conf_path,
-            hash,
-            stderr_path,
-        };
-        s.wait_ready();
-        s
+        unreachable!()
     }
 
-    fn wait_ready(&self) {
+    /// Waits until this tfd listens (its log says so: a probe alone could
+    /// reach another test's server on the same port) and its probe session is
+    /// gone. False when it ended first (it could not listen).
+    fn wait_ready(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
+            if let Some(Ok(Some(_))) = self.child.as_mut().map(|c| c.try_wait()) {
+                return false;
+            }
+            if !self.log().contains("listening on") {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
             if let Ok(mut probe) = TcpStream::connect((self.host, self.port)) {
                 // let the probe's own session process finish, so tests that count
                 // session processes see only their own: EOF from the server means
@@ -156,7 +175,7 @@ impl Server {
                 while Instant::now() < deadline && children_of(self.pid()) != (vec![], vec![]) {
                     std::thread::sleep(Duration::from_millis(10));
                 }
-                return;
+                return true;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
