@@ -131,6 +131,13 @@ impl Server {
             conf.push_str("fai_dir fai\n");
         }
         conf.push_str(extra_conf);
+        // TFD_BENCH_CONF: more configuration lines for every server a bench
+        // starts (e.g. "priority_boost 0" or "sync_uploads no", to compare;
+        // a key may not be given twice)
+        if let Ok(more) = std::env::var("TFD_BENCH_CONF") {
+            conf.push_str(&more.replace("\\n", "\n"));
+            conf.push('\n');
+        }
         let conf_path = dir.join("tfd.conf");
         write_private(&conf_path, conf.as_bytes())?;
         let log = fs::File::create(dir.join("tfd.log")).map_err(|e| e.to_string())?;
