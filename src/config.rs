@@ -192,7 +192,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "priority_boost",
-        "nice levels the listener, key process and FAI issuer run above sessions, so that accepting and handshakes keep up under load, 0..19; 0 = off (default 10)",
+        "nice levels the listener, key process, FAI issuer and session handshakes run above session commands, so that accepting and handshakes keep up under load, 0..19; 0 = off (default 10)",
     ),
     (
         "prelogin_timeout",

@@ -1,6 +1,7 @@
-//! `priority_boost`: the listener, the key process and the FAI issuer run above
-//! the sessions, which (with the UDP responder) keep the nice value tfd was
-//! started with. Read from /proc on the real processes, every thread of each.
+//! `priority_boost`: the listener, the key process, the FAI issuer and each
+//! session's handshake run above the sessions' commands, which (with the UDP
+//! responder) keep the nice value tfd was started with. Read from /proc on the
+//! real processes, every thread of each.
 
 mod common;
 
@@ -55,6 +56,25 @@ fn the_boost_raises_the_shared_processes_and_not_the_sessions() {
     assert_eq!(nice_of(keys), [base - 7], "every thread of the key process");
     assert_eq!(nice_of(fai), [base - 7], "FAI issuer");
     assert_eq!(nice_of(udp), [base], "the UDP responder (anyone can keep it busy)");
+    // a session still in its handshake keeps the boost: a new client's few
+    // steps do not queue behind busy sessions
+    let pending = std::net::TcpStream::connect(srv.addr()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while srv.children().0.is_empty() {
+        assert!(Instant::now() < deadline, "no session process for the connection");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        nice_of(srv.children().0[0]),
+        [base - 7],
+        "a session before its handshake"
+    );
+    drop(pending);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !srv.children().0.is_empty() {
+        assert!(Instant::now() < deadline, "the unfinished session did not end");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let mut c = srv.client();
     // a transfer starts the session's OOB thread: it runs at the session's value too
     let data = pattern(300 * 1024, 1);

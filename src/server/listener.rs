@@ -899,7 +899,6 @@ impl Listener {
             debug_assert_eq!(sys::thread_count(), 1, "the listener must be single-threaded to fork");
             match sys::fork_helper(&SIGNALS) {
                 Ok(Fork::Child) => {
-                    super::priority::unboost();
                     for fd in self.session_must_close() {
                         sys::close_fd(fd);
                     }

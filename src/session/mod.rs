@@ -436,6 +436,7 @@ pub fn denied_or(e: FsError, otherwise: Failed) -> Failed {
 pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, slot: usize) {
     let started = Instant::now();
     if let Some(trp) = &ctx.cfg.trp {
+        crate::server::priority::unboost();
         ctx.keys.close();
         // a relay never reads a command: counted as active, its bytes and
         // limits belong to the backend
@@ -485,6 +486,9 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, slot: usize
     };
     metrics.inc(Counter::HandshakesCompleted);
     session.oob_pending = Some(oob_sock);
+    // the handshake ran at the listener's priority (a new client should not
+    // queue behind busy sessions); commands run at the sessions' own
+    crate::server::priority::unboost();
     info!("{peer} session start user={}", session.user);
     session.run();
     info!(
