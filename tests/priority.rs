@@ -75,6 +75,20 @@ fn the_boost_raises_the_shared_processes_and_not_the_sessions() {
         assert!(Instant::now() < deadline, "the unfinished session did not end");
         std::thread::sleep(Duration::from_millis(10));
     }
+    // ... and through the secure transport upgrade, set-up too; the first
+    // other command ends the boost
+    let mut cfg = srv.client_config();
+    cfg.transport = tfd::client::Transport::Require;
+    let mut s = tfd::client::Client::connect(&cfg).unwrap();
+    assert_eq!(nice_of(srv.session_pid()), [base - 7], "handshake and upgrade");
+    assert_eq!(s.raw(b"ECHO x").unwrap(), b"x");
+    assert_eq!(nice_of(srv.session_pid()), [base], "after the first command");
+    s.end().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !srv.children().0.is_empty() {
+        assert!(Instant::now() < deadline, "the secure session did not end");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let mut c = srv.client();
     // a transfer starts the session's OOB thread: it runs at the session's value too
     let data = pattern(300 * 1024, 1);

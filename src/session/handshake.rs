@@ -186,6 +186,7 @@ pub(super) fn assemble(
         ntfy: Vec::new(),
         live,
         oob_pending: None,
+        setting_up: true,
         tz: Default::default(),
         pace,
         secfs: Default::default(),

@@ -130,6 +130,10 @@ pub struct Session {
     /// The socket for the OOB thread, until the thread is started (see
     /// [`Session::ensure_oob_thread`]).
     pub oob_pending: Option<TcpStream>,
+    /// Still at the listener's priority (`priority_boost`): connection set-up,
+    /// the handshake and a transport upgrade, is short and should not queue
+    /// behind busy sessions; the first other command ends it.
+    pub setting_up: bool,
     /// The time zone of GETTZ/SETTZ/LOCALTIME (UTC until SETTZ).
     pub tz: commands::tz::SessionTz,
     /// The session's bandwidth limits (None: no `rate_limit_*` set).
@@ -272,6 +276,11 @@ impl Session {
             let req = command::split(&frame);
             if req.name == "END" {
                 break;
+            }
+            if self.setting_up && req.name != "TFDSECURE" {
+                // set-up is over: commands run at the sessions' own priority
+                crate::server::priority::unboost();
+                self.setting_up = false;
             }
             // for `tfd ctl sessions`: bytes so far and the command running now
             self.ctx.registry.account(
@@ -486,9 +495,6 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, slot: usize
     };
     metrics.inc(Counter::HandshakesCompleted);
     session.oob_pending = Some(oob_sock);
-    // the handshake ran at the listener's priority (a new client should not
-    // queue behind busy sessions); commands run at the sessions' own
-    crate::server::priority::unboost();
     info!("{peer} session start user={}", session.user);
     session.run();
     info!(
