@@ -5,13 +5,12 @@
 //! every busy session, one task among hundreds, and new clients queue behind
 //! them (measured on 2 cores with 64 busy clients: 160 ms to get the session
 //! key back, 24 ms to be accepted). `priority_boost` runs the listener, the key
-//! process and the FAI issuer that many nice levels above sessions, and a
-//! session's set-up too, handshake and transport upgrade (a new client's few
-//! steps then do not wait behind the busy sessions either); the session's
-//! commands and the UDP responder
-//! (which any host on the network can keep busy) run at the nice value tfd
-//! was started with. The boost needs CAP_SYS_NICE; without it everything
-//! simply runs at the starting value.
+//! process and the FAI issuer that many nice levels above sessions, and each
+//! session while it is set up (handshake and transport upgrade: a new client's
+//! few steps then do not wait behind the busy sessions either). A session's
+//! commands and the UDP responder (which any host on the network can keep busy)
+//! run at the nice value tfd was started with. The boost needs CAP_SYS_NICE;
+//! without it everything simply runs at the starting value.
 
 use crate::sys;
 use log::{info, warn};
@@ -40,8 +39,8 @@ pub fn boost(levels: u8) {
 }
 
 /// Back to the starting value, in a process that must not keep the boost (a
-/// session at its first command after set-up, a relay, the UDP responder). Raising one's own nice value never fails
-/// for want of privilege.
+/// session at its first command after set-up, a relay, the UDP responder).
+/// Raising one's own nice value never fails for want of privilege.
 pub fn unboost() {
     let _ = sys::set_nice(base());
 }
