@@ -439,18 +439,20 @@ pub fn own_urgent_signal(fd: BorrowedFd<'_>) -> io::Result<()> {
     cvt(unsafe { libc::fcntl(fd.as_raw_fd(), F_SETOWN_EX, &owner as *const FOwnerEx) }).map(drop)
 }
 
-/// Blocks SIGURG in the calling thread, so that [`wait_urgent_signal`] takes it.
-pub fn block_urgent_signal() -> io::Result<()> {
+fn urgent_signal_set() -> nix::sys::signal::SigSet {
     let mut set = nix::sys::signal::SigSet::empty();
     set.add(nix::sys::signal::Signal::SIGURG);
-    set.thread_block().map_err(io::Error::from)
+    set
+}
+
+/// Blocks SIGURG in the calling thread, so that [`wait_urgent_signal`] takes it.
+pub fn block_urgent_signal() -> io::Result<()> {
+    urgent_signal_set().thread_block().map_err(io::Error::from)
 }
 
 /// Waits for a SIGURG sent to this thread (blocked by [`block_urgent_signal`]).
 pub fn wait_urgent_signal() -> io::Result<()> {
-    let mut set = nix::sys::signal::SigSet::empty();
-    set.add(nix::sys::signal::Signal::SIGURG);
-    set.wait().map(drop).map_err(io::Error::from)
+    urgent_signal_set().wait().map(drop).map_err(io::Error::from)
 }
 
 /// The calling thread's nice value (getpriority(2); threads created afterwards

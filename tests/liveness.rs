@@ -196,12 +196,20 @@ fn the_oob_thread_starts_with_the_first_busy_command_and_counts_while_blocked() 
     }
     assert!(threads_of(pid).contains(&"oob".to_string()));
     send(c.chan.stream().as_raw_fd(), b"!", MsgFlags::MSG_OOB).unwrap();
+    wait_oob_count(
+        &u,
+        &key,
+        b"1",
+        "the urgent byte was not counted while the session was blocked",
+    );
+}
+
+/// Waits (up to 10 s) until SOCKCHECK reports `count` urgent bytes for `key`.
+fn wait_oob_count(u: &UdpSocket, key: &str, count: &[u8], what: &str) {
+    let want = [&[1u8][..], count, &[0]].concat();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while probe(&u, &with_key(2, &key)) != b"\x011\0" {
-        assert!(
-            Instant::now() < deadline,
-            "the urgent byte was not counted while the session was blocked"
-        );
+    while probe(u, &with_key(2, key)) != want {
+        assert!(Instant::now() < deadline, "{what}");
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -359,7 +367,7 @@ fn the_oob_thread_sleeps_through_ordinary_traffic() {
     let key = assert_ok(c.call("PROCKEY", b"").unwrap());
     let pid = srv.session_pid();
     // the first transfer starts the OOB thread
-    let data: Vec<u8> = (0..256 * 1024).map(|i| (i % 251) as u8).collect();
+    let data = pattern(256 * 1024, 7);
     assert_ok(c.sndfile(b"warm", true, &mut &data[..], &mut |_| {}).unwrap());
     let before = oob_switches(pid).expect("an OOB thread after a transfer");
     for i in 0..20 {
@@ -380,10 +388,6 @@ fn the_oob_thread_sleeps_through_ordinary_traffic() {
     );
     // and it still does its job
     send(c.chan.stream().as_raw_fd(), b"!", MsgFlags::MSG_OOB).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while probe(&u, &with_key(2, &key)) != b"\x011\0" {
-        assert!(Instant::now() < deadline, "the urgent byte was not counted");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_oob_count(&u, &key, b"1", "the urgent byte was not counted");
     assert_eq!(c.raw(b"ECHO after").unwrap(), b"after");
 }

@@ -59,22 +59,14 @@ fn the_boost_raises_the_shared_processes_and_not_the_sessions() {
     // a session still in its handshake keeps the boost: a new client's few
     // steps do not queue behind busy sessions
     let pending = std::net::TcpStream::connect(srv.addr()).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while srv.children().0.is_empty() {
-        assert!(Instant::now() < deadline, "no session process for the connection");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    srv.wait_sessions(1, "a session process for the connection");
     assert_eq!(
         nice_of(srv.children().0[0]),
         [base - 7],
         "a session before its handshake"
     );
     drop(pending);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !srv.children().0.is_empty() {
-        assert!(Instant::now() < deadline, "the unfinished session did not end");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    srv.wait_sessions(0, "the unfinished session ends");
     // ... and through the secure transport upgrade, set-up too; the first
     // other command ends the boost
     let mut cfg = srv.client_config();
@@ -84,11 +76,7 @@ fn the_boost_raises_the_shared_processes_and_not_the_sessions() {
     assert_eq!(s.raw(b"ECHO x").unwrap(), b"x");
     assert_eq!(nice_of(srv.session_pid()), [base], "after the first command");
     s.end().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !srv.children().0.is_empty() {
-        assert!(Instant::now() < deadline, "the secure session did not end");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    srv.wait_sessions(0, "the secure session ends");
     let mut c = srv.client();
     // a transfer starts the session's OOB thread: it runs at the session's value too
     let data = pattern(300 * 1024, 1);

@@ -288,25 +288,20 @@ fn get_cancel_and_disconnect() {
     assert_eq!(kept, 65536);
     assert_eq!(c.raw(b"ECHO after cancel").unwrap(), b"after cancel");
     // a client vanishing mid-GET: the session process ends (no spinning thread)
+    vanish_mid_get(&srv, b"big", 4096);
+    assert_eq!(fs::read(srv.path("big")).unwrap().len(), data.len());
+}
+
+/// A second client asks to GET `name` with `bufsz`, reads the grant and
+/// disconnects; its session process must end, leaving only the caller's.
+fn vanish_mid_get(srv: &Server, name: &[u8], bufsz: i64) {
     let mut d = srv.client();
     let mut cmd = b"GET ".to_vec();
-    cmd.extend_from_slice(&tfd::wire::hpf::encode(b"big", 0, 4096, None));
+    cmd.extend_from_slice(&tfd::wire::hpf::encode(name, 0, bufsz, None));
     d.chan.tx.send_frame(&cmd).unwrap();
     let _ = d.chan.rx.recv_frame().unwrap();
     drop(d);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        let (live, _) = srv.children();
-        if live.len() == 1 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "GET session did not end: {live:?}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    assert_eq!(fs::read(srv.path("big")).unwrap().len(), data.len());
+    srv.wait_sessions(1, "the vanished client's GET session ends");
 }
 
 /// A GET that fits one grant is sent without a reader thread; the client's
@@ -324,17 +319,7 @@ fn small_get_cancel_and_disconnect() {
     let kept = c.get_cancel_after_first(b"small", 65536).unwrap().unwrap();
     assert_eq!(kept, data.len() as u64, "the whole file came in the one chunk");
     assert_eq!(c.raw(b"ECHO after cancel").unwrap(), b"after cancel");
-    let mut d = srv.client();
-    let mut cmd = b"GET ".to_vec();
-    cmd.extend_from_slice(&tfd::wire::hpf::encode(b"small", 0, 65536, None));
-    d.chan.tx.send_frame(&cmd).unwrap();
-    let _ = d.chan.rx.recv_frame().unwrap();
-    drop(d);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while srv.children().0.len() != 1 {
-        assert!(std::time::Instant::now() < deadline, "GET session did not end");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    vanish_mid_get(&srv, b"small", 65536);
     assert!(srv.log().contains("GET sent 16384 bytes (cancelled)"), "{}", srv.log());
     assert_eq!(fs::read(srv.path("small")).unwrap(), data);
 }

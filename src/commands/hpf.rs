@@ -320,14 +320,14 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let (tx, rx) = (&mut s.chan.tx, &mut s.chan.rx);
     let mut sent = 0u64;
     let mut end = code::END;
-    let mut send_all = |tx: &mut TxHalf<NetStream>, sent: &mut u64, end: &mut i64| {
+    let mut send_all = |tx: &mut TxHalf<NetStream>| {
         while !cancel.load(Ordering::SeqCst) && !gone.load(Ordering::SeqCst) {
             let (buf, n) = match chunks.next_chunk() {
                 Ok(Some(c)) => c,
                 Ok(None) => break,
                 Err(e) => {
                     warn!("{peer} GET read failed: {e}");
-                    *end = code::CANCEL;
+                    end = code::CANCEL;
                     break;
                 }
             };
@@ -336,13 +336,13 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 break;
             }
             chunks.give_back(buf);
-            *sent += n as u64;
+            sent += n as u64;
         }
-        if !cancel.load(Ordering::SeqCst) && !gone.load(Ordering::SeqCst) && tx.send_i64(*end).is_err() {
+        if !cancel.load(Ordering::SeqCst) && !gone.load(Ordering::SeqCst) && tx.send_i64(end).is_err() {
             gone.store(true, Ordering::SeqCst);
         }
     };
-    let read_to_fin = |rx: &mut RxHalf<NetStream>| {
+    let mut read_to_fin = || {
         let r = (|| loop {
             match rx.recv_i64()? {
                 code::FIN => return Ok::<(), ChannelError>(()),
@@ -356,16 +356,16 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         r
     };
     let reader_result = if one_chunk {
-        send_all(tx, &mut sent, &mut end);
+        send_all(tx);
         if gone.load(Ordering::SeqCst) {
             Err(ChannelError::Closed)
         } else {
-            read_to_fin(rx)
+            read_to_fin()
         }
     } else {
         std::thread::scope(|scope| {
-            let reader = scope.spawn(|| read_to_fin(rx));
-            send_all(tx, &mut sent, &mut end);
+            let reader = scope.spawn(read_to_fin);
+            send_all(tx);
             if gone.load(Ordering::SeqCst) {
                 // unblock the reader if the peer is half-alive: shut the socket down
                 let _ = tx.get_ref().get_ref().shutdown(std::net::Shutdown::Both);

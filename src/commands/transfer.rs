@@ -248,11 +248,11 @@ fn sndfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     }
 }
 
-/// A download's file, read one chunk ahead of the cipher (direct when uncached).
 /// The least a download reads at once once the size it promised is used up
 /// (the file may have grown; the end is a read of 0 bytes).
 const SMALL_READ: usize = 4096;
 
+/// A download's file, read one chunk ahead of the cipher (direct when uncached).
 fn read_ahead(s: &Session, (file, size): (File, u64)) -> ReadAheadStream {
     ReadAheadStream::new(ReadAhead::new(file, 0, size, disk_chunk(s), direct_io_min(s)), size)
 }

@@ -250,6 +250,20 @@ impl Server {
         }
     }
 
+    /// Waits (up to 10 s) until exactly `n` session processes are live;
+    /// `what` names the wait in the failure message.
+    pub fn wait_sessions(&self, n: usize, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (live, _) = self.children();
+            if live.len() == n {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{what}: session processes {live:?}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// The one live session process (the readiness probe's may still be exiting).
     pub fn session_pid(&self) -> i32 {
         let deadline = Instant::now() + Duration::from_secs(5);
