@@ -14,7 +14,11 @@
 //!    key) against RSA handshakes (connect, ECHO, END), 8 clients each, on a server
 //!    whose sessions are not root (FAITOK refuses root), and the per-connection
 //!    floor (connect, refused version, close) that bounds the gain; the three
-//!    alternate in 4 rounds. Target: at least 3×.
+//!    alternate in 4 rounds, with one core's RSA decryptions between them.
+//!    Target: at least 3×. The machine's busy CPU per operation of each (from
+//!    /proc/stat, client and kernel included) gives the most FAI ÷ RSA could be
+//!    with a process per connection: 1 + (RSA − FAI) ÷ floor, what it would be
+//!    if an entrance cost no more than a refused connection.
 //! 6. The same handshakes with tfd's secure transport upgrade (TFDSECURE) against
 //!    legacy ones, alternated in slices so drift hits both alike. Target: an
 //!    upgraded handshake costs at most 1.3× a legacy one (legacy rate ÷ secure
