@@ -695,6 +695,34 @@ impl<W: Write> TxHalf<W> {
         self.flush_buf()
     }
 
+    /// Sends `head`, then `body`, as two units: the bytes `send_units(&[head,
+    /// body])` would send, but the stream cipher works on `body` where it lies
+    /// instead of on a copy in the output buffer (a transfer's chunk is scratch
+    /// once sent; the copy was a tenth of a big transfer's CPU). `body` is left
+    /// enciphered. AES, CIAON, the secure transport (which copies nothing
+    /// already) and small bodies take the ordinary path.
+    pub fn send_units_in_place(&mut self, head: &[u8], body: &mut [u8]) -> Result<(), ChannelError> {
+        if self.cipher.is_none() || self.aes.is_some() || self.ident.is_some() || self.sealed || body.len() < SLICE / 2
+        {
+            return self.send_units(&[head, body]);
+        }
+        self.buf.clear();
+        self.append_unit(&[head])?;
+        self.generation += 1;
+        let mut k = 0;
+        for part in body.chunks_mut(SLICE) {
+            if let Some(c) = self.cipher.as_mut() {
+                c.pack_slice(part, &mut k);
+            }
+            // the head leaves with the first slice, in one syscall
+            let r = write_all_pair(&mut self.inner, &self.buf, part);
+            self.bytes += (self.buf.len() + part.len()) as u64;
+            self.buf.clear();
+            r?;
+        }
+        Ok(())
+    }
+
     /// Encrypts one unit (given in pieces) into the output buffer, writing the
     /// buffer out whenever it reaches [`SLICE`].
     fn append_unit(&mut self, pieces: &[&[u8]]) -> Result<(), ChannelError> {
@@ -1144,6 +1172,17 @@ impl Write for NetStream {
         Ok(n)
     }
 
+    /// One syscall for a header and its data when nothing stands between them
+    /// and the socket (no records, no pacing): the default would send the
+    /// header alone, as a segment of its own.
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        if self.seal.is_none() && self.pace.is_none() {
+            return self.sock.write_vectored(bufs);
+        }
+        let first = bufs.iter().find(|b| !b.is_empty()).map_or(&[][..], |b| &**b);
+        self.write(first)
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         self.sock.flush()
     }
@@ -1317,6 +1356,40 @@ mod tests {
         assert_eq!(rx.recv_i64().unwrap(), -127);
         assert_eq!(rx.recv_frame().unwrap(), b"");
         assert!(matches!(rx.recv_frame(), Err(ChannelError::Closed)));
+    }
+
+    /// A body enciphered where it lies goes out as the same bytes as through
+    /// the output buffer, small or big, in plaintext, and under AES.
+    #[test]
+    fn units_sent_in_place_are_the_same_bytes() {
+        let key: Vec<u8> = (5u8..=37).collect();
+        for n in [0usize, 10, SLICE / 2 - 1, SLICE / 2, SLICE, 3 * SLICE + 17] {
+            let body: Vec<u8> = (0..n as u32).map(|i| (i * 13 + i / 97) as u8).collect();
+            for cipher in [false, true] {
+                for aes_on in [false, true] {
+                    let half = || {
+                        let mut t = TxHalf::new(Vec::new());
+                        if cipher {
+                            t.set_cipher(Cipher::new(&key));
+                        }
+                        if aes_on {
+                            t.set_aes(Some(&AesKey::new([3; 32], [4; 16]))).unwrap();
+                        }
+                        t.send_frame(b"before").unwrap();
+                        t
+                    };
+                    let mut plain = half();
+                    plain.send_units(&[&(n as i64).to_be_bytes(), &body]).unwrap();
+                    plain.send_frame(b"after").unwrap();
+                    let mut tx = half();
+                    let mut scratch = body.clone();
+                    tx.send_units_in_place(&(n as i64).to_be_bytes(), &mut scratch).unwrap();
+                    tx.send_frame(b"after").unwrap();
+                    assert_eq!(tx.get_ref(), plain.get_ref(), "n {n} cipher {cipher} aes {aes_on}");
+                    assert_eq!(tx.bytes, plain.bytes, "n {n} cipher {cipher} aes {aes_on}");
+                }
+            }
+        }
     }
 
     #[test]

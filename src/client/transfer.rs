@@ -136,7 +136,9 @@ impl Client {
             if n == 0 {
                 break;
             }
-            self.chan.tx.send_units(&[&(n as i64).to_be_bytes(), &buf[..n]])?;
+            self.chan
+                .tx
+                .send_units_in_place(&(n as i64).to_be_bytes(), &mut buf[..n])?;
             total += n as u64;
             progress(total);
             if self.server_code_pending()? {
@@ -270,7 +272,9 @@ impl Client {
             if n == 0 {
                 break;
             }
-            self.chan.tx.send_units(&[&(n as i32).to_be_bytes(), &buf[..n]])?;
+            self.chan
+                .tx
+                .send_units_in_place(&(n as i32).to_be_bytes(), &mut buf[..n])?;
         }
         self.chan.tx.send_i32(0)?;
         Ok(self.chan.rx.recv_i32()?)

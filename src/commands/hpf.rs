@@ -322,7 +322,7 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let mut end = code::END;
     let mut send_all = |tx: &mut TxHalf<NetStream>| {
         while !cancel.load(Ordering::SeqCst) && !gone.load(Ordering::SeqCst) {
-            let (buf, n) = match chunks.next_chunk() {
+            let (mut buf, n) = match chunks.next_chunk() {
                 Ok(Some(c)) => c,
                 Ok(None) => break,
                 Err(e) => {
@@ -331,7 +331,10 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                     break;
                 }
             };
-            if tx.send_units(&[&(n as i64).to_be_bytes(), &buf[..n]]).is_err() {
+            if tx
+                .send_units_in_place(&(n as i64).to_be_bytes(), &mut buf[..n])
+                .is_err()
+            {
                 gone.store(true, Ordering::SeqCst);
                 break;
             }
@@ -415,7 +418,9 @@ fn getcan_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             t.complete = true;
             return Ok(Reply::Sent);
         }
-        s.chan.tx.send_units(&[&(n as i64).to_be_bytes(), &buf[..n]])?;
+        s.chan
+            .tx
+            .send_units_in_place(&(n as i64).to_be_bytes(), &mut buf[..n])?;
         t.bytes += n as u64;
         chunks += 1;
         if canpt > 0 && chunks % canpt == 0 && s.chan.rx.recv_i64()? != code::CONT {

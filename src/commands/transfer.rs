@@ -337,7 +337,9 @@ fn sdown_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 return Ok(Reply::Sent);
             }
             Ok(n) => {
-                s.chan.tx.send_units(&[&(n as i32).to_be_bytes(), &buf[..n]])?;
+                s.chan
+                    .tx
+                    .send_units_in_place(&(n as i32).to_be_bytes(), &mut buf[..n])?;
                 t.bytes += n as u64;
             }
             Err(e) => {
