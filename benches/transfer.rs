@@ -7,6 +7,8 @@
 //! 1. the cipher alone: `Cipher::pack` and `unpack` over 4 MiB units on one thread
 //!    (the baseline, always measured), then `pack` on every CPU at once;
 //! 2. 1 GiB each through PUT (client reads a repeating in-memory 4 MiB buffer),
+//!    PUT whole (`putwhole`: the same, sent as the public clients send it, each
+//!    4 MiB chunk enciphered whole and then written in one call),
 //!    GET (into a sink), SNDFILE (same source) and RCVFILE (into a sink), one
 //!    session each; the server writes to / reads from its data directory, files
 //!    are checked by size and deleted (and the disk synced) between phases. Each
@@ -48,7 +50,7 @@
 //! release binaries and sets `TFD_BIN`). Options (after `--`): `--quick` (128 MiB
 //! everywhere), `--mib N` (single-stream transfer size), `--par-mib N` (parallel
 //! file size), `--cipher-mib N`, `--reps N` (runs per single-stream transfer,
-//! 1..=9), `--streams 1,2,4`, `--only put,get,sndfile,rcvfile,parallel` (e.g. to
+//! 1..=9), `--streams 1,2,4`, `--only put,putwhole,get,sndfile,rcvfile,parallel` (e.g. to
 //! profile one phase: each session's pid is printed for `perf record -g -p PID`;
 //! `--only cipher` runs no server).
 
@@ -75,7 +77,7 @@ const UNIT: usize = 4 << 20;
 /// Phases that would start after this much time are skipped (and reported so).
 const BUDGET: Duration = Duration::from_secs(170);
 const PHASES: &[&str] = &[
-    "cipher", "put", "get", "sndfile", "rcvfile", "parallel", "aes", "secure", "sync",
+    "cipher", "put", "putwhole", "get", "sndfile", "rcvfile", "parallel", "aes", "secure", "sync",
 ];
 /// Targets for the secure transport: ÷ the legacy cipher, ÷ the AEAD alone.
 const SECURE_VS_LEGACY: f64 = 2.5;
@@ -109,7 +111,7 @@ impl Options {
             reps: 5,
         };
         let usage = "usage: transfer [--quick] [--mib N] [--par-mib N] [--cipher-mib N] [--reps N] [--streams 1,2,4] \
-                     [--only cipher,put,get,sndfile,rcvfile,parallel,aes,secure,sync]";
+                     [--only cipher,put,putwhole,get,sndfile,rcvfile,parallel,aes,secure,sync]";
         let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
             let mut value = |what: &str| args.next().ok_or_else(|| format!("{what} needs a value"));
@@ -479,6 +481,60 @@ fn phase_put(server: &Server, cfg: &ClientConfig, pat: &[u8], size: u64) -> Resu
     Ok(f)
 }
 
+/// PUT as the public clients send it: each chunk enciphered whole, then written
+/// in one call (the library's client ciphers and writes 64 KiB slices, so the
+/// server's deciphering overlaps its own). The same bytes on the wire.
+fn phase_put_whole(server: &Server, cfg: &ClientConfig, pat: &[u8], size: u64) -> Result<Figure, String> {
+    let f = measure(server, || {
+        on_session(server, cfg, |c| put_whole(c, pat, size).map(|_| size))
+    })?;
+    check_size(&server.data_dir().join("put.bin"), size)?;
+    Ok(f)
+}
+
+fn put_whole(c: &mut Client, pat: &[u8], size: u64) -> Result<(), String> {
+    use tfd::wire::hpf::{code, encode};
+    let reply = c
+        .raw(&[&b"PUT "[..], &encode(b"put.bin", 0, UNIT as i64, None)].concat())
+        .map_err(|e| format!("PUT: {e}"))?;
+    let grant = match reply.strip_prefix(b"OK ").map(<[u8; 8]>::try_from) {
+        Some(Ok(g)) if (1..=UNIT as i64).contains(&i64::from_be_bytes(g)) => i64::from_be_bytes(g) as usize,
+        _ => return Err(format!("PUT refused: {reply:?}")),
+    };
+    let mut src = Repeat {
+        pattern: pat,
+        pos: 0,
+        left: size,
+    };
+    // the header unit and the data unit, enciphered one after the other in one buffer
+    let mut unit = vec![0u8; 8 + grant];
+    loop {
+        let mut n = 0;
+        while n < grant {
+            match src.read(&mut unit[8 + n..]).map_err(|e| e.to_string())? {
+                0 => break,
+                k => n += k,
+            }
+        }
+        if n == 0 {
+            break;
+        }
+        unit[..8].copy_from_slice(&(n as i64).to_be_bytes());
+        let cipher = c.chan.tx.cipher_mut().ok_or("PUT: the session has no stream cipher")?;
+        cipher.pack(&mut unit[..8]);
+        cipher.pack(&mut unit[8..8 + n]);
+        (&mut c.chan.stream())
+            .write_all(&unit[..8 + n])
+            .map_err(|e| format!("PUT: {e}"))?;
+    }
+    c.chan.tx.send_i64(code::END).map_err(|e| format!("PUT: {e}"))?;
+    match c.chan.rx.recv_i64().map_err(|e| format!("PUT: {e}"))? {
+        code::FIN => {}
+        other => return Err(format!("PUT: the server answered {other}")),
+    }
+    c.chan.tx.send_i64(code::FIN).map_err(|e| format!("PUT: {e}"))
+}
+
 fn phase_get(server: &Server, cfg: &ClientConfig, size: u64) -> Result<Figure, String> {
     measure(server, || {
         on_session(server, cfg, |c| {
@@ -733,6 +789,19 @@ fn run_transfers(o: &Options, bin: &Path, in_budget: &dyn Fn(&str) -> bool) -> R
             })?;
             singles.push((up, o.wants(&up_key).then_some(runs)));
         }
+        if i == 0 && o.wants("putwhole") && in_budget("PUT whole") {
+            println!(
+                "  [2/6] PUT {} MiB, whole 4 MiB chunks enciphered then written in one call × {} ...",
+                o.mib, o.reps
+            );
+            let runs = repeated(o.reps, || {
+                clean(&server, file);
+                let f = phase_put_whole(&server, &cfg, &pat, size);
+                nix::unistd::sync();
+                f
+            })?;
+            singles.push(("PUT whole", Some(runs)));
+        }
         if o.wants(&down_key) && in_budget(down) {
             println!("  [{}/6] {down} {} MiB{note} × {} ...", 3 + 2 * i, o.mib, o.reps);
             singles.push((down, Some(repeated(o.reps, || download(&server, &cfg, size))?)));
@@ -875,7 +944,7 @@ fn run(o: &Options) -> Result<(), String> {
     let baseline = pack;
 
     // the phases on the one stream-cipher server (sync starts servers of its own)
-    let transfers = PHASES[1..8].iter().any(|p| o.wants(p));
+    let transfers = PHASES[1..9].iter().any(|p| o.wants(p));
     let aead = if o.wants("secure") {
         println!("  [secure] the AEAD alone, one thread, 64 KiB records ...");
         aead_rate(o.cipher_mib)
