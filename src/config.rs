@@ -200,7 +200,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "idle_timeout",
-        "seconds a session may stay silent, 0 = no limit, max 604800 (default 0)",
+        "seconds a session may stay silent, or not read what it is sent, 0 = no limit, max 604800 (default 0)",
     ),
     (
         "hpf_max_buffer",

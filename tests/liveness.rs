@@ -391,3 +391,28 @@ fn the_oob_thread_sleeps_through_ordinary_traffic() {
     wait_oob_count(&u, &key, b"1", "the urgent byte was not counted");
     assert_eq!(c.raw(b"ECHO after").unwrap(), b"after");
 }
+
+/// `idle_timeout` bounds a session's sends too: a client that asks for a big
+/// SDOWN and then never reads (its window closes) loses its session within
+/// about the timeout. Before, the session waited in send for as long as TCP
+/// answered its window probes, and for ever with keepalive off.
+#[test]
+fn idle_timeout_ends_a_session_whose_client_stops_reading() {
+    let srv = Server::start_with("idle_timeout 2\n");
+    std::fs::write(srv.data.join("big.bin"), pattern(64 << 20, 3)).unwrap();
+    let mut c = srv.client();
+    // keepalive off takes TCP_USER_TIMEOUT away: only idle_timeout is left
+    assert!(ok(&c.call("KEEPALIVE", b"0 0 | 0 | 0").unwrap()));
+    srv.wait_sessions(1, "the client's session");
+    c.chan.tx.send_frame(b"SDOWN big.bin").unwrap();
+    let t0 = Instant::now();
+    // the session fills both socket buffers, then waits on a closed window
+    srv.wait_sessions(0, "the session ended by idle_timeout while its client reads nothing");
+    assert!(
+        t0.elapsed() >= Duration::from_secs(2),
+        "ended before idle_timeout: {:?}",
+        t0.elapsed()
+    );
+    assert!(srv.log().contains("closing"), "the end is logged");
+    drop(c);
+}

@@ -207,7 +207,11 @@ pub(super) fn assemble(
 }
 
 impl Session {
-    /// Leaves the pre-login phase: no total deadline any more, only the idle timeout.
+    /// Leaves the pre-login phase: no total deadline any more, only the idle
+    /// timeout, which bounds writes as well as reads: a client that stops
+    /// reading (zero window) would otherwise hold a session in a send for as
+    /// long as TCP answers its probes, for ever once KEEPALIVE turned keepalive
+    /// (and with it TCP_USER_TIMEOUT) off.
     pub fn enter_logged_in(&self) {
         crate::sys::alarm(0);
         let phase = if self.auth.jailed {
@@ -219,6 +223,6 @@ impl Session {
         let idle = self.ctx.cfg.idle_timeout;
         let t = if idle.is_zero() { None } else { Some(idle) };
         let _ = self.chan.stream().set_read_timeout(t);
-        let _ = self.chan.stream().set_write_timeout(None);
+        let _ = self.chan.stream().set_write_timeout(t);
     }
 }
