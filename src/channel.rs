@@ -454,6 +454,8 @@ pub struct TxHalf<W: Write = TcpStream> {
     /// still replaces it) but no longer applied.
     aside: Option<Cipher>,
     sealed: bool,
+    /// [`TxHalf::hold`]: small sends gather in `buf` until [`TxHalf::release`].
+    held: bool,
     buf: Vec<u8>,
     /// Bytes sent so far.
     pub bytes: u64,
@@ -500,6 +502,7 @@ impl<W: Write> TxHalf<W> {
             ident: None,
             aside: None,
             sealed: false,
+            held: false,
             buf: Vec::with_capacity(1024),
             bytes: 0,
             generation: 0,
@@ -641,6 +644,10 @@ impl<W: Write> TxHalf<W> {
         if f.generation != self.generation {
             return Err(ChannelError::Io(io::Error::other("prepared frame is stale")));
         }
+        if !f.plain {
+            // what a hold gathered goes first
+            self.release()?;
+        }
         if f.plain {
             let r = self.send_frame(&f.bytes[4..]);
             self.spare = f.bytes;
@@ -668,6 +675,40 @@ impl<W: Write> TxHalf<W> {
         Ok(())
     }
 
+    /// Starts a send: the output buffer is empty, but for what a hold gathered.
+    fn begin_send(&mut self) {
+        if !self.held {
+            self.buf.clear();
+        }
+    }
+
+    /// Ends a send: the buffer goes out, unless a hold keeps a small one back.
+    fn end_send(&mut self) -> Result<(), ChannelError> {
+        if self.held && self.buf.len() < SLICE {
+            return Ok(());
+        }
+        self.flush_buf()
+    }
+
+    /// From now on small sends gather in the output buffer (whatever reaches
+    /// [`SLICE`] still leaves at once), so a reply made of several sends that
+    /// the peer reads without answering in between (a small GET's grant, data
+    /// and end; SDOWN's data and end) leaves in one write: one segment and one
+    /// wakeup of the peer instead of one each. Call [`TxHalf::release`] before
+    /// waiting for the peer; the session releases after every command.
+    pub fn hold(&mut self) {
+        self.held = true;
+    }
+
+    /// Ends a hold and sends what it gathered.
+    pub fn release(&mut self) -> Result<(), ChannelError> {
+        self.held = false;
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        self.flush_buf()
+    }
+
     /// Sends one frame.
     pub fn send_frame(&mut self, payload: &[u8]) -> Result<(), ChannelError> {
         self.send_frame_parts(&[payload])
@@ -679,20 +720,20 @@ impl<W: Write> TxHalf<W> {
         if len > MAX_FRAME {
             return Err(ChannelError::Io(io::Error::other("frame payload over MAX_FRAME")));
         }
-        self.buf.clear();
+        self.begin_send();
         self.append_unit(&[&(len as i32).to_be_bytes()])?;
         self.append_unit(parts)?;
-        self.flush_buf()
+        self.end_send()
     }
 
     /// Sends raw units (no headers), each encrypted on its own. A reply smaller
     /// than [`SLICE`] leaves in one write; larger data in [`SLICE`]-sized writes.
     pub fn send_units(&mut self, units: &[&[u8]]) -> Result<(), ChannelError> {
-        self.buf.clear();
+        self.begin_send();
         for u in units {
             self.append_unit(&[u])?;
         }
-        self.flush_buf()
+        self.end_send()
     }
 
     /// Sends `head`, then `body`, as two units: the bytes `send_units(&[head,
@@ -706,7 +747,7 @@ impl<W: Write> TxHalf<W> {
         {
             return self.send_units(&[head, body]);
         }
-        self.buf.clear();
+        self.begin_send();
         self.append_unit(&[head])?;
         self.generation += 1;
         let mut k = 0;
@@ -881,6 +922,7 @@ impl TxHalf<NetStream> {
     /// The client's first record: the handshake hash, so the server knows the
     /// client holds the keys before it acts on anything.
     pub fn send_confirm(&mut self, h: &[u8; noise::LEN]) -> Result<(), ChannelError> {
+        self.release()?;
         self.generation += 1;
         self.inner.send_record(record::Kind::Confirm, h)?;
         Ok(())
@@ -889,6 +931,7 @@ impl TxHalf<NetStream> {
     /// Ends the stream with a `Close` record, so the peer can tell the end from
     /// a truncation; nothing without the secure transport.
     pub fn send_close(&mut self) -> Result<(), ChannelError> {
+        self.release()?;
         if self.inner.seal.is_none() {
             return Ok(());
         }
@@ -1390,6 +1433,56 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A hold keeps small sends back and releases the same bytes in one write;
+    /// what reaches a slice, a prepared frame or a big body goes out in order.
+    #[test]
+    fn held_sends_leave_together_as_the_same_bytes() {
+        let key: Vec<u8> = (9u8..=40).collect();
+        let big: Vec<u8> = (0..(3 * SLICE) as u32).map(|i| (i * 5 + i / 77) as u8).collect();
+        let sends = |t: &mut TxHalf<Vec<u8>>, writes: &mut Vec<usize>| {
+            t.send_frame(b"OK grant").unwrap();
+            writes.push(t.get_ref().len());
+            t.send_units(&[&7i64.to_be_bytes(), b"small data"]).unwrap();
+            writes.push(t.get_ref().len());
+            t.send_i64(0).unwrap();
+            writes.push(t.get_ref().len());
+            let mut scratch = big.clone();
+            t.send_units_in_place(&(big.len() as i64).to_be_bytes(), &mut scratch)
+                .unwrap();
+            writes.push(t.get_ref().len());
+            t.send_i32(-1).unwrap();
+            writes.push(t.get_ref().len());
+        };
+        let mut plain = TxHalf::new(Vec::new());
+        plain.set_cipher(Cipher::new(&key));
+        sends(&mut plain, &mut Vec::new());
+        let mut tx = TxHalf::new(Vec::new());
+        tx.set_cipher(Cipher::new(&key));
+        tx.hold();
+        let mut writes = Vec::new();
+        sends(&mut tx, &mut writes);
+        // the three small sends stay back; the big body takes them out before it
+        assert_eq!(writes[..3], [0, 0, 0], "held");
+        assert!(writes[3] > 3 * SLICE, "a big body goes out with what was held");
+        assert_eq!(writes[4], writes[3], "held again after it");
+        tx.release().unwrap();
+        assert_eq!(tx.get_ref(), plain.get_ref());
+        assert_eq!(tx.bytes, plain.bytes);
+        // a prepared frame sends what was held first
+        let mut tx = TxHalf::new(Vec::new());
+        tx.set_cipher(Cipher::new(&key));
+        let mut plain = TxHalf::new(Vec::new());
+        plain.set_cipher(Cipher::new(&key));
+        plain.send_frame(b"held").unwrap();
+        plain.send_frame(b"prepared").unwrap();
+        tx.hold();
+        tx.send_frame(b"held").unwrap();
+        let p = tx.prepare_frame_parts(&[b"prepared"]).unwrap();
+        tx.send_prepared(p).unwrap();
+        assert_eq!(tx.get_ref(), plain.get_ref());
+        assert!(!tx.held, "sending a prepared frame ends the hold");
     }
 
     #[test]

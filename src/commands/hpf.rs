@@ -307,14 +307,18 @@ pub fn get(s: &mut Session, arg: &[u8]) -> CmdResult {
 fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let o = open(s, arg, false, false)?;
     t.path = Some(o.path.clone());
-    send_grant(s, o.grant)?;
     let cancel = AtomicBool::new(false);
     let gone = AtomicBool::new(false);
     let size = o.file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
     // what fits one grant goes out at once: no reader thread to watch for a
     // CANCEL that could only come too late (a thread per GET was a third of a
-    // 16 KiB GET's cost); the client's FIN (or CANCEL, then FIN) is read after
+    // 16 KiB GET's cost); the client's FIN (or CANCEL, then FIN) is read after.
+    // The grant, the data and the end leave in one write.
     let one_chunk = size.saturating_sub(o.offset) <= o.grant as u64;
+    if one_chunk {
+        s.chan.tx.hold();
+    }
+    send_grant(s, o.grant)?;
     let mut chunks = ReadAhead::new(o.file, o.offset, size, o.grant, super::transfer::direct_io_min(s));
     let peer = s.peer;
     let (tx, rx) = (&mut s.chan.tx, &mut s.chan.rx);
@@ -360,7 +364,7 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     };
     let reader_result = if one_chunk {
         send_all(tx);
-        if gone.load(Ordering::SeqCst) {
+        if gone.load(Ordering::SeqCst) || tx.release().is_err() {
             Err(ChannelError::Closed)
         } else {
             read_to_fin()

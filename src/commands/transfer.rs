@@ -329,6 +329,9 @@ fn sdown_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     t.path = Some(p);
     let mut file = read_ahead(s, file);
     let mut buf = vec![0u8; file.room(SMALL_READ, MAX_FRAME)];
+    // the client reads to the end without answering: a small file's data and
+    // its end leave in one write (the session releases after the command)
+    s.chan.tx.hold();
     loop {
         match read_full(&mut file, &mut buf) {
             Ok(0) => {

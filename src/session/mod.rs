@@ -292,7 +292,8 @@ impl Session {
             );
             let began = Instant::now();
             let outcome = self.dispatch(&req.name, req.arg);
-            let answered = self.answer(&req.name, outcome);
+            // what a handler held back (TxHalf::hold) leaves with its answer
+            let answered = self.answer(&req.name, outcome).and_then(|_| self.chan.tx.release());
             count(self, Metrics::row(&req.name));
             self.ctx.metrics.observe_transfer(&req.name, began.elapsed());
             if let Err(e) = answered {
