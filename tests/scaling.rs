@@ -7,10 +7,10 @@
 
 mod common;
 
-use common::{assert_failed, assert_ok, free_port, is_root, keys, ok, pattern, tempdir};
+use common::{assert_failed, assert_ok, free_port, is_root, keys, ok, pattern, spawn_tfd, tempdir};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 use tfd::client::{Client, ClientConfig};
 
@@ -23,15 +23,7 @@ struct Node {
 
 impl Node {
     fn start(conf: &Path, port: u16, log: PathBuf) -> Node {
-        let child = Command::new(env!("CARGO_BIN_EXE_tfd"))
-            .arg("-c")
-            .arg(conf)
-            .env("RUST_LOG", "debug")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
+        let child = spawn_tfd(conf, &log);
         let node = Node { child, port, log };
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {

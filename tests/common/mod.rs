@@ -126,15 +126,7 @@ impl Server {
             let conf_path = dir.join("tfd.conf");
             std::fs::write(&conf_path, conf).unwrap();
             let stderr_path = dir.join("stderr.log");
-            let child = Command::new(env!("CARGO_BIN_EXE_tfd"))
-                .arg("-c")
-                .arg(&conf_path)
-                .env("RUST_LOG", "debug")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(std::fs::File::create(&stderr_path).unwrap())
-                .spawn()
-                .unwrap();
+            let child = spawn_tfd(&conf_path, &stderr_path);
             let mut s = Server {
                 host,
                 child: Some(child),
@@ -630,4 +622,17 @@ pub fn login_userdb(tag: &str, login: &str, system_user: &str, pw: &str) -> Stri
     );
     assert!(out.status.success(), "tfpasswd add {login}: {out:?}");
     f
+}
+
+/// The tfd under test with `conf`, debug logs to `log` (created afresh).
+pub fn spawn_tfd(conf: &Path, log: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_tfd"))
+        .arg("-c")
+        .arg(conf)
+        .env("RUST_LOG", "debug")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap()
 }
