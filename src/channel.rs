@@ -95,6 +95,15 @@ pub fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
+/// Appends up to `max` bytes of `r` to `buf` (fewer only at the end of `r`) and
+/// returns how many. They go into `buf`'s spare capacity, which readers of files
+/// and slices fill without zeroing it first: a small file read into room for a
+/// whole chunk costs only its own bytes.
+pub fn read_append(r: &mut dyn Read, max: usize, buf: &mut Vec<u8>) -> io::Result<usize> {
+    buf.reserve(max);
+    r.take(max as u64).read_to_end(buf)
+}
+
 /// Large units are ciphered and moved in slices of this size: small enough that
 /// both peers' ciphers work at once (pipelining), large enough that syscalls stay
 /// cheap. Replies below it still leave in one write.
@@ -568,9 +577,25 @@ impl<W: Write> TxHalf<W> {
     /// header, then `payload` bytes to fill in place (stale, not zeroed). Reads
     /// straight into it save a copy of every byte.
     pub fn frame_buffer(&mut self, payload: usize) -> Vec<u8> {
-        let mut bytes = std::mem::take(&mut self.spare);
+        let mut bytes = self.spare_buffer();
         bytes.resize(4 + payload, 0);
         bytes
+    }
+
+    /// This side's reusable room for outgoing data, empty but with the capacity
+    /// earlier frames gave it; give it back with [`TxHalf::recycle_frame_buffer`].
+    pub fn spare_buffer(&mut self) -> Vec<u8> {
+        let mut bytes = std::mem::take(&mut self.spare);
+        bytes.clear();
+        bytes
+    }
+
+    /// Takes back a buffer from [`TxHalf::frame_buffer`] or
+    /// [`TxHalf::spare_buffer`] that was not sent, so the next one reuses its room.
+    pub fn recycle_frame_buffer(&mut self, bytes: Vec<u8>) {
+        if bytes.capacity() > self.spare.capacity() {
+            self.spare = bytes;
+        }
     }
 
     /// Like [`TxHalf::prepare_frame_parts`], for a payload already in place after

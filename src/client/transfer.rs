@@ -2,7 +2,7 @@
 //! the protocol's flow to its end, so the connection is ready for the next command.
 
 use super::{Client, ClientError};
-use crate::channel::{read_full, PreparedFrame};
+use crate::channel::{read_append, read_full, PreparedFrame};
 use crate::sys::AlignedBuf;
 use crate::wire::hpf::{self, code};
 use crate::wire::{Status, MAX_CHUNK, MAX_FRAME};
@@ -74,13 +74,13 @@ impl Client {
     /// length; `None` at the end of `data`.
     fn next_data_frame(&mut self, data: &mut dyn Read) -> Result<Option<(PreparedFrame, usize)>, ClientError> {
         const HEAD: usize = 4 + b"CONT ".len();
-        let mut frame = self.chan.tx.frame_buffer(HEAD - 4 + MAX_CHUNK);
+        let mut frame = self.chan.tx.frame_buffer(HEAD - 4);
         frame[4..HEAD].copy_from_slice(b"CONT ");
-        let n = read_full(data, &mut frame[HEAD..]).map_err(ClientError::Local)?;
+        let n = read_append(data, MAX_CHUNK, &mut frame).map_err(ClientError::Local)?;
         if n == 0 {
+            self.chan.tx.recycle_frame_buffer(frame);
             return Ok(None);
         }
-        frame.truncate(HEAD + n);
         Ok(Some((self.chan.tx.prepare_frame_buffer(frame)?, n)))
     }
 
@@ -266,9 +266,11 @@ impl Client {
     /// (0 ok, −1 failed).
     pub fn sup(&mut self, remote: &[u8], data: &mut dyn Read) -> Result<i32, ClientError> {
         self.chan.tx.send_frame(&[&b"SUP "[..], remote].concat())?;
-        let mut buf = vec![0u8; MAX_FRAME];
+        // the room SNDFILE's frames also use, kept from call to call
+        let mut buf = self.chan.tx.spare_buffer();
         loop {
-            let n = read_full(data, &mut buf).map_err(ClientError::Local)?;
+            buf.clear();
+            let n = read_append(data, MAX_FRAME, &mut buf).map_err(ClientError::Local)?;
             if n == 0 {
                 break;
             }
@@ -276,6 +278,7 @@ impl Client {
                 .tx
                 .send_units_in_place(&(n as i32).to_be_bytes(), &mut buf[..n])?;
         }
+        self.chan.tx.recycle_frame_buffer(buf);
         self.chan.tx.send_i32(0)?;
         Ok(self.chan.rx.recv_i32()?)
     }
@@ -283,7 +286,8 @@ impl Client {
     /// `SDOWN`: downloads into `out`; Ok(false) when the server reported −1.
     pub fn sdown(&mut self, remote: &[u8], out: &mut dyn Write) -> Result<bool, ClientError> {
         self.chan.tx.send_frame(&[&b"SDOWN "[..], remote].concat())?;
-        let mut buf = vec![0u8; MAX_FRAME];
+        // grown to the largest chunk seen, not zeroed up front for the largest allowed
+        let mut buf = Vec::new();
         loop {
             let len = self.chan.rx.recv_i32()?;
             if len == 0 {
@@ -294,6 +298,9 @@ impl Client {
             }
             if len as usize > MAX_FRAME {
                 return Err(ClientError::Protocol(format!("SDOWN chunk {len}")));
+            }
+            if buf.len() < len as usize {
+                buf.resize(len as usize, 0);
             }
             self.chan.rx.recv_unit(&mut buf[..len as usize])?;
             out.write_all(&buf[..len as usize]).map_err(ClientError::Local)?;
