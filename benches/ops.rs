@@ -5,9 +5,17 @@
 //! 1. ECHO with 8 clients on open sessions: the baseline of the small operations.
 //! 2. 16 KiB SNDFILE, RCVFILE, PUT, GET, SUP and SDOWN, 8 clients each on open
 //!    sessions, each client on its own file. Target: each at least 0.2× the ECHO rate.
+//!    Then the disk floor under the uploads: 8 threads doing only what a 16 KiB
+//!    upload must do to the served root's file system (atomic as SNDFILE and SUP:
+//!    an unnamed file, its data, linked over the old one; in place as PUT), synced
+//!    as the server's `sync_uploads` says, with no network, cipher or protocol.
+//!    Each upload's rate is also printed ÷ its floor.
 //! 3. ECHO with 64 clients, then 64 clients mixing commands, small transfers and
 //!    reconnects (handshakes). Targets: 0 errors, p99 at most 20 ms, and at least
-//!    0.25× the 64-client ECHO rate.
+//!    0.25× the 64-client ECHO rate. The bound printed beside it is what the CPU
+//!    alone allows: every phase records the machine's busy CPU per operation
+//!    (/proc/stat), and the mix can go no faster than its kinds' costs weighted
+//!    as it draws them (see `mixed_bound`).
 //! 4. Full handshakes (connect, handshake, ECHO, END) with 8 clients against
 //!    RSA-2048 OAEP private decryptions on ONE core alone. Target: at least 0.6×.
 //! 5. Fast Access entrances (connect with `FAI://<token>`, ECHO, END, keep the next
@@ -94,6 +102,9 @@ struct Rate {
     first_error: Option<String>,
     p50_ms: f64,
     p99_ms: f64,
+    /// The machine's busy CPU seconds per operation (clients, kernel and server
+    /// together, from /proc/stat), if readable.
+    cpu_s: Option<f64>,
 }
 
 /// Runs `op(thread index, state)` on `threads` threads for `secs`; each thread first
@@ -152,11 +163,13 @@ where
         .collect();
     barrier.wait();
     let start = Instant::now();
+    let busy_before = busy_cpu_seconds();
     let mut all = Vec::new();
     for h in handles {
         all.extend(h.join().unwrap_or_default());
     }
     let elapsed = start.elapsed().as_secs_f64();
+    let busy = busy_before.zip(busy_cpu_seconds()).map(|(a, b)| b - a);
     all.sort_unstable();
     let pct = |p: f64| {
         if all.is_empty() {
@@ -173,6 +186,7 @@ where
         first_error,
         p50_ms: pct(0.5),
         p99_ms: pct(0.99),
+        cpu_s: busy.filter(|_| done > 0).map(|b| b / done as f64),
     }
 }
 
@@ -295,6 +309,107 @@ fn rsa_one_core(secs: f64) -> Result<Rate, String> {
             }
         },
     ))
+}
+
+/// What a 16 KiB upload must do to the disk, with no network, cipher or protocol:
+/// the floor under the uploads' rates. SNDFILE and SUP are atomic (a file with no
+/// name, its data, linked in place of the old one), PUT writes in place; with
+/// `sync` (the server's `sync_uploads`) data and name reach stable storage first.
+#[derive(Clone, Copy)]
+enum DiskFloor {
+    Atomic,
+    InPlace,
+}
+
+impl DiskFloor {
+    /// 8 threads, each in a directory of its own under `root` (the served root's
+    /// file system), as phase 2's clients are.
+    fn rate(self, root: &std::path::Path, data: &Arc<Vec<u8>>, sync: bool, secs: f64) -> Rate {
+        let (root, data) = (root.to_path_buf(), data.clone());
+        rate(
+            8,
+            secs,
+            CAP,
+            move |i| {
+                let dir = root.join(format!("floor{i}"));
+                std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+                std::fs::write(dir.join("f"), [0u8; 1]).map_err(|e| e.to_string())?;
+                Ok(dir)
+            },
+            move |_, dir| self.write(dir, &data, sync).map_err(|e| format!("disk floor: {e}")),
+        )
+    }
+
+    fn write(self, dir: &std::path::Path, data: &[u8], sync: bool) -> std::io::Result<()> {
+        use std::io::Write;
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::{FileExt, OpenOptionsExt};
+        let target = dir.join("f");
+        match self {
+            DiskFloor::Atomic => {
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .custom_flags(libc::O_TMPFILE)
+                    .mode(0o644)
+                    .open(dir)?;
+                f.write_all(data)?;
+                if sync {
+                    f.sync_data()?;
+                }
+                let (fd, part) = (format!("/proc/self/fd/{}", f.as_raw_fd()), dir.join("part"));
+                nix::unistd::linkat(
+                    None,
+                    std::path::Path::new(&fd),
+                    None,
+                    &part,
+                    nix::fcntl::AtFlags::AT_SYMLINK_FOLLOW,
+                )?;
+                std::fs::rename(&part, &target)?;
+                if sync {
+                    std::fs::File::open(dir)?.sync_all()?;
+                }
+            }
+            DiskFloor::InPlace => {
+                let f = std::fs::OpenOptions::new().write(true).open(&target)?;
+                f.write_all_at(data, 0)?;
+                if sync {
+                    f.sync_data()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether the servers of this run sync uploads (the default unless
+/// TFD_BENCH_CONF says `sync_uploads no`).
+fn uploads_synced() -> bool {
+    let conf = std::env::var("TFD_BENCH_CONF").unwrap_or_default();
+    !conf.lines().any(|l| l.split_whitespace().eq(["sync_uploads", "no"]))
+}
+
+/// The most the mixed load could reach ÷ 64-client ECHO if the CPU were its only
+/// limit: the machine's busy CPU per operation of each kind, measured alone in
+/// this run, weighted as the mix draws them (a reconnect every 20 operations; of
+/// the rest 3 in 10 ECHO and 1 in 10 each of the others). FSTAT and DATE are
+/// counted as one ECHO and MKDIR+RMDIR as two (each costs at least a round
+/// trip), a reconnect as a handshake less its ECHO, and the transfers at their
+/// 8-client cost (more clients only cost more).
+fn mixed_bound(cpus: usize, echo64: &Rate, echo8: &Rate, small: &[(Small, Rate)], hs: &Rate) -> Option<f64> {
+    let cost = |op: Small| {
+        small
+            .iter()
+            .find(|(o, _)| o.name() == op.name())
+            .and_then(|(_, r)| r.cpu_s)
+    };
+    let transfers: f64 = [Small::Sndfile, Small::Rcvfile, Small::Put, Small::Get]
+        .into_iter()
+        .map(cost)
+        .sum::<Option<f64>>()?;
+    let e = echo64.cpu_s?;
+    let reconnect = hs.cpu_s? - echo8.cpu_s?;
+    let per_op = 0.05 * reconnect + 0.95 * (0.6 * e + 0.1 * transfers);
+    (per_op > 0.0 && echo64.per_s > 0.0).then(|| cpus as f64 / per_op / echo64.per_s)
 }
 
 /// A tiny deterministic generator for the mixed load (no crate for this).
@@ -431,9 +546,6 @@ struct FaiFigures {
     floor: Rate,
     /// One core's RSA-2048 decryptions per second, measured between the slices.
     rsa1_per_s: f64,
-    /// The machine's busy CPU seconds per operation (client, kernel and server
-    /// together, from /proc/stat) of the RSA, FAI and floor slices, if readable.
-    cpu_s: Option<[f64; 3]>,
 }
 
 impl FaiFigures {
@@ -442,8 +554,13 @@ impl FaiFigures {
     /// and an RSA handshake still cost what it costs beyond an entrance today
     /// (its decryption and what goes with it): 1 + that extra ÷ the floor.
     fn bound(&self) -> Option<f64> {
-        let [rsa, fai, floor] = self.cpu_s?;
+        let [rsa, fai, floor] = self.cpu_s()?;
         (floor > 0.0 && rsa > fai).then(|| 1.0 + (rsa - fai) / floor)
+    }
+
+    /// Busy CPU seconds per RSA handshake, FAI entrance and refused connection.
+    fn cpu_s(&self) -> Option<[f64; 3]> {
+        Some([self.rsa.cpu_s?, self.fai.cpu_s?, self.floor.cpu_s?])
     }
 }
 
@@ -484,18 +601,8 @@ fn fai_phase(bin: &std::path::Path, secs: f64) -> Result<FaiFigures, String> {
     // that the machine's drift (other load comes and goes) falls on all of them
     let slice = secs / FAI_SLICES as f64;
     let (mut rsa, mut fai, mut floor, mut rsa1) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    // busy CPU seconds and operations of the RSA, FAI and floor slices (a
-    // slice's operations: its rate times its length)
-    let mut cpu = [(0.0, 0.0); 3];
-    let charge = |acc: &mut (f64, f64), before: Option<f64>, r: &Rate| {
-        if let (Some(a), Some(b)) = (before, busy_cpu_seconds()) {
-            acc.0 += b - a;
-            acc.1 += r.per_s * slice;
-        }
-    };
     for _ in 0..FAI_SLICES {
         let c = cfg.clone();
-        let before = busy_cpu_seconds();
         let r = rate(
             8,
             slice,
@@ -507,11 +614,9 @@ fn fai_phase(bin: &std::path::Path, secs: f64) -> Result<FaiFigures, String> {
                 s.end().map_err(|e| format!("END: {e}"))
             },
         );
-        charge(&mut cpu[0], before, &r);
         rsa.push(r);
         server.drain_sessions(Duration::from_secs(5));
         let (c, c2) = (cfg.clone(), cfg.clone());
-        let before = busy_cpu_seconds();
         let r = rate(
             8,
             slice,
@@ -533,12 +638,9 @@ fn fai_phase(bin: &std::path::Path, secs: f64) -> Result<FaiFigures, String> {
                 s.end().map_err(|e| format!("END: {e}"))
             },
         );
-        charge(&mut cpu[1], before, &r);
         fai.push(r);
         server.drain_sessions(Duration::from_secs(5));
-        let before = busy_cpu_seconds();
         let r = rate(8, slice, CAP_HANDSHAKES, |_| Ok(()), move |_, _| refused_version(addr));
-        charge(&mut cpu[2], before, &r);
         floor.push(r);
         server.drain_sessions(Duration::from_secs(5));
         rsa1.push(rsa_one_core((slice / 4.0).clamp(0.25, 1.0))?);
@@ -549,15 +651,18 @@ fn fai_phase(bin: &std::path::Path, secs: f64) -> Result<FaiFigures, String> {
         fai: merged(fai),
         floor: merged(floor),
         rsa1_per_s: merged(rsa1).per_s,
-        cpu_s: cpu.iter().all(|c| c.1 > 0.0).then(|| cpu.map(|(secs, ops)| secs / ops)),
     })
 }
 
 /// Rounds of one rate, of equal length, as one: the mean rate, every error,
-/// the mean p50 and the worst p99.
+/// the mean p50, the worst p99 and the CPU per operation of them all.
 fn merged(rounds: Vec<Rate>) -> Rate {
     let n = rounds.len().max(1) as f64;
+    // a round's operations are its rate times the common length
+    let ops: f64 = rounds.iter().map(|r| r.per_s).sum();
+    let cpu: Option<f64> = rounds.iter().map(|r| r.cpu_s.map(|c| c * r.per_s)).sum();
     Rate {
+        cpu_s: cpu.filter(|_| ops > 0.0).map(|c| c / ops),
         per_s: rounds.iter().map(|r| r.per_s).sum::<f64>() / n,
         errors: rounds.iter().map(|r| r.errors).sum(),
         first_error: rounds.iter().find_map(|r| r.first_error.clone()),
@@ -598,7 +703,7 @@ fn report_fai(f: &FaiFigures) -> (f64, bool) {
             f64::NAN
         }
     );
-    if let (Some(b), Some([r, a, c])) = (f.bound(), f.cpu_s) {
+    if let (Some(b), Some([r, a, c])) = (f.bound(), f.cpu_s()) {
         println!(
             "  busy CPU per operation, client and kernel included: RSA handshake {:.3} ms, FAI entrance {:.3} ms, \
              refused connection {:.3} ms (one RSA-2048 decryption alone: {:.3} ms); with a process per \
@@ -690,7 +795,28 @@ fn run(o: &Options) -> Result<(), String> {
         let r = rate(8, o.secs, CAP, session(cfg.clone()), move |i, c| op.run(c, i, &data));
         small.push((op, r));
     }
+    // the disk floor under the uploads, when one of them ran
+    let uploads = small
+        .iter()
+        .any(|(op, _)| !matches!(op, Small::Rcvfile | Small::Get | Small::Sdown));
+    let floors = uploads.then(|| {
+        println!("  [2/5] the disk alone: what 16 KiB uploads must do to it, 8 threads ...");
+        let sync = uploads_synced();
+        let atomic = DiskFloor::Atomic.rate(&server.data_dir(), &data, sync, o.secs);
+        let in_place = DiskFloor::InPlace.rate(&server.data_dir(), &data, sync, o.secs);
+        (atomic, in_place)
+    });
     if o.only.is_some() {
+        if let Some((atomic, in_place)) = &floors {
+            for (name, r) in [("atomic (SNDFILE, SUP)", atomic), ("in place (PUT)", in_place)] {
+                println!(
+                    "disk floor, {name}: {:.0}/s, {:.3}× ECHO, {} errors",
+                    r.per_s,
+                    r.per_s / echo8.per_s,
+                    r.errors
+                );
+            }
+        }
         for (op, r) in &small {
             println!(
                 "{} 16 KiB: {:.0}/s, {:.3}× ECHO ({:.0}/s), p50 {:.3} ms, {} errors",
@@ -765,6 +891,31 @@ fn run(o: &Options) -> Result<(), String> {
             op.name().to_lowercase()
         ));
     }
+    let floor_of = |op: &Small| {
+        floors.as_ref().and_then(|(atomic, in_place)| match op {
+            Small::Sndfile | Small::Sup => Some(atomic),
+            Small::Put => Some(in_place),
+            _ => None,
+        })
+    };
+    if let Some((atomic, in_place)) = &floors {
+        row("disk floor: atomic upload, 8 threads", atomic, echo8.per_s);
+        row("disk floor: write in place, 8 threads", in_place, echo8.per_s);
+        for (op, r) in &small {
+            if let Some(f) = floor_of(op) {
+                kv.push(format!(
+                    "{}_vs_disk={:.3}",
+                    op.name().to_lowercase(),
+                    ratio(r.per_s, f.per_s)
+                ));
+            }
+        }
+        kv.push(format!(
+            "disk_atomic_ratio={:.3} disk_in_place_ratio={:.3}",
+            ratio(atomic.per_s, echo8.per_s),
+            ratio(in_place.per_s, echo8.per_s)
+        ));
+    }
     row("ECHO, 64 clients (baseline)", &echo64, echo64.per_s);
     row("mixed load, 64 clients", &mixed, echo64.per_s);
     print_by_kind(&by_kind);
@@ -803,6 +954,25 @@ fn run(o: &Options) -> Result<(), String> {
         "target 16 KiB SNDFILE/RCVFILE/PUT/GET/SUP/SDOWN each ≥ {TARGET_SMALL_VS_ECHO}× ECHO (8 clients): {}",
         met(small_ok)
     );
+    if let Some((atomic, in_place)) = &floors {
+        let vs = |op: Small| {
+            small
+                .iter()
+                .find(|(o, _)| o.name() == op.name())
+                .and_then(|(o, r)| floor_of(o).map(|f| ratio(r.per_s, f.per_s)))
+                .unwrap_or(f64::NAN)
+        };
+        println!(
+            "  the disk alone bounds the uploads here: an atomic 16 KiB upload {:.3}× ECHO (SNDFILE reaches {:.2} \
+             of it, SUP {:.2}), a write in place {:.3}× ECHO (PUT reaches {:.2} of it); sync_uploads {}",
+            ratio(atomic.per_s, echo8.per_s),
+            vs(Small::Sndfile),
+            vs(Small::Sup),
+            ratio(in_place.per_s, echo8.per_s),
+            vs(Small::Put),
+            if uploads_synced() { "yes" } else { "no" }
+        );
+    }
     println!(
         "target mixed load (64 clients): 0 errors, p99 ≤ {TARGET_MIXED_P99_MS} ms, ≥ {TARGET_MIXED_VS_ECHO}× ECHO: {} \
          ({} errors, p99 {:.1} ms, {mixed_ratio:.3}×)",
@@ -810,6 +980,13 @@ fn run(o: &Options) -> Result<(), String> {
         mixed.errors,
         mixed.p99_ms
     );
+    let bound = mixed_bound(cpus, &echo64, &echo8, &small, &hs);
+    if let Some(b) = bound {
+        println!(
+            "  the CPU alone bounds the mix at {b:.3}× 64-client ECHO here (each kind's busy CPU per operation, \
+             measured alone in this run, weighted as the mix draws them)"
+        );
+    }
     println!(
         "target handshakes (8 clients) ≥ {TARGET_HANDSHAKES_VS_RSA1}× one core's RSA-2048 decryptions: {} ({hs_ratio:.3}×)",
         met(hs_ok)
@@ -837,7 +1014,8 @@ fn run(o: &Options) -> Result<(), String> {
          target_small_met={small_ok} target_mixed_met={mixed_ok} target_handshakes_met={hs_ok} \
          secure_handshakes_per_s={:.0} legacy_handshakes_per_s={:.0} secure_handshake_cost={hs_cost:.3} \
          target_secure_handshake_met={hs_secure_ok} \
-         fai_handshakes_per_s={:.0} fai_ratio={fai_ratio:.3} fai_bound={:.3} target_fai_met={fai_ok}",
+         fai_handshakes_per_s={:.0} fai_ratio={fai_ratio:.3} fai_bound={:.3} target_fai_met={fai_ok} \
+         mixed_bound={:.3}",
         echo8.per_s,
         kv.join(" "),
         echo64.per_s,
@@ -850,6 +1028,7 @@ fn run(o: &Options) -> Result<(), String> {
         hs_legacy.per_s,
         fai.fai.per_s,
         fai.bound().unwrap_or(f64::NAN),
+        bound.unwrap_or(f64::NAN),
     );
     Ok(())
 }
@@ -881,14 +1060,7 @@ fn secure_handshakes(cfg: &Arc<ClientConfig>, secs: f64) -> (Rate, Rate) {
     let s1 = slice(&secure);
     let l2 = slice(&legacy);
     let s2 = slice(&secure);
-    let mean = |a: Rate, b: Rate| Rate {
-        per_s: (a.per_s + b.per_s) / 2.0,
-        errors: a.errors + b.errors,
-        p50_ms: (a.p50_ms + b.p50_ms) / 2.0,
-        p99_ms: a.p99_ms.max(b.p99_ms),
-        first_error: a.first_error.or(b.first_error),
-    };
-    (mean(l1, l2), mean(s1, s2))
+    (merged(vec![l1, l2]), merged(vec![s1, s2]))
 }
 
 fn main() -> ExitCode {
