@@ -863,18 +863,19 @@ fn run(o: &Options) -> Result<(), String> {
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
     println!();
     println!(
-        "{:<40} {:>10} {:>8} {:>9} {:>9} {:>9}",
-        "operation", "per s", "errors", "p50 ms", "p99 ms", "÷ ECHO"
+        "{:<40} {:>10} {:>8} {:>9} {:>9} {:>9} {:>10}",
+        "operation", "per s", "errors", "p50 ms", "p99 ms", "÷ ECHO", "CPU ms/op"
     );
     let row = |name: &str, r: &Rate, base: f64| {
         println!(
-            "{:<40} {:>10.0} {:>8} {:>9.3} {:>9.3} {:>8.3}×",
+            "{:<40} {:>10.0} {:>8} {:>9.3} {:>9.3} {:>8.3}× {:>10.3}",
             name,
             r.per_s,
             r.errors,
             r.p50_ms,
             r.p99_ms,
-            ratio(r.per_s, base)
+            ratio(r.per_s, base),
+            r.cpu_s.map_or(f64::NAN, |c| c * 1e3)
         );
     };
     row("ECHO, 8 clients (baseline)", &echo8, echo8.per_s);
@@ -926,13 +927,14 @@ fn run(o: &Options) -> Result<(), String> {
         "RSA-2048 decryptions, 1 core (baseline)", rsa1.per_s, rsa1.errors, rsa1.p50_ms, rsa1.p99_ms
     );
     println!(
-        "{:<40} {:>10.0} {:>8} {:>9.3} {:>9.3} {:>8.3}× RSA",
+        "{:<40} {:>10.0} {:>8} {:>9.3} {:>9.3} {:>5.3}× RSA {:>10.3}",
         "handshake + ECHO + END, 8 clients",
         hs.per_s,
         hs.errors,
         hs.p50_ms,
         hs.p99_ms,
-        ratio(hs.per_s, rsa1.per_s)
+        ratio(hs.per_s, rsa1.per_s),
+        hs.cpu_s.map_or(f64::NAN, |c| c * 1e3)
     );
     let hs_ratio = ratio(hs.per_s, rsa1.per_s);
     let hs_ok = hs_ratio >= TARGET_HANDSHAKES_VS_RSA1 && hs.errors == 0;
