@@ -214,7 +214,7 @@ fn ok(what: &str, st: Result<tfd::wire::Status, tfd::client::ClientError>) -> Re
 /// Each client works in a directory of its own, as the users of a file server do:
 /// 64 clients creating and renaming entries in one directory queue on that
 /// directory's lock in the file system, whatever the server does.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum Small {
     Sndfile,
     Rcvfile,
@@ -243,6 +243,20 @@ impl Small {
             Small::Sup => "SUP",
             Small::Sdown => "SDOWN",
         }
+    }
+
+    /// What the disk alone must do for this operation, for the uploads.
+    fn disk_floor(self) -> Option<DiskFloor> {
+        match self {
+            Small::Sndfile | Small::Sup => Some(DiskFloor::Atomic),
+            Small::Put => Some(DiskFloor::InPlace),
+            Small::Rcvfile | Small::Get | Small::Sdown => None,
+        }
+    }
+
+    /// This operation's rate among phase 2's, if it ran.
+    fn rate_in(self, small: &[(Small, Rate)]) -> Option<&Rate> {
+        small.iter().find(|(op, _)| *op == self).map(|(_, r)| r)
     }
 
     fn run(self, c: &mut Client, i: usize, data: &[u8]) -> Result<(), String> {
@@ -396,12 +410,7 @@ fn uploads_synced() -> bool {
 /// trip), a reconnect as a handshake less its ECHO, and the transfers at their
 /// 8-client cost (more clients only cost more).
 fn mixed_bound(cpus: usize, echo64: &Rate, echo8: &Rate, small: &[(Small, Rate)], hs: &Rate) -> Option<f64> {
-    let cost = |op: Small| {
-        small
-            .iter()
-            .find(|(o, _)| o.name() == op.name())
-            .and_then(|(_, r)| r.cpu_s)
-    };
+    let cost = |op: Small| op.rate_in(small).and_then(|r| r.cpu_s);
     let transfers: f64 = [Small::Sndfile, Small::Rcvfile, Small::Put, Small::Get]
         .into_iter()
         .map(cost)
@@ -796,9 +805,7 @@ fn run(o: &Options) -> Result<(), String> {
         small.push((op, r));
     }
     // the disk floor under the uploads, when one of them ran
-    let uploads = small
-        .iter()
-        .any(|(op, _)| !matches!(op, Small::Rcvfile | Small::Get | Small::Sdown));
+    let uploads = small.iter().any(|(op, _)| op.disk_floor().is_some());
     let floors = uploads.then(|| {
         println!("  [2/5] the disk alone: what 16 KiB uploads must do to it, 8 threads ...");
         let sync = uploads_synced();
@@ -892,23 +899,21 @@ fn run(o: &Options) -> Result<(), String> {
             op.name().to_lowercase()
         ));
     }
-    let floor_of = |op: &Small| {
-        floors.as_ref().and_then(|(atomic, in_place)| match op {
-            Small::Sndfile | Small::Sup => Some(atomic),
-            Small::Put => Some(in_place),
-            _ => None,
-        })
+    // an upload's rate ÷ its disk floor's
+    let vs_floor = |op: Small| -> Option<f64> {
+        let (atomic, in_place) = floors.as_ref()?;
+        let floor = match op.disk_floor()? {
+            DiskFloor::Atomic => atomic,
+            DiskFloor::InPlace => in_place,
+        };
+        Some(ratio(op.rate_in(&small)?.per_s, floor.per_s))
     };
     if let Some((atomic, in_place)) = &floors {
         row("disk floor: atomic upload, 8 threads", atomic, echo8.per_s);
         row("disk floor: write in place, 8 threads", in_place, echo8.per_s);
-        for (op, r) in &small {
-            if let Some(f) = floor_of(op) {
-                kv.push(format!(
-                    "{}_vs_disk={:.3}",
-                    op.name().to_lowercase(),
-                    ratio(r.per_s, f.per_s)
-                ));
+        for (op, _) in &small {
+            if let Some(q) = vs_floor(*op) {
+                kv.push(format!("{}_vs_disk={q:.3}", op.name().to_lowercase()));
             }
         }
         kv.push(format!(
@@ -957,13 +962,7 @@ fn run(o: &Options) -> Result<(), String> {
         met(small_ok)
     );
     if let Some((atomic, in_place)) = &floors {
-        let vs = |op: Small| {
-            small
-                .iter()
-                .find(|(o, _)| o.name() == op.name())
-                .and_then(|(o, r)| floor_of(o).map(|f| ratio(r.per_s, f.per_s)))
-                .unwrap_or(f64::NAN)
-        };
+        let vs = |op: Small| vs_floor(op).unwrap_or(f64::NAN);
         println!(
             "  the disk alone bounds the uploads here: an atomic 16 KiB upload {:.3}× ECHO (SNDFILE reaches {:.2} \
              of it, SUP {:.2}), a write in place {:.3}× ECHO (PUT reaches {:.2} of it); sync_uploads {}",

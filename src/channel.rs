@@ -574,8 +574,10 @@ impl<W: Write> TxHalf<W> {
     }
 
     /// A buffer for [`TxHalf::prepare_frame_buffer`]: 4 bytes of room for the
-    /// header, then `payload` bytes to fill in place (stale, not zeroed). Reads
-    /// straight into it save a copy of every byte.
+    /// header, then `payload` zero bytes to fill in place, with the capacity of
+    /// earlier frames kept, so data appended after them (see [`read_append`])
+    /// is neither zeroed nor reallocated. Reads straight into it save a copy of
+    /// every byte.
     pub fn frame_buffer(&mut self, payload: usize) -> Vec<u8> {
         let mut bytes = self.spare_buffer();
         bytes.resize(4 + payload, 0);
