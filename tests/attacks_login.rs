@@ -108,13 +108,10 @@ fn replay_cache_zero_turns_the_check_off() {
     assert!(srv.path("again").is_dir());
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-/// Timed on purpose: the property is about time. Medians of interleaved attempts
-/// and a wide bound (the defect was a 3.6x gap) keep it steady on a loaded VM.
+/// Timed on purpose: the property is about time. The fastest of many interleaved
+/// attempts measures the hash work itself (other load only ever adds time; CI
+/// runs test binaries in parallel, and medians of 9 once differed 1.54x under
+/// it), and the bound is wide (the defect was a 3.6x gap).
 #[test]
 fn login_time_does_not_tell_unknown_names_from_weak_users() {
     if !is_root() {
@@ -154,11 +151,12 @@ fn login_time_does_not_tell_unknown_names_from_weak_users() {
     };
     time("weak"); // warm up
     let (mut weak, mut ghost) = (Vec::new(), Vec::new());
-    for _ in 0..9 {
+    for _ in 0..15 {
         weak.push(time("weak"));
         ghost.push(time("ghost"));
     }
-    let (w, g) = (median(weak), median(ghost));
+    let fastest = |v: Vec<Duration>| v.into_iter().min().unwrap_or_default();
+    let (w, g) = (fastest(weak), fastest(ghost));
     let ratio = g.as_secs_f64().max(w.as_secs_f64()) / g.as_secs_f64().min(w.as_secs_f64());
     assert!(
         ratio < 1.4,
