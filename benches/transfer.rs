@@ -509,13 +509,7 @@ fn put_whole(c: &mut Client, pat: &[u8], size: u64) -> Result<(), String> {
     // the header unit and the data unit, enciphered one after the other in one buffer
     let mut unit = vec![0u8; 8 + grant];
     loop {
-        let mut n = 0;
-        while n < grant {
-            match src.read(&mut unit[8 + n..]).map_err(|e| e.to_string())? {
-                0 => break,
-                k => n += k,
-            }
-        }
+        let n = tfd::channel::read_full(&mut src, &mut unit[8..]).map_err(|e| e.to_string())?;
         if n == 0 {
             break;
         }
@@ -746,6 +740,12 @@ fn phase_sync(o: &Options, bin: &Path) -> Result<SyncCost, String> {
     Ok(cost)
 }
 
+/// The median of `v` (the upper one of an even count; 0 when empty).
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
 /// What the transfer phases measured.
 #[derive(Default)]
 struct Measured {
@@ -837,10 +837,6 @@ fn run_transfers(o: &Options, bin: &Path, in_budget: &dyn Fn(&str) -> bool) -> R
         );
         let mut acfg = cfg.clone();
         acfg.aes = true;
-        let median = |mut v: Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
         let (mut puts, mut gets) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
         for _ in 0..o.reps.max(1) {
             for (i, c) in [&cfg, &acfg].into_iter().enumerate() {
@@ -871,10 +867,6 @@ fn run_transfers(o: &Options, bin: &Path, in_budget: &dyn Fn(&str) -> bool) -> R
         );
         let mut scfg = cfg.clone();
         scfg.transport = tfd::client::Transport::Require;
-        let median = |mut v: Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
         let pairs: [(&'static str, Upload, &'static str, Download, &str); 2] = [
             ("PUT", phase_put, "GET", phase_get, "put.bin"),
             ("SNDFILE", phase_sndfile, "RCVFILE", phase_rcvfile, "snd.bin"),
@@ -907,13 +899,12 @@ fn run_transfers(o: &Options, bin: &Path, in_budget: &dyn Fn(&str) -> bool) -> R
 
     let status = server.stop().unwrap_or_else(|| "not running".into());
     let problems = log_problems(&server.log_text());
-    ceilings.sort_by(f64::total_cmp);
     Ok(Measured {
         singles,
         pars,
         aes,
         secure,
-        aead_loopback: ceilings.get(ceilings.len() / 2).copied().unwrap_or(0.0),
+        aead_loopback: median(ceilings),
         stopped: Some((status, problems)),
     })
 }
