@@ -1037,7 +1037,7 @@ fn run(o: &Options) -> Result<(), String> {
             f.server_cpu_per_gib,
             f.client_cpu_per_gib
         );
-        let k = name.to_lowercase();
+        let k = name.to_lowercase().replace(' ', "_");
         kv.push_str(&format!(
             " {k}_mbps={:.0} {k}_cipher_mbps={:.0} {k}_ratio={r:.3} {k}_ratio_min={:.3} {k}_ratio_max={:.3} \
              {k}_met={ok} {k}_vs_start_pack={:.3} {k}_server_cpu_s_per_gib={:.2} {k}_client_cpu_s_per_gib={:.2}",
