@@ -155,7 +155,13 @@ impl Record {
         if magic != MAGIC {
             return None;
         }
-        let opt = |s: &str| if s == "-" { Some(None) } else { unhex(s).map(Some) };
+        // encode writes "-" for none and for empty, so an empty field never came
+        // from it; taking it as Some("") would not survive a rewrite
+        let opt = |s: &str| match s {
+            "-" => Some(None),
+            "" => None,
+            _ => unhex(s).map(Some),
+        };
         let login = match opt(login)? {
             Some(l) => Some(String::from_utf8(l).ok()?),
             None => None,
@@ -238,5 +244,14 @@ mod tests {
         other[8] = b'2';
         assert_eq!(Record::parse(&other), None);
         assert_eq!(Record::parse(&vec![b'a'; MAX_RECORD + 1]), None);
+        // an empty name or jail is written "-"; an empty field is no record of ours
+        // (the fuzzer's find: it parsed as Some("") and came back None)
+        let key = openssl::base64::encode_block(&rec.key);
+        for line in [
+            format!("{MAGIC} 42 1001  - {key}\n"),
+            format!("{MAGIC} 42 1001 -  {key}\n"),
+        ] {
+            assert_eq!(Record::parse(line.as_bytes()), None, "{line}");
+        }
     }
 }
