@@ -667,12 +667,13 @@ fn fai_phase(bin: &std::path::Path, secs: f64) -> Result<FaiFigures, String> {
 /// the mean p50, the worst p99 and the CPU per operation of them all.
 fn merged(rounds: Vec<Rate>) -> Rate {
     let n = rounds.len().max(1) as f64;
-    // a round's operations are its rate times the common length
+    // a round's operations are its rate times the common length, so rates
+    // summed count operations and weight each round's CPU per operation
     let ops: f64 = rounds.iter().map(|r| r.per_s).sum();
     let cpu: Option<f64> = rounds.iter().map(|r| r.cpu_s.map(|c| c * r.per_s)).sum();
     Rate {
         cpu_s: cpu.filter(|_| ops > 0.0).map(|c| c / ops),
-        per_s: rounds.iter().map(|r| r.per_s).sum::<f64>() / n,
+        per_s: ops / n,
         errors: rounds.iter().map(|r| r.errors).sum(),
         first_error: rounds.iter().find_map(|r| r.first_error.clone()),
         p50_ms: rounds.iter().map(|r| r.p50_ms).sum::<f64>() / n,
