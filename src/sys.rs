@@ -26,6 +26,17 @@ fn cvt_fd(r: libc::c_int) -> io::Result<OwnedFd> {
 /// (EXDEV/ELOOP) any resolution — `..`, absolute symlink, relative symlink — that
 /// would leave `dir`. This is the one primitive path confinement rests on.
 pub fn openat2_beneath(dir: BorrowedFd<'_>, path: &CStr, flags: i32, mode: u32) -> io::Result<OwnedFd> {
+    openat2_resolve(dir, path, flags, mode, 0)
+}
+
+/// [`openat2_beneath`] that also refuses (ELOOP) every symlink, final one
+/// included: for acting on a name inside a directory already judged, where a
+/// link swapped in after the judgement must not lead anywhere else.
+pub fn openat2_beneath_nolinks(dir: BorrowedFd<'_>, path: &CStr, flags: i32, mode: u32) -> io::Result<OwnedFd> {
+    openat2_resolve(dir, path, flags, mode, libc::RESOLVE_NO_SYMLINKS)
+}
+
+fn openat2_resolve(dir: BorrowedFd<'_>, path: &CStr, flags: i32, mode: u32, extra: u64) -> io::Result<OwnedFd> {
     let mut how: libc::open_how = open_how_zeroed();
     how.flags = (flags | libc::O_CLOEXEC) as u64;
     how.mode = if flags & (libc::O_CREAT | libc::O_TMPFILE) != 0 {
@@ -33,7 +44,7 @@ pub fn openat2_beneath(dir: BorrowedFd<'_>, path: &CStr, flags: i32, mode: u32) 
     } else {
         0
     };
-    how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS;
+    how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS | extra;
     loop {
         // SAFETY: `how` is a valid open_how whose size we pass; `path` is NUL-terminated
         // and outlives the call; `dir` is a live descriptor.

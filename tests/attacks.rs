@@ -966,3 +966,87 @@ fn cpdir_into_itself_through_a_link_leaves_nothing() {
     );
     assert!(ok(&c.call("RMDIR", b"d").unwrap()));
 }
+
+/// Issue 23, finding 5: a name holding a newline forged entries in other
+/// users' listings (an injected `A/` line resolved through FTYPELS to A's real
+/// home). No command creates such a name now (each answers its own failure
+/// code, nothing appears on disk), and a name made outside the protocol is
+/// listed with `?` for each control character, so no listing has a forged line.
+#[test]
+fn names_with_control_characters_neither_made_nor_forging_listings() {
+    let srv = Server::start();
+    let mut c = srv.client();
+    data_dir_write(&srv.path("src.txt"), b"data");
+    let bad = "evil\nD: forged";
+    let not_ok = |st: Status| !matches!(st, Status::Ok(_));
+    assert!(not_ok(c.call("MKDIR", bad.as_bytes()).unwrap()));
+    assert!(not_ok(c.call("RMKDIR", format!("deep/{bad}").as_bytes()).unwrap()));
+    assert_failed(c.call("TOUCH", bad.as_bytes()).unwrap(), 24);
+    assert!(not_ok(c.call("COPY", format!("src.txt | {bad}").as_bytes()).unwrap()));
+    assert!(not_ok(c.call("RENAM", format!("src.txt | {bad}").as_bytes()).unwrap()));
+    assert!(not_ok(c.call("CPDIR", format!("deep | {bad}").as_bytes()).unwrap()));
+    assert!(not_ok(
+        c.sndfile(format!("x\r{bad}").as_bytes(), true, &mut &b"d"[..], &mut |_| {})
+            .unwrap()
+    ));
+    assert!(not_ok(c.call("TOUCH", b"tab\there").unwrap()));
+    let made: Vec<String> = walk_names(&srv.data);
+    assert!(
+        made.iter().all(|n| !n.chars().any(|ch| ch.is_control())),
+        "created: {made:?}"
+    );
+    assert_eq!(fs::read(srv.path("src.txt")).unwrap(), b"data", "the source is intact");
+
+    // made outside the protocol: listed, but never as a line of its own
+    fs::create_dir(srv.path("box")).unwrap();
+    data_dir_write(&srv.path("box").join("evil\nD: forged"), b"x");
+    for (cmd, arg) in [("LS", "box"), ("LSR", ""), ("LSV2DOWN", "box"), ("LSRV2DOWN", "")] {
+        let text = match cmd {
+            "LS" => c.list(false, arg.as_bytes()).unwrap().unwrap(),
+            "LSR" => c.list(true, arg.as_bytes()).unwrap().unwrap(),
+            _ => lsv2down_lines(&mut c, cmd, arg).join("\n").into_bytes(),
+        };
+        let text = String::from_utf8_lossy(&text).into_owned();
+        assert!(
+            !text
+                .lines()
+                .any(|l| l.starts_with("D: forged") || l.starts_with("forged") || l.ends_with("D: forged/")),
+            "{cmd}: {text:?}"
+        );
+        assert!(text.contains("evil?D: forged"), "{cmd}: {text:?}");
+    }
+    // LSV2 writes its listing to a file: the same rule
+    assert_ok(c.call("LSRV2", b"box@||@list.txt").unwrap());
+    let listed = fs::read_to_string(srv.path("list.txt")).unwrap();
+    assert_eq!(listed.lines().count(), 1, "{listed:?}");
+    c.end().unwrap();
+}
+
+/// Every name below `dir`, recursively.
+fn walk_names(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        out.push(e.file_name().to_string_lossy().into_owned());
+        if e.file_type().unwrap().is_dir() {
+            out.extend(walk_names(&e.path()));
+        }
+    }
+    out
+}
+
+/// The lines of an LSV2DOWN-style listing: `OK`, then per entry an i32 length
+/// and the line, ended by a negative marker.
+fn lsv2down_lines(c: &mut Client, cmd: &str, arg: &str) -> Vec<String> {
+    assert_eq!(c.raw(format!("{cmd} {arg}").as_bytes()).unwrap(), b"OK");
+    let mut lines = Vec::new();
+    loop {
+        let len = c.chan.rx.recv_i32().unwrap();
+        if len < 0 {
+            return lines;
+        }
+        let mut line = vec![0u8; len as usize];
+        c.chan.rx.recv_unit(&mut line).unwrap();
+        lines.push(String::from_utf8_lossy(&line).trim_end_matches('\n').to_string());
+    }
+}

@@ -373,3 +373,34 @@ fn tf_watch_prints_and_deletes() {
     let out = tf(&["watch", "in"]).wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// Issue 23 (the check/use class): ADDNTFY is not TFPSFS-tagged, so it is
+/// refused in a secure directory; a secure directory renamed onto a watched
+/// name afterwards is judged on the descriptor each pass opens, and skipped:
+/// its files are never named, and so never deleted by the client's answer.
+#[test]
+fn a_secure_directory_renamed_onto_a_watched_name_is_skipped() {
+    let srv = Server::start();
+    let (mut c, pid) = session(&srv);
+    fs::create_dir(srv.path("w")).unwrap();
+    fs::create_dir(srv.path("in1")).unwrap();
+    data_dir_write(&srv.path("vault/msg_secret"), b"keep");
+    {
+        let mut owner = srv.client();
+        assert!(ok(&owner.call("SETFSID", b"alice").unwrap()));
+        assert!(ok(&owner.call("SETFSPERM", b"alice:4095 vault").unwrap()));
+        owner.end().unwrap();
+    }
+    assert_failed(c.call("ADDNTFY", b"msg_ vault").unwrap(), 1);
+    assert!(ok(&c.call("ADDNTFY", b"msg_ w").unwrap()));
+    assert!(ok(&c.call("ADDNTFY", b"msg_ in1").unwrap()));
+    fs::remove_dir(srv.path("w")).unwrap();
+    fs::rename(srv.path("vault"), srv.path("w")).unwrap();
+    start(&mut c, "0.05");
+    std::thread::sleep(Duration::from_millis(200));
+    data_dir_write(&srv.path("in1/msg_1"), b"");
+    assert_eq!(next(&mut c), "1 msg_1");
+    answer(&mut c, b"END");
+    wait_gone(pid, Duration::from_secs(5));
+    assert_eq!(fs::read(srv.path("w/msg_secret")).unwrap(), b"keep");
+}

@@ -503,3 +503,119 @@ fn unsafe_free_flock() -> libc::flock {
         l_pid: 0,
     }
 }
+
+/// Issue 23, finding 1: the TFPSFS check/use race. A session with no entry in a
+/// secure directory swaps the name of that directory's parent with a decoy of
+/// its own (both plain directories, so every RENAM is allowed) while two other
+/// sessions loop TOUCH and RCVFILE on the secure path. The check used to look
+/// the names up, then the command looked them up again: in 8 s of this, files
+/// appeared inside the secure directory and its secret was read. Now the check
+/// and the command act on one pinned descriptor. Bounded: 8 s.
+#[test]
+fn renaming_the_parent_between_check_and_use_gets_nothing() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    let srv = Server::start();
+    data_dir_write(&srv.path("real/s/secret"), b"TOP SECRET");
+    data_dir_write(&srv.path("decoy/s/secret"), b"decoy");
+    {
+        let mut c = srv.client();
+        set_id(&mut c, "alice");
+        assert_ok(call(&mut c, "SETFSPERM", "alice:4095 real/s"));
+        c.end().unwrap();
+    }
+    // the plain checks hold while nothing moves
+    let mut probe = srv.client();
+    assert_failed(call(&mut probe, "TOUCH", "real/s/before"), 1);
+    assert_ok(call(&mut probe, "TOUCH", "decoy/s/before"));
+    probe.end().unwrap();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let reads = Arc::new(AtomicUsize::new(0));
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + Duration::from_secs(8);
+    let swapper = {
+        let (stop, mut c) = (stop.clone(), srv.client());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                // real -> tmp, decoy -> real, real -> decoy, tmp -> real
+                for (a, b) in [("real", "tmp"), ("decoy", "real"), ("real", "decoy"), ("tmp", "real")] {
+                    let _ = c.call("RENAM", format!("{a} | {b}").as_bytes());
+                }
+            }
+            c.end().ok();
+        })
+    };
+    let toucher = {
+        let (stop, attempts, mut c) = (stop.clone(), attempts.clone(), srv.client());
+        std::thread::spawn(move || {
+            let mut n = 0u32;
+            while Instant::now() < deadline {
+                n += 1;
+                let _ = c.call("TOUCH", format!("real/s/pwn{n}").as_bytes());
+                attempts.fetch_add(1, Ordering::Relaxed);
+            }
+            stop.store(true, Ordering::Relaxed);
+            c.end().ok();
+        })
+    };
+    let reader = {
+        let (reads, attempts, mut c) = (reads.clone(), attempts.clone(), srv.client());
+        std::thread::spawn(move || {
+            while Instant::now() < deadline {
+                let mut got = Vec::new();
+                if matches!(c.rcvfile(b"real/s/secret", false, &mut got), Ok(Status::Ok(_))) && got == b"TOP SECRET" {
+                    reads.fetch_add(1, Ordering::Relaxed);
+                }
+                attempts.fetch_add(1, Ordering::Relaxed);
+            }
+            c.end().ok();
+        })
+    };
+    toucher.join().unwrap();
+    reader.join().unwrap();
+    swapper.join().unwrap();
+    // wherever the real secure directory ended up, it holds no file of ours
+    let secure = ["real", "decoy", "tmp"]
+        .iter()
+        .map(|d| srv.path(d).join("s"))
+        .find(|d| d.join(META_RD).exists())
+        .expect("the secure directory still exists");
+    let planted: Vec<String> = dir_names(&secure)
+        .into_iter()
+        .filter(|n| n.starts_with("pwn"))
+        .collect();
+    let read = reads.load(Ordering::Relaxed);
+    eprintln!(
+        "race: {} attempts, {} files planted, {} secret reads",
+        attempts.load(Ordering::Relaxed),
+        planted.len(),
+        read
+    );
+    assert!(planted.is_empty(), "created inside the secure directory: {planted:?}");
+    assert_eq!(read, 0, "the secret was read {read} times");
+}
+
+/// Issue 23, finding 2: FLYCONTEXT made directories inside a secure directory
+/// the session has no right in (its path's parent did not exist yet, so nothing
+/// was judged), and the session then worked there. Each level it creates is now
+/// judged where it is created: FAILED 1, nothing made.
+#[test]
+fn flycontext_makes_nothing_inside_a_secure_directory() {
+    let srv = Server::start();
+    fs::create_dir_all(srv.path("s")).unwrap();
+    secure_with(&srv, "s", 4095);
+    let mut c = srv.client();
+    assert_failed(call(&mut c, "FLYCONTEXT", "s/new/deeper"), 1);
+    assert_failed(call(&mut c, "FLYCONTEXT", "s/new"), 1);
+    assert!(
+        !srv.path("s/new").exists(),
+        "FLYCONTEXT created a directory inside the secure one"
+    );
+    // elsewhere it works, and the session is confined there
+    assert_ok(call(&mut c, "FLYCONTEXT", "plain/ctx"));
+    assert_ok(call(&mut c, "TOUCH", "inside"));
+    assert!(srv.path("plain/ctx/inside").exists());
+    c.end().unwrap();
+}

@@ -316,3 +316,49 @@ fn jailed_sessions_upload_without_names_too() {
     assert_eq!(md.len(), 3 * MB as u64);
     assert_eq!(std::os::unix::fs::MetadataExt::uid(&md), uid);
 }
+
+/// Renames its directory (through another client's RENAM) once half of the
+/// data has been read.
+struct RenamingReader {
+    data: Vec<u8>,
+    at: usize,
+    other: Option<tfd::client::Client>,
+}
+
+impl Read for RenamingReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.at >= self.data.len() / 2 {
+            if let Some(mut c) = self.other.take() {
+                assert_ok(c.call("RENAM", b"updir | moved").unwrap());
+                c.end().unwrap();
+            }
+        }
+        let n = buf.len().min(self.data.len() - self.at);
+        buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+/// Issue 23, finding 5: another client's RENAM of the directory while a PUT is
+/// under way turned the finished PUT into a server-side cancel (the durability
+/// step looked the directory up by name again and found nothing) and left the
+/// data behind. The PUT acts on the directory it opened: it completes, and the
+/// whole file is where the directory went.
+#[test]
+fn put_completes_when_its_directory_is_renamed_meanwhile() {
+    let srv = Server::start_with("sync_uploads yes\n");
+    std::fs::create_dir(srv.path("updir")).unwrap();
+    let data = pattern(256 * 1024, 23);
+    let mut c = srv.client();
+    let mut reader = RenamingReader {
+        data: data.clone(),
+        at: 0,
+        other: Some(srv.client()),
+    };
+    let r = c.put(b"updir/f", 0, 16 * 1024, &mut reader, &mut |_| {}).unwrap();
+    assert_eq!(r, Ok(tfd::client::transfer::PutOutcome::Done), "{}", srv.log());
+    assert!(reader.other.is_none(), "the rename happened during the PUT");
+    assert_eq!(std::fs::read(srv.path("moved/f")).unwrap(), data);
+    c.end().unwrap();
+}

@@ -630,3 +630,35 @@ fn rmsecdir_needs_a_secure_dir_and_its_token() {
     let ls = c.list(false, b"top").unwrap().unwrap();
     assert!(ls.is_empty(), "{}", String::from_utf8_lossy(&ls));
 }
+
+/// Issue 23, finding 5: the first SETFSPERM of a directory names its owner, and
+/// any user could make it: bob, on a shared sticky directory (as /tmp), locked
+/// alice out of her own file there. Only the directory's owner (or root) may
+/// make it secure now; what alice owns stays hers.
+#[test]
+fn only_the_directory_owner_makes_it_secure() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(m) = multi_user("", "default") else { return };
+    let shared = m.srv.path("shared");
+    fs::create_dir(&shared).unwrap();
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).unwrap();
+    let mut alice = m.srv.client();
+    assert_ok(login(&mut alice, "alice", ALICE_PW));
+    assert_ok(alice.call("TOUCH", b"shared/a.txt").unwrap());
+    let mut bob = m.srv.client();
+    assert_ok(login(&mut bob, "bob", BOB_PW));
+    assert_ok(bob.call("SETFSID", b"bob").unwrap());
+    // neither the shared directory (root's) nor alice's own may bob secure
+    assert_failed(bob.call("SETFSPERM", b"bob:4095 shared").unwrap(), 57);
+    assert_failed(bob.call("SETFSPERM", b"bob:4095 alice").unwrap(), 57);
+    assert!(!shared.join(".securefs_metadata.rd").exists());
+    assert!(!m.srv.path("alice/.securefs_metadata.rd").exists());
+    // alice still reaches her file, and may secure her own directory
+    assert_ok(alice.call("FSTAT", b"shared/a.txt").unwrap());
+    assert_failed(alice.call("ISSECFS", b"shared").unwrap(), 60);
+    assert_ok(alice.call("SETFSID", b"alice").unwrap());
+    assert_ok(alice.call("SETFSPERM", b"alice:4095 alice").unwrap());
+    assert_ok(alice.call("ISSECFS", b"alice").unwrap());
+    alice.end().unwrap();
+    bob.end().unwrap();
+}

@@ -12,7 +12,7 @@
 use super::security::{chroot_into, descriptor_jail};
 use super::{CmdResult, Reply};
 use crate::auth::names::NameTables;
-use crate::fsys::{cname, FsError, Kind, RelPath};
+use crate::fsys::{FsError, Kind, RelPath};
 use crate::session::Session;
 use crate::sys;
 use crate::wire::Failed;
@@ -64,19 +64,22 @@ pub fn locksys(s: &mut Session, arg: &[u8]) -> CmdResult {
     Ok(Reply::Ok)
 }
 
-/// Creates every missing component of `p` (0755) and opens it, each step
-/// resolved beneath the root.
+/// Creates every missing component of `p` (0755) and opens it, each level
+/// pinned and judged by TFPSFS where it is created (`Access` when refused), so
+/// no directory appears inside a secure directory the session may not use.
 fn make_dirs(s: &Session, p: &RelPath) -> Result<OwnedFd, FsError> {
-    let mut at = RelPath::parse(b"")?;
+    let mut at = RelPath::default();
     for c in p.components() {
-        let parent = s.root.dir_handle(&at)?;
-        match sys::mkdirat(parent.as_fd(), &cname(c)?, 0o755) {
+        at = s.secfs.pin_again(&s.root, &at.join(c)).map_err(|_| FsError::Reserved)?;
+        let (parent, name) = s.root.parent_new(&at)?;
+        match sys::mkdirat(parent.as_fd(), &name, 0o755) {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
             Err(e) => return Err(e.into()),
         }
-        at = at.join(c);
     }
+    // pinned again: the last level did not exist when it was pinned
+    let at = s.secfs.pin_again(&s.root, &at).map_err(|_| FsError::Reserved)?;
     let dir = s.root.open(&at, libc::O_PATH | libc::O_DIRECTORY, 0)?;
     match sys::fstat(dir.as_fd()) {
         Ok(st) if Kind::of(&st) == Kind::Dir => Ok(dir),
@@ -95,6 +98,10 @@ pub fn flycontext(s: &mut Session, arg: &[u8]) -> CmdResult {
     let dir = match make_dirs(s, &p) {
         Ok(d) => d,
         Err(FsError::Escape) => return Err(Failed::AccessDenied.into()),
+        Err(FsError::Reserved) => {
+            info!("{} FLYCONTEXT refused by TFPSFS", s.peer);
+            return Err(Failed::AccessDenied.into());
+        }
         Err(e) => {
             info!("{} FLYCONTEXT refused: {e}", s.peer);
             return Err(Failed::FlyContext.into());

@@ -29,7 +29,7 @@ pub fn mkdir(s: &mut Session, arg: &[u8]) -> CmdResult {
         return Err(Failed::DirExists.into());
     }
     s.check_lock_parent(&p)?;
-    let (dir, name) = s.root.parent(&p).map_err(|e| denied_or(e, Failed::AccessDenied))?;
+    let (dir, name) = s.root.parent_new(&p).map_err(|e| denied_or(e, Failed::AccessDenied))?;
     match sys::mkdirat(dir.as_fd(), &name, 0o755).map_err(FsError::from) {
         Ok(()) => Ok(Reply::Ok),
         Err(FsError::Exists) => Err(Failed::DirExists.into()),
@@ -48,20 +48,23 @@ pub fn rmkdir(s: &mut Session, arg: &[u8]) -> CmdResult {
     s.check_lock_parent(&p)?;
     let mut at = RelPath::default();
     for c in p.components() {
-        let parent = at;
-        at = parent.join(c);
         // each directory made needs MKDIR where it is made: `a/b/c` with `a`
-        // secure and `b` missing is judged in `a` too, not only in `b`
-        if s.secfs.check(&s.root, &at).is_err() {
-            return Err(Failed::AccessDenied.into());
-        }
+        // secure and `b` missing is judged in `a` too, not only in `b`; judged
+        // and made through one pinned descriptor
+        at = match s.secfs.pin_again(&s.root, &at.join(c)) {
+            Ok(q) => q,
+            Err(_) => return Err(Failed::AccessDenied.into()),
+        };
         let (dir, name) = match s.root.parent(&at) {
             Ok(x) => x,
             Err(e) if e.is_denied() => return Err(Failed::AccessDenied.into()),
             Err(_) => return Err(Failed::RecursiveMkdir.into()),
         };
         if sys::fstatat(dir.as_fd(), &name, false).is_err() {
-            s.check_lock_dir(&parent)?;
+            if crate::fsys::has_control(name.as_bytes()) {
+                return Err(Failed::RecursiveMkdir.into());
+            }
+            s.check_lock_dir(&at.parent())?;
         }
         match sys::mkdirat(dir.as_fd(), &name, 0o755).map_err(FsError::from) {
             Ok(()) | Err(FsError::Exists) => {}
@@ -69,7 +72,8 @@ pub fn rmkdir(s: &mut Session, arg: &[u8]) -> CmdResult {
             Err(_) => return Err(Failed::RecursiveMkdir.into()),
         }
     }
-    match s.root.stat(&p) {
+    // pinned again: the last level did not exist when `p` was pinned
+    match s.root.stat(&s.root.pin(&p)) {
         Ok(st) if Kind::of(&st) == Kind::Dir => Ok(Reply::Ok),
         Err(FsError::Escape) => Err(Failed::AccessDenied.into()),
         _ => Err(Failed::RecursiveMkdir.into()),
@@ -170,7 +174,7 @@ pub fn copy(s: &mut Session, arg: &[u8]) -> CmdResult {
         super::quota::refused(s, "COPY");
         return Err(Failed::Quota.into());
     }
-    let (dir, name) = s.root.parent(&dst).map_err(|e| denied_or(e, Failed::CopyError))?;
+    let (dir, name) = s.root.parent_new(&dst).map_err(|e| denied_or(e, Failed::CopyError))?;
     match walk::copy_file(&file, dir.as_fd(), &name, st.st_mode) {
         Ok(_) => {
             super::quota::settle(&mut budget);
@@ -189,7 +193,7 @@ pub fn touch(s: &mut Session, arg: &[u8]) -> CmdResult {
         return Err(Failed::FileExists.into());
     }
     s.check_lock_parent(&p)?;
-    let (dir, name) = match s.root.parent(&p) {
+    let (dir, name) = match s.root.parent_new(&p) {
         Ok(x) => x,
         Err(e) => return Err(denied_or(e, Failed::CreateFile).into()),
     };
@@ -274,7 +278,10 @@ pub fn cpdir(s: &mut Session, arg: &[u8]) -> CmdResult {
             return Err(Failed::Quota.into());
         }
     }
-    let (dir, name) = s.root.parent(&dst).map_err(|e| denied_or(e, Failed::ReplicateTree))?;
+    let (dir, name) = s
+        .root
+        .parent_new(&dst)
+        .map_err(|e| denied_or(e, Failed::ReplicateTree))?;
     // the path check above misses links: compare inodes up the destination's chain
     let src_st = sys::fstat(fd.as_fd()).map_err(|_| Failed::ReplicateTree)?;
     if s.root.dir_is_within(dir.as_fd(), (src_st.st_dev, src_st.st_ino)) {
@@ -306,7 +313,7 @@ pub fn renam(s: &mut Session, arg: &[u8]) -> CmdResult {
     }
     s.check_lock_parent(&new)?;
     let (od, on) = s.root.parent(&old).map_err(|e| denied_or(e, Failed::Rename))?;
-    let (nd, nn) = s.root.parent(&new).map_err(|e| denied_or(e, Failed::Rename))?;
+    let (nd, nn) = s.root.parent_new(&new).map_err(|e| denied_or(e, Failed::Rename))?;
     match sys::renameat2(od.as_fd(), &on, nd.as_fd(), &nn, false).map_err(FsError::from) {
         Ok(()) => Ok(Reply::Ok),
         Err(FsError::Access) => Err(Failed::AccessDenied.into()),

@@ -102,7 +102,7 @@ pub(crate) const PRE: Gate = Gate {
 /// How a command meets TFPSFS, the document's secure filesystem ("TFProtocol
 /// Secure Filesystem"). The session enforces it in one place: every path a
 /// handler resolves through [`Session::path`] is checked against the secure
-/// directory it lands in (see [`crate::fsys::secfs::check_path`]).
+/// directory it lands in (see [`crate::fsys::secfs::judge`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tfpsfs {
     /// Not tagged `[Supports TFPSFS]`: every path it names fails with `FAILED 1`

@@ -17,7 +17,7 @@
 
 use super::{CmdResult, Reply};
 use crate::channel::ChannelError;
-use crate::fsys::{cname, walk, FsError, RelPath, MAX_NAME};
+use crate::fsys::{cname, secfs, walk, FsError, RelPath, MAX_NAME};
 use crate::session::Session;
 use crate::sys;
 use crate::wire::{command, Failed};
@@ -71,9 +71,11 @@ pub fn addntfy(s: &mut Session, arg: &[u8]) -> CmdResult {
         Err(e) if e.is_denied() => return Err(Failed::AccessDenied.into()),
         Err(_) => return Err(Failed::NotifyAdd.into()),
     }
+    // watched by name, not pinned: a directory deleted and made again is
+    // watched again (each poll resolves it anew)
     s.ntfy.push(Registration {
         token: token.to_vec(),
-        dir: p,
+        dir: p.unpinned(),
     });
     Ok(Reply::Ok)
 }
@@ -345,8 +347,18 @@ impl Watcher {
     fn pass(&mut self, s: &mut Session) -> Result<(), End> {
         let mut seen = HashSet::new();
         for i in 0..self.regs.len() {
-            // opened and closed on every pass: nothing is held between passes
-            let dir = match s.root.open_dir(&self.regs[i].dir) {
+            // opened and closed on every pass: nothing is held between passes;
+            // ADDNTFY is not TFPSFS-tagged, so a secure directory renamed onto
+            // the watched name since is judged on the descriptor opened, and
+            // skipped (its files are never named, nor deleted by the answer)
+            let opened = s.root.open_dir(&self.regs[i].dir).and_then(|d| {
+                if secfs::permits(d.as_fd(), s.secfs.id(), None) {
+                    Ok(d)
+                } else {
+                    Err(FsError::Access)
+                }
+            });
+            let dir = match opened {
                 Ok(d) => {
                     if self.missing[i] {
                         info!("{} notification {i}: directory is back", s.peer);

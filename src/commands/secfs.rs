@@ -6,6 +6,7 @@
 use super::{CmdResult, Reply, Tfpsfs};
 use crate::fsys::{secfs, FsError, RelPath, Root};
 use crate::session::Session;
+use crate::sys;
 use crate::wire::secfs::{self as fmt, ArgError};
 use crate::wire::Failed;
 use log::{info, warn};
@@ -47,16 +48,31 @@ impl SecfsState {
         self.id.as_deref()
     }
 
-    /// Checks the next path the running command resolves (see [`Tfpsfs`]).
-    pub fn check(&self, root: &Root, p: &RelPath) -> Result<(), FsError> {
+    /// Pins the next path the running command resolves and checks it (see
+    /// [`Tfpsfs`]): the command acts through the returned path, so what it acts
+    /// on is what was judged.
+    pub fn pin(&self, root: &Root, p: &RelPath) -> Result<RelPath, FsError> {
         let n = self.next.get();
         self.next.set(n.saturating_add(1));
+        self.pin_nth(root, p, n)
+    }
+
+    /// Pins and checks one more path under the rule of the path resolved last:
+    /// a command that makes its path level by level (RMKDIR, FLYCONTEXT) judges
+    /// every directory it creates in, where it creates it.
+    pub fn pin_again(&self, root: &Root, p: &RelPath) -> Result<RelPath, FsError> {
+        self.pin_nth(root, p, self.next.get().saturating_sub(1))
+    }
+
+    fn pin_nth(&self, root: &Root, p: &RelPath, n: usize) -> Result<RelPath, FsError> {
+        let pinned = root.pin(p);
         let need = match self.rule {
-            Tfpsfs::Manages => return Ok(()),
+            Tfpsfs::Manages => return Ok(pinned),
             Tfpsfs::Untagged => None,
             Tfpsfs::Needs(bits) => Some(bits.get(n).or(bits.last()).copied().unwrap_or(0)),
         };
-        secfs::check_path(root, p, self.id(), need)
+        secfs::judge(root, &pinned, self.id(), need)?;
+        Ok(pinned)
     }
 }
 
@@ -88,11 +104,20 @@ fn arg_failure(e: ArgError, own: Failed) -> Failed {
 /// and names its owner; afterwards only a SETFSID identity whose own entry holds
 /// SETPERM may set (never through everybody-else). Setting an identity that has
 /// an entry replaces its mask.
+///
+/// The first entry takes the directory from everybody who could use it, so only
+/// the system user owning the directory (or root) may set it: another user of a
+/// shared, sticky directory cannot lock its other users out of their own files.
 pub fn setfsperm(s: &mut Session, arg: &[u8]) -> CmdResult {
     let (id, mask, path) = fmt::parse_setfsperm(arg).map_err(|e| arg_failure(e, Failed::SetFsPerm))?;
     let dir = managed_dir(s, path, Failed::SetFsPerm)?;
     let me = s.secfs.id();
+    let euid = sys::geteuid();
+    let owns = euid == 0 || sys::fstat(dir.as_fd()).is_ok_and(|st| st.st_uid == euid);
     secfs::update(dir.as_fd(), |perms| {
+        if perms.is_empty() && !owns {
+            return Err(());
+        }
         if !perms.is_empty() && !perms.own_entry_allows(me, fmt::SETPERM) {
             return Err(());
         }

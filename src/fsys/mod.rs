@@ -22,6 +22,7 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Longest argument path accepted (PATH_MAX).
 pub const MAX_PATH: usize = 4096;
@@ -55,6 +56,10 @@ pub enum FsError {
     NoSpace,
     /// The path names TFPSFS metadata, which no command may reach.
     Reserved,
+    /// A new name holds a control character (newline, CR, tab…): refused on
+    /// creation, so no name can forge a line of a listing (decisions in
+    /// doc/compatibility.md). Each command answers it with its own code.
+    BadName,
     /// Any other OS error.
     Other(io::Error),
 }
@@ -105,6 +110,7 @@ impl std::fmt::Display for FsError {
             FsError::NotRegular => write!(f, "not a regular file"),
             FsError::NoSpace => write!(f, "no space"),
             FsError::Reserved => write!(f, "names secure-FS metadata"),
+            FsError::BadName => write!(f, "a new name with a control character"),
             FsError::Other(e) => write!(f, "{e}"),
         }
     }
@@ -112,10 +118,100 @@ impl std::fmt::Display for FsError {
 
 /// A normalised path relative to the root: components without `.`, `..` or `/`.
 /// Empty means the root itself.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+///
+/// A path may be *pinned* ([`Root::pin`]): its directory was opened once, and
+/// every [`Root`] operation on it then acts through that descriptor instead of
+/// looking the name up again from the root. A permission judged on the pinned
+/// directory is thus a permission on the directory acted in, whatever another
+/// client renames in between. Equality and the text ignore the pin.
+#[derive(Clone, Default)]
 pub struct RelPath {
     comps: Vec<Vec<u8>>,
+    pin: Option<Arc<Pin>>,
 }
+
+impl PartialEq for RelPath {
+    fn eq(&self, other: &Self) -> bool {
+        self.comps == other.comps
+    }
+}
+
+impl Eq for RelPath {}
+
+impl std::fmt::Debug for RelPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RelPath({:?}", String::from_utf8_lossy(&self.to_bytes()))?;
+        if self.pin.is_some() {
+            write!(f, ", pinned")?;
+        }
+        write!(f, ")")
+    }
+}
+
+/// What a pinned path holds (see [`RelPath`]).
+#[derive(Debug)]
+pub enum Pin {
+    /// The directory did not resolve when the path was pinned: every operation
+    /// fails with this errno, as it would have then (a later lookup by name could
+    /// find another directory there, never judged).
+    Missing(i32),
+    /// The final component `name` in the directory `dir`.
+    At(Entry),
+    /// The path is exactly this directory (the parent of a pinned path).
+    Dir(OwnedFd),
+}
+
+/// A pinned final component (see [`Pin::At`]).
+#[derive(Debug)]
+pub struct Entry {
+    /// The directory the name lives in (O_PATH, opened beneath the root).
+    pub dir: OwnedFd,
+    /// The final component.
+    pub name: CString,
+    /// What the name led to when pinned, if a directory (O_PATH, symlinks
+    /// followed): operations on the path as a directory act on this one.
+    pub object: Option<OwnedFd>,
+    /// When the name was a symlink: where it led (its directory and final name,
+    /// themselves pinned), or the errno of a link that leads nowhere allowed.
+    /// Operations that follow links act there; name-level ones on the link.
+    pub follow: Option<Result<(OwnedFd, CString), i32>>,
+}
+
+impl Entry {
+    /// Where operations that follow a final symlink act.
+    fn followed(&self) -> Result<(BorrowedFd<'_>, &CStr), FsError> {
+        match &self.follow {
+            None => Ok((self.dir.as_fd(), &self.name)),
+            Some(Ok((d, n))) => Ok((d.as_fd(), n)),
+            Some(Err(errno)) => Err(errno_error(*errno)),
+        }
+    }
+}
+
+fn errno_error(errno: i32) -> FsError {
+    FsError::from_io(io::Error::from_raw_os_error(errno))
+}
+
+fn errno_of(e: &FsError) -> i32 {
+    match e {
+        FsError::Escape => libc::EXDEV,
+        FsError::Invalid => libc::EINVAL,
+        FsError::NotFound => libc::ENOENT,
+        FsError::Access | FsError::Reserved => libc::EACCES,
+        FsError::BadName => libc::EINVAL,
+        FsError::Exists => libc::EEXIST,
+        FsError::NotDir => libc::ENOTDIR,
+        FsError::IsDir => libc::EISDIR,
+        FsError::NotEmpty => libc::ENOTEMPTY,
+        FsError::NotRegular => libc::ENXIO,
+        FsError::NoSpace => libc::ENOSPC,
+        FsError::Other(e) => e.raw_os_error().unwrap_or(libc::EIO),
+    }
+}
+
+/// How many symlinks [`Root::pin`] follows for one path before it gives up
+/// (ELOOP), as the kernel's own bound keeps a loop of links from running for ever.
+const MAX_LINKS: usize = 16;
 
 impl RelPath {
     /// Normalises a client argument. `..` pops a component; one above the root is
@@ -140,7 +236,7 @@ impl RelPath {
                 c => comps.push(c.to_vec()),
             }
         }
-        Ok(RelPath { comps })
+        Ok(RelPath { comps, pin: None })
     }
 
     /// True for the root itself.
@@ -156,17 +252,38 @@ impl RelPath {
     /// The parent (the root's parent is the root: callers check [`is_root`] first).
     ///
     /// [`is_root`]: RelPath::is_root
+    ///
+    /// The parent of a pinned path is pinned to the very directory the path's
+    /// name was judged in.
     pub fn parent(&self) -> RelPath {
         let mut comps = self.comps.clone();
         comps.pop();
-        RelPath { comps }
+        let pin = match self.pin.as_deref() {
+            Some(Pin::At(e)) => e.dir.try_clone().ok().map(|d| Arc::new(Pin::Dir(d))),
+            Some(Pin::Missing(errno)) => Some(Arc::new(Pin::Missing(*errno))),
+            _ => None,
+        };
+        RelPath { comps, pin }
     }
 
-    /// This path with one more component.
+    /// This path with one more component (not pinned: a new name is looked up).
     pub fn join(&self, name: &[u8]) -> RelPath {
         let mut comps = self.comps.clone();
         comps.push(name.to_vec());
-        RelPath { comps }
+        RelPath { comps, pin: None }
+    }
+
+    /// The pin, if [`Root::pin`] made one.
+    pub fn pinned(&self) -> Option<&Pin> {
+        self.pin.as_deref()
+    }
+
+    /// The same path without its pin: looked up by name again.
+    pub fn unpinned(&self) -> RelPath {
+        RelPath {
+            comps: self.comps.clone(),
+            pin: None,
+        }
     }
 
     /// The components.
@@ -250,8 +367,119 @@ impl Root {
     }
 
     /// Opens `p` beneath the root, following symlinks only while they stay inside.
+    /// A pinned path opens through its pin (`O_NOFOLLOW` opens the link itself).
     pub fn open(&self, p: &RelPath, flags: i32, mode: u32) -> Result<OwnedFd, FsError> {
-        Ok(sys::openat2_beneath(self.fd(), &p.to_cstring(), flags, mode)?)
+        if flags & libc::O_CREAT != 0 && p.name().is_some_and(has_control) {
+            return Err(FsError::BadName);
+        }
+        let Some(pin) = p.pin.as_deref() else {
+            return Ok(sys::openat2_beneath(self.fd(), &p.to_cstring(), flags, mode)?);
+        };
+        match pin {
+            Pin::Missing(errno) => Err(errno_error(*errno)),
+            Pin::Dir(d) => reopen_dir(d.as_fd(), flags),
+            Pin::At(e) => {
+                let (dir, name) = if flags & libc::O_NOFOLLOW != 0 {
+                    (e.dir.as_fd(), e.name.as_c_str())
+                } else if let Some(o) = &e.object {
+                    return reopen_dir(o.as_fd(), flags);
+                } else {
+                    e.followed()?
+                };
+                let fd = sys::openat2_beneath_nolinks(dir, name, flags, mode)?;
+                // Not a directory when judged: a directory renamed onto the name
+                // since then was never judged, and is not entered.
+                if e.object.is_none()
+                    && flags & libc::O_NOFOLLOW == 0
+                    && Kind::of(&sys::fstat(fd.as_fd())?) == Kind::Dir
+                {
+                    return Err(FsError::NotFound);
+                }
+                Ok(fd)
+            }
+        }
+    }
+
+    /// Pins `p` (see [`RelPath`]): opens its directory beneath the root once,
+    /// notes what the final name is (a directory is opened too; a symlink is
+    /// followed, by its text relative to the link's path, each step pinned
+    /// alike), and returns the path with those descriptors. Never fails: a
+    /// directory that does not resolve is pinned as missing.
+    pub fn pin(&self, p: &RelPath) -> RelPath {
+        let Some(name) = p.name() else {
+            return p.unpinned();
+        };
+        let entry = match self
+            .dir_handle(&p.parent().unpinned())
+            .and_then(|dir| Ok((dir, cname(name)?)))
+        {
+            Ok((dir, name)) => self.entry(dir, name, p, 0),
+            Err(e) => Pin::Missing(errno_of(&e)),
+        };
+        RelPath {
+            comps: p.comps.clone(),
+            pin: Some(Arc::new(entry)),
+        }
+    }
+
+    /// The pin of `name` in `dir`, which `p` names; `hops` links followed so far.
+    fn entry(&self, dir: OwnedFd, name: CString, p: &RelPath, hops: usize) -> Pin {
+        let st = sys::fstatat(dir.as_fd(), &name, false);
+        let mut e = Entry {
+            dir,
+            name,
+            object: None,
+            follow: None,
+        };
+        match st {
+            Ok(st) if Kind::of(&st) == Kind::Dir => {
+                e.object = sys::openat_nofollow(e.dir.as_fd(), &e.name, libc::O_PATH | libc::O_DIRECTORY, 0).ok();
+            }
+            Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFLNK => {
+                let target = self.link_target(&e, p, hops);
+                e.follow = Some(match target {
+                    Ok(Pin::At(t)) => {
+                        e.object = t.object;
+                        match t.follow {
+                            Some(f) => f,
+                            None => Ok((t.dir, t.name)),
+                        }
+                    }
+                    Ok(Pin::Missing(errno)) => Err(errno),
+                    Ok(Pin::Dir(d)) => {
+                        e.object = Some(d);
+                        Err(libc::EISDIR)
+                    }
+                    Err(errno) => Err(errno),
+                });
+            }
+            _ => {}
+        }
+        Pin::At(e)
+    }
+
+    /// Where the symlink `e` (named by `p`) leads, pinned. An absolute link, one
+    /// climbing above the root, or too many links are refused as the kernel's
+    /// `RESOLVE_BENEATH` refuses them.
+    fn link_target(&self, e: &Entry, p: &RelPath, hops: usize) -> Result<Pin, i32> {
+        if hops >= MAX_LINKS {
+            return Err(libc::ELOOP);
+        }
+        let text = sys::readlinkat(e.dir.as_fd(), &e.name).map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+        if text.first() == Some(&b'/') {
+            return Err(libc::EXDEV);
+        }
+        let mut joined = p.parent().to_bytes();
+        joined.push(b'/');
+        joined.extend_from_slice(&text);
+        // the metadata mark is refused for links too: no link reaches it either
+        let q = RelPath::parse(&joined).map_err(|e| errno_of(&e))?;
+        let Some(name) = q.name() else {
+            return Ok(Pin::Dir(self.dir_handle(&q).map_err(|e| errno_of(&e))?));
+        };
+        let dir = self.dir_handle(&q.parent()).map_err(|e| errno_of(&e))?;
+        let name = cname(name).map_err(|e| errno_of(&e))?;
+        Ok(self.entry(dir, name, &q, hops + 1))
     }
 
     /// Opens a regular file beneath the root: the one way every command opens a
@@ -274,8 +502,24 @@ impl Root {
     /// name: `Err(Invalid)`.
     pub fn parent(&self, p: &RelPath) -> Result<(OwnedFd, CString), FsError> {
         let name = p.name().ok_or(FsError::Invalid)?;
-        let dir = self.dir_handle(&p.parent())?;
-        Ok((dir, cname(name)?))
+        match p.pin.as_deref() {
+            Some(Pin::At(e)) => Ok((e.dir.try_clone()?, e.name.clone())),
+            Some(Pin::Missing(errno)) => Err(errno_error(*errno)),
+            // the directory itself is pinned, not its parent: looked up by name
+            Some(Pin::Dir(_)) | None => {
+                let dir = self.dir_handle(&p.parent().unpinned())?;
+                Ok((dir, cname(name)?))
+            }
+        }
+    }
+
+    /// [`Root::parent`] for a name about to be created (or renamed onto):
+    /// refuses a name with a control character ([`FsError::BadName`]).
+    pub fn parent_new(&self, p: &RelPath) -> Result<(OwnedFd, CString), FsError> {
+        if p.name().is_some_and(has_control) {
+            return Err(FsError::BadName);
+        }
+        self.parent(p)
     }
 
     /// stat, following symlinks inside the root.
@@ -288,6 +532,9 @@ impl Root {
     pub fn lstat(&self, p: &RelPath) -> Result<libc::stat, FsError> {
         if p.is_root() {
             return Ok(sys::fstat(self.fd())?);
+        }
+        if let Some(Pin::Dir(d)) = p.pin.as_deref() {
+            return Ok(sys::fstat(d.as_fd())?);
         }
         let (dir, name) = self.parent(p)?;
         Ok(sys::fstatat(dir.as_fd(), &name, false)?)
@@ -329,6 +576,19 @@ impl Root {
     }
 }
 
+/// Opens a pinned directory again with `flags`: `.` beneath it, never a name.
+fn reopen_dir(dir: BorrowedFd<'_>, flags: i32) -> Result<OwnedFd, FsError> {
+    if flags & (libc::O_CREAT | libc::O_EXCL) == libc::O_CREAT | libc::O_EXCL {
+        return Err(FsError::Exists);
+    }
+    Ok(sys::openat_nofollow(
+        dir,
+        c".",
+        flags & !(libc::O_CREAT | libc::O_NOFOLLOW),
+        0,
+    )?)
+}
+
 /// Added to every data open: the open of a FIFO (or a device) returns at once
 /// instead of waiting for a peer that may never come.
 const NONBLOCKING_OPEN: i32 = libc::O_NONBLOCK | libc::O_NOCTTY;
@@ -358,6 +618,19 @@ fn regular_only(opened: Result<OwnedFd, FsError>) -> Result<(File, libc::stat), 
     }
     sys::clear_nonblock(fd.as_fd())?;
     Ok((File::from(fd), st))
+}
+
+/// True if `name` holds a control character (C0 or DEL), which no new name may.
+pub fn has_control(name: &[u8]) -> bool {
+    name.iter().any(|&b| b < 0x20 || b == 0x7f)
+}
+
+/// What a listing shows of a name: each control character as `?` (as `ls -q`
+/// does), so a name made outside the protocol cannot forge a line.
+pub fn shown_name(name: &mut [u8]) {
+    for b in name.iter_mut().filter(|b| **b < 0x20 || **b == 0x7f) {
+        *b = b'?';
+    }
 }
 
 /// True for a secure directory's name (`*.sd`), which listings and tree walks hide.

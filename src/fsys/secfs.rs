@@ -16,7 +16,7 @@
 //! component containing [`META_MARK`] and every walk hides them.
 #![forbid(unsafe_code)]
 
-use super::{FsError, RelPath, Root};
+use super::{FsError, Pin, RelPath, Root};
 use crate::sys;
 use crate::wire::secfs::{Perms, CONTENT_BITS, MAX_META};
 use std::ffi::CStr;
@@ -110,29 +110,40 @@ pub fn permits(dir: BorrowedFd<'_>, id: Option<&[u8]>, need: Option<u32>) -> boo
     }
 }
 
-/// The TFPSFS check for one path a command names. The directory a command "is
-/// executed in" is the path itself when it is a directory, else its parent (the
-/// reference's rule); an entry-level operation on a directory (remove, rename,
-/// stat, chmod it…) also answers to the parent it lives in, so a secure
-/// directory's RMDIR bit guards its subdirectories (the reference checked only the
-/// subdirectory itself). Listing a directory answers to that directory alone. A
-/// path that does not resolve is left to the command, which fails on it anyway.
-pub fn check_path(root: &Root, p: &RelPath, id: Option<&[u8]>, need: Option<u32>) -> Result<(), FsError> {
-    let denied = |d: &OwnedFd| !permits(d.as_fd(), id, need);
+/// The TFPSFS check for one path a command names, made on the descriptors of
+/// a path pinned by [`Root::pin`], through which the command then acts: no
+/// rename between the check and the use can swap the directory judged. The
+/// directory a command "is executed in" is the path itself when it is a
+/// directory, else its parent (the reference's rule); an entry-level operation
+/// on a directory (remove, rename, stat, chmod it…) also answers to the parent
+/// it lives in, so a secure directory's RMDIR bit guards its subdirectories
+/// (the reference checked only the subdirectory itself). Listing a directory
+/// answers to that directory alone. A symlink answers to the directory it lives
+/// in and to the one it leads to. A path whose directory does not resolve is
+/// left to the command, which fails on its pin anyway.
+pub fn judge(root: &Root, p: &RelPath, id: Option<&[u8]>, need: Option<u32>) -> Result<(), FsError> {
+    let denied = |d: BorrowedFd<'_>| !permits(d, id, need);
     let content_only = need.is_some_and(|n| n != 0 && n & !CONTENT_BITS == 0);
-    // not a directory, missing, or a link out of the root: the command resolves
-    // (and refuses) it itself; only its parent is judged here
-    if let Ok(d) = root.dir_handle(p) {
-        if denied(&d) {
-            return Err(FsError::Access);
+    let refuse = |d: BorrowedFd<'_>| if denied(d) { Err(FsError::Access) } else { Ok(()) };
+    match p.pinned() {
+        None if p.is_root() => refuse(root.fd()),
+        // only pinned paths are acted on safely: judge nothing else as allowed
+        None => Err(FsError::Access),
+        Some(Pin::Missing(_)) => Ok(()),
+        Some(Pin::Dir(d)) => refuse(d.as_fd()),
+        Some(Pin::At(e)) => {
+            if let Some(o) = &e.object {
+                refuse(o.as_fd())?;
+                if content_only {
+                    return Ok(());
+                }
+            }
+            refuse(e.dir.as_fd())?;
+            match &e.follow {
+                Some(Ok((d, _))) => refuse(d.as_fd()),
+                _ => Ok(()),
+            }
         }
-        if p.is_root() || content_only {
-            return Ok(());
-        }
-    }
-    match root.dir_handle(&p.parent()) {
-        Ok(d) if denied(&d) => Err(FsError::Access),
-        _ => Ok(()),
     }
 }
 

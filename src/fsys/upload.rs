@@ -102,7 +102,7 @@ impl Upload {
     /// of that size that bypass the page cache (see [`super::direct`]); `sync`
     /// makes the commit durable.
     pub fn begin(root: &Root, p: &RelPath, direct_min: usize, sync: bool) -> Result<Upload, FsError> {
-        let (dir, name) = root.parent(p)?;
+        let (dir, name) = root.parent_new(p)?;
         if proc_fd().is_some() {
             match sys::openat_nofollow(dir.as_fd(), c".", libc::O_WRONLY | libc::O_TMPFILE, 0o644) {
                 Ok(fd) => return Ok(Upload::new(fd, dir, name, Temp::Anonymous, direct_min, sync)),

@@ -167,6 +167,7 @@ impl Lister {
             self.budget -= 1;
             let mut rel = top.prefix.clone();
             rel.extend_from_slice(&name);
+            let line_start = out.len();
             match &self.style {
                 Style::Tagged => out.extend_from_slice(match kind {
                     Kind::Dir => b"D: ",
@@ -176,6 +177,9 @@ impl Lister {
                 Style::Rooted { prefix } => out.extend_from_slice(prefix),
             }
             out.extend_from_slice(&rel);
+            // the line so far: tag or prefix (the listed directory's own name may
+            // hold one too) and the name
+            super::shown_name(&mut out[line_start..]);
             if kind == Kind::Dir {
                 out.push(b'/');
             }

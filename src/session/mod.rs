@@ -147,7 +147,9 @@ pub struct Session {
 }
 
 impl Session {
-    /// Normalises a path argument and applies TFPSFS to it; any malformed or
+    /// Normalises a path argument, pins it ([`crate::fsys::Root::pin`]: the
+    /// command then acts through the descriptors judged, never a second lookup by
+    /// name) and applies TFPSFS to it; any malformed or
     /// escaping path, any path naming secure-FS metadata and any path the running
     /// command may not use in a secure directory is `FAILED 1` (the reference's
     /// answer when its path check refuses). Every client path passes here, so the
@@ -157,11 +159,10 @@ impl Session {
             debug!("{} path refused: {e}", self.peer);
             Failed::AccessDenied
         })?;
-        self.secfs.check(&self.root, &p).map_err(|e| {
+        self.secfs.pin(&self.root, &p).map_err(|e| {
             info!("{} path refused by TFPSFS: {e}", self.peer);
             Failed::AccessDenied
-        })?;
-        Ok(p)
+        })
     }
 
     /// LOCK check on a directory itself.
