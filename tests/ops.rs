@@ -166,6 +166,50 @@ fn control_socket_sessions_kick_ban_stats() {
     );
 }
 
+/// Every request gets its whole answer and `tfd ctl` exits at once: the answer
+/// ends with the connection, which the listener ends itself (a reload forks a
+/// key process that once inherited the connection and held it open, so `ctl
+/// reload` waited for its 10 s timeout and failed with EAGAIN).
+#[test]
+fn ctl_answers_every_request_and_exits_at_once() {
+    let dir = tempdir("ctl-close");
+    let sock = dir.join("ctl.sock");
+    let srv = Server::start_with(&format!("control_socket {}\n", sock.display()));
+    let _c = srv.client();
+    // (request, exit code, text the answer holds)
+    let cases: &[(&[&str], i32, &str)] = &[
+        (&["reload"], 0, "ok: reload done"),
+        (&["reload"], 0, "ok: reload done"),
+        (&["sessions"], 0, "PID\t"),
+        (&["stats"], 0, "uptime_s"),
+        (&["metrics"], 0, "# TYPE"),
+        (&["kick", "192.0.2.9"], 0, "ok: kicked 0 session(s)"),
+        (&["ban", "192.0.2.9", "1m"], 0, "ok: banned 192.0.2.9"),
+        (&["unban", "192.0.2.9"], 0, "ok: unbanned 192.0.2.9"),
+        (&["kick", "999999"], 2, "error: no session with pid 999999"),
+        (&["frobnicate"], 2, "error: unknown request"),
+    ];
+    for (req, code, says) in cases {
+        let t = Instant::now();
+        let o = Command::new(env!("CARGO_BIN_EXE_tfd"))
+            .arg("ctl")
+            .arg("--socket")
+            .arg(&sock)
+            .args(*req)
+            .output()
+            .unwrap();
+        let took = t.elapsed();
+        let out = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+        assert!(
+            took < Duration::from_secs(3),
+            "ctl {req:?} took {took:?} (the 10 s timeout is not a way to end an answer): {out}"
+        );
+        assert_eq!(o.status.code(), Some(*code), "ctl {req:?}: {out}");
+        assert!(out.contains(says), "ctl {req:?}: {out}");
+    }
+    wait_log(&srv, "configuration reloaded");
+}
+
 #[test]
 fn daemon_mode_detaches_and_writes_a_pidfile() {
     let dir = tempdir("daemon");

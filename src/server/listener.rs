@@ -68,6 +68,9 @@ struct Listener {
     respawn_udp_at: Option<Instant>,
     /// The admin control socket.
     control: Option<std::os::unix::net::UnixListener>,
+    /// The control connection being answered, which a helper forked meanwhile
+    /// (a reload starts a key process) must not inherit.
+    control_conn: Option<std::os::fd::RawFd>,
     /// Addresses banned through the control socket.
     bans: super::control::Bans,
     /// When the listener started, and what it has seen since.
@@ -276,6 +279,7 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
         respawn_keys_at: None,
         respawn_udp_at: None,
         control,
+        control_conn: None,
         bans: Default::default(),
         started: Instant::now(),
         accepted: 0,
@@ -333,6 +337,7 @@ impl Listener {
         let mut fds: Vec<_> = self.listeners.iter().map(|l| l.as_raw_fd()).collect();
         fds.extend(self.udp.sockets.iter().map(|s| s.as_raw_fd()));
         fds.extend(self.control.iter().map(|c| c.as_raw_fd()));
+        fds.extend(self.control_conn);
         fds.push(self.sig_rx.as_raw_fd());
         fds.extend(self.ctx.keys.raw_fd());
         fds.extend(self.ctx.fai.raw_fd());
@@ -563,24 +568,30 @@ impl Listener {
 
     /// Answers one admin request on the control socket.
     fn serve_control(&mut self) {
-        use super::control::{self, Request};
         let Some(listener) = &self.control else { return };
         let conn = match listener.accept() {
             Ok((c, _)) => c,
             Err(_) => return,
         };
-        let line = match control::read_request(&conn) {
+        self.control_conn = Some(std::os::fd::AsRawFd::as_raw_fd(&conn));
+        self.answer_control(&conn);
+        self.control_conn = None;
+    }
+
+    fn answer_control(&mut self, conn: &std::os::unix::net::UnixStream) {
+        use super::control::{self, Request};
+        let line = match control::read_request(conn) {
             Ok(l) => l,
             Err(e) => {
                 warn!("control: {e}");
-                control::respond(&conn, &format!("error: {e}"));
+                control::respond(conn, &format!("error: {e}"));
                 return;
             }
         };
         let req = match control::parse(&line) {
             Ok(r) => r,
             Err(e) => {
-                control::respond(&conn, &format!("error: {e}"));
+                control::respond(conn, &format!("error: {e}"));
                 return;
             }
         };
@@ -629,7 +640,7 @@ impl Listener {
                 self.udp_pid
             ),
         };
-        control::respond(&conn, &text);
+        control::respond(conn, &text);
     }
 
     /// Ends every session from `ip`; returns how many.
