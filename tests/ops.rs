@@ -210,6 +210,64 @@ fn ctl_answers_every_request_and_exits_at_once() {
     wait_log(&srv, "configuration reloaded");
 }
 
+/// `ctl sessions` names the LOGIN user of a session and the uid it runs as,
+/// from the moment LOGIN answers (it once showed `root`, the identity before
+/// LOGIN, until the session's next command, and never the LOGIN name).
+#[test]
+fn ctl_sessions_shows_the_login_name_and_the_uid() {
+    if !is_root() {
+        eprintln!("skipped: needs root (multi-user mode)");
+        return;
+    }
+    let (uid, _) = ensure_system_user("tfdops1", &[]);
+    let db = login_userdb("ops-userdb", "olga", "tfdops1", "olga pw");
+    let dir = tempdir("ctl-login");
+    let sock = dir.join("ctl.sock");
+    let srv = Server::start_opts(Opts {
+        extra: &format!("userdb {db}\ncontrol_socket {}\n", sock.display()),
+        default_user: false,
+        ..Default::default()
+    });
+    let sessions = || {
+        let (ok, out) = ctl(&srv, &sock, &["sessions"]);
+        assert!(ok, "{out}");
+        out
+    };
+    // the (LOGIN, UID) columns of `pid`'s row, by the header's names
+    let columns = |out: &str, pid: i32| -> (String, String) {
+        let header: Vec<&str> = out.lines().next().unwrap_or("").split('\t').collect();
+        let line = out
+            .lines()
+            .find(|l| l.split('\t').next() == Some(&pid.to_string()))
+            .unwrap_or_else(|| panic!("no row for {pid}:\n{out}"));
+        let fields: Vec<&str> = line.split('\t').collect();
+        assert_eq!(fields.len(), header.len(), "{out}");
+        let col = |name: &str| {
+            let i = header
+                .iter()
+                .position(|h| *h == name)
+                .unwrap_or_else(|| panic!("no {name} column:\n{out}"));
+            fields[i].to_string()
+        };
+        (col("LOGIN"), col("UID"))
+    };
+    let mut c = srv.client();
+    let pid = srv.session_pid();
+    let before = sessions();
+    assert_ok(c.call("LOGIN", b"olga olga pw").unwrap());
+    let after = sessions();
+    let row = after
+        .lines()
+        .find(|l| l.starts_with(&format!("{pid}\t")))
+        .unwrap_or_default();
+    assert!(
+        row.contains("olga") && row.contains("tfdops1") && !row.contains("root"),
+        "the LOGIN name and the system user after LOGIN:\n{after}"
+    );
+    assert_eq!(columns(&after, pid), ("olga".to_string(), uid.to_string()), "{after}");
+    assert_eq!(columns(&before, pid).0, "-", "no LOGIN yet:\n{before}");
+}
+
 #[test]
 fn daemon_mode_detaches_and_writes_a_pidfile() {
     let dir = tempdir("daemon");

@@ -657,13 +657,14 @@ impl Listener {
         pids.len()
     }
 
-    /// One line per session: pid, peer, user, start time, bytes, current command.
+    /// One line per session: pid, peer, LOGIN name (`-` without one), the
+    /// system user and uid it runs as, start time, bytes, current command.
     fn sessions_text(&self) -> String {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        let mut out = String::from("PID\tPEER\tUSER\tSINCE\tSECONDS\tBYTES_IN\tBYTES_OUT\tCOMMAND\n");
+        let mut out = String::from("PID\tPEER\tLOGIN\tUSER\tUID\tSINCE\tSECONDS\tBYTES_IN\tBYTES_OUT\tCOMMAND\n");
         let mut slots = self.ctx.registry.snapshot();
         slots.sort_by_key(|s| s.pid);
         for s in slots.iter().filter(|s| self.children.contains_key(&(s.pid as i32))) {
@@ -676,10 +677,17 @@ impl Listener {
                 .unwrap_or_default()
                 .replace(' ', "T");
             out.push_str(&format!(
-                "{}\t{}\t{}\t{}Z\t{}\t{}\t{}\t{}\n",
+                "{}\t{}\t{}\t{}\t{}\t{}Z\t{}\t{}\t{}\t{}\n",
                 s.pid,
                 s.peer,
+                if s.login.is_empty() {
+                    "-".to_string()
+                } else {
+                    // one row per session, whatever a name holds
+                    s.login.replace(|c: char| c.is_control(), "?")
+                },
                 user,
+                s.uid,
                 since,
                 now.saturating_sub(s.started),
                 s.bytes.0,
