@@ -330,3 +330,89 @@ fn verify_unit(root: &Path, unit: &str, bin: &str) {
     }
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The directories the unit leaves writable under `ProtectSystem=strict`:
+/// `ReadWritePaths=` (a leading `-` only makes a missing one harmless) and the
+/// directories systemd creates for `StateDirectory=`, `RuntimeDirectory=`,
+/// `LogsDirectory=` and `CacheDirectory=`.
+fn writable_under(unit: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for line in unit.lines().map(str::trim) {
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let base = match key.trim() {
+            "ReadWritePaths" => "",
+            "StateDirectory" => "/var/lib",
+            "RuntimeDirectory" => "/run",
+            "LogsDirectory" => "/var/log",
+            "CacheDirectory" => "/var/cache",
+            _ => continue,
+        };
+        for item in value.split_whitespace() {
+            let item = item.trim_start_matches(['-', '+']);
+            out.push(if base.is_empty() {
+                PathBuf::from(item)
+            } else {
+                Path::new(base).join(item)
+            });
+        }
+    }
+    out
+}
+
+/// Every path tfd writes with the shipped configuration (as it is, and with
+/// the paths its comments suggest switched on), taken from the config code
+/// (`Config::written_paths`, which falls back to the code's defaults), must be
+/// writable in the shipped unit's sandbox. The unit once had no
+/// `StateDirectory=`, so under `ProtectSystem=strict` the default `fai_dir`
+/// (/var/lib/tfd/fai) was read-only and every FAITOK failed.
+#[test]
+fn the_unit_leaves_every_path_of_the_default_config_writable() {
+    let unit = fs::read_to_string(repo().join("scripts/tfd.service")).unwrap();
+    assert!(
+        unit.contains("\nProtectSystem=strict\n"),
+        "the check assumes a read-only system"
+    );
+    let writable = writable_under(&unit);
+    let shipped = fs::read_to_string(repo().join("conf/tfd.conf")).unwrap();
+    // `#key /absolute/path` lines are the example's suggestions
+    let suggested: String = shipped
+        .lines()
+        .map(|l| match l.strip_prefix('#') {
+            Some(rest) if rest.split_whitespace().nth(1).is_some_and(|v| v.starts_with('/')) => rest,
+            _ => l,
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(suggested, shipped, "the example suggests no paths any more");
+    let mut checked = BTreeSet::new();
+    for text in [&shipped, &suggested] {
+        let cfg = tfd::config::Config::parse_str(text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let paths = cfg.written_paths();
+        assert!(paths.iter().any(|(k, _)| *k == "fai_dir"), "{paths:?}");
+        for (key, path) in paths {
+            assert!(path.is_absolute(), "{key} {}", path.display());
+            assert!(
+                writable.iter().any(|w| path.starts_with(w)),
+                "{key} {} is read-only under the unit (writable: {writable:?})",
+                path.display()
+            );
+            checked.insert(key);
+        }
+    }
+    assert!(
+        checked.contains("xferlog") && checked.contains("control_socket"),
+        "{checked:?}"
+    );
+    // --daemon (and its pidfile) is for init systems without supervision
+    assert!(!unit.contains("--daemon"), "the unit runs tfd in the foreground");
+
+    // systemd's own checks, when it is installed (no running systemd needed)
+    let root = common::tempdir("unit-verify");
+    let bin = root.join("usr/local/sbin/tfd");
+    fs::create_dir_all(bin.parent().unwrap()).unwrap();
+    fs::copy(env!("CARGO_BIN_EXE_tfd"), &bin).unwrap();
+    verify_unit(&root, &unit, "/usr/local/sbin/tfd");
+    fs::remove_dir_all(&root).unwrap();
+}

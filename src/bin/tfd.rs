@@ -47,7 +47,7 @@ fn main() -> ExitCode {
     let mut check = false;
     let mut demo_mode = false;
     let mut daemon = false;
-    let mut pidfile = PathBuf::from("/run/tfd.pid");
+    let mut pidfile = PathBuf::from(tfd::config::DEFAULT_PIDFILE);
     let mut demo_dir = PathBuf::from(demo::DEFAULT_DIR);
     let mut demo_port = demo::DEFAULT_PORT;
     if args.first().map(String::as_str) == Some("ctl") {
@@ -206,7 +206,10 @@ fn ctl(args: &[String]) -> ExitCode {
             let conf = config.unwrap_or_else(|| PathBuf::from("/etc/tfd/tfd.conf"));
             match Config::load(&conf).ok().and_then(|c| c.control_socket) {
                 Some(p) => (p, format!("control_socket of {}", conf.display())),
-                None => (PathBuf::from("/run/tfd/ctl.sock"), "the default".to_string()),
+                None => (
+                    PathBuf::from(tfd::config::DEFAULT_CONTROL_SOCKET),
+                    "the default".to_string(),
+                ),
             }
         }
     };

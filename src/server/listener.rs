@@ -245,7 +245,7 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
     });
     let control_path = match (&cfg_control, sys::geteuid() == 0 && !opts.serve_as_self) {
         (Some(p), _) => Some(p.clone()),
-        (None, true) => Some(PathBuf::from("/run/tfd/ctl.sock")),
+        (None, true) => Some(PathBuf::from(crate::config::DEFAULT_CONTROL_SOCKET)),
         (None, false) => None,
     };
     let control = match &control_path {
