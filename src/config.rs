@@ -735,7 +735,7 @@ impl Config {
         config.control_socket = config.control_socket.take().map(|p| base.join(p));
         config.source = Some(source);
         config.check(&file, &lines)?;
-        if is_placeholder(&config.hash) {
+        if is_placeholder_hash(&config.hash) {
             return Err(ConfigError::InvalidValue {
                 file,
                 line: lines.get("hash").copied(),
@@ -1583,8 +1583,9 @@ fn inline_comment(value: &str) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
-/// The example config's `hash CHANGE-ME-...` and its spellings.
-fn is_placeholder(hash: &str) -> bool {
+/// The example config's `hash CHANGE-ME-...` and its spellings (which
+/// `tfd --init-secrets` replaces with a random hash).
+pub fn is_placeholder_hash(hash: &str) -> bool {
     let h = hash.to_ascii_lowercase().replace(['-', '_', ' '], "");
     h.contains("changeme") || h.contains("changethis")
 }

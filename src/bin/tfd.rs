@@ -8,6 +8,7 @@ use tfd::server::{self, demo, RunOptions};
 
 const USAGE: &str = "\
 usage: tfd [-c FILE] [--check-config] [--daemon [--pidfile PATH]]
+       tfd [-c FILE] --init-secrets
        tfd demo [--dir DIR] [--port PORT] [--check-config]
        tfd ctl [-c FILE] [--socket PATH] REQUEST
        tfd -h | --help
@@ -15,6 +16,10 @@ usage: tfd [-c FILE] [--check-config] [--daemon [--pidfile PATH]]
 
   -c, --config FILE   configuration file (default /etc/tfd/tfd.conf)
       --check-config  validate the configuration (and key) and exit
+      --init-secrets  make what the configuration lacks, then exit: a random hash in
+                      place of the example's placeholder, the key at privkey_file and
+                      pub.pem beside it; nothing that exists is changed (the systemd
+                      unit runs it before every start, so a package carries no secret)
       --daemon        detach (double fork, setsid, stdio on /dev/null) and write a pidfile;
                       for init systems without supervision (systemd: run in the foreground)
       --pidfile PATH  with --daemon (default /run/tfd.pid)
@@ -45,6 +50,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut config = PathBuf::from("/etc/tfd/tfd.conf");
     let mut check = false;
+    let mut init_secrets = false;
     let mut demo_mode = false;
     let mut daemon = false;
     let mut pidfile = PathBuf::from(tfd::config::DEFAULT_PIDFILE);
@@ -61,6 +67,7 @@ fn main() -> ExitCode {
                 None => return fail("-c needs a file"),
             },
             "--check-config" => check = true,
+            "--init-secrets" => init_secrets = true,
             "--daemon" => daemon = true,
             "--pidfile" => match it.next() {
                 Some(v) => pidfile = PathBuf::from(v),
@@ -85,6 +92,19 @@ fn main() -> ExitCode {
             }
             other => return fail(format!("unknown argument {other:?}\n{USAGE}")),
         }
+    }
+    if init_secrets {
+        return match tfd::server::secrets::init(&config) {
+            Ok(done) if done.is_empty() => {
+                println!("tfd: {}: hash and key already in place", config.display());
+                ExitCode::SUCCESS
+            }
+            Ok(done) => {
+                done.iter().for_each(|d| println!("tfd: {d}"));
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(format!("--init-secrets: {e}")),
+        };
     }
     init_logging();
     if demo_mode {
