@@ -208,6 +208,8 @@ fn ctl_answers_every_request_and_exits_at_once() {
         assert!(out.contains(says), "ctl {req:?}: {out}");
     }
     wait_log(&srv, "configuration reloaded");
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `ctl sessions` names the LOGIN user of a session and the uid it runs as,
@@ -266,6 +268,12 @@ fn ctl_sessions_shows_the_login_name_and_the_uid() {
     );
     assert_eq!(columns(&after, pid), ("olga".to_string(), uid.to_string()), "{after}");
     assert_eq!(columns(&before, pid).0, "-", "no LOGIN yet:\n{before}");
+    drop(c);
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Some(db_dir) = std::path::Path::new(&db).parent() {
+        let _ = std::fs::remove_dir_all(db_dir);
+    }
 }
 
 #[test]
