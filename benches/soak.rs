@@ -974,7 +974,8 @@ fn ctl_sessions(bin: &Path, sock: &Path) -> Result<Vec<(i32, u16, String)>, Stri
             let f: Vec<&str> = l.split('\t').collect();
             let pid = f.first()?.parse().ok()?;
             let port = f.get(1)?.rsplit(':').next()?.parse().ok()?;
-            Some((pid, port, f.get(7).unwrap_or(&"-").to_string()))
+            // COMMAND is the last column
+            Some((pid, port, f.last().unwrap_or(&"-").to_string()))
         })
         .collect())
 }

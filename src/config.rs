@@ -34,6 +34,10 @@ pub const DEFAULT_FAI_MAX_MINUTES: u32 = 360;
 const MAX_FAI_MINUTES: u64 = 525_600;
 /// Default for `fai_dir`.
 pub const DEFAULT_FAI_DIR: &str = "/var/lib/tfd/fai";
+/// Default for `control_socket` when tfd starts as root (none otherwise).
+pub const DEFAULT_CONTROL_SOCKET: &str = "/run/tfd/ctl.sock";
+/// Default for `tfd --daemon --pidfile`.
+pub const DEFAULT_PIDFILE: &str = "/run/tfd.pid";
 
 /// Default for `prelogin_timeout`.
 pub const DEFAULT_PRELOGIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -630,6 +634,23 @@ impl Config {
         parse_named(text, NO_FILE).map(|(config, _)| config)
     }
 
+    /// Every path tfd started as root with this configuration creates or writes
+    /// (not counting `--daemon`'s pidfile), with the key that sets it: a service
+    /// manager's sandbox must leave each of them writable, and
+    /// `tests/install.rs` checks the shipped unit against this list for the
+    /// shipped configuration.
+    pub fn written_paths(&self) -> Vec<(&'static str, PathBuf)> {
+        let mut out = vec![("dbdir", self.dbdir.clone()), ("fai_dir", self.fai_dir.clone())];
+        out.push((
+            "control_socket",
+            self.control_socket
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_CONTROL_SOCKET)),
+        ));
+        out.extend(self.xferlog.clone().map(|p| ("xferlog", p)));
+        out
+    }
+
     /// The key process's replay cache limits.
     pub fn replay_policy(&self) -> crate::auth::replay::ReplayPolicy {
         crate::auth::replay::ReplayPolicy {
@@ -714,7 +735,7 @@ impl Config {
         config.control_socket = config.control_socket.take().map(|p| base.join(p));
         config.source = Some(source);
         config.check(&file, &lines)?;
-        if is_placeholder(&config.hash) {
+        if is_placeholder_hash(&config.hash) {
             return Err(ConfigError::InvalidValue {
                 file,
                 line: lines.get("hash").copied(),
@@ -1562,8 +1583,9 @@ fn inline_comment(value: &str) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
-/// The example config's `hash CHANGE-ME-...` and its spellings.
-fn is_placeholder(hash: &str) -> bool {
+/// The example config's `hash CHANGE-ME-...` and its spellings (which
+/// `tfd --init-secrets` replaces with a random hash).
+pub fn is_placeholder_hash(hash: &str) -> bool {
     let h = hash.to_ascii_lowercase().replace(['-', '_', ' '], "");
     h.contains("changeme") || h.contains("changethis")
 }

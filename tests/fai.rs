@@ -438,3 +438,84 @@ fn the_issuer_is_restarted_after_it_dies() {
     let (c, _) = fai(&s.srv, &t).unwrap();
     c.end().unwrap();
 }
+
+/// A read-only file system mounted at `dir`/ro for one test; when dropped it
+/// is unmounted (lazily, so a process still inside cannot keep it) and `dir`
+/// removed.
+struct ReadOnlyMount(PathBuf);
+
+impl ReadOnlyMount {
+    fn new(dir: &std::path::Path) -> ReadOnlyMount {
+        let at = dir.join("ro");
+        fs::create_dir_all(&at).unwrap();
+        let st = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "ro,size=64k,mode=0700", "tfd-test-ro"])
+            .arg(&at)
+            .status()
+            .unwrap();
+        assert!(st.success(), "mount a read-only tmpfs at {}", at.display());
+        ReadOnlyMount(at)
+    }
+}
+
+impl Drop for ReadOnlyMount {
+    fn drop(&mut self) {
+        let st = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
+        if st.map(|s| s.success()).unwrap_or(false) {
+            if let Some(dir) = self.0.parent() {
+                let _ = fs::remove_dir_all(dir);
+            }
+        }
+    }
+}
+
+/// What the shipped unit once did to every FAITOK (`fai_dir` on a read-only
+/// file system): the issuer says at start that it cannot write its directory
+/// (it used to log "ready"), and `tf --fai` reports the server's answer (it used
+/// to guess "a root session, or FAI off").
+#[test]
+fn an_unwritable_fai_dir_is_reported_at_start_and_tf_says_what_the_server_answered() {
+    if !is_root() {
+        eprintln!("skipped: needs root (mount, a non-root session)");
+        return;
+    }
+    let dir = tempdir("fai-ro");
+    let ro = ReadOnlyMount::new(&dir);
+    let fai = ro.0.join("fai");
+    let srv = Server::start_opts(Opts {
+        extra: &format!("defusr nobody\nfai_dir {}\nfai_max_minutes 30\n", fai.display()),
+        default_user: false,
+        ..Default::default()
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !srv.log().contains("FAI issuer") {
+        assert!(std::time::Instant::now() < deadline, "{}", srv.log());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let cache = srv.dir.join("cache");
+    let out = srv
+        .tf_command(&["--fai", "echo", "hi"])
+        .env("XDG_CACHE_HOME", &cache)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let log = srv.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("FAI issuer"))
+        .unwrap_or_default()
+        .to_string();
+    let mut wrong = Vec::new();
+    if !(line.contains("ERROR") && line.contains("not writable") && line.contains(&fai.display().to_string())) {
+        wrong.push(format!("the issuer's first line: {line}"));
+    }
+    if log.contains("FAI issuer ready") {
+        wrong.push("the issuer said it was ready".to_string());
+    }
+    if !out.status.success() || !err.contains("FAILED 67") || err.contains("a root session, or FAI off") {
+        wrong.push(format!("tf: {:?}, stderr: {err}", out.status));
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}\n{log}");
+    drop(srv);
+    drop(ro);
+}

@@ -1,6 +1,6 @@
 //! scripts/install and scripts/uninstall, for real, in a scratch root
-//! (`DESTDIR`): the installed tree, modes and ownership, a config and key pair that
-//! tfd accepts, the unit (checked by `systemd-analyze verify` when it is
+//! (`DESTDIR`): the installed tree, modes and ownership, a stage without any
+//! secret, the key pair and hash the first start makes (and tfd accepts), the unit (checked by `systemd-analyze verify` when it is
 //! available), re-running both scripts, and what uninstall leaves behind with and
 //! without `--purge`. As root the staging root gets copies of the account files,
 //! so the system user is created (and removed) there, never on this machine.
@@ -114,10 +114,9 @@ fn install_and_uninstall_in_a_scratch_root() {
     let host_passwd = fs::read_to_string("/etc/passwd").unwrap();
 
     let log = install(&root, &[]);
+    // a stage holds no secret: no key, and the example's placeholder hash
     let installed = set(&[
         "etc/systemd/system/tfd.service",
-        "etc/tfd/key.pem",
-        "etc/tfd/pub.pem",
         "etc/tfd/tfd.conf",
         "usr/local/bin/tf",
         "usr/local/sbin/tfd",
@@ -135,9 +134,7 @@ fn install_and_uninstall_in_a_scratch_root() {
         fs::read(root.join("usr/local/share/man/man8/tfd.8")).unwrap(),
         fs::read(repo().join("man/tfd.8")).unwrap()
     );
-    assert_eq!(mode(&root.join("etc/tfd/key.pem")), 0o600);
     assert_eq!(mode(&root.join("etc/tfd/tfd.conf")), 0o600);
-    assert_eq!(mode(&root.join("etc/tfd/pub.pem")), 0o644);
     assert_eq!(mode(&root.join("srv/tfd")), 0o750);
     if common::is_root() {
         let (uid, gid) = staged_user(&root).unwrap_or_else(|| panic!("no user tfd in the staged passwd\n{log}"));
@@ -172,18 +169,66 @@ fn install_and_uninstall_in_a_scratch_root() {
         format!("tfd {}", env!("CARGO_PKG_VERSION"))
     );
 
-    // The config: the example with a fresh secret and sessions as tfd; with its
-    // paths moved into the scratch root (and tfd's user as defusr, if it exists
-    // here only in the staged passwd), tfd accepts it and the new key.
+    // The config: the example with sessions as tfd and its placeholder hash,
+    // which tfd refuses to serve with.
     let conf = fs::read_to_string(root.join("etc/tfd/tfd.conf")).unwrap();
     let example = fs::read_to_string(repo().join("conf/tfd.conf")).unwrap();
+    let placeholder = example.lines().find(|l| l.starts_with("hash ")).unwrap();
+    assert!(
+        conf.lines().any(|l| l == placeholder),
+        "the stage holds a hash:\n{conf}"
+    );
+    assert!(conf.lines().any(|l| l == "defusr tfd"));
+    assert_eq!(conf.lines().count(), example.lines().count());
+    assert!(log.contains("no key and no hash made"), "{log}");
+
+    // The first start on the target (the unit's ExecStartPre, here with the
+    // config's paths moved into the scratch root) makes the host's secrets.
+    let unit = fs::read_to_string(root.join("etc/systemd/system/tfd.service")).unwrap();
+    let pre = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStartPre=+"))
+        .unwrap_or_else(|| panic!("no ExecStartPre=+ in the unit:\n{unit}"));
+    assert_eq!(pre, "/usr/local/sbin/tfd -c /etc/tfd/tfd.conf --init-secrets");
+    let staged_conf = root.join("etc/tfd/tfd.conf");
+    fs::write(
+        &staged_conf,
+        conf.replace("/etc/tfd/key.pem", &root.join("etc/tfd/key.pem").display().to_string()),
+    )
+    .unwrap();
+    let first_start = || {
+        let out = Command::new(root.join("usr/local/sbin/tfd"))
+            .arg("-c")
+            .arg(&staged_conf)
+            .arg("--init-secrets")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let said = first_start();
+    assert!(said.contains("generated") && said.contains("random hash"), "{said}");
+    let conf = fs::read_to_string(&staged_conf).unwrap();
     let hash = conf.lines().find_map(|l| l.strip_prefix("hash ")).unwrap().to_string();
     assert_eq!(hash.len(), 48, "{hash}");
     assert!(hash.bytes().all(|b| b.is_ascii_hexdigit()));
-    assert!(conf.lines().any(|l| l == "defusr tfd"));
     assert_eq!(conf.lines().count(), example.lines().count());
+    assert_eq!(mode(&staged_conf), 0o600);
+    assert_eq!(mode(&root.join("etc/tfd/key.pem")), 0o600);
+    assert_eq!(mode(&root.join("etc/tfd/pub.pem")), 0o644);
+    // and the next start changes nothing
+    let secrets = |r: &Path| -> Vec<Vec<u8>> {
+        ["etc/tfd/tfd.conf", "etc/tfd/key.pem", "etc/tfd/pub.pem"]
+            .iter()
+            .map(|f| fs::read(r.join(f)).unwrap())
+            .collect()
+    };
+    let made = secrets(&root);
+    assert!(first_start().contains("already in place"));
+    assert_eq!(secrets(&root), made);
+    // tfd accepts the config (dbdir moved into the scratch root, and tfd's
+    // user as defusr, if it exists here only in the staged passwd) and the key
     let check = conf
-        .replace("/etc/tfd/key.pem", &root.join("etc/tfd/key.pem").display().to_string())
         .replace("dbdir /srv/tfd", &format!("dbdir {}", root.join("srv/tfd").display()))
         .replace("defusr tfd", "defusr root");
     let check_path = root.join("check.conf");
@@ -202,26 +247,24 @@ fn install_and_uninstall_in_a_scratch_root() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("2048 bit"));
+    let out = Command::new("openssl")
+        .args(["pkey", "-pubout", "-in"])
+        .arg(root.join("etc/tfd/key.pem"))
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, made[2], "pub.pem is the key's public half");
 
     // The unit points at the installed binary and passes systemd's own checks.
-    let unit = fs::read_to_string(root.join("etc/systemd/system/tfd.service")).unwrap();
     assert!(unit.contains("\nType=notify\n"));
     assert!(unit.contains("\nExecStart=/usr/local/sbin/tfd -c /etc/tfd/tfd.conf\n"));
     verify_unit(&root, &unit, "/usr/local/sbin/tfd");
 
     // Re-running changes nothing that was configured.
-    let before: Vec<Vec<u8>> = ["etc/tfd/tfd.conf", "etc/tfd/key.pem", "etc/tfd/pub.pem"]
-        .iter()
-        .map(|f| fs::read(root.join(f)).unwrap())
-        .collect();
+    let before = secrets(&root);
     fs::write(root.join("srv/tfd/data.txt"), "keep me").unwrap();
     let log = install(&root, &[]);
     assert!(log.contains("kept the existing /etc/tfd/tfd.conf"), "{log}");
-    let after: Vec<Vec<u8>> = ["etc/tfd/tfd.conf", "etc/tfd/key.pem", "etc/tfd/pub.pem"]
-        .iter()
-        .map(|f| fs::read(root.join(f)).unwrap())
-        .collect();
-    assert_eq!(before, after);
+    assert_eq!(before, secrets(&root));
     if common::is_root() {
         let passwd = fs::read_to_string(root.join("etc/passwd")).unwrap();
         assert_eq!(passwd.lines().filter(|l| l.starts_with("tfd:")).count(), 1);
@@ -329,4 +372,90 @@ fn verify_unit(root: &Path, unit: &str, bin: &str) {
         Err(e) => panic!("systemd-analyze: {e}"),
     }
     fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The directories the unit leaves writable under `ProtectSystem=strict`:
+/// `ReadWritePaths=` (a leading `-` only makes a missing one harmless) and the
+/// directories systemd creates for `StateDirectory=`, `RuntimeDirectory=`,
+/// `LogsDirectory=` and `CacheDirectory=`.
+fn writable_under(unit: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for line in unit.lines().map(str::trim) {
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let base = match key.trim() {
+            "ReadWritePaths" => "",
+            "StateDirectory" => "/var/lib",
+            "RuntimeDirectory" => "/run",
+            "LogsDirectory" => "/var/log",
+            "CacheDirectory" => "/var/cache",
+            _ => continue,
+        };
+        for item in value.split_whitespace() {
+            let item = item.trim_start_matches(['-', '+']);
+            out.push(if base.is_empty() {
+                PathBuf::from(item)
+            } else {
+                Path::new(base).join(item)
+            });
+        }
+    }
+    out
+}
+
+/// Every path tfd writes with the shipped configuration (as it is, and with
+/// the paths its comments suggest switched on), taken from the config code
+/// (`Config::written_paths`, which falls back to the code's defaults), must be
+/// writable in the shipped unit's sandbox. The unit once had no
+/// `StateDirectory=`, so under `ProtectSystem=strict` the default `fai_dir`
+/// (/var/lib/tfd/fai) was read-only and every FAITOK failed.
+#[test]
+fn the_unit_leaves_every_path_of_the_default_config_writable() {
+    let unit = fs::read_to_string(repo().join("scripts/tfd.service")).unwrap();
+    assert!(
+        unit.contains("\nProtectSystem=strict\n"),
+        "the check assumes a read-only system"
+    );
+    let writable = writable_under(&unit);
+    let shipped = fs::read_to_string(repo().join("conf/tfd.conf")).unwrap();
+    // `#key /absolute/path` lines are the example's suggestions
+    let suggested: String = shipped
+        .lines()
+        .map(|l| match l.strip_prefix('#') {
+            Some(rest) if rest.split_whitespace().nth(1).is_some_and(|v| v.starts_with('/')) => rest,
+            _ => l,
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(suggested, shipped, "the example suggests no paths any more");
+    let mut checked = BTreeSet::new();
+    for text in [&shipped, &suggested] {
+        let cfg = tfd::config::Config::parse_str(text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let paths = cfg.written_paths();
+        assert!(paths.iter().any(|(k, _)| *k == "fai_dir"), "{paths:?}");
+        for (key, path) in paths {
+            assert!(path.is_absolute(), "{key} {}", path.display());
+            assert!(
+                writable.iter().any(|w| path.starts_with(w)),
+                "{key} {} is read-only under the unit (writable: {writable:?})",
+                path.display()
+            );
+            checked.insert(key);
+        }
+    }
+    assert!(
+        checked.contains("xferlog") && checked.contains("control_socket"),
+        "{checked:?}"
+    );
+    // --daemon (and its pidfile) is for init systems without supervision
+    assert!(!unit.contains("--daemon"), "the unit runs tfd in the foreground");
+
+    // systemd's own checks, when it is installed (no running systemd needed)
+    let root = common::tempdir("unit-verify");
+    let bin = root.join("usr/local/sbin/tfd");
+    fs::create_dir_all(bin.parent().unwrap()).unwrap();
+    fs::copy(env!("CARGO_BIN_EXE_tfd"), &bin).unwrap();
+    verify_unit(&root, &unit, "/usr/local/sbin/tfd");
+    fs::remove_dir_all(&root).unwrap();
 }

@@ -166,6 +166,116 @@ fn control_socket_sessions_kick_ban_stats() {
     );
 }
 
+/// Every request gets its whole answer and `tfd ctl` exits at once: the answer
+/// ends with the connection, which the listener ends itself (a reload forks a
+/// key process that once inherited the connection and held it open, so `ctl
+/// reload` waited for its 10 s timeout and failed with EAGAIN).
+#[test]
+fn ctl_answers_every_request_and_exits_at_once() {
+    let dir = tempdir("ctl-close");
+    let sock = dir.join("ctl.sock");
+    let srv = Server::start_with(&format!("control_socket {}\n", sock.display()));
+    let _c = srv.client();
+    // (request, exit code, text the answer holds)
+    let cases: &[(&[&str], i32, &str)] = &[
+        (&["reload"], 0, "ok: reload done"),
+        (&["reload"], 0, "ok: reload done"),
+        (&["sessions"], 0, "PID\t"),
+        (&["stats"], 0, "uptime_s"),
+        (&["metrics"], 0, "# TYPE"),
+        (&["kick", "192.0.2.9"], 0, "ok: kicked 0 session(s)"),
+        (&["ban", "192.0.2.9", "1m"], 0, "ok: banned 192.0.2.9"),
+        (&["unban", "192.0.2.9"], 0, "ok: unbanned 192.0.2.9"),
+        (&["kick", "999999"], 2, "error: no session with pid 999999"),
+        (&["frobnicate"], 2, "error: unknown request"),
+    ];
+    for (req, code, says) in cases {
+        let t = Instant::now();
+        let o = Command::new(env!("CARGO_BIN_EXE_tfd"))
+            .arg("ctl")
+            .arg("--socket")
+            .arg(&sock)
+            .args(*req)
+            .output()
+            .unwrap();
+        let took = t.elapsed();
+        let out = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+        assert!(
+            took < Duration::from_secs(3),
+            "ctl {req:?} took {took:?} (the 10 s timeout is not a way to end an answer): {out}"
+        );
+        assert_eq!(o.status.code(), Some(*code), "ctl {req:?}: {out}");
+        assert!(out.contains(says), "ctl {req:?}: {out}");
+    }
+    wait_log(&srv, "configuration reloaded");
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `ctl sessions` names the LOGIN user of a session and the uid it runs as,
+/// from the moment LOGIN answers (it once showed `root`, the identity before
+/// LOGIN, until the session's next command, and never the LOGIN name).
+#[test]
+fn ctl_sessions_shows_the_login_name_and_the_uid() {
+    if !is_root() {
+        eprintln!("skipped: needs root (multi-user mode)");
+        return;
+    }
+    let (uid, _) = ensure_system_user("tfdops1", &[]);
+    let db = login_userdb("ops-userdb", "olga", "tfdops1", "olga pw");
+    let dir = tempdir("ctl-login");
+    let sock = dir.join("ctl.sock");
+    let srv = Server::start_opts(Opts {
+        extra: &format!("userdb {db}\ncontrol_socket {}\n", sock.display()),
+        default_user: false,
+        ..Default::default()
+    });
+    let sessions = || {
+        let (ok, out) = ctl(&srv, &sock, &["sessions"]);
+        assert!(ok, "{out}");
+        out
+    };
+    // the (LOGIN, UID) columns of `pid`'s row, by the header's names
+    let columns = |out: &str, pid: i32| -> (String, String) {
+        let header: Vec<&str> = out.lines().next().unwrap_or("").split('\t').collect();
+        let line = out
+            .lines()
+            .find(|l| l.split('\t').next() == Some(&pid.to_string()))
+            .unwrap_or_else(|| panic!("no row for {pid}:\n{out}"));
+        let fields: Vec<&str> = line.split('\t').collect();
+        assert_eq!(fields.len(), header.len(), "{out}");
+        let col = |name: &str| {
+            let i = header
+                .iter()
+                .position(|h| *h == name)
+                .unwrap_or_else(|| panic!("no {name} column:\n{out}"));
+            fields[i].to_string()
+        };
+        (col("LOGIN"), col("UID"))
+    };
+    let mut c = srv.client();
+    let pid = srv.session_pid();
+    let before = sessions();
+    assert_ok(c.call("LOGIN", b"olga olga pw").unwrap());
+    let after = sessions();
+    let row = after
+        .lines()
+        .find(|l| l.starts_with(&format!("{pid}\t")))
+        .unwrap_or_default();
+    assert!(
+        row.contains("olga") && row.contains("tfdops1") && !row.contains("root"),
+        "the LOGIN name and the system user after LOGIN:\n{after}"
+    );
+    assert_eq!(columns(&after, pid), ("olga".to_string(), uid.to_string()), "{after}");
+    assert_eq!(columns(&before, pid).0, "-", "no LOGIN yet:\n{before}");
+    drop(c);
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Some(db_dir) = std::path::Path::new(&db).parent() {
+        let _ = std::fs::remove_dir_all(db_dir);
+    }
+}
+
 #[test]
 fn daemon_mode_detaches_and_writes_a_pidfile() {
     let dir = tempdir("daemon");

@@ -99,6 +99,28 @@ impl Store {
         Ok(())
     }
 
+    /// Creates the directory if needed and checks that a token could be
+    /// written there now, by creating and removing a file: a read-only file
+    /// system (a service manager's sandbox), a full disk or a directory of the
+    /// wrong owner would otherwise show only when a client asks for a token.
+    /// (A probe left by a crash is a stale `.tmp-` file to [`Store::purge`].)
+    pub fn check_writable(&self) -> io::Result<()> {
+        self.check_dir(true)?;
+        let mut nonce = [0u8; 8];
+        openssl::rand::rand_bytes(&mut nonce).map_err(io::Error::other)?;
+        let probe = self.dir.join(format!(
+            ".tmp-probe-{}",
+            nonce.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        ));
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&probe)?;
+        fs::remove_file(&probe)
+    }
+
     fn path(&self, token: &[u8; uuid::TEXT_LEN]) -> PathBuf {
         // a v4 UUID's text is [0-9a-f-]: never a path separator or `..`
         self.dir.join(String::from_utf8_lossy(token).as_ref())

@@ -8,6 +8,7 @@ use tfd::server::{self, demo, RunOptions};
 
 const USAGE: &str = "\
 usage: tfd [-c FILE] [--check-config] [--daemon [--pidfile PATH]]
+       tfd [-c FILE] --init-secrets
        tfd demo [--dir DIR] [--port PORT] [--check-config]
        tfd ctl [-c FILE] [--socket PATH] REQUEST
        tfd -h | --help
@@ -15,6 +16,10 @@ usage: tfd [-c FILE] [--check-config] [--daemon [--pidfile PATH]]
 
   -c, --config FILE   configuration file (default /etc/tfd/tfd.conf)
       --check-config  validate the configuration (and key) and exit
+      --init-secrets  make what the configuration lacks, then exit: a random hash in
+                      place of the example's placeholder, the key at privkey_file and
+                      pub.pem beside it; nothing that exists is changed (the systemd
+                      unit runs it before every start, so a package carries no secret)
       --daemon        detach (double fork, setsid, stdio on /dev/null) and write a pidfile;
                       for init systems without supervision (systemd: run in the foreground)
       --pidfile PATH  with --daemon (default /run/tfd.pid)
@@ -45,9 +50,10 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut config = PathBuf::from("/etc/tfd/tfd.conf");
     let mut check = false;
+    let mut init_secrets = false;
     let mut demo_mode = false;
     let mut daemon = false;
-    let mut pidfile = PathBuf::from("/run/tfd.pid");
+    let mut pidfile = PathBuf::from(tfd::config::DEFAULT_PIDFILE);
     let mut demo_dir = PathBuf::from(demo::DEFAULT_DIR);
     let mut demo_port = demo::DEFAULT_PORT;
     if args.first().map(String::as_str) == Some("ctl") {
@@ -61,6 +67,7 @@ fn main() -> ExitCode {
                 None => return fail("-c needs a file"),
             },
             "--check-config" => check = true,
+            "--init-secrets" => init_secrets = true,
             "--daemon" => daemon = true,
             "--pidfile" => match it.next() {
                 Some(v) => pidfile = PathBuf::from(v),
@@ -85,6 +92,19 @@ fn main() -> ExitCode {
             }
             other => return fail(format!("unknown argument {other:?}\n{USAGE}")),
         }
+    }
+    if init_secrets {
+        return match tfd::server::secrets::init(&config) {
+            Ok(done) if done.is_empty() => {
+                println!("tfd: {}: hash and key already in place", config.display());
+                ExitCode::SUCCESS
+            }
+            Ok(done) => {
+                done.iter().for_each(|d| println!("tfd: {d}"));
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(format!("--init-secrets: {e}")),
+        };
     }
     init_logging();
     if demo_mode {
@@ -206,7 +226,10 @@ fn ctl(args: &[String]) -> ExitCode {
             let conf = config.unwrap_or_else(|| PathBuf::from("/etc/tfd/tfd.conf"));
             match Config::load(&conf).ok().and_then(|c| c.control_socket) {
                 Some(p) => (p, format!("control_socket of {}", conf.display())),
-                None => (PathBuf::from("/run/tfd/ctl.sock"), "the default".to_string()),
+                None => (
+                    PathBuf::from(tfd::config::DEFAULT_CONTROL_SOCKET),
+                    "the default".to_string(),
+                ),
             }
         }
     };

@@ -19,14 +19,16 @@ pub struct FaiCache {
 }
 
 /// How [`connect_cached`] got its session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entered {
     /// Through the Fast Access Interface with the cached token.
     Fai,
     /// The ordinary handshake (no usable token); a new token was cached.
     RsaNewToken,
-    /// The ordinary handshake; the server gave no token (root session, FAI off).
-    Rsa,
+    /// The ordinary handshake, and no token for next time; says why: what the
+    /// server answered FAITOK (its log has the reason: a root session, FAI off,
+    /// a token store it cannot write...), or why the token could not be kept.
+    Rsa(String),
 }
 
 /// `$XDG_CACHE_HOME/tf`, else `$HOME/.cache/tf`.
@@ -126,11 +128,32 @@ pub fn connect_cached(cfg: &ClientConfig, cache: &FaiCache) -> Result<(Client, E
     }
     let mut c = Client::connect(cfg)?;
     match c.faitok(0)? {
-        Ok(t) => {
-            let kept = cache.store(&t).is_ok();
-            Ok((c, if kept { Entered::RsaNewToken } else { Entered::Rsa }))
-        }
-        Err(_) => Ok((c, Entered::Rsa)),
+        Ok(t) => match cache.store(&t) {
+            Ok(()) => Ok((c, Entered::RsaNewToken)),
+            Err(e) => Ok((
+                c,
+                Entered::Rsa(format!(
+                    "the token could not be kept in {}: {e}",
+                    cache.path().display()
+                )),
+            )),
+        },
+        Err(st) => Ok((
+            c,
+            Entered::Rsa(format!("the server answered FAITOK with {:?}", status_text(&st))),
+        )),
+    }
+}
+
+/// A status as the server sent it, for a message.
+fn status_text(st: &crate::wire::Status) -> String {
+    use crate::wire::Status;
+    match st {
+        Status::Ok(d) if d.is_empty() => "OK".into(),
+        Status::Ok(d) => format!("OK {}", String::from_utf8_lossy(d)),
+        Status::Failed(n, text) => format!("FAILED {n} : {text}"),
+        Status::Unknown => "UNKNOWN".into(),
+        Status::Other(d) => String::from_utf8_lossy(d).into_owned(),
     }
 }
 

@@ -148,25 +148,44 @@ pub fn read_request(s: &UnixStream) -> Result<String, String> {
     Ok(line.trim().to_string())
 }
 
-/// Sends a response and closes.
+/// Sends a response and ends the connection. The end of the answer is the end
+/// of the stream, so the connection is shut down here rather than left to the
+/// drop of this descriptor: a helper forked while the request was served (the
+/// key process that a reload starts) holds a copy of it, and the peer would see
+/// no end until that helper exits.
 pub fn respond(mut s: &UnixStream, text: &str) {
     let _ = s.set_write_timeout(Some(Duration::from_secs(1)));
     let _ = s.write_all(text.as_bytes());
     if !text.ends_with('\n') {
         let _ = s.write_all(b"\n");
     }
+    let _ = s.shutdown(std::net::Shutdown::Both);
 }
+
+/// How long `tfd ctl` waits for the whole answer.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The client side (`tfd ctl`): one request, the response text.
 pub fn call(path: &Path, request: &str) -> io::Result<String> {
     let mut s = UnixStream::connect(path)?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    s.set_read_timeout(Some(CALL_TIMEOUT))?;
     s.write_all(request.as_bytes())?;
     s.write_all(b"\n")?;
     s.shutdown(std::net::Shutdown::Write)?;
     let mut out = String::new();
-    s.read_to_string(&mut out)?;
-    Ok(out)
+    match s.read_to_string(&mut out) {
+        Ok(_) => Ok(out),
+        // a read timeout reads as EAGAIN, which would say nothing to an admin
+        Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "no complete answer within {} s (received {} bytes, and the connection was not closed)",
+                CALL_TIMEOUT.as_secs(),
+                out.len()
+            ),
+        )),
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]

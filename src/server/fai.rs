@@ -158,7 +158,15 @@ fn run(store: &Store, service: OwnedFd) -> i32 {
 }
 
 fn serve(store: &Store, service: OwnedFd) -> i32 {
-    info!("FAI issuer ready ({})", store.dir().display());
+    match store.check_writable() {
+        Ok(()) => info!("FAI issuer ready ({})", store.dir().display()),
+        // it stays up: the directory may become writable, and each FAITOK tries again
+        Err(e) => error!(
+            "FAI issuer: {} is not writable ({e}); every FAITOK answers FAILED 67 until it is \
+             (under systemd: StateDirectory=tfd for the default fai_dir, or ReadWritePaths= for another)",
+            store.dir().display()
+        ),
+    }
     purge(store);
     let _ = setsockopt(
         &service,

@@ -68,6 +68,9 @@ struct Listener {
     respawn_udp_at: Option<Instant>,
     /// The admin control socket.
     control: Option<std::os::unix::net::UnixListener>,
+    /// The control connection being answered, which a helper forked meanwhile
+    /// (a reload starts a key process) must not inherit.
+    control_conn: Option<std::os::fd::RawFd>,
     /// Addresses banned through the control socket.
     bans: super::control::Bans,
     /// When the listener started, and what it has seen since.
@@ -242,7 +245,7 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
     });
     let control_path = match (&cfg_control, sys::geteuid() == 0 && !opts.serve_as_self) {
         (Some(p), _) => Some(p.clone()),
-        (None, true) => Some(PathBuf::from("/run/tfd/ctl.sock")),
+        (None, true) => Some(PathBuf::from(crate::config::DEFAULT_CONTROL_SOCKET)),
         (None, false) => None,
     };
     let control = match &control_path {
@@ -276,6 +279,7 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
         respawn_keys_at: None,
         respawn_udp_at: None,
         control,
+        control_conn: None,
         bans: Default::default(),
         started: Instant::now(),
         accepted: 0,
@@ -333,6 +337,7 @@ impl Listener {
         let mut fds: Vec<_> = self.listeners.iter().map(|l| l.as_raw_fd()).collect();
         fds.extend(self.udp.sockets.iter().map(|s| s.as_raw_fd()));
         fds.extend(self.control.iter().map(|c| c.as_raw_fd()));
+        fds.extend(self.control_conn);
         fds.push(self.sig_rx.as_raw_fd());
         fds.extend(self.ctx.keys.raw_fd());
         fds.extend(self.ctx.fai.raw_fd());
@@ -563,24 +568,30 @@ impl Listener {
 
     /// Answers one admin request on the control socket.
     fn serve_control(&mut self) {
-        use super::control::{self, Request};
         let Some(listener) = &self.control else { return };
         let conn = match listener.accept() {
             Ok((c, _)) => c,
             Err(_) => return,
         };
-        let line = match control::read_request(&conn) {
+        self.control_conn = Some(std::os::fd::AsRawFd::as_raw_fd(&conn));
+        self.answer_control(&conn);
+        self.control_conn = None;
+    }
+
+    fn answer_control(&mut self, conn: &std::os::unix::net::UnixStream) {
+        use super::control::{self, Request};
+        let line = match control::read_request(conn) {
             Ok(l) => l,
             Err(e) => {
                 warn!("control: {e}");
-                control::respond(&conn, &format!("error: {e}"));
+                control::respond(conn, &format!("error: {e}"));
                 return;
             }
         };
         let req = match control::parse(&line) {
             Ok(r) => r,
             Err(e) => {
-                control::respond(&conn, &format!("error: {e}"));
+                control::respond(conn, &format!("error: {e}"));
                 return;
             }
         };
@@ -629,7 +640,7 @@ impl Listener {
                 self.udp_pid
             ),
         };
-        control::respond(&conn, &text);
+        control::respond(conn, &text);
     }
 
     /// Ends every session from `ip`; returns how many.
@@ -646,13 +657,14 @@ impl Listener {
         pids.len()
     }
 
-    /// One line per session: pid, peer, user, start time, bytes, current command.
+    /// One line per session: pid, peer, LOGIN name (`-` without one), the
+    /// system user and uid it runs as, start time, bytes, current command.
     fn sessions_text(&self) -> String {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        let mut out = String::from("PID\tPEER\tUSER\tSINCE\tSECONDS\tBYTES_IN\tBYTES_OUT\tCOMMAND\n");
+        let mut out = String::from("PID\tPEER\tLOGIN\tUSER\tUID\tSINCE\tSECONDS\tBYTES_IN\tBYTES_OUT\tCOMMAND\n");
         let mut slots = self.ctx.registry.snapshot();
         slots.sort_by_key(|s| s.pid);
         for s in slots.iter().filter(|s| self.children.contains_key(&(s.pid as i32))) {
@@ -665,10 +677,17 @@ impl Listener {
                 .unwrap_or_default()
                 .replace(' ', "T");
             out.push_str(&format!(
-                "{}\t{}\t{}\t{}Z\t{}\t{}\t{}\t{}\n",
+                "{}\t{}\t{}\t{}\t{}\t{}Z\t{}\t{}\t{}\t{}\n",
                 s.pid,
                 s.peer,
+                if s.login.is_empty() {
+                    "-".to_string()
+                } else {
+                    // one row per session, whatever a name holds
+                    s.login.replace(|c: char| c.is_control(), "?")
+                },
                 user,
+                s.uid,
                 since,
                 now.saturating_sub(s.started),
                 s.bytes.0,

@@ -12,6 +12,7 @@ pub mod notify;
 pub mod priority;
 pub mod proxy;
 pub mod registry;
+pub mod secrets;
 pub mod tlb;
 pub mod udp;
 

@@ -9,7 +9,7 @@ use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Words per slot.
-const SLOT_WORDS: usize = 17;
+const SLOT_WORDS: usize = 17 + LOGIN_WORDS;
 /// Header words before the first slot (shared counters).
 const HEADER_WORDS: usize = 8;
 
@@ -38,6 +38,10 @@ const QKEY: usize = 14;
 const QRESERVED: usize = 15;
 /// The process group of the RUNBASH script the session is running (0: none).
 const SCRIPT: usize = 16;
+/// The LOGIN name, NUL-padded, in the words from here on.
+const LOGIN: usize = 17;
+/// Words for the LOGIN name: room for the longest the user file allows.
+const LOGIN_WORDS: usize = crate::auth::userdb::MAX_NAME.div_ceil(8);
 
 /// Words after the slots: bytes settled (stored) per quota key bucket, for ever
 /// growing. A session compares the value before its usage walk with the value
@@ -81,6 +85,8 @@ pub struct SlotInfo {
     pub bytes: (u64, u64),
     /// The uid the session runs as.
     pub uid: u32,
+    /// The LOGIN name the session was opened for (empty: none, or not yet).
+    pub login: String,
     /// The command being run (up to 8 characters).
     pub command: String,
     /// OOB bytes answered.
@@ -242,14 +248,41 @@ impl Registry {
     }
 
     /// Session: current accounting for the admin view.
-    pub fn account(&self, slot: usize, bytes_in: u64, bytes_out: u64, command: &str, uid: u32) {
+    pub fn account(&self, slot: usize, bytes_in: u64, bytes_out: u64, command: &str) {
         self.w(slot, BYTES_IN).store(bytes_in, Ordering::Relaxed);
         self.w(slot, BYTES_OUT).store(bytes_out, Ordering::Relaxed);
         let mut c = [0u8; 8];
         let n = command.len().min(8);
         c[..n].copy_from_slice(&command.as_bytes()[..n]);
         self.w(slot, COMMAND).store(u64::from_le_bytes(c), Ordering::Relaxed);
+    }
+
+    /// Session: who it is now, for the admin view: the LOGIN name (empty before
+    /// LOGIN, and in single-user mode) and the uid it runs as. Published
+    /// whenever either may have changed (LOGIN, INJAIL, the FAI entrance), so
+    /// the view never shows the identity a session had before.
+    pub fn set_identity(&self, slot: usize, login: &str, uid: u32) {
+        if slot >= self.slots {
+            return;
+        }
+        let mut bytes = [0u8; LOGIN_WORDS * 8];
+        let mut n = login.len().min(bytes.len());
+        while !login.is_char_boundary(n) {
+            n -= 1;
+        }
+        bytes[..n].copy_from_slice(&login.as_bytes()[..n]);
+        for (i, word) in bytes.chunks(8).enumerate() {
+            let w = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+            self.w(slot, LOGIN + i).store(w, Ordering::Relaxed);
+        }
         self.w(slot, UID).store(uid as u64, Ordering::Relaxed);
+    }
+
+    fn login(&self, slot: usize) -> String {
+        let bytes: Vec<u8> = (0..LOGIN_WORDS)
+            .flat_map(|i| self.w(slot, LOGIN + i).load(Ordering::Relaxed).to_le_bytes())
+            .collect();
+        String::from_utf8_lossy(&bytes).trim_end_matches('\0').to_string()
     }
 
     /// Session: the process group of the RUNBASH script it is running now, 0
@@ -357,6 +390,7 @@ impl Registry {
                         self.w(i, BYTES_OUT).load(Ordering::Relaxed),
                     ),
                     uid: self.w(i, UID).load(Ordering::Relaxed) as u32,
+                    login: self.login(i),
                     command: String::from_utf8_lossy(&c).trim_end_matches('\0').to_string(),
                     oob: self.oob(i),
                 }
@@ -388,11 +422,24 @@ mod tests {
         r.set_phase(a, Phase::Jailed);
         assert_eq!(r.phases(), [1, 0, 0, 1]);
         assert_eq!(r.snapshot().iter().find(|s| s.slot == a).unwrap().peer, peer);
+        let long = "é".repeat(40);
+        for (login, shown) in [("olga", "olga"), (long.as_str(), &long[..64]), ("", "")] {
+            r.set_identity(a, login, 65534);
+            let s = r.snapshot().into_iter().find(|s| s.slot == a).unwrap();
+            assert_eq!((s.login.as_str(), s.uid), (shown, 65534));
+        }
+        r.set_identity(a, "olga", 7);
         r.free(a);
         assert_eq!(r.find(&key), None);
         let c = r.reserve(peer).unwrap();
         assert_eq!(c, a);
         assert_eq!(r.oob(c), 0, "a reused slot starts clean");
+        let s = r.snapshot().into_iter().find(|s| s.slot == c).unwrap();
+        assert_eq!(
+            (s.login.as_str(), s.uid),
+            ("", 0),
+            "no identity of the slot's last session"
+        );
         assert_eq!(r.phases(), [2, 0, 0, 0], "and in the handshake phase");
         assert_eq!(r.tlb_next(), 0);
         assert_eq!(r.tlb_next(), 1);

@@ -193,6 +193,7 @@ pub(super) fn assemble(
         netlocks: Default::default(),
         secure: Default::default(),
     };
+    session.publish_identity();
     // with injail the pre-login deadline goes on until INJAIL
     if state.logged_in && !state.needs_jail {
         session.enter_logged_in();
@@ -207,6 +208,19 @@ pub(super) fn assemble(
 }
 
 impl Session {
+    /// Tells the registry (`tfd ctl sessions`) the LOGIN name of the session,
+    /// if it has one (single-user sessions have none), and the uid it runs as.
+    pub fn publish_identity(&self) {
+        let login = if self.state.logged_in && !self.state.single_user {
+            self.user.as_str()
+        } else {
+            ""
+        };
+        self.ctx
+            .registry
+            .set_identity(self.live.slot, login, crate::sys::geteuid());
+    }
+
     /// Leaves the pre-login phase: no total deadline any more, only the idle
     /// timeout, which bounds writes as well as reads: a client that stops
     /// reading (zero window) would otherwise hold a session in a send for as

@@ -284,15 +284,13 @@ impl Session {
                 self.setting_up = false;
             }
             // for `tfd ctl sessions`: bytes so far and the command running now
-            self.ctx.registry.account(
-                self.live.slot,
-                self.chan.rx.bytes,
-                self.chan.tx.bytes,
-                &req.name,
-                crate::sys::geteuid(),
-            );
+            self.ctx
+                .registry
+                .account(self.live.slot, self.chan.rx.bytes, self.chan.tx.bytes, &req.name);
             let began = Instant::now();
             let outcome = self.dispatch(&req.name, req.arg);
+            // LOGIN and INJAIL change who the session is
+            self.publish_identity();
             // what a handler held back (TxHalf::hold) leaves with its answer
             let answered = self.answer(&req.name, outcome).and_then(|_| self.chan.tx.release());
             count(self, Metrics::row(&req.name));

@@ -217,8 +217,8 @@ fn main() -> ExitCode {
         };
         let cache = tfd::client::fai_cache::FaiCache::new(&dir, &cfg);
         tfd::client::fai_cache::connect_cached(&cfg, &cache).map(|(c, how)| {
-            if how == tfd::client::fai_cache::Entered::Rsa {
-                eprintln!("tf: --fai: the server issued no FAI token (a root session, or FAI off); RSA next time too");
+            if let tfd::client::fai_cache::Entered::Rsa(why) = how {
+                eprintln!("tf: --fai: no Fast Access token: {why}; RSA next time too");
             }
             c
         })

@@ -1,0 +1,173 @@
+//! `tfd --init-secrets`: the host's own secrets, made on the host at first start.
+//!
+//! Why: a package is built from a staged tree (`DESTDIR=... scripts/install`),
+//! and whatever secret is in that tree is on every host that installs the
+//! package. So staging writes the example's placeholder hash and no key, and
+//! the shipped unit runs `tfd --init-secrets` before every start
+//! (`ExecStartPre=`): it fills in what is missing — a random `hash` in place of
+//! the placeholder, an RSA-2048 key at `privkey_file`, its public half as
+//! `pub.pem` beside it — and changes nothing that is already there, so it costs
+//! nothing on later starts and never replaces an admin's key or hash.
+
+use crate::config::Config;
+use openssl::pkey::PKey;
+use openssl::rsa::Rsa;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::fd::AsFd;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// Bytes of randomness in a generated hash (hex-encoded: 48 characters, what
+/// `openssl rand -hex 24` makes).
+const HASH_BYTES: usize = 24;
+
+/// Makes the secrets `config` names and lacks; returns one line per thing done
+/// (none when everything was in place).
+pub fn init(config: &Path) -> Result<Vec<String>, String> {
+    let text = fs::read_to_string(config).map_err(|e| format!("{}: {e}", config.display()))?;
+    let cfg = Config::parse_str(&text).map_err(|e| format!("{}: {e}", config.display()))?;
+    let base = config
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let mut done = Vec::new();
+    if crate::config::is_placeholder_hash(&cfg.hash) {
+        replace_hash(config, &text)?;
+        done.push(format!(
+            "wrote a random hash into {} (clients need it)",
+            config.display()
+        ));
+    }
+    if let Some(key_file) = &cfg.privkey_file {
+        let key_file = base.join(key_file);
+        let public = key_file.with_file_name("pub.pem");
+        if !exists(&key_file)? {
+            let rsa = Rsa::generate(2048).map_err(|e| format!("generating an RSA-2048 key: {e}"))?;
+            let pem = PKey::from_rsa(rsa)
+                .and_then(|k| k.private_key_to_pem_pkcs8())
+                .map_err(|e| format!("encoding the key: {e}"))?;
+            write_new(&key_file, &pem, 0o600)?;
+            done.push(format!("generated {} (RSA-2048, mode 0600)", key_file.display()));
+        }
+        if !exists(&public)? {
+            let pem = fs::read(&key_file).map_err(|e| format!("{}: {e}", key_file.display()))?;
+            let public_pem = super::key_from_pem(&pem)
+                .and_then(|k| k.public_key_to_pem().map_err(|e| e.to_string()))
+                .map_err(|e| format!("{}: {e}", key_file.display()))?;
+            write_new(&public, &public_pem, 0o644)?;
+            done.push(format!("wrote {} (give it to clients)", public.display()));
+        }
+    }
+    Ok(done)
+}
+
+fn exists(p: &Path) -> Result<bool, String> {
+    match fs::symlink_metadata(p) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(format!("{}: {e}", p.display())),
+    }
+}
+
+/// Writes a new file (never over an existing one) and syncs it and its directory.
+fn write_new(p: &Path, bytes: &[u8], mode: u32) -> Result<(), String> {
+    let err = |e: std::io::Error| format!("{}: {e}", p.display());
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(p)
+        .map_err(err)?;
+    // the umask may have taken bits away; the mode is the file's contract
+    f.set_permissions(fs::Permissions::from_mode(mode)).map_err(err)?;
+    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(err)?;
+    sync_parent(p)
+}
+
+/// Rewrites the config with a random hash on every `hash` line: a temporary
+/// file with the original's mode and owner, synced, renamed over it.
+fn replace_hash(config: &Path, text: &str) -> Result<(), String> {
+    let err = |e: std::io::Error| format!("{}: {e}", config.display());
+    let mut raw = [0u8; HASH_BYTES];
+    openssl::rand::rand_bytes(&mut raw).map_err(|e| format!("random hash: {e}"))?;
+    let hash: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    let mut out = String::with_capacity(text.len() + hash.len());
+    for line in text.split_inclusive('\n') {
+        let is_hash = line.split_whitespace().next() == Some("hash");
+        if is_hash {
+            out.push_str(&format!("hash {hash}\n"));
+        } else {
+            out.push_str(line);
+        }
+    }
+    let meta = fs::metadata(config).map_err(err)?;
+    let tmp = config.with_file_name(format!(
+        ".{}.init-{}",
+        config.file_name().and_then(|n| n.to_str()).unwrap_or("tfd.conf"),
+        std::process::id()
+    ));
+    let written = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&tmp)?;
+        crate::sys::fchown(f.as_fd(), meta.uid(), meta.gid())?;
+        f.set_permissions(fs::Permissions::from_mode(meta.mode() & 0o7777))?;
+        f.write_all(out.as_bytes())?;
+        f.sync_all()?;
+        fs::rename(&tmp, config)
+    })();
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(err(e));
+    }
+    sync_parent(config)
+}
+
+fn sync_parent(p: &Path) -> Result<(), String> {
+    let dir = p
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| format!("{}: {e}", dir.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fills_in_what_is_missing_and_nothing_else() {
+        let dir = std::env::temp_dir().join(format!("tfd-secrets-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let conf = dir.join("tfd.conf");
+        let text = "proto 2.4.1\nhash CHANGE-ME-to-a-long-random-secret\ndbdir .\nport 1\nprivkey_file key.pem\n";
+        fs::write(&conf, text).unwrap();
+        fs::set_permissions(&conf, fs::Permissions::from_mode(0o600)).unwrap();
+        let done = init(&conf).unwrap();
+        assert_eq!(done.len(), 3, "{done:?}");
+        let after = fs::read_to_string(&conf).unwrap();
+        let hash = after.lines().find_map(|l| l.strip_prefix("hash ")).unwrap();
+        assert_eq!(hash.len(), 2 * HASH_BYTES);
+        assert!(hash.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(after.replace(hash, "CHANGE-ME-to-a-long-random-secret"), text);
+        assert_eq!(fs::metadata(&conf).unwrap().mode() & 0o777, 0o600);
+        assert_eq!(fs::metadata(dir.join("key.pem")).unwrap().mode() & 0o777, 0o600);
+        assert_eq!(fs::metadata(dir.join("pub.pem")).unwrap().mode() & 0o777, 0o644);
+        let key = fs::read(dir.join("key.pem")).unwrap();
+        assert!(crate::server::key_from_pem(&key).is_ok());
+        assert!(Config::load(&conf).is_ok());
+        // a second start changes nothing
+        assert_eq!(init(&conf).unwrap(), Vec::<String>::new());
+        assert_eq!(fs::read_to_string(&conf).unwrap(), after);
+        assert_eq!(fs::read(dir.join("key.pem")).unwrap(), key);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
