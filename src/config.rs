@@ -239,6 +239,14 @@ pub const KEYS: &[(&str, &str)] = &[
         "off, allow or require: tfd's authenticated, forward-secret transport (TFDSECURE; default allow; require refuses every command but TFDSECURE, KEEPALIVE and PROCKEY until it is on)",
     ),
     (
+        "proxy_protocol",
+        "off, v1, v2 or any: connections from proxy_from addresses begin with a PROXY protocol header of that version, whose client address then stands for the connection everywhere (default off)",
+    ),
+    (
+        "proxy_from",
+        "the balancers trusted to send PROXY headers: addresses or CIDR ranges separated by spaces or commas (required when proxy_protocol is not off)",
+    ),
+    (
         "sync_uploads",
         "yes or no: an upload is on stable storage (file and directory entry fsynced) before it is acknowledged (default yes)",
     ),
@@ -355,6 +363,74 @@ pub enum SecureTransport {
     Require,
 }
 
+/// `proxy_protocol`: which PROXY protocol header connections from a trusted
+/// balancer must begin with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyProtocol {
+    /// No header is read (the default).
+    Off,
+    /// Version 1 (text) only.
+    V1,
+    /// Version 2 (binary) only.
+    V2,
+    /// Either.
+    Any,
+}
+
+impl ProxyProtocol {
+    /// Whether a header of `v` is what this setting asks for.
+    pub fn accepts(self, v: crate::wire::proxy::Version) -> bool {
+        use crate::wire::proxy::Version;
+        matches!(
+            (self, v),
+            (ProxyProtocol::Any, _) | (ProxyProtocol::V1, Version::V1) | (ProxyProtocol::V2, Version::V2)
+        )
+    }
+}
+
+/// One `proxy_from` entry: an address range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    /// The network's address.
+    pub addr: IpAddr,
+    /// How many leading bits must match.
+    pub bits: u8,
+}
+
+impl Cidr {
+    /// Parses `ip` or `ip/bits`.
+    pub fn parse(s: &str) -> Option<Cidr> {
+        let (ip, bits) = match s.split_once('/') {
+            Some((ip, b)) => (ip, Some(b)),
+            None => (s, None),
+        };
+        let addr: IpAddr = ip.parse().ok()?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let bits = match bits {
+            Some(b) if !b.is_empty() && b.len() <= 3 && b.bytes().all(|c| c.is_ascii_digit()) => b.parse().ok()?,
+            Some(_) => return None,
+            None => max,
+        };
+        (bits <= max).then_some(Cidr { addr, bits })
+    }
+
+    /// True if `ip` lies in the range (an IPv4-mapped IPv6 address counts as its
+    /// IPv4 address).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        let (a, b, width) = match (self.addr, ip) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => (u32::from(a) as u128, u32::from(b) as u128, 32),
+            (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a), u128::from(b), 128),
+            _ => return false,
+        };
+        let shift = width - u32::from(self.bits);
+        shift >= width || (a >> shift) == (b >> shift)
+    }
+}
+
 /// A parsed configuration. Built by [`Config::parse_str`] or [`Config::load`];
 /// every field is public so tests and tools can build one by hand, which is why
 /// [`Config::validate`] exists separately.
@@ -402,6 +478,10 @@ pub struct Config {
     pub sync_uploads: bool,
     /// Whether clients may (or must) move to the secure transport.
     pub secure_transport: SecureTransport,
+    /// The PROXY protocol header trusted balancers send.
+    pub proxy_protocol: ProxyProtocol,
+    /// The balancers trusted to send one.
+    pub proxy_from: Vec<Cidr>,
     /// Largest file INTREAD sends (held in memory) or INTWRITE accepts.
     pub intrw_max: u64,
     pub walk_limit: u64,
@@ -474,6 +554,8 @@ impl fmt::Debug for Config {
             .field("direct_io_min", &self.direct_io_min)
             .field("sync_uploads", &self.sync_uploads)
             .field("secure_transport", &self.secure_transport)
+            .field("proxy_protocol", &self.proxy_protocol)
+            .field("proxy_from", &self.proxy_from)
             .field("intrw_max", &self.intrw_max)
             .field("walk_limit", &self.walk_limit)
             .field("replay_cache", &self.replay_cache)
@@ -816,6 +898,12 @@ impl Config {
         if self.max_sessions == 0 {
             return Err(invalid("max_sessions", "must be at least 1".into()));
         }
+        if self.proxy_protocol != ProxyProtocol::Off && self.proxy_from.is_empty() {
+            return Err(invalid(
+                "proxy_from",
+                "proxy_protocol is on: name the balancers trusted to send the header".into(),
+            ));
+        }
         if self.max_sessions_per_ip == 0 {
             return Err(invalid("max_sessions_per_ip", "must be at least 1".into()));
         }
@@ -924,6 +1012,8 @@ struct Draft {
     rate_limits: crate::bandwidth::Rates,
     sync_uploads: Option<bool>,
     secure_transport: Option<SecureTransport>,
+    proxy_protocol: Option<ProxyProtocol>,
+    proxy_from: Option<Vec<Cidr>>,
     intrw_max: Option<u64>,
     walk_limit: Option<u64>,
     replay_cache: Option<usize>,
@@ -1236,6 +1326,25 @@ fn parse_value(d: &mut Draft, key: &'static str, value: &str, line: usize) -> Re
                 _ => return Err(format!("{value:?} is not off, allow or require")),
             })
         }
+        "proxy_protocol" => {
+            d.proxy_protocol = Some(match value {
+                "off" => ProxyProtocol::Off,
+                "v1" => ProxyProtocol::V1,
+                "v2" => ProxyProtocol::V2,
+                "any" => ProxyProtocol::Any,
+                _ => return Err(format!("{value:?} is not off, v1, v2 or any")),
+            })
+        }
+        "proxy_from" => {
+            let mut list = Vec::new();
+            for item in value.split([' ', ',', '\t']).filter(|s| !s.is_empty()) {
+                list.push(Cidr::parse(item).ok_or_else(|| format!("{item:?} is not an address or address/bits range"))?);
+            }
+            if list.is_empty() {
+                return Err("no address given".into());
+            }
+            d.proxy_from = Some(list);
+        }
         "sync_uploads" => {
             d.sync_uploads = Some(match value {
                 "yes" | "on" | "true" => true,
@@ -1435,6 +1544,8 @@ fn finish(d: Draft, file: &str, seen: &KeyLines) -> Result<Config, ConfigError> 
         direct_io_min: d.direct_io_min.unwrap_or(DEFAULT_DIRECT_IO_MIN),
         sync_uploads: d.sync_uploads.unwrap_or(true),
         secure_transport: d.secure_transport.unwrap_or(SecureTransport::Allow),
+        proxy_protocol: d.proxy_protocol.unwrap_or(ProxyProtocol::Off),
+        proxy_from: d.proxy_from.unwrap_or_default(),
         intrw_max: d.intrw_max.unwrap_or(DEFAULT_INTRW_MAX),
         walk_limit: d.walk_limit.unwrap_or(DEFAULT_WALK_LIMIT),
         replay_cache: d.replay_cache.unwrap_or(DEFAULT_REPLAY_CACHE),
@@ -2026,6 +2137,23 @@ mod tests {
             assert!(e.starts_with("<config>:6: hpf_max_buffer: "), "{bad}: {e}");
             assert!(e.contains("is not a size 1..64M"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn proxy_keys() {
+        let c = Config::parse_str(&minimal("proxy_protocol v2\nproxy_from 127.0.0.1, 10.0.0.0/8 ::1 fd00::/8\n")).unwrap();
+        assert_eq!(c.proxy_protocol, ProxyProtocol::V2);
+        assert_eq!(c.proxy_from.len(), 4);
+        let has = |ip: &str| c.proxy_from.iter().any(|r| r.contains(ip.parse().unwrap()));
+        assert!(has("127.0.0.1") && has("10.200.3.4") && has("::1") && has("fd12::1") && has("::ffff:10.0.0.1"));
+        assert!(!has("127.0.0.2") && !has("11.0.0.1") && !has("fe80::1"));
+        assert_eq!(Config::parse_str(&minimal("")).unwrap().proxy_protocol, ProxyProtocol::Off);
+        assert!(Config::parse_str(&minimal("proxy_protocol v2\n")).is_err());
+        assert!(Config::parse_str(&minimal("proxy_protocol v3\nproxy_from ::1\n")).is_err());
+        for bad in ["1.2.3.4/33", "::1/129", "1.2.3.4/", "x", "1.2.3.4/-1"] {
+            assert!(Config::parse_str(&minimal(&format!("proxy_from {bad}\n"))).is_err(), "{bad}");
+        }
+        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains("203.0.113.9".parse().unwrap()));
     }
 
     #[test]

@@ -73,6 +73,8 @@ struct Listener {
     control_conn: Option<std::os::fd::RawFd>,
     /// Addresses banned through the control socket.
     bans: super::control::Bans,
+    /// Balancers' connections waiting for their PROXY header.
+    waiting: super::proxy_header::Waiting,
     /// When the listener started, and what it has seen since.
     started: Instant,
     accepted: u64,
@@ -281,6 +283,7 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
         control,
         control_conn: None,
         bans: Default::default(),
+        waiting: Default::default(),
         started: Instant::now(),
         accepted: 0,
         refused: 0,
@@ -338,6 +341,8 @@ impl Listener {
         fds.extend(self.udp.sockets.iter().map(|s| s.as_raw_fd()));
         fds.extend(self.control.iter().map(|c| c.as_raw_fd()));
         fds.extend(self.control_conn);
+        // other clients' connections still waiting for their PROXY header
+        fds.extend(self.waiting.fds().map(|fd| fd.as_raw_fd()));
         fds.push(self.sig_rx.as_raw_fd());
         fds.extend(self.ctx.keys.raw_fd());
         fds.extend(self.ctx.fai.raw_fd());
@@ -362,10 +367,15 @@ impl Listener {
 
     /// How long the main loop may sleep before a helper restart is due.
     fn poll_timeout(&self) -> PollTimeout {
-        let due = [self.respawn_keys_at, self.respawn_udp_at, self.respawn_fai_at]
-            .into_iter()
-            .flatten()
-            .min();
+        let due = [
+            self.respawn_keys_at,
+            self.respawn_udp_at,
+            self.respawn_fai_at,
+            self.waiting.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         match due {
             None => PollTimeout::NONE,
             Some(at) => {
@@ -457,6 +467,7 @@ impl Listener {
             let mut ready = Vec::new();
             let mut woke = false;
             let mut control_ready = false;
+            let mut headers = Vec::new();
             {
                 let mut fds: Vec<PollFd> = self
                     .listeners
@@ -467,6 +478,8 @@ impl Listener {
                 if let Some(c) = &self.control {
                     fds.push(PollFd::new(c.as_fd(), PollFlags::POLLIN));
                 }
+                let first_waiting = fds.len();
+                fds.extend(self.waiting.fds().map(|fd| PollFd::new(fd, PollFlags::POLLIN)));
                 match poll(&mut fds, self.poll_timeout()) {
                     Ok(_) => {}
                     Err(nix::errno::Errno::EINTR) => {}
@@ -477,7 +490,9 @@ impl Listener {
                 }
                 for (i, fd) in fds.iter().enumerate() {
                     if fd.revents().is_some_and(|r| !r.is_empty()) {
-                        if i == self.listeners.len() {
+                        if i >= first_waiting {
+                            headers.push(i - first_waiting);
+                        } else if i == self.listeners.len() {
                             woke = true;
                         } else if i == self.listeners.len() + 1 {
                             control_ready = true;
@@ -506,6 +521,12 @@ impl Listener {
             self.respawn_due();
             if control_ready {
                 self.serve_control();
+            }
+            if !self.waiting.is_empty() {
+                for (stream, client) in self.waiting.progress(&headers, self.ctx.cfg.proxy_protocol) {
+                    self.reap();
+                    self.admit(stream, client);
+                }
             }
             for i in ready {
                 self.accept(i);
@@ -903,39 +924,56 @@ impl Listener {
             };
             // Reap first so limits count only live sessions.
             self.reap();
-            if let Some((kind, why)) = self.refuse_reason(peer.ip()) {
-                self.refused += 1;
-                self.ctx.metrics.refused(kind);
-                warn!("{peer} refused: {why}");
-                drop(stream);
+            if super::proxy_header::expected(&self.ctx.cfg, peer) {
+                // the client's address comes with the header: everything waits for it
+                if !self.waiting.add(stream, peer) {
+                    self.refused += 1;
+                    self.ctx.metrics.refused(Refusal::MaxSessions);
+                    warn!(
+                        "{peer} refused: {} balancer connections already wait for their PROXY header",
+                        super::proxy_header::MAX_WAITING
+                    );
+                }
                 continue;
             }
-            let Some(slot) = self.ctx.registry.reserve(peer) else {
-                warn!("{peer} refused: session registry full");
-                self.ctx.metrics.refused(Refusal::RegistryFull);
-                continue;
-            };
-            debug_assert_eq!(sys::thread_count(), 1, "the listener must be single-threaded to fork");
-            match sys::fork_helper(&SIGNALS) {
-                Ok(Fork::Child) => {
-                    for fd in self.session_must_close() {
-                        sys::close_fd(fd);
-                    }
-                    if stream.set_nonblocking(false).is_ok() {
-                        session::serve(stream, peer, self.ctx.clone(), slot);
-                    }
-                    sys::exit_now(0);
+            self.admit(stream, peer);
+        }
+    }
+
+    /// Applies the connection limits to a client (its own address, or the one a
+    /// balancer's PROXY header gave) and forks its session.
+    fn admit(&mut self, stream: std::net::TcpStream, peer: SocketAddr) {
+        if let Some((kind, why)) = self.refuse_reason(peer.ip()) {
+            self.refused += 1;
+            self.ctx.metrics.refused(kind);
+            warn!("{peer} refused: {why}");
+            return;
+        }
+        let Some(slot) = self.ctx.registry.reserve(peer) else {
+            warn!("{peer} refused: session registry full");
+            self.ctx.metrics.refused(Refusal::RegistryFull);
+            return;
+        };
+        debug_assert_eq!(sys::thread_count(), 1, "the listener must be single-threaded to fork");
+        match sys::fork_helper(&SIGNALS) {
+            Ok(Fork::Child) => {
+                for fd in self.session_must_close() {
+                    sys::close_fd(fd);
                 }
-                Ok(Fork::Parent(pid)) => {
-                    self.accepted += 1;
-                    self.ctx.metrics.inc(super::metrics::Counter::Accepted);
-                    self.ctx.registry.set_pid(slot, pid as u32);
-                    self.children.insert(pid, ChildInfo { peer, slot });
+                if stream.set_nonblocking(false).is_ok() {
+                    session::serve(stream, peer, self.ctx.clone(), slot);
                 }
-                Err(e) => {
-                    self.ctx.registry.free(slot);
-                    error!("{peer} fork failed: {e}");
-                }
+                sys::exit_now(0);
+            }
+            Ok(Fork::Parent(pid)) => {
+                self.accepted += 1;
+                self.ctx.metrics.inc(super::metrics::Counter::Accepted);
+                self.ctx.registry.set_pid(slot, pid as u32);
+                self.children.insert(pid, ChildInfo { peer, slot });
+            }
+            Err(e) => {
+                self.ctx.registry.free(slot);
+                error!("{peer} fork failed: {e}");
             }
         }
     }

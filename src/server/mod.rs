@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod notify;
 pub mod priority;
 pub mod proxy;
+pub mod proxy_header;
 pub mod registry;
 pub mod secrets;
 pub mod tlb;

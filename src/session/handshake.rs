@@ -63,7 +63,21 @@ pub fn handshake(
     stream
         .set_write_timeout(Some(limit))
         .map_err(|e| HandshakeError::Channel(e.into()))?;
+    // A PROXY header here came from an address not trusted to send one (a
+    // trusted balancer's was consumed by the listener), or is a second one: a
+    // client forging its address. No valid first frame starts like one (its
+    // length would be over 200 MB), so the peek never refuses a real client.
+    let forged = ctx.cfg.proxy_protocol != crate::config::ProxyProtocol::Off && {
+        let mut first = [0u8; 12];
+        stream
+            .peek(&mut first)
+            .is_ok_and(|n| crate::wire::proxy::looks_like(&first[..n]))
+    };
     let mut chan = Channel::with_urgent(stream, Some(urgent)).map_err(|e| HandshakeError::Channel(e.into()))?;
+    if forged {
+        warn!("{peer} refused: a PROXY header from an address not in proxy_from (or a second one)");
+        return Err(refuse(&mut chan, Failed::IncompatibleProtocol));
+    }
     let pace = crate::bandwidth::Pace::new(&ctx.buckets, ctx.cfg.rate_limits);
     chan.set_pace(pace.clone());
 

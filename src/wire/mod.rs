@@ -13,6 +13,7 @@ pub mod handshake;
 pub mod hpf;
 pub mod netlock;
 pub mod noise;
+pub mod proxy;
 pub mod record;
 pub mod secfs;
 pub mod status;
