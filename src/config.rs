@@ -32,8 +32,19 @@ pub const DEFAULT_PRIORITY_BOOST: u8 = 10;
 pub const DEFAULT_FAI_MAX_MINUTES: u32 = 360;
 /// Upper bound for `fai_max_minutes`: a year.
 const MAX_FAI_MINUTES: u64 = 525_600;
-/// Default for `fai_dir`.
+/// Where the default `fai_dir`s are: each config file gets a directory of its
+/// own beneath it ([`default_fai_dir`]).
 pub const DEFAULT_FAI_DIR: &str = "/var/lib/tfd/fai";
+
+/// The `fai_dir` of the config file at `source` (canonical) when it sets none:
+/// [`DEFAULT_FAI_DIR`]`/<the first 16 hex digits of the SHA-256 of the path>`.
+/// Two instances on one host (two config files) then never share tokens by
+/// default, and an instance keeps its directory across restarts.
+pub fn default_fai_dir(source: &Path) -> PathBuf {
+    let digest = openssl::sha::sha256(source.as_os_str().as_encoded_bytes());
+    let name: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    Path::new(DEFAULT_FAI_DIR).join(name)
+}
 
 /// Default for `prelogin_timeout`.
 pub const DEFAULT_PRELOGIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -297,7 +308,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "fai_dir",
-        "root-only (0700) directory of the Fast Access tokens; share it between nodes behind one name (default /var/lib/tfd/fai)",
+        "root-only (0700) directory of the Fast Access tokens; share it between nodes behind one name (default /var/lib/tfd/fai/<16 hex digits of the SHA-256 of this file's path>)",
     ),
     ("faipath", "accepted for compatibility, ignored"),
     ("faitok_mq", "accepted for compatibility, ignored"),
@@ -710,7 +721,11 @@ impl Config {
         config.userdb = config.userdb.take().map(|p| base.join(p));
         config.tlb = config.tlb.take().map(|p| base.join(p));
         config.xferlog = config.xferlog.take().map(|p| base.join(p));
-        config.fai_dir = base.join(&config.fai_dir);
+        config.fai_dir = if lines.contains_key("fai_dir") {
+            base.join(&config.fai_dir)
+        } else {
+            default_fai_dir(&source)
+        };
         config.control_socket = config.control_socket.take().map(|p| base.join(p));
         config.source = Some(source);
         config.check(&file, &lines)?;
