@@ -267,6 +267,14 @@ pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
             return Err(f.into());
         }
     };
+    // a new PID namespace for scripts needs root and a process outside the
+    // chroot-to-be: made now or never
+    let host = match (&s.auth.pending, as_root && s.ctx.cfg.runbash.is_some()) {
+        (Some(id), true) => crate::sandbox::Host::spawn(&jail, id)
+            .map_err(|e| warn!("{peer} INJAIL: no RUNBASH script host: {e}"))
+            .ok(),
+        _ => None,
+    };
     let root = if as_root {
         s.auth.names = Some(NameTables::load());
         super::tz::preload();
@@ -286,6 +294,7 @@ pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
     s.auth.jailed = true;
     s.auth.chrooted = as_root;
     s.auth.jail = Some(p.to_bytes());
+    s.auth.script_host = host;
     if let Some(id) = s.auth.pending.take() {
         if as_root {
             if let Err(e) = privs::switch(&id) {

@@ -164,6 +164,12 @@ pub fn enter(
             _ => open(),
         }
         .map_err(|e| HandshakeError::Privilege(format!("token jail: {e}")))?;
+        if let (Some(id), true) = (&bound.id, as_root && ctx.cfg.runbash.is_some()) {
+            // as INJAIL: RUNBASH's PID namespace needs root, before the chroot
+            auth.script_host = crate::sandbox::Host::spawn(&dir, id)
+                .map_err(|e| warn!("{peer} FAI entrance: no RUNBASH script host: {e}"))
+                .ok();
+        }
         root = if as_root {
             auth.names = Some(crate::auth::names::NameTables::load());
             crate::commands::tz::preload();
