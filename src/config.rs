@@ -117,6 +117,17 @@ pub struct RunBash {
     pub output_max: u64,
 }
 
+impl RunBash {
+    /// The limits of a whole script's cgroup: `runbash_memory`, and
+    /// `runbash_nproc` processes plus the script host itself.
+    pub fn group_limits(&self) -> crate::sandbox::GroupLimits {
+        crate::sandbox::GroupLimits {
+            memory: self.memory,
+            nproc: self.nproc.saturating_add(1),
+        }
+    }
+}
+
 impl Default for RunBash {
     fn default() -> Self {
         RunBash {

@@ -444,23 +444,138 @@ fn decode_reply(m: &[u8]) -> io::Result<Outcome> {
     }
 }
 
+/// Where each session's script host gets its cgroup v2 group:
+/// `<CGROUP_PARENT>/s<session pid>`.
+pub const CGROUP_PARENT: &str = "/sys/fs/cgroup/tfd-runbash";
+
+/// What bounds a whole script, besides the per-process rlimits.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupLimits {
+    /// memory.max of the group (`runbash_memory`).
+    pub memory: u64,
+    /// pids.max of the group (`runbash_nproc`, plus the host itself).
+    pub nproc: u64,
+}
+
+/// Puts this process (the host, still root and not yet chrooted) into a
+/// cgroup v2 group of its own with `limits`, so its scripts together stay
+/// within them; the description for the log. An error says why not (the
+/// rlimits alone are then in force).
+fn join_cgroup(session: u32, limits: GroupLimits) -> Result<String, String> {
+    use std::fs;
+    let root = Path::new("/sys/fs/cgroup");
+    let fs_type = nix::sys::statfs::statfs(root).map_err(|e| format!("{}: {e}", root.display()))?;
+    if fs_type.filesystem_type() != nix::sys::statfs::CGROUP2_SUPER_MAGIC {
+        return Err(format!("{} is not a cgroup v2 hierarchy", root.display()));
+    }
+    let enabled =
+        fs::read_to_string(root.join("cgroup.subtree_control")).map_err(|e| format!("cgroup.subtree_control: {e}"))?;
+    for c in ["memory", "pids"] {
+        if !enabled.split_whitespace().any(|w| w == c) {
+            return Err(format!("the {c} controller is not enabled at {}", root.display()));
+        }
+    }
+    let parent = Path::new(CGROUP_PARENT);
+    match fs::create_dir(parent) {
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(format!("{}: {e}", parent.display())),
+        _ => {}
+    }
+    fs::write(parent.join("cgroup.subtree_control"), "+memory +pids")
+        .map_err(|e| format!("{}/cgroup.subtree_control: {e}", parent.display()))?;
+    let group = parent.join(format!("s{session}"));
+    if let Err(e) = fs::create_dir(&group) {
+        // left by an earlier session of this pid: empty, or rmdir fails
+        let again = || fs::remove_dir(&group).and_then(|_| fs::create_dir(&group));
+        if e.kind() != io::ErrorKind::AlreadyExists || again().is_err() {
+            return Err(format!("{}: {e}", group.display()));
+        }
+    }
+    let set = |file: &str, value: String| {
+        fs::write(group.join(file), value).map_err(|e| format!("{}/{file}: {e}", group.display()))
+    };
+    let joined = set("memory.max", limits.memory.to_string())
+        .and_then(|_| set("pids.max", limits.nproc.to_string()))
+        .and_then(|_| {
+            // no way around memory.max through swap (absent without swap support)
+            if group.join("memory.swap.max").exists() {
+                set("memory.swap.max", "0".into())?;
+            }
+            set("cgroup.procs", "0".into())
+        });
+    if let Err(e) = joined {
+        let _ = fs::remove_dir(&group);
+        return Err(e);
+    }
+    Ok(format!(
+        "cgroup v2 {} (memory.max {}, pids.max {})",
+        group.display(),
+        limits.memory,
+        limits.nproc
+    ))
+}
+
+/// Removes the script hosts' groups of sessions that are gone (the listener,
+/// as root, after reaping sessions; a group whose host is still exiting is
+/// busy and removed next time). `live` tells the pids of running sessions.
+pub fn remove_stale_cgroups(live: &dyn Fn(u32) -> bool) {
+    let Ok(dir) = std::fs::read_dir(CGROUP_PARENT) else {
+        return;
+    };
+    for e in dir.flatten() {
+        let name = e.file_name();
+        let pid = name
+            .to_str()
+            .and_then(|n| n.strip_prefix('s'))
+            .and_then(|n| n.parse::<u32>().ok());
+        if pid.is_some_and(|p| !live(p)) {
+            let _ = std::fs::remove_dir(e.path());
+        }
+    }
+}
+
 impl Host {
     /// Starts the host for a session about to chroot into `jail` and become
-    /// `id` (the caller is still root and not yet confined).
-    pub fn spawn(jail: &std::os::fd::OwnedFd, id: &crate::auth::privs::Identity) -> Result<Host, String> {
+    /// `id` (the caller is still root and not yet confined); with `group`, in
+    /// a cgroup v2 group bounding all its scripts together where one can be
+    /// made. Returns the host and what bounds its scripts, for the log.
+    pub fn spawn(
+        jail: &std::os::fd::OwnedFd,
+        id: &crate::auth::privs::Identity,
+        group: Option<GroupLimits>,
+    ) -> Result<(Host, String), String> {
         use std::os::fd::AsRawFd;
         let (mine, theirs) = std::os::unix::net::UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
+        let session = std::process::id();
         match sys::fork_in_new_pid_ns().map_err(|e| format!("new PID namespace: {e}"))? {
-            sys::Fork::Parent(pid) => Ok(Host { link: mine, pid }),
+            sys::Fork::Parent(pid) => {
+                let mut host = Host { link: mine, pid };
+                // the host's first message says how it is set up (it does not
+                // log itself: see sys::fork_in_new_pid_ns)
+                let hello = host
+                    .link
+                    .set_read_timeout(Some(HOST_GRACE))
+                    .and_then(|_| read_message(&mut host.link))
+                    .map_err(|e| format!("script host: {e}"))?
+                    .ok_or("the script host ended at its start")?;
+                match hello.split_first() {
+                    Some((0, how)) => Ok((host, String::from_utf8_lossy(how).into_owned())),
+                    Some((_, why)) => Err(String::from_utf8_lossy(why).into_owned()),
+                    None => Err("the script host answered nothing".into()),
+                }
+            }
             sys::Fork::Child => {
                 drop(mine);
-                let code = match host_setup(jail.as_raw_fd(), theirs.as_raw_fd(), id) {
-                    Ok(()) => host_serve(theirs),
+                let mut link = theirs;
+                let code = match host_setup(jail.as_raw_fd(), link.as_raw_fd(), id, session, group) {
+                    Ok(how) => {
+                        if send_message(&mut link, &[&[0u8][..], how.as_bytes()].concat()).is_ok() {
+                            host_serve(link)
+                        } else {
+                            1
+                        }
+                    }
                     Err(why) => {
-                        // the session learns why from its first request
-                        let mut t = theirs;
-                        let _ = read_message(&mut t);
-                        let _ = send_message(&mut t, &[&[1u8][..], why.as_bytes()].concat());
+                        let _ = send_message(&mut link, &[&[1u8][..], why.as_bytes()].concat());
                         1
                     }
                 };
@@ -495,23 +610,33 @@ impl Drop for Host {
     }
 }
 
-/// In the new host: nothing of the session's but the jail and the link, the
-/// session's root and ids, and death with the session.
+/// In the new host: nothing of the session's but the jail and the link, its
+/// cgroup where one can be had, the session's root and ids, and death with the
+/// session. Returns what bounds the scripts.
 fn host_setup(
     jail: std::os::fd::RawFd,
     link: std::os::fd::RawFd,
     id: &crate::auth::privs::Identity,
-) -> Result<(), String> {
+    session: u32,
+    group: Option<GroupLimits>,
+) -> Result<String, String> {
     sys::forget_listener();
     sys::kill_me_with_parent().map_err(|e| format!("PDEATHSIG: {e}"))?;
     sys::close_all_but(&[jail, link]).map_err(|e| format!("closing descriptors: {e}"))?;
+    // before the chroot hides /sys/fs/cgroup and the switch takes root away
+    let how = match group.map(|g| join_cgroup(session, g)) {
+        Some(Ok(how)) => how,
+        Some(Err(why)) => format!("per-process rlimits only ({why})"),
+        None => "per-process rlimits only".into(),
+    };
     nix::unistd::fchdir(jail).map_err(|e| format!("fchdir: {e}"))?;
     nix::unistd::chroot(".").map_err(|e| format!("chroot: {e}"))?;
     nix::unistd::chdir("/").map_err(|e| format!("chdir: {e}"))?;
     sys::close_fd(jail);
     crate::auth::privs::switch(id)?;
     // the id change dropped the request made above
-    sys::kill_me_with_parent().map_err(|e| format!("PDEATHSIG: {e}"))
+    sys::kill_me_with_parent().map_err(|e| format!("PDEATHSIG: {e}"))?;
+    Ok(how)
 }
 
 fn host_serve(mut link: std::os::unix::net::UnixStream) -> i32 {

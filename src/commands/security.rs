@@ -269,10 +269,17 @@ pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
     };
     // a new PID namespace for scripts needs root and a process outside the
     // chroot-to-be: made now or never
-    let host = match (&s.auth.pending, as_root && s.ctx.cfg.runbash.is_some()) {
-        (Some(id), true) => crate::sandbox::Host::spawn(&jail, id)
-            .map_err(|e| warn!("{peer} INJAIL: no RUNBASH script host: {e}"))
-            .ok(),
+    let host = match (&s.auth.pending, as_root, s.ctx.cfg.runbash) {
+        (Some(id), true, Some(rb)) => match crate::sandbox::Host::spawn(&jail, id, Some(rb.group_limits())) {
+            Ok((host, how)) => {
+                info!("{peer} RUNBASH script host ready: {how}");
+                Some(host)
+            }
+            Err(e) => {
+                warn!("{peer} INJAIL: no RUNBASH script host: {e}");
+                None
+            }
+        },
         _ => None,
     };
     let root = if as_root {

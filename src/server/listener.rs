@@ -556,6 +556,11 @@ impl Listener {
                             }
                         } else if let Some(info) = self.children.remove(&pid.as_raw()) {
                             self.ctx.registry.free(info.slot);
+                            if self.ctx.cfg.runbash.is_some() {
+                                // the script hosts' cgroups of sessions gone by now
+                                let live = |p: u32| self.children.contains_key(&(p as i32));
+                                crate::sandbox::remove_stale_cgroups(&live);
+                            }
                             match status {
                                 WaitStatus::Exited(_, 0) => {}
                                 WaitStatus::Signaled(_, Signal::SIGTERM | Signal::SIGKILL, _) if self.stopping => {}

@@ -164,11 +164,18 @@ pub fn enter(
             _ => open(),
         }
         .map_err(|e| HandshakeError::Privilege(format!("token jail: {e}")))?;
-        if let (Some(id), true) = (&bound.id, as_root && ctx.cfg.runbash.is_some()) {
+        if let (Some(id), true, Some(rb)) = (&bound.id, as_root, ctx.cfg.runbash) {
             // as INJAIL: RUNBASH's PID namespace needs root, before the chroot
-            auth.script_host = crate::sandbox::Host::spawn(&dir, id)
-                .map_err(|e| warn!("{peer} FAI entrance: no RUNBASH script host: {e}"))
-                .ok();
+            auth.script_host = match crate::sandbox::Host::spawn(&dir, id, Some(rb.group_limits())) {
+                Ok((host, how)) => {
+                    info!("{peer} RUNBASH script host ready: {how}");
+                    Some(host)
+                }
+                Err(e) => {
+                    warn!("{peer} FAI entrance: no RUNBASH script host: {e}");
+                    None
+                }
+            };
         }
         root = if as_root {
             auth.names = Some(crate::auth::names::NameTables::load());
