@@ -566,3 +566,33 @@ fn instances_on_default_fai_dirs_keep_apart() {
     }
     on_a.unwrap().unwrap();
 }
+
+/// A reload with another private key makes another server of this one: the
+/// old key's tokens are refused (68), tokens issued after it work.
+#[test]
+fn a_reload_with_a_new_key_leaves_the_old_tokens_behind() {
+    let Some(s) = setup("") else { return };
+    let old = token_of(&s.srv, "alice", ALICE_PW, 5);
+    let rsa = openssl::rsa::Rsa::generate(2048).unwrap();
+    let pem = openssl::pkey::PKey::from_rsa(rsa).unwrap();
+    fs::write(s.srv.dir.join("key.pem"), pem.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(s.srv.pid()),
+        nix::sys::signal::Signal::SIGHUP,
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !s.srv.log().contains("configuration reloaded") {
+        assert!(std::time::Instant::now() < deadline, "no reload:\n{}", s.srv.log());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_failed(refused(&s.srv, &old), 68);
+    let mut cfg = s.srv.client_config();
+    cfg.pubkey_pem = pem.public_key_to_pem().unwrap();
+    let mut c = Client::connect(&cfg).unwrap();
+    assert_ok(c.call("LOGIN", format!("alice {ALICE_PW}").as_bytes()).unwrap());
+    let new = c.faitok(5).unwrap().expect("FAITOK after the reload");
+    c.end().unwrap();
+    let (c, _) = fai(&s.srv, &new).unwrap();
+    c.end().unwrap();
+}

@@ -603,3 +603,33 @@ fn a_script_cannot_stop_another_session_of_its_user() {
     assert_eq!(c.get(b"big", 0, 64, &mut got, &mut |_| {}).unwrap().unwrap(), 4096);
     assert_eq!(got, vec![7u8; 4096]);
 }
+
+/// A session that came in through a Fast Access token into a jail gets its
+/// script host too: its scripts run, in a PID namespace of their own.
+#[test]
+fn a_fast_access_session_runs_scripts_in_its_own_pid_namespace() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let (uid, gid) = ensure_system_user("tfdrb10", &[]);
+    let db = login_userdb("runbash-fai", "ria", "tfdrb10", "ria pw");
+    let srv = Server::start_opts(Opts {
+        extra: &format!("userdb {db}\ninjail\nrunbash\nfai_max_minutes 5\n"),
+        default_user: false,
+        ..Default::default()
+    });
+    let cell = build_jail(&srv, "cell", uid, gid, &["bash"]);
+    script(&cell, "pid.sh", "echo $$\n");
+    let mut c = srv.client();
+    assert_ok(c.call("LOGIN", b"ria ria pw").unwrap());
+    assert_ok(c.call("INJAIL", b"tok | jails/cell").unwrap());
+    // bash is the first process after the host (process 1) in its namespace
+    assert_eq!(run(&mut c, "pid.sh"), "exit 0\n2\n");
+    let token = c.faitok(5).unwrap().expect("FAITOK");
+    c.end().unwrap();
+    let (mut f, _) = Client::connect_fai(&srv.client_config(), &token).unwrap();
+    assert_eq!(run(&mut f, "pid.sh"), "exit 0\n2\n");
+    let log = srv.log();
+    assert_eq!(log.matches("RUNBASH script host ready").count(), 2, "{log}");
+}
