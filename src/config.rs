@@ -32,12 +32,23 @@ pub const DEFAULT_PRIORITY_BOOST: u8 = 10;
 pub const DEFAULT_FAI_MAX_MINUTES: u32 = 360;
 /// Upper bound for `fai_max_minutes`: a year.
 const MAX_FAI_MINUTES: u64 = 525_600;
-/// Default for `fai_dir`.
+/// Where the default `fai_dir`s are: each config file gets a directory of its
+/// own beneath it ([`default_fai_dir`]).
 pub const DEFAULT_FAI_DIR: &str = "/var/lib/tfd/fai";
 /// Default for `control_socket` when tfd starts as root (none otherwise).
 pub const DEFAULT_CONTROL_SOCKET: &str = "/run/tfd/ctl.sock";
 /// Default for `tfd --daemon --pidfile`.
 pub const DEFAULT_PIDFILE: &str = "/run/tfd.pid";
+
+/// The `fai_dir` of the config file at `source` (canonical) when it sets none:
+/// [`DEFAULT_FAI_DIR`]`/<the first 16 hex digits of the SHA-256 of the path>`.
+/// Two instances on one host (two config files) then never share tokens by
+/// default, and an instance keeps its directory across restarts.
+pub fn default_fai_dir(source: &Path) -> PathBuf {
+    let digest = openssl::sha::sha256(source.as_os_str().as_encoded_bytes());
+    let name: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    Path::new(DEFAULT_FAI_DIR).join(name)
+}
 
 /// Default for `prelogin_timeout`.
 pub const DEFAULT_PRELOGIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -108,6 +119,17 @@ pub struct RunBash {
     pub file_max: u64,
     /// `runbash_output_max`: output bytes sent back; the rest is dropped.
     pub output_max: u64,
+}
+
+impl RunBash {
+    /// The limits of a whole script's cgroup: `runbash_memory`, and
+    /// `runbash_nproc` processes plus the script host itself.
+    pub fn group_limits(&self) -> crate::sandbox::GroupLimits {
+        crate::sandbox::GroupLimits {
+            memory: self.memory,
+            nproc: self.nproc.saturating_add(1),
+        }
+    }
 }
 
 impl Default for RunBash {
@@ -309,7 +331,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "fai_dir",
-        "root-only (0700) directory of the Fast Access tokens; share it between nodes behind one name (default /var/lib/tfd/fai)",
+        "root-only (0700) directory of the Fast Access tokens; share it between nodes behind one name (default /var/lib/tfd/fai/<16 hex digits of the SHA-256 of this file's path>)",
     ),
     ("faipath", "accepted for compatibility, ignored"),
     ("faitok_mq", "accepted for compatibility, ignored"),
@@ -813,7 +835,11 @@ impl Config {
         config.userdb = config.userdb.take().map(|p| base.join(p));
         config.tlb = config.tlb.take().map(|p| base.join(p));
         config.xferlog = config.xferlog.take().map(|p| base.join(p));
-        config.fai_dir = base.join(&config.fai_dir);
+        config.fai_dir = if lines.contains_key("fai_dir") {
+            base.join(&config.fai_dir)
+        } else {
+            default_fai_dir(&source)
+        };
         config.control_socket = config.control_socket.take().map(|p| base.join(p));
         config.source = Some(source);
         config.check(&file, &lines)?;

@@ -1024,3 +1024,86 @@ pub fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
     }
     cvt_fd(r as libc::c_int)
 }
+
+/// Forks a child that is process 1 of a new PID namespace (CLONE_NEWPID needs
+/// root), for RUNBASH's script host: what runs in it sees and signals only its
+/// own namespace, and the kernel kills every process of it when that process 1
+/// ends. The caller's own namespace for later children (and threads, which
+/// may not differ from it) is restored at once; if that fails the caller must
+/// end, since it could not start a thread any more.
+///
+/// The caller may have other threads: the child uses only glibc's fork-safe
+/// allocator and no lock another thread may hold (it does not log).
+pub fn fork_in_new_pid_ns() -> io::Result<Fork> {
+    let own = std::fs::File::open("/proc/thread-self/ns/pid")?;
+    // SAFETY: an integer flag; affects only this thread's next children.
+    cvt(unsafe { libc::unshare(libc::CLONE_NEWPID) })?;
+    // SAFETY: see the doc comment: the child touches no lock held elsewhere.
+    let forked = cvt(unsafe { libc::fork() });
+    if let Ok(0) = forked {
+        return Ok(Fork::Child);
+    }
+    // SAFETY: `own` is an open namespace descriptor; an integer flag.
+    if unsafe { libc::setns(own.as_raw_fd(), libc::CLONE_NEWPID) } != 0 {
+        let e = io::Error::last_os_error();
+        if let Ok(pid) = forked {
+            // SAFETY: signals the child just forked (not reaped: its pid is ours).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        return Err(io::Error::other(format!("restoring the PID namespace: {e}")));
+    }
+    forked.map(Fork::Parent)
+}
+
+/// In a process forked by a session (not by the listener): the listener is no
+/// longer its parent, so [`die_with_parent`] must not compare with it.
+pub fn forget_listener() {
+    LISTENER_PID.store(0, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Asks for SIGKILL when the parent ends (the kernel forgets it on every id
+/// change, so it is asked again after one).
+pub fn kill_me_with_parent() -> io::Result<()> {
+    // SAFETY: PR_SET_PDEATHSIG takes a signal number; no pointers.
+    cvt(unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) }).map(|_| ())
+}
+
+/// Closes every descriptor above 2 except those in `keep`.
+pub fn close_all_but(keep: &[RawFd]) -> io::Result<()> {
+    let mut keep: Vec<RawFd> = keep.iter().copied().filter(|&f| f > 2).collect();
+    keep.sort_unstable();
+    let mut from: libc::c_uint = 3;
+    for k in keep.into_iter().map(|k| k as libc::c_uint).chain([libc::c_uint::MAX]) {
+        if k > from {
+            // SAFETY: close_range takes integers only and closes descriptors this
+            // process owns; none of them is referenced again (`keep` is kept).
+            let r = unsafe { libc::syscall(libc::SYS_close_range, from, k - 1, 0 as libc::c_uint) };
+            if r < 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        from = k.saturating_add(1);
+    }
+    Ok(())
+}
+
+/// SIGKILLs every process this one may signal in its PID namespace except
+/// itself (as its process 1: every process of the namespace), then reaps them
+/// all; returns once none is left.
+pub fn kill_and_reap_namespace() {
+    // SAFETY: getpid cannot fail.
+    if unsafe { libc::getpid() } != 1 {
+        // kill(-1) anywhere else would reach every process of this user
+        return;
+    }
+    // SAFETY: kill(-1) takes integers only.
+    unsafe { libc::kill(-1, libc::SIGKILL) };
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid with a pointer to a live int.
+        let r = unsafe { libc::waitpid(-1, &mut status, 0) };
+        if r < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return;
+        }
+    }
+}

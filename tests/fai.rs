@@ -519,3 +519,161 @@ fn an_unwritable_fai_dir_is_reported_at_start_and_tf_says_what_the_server_answer
     drop(srv);
     drop(ro);
 }
+
+/// Gives `srv` a key pair of its own (a restart on the same config): from then
+/// on it is another, independent server, as a second tfd on the host would be.
+fn with_own_key(srv: &mut Server) {
+    srv.stop();
+    let rsa = openssl::rsa::Rsa::generate(2048).unwrap();
+    let pem = openssl::pkey::PKey::from_rsa(rsa)
+        .unwrap()
+        .private_key_to_pem_pkcs8()
+        .unwrap();
+    fs::write(srv.dir.join("key.pem"), pem).unwrap();
+    srv.child = Some(spawn_tfd(&srv.conf, &srv.stderr_path));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !(srv.log().contains("listening on") && TcpStream::connect(srv.addr()).is_ok()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "tfd did not restart:\n{}",
+            srv.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// A second, independent multi-user tfd: its own root, key and user file, in
+/// which `alice` maps to alice's system user too, with another password.
+fn other_instance(fai_line: &str, alice: (u32, u32)) -> Server {
+    let db = login_userdb("fai-other", "alice", "tfdfai1", "another password");
+    let mut srv = Server::start_opts(Opts {
+        extra: &format!("userdb {db}\nfai_max_minutes 30\n{fai_line}"),
+        default_user: false,
+        ..Default::default()
+    });
+    with_own_key(&mut srv);
+    fs::create_dir(srv.path("alice")).unwrap();
+    nix::unistd::chown(&srv.path("alice"), Some(alice.0.into()), Some(alice.1.into())).unwrap();
+    srv
+}
+
+/// A token is bound to the server that issued it (its key): presented to
+/// another tfd that shares the token directory and has a LOGIN of the same
+/// name on the same system user, it is an unknown token (FAILED 68), the
+/// record is left alone, and the issuing server still honours it.
+#[test]
+fn a_token_opens_only_the_server_that_issued_it_on_a_shared_fai_dir() {
+    let Some(s) = setup("") else { return };
+    let other = other_instance(&format!("fai_dir {}\n", s.fai.display()), s.alice);
+    let t = token_of(&s.srv, "alice", ALICE_PW, 5);
+    let path = token_file(&s, &t);
+    let before = fs::read(&path).unwrap();
+    match fai(&other, &t) {
+        Err(ClientError::Handshake("fai", st)) => assert_failed(st, 68),
+        Err(e) => panic!("{e}"),
+        Ok((mut c, _)) => {
+            let st = c.call("TOUCH", b"alice/crossed").unwrap();
+            panic!(
+                "the other server honoured the token (TOUCH: {st:?}, made: {})",
+                other.path("alice/crossed").exists()
+            );
+        }
+    }
+    assert!(other.log().contains("another server"), "{}", other.log());
+    assert_eq!(fs::read(&path).unwrap(), before, "the refusal changed the record");
+    let (mut c, _) = fai(&s.srv, &t).unwrap();
+    assert_ok(c.call("TOUCH", b"alice/still-works").unwrap());
+    c.end().unwrap();
+    assert_eq!(fs::metadata(s.srv.path("alice/still-works")).unwrap().uid(), s.alice.0);
+    assert!(!other.path("alice/crossed").exists());
+}
+
+/// The directory in an issuer's "ready" log line.
+fn issuer_dir(srv: &Server) -> PathBuf {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let log = srv.log();
+        if let Some(rest) = log.split("FAI issuer ready (").nth(1) {
+            return PathBuf::from(rest.split(")\n").next().unwrap());
+        }
+        assert!(std::time::Instant::now() < deadline, "no issuer:\n{log}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Two instances that leave `fai_dir` at its default keep their tokens in
+/// directories of their own, and neither honours the other's tokens.
+#[test]
+fn instances_on_default_fai_dirs_keep_apart() {
+    let Some(s) = setup("") else { return };
+    // a comment naming the key keeps the test helper from setting it
+    let default = "# fai_dir: the default\n";
+    let existed: Vec<PathBuf> = ["/var/lib/tfd", tfd::config::DEFAULT_FAI_DIR]
+        .into_iter()
+        .map(PathBuf::from)
+        .filter(|p| p.exists())
+        .collect();
+    let a = Server::start_opts(Opts {
+        extra: &format!("userdb {}\nfai_max_minutes 30\n{default}", s.db.display()),
+        default_user: false,
+        ..Default::default()
+    });
+    fs::create_dir(a.path("alice")).unwrap();
+    nix::unistd::chown(&a.path("alice"), Some(s.alice.0.into()), Some(s.alice.1.into())).unwrap();
+    let b = other_instance(default, s.alice);
+    let (dir_a, dir_b) = (issuer_dir(&a), issuer_dir(&b));
+    let t = token_of(&a, "alice", ALICE_PW, 5);
+    let on_b = fai(&b, &t).map(|(c, _)| c.end());
+    let on_a = fai(&a, &t).map(|(c, _)| c.end());
+    // what this test made under /var/lib/tfd goes, whatever the outcome
+    let _ = fs::remove_file(dir_a.join(&t.token));
+    let base = std::path::Path::new(tfd::config::DEFAULT_FAI_DIR);
+    for d in [&dir_a, &dir_b] {
+        if d != base {
+            let _ = fs::remove_dir(d);
+        }
+    }
+    for d in [base, base.parent().unwrap()] {
+        if !existed.contains(&d.to_path_buf()) {
+            let _ = fs::remove_dir(d);
+        }
+    }
+    assert_ne!(dir_a, dir_b, "both instances keep tokens in one directory");
+    assert!(dir_a.starts_with(base), "{}", dir_a.display());
+    match on_b {
+        Err(ClientError::Handshake("fai", st)) => assert_failed(st, 68),
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("the other instance honoured the token"),
+    }
+    on_a.unwrap().unwrap();
+}
+
+/// A reload with another private key makes another server of this one: the
+/// old key's tokens are refused (68), tokens issued after it work.
+#[test]
+fn a_reload_with_a_new_key_leaves_the_old_tokens_behind() {
+    let Some(s) = setup("") else { return };
+    let old = token_of(&s.srv, "alice", ALICE_PW, 5);
+    let rsa = openssl::rsa::Rsa::generate(2048).unwrap();
+    let pem = openssl::pkey::PKey::from_rsa(rsa).unwrap();
+    fs::write(s.srv.dir.join("key.pem"), pem.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(s.srv.pid()),
+        nix::sys::signal::Signal::SIGHUP,
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !s.srv.log().contains("configuration reloaded") {
+        assert!(std::time::Instant::now() < deadline, "no reload:\n{}", s.srv.log());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_failed(refused(&s.srv, &old), 68);
+    let mut cfg = s.srv.client_config();
+    cfg.pubkey_pem = pem.public_key_to_pem().unwrap();
+    let mut c = Client::connect(&cfg).unwrap();
+    assert_ok(c.call("LOGIN", format!("alice {ALICE_PW}").as_bytes()).unwrap());
+    let new = c.faitok(5).unwrap().expect("FAITOK after the reload");
+    c.end().unwrap();
+    let (c, _) = fai(&s.srv, &new).unwrap();
+    c.end().unwrap();
+}

@@ -93,15 +93,38 @@ fn pid_alive(pid: i32) -> bool {
     }
 }
 
-fn wait_dead(pid: i32) -> bool {
+/// Live processes other than tfd's own whose root is `cell`: a script's,
+/// whatever its PID namespace calls them (`$$` and `$!` are numbers in there).
+fn scripts_in(cell: &Path) -> Vec<(i32, String)> {
+    let cell = cell.canonicalize().unwrap();
+    fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|p| fs::read_link(format!("/proc/{p}/root")).is_ok_and(|r| r == cell))
+        .filter_map(|p| {
+            Some((
+                p,
+                fs::read_to_string(format!("/proc/{p}/comm")).ok()?.trim().to_string(),
+            ))
+        })
+        .filter(|(p, comm)| comm != "tfd" && pid_alive(*p))
+        .collect()
+}
+
+/// Waits (up to 5 s) until no script process is left in `cell`.
+fn no_scripts_left(cell: &Path) -> Result<(), Vec<(i32, String)>> {
     let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        if !pid_alive(pid) {
-            return true;
+    loop {
+        let left = scripts_in(cell);
+        if left.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(left);
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    false
 }
 
 #[test]
@@ -372,32 +395,22 @@ fn wall_clock_limit_kills_the_script_and_its_children() {
         took >= Duration::from_millis(2900) && took < Duration::from_secs(10),
         "{took:?}"
     );
-    for f in ["bg.pid", "lead.pid"] {
-        let pid: i32 = fs::read_to_string(cell.join(f)).unwrap().trim().parse().unwrap();
-        assert!(wait_dead(pid), "{f} {pid} survived the timeout");
-    }
+    assert!(cell.join("bg.pid").exists() && cell.join("lead.pid").exists());
+    no_scripts_left(&cell).expect("survived the timeout");
     // a script that ends leaves nothing running behind it
     let t = Instant::now();
     assert_eq!(run(&mut c, "quick.sh"), "exit 0\nstarted\n");
     assert!(t.elapsed() < Duration::from_secs(2), "waited for the background child");
-    let pid: i32 = fs::read_to_string(cell.join("bg2.pid"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    assert!(wait_dead(pid), "background child {pid} outlived its script");
+    assert!(cell.join("bg2.pid").exists());
+    no_scripts_left(&cell).expect("a background child outlived its script");
 
     let esc = run(&mut c, "escape.sh");
     // (the background setsid's complaint may come before or after "rc=1": both
     // processes write to the one pipe)
     assert!(esc.starts_with("exit 0\n") && esc.contains("\nrc=1\n"), "{esc:?}");
     assert!(esc.contains("Operation not permitted"), "{esc:?}");
-    let pid: i32 = fs::read_to_string(cell.join("esc.pid"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    assert!(wait_dead(pid), "setsid child {pid} outlived its script");
+    assert!(cell.join("esc.pid").exists());
+    no_scripts_left(&cell).expect("a setsid child outlived its script");
 
     assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");
 }
@@ -458,17 +471,13 @@ fn a_killed_session_takes_its_script_along() {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(100));
-    let pids: Vec<i32> = ["bg.pid", "lead.pid"]
-        .iter()
-        .map(|f| fs::read_to_string(cell.join(f)).unwrap().trim().parse().unwrap())
-        .collect();
-    assert!(pids.iter().all(|&p| pid_alive(p)), "running before the kill");
+    let running = scripts_in(&cell);
+    // bash execs its last command: two sleeps
+    assert!(running.len() >= 2, "running before the kill: {running:?}");
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(session), nix::sys::signal::Signal::SIGKILL).unwrap();
     assert!(waiter.join().unwrap(), "the connection ended with the session");
     // nothing else would ever end them: the timeout belonged to the dead session
-    for p in pids {
-        assert!(wait_dead(p), "script process {p} outlived its killed session");
-    }
+    no_scripts_left(&cell).expect("script processes outlived their killed session");
 }
 
 #[test]
@@ -495,4 +504,132 @@ fn a_jail_without_bash_fails_cleanly() {
     assert_ok(c.call("FLYCONTEXT", b"deeper").unwrap());
     assert_failed(st(&mut c, "RUNBASH /s.sh"), 64);
     assert!(srv.log().contains("not in a chroot jail"), "{}", srv.log());
+}
+
+/// True when /sys/fs/cgroup is a cgroup v2 hierarchy (what a whole-script
+/// memory limit needs); otherwise says why the caller skips.
+fn cgroup2_or_skip() -> bool {
+    let out = std::process::Command::new("stat")
+        .args(["-fc", "%T", "/sys/fs/cgroup"])
+        .output()
+        .unwrap();
+    let kind = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if kind != "cgroup2fs" {
+        eprintln!("skipped: /sys/fs/cgroup is {kind:?}, not cgroup2fs: no whole-script memory limit on this machine");
+        return false;
+    }
+    true
+}
+
+/// `runbash_memory` bounds the whole script, not each process, where cgroup v2
+/// is usable: eight background processes of ~20 MB each cannot all hold their
+/// memory under 64M together. Issue 23 item 5: each process had its own
+/// RLIMIT_AS of 64M, so all eight held theirs (160 MB).
+#[test]
+fn memory_limit_bounds_the_whole_script() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    if !cgroup2_or_skip() {
+        return;
+    }
+    let (uid, gid) = ensure_system_user("tfdrb8", &[]);
+    let srv = Server::start_opts(Opts {
+        extra: "defusr tfdrb8\ninjail\nrunbash\nrunbash_timeout 60\nrunbash_memory 64M\n",
+        default_user: false,
+        ..Default::default()
+    });
+    let cell = build_jail(&srv, "cell", uid, gid, &["bash", "sleep"]);
+    // each holds 20,000,000 bytes in a bash variable for 3 s, then says so
+    script(
+        &cell,
+        "many.sh",
+        "for i in 1 2 3 4 5 6 7 8; do ( printf -v s '%*s' 20000000 '' && sleep 3 && echo held ) & done\nwait\n",
+    );
+    let mut c = srv.client();
+    assert_ok(c.call("INJAIL", b"tok | jails/cell").unwrap());
+    let log = srv.log();
+    let Some(ready) = log.lines().find(|l| l.contains("RUNBASH script host ready")) else {
+        panic!("no script host:\n{log}");
+    };
+    if !ready.contains("ready: cgroup v2") {
+        eprintln!("skipped: tfd could not use cgroup v2 here: {ready}");
+        return;
+    }
+    let out = run(&mut c, "many.sh");
+    let held = out.lines().filter(|l| *l == "held").count();
+    assert!(held * 20 <= 64, "{held} processes held 20 MB each under 64M: {out:?}");
+    assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");
+}
+
+/// A script cannot signal anything outside its own run: `kill -STOP` on
+/// another session of the same system user fails (the script has a PID
+/// namespace of its own), and that session keeps answering. Issue 23 item 5:
+/// the script shared the host's PID namespace and stopped it.
+#[test]
+fn a_script_cannot_stop_another_session_of_its_user() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let (uid, gid) = ensure_system_user("tfdrb9", &[]);
+    let srv = Server::start_opts(Opts {
+        extra: "defusr tfdrb9\ninjail\nrunbash\nrunbash_timeout 20\n",
+        default_user: false,
+        ..Default::default()
+    });
+    let cell = build_jail(&srv, "cell", uid, gid, &["bash"]);
+    let mut other = srv.client();
+    assert_ok(other.call("INJAIL", b"tok | jails/cell").unwrap());
+    assert_eq!(other.raw(b"ECHO before").unwrap(), b"before");
+    let victim = srv.session_pid();
+    script(&cell, "stop.sh", &format!("kill -STOP {victim}; echo sent=$?\n"));
+    let mut c = srv.client();
+    assert_ok(c.call("INJAIL", b"tok | jails/cell").unwrap());
+    let out = run(&mut c, "stop.sh");
+    let stopped = fs::read_to_string(format!("/proc/{victim}/stat"))
+        .map(|s| s.rsplit(')').next().unwrap_or("").trim_start().starts_with('T'))
+        .unwrap_or(false);
+    // leave nothing stopped behind, whatever happened
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(victim), nix::sys::signal::Signal::SIGCONT);
+    assert!(!stopped, "the script stopped session {victim} ({out:?})");
+    assert_eq!(other.raw(b"ECHO after").unwrap(), b"after");
+    assert!(out.contains("sent=1"), "{out:?}");
+    // the session that started the script host still starts threads (a GET of
+    // several chunks reads the client's cancel codes in one)
+    fs::write(cell.join("big"), vec![7u8; 4096]).unwrap();
+    let mut got = Vec::new();
+    assert_eq!(c.get(b"big", 0, 64, &mut got, &mut |_| {}).unwrap().unwrap(), 4096);
+    assert_eq!(got, vec![7u8; 4096]);
+}
+
+/// A session that came in through a Fast Access token into a jail gets its
+/// script host too: its scripts run, in a PID namespace of their own.
+#[test]
+fn a_fast_access_session_runs_scripts_in_its_own_pid_namespace() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let (uid, gid) = ensure_system_user("tfdrb10", &[]);
+    let db = login_userdb("runbash-fai", "ria", "tfdrb10", "ria pw");
+    let srv = Server::start_opts(Opts {
+        extra: &format!("userdb {db}\ninjail\nrunbash\nfai_max_minutes 5\n"),
+        default_user: false,
+        ..Default::default()
+    });
+    let cell = build_jail(&srv, "cell", uid, gid, &["bash"]);
+    script(&cell, "pid.sh", "echo $$\n");
+    let mut c = srv.client();
+    assert_ok(c.call("LOGIN", b"ria ria pw").unwrap());
+    assert_ok(c.call("INJAIL", b"tok | jails/cell").unwrap());
+    // bash is the first process after the host (process 1) in its namespace
+    assert_eq!(run(&mut c, "pid.sh"), "exit 0\n2\n");
+    let token = c.faitok(5).unwrap().expect("FAITOK");
+    c.end().unwrap();
+    let (mut f, _) = Client::connect_fai(&srv.client_config(), &token).unwrap();
+    assert_eq!(run(&mut f, "pid.sh"), "exit 0\n2\n");
+    let log = srv.log();
+    assert_eq!(log.matches("RUNBASH script host ready").count(), 2, "{log}");
 }

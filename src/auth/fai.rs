@@ -1,5 +1,13 @@
 //! The Fast Access token store: one file per token, `<fai_dir>/<uuid>`, holding
-//! a [`Record`] (expiry, the user and jail it was issued to, the next key).
+//! a [`Record`] (the issuing server, expiry, the user and jail it was issued
+//! to, the next key).
+//!
+//! A token opens only the server that issued it: each record names the
+//! server's identity ([`server_id`], derived from its key), and a store redeems
+//! only records of its own identity. Another tfd on the same host (or one that
+//! shares the directory by mistake) with its own key, root and user file sees
+//! such a token as unknown and leaves it alone; nodes behind one name, which
+//! share the key, the user file and the directory, honour each other's.
 //!
 //! Tokens are credentials, so the directory is mode 0700 and each file 0600,
 //! both owned by the user tfd starts as (root); a directory that is anyone
@@ -24,6 +32,9 @@ use std::path::{Path, PathBuf};
 pub enum Refusal {
     /// No such token (never issued, consumed concurrently, or purged).
     Unknown,
+    /// The token was issued by another server (another key): unknown here,
+    /// and its record is left as it is for the server it belongs to.
+    OtherServer,
     /// The token's time is over (its file is deleted).
     Expired,
     /// The token exists but cannot be honoured: unreadable record, or the
@@ -48,6 +59,19 @@ pub struct Entry<T> {
 #[derive(Debug, Clone)]
 pub struct Store {
     dir: PathBuf,
+    server: [u8; wire::SERVER_ID_LEN],
+}
+
+/// The identity tokens are bound to: the SHA-256 of a label and the server's
+/// public key (PKCS#1 DER). The key is what clients know the server by, so a
+/// server with another key is another server, whatever it shares; the label
+/// keeps the value from being any other use's hash of the key.
+pub fn server_id(key: &openssl::rsa::RsaRef<openssl::pkey::Private>) -> io::Result<[u8; wire::SERVER_ID_LEN]> {
+    let der = key.public_key_to_der_pkcs1().map_err(io::Error::other)?;
+    let mut h = openssl::sha::Sha256::new();
+    h.update(b"tfd FAI server id\0");
+    h.update(&der);
+    Ok(h.finish())
 }
 
 /// Seconds since the epoch.
@@ -68,9 +92,18 @@ pub fn new_key() -> io::Result<Vec<u8>> {
 }
 
 impl Store {
-    /// The store at `dir` (nothing is touched until it is used).
-    pub fn new(dir: &Path) -> Store {
-        Store { dir: dir.to_path_buf() }
+    /// The store at `dir` for the server `server` (nothing is touched until it
+    /// is used).
+    pub fn new(dir: &Path, server: [u8; wire::SERVER_ID_LEN]) -> Store {
+        Store {
+            dir: dir.to_path_buf(),
+            server,
+        }
+    }
+
+    /// The identity of the server this store issues and redeems for.
+    pub fn server(&self) -> [u8; wire::SERVER_ID_LEN] {
+        self.server
     }
 
     /// The directory.
@@ -156,8 +189,12 @@ impl Store {
         written
     }
 
-    /// Stores a new token for `rec` and returns its name.
+    /// Stores a new token for `rec` and returns its name; `rec` must name this
+    /// store's server.
     pub fn issue(&self, rec: &Record) -> io::Result<[u8; uuid::TEXT_LEN]> {
+        if rec.server != self.server {
+            return Err(io::Error::other("the record names another server"));
+        }
         self.check_dir(true)?;
         let mut b = [0u8; 16];
         openssl::rand::rand_bytes(&mut b).map_err(io::Error::other)?;
@@ -215,6 +252,11 @@ impl Store {
         let Some(record) = parsed else {
             return Err(Refusal::Invalid("the token file does not hold a record".into()));
         };
+        // before anything else: another server's token is neither used,
+        // rewritten nor deleted here
+        if record.server != self.server {
+            return Err(Refusal::OtherServer);
+        }
         if now >= record.expiry {
             let _ = fs::remove_file(&path);
             return Err(Refusal::Expired);
@@ -308,8 +350,11 @@ mod tests {
         d
     }
 
+    const ID: [u8; wire::SERVER_ID_LEN] = [7; wire::SERVER_ID_LEN];
+
     fn rec(expiry: u64) -> Record {
         Record {
+            server: ID,
             expiry,
             uid: 1234,
             login: Some("alice".into()),
@@ -321,7 +366,7 @@ mod tests {
     #[test]
     fn issue_redeem_rotate_and_modes() {
         let d = temp("rotate");
-        let s = Store::new(&d.join("fai"));
+        let s = Store::new(&d.join("fai"), ID);
         let r = rec(now() + 60);
         let t = s.issue(&r).unwrap();
         assert_eq!(fs::metadata(s.dir()).unwrap().mode() & 0o7777, 0o700);
@@ -346,9 +391,40 @@ mod tests {
     }
 
     #[test]
+    fn another_servers_token_is_unknown_and_left_alone() {
+        let d = temp("other");
+        let mine = Store::new(&d, ID);
+        let theirs = Store::new(&d, [8; wire::SERVER_ID_LEN]);
+        assert!(theirs.issue(&rec(now() + 60)).is_err(), "a record of another server");
+        let t = mine.issue(&rec(now() + 60)).unwrap();
+        let f = d.join(std::str::from_utf8(&t).unwrap());
+        let before = fs::read(&f).unwrap();
+        assert_eq!(theirs.redeem(&t, now(), |_| Ok(())).err(), Some(Refusal::OtherServer));
+        // not even an expiry seen from there deletes it
+        assert_eq!(
+            theirs.redeem(&t, now() + 3600, |_| Ok(())).err(),
+            Some(Refusal::OtherServer)
+        );
+        assert_eq!(theirs.purge(now()).unwrap(), 0);
+        assert_eq!(fs::read(&f).unwrap(), before);
+        assert!(mine.redeem(&t, now(), |_| Ok(())).is_ok());
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn server_id_is_the_key_s() {
+        let a = openssl::rsa::Rsa::generate(2048).unwrap();
+        let b = openssl::rsa::Rsa::generate(2048).unwrap();
+        let pem = a.private_key_to_pem().unwrap();
+        let again = openssl::rsa::Rsa::private_key_from_pem(&pem).unwrap();
+        assert_eq!(server_id(&a).unwrap(), server_id(&again).unwrap());
+        assert_ne!(server_id(&a).unwrap(), server_id(&b).unwrap());
+    }
+
+    #[test]
     fn purge_and_open_dir_refused() {
         let d = temp("purge");
-        let s = Store::new(&d);
+        let s = Store::new(&d, ID);
         assert_eq!(s.purge(now()).unwrap(), 0);
         let live = s.issue(&rec(now() + 600)).unwrap();
         let dead = s.issue(&rec(now() - 1)).unwrap();

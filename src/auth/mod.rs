@@ -43,4 +43,7 @@ pub struct SessionAuth {
     /// own path resolution honours. RUNBASH runs scripts only then, since a
     /// child inherits a chroot but not a descriptor.
     pub chrooted: bool,
+    /// RUNBASH's script host (process 1 of a PID namespace of its own), started
+    /// before the chroot when `runbash` is on; None otherwise.
+    pub script_host: Option<crate::sandbox::Host>,
 }

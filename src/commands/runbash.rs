@@ -15,16 +15,18 @@
 //!   regular file of at most [`MAX_SCRIPT`] bytes, and is read by the session
 //!   and handed to `bash -c`, so what runs is what was checked.
 //!
-//! The run itself is [`crate::sandbox::run`]: new session and process group,
+//! The run itself is [`crate::sandbox::run`] (new session and process group,
 //! resource limits, no inherited descriptors, a fixed environment, wall-clock
-//! limit. The reply is `OK <ending>\n<output>` (see [`reply`]); each run is
+//! limit), done by the session's script host ([`crate::sandbox::Host`]): in a
+//! PID namespace of its own, so a script cannot signal any process outside its
+//! run, and every process it leaves is killed when it ends. The reply is `OK <ending>\n<output>` (see [`reply`]); each run is
 //! logged with user, path, ending, duration and output size, never the output.
 #![forbid(unsafe_code)]
 
 use super::{CmdResult, Reply};
 use crate::config::RunBash;
 use crate::fsys::{FsError, RelPath};
-use crate::sandbox::{self, Limits, Outcome};
+use crate::sandbox::{Limits, Outcome};
 use crate::session::{denied_or, Session};
 use crate::sys::ChildLimits;
 use crate::wire::Failed;
@@ -76,6 +78,9 @@ fn refusal(s: &Session) -> Option<&'static str> {
     }
     if s.auth.quota.is_some() {
         return Some("a quota is in force, which a script's writes would bypass");
+    }
+    if s.auth.script_host.is_none() {
+        return Some("the session has no script host (its start failed when the jail was entered; see above)");
     }
     None
 }
@@ -171,17 +176,17 @@ pub fn runbash(s: &mut Session, arg: &[u8]) -> CmdResult {
         OsStr::from_bytes(&name),
     ];
     let uid = nix::unistd::getuid();
-    let (registry, slot) = (s.ctx.registry.clone(), s.live.slot);
-    let (peer, user) = (s.peer, s.user.clone());
-    let ran = sandbox::run(bash, &args, ENV, Path::new("/"), &limits(&rb), |group| {
-        registry.set_script_group(slot, group as u32);
-        info!(
-            "{peer} RUNBASH {} user={user} uid={uid} started (pid {group})",
-            shown(&name)
-        );
-    });
-    // the group is dead and reaped (or never existed)
-    s.ctx.registry.set_script_group(s.live.slot, 0);
+    info!("{} RUNBASH {} user={} uid={uid} started", s.peer, shown(&name), s.user);
+    // the host's namespace dies with the session (and the host with it), so
+    // the listener has no process group to kill for this run
+    let Some(host) = s.auth.script_host.as_mut() else {
+        return Err(Failed::RunBash.into());
+    };
+    let ran = host.run(bash, &args, ENV, Path::new("/"), &limits(&rb));
+    if ran.is_err() {
+        // a host that failed is not trusted with another run
+        s.auth.script_host = None;
+    }
     match ran {
         Ok(o) => {
             info!(

@@ -267,6 +267,21 @@ pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
             return Err(f.into());
         }
     };
+    // a new PID namespace for scripts needs root and a process outside the
+    // chroot-to-be: made now or never
+    let host = match (&s.auth.pending, as_root, s.ctx.cfg.runbash) {
+        (Some(id), true, Some(rb)) => match crate::sandbox::Host::spawn(&jail, id, Some(rb.group_limits())) {
+            Ok((host, how)) => {
+                info!("{peer} RUNBASH script host ready: {how}");
+                Some(host)
+            }
+            Err(e) => {
+                warn!("{peer} INJAIL: no RUNBASH script host: {e}");
+                None
+            }
+        },
+        _ => None,
+    };
     let root = if as_root {
         s.auth.names = Some(NameTables::load());
         super::tz::preload();
@@ -286,6 +301,7 @@ pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
     s.auth.jailed = true;
     s.auth.chrooted = as_root;
     s.auth.jail = Some(p.to_bytes());
+    s.auth.script_host = host;
     if let Some(id) = s.auth.pending.take() {
         if as_root {
             if let Err(e) = privs::switch(&id) {

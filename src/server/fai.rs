@@ -24,7 +24,6 @@ use log::{error, info, warn};
 use nix::sys::socket::{recv, send, setsockopt, socketpair, sockopt, AddressFamily, MsgFlags, SockFlag, SockType};
 use nix::sys::time::TimeVal;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -60,10 +59,10 @@ pub struct FaiLink {
 
 impl FaiLink {
     /// A link that issues nothing (before the issuer has started).
-    pub fn closed(dir: &Path) -> FaiLink {
+    pub fn closed(store: Store) -> FaiLink {
         FaiLink {
             fd: Mutex::new(None),
-            store: Store::new(dir),
+            store,
         }
     }
 
@@ -115,8 +114,8 @@ impl FaiLink {
     }
 }
 
-/// Forks the issuer for the store at `dir`; returns its pid and the request end.
-pub fn spawn(dir: &Path, close_in_child: &[RawFd]) -> std::io::Result<(i32, FaiLink)> {
+/// Forks the issuer for `store`; returns its pid and the request end.
+pub fn spawn(store: &Store, close_in_child: &[RawFd]) -> std::io::Result<(i32, FaiLink)> {
     let (link, service) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)?;
     setsockopt(&service, sockopt::PassCred, &true)?;
     match sys::fork_helper(&super::SIGNALS)? {
@@ -126,7 +125,7 @@ pub fn spawn(dir: &Path, close_in_child: &[RawFd]) -> std::io::Result<(i32, FaiL
                 pid,
                 FaiLink {
                     fd: Mutex::new(Some(link)),
-                    store: Store::new(dir),
+                    store: store.clone(),
                 },
             ))
         }
@@ -135,7 +134,7 @@ pub fn spawn(dir: &Path, close_in_child: &[RawFd]) -> std::io::Result<(i32, FaiL
             // keeps root: it writes the root-only store, and does nothing else
             super::helper_child_setup("FAI issuer", close_in_child, None);
             sys::set_nondumpable();
-            sys::exit_now(run(&Store::new(dir), service))
+            sys::exit_now(run(store, service))
         }
     }
 }
@@ -234,6 +233,7 @@ fn answer(store: &Store, req: &[u8], uid: u32) -> Result<Vec<u8>, String> {
     let login = std::str::from_utf8(login).map_err(|_| "LOGIN name not UTF-8")?;
     let now = crate::auth::fai::now();
     let record = Record {
+        server: store.server(),
         expiry: now + minutes as u64 * 60,
         uid,
         login: (!login.is_empty()).then(|| login.to_string()),

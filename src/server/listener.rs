@@ -163,6 +163,13 @@ fn prepare_for_sessions() {
     }
 }
 
+/// The FAI token store of this server: `fai_dir`, bound to the identity of
+/// `key` (tokens of a server with another key are unknown here).
+fn fai_store(cfg: &Config, key: &openssl::rsa::Rsa<openssl::pkey::Private>) -> Result<crate::auth::fai::Store, String> {
+    let id = crate::auth::fai::server_id(key).map_err(|e| format!("FAI server identity: {e}"))?;
+    Ok(crate::auth::fai::Store::new(&cfg.fai_dir, id))
+}
+
 /// Writes the pidfile whole or not at all (a reader never sees it empty).
 fn write_pidfile(path: &std::path::Path) -> io::Result<()> {
     let name = path
@@ -177,6 +184,7 @@ fn write_pidfile(path: &std::path::Path) -> io::Result<()> {
 /// Runs the daemon until SIGTERM/SIGINT. Returns after all sessions have ended.
 pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
     let rsa = super::load_key(&cfg)?;
+    let fai_store = fai_store(&cfg, &rsa)?;
     let udp_user = if sys::geteuid() == 0 && !opts.serve_as_self {
         Some(crate::auth::privs::resolve(&cfg.udp_user).map_err(|e| format!("udp_user: {e}"))?)
     } else {
@@ -223,11 +231,10 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
         tlb: tlb.clone(),
         trp: cfg.trp.clone().map(|t| (t, cfg.port)),
     };
-    let fai_dir = cfg.fai_dir.clone();
     let ctx = Arc::new(Context {
         cfg,
         // the issuer starts with the key process
-        fai: Arc::new(super::fai::FaiLink::closed(&fai_dir)),
+        fai: Arc::new(super::fai::FaiLink::closed(fai_store)),
         // the key process starts below, once the listener has daemonized
         keys: super::keys::KeyLink::closed(),
         serve_as_self: opts.serve_as_self,
@@ -412,7 +419,7 @@ impl Listener {
     /// end. Without it FAITOK fails (FAILED 67); entrances still work.
     fn spawn_fai(&mut self) {
         let close = self.helper_must_close();
-        match super::fai::spawn(self.ctx.fai.store().dir(), &close) {
+        match super::fai::spawn(self.ctx.fai.store(), &close) {
             Ok((pid, link)) => {
                 self.fai_pid = pid;
                 self.ctx = Arc::new(self.ctx.with_fai(Arc::new(link)));
@@ -575,6 +582,11 @@ impl Listener {
                             }
                         } else if let Some(info) = self.children.remove(&pid.as_raw()) {
                             self.ctx.registry.free(info.slot);
+                            if self.ctx.cfg.runbash.is_some() {
+                                // the script hosts' cgroups of sessions gone by now
+                                let live = |p: u32| self.children.contains_key(&(p as i32));
+                                crate::sandbox::remove_stale_cgroups(&live);
+                            }
                             match status {
                                 WaitStatus::Exited(_, 0) => {}
                                 WaitStatus::Signaled(_, Signal::SIGTERM | Signal::SIGKILL, _) if self.stopping => {}
@@ -768,6 +780,22 @@ impl Listener {
                 return;
             }
         };
+        // a new key is a new server identity: tokens issued from now on are
+        // bound to it, and the old key's tokens are unknown (fai_dir stays)
+        let fai = match crate::auth::fai::server_id(&rsa) {
+            Ok(id) if id != self.ctx.fai.store().server() => {
+                info!("reload: a new key; FAI tokens issued under the old one are no longer honoured");
+                Some(Arc::new(super::fai::FaiLink::closed(crate::auth::fai::Store::new(
+                    self.ctx.fai.store().dir(),
+                    id,
+                ))))
+            }
+            Ok(_) => None,
+            Err(e) => {
+                error!("reload refused, keeping the old configuration: FAI server identity: {e}");
+                return;
+            }
+        };
         // the old key process answers the sessions still holding its request end,
         // and ends once they have all closed it; the new one starts at the new boost
         super::priority::boost(cfg.priority_boost);
@@ -789,7 +817,7 @@ impl Listener {
         self.ctx = Arc::new(Context {
             cfg,
             keys,
-            fai: self.ctx.fai.clone(),
+            fai: fai.clone().unwrap_or_else(|| self.ctx.fai.clone()),
             serve_as_self: self.opts.serve_as_self,
             defusr,
             self_user: self.ctx.self_user.clone(),
@@ -800,6 +828,11 @@ impl Listener {
             metrics: self.ctx.metrics.clone(),
             buckets: self.ctx.buckets.clone(),
         });
+        if fai.is_some() {
+            // the old issuer ends once the sessions holding its request end have
+            self.respawn_fai_at = None;
+            self.spawn_fai();
+        }
         // the responder holds the old TLB list: replace it
         self.udp.tlb = tlb;
         self.udp.trp = self.ctx.cfg.trp.clone().map(|t| (t, self.ctx.cfg.port));

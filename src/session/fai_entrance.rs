@@ -5,7 +5,8 @@
 //! key opens one session. The session is the token's user, in its jail, logged
 //! in: it never runs as root and never reaches LOGIN.
 //!
-//! Refusals: an unknown or expired token is `FAILED 68`; a token that exists
+//! Refusals: an unknown or expired token is `FAILED 68`, and so is a token of
+//! another server (another key: it is unknown here); a token that exists
 //! but cannot be honoured (the user was removed, locked, or now maps to another
 //! uid; the jail is gone; the server's mode changed) is `FAILED 69`. Both in
 //! plaintext, then the connection closes. The token never reaches the log.
@@ -117,6 +118,10 @@ pub fn enter(
             let f = match &r {
                 Refusal::Unknown => Failed::FaiExpired,
                 Refusal::Expired => Failed::FaiExpired,
+                Refusal::OtherServer => {
+                    warn!("{peer} FAI entrance refused: a token of another server (another key), treated as unknown");
+                    Failed::FaiExpired
+                }
                 Refusal::Invalid(why) => {
                     warn!("{peer} FAI entrance refused: {why}");
                     Failed::FaiKey
@@ -159,6 +164,19 @@ pub fn enter(
             _ => open(),
         }
         .map_err(|e| HandshakeError::Privilege(format!("token jail: {e}")))?;
+        if let (Some(id), true, Some(rb)) = (&bound.id, as_root, ctx.cfg.runbash) {
+            // as INJAIL: RUNBASH's PID namespace needs root, before the chroot
+            auth.script_host = match crate::sandbox::Host::spawn(&dir, id, Some(rb.group_limits())) {
+                Ok((host, how)) => {
+                    info!("{peer} RUNBASH script host ready: {how}");
+                    Some(host)
+                }
+                Err(e) => {
+                    warn!("{peer} FAI entrance: no RUNBASH script host: {e}");
+                    None
+                }
+            };
+        }
         root = if as_root {
             auth.names = Some(crate::auth::names::NameTables::load());
             crate::commands::tz::preload();

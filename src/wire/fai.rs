@@ -15,8 +15,10 @@ pub const KEY_MAX: usize = 214;
 /// A token record is one short line; anything longer is not ours.
 pub const MAX_RECORD: usize = 2048;
 /// The first word of every record: the format may change, old files then read
-/// as invalid instead of being misread.
-const MAGIC: &str = "tfd-fai-1";
+/// as invalid instead of being misread (`tfd-fai-1` records named no server).
+const MAGIC: &str = "tfd-fai-2";
+/// Bytes of a server identity (a SHA-256).
+pub const SERVER_ID_LEN: usize = 32;
 
 /// The token in a version frame, if the frame is a FAI entrance: `None` when it
 /// does not start with `FAI://` (then it is a version string), `Some(Err)` when
@@ -83,6 +85,9 @@ pub fn decode_key(b64: &[u8]) -> Option<Vec<u8>> {
 /// next entrance must use.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Record {
+    /// The server that issued it (see `auth::fai::server_id`): a tfd with another
+    /// identity treats the token as unknown, even when it shares the directory.
+    pub server: [u8; SERVER_ID_LEN],
     /// Seconds since the epoch at which the token stops working.
     pub expiry: u64,
     /// The uid the issuing session ran as (the kernel's word, not the session's).
@@ -99,6 +104,7 @@ pub struct Record {
 impl std::fmt::Debug for Record {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Record")
+            .field("server", &hex(&self.server))
             .field("expiry", &self.expiry)
             .field("uid", &self.uid)
             .field("login", &self.login)
@@ -128,13 +134,15 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 }
 
 impl Record {
-    /// The file's one line: `tfd-fai-1 <expiry> <uid> <login|-> <jail|-> <key>`,
-    /// names and the jail in hex (any bytes), the key in base64.
+    /// The file's one line:
+    /// `tfd-fai-2 <server> <expiry> <uid> <login|-> <jail|-> <key>`, the server
+    /// identity, names and the jail in hex (any bytes), the key in base64.
     pub fn encode(&self) -> Vec<u8> {
         let login = self.login.as_deref().map_or("-".into(), |l| hex(l.as_bytes()));
         let jail = self.jail.as_deref().map_or("-".into(), hex);
         format!(
-            "{MAGIC} {} {} {login} {jail} {}\n",
+            "{MAGIC} {} {} {} {login} {jail} {}\n",
+            hex(&self.server),
             self.expiry,
             self.uid,
             openssl::base64::encode_block(&self.key)
@@ -149,7 +157,7 @@ impl Record {
         }
         let text = std::str::from_utf8(bytes).ok()?.strip_suffix('\n')?;
         let w: Vec<&str> = text.split(' ').collect();
-        let [magic, expiry, uid, login, jail, key] = w[..] else {
+        let [magic, server, expiry, uid, login, jail, key] = w[..] else {
             return None;
         };
         if magic != MAGIC {
@@ -167,6 +175,7 @@ impl Record {
             None => None,
         };
         Some(Record {
+            server: unhex(server)?.try_into().ok()?,
             expiry: expiry.parse().ok()?,
             uid: uid.parse().ok()?,
             login,
@@ -223,6 +232,7 @@ mod tests {
     #[test]
     fn record_round_trip_and_rejects() {
         let rec = Record {
+            server: [0xa5; SERVER_ID_LEN],
             expiry: 42,
             uid: 1001,
             login: Some("ali ce".into()),
@@ -241,15 +251,25 @@ mod tests {
         assert_eq!(Record::parse(b"42 AAAA\n"), None);
         assert_eq!(Record::parse(&line[..line.len() - 1]), None);
         let mut other = line.clone();
-        other[8] = b'2';
+        other[8] = b'1';
         assert_eq!(Record::parse(&other), None);
+        // a record of the format before servers were named is not read
+        let text = String::from_utf8(line.clone()).unwrap();
+        let old = text.replacen(&format!("{MAGIC} {} ", hex(&rec.server)), "tfd-fai-1 ", 1);
+        assert_eq!(Record::parse(old.as_bytes()), None, "{old}");
+        // a server identity is exactly 32 bytes
+        for server in ["-", "", "a5", &"a5".repeat(33)] {
+            let bad = text.replacen(&hex(&rec.server), server, 1);
+            assert_eq!(Record::parse(bad.as_bytes()), None, "{bad}");
+        }
         assert_eq!(Record::parse(&vec![b'a'; MAX_RECORD + 1]), None);
         // an empty name or jail is written "-"; an empty field is no record of ours
         // (the fuzzer's find: it parsed as Some("") and came back None)
         let key = openssl::base64::encode_block(&rec.key);
+        let server = hex(&rec.server);
         for line in [
-            format!("{MAGIC} 42 1001  - {key}\n"),
-            format!("{MAGIC} 42 1001 -  {key}\n"),
+            format!("{MAGIC} {server} 42 1001  - {key}\n"),
+            format!("{MAGIC} {server} 42 1001 -  {key}\n"),
         ] {
             assert_eq!(Record::parse(line.as_bytes()), None, "{line}");
         }
