@@ -1364,7 +1364,9 @@ fn parse_value(d: &mut Draft, key: &'static str, value: &str, line: usize) -> Re
         "proxy_from" => {
             let mut list = Vec::new();
             for item in value.split([' ', ',', '\t']).filter(|s| !s.is_empty()) {
-                list.push(Cidr::parse(item).ok_or_else(|| format!("{item:?} is not an address or address/bits range"))?);
+                list.push(
+                    Cidr::parse(item).ok_or_else(|| format!("{item:?} is not an address or address/bits range"))?,
+                );
             }
             if list.is_empty() {
                 return Err("no address given".into());
@@ -2167,19 +2169,30 @@ mod tests {
 
     #[test]
     fn proxy_keys() {
-        let c = Config::parse_str(&minimal("proxy_protocol v2\nproxy_from 127.0.0.1, 10.0.0.0/8 ::1 fd00::/8\n")).unwrap();
+        let c = Config::parse_str(&minimal(
+            "proxy_protocol v2\nproxy_from 127.0.0.1, 10.0.0.0/8 ::1 fd00::/8\n",
+        ))
+        .unwrap();
         assert_eq!(c.proxy_protocol, ProxyProtocol::V2);
         assert_eq!(c.proxy_from.len(), 4);
         let has = |ip: &str| c.proxy_from.iter().any(|r| r.contains(ip.parse().unwrap()));
         assert!(has("127.0.0.1") && has("10.200.3.4") && has("::1") && has("fd12::1") && has("::ffff:10.0.0.1"));
         assert!(!has("127.0.0.2") && !has("11.0.0.1") && !has("fe80::1"));
-        assert_eq!(Config::parse_str(&minimal("")).unwrap().proxy_protocol, ProxyProtocol::Off);
+        assert_eq!(
+            Config::parse_str(&minimal("")).unwrap().proxy_protocol,
+            ProxyProtocol::Off
+        );
         assert!(Config::parse_str(&minimal("proxy_protocol v2\n")).is_err());
         assert!(Config::parse_str(&minimal("proxy_protocol v3\nproxy_from ::1\n")).is_err());
         for bad in ["1.2.3.4/33", "::1/129", "1.2.3.4/", "x", "1.2.3.4/-1"] {
-            assert!(Config::parse_str(&minimal(&format!("proxy_from {bad}\n"))).is_err(), "{bad}");
+            assert!(
+                Config::parse_str(&minimal(&format!("proxy_from {bad}\n"))).is_err(),
+                "{bad}"
+            );
         }
-        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains("203.0.113.9".parse().unwrap()));
+        assert!(Cidr::parse("0.0.0.0/0")
+            .unwrap()
+            .contains("203.0.113.9".parse().unwrap()));
     }
 
     #[test]

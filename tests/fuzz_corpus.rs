@@ -367,3 +367,8 @@ fn every_target_is_wired_up() {
         );
     }
 }
+
+#[test]
+fn proxy() {
+    run("proxy");
+}

@@ -41,6 +41,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("resolve", resolve),
     ("udp", udp),
     ("tlb", tlb),
+    ("proxy", proxy),
     ("userdb", userdb),
     ("fstat", fstat),
     ("tzrule", tzrule),
@@ -1107,5 +1108,37 @@ pub fn fai(data: &[u8]) {
             let m = f::minutes(arg.get(1..).unwrap_or_default(), max);
             assert!((1..=max).contains(&m));
         }
+    }
+}
+
+/// The PROXY protocol header (`wire::proxy::parse`): never panics; a complete
+/// header's length lies within the input and past the signature, parsing just
+/// that prefix gives the same header (so the listener, which consumes exactly
+/// it, never takes a client byte), any longer input gives it too, and encoding
+/// the addresses it names parses back to them.
+pub fn proxy(data: &[u8]) {
+    use tfd::wire::proxy::{encode_v1, encode_v2, parse, Parsed, Version, V1_MAX, V2_MAX};
+    match parse(data) {
+        Ok(Parsed::Complete(h)) => {
+            assert!(h.len <= data.len() && h.len >= 15, "{h:?}");
+            assert!(h.len <= V1_MAX.max(V2_MAX));
+            assert_eq!(parse(&data[..h.len]), Ok(Parsed::Complete(h)));
+            let mut longer = data[..h.len].to_vec();
+            longer.extend_from_slice(b"\0\0\0\x05");
+            assert_eq!(parse(&longer), Ok(Parsed::Complete(h)));
+            let again = match h.version {
+                Version::V1 => encode_v1(h.addrs),
+                Version::V2 => encode_v2(h.addrs),
+            };
+            match parse(&again) {
+                Ok(Parsed::Complete(g)) => {
+                    assert_eq!(g.addrs, h.addrs);
+                    assert_eq!(g.len, again.len());
+                }
+                other => panic!("re-encoded {h:?} parsed as {other:?}"),
+            }
+        }
+        Ok(Parsed::Incomplete) => assert!(data.len() < V2_MAX, "incomplete at {} bytes", data.len()),
+        Err(_) => {}
     }
 }

@@ -85,6 +85,13 @@ pub struct ClientConfig {
     /// The secure transport rekeys after this many bytes each way (tests make
     /// it small to see rekeying happen).
     pub rekey_after: u64,
+    /// Bytes written before the handshake: a PROXY protocol header as a
+    /// balancer writes one (for tests that play the balancer; a client never
+    /// sends one itself).
+    pub preamble: Option<Vec<u8>>,
+    /// The local address to connect from (tests: several client addresses on
+    /// loopback).
+    pub bind: Option<std::net::IpAddr>,
     /// The parsed public key and the PEM it came from, shared by clones: parsing
     /// the PEM costs a client more than the RSA operation itself.
     parsed: std::sync::Arc<std::sync::Mutex<Option<ParsedKey>>>,
@@ -103,6 +110,8 @@ impl ClientConfig {
             aes: false,
             transport: Transport::Prefer,
             rekey_after: crate::wire::record::REKEY_AFTER,
+            preamble: None,
+            bind: None,
             parsed: Default::default(),
         }
     }
@@ -121,6 +130,23 @@ impl ClientConfig {
         *cache = Some((self.pubkey_pem.clone(), rsa.clone()));
         Ok(rsa)
     }
+}
+
+/// A TCP connection to `to` from the local address `from` (any port).
+fn connect_from(from: std::net::IpAddr, to: std::net::SocketAddr) -> io::Result<TcpStream> {
+    use nix::sys::socket::{bind, connect, socket, AddressFamily, SockFlag, SockType, SockaddrStorage};
+    let family = if to.is_ipv4() {
+        AddressFamily::Inet
+    } else {
+        AddressFamily::Inet6
+    };
+    let fd = socket(family, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)?;
+    bind(
+        std::os::fd::AsRawFd::as_raw_fd(&fd),
+        &SockaddrStorage::from(std::net::SocketAddr::new(from, 0)),
+    )?;
+    connect(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrStorage::from(to))?;
+    Ok(TcpStream::from(fd))
 }
 
 /// Which transport a client asks for after the handshake (doc/secure-transport.md).
@@ -189,12 +215,17 @@ impl Client {
             .to_socket_addrs()?
             .next()
             .ok_or_else(|| ClientError::Protocol(format!("cannot resolve {}", cfg.server)))?;
-        let stream = match cfg.timeout {
-            Some(t) => TcpStream::connect_timeout(&addr, t)?,
-            None => TcpStream::connect(addr)?,
+        let stream = match (cfg.bind, cfg.timeout) {
+            (Some(ip), _) => connect_from(ip, addr)?,
+            (None, Some(t)) => TcpStream::connect_timeout(&addr, t)?,
+            (None, None) => TcpStream::connect(addr)?,
         };
         stream.set_read_timeout(cfg.timeout)?;
         stream.set_write_timeout(cfg.timeout)?;
+        if let Some(pre) = &cfg.preamble {
+            use std::io::Write;
+            (&stream).write_all(pre)?;
+        }
         Ok(Channel::new(stream)?)
     }
 

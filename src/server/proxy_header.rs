@@ -130,7 +130,10 @@ fn read_header(c: &Conn, mode: ProxyProtocol) -> Step {
         Err(e) => return Step::Refuse(format!("{e} (proxy_protocol requires one from this balancer)")),
     };
     if !mode.accepts(header.version) {
-        return Step::Refuse(format!("a PROXY {:?} header where proxy_protocol asks for {mode:?}", header.version));
+        return Step::Refuse(format!(
+            "a PROXY {:?} header where proxy_protocol asks for {mode:?}",
+            header.version
+        ));
     }
     // the header is in the socket's buffer (just peeked): take exactly it
     let mut consumed = vec![0u8; header.len];

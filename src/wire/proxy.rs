@@ -91,7 +91,11 @@ pub fn parse(data: &[u8]) -> Result<Parsed, ProxyError> {
     }
     let n = data.len().min(V2_SIG.len());
     if data[..n] == V2_SIG[..n] {
-        return if data.len() < 16 { Ok(Parsed::Incomplete) } else { parse_v2(data) };
+        return if data.len() < 16 {
+            Ok(Parsed::Incomplete)
+        } else {
+            parse_v2(data)
+        };
     }
     let n = data.len().min(V1_SIG.len());
     if data[..n] == V1_SIG[..n] {
@@ -146,17 +150,13 @@ fn addr_pair<E>(
     let (Ok(src), Ok(dst)) = (src, dst) else {
         return Err(ProxyError::Malformed("address"));
     };
-    Ok((
-        SocketAddr::new(src, port(sport)?),
-        SocketAddr::new(dst, port(dport)?),
-    ))
+    Ok((SocketAddr::new(src, port(sport)?), SocketAddr::new(dst, port(dport)?)))
 }
 
 /// A v1 port: 1 to 5 decimal digits, no sign, no leading zero but for `0` itself.
 fn port(s: &str) -> Result<u16, ProxyError> {
     let bad = ProxyError::Malformed("port");
-    if s.is_empty() || s.len() > 5 || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0'))
-    {
+    if s.is_empty() || s.len() > 5 || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0')) {
         return Err(bad);
     }
     s.parse().map_err(|_| bad)
