@@ -24,7 +24,6 @@
 //! exist. Comparisons are constant-time. Parsing takes arbitrary bytes and never
 //! panics (the fuzz targets rely on it).
 
-use sha2::{Digest, Sha256};
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -314,15 +313,7 @@ impl CryptHash {
     }
 }
 
-/// Constant-time equality for equal lengths (a length mismatch is not secret here:
-/// digests have fixed lengths, and legacy passwords are compared as SHA-256 digests).
-pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = (a.len() != b.len()) as u8;
-    for (i, x) in a.iter().enumerate() {
-        diff |= x ^ b.get(i).copied().unwrap_or(!x);
-    }
-    std::hint::black_box(diff) == 0
-}
+pub use crate::wire::ct_eq;
 
 /// How a user proves who they are.
 #[derive(Clone, PartialEq, Eq)]
@@ -682,7 +673,7 @@ impl UserDb {
                     Secret::Crypt(h) => h.matches(password),
                     Secret::Legacy(pw) => {
                         std::hint::black_box(dummy.matches(password));
-                        ct_eq(&Sha256::digest(pw), &Sha256::digest(password))
+                        ct_eq(pw, password)
                     }
                 };
                 let first = match &e.secret {

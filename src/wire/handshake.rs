@@ -62,10 +62,7 @@ pub fn check_hash(frame: &[u8], hash: &str) -> Result<(), Failed> {
     }
 }
 
-/// Constant-time equality for equal lengths (length itself is not secret).
-pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && openssl::memcmp::eq(a, b)
-}
+pub use super::ct_eq;
 
 #[cfg(test)]
 mod tests {
