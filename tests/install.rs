@@ -423,7 +423,15 @@ fn the_unit_leaves_every_path_of_the_default_config_writable() {
     let suggested: String = shipped
         .lines()
         .map(|l| match l.strip_prefix('#') {
-            Some(rest) if rest.split_whitespace().nth(1).is_some_and(|v| v.starts_with('/')) => rest,
+            Some(rest)
+                if rest.split_whitespace().nth(1).is_some_and(|v| v.starts_with('/'))
+                    && rest
+                        .split_whitespace()
+                        .next()
+                        .is_some_and(|k| tfd::config::KEYS.iter().any(|(key, _)| *key == k)) =>
+            {
+                rest
+            }
             _ => l,
         })
         .map(|l| format!("{l}\n"))
