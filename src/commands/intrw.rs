@@ -9,7 +9,8 @@
 //! that the name still holds the file it locked and that the file's hash is the
 //! client's, and renames the temporary file over it: the new content lands whole
 //! or not at all, and two concurrent INTWRITEs with the same old hash cannot both
-//! win. Failures are the document's single `-1`; the reason is logged.
+//! win. The replacement keeps the file's mode less the set-uid/set-gid bits.
+//! Failures are the document's single `-1`; the reason is logged.
 #![forbid(unsafe_code)]
 
 use super::netlock::LockWait;
@@ -217,7 +218,11 @@ fn swap(s: &Session, mut w: Pending, expected: &[u8]) -> Result<(), String> {
         return Err("hash mismatch".into());
     }
     let owner = (sys::geteuid() == 0).then_some((w.st.st_uid, w.st.st_gid));
-    w.up.finish_like(w.st.st_mode & 0o7777, owner)
+    // never the set-uid/set-gid bits: the replacement is new content (for a
+    // LOGIN user, a file of their own), which the kernel strips them from on
+    // any write, and COPY and CHMOD never give them either
+    let mode = w.st.st_mode & 0o7777 & !(libc::S_ISUID | libc::S_ISGID);
+    w.up.finish_like(mode, owner)
         .map_err(|e| format!("temporary file: {e}"))?;
     w.up.commit(true).map_err(|e| format!("rename: {e}"))?;
     super::quota::settle(&mut w.budget);
