@@ -291,6 +291,8 @@ impl Session {
                 crate::sys::geteuid(),
             );
             let began = Instant::now();
+            // an OS error noted by an earlier command is not this one's cause
+            let _ = crate::logging::take_os_error();
             let outcome = self.dispatch(&req.name, req.arg);
             // what a handler held back (TxHalf::hold) leaves with its answer
             let answered = self.answer(&req.name, outcome).and_then(|_| self.chan.tx.release());
@@ -394,12 +396,28 @@ impl Session {
                 self.closing = true;
                 Ok(())
             }
+            // the user and the OS error behind it (the codes say "access
+            // denied" whatever the OS said), so an operator can tell a
+            // permission set-up from a disk fault
             Err(CmdError::Failed(f)) => {
-                info!("{} {} -> FAILED {}", self.peer, name, f.code());
+                info!(
+                    "{} {} -> FAILED {} user={}{}",
+                    self.peer,
+                    name,
+                    f.code(),
+                    self.user,
+                    os_cause()
+                );
                 tx.send_frame(&f.to_wire())
             }
             Err(CmdError::Bare(why)) => {
-                info!("{} {} -> FAILED ({why})", self.peer, name);
+                info!(
+                    "{} {} -> FAILED ({why}) user={}{}",
+                    self.peer,
+                    name,
+                    self.user,
+                    os_cause()
+                );
                 tx.send_frame(b"FAILED ")
             }
             Err(CmdError::Channel(e)) => Err(e),
@@ -431,6 +449,13 @@ impl Session {
             });
         }
     }
+}
+
+/// ` os_error="…"` for a FAILED log line, when the command noted one.
+fn os_cause() -> String {
+    crate::logging::take_os_error()
+        .map(|e| format!(" os_error=\"{e}\""))
+        .unwrap_or_default()
 }
 
 /// Maps the common filesystem errors; callers handle the command-specific ones first.
