@@ -21,7 +21,8 @@
 //! logged with user, path, ending, duration and output size, never the output.
 #![forbid(unsafe_code)]
 
-use super::{CmdResult, Reply};
+use super::{CmdError, CmdResult, Reply};
+use crate::channel::ChannelError;
 use crate::config::RunBash;
 use crate::fsys::{FsError, RelPath};
 use crate::sandbox::{self, Limits, Outcome};
@@ -31,6 +32,7 @@ use crate::wire::Failed;
 use log::{info, warn};
 use std::ffi::OsStr;
 use std::io::Read;
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -173,7 +175,8 @@ pub fn runbash(s: &mut Session, arg: &[u8]) -> CmdResult {
     let uid = nix::unistd::getuid();
     let (registry, slot) = (s.ctx.registry.clone(), s.live.slot);
     let (peer, user) = (s.peer, s.user.clone());
-    let ran = sandbox::run(bash, &args, ENV, Path::new("/"), &limits(&rb), |group| {
+    let client = Some(s.chan.stream().as_fd());
+    let ran = sandbox::run(bash, &args, ENV, Path::new("/"), &limits(&rb), client, |group| {
         registry.set_script_group(slot, group as u32);
         info!(
             "{peer} RUNBASH {} user={user} uid={uid} started (pid {group})",
@@ -194,6 +197,10 @@ pub fn runbash(s: &mut Session, arg: &[u8]) -> CmdResult {
                 o.output_bytes,
                 if o.truncated { " truncated" } else { "" }
             );
+            if o.ending == sandbox::Ending::Abandoned {
+                // the client left: the session ends with its script
+                return Err(CmdError::Channel(ChannelError::Closed));
+            }
             Ok(Reply::Data(reply(&o)))
         }
         Err(e) => {
