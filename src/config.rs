@@ -28,7 +28,8 @@ pub const DEFAULT_MAX_SESSIONS_PER_IP: u32 = 32;
 /// Default for `priority_boost`: nice levels the listener, key process and FAI
 /// issuer run above sessions (weight ×9.3 in the kernel's fair scheduler).
 pub const DEFAULT_PRIORITY_BOOST: u8 = 10;
-/// Default for `fai_max_minutes` (the reference's `faitok_mq` as shipped).
+/// Default for `fai_max_minutes` (the reference's `faitok_mq` as shipped; that
+/// key is read as a synonym).
 pub const DEFAULT_FAI_MAX_MINUTES: u32 = 360;
 /// Upper bound for `fai_max_minutes`: a year.
 const MAX_FAI_MINUTES: u64 = 525_600;
@@ -334,7 +335,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "root-only (0700) directory of the Fast Access tokens; share it between nodes behind one name (default /var/lib/tfd/fai/<16 hex digits of the SHA-256 of this file's path>)",
     ),
     ("faipath", "accepted for compatibility, ignored"),
-    ("faitok_mq", "accepted for compatibility, ignored"),
+    (
+        "faitok_mq",
+        "the reference's name for fai_max_minutes (the same minutes); give one of the two",
+    ),
     ("xsntmex", "accepted for compatibility, ignored"),
     ("xsace", "accepted for compatibility, ignored"),
     ("rpcproxy", "accepted for compatibility, ignored"),
@@ -350,7 +354,6 @@ const UNSUPPORTED_KEYS: &[&str] = &[];
 /// Reference keys that tfd reads past so old config files keep working.
 const IGNORED_KEYS: &[&str] = &[
     "faipath",
-    "faitok_mq",
     "xsntmex",
     "xsace",
     "rpcproxy",
@@ -1086,17 +1089,23 @@ fn parse_named(text: &str, file: &str) -> Result<(Config, KeyLines), ConfigError
                 key: word.into(),
             });
         };
+        // the reference's name for the same setting counts as the same key
+        let setting = if key == "faitok_mq" { "fai_max_minutes" } else { key };
         if key != "listen" && key != "proto" {
-            if let Some(&first_line) = seen.get(key) {
+            if let Some(&first_line) = seen.get(setting) {
                 return Err(ConfigError::DuplicateKey {
                     file: file.into(),
                     line: lineno,
-                    key: key.into(),
+                    key: if setting == key {
+                        key.into()
+                    } else {
+                        format!("{setting}\" (or its synonym \"{key}")
+                    },
                     first_line,
                 });
             }
         }
-        seen.entry(key).or_insert(lineno);
+        seen.entry(setting).or_insert(lineno);
 
         if IGNORED_KEYS.contains(&key) {
             log::warn!("{file}:{lineno}: {key} is accepted for compatibility and ignored");
@@ -1478,7 +1487,7 @@ fn parse_value(d: &mut Draft, key: &'static str, value: &str, line: usize) -> Re
         "shutdown_grace" => {
             d.shutdown_grace = Some(Duration::from_secs(number(value, 0, 3600)?));
         }
-        "fai_max_minutes" => d.fai_max_minutes = Some(number(value, 0, MAX_FAI_MINUTES)? as u32),
+        "fai_max_minutes" | "faitok_mq" => d.fai_max_minutes = Some(number(value, 0, MAX_FAI_MINUTES)? as u32),
         "fai_dir" => d.fai_dir = Some(value.into()),
         // Every other key in KEYS is handled before this is called; reaching
         // here means KEYS grew without a parser arm, which the tests catch.
@@ -2274,11 +2283,26 @@ mod tests {
     #[test]
     fn ignored_keys_accepted() {
         let c = Config::parse_str(&minimal(
-            "faipath /srv/fai\nfaitok_mq 360\nxsntmex /x\nxsace /y\nrpcproxy /z\n\
+            "faipath /srv/fai\nxsntmex /x\nxsace /y\nrpcproxy /z\n\
              nprocmax -1\nsecurefs\ndiskspace 10G\n",
         ))
         .unwrap();
         assert_eq!(c, Config::parse_str(&minimal("")).unwrap());
+    }
+
+    /// The reference's `faitok_mq` is FAITOK's cap in minutes, as
+    /// `fai_max_minutes` is: a migrated file keeps its cap (it used to be
+    /// ignored, so `faitok_mq 500` became 360). Both at once is a duplicate.
+    #[test]
+    fn faitok_mq_is_fai_max_minutes() {
+        assert_eq!(
+            Config::parse_str(&minimal("faitok_mq 500\n")).unwrap().fai_max_minutes,
+            500
+        );
+        assert_eq!(Config::parse_str(&minimal("faitok_mq 0\n")).unwrap().fai_max_minutes, 0);
+        let both = err(&minimal("fai_max_minutes 30\nfaitok_mq 500\n"));
+        assert!(both.contains("fai_max_minutes") && both.contains("faitok_mq"), "{both}");
+        assert!(Config::parse_str(&minimal("faitok_mq 525601\n")).is_err());
     }
 
     #[test]

@@ -262,3 +262,23 @@ mod tests {
         assert_eq!(c_message("a\0b").as_bytes(), b"a\\0b");
     }
 }
+
+thread_local! {
+    /// The errno behind the running command's failure, for its FAILED log line.
+    static OS_CAUSE: std::cell::Cell<Option<i32>> = const { std::cell::Cell::new(None) };
+}
+
+/// Notes the OS error a command is failing with, so the session's FAILED log line
+/// can name it: the FAILED codes are the document's and say "access denied"
+/// whether the OS said EACCES, EROFS or EIO. Only the errno is kept (no path,
+/// nothing a client sent). The last note of a command wins.
+pub fn note_os_error(e: &std::io::Error) {
+    if let Some(n) = e.raw_os_error() {
+        OS_CAUSE.with(|c| c.set(Some(n)));
+    }
+}
+
+/// Takes (and clears) the noted OS error.
+pub fn take_os_error() -> Option<std::io::Error> {
+    OS_CAUSE.with(|c| c.take()).map(std::io::Error::from_raw_os_error)
+}

@@ -46,6 +46,9 @@ pub enum Ending {
     Signal(i32),
     /// The wall-clock limit ran out and its process group was killed.
     Timeout,
+    /// The watched descriptor (the client's connection) closed: nobody is left
+    /// to read the result, so its process group was killed.
+    Abandoned,
 }
 
 impl std::fmt::Display for Ending {
@@ -54,6 +57,7 @@ impl std::fmt::Display for Ending {
             Ending::Exit(n) => write!(f, "exit {n}"),
             Ending::Signal(n) => write!(f, "signal {n}"),
             Ending::Timeout => f.write_str("timeout"),
+            Ending::Abandoned => f.write_str("abandoned"),
         }
     }
 }
@@ -90,14 +94,18 @@ impl Sink {
 
 /// Runs `program` with `args` (argv[0] is the program), exactly the
 /// environment `env`, in `cwd`, bounded by `limits`, and waits for it;
-/// `spawned` learns its process group as soon as it exists. An error means it
-/// never ran (it could not be spawned or watched).
+/// `spawned` learns its process group as soon as it exists. While it runs,
+/// `watch` (the client's socket) is watched too: when it reports end of file,
+/// a hang-up or an error, the group is killed and the ending is
+/// [`Ending::Abandoned`]. An error means it never ran (it could not be spawned
+/// or watched).
 pub fn run(
     program: &Path,
     args: &[&OsStr],
     env: &[(&str, &str)],
     cwd: &Path,
     limits: &Limits,
+    watch: Option<std::os::fd::BorrowedFd<'_>>,
     spawned: impl FnOnce(libc::pid_t),
 ) -> io::Result<Outcome> {
     let cloexec = nix::fcntl::OFlag::O_CLOEXEC;
@@ -145,6 +153,7 @@ pub fn run(
     let deadline = started + limits.timeout;
     let mut pipe_open = true;
     let mut timed_out = false;
+    let mut abandoned = false;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -152,8 +161,13 @@ pub fn run(
             break;
         }
         let ms = left.as_millis().clamp(1, 60_000) as i32;
-        let (exited, readable) = {
+        let (exited, readable, gone) = {
             let mut fds = vec![PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+            // only POLLRDHUP (HUP and ERR always come): a frame the client sent
+            // ahead stays unread and cannot make this loop spin
+            if let Some(w) = watch {
+                fds.push(PollFd::new(w, PollFlags::from_bits_retain(libc::POLLRDHUP)));
+            }
             if pipe_open {
                 fds.push(PollFd::new(out.as_fd(), PollFlags::POLLIN));
             }
@@ -167,12 +181,23 @@ pub fn run(
                 }
             }
             let ready = |f: &PollFd<'_>| f.revents().is_some_and(|r| !r.is_empty());
-            (ready(&fds[0]), fds.get(1).is_some_and(ready))
+            // `revents()` is None when a bit nix does not name (POLLRDHUP) is set
+            let any = |f: &PollFd<'_>| f.revents() != Some(PollFlags::empty());
+            let w = usize::from(watch.is_some());
+            (
+                ready(&fds[0]),
+                pipe_open && fds.get(1 + w).is_some_and(ready),
+                w == 1 && any(&fds[1]),
+            )
         };
         if readable {
             pipe_open = read_some(&mut out, &mut buf, &mut sink);
         }
         if exited {
+            break;
+        }
+        if gone {
+            abandoned = true;
             break;
         }
     }
@@ -196,7 +221,9 @@ pub fn run(
         }
     }
     let status = child.wait()?;
-    let ending = if timed_out {
+    let ending = if abandoned {
+        Ending::Abandoned
+    } else if timed_out {
         Ending::Timeout
     } else if let Some(code) = status.code() {
         Ending::Exit(code)
@@ -392,6 +419,7 @@ fn serve_request(req: &[u8]) -> Vec<u8> {
         &env,
         Path::new(OsStr::from_bytes(&cwd)),
         &limits,
+        None,
         |_| {},
     );
     // whatever the script left behind (it could not leave this namespace)
@@ -402,6 +430,8 @@ fn serve_request(req: &[u8]) -> Vec<u8> {
                 Ending::Exit(n) => (0u8, n),
                 Ending::Signal(n) => (1, n),
                 Ending::Timeout => (2, 0),
+                // the host watches no client: never here, but the wire form has a place
+                Ending::Abandoned => (3, 0),
             };
             let mut m = vec![0u8, kind];
             m.extend_from_slice(&code.to_le_bytes());
@@ -430,6 +460,7 @@ fn decode_reply(m: &[u8]) -> io::Result<Outcome> {
                 0 => Ending::Exit(code),
                 1 => Ending::Signal(code),
                 2 => Ending::Timeout,
+                3 => Ending::Abandoned,
                 _ => return Err(bad()),
             };
             Ok(Outcome {
@@ -585,7 +616,10 @@ impl Host {
     }
 
     /// Runs `program` in the host as [`run`] would here; an error means it
-    /// never ran (or the host failed, and is then gone).
+    /// never ran (or the host failed, and is then gone). While it runs, `watch`
+    /// (the client's socket) is watched as [`run`] watches it: when the client
+    /// leaves, the host is killed, and its namespace with every process of the
+    /// script, and the run ends [`Ending::Abandoned`].
     pub fn run(
         &mut self,
         program: &Path,
@@ -593,9 +627,40 @@ impl Host {
         env: &[(&str, &str)],
         cwd: &Path,
         limits: &Limits,
+        watch: Option<std::os::fd::BorrowedFd<'_>>,
     ) -> io::Result<Outcome> {
+        let started = Instant::now();
+        let deadline = started + limits.timeout + HOST_GRACE;
         self.link.set_read_timeout(Some(limits.timeout + HOST_GRACE))?;
         send_message(&mut self.link, &encode_request(program, args, env, cwd, limits))?;
+        if let Some(w) = watch {
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let ms = left.as_millis().clamp(1, 60_000) as i32;
+                let mut fds = [
+                    PollFd::new(self.link.as_fd(), PollFlags::POLLIN),
+                    PollFd::new(w, PollFlags::from_bits_retain(libc::POLLRDHUP)),
+                ];
+                match poll(&mut fds, PollTimeout::try_from(ms).unwrap_or(PollTimeout::ZERO)) {
+                    Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                // `revents()` is None when a bit nix does not name (POLLRDHUP) is set
+                if fds[1].revents() != Some(PollFlags::empty()) {
+                    let _ = nix::sys::signal::kill(Pid::from_raw(self.pid), Signal::SIGKILL);
+                    return Ok(Outcome {
+                        ending: Ending::Abandoned,
+                        output: Vec::new(),
+                        output_bytes: 0,
+                        truncated: false,
+                        elapsed: started.elapsed(),
+                    });
+                }
+                if fds[0].revents().is_some_and(|r| !r.is_empty()) || left.is_zero() {
+                    break;
+                }
+            }
+        }
         match read_message(&mut self.link)? {
             Some(m) => decode_reply(&m),
             None => Err(io::Error::other("the script host ended")),

@@ -677,3 +677,16 @@ fn a_reload_with_a_new_key_leaves_the_old_tokens_behind() {
     let (c, _) = fai(&s.srv, &new).unwrap();
     c.end().unwrap();
 }
+
+/// A configuration migrated from the reference keeps its FAITOK cap:
+/// `faitok_mq` is `fai_max_minutes` under the reference's name (issue 23, item
+/// 11). It used to be accepted and ignored, so FAIMQ said 360.
+#[test]
+fn faitok_mq_sets_the_cap() {
+    let srv = Server::start_with("faitok_mq 500\n");
+    let mut c = srv.client();
+    assert_eq!(assert_ok(c.call("FAIMQ", b"").unwrap()), "500");
+    assert!(!srv
+        .log()
+        .contains("faitok_mq is accepted for compatibility and ignored"));
+}

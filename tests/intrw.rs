@@ -140,15 +140,18 @@ fn intwrite_replaces_atomically_on_the_right_hash_only() {
 fn intwrite_bad_input_is_minus_one_and_nothing_is_created() {
     let srv = Server::start();
     data_dir_write(&srv.path("d/f"), b"x");
-    std::os::unix::fs::symlink("/etc/passwd", srv.path("out")).unwrap();
-    let passwd = fs::read("/etc/passwd").unwrap();
+    // a file outside the root (not /etc/passwd, which a test creating a user
+    // beside this one changes)
+    let outside = srv.dir.join("outside");
+    fs::write(&outside, b"outside").unwrap();
+    std::os::unix::fs::symlink(&outside, srv.path("out")).unwrap();
     let mut c = srv.client();
     for bad in ["missing", "d", "", "../f", "d/../../f", "out", "d/none/f"] {
         assert_eq!(intwrite(&mut c, bad, &hash_of(b"x"), b"payload"), -1, "{bad}");
         alive(&mut c);
     }
     assert!(!srv.path("missing").exists());
-    assert_eq!(fs::read("/etc/passwd").unwrap(), passwd);
+    assert_eq!(fs::read(&outside).unwrap(), b"outside");
     assert_eq!(dir_names(&srv.path("d")), vec!["f".to_string()]);
     // a negative size announces no payload
     c.chan.tx.send_frame(b"INTWRITE d/f").unwrap();
@@ -179,4 +182,49 @@ fn intwrite_waits_for_a_netlock_holder_and_intread_sees_one_snapshot() {
     assert_eq!(fs::read(&srv_path).unwrap(), b"v2");
     let (h, d) = intread(&mut c, "f").unwrap();
     assert_eq!((h, d.as_slice()), (hash_of(b"v2"), &b"v2"[..]));
+}
+
+/// INTWRITE never hands out set-uid/set-gid bits (issue 23, item 5): a LOGIN user
+/// who may replace a world-writable 06777 file of root's gets a file of their own
+/// with mode 0777, as COPY makes it (CHMOD refuses those bits). The old code kept
+/// the mode whole, so the user ended up owning a set-uid, set-gid file.
+#[test]
+fn intwrite_drops_setuid_and_setgid_bits() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let (uid, gid) = ensure_system_user("tfdiw1", &[]);
+    let f = login_userdb("intrw-userdb", "bea", "tfdiw1", "bea pw");
+    let srv = Server::start_opts(Opts {
+        extra: &format!("userdb {f}\n"),
+        default_user: false,
+        ..Default::default()
+    });
+    // bea's own directory (so she may rename over a file in it) holding root's file
+    let dir = srv.path("shared");
+    fs::create_dir(&dir).unwrap();
+    nix::unistd::chown(&dir, Some(uid.into()), Some(gid.into())).unwrap();
+    let target = dir.join("f");
+    fs::write(&target, b"old").unwrap();
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o6777)).unwrap();
+    let mut c = srv.client();
+    assert_ok(c.call("LOGIN", b"bea bea pw").unwrap());
+    assert_eq!(
+        intwrite(&mut c, "shared/f", &hash_of(b"old"), b"new"),
+        0,
+        "{}",
+        srv.log()
+    );
+    let m = fs::metadata(&target).unwrap();
+    assert_eq!(fs::read(&target).unwrap(), b"new");
+    assert_eq!(m.uid(), uid, "the replacement is bea's own file");
+    assert_eq!(
+        m.mode() & 0o7777,
+        0o777,
+        "no set-uid/set-gid bits on a file the writer owns: {:o}",
+        m.mode() & 0o7777
+    );
+    alive(&mut c);
 }

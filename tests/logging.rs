@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{is_root, keys, tempdir};
+use common::{assert_failed, assert_ok, ensure_system_user, is_root, keys, login_userdb, tempdir, Opts, Server};
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
@@ -213,4 +213,36 @@ fn syslog_target_reaches_dev_log_from_listener_and_sessions() {
     let stderr = read(&err_path);
     assert!(stderr.contains("logging to syslog from now on"), "{stderr}");
     assert!(!stderr.contains("listening on"), "{stderr}");
+}
+
+/// A FAILED answer's log line names the session's user and the OS error behind
+/// it (issue 23, item 10): a LOGIN user whose system account may not write the
+/// root-owned served root is refused MKDIR, and the operator used to read only
+/// `MKDIR -> FAILED 1`.
+#[test]
+fn a_failed_answer_logs_the_user_and_the_os_error() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    ensure_system_user("tfdlog1", &[]);
+    let f = login_userdb("logging-userdb", "lena", "tfdlog1", "lena pw");
+    let srv = Server::start_opts(Opts {
+        extra: &format!("userdb {f}\n"),
+        default_user: false,
+        ..Default::default()
+    });
+    let mut c = srv.client();
+    assert_ok(c.call("LOGIN", b"lena lena pw").unwrap());
+    assert_failed(c.call("MKDIR", b"nope").unwrap(), 1);
+    assert!(!srv.path("nope").exists());
+    assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");
+    let log = srv.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("MKDIR -> FAILED 1"))
+        .unwrap_or_else(|| panic!("no FAILED line:\n{log}"));
+    assert!(line.contains("user=lena"), "{line}");
+    assert!(line.contains("Permission denied"), "{line}");
+    assert!(!log.contains("lena pw"), "never the password");
 }

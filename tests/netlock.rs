@@ -230,3 +230,52 @@ fn netmut_persists_in_its_file() {
     assert_eq!(fs::read(srv.path("big")).unwrap().len(), 300);
     assert_eq!(reply(&mut b, "ECHO alive"), "alive");
 }
+
+/// A client that leaves while its NETLOCK waits ends its session at once: the
+/// wait watches the socket (issue 23, item 4). The old loop only slept and polled
+/// the lock, so the session outlived its client for the whole timeout (an hour
+/// here; idle_timeout does not apply to a command that is running), and took the
+/// lock for nobody as soon as the holder released it.
+#[test]
+fn a_netlock_wait_ends_when_its_client_leaves() {
+    let srv = Server::start_with("idle_timeout 30\n");
+    data_dir_write(&srv.path("f"), b"x");
+    let mut a = srv.client();
+    assert_eq!(reply(&mut a, "NETLOCK_TRY 3600 f"), "OK 0");
+    srv.wait_sessions(1, "the holder");
+    let holder = srv.children().0;
+    for how in ["drop", "shutdown"] {
+        let mut cfg = srv.client_config();
+        cfg.timeout = Some(Duration::from_millis(600));
+        let mut b = tfd::client::Client::connect(&cfg).unwrap();
+        srv.wait_sessions(2, "holder and waiter");
+        let waiter: Vec<i32> = srv.children().0.into_iter().filter(|p| !holder.contains(p)).collect();
+        assert_eq!(waiter.len(), 1);
+        assert!(
+            b.raw(b"NETLOCK 3600 f").is_err(),
+            "the lock is held: the wait times out on the client"
+        );
+        if how == "shutdown" {
+            b.chan.stream().shutdown(std::net::Shutdown::Both).unwrap();
+        }
+        drop(b);
+        let t = Instant::now();
+        while srv.children().0.contains(&waiter[0]) {
+            assert!(
+                t.elapsed() < Duration::from_secs(3),
+                "{how}: the waiting session {} outlived its client by {:?}",
+                waiter[0],
+                t.elapsed()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        srv.wait_sessions(1, "the waiter's slot freed");
+    }
+    assert_eq!(reply(&mut a, "NETUNLOCK 0"), "OK");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        free_for_others(&srv.path("f")),
+        "no session took the lock for a client that left"
+    );
+    assert!(srv.log().contains("left while NETLOCK waited"), "{}", srv.log());
+}

@@ -633,3 +633,51 @@ fn a_fast_access_session_runs_scripts_in_its_own_pid_namespace() {
     let log = srv.log();
     assert_eq!(log.matches("RUNBASH script host ready").count(), 2, "{log}");
 }
+
+/// A client that leaves while its RUNBASH runs ends the script and the session
+/// at once (issue 23, item 4): the wait for the script watches the client's
+/// socket too. It used to run on until `runbash_timeout` (up to an hour), the
+/// session process with it, for nobody to read the answer.
+#[test]
+fn a_client_that_leaves_ends_its_script_and_session() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let (uid, gid) = ensure_system_user("tfdrb7", &[]);
+    let srv = Server::start_opts(Opts {
+        extra: "defusr tfdrb7\ninjail\nrunbash\nrunbash_timeout 600\n",
+        default_user: false,
+        ..Default::default()
+    });
+    let cell = build_jail(&srv, "cell", uid, gid, &["bash", "sleep"]);
+    script(
+        &cell,
+        "sleepy.sh",
+        "sleep 1000 &\necho $! > bg.pid\necho $$ > lead.pid\nsleep 1000\n",
+    );
+    let mut cfg = srv.client_config();
+    cfg.timeout = Some(Duration::from_millis(1500));
+    let mut c = Client::connect(&cfg).unwrap();
+    assert_ok(c.call("INJAIL", b"tok | jails/cell").unwrap());
+    let session = srv.session_pid();
+    assert!(
+        c.raw(b"RUNBASH sleepy.sh").is_err(),
+        "the script runs on: the client gives up"
+    );
+    // `$$` and `$!` are numbers in the script's own PID namespace: look by root
+    let running = scripts_in(&cell);
+    assert!(running.len() >= 2, "running before the client left: {running:?}");
+    drop(c);
+    let t = Instant::now();
+    while pid_alive(session) {
+        assert!(
+            t.elapsed() < Duration::from_secs(3),
+            "the session outlived its client by {:?}",
+            t.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    no_scripts_left(&cell).expect("script processes outlived their client");
+    srv.wait_sessions(0, "the slot freed");
+}

@@ -662,3 +662,88 @@ fn only_the_directory_owner_makes_it_secure() {
     alice.end().unwrap();
     bob.end().unwrap();
 }
+
+/// `tfd --check-config` checks what multi-user set-ups trip on (issue 23, item
+/// 10): the accounts sessions run as (defusr, or every LOGIN user's system user)
+/// must reach and write the served root. It said "valid" when defusr could not
+/// even open it (clients then saw the connection close during the handshake),
+/// and warned about a root owned by a LOGIN user's account, the ownership that
+/// makes such a set-up work.
+#[test]
+fn check_config_checks_that_served_accounts_reach_and_write_the_root() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let (uid, gid) = ensure_system_user("tfdcc1", &[]);
+    let dir = tempdir("checkroot");
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+    let data = dir.join("data");
+    fs::create_dir(&data).unwrap();
+    fs::write(dir.join("key.pem"), &keys().0).unwrap();
+    fs::set_permissions(dir.join("key.pem"), fs::Permissions::from_mode(0o600)).unwrap();
+    let base = format!(
+        "proto 2.4.1\nhash h\ndbdir {}\nport {}\nlisten 127.0.0.1\nprivkey_file {}\n",
+        data.display(),
+        free_port(),
+        dir.join("key.pem").display()
+    );
+    let run = |extra: &str| {
+        let p = dir.join("t.conf");
+        fs::write(&p, format!("{base}{extra}")).unwrap();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_tfd"))
+            .args(["-c", p.to_str().unwrap(), "--check-config"])
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned() + &String::from_utf8_lossy(&o.stdout),
+        )
+    };
+    let set_mode = |m: u32| fs::set_permissions(&data, fs::Permissions::from_mode(m)).unwrap();
+    // defusr cannot open the root: an error, not "valid"
+    set_mode(0o700);
+    let (code, out) = run("defusr tfdcc1\n");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("tfdcc1") && out.contains("cannot open the served root"),
+        "{out}"
+    );
+    assert!(!out.contains("is valid"), "{out}");
+    // it can open it but not write: said plainly
+    set_mode(0o755);
+    let (code, out) = run("defusr tfdcc1\n");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("tfdcc1") && out.contains("cannot write the served root"),
+        "{out}"
+    );
+    assert!(!out.contains("configuration") || !out.contains("is valid\n"), "{out}");
+    // owned by defusr: no complaint at all
+    nix::unistd::chown(&data, Some(uid.into()), Some(gid.into())).unwrap();
+    let (code, out) = run("defusr tfdcc1\n");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("is valid") && !out.contains("cannot") && !out.contains("owned by"),
+        "{out}"
+    );
+
+    // multi-user: a LOGIN user's system account owns the root: no ownership warning
+    ensure_system_user("tfdcc2", &[]);
+    let f = login_userdb("checkroot-userdb", "carl", "tfdcc2", "carl pw");
+    let (code, out) = run(&format!("userdb {f}\n"));
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("carl") && out.contains("cannot write the served root"),
+        "{out}"
+    );
+    let (uid2, gid2) = ensure_system_user("tfdcc2", &[]);
+    nix::unistd::chown(&data, Some(uid2.into()), Some(gid2.into())).unwrap();
+    let (code, out) = run(&format!("userdb {f}\n"));
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("is valid") && !out.contains("cannot") && !out.contains("owned by"),
+        "{out}"
+    );
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -775,3 +775,26 @@ fn rmkdir_never_creates_inside_a_locked_directory() {
     assert!(srv.path("a/old/x/y").is_dir());
     in_step(&mut c, "rmkdir-lock");
 }
+
+/// RMKDIR of a path that cannot be made answers the document's FAILED 63
+/// ("Failed to create directory recursively"), not FAILED 1 (issue 23, item 11):
+/// a component longer than a name may be (300 bytes) used to be refused as an
+/// access denial. It is known before anything is made, so nothing is left (the
+/// document allows a partial success with FAILED 63; tfd avoids one where it can
+/// tell in advance, and answers FAILED 63 for any failure after a level was made).
+#[test]
+fn rmkdir_of_an_overlong_component_is_failed_63_and_makes_nothing() {
+    let srv = Server::start();
+    let mut c = srv.client();
+    let long = "x".repeat(300);
+    assert_failed(c.call("RMKDIR", format!("m/n/{long}/o").as_bytes()).unwrap(), 63);
+    assert!(!srv.path("m").exists(), "nothing made for a path that cannot be made");
+    // nothing made: a refusal keeps its own code
+    assert_failed(c.call("RMKDIR", b"../outside").unwrap(), 1);
+    assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");
+    assert!(
+        srv.log().contains("RMKDIR: a component longer than 255 bytes"),
+        "{}",
+        srv.log()
+    );
+}

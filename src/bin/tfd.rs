@@ -169,8 +169,31 @@ fn main() -> ExitCode {
             return fail(format!("defusr: {e}"));
         }
     }
+    // the accounts sessions run as must reach (and should write) the root:
+    // checked as each of them, which needs root
+    let mut unwritable = 0;
+    if is_root && !demo_mode {
+        let r = server::rootcheck::check(&cfg);
+        r.unchecked.iter().for_each(|w| log::warn!("{w}"));
+        r.unwritable.iter().for_each(|w| log::warn!("{w}"));
+        unwritable = r.unwritable.len();
+        if !r.unreachable.is_empty() {
+            if check {
+                return fail(r.unreachable.join("\n"));
+            }
+            r.unreachable.iter().for_each(|w| log::error!("{w}"));
+        }
+    }
     if check {
-        println!("tfd: configuration {} is valid", config.display());
+        if unwritable > 0 {
+            println!(
+                "tfd: configuration {} parses, but {unwritable} account(s) sessions run as cannot write the \
+                 served root (see above)",
+                config.display()
+            );
+        } else {
+            println!("tfd: configuration {} is valid", config.display());
+        }
         return ExitCode::SUCCESS;
     }
     let serve_as_self = demo_mode || !is_root;

@@ -4,11 +4,11 @@
 //! reference's false statuses fixed (decisions.md).
 
 use super::{CmdError, CmdResult, Reply};
-use crate::fsys::{walk, FsError, Kind, RelPath};
+use crate::fsys::{walk, FsError, Kind, RelPath, MAX_NAME};
 use crate::session::{denied_or, Session};
 use crate::sys;
 use crate::wire::{command, Failed};
-use log::warn;
+use log::{info, warn};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::Read;
@@ -38,14 +38,42 @@ pub fn mkdir(s: &mut Session, arg: &[u8]) -> CmdResult {
 }
 
 /// `RMKDIR <path>` (2.5.1): creates every missing directory on the path (mode
-/// 0755 less the umask), one confined component at a time. What exists is kept;
-/// a partial success answers `FAILED 63` and keeps what it made (the document).
-/// A component that leads out of the root (a symlink) is `FAILED 1`. LOCK is
-/// checked on the final parent (the reference's rule) and on every directory a
-/// component is created in (else RMKDIR would make what MKDIR refuses): `FAILED 30`.
+/// 0755 less the umask), one confined component at a time. What exists is kept.
+/// The document: "this command could partially success, in such a case it
+/// returns FAILED 63 and the created directories will not be deleted": so once
+/// a directory has been made, any failure answers `FAILED 63` (the reason is
+/// logged) and what was made stays. Before that, a component that leads out of
+/// the root (a symlink) is `FAILED 1`, and LOCK is checked on the final parent
+/// (the reference's rule) and on every directory a component is created in (else
+/// RMKDIR would make what MKDIR refuses): `FAILED 30`. A component longer than
+/// a name may be can never be made: `FAILED 63` before anything is made.
 pub fn rmkdir(s: &mut Session, arg: &[u8]) -> CmdResult {
+    if arg.split(|&b| b == b'/').any(|c| c.len() > MAX_NAME) {
+        info!(
+            "{} user={} RMKDIR: a component longer than {MAX_NAME} bytes",
+            s.peer, s.user
+        );
+        return Err(Failed::RecursiveMkdir.into());
+    }
     let p = s.path(arg)?;
     s.check_lock_parent(&p)?;
+    let mut made = 0usize;
+    let outcome = make_levels(s, &p, &mut made);
+    match outcome {
+        Err(CmdError::Failed(f)) if made > 0 && f != Failed::RecursiveMkdir => {
+            info!(
+                "{} user={} RMKDIR made {made} level(s), then failed ({}): FAILED 63",
+                s.peer,
+                s.user,
+                f.code()
+            );
+            Err(Failed::RecursiveMkdir.into())
+        }
+        other => other,
+    }
+}
+
+fn make_levels(s: &Session, p: &RelPath, made: &mut usize) -> CmdResult {
     let mut at = RelPath::default();
     for c in p.components() {
         // each directory made needs MKDIR where it is made: `a/b/c` with `a`
@@ -67,13 +95,14 @@ pub fn rmkdir(s: &mut Session, arg: &[u8]) -> CmdResult {
             s.check_lock_dir(&at.parent())?;
         }
         match sys::mkdirat(dir.as_fd(), &name, 0o755).map_err(FsError::from) {
-            Ok(()) | Err(FsError::Exists) => {}
+            Ok(()) => *made += 1,
+            Err(FsError::Exists) => {}
             Err(FsError::Escape) => return Err(Failed::AccessDenied.into()),
             Err(_) => return Err(Failed::RecursiveMkdir.into()),
         }
     }
     // pinned again: the last level did not exist when `p` was pinned
-    match s.root.stat(&s.root.pin(&p)) {
+    match s.root.stat(&s.root.pin(p)) {
         Ok(st) if Kind::of(&st) == Kind::Dir => Ok(Reply::Ok),
         Err(FsError::Escape) => Err(Failed::AccessDenied.into()),
         _ => Err(Failed::RecursiveMkdir.into()),

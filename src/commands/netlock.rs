@@ -13,18 +13,23 @@
 //! that long has its connection closed, which releases the locks.
 //!
 //! Waiting is never unbounded: NETLOCK waits at most its own timeout, NETMUT at
-//! most [`NETMUT_WAIT`], polling the lock with a growing pause. The OOB thread runs
-//! meanwhile (the dispatcher starts it before any command that may wait), so
-//! urgent bytes are answered.
+//! most [`NETMUT_WAIT`], polling the lock with a growing pause. Between attempts
+//! the wait watches the client's socket ([`wait_lock`]): a client that closes the
+//! connection (or whose connection breaks) ends the wait and the session at once,
+//! so a session never waits out an hour-long NETLOCK for a client that left (it
+//! used to, and then took the lock for nobody). The OOB thread runs meanwhile
+//! (the dispatcher starts it before any command that may wait), so urgent bytes
+//! are answered.
 #![forbid(unsafe_code)]
 
-use super::{CmdResult, Reply};
+use super::{CmdError, CmdResult, Reply};
+use crate::channel::ChannelError;
 use crate::fsys::Kind;
 use crate::session::Session;
 use crate::sys::{self, OfdLock};
 use crate::wire::netlock::{self, ArgError};
 use crate::wire::Failed;
-use log::info;
+use log::{info, warn};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::fd::{AsFd, OwnedFd};
@@ -61,21 +66,66 @@ impl Locks {
     }
 }
 
-/// Takes an OFD lock, polling until `wait` has passed. `Ok(false)`: still held
-/// by someone else.
-fn lock_within(fd: &OwnedFd, what: OfdLock, wait: Duration) -> std::io::Result<bool> {
+/// How a wait for a lock ended (other than by an error of the lock itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LockWait {
+    /// Taken.
+    Got,
+    /// Still held by someone else when the wait was over.
+    Held,
+    /// The client closed the connection (or it broke) meanwhile: nobody is
+    /// left to take the lock for, so the session ends.
+    ClientGone,
+}
+
+/// Takes an OFD lock, trying again with a growing pause until `wait` has
+/// passed; between attempts it watches `client` (the session's socket), so a
+/// client that leaves ends the wait at once instead of after `wait` (which for
+/// NETLOCK may be a week). Only a conflicting holder counts as `Held`
+/// ([`sys::ofd_setlk`] maps EAGAIN/EACCES); any other error of the lock (ESTALE,
+/// EIO, ENOLCK, EBADF…) is returned as itself, for the command's own failure
+/// and a log line with the errno, never reported as "locked".
+pub(crate) fn wait_lock(
+    fd: &OwnedFd,
+    what: OfdLock,
+    wait: Duration,
+    client: Option<std::os::fd::BorrowedFd<'_>>,
+) -> std::io::Result<LockWait> {
     let deadline = Instant::now() + wait;
     let mut pause = Duration::from_millis(2);
     loop {
         if sys::ofd_setlk(fd.as_fd(), what)? {
-            return Ok(true);
+            return Ok(LockWait::Got);
         }
         let now = Instant::now();
         if now >= deadline {
-            return Ok(false);
+            return Ok(LockWait::Held);
         }
-        std::thread::sleep(pause.min(deadline - now));
+        let nap = pause.min(deadline - now);
+        match client {
+            Some(sock) if crate::session::liveness::client_gone_within(sock, nap) => return Ok(LockWait::ClientGone),
+            Some(_) => {}
+            None => std::thread::sleep(nap),
+        }
         pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// [`wait_lock`] for a command of this session: watches its socket, logs an
+/// error of the lock with its errno and maps it to `bad`, and ends the session
+/// when the client left.
+fn session_lock(s: &Session, fd: &OwnedFd, wait: Duration, cmd: &str, bad: Failed) -> Result<bool, CmdError> {
+    match wait_lock(fd, OfdLock::Exclusive, wait, Some(s.chan.stream().as_fd())) {
+        Ok(LockWait::Got) => Ok(true),
+        Ok(LockWait::Held) => Ok(false),
+        Ok(LockWait::ClientGone) => {
+            info!("{} user={} left while {cmd} waited for a lock", s.peer, s.user);
+            Err(CmdError::Channel(ChannelError::Closed))
+        }
+        Err(e) => {
+            warn!("{} user={} {cmd}: the lock failed: {e}", s.peer, s.user);
+            Err(bad.into())
+        }
     }
 }
 
@@ -130,8 +180,14 @@ fn netlock_common(s: &mut Session, arg: &[u8], wait: bool) -> CmdResult {
     }
     let fd = OwnedFd::from(file);
     let timeout = Duration::from_millis(a.timeout_ms);
-    let got = lock_within(&fd, OfdLock::Exclusive, if wait { timeout } else { Duration::ZERO })
-        .map_err(|_| Failed::NetLock)?;
+    let name = if wait { "NETLOCK" } else { "NETLOCK_TRY" };
+    let got = session_lock(
+        s,
+        &fd,
+        if wait { timeout } else { Duration::ZERO },
+        name,
+        Failed::NetLock,
+    )?;
     if !got {
         return Err(Failed::NetLock.into());
     }
@@ -178,11 +234,11 @@ fn content_upto(f: &mut File, max: usize) -> std::io::Result<Option<Vec<u8>>> {
 }
 
 /// Opens and locks a NETMUT file for the length of a command.
-fn mutex_file(s: &Session, path: &[u8]) -> Result<File, Failed> {
+fn mutex_file(s: &Session, path: &[u8]) -> Result<File, CmdError> {
     let (file, _) = open_lockable(s, path, Failed::NetMut)?;
     let fd = OwnedFd::from(file);
-    if !lock_within(&fd, OfdLock::Exclusive, NETMUT_WAIT).map_err(|_| Failed::NetMut)? {
-        return Err(Failed::NetMut);
+    if !session_lock(s, &fd, NETMUT_WAIT, "NETMUT", Failed::NetMut)? {
+        return Err(Failed::NetMut.into());
     }
     Ok(File::from(fd))
 }

@@ -23,16 +23,18 @@
 //! logged with user, path, ending, duration and output size, never the output.
 #![forbid(unsafe_code)]
 
-use super::{CmdResult, Reply};
+use super::{CmdError, CmdResult, Reply};
+use crate::channel::ChannelError;
 use crate::config::RunBash;
 use crate::fsys::{FsError, RelPath};
-use crate::sandbox::{Limits, Outcome};
+use crate::sandbox::{self, Limits, Outcome};
 use crate::session::{denied_or, Session};
 use crate::sys::ChildLimits;
 use crate::wire::Failed;
 use log::{info, warn};
 use std::ffi::OsStr;
 use std::io::Read;
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -178,13 +180,15 @@ pub fn runbash(s: &mut Session, arg: &[u8]) -> CmdResult {
     let uid = nix::unistd::getuid();
     info!("{} RUNBASH {} user={} uid={uid} started", s.peer, shown(&name), s.user);
     // the host's namespace dies with the session (and the host with it), so
-    // the listener has no process group to kill for this run
+    // the listener has no process group to kill for this run; the wait also
+    // watches the client, whose leaving ends the run and the session
+    let client = s.chan.stream().as_fd();
     let Some(host) = s.auth.script_host.as_mut() else {
         return Err(Failed::RunBash.into());
     };
-    let ran = host.run(bash, &args, ENV, Path::new("/"), &limits(&rb));
-    if ran.is_err() {
-        // a host that failed is not trusted with another run
+    let ran = host.run(bash, &args, ENV, Path::new("/"), &limits(&rb), Some(client));
+    if ran.as_ref().map_or(true, |o| o.ending == sandbox::Ending::Abandoned) {
+        // a host that failed, or was killed with the run, is not used again
         s.auth.script_host = None;
     }
     match ran {
@@ -199,6 +203,10 @@ pub fn runbash(s: &mut Session, arg: &[u8]) -> CmdResult {
                 o.output_bytes,
                 if o.truncated { " truncated" } else { "" }
             );
+            if o.ending == sandbox::Ending::Abandoned {
+                // the client left: the session ends with its script
+                return Err(CmdError::Channel(ChannelError::Closed));
+            }
             Ok(Reply::Data(reply(&o)))
         }
         Err(e) => {

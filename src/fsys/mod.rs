@@ -67,6 +67,22 @@ pub enum FsError {
 impl FsError {
     /// Maps errno the way every command needs it.
     pub fn from_io(e: io::Error) -> FsError {
+        // the errors a FAILED code does not tell apart (EACCES/EROFS/EIO…), for
+        // the command's FAILED log line; not the answers of a probe (ENOENT…)
+        if !matches!(
+            e.raw_os_error(),
+            Some(
+                libc::ENOENT
+                    | libc::EEXIST
+                    | libc::ENOTDIR
+                    | libc::EISDIR
+                    | libc::ENOTEMPTY
+                    | libc::EXDEV
+                    | libc::ELOOP
+            )
+        ) {
+            crate::logging::note_os_error(&e);
+        }
         match e.raw_os_error() {
             Some(libc::EXDEV) | Some(libc::ELOOP) => FsError::Escape,
             Some(libc::ENAMETOOLONG) | Some(libc::EINVAL) => FsError::Invalid,

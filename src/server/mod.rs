@@ -13,6 +13,7 @@ pub mod priority;
 pub mod proxy;
 pub mod proxy_header;
 pub mod registry;
+pub mod rootcheck;
 pub mod secrets;
 pub mod tlb;
 pub mod udp;
@@ -91,7 +92,7 @@ fn warm_up(rsa: &Rsa<Private>) -> Result<(), String> {
 
 /// Start-up check of the served root: a directory anyone may write to (without the
 /// sticky bit) lets any local user plant files and symlinks in every session's tree,
-/// so tfd refuses it; a root owned by a user tfd does not serve as is only warned about.
+/// so tfd refuses it; a root owned by an account tfd does not serve as is only warned about.
 pub fn check_dbdir(cfg: &Config) -> Result<Option<String>, String> {
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(&cfg.dbdir).map_err(|e| format!("dbdir {}: {e}", cfg.dbdir.display()))?;
@@ -105,16 +106,13 @@ pub fn check_dbdir(cfg: &Config) -> Result<Option<String>, String> {
             m.mode() & 0o7777
         ));
     }
-    let owner_ok = m.uid() == 0
-        || m.uid() == crate::sys::geteuid()
-        || cfg
-            .defusr
-            .as_deref()
-            .and_then(|u| crate::auth::privs::lookup(u).ok())
-            .is_some_and(|u| u.uid.as_raw() == m.uid());
+    // a root owned by an account sessions run as (defusr, a LOGIN user's) is
+    // what makes a multi-user set-up work
+    let owner_ok = m.uid() == 0 || m.uid() == crate::sys::geteuid() || rootcheck::served_uids(cfg).contains(&m.uid());
     Ok((!owner_ok).then(|| {
         format!(
-            "dbdir {} is owned by uid {}, neither root, tfd's own user nor defusr",
+            "dbdir {} is owned by uid {}, neither root, tfd's own user nor an account sessions run as \
+             (defusr, LOGIN users' system users)",
             cfg.dbdir.display(),
             m.uid()
         )

@@ -148,3 +148,34 @@ pub fn start_oob(sock: TcpStream, registry: Arc<Registry>, slot: usize) -> std::
 
 /// After a SIGURG, how long (ms) the OOB thread waits for the urgent byte itself.
 const AFTER_SIGNAL_MS: u16 = 1000;
+
+/// Sleeps up to `d`, waking early when the client has gone: true when it closed
+/// its end (a readable end of file), reset the connection, or the socket failed
+/// (a keepalive that went unanswered). A command that waits for something other
+/// than the client (a lock another session holds) sleeps here instead of in
+/// `thread::sleep`, so a session never outlives its client in such a wait.
+///
+/// Only POLLRDHUP is asked for (POLLHUP and POLLERR always come): a frame the
+/// client sent ahead stays unread for the command loop and cannot make the wait
+/// spin, as a POLLIN would.
+pub fn client_gone_within(sock: std::os::fd::BorrowedFd<'_>, d: std::time::Duration) -> bool {
+    let deadline = std::time::Instant::now() + d;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        // whole milliseconds, rounded up: a short pause never becomes a busy poll
+        let ms = left.as_nanos().div_ceil(1_000_000).min(60_000) as u16;
+        let mut fds = [PollFd::new(sock, PollFlags::from_bits_retain(libc::POLLRDHUP))];
+        match poll(&mut fds, PollTimeout::from(ms)) {
+            Ok(0) if left.is_zero() => return false,
+            Ok(0) => {}
+            // every event it can report means the client is gone (nix's
+            // `revents()` cannot show POLLRDHUP, a bit its flags do not know)
+            Ok(_) => return true,
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => return true,
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+    }
+}

@@ -288,6 +288,8 @@ impl Session {
                 .registry
                 .account(self.live.slot, self.chan.rx.bytes, self.chan.tx.bytes, &req.name);
             let began = Instant::now();
+            // an OS error noted by an earlier command is not this one's cause
+            let _ = crate::logging::take_os_error();
             let outcome = self.dispatch(&req.name, req.arg);
             // LOGIN and INJAIL change who the session is
             self.publish_identity();
@@ -393,12 +395,28 @@ impl Session {
                 self.closing = true;
                 Ok(())
             }
+            // the user and the OS error behind it (the codes say "access
+            // denied" whatever the OS said), so an operator can tell a
+            // permission set-up from a disk fault
             Err(CmdError::Failed(f)) => {
-                info!("{} {} -> FAILED {}", self.peer, name, f.code());
+                info!(
+                    "{} {} -> FAILED {} user={}{}",
+                    self.peer,
+                    name,
+                    f.code(),
+                    self.user,
+                    os_cause()
+                );
                 tx.send_frame(&f.to_wire())
             }
             Err(CmdError::Bare(why)) => {
-                info!("{} {} -> FAILED ({why})", self.peer, name);
+                info!(
+                    "{} {} -> FAILED ({why}) user={}{}",
+                    self.peer,
+                    name,
+                    self.user,
+                    os_cause()
+                );
                 tx.send_frame(b"FAILED ")
             }
             Err(CmdError::Channel(e)) => Err(e),
@@ -430,6 +448,13 @@ impl Session {
             });
         }
     }
+}
+
+/// ` os_error="…"` for a FAILED log line, when the command noted one.
+fn os_cause() -> String {
+    crate::logging::take_os_error()
+        .map(|e| format!(" os_error=\"{e}\""))
+        .unwrap_or_default()
 }
 
 /// Maps the common filesystem errors; callers handle the command-specific ones first.

@@ -1,0 +1,121 @@
+//! Start-up check that the accounts sessions run as can use the served root: a
+//! session switches to `defusr` or to the LOGIN user's system account before it
+//! opens the root, so a root those accounts cannot search fails every session of
+//! theirs (for `defusr` already in the handshake), and one they cannot write
+//! answers every MKDIR and SNDFILE with `FAILED 1`. Each account is checked as
+//! itself: [`privs::as_user`] takes on its uid, gid and groups (so group
+//! permissions and ACLs count, and root's capabilities do not) for an open and a
+//! `faccessat(AT_EACCESS)` of the root.
+#![forbid(unsafe_code)]
+
+use crate::auth::privs::{self, Identity};
+use crate::config::Config;
+use nix::fcntl::AtFlags;
+use nix::unistd::AccessFlags;
+use std::path::Path;
+
+/// An account sessions run as, and who uses it (for messages).
+pub struct Served {
+    /// "defusr NAME" or "LOGIN user(s) A, B (system user S)".
+    pub who: String,
+    /// Its identity.
+    pub id: Identity,
+}
+
+/// What the check found.
+#[derive(Debug, Default)]
+pub struct RootCheck {
+    /// Accounts that cannot open the root (their sessions cannot work at all).
+    pub unreachable: Vec<String>,
+    /// Accounts that can open but not write it.
+    pub unwritable: Vec<String>,
+    /// Accounts that could not be resolved or checked.
+    pub unchecked: Vec<String>,
+}
+
+/// The accounts sessions run as: `defusr`, or the system accounts of the user
+/// file's LOGIN users (locked entries included: an unlock needs no restart).
+/// Accounts that do not resolve are returned as messages.
+pub fn served(cfg: &Config) -> (Vec<Served>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut bad = Vec::new();
+    if let Some(u) = &cfg.defusr {
+        match privs::resolve(u) {
+            Ok(id) => out.push(Served {
+                who: format!("defusr {u}"),
+                id,
+            }),
+            Err(e) => bad.push(format!("defusr: {e}")),
+        }
+        return (out, bad);
+    }
+    let Some(db) = cfg.userdb.as_deref().and_then(|p| crate::auth::userdb::load(p).ok()) else {
+        return (out, bad);
+    };
+    // one check per system account, naming the LOGIN users mapped to it
+    let mut accounts: Vec<(String, Vec<String>)> = Vec::new();
+    for e in db.users() {
+        let sys = e.system_user().to_string();
+        match accounts.iter_mut().find(|(s, _)| *s == sys) {
+            Some((_, names)) => names.push(e.name.clone()),
+            None => accounts.push((sys, vec![e.name.clone()])),
+        }
+    }
+    for (sys, names) in accounts {
+        let who = format!(
+            "LOGIN user{} {} (system user {sys})",
+            if names.len() > 1 { "s" } else { "" },
+            names.join(", ")
+        );
+        match privs::resolve(&sys) {
+            Ok(id) => out.push(Served { who, id }),
+            Err(e) => bad.push(format!("{who}: {e}")),
+        }
+    }
+    (out, bad)
+}
+
+/// Checks every served account against `cfg.dbdir`. Needs root (to take on
+/// each account's ids); callers run it only then.
+pub fn check(cfg: &Config) -> RootCheck {
+    let (accounts, unchecked) = served(cfg);
+    let mut r = RootCheck {
+        unchecked,
+        ..RootCheck::default()
+    };
+    let root = cfg.dbdir.display();
+    for a in &accounts {
+        match privs::as_user(&a.id, || probe(&cfg.dbdir)) {
+            Ok(Ok(())) => {}
+            Ok(Err(Probe::Open(e))) => r.unreachable.push(format!(
+                "{} cannot open the served root {root} ({e}): its sessions will fail; \
+                 give that account search and read permission on {root} and every directory above it",
+                a.who
+            )),
+            Ok(Err(Probe::Write(e))) => r.unwritable.push(format!(
+                "{} cannot write the served root {root} ({e}): MKDIR, SNDFILE and every other \
+                 command creating something there will answer FAILED 1; make {root} writable by that account \
+                 (owner or group) if it should",
+                a.who
+            )),
+            Err(e) => r.unchecked.push(format!("{}: could not be checked: {e}", a.who)),
+        }
+    }
+    r
+}
+
+enum Probe {
+    Open(std::io::Error),
+    Write(nix::Error),
+}
+
+fn probe(root: &Path) -> Result<(), Probe> {
+    std::fs::read_dir(root).map_err(Probe::Open)?;
+    nix::unistd::faccessat(None, root, AccessFlags::W_OK | AccessFlags::X_OK, AtFlags::AT_EACCESS).map_err(Probe::Write)
+}
+
+/// The uids of the served accounts (a root owned by one of them is what a
+/// working set-up looks like, not a warning).
+pub fn served_uids(cfg: &Config) -> Vec<u32> {
+    served(cfg).0.iter().map(|s| s.id.uid.as_raw()).collect()
+}
