@@ -199,7 +199,7 @@ pub fn resolve(arg: &[u8]) -> Option<TimeZone> {
 pub fn format_in(zone: &TimeZone, ts: i64) -> Option<String> {
     let t = zone.find_local_time_type(ts).ok()?;
     let local = ts.checked_add(i64::from(t.ut_offset()))?;
-    let mut out = super::time::format_utc(local)?;
+    let mut out = crate::wire::date::format_utc(local)?;
     out.push(' ');
     out.push_str(t.time_zone_designation());
     Some(out)

@@ -6,6 +6,7 @@
 pub mod aes;
 pub mod cipher;
 pub mod command;
+pub mod date;
 pub mod fai;
 pub mod frame;
 pub mod fstat;
