@@ -8,6 +8,7 @@ use tfd::wire::Status;
 
 mod explain;
 mod probe;
+mod safe;
 mod watch;
 mod xfer;
 
