@@ -208,3 +208,32 @@ fn a_refused_upload_leaves_nothing_on_the_server() {
     assert_eq!(fs::read(srv.path("DIR/f.txt")).unwrap(), b"x");
     fs::remove_dir_all(&here).unwrap();
 }
+
+#[test]
+fn rmdir_refuses_a_non_empty_directory_without_r() {
+    let srv = Server::start();
+    fs::create_dir_all(srv.path("full/sub")).unwrap();
+    fs::write(srv.path("full/sub/file.txt"), b"keep me").unwrap();
+    fs::create_dir(srv.path("empty")).unwrap();
+    let o = srv.tf(&["rmdir", "full"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("full: the directory is not empty"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("rmdir -r"), "{}", stderr(&o));
+    assert_eq!(fs::read(srv.path("full/sub/file.txt")).unwrap(), b"keep me");
+    // no argument would empty the served root: a usage error
+    let o = srv.tf(&["rmdir"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(srv.path("full/sub/file.txt").exists());
+    let o = srv.tf(&["rmdir", "empty"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!srv.path("empty").exists());
+    let o = srv.tf(&["rmdir", "-r", "full"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!srv.path("full").exists());
+    let o = srv.tf(&["rmdir", "nosuch"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

@@ -8,6 +8,7 @@ use tfd::wire::Status;
 
 mod explain;
 mod probe;
+mod remote;
 mod safe;
 mod watch;
 mod xfer;
@@ -265,6 +266,7 @@ fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> ExitCo
             Ok(Err(st)) => Ok(print_status(&st)),
             Err(e) => Err(e),
         },
+        "rmdir" => remote::rmdir(c, cfg, args),
         "copy" | "cpdir" | "renam" => {
             if let Err(code) = need(args, 2, &format!("{cmd} SRC DST")) {
                 return code;
@@ -280,8 +282,8 @@ fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> ExitCo
             }
             c.command(args[0].as_bytes()).map(|s| print_status(&s))
         }
-        "mkdir" | "del" | "rmdir" | "touch" | "fstat" | "fupd" | "sha256" | "lock" | "dtof" | "ftod" | "freesp"
-        | "date" | "udate" | "ndate" | "datef" => c
+        "mkdir" | "del" | "touch" | "fstat" | "fupd" | "sha256" | "lock" | "dtof" | "ftod" | "freesp" | "date"
+        | "udate" | "ndate" | "datef" => c
             .command(format!("{} {}", cmd.to_uppercase(), args.join(" ")).as_bytes())
             .map(|s| print_status(&s)),
         "put" | "get" | "sndfile" | "rcvfile" | "sup" | "sdown" => return xfer::run(c, cfg, cmd, args),
