@@ -17,6 +17,10 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 /// The names in a local directory, sorted (temporaries included: they start with '.').
 fn names(d: &Path) -> Vec<String> {
     let mut v: Vec<String> = fs::read_dir(d)
@@ -236,4 +240,72 @@ fn rmdir_refuses_a_non_empty_directory_without_r() {
     assert!(!srv.path("full").exists());
     let o = srv.tf(&["rmdir", "nosuch"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+#[test]
+fn ls_is_sorted_and_ls_l_shows_type_size_and_time() {
+    let srv = Server::start();
+    // enough names that the directory's own order is not sorted by chance
+    let mut want: Vec<String> = (0..40).map(|i| format!("f{:02}-{}.txt", (i * 17) % 40, i)).collect();
+    for (i, n) in want.iter().enumerate() {
+        fs::write(srv.path(n), vec![b'x'; i]).unwrap();
+    }
+    fs::create_dir(srv.path("m-dir")).unwrap();
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_600_000_000);
+    fs::File::options()
+        .write(true)
+        .open(srv.path(&want[3]))
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+    let old_name = want[3].clone();
+    let sizes: std::collections::HashMap<String, usize> =
+        want.iter().cloned().enumerate().map(|(i, n)| (n, i)).collect();
+    want.push("m-dir".into());
+    want.sort();
+    let o = srv.tf(&["ls"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let got: Vec<String> = stdout(&o)
+        .lines()
+        .map(|l| l[3..].trim_end_matches('/').to_string())
+        .collect();
+    assert_eq!(got, want, "plain ls is sorted by name");
+    assert!(stdout(&o).contains("D: m-dir/\n"));
+    let o = srv.tf(&["ls", "-l"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<Vec<String>> = stdout(&o)
+        .lines()
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .collect();
+    assert_eq!(lines.len(), want.len(), "{}", stdout(&o));
+    for (l, name) in lines.iter().zip(&want) {
+        assert_eq!(l.len(), 5, "type size date time name: {l:?}");
+        assert_eq!(l[4].trim_end_matches('/'), name);
+        if name == "m-dir" {
+            assert_eq!(l[0], "d");
+            assert_eq!(l[4], "m-dir/");
+        } else {
+            assert_eq!(l[0], "-");
+            assert_eq!(l[1], sizes[name].to_string(), "{name}");
+        }
+    }
+    let old = lines.iter().find(|l| l[4] == old_name).unwrap();
+    assert_eq!(
+        (old[2].as_str(), old[3].as_str()),
+        ("2020-09-13", "12:26:40"),
+        "{old:?}"
+    );
+    // a subdirectory, and -l after the directory
+    fs::write(srv.path("m-dir/z"), b"zz").unwrap();
+    fs::write(srv.path("m-dir/a"), b"a").unwrap();
+    let o = srv.tf(&["ls", "m-dir", "-l"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let firsts: Vec<(String, String)> = stdout(&o)
+        .lines()
+        .map(|l| {
+            let v: Vec<&str> = l.split_whitespace().collect();
+            (v[1].to_string(), v[4].to_string())
+        })
+        .collect();
+    assert_eq!(firsts, [("1".to_string(), "a".to_string()), ("2".into(), "z".into())]);
 }

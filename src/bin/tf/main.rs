@@ -1,7 +1,6 @@
 //! tf: a command-line TF Protocol client.
 #![forbid(unsafe_code)]
 
-use std::io::Write;
 use std::process::ExitCode;
 use tfd::client::{Client, ClientConfig};
 use tfd::wire::Status;
@@ -258,14 +257,7 @@ fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> ExitCo
             println!("{}", String::from_utf8_lossy(&f));
             ExitCode::SUCCESS
         }),
-        "ls" | "lsr" => match c.list(cmd == "lsr", one(args).as_bytes()) {
-            Ok(Ok(text)) => {
-                let _ = std::io::stdout().write_all(&text);
-                Ok(ExitCode::SUCCESS)
-            }
-            Ok(Err(st)) => Ok(print_status(&st)),
-            Err(e) => Err(e),
-        },
+        "ls" | "lsr" => remote::ls(c, cfg, cmd, args),
         "rmdir" => remote::rmdir(c, cfg, args),
         "copy" | "cpdir" | "renam" => {
             if let Err(code) = need(args, 2, &format!("{cmd} SRC DST")) {
