@@ -45,8 +45,14 @@ fn put_and_sndfile_into_a_missing_directory_name_it() {
     let local = srv.dir.join("small.txt");
     fs::write(&local, b"hello\n").unwrap();
     let l = local.to_str().unwrap();
-    for (cmd, code) in [("put", "FAILED 34"), ("sndfile", "FAILED 7"), ("sup", "FAILED -1")] {
-        let o = srv.tf(&[cmd, l, "isos/small.txt"]);
+    // put replaces a file whole through SNDFILE; with --offset it writes in place with PUT
+    for (cmd, code) in [
+        (&["put"][..], "FAILED 7"),
+        (&["put", "--offset", "0"][..], "FAILED 34"),
+        (&["sndfile"][..], "FAILED 7"),
+        (&["sup"][..], "FAILED -1"),
+    ] {
+        let o = srv.tf(&[&[cmd[0], l, "isos/small.txt"][..], &cmd[1..]].concat());
         assert_says(
             &o,
             2,

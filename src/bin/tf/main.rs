@@ -1,13 +1,14 @@
 //! tf: a command-line TF Protocol client.
 #![forbid(unsafe_code)]
 
-use std::io::Write;
 use std::process::ExitCode;
 use tfd::client::{Client, ClientConfig};
 use tfd::wire::Status;
 
 mod explain;
 mod probe;
+mod remote;
+mod safe;
 mod watch;
 mod xfer;
 
@@ -31,12 +32,13 @@ Connection (or the environment variables TF_SERVER, TF_KEY, TF_HASH, TF_PROTO):
   -h, --help           this help
 Options come before the command; words after it are the command's arguments.
 
-Commands (paths are relative to the served root):
+Commands (paths are relative to the served root; ls sorts by name, -l adds type,
+size and modification time; rmdir refuses a non-empty directory unless -r):
   echo TEXT...               mkdir PATH               del PATH
-  rmdir PATH                 touch PATH               fstat PATH
+  rmdir [-r] PATH            touch PATH               fstat PATH
   fupd PATH                  sha256 PATH              freesp
   copy SRC DST               cpdir SRC DST            renam OLD NEW
-  ls [DIR]                   lsr [DIR]                lock [NAME]
+  ls [-l] [DIR]              lsr [-l] [DIR]           lock [NAME]
   date | udate | ndate | datef    dtof TIMESTAMP    ftod 'YYYY-MM-DD HH:MM:SS'
   raw 'NAME ARGS'            send one command line as is and print the reply
 
@@ -52,10 +54,12 @@ Notifications:
                              TOKEN ('' for all), as the server notifies it; --del has the
                              server delete each one; --interval is STARTNTFY's (seconds)
 
-Transfers (a progress bar on stderr when it is a terminal):
+Transfers (a progress bar on stderr when it is a terminal). Safe by default: a download
+goes to a temporary beside LOCAL, renamed over it only when complete (a failure leaves
+LOCAL as it was); an upload replaces REMOTE whole; LOCAL '-' is stdin / stdout:
   put LOCAL REMOTE [--offset N | --resume] [--streams N] [--bufsz N] [--verify] [--parents]
   get REMOTE LOCAL [--offset N | --resume] [--streams N] [--bufsz N] [--verify]
-                             PUT/GET (high-performance interface); --resume continues
+                             --resume / --offset write in place (PUT/GET) and continue
                              from the size already at the destination; --streams N
                              moves N byte ranges over N connections at once; --verify
                              compares SHA-256 with the server's SHA256 afterwards;
@@ -77,8 +81,9 @@ Liveness:
 
 Errors: the server's FAILED line as sent, then what it means (\"tf: ...\") and a
 hint (\"hint: ...\"), both on stderr.
-Exit status: 0 on OK, 2 on a FAILED or UNKNOWN reply, 3 when --verify finds a SHA-256
-mismatch, 1 on a connection, handshake or usage error.";
+Exit status: 0 on OK, 2 on a FAILED or UNKNOWN reply (or rmdir of a non-empty directory
+without -r), 3 when --verify finds a SHA-256 mismatch, 1 on a connection, handshake or
+usage error, or a local file that cannot be read or written.";
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("tf: {msg}");
@@ -256,14 +261,8 @@ fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> ExitCo
             println!("{}", String::from_utf8_lossy(&f));
             ExitCode::SUCCESS
         }),
-        "ls" | "lsr" => match c.list(cmd == "lsr", one(args).as_bytes()) {
-            Ok(Ok(text)) => {
-                let _ = std::io::stdout().write_all(&text);
-                Ok(ExitCode::SUCCESS)
-            }
-            Ok(Err(st)) => Ok(print_status(&st)),
-            Err(e) => Err(e),
-        },
+        "ls" | "lsr" => remote::ls(c, cfg, cmd, args),
+        "rmdir" => remote::rmdir(c, cfg, args),
         "copy" | "cpdir" | "renam" => {
             if let Err(code) = need(args, 2, &format!("{cmd} SRC DST")) {
                 return code;
@@ -279,8 +278,8 @@ fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> ExitCo
             }
             c.command(args[0].as_bytes()).map(|s| print_status(&s))
         }
-        "mkdir" | "del" | "rmdir" | "touch" | "fstat" | "fupd" | "sha256" | "lock" | "dtof" | "ftod" | "freesp"
-        | "date" | "udate" | "ndate" | "datef" => c
+        "mkdir" | "del" | "touch" | "fstat" | "fupd" | "sha256" | "lock" | "dtof" | "ftod" | "freesp" | "date"
+        | "udate" | "ndate" | "datef" => c
             .command(format!("{} {}", cmd.to_uppercase(), args.join(" ")).as_bytes())
             .map(|s| print_status(&s)),
         "put" | "get" | "sndfile" | "rcvfile" | "sup" | "sdown" => return xfer::run(c, cfg, cmd, args),

@@ -2,10 +2,10 @@
 //! parallel streams.
 
 use super::explain::{self, Access};
-use super::{fail, report, ExitCode};
+use super::{fail, report, safe, ExitCode};
 use sha2::{Digest, Sha256};
 use std::fs::File;
-use std::io::{IsTerminal, Read, Seek, SeekFrom};
+use std::io::{IsTerminal, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -143,21 +143,19 @@ fn sha_file(p: &Path) -> std::io::Result<String> {
         }
         h.update(&buf[..n]);
     }
-    Ok(format!(
-        "0x{}",
-        h.finalize().iter().map(|b| format!("{b:02x}")).collect::<String>()
-    ))
+    Ok(safe::hex(h))
 }
 
-fn verify(c: &mut Client, remote: &str, local: &Path) -> Result<bool, String> {
-    let here = sha_file(local).map_err(|e| format!("{}: {e}", local.display()))?;
+/// Compares `here` (the local SHA-256 as `0x<hex>`) with the server's SHA256
+/// of `remote`; `what` names the local side in the message.
+fn verify(c: &mut Client, remote: &str, here: &str, what: &str) -> Result<bool, String> {
     match c.call("SHA256", remote.as_bytes()).map_err(|e| e.to_string())? {
         Status::Ok(d) if d == here.as_bytes() => {
             eprintln!("verified: SHA-256 {here}");
             Ok(true)
         }
         Status::Ok(d) => {
-            eprintln!("MISMATCH: local {here}, server {}", String::from_utf8_lossy(&d));
+            eprintln!("MISMATCH: {what} {here}, server {}", String::from_utf8_lossy(&d));
             Ok(false)
         }
         other => Err(format!("SHA256 on the server: {other:?}")),
@@ -165,170 +163,361 @@ fn verify(c: &mut Client, remote: &str, local: &Path) -> Result<bool, String> {
 }
 
 fn outcome(cfg: &ClientConfig, cmd: &str, remote: &str, st: Result<(), Status>) -> ExitCode {
-    let access = if matches!(cmd, "put" | "sndfile" | "sup") {
-        Access::Create
-    } else {
-        Access::Read
-    };
+    let access = if is_upload(cmd) { Access::Create } else { Access::Read };
     match st {
         Ok(()) => ExitCode::SUCCESS,
         Err(st) => report(cfg, cmd, &[(remote, access)], &st),
     }
 }
 
+fn is_upload(cmd: &str) -> bool {
+    matches!(cmd, "put" | "sndfile" | "sup")
+}
+
 /// `--parents`: MKDIR every missing ancestor of `remote`, like `mkdir -p`
 /// (an existing directory is fine; anything else stops with its reason).
-fn make_parents(c: &mut Client, cfg: &ClientConfig, remote: &str) -> Result<(), ExitCode> {
+/// Returns the directories it created, outermost first.
+fn make_parents(c: &mut Client, cfg: &ClientConfig, remote: &str) -> Result<Vec<String>, ExitCode> {
     let comps: Vec<&str> = remote.split('/').filter(|p| !p.is_empty()).collect();
     let mut dir = String::new();
+    let mut made = Vec::new();
     for comp in comps.iter().take(comps.len().saturating_sub(1)) {
         if !dir.is_empty() {
             dir.push('/');
         }
         dir.push_str(comp);
         match c.call("MKDIR", dir.as_bytes()) {
-            Ok(Status::Ok(_)) => {}
+            Ok(Status::Ok(_)) => made.push(dir.clone()),
             Ok(Status::Failed(n, _)) if n == i32::from(tfd::wire::Failed::DirExists.code()) => {}
-            Ok(st) => return Err(report(cfg, "mkdir", &[(dir.as_str(), Access::Create)], &st)),
+            Ok(st) => {
+                undo_parents(c, &made);
+                return Err(report(cfg, "mkdir", &[(dir.as_str(), Access::Create)], &st));
+            }
             Err(e) => {
                 explain::session_error(&e, cfg).print();
                 return Err(ExitCode::from(1));
             }
         }
     }
-    Ok(())
+    Ok(made)
 }
 
-/// Runs one transfer subcommand.
+/// After a failed upload: removes the directories `--parents` made for it,
+/// innermost first, each only while its listing is empty (another client may
+/// have put something there meanwhile).
+fn undo_parents(c: &mut Client, made: &[String]) {
+    for dir in made.iter().rev() {
+        match c.list(false, dir.as_bytes()) {
+            Ok(Ok(text)) if text.is_empty() => {
+                let _ = c.call("RMDIR", dir.as_bytes());
+            }
+            _ => return,
+        }
+    }
+}
+
+/// An upload's local source, checked before anything is sent to the server.
+enum Source {
+    /// `-`.
+    Stdin,
+    /// A readable regular file and its size.
+    File(File, u64),
+}
+
+fn open_source(local: &str) -> Result<Source, String> {
+    if local == "-" {
+        return Ok(Source::Stdin);
+    }
+    // stat first: opening a FIFO would block, and a directory opens fine
+    let m = std::fs::metadata(local).map_err(|e| format!("{local}: {e}"))?;
+    if m.is_dir() {
+        return Err(format!("{local}: is a directory; tf uploads one regular file"));
+    }
+    if !m.is_file() {
+        return Err(format!("{local}: is not a regular file (use - to upload from stdin)"));
+    }
+    let f = File::open(local).map_err(|e| format!("{local}: {e}"))?;
+    let size = f.metadata().map_err(|e| format!("{local}: {e}"))?.len();
+    Ok(Source::File(f, size))
+}
+
+/// Runs one transfer subcommand. Uploads check their local source before the
+/// server hears of them, and a failed one takes back the directories
+/// `--parents` made for it.
 pub fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> ExitCode {
     let o = match parse(args) {
         Ok(o) => o,
         Err(e) => return fail(format!("{cmd}: {e}")),
     };
-    if o.parents {
-        if !matches!(cmd, "put" | "sndfile" | "sup") {
+    if !is_upload(cmd) {
+        if o.parents {
             return fail(format!("{cmd}: --parents is for uploads (put, sndfile, sup)"));
         }
-        if let Err(code) = make_parents(c, cfg, &o.positional[1]) {
-            return code;
-        }
+        return match download(c, cfg, cmd, &o) {
+            Ok(code) => code,
+            Err(e) => fail(e),
+        };
     }
-    match transfer(c, cfg, cmd, &o) {
+    let src = match open_source(&o.positional[0]) {
+        Ok(s) => s,
+        Err(e) => return fail(format!("{cmd}: {e}")),
+    };
+    if matches!(src, Source::Stdin) && (o.streams > 1 || o.resume || o.offset.is_some()) {
+        return fail(format!(
+            "{cmd}: - (stdin) is read once: no --resume, --offset or --streams"
+        ));
+    }
+    let made = if o.parents {
+        match make_parents(c, cfg, &o.positional[1]) {
+            Ok(m) => m,
+            Err(code) => return code,
+        }
+    } else {
+        Vec::new()
+    };
+    let code = match upload(c, cfg, cmd, &o, src) {
         Ok(code) => code,
         Err(e) => fail(e),
+    };
+    if code != ExitCode::SUCCESS && !made.is_empty() {
+        undo_parents(c, &made);
+    }
+    code
+}
+
+/// The outcome of a PUT on one connection.
+fn put_status(r: Result<Result<PutOutcome, Status>, ClientError>) -> Result<Result<(), Status>, String> {
+    match r {
+        Ok(Ok(PutOutcome::Done)) => Ok(Ok(())),
+        Ok(Ok(PutOutcome::ServerCancelled)) => Ok(Err(Status::Failed(7, "server cancelled the PUT".into()))),
+        Ok(Err(st)) => Ok(Err(st)),
+        Err(e) => Err(e.to_string()),
     }
 }
 
-fn transfer(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<ExitCode, String> {
-    let (src, dst) = (o.positional[0].as_str(), o.positional[1].as_str());
+/// Uploads. `put` replaces the remote file whole through SNDFILE with
+/// overwrite (tfd writes a temporary and renames it into place); only
+/// `--resume`, `--offset` and `--streams` write in place with PUT.
+fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) -> Result<ExitCode, String> {
+    let (local, remote) = (o.positional[0].as_str(), o.positional[1].as_str());
     let counter = Arc::new(AtomicU64::new(0));
     let err = |e: ClientError| e.to_string();
-    let (remote, local) = if matches!(cmd, "put" | "sndfile" | "sup") {
-        (dst, src)
-    } else {
-        (src, dst)
+    let (mut reader, size): (Box<dyn Read>, u64) = match src {
+        Source::Stdin => (Box::new(std::io::stdin().lock()), 0),
+        Source::File(f, size) => (Box::new(f), size),
     };
-    let local_path = Path::new(local);
-    let st: Result<(), Status> = match cmd {
-        "put" => {
-            let size = std::fs::metadata(local_path)
-                .map_err(|e| format!("{local}: {e}"))?
-                .len();
-            let offset = match (o.offset, o.resume) {
-                (Some(n), _) => n,
-                (None, true) => c.fsize(remote.as_bytes()).map_err(err)?.max(0) as u64,
-                _ => 0,
-            };
-            let bar = Bar::start(size.saturating_sub(offset), counter.clone());
-            let r = if o.streams > 1 && offset == 0 {
-                parallel::put(cfg, local_path, remote.as_bytes(), o.streams, o.bufsz, &counter).map_err(err)?
-            } else {
-                let mut f = File::open(local_path).map_err(|e| format!("{local}: {e}"))?;
-                f.seek(SeekFrom::Start(offset)).map_err(|e| e.to_string())?;
-                let ctr = counter.clone();
-                match c.put(remote.as_bytes(), offset, o.bufsz, &mut f, &mut |n| {
-                    ctr.store(n, Ordering::Relaxed)
-                }) {
-                    Ok(Ok(PutOutcome::Done)) => Ok(()),
-                    Ok(Ok(PutOutcome::ServerCancelled)) => Err(Status::Failed(7, "server cancelled the PUT".into())),
-                    Ok(Err(st)) => Err(st),
-                    Err(e) => return Err(e.to_string()),
-                }
-            };
-            bar.finish();
-            r
+    let from_stdin = local == "-";
+    // stdin is read once: hash it on the way for --verify
+    let mut hashing = safe::HashingReader {
+        inner: &mut reader,
+        hash: Sha256::new(),
+    };
+    let in_place = cmd == "put" && (o.resume || o.offset.is_some() || o.streams > 1);
+    let st: Result<(), Status> = if in_place {
+        let offset = match (o.offset, o.resume) {
+            (Some(n), _) => n,
+            (None, true) => c.fsize(remote.as_bytes()).map_err(err)?.max(0) as u64,
+            _ => 0,
+        };
+        let bar = Bar::start(size.saturating_sub(offset), counter.clone());
+        let r = if o.streams > 1 && offset == 0 {
+            // SNDFILE with overwrite empties the remote file first: no stale tail
+            parallel::put(cfg, Path::new(local), remote.as_bytes(), o.streams, o.bufsz, &counter).map_err(err)?
+        } else {
+            let mut f = File::open(local).map_err(|e| format!("{local}: {e}"))?;
+            f.seek(SeekFrom::Start(offset)).map_err(|e| e.to_string())?;
+            let ctr = counter.clone();
+            put_status(c.put(remote.as_bytes(), offset, o.bufsz, &mut f, &mut |n| {
+                ctr.store(n, Ordering::Relaxed)
+            }))?
+        };
+        bar.finish();
+        r
+    } else if cmd == "sup" {
+        match c.sup(remote.as_bytes(), &mut hashing).map_err(err)? {
+            0 => Ok(()),
+            v => Err(Status::Failed(v, "SUP failed on the server".into())),
         }
-        "get" => {
-            let offset = match (o.offset, o.resume) {
-                (Some(n), _) => n,
-                (None, true) => std::fs::metadata(local_path).map(|m| m.len()).unwrap_or(0),
-                _ => 0,
+    } else {
+        let bar = Bar::start(size, counter.clone());
+        let ctr = counter.clone();
+        let overwrite = cmd == "put" || o.overwrite;
+        let r = c.sndfile(remote.as_bytes(), overwrite, &mut hashing, &mut |n| {
+            ctr.store(n, Ordering::Relaxed)
+        });
+        bar.finish();
+        match r.map_err(err)? {
+            Status::Ok(_) => Ok(()),
+            other => Err(other),
+        }
+    };
+    if st.is_ok() && o.verify {
+        let here = if from_stdin {
+            safe::hex(hashing.hash)
+        } else {
+            sha_file(Path::new(local)).map_err(|e| format!("{local}: {e}"))?
+        };
+        if !verify(c, remote, &here, "local")? {
+            return Ok(ExitCode::from(3));
+        }
+    }
+    Ok(outcome(cfg, cmd, remote, st))
+}
+
+/// Where one download writes.
+enum Out<'a> {
+    /// A file of its own (a fresh temporary, or the target itself with
+    /// `--resume`/`--offset`), written from `offset` on.
+    File(File, &'a Path, u64),
+    /// Standard output or a device.
+    Stream(&'a mut dyn Write),
+}
+
+/// Downloads. Into a regular file through a temporary renamed over it only
+/// when complete (and, with `--verify`, verified): a failure leaves the local
+/// file as it was. `--resume` and `--offset` write into the file in place.
+fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<ExitCode, String> {
+    let (remote, local) = (o.positional[0].as_str(), o.positional[1].as_str());
+    if o.resume || o.offset.is_some() {
+        if cmd != "get" {
+            return Err(format!("{cmd}: --resume and --offset are for get"));
+        }
+        if local == "-" {
+            return Err("get: --resume and --offset need a local file, not -".into());
+        }
+        let offset = match o.offset {
+            Some(n) => n,
+            None => std::fs::metadata(local).map(|m| m.len()).unwrap_or(0),
+        };
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(local)
+            .map_err(|e| format!("{local}: {e}"))?;
+        let st = fetch(c, cfg, cmd, o, offset, Out::File(f, Path::new(local), offset))?;
+        if st.is_ok() && o.verify {
+            let here = sha_file(Path::new(local)).map_err(|e| format!("{local}: {e}"))?;
+            if !verify(c, remote, &here, "local")? {
+                return Ok(ExitCode::from(3));
+            }
+        }
+        return Ok(outcome(cfg, cmd, remote, st));
+    }
+    match safe::dest(local, remote) {
+        safe::Dest::Stdout => {
+            let out = std::io::stdout();
+            let mut w = safe::Hashing {
+                inner: out.lock(),
+                hash: Sha256::new(),
             };
+            let st = fetch(c, cfg, cmd, o, 0, Out::Stream(&mut w))?;
+            w.flush().map_err(|e| format!("stdout: {e}"))?;
+            stream_end(c, cfg, cmd, o, st, w.hash, "stdout")
+        }
+        safe::Dest::Special(p) => {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&p)
+                .map_err(|e| format!("{}: {e}", p.display()))?;
+            let mut w = safe::Hashing {
+                inner: &mut f,
+                hash: Sha256::new(),
+            };
+            let st = fetch(c, cfg, cmd, o, 0, Out::Stream(&mut w))?;
+            stream_end(c, cfg, cmd, o, st, w.hash, &p.display().to_string())
+        }
+        safe::Dest::File(target) => {
+            let mut tmp = safe::Temp::create(&target)
+                .map_err(|e| format!("{}: cannot create a temporary beside it: {e}", target.display()))?;
+            let file = tmp.take_file().ok_or("temporary already taken")?;
+            let tmp_path = tmp.path().to_path_buf();
+            let st = fetch(c, cfg, cmd, o, 0, Out::File(file, &tmp_path, 0))?;
+            if st.is_ok() && o.verify && !(cmd == "rcvfile" && o.delete) {
+                let here = sha_file(&tmp_path).map_err(|e| format!("{}: {e}", tmp_path.display()))?;
+                if !verify(c, remote, &here, "downloaded")? {
+                    eprintln!("tf: {} left as it was", target.display());
+                    return Ok(ExitCode::from(3));
+                }
+            }
+            if st.is_ok() {
+                tmp.commit().map_err(|e| format!("{}: {e}", target.display()))?;
+            }
+            Ok(outcome(cfg, cmd, remote, st))
+        }
+    }
+}
+
+/// The end of a download written as a stream: verified from what passed.
+fn stream_end(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    cmd: &str,
+    o: &Opts,
+    st: Result<(), Status>,
+    hash: Sha256,
+    what: &str,
+) -> Result<ExitCode, String> {
+    let remote = o.positional[0].as_str();
+    if st.is_ok() && o.verify && !(cmd == "rcvfile" && o.delete) && !verify(c, remote, &safe::hex(hash), what)? {
+        return Ok(ExitCode::from(3));
+    }
+    Ok(outcome(cfg, cmd, remote, st))
+}
+
+/// Moves the remote file's bytes from `offset` into `out`.
+fn fetch(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    cmd: &str,
+    o: &Opts,
+    offset: u64,
+    out: Out<'_>,
+) -> Result<Result<(), Status>, String> {
+    let remote = o.positional[0].as_str();
+    let err = |e: ClientError| e.to_string();
+    let counter = Arc::new(AtomicU64::new(0));
+    Ok(match cmd {
+        "get" => {
             let total = c.fsize(remote.as_bytes()).map_err(err)?.max(0) as u64;
             let bar = Bar::start(total.saturating_sub(offset), counter.clone());
-            let r = if o.streams > 1 && offset == 0 {
-                parallel::get(cfg, remote.as_bytes(), local_path, o.streams, o.bufsz, &counter)
-                    .map_err(err)?
-                    .map(drop)
-            } else {
-                let mut f = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create(true)
-                    .truncate(offset == 0)
-                    .open(local_path)
-                    .map_err(|e| format!("{local}: {e}"))?;
-                f.seek(SeekFrom::Start(offset)).map_err(|e| e.to_string())?;
-                let ctr = counter.clone();
-                // full chunks go to disk past the page cache
-                let mut w = ChunkWriter::new(f, offset, DIRECT_WRITE_MIN);
-                let r = c.get(remote.as_bytes(), offset, o.bufsz, &mut w, &mut |n| {
-                    ctr.store(n, Ordering::Relaxed)
-                });
-                r.map_err(err)?.map(drop)
+            let ctr = counter.clone();
+            let mut progress = |n| ctr.store(n, Ordering::Relaxed);
+            let r = match out {
+                Out::File(_, p, 0) if o.streams > 1 => {
+                    parallel::get(cfg, remote.as_bytes(), p, o.streams, o.bufsz, &counter).map_err(err)?
+                }
+                Out::File(f, _, offset) => {
+                    // full chunks go to disk past the page cache
+                    let mut w = ChunkWriter::new(f, offset, DIRECT_WRITE_MIN);
+                    c.get(remote.as_bytes(), offset, o.bufsz, &mut w, &mut progress)
+                        .map_err(err)?
+                }
+                Out::Stream(w) => c.get(remote.as_bytes(), 0, o.bufsz, w, &mut progress).map_err(err)?,
             };
             bar.finish();
-            r
+            r.map(drop)
         }
-        "sndfile" => {
-            let mut f = File::open(local_path).map_err(|e| format!("{local}: {e}"))?;
-            let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-            let bar = Bar::start(size, counter.clone());
-            let ctr = counter.clone();
-            let r = c.sndfile(remote.as_bytes(), o.overwrite, &mut f, &mut |n| {
-                ctr.store(n, Ordering::Relaxed)
-            });
-            bar.finish();
-            match r.map_err(err)? {
-                Status::Ok(_) => Ok(()),
-                other => Err(other),
-            }
-        }
-        "rcvfile" => {
-            let mut f = File::create(local_path).map_err(|e| format!("{local}: {e}"))?;
-            match c.rcvfile(remote.as_bytes(), o.delete, &mut f).map_err(err)? {
-                Status::Ok(_) => Ok(()),
-                other => Err(other),
-            }
-        }
-        "sup" => {
-            let mut f = File::open(local_path).map_err(|e| format!("{local}: {e}"))?;
-            match c.sup(remote.as_bytes(), &mut f).map_err(err)? {
-                0 => Ok(()),
-                v => Err(Status::Failed(v, "SUP failed on the server".into())),
-            }
-        }
-        "sdown" => {
-            let mut f = File::create(local_path).map_err(|e| format!("{local}: {e}"))?;
-            if c.sdown(remote.as_bytes(), &mut f).map_err(err)? {
+        "rcvfile" | "sdown" => {
+            let mut file;
+            let w: &mut dyn Write = match out {
+                Out::File(f, _, _) => {
+                    file = f;
+                    &mut file
+                }
+                Out::Stream(w) => w,
+            };
+            if cmd == "rcvfile" {
+                match c.rcvfile(remote.as_bytes(), o.delete, w).map_err(err)? {
+                    Status::Ok(_) => Ok(()),
+                    other => Err(other),
+                }
+            } else if c.sdown(remote.as_bytes(), w).map_err(err)? {
                 Ok(())
             } else {
                 Err(Status::Failed(-1, "SDOWN failed on the server".into()))
             }
         }
         _ => return Err(format!("unknown transfer {cmd}")),
-    };
-    if st.is_ok() && o.verify && !(cmd == "rcvfile" && o.delete) && !verify(c, remote, local_path)? {
-        return Ok(ExitCode::from(3));
-    }
-    Ok(outcome(cfg, cmd, remote, st))
+    })
 }

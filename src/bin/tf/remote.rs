@@ -1,0 +1,123 @@
+//! Listings and directory removal: `ls`/`lsr` sorted by name (`-l` adds type,
+//! size and modification time), `rmdir` that keeps a non-empty directory
+//! unless `-r` says otherwise.
+
+use super::{explain, fail, report, ExitCode};
+use std::io::Write;
+use tfd::client::{Client, ClientConfig, ClientError};
+use tfd::wire::Status;
+
+/// One listing line, `D: name/`, `F: name` or `U: name`, split.
+struct Entry<'a> {
+    kind: u8,
+    name: &'a [u8],
+}
+
+/// The entries of a LS/LSR answer, sorted by name (byte order, as `LC_ALL=C ls`).
+fn entries(text: &[u8]) -> Vec<Entry<'_>> {
+    let mut v: Vec<Entry<'_>> = text
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| match l {
+            [k, b':', b' ', name @ ..] => Entry { kind: *k, name },
+            other => Entry {
+                kind: b'?',
+                name: other,
+            },
+        })
+        .collect();
+    v.sort_by(|a, b| {
+        a.name
+            .strip_suffix(b"/")
+            .unwrap_or(a.name)
+            .cmp(b.name.strip_suffix(b"/").unwrap_or(b.name))
+    });
+    v
+}
+
+/// `ls [-l] [DIR]` and `lsr [-l] [DIR]`.
+pub fn ls(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+    let long = args.iter().any(|a| a == "-l");
+    let rest: Vec<&String> = args.iter().filter(|a| *a != "-l").collect();
+    if rest.len() > 1 || rest.iter().any(|a| a.starts_with('-') && a.len() > 1) {
+        return Ok(fail(format!("usage: tf ... {cmd} [-l] [DIR]")));
+    }
+    let dir = rest.first().map_or("", |d| d.as_str());
+    let text = match c.list(cmd == "lsr", dir.as_bytes())? {
+        Ok(t) => t,
+        Err(st) => return Ok(report(cfg, cmd, &[(dir, explain::Access::Read)], &st)),
+    };
+    let mut out = Vec::with_capacity(text.len() * 2);
+    for e in entries(&text) {
+        if !long {
+            out.extend_from_slice(&[e.kind, b':', b' ']);
+            out.extend_from_slice(e.name);
+            out.push(b'\n');
+            continue;
+        }
+        let bare = e.name.strip_suffix(b"/").unwrap_or(e.name);
+        let mut path = dir.trim_end_matches('/').as_bytes().to_vec();
+        if !path.is_empty() {
+            path.push(b'/');
+        }
+        path.extend_from_slice(bare);
+        // FSTAT answers `T size atime mtime`; an entry gone meanwhile shows '?'
+        let (kind, size, mtime) = match c.call("FSTAT", &path)? {
+            Status::Ok(d) => {
+                let d = String::from_utf8_lossy(&d).into_owned();
+                let f: Vec<&str> = d.split(' ').collect();
+                match f.as_slice() {
+                    [t, size, _, mtime] => (
+                        t.bytes().next().unwrap_or(e.kind),
+                        size.to_string(),
+                        mtime
+                            .parse::<i64>()
+                            .ok()
+                            .and_then(tfd::commands::time::format_utc)
+                            .unwrap_or_else(|| "? ?".into()),
+                    ),
+                    _ => (e.kind, "?".into(), "? ?".into()),
+                }
+            }
+            _ => (e.kind, "?".into(), "? ?".into()),
+        };
+        let t = match kind {
+            b'D' => 'd',
+            b'F' => '-',
+            _ => '?',
+        };
+        out.extend_from_slice(format!("{t} {size:>12} {mtime}  ").as_bytes());
+        out.extend_from_slice(e.name);
+        out.push(b'\n');
+    }
+    let _ = std::io::stdout().write_all(&out);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `rmdir [-r] DIR`: without `-r` the directory must be empty (LS says so
+/// first), since the protocol's RMDIR removes a whole tree.
+pub fn rmdir(c: &mut Client, cfg: &ClientConfig, args: &[String]) -> Result<ExitCode, ClientError> {
+    let recursive = args.iter().any(|a| a == "-r");
+    let rest: Vec<&String> = args.iter().filter(|a| *a != "-r").collect();
+    let [dir] = rest.as_slice() else {
+        return Ok(fail("usage: tf ... rmdir [-r] DIR"));
+    };
+    let targets = [(dir.as_str(), explain::Access::Read)];
+    if !recursive {
+        match c.list(false, dir.as_bytes())? {
+            Ok(text) if text.is_empty() => {}
+            Ok(text) => {
+                let n = text.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count();
+                eprintln!(
+                    "tf: {dir}: the directory is not empty ({n} entr{}); nothing removed",
+                    if n == 1 { "y" } else { "ies" }
+                );
+                eprintln!("hint: tf ... rmdir -r {dir} removes it and everything in it");
+                return Ok(ExitCode::from(2));
+            }
+            Err(st) => return Ok(report(cfg, "rmdir", &targets, &st)),
+        }
+    }
+    let st = c.call("RMDIR", dir.as_bytes())?;
+    Ok(report(cfg, "rmdir", &targets, &st))
+}
