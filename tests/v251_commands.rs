@@ -382,7 +382,7 @@ fn stamp(st: Status) -> (i64, String) {
     let (date, rest) = text.split_once(' ').unwrap();
     let (time, zone) = rest.split_once(' ').unwrap();
     assert_eq!(date.len(), 10, "{text}");
-    let secs = tfd::commands::time::parse_utc(&format!("{date} {time}")).unwrap_or_else(|| panic!("{text}"));
+    let secs = tfd::wire::date::parse_utc(&format!("{date} {time}")).unwrap_or_else(|| panic!("{text}"));
     (secs, zone.to_string())
 }
 

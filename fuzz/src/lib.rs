@@ -804,7 +804,7 @@ pub fn tzrule(data: &[u8]) {
             if let Some(text) = tz::format_in(&zone, t) {
                 let (date, rest) = text.split_once(' ').expect("date");
                 let (clock, _zone) = rest.split_once(' ').expect("zone");
-                let local = tfd::commands::time::parse_utc(&format!("{date} {clock}"));
+                let local = tfd::wire::date::parse_utc(&format!("{date} {clock}"));
                 // POSIX offsets reach 24:59:59 and a DST zone without its own
                 // offset is one hour east of standard: 25:59:59 at most.
                 if let Some(local) = local {
