@@ -73,7 +73,7 @@ pub fn ls(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> Res
                         mtime
                             .parse::<i64>()
                             .ok()
-                            .and_then(tfd::commands::time::format_utc)
+                            .and_then(tfd::wire::date::format_utc)
                             .unwrap_or_else(|| "? ?".into()),
                     ),
                     _ => (e.kind, "?".into(), "? ?".into()),
