@@ -41,6 +41,17 @@ pub const DEFAULT_CONTROL_SOCKET: &str = "/run/tfd/ctl.sock";
 /// Default for `tfd --daemon --pidfile`.
 pub const DEFAULT_PIDFILE: &str = "/run/tfd.pid";
 
+/// `p` with symbolic links resolved as far as it exists, the rest as written.
+fn resolved(p: &Path) -> PathBuf {
+    if let Ok(c) = fs::canonicalize(p) {
+        return c;
+    }
+    match (p.parent(), p.file_name()) {
+        (Some(parent), Some(name)) => resolved(parent).join(name),
+        _ => p.to_path_buf(),
+    }
+}
+
 /// The `fai_dir` of the config file at `source` (canonical) when it sets none:
 /// [`DEFAULT_FAI_DIR`]`/<the first 16 hex digits of the SHA-256 of the path>`.
 /// Two instances on one host (two config files) then never share tokens by
@@ -311,6 +322,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "seconds a name stays locked after too many failed LOGINs, 1..604800 (default 900)",
     ),
     (
+        "shared_state_dir",
+        "root-only directory on the volume every node mounts, where LOGIN failure counts and `tfd ctl ban` bans are kept for all nodes, so N nodes give an attacker no more attempts than one (default none: per node)",
+    ),
+    (
         "quota_default",
         "bytes each session user's files may take (K/M/G suffix); 0 = no quota (default 0)",
     ),
@@ -534,6 +549,9 @@ pub struct Config {
     pub log_target: crate::logging::LogTarget,
     /// The transfer log (`xferlog`); absolute after [`Config::load`].
     pub xferlog: Option<PathBuf>,
+    /// `shared_state_dir`: throttle counts and bans shared by every node
+    /// (None: each node keeps its own); absolute after [`Config::load`].
+    pub shared_state_dir: Option<PathBuf>,
     /// The unprivileged user of the UDP responder (when started as root).
     pub udp_user: String,
     /// The admin control socket (None: the default for how tfd was started).
@@ -595,6 +613,7 @@ impl fmt::Debug for Config {
             .field("log_level", &self.log_level)
             .field("log_target", &self.log_target)
             .field("xferlog", &self.xferlog)
+            .field("shared_state_dir", &self.shared_state_dir)
             .field("fai_max_minutes", &self.fai_max_minutes)
             .field("fai_dir", &self.fai_dir)
             .field("source", &self.source)
@@ -755,6 +774,7 @@ impl Config {
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_CONTROL_SOCKET)),
         ));
         out.extend(self.xferlog.clone().map(|p| ("xferlog", p)));
+        out.extend(self.shared_state_dir.clone().map(|p| ("shared_state_dir", p)));
         out
     }
 
@@ -838,6 +858,19 @@ impl Config {
         config.userdb = config.userdb.take().map(|p| base.join(p));
         config.tlb = config.tlb.take().map(|p| base.join(p));
         config.xferlog = config.xferlog.take().map(|p| base.join(p));
+        config.shared_state_dir = config.shared_state_dir.take().map(|p| base.join(p));
+        if let Some(dir) = &config.shared_state_dir {
+            if resolved(dir).starts_with(&config.dbdir) {
+                return Err(resolve_err(
+                    "shared_state_dir",
+                    format!(
+                        "{} is inside dbdir {}: clients could reach it; put it beside the served tree",
+                        dir.display(),
+                        config.dbdir.display()
+                    ),
+                ));
+            }
+        }
         config.fai_dir = if lines.contains_key("fai_dir") {
             base.join(&config.fai_dir)
         } else {
@@ -916,7 +949,12 @@ impl Config {
         if let Some(user) = &self.defusr {
             check_user(user).map_err(|m| invalid("defusr", m))?;
         }
-        for (key, path) in [("userdb", &self.userdb), ("tlb", &self.tlb), ("xferlog", &self.xferlog)] {
+        for (key, path) in [
+            ("userdb", &self.userdb),
+            ("tlb", &self.tlb),
+            ("xferlog", &self.xferlog),
+            ("shared_state_dir", &self.shared_state_dir),
+        ] {
             if path.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
                 return Err(invalid(key, "missing value".into()));
             }
@@ -1056,6 +1094,7 @@ struct Draft {
     log_level: Option<String>,
     log_target: Option<crate::logging::LogTarget>,
     xferlog: Option<PathBuf>,
+    shared_state_dir: Option<PathBuf>,
     udp_user: Option<String>,
     control_socket: Option<PathBuf>,
     shutdown_grace: Option<Duration>,
@@ -1477,6 +1516,7 @@ fn parse_value(d: &mut Draft, key: &'static str, value: &str, line: usize) -> Re
             d.log_target = Some(target);
         }
         "xferlog" => d.xferlog = Some(value.into()),
+        "shared_state_dir" => d.shared_state_dir = Some(value.into()),
         "udp_user" => {
             if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
                 return Err("udp_user: a user name has no blanks".into());
@@ -1599,6 +1639,7 @@ fn finish(d: Draft, file: &str, seen: &KeyLines) -> Result<Config, ConfigError> 
         log_level: d.log_level,
         log_target: d.log_target.unwrap_or_default(),
         xferlog: d.xferlog,
+        shared_state_dir: d.shared_state_dir,
         udp_user: d.udp_user.unwrap_or_else(|| "nobody".to_string()),
         control_socket: d.control_socket,
         shutdown_grace: d.shutdown_grace.unwrap_or(Duration::from_secs(10)),
@@ -1897,6 +1938,14 @@ mod tests {
         assert!(err(&minimal("login_lock x\n")).contains("login_lock"));
         assert!(err(&minimal("quota_default -1\n")).contains("quota_default"));
         assert!(err(&minimal("login_max_failures_ip 1000001\n")).contains("login_max_failures_ip"));
+        assert_eq!(Config::parse_str(&minimal("")).unwrap().shared_state_dir, None);
+        assert_eq!(
+            Config::parse_str(&minimal("shared_state_dir /srv/tf/.tfd-state\n"))
+                .unwrap()
+                .shared_state_dir,
+            Some(PathBuf::from("/srv/tf/.tfd-state"))
+        );
+        assert!(err(&minimal("shared_state_dir\n")).contains("shared_state_dir"));
     }
 
     #[test]
@@ -2441,6 +2490,15 @@ mod tests {
         assert_eq!(c.tlb, Some(PathBuf::from("/abs/tlb")));
         assert_eq!(c.source, Some(canon.join("tfd.conf")));
         c.validate().unwrap();
+
+        // the shared state beside the served tree, never inside it
+        let text = fs::read_to_string(&conf).unwrap();
+        fs::write(&conf, format!("{text}shared_state_dir state\n")).unwrap();
+        assert_eq!(Config::load(&conf).unwrap().shared_state_dir, Some(canon.join("state")));
+        fs::write(&conf, format!("{text}shared_state_dir root/new/state\n")).unwrap();
+        let e = Config::load(&conf).unwrap_err().to_string();
+        assert!(e.contains("shared_state_dir") && e.contains("inside dbdir"), "{e}");
+        fs::write(&conf, text).unwrap();
 
         // A missing key file names the privkey_file line.
         fs::remove_file(dir.join("keys/key.pem")).unwrap();

@@ -70,6 +70,13 @@ struct Cluster {
 
 impl Cluster {
     fn start(n: usize) -> Cluster {
+        Cluster::start_with(n, "", true)
+    }
+
+    /// `n` nodes whose configs end with `extra`; `defusr root` when `single_user`.
+    /// Each node has a control socket of its own, `ctl<i>.sock` in the cluster's
+    /// directory.
+    fn start_with(n: usize, extra: &str, single_user: bool) -> Cluster {
         let dir = tempdir("scale");
         let data = dir.join("shared-root");
         std::fs::create_dir_all(&data).unwrap();
@@ -78,7 +85,7 @@ impl Cluster {
         let tlb: String = ports.iter().map(|p| format!("4 127.0.0.1;{p}\n")).collect();
         std::fs::write(dir.join("tlb"), format!("# every node, on every node\n{tlb}")).unwrap();
         let hash = "cluster-wide-secret".to_string();
-        let user = if is_root() { "defusr root\n" } else { "" };
+        let user = if is_root() && single_user { "defusr root\n" } else { "" };
         let nodes = ports
             .iter()
             .enumerate()
@@ -88,7 +95,7 @@ impl Cluster {
                     &conf,
                     format!(
                         "proto 2.4.1\nhash {hash}\ndbdir shared-root\nport {port}\nlisten 127.0.0.1\n\
-                         privkey_file key.pem\ntlb tlb\n{user}"
+                         privkey_file key.pem\ntlb tlb\ncontrol_socket ctl{i}.sock\n{user}{extra}"
                     ),
                 )
                 .unwrap();
@@ -206,4 +213,254 @@ fn two_nodes_share_one_root_behind_tlb() {
     };
     assert_eq!(probe(&up_node), [1], "the node holding the session");
     assert_eq!(probe(&down_node), [0], "the other node does not know it");
+}
+
+// ---- throttling and bans across nodes (shared_state_dir) ----
+
+const SCALE_PW: &str = "the right one";
+
+/// Two multi-user nodes sharing `state` as their `shared_state_dir`, with a user
+/// file holding `alice` and `bob`: an address is banned after 4 failed LOGINs,
+/// a name locked after 3 (and both for a minute).
+fn throttled_cluster() -> Option<Cluster> {
+    if !is_root() {
+        eprintln!("skipped: needs root for LOGIN's system users and source addresses");
+        return None;
+    }
+    let alice = common::ensure_system_user("tfdscale1", &[]);
+    let bob = common::ensure_system_user("tfdscale2", &[]);
+    let db = common::tempdir("scale-userdb").join("userdb");
+    let f = db.to_str().unwrap().to_string();
+    for (name, sys) in [("alice", "tfdscale1"), ("bob", "tfdscale2")] {
+        let out = common::tfpasswd(
+            &[
+                "-f",
+                &f,
+                "add",
+                name,
+                "--system-user",
+                sys,
+                "--stdin",
+                "--rounds",
+                "1000",
+            ],
+            &format!("{SCALE_PW}\n"),
+        );
+        assert!(out.status.success(), "{out:?}");
+    }
+    let cluster = Cluster::start_with(
+        2,
+        &format!(
+            "userdb {f}\nshared_state_dir state\nlogin_max_failures_ip 4\nlogin_max_failures_user 3\n\
+             login_window 60\nlogin_ban 60\nlogin_lock 60\n"
+        ),
+        false,
+    );
+    for (d, (uid, gid)) in [("alice", alice), ("bob", bob)] {
+        std::fs::create_dir_all(cluster.data.join(d)).unwrap();
+        nix::unistd::chown(&cluster.data.join(d), Some(uid.into()), Some(gid.into())).unwrap();
+    }
+    Some(cluster)
+}
+
+impl Cluster {
+    /// A session on node `i` from the loopback address `from`.
+    fn client_from(&self, i: usize, from: &str) -> Result<Client, tfd::client::ClientError> {
+        let mut cfg = self.config(&self.addr(i));
+        cfg.bind = Some(from.parse().unwrap());
+        cfg.timeout = Some(Duration::from_secs(10));
+        Client::connect(&cfg)
+    }
+
+    /// LOGIN `name` on node `i` from `from`, in a session of its own.
+    fn login(&self, i: usize, from: &str, name: &str, pw: &str) -> tfd::wire::Status {
+        let mut c = self
+            .client_from(i, from)
+            .unwrap_or_else(|e| panic!("connect to node {i} from {from}: {e}"));
+        c.call("LOGIN", format!("{name} {pw}").as_bytes()).unwrap()
+    }
+
+    fn ctl(&self, i: usize, req: &[&str]) -> String {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_tfd"))
+            .arg("ctl")
+            .arg("--socket")
+            .arg(self.dir.join(format!("ctl{i}.sock")))
+            .args(req)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+    }
+
+    fn logs(&self) -> String {
+        self.nodes.iter().map(|n| n.log()).collect::<Vec<_>>().join("\n")
+    }
+}
+
+/// Waits (bounded) until `cond` holds; false if it never did.
+fn eventually(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn login_failures_spread_over_nodes_ban_as_on_one_node() {
+    let Some(cluster) = throttled_cluster() else { return };
+    // four wrong guesses from one address, alternating between the nodes (two
+    // each, so neither node alone reaches its limit of four), under four names
+    // (so no name reaches its limit of three)
+    for (i, name) in ["ghost1", "ghost2", "ghost3", "ghost4"].iter().enumerate() {
+        assert_failed(cluster.login(i % 2, "127.0.0.2", name, "guess"), 37);
+    }
+    // the address is banned on both nodes: even the right password fails
+    for node in 0..2 {
+        assert_failed(cluster.login(node, "127.0.0.2", "alice", SCALE_PW), 37);
+    }
+    // other addresses are not
+    assert_ok(cluster.login(1, "127.0.0.3", "alice", SCALE_PW));
+
+    // a name: three failures over both nodes from three addresses lock it
+    for (i, from) in ["127.0.0.4", "127.0.0.5", "127.0.0.6"].iter().enumerate() {
+        assert_failed(cluster.login(i % 2, from, "bob", "guess"), 37);
+    }
+    for node in 0..2 {
+        assert_failed(cluster.login(node, "127.0.0.7", "bob", SCALE_PW), 37);
+    }
+    // a success on one node clears the name's failures on every node: two
+    // failures, a success elsewhere, two more failures, and the name still works
+    for from in ["127.0.0.8", "127.0.0.9"] {
+        assert_failed(cluster.login(0, from, "alice", "guess"), 37);
+    }
+    assert_ok(cluster.login(1, "127.0.0.10", "alice", SCALE_PW));
+    for from in ["127.0.0.11", "127.0.0.12"] {
+        assert_failed(cluster.login(0, from, "alice", "guess"), 37);
+    }
+    assert_ok(cluster.login(1, "127.0.0.13", "alice", SCALE_PW));
+    let logs = cluster.logs();
+    assert!(logs.contains("127.0.0.2") && logs.contains("address banned"), "{logs}");
+    assert!(logs.contains("name locked"), "{logs}");
+    assert!(!logs.contains("shared throttle state unusable"), "{logs}");
+}
+
+#[test]
+fn a_ban_on_one_node_holds_on_every_node() {
+    let Some(cluster) = throttled_cluster() else { return };
+    let ip = "127.0.0.20";
+    // a session on node B from the address, open before the ban
+    let mut before = cluster.client_from(1, ip).unwrap();
+    assert!(ok(&before.call("KEEPALIVE", b"0 0 | 0 | 0").unwrap()));
+
+    let out = cluster.ctl(0, &["ban", ip, "10m"]);
+    assert!(out.contains("ok: banned") && out.contains("on every node"), "{out}");
+    // node A refuses at once, node B once it has read the shared bans
+    assert!(cluster.client_from(0, ip).is_err(), "node A let a banned address in");
+    assert!(
+        eventually(Duration::from_secs(6), || cluster.client_from(1, ip).is_err()),
+        "node B still admits {ip} after a ban on node A:\n{}",
+        cluster.logs()
+    );
+    // ... and ends the session that was already open
+    assert!(
+        eventually(Duration::from_secs(6), || before
+            .call("KEEPALIVE", b"0 0 | 0 | 0")
+            .is_err()),
+        "node B kept the banned address's session"
+    );
+    // other addresses are served
+    assert!(cluster.client_from(1, "127.0.0.21").is_ok());
+
+    // an unban on node B lifts it everywhere
+    let out = cluster.ctl(1, &["unban", ip]);
+    assert!(out.contains("ok: unbanned") && out.contains("every node"), "{out}");
+    for node in [1, 0] {
+        assert!(
+            eventually(Duration::from_secs(6), || cluster.client_from(node, ip).is_ok()),
+            "node {node} still refuses {ip} after the unban:\n{}",
+            cluster.logs()
+        );
+    }
+    let log = cluster.nodes[1].log();
+    assert!(log.contains(ip) && log.contains("banned on every node"), "{log}");
+}
+
+#[test]
+fn a_damaged_shared_state_never_lets_an_attacker_past_the_local_rule() {
+    let Some(mut cluster) = throttled_cluster() else { return };
+    let state = cluster.dir.join("state");
+    let throttle_file = state.join("login-throttle");
+    let bans_file = state.join("bans");
+
+    // three failures through node A (its limit is four), then the shared
+    // counts are lost: the file is cut short
+    let ip = "127.0.0.30";
+    for name in ["g1", "g2", "g3"] {
+        assert_failed(cluster.login(0, ip, name, "guess"), 37);
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&throttle_file)
+        .unwrap()
+        .set_len(100)
+        .unwrap();
+    // node A's own count still bans at the fourth failure
+    assert_failed(cluster.login(0, ip, "g4", "guess"), 37);
+    assert_failed(cluster.login(0, ip, "alice", SCALE_PW), 37);
+    // the file was rewritten (and said so); from then on the counts are shared
+    // again: that fourth failure and three through node B ban there too
+    for name in ["g5", "g6", "g7"] {
+        assert_failed(cluster.login(1, ip, name, "guess"), 37);
+    }
+    assert_failed(cluster.login(1, ip, "alice", SCALE_PW), 37);
+    assert!(cluster.logs().contains("rewriting it"), "{}", cluster.logs());
+
+    // garbage over the whole file: nothing reads as a ban of someone else, an
+    // unknown address is counted from scratch, and the nodes keep serving
+    let len = std::fs::metadata(&throttle_file).unwrap().len() as usize;
+    std::fs::write(&throttle_file, common::pattern(len, 99)).unwrap();
+    assert_ok(cluster.login(1, "127.0.0.31", "alice", SCALE_PW));
+    assert_failed(cluster.login(0, ip, "alice", SCALE_PW), 37);
+
+    // the bans file: a ban made through node A, seen by node B; then the file is
+    // scribbled over. Both keep refusing, and the ban is written back, so a node
+    // started afterwards refuses the address too.
+    let banned = "127.0.0.32";
+    assert!(cluster.ctl(0, &["ban", banned, "10m"]).contains("on every node"));
+    assert!(eventually(Duration::from_secs(6), || cluster
+        .client_from(1, banned)
+        .is_err()));
+    let len = std::fs::metadata(&bans_file).unwrap().len() as usize;
+    std::fs::write(&bans_file, common::pattern(len, 7)).unwrap();
+    // past the forced re-read interval of both listeners
+    std::thread::sleep(Duration::from_secs(4));
+    for node in 0..2 {
+        assert!(
+            cluster.client_from(node, banned).is_err(),
+            "node {node} let {banned} in"
+        );
+    }
+    let logs = cluster.logs();
+    assert!(
+        logs.contains("damaged record(s); keeping the bans already known"),
+        "{logs}"
+    );
+    // a third node, reading the file afresh
+    let port = free_port();
+    let conf = cluster.dir.join("node2.conf");
+    let text = std::fs::read_to_string(cluster.dir.join("node1.conf"))
+        .unwrap()
+        .replace(&format!("port {}", cluster.nodes[1].port), &format!("port {port}"))
+        .replace("ctl1.sock", "ctl2.sock");
+    std::fs::write(&conf, text).unwrap();
+    cluster
+        .nodes
+        .push(Node::start(&conf, port, cluster.dir.join("node2.log")));
+    assert!(cluster.client_from(2, banned).is_err(), "the new node let {banned} in");
+    assert!(cluster.client_from(2, "127.0.0.33").is_ok());
 }

@@ -6,6 +6,7 @@ pub mod fai;
 pub mod names;
 pub mod privs;
 pub mod replay;
+pub mod shared_state;
 pub mod throttle;
 pub mod userdb;
 

@@ -75,6 +75,13 @@ impl Policy {
     }
 }
 
+/// The slots `key` may live in, in probe order, in a table of `slots` slots.
+pub fn probe_window(key: u64, slots: usize) -> impl Iterator<Item = usize> {
+    let n = slots.max(1);
+    let start = (key % n as u64) as usize;
+    (0..PROBE.min(slots)).map(move |i| (start + i) % n)
+}
+
 fn pack(count: u32, time: u32) -> u64 {
     ((count as u64) << 32) | time as u64
 }
@@ -96,12 +103,22 @@ pub struct Counted {
 /// memory and explicit times.
 pub struct Table<'a> {
     words: &'a [AtomicU64],
+    /// `words` is one key's probe window, in probe order, copied out of a larger
+    /// table (the shared state file): every key probes all of it from the start.
+    window: bool,
 }
 
 impl<'a> Table<'a> {
     /// A table over `words` (two per slot; an odd word is unused).
     pub fn new(words: &'a [AtomicU64]) -> Table<'a> {
-        Table { words }
+        Table { words, window: false }
+    }
+
+    /// The probe window of one key of a table of `slots` slots, read into `words`
+    /// in the order of [`probe_window`]; the same rules then apply to it as to a
+    /// whole table in memory.
+    pub fn window(words: &'a [AtomicU64]) -> Table<'a> {
+        Table { words, window: true }
     }
 
     fn slots(&self) -> usize {
@@ -136,9 +153,7 @@ impl<'a> Table<'a> {
 
     /// The slots `key` may live in.
     fn probe(&self, key: u64) -> impl Iterator<Item = usize> {
-        let n = self.slots().max(1);
-        let start = (key % n as u64) as usize;
-        (0..PROBE.min(self.slots())).map(move |i| (start + i) % n)
+        probe_window(if self.window { 0 } else { key }, self.slots())
     }
 
     /// How much an entry is worth keeping: lower is evicted first. Entries still
@@ -281,6 +296,31 @@ pub struct FailureEffect {
     pub first_eviction: Vec<&'static str>,
 }
 
+/// What of an address is counted, as (tag, bytes, length): an IPv4 address (also
+/// when IPv4-mapped) whole, an IPv6 address by its /64.
+pub fn ip_counted(ip: IpAddr) -> (u8, [u8; 8], usize) {
+    let mut b = [0u8; 8];
+    match ip {
+        IpAddr::V4(v4) => {
+            b[..4].copy_from_slice(&v4.octets());
+            (4, b, 4)
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => {
+                b[..4].copy_from_slice(&v4.octets());
+                (4, b, 4)
+            }
+            None => {
+                b.copy_from_slice(&v6.octets()[..8]);
+                (6, b, 8)
+            }
+        },
+    }
+}
+
+/// The tag a LOGIN name is hashed under.
+pub const ACCOUNT_TAG: u8 = b'u';
+
 /// The daemon's two tables in shared memory, created by the listener before it
 /// forks (so every session process sees the same counters).
 pub struct Throttle {
@@ -302,8 +342,9 @@ impl Throttle {
     pub fn new(slots: usize) -> io::Result<Throttle> {
         let slots = slots.max(PROBE);
         Ok(Throttle {
-            // two tables, then one "eviction already logged" flag per table
-            mem: SharedWords::new(slots * 4 + 2)?,
+            // two tables, then one "eviction already logged" flag per table, and
+            // the same two for the tables in the shared state file
+            mem: SharedWords::new(slots * 4 + 4)?,
             slots,
             hasher: RandomState::new(),
         })
@@ -317,9 +358,10 @@ impl Throttle {
         Table::new(&self.mem.words()[self.slots * 2..self.slots * 4])
     }
 
-    /// True for the first eviction in table `which` (0 addresses, 1 names) across
-    /// every process of this daemon.
-    fn first_eviction(&self, which: usize) -> bool {
+    /// True for the first eviction in table `which` (0 addresses, 1 names; 2 and
+    /// 3 for the same tables in the shared state file) across every process of
+    /// this daemon.
+    pub fn first_eviction(&self, which: usize) -> bool {
         self.mem.words()[self.slots * 4 + which]
             .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
@@ -333,17 +375,12 @@ impl Throttle {
     }
 
     fn ip_key(&self, ip: IpAddr) -> u64 {
-        match ip {
-            IpAddr::V4(v4) => self.hash(4, &v4.octets()),
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => self.hash(4, &v4.octets()),
-                None => self.hash(6, &v6.octets()[..8]),
-            },
-        }
+        let (tag, bytes, len) = ip_counted(ip);
+        self.hash(tag, &bytes[..len])
     }
 
     fn account_key(&self, name: &[u8]) -> u64 {
-        self.hash(b'u', name)
+        self.hash(ACCOUNT_TAG, name)
     }
 
     /// Is this attempt refused outright?

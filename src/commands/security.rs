@@ -5,6 +5,7 @@
 
 use super::{CmdResult, Gate, Reply};
 use crate::auth::names::{self, NameTables};
+use crate::auth::shared_state::{self, SharedThrottle};
 use crate::auth::throttle::{self, Policy};
 use crate::auth::{privs, userdb, Quota};
 use crate::fsys::{is_secure_name, walk, FsError, Kind, RelPath, Root};
@@ -55,6 +56,40 @@ fn fail_and_close(s: &mut Session, f: Failed) -> CmdResult {
     Ok(Reply::Close)
 }
 
+/// Counts a failed LOGIN in the shared tables too, merging what it started into
+/// `effect` (a ban or lock started by either table is reported once). Failing to
+/// reach the file is logged; this node's count is already taken.
+fn count_shared_failure(
+    s: &Session,
+    sh: &SharedThrottle,
+    effect: &mut throttle::FailureEffect,
+    policy: &Policy,
+    name: &[u8],
+    unix: u64,
+) {
+    let peer = s.peer;
+    match sh.failure(peer.ip(), name, policy, unix) {
+        Ok(c) => {
+            effect.ip_banned = effect.ip_banned.or(c.ip.banned);
+            effect.account_locked = effect.account_locked.or(c.account.banned);
+            if c.ip.evicted && s.ctx.throttle.first_eviction(2) {
+                effect.first_eviction.push("address (shared)");
+            }
+            if c.account.evicted && s.ctx.throttle.first_eviction(3) {
+                effect.first_eviction.push("name (shared)");
+            }
+            if c.damaged > 0 {
+                error!(
+                    "{peer} LOGIN: {} damaged record(s) in the shared throttle state read as empty and \
+                     rewritten; this node's own counts still apply",
+                    c.damaged
+                );
+            }
+        }
+        Err(e) => error!("{peer} LOGIN: shared throttle state unusable ({e}); the failure counts on this node only"),
+    }
+}
+
 /// `LOGIN <user> <password>`: the password is the rest of the line. Exact name
 /// match, constant-time check with the same hash work for unknown names, throttled
 /// per address and per name; on success the session process becomes the mapped
@@ -71,7 +106,22 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
     let peer = s.peer;
     let policy = Policy::from_config(&s.ctx.cfg);
     let now = throttle::now();
-    if let Err(b) = s.ctx.throttle.check(peer.ip(), name, &policy, now) {
+    // this node's counts, then every node's (the stricter wins: the shared file
+    // only ever adds refusals)
+    let shared = s.ctx.cfg.shared_state_dir.as_deref().map(SharedThrottle::new);
+    let unix = shared_state::unix_now();
+    let blocked = match s.ctx.throttle.check(peer.ip(), name, &policy, now) {
+        Err(b) => Some(b),
+        Ok(()) => match shared.as_ref().map(|sh| sh.check(peer.ip(), name, &policy, unix)) {
+            Some(Ok(b)) => b,
+            Some(Err(e)) => {
+                error!("{peer} LOGIN {who:?}: shared throttle state unusable ({e}); this node's own counts apply");
+                None
+            }
+            None => None,
+        },
+    };
+    if let Some(b) = blocked {
         warn!("{peer} LOGIN {who:?} refused: {b}");
         s.ctx.metrics.inc(Counter::LoginFailures);
         return Err(Failed::LoginFailed.into());
@@ -91,7 +141,10 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
     let entry = match outcome.result {
         Ok(e) => e,
         Err(why) => {
-            let effect = s.ctx.throttle.failure(peer.ip(), name, &policy, now);
+            let mut effect = s.ctx.throttle.failure(peer.ip(), name, &policy, now);
+            if let Some(sh) = &shared {
+                count_shared_failure(s, sh, &mut effect, &policy, name, unix);
+            }
             s.ctx.metrics.inc(Counter::LoginFailures);
             if effect.ip_banned.is_some() {
                 s.ctx.metrics.inc(Counter::BansLogin);
@@ -136,6 +189,9 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
         }
     };
     s.ctx.throttle.success(name);
+    if let Some(Err(e)) = shared.as_ref().map(|sh| sh.success(name)) {
+        error!("{peer} LOGIN {who:?}: could not clear the name's failures in the shared throttle state: {e}");
+    }
     let quota = entry.quota.resolve(s.ctx.cfg.quota_default).map(|limit| Quota {
         uid: id.uid.as_raw(),
         limit,

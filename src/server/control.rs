@@ -105,6 +105,165 @@ impl Bans {
     }
 }
 
+/// How often the listener looks at the shared bans file's attributes.
+pub const SHARED_BANS_STAT: Duration = Duration::from_millis(500);
+/// How often it reads the file even when its attributes look unchanged (a
+/// network file system may cache them, and a write within one timestamp tick
+/// leaves them as they were).
+pub const SHARED_BANS_READ: Duration = Duration::from_secs(3);
+/// The longest the listener waits for the bans file's lock: it must not stall
+/// accepting behind another node.
+pub const SHARED_BANS_WAIT: Duration = Duration::from_millis(20);
+/// How long a `tfd ctl ban`/`unban` waits for it.
+pub const SHARED_BANS_WRITE_WAIT: Duration = Duration::from_millis(500);
+
+/// The listener's copy of the bans every node shares (`shared_state_dir`): an
+/// accept looks only at this map; the file behind it is read when its size,
+/// time or inode change, checked at most every [`SHARED_BANS_STAT`], and read
+/// anyway every [`SHARED_BANS_READ`]. When the file cannot be read, or has
+/// damaged records, the bans already known are kept until they end (a ban is
+/// dropped only when a sound file no longer holds it), so trouble with the file
+/// never lets a banned address in.
+pub struct SharedBanCache {
+    file: crate::auth::shared_state::SharedBans,
+    until: HashMap<IpAddr, u64>,
+    checked: Option<Instant>,
+    read: Option<Instant>,
+    seen: Option<(u64, u64, i64, i64, i64, i64)>,
+    /// The last problem logged, so a lasting one is logged once.
+    trouble: Option<String>,
+}
+
+impl SharedBanCache {
+    /// The bans in `dir` (prepared), not read yet.
+    pub fn new(dir: &Path) -> SharedBanCache {
+        SharedBanCache {
+            file: crate::auth::shared_state::SharedBans::new(dir),
+            until: HashMap::new(),
+            checked: None,
+            read: None,
+            seen: None,
+            trouble: None,
+        }
+    }
+
+    /// When [`SharedBanCache::refresh`] next has something to do.
+    pub fn due(&self) -> Instant {
+        self.checked.map_or_else(Instant::now, |t| t + SHARED_BANS_STAT)
+    }
+
+    /// Re-reads the file if it is due and changed (or not read for a while);
+    /// returns the addresses banned since the last read, whose sessions on this
+    /// node the caller ends.
+    pub fn refresh(&mut self, force: bool) -> Vec<IpAddr> {
+        use std::os::unix::fs::MetadataExt;
+        let now = Instant::now();
+        if !force && self.checked.is_some_and(|t| now < t + SHARED_BANS_STAT) {
+            return Vec::new();
+        }
+        self.checked = Some(now);
+        let sig = std::fs::metadata(self.file.path())
+            .ok()
+            .map(|m| (m.ino(), m.size(), m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec()));
+        let stale = self.read.map_or(true, |t| now >= t + SHARED_BANS_READ);
+        if !force && !stale && sig.is_some() && sig == self.seen {
+            return Vec::new();
+        }
+        let unix = crate::auth::shared_state::unix_now();
+        let list = match self.file.read(unix, SHARED_BANS_WAIT) {
+            Ok(l) => l,
+            Err(e) => {
+                self.trouble(format!(
+                    "shared bans {}: {e}; keeping the {} ban(s) already known",
+                    self.file.path().display(),
+                    self.until.len()
+                ));
+                return Vec::new();
+            }
+        };
+        self.read = Some(now);
+        self.seen = sig;
+        let mut new = Vec::new();
+        let mut next: HashMap<IpAddr, u64> = list.bans.iter().map(|b| (b.ip, b.until)).collect();
+        for (ip, until) in &next {
+            if self.until.get(ip) != Some(until) {
+                new.push(*ip);
+            }
+        }
+        if list.damaged > 0 {
+            // a damaged record may have held one of the bans known: keep them
+            // all, and write back the missing ones so that every node has them
+            let lost: Vec<(IpAddr, u64)> = self
+                .until
+                .iter()
+                .filter(|(ip, until)| **until > unix && !next.contains_key(ip))
+                .map(|(ip, until)| (*ip, *until))
+                .collect();
+            let mut restored = 0;
+            for (ip, until) in &lost {
+                if self.file.ban(*ip, *until, unix, SHARED_BANS_WAIT).is_ok() {
+                    restored += 1;
+                }
+                next.insert(*ip, *until);
+            }
+            self.trouble(format!(
+                "shared bans {}: {} damaged record(s); keeping the bans already known until they end \
+                 (wrote {restored} of {} missing back)",
+                self.file.path().display(),
+                list.damaged,
+                lost.len()
+            ));
+        } else if self.trouble.take().is_some() {
+            log::info!("shared bans {}: readable again", self.file.path().display());
+        }
+        self.until = next;
+        new
+    }
+
+    fn trouble(&mut self, what: String) {
+        if self.trouble.as_deref() != Some(&what) {
+            log::error!("{what}");
+        }
+        self.trouble = Some(what);
+    }
+
+    /// The time left on `ip`'s shared ban, as last read.
+    pub fn remaining(&self, ip: &IpAddr) -> Option<Duration> {
+        let until = *self.until.get(&ip.to_canonical())?;
+        let now = crate::auth::shared_state::unix_now();
+        (until > now).then(|| Duration::from_secs(until - now))
+    }
+
+    /// Bans `ip` on every node (and at once in this copy).
+    pub fn ban(&mut self, ip: IpAddr, d: Duration) -> Result<(), String> {
+        let now = crate::auth::shared_state::unix_now();
+        let until = now.saturating_add(d.as_secs());
+        let evicted = self
+            .file
+            .ban(ip, until, now, SHARED_BANS_WRITE_WAIT)
+            .map_err(|e| e.to_string())?;
+        if evicted {
+            log::warn!(
+                "shared bans: all {} slots held bans; the one ending soonest was dropped",
+                crate::auth::shared_state::BAN_SLOTS
+            );
+        }
+        self.until.insert(ip.to_canonical(), until);
+        Ok(())
+    }
+
+    /// Lifts `ip`'s ban on every node; whether one was in force there.
+    pub fn unban(&mut self, ip: IpAddr) -> Result<bool, String> {
+        let now = crate::auth::shared_state::unix_now();
+        let found = self
+            .file
+            .unban(ip, now, SHARED_BANS_WRITE_WAIT)
+            .map_err(|e| e.to_string())?;
+        let here = self.until.remove(&ip.to_canonical()).is_some();
+        Ok(found || here)
+    }
+}
+
 /// Binds the socket: a stale socket file is replaced, the mode is 0600 and the
 /// parent directory is created 0700 if missing.
 pub fn bind(path: &Path) -> io::Result<UnixListener> {

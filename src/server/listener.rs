@@ -73,6 +73,8 @@ struct Listener {
     control_conn: Option<std::os::fd::RawFd>,
     /// Addresses banned through the control socket.
     bans: super::control::Bans,
+    /// The bans every node shares (`shared_state_dir`), as last read.
+    shared_bans: Option<super::control::SharedBanCache>,
     /// Balancers' connections waiting for their PROXY header.
     waiting: super::proxy_header::Waiting,
     /// When the listener started, and what it has seen since.
@@ -170,6 +172,18 @@ fn fai_store(cfg: &Config, key: &openssl::rsa::Rsa<openssl::pkey::Private>) -> R
     Ok(crate::auth::fai::Store::new(&cfg.fai_dir, id))
 }
 
+/// Prepares `shared_state_dir` (when set) and reads the bans it holds.
+fn shared_bans(cfg: &Config) -> Result<Option<super::control::SharedBanCache>, String> {
+    let Some(dir) = &cfg.shared_state_dir else {
+        return Ok(None);
+    };
+    crate::auth::shared_state::prepare(dir).map_err(|e| format!("shared_state_dir: {e}"))?;
+    let mut cache = super::control::SharedBanCache::new(dir);
+    cache.refresh(true);
+    info!("login throttle and bans shared with other nodes in {}", dir.display());
+    Ok(Some(cache))
+}
+
 /// Writes the pidfile whole or not at all (a reader never sees it empty).
 fn write_pidfile(path: &std::path::Path) -> io::Result<()> {
     let name = path
@@ -217,6 +231,7 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
     drop(sig_tx);
     let defusr = resolve_defusr(&cfg, opts.serve_as_self)?;
     let tlb = load_tlb(&cfg)?;
+    let shared_bans = shared_bans(&cfg)?;
     let cfg_control = cfg.control_socket.clone();
     let xferlog = open_xferlog(&cfg)?;
     let registry = Arc::new(
@@ -290,6 +305,7 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
         control,
         control_conn: None,
         bans: Default::default(),
+        shared_bans,
         waiting: Default::default(),
         started: Instant::now(),
         accepted: 0,
@@ -379,6 +395,7 @@ impl Listener {
             self.respawn_udp_at,
             self.respawn_fai_at,
             self.waiting.next_deadline(),
+            self.shared_bans.as_ref().map(|c| c.due()),
         ]
         .into_iter()
         .flatten()
@@ -526,6 +543,7 @@ impl Listener {
                 }
             }
             self.respawn_due();
+            self.refresh_shared_bans();
             if control_ready {
                 self.serve_control();
             }
@@ -537,6 +555,18 @@ impl Listener {
             }
             for i in ready {
                 self.accept(i);
+            }
+        }
+    }
+
+    /// Takes in the bans other nodes made, when due, and ends this node's
+    /// sessions from the addresses newly banned.
+    fn refresh_shared_bans(&mut self) {
+        let Some(cache) = &mut self.shared_bans else { return };
+        for ip in cache.refresh(false) {
+            let n = self.kick_ip(ip);
+            if n > 0 {
+                warn!("{ip} banned through the shared state: kicked {n} session(s)");
             }
         }
     }
@@ -641,17 +671,38 @@ impl Listener {
             }
             Request::KickIp(ip) => format!("ok: kicked {} session(s) from {ip}", self.kick_ip(ip)),
             Request::Ban(ip, d) => {
-                self.bans.ban(ip, d);
                 self.ctx.metrics.inc(super::metrics::Counter::BansControl);
                 let n = self.kick_ip(ip);
-                warn!("control: banned {ip} for {}s, kicked {n} session(s)", d.as_secs());
-                format!("ok: banned {ip} for {}s, kicked {n} session(s)", d.as_secs())
+                // a shared ban is kept only there, so that an unban on any node
+                // lifts it; this node's own list is the fallback
+                let shared = match self.shared_bans.as_mut().map(|c| c.ban(ip, d)) {
+                    Some(Ok(())) => ", on every node".to_string(),
+                    None => {
+                        self.bans.ban(ip, d);
+                        String::new()
+                    }
+                    Some(Err(e)) => {
+                        self.bans.ban(ip, d);
+                        error!("control: ban of {ip} not written to the shared state: {e}");
+                        format!(", on this node only (the shared state failed: {e})")
+                    }
+                };
+                warn!(
+                    "control: banned {ip} for {}s{shared}, kicked {n} session(s)",
+                    d.as_secs()
+                );
+                format!("ok: banned {ip} for {}s{shared}, kicked {n} session(s)", d.as_secs())
             }
             Request::Unban(ip) => {
-                if self.bans.unban(&ip) {
-                    format!("ok: unbanned {ip}")
-                } else {
-                    format!("error: {ip} was not banned")
+                let here = self.bans.unban(&ip);
+                match self.shared_bans.as_mut().map(|c| c.unban(ip)) {
+                    Some(Err(e)) => {
+                        error!("control: unban of {ip} not written to the shared state: {e}");
+                        format!("error: {ip} stays banned on the other nodes: the shared state failed: {e}")
+                    }
+                    Some(Ok(true)) => format!("ok: unbanned {ip} on every node"),
+                    _ if here => format!("ok: unbanned {ip}"),
+                    _ => format!("error: {ip} was not banned"),
                 }
             }
             Request::Reload => {
@@ -765,6 +816,17 @@ impl Listener {
                 return;
             }
         };
+        let shared_bans = if cfg.shared_state_dir == self.ctx.cfg.shared_state_dir {
+            None
+        } else {
+            match shared_bans(&cfg) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    error!("reload refused, keeping the old configuration: {e}");
+                    return;
+                }
+            }
+        };
         // rotation: rename the log, then SIGHUP; a new file is opened here
         let xferlog = match open_xferlog(&cfg) {
             Ok(x) => x,
@@ -810,6 +872,9 @@ impl Listener {
         drop(rsa);
         if cfg.listen != self.ctx.cfg.listen {
             warn!("reload: listen addresses changed; they take effect on restart only");
+        }
+        if let Some(c) = shared_bans {
+            self.shared_bans = c;
         }
         let mut cfg = cfg;
         cfg.listen = self.ctx.cfg.listen.clone();
@@ -926,6 +991,12 @@ impl Listener {
     fn refuse_reason(&mut self, ip: IpAddr) -> Option<(Refusal, String)> {
         if let Some(left) = self.bans.remaining(&ip) {
             return Some((Refusal::Banned, format!("banned for {}s more", left.as_secs())));
+        }
+        if let Some(left) = self.shared_bans.as_ref().and_then(|c| c.remaining(&ip)) {
+            return Some((
+                Refusal::Banned,
+                format!("banned on every node for {}s more", left.as_secs()),
+            ));
         }
         let cfg = &self.ctx.cfg;
         if self.children.len() >= cfg.max_sessions as usize {

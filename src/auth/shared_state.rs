@@ -1,0 +1,844 @@
+//! Login throttling and admin bans shared by every node of a cluster
+//! (`shared_state_dir`, doc/scaling.md). The shared-memory tables of
+//! [`super::throttle`] only count what one node sees, so an attacker spread over N
+//! nodes would get N times the attempts, and a `tfd ctl ban` would hold on one
+//! node only. With a directory on the volume every node mounts, two files there
+//! are consulted by all of them:
+//!
+//! - `login-throttle`: the two throttle tables (addresses, names) with the same
+//!   slot design as the memory ones (fixed slots, keyed hashes, a short probe
+//!   window, eviction of the weakest entry, never of a live ban while anything
+//!   weaker is there), so the file never grows. Times are Unix seconds, since
+//!   each node's monotonic clock is its own: nodes need synchronised clocks.
+//! - `bans`: a fixed number of `(address, until)` records written by
+//!   `tfd ctl ban`/`unban` on any node and read by every listener.
+//!
+//! Every access holds an open file description lock ([`sys::ofd_setlk`], which
+//! NFSv4, CephFS and GlusterFS carry across nodes) for a bounded time, reads
+//! and writes single records at their offsets (pread/pwrite, so a LOGIN touches
+//! a few hundred bytes) and fdatasyncs what it wrote before unlocking, so the
+//! next holder on another node reads it. Each record carries a check word and
+//! the header a checksum: a torn, truncated or scribbled-on file is detected,
+//! logged and rewritten, and the bad records count as empty. Callers keep their
+//! node's own table as well and take the stricter answer, so whatever happens to
+//! this file (corrupt, unreachable, lock held too long) an attacker gets no more
+//! than the node's own rule allows: the shared state only ever adds refusals.
+
+use super::throttle::{self, Blocked, Counted, Policy, Table, ACCOUNT_TAG};
+use crate::sys::{self, OfdLock};
+use log::error;
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::net::{IpAddr, Ipv6Addr};
+use std::os::fd::AsFd;
+use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// The throttle tables' file in `shared_state_dir`.
+pub const THROTTLE_FILE: &str = "login-throttle";
+/// The admin bans' file in `shared_state_dir`.
+pub const BANS_FILE: &str = "bans";
+/// Slots per throttle table (as in memory: 2 × 4096 × 24 bytes ≈ 192 KiB).
+pub const THROTTLE_SLOTS: usize = throttle::DEFAULT_SLOTS;
+/// Admin bans held at once (1024 × 32 bytes = 32 KiB).
+pub const BAN_SLOTS: usize = 1024;
+/// How long a LOGIN waits for the lock (holders keep it for a few I/Os).
+pub const LOGIN_LOCK_WAIT: Duration = Duration::from_secs(2);
+
+const HEADER: usize = 64;
+const MAGIC: &[u8; 8] = b"TFDSTATE";
+const VERSION: u32 = 1;
+const THROTTLE_REC: usize = 24;
+const BAN_REC: usize = 32;
+
+/// What a file holds, and so its layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Two tables of [`THROTTLE_SLOTS`] `(key, state, check)` records.
+    Throttle = 1,
+    /// [`BAN_SLOTS`] `(address, until, check)` records.
+    Bans = 2,
+}
+
+impl Kind {
+    fn slots(self) -> usize {
+        match self {
+            Kind::Throttle => 2 * THROTTLE_SLOTS,
+            Kind::Bans => BAN_SLOTS,
+        }
+    }
+
+    fn record(self) -> usize {
+        match self {
+            Kind::Throttle => THROTTLE_REC,
+            Kind::Bans => BAN_REC,
+        }
+    }
+
+    fn len(self) -> u64 {
+        (HEADER + self.slots() * self.record()) as u64
+    }
+}
+
+/// Why the shared state could not be used; the caller logs it and goes on with
+/// its node's own table.
+#[derive(Debug)]
+pub enum StateError {
+    /// Another holder kept the lock longer than the wait.
+    Busy(Duration),
+    /// The file is not one tfd can trust (another owner, not a regular file).
+    Untrusted(String),
+    /// Reading, writing or locking failed.
+    Io(io::Error),
+}
+
+impl fmt::Display for StateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StateError::Busy(d) => write!(f, "lock not granted within {} ms", d.as_millis()),
+            StateError::Untrusted(why) => f.write_str(why),
+            StateError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<io::Error> for StateError {
+    fn from(e: io::Error) -> StateError {
+        StateError::Io(e)
+    }
+}
+
+/// Seconds since the Unix epoch: the one clock every node shares (via NTP).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Creates `dir` (0700) if missing, checks that nobody but tfd's user can
+/// replace files in it, and checks (creating or repairing) both files, so a
+/// directory tfd cannot use shows at start, not at the first LOGIN.
+pub fn prepare(dir: &Path) -> Result<(), String> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let meta = std::fs::symlink_metadata(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    if !meta.is_dir() {
+        return Err(format!("{} is not a directory", dir.display()));
+    }
+    let me = sys::geteuid();
+    if meta.uid() != me || meta.mode() & 0o022 != 0 {
+        return Err(format!(
+            "{} must be owned by uid {me} and writable by nobody else (it is {:o}, uid {}): \
+             whoever can write there can unban addresses",
+            dir.display(),
+            meta.mode() & 0o7777,
+            meta.uid()
+        ));
+    }
+    for (name, kind) in [(THROTTLE_FILE, Kind::Throttle), (BANS_FILE, Kind::Bans)] {
+        let path = dir.join(name);
+        Locked::open(&path, kind, OfdLock::Exclusive, Duration::from_secs(5))
+            .and_then(Locked::finish)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Takes `what` on `file`, retrying for up to `wait`.
+fn lock_within(file: &File, what: OfdLock, wait: Duration) -> Result<(), StateError> {
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        if sys::ofd_setlk(file.as_fd(), what)? {
+            return Ok(());
+        }
+        let left = wait.saturating_sub(start.elapsed());
+        if left.is_zero() {
+            return Err(StateError::Busy(wait));
+        }
+        std::thread::sleep(pause.min(left));
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}
+
+/// A record's check word: a mix of its words and its slot, so a record that is
+/// torn, zeroed in part or moved reads as damaged. An all-zero record is an
+/// empty slot and needs none.
+fn check_word(words: &[u64], slot: usize) -> u64 {
+    let mut h = mix(slot as u64 ^ 0x7466_6473_7461_7465);
+    for w in words {
+        h = mix(h ^ w);
+    }
+    h
+}
+
+/// splitmix64's finaliser.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// Decodes a record of `n` data words followed by its check word: the data, or
+/// None when damaged (an all-zero record is an empty one).
+fn decode_record(b: &[u8], n: usize, slot: usize) -> Option<Vec<u64>> {
+    let words: Vec<u64> = (0..n).map(|i| u64_at(b, i * 8)).collect();
+    let check = u64_at(b, n * 8);
+    if check == 0 && words.iter().all(|&w| w == 0) {
+        return Some(words);
+    }
+    (check == check_word(&words, slot)).then_some(words)
+}
+
+fn encode_record(words: &[u64], slot: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity((words.len() + 1) * 8);
+    let check = if words.iter().all(|&w| w == 0) {
+        0
+    } else {
+        check_word(words, slot)
+    };
+    for w in words.iter().chain([&check]) {
+        out.extend_from_slice(&w.to_le_bytes());
+    }
+    out
+}
+
+fn encode_header(kind: Kind, key: &[u8; 16]) -> [u8; HEADER] {
+    let mut h = [0u8; HEADER];
+    h[..8].copy_from_slice(MAGIC);
+    h[8..12].copy_from_slice(&VERSION.to_le_bytes());
+    h[12..16].copy_from_slice(&(kind as u32).to_le_bytes());
+    h[16..20].copy_from_slice(&(kind.slots() as u32).to_le_bytes());
+    h[20..24].copy_from_slice(&(kind.record() as u32).to_le_bytes());
+    h[24..40].copy_from_slice(key);
+    let sum = Sha256::digest(&h[..HEADER - 8]);
+    h[HEADER - 8..].copy_from_slice(&sum[..8]);
+    h
+}
+
+/// The hash key of a sound header for `kind`, or why it is not one.
+fn decode_header(h: &[u8], kind: Kind) -> Result<[u8; 16], String> {
+    if h.len() < HEADER {
+        return Err(format!("{} bytes, shorter than its header", h.len()));
+    }
+    if Sha256::digest(&h[..HEADER - 8])[..8] != h[HEADER - 8..HEADER] || &h[..8] != MAGIC {
+        return Err("damaged header".into());
+    }
+    if h[8..12] != VERSION.to_le_bytes()
+        || h[12..16] != (kind as u32).to_le_bytes()
+        || h[16..20] != (kind.slots() as u32).to_le_bytes()
+        || h[20..24] != (kind.record() as u32).to_le_bytes()
+    {
+        return Err("written for another version or layout".into());
+    }
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&h[24..40]);
+    Ok(key)
+}
+
+/// One of the files, open and locked; the lock goes with the descriptor.
+struct Locked {
+    file: File,
+    kind: Kind,
+    /// The throttle's hash key (zero for bans).
+    key: [u8; 16],
+    /// Records written since the lock was taken: synced before unlocking.
+    dirty: bool,
+    /// The file was found damaged and rewritten: records may have been lost.
+    repaired: bool,
+}
+
+impl Locked {
+    /// Opens (creating) `path`, locks it and checks the header and length. A
+    /// file that is damaged, truncated or of another layout is rewritten under
+    /// the exclusive lock (taken for that when `what` was the shared one) and
+    /// the rewrite logged; bans keep their sound records, throttle counts start
+    /// over under a new key.
+    fn open(path: &Path, kind: Kind, what: OfdLock, wait: Duration) -> Result<Locked, StateError> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)?;
+        let meta = file.metadata()?;
+        if !meta.is_file() || meta.uid() != sys::geteuid() {
+            return Err(StateError::Untrusted(format!(
+                "{} is not a regular file owned by uid {}",
+                path.display(),
+                sys::geteuid()
+            )));
+        }
+        lock_within(&file, what, wait)?;
+        let mut l = Locked {
+            file,
+            kind,
+            key: [0; 16],
+            dirty: false,
+            repaired: false,
+        };
+        match l.sound() {
+            Ok(key) => {
+                l.key = key;
+                return Ok(l);
+            }
+            Err(_) if what == OfdLock::Shared => {
+                // repair needs the file to itself: wait for the other readers
+                sys::ofd_setlk(l.file.as_fd(), OfdLock::Unlock)?;
+                lock_within(&l.file, OfdLock::Exclusive, wait)?;
+            }
+            Err(_) => {}
+        }
+        match l.sound() {
+            Ok(key) => l.key = key,
+            Err(why) => {
+                let len = l.file.metadata().map(|m| m.len()).unwrap_or(0);
+                // an empty file is a new one: nothing to report
+                if len != 0 {
+                    l.repaired = true;
+                    error!(
+                        "shared state {}: {why}; rewriting it (its counts are lost, each node's own \
+                         still apply)",
+                        path.display()
+                    );
+                }
+                l.rewrite()?;
+            }
+        }
+        Ok(l)
+    }
+
+    /// The header's key, when header and length are sound.
+    fn sound(&self) -> Result<[u8; 16], String> {
+        let mut h = [0u8; HEADER];
+        let n = read_full(&self.file, &mut h, 0).map_err(|e| e.to_string())?;
+        let key = decode_header(&h[..n], self.kind)?;
+        let len = self.file.metadata().map_err(|e| e.to_string())?.len();
+        if len != self.kind.len() {
+            return Err(format!("{len} bytes long, not {}", self.kind.len()));
+        }
+        Ok(key)
+    }
+
+    /// Writes a fresh header and empties every damaged record (for bans; for
+    /// the throttle every record, since a new key makes the old ones unreachable).
+    fn rewrite(&mut self) -> Result<(), StateError> {
+        let kind = self.kind;
+        let mut body = vec![0u8; kind.slots() * kind.record()];
+        if kind == Kind::Bans {
+            let n = read_full(&self.file, &mut body, HEADER as u64)?;
+            body[n..].fill(0);
+            for (slot, rec) in body.chunks_mut(BAN_REC).enumerate() {
+                if decode_record(rec, 3, slot).is_none() {
+                    rec.fill(0);
+                }
+            }
+        } else {
+            getrandom::getrandom(&mut self.key).map_err(|e| StateError::Io(io::Error::other(e.to_string())))?;
+        }
+        self.file.set_len(kind.len())?;
+        self.file.write_all_at(&body, HEADER as u64)?;
+        self.file.write_all_at(&encode_header(kind, &self.key), 0)?;
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Reads records `first..first + count` of the file.
+    fn read_records(&self, first: usize, count: usize) -> io::Result<Vec<u8>> {
+        let rec = self.kind.record();
+        let mut buf = vec![0u8; count * rec];
+        let n = read_full(&self.file, &mut buf, (HEADER + first * rec) as u64)?;
+        buf[n..].fill(0);
+        Ok(buf)
+    }
+
+    fn write_record(&mut self, slot: usize, words: &[u64]) -> io::Result<()> {
+        let at = (HEADER + slot * self.kind.record()) as u64;
+        self.file.write_all_at(&encode_record(words, slot), at)?;
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Syncs what was written, then unlocks (closing would too; this way an
+    /// error is seen).
+    fn finish(self) -> Result<(), StateError> {
+        if self.dirty {
+            self.file.sync_data()?;
+        }
+        sys::ofd_setlk(self.file.as_fd(), OfdLock::Unlock)?;
+        Ok(())
+    }
+}
+
+/// pread until `buf` is full or the file ends; the bytes read.
+fn read_full(file: &File, buf: &mut [u8], at: u64) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read_at(&mut buf[n..], at + n as u64) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// What counting one failure in the shared tables did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SharedCounted {
+    /// By address.
+    pub ip: Counted,
+    /// By name.
+    pub account: Counted,
+    /// Damaged records found (and counted as empty) in the windows read.
+    pub damaged: usize,
+}
+
+/// The shared throttle tables. Each operation opens the file afresh (a session
+/// process must not share an open file description with another, or their
+/// locks would not exclude each other) and holds the lock for a few I/Os.
+pub struct SharedThrottle {
+    path: PathBuf,
+    wait: Duration,
+}
+
+/// One key's probe window, read out of the file.
+struct Window {
+    /// The file slots, in probe order.
+    slots: Vec<usize>,
+    /// Two words per slot, as [`Table::window`] takes them.
+    words: Vec<AtomicU64>,
+    damaged: usize,
+}
+
+impl SharedThrottle {
+    /// The tables in `dir` (prepared by [`prepare`]).
+    pub fn new(dir: &Path) -> SharedThrottle {
+        SharedThrottle {
+            path: dir.join(THROTTLE_FILE),
+            wait: LOGIN_LOCK_WAIT,
+        }
+    }
+
+    fn hash(key: &[u8; 16], tag: u8, bytes: &[u8]) -> u64 {
+        let mut h = Sha256::new();
+        h.update(key);
+        h.update([tag]);
+        h.update(bytes);
+        u64_at(&h.finalize(), 0).max(1) // 0 marks a free slot
+    }
+
+    fn ip_key(key: &[u8; 16], ip: IpAddr) -> u64 {
+        let (tag, bytes, len) = throttle::ip_counted(ip);
+        Self::hash(key, tag, &bytes[..len])
+    }
+
+    fn account_key(key: &[u8; 16], name: &[u8]) -> u64 {
+        Self::hash(key, ACCOUNT_TAG, name)
+    }
+
+    /// Reads `k`'s probe window of table `table` (0 addresses, 1 names).
+    fn window(l: &Locked, table: usize, k: u64) -> io::Result<Window> {
+        let slots: Vec<usize> = throttle::probe_window(k, THROTTLE_SLOTS)
+            .map(|s| table * THROTTLE_SLOTS + s)
+            .collect();
+        let first = slots[0];
+        // the window wraps at most once, at the end of its table
+        let run = slots.iter().take_while(|&&s| s >= first).count();
+        let mut bytes = l.read_records(first, run)?;
+        if run < slots.len() {
+            bytes.extend(l.read_records(slots[run], slots.len() - run)?);
+        }
+        let mut words = Vec::with_capacity(slots.len() * 2);
+        let mut damaged = 0;
+        for (i, &slot) in slots.iter().enumerate() {
+            let rec = &bytes[i * THROTTLE_REC..(i + 1) * THROTTLE_REC];
+            let (k, st) = match decode_record(rec, 2, slot) {
+                Some(w) => (w[0], w[1]),
+                None => {
+                    damaged += 1;
+                    (0, 0)
+                }
+            };
+            words.push(AtomicU64::new(k));
+            words.push(AtomicU64::new(st));
+        }
+        Ok(Window { slots, words, damaged })
+    }
+
+    /// Writes back the records of `w` that differ from `before`.
+    fn write_back(l: &mut Locked, w: &Window, before: &[u64]) -> io::Result<()> {
+        for (i, &slot) in w.slots.iter().enumerate() {
+            let now = [
+                w.words[2 * i].load(Ordering::Relaxed),
+                w.words[2 * i + 1].load(Ordering::Relaxed),
+            ];
+            if now[..] != before[2 * i..2 * i + 2] {
+                l.write_record(slot, &now)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `op` on `k`'s window of `table`, writing back what it changed.
+    fn update<T>(l: &mut Locked, table: usize, k: u64, op: impl FnOnce(&Table<'_>) -> T) -> io::Result<(T, usize)> {
+        let w = Self::window(l, table, k)?;
+        let before: Vec<u64> = w.words.iter().map(|a| a.load(Ordering::Relaxed)).collect();
+        let out = op(&Table::window(&w.words));
+        // a damaged record is rewritten empty even when nothing else changed
+        let mut before = before;
+        if w.damaged > 0 {
+            before.iter_mut().for_each(|b| *b = u64::MAX);
+        }
+        Self::write_back(l, &w, &before)?;
+        Ok((out, w.damaged))
+    }
+
+    /// Is this attempt refused by the counts of every node? `now` in Unix seconds.
+    pub fn check(&self, ip: IpAddr, name: &[u8], p: &Policy, now: u64) -> Result<Option<Blocked>, StateError> {
+        let l = Locked::open(&self.path, Kind::Throttle, OfdLock::Shared, self.wait)?;
+        let now = clamp(now);
+        let k = Self::ip_key(&l.key, ip);
+        let w = Self::window(&l, 0, k)?;
+        if let Some(left) = Table::window(&w.words).banned(k, now, p.ip) {
+            l.finish()?;
+            return Ok(Some(Blocked::Ip(left)));
+        }
+        let k = Self::account_key(&l.key, name);
+        let w = Self::window(&l, 1, k)?;
+        let out = Table::window(&w.words).banned(k, now, p.account).map(Blocked::Account);
+        l.finish()?;
+        Ok(out)
+    }
+
+    /// Counts a failed attempt against the address and the name, for all nodes.
+    pub fn failure(&self, ip: IpAddr, name: &[u8], p: &Policy, now: u64) -> Result<SharedCounted, StateError> {
+        let mut l = Locked::open(&self.path, Kind::Throttle, OfdLock::Exclusive, self.wait)?;
+        let now = clamp(now);
+        let k = Self::ip_key(&l.key, ip);
+        let (ip_counted, d1) = Self::update(&mut l, 0, k, |t| t.fail(k, now, p.ip))?;
+        let k = Self::account_key(&l.key, name);
+        let (account, d2) = Self::update(&mut l, 1, k, |t| t.fail(k, now, p.account))?;
+        l.finish()?;
+        Ok(SharedCounted {
+            ip: ip_counted,
+            account,
+            damaged: d1 + d2,
+        })
+    }
+
+    /// A successful LOGIN clears the name's failures on every node.
+    pub fn success(&self, name: &[u8]) -> Result<(), StateError> {
+        let mut l = Locked::open(&self.path, Kind::Throttle, OfdLock::Exclusive, self.wait)?;
+        let k = Self::account_key(&l.key, name);
+        Self::update(&mut l, 1, k, |t| t.clear(k))?;
+        l.finish()
+    }
+}
+
+/// Unix seconds as the tables keep them (u32: good until 2106).
+fn clamp(now: u64) -> u32 {
+    now.min(u32::MAX as u64) as u32
+}
+
+/// One admin ban as the file keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ban {
+    /// The address (IPv4 addresses as such, never IPv4-mapped).
+    pub ip: IpAddr,
+    /// Unix seconds.
+    pub until: u64,
+}
+
+/// What reading the bans found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BanList {
+    /// Bans in force at the time given.
+    pub bans: Vec<Ban>,
+    /// Damaged records (whose address cannot be known); a damaged header or a
+    /// wrong length (the file was rewritten, keeping the sound records) counts
+    /// as one.
+    pub damaged: usize,
+}
+
+/// The shared admin bans.
+pub struct SharedBans {
+    path: PathBuf,
+}
+
+fn ban_words(ip: IpAddr, until: u64) -> [u64; 3] {
+    let o = match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        IpAddr::V6(v6) => v6.octets(),
+    };
+    [u64_at(&o, 0), u64_at(&o, 8), until]
+}
+
+fn words_ip(w: &[u64]) -> IpAddr {
+    let mut o = [0u8; 16];
+    o[..8].copy_from_slice(&w[0].to_le_bytes());
+    o[8..].copy_from_slice(&w[1].to_le_bytes());
+    IpAddr::V6(Ipv6Addr::from(o)).to_canonical()
+}
+
+impl SharedBans {
+    /// The bans in `dir` (prepared by [`prepare`]).
+    pub fn new(dir: &Path) -> SharedBans {
+        SharedBans {
+            path: dir.join(BANS_FILE),
+        }
+    }
+
+    /// The file, for `stat`.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Every record, decoded (None: damaged).
+    fn records(l: &Locked) -> io::Result<Vec<Option<Vec<u64>>>> {
+        let bytes = l.read_records(0, BAN_SLOTS)?;
+        Ok(bytes
+            .chunks(BAN_REC)
+            .enumerate()
+            .map(|(slot, rec)| decode_record(rec, 3, slot))
+            .collect())
+    }
+
+    /// The bans in force at `now`, waiting at most `wait` for the lock.
+    pub fn read(&self, now: u64, wait: Duration) -> Result<BanList, StateError> {
+        let l = Locked::open(&self.path, Kind::Bans, OfdLock::Shared, wait)?;
+        let mut out = BanList {
+            damaged: l.repaired as usize,
+            ..BanList::default()
+        };
+        for r in Self::records(&l)? {
+            match r {
+                None => out.damaged += 1,
+                Some(w) if w[2] > now => out.bans.push(Ban {
+                    ip: words_ip(&w),
+                    until: w[2],
+                }),
+                Some(_) => {}
+            }
+        }
+        l.finish()?;
+        Ok(out)
+    }
+
+    /// Bans `ip` until `until` on every node; true when the file was full and
+    /// the ban ending soonest made room.
+    pub fn ban(&self, ip: IpAddr, until: u64, now: u64, wait: Duration) -> Result<bool, StateError> {
+        let mut l = Locked::open(&self.path, Kind::Bans, OfdLock::Exclusive, wait)?;
+        let recs = Self::records(&l)?;
+        let want = ban_words(ip, 0);
+        let same = |w: &Vec<u64>| w[..2] == want[..2] && w[2] != 0;
+        let slot = recs
+            .iter()
+            .position(|r| r.as_ref().is_some_and(same))
+            .or_else(|| recs.iter().position(|r| r.as_ref().map_or(true, |w| w[2] <= now)));
+        let (slot, evicted) = match slot {
+            Some(s) => (s, false),
+            None => {
+                let soonest = (0..recs.len())
+                    .min_by_key(|&s| recs[s].as_ref().map_or(0, |w| w[2]))
+                    .unwrap_or(0);
+                (soonest, true)
+            }
+        };
+        l.write_record(slot, &ban_words(ip, until))?;
+        l.finish()?;
+        Ok(evicted)
+    }
+
+    /// Lifts `ip`'s ban on every node; false when there was none in force.
+    pub fn unban(&self, ip: IpAddr, now: u64, wait: Duration) -> Result<bool, StateError> {
+        let mut l = Locked::open(&self.path, Kind::Bans, OfdLock::Exclusive, wait)?;
+        let want = ban_words(ip, 0);
+        let mut found = false;
+        for (slot, r) in Self::records(&l)?.into_iter().enumerate() {
+            if let Some(w) = r {
+                if w[..2] == want[..2] && w[2] != 0 {
+                    found |= w[2] > now;
+                    l.write_record(slot, &[0, 0, 0])?;
+                }
+            }
+        }
+        l.finish()?;
+        Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::throttle::Limits;
+
+    fn dir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("tfd-shared-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        prepare(&d).unwrap();
+        d
+    }
+
+    const L: Limits = Limits {
+        max_failures: 3,
+        window: 60,
+        ban: 100,
+    };
+
+    #[test]
+    fn counts_add_up_over_handles_and_damage_is_repaired() {
+        let d = dir("count");
+        let p = Policy { ip: L, account: L };
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let now = 1_700_000_000;
+        // two "nodes": two handles, each opening its own description
+        let (a, b) = (SharedThrottle::new(&d), SharedThrottle::new(&d));
+        assert_eq!(a.failure(ip, b"x", &p, now).unwrap().ip.banned, None);
+        assert_eq!(b.failure(ip, b"y", &p, now).unwrap().ip.banned, None);
+        assert_eq!(a.check(ip, b"z", &p, now).unwrap(), None);
+        assert_eq!(b.failure(ip, b"z", &p, now + 1).unwrap().ip.banned, Some(100));
+        assert_eq!(a.check(ip, b"q", &p, now + 2).unwrap(), Some(Blocked::Ip(99)));
+        // the mapped form is the same address; the name rule too
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+        assert_eq!(b.check(mapped, b"q", &p, now + 2).unwrap(), Some(Blocked::Ip(99)));
+        for _ in 0..3 {
+            a.failure("192.0.2.9".parse().unwrap(), b"alice", &p, now).unwrap();
+        }
+        assert!(matches!(
+            b.check("198.51.100.1".parse().unwrap(), b"alice", &p, now).unwrap(),
+            Some(Blocked::Account(_))
+        ));
+        b.success(b"alice").unwrap();
+        assert_eq!(
+            b.check("198.51.100.1".parse().unwrap(), b"alice", &p, now).unwrap(),
+            None
+        );
+
+        // scribble over every record: all read as empty (never as a ban of
+        // somebody else), and the first write repairs what it touches
+        let f = d.join(THROTTLE_FILE);
+        let mut bytes = std::fs::read(&f).unwrap();
+        for b in &mut bytes[HEADER..] {
+            *b ^= 0x5a;
+        }
+        std::fs::write(&f, &bytes).unwrap();
+        assert_eq!(a.check(ip, b"q", &p, now + 2).unwrap(), None);
+        let c = a.failure(ip, b"q", &p, now + 2).unwrap();
+        assert!(c.damaged > 0, "{c:?}");
+        assert_eq!(a.failure(ip, b"q", &p, now + 2).unwrap().damaged, 0);
+
+        // a truncated file (or a damaged header) is rewritten whole
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&f)
+            .unwrap()
+            .set_len(10)
+            .unwrap();
+        assert_eq!(a.check(ip, b"q", &p, now + 2).unwrap(), None);
+        assert_eq!(std::fs::metadata(&f).unwrap().len(), Kind::Throttle.len());
+        for _ in 0..3 {
+            b.failure(ip, b"q", &p, now + 3).unwrap();
+        }
+        assert!(a.check(ip, b"q", &p, now + 3).unwrap().is_some());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_held_lock_makes_a_bounded_wait_fail() {
+        let d = dir("busy");
+        let held = Locked::open(
+            &d.join(THROTTLE_FILE),
+            Kind::Throttle,
+            OfdLock::Exclusive,
+            LOGIN_LOCK_WAIT,
+        )
+        .unwrap();
+        let t = SharedThrottle {
+            path: d.join(THROTTLE_FILE),
+            wait: Duration::from_millis(50),
+        };
+        let p = Policy { ip: L, account: L };
+        let start = Instant::now();
+        let r = t.check("192.0.2.1".parse().unwrap(), b"n", &p, 5);
+        assert!(matches!(r, Err(StateError::Busy(_))), "{r:?}");
+        assert!(start.elapsed() < Duration::from_secs(1));
+        held.finish().unwrap();
+        assert_eq!(t.check("192.0.2.1".parse().unwrap(), b"n", &p, 5).unwrap(), None);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn bans_round_trip_expire_evict_and_survive_damage_elsewhere() {
+        let d = dir("bans");
+        let b = SharedBans::new(&d);
+        let w = Duration::from_secs(1);
+        let v4: IpAddr = "203.0.113.5".parse().unwrap();
+        let v6: IpAddr = "2001:db8::5".parse().unwrap();
+        assert!(!b.ban(v4, 200, 100, w).unwrap());
+        assert!(!b.ban(v6, 150, 100, w).unwrap());
+        let got = b.read(100, w).unwrap();
+        assert_eq!(got.bans.len(), 2);
+        assert!(got.bans.contains(&Ban { ip: v4, until: 200 }));
+        assert_eq!(b.read(160, w).unwrap().bans, vec![Ban { ip: v4, until: 200 }]);
+        // a re-ban replaces, an unban lifts
+        b.ban(v4, 300, 100, w).unwrap();
+        assert_eq!(b.read(250, w).unwrap().bans.len(), 1);
+        assert!(b.unban(v4, 100, w).unwrap());
+        assert!(!b.unban(v4, 100, w).unwrap());
+        // full: the ban ending soonest goes
+        for i in 0..BAN_SLOTS as u64 {
+            b.ban(
+                IpAddr::from((0x0a00_0000u32 + i as u32).to_be_bytes()),
+                1000 + i,
+                100,
+                w,
+            )
+            .unwrap();
+        }
+        assert!(b.ban(v4, 5000, 100, w).unwrap());
+        let got = b.read(100, w).unwrap();
+        assert_eq!(got.bans.len(), BAN_SLOTS);
+        assert!(got.bans.iter().all(|x| x.until != 1000) && got.bans.contains(&Ban { ip: v4, until: 5000 }));
+        // one damaged record: the others keep holding, the damage is counted,
+        // and a damaged header is rewritten keeping the sound records
+        let f = d.join(BANS_FILE);
+        let mut bytes = std::fs::read(&f).unwrap();
+        bytes[HEADER + 5 * BAN_REC + 3] ^= 1;
+        bytes[5] ^= 1;
+        std::fs::write(&f, &bytes).unwrap();
+        let got = b.read(100, w).unwrap();
+        assert_eq!((got.bans.len(), got.damaged), (BAN_SLOTS - 1, 1), "repaired on read");
+        assert_eq!(b.read(100, w).unwrap().damaged, 0);
+        assert!(got.bans.contains(&Ban { ip: v4, until: 5000 }));
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn prepare_refuses_a_directory_others_may_write() {
+        let d = std::env::temp_dir().join(format!("tfd-shared-mode-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir(&d).unwrap();
+        std::fs::set_permissions(&d, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+        let e = prepare(&d).unwrap_err();
+        assert!(e.contains("writable by nobody else"), "{e}");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}
