@@ -452,9 +452,26 @@ struct Shared {
     keeper_port: u16,
     /// SIGKILLs that hit a session in NETLOCK.
     netlock_kills: AtomicU64,
-    /// Abandoned waits left to do: bounded, so that a server whose waits outlive
-    /// their clients shows as that many leftovers, not as sessions refused.
-    abandons_left: AtomicU64,
+    /// The run's start.
+    started: Instant,
+    /// Abandoned waits done so far, and the most there may be: bounded, so that a
+    /// server whose waits outlive their clients shows as that many leftovers, not
+    /// as sessions refused; spread over the run (see [`Shared::may_abandon`]).
+    abandons: AtomicU64,
+    abandons_max: u64,
+}
+
+impl Shared {
+    /// Claims one abandoned wait if the share of the run so far allows it (the
+    /// controller finds waiting sessions to SIGKILL all through the run).
+    fn may_abandon(&self) -> bool {
+        let run = self.deadline.saturating_duration_since(self.started).as_secs_f64();
+        let frac = (self.started.elapsed().as_secs_f64() / run.max(1.0)).min(1.0);
+        let allowed = ((self.abandons_max as f64 * frac) as u64 + 1).min(self.abandons_max);
+        self.abandons
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| (n < allowed).then_some(n + 1))
+            .is_ok()
+    }
 }
 
 /// One file the client has verified on the server.
@@ -594,13 +611,7 @@ impl Worker {
                 if op == Op::SecRefused && self.owner.is_none() {
                     op = Op::Echo;
                 }
-                if op == Op::LockAbandon
-                    && self
-                        .shared
-                        .abandons_left
-                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
-                        .is_err()
-                {
+                if op == Op::LockAbandon && !self.shared.may_abandon() {
                     op = Op::LockHold;
                 }
                 let t = Instant::now();
@@ -1305,7 +1316,7 @@ fn ctl_sessions(bin: &Path, sock: &Path) -> Result<Vec<(i32, u16, String)>, Stri
 }
 
 /// SIGKILLs `kills` session processes spread over the run, preferring ones in a
-/// transfer; records each victim's peer port first. Returns how many it killed.
+/// transfer or (every other kill) waiting in NETLOCK; never the keeper; records each victim's peer port first. Returns how many it killed.
 fn controller(bin: &Path, sock: &Path, shared: &Shared, started: Instant, secs: u64, kills: usize, seed: u64) -> usize {
     let mut rng = Rng(seed ^ 0x6b69_6c6c);
     let mut done = 0;
@@ -1322,22 +1333,35 @@ fn controller(bin: &Path, sock: &Path, shared: &Shared, started: Instant, secs: 
         if Instant::now() >= shared.deadline {
             break;
         }
-        let rows = match ctl_sessions(bin, sock) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("controller: {e}");
-                continue;
-            }
-        };
-        // every other kill prefers a session waiting in NETLOCK, the others one in a transfer
-        let wanted: &[&str] = if i % 2 == 1 {
-            &["NETLOCK"]
+        // every other kill prefers a session waiting in NETLOCK (looking for one
+        // for up to 5 s), the others one in a transfer
+        let (wanted, look): (&[&str], _) = if i % 2 == 1 {
+            (&["NETLOCK"], Duration::from_secs(5))
         } else {
-            &["SNDFILE", "RCVFILE", "PUT", "GET", "SUP", "SDOWN"]
+            (&["SNDFILE", "RCVFILE", "PUT", "GET", "SUP", "SDOWN"], Duration::ZERO)
         };
-        let rows: Vec<_> = rows.into_iter().filter(|r| r.1 != shared.keeper_port).collect();
-        let busy: Vec<_> = rows.iter().filter(|r| wanted.contains(&r.2.as_str())).collect();
-        let pool: Vec<_> = if busy.is_empty() { rows.iter().collect() } else { busy };
+        let give_up = (Instant::now() + look).min(shared.deadline);
+        let pool = loop {
+            let rows: Vec<_> = match ctl_sessions(bin, sock) {
+                Ok(r) => r.into_iter().filter(|r| r.1 != shared.keeper_port).collect(),
+                Err(e) => {
+                    eprintln!("controller: {e}");
+                    Vec::new()
+                }
+            };
+            let busy: Vec<_> = rows
+                .iter()
+                .filter(|r| wanted.contains(&r.2.as_str()))
+                .cloned()
+                .collect();
+            if !busy.is_empty() {
+                break busy;
+            }
+            if Instant::now() >= give_up {
+                break rows;
+            }
+            thread::sleep(Duration::from_millis(200));
+        };
         if pool.is_empty() {
             continue;
         }
@@ -1581,7 +1605,9 @@ fn run() -> Result<bool, String> {
         lock_files,
         keeper_port,
         netlock_kills: AtomicU64::new(0),
-        abandons_left: AtomicU64::new(o.clients.max(16) as u64),
+        started,
+        abandons: AtomicU64::new(0),
+        abandons_max: o.clients.max(16) as u64,
     });
     // the watchdog: the run stops by itself whatever happens
     {
