@@ -1702,8 +1702,9 @@ fn run() -> Result<bool, String> {
     // sessions still waiting in NETLOCK although every client has left
     let netlock_left = ctl_rows.iter().filter(|r| r.2 == "NETLOCK").count();
     let keeper_check = release_keeper(&cfg, keeper);
-    let leftover_after_release = drain(listener, Duration::from_secs(20), &[]);
     let (locks_free, locks_note) = take_every_lock(&cfg, &lock_names, Duration::from_secs(10));
+    // (after the probes too: `tfd ctl stats` below must count no session)
+    let leftover_after_release = drain(listener, Duration::from_secs(20), &[]);
     let secure_ids: Vec<usize> = (0..o.clients).filter(|id| id % 4 == 0).collect();
     let sec_meta_bad = secure_ids
         .iter()
@@ -1876,7 +1877,10 @@ fn run() -> Result<bool, String> {
         (
             "sessions in tfd ctl sessions at the end",
             ctl_rows.is_empty() && ctl_rows_after_fill == 0 && stats_sessions == 0,
-            format!("{} / after the fill {ctl_rows_after_fill}", ctl_rows.len()),
+            format!(
+                "{} / after the fill {ctl_rows_after_fill}; tfd ctl stats: {stats_sessions}",
+                ctl_rows.len()
+            ),
         ),
         (
             "registry slots reusable (concurrent PROCKEY sessions)",
