@@ -8,15 +8,41 @@
 //! after each download) — and now and then disconnect abruptly (idle or in the
 //! middle of an upload or download, with a FIN or a RST, or a clean END) and
 //! reconnect. A controller SIGKILLs a few session processes picked from `tfd ctl
-//! sessions`; the client of a killed session reconnects and its in-flight operation
+//! sessions` (every other one a session waiting in NETLOCK, the others one in a
+//! transfer); the client of a killed session reconnects and its in-flight operation
 //! counts as killed, not as an error. After the deadline every client verifies its
 //! whole directory once more and ends.
+//!
+//! Locks (2.5.1 NETLOCK): a keeper session holds `locks/keep` from before the first
+//! client to the end. Clients take the shared locks `locks/l<i>` (`NETLOCK 60`,
+//! waiting for each other), write a marker of their own under the lock, read it
+//! back after a pause (two holders at once would show as a foreign marker), and
+//! NETUNLOCK, or leave holding it (END, FIN or RST). Other clients wait with
+//! `NETLOCK 3600` on the keeper's lock, must get no answer, and leave mid-wait
+//! (FIN or RST; the controller SIGKILLs some waiting sessions too); these waits
+//! are bounded to `--clients` (at least 16) per run.
+//!
+//! TFPSFS: every fourth client (`c0`, `c4`, …) works in a secure directory: its
+//! sessions SETFSID `own<id>` first, its first one makes the directory secure with
+//! `own<id>:4095`, and all its operations above run inside with that identity.
+//! Now and then such a client switches to another identity (or none) and tries
+//! one thing it has no right to (RCVFILE, SNDFILE, DEL, GET, SHA256, RENAM, LS,
+//! TOUCH, MKDIR, PUT, SETFSPERM, REMFSPERM): it must get FAILED 1 (57, 58), and
+//! back as the owner nothing has changed (the file's size and SHA-256, no new
+//! name, both identities' masks).
 //!
 //! Then the invariants, each failing the run (exit status 1):
 //! - 0 verification errors and 0 unexplained I/O errors or refused connections;
 //! - an upload broken off by the client never appears under its name, and leaves
 //!   no temporary file (only a SIGKILLed session can: at most one per SIGKILL);
-//! - 0 session processes left (live or zombie) once every client has closed;
+//! - 0 session processes left (live or zombie) once every client has closed, the
+//!   keeper's aside: none still waiting in NETLOCK for a client that left (checked
+//!   while the keeper still holds its lock, so such a wait could not have ended
+//!   by taking it); none after the keeper's release either;
+//! - the keeper's lock was never given to a waiter (a fresh session's NETLOCK_TRY
+//!   still fails before the keeper's NETUNLOCK), and then every lock used is free:
+//!   a fresh session takes each (trying each for at most 10 s);
+//! - every secure directory's metadata on disk still holds its owner's entry alone;
 //! - 0 sessions in `tfd ctl sessions`, and every registry slot reusable: as many
 //!   concurrent sessions as `tfd ctl stats` reports slots all get a PROCKEY, and
 //!   the log never says the registry was full;
@@ -68,6 +94,20 @@ const DISCONNECT_ONE_IN: u64 = 40;
 const IO_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long after the deadline the run may take before the watchdog ends it.
 const WATCHDOG_GRACE: Duration = Duration::from_secs(240);
+/// The lock files' directory in the served root (not a secure directory).
+const LOCK_DIR: &str = "locks";
+/// The lock the keeper holds from before the first client until after the
+/// leftover check: every wait on it is one its client abandons.
+const KEEP_LOCK: &str = "locks/keep";
+/// The keeper's NETLOCK timeout (the protocol's longest, a week): longer than any run.
+const KEEP_SECS: u64 = 604_800;
+/// An abandoned wait's NETLOCK timeout: the session must end when its client
+/// leaves, not this much later.
+const ABANDON_WAIT_SECS: u64 = 3600;
+/// A holder's NETLOCK timeout (how long it waits for another holder).
+const HOLD_WAIT_SECS: u64 = 60;
+/// The TFPSFS mask of a secure client's owner entry: every right.
+const OWNER_MASK: &str = "4095";
 
 // ---- options -----------------------------------------------------------------
 
@@ -230,9 +270,12 @@ enum Op {
     Get,
     Sup,
     Sdown,
+    LockHold,
+    LockAbandon,
+    SecRefused,
 }
 
-const OPS: [Op; 11] = [
+const OPS: [Op; 14] = [
     Op::Connect,
     Op::Echo,
     Op::MkdirRmdir,
@@ -244,6 +287,9 @@ const OPS: [Op; 11] = [
     Op::Get,
     Op::Sup,
     Op::Sdown,
+    Op::LockHold,
+    Op::LockAbandon,
+    Op::SecRefused,
 ];
 
 impl Op {
@@ -260,6 +306,9 @@ impl Op {
             Op::Get => "get",
             Op::Sup => "sup",
             Op::Sdown => "sdown",
+            Op::LockHold => "netlock_hold",
+            Op::LockAbandon => "netlock_abandon",
+            Op::SecRefused => "tfpsfs_refused",
         }
     }
 
@@ -270,7 +319,10 @@ impl Op {
     /// The weighted mix of the command loop.
     fn pick(rng: &mut Rng) -> Op {
         match rng.below(100) {
-            0..=19 => Op::Echo,
+            0..=13 => Op::Echo,
+            14..=15 => Op::LockHold,
+            16..=17 => Op::LockAbandon,
+            18..=19 => Op::SecRefused,
             20..=27 => Op::MkdirRmdir,
             28..=35 => Op::TouchDel,
             36..=43 => Op::Ls,
@@ -332,6 +384,16 @@ struct Tally {
     killed_ops: u64,
     disconnects: u64,
     aborted_uploads_checked: u64,
+    /// NETLOCKs taken, with the marker written and read back under them.
+    lock_holds: u64,
+    /// Holders that left without NETUNLOCK (END or a broken connection).
+    lock_holders_left: u64,
+    /// NETLOCK waits for a lock held by others that ran out (contention, not an error).
+    lock_timeouts: u64,
+    /// Waits on the keeper's lock whose client left mid-wait (FIN or RST).
+    lock_waits_abandoned: u64,
+    /// Attempts by another identity in a TFPSFS directory, refused and checked.
+    sec_refused: u64,
     problems: Vec<String>,
 }
 
@@ -361,6 +423,11 @@ impl Tally {
         self.killed_ops += o.killed_ops;
         self.disconnects += o.disconnects;
         self.aborted_uploads_checked += o.aborted_uploads_checked;
+        self.lock_holds += o.lock_holds;
+        self.lock_holders_left += o.lock_holders_left;
+        self.lock_timeouts += o.lock_timeouts;
+        self.lock_waits_abandoned += o.lock_waits_abandoned;
+        self.sec_refused += o.sec_refused;
         for p in o.problems {
             if self.problems.len() < 20 {
                 self.problems.push(p);
@@ -377,6 +444,34 @@ struct Shared {
     deadline: Instant,
     /// Completed operations so far (for the progress line).
     ops: AtomicU64,
+    /// How many lock files (`locks/l<i>`, each with its marker `locks/m<i>`) the
+    /// holders share.
+    lock_files: usize,
+    /// The keeper's peer port: its session holds [`KEEP_LOCK`] for the whole run
+    /// and is never a SIGKILL victim.
+    keeper_port: u16,
+    /// SIGKILLs that hit a session in NETLOCK.
+    netlock_kills: AtomicU64,
+    /// The run's start.
+    started: Instant,
+    /// Abandoned waits done so far, and the most there may be: bounded, so that a
+    /// server whose waits outlive their clients shows as that many leftovers, not
+    /// as sessions refused; spread over the run (see [`Shared::may_abandon`]).
+    abandons: AtomicU64,
+    abandons_max: u64,
+}
+
+impl Shared {
+    /// Claims one abandoned wait if the share of the run so far allows it (the
+    /// controller finds waiting sessions to SIGKILL all through the run).
+    fn may_abandon(&self) -> bool {
+        let run = self.deadline.saturating_duration_since(self.started).as_secs_f64();
+        let frac = (self.started.elapsed().as_secs_f64() / run.max(1.0)).min(1.0);
+        let allowed = ((self.abandons_max as f64 * frac) as u64 + 1).min(self.abandons_max);
+        self.abandons
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| (n < allowed).then_some(n + 1))
+            .is_ok()
+    }
 }
 
 /// One file the client has verified on the server.
@@ -400,6 +495,11 @@ struct Worker {
     known: Vec<Known>,
     /// Names whose state an interrupted operation left uncertain.
     maybe: HashSet<String>,
+    /// The TFPSFS identity owning the client's directory, for a client that works
+    /// in a secure directory (every session of it does SETFSID first).
+    owner: Option<String>,
+    /// Whether the directory's owner entry was set (by the first connection).
+    secured: bool,
     conn: Option<(Client, u16, Instant)>,
 }
 
@@ -431,10 +531,25 @@ impl Worker {
             match Client::connect(&self.cfg) {
                 Ok(mut c) => {
                     let port = c.chan.stream().local_addr().map(|a| a.port()).unwrap_or(0);
+                    if let Some(owner) = &self.owner {
+                        let st = c.call("SETFSID", owner.as_bytes())?;
+                        verify(st == Status::Ok(Vec::new()), || format!("SETFSID {owner} -> {st:?}"))?;
+                    }
                     let st = c.call("MKDIR", self.dir.as_bytes())?;
                     verify(is_ok(&st) || st.failed_code() == Some(4), || {
                         format!("MKDIR {} -> {st:?}", self.dir)
                     })?;
+                    if let (Some(owner), false) = (&self.owner, self.secured) {
+                        // the first entry makes the directory secure and names its
+                        // owner; again after an interrupted first try is the owner's right
+                        let st = c.call("SETFSPERM", format!("{owner}:4095 {}", self.dir).as_bytes())?;
+                        verify(is_ok(&st), || format!("SETFSPERM {owner}:4095 {} -> {st:?}", self.dir))?;
+                        let st = c.call("GETFSPERM", format!("{owner} {}", self.dir).as_bytes())?;
+                        verify(st == Status::Ok(b"4095".to_vec()), || {
+                            format!("GETFSPERM {owner} {} -> {st:?}", self.dir)
+                        })?;
+                        self.secured = true;
+                    }
                     self.record(Op::Connect, t);
                     self.conn = Some((c, port, Instant::now()));
                     return Ok(());
@@ -492,7 +607,13 @@ impl Worker {
             let r = if self.rng.chance(DISCONNECT_ONE_IN) {
                 self.disconnect()
             } else {
-                let op = Op::pick(&mut self.rng);
+                let mut op = Op::pick(&mut self.rng);
+                if op == Op::SecRefused && self.owner.is_none() {
+                    op = Op::Echo;
+                }
+                if op == Op::LockAbandon && !self.shared.may_abandon() {
+                    op = Op::LockHold;
+                }
                 let t = Instant::now();
                 let r = self.op(op);
                 if r.is_ok() {
@@ -703,8 +824,222 @@ impl Worker {
                 Some(k) => self.download(op, &k),
                 None => self.upload(Op::Sndfile),
             },
+            Op::LockHold => self.lock_hold(),
+            Op::LockAbandon => self.lock_abandon(),
+            Op::SecRefused => self.sec_refused(),
             Op::Connect => Ok(()),
         }
+    }
+
+    /// Takes one of the shared locks (waiting for other holders), writes a marker
+    /// of its own under it, reads it back after a pause: a second holder at the
+    /// same time would have replaced it. Then NETUNLOCK, or now and then END or
+    /// a dropped connection while holding (the lock must come free all the same:
+    /// the next holder's wait, and the check at the end, would see it stuck).
+    fn lock_hold(&mut self) -> OpResult {
+        let n = self.shared.lock_files as u64;
+        let i = self.rng.below(n);
+        let lock = format!("{LOCK_DIR}/l{i}");
+        let marker = format!("{LOCK_DIR}/m{i}");
+        let hold = self.fresh("");
+        let token = format!("client {} hold {hold}", self.id);
+        let pause = Duration::from_millis(self.rng.below(150));
+        let leave = self.rng.below(10);
+        let c = self.client();
+        let r = c.raw(format!("NETLOCK {HOLD_WAIT_SECS} {lock}").as_bytes())?;
+        if r.starts_with(b"FAILED 54 ") {
+            self.tally.lock_timeouts += 1;
+            return Ok(());
+        }
+        let slot = r
+            .strip_prefix(b"OK ")
+            .and_then(|n| std::str::from_utf8(n).ok())
+            .and_then(|n| n.parse::<usize>().ok());
+        let Some(slot) = slot else {
+            return Err(Fail::Verify(format!(
+                "NETLOCK {lock} -> {:?}",
+                String::from_utf8_lossy(&r)
+            )));
+        };
+        let st = c.sndfile(marker.as_bytes(), true, &mut token.as_bytes(), &mut |_| {})?;
+        verify(is_ok(&st), || format!("SNDFILE {marker} under the lock -> {st:?}"))?;
+        thread::sleep(pause);
+        let mut got = Vec::new();
+        let st = c.rcvfile(marker.as_bytes(), false, &mut got)?;
+        verify(is_ok(&st) && got == token.as_bytes(), || {
+            format!(
+                "{lock} held by two sessions at once: wrote {token:?} under it, read back {:?} ({st:?})",
+                String::from_utf8_lossy(&got)
+            )
+        })?;
+        self.tally.lock_holds += 1;
+        match leave {
+            0 => {
+                self.tally.lock_holders_left += 1;
+                let reset = self.rng.chance(2);
+                self.drop_connection(reset);
+            }
+            1 => {
+                self.tally.lock_holders_left += 1;
+                if let Some((c, _, _)) = self.conn.take() {
+                    c.end()?;
+                }
+            }
+            _ => {
+                let r = self.client().raw(format!("NETUNLOCK {slot}").as_bytes())?;
+                verify(r == b"OK", || {
+                    format!("NETUNLOCK {slot} -> {:?}", String::from_utf8_lossy(&r))
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `NETLOCK 3600` on the keeper's lock, then the client leaves mid-wait (FIN
+    /// or RST) after up to 3 s; the controller SIGKILLs some waiters too. No
+    /// answer may have come meanwhile (the keeper holds the lock); the session
+    /// must end with its client, which the leftover check at the end verifies.
+    fn lock_abandon(&mut self) -> OpResult {
+        let wait = Duration::from_millis(100 + self.rng.below(2900));
+        let reset = self.rng.chance(2);
+        let c = self.client();
+        c.chan
+            .tx
+            .send_frame(format!("NETLOCK {ABANDON_WAIT_SECS} {KEEP_LOCK}").as_bytes())?;
+        thread::sleep(wait);
+        let s = c.chan.stream();
+        s.set_nonblocking(true).map_err(|e| Fail::Io(e.to_string()))?;
+        let peeked = s.peek(&mut [0u8; 1]);
+        s.set_nonblocking(false).map_err(|e| Fail::Io(e.to_string()))?;
+        match peeked {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Ok(0) => {
+                return Err(Fail::Io(
+                    "the session closed the connection during a NETLOCK wait".into(),
+                ))
+            }
+            Ok(_) => {
+                return Err(Fail::Verify(format!(
+                    "NETLOCK {ABANDON_WAIT_SECS} {KEEP_LOCK} answered while the keeper holds it"
+                )))
+            }
+            Err(e) => return Err(Fail::Io(format!("during a NETLOCK wait: {e}"))),
+        }
+        self.tally.lock_waits_abandoned += 1;
+        self.drop_connection(reset);
+        Ok(())
+    }
+
+    /// In a secure client's directory, another identity (or none: SETFSID with
+    /// nothing clears it) tries one thing it has no right to; it must get the
+    /// command's FAILED code, and then, as the owner again, nothing has changed:
+    /// the target file's size and SHA-256, no new name, both masks.
+    fn sec_refused(&mut self) -> OpResult {
+        let Some(owner) = self.owner.clone() else {
+            return Ok(());
+        };
+        let intruder = if self.rng.chance(3) {
+            String::new()
+        } else {
+            format!("x{}", self.id)
+        };
+        let dir = self.dir.clone();
+        let known = self.pick_known();
+        let fresh = self.fresh("r");
+        let fresh_path = self.path(&fresh);
+        let known_path = known.as_ref().map(|k| self.path(&k.name));
+        self.maybe.insert(fresh.clone());
+        let what = self.rng.below(12);
+        let c = self.client();
+        let st = c.call("SETFSID", intruder.as_bytes())?;
+        verify(st == Status::Ok(Vec::new()), || {
+            format!("SETFSID {intruder:?} -> {st:?}")
+        })?;
+        let f1 = |st: &Status| st.failed_code() == Some(1);
+        let (desc, refused) = match (what, &known_path) {
+            (0, Some(p)) => {
+                let mut sink = Vec::new();
+                let st = c.rcvfile(p, false, &mut sink)?;
+                (
+                    format!("RCVFILE -> {st:?}, {} B", sink.len()),
+                    f1(&st) && sink.is_empty(),
+                )
+            }
+            (1, Some(p)) => {
+                let st = c.sndfile(p, true, &mut &b"intruder"[..], &mut |_| {})?;
+                (format!("SNDFILE over a file -> {st:?}"), f1(&st))
+            }
+            (2, Some(p)) => {
+                let st = c.call("DEL", p)?;
+                (format!("DEL -> {st:?}"), f1(&st))
+            }
+            (3, Some(p)) => {
+                let mut sink = Vec::new();
+                let r = c.get(p, 0, 65536, &mut sink, &mut |_| {})?;
+                (
+                    format!("GET -> {r:?}, {} B", sink.len()),
+                    r.as_ref().err().is_some_and(f1) && sink.is_empty(),
+                )
+            }
+            (4, Some(p)) => {
+                let st = c.call("SHA256", p)?;
+                (format!("SHA256 -> {st:?}"), f1(&st))
+            }
+            (5, Some(p)) => {
+                let st = c.call("RENAM", &[&p[..], b" | ", &fresh_path].concat())?;
+                (format!("RENAM -> {st:?}"), f1(&st))
+            }
+            (6, _) => {
+                let r = c.list(false, dir.as_bytes())?;
+                (format!("LS -> {r:?}"), r.as_ref().err().is_some_and(f1))
+            }
+            (7, _) => {
+                let st = c.call("TOUCH", &fresh_path)?;
+                (format!("TOUCH -> {st:?}"), f1(&st))
+            }
+            (8, _) => {
+                let st = c.call("MKDIR", &fresh_path)?;
+                (format!("MKDIR -> {st:?}"), f1(&st))
+            }
+            (9, _) => {
+                let r = c.put(&fresh_path, 0, 65536, &mut &b"intruder"[..], &mut |_| {})?;
+                (format!("PUT -> {r:?}"), r.as_ref().err().is_some_and(f1))
+            }
+            (10, _) => {
+                let st = c.call("SETFSPERM", format!("{intruder}:4095 {dir}").as_bytes())?;
+                (format!("SETFSPERM -> {st:?}"), st.failed_code() == Some(57))
+            }
+            _ => {
+                let st = c.call("REMFSPERM", format!("{owner} {dir}").as_bytes())?;
+                (format!("REMFSPERM the owner -> {st:?}"), st.failed_code() == Some(58))
+            }
+        };
+        let st = c.call("SETFSID", owner.as_bytes())?;
+        verify(st == Status::Ok(Vec::new()), || format!("SETFSID {owner} -> {st:?}"))?;
+        verify(refused, || format!("{dir} as {intruder:?}: {desc}, not refused"))?;
+        let st = c.call("GETFSPERM", format!("{owner} {dir}").as_bytes())?;
+        verify(st == Status::Ok(OWNER_MASK.into()), || {
+            format!("GETFSPERM {owner} after {desc} -> {st:?}")
+        })?;
+        let st = c.call("GETFSPERM", format!("{intruder} {dir}").as_bytes())?;
+        verify(st == Status::Ok(b"0".to_vec()), || {
+            format!("GETFSPERM {intruder:?} after {desc} -> {st:?}")
+        })?;
+        let st = c.call("FSTAT", &fresh_path)?;
+        verify(st.failed_code() == Some(9), || {
+            format!("FSTAT {fresh} after {desc} -> {st:?}")
+        })?;
+        if let (Some(k), Some(p)) = (&known, &known_path) {
+            let n = c.fsize(p)?;
+            let st = c.call("SHA256", p)?;
+            let want = format!("0x{}", hex(&k.sha));
+            verify(n == k.size as i64 && st == Status::Ok(want.into_bytes()), || {
+                format!("{} after {desc}: FSIZE {n}, SHA256 {st:?}; was {} B", k.name, k.size)
+            })?;
+        }
+        self.maybe.remove(&fresh);
+        self.tally.sec_refused += 1;
+        Ok(())
     }
 
     /// LS of the client's directory: every known file listed with its name, and
@@ -981,7 +1316,7 @@ fn ctl_sessions(bin: &Path, sock: &Path) -> Result<Vec<(i32, u16, String)>, Stri
 }
 
 /// SIGKILLs `kills` session processes spread over the run, preferring ones in a
-/// transfer; records each victim's peer port first. Returns how many it killed.
+/// transfer or (every other kill) waiting in NETLOCK; never the keeper; records each victim's peer port first. Returns how many it killed.
 fn controller(bin: &Path, sock: &Path, shared: &Shared, started: Instant, secs: u64, kills: usize, seed: u64) -> usize {
     let mut rng = Rng(seed ^ 0x6b69_6c6c);
     let mut done = 0;
@@ -998,18 +1333,35 @@ fn controller(bin: &Path, sock: &Path, shared: &Shared, started: Instant, secs: 
         if Instant::now() >= shared.deadline {
             break;
         }
-        let rows = match ctl_sessions(bin, sock) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("controller: {e}");
-                continue;
-            }
+        // every other kill prefers a session waiting in NETLOCK (looking for one
+        // for up to 5 s), the others one in a transfer
+        let (wanted, look): (&[&str], _) = if i % 2 == 1 {
+            (&["NETLOCK"], Duration::from_secs(5))
+        } else {
+            (&["SNDFILE", "RCVFILE", "PUT", "GET", "SUP", "SDOWN"], Duration::ZERO)
         };
-        let busy: Vec<_> = rows
-            .iter()
-            .filter(|r| ["SNDFILE", "RCVFILE", "PUT", "GET", "SUP", "SDOWN"].contains(&r.2.as_str()))
-            .collect();
-        let pool: Vec<_> = if busy.is_empty() { rows.iter().collect() } else { busy };
+        let give_up = (Instant::now() + look).min(shared.deadline);
+        let pool = loop {
+            let rows: Vec<_> = match ctl_sessions(bin, sock) {
+                Ok(r) => r.into_iter().filter(|r| r.1 != shared.keeper_port).collect(),
+                Err(e) => {
+                    eprintln!("controller: {e}");
+                    Vec::new()
+                }
+            };
+            let busy: Vec<_> = rows
+                .iter()
+                .filter(|r| wanted.contains(&r.2.as_str()))
+                .cloned()
+                .collect();
+            if !busy.is_empty() {
+                break busy;
+            }
+            if Instant::now() >= give_up {
+                break rows;
+            }
+            thread::sleep(Duration::from_millis(200));
+        };
         if pool.is_empty() {
             continue;
         }
@@ -1019,6 +1371,9 @@ fn controller(bin: &Path, sock: &Path, shared: &Shared, started: Instant, secs: 
         }
         if kill(Pid::from_raw(pid), Signal::SIGKILL).is_ok() {
             done += 1;
+            if cmd == "NETLOCK" {
+                shared.netlock_kills.fetch_add(1, Ordering::Relaxed);
+            }
             println!(
                 "  [{:>4.0}s] SIGKILL session {pid} (peer port {port}, last command {cmd})",
                 started.elapsed().as_secs_f64()
@@ -1049,16 +1404,85 @@ fn percentile(sorted: &[u32], q: f64) -> f64 {
     sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)] as f64 / 1e3
 }
 
-/// Waits (bounded) until no session process is left; returns those that are.
-fn drain(listener: u32, limit: Duration) -> Vec<u32> {
+/// Waits (bounded) until no session process is left but those in `except`;
+/// returns those that are.
+fn drain(listener: u32, limit: Duration, except: &[u32]) -> Vec<u32> {
     let until = Instant::now() + limit;
     loop {
-        let left = sessions(listener);
+        let mut left = sessions(listener);
+        left.retain(|p| !except.contains(p));
         if left.is_empty() || Instant::now() >= until {
             return left;
         }
         thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Checks that the keeper's lock is still held (a fresh session's NETLOCK_TRY
+/// fails: no waiter ever got it), then the keeper releases it and ends.
+fn release_keeper(cfg: &ClientConfig, mut keeper: Client) -> Result<(), String> {
+    let mut probe = Client::connect(cfg).map_err(|e| format!("a probe session: {e}"))?;
+    let r = probe
+        .raw(format!("NETLOCK_TRY 5 {KEEP_LOCK}").as_bytes())
+        .map_err(|e| format!("the probe's NETLOCK_TRY: {e}"))?;
+    let _ = probe.end();
+    if !r.starts_with(b"FAILED 54 ") {
+        return Err(format!(
+            "a fresh session's NETLOCK_TRY {KEEP_LOCK} -> {:?} while the keeper holds it",
+            String::from_utf8_lossy(&r)
+        ));
+    }
+    let r = keeper
+        .raw(b"NETUNLOCK 0")
+        .map_err(|e| format!("the keeper's NETUNLOCK: {e}"))?;
+    if r != b"OK" {
+        return Err(format!("the keeper's NETUNLOCK 0 -> {:?}", String::from_utf8_lossy(&r)));
+    }
+    keeper.end().map_err(|e| format!("the keeper's END: {e}"))
+}
+
+/// One fresh session takes (NETLOCK_TRY, then NETUNLOCK) each lock in turn,
+/// trying each for at most `limit`; returns how many it took.
+fn take_every_lock(cfg: &ClientConfig, locks: &[String], limit: Duration) -> (usize, String) {
+    let mut c = match Client::connect(cfg) {
+        Ok(c) => c,
+        Err(e) => return (0, format!("connect: {e}")),
+    };
+    let mut took = 0;
+    let mut note = String::new();
+    for l in locks {
+        let until = Instant::now() + limit;
+        loop {
+            match c.raw(format!("NETLOCK_TRY 5 {l}").as_bytes()) {
+                Ok(r) if r.starts_with(b"OK ") => {
+                    let id = &r[3..];
+                    match c.raw(&[&b"NETUNLOCK "[..], id].concat()) {
+                        Ok(u) if u == b"OK" => took += 1,
+                        other => note = format!("NETUNLOCK after {l}: {other:?}"),
+                    }
+                    break;
+                }
+                Ok(r) if Instant::now() < until && r.starts_with(b"FAILED 54 ") => {
+                    thread::sleep(Duration::from_millis(100))
+                }
+                other => {
+                    note = format!("{l} still held after {limit:?}: {other:?}");
+                    break;
+                }
+            }
+        }
+    }
+    let _ = c.end();
+    (took, note)
+}
+
+/// The owner entry a secure client's directory got at its first connection,
+/// still the only one (the refused attempts by other identities changed nothing).
+fn owner_entry_intact(data: &Path, id: usize) -> bool {
+    let want = format!("own{id}:{OWNER_MASK}\n");
+    [".securefs_metadata", ".securefs_metadata.rd"]
+        .iter()
+        .all(|f| fs::read(data.join(format!("c{id}")).join(f)).is_ok_and(|b| b == want.as_bytes()))
 }
 
 /// Opens `n` sessions at once, each asking PROCKEY (which needs its registry
@@ -1147,11 +1571,43 @@ fn run() -> Result<bool, String> {
     let start_sample = listener_sample(listener);
     let start_fds = fd_list(listener);
 
+    // the lock files, and the keeper: a session holding KEEP_LOCK until the end
+    let lock_files = (o.clients / 8).clamp(2, 16);
+    let lock_dir = server.data_dir().join(LOCK_DIR);
+    let mut lock_names = vec![KEEP_LOCK.to_string()];
+    fs::create_dir_all(&lock_dir).map_err(|e| format!("{}: {e}", lock_dir.display()))?;
+    for i in 0..lock_files {
+        lock_names.push(format!("{LOCK_DIR}/l{i}"));
+        for f in [format!("l{i}"), format!("m{i}")] {
+            fs::write(lock_dir.join(&f), b"x").map_err(|e| format!("{f}: {e}"))?;
+        }
+    }
+    fs::write(lock_dir.join("keep"), b"x").map_err(|e| format!("keep: {e}"))?;
+    let mut keeper = Client::connect(&cfg).map_err(|e| format!("the keeper's session: {e}"))?;
+    let r = keeper
+        .raw(format!("NETLOCK_TRY {KEEP_SECS} {KEEP_LOCK}").as_bytes())
+        .map_err(|e| format!("the keeper's NETLOCK_TRY: {e}"))?;
+    if r != b"OK 0" {
+        return Err(format!("the keeper's NETLOCK_TRY -> {:?}", String::from_utf8_lossy(&r)));
+    }
+    let keeper_port = keeper.chan.stream().local_addr().map(|a| a.port()).unwrap_or(0);
+    let keeper_pid = ctl_sessions(&bin, &sock)?
+        .iter()
+        .find(|r| r.1 == keeper_port)
+        .map(|r| r.0 as u32)
+        .ok_or("the keeper's session is not in tfd ctl sessions")?;
+
     let started = Instant::now();
     let shared = Arc::new(Shared {
         killed: Mutex::new(HashMap::new()),
         deadline: started + Duration::from_secs(o.secs),
         ops: AtomicU64::new(0),
+        lock_files,
+        keeper_port,
+        netlock_kills: AtomicU64::new(0),
+        started,
+        abandons: AtomicU64::new(0),
+        abandons_max: o.clients.max(16) as u64,
     });
     // the watchdog: the run stops by itself whatever happens
     {
@@ -1210,6 +1666,8 @@ fn run() -> Result<bool, String> {
             seq: 0,
             known: Vec::new(),
             maybe: HashSet::new(),
+            owner: (id % 4 == 0).then(|| format!("own{id}")),
+            secured: false,
             conn: None,
         };
         let h = thread::Builder::new()
@@ -1236,8 +1694,22 @@ fn run() -> Result<bool, String> {
     let _ = progress.join();
 
     // ---- after every client closed -------------------------------------------
-    let leftover = drain(listener, Duration::from_secs(20));
-    let ctl_rows = ctl_sessions(&bin, &sock)?;
+    let leftover = drain(listener, Duration::from_secs(20), &[keeper_pid]);
+    let ctl_rows: Vec<_> = ctl_sessions(&bin, &sock)?
+        .into_iter()
+        .filter(|r| r.1 != keeper_port)
+        .collect();
+    // sessions still waiting in NETLOCK although every client has left
+    let netlock_left = ctl_rows.iter().filter(|r| r.2 == "NETLOCK").count();
+    let keeper_check = release_keeper(&cfg, keeper);
+    let (locks_free, locks_note) = take_every_lock(&cfg, &lock_names, Duration::from_secs(10));
+    // (after the probes too: `tfd ctl stats` below must count no session)
+    let leftover_after_release = drain(listener, Duration::from_secs(20), &[]);
+    let secure_ids: Vec<usize> = (0..o.clients).filter(|id| id % 4 == 0).collect();
+    let sec_meta_bad = secure_ids
+        .iter()
+        .filter(|&&id| !owner_entry_intact(&server.data_dir(), id))
+        .count();
     let stats = ctl(&bin, &sock, &["stats"])?;
     let stat = |k: &str| -> u64 {
         stats
@@ -1255,8 +1727,9 @@ fn run() -> Result<bool, String> {
     stop_monitor.store(true, Ordering::Relaxed);
     let _ = mon_thread.join();
     let (filled, fill_note) = fill_slots(&cfg, slots as usize);
-    let leftover_after_fill = drain(listener, Duration::from_secs(20));
+    let leftover_after_fill = drain(listener, Duration::from_secs(20), &[]);
     let ctl_rows_after_fill = ctl_sessions(&bin, &sock)?.len();
+    let netlock_kills = shared.netlock_kills.load(Ordering::Relaxed);
     let end_sample = listener_sample(listener);
     if end_sample.fds != start_sample.fds {
         println!(
@@ -1306,7 +1779,8 @@ fn run() -> Result<bool, String> {
             v.last().copied().unwrap_or(0) as f64 / 1e3
         );
         kv.push(format!("{}_p50_ms={p50:.2} {}_p99_ms={p99:.2}", op.name(), op.name()));
-        if op != Op::Connect {
+        // lock waits are waits, not service time
+        if ![Op::Connect, Op::LockHold, Op::LockAbandon].contains(&op) {
             all.extend(v);
         }
     }
@@ -1314,7 +1788,7 @@ fn run() -> Result<bool, String> {
     let (p50_all, p99_all) = (percentile(&all, 0.5), percentile(&all, 0.99));
     println!(
         "  {:<12} {:>9} {:>10.2} {:>10.2}",
-        "all (no connect)",
+        "all (no connect, no lock)",
         all.len(),
         p50_all,
         p99_all
@@ -1322,6 +1796,16 @@ fn run() -> Result<bool, String> {
     println!(
         "  disconnects by the clients {}, aborted uploads checked {}, SIGKILLs {kills_done}, operations killed {}",
         total.disconnects, total.aborted_uploads_checked, total.killed_ops
+    );
+    println!(
+        "  NETLOCK: {} holds with the marker checked ({} holders left holding, {} waits timed out), \
+         {} waits abandoned by their clients, {netlock_kills} waiting sessions SIGKILLed; {} lock files + the keeper's",
+        total.lock_holds, total.lock_holders_left, total.lock_timeouts, total.lock_waits_abandoned, lock_files
+    );
+    println!(
+        "  TFPSFS: {} secure directories, {} refused attempts by other identities checked",
+        secure_ids.len(),
+        total.sec_refused
     );
     println!(
         "  session processes: at most {} at once; peak RSS {:.1} MiB (VmHWM), peak PSS {:.1} MiB, mean RSS {:.1} MiB",
@@ -1364,14 +1848,39 @@ fn run() -> Result<bool, String> {
             total.unexpected.to_string(),
         ),
         (
-            "session processes left after all clients closed",
-            leftover.is_empty() && leftover_after_fill.is_empty(),
-            format!("{leftover:?} / after the slot fill {leftover_after_fill:?}"),
+            "session processes left after all clients closed (the keeper's aside)",
+            leftover.is_empty() && leftover_after_release.is_empty() && leftover_after_fill.is_empty(),
+            format!(
+                "{leftover:?} / after the keeper's release {leftover_after_release:?} / after the slot fill {leftover_after_fill:?}"
+            ),
+        ),
+        (
+            "no session still waiting in NETLOCK after its client left",
+            netlock_left == 0,
+            format!("{netlock_left} in tfd ctl sessions"),
+        ),
+        (
+            "the keeper's lock held by the keeper alone until released",
+            keeper_check.is_ok(),
+            keeper_check.clone().err().unwrap_or_default(),
+        ),
+        (
+            "every lock free at the end (a fresh session takes each)",
+            locks_free == lock_names.len(),
+            format!("{locks_free} of {} {locks_note}", lock_names.len()),
+        ),
+        (
+            "TFPSFS owner entries unchanged on disk",
+            sec_meta_bad == 0,
+            format!("{sec_meta_bad} of {} changed", secure_ids.len()),
         ),
         (
             "sessions in tfd ctl sessions at the end",
             ctl_rows.is_empty() && ctl_rows_after_fill == 0 && stats_sessions == 0,
-            format!("{} / after the fill {ctl_rows_after_fill}", ctl_rows.len()),
+            format!(
+                "{} / after the fill {ctl_rows_after_fill}; tfd ctl stats: {stats_sessions}",
+                ctl_rows.len()
+            ),
         ),
         (
             "registry slots reusable (concurrent PROCKEY sessions)",
@@ -1423,7 +1932,9 @@ fn run() -> Result<bool, String> {
     println!(
         "SOAK result={} clients={} secs={elapsed:.0} ops={} ops_per_s={:.0} mib_moved={:.0} p50_ms={p50_all:.2} \
          p99_ms={p99_all:.2} verify_errors={} io_errors={} killed_ops={} sigkills={kills_done} disconnects={} \
-         leftover_procs={} ctl_sessions={} slots_reused={filled}/{slots} listener_fds={}/{}/{}/{} \
+         leftover_procs={} ctl_sessions={} slots_reused={filled}/{slots} netlock_holds={} netlock_holders_left={} \
+         netlock_timeouts={} netlock_waits_abandoned={} netlock_sigkills={netlock_kills} netlock_waits_left={netlock_left} \
+         locks_free={locks_free}/{} tfpsfs_dirs={} tfpsfs_refused={} tfpsfs_changed={sec_meta_bad} listener_fds={}/{}/{}/{} \
          listener_rss_kib={}/{}/{}/{} session_peak_rss_kib={} session_peak_pss_kib={} {}",
         if pass { "pass" } else { "FAIL" },
         o.clients,
@@ -1434,8 +1945,15 @@ fn run() -> Result<bool, String> {
         total.unexpected,
         total.killed_ops,
         total.disconnects,
-        leftover.len() + leftover_after_fill.len(),
+        leftover.len() + leftover_after_release.len() + leftover_after_fill.len(),
         ctl_rows.len() + ctl_rows_after_fill,
+        total.lock_holds,
+        total.lock_holders_left,
+        total.lock_timeouts,
+        total.lock_waits_abandoned,
+        lock_names.len(),
+        secure_ids.len(),
+        total.sec_refused,
         start_sample.fds,
         warm.fds,
         middle.fds,
