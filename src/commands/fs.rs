@@ -381,11 +381,7 @@ pub fn sha256(s: &mut Session, arg: &[u8]) -> CmdResult {
             Err(_) => return Err(Failed::Sha256.into()),
         }
     }
-    let mut out = b"0x".to_vec();
-    for b in h.finalize() {
-        out.extend_from_slice(format!("{b:02x}").as_bytes());
-    }
-    Ok(Reply::Data(out))
+    Ok(Reply::Data(crate::wire::sha256_text(&h.finalize().into()).to_vec()))
 }
 
 /// `LOCK <name>` sets the session's lock-file name; empty turns locking off. An

@@ -17,7 +17,7 @@ use super::netlock::LockWait;
 use super::{CmdError, CmdResult, Reply};
 use crate::channel::PartFrame;
 use crate::fsys::upload::Upload;
-use crate::fsys::{Kind, RelPath};
+use crate::fsys::RelPath;
 use crate::session::Session;
 use crate::sys::{self, OfdLock};
 use log::info;
@@ -32,15 +32,10 @@ use std::time::Duration;
 const LOCK_WAIT: Duration = Duration::from_secs(10);
 
 /// The document's hash form: `0x` and 64 lower-case hex digits.
-const HASH_LEN: usize = 66;
+const HASH_LEN: usize = crate::wire::SHA256_TEXT_LEN;
 
 fn hex_hash(h: Sha256) -> [u8; HASH_LEN] {
-    let mut out = [0u8; HASH_LEN];
-    out[..2].copy_from_slice(b"0x");
-    for (i, b) in h.finalize().iter().enumerate() {
-        out[2 + 2 * i..4 + 2 * i].copy_from_slice(format!("{b:02x}").as_bytes());
-    }
-    out
+    crate::wire::sha256_text(&h.finalize().into())
 }
 
 /// The lock step of INTREAD and INTWRITE: waits at most [`LOCK_WAIT`] (watching
@@ -61,15 +56,10 @@ fn open_file(s: &Session, p: &RelPath, flags: i32) -> Result<(OwnedFd, libc::sta
     if p.is_root() {
         return Err("the root is not a file".into());
     }
-    let fd = s
-        .root
-        .open(p, flags | libc::O_NOCTTY | libc::O_NONBLOCK, 0)
-        .map_err(|e| e.to_string())?;
-    let st = sys::fstat(fd.as_fd()).map_err(|e| e.to_string())?;
-    if Kind::of(&st) != Kind::File {
-        return Err("not a regular file".into());
-    }
-    Ok((fd, st))
+    // the one way commands open a file's data: never blocking on a FIFO or a
+    // device, anything but a regular file refused, then blocking I/O again
+    let (file, st) = s.root.open_file(p, flags, 0).map_err(|e| e.to_string())?;
+    Ok((OwnedFd::from(file), st))
 }
 
 /// The file's whole content if it is at most `max` bytes, under a shared lock.

@@ -23,6 +23,21 @@ pub mod uuid;
 
 pub use cipher::Cipher;
 
+/// Length of the document's text form of a SHA-256 (SHA256, INTREAD, INTWRITE).
+pub const SHA256_TEXT_LEN: usize = 66;
+
+/// The document's text form of a SHA-256: `0x` and 64 lower-case hex digits.
+pub fn sha256_text(digest: &[u8; 32]) -> [u8; SHA256_TEXT_LEN] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; SHA256_TEXT_LEN];
+    out[..2].copy_from_slice(b"0x");
+    for (i, b) in digest.iter().enumerate() {
+        out[2 + 2 * i] = HEX[usize::from(b >> 4)];
+        out[3 + 2 * i] = HEX[usize::from(b & 0x0f)];
+    }
+    out
+}
+
 /// Equality of two secrets (the application hash, a password digest, a jail
 /// token) in time that tells neither where they differ nor how long the
 /// expected one is: both are hashed with SHA-256 and the digests compared with
@@ -34,3 +49,18 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 }
 pub use frame::{FrameError, MAX_CHUNK, MAX_FRAME};
 pub use status::{Failed, Status};
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sha256_text_is_the_documents_form() {
+        use sha2::{Digest, Sha256};
+        let d: [u8; 32] = Sha256::digest(b"abc").into();
+        assert_eq!(
+            &super::sha256_text(&d)[..],
+            b"0xba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(super::ct_eq(b"same", b"same"));
+        assert!(!super::ct_eq(b"same", b"sam"));
+    }
+}
