@@ -399,10 +399,10 @@ impl Client {
             return Ok(None);
         }
         let key_err = |e: crate::wire::noise::NoiseError| ClientError::Key(e.to_string());
-        let mut psk = crate::commands::secure::psk_from_session_key(session_key).map_err(key_err)?;
+        let mut psk = crate::wire::noise::psk_from_session_key(session_key).map_err(key_err)?;
         let suite = Suite::preferred();
         let mut msg = format!("TFDSECURE {} ", suite.protocol_name()).into_bytes();
-        let init = Initiator::start(suite, crate::commands::secure::PROLOGUE, &psk, b"", &mut msg, None);
+        let init = Initiator::start(suite, crate::wire::noise::PROLOGUE, &psk, b"", &mut msg, None);
         psk.fill(0);
         let init = init.map_err(key_err)?;
         chan.tx.send_frame(&msg)?;

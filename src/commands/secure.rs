@@ -15,13 +15,7 @@ use crate::wire::record::{Opener, Sealer, REKEY_AFTER};
 use crate::wire::Failed;
 use log::{info, warn};
 
-/// Mixed into the handshake hash: binds it to this protocol and its version.
-pub const PROLOGUE: &[u8] = b"TFDSECURE/1";
-/// HKDF salt and info that turn the TF session key into Noise's pre-shared key
-/// (any length in, 32 bytes out, kept apart from every other use of that key).
-pub const PSK_SALT: &[u8] = b"tfd secure transport v1";
-/// See [`PSK_SALT`].
-pub const PSK_INFO: &[u8] = b"psk from the TF session key";
+pub use crate::wire::noise::{psk_from_session_key, PROLOGUE};
 
 /// What a session keeps for a later TFDSECURE: the pre-shared key derived from
 /// its session key (only the holder of the server's RSA key could learn that).
@@ -52,11 +46,6 @@ impl SecureState {
         }
         self.psk = None;
     }
-}
-
-/// The pre-shared key both sides derive from the TF session key.
-pub fn psk_from_session_key(key: &[u8]) -> Result<[u8; noise::LEN], noise::NoiseError> {
-    noise::hkdf_sha256(PSK_SALT, key, PSK_INFO)
 }
 
 /// Answers FAILED and ends the session: a handshake message that does not

@@ -32,6 +32,21 @@ pub const TAG: usize = 16;
 /// Message 1 with an empty payload: the initiator's public key and a tag.
 pub const MSG_LEN: usize = LEN + TAG;
 
+/// Mixed into the TFDSECURE handshake hash: binds it to this protocol and its
+/// version. Here, not in the command, so the client and the server take the
+/// protocol's constants from the one pure layer.
+pub const PROLOGUE: &[u8] = b"TFDSECURE/1";
+/// HKDF salt and info that turn the TF session key into Noise's pre-shared key
+/// (any length in, 32 bytes out, kept apart from every other use of that key).
+pub const PSK_SALT: &[u8] = b"tfd secure transport v1";
+/// See [`PSK_SALT`].
+pub const PSK_INFO: &[u8] = b"psk from the TF session key";
+
+/// The pre-shared key both sides derive from the TF session key.
+pub fn psk_from_session_key(key: &[u8]) -> Result<[u8; LEN], NoiseError> {
+    hkdf_sha256(PSK_SALT, key, PSK_INFO)
+}
+
 /// The AEAD: AES-256-GCM where the CPU has AES instructions, ChaCha20-Poly1305
 /// elsewhere (it is faster than AES in software and has no cache-timing leaks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
