@@ -233,7 +233,11 @@ fn put_rate(p: &Path<'_>, mib: u64) -> Result<f64, String> {
 }
 
 /// Runs `f` on every path, `rounds` times in alternation; the mean per path.
-fn alternate(paths: &[Path<'_>], rounds: usize, f: impl Fn(&Path<'_>) -> Result<f64, String>) -> Result<Vec<f64>, String> {
+fn alternate(
+    paths: &[Path<'_>],
+    rounds: usize,
+    f: impl Fn(&Path<'_>) -> Result<f64, String>,
+) -> Result<Vec<f64>, String> {
     let mut sums = vec![0.0; paths.len()];
     for _ in 0..rounds {
         for (i, p) in paths.iter().enumerate() {
@@ -277,7 +281,10 @@ fn run(o: &Options) -> Result<String, String> {
     let echo = alternate(&paths, o.rounds, |p| echo_rate(&p.cfg, o.secs))?;
     let hs = alternate(&paths, o.rounds, |p| handshake_rate(&p.cfg, o.secs))?;
     let put = alternate(&paths, o.rounds, |p| put_rate(p, o.mib))?;
-    println!("{:<18} {:>14} {:>14} {:>12}", "path", "ECHO ops/s", "handshakes/s", "PUT MB/s");
+    println!(
+        "{:<18} {:>14} {:>14} {:>12}",
+        "path", "ECHO ops/s", "handshakes/s", "PUT MB/s"
+    );
     for (i, p) in paths.iter().enumerate() {
         println!("{:<18} {:>14.0} {:>14.1} {:>12.1}", p.name, echo[i], hs[i], put[i]);
     }

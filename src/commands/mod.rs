@@ -83,20 +83,44 @@ pub struct Gate {
     /// Allowed before LOGIN (END, LOGIN, KEEPALIVE, PROCKEY).
     pub before_login: bool,
     /// Allowed before INJAIL in multi-user mode (INJAIL, LOGIN, KEEPALIVE, PROCKEY);
-    /// in single-user mode only INJAIL is.
+    /// in single-user mode only the [`Gate::single_user_jail`] ones are.
     pub before_jail: bool,
+    /// Allowed before INJAIL in single-user mode (INJAIL, and the upgrade that
+    /// protects its token).
+    pub single_user_jail: bool,
+    /// Allowed under `secure_transport require` before the upgrade (TFDSECURE,
+    /// KEEPALIVE, PROCKEY).
+    pub before_secure: bool,
+    /// LOCKSYS itself: allowed while `locksys` waits for it, and while
+    /// `flycontext` waits (the document's order: LOCKSYS, then FLYCONTEXT).
+    pub locksys: bool,
+    /// FLYCONTEXT itself: allowed while `flycontext` waits for it.
+    pub flycontext: bool,
 }
 
 const ANY: Gate = Gate {
     before_login: false,
     before_jail: false,
+    single_user_jail: false,
+    before_secure: false,
+    locksys: false,
+    flycontext: false,
 };
 
-/// KEEPALIVE, PROCKEY (and LOGIN): usable before LOGIN and, in multi-user mode,
-/// before INJAIL.
+/// KEEPALIVE, PROCKEY: usable before LOGIN, before INJAIL in multi-user mode,
+/// and before the secure upgrade a server requires.
 pub(crate) const PRE: Gate = Gate {
     before_login: true,
     before_jail: true,
+    before_secure: true,
+    ..ANY
+};
+
+/// TFDSECURE: as [`PRE`], and also in single-user mode before INJAIL (it
+/// protects INJAIL's token).
+const UPGRADE: Gate = Gate {
+    single_user_jail: true,
+    ..PRE
 };
 
 /// How a command meets TFPSFS, the document's secure filesystem ("TFProtocol
@@ -125,7 +149,9 @@ const fn needs(b: &'static [u32]) -> Tfpsfs {
     Tfpsfs::Needs(b)
 }
 
-/// One row of the command table.
+/// One row of the command table: every per-command fact the dispatcher, the
+/// gate, TFPSFS and the metrics need, so adding a command is one row, its
+/// handler and its tests.
 pub struct Spec {
     /// Upper-case name as on the wire.
     pub name: &'static str,
@@ -135,130 +161,154 @@ pub struct Spec {
     pub gate: Gate,
     /// TFPSFS: whether the command is tagged and which permission bits it needs.
     pub tfpsfs: Tfpsfs,
+    /// Answered from memory at once, so it needs no OOB thread running (see
+    /// [`crate::session::Session::ensure_oob_thread`]): the session is back to
+    /// waiting for input, where its reader answers urgent bytes, within
+    /// microseconds.
+    pub at_once: bool,
+    /// The raw units a client sends right after the command, before any reply
+    /// (GOAES: the key, then the IV). A command refused at the gate still has
+    /// them read, so the stream stays in step with the client.
+    pub trailing: &'static [usize],
+    /// A transfer: its duration goes into the metrics' histogram.
+    pub transfer: bool,
+    /// Part of a connection's set-up (the secure upgrade): `priority_boost`
+    /// lasts through it.
+    pub setup: bool,
 }
 
-/// Commands answered from memory at once, which need no OOB thread running
-/// (see [`crate::session::Session::ensure_oob_thread`]): the session is back to
-/// waiting for input, where its reader answers urgent bytes, within microseconds.
-pub fn answers_at_once(name: &str) -> bool {
-    matches!(
+/// A row with the common facts: none of the flags.
+const fn row(name: &'static str, handler: Handler, gate: Gate, tfpsfs: Tfpsfs) -> Spec {
+    Spec {
         name,
-        "ECHO"
-            | "DATE"
-            | "UDATE"
-            | "NDATE"
-            | "DATEF"
-            | "DTOF"
-            | "FTOD"
-            | "PROCKEY"
-            | "KEEPALIVE"
-            | "GETTZ"
-            | "LOCALTIME"
-            | "GENUUID"
-            // a few X25519 and HKDF steps: no waiting on anything
-            | "TFDSECURE"
-    )
-}
-
-/// The raw units a client sends right after the command, before any reply
-/// (GOAES: the key, then the IV). A command refused at the gate still has them
-/// read, so the stream stays in step with the client.
-pub fn trailing_units(name: &str) -> &'static [usize] {
-    match name {
-        "GOAES" => &[crate::wire::aes::KEY_LEN, crate::wire::aes::IV_LEN],
-        _ => &[],
+        handler,
+        gate,
+        tfpsfs,
+        at_once: false,
+        trailing: &[],
+        transfer: false,
+        setup: false,
     }
 }
+
+impl Spec {
+    const fn at_once(self) -> Spec {
+        Spec { at_once: true, ..self }
+    }
+
+    const fn transfer(self) -> Spec {
+        Spec { transfer: true, ..self }
+    }
+
+    const fn trailing(self, units: &'static [usize]) -> Spec {
+        Spec {
+            trailing: units,
+            ..self
+        }
+    }
+
+    const fn setup(self) -> Spec {
+        Spec { setup: true, ..self }
+    }
+}
+
+/// LOCKSYS's gate.
+const LOCKSYS: Gate = Gate { locksys: true, ..ANY };
+/// FLYCONTEXT's gate.
+const FLYCONTEXT: Gate = Gate {
+    flycontext: true,
+    ..ANY
+};
 
 /// Every command tfd implements. END is handled by the session loop itself.
 #[rustfmt::skip]
 pub static TABLE: &[Spec] = &[
-    Spec { name: "ECHO", handler: basic::echo, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "MKDIR", handler: fs::mkdir, gate: ANY, tfpsfs: needs(&[bits::MKDIR]) },
-    Spec { name: "DEL", handler: fs::del, gate: ANY, tfpsfs: needs(&[bits::DFILE]) },
-    Spec { name: "RMDIR", handler: fs::rmdir, gate: ANY, tfpsfs: needs(&[bits::RMDIR]) },
-    Spec { name: "COPY", handler: fs::copy, gate: ANY, tfpsfs: needs(&[bits::RFILE, bits::WFILE]) },
-    Spec { name: "TOUCH", handler: fs::touch, gate: ANY, tfpsfs: needs(&[bits::WFILE]) },
-    Spec { name: "DATE", handler: time::date, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "UDATE", handler: time::udate, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "NDATE", handler: time::ndate, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "DATEF", handler: time::datef, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "DTOF", handler: time::dtof, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "FTOD", handler: time::ftod, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "FSTAT", handler: fs::fstat, gate: ANY, tfpsfs: needs(&[bits::STAT]) },
-    Spec { name: "FUPD", handler: fs::fupd, gate: ANY, tfpsfs: needs(&[bits::FDUPD]) },
-    Spec { name: "CPDIR", handler: fs::cpdir, gate: ANY, tfpsfs: needs(&[bits::RFILE, bits::WFILE | bits::MKDIR]) },
-    Spec { name: "RENAM", handler: fs::renam, gate: ANY, tfpsfs: needs(&[bits::RFILE, bits::WFILE]) },
-    Spec { name: "LS", handler: listing::ls, gate: ANY, tfpsfs: needs(&[bits::LDIR]) },
-    Spec { name: "LSR", handler: listing::lsr, gate: ANY, tfpsfs: needs(&[bits::LRDIR]) },
-    Spec { name: "FREESP", handler: fs::freesp, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "SHA256", handler: fs::sha256, gate: ANY, tfpsfs: needs(&[bits::RFILE]) },
-    Spec { name: "LOCK", handler: fs::lock, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "SNDFILE", handler: transfer::sndfile, gate: ANY, tfpsfs: needs(&[bits::WFILE]) },
-    Spec { name: "RCVFILE", handler: transfer::rcvfile, gate: ANY, tfpsfs: needs(&[bits::RFILE]) },
-    Spec { name: "SUP", handler: transfer::sup, gate: ANY, tfpsfs: needs(&[bits::WFILE]) },
-    Spec { name: "SDOWN", handler: transfer::sdown, gate: ANY, tfpsfs: needs(&[bits::RFILE]) },
-    Spec { name: "FSIZE", handler: transfer::fsize, gate: ANY, tfpsfs: needs(&[bits::STAT]) },
-    Spec { name: "FSIZELS", handler: transfer::fsizels, gate: ANY, tfpsfs: needs(&[bits::RFILE, bits::STAT]) },
-    Spec { name: "PUT", handler: hpf::put, gate: ANY, tfpsfs: needs(&[bits::WFILE]) },
-    Spec { name: "GET", handler: hpf::get, gate: ANY, tfpsfs: needs(&[bits::RFILE]) },
-    Spec { name: "PUTCAN", handler: hpf::putcan, gate: ANY, tfpsfs: needs(&[bits::WFILE]) },
-    Spec { name: "GETCAN", handler: hpf::getcan, gate: ANY, tfpsfs: needs(&[bits::RFILE]) },
-    Spec { name: "LOGIN", handler: security::login, gate: security::LOGIN_GATE, tfpsfs: NOT_TFPSFS },
-    Spec { name: "INJAIL", handler: security::injail, gate: security::INJAIL_GATE, tfpsfs: NOT_TFPSFS },
-    Spec { name: "CHMOD", handler: security::chmod, gate: ANY, tfpsfs: needs(&[bits::UXPERM]) },
-    Spec { name: "CHOWN", handler: security::chown, gate: ANY, tfpsfs: needs(&[bits::UXPERM]) },
-    Spec { name: "RMSECDIR", handler: security::rmsecdir, gate: ANY, tfpsfs: needs(&[bits::RMDIR]) },
-    Spec { name: "XCOPY", handler: xcmds::xcopy, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "XCPDIR", handler: xcmds::xcpdir, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "XDEL", handler: xcmds::xdel, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "XRMDIR", handler: xcmds::xrmdir, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "ADDNTFY", handler: notify::addntfy, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "STARTNTFY", handler: notify::startntfy, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "KEEPALIVE", handler: liveness::keepalive, gate: PRE, tfpsfs: NOT_TFPSFS },
-    Spec { name: "PROCKEY", handler: liveness::prockey, gate: PRE, tfpsfs: NOT_TFPSFS },
-    Spec { name: "NIGMA", handler: liveness::nigma, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "TLB", handler: liveness::tlb, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "SETFSID", handler: secfs::setfsid, gate: ANY, tfpsfs: Tfpsfs::Manages },
-    Spec { name: "SETFSPERM", handler: secfs::setfsperm, gate: ANY, tfpsfs: Tfpsfs::Manages },
-    Spec { name: "REMFSPERM", handler: secfs::remfsperm, gate: ANY, tfpsfs: Tfpsfs::Manages },
-    Spec { name: "GETFSPERM", handler: secfs::getfsperm, gate: ANY, tfpsfs: Tfpsfs::Manages },
-    Spec { name: "ISSECFS", handler: secfs::issecfs, gate: ANY, tfpsfs: Tfpsfs::Manages },
+    row("ECHO", basic::echo, ANY, NOT_TFPSFS).at_once(),
+    row("MKDIR", fs::mkdir, ANY, needs(&[bits::MKDIR])),
+    row("DEL", fs::del, ANY, needs(&[bits::DFILE])),
+    row("RMDIR", fs::rmdir, ANY, needs(&[bits::RMDIR])),
+    row("COPY", fs::copy, ANY, needs(&[bits::RFILE, bits::WFILE])),
+    row("TOUCH", fs::touch, ANY, needs(&[bits::WFILE])),
+    row("DATE", time::date, ANY, NOT_TFPSFS).at_once(),
+    row("UDATE", time::udate, ANY, NOT_TFPSFS).at_once(),
+    row("NDATE", time::ndate, ANY, NOT_TFPSFS).at_once(),
+    row("DATEF", time::datef, ANY, NOT_TFPSFS).at_once(),
+    row("DTOF", time::dtof, ANY, NOT_TFPSFS).at_once(),
+    row("FTOD", time::ftod, ANY, NOT_TFPSFS).at_once(),
+    row("FSTAT", fs::fstat, ANY, needs(&[bits::STAT])),
+    row("FUPD", fs::fupd, ANY, needs(&[bits::FDUPD])),
+    row("CPDIR", fs::cpdir, ANY, needs(&[bits::RFILE, bits::WFILE | bits::MKDIR])),
+    row("RENAM", fs::renam, ANY, needs(&[bits::RFILE, bits::WFILE])),
+    row("LS", listing::ls, ANY, needs(&[bits::LDIR])),
+    row("LSR", listing::lsr, ANY, needs(&[bits::LRDIR])),
+    row("FREESP", fs::freesp, ANY, NOT_TFPSFS),
+    row("SHA256", fs::sha256, ANY, needs(&[bits::RFILE])),
+    row("LOCK", fs::lock, ANY, NOT_TFPSFS),
+    row("SNDFILE", transfer::sndfile, ANY, needs(&[bits::WFILE])).transfer(),
+    row("RCVFILE", transfer::rcvfile, ANY, needs(&[bits::RFILE])).transfer(),
+    row("SUP", transfer::sup, ANY, needs(&[bits::WFILE])).transfer(),
+    row("SDOWN", transfer::sdown, ANY, needs(&[bits::RFILE])).transfer(),
+    row("FSIZE", transfer::fsize, ANY, needs(&[bits::STAT])),
+    row("FSIZELS", transfer::fsizels, ANY, needs(&[bits::RFILE, bits::STAT])),
+    row("PUT", hpf::put, ANY, needs(&[bits::WFILE])).transfer(),
+    row("GET", hpf::get, ANY, needs(&[bits::RFILE])).transfer(),
+    row("PUTCAN", hpf::putcan, ANY, needs(&[bits::WFILE])).transfer(),
+    row("GETCAN", hpf::getcan, ANY, needs(&[bits::RFILE])).transfer(),
+    row("LOGIN", security::login, security::LOGIN_GATE, NOT_TFPSFS),
+    row("INJAIL", security::injail, security::INJAIL_GATE, NOT_TFPSFS),
+    row("CHMOD", security::chmod, ANY, needs(&[bits::UXPERM])),
+    row("CHOWN", security::chown, ANY, needs(&[bits::UXPERM])),
+    row("RMSECDIR", security::rmsecdir, ANY, needs(&[bits::RMDIR])),
+    row("XCOPY", xcmds::xcopy, ANY, NOT_TFPSFS),
+    row("XCPDIR", xcmds::xcpdir, ANY, NOT_TFPSFS),
+    row("XDEL", xcmds::xdel, ANY, NOT_TFPSFS),
+    row("XRMDIR", xcmds::xrmdir, ANY, NOT_TFPSFS),
+    row("ADDNTFY", notify::addntfy, ANY, NOT_TFPSFS),
+    row("STARTNTFY", notify::startntfy, ANY, NOT_TFPSFS),
+    row("KEEPALIVE", liveness::keepalive, PRE, NOT_TFPSFS).at_once(),
+    row("PROCKEY", liveness::prockey, PRE, NOT_TFPSFS).at_once(),
+    row("NIGMA", liveness::nigma, ANY, NOT_TFPSFS),
+    row("TLB", liveness::tlb, ANY, NOT_TFPSFS),
+    row("SETFSID", secfs::setfsid, ANY, Tfpsfs::Manages),
+    row("SETFSPERM", secfs::setfsperm, ANY, Tfpsfs::Manages),
+    row("REMFSPERM", secfs::remfsperm, ANY, Tfpsfs::Manages),
+    row("GETFSPERM", secfs::getfsperm, ANY, Tfpsfs::Manages),
+    row("ISSECFS", secfs::issecfs, ANY, Tfpsfs::Manages),
     // protocol 2.5.1
-    Spec { name: "LSV2", handler: listing::lsv2, gate: ANY, tfpsfs: needs(&[bits::LDIR, bits::WFILE]) },
-    Spec { name: "LSRV2", handler: listing::lsrv2, gate: ANY, tfpsfs: needs(&[bits::LRDIR, bits::WFILE]) },
-    Spec { name: "LSV2DOWN", handler: listing::lsv2down, gate: ANY, tfpsfs: needs(&[bits::LDIR]) },
-    Spec { name: "LSRV2DOWN", handler: listing::lsrv2down, gate: ANY, tfpsfs: needs(&[bits::LRDIR]) },
-    Spec { name: "FTYPE", handler: stat::ftype, gate: ANY, tfpsfs: needs(&[bits::STAT]) },
-    Spec { name: "FTYPELS", handler: stat::ftypels, gate: ANY, tfpsfs: needs(&[bits::RFILE, bits::STAT]) },
-    Spec { name: "FSTATLS", handler: stat::fstatls, gate: ANY, tfpsfs: needs(&[bits::RFILE, bits::STAT]) },
-    Spec { name: "RMKDIR", handler: fs::rmkdir, gate: ANY, tfpsfs: needs(&[bits::MKDIR]) },
-    Spec { name: "GETTZ", handler: tz::gettz, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "SETTZ", handler: tz::settz, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "LOCALTIME", handler: tz::localtime, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "DATEFTZ", handler: tz::dateftz, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "GENUUID", handler: basic::genuuid, gate: ANY, tfpsfs: NOT_TFPSFS },
+    row("LSV2", listing::lsv2, ANY, needs(&[bits::LDIR, bits::WFILE])),
+    row("LSRV2", listing::lsrv2, ANY, needs(&[bits::LRDIR, bits::WFILE])),
+    row("LSV2DOWN", listing::lsv2down, ANY, needs(&[bits::LDIR])),
+    row("LSRV2DOWN", listing::lsrv2down, ANY, needs(&[bits::LRDIR])),
+    row("FTYPE", stat::ftype, ANY, needs(&[bits::STAT])),
+    row("FTYPELS", stat::ftypels, ANY, needs(&[bits::RFILE, bits::STAT])),
+    row("FSTATLS", stat::fstatls, ANY, needs(&[bits::RFILE, bits::STAT])),
+    row("RMKDIR", fs::rmkdir, ANY, needs(&[bits::MKDIR])),
+    row("GETTZ", tz::gettz, ANY, NOT_TFPSFS).at_once(),
+    row("SETTZ", tz::settz, ANY, NOT_TFPSFS),
+    row("LOCALTIME", tz::localtime, ANY, NOT_TFPSFS).at_once(),
+    row("DATEFTZ", tz::dateftz, ANY, NOT_TFPSFS),
+    row("GENUUID", basic::genuuid, ANY, NOT_TFPSFS).at_once(),
     // the 2.5.1 session layer (no paths)
-    Spec { name: "GOAES", handler: layer::goaes, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "TFPCRYPTO", handler: layer::tfpcrypto, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "CIAON", handler: layer::ciaon, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "CIAOFF", handler: layer::ciaoff, gate: ANY, tfpsfs: NOT_TFPSFS },
+    row("GOAES", layer::goaes, ANY, NOT_TFPSFS).trailing(&[crate::wire::aes::KEY_LEN, crate::wire::aes::IV_LEN]),
+    row("TFPCRYPTO", layer::tfpcrypto, ANY, NOT_TFPSFS),
+    row("CIAON", layer::ciaon, ANY, NOT_TFPSFS),
+    row("CIAOFF", layer::ciaoff, ANY, NOT_TFPSFS),
     // the Fast Access Interface (its entrance is in the handshake)
-    Spec { name: "FAITOK", handler: fai::faitok, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "FAIMQ", handler: fai::faimq, gate: ANY, tfpsfs: NOT_TFPSFS },
+    row("FAITOK", fai::faitok, ANY, NOT_TFPSFS),
+    row("FAIMQ", fai::faimq, ANY, NOT_TFPSFS),
     // 2.5.1 locks, integrity transfers, confinement
-    Spec { name: "NETLOCK", handler: netlock::netlock, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "NETLOCK_TRY", handler: netlock::netlock_try, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "NETUNLOCK", handler: netlock::netunlock, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "NETMUTACQ_TRY", handler: netlock::netmutacq_try, gate: ANY, tfpsfs: needs(&[bits::RFILE | bits::WFILE]) },
-    Spec { name: "NETMUTREL", handler: netlock::netmutrel, gate: ANY, tfpsfs: needs(&[bits::RFILE | bits::WFILE]) },
-    Spec { name: "INTREAD", handler: intrw::intread, gate: ANY, tfpsfs: needs(&[bits::RFILE]) },
-    Spec { name: "INTWRITE", handler: intrw::intwrite, gate: ANY, tfpsfs: needs(&[bits::WFILE]) },
-    Spec { name: "LOCKSYS", handler: confine::locksys, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "FLYCONTEXT", handler: confine::flycontext, gate: ANY, tfpsfs: NOT_TFPSFS },
-    Spec { name: "RUNBASH", handler: runbash::runbash, gate: ANY, tfpsfs: NOT_TFPSFS },
+    row("NETLOCK", netlock::netlock, ANY, NOT_TFPSFS),
+    row("NETLOCK_TRY", netlock::netlock_try, ANY, NOT_TFPSFS),
+    row("NETUNLOCK", netlock::netunlock, ANY, NOT_TFPSFS),
+    row("NETMUTACQ_TRY", netlock::netmutacq_try, ANY, needs(&[bits::RFILE | bits::WFILE])),
+    row("NETMUTREL", netlock::netmutrel, ANY, needs(&[bits::RFILE | bits::WFILE])),
+    row("INTREAD", intrw::intread, ANY, needs(&[bits::RFILE])),
+    row("INTWRITE", intrw::intwrite, ANY, needs(&[bits::WFILE])),
+    row("LOCKSYS", confine::locksys, LOCKSYS, NOT_TFPSFS),
+    row("FLYCONTEXT", confine::flycontext, FLYCONTEXT, NOT_TFPSFS),
+    row("RUNBASH", runbash::runbash, ANY, NOT_TFPSFS),
     // tfd's own: the secure transport (doc/secure-transport.md)
-    Spec { name: "TFDSECURE", handler: secure::tfdsecure, gate: PRE, tfpsfs: NOT_TFPSFS },
+    row("TFDSECURE", secure::tfdsecure, UPGRADE, NOT_TFPSFS).at_once().setup(),
 ];
 
 /// Finds a command by its upper-case name.
@@ -270,6 +320,17 @@ pub fn lookup(name: &str) -> Option<&'static Spec> {
 mod tests {
     #[test]
     fn names_unique_and_upper() {
+        // the side facts that once lived in lists of names, still on their rows
+        let with =
+            |f: fn(&super::Spec) -> bool| super::TABLE.iter().filter(|s| f(s)).map(|s| s.name).collect::<Vec<_>>();
+        assert_eq!(
+            with(|s| s.transfer),
+            ["SNDFILE", "RCVFILE", "SUP", "SDOWN", "PUT", "GET", "PUTCAN", "GETCAN"]
+        );
+        assert_eq!(with(|s| !s.trailing.is_empty()), ["GOAES"]);
+        assert_eq!(with(|s| s.gate.before_secure), ["KEEPALIVE", "PROCKEY", "TFDSECURE"]);
+        assert_eq!(with(|s| s.gate.single_user_jail), ["INJAIL", "TFDSECURE"]);
+        assert_eq!(with(|s| s.at_once).len(), 13);
         let mut seen = std::collections::HashSet::new();
         for s in super::TABLE {
             assert!(seen.insert(s.name), "duplicate {}", s.name);

@@ -23,6 +23,10 @@ use std::path::Path;
 pub const LOGIN_GATE: Gate = Gate {
     before_login: true,
     before_jail: true,
+    single_user_jail: false,
+    before_secure: false,
+    locksys: false,
+    flycontext: false,
 };
 
 /// INJAIL: after LOGIN, the only command before INJAIL (with END, KEEPALIVE and
@@ -30,6 +34,10 @@ pub const LOGIN_GATE: Gate = Gate {
 pub const INJAIL_GATE: Gate = Gate {
     before_login: false,
     before_jail: true,
+    single_user_jail: true,
+    before_secure: false,
+    locksys: false,
+    flycontext: false,
 };
 
 /// The key file in a jail directory.

@@ -262,7 +262,10 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
                 .map_err(|e| format!("login throttle table: {e}"))?,
         ),
         xferlog,
-        metrics: Arc::new(super::metrics::Metrics::new().map_err(|e| format!("metrics table: {e}"))?),
+        metrics: Arc::new(
+            super::metrics::Metrics::new(crate::commands::TABLE.iter().map(|s| (s.name, s.transfer)))
+                .map_err(|e| format!("metrics table: {e}"))?,
+        ),
         buckets: Arc::new(
             crate::bandwidth::Buckets::new(registry_slots).map_err(|e| format!("bandwidth buckets: {e}"))?,
         ),

@@ -67,9 +67,6 @@ pub enum Counter {
 
 const COUNTERS: usize = 9;
 
-/// Commands whose duration goes into the transfer histogram.
-pub const TRANSFER_COMMANDS: [&str; 8] = ["SNDFILE", "RCVFILE", "SUP", "SDOWN", "PUT", "GET", "PUTCAN", "GETCAN"];
-
 /// Upper bounds of the transfer-duration buckets, in seconds.
 pub const BUCKETS: [f64; 12] = [0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0];
 
@@ -83,7 +80,7 @@ const EXTRA_ROWS: [&str; 2] = ["handshake", "other"];
 /// Which row bytes are counted under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Row {
-    /// A command of [`crate::commands::TABLE`], by position.
+    /// A command of the table the counters were made for, by position.
     Command(usize),
     /// Before the first command.
     Handshake,
@@ -95,17 +92,36 @@ pub enum Row {
 pub struct Metrics {
     mem: SharedWords,
     commands: usize,
+    /// The command names, a byte-counter row each, in order.
+    names: Vec<&'static str>,
+    /// Whether each row's duration goes into the transfer histogram, and which.
+    transfer_of: Vec<Option<usize>>,
+    /// The transfer commands' names, a histogram each, in order.
+    transfers: Vec<&'static str>,
 }
 
 impl Metrics {
-    /// Maps the counters.
-    pub fn new() -> io::Result<Metrics> {
-        let commands = crate::commands::TABLE.len();
-        let words =
-            COUNTERS + REFUSALS.len() + (commands + EXTRA_ROWS.len()) * 2 + TRANSFER_COMMANDS.len() * HIST_WORDS;
+    /// Maps the counters for `commands`: each a name and whether it is a
+    /// transfer (the command table's, handed down by the listener: the counters
+    /// know no command of their own).
+    pub fn new(commands: impl IntoIterator<Item = (&'static str, bool)>) -> io::Result<Metrics> {
+        let mut names = Vec::new();
+        let mut transfer_of = Vec::new();
+        let mut transfers = Vec::new();
+        for (name, transfer) in commands {
+            names.push(name);
+            transfer_of.push(transfer.then_some(transfers.len()));
+            if transfer {
+                transfers.push(name);
+            }
+        }
+        let words = COUNTERS + REFUSALS.len() + (names.len() + EXTRA_ROWS.len()) * 2 + transfers.len() * HIST_WORDS;
         Ok(Metrics {
             mem: SharedWords::new(words)?,
-            commands,
+            commands: names.len(),
+            names,
+            transfer_of,
+            transfers,
         })
     }
 
@@ -137,10 +153,10 @@ impl Metrics {
     }
 
     /// The row for a command name.
-    pub fn row(name: &str) -> Row {
-        crate::commands::TABLE
+    pub fn row(&self, name: &str) -> Row {
+        self.names
             .iter()
-            .position(|s| s.name == name)
+            .position(|n| *n == name)
             .map_or(Row::Other, Row::Command)
     }
 
@@ -160,9 +176,10 @@ impl Metrics {
         }
     }
 
-    /// Records how long a transfer command ran (other commands are ignored).
-    pub fn observe_transfer(&self, name: &str, took: std::time::Duration) {
-        let Some(t) = TRANSFER_COMMANDS.iter().position(|c| *c == name) else {
+    /// Records how long a transfer command ran (other rows are ignored).
+    pub fn observe_transfer(&self, row: Row, took: std::time::Duration) {
+        let Row::Command(i) = row else { return };
+        let Some(&Some(t)) = self.transfer_of.get(i) else {
             return;
         };
         let base = self.hist_base() + t * HIST_WORDS;
@@ -233,7 +250,7 @@ impl Metrics {
             "counter",
             "Bytes on the wire (after encryption), by command and direction.",
         );
-        let names = crate::commands::TABLE.iter().map(|s| s.name).chain(EXTRA_ROWS);
+        let names = self.names.iter().copied().chain(EXTRA_ROWS);
         for (i, name) in names.enumerate() {
             let at = self.bytes_base() + i * 2;
             for (dir, w) in [("in", at), ("out", at + 1)] {
@@ -247,7 +264,7 @@ impl Metrics {
             "histogram",
             "How long transfer commands ran, by command.",
         );
-        for (t, name) in TRANSFER_COMMANDS.iter().enumerate() {
+        for (t, name) in self.transfers.iter().enumerate() {
             let base = self.hist_base() + t * HIST_WORDS;
             let mut cumulative = 0;
             for (b, le) in BUCKETS.iter().enumerate() {
@@ -285,13 +302,14 @@ mod tests {
 
     #[test]
     fn counts_across_fork_and_renders() {
-        let m = Metrics::new().unwrap();
+        let table = [("LS", false), ("GET", true), ("PUT", true)];
+        let m = Metrics::new(table).unwrap();
         match crate::sys::fork().unwrap() {
             crate::sys::Fork::Child => {
                 m.inc(Counter::LoginFailures);
                 m.refused(Refusal::Hash);
-                m.add_bytes(Metrics::row("GET"), 10, 1000);
-                m.observe_transfer("GET", Duration::from_millis(700));
+                m.add_bytes(m.row("GET"), 10, 1000);
+                m.observe_transfer(m.row("GET"), Duration::from_millis(700));
                 crate::sys::exit_now(0);
             }
             crate::sys::Fork::Parent(pid) => {
@@ -299,8 +317,8 @@ mod tests {
             }
         }
         m.add_bytes(Row::Handshake, 300, 4);
-        m.add_bytes(Metrics::row("NOPE"), 5, 0);
-        m.observe_transfer("LS", Duration::from_secs(1)); // not a transfer: ignored
+        m.add_bytes(m.row("NOPE"), 5, 0);
+        m.observe_transfer(m.row("LS"), Duration::from_secs(1)); // not a transfer: ignored
         let text = m.render(&[("active", 2)], 64);
         for line in [
             "tfd_sessions{state=\"active\"} 2",

@@ -10,7 +10,7 @@ pub mod liveness;
 use crate::channel::{Channel, ChannelError, NetStream, PreparedFrame, TxHalf};
 use crate::commands::{self, CmdError, Reply};
 use crate::fsys::{FsError, RelPath, Root};
-use crate::server::metrics::{Counter, Metrics, Refusal, Row};
+use crate::server::metrics::{Counter, Refusal, Row};
 use crate::wire::{command, Failed, MAX_CHUNK};
 use log::{debug, info, warn};
 use std::net::{SocketAddr, TcpStream};
@@ -278,7 +278,7 @@ impl Session {
             if req.name == "END" {
                 break;
             }
-            if self.setting_up && req.name != "TFDSECURE" {
+            if self.setting_up && !commands::lookup(&req.name).is_some_and(|s| s.setup) {
                 // set-up is over: commands run at the sessions' own priority
                 crate::server::priority::unboost();
                 self.setting_up = false;
@@ -295,8 +295,9 @@ impl Session {
             self.publish_identity();
             // what a handler held back (TxHalf::hold) leaves with its answer
             let answered = self.answer(&req.name, outcome).and_then(|_| self.chan.tx.release());
-            count(self, Metrics::row(&req.name));
-            self.ctx.metrics.observe_transfer(&req.name, began.elapsed());
+            let row = self.ctx.metrics.row(&req.name);
+            count(self, row);
+            self.ctx.metrics.observe_transfer(row, began.elapsed());
             if let Err(e) = answered {
                 if !matches!(e, ChannelError::Closed) {
                     warn!("{} closing: {e}", self.peer);
@@ -313,7 +314,7 @@ impl Session {
         let spec = commands::lookup(name);
         let refusal = self.gate(spec);
         if refusal.is_err() {
-            for &n in commands::trailing_units(name) {
+            for &n in spec.map_or(&[][..], |s| s.trailing) {
                 let mut skip = vec![0u8; n];
                 self.chan.rx.recv_unit(&mut skip)?;
                 skip.fill(0);
@@ -322,7 +323,7 @@ impl Session {
         refusal?;
         match spec {
             Some(s) => {
-                if !commands::answers_at_once(s.name) {
+                if !s.at_once {
                     self.ensure_oob_thread();
                 }
                 self.secfs.begin(s.tfpsfs);
@@ -334,10 +335,10 @@ impl Session {
 
     /// The gating sequence (document, "Security enhancement" and "In-jail").
     fn gate(&self, spec: Option<&'static commands::Spec>) -> Result<(), CmdError> {
-        let name = spec.map_or("", |s| s.name);
+        let gate = |f: fn(&commands::Gate) -> bool| spec.is_some_and(|s| f(&s.gate));
         if self.ctx.cfg.secure_transport == crate::config::SecureTransport::Require
             && !self.chan.tx.secure()
-            && !matches!(name, "TFDSECURE" | "KEEPALIVE" | "PROCKEY")
+            && !gate(|g| g.before_secure)
         {
             return Err(Failed::SecureRequired.into());
         }
@@ -346,20 +347,18 @@ impl Session {
         }
         if self.state.needs_jail {
             // single-user mode: only INJAIL (and the upgrade that protects its token)
-            let allowed = spec.is_some_and(|s| {
-                s.gate.before_jail && !(self.state.single_user && s.name != "INJAIL" && s.name != "TFDSECURE")
-            });
+            let allowed = gate(|g| g.before_jail) && (!self.state.single_user || gate(|g| g.single_user_jail));
             if !allowed {
                 return Err(Failed::BeforeInjail.into());
             }
         }
         // the document: LOCKSYS, then FLYCONTEXT, before anything but the
         // commands allowed before LOGIN (END, LOGIN, KEEPALIVE, PROCKEY)
-        let early = spec.is_some_and(|s| s.gate.before_login);
-        if self.state.needs_locksys && !early && name != "LOCKSYS" {
+        let early = gate(|g| g.before_login);
+        if self.state.needs_locksys && !early && !gate(|g| g.locksys) {
             return Err(Failed::LockSys.into());
         }
-        if self.state.needs_flycontext && !early && name != "FLYCONTEXT" && name != "LOCKSYS" {
+        if self.state.needs_flycontext && !early && !gate(|g| g.flycontext || g.locksys) {
             return Err(Failed::FlyContext.into());
         }
         Ok(())
