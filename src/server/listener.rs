@@ -331,7 +331,7 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
     l.ctx = Arc::new(l.ctx.with_keys(keys));
     l.spawn_fai();
     l.spawn_udp();
-    super::notify::ready();
+    super::sd_notify::ready();
     if let Some(r) = daemon_ready {
         sys::daemon_ready(r);
     }
@@ -786,10 +786,10 @@ impl Listener {
     }
 
     fn reload(&mut self) {
-        super::notify::reloading();
+        super::sd_notify::reloading();
         self.apply_reload();
         // whether applied or refused, the old or new configuration is in force
-        super::notify::ready();
+        super::sd_notify::ready();
     }
 
     fn apply_reload(&mut self) {
@@ -923,7 +923,7 @@ impl Listener {
     /// period, then SIGTERM, then SIGKILL. Every wait here is bounded, so the
     /// listener always exits, whatever state a child is in.
     fn shutdown(&mut self) {
-        super::notify::stopping();
+        super::sd_notify::stopping();
         info!("shutting down: {} session(s) open", self.children.len());
         self.stopping = true;
         self.respawn_keys_at = None;
