@@ -404,11 +404,10 @@ impl Root {
                 };
                 let fd = sys::openat2_beneath_nolinks(dir, name, flags, mode)?;
                 // Not a directory when judged: a directory renamed onto the name
-                // since then was never judged, and is not entered.
-                if e.object.is_none()
-                    && flags & libc::O_NOFOLLOW == 0
-                    && Kind::of(&sys::fstat(fd.as_fd())?) == Kind::Dir
-                {
+                // since then was never judged, and is not entered (an open asking
+                // for a directory got one; a data open refuses directories itself,
+                // and `stat` checks what it got)
+                if e.object.is_none() && flags & (libc::O_DIRECTORY | libc::O_NOFOLLOW) == libc::O_DIRECTORY {
                     return Err(FsError::NotFound);
                 }
                 Ok(fd)
@@ -541,7 +540,14 @@ impl Root {
     /// stat, following symlinks inside the root.
     pub fn stat(&self, p: &RelPath) -> Result<libc::stat, FsError> {
         let fd = self.open(p, libc::O_PATH, 0)?;
-        Ok(sys::fstat(fd.as_fd())?)
+        let st = sys::fstat(fd.as_fd())?;
+        // as in `open`: a directory where none was judged is not looked at
+        if let Some(Pin::At(e)) = p.pin.as_deref() {
+            if e.object.is_none() && Kind::of(&st) == Kind::Dir {
+                return Err(FsError::NotFound);
+            }
+        }
+        Ok(st)
     }
 
     /// lstat: the final component itself, never followed.
