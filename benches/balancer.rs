@@ -140,27 +140,25 @@ fn via(server: &Server, port: Option<u16>) -> ClientConfig {
     cfg
 }
 
-/// ECHOs per second with [`CLIENTS`] open sessions for `secs`.
-fn echo_rate(cfg: &ClientConfig, secs: f64) -> Result<f64, String> {
+/// Operations per second of [`CLIENTS`] threads for `secs`: each runs `one`
+/// on its own state (from `start`) until told to stop or `one` fails.
+fn rate<T: Send + 'static>(
+    secs: f64,
+    start: impl Fn() -> Result<T, String>,
+    one: fn(&mut T) -> bool,
+) -> Result<f64, String> {
     let stop = Arc::new(AtomicBool::new(false));
     let count = Arc::new(AtomicU64::new(0));
-    let mut clients = Vec::new();
-    for _ in 0..CLIENTS {
-        clients.push(Client::connect(cfg).map_err(|e| format!("connect: {e}"))?);
-    }
+    let states = (0..CLIENTS).map(|_| start()).collect::<Result<Vec<T>, String>>()?;
     let t = Instant::now();
-    let handles: Vec<_> = clients
+    let handles: Vec<_> = states
         .into_iter()
-        .map(|mut c| {
+        .map(|mut st| {
             let (stop, count) = (stop.clone(), count.clone());
             std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    if c.call("ECHO", b"x").is_err() {
-                        return;
-                    }
+                while !stop.load(Ordering::Relaxed) && one(&mut st) {
                     count.fetch_add(1, Ordering::Relaxed);
                 }
-                let _ = c.end();
             })
         })
         .collect();
@@ -174,33 +172,25 @@ fn echo_rate(cfg: &ClientConfig, secs: f64) -> Result<f64, String> {
     Ok(n as f64 / elapsed)
 }
 
+/// ECHOs per second with [`CLIENTS`] open sessions.
+fn echo_rate(cfg: &ClientConfig, secs: f64) -> Result<f64, String> {
+    rate(
+        secs,
+        || Client::connect(cfg).map_err(|e| format!("connect: {e}")),
+        |c| c.call("ECHO", b"x").is_ok(),
+    )
+}
+
 /// Full handshakes (connect, handshake, ECHO, END) per second with [`CLIENTS`].
 fn handshake_rate(cfg: &ClientConfig, secs: f64) -> Result<f64, String> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let count = Arc::new(AtomicU64::new(0));
-    let t = Instant::now();
-    let handles: Vec<_> = (0..CLIENTS)
-        .map(|_| {
-            let (stop, count, cfg) = (stop.clone(), count.clone(), cfg.clone());
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    let Ok(mut c) = Client::connect(&cfg) else { return };
-                    if c.call("ECHO", b"x").is_err() || c.end().is_err() {
-                        return;
-                    }
-                    count.fetch_add(1, Ordering::Relaxed);
-                }
-            })
-        })
-        .collect();
-    std::thread::sleep(Duration::from_secs_f64(secs));
-    stop.store(true, Ordering::Relaxed);
-    let n = count.load(Ordering::Relaxed);
-    let elapsed = t.elapsed().as_secs_f64();
-    for h in handles {
-        let _ = h.join();
-    }
-    Ok(n as f64 / elapsed)
+    rate(
+        secs,
+        || Ok(cfg.clone()),
+        |cfg| {
+            let Ok(mut c) = Client::connect(cfg) else { return false };
+            c.call("ECHO", b"x").is_ok() && c.end().is_ok()
+        },
+    )
 }
 
 /// Zeros, `left` of them.

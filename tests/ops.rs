@@ -7,19 +7,8 @@ use common::*;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn ctl(srv: &Server, sock: &std::path::Path, req: &[&str]) -> (bool, String) {
-    let _ = srv;
-    let o = Command::new(env!("CARGO_BIN_EXE_tfd"))
-        .arg("ctl")
-        .arg("--socket")
-        .arg(sock)
-        .args(req)
-        .output()
-        .unwrap();
-    (
-        o.status.success(),
-        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
-    )
+fn ctl(_srv: &Server, sock: &std::path::Path, req: &[&str]) -> (bool, String) {
+    tfd_ctl(sock, req)
 }
 
 fn sighup(srv: &Server) {

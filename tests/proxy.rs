@@ -112,14 +112,7 @@ fn behind_balancer(mode: &str, from: &str, extra: &str) -> (Server, std::path::P
 }
 
 fn ctl(sock: &std::path::Path, req: &[&str]) -> String {
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tfd"))
-        .arg("ctl")
-        .arg("--socket")
-        .arg(sock)
-        .args(req)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+    tfd_ctl(sock, req).1
 }
 
 /// A client that connects from `from` and writes `header` first, as a balancer

@@ -636,3 +636,19 @@ pub fn spawn_tfd(conf: &Path, log: &Path) -> Child {
         .spawn()
         .unwrap()
 }
+
+/// `tfd ctl --socket SOCK REQ...`: whether it succeeded, and what it printed
+/// (stdout, then stderr).
+pub fn tfd_ctl(sock: &Path, req: &[&str]) -> (bool, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_tfd"))
+        .arg("ctl")
+        .arg("--socket")
+        .arg(sock)
+        .args(req)
+        .output()
+        .unwrap();
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
+    )
+}
