@@ -73,6 +73,16 @@ impl Cluster {
         let dir = tempdir("scale");
         let data = dir.join("shared-root");
         std::fs::create_dir_all(&data).unwrap();
+        let fai = format!("fai_dir {}\n", dir.join("fai").display());
+        Cluster::start_on(dir, vec![(data, fai); n])
+    }
+
+    /// Nodes serving the roots of `nodes` (one each: the same directory, or
+    /// mounts of one volume), each with its own extra config lines; `dir`
+    /// holds what they share.
+    fn start_on(dir: PathBuf, nodes: Vec<(PathBuf, String)>) -> Cluster {
+        let n = nodes.len();
+        let data = nodes[0].0.clone();
         std::fs::write(dir.join("key.pem"), &keys().0).unwrap();
         let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
         let tlb: String = ports.iter().map(|p| format!("4 127.0.0.1;{p}\n")).collect();
@@ -87,8 +97,10 @@ impl Cluster {
                 std::fs::write(
                     &conf,
                     format!(
-                        "proto 2.4.1\nhash {hash}\ndbdir shared-root\nport {port}\nlisten 127.0.0.1\n\
-                         privkey_file key.pem\ntlb tlb\n{user}"
+                        "proto 2.4.1\nhash {hash}\ndbdir {}\nport {port}\nlisten 127.0.0.1\n\
+                         privkey_file key.pem\ntlb tlb\nshutdown_grace 1\n{user}{}",
+                        nodes[i].0.display(),
+                        nodes[i].1
                     ),
                 )
                 .unwrap();
@@ -206,4 +218,165 @@ fn two_nodes_share_one_root_behind_tlb() {
     };
     assert_eq!(probe(&up_node), [1], "the node holding the session");
     assert_eq!(probe(&down_node), [0], "the other node does not know it");
+}
+
+// ---- On GlusterFS: a replica-2 volume mounted twice, one node per mount ----
+
+use common::gluster;
+use sha2::{Digest, Sha256};
+
+/// Two nodes on the GlusterFS bed, node A on mount A and node B on mount B,
+/// each serving the directory `tag` of the volume; None (skip) without a bed.
+fn gluster_cluster(tag: &str, extra: &str) -> Option<(Cluster, [PathBuf; 2])> {
+    let bed = gluster::bed()?;
+    let (a, b) = bed.subdir(tag);
+    let dir = tempdir(&format!("gl-{tag}"));
+    let node = |root: &PathBuf, fai: &str| {
+        // FAI tokens live on the volume too: every node must redeem them
+        let fai = bed.mounts[if fai == "a" { 0 } else { 1 }].join(format!(".fai-{tag}"));
+        (root.clone(), format!("fai_dir {}\n{extra}", fai.display()))
+    };
+    let cluster = Cluster::start_on(dir, vec![node(&a, "a"), node(&b, "b")]);
+    Some((cluster, [a, b]))
+}
+
+fn hash_text(data: &[u8]) -> Vec<u8> {
+    let mut out = b"0x".to_vec();
+    for b in Sha256::digest(data) {
+        out.extend_from_slice(format!("{b:02x}").as_bytes());
+    }
+    out
+}
+
+fn intread(c: &mut Client, path: &str) -> Result<Vec<u8>, i32> {
+    c.chan.tx.send_frame(format!("INTREAD {path}").as_bytes()).unwrap();
+    let n = c.chan.rx.recv_i32().unwrap();
+    if n < 0 {
+        return Err(n);
+    }
+    let mut hash = vec![0u8; 66];
+    c.chan.rx.recv_unit(&mut hash).unwrap();
+    let mut data = vec![0u8; n as usize];
+    c.chan.rx.recv_unit(&mut data).unwrap();
+    assert_eq!(hash, hash_text(&data), "INTREAD hash");
+    Ok(data)
+}
+
+fn intwrite(c: &mut Client, path: &str, old: &[u8], data: &[u8]) -> i32 {
+    c.chan.tx.send_frame(format!("INTWRITE {path}").as_bytes()).unwrap();
+    c.chan.tx.send_units(&[&hash_text(old)]).unwrap();
+    c.chan
+        .tx
+        .send_units(&[&(data.len() as i32).to_be_bytes(), data])
+        .unwrap();
+    c.chan.rx.recv_i32().unwrap()
+}
+
+const UPLOADS: [&str; 4] = ["SNDFILE", "PUT", "SUP", "INTWRITE"];
+const DOWNLOADS: [&str; 4] = ["RCVFILE", "GET", "SDOWN", "INTREAD"];
+
+/// Replaces `path` (holding `old`) with `new` through `how`.
+fn upload(c: &mut Client, how: &str, path: &str, old: &[u8], new: &[u8]) -> Result<(), String> {
+    match how {
+        "SNDFILE" => match c.sndfile(path.as_bytes(), true, &mut &new[..], &mut |_| {}).unwrap() {
+            st if ok(&st) => Ok(()),
+            st => Err(format!("{st:?}")),
+        },
+        // in place, as PUT writes: the same length replaces every byte
+        "PUT" => match c.put(path.as_bytes(), 0, 1 << 20, &mut &new[..], &mut |_| {}).unwrap() {
+            Ok(tfd::client::transfer::PutOutcome::Done) => Ok(()),
+            other => Err(format!("{other:?}")),
+        },
+        "SUP" => match c.sup(path.as_bytes(), &mut &new[..]).unwrap() {
+            0 => Ok(()),
+            n => Err(format!("SUP answered {n}")),
+        },
+        "INTWRITE" => match intwrite(c, path, old, new) {
+            0 => Ok(()),
+            n => Err(format!("INTWRITE answered {n}")),
+        },
+        _ => unreachable!(),
+    }
+}
+
+/// Downloads `path` through `how`.
+fn download(c: &mut Client, how: &str, path: &str) -> Result<Vec<u8>, String> {
+    let mut got = Vec::new();
+    match how {
+        "RCVFILE" => match c.rcvfile(path.as_bytes(), false, &mut got).unwrap() {
+            st if ok(&st) => Ok(got),
+            st => Err(format!("{st:?}")),
+        },
+        "GET" => match c.get(path.as_bytes(), 0, 1 << 20, &mut got, &mut |_| {}).unwrap() {
+            Ok(_) => Ok(got),
+            Err(st) => Err(format!("{st:?}")),
+        },
+        "SDOWN" => match c.sdown(path.as_bytes(), &mut got).unwrap() {
+            true => Ok(got),
+            false => Err("SDOWN answered -1".into()),
+        },
+        "INTREAD" => intread(c, path).map_err(|n| format!("INTREAD answered {n}")),
+        _ => unreachable!(),
+    }
+}
+
+/// Every upload × download pair across the two nodes on GlusterFS, both ways,
+/// each read coming right after the other node replaced a file this node had
+/// just read (its caches hold the old content) or had just written (its
+/// handles name a file that is gone): byte for byte the new content, never the
+/// old one, never a failure.
+#[test]
+fn gluster_every_upload_reads_back_through_the_other_node_at_once() {
+    let Some((cluster, [root_a, _])) = gluster_cluster("matrix", "") else {
+        return;
+    };
+    let mut clients = [cluster.client(&cluster.addr(0)), cluster.client(&cluster.addr(1))];
+    let mut failures = Vec::new();
+    let mut seed = 1u64;
+    for (w, r) in [(0usize, 1usize), (1, 0)] {
+        for up in UPLOADS {
+            for down in DOWNLOADS {
+                let path = format!("{up}-{down}-{w}");
+                let mut old = pattern(48 << 10, seed);
+                std::fs::write(root_a.join(&path), &old).unwrap();
+                for round in 0..3 {
+                    seed += 1;
+                    // the reader holds the current content in its caches
+                    let before = download(&mut clients[r], down, &path);
+                    if before.as_deref() != Ok(&old[..]) {
+                        failures.push(format!("{path} round {round} before: {:?}", before.map(|b| b.len())));
+                    }
+                    let new = pattern(48 << 10, seed);
+                    upload(&mut clients[w], up, &path, &old, &new).unwrap_or_else(|e| panic!("{path}: {e}"));
+                    match download(&mut clients[r], down, &path) {
+                        Ok(got) if got == new => {}
+                        Ok(got) if got == old => failures.push(format!("{path} round {round}: the OLD content")),
+                        Ok(got) => failures.push(format!("{path} round {round}: {} other bytes", got.len())),
+                        Err(e) => failures.push(format!("{path} round {round}: {e}")),
+                    }
+                    old = new;
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of 96 reads right after the other node's write were wrong:\n{}\nnode A:\n{}\nnode B:\n{}",
+        failures.len(),
+        failures.join("\n"),
+        cluster.nodes[0]
+            .log()
+            .lines()
+            .filter(|l| l.contains("WARN") || l.contains("-1 ("))
+            .take(20)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        cluster.nodes[1]
+            .log()
+            .lines()
+            .filter(|l| l.contains("WARN") || l.contains("-1 ("))
+            .take(20)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
 }

@@ -41,18 +41,21 @@ fn hex_hash(h: Sha256) -> [u8; HASH_LEN] {
     out
 }
 
-fn lock_within(fd: &OwnedFd, what: OfdLock) -> bool {
+/// Takes the lock within [`LOCK_WAIT`]: Ok(false) when another holder kept
+/// it; an error of the lock call itself (a stale handle on a shared file
+/// system…) is its own failure, never "locked".
+fn lock_within(fd: &OwnedFd, what: OfdLock) -> std::io::Result<bool> {
     let deadline = Instant::now() + LOCK_WAIT;
     let mut pause = Duration::from_millis(2);
     loop {
         match sys::ofd_setlk(fd.as_fd(), what) {
-            Ok(true) => return true,
+            Ok(true) => return Ok(true),
             Ok(false) => {}
-            Err(_) => return false,
+            Err(e) => return Err(e),
         }
         let now = Instant::now();
         if now >= deadline {
-            return false;
+            return Ok(false);
         }
         std::thread::sleep(pause.min(deadline - now));
         pause = (pause * 2).min(Duration::from_millis(50));
@@ -65,7 +68,6 @@ fn open_file(s: &Session, p: &RelPath, flags: i32) -> Result<(OwnedFd, libc::sta
         return Err("the root is not a file".into());
     }
     let fd = s
-        .root
         .open(p, flags | libc::O_NOCTTY | libc::O_NONBLOCK, 0)
         .map_err(|e| e.to_string())?;
     let st = sys::fstat(fd.as_fd()).map_err(|e| e.to_string())?;
@@ -83,8 +85,10 @@ fn snapshot(s: &Session, arg: &[u8]) -> Result<Vec<u8>, String> {
     if st.st_size.max(0) as u64 > max {
         return Err(format!("{} bytes, above intrw_max {max}", st.st_size));
     }
-    if !lock_within(&fd, OfdLock::Shared) {
-        return Err("locked by another holder".into());
+    match lock_within(&fd, OfdLock::Shared) {
+        Ok(true) => {}
+        Ok(false) => return Err("locked by another holder".into()),
+        Err(e) => return Err(format!("lock: {e}")),
     }
     let mut data = Vec::with_capacity(st.st_size.max(0) as usize);
     File::from(fd)
@@ -201,12 +205,14 @@ fn prepare(s: &Session, arg: &[u8], len: u64) -> Result<Pending, String> {
 }
 
 fn swap(s: &Session, mut w: Pending, expected: &[u8]) -> Result<(), String> {
-    if !lock_within(&w.target, OfdLock::Exclusive) {
-        return Err("locked by another holder".into());
+    match lock_within(&w.target, OfdLock::Exclusive) {
+        Ok(true) => {}
+        Ok(false) => return Err("locked by another holder".into()),
+        Err(e) => return Err(format!("lock: {e}")),
     }
     // the name must still hold the file we locked: another INTWRITE may have
     // replaced it while we waited, and its content is not what was hashed
-    let now = s.root.stat(&w.p).map_err(|e| e.to_string())?;
+    let now = s.stat(&w.p).map_err(|e| e.to_string())?;
     if (now.st_dev, now.st_ino) != (w.st.st_dev, w.st.st_ino) {
         return Err("replaced meanwhile".into());
     }

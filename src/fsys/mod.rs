@@ -60,6 +60,10 @@ pub enum FsError {
     /// creation, so no name can forge a line of a listing (decisions in
     /// doc/compatibility.md). Each command answers it with its own code.
     BadName,
+    /// A handle went stale (ESTALE): on a shared file system another node
+    /// replaced or removed what a lookup or a pin had found. The session looks
+    /// the path up, and judges it, once more ([`crate::session::Session::open`]).
+    Stale,
     /// Any other OS error.
     Other(io::Error),
 }
@@ -77,6 +81,7 @@ impl FsError {
             Some(libc::EISDIR) => FsError::IsDir,
             Some(libc::ENOTEMPTY) => FsError::NotEmpty,
             Some(libc::ENOSPC) | Some(libc::EDQUOT) => FsError::NoSpace,
+            Some(libc::ESTALE) => FsError::Stale,
             _ => FsError::Other(e),
         }
     }
@@ -111,6 +116,7 @@ impl std::fmt::Display for FsError {
             FsError::NoSpace => write!(f, "no space"),
             FsError::Reserved => write!(f, "names secure-FS metadata"),
             FsError::BadName => write!(f, "a new name with a control character"),
+            FsError::Stale => write!(f, "stale file handle"),
             FsError::Other(e) => write!(f, "{e}"),
         }
     }
@@ -205,6 +211,7 @@ fn errno_of(e: &FsError) -> i32 {
         FsError::NotEmpty => libc::ENOTEMPTY,
         FsError::NotRegular => libc::ENXIO,
         FsError::NoSpace => libc::ENOSPC,
+        FsError::Stale => libc::ESTALE,
         FsError::Other(e) => e.raw_os_error().unwrap_or(libc::EIO),
     }
 }
