@@ -380,3 +380,71 @@ fn gluster_every_upload_reads_back_through_the_other_node_at_once() {
             .join("\n"),
     );
 }
+
+/// The `.tfd-part-*` names in `dir`.
+fn temporaries(dir: &Path) -> Vec<String> {
+    common::dir_names(dir)
+        .into_iter()
+        .filter(|n| n.starts_with(".tfd-part-"))
+        .collect()
+}
+
+/// GlusterFS has no O_TMPFILE, so uploads write named temporaries; one whose
+/// session is killed (`kill -9`) mid-upload is removed by the node's sweeper
+/// within the stale age (10 s) and `sweep_interval`, with no quota walk to
+/// pass it; the other node's upload in progress, meanwhile, keeps its own.
+#[test]
+fn gluster_killed_upload_leaves_no_temporary_after_the_sweep() {
+    let Some((cluster, [root_a, root_b])) = gluster_cluster("sweep", "sweep_interval 1\n") else {
+        return;
+    };
+    let mut c = cluster.client(&cluster.addr(0));
+    assert!(ok(&c.call("MKDIR", b"in").unwrap()));
+    let frame = [&b"CONT "[..], &pattern(64 << 10, 9)].concat();
+    let start_upload = |c: &mut Client| {
+        assert_eq!(c.raw(b"SNDFILE 1 in/big.bin").unwrap(), b"CONT");
+        for _ in 0..4 {
+            c.chan.tx.send_frame(&frame).unwrap();
+            assert_eq!(c.chan.rx.recv_frame().unwrap(), b"CONT");
+        }
+    };
+    start_upload(&mut c);
+    let dir = root_a.join("in");
+    let left = temporaries(&dir);
+    assert_eq!(
+        left.len(),
+        1,
+        "a named temporary on GlusterFS: {:?}",
+        common::dir_names(&dir)
+    );
+    let session = {
+        let (live, _) = common::children_of(cluster.nodes[0].child.id() as i32);
+        assert_eq!(live.len(), 1, "one session on node A: {live:?}");
+        live[0]
+    };
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(session), nix::sys::signal::SIGKILL).unwrap();
+    drop(c);
+    // node B's live upload in the same directory, held over the whole wait
+    let mut live = cluster.client(&cluster.addr(1));
+    assert_eq!(live.raw(b"SNDFILE 1 in/live.bin").unwrap(), b"CONT");
+    let t = Instant::now();
+    while temporaries(&dir).contains(&left[0]) {
+        // keep B's upload moving: its temporary is touched and stays locked
+        live.chan.tx.send_frame(&frame).unwrap();
+        assert_eq!(live.chan.rx.recv_frame().unwrap(), b"CONT");
+        assert!(
+            t.elapsed() < Duration::from_secs(25),
+            "the killed upload's temporary {} is still there after {:?}",
+            left[0],
+            t.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    eprintln!("swept {:?} after the kill", t.elapsed());
+    assert!(!root_b.join("in/big.bin").exists(), "nothing partial under the name");
+    let still = temporaries(&root_b.join("in"));
+    assert_eq!(still.len(), 1, "node B's live upload keeps its temporary: {still:?}");
+    assert_eq!(live.raw(b"OK").unwrap(), b"OK");
+    assert!(temporaries(&dir).is_empty());
+    assert!(cluster.nodes[0].log().contains("sweeper: removed 1 upload temporary"));
+}

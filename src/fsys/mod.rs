@@ -12,6 +12,7 @@
 pub mod direct;
 pub mod quota;
 pub mod secfs;
+pub mod sweep;
 pub mod upload;
 pub mod walk;
 pub mod write_behind;

@@ -14,6 +14,7 @@ pub mod proxy;
 pub mod proxy_header;
 pub mod registry;
 pub mod secrets;
+pub mod sweeper;
 pub mod tlb;
 pub mod udp;
 
