@@ -448,3 +448,150 @@ fn gluster_killed_upload_leaves_no_temporary_after_the_sweep() {
     assert!(temporaries(&dir).is_empty());
     assert!(cluster.nodes[0].log().contains("sweeper: removed 1 upload temporary"));
 }
+
+fn reply(c: &mut Client, line: &str) -> String {
+    String::from_utf8(c.raw(line.as_bytes()).unwrap()).unwrap()
+}
+
+/// No-overwrite uploads of one name through both nodes at once: exactly one
+/// wins (RENAME_NOREPLACE, or the link + unlink fallback), the file is the
+/// winner's bytes, and a reader on the other mount never sees part of a file.
+#[test]
+fn gluster_no_overwrite_races_have_one_winner_and_nothing_partial() {
+    let Some((cluster, [_, root_b])) = gluster_cluster("race", "") else {
+        return;
+    };
+    let (addr_a, addr_b) = (cluster.addr(0), cluster.addr(1));
+    let mut cs = [cluster.client(&addr_a), cluster.client(&addr_b)];
+    let bodies = [pattern(300 << 10, 1), pattern(300 << 10, 2)];
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let seen_partial = std::sync::atomic::AtomicU32::new(0);
+    std::thread::scope(|sc| {
+        // reads every name through mount B while the races run
+        sc.spawn(|| {
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                for i in 0..12 {
+                    if let Ok(got) = std::fs::read(root_b.join(format!("r{i}"))) {
+                        if got != bodies[0] && got != bodies[1] {
+                            seen_partial.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                    }
+                }
+            }
+        });
+        for i in 0..12 {
+            let name = format!("r{i}");
+            let results: Vec<bool> = std::thread::scope(|s2| {
+                let hs: Vec<_> = cs
+                    .iter_mut()
+                    .zip(bodies.iter())
+                    .map(|(c, body)| {
+                        let name = name.clone();
+                        s2.spawn(move || {
+                            let st = c.sndfile(name.as_bytes(), false, &mut &body[..], &mut |_| {}).unwrap();
+                            assert!(ok(&st) || st.failed_code().is_some(), "{st:?}");
+                            ok(&st)
+                        })
+                    })
+                    .collect();
+                hs.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            assert_eq!(results.iter().filter(|w| **w).count(), 1, "round {i}: {results:?}");
+            let winner = results.iter().position(|w| *w).unwrap();
+            assert!(
+                std::fs::read(root_b.join(&name)).unwrap() == bodies[winner],
+                "round {i}"
+            );
+        }
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    assert_eq!(seen_partial.into_inner(), 0, "a reader saw part of a file");
+    assert!(temporaries(&root_b).is_empty(), "{:?}", temporaries(&root_b));
+}
+
+/// What holds across nodes on GlusterFS, each acting at once: LOCK (a file),
+/// NETLOCK (a lock on the file: released by END and by SIGKILL of its
+/// session), and TFPSFS grants and revocations (metadata files replaced by
+/// rename, read by the other node right after).
+#[test]
+fn gluster_locks_and_tfpsfs_hold_across_nodes_at_once() {
+    let Some((cluster, [root_a, _])) = gluster_cluster("locks", "") else {
+        return;
+    };
+    let (addr_a, addr_b) = (cluster.addr(0), cluster.addr(1));
+    let mut a = cluster.client(&addr_a);
+    let mut b = cluster.client(&addr_b);
+
+    // LOCK: B's session is locked out the moment A makes the lock file
+    assert!(ok(&b.call("LOCK", b"busy").unwrap()));
+    assert!(ok(&a.call("MKDIR", b"d").unwrap()));
+    assert!(ok(&b.call("MKDIR", b"d/before").unwrap()));
+    assert!(ok(&a.call("TOUCH", b"d/busy").unwrap()));
+    assert_failed(b.call("MKDIR", b"d/after").unwrap(), 30);
+    assert!(ok(&a.call("DEL", b"d/busy").unwrap()));
+    assert!(ok(&b.call("MKDIR", b"d/after").unwrap()));
+
+    // NETLOCK: one holder across nodes; END releases it, and so does SIGKILL
+    std::fs::write(root_a.join("d/f"), b"x").unwrap();
+    assert_eq!(reply(&mut a, "NETLOCK_TRY 30 d/f"), "OK 0");
+    assert!(reply(&mut b, "NETLOCK_TRY 30 d/f").starts_with("FAILED 54"));
+    a.end().unwrap();
+    let t = Instant::now();
+    loop {
+        let r = reply(&mut b, "NETLOCK_TRY 30 d/f");
+        if r == "OK 0" {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "END did not release the NETLOCK: {r}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut a = cluster.client(&addr_a);
+    assert!(reply(&mut a, "NETLOCK_TRY 30 d/f").starts_with("FAILED 54"));
+    let (live, _) = common::children_of(cluster.nodes[1].child.id() as i32);
+    assert_eq!(live.len(), 1, "{live:?}");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(live[0]), nix::sys::signal::SIGKILL).unwrap();
+    let t = Instant::now();
+    loop {
+        let r = reply(&mut a, "NETLOCK_TRY 30 d/f");
+        if r == "OK 0" {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "SIGKILL did not release the NETLOCK: {r}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    a.end().unwrap();
+
+    // TFPSFS: a grant or a revocation through A holds at once through B
+    let mut owner = cluster.client(&addr_a);
+    let mut bob = cluster.client(&addr_b);
+    assert!(ok(&owner.call("MKDIR", b"box").unwrap()));
+    std::fs::write(root_a.join("box/f"), b"secret").unwrap();
+    assert!(ok(&owner.call("SETFSID", b"alice").unwrap()));
+    assert!(ok(&bob.call("SETFSID", b"bob").unwrap()));
+    assert!(ok(&owner.call("SETFSPERM", b"alice:4095 box").unwrap()));
+    for round in 0..12 {
+        let mut sink = Vec::new();
+        assert_failed(bob.rcvfile(b"box/f", false, &mut sink).unwrap(), 1);
+        assert!(ok(&owner.call("SETFSPERM", b"bob:4 box").unwrap()));
+        let mut got = Vec::new();
+        let st = bob.rcvfile(b"box/f", false, &mut got).unwrap();
+        assert!(
+            ok(&st) && got == b"secret",
+            "round {round}: the grant through A, at once through B: {st:?}"
+        );
+        assert!(ok(&owner.call("REMFSPERM", b"bob box").unwrap()));
+        let mut sink = Vec::new();
+        let st = bob.rcvfile(b"box/f", false, &mut sink).unwrap();
+        assert_eq!(
+            st.failed_code(),
+            Some(1),
+            "round {round}: the revocation through A, at once through B"
+        );
+    }
+}

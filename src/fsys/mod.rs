@@ -577,10 +577,25 @@ impl Root {
     }
 
     /// True if `dir/name` exists (not followed). Errors read as "absent".
+    ///
+    /// On a shared file system the kernel may answer from a cached entry that
+    /// another node has removed (GlusterFS's FUSE client trusts entries for a
+    /// second); a regular file or directory found is therefore opened, which
+    /// asks the file system itself: gone (ENOENT, ESTALE) reads as absent.
+    /// Nothing else is opened (a device's open can act).
     pub fn entry_exists(&self, dir: &RelPath, name: &[u8]) -> bool {
         let Ok(d) = self.dir_handle(dir) else { return false };
         let Ok(n) = cname(name) else { return false };
-        sys::fstatat(d.as_fd(), &n, false).is_ok()
+        match sys::fstatat(d.as_fd(), &n, false) {
+            Ok(st) if matches!(Kind::of(&st), Kind::File | Kind::Dir) => {
+                match sys::openat_nofollow(d.as_fd(), &n, libc::O_RDONLY | NONBLOCKING_OPEN, 0) {
+                    Ok(_) => true,
+                    Err(e) => !matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ESTALE)),
+                }
+            }
+            Ok(_) => true,
+            Err(_) => false,
+        }
     }
 }
 

@@ -28,7 +28,7 @@ pub const VOLUME_OPTIONS: &[(&str, &str)] = &[
 /// The FUSE client options tfd needs (doc/scaling.md): without them a node
 /// keeps file pages cached across opens, and reads what another node has
 /// since written in place (PUT) as the old bytes.
-pub const FUSE_OPTIONS: &[&str] = &["--fopen-keep-cache=off"];
+pub const FUSE_OPTIONS: &[&str] = &["--fopen-keep-cache=off", "--entry-timeout=0"];
 
 /// Waits until `m` is a glusterfs mount (the client daemonizes before it is).
 fn wait_mounted(m: &Path) -> Result<(), String> {
