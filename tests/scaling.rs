@@ -88,7 +88,12 @@ impl Cluster {
         let tlb: String = ports.iter().map(|p| format!("4 127.0.0.1;{p}\n")).collect();
         std::fs::write(dir.join("tlb"), format!("# every node, on every node\n{tlb}")).unwrap();
         let hash = "cluster-wide-secret".to_string();
-        let user = if is_root() { "defusr root\n" } else { "" };
+        // nodes with a user file make their sessions LOGIN
+        let user = if is_root() && !nodes[0].1.contains("userdb") {
+            "defusr root\n"
+        } else {
+            ""
+        };
         let nodes = ports
             .iter()
             .enumerate()
@@ -594,4 +599,57 @@ fn gluster_locks_and_tfpsfs_hold_across_nodes_at_once() {
             "round {round}: the revocation through A, at once through B"
         );
     }
+}
+
+/// A quota counts what the user owns on the volume, whichever node wrote
+/// it; a FAI token issued by one node opens a session on the other (the
+/// token store is on the volume), as the same user.
+#[test]
+fn gluster_quotas_and_fai_tokens_across_nodes() {
+    if !is_root() {
+        eprintln!("skipped: needs root to create a system user");
+        return;
+    }
+    let (uid, gid) = common::ensure_system_user("tfdglq1", &[]);
+    let db = common::login_userdb("glq", "carl", "tfdglq1", "carl-pw-1");
+    let extra = format!("userdb {db}\nquota_default 1M\nfai_max_minutes 30\n");
+    let Some((cluster, [root_a, root_b])) = gluster_cluster("quota", &extra) else {
+        return;
+    };
+    let home = root_a.join("carl");
+    std::fs::create_dir(&home).unwrap();
+    nix::unistd::chown(&home, Some(uid.into()), Some(gid.into())).unwrap();
+    let login = |i: usize| {
+        let mut c = cluster.client(&cluster.addr(i));
+        assert_ok(c.call("LOGIN", b"carl carl-pw-1").unwrap());
+        c
+    };
+    let mut a = login(0);
+    let body = pattern(700 << 10, 5);
+    assert!(ok(&a
+        .sndfile(b"carl/a.bin", false, &mut &body[..], &mut |_| {})
+        .unwrap()));
+    // B counts what A wrote: 700 KiB more would pass 1 MiB
+    let mut b = login(1);
+    let st = b.sndfile(b"carl/b.bin", false, &mut &body[..], &mut |_| {}).unwrap();
+    assert!(!ok(&st), "the quota held across nodes: {st:?}");
+    assert!(!root_b.join("carl/b.bin").exists());
+    assert!(temporaries(&root_b.join("carl")).is_empty());
+    let small = pattern(100 << 10, 6);
+    assert!(ok(&b
+        .sndfile(b"carl/c.bin", false, &mut &small[..], &mut |_| {})
+        .unwrap()));
+
+    // FAI: issued through A, entered through B, as carl
+    let token = a.faitok(5).unwrap().expect("FAITOK on node A");
+    let (mut fb, _next) =
+        Client::connect_fai(&cluster.config(&cluster.addr(1)), &token).expect("FAI entrance on node B");
+    let mut got = Vec::new();
+    assert!(ok(&fb.rcvfile(b"carl/a.bin", false, &mut got).unwrap()));
+    assert!(got == body);
+    let st = fb.sndfile(b"carl/d.bin", false, &mut &body[..], &mut |_| {}).unwrap();
+    assert!(!ok(&st), "the FAI session is carl's, under carl's quota: {st:?}");
+    assert!(ok(&fb.call("TOUCH", b"carl/fai").unwrap()));
+    let meta = std::fs::metadata(root_a.join("carl/fai")).unwrap();
+    assert_eq!(std::os::unix::fs::MetadataExt::uid(&meta), uid, "made as carl");
 }
