@@ -16,7 +16,6 @@
 mod support;
 
 #[path = "../tests/common/gluster.rs"]
-#[allow(dead_code)]
 mod gluster;
 
 use std::io::Write;
