@@ -7,7 +7,7 @@ use crate::channel::{read_full, ChannelError};
 use crate::fsys::direct::{ReadAhead, ReadAheadStream};
 use crate::fsys::upload::Upload;
 use crate::fsys::write_behind::WriteBehind;
-use crate::fsys::{FsError, Kind, RelPath};
+use crate::fsys::{FsError, Kind, RelPath, Root};
 use crate::session::{denied_or, Session};
 use crate::sys::{self, AlignedBuf};
 use crate::wire::{command, Failed, FrameError, MAX_FRAME};
@@ -56,6 +56,11 @@ fn check_target(s: &Session, p: &RelPath, overwrite: bool) -> Result<(), Failed>
         return Err(Failed::IsDirectory);
     }
     s.check_lock_parent(p)?;
+    if Root::pinned_absent(p) {
+        // the pin found no such name a moment ago; one made since is met by
+        // the commit (no overwrite: FAILED 15 there; overwrite: replaced)
+        return Ok(());
+    }
     match s.stat(p) {
         Ok(st) if Kind::of(&st) == Kind::Dir => Err(Failed::IsDirectory),
         Ok(_) if !overwrite => Err(Failed::FileExists),

@@ -182,6 +182,10 @@ pub struct Entry {
     /// themselves pinned), or the errno of a link that leads nowhere allowed.
     /// Operations that follow links act there; name-level ones on the link.
     pub follow: Option<Result<(OwnedFd, CString), i32>>,
+    /// The name did not exist when pinned (ENOENT): a command creating it need
+    /// not look it up again to know (each lookup is a round trip to the
+    /// servers on a network file system).
+    pub absent: bool,
 }
 
 impl Entry {
@@ -438,6 +442,7 @@ impl Root {
             name,
             object: None,
             follow: None,
+            absent: st.as_ref().err().and_then(|e| e.raw_os_error()) == Some(libc::ENOENT),
         };
         match st {
             Ok(st) if Kind::of(&st) == Kind::Dir => {
@@ -574,6 +579,12 @@ impl Root {
             };
         }
         true
+    }
+
+    /// True when `p` is pinned and its name did not exist when it was pinned
+    /// (moments ago, in the running command).
+    pub fn pinned_absent(p: &RelPath) -> bool {
+        matches!(p.pin.as_deref(), Some(Pin::At(e)) if e.absent)
     }
 
     /// True if `dir/name` exists (not followed). Errors read as "absent".

@@ -77,19 +77,26 @@ pub fn is_secure(dir: BorrowedFd<'_>) -> bool {
 /// Reads one metadata file of `dir`: None when absent; an error when present but
 /// unreadable, not a regular file, or larger than [`MAX_META`].
 fn read_meta(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Option<Vec<u8>>> {
-    match read_meta_once(dir, name) {
-        // another node replaced the file (by rename) under a name this node
-        // had cached: after a moment the name leads to the new file
-        Err(e) if e.raw_os_error() == Some(libc::ESTALE) => {
-            std::thread::sleep(STALE_SETTLE);
-            read_meta_once(dir, name)
+    // another node replaced the file (by rename) under a name this node's
+    // file system client still resolves to the old file: a moment later (once
+    // the client has heard of the rename) the name leads to the new one.
+    // Looked at again for a bounded time; stale until then is an error, and an
+    // error allows nothing.
+    let deadline = Instant::now() + STALE_WAIT;
+    loop {
+        match read_meta_once(dir, name) {
+            Err(e) if e.raw_os_error() == Some(libc::ESTALE) && Instant::now() < deadline => {
+                std::thread::sleep(STALE_SETTLE);
+            }
+            r => return r,
         }
-        r => r,
     }
 }
 
-/// How long a read that met a stale handle waits before it looks again.
-const STALE_SETTLE: Duration = Duration::from_millis(30);
+/// How long a read that met a stale handle waits before it looks again, and
+/// how long it goes on looking.
+const STALE_SETTLE: Duration = Duration::from_millis(25);
+const STALE_WAIT: Duration = Duration::from_secs(2);
 
 fn read_meta_once(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Option<Vec<u8>>> {
     let fd = match sys::openat_nofollow(dir, name, libc::O_RDONLY, 0) {
