@@ -653,3 +653,40 @@ fn gluster_quotas_and_fai_tokens_across_nodes() {
     let meta = std::fs::metadata(root_a.join("carl/fai")).unwrap();
     assert_eq!(std::os::unix::fs::MetadataExt::uid(&meta), uid, "made as carl");
 }
+
+/// The sweeper's first pass runs at start: an old orphan temporary (a killed
+/// upload's, on a file system without O_TMPFILE, or an older tfd's) anywhere
+/// in the tree is gone at once, with no quota and an hour's `sweep_interval`;
+/// a fresh one and ordinary files stay.
+#[test]
+fn sweeper_removes_old_temporaries_at_start() {
+    let dir = tempdir("sweep-start");
+    let root = dir.join("root");
+    std::fs::create_dir_all(root.join("a/b")).unwrap();
+    let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+    let orphans = [
+        root.join(".tfd-part-00000000000000a1"),
+        root.join("a/b/.tfd-part-00000000000000a2"),
+    ];
+    for o in &orphans {
+        std::fs::write(o, b"left by a killed upload").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(o)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+    let fresh = root.join("a/.tfd-part-00000000000000f1");
+    std::fs::write(&fresh, b"an upload starting now").unwrap();
+    std::fs::write(root.join("a/b/keep"), b"x").unwrap();
+    let fai = format!("fai_dir {}\nsweep_interval 3600\n", dir.join("fai").display());
+    let cluster = Cluster::start_on(dir, vec![(root.clone(), fai)]);
+    let t = Instant::now();
+    while orphans.iter().any(|o| o.exists()) {
+        assert!(t.elapsed() < Duration::from_secs(10), "not swept at start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(fresh.exists() && root.join("a/b/keep").exists());
+    assert!(cluster.nodes[0].log().contains("sweeper: removed 2 upload temporaries"));
+}

@@ -54,14 +54,13 @@ fn run(root: OwnedFd, every: Duration) -> i32 {
                     if p.removed == 1 { "y" } else { "ies" }
                 );
             }
-            // a round not finished goes on at once after a short rest: the
-            // budget bounds one pass's work, not how long a round may take
-            let rest = if p.round_done {
-                every
-            } else {
-                every.min(Duration::from_secs(1))
-            };
-            std::thread::sleep(rest);
+            // one bounded pass per interval, finished round or not: a big
+            // tree takes several intervals to go round, and never keeps the
+            // disk (or a shared volume) busy
+            if p.round_done {
+                log::debug!("sweeper: round done");
+            }
+            std::thread::sleep(every);
         }
     };
     match std::thread::Builder::new().name("sweep".into()).spawn(body) {
