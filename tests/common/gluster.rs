@@ -153,15 +153,27 @@ fn find_prog(name: &str) -> bool {
 }
 
 /// A local address glusterd accepts for bricks (it refuses loopback ones):
-/// the first global IPv4 address of this machine.
+/// the first global IPv4 address of this machine, or, on a machine with none
+/// (a container with loopback only), one on a dummy interface made here
+/// (198.18.0.1, from the range kept for benchmarks; traffic to it never
+/// leaves the machine).
 fn brick_host() -> Result<String, Skip> {
-    let out = run("ip", &["-4", "-o", "addr", "show", "scope", "global"], 10).map_err(Skip)?;
-    out.lines()
-        .filter_map(|l| l.split_whitespace().skip_while(|w| *w != "inet").nth(1))
-        .filter_map(|a| a.split('/').next())
-        .map(str::to_string)
-        .next()
-        .ok_or_else(|| Skip("no non-loopback IPv4 address for the bricks (glusterd refuses loopback ones)".into()))
+    let first = || -> Result<Option<String>, Skip> {
+        let out = run("ip", &["-4", "-o", "addr", "show", "scope", "global"], 10).map_err(Skip)?;
+        Ok(out
+            .lines()
+            .filter_map(|l| l.split_whitespace().skip_while(|w| *w != "inet").nth(1))
+            .filter_map(|a| a.split('/').next())
+            .map(str::to_string)
+            .next())
+    };
+    if let Some(a) = first()? {
+        return Ok(a);
+    }
+    let _ = run("ip", &["link", "add", "tfdgl0", "type", "dummy"], 10);
+    let _ = run("ip", &["addr", "add", "198.18.0.1/32", "dev", "tfdgl0"], 10);
+    let _ = run("ip", &["link", "set", "tfdgl0", "up"], 10);
+    first()?.ok_or_else(|| Skip("no non-loopback IPv4 address for the bricks, and none could be made".into()))
 }
 
 /// Starts glusterd unless it runs, and waits until it answers.
