@@ -56,8 +56,11 @@ const TAG: &str = "tfdtest";
 pub struct Bed {
     pub dir: PathBuf,
     pub volume: String,
-    /// The two FUSE mounts of the volume (node A serves the first, B the second).
-    pub mounts: [PathBuf; 2],
+    /// The FUSE mounts of the volume: node A serves the first, B the second,
+    /// both with [`FUSE_OPTIONS`]; the third and fourth have the kernel's
+    /// default entry timeout (a name trusted for a second), where nodes meet
+    /// stale handles and must handle them themselves.
+    pub mounts: [PathBuf; 4],
     /// Where the bricks live.
     pub bricks: [PathBuf; 2],
 }
@@ -255,7 +258,12 @@ impl Bed {
         let dir = std::env::temp_dir().join(format!("{TAG}-{pid}"));
         let _ = std::fs::remove_dir_all(&dir);
         let bricks = [dir.join("brick1"), dir.join("brick2")];
-        let mounts = [dir.join("mnt-a"), dir.join("mnt-b")];
+        let mounts = [
+            dir.join("mnt-a"),
+            dir.join("mnt-b"),
+            dir.join("mnt-c"),
+            dir.join("mnt-d"),
+        ];
         for d in bricks.iter().chain(mounts.iter()) {
             std::fs::create_dir_all(d).map_err(|e| Skip(format!("{}: {e}", d.display())))?;
         }
@@ -274,13 +282,13 @@ impl Bed {
                 gluster(&["volume", "set", &bed.volume, k, v])?;
             }
             gluster(&["volume", "start", &bed.volume])?;
-            for m in &bed.mounts {
+            for (i, m) in bed.mounts.iter().enumerate() {
                 // the FUSE client itself: Debian's mount.glusterfs 10.3 garbles
                 // `-o fopen-keep-cache=off` (into `==off`)
                 let server = format!("--volfile-server={host}");
                 let id = format!("--volfile-id={}", bed.volume);
                 let mut args = vec![server.as_str(), id.as_str()];
-                args.extend_from_slice(FUSE_OPTIONS);
+                args.extend_from_slice(if i < 2 { FUSE_OPTIONS } else { &FUSE_OPTIONS[..1] });
                 args.push(m.to_str().unwrap());
                 run("glusterfs", &args, 60)?;
                 wait_mounted(m)?;
@@ -302,13 +310,22 @@ impl Bed {
         let a = self.mounts[0].join(tag);
         let _ = std::fs::remove_dir_all(&a);
         std::fs::create_dir_all(&a).unwrap();
-        let b = self.mounts[1].join(tag);
+        (a, self.on(1, tag))
+    }
+
+    /// `tag` (made by [`Bed::subdir`]) through mount `i`, once visible there.
+    pub fn on(&self, i: usize, tag: &str) -> PathBuf {
+        let b = self.mounts[i].join(tag);
         let deadline = Instant::now() + Duration::from_secs(5);
         while !b.is_dir() {
-            assert!(Instant::now() < deadline, "{} not visible through mount B", b.display());
+            assert!(
+                Instant::now() < deadline,
+                "{} not visible through mount {i}",
+                b.display()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
-        (a, b)
+        b
     }
 
     /// Unmounts, stops and deletes the volume, removes the bricks.
