@@ -28,6 +28,8 @@ pub const DEFAULT_MAX_SESSIONS_PER_IP: u32 = 32;
 /// Default for `priority_boost`: nice levels the listener, key process and FAI
 /// issuer run above sessions (weight ×9.3 in the kernel's fair scheduler).
 pub const DEFAULT_PRIORITY_BOOST: u8 = 10;
+/// Default for `sweep_interval`, in seconds.
+const DEFAULT_SWEEP_INTERVAL: u64 = 60;
 /// Default for `fai_max_minutes` (the reference's `faitok_mq` as shipped; that
 /// key is read as a synonym).
 pub const DEFAULT_FAI_MAX_MINUTES: u32 = 360;
@@ -346,6 +348,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "longest validity, in minutes, FAITOK grants to a Fast Access token (FAIMQ reports it); 0 = FAI off, 0..525600 (default 360)",
     ),
     (
+        "sweep_interval",
+        "seconds between passes of the sweep that removes upload temporaries (.tfd-part-*) killed sessions left, where the file system has no O_TMPFILE (NFS, GlusterFS); 0 = off, 0..86400 (default 60)",
+    ),
+    (
         "fai_dir",
         "root-only (0700) directory of the Fast Access tokens; share it between nodes behind one name (default /var/lib/tfd/fai/<16 hex digits of the SHA-256 of this file's path>)",
     ),
@@ -562,6 +568,8 @@ pub struct Config {
     pub fai_max_minutes: u32,
     /// `fai_dir`: where the Fast Access tokens live; absolute after [`Config::load`].
     pub fai_dir: PathBuf,
+    /// `sweep_interval`: between two passes of the temporaries' sweep (None: off).
+    pub sweep_interval: Option<Duration>,
     /// Canonical path of the file, so a reload reads the same file whatever the cwd.
     pub source: Option<PathBuf>,
 }
@@ -615,6 +623,7 @@ impl fmt::Debug for Config {
             .field("xferlog", &self.xferlog)
             .field("shared_state_dir", &self.shared_state_dir)
             .field("fai_max_minutes", &self.fai_max_minutes)
+            .field("sweep_interval", &self.sweep_interval)
             .field("fai_dir", &self.fai_dir)
             .field("source", &self.source)
             .finish()
@@ -1100,6 +1109,7 @@ struct Draft {
     shutdown_grace: Option<Duration>,
     fai_max_minutes: Option<u32>,
     fai_dir: Option<PathBuf>,
+    sweep_interval: Option<u64>,
 }
 
 fn parse_named(text: &str, file: &str) -> Result<(Config, KeyLines), ConfigError> {
@@ -1529,6 +1539,7 @@ fn parse_value(d: &mut Draft, key: &'static str, value: &str, line: usize) -> Re
         }
         "fai_max_minutes" | "faitok_mq" => d.fai_max_minutes = Some(number(value, 0, MAX_FAI_MINUTES)? as u32),
         "fai_dir" => d.fai_dir = Some(value.into()),
+        "sweep_interval" => d.sweep_interval = Some(number(value, 0, 86_400)?),
         // Every other key in KEYS is handled before this is called; reaching
         // here means KEYS grew without a parser arm, which the tests catch.
         _ => return Err("key has no parser (tfd bug)".into()),
@@ -1645,6 +1656,10 @@ fn finish(d: Draft, file: &str, seen: &KeyLines) -> Result<Config, ConfigError> 
         shutdown_grace: d.shutdown_grace.unwrap_or(Duration::from_secs(10)),
         fai_max_minutes: d.fai_max_minutes.unwrap_or(DEFAULT_FAI_MAX_MINUTES),
         fai_dir: d.fai_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_FAI_DIR)),
+        sweep_interval: match d.sweep_interval.unwrap_or(DEFAULT_SWEEP_INTERVAL) {
+            0 => None,
+            n => Some(Duration::from_secs(n)),
+        },
         source: None,
     })
 }

@@ -105,6 +105,26 @@ pub fn fstat(fd: BorrowedFd<'_>) -> io::Result<libc::stat> {
     fstatat(fd, c"", true)
 }
 
+/// The device `fd`'s file lives on, without asking a network file system's
+/// servers (statx with `AT_STATX_DONT_SYNC` and no attribute wanted: the
+/// device comes from the mount, never from the file's attributes).
+pub fn device_of(fd: BorrowedFd<'_>) -> io::Result<u64> {
+    // SAFETY: statx is plain old data; all-zero is a valid value.
+    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: valid fd, an empty NUL-terminated path with AT_EMPTY_PATH, and a
+    // pointer to a live statx the kernel fills.
+    cvt(unsafe {
+        libc::statx(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH | libc::AT_STATX_DONT_SYNC,
+            0,
+            &mut stx,
+        )
+    })?;
+    Ok(libc::makedev(stx.stx_dev_major, stx.stx_dev_minor))
+}
+
 /// mkdirat(2).
 pub fn mkdirat(dir: BorrowedFd<'_>, name: &CStr, mode: u32) -> io::Result<()> {
     // SAFETY: valid fd and NUL-terminated name.

@@ -20,6 +20,7 @@ fn all_children(ppid: i32) -> Vec<i32> {
     live.extend(key_process_of(ppid));
     live.extend(udp_responder_of(ppid));
     live.extend(fai_issuer_of(ppid));
+    live.extend(sweeper_of(ppid));
     live.extend(zombies);
     live
 }
@@ -179,8 +180,10 @@ fn sigkilled_listener_leaves_no_process_and_the_port_free() {
         "key process, UDP responder, FAI issuer, 2 sessions: {helpers:?}"
     );
     assert!(helpers.iter().any(|&h| is_fai_issuer(h)), "{helpers:?}");
-    // the FAI issuer alone keeps root (it writes the root-only token store)
-    for &h in helpers.iter().filter(|&&h| !is_fai_issuer(h)) {
+    // the FAI issuer (it writes the root-only token store) and the sweeper
+    // (it removes every user's upload temporaries) alone keep root
+    assert!(helpers.iter().any(|&h| is_sweeper(h)), "{helpers:?}");
+    for &h in helpers.iter().filter(|&&h| !is_fai_issuer(h) && !is_sweeper(h)) {
         assert_runs_as_nobody(h);
     }
     kill(Pid::from_raw(listener), Signal::SIGKILL).unwrap();

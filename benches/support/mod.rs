@@ -89,6 +89,11 @@ impl Server {
 
     /// Like [`Server::start`], with extra config lines.
     pub fn start_with(bin: &Path, extra_conf: &str) -> Result<Server, String> {
+        Server::start_on(bin, None, extra_conf)
+    }
+
+    /// Like [`Server::start_with`], serving `dbdir` (default: its own `data`).
+    pub fn start_on(bin: &Path, dbdir: Option<&Path>, extra_conf: &str) -> Result<Server, String> {
         let dir = private_tempdir("bench")?;
         let mut server = Server {
             child: None,
@@ -97,11 +102,11 @@ impl Server {
             pubkey_pem: Vec::new(),
             hash: String::new(),
         };
-        server.configure_and_spawn(bin, extra_conf)?;
+        server.configure_and_spawn(bin, dbdir, extra_conf)?;
         Ok(server)
     }
 
-    fn configure_and_spawn(&mut self, bin: &Path, extra_conf: &str) -> Result<(), String> {
+    fn configure_and_spawn(&mut self, bin: &Path, dbdir: Option<&Path>, extra_conf: &str) -> Result<(), String> {
         let dir = &self.dir;
         fs::DirBuilder::new()
             .mode(0o700)
@@ -119,8 +124,9 @@ impl Server {
         let port = free_port()?;
         self.addr = SocketAddr::from(([127, 0, 0, 1], port));
         let mut conf = format!(
-            "proto 2.4.1\nhash {}\ndbdir data\nport {port}\nlisten 127.0.0.1\nprivkey_file key.pem\n",
-            self.hash
+            "proto 2.4.1\nhash {}\ndbdir {}\nport {port}\nlisten 127.0.0.1\nprivkey_file key.pem\n",
+            self.hash,
+            dbdir.map(|d| d.display().to_string()).unwrap_or_else(|| "data".into())
         );
         // As root tfd is multi-user and wants LOGIN unless a default user is set.
         if nix::unistd::geteuid().is_root() && !extra_conf.contains("defusr") {

@@ -50,7 +50,7 @@ pub fn locksys(s: &mut Session, arg: &[u8]) -> CmdResult {
         return Err(Failed::LockSys.into());
     }
     let p = s.path(arg)?;
-    let dir = match s.root.open(&p, libc::O_PATH | libc::O_DIRECTORY, 0) {
+    let dir = match s.open(&p, libc::O_PATH | libc::O_DIRECTORY, 0) {
         Ok(fd) => fd,
         Err(e) if e.is_denied() => return Err(Failed::AccessDenied.into()),
         Err(_) => return Err(Failed::NoSuchDir.into()),
@@ -80,7 +80,7 @@ fn make_dirs(s: &Session, p: &RelPath) -> Result<OwnedFd, FsError> {
     }
     // pinned again: the last level did not exist when it was pinned
     let at = s.secfs.pin_again(&s.root, &at).map_err(|_| FsError::Reserved)?;
-    let dir = s.root.open(&at, libc::O_PATH | libc::O_DIRECTORY, 0)?;
+    let dir = s.open(&at, libc::O_PATH | libc::O_DIRECTORY, 0)?;
     match sys::fstat(dir.as_fd()) {
         Ok(st) if Kind::of(&st) == Kind::Dir => Ok(dir),
         _ => Err(FsError::NotDir),

@@ -102,7 +102,7 @@ fn make_levels(s: &Session, p: &RelPath, made: &mut usize) -> CmdResult {
         }
     }
     // pinned again: the last level did not exist when `p` was pinned
-    match s.root.stat(&s.root.pin(p)) {
+    match s.stat(&s.root.pin(p)) {
         Ok(st) if Kind::of(&st) == Kind::Dir => Ok(Reply::Ok),
         Err(FsError::Escape) => Err(Failed::AccessDenied.into()),
         _ => Err(Failed::RecursiveMkdir.into()),
@@ -178,7 +178,7 @@ pub fn rmdir(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// Opens a source file for COPY-like commands: regular files only, never
 /// blocking on a FIFO.
 fn open_source(s: &Session, p: &RelPath) -> Result<(File, libc::stat), FsError> {
-    s.root.open_file(p, libc::O_RDONLY, 0)
+    s.open_file(p, libc::O_RDONLY, 0)
 }
 
 /// `COPY <src> | <dst>`: an independent copy (the reference's hard link made the two
@@ -242,7 +242,7 @@ fn stat_checked(s: &Session, arg: &[u8]) -> Result<(RelPath, libc::stat), Failed
         return Err(Failed::MissingParameter);
     }
     let p = s.path(arg)?;
-    let st = match s.root.stat(&p) {
+    let st = match s.stat(&p) {
         Ok(st) => st,
         Err(FsError::NotFound) | Err(FsError::NotDir) => return Err(Failed::NoSuchFile),
         Err(e) => return Err(denied_or(e, Failed::NoSuchFile)),
@@ -273,9 +273,8 @@ pub fn fupd(s: &mut Session, arg: &[u8]) -> CmdResult {
     let (p, _) = stat_checked(s, arg)?;
     let flags = libc::O_NONBLOCK | libc::O_NOCTTY;
     let fd = s
-        .root
         .open(&p, libc::O_RDONLY | flags, 0)
-        .or_else(|_| s.root.open(&p, libc::O_WRONLY | flags, 0))
+        .or_else(|_| s.open(&p, libc::O_WRONLY | flags, 0))
         .map_err(|e| denied_or(e, Failed::TimestampUpdate))?;
     sys::touch_now(fd.as_fd()).map_err(|_| Failed::TimestampUpdate)?;
     Ok(Reply::Ok)

@@ -48,14 +48,14 @@ fn open(s: &Session, arg: &[u8], can: bool, write: bool) -> Result<Opened, Faile
     if req.bufsz <= 0 {
         return Err(Failed::HpfBuffer);
     }
-    let existed = s.root.stat(&p).is_ok();
+    let existed = s.stat(&p).is_ok();
     let flags = if write {
         libc::O_WRONLY | libc::O_CREAT
     } else {
         libc::O_RDONLY
     };
     // a FIFO, socket or device: HpfOpen at once (PUT used to block in open())
-    let mut file = match s.root.open_file(&p, flags, 0o644) {
+    let mut file = match s.open_file(&p, flags, 0o644) {
         Ok((file, _)) => file,
         Err(e) if e.is_denied() => return Err(Failed::AccessDenied),
         Err(_) => return Err(Failed::HpfOpen),

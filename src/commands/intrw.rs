@@ -57,8 +57,9 @@ fn open_file(s: &Session, p: &RelPath, flags: i32) -> Result<(OwnedFd, libc::sta
         return Err("the root is not a file".into());
     }
     // the one way commands open a file's data: never blocking on a FIFO or a
-    // device, anything but a regular file refused, then blocking I/O again
-    let (file, st) = s.root.open_file(p, flags, 0).map_err(|e| e.to_string())?;
+    // device, anything but a regular file refused, then blocking I/O again; a
+    // stale handle (another node replaced the file) is pinned and judged again
+    let (file, st) = s.open_file(p, flags, 0).map_err(|e| e.to_string())?;
     Ok((OwnedFd::from(file), st))
 }
 
@@ -189,7 +190,7 @@ fn swap(s: &Session, mut w: Pending, expected: &[u8]) -> Result<(), String> {
     lock_step(&w.target, OfdLock::Exclusive, Some(s.chan.stream().as_fd()))?;
     // the name must still hold the file we locked: another INTWRITE may have
     // replaced it while we waited, and its content is not what was hashed
-    let now = s.root.stat(&w.p).map_err(|e| e.to_string())?;
+    let now = s.stat(&w.p).map_err(|e| e.to_string())?;
     if (now.st_dev, now.st_ino) != (w.st.st_dev, w.st.st_ino) {
         return Err("replaced meanwhile".into());
     }

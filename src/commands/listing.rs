@@ -88,7 +88,7 @@ fn lsv2_common(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
     }
     let mut lister = v2_lister(s, &p, recursive)?;
     s.check_lock_parent(&out)?;
-    match s.root.stat(&out) {
+    match s.stat(&out) {
         Ok(st) if Kind::of(&st) == Kind::Dir => return Err(Failed::AccessDenied.into()),
         Err(e) if e.is_denied() => return Err(Failed::AccessDenied.into()),
         _ => {}

@@ -157,7 +157,6 @@ fn open_lockable(s: &Session, path: &[u8], bad: Failed) -> Result<(File, libc::s
         return Err(bad);
     }
     let fd = s
-        .root
         .open(&p, libc::O_RDWR | libc::O_NOCTTY | libc::O_NONBLOCK, 0)
         .map_err(|e| crate::session::denied_or(e, bad))?;
     let st = sys::fstat(fd.as_fd()).map_err(|_| bad)?;

@@ -90,7 +90,7 @@ fn refusal(s: &Session) -> Option<&'static str> {
 /// Reads the script, checked as every path is; `FAILED 9` when it is not a
 /// regular file.
 fn read_script(s: &Session, p: &RelPath) -> Result<Vec<u8>, Failed> {
-    let (file, st) = match s.root.open_file(p, libc::O_RDONLY, 0) {
+    let (file, st) = match s.open_file(p, libc::O_RDONLY, 0) {
         Ok(x) => x,
         Err(FsError::NotFound | FsError::NotDir | FsError::IsDir | FsError::NotRegular) => {
             return Err(Failed::NoSuchFile)

@@ -10,7 +10,7 @@ use crate::sys;
 use crate::wire::secfs::{self as fmt, ArgError};
 use crate::wire::Failed;
 use log::{info, warn};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::os::fd::{AsFd, OwnedFd};
 
 /// A session's TFPSFS state: its identity and the rule of the command running.
@@ -24,6 +24,10 @@ pub struct SecfsState {
     rule: Tfpsfs,
     /// How many paths the running command has resolved so far.
     next: Cell<usize>,
+    /// Which rule (by position) judged each path the running command pinned,
+    /// so a path looked up again after a stale handle ([`SecfsState::repin`])
+    /// is judged as it was the first time.
+    judged: RefCell<Vec<(Vec<u8>, usize)>>,
 }
 
 impl Default for SecfsState {
@@ -32,6 +36,7 @@ impl Default for SecfsState {
             id: None,
             rule: Tfpsfs::Untagged,
             next: Cell::new(0),
+            judged: RefCell::new(Vec::new()),
         }
     }
 }
@@ -41,6 +46,7 @@ impl SecfsState {
     pub fn begin(&mut self, rule: Tfpsfs) {
         self.rule = rule;
         self.next.set(0);
+        self.judged.borrow_mut().clear();
     }
 
     /// The identity, if SETFSID set one.
@@ -64,7 +70,29 @@ impl SecfsState {
         self.pin_nth(root, p, self.next.get().saturating_sub(1))
     }
 
+    /// Pins `p` afresh after its pin went stale (ESTALE: another node replaced
+    /// what it held) and judges it again under the rule that judged it first:
+    /// the command acts only on what is judged, never on a bare lookup.
+    pub fn repin(&self, root: &Root, p: &RelPath) -> Result<RelPath, FsError> {
+        let key = p.to_bytes();
+        let n = self
+            .judged
+            .borrow()
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == key)
+            .map(|(_, n)| *n)
+            .unwrap_or_else(|| self.next.get().saturating_sub(1));
+        self.pin_nth(root, &p.unpinned(), n)
+    }
+
     fn pin_nth(&self, root: &Root, p: &RelPath, n: usize) -> Result<RelPath, FsError> {
+        if let Ok(mut j) = self.judged.try_borrow_mut() {
+            // bounded: a command resolves a handful of paths (LSR walks its own)
+            if j.len() < 64 {
+                j.push((p.to_bytes(), n));
+            }
+        }
         let pinned = root.pin(p);
         let need = match self.rule {
             Tfpsfs::Manages => return Ok(pinned),

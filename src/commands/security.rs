@@ -414,7 +414,7 @@ pub fn chmod(s: &mut Session, arg: &[u8]) -> CmdResult {
         return Err(Failed::Chmod.into());
     };
     let p = s.path(path)?;
-    let fd = match s.root.open(&p, libc::O_PATH, 0) {
+    let fd = match s.open(&p, libc::O_PATH, 0) {
         Ok(fd) => fd,
         Err(FsError::NotFound) | Err(FsError::NotDir) => return Err(Failed::NoSuchFile.into()),
         Err(e) => return Err(denied_or(e, Failed::Chmod).into()),
@@ -435,7 +435,7 @@ pub fn chmod(s: &mut Session, arg: &[u8]) -> CmdResult {
             let flags = libc::O_NONBLOCK | libc::O_NOCTTY;
             s.root
                 .open(&p, libc::O_RDONLY | flags, 0)
-                .or_else(|_| s.root.open(&p, libc::O_WRONLY | flags, 0))
+                .or_else(|_| s.open(&p, libc::O_WRONLY | flags, 0))
                 .map_err(|e| match e {
                     FsError::Other(io) => io,
                     _ => std::io::Error::from_raw_os_error(libc::EACCES),
@@ -475,7 +475,7 @@ pub fn chown(s: &mut Session, arg: &[u8]) -> CmdResult {
         .and_then(|g| names::gid(g, tables))
         .ok_or(Failed::NoSuchGroup)?;
     let p = s.path(path)?;
-    let fd = match s.root.open(&p, libc::O_PATH, 0) {
+    let fd = match s.open(&p, libc::O_PATH, 0) {
         Ok(fd) => fd,
         Err(e) => {
             info!("{} CHOWN: {e}", s.peer);

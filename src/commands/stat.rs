@@ -23,7 +23,7 @@ const BATCH: usize = 1024;
 /// needs RFILE, each line STAT) and metadata names are refused.
 fn stat_of(s: &Session, path: &[u8]) -> Option<libc::stat> {
     let p = s.path(path).ok()?;
-    s.root.stat(&p).ok()
+    s.stat(&p).ok()
 }
 
 fn type_of(s: &Session, path: &[u8]) -> i8 {
@@ -48,14 +48,11 @@ fn record_of(s: &Session, path: &[u8]) -> StatRecord {
 /// writer's blocked open, and opening a device may act on it (a tape rewinds).
 fn open_list(s: &Session, arg: &[u8]) -> Option<BufReader<File>> {
     let p = s.path(arg).ok()?;
-    if Kind::of(&s.root.stat(&p).ok()?) != Kind::File {
+    if Kind::of(&s.stat(&p).ok()?) != Kind::File {
         return None;
     }
     // swapped since: still checked on the open file, and O_NONBLOCK never waits
-    let fd = s
-        .root
-        .open(&p, libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY, 0)
-        .ok()?;
+    let fd = s.open(&p, libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY, 0).ok()?;
     let st = sys::fstat(fd.as_fd()).ok()?;
     (Kind::of(&st) == Kind::File).then(|| BufReader::new(File::from(fd)))
 }

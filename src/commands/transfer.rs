@@ -7,7 +7,7 @@ use crate::channel::{read_full, ChannelError};
 use crate::fsys::direct::{ReadAhead, ReadAheadStream};
 use crate::fsys::upload::Upload;
 use crate::fsys::write_behind::WriteBehind;
-use crate::fsys::{FsError, Kind, RelPath};
+use crate::fsys::{FsError, Kind, RelPath, Root};
 use crate::session::{denied_or, Session};
 use crate::sys::{self, AlignedBuf};
 use crate::wire::{command, Failed, FrameError, MAX_FRAME};
@@ -56,7 +56,12 @@ fn check_target(s: &Session, p: &RelPath, overwrite: bool) -> Result<(), Failed>
         return Err(Failed::IsDirectory);
     }
     s.check_lock_parent(p)?;
-    match s.root.stat(p) {
+    if Root::pinned_absent(p) {
+        // the pin found no such name a moment ago; one made since is met by
+        // the commit (no overwrite: FAILED 15 there; overwrite: replaced)
+        return Ok(());
+    }
+    match s.stat(p) {
         Ok(st) if Kind::of(&st) == Kind::Dir => Err(Failed::IsDirectory),
         Ok(_) if !overwrite => Err(Failed::FileExists),
         Ok(_) | Err(FsError::NotFound) => Ok(()),
@@ -259,7 +264,7 @@ fn read_ahead(s: &Session, (file, size): (File, u64)) -> ReadAheadStream {
 
 /// Opens a file for download: regular files only, following symlinks inside.
 fn open_download(s: &Session, p: &RelPath) -> Result<(File, u64), Failed> {
-    match s.root.open_file(p, libc::O_RDONLY, 0) {
+    match s.open_file(p, libc::O_RDONLY, 0) {
         Ok((file, st)) => Ok((file, st.st_size as u64)),
         Err(FsError::NotFound) | Err(FsError::NotDir) => Err(Failed::NoSuchFile),
         Err(FsError::IsDir) => Err(Failed::IsDirectory),
@@ -414,7 +419,7 @@ fn sup_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
 fn size_of(s: &Session, path: &[u8]) -> i64 {
     // through the session, so each line meets TFPSFS like any path (STAT)
     let Ok(p) = s.path(path) else { return -1 };
-    match s.root.stat(&p) {
+    match s.stat(&p) {
         Ok(st) if Kind::of(&st) == Kind::File => st.st_size,
         Ok(_) => -2,
         Err(_) => -1,

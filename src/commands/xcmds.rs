@@ -117,7 +117,7 @@ pub fn xcopy(s: &mut Session, arg: &[u8]) -> CmdResult {
     let src = s.path(a)?;
     let pat = pattern(s, b)?;
     s.check_lock_parent(&src)?;
-    let (file, st) = match s.root.open_file(&src, libc::O_RDONLY, 0) {
+    let (file, st) = match s.open_file(&src, libc::O_RDONLY, 0) {
         Ok(x) => x,
         Err(FsError::NotFound) | Err(FsError::NotDir) => return Err(Failed::NoSource.into()),
         Err(FsError::IsDir) | Err(FsError::NotRegular) => return Err(Failed::NotAFile.into()),
@@ -137,7 +137,7 @@ pub fn xcpdir(s: &mut Session, arg: &[u8]) -> CmdResult {
     let name = new_name(s, name)?;
     let src = s.path(a)?;
     let pat = pattern(s, b)?;
-    match s.root.stat(&src) {
+    match s.stat(&src) {
         Ok(st) if Kind::of(&st) == Kind::Dir => {}
         Ok(_) => return Err(Failed::NotADirectory.into()),
         Err(FsError::NotFound) | Err(FsError::NotDir) => return Err(Failed::NoSourcePath.into()),
@@ -228,7 +228,7 @@ fn copy_into_matches(
 /// not exist.
 fn start_dir(s: &Session, arg: &[u8], missing: Failed) -> Result<std::os::fd::OwnedFd, Failed> {
     let dir = s.path(arg)?;
-    match s.root.stat(&dir) {
+    match s.stat(&dir) {
         Ok(st) if Kind::of(&st) == Kind::Dir => {}
         Ok(_) => return Err(Failed::NotADirectory),
         Err(FsError::NotFound) | Err(FsError::NotDir) => return Err(missing),

@@ -39,9 +39,28 @@ const CACHE_ONLY_FS: &[u32] = &[
 ];
 
 /// Whether direct I/O is worth trying on the file system holding `file`.
+///
+/// Remembered per device for the process (a session serves one tree): on a
+/// network file system each statfs is a round trip to the servers, and small
+/// uploads would pay it every time.
 fn direct_io_suits(file: &File) -> bool {
+    use std::os::fd::AsFd;
+    static SEEN: std::sync::Mutex<Vec<(u64, bool)>> = std::sync::Mutex::new(Vec::new());
+    let dev = crate::sys::device_of(file.as_fd()).ok();
+    if let (Some(dev), Ok(seen)) = (dev, SEEN.lock()) {
+        if let Some((_, suits)) = seen.iter().find(|(d, _)| *d == dev) {
+            return *suits;
+        }
+    }
     // the magic is 32 bits wide whatever the width of the field (signed on some ABIs)
-    nix::sys::statfs::fstatfs(file).is_ok_and(|st| !CACHE_ONLY_FS.contains(&(st.filesystem_type().0 as u32)))
+    let suits =
+        nix::sys::statfs::fstatfs(file).is_ok_and(|st| !CACHE_ONLY_FS.contains(&(st.filesystem_type().0 as u32)));
+    if let (Some(dev), Ok(mut seen)) = (dev, SEEN.lock()) {
+        if seen.len() < 64 {
+            seen.push((dev, suits));
+        }
+    }
+    suits
 }
 
 /// Writes a file sequentially from its position at creation, choosing per chunk

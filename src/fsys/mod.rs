@@ -12,6 +12,7 @@
 pub mod direct;
 pub mod quota;
 pub mod secfs;
+pub mod sweep;
 pub mod upload;
 pub mod walk;
 pub mod write_behind;
@@ -60,6 +61,10 @@ pub enum FsError {
     /// creation, so no name can forge a line of a listing (decisions in
     /// doc/compatibility.md). Each command answers it with its own code.
     BadName,
+    /// A handle went stale (ESTALE): on a shared file system another node
+    /// replaced or removed what a lookup or a pin had found. The session looks
+    /// the path up, and judges it, once more ([`crate::session::Session::open`]).
+    Stale,
     /// Any other OS error.
     Other(io::Error),
 }
@@ -93,6 +98,7 @@ impl FsError {
             Some(libc::EISDIR) => FsError::IsDir,
             Some(libc::ENOTEMPTY) => FsError::NotEmpty,
             Some(libc::ENOSPC) | Some(libc::EDQUOT) => FsError::NoSpace,
+            Some(libc::ESTALE) => FsError::Stale,
             _ => FsError::Other(e),
         }
     }
@@ -127,6 +133,7 @@ impl std::fmt::Display for FsError {
             FsError::NoSpace => write!(f, "no space"),
             FsError::Reserved => write!(f, "names secure-FS metadata"),
             FsError::BadName => write!(f, "a new name with a control character"),
+            FsError::Stale => write!(f, "stale file handle"),
             FsError::Other(e) => write!(f, "{e}"),
         }
     }
@@ -191,6 +198,10 @@ pub struct Entry {
     /// themselves pinned), or the errno of a link that leads nowhere allowed.
     /// Operations that follow links act there; name-level ones on the link.
     pub follow: Option<Result<(OwnedFd, CString), i32>>,
+    /// The name did not exist when pinned (ENOENT): a command creating it need
+    /// not look it up again to know (each lookup is a round trip to the
+    /// servers on a network file system).
+    pub absent: bool,
 }
 
 impl Entry {
@@ -221,6 +232,7 @@ fn errno_of(e: &FsError) -> i32 {
         FsError::NotEmpty => libc::ENOTEMPTY,
         FsError::NotRegular => libc::ENXIO,
         FsError::NoSpace => libc::ENOSPC,
+        FsError::Stale => libc::ESTALE,
         FsError::Other(e) => e.raw_os_error().unwrap_or(libc::EIO),
     }
 }
@@ -445,6 +457,7 @@ impl Root {
             name,
             object: None,
             follow: None,
+            absent: st.as_ref().err().and_then(|e| e.raw_os_error()) == Some(libc::ENOENT),
         };
         match st {
             Ok(st) if Kind::of(&st) == Kind::Dir => {
@@ -590,11 +603,32 @@ impl Root {
         true
     }
 
+    /// True when `p` is pinned and its name did not exist when it was pinned
+    /// (moments ago, in the running command).
+    pub fn pinned_absent(p: &RelPath) -> bool {
+        matches!(p.pin.as_deref(), Some(Pin::At(e)) if e.absent)
+    }
+
     /// True if `dir/name` exists (not followed). Errors read as "absent".
+    ///
+    /// On a shared file system the kernel may answer from a cached entry that
+    /// another node has removed (GlusterFS's FUSE client trusts entries for a
+    /// second); a regular file or directory found is therefore opened, which
+    /// asks the file system itself: gone (ENOENT, ESTALE) reads as absent.
+    /// Nothing else is opened (a device's open can act).
     pub fn entry_exists(&self, dir: &RelPath, name: &[u8]) -> bool {
         let Ok(d) = self.dir_handle(dir) else { return false };
         let Ok(n) = cname(name) else { return false };
-        sys::fstatat(d.as_fd(), &n, false).is_ok()
+        match sys::fstatat(d.as_fd(), &n, false) {
+            Ok(st) if matches!(Kind::of(&st), Kind::File | Kind::Dir) => {
+                match sys::openat_nofollow(d.as_fd(), &n, libc::O_RDONLY | NONBLOCKING_OPEN, 0) {
+                    Ok(_) => true,
+                    Err(e) => !matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ESTALE)),
+                }
+            }
+            Ok(_) => true,
+            Err(_) => false,
+        }
     }
 }
 

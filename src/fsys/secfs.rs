@@ -77,13 +77,41 @@ pub fn is_secure(dir: BorrowedFd<'_>) -> bool {
 /// Reads one metadata file of `dir`: None when absent; an error when present but
 /// unreadable, not a regular file, or larger than [`MAX_META`].
 fn read_meta(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Option<Vec<u8>>> {
+    // another node replaced the file (by rename) under a name this node's
+    // file system client still resolves to the old file: a moment later (once
+    // the client has heard of the rename) the name leads to the new one.
+    // Looked at again for a bounded time; stale until then is an error, and an
+    // error allows nothing.
+    let deadline = Instant::now() + STALE_WAIT;
+    loop {
+        match read_meta_once(dir, name) {
+            Err(e) if e.raw_os_error() == Some(libc::ESTALE) && Instant::now() < deadline => {
+                std::thread::sleep(STALE_SETTLE);
+            }
+            r => return r,
+        }
+    }
+}
+
+/// How long a read that met a stale handle waits before it looks again, and
+/// how long it goes on looking.
+const STALE_SETTLE: Duration = Duration::from_millis(25);
+const STALE_WAIT: Duration = Duration::from_secs(2);
+
+fn read_meta_once(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Option<Vec<u8>>> {
     let fd = match sys::openat_nofollow(dir, name, libc::O_RDONLY, 0) {
         Ok(fd) => fd,
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
         Err(e) => return Err(e),
     };
-    if sys::fstat(fd.as_fd())?.st_mode & libc::S_IFMT != libc::S_IFREG {
+    let st = sys::fstat(fd.as_fd())?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
         return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    if st.st_nlink == 0 {
+        // the name led to a file already replaced (a node's cached entry on a
+        // shared file system): stale, as ESTALE would say
+        return Err(io::Error::from_raw_os_error(libc::ESTALE));
     }
     let mut data = Vec::new();
     File::from(fd).take(MAX_META as u64 + 1).read_to_end(&mut data)?;
@@ -106,7 +134,10 @@ pub fn permits(dir: BorrowedFd<'_>, id: Option<&[u8]>, need: Option<u32>) -> boo
     match load(dir) {
         Ok(None) => true,
         Ok(Some(perms)) => need.is_some_and(|n| perms.allows(id, n)),
-        Err(_) => false,
+        Err(e) => {
+            log::warn!("TFPSFS metadata unreadable, nothing allowed: {e}");
+            false
+        }
     }
 }
 

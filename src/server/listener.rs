@@ -62,6 +62,9 @@ struct Listener {
     key_pid: i32,
     /// The FAI issuer (0: not running).
     fai_pid: i32,
+    /// The sweeper of upload temporaries (0: not running or off).
+    sweep_pid: i32,
+    respawn_sweep_at: Option<Instant>,
     respawn_fai_at: Option<Instant>,
     /// When a dead key process or UDP responder is due to be restarted.
     respawn_keys_at: Option<Instant>,
@@ -302,6 +305,8 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
         udp_user,
         key_pid: 0,
         fai_pid: 0,
+        sweep_pid: 0,
+        respawn_sweep_at: None,
         respawn_fai_at: None,
         respawn_keys_at: None,
         respawn_udp_at: None,
@@ -331,6 +336,7 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
     l.ctx = Arc::new(l.ctx.with_keys(keys));
     l.spawn_fai();
     l.spawn_udp();
+    l.spawn_sweeper();
     super::sd_notify::ready();
     if let Some(r) = daemon_ready {
         sys::daemon_ready(r);
@@ -397,6 +403,7 @@ impl Listener {
             self.respawn_keys_at,
             self.respawn_udp_at,
             self.respawn_fai_at,
+            self.respawn_sweep_at,
             self.waiting.next_deadline(),
             self.shared_bans.as_ref().map(|c| c.due()),
         ]
@@ -427,11 +434,27 @@ impl Listener {
             self.respawn_fai_at = None;
             self.spawn_fai();
         }
+        if self.respawn_sweep_at.is_some_and(|at| at <= now) {
+            self.respawn_sweep_at = None;
+            self.spawn_sweeper();
+        }
         if self.respawn_udp_at.is_some_and(|at| at <= now) {
             self.respawn_udp_at = None;
             self.ctx.metrics.inc(super::metrics::Counter::UdpRestarts);
             self.spawn_udp();
             info!("UDP responder restarted (pid {})", self.udp_pid);
+        }
+    }
+
+    /// Starts the sweeper of upload temporaries, unless `sweep_interval` is 0.
+    fn spawn_sweeper(&mut self) {
+        let Some(every) = self.ctx.cfg.sweep_interval else {
+            return;
+        };
+        let close = self.helper_must_close();
+        match super::sweeper::spawn(&self.ctx.cfg.dbdir, every, &close) {
+            Ok(pid) => self.sweep_pid = pid,
+            Err(e) => error!("cannot start the sweeper of upload temporaries: {e}"),
         }
     }
 
@@ -600,6 +623,13 @@ impl Listener {
                             if !self.stopping {
                                 warn!("key process ended ({status:?}); restarting it unless tfd is stopping");
                                 self.respawn_keys_at = Some(Instant::now() + RESPAWN_DELAY);
+                            }
+                        } else if pid.as_raw() == self.sweep_pid {
+                            self.sweep_pid = 0;
+                            if !self.stopping {
+                                warn!("sweeper ended ({status:?}); restarting it unless tfd is stopping");
+                                // not at once: a sweeper that cannot run must not spin
+                                self.respawn_sweep_at = Some(Instant::now() + Duration::from_secs(10));
                             }
                         } else if pid.as_raw() == self.fai_pid {
                             self.fai_pid = 0;
@@ -929,12 +959,13 @@ impl Listener {
         self.respawn_keys_at = None;
         self.respawn_udp_at = None;
         self.respawn_fai_at = None;
+        self.respawn_sweep_at = None;
         self.listeners.clear();
         self.control = None;
         // the key process also ends by itself once every request end is closed
         self.ctx.keys.close();
         self.ctx.fai.close();
-        for pid in [self.udp_pid, self.key_pid, self.fai_pid] {
+        for pid in [self.udp_pid, self.key_pid, self.fai_pid, self.sweep_pid] {
             if pid > 0 {
                 let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
             }
@@ -957,11 +988,13 @@ impl Listener {
         }
         // the helpers: SIGTERMed above; SIGKILL whatever is left after a while
         let deadline = Instant::now() + HELPER_STOP_WAIT;
-        while (self.udp_pid > 0 || self.key_pid > 0 || self.fai_pid > 0) && Instant::now() < deadline {
+        while (self.udp_pid > 0 || self.key_pid > 0 || self.fai_pid > 0 || self.sweep_pid > 0)
+            && Instant::now() < deadline
+        {
             std::thread::sleep(Duration::from_millis(20));
             self.reap();
         }
-        for pid in [self.udp_pid, self.key_pid, self.fai_pid] {
+        for pid in [self.udp_pid, self.key_pid, self.fai_pid, self.sweep_pid] {
             if pid > 0 {
                 warn!("helper process {pid} did not end on SIGTERM; killing it");
                 let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
@@ -969,7 +1002,12 @@ impl Listener {
         }
         // everything left was sent SIGKILL, which no process can ignore: so no tfd
         // process outlives the listener, and this wait ends
-        while !self.children.is_empty() || self.udp_pid > 0 || self.key_pid > 0 || self.fai_pid > 0 {
+        while !self.children.is_empty()
+            || self.udp_pid > 0
+            || self.key_pid > 0
+            || self.fai_pid > 0
+            || self.sweep_pid > 0
+        {
             match waitpid(Pid::from_raw(-1), None) {
                 Ok(s) => {
                     if let Some(p) = s.pid() {
@@ -977,7 +1015,12 @@ impl Listener {
                         if let Some(info) = self.children.remove(&p) {
                             self.ctx.registry.free(info.slot);
                         }
-                        for h in [&mut self.udp_pid, &mut self.key_pid, &mut self.fai_pid] {
+                        for h in [
+                            &mut self.udp_pid,
+                            &mut self.key_pid,
+                            &mut self.fai_pid,
+                            &mut self.sweep_pid,
+                        ] {
                             if *h == p {
                                 *h = 0;
                             }

@@ -15,6 +15,7 @@ pub mod registry;
 pub mod rootcheck;
 pub mod sd_notify;
 pub mod secrets;
+pub mod sweeper;
 pub mod tlb;
 pub mod udp;
 

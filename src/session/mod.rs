@@ -146,6 +146,10 @@ pub struct Session {
     pub secure: commands::secure::SecureState,
 }
 
+/// How long a stale handle's path rests before it is looked up again
+/// ([`Session::retry_stale`]).
+const STALE_SETTLE: std::time::Duration = std::time::Duration::from_millis(30);
+
 impl Session {
     /// Normalises a path argument, pins it ([`crate::fsys::Root::pin`]: the
     /// command then acts through the descriptors judged, never a second lookup by
@@ -163,6 +167,45 @@ impl Session {
             info!("{} path refused by TFPSFS: {e}", self.peer);
             Failed::AccessDenied
         })
+    }
+
+    /// Runs `op` on the pinned path `p`; when a handle in it went stale
+    /// (ESTALE: on a shared file system another node replaced the file or a
+    /// directory on the path since it was pinned), pins and judges the path
+    /// once more and runs `op` again on that. A second stale handle, or a
+    /// refusal by the new judgement, is the command's own failure.
+    pub fn retry_stale<T>(&self, p: &RelPath, op: impl Fn(&RelPath) -> Result<T, FsError>) -> Result<T, FsError> {
+        match op(p) {
+            Err(FsError::Stale) => {
+                info!(
+                    "{} stale handle for {:?}: looking it up again",
+                    self.peer,
+                    String::from_utf8_lossy(&p.to_bytes())
+                );
+                // the file system's client settles the replacement it was told
+                // of (GlusterFS: an upcall) a moment after: looking up at once
+                // can meet the same stale inode
+                std::thread::sleep(STALE_SETTLE);
+                let again = self.secfs.repin(&self.root, p)?;
+                op(&again)
+            }
+            r => r,
+        }
+    }
+
+    /// [`Root::open`] with [`Session::retry_stale`].
+    pub fn open(&self, p: &RelPath, flags: i32, mode: u32) -> Result<std::os::fd::OwnedFd, FsError> {
+        self.retry_stale(p, |q| self.root.open(q, flags, mode))
+    }
+
+    /// [`Root::open_file`] with [`Session::retry_stale`].
+    pub fn open_file(&self, p: &RelPath, flags: i32, mode: u32) -> Result<(std::fs::File, libc::stat), FsError> {
+        self.retry_stale(p, |q| self.root.open_file(q, flags, mode))
+    }
+
+    /// [`Root::stat`] with [`Session::retry_stale`].
+    pub fn stat(&self, p: &RelPath) -> Result<libc::stat, FsError> {
+        self.retry_stale(p, |q| self.root.stat(q))
     }
 
     /// LOCK check on a directory itself.

@@ -2,6 +2,7 @@
 //! loopback port with its own data directory, and talks to it over TCP.
 #![allow(dead_code)]
 
+pub mod gluster;
 pub mod java;
 
 use openssl::pkey::PKey;
@@ -312,6 +313,16 @@ pub fn is_fai_issuer(pid: i32) -> bool {
     has_thread_named(pid, "fai")
 }
 
+/// True for tfd's sweeper of upload temporaries.
+pub fn is_sweeper(pid: i32) -> bool {
+    has_thread_named(pid, "sweep")
+}
+
+/// The sweeper among tfd's children.
+pub fn sweeper_of(ppid: i32) -> Option<i32> {
+    all_children_of(ppid).0.into_iter().find(|&p| is_sweeper(p))
+}
+
 /// The key process among tfd's children.
 pub fn key_process_of(ppid: i32) -> Option<i32> {
     all_children_of(ppid).0.into_iter().find(|&p| is_key_process(p))
@@ -328,12 +339,12 @@ pub fn udp_responder_of(ppid: i32) -> Option<i32> {
 }
 
 /// tfd's session processes (live, zombie), not counting the UDP responder, the
-/// key process and the FAI issuer.
+/// key process, the FAI issuer and the sweeper.
 pub fn children_of(ppid: i32) -> (Vec<i32>, Vec<i32>) {
     let (live, zombies) = all_children_of(ppid);
     (
         live.into_iter()
-            .filter(|&p| !is_udp_responder(p) && !is_key_process(p) && !is_fai_issuer(p))
+            .filter(|&p| !is_udp_responder(p) && !is_key_process(p) && !is_fai_issuer(p) && !is_sweeper(p))
             .collect(),
         zombies,
     )

@@ -1,0 +1,344 @@
+//! A GlusterFS test bed, started by the tests themselves: glusterd (started
+//! directly when it is not running: there is no systemd here), one replica-2
+//! volume on two bricks in a per-run directory, mounted twice with the FUSE
+//! client, so two tfd nodes can each serve one mount of the same tree, as
+//! two machines would (doc/scaling.md).
+//!
+//! One bed per test binary, made on first use and torn down when the binary
+//! exits (mounts, volume, bricks), even after failed tests; what a killed run
+//! left (its volume, mounts and directory, named after its pid) is removed by
+//! the next one. [`bed`] answers `None`, after saying why, only where FUSE or
+//! GlusterFS is not available.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The volume options tfd needs on GlusterFS (doc/scaling.md says why): with
+/// them, a node opening a name another node has just replaced opens the new file.
+pub const VOLUME_OPTIONS: &[(&str, &str)] = &[
+    ("performance.open-behind", "off"),
+    ("features.cache-invalidation", "on"),
+    ("performance.cache-invalidation", "on"),
+    ("performance.quick-read", "off"),
+];
+
+/// The FUSE client options tfd needs (doc/scaling.md): without them a node
+/// keeps file pages cached across opens, and reads what another node has
+/// since written in place (PUT) as the old bytes.
+pub const FUSE_OPTIONS: &[&str] = &["--fopen-keep-cache=off", "--entry-timeout=0"];
+
+/// Waits until `m` is a glusterfs mount (the client daemonizes before it is).
+fn wait_mounted(m: &Path) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let want = m.to_str().unwrap_or_default();
+    loop {
+        let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+        if mounts.lines().any(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() > 2 && f[1] == want && f[2].starts_with("fuse.glusterfs")
+        }) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("{want} not mounted after 30 s"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Names of what one run makes carry this and its pid.
+const TAG: &str = "tfdtest";
+
+/// The bed: one volume, two mounts of it.
+pub struct Bed {
+    pub dir: PathBuf,
+    pub volume: String,
+    /// The FUSE mounts of the volume: node A serves the first, B the second,
+    /// both with [`FUSE_OPTIONS`]; the third and fourth have the kernel's
+    /// default entry timeout (a name trusted for a second), where nodes meet
+    /// stale handles and must handle them themselves.
+    pub mounts: [PathBuf; 4],
+    /// Where the bricks live.
+    pub bricks: [PathBuf; 2],
+}
+
+static BED: OnceLock<Option<Bed>> = OnceLock::new();
+
+/// The bed, made on first use; `None` (after a message on stderr) where FUSE
+/// or GlusterFS is missing, so the caller skips.
+pub fn bed() -> Option<&'static Bed> {
+    BED.get_or_init(|| match Bed::make() {
+        Ok(b) => {
+            assert!(
+                tfd::sys::at_exit(teardown_at_exit),
+                "cannot register the bed's clean-up"
+            );
+            Some(b)
+        }
+        Err(Skip(why)) => {
+            eprintln!("SKIPPED: no GlusterFS test bed: {why}");
+            None
+        }
+    })
+    .as_ref()
+}
+
+extern "C" fn teardown_at_exit() {
+    if let Some(Some(b)) = BED.get() {
+        b.teardown();
+    }
+}
+
+/// Why there is no bed (the only reasons a test may skip).
+pub struct Skip(pub String);
+
+/// Runs `prog args` with a time bound; Ok(stdout) on success.
+pub fn run(prog: &str, args: &[&str], secs: u64) -> Result<String, String> {
+    let mut child = Command::new(prog)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{prog}: {e}"))?;
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{prog} {args:?}: no answer in {secs} s"));
+            }
+        }
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(format!(
+            "{prog} {args:?}: {}: {text}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+fn gluster(args: &[&str]) -> Result<String, String> {
+    let mut a = vec!["--mode=script"];
+    a.extend_from_slice(args);
+    run("gluster", &a, 120)
+}
+
+fn pid_alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// True when a process named `comm` runs.
+fn running(comm: &str) -> bool {
+    std::fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten()
+                .any(|e| std::fs::read_to_string(e.path().join("comm")).is_ok_and(|c| c.trim() == comm))
+        })
+        .unwrap_or(false)
+}
+
+fn find_prog(name: &str) -> bool {
+    ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin"]
+        .iter()
+        .any(|d| Path::new(d).join(name).exists())
+}
+
+/// A local address glusterd accepts for bricks (it refuses loopback ones):
+/// the first global IPv4 address of this machine, or, on a machine with none
+/// (a container with loopback only), one on a dummy interface made here
+/// (198.18.0.1, from the range kept for benchmarks; traffic to it never
+/// leaves the machine).
+fn brick_host() -> Result<String, Skip> {
+    let first = || -> Result<Option<String>, Skip> {
+        let out = run("ip", &["-4", "-o", "addr", "show", "scope", "global"], 10).map_err(Skip)?;
+        Ok(out
+            .lines()
+            .filter_map(|l| l.split_whitespace().skip_while(|w| *w != "inet").nth(1))
+            .filter_map(|a| a.split('/').next())
+            .map(str::to_string)
+            .next())
+    };
+    if let Some(a) = first()? {
+        return Ok(a);
+    }
+    let _ = run("ip", &["link", "add", "tfdgl0", "type", "dummy"], 10);
+    let _ = run("ip", &["addr", "add", "198.18.0.1/32", "dev", "tfdgl0"], 10);
+    let _ = run("ip", &["link", "set", "tfdgl0", "up"], 10);
+    first()?.ok_or_else(|| Skip("no non-loopback IPv4 address for the bricks, and none could be made".into()))
+}
+
+/// Starts glusterd unless it runs, and waits until it answers.
+fn ensure_glusterd() -> Result<(), Skip> {
+    if gluster(&["volume", "list"]).is_ok() {
+        return Ok(());
+    }
+    if !running("glusterd") {
+        // glusterd forks itself into the background and exits
+        run("glusterd", &[], 60).map_err(|e| Skip(format!("cannot start glusterd: {e}")))?;
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match gluster(&["volume", "list"]) {
+            Ok(_) => return Ok(()),
+            Err(e) if Instant::now() > deadline => return Err(Skip(format!("glusterd does not answer: {e}"))),
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+}
+
+/// Removes what earlier runs (now dead) left: their mounts, volumes and directories.
+fn sweep_leftovers() {
+    let dead = |name: &str| -> bool {
+        name.split_once(TAG)
+            .and_then(|(_, rest)| rest.trim_start_matches('-').split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|p| p.parse::<u32>().ok())
+            .is_some_and(|pid| pid != std::process::id() && !pid_alive(pid))
+    };
+    if let Ok(mounts) = std::fs::read_to_string("/proc/mounts") {
+        for l in mounts.lines() {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            if f.len() > 2 && f[2].starts_with("fuse.glusterfs") && f[1].contains(TAG) && dead(f[1]) {
+                let _ = run("umount", &["-l", f[1]], 30);
+            }
+        }
+    }
+    if let Ok(list) = gluster(&["volume", "list"]) {
+        for v in list.lines().map(str::trim).filter(|v| v.starts_with(TAG) && dead(v)) {
+            let _ = gluster(&["volume", "stop", v, "force"]);
+            let _ = gluster(&["volume", "delete", v]);
+        }
+    }
+    if let Ok(d) = std::fs::read_dir(std::env::temp_dir()) {
+        for e in d.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with(TAG) && dead(&name) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+}
+
+impl Bed {
+    fn make() -> Result<Bed, Skip> {
+        if std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/fuse")
+            .is_err()
+        {
+            return Err(Skip("/dev/fuse cannot be opened (no FUSE)".into()));
+        }
+        for prog in ["glusterd", "gluster", "glusterfs"] {
+            if !find_prog(prog) {
+                return Err(Skip(format!(
+                    "{prog} is not installed (scripts/deps installs glusterfs-server)"
+                )));
+            }
+        }
+        if !super::is_root() {
+            return Err(Skip("not root (glusterd and mount need it)".into()));
+        }
+        ensure_glusterd()?;
+        sweep_leftovers();
+        let host = brick_host()?;
+        let pid = std::process::id();
+        let volume = format!("{TAG}-{pid}");
+        let dir = std::env::temp_dir().join(format!("{TAG}-{pid}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        let bricks = [dir.join("brick1"), dir.join("brick2")];
+        let mounts = [
+            dir.join("mnt-a"),
+            dir.join("mnt-b"),
+            dir.join("mnt-c"),
+            dir.join("mnt-d"),
+        ];
+        for d in bricks.iter().chain(mounts.iter()) {
+            std::fs::create_dir_all(d).map_err(|e| Skip(format!("{}: {e}", d.display())))?;
+        }
+        let bed = Bed {
+            dir,
+            volume,
+            mounts,
+            bricks,
+        };
+        // from here on a failure is the bed's fault, not a missing facility
+        let b1 = format!("{host}:{}", bed.bricks[0].display());
+        let b2 = format!("{host}:{}", bed.bricks[1].display());
+        let made = (|| {
+            gluster(&["volume", "create", &bed.volume, "replica", "2", &b1, &b2, "force"])?;
+            for (k, v) in VOLUME_OPTIONS {
+                gluster(&["volume", "set", &bed.volume, k, v])?;
+            }
+            gluster(&["volume", "start", &bed.volume])?;
+            for (i, m) in bed.mounts.iter().enumerate() {
+                // the FUSE client itself: Debian's mount.glusterfs 10.3 garbles
+                // `-o fopen-keep-cache=off` (into `==off`)
+                let server = format!("--volfile-server={host}");
+                let id = format!("--volfile-id={}", bed.volume);
+                let mut args = vec![server.as_str(), id.as_str()];
+                args.extend_from_slice(if i < 2 { FUSE_OPTIONS } else { &FUSE_OPTIONS[..1] });
+                args.push(m.to_str().unwrap());
+                run("glusterfs", &args, 60)?;
+                wait_mounted(m)?;
+            }
+            Ok::<(), String>(())
+        })();
+        if let Err(e) = made {
+            bed.teardown();
+            panic!("GlusterFS test bed: {e}");
+        }
+        // both mounts see the volume
+        std::fs::write(bed.mounts[0].join(".bed"), b"up").unwrap();
+        assert_eq!(std::fs::read(bed.mounts[1].join(".bed")).unwrap(), b"up");
+        Ok(bed)
+    }
+
+    /// A fresh directory for one test on the volume; its paths on mounts A and B.
+    pub fn subdir(&self, tag: &str) -> (PathBuf, PathBuf) {
+        let a = self.mounts[0].join(tag);
+        let _ = std::fs::remove_dir_all(&a);
+        std::fs::create_dir_all(&a).unwrap();
+        (a, self.on(1, tag))
+    }
+
+    /// `tag` (made by [`Bed::subdir`]) through mount `i`, once visible there.
+    pub fn on(&self, i: usize, tag: &str) -> PathBuf {
+        let b = self.mounts[i].join(tag);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !b.is_dir() {
+            assert!(
+                Instant::now() < deadline,
+                "{} not visible through mount {i}",
+                b.display()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        b
+    }
+
+    /// Unmounts, stops and deletes the volume, removes the bricks.
+    fn teardown(&self) {
+        for m in &self.mounts {
+            if let Some(p) = m.to_str() {
+                if run("umount", &[p], 30).is_err() {
+                    let _ = run("umount", &["-l", p], 30);
+                }
+            }
+        }
+        let _ = gluster(&["volume", "stop", &self.volume, "force"]);
+        let _ = gluster(&["volume", "delete", &self.volume]);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
