@@ -721,3 +721,28 @@ fn sweeper_removes_old_temporaries_at_start() {
     assert!(fresh.exists() && root.join("a/b/keep").exists());
     assert!(cluster.nodes[0].log().contains("sweeper: removed 2 upload temporaries"));
 }
+
+/// LOCK on mounts that trust a cached name for a second (the bed's third and
+/// fourth): a lock file removed through one node unlocks sessions on the
+/// other at once, and one made through it locks them at once.
+#[test]
+fn gluster_lock_file_removed_by_the_other_node_unlocks_at_once() {
+    let Some((cluster, _)) = gluster_cluster_on("lockc", "", [2, 3]) else {
+        return;
+    };
+    let mut a = cluster.client(&cluster.addr(0));
+    let mut b = cluster.client(&cluster.addr(1));
+    assert!(ok(&b.call("LOCK", b"busy").unwrap()));
+    assert!(ok(&a.call("MKDIR", b"d").unwrap()));
+    for round in 0..10 {
+        assert!(ok(&a.call("TOUCH", b"d/busy").unwrap()));
+        assert_eq!(
+            b.call("MKDIR", format!("d/x{round}").as_bytes()).unwrap().failed_code(),
+            Some(30),
+            "round {round}: locked at once"
+        );
+        assert!(ok(&a.call("DEL", b"d/busy").unwrap()));
+        let st = b.call("MKDIR", format!("d/y{round}").as_bytes()).unwrap();
+        assert!(ok(&st), "round {round}: unlocked at once: {st:?}");
+    }
+}
