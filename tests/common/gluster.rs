@@ -1,5 +1,6 @@
 //! A GlusterFS test bed, started by the tests themselves: glusterd (started
-//! directly when it is not running: there is no systemd here), one replica-2
+//! directly, in a network namespace of the tests' own, [`NETNS`], where the
+//! bricks have an address glusterd accepts; no systemd here), one replica-2
 //! volume on two bricks in a per-run directory, mounted twice with the FUSE
 //! client, so two tfd nodes can each serve one mount of the same tree, as
 //! two machines would (doc/scaling.md).
@@ -132,21 +133,11 @@ pub fn run(prog: &str, args: &[&str], secs: u64) -> Result<String, String> {
 fn gluster(args: &[&str]) -> Result<String, String> {
     let mut a = vec!["--mode=script"];
     a.extend_from_slice(args);
-    run("gluster", &a, 120)
+    run_in_ns("gluster", &a, 120)
 }
 
 fn pid_alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
-}
-
-/// True when a process named `comm` runs.
-fn running(comm: &str) -> bool {
-    std::fs::read_dir("/proc")
-        .map(|d| {
-            d.flatten()
-                .any(|e| std::fs::read_to_string(e.path().join("comm")).is_ok_and(|c| c.trim() == comm))
-        })
-        .unwrap_or(false)
 }
 
 fn find_prog(name: &str) -> bool {
@@ -155,38 +146,78 @@ fn find_prog(name: &str) -> bool {
         .any(|d| Path::new(d).join(name).exists())
 }
 
-/// A local address glusterd accepts for bricks (it refuses loopback ones):
-/// the first global IPv4 address of this machine, or, on a machine with none
-/// (a container with loopback only), one on a dummy interface made here
-/// (198.18.0.1, from the range kept for benchmarks; traffic to it never
-/// leaves the machine).
-fn brick_host() -> Result<String, Skip> {
-    let first = || -> Result<Option<String>, Skip> {
-        let out = run("ip", &["-4", "-o", "addr", "show", "scope", "global"], 10).map_err(Skip)?;
-        Ok(out
-            .lines()
-            .filter_map(|l| l.split_whitespace().skip_while(|w| *w != "inet").nth(1))
-            .filter_map(|a| a.split('/').next())
-            .map(str::to_string)
-            .next())
-    };
-    if let Some(a) = first()? {
-        return Ok(a);
-    }
-    let _ = run("ip", &["link", "add", "tfdgl0", "type", "dummy"], 10);
-    let _ = run("ip", &["addr", "add", "198.18.0.1/32", "dev", "tfdgl0"], 10);
-    let _ = run("ip", &["link", "set", "tfdgl0", "up"], 10);
-    first()?.ok_or_else(|| Skip("no non-loopback IPv4 address for the bricks, and none could be made".into()))
+/// The network namespace the volume's servers live in, made here: glusterd
+/// refuses loopback addresses for bricks, and the tests reach no address but
+/// loopback and those of namespaces of their own. glusterd, its brick
+/// processes and the FUSE clients run in it (entered with `nsenter --net`
+/// only), while the mounts they serve are in this mount namespace, where tfd
+/// nodes on loopback use them like any directory.
+pub const NETNS: &str = "tfdgl";
+/// The bricks' address: a dummy interface inside [`NETNS`] and nowhere else.
+const BRICK_HOST: &str = "198.18.0.1";
+
+fn netns_path() -> String {
+    format!("/run/netns/{NETNS}")
 }
 
-/// Starts glusterd unless it runs, and waits until it answers.
-fn ensure_glusterd() -> Result<(), Skip> {
-    if gluster(&["volume", "list"]).is_ok() {
-        return Ok(());
+/// Runs `prog args` inside [`NETNS`].
+fn run_in_ns(prog: &str, args: &[&str], secs: u64) -> Result<String, String> {
+    let net = format!("--net={}", netns_path());
+    let mut a = vec![net.as_str(), prog];
+    a.extend_from_slice(args);
+    run("nsenter", &a, secs)
+}
+
+/// Makes [`NETNS`] (idempotent): loopback up, [`BRICK_HOST`] on a dummy link.
+fn ensure_netns() -> Result<(), Skip> {
+    if !Path::new(&netns_path()).exists() {
+        run("ip", &["netns", "add", NETNS], 10).map_err(|e| Skip(format!("cannot make a network namespace: {e}")))?;
     }
-    if !running("glusterd") {
+    let _ = run("ip", &["-n", NETNS, "link", "set", "lo", "up"], 10);
+    let _ = run("ip", &["-n", NETNS, "link", "add", "tfdgl0", "type", "dummy"], 10);
+    let _ = run("ip", &["-n", NETNS, "addr", "add", &format!("{BRICK_HOST}/32"), "dev", "tfdgl0"], 10);
+    run("ip", &["-n", NETNS, "link", "set", "tfdgl0", "up"], 10).map_err(Skip)?;
+    Ok(())
+}
+
+/// True when `pid` lives in [`NETNS`].
+fn in_netns(pid: u32) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let (Ok(a), Ok(b)) = (
+        std::fs::metadata(format!("/proc/{pid}/ns/net")),
+        std::fs::metadata(netns_path()),
+    ) else {
+        return false;
+    };
+    (a.dev(), a.ino()) == (b.dev(), b.ino())
+}
+
+/// Pids of the processes named `comm`.
+fn pids_of(comm: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| {
+                    let pid = e.file_name().to_str()?.parse::<u32>().ok()?;
+                    let c = std::fs::read_to_string(e.path().join("comm")).ok()?;
+                    (c.trim() == comm).then_some(pid)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Starts glusterd in [`NETNS`] unless one runs there, and waits until it
+/// answers. A glusterd outside it (the package's, or an older run's) is
+/// stopped first: both would share /var/lib/glusterd and its socket.
+fn ensure_glusterd() -> Result<(), Skip> {
+    let all = pids_of("glusterd");
+    if all.is_empty() || all.iter().any(|p| !in_netns(*p)) {
+        for p in all {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(p as i32), nix::sys::signal::Signal::SIGKILL);
+        }
         // glusterd forks itself into the background and exits
-        run("glusterd", &[], 60).map_err(|e| Skip(format!("cannot start glusterd: {e}")))?;
+        run_in_ns("glusterd", &[], 60).map_err(|e| Skip(format!("cannot start glusterd: {e}")))?;
     }
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -250,9 +281,10 @@ impl Bed {
         if !super::is_root() {
             return Err(Skip("not root (glusterd and mount need it)".into()));
         }
+        ensure_netns()?;
         ensure_glusterd()?;
         sweep_leftovers();
-        let host = brick_host()?;
+        let host = BRICK_HOST;
         let pid = std::process::id();
         let volume = format!("{TAG}-{pid}");
         let dir = std::env::temp_dir().join(format!("{TAG}-{pid}"));
@@ -290,7 +322,7 @@ impl Bed {
                 let mut args = vec![server.as_str(), id.as_str()];
                 args.extend_from_slice(if i < 2 { FUSE_OPTIONS } else { &FUSE_OPTIONS[..1] });
                 args.push(m.to_str().unwrap());
-                run("glusterfs", &args, 60)?;
+                run_in_ns("glusterfs", &args, 60)?;
                 wait_mounted(m)?;
             }
             Ok::<(), String>(())
