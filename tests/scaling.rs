@@ -244,6 +244,62 @@ fn throttled_cluster() -> Option<Cluster> {
         eprintln!("skipped: needs root for LOGIN's system users and source addresses");
         return None;
     }
+    let (f, alice, bob) = throttle_users();
+    let cluster = Cluster::start_with(2, &format!("userdb {f}\nshared_state_dir state\n{THROTTLE_LIMITS}"), false);
+    for (d, (uid, gid)) in [("alice", alice), ("bob", bob)] {
+        std::fs::create_dir_all(cluster.data.join(d)).unwrap();
+        nix::unistd::chown(&cluster.data.join(d), Some(uid.into()), Some(gid.into())).unwrap();
+    }
+    Some(cluster)
+}
+
+/// The limits of [`throttled_cluster`].
+const THROTTLE_LIMITS: &str =
+    "login_max_failures_ip 4\nlogin_max_failures_user 3\nlogin_window 60\nlogin_ban 60\nlogin_lock 60\n";
+
+/// The same two nodes on the GlusterFS bed, as on two machines: each serves
+/// its own mount of the volume and names the shared state directory (at the
+/// volume's top, outside the served tree) through that mount.
+fn throttled_cluster_on_gluster() -> Option<Cluster> {
+    if !is_root() {
+        eprintln!("skipped: needs root for LOGIN's system users and source addresses");
+        return None;
+    }
+    let bed = gluster::bed()?;
+    let (f, alice, bob) = throttle_users();
+    let tag = "throttle";
+    bed.subdir(tag);
+    let state = format!("tfd-state-{}", std::process::id());
+    let _ = std::fs::remove_dir_all(bed.mounts[0].join(&state));
+    std::fs::create_dir(bed.mounts[0].join(&state)).unwrap();
+    std::fs::set_permissions(
+        bed.mounts[0].join(&state),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    let node = |i: usize| {
+        let root = bed.on(i, tag);
+        let dir = bed.on(i, &state);
+        (
+            root,
+            format!(
+                "userdb {f}\nshared_state_dir {}\nfai_dir {}\n{THROTTLE_LIMITS}",
+                dir.display(),
+                tempdir("gl-throttle-fai").display()
+            ),
+        )
+    };
+    let cluster = Cluster::start_as(tempdir("gl-throttle"), vec![node(0), node(1)], false);
+    for (d, (uid, gid)) in [("alice", alice), ("bob", bob)] {
+        std::fs::create_dir_all(cluster.data.join(d)).unwrap();
+        nix::unistd::chown(&cluster.data.join(d), Some(uid.into()), Some(gid.into())).unwrap();
+    }
+    Some(cluster)
+}
+
+/// The user file of the throttle tests (`alice` and `bob`) and their system
+/// users' ids.
+fn throttle_users() -> (String, (u32, u32), (u32, u32)) {
     let alice = common::ensure_system_user("tfdscale1", &[]);
     let bob = common::ensure_system_user("tfdscale2", &[]);
     let db = common::tempdir("scale-userdb").join("userdb");
@@ -265,19 +321,7 @@ fn throttled_cluster() -> Option<Cluster> {
         );
         assert!(out.status.success(), "{out:?}");
     }
-    let cluster = Cluster::start_with(
-        2,
-        &format!(
-            "userdb {f}\nshared_state_dir state\nlogin_max_failures_ip 4\nlogin_max_failures_user 3\n\
-             login_window 60\nlogin_ban 60\nlogin_lock 60\n"
-        ),
-        false,
-    );
-    for (d, (uid, gid)) in [("alice", alice), ("bob", bob)] {
-        std::fs::create_dir_all(cluster.data.join(d)).unwrap();
-        nix::unistd::chown(&cluster.data.join(d), Some(uid.into()), Some(gid.into())).unwrap();
-    }
-    Some(cluster)
+    (f, alice, bob)
 }
 
 impl Cluster {
@@ -298,14 +342,7 @@ impl Cluster {
     }
 
     fn ctl(&self, i: usize, req: &[&str]) -> String {
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_tfd"))
-            .arg("ctl")
-            .arg("--socket")
-            .arg(self.dir.join(format!("ctl{i}.sock")))
-            .args(req)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+        common::tfd_ctl(&self.dir.join(format!("ctl{i}.sock")), req).1
     }
 
     fn logs(&self) -> String {
@@ -329,7 +366,20 @@ fn eventually(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
 
 #[test]
 fn login_failures_spread_over_nodes_ban_as_on_one_node() {
-    let Some(cluster) = throttled_cluster() else { return };
+    if let Some(cluster) = throttled_cluster() {
+        spread_failures_ban_as_on_one_node(cluster);
+    }
+}
+
+/// The same with the nodes and their shared state on the GlusterFS volume.
+#[test]
+fn gluster_login_failures_spread_over_nodes_ban_as_on_one_node() {
+    if let Some(cluster) = throttled_cluster_on_gluster() {
+        spread_failures_ban_as_on_one_node(cluster);
+    }
+}
+
+fn spread_failures_ban_as_on_one_node(cluster: Cluster) {
     // four wrong guesses from one address, alternating between the nodes (two
     // each, so neither node alone reaches its limit of four), under four names
     // (so no name reaches its limit of three)
@@ -368,7 +418,20 @@ fn login_failures_spread_over_nodes_ban_as_on_one_node() {
 
 #[test]
 fn a_ban_on_one_node_holds_on_every_node() {
-    let Some(cluster) = throttled_cluster() else { return };
+    if let Some(cluster) = throttled_cluster() {
+        ban_holds_on_every_node(cluster);
+    }
+}
+
+/// The same with the nodes and their shared state on the GlusterFS volume.
+#[test]
+fn gluster_a_ban_on_one_node_holds_on_every_node() {
+    if let Some(cluster) = throttled_cluster_on_gluster() {
+        ban_holds_on_every_node(cluster);
+    }
+}
+
+fn ban_holds_on_every_node(cluster: Cluster) {
     let ip = "127.0.0.20";
     // a session on node B from the address, open before the ban
     let mut before = cluster.client_from(1, ip).unwrap();
