@@ -69,6 +69,9 @@ struct Listener {
     /// When a dead key process or UDP responder is due to be restarted.
     respawn_keys_at: Option<Instant>,
     respawn_udp_at: Option<Instant>,
+    /// When to try again to remove script hosts' cgroups that were still busy
+    /// (a host dies just after its session), and how many more tries.
+    sweep_cgroups_at: Option<(Instant, u32)>,
     /// The admin control socket.
     control: Option<std::os::unix::net::UnixListener>,
     /// The control connection being answered, which a helper forked meanwhile
@@ -95,6 +98,12 @@ const RESPAWN_DELAY: Duration = Duration::from_millis(100);
 
 /// How long stopped helpers get to end after SIGTERM before SIGKILL.
 const HELPER_STOP_WAIT: Duration = Duration::from_secs(1);
+
+/// How long after a session is reaped its script host's cgroup, if still busy
+/// (the host dies a moment after its session), is tried again, and how many
+/// times: a host's namespace empties within milliseconds.
+const CGROUP_SWEEP_DELAY: Duration = Duration::from_millis(100);
+const CGROUP_SWEEPS: u32 = 20;
 
 /// Binds one listening socket; IPv6 sockets are V6ONLY so an IPv4 and an IPv6
 /// listener can share the port.
@@ -310,6 +319,7 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
         respawn_fai_at: None,
         respawn_keys_at: None,
         respawn_udp_at: None,
+        sweep_cgroups_at: None,
         control,
         control_conn: None,
         bans: Default::default(),
@@ -404,6 +414,7 @@ impl Listener {
             self.respawn_udp_at,
             self.respawn_fai_at,
             self.respawn_sweep_at,
+            self.sweep_cgroups_at.map(|(at, _)| at),
             self.waiting.next_deadline(),
             self.shared_bans.as_ref().map(|c| c.due()),
         ]
@@ -419,9 +430,23 @@ impl Listener {
         }
     }
 
-    /// Restarts the helpers whose restart is due (never while stopping).
+    /// Removes the script hosts' cgroups of sessions that are gone; groups
+    /// still busy are tried again after [`CGROUP_SWEEP_DELAY`], `tries` more
+    /// times at most.
+    fn sweep_cgroups(&mut self, tries: u32) {
+        let busy = crate::sandbox::remove_stale_cgroups();
+        self.sweep_cgroups_at = (busy > 0 && tries > 0).then(|| (Instant::now() + CGROUP_SWEEP_DELAY, tries - 1));
+    }
+
+    /// Restarts the helpers whose restart is due (never while stopping), and
+    /// sweeps the cgroups when that is due.
     fn respawn_due(&mut self) {
         let now = Instant::now();
+        if let Some((at, tries)) = self.sweep_cgroups_at {
+            if at <= now {
+                self.sweep_cgroups(tries);
+            }
+        }
         if self.stopping {
             return;
         }
@@ -646,9 +671,7 @@ impl Listener {
                         } else if let Some(info) = self.children.remove(&pid.as_raw()) {
                             self.ctx.registry.free(info.slot);
                             if self.ctx.cfg.runbash.is_some() {
-                                // the script hosts' cgroups of sessions gone by now
-                                let live = |p: u32| self.children.contains_key(&(p as i32));
-                                crate::sandbox::remove_stale_cgroups(&live);
+                                self.sweep_cgroups(CGROUP_SWEEPS);
                             }
                             match status {
                                 WaitStatus::Exited(_, 0) => {}
@@ -1030,6 +1053,13 @@ impl Listener {
                 Err(nix::errno::Errno::EINTR) => {}
                 Err(_) => break,
             }
+        }
+        // the script hosts die with their sessions, a moment later: their
+        // groups go once they are empty (a reload may have turned runbash off
+        // since they were made)
+        let deadline = Instant::now() + CGROUP_SWEEP_DELAY * CGROUP_SWEEPS;
+        while crate::sandbox::remove_stale_cgroups() > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
         }
         info!("stopped");
     }
