@@ -168,15 +168,27 @@ fn run_in_ns(prog: &str, args: &[&str], secs: u64) -> Result<String, String> {
     run("nsenter", &a, secs)
 }
 
-/// Makes [`NETNS`] (idempotent): loopback up, [`BRICK_HOST`] on a dummy link.
+/// Makes [`NETNS`] (idempotent): loopback up, [`BRICK_HOST`] on a link of its
+/// own inside it (a dummy link, or where the kernel has no dummy driver both
+/// ends of a veth pair, neither leaving the namespace).
 fn ensure_netns() -> Result<(), Skip> {
     if !Path::new(&netns_path()).exists() {
         run("ip", &["netns", "add", NETNS], 10).map_err(|e| Skip(format!("cannot make a network namespace: {e}")))?;
     }
-    let _ = run("ip", &["-n", NETNS, "link", "set", "lo", "up"], 10);
-    let _ = run("ip", &["-n", NETNS, "link", "add", "tfdgl0", "type", "dummy"], 10);
-    let _ = run("ip", &["-n", NETNS, "addr", "add", &format!("{BRICK_HOST}/32"), "dev", "tfdgl0"], 10);
-    run("ip", &["-n", NETNS, "link", "set", "tfdgl0", "up"], 10).map_err(Skip)?;
+    let ip = |args: &[&str]| {
+        let mut a = vec!["-n", NETNS];
+        a.extend_from_slice(args);
+        run("ip", &a, 10)
+    };
+    let _ = ip(&["link", "set", "lo", "up"]);
+    if ip(&["link", "show", "tfdgl0"]).is_err()
+        && ip(&["link", "add", "tfdgl0", "type", "dummy"]).is_err()
+        && ip(&["link", "add", "tfdgl0", "type", "veth", "peer", "name", "tfdgl1"]).is_ok()
+    {
+        let _ = ip(&["link", "set", "tfdgl1", "up"]);
+    }
+    let _ = ip(&["addr", "add", &format!("{BRICK_HOST}/32"), "dev", "tfdgl0"]);
+    ip(&["link", "set", "tfdgl0", "up"]).map_err(Skip)?;
     Ok(())
 }
 
