@@ -15,9 +15,11 @@ mod watch;
 mod xfer;
 
 const USAGE: &str = "\
-usage: tf --server HOST:PORT --key PUB.pem --hash HASH [--proto VER] COMMAND [ARGS...]
+usage: tf --server HOST:PORT --key PUB.pem --hash HASH [--user NAME] COMMAND [ARGS...]
+       tf -s NAME [--user NAME] [--jail TOKEN:DIR] COMMAND [ARGS...] | shell | -b FILE
 
-Connection (or the environment variables TF_SERVER, TF_KEY, TF_HASH, TF_PROTO):
+Connection (or the environment variables TF_SERVER, TF_KEY, TF_HASH, TF_PROTO,
+TF_USER, TF_JAIL); one session serves the whole invocation:
   --server HOST:PORT   the tfd server
   --key FILE           the server's RSA public key (PEM)
   --hash HASH          the application hash the server expects
@@ -31,6 +33,16 @@ Connection (or the environment variables TF_SERVER, TF_KEY, TF_HASH, TF_PROTO):
   --fai                Fast Access: connect with the token cached in $XDG_CACHE_HOME/tf
                        (else ~/.cache/tf) instead of RSA; without one, ask FAITOK for one
   --timeout S          seconds to wait for the server at each step (default 30)
+  --user NAME          LOGIN as NAME (a multi-user server); the password is asked for
+                       without echo on the terminal, or read from TF_PASSWORD, or from
+                       the first line of --password-file FILE; never from the command line
+  --password-file FILE the file holding the password of --user
+  --jail TOKEN:DIR     INJAIL into DIR (its jail.key holds TOKEN) after the LOGIN
+  -s, --named NAME     the server [NAME] of $XDG_CONFIG_HOME/tf/config (else
+                       ~/.config/tf/config): server, key, hash, user, jail,
+                       password_file, options; given options win over it
+  -b, --batch FILE     run the shell commands of FILE ('-': stdin), one a line, and stop
+                       at the first failure unless its line starts with '-'
   -h, --help           this help
 Options come before the command; words after it are the command's arguments.
 
@@ -43,6 +55,9 @@ size and modification time; rmdir refuses a non-empty directory unless -r):
   ls [-l] [DIR]              lsr [-l] [DIR]           lock [NAME]
   date | udate | ndate | datef    dtof TIMESTAMP    ftod 'YYYY-MM-DD HH:MM:SS'
   raw 'NAME ARGS'            send one command line as is and print the reply
+  shell                      an interactive session: cd, pwd, lcd, lpwd, ls [-l], put,
+                             get, mkdir, rm, rmdir [-r], mv, help, quit (and every
+                             command here); relative remote paths follow cd
 
 Tree commands (best effort; NAME/PATTERN match whole trailing path components):
   xcopy NEWNAME SRC PATTERN  copy file SRC as NEWNAME into every directory matching PATTERN
