@@ -357,7 +357,7 @@ fn children_of(ppid: u32) -> Vec<u32> {
 }
 
 #[test]
-fn shell_under_a_pty_asks_the_password_without_echo() {
+fn shell_under_a_pty_asks_the_password_without_echo_and_edits_lines() {
     let Some(m) = multi("sess-shell", "tfdsess5", false) else {
         return;
     };
@@ -425,6 +425,13 @@ fn shell_under_a_pty_asks_the_password_without_echo() {
     pty.wait_for("no directory /alice/box/nosuchdir", 1);
     pty.type_line("pwd");
     pty.wait_for("\n/alice/box", 1);
+    // line editing: Backspace, Left and Ctrl-A/Ctrl-E; history: Up repeats
+    pty.type_line("pwdx\x7f");
+    pty.wait_for("\n/alice/box", 2);
+    pty.type_line("\x1b[A");
+    pty.wait_for("\n/alice/box", 3);
+    pty.type_line("wd\x01p\x05");
+    pty.wait_for("\n/alice/box", 4);
     pty.type_line("quit");
     let deadline = Instant::now() + Duration::from_secs(20);
     let status = loop {

@@ -6,6 +6,7 @@ use tfd::client::{Client, ClientConfig};
 use tfd::wire::Status;
 
 mod conn;
+mod editline;
 mod explain;
 mod probe;
 mod remote;

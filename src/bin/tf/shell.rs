@@ -305,8 +305,9 @@ pub fn batch(c: &mut Client, cfg: &ClientConfig, file: &str) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// `tf shell`: a prompt when stdin is a terminal, one command a line, until
-/// quit or end of input; the exit status is the last command's.
+/// `tf shell`: a prompt, line editing and history (editline.rs) when stdin is
+/// a terminal, one command a line, until quit or end of input; the exit status
+/// is the last command's.
 pub fn interactive(c: &mut Client, cfg: &ClientConfig) -> ExitCode {
     let tty = std::io::stdin().is_terminal();
     let mut sh = Shell {
@@ -315,23 +316,19 @@ pub fn interactive(c: &mut Client, cfg: &ClientConfig) -> ExitCode {
         cwd: String::new(),
     };
     let mut last = ExitCode::SUCCESS;
-    let mut input = std::io::stdin().lock();
+    let mut editor = super::editline::Editor::new();
     loop {
-        if tty {
-            print!("tf:/{}> ", sh.cwd);
-            let _ = std::io::stdout().flush();
-        }
-        let mut line = String::new();
-        match input.read_line(&mut line) {
-            Ok(0) => {
-                if tty {
-                    println!();
-                }
-                return last;
-            }
-            Ok(_) => {}
+        let read = if tty {
+            editor.read_line(&format!("tf:/{}> ", sh.cwd))
+        } else {
+            let mut l = String::new();
+            std::io::stdin().lock().read_line(&mut l).map(|n| (n > 0).then_some(l))
+        };
+        let line = match read {
+            Ok(Some(l)) => l,
+            Ok(None) => return last,
             Err(e) => return fail(format!("reading commands: {e}")),
-        }
+        };
         let w = match words(line.trim()) {
             Ok(w) => w,
             Err(e) => {
