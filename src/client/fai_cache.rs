@@ -1,4 +1,4 @@
-//! A client's Fast Access token cache: one file per server and hash under the
+//! A client's Fast Access token cache: one file per server, hash, user and jail under the
 //! user's cache directory (`$XDG_CACHE_HOME/tf`, else `~/.cache/tf`), mode 0600
 //! in a 0700 directory, so the next connection skips RSA. The file always holds
 //! the key of the next entrance: it is rewritten (temporary file, rename) as
@@ -47,6 +47,15 @@ impl FaiCache {
         h.update(cfg.server.as_bytes());
         h.update([0]);
         h.update(cfg.hash.as_bytes());
+        // a token is its user's (and jail's): one file per user and jail
+        if let Some(cr) = &cfg.login {
+            h.update([0]);
+            h.update(cr.user.as_bytes());
+        }
+        if let Some((_, dir)) = &cfg.jail {
+            h.update([1]);
+            h.update(dir.as_bytes());
+        }
         let name: String = h.finalize()[..12].iter().map(|b| format!("{b:02x}")).collect();
         FaiCache {
             path: dir.join(format!("fai-{name}")),

@@ -92,6 +92,11 @@ pub struct ClientConfig {
     /// The local address to connect from (tests: several client addresses on
     /// loopback).
     pub bind: Option<std::net::IpAddr>,
+    /// LOGIN right after the handshake (a multi-user server): every
+    /// connection of the config, the extra ones of parallel transfers too.
+    pub login: Option<Credentials>,
+    /// INJAIL `(token, dir)` after the LOGIN (or right after the handshake).
+    pub jail: Option<(String, String)>,
     /// The parsed public key and the PEM it came from, shared by clones: parsing
     /// the PEM costs a client more than the RSA operation itself.
     parsed: std::sync::Arc<std::sync::Mutex<Option<ParsedKey>>>,
@@ -112,6 +117,8 @@ impl ClientConfig {
             rekey_after: crate::wire::record::REKEY_AFTER,
             preamble: None,
             bind: None,
+            login: None,
+            jail: None,
             parsed: Default::default(),
         }
     }
@@ -147,6 +154,30 @@ fn connect_from(from: std::net::IpAddr, to: std::net::SocketAddr) -> io::Result<
     )?;
     connect(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrStorage::from(to))?;
     Ok(TcpStream::from(fd))
+}
+
+/// A user name and password for LOGIN. The password is wiped when dropped
+/// and never printed.
+#[derive(Clone)]
+pub struct Credentials {
+    /// The login name.
+    pub user: String,
+    /// The password (the rest of the LOGIN line).
+    pub password: Vec<u8>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Credentials {
+    fn drop(&mut self) {
+        self.password.fill(0);
+    }
 }
 
 /// Which transport a client asks for after the handshake (doc/secure-transport.md).
@@ -254,7 +285,34 @@ impl Client {
                 return Err(ClientError::Protocol(format!("GOAES refused: {st:?}")));
             }
         }
+        c.enter(cfg)?;
         Ok(c)
+    }
+
+    /// LOGIN and INJAIL as `cfg` asks; a refusal is
+    /// `ClientError::Handshake("login" | "injail", ..)`. The LOGIN line is
+    /// built in a buffer wiped afterwards.
+    fn enter(&mut self, cfg: &ClientConfig) -> Result<(), ClientError> {
+        if let Some(cr) = &cfg.login {
+            let mut line = Vec::with_capacity(7 + cr.user.len() + cr.password.len());
+            line.extend_from_slice(b"LOGIN ");
+            line.extend_from_slice(cr.user.as_bytes());
+            line.push(b' ');
+            line.extend_from_slice(&cr.password);
+            let st = self.command(&line);
+            line.fill(0);
+            match st? {
+                Status::Ok(_) => {}
+                st => return Err(ClientError::Handshake("login", st)),
+            }
+        }
+        if let Some((token, dir)) = &cfg.jail {
+            match self.command(format!("INJAIL {token} | {dir}").as_bytes())? {
+                Status::Ok(_) => {}
+                st => return Err(ClientError::Handshake("injail", st)),
+            }
+        }
+        Ok(())
     }
 
     /// Connects through the Fast Access Interface: `FAI://<token>` instead of

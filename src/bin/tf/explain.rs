@@ -199,19 +199,41 @@ fn handshake_refused(step: &str, st: &Status, cfg: &ClientConfig) -> Explained {
         Status::Failed(n, _) => u8::try_from(*n).ok().and_then(Failed::from_code),
         _ => None,
     };
-    match code {
-        Some(Failed::IncompatibleProtocol) => Explained::new(
+    let user = cfg.login.as_ref().map_or("", |c| c.user.as_str());
+    let jail = cfg.jail.as_ref().map_or("", |j| j.1.as_str());
+    match (step, code) {
+        ("login", Some(Failed::LoginFailed)) => Explained::new(
+            format!(
+                "{} refused the login as {user:?}: wrong user name or password",
+                cfg.server
+            ),
+            "check --user (or TF_USER) and the password; after several failures the server \
+             refuses this address or name for a while",
+        ),
+        ("login", _) => Explained::new(
+            format!("{} refused the login as {user:?}: {}", cfg.server, status_text(st)),
+            "is the server multi-user (a userdb in its tfd.conf)? A single-user server needs no --user",
+        ),
+        ("injail", Some(Failed::AlreadyJailed)) => Explained::new(
+            format!("{} does not jail this session ({})", cfg.server, status_text(st)),
+            "drop --jail: the server has no `injail` setting",
+        ),
+        ("injail", _) => Explained::new(
+            format!("{} refused the jail {jail:?}: {}", cfg.server, status_text(st)),
+            "--jail TOKEN:DIR needs a directory holding a jail.key file with TOKEN as one of its lines",
+        ),
+        (_, Some(Failed::IncompatibleProtocol)) => Explained::new(
             format!("{} does not speak protocol version {:?}", cfg.server, cfg.proto),
             "check --proto (or TF_PROTO): it must equal the server's `proto` setting (2.4.1 by default)",
         ),
-        Some(Failed::BadRsaKey) => Explained::new(
+        (_, Some(Failed::BadRsaKey)) => Explained::new(
             format!(
                 "{} could not decrypt the session key: wrong key for this server",
                 cfg.server
             ),
             "--key must be this server's public key (its pub.pem), not another server's",
         ),
-        Some(Failed::InvalidHash) => Explained::new(
+        (_, Some(Failed::InvalidHash)) => Explained::new(
             format!("{} refused the application hash", cfg.server),
             "check --hash (or TF_HASH): it must equal the server's `hash` setting",
         ),
@@ -249,8 +271,10 @@ pub enum Access {
 
 /// Explains a FAILED reply to `cmd` on its remote `targets` (the paths the
 /// command reads or creates). When the code alone does not tell the cause, the
-/// server is asked (on a session of its own) about each path or its parent.
-pub fn failed(cmd: &str, targets: &[(&str, Access)], st: &Status, cfg: &ClientConfig) -> Option<Explained> {
+/// server is asked about each path or its parent, on the same session `c`
+/// (a reply was read, so it is in step; a multi-user or jailed session could
+/// not be opened again without asking for the password twice).
+pub fn failed(c: &mut Client, cmd: &str, targets: &[(&str, Access)], st: &Status) -> Option<Explained> {
     let Status::Failed(n, _) = st else {
         return matches!(st, Status::Unknown).then(|| {
             Explained::new(
@@ -269,7 +293,7 @@ pub fn failed(cmd: &str, targets: &[(&str, Access)], st: &Status, cfg: &ClientCo
             Some(HpfOpen | TransferApi | AccessDenied | CreateFile | TempFile | CopyError | Sha256 | HpfSeek)
         );
     if vague || matches!(code, Some(NoSuchFile | NoSuchDir | NoSource | NoSourcePath)) {
-        if let Some(e) = probe_missing(cmd, targets, cfg) {
+        if let Some(e) = probe_missing(c, cmd, targets) {
             return Some(e);
         }
     }
@@ -298,12 +322,12 @@ pub fn failed(cmd: &str, targets: &[(&str, Access)], st: &Status, cfg: &ClientCo
         ),
         BeforeLogin => Explained::new(
             "this server wants a LOGIN first (multi-user mode)",
-            "tf opens a new session per command, so it cannot serve a multi-user server; \
-             use a client library that keeps one session, or configure defusr",
+            "give --user NAME (or TF_USER, or user in the config file); the password is asked for, \
+             or read from TF_PASSWORD or --password-file",
         ),
         BeforeInjail => Explained::new(
             "this server wants INJAIL first (in-jail mode)",
-            "use a client library that keeps one session through LOGIN and INJAIL",
+            "give --jail TOKEN:DIR (or TF_JAIL), DIR a directory whose jail.key holds TOKEN",
         ),
         HpfOpen | TransferApi | CreateFile | TempFile => {
             Explained::bare(format!("{p}: the server could not open or create the file"))
@@ -315,16 +339,10 @@ pub fn failed(cmd: &str, targets: &[(&str, Access)], st: &Status, cfg: &ClientCo
 /// Asks the server whether each path to read, and the parent directory of each
 /// path to create, exists, and names the first that is missing. None when all
 /// look fine or the server cannot be asked.
-fn probe_missing(cmd: &str, targets: &[(&str, Access)], cfg: &ClientConfig) -> Option<Explained> {
-    if targets.is_empty() {
-        return None;
-    }
-    let mut c = Client::connect(cfg).ok()?;
-    let found = targets
+fn probe_missing(c: &mut Client, cmd: &str, targets: &[(&str, Access)]) -> Option<Explained> {
+    targets
         .iter()
-        .find_map(|&(path, access)| probe_one(&mut c, cmd, path, access));
-    let _ = c.end();
-    found
+        .find_map(|&(path, access)| probe_one(c, cmd, path, access))
 }
 
 fn probe_one(c: &mut Client, cmd: &str, path: &str, access: Access) -> Option<Explained> {

@@ -5,17 +5,22 @@ use std::process::ExitCode;
 use tfd::client::{Client, ClientConfig};
 use tfd::wire::Status;
 
+mod conn;
+mod editline;
 mod explain;
 mod probe;
 mod remote;
 mod safe;
+mod shell;
 mod watch;
 mod xfer;
 
 const USAGE: &str = "\
-usage: tf --server HOST:PORT --key PUB.pem --hash HASH [--proto VER] COMMAND [ARGS...]
+usage: tf --server HOST:PORT --key PUB.pem --hash HASH [--user NAME] COMMAND [ARGS...]
+       tf -s NAME [--user NAME] [--jail TOKEN:DIR] COMMAND [ARGS...] | shell | -b FILE
 
-Connection (or the environment variables TF_SERVER, TF_KEY, TF_HASH, TF_PROTO):
+Connection (or the environment variables TF_SERVER, TF_KEY, TF_HASH, TF_PROTO,
+TF_USER, TF_JAIL); one session serves the whole invocation:
   --server HOST:PORT   the tfd server
   --key FILE           the server's RSA public key (PEM)
   --hash HASH          the application hash the server expects
@@ -29,6 +34,16 @@ Connection (or the environment variables TF_SERVER, TF_KEY, TF_HASH, TF_PROTO):
   --fai                Fast Access: connect with the token cached in $XDG_CACHE_HOME/tf
                        (else ~/.cache/tf) instead of RSA; without one, ask FAITOK for one
   --timeout S          seconds to wait for the server at each step (default 30)
+  --user NAME          LOGIN as NAME (a multi-user server); the password is asked for
+                       without echo on the terminal, or read from TF_PASSWORD, or from
+                       the first line of --password-file FILE; never from the command line
+  --password-file FILE the file holding the password of --user
+  --jail TOKEN:DIR     INJAIL into DIR (its jail.key holds TOKEN) after the LOGIN
+  -s, --named NAME     the server [NAME] of $XDG_CONFIG_HOME/tf/config (else
+                       ~/.config/tf/config): server, key, hash, user, jail,
+                       password_file, options; given options win over it
+  -b, --batch FILE     run the shell commands of FILE ('-': stdin), one a line, and stop
+                       at the first failure unless its line starts with '-'
   -h, --help           this help
 Options come before the command; words after it are the command's arguments.
 
@@ -41,6 +56,9 @@ size and modification time; rmdir refuses a non-empty directory unless -r):
   ls [-l] [DIR]              lsr [-l] [DIR]           lock [NAME]
   date | udate | ndate | datef    dtof TIMESTAMP    ftod 'YYYY-MM-DD HH:MM:SS'
   raw 'NAME ARGS'            send one command line as is and print the reply
+  shell                      an interactive session: cd, pwd, lcd, lpwd, ls [-l], put,
+                             get, mkdir, rm, rmdir [-r], mv, help, quit (and every
+                             command here); relative remote paths follow cd
 
 Tree commands (best effort; NAME/PATTERN match whole trailing path components):
   xcopy NEWNAME SRC PATTERN  copy file SRC as NEWNAME into every directory matching PATTERN
@@ -91,11 +109,11 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 }
 
 /// Prints a reply; a FAILED or UNKNOWN one is followed by what it means for
-/// `cmd` on its remote `targets` (see explain.rs).
-fn report(cfg: &ClientConfig, cmd: &str, targets: &[(&str, explain::Access)], st: &Status) -> ExitCode {
+/// `cmd` on its remote `targets` (see explain.rs), asked on the session `c`.
+fn report(c: &mut Client, cmd: &str, targets: &[(&str, explain::Access)], st: &Status) -> ExitCode {
     let code = print_status(st);
     if matches!(st, Status::Failed(..) | Status::Unknown) {
-        if let Some(e) = explain::failed(cmd, targets, st, cfg) {
+        if let Some(e) = explain::failed(c, cmd, targets, st) {
             e.print();
         }
     }
@@ -142,16 +160,9 @@ fn print_status(st: &Status) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let mut server = std::env::var("TF_SERVER").ok();
-    let mut key = std::env::var("TF_KEY").ok();
-    let mut hash = std::env::var("TF_HASH").ok();
-    let mut proto = std::env::var("TF_PROTO").unwrap_or_else(|_| "2.4.1".into());
-    let mut keylen = 32usize;
-    let mut aes = false;
-    let mut transport = tfd::client::Transport::Prefer;
-    let mut verbose = false;
-    let mut fai = false;
-    let mut timeout = 30u64;
+    let mut given = conn::Settings::default();
+    let mut name: Option<String> = None;
+    let mut batch: Option<String> = None;
     let mut rest: Vec<String> = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -160,47 +171,54 @@ fn main() -> ExitCode {
             continue;
         }
         match a.as_str() {
-            "--server" => server = args.next(),
-            "--key" => key = args.next(),
-            "--hash" => hash = args.next(),
-            "--proto" => proto = args.next().unwrap_or_default(),
-            "--keylen" => match args.next().and_then(|v| v.parse().ok()) {
-                Some(n) if (16..=214).contains(&n) => keylen = n,
-                _ => return fail("--keylen needs a number 16..214"),
+            "-s" | "--named" => match args.next() {
+                Some(n) => name = Some(n),
+                None => return fail("-s needs the name of a server in the config file"),
             },
-            "--aes" => aes = true,
-            "--secure" => transport = tfd::client::Transport::Require,
-            "--legacy" => transport = tfd::client::Transport::Legacy,
-            "-v" | "--verbose" => verbose = true,
-            "--fai" => fai = true,
-            "--timeout" => match args.next().and_then(|v| v.parse().ok()) {
-                Some(n) if (1..=86_400).contains(&n) => timeout = n,
-                _ => return fail("--timeout needs a number of seconds 1..86400"),
+            "-b" | "--batch" => match args.next() {
+                Some(f) => batch = Some(f),
+                None => return fail("-b needs a file of commands ('-' for stdin)"),
             },
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
             }
-            _ => rest.push(a),
+            _ => match given.take(&a, &mut args) {
+                Ok(true) => {}
+                Ok(false) => rest.push(a),
+                Err(e) => return fail(e),
+            },
         }
     }
-    let (Some(server), Some(key), Some(hash)) = (server, key, hash) else {
+    let mut settings = given;
+    if let Some(n) = &name {
+        match conn::named(n) {
+            Ok(s) => settings = settings.or(s),
+            Err(e) => return fail(e),
+        }
+    }
+    let settings = settings.or(conn::Settings::from_env());
+    let (Some(server), Some(key), Some(hash)) = (settings.server.clone(), settings.key.clone(), settings.hash.clone())
+    else {
         if let Some(e) = explain::misplaced_options(&rest) {
             e.print();
             return ExitCode::from(1);
         }
-        return fail(format!("--server, --key and --hash are required\n{USAGE}"));
+        return fail(format!("--server, --key and --hash (or -s NAME) are required\n{USAGE}"));
     };
-    let Some(cmd) = rest.first().map(|c| c.to_ascii_lowercase()) else {
+    let cmd = rest.first().map(|c| c.to_ascii_lowercase());
+    if cmd.is_none() && batch.is_none() {
         return fail(format!("no command given\n{USAGE}"));
-    };
-    let args = &rest[1..];
+    }
+    if batch.is_some() && cmd.is_some() {
+        return fail("-b runs the commands of its file: give no command after it");
+    }
     if let Err(e) = explain::check_server(&server) {
         e.print();
         return ExitCode::from(1);
     }
-    if cmd == "probe" {
-        return probe::udp_probe(&server, args);
+    if cmd.as_deref() == Some("probe") {
+        return probe::udp_probe(&server, &rest[1..]);
     }
     let pem = match std::fs::read(&key) {
         Ok(p) => p,
@@ -211,12 +229,34 @@ fn main() -> ExitCode {
         return ExitCode::from(1);
     }
     let mut cfg = ClientConfig::new(&server, pem, &hash);
-    cfg.proto = proto;
-    cfg.key_len = keylen;
-    cfg.aes = aes;
-    cfg.transport = transport;
-    cfg.timeout = Some(std::time::Duration::from_secs(timeout));
-    let connected = if fai {
+    cfg.proto = settings.proto.clone().unwrap_or_else(|| "2.4.1".into());
+    cfg.key_len = settings.keylen.unwrap_or(32);
+    cfg.aes = settings.aes;
+    cfg.transport = settings.transport.unwrap_or(tfd::client::Transport::Prefer);
+    cfg.timeout = Some(std::time::Duration::from_secs(settings.timeout.unwrap_or(30)));
+    if let Some(j) = &settings.jail {
+        match conn::jail(j) {
+            Ok(j) => cfg.jail = Some(j),
+            Err(e) => return fail(e),
+        }
+    }
+    if let Some(user) = &settings.user {
+        if user.is_empty() || user.contains(char::is_whitespace) {
+            return fail(format!("--user {user:?}: a login name has no spaces"));
+        }
+        match conn::password(user, settings.password_file.as_deref()) {
+            Ok(password) => {
+                cfg.login = Some(tfd::client::Credentials {
+                    user: user.clone(),
+                    password,
+                })
+            }
+            Err(e) => return fail(e),
+        }
+    } else if settings.password_file.is_some() {
+        return fail("--password-file needs --user (or TF_USER, or user in the config file)");
+    }
+    let connected = if settings.fai {
         let Some(dir) = tfd::client::fai_cache::default_dir() else {
             return fail("--fai: neither XDG_CACHE_HOME nor HOME is set");
         };
@@ -237,10 +277,15 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    if verbose {
+    if settings.verbose {
         eprintln!("tf: transport: {}", client.transport_name());
     }
-    let code = run(&mut client, &cfg, &cmd, args);
+    let code = match (cmd.as_deref(), &batch) {
+        (_, Some(file)) => shell::batch(&mut client, &cfg, file),
+        (Some("shell"), None) => shell::interactive(&mut client, &cfg),
+        (Some(cmd), None) => run(&mut client, &cfg, cmd, &rest[1..]),
+        (None, None) => ExitCode::from(1),
+    };
     let _ = client.end();
     code
 }
@@ -255,20 +300,20 @@ fn need(args: &[String], n: usize, what: &str) -> Result<(), ExitCode> {
 
 fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> ExitCode {
     let one = |args: &[String]| args.first().cloned().unwrap_or_default();
-    let print_status = |st: &Status| report(cfg, cmd, &targets(cmd, args), st);
+    let print_status = |c: &mut Client, st: &Status| report(c, cmd, &targets(cmd, args), st);
     let result = match cmd {
         "echo" => c.raw(format!("ECHO {}", args.join(" ")).as_bytes()).map(|f| {
             println!("{}", String::from_utf8_lossy(&f));
             ExitCode::SUCCESS
         }),
-        "ls" | "lsr" => remote::ls(c, cfg, cmd, args),
-        "rmdir" => remote::rmdir(c, cfg, args),
+        "ls" | "lsr" => remote::ls(c, cmd, args),
+        "rmdir" => remote::rmdir(c, args),
         "copy" | "cpdir" | "renam" => {
             if let Err(code) = need(args, 2, &format!("{cmd} SRC DST")) {
                 return code;
             }
             c.command(format!("{} {} | {}", cmd.to_uppercase(), args[0], args[1]).as_bytes())
-                .map(|s| print_status(&s))
+                .map(|s| print_status(c, &s))
         }
         "xcopy" | "xcpdir" | "xdel" | "xrmdir" => return watch::xcmd(c, cmd, args),
         "watch" => return watch::watch(c, args),
@@ -276,22 +321,22 @@ fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> ExitCo
             if let Err(code) = need(args, 1, "raw 'NAME ARGS'") {
                 return code;
             }
-            c.command(args[0].as_bytes()).map(|s| print_status(&s))
+            c.command(args[0].as_bytes()).map(|s| print_status(c, &s))
         }
         "mkdir" | "del" | "touch" | "fstat" | "fupd" | "sha256" | "lock" | "dtof" | "ftod" | "freesp" | "date"
         | "udate" | "ndate" | "datef" => c
             .command(format!("{} {}", cmd.to_uppercase(), args.join(" ")).as_bytes())
-            .map(|s| print_status(&s)),
+            .map(|s| print_status(c, &s)),
         "put" | "get" | "sndfile" | "rcvfile" | "sup" | "sdown" => return xfer::run(c, cfg, cmd, args),
         "oob" => return probe::oob(c, args),
         "nigma" => return probe::nigma(c, args),
-        "prockey" | "tlb" => c.command(cmd.to_uppercase().as_bytes()).map(|s| print_status(&s)),
+        "prockey" | "tlb" => c.command(cmd.to_uppercase().as_bytes()).map(|s| print_status(c, &s)),
         "keepalive" => {
             if let Err(code) = need(args, 4, "keepalive ON IDLE INTERVAL COUNT") {
                 return code;
             }
             let line = format!("KEEPALIVE {} {} | {} | {}", args[0], args[1], args[2], args[3]);
-            c.command(line.as_bytes()).map(|s| print_status(&s))
+            c.command(line.as_bytes()).map(|s| print_status(c, &s))
         }
         "fsize" => c.fsize(one(args).as_bytes()).map(|v| {
             println!("{v}");

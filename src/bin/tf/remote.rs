@@ -4,7 +4,7 @@
 
 use super::{explain, fail, report, ExitCode};
 use std::io::Write;
-use tfd::client::{Client, ClientConfig, ClientError};
+use tfd::client::{Client, ClientError};
 use tfd::wire::Status;
 
 /// One listing line, `D: name/`, `F: name` or `U: name`, split.
@@ -36,7 +36,7 @@ fn entries(text: &[u8]) -> Vec<Entry<'_>> {
 }
 
 /// `ls [-l] [DIR]` and `lsr [-l] [DIR]`.
-pub fn ls(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+pub fn ls(c: &mut Client, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
     let long = args.iter().any(|a| a == "-l");
     let rest: Vec<&String> = args.iter().filter(|a| *a != "-l").collect();
     if rest.len() > 1 || rest.iter().any(|a| a.starts_with('-') && a.len() > 1) {
@@ -45,7 +45,7 @@ pub fn ls(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> Res
     let dir = rest.first().map_or("", |d| d.as_str());
     let text = match c.list(cmd == "lsr", dir.as_bytes())? {
         Ok(t) => t,
-        Err(st) => return Ok(report(cfg, cmd, &[(dir, explain::Access::Read)], &st)),
+        Err(st) => return Ok(report(c, cmd, &[(dir, explain::Access::Read)], &st)),
     };
     let mut out = Vec::with_capacity(text.len() * 2);
     for e in entries(&text) {
@@ -96,7 +96,7 @@ pub fn ls(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> Res
 
 /// `rmdir [-r] DIR`: without `-r` the directory must be empty (LS says so
 /// first), since the protocol's RMDIR removes a whole tree.
-pub fn rmdir(c: &mut Client, cfg: &ClientConfig, args: &[String]) -> Result<ExitCode, ClientError> {
+pub fn rmdir(c: &mut Client, args: &[String]) -> Result<ExitCode, ClientError> {
     let recursive = args.iter().any(|a| a == "-r");
     let rest: Vec<&String> = args.iter().filter(|a| *a != "-r").collect();
     let [dir] = rest.as_slice() else {
@@ -115,9 +115,9 @@ pub fn rmdir(c: &mut Client, cfg: &ClientConfig, args: &[String]) -> Result<Exit
                 eprintln!("hint: tf ... rmdir -r {dir} removes it and everything in it");
                 return Ok(ExitCode::from(2));
             }
-            Err(st) => return Ok(report(cfg, "rmdir", &targets, &st)),
+            Err(st) => return Ok(report(c, "rmdir", &targets, &st)),
         }
     }
     let st = c.call("RMDIR", dir.as_bytes())?;
-    Ok(report(cfg, "rmdir", &targets, &st))
+    Ok(report(c, "rmdir", &targets, &st))
 }

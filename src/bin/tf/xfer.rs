@@ -162,11 +162,11 @@ fn verify(c: &mut Client, remote: &str, here: &str, what: &str) -> Result<bool, 
     }
 }
 
-fn outcome(cfg: &ClientConfig, cmd: &str, remote: &str, st: Result<(), Status>) -> ExitCode {
+fn outcome(c: &mut Client, cmd: &str, remote: &str, st: Result<(), Status>) -> ExitCode {
     let access = if is_upload(cmd) { Access::Create } else { Access::Read };
     match st {
         Ok(()) => ExitCode::SUCCESS,
-        Err(st) => report(cfg, cmd, &[(remote, access)], &st),
+        Err(st) => report(c, cmd, &[(remote, access)], &st),
     }
 }
 
@@ -191,7 +191,7 @@ fn make_parents(c: &mut Client, cfg: &ClientConfig, remote: &str) -> Result<Vec<
             Ok(Status::Failed(n, _)) if n == i32::from(tfd::wire::Failed::DirExists.code()) => {}
             Ok(st) => {
                 undo_parents(c, &made);
-                return Err(report(cfg, "mkdir", &[(dir.as_str(), Access::Create)], &st));
+                return Err(report(c, "mkdir", &[(dir.as_str(), Access::Create)], &st));
             }
             Err(e) => {
                 explain::session_error(&e, cfg).print();
@@ -361,7 +361,7 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
             return Ok(ExitCode::from(3));
         }
     }
-    Ok(outcome(cfg, cmd, remote, st))
+    Ok(outcome(c, cmd, remote, st))
 }
 
 /// Where one download writes.
@@ -402,7 +402,7 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
                 return Ok(ExitCode::from(3));
             }
         }
-        return Ok(outcome(cfg, cmd, remote, st));
+        return Ok(outcome(c, cmd, remote, st));
     }
     match safe::dest(local, remote) {
         safe::Dest::Stdout => {
@@ -413,7 +413,7 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
             };
             let st = fetch(c, cfg, cmd, o, 0, Out::Stream(&mut w))?;
             w.flush().map_err(|e| format!("stdout: {e}"))?;
-            stream_end(c, cfg, cmd, o, st, w.hash, "stdout")
+            stream_end(c, cmd, o, st, w.hash, "stdout")
         }
         safe::Dest::Special(p) => {
             let mut f = std::fs::OpenOptions::new()
@@ -425,7 +425,7 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
                 hash: Sha256::new(),
             };
             let st = fetch(c, cfg, cmd, o, 0, Out::Stream(&mut w))?;
-            stream_end(c, cfg, cmd, o, st, w.hash, &p.display().to_string())
+            stream_end(c, cmd, o, st, w.hash, &p.display().to_string())
         }
         safe::Dest::File(target) => {
             let mut tmp = safe::Temp::create(&target)
@@ -443,7 +443,7 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
             if st.is_ok() {
                 tmp.commit().map_err(|e| format!("{}: {e}", target.display()))?;
             }
-            Ok(outcome(cfg, cmd, remote, st))
+            Ok(outcome(c, cmd, remote, st))
         }
     }
 }
@@ -451,7 +451,6 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
 /// The end of a download written as a stream: verified from what passed.
 fn stream_end(
     c: &mut Client,
-    cfg: &ClientConfig,
     cmd: &str,
     o: &Opts,
     st: Result<(), Status>,
@@ -462,7 +461,7 @@ fn stream_end(
     if st.is_ok() && o.verify && !(cmd == "rcvfile" && o.delete) && !verify(c, remote, &safe::hex(hash), what)? {
         return Ok(ExitCode::from(3));
     }
-    Ok(outcome(cfg, cmd, remote, st))
+    Ok(outcome(c, cmd, remote, st))
 }
 
 /// Moves the remote file's bytes from `offset` into `out`.

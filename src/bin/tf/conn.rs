@@ -1,0 +1,237 @@
+//! Where and as whom `tf` connects: the command line, the environment and the
+//! named servers of `~/.config/tf/config`, merged (command line first, then the
+//! named server, then the environment); and the password, which only ever comes
+//! from a no-echo prompt, TF_PASSWORD or a file, never from argv.
+
+use std::io::{BufRead, Read, Write};
+use std::os::fd::AsFd;
+use std::path::PathBuf;
+
+/// Longest password read (tfd's LOGIN line has the same bound in practice).
+const MAX_PASSWORD: usize = 1024;
+
+/// The connection settings gathered so far; `None` is "not given here".
+#[derive(Default)]
+pub struct Settings {
+    pub server: Option<String>,
+    pub key: Option<String>,
+    pub hash: Option<String>,
+    pub proto: Option<String>,
+    pub keylen: Option<usize>,
+    pub aes: bool,
+    pub transport: Option<tfd::client::Transport>,
+    pub verbose: bool,
+    pub fai: bool,
+    pub timeout: Option<u64>,
+    pub user: Option<String>,
+    pub jail: Option<String>,
+    pub password_file: Option<String>,
+}
+
+impl Settings {
+    /// Takes option `a` (with its value from `next`); Ok(false) when `a` is no
+    /// connection option.
+    pub fn take(&mut self, a: &str, next: &mut dyn Iterator<Item = String>) -> Result<bool, String> {
+        let mut val = |name: &str| next.next().ok_or_else(|| format!("{name} needs a value"));
+        match a {
+            "--server" => self.server = Some(val(a)?),
+            "--key" => self.key = Some(val(a)?),
+            "--hash" => self.hash = Some(val(a)?),
+            "--proto" => self.proto = Some(val(a)?),
+            "--keylen" => match val(a)?.parse() {
+                Ok(n) if (16..=214).contains(&n) => self.keylen = Some(n),
+                _ => return Err("--keylen needs a number 16..214".into()),
+            },
+            "--aes" => self.aes = true,
+            "--secure" => self.transport = Some(tfd::client::Transport::Require),
+            "--legacy" => self.transport = Some(tfd::client::Transport::Legacy),
+            "-v" | "--verbose" => self.verbose = true,
+            "--fai" => self.fai = true,
+            "--timeout" => match val(a)?.parse() {
+                Ok(n) if (1..=86_400).contains(&n) => self.timeout = Some(n),
+                _ => return Err("--timeout needs a number of seconds 1..86400".into()),
+            },
+            "--user" => self.user = Some(val(a)?),
+            "--jail" => self.jail = Some(val(a)?),
+            "--password-file" => self.password_file = Some(val(a)?),
+            "--password" => {
+                return Err(
+                    "there is no --password: a password on the command line is visible to every \
+                            user in the process list; use the prompt, TF_PASSWORD or --password-file"
+                        .into(),
+                )
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Fills what is still unset from `other`.
+    pub fn or(mut self, other: Settings) -> Settings {
+        macro_rules! fill {
+            ($($f:ident),*) => { $( if self.$f.is_none() { self.$f = other.$f; } )* };
+        }
+        fill!(
+            server,
+            key,
+            hash,
+            proto,
+            keylen,
+            transport,
+            timeout,
+            user,
+            jail,
+            password_file
+        );
+        self.aes |= other.aes;
+        self.verbose |= other.verbose;
+        self.fai |= other.fai;
+        self
+    }
+
+    /// The environment's settings: TF_SERVER, TF_KEY, TF_HASH, TF_PROTO,
+    /// TF_USER, TF_JAIL.
+    pub fn from_env() -> Settings {
+        let v = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        Settings {
+            server: v("TF_SERVER"),
+            key: v("TF_KEY"),
+            hash: v("TF_HASH"),
+            proto: v("TF_PROTO"),
+            user: v("TF_USER"),
+            jail: v("TF_JAIL"),
+            ..Settings::default()
+        }
+    }
+}
+
+/// `$XDG_CONFIG_HOME/tf/config`, else `$HOME/.config/tf/config`.
+pub fn config_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("tf").join("config"))
+}
+
+/// `~/` at the start of a path is the home directory.
+fn expand(v: &str) -> String {
+    match (v.strip_prefix("~/"), std::env::var("HOME")) {
+        (Some(rest), Ok(home)) => format!("{}/{rest}", home.trim_end_matches('/')),
+        _ => v.to_string(),
+    }
+}
+
+/// The `[name]` section of the config file: `key = value` lines, `#` comments.
+pub fn named(name: &str) -> Result<Settings, String> {
+    let path = config_path().ok_or("-s: neither XDG_CONFIG_HOME nor HOME is set")?;
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("-s {name}: {}: {e}", path.display()))?;
+    let mut s = Settings::default();
+    let (mut inside, mut found) = (false, false);
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(sec) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            inside = sec.trim() == name;
+            found |= inside;
+            continue;
+        }
+        if !inside {
+            continue;
+        }
+        let at = || format!("{}:{}", path.display(), n + 1);
+        let (k, v) = line
+            .split_once('=')
+            .ok_or_else(|| format!("{}: expected `key = value`", at()))?;
+        let v = v.trim().to_string();
+        match k.trim() {
+            "server" => s.server = Some(v),
+            "key" => s.key = Some(expand(&v)),
+            "hash" => s.hash = Some(v),
+            "user" => s.user = Some(v),
+            "jail" => s.jail = Some(v),
+            "password_file" => s.password_file = Some(expand(&v)),
+            "options" => {
+                let mut words = v.split_whitespace().map(String::from);
+                while let Some(w) = words.next() {
+                    if matches!(
+                        w.as_str(),
+                        "--user" | "--jail" | "--password-file" | "--server" | "--key" | "--hash"
+                    ) || !s.take(&w, &mut words).map_err(|e| format!("{}: {e}", at()))?
+                    {
+                        return Err(format!("{}: options: {w} is not a connection option here", at()));
+                    }
+                }
+            }
+            other => return Err(format!("{}: unknown key {other:?}", at())),
+        }
+    }
+    if !found {
+        return Err(format!("-s {name}: no [{name}] section in {}", path.display()));
+    }
+    Ok(s)
+}
+
+/// `--jail TOKEN:DIR` split.
+pub fn jail(v: &str) -> Result<(String, String), String> {
+    match v.split_once(':') {
+        Some((t, d)) if !t.is_empty() && !d.is_empty() && !t.contains('|') => Ok((t.to_string(), d.to_string())),
+        _ => Err(format!("--jail {v:?}: expected TOKEN:DIR")),
+    }
+}
+
+fn strip_eol(mut v: Vec<u8>) -> Vec<u8> {
+    while v.last().is_some_and(|&b| b == b'\n' || b == b'\r') {
+        v.pop();
+    }
+    v
+}
+
+/// The password for `user`: the file, else TF_PASSWORD, else asked on the
+/// terminal without echo.
+pub fn password(user: &str, file: Option<&str>) -> Result<Vec<u8>, String> {
+    if let Some(f) = file {
+        let mut v = Vec::new();
+        std::fs::File::open(f)
+            .and_then(|h| h.take(MAX_PASSWORD as u64 + 2).read_to_end(&mut v))
+            .map_err(|e| format!("--password-file {f}: {e}"))?;
+        // the first line is the password
+        let end = v.iter().position(|&b| b == b'\n').unwrap_or(v.len());
+        v.truncate(end);
+        return Ok(strip_eol(v));
+    }
+    if let Some(p) = std::env::var_os("TF_PASSWORD") {
+        return Ok(std::os::unix::ffi::OsStringExt::into_vec(p));
+    }
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .map_err(|e| {
+            format!("--user {user}: no terminal to ask for the password ({e}); set TF_PASSWORD or give --password-file")
+        })?;
+    let io_err = |e: std::io::Error| format!("terminal: {e}");
+    let mut out = &tty;
+    // echo off before the prompt shows: whatever is typed once it is seen
+    // (by a person or a script) is never echoed
+    let was_on = tfd::sys::set_tty_echo(tty.as_fd(), false).map_err(io_err)?;
+    let prompted = write!(out, "{user}'s password: ").and_then(|()| out.flush());
+    if let Err(e) = prompted {
+        if was_on {
+            let _ = tfd::sys::set_tty_echo(tty.as_fd(), true);
+        }
+        return Err(io_err(e));
+    }
+    let mut line = Vec::new();
+    let read = std::io::BufReader::new(&tty)
+        .take(MAX_PASSWORD as u64 + 2)
+        .read_until(b'\n', &mut line);
+    if was_on {
+        let _ = tfd::sys::set_tty_echo(tty.as_fd(), true);
+    }
+    let _ = out.write_all(b"\n");
+    read.map_err(io_err)?;
+    Ok(strip_eol(line))
+}

@@ -1,0 +1,369 @@
+//! `tf shell` and `tf -b FILE`: many commands over the one session, in an
+//! sftp-like language. The remote working directory lives here, in the client
+//! (the protocol has none): relative paths are joined to it before they are
+//! sent; `lcd` changes the process's own directory, which local paths follow.
+
+use super::{fail, run, ExitCode};
+use std::io::{BufRead, IsTerminal, Write};
+use tfd::client::{Client, ClientConfig};
+use tfd::wire::Status;
+
+const HELP: &str = "\
+Commands (remote paths are relative to the remote directory, or to the served
+root when they start with '/'; local paths to the local directory):
+  cd [DIR]                  change the remote directory ('/' or nothing: the root)
+  pwd                       print the remote directory
+  lcd DIR                   change the local directory
+  lpwd                      print the local directory
+  ls [-l] [DIR]             list a remote directory, sorted by name
+  put LOCAL [REMOTE] [--verify] [--parents] [--resume] [--streams N] ...
+                            upload (REMOTE defaults to LOCAL's name)
+  get REMOTE [LOCAL] [--verify] [--resume] [--streams N] ...
+                            download (LOCAL defaults to REMOTE's name)
+  mkdir DIR                 make a remote directory
+  rm FILE                   delete a remote file
+  rmdir [-r] DIR            remove a remote directory (-r: and all it holds)
+  mv OLD NEW                rename a remote file or directory
+  help, ?                   this text
+  quit, exit, bye           end the session (so does end of input)
+Any other tf command (fstat, sha256, copy, ...) runs as `tf COMMAND ARGS` would,
+its paths relative to the served root.
+In a batch file (tf -b), a line starting with '-' may fail without stopping the
+batch; empty lines and lines starting with '#' are skipped.";
+
+/// One session's client-side state.
+struct Shell<'a> {
+    c: &'a mut Client,
+    cfg: &'a ClientConfig,
+    /// The remote directory, relative to the served root ("" is the root).
+    cwd: String,
+}
+
+/// Splits a line into words: blanks separate, '...' and "..." quote, a
+/// backslash escapes the next character.
+pub fn words(line: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut cur: Option<String> = None;
+    let mut chars = line.chars();
+    while let Some(ch) = chars.next() {
+        match ch {
+            ' ' | '\t' => {
+                if let Some(w) = cur.take() {
+                    out.push(w);
+                }
+            }
+            '\'' | '"' => {
+                let w = cur.get_or_insert_with(String::new);
+                loop {
+                    match chars.next() {
+                        Some(c) if c == ch => break,
+                        Some('\\') if ch == '"' => w.extend(chars.next()),
+                        Some(c) => w.push(c),
+                        None => return Err("unterminated quote".into()),
+                    }
+                }
+            }
+            '\\' => cur.get_or_insert_with(String::new).extend(chars.next()),
+            c => cur.get_or_insert_with(String::new).push(c),
+        }
+    }
+    out.extend(cur);
+    Ok(out)
+}
+
+/// `p` joined to the remote directory `cwd`, with `.` and `..` resolved
+/// (`..` stops at the root: the server would refuse it anyway).
+pub fn join(cwd: &str, p: &str) -> String {
+    let (base, p) = match p.strip_prefix('/') {
+        Some(abs) => ("", abs),
+        None => (cwd, p),
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for comp in base.split('/').chain(p.split('/')) {
+        match comp {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    parts.join("/")
+}
+
+/// The last component of a path.
+fn base_name(p: &str) -> &str {
+    p.trim_end_matches('/').rsplit('/').next().unwrap_or(p)
+}
+
+/// Options of put/get that take a value.
+const VALUED: [&str; 3] = ["--offset", "--streams", "--bufsz"];
+
+/// put/get's arguments: (positional words, options with their values).
+fn split_opts(args: &[String]) -> (Vec<String>, Vec<String>) {
+    let (mut pos, mut opts) = (Vec::new(), Vec::new());
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if VALUED.contains(&a.as_str()) {
+            opts.push(a.clone());
+            opts.extend(it.next().cloned());
+        } else if a.starts_with("--") {
+            opts.push(a.clone());
+        } else {
+            pos.push(a.clone());
+        }
+    }
+    (pos, opts)
+}
+
+impl Shell<'_> {
+    fn at(&self, p: &str) -> String {
+        join(&self.cwd, p)
+    }
+
+    /// Runs one command line; None for quit.
+    fn line(&mut self, w: &[String]) -> Option<ExitCode> {
+        let Some(cmd) = w.first().map(|c| c.to_ascii_lowercase()) else {
+            return Some(ExitCode::SUCCESS);
+        };
+        let args = &w[1..];
+        let one = |usage: &str| -> Result<&String, ExitCode> {
+            match args {
+                [a] => Ok(a),
+                _ => Err(fail(format!("usage: {usage}"))),
+            }
+        };
+        let code = match cmd.as_str() {
+            "quit" | "exit" | "bye" => return None,
+            "help" | "?" => {
+                println!("{HELP}");
+                ExitCode::SUCCESS
+            }
+            "pwd" => {
+                println!("/{}", self.cwd);
+                ExitCode::SUCCESS
+            }
+            "lpwd" => match std::env::current_dir() {
+                Ok(d) => {
+                    println!("{}", d.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(format!("lpwd: {e}")),
+            },
+            "lcd" => match one("lcd DIR") {
+                Ok(d) => match std::env::set_current_dir(d) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => fail(format!("lcd {d}: {e}")),
+                },
+                Err(c) => c,
+            },
+            "cd" => match args {
+                [] => {
+                    self.cwd.clear();
+                    ExitCode::SUCCESS
+                }
+                [d] => self.cd(d),
+                _ => fail("usage: cd [DIR]"),
+            },
+            "ls" | "lsr" => {
+                let mut a: Vec<String> = args.iter().filter(|a| *a == "-l").cloned().collect();
+                let dirs: Vec<&String> = args.iter().filter(|a| *a != "-l").collect();
+                match dirs.as_slice() {
+                    [] if self.cwd.is_empty() => {}
+                    [] => a.push(self.cwd.clone()),
+                    [d] if d.starts_with('-') => a.push(d.to_string()),
+                    [d] => {
+                        let p = self.at(d);
+                        if !p.is_empty() {
+                            a.push(p);
+                        }
+                    }
+                    _ => return Some(fail(format!("usage: {cmd} [-l] [DIR]"))),
+                }
+                run(self.c, self.cfg, &cmd, &a)
+            }
+            "put" => {
+                let (pos, opts) = split_opts(args);
+                let (local, remote) = match pos.as_slice() {
+                    [l] => (l.clone(), base_name(l).to_string()),
+                    [l, r] => (l.clone(), r.clone()),
+                    _ => return Some(fail("usage: put LOCAL [REMOTE] [OPTIONS]")),
+                };
+                let mut a = vec![local, self.at(&remote)];
+                a.extend(opts);
+                run(self.c, self.cfg, "put", &a)
+            }
+            "get" => {
+                let (pos, opts) = split_opts(args);
+                let (remote, local) = match pos.as_slice() {
+                    [r] => (r.clone(), base_name(r).to_string()),
+                    [r, l] => (r.clone(), l.clone()),
+                    _ => return Some(fail("usage: get REMOTE [LOCAL] [OPTIONS]")),
+                };
+                let mut a = vec![self.at(&remote), local];
+                a.extend(opts);
+                run(self.c, self.cfg, "get", &a)
+            }
+            "mkdir" | "rm" | "del" => match one(&format!("{cmd} PATH")) {
+                Ok(p) => {
+                    let name = if cmd == "mkdir" { "mkdir" } else { "del" };
+                    run(self.c, self.cfg, name, &[self.at(p)])
+                }
+                Err(c) => c,
+            },
+            "rmdir" => {
+                let r: Vec<String> = args.iter().filter(|a| *a == "-r").cloned().collect();
+                match args.iter().filter(|a| *a != "-r").collect::<Vec<_>>().as_slice() {
+                    [d] => {
+                        let mut a = r;
+                        a.push(self.at(d));
+                        run(self.c, self.cfg, "rmdir", &a)
+                    }
+                    _ => fail("usage: rmdir [-r] DIR"),
+                }
+            }
+            "mv" | "rename" => match args {
+                [a, b] => run(self.c, self.cfg, "renam", &[self.at(a), self.at(b)]),
+                _ => fail("usage: mv OLD NEW"),
+            },
+            "shell" => fail("already in a shell"),
+            other => run(self.c, self.cfg, other, args),
+        };
+        Some(code)
+    }
+
+    /// `cd DIR`: only to a directory that exists (FSTAT says 'D').
+    fn cd(&mut self, d: &str) -> ExitCode {
+        let p = self.at(d);
+        if p.is_empty() {
+            self.cwd.clear();
+            return ExitCode::SUCCESS;
+        }
+        match self.c.call("FSTAT", p.as_bytes()) {
+            Ok(Status::Ok(t)) if t.starts_with(b"D") => {
+                self.cwd = p;
+                ExitCode::SUCCESS
+            }
+            Ok(Status::Ok(_)) => fail(format!("cd {d}: /{p} is not a directory")),
+            Ok(_) => {
+                eprintln!("tf: cd {d}: no directory /{p} on the server (or not readable)");
+                ExitCode::from(2)
+            }
+            Err(e) => {
+                super::explain::session_error(&e, self.cfg).print();
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+/// `tf -b FILE` (`-` for stdin): one command a line, stopping at the first
+/// failure unless its line starts with '-'; the exit status is the failed
+/// command's.
+pub fn batch(c: &mut Client, cfg: &ClientConfig, file: &str) -> ExitCode {
+    let text = if file == "-" {
+        let mut s = String::new();
+        match std::io::Read::read_to_string(&mut std::io::stdin(), &mut s) {
+            Ok(_) => s,
+            Err(e) => return fail(format!("-b -: {e}")),
+        }
+    } else {
+        match std::fs::read_to_string(file) {
+            Ok(s) => s,
+            Err(e) => return fail(format!("-b {file}: {e}")),
+        }
+    };
+    let mut sh = Shell {
+        c,
+        cfg,
+        cwd: String::new(),
+    };
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (may_fail, line) = match line.strip_prefix('-') {
+            Some(l) => (true, l.trim_start()),
+            None => (false, line),
+        };
+        let w = match words(line) {
+            Ok(w) => w,
+            Err(e) => {
+                eprintln!("tf: {file}:{}: {e}", n + 1);
+                return ExitCode::from(1);
+            }
+        };
+        let Some(code) = sh.line(&w) else {
+            return ExitCode::SUCCESS;
+        };
+        if code != ExitCode::SUCCESS && !may_fail {
+            eprintln!("tf: {file}:{}: `{line}` failed; batch stopped", n + 1);
+            return code;
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// `tf shell`: a prompt, line editing and history (editline.rs) when stdin is
+/// a terminal, one command a line, until quit or end of input; the exit status
+/// is the last command's.
+pub fn interactive(c: &mut Client, cfg: &ClientConfig) -> ExitCode {
+    let tty = std::io::stdin().is_terminal();
+    let mut sh = Shell {
+        c,
+        cfg,
+        cwd: String::new(),
+    };
+    let mut last = ExitCode::SUCCESS;
+    let mut editor = super::editline::Editor::new();
+    loop {
+        let read = if tty {
+            editor.read_line(&format!("tf:/{}> ", sh.cwd))
+        } else {
+            let mut l = String::new();
+            std::io::stdin().lock().read_line(&mut l).map(|n| (n > 0).then_some(l))
+        };
+        let line = match read {
+            Ok(Some(l)) => l,
+            Ok(None) => return last,
+            Err(e) => return fail(format!("reading commands: {e}")),
+        };
+        let w = match words(line.trim()) {
+            Ok(w) => w,
+            Err(e) => {
+                eprintln!("tf: {e}");
+                continue;
+            }
+        };
+        match sh.line(&w) {
+            Some(code) => last = code,
+            None => return last,
+        }
+        let _ = std::io::stdout().flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_join_to_the_remote_directory() {
+        assert_eq!(join("", "a"), "a");
+        assert_eq!(join("a/b", "c"), "a/b/c");
+        assert_eq!(join("a/b", "../c"), "a/c");
+        assert_eq!(join("a/b", "/c"), "c");
+        assert_eq!(join("a", "../../.."), "");
+        assert_eq!(join("a", "./x/"), "a/x");
+    }
+
+    #[test]
+    fn words_split_and_quote() {
+        assert_eq!(
+            words(r#"put 'a b' "c\"d" e\ f"#).unwrap(),
+            ["put", "a b", "c\"d", "e f"]
+        );
+        assert!(words("put 'a").is_err());
+    }
+}
