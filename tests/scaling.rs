@@ -245,7 +245,11 @@ fn throttled_cluster() -> Option<Cluster> {
         return None;
     }
     let (f, alice, bob) = throttle_users();
-    let cluster = Cluster::start_with(2, &format!("userdb {f}\nshared_state_dir state\n{THROTTLE_LIMITS}"), false);
+    let cluster = Cluster::start_with(
+        2,
+        &format!("userdb {f}\nshared_state_dir state\n{THROTTLE_LIMITS}"),
+        false,
+    );
     for (d, (uid, gid)) in [("alice", alice), ("bob", bob)] {
         std::fs::create_dir_all(cluster.data.join(d)).unwrap();
         nix::unistd::chown(&cluster.data.join(d), Some(uid.into()), Some(gid.into())).unwrap();
