@@ -443,15 +443,17 @@ fn cpu_and_memory_limits_stop_hogs() {
     assert!(srv.log().contains("RUNBASH \"/cpu.sh\" user="), "{}", srv.log());
 }
 
-#[test]
-fn a_killed_session_takes_its_script_along() {
+/// A server running RUNBASH as `user` (made here) with a jail `cell` holding
+/// `sleepy.sh`: a background sleep and a foreground one, each for 1000 s,
+/// their pids written to `bg.pid` and `lead.pid`; None (skipped) without root.
+fn sleepy_jail(user: &str) -> Option<(Server, PathBuf)> {
     if !is_root() {
         eprintln!("skipped: needs root");
-        return;
+        return None;
     }
-    let (uid, gid) = ensure_system_user("tfdrb4", &[]);
+    let (uid, gid) = ensure_system_user(user, &[]);
     let srv = Server::start_opts(Opts {
-        extra: "defusr tfdrb4\ninjail\nrunbash\nrunbash_timeout 600\n",
+        extra: &format!("defusr {user}\ninjail\nrunbash\nrunbash_timeout 600\n"),
         default_user: false,
         ..Default::default()
     });
@@ -461,6 +463,14 @@ fn a_killed_session_takes_its_script_along() {
         "sleepy.sh",
         "sleep 1000 &\necho $! > bg.pid\necho $$ > lead.pid\nsleep 1000\n",
     );
+    Some((srv, cell))
+}
+
+#[test]
+fn a_killed_session_takes_its_script_along() {
+    let Some((srv, cell)) = sleepy_jail("tfdrb4") else {
+        return;
+    };
     let mut c = srv.client();
     assert_ok(c.call("INJAIL", b"tok | jails/cell").unwrap());
     let session = srv.session_pid();
@@ -692,22 +702,9 @@ fn a_fast_access_session_runs_scripts_in_its_own_pid_namespace() {
 /// session process with it, for nobody to read the answer.
 #[test]
 fn a_client_that_leaves_ends_its_script_and_session() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    let Some((srv, cell)) = sleepy_jail("tfdrb7") else {
         return;
-    }
-    let (uid, gid) = ensure_system_user("tfdrb7", &[]);
-    let srv = Server::start_opts(Opts {
-        extra: "defusr tfdrb7\ninjail\nrunbash\nrunbash_timeout 600\n",
-        default_user: false,
-        ..Default::default()
-    });
-    let cell = build_jail(&srv, "cell", uid, gid, &["bash", "sleep"]);
-    script(
-        &cell,
-        "sleepy.sh",
-        "sleep 1000 &\necho $! > bg.pid\necho $$ > lead.pid\nsleep 1000\n",
-    );
+    };
     let mut cfg = srv.client_config();
     cfg.timeout = Some(Duration::from_millis(1500));
     let mut c = Client::connect(&cfg).unwrap();
