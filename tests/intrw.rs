@@ -5,43 +5,9 @@
 mod common;
 
 use common::*;
-use sha2::{Digest, Sha256};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use tfd::client::Client;
-
-fn hash_of(data: &[u8]) -> Vec<u8> {
-    let mut out = b"0x".to_vec();
-    for b in Sha256::digest(data) {
-        out.extend_from_slice(format!("{b:02x}").as_bytes());
-    }
-    out
-}
-
-/// INTREAD as the Python client does it: i32 size (or −1), 66-byte hash, bytes.
-fn intread(c: &mut Client, path: &str) -> Result<(Vec<u8>, Vec<u8>), i32> {
-    c.chan.tx.send_frame(format!("INTREAD {path}").as_bytes()).unwrap();
-    let n = c.chan.rx.recv_i32().unwrap();
-    if n < 0 {
-        return Err(n);
-    }
-    let mut hash = vec![0u8; 66];
-    c.chan.rx.recv_unit(&mut hash).unwrap();
-    let mut data = vec![0u8; n as usize];
-    c.chan.rx.recv_unit(&mut data).unwrap();
-    Ok((hash, data))
-}
-
-/// INTWRITE as the Python client does it: raw hash unit, then `[i32 size][data]`.
-fn intwrite(c: &mut Client, path: &str, hash: &[u8], data: &[u8]) -> i32 {
-    c.chan.tx.send_frame(format!("INTWRITE {path}").as_bytes()).unwrap();
-    c.chan.tx.send_units(&[hash]).unwrap();
-    c.chan
-        .tx
-        .send_units(&[&(data.len() as i32).to_be_bytes(), data])
-        .unwrap();
-    c.chan.rx.recv_i32().unwrap()
-}
 
 fn alive(c: &mut Client) {
     assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");
@@ -55,15 +21,15 @@ fn intread_sends_size_hash_and_bytes() {
     let mut c = srv.client();
     let (hash, got) = intread(&mut c, "d/f").unwrap();
     assert_eq!(got, data);
-    assert_eq!(hash, hash_of(&data));
+    assert_eq!(hash, hash_text(&data));
     // the decision: a read-only file is read (the reference opened it for writing)
     data_dir_write(&srv.path("ro"), b"read me");
     fs::set_permissions(srv.path("ro"), fs::Permissions::from_mode(0o444)).unwrap();
     let (hash, got) = intread(&mut c, "ro").unwrap();
-    assert_eq!((got.as_slice(), hash), (&b"read me"[..], hash_of(b"read me")));
+    assert_eq!((got.as_slice(), hash), (&b"read me"[..], hash_text(b"read me")));
     data_dir_write(&srv.path("empty"), b"");
     let (hash, got) = intread(&mut c, "empty").unwrap();
-    assert_eq!((got.len(), hash), (0, hash_of(b"")));
+    assert_eq!((got.len(), hash), (0, hash_text(b"")));
     alive(&mut c);
 }
 
@@ -90,10 +56,10 @@ fn intrw_max_refuses_larger_files() {
     alive(&mut c);
     // an upload above the maximum is drained and refused; the file is kept
     let old = fs::read(srv.path("small")).unwrap();
-    assert_eq!(intwrite(&mut c, "small", &hash_of(&old), &[1u8; 5000]), -1);
+    assert_eq!(intwrite(&mut c, "small", &hash_text(&old), &[1u8; 5000]), -1);
     assert_eq!(fs::read(srv.path("small")).unwrap(), old);
     alive(&mut c);
-    assert_eq!(intwrite(&mut c, "small", &hash_of(&old), &[1u8; 1024]), 0);
+    assert_eq!(intwrite(&mut c, "small", &hash_text(&old), &[1u8; 1024]), 0);
     assert_eq!(fs::read(srv.path("small")).unwrap(), vec![1u8; 1024]);
     assert!(srv.log().contains("above intrw_max"), "the refusal is logged");
 }
@@ -108,13 +74,13 @@ fn intwrite_replaces_atomically_on_the_right_hash_only() {
     let mut c = srv.client();
 
     // a wrong hash: -1, the old file untouched, no temporary file left
-    assert_eq!(intwrite(&mut c, "d/f", &hash_of(b"something else"), &new), -1);
+    assert_eq!(intwrite(&mut c, "d/f", &hash_text(b"something else"), &new), -1);
     assert_eq!(fs::read(srv.path("d/f")).unwrap(), old);
     assert_eq!(dir_names(&srv.path("d")), vec!["f".to_string()]);
     alive(&mut c);
 
     // the right one (upper-case hex too): replaced whole, mode kept
-    let upper = String::from_utf8(hash_of(&old))
+    let upper = String::from_utf8(hash_text(&old))
         .unwrap()
         .to_uppercase()
         .replace("0X", "0x");
@@ -127,7 +93,7 @@ fn intwrite_replaces_atomically_on_the_right_hash_only() {
     assert_eq!(dir_names(&srv.path("d")), vec!["f".to_string()]);
 
     // the same (now stale) hash again: refused
-    assert_eq!(intwrite(&mut c, "d/f", &hash_of(&old), b"late"), -1);
+    assert_eq!(intwrite(&mut c, "d/f", &hash_text(&old), b"late"), -1);
     assert_eq!(fs::read(srv.path("d/f")).unwrap(), new);
     // what INTREAD gives is what INTWRITE checks
     let (h, _) = intread(&mut c, "d/f").unwrap();
@@ -147,7 +113,7 @@ fn intwrite_bad_input_is_minus_one_and_nothing_is_created() {
     std::os::unix::fs::symlink(&outside, srv.path("out")).unwrap();
     let mut c = srv.client();
     for bad in ["missing", "d", "", "../f", "d/../../f", "out", "d/none/f"] {
-        assert_eq!(intwrite(&mut c, bad, &hash_of(b"x"), b"payload"), -1, "{bad}");
+        assert_eq!(intwrite(&mut c, bad, &hash_text(b"x"), b"payload"), -1, "{bad}");
         alive(&mut c);
     }
     assert!(!srv.path("missing").exists());
@@ -155,7 +121,7 @@ fn intwrite_bad_input_is_minus_one_and_nothing_is_created() {
     assert_eq!(dir_names(&srv.path("d")), vec!["f".to_string()]);
     // a negative size announces no payload
     c.chan.tx.send_frame(b"INTWRITE d/f").unwrap();
-    c.chan.tx.send_units(&[&hash_of(b"x")]).unwrap();
+    c.chan.tx.send_units(&[&hash_text(b"x")]).unwrap();
     c.chan.tx.send_i32(-5).unwrap();
     assert_eq!(c.chan.rx.recv_i32().unwrap(), -1);
     alive(&mut c);
@@ -171,7 +137,7 @@ fn intwrite_waits_for_a_netlock_holder_and_intread_sees_one_snapshot() {
     let mut c = srv.client();
     let srv_path = srv.path("f");
     let writer = std::thread::spawn(move || {
-        let r = intwrite(&mut c, "f", &hash_of(b"v1"), b"v2");
+        let r = intwrite(&mut c, "f", &hash_text(b"v1"), b"v2");
         (r, c)
     });
     std::thread::sleep(std::time::Duration::from_millis(500));
@@ -181,7 +147,7 @@ fn intwrite_waits_for_a_netlock_holder_and_intread_sees_one_snapshot() {
     assert_eq!(r, 0);
     assert_eq!(fs::read(&srv_path).unwrap(), b"v2");
     let (h, d) = intread(&mut c, "f").unwrap();
-    assert_eq!((h, d.as_slice()), (hash_of(b"v2"), &b"v2"[..]));
+    assert_eq!((h, d.as_slice()), (hash_text(b"v2"), &b"v2"[..]));
 }
 
 /// INTWRITE never hands out set-uid/set-gid bits (issue 23, item 5): a LOGIN user
@@ -212,7 +178,7 @@ fn intwrite_drops_setuid_and_setgid_bits() {
     let mut c = srv.client();
     assert_ok(c.call("LOGIN", b"bea bea pw").unwrap());
     assert_eq!(
-        intwrite(&mut c, "shared/f", &hash_of(b"old"), b"new"),
+        intwrite(&mut c, "shared/f", &hash_text(b"old"), b"new"),
         0,
         "{}",
         srv.log()

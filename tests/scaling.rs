@@ -552,7 +552,6 @@ fn a_damaged_shared_state_never_lets_an_attacker_past_the_local_rule() {
 // ---- On GlusterFS: a replica-2 volume mounted twice, one node per mount ----
 
 use common::gluster;
-use sha2::{Digest, Sha256};
 
 /// Two nodes on the GlusterFS bed, node A on mount A and node B on mount B,
 /// each serving the directory `tag` of the volume; None (skip) without a bed.
@@ -575,36 +574,16 @@ fn gluster_cluster_on(tag: &str, extra: &str, on: [usize; 2]) -> Option<(Cluster
     Some((cluster, [a, b]))
 }
 
-fn hash_text(data: &[u8]) -> Vec<u8> {
-    let mut out = b"0x".to_vec();
-    for b in Sha256::digest(data) {
-        out.extend_from_slice(format!("{b:02x}").as_bytes());
-    }
-    out
-}
-
+/// INTREAD, its hash checked against the bytes.
 fn intread(c: &mut Client, path: &str) -> Result<Vec<u8>, i32> {
-    c.chan.tx.send_frame(format!("INTREAD {path}").as_bytes()).unwrap();
-    let n = c.chan.rx.recv_i32().unwrap();
-    if n < 0 {
-        return Err(n);
-    }
-    let mut hash = vec![0u8; 66];
-    c.chan.rx.recv_unit(&mut hash).unwrap();
-    let mut data = vec![0u8; n as usize];
-    c.chan.rx.recv_unit(&mut data).unwrap();
-    assert_eq!(hash, hash_text(&data), "INTREAD hash");
+    let (hash, data) = common::intread(c, path)?;
+    assert_eq!(hash, common::hash_text(&data), "INTREAD hash");
     Ok(data)
 }
 
+/// INTWRITE of `data` over `old`.
 fn intwrite(c: &mut Client, path: &str, old: &[u8], data: &[u8]) -> i32 {
-    c.chan.tx.send_frame(format!("INTWRITE {path}").as_bytes()).unwrap();
-    c.chan.tx.send_units(&[&hash_text(old)]).unwrap();
-    c.chan
-        .tx
-        .send_units(&[&(data.len() as i32).to_be_bytes(), data])
-        .unwrap();
-    c.chan.rx.recv_i32().unwrap()
+    common::intwrite(c, path, &common::hash_text(old), data)
 }
 
 const UPLOADS: [&str; 4] = ["SNDFILE", "PUT", "SUP", "INTWRITE"];
