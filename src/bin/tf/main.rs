@@ -5,13 +5,21 @@ use std::process::ExitCode;
 use tfd::client::{Client, ClientConfig};
 use tfd::wire::Status;
 
+mod confine;
 mod conn;
 mod editline;
 mod explain;
+mod intrw;
+mod layer;
+mod locks;
 mod probe;
 mod remote;
 mod safe;
+mod secfs;
 mod shell;
+mod tz;
+mod v251;
+mod v251_fs;
 mod watch;
 mod xfer;
 
@@ -180,7 +188,7 @@ fn main() -> ExitCode {
                 None => return fail("-b needs a file of commands ('-' for stdin)"),
             },
             "-h" | "--help" => {
-                println!("{USAGE}");
+                println!("{USAGE}\n\n{}", v251::usage());
                 return ExitCode::SUCCESS;
             }
             _ => match given.take(&a, &mut args) {
@@ -300,6 +308,9 @@ fn need(args: &[String], n: usize, what: &str) -> Result<(), ExitCode> {
 
 fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> ExitCode {
     let one = |args: &[String]| args.first().cloned().unwrap_or_default();
+    if let Some(code) = v251::run(c, cfg, cmd, args) {
+        return code;
+    }
     let print_status = |c: &mut Client, st: &Status| report(c, cmd, &targets(cmd, args), st);
     let result = match cmd {
         "echo" => c.raw(format!("ECHO {}", args.join(" ")).as_bytes()).map(|f| {

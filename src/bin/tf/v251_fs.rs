@@ -1,0 +1,185 @@
+//! 2.5.1 listings, types and statistics: `lsv2`/`lsrv2` (streamed through
+//! LSV2DOWN/LSRV2DOWN, or stored on the server with `--to`), `rmkdir`, `ftype`,
+//! `ftypels`, `fstatls`. The list commands name each answer by its path: tf
+//! reads the list file too (RCVFILE), since the server answers in line order
+//! only.
+
+use super::explain::Access;
+use super::v251::{iso, simple, want};
+use super::{report, ExitCode};
+use std::io::Write;
+use tfd::client::{Client, ClientConfig, ClientError};
+use tfd::wire::fstat::{FileType, StatRecord};
+use tfd::wire::Status;
+
+/// The name tf prints for a type byte.
+fn type_name(code: i8) -> &'static str {
+    match FileType::from_code(code) {
+        Some(FileType::Dir) => "directory",
+        Some(FileType::CharDevice) => "chardev",
+        Some(FileType::BlockDevice) => "blockdev",
+        Some(FileType::Regular) => "regular",
+        Some(FileType::Fifo) => "fifo",
+        Some(FileType::Symlink) => "symlink",
+        Some(FileType::Socket) => "socket",
+        Some(FileType::Other) => "other",
+        None => "error",
+    }
+}
+
+/// `lsv2 DIR`, `lsrv2 DIR` (and `lsv2down`, `lsrv2down`): the listing on
+/// stdout, sorted; `--to FILE` has the server store it in FILE instead (LSV2,
+/// LSRV2). A listing the server cut short is printed, then said so (exit 2).
+pub fn lsv2(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+    let recursive = cmd.starts_with("lsr");
+    let (dir, to) = match args {
+        [d] => (d, None),
+        [d, o, f] | [o, f, d] if o == "--to" && !cmd.ends_with("down") => (d, Some(f)),
+        _ => {
+            return Ok(want(cmd, args, 99..=99).unwrap_err());
+        }
+    };
+    if let Some(file) = to {
+        let name = if recursive { "LSRV2" } else { "LSV2" };
+        let line = format!("{name} {dir}@||@{file}");
+        return simple(c, cmd, line.as_bytes(), &[(dir, Access::Read), (file, Access::Create)]);
+    }
+    let mut listing = match c.lsv2down(recursive, dir.as_bytes())? {
+        Ok(l) => l,
+        Err(st) => return Ok(report(c, cmd, &[(dir, Access::Read)], &st)),
+    };
+    listing.lines.sort();
+    let mut out = Vec::new();
+    for l in &listing.lines {
+        out.extend_from_slice(l);
+        out.push(b'\n');
+    }
+    let _ = std::io::stdout().write_all(&out);
+    if !listing.complete {
+        eprintln!("tf: {dir}: the server stopped listing early (a limit or an error): the listing is incomplete");
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `rmkdir PATH`: RMKDIR, which makes every missing parent (like mkdir -p).
+pub fn rmkdir(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+    if let Err(code) = want(cmd, args, 1..=1) {
+        return Ok(code);
+    }
+    let p = &args[0];
+    simple(c, cmd, format!("RMKDIR {p}").as_bytes(), &[])
+}
+
+/// `ftype PATH...`: the type name; with several paths, `TYPE PATH` lines.
+/// The server answers −1 (no FAILED line) for a path it cannot type: tf says
+/// so and exits 2.
+pub fn ftype(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+    if args.is_empty() {
+        return Ok(want(cmd, args, 1..=usize::MAX).unwrap_err());
+    }
+    let mut code = ExitCode::SUCCESS;
+    for p in args {
+        let t = c.ftype(p.as_bytes())?;
+        if FileType::from_code(t).is_none() {
+            eprintln!("tf: {p}: the server cannot tell its type (no such path, outside the root, or refused)");
+            code = ExitCode::from(2);
+            continue;
+        }
+        if args.len() == 1 {
+            println!("{}", type_name(t));
+        } else {
+            println!("{} {p}", type_name(t));
+        }
+    }
+    Ok(code)
+}
+
+/// The lines of the server's list file as its FTYPELS/FSTATLS read them
+/// (split at `\n`, a trailing `\r` dropped), fetched with RCVFILE; Err is the
+/// exit code once the failure is reported.
+fn list_lines(c: &mut Client, cmd: &str, list: &str) -> Result<Result<Vec<String>, ExitCode>, ClientError> {
+    let mut text = Vec::new();
+    let st = c.rcvfile(list.as_bytes(), false, &mut text)?;
+    if !matches!(st, Status::Ok(_)) {
+        return Ok(Err(report(c, cmd, &[(list, Access::Read)], &st)));
+    }
+    let mut lines: Vec<String> = text
+        .split(|&b| b == b'\n')
+        .map(|l| String::from_utf8_lossy(l.strip_suffix(b"\r").unwrap_or(l)).into_owned())
+        .collect();
+    if text.is_empty() || text.ends_with(b"\n") {
+        lines.pop();
+    }
+    Ok(Ok(lines))
+}
+
+/// Exit status and message of a list whose `failed` of `n` paths failed.
+fn list_outcome(list: &str, failed: usize, n: usize) -> ExitCode {
+    if failed == 0 {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("tf: {list}: {failed} of {n} paths could not be read (no such path, outside the root, or refused)");
+    ExitCode::from(2)
+}
+
+/// `ftypels LISTFILE`: `TYPE PATH` per line of the server's LISTFILE
+/// (`error PATH` for a path the server could not type).
+pub fn ftypels(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+    if let Err(code) = want(cmd, args, 1..=1) {
+        return Ok(code);
+    }
+    let list = &args[0];
+    let names = match list_lines(c, cmd, list)? {
+        Ok(n) => n,
+        Err(code) => return Ok(code),
+    };
+    let types = c.ftypels(list.as_bytes())?;
+    let mut out = String::new();
+    let mut failed = 0;
+    for (i, t) in types.iter().enumerate() {
+        failed += usize::from(FileType::from_code(*t).is_none());
+        let name = names.get(i).map_or("?", String::as_str);
+        out.push_str(&format!("{} {name}\n", type_name(*t)));
+    }
+    print!("{out}");
+    Ok(list_outcome(list, failed, types.len()))
+}
+
+/// `fstatls LISTFILE`: `TYPE SIZE ATIME MTIME PATH` per line of the server's
+/// LISTFILE, times in ISO 8601 UTC (`error - - - PATH` for a failed path).
+pub fn fstatls(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+    if let Err(code) = want(cmd, args, 1..=1) {
+        return Ok(code);
+    }
+    let list = &args[0];
+    let names = match list_lines(c, cmd, list)? {
+        Ok(n) => n,
+        Err(code) => return Ok(code),
+    };
+    let recs = c.fstatls(list.as_bytes())?;
+    let mut out = String::new();
+    let mut failed = 0;
+    for (i, r) in recs.iter().enumerate() {
+        let name = names.get(i).map_or("?", String::as_str);
+        match r {
+            StatRecord::Stat {
+                kind,
+                size,
+                atime,
+                mtime,
+            } => out.push_str(&format!(
+                "{} {size} {} {} {name}\n",
+                type_name(kind.code()),
+                iso(*atime),
+                iso(*mtime)
+            )),
+            _ => {
+                failed += 1;
+                out.push_str(&format!("error - - - {name}\n"));
+            }
+        }
+    }
+    print!("{out}");
+    Ok(list_outcome(list, failed, recs.len()))
+}
