@@ -302,17 +302,20 @@ fn time_zones_last_for_the_session() {
 #[test]
 fn session_layer_commands_switch_both_sides() {
     let srv = Server::start();
-    let o = batch(
-        &srv,
-        &["--legacy"],
-        "goaes\necho after aes\ntfpcrypto\nciaon\necho with token\nciaoff\necho plain\nfaimq\n",
-    );
-    let text = ok_out(o);
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "after aes", "{text}");
-    assert!(tfd::wire::uuid::is_v4_text(lines[1].as_bytes()), "{text}");
-    assert_eq!(&lines[2..4], ["with token", "plain"], "{text}");
-    assert!(lines[4].parse::<u32>().is_ok(), "{text}");
+    // under the protocol's own cipher, and under tfd's secure transport
+    for transport in [&["--legacy"][..], &[]] {
+        let o = batch(
+            &srv,
+            transport,
+            "goaes\necho after aes\ntfpcrypto\nciaon\necho with token\nciaoff\necho plain\nfaimq\n",
+        );
+        let text = ok_out(o);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "after aes", "{transport:?}: {text}");
+        assert!(tfd::wire::uuid::is_v4_text(lines[1].as_bytes()), "{text}");
+        assert_eq!(&lines[2..4], ["with token", "plain"], "{text}");
+        assert!(lines[4].parse::<u32>().is_ok(), "{text}");
+    }
 }
 
 #[test]
@@ -425,4 +428,52 @@ fn usage_errors_and_every_command_documented() {
         });
         assert!(tagged, "tf(1) does not document {n}");
     }
+}
+
+#[test]
+fn runbash_prints_the_output_and_says_how_the_script_ended() {
+    if !is_root() {
+        eprintln!("skipped: needs root for the system user and the jail");
+        return;
+    }
+    let (uid, gid) = ensure_system_user("tfdcli251rb", &[]);
+    let db = login_userdb("cli-v251-rb", "rita", "tfdcli251rb", "rita pw");
+    let srv = Server::start_opts(Opts {
+        extra: &format!("userdb {db}\ninjail\nrunbash\n"),
+        default_user: false,
+        ..Default::default()
+    });
+    // a jail holding bash and its libraries, owned by the user
+    let cell = srv.path("cell");
+    fs::create_dir_all(cell.join("usr/bin")).unwrap();
+    std::os::unix::fs::symlink("usr/bin", cell.join("bin")).unwrap();
+    let bash = ["/usr/bin/bash", "/bin/bash"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("bash");
+    fs::copy(bash, cell.join("usr/bin/bash")).unwrap();
+    let ldd = std::process::Command::new("ldd").arg(bash).output().unwrap();
+    for lib in String::from_utf8_lossy(&ldd.stdout).split_whitespace() {
+        if lib.starts_with('/') && std::path::Path::new(lib).exists() {
+            let to = cell.join(lib.trim_start_matches('/'));
+            fs::create_dir_all(to.parent().unwrap()).unwrap();
+            fs::copy(lib, &to).unwrap();
+        }
+    }
+    fs::write(cell.join("jail.key"), "tok\n").unwrap();
+    data_dir_write(&cell.join("ok.sh"), b"echo fine-cli251\n");
+    data_dir_write(&cell.join("three.sh"), b"echo before-exit\nexit 3\n");
+    nix::unistd::chown(&cell, Some(uid.into()), Some(gid.into())).unwrap();
+    let run = |script: &str| {
+        srv.tf_command(&["--user", "rita", "--jail", "tok:cell", "runbash", script])
+            .env("TF_PASSWORD", "rita pw")
+            .output()
+            .unwrap()
+    };
+    assert_eq!(ok_out(run("ok.sh")), "fine-cli251\n");
+    let o = run("three.sh");
+    assert_eq!(o.status.code(), Some(2), "{}", both(&o));
+    assert_eq!(out(&o), "before-exit\n");
+    assert!(err(&o).contains("three.sh: the script ended: exit 3"), "{}", both(&o));
+    failed(&run("missing.sh"), 9);
 }
