@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use tfd::client::{Client, ClientConfig, ClientError};
 use tfd::wire::Status;
 
-use super::v251::want;
+use super::v251::{usage, want};
 
 /// The document's hash text of `data`.
 fn hash_of(data: &[u8]) -> String {
@@ -83,7 +83,7 @@ pub fn intwrite(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) ->
         [l, r] => (vec![l, r], None),
         [l, r, o, h] if o == "--expect" => (vec![l, r], Some(h)),
         [o, h, l, r] if o == "--expect" => (vec![l, r], Some(h)),
-        _ => return Ok(want(cmd, args, 99..=99).unwrap_err()),
+        _ => return Ok(usage(cmd)),
     };
     let (local, remote) = (pos[0], pos[1]);
     let mut data = Vec::new();

@@ -188,7 +188,7 @@ fn main() -> ExitCode {
                 None => return fail("-b needs a file of commands ('-' for stdin)"),
             },
             "-h" | "--help" => {
-                println!("{USAGE}\n\n{}", v251::usage());
+                println!("{USAGE}\n\n{}", v251::help_text());
                 return ExitCode::SUCCESS;
             }
             _ => match given.take(&a, &mut args) {

@@ -5,7 +5,7 @@
 //! instead of the command line, where every user's `ps` sees it.
 
 use super::explain::Access;
-use super::v251::{simple, want};
+use super::v251::{simple, usage, want};
 use super::{fail, ExitCode};
 use tfd::client::{Client, ClientConfig, ClientError};
 use tfd::wire::secfs as bits;
@@ -72,7 +72,7 @@ pub fn setfsid(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> 
             Err(e) => return Ok(fail(format!("{cmd}: {file}: {e}"))),
         },
         [id] => id.clone(),
-        _ => return Ok(want(cmd, args, 99..=99).unwrap_err()),
+        _ => return Ok(usage(cmd)),
     };
     if let Err(code) = check_id(cmd, &id) {
         return Ok(code);

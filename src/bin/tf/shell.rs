@@ -136,7 +136,7 @@ impl Shell<'_> {
         let code = match cmd.as_str() {
             "quit" | "exit" | "bye" => return None,
             "help" | "?" => {
-                println!("{HELP}\n\n{}", super::v251::usage());
+                println!("{HELP}\n\n{}", super::v251::help_text());
                 ExitCode::SUCCESS
             }
             "pwd" => {

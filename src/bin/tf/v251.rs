@@ -4,6 +4,7 @@
 //! commands by hand). The families live in their own files: v251_fs.rs,
 //! intrw.rs, locks.rs, secfs.rs, tz.rs, layer.rs, confine.rs.
 
+use super::{confine, intrw, layer, locks, secfs, tz, v251_fs};
 use super::{explain, report, ExitCode};
 use tfd::client::{Client, ClientConfig, ClientError};
 use tfd::wire::Status;
@@ -32,8 +33,6 @@ const fn cmd(name: &'static str, args: &'static str, summary: &'static str, run:
         run,
     }
 }
-
-use super::{confine, intrw, layer, locks, secfs, tz, v251_fs};
 
 /// Every 2.5.1 command `tf` reaches (the XS database subsystems excepted).
 #[rustfmt::skip]
@@ -87,7 +86,7 @@ pub fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> Op
 }
 
 /// The table as help text.
-pub fn usage() -> String {
+pub fn help_text() -> String {
     let mut s = String::from(
         "Protocol 2.5.1 commands (*: the effect lasts for the session, so these belong\n\
          in tf shell or tf -b; see tf(1), \"2.5.1 commands\"):\n",
@@ -119,16 +118,18 @@ const STATEFUL: &[&str] = &[
     "flycontext",
 ];
 
-/// Arguments as the row says, or a usage error.
+/// As many arguments as `n` allows, or the usage error.
 pub fn want(cmd: &str, args: &[String], n: std::ops::RangeInclusive<usize>) -> Result<(), ExitCode> {
     if n.contains(&args.len()) {
         return Ok(());
     }
+    Err(usage(cmd))
+}
+
+/// The usage error of `cmd`, from its row.
+pub fn usage(cmd: &str) -> ExitCode {
     let row = TABLE.iter().find(|r| r.name == cmd);
-    Err(super::fail(format!(
-        "usage: tf ... {cmd} {}",
-        row.map_or("", |r| r.args)
-    )))
+    super::fail(format!("usage: tf ... {cmd} {}", row.map_or("", |r| r.args)))
 }
 
 /// Sends `line`; OK prints its data (if any) on a line of its own, anything

@@ -5,7 +5,7 @@
 //! only.
 
 use super::explain::Access;
-use super::v251::{iso, simple, want};
+use super::v251::{iso, simple, usage, want};
 use super::{report, ExitCode};
 use std::io::Write;
 use tfd::client::{Client, ClientConfig, ClientError};
@@ -36,7 +36,7 @@ pub fn lsv2(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Res
         [d] => (d, None),
         [d, o, f] | [o, f, d] if o == "--to" && !cmd.ends_with("down") => (d, Some(f)),
         _ => {
-            return Ok(want(cmd, args, 99..=99).unwrap_err());
+            return Ok(usage(cmd));
         }
     };
     if let Some(file) = to {
@@ -76,7 +76,7 @@ pub fn rmkdir(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> R
 /// so and exits 2.
 pub fn ftype(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
     if args.is_empty() {
-        return Ok(want(cmd, args, 1..=usize::MAX).unwrap_err());
+        return Ok(usage(cmd));
     }
     let mut code = ExitCode::SUCCESS;
     for p in args {
