@@ -171,6 +171,25 @@ fn get_rcvfile_and_sdown_bring_the_scripted_bytes() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(fs::read(&local).unwrap() == big);
+    // parallel ranges: GETs at offsets on four connections, each cancelled
+    // once its range is in
+    let local = here.join("streams");
+    let o = tf(
+        &liar,
+        &[
+            "get",
+            "tree/big.bin",
+            local.to_str().unwrap(),
+            "--streams",
+            "4",
+            "--bufsz",
+            "65536",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(fs::read(&local).unwrap() == big, "--streams 4: bytes differ");
+    let gets = liar.requests().iter().filter(|r| r.starts_with(b"GET ")).count();
+    assert!(gets >= 4 + 3, "{gets} GETs");
     let o = tf(&liar, &["fsize", "tree/big.bin"]);
     assert_eq!(stdout(&o), format!("{}\n", big.len()));
     let o = tf(&liar, &["get", "tree/missing", here.join("m").to_str().unwrap()]);

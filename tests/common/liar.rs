@@ -33,7 +33,7 @@ pub const MTIME: u64 = 1_700_000_000;
 /// The largest HPF buffer the liar grants (tfd grants up to `hpf_max_buffer`).
 const MAX_GRANT: i64 = 1 << 20;
 /// A connection that says nothing for this long is dropped.
-const IO_TIMEOUT: Duration = Duration::from_secs(30);
+const IO_TIMEOUT: Duration = Duration::from_secs(120);
 /// Recursion bound of a listing that walks into lying directories.
 const MAX_DEPTH: usize = 64;
 /// The byte the bytes past an announced size are made of ([`Lie::Extra`]).
@@ -839,13 +839,48 @@ impl Conn {
         let grant = req.bufsz.min(MAX_GRANT);
         self.send_frame(&[&b"OK "[..], &grant.to_be_bytes()].concat())?;
         let from = usize::try_from(req.offset).unwrap_or(usize::MAX).min(data.len());
+        // a client that has its range cancels (−2) then FINs; as tfd, no end
+        // code follows a cancel
+        let (mut cancelled, mut fin) = (false, false);
         for chunk in data[from..].chunks(grant as usize) {
+            if self.client_spoke()? {
+                match self.recv_i64()? {
+                    hpf::code::CANCEL => cancelled = true,
+                    hpf::code::FIN => (cancelled, fin) = (true, true),
+                    _ => {}
+                }
+                if cancelled {
+                    break;
+                }
+            }
             self.send_unit(&(chunk.len() as i64).to_be_bytes())?;
             self.send_unit(chunk)?;
         }
-        self.send_unit(&hpf::code::END.to_be_bytes())?;
-        while self.recv_i64()? != hpf::code::FIN {}
+        if !cancelled {
+            self.send_unit(&hpf::code::END.to_be_bytes())?;
+        }
+        while !fin {
+            fin = self.recv_i64()? == hpf::code::FIN;
+        }
         self.send_unit(&hpf::code::FIN.to_be_bytes())
+    }
+
+    /// Whether the client has sent something not yet read (GET's cancel),
+    /// without waiting for it.
+    fn client_spoke(&mut self) -> Io<bool> {
+        if !self.rd.buffer().is_empty() {
+            return Ok(true);
+        }
+        let s = self.rd.get_ref();
+        s.set_nonblocking(true)?;
+        let mut b = [0u8; 1];
+        let r = s.peek(&mut b);
+        s.set_nonblocking(false)?;
+        match r {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// RCVFILE `<0|1> <path>`: the chunk stream, then `OK`; missing → 9, a
