@@ -342,6 +342,31 @@ fn v2_listings_and_fstatls_answer_as_tfd_does() {
     c.end().unwrap();
 }
 
+/// The flood the bound tests use really arrives: a million entries in LSR
+/// and in LSRV2DOWN, in seconds.
+#[test]
+fn the_liar_floods_a_listing() {
+    const N: usize = 1_000_000;
+    let liar = Liar::start(tree().lie(Lie::Many {
+        dir: "tree/sub".into(),
+        kind: Kind::File,
+        name: "f".into(),
+        count: N,
+        distinct: true,
+    }));
+    let start = Instant::now();
+    let mut c = client(&liar);
+    let text = c.list(true, b"tree").unwrap().unwrap();
+    let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), N + 6);
+    assert_eq!(lines[N + 5], b"F: sub/f999999");
+    let v2 = lsv2down(&mut c, "LSRV2DOWN", "tree/sub");
+    assert_eq!(v2.len(), N + 4);
+    assert_eq!(v2[4], b"tree/sub/f0\n");
+    c.end().unwrap();
+    eprintln!("two listings of a million entries: {:?}", start.elapsed());
+}
+
 // ---- the attacks -------------------------------------------------------------
 
 /// A place to land in and what lies beside it:
@@ -555,7 +580,12 @@ fn naive_get_r(liar: &Liar, dst: &Path) -> Output {
 
 /// `../x` at every depth, and a lying directory that climbs out.
 fn dotdot(by: By) {
-    let mut a = Arena::new(&format!("dotdot_{by:?}"));
+    dotdot_with(by, &[]);
+}
+
+/// [`dotdot`] with more `tf` options (`--jobs N`).
+fn dotdot_with(by: By, extra: &[&str]) {
+    let mut a = Arena::new(&format!("dotdot_{by:?}_{}", extra.len()));
     a.seal();
     let liar = Liar::start(
         tree()
@@ -569,7 +599,7 @@ fn dotdot(by: By) {
             .lie(Lie::file("tree/../../up", "w"))
             .lie(Lie::file("tree", "..")),
     );
-    attack(by, &a, &liar, &[], "names with ..");
+    attack(by, &a, &liar, extra, "names with ..");
 }
 
 /// Absolute names: one under /etc, others pointing into the arena.
@@ -621,7 +651,12 @@ fn control(by: By) {
 /// The listing itself is honest, so the client may replace the links and exit
 /// 0 without a word: the disk alone judges.
 fn planted_symlink(by: By) {
-    let mut a = Arena::new(&format!("link_{by:?}"));
+    planted_symlink_with(by, &[]);
+}
+
+/// [`planted_symlink`] with more `tf` options (`--jobs N`).
+fn planted_symlink_with(by: By, extra: &[&str]) {
+    let mut a = Arena::new(&format!("link_{by:?}_{}", extra.len()));
     for (at, up) in [(a.dst.clone(), "../canary"), (a.dst.join("tree"), "../../canary")] {
         fs::create_dir_all(&at).unwrap();
         std::os::unix::fs::symlink(up, at.join("evil")).unwrap();
@@ -635,8 +670,8 @@ fn planted_symlink(by: By) {
             .file("tree/evil/keep", PWNED)
             .file("tree/evil/deep/y", PWNED),
     );
-    let o = land(by, &a, &liar, &[], Duration::from_secs(120));
-    let what = format!("{by:?}: planted symlinks");
+    let o = land(by, &a, &liar, extra, Duration::from_secs(120));
+    let what = format!("{by:?} {extra:?}: planted symlinks");
     a.check(&o, &what, false);
     for p in ["x", "deep", "b.txt", "deeper", "empty"] {
         assert!(!a.canary.join(p).exists(), "{what}: canary/{p} appeared");
@@ -750,6 +785,18 @@ fn get_r_refuses_dotdot_names() {
 
 #[test]
 #[ignore = "needs tf get -r"]
+fn get_r_refuses_dotdot_names_with_jobs() {
+    dotdot_with(By::GetR, &["--jobs", "4"]);
+}
+
+#[test]
+#[ignore = "needs tf get -r"]
+fn get_r_never_follows_a_planted_symlink_out_with_jobs() {
+    planted_symlink_with(By::GetR, &["--jobs", "4"]);
+}
+
+#[test]
+#[ignore = "needs tf get -r"]
 fn get_r_refuses_absolute_names() {
     absolute(By::GetR);
 }
@@ -794,6 +841,18 @@ fn get_r_survives_a_huge_announced_size() {
 #[ignore = "needs tf mirror"]
 fn mirror_refuses_dotdot_names() {
     dotdot(By::Mirror);
+}
+
+#[test]
+#[ignore = "needs tf mirror"]
+fn mirror_refuses_dotdot_names_with_jobs() {
+    dotdot_with(By::Mirror, &["--jobs", "4"]);
+}
+
+#[test]
+#[ignore = "needs tf mirror"]
+fn mirror_never_follows_a_planted_symlink_out_with_jobs() {
+    planted_symlink_with(By::Mirror, &["--jobs", "4"]);
 }
 
 #[test]
