@@ -17,6 +17,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::size::parse_size;
+
 /// Larger files are refused before parsing, so a wrong path (a log, a device)
 /// cannot make the daemon read an unbounded amount into memory.
 pub const MAX_FILE_SIZE: u64 = 1 << 20;
@@ -1673,20 +1675,6 @@ fn number(value: &str, min: u64, max: u64) -> Result<u64, String> {
         .ok_or_else(|| format!("{value:?} is not a number {min}..{max}"))
 }
 
-/// Bytes, or a number with a K, M or G suffix (powers of 1024).
-fn parse_size(value: &str) -> Option<u64> {
-    let (digits, unit) = match value.as_bytes().last()? {
-        b'k' | b'K' => (value.get(..value.len() - 1)?, 1u64 << 10),
-        b'm' | b'M' => (value.get(..value.len() - 1)?, 1 << 20),
-        b'g' | b'G' => (value.get(..value.len() - 1)?, 1 << 30),
-        _ => (value, 1),
-    };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse::<u64>().ok()?.checked_mul(unit)
-}
-
 /// `1.2.3.4`, `1.2.3.4:port`, `::1`, `[::1]` or `[::1]:port`; the port is
 /// `None` when the address has none.
 fn parse_listen(value: &str) -> Option<(IpAddr, Option<u16>)> {
@@ -1944,6 +1932,11 @@ mod tests {
             (Duration::from_secs(5), Duration::from_secs(7))
         );
         assert_eq!(c.quota_default, Some(10 << 20));
+        // the user file's grammar: T works here too
+        assert_eq!(
+            Config::parse_str(&minimal("quota_default 1T\n")).unwrap().quota_default,
+            Some(1 << 40)
+        );
         assert_eq!(
             Config::parse_str(&minimal("quota_default 0\n")).unwrap().quota_default,
             None
