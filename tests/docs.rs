@@ -100,22 +100,23 @@ fn every_config_key_in_man_page_and_example() {
     let tags = bold_tags(&man);
     let conf = read("conf/tfd.conf");
     let mut errors = Vec::new();
-    for &(key, what) in tfd::config::KEYS {
-        if !tags.iter().any(|t| t == key) {
-            errors.push(format!("man/tfd.conf.5: no `.TP` + `.B {key}` entry"));
+    for key in tfd::config::keys() {
+        let key_name = key.name;
+        if !tags.iter().any(|t| t == key_name) {
+            errors.push(format!("man/tfd.conf.5: no `.TP` + `.B {key_name}` entry"));
         }
-        if !has_word(&conf, key) {
-            errors.push(format!("conf/tfd.conf: {key} is not mentioned"));
+        if !has_word(&conf, key_name) {
+            errors.push(format!("conf/tfd.conf: {key_name} is not mentioned"));
         }
         // Keys tfd uses are shown as a (possibly commented) setting line; the
         // ignored reference keys may just be listed.
         let as_setting = conf.lines().any(|line| {
             let line = line.trim_start().trim_start_matches('#').trim_start();
             let word = line.split(|c: char| c.is_whitespace() || c == '{').next();
-            word == Some(key)
+            word == Some(key_name)
         });
-        if !what.contains("ignored") && !as_setting {
-            errors.push(format!("conf/tfd.conf: no `{key} ...` line (commented or not)"));
+        if !matches!(key.kind, tfd::config::Kind::Ignored) && !as_setting {
+            errors.push(format!("conf/tfd.conf: no `{key_name} ...` line (commented or not)"));
         }
     }
     assert!(errors.is_empty(), "{}", errors.join("\n"));
