@@ -19,6 +19,7 @@ pub mod logging;
 pub mod sandbox;
 pub mod server;
 pub mod session;
+pub mod size;
 pub mod sys;
 pub mod wire;
 pub mod xferlog;

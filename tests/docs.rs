@@ -94,28 +94,59 @@ fn check_flags_documented(bin: &str, page: &str) {
     );
 }
 
+/// tfd.conf(5)'s key section and conf/tfd.conf are generated from the key
+/// table (src/config/keys) and committed; this fails when either differs from
+/// what the table generates. `TFD_BLESS=1 cargo test --test docs` rewrites
+/// them (doc/architecture.md, "The config key table").
+#[test]
+fn generated_config_docs_are_current() {
+    let bless = std::env::var_os("TFD_BLESS").is_some();
+    let man = read("man/tfd.conf.5");
+    let want_man = tfd::config::docs::splice_man(&man).unwrap_or_else(|e| panic!("man/tfd.conf.5: {e}"));
+    let files = [
+        ("man/tfd.conf.5", man, want_man),
+        (
+            "conf/tfd.conf",
+            read("conf/tfd.conf"),
+            tfd::config::docs::example_conf(),
+        ),
+    ];
+    let mut stale = Vec::new();
+    for (rel, have, want) in files {
+        if have == want {
+            continue;
+        }
+        if bless {
+            fs::write(path(rel), want).unwrap_or_else(|e| panic!("cannot write {rel}: {e}"));
+        } else {
+            let line = have.lines().zip(want.lines()).position(|(a, b)| a != b);
+            let line = line.unwrap_or_else(|| have.lines().count().min(want.lines().count())) + 1;
+            stale.push(format!("{rel} (first difference on line {line})"));
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "{} not what the key table in src/config/keys generates: edit the table, not the file, \
+         then run `TFD_BLESS=1 cargo test --test docs` to rewrite them",
+        stale.join(" and ")
+    );
+}
+
 #[test]
 fn every_config_key_in_man_page_and_example() {
-    let man = read("man/tfd.conf.5");
-    let tags = bold_tags(&man);
+    let tags = bold_tags(&read("man/tfd.conf.5"));
     let conf = read("conf/tfd.conf");
     let mut errors = Vec::new();
-    for &(key, what) in tfd::config::KEYS {
-        if !tags.iter().any(|t| t == key) {
-            errors.push(format!("man/tfd.conf.5: no `.TP` + `.B {key}` entry"));
+    for key in tfd::config::keys() {
+        if !tags.iter().any(|t| t == key.name) {
+            errors.push(format!("man/tfd.conf.5: no `.TP` + `.B {}` entry", key.name));
         }
-        if !has_word(&conf, key) {
-            errors.push(format!("conf/tfd.conf: {key} is not mentioned"));
-        }
-        // Keys tfd uses are shown as a (possibly commented) setting line; the
-        // ignored reference keys may just be listed.
         let as_setting = conf.lines().any(|line| {
             let line = line.trim_start().trim_start_matches('#').trim_start();
-            let word = line.split(|c: char| c.is_whitespace() || c == '{').next();
-            word == Some(key)
+            line.split(|c: char| c.is_whitespace() || c == '{').next() == Some(key.name)
         });
-        if !what.contains("ignored") && !as_setting {
-            errors.push(format!("conf/tfd.conf: no `{key} ...` line (commented or not)"));
+        if !as_setting {
+            errors.push(format!("conf/tfd.conf: no `{} ...` line (commented or not)", key.name));
         }
     }
     assert!(errors.is_empty(), "{}", errors.join("\n"));

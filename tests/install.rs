@@ -428,7 +428,7 @@ fn the_unit_leaves_every_path_of_the_default_config_writable() {
                     && rest
                         .split_whitespace()
                         .next()
-                        .is_some_and(|k| tfd::config::KEYS.iter().any(|(key, _)| *key == k)) =>
+                        .is_some_and(|k| tfd::config::key(k).is_some()) =>
             {
                 rest
             }

@@ -379,30 +379,8 @@ impl fmt::Display for QuotaSpec {
     }
 }
 
-/// Bytes, or a number with a K, M, G or T suffix (powers of 1024, either case).
-pub fn parse_size(value: &str) -> Option<u64> {
-    let (digits, unit) = match value.as_bytes().last()? {
-        b'k' | b'K' => (value.get(..value.len() - 1)?, 1u64 << 10),
-        b'm' | b'M' => (value.get(..value.len() - 1)?, 1 << 20),
-        b'g' | b'G' => (value.get(..value.len() - 1)?, 1 << 30),
-        b't' | b'T' => (value.get(..value.len() - 1)?, 1 << 40),
-        _ => (value, 1),
-    };
-    if digits.is_empty() || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse::<u64>().ok()?.checked_mul(unit)
-}
-
-/// The shortest exact form of a size (`1G` rather than `1073741824`).
-pub fn format_size(n: u64) -> String {
-    for (suffix, unit) in [("T", 1u64 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)] {
-        if n >= unit && n % unit == 0 {
-            return format!("{}{suffix}", n / unit);
-        }
-    }
-    n.to_string()
-}
+/// Sizes are read as the config file reads them (one grammar, src/size.rs).
+pub use crate::size::{format_size, parse_size};
 
 /// Checks a LOGIN name.
 pub fn check_name(name: &str) -> Result<(), String> {

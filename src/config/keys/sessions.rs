@@ -1,0 +1,289 @@
+//! What a session must do, and may run: LOGIN users, jails, RUNBASH and its limits.
+use super::{at, at_runbash, Key, Section, KEY};
+use crate::config::kind::Kind;
+
+pub(super) const KEYS: &[Key] = &[
+    Key {
+        name: "userdb",
+        arg: "file",
+        section: Section::Optional,
+        kind: Kind::Path,
+        shown: Some("none (every LOGIN answers\n.BR \"FAILED 40\" )"),
+        summary: "LOGIN user file (multi-user mode: started as root without defusr), one user a line, name:hash:system_user:quota; manage it with tfpasswd(8). Read at every LOGIN.",
+        doc: r##"The user file for the
+.B LOGIN
+command of multi\-user mode (tfd started as root without
+.BR defusr ):
+one user a line,
+.IB name : hash : system_user : quota\fR,
+with SHA\-512\-crypt
+.RB ( $6$ )
+or SHA\-256\-crypt
+.RB ( $5$ )
+hashes; manage it with
+.BR tfpasswd (8),
+which describes the format.
+The file is read at every
+.BR LOGIN ,
+so changes apply at once; it should be owned by root with mode 0600 (tfd
+warns if group or others can read it).
+It is checked at start\-up and by
+.B \-\-check\-config
+in multi\-user mode: a syntax error is reported as
+.IB file : line : " message"
+and tfd does not start.
+The reference server's plain\-text lines
+.RI ( "name password" )
+are accepted for migration, with a warning for each at start\-up; convert
+them with
+.BR "tfpasswd import" .
+When the file is missing or cannot be read, LOGIN answers
+.BR "FAILED 40" .
+"##,
+        example: "/etc/tfd/userdb",
+        at: at!(userdb),
+        ..KEY
+    },
+    Key {
+        name: "injail",
+        section: Section::Optional,
+        kind: Kind::Flag,
+        shown: Some("off"),
+        summary: "Flag (no value): every session must confine itself with INJAIL (to a directory holding a jail.key file with its token) before any other command; as root the session chroots there for good.",
+        doc: r##"Flag: require every session to confine itself with
+.BI "INJAIL " "token " | " dir"
+before any other command (in multi\-user mode, after
+.BR LOGIN ).
+.I dir
+must hold a file
+.I jail.key
+with the token on a line of its own.
+When tfd runs as root the session process then
+.BR chroot (2)s
+into
+.I dir
+for good (after the lookups it needs outside: its user and groups, the user
+and group names for
+.BR CHOWN );
+otherwise the jail is enforced by resolving every path beneath the jail
+directory only.
+Until INJAIL succeeds the session is bounded by
+.BR prelogin_timeout ,
+and, when tfd runs as root, it has not switched to its user yet:
+.B INJAIL
+reads
+.I jail.key
+with the user's identity, chroots, then switches for good.
+"##,
+        at: at!(injail),
+        ..KEY
+    },
+    Key {
+        name: "locksys",
+        section: Section::Optional,
+        kind: Kind::Flag,
+        shown: Some("off"),
+        summary: "Flag: every session must send LOCKSYS <dir> before any other command but END, LOGIN, KEEPALIVE and PROCKEY (others get FAILED 61).",
+        doc: r##"Flag: require every session to send
+.BI "LOCKSYS " dir
+(see
+.BR tfd (8))
+before any other command but END, LOGIN, KEEPALIVE and PROCKEY (and after
+.B INJAIL
+when
+.B injail
+is set); the others get
+.BR "FAILED 61" .
+"##,
+        at: at!(locksys),
+        ..KEY
+    },
+    Key {
+        name: "flycontext",
+        section: Section::Optional,
+        kind: Kind::Flag,
+        shown: Some("off"),
+        summary: "Flag: every session must send FLYCONTEXT <dir> before any other command but END, LOGIN, KEEPALIVE, PROCKEY and LOCKSYS (others get FAILED 65).",
+        doc: r##"Flag: require every session to send
+.BI "FLYCONTEXT " dir
+before any other command but END, LOGIN, KEEPALIVE, PROCKEY and LOCKSYS (and
+after
+.B INJAIL
+and
+.B LOCKSYS
+when those are required); the others get
+.BR "FAILED 65" .
+"##,
+        at: at!(flycontext),
+        ..KEY
+    },
+    Key {
+        name: "runbash",
+        section: Section::Optional,
+        kind: Kind::Flag,
+        shown: Some("off"),
+        summary: "Flag: enable RUNBASH (a bash script inside the session's chroot jail, run as its user, with the runbash_* limits). Off, RUNBASH answers FAILED 64.",
+        doc: r##"Flag: enable
+.BI "RUNBASH " script
+(see
+.BR tfd (8)).
+Without it RUNBASH answers
+.BR "FAILED 64" .
+With it a session may run a bash script from its root, and only when it is
+chrooted into a jail (INJAIL, with tfd started as root), runs as its own
+LOGIN or
+.B defusr
+user (never uid or gid 0, never tfd's own user) and has no quota; otherwise
+.B FAILED 64
+and a log line give the reason.
+The script runs inside that jail as that user and groups, with
+.I /usr/bin/bash
+or
+.I /bin/bash
+from the jail, no descriptors but an empty standard input and one pipe for
+standard output and error, only
+.B PATH=/usr/bin:/bin
+and
+.B HOME=/
+in its environment, in a session and process group of its own and in a PID
+namespace of its own (it sees and can signal only its own processes, not
+another session of the same user; whatever it leaves running is killed when
+it ends), under the limits below; the reply carries its exit status and
+output.
+It can still do anything that user may do inside the jail, network access
+included (there is no network namespace): enable it only for users trusted
+with a shell there.
+"##,
+        at: at!(runbash),
+        ..KEY
+    },
+    Key {
+        name: "runbash_timeout",
+        arg: "seconds",
+        section: Section::Optional,
+        kind: Kind::Int { min: 1, max: 3600, unit: "seconds", zero: "" },
+        default: Some("30"),
+        summary: "Seconds a RUNBASH script may run; then its whole process group is killed.",
+        doc: r##"Wall-clock limit of a RUNBASH script; then its whole process group is killed
+and the reply says
+.BR timeout .
+When the script ends earlier, whatever it left running in its process group
+is killed too (no process of it can leave the group).
+1 to 3600.
+"##,
+        at: at_runbash!(timeout),
+        ..KEY
+    },
+    Key {
+        name: "runbash_cpu_seconds",
+        arg: "seconds",
+        section: Section::Optional,
+        kind: Kind::Int { min: 1, max: 3600, unit: "seconds", zero: "" },
+        default: Some("10"),
+        summary: "CPU seconds a script may use (RLIMIT_CPU: SIGXCPU, then SIGKILL one second later).",
+        doc: r##"CPU time of a script (RLIMIT_CPU): SIGXCPU at the limit, SIGKILL one second
+later.
+1 to 3600.
+"##,
+        at: at_runbash!(cpu_seconds),
+        ..KEY
+    },
+    Key {
+        name: "runbash_memory",
+        arg: "size",
+        section: Section::Optional,
+        kind: Kind::Size { min: 16 << 20, max: u64::MAX, rate: false, zero: "" },
+        default: Some("256M"),
+        summary: "Memory of a script (its cgroup, else RLIMIT_AS).",
+        doc: r##"Memory of a script, bytes or a number with a K, M or G suffix, at least 16M.
+Each jailed session with
+.B runbash
+gets groups bounding all processes of its scripts together, so they stay
+below it.
+First choice, where
+.I /sys/fs/cgroup
+is a cgroup v2 hierarchy with the memory and pids controllers enabled: it is
+the
+.B memory.max
+(and
+.B memory.swap.max
+is 0) of
+.IR /sys/fs/cgroup/tfd-runbash/s PID .
+Else, where a cgroup v1 memory hierarchy is mounted (hybrid and legacy
+layouts, found in
+.IR /proc/self/mountinfo ):
+it is the
+.B memory.limit_in_bytes
+(and
+.BR memory.memsw.limit_in_bytes ,
+where swap is accounted) of
+.IR <memory\ mount> /tfd-runbash/s PID .
+The
+.IR s PID
+groups are removed once their session has ended.
+It is also the address space of each process (RLIMIT_AS), the only bound
+where no memory cgroup can be used: a script
+that starts several processes can then hold up to
+.B runbash_nproc
+times this much.
+INJAIL logs which bound is in force
+.RB ( "RUNBASH script host ready: cgroup v2" ,
+.B cgroup v1
+or
+.BR "per-process rlimits only" ).
+"##,
+        at: at_runbash!(memory),
+        ..KEY
+    },
+    Key {
+        name: "runbash_nproc",
+        arg: "n",
+        section: Section::Optional,
+        kind: Kind::Int { min: 1, max: 65536, unit: "", zero: "" },
+        default: Some("64"),
+        summary: "Processes and threads of a script (its cgroup's pids.max, and RLIMIT_NPROC of its user).",
+        doc: r##"Processes of a script: in a cgroup (see
+.BR runbash_memory ;
+v2, or v1 where a pids hierarchy is mounted:
+.IR <pids\ mount> /tfd-runbash/s PID )
+the
+.B pids.max
+of the session's group is this plus one (the script host), counting only the
+script's own processes and threads; it is also RLIMIT_NPROC of the script,
+the processes and threads its user may have at once, counted over all of
+that user's processes (its tfd sessions included).
+1 to 65536.
+"##,
+        at: at_runbash!(nproc),
+        ..KEY
+    },
+    Key {
+        name: "runbash_file_max",
+        arg: "size",
+        section: Section::Optional,
+        kind: Kind::Size { min: 0, max: u64::MAX, rate: false, zero: "" },
+        default: Some("64M"),
+        summary: "Largest file a script may write (RLIMIT_FSIZE).",
+        doc: r##"Largest file a script may write (RLIMIT_FSIZE; beyond it the write fails and
+SIGXFSZ ends the script), bytes or K/M/G.
+"##,
+        at: at_runbash!(file_max),
+        ..KEY
+    },
+    Key {
+        name: "runbash_output_max",
+        arg: "size",
+        section: Section::Optional,
+        kind: Kind::Size { min: 0, max: 256 << 10, rate: false, zero: "" },
+        default: Some("64K"),
+        summary: "Output (stdout and stderr together) sent back in the reply; the rest is read and dropped.",
+        doc: r##"Output of a script (standard output and error together, as written) sent back
+in the reply, bytes or K/M/G, 0 to 256K.
+The rest is read and dropped, so the script never blocks on it, and the reply
+says
+.BR truncated .
+"##,
+        at: at_runbash!(output_max),
+        ..KEY
+    },
+];
