@@ -5,6 +5,7 @@
 pub mod fai_cache;
 pub mod parallel;
 pub mod transfer;
+pub mod tree;
 
 use crate::channel::{Channel, ChannelError};
 use crate::wire::{handshake as hs, Status, MAX_CHUNK, MAX_FRAME};

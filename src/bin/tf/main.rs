@@ -12,6 +12,7 @@ mod probe;
 mod remote;
 mod safe;
 mod shell;
+mod tree;
 mod watch;
 mod xfer;
 
@@ -256,6 +257,7 @@ fn main() -> ExitCode {
     } else if settings.password_file.is_some() {
         return fail("--password-file needs --user (or TF_USER, or user in the config file)");
     }
+    tree::set_fai(settings.fai);
     let connected = if settings.fai {
         let Some(dir) = tfd::client::fai_cache::default_dir() else {
             return fail("--fai: neither XDG_CACHE_HOME nor HOME is set");
@@ -327,6 +329,7 @@ fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> ExitCo
         | "udate" | "ndate" | "datef" => c
             .command(format!("{} {}", cmd.to_uppercase(), args.join(" ")).as_bytes())
             .map(|s| print_status(c, &s)),
+        "put" | "get" if tree::wanted(args) => return tree::run(c, cfg, cmd, args),
         "put" | "get" | "sndfile" | "rcvfile" | "sup" | "sdown" => return xfer::run(c, cfg, cmd, args),
         "oob" => return probe::oob(c, args),
         "nigma" => return probe::nigma(c, args),
