@@ -5,6 +5,7 @@
 pub mod fai_cache;
 pub mod parallel;
 pub mod transfer;
+pub mod tree;
 pub mod v251;
 
 use crate::channel::{Channel, ChannelError};

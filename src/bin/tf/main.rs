@@ -17,6 +17,7 @@ mod remote;
 mod safe;
 mod secfs;
 mod shell;
+mod tree;
 mod tz;
 mod v251;
 mod v251_fs;
@@ -96,6 +97,21 @@ LOCAL as it was); an upload replaces REMOTE whole; LOCAL '-' is stdin / stdout:
   sdown REMOTE LOCAL
   fsize PATH                 fsizels LISTFILE
 
+Trees and many files (cp -r's rules: a destination that is a directory receives each
+source under its own name, else it is created with the source's contents; several
+sources or a pattern need an existing directory):
+  put [-r] [--jobs N] LOCAL... REMOTE
+  get [-r] [--jobs N] REMOTE... LOCAL
+                             -r takes directories whole; files move over N sessions
+                             (default 4, 1..64) opened once; sources may be patterns
+                             (*, ?, [...]; a backslash escapes), expanded by tf itself
+                             (remote ones from a listing). Uploads skip symlinks (said
+                             so). Downloads keep the server's mtime, land in a temporary
+                             renamed when complete, and refuse server names that are
+                             absolute, hold '..', a control character or NUL, or go
+                             deeper than 256; nothing is written through a symlink in
+                             the target; a listing over 1,000,000 entries is refused
+
 Liveness:
   probe host | proc KEY | sock KEY | tlb
                              one UDP probe to the server's port (no session needed)
@@ -108,8 +124,9 @@ Liveness:
 Errors: the server's FAILED line as sent, then what it means (\"tf: ...\") and a
 hint (\"hint: ...\"), both on stderr.
 Exit status: 0 on OK, 2 on a FAILED or UNKNOWN reply (or rmdir of a non-empty directory
-without -r), 3 when --verify finds a SHA-256 mismatch, 1 on a connection, handshake or
-usage error, or a local file that cannot be read or written.";
+without -r; for put/get of trees: a file or name the server refused), 3 when --verify finds
+a SHA-256 mismatch, 1 on a connection, handshake or usage error, or a local file that
+cannot be read or written (it wins over 2 when a tree meets both).";
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("tf: {msg}");
@@ -264,6 +281,7 @@ fn main() -> ExitCode {
     } else if settings.password_file.is_some() {
         return fail("--password-file needs --user (or TF_USER, or user in the config file)");
     }
+    tree::set_fai(settings.fai);
     let connected = if settings.fai {
         let Some(dir) = tfd::client::fai_cache::default_dir() else {
             return fail("--fai: neither XDG_CACHE_HOME nor HOME is set");
@@ -338,6 +356,7 @@ fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> ExitCo
         | "udate" | "ndate" | "datef" => c
             .command(format!("{} {}", cmd.to_uppercase(), args.join(" ")).as_bytes())
             .map(|s| print_status(c, &s)),
+        "put" | "get" if tree::wanted(args) => return tree::run(c, cfg, cmd, args),
         "put" | "get" | "sndfile" | "rcvfile" | "sup" | "sdown" => return xfer::run(c, cfg, cmd, args),
         "oob" => return probe::oob(c, args),
         "nigma" => return probe::nigma(c, args),

@@ -17,8 +17,9 @@ static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 /// On SIGINT, SIGTERM or SIGHUP: remove the pending temporaries and exit as
 /// the signal would have (128 + its number). Installed only once a temporary
-/// exists, so every other command keeps the default actions.
-fn clean_on_signals() {
+/// exists, so every other command keeps the default actions. The temporaries
+/// of `get -r` (client::tree::landing) go too.
+pub fn clean_on_signals() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
@@ -31,6 +32,7 @@ fn clean_on_signals() {
                 for p in pending.iter() {
                     let _ = std::fs::remove_file(p);
                 }
+                tfd::client::tree::landing::remove_pending();
                 eprintln!("\ntf: interrupted; the local file is left as it was");
                 std::process::exit(128 + sig);
             }

@@ -20,6 +20,12 @@ root when they start with '/'; local paths to the local directory):
                             upload (REMOTE defaults to LOCAL's name)
   get REMOTE [LOCAL] [--verify] [--resume] [--streams N] ...
                             download (LOCAL defaults to REMOTE's name)
+  put -r [--jobs N] LOCAL... [REMOTE]
+  get -r [--jobs N] REMOTE... [LOCAL]
+                            whole trees and many files over N sessions (default 4;
+                            REMOTE defaults to the remote directory, LOCAL to the
+                            local one); sources may be patterns (*, ?, [...]; a
+                            backslash escapes), which tf expands itself
   mkdir DIR                 make a remote directory
   rm FILE                   delete a remote file
   rmdir [-r] DIR            remove a remote directory (-r: and all it holds)
@@ -97,7 +103,7 @@ fn base_name(p: &str) -> &str {
 }
 
 /// Options of put/get that take a value.
-const VALUED: [&str; 3] = ["--offset", "--streams", "--bufsz"];
+const VALUED: [&str; 4] = ["--offset", "--streams", "--bufsz", "--jobs"];
 
 /// put/get's arguments: (positional words, options with their values).
 fn split_opts(args: &[String]) -> (Vec<String>, Vec<String>) {
@@ -107,7 +113,7 @@ fn split_opts(args: &[String]) -> (Vec<String>, Vec<String>) {
         if VALUED.contains(&a.as_str()) {
             opts.push(a.clone());
             opts.extend(it.next().cloned());
-        } else if a.starts_with("--") {
+        } else if a.starts_with("--") || a == "-r" {
             opts.push(a.clone());
         } else {
             pos.push(a.clone());
@@ -180,6 +186,25 @@ impl Shell<'_> {
                     }
                     _ => return Some(fail(format!("usage: {cmd} [-l] [DIR]"))),
                 }
+                run(self.c, self.cfg, &cmd, &a)
+            }
+            "put" | "get" if super::tree::wanted(args) => {
+                let (mut pos, opts) = split_opts(args);
+                // one word: the sources go to the remote directory, or come here
+                if pos.len() == 1 {
+                    pos.push(if cmd == "put" { String::new() } else { ".".into() });
+                }
+                let n = pos.len() - 1;
+                let mut a: Vec<String> = if cmd == "put" {
+                    let mut a = pos[..n].to_vec();
+                    a.push(self.at(&pos[n]));
+                    a
+                } else {
+                    let mut a: Vec<String> = pos[..n].iter().map(|r| self.at(r)).collect();
+                    a.push(pos[n].clone());
+                    a
+                };
+                a.extend(opts);
                 run(self.c, self.cfg, &cmd, &a)
             }
             "put" => {

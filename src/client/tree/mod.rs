@@ -1,0 +1,27 @@
+//! Whole trees and many files over one invocation's sessions (`tf put -r`,
+//! `tf get -r`, and what `tf mirror` builds on): the local walk, the remote
+//! listing and the checks on the names a server sends, glob patterns, the pool
+//! of sessions that moves the files, and the landing that writes downloads
+//! only below the target directory.
+//!
+//! A server is not trusted with local names (the scp CVE-2019-6111 class): every
+//! name of a listing goes through [`names::check`] before it is used, and the
+//! landing creates everything relative to a descriptor of the target with no
+//! symlink followed, so even a name that passed cannot be steered elsewhere by
+//! a link planted in the target.
+
+pub mod glob;
+pub mod landing;
+pub mod listing;
+pub mod names;
+pub mod pool;
+pub mod walk;
+
+/// Most entries one listing may make a download create: a listing above this
+/// is refused whole, before anything is written.
+pub const MAX_ENTRIES: usize = 1_000_000;
+/// Deepest path (in components) a listing may name.
+pub const MAX_DEPTH: usize = 256;
+/// Most bytes of one listing read from a server: a server streaming a listing
+/// for ever is cut off here (1,000,000 entries of 256 bytes).
+pub const MAX_LISTING_BYTES: usize = 256 << 20;

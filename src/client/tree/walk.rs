@@ -1,0 +1,166 @@
+//! The local side of an upload: a tree walked without following any symlink,
+//! and local glob patterns expanded (for `tf shell` and `tf -b`, where no
+//! shell does it).
+
+use super::glob;
+use super::MAX_DEPTH;
+use std::ffi::OsStr;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// A local tree: paths relative to its root, parents before children, each
+/// directory's entries in byte order.
+#[derive(Debug, Default)]
+pub struct LocalTree {
+    /// Directories below the root (the root itself not included).
+    pub dirs: Vec<PathBuf>,
+    /// Regular files and their sizes.
+    pub files: Vec<(PathBuf, u64)>,
+    /// What was not taken, and why (symlinks, devices, FIFOs, sockets,
+    /// unreadable directories, too deep).
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
+impl LocalTree {
+    /// The files' bytes in all.
+    pub fn bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.1).sum()
+    }
+}
+
+/// Walks `root` (a directory) without following symlinks: a link is skipped
+/// and said so, whether it points to a file or a directory, inside or out.
+pub fn walk(root: &Path) -> io::Result<LocalTree> {
+    let mut t = LocalTree::default();
+    let mut stack: Vec<(PathBuf, usize)> = vec![(PathBuf::new(), 0)];
+    while let Some((rel, depth)) = stack.pop() {
+        let dir = root.join(&rel);
+        let rd = match std::fs::read_dir(&dir) {
+            Ok(r) => r,
+            Err(e) if rel.as_os_str().is_empty() => return Err(e),
+            Err(e) => {
+                t.skipped.push((rel, format!("cannot read the directory: {e}")));
+                continue;
+            }
+        };
+        let mut names: Vec<std::ffi::OsString> = rd.filter_map(|e| e.ok().map(|e| e.file_name())).collect();
+        names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        let mut subdirs = Vec::new();
+        for name in names {
+            let r = rel.join(&name);
+            let m = match std::fs::symlink_metadata(root.join(&r)) {
+                Ok(m) => m,
+                Err(e) => {
+                    t.skipped.push((r, e.to_string()));
+                    continue;
+                }
+            };
+            let ft = m.file_type();
+            if ft.is_symlink() {
+                t.skipped.push((r, "a symlink (not followed)".into()));
+            } else if ft.is_dir() {
+                if depth + 1 >= MAX_DEPTH {
+                    t.skipped.push((r, format!("deeper than {MAX_DEPTH} directories")));
+                    continue;
+                }
+                t.dirs.push(r.clone());
+                subdirs.push((r, depth + 1));
+            } else if ft.is_file() {
+                t.files.push((r, m.len()));
+            } else {
+                t.skipped.push((r, "not a regular file".into()));
+            }
+        }
+        // popped in order: the first directory's subtree next
+        stack.extend(subdirs.into_iter().rev());
+    }
+    Ok(t)
+}
+
+/// The local paths `pattern` names, sorted: each component with a wildcard
+/// is matched against its directory's entries; a pattern without one names
+/// itself (escapes removed) whether or not it exists.
+pub fn expand(pattern: &str) -> io::Result<Vec<PathBuf>> {
+    let p = pattern.as_bytes();
+    if !glob::has_magic(p) {
+        return Ok(vec![PathBuf::from(OsStr::from_bytes(&glob::unescape(p)))]);
+    }
+    let mut found: Vec<PathBuf> = vec![if p.starts_with(b"/") {
+        PathBuf::from("/")
+    } else {
+        PathBuf::new()
+    }];
+    for comp in glob::components(p) {
+        let mut next = Vec::new();
+        for base in &found {
+            if !glob::has_magic(comp) {
+                let q = base.join(OsStr::from_bytes(&glob::unescape(comp)));
+                if std::fs::symlink_metadata(&q).is_ok() {
+                    next.push(q);
+                }
+                continue;
+            }
+            let dir = if base.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                base.as_path()
+            };
+            let Ok(rd) = std::fs::read_dir(dir) else { continue };
+            let mut hits: Vec<PathBuf> = rd
+                .filter_map(|e| e.ok())
+                .filter(|e| glob::matches(comp, e.file_name().as_bytes()))
+                .map(|e| base.join(e.file_name()))
+                .collect();
+            hits.sort_by(|a, b| a.as_os_str().as_bytes().cmp(b.as_os_str().as_bytes()));
+            next.extend(hits);
+        }
+        found = next;
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("tfd-walk-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn the_walk_takes_files_and_directories_and_no_symlink() {
+        let d = scratch("walk");
+        std::fs::create_dir_all(d.join("a/b")).unwrap();
+        std::fs::create_dir_all(d.join("empty")).unwrap();
+        std::fs::write(d.join("a/b/f"), b"123").unwrap();
+        std::fs::write(d.join("top"), b"").unwrap();
+        std::os::unix::fs::symlink("/etc", d.join("a/out")).unwrap();
+        std::os::unix::fs::symlink("top", d.join("ln")).unwrap();
+        let t = walk(&d).unwrap();
+        assert_eq!(t.dirs, [PathBuf::from("a"), "empty".into(), "a/b".into()]);
+        assert_eq!(t.files, [(PathBuf::from("top"), 0), ("a/b/f".into(), 3)]);
+        let skipped: Vec<&Path> = t.skipped.iter().map(|s| s.0.as_path()).collect();
+        assert_eq!(skipped, [Path::new("ln"), Path::new("a/out")]);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn local_patterns_expand_per_component() {
+        let d = scratch("glob");
+        std::fs::create_dir_all(d.join("x1")).unwrap();
+        std::fs::create_dir_all(d.join("x2")).unwrap();
+        for f in ["x1/a.log", "x1/b.txt", "x2/c.log", "x2/.h.log", "x1/*"] {
+            std::fs::write(d.join(f), b"").unwrap();
+        }
+        let base = d.to_str().unwrap();
+        let got = expand(&format!("{base}/x?/*.log")).unwrap();
+        assert_eq!(got, [d.join("x1/a.log"), d.join("x2/c.log")]);
+        assert_eq!(expand(&format!("{base}/x1/\\*")).unwrap(), [d.join("x1/*")]);
+        assert!(expand(&format!("{base}/nothing*")).unwrap().is_empty());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}
