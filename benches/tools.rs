@@ -485,6 +485,12 @@ struct Bed {
     jobs: Vec<String>,
 }
 
+impl Drop for Bed {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
 impl Bed {
     fn tf(&self, server: &Server, args: &[&str]) -> Result<Command, String> {
         let mut c = Command::new(&self.tf);
@@ -1228,7 +1234,7 @@ fn run(o: &Options) -> Result<(), String> {
             }
         }
     }
-    let _ = fs::remove_dir_all(&bed.dir);
+    drop(bed);
     result?;
     let secs = started.elapsed().as_secs_f64();
     println!("total time {secs:.1} s");
