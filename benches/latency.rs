@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
-use support::{log_problems, met, tfd_binary, Server};
+use support::{cli, log_problems, met, tfd_binary, Server};
 use tfd::client::{Client, ClientConfig, ClientError};
 
 /// Target: tfd ECHO p50 at most this many times the TCP echo p50.
@@ -44,25 +44,19 @@ struct Options {
     hs_secs: f64,
 }
 
+const USAGE: &str = "usage: latency [--quick] [--n N] [--threads T] [--secs S]";
+
 impl Options {
-    fn parse() -> Result<Options, String> {
+    fn parse(args: &mut cli::Args) -> Result<Options, String> {
         let mut o = Options {
             n: 20_000,
             threads: 8,
             tcp_secs: 3.0,
             hs_secs: 5.0,
         };
-        let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
-            let mut num = |what: &str| -> Result<f64, String> {
-                args.next()
-                    .and_then(|v| v.parse::<f64>().ok())
-                    .filter(|v| *v > 0.0 && v.is_finite())
-                    .ok_or_else(|| format!("{what} needs a positive number"))
-            };
+            let mut num = |what: &str| args.number::<f64>(what, |v| *v > 0.0 && v.is_finite(), "a positive number");
             match a.as_str() {
-                // cargo bench passes --bench to harness = false targets.
-                "--bench" => {}
                 "--quick" => {
                     o.n = 2_000;
                     o.tcp_secs = 1.0;
@@ -71,10 +65,7 @@ impl Options {
                 "--n" => o.n = (num("--n")? as usize).clamp(100, 1_000_000),
                 "--threads" => o.threads = (num("--threads")? as usize).clamp(1, 64),
                 "--secs" => o.hs_secs = num("--secs")?.min(60.0),
-                "-h" | "--help" => {
-                    return Err("usage: latency [--quick] [--n N] [--threads T] [--secs S]".into());
-                }
-                other => return Err(format!("unknown argument {other:?} (try --help)")),
+                other => return Err(format!("unknown argument {other:?}")),
             }
         }
         Ok(o)
@@ -492,18 +483,5 @@ fn run(o: &Options) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let o = match Options::parse() {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&o) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("benchmark failed: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::main("latency", USAGE, Options::parse, run)
 }

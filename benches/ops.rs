@@ -45,7 +45,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
-use support::{log_problems, met, tfd_binary, Server};
+use support::{cli, log_problems, met, tfd_binary, Server};
 use tfd::client::transfer::PutOutcome;
 use tfd::client::{Client, ClientConfig};
 
@@ -72,23 +72,17 @@ struct Options {
     only: Option<String>,
 }
 
+const USAGE: &str = "usage: ops [--quick] [--secs S] [--only OP]";
+
 impl Options {
-    fn parse() -> Result<Options, String> {
+    fn parse(args: &mut cli::Args) -> Result<Options, String> {
         let mut o = Options { secs: 4.0, only: None };
-        let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
             match a.as_str() {
                 "--quick" => o.secs = 1.5,
-                "--secs" => {
-                    o.secs = args
-                        .next()
-                        .and_then(|v| v.parse::<f64>().ok())
-                        .filter(|v| *v > 0.0 && *v <= 60.0)
-                        .ok_or("--secs takes seconds, 0 < S <= 60")?
-                }
-                "--only" => o.only = Some(args.next().ok_or("--only takes an operation name")?.to_uppercase()),
-                "--bench" => {}
-                other => return Err(format!("unknown option {other:?} (--quick, --secs S, --only OP)")),
+                "--secs" => o.secs = args.number("--secs", |v: &f64| *v > 0.0 && *v <= 60.0, "seconds, 0 < S <= 60")?,
+                "--only" => o.only = Some(args.value("--only")?.to_uppercase()),
+                other => return Err(format!("unknown option {other:?}")),
             }
         }
         Ok(o)
@@ -1066,18 +1060,5 @@ fn secure_handshakes(cfg: &Arc<ClientConfig>, secs: f64) -> (Rate, Rate) {
 }
 
 fn main() -> ExitCode {
-    let o = match Options::parse() {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&o) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("bench failed: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::main("ops", USAGE, Options::parse, run)
 }

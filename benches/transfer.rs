@@ -64,7 +64,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
-use support::{log_problems, met, private_tempdir, tfd_binary, Server};
+use support::{cli, log_problems, met, private_tempdir, tfd_binary, Server};
 use tfd::client::transfer::PutOutcome;
 use tfd::client::{parallel, Client, ClientConfig};
 use tfd::wire::{Cipher, Status};
@@ -99,8 +99,11 @@ struct Options {
     reps: usize,
 }
 
+const USAGE: &str = "usage: transfer [--quick] [--mib N] [--par-mib N] [--cipher-mib N] [--reps N] [--streams 1,2,4] \
+                     [--only cipher,put,putwhole,get,sndfile,rcvfile,parallel,aes,secure,sync]";
+
 impl Options {
-    fn parse() -> Result<Options, String> {
+    fn parse(args: &mut cli::Args) -> Result<Options, String> {
         let mut o = Options {
             cipher_mib: 512,
             mib: 1024,
@@ -110,11 +113,8 @@ impl Options {
             quick: false,
             reps: 5,
         };
-        let usage = "usage: transfer [--quick] [--mib N] [--par-mib N] [--cipher-mib N] [--reps N] [--streams 1,2,4] \
-                     [--only cipher,put,putwhole,get,sndfile,rcvfile,parallel,aes,secure,sync]";
-        let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
-            let mut value = |what: &str| args.next().ok_or_else(|| format!("{what} needs a value"));
+            let mut value = |what: &str| args.value(what);
             let mib = |v: String, what: &str| -> Result<u64, String> {
                 v.parse::<u64>()
                     .ok()
@@ -122,8 +122,6 @@ impl Options {
                     .ok_or_else(|| format!("{what} needs a size in MiB, 1..=8192"))
             };
             match a.as_str() {
-                // cargo bench passes --bench to harness = false targets.
-                "--bench" => {}
                 "--quick" => {
                     o.quick = true;
                     o.cipher_mib = 128;
@@ -155,8 +153,7 @@ impl Options {
                         return Err(format!("unknown phase {bad:?}; phases: {}", PHASES.join(",")));
                     }
                 }
-                "-h" | "--help" => return Err(usage.into()),
-                other => return Err(format!("unknown argument {other:?} (try --help)")),
+                other => return Err(format!("unknown argument {other:?}")),
             }
         }
         Ok(o)
@@ -1207,18 +1204,5 @@ fn run(o: &Options) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let o = match Options::parse() {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&o) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("benchmark failed: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::main("transfer", USAGE, Options::parse, run)
 }

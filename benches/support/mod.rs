@@ -1,9 +1,13 @@
-//! Shared harness of the benchmarks (`benches/latency.rs`, `benches/transfer.rs`):
-//! starts the release `tfd` in a private temporary directory with its own config,
-//! RSA key and loopback port, and reads its CPU time from `/proc`.
+//! Shared harness of the benchmarks (`benches/*.rs`): starts the release `tfd` in
+//! a private temporary directory with its own config, RSA key and loopback port,
+//! and reads its CPU time from `/proc`; `cli` is every bench's command line, `sshd`
+//! a private OpenSSH server for the benches that compare with OpenSSH.
 //!
 //! Each bench uses a different subset of this module.
 #![allow(dead_code)]
+
+pub mod cli;
+pub mod sshd;
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -53,6 +57,23 @@ pub fn tfd_binary() -> Result<PathBuf, String> {
     }
 }
 
+/// The `tf` client beside the tfd under test (`TF_BIN` overrides it): the
+/// benches that time whole commands run the real one a user runs.
+pub fn tf_binary() -> Result<PathBuf, String> {
+    let path = match std::env::var_os("TF_BIN") {
+        Some(p) => PathBuf::from(p),
+        None => tfd_binary()?.with_file_name("tf"),
+    };
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "tf binary {} not found: run scripts/bench, or set TF_BIN",
+            path.display()
+        ))
+    }
+}
+
 /// A fresh private (0700) directory under the system temporary directory.
 pub fn private_tempdir(what: &str) -> Result<PathBuf, String> {
     let mut nonce = [0u8; 8];
@@ -76,7 +97,7 @@ fn write_private(path: &Path, data: &[u8]) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn free_port() -> Result<u16, String> {
+pub fn free_port() -> Result<u16, String> {
     let l = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("cannot find a free port: {e}"))?;
     l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
 }
@@ -189,6 +210,23 @@ impl Server {
         // the legacy cipher unless a phase asks for the secure transport
         c.transport = tfd::client::Transport::Legacy;
         c
+    }
+
+    /// The `tf` options that reach this server (`--server`, `--key`, `--hash`);
+    /// the public key is written beside its config the first time.
+    pub fn tf_args(&self) -> Result<Vec<String>, String> {
+        let key = self.dir.join("pub.pem");
+        if !key.exists() {
+            fs::write(&key, &self.pubkey_pem).map_err(|e| format!("{}: {e}", key.display()))?;
+        }
+        Ok(vec![
+            "--server".into(),
+            self.addr.to_string(),
+            "--key".into(),
+            key.display().to_string(),
+            "--hash".into(),
+            self.hash.clone(),
+        ])
     }
 
     /// The server's data directory (the root clients see).
