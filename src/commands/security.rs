@@ -4,20 +4,20 @@
 //! hashes are never logged.
 
 use super::{CmdResult, Gate, Reply};
-use crate::auth::names::{self, NameTables};
+use crate::auth::names;
 use crate::auth::shared_state::{self, SharedThrottle};
 use crate::auth::throttle::{self, Policy};
 use crate::auth::{privs, userdb, Quota};
 use crate::fsys::{is_secure_name, walk, FsError, Kind, RelPath, Root};
 use crate::server::metrics::Counter;
+use crate::session::identity::{self, SwitchError, Target};
 use crate::session::{denied_or, Session};
 use crate::sys;
 use crate::wire::{command, Failed};
 use log::{error, info, warn};
 use std::ffi::CStr;
 use std::io::Read;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::path::Path;
+use std::os::fd::{AsFd, OwnedFd};
 
 /// LOGIN: allowed before LOGIN, and before INJAIL in multi-user mode.
 pub const LOGIN_GATE: Gate = Gate {
@@ -208,11 +208,13 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
     if s.state.needs_jail {
         s.auth.pending = Some(id.clone());
     } else if as_root {
-        if let Err(e) = privs::switch(&id) {
-            error!(
-                "{peer} LOGIN {who:?}: privilege switch to {} failed: {e}; closing",
-                id.name
-            );
+        let target = Target {
+            jail: None,
+            user: Some(&id),
+            have_names: false,
+        };
+        if let Err(e) = identity::enter(target) {
+            error!("{peer} LOGIN {who:?}: {e}; closing");
             return fail_and_close(s, Failed::LoginFailed);
         }
     }
@@ -276,23 +278,6 @@ fn open_jail(root: &Root, p: &RelPath, token: &[u8]) -> Result<OwnedFd, Failed> 
     }
 }
 
-/// chroot into the jail for good and open its `/` as the new root.
-pub(crate) fn chroot_into(jail: &OwnedFd) -> Result<Root, String> {
-    // uploads name their O_TMPFILE files through /proc, out of reach after this
-    crate::fsys::upload::prepare();
-    nix::unistd::fchdir(jail.as_raw_fd()).map_err(|e| format!("fchdir: {e}"))?;
-    nix::unistd::chroot(".").map_err(|e| format!("chroot: {e}"))?;
-    nix::unistd::chdir("/").map_err(|e| format!("chdir: {e}"))?;
-    Root::open_root(Path::new("/")).map_err(|e| format!("opening the jail's /: {e}"))
-}
-
-/// Without root (no chroot possible): the jail directory becomes the descriptor
-/// every path resolves beneath.
-pub(crate) fn descriptor_jail(jail: &OwnedFd) -> Result<Root, String> {
-    nix::unistd::fchdir(jail.as_raw_fd()).map_err(|e| format!("fchdir: {e}"))?;
-    Root::open_root(Path::new(".")).map_err(|e| format!("opening the jail: {e}"))
-}
-
 /// `INJAIL <token> | <dir>`: confines the session to `dir` for good, after its
 /// `jail.key` has accepted the token. As root this is a real chroot, done after
 /// the last lookup that needs files outside (the user's identity was resolved at
@@ -308,17 +293,13 @@ pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
     }
     let p = s.path(dir)?;
     let peer = s.peer;
-    let as_root = sys::geteuid() == 0;
     let pending = s.auth.pending.clone();
-    let found = match (&pending, as_root) {
-        (Some(id), true) => match privs::as_user(id, || open_jail(&s.root, &p, token)) {
-            Ok(r) => r,
-            Err(e) => {
-                error!("{peer} INJAIL: {e}; closing");
-                return fail_and_close(s, Failed::AccessDenied);
-            }
-        },
-        _ => open_jail(&s.root, &p, token),
+    let found = match identity::with_rights_of(pending.as_ref(), || open_jail(&s.root, &p, token)) {
+        Ok(r) => r,
+        Err(e) => {
+            error!("{peer} INJAIL: {e}; closing");
+            return fail_and_close(s, Failed::AccessDenied);
+        }
     };
     let jail = match found {
         Ok(j) => j,
@@ -331,49 +312,34 @@ pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
             return Err(f.into());
         }
     };
-    // a new PID namespace for scripts needs root and a process outside the
-    // chroot-to-be: made now or never
-    let host = match (&s.auth.pending, as_root, s.ctx.cfg.runbash) {
-        (Some(id), true, Some(rb)) => match crate::sandbox::Host::spawn(&jail, id, Some(rb.group_limits())) {
-            Ok((host, how)) => {
-                info!("{peer} RUNBASH script host ready: {how}");
-                Some(host)
-            }
-            Err(e) => {
-                warn!("{peer} INJAIL: no RUNBASH script host: {e}");
-                None
-            }
-        },
-        _ => None,
+    let host = identity::script_host(&jail, pending.as_ref(), s.ctx.cfg.runbash, peer, "INJAIL");
+    let as_root = sys::geteuid() == 0;
+    let target = Target {
+        jail: Some(&jail),
+        // without root there is nobody else to become
+        user: pending.as_ref().filter(|_| as_root),
+        have_names: false,
     };
-    let root = if as_root {
-        s.auth.names = Some(NameTables::load());
-        super::tz::preload();
-        chroot_into(&jail)
-    } else {
-        descriptor_jail(&jail)
-    };
-    let root = match root {
-        Ok(r) => r,
-        Err(e) => {
+    let entered = match identity::enter(target) {
+        Ok(e) => e,
+        Err(e @ SwitchError::Untouched(_)) => {
             error!("{peer} INJAIL: {e}");
-            s.auth.names = None;
             return Err(Failed::AccessDenied.into());
         }
+        Err(e @ SwitchError::Broken(_)) => {
+            error!("{peer} INJAIL: {e}; closing");
+            return fail_and_close(s, Failed::AccessDenied);
+        }
     };
-    s.root = root;
+    if let Some(root) = entered.root {
+        s.root = root;
+    }
+    s.auth.names = entered.names;
+    s.auth.pending = None;
     s.auth.jailed = true;
-    s.auth.chrooted = as_root;
+    s.auth.chrooted = entered.chrooted;
     s.auth.jail = Some(p.to_bytes());
     s.auth.script_host = host;
-    if let Some(id) = s.auth.pending.take() {
-        if as_root {
-            if let Err(e) = privs::switch(&id) {
-                error!("{peer} INJAIL: privilege switch to {} failed: {e}; closing", id.name);
-                return fail_and_close(s, Failed::AccessDenied);
-            }
-        }
-    }
     s.state.needs_jail = false;
     if s.state.logged_in {
         s.enter_logged_in();
@@ -381,7 +347,11 @@ pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
     info!(
         "{peer} INJAIL into /{} ({}) user={}",
         String::from_utf8_lossy(&p.to_bytes()),
-        if as_root { "chroot" } else { "descriptor only: not root" },
+        if entered.chrooted {
+            "chroot"
+        } else {
+            "descriptor only: not root"
+        },
         s.user
     );
     Ok(Reply::Ok)

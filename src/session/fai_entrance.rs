@@ -12,6 +12,7 @@
 //! plaintext, then the connection closes. The token never reaches the log.
 
 use super::handshake::{assemble, refuse, HandshakeError};
+use super::identity::{self, Target};
 use super::{Context, Session, State};
 use crate::auth::fai::Refusal;
 use crate::auth::privs::{self, Identity};
@@ -156,41 +157,32 @@ pub fn enter(
         quota: bound.quota,
         ..Default::default()
     };
-    if let Some(jail) = &rec.jail {
-        let p = RelPath::parse(jail).map_err(|e| HandshakeError::Privilege(format!("token jail: {e}")))?;
-        let open = || root.open(&p, libc::O_PATH | libc::O_DIRECTORY, 0);
-        let dir = match (&bound.id, as_root) {
-            (Some(id), true) => privs::as_user(id, open).map_err(HandshakeError::Privilege)?,
-            _ => open(),
+    // without root there is nobody else to become
+    let user = bound.id.as_ref().filter(|_| as_root);
+    let jail = match &rec.jail {
+        Some(jail) => {
+            let p = RelPath::parse(jail).map_err(|e| HandshakeError::Privilege(format!("token jail: {e}")))?;
+            let dir = identity::with_rights_of(user, || root.open(&p, libc::O_PATH | libc::O_DIRECTORY, 0))
+                .map_err(HandshakeError::Privilege)?
+                .map_err(|e| HandshakeError::Privilege(format!("token jail: {e}")))?;
+            auth.script_host = identity::script_host(&dir, user, ctx.cfg.runbash, peer, "FAI entrance");
+            Some(dir)
         }
-        .map_err(|e| HandshakeError::Privilege(format!("token jail: {e}")))?;
-        if let (Some(id), true, Some(rb)) = (&bound.id, as_root, ctx.cfg.runbash) {
-            // as INJAIL: RUNBASH's PID namespace needs root, before the chroot
-            auth.script_host = match crate::sandbox::Host::spawn(&dir, id, Some(rb.group_limits())) {
-                Ok((host, how)) => {
-                    info!("{peer} RUNBASH script host ready: {how}");
-                    Some(host)
-                }
-                Err(e) => {
-                    warn!("{peer} FAI entrance: no RUNBASH script host: {e}");
-                    None
-                }
-            };
-        }
-        root = if as_root {
-            auth.names = Some(crate::auth::names::NameTables::load());
-            crate::commands::tz::preload();
-            crate::commands::security::chroot_into(&dir)
-        } else {
-            crate::commands::security::descriptor_jail(&dir)
-        }
-        .map_err(HandshakeError::Privilege)?;
+        None => None,
+    };
+    // any failure ends the session: the entrance has no FAILED left to give
+    let entered = identity::enter(Target {
+        jail: jail.as_ref(),
+        user,
+        have_names: false,
+    })
+    .map_err(|e| HandshakeError::Privilege(e.to_string()))?;
+    if let Some(r) = entered.root {
+        root = r;
+        auth.names = entered.names;
         auth.jailed = true;
-        auth.chrooted = as_root;
-        auth.jail = Some(jail.clone());
-    }
-    if let (Some(id), true) = (&bound.id, as_root) {
-        privs::switch(id).map_err(HandshakeError::Privilege)?;
+        auth.chrooted = entered.chrooted;
+        auth.jail = rec.jail.clone();
     }
     if let Some(p) = &pace {
         p.set_user(&bound.user);

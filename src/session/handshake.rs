@@ -145,7 +145,12 @@ pub fn handshake(
                 // chroot needs root: INJAIL switches to the user right after it
                 auth.pending = Some(id.clone());
             } else {
-                crate::auth::privs::switch(id).map_err(HandshakeError::Privilege)?;
+                let target = super::identity::Target {
+                    jail: None,
+                    user: Some(id),
+                    have_names: false,
+                };
+                super::identity::enter(target).map_err(|e| HandshakeError::Privilege(e.to_string()))?;
             }
             user = id.name.clone();
             quota_uid = id.uid.as_raw();

@@ -5,6 +5,7 @@
 
 mod fai_entrance;
 mod handshake;
+pub mod identity;
 pub mod liveness;
 
 use crate::channel::{Channel, ChannelError, NetStream, PreparedFrame, TxHalf};
