@@ -12,7 +12,7 @@
 use super::{CmdError, CmdResult, Reply};
 use crate::fsys::{FsError, Kind, RelPath};
 use crate::session::identity::{self, SwitchError, Target};
-use crate::session::Session;
+use crate::session::{Duty, Session};
 use crate::sys;
 use crate::wire::Failed;
 use log::{error, info};
@@ -22,6 +22,10 @@ use std::os::fd::{AsFd, OwnedFd};
 /// An error is the command's refusal, the session as it was; a transition
 /// left part-way has ended the session (`Reply::Close` after the answer).
 fn enter(s: &mut Session, dir: &OwnedFd, what: &str, p: &RelPath, refusal: Failed) -> Result<Option<Reply>, CmdError> {
+    // LOCKSYS and FLYCONTEXT are gated to serving sessions
+    if !s.state.serving() {
+        return Err(refusal.into());
+    }
     let target = Target {
         jail: Some(dir),
         user: None,
@@ -45,7 +49,9 @@ fn enter(s: &mut Session, dir: &OwnedFd, what: &str, p: &RelPath, refusal: Faile
     if entered.names.is_some() {
         s.auth.names = entered.names;
     }
-    s.auth.chrooted = entered.chrooted;
+    if let Some(next) = s.state.stage.after_confining(entered.chrooted) {
+        s.state.stage = next;
+    }
     info!(
         "{} {what} into /{} ({}) user={}",
         s.peer,
@@ -63,7 +69,7 @@ fn enter(s: &mut Session, dir: &OwnedFd, what: &str, p: &RelPath, refusal: Faile
 /// `LOCKSYS <dir>`: `dir` must be an existing directory (`FAILED 10`); a path
 /// leaving the root is `FAILED 1`; a second LOCKSYS is `FAILED 61`.
 pub fn locksys(s: &mut Session, arg: &[u8]) -> CmdResult {
-    if s.auth.locksys_done {
+    if s.state.locksys == Duty::Done {
         return Err(Failed::LockSys.into());
     }
     let p = s.path(arg)?;
@@ -75,8 +81,7 @@ pub fn locksys(s: &mut Session, arg: &[u8]) -> CmdResult {
     if let Some(closed) = enter(s, &dir, "LOCKSYS", &p, Failed::LockSys)? {
         return Ok(closed);
     }
-    s.auth.locksys_done = true;
-    s.state.needs_locksys = false;
+    s.state.locksys = Duty::Done;
     Ok(Reply::Ok)
 }
 
@@ -126,6 +131,6 @@ pub fn flycontext(s: &mut Session, arg: &[u8]) -> CmdResult {
     if let Some(closed) = enter(s, &dir, "FLYCONTEXT", &p, Failed::FlyContext)? {
         return Ok(closed);
     }
-    s.state.needs_flycontext = false;
+    s.state.flycontext = Duty::Done;
     Ok(Reply::Ok)
 }

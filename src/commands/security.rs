@@ -11,7 +11,7 @@ use crate::auth::{privs, userdb, Quota};
 use crate::fsys::{is_secure_name, walk, FsError, Kind, RelPath, Root};
 use crate::server::metrics::Counter;
 use crate::session::identity::{self, SwitchError, Target};
-use crate::session::{denied_or, Session};
+use crate::session::{denied_or, Session, Stage};
 use crate::sys;
 use crate::wire::{command, Failed};
 use log::{error, info, warn};
@@ -103,7 +103,7 @@ fn count_shared_failure(
 /// per address and per name; on success the session process becomes the mapped
 /// system user for good (after INJAIL's chroot when `injail` is set).
 pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
-    if s.state.logged_in {
+    if s.state.logged_in() {
         return Err(Failed::AlreadyLogged.into());
     }
     let (name, password) = command::split_space(arg).ok_or(Failed::MissingParameter)?;
@@ -204,10 +204,11 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
         uid: id.uid.as_raw(),
         limit,
     });
-    let as_root = sys::geteuid() == 0;
-    if s.state.needs_jail {
-        s.auth.pending = Some(id.clone());
-    } else if as_root {
+    let Some(next) = s.state.stage.after_login(id.clone()) else {
+        return Err(Failed::AlreadyLogged.into());
+    };
+    let deferred = matches!(next, Stage::AwaitingJail { .. });
+    if !deferred && sys::geteuid() == 0 {
         let target = Target {
             jail: None,
             user: Some(&id),
@@ -224,19 +225,15 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
         id.uid,
         id.gid,
         id.groups.iter().map(|g| g.as_raw()).collect::<Vec<_>>(),
-        if s.state.needs_jail {
-            ", switching at INJAIL"
-        } else {
-            ""
-        }
+        if deferred { ", switching at INJAIL" } else { "" }
     );
     s.user = entry.name.clone();
     if let Some(p) = &s.pace {
         p.set_user(&s.user);
     }
     s.auth.quota = quota;
-    s.state.logged_in = true;
-    if !s.state.needs_jail {
+    s.state.stage = next;
+    if s.state.serving() {
         s.enter_logged_in();
     }
     Ok(Reply::Ok)
@@ -284,7 +281,7 @@ fn open_jail(root: &Root, p: &RelPath, token: &[u8]) -> Result<OwnedFd, Failed> 
 /// LOGIN or by the listener; user and group names for CHOWN are read now); then
 /// the session switches to its user. Paths then resolve inside the jail.
 pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
-    if !s.ctx.cfg.injail || !s.state.needs_jail {
+    if !s.ctx.cfg.injail || !matches!(s.state.stage, Stage::AwaitingJail { .. }) {
         return Err(Failed::AlreadyJailed.into());
     }
     let (token, dir) = command::split_pipe(arg).ok_or(Failed::MissingParameter)?;
@@ -293,7 +290,7 @@ pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
     }
     let p = s.path(dir)?;
     let peer = s.peer;
-    let pending = s.auth.pending.clone();
+    let pending = s.state.pending().cloned();
     let found = match identity::with_rights_of(pending.as_ref(), || open_jail(&s.root, &p, token)) {
         Ok(r) => r,
         Err(e) => {
@@ -335,15 +332,12 @@ pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
         s.root = root;
     }
     s.auth.names = entered.names;
-    s.auth.pending = None;
-    s.auth.jailed = true;
-    s.auth.chrooted = entered.chrooted;
-    s.auth.jail = Some(p.to_bytes());
     s.auth.script_host = host;
-    s.state.needs_jail = false;
-    if s.state.logged_in {
-        s.enter_logged_in();
+    // the identity waiting for the jail was taken on with it
+    if let Some(next) = s.state.stage.after_injail(p.to_bytes(), entered.chrooted) {
+        s.state.stage = next;
     }
+    s.enter_logged_in();
     info!(
         "{peer} INJAIL into /{} ({}) user={}",
         String::from_utf8_lossy(&p.to_bytes()),

@@ -13,7 +13,7 @@
 
 use super::handshake::{assemble, refuse, HandshakeError};
 use super::identity::{self, Target};
-use super::{Context, Session, State};
+use super::{Context, Duty, Mode, Session, Stage, State};
 use crate::auth::fai::Refusal;
 use crate::auth::privs::{self, Identity};
 use crate::auth::{userdb, Quota, SessionAuth};
@@ -177,28 +177,33 @@ pub fn enter(
         have_names: false,
     })
     .map_err(|e| HandshakeError::Privilege(e.to_string()))?;
-    if let Some(r) = entered.root {
-        root = r;
-        auth.names = entered.names;
-        auth.jailed = true;
-        auth.chrooted = entered.chrooted;
-        auth.jail = rec.jail.clone();
-    }
+    let stage = match (entered.root, &rec.jail) {
+        (Some(r), Some(jail)) => {
+            root = r;
+            auth.names = entered.names;
+            Stage::Jailed {
+                jail: jail.clone(),
+                chrooted: entered.chrooted,
+            }
+        }
+        _ => Stage::Active { chrooted: false },
+    };
     if let Some(p) = &pace {
         p.set_user(&bound.user);
     }
+    let single_user = ctx.serve_as_self || ctx.cfg.defusr.is_some();
+    // logged in and jailed (if at all) already: the entrance never waits for LOGIN or INJAIL
     let state = State {
-        logged_in: true,
-        needs_jail: false,
-        needs_locksys: ctx.cfg.locksys,
-        needs_flycontext: ctx.cfg.flycontext,
-        single_user: ctx.serve_as_self || ctx.cfg.defusr.is_some(),
+        mode: if single_user { Mode::SingleUser } else { Mode::MultiUser },
+        stage,
+        locksys: Duty::configured(ctx.cfg.locksys),
+        flycontext: Duty::configured(ctx.cfg.flycontext),
     };
     info!(
         "{peer} FAI entrance user={} uid={}{}",
         bound.user,
         rec.uid,
-        if auth.jailed { " (jailed)" } else { "" }
+        if state.jail().is_some() { " (jailed)" } else { "" }
     );
     let mut session = assemble(chan, root, state, peer, ctx, bound.user, auth, live, pace);
     session.secure = secure;
