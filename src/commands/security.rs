@@ -98,6 +98,146 @@ fn count_shared_failure(
     }
 }
 
+/// One LOGIN attempt as the throttle sees it: this node's counts, then every
+/// node's (the stricter wins: the shared file only ever adds refusals).
+struct Attempt<'a> {
+    /// The name as sent.
+    name: &'a [u8],
+    /// The name made safe for a log line.
+    who: String,
+    policy: Policy,
+    /// This node's clock (the throttle's).
+    now: u32,
+    /// Every node's counts, with `shared_state_dir`.
+    shared: Option<SharedThrottle>,
+    /// The shared file's clock.
+    unix: u64,
+}
+
+impl<'a> Attempt<'a> {
+    fn new(s: &Session, name: &'a [u8]) -> Attempt<'a> {
+        Attempt {
+            name,
+            who: shown(name),
+            policy: Policy::from_config(&s.ctx.cfg),
+            now: throttle::now(),
+            shared: s.ctx.cfg.shared_state_dir.as_deref().map(SharedThrottle::new),
+            unix: shared_state::unix_now(),
+        }
+    }
+}
+
+/// LOGIN step 1: refused while the address or the name is banned or locked.
+fn throttle_gate(s: &Session, a: &Attempt) -> Result<(), Failed> {
+    let peer = s.peer;
+    let who = &a.who;
+    let blocked = match s.ctx.throttle.check(peer.ip(), a.name, &a.policy, a.now) {
+        Err(b) => Some(b),
+        Ok(()) => match a
+            .shared
+            .as_ref()
+            .map(|sh| sh.check(peer.ip(), a.name, &a.policy, a.unix))
+        {
+            Some(Ok(b)) => b,
+            Some(Err(e)) => {
+                error!("{peer} LOGIN {who:?}: shared throttle state unusable ({e}); this node's own counts apply");
+                None
+            }
+            None => None,
+        },
+    };
+    match blocked {
+        Some(b) => {
+            warn!("{peer} LOGIN {who:?} refused: {b}");
+            s.ctx.metrics.inc(Counter::LoginFailures);
+            Err(Failed::LoginFailed)
+        }
+        None => Ok(()),
+    }
+}
+
+/// LOGIN step 2: the user file's entry for the name and password; a wrong
+/// one is counted ([`count_failure`]).
+fn check_password(s: &Session, a: &Attempt, password: &[u8]) -> Result<userdb::Entry, Failed> {
+    let peer = s.peer;
+    let who = &a.who;
+    let Some(path) = s.ctx.cfg.userdb.as_deref() else {
+        warn!("{peer} LOGIN {who:?}: no userdb configured");
+        return Err(Failed::UserDb);
+    };
+    let db = match userdb::load(path) {
+        Ok(db) => db,
+        Err(e) => {
+            error!("{peer} LOGIN {who:?}: user file unusable: {e}");
+            return Err(Failed::UserDb);
+        }
+    };
+    match db.authenticate(a.name, password).result {
+        Ok(entry) => {
+            if entry.is_legacy() {
+                warn!(
+                    "{peer} LOGIN {who:?} matched a plain-text legacy line ({}:{}); migrate with `tfpasswd import`",
+                    path.display(),
+                    entry.line
+                );
+            }
+            Ok(entry.clone())
+        }
+        Err(why) => {
+            count_failure(s, a, why);
+            Err(Failed::LoginFailed)
+        }
+    }
+}
+
+/// LOGIN, a wrong password: the throttle's counts, the metrics, and
+/// a log line for each ban or lock it started.
+fn count_failure(s: &Session, a: &Attempt, why: userdb::Refusal) {
+    let peer = s.peer;
+    let mut effect = s.ctx.throttle.failure(peer.ip(), a.name, &a.policy, a.now);
+    if let Some(sh) = &a.shared {
+        count_shared_failure(s, sh, &mut effect, &a.policy, a.name, a.unix);
+    }
+    s.ctx.metrics.inc(Counter::LoginFailures);
+    if effect.ip_banned.is_some() {
+        s.ctx.metrics.inc(Counter::BansLogin);
+    }
+    if effect.account_locked.is_some() {
+        s.ctx.metrics.inc(Counter::LocksLogin);
+    }
+    info!("{peer} LOGIN {:?} failed ({why:?})", a.who);
+    if let Some(secs) = effect.ip_banned {
+        warn!(
+            "{peer} banned for {secs} s after {} failed LOGINs",
+            a.policy.ip.max_failures
+        );
+    }
+    if let Some(secs) = effect.account_locked {
+        warn!(
+            "{peer} LOGIN name {:?} locked for {secs} s after {} failures",
+            a.who, a.policy.account.max_failures
+        );
+    }
+    for table in &effect.first_eviction {
+        warn!(
+            "LOGIN throttle: the per-{table} table is full; evicting its weakest entries from now on \
+             (logged once)"
+        );
+    }
+}
+
+/// LOGIN step 3, the right password: the name's failures are forgiven, on
+/// this node and on all.
+fn forgive(s: &Session, a: &Attempt) {
+    s.ctx.throttle.success(a.name);
+    if let Some(Err(e)) = a.shared.as_ref().map(|sh| sh.success(a.name)) {
+        error!(
+            "{} LOGIN {:?}: could not clear the name's failures in the shared throttle state: {e}",
+            s.peer, a.who
+        );
+    }
+}
+
 /// `LOGIN <user> <password>`: the password is the rest of the line. Exact name
 /// match, constant-time check with the same hash work for unknown names, throttled
 /// per address and per name; on success the session process becomes the mapped
@@ -110,85 +250,11 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
     if name.is_empty() {
         return Err(Failed::MissingParameter.into());
     }
-    let who = shown(name);
+    let a = Attempt::new(s, name);
+    throttle_gate(s, &a)?;
+    let entry = check_password(s, &a, password)?;
     let peer = s.peer;
-    let policy = Policy::from_config(&s.ctx.cfg);
-    let now = throttle::now();
-    // this node's counts, then every node's (the stricter wins: the shared file
-    // only ever adds refusals)
-    let shared = s.ctx.cfg.shared_state_dir.as_deref().map(SharedThrottle::new);
-    let unix = shared_state::unix_now();
-    let blocked = match s.ctx.throttle.check(peer.ip(), name, &policy, now) {
-        Err(b) => Some(b),
-        Ok(()) => match shared.as_ref().map(|sh| sh.check(peer.ip(), name, &policy, unix)) {
-            Some(Ok(b)) => b,
-            Some(Err(e)) => {
-                error!("{peer} LOGIN {who:?}: shared throttle state unusable ({e}); this node's own counts apply");
-                None
-            }
-            None => None,
-        },
-    };
-    if let Some(b) = blocked {
-        warn!("{peer} LOGIN {who:?} refused: {b}");
-        s.ctx.metrics.inc(Counter::LoginFailures);
-        return Err(Failed::LoginFailed.into());
-    }
-    let Some(path) = s.ctx.cfg.userdb.clone() else {
-        warn!("{peer} LOGIN {who:?}: no userdb configured");
-        return Err(Failed::UserDb.into());
-    };
-    let db = match userdb::load(&path) {
-        Ok(db) => db,
-        Err(e) => {
-            error!("{peer} LOGIN {who:?}: user file unusable: {e}");
-            return Err(Failed::UserDb.into());
-        }
-    };
-    let outcome = db.authenticate(name, password);
-    let entry = match outcome.result {
-        Ok(e) => e,
-        Err(why) => {
-            let mut effect = s.ctx.throttle.failure(peer.ip(), name, &policy, now);
-            if let Some(sh) = &shared {
-                count_shared_failure(s, sh, &mut effect, &policy, name, unix);
-            }
-            s.ctx.metrics.inc(Counter::LoginFailures);
-            if effect.ip_banned.is_some() {
-                s.ctx.metrics.inc(Counter::BansLogin);
-            }
-            if effect.account_locked.is_some() {
-                s.ctx.metrics.inc(Counter::LocksLogin);
-            }
-            info!("{peer} LOGIN {who:?} failed ({why:?})");
-            if let Some(secs) = effect.ip_banned {
-                warn!(
-                    "{peer} banned for {secs} s after {} failed LOGINs",
-                    policy.ip.max_failures
-                );
-            }
-            if let Some(secs) = effect.account_locked {
-                warn!(
-                    "{peer} LOGIN name {who:?} locked for {secs} s after {} failures",
-                    policy.account.max_failures
-                );
-            }
-            for table in &effect.first_eviction {
-                warn!(
-                    "LOGIN throttle: the per-{table} table is full; evicting its weakest entries from now on \
-                     (logged once)"
-                );
-            }
-            return Err(Failed::LoginFailed.into());
-        }
-    };
-    if entry.is_legacy() {
-        warn!(
-            "{peer} LOGIN {who:?} matched a plain-text legacy line ({}:{}); migrate with `tfpasswd import`",
-            path.display(),
-            entry.line
-        );
-    }
+    let who = &a.who;
     let id = match privs::resolve(entry.system_user()) {
         Ok(id) => id,
         Err(e) => {
@@ -196,10 +262,7 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
             return Err(Failed::LoginFailed.into());
         }
     };
-    s.ctx.throttle.success(name);
-    if let Some(Err(e)) = shared.as_ref().map(|sh| sh.success(name)) {
-        error!("{peer} LOGIN {who:?}: could not clear the name's failures in the shared throttle state: {e}");
-    }
+    forgive(s, &a);
     let quota = entry.quota.resolve(s.ctx.cfg.quota_default).map(|limit| Quota {
         uid: id.uid.as_raw(),
         limit,
@@ -207,6 +270,7 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
     let Some(next) = s.state.stage.after_login(id.clone()) else {
         return Err(Failed::AlreadyLogged.into());
     };
+    // LOGIN step 4, the switch: now, unless INJAIL's chroot must come first
     let deferred = matches!(next, Stage::AwaitingJail { .. });
     if !deferred && sys::geteuid() == 0 {
         let target = Target {
