@@ -142,3 +142,84 @@ pub fn script_host(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    use nix::sys::wait::{waitpid, WaitStatus};
+    use nix::unistd::Pid;
+
+    /// Runs `f` in a child process (a chroot or a descriptor limit must not
+    /// reach the test runner) and returns its exit code.
+    fn in_child(f: impl FnOnce() -> i32) -> i32 {
+        match crate::sys::fork().unwrap() {
+            crate::sys::Fork::Child => {
+                let code = f();
+                crate::sys::exit_now(code)
+            }
+            crate::sys::Fork::Parent(pid) => match waitpid(Pid::from_raw(pid), None).unwrap() {
+                WaitStatus::Exited(_, code) => code,
+                other => panic!("child: {other:?}"),
+            },
+        }
+    }
+
+    fn verdict(r: Result<Entered, SwitchError>) -> i32 {
+        match r {
+            Ok(_) => 10,
+            Err(SwitchError::Untouched(_)) => 11,
+            Err(SwitchError::Broken(_)) => 12,
+        }
+    }
+
+    /// Once the process is chrooted, failing to open the jail's `/` cannot
+    /// leave the session going on with its old root descriptor (outside the
+    /// jail): the error says the session must end. Root only (the chroot).
+    #[test]
+    fn a_failure_after_the_chroot_ends_the_session() {
+        if crate::sys::geteuid() != 0 {
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!("tfd-identity-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let jail: OwnedFd = std::fs::File::open(&dir).unwrap().into();
+        let code = in_child(|| {
+            // no descriptor left: the chroot works, opening `/` in it does not
+            let Ok(lowest) = nix::unistd::dup(jail.as_raw_fd()) else {
+                return 1;
+            };
+            let _ = nix::unistd::close(lowest);
+            let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+                return 1;
+            };
+            if setrlimit(Resource::RLIMIT_NOFILE, lowest as u64, hard).is_err() {
+                return 1;
+            }
+            verdict(enter(Target {
+                jail: Some(&jail),
+                user: None,
+                have_names: true,
+            }))
+        });
+        let _ = std::fs::remove_dir(&dir);
+        assert_eq!(code, 12, "10: entered, 11: untouched, 12: broken");
+    }
+
+    /// A jail that cannot be entered at all leaves the process as it was.
+    #[test]
+    fn a_failure_before_the_chroot_leaves_the_session_as_it_was() {
+        let file = std::env::temp_dir().join(format!("tfd-identity-file-{}", std::process::id()));
+        std::fs::write(&file, b"").unwrap();
+        let not_a_dir: OwnedFd = std::fs::File::open(&file).unwrap().into();
+        let code = in_child(|| {
+            verdict(enter(Target {
+                jail: Some(&not_a_dir),
+                user: None,
+                have_names: true,
+            }))
+        });
+        let _ = std::fs::remove_file(&file);
+        assert_eq!(code, 11, "10: entered, 11: untouched, 12: broken");
+    }
+}
