@@ -22,28 +22,12 @@ pub struct Quota {
 /// What a session knows about its user beyond its process credentials.
 #[derive(Debug, Default)]
 pub struct SessionAuth {
-    /// The identity to switch to at INJAIL. With `injail` configured the switch
-    /// waits until after the chroot, which needs root; until then only INJAIL (and
-    /// END, KEEPALIVE, PROCKEY) can run, and INJAIL reads the jail's key file with
-    /// this identity's effective ids ([`privs::as_user`]).
-    pub pending: Option<privs::Identity>,
     /// The quota in force, if any.
     pub quota: Option<Quota>,
     /// User and group names read before the chroot, for CHOWN inside the jail.
     pub names: Option<names::NameTables>,
-    /// INJAIL succeeded.
-    pub jailed: bool,
-    /// The jail's path beneath `dbdir` (for a FAI token issued in it).
-    pub jail: Option<Vec<u8>>,
     /// FAITOK was used (once per session, as the reference allows).
     pub fai_issued: bool,
-    /// LOCKSYS succeeded (it may not be repeated).
-    pub locksys_done: bool,
-    /// The process's `/` is the session's root: the last confinement (INJAIL,
-    /// LOCKSYS, FLYCONTEXT) was a real chroot, not a descriptor that only tfd's
-    /// own path resolution honours. RUNBASH runs scripts only then, since a
-    /// child inherits a chroot but not a descriptor.
-    pub chrooted: bool,
     /// RUNBASH's script host (process 1 of a PID namespace of its own), started
     /// before the chroot when `runbash` is on; None otherwise.
     pub script_host: Option<crate::sandbox::Host>,

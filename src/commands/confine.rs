@@ -9,44 +9,67 @@
 //! resolved beneath the current root) and may be called again to go deeper.
 #![forbid(unsafe_code)]
 
-use super::security::{chroot_into, descriptor_jail};
-use super::{CmdResult, Reply};
-use crate::auth::names::NameTables;
+use super::{CmdError, CmdResult, Reply};
 use crate::fsys::{FsError, Kind, RelPath};
-use crate::session::Session;
+use crate::session::identity::{self, SwitchError, Target};
+use crate::session::{Duty, Session};
 use crate::sys;
 use crate::wire::Failed;
 use log::{error, info};
 use std::os::fd::{AsFd, OwnedFd};
 
 /// Makes `dir` (a directory descriptor beneath the root) the session's root.
-fn enter(s: &mut Session, dir: &OwnedFd, what: &str, p: &RelPath) -> Result<(), String> {
-    let as_root = sys::geteuid() == 0;
-    let root = if as_root {
-        if s.auth.names.is_none() {
-            // CHOWN's name lookups need the system files, unreachable after chroot
-            s.auth.names = Some(NameTables::load());
+/// An error is the command's refusal, the session as it was; a transition
+/// left part-way has ended the session (`Reply::Close` after the answer).
+fn enter(s: &mut Session, dir: &OwnedFd, what: &str, p: &RelPath, refusal: Failed) -> Result<Option<Reply>, CmdError> {
+    // LOCKSYS and FLYCONTEXT are gated to serving sessions
+    if !s.state.serving() {
+        return Err(refusal.into());
+    }
+    let target = Target {
+        jail: Some(dir),
+        user: None,
+        have_names: s.auth.names.is_some(),
+    };
+    let entered = match identity::enter(target) {
+        Ok(e) => e,
+        Err(e @ SwitchError::Untouched(_)) => {
+            error!("{} {what}: {e}", s.peer);
+            return Err(refusal.into());
         }
-        chroot_into(dir)
-    } else {
-        descriptor_jail(dir)
-    }?;
-    s.root = root;
-    s.auth.chrooted = as_root;
+        Err(e @ SwitchError::Broken(_)) => {
+            error!("{} {what}: {e}; closing", s.peer);
+            s.chan.tx.send_frame(&refusal.to_wire())?;
+            return Ok(Some(Reply::Close));
+        }
+    };
+    if let Some(root) = entered.root {
+        s.root = root;
+    }
+    if entered.names.is_some() {
+        s.auth.names = entered.names;
+    }
+    if let Some(next) = s.state.stage.after_confining(entered.chrooted) {
+        s.state.stage = next;
+    }
     info!(
         "{} {what} into /{} ({}) user={}",
         s.peer,
         String::from_utf8_lossy(&p.to_bytes()),
-        if as_root { "chroot" } else { "descriptor only: not root" },
+        if entered.chrooted {
+            "chroot"
+        } else {
+            "descriptor only: not root"
+        },
         s.user
     );
-    Ok(())
+    Ok(None)
 }
 
 /// `LOCKSYS <dir>`: `dir` must be an existing directory (`FAILED 10`); a path
 /// leaving the root is `FAILED 1`; a second LOCKSYS is `FAILED 61`.
 pub fn locksys(s: &mut Session, arg: &[u8]) -> CmdResult {
-    if s.auth.locksys_done {
+    if s.state.locksys == Duty::Done {
         return Err(Failed::LockSys.into());
     }
     let p = s.path(arg)?;
@@ -55,12 +78,10 @@ pub fn locksys(s: &mut Session, arg: &[u8]) -> CmdResult {
         Err(e) if e.is_denied() => return Err(Failed::AccessDenied.into()),
         Err(_) => return Err(Failed::NoSuchDir.into()),
     };
-    if let Err(e) = enter(s, &dir, "LOCKSYS", &p) {
-        error!("{} LOCKSYS: {e}", s.peer);
-        return Err(Failed::LockSys.into());
+    if let Some(closed) = enter(s, &dir, "LOCKSYS", &p, Failed::LockSys)? {
+        return Ok(closed);
     }
-    s.auth.locksys_done = true;
-    s.state.needs_locksys = false;
+    s.state.locksys = Duty::Done;
     Ok(Reply::Ok)
 }
 
@@ -107,10 +128,9 @@ pub fn flycontext(s: &mut Session, arg: &[u8]) -> CmdResult {
             return Err(Failed::FlyContext.into());
         }
     };
-    if let Err(e) = enter(s, &dir, "FLYCONTEXT", &p) {
-        error!("{} FLYCONTEXT: {e}", s.peer);
-        return Err(Failed::FlyContext.into());
+    if let Some(closed) = enter(s, &dir, "FLYCONTEXT", &p, Failed::FlyContext)? {
+        return Ok(closed);
     }
-    s.state.needs_flycontext = false;
+    s.state.flycontext = Duty::Done;
     Ok(Reply::Ok)
 }

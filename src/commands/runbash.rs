@@ -75,7 +75,7 @@ fn refusal(s: &Session) -> Option<&'static str> {
         }
         _ => return Some("the session's ids cannot be read"),
     }
-    if !s.auth.chrooted {
+    if !s.state.chrooted() {
         return Some("the session is not in a chroot jail (INJAIL as root)");
     }
     if s.auth.quota.is_some() {

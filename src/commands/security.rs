@@ -4,20 +4,20 @@
 //! hashes are never logged.
 
 use super::{CmdResult, Gate, Reply};
-use crate::auth::names::{self, NameTables};
+use crate::auth::names;
 use crate::auth::shared_state::{self, SharedThrottle};
 use crate::auth::throttle::{self, Policy};
 use crate::auth::{privs, userdb, Quota};
 use crate::fsys::{is_secure_name, walk, FsError, Kind, RelPath, Root};
 use crate::server::metrics::Counter;
-use crate::session::{denied_or, Session};
+use crate::session::identity::{self, SwitchError, Target};
+use crate::session::{denied_or, Session, Stage};
 use crate::sys;
 use crate::wire::{command, Failed};
 use log::{error, info, warn};
 use std::ffi::CStr;
 use std::io::Read;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::path::Path;
+use std::os::fd::{AsFd, OwnedFd};
 
 /// LOGIN: allowed before LOGIN, and before INJAIL in multi-user mode.
 pub const LOGIN_GATE: Gate = Gate {
@@ -98,29 +98,46 @@ fn count_shared_failure(
     }
 }
 
-/// `LOGIN <user> <password>`: the password is the rest of the line. Exact name
-/// match, constant-time check with the same hash work for unknown names, throttled
-/// per address and per name; on success the session process becomes the mapped
-/// system user for good (after INJAIL's chroot when `injail` is set).
-pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
-    if s.state.logged_in {
-        return Err(Failed::AlreadyLogged.into());
+/// One LOGIN attempt as the throttle sees it: this node's counts, then every
+/// node's (the stricter wins: the shared file only ever adds refusals).
+struct Attempt<'a> {
+    /// The name as sent.
+    name: &'a [u8],
+    /// The name made safe for a log line.
+    who: String,
+    policy: Policy,
+    /// This node's clock (the throttle's).
+    now: u32,
+    /// Every node's counts, with `shared_state_dir`.
+    shared: Option<SharedThrottle>,
+    /// The shared file's clock.
+    unix: u64,
+}
+
+impl<'a> Attempt<'a> {
+    fn new(s: &Session, name: &'a [u8]) -> Attempt<'a> {
+        Attempt {
+            name,
+            who: shown(name),
+            policy: Policy::from_config(&s.ctx.cfg),
+            now: throttle::now(),
+            shared: s.ctx.cfg.shared_state_dir.as_deref().map(SharedThrottle::new),
+            unix: shared_state::unix_now(),
+        }
     }
-    let (name, password) = command::split_space(arg).ok_or(Failed::MissingParameter)?;
-    if name.is_empty() {
-        return Err(Failed::MissingParameter.into());
-    }
-    let who = shown(name);
+}
+
+/// LOGIN step 1: refused while the address or the name is banned or locked.
+fn throttle_gate(s: &Session, a: &Attempt) -> Result<(), Failed> {
     let peer = s.peer;
-    let policy = Policy::from_config(&s.ctx.cfg);
-    let now = throttle::now();
-    // this node's counts, then every node's (the stricter wins: the shared file
-    // only ever adds refusals)
-    let shared = s.ctx.cfg.shared_state_dir.as_deref().map(SharedThrottle::new);
-    let unix = shared_state::unix_now();
-    let blocked = match s.ctx.throttle.check(peer.ip(), name, &policy, now) {
+    let who = &a.who;
+    let blocked = match s.ctx.throttle.check(peer.ip(), a.name, &a.policy, a.now) {
         Err(b) => Some(b),
-        Ok(()) => match shared.as_ref().map(|sh| sh.check(peer.ip(), name, &policy, unix)) {
+        Ok(()) => match a
+            .shared
+            .as_ref()
+            .map(|sh| sh.check(peer.ip(), a.name, &a.policy, a.unix))
+        {
             Some(Ok(b)) => b,
             Some(Err(e)) => {
                 error!("{peer} LOGIN {who:?}: shared throttle state unusable ({e}); this node's own counts apply");
@@ -129,66 +146,115 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
             None => None,
         },
     };
-    if let Some(b) = blocked {
-        warn!("{peer} LOGIN {who:?} refused: {b}");
-        s.ctx.metrics.inc(Counter::LoginFailures);
-        return Err(Failed::LoginFailed.into());
+    match blocked {
+        Some(b) => {
+            warn!("{peer} LOGIN {who:?} refused: {b}");
+            s.ctx.metrics.inc(Counter::LoginFailures);
+            Err(Failed::LoginFailed)
+        }
+        None => Ok(()),
     }
-    let Some(path) = s.ctx.cfg.userdb.clone() else {
+}
+
+/// LOGIN step 2: the user file's entry for the name and password; a wrong
+/// one is counted ([`count_failure`]).
+fn check_password(s: &Session, a: &Attempt, password: &[u8]) -> Result<userdb::Entry, Failed> {
+    let peer = s.peer;
+    let who = &a.who;
+    let Some(path) = s.ctx.cfg.userdb.as_deref() else {
         warn!("{peer} LOGIN {who:?}: no userdb configured");
-        return Err(Failed::UserDb.into());
+        return Err(Failed::UserDb);
     };
-    let db = match userdb::load(&path) {
+    let db = match userdb::load(path) {
         Ok(db) => db,
         Err(e) => {
             error!("{peer} LOGIN {who:?}: user file unusable: {e}");
-            return Err(Failed::UserDb.into());
+            return Err(Failed::UserDb);
         }
     };
-    let outcome = db.authenticate(name, password);
-    let entry = match outcome.result {
-        Ok(e) => e,
+    match db.authenticate(a.name, password).result {
+        Ok(entry) => {
+            if entry.is_legacy() {
+                warn!(
+                    "{peer} LOGIN {who:?} matched a plain-text legacy line ({}:{}); migrate with `tfpasswd import`",
+                    path.display(),
+                    entry.line
+                );
+            }
+            Ok(entry.clone())
+        }
         Err(why) => {
-            let mut effect = s.ctx.throttle.failure(peer.ip(), name, &policy, now);
-            if let Some(sh) = &shared {
-                count_shared_failure(s, sh, &mut effect, &policy, name, unix);
-            }
-            s.ctx.metrics.inc(Counter::LoginFailures);
-            if effect.ip_banned.is_some() {
-                s.ctx.metrics.inc(Counter::BansLogin);
-            }
-            if effect.account_locked.is_some() {
-                s.ctx.metrics.inc(Counter::LocksLogin);
-            }
-            info!("{peer} LOGIN {who:?} failed ({why:?})");
-            if let Some(secs) = effect.ip_banned {
-                warn!(
-                    "{peer} banned for {secs} s after {} failed LOGINs",
-                    policy.ip.max_failures
-                );
-            }
-            if let Some(secs) = effect.account_locked {
-                warn!(
-                    "{peer} LOGIN name {who:?} locked for {secs} s after {} failures",
-                    policy.account.max_failures
-                );
-            }
-            for table in &effect.first_eviction {
-                warn!(
-                    "LOGIN throttle: the per-{table} table is full; evicting its weakest entries from now on \
-                     (logged once)"
-                );
-            }
-            return Err(Failed::LoginFailed.into());
+            count_failure(s, a, why);
+            Err(Failed::LoginFailed)
         }
-    };
-    if entry.is_legacy() {
+    }
+}
+
+/// LOGIN, a wrong password: the throttle's counts, the metrics, and
+/// a log line for each ban or lock it started.
+fn count_failure(s: &Session, a: &Attempt, why: userdb::Refusal) {
+    let peer = s.peer;
+    let mut effect = s.ctx.throttle.failure(peer.ip(), a.name, &a.policy, a.now);
+    if let Some(sh) = &a.shared {
+        count_shared_failure(s, sh, &mut effect, &a.policy, a.name, a.unix);
+    }
+    s.ctx.metrics.inc(Counter::LoginFailures);
+    if effect.ip_banned.is_some() {
+        s.ctx.metrics.inc(Counter::BansLogin);
+    }
+    if effect.account_locked.is_some() {
+        s.ctx.metrics.inc(Counter::LocksLogin);
+    }
+    info!("{peer} LOGIN {:?} failed ({why:?})", a.who);
+    if let Some(secs) = effect.ip_banned {
         warn!(
-            "{peer} LOGIN {who:?} matched a plain-text legacy line ({}:{}); migrate with `tfpasswd import`",
-            path.display(),
-            entry.line
+            "{peer} banned for {secs} s after {} failed LOGINs",
+            a.policy.ip.max_failures
         );
     }
+    if let Some(secs) = effect.account_locked {
+        warn!(
+            "{peer} LOGIN name {:?} locked for {secs} s after {} failures",
+            a.who, a.policy.account.max_failures
+        );
+    }
+    for table in &effect.first_eviction {
+        warn!(
+            "LOGIN throttle: the per-{table} table is full; evicting its weakest entries from now on \
+             (logged once)"
+        );
+    }
+}
+
+/// LOGIN step 3, the right password: the name's failures are forgiven, on
+/// this node and on all.
+fn forgive(s: &Session, a: &Attempt) {
+    s.ctx.throttle.success(a.name);
+    if let Some(Err(e)) = a.shared.as_ref().map(|sh| sh.success(a.name)) {
+        error!(
+            "{} LOGIN {:?}: could not clear the name's failures in the shared throttle state: {e}",
+            s.peer, a.who
+        );
+    }
+}
+
+/// `LOGIN <user> <password>`: the password is the rest of the line. Exact name
+/// match, constant-time check with the same hash work for unknown names, throttled
+/// per address and per name; on success the session process becomes the mapped
+/// system user for good (after INJAIL's chroot when `injail` is set).
+pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
+    if s.state.logged_in() {
+        return Err(Failed::AlreadyLogged.into());
+    }
+    let (name, password) = command::split_space(arg).ok_or(Failed::MissingParameter)?;
+    if name.is_empty() {
+        return Err(Failed::MissingParameter.into());
+    }
+    let a = Attempt::new(s, name);
+    throttle_gate(s, &a)?;
+    let entry = check_password(s, &a, password)?;
+    let peer = s.peer;
+    let who = &a.who;
     let id = match privs::resolve(entry.system_user()) {
         Ok(id) => id,
         Err(e) => {
@@ -196,23 +262,24 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
             return Err(Failed::LoginFailed.into());
         }
     };
-    s.ctx.throttle.success(name);
-    if let Some(Err(e)) = shared.as_ref().map(|sh| sh.success(name)) {
-        error!("{peer} LOGIN {who:?}: could not clear the name's failures in the shared throttle state: {e}");
-    }
+    forgive(s, &a);
     let quota = entry.quota.resolve(s.ctx.cfg.quota_default).map(|limit| Quota {
         uid: id.uid.as_raw(),
         limit,
     });
-    let as_root = sys::geteuid() == 0;
-    if s.state.needs_jail {
-        s.auth.pending = Some(id.clone());
-    } else if as_root {
-        if let Err(e) = privs::switch(&id) {
-            error!(
-                "{peer} LOGIN {who:?}: privilege switch to {} failed: {e}; closing",
-                id.name
-            );
+    let Some(next) = s.state.stage.after_login(id.clone()) else {
+        return Err(Failed::AlreadyLogged.into());
+    };
+    // LOGIN step 4, the switch: now, unless INJAIL's chroot must come first
+    let deferred = matches!(next, Stage::AwaitingJail { .. });
+    if !deferred && sys::geteuid() == 0 {
+        let target = Target {
+            jail: None,
+            user: Some(&id),
+            have_names: false,
+        };
+        if let Err(e) = identity::enter(target) {
+            error!("{peer} LOGIN {who:?}: {e}; closing");
             return fail_and_close(s, Failed::LoginFailed);
         }
     }
@@ -222,19 +289,15 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
         id.uid,
         id.gid,
         id.groups.iter().map(|g| g.as_raw()).collect::<Vec<_>>(),
-        if s.state.needs_jail {
-            ", switching at INJAIL"
-        } else {
-            ""
-        }
+        if deferred { ", switching at INJAIL" } else { "" }
     );
     s.user = entry.name.clone();
     if let Some(p) = &s.pace {
         p.set_user(&s.user);
     }
     s.auth.quota = quota;
-    s.state.logged_in = true;
-    if !s.state.needs_jail {
+    s.state.stage = next;
+    if s.state.serving() {
         s.enter_logged_in();
     }
     Ok(Reply::Ok)
@@ -276,30 +339,13 @@ fn open_jail(root: &Root, p: &RelPath, token: &[u8]) -> Result<OwnedFd, Failed> 
     }
 }
 
-/// chroot into the jail for good and open its `/` as the new root.
-pub(crate) fn chroot_into(jail: &OwnedFd) -> Result<Root, String> {
-    // uploads name their O_TMPFILE files through /proc, out of reach after this
-    crate::fsys::upload::prepare();
-    nix::unistd::fchdir(jail.as_raw_fd()).map_err(|e| format!("fchdir: {e}"))?;
-    nix::unistd::chroot(".").map_err(|e| format!("chroot: {e}"))?;
-    nix::unistd::chdir("/").map_err(|e| format!("chdir: {e}"))?;
-    Root::open_root(Path::new("/")).map_err(|e| format!("opening the jail's /: {e}"))
-}
-
-/// Without root (no chroot possible): the jail directory becomes the descriptor
-/// every path resolves beneath.
-pub(crate) fn descriptor_jail(jail: &OwnedFd) -> Result<Root, String> {
-    nix::unistd::fchdir(jail.as_raw_fd()).map_err(|e| format!("fchdir: {e}"))?;
-    Root::open_root(Path::new(".")).map_err(|e| format!("opening the jail: {e}"))
-}
-
 /// `INJAIL <token> | <dir>`: confines the session to `dir` for good, after its
 /// `jail.key` has accepted the token. As root this is a real chroot, done after
 /// the last lookup that needs files outside (the user's identity was resolved at
 /// LOGIN or by the listener; user and group names for CHOWN are read now); then
 /// the session switches to its user. Paths then resolve inside the jail.
 pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
-    if !s.ctx.cfg.injail || !s.state.needs_jail {
+    if !s.ctx.cfg.injail || !matches!(s.state.stage, Stage::AwaitingJail { .. }) {
         return Err(Failed::AlreadyJailed.into());
     }
     let (token, dir) = command::split_pipe(arg).ok_or(Failed::MissingParameter)?;
@@ -308,17 +354,13 @@ pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
     }
     let p = s.path(dir)?;
     let peer = s.peer;
-    let as_root = sys::geteuid() == 0;
-    let pending = s.auth.pending.clone();
-    let found = match (&pending, as_root) {
-        (Some(id), true) => match privs::as_user(id, || open_jail(&s.root, &p, token)) {
-            Ok(r) => r,
-            Err(e) => {
-                error!("{peer} INJAIL: {e}; closing");
-                return fail_and_close(s, Failed::AccessDenied);
-            }
-        },
-        _ => open_jail(&s.root, &p, token),
+    let pending = s.state.pending().cloned();
+    let found = match identity::with_rights_of(pending.as_ref(), || open_jail(&s.root, &p, token)) {
+        Ok(r) => r,
+        Err(e) => {
+            error!("{peer} INJAIL: {e}; closing");
+            return fail_and_close(s, Failed::AccessDenied);
+        }
     };
     let jail = match found {
         Ok(j) => j,
@@ -331,57 +373,43 @@ pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
             return Err(f.into());
         }
     };
-    // a new PID namespace for scripts needs root and a process outside the
-    // chroot-to-be: made now or never
-    let host = match (&s.auth.pending, as_root, s.ctx.cfg.runbash) {
-        (Some(id), true, Some(rb)) => match crate::sandbox::Host::spawn(&jail, id, Some(rb.group_limits())) {
-            Ok((host, how)) => {
-                info!("{peer} RUNBASH script host ready: {how}");
-                Some(host)
-            }
-            Err(e) => {
-                warn!("{peer} INJAIL: no RUNBASH script host: {e}");
-                None
-            }
-        },
-        _ => None,
+    let host = identity::script_host(&jail, pending.as_ref(), s.ctx.cfg.runbash, peer, "INJAIL");
+    let as_root = sys::geteuid() == 0;
+    let target = Target {
+        jail: Some(&jail),
+        // without root there is nobody else to become
+        user: pending.as_ref().filter(|_| as_root),
+        have_names: false,
     };
-    let root = if as_root {
-        s.auth.names = Some(NameTables::load());
-        super::tz::preload();
-        chroot_into(&jail)
-    } else {
-        descriptor_jail(&jail)
-    };
-    let root = match root {
-        Ok(r) => r,
-        Err(e) => {
+    let entered = match identity::enter(target) {
+        Ok(e) => e,
+        Err(e @ SwitchError::Untouched(_)) => {
             error!("{peer} INJAIL: {e}");
-            s.auth.names = None;
             return Err(Failed::AccessDenied.into());
         }
-    };
-    s.root = root;
-    s.auth.jailed = true;
-    s.auth.chrooted = as_root;
-    s.auth.jail = Some(p.to_bytes());
-    s.auth.script_host = host;
-    if let Some(id) = s.auth.pending.take() {
-        if as_root {
-            if let Err(e) = privs::switch(&id) {
-                error!("{peer} INJAIL: privilege switch to {} failed: {e}; closing", id.name);
-                return fail_and_close(s, Failed::AccessDenied);
-            }
+        Err(e @ SwitchError::Broken(_)) => {
+            error!("{peer} INJAIL: {e}; closing");
+            return fail_and_close(s, Failed::AccessDenied);
         }
+    };
+    if let Some(root) = entered.root {
+        s.root = root;
     }
-    s.state.needs_jail = false;
-    if s.state.logged_in {
-        s.enter_logged_in();
+    s.auth.names = entered.names;
+    s.auth.script_host = host;
+    // the identity waiting for the jail was taken on with it
+    if let Some(next) = s.state.stage.after_injail(p.to_bytes(), entered.chrooted) {
+        s.state.stage = next;
     }
+    s.enter_logged_in();
     info!(
         "{peer} INJAIL into /{} ({}) user={}",
         String::from_utf8_lossy(&p.to_bytes()),
-        if as_root { "chroot" } else { "descriptor only: not root" },
+        if entered.chrooted {
+            "chroot"
+        } else {
+            "descriptor only: not root"
+        },
         s.user
     );
     Ok(Reply::Ok)

@@ -12,7 +12,8 @@
 //! plaintext, then the connection closes. The token never reaches the log.
 
 use super::handshake::{assemble, refuse, HandshakeError};
-use super::{Context, Session, State};
+use super::identity::{self, Target};
+use super::{Context, Duty, Mode, Session, Stage, State};
 use crate::auth::fai::Refusal;
 use crate::auth::privs::{self, Identity};
 use crate::auth::{userdb, Quota, SessionAuth};
@@ -156,57 +157,53 @@ pub fn enter(
         quota: bound.quota,
         ..Default::default()
     };
-    if let Some(jail) = &rec.jail {
-        let p = RelPath::parse(jail).map_err(|e| HandshakeError::Privilege(format!("token jail: {e}")))?;
-        let open = || root.open(&p, libc::O_PATH | libc::O_DIRECTORY, 0);
-        let dir = match (&bound.id, as_root) {
-            (Some(id), true) => privs::as_user(id, open).map_err(HandshakeError::Privilege)?,
-            _ => open(),
+    // without root there is nobody else to become
+    let user = bound.id.as_ref().filter(|_| as_root);
+    let jail = match &rec.jail {
+        Some(jail) => {
+            let p = RelPath::parse(jail).map_err(|e| HandshakeError::Privilege(format!("token jail: {e}")))?;
+            let dir = identity::with_rights_of(user, || root.open(&p, libc::O_PATH | libc::O_DIRECTORY, 0))
+                .map_err(HandshakeError::Privilege)?
+                .map_err(|e| HandshakeError::Privilege(format!("token jail: {e}")))?;
+            auth.script_host = identity::script_host(&dir, user, ctx.cfg.runbash, peer, "FAI entrance");
+            Some(dir)
         }
-        .map_err(|e| HandshakeError::Privilege(format!("token jail: {e}")))?;
-        if let (Some(id), true, Some(rb)) = (&bound.id, as_root, ctx.cfg.runbash) {
-            // as INJAIL: RUNBASH's PID namespace needs root, before the chroot
-            auth.script_host = match crate::sandbox::Host::spawn(&dir, id, Some(rb.group_limits())) {
-                Ok((host, how)) => {
-                    info!("{peer} RUNBASH script host ready: {how}");
-                    Some(host)
-                }
-                Err(e) => {
-                    warn!("{peer} FAI entrance: no RUNBASH script host: {e}");
-                    None
-                }
-            };
+        None => None,
+    };
+    // any failure ends the session: the entrance has no FAILED left to give
+    let entered = identity::enter(Target {
+        jail: jail.as_ref(),
+        user,
+        have_names: false,
+    })
+    .map_err(|e| HandshakeError::Privilege(e.to_string()))?;
+    let stage = match (entered.root, &rec.jail) {
+        (Some(r), Some(jail)) => {
+            root = r;
+            auth.names = entered.names;
+            Stage::Jailed {
+                jail: jail.clone(),
+                chrooted: entered.chrooted,
+            }
         }
-        root = if as_root {
-            auth.names = Some(crate::auth::names::NameTables::load());
-            crate::commands::tz::preload();
-            crate::commands::security::chroot_into(&dir)
-        } else {
-            crate::commands::security::descriptor_jail(&dir)
-        }
-        .map_err(HandshakeError::Privilege)?;
-        auth.jailed = true;
-        auth.chrooted = as_root;
-        auth.jail = Some(jail.clone());
-    }
-    if let (Some(id), true) = (&bound.id, as_root) {
-        privs::switch(id).map_err(HandshakeError::Privilege)?;
-    }
+        _ => Stage::Active { chrooted: false },
+    };
     if let Some(p) = &pace {
         p.set_user(&bound.user);
     }
+    let single_user = ctx.serve_as_self || ctx.cfg.defusr.is_some();
+    // logged in and jailed (if at all) already: the entrance never waits for LOGIN or INJAIL
     let state = State {
-        logged_in: true,
-        needs_jail: false,
-        needs_locksys: ctx.cfg.locksys,
-        needs_flycontext: ctx.cfg.flycontext,
-        single_user: ctx.serve_as_self || ctx.cfg.defusr.is_some(),
+        mode: if single_user { Mode::SingleUser } else { Mode::MultiUser },
+        stage,
+        locksys: Duty::configured(ctx.cfg.locksys),
+        flycontext: Duty::configured(ctx.cfg.flycontext),
     };
     info!(
         "{peer} FAI entrance user={} uid={}{}",
         bound.user,
         rec.uid,
-        if auth.jailed { " (jailed)" } else { "" }
+        if state.jail().is_some() { " (jailed)" } else { "" }
     );
     let mut session = assemble(chan, root, state, peer, ctx, bound.user, auth, live, pace);
     session.secure = secure;

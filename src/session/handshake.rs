@@ -2,7 +2,7 @@
 //! hash, each answered in turn, the first two in plaintext. Every pre-auth read is
 //! bounded in size, and the whole pre-login phase in time (SIGALRM ends the process).
 
-use super::{Context, Session, State};
+use super::{Context, Mode, Session, State};
 use crate::channel::{Channel, ChannelError};
 use crate::fsys::Root;
 use crate::server::keys::KeyError;
@@ -139,13 +139,19 @@ pub fn handshake(
     let single_user = ctx.serve_as_self || ctx.cfg.defusr.is_some();
     let mut auth = crate::auth::SessionAuth::default();
     let mut quota_uid = crate::sys::geteuid();
+    let mut pending = None;
     if !ctx.serve_as_self {
         if let Some(id) = &ctx.defusr {
             if ctx.cfg.injail {
                 // chroot needs root: INJAIL switches to the user right after it
-                auth.pending = Some(id.clone());
+                pending = Some(id.clone());
             } else {
-                crate::auth::privs::switch(id).map_err(HandshakeError::Privilege)?;
+                let target = super::identity::Target {
+                    jail: None,
+                    user: Some(id),
+                    have_names: false,
+                };
+                super::identity::enter(target).map_err(|e| HandshakeError::Privilege(e.to_string()))?;
             }
             user = id.name.clone();
             quota_uid = id.uid.as_raw();
@@ -161,13 +167,8 @@ pub fn handshake(
         p.set_user(&user);
     }
     let root = Root::open_root(&ctx.cfg.dbdir).map_err(HandshakeError::Root)?;
-    let state = State {
-        logged_in: single_user,
-        needs_jail: ctx.cfg.injail,
-        needs_locksys: ctx.cfg.locksys,
-        needs_flycontext: ctx.cfg.flycontext,
-        single_user,
-    };
+    let mode = if single_user { Mode::SingleUser } else { Mode::MultiUser };
+    let state = State::start(mode, ctx.cfg.injail, pending, ctx.cfg.locksys, ctx.cfg.flycontext);
     let mut session = assemble(chan, root, state, peer, ctx, user, auth, live, pace);
     session.secure = secure;
     Ok(session)
@@ -187,6 +188,7 @@ pub(super) fn assemble(
     live: super::liveness::Liveness,
     pace: Option<Arc<crate::bandwidth::Pace>>,
 ) -> Session {
+    let serving = state.serving();
     let session = Session {
         chan,
         root,
@@ -209,7 +211,7 @@ pub(super) fn assemble(
     };
     session.publish_identity();
     // with injail the pre-login deadline goes on until INJAIL
-    if state.logged_in && !state.needs_jail {
+    if serving {
         session.enter_logged_in();
     } else {
         let slot = session.live.slot;
@@ -225,7 +227,7 @@ impl Session {
     /// Tells the registry (`tfd ctl sessions`) the LOGIN name of the session,
     /// if it has one (single-user sessions have none), and the uid it runs as.
     pub fn publish_identity(&self) {
-        let login = if self.state.logged_in && !self.state.single_user {
+        let login = if self.state.logged_in() && !self.state.single_user() {
             self.user.as_str()
         } else {
             ""
@@ -242,7 +244,7 @@ impl Session {
     /// (and with it TCP_USER_TIMEOUT) off.
     pub fn enter_logged_in(&self) {
         crate::sys::alarm(0);
-        let phase = if self.auth.jailed {
+        let phase = if self.state.jail().is_some() {
             crate::server::registry::Phase::Jailed
         } else {
             crate::server::registry::Phase::Active

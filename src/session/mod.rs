@@ -5,7 +5,9 @@
 
 mod fai_entrance;
 mod handshake;
+pub mod identity;
 pub mod liveness;
+mod stage;
 
 use crate::channel::{Channel, ChannelError, NetStream, PreparedFrame, TxHalf};
 use crate::commands::{self, CmdError, Reply};
@@ -18,6 +20,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub use handshake::handshake;
+pub use stage::{Duty, Mode, Stage, State};
 
 /// Bound on a command frame before LOGIN: nothing legitimate is larger.
 pub const PRELOGIN_MAX_FRAME: usize = 4096;
@@ -86,21 +89,6 @@ impl Context {
             buckets: self.buckets.clone(),
         }
     }
-}
-
-/// Where the session is in the protocol's gating (wire-notes §3.0).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct State {
-    /// LOGIN succeeded, or single-user mode.
-    pub logged_in: bool,
-    /// `injail` is configured and INJAIL has not succeeded yet.
-    pub needs_jail: bool,
-    /// Single-user mode (defusr or serving as self): nothing but END before INJAIL.
-    pub single_user: bool,
-    /// `locksys` is configured and LOCKSYS has not succeeded yet.
-    pub needs_locksys: bool,
-    /// `flycontext` is configured and FLYCONTEXT has not succeeded yet.
-    pub needs_flycontext: bool,
 }
 
 /// A live session.
@@ -285,7 +273,7 @@ impl Session {
     }
 
     fn max_frame(&self) -> usize {
-        if self.state.logged_in {
+        if self.state.logged_in() {
             crate::wire::MAX_FRAME
         } else {
             PRELOGIN_MAX_FRAME
@@ -313,7 +301,7 @@ impl Session {
                     break;
                 }
             };
-            if !self.state.logged_in && self.chan.rx.bytes > PRELOGIN_MAX_BYTES {
+            if !self.state.logged_in() && self.chan.rx.bytes > PRELOGIN_MAX_BYTES {
                 warn!(
                     "{} closing: more than {PRELOGIN_MAX_BYTES} bytes before LOGIN",
                     self.peer
@@ -388,12 +376,12 @@ impl Session {
         {
             return Err(Failed::SecureRequired.into());
         }
-        if !self.state.logged_in && !spec.is_some_and(|s| s.gate.before_login) {
+        if !self.state.logged_in() && !spec.is_some_and(|s| s.gate.before_login) {
             return Err(Failed::BeforeLogin.into());
         }
-        if self.state.needs_jail {
+        if self.state.needs_jail() {
             // single-user mode: only INJAIL (and the upgrade that protects its token)
-            let allowed = gate(|g| g.before_jail) && (!self.state.single_user || gate(|g| g.single_user_jail));
+            let allowed = gate(|g| g.before_jail) && (!self.state.single_user() || gate(|g| g.single_user_jail));
             if !allowed {
                 return Err(Failed::BeforeInjail.into());
             }
@@ -401,10 +389,10 @@ impl Session {
         // the document: LOCKSYS, then FLYCONTEXT, before anything but the
         // commands allowed before LOGIN (END, LOGIN, KEEPALIVE, PROCKEY)
         let early = gate(|g| g.before_login);
-        if self.state.needs_locksys && !early && !gate(|g| g.locksys) {
+        if self.state.locksys == Duty::Owed && !early && !gate(|g| g.locksys) {
             return Err(Failed::LockSys.into());
         }
-        if self.state.needs_flycontext && !early && !gate(|g| g.flycontext || g.locksys) {
+        if self.state.flycontext == Duty::Owed && !early && !gate(|g| g.flycontext || g.locksys) {
             return Err(Failed::FlyContext.into());
         }
         Ok(())
