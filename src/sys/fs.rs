@@ -1,5 +1,6 @@
 //! Files and directories: confined opens, metadata, links, locks and the
-//! page-cache and direct-I/O switches the transfer paths use.
+//! page-cache and direct-I/O switches the transfer paths use, and the capped
+//! read of a whole configuration file.
 
 use super::{cvt, cvt_fd};
 use std::ffi::CStr;
@@ -381,4 +382,30 @@ pub fn ofd_setlk(fd: BorrowedFd<'_>, what: OfdLock) -> io::Result<bool> {
 /// Ok(false) when another holder has it (TFPSFS metadata edits).
 pub fn ofd_try_lock_exclusive(fd: BorrowedFd<'_>) -> io::Result<bool> {
     ofd_setlk(fd, OfdLock::Exclusive)
+}
+
+/// Why [`read_capped`] failed.
+#[derive(Debug)]
+pub enum CappedError {
+    /// The file could not be opened or read.
+    Io(io::Error),
+    /// The file holds more than the cap.
+    TooLarge,
+}
+
+/// Reads a whole file of at most `max` bytes and refuses a longer one, so a
+/// wrong path (a device, a log) cannot make tfd read without end. The cap is
+/// applied while reading, not taken from the metadata: /proc files and pipes
+/// report a length of 0. tfd.conf, its key file and the user file are read so.
+pub fn read_capped(path: &std::path::Path, max: u64) -> Result<Vec<u8>, CappedError> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(CappedError::Io)?;
+    let mut bytes = Vec::new();
+    file.take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(CappedError::Io)?;
+    if bytes.len() as u64 > max {
+        return Err(CappedError::TooLarge);
+    }
+    Ok(bytes)
 }

@@ -26,7 +26,7 @@
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -548,6 +548,32 @@ mod tests {
         assert!(err("\u{e9}t\u{e9}:x::\n").contains("user name"));
         assert!(UserDb::parse(b"", "f").unwrap().users().next().is_none());
         assert!(UserDb::parse(b"\xff\xfe:x::\n", "f").is_err());
+    }
+
+    #[test]
+    fn load_caps_the_file_size() {
+        let dir = std::env::temp_dir().join(format!("tfd-userdb-cap-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("userdb");
+        let mut text = vec![b'#'; MAX_FILE_SIZE as usize - 1];
+        text.push(b'\n');
+        fs::write(&path, &text).unwrap();
+        assert!(
+            load(&path).unwrap().users().next().is_none(),
+            "a file of exactly the cap loads"
+        );
+        text.push(b'\n');
+        fs::write(&path, &text).unwrap();
+        let e = load(&path).unwrap_err();
+        assert!(matches!(e, UserDbError::TooLarge { .. }), "{e}");
+        assert!(
+            e.to_string().ends_with(&format!("larger than {MAX_FILE_SIZE} bytes")),
+            "{e}"
+        );
+        let missing = dir.join("missing");
+        assert!(matches!(load(&missing), Err(UserDbError::Io { .. })));
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -2,27 +2,19 @@
 //! atomically under a lock by `tfpasswd`.
 
 use super::*;
+use crate::sys::{read_capped, CappedError};
 
-/// Reads at most [`MAX_FILE_SIZE`] bytes of `path`.
-fn read_capped(path: &Path) -> Result<Vec<u8>, UserDbError> {
-    let file_name = path.display().to_string();
-    let io_err = |error| UserDbError::Io {
-        file: file_name.clone(),
-        error,
-    };
-    let f = File::open(path).map_err(io_err)?;
-    let mut bytes = Vec::new();
-    f.take(MAX_FILE_SIZE + 1).read_to_end(&mut bytes).map_err(io_err)?;
-    if bytes.len() as u64 > MAX_FILE_SIZE {
-        return Err(UserDbError::TooLarge { file: file_name });
-    }
-    Ok(bytes)
-}
-
-/// Reads and parses the user file.
+/// Reads (at most [`MAX_FILE_SIZE`] bytes) and parses the user file.
 pub fn load(path: &Path) -> Result<UserDb, UserDbError> {
-    let bytes = read_capped(path)?;
-    UserDb::parse(&bytes, &path.display().to_string())
+    let file = path.display().to_string();
+    let bytes = read_capped(path, MAX_FILE_SIZE).map_err(|e| match e {
+        CappedError::Io(error) => UserDbError::Io {
+            file: file.clone(),
+            error,
+        },
+        CappedError::TooLarge => UserDbError::TooLarge { file: file.clone() },
+    })?;
+    UserDb::parse(&bytes, &file)
 }
 
 /// The daemon's start-up check in multi-user mode: a file that does not parse
