@@ -1,6 +1,10 @@
 //! The only module allowed `unsafe`: thin, typed wrappers over the syscalls tfd
 //! needs that neither std nor nix expose with owned file descriptors. Each wrapper
 //! does one call and turns errno into `io::Error`; policy lives in the callers.
+//!
+//! One file per kind of call (fs, process, child, signal, net, mem, tty, syslog);
+//! everything public is re-exported here, so callers name `crate::sys::foo` and
+//! never the file it lives in.
 #![allow(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
