@@ -11,10 +11,11 @@
 //! config key table", for how to add one.
 #![forbid(unsafe_code)]
 
+use crate::sys::{read_capped, CappedError};
 use std::collections::HashMap;
 use std::fmt;
 use std::fs;
-use std::io::{self, Read};
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -368,7 +369,7 @@ impl Config {
     /// and `privkey_file` is read into `privkey_pem`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let file = path.display().to_string();
-        let bytes = read_capped(path).map_err(|e| match e {
+        let bytes = read_capped(path, MAX_FILE_SIZE).map_err(|e| match e {
             CappedError::Io(error) => ConfigError::Read {
                 file: file.clone(),
                 error,
@@ -408,7 +409,7 @@ impl Config {
 
         if let Some(key_file) = config.privkey_file.take() {
             let key_file = base.join(key_file);
-            let pem = read_capped(&key_file).map_err(|e| {
+            let pem = read_capped(&key_file, MAX_FILE_SIZE).map_err(|e| {
                 let why = match e {
                     CappedError::Io(e) => e.to_string(),
                     CappedError::TooLarge => format!("larger than {MAX_FILE_SIZE} bytes"),
@@ -566,25 +567,6 @@ impl Config {
 pub fn is_placeholder_hash(hash: &str) -> bool {
     let h = hash.to_ascii_lowercase().replace(['-', '_', ' '], "");
     h.contains("changeme") || h.contains("changethis")
-}
-
-enum CappedError {
-    Io(io::Error),
-    TooLarge,
-}
-
-/// Reads at most [`MAX_FILE_SIZE`] bytes; metadata lengths are not trusted
-/// because /proc files and pipes report 0.
-fn read_capped(path: &Path) -> Result<Vec<u8>, CappedError> {
-    let file = fs::File::open(path).map_err(CappedError::Io)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_SIZE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(CappedError::Io)?;
-    if bytes.len() as u64 > MAX_FILE_SIZE {
-        return Err(CappedError::TooLarge);
-    }
-    Ok(bytes)
 }
 
 /// A warning, not an error: the file may be protected in other ways (a

@@ -26,9 +26,18 @@
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+
+mod crypt;
+mod format;
+mod store;
+
+pub use crypt::{Cost, CryptHash, Scheme};
+use format::parse_entry;
+pub use format::{check_name, check_system_user, format_size, parse_size, QuotaSpec};
+pub use store::{convert_legacy, load, readable_by_others, save_atomic, startup_check, update};
 
 /// Larger files are refused: no user file is, and a wrong path must not make the
 /// daemon read an unbounded amount.
@@ -42,10 +51,6 @@ pub const MIN_ROUNDS: u32 = 1_000;
 pub const MAX_ROUNDS: u32 = 10_000_000;
 /// crypt(3)'s default rounds, used when a hash does not say.
 pub const DEFAULT_ROUNDS: u32 = 5_000;
-/// Longest salt crypt(3) uses (longer salts are cut to this by glibc).
-const MAX_SALT: usize = 16;
-/// The crypt base-64 alphabet (salts and digests).
-const CRYPT_ALPHABET: &[u8; 64] = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// Why the user file or an operation on it failed. Displays as `file:line: message`
 /// where a line is to blame, like tfd.conf errors.
@@ -125,194 +130,6 @@ impl fmt::Display for UserDbError {
 
 impl std::error::Error for UserDbError {}
 
-/// The crypt(3) schemes tfd verifies and generates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scheme {
-    /// `$5$`, SHA-256-crypt.
-    Sha256,
-    /// `$6$`, SHA-512-crypt (the default).
-    Sha512,
-}
-
-impl Scheme {
-    fn id(self) -> &'static str {
-        match self {
-            Scheme::Sha256 => "5",
-            Scheme::Sha512 => "6",
-        }
-    }
-
-    fn digest_len(self) -> usize {
-        match self {
-            Scheme::Sha256 => 43,
-            Scheme::Sha512 => 86,
-        }
-    }
-}
-
-/// The work one verification costs: what the dummy hash must match.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cost {
-    /// The scheme.
-    pub scheme: Scheme,
-    /// Its rounds.
-    pub rounds: u32,
-}
-
-/// A parsed `$5$`/`$6$` crypt hash. Debug never shows the salt or digest.
-#[derive(Clone, PartialEq, Eq)]
-pub struct CryptHash {
-    scheme: Scheme,
-    rounds: u32,
-    /// `rounds=` was written (crypt omits it for the default; kept for round trips).
-    explicit_rounds: bool,
-    salt: String,
-    digest: String,
-}
-
-impl fmt::Debug for CryptHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CryptHash(${}$, rounds={})", self.scheme.id(), self.rounds)
-    }
-}
-
-impl fmt::Display for CryptHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "${}$", self.scheme.id())?;
-        if self.explicit_rounds {
-            write!(f, "rounds={}$", self.rounds)?;
-        }
-        write!(f, "{}${}", self.salt, self.digest)
-    }
-}
-
-impl CryptHash {
-    /// Parses `$6$[rounds=N$]salt$digest` or the `$5$` form.
-    pub fn parse(s: &str) -> Result<CryptHash, String> {
-        let mut parts = s.split('$');
-        if parts.next() != Some("") {
-            return Err("a password hash must start with $5$ or $6$".into());
-        }
-        let scheme = match parts.next() {
-            Some("6") => Scheme::Sha512,
-            Some("5") => Scheme::Sha256,
-            Some(other) => {
-                return Err(format!(
-                    "unsupported hash scheme ${other}$ (tfd verifies $6$ SHA-512-crypt and $5$ SHA-256-crypt)"
-                ))
-            }
-            None => return Err("empty password hash".into()),
-        };
-        let mut next = parts.next().ok_or("password hash without salt")?;
-        let (rounds, explicit_rounds) = match next.strip_prefix("rounds=") {
-            Some(n) => {
-                // canonical decimal only: `rounds=09999` would be rewritten as
-                // `rounds=9999` by the next tfpasswd change (found by fuzzing)
-                let ok = !n.is_empty() && n.len() <= 10 && !n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit());
-                let rounds = ok
-                    .then(|| n.parse::<u32>().ok())
-                    .flatten()
-                    .filter(|r| (MIN_ROUNDS..=MAX_ROUNDS).contains(r))
-                    .ok_or_else(|| format!("rounds must be {MIN_ROUNDS}..{MAX_ROUNDS}"))?;
-                next = parts.next().ok_or("password hash without salt")?;
-                (rounds, true)
-            }
-            None => (DEFAULT_ROUNDS, false),
-        };
-        let salt = next;
-        if salt.is_empty() || salt.len() > MAX_SALT || !salt.bytes().all(|b| CRYPT_ALPHABET.contains(&b)) {
-            return Err(format!("the salt must be 1..{MAX_SALT} characters of [./0-9A-Za-z]"));
-        }
-        let digest = parts.next().ok_or("password hash without digest")?;
-        if parts.next().is_some() {
-            return Err("trailing text after the password hash".into());
-        }
-        if digest.len() != scheme.digest_len() || !digest.bytes().all(|b| CRYPT_ALPHABET.contains(&b)) {
-            return Err(format!(
-                "the ${}$ digest must be {} characters of [./0-9A-Za-z]",
-                scheme.id(),
-                scheme.digest_len()
-            ));
-        }
-        Ok(CryptHash {
-            scheme,
-            rounds,
-            explicit_rounds,
-            salt: salt.into(),
-            digest: digest.into(),
-        })
-    }
-
-    /// Hashes a new password with a fresh random salt.
-    pub fn new(password: &[u8], scheme: Scheme, rounds: u32) -> Result<CryptHash, UserDbError> {
-        if !(MIN_ROUNDS..=MAX_ROUNDS).contains(&rounds) {
-            return Err(UserDbError::Invalid(format!(
-                "rounds must be {MIN_ROUNDS}..{MAX_ROUNDS}"
-            )));
-        }
-        let mut salt = String::with_capacity(MAX_SALT);
-        let mut r = [0u8; MAX_SALT];
-        getrandom::getrandom(&mut r).map_err(|_| UserDbError::Random)?;
-        for b in r {
-            // 256 is a multiple of 64, so `& 63` is uniform
-            salt.push(CRYPT_ALPHABET[(b & 63) as usize] as char);
-        }
-        let mut h = CryptHash {
-            scheme,
-            rounds,
-            explicit_rounds: rounds != DEFAULT_ROUNDS,
-            salt,
-            digest: String::new(),
-        };
-        h.digest = h
-            .compute(password)
-            .ok_or_else(|| UserDbError::Invalid("cannot hash".into()))?;
-        Ok(h)
-    }
-
-    /// A hash that never matches, with the given cost: what unknown names are
-    /// checked against. The digest holds `*`, outside the crypt alphabet.
-    pub fn dummy(cost: Cost) -> CryptHash {
-        CryptHash {
-            scheme: cost.scheme,
-            rounds: cost.rounds,
-            explicit_rounds: true,
-            salt: "tfdDummySaltXyz0".into(),
-            digest: "*".repeat(cost.scheme.digest_len()),
-        }
-    }
-
-    /// What verifying against this hash costs.
-    pub fn cost(&self) -> Cost {
-        Cost {
-            scheme: self.scheme,
-            rounds: self.rounds,
-        }
-    }
-
-    /// The encoded digest of `password` under this hash's salt and rounds.
-    fn compute(&self, password: &[u8]) -> Option<String> {
-        match self.scheme {
-            Scheme::Sha512 => {
-                let p = sha_crypt::Sha512Params::new(self.rounds as usize).ok()?;
-                sha_crypt::sha512_crypt_b64(password, self.salt.as_bytes(), &p).ok()
-            }
-            Scheme::Sha256 => {
-                let p = sha_crypt::Sha256Params::new(self.rounds as usize).ok()?;
-                sha_crypt::sha256_crypt_b64(password, self.salt.as_bytes(), &p).ok()
-            }
-        }
-    }
-
-    /// True if `password` hashes to this digest; the comparison is constant-time.
-    pub fn matches(&self, password: &[u8]) -> bool {
-        match self.compute(password) {
-            Some(d) => ct_eq(d.as_bytes(), self.digest.as_bytes()),
-            None => false,
-        }
-    }
-}
-
 pub use crate::wire::ct_eq;
 
 /// How a user proves who they are.
@@ -330,85 +147,6 @@ impl fmt::Debug for Secret {
             Secret::Crypt(h) => write!(f, "{h:?}"),
             Secret::Legacy(_) => write!(f, "Legacy(<redacted>)"),
         }
-    }
-}
-
-/// A user's quota field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QuotaSpec {
-    /// Empty: `quota_default` from tfd.conf applies.
-    Default,
-    /// `0`: no quota.
-    Unlimited,
-    /// That many bytes.
-    Bytes(u64),
-}
-
-impl QuotaSpec {
-    /// Parses the field (empty, `0`, or a size with an optional K/M/G/T suffix).
-    pub fn parse(s: &str) -> Result<QuotaSpec, String> {
-        if s.is_empty() {
-            return Ok(QuotaSpec::Default);
-        }
-        match parse_size(s) {
-            Some(0) => Ok(QuotaSpec::Unlimited),
-            Some(n) => Ok(QuotaSpec::Bytes(n)),
-            None => Err(format!(
-                "quota {s:?} is not a size (bytes, or a number with a K, M, G or T suffix)"
-            )),
-        }
-    }
-
-    /// The effective quota in bytes given the configured default (None: no quota).
-    pub fn resolve(self, default: Option<u64>) -> Option<u64> {
-        match self {
-            QuotaSpec::Default => default,
-            QuotaSpec::Unlimited => None,
-            QuotaSpec::Bytes(n) => Some(n),
-        }
-    }
-}
-
-impl fmt::Display for QuotaSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            QuotaSpec::Default => Ok(()),
-            QuotaSpec::Unlimited => write!(f, "0"),
-            QuotaSpec::Bytes(n) => write!(f, "{}", format_size(*n)),
-        }
-    }
-}
-
-/// Sizes are read as the config file reads them (one grammar, src/size.rs).
-pub use crate::size::{format_size, parse_size};
-
-/// Checks a LOGIN name.
-pub fn check_name(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
-        && name.len() <= MAX_NAME
-        && !name.starts_with('-')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "user name {name:?} must be 1..{MAX_NAME} letters, digits, '.', '_', '-' or '@', not starting with '-'"
-        ))
-    }
-}
-
-/// Checks a system user name (what getpwnam gets): no `:`, blanks or controls.
-pub fn check_system_user(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
-        && name.len() <= 256
-        && !name.starts_with('-')
-        && !name.chars().any(|c| c == ':' || c.is_whitespace() || c.is_control());
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("{name:?} is not a system user name"))
     }
 }
 
@@ -682,222 +420,6 @@ impl UserDb {
     }
 }
 
-/// Parses one non-comment line (leading blanks removed).
-fn parse_entry(line: &[u8]) -> Result<Entry, String> {
-    let first_sep = line.iter().position(|&b| b == b':' || b == b' ' || b == b'\t');
-    let legacy = match first_sep {
-        Some(i) => line[i] != b':',
-        None => true,
-    };
-    if legacy {
-        // reference format: `name password`, the password being the rest of the line
-        let Some(i) = first_sep else {
-            return Err("a line must be name:hash:system_user:quota (or the legacy `name password`)".into());
-        };
-        let name = std::str::from_utf8(&line[..i]).map_err(|_| "the user name is not UTF-8".to_string())?;
-        check_name(name)?;
-        let pw = &line[i + 1..];
-        if pw.is_empty() {
-            return Err(format!("legacy line for {name:?} has no password"));
-        }
-        return Ok(Entry {
-            name: name.into(),
-            secret: Secret::Legacy(pw.to_vec()),
-            locked: false,
-            system_user: None,
-            quota: QuotaSpec::Default,
-            line: 0,
-        });
-    }
-    let text = std::str::from_utf8(line.trim_ascii_end()).map_err(|_| "the line is not UTF-8".to_string())?;
-    let fields: Vec<&str> = text.split(':').collect();
-    if fields.len() != 4 {
-        return Err(format!(
-            "{} fields; a line must be name:hash:system_user:quota (the last two may be empty)",
-            fields.len()
-        ));
-    }
-    let name = fields[0];
-    check_name(name)?;
-    let (locked, hash) = match fields[1].strip_prefix('!') {
-        Some(h) => (true, h),
-        None => (false, fields[1]),
-    };
-    let hash = CryptHash::parse(hash).map_err(|m| format!("user {name:?}: {m}"))?;
-    let system_user = match fields[2] {
-        "" => None,
-        u => {
-            check_system_user(u)?;
-            Some(u.to_string())
-        }
-    };
-    let quota = QuotaSpec::parse(fields[3])?;
-    Ok(Entry {
-        name: name.into(),
-        secret: Secret::Crypt(hash),
-        locked,
-        system_user,
-        quota,
-        line: 0,
-    })
-}
-
-/// Reads at most [`MAX_FILE_SIZE`] bytes of `path`.
-fn read_capped(path: &Path) -> Result<Vec<u8>, UserDbError> {
-    let file_name = path.display().to_string();
-    let io_err = |error| UserDbError::Io {
-        file: file_name.clone(),
-        error,
-    };
-    let f = File::open(path).map_err(io_err)?;
-    let mut bytes = Vec::new();
-    f.take(MAX_FILE_SIZE + 1).read_to_end(&mut bytes).map_err(io_err)?;
-    if bytes.len() as u64 > MAX_FILE_SIZE {
-        return Err(UserDbError::TooLarge { file: file_name });
-    }
-    Ok(bytes)
-}
-
-/// Reads and parses the user file.
-pub fn load(path: &Path) -> Result<UserDb, UserDbError> {
-    let bytes = read_capped(path)?;
-    UserDb::parse(&bytes, &path.display().to_string())
-}
-
-/// The daemon's start-up check in multi-user mode: a file that does not parse
-/// stops tfd (like a bad tfd.conf); plain-text legacy lines and a file others can
-/// read are returned as warnings for the log, one per problem, loudly.
-pub fn startup_check(path: &Path) -> Result<Vec<String>, UserDbError> {
-    let db = load(path)?;
-    let mut warnings = Vec::new();
-    for (line, name) in db.legacy_users() {
-        warnings.push(format!(
-            "{}:{line}: user {name:?} has a PLAIN-TEXT password (the reference server's format); \
-             convert the file with `tfpasswd -f {} import`",
-            path.display(),
-            path.display()
-        ));
-    }
-    if readable_by_others(path) {
-        warnings.push(format!(
-            "{}: the user file is readable by group or others (chmod 600 it)",
-            path.display()
-        ));
-    }
-    if db.users().next().is_none() {
-        warnings.push(format!("{}: no users: every LOGIN will fail", path.display()));
-    }
-    Ok(warnings)
-}
-
-/// True if the file can be read by group or others (it holds password hashes).
-pub fn readable_by_others(path: &Path) -> bool {
-    fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o044 != 0)
-}
-
-fn lock_path(path: &Path) -> PathBuf {
-    let mut p = path.as_os_str().to_owned();
-    p.push(".lock");
-    PathBuf::from(p)
-}
-
-/// Writes `db` to `path` atomically: a new mode-0600 file beside it, synced, then
-/// renamed over the old one, then the directory synced. Readers (tfd at LOGIN) see
-/// the old file or the new one, never a mix. Callers hold the lock ([`update`]).
-pub fn save_atomic(path: &Path, db: &UserDb) -> Result<(), UserDbError> {
-    let io_err = |p: &Path, error| UserDbError::Io {
-        file: p.display().to_string(),
-        error,
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let base = path
-        .file_name()
-        .ok_or_else(|| UserDbError::Invalid(format!("{} is not a file name", path.display())))?;
-    let mut r = [0u8; 6];
-    getrandom::getrandom(&mut r).map_err(|_| UserDbError::Random)?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(base);
-    tmp_name.push(format!(
-        ".tmp-{}",
-        r.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    ));
-    let tmp = dir.join(tmp_name);
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| io_err(&tmp, e))?;
-        // the umask may have taken bits away, never added: set exactly 0600
-        f.set_permissions(fs::Permissions::from_mode(0o600))
-            .map_err(|e| io_err(&tmp, e))?;
-        f.write_all(&db.render()).map_err(|e| io_err(&tmp, e))?;
-        f.sync_all().map_err(|e| io_err(&tmp, e))?;
-        fs::rename(&tmp, path).map_err(|e| io_err(path, e))?;
-        if let Ok(d) = File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
-/// Read-modify-write under an exclusive lock (`<file>.lock`, flock), so concurrent
-/// `tfpasswd` runs apply one after the other and none loses another's change. A
-/// missing file is an empty one when `create` is true.
-pub fn update<T>(
-    path: &Path,
-    create: bool,
-    f: impl FnOnce(&mut UserDb) -> Result<T, UserDbError>,
-) -> Result<T, UserDbError> {
-    let lp = lock_path(path);
-    let lock_file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&lp)
-        .map_err(|error| UserDbError::Io {
-            file: lp.display().to_string(),
-            error,
-        })?;
-    let _lock =
-        nix::fcntl::Flock::lock(lock_file, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, e)| UserDbError::Io {
-            file: lp.display().to_string(),
-            error: e.into(),
-        })?;
-    let mut db = match load(path) {
-        Ok(db) => db,
-        Err(UserDbError::Io { error, .. }) if create && error.kind() == io::ErrorKind::NotFound => UserDb::default(),
-        Err(e) => return Err(e),
-    };
-    let out = f(&mut db)?;
-    save_atomic(path, &db)?;
-    Ok(out)
-}
-
-/// Turns legacy lines into hashed ones (in place). Returns the converted names.
-pub fn convert_legacy(db: &mut UserDb, scheme: Scheme, rounds: u32) -> Result<Vec<String>, UserDbError> {
-    let mut done = Vec::new();
-    for l in db.lines.iter_mut() {
-        if let Line::User(e) = l {
-            if let Secret::Legacy(pw) = &e.secret {
-                e.secret = Secret::Crypt(CryptHash::new(pw, scheme, rounds)?);
-                done.push(e.name.clone());
-            }
-        }
-    }
-    Ok(done)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1026,6 +548,32 @@ mod tests {
         assert!(err("\u{e9}t\u{e9}:x::\n").contains("user name"));
         assert!(UserDb::parse(b"", "f").unwrap().users().next().is_none());
         assert!(UserDb::parse(b"\xff\xfe:x::\n", "f").is_err());
+    }
+
+    #[test]
+    fn load_caps_the_file_size() {
+        let dir = std::env::temp_dir().join(format!("tfd-userdb-cap-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("userdb");
+        let mut text = vec![b'#'; MAX_FILE_SIZE as usize - 1];
+        text.push(b'\n');
+        fs::write(&path, &text).unwrap();
+        assert!(
+            load(&path).unwrap().users().next().is_none(),
+            "a file of exactly the cap loads"
+        );
+        text.push(b'\n');
+        fs::write(&path, &text).unwrap();
+        let e = load(&path).unwrap_err();
+        assert!(matches!(e, UserDbError::TooLarge { .. }), "{e}");
+        assert!(
+            e.to_string().ends_with(&format!("larger than {MAX_FILE_SIZE} bytes")),
+            "{e}"
+        );
+        let missing = dir.join("missing");
+        assert!(matches!(load(&missing), Err(UserDbError::Io { .. })));
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

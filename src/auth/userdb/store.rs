@@ -1,0 +1,152 @@
+//! The file on disk: read with a size cap, checked at start-up, and rewritten
+//! atomically under a lock by `tfpasswd`.
+
+use super::*;
+use crate::sys::{read_capped, CappedError};
+
+/// Reads (at most [`MAX_FILE_SIZE`] bytes) and parses the user file.
+pub fn load(path: &Path) -> Result<UserDb, UserDbError> {
+    let file = path.display().to_string();
+    let bytes = read_capped(path, MAX_FILE_SIZE).map_err(|e| match e {
+        CappedError::Io(error) => UserDbError::Io {
+            file: file.clone(),
+            error,
+        },
+        CappedError::TooLarge => UserDbError::TooLarge { file: file.clone() },
+    })?;
+    UserDb::parse(&bytes, &file)
+}
+
+/// The daemon's start-up check in multi-user mode: a file that does not parse
+/// stops tfd (like a bad tfd.conf); plain-text legacy lines and a file others can
+/// read are returned as warnings for the log, one per problem, loudly.
+pub fn startup_check(path: &Path) -> Result<Vec<String>, UserDbError> {
+    let db = load(path)?;
+    let mut warnings = Vec::new();
+    for (line, name) in db.legacy_users() {
+        warnings.push(format!(
+            "{}:{line}: user {name:?} has a PLAIN-TEXT password (the reference server's format); \
+             convert the file with `tfpasswd -f {} import`",
+            path.display(),
+            path.display()
+        ));
+    }
+    if readable_by_others(path) {
+        warnings.push(format!(
+            "{}: the user file is readable by group or others (chmod 600 it)",
+            path.display()
+        ));
+    }
+    if db.users().next().is_none() {
+        warnings.push(format!("{}: no users: every LOGIN will fail", path.display()));
+    }
+    Ok(warnings)
+}
+
+/// True if the file can be read by group or others (it holds password hashes).
+pub fn readable_by_others(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o044 != 0)
+}
+
+fn lock_path(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".lock");
+    PathBuf::from(p)
+}
+
+/// Writes `db` to `path` atomically: a new mode-0600 file beside it, synced, then
+/// renamed over the old one, then the directory synced. Readers (tfd at LOGIN) see
+/// the old file or the new one, never a mix. Callers hold the lock ([`update`]).
+pub fn save_atomic(path: &Path, db: &UserDb) -> Result<(), UserDbError> {
+    let io_err = |p: &Path, error| UserDbError::Io {
+        file: p.display().to_string(),
+        error,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let base = path
+        .file_name()
+        .ok_or_else(|| UserDbError::Invalid(format!("{} is not a file name", path.display())))?;
+    let mut r = [0u8; 6];
+    getrandom::getrandom(&mut r).map_err(|_| UserDbError::Random)?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(base);
+    tmp_name.push(format!(
+        ".tmp-{}",
+        r.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    ));
+    let tmp = dir.join(tmp_name);
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|e| io_err(&tmp, e))?;
+        // the umask may have taken bits away, never added: set exactly 0600
+        f.set_permissions(fs::Permissions::from_mode(0o600))
+            .map_err(|e| io_err(&tmp, e))?;
+        f.write_all(&db.render()).map_err(|e| io_err(&tmp, e))?;
+        f.sync_all().map_err(|e| io_err(&tmp, e))?;
+        fs::rename(&tmp, path).map_err(|e| io_err(path, e))?;
+        if let Ok(d) = File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Read-modify-write under an exclusive lock (`<file>.lock`, flock), so concurrent
+/// `tfpasswd` runs apply one after the other and none loses another's change. A
+/// missing file is an empty one when `create` is true.
+pub fn update<T>(
+    path: &Path,
+    create: bool,
+    f: impl FnOnce(&mut UserDb) -> Result<T, UserDbError>,
+) -> Result<T, UserDbError> {
+    let lp = lock_path(path);
+    let lock_file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&lp)
+        .map_err(|error| UserDbError::Io {
+            file: lp.display().to_string(),
+            error,
+        })?;
+    let _lock =
+        nix::fcntl::Flock::lock(lock_file, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, e)| UserDbError::Io {
+            file: lp.display().to_string(),
+            error: e.into(),
+        })?;
+    let mut db = match load(path) {
+        Ok(db) => db,
+        Err(UserDbError::Io { error, .. }) if create && error.kind() == io::ErrorKind::NotFound => UserDb::default(),
+        Err(e) => return Err(e),
+    };
+    let out = f(&mut db)?;
+    save_atomic(path, &db)?;
+    Ok(out)
+}
+
+/// Turns legacy lines into hashed ones (in place). Returns the converted names.
+pub fn convert_legacy(db: &mut UserDb, scheme: Scheme, rounds: u32) -> Result<Vec<String>, UserDbError> {
+    let mut done = Vec::new();
+    for l in db.lines.iter_mut() {
+        if let Line::User(e) = l {
+            if let Secret::Legacy(pw) = &e.secret {
+                e.secret = Secret::Crypt(CryptHash::new(pw, scheme, rounds)?);
+                done.push(e.name.clone());
+            }
+        }
+    }
+    Ok(done)
+}

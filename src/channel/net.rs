@@ -1,0 +1,149 @@
+//! The socket under both halves: urgent data kept from being read past, and
+//! bandwidth pacing.
+
+use super::secure::{Opening, Sealing};
+use super::*;
+
+/// Called when TCP urgent data is waiting; returns true if it consumed the byte.
+pub type UrgentHandler = std::sync::Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// The socket, in either direction. With an urgent-data handler it never lets a normal read
+/// run past TCP urgent data: Linux drops the urgent byte (and its POLLPRI) once a
+/// normal read passes the mark, so each read first polls for POLLIN|POLLPRI and
+/// lets the handler take the urgent byte before any normal data is read. POLLIN
+/// without POLLPRI guarantees normal data precedes any urgent byte arriving later,
+/// and a normal read stops short of the mark, so no urgent byte is ever lost.
+pub struct NetStream {
+    pub(super) sock: TcpStream,
+    pub(super) urgent: Option<UrgentHandler>,
+    /// Bandwidth limits (`rate_limit_*`), if any; None costs nothing.
+    pub(super) pace: Option<std::sync::Arc<crate::bandwidth::Pace>>,
+    /// The secure transport's sending side, once on: every write is a record.
+    pub(super) seal: Option<Box<Sealing>>,
+    /// The secure transport's receiving side, once on: reads open records.
+    pub(super) open: Option<Box<Opening>>,
+}
+
+impl NetStream {
+    /// The socket.
+    pub fn get_ref(&self) -> &TcpStream {
+        &self.sock
+    }
+
+    /// Whether the secure transport is on in either direction.
+    pub fn secure(&self) -> bool {
+        self.seal.is_some() || self.open.is_some()
+    }
+
+    fn write_sock(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let Some(p) = &self.pace else {
+            return self.sock.write(buf);
+        };
+        let n = buf.len().min(p.quantum());
+        p.charge(crate::bandwidth::Dir::Out, n);
+        self.sock.write(&buf[..n])
+    }
+
+    pub(super) fn write_sock_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            match self.write_sock(buf) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => buf = &buf[n..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl NetStream {
+    /// Reads at most one pacing quantum and charges what arrived (the sender
+    /// is held back by TCP's window while we sleep).
+    fn read_paced(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(p) = &self.pace else {
+            return self.sock.read(buf);
+        };
+        let n = buf.len().min(p.quantum());
+        let n = self.sock.read(&mut buf[..n])?;
+        p.charge(crate::bandwidth::Dir::In, n);
+        Ok(n)
+    }
+}
+
+impl Write for NetStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.seal.is_none() {
+            return self.write_sock(buf);
+        }
+        // one record per write, sent whole: the count is what it carried
+        let n = buf.len().min(record::MAX_DATA);
+        self.send_record(record::Kind::Data, &buf[..n])?;
+        Ok(n)
+    }
+
+    /// One syscall for a header and its data when nothing stands between them
+    /// and the socket (no records, no pacing): the default would send the
+    /// header alone, as a segment of its own.
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        if self.seal.is_none() && self.pace.is_none() {
+            return self.sock.write_vectored(bufs);
+        }
+        let first = bufs.iter().find(|b| !b.is_empty()).map_or(&[][..], |b| &**b);
+        self.write(first)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.sock.flush()
+    }
+}
+
+impl Read for NetStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(mut o) = self.open.take() else {
+            return self.read_sock(buf);
+        };
+        let r = self.read_records(&mut o, buf);
+        self.open = Some(o);
+        r
+    }
+}
+
+impl NetStream {
+    /// Reads the socket (see the type's comment on urgent data).
+    pub(super) fn read_sock(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        use std::os::fd::AsFd;
+        let Some(handler) = self.urgent.as_ref() else {
+            return self.read_paced(buf);
+        };
+        loop {
+            let timeout = match self.sock.read_timeout()? {
+                None => PollTimeout::NONE,
+                Some(d) => {
+                    PollTimeout::try_from(d.as_millis().clamp(1, i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX)
+                }
+            };
+            let mut fds = [PollFd::new(self.sock.as_fd(), PollFlags::POLLIN | PollFlags::POLLPRI)];
+            match poll(&mut fds, timeout) {
+                Ok(0) => return Err(io::Error::new(io::ErrorKind::TimedOut, "read timed out")),
+                Ok(_) => {}
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+            let ev = fds[0].revents().unwrap_or(PollFlags::empty());
+            if ev.contains(PollFlags::POLLPRI) {
+                // never fall into a blocking read here: if the OOB thread took this
+                // byte, a blocking read could skip (and so drop) the *next* urgent
+                // byte before anyone reads it. Poll again instead.
+                if !handler() {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                continue;
+            }
+            if ev.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL) {
+                return self.read_paced(buf);
+            }
+        }
+    }
+}

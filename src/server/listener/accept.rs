@@ -1,0 +1,99 @@
+//! New connections: the limits applied, then a session process forked.
+
+use super::*;
+
+impl Listener {
+    pub(super) fn refuse_reason(&mut self, ip: IpAddr) -> Option<(Refusal, String)> {
+        if let Some(left) = self.bans.remaining(&ip) {
+            return Some((Refusal::Banned, format!("banned for {}s more", left.as_secs())));
+        }
+        if let Some(left) = self.shared_bans.as_ref().and_then(|c| c.remaining(&ip)) {
+            return Some((
+                Refusal::Banned,
+                format!("banned on every node for {}s more", left.as_secs()),
+            ));
+        }
+        let cfg = &self.ctx.cfg;
+        if self.children.len() >= cfg.max_sessions as usize {
+            return Some((
+                Refusal::MaxSessions,
+                format!("max_sessions {} reached", cfg.max_sessions),
+            ));
+        }
+        let from_ip = self.children.values().filter(|c| c.peer.ip() == ip).count();
+        if from_ip >= cfg.max_sessions_per_ip as usize {
+            return Some((
+                Refusal::MaxSessionsPerIp,
+                format!("max_sessions_per_ip {} reached", cfg.max_sessions_per_ip),
+            ));
+        }
+        None
+    }
+
+    pub(super) fn accept(&mut self, i: usize) {
+        loop {
+            let (stream, peer) = match self.listeners[i].accept() {
+                Ok(x) => x,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    warn!("accept: {e}");
+                    return;
+                }
+            };
+            // Reap first so limits count only live sessions.
+            self.reap();
+            if crate::server::proxy_header::expected(&self.ctx.cfg, peer) {
+                // the client's address comes with the header: everything waits for it
+                if !self.waiting.add(stream, peer) {
+                    self.refused += 1;
+                    self.ctx.metrics.refused(Refusal::MaxSessions);
+                    warn!(
+                        "{peer} refused: {} balancer connections already wait for their PROXY header",
+                        crate::server::proxy_header::MAX_WAITING
+                    );
+                }
+                continue;
+            }
+            self.admit(stream, peer);
+        }
+    }
+
+    /// Applies the connection limits to a client (its own address, or the one a
+    /// balancer's PROXY header gave) and forks its session.
+    pub(super) fn admit(&mut self, stream: std::net::TcpStream, peer: SocketAddr) {
+        if let Some((kind, why)) = self.refuse_reason(peer.ip()) {
+            self.refused += 1;
+            self.ctx.metrics.refused(kind);
+            warn!("{peer} refused: {why}");
+            return;
+        }
+        let Some(slot) = self.ctx.registry.reserve(peer) else {
+            warn!("{peer} refused: session registry full");
+            self.ctx.metrics.refused(Refusal::RegistryFull);
+            return;
+        };
+        debug_assert_eq!(sys::thread_count(), 1, "the listener must be single-threaded to fork");
+        match sys::fork_helper(&SIGNALS) {
+            Ok(Fork::Child) => {
+                for fd in self.session_must_close() {
+                    sys::close_fd(fd);
+                }
+                if stream.set_nonblocking(false).is_ok() {
+                    session::serve(stream, peer, self.ctx.clone(), slot);
+                }
+                sys::exit_now(0);
+            }
+            Ok(Fork::Parent(pid)) => {
+                self.accepted += 1;
+                self.ctx.metrics.inc(crate::server::metrics::Counter::Accepted);
+                self.ctx.registry.set_pid(slot, pid as u32);
+                self.children.insert(pid, ChildInfo { peer, slot });
+            }
+            Err(e) => {
+                self.ctx.registry.free(slot);
+                error!("{peer} fork failed: {e}");
+            }
+        }
+    }
+}

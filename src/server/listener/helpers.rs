@@ -1,0 +1,154 @@
+//! The helper processes the listener starts and restarts: the UDP responder,
+//! the upload sweeper, the FAI store and the key process.
+
+use super::*;
+
+impl Listener {
+    /// Starts (or restarts) the UDP responder process.
+    pub(super) fn spawn_udp(&mut self) {
+        // not even its own sockets' originals: it works on clones made before fork
+        let keep_out = self.helper_must_close();
+        match crate::server::udp::spawn(&self.udp, self.udp_user.as_ref(), &keep_out) {
+            Ok(pid) => self.udp_pid = pid,
+            Err(e) => error!("cannot start the UDP responder: {e}"),
+        }
+    }
+
+    /// Descriptors a helper process forked now must not inherit: the listening
+    /// sockets, the UDP sockets, the control socket, the signal pipe and the key
+    /// process's request end. A process holding any of them after the listener
+    /// died would keep the port (or the control socket) busy and block a restart.
+    /// Sessions keep only the request end ([`Listener::session_must_close`]).
+    pub(super) fn helper_must_close(&self) -> Vec<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        let mut fds: Vec<_> = self.listeners.iter().map(|l| l.as_raw_fd()).collect();
+        fds.extend(self.udp.sockets.iter().map(|s| s.as_raw_fd()));
+        fds.extend(self.control.iter().map(|c| c.as_raw_fd()));
+        fds.extend(self.control_conn);
+        // other clients' connections still waiting for their PROXY header
+        fds.extend(self.waiting.fds().map(|fd| fd.as_raw_fd()));
+        fds.push(self.sig_rx.as_raw_fd());
+        fds.extend(self.ctx.keys.raw_fd());
+        fds.extend(self.ctx.fai.raw_fd());
+        fds.extend(crate::commands::tz::database_fd());
+        fds
+    }
+
+    /// [`Listener::helper_must_close`] less what a session needs: the key
+    /// process's request end for its handshake (closed right after it) and the
+    /// time zone database directory for SETTZ (opened before any chroot).
+    pub(super) fn session_must_close(&self) -> Vec<std::os::fd::RawFd> {
+        let keep = [
+            self.ctx.keys.raw_fd(),
+            self.ctx.fai.raw_fd(),
+            crate::commands::tz::database_fd(),
+        ];
+        self.helper_must_close()
+            .into_iter()
+            .filter(|fd| !keep.contains(&Some(*fd)))
+            .collect()
+    }
+}
+
+impl Listener {
+    /// Restarts the helpers whose restart is due (never while stopping), and
+    /// sweeps the cgroups when that is due.
+    pub(super) fn respawn_due(&mut self) {
+        let now = Instant::now();
+        if let Some((at, tries)) = self.sweep_cgroups_at {
+            if at <= now {
+                self.sweep_cgroups(tries);
+            }
+        }
+        if self.stopping {
+            return;
+        }
+        if self.respawn_keys_at.is_some_and(|at| at <= now) {
+            self.respawn_keys_at = None;
+            self.ctx.metrics.inc(crate::server::metrics::Counter::KeyRestarts);
+            self.respawn_keys();
+        }
+        if self.respawn_fai_at.is_some_and(|at| at <= now) {
+            self.respawn_fai_at = None;
+            self.spawn_fai();
+        }
+        if self.respawn_sweep_at.is_some_and(|at| at <= now) {
+            self.respawn_sweep_at = None;
+            self.spawn_sweeper();
+        }
+        if self.respawn_udp_at.is_some_and(|at| at <= now) {
+            self.respawn_udp_at = None;
+            self.ctx.metrics.inc(crate::server::metrics::Counter::UdpRestarts);
+            self.spawn_udp();
+            info!("UDP responder restarted (pid {})", self.udp_pid);
+        }
+    }
+
+    /// Starts the sweeper of upload temporaries, unless `sweep_interval` is 0.
+    pub(super) fn spawn_sweeper(&mut self) {
+        let Some(every) = self.ctx.cfg.sweep_interval else {
+            return;
+        };
+        let close = self.helper_must_close();
+        match crate::server::sweeper::spawn(&self.ctx.cfg.dbdir, every, &close) {
+            Ok(pid) => self.sweep_pid = pid,
+            Err(e) => error!("cannot start the sweeper of upload temporaries: {e}"),
+        }
+    }
+
+    /// Starts the FAI issuer and gives sessions forked from now on its request
+    /// end. Without it FAITOK fails (FAILED 67); entrances still work.
+    pub(super) fn spawn_fai(&mut self) {
+        let close = self.helper_must_close();
+        match crate::server::fai::spawn(self.ctx.fai.store(), &close) {
+            Ok((pid, link)) => {
+                self.fai_pid = pid;
+                self.ctx = Arc::new(self.ctx.with_fai(Arc::new(link)));
+            }
+            Err(e) => error!("cannot start the FAI issuer; FAITOK fails until a restart: {e}"),
+        }
+    }
+
+    /// Starts a key process for `rsa`; the caller drops its copy of the key next.
+    pub(super) fn spawn_keys(
+        &mut self,
+        rsa: &openssl::rsa::Rsa<openssl::pkey::Private>,
+    ) -> Result<crate::server::keys::KeyLink, String> {
+        let close = self.helper_must_close();
+        let (pid, link) = crate::server::keys::spawn(rsa, self.ctx.cfg.replay_policy(), self.udp_user.as_ref(), &close)
+            .map_err(|e| format!("cannot start the key process: {e}"))?;
+        self.key_pid = pid;
+        Ok(link)
+    }
+
+    /// The key process died on its own: start another from the key's source (the
+    /// listener keeps no copy of the key), and give sessions forked from now on
+    /// its request end.
+    pub(super) fn respawn_keys(&mut self) {
+        let source = match (&self.ctx.cfg.privkey_file, &self.opts.config_path) {
+            (Some(file), _) => std::fs::read(file)
+                .map_err(|e| format!("{}: {e}", file.display()))
+                .map(|pem| (pem, file.clone())),
+            (None, Some(conf)) => Config::load(conf)
+                .map_err(|e| e.to_string())
+                .and_then(|c| c.privkey_pem.clone().ok_or_else(|| "no privkey".to_string()))
+                .map(|pem| (pem, conf.clone())),
+            (None, None) => Err("the key was given inline and there is no config file to read it from".into()),
+        };
+        let rsa = source.and_then(|(mut pem, from)| {
+            let k = crate::server::key_from_pem(&pem);
+            pem.iter_mut().for_each(|b| *b = 0);
+            std::hint::black_box(&pem);
+            k.map_err(|e| format!("{}: {e}", from.display()))
+        });
+        let link = match rsa.and_then(|rsa| self.spawn_keys(&rsa)) {
+            Ok(l) => l,
+            Err(e) => {
+                error!("cannot restart the key process; new handshakes fail until a reload: {e}");
+                return;
+            }
+        };
+        info!("key process restarted (pid {})", self.key_pid);
+        self.ctx = Arc::new(self.ctx.with_keys(link));
+    }
+}

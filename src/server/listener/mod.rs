@@ -1,0 +1,291 @@
+//! The listener process: single-threaded (so `fork` is safe), it accepts, applies
+//! the connection limits, forks a session process per connection, reaps children
+//! and turns signals (delivered through a self-pipe, never handled in place) into
+//! events: SIGCHLD reap, SIGHUP/SIGUSR1 reload, SIGTERM/SIGINT graceful stop.
+
+use super::metrics::Refusal;
+use crate::config::Config;
+use crate::session::{self, Context};
+use crate::sys::{self, Fork};
+use log::{error, info, warn};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+mod accept;
+mod control;
+mod events;
+mod helpers;
+mod reload;
+mod setup;
+mod shutdown;
+
+use setup::{fai_store, load_tlb, open_xferlog, prepare_for_sessions, resolve_defusr, shared_bans, write_pidfile};
+
+/// How the daemon was started.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// The config file, for reloads (None: reload re-uses the config in memory).
+    pub config_path: Option<PathBuf>,
+    /// Serve as the invoking user (demo mode, or not started as root).
+    pub serve_as_self: bool,
+    /// Detach (`--daemon`) and write this pidfile.
+    pub daemon_pidfile: Option<PathBuf>,
+    /// Printed on stdout once every socket is bound (`tfd demo`'s instructions):
+    /// a server that cannot listen never shows how to connect to it.
+    pub banner: Option<String>,
+}
+
+struct ChildInfo {
+    peer: SocketAddr,
+    /// The session's registry slot, freed when the process is reaped.
+    slot: usize,
+}
+
+struct Listener {
+    listeners: Vec<TcpListener>,
+    ctx: Arc<Context>,
+    opts: RunOptions,
+    children: HashMap<i32, ChildInfo>,
+    sig_rx: UnixStream,
+    sig_flags: Vec<(i32, Arc<AtomicBool>)>,
+    /// Set once SIGTERM/SIGINT arrived: sessions we end are not "abnormal".
+    stopping: bool,
+    /// The UDP responder's sockets, kept here so it can be respawned.
+    udp: super::udp::Responder,
+    /// The UDP responder's pid (0 when not running).
+    udp_pid: i32,
+    /// Whom the UDP responder and the key process run as.
+    udp_user: Option<crate::auth::privs::Identity>,
+    /// The key process's pid (0 when not running). Replaced ones, still answering
+    /// sessions that were forked before a reload, end on their own.
+    key_pid: i32,
+    /// The FAI issuer (0: not running).
+    fai_pid: i32,
+    /// The sweeper of upload temporaries (0: not running or off).
+    sweep_pid: i32,
+    respawn_sweep_at: Option<Instant>,
+    respawn_fai_at: Option<Instant>,
+    /// When a dead key process or UDP responder is due to be restarted.
+    respawn_keys_at: Option<Instant>,
+    respawn_udp_at: Option<Instant>,
+    /// When to try again to remove script hosts' cgroups that were still busy
+    /// (a host dies just after its session), and how many more tries.
+    sweep_cgroups_at: Option<(Instant, u32)>,
+    /// The admin control socket.
+    control: Option<std::os::unix::net::UnixListener>,
+    /// The control connection being answered, which a helper forked meanwhile
+    /// (a reload starts a key process) must not inherit.
+    control_conn: Option<std::os::fd::RawFd>,
+    /// Addresses banned through the control socket.
+    bans: super::control::Bans,
+    /// The bans every node shares (`shared_state_dir`), as last read.
+    shared_bans: Option<super::control::SharedBanCache>,
+    /// Balancers' connections waiting for their PROXY header.
+    waiting: super::proxy_header::Waiting,
+    /// When the listener started, and what it has seen since.
+    started: Instant,
+    accepted: u64,
+    refused: u64,
+}
+
+use super::SIGNALS;
+
+/// How long after a helper's death the listener waits before starting another:
+/// when a signal to the whole process group (Ctrl-C) killed it, the listener's own
+/// SIGINT/SIGTERM arrives within that time and nothing is restarted.
+const RESPAWN_DELAY: Duration = Duration::from_millis(100);
+
+/// How long stopped helpers get to end after SIGTERM before SIGKILL.
+const HELPER_STOP_WAIT: Duration = Duration::from_secs(1);
+
+/// How long after a session is reaped its script host's cgroup, if still busy
+/// (the host dies a moment after its session), is tried again, and how many
+/// times: a host's namespace empties within milliseconds.
+const CGROUP_SWEEP_DELAY: Duration = Duration::from_millis(100);
+const CGROUP_SWEEPS: u32 = 20;
+
+/// Binds one listening socket; IPv6 sockets are V6ONLY so an IPv4 and an IPv6
+/// listener can share the port.
+pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    use nix::sys::socket::{self, sockopt, AddressFamily, SockFlag, SockType, SockaddrStorage};
+    let family = if addr.is_ipv6() {
+        AddressFamily::Inet6
+    } else {
+        AddressFamily::Inet
+    };
+    let fd = socket::socket(family, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)?;
+    socket::setsockopt(&fd, sockopt::ReuseAddr, &true)?;
+    if addr.is_ipv6() {
+        socket::setsockopt(&fd, sockopt::Ipv6V6Only, &true)?;
+    }
+    socket::bind(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrStorage::from(addr))?;
+    socket::listen(&fd, socket::Backlog::MAXCONN)?;
+    let l = TcpListener::from(fd);
+    l.set_nonblocking(true)?;
+    Ok(l)
+}
+
+/// Runs the daemon until SIGTERM/SIGINT. Returns after all sessions have ended.
+pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
+    let rsa = super::load_key(&cfg)?;
+    let fai_store = fai_store(&cfg, &rsa)?;
+    let udp_user = if sys::geteuid() == 0 && !opts.serve_as_self {
+        Some(crate::auth::privs::resolve(&cfg.udp_user).map_err(|e| format!("udp_user: {e}"))?)
+    } else {
+        None
+    };
+    cfg.forget_private_key();
+    sys::umask(0o022);
+    // before any session can chroot or drop privileges: SETTZ reads zones beneath it
+    crate::commands::tz::preload();
+    let mut listeners = Vec::new();
+    for addr in &cfg.listen {
+        let l = bind(*addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        info!(
+            "listening on {}",
+            l.local_addr().map(|a| a.to_string()).unwrap_or_default()
+        );
+        listeners.push(l);
+    }
+    let (sig_rx, sig_tx) = UnixStream::pair().map_err(|e| e.to_string())?;
+    sig_rx.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let mut sig_flags = Vec::new();
+    for sig in SIGNALS {
+        let flag = Arc::new(AtomicBool::new(false));
+        // Order matters: the flag is set before the wake-up byte is written.
+        signal_hook::flag::register(sig, flag.clone()).map_err(|e| format!("signal setup: {e}"))?;
+        let tx = sig_tx.try_clone().map_err(|e| e.to_string())?;
+        signal_hook::low_level::pipe::register(sig, tx).map_err(|e| format!("signal setup: {e}"))?;
+        sig_flags.push((sig, flag));
+    }
+    drop(sig_tx);
+    let defusr = resolve_defusr(&cfg, opts.serve_as_self)?;
+    let tlb = load_tlb(&cfg)?;
+    let shared_bans = shared_bans(&cfg)?;
+    let cfg_control = cfg.control_socket.clone();
+    let xferlog = open_xferlog(&cfg)?;
+    let registry = Arc::new(
+        super::registry::Registry::new(cfg.max_sessions.max(64) as usize)
+            .map_err(|e| format!("session registry: {e}"))?,
+    );
+    let registry_slots = registry.capacity();
+    let udp_sockets = super::udp::bind(&cfg.listen).map_err(|e| format!("cannot bind the UDP port: {e}"))?;
+    let udp = super::udp::Responder {
+        sockets: udp_sockets,
+        registry: registry.clone(),
+        tlb: tlb.clone(),
+        trp: cfg.trp.clone().map(|t| (t, cfg.port)),
+    };
+    let ctx = Arc::new(Context {
+        cfg,
+        // the issuer starts with the key process
+        fai: Arc::new(super::fai::FaiLink::closed(fai_store)),
+        // the key process starts below, once the listener has daemonized
+        keys: super::keys::KeyLink::closed(),
+        serve_as_self: opts.serve_as_self,
+        defusr,
+        self_user: crate::auth::privs::current_user_name(),
+        registry,
+        tlb,
+        throttle: Arc::new(
+            crate::auth::throttle::Throttle::new(crate::auth::throttle::DEFAULT_SLOTS)
+                .map_err(|e| format!("login throttle table: {e}"))?,
+        ),
+        xferlog,
+        metrics: Arc::new(
+            super::metrics::Metrics::new(crate::commands::TABLE.iter().map(|s| (s.name, s.transfer)))
+                .map_err(|e| format!("metrics table: {e}"))?,
+        ),
+        buckets: Arc::new(
+            crate::bandwidth::Buckets::new(registry_slots).map_err(|e| format!("bandwidth buckets: {e}"))?,
+        ),
+    });
+    let control_path = match (&cfg_control, sys::geteuid() == 0 && !opts.serve_as_self) {
+        (Some(p), _) => Some(p.clone()),
+        (None, true) => Some(PathBuf::from(crate::config::DEFAULT_CONTROL_SOCKET)),
+        (None, false) => None,
+    };
+    let control = match &control_path {
+        Some(p) => match super::control::bind(p) {
+            Ok(l) => {
+                info!("control socket {}", p.display());
+                Some(l)
+            }
+            Err(e) if cfg_control.is_some() => return Err(format!("control_socket {}: {e}", p.display())),
+            Err(e) => {
+                warn!("no control socket ({}: {e})", p.display());
+                None
+            }
+        },
+        None => None,
+    };
+    let mut l = Listener {
+        listeners,
+        ctx,
+        opts,
+        children: HashMap::new(),
+        sig_rx,
+        sig_flags,
+        stopping: false,
+        udp,
+        udp_pid: 0,
+        udp_user,
+        key_pid: 0,
+        fai_pid: 0,
+        sweep_pid: 0,
+        respawn_sweep_at: None,
+        respawn_fai_at: None,
+        respawn_keys_at: None,
+        respawn_udp_at: None,
+        sweep_cgroups_at: None,
+        control,
+        control_conn: None,
+        bans: Default::default(),
+        shared_bans,
+        waiting: Default::default(),
+        started: Instant::now(),
+        accepted: 0,
+        refused: 0,
+    };
+    if let Some(banner) = &l.opts.banner {
+        println!("{banner}");
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+    }
+    let mut daemon_ready = None;
+    if let Some(pidfile) = &l.opts.daemon_pidfile {
+        // everything that can fail at start has failed (or not) on the terminal
+        daemon_ready = Some(sys::daemonize().map_err(|e| format!("daemonize: {e}"))?);
+        write_pidfile(pidfile).map_err(|e| format!("pidfile {}: {e}", pidfile.display()))?;
+    }
+    prepare_for_sessions();
+    super::priority::boost(l.ctx.cfg.priority_boost);
+    let keys = l.spawn_keys(&rsa)?;
+    drop(rsa);
+    l.ctx = Arc::new(l.ctx.with_keys(keys));
+    l.spawn_fai();
+    l.spawn_udp();
+    l.spawn_sweeper();
+    super::sd_notify::ready();
+    if let Some(r) = daemon_ready {
+        sys::daemon_ready(r);
+    }
+    l.main_loop();
+    if let Some(pidfile) = &l.opts.daemon_pidfile {
+        let _ = std::fs::remove_file(pidfile);
+    }
+    if let Some(p) = control_path {
+        let _ = std::fs::remove_file(p);
+    }
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! SIGHUP/SIGUSR1: the configuration read again and applied to a running daemon.
+
+use super::*;
+
+impl Listener {
+    pub(super) fn reload(&mut self) {
+        crate::server::sd_notify::reloading();
+        self.apply_reload();
+        // whether applied or refused, the old or new configuration is in force
+        crate::server::sd_notify::ready();
+    }
+
+    pub(super) fn apply_reload(&mut self) {
+        let Some(path) = self.opts.config_path.clone() else {
+            warn!("reload requested but tfd was started without a config file; ignored");
+            return;
+        };
+        let cfg = match Config::load(&path).and_then(|c| c.validate().map(|_| c)) {
+            Ok(c) => c,
+            Err(e) => {
+                error!("reload refused, keeping the old configuration: {e}");
+                return;
+            }
+        };
+        let defusr = match resolve_defusr(&cfg, self.opts.serve_as_self) {
+            Ok(d) => d,
+            Err(e) => {
+                error!("reload refused, keeping the old configuration: {e}");
+                return;
+            }
+        };
+
+        let tlb = match load_tlb(&cfg) {
+            Ok(t) => t,
+            Err(e) => {
+                error!("reload refused, keeping the old configuration: {e}");
+                return;
+            }
+        };
+        let shared_bans = if cfg.shared_state_dir == self.ctx.cfg.shared_state_dir {
+            None
+        } else {
+            match shared_bans(&cfg) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    error!("reload refused, keeping the old configuration: {e}");
+                    return;
+                }
+            }
+        };
+        // rotation: rename the log, then SIGHUP; a new file is opened here
+        let xferlog = match open_xferlog(&cfg) {
+            Ok(x) => x,
+            Err(e) => {
+                error!("reload refused, keeping the old configuration: {e}");
+                return;
+            }
+        };
+        let rsa = match crate::server::load_key(&cfg) {
+            Ok(k) => k,
+            Err(e) => {
+                error!("reload refused, keeping the old configuration: {e}");
+                return;
+            }
+        };
+        // a new key is a new server identity: tokens issued from now on are
+        // bound to it, and the old key's tokens are unknown (fai_dir stays)
+        let fai = match crate::auth::fai::server_id(&rsa) {
+            Ok(id) if id != self.ctx.fai.store().server() => {
+                info!("reload: a new key; FAI tokens issued under the old one are no longer honoured");
+                Some(Arc::new(crate::server::fai::FaiLink::closed(
+                    crate::auth::fai::Store::new(self.ctx.fai.store().dir(), id),
+                )))
+            }
+            Ok(_) => None,
+            Err(e) => {
+                error!("reload refused, keeping the old configuration: FAI server identity: {e}");
+                return;
+            }
+        };
+        // the old key process answers the sessions still holding its request end,
+        // and ends once they have all closed it; the new one starts at the new boost
+        crate::server::priority::boost(cfg.priority_boost);
+        let keys = match self.spawn_keys(&rsa) {
+            Ok(k) => k,
+            Err(e) => {
+                crate::server::priority::boost(self.ctx.cfg.priority_boost);
+                error!("reload refused, keeping the old configuration: {e}");
+                return;
+            }
+        };
+        drop(rsa);
+        if cfg.listen != self.ctx.cfg.listen {
+            warn!("reload: listen addresses changed; they take effect on restart only");
+        }
+        if let Some(c) = shared_bans {
+            self.shared_bans = c;
+        }
+        let mut cfg = cfg;
+        cfg.listen = self.ctx.cfg.listen.clone();
+        cfg.forget_private_key();
+        self.ctx = Arc::new(Context {
+            cfg,
+            keys,
+            fai: fai.clone().unwrap_or_else(|| self.ctx.fai.clone()),
+            serve_as_self: self.opts.serve_as_self,
+            defusr,
+            self_user: self.ctx.self_user.clone(),
+            registry: self.ctx.registry.clone(),
+            tlb: tlb.clone(),
+            throttle: self.ctx.throttle.clone(),
+            xferlog,
+            metrics: self.ctx.metrics.clone(),
+            buckets: self.ctx.buckets.clone(),
+        });
+        if fai.is_some() {
+            // the old issuer ends once the sessions holding its request end have
+            self.respawn_fai_at = None;
+            self.spawn_fai();
+        }
+        // the responder holds the old TLB list: replace it
+        self.udp.tlb = tlb;
+        self.udp.trp = self.ctx.cfg.trp.clone().map(|t| (t, self.ctx.cfg.port));
+        if self.udp_pid > 0 {
+            let old = self.udp_pid;
+            self.udp_pid = 0;
+            let _ = kill(Pid::from_raw(old), Signal::SIGTERM);
+        }
+        self.spawn_udp();
+        // a daemon's stderr is /dev/null: it keeps logging to syslog
+        let target = match (self.opts.daemon_pidfile.is_some(), self.ctx.cfg.log_target) {
+            (true, crate::logging::LogTarget::Stderr) => crate::logging::LogTarget::Syslog,
+            (_, t) => t,
+        };
+        crate::logging::init(target, self.ctx.cfg.log_level.as_deref().and_then(|l| l.parse().ok()));
+        info!("configuration reloaded from {}", path.display());
+    }
+}

@@ -1,0 +1,90 @@
+//! What the listener loads and prepares once at start-up, before any fork.
+
+use super::*;
+
+/// Resolves `defusr` (uid, gid, groups) once, in the listener.
+pub(super) fn resolve_defusr(
+    cfg: &Config,
+    serve_as_self: bool,
+) -> Result<Option<crate::auth::privs::Identity>, String> {
+    match &cfg.defusr {
+        Some(name) if !serve_as_self => crate::auth::privs::resolve(name)
+            .map(Some)
+            .map_err(|e| format!("defusr: {e}")),
+        _ => Ok(None),
+    }
+}
+
+/// Loads the TLB list named by the config (empty when none).
+pub(super) fn load_tlb(cfg: &Config) -> Result<Arc<Vec<String>>, String> {
+    match &cfg.tlb {
+        Some(p) => crate::server::tlb::load(p).map(Arc::new),
+        None => Ok(Arc::new(Vec::new())),
+    }
+}
+
+/// Opens the transfer log in the listener, as root, before any fork.
+pub(super) fn open_xferlog(cfg: &Config) -> Result<Option<Arc<crate::xferlog::XferLog>>, String> {
+    cfg.xferlog
+        .as_deref()
+        .map(crate::xferlog::XferLog::open)
+        .transpose()
+        .map(|x| x.map(Arc::new))
+        .map_err(|e| format!("xferlog: {e}"))
+}
+
+/// Does once, in the listener, the lazy set-up that every session would otherwise
+/// repeat after fork, each time paying page faults on copy-on-write pages: the
+/// weak-symbol lookups (dlsym) behind thread creation, a thread stack and malloc
+/// arena for glibc to cache and hand to each session's OOB thread, and the
+/// random source's first-use probe. The thread is joined, so the listener is
+/// single-threaded again before it ever forks.
+pub(super) fn prepare_for_sessions() {
+    let mut b = [0u8; 16];
+    let _ = getrandom::getrandom(&mut b);
+    // twice: the second thread takes the first one's cached stack, which is the
+    // path (and the lazily bound libc symbols) every session's OOB thread takes
+    for _ in 0..2 {
+        let warm = std::thread::Builder::new().name("oob".into()).spawn(|| {
+            let mut b = [0u8; 16];
+            let _ = getrandom::getrandom(&mut b);
+            drop(vec![0u8; 64]);
+        });
+        if let Ok(h) = warm {
+            let _ = h.join();
+        }
+    }
+}
+
+/// The FAI token store of this server: `fai_dir`, bound to the identity of
+/// `key` (tokens of a server with another key are unknown here).
+pub(super) fn fai_store(
+    cfg: &Config,
+    key: &openssl::rsa::Rsa<openssl::pkey::Private>,
+) -> Result<crate::auth::fai::Store, String> {
+    let id = crate::auth::fai::server_id(key).map_err(|e| format!("FAI server identity: {e}"))?;
+    Ok(crate::auth::fai::Store::new(&cfg.fai_dir, id))
+}
+
+/// Prepares `shared_state_dir` (when set) and reads the bans it holds.
+pub(super) fn shared_bans(cfg: &Config) -> Result<Option<crate::server::control::SharedBanCache>, String> {
+    let Some(dir) = &cfg.shared_state_dir else {
+        return Ok(None);
+    };
+    crate::auth::shared_state::prepare(dir).map_err(|e| format!("shared_state_dir: {e}"))?;
+    let mut cache = crate::server::control::SharedBanCache::new(dir);
+    cache.refresh(true);
+    info!("login throttle and bans shared with other nodes in {}", dir.display());
+    Ok(Some(cache))
+}
+
+/// Writes the pidfile whole or not at all (a reader never sees it empty).
+pub(super) fn write_pidfile(path: &std::path::Path) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    std::fs::write(&tmp, format!("{}\n", std::process::id()))?;
+    std::fs::rename(&tmp, path)
+}

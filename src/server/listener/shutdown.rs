@@ -1,0 +1,97 @@
+//! SIGTERM/SIGINT: sessions and helpers stopped, in order, within bounds.
+
+use super::*;
+
+impl Listener {
+    /// Stops: no more accepting, helpers told to end, sessions given the grace
+    /// period, then SIGTERM, then SIGKILL. Every wait here is bounded, so the
+    /// listener always exits, whatever state a child is in.
+    pub(super) fn shutdown(&mut self) {
+        crate::server::sd_notify::stopping();
+        info!("shutting down: {} session(s) open", self.children.len());
+        self.stopping = true;
+        self.respawn_keys_at = None;
+        self.respawn_udp_at = None;
+        self.respawn_fai_at = None;
+        self.respawn_sweep_at = None;
+        self.listeners.clear();
+        self.control = None;
+        // the key process also ends by itself once every request end is closed
+        self.ctx.keys.close();
+        self.ctx.fai.close();
+        for pid in [self.udp_pid, self.key_pid, self.fai_pid, self.sweep_pid] {
+            if pid > 0 {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+            }
+        }
+        // sessions get the grace period to finish on their own, then SIGTERM,
+        // then a second later SIGKILL
+        let grace = self.ctx.cfg.shutdown_grace;
+        for (wait, signal) in [(grace, Signal::SIGTERM), (Duration::from_secs(1), Signal::SIGKILL)] {
+            let deadline = Instant::now() + wait;
+            while !self.children.is_empty() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+                self.reap();
+            }
+            if !self.children.is_empty() {
+                info!("ending {} session(s) with {signal:?}", self.children.len());
+            }
+            for pid in self.children.keys() {
+                let _ = kill(Pid::from_raw(*pid), signal);
+            }
+        }
+        // the helpers: SIGTERMed above; SIGKILL whatever is left after a while
+        let deadline = Instant::now() + HELPER_STOP_WAIT;
+        while (self.udp_pid > 0 || self.key_pid > 0 || self.fai_pid > 0 || self.sweep_pid > 0)
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(20));
+            self.reap();
+        }
+        for pid in [self.udp_pid, self.key_pid, self.fai_pid, self.sweep_pid] {
+            if pid > 0 {
+                warn!("helper process {pid} did not end on SIGTERM; killing it");
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+        }
+        // everything left was sent SIGKILL, which no process can ignore: so no tfd
+        // process outlives the listener, and this wait ends
+        while !self.children.is_empty()
+            || self.udp_pid > 0
+            || self.key_pid > 0
+            || self.fai_pid > 0
+            || self.sweep_pid > 0
+        {
+            match waitpid(Pid::from_raw(-1), None) {
+                Ok(s) => {
+                    if let Some(p) = s.pid() {
+                        let p = p.as_raw();
+                        if let Some(info) = self.children.remove(&p) {
+                            self.ctx.registry.free(info.slot);
+                        }
+                        for h in [
+                            &mut self.udp_pid,
+                            &mut self.key_pid,
+                            &mut self.fai_pid,
+                            &mut self.sweep_pid,
+                        ] {
+                            if *h == p {
+                                *h = 0;
+                            }
+                        }
+                    }
+                }
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(_) => break,
+            }
+        }
+        // the script hosts die with their sessions, a moment later: their
+        // groups go once they are empty (a reload may have turned runbash off
+        // since they were made)
+        let deadline = Instant::now() + CGROUP_SWEEP_DELAY * CGROUP_SWEEPS;
+        while crate::sandbox::remove_stale_cgroups() > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        info!("stopped");
+    }
+}

@@ -1,0 +1,59 @@
+//! Socket options: delayed ACKs and the SIGURG delivery behind TCP urgent data.
+
+use super::cvt;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+/// TCP_QUICKACK on: acknowledge the next segments at once instead of delaying the
+/// ACK. Clients that write a frame's header and payload in two sends without
+/// TCP_NODELAY (the Python client does) otherwise wait ~40 ms per command for our
+/// delayed ACK. Linux clears the mode by itself, so it is set before each command.
+pub fn set_quickack(fd: BorrowedFd<'_>) {
+    let one: libc::c_int = 1;
+    // SAFETY: valid fd; the option value is a c_int we pass by pointer with its size.
+    unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_QUICKACK,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+}
+
+/// Sends SIGURG for `fd`'s urgent data to the calling thread alone
+/// (F_SETOWN_EX, F_OWNER_TID). The libc crate has no constants for it on glibc
+/// targets: these are the kernel's ABI (include/uapi/asm-generic/fcntl.h).
+pub fn own_urgent_signal(fd: BorrowedFd<'_>) -> io::Result<()> {
+    const F_SETOWN_EX: libc::c_int = 15;
+    const F_OWNER_TID: libc::c_int = 0;
+    #[repr(C)]
+    struct FOwnerEx {
+        kind: libc::c_int,
+        pid: libc::pid_t,
+    }
+    let owner = FOwnerEx {
+        kind: F_OWNER_TID,
+        pid: nix::unistd::gettid().as_raw(),
+    };
+    // SAFETY: F_SETOWN_EX reads one struct f_owner_ex through the pointer,
+    // which outlives the call.
+    cvt(unsafe { libc::fcntl(fd.as_raw_fd(), F_SETOWN_EX, &owner as *const FOwnerEx) }).map(drop)
+}
+
+fn urgent_signal_set() -> nix::sys::signal::SigSet {
+    let mut set = nix::sys::signal::SigSet::empty();
+    set.add(nix::sys::signal::Signal::SIGURG);
+    set
+}
+
+/// Blocks SIGURG in the calling thread, so that [`wait_urgent_signal`] takes it.
+pub fn block_urgent_signal() -> io::Result<()> {
+    urgent_signal_set().thread_block().map_err(io::Error::from)
+}
+
+/// Waits for a SIGURG sent to this thread (blocked by [`block_urgent_signal`]).
+pub fn wait_urgent_signal() -> io::Result<()> {
+    urgent_signal_set().wait().map(drop).map_err(io::Error::from)
+}
