@@ -4,6 +4,7 @@
 
 pub mod gluster;
 pub mod java;
+pub mod liar;
 
 use openssl::pkey::PKey;
 use openssl::rsa::Rsa;
