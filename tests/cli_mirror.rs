@@ -102,7 +102,8 @@ fn sample_tree(root: &Path) {
 
 fn set_mtime(p: &Path, secs_ago: u64) {
     let f = fs::File::options().write(true).open(p).unwrap();
-    f.set_modified(SystemTime::now() - Duration::from_secs(secs_ago)).unwrap();
+    f.set_modified(SystemTime::now() - Duration::from_secs(secs_ago))
+        .unwrap();
 }
 
 fn s(p: &Path) -> &str {
@@ -129,7 +130,11 @@ fn trees_mirror_both_ways_and_a_second_run_moves_nothing() {
     assert_eq!(inventory(&back), want, "the local copy");
     for f in ["a.txt", "d1/d2/mid", "empty", "日本語/ünïcödé.txt"] {
         let sm = fs::metadata(srv.path("up").join(f)).unwrap().mtime();
-        assert_eq!(fs::metadata(back.join(f)).unwrap().mtime(), sm, "{f}: the server's mtime");
+        assert_eq!(
+            fs::metadata(back.join(f)).unwrap().mtime(),
+            sm,
+            "{f}: the server's mtime"
+        );
     }
     // nothing changed: nothing moves either way, no file is replaced
     let (remote_before, local_before) = (stamps(&srv.path("up")), stamps(&back));
@@ -139,7 +144,11 @@ fn trees_mirror_both_ways_and_a_second_run_moves_nothing() {
     let o = srv.tf(&["mirror", "up", s(&back)]);
     ok(&o, "mirror again");
     assert_eq!(counts(&o), (0, 0, 8, 0), "{}", text(&o));
-    assert_eq!(stamps(&srv.path("up")), remote_before, "the server's files were rewritten");
+    assert_eq!(
+        stamps(&srv.path("up")),
+        remote_before,
+        "the server's files were rewritten"
+    );
     assert_eq!(stamps(&back), local_before, "the local files were rewritten");
     // into an existing local directory: its contents become the source's (not a subdirectory)
     let o = srv.tf(&["mirror", "up/d1", s(&back.join("d1"))]);
@@ -176,7 +185,12 @@ fn changed_files_move_by_size_mtime_or_checksum() {
     let mut bytes = fs::read(&mid).unwrap();
     bytes[1000] ^= 0xff;
     fs::write(&mid, &bytes).unwrap();
-    fs::File::options().write(true).open(&mid).unwrap().set_modified(mtime).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&mid)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
     let o = srv.tf(&["mirror", "r", s(&local)]);
     ok(&o, "mirror without --checksum");
     assert_eq!(counts(&o).0, 0, "{}", text(&o));
@@ -231,7 +245,11 @@ fn delete_removes_the_extras_and_only_those_both_ways() {
     ok(&o, "--delete");
     assert_eq!(counts(&o), (0, 4, 8, 0), "{}", text(&o));
     assert_eq!(inventory(&local), inventory(&srv.path("r")));
-    assert_eq!(fs::read(outside.join("keep")).unwrap(), b"keep", "the link was followed");
+    assert_eq!(
+        fs::read(outside.join("keep")).unwrap(),
+        b"keep",
+        "the link was followed"
+    );
     // remote extras
     let remote = srv.path("r");
     fs::write(remote.join("extra.txt"), b"x").unwrap();
@@ -271,7 +289,10 @@ fn dry_run_says_what_it_would_do_and_changes_nothing() {
     let o = srv.tf(&["mirror", "-R", "--dry-run", "--delete", s(&src), "r"]);
     ok(&o, "dry run up");
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("put a.txt\n") && out.contains("delete new on server\n"), "{out}");
+    assert!(
+        out.contains("put a.txt\n") && out.contains("delete new on server\n"),
+        "{out}"
+    );
     // a dry run into nothing creates nothing
     let o = srv.tf(&["mirror", "--dry-run", "r", s(&here.join("none"))]);
     ok(&o, "dry run into a new directory");
@@ -321,5 +342,39 @@ fn mirror_runs_in_the_shell_relative_to_cd_and_refuses_bad_use() {
     assert!(!here.join("x").exists());
     let o = srv.tf(&["mirror", "-R", s(&src.join("a.txt")), "y"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let _ = fs::remove_dir_all(&here);
+}
+
+/// The bench's case by hand: 1,000 unchanged small files, both ways (run with
+/// `--ignored --nocapture`; it prints the times and the round trips' cost).
+#[test]
+#[ignore = "a measurement, not a check"]
+fn thousand_unchanged_files_timed() {
+    let srv = Server::start();
+    let here = tempdir("cli_mirror_bench");
+    let src = here.join("src");
+    for i in 0..1000 {
+        let p = src.join(format!("d{}/f{i}", i % 10));
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, pattern(100 + i, i as u64)).unwrap();
+    }
+    ok(&srv.tf(&["mirror", "-R", s(&src), "r"]), "upload");
+    let back = here.join("back");
+    ok(&srv.tf(&["mirror", "r", s(&back)]), "download");
+    for (what, args) in [
+        ("down", vec!["mirror", "r", s(&back)]),
+        ("up", vec!["mirror", "-R", s(&src), "r"]),
+        ("down --checksum", vec!["mirror", "--checksum", "r", s(&back)]),
+    ] {
+        let mut best = Duration::MAX;
+        for _ in 0..5 {
+            let t0 = std::time::Instant::now();
+            let o = srv.tf(&args);
+            best = best.min(t0.elapsed());
+            ok(&o, what);
+            assert_eq!(counts(&o).0, 0, "{}", text(&o));
+        }
+        println!("mirror {what}: 1000 unchanged files, best of 5: {best:?}");
+    }
     let _ = fs::remove_dir_all(&here);
 }

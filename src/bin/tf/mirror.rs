@@ -54,7 +54,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
             "-R" => o.upload = true,
             "--delete" => o.delete = true,
             "--checksum" => o.checksum = true,
-            "--dry-run" | "-n" => o.dry_run = true,
+            "--dry-run" => o.dry_run = true,
             "--jobs" => match it.next().and_then(|v| v.parse().ok()) {
                 Some(n) if (1..=64).contains(&n) => o.jobs = n,
                 _ => return Err("--jobs needs a number 1..64".into()),
@@ -98,7 +98,12 @@ fn remote_path(p: &str) -> Vec<u8> {
 /// false when it was not whole: names refused, or files FSTAT would not
 /// describe. On the side of a download those files are left out; on the side
 /// of an upload they count as different, so they are sent again.
-fn remote_side(c: &mut Client, dir: &[u8], for_upload: bool, t: &mut Tally) -> Result<Option<(Side, bool)>, ClientError> {
+fn remote_side(
+    c: &mut Client,
+    dir: &[u8],
+    for_upload: bool,
+    t: &mut Tally,
+) -> Result<Option<(Side, bool)>, ClientError> {
     let shown = names::shown(dir);
     let l = match listing::list(c, dir, true) {
         Ok(l) => l,
@@ -110,7 +115,10 @@ fn remote_side(c: &mut Client, dir: &[u8], for_upload: bool, t: &mut Tally) -> R
     };
     let mut whole = true;
     for (n, why) in &l.refused {
-        t.refused(format!("mirror: /{shown}: the server listed {:?}: {why}; skipped", names::shown(n)));
+        t.refused(format!(
+            "mirror: /{shown}: the server listed {:?}: {why}; skipped",
+            names::shown(n)
+        ));
         whole = false;
     }
     let mut side = Side::new();
@@ -172,7 +180,13 @@ fn remote_side(c: &mut Client, dir: &[u8], for_upload: bool, t: &mut Tally) -> R
 /// `--checksum`: the files of the same size, judged by SHA-256 (the server's
 /// SHA256, pipelined, against the local file's); those that differ join the
 /// copies.
-fn verify(c: &mut Client, p: &mut Plan, remote_root: &[u8], local_root: &Path, t: &mut Tally) -> Result<(), ClientError> {
+fn verify(
+    c: &mut Client,
+    p: &mut Plan,
+    remote_root: &[u8],
+    local_root: &Path,
+    t: &mut Tally,
+) -> Result<(), ClientError> {
     let paths: Vec<Vec<u8>> = p.verify.iter().map(|r| tree::rjoin(remote_root, r)).collect();
     let answers = sync::pipelined(c, "SHA256", &paths)?;
     for (rel, st) in std::mem::take(&mut p.verify).into_iter().zip(answers) {
@@ -180,7 +194,11 @@ fn verify(c: &mut Client, p: &mut Plan, remote_root: &[u8], local_root: &Path, t
         let theirs = match st {
             Status::Ok(h) => h,
             st => {
-                t.refused(format!("mirror: SHA256 /{}: {}", names::shown(&tree::rjoin(remote_root, &rel)), listing::status_text(&st)));
+                t.refused(format!(
+                    "mirror: SHA256 /{}: {}",
+                    names::shown(&tree::rjoin(remote_root, &rel)),
+                    listing::status_text(&st)
+                ));
                 continue;
             }
         };
@@ -240,13 +258,17 @@ fn report_plan(p: &Plan, what_side: &str, t: &mut Tally) {
         t.local(format!("mirror: {}: {why}", names::shown(rel)));
     }
     for rel in &p.skipped {
-        eprintln!("tf: mirror: {}: not a regular file or directory {what_side}, skipped", names::shown(rel));
+        eprintln!(
+            "tf: mirror: {}: not a regular file or directory {what_side}, skipped",
+            names::shown(rel)
+        );
     }
 }
 
 /// Whether `rel` lies below one of `dirs`.
 fn below(rel: &[u8], dirs: &[Vec<u8>]) -> bool {
-    dirs.iter().any(|d| rel.len() > d.len() && rel.starts_with(d) && rel[d.len()] == b'/')
+    dirs.iter()
+        .any(|d| rel.len() > d.len() && rel.starts_with(d) && rel[d.len()] == b'/')
 }
 
 /// One file of a download with what FSTAT said of it.
@@ -290,7 +312,10 @@ fn down(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, Client
         match sync::scan(&dst) {
             Ok((s, errors)) => {
                 for (rel, why) in errors {
-                    t.local(format!("mirror: {}: {why}", dst.join(OsStr::from_bytes(&rel)).display()));
+                    t.local(format!(
+                        "mirror: {}: {why}",
+                        dst.join(OsStr::from_bytes(&rel)).display()
+                    ));
                 }
                 s
             }
@@ -342,7 +367,10 @@ fn down(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, Client
             Ok(()) if r.extra => n.deleted += 1,
             Ok(()) => {}
             Err(e) => {
-                t.local(format!("mirror: removing {}: {e}", dst.join(OsStr::from_bytes(&r.rel)).display()));
+                t.local(format!(
+                    "mirror: removing {}: {e}",
+                    dst.join(OsStr::from_bytes(&r.rel)).display()
+                ));
                 failed_dirs.push(r.rel.clone());
             }
         }
@@ -359,7 +387,10 @@ fn down(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, Client
     let mut jobs = Vec::with_capacity(p.copy.len());
     for rel in &p.copy {
         if below(rel, &failed_dirs) {
-            t.local(format!("mirror: {}: its directory could not be made", names::shown(rel)));
+            t.local(format!(
+                "mirror: {}: its directory could not be made",
+                names::shown(rel)
+            ));
             continue;
         }
         let Some(m) = theirs.get(rel) else { continue };
@@ -461,7 +492,10 @@ fn up(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientEr
         Ok((s, errors)) => {
             let whole = errors.is_empty();
             for (rel, why) in errors {
-                t.local(format!("mirror: {}: {why}", src.join(OsStr::from_bytes(&rel)).display()));
+                t.local(format!(
+                    "mirror: {}: {why}",
+                    src.join(OsStr::from_bytes(&rel)).display()
+                ));
             }
             (s, whole)
         }
@@ -531,7 +565,11 @@ fn up(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientEr
             Status::Ok(_) if r.extra => n.deleted += 1,
             Status::Ok(_) => {}
             st => {
-                t.refused(format!("mirror: removing /{}: {}", names::shown(&path), listing::status_text(&st)));
+                t.refused(format!(
+                    "mirror: removing /{}: {}",
+                    names::shown(&path),
+                    listing::status_text(&st)
+                ));
                 failed_dirs.push(r.rel.clone());
             }
         }
@@ -545,7 +583,11 @@ fn up(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientEr
             Status::Failed(code, _) if code == exists_code => {}
             st => {
                 if !below(rel, &failed_dirs) {
-                    t.refused(format!("mirror: mkdir /{}: {}", names::shown(path), listing::status_text(&st)));
+                    t.refused(format!(
+                        "mirror: mkdir /{}: {}",
+                        names::shown(path),
+                        listing::status_text(&st)
+                    ));
                 }
                 failed_dirs.push(rel.clone());
             }
@@ -554,7 +596,10 @@ fn up(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientEr
     let mut jobs = Vec::with_capacity(p.copy.len());
     for rel in &p.copy {
         if below(rel, &failed_dirs) {
-            t.refused(format!("mirror: {}: its directory could not be made", names::shown(rel)));
+            t.refused(format!(
+                "mirror: {}: its directory could not be made",
+                names::shown(rel)
+            ));
             continue;
         }
         jobs.push(Up {

@@ -35,10 +35,13 @@ pub struct Meta {
 /// before children (byte order puts `a` before `a/b`).
 pub type Side = BTreeMap<Vec<u8>, Meta>;
 
+/// Local entries that could not be read, and why.
+pub type Unread = Vec<(Vec<u8>, String)>;
+
 /// The local side: `root` walked without following any symlink (a link is an
 /// entry of kind [`Kind::Other`], never entered). Entries that could not be
 /// read come back with why; a walk over [`MAX_ENTRIES`] is an error.
-pub fn scan(root: &Path) -> io::Result<(Side, Vec<(Vec<u8>, String)>)> {
+pub fn scan(root: &Path) -> io::Result<(Side, Unread)> {
     let mut side = Side::new();
     let mut errors = Vec::new();
     let mut stack: Vec<(Vec<u8>, usize)> = vec![(Vec::new(), 0)];
@@ -161,7 +164,8 @@ impl Plan {
 
 /// Whether `p` lies below one of `dirs`.
 fn below(p: &[u8], dirs: &[Vec<u8>]) -> bool {
-    dirs.iter().any(|d| p.len() > d.len() && p.starts_with(d) && p[d.len()] == b'/')
+    dirs.iter()
+        .any(|d| p.len() > d.len() && p.starts_with(d) && p[d.len()] == b'/')
 }
 
 /// Compares `src` with `dst`. With `delete`, what `dst` holds and `src` does
@@ -369,7 +373,12 @@ mod tests {
         let p = plan(&src, &dst, Rule::RemoteNotOlder, false);
         assert_eq!(names(&p.copy), ["d/bigger", "d/newer", "new"]);
         let later = side(&[("f", m(Kind::File, 3, 300))]);
-        let p = plan(&side(&[("f", m(Kind::File, 3, 200))]), &later, Rule::RemoteNotOlder, false);
+        let p = plan(
+            &side(&[("f", m(Kind::File, 3, 200))]),
+            &later,
+            Rule::RemoteNotOlder,
+            false,
+        );
         assert_eq!((p.copy.len(), p.unchanged), (0, 1));
         // --checksum: same size goes to the hashes, whatever the times
         let p = plan(&src, &dst, Rule::Checksum, false);
