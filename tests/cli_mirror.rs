@@ -378,3 +378,45 @@ fn thousand_unchanged_files_timed() {
     }
     let _ = fs::remove_dir_all(&here);
 }
+
+#[test]
+fn entries_of_the_wrong_kind_are_replaced_only_as_far_as_allowed() {
+    let srv = Server::start();
+    let here = tempdir("cli_mirror_kinds");
+    let src = here.join("src");
+    sample_tree(&src);
+    ok(&srv.tf(&["mirror", "-R", s(&src), "r"]), "upload");
+    let local = here.join("local");
+    ok(&srv.tf(&["mirror", "r", s(&local)]), "download");
+    // a directory where a file goes, a file where a directory goes
+    fs::remove_file(local.join("a.txt")).unwrap();
+    fs::create_dir_all(local.join("a.txt/inside")).unwrap();
+    fs::remove_dir_all(local.join("d1")).unwrap();
+    fs::write(local.join("d1"), b"in the way").unwrap();
+    let o = srv.tf(&["mirror", "r", s(&local)]);
+    assert_eq!(o.status.code(), Some(1), "the directory in the way: {}", text(&o));
+    assert!(text(&o).contains("a.txt: a directory is in the way"), "{}", text(&o));
+    assert!(local.join("a.txt/inside").is_dir(), "removed without --delete");
+    assert_eq!(
+        inventory(&local.join("d1")),
+        inventory(&srv.path("r/d1")),
+        "the file in the way of d1 is replaced"
+    );
+    let o = srv.tf(&["mirror", "--delete", "r", s(&local)]);
+    ok(&o, "--delete");
+    assert_eq!(inventory(&local), inventory(&srv.path("r")));
+    // the same on the server
+    let remote = srv.path("r");
+    fs::remove_file(remote.join("a.txt")).unwrap();
+    fs::create_dir_all(remote.join("a.txt/inside")).unwrap();
+    fs::remove_dir_all(remote.join("d1")).unwrap();
+    fs::write(remote.join("d1"), b"in the way").unwrap();
+    let o = srv.tf(&["mirror", "-R", s(&src), "r"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(remote.join("a.txt/inside").is_dir());
+    assert_eq!(inventory(&remote.join("d1")), inventory(&src.join("d1")));
+    let o = srv.tf(&["mirror", "-R", "--delete", s(&src), "r"]);
+    ok(&o, "-R --delete");
+    assert_eq!(inventory(&remote), inventory(&src));
+    let _ = fs::remove_dir_all(&here);
+}

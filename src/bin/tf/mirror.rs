@@ -218,20 +218,23 @@ struct Counts {
     transferred: usize,
     deleted: usize,
     unchanged: usize,
+    /// Files (and names, directories) that failed; counted apart from the
+    /// tally, whose one message may stand for many files.
+    failed: usize,
 }
 
-fn summary(dry: bool, n: &Counts, t: &Tally) {
-    let failed = t.local + t.refused;
+fn summary(dry: bool, n: &Counts) {
     let (moved, gone) = if dry {
         ("to transfer", "to delete")
     } else {
         ("transferred", "deleted")
     };
     println!(
-        "mirror: {} {moved}, {} {gone}, {} unchanged, {failed} failed{}",
+        "mirror: {} {moved}, {} {gone}, {} unchanged, {} failed{}",
         n.transferred,
         n.deleted,
         n.unchanged,
+        n.failed,
         if dry { " (dry run: nothing changed)" } else { "" }
     );
     let _ = std::io::stdout().flush();
@@ -345,7 +348,8 @@ fn down(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, Client
         print_plan(&p, "get");
         n.transferred = p.copy.len();
         n.deleted = p.extras();
-        summary(true, &n, &t);
+        n.failed = t.local + t.refused;
+        summary(true, &n);
         return Ok(t.code());
     }
     if !exists {
@@ -411,9 +415,11 @@ fn down(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, Client
         }
         r
     };
+    let before = t.local + t.refused;
     tree::run_pool(c, cfg, o.jobs, &jobs, &what, &work, &mut t);
     n.transferred = done.into_inner();
-    summary(false, &n, &t);
+    n.failed = before + (jobs.len() - n.transferred);
+    summary(false, &n);
     Ok(t.code())
 }
 
@@ -545,7 +551,8 @@ fn up(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientEr
         print_plan(&p, "put");
         n.transferred = p.copy.len();
         n.deleted = p.extras();
-        summary(true, &n, &t);
+        n.failed = t.local + t.refused;
+        summary(true, &n);
         return Ok(t.code());
     }
     if !exists {
@@ -616,8 +623,10 @@ fn up(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientEr
         }
         r
     };
+    let before = t.local + t.refused;
     tree::run_pool(c, cfg, o.jobs, &jobs, &what, &work, &mut t);
     n.transferred = done.into_inner();
-    summary(false, &n, &t);
+    n.failed = before + (jobs.len() - n.transferred);
+    summary(false, &n);
     Ok(t.code())
 }
