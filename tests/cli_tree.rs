@@ -387,3 +387,39 @@ fn a_multi_user_tree_belongs_to_the_logins_system_user() {
     assert_eq!(inventory(&back), inventory(&src));
     let _ = fs::remove_dir_all(&here);
 }
+
+#[test]
+fn the_pool_enters_with_fast_access_when_the_session_did() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    // FAI tokens are never issued to root: the sessions run as a system user
+    let (uid, gid) = ensure_system_user("tftreeuser", &[]);
+    let srv = Server::start_opts(Opts {
+        extra: "defusr tftreeuser\n",
+        default_user: false,
+        ..Default::default()
+    });
+    fs::create_dir(srv.path("mine")).unwrap();
+    nix::unistd::chown(&srv.path("mine"), Some(uid.into()), Some(gid.into())).unwrap();
+    let here = tempdir("cli_tree_fai");
+    let src = here.join("t");
+    sample_tree(&src);
+    let cache = here.join("cache");
+    let tf = |args: &[&str]| srv.tf_command(args).env("XDG_CACHE_HOME", &cache).output().unwrap();
+    let entrances = || srv.log().matches("FAI entrance user=tftreeuser").count();
+    // the first run makes the token (RSA, FAITOK); its two extra sessions use it
+    let o = tf(&["--fai", "put", "-r", "--jobs", "3", src.to_str().unwrap(), "mine/t"]);
+    ok(&o, "put -r --fai");
+    assert_eq!(entrances(), 2, "{}", srv.log());
+    assert_eq!(inventory(&srv.path("mine/t")), inventory(&src));
+    assert_eq!(fs::metadata(srv.path("mine/t/a.txt")).unwrap().uid(), uid);
+    // the next: all three through the token, one after the other
+    let back = here.join("back");
+    let o = tf(&["--fai", "get", "-r", "--jobs", "3", "mine/t", back.to_str().unwrap()]);
+    ok(&o, "get -r --fai");
+    assert_eq!(entrances(), 5, "{}", srv.log());
+    assert_eq!(inventory(&back), inventory(&src));
+    let _ = fs::remove_dir_all(&here);
+}

@@ -129,7 +129,8 @@ impl Landing {
             getrandom::getrandom(&mut r).map_err(|e| io::Error::other(e.to_string()))?;
             let tag: String = r.iter().map(|b| format!("{b:02x}")).collect();
             let mut tmp = b".".to_vec();
-            tmp.extend_from_slice(name);
+            // a long name leaves room for the tag within NAME_MAX
+            tmp.extend_from_slice(&name[..name.len().min(200)]);
             tmp.extend_from_slice(format!(".tf-{}-{tag}", std::process::id()).as_bytes());
             let full = dir_path.join(OsStr::from_bytes(&tmp));
             // registered before it exists: a signal in between cannot miss it
@@ -296,6 +297,10 @@ mod tests {
             .is_symlink());
         assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 1);
         assert!(l.begin(b"../escape").is_err());
+        // the longest name a directory may hold still lands
+        let long = vec![b'n'; 255];
+        l.begin(&long).unwrap().commit(None).unwrap();
+        assert!(d.join(std::str::from_utf8(&long).unwrap()).is_file());
         std::fs::remove_dir_all(&d).unwrap();
         std::fs::remove_dir_all(&outside).unwrap();
     }
