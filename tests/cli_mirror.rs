@@ -376,7 +376,52 @@ fn thousand_unchanged_files_timed() {
         }
         println!("mirror {what}: 1000 unchanged files, best of 5: {best:?}");
     }
+    // the same through a link with 1 ms each way: round trips now cost
+    let proxy = delay_proxy(&srv.addr(), Duration::from_millis(1));
+    for (what, args) in [
+        ("down, 2 ms RTT", vec!["mirror", "r", s(&back)]),
+        ("up, 2 ms RTT", vec!["mirror", "-R", s(&src), "r"]),
+    ] {
+        let mut cmd = srv.tf_command(&[]);
+        cmd.args(["--server", &proxy]).args(&args);
+        let t0 = std::time::Instant::now();
+        let o = cmd.output().unwrap();
+        ok(&o, what);
+        assert_eq!(counts(&o).0, 0, "{}", text(&o));
+        println!("mirror {what}: 1000 unchanged files: {:?}", t0.elapsed());
+    }
     let _ = fs::remove_dir_all(&here);
+}
+
+/// A TCP relay to `to` that holds each piece of data `delay` before passing
+/// it on, both ways: a slower link for the measurement above.
+fn delay_proxy(to: &str, delay: Duration) -> String {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    let to = to.to_string();
+    std::thread::spawn(move || {
+        for c in l.incoming().flatten() {
+            let Ok(s) = TcpStream::connect(&to) else { continue };
+            for (mut a, mut b) in [(c.try_clone().unwrap(), s.try_clone().unwrap()), (s, c)] {
+                std::thread::spawn(move || {
+                    let mut buf = vec![0u8; 1 << 16];
+                    while let Ok(n) = a.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        std::thread::sleep(delay);
+                        if b.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = b.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        }
+    });
+    addr
 }
 
 #[test]
