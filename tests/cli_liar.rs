@@ -838,61 +838,51 @@ fn get_r_survives_a_huge_announced_size() {
 }
 
 #[test]
-#[ignore = "needs tf mirror"]
 fn mirror_refuses_dotdot_names() {
     dotdot(By::Mirror);
 }
 
 #[test]
-#[ignore = "needs tf mirror"]
 fn mirror_refuses_dotdot_names_with_jobs() {
     dotdot_with(By::Mirror, &["--jobs", "4"]);
 }
 
 #[test]
-#[ignore = "needs tf mirror"]
 fn mirror_never_follows_a_planted_symlink_out_with_jobs() {
     planted_symlink_with(By::Mirror, &["--jobs", "4"]);
 }
 
 #[test]
-#[ignore = "needs tf mirror"]
 fn mirror_refuses_absolute_names() {
     absolute(By::Mirror);
 }
 
 #[test]
-#[ignore = "needs tf mirror"]
 fn mirror_refuses_control_characters() {
     control(By::Mirror);
 }
 
 #[test]
-#[ignore = "needs tf mirror"]
 fn mirror_never_follows_a_planted_symlink_out() {
     planted_symlink(By::Mirror);
 }
 
 #[test]
-#[ignore = "needs tf mirror"]
 fn mirror_bounds_what_a_listing_creates() {
     flood(By::Mirror);
 }
 
 #[test]
-#[ignore = "needs tf mirror"]
 fn mirror_downloads_a_repeated_name_once() {
     repeated(By::Mirror);
 }
 
 #[test]
-#[ignore = "needs tf mirror"]
 fn mirror_stops_a_download_longer_than_announced() {
     longer_than_announced(By::Mirror);
 }
 
 #[test]
-#[ignore = "needs tf mirror"]
 fn mirror_survives_a_huge_announced_size() {
     huge_size(By::Mirror);
 }
@@ -901,7 +891,6 @@ fn mirror_survives_a_huge_announced_size() {
 /// directories (`../canary`, `..`, an absolute path to the canary) must not
 /// make it prune outside the target.
 #[test]
-#[ignore = "needs tf mirror"]
 fn mirror_delete_never_prunes_outside_the_target() {
     let mut a = Arena::new("mirror_delete");
     fs::create_dir_all(a.dst.join("tree")).unwrap();

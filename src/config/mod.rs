@@ -15,7 +15,7 @@ use crate::sys::{read_capped, CappedError};
 use std::collections::HashMap;
 use std::fmt;
 use std::fs;
-use std::io;
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

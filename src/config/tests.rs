@@ -734,7 +734,7 @@ fn load_errors() {
     assert!(matches!(e, ConfigError::TooLarge { .. }), "{e}");
 
     let e = Config::load(&dir.join("absent.conf")).unwrap_err();
-    assert!(matches!(&e, ConfigError::Read { error, .. } if error.kind() == io::ErrorKind::NotFound));
+    assert!(matches!(&e, ConfigError::Read { error, .. } if error.kind() == std::io::ErrorKind::NotFound));
     fs::remove_dir_all(&dir).unwrap();
 }
 

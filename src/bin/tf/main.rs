@@ -12,6 +12,7 @@ mod explain;
 mod intrw;
 mod layer;
 mod locks;
+mod mirror;
 mod probe;
 mod remote;
 mod safe;
@@ -112,6 +113,21 @@ sources or a pattern need an existing directory):
                              deeper than 256; nothing is written through a symlink in
                              the target; a listing over 1,000,000 entries is refused
 
+Mirroring (SRC remote and DST local; with -R SRC local and DST remote):
+  mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] SRC DST
+                             make DST a copy of SRC, moving only files whose size or
+                             mtime differ (over the --jobs pool, with get -r's checks
+                             on the server's names); downloads get the server's mtime;
+                             uploads are stamped on arrival (no command sets a remote
+                             mtime), so a remote file not older than the local one and
+                             of the same size is up to date; --checksum compares
+                             SHA-256 (the server's SHA256) instead of times; --delete
+                             removes what SRC does not hold (never outside DST, never
+                             through a symlink; nothing if a listing was not whole);
+                             --dry-run prints what it would do and changes nothing;
+                             ends with 'mirror: N transferred, N deleted, N unchanged,
+                             N failed'
+
 Liveness:
   probe host | proc KEY | sock KEY | tlb
                              one UDP probe to the server's port (no session needed)
@@ -124,7 +140,7 @@ Liveness:
 Errors: the server's FAILED line as sent, then what it means (\"tf: ...\") and a
 hint (\"hint: ...\"), both on stderr.
 Exit status: 0 on OK, 2 on a FAILED or UNKNOWN reply (or rmdir of a non-empty directory
-without -r; for put/get of trees: a file or name the server refused), 3 when --verify finds
+without -r; for put/get of trees and mirror: a file or name the server refused), 3 when --verify finds
 a SHA-256 mismatch, 1 on a connection, handshake or usage error, or a local file that
 cannot be read or written (it wins over 2 when a tree meets both).";
 
@@ -356,6 +372,7 @@ fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> ExitCo
         | "udate" | "ndate" | "datef" => c
             .command(format!("{} {}", cmd.to_uppercase(), args.join(" ")).as_bytes())
             .map(|s| print_status(c, &s)),
+        "mirror" => return mirror::run(c, cfg, args),
         "put" | "get" if tree::wanted(args) => return tree::run(c, cfg, cmd, args),
         "put" | "get" | "sndfile" | "rcvfile" | "sup" | "sdown" => return xfer::run(c, cfg, cmd, args),
         "oob" => return probe::oob(c, args),

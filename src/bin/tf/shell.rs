@@ -26,6 +26,10 @@ root when they start with '/'; local paths to the local directory):
                             REMOTE defaults to the remote directory, LOCAL to the
                             local one); sources may be patterns (*, ?, [...]; a
                             backslash escapes), which tf expands itself
+  mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] SRC DST
+                            make DST a copy of SRC, moving only files whose size or
+                            mtime differ: SRC remote and DST local, or with -R the
+                            other way; --delete removes what SRC does not hold
   mkdir DIR                 make a remote directory
   rm FILE                   delete a remote file
   rmdir [-r] DIR            remove a remote directory (-r: and all it holds)
@@ -228,6 +232,26 @@ impl Shell<'_> {
                 let mut a = vec![self.at(&remote), local];
                 a.extend(opts);
                 run(self.c, self.cfg, "get", &a)
+            }
+            "mirror" => {
+                // the remote side follows cd: SRC without -R, DST with it
+                let upload = args.iter().any(|a| a == "-R");
+                let mut a: Vec<String> = Vec::new();
+                let mut pos = 0;
+                let mut it = args.iter();
+                while let Some(w) = it.next() {
+                    if w == "--jobs" {
+                        a.push(w.clone());
+                        a.extend(it.next().cloned());
+                    } else if w.starts_with('-') && w.len() > 1 {
+                        a.push(w.clone());
+                    } else {
+                        let remote = (pos == 0) != upload;
+                        a.push(if remote { self.at(w) } else { w.clone() });
+                        pos += 1;
+                    }
+                }
+                run(self.c, self.cfg, "mirror", &a)
             }
             "mkdir" | "rm" | "del" => match one(&format!("{cmd} PATH")) {
                 Ok(p) => {

@@ -95,25 +95,25 @@ fn parse(cmd: &str, args: &[String]) -> Result<Opts, String> {
 
 /// What happened to the files of one run; the exit status follows from it.
 #[derive(Default)]
-struct Tally {
+pub(super) struct Tally {
     /// Local or connection failures.
-    local: usize,
+    pub(super) local: usize,
     /// Refusals by the server, and names refused from its listings.
-    refused: usize,
+    pub(super) refused: usize,
 }
 
 impl Tally {
-    fn local(&mut self, msg: impl std::fmt::Display) {
+    pub(super) fn local(&mut self, msg: impl std::fmt::Display) {
         eprintln!("tf: {msg}");
         self.local += 1;
     }
 
-    fn refused(&mut self, msg: impl std::fmt::Display) {
+    pub(super) fn refused(&mut self, msg: impl std::fmt::Display) {
         eprintln!("tf: {msg}");
         self.refused += 1;
     }
 
-    fn code(&self) -> ExitCode {
+    pub(super) fn code(&self) -> ExitCode {
         if self.local > 0 {
             ExitCode::from(1)
         } else if self.refused > 0 {
@@ -125,9 +125,9 @@ impl Tally {
 }
 
 /// Files done out of all, and bytes moved, drawn on stderr when it is a terminal.
-struct Progress {
+pub(super) struct Progress {
     files: AtomicU64,
-    bytes: AtomicU64,
+    pub(super) bytes: AtomicU64,
     stop: AtomicBool,
 }
 
@@ -183,7 +183,7 @@ fn finish(p: &Progress, h: Option<std::thread::JoinHandle<()>>) {
 }
 
 /// How one file's transfer ended (a session failure is the pool's `Err`).
-enum Done {
+pub(super) enum Done {
     Ok,
     Refused(String),
     Local(String),
@@ -205,7 +205,7 @@ fn open_pool(cfg: &ClientConfig, n: usize) -> Result<Vec<Client>, ClientError> {
 }
 
 /// Runs `jobs` over the main session and `jobs_wanted - 1` more, then counts.
-fn run_pool<J: Sync>(
+pub(super) fn run_pool<J: Sync>(
     c: &mut Client,
     cfg: &ClientConfig,
     jobs_wanted: usize,
@@ -275,7 +275,7 @@ pub fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> Ex
 }
 
 /// `a/b` joined to `dir` ("" is the served root).
-fn rjoin(dir: &[u8], name: &[u8]) -> Vec<u8> {
+pub(super) fn rjoin(dir: &[u8], name: &[u8]) -> Vec<u8> {
     let d = dir.strip_suffix(b"/").unwrap_or(dir);
     if d.is_empty() {
         return name.to_vec();
@@ -290,9 +290,9 @@ fn last(p: &[u8]) -> &[u8] {
 }
 
 /// One file of an upload.
-struct Up {
-    local: PathBuf,
-    remote: Vec<u8>,
+pub(super) struct Up {
+    pub(super) local: PathBuf,
+    pub(super) remote: Vec<u8>,
 }
 
 /// `put [-r] [--jobs N] LOCAL... REMOTE`.
@@ -417,7 +417,7 @@ fn put(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientE
 
 /// One file up: SNDFILE with overwrite, so the server replaces the remote
 /// file whole (a temporary renamed into place) or leaves it as it was.
-fn upload_one(c: &mut Client, u: &Up, p: &Progress) -> Result<Done, ClientError> {
+pub(super) fn upload_one(c: &mut Client, u: &Up, p: &Progress) -> Result<Done, ClientError> {
     let mut f = match std::fs::File::open(&u.local) {
         Ok(f) => f,
         Err(e) => return Ok(Done::Local(e.to_string())),

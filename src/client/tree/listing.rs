@@ -166,7 +166,8 @@ pub fn fstat(c: &mut Client, path: &[u8]) -> Result<Result<Stat, Status>, Client
         .ok_or_else(|| ClientError::Protocol(format!("FSTAT answered {:?}", names::shown(d))))
 }
 
-fn parse_fstat(d: &[u8]) -> Option<Stat> {
+/// An FSTAT answer's text (`T size atime mtime`) parsed.
+pub fn parse_fstat(d: &[u8]) -> Option<Stat> {
     let text = std::str::from_utf8(d).ok()?;
     let f: Vec<&str> = text.split(' ').collect();
     let [t, size, _, mtime] = f.as_slice() else {

@@ -15,6 +15,7 @@ pub mod landing;
 pub mod listing;
 pub mod names;
 pub mod pool;
+pub mod sync;
 pub mod walk;
 
 /// Most entries one listing may make a download create: a listing above this
