@@ -247,6 +247,51 @@ fn named_server_from_the_config_file() {
     assert!(text(&o).contains("no [nosuch] section"), "{}", text(&o));
 }
 
+/// The config file's keys and its `options =` line come from tf's option
+/// table: what may go where, and the errors naming file and line, are checked
+/// here without a server (each mistake stops tf before it connects).
+#[test]
+fn config_file_mistakes_are_named() {
+    let home = tempdir("sess-named-mistakes");
+    fs::create_dir_all(home.join("tf")).unwrap();
+    let config = home.join("tf/config");
+    let run = |body: &str| {
+        fs::write(&config, format!("[x]\nserver = 127.0.0.1:1\n{body}\n")).unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_tf"))
+            .args(["-s", "x", "ls"])
+            .env("XDG_CONFIG_HOME", &home)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{body}: {}", text(&o));
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let at = format!("{}:3: ", config.display());
+    for (body, says) in [
+        (
+            "options = --user bob",
+            "options: --user is not a connection option here",
+        ),
+        ("options = --aes -s y", "options: -s is not a connection option here"),
+        (
+            "options = --batch f",
+            "options: --batch is not a connection option here",
+        ),
+        (
+            "options = --nosuch",
+            "options: --nosuch is not a connection option here",
+        ),
+        ("options = --password pw", "there is no --password"),
+        ("options = --keylen 8", "--keylen needs a number 16..214"),
+        ("options = --timeout", "--timeout needs a value"),
+        ("password = pw", "unknown key \"password\""),
+        ("keylen = 32", "unknown key \"keylen\""),
+    ] {
+        let err = run(body);
+        assert!(err.contains(&format!("{at}{says}")), "{body}: {err}");
+    }
+    let _ = fs::remove_dir_all(&home);
+}
+
 #[test]
 fn batch_runs_on_one_session_and_stops_at_the_first_failure() {
     let Some(m) = multi("sess-batch", "tfdsess4", false) else {

@@ -132,6 +132,35 @@ fn generated_config_docs_are_current() {
     );
 }
 
+/// tf(1)'s OPTIONS entries and config-file keys are generated from tf's option
+/// table (src/client/options) and committed, as is tfd.conf(5)'s key section;
+/// this fails when they differ from what the table generates (and when
+/// `tf --help` does not show the table's options). `TFD_BLESS=1 cargo test
+/// --test docs` rewrites them.
+#[test]
+fn generated_tf_docs_are_current() {
+    let have = read("man/tf.1");
+    let want = tfd::client::options::docs::splice_man(&have).unwrap_or_else(|e| panic!("man/tf.1: {e}"));
+    if have != want {
+        if std::env::var_os("TFD_BLESS").is_some() {
+            fs::write(path("man/tf.1"), want).unwrap_or_else(|e| panic!("cannot write man/tf.1: {e}"));
+        } else {
+            let line = have.lines().zip(want.lines()).position(|(a, b)| a != b);
+            let line = line.unwrap_or_else(|| have.lines().count().min(want.lines().count())) + 1;
+            panic!(
+                "man/tf.1 (first difference on line {line}) is not what tf's option table in \
+                 src/client/options generates: edit the table, not the page, then run \
+                 `TFD_BLESS=1 cargo test --test docs` to rewrite it"
+            );
+        }
+    }
+    let help = help_output(env!("CARGO_BIN_EXE_tf"));
+    assert!(
+        help.contains(&tfd::client::options::docs::help_text()),
+        "tf --help does not show the option table's entries:\n{help}"
+    );
+}
+
 #[test]
 fn every_config_key_in_man_page_and_example() {
     let tags = bold_tags(&read("man/tfd.conf.5"));

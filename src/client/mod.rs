@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod fai_cache;
+pub mod options;
 pub mod parallel;
 pub mod transfer;
 pub mod tree;

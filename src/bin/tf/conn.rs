@@ -10,100 +10,8 @@ use std::path::PathBuf;
 /// Longest password read (tfd's LOGIN line has the same bound in practice).
 const MAX_PASSWORD: usize = 1024;
 
-/// The connection settings gathered so far; `None` is "not given here".
-#[derive(Default)]
-pub struct Settings {
-    pub server: Option<String>,
-    pub key: Option<String>,
-    pub hash: Option<String>,
-    pub proto: Option<String>,
-    pub keylen: Option<usize>,
-    pub aes: bool,
-    pub transport: Option<tfd::client::Transport>,
-    pub verbose: bool,
-    pub fai: bool,
-    pub timeout: Option<u64>,
-    pub user: Option<String>,
-    pub jail: Option<String>,
-    pub password_file: Option<String>,
-}
-
-impl Settings {
-    /// Takes option `a` (with its value from `next`); Ok(false) when `a` is no
-    /// connection option.
-    pub fn take(&mut self, a: &str, next: &mut dyn Iterator<Item = String>) -> Result<bool, String> {
-        let mut val = |name: &str| next.next().ok_or_else(|| format!("{name} needs a value"));
-        match a {
-            "--server" => self.server = Some(val(a)?),
-            "--key" => self.key = Some(val(a)?),
-            "--hash" => self.hash = Some(val(a)?),
-            "--proto" => self.proto = Some(val(a)?),
-            "--keylen" => match val(a)?.parse() {
-                Ok(n) if (16..=214).contains(&n) => self.keylen = Some(n),
-                _ => return Err("--keylen needs a number 16..214".into()),
-            },
-            "--aes" => self.aes = true,
-            "--secure" => self.transport = Some(tfd::client::Transport::Require),
-            "--legacy" => self.transport = Some(tfd::client::Transport::Legacy),
-            "-v" | "--verbose" => self.verbose = true,
-            "--fai" => self.fai = true,
-            "--timeout" => match val(a)?.parse() {
-                Ok(n) if (1..=86_400).contains(&n) => self.timeout = Some(n),
-                _ => return Err("--timeout needs a number of seconds 1..86400".into()),
-            },
-            "--user" => self.user = Some(val(a)?),
-            "--jail" => self.jail = Some(val(a)?),
-            "--password-file" => self.password_file = Some(val(a)?),
-            "--password" => {
-                return Err(
-                    "there is no --password: a password on the command line is visible to every \
-                            user in the process list; use the prompt, TF_PASSWORD or --password-file"
-                        .into(),
-                )
-            }
-            _ => return Ok(false),
-        }
-        Ok(true)
-    }
-
-    /// Fills what is still unset from `other`.
-    pub fn or(mut self, other: Settings) -> Settings {
-        macro_rules! fill {
-            ($($f:ident),*) => { $( if self.$f.is_none() { self.$f = other.$f; } )* };
-        }
-        fill!(
-            server,
-            key,
-            hash,
-            proto,
-            keylen,
-            transport,
-            timeout,
-            user,
-            jail,
-            password_file
-        );
-        self.aes |= other.aes;
-        self.verbose |= other.verbose;
-        self.fai |= other.fai;
-        self
-    }
-
-    /// The environment's settings: TF_SERVER, TF_KEY, TF_HASH, TF_PROTO,
-    /// TF_USER, TF_JAIL.
-    pub fn from_env() -> Settings {
-        let v = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        Settings {
-            server: v("TF_SERVER"),
-            key: v("TF_KEY"),
-            hash: v("TF_HASH"),
-            proto: v("TF_PROTO"),
-            user: v("TF_USER"),
-            jail: v("TF_JAIL"),
-            ..Settings::default()
-        }
-    }
-}
+pub use tfd::client::options::Settings;
+use tfd::client::options::{by_file_key, expand_home};
 
 /// `$XDG_CONFIG_HOME/tf/config`, else `$HOME/.config/tf/config`.
 pub fn config_path() -> Option<PathBuf> {
@@ -112,14 +20,6 @@ pub fn config_path() -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
     Some(base.join("tf").join("config"))
-}
-
-/// `~/` at the start of a path is the home directory.
-fn expand(v: &str) -> String {
-    match (v.strip_prefix("~/"), std::env::var("HOME")) {
-        (Some(rest), Ok(home)) => format!("{}/{rest}", home.trim_end_matches('/')),
-        _ => v.to_string(),
-    }
 }
 
 /// The `[name]` section of the config file: `key = value` lines, `#` comments.
@@ -146,26 +46,21 @@ pub fn named(name: &str) -> Result<Settings, String> {
             .split_once('=')
             .ok_or_else(|| format!("{}: expected `key = value`", at()))?;
         let v = v.trim().to_string();
-        match k.trim() {
-            "server" => s.server = Some(v),
-            "key" => s.key = Some(expand(&v)),
-            "hash" => s.hash = Some(v),
-            "user" => s.user = Some(v),
-            "jail" => s.jail = Some(v),
-            "password_file" => s.password_file = Some(expand(&v)),
-            "options" => {
-                let mut words = v.split_whitespace().map(String::from);
-                while let Some(w) = words.next() {
-                    if matches!(
-                        w.as_str(),
-                        "--user" | "--jail" | "--password-file" | "--server" | "--key" | "--hash"
-                    ) || !s.take(&w, &mut words).map_err(|e| format!("{}: {e}", at()))?
-                    {
-                        return Err(format!("{}: options: {w} is not a connection option here", at()));
-                    }
+        let key = k.trim();
+        if let Some((opt, f)) = by_file_key(key) {
+            let v = if f.home { expand_home(&v) } else { v };
+            s.set(opt, v).map_err(|e| format!("{}: {e}", at()))?;
+        } else if key == "options" {
+            let mut words = v.split_whitespace().map(String::from);
+            while let Some(w) = words.next() {
+                if !tfd::client::options::find(&w).is_some_and(|o| o.in_options_line())
+                    || !s.take(&w, &mut words).map_err(|e| format!("{}: {e}", at()))?
+                {
+                    return Err(format!("{}: options: {w} is not a connection option here", at()));
                 }
             }
-            other => return Err(format!("{}: unknown key {other:?}", at())),
+        } else {
+            return Err(format!("{}: unknown key {key:?}", at()));
         }
     }
     if !found {

@@ -25,36 +25,14 @@ mod v251_fs;
 mod watch;
 mod xfer;
 
-const USAGE: &str = "\
+/// The head of `tf --help`, before the options (from the option table).
+const USAGE_HEAD: &str = "\
 usage: tf --server HOST:PORT --key PUB.pem --hash HASH [--user NAME] COMMAND [ARGS...]
        tf -s NAME [--user NAME] [--jail TOKEN:DIR] COMMAND [ARGS...] | shell | -b FILE
+";
 
-Connection (or the environment variables TF_SERVER, TF_KEY, TF_HASH, TF_PROTO,
-TF_USER, TF_JAIL); one session serves the whole invocation:
-  --server HOST:PORT   the tfd server
-  --key FILE           the server's RSA public key (PEM)
-  --hash HASH          the application hash the server expects
-  --proto VER          protocol version (default 2.4.1)
-  --keylen N           session key length 16..214 (default 32)
-  --aes                switch the session to AES-256-CBC (GOAES) after the handshake
-  --secure             insist on tfd's secure transport (authenticated, forward secret);
-                       by default it is used whenever the server offers it
-  --legacy             never use it: the protocol's own cipher only
-  -v, --verbose        say on stderr which transport the session uses
-  --fai                Fast Access: connect with the token cached in $XDG_CACHE_HOME/tf
-                       (else ~/.cache/tf) instead of RSA; without one, ask FAITOK for one
-  --timeout S          seconds to wait for the server at each step (default 30)
-  --user NAME          LOGIN as NAME (a multi-user server); the password is asked for
-                       without echo on the terminal, or read from TF_PASSWORD, or from
-                       the first line of --password-file FILE; never from the command line
-  --password-file FILE the file holding the password of --user
-  --jail TOKEN:DIR     INJAIL into DIR (its jail.key holds TOKEN) after the LOGIN
-  -s, --named NAME     the server [NAME] of $XDG_CONFIG_HOME/tf/config (else
-                       ~/.config/tf/config): server, key, hash, user, jail,
-                       password_file, options; given options win over it
-  -b, --batch FILE     run the shell commands of FILE ('-': stdin), one a line, and stop
-                       at the first failure unless its line starts with '-'
-  -h, --help           this help
+/// The rest of `tf --help`, after the options.
+const USAGE_TAIL: &str = "\
 Options come before the command; words after it are the command's arguments.
 
 Commands (paths are relative to the served root; ls sorts by name, -l adds type,
@@ -144,6 +122,14 @@ without -r; for put/get of trees and mirror: a file or name the server refused),
 a SHA-256 mismatch, 1 on a connection, handshake or usage error, or a local file that
 cannot be read or written (it wins over 2 when a tree meets both).";
 
+/// The usage text: the options part from the option table.
+fn usage() -> String {
+    format!(
+        "{USAGE_HEAD}\n{}\n{USAGE_TAIL}",
+        tfd::client::options::docs::help_text()
+    )
+}
+
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("tf: {msg}");
     ExitCode::from(1)
@@ -202,8 +188,6 @@ fn print_status(st: &Status) -> ExitCode {
 
 fn main() -> ExitCode {
     let mut given = conn::Settings::default();
-    let mut name: Option<String> = None;
-    let mut batch: Option<String> = None;
     let mut rest: Vec<String> = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -211,45 +195,42 @@ fn main() -> ExitCode {
             rest.push(a);
             continue;
         }
-        match a.as_str() {
-            "-s" | "--named" => match args.next() {
-                Some(n) => name = Some(n),
-                None => return fail("-s needs the name of a server in the config file"),
-            },
-            "-b" | "--batch" => match args.next() {
-                Some(f) => batch = Some(f),
-                None => return fail("-b needs a file of commands ('-' for stdin)"),
-            },
-            "-h" | "--help" => {
-                println!("{USAGE}\n\n{}", v251::help_text());
+        match given.take(&a, &mut args) {
+            Ok(true) if given.help => {
+                println!("{}\n\n{}", usage(), v251::help_text());
                 return ExitCode::SUCCESS;
             }
-            _ => match given.take(&a, &mut args) {
-                Ok(true) => {}
-                Ok(false) => rest.push(a),
-                Err(e) => return fail(e),
-            },
+            Ok(true) => {}
+            Ok(false) => rest.push(a),
+            Err(e) => return fail(e),
         }
     }
+    let batch = given.batch.take();
     let mut settings = given;
-    if let Some(n) = &name {
-        match conn::named(n) {
+    if let Some(n) = settings.named.take() {
+        match conn::named(&n) {
             Ok(s) => settings = settings.or(s),
             Err(e) => return fail(e),
         }
     }
-    let settings = settings.or(conn::Settings::from_env());
+    let settings = match conn::Settings::from_env() {
+        Ok(env) => settings.or(env),
+        Err(e) => return fail(e),
+    };
     let (Some(server), Some(key), Some(hash)) = (settings.server.clone(), settings.key.clone(), settings.hash.clone())
     else {
         if let Some(e) = explain::misplaced_options(&rest) {
             e.print();
             return ExitCode::from(1);
         }
-        return fail(format!("--server, --key and --hash (or -s NAME) are required\n{USAGE}"));
+        return fail(format!(
+            "--server, --key and --hash (or -s NAME) are required\n{}",
+            usage()
+        ));
     };
     let cmd = rest.first().map(|c| c.to_ascii_lowercase());
     if cmd.is_none() && batch.is_none() {
-        return fail(format!("no command given\n{USAGE}"));
+        return fail(format!("no command given\n{}", usage()));
     }
     if batch.is_some() && cmd.is_some() {
         return fail("-b runs the commands of its file: give no command after it");
