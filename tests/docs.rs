@@ -159,6 +159,17 @@ fn generated_tf_docs_are_current() {
         help.contains(&tfd::client::options::docs::help_text()),
         "tf --help does not show the option table's entries:\n{help}"
     );
+    // ENVIRONMENT is written by hand (TF_PASSWORD and the XDG variables have no
+    // option): each option's variable must have its entry there
+    let env = bold_tags(&section("man/tf.1", "ENVIRONMENT"));
+    for opt in tfd::client::options::OPTIONS {
+        if let Some(var) = opt.env {
+            assert!(
+                env.iter().any(|t| t == var),
+                "tf(1) ENVIRONMENT has no `.TP` + `.B {var}` entry"
+            );
+        }
+    }
 }
 
 #[test]
