@@ -221,3 +221,29 @@ pub fn iso(ts: u64) -> String {
         .and_then(tfd::wire::date::format_utc)
         .map_or_else(|| "?".into(), |t| format!("{}Z", t.replacen(' ', "T", 1)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn only_remote_paths_are_mapped() {
+        let at = |p: &str| format!("d/{p}");
+        let row = |c: &str| row(c).map(|r| r.paths).unwrap();
+        assert_eq!(
+            map_paths(&s(&["t", "--to", "l"]), row("lsv2"), &at),
+            ["d/t", "--to", "d/l"]
+        );
+        assert_eq!(
+            map_paths(&s(&["--expect", "0xab", "-", "f"]), row("intwrite"), &at),
+            ["--expect", "0xab", "-", "d/f"]
+        );
+        assert_eq!(map_paths(&s(&["30", "f"]), row("netlock"), &at), ["30", "d/f"]);
+        assert_eq!(map_paths(&s(&["Europe/Paris"]), row("settz"), &at), ["Europe/Paris"]);
+        assert_eq!(map_paths(&s(&["--file", "id"]), row("setfsid"), &at), ["--file", "id"]);
+    }
+}
