@@ -8,8 +8,7 @@
 //! entries, a size that lies and a download longer than announced. Each one
 //! judges by the disk: everything beside the target (a canary directory, the
 //! directories above) must stay byte for byte as it was, and `tf` must refuse
-//! (non-zero exit) or at least say what it skipped — whatever its words. They
-//! are ignored until the commands exist.
+//! (non-zero exit) or at least say what it skipped — whatever its words.
 
 mod common;
 
@@ -778,61 +777,51 @@ fn a_client_that_trusts_the_names_is_caught() {
 }
 
 #[test]
-#[ignore = "needs tf get -r"]
 fn get_r_refuses_dotdot_names() {
     dotdot(By::GetR);
 }
 
 #[test]
-#[ignore = "needs tf get -r"]
 fn get_r_refuses_dotdot_names_with_jobs() {
     dotdot_with(By::GetR, &["--jobs", "4"]);
 }
 
 #[test]
-#[ignore = "needs tf get -r"]
 fn get_r_never_follows_a_planted_symlink_out_with_jobs() {
     planted_symlink_with(By::GetR, &["--jobs", "4"]);
 }
 
 #[test]
-#[ignore = "needs tf get -r"]
 fn get_r_refuses_absolute_names() {
     absolute(By::GetR);
 }
 
 #[test]
-#[ignore = "needs tf get -r"]
 fn get_r_refuses_control_characters() {
     control(By::GetR);
 }
 
 #[test]
-#[ignore = "needs tf get -r"]
 fn get_r_never_follows_a_planted_symlink_out() {
     planted_symlink(By::GetR);
 }
 
 #[test]
-#[ignore = "needs tf get -r"]
 fn get_r_bounds_what_a_listing_creates() {
     flood(By::GetR);
 }
 
 #[test]
-#[ignore = "needs tf get -r"]
 fn get_r_downloads_a_repeated_name_once() {
     repeated(By::GetR);
 }
 
 #[test]
-#[ignore = "needs tf get -r"]
 fn get_r_stops_a_download_longer_than_announced() {
     longer_than_announced(By::GetR);
 }
 
 #[test]
-#[ignore = "needs tf get -r"]
 fn get_r_survives_a_huge_announced_size() {
     huge_size(By::GetR);
 }

@@ -477,3 +477,48 @@ fn runbash_prints_the_output_and_says_how_the_script_ended() {
     assert!(err(&o).contains("three.sh: the script ended: exit 3"), "{}", both(&o));
     failed(&run("missing.sh"), 9);
 }
+
+/// In `tf -b` (and `tf shell`) every remote path follows `cd`, the 2.5.1
+/// commands' and the other tf commands' alike; a leading '/' still means the
+/// served root, and local paths and option values stay as typed.
+#[test]
+fn batch_commands_follow_cd() {
+    let srv = Server::start();
+    data_dir_write(&srv.path("w/a.txt"), b"abc");
+    data_dir_write(&srv.path("top.txt"), b"t");
+    let local = std::env::temp_dir().join(format!("tf-v251-cd-{}", std::process::id()));
+    fs::write(&local, b"new").unwrap();
+    let script = format!(
+        "cd w\nftype a.txt /top.txt\nrmkdir x/y\nlsrv2 x --to list.txt\nfstat a.txt\n\
+         copy a.txt b.txt\nintwrite {} a.txt\nintread a.txt {}.back\ncd x\nlsv2 ..\n",
+        local.display(),
+        local.display()
+    );
+    let o = batch(&srv, &[], &script);
+    let text = ok_out(o);
+    assert!(text.contains("w/a.txt") && text.contains("top.txt"), "{text}");
+    assert!(srv.path("w/x/y").is_dir(), "rmkdir did not follow cd");
+    assert!(!srv.path("x").exists(), "rmkdir went to the served root");
+    let stored = fs::read_to_string(srv.path("w/list.txt")).unwrap();
+    assert!(stored.contains("w/x/y"), "{stored}");
+    assert_eq!(fs::read(srv.path("w/b.txt")).unwrap(), b"abc");
+    assert_eq!(fs::read(srv.path("w/a.txt")).unwrap(), b"new");
+    assert_eq!(fs::read(format!("{}.back", local.display())).unwrap(), b"new");
+    assert!(text.contains("w/x/\n"), "lsv2 .. from w/x lists w: {text}");
+    let _ = fs::remove_file(format!("{}.back", local.display()));
+    let _ = fs::remove_file(&local);
+}
+
+/// `intwrite -` and `put -` inside `tf -b -`: stdin holds the commands, so
+/// they say so instead of writing an empty file.
+#[test]
+fn stdin_data_inside_a_batch_from_stdin_is_refused() {
+    let srv = Server::start();
+    data_dir_write(&srv.path("f"), b"keep");
+    for line in ["intwrite - f", "put - f"] {
+        let o = batch(&srv, &[], &format!("{line}\n"));
+        assert_eq!(o.status.code(), Some(1), "{line}: {}", both(&o));
+        assert!(err(&o).contains("(stdin) holds the commands"), "{line}: {}", both(&o));
+        assert_eq!(fs::read(srv.path("f")).unwrap(), b"keep", "{line}");
+    }
+}

@@ -88,6 +88,9 @@ pub fn intwrite(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) ->
     let (local, remote) = (pos[0], pos[1]);
     let mut data = Vec::new();
     let read = if local == "-" {
+        if let Some(code) = super::shell::stdin_taken(cmd) {
+            return Ok(code);
+        }
         std::io::stdin().lock().read_to_end(&mut data)
     } else {
         match std::fs::metadata(local) {

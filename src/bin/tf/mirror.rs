@@ -14,16 +14,13 @@ use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use tfd::client::tree::capped::Capped;
 use tfd::client::tree::landing::Landing;
 use tfd::client::tree::listing::{self, Kind, ListError};
 use tfd::client::tree::names;
 use tfd::client::tree::sync::{self, Meta, Plan, Rule, Side};
 use tfd::client::{Client, ClientConfig, ClientError};
 use tfd::wire::Status;
-
-/// Most bytes a server may send past the size it announced before the
-/// session is given up (what arrives past the size is never written).
-const MAX_EXCESS: u64 = 1 << 20;
 
 struct Opts {
     upload: bool,
@@ -423,37 +420,6 @@ fn down(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, Client
     Ok(t.code())
 }
 
-/// Writes at most the size FSTAT announced; what comes past it is counted
-/// and dropped, and past [`MAX_EXCESS`] the transfer is broken off.
-struct Capped<'a, W> {
-    inner: W,
-    room: u64,
-    got: u64,
-    excess: u64,
-    p: &'a Progress,
-}
-
-impl<W: Write> Write for Capped<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let take = (buf.len() as u64).min(self.room - self.got) as usize;
-        self.inner.write_all(&buf[..take])?;
-        self.got += take as u64;
-        self.p.bytes.fetch_add(take as u64, Ordering::Relaxed);
-        self.excess += (buf.len() - take) as u64;
-        if self.excess > MAX_EXCESS {
-            return Err(std::io::Error::other(format!(
-                "the server sent more than the {} bytes it announced; broken off",
-                self.room
-            )));
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 /// One file down: RCVFILE into a temporary beside its final name, kept only
 /// when exactly the announced size came, renamed over the final name with
 /// the server's mtime.
@@ -462,23 +428,13 @@ fn fetch_one(c: &mut Client, land: &Landing, f: &Fetch, p: &Progress) -> Result<
         Ok(l) => l,
         Err(e) => return Ok(Done::Local(e.to_string())),
     };
-    let mut w = Capped {
-        inner: landed.file().map_err(ClientError::Local)?,
-        room: f.size,
-        got: 0,
-        excess: 0,
-        p,
-    };
+    let mut w = Capped::new(landed.file().map_err(ClientError::Local)?, f.size, &p.bytes);
     match c.rcvfile(&f.remote, false, &mut w)? {
         Status::Ok(_) => {}
         st => return Ok(Done::Refused(listing::status_text(&st))),
     }
-    if w.excess > 0 || w.got != f.size {
-        return Ok(Done::Refused(format!(
-            "the server announced {} bytes and sent {}; not kept (changed during the transfer?)",
-            f.size,
-            w.got + w.excess
-        )));
+    if let Err(why) = w.verdict() {
+        return Ok(Done::Refused(why));
     }
     Ok(match landed.commit(Some(f.mtime)) {
         Ok(()) => Done::Ok,

@@ -3,8 +3,10 @@
 //! (the protocol has none): relative paths are joined to it before they are
 //! sent; `lcd` changes the process's own directory, which local paths follow.
 
+use super::v251::{map_paths, Paths};
 use super::{fail, run, ExitCode};
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use tfd::client::{Client, ClientConfig};
 use tfd::wire::Status;
 
@@ -36,8 +38,10 @@ root when they start with '/'; local paths to the local directory):
   mv OLD NEW                rename a remote file or directory
   help, ?                   this text
   quit, exit, bye           end the session (so does end of input)
-Any other tf command (fstat, sha256, copy, ...) runs as `tf COMMAND ARGS` would,
-its paths relative to the served root.
+Any other tf command (fstat, sha256, copy, the 2.5.1 commands, ...) runs as
+`tf COMMAND ARGS` would, its remote paths relative to the remote directory too.
+Commands that would read stdin (put -, intwrite -) cannot when the commands
+themselves come from stdin.
 In a batch file (tf -b), a line starting with '-' may fail without stopping the
 batch; empty lines and lines starting with '#' are skipped.";
 
@@ -126,9 +130,47 @@ fn split_opts(args: &[String]) -> (Vec<String>, Vec<String>) {
     (pos, opts)
 }
 
+/// Which arguments of `cmd` (a tf command the shell has no form of its own
+/// for) are remote paths.
+fn paths_of(cmd: &str) -> Paths {
+    if let Some(row) = super::v251::row(cmd) {
+        return row.paths;
+    }
+    match cmd {
+        "mkdir" | "del" | "touch" | "fstat" | "fupd" | "sha256" | "lock" | "fsize" | "fsizels" | "copy" | "cpdir"
+        | "renam" => Paths::All,
+        "rcvfile" | "sdown" | "xdel" | "xrmdir" | "watch" => Paths::At(&[0]),
+        "sndfile" | "sup" | "xcopy" | "xcpdir" => Paths::At(&[1]),
+        _ => Paths::No,
+    }
+}
+
+/// Whether stdin carries the commands (`tf -b -`, or `tf shell` fed by a pipe):
+/// then no command may read it as data.
+static STDIN_IS_COMMANDS: AtomicBool = AtomicBool::new(false);
+
+/// The error for a command that would read `-` (stdin) while stdin carries
+/// the commands; None when it may.
+pub fn stdin_taken(cmd: &str) -> Option<ExitCode> {
+    STDIN_IS_COMMANDS
+        .load(Ordering::Relaxed)
+        .then(|| fail(format!("{cmd}: - (stdin) holds the commands here; give a file instead")))
+}
+
 impl Shell<'_> {
     fn at(&self, p: &str) -> String {
         join(&self.cwd, p)
+    }
+
+    /// A remote path argument for a tf command: joined to the remote
+    /// directory ("/" for the served root itself).
+    fn remote(&self, p: &str) -> String {
+        let j = self.at(p);
+        if j.is_empty() {
+            "/".into()
+        } else {
+            j
+        }
     }
 
     /// Runs one command line; None for quit.
@@ -276,7 +318,14 @@ impl Shell<'_> {
                 _ => fail("usage: mv OLD NEW"),
             },
             "shell" => fail("already in a shell"),
-            other => run(self.c, self.cfg, other, args),
+            other => {
+                let a = if self.cwd.is_empty() {
+                    args.to_vec()
+                } else {
+                    map_paths(args, paths_of(other), &|p| self.remote(p))
+                };
+                run(self.c, self.cfg, other, &a)
+            }
         };
         Some(code)
     }
@@ -311,6 +360,7 @@ impl Shell<'_> {
 /// command's.
 pub fn batch(c: &mut Client, cfg: &ClientConfig, file: &str) -> ExitCode {
     let text = if file == "-" {
+        STDIN_IS_COMMANDS.store(true, Ordering::Relaxed);
         let mut s = String::new();
         match std::io::Read::read_to_string(&mut std::io::stdin(), &mut s) {
             Ok(_) => s,
@@ -359,6 +409,7 @@ pub fn batch(c: &mut Client, cfg: &ClientConfig, file: &str) -> ExitCode {
 /// is the last command's.
 pub fn interactive(c: &mut Client, cfg: &ClientConfig) -> ExitCode {
     let tty = std::io::stdin().is_terminal();
+    STDIN_IS_COMMANDS.store(!tty, Ordering::Relaxed);
     let mut sh = Shell {
         c,
         cfg,

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tfd::client::tree::listing::{self, Kind, ListError};
-use tfd::client::tree::{glob, landing::Landing, names, pool, walk};
+use tfd::client::tree::{capped::Capped, glob, landing::Landing, names, pool, walk};
 use tfd::client::{Client, ClientConfig, ClientError};
 use tfd::wire::Status;
 
@@ -632,8 +632,9 @@ fn get(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientE
     Ok(t.code())
 }
 
-/// One file down: FSTAT for its time, RCVFILE into a temporary beside its
-/// final name, renamed over it when complete with the server's mtime.
+/// One file down: FSTAT for its size and time, RCVFILE into a temporary
+/// beside its final name through [`Capped`], kept only when exactly the
+/// announced size came, renamed over the final name with the server's mtime.
 fn download_one(c: &mut Client, land: &Landing, d: &Down, p: &Progress) -> Result<Done, ClientError> {
     let st = match listing::fstat(c, &d.remote)? {
         Ok(st) if st.kind == Kind::File => st,
@@ -644,36 +645,18 @@ fn download_one(c: &mut Client, land: &Landing, d: &Down, p: &Progress) -> Resul
         Ok(l) => l,
         Err(e) => return Ok(Done::Local(e.to_string())),
     };
-    let mut w = Counting {
-        inner: landed.file().map_err(ClientError::Local)?,
-        p,
-    };
+    let mut w = Capped::new(landed.file().map_err(ClientError::Local)?, st.size, &p.bytes);
     match c.rcvfile(&d.remote, false, &mut w)? {
         Status::Ok(_) => {}
         st => return Ok(Done::Refused(listing::status_text(&st))),
+    }
+    if let Err(why) = w.verdict() {
+        return Ok(Done::Refused(why));
     }
     Ok(match landed.commit(Some(st.mtime)) {
         Ok(()) => Done::Ok,
         Err(e) => Done::Local(e.to_string()),
     })
-}
-
-/// A writer that adds what passes to the progress.
-struct Counting<'a, W> {
-    inner: W,
-    p: &'a Progress,
-}
-
-impl<W: std::io::Write> std::io::Write for Counting<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.p.bytes.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
 }
 
 #[cfg(test)]

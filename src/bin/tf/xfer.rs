@@ -258,6 +258,11 @@ pub fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> Ex
             Err(e) => fail(e),
         };
     }
+    if o.positional[0] == "-" {
+        if let Some(code) = super::shell::stdin_taken(cmd) {
+            return code;
+        }
+    }
     let src = match open_source(&o.positional[0]) {
         Ok(s) => s,
         Err(e) => return fail(format!("{cmd}: {e}")),

@@ -2,7 +2,8 @@
 //! `tf get -r`, and what `tf mirror` builds on): the local walk, the remote
 //! listing and the checks on the names a server sends, glob patterns, the pool
 //! of sessions that moves the files, and the landing that writes downloads
-//! only below the target directory.
+//! only below the target directory, each capped at the size the server
+//! announced.
 //!
 //! A server is not trusted with local names (the scp CVE-2019-6111 class): every
 //! name of a listing goes through [`names::check`] before it is used, and the
@@ -10,6 +11,7 @@
 //! symlink followed, so even a name that passed cannot be steered elsewhere by
 //! a link planted in the target.
 
+pub mod capped;
 pub mod glob;
 pub mod landing;
 pub mod listing;
