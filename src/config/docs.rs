@@ -1,7 +1,7 @@
 //! tfd.conf(5)'s key section and conf/tfd.conf, generated from the key table
 //! so that neither can drift from what the parser accepts. Both are committed;
-//! tests/docs.rs fails when they differ from what this generates, and
-//! `TFD_BLESS=1 cargo test --test docs` rewrites them.
+//! tests/cli/docs.rs fails when they differ from what this generates, and
+//! `TFD_BLESS=1 cargo test --test cli docs::` rewrites them.
 use super::keys::{keys, Key, Section};
 use super::Kind;
 

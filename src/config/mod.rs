@@ -331,7 +331,7 @@ impl Config {
     /// Every path tfd started as root with this configuration creates or writes
     /// (not counting `--daemon`'s pidfile), with the key that sets it: a service
     /// manager's sandbox must leave each of them writable, and
-    /// `tests/install.rs` checks the shipped unit against this list for the
+    /// `tests/server/install.rs` checks the shipped unit against this list for the
     /// shipped configuration.
     pub fn written_paths(&self) -> Vec<(&'static str, PathBuf)> {
         let mut out = vec![("dbdir", self.dbdir.clone()), ("fai_dir", self.fai_dir.clone())];

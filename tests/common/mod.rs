@@ -191,7 +191,7 @@ impl Server {
     pub fn client_config(&self) -> ClientConfig {
         let mut c = ClientConfig::new(&self.addr(), keys().1.clone(), &self.hash);
         c.timeout = Some(Duration::from_secs(20));
-        // the suite tests the protocol's own ciphers; tests/secure_transport.rs
+        // the suite tests the protocol's own ciphers; tests/protocol/secure_transport.rs
         // runs every family again over the secure transport
         c.transport = tfd::client::Transport::Legacy;
         c
@@ -493,10 +493,19 @@ extern "C" fn remove_created() {
     }
 }
 
+/// Held while the host's users and groups change, or must not: the tests of an
+/// area share one process (useradd fails, not waits, while another holds
+/// /etc/passwd's lock), and install's compare /etc/passwd before and after.
+pub fn host_users_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Creates a system user (as root, with useradd) unless it exists; returns
 /// (uid, gid). `groups` are supplementary groups, created as needed. What it
 /// creates is deleted when the test process exits.
 pub fn ensure_system_user(name: &str, groups: &[&str]) -> (u32, u32) {
+    let _users = host_users_lock();
     for g in groups {
         if nix::unistd::Group::from_name(g).unwrap().is_none() {
             let st = Command::new("groupadd")

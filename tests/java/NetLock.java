@@ -1,6 +1,6 @@
 // NETLOCK family driver for the official Java client: NETLOCK, NETLOCK_TRY,
 // NETUNLOCK, NETMUTACQ_TRY, NETMUTREL. Args: host port pubkey-path hash dir.
-// Prints one "name status code message" line per reply; tests/java_netlock.rs
+// Prints one "name status code message" line per reply; tests/java/java_netlock.rs
 // checks them and the disk. The client's netlockTryCommand sends no timeout
 // (a client defect: the document's form is `NETLOCK_TRY <timeout> <path>`).
 import dev.godjango.tfprotocol.Tfprotocol;

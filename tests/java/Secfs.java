@@ -1,7 +1,7 @@
 // TFPSFS driver for the official Java client: SETFSID, SETFSPERM, REMFSPERM,
 // GETFSPERM, ISSECFS through the client's own methods.
 // Args: host port pubkey-path hash dir. Prints one "step status code message" line
-// per reply; tests/secfs_java.rs checks them and the metadata on disk.
+// per reply; tests/java/secfs_java.rs checks them and the metadata on disk.
 import dev.godjango.tfprotocol.Tfprotocol;
 import dev.godjango.tfprotocol.callbacks.ITfprotocolCallback;
 import dev.godjango.tfprotocol.misc.StatusInfo;

@@ -1,6 +1,6 @@
 // Smoke driver for the official Java client: handshake, ECHO, MKDIR, TOUCH, FSTAT.
 // Args: host port pubkey-path hash dir. Prints one "name status code message" line
-// per reply; tests/java_client.rs checks them and the disk.
+// per reply; tests/java/java_client.rs checks them and the disk.
 import dev.godjango.tfprotocol.Tfprotocol;
 import dev.godjango.tfprotocol.callbacks.ITfprotocolCallback;
 import dev.godjango.tfprotocol.misc.FileStat;

@@ -2,7 +2,7 @@
 // LSV2, LSRV2, LSV2DOWN, LSRV2DOWN, FTYPE, FTYPELS, FSTATLS, through the client's
 // own *Command methods, and its XS1 presence probe. Args: host port pubkey-path
 // hash proto dir. Prints one line per callback ("name status code message", newlines in messages as \n);
-// tests/v251_java.rs checks them and the disk.
+// tests/java/v251_java.rs checks them and the disk.
 import dev.godjango.tfprotocol.Tfprotocol;
 import dev.godjango.tfprotocol.callbacks.IExtendedSub1Callback;
 import dev.godjango.tfprotocol.callbacks.ITfprotocolCallback;

@@ -1,0 +1,20 @@
+//! The `tf` client and what ships with it: commands, errors, sessions, trees and
+//! mirrors, safe downloads against a lying server, the README's commands and the
+//! docs that must match the code.
+//!
+//! One test binary per area (doc/testing.md): the files share one process, so a
+//! test must not touch process-wide state (environment, working directory, umask).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod cli;
+mod cli_errors;
+mod cli_liar;
+mod cli_mirror;
+mod cli_safe;
+mod cli_session;
+mod cli_tree;
+mod cli_v251;
+mod docs;
+mod readme;

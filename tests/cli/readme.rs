@@ -1,0 +1,392 @@
+//! The newcomer's path, run for real: `tfd demo` as README's quick start starts
+//! it, then every command of every ```sh block of README.md, in order, against
+//! that demo, with the binaries cargo built for this test standing in for
+//! `target/release/*` and `tf`/`tfd`/`tfpasswd` on PATH. A plain ``` block
+//! right after a ```sh block is the output of that block's last command and
+//! must appear in it. The few commands that cannot run here (they change the
+//! machine, or are the whole test suite) are listed below with the reason and
+//! what is checked instead, so a new README command cannot go untested by
+//! accident. Also the demo's own promises: it binds before printing, suggests
+//! --port when the port is taken, and has its own admin socket.
+
+use crate::common;
+
+use common::*;
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A running `tfd demo`, stopped on drop.
+struct Demo {
+    child: Child,
+    banner: String,
+    hash: String,
+}
+
+impl Demo {
+    /// Starts `tfd demo ARGS --port PORT` in `cwd` and waits for its banner.
+    fn start(cwd: &Path, args: &[&str], port: u16) -> Demo {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tfd"))
+            .args(args)
+            .args(["--port", &port.to_string()])
+            .current_dir(cwd)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut banner = String::new();
+        loop {
+            match rx.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) => {
+                    banner.push_str(&line);
+                    banner.push('\n');
+                    if line.starts_with("Stop with Ctrl-C.") {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    let _ = child.kill();
+                    panic!("tfd demo printed no banner ({e}): {banner}");
+                }
+            }
+        }
+        let hash = banner
+            .split("hash ")
+            .nth(1)
+            .and_then(|r| r.split(')').next())
+            .unwrap_or_else(|| panic!("no hash in the banner: {banner}"))
+            .to_string();
+        Demo { child, banner, hash }
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::SIGTERM);
+        let _ = self.child.wait();
+    }
+}
+
+/// A free port whose UDP side is free too (the demo serves both).
+fn free_tcp_udp_port() -> u16 {
+    loop {
+        let p = free_port();
+        if std::net::UdpSocket::bind(("127.0.0.1", p)).is_ok() {
+            return p;
+        }
+    }
+}
+
+/// A working directory with `target/release/{tfd,tf,tfpasswd}` and a `bin/`
+/// for PATH, both pointing at the binaries under test.
+fn workdir(tag: &str) -> (PathBuf, String) {
+    let dir = tempdir(tag);
+    let rel = dir.join("target/release");
+    let bin = dir.join("bin");
+    fs::create_dir_all(&rel).unwrap();
+    fs::create_dir_all(&bin).unwrap();
+    for (name, exe) in [
+        ("tfd", env!("CARGO_BIN_EXE_tfd")),
+        ("tf", env!("CARGO_BIN_EXE_tf")),
+        ("tfpasswd", env!("CARGO_BIN_EXE_tfpasswd")),
+    ] {
+        std::os::unix::fs::symlink(exe, rel.join(name)).unwrap();
+        std::os::unix::fs::symlink(exe, bin.join(name)).unwrap();
+    }
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    (dir, path)
+}
+
+/// Commands README shows that this test does not run, why, and what it checks
+/// instead (`None`: nothing more than the reason).
+fn not_run(line: &str) -> Option<(&'static str, Option<Vec<&'static str>>)> {
+    if line == "scripts/test" {
+        return Some(("the whole suite, of which this test is a part", None));
+    }
+    if line == "cargo build --release" {
+        return Some(("cargo built the binaries under test already", None));
+    }
+    if line.starts_with("apt-get install -y ") {
+        // the packages must be installed here, or nothing would have built
+        return Some((
+            "changes the machine",
+            Some(vec![
+                "build-essential",
+                "pkg-config",
+                "libssl-dev",
+                "curl",
+                "ca-certificates",
+            ]),
+        ));
+    }
+    if line.starts_with("curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh") {
+        return Some(("downloads rustup; cargo built this test, so Rust is there", None));
+    }
+    None
+}
+
+struct Block {
+    lang: String,
+    lines: Vec<String>,
+}
+
+fn fenced_blocks(md: &str) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    let mut cur: Option<Block> = None;
+    for line in md.lines() {
+        let t = line.trim_start();
+        if let Some(rest) = t.strip_prefix("```") {
+            match cur.take() {
+                Some(b) => blocks.push(b),
+                None => {
+                    cur = Some(Block {
+                        lang: rest.trim().to_string(),
+                        lines: Vec::new(),
+                    })
+                }
+            }
+        } else if let Some(b) = cur.as_mut() {
+            b.lines.push(t.to_string());
+        }
+    }
+    assert!(cur.is_none(), "README.md has an unclosed fenced block");
+    blocks
+}
+
+/// `cmd   # comment` → (cmd, comment).
+fn split_comment(line: &str) -> (String, String) {
+    match line.find("  #").or_else(|| line.find(" # ")) {
+        Some(i) => (
+            line[..i].trim().to_string(),
+            line[i..].trim().trim_start_matches('#').trim().to_string(),
+        ),
+        None => (line.trim().to_string(), String::new()),
+    }
+}
+
+#[test]
+fn every_readme_command_runs_against_a_real_demo() {
+    let readme = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let blocks = fenced_blocks(&readme);
+    let (dir, path) = workdir("readme");
+    let port = free_tcp_udp_port();
+    // files the examples move
+    fs::write(dir.join("big.iso"), pattern(3 << 20, 7)).unwrap();
+    fs::write(dir.join("notes.txt"), b"meeting at 10\n").unwrap();
+    let subst = |line: &str, hash: &str| {
+        line.replace("10345", &port.to_string())
+            .replace("--hash ...", &format!("--hash {hash}"))
+            .replace("TF_HASH=...", &format!("TF_HASH={hash}"))
+    };
+    let mut demo: Option<Demo> = None;
+    // what README exports stays in force for the blocks after it, as in a shell
+    let mut exports = String::new();
+    let mut ran = 0;
+    let mut last_output: Option<(String, String)> = None;
+    for b in &blocks {
+        if b.lang.is_empty() {
+            // the output of the previous block's last command
+            if let Some((cmd, out)) = &last_output {
+                for want in b.lines.iter().filter(|l| !l.is_empty()) {
+                    assert!(
+                        out.contains(want.as_str()),
+                        "README shows {want:?} for `{cmd}`, it printed:\n{out}"
+                    );
+                }
+            }
+            last_output = None;
+            continue;
+        }
+        if b.lang != "sh" {
+            last_output = None;
+            continue;
+        }
+        let mut script = String::new();
+        let mut cmds: Vec<(String, i32)> = Vec::new();
+        for raw in &b.lines {
+            let (cmd, comment) = split_comment(raw);
+            if cmd.is_empty() {
+                continue;
+            }
+            if let Some(rest) = cmd.strip_prefix("cargo run --release --bin tfd -- demo") {
+                assert!(demo.is_none(), "README starts the demo twice");
+                let mut args = vec!["demo"];
+                args.extend(rest.split_whitespace());
+                let d = Demo::start(&dir, &args, port);
+                // it printed how to connect: the tf line and the ctl line work
+                assert!(d.banner.contains(&format!(
+                    "--server 127.0.0.1:{port} --key tfd-demo/pub.pem --hash {}",
+                    d.hash
+                )));
+                assert!(d.banner.contains("python3 -m venv"), "{}", d.banner);
+                assert!(d.banner.contains(&format!("ctl-{port}.sock stats")), "{}", d.banner);
+                demo = Some(d);
+                ran += 1;
+                continue;
+            }
+            if let Some((why, packages)) = not_run(&cmd) {
+                eprintln!("not run: {cmd} ({why})");
+                if let Some(pkgs) = packages {
+                    if Path::new("/usr/bin/dpkg").exists() {
+                        let o = Command::new("dpkg").arg("-s").args(&pkgs).output().unwrap();
+                        assert!(
+                            o.status.success(),
+                            "README's packages are not all installed here: {pkgs:?}"
+                        );
+                    }
+                }
+                continue;
+            }
+            let hash = demo.as_ref().map(|d| d.hash.clone()).unwrap_or_default();
+            let expect = comment.strip_prefix("exits ").and_then(|n| n.parse().ok()).unwrap_or(0);
+            let idx = cmds.len();
+            cmds.push((subst(&cmd, &hash), expect));
+            script.push_str(&format!("{{ {} ; }} 2>&1; echo \"{idx} $?\" >&3\n", subst(&cmd, &hash)));
+            if cmd.starts_with("export ") {
+                exports.push_str(&format!("{} 2>/dev/null\n", subst(&cmd, &hash)));
+            }
+        }
+        if cmds.is_empty() {
+            last_output = None;
+            continue;
+        }
+        assert!(demo.is_some(), "README runs {:?} before starting the demo", cmds[0].0);
+        let rc_file = dir.join("rc");
+        let out: Output = Command::new("bash")
+            .arg("-c")
+            .arg(format!("exec 3>{}\n{}{script}", rc_file.display(), exports))
+            .current_dir(&dir)
+            .env("PATH", &path)
+            .env_remove("TF_SERVER")
+            .env_remove("TF_KEY")
+            .env_remove("TF_HASH")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let rcs = fs::read_to_string(&rc_file).unwrap();
+        let rcs: Vec<i32> = rcs
+            .lines()
+            .map(|l| l.split(' ').nth(1).unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(rcs.len(), cmds.len(), "a README block stopped early:\n{script}\n{text}");
+        for ((cmd, want), got) in cmds.iter().zip(&rcs) {
+            assert_eq!(
+                got, want,
+                "README command `{cmd}` exited {got}, expected {want}:\n{text}"
+            );
+        }
+        ran += cmds.len();
+        // the block's last command's output, for a following plain block: run
+        // again alone would change state, so take the whole block's output
+        last_output = Some((cmds.last().unwrap().0.clone(), text));
+    }
+    drop(demo);
+    assert!(ran >= 20, "only {ran} README commands ran");
+    // what the examples did, on disk
+    let data = dir.join("tfd-demo/data");
+    assert_eq!(
+        fs::read(data.join("isos/big.iso")).unwrap(),
+        fs::read(dir.join("big.iso")).unwrap()
+    );
+    assert_eq!(fs::read(data.join("docs/2026/notes.txt")).unwrap(), b"meeting at 10\n");
+    assert_eq!(fs::read(dir.join("copy.txt")).unwrap(), b"meeting at 10\n");
+    assert!(!data.join("notes.txt").exists(), "rcvfile --delete left it");
+    assert!(!data.join("missing").exists());
+    let users = fs::read_to_string(dir.join("users")).unwrap();
+    assert!(users.starts_with("alice:") && users.contains("$6$"), "{users}");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn demo_on_a_taken_port_says_so_first_and_suggests_another() {
+    let dir = tempdir("demo-taken");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let o = Command::new(env!("CARGO_BIN_EXE_tfd"))
+        .args(["demo", "--port", &port.to_string()])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        o.stdout.is_empty(),
+        "printed before binding: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(
+        err.contains(&format!("port {port} on 127.0.0.1 is already in use")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("hint: pick another port: tfd demo --port {}", port + 1)),
+        "{err}"
+    );
+    assert!(!dir.join("tfd-demo").exists(), "created the demo folder anyway");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn demo_has_its_own_admin_socket_and_ctl_names_the_one_it_asks() {
+    let (dir, _) = workdir("demo-ctl");
+    let port = free_tcp_udp_port();
+    let d = Demo::start(&dir, &["demo"], port);
+    let sock = format!("tfd-demo/ctl-{port}.sock");
+    let o = Command::new(env!("CARGO_BIN_EXE_tfd"))
+        .args(["ctl", "--socket", &sock, "stats"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // everything the demo keeps is in its folder: Fast Access tokens too
+    let cfg = tfd::config::Config::load(&dir.join("tfd-demo/tfd.conf")).unwrap();
+    let demo_dir = fs::canonicalize(dir.join("tfd-demo")).unwrap();
+    assert!(cfg.fai_dir.starts_with(&demo_dir), "{}", cfg.fai_dir.display());
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("uptime"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    // without -c/--socket: it says which socket it asks; /etc/tfd/tfd.conf and
+    // /run/tfd/ctl.sock belong to the system, so a config naming a dead socket
+    // stands in for "some other tfd"
+    let conf = dir.join("other.conf");
+    let o = Command::new(env!("CARGO_BIN_EXE_tfd"))
+        .args(["ctl", "-c", conf.to_str().unwrap(), "stats"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    // -c given: no notice, the configured (here: default) socket is used
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("asking the tfd at"));
+    let o = Command::new(env!("CARGO_BIN_EXE_tfd"))
+        .args(["ctl", "stats"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("tfd ctl: asking the tfd at "), "{err}");
+    assert!(err.contains("-c FILE or --socket PATH picks another"), "{err}");
+    if !o.status.success() {
+        // no system tfd here: the live demo socket is offered
+        assert!(
+            err.contains(&format!("hint: a tfd demo here answers on --socket {sock}")),
+            "{err}"
+        );
+    }
+    drop(d);
+    let _ = fs::remove_dir_all(&dir);
+}

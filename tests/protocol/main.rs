@@ -1,0 +1,28 @@
+//! The protocol through the real wire: every command and session state, framing,
+//! transfers and what they leave on disk, the 2.5.1 commands, the session layer and
+//! the secure transport.
+//!
+//! One test binary per area (doc/testing.md): the files share one process, so a
+//! test must not touch process-wide state (environment, working directory, umask).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod big;
+mod commands;
+mod direct_io;
+mod diskfull;
+mod intrw;
+mod locksys;
+mod matrix;
+mod netlock;
+mod notify;
+mod quota_ledger;
+mod secure_transport;
+mod session_layer;
+mod special_files;
+mod transfer;
+mod upload_reliability;
+mod v251_commands;
+mod wire;
+mod xcmds;

@@ -1,0 +1,293 @@
+//! The 2.5.1 session layer through the real wire: GOAES/TFPCRYPTO switch every
+//! command and sub-protocol to AES-256-CBC and back, and CIAON/CIAOFF put an
+//! identity token before every client unit; files checked on disk.
+
+use crate::common;
+
+use common::*;
+use std::fs;
+use std::time::{Duration, Instant};
+use tfd::client::Client;
+use tfd::wire::aes::{AesKey, IV_LEN, KEY_LEN};
+use tfd::wire::hpf::code;
+use tfd::wire::Status;
+
+fn aes_client(srv: &Server) -> Client {
+    let mut c = srv.client();
+    c.goaes().unwrap().expect("GOAES answers OK");
+    assert!(c.chan.tx.aes_on() && c.chan.rx.aes_on());
+    c
+}
+
+/// The reply to GOAES still comes in the stream cipher, the next frame in AES
+/// (its header and payload one 16-byte block each on the wire), and TFPCRYPTO
+/// (answered in AES) resumes the stream cipher where GOAES left it.
+#[test]
+fn goaes_switches_at_the_frame_boundary_and_tfpcrypto_comes_back() {
+    let srv = Server::start();
+    let mut c = srv.client();
+    assert_eq!(c.raw(b"ECHO stream").unwrap(), b"stream");
+    c.goaes().unwrap().unwrap();
+    let before = c.chan.rx.bytes;
+    assert_eq!(c.raw(b"ECHO aes").unwrap(), b"aes");
+    assert_eq!(c.chan.rx.bytes - before, 32, "one block of header, one of payload");
+    let before = c.chan.rx.bytes;
+    assert_eq!(c.raw(b"ECHO sixteen bytes!!!").unwrap(), b"sixteen bytes!!!");
+    assert_eq!(c.chan.rx.bytes - before, 16 + 32, "16 bytes take two blocks (PKCS#7)");
+    // GOAES again under AES: a new key, the reply in the old one
+    c.goaes().unwrap().unwrap();
+    assert_eq!(c.raw(b"ECHO again").unwrap(), b"again");
+    assert_eq!(c.tfpcrypto().unwrap(), Status::Ok(vec![]));
+    assert!(!c.chan.tx.aes_on());
+    let before = c.chan.rx.bytes;
+    assert_eq!(c.raw(b"ECHO back").unwrap(), b"back");
+    assert_eq!(c.chan.rx.bytes - before, 8, "the stream cipher: no padding");
+    // TFPCRYPTO without AES on is a plain OK
+    assert_eq!(c.tfpcrypto().unwrap(), Status::Ok(vec![]));
+    assert_eq!(c.raw(b"ECHO still").unwrap(), b"still");
+    assert!(srv.log().contains("GOAES: AES-256-CBC on"));
+}
+
+#[test]
+fn aes_sndfile_rcvfile_sup_sdown_and_listings() {
+    let srv = Server::start();
+    let mut c = aes_client(&srv);
+    stream_round_trips(&srv, &mut c, "", &[0, 1, 16, 507, 524_283, 524_284, 1_048_593]);
+    assert_failed(c.rcvfile(b"none", false, &mut Vec::new()).unwrap(), 9);
+    fs::create_dir_all(srv.path("d/e")).unwrap();
+    fs::write(srv.path("d/e/f"), b"x").unwrap();
+    let ls = c.list(false, b"d").unwrap().unwrap();
+    assert_eq!(String::from_utf8(ls).unwrap().trim_end(), "D: e/");
+    let lsr = String::from_utf8(c.list(true, b"d").unwrap().unwrap()).unwrap();
+    assert!(lsr.contains("F: e/f"), "{lsr}");
+    assert!(ok(&c.call("MKDIR", b"made").unwrap()));
+    assert!(srv.path("made").is_dir());
+    assert_eq!(c.fsize(b"s1").unwrap(), 1);
+}
+
+#[test]
+fn aes_put_get_and_their_cancel_variants() {
+    let srv = Server::start();
+    let mut c = aes_client(&srv);
+    for (i, n) in [1usize, 16, 4096, 1_000_003].iter().enumerate() {
+        let data = pattern(*n, 40 + i as u64);
+        let name = format!("p{i}");
+        c.put(name.as_bytes(), 0, 65_536, &mut &data[..], &mut |_| {})
+            .unwrap()
+            .unwrap();
+        assert_eq!(fs::read(srv.path(&name)).unwrap(), data, "PUT size {n}");
+        let mut back = Vec::new();
+        assert_eq!(
+            c.get(name.as_bytes(), 0, 30_000, &mut back, &mut |_| {}).unwrap(),
+            Ok(*n as u64)
+        );
+        assert_eq!(back, data, "GET size {n}");
+    }
+    c.put_cancel(b"stopped", 8, b"0123456789", code::STOP).unwrap().unwrap();
+    assert_eq!(fs::read(srv.path("stopped")).unwrap(), b"0123456789");
+    c.put_cancel(b"cancelled", 8, b"0123456789", code::CANCEL)
+        .unwrap()
+        .unwrap();
+    assert!(!srv.path("cancelled").exists());
+    fs::write(srv.path("big"), pattern(300_000, 9)).unwrap();
+    let kept = c.get_cancel_after_first(b"big", 65_536).unwrap().unwrap();
+    assert!(kept > 0);
+    // PUTCAN: after every 2 chunks the server answers CONT
+    let data = pattern(100, 5);
+    let mut cmd = b"PUTCAN ".to_vec();
+    cmd.extend_from_slice(&tfd::wire::hpf::encode(b"pc", 0, 16, Some(2)));
+    let f = c.raw(&cmd).unwrap();
+    assert_eq!(i64::from_be_bytes(f[3..11].try_into().unwrap()), 16);
+    for (i, chunk) in data.chunks(16).enumerate() {
+        c.chan
+            .tx
+            .send_units(&[&(chunk.len() as i64).to_be_bytes(), chunk])
+            .unwrap();
+        if i % 2 == 1 {
+            assert_eq!(c.chan.rx.recv_i64().unwrap(), code::CONT);
+        }
+    }
+    c.chan.tx.send_i64(code::END).unwrap();
+    assert_eq!(c.raw(b"ECHO next").unwrap(), b"next");
+    assert_eq!(fs::read(srv.path("pc")).unwrap(), data);
+    // GETCAN, canpt 3: the client answers every third chunk
+    let want = pattern(96, 6);
+    fs::write(srv.path("gc"), &want).unwrap();
+    let mut cmd = b"GETCAN ".to_vec();
+    cmd.extend_from_slice(&tfd::wire::hpf::encode(b"gc", 0, 16, Some(3)));
+    let f = c.raw(&cmd).unwrap();
+    assert!(f.starts_with(b"OK "));
+    let mut got = Vec::new();
+    let mut chunks = 0;
+    loop {
+        let len = c.chan.rx.recv_i64().unwrap();
+        if len <= 0 {
+            assert_eq!(len, 0);
+            break;
+        }
+        let mut b = vec![0u8; len as usize];
+        c.chan.rx.recv_unit(&mut b).unwrap();
+        got.extend_from_slice(&b);
+        chunks += 1;
+        if chunks % 3 == 0 {
+            c.chan.tx.send_i64(code::CONT).unwrap();
+        }
+    }
+    assert_eq!(got, want);
+    assert_eq!(c.raw(b"ECHO after getcan").unwrap(), b"after getcan");
+}
+
+/// NIGMA under AES replaces the stream cipher's key beneath the layer: after
+/// TFPCRYPTO both sides go on with the new key.
+#[test]
+fn aes_nigma_then_tfpcrypto() {
+    let srv = Server::start();
+    let mut c = aes_client(&srv);
+    c.nigma(64).unwrap().unwrap();
+    assert_eq!(c.raw(b"ECHO under aes").unwrap(), b"under aes");
+    assert_eq!(c.tfpcrypto().unwrap(), Status::Ok(vec![]));
+    assert_eq!(c.raw(b"ECHO new key").unwrap(), b"new key");
+}
+
+#[test]
+fn aes_notification_mode() {
+    let srv = Server::start();
+    let mut c = aes_client(&srv);
+    notification_round(&srv, &mut c);
+    let mut s = c.chan.stream().try_clone().unwrap();
+    assert!(read_to_close(&mut s).is_empty());
+    assert!(srv.path("in/msg_b").exists());
+}
+
+/// A client that enciphers with another IV than it sent: the server cannot
+/// decipher its next command, logs it and closes; nothing is acted upon, and
+/// the server goes on serving others.
+#[test]
+fn aes_with_a_wrong_iv_fails_cleanly() {
+    let srv = Server::start();
+    let mut c = srv.client();
+    let key = [7u8; KEY_LEN];
+    c.goaes_with(key, [1u8; IV_LEN]).unwrap().unwrap();
+    let wrong = AesKey::new(key, [2u8; IV_LEN]);
+    c.chan.tx.set_aes(Some(&wrong)).unwrap();
+    c.chan.tx.send_frame(b"MKDIR never").unwrap();
+    let mut s = c.chan.stream().try_clone().unwrap();
+    assert!(read_to_close(&mut s).is_empty(), "closed without a reply");
+    assert!(!srv.path("never").exists());
+    let t = Instant::now();
+    while !srv.log().contains("bad padding") {
+        assert!(t.elapsed() < Duration::from_secs(5), "logged: {}", srv.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut d = aes_client(&srv);
+    assert_eq!(d.raw(b"ECHO fine").unwrap(), b"fine");
+}
+
+/// CIAON: the token goes before every client unit (frames, raw HPF/SUP values,
+/// GOAES's key and IV), in the stream cipher and in AES; a second CIAON gives a
+/// new token; CIAOFF stops it.
+#[test]
+fn ciaon_every_unit_in_both_ciphers_then_ciaoff() {
+    let srv = Server::start();
+    let mut c = srv.client();
+    let t1 = c.ciaon().unwrap().unwrap();
+    assert_eq!(t1.len(), 36);
+    assert_eq!(t1.as_bytes()[14], b'4', "a version-4 UUID: {t1}");
+    assert_eq!(c.raw(b"ECHO with token").unwrap(), b"with token");
+    let data = pattern(700_001, 3);
+    for round in 0..2 {
+        let st = c.sndfile(b"s.bin", true, &mut &data[..], &mut |_| {}).unwrap();
+        assert_eq!(st, Status::Ok(vec![]), "round {round}");
+        assert_eq!(fs::read(srv.path("s.bin")).unwrap(), data);
+        let mut back = Vec::new();
+        assert_eq!(c.rcvfile(b"s.bin", false, &mut back).unwrap(), Status::Ok(vec![]));
+        assert_eq!(back, data);
+        c.put(b"p.bin", 0, 65_536, &mut &data[..], &mut |_| {})
+            .unwrap()
+            .unwrap();
+        assert_eq!(fs::read(srv.path("p.bin")).unwrap(), data);
+        let mut back = Vec::new();
+        assert_eq!(
+            c.get(b"p.bin", 0, 65_536, &mut back, &mut |_| {}).unwrap(),
+            Ok(data.len() as u64)
+        );
+        assert_eq!(back, data);
+        assert_eq!(c.sup(b"u.bin", &mut &data[..]).unwrap(), 0);
+        assert_eq!(fs::read(srv.path("u.bin")).unwrap(), data);
+        assert_eq!(c.raw(b"ECHO ").unwrap(), b"", "an empty payload");
+        // the second round in AES (its key and IV carry tokens too)
+        c.goaes().unwrap().unwrap();
+    }
+    assert_eq!(c.raw(b"ECHO after goaes").unwrap(), b"after goaes");
+    let t2 = c.ciaon().unwrap().unwrap();
+    assert_ne!(t1, t2);
+    assert_eq!(c.raw(b"ECHO new token").unwrap(), b"new token");
+    assert_eq!(c.ciaoff().unwrap(), Status::Ok(vec![]));
+    assert_eq!(c.raw(b"ECHO no token").unwrap(), b"no token");
+    assert_eq!(c.tfpcrypto().unwrap(), Status::Ok(vec![]));
+    assert_eq!(c.raw(b"ECHO stream").unwrap(), b"stream");
+}
+
+/// A unit with another token, or none, ends the session with no reply and
+/// nothing done, and is logged (the reference's read fails and it closes).
+#[test]
+fn ciaon_wrong_or_missing_token_closes() {
+    let srv = Server::start();
+    for (i, aes) in [(0, false), (1, false), (2, true), (3, true)] {
+        let mut c = srv.client();
+        if aes {
+            c.goaes().unwrap().unwrap();
+        }
+        c.ciaon().unwrap().unwrap();
+        let name = format!("never-made-{i}-a-long-enough-name-to-fill-a-token");
+        if i % 2 == 0 {
+            c.chan.tx.set_ident(Some(*b"00000000-0000-4000-8000-000000000000"));
+        } else {
+            c.chan.tx.set_ident(None);
+        }
+        c.chan.tx.send_frame(format!("MKDIR {name}").as_bytes()).unwrap();
+        let mut s = c.chan.stream().try_clone().unwrap();
+        assert!(read_to_close(&mut s).is_empty(), "case {i}: closed without a reply");
+        assert!(!srv.path(&name).exists(), "case {i}");
+    }
+    let t = Instant::now();
+    while srv.log().matches("without the identity token").count() < 2 {
+        assert!(t.elapsed() < Duration::from_secs(5), "logged: {}", srv.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut d = srv.client();
+    assert_eq!(d.raw(b"ECHO fine").unwrap(), b"fine");
+}
+
+/// CIAON issued under AES: its `OK <uuid>` reply is a unit given in pieces that
+/// cross a block boundary (this once enciphered garbage), and a new token
+/// replaces the old one under AES.
+#[test]
+fn ciaon_twice_under_aes() {
+    let srv = Server::start();
+    let mut c = srv.client();
+    c.goaes().unwrap().unwrap();
+    c.ciaon().unwrap().unwrap();
+    assert_eq!(c.raw(b"ECHO a").unwrap(), b"a");
+    c.ciaon().unwrap().unwrap();
+    assert_eq!(c.raw(b"ECHO b").unwrap(), b"b");
+}
+
+/// `tf --aes`: the session (every stream of a parallel put/get too) runs in AES.
+#[test]
+fn tf_aes_put_and_get() {
+    let srv = Server::start();
+    let dir = tempdir("tf-aes");
+    let local = dir.join("up.bin");
+    let data = pattern(3_000_001, 8);
+    fs::write(&local, &data).unwrap();
+    let out = srv.tf(&["--aes", "put", local.to_str().unwrap(), "up.bin", "--streams", "2"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(fs::read(srv.path("up.bin")).unwrap(), data);
+    let back = dir.join("back.bin");
+    let out = srv.tf(&["--aes", "get", "up.bin", back.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(fs::read(&back).unwrap(), data);
+    assert!(srv.log().matches("GOAES: AES-256-CBC on").count() >= 3, "{}", srv.log());
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,364 @@
+//! Uploads that cannot outlive their session, and that are durable before they
+//! are acknowledged (doc/reliability.md "Upload temporaries and cleanup",
+//! "Durability of uploads"): a session SIGKILLed in the middle of SNDFILE, SUP or
+//! PUT leaves no hidden file and costs no quota; with `sync_uploads` the file and
+//! its directory entry are fsynced before the acknowledgement goes out, and
+//! without it they are not.
+
+use crate::common;
+
+use common::*;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Reads `total` bytes of a pattern, and SIGKILLs `victim` (once) after `kill_at`.
+struct KillingReader {
+    left: usize,
+    given: usize,
+    kill_at: usize,
+    victim: i32,
+}
+
+impl Read for KillingReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.given >= self.kill_at && self.victim != 0 {
+            // let the server take what was sent so far, then kill it mid-upload
+            std::thread::sleep(Duration::from_millis(200));
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.victim), nix::sys::signal::SIGKILL).unwrap();
+            self.victim = 0;
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let n = buf.len().min(self.left).min(64 * 1024);
+        buf[..n].fill(b'k');
+        self.left -= n;
+        self.given += n;
+        Ok(n)
+    }
+}
+
+fn killing(total: usize, kill_at: usize, victim: i32) -> KillingReader {
+    KillingReader {
+        left: total,
+        given: 0,
+        kill_at,
+        victim,
+    }
+}
+
+/// Every file beneath `d` (hidden ones included), relative.
+fn all_files(d: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(d).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(all_files(&p));
+        } else {
+            out.push(p.file_name().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    out.sort();
+    out
+}
+
+fn wait_reaped(srv: &Server) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while srv.children() != (vec![], vec![]) {
+        assert!(Instant::now() < deadline, "sessions not reaped: {:?}", srv.children());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+const MB: usize = 1 << 20;
+
+/// The issue's case: three killed 2.5 MB uploads under an 8 MiB quota, then a
+/// 3 MB upload must fit, and nothing hidden is left.
+#[test]
+fn killed_uploads_leave_nothing_and_cost_no_quota() {
+    if !is_root() {
+        eprintln!("skipped: needs root (defusr root)");
+        return;
+    }
+    let srv = Server::start_with("quota_default 8M\n");
+    for (i, how) in ["SNDFILE", "SUP", "PUT"].iter().enumerate() {
+        let mut c = srv.client();
+        let pid = srv.session_pid();
+        let mut data = killing(5 * MB / 2, 3 * MB / 2, pid);
+        let name = format!("killed{i}");
+        let r = match *how {
+            "SNDFILE" => c.sndfile(name.as_bytes(), false, &mut data, &mut |_| {}).map(|_| ()),
+            "SUP" => c.sup(name.as_bytes(), &mut data).map(|_| ()),
+            _ => c.put(name.as_bytes(), 0, 64 * 1024, &mut data, &mut |_| {}).map(|_| ()),
+        };
+        assert!(r.is_err(), "{how}: the session was killed, yet {r:?}");
+        wait_reaped(&srv);
+        let files = all_files(&srv.data);
+        let hidden: Vec<_> = files.iter().filter(|f| f.starts_with(".tfd-part-")).collect();
+        assert!(hidden.is_empty(), "{how} left hidden files: {files:?}");
+        if *how != "PUT" {
+            // a SNDFILE or SUP is all or nothing
+            assert!(!srv.path(&name).exists(), "{how} left {name}");
+        }
+    }
+    // PUT writes in place (resumable): its partial file is visible and counted
+    let put_part = std::fs::metadata(srv.path("killed2"))
+        .map(|m| m.len() as usize)
+        .unwrap_or(0);
+    assert!(put_part < 5 * MB / 2);
+    std::fs::remove_file(srv.path("killed2")).ok();
+    let mut c = srv.client();
+    let big = vec![3u8; 3 * MB];
+    assert_ok(c.sndfile(b"after", false, &mut &big[..], &mut |_| {}).unwrap());
+    assert_eq!(std::fs::read(srv.path("after")).unwrap(), big);
+    assert_eq!(all_files(&srv.data), ["after"]);
+}
+
+/// Leftovers of an older tfd (or of a file system without O_TMPFILE) are swept by
+/// the next quota walk once nobody holds them, instead of counting for ever.
+#[test]
+fn stale_hidden_temporaries_are_swept_and_not_charged() {
+    if !is_root() {
+        eprintln!("skipped: needs root (defusr root)");
+        return;
+    }
+    let srv = Server::start_with("quota_default 8M\n");
+    std::fs::create_dir(srv.path("d")).unwrap();
+    let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+    for i in 0..3 {
+        let p = srv.path(&format!("d/.tfd-part-00000000000000a{i}"));
+        std::fs::write(&p, vec![1u8; 5 * MB / 2]).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+    // a fresh one may belong to an upload starting right now: kept
+    std::fs::write(srv.path("d/.tfd-part-00000000000000ff"), b"fresh").unwrap();
+    let mut c = srv.client();
+    let big = vec![3u8; 3 * MB];
+    assert_ok(c.sndfile(b"d/after", false, &mut &big[..], &mut |_| {}).unwrap());
+    assert_eq!(all_files(&srv.path("d")), [".tfd-part-00000000000000ff", "after"]);
+}
+
+/// The syscalls of the listener and its sessions while one upload runs, as
+/// strace prints them (one line each, pid first).
+fn traced(srv: &Server, upload: impl FnOnce()) -> Vec<String> {
+    let out = srv.dir.join("strace.out");
+    let mut st = Command::new("strace")
+        .args([
+            "-f",
+            "-qq",
+            "-e",
+            "trace=fsync,fdatasync,syncfs,linkat,renameat,renameat2,write,writev,sendto,sendmsg",
+        ])
+        .arg("-o")
+        .arg(&out)
+        .arg("-p")
+        .arg(srv.pid().to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("strace (scripts/deps installs it)");
+    std::thread::sleep(Duration::from_millis(700));
+    upload();
+    std::thread::sleep(Duration::from_millis(300));
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(st.id() as i32), nix::sys::signal::SIGINT).unwrap();
+    st.wait().unwrap();
+    std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        // the log goes to stderr: not an acknowledgement
+        .filter(|l| !l.contains("write(2,"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The indexes of the lines about `call`.
+fn lines_of(trace: &[String], call: &str) -> Vec<usize> {
+    trace
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.contains(&format!(" {call}(")))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// The indexes of the lines about fsync or fdatasync (the data needs only the
+/// latter; directories get the former).
+fn sync_lines(trace: &[String]) -> Vec<usize> {
+    let mut v = lines_of(trace, "fsync");
+    v.extend(lines_of(trace, "fdatasync"));
+    v.sort_unstable();
+    v
+}
+
+fn is_send(l: &str) -> bool {
+    ["write(", "writev(", "sendto(", "sendmsg("]
+        .iter()
+        .any(|c| l.contains(c))
+}
+
+/// For each upload command: the data's fsync comes before the file gets its
+/// name, the directory's fsync after, and the acknowledgement only after both.
+#[test]
+fn acknowledged_uploads_are_fsynced_first() {
+    if !is_root() || Command::new("strace").arg("-V").output().is_err() {
+        eprintln!("skipped: needs root and strace");
+        return;
+    }
+    let srv = Server::start();
+    let data = vec![9u8; 300_000];
+    for how in ["SNDFILE", "SUP", "PUT"] {
+        let name = format!("durable-{how}");
+        let trace = traced(&srv, || {
+            let mut c = srv.client();
+            match how {
+                "SNDFILE" => {
+                    assert_ok(c.sndfile(name.as_bytes(), false, &mut &data[..], &mut |_| {}).unwrap());
+                }
+                "SUP" => assert_eq!(c.sup(name.as_bytes(), &mut &data[..]).unwrap(), 0),
+                _ => {
+                    let r = c.put(name.as_bytes(), 0, 65536, &mut &data[..], &mut |_| {}).unwrap();
+                    assert!(r.is_ok(), "{r:?}");
+                }
+            }
+            c.end().unwrap();
+        });
+        assert_eq!(std::fs::read(srv.path(&name)).unwrap(), data);
+        let text = trace.join("\n");
+        let syncs = sync_lines(&trace);
+        assert!(syncs.len() >= 2, "{how}: {text}");
+        let (first, last) = (syncs[0], *syncs.last().unwrap());
+        if how != "PUT" {
+            // named by linkat (from /proc/self/fd) between the two fsyncs
+            let link = trace
+                .iter()
+                .position(|l| (l.contains("linkat(") || l.contains("renameat")) && l.contains(&name))
+                .unwrap_or_else(|| panic!("{how}: no link: {text}"));
+            assert!(first < link && link < last, "{how}: {text}");
+        }
+        // no acknowledgement between the fsyncs, one after them
+        assert!(!trace[first..last].iter().any(|l| is_send(l)), "{how}: {text}");
+        assert!(trace[last..].iter().any(|l| is_send(l)), "{how}: {text}");
+    }
+
+    // sync_uploads no: the same uploads, no fsync at all
+    let srv = Server::start_with("sync_uploads no\n");
+    let trace = traced(&srv, || {
+        let mut c = srv.client();
+        assert_ok(c.sndfile(b"fast", false, &mut &data[..], &mut |_| {}).unwrap());
+        assert_eq!(c.sup(b"fast2", &mut &data[..]).unwrap(), 0);
+        assert!(c.put(b"fast3", 0, 65536, &mut &data[..], &mut |_| {}).unwrap().is_ok());
+        c.end().unwrap();
+    });
+    assert!(sync_lines(&trace).is_empty(), "{}", trace.join("\n"));
+    assert!(lines_of(&trace, "linkat").len() >= 2, "{}", trace.join("\n"));
+    assert_eq!(std::fs::read(srv.path("fast3")).unwrap(), data);
+}
+
+/// A jailed session (chroot, no /proc inside, privileges dropped) still writes
+/// its uploads nameless and links them into place.
+#[test]
+fn jailed_sessions_upload_without_names_too() {
+    if !is_root() {
+        eprintln!("skipped: needs root (chroot)");
+        return;
+    }
+    let (uid, gid) = ensure_system_user("tfdupload1", &[]);
+    let srv = Server::start_with("injail\ndefusr tfdupload1\n");
+    let cell = srv.path("cell");
+    std::fs::create_dir_all(&cell).unwrap();
+    std::fs::write(cell.join("jail.key"), "tok\n").unwrap();
+    nix::unistd::chown(&cell, Some(uid.into()), Some(gid.into())).unwrap();
+    let mut c = srv.client();
+    assert_ok(c.call("INJAIL", b"tok | cell").unwrap());
+    let pid = srv.session_pid();
+    assert_eq!(std::fs::read_link(format!("/proc/{pid}/root")).unwrap(), cell);
+    assert_eq!(proc_ids(pid).0, format!("{uid} {uid} {uid} {uid}"));
+
+    /// Lists the jail once the upload is well under way.
+    struct Peek<'a> {
+        left: usize,
+        seen: Option<Vec<String>>,
+        cell: &'a Path,
+    }
+    impl Read for Peek<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.left < 2 * MB && self.seen.is_none() {
+                std::thread::sleep(Duration::from_millis(200));
+                self.seen = Some(all_files(self.cell));
+            }
+            let n = buf.len().min(self.left).min(64 * 1024);
+            buf[..n].fill(b'j');
+            self.left -= n;
+            Ok(n)
+        }
+    }
+    let mut p = Peek {
+        left: 3 * MB,
+        seen: None,
+        cell: &cell,
+    };
+    assert_ok(c.sndfile(b"/up", false, &mut p, &mut |_| {}).unwrap());
+    assert_eq!(p.seen.unwrap(), ["jail.key"], "a name during the upload");
+    let mut p = Peek {
+        left: 3 * MB,
+        seen: None,
+        cell: &cell,
+    };
+    assert_eq!(c.sup(b"/up", &mut p).unwrap(), 0, "{}", srv.log());
+    assert_eq!(p.seen.unwrap(), ["jail.key", "up"]);
+    assert_eq!(all_files(&cell), ["jail.key", "up"]);
+    let md = std::fs::metadata(cell.join("up")).unwrap();
+    assert_eq!(md.len(), 3 * MB as u64);
+    assert_eq!(std::os::unix::fs::MetadataExt::uid(&md), uid);
+}
+
+/// Renames its directory (through another client's RENAM) once half of the
+/// data has been read.
+struct RenamingReader {
+    data: Vec<u8>,
+    at: usize,
+    other: Option<tfd::client::Client>,
+}
+
+impl Read for RenamingReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.at >= self.data.len() / 2 {
+            if let Some(mut c) = self.other.take() {
+                assert_ok(c.call("RENAM", b"updir | moved").unwrap());
+                c.end().unwrap();
+            }
+        }
+        let n = buf.len().min(self.data.len() - self.at);
+        buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+/// Issue 23, finding 5: another client's RENAM of the directory while a PUT is
+/// under way turned the finished PUT into a server-side cancel (the durability
+/// step looked the directory up by name again and found nothing) and left the
+/// data behind. The PUT acts on the directory it opened: it completes, and the
+/// whole file is where the directory went.
+#[test]
+fn put_completes_when_its_directory_is_renamed_meanwhile() {
+    let srv = Server::start_with("sync_uploads yes\n");
+    std::fs::create_dir(srv.path("updir")).unwrap();
+    let data = pattern(256 * 1024, 23);
+    let mut c = srv.client();
+    let mut reader = RenamingReader {
+        data: data.clone(),
+        at: 0,
+        other: Some(srv.client()),
+    };
+    let r = c.put(b"updir/f", 0, 16 * 1024, &mut reader, &mut |_| {}).unwrap();
+    assert_eq!(r, Ok(tfd::client::transfer::PutOutcome::Done), "{}", srv.log());
+    assert!(reader.other.is_none(), "the rename happened during the PUT");
+    assert_eq!(std::fs::read(srv.path("moved/f")).unwrap(), data);
+    c.end().unwrap();
+}

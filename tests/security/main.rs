@@ -1,0 +1,20 @@
+//! Security: confinement, jails and attacks, keys, logins and users, Fast Access,
+//! secure directories, RUNBASH's sandbox and the `unsafe` policy.
+//!
+//! One test binary per area (doc/testing.md): the files share one process, so a
+//! test must not touch process-wide state (environment, working directory, umask).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod attacks;
+mod attacks_flood;
+mod attacks_login;
+mod confinement;
+mod fai;
+mod jail;
+mod keys;
+mod runbash;
+mod secfs;
+mod unsafe_policy;
+mod users;

@@ -1,0 +1,248 @@
+//! Log targets, end to end with the real binary: the journal's `<N>` prefixes when
+//! stderr is the stream `JOURNAL_STREAM` names (and not when it is another one),
+//! and `log_target syslog` delivering the listener's and a forked session's
+//! messages to /dev/log with facility daemon.
+
+use crate::common;
+
+use common::{assert_failed, assert_ok, ensure_system_user, is_root, keys, login_userdb, tempdir, Opts, Server};
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A tfd process started by hand (the environment is what these tests vary).
+struct Tfd {
+    child: Child,
+    dir: PathBuf,
+    port: u16,
+    hash: String,
+}
+
+impl Tfd {
+    /// SIGTERM, then wait (SIGKILL after 10 s).
+    fn stop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::SIGTERM,
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Tfd {
+    fn drop(&mut self) {
+        self.stop();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Writes a config with `extra` lines; returns (dir, config path, port, hash).
+fn setup(tag: &str, extra: &str) -> (PathBuf, PathBuf, u16, String) {
+    let dir = tempdir(tag);
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    std::fs::write(dir.join("key.pem"), &keys().0).unwrap();
+    let port = common::free_port();
+    let hash = format!("loghash{port}");
+    let user = if is_root() { "defusr root\n" } else { "" };
+    let conf = dir.join("tfd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "proto 2.4.1\nhash {hash}\ndbdir data\nport {port}\nlisten 127.0.0.1\nprivkey_file key.pem\n{user}{extra}"
+        ),
+    )
+    .unwrap();
+    (dir, conf, port, hash)
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn session(t: &Tfd) {
+    let mut cfg = tfd::client::ClientConfig::new(&format!("127.0.0.1:{}", t.port), keys().1.clone(), &t.hash);
+    cfg.timeout = Some(Duration::from_secs(20));
+    cfg.transport = tfd::client::Transport::Legacy;
+    let mut c = tfd::client::Client::connect(&cfg).unwrap();
+    c.call("ECHO", b"hi").unwrap();
+}
+
+/// Starts tfd with stderr on `stderr_file` and `JOURNAL_STREAM` set to
+/// `journal_stream(stderr_file's metadata)`.
+fn start_with_journal_stream(tag: &str, stream: impl Fn(&std::fs::Metadata) -> String) -> (Tfd, PathBuf) {
+    let (dir, conf, port, hash) = setup(tag, "");
+    let err_path = dir.join("stderr.log");
+    let err = std::fs::File::create(&err_path).unwrap();
+    let value = stream(&err.metadata().unwrap());
+    let child = Command::new(env!("CARGO_BIN_EXE_tfd"))
+        .arg("-c")
+        .arg(&conf)
+        .env_remove("RUST_LOG")
+        .env("JOURNAL_STREAM", value)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(err)
+        .spawn()
+        .unwrap();
+    let t = Tfd { child, dir, port, hash };
+    wait_for("listening on", || read(&err_path).contains("listening on"));
+    (t, err_path)
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_default()
+}
+
+#[test]
+fn journal_stream_gets_priority_prefixes() {
+    let (mut t, err_path) = start_with_journal_stream("journal", |m| format!("{}:{}", m.dev(), m.ino()));
+    session(&t);
+    wait_for("session start", || read(&err_path).contains("session start"));
+    t.stop();
+    let log = read(&err_path);
+    assert!(
+        log.lines()
+            .any(|l| l.starts_with("<6>tfd::server::listener: listening on 127.0.0.1:")),
+        "{log}"
+    );
+    assert!(
+        log.lines().any(|l| l.starts_with("<6>") && l.contains("session start")),
+        "{log}"
+    );
+    for line in log.lines() {
+        let prio = line.strip_prefix('<').and_then(|r| r.split_once('>')).map(|(n, _)| n);
+        assert!(
+            matches!(prio, Some("3" | "4" | "6" | "7")),
+            "line without a journal priority: {line:?}\n{log}"
+        );
+    }
+}
+
+#[test]
+fn another_stream_keeps_plain_lines() {
+    // an inherited JOURNAL_STREAM while stderr was redirected elsewhere
+    let (mut t, err_path) = start_with_journal_stream("nojournal", |m| format!("{}:{}", m.dev(), m.ino() + 1));
+    t.stop();
+    let log = read(&err_path);
+    let line = log.lines().find(|l| l.contains("listening on")).unwrap();
+    assert!(line.starts_with('[') && line.contains("Z INFO "), "{log}");
+    assert!(!log.contains("<6>"), "{log}");
+}
+
+#[test]
+fn syslog_target_reaches_dev_log_from_listener_and_sessions() {
+    if !is_root() {
+        eprintln!("skipped: needs root (a private mount namespace with its own /dev/log)");
+        return;
+    }
+    let (dir, conf, port, hash) = setup("syslog", "log_target syslog\n");
+    let sock_path = dir.join("log.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let err_path = dir.join("stderr.log");
+    // A private mount namespace whose /dev is a tmpfs holding only `log`, a link
+    // to our socket: glibc's syslog(3) always writes to /dev/log.
+    let script = format!(
+        "mount -t tmpfs tmpfs /dev && ln -s '{}' /dev/log && exec '{}' -c '{}'",
+        sock_path.display(),
+        env!("CARGO_BIN_EXE_tfd"),
+        conf.display()
+    );
+    let child = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .env_remove("RUST_LOG")
+        .env_remove("JOURNAL_STREAM")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    let t = Tfd { child, dir, port, hash };
+    let listener_pid = t.child.id(); // `exec` keeps the pid
+    let mut messages = Vec::new();
+    let recv_until = |want: &str, messages: &mut Vec<String>| {
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = sock
+                .recv(&mut buf)
+                .unwrap_or_else(|e| panic!("no syslog message {want:?}: {e}\n{messages:#?}"));
+            let m = String::from_utf8_lossy(&buf[..n]).into_owned();
+            messages.push(m.clone());
+            if m.contains(want) {
+                return m;
+            }
+        }
+    };
+    let listening = recv_until("listening on", &mut messages);
+    // facility daemon (3 << 3) + info (6) = 30; ident tfd with the pid
+    assert!(listening.starts_with("<30>"), "{listening}");
+    assert!(
+        listening.contains(&format!(
+            " tfd[{listener_pid}]: tfd::server::listener: listening on 127.0.0.1:"
+        )),
+        "{listening}"
+    );
+    session(&t);
+    let start = recv_until("session start", &mut messages);
+    assert!(start.starts_with("<30>"), "{start}");
+    let pid: u32 = start
+        .split_once("tfd[")
+        .and_then(|(_, r)| r.split_once(']'))
+        .and_then(|(p, _)| p.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in {start}"));
+    assert_ne!(pid, listener_pid, "the session logs as its own process: {start}");
+    let stderr = read(&err_path);
+    assert!(stderr.contains("logging to syslog from now on"), "{stderr}");
+    assert!(!stderr.contains("listening on"), "{stderr}");
+}
+
+/// A FAILED answer's log line names the session's user and the OS error behind
+/// it (issue 23, item 10): a LOGIN user whose system account may not write the
+/// root-owned served root is refused MKDIR, and the operator used to read only
+/// `MKDIR -> FAILED 1`.
+#[test]
+fn a_failed_answer_logs_the_user_and_the_os_error() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    ensure_system_user("tfdlog1", &[]);
+    let f = login_userdb("logging-userdb", "lena", "tfdlog1", "lena pw");
+    let srv = Server::start_opts(Opts {
+        extra: &format!("userdb {f}\n"),
+        default_user: false,
+        ..Default::default()
+    });
+    let mut c = srv.client();
+    assert_ok(c.call("LOGIN", b"lena lena pw").unwrap());
+    assert_failed(c.call("MKDIR", b"nope").unwrap(), 1);
+    assert!(!srv.path("nope").exists());
+    assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");
+    let log = srv.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("MKDIR -> FAILED 1"))
+        .unwrap_or_else(|| panic!("no FAILED line:\n{log}"));
+    assert!(line.contains("user=lena"), "{line}");
+    assert!(line.contains("Permission denied"), "{line}");
+    assert!(!log.contains("lena pw"), "never the password");
+}

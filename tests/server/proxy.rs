@@ -1,0 +1,342 @@
+//! The transparent proxy: a tfd with `trp_ipv4`/`trp_ipv6` relays every
+//! connection (and UDP probe) to a second tfd on the same port — handshake,
+//! commands, transfers and OOB bytes all pass through.
+
+use crate::common;
+
+use common::*;
+use nix::sys::socket::{recv, send, MsgFlags};
+use std::net::UdpSocket;
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+fn pair(target: &str, backend_listen: &[&str]) -> (Server, Server) {
+    let port = free_port();
+    let backend = Server::start_opts(Opts {
+        listen: backend_listen,
+        port: Some(port),
+        ..Opts::default()
+    });
+    let proxy = Server::start_opts(Opts {
+        extra: target,
+        port: Some(port),
+        ..Opts::default()
+    });
+    (backend, proxy)
+}
+
+fn exercise(backend: &Server, proxy: &Server) {
+    // the proxy's clients talk to the backend: same key, the backend's hash
+    let mut cfg = proxy.client_config();
+    cfg.hash = backend.hash.clone();
+    let mut c = tfd::client::Client::connect(&cfg).unwrap();
+    assert_eq!(c.raw(b"ECHO through").unwrap(), b"through");
+    assert!(ok(&c.call("MKDIR", b"via-proxy").unwrap()));
+    assert!(backend.path("via-proxy").is_dir(), "the backend's disk changed");
+    assert!(!proxy.path("via-proxy").exists(), "the proxy's own root is untouched");
+    let data: Vec<u8> = (0..2_000_000u32).map(|i| (i % 251) as u8).collect();
+    assert!(ok(&c
+        .sndfile(b"via-proxy/f", false, &mut &data[..], &mut |_| {})
+        .unwrap()));
+    let mut back = Vec::new();
+    assert_eq!(
+        c.get(b"via-proxy/f", 0, 1 << 20, &mut back, &mut |_| {}).unwrap(),
+        Ok(data.len() as u64)
+    );
+    assert_eq!(back, data);
+    // OOB is relayed both ways
+    let key = assert_ok(c.call("PROCKEY", b"").unwrap());
+    let fd = c.chan.stream().as_raw_fd();
+    for _ in 0..3 {
+        send(fd, b"!", MsgFlags::MSG_OOB).unwrap();
+        let t = Instant::now();
+        let mut b = [0u8; 1];
+        while recv(fd, &mut b, MsgFlags::MSG_OOB | MsgFlags::MSG_DONTWAIT) != Ok(1) {
+            assert!(t.elapsed() < Duration::from_secs(3), "no OOB echo through the proxy");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert_eq!(&b, b"!");
+    }
+    // UDP probes are relayed: the key is the backend's
+    let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+    u.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let mut d = vec![2u8];
+    d.extend_from_slice(key.as_bytes());
+    u.send_to(&d, proxy.addr()).unwrap();
+    let mut b = [0u8; 64];
+    let n = u.recv(&mut b).unwrap();
+    assert_eq!(&b[..n], b"\x013\0");
+    assert_eq!(c.raw(b"ECHO still").unwrap(), b"still");
+}
+
+#[test]
+fn proxy_to_ipv4_target() {
+    let (backend, proxy) = pair("trp_ipv4 127.0.0.2\n", &["127.0.0.2"]);
+    exercise(&backend, &proxy);
+}
+
+#[test]
+fn proxy_to_ipv6_target() {
+    let (backend, proxy) = pair("trp_ipv6 ::1\n", &["::1"]);
+    exercise(&backend, &proxy);
+}
+
+#[test]
+fn unreachable_target_closes_only_that_connection() {
+    let port = free_port();
+    let proxy = Server::start_opts(Opts {
+        extra: "trp_ipv4 127.0.0.3\n",
+        port: Some(port),
+        ..Opts::default()
+    });
+    let r = tfd::client::Client::connect(&proxy.client_config());
+    assert!(r.is_err());
+    assert!(proxy.log().contains("proxy target unreachable"));
+}
+
+// ---- PROXY protocol (issue 25): a balancer in front of tfd -----------------
+
+use std::net::SocketAddr;
+use tfd::wire::proxy::{encode_v1, encode_v2};
+
+/// A server that trusts `from` to send PROXY headers (`mode`), with a control
+/// socket; returns it and the socket's path.
+fn behind_balancer(mode: &str, from: &str, extra: &str) -> (Server, std::path::PathBuf) {
+    let dir = tempdir("proxyproto");
+    let sock = dir.join("ctl.sock");
+    let srv = Server::start_with(&format!(
+        "proxy_protocol {mode}\nproxy_from {from}\ncontrol_socket {}\n{extra}",
+        sock.display()
+    ));
+    (srv, sock)
+}
+
+fn ctl(sock: &std::path::Path, req: &[&str]) -> String {
+    tfd_ctl(sock, req).1
+}
+
+/// A client that connects from `from` and writes `header` first, as a balancer
+/// relaying the client would.
+fn via(srv: &Server, from: &str, header: Option<Vec<u8>>) -> Result<tfd::client::Client, tfd::client::ClientError> {
+    let mut cfg = srv.client_config();
+    cfg.bind = Some(from.parse().unwrap());
+    cfg.preamble = header;
+    cfg.timeout = Some(Duration::from_secs(10));
+    tfd::client::Client::connect(&cfg)
+}
+
+fn client_of(ip: &str, port: u16) -> Option<(SocketAddr, SocketAddr)> {
+    let ip: std::net::IpAddr = ip.parse().unwrap();
+    let to = if ip.is_ipv4() { "127.0.0.1:10345" } else { "[::1]:10345" };
+    Some((SocketAddr::new(ip, port), to.parse().unwrap()))
+}
+
+fn echo_ok(c: &mut tfd::client::Client) {
+    assert_eq!(c.call("ECHO", b"hi").unwrap(), tfd::wire::Status::Other(b"hi".to_vec()));
+}
+
+/// Both header versions: the session works, and the client's address inside
+/// the header is what `tfd ctl sessions` and the log show (the balancer's
+/// 127.0.0.1 nowhere as the peer). Before, every handshake behind a balancer
+/// with send-proxy failed (`FAILED 2`).
+#[test]
+fn proxy_headers_give_the_clients_address() {
+    let (srv, sock) = behind_balancer("any", "127.0.0.1", "");
+    let mut a = via(&srv, "127.0.0.1", Some(encode_v2(client_of("203.0.113.7", 40000)))).unwrap();
+    echo_ok(&mut a);
+    let mut b = via(&srv, "127.0.0.1", Some(encode_v1(client_of("2001:db8::9", 40001)))).unwrap();
+    echo_ok(&mut b);
+    // a header that names no client (a balancer's health check): its own address
+    let mut local = via(&srv, "127.0.0.1", Some(encode_v2(None))).unwrap();
+    echo_ok(&mut local);
+    let sessions = ctl(&sock, &["sessions"]);
+    assert!(sessions.contains("203.0.113.7:40000"), "{sessions}");
+    assert!(sessions.contains("[2001:db8::9]:40001"), "{sessions}");
+    assert!(sessions.contains("127.0.0.1:"), "{sessions}");
+    a.end().unwrap();
+    b.end().unwrap();
+    local.end().unwrap();
+    let log = srv.log();
+    assert!(log.contains("203.0.113.7:40000"), "{log}");
+}
+
+/// The per-address rules count the client, not the balancer: two sessions of
+/// one client behind the balancer reach `max_sessions_per_ip 2`, a third is
+/// refused, and other clients behind the same balancer still get in; a ban of
+/// the client's address holds for it alone.
+#[test]
+fn per_address_limits_and_bans_hit_the_client_behind_the_balancer() {
+    let (srv, sock) = behind_balancer("v2", "127.0.0.1", "max_sessions_per_ip 2\n");
+    let hdr = |ip: &str, port| Some(encode_v2(client_of(ip, port)));
+    let mut one = via(&srv, "127.0.0.1", hdr("203.0.113.7", 1)).unwrap();
+    let mut two = via(&srv, "127.0.0.1", hdr("203.0.113.7", 2)).unwrap();
+    echo_ok(&mut one);
+    echo_ok(&mut two);
+    assert!(
+        via(&srv, "127.0.0.1", hdr("203.0.113.7", 3)).is_err(),
+        "a third session of one client"
+    );
+    let mut others: Vec<_> = (0..4)
+        .map(|i| via(&srv, "127.0.0.1", hdr(&format!("198.51.100.{}", i + 1), 9)).unwrap())
+        .collect();
+    for c in &mut others {
+        echo_ok(c);
+    }
+    let out = ctl(&sock, &["ban", "198.51.100.1", "1m"]);
+    assert!(out.contains("ok: banned 198.51.100.1"), "{out}");
+    assert!(
+        via(&srv, "127.0.0.1", hdr("198.51.100.1", 10)).is_err(),
+        "a banned client"
+    );
+    let mut fine = via(&srv, "127.0.0.1", hdr("198.51.100.2", 10)).unwrap();
+    echo_ok(&mut fine);
+    echo_ok(&mut one);
+    let log = srv.log();
+    assert!(
+        log.contains("203.0.113.7:3 refused: max_sessions_per_ip 2 reached"),
+        "{log}"
+    );
+    assert!(log.contains("198.51.100.1:10 refused: banned"), "{log}");
+}
+
+/// A header from an address not in `proxy_from` is a client forging its
+/// address: refused and logged, while plain clients from there are served. A
+/// trusted balancer's connection without a header, with a malformed one, or
+/// with the other version is refused and logged too.
+#[test]
+fn forged_missing_and_malformed_headers_are_refused() {
+    let (srv, _sock) = behind_balancer("v1", "127.0.0.2", "");
+    // untrusted 127.0.0.1: a forged header refused, a plain client served
+    assert!(via(&srv, "127.0.0.1", Some(encode_v1(client_of("203.0.113.7", 1)))).is_err());
+    let mut plain = via(&srv, "127.0.0.1", None).unwrap();
+    echo_ok(&mut plain);
+    plain.end().unwrap();
+    // the trusted balancer: v1 accepted, v2 (not asked for), none or garbage refused
+    let mut ok = via(&srv, "127.0.0.2", Some(encode_v1(client_of("203.0.113.8", 2)))).unwrap();
+    echo_ok(&mut ok);
+    assert!(via(&srv, "127.0.0.2", Some(encode_v2(client_of("203.0.113.9", 3)))).is_err());
+    assert!(via(&srv, "127.0.0.2", None).is_err());
+    assert!(via(
+        &srv,
+        "127.0.0.2",
+        Some(b"PROXY TCP4 1.2.3.4 5.6.7.8 99999 1\r\n".to_vec())
+    )
+    .is_err());
+    // a second header behind a good one: the client's own bytes, refused
+    let two = [
+        encode_v1(client_of("203.0.113.10", 4)),
+        encode_v1(client_of("10.9.9.9", 4)),
+    ]
+    .concat();
+    assert!(via(&srv, "127.0.0.2", Some(two)).is_err());
+    echo_ok(&mut ok);
+    let log = srv.log();
+    for needle in [
+        "127.0.0.1:",
+        "a PROXY header from an address not in proxy_from",
+        "a PROXY V2 header where proxy_protocol asks for V1",
+        "no PROXY header (proxy_protocol requires one from this balancer)",
+        "malformed PROXY header: port",
+    ] {
+        assert!(log.contains(needle), "{needle}: {log}");
+    }
+    assert!(!log.contains("panicked"), "{log}");
+}
+
+/// A balancer that opens connections and sends nothing, or half a header, holds
+/// no process and no slot: each waits at most 5 s, the listener keeps serving.
+#[test]
+fn a_silent_balancer_connection_costs_no_session() {
+    let (srv, _sock) = behind_balancer("any", "127.0.0.1", "");
+    let mut idle: Vec<std::net::TcpStream> = (0..20)
+        .map(|_| std::net::TcpStream::connect(srv.addr()).unwrap())
+        .collect();
+    use std::io::Write;
+    idle[0].write_all(b"PROXY TCP4 1.2.").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let (sessions, _) = srv.children();
+    assert!(sessions.is_empty(), "sessions forked before their header: {sessions:?}");
+    let mut c = via(&srv, "127.0.0.1", Some(encode_v2(client_of("203.0.113.7", 5)))).unwrap();
+    echo_ok(&mut c);
+    let t = Instant::now();
+    let mut b = [0u8; 1];
+    idle[1].set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let n = std::io::Read::read(&mut idle[1], &mut b).unwrap_or(0);
+    assert_eq!(n, 0, "closed without a byte");
+    assert!(t.elapsed() < Duration::from_secs(8), "closed after {:?}", t.elapsed());
+    assert!(srv.log().contains("no complete PROXY header within 5s"));
+}
+
+/// HAProxy itself (Debian's, installed by scripts/deps) in front of tfd with
+/// `send-proxy-v2`, on loopback: clients connect from 127.0.0.2 and 127.0.0.3
+/// through the balancer at 127.0.0.1, and tfd counts and bans each of them,
+/// not the balancer. Started and stopped by the test.
+#[test]
+fn behind_a_real_haproxy_each_client_is_itself() {
+    let haproxy = ["/usr/sbin/haproxy", "/usr/bin/haproxy"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists());
+    let Some(haproxy) = haproxy else {
+        eprintln!("skipped: no haproxy (scripts/deps installs Debian's)");
+        return;
+    };
+    let (srv, sock) = behind_balancer("v2", "127.0.0.1", "max_sessions_per_ip 1\n");
+    let front = free_port();
+    let dir = tempdir("haproxy");
+    let cfg = dir.join("haproxy.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global\n  maxconn 100\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n\
+             frontend tf\n  bind 127.0.0.1:{front}\n  default_backend tfd\n\
+             backend tfd\n  server a 127.0.0.1:{} send-proxy-v2\n",
+            srv.port
+        ),
+    )
+    .unwrap();
+    let mut lb = std::process::Command::new(haproxy)
+        .arg("-db")
+        .arg("-f")
+        .arg(&cfg)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.join("haproxy.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", front)).is_err() {
+        assert!(Instant::now() < deadline, "haproxy did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let through = |from: &str| {
+        let mut cfg = srv.client_config();
+        cfg.server = format!("127.0.0.1:{front}");
+        cfg.bind = Some(from.parse().unwrap());
+        cfg.timeout = Some(Duration::from_secs(10));
+        tfd::client::Client::connect(&cfg)
+    };
+    let mut two = through("127.0.0.2").unwrap();
+    echo_ok(&mut two);
+    let mut three = through("127.0.0.3").unwrap();
+    echo_ok(&mut three);
+    // max_sessions_per_ip 1 holds per client: a second from .2 is refused
+    assert!(through("127.0.0.2").and_then(|mut c| c.call("ECHO", b"x")).is_err());
+    let sessions = ctl(&sock, &["sessions"]);
+    assert!(
+        sessions.contains("127.0.0.2:") && sessions.contains("127.0.0.3:"),
+        "{sessions}"
+    );
+    // a ban of one client leaves the other (and the balancer) alone
+    assert!(ctl(&sock, &["ban", "127.0.0.3", "1m"]).contains("ok: banned"));
+    echo_ok(&mut two);
+    two.end().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut again = through("127.0.0.2").unwrap();
+    echo_ok(&mut again);
+    assert!(through("127.0.0.3").and_then(|mut c| c.call("ECHO", b"x")).is_err());
+    let _ = lb.kill();
+    let _ = lb.wait();
+    let log = srv.log();
+    assert!(log.contains("refused: max_sessions_per_ip 1 reached"), "{log}");
+    assert!(!log.contains("127.0.0.1:0 refused"), "{log}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
