@@ -150,16 +150,24 @@ fn login_time_does_not_tell_unknown_names_from_weak_users() {
         t.elapsed()
     };
     time("weak"); // warm up
-    let (mut weak, mut ghost) = (Vec::new(), Vec::new());
-    for _ in 0..15 {
-        weak.push(time("weak"));
-        ghost.push(time("ghost"));
+    // Up to three rounds: a real leak shows in every one (the defect was 3.6x),
+    // while a test binary's other tests running beside this one on two cores
+    // can slow one kind of attempt for a whole round (seen: 1.70 once in seven
+    // runs under a load of 7).
+    let mut rounds = Vec::new();
+    for _ in 0..3 {
+        let (mut weak, mut ghost) = (Vec::new(), Vec::new());
+        for _ in 0..15 {
+            weak.push(time("weak"));
+            ghost.push(time("ghost"));
+        }
+        let fastest = |v: Vec<Duration>| v.into_iter().min().unwrap_or_default();
+        let (w, g) = (fastest(weak), fastest(ghost));
+        let ratio = g.as_secs_f64().max(w.as_secs_f64()) / g.as_secs_f64().min(w.as_secs_f64());
+        if ratio < 1.4 {
+            return;
+        }
+        rounds.push(format!("wrong password {w:?} vs unknown name {g:?}: ratio {ratio:.2}"));
     }
-    let fastest = |v: Vec<Duration>| v.into_iter().min().unwrap_or_default();
-    let (w, g) = (fastest(weak), fastest(ghost));
-    let ratio = g.as_secs_f64().max(w.as_secs_f64()) / g.as_secs_f64().min(w.as_secs_f64());
-    assert!(
-        ratio < 1.4,
-        "wrong password {w:?} vs unknown name {g:?}: ratio {ratio:.2}"
-    );
+    panic!("every round told them apart:\n{}", rounds.join("\n"));
 }
