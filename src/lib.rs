@@ -14,10 +14,11 @@ pub mod client;
 pub mod commands;
 #[allow(missing_docs)]
 pub mod config;
+pub mod daemon;
 pub mod fsys;
 pub mod logging;
 pub mod sandbox;
-pub mod server;
+pub mod services;
 pub mod session;
 pub mod size;
 pub mod sys;

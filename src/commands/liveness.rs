@@ -2,7 +2,7 @@
 //! rather than files.
 
 use super::{CmdResult, Reply};
-use crate::server::registry;
+use crate::services::registry;
 use crate::session::liveness::{set_keepalive, Keepalive};
 use crate::session::Session;
 use crate::wire::{command, Cipher, Failed};

@@ -17,14 +17,14 @@
 //! data is in place (linked, copied, or written in place) the reservation is
 //! settled: it moves to the quota's settled counter. A session that dies holding
 //! a reservation has it settled by the listener when it reaps the process
-//! ([`crate::server::registry::Registry::free`]), so nothing leaks and nothing
+//! ([`crate::services::registry::Registry::free`]), so nothing leaks and nothing
 //! is under-counted; later walks count the files themselves.
 //!
 //! A refused command stops the way a full disk stops it (FAILED 13, −1, or the
 //! HPF server cancel), leaving no partial file.
 
 use crate::fsys::{quota, Kind, RelPath};
-use crate::server::registry::Registry;
+use crate::services::registry::Registry;
 use crate::session::Session;
 use log::{info, warn};
 use std::os::fd::AsFd;

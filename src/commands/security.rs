@@ -9,7 +9,7 @@ use crate::auth::shared_state::{self, SharedThrottle};
 use crate::auth::throttle::{self, Policy};
 use crate::auth::{privs, userdb, Quota};
 use crate::fsys::{is_secure_name, walk, FsError, Kind, RelPath, Root};
-use crate::server::metrics::Counter;
+use crate::services::metrics::Counter;
 use crate::session::identity::{self, SwitchError, Target};
 use crate::session::{denied_or, Session, Stage};
 use crate::sys;

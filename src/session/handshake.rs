@@ -5,7 +5,7 @@
 use super::{Context, Mode, Session, State};
 use crate::channel::{Channel, ChannelError};
 use crate::fsys::Root;
-use crate::server::keys::KeyError;
+use crate::services::keys::KeyError;
 use crate::wire::{handshake as hs, Failed};
 use log::{debug, error, warn};
 use std::net::{SocketAddr, TcpStream};
@@ -99,7 +99,7 @@ pub fn handshake(
     chan.tx.send_frame(b"OK")?;
 
     // 3–4: RSA-encrypted session key
-    let enc = match chan.rx.recv_frame_max(crate::server::keys::CIPHERTEXT) {
+    let enc = match chan.rx.recv_frame_max(crate::services::keys::CIPHERTEXT) {
         Ok(v) => v,
         Err(ChannelError::Frame(_)) => return Err(refuse(&mut chan, Failed::BadRsaKey)),
         Err(e) => return Err(e.into()),
@@ -218,7 +218,7 @@ pub(super) fn assemble(
         session
             .ctx
             .registry
-            .set_phase(slot, crate::server::registry::Phase::Login);
+            .set_phase(slot, crate::services::registry::Phase::Login);
     }
     session
 }
@@ -245,9 +245,9 @@ impl Session {
     pub fn enter_logged_in(&self) {
         crate::sys::alarm(0);
         let phase = if self.state.jail().is_some() {
-            crate::server::registry::Phase::Jailed
+            crate::services::registry::Phase::Jailed
         } else {
-            crate::server::registry::Phase::Active
+            crate::services::registry::Phase::Active
         };
         self.ctx.registry.set_phase(self.live.slot, phase);
         let idle = self.ctx.cfg.idle_timeout;

@@ -83,7 +83,7 @@ pub fn enter(to: Target<'_>) -> Result<Entered, SwitchError> {
             if !to.have_names {
                 done.names = Some(NameTables::load());
             }
-            crate::commands::tz::preload();
+            crate::services::tz::preload();
             crate::fsys::upload::prepare();
             // 2: the chroot; from here on there is no way back
             nix::unistd::chroot(".").map_err(|e| Untouched(format!("chroot: {e}")))?;

@@ -12,7 +12,7 @@ mod stage;
 use crate::channel::{Channel, ChannelError, NetStream, PreparedFrame, TxHalf};
 use crate::commands::{self, CmdError, Reply};
 use crate::fsys::{FsError, RelPath, Root};
-use crate::server::metrics::{Counter, Refusal, Row};
+use crate::services::metrics::{Counter, Refusal, Row};
 use crate::wire::{command, Failed, MAX_CHUNK};
 use log::{debug, info, warn};
 use std::net::{SocketAddr, TcpStream};
@@ -35,9 +35,9 @@ pub struct Context {
     pub cfg: crate::config::Config,
     /// The way to the key process, which alone holds the private key; closed by
     /// each session as soon as its handshake has the session key.
-    pub keys: crate::server::keys::KeyLink,
+    pub keys: crate::services::keys::KeyLink,
     /// The way to the FAI issuer (FAITOK) and the token store (entrances).
-    pub fai: Arc<crate::server::fai::FaiLink>,
+    pub fai: Arc<crate::services::fai::FaiLink>,
     /// Serve as the invoking user (not root, or demo mode): no LOGIN, no switch.
     pub serve_as_self: bool,
     /// `defusr`, resolved by the listener.
@@ -46,7 +46,7 @@ pub struct Context {
     /// costs more than the rest of a short session's setup).
     pub self_user: String,
     /// The live session table (shared memory).
-    pub registry: Arc<crate::server::registry::Registry>,
+    pub registry: Arc<crate::services::registry::Registry>,
     /// The TLB tuples.
     pub tlb: Arc<Vec<String>>,
     /// The transfer log, opened by the listener (so sessions that dropped root
@@ -55,7 +55,7 @@ pub struct Context {
     /// The LOGIN throttle's counters (shared memory, mapped before fork).
     pub throttle: Arc<crate::auth::throttle::Throttle>,
     /// The counters behind `tfd ctl metrics` (shared memory, mapped before fork).
-    pub metrics: Arc<crate::server::metrics::Metrics>,
+    pub metrics: Arc<crate::services::metrics::Metrics>,
     /// The per-user and node-wide bandwidth buckets (shared memory, mapped before fork).
     pub buckets: Arc<crate::bandwidth::Buckets>,
 }
@@ -63,17 +63,17 @@ pub struct Context {
 impl Context {
     /// The same context with another key process's request end (after the key
     /// process was restarted).
-    pub fn with_keys(&self, keys: crate::server::keys::KeyLink) -> Context {
+    pub fn with_keys(&self, keys: crate::services::keys::KeyLink) -> Context {
         self.with(keys, self.fai.clone())
     }
 
     /// The same context with another FAI issuer's request end.
-    pub fn with_fai(&self, fai: Arc<crate::server::fai::FaiLink>) -> Context {
-        let keys = crate::server::keys::KeyLink::from_fd(self.keys.take());
+    pub fn with_fai(&self, fai: Arc<crate::services::fai::FaiLink>) -> Context {
+        let keys = crate::services::keys::KeyLink::from_fd(self.keys.take());
         self.with(keys, fai)
     }
 
-    fn with(&self, keys: crate::server::keys::KeyLink, fai: Arc<crate::server::fai::FaiLink>) -> Context {
+    fn with(&self, keys: crate::services::keys::KeyLink, fai: Arc<crate::services::fai::FaiLink>) -> Context {
         Context {
             cfg: self.cfg.clone(),
             keys,
@@ -314,7 +314,7 @@ impl Session {
             }
             if self.setting_up && !commands::lookup(&req.name).is_some_and(|s| s.setup) {
                 // set-up is over: commands run at the sessions' own priority
-                crate::server::priority::unboost();
+                crate::services::priority::unboost();
                 self.setting_up = false;
             }
             // for `tfd ctl sessions`: bytes so far and the command running now
@@ -503,12 +503,12 @@ pub fn denied_or(e: FsError, otherwise: Failed) -> Failed {
 pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, slot: usize) {
     let started = Instant::now();
     if let Some(trp) = &ctx.cfg.trp {
-        crate::server::priority::unboost();
+        crate::services::priority::unboost();
         ctx.keys.close();
         // a relay never reads a command: counted as active, its bytes and
         // limits belong to the backend
-        ctx.registry.set_phase(slot, crate::server::registry::Phase::Active);
-        crate::server::proxy::relay(stream, peer, trp, ctx.cfg.port);
+        ctx.registry.set_phase(slot, crate::services::registry::Phase::Active);
+        crate::services::proxy::relay(stream, peer, trp, ctx.cfg.port);
         return;
     }
     let Some(live) = liveness::register(&ctx.registry, slot) else {

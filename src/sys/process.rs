@@ -17,7 +17,7 @@ pub enum Fork {
 /// fork(2). The caller guarantees the process is single-threaded (the listener
 /// never starts threads), so the child may run arbitrary code afterwards.
 pub fn fork() -> io::Result<Fork> {
-    // SAFETY: tfd's listener is single-threaded when it forks (see server::listener),
+    // SAFETY: tfd's listener is single-threaded when it forks (see daemon::listener),
     // so no lock can be held by a thread that does not exist in the child.
     let pid = cvt(unsafe { libc::fork() })?;
     Ok(if pid == 0 { Fork::Child } else { Fork::Parent(pid) })

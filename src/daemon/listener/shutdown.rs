@@ -7,7 +7,7 @@ impl Listener {
     /// period, then SIGTERM, then SIGKILL. Every wait here is bounded, so the
     /// listener always exits, whatever state a child is in.
     pub(super) fn shutdown(&mut self) {
-        crate::server::sd_notify::stopping();
+        crate::daemon::sd_notify::stopping();
         info!("shutting down: {} session(s) open", self.children.len());
         self.stopping = true;
         self.respawn_keys_at = None;

@@ -43,14 +43,14 @@ impl Listener {
             };
             // Reap first so limits count only live sessions.
             self.reap();
-            if crate::server::proxy_header::expected(&self.ctx.cfg, peer) {
+            if crate::daemon::proxy_header::expected(&self.ctx.cfg, peer) {
                 // the client's address comes with the header: everything waits for it
                 if !self.waiting.add(stream, peer) {
                     self.refused += 1;
                     self.ctx.metrics.refused(Refusal::MaxSessions);
                     warn!(
                         "{peer} refused: {} balancer connections already wait for their PROXY header",
-                        crate::server::proxy_header::MAX_WAITING
+                        crate::daemon::proxy_header::MAX_WAITING
                     );
                 }
                 continue;
@@ -86,7 +86,7 @@ impl Listener {
             }
             Ok(Fork::Parent(pid)) => {
                 self.accepted += 1;
-                self.ctx.metrics.inc(crate::server::metrics::Counter::Accepted);
+                self.ctx.metrics.inc(crate::services::metrics::Counter::Accepted);
                 self.ctx.registry.set_pid(slot, pid as u32);
                 self.children.insert(pid, ChildInfo { peer, slot });
             }

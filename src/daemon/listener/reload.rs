@@ -4,10 +4,10 @@ use super::*;
 
 impl Listener {
     pub(super) fn reload(&mut self) {
-        crate::server::sd_notify::reloading();
+        crate::daemon::sd_notify::reloading();
         self.apply_reload();
         // whether applied or refused, the old or new configuration is in force
-        crate::server::sd_notify::ready();
+        crate::daemon::sd_notify::ready();
     }
 
     pub(super) fn apply_reload(&mut self) {
@@ -56,7 +56,7 @@ impl Listener {
                 return;
             }
         };
-        let rsa = match crate::server::load_key(&cfg) {
+        let rsa = match crate::daemon::load_key(&cfg) {
             Ok(k) => k,
             Err(e) => {
                 error!("reload refused, keeping the old configuration: {e}");
@@ -68,7 +68,7 @@ impl Listener {
         let fai = match crate::auth::fai::server_id(&rsa) {
             Ok(id) if id != self.ctx.fai.store().server() => {
                 info!("reload: a new key; FAI tokens issued under the old one are no longer honoured");
-                Some(Arc::new(crate::server::fai::FaiLink::closed(
+                Some(Arc::new(crate::services::fai::FaiLink::closed(
                     crate::auth::fai::Store::new(self.ctx.fai.store().dir(), id),
                 )))
             }
@@ -80,11 +80,11 @@ impl Listener {
         };
         // the old key process answers the sessions still holding its request end,
         // and ends once they have all closed it; the new one starts at the new boost
-        crate::server::priority::boost(cfg.priority_boost);
+        crate::services::priority::boost(cfg.priority_boost);
         let keys = match self.spawn_keys(&rsa) {
             Ok(k) => k,
             Err(e) => {
-                crate::server::priority::boost(self.ctx.cfg.priority_boost);
+                crate::services::priority::boost(self.ctx.cfg.priority_boost);
                 error!("reload refused, keeping the old configuration: {e}");
                 return;
             }

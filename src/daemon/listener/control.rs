@@ -16,7 +16,7 @@ impl Listener {
     }
 
     pub(super) fn answer_control(&mut self, conn: &std::os::unix::net::UnixStream) {
-        use crate::server::control::{self, Request};
+        use crate::daemon::control::{self, Request};
         let line = match control::read_request(conn) {
             Ok(l) => l,
             Err(e) => {
@@ -45,7 +45,7 @@ impl Listener {
             }
             Request::KickIp(ip) => format!("ok: kicked {} session(s) from {ip}", self.kick_ip(ip)),
             Request::Ban(ip, d) => {
-                self.ctx.metrics.inc(crate::server::metrics::Counter::BansControl);
+                self.ctx.metrics.inc(crate::services::metrics::Counter::BansControl);
                 let n = self.kick_ip(ip);
                 // a shared ban is kept only there, so that an unban on any node
                 // lifts it; this node's own list is the fallback
@@ -85,7 +85,7 @@ impl Listener {
             }
             Request::Metrics => {
                 let phases = self.ctx.registry.phases();
-                let states: Vec<(&str, u64)> = crate::server::registry::PHASE_NAMES
+                let states: Vec<(&str, u64)> = crate::services::registry::PHASE_NAMES
                     .iter()
                     .copied()
                     .zip(phases)
