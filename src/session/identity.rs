@@ -131,7 +131,7 @@ pub fn script_host(
     let (Some(id), Some(rb), true) = (user, runbash, crate::sys::geteuid() == 0) else {
         return None;
     };
-    match crate::sandbox::Host::spawn(jail, id, Some(rb.group_limits())) {
+    match crate::sandbox::Host::spawn(jail, id, Some(crate::sandbox::GroupLimits::of(&rb))) {
         Ok((host, how)) => {
             log::info!("{peer} RUNBASH script host ready: {how}");
             Some(host)

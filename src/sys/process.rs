@@ -86,7 +86,7 @@ pub fn fork_helper(reset: &[libc::c_int]) -> io::Result<Fork> {
 /// listener is still its parent (it may have died before the request): a killed
 /// listener never leaves helpers holding its sockets. The kernel forgets the
 /// request whenever the process's user or group ids change, so every id switch
-/// ([`crate::auth::privs`]) calls this again. A no-op outside [`fork_helper`]'s
+/// (`auth::privs`) calls this again. A no-op outside [`fork_helper`]'s
 /// children.
 pub fn die_with_parent() {
     let listener = LISTENER_PID.load(std::sync::atomic::Ordering::SeqCst);

@@ -115,9 +115,13 @@ impl Listener {
         rsa: &openssl::rsa::Rsa<openssl::pkey::Private>,
     ) -> Result<crate::services::keys::KeyLink, String> {
         let close = self.helper_must_close();
-        let (pid, link) =
-            crate::services::keys::spawn(rsa, self.ctx.cfg.replay_policy(), self.udp_user.as_ref(), &close)
-                .map_err(|e| format!("cannot start the key process: {e}"))?;
+        let (pid, link) = crate::services::keys::spawn(
+            rsa,
+            crate::auth::replay::ReplayPolicy::from_config(&self.ctx.cfg),
+            self.udp_user.as_ref(),
+            &close,
+        )
+        .map_err(|e| format!("cannot start the key process: {e}"))?;
         self.key_pid = pid;
         Ok(link)
     }
