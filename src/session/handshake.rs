@@ -120,7 +120,7 @@ pub fn handshake(
     };
     chan.tx.send_frame(b"OK")?;
     chan.start_cipher(&key);
-    let secure = crate::commands::secure::SecureState::for_session(&ctx.cfg, &key);
+    let secure = crate::commands::transport::SecureState::for_session(&ctx.cfg, &key);
 
     // 5–6: hash, encrypted
     let hash = match chan.rx.recv_frame_max(hs::MAX_HASH_FRAME) {

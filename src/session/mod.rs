@@ -131,7 +131,7 @@ pub struct Session {
     /// NETLOCK slots (released with their descriptors when the session ends).
     pub netlocks: commands::netlock::Locks,
     /// What TFDSECURE needs from the handshake (the pre-shared key).
-    pub secure: commands::secure::SecureState,
+    pub secure: commands::transport::SecureState,
 }
 
 /// How long a stale handle's path rests before it is looked up again
@@ -341,7 +341,7 @@ impl Session {
         }
         count(self, Row::Other);
         // the peer can tell this end from a truncation (secure transport only)
-        let _ = commands::secure::close(self);
+        let _ = commands::transport::close(self);
     }
 
     fn dispatch(&mut self, name: &str, arg: &[u8]) -> Result<Reply, CmdError> {

@@ -1,7 +1,7 @@
-//! The security commands: LOGIN, INJAIL, CHMOD, CHOWN and RMSECDIR (the document's
-//! "Security enhancement" and "In-jail"; wire-notes §3.24–3.26 and §3.29–3.30;
-//! decisions.md). Every refusal has its FAILED status and a log line; passwords and
-//! hashes are never logged.
+//! Access: who the session is and what it may touch — LOGIN, INJAIL, CHMOD,
+//! CHOWN and RMSECDIR (the document's "Security enhancement" and "In-jail";
+//! wire-notes §3.24–3.26 and §3.29–3.30; decisions.md). Every refusal has its
+//! FAILED status and a log line; passwords and hashes are never logged.
 
 use super::{CmdResult, Gate, Reply};
 use crate::auth::names;
