@@ -149,7 +149,7 @@ fn throttle_gate(s: &Session, a: &Attempt) -> Result<(), Failed> {
     match blocked {
         Some(b) => {
             warn!("{peer} LOGIN {who:?} refused: {b}");
-            s.ctx.metrics.inc(Counter::LoginFailures);
+            s.ctx.services.metrics.inc(Counter::LoginFailures);
             Err(Failed::LoginFailed)
         }
         None => Ok(()),
@@ -198,12 +198,12 @@ fn count_failure(s: &Session, a: &Attempt, why: userdb::Refusal) {
     if let Some(sh) = &a.shared {
         count_shared_failure(s, sh, &mut effect, &a.policy, a.name, a.unix);
     }
-    s.ctx.metrics.inc(Counter::LoginFailures);
+    s.ctx.services.metrics.inc(Counter::LoginFailures);
     if effect.ip_banned.is_some() {
-        s.ctx.metrics.inc(Counter::BansLogin);
+        s.ctx.services.metrics.inc(Counter::BansLogin);
     }
     if effect.account_locked.is_some() {
-        s.ctx.metrics.inc(Counter::LocksLogin);
+        s.ctx.services.metrics.inc(Counter::LocksLogin);
     }
     info!("{peer} LOGIN {:?} failed ({why:?})", a.who);
     if let Some(secs) = effect.ip_banned {

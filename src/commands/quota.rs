@@ -67,7 +67,7 @@ fn ledger_key(uid: u32, root: &libc::stat) -> u64 {
 /// the command will replace: its size is given back if the quota's uid owns it.
 pub fn budget(s: &Session, replacing: Option<&RelPath>) -> Option<Budget> {
     let q = s.auth.quota?;
-    let reg = s.ctx.registry.clone();
+    let reg = s.ctx.services.registry.clone();
     let root_st = crate::sys::fstat(s.root.fd().as_fd()).ok();
     let key = root_st.map_or(1, |st| ledger_key(q.uid, &st));
     // read before the walk: whatever is settled after it may be missed by it

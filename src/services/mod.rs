@@ -1,6 +1,6 @@
 //! The shared services below the session: what the daemon sets up before the
-//! first fork and every session process then uses (handed down in the session's
-//! context) — the live session table
+//! first fork and every session process then uses through one handle,
+//! [`Services`] (in the session's context) — the live session table
 //! ([`registry`]), the counters ([`metrics`]), the key process ([`keys`]), the FAI
 //! issuer ([`fai`]), the link to such helpers ([`helper_link`]), their scheduling
 //! ([`priority`]), the TRP relay ([`proxy`]), the TLB list ([`tlb`]) and the zone
@@ -17,6 +17,22 @@ pub mod proxy;
 pub mod registry;
 pub mod tlb;
 pub mod tz;
+
+use std::sync::Arc;
+
+/// What a session reaches of the shared services, fixed at fork time. The zone
+/// database ([`tz`]) is a process-wide descriptor and needs no field.
+pub struct Services {
+    /// The way to the key process, which alone holds the private key; closed by
+    /// each session as soon as its handshake has the session key.
+    pub keys: keys::KeyLink,
+    /// The way to the FAI issuer (FAITOK) and the token store (entrances).
+    pub fai: Arc<fai::FaiLink>,
+    /// The live session table (shared memory).
+    pub registry: Arc<registry::Registry>,
+    /// The counters behind `tfd ctl metrics` (shared memory, mapped before fork).
+    pub metrics: Arc<metrics::Metrics>,
+}
 
 /// The signals the listener turns into events; every helper process takes their
 /// default action back at fork ([`crate::sys::fork_helper`]).

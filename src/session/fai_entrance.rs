@@ -110,6 +110,7 @@ pub fn enter(
         return Err(refuse(&mut chan, Failed::FaiExpired));
     }
     let redeemed = ctx
+        .services
         .fai
         .store()
         .redeem(&token, crate::auth::fai::now(), |rec| bind(&ctx, rec));

@@ -89,7 +89,7 @@ pub fn handshake(
     };
     if let Some(token) = crate::wire::fai::entrance(&version) {
         // nothing past this point may ask for a decryption
-        ctx.keys.close();
+        ctx.services.keys.close();
         return super::fai_entrance::enter(chan, token, peer, ctx, live, pace);
     }
     if hs::check_version(&version, &ctx.cfg.proto).is_err() {
@@ -104,8 +104,8 @@ pub fn handshake(
         Err(ChannelError::Frame(_)) => return Err(refuse(&mut chan, Failed::BadRsaKey)),
         Err(e) => return Err(e.into()),
     };
-    let decrypted = ctx.keys.decrypt(&enc);
-    ctx.keys.close();
+    let decrypted = ctx.services.keys.decrypt(&enc);
+    ctx.services.keys.close();
     let key = match decrypted {
         Ok(k) => k,
         Err(KeyError::Refused) => return Err(refuse(&mut chan, Failed::BadRsaKey)),
@@ -217,6 +217,7 @@ pub(super) fn assemble(
         let slot = session.live.slot;
         session
             .ctx
+            .services
             .registry
             .set_phase(slot, crate::services::registry::Phase::Login);
     }
@@ -233,6 +234,7 @@ impl Session {
             ""
         };
         self.ctx
+            .services
             .registry
             .set_identity(self.live.slot, login, crate::sys::geteuid());
     }
@@ -249,7 +251,7 @@ impl Session {
         } else {
             crate::services::registry::Phase::Active
         };
-        self.ctx.registry.set_phase(self.live.slot, phase);
+        self.ctx.services.registry.set_phase(self.live.slot, phase);
         let idle = self.ctx.cfg.idle_timeout;
         let t = if idle.is_zero() { None } else { Some(idle) };
         let _ = self.chan.stream().set_read_timeout(t);

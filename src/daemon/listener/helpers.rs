@@ -28,8 +28,8 @@ impl Listener {
         // other clients' connections still waiting for their PROXY header
         fds.extend(self.waiting.fds().map(|fd| fd.as_raw_fd()));
         fds.push(self.sig_rx.as_raw_fd());
-        fds.extend(self.ctx.keys.raw_fd());
-        fds.extend(self.ctx.fai.raw_fd());
+        fds.extend(self.ctx.services.keys.raw_fd());
+        fds.extend(self.ctx.services.fai.raw_fd());
         fds.extend(crate::services::tz::database_fd());
         fds
     }
@@ -39,8 +39,8 @@ impl Listener {
     /// time zone database directory for SETTZ (opened before any chroot).
     pub(super) fn session_must_close(&self) -> Vec<std::os::fd::RawFd> {
         let keep = [
-            self.ctx.keys.raw_fd(),
-            self.ctx.fai.raw_fd(),
+            self.ctx.services.keys.raw_fd(),
+            self.ctx.services.fai.raw_fd(),
             crate::services::tz::database_fd(),
         ];
         self.helper_must_close()
@@ -65,7 +65,10 @@ impl Listener {
         }
         if self.respawn_keys_at.is_some_and(|at| at <= now) {
             self.respawn_keys_at = None;
-            self.ctx.metrics.inc(crate::services::metrics::Counter::KeyRestarts);
+            self.ctx
+                .services
+                .metrics
+                .inc(crate::services::metrics::Counter::KeyRestarts);
             self.respawn_keys();
         }
         if self.respawn_fai_at.is_some_and(|at| at <= now) {
@@ -78,7 +81,10 @@ impl Listener {
         }
         if self.respawn_udp_at.is_some_and(|at| at <= now) {
             self.respawn_udp_at = None;
-            self.ctx.metrics.inc(crate::services::metrics::Counter::UdpRestarts);
+            self.ctx
+                .services
+                .metrics
+                .inc(crate::services::metrics::Counter::UdpRestarts);
             self.spawn_udp();
             info!("UDP responder restarted (pid {})", self.udp_pid);
         }
@@ -100,7 +106,7 @@ impl Listener {
     /// end. Without it FAITOK fails (FAILED 67); entrances still work.
     pub(super) fn spawn_fai(&mut self) {
         let close = self.helper_must_close();
-        match crate::services::fai::spawn(self.ctx.fai.store(), &close) {
+        match crate::services::fai::spawn(self.ctx.services.fai.store(), &close) {
             Ok((pid, link)) => {
                 self.fai_pid = pid;
                 self.ctx = Arc::new(self.ctx.with_fai(Arc::new(link)));

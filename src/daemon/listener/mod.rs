@@ -189,24 +189,26 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
     };
     let ctx = Arc::new(Context {
         cfg,
-        // the issuer starts with the key process
-        fai: Arc::new(crate::services::fai::FaiLink::closed(fai_store)),
-        // the key process starts below, once the listener has daemonized
-        keys: crate::services::keys::KeyLink::closed(),
+        services: crate::services::Services {
+            // the key process starts below, once the listener has daemonized
+            keys: crate::services::keys::KeyLink::closed(),
+            // the issuer starts with the key process
+            fai: Arc::new(crate::services::fai::FaiLink::closed(fai_store)),
+            registry,
+            metrics: Arc::new(
+                crate::services::metrics::Metrics::new(crate::commands::TABLE.iter().map(|s| (s.name, s.transfer)))
+                    .map_err(|e| format!("metrics table: {e}"))?,
+            ),
+        },
         serve_as_self: opts.serve_as_self,
         defusr,
         self_user: crate::auth::privs::current_user_name(),
-        registry,
         tlb,
         throttle: Arc::new(
             crate::auth::throttle::Throttle::new(crate::auth::throttle::DEFAULT_SLOTS)
                 .map_err(|e| format!("login throttle table: {e}"))?,
         ),
         xferlog,
-        metrics: Arc::new(
-            crate::services::metrics::Metrics::new(crate::commands::TABLE.iter().map(|s| (s.name, s.transfer)))
-                .map_err(|e| format!("metrics table: {e}"))?,
-        ),
         buckets: Arc::new(
             crate::bandwidth::Buckets::new(registry_slots).map_err(|e| format!("bandwidth buckets: {e}"))?,
         ),

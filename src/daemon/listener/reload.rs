@@ -66,10 +66,10 @@ impl Listener {
         // a new key is a new server identity: tokens issued from now on are
         // bound to it, and the old key's tokens are unknown (fai_dir stays)
         let fai = match crate::auth::fai::server_id(&rsa) {
-            Ok(id) if id != self.ctx.fai.store().server() => {
+            Ok(id) if id != self.ctx.services.fai.store().server() => {
                 info!("reload: a new key; FAI tokens issued under the old one are no longer honoured");
                 Some(Arc::new(crate::services::fai::FaiLink::closed(
-                    crate::auth::fai::Store::new(self.ctx.fai.store().dir(), id),
+                    crate::auth::fai::Store::new(self.ctx.services.fai.store().dir(), id),
                 )))
             }
             Ok(_) => None,
@@ -101,16 +101,18 @@ impl Listener {
         cfg.forget_private_key();
         self.ctx = Arc::new(Context {
             cfg,
-            keys,
-            fai: fai.clone().unwrap_or_else(|| self.ctx.fai.clone()),
+            services: crate::services::Services {
+                keys,
+                fai: fai.clone().unwrap_or_else(|| self.ctx.services.fai.clone()),
+                registry: self.ctx.services.registry.clone(),
+                metrics: self.ctx.services.metrics.clone(),
+            },
             serve_as_self: self.opts.serve_as_self,
             defusr,
             self_user: self.ctx.self_user.clone(),
-            registry: self.ctx.registry.clone(),
             tlb: tlb.clone(),
             throttle: self.ctx.throttle.clone(),
             xferlog,
-            metrics: self.ctx.metrics.clone(),
             buckets: self.ctx.buckets.clone(),
         });
         if fai.is_some() {
