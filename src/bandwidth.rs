@@ -1,5 +1,5 @@
 //! Bandwidth limits (`rate_limit_session`, `rate_limit_user`, `rate_limit_total`),
-//! applied where bytes meet the socket ([`crate::channel::NetStream`]), so every
+//! applied where bytes meet the socket (the channel's `NetStream`), so every
 //! command that moves data (SNDFILE, RCVFILE, PUT, GET, SUP, SDOWN, LS, ...) is
 //! paced without each transfer loop knowing about it.
 //!

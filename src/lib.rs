@@ -1,9 +1,11 @@
 //! tfd: a TF Protocol 2.4.1 server, its client library and tools.
 //!
-//! Layers, top to bottom: `server` (listener, processes, signals) → `session`
-//! (handshake, gating, dispatch) → `commands` (one file per family) → `fsys`
-//! (confined paths) and `auth` (users, privileges); `wire` is the pure protocol core
-//! and `channel` its blocking I/O; `sys` is the only module with `unsafe`.
+//! Floors, top to bottom (doc/architecture.md; tests/house.rs keeps them): `daemon`
+//! (listener, processes, signals) → `session` ⇄ `commands` (handshake, gating,
+//! dispatch; one file per command family) → `services` (what sessions share) →
+//! `client` → `fsys`, `auth`, `channel`, `sandbox` → `config` → `bandwidth`,
+//! `logging`, `xferlog` → `wire` (the pure protocol core) and `size` → `sys`, the
+//! only module with `unsafe`.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -14,10 +16,11 @@ pub mod client;
 pub mod commands;
 #[allow(missing_docs)]
 pub mod config;
+pub mod daemon;
 pub mod fsys;
 pub mod logging;
 pub mod sandbox;
-pub mod server;
+pub mod services;
 pub mod session;
 pub mod size;
 pub mod sys;

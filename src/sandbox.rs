@@ -522,6 +522,17 @@ pub struct GroupLimits {
     pub nproc: u64,
 }
 
+impl GroupLimits {
+    /// The limits of a whole script's cgroup: `runbash_memory`, and
+    /// `runbash_nproc` processes plus the script host itself.
+    pub fn of(rb: &crate::config::RunBash) -> GroupLimits {
+        GroupLimits {
+            memory: rb.memory,
+            nproc: rb.nproc.saturating_add(1),
+        }
+    }
+}
+
 /// A mounted cgroup hierarchy, from /proc/self/mountinfo.
 #[derive(Debug, PartialEq, Eq)]
 struct CgroupMount {

@@ -638,7 +638,7 @@ pub fn resolve(data: &[u8]) {
 /// datagrams that are empty, over 512 bytes or of an unknown kind get no reply; every
 /// reply has the reference's shape; PROCKEYs round-trip through their text form.
 pub fn udp(data: &[u8]) {
-    use tfd::server::registry::{self, Registry, KEY_BYTES};
+    use tfd::services::registry::{self, Registry, KEY_BYTES};
     use tfd::wire::udp::{self, Probe, MAX_DATAGRAM};
     static REG: OnceLock<(Registry, [u8; KEY_BYTES])> = OnceLock::new();
     let (reg, live_key) = REG.get_or_init(|| {
@@ -659,7 +659,7 @@ pub fn udp(data: &[u8]) {
     }
     let tlb = ["4 10.0.0.1;1234".to_string()];
     for list in [&tlb[..], &[][..]] {
-        let reply = tfd::server::udp::answer(data, reg, list);
+        let reply = tfd::daemon::udp::answer(data, reg, list);
         assert_eq!(reply.is_some(), parsed.is_some());
         let Some(reply) = reply else { continue };
         assert!(!reply.is_empty() && reply[0] <= 1, "{reply:?}");
@@ -689,8 +689,8 @@ pub fn udp(data: &[u8]) {
 /// output, parsed again, is the same list).
 pub fn tlb(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    if let Ok(list) = tfd::server::tlb::parse(text) {
-        let again = tfd::server::tlb::parse(&list.join("\n")).expect("canonical list refused");
+    if let Ok(list) = tfd::services::tlb::parse(text) {
+        let again = tfd::services::tlb::parse(&list.join("\n")).expect("canonical list refused");
         assert_eq!(again, list);
         for t in &list {
             assert!(t.starts_with("4 ") || t.starts_with("6 "), "{t}");

@@ -25,6 +25,16 @@ pub struct ReplayPolicy {
     pub window: u64,
 }
 
+impl ReplayPolicy {
+    /// The key process's replay cache limits as configured.
+    pub fn from_config(cfg: &crate::config::Config) -> ReplayPolicy {
+        ReplayPolicy {
+            capacity: cfg.replay_cache,
+            window: cfg.replay_window.as_secs(),
+        }
+    }
+}
+
 /// Accepted ciphertexts' fingerprints, oldest first.
 pub struct ReplayCache {
     policy: ReplayPolicy,

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tfd::config::Config;
-use tfd::server::{self, demo, RunOptions};
+use tfd::daemon::{self, demo, RunOptions};
 
 const USAGE: &str = "\
 usage: tfd [-c FILE] [--check-config] [--daemon [--pidfile PATH]]
@@ -94,7 +94,7 @@ fn main() -> ExitCode {
         }
     }
     if init_secrets {
-        return match tfd::server::secrets::init(&config) {
+        return match tfd::daemon::secrets::init(&config) {
             Ok(done) if done.is_empty() => {
                 println!("tfd: {}: hash and key already in place", config.display());
                 ExitCode::SUCCESS
@@ -155,10 +155,10 @@ fn main() -> ExitCode {
     if cfg.injail && (tfd::sys::geteuid() != 0 || demo_mode) {
         log::warn!("injail: not running as root, so INJAIL cannot chroot; sessions are confined to their jail by descriptor only");
     }
-    if let Err(e) = server::load_key(&cfg) {
+    if let Err(e) = daemon::load_key(&cfg) {
         return fail(e);
     }
-    match server::check_dbdir(&cfg) {
+    match daemon::check_dbdir(&cfg) {
         Ok(Some(warning)) => log::warn!("{warning}"),
         Ok(None) => {}
         Err(e) => return fail(e),
@@ -173,7 +173,7 @@ fn main() -> ExitCode {
     // checked as each of them, which needs root
     let mut unwritable = 0;
     if is_root && !demo_mode {
-        let r = server::rootcheck::check(&cfg);
+        let r = daemon::rootcheck::check(&cfg);
         r.unchecked.iter().for_each(|w| log::warn!("{w}"));
         r.unwritable.iter().for_each(|w| log::warn!("{w}"));
         unwritable = r.unwritable.len();
@@ -217,7 +217,7 @@ fn main() -> ExitCode {
         },
         banner,
     };
-    match server::run(cfg, opts) {
+    match daemon::run(cfg, opts) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if demo_mode && e.contains("in use") => fail(demo::port_message(&e, demo_port)),
         Err(e) => fail(e),
@@ -262,7 +262,7 @@ fn ctl(args: &[String]) -> ExitCode {
             path.display()
         );
     }
-    match tfd::server::control::call(&path, &words.join(" ")) {
+    match tfd::daemon::control::call(&path, &words.join(" ")) {
         Ok(text) => {
             print!("{text}");
             if text.starts_with("error") {

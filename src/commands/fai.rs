@@ -27,7 +27,7 @@ pub fn faitok(s: &mut Session, arg: &[u8]) -> CmdResult {
     }
     let minutes = crate::wire::fai::minutes(arg, max);
     let login = (!s.state.single_user()).then_some(s.user.as_str());
-    match s.ctx.fai.issue(minutes, login, s.state.jail()) {
+    match s.ctx.services.fai.issue(minutes, login, s.state.jail()) {
         Ok(mut t) => {
             s.auth.fai_issued = true;
             info!("{peer} FAITOK user={} valid {minutes} min", s.user);

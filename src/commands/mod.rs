@@ -3,25 +3,25 @@
 //! stream; plain commands return a [`Reply`] and the session sends it.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod basic;
 pub mod confine;
+pub mod connection;
 pub mod fai;
 pub mod fs;
 pub mod hpf;
 pub mod intrw;
 pub mod layer;
 pub mod listing;
-pub mod liveness;
 pub mod netlock;
 pub mod notify;
 pub mod quota;
 pub mod runbash;
 pub mod secfs;
-pub mod secure;
-pub mod security;
 pub mod stat;
 pub mod time;
 pub mod transfer;
+pub mod transport;
 pub mod tz;
 pub mod xcmds;
 
@@ -254,21 +254,21 @@ pub static TABLE: &[Spec] = &[
     row("GET", hpf::get, ANY, needs(&[bits::RFILE])).transfer(),
     row("PUTCAN", hpf::putcan, ANY, needs(&[bits::WFILE])).transfer(),
     row("GETCAN", hpf::getcan, ANY, needs(&[bits::RFILE])).transfer(),
-    row("LOGIN", security::login, security::LOGIN_GATE, NOT_TFPSFS),
-    row("INJAIL", security::injail, security::INJAIL_GATE, NOT_TFPSFS),
-    row("CHMOD", security::chmod, ANY, needs(&[bits::UXPERM])),
-    row("CHOWN", security::chown, ANY, needs(&[bits::UXPERM])),
-    row("RMSECDIR", security::rmsecdir, ANY, needs(&[bits::RMDIR])),
+    row("LOGIN", access::login, access::LOGIN_GATE, NOT_TFPSFS),
+    row("INJAIL", access::injail, access::INJAIL_GATE, NOT_TFPSFS),
+    row("CHMOD", access::chmod, ANY, needs(&[bits::UXPERM])),
+    row("CHOWN", access::chown, ANY, needs(&[bits::UXPERM])),
+    row("RMSECDIR", access::rmsecdir, ANY, needs(&[bits::RMDIR])),
     row("XCOPY", xcmds::xcopy, ANY, NOT_TFPSFS),
     row("XCPDIR", xcmds::xcpdir, ANY, NOT_TFPSFS),
     row("XDEL", xcmds::xdel, ANY, NOT_TFPSFS),
     row("XRMDIR", xcmds::xrmdir, ANY, NOT_TFPSFS),
     row("ADDNTFY", notify::addntfy, ANY, NOT_TFPSFS),
     row("STARTNTFY", notify::startntfy, ANY, NOT_TFPSFS),
-    row("KEEPALIVE", liveness::keepalive, PRE, NOT_TFPSFS).at_once(),
-    row("PROCKEY", liveness::prockey, PRE, NOT_TFPSFS).at_once(),
-    row("NIGMA", liveness::nigma, ANY, NOT_TFPSFS),
-    row("TLB", liveness::tlb, ANY, NOT_TFPSFS),
+    row("KEEPALIVE", connection::keepalive, PRE, NOT_TFPSFS).at_once(),
+    row("PROCKEY", connection::prockey, PRE, NOT_TFPSFS).at_once(),
+    row("NIGMA", connection::nigma, ANY, NOT_TFPSFS),
+    row("TLB", connection::tlb, ANY, NOT_TFPSFS),
     row("SETFSID", secfs::setfsid, ANY, Tfpsfs::Manages),
     row("SETFSPERM", secfs::setfsperm, ANY, Tfpsfs::Manages),
     row("REMFSPERM", secfs::remfsperm, ANY, Tfpsfs::Manages),
@@ -308,7 +308,7 @@ pub static TABLE: &[Spec] = &[
     row("FLYCONTEXT", confine::flycontext, FLYCONTEXT, NOT_TFPSFS),
     row("RUNBASH", runbash::runbash, ANY, NOT_TFPSFS),
     // tfd's own: the secure transport (doc/secure-transport.md)
-    row("TFDSECURE", secure::tfdsecure, UPGRADE, NOT_TFPSFS).at_once().setup(),
+    row("TFDSECURE", transport::tfdsecure, UPGRADE, NOT_TFPSFS).at_once().setup(),
 ];
 
 /// Finds a command by its upper-case name.

@@ -17,14 +17,14 @@
 //! data is in place (linked, copied, or written in place) the reservation is
 //! settled: it moves to the quota's settled counter. A session that dies holding
 //! a reservation has it settled by the listener when it reaps the process
-//! ([`crate::server::registry::Registry::free`]), so nothing leaks and nothing
+//! ([`crate::services::registry::Registry::free`]), so nothing leaks and nothing
 //! is under-counted; later walks count the files themselves.
 //!
 //! A refused command stops the way a full disk stops it (FAILED 13, −1, or the
 //! HPF server cancel), leaving no partial file.
 
 use crate::fsys::{quota, Kind, RelPath};
-use crate::server::registry::Registry;
+use crate::services::registry::Registry;
 use crate::session::Session;
 use log::{info, warn};
 use std::os::fd::AsFd;
@@ -67,7 +67,7 @@ fn ledger_key(uid: u32, root: &libc::stat) -> u64 {
 /// the command will replace: its size is given back if the quota's uid owns it.
 pub fn budget(s: &Session, replacing: Option<&RelPath>) -> Option<Budget> {
     let q = s.auth.quota?;
-    let reg = s.ctx.registry.clone();
+    let reg = s.ctx.services.registry.clone();
     let root_st = crate::sys::fstat(s.root.fd().as_fd()).ok();
     let key = root_st.map_or(1, |st| ledger_key(q.uid, &st));
     // read before the walk: whatever is settled after it may be missed by it

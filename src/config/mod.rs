@@ -85,17 +85,6 @@ pub struct RunBash {
 }
 
 impl RunBash {
-    /// The limits of a whole script's cgroup: `runbash_memory`, and
-    /// `runbash_nproc` processes plus the script host itself.
-    pub fn group_limits(&self) -> crate::sandbox::GroupLimits {
-        crate::sandbox::GroupLimits {
-            memory: self.memory,
-            nproc: self.nproc.saturating_add(1),
-        }
-    }
-}
-
-impl RunBash {
     /// Limits before the table's defaults are applied (they always are).
     pub(crate) fn unset() -> RunBash {
         RunBash {
@@ -344,14 +333,6 @@ impl Config {
         out.extend(self.xferlog.clone().map(|p| ("xferlog", p)));
         out.extend(self.shared_state_dir.clone().map(|p| ("shared_state_dir", p)));
         out
-    }
-
-    /// The key process's replay cache limits.
-    pub fn replay_policy(&self) -> crate::auth::replay::ReplayPolicy {
-        crate::auth::replay::ReplayPolicy {
-            capacity: self.replay_cache,
-            window: self.replay_window.as_secs(),
-        }
     }
 
     /// Overwrites and drops the private key's PEM text once the key process has

@@ -63,7 +63,7 @@ pub enum FsError {
     BadName,
     /// A handle went stale (ESTALE): on a shared file system another node
     /// replaced or removed what a lookup or a pin had found. The session looks
-    /// the path up, and judges it, once more ([`crate::session::Session::open`]).
+    /// the path up, and judges it, once more (the session's `open`).
     Stale,
     /// Any other OS error.
     Other(io::Error),

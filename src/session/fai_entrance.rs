@@ -110,6 +110,7 @@ pub fn enter(
         return Err(refuse(&mut chan, Failed::FaiExpired));
     }
     let redeemed = ctx
+        .services
         .fai
         .store()
         .redeem(&token, crate::auth::fai::now(), |rec| bind(&ctx, rec));
@@ -141,7 +142,7 @@ pub fn enter(
     chan.tx.send_frame(b"OK")?;
     chan.start_cipher(&entry.record.key);
     // TFDSECURE binds to the key this session started with, as after RSA
-    let secure = crate::commands::secure::SecureState::for_session(&ctx.cfg, &entry.record.key);
+    let secure = crate::commands::transport::SecureState::for_session(&ctx.cfg, &entry.record.key);
     entry.record.key.fill(0);
     let mut next = openssl::base64::encode_block(&entry.next_key).into_bytes();
     entry.next_key.fill(0);

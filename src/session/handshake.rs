@@ -5,7 +5,7 @@
 use super::{Context, Mode, Session, State};
 use crate::channel::{Channel, ChannelError};
 use crate::fsys::Root;
-use crate::server::keys::KeyError;
+use crate::services::keys::KeyError;
 use crate::wire::{handshake as hs, Failed};
 use log::{debug, error, warn};
 use std::net::{SocketAddr, TcpStream};
@@ -89,7 +89,7 @@ pub fn handshake(
     };
     if let Some(token) = crate::wire::fai::entrance(&version) {
         // nothing past this point may ask for a decryption
-        ctx.keys.close();
+        ctx.services.keys.close();
         return super::fai_entrance::enter(chan, token, peer, ctx, live, pace);
     }
     if hs::check_version(&version, &ctx.cfg.proto).is_err() {
@@ -99,13 +99,13 @@ pub fn handshake(
     chan.tx.send_frame(b"OK")?;
 
     // 3–4: RSA-encrypted session key
-    let enc = match chan.rx.recv_frame_max(crate::server::keys::CIPHERTEXT) {
+    let enc = match chan.rx.recv_frame_max(crate::services::keys::CIPHERTEXT) {
         Ok(v) => v,
         Err(ChannelError::Frame(_)) => return Err(refuse(&mut chan, Failed::BadRsaKey)),
         Err(e) => return Err(e.into()),
     };
-    let decrypted = ctx.keys.decrypt(&enc);
-    ctx.keys.close();
+    let decrypted = ctx.services.keys.decrypt(&enc);
+    ctx.services.keys.close();
     let key = match decrypted {
         Ok(k) => k,
         Err(KeyError::Refused) => return Err(refuse(&mut chan, Failed::BadRsaKey)),
@@ -120,7 +120,7 @@ pub fn handshake(
     };
     chan.tx.send_frame(b"OK")?;
     chan.start_cipher(&key);
-    let secure = crate::commands::secure::SecureState::for_session(&ctx.cfg, &key);
+    let secure = crate::commands::transport::SecureState::for_session(&ctx.cfg, &key);
 
     // 5–6: hash, encrypted
     let hash = match chan.rx.recv_frame_max(hs::MAX_HASH_FRAME) {
@@ -217,8 +217,9 @@ pub(super) fn assemble(
         let slot = session.live.slot;
         session
             .ctx
+            .services
             .registry
-            .set_phase(slot, crate::server::registry::Phase::Login);
+            .set_phase(slot, crate::services::registry::Phase::Login);
     }
     session
 }
@@ -233,6 +234,7 @@ impl Session {
             ""
         };
         self.ctx
+            .services
             .registry
             .set_identity(self.live.slot, login, crate::sys::geteuid());
     }
@@ -245,11 +247,11 @@ impl Session {
     pub fn enter_logged_in(&self) {
         crate::sys::alarm(0);
         let phase = if self.state.jail().is_some() {
-            crate::server::registry::Phase::Jailed
+            crate::services::registry::Phase::Jailed
         } else {
-            crate::server::registry::Phase::Active
+            crate::services::registry::Phase::Active
         };
-        self.ctx.registry.set_phase(self.live.slot, phase);
+        self.ctx.services.registry.set_phase(self.live.slot, phase);
         let idle = self.ctx.cfg.idle_timeout;
         let t = if idle.is_zero() { None } else { Some(idle) };
         let _ = self.chan.stream().set_read_timeout(t);

@@ -83,7 +83,7 @@ pub fn enter(to: Target<'_>) -> Result<Entered, SwitchError> {
             if !to.have_names {
                 done.names = Some(NameTables::load());
             }
-            crate::commands::tz::preload();
+            crate::services::tz::preload();
             crate::fsys::upload::prepare();
             // 2: the chroot; from here on there is no way back
             nix::unistd::chroot(".").map_err(|e| Untouched(format!("chroot: {e}")))?;
@@ -131,7 +131,7 @@ pub fn script_host(
     let (Some(id), Some(rb), true) = (user, runbash, crate::sys::geteuid() == 0) else {
         return None;
     };
-    match crate::sandbox::Host::spawn(jail, id, Some(rb.group_limits())) {
+    match crate::sandbox::Host::spawn(jail, id, Some(crate::sandbox::GroupLimits::of(&rb))) {
         Ok((host, how)) => {
             log::info!("{peer} RUNBASH script host ready: {how}");
             Some(host)

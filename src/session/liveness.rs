@@ -2,7 +2,7 @@
 //! keepalive settings, and the OOB thread that answers urgent bytes.
 
 use crate::channel::UrgentHandler;
-use crate::server::registry::{Registry, KEY_BYTES};
+use crate::services::registry::{Registry, KEY_BYTES};
 use crate::sys;
 use log::debug;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};

@@ -12,7 +12,7 @@ mod stage;
 use crate::channel::{Channel, ChannelError, NetStream, PreparedFrame, TxHalf};
 use crate::commands::{self, CmdError, Reply};
 use crate::fsys::{FsError, RelPath, Root};
-use crate::server::metrics::{Counter, Refusal, Row};
+use crate::services::metrics::{Counter, Refusal, Row};
 use crate::wire::{command, Failed, MAX_CHUNK};
 use log::{debug, info, warn};
 use std::net::{SocketAddr, TcpStream};
@@ -33,11 +33,8 @@ pub const PRELOGIN_MAX_BYTES: u64 = 64 * 1024;
 pub struct Context {
     /// The configuration in force when the connection was accepted.
     pub cfg: crate::config::Config,
-    /// The way to the key process, which alone holds the private key; closed by
-    /// each session as soon as its handshake has the session key.
-    pub keys: crate::server::keys::KeyLink,
-    /// The way to the FAI issuer (FAITOK) and the token store (entrances).
-    pub fai: Arc<crate::server::fai::FaiLink>,
+    /// The shared services: key process, FAI issuer, session registry, metrics.
+    pub services: crate::services::Services,
     /// Serve as the invoking user (not root, or demo mode): no LOGIN, no switch.
     pub serve_as_self: bool,
     /// `defusr`, resolved by the listener.
@@ -45,8 +42,6 @@ pub struct Context {
     /// The listener's own user name (looked up once: an NSS lookup per session
     /// costs more than the rest of a short session's setup).
     pub self_user: String,
-    /// The live session table (shared memory).
-    pub registry: Arc<crate::server::registry::Registry>,
     /// The TLB tuples.
     pub tlb: Arc<Vec<String>>,
     /// The transfer log, opened by the listener (so sessions that dropped root
@@ -54,8 +49,6 @@ pub struct Context {
     pub xferlog: Option<Arc<crate::xferlog::XferLog>>,
     /// The LOGIN throttle's counters (shared memory, mapped before fork).
     pub throttle: Arc<crate::auth::throttle::Throttle>,
-    /// The counters behind `tfd ctl metrics` (shared memory, mapped before fork).
-    pub metrics: Arc<crate::server::metrics::Metrics>,
     /// The per-user and node-wide bandwidth buckets (shared memory, mapped before fork).
     pub buckets: Arc<crate::bandwidth::Buckets>,
 }
@@ -63,29 +56,31 @@ pub struct Context {
 impl Context {
     /// The same context with another key process's request end (after the key
     /// process was restarted).
-    pub fn with_keys(&self, keys: crate::server::keys::KeyLink) -> Context {
-        self.with(keys, self.fai.clone())
+    pub fn with_keys(&self, keys: crate::services::keys::KeyLink) -> Context {
+        self.with(keys, self.services.fai.clone())
     }
 
     /// The same context with another FAI issuer's request end.
-    pub fn with_fai(&self, fai: Arc<crate::server::fai::FaiLink>) -> Context {
-        let keys = crate::server::keys::KeyLink::from_fd(self.keys.take());
+    pub fn with_fai(&self, fai: Arc<crate::services::fai::FaiLink>) -> Context {
+        let keys = crate::services::keys::KeyLink::from_fd(self.services.keys.take());
         self.with(keys, fai)
     }
 
-    fn with(&self, keys: crate::server::keys::KeyLink, fai: Arc<crate::server::fai::FaiLink>) -> Context {
+    fn with(&self, keys: crate::services::keys::KeyLink, fai: Arc<crate::services::fai::FaiLink>) -> Context {
         Context {
             cfg: self.cfg.clone(),
-            keys,
-            fai,
+            services: crate::services::Services {
+                keys,
+                fai,
+                registry: self.services.registry.clone(),
+                metrics: self.services.metrics.clone(),
+            },
             serve_as_self: self.serve_as_self,
             defusr: self.defusr.clone(),
             self_user: self.self_user.clone(),
-            registry: self.registry.clone(),
             tlb: self.tlb.clone(),
             xferlog: self.xferlog.clone(),
             throttle: self.throttle.clone(),
-            metrics: self.metrics.clone(),
             buckets: self.buckets.clone(),
         }
     }
@@ -131,7 +126,7 @@ pub struct Session {
     /// NETLOCK slots (released with their descriptors when the session ends).
     pub netlocks: commands::netlock::Locks,
     /// What TFDSECURE needs from the handshake (the pre-shared key).
-    pub secure: commands::secure::SecureState,
+    pub secure: commands::transport::SecureState,
 }
 
 /// How long a stale handle's path rests before it is looked up again
@@ -282,7 +277,7 @@ impl Session {
 
     /// The command loop. Returns when the client ends or the connection fails.
     pub fn run(&mut self) {
-        let metrics = self.ctx.metrics.clone();
+        let metrics = self.ctx.services.metrics.clone();
         metrics.add_bytes(Row::Handshake, self.chan.rx.bytes, self.chan.tx.bytes);
         let mut counted = (self.chan.rx.bytes, self.chan.tx.bytes);
         // bytes since `counted` go to the command they belong to
@@ -314,11 +309,12 @@ impl Session {
             }
             if self.setting_up && !commands::lookup(&req.name).is_some_and(|s| s.setup) {
                 // set-up is over: commands run at the sessions' own priority
-                crate::server::priority::unboost();
+                crate::services::priority::unboost();
                 self.setting_up = false;
             }
             // for `tfd ctl sessions`: bytes so far and the command running now
             self.ctx
+                .services
                 .registry
                 .account(self.live.slot, self.chan.rx.bytes, self.chan.tx.bytes, &req.name);
             let began = Instant::now();
@@ -329,9 +325,9 @@ impl Session {
             self.publish_identity();
             // what a handler held back (TxHalf::hold) leaves with its answer
             let answered = self.answer(&req.name, outcome).and_then(|_| self.chan.tx.release());
-            let row = self.ctx.metrics.row(&req.name);
+            let row = self.ctx.services.metrics.row(&req.name);
             count(self, row);
-            self.ctx.metrics.observe_transfer(row, began.elapsed());
+            self.ctx.services.metrics.observe_transfer(row, began.elapsed());
             if let Err(e) = answered {
                 if !matches!(e, ChannelError::Closed) {
                     warn!("{} closing: {e}", self.peer);
@@ -341,7 +337,7 @@ impl Session {
         }
         count(self, Row::Other);
         // the peer can tell this end from a truncation (secure transport only)
-        let _ = commands::secure::close(self);
+        let _ = commands::transport::close(self);
     }
 
     fn dispatch(&mut self, name: &str, arg: &[u8]) -> Result<Reply, CmdError> {
@@ -406,7 +402,7 @@ impl Session {
     /// setuid makes glibc signal every thread).
     pub fn ensure_oob_thread(&mut self) {
         if let Some(sock) = self.oob_pending.take() {
-            if let Err(e) = liveness::start_oob(sock, self.ctx.registry.clone(), self.live.slot) {
+            if let Err(e) = liveness::start_oob(sock, self.ctx.services.registry.clone(), self.live.slot) {
                 // the reader still answers urgent bytes whenever it waits for input
                 warn!("{} cannot start the OOB thread: {e}", self.peer);
             }
@@ -503,15 +499,17 @@ pub fn denied_or(e: FsError, otherwise: Failed) -> Failed {
 pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, slot: usize) {
     let started = Instant::now();
     if let Some(trp) = &ctx.cfg.trp {
-        crate::server::priority::unboost();
-        ctx.keys.close();
+        crate::services::priority::unboost();
+        ctx.services.keys.close();
         // a relay never reads a command: counted as active, its bytes and
         // limits belong to the backend
-        ctx.registry.set_phase(slot, crate::server::registry::Phase::Active);
-        crate::server::proxy::relay(stream, peer, trp, ctx.cfg.port);
+        ctx.services
+            .registry
+            .set_phase(slot, crate::services::registry::Phase::Active);
+        crate::services::proxy::relay(stream, peer, trp, ctx.cfg.port);
         return;
     }
-    let Some(live) = liveness::register(&ctx.registry, slot) else {
+    let Some(live) = liveness::register(&ctx.services.registry, slot) else {
         warn!("{peer} no randomness for the session key; closing");
         return;
     };
@@ -519,7 +517,7 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, slot: usize
         warn!("{peer} cannot set keepalive defaults: {e}; closing");
         return;
     }
-    let urgent = match liveness::urgent_handler(&stream, ctx.registry.clone(), slot) {
+    let urgent = match liveness::urgent_handler(&stream, ctx.services.registry.clone(), slot) {
         Ok(h) => h,
         Err(e) => {
             warn!("{peer} cannot set up OOB handling: {e}; closing");
@@ -533,7 +531,7 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, slot: usize
             return;
         }
     };
-    let metrics = ctx.metrics.clone();
+    let metrics = ctx.services.metrics.clone();
     let mut session = match handshake(stream, peer, ctx, live, urgent) {
         Ok(s) => s,
         Err(e) => {

@@ -17,7 +17,7 @@ pub enum Fork {
 /// fork(2). The caller guarantees the process is single-threaded (the listener
 /// never starts threads), so the child may run arbitrary code afterwards.
 pub fn fork() -> io::Result<Fork> {
-    // SAFETY: tfd's listener is single-threaded when it forks (see server::listener),
+    // SAFETY: tfd's listener is single-threaded when it forks (see daemon::listener),
     // so no lock can be held by a thread that does not exist in the child.
     let pid = cvt(unsafe { libc::fork() })?;
     Ok(if pid == 0 { Fork::Child } else { Fork::Parent(pid) })
@@ -86,7 +86,7 @@ pub fn fork_helper(reset: &[libc::c_int]) -> io::Result<Fork> {
 /// listener is still its parent (it may have died before the request): a killed
 /// listener never leaves helpers holding its sockets. The kernel forgets the
 /// request whenever the process's user or group ids change, so every id switch
-/// ([`crate::auth::privs`]) calls this again. A no-op outside [`fork_helper`]'s
+/// (`auth::privs`) calls this again. A no-op outside [`fork_helper`]'s
 /// children.
 pub fn die_with_parent() {
     let listener = LISTENER_PID.load(std::sync::atomic::Ordering::SeqCst);

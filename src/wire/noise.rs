@@ -16,7 +16,7 @@
 //! letter (its own test vectors pass, see the tests) and invent nothing: every
 //! primitive is OpenSSL's (X25519, HMAC-SHA256, SHA-256, the AEADs).
 //!
-//! Pure: no I/O. The channel moves the messages ([`crate::channel`]).
+//! Pure: no I/O. The channel moves the messages.
 #![forbid(unsafe_code)]
 
 use openssl::cipher::{Cipher as EvpCipher, CipherRef};

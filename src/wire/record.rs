@@ -14,7 +14,7 @@
 //! opens that record. A `Close` record ends the stream; a connection that ends
 //! without one was truncated.
 //!
-//! Pure: no I/O. [`crate::channel::NetStream`] moves the bytes.
+//! Pure: no I/O. The channel's `NetStream` moves the bytes.
 #![forbid(unsafe_code)]
 
 use super::noise::{CipherState, NoiseError, TAG};

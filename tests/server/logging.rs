@@ -121,7 +121,7 @@ fn journal_stream_gets_priority_prefixes() {
     let log = read(&err_path);
     assert!(
         log.lines()
-            .any(|l| l.starts_with("<6>tfd::server::listener: listening on 127.0.0.1:")),
+            .any(|l| l.starts_with("<6>tfd::daemon::listener: listening on 127.0.0.1:")),
         "{log}"
     );
     assert!(
@@ -197,7 +197,7 @@ fn syslog_target_reaches_dev_log_from_listener_and_sessions() {
     assert!(listening.starts_with("<30>"), "{listening}");
     assert!(
         listening.contains(&format!(
-            " tfd[{listener_pid}]: tfd::server::listener: listening on 127.0.0.1:"
+            " tfd[{listener_pid}]: tfd::daemon::listener: listening on 127.0.0.1:"
         )),
         "{listening}"
     );

@@ -2,7 +2,7 @@
 //! rather than files.
 
 use super::{CmdResult, Reply};
-use crate::server::registry;
+use crate::services::registry;
 use crate::session::liveness::{set_keepalive, Keepalive};
 use crate::session::Session;
 use crate::wire::{command, Cipher, Failed};
@@ -66,7 +66,7 @@ pub fn tlb(s: &mut Session, _arg: &[u8]) -> CmdResult {
     if list.is_empty() {
         return Err(Failed::Tlb.into());
     }
-    let i = (s.ctx.registry.tlb_next() % list.len() as u64) as usize;
+    let i = (s.ctx.services.registry.tlb_next() % list.len() as u64) as usize;
     Ok(Reply::Data(list[i].clone().into_bytes()))
 }
 

@@ -7,7 +7,7 @@ impl Listener {
     /// period, then SIGTERM, then SIGKILL. Every wait here is bounded, so the
     /// listener always exits, whatever state a child is in.
     pub(super) fn shutdown(&mut self) {
-        crate::server::sd_notify::stopping();
+        crate::daemon::sd_notify::stopping();
         info!("shutting down: {} session(s) open", self.children.len());
         self.stopping = true;
         self.respawn_keys_at = None;
@@ -17,8 +17,8 @@ impl Listener {
         self.listeners.clear();
         self.control = None;
         // the key process also ends by itself once every request end is closed
-        self.ctx.keys.close();
-        self.ctx.fai.close();
+        self.ctx.services.keys.close();
+        self.ctx.services.fai.close();
         for pid in [self.udp_pid, self.key_pid, self.fai_pid, self.sweep_pid] {
             if pid > 0 {
                 let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
@@ -67,7 +67,7 @@ impl Listener {
                     if let Some(p) = s.pid() {
                         let p = p.as_raw();
                         if let Some(info) = self.children.remove(&p) {
-                            self.ctx.registry.free(info.slot);
+                            self.ctx.services.registry.free(info.slot);
                         }
                         for h in [
                             &mut self.udp_pid,

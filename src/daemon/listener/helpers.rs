@@ -8,7 +8,7 @@ impl Listener {
     pub(super) fn spawn_udp(&mut self) {
         // not even its own sockets' originals: it works on clones made before fork
         let keep_out = self.helper_must_close();
-        match crate::server::udp::spawn(&self.udp, self.udp_user.as_ref(), &keep_out) {
+        match crate::daemon::udp::spawn(&self.udp, self.udp_user.as_ref(), &keep_out) {
             Ok(pid) => self.udp_pid = pid,
             Err(e) => error!("cannot start the UDP responder: {e}"),
         }
@@ -28,9 +28,9 @@ impl Listener {
         // other clients' connections still waiting for their PROXY header
         fds.extend(self.waiting.fds().map(|fd| fd.as_raw_fd()));
         fds.push(self.sig_rx.as_raw_fd());
-        fds.extend(self.ctx.keys.raw_fd());
-        fds.extend(self.ctx.fai.raw_fd());
-        fds.extend(crate::commands::tz::database_fd());
+        fds.extend(self.ctx.services.keys.raw_fd());
+        fds.extend(self.ctx.services.fai.raw_fd());
+        fds.extend(crate::services::tz::database_fd());
         fds
     }
 
@@ -39,9 +39,9 @@ impl Listener {
     /// time zone database directory for SETTZ (opened before any chroot).
     pub(super) fn session_must_close(&self) -> Vec<std::os::fd::RawFd> {
         let keep = [
-            self.ctx.keys.raw_fd(),
-            self.ctx.fai.raw_fd(),
-            crate::commands::tz::database_fd(),
+            self.ctx.services.keys.raw_fd(),
+            self.ctx.services.fai.raw_fd(),
+            crate::services::tz::database_fd(),
         ];
         self.helper_must_close()
             .into_iter()
@@ -65,7 +65,10 @@ impl Listener {
         }
         if self.respawn_keys_at.is_some_and(|at| at <= now) {
             self.respawn_keys_at = None;
-            self.ctx.metrics.inc(crate::server::metrics::Counter::KeyRestarts);
+            self.ctx
+                .services
+                .metrics
+                .inc(crate::services::metrics::Counter::KeyRestarts);
             self.respawn_keys();
         }
         if self.respawn_fai_at.is_some_and(|at| at <= now) {
@@ -78,7 +81,10 @@ impl Listener {
         }
         if self.respawn_udp_at.is_some_and(|at| at <= now) {
             self.respawn_udp_at = None;
-            self.ctx.metrics.inc(crate::server::metrics::Counter::UdpRestarts);
+            self.ctx
+                .services
+                .metrics
+                .inc(crate::services::metrics::Counter::UdpRestarts);
             self.spawn_udp();
             info!("UDP responder restarted (pid {})", self.udp_pid);
         }
@@ -90,7 +96,7 @@ impl Listener {
             return;
         };
         let close = self.helper_must_close();
-        match crate::server::sweeper::spawn(&self.ctx.cfg.dbdir, every, &close) {
+        match crate::daemon::sweeper::spawn(&self.ctx.cfg.dbdir, every, &close) {
             Ok(pid) => self.sweep_pid = pid,
             Err(e) => error!("cannot start the sweeper of upload temporaries: {e}"),
         }
@@ -100,7 +106,7 @@ impl Listener {
     /// end. Without it FAITOK fails (FAILED 67); entrances still work.
     pub(super) fn spawn_fai(&mut self) {
         let close = self.helper_must_close();
-        match crate::server::fai::spawn(self.ctx.fai.store(), &close) {
+        match crate::services::fai::spawn(self.ctx.services.fai.store(), &close) {
             Ok((pid, link)) => {
                 self.fai_pid = pid;
                 self.ctx = Arc::new(self.ctx.with_fai(Arc::new(link)));
@@ -113,10 +119,15 @@ impl Listener {
     pub(super) fn spawn_keys(
         &mut self,
         rsa: &openssl::rsa::Rsa<openssl::pkey::Private>,
-    ) -> Result<crate::server::keys::KeyLink, String> {
+    ) -> Result<crate::services::keys::KeyLink, String> {
         let close = self.helper_must_close();
-        let (pid, link) = crate::server::keys::spawn(rsa, self.ctx.cfg.replay_policy(), self.udp_user.as_ref(), &close)
-            .map_err(|e| format!("cannot start the key process: {e}"))?;
+        let (pid, link) = crate::services::keys::spawn(
+            rsa,
+            crate::auth::replay::ReplayPolicy::from_config(&self.ctx.cfg),
+            self.udp_user.as_ref(),
+            &close,
+        )
+        .map_err(|e| format!("cannot start the key process: {e}"))?;
         self.key_pid = pid;
         Ok(link)
     }
@@ -136,7 +147,7 @@ impl Listener {
             (None, None) => Err("the key was given inline and there is no config file to read it from".into()),
         };
         let rsa = source.and_then(|(mut pem, from)| {
-            let k = crate::server::key_from_pem(&pem);
+            let k = crate::daemon::key_from_pem(&pem);
             pem.iter_mut().for_each(|b| *b = 0);
             std::hint::black_box(&pem);
             k.map_err(|e| format!("{}: {e}", from.display()))

@@ -32,7 +32,7 @@ const PEER0: usize = 10;
 const PEER1: usize = 11;
 const PORT: usize = 12;
 const PHASE: usize = 13;
-/// The quota key this session's reservation is for (see [`crate::commands::quota`]).
+/// The quota key this session's reservation is for (see QUOTA, `commands/quota.rs`).
 const QKEY: usize = 14;
 /// Bytes this session has reserved under its quota and not yet settled.
 const QRESERVED: usize = 15;

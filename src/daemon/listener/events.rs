@@ -169,7 +169,7 @@ impl Listener {
                                 self.respawn_udp_at = Some(Instant::now() + RESPAWN_DELAY);
                             }
                         } else if let Some(info) = self.children.remove(&pid.as_raw()) {
-                            self.ctx.registry.free(info.slot);
+                            self.ctx.services.registry.free(info.slot);
                             if self.ctx.cfg.runbash.is_some() {
                                 self.sweep_cgroups(CGROUP_SWEEPS);
                             }

@@ -3,8 +3,8 @@
 //! and turns signals (delivered through a self-pipe, never handled in place) into
 //! events: SIGCHLD reap, SIGHUP/SIGUSR1 reload, SIGTERM/SIGINT graceful stop.
 
-use super::metrics::Refusal;
 use crate::config::Config;
+use crate::services::metrics::Refusal;
 use crate::session::{self, Context};
 use crate::sys::{self, Fork};
 use log::{error, info, warn};
@@ -148,7 +148,7 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
     cfg.forget_private_key();
     sys::umask(0o022);
     // before any session can chroot or drop privileges: SETTZ reads zones beneath it
-    crate::commands::tz::preload();
+    crate::services::tz::preload();
     let mut listeners = Vec::new();
     for addr in &cfg.listen {
         let l = bind(*addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -176,7 +176,7 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
     let cfg_control = cfg.control_socket.clone();
     let xferlog = open_xferlog(&cfg)?;
     let registry = Arc::new(
-        super::registry::Registry::new(cfg.max_sessions.max(64) as usize)
+        crate::services::registry::Registry::new(cfg.max_sessions.max(64) as usize)
             .map_err(|e| format!("session registry: {e}"))?,
     );
     let registry_slots = registry.capacity();
@@ -189,24 +189,26 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
     };
     let ctx = Arc::new(Context {
         cfg,
-        // the issuer starts with the key process
-        fai: Arc::new(super::fai::FaiLink::closed(fai_store)),
-        // the key process starts below, once the listener has daemonized
-        keys: super::keys::KeyLink::closed(),
+        services: crate::services::Services {
+            // the key process starts below, once the listener has daemonized
+            keys: crate::services::keys::KeyLink::closed(),
+            // the issuer starts with the key process
+            fai: Arc::new(crate::services::fai::FaiLink::closed(fai_store)),
+            registry,
+            metrics: Arc::new(
+                crate::services::metrics::Metrics::new(crate::commands::TABLE.iter().map(|s| (s.name, s.transfer)))
+                    .map_err(|e| format!("metrics table: {e}"))?,
+            ),
+        },
         serve_as_self: opts.serve_as_self,
         defusr,
         self_user: crate::auth::privs::current_user_name(),
-        registry,
         tlb,
         throttle: Arc::new(
             crate::auth::throttle::Throttle::new(crate::auth::throttle::DEFAULT_SLOTS)
                 .map_err(|e| format!("login throttle table: {e}"))?,
         ),
         xferlog,
-        metrics: Arc::new(
-            super::metrics::Metrics::new(crate::commands::TABLE.iter().map(|s| (s.name, s.transfer)))
-                .map_err(|e| format!("metrics table: {e}"))?,
-        ),
         buckets: Arc::new(
             crate::bandwidth::Buckets::new(registry_slots).map_err(|e| format!("bandwidth buckets: {e}"))?,
         ),
@@ -269,7 +271,7 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
         write_pidfile(pidfile).map_err(|e| format!("pidfile {}: {e}", pidfile.display()))?;
     }
     prepare_for_sessions();
-    super::priority::boost(l.ctx.cfg.priority_boost);
+    crate::services::priority::boost(l.ctx.cfg.priority_boost);
     let keys = l.spawn_keys(&rsa)?;
     drop(rsa);
     l.ctx = Arc::new(l.ctx.with_keys(keys));

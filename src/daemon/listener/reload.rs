@@ -4,10 +4,10 @@ use super::*;
 
 impl Listener {
     pub(super) fn reload(&mut self) {
-        crate::server::sd_notify::reloading();
+        crate::daemon::sd_notify::reloading();
         self.apply_reload();
         // whether applied or refused, the old or new configuration is in force
-        crate::server::sd_notify::ready();
+        crate::daemon::sd_notify::ready();
     }
 
     pub(super) fn apply_reload(&mut self) {
@@ -56,7 +56,7 @@ impl Listener {
                 return;
             }
         };
-        let rsa = match crate::server::load_key(&cfg) {
+        let rsa = match crate::daemon::load_key(&cfg) {
             Ok(k) => k,
             Err(e) => {
                 error!("reload refused, keeping the old configuration: {e}");
@@ -66,10 +66,10 @@ impl Listener {
         // a new key is a new server identity: tokens issued from now on are
         // bound to it, and the old key's tokens are unknown (fai_dir stays)
         let fai = match crate::auth::fai::server_id(&rsa) {
-            Ok(id) if id != self.ctx.fai.store().server() => {
+            Ok(id) if id != self.ctx.services.fai.store().server() => {
                 info!("reload: a new key; FAI tokens issued under the old one are no longer honoured");
-                Some(Arc::new(crate::server::fai::FaiLink::closed(
-                    crate::auth::fai::Store::new(self.ctx.fai.store().dir(), id),
+                Some(Arc::new(crate::services::fai::FaiLink::closed(
+                    crate::auth::fai::Store::new(self.ctx.services.fai.store().dir(), id),
                 )))
             }
             Ok(_) => None,
@@ -80,11 +80,11 @@ impl Listener {
         };
         // the old key process answers the sessions still holding its request end,
         // and ends once they have all closed it; the new one starts at the new boost
-        crate::server::priority::boost(cfg.priority_boost);
+        crate::services::priority::boost(cfg.priority_boost);
         let keys = match self.spawn_keys(&rsa) {
             Ok(k) => k,
             Err(e) => {
-                crate::server::priority::boost(self.ctx.cfg.priority_boost);
+                crate::services::priority::boost(self.ctx.cfg.priority_boost);
                 error!("reload refused, keeping the old configuration: {e}");
                 return;
             }
@@ -101,16 +101,18 @@ impl Listener {
         cfg.forget_private_key();
         self.ctx = Arc::new(Context {
             cfg,
-            keys,
-            fai: fai.clone().unwrap_or_else(|| self.ctx.fai.clone()),
+            services: crate::services::Services {
+                keys,
+                fai: fai.clone().unwrap_or_else(|| self.ctx.services.fai.clone()),
+                registry: self.ctx.services.registry.clone(),
+                metrics: self.ctx.services.metrics.clone(),
+            },
             serve_as_self: self.opts.serve_as_self,
             defusr,
             self_user: self.ctx.self_user.clone(),
-            registry: self.ctx.registry.clone(),
             tlb: tlb.clone(),
             throttle: self.ctx.throttle.clone(),
             xferlog,
-            metrics: self.ctx.metrics.clone(),
             buckets: self.ctx.buckets.clone(),
         });
         if fai.is_some() {

@@ -1,52 +1,24 @@
-//! The daemon: listeners, the accept loop, one forked process per session, signals.
+//! The daemon: listeners, the accept loop, one forked process per session,
+//! signals, the control socket and the helper processes it starts. It is the top
+//! floor: it builds the [`crate::services`] and hands them to every session.
 #![forbid(unsafe_code)]
 
 pub mod control;
 pub mod demo;
-pub mod fai;
-pub mod helper_link;
-pub mod keys;
 pub mod listener;
-pub mod metrics;
-pub mod priority;
-pub mod proxy;
 pub mod proxy_header;
-pub mod registry;
 pub mod rootcheck;
 pub mod sd_notify;
 pub mod secrets;
 pub mod sweeper;
-pub mod tlb;
 pub mod udp;
 
 use crate::config::Config;
 use openssl::pkey::Private;
 use openssl::rsa::Rsa;
 
+pub(crate) use crate::services::SIGNALS;
 pub use listener::{run, RunOptions};
-
-/// The signals the listener turns into events; every helper process takes their
-/// default action back at fork ([`crate::sys::fork_helper`]).
-pub(crate) const SIGNALS: [i32; 5] = [libc::SIGCHLD, libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1];
-
-/// The first steps of a long-lived helper process (the key process, the UDP
-/// responder) right after [`crate::sys::fork_helper`] (which already restored the
-/// default signal actions and tied it to the listener's life): drop the listener's
-/// descriptors it must not hold, and switch to `user` (exiting if that fails: a
-/// helper never runs with more rights than meant; the switch re-arms the
-/// die-with-the-listener request the kernel drops on an id change).
-fn helper_child_setup(what: &str, close_in_child: &[std::os::fd::RawFd], user: Option<&crate::auth::privs::Identity>) {
-    use crate::sys;
-    for fd in close_in_child {
-        sys::close_fd(*fd);
-    }
-    if let Some(id) = user {
-        if let Err(e) = crate::auth::privs::switch(id) {
-            log::error!("{what}: cannot drop privileges to {}: {e}", id.name);
-            sys::exit_now(1);
-        }
-    }
-}
 
 /// Loads and checks the server's private key (RSA-2048, as the protocol requires).
 pub fn load_key(cfg: &Config) -> Result<Rsa<Private>, String> {

@@ -43,14 +43,14 @@ impl Listener {
             };
             // Reap first so limits count only live sessions.
             self.reap();
-            if crate::server::proxy_header::expected(&self.ctx.cfg, peer) {
+            if crate::daemon::proxy_header::expected(&self.ctx.cfg, peer) {
                 // the client's address comes with the header: everything waits for it
                 if !self.waiting.add(stream, peer) {
                     self.refused += 1;
-                    self.ctx.metrics.refused(Refusal::MaxSessions);
+                    self.ctx.services.metrics.refused(Refusal::MaxSessions);
                     warn!(
                         "{peer} refused: {} balancer connections already wait for their PROXY header",
-                        crate::server::proxy_header::MAX_WAITING
+                        crate::daemon::proxy_header::MAX_WAITING
                     );
                 }
                 continue;
@@ -64,13 +64,13 @@ impl Listener {
     pub(super) fn admit(&mut self, stream: std::net::TcpStream, peer: SocketAddr) {
         if let Some((kind, why)) = self.refuse_reason(peer.ip()) {
             self.refused += 1;
-            self.ctx.metrics.refused(kind);
+            self.ctx.services.metrics.refused(kind);
             warn!("{peer} refused: {why}");
             return;
         }
-        let Some(slot) = self.ctx.registry.reserve(peer) else {
+        let Some(slot) = self.ctx.services.registry.reserve(peer) else {
             warn!("{peer} refused: session registry full");
-            self.ctx.metrics.refused(Refusal::RegistryFull);
+            self.ctx.services.metrics.refused(Refusal::RegistryFull);
             return;
         };
         debug_assert_eq!(sys::thread_count(), 1, "the listener must be single-threaded to fork");
@@ -86,12 +86,15 @@ impl Listener {
             }
             Ok(Fork::Parent(pid)) => {
                 self.accepted += 1;
-                self.ctx.metrics.inc(crate::server::metrics::Counter::Accepted);
-                self.ctx.registry.set_pid(slot, pid as u32);
+                self.ctx
+                    .services
+                    .metrics
+                    .inc(crate::services::metrics::Counter::Accepted);
+                self.ctx.services.registry.set_pid(slot, pid as u32);
                 self.children.insert(pid, ChildInfo { peer, slot });
             }
             Err(e) => {
-                self.ctx.registry.free(slot);
+                self.ctx.services.registry.free(slot);
                 error!("{peer} fork failed: {e}");
             }
         }

@@ -16,7 +16,7 @@ impl Listener {
     }
 
     pub(super) fn answer_control(&mut self, conn: &std::os::unix::net::UnixStream) {
-        use crate::server::control::{self, Request};
+        use crate::daemon::control::{self, Request};
         let line = match control::read_request(conn) {
             Ok(l) => l,
             Err(e) => {
@@ -45,7 +45,10 @@ impl Listener {
             }
             Request::KickIp(ip) => format!("ok: kicked {} session(s) from {ip}", self.kick_ip(ip)),
             Request::Ban(ip, d) => {
-                self.ctx.metrics.inc(crate::server::metrics::Counter::BansControl);
+                self.ctx
+                    .services
+                    .metrics
+                    .inc(crate::services::metrics::Counter::BansControl);
                 let n = self.kick_ip(ip);
                 // a shared ban is kept only there, so that an unban on any node
                 // lifts it; this node's own list is the fallback
@@ -84,13 +87,16 @@ impl Listener {
                 "ok: reload done (see the log for its outcome)".to_string()
             }
             Request::Metrics => {
-                let phases = self.ctx.registry.phases();
-                let states: Vec<(&str, u64)> = crate::server::registry::PHASE_NAMES
+                let phases = self.ctx.services.registry.phases();
+                let states: Vec<(&str, u64)> = crate::services::registry::PHASE_NAMES
                     .iter()
                     .copied()
                     .zip(phases)
                     .collect();
-                self.ctx.metrics.render(&states, self.ctx.registry.capacity())
+                self.ctx
+                    .services
+                    .metrics
+                    .render(&states, self.ctx.services.registry.capacity())
             }
             Request::Stats => format!(
                 "uptime_s {}\nsessions {}\naccepted {}\nrefused {}\nregistry_slots {}\nudp_responder_pid {}",
@@ -98,7 +104,7 @@ impl Listener {
                 self.children.len(),
                 self.accepted,
                 self.refused,
-                self.ctx.registry.capacity(),
+                self.ctx.services.registry.capacity(),
                 self.udp_pid
             ),
         };
@@ -127,7 +133,7 @@ impl Listener {
             .map(|d| d.as_secs())
             .unwrap_or(0);
         let mut out = String::from("PID\tPEER\tLOGIN\tUSER\tUID\tSINCE\tSECONDS\tBYTES_IN\tBYTES_OUT\tCOMMAND\n");
-        let mut slots = self.ctx.registry.snapshot();
+        let mut slots = self.ctx.services.registry.snapshot();
         slots.sort_by_key(|s| s.pid);
         for s in slots.iter().filter(|s| self.children.contains_key(&(s.pid as i32))) {
             let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(s.uid))

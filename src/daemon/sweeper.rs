@@ -32,7 +32,7 @@ pub fn spawn(dbdir: &Path, every: Duration, close_in_child: &[RawFd]) -> std::io
     match sys::fork_helper(&super::SIGNALS)? {
         Fork::Parent(pid) => Ok(pid),
         Fork::Child => {
-            super::helper_child_setup("sweeper", close_in_child, None);
+            crate::services::helper_child_setup("sweeper", close_in_child, None);
             sys::set_nondumpable();
             sys::exit_now(run(root, every))
         }

@@ -1,7 +1,7 @@
-//! The security commands: LOGIN, INJAIL, CHMOD, CHOWN and RMSECDIR (the document's
-//! "Security enhancement" and "In-jail"; wire-notes §3.24–3.26 and §3.29–3.30;
-//! decisions.md). Every refusal has its FAILED status and a log line; passwords and
-//! hashes are never logged.
+//! Access: who the session is and what it may touch — LOGIN, INJAIL, CHMOD,
+//! CHOWN and RMSECDIR (the document's "Security enhancement" and "In-jail";
+//! wire-notes §3.24–3.26 and §3.29–3.30; decisions.md). Every refusal has its
+//! FAILED status and a log line; passwords and hashes are never logged.
 
 use super::{CmdResult, Gate, Reply};
 use crate::auth::names;
@@ -9,7 +9,7 @@ use crate::auth::shared_state::{self, SharedThrottle};
 use crate::auth::throttle::{self, Policy};
 use crate::auth::{privs, userdb, Quota};
 use crate::fsys::{is_secure_name, walk, FsError, Kind, RelPath, Root};
-use crate::server::metrics::Counter;
+use crate::services::metrics::Counter;
 use crate::session::identity::{self, SwitchError, Target};
 use crate::session::{denied_or, Session, Stage};
 use crate::sys;
@@ -149,7 +149,7 @@ fn throttle_gate(s: &Session, a: &Attempt) -> Result<(), Failed> {
     match blocked {
         Some(b) => {
             warn!("{peer} LOGIN {who:?} refused: {b}");
-            s.ctx.metrics.inc(Counter::LoginFailures);
+            s.ctx.services.metrics.inc(Counter::LoginFailures);
             Err(Failed::LoginFailed)
         }
         None => Ok(()),
@@ -198,12 +198,12 @@ fn count_failure(s: &Session, a: &Attempt, why: userdb::Refusal) {
     if let Some(sh) = &a.shared {
         count_shared_failure(s, sh, &mut effect, &a.policy, a.name, a.unix);
     }
-    s.ctx.metrics.inc(Counter::LoginFailures);
+    s.ctx.services.metrics.inc(Counter::LoginFailures);
     if effect.ip_banned.is_some() {
-        s.ctx.metrics.inc(Counter::BansLogin);
+        s.ctx.services.metrics.inc(Counter::BansLogin);
     }
     if effect.account_locked.is_some() {
-        s.ctx.metrics.inc(Counter::LocksLogin);
+        s.ctx.services.metrics.inc(Counter::LocksLogin);
     }
     info!("{peer} LOGIN {:?} failed ({why:?})", a.who);
     if let Some(secs) = effect.ip_banned {

@@ -3,7 +3,7 @@
 //! SOCKCHECK and UDP_TLB from the shared registry. Malformed, oversize or unknown
 //! datagrams are dropped; replies always go to the sender of that datagram.
 
-use super::registry::{self, Registry};
+use crate::services::registry::{self, Registry};
 use crate::sys::{self, Fork};
 use crate::wire::udp::{self, Probe, MAX_DATAGRAM};
 use log::{debug, info, warn};
@@ -93,8 +93,8 @@ pub fn spawn(
     match sys::fork_helper(&super::SIGNALS)? {
         Fork::Parent(pid) => Ok(pid),
         Fork::Child => {
-            super::priority::unboost();
-            super::helper_child_setup("udp responder", close_in_child, user);
+            crate::services::priority::unboost();
+            crate::services::helper_child_setup("udp responder", close_in_child, user);
             let registry = r.registry.clone();
             let tlb = r.tlb.clone();
             let trp = r.trp.clone();
@@ -142,7 +142,7 @@ fn serve(sockets: &[UdpSocket], reg: &Registry, tlb: &[String], trp: Option<(cra
                 continue;
             }
             let reply = match &trp {
-                Some((t, port)) => super::proxy::relay_datagram(&buf[..n], t, *port),
+                Some((t, port)) => crate::services::proxy::relay_datagram(&buf[..n], t, *port),
                 None => answer(&buf[..n], reg, tlb),
             };
             if let Some(reply) = reply {

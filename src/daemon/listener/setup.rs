@@ -18,7 +18,7 @@ pub(super) fn resolve_defusr(
 /// Loads the TLB list named by the config (empty when none).
 pub(super) fn load_tlb(cfg: &Config) -> Result<Arc<Vec<String>>, String> {
     match &cfg.tlb {
-        Some(p) => crate::server::tlb::load(p).map(Arc::new),
+        Some(p) => crate::services::tlb::load(p).map(Arc::new),
         None => Ok(Arc::new(Vec::new())),
     }
 }
@@ -67,12 +67,12 @@ pub(super) fn fai_store(
 }
 
 /// Prepares `shared_state_dir` (when set) and reads the bans it holds.
-pub(super) fn shared_bans(cfg: &Config) -> Result<Option<crate::server::control::SharedBanCache>, String> {
+pub(super) fn shared_bans(cfg: &Config) -> Result<Option<crate::daemon::control::SharedBanCache>, String> {
     let Some(dir) = &cfg.shared_state_dir else {
         return Ok(None);
     };
     crate::auth::shared_state::prepare(dir).map_err(|e| format!("shared_state_dir: {e}"))?;
-    let mut cache = crate::server::control::SharedBanCache::new(dir);
+    let mut cache = crate::daemon::control::SharedBanCache::new(dir);
     cache.refresh(true);
     info!("login throttle and bans shared with other nodes in {}", dir.display());
     Ok(Some(cache))

@@ -162,7 +162,7 @@ mod tests {
         assert_eq!(fs::metadata(dir.join("key.pem")).unwrap().mode() & 0o777, 0o600);
         assert_eq!(fs::metadata(dir.join("pub.pem")).unwrap().mode() & 0o777, 0o644);
         let key = fs::read(dir.join("key.pem")).unwrap();
-        assert!(crate::server::key_from_pem(&key).is_ok());
+        assert!(crate::daemon::key_from_pem(&key).is_ok());
         assert!(Config::load(&conf).is_ok());
         // a second start changes nothing
         assert_eq!(init(&conf).unwrap(), Vec::<String>::new());
