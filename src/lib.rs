@@ -1,6 +1,6 @@
 //! tfd: a TF Protocol 2.4.1 server, its client library and tools.
 //!
-//! Floors, top to bottom (doc/architecture.md; tests/house.rs keeps them): `daemon`
+//! Floors, top to bottom (doc/architecture.md; tests/security/house.rs keeps them): `daemon`
 //! (listener, processes, signals) → `session` ⇄ `commands` (handshake, gating,
 //! dispatch; one file per command family) → `services` (what sessions share) →
 //! `client` → `fsys`, `auth`, `channel`, `sandbox` → `config` → `bandwidth`,

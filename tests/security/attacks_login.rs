@@ -150,10 +150,10 @@ fn login_time_does_not_tell_unknown_names_from_weak_users() {
         t.elapsed()
     };
     time("weak"); // warm up
-    // Up to three rounds: a real leak shows in every one (the defect was 3.6x),
-    // while a test binary's other tests running beside this one on two cores
-    // can slow one kind of attempt for a whole round (seen: 1.70 once in seven
-    // runs under a load of 7).
+                  // Up to three rounds: a real leak shows in every one (the defect was 3.6x),
+                  // while a test binary's other tests running beside this one on two cores
+                  // can slow one kind of attempt for a whole round (seen: 1.70 once in seven
+                  // runs under a load of 7).
     let mut rounds = Vec::new();
     for _ in 0..3 {
         let (mut weak, mut ghost) = (Vec::new(), Vec::new());

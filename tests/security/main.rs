@@ -12,6 +12,7 @@ mod attacks_flood;
 mod attacks_login;
 mod confinement;
 mod fai;
+mod house;
 mod jail;
 mod keys;
 mod runbash;
