@@ -487,9 +487,9 @@ fn fetch(
                     parallel::get(cfg, remote.as_bytes(), p, o.streams, o.bufsz, &counter).map_err(err)?
                 }
                 Out::File(f, _, offset) => {
-                    // full chunks go to disk past the page cache
-                    let mut w = ChunkWriter::new(f, offset, DIRECT_WRITE_MIN);
-                    c.get(remote.as_bytes(), offset, o.bufsz, &mut w, &mut progress)
+                    // full chunks go to disk past the page cache, behind the cipher
+                    let w = ChunkWriter::new(f, offset, DIRECT_WRITE_MIN);
+                    c.get_to_file(remote.as_bytes(), offset, o.bufsz, w, &mut progress)
                         .map_err(err)?
                 }
                 Out::Stream(w) => c.get(remote.as_bytes(), 0, o.bufsz, w, &mut progress).map_err(err)?,
