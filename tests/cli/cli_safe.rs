@@ -7,6 +7,7 @@
 use crate::common;
 
 use common::*;
+use sha2::{Digest, Sha256};
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -166,6 +167,20 @@ fn an_upload_replaces_the_remote_file_whole() {
     let o = tf_stdin(&srv, &["put", "-", "h.txt", "--verify"], b"from stdin\n");
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(fs::read(srv.path("h.txt")).unwrap(), b"from stdin\n");
+    // stdin and stdout are hashed on the way only for --verify, and then
+    // really compared (the hash of the bytes that passed)
+    let hex: String = Sha256::digest(b"from stdin\n")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let sum = format!("verified: SHA-256 0x{hex}");
+    assert!(stderr(&o).contains(&sum), "{}", stderr(&o));
+    let o = srv.tf(&["get", "h.txt", "-", "--verify"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.stdout, b"from stdin\n");
+    assert!(stderr(&o).contains(&sum), "{}", stderr(&o));
+    let o = srv.tf(&["get", "h.txt", "-"]);
+    assert!(o.status.success() && !stderr(&o).contains("verified"), "{}", stderr(&o));
     // --offset writes in place, explicitly: the tail stays
     fs::write(srv.path("i.txt"), long).unwrap();
     let o = srv.tf(&["put", s, "i.txt", "--offset", "0"]);

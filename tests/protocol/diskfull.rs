@@ -18,11 +18,16 @@ impl Drop for Mount {
 }
 
 fn small_fs(srv: &Server) -> Option<Mount> {
+    small_fs_at(&srv.path("small"))
+}
+
+/// A 1 MiB tmpfs mounted on `dir` (made here).
+fn small_fs_at(dir: &std::path::Path) -> Option<Mount> {
     if !is_root() {
         eprintln!("skipped: needs root to mount a tmpfs");
         return None;
     }
-    let dir = srv.path("small");
+    let dir = dir.to_path_buf();
     fs::create_dir(&dir).unwrap();
     let st = Command::new("mount")
         .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
@@ -111,4 +116,34 @@ fn lsv2_on_a_full_disk_fails_cleanly() {
         assert_eq!(left, ["filler", "list.txt"], "{cmd} left a temporary file");
     }
     assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");
+}
+
+/// `tf get` into a full local disk: the download's chunks are written by a
+/// thread behind the cipher, and a failed write still ends the command with
+/// status 1 and the kernel's reason, leaves the local target as it was and no
+/// temporary beside it (12 MiB: several chunks, so the writer thread runs).
+#[test]
+fn a_download_onto_a_full_local_disk_fails_cleanly() {
+    let srv = Server::start();
+    let here = tempdir("diskfull_get");
+    let small = here.join("small");
+    let Some(_m) = small_fs_at(&small) else { return };
+    data_dir_write(&srv.path("big.bin"), &pattern(12 << 20, 3));
+    let keep = small.join("keep.bin");
+    fs::write(&keep, b"the old contents\n").unwrap();
+    for bufsz in ["4194304", "65536"] {
+        let o = srv.tf(&["get", "big.bin", keep.to_str().unwrap(), "--bufsz", bufsz]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "--bufsz {bufsz}: {err}");
+        assert!(err.contains("No space left"), "--bufsz {bufsz}: {err}");
+        assert_eq!(fs::read(&keep).unwrap(), b"the old contents\n", "--bufsz {bufsz}");
+        assert_eq!(dir_names(&small), ["keep.bin"], "--bufsz {bufsz}: a temporary was left");
+    }
+    // the same server still serves a download that fits
+    data_dir_write(&srv.path("small.bin"), b"fits");
+    let o = srv.tf(&["get", "small.bin", small.join("s").to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(fs::read(small.join("s")).unwrap(), b"fits");
+    drop(_m);
+    let _ = fs::remove_dir_all(&here);
 }

@@ -312,10 +312,11 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
         Source::File(f, size) => (Box::new(f), size),
     };
     let from_stdin = local == "-";
-    // stdin is read once: hash it on the way for --verify
+    // stdin is read once: hash it on the way for --verify (a file is hashed
+    // after, from the disk; nothing is hashed without --verify)
     let mut hashing = safe::HashingReader {
         inner: &mut reader,
-        hash: Sha256::new(),
+        hash: (from_stdin && o.verify).then(Sha256::new),
     };
     let in_place = cmd == "put" && (o.resume || o.offset.is_some() || o.streams > 1);
     let st: Result<(), Status> = if in_place {
@@ -357,10 +358,9 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
         }
     };
     if st.is_ok() && o.verify {
-        let here = if from_stdin {
-            safe::hex(hashing.hash)
-        } else {
-            sha_file(Path::new(local)).map_err(|e| format!("{local}: {e}"))?
+        let here = match hashing.hash {
+            Some(h) => safe::hex(h),
+            None => sha_file(Path::new(local)).map_err(|e| format!("{local}: {e}"))?,
         };
         if !verify(c, remote, &here, "local")? {
             return Ok(ExitCode::from(3));
@@ -414,7 +414,7 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
             let out = std::io::stdout();
             let mut w = safe::Hashing {
                 inner: out.lock(),
-                hash: Sha256::new(),
+                hash: o.verify.then(Sha256::new),
             };
             let st = fetch(c, cfg, cmd, o, 0, Out::Stream(&mut w))?;
             w.flush().map_err(|e| format!("stdout: {e}"))?;
@@ -427,7 +427,7 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
                 .map_err(|e| format!("{}: {e}", p.display()))?;
             let mut w = safe::Hashing {
                 inner: &mut f,
-                hash: Sha256::new(),
+                hash: o.verify.then(Sha256::new),
             };
             let st = fetch(c, cfg, cmd, o, 0, Out::Stream(&mut w))?;
             stream_end(c, cmd, o, st, w.hash, &p.display().to_string())
@@ -459,12 +459,15 @@ fn stream_end(
     cmd: &str,
     o: &Opts,
     st: Result<(), Status>,
-    hash: Sha256,
+    hash: Option<Sha256>,
     what: &str,
 ) -> Result<ExitCode, String> {
     let remote = o.positional[0].as_str();
-    if st.is_ok() && o.verify && !(cmd == "rcvfile" && o.delete) && !verify(c, remote, &safe::hex(hash), what)? {
-        return Ok(ExitCode::from(3));
+    // `hash` is there exactly when --verify was given
+    if let (true, Some(h)) = (st.is_ok() && !(cmd == "rcvfile" && o.delete), hash) {
+        if !verify(c, remote, &safe::hex(h), what)? {
+            return Ok(ExitCode::from(3));
+        }
     }
     Ok(outcome(c, cmd, remote, st))
 }
@@ -492,9 +495,9 @@ fn fetch(
                     parallel::get(cfg, remote.as_bytes(), p, o.streams, o.bufsz, &counter).map_err(err)?
                 }
                 Out::File(f, _, offset) => {
-                    // full chunks go to disk past the page cache
-                    let mut w = ChunkWriter::new(f, offset, DIRECT_WRITE_MIN);
-                    c.get(remote.as_bytes(), offset, o.bufsz, &mut w, &mut progress)
+                    // full chunks go to disk past the page cache, behind the cipher
+                    let w = ChunkWriter::new(f, offset, DIRECT_WRITE_MIN);
+                    c.get_to_file(remote.as_bytes(), offset, o.bufsz, w, &mut progress)
                         .map_err(err)?
                 }
                 Out::Stream(w) => c.get(remote.as_bytes(), 0, o.bufsz, w, &mut progress).map_err(err)?,
