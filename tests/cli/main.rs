@@ -18,3 +18,4 @@ mod cli_tree;
 mod cli_v251;
 mod docs;
 mod readme;
+mod trees;
