@@ -309,17 +309,7 @@ fn v2_listings_and_fstatls_answer_as_tfd_does() {
         ),
         other => panic!("no list file: {other:?}"),
     }
-    c.chan.tx.send_frame(b"FSTATLS list.txt").unwrap();
-    let mut recs = Vec::new();
-    loop {
-        let mut b = [0u8; 26];
-        c.chan.rx.recv_unit(&mut b).unwrap();
-        let r = StatRecord::decode(&b).unwrap();
-        if r == StatRecord::End {
-            break;
-        }
-        recs.push(r);
-    }
+    let recs = c.fstatls(b"list.txt").unwrap();
     assert_eq!(
         recs[0],
         StatRecord::Stat {
