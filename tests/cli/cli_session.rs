@@ -384,21 +384,11 @@ impl Pty {
 
 /// The pids whose parent is `ppid`.
 fn children_of(ppid: u32) -> Vec<u32> {
-    let mut v = Vec::new();
-    for e in fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // pid (comm) state ppid ...
-        let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
-        if after.split_whitespace().nth(1) == Some(&ppid.to_string()) {
-            v.push(pid);
-        }
-    }
-    v
+    proc_stats()
+        .into_iter()
+        .filter(|(_, f)| f.get(1) == Some(&ppid.to_string()))
+        .map(|(pid, _)| pid as u32)
+        .collect()
 }
 
 #[test]
