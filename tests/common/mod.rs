@@ -654,6 +654,17 @@ pub fn login_userdb(tag: &str, login: &str, system_user: &str, pw: &str) -> Stri
     f
 }
 
+/// Adds `login` → `system_user` with password `pw` to the user file `file`
+/// through the real `tfpasswd`, at 1000 rounds (these tests are about logins,
+/// not the hash's cost), with `more` options such as `--quota N`.
+pub fn userdb_add(file: &str, login: &str, system_user: &str, pw: &str, more: &[&str]) {
+    let mut args = vec!["-f", file, "add", login, "--system-user", system_user];
+    args.extend_from_slice(more);
+    args.extend_from_slice(&["--stdin", "--rounds", "1000"]);
+    let out = tfpasswd(&args, &format!("{pw}\n"));
+    assert!(out.status.success(), "tfpasswd add {login}: {out:?}");
+}
+
 /// The tfd under test with `conf`, debug logs to `log` (created afresh).
 pub fn spawn_tfd(conf: &Path, log: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_tfd"))

@@ -573,21 +573,7 @@ fn zones_and_listings_after_login_as_an_unprivileged_user() {
     let dir = tempdir("v251-userdb");
     let db = dir.join("userdb");
     let f = db.to_str().unwrap();
-    let out = tfpasswd(
-        &[
-            "-f",
-            f,
-            "add",
-            "v251",
-            "--system-user",
-            "tfdv251",
-            "--stdin",
-            "--rounds",
-            "1000",
-        ],
-        "v251 pw\n",
-    );
-    assert!(out.status.success(), "{out:?}");
+    userdb_add(f, "v251", "tfdv251", "v251 pw", &[]);
     let srv = Server::start_opts(Opts {
         extra: &format!("userdb {f}\n"),
         default_user: false,
