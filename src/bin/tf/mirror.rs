@@ -14,7 +14,6 @@ use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tfd::client::tree::capped::Capped;
 use tfd::client::tree::landing::Landing;
 use tfd::client::tree::listing::{self, Kind, ListError};
 use tfd::client::tree::names;
@@ -474,30 +473,8 @@ fn down(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, Client
         });
     }
     super::safe::clean_on_signals();
-    let one = |c: &mut Client, f: &Fetch, p: &Progress| fetch_one(c, &land, f, p);
+    let one = |c: &mut Client, f: &Fetch, p: &Progress| tree::receive(c, &land, &f.rel, &f.remote, f.size, f.mtime, p);
     Ok(transfer(c, cfg, o, &jobs, &one, n, &mut t))
-}
-
-/// One file down: RCVFILE into a temporary beside its final name, kept only
-/// when exactly the announced size came, renamed over the final name with
-/// the server's mtime.
-fn fetch_one(c: &mut Client, land: &Landing, f: &Fetch, p: &Progress) -> Result<Done, ClientError> {
-    let mut landed = match land.begin(&f.rel) {
-        Ok(l) => l,
-        Err(e) => return Ok(Done::Local(e.to_string())),
-    };
-    let mut w = Capped::new(landed.file().map_err(ClientError::Local)?, f.size, &p.bytes);
-    match c.rcvfile(&f.remote, false, &mut w)? {
-        Status::Ok(_) => {}
-        st => return Ok(Done::Refused(listing::status_text(&st))),
-    }
-    if let Err(why) = w.verdict() {
-        return Ok(Done::Refused(why));
-    }
-    Ok(match landed.commit(Some(f.mtime)) {
-        Ok(()) => Done::Ok,
-        Err(e) => Done::Local(e.to_string()),
-    })
 }
 
 /// The upload direction (-R): local SRC, remote DST.
