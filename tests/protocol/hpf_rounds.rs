@@ -1,6 +1,6 @@
 //! HPF transfers as the plain session, the AES layer and the secure transport
-//! each must carry them: PUT/GET round trips, and the PUTCAN and GETCAN
-//! windows driven unit by unit.
+//! each must carry them: PUT/GET round trips, PUT's STOP and CANCEL, and the
+//! PUTCAN and GETCAN windows driven unit by unit.
 
 use crate::common::{pattern, Server};
 use std::fs;
@@ -24,6 +24,17 @@ pub fn put_get_round_trips(srv: &Server, c: &mut Client, sizes: &[usize], seed: 
         );
         assert_eq!(back, data, "GET size {n}");
     }
+}
+
+/// PUT cancelled after its first chunk: with STOP the part sent is kept, with
+/// CANCEL the file is deleted.
+pub fn put_stop_keeps_and_cancel_deletes(srv: &Server, c: &mut Client) {
+    c.put_cancel(b"stopped", 8, b"0123456789", code::STOP).unwrap().unwrap();
+    assert_eq!(fs::read(srv.path("stopped")).unwrap(), b"0123456789");
+    c.put_cancel(b"cancelled", 8, b"0123456789", code::CANCEL)
+        .unwrap()
+        .unwrap();
+    assert!(!srv.path("cancelled").exists());
 }
 
 /// PUTCAN of 100 bytes to `pc`, canpt 2, grant 16: after every second chunk

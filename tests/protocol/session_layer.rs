@@ -10,7 +10,6 @@ use std::fs;
 use std::time::{Duration, Instant};
 use tfd::client::Client;
 use tfd::wire::aes::{AesKey, IV_LEN, KEY_LEN};
-use tfd::wire::hpf::code;
 use tfd::wire::Status;
 
 fn aes_client(srv: &Server) -> Client {
@@ -71,12 +70,7 @@ fn aes_put_get_and_their_cancel_variants() {
     let srv = Server::start();
     let mut c = aes_client(&srv);
     hpf_rounds::put_get_round_trips(&srv, &mut c, &[1, 16, 4096, 1_000_003], 40);
-    c.put_cancel(b"stopped", 8, b"0123456789", code::STOP).unwrap().unwrap();
-    assert_eq!(fs::read(srv.path("stopped")).unwrap(), b"0123456789");
-    c.put_cancel(b"cancelled", 8, b"0123456789", code::CANCEL)
-        .unwrap()
-        .unwrap();
-    assert!(!srv.path("cancelled").exists());
+    hpf_rounds::put_stop_keeps_and_cancel_deletes(&srv, &mut c);
     fs::write(srv.path("big"), pattern(300_000, 9)).unwrap();
     let kept = c.get_cancel_after_first(b"big", 65_536).unwrap().unwrap();
     assert!(kept > 0);

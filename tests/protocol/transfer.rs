@@ -270,12 +270,7 @@ fn put_chunk_over_grant_closes_connection() {
 fn put_stop_keeps_and_cancel_deletes() {
     let srv = Server::start();
     let mut c = srv.client();
-    c.put_cancel(b"stopped", 8, b"0123456789", code::STOP).unwrap().unwrap();
-    assert_eq!(fs::read(srv.path("stopped")).unwrap(), b"0123456789");
-    c.put_cancel(b"cancelled", 8, b"0123456789", code::CANCEL)
-        .unwrap()
-        .unwrap();
-    assert!(!srv.path("cancelled").exists());
+    hpf_rounds::put_stop_keeps_and_cancel_deletes(&srv, &mut c);
     assert_eq!(c.raw(b"ECHO ok").unwrap(), b"ok");
 }
 
