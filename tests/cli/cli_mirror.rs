@@ -8,7 +8,8 @@
 
 use crate::common;
 
-use crate::trees::{self, inventory, ok, text};
+use crate::output::{ok, text};
+use crate::trees::{self, inventory};
 use common::*;
 use std::collections::BTreeMap;
 use std::fs;

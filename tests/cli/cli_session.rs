@@ -9,6 +9,7 @@
 #![allow(clippy::needless_update)]
 
 use crate::common;
+use crate::output::text;
 
 use common::*;
 use std::fs;
@@ -47,14 +48,6 @@ fn multi(tag: &str, sysuser: &str, injail: bool) -> Option<Multi> {
     }
     fs::write(srv.path("jails/cell/jail.key"), "the-token\n").unwrap();
     Some(Multi { srv, uid })
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// `tf ARGS` with `env` (and no TF_* from the test's own environment).

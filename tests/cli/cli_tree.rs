@@ -10,7 +10,8 @@
 
 use crate::common;
 
-use crate::trees::{self, inventory, ok, text};
+use crate::output::{ok, text};
+use crate::trees::{self, inventory};
 use common::*;
 use std::fs;
 use std::os::unix::fs::MetadataExt;

@@ -1,27 +1,11 @@
-//! What the tree tests (`put -r`/`get -r` and `mirror`) share: tf's output as
-//! one text, a run that must succeed, a tree written and a tree compared file
-//! by file.
+//! What the tree tests (`put -r`/`get -r` and `mirror`) share: a tree written
+//! and a tree compared file by file.
 
 use crate::common::pattern;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Output;
-
-/// stdout then stderr: tf reports on either, and a failure message wants both.
-pub fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-#[track_caller]
-pub fn ok(o: &Output, what: &str) {
-    assert!(o.status.success(), "{what}: {}", text(o));
-}
 
 /// Every entry below `root`: files by SHA-256, directories as "dir", symlinks
 /// as "link".
