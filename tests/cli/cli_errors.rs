@@ -4,14 +4,11 @@
 //! protocol's FAILED line stays first: scripts depend on it.
 
 use crate::common;
+use crate::output::stderr;
 
 use common::*;
 use std::fs;
 use std::process::{Command, Output};
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// `tf` with explicit connection options (none from the environment).
 fn tf_raw(args: &[&str]) -> Output {

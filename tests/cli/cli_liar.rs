@@ -11,6 +11,7 @@
 //! (non-zero exit) or at least say what it skipped — whatever its words.
 
 use crate::common;
+use crate::output::{stderr, stdout};
 
 use common::liar::{Kind, Liar, Lie, Node, Script, EXTRA_BYTE, HASH, MTIME};
 use common::tempdir;
@@ -26,14 +27,6 @@ use tfd::wire::fstat::{FileType, StatRecord};
 
 const CANARY: &[u8] = b"the canary: nothing from the server may touch this\n";
 const PWNED: &[u8] = b"PWNED: a lying name was trusted\n";
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 /// Runs `cmd` for at most `limit`; a run still going then is killed and the
 /// test fails (a lying server must not make `tf` hang).
@@ -309,17 +302,7 @@ fn v2_listings_and_fstatls_answer_as_tfd_does() {
         ),
         other => panic!("no list file: {other:?}"),
     }
-    c.chan.tx.send_frame(b"FSTATLS list.txt").unwrap();
-    let mut recs = Vec::new();
-    loop {
-        let mut b = [0u8; 26];
-        c.chan.rx.recv_unit(&mut b).unwrap();
-        let r = StatRecord::decode(&b).unwrap();
-        if r == StatRecord::End {
-            break;
-        }
-        recs.push(r);
-    }
+    let recs = c.fstatls(b"list.txt").unwrap();
     assert_eq!(
         recs[0],
         StatRecord::Stat {

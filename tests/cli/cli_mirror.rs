@@ -8,26 +8,15 @@
 
 use crate::common;
 
+use crate::output::{ok, text};
+use crate::trees::{self, inventory};
 use common::*;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, SystemTime};
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn ok(o: &Output, what: &str) {
-    assert!(o.status.success(), "{what}: {}", text(o));
-}
 
 /// The summary line's counts: (transferred, deleted, unchanged, failed).
 fn counts(o: &Output) -> (usize, usize, usize, usize) {
@@ -45,30 +34,6 @@ fn counts(o: &Output) -> (usize, usize, usize, usize) {
     (n[0], n[1], n[2], n[3])
 }
 
-/// Every entry below `root`: files by SHA-256, directories as "dir", symlinks
-/// as "link".
-fn inventory(root: &Path) -> BTreeMap<PathBuf, String> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        for e in fs::read_dir(root.join(&rel)).unwrap() {
-            let e = e.unwrap();
-            let r = rel.join(e.file_name());
-            let ft = e.file_type().unwrap();
-            if ft.is_symlink() {
-                out.insert(r, "link".into());
-            } else if ft.is_dir() {
-                out.insert(r.clone(), "dir".into());
-                stack.push(r);
-            } else {
-                let d = Sha256::digest(fs::read(e.path()).unwrap());
-                out.insert(r, format!("{d:x}"));
-            }
-        }
-    }
-    out
-}
-
 /// Inode and mtime of every file below `root` (what a transfer changes).
 fn stamps(root: &Path) -> BTreeMap<PathBuf, (u64, i64)> {
     inventory(root)
@@ -81,23 +46,20 @@ fn stamps(root: &Path) -> BTreeMap<PathBuf, (u64, i64)> {
         .collect()
 }
 
+/// Eight files, all of them counted in the summaries below.
+const TREE: [(&str, usize); 8] = [
+    ("a.txt", 1000),
+    ("empty", 0),
+    ("with space/b c.bin", 70_000),
+    ("日本語/ünïcödé.txt", 33),
+    (".hidden", 5),
+    ("d1/d2/d3/deep", 4096),
+    ("d1/d2/mid", 1 << 20),
+    ("d1/empty too", 0),
+];
+
 fn sample_tree(root: &Path) {
-    let files: [(&str, usize); 8] = [
-        ("a.txt", 1000),
-        ("empty", 0),
-        ("with space/b c.bin", 70_000),
-        ("日本語/ünïcödé.txt", 33),
-        (".hidden", 5),
-        ("d1/d2/d3/deep", 4096),
-        ("d1/d2/mid", 1 << 20),
-        ("d1/empty too", 0),
-    ];
-    for (i, (p, n)) in files.iter().enumerate() {
-        let path = root.join(p);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(&path, pattern(*n, i as u64 + 1)).unwrap();
-    }
-    fs::create_dir_all(root.join("empty dir/inner empty")).unwrap();
+    trees::sample_tree(root, &TREE);
 }
 
 fn set_mtime(p: &Path, secs_ago: u64) {

@@ -5,6 +5,7 @@
 //! directory without `-r`, and `ls` is sorted (`-l` with type, size and time).
 
 use crate::common;
+use crate::output::{stderr, stdout};
 
 use common::*;
 use sha2::{Digest, Sha256};
@@ -13,14 +14,6 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Output, Stdio};
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 /// The names in a local directory, sorted (temporaries included: they start with '.').
 fn names(d: &Path) -> Vec<String> {

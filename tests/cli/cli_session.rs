@@ -9,6 +9,7 @@
 #![allow(clippy::needless_update)]
 
 use crate::common;
+use crate::output::text;
 
 use common::*;
 use std::fs;
@@ -47,14 +48,6 @@ fn multi(tag: &str, sysuser: &str, injail: bool) -> Option<Multi> {
     }
     fs::write(srv.path("jails/cell/jail.key"), "the-token\n").unwrap();
     Some(Multi { srv, uid })
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// `tf ARGS` with `env` (and no TF_* from the test's own environment).
@@ -384,21 +377,11 @@ impl Pty {
 
 /// The pids whose parent is `ppid`.
 fn children_of(ppid: u32) -> Vec<u32> {
-    let mut v = Vec::new();
-    for e in fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // pid (comm) state ppid ...
-        let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
-        if after.split_whitespace().nth(1) == Some(&ppid.to_string()) {
-            v.push(pid);
-        }
-    }
-    v
+    proc_stats()
+        .into_iter()
+        .filter(|(_, f)| f.get(1) == Some(&ppid.to_string()))
+        .map(|(pid, _)| pid as u32)
+        .collect()
 }
 
 #[test]

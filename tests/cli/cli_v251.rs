@@ -4,20 +4,13 @@
 //! line, and the stateful commands run in one session with `tf -b -`.
 
 use crate::common;
+use crate::output::{stderr as err, stdout as out};
 
 use common::*;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::MetadataExt;
 use std::process::{Output, Stdio};
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn both(o: &Output) -> String {
     format!("status {:?}\nstdout:\n{}stderr:\n{}", o.status.code(), out(o), err(o))

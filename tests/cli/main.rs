@@ -17,4 +17,6 @@ mod cli_session;
 mod cli_tree;
 mod cli_v251;
 mod docs;
+mod output;
 mod readme;
+mod trees;

@@ -354,17 +354,7 @@ pub fn children_of(ppid: i32) -> (Vec<i32>, Vec<i32>) {
 fn all_children_of(ppid: i32) -> (Vec<i32>, Vec<i32>) {
     let mut live = Vec::new();
     let mut zombies = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
-            continue;
-        };
-        let f: Vec<&str> = rest.split_whitespace().collect();
+    for (pid, f) in proc_stats() {
         if f.get(1).and_then(|p| p.parse::<i32>().ok()) == Some(ppid) {
             if f[0] == "Z" {
                 zombies.push(pid);
@@ -374,6 +364,25 @@ fn all_children_of(ppid: i32) -> (Vec<i32>, Vec<i32>) {
         }
     }
     (live, zombies)
+}
+
+/// The fields of /proc/PID/stat after the command name (0 the state, 1 the
+/// parent, 2 the process group, …), None once the process is gone. The name
+/// may hold spaces and parentheses: the fields start after the last ')'.
+pub fn proc_stat(pid: i32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    Some(rest.split_whitespace().map(String::from).collect())
+}
+
+/// Every process's pid with its [`proc_stat`] fields.
+pub fn proc_stats() -> Vec<(i32, Vec<String>)> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
+        .filter_map(|pid| Some((pid, proc_stat(pid)?)))
+        .collect()
 }
 
 impl Drop for Server {
@@ -643,6 +652,17 @@ pub fn login_userdb(tag: &str, login: &str, system_user: &str, pw: &str) -> Stri
     );
     assert!(out.status.success(), "tfpasswd add {login}: {out:?}");
     f
+}
+
+/// Adds `login` → `system_user` with password `pw` to the user file `file`
+/// through the real `tfpasswd`, at 1000 rounds (these tests are about logins,
+/// not the hash's cost), with `more` options such as `--quota N`.
+pub fn userdb_add(file: &str, login: &str, system_user: &str, pw: &str, more: &[&str]) {
+    let mut args = vec!["-f", file, "add", login, "--system-user", system_user];
+    args.extend_from_slice(more);
+    args.extend_from_slice(&["--stdin", "--rounds", "1000"]);
+    let out = tfpasswd(&args, &format!("{pw}\n"));
+    assert!(out.status.success(), "tfpasswd add {login}: {out:?}");
 }
 
 /// The tfd under test with `conf`, debug logs to `log` (created afresh).

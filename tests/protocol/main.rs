@@ -12,6 +12,7 @@ mod big;
 mod commands;
 mod direct_io;
 mod diskfull;
+mod hpf_rounds;
 mod intrw;
 mod locksys;
 mod matrix;

@@ -570,21 +570,7 @@ fn multi_user(extra: &str) -> Option<(Server, std::path::PathBuf)> {
     let dir = tempdir("matrix-userdb");
     let db = dir.join("userdb");
     let f = db.to_str().unwrap();
-    let out = tfpasswd(
-        &[
-            "-f",
-            f,
-            "add",
-            USER,
-            "--system-user",
-            SYSTEM_USER,
-            "--stdin",
-            "--rounds",
-            "1000",
-        ],
-        &format!("{PASSWORD}\n"),
-    );
-    assert!(out.status.success(), "{out:?}");
+    userdb_add(f, USER, SYSTEM_USER, PASSWORD, &[]);
     let srv = Server::start_opts(Opts {
         extra: &format!("userdb {f}\n{extra}"),
         default_user: false,

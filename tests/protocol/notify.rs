@@ -54,19 +54,17 @@ fn fd_count(pid: i32) -> usize {
 
 /// utime + stime of a process, in clock ticks.
 fn cpu_ticks(pid: i32) -> u64 {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
+    let f = proc_stat(pid).unwrap();
     f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
 }
 
 fn wait_gone(pid: i32, within: Duration) {
     let deadline = Instant::now() + within;
     while Instant::now() < deadline {
-        match fs::read_to_string(format!("/proc/{pid}/stat")) {
-            Err(_) => return,
-            Ok(s) if s[s.rfind(')').unwrap() + 2..].starts_with('Z') => return,
-            Ok(_) => std::thread::sleep(Duration::from_millis(20)),
+        match proc_stat(pid) {
+            None => return,
+            Some(f) if f[0] == "Z" => return,
+            Some(_) => std::thread::sleep(Duration::from_millis(20)),
         }
     }
     panic!("session process {pid} still running");

@@ -6,6 +6,7 @@
 //! must end the session with nothing acted upon, and be logged.
 
 use crate::common;
+use crate::hpf_rounds;
 
 use common::*;
 use std::fs;
@@ -69,20 +70,7 @@ fn every_command_family_works_over_it() {
     // SNDFILE/RCVFILE and SUP/SDOWN, sizes around the record and chunk sizes
     stream_round_trips(&srv, &mut c, "d/", &[0, 1, 65_535, 65_536, 65_537, 524_284, 1_048_593]);
     // PUT/GET (HPF) and the cancel variants
-    for (i, n) in [1usize, 4096, 1_000_003].iter().enumerate() {
-        let data = pattern(*n, 50 + i as u64);
-        let name = format!("p{i}");
-        c.put(name.as_bytes(), 0, 65_536, &mut &data[..], &mut |_| {})
-            .unwrap()
-            .unwrap();
-        assert_eq!(fs::read(srv.path(&name)).unwrap(), data, "PUT size {n}");
-        let mut back = Vec::new();
-        assert_eq!(
-            c.get(name.as_bytes(), 0, 30_000, &mut back, &mut |_| {}).unwrap(),
-            Ok(*n as u64)
-        );
-        assert_eq!(back, data, "GET size {n}");
-    }
+    hpf_rounds::put_get_round_trips(&srv, &mut c, &[1, 4096, 1_000_003], 50);
     c.put_cancel(b"cancelled", 8, b"0123456789", tfd::wire::hpf::code::CANCEL)
         .unwrap()
         .unwrap();

@@ -3,13 +3,13 @@
 //! identity token before every client unit; files checked on disk.
 
 use crate::common;
+use crate::hpf_rounds;
 
 use common::*;
 use std::fs;
 use std::time::{Duration, Instant};
 use tfd::client::Client;
 use tfd::wire::aes::{AesKey, IV_LEN, KEY_LEN};
-use tfd::wire::hpf::code;
 use tfd::wire::Status;
 
 fn aes_client(srv: &Server) -> Client {
@@ -69,71 +69,15 @@ fn aes_sndfile_rcvfile_sup_sdown_and_listings() {
 fn aes_put_get_and_their_cancel_variants() {
     let srv = Server::start();
     let mut c = aes_client(&srv);
-    for (i, n) in [1usize, 16, 4096, 1_000_003].iter().enumerate() {
-        let data = pattern(*n, 40 + i as u64);
-        let name = format!("p{i}");
-        c.put(name.as_bytes(), 0, 65_536, &mut &data[..], &mut |_| {})
-            .unwrap()
-            .unwrap();
-        assert_eq!(fs::read(srv.path(&name)).unwrap(), data, "PUT size {n}");
-        let mut back = Vec::new();
-        assert_eq!(
-            c.get(name.as_bytes(), 0, 30_000, &mut back, &mut |_| {}).unwrap(),
-            Ok(*n as u64)
-        );
-        assert_eq!(back, data, "GET size {n}");
-    }
-    c.put_cancel(b"stopped", 8, b"0123456789", code::STOP).unwrap().unwrap();
-    assert_eq!(fs::read(srv.path("stopped")).unwrap(), b"0123456789");
-    c.put_cancel(b"cancelled", 8, b"0123456789", code::CANCEL)
-        .unwrap()
-        .unwrap();
-    assert!(!srv.path("cancelled").exists());
+    hpf_rounds::put_get_round_trips(&srv, &mut c, &[1, 16, 4096, 1_000_003], 40);
+    hpf_rounds::put_stop_keeps_and_cancel_deletes(&srv, &mut c);
     fs::write(srv.path("big"), pattern(300_000, 9)).unwrap();
     let kept = c.get_cancel_after_first(b"big", 65_536).unwrap().unwrap();
     assert!(kept > 0);
     // PUTCAN: after every 2 chunks the server answers CONT
-    let data = pattern(100, 5);
-    let mut cmd = b"PUTCAN ".to_vec();
-    cmd.extend_from_slice(&tfd::wire::hpf::encode(b"pc", 0, 16, Some(2)));
-    let f = c.raw(&cmd).unwrap();
-    assert_eq!(i64::from_be_bytes(f[3..11].try_into().unwrap()), 16);
-    for (i, chunk) in data.chunks(16).enumerate() {
-        c.chan
-            .tx
-            .send_units(&[&(chunk.len() as i64).to_be_bytes(), chunk])
-            .unwrap();
-        if i % 2 == 1 {
-            assert_eq!(c.chan.rx.recv_i64().unwrap(), code::CONT);
-        }
-    }
-    c.chan.tx.send_i64(code::END).unwrap();
-    assert_eq!(c.raw(b"ECHO next").unwrap(), b"next");
-    assert_eq!(fs::read(srv.path("pc")).unwrap(), data);
+    hpf_rounds::putcan_window(&srv, &mut c);
     // GETCAN, canpt 3: the client answers every third chunk
-    let want = pattern(96, 6);
-    fs::write(srv.path("gc"), &want).unwrap();
-    let mut cmd = b"GETCAN ".to_vec();
-    cmd.extend_from_slice(&tfd::wire::hpf::encode(b"gc", 0, 16, Some(3)));
-    let f = c.raw(&cmd).unwrap();
-    assert!(f.starts_with(b"OK "));
-    let mut got = Vec::new();
-    let mut chunks = 0;
-    loop {
-        let len = c.chan.rx.recv_i64().unwrap();
-        if len <= 0 {
-            assert_eq!(len, 0);
-            break;
-        }
-        let mut b = vec![0u8; len as usize];
-        c.chan.rx.recv_unit(&mut b).unwrap();
-        got.extend_from_slice(&b);
-        chunks += 1;
-        if chunks % 3 == 0 {
-            c.chan.tx.send_i64(code::CONT).unwrap();
-        }
-    }
-    assert_eq!(got, want);
+    hpf_rounds::getcan_window(&srv, &mut c);
     assert_eq!(c.raw(b"ECHO after getcan").unwrap(), b"after getcan");
 }
 

@@ -3,6 +3,7 @@
 //! break and disconnect leaves on disk.
 
 use crate::common;
+use crate::hpf_rounds;
 
 use common::*;
 use sha2::{Digest, Sha256};
@@ -269,12 +270,7 @@ fn put_chunk_over_grant_closes_connection() {
 fn put_stop_keeps_and_cancel_deletes() {
     let srv = Server::start();
     let mut c = srv.client();
-    c.put_cancel(b"stopped", 8, b"0123456789", code::STOP).unwrap().unwrap();
-    assert_eq!(fs::read(srv.path("stopped")).unwrap(), b"0123456789");
-    c.put_cancel(b"cancelled", 8, b"0123456789", code::CANCEL)
-        .unwrap()
-        .unwrap();
-    assert!(!srv.path("cancelled").exists());
+    hpf_rounds::put_stop_keeps_and_cancel_deletes(&srv, &mut c);
     assert_eq!(c.raw(b"ECHO ok").unwrap(), b"ok");
 }
 
@@ -328,50 +324,11 @@ fn small_get_cancel_and_disconnect() {
 fn putcan_getcan_windows() {
     let srv = Server::start();
     let mut c = srv.client();
-    let data = pattern(100, 5);
     // PUTCAN, canpt 2, grant 16: after every 2 chunks the server answers -3
-    let mut cmd = b"PUTCAN ".to_vec();
-    cmd.extend_from_slice(&tfd::wire::hpf::encode(b"pc", 0, 16, Some(2)));
-    let f = c.raw(&cmd).unwrap();
-    assert_eq!(i64::from_be_bytes(f[3..11].try_into().unwrap()), 16);
-    for (i, chunk) in data.chunks(16).enumerate() {
-        c.chan
-            .tx
-            .send_units(&[&(chunk.len() as i64).to_be_bytes(), chunk])
-            .unwrap();
-        if i % 2 == 1 {
-            assert_eq!(c.chan.rx.recv_i64().unwrap(), code::CONT);
-        }
-    }
-    c.chan.tx.send_i64(code::END).unwrap();
-    assert_eq!(
-        c.raw(b"ECHO next").unwrap(),
-        b"next",
-        "no FIN and no reply after PUTCAN"
-    );
-    assert_eq!(fs::read(srv.path("pc")).unwrap(), data);
+    hpf_rounds::putcan_window(&srv, &mut c);
     // GETCAN, canpt 3: the client answers every third chunk; at a window boundary
     // at EOF it still answers before the 0
-    fs::write(srv.path("gc"), pattern(96, 6)).unwrap();
-    let mut cmd = b"GETCAN ".to_vec();
-    cmd.extend_from_slice(&tfd::wire::hpf::encode(b"gc", 0, 16, Some(3)));
-    assert_eq!(&c.raw(&cmd).unwrap()[..3], b"OK ");
-    let mut got = Vec::new();
-    let mut n = 0;
-    loop {
-        let len = c.chan.rx.recv_i64().unwrap();
-        if len == 0 {
-            break;
-        }
-        let mut b = vec![0u8; len as usize];
-        c.chan.rx.recv_unit(&mut b).unwrap();
-        got.extend_from_slice(&b);
-        n += 1;
-        if n % 3 == 0 {
-            c.chan.tx.send_i64(code::CONT).unwrap();
-        }
-    }
-    assert_eq!(got, pattern(96, 6));
+    hpf_rounds::getcan_window(&srv, &mut c);
     // GETCAN stopped by the client at the first window
     let mut cmd = b"GETCAN ".to_vec();
     cmd.extend_from_slice(&tfd::wire::hpf::encode(b"gc", 0, 16, Some(1)));

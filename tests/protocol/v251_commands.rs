@@ -218,40 +218,6 @@ fn lsrv2down_stops_at_walk_limit_with_minus_11_and_lsrv2_writes_nothing() {
     in_step(&mut c, "walk-limit");
 }
 
-fn ftype(c: &mut Client, path: &[u8]) -> i8 {
-    c.chan.tx.send_frame(&[b"FTYPE ", path].concat()).unwrap();
-    let mut b = [0u8; 1];
-    c.chan.rx.recv_unit(&mut b).unwrap();
-    b[0] as i8
-}
-
-fn ftypels(c: &mut Client, list: &[u8]) -> Vec<i8> {
-    c.chan.tx.send_frame(&[b"FTYPELS ", list].concat()).unwrap();
-    let mut v = Vec::new();
-    loop {
-        let mut b = [0u8; 1];
-        c.chan.rx.recv_unit(&mut b).unwrap();
-        if b[0] as i8 == -2 {
-            return v;
-        }
-        v.push(b[0] as i8);
-    }
-}
-
-fn fstatls(c: &mut Client, list: &[u8]) -> Vec<StatRecord> {
-    c.chan.tx.send_frame(&[b"FSTATLS ", list].concat()).unwrap();
-    let mut v = Vec::new();
-    loop {
-        let mut b = [0u8; 26];
-        c.chan.rx.recv_unit(&mut b).unwrap();
-        let r = StatRecord::decode(&b).unwrap_or_else(|e| panic!("{e:?}: {b:?}"));
-        if r == StatRecord::End {
-            return v;
-        }
-        v.push(r);
-    }
-}
-
 #[test]
 fn ftype_ftypels_and_fstatls_answer_raw_units() {
     let srv = Server::start();
@@ -276,7 +242,7 @@ fn ftype_ftypels_and_fstatls_answer_raw_units() {
         ("t/missing", -1),
     ];
     for (p, want) in cases {
-        assert_eq!(ftype(&mut c, p.as_bytes()), *want, "FTYPE {p:?}");
+        assert_eq!(c.ftype(p.as_bytes()).unwrap(), *want, "FTYPE {p:?}");
     }
     if std::path::Path::new("/dev/null").exists() {
         // a device inside the root (the test runs as root, so mknod works)
@@ -288,7 +254,7 @@ fn ftype_ftypels_and_fstatls_answer_raw_units() {
         )
         .is_ok()
         {
-            assert_eq!(ftype(&mut c, b"t/null"), 1);
+            assert_eq!(c.ftype(b"t/null").unwrap(), 1);
         }
     }
     in_step(&mut c, "ftype");
@@ -297,11 +263,11 @@ fn ftype_ftypels_and_fstatls_answer_raw_units() {
     let list: String = cases.iter().map(|(p, _)| format!("{p}\n")).collect();
     data_dir_write(&srv.path("list.txt"), list.replace("t/sub\n", "t/sub\r\n").as_bytes());
     let want: Vec<i8> = cases.iter().map(|(_, t)| *t).collect();
-    assert_eq!(ftypels(&mut c, b"list.txt"), want);
+    assert_eq!(c.ftypels(b"list.txt").unwrap(), want);
     // a list that cannot be read: the end marker alone
     for bad in [&b"missing.txt"[..], b"..", b"t", b"t/out-link", b""] {
         assert_eq!(
-            ftypels(&mut c, bad),
+            c.ftypels(bad).unwrap(),
             Vec::<i8>::new(),
             "{:?}",
             String::from_utf8_lossy(bad)
@@ -309,7 +275,7 @@ fn ftype_ftypels_and_fstatls_answer_raw_units() {
     }
     in_step(&mut c, "ftypels");
 
-    let recs = fstatls(&mut c, b"list.txt");
+    let recs = c.fstatls(b"list.txt").unwrap();
     assert_eq!(recs.len(), cases.len());
     for ((p, t), r) in cases.iter().zip(&recs) {
         match r {
@@ -338,7 +304,7 @@ fn ftype_ftypels_and_fstatls_answer_raw_units() {
         }
     ));
     for bad in [&b"missing.txt"[..], b"..", b"t"] {
-        assert!(fstatls(&mut c, bad).is_empty());
+        assert!(c.fstatls(bad).unwrap().is_empty());
     }
     in_step(&mut c, "fstatls");
     drop(sock);
@@ -607,21 +573,7 @@ fn zones_and_listings_after_login_as_an_unprivileged_user() {
     let dir = tempdir("v251-userdb");
     let db = dir.join("userdb");
     let f = db.to_str().unwrap();
-    let out = tfpasswd(
-        &[
-            "-f",
-            f,
-            "add",
-            "v251",
-            "--system-user",
-            "tfdv251",
-            "--stdin",
-            "--rounds",
-            "1000",
-        ],
-        "v251 pw\n",
-    );
-    assert!(out.status.success(), "{out:?}");
+    userdb_add(f, "v251", "tfdv251", "v251 pw", &[]);
     let srv = Server::start_opts(Opts {
         extra: &format!("userdb {f}\n"),
         default_user: false,
@@ -691,8 +643,8 @@ fn list_commands_never_open_a_fifo_given_as_the_list() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert!(!opened.load(Ordering::SeqCst), "the probe is blocked in open");
     let mut c = srv.client();
-    assert_eq!(ftypels(&mut c, b"pipe"), Vec::<i8>::new());
-    assert!(fstatls(&mut c, b"pipe").is_empty());
+    assert_eq!(c.ftypels(b"pipe").unwrap(), Vec::<i8>::new());
+    assert!(c.fstatls(b"pipe").unwrap().is_empty());
     assert_eq!(c.fsizels(b"pipe").unwrap(), Vec::<i64>::new());
     std::thread::sleep(std::time::Duration::from_millis(300));
     let woke = opened.load(Ordering::SeqCst);

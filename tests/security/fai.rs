@@ -50,21 +50,7 @@ fn setup(extra: &str) -> Option<Setup> {
     let fai = dir.join("state").join("fai");
     let f = db.to_str().unwrap();
     for (name, sys, pw) in [("alice", "tfdfai1", ALICE_PW), ("bob", "tfdfai2", BOB_PW)] {
-        let out = tfpasswd(
-            &[
-                "-f",
-                f,
-                "add",
-                name,
-                "--system-user",
-                sys,
-                "--stdin",
-                "--rounds",
-                "1000",
-            ],
-            &format!("{pw}\n"),
-        );
-        assert!(out.status.success(), "{out:?}");
+        userdb_add(f, name, sys, pw, &[]);
     }
     let srv = Server::start_opts(Opts {
         extra: &conf_extra(&db, &fai, extra),

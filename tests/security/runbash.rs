@@ -87,10 +87,7 @@ fn script(dir: &Path, name: &str, text: &str) {
 
 fn pid_alive(pid: i32) -> bool {
     // a zombie is dead for this purpose; gone is dead
-    match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(s) => !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
-        Err(_) => false,
-    }
+    proc_stat(pid).is_some_and(|f| f[0] != "Z")
 }
 
 /// Live processes other than tfd's own whose root is `cell`: a script's,
@@ -650,9 +647,7 @@ fn a_script_cannot_stop_another_session_of_its_user() {
     let mut c = srv.client();
     assert_ok(c.call("INJAIL", b"tok | jails/cell").unwrap());
     let out = run(&mut c, "stop.sh");
-    let stopped = fs::read_to_string(format!("/proc/{victim}/stat"))
-        .map(|s| s.rsplit(')').next().unwrap_or("").trim_start().starts_with('T'))
-        .unwrap_or(false);
+    let stopped = proc_stat(victim).is_some_and(|f| f[0] == "T");
     // leave nothing stopped behind, whatever happened
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(victim), nix::sys::signal::Signal::SIGCONT);
     assert!(!stopped, "the script stopped session {victim} ({out:?})");

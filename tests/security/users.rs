@@ -234,25 +234,7 @@ fn multi_user(extra: &str, alice_quota: &str) -> Option<MultiUser> {
     let dir = tempdir("userdb");
     let db = dir.join("userdb");
     let f = db.to_str().unwrap();
-    let add = |name: &str, sys: &str, quota: &str, pw: &str| {
-        let out = tfpasswd(
-            &[
-                "-f",
-                f,
-                "add",
-                name,
-                "--system-user",
-                sys,
-                "--quota",
-                quota,
-                "--stdin",
-                "--rounds",
-                "1000",
-            ],
-            &format!("{pw}\n"),
-        );
-        assert!(out.status.success(), "{out:?}");
-    };
+    let add = |name: &str, sys: &str, quota: &str, pw: &str| userdb_add(f, name, sys, pw, &["--quota", quota]);
     add("alice", "tfdlogin1", alice_quota, ALICE_PW);
     add("bob", "tfdlogin2", "default", BOB_PW);
     let srv = Server::start_opts(Opts {

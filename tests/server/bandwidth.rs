@@ -156,21 +156,7 @@ fn user_limit_is_shared_by_one_users_sessions_only() {
     let f = db.to_str().unwrap();
     for name in ["alice", "bob"] {
         // both map to `nobody`: the bucket is the LOGIN name's, not the uid's
-        let out = tfpasswd(
-            &[
-                "-f",
-                f,
-                "add",
-                name,
-                "--system-user",
-                "nobody",
-                "--stdin",
-                "--rounds",
-                "1000",
-            ],
-            &format!("{name}-pw\n"),
-        );
-        assert!(out.status.success(), "{out:?}");
+        userdb_add(f, name, "nobody", &format!("{name}-pw"), &[]);
     }
     let srv = Server::start_opts(Opts {
         extra: &format!("userdb {f}\nrate_limit_user 2M\n"),

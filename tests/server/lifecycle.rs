@@ -27,34 +27,16 @@ fn all_children(ppid: i32) -> Vec<i32> {
 
 /// True while `pid` exists and has not died (a zombie has died).
 fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rfind(')')
-            .and_then(|i| stat[i + 1..].split_whitespace().next())
-            .is_some_and(|st| st != "Z" && st != "X"),
-        Err(_) => false,
-    }
+    proc_stat(pid).is_some_and(|f| f.first().is_some_and(|st| st != "Z" && st != "X"))
 }
 
 /// Live processes of the process group `pgid`.
 fn group_members(pgid: i32) -> Vec<i32> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
-            continue;
-        };
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        if f.get(3).and_then(|p| p.parse::<i32>().ok()) == Some(pgid) && f[0] != "Z" && f[0] != "X" {
-            out.push(pid);
-        }
-    }
-    out
+    proc_stats()
+        .into_iter()
+        .filter(|(_, f)| f.get(3).and_then(|p| p.parse::<i32>().ok()) == Some(pgid) && f[0] != "Z" && f[0] != "X")
+        .map(|(pid, _)| pid)
+        .collect()
 }
 
 /// Starts tfd as the leader of a process group of its own (as a shell does for a

@@ -91,11 +91,7 @@ fn killed_session_reads_dead_within_100ms() {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(live[0]), nix::sys::signal::SIGKILL).unwrap();
     // the clock starts when the kernel has ended the process (zombie or gone), so a
     // loaded machine's scheduling of the kill itself is not counted
-    let dead = |pid: i32| {
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|st| st.rfind(')').is_some_and(|i| st[i + 2..].starts_with('Z')))
-            .unwrap_or(true)
-    };
+    let dead = |pid: i32| proc_stat(pid).is_none_or(|f| f[0] == "Z");
     while !dead(live[0]) {
         std::thread::yield_now();
     }

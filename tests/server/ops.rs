@@ -302,8 +302,7 @@ fn daemon_mode_detaches_and_writes_a_pidfile() {
     // no waiting: by the time the launcher exits, the pidfile is there
     assert!(pidfile.exists(), "no pidfile when the launching process exited");
     let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split_whitespace().collect();
+    let fields = proc_stat(pid).unwrap();
     assert_ne!(
         fields[3].parse::<i32>().unwrap(),
         pid,

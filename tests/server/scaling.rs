@@ -309,21 +309,7 @@ fn throttle_users() -> (String, (u32, u32), (u32, u32)) {
     let db = common::tempdir("scale-userdb").join("userdb");
     let f = db.to_str().unwrap().to_string();
     for (name, sys) in [("alice", "tfdscale1"), ("bob", "tfdscale2")] {
-        let out = common::tfpasswd(
-            &[
-                "-f",
-                &f,
-                "add",
-                name,
-                "--system-user",
-                sys,
-                "--stdin",
-                "--rounds",
-                "1000",
-            ],
-            &format!("{SCALE_PW}\n"),
-        );
-        assert!(out.status.success(), "{out:?}");
+        common::userdb_add(&f, name, sys, SCALE_PW, &[]);
     }
     (f, alice, bob)
 }

@@ -14,7 +14,6 @@ use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tfd::client::tree::capped::Capped;
 use tfd::client::tree::landing::Landing;
 use tfd::client::tree::listing::{self, Kind, ListError};
 use tfd::client::tree::names;
@@ -265,6 +264,89 @@ fn report_plan(p: &Plan, what_side: &str, t: &mut Tally) {
     }
 }
 
+/// What both directions do once the plan is made: --checksum's comparison
+/// (where the destination exists), the plan's problems reported, the counts
+/// it starts with. A dry run ends here with its plan and summary printed: Err
+/// holds its exit status.
+fn settle(
+    c: &mut Client,
+    p: &mut Plan,
+    o: &Opts,
+    exists: bool,
+    remote_root: &[u8],
+    local_root: &Path,
+    t: &mut Tally,
+) -> Result<Result<Counts, ExitCode>, ClientError> {
+    if o.checksum && exists {
+        verify(c, p, remote_root, local_root, t)?;
+    }
+    let (source_side, verb) = if o.upload {
+        ("here", "put")
+    } else {
+        ("on the server", "get")
+    };
+    report_plan(p, source_side, t);
+    let mut n = Counts {
+        unchanged: p.unchanged,
+        ..Counts::default()
+    };
+    if o.dry_run {
+        print_plan(p, verb);
+        n.transferred = p.copy.len();
+        n.deleted = p.extras();
+        n.failed = t.local + t.refused;
+        summary(true, &n);
+        return Ok(Err(t.code()));
+    }
+    Ok(Ok(n))
+}
+
+/// A file to move, named in messages by its path on the server.
+trait Job: Sync {
+    fn remote(&self) -> &[u8];
+}
+
+impl Job for Fetch {
+    fn remote(&self) -> &[u8] {
+        &self.remote
+    }
+}
+
+impl Job for Up {
+    fn remote(&self) -> &[u8] {
+        &self.remote
+    }
+}
+
+/// Moves `jobs` over the session pool with `one`, then prints the summary:
+/// failed counts the problems tallied so far and every job not done.
+fn transfer<J: Job>(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    o: &Opts,
+    jobs: &[J],
+    one: &(dyn Fn(&mut Client, &J, &Progress) -> Result<Done, ClientError> + Sync),
+    mut n: Counts,
+    t: &mut Tally,
+) -> ExitCode {
+    let verb = if o.upload { "put" } else { "get" };
+    let what = |j: &J| format!("mirror: {verb} {}", names::shown(j.remote()));
+    let done = AtomicUsize::new(0);
+    let work = |c: &mut Client, j: &J, p: &Progress| {
+        let r = one(c, j, p);
+        if matches!(r, Ok(Done::Ok)) {
+            done.fetch_add(1, Ordering::Relaxed);
+        }
+        r
+    };
+    let before = t.local + t.refused;
+    tree::run_pool(c, cfg, o.jobs, jobs, &what, &work, t);
+    n.transferred = done.into_inner();
+    n.failed = before + (jobs.len() - n.transferred);
+    summary(false, &n);
+    t.code()
+}
+
 /// Whether `rel` lies below one of `dirs`.
 fn below(rel: &[u8], dirs: &[Vec<u8>]) -> bool {
     dirs.iter()
@@ -333,22 +415,10 @@ fn down(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, Client
     }
     let rule = if o.checksum { Rule::Checksum } else { Rule::SameMtime };
     let mut p = sync::plan(&theirs, &ours, rule, delete);
-    if o.checksum && exists {
-        verify(c, &mut p, &src, &dst, &mut t)?;
-    }
-    report_plan(&p, "on the server", &mut t);
-    let mut n = Counts {
-        unchanged: p.unchanged,
-        ..Counts::default()
+    let mut n = match settle(c, &mut p, o, exists, &src, &dst, &mut t)? {
+        Ok(n) => n,
+        Err(dry_run) => return Ok(dry_run),
     };
-    if o.dry_run {
-        print_plan(&p, "get");
-        n.transferred = p.copy.len();
-        n.deleted = p.extras();
-        n.failed = t.local + t.refused;
-        summary(true, &n);
-        return Ok(t.code());
-    }
     if !exists {
         if let Err(e) = std::fs::create_dir_all(&dst) {
             t.local(format!("mirror: {}: {e}", o.dst));
@@ -403,43 +473,8 @@ fn down(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, Client
         });
     }
     super::safe::clean_on_signals();
-    let done = AtomicUsize::new(0);
-    let what = |f: &Fetch| format!("mirror: get {}", names::shown(&f.remote));
-    let work = |c: &mut Client, f: &Fetch, p: &Progress| {
-        let r = fetch_one(c, &land, f, p);
-        if matches!(r, Ok(Done::Ok)) {
-            done.fetch_add(1, Ordering::Relaxed);
-        }
-        r
-    };
-    let before = t.local + t.refused;
-    tree::run_pool(c, cfg, o.jobs, &jobs, &what, &work, &mut t);
-    n.transferred = done.into_inner();
-    n.failed = before + (jobs.len() - n.transferred);
-    summary(false, &n);
-    Ok(t.code())
-}
-
-/// One file down: RCVFILE into a temporary beside its final name, kept only
-/// when exactly the announced size came, renamed over the final name with
-/// the server's mtime.
-fn fetch_one(c: &mut Client, land: &Landing, f: &Fetch, p: &Progress) -> Result<Done, ClientError> {
-    let mut landed = match land.begin(&f.rel) {
-        Ok(l) => l,
-        Err(e) => return Ok(Done::Local(e.to_string())),
-    };
-    let mut w = Capped::new(landed.file().map_err(ClientError::Local)?, f.size, &p.bytes);
-    match c.rcvfile(&f.remote, false, &mut w)? {
-        Status::Ok(_) => {}
-        st => return Ok(Done::Refused(listing::status_text(&st))),
-    }
-    if let Err(why) = w.verdict() {
-        return Ok(Done::Refused(why));
-    }
-    Ok(match landed.commit(Some(f.mtime)) {
-        Ok(()) => Done::Ok,
-        Err(e) => Done::Local(e.to_string()),
-    })
+    let one = |c: &mut Client, f: &Fetch, p: &Progress| tree::receive(c, &land, &f.rel, &f.remote, f.size, f.mtime, p);
+    Ok(transfer(c, cfg, o, &jobs, &one, n, &mut t))
 }
 
 /// The upload direction (-R): local SRC, remote DST.
@@ -495,22 +530,10 @@ fn up(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientEr
         Rule::RemoteNotOlder
     };
     let mut p = sync::plan(&ours, &theirs, rule, delete);
-    if o.checksum && exists {
-        verify(c, &mut p, &dst, &src, &mut t)?;
-    }
-    report_plan(&p, "here", &mut t);
-    let mut n = Counts {
-        unchanged: p.unchanged,
-        ..Counts::default()
+    let mut n = match settle(c, &mut p, o, exists, &dst, &src, &mut t)? {
+        Ok(n) => n,
+        Err(dry_run) => return Ok(dry_run),
     };
-    if o.dry_run {
-        print_plan(&p, "put");
-        n.transferred = p.copy.len();
-        n.deleted = p.extras();
-        n.failed = t.local + t.refused;
-        summary(true, &n);
-        return Ok(t.code());
-    }
     if !exists {
         match c.call("MKDIR", &dst)? {
             Status::Ok(_) => {}
@@ -570,19 +593,5 @@ fn up(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientEr
             remote: tree::rjoin(&dst, rel),
         });
     }
-    let done = AtomicUsize::new(0);
-    let what = |u: &Up| format!("mirror: put {}", names::shown(&u.remote));
-    let work = |c: &mut Client, u: &Up, p: &Progress| {
-        let r = tree::upload_one(c, u, p);
-        if matches!(r, Ok(Done::Ok)) {
-            done.fetch_add(1, Ordering::Relaxed);
-        }
-        r
-    };
-    let before = t.local + t.refused;
-    tree::run_pool(c, cfg, o.jobs, &jobs, &what, &work, &mut t);
-    n.transferred = done.into_inner();
-    n.failed = before + (jobs.len() - n.transferred);
-    summary(false, &n);
-    Ok(t.code())
+    Ok(transfer(c, cfg, o, &jobs, &tree::upload_one, n, &mut t))
 }

@@ -9,16 +9,13 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, Once};
-
-/// Temporaries of this process not yet renamed into place, for the signal
-/// thread to remove.
-static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+use std::sync::Once;
+use tfd::client::temporaries::{self, forget};
 
 /// On SIGINT, SIGTERM or SIGHUP: remove the pending temporaries and exit as
 /// the signal would have (128 + its number). Installed only once a temporary
 /// exists, so every other command keeps the default actions. The temporaries
-/// of `get -r` (client::tree::landing) go too.
+/// of `get -r` and `mirror` (client::tree::landing) go too.
 pub fn clean_on_signals() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
@@ -28,21 +25,12 @@ pub fn clean_on_signals() {
         };
         std::thread::spawn(move || {
             if let Some(sig) = signals.forever().next() {
-                let pending = PENDING.lock().unwrap_or_else(|p| p.into_inner());
-                for p in pending.iter() {
-                    let _ = std::fs::remove_file(p);
-                }
-                tfd::client::tree::landing::remove_pending();
+                temporaries::remove_pending();
                 eprintln!("\ntf: interrupted; the local file is left as it was");
                 std::process::exit(128 + sig);
             }
         });
     });
-}
-
-fn forget(p: &Path) {
-    let mut pending = PENDING.lock().unwrap_or_else(|p| p.into_inner());
-    pending.retain(|x| x != p);
 }
 
 /// Where a download goes.
@@ -101,12 +89,9 @@ impl Temp {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         for _ in 0..16 {
-            let mut r = [0u8; 6];
-            getrandom::getrandom(&mut r).map_err(|e| io::Error::other(e.to_string()))?;
-            let tag: String = r.iter().map(|b| format!("{b:02x}")).collect();
-            let path = dir.join(format!(".{name}.tf-{}-{tag}", std::process::id()));
+            let path = dir.join(format!(".{name}{}", temporaries::suffix()?));
             // registered before it exists, so a signal between the two cannot miss it
-            PENDING.lock().unwrap_or_else(|p| p.into_inner()).push(path.clone());
+            temporaries::remember(&path);
             match OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
                 Ok(file) => {
                     return Ok(Temp {
@@ -150,7 +135,7 @@ impl Temp {
                 }
                 m.permissions().mode() & 0o7777
             }
-            Err(_) => 0o666 & !umask(),
+            Err(_) => temporaries::new_file_mode(),
         };
         std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(mode))?;
         std::fs::rename(&self.path, &self.target)?;
@@ -161,24 +146,11 @@ impl Temp {
 
 impl Drop for Temp {
     fn drop(&mut self) {
-        if PENDING.lock().unwrap_or_else(|p| p.into_inner()).contains(&self.path) {
+        if temporaries::is_pending(&self.path) {
             let _ = std::fs::remove_file(&self.path);
             forget(&self.path);
         }
     }
-}
-
-/// The process umask, from /proc (reading it through umask(2) would change it
-/// for a moment); 022 where /proc does not say.
-fn umask() -> u32 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Umask:"))
-                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
-        })
-        .unwrap_or(0o022)
 }
 
 /// A writer that hashes what passes through it (for `--verify` of a stream).

@@ -641,19 +641,34 @@ fn download_one(c: &mut Client, land: &Landing, d: &Down, p: &Progress) -> Resul
         Ok(_) => return Ok(Done::Refused("no longer a regular file on the server".into())),
         Err(st) => return Ok(Done::Refused(listing::status_text(&st))),
     };
-    let mut landed = match land.begin(&d.rel) {
+    receive(c, land, &d.rel, &d.remote, st.size, st.mtime, p)
+}
+
+/// RCVFILE of `remote` into a temporary for `rel` under `land`, kept only when
+/// exactly `size` bytes came, renamed over the final name with `mtime` (the
+/// server's, as FSTAT or the listing told it): get -r's and mirror's.
+pub(super) fn receive(
+    c: &mut Client,
+    land: &Landing,
+    rel: &[u8],
+    remote: &[u8],
+    size: u64,
+    mtime: i64,
+    p: &Progress,
+) -> Result<Done, ClientError> {
+    let mut landed = match land.begin(rel) {
         Ok(l) => l,
         Err(e) => return Ok(Done::Local(e.to_string())),
     };
-    let mut w = Capped::new(landed.file().map_err(ClientError::Local)?, st.size, &p.bytes);
-    match c.rcvfile(&d.remote, false, &mut w)? {
+    let mut w = Capped::new(landed.file().map_err(ClientError::Local)?, size, &p.bytes);
+    match c.rcvfile(remote, false, &mut w)? {
         Status::Ok(_) => {}
         st => return Ok(Done::Refused(listing::status_text(&st))),
     }
     if let Err(why) = w.verdict() {
         return Ok(Done::Refused(why));
     }
-    Ok(match landed.commit(Some(st.mtime)) {
+    Ok(match landed.commit(Some(mtime)) {
         Ok(()) => Done::Ok,
         Err(e) => Done::Local(e.to_string()),
     })

@@ -123,9 +123,16 @@ fn list_outcome(list: &str, failed: usize, n: usize) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// `ftypels LISTFILE`: `TYPE PATH` per line of the server's LISTFILE
-/// (`error PATH` for a path the server could not type).
-pub fn ftypels(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+/// A list command: one answer per line of the server's LISTFILE (`ask`),
+/// printed as `render`'s text then the path on that line; `render` also says
+/// whether the answer is a failure, which sets the exit status.
+fn per_line<T>(
+    c: &mut Client,
+    cmd: &str,
+    args: &[String],
+    ask: fn(&mut Client, &[u8]) -> Result<Vec<T>, ClientError>,
+    render: fn(&T) -> (String, bool),
+) -> Result<ExitCode, ClientError> {
     if let Err(code) = want(cmd, args, 1..=1) {
         return Ok(code);
     }
@@ -134,52 +141,40 @@ pub fn ftypels(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> 
         Ok(n) => n,
         Err(code) => return Ok(code),
     };
-    let types = c.ftypels(list.as_bytes())?;
+    let answers = ask(c, list.as_bytes())?;
     let mut out = String::new();
     let mut failed = 0;
-    for (i, t) in types.iter().enumerate() {
-        failed += usize::from(FileType::from_code(*t).is_none());
+    for (i, a) in answers.iter().enumerate() {
+        let (text, bad) = render(a);
+        failed += usize::from(bad);
         let name = names.get(i).map_or("?", String::as_str);
-        out.push_str(&format!("{} {name}\n", type_name(*t)));
+        out.push_str(&format!("{text} {name}\n"));
     }
     print!("{out}");
-    Ok(list_outcome(list, failed, types.len()))
+    Ok(list_outcome(list, failed, answers.len()))
+}
+
+/// `ftypels LISTFILE`: `TYPE PATH` per line of the server's LISTFILE
+/// (`error PATH` for a path the server could not type).
+pub fn ftypels(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+    per_line(c, cmd, args, Client::ftypels, |t| {
+        (type_name(*t).to_string(), FileType::from_code(*t).is_none())
+    })
 }
 
 /// `fstatls LISTFILE`: `TYPE SIZE ATIME MTIME PATH` per line of the server's
 /// LISTFILE, times in ISO 8601 UTC (`error - - - PATH` for a failed path).
 pub fn fstatls(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
-    if let Err(code) = want(cmd, args, 1..=1) {
-        return Ok(code);
-    }
-    let list = &args[0];
-    let names = match list_lines(c, cmd, list)? {
-        Ok(n) => n,
-        Err(code) => return Ok(code),
-    };
-    let recs = c.fstatls(list.as_bytes())?;
-    let mut out = String::new();
-    let mut failed = 0;
-    for (i, r) in recs.iter().enumerate() {
-        let name = names.get(i).map_or("?", String::as_str);
-        match r {
-            StatRecord::Stat {
-                kind,
-                size,
-                atime,
-                mtime,
-            } => out.push_str(&format!(
-                "{} {size} {} {} {name}\n",
-                type_name(kind.code()),
-                iso(*atime),
-                iso(*mtime)
-            )),
-            _ => {
-                failed += 1;
-                out.push_str(&format!("error - - - {name}\n"));
-            }
-        }
-    }
-    print!("{out}");
-    Ok(list_outcome(list, failed, recs.len()))
+    per_line(c, cmd, args, Client::fstatls, |r| match r {
+        StatRecord::Stat {
+            kind,
+            size,
+            atime,
+            mtime,
+        } => (
+            format!("{} {size} {} {}", type_name(kind.code()), iso(*atime), iso(*mtime)),
+            false,
+        ),
+        _ => ("error - - -".to_string(), true),
+    })
 }

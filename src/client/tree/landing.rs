@@ -6,6 +6,7 @@
 //! temporary beside its final name, renamed over it when complete.
 
 use super::names;
+use crate::client::temporaries::{self, forget};
 use crate::sys;
 use std::ffi::{CString, OsStr};
 use std::fs::File;
@@ -13,24 +14,7 @@ use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// Temporaries not yet renamed or removed, for a signal handler to remove
-/// ([`remove_pending`]).
-static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-
-/// Removes every temporary still pending (from a signal handler's thread).
-pub fn remove_pending() {
-    let pending = PENDING.lock().unwrap_or_else(|p| p.into_inner());
-    for p in pending.iter() {
-        let _ = std::fs::remove_file(p);
-    }
-}
-
-fn forget(p: &Path) {
-    PENDING.lock().unwrap_or_else(|p| p.into_inner()).retain(|x| x != p);
-}
 
 fn cstr(b: &[u8]) -> io::Result<CString> {
     CString::new(b).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL in a name"))
@@ -125,16 +109,13 @@ impl Landing {
         let dir = self.dir(parent)?;
         let dir_path = self.path.join(OsStr::from_bytes(parent));
         for _ in 0..16 {
-            let mut r = [0u8; 6];
-            getrandom::getrandom(&mut r).map_err(|e| io::Error::other(e.to_string()))?;
-            let tag: String = r.iter().map(|b| format!("{b:02x}")).collect();
             let mut tmp = b".".to_vec();
-            // a long name leaves room for the tag within NAME_MAX
+            // a long name leaves room for the suffix within NAME_MAX
             tmp.extend_from_slice(&name[..name.len().min(200)]);
-            tmp.extend_from_slice(format!(".tf-{}-{tag}", std::process::id()).as_bytes());
+            tmp.extend_from_slice(temporaries::suffix()?.as_bytes());
             let full = dir_path.join(OsStr::from_bytes(&tmp));
             // registered before it exists: a signal in between cannot miss it
-            PENDING.lock().unwrap_or_else(|p| p.into_inner()).push(full.clone());
+            temporaries::remember(&full);
             let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL;
             match sys::openat_nofollow(dir.as_fd(), &cstr(&tmp)?, flags, 0o600) {
                 Ok(fd) => {
@@ -190,7 +171,7 @@ impl Landed {
                 }
                 st.st_mode & 0o7777
             }
-            _ => 0o666 & !umask(),
+            _ => temporaries::new_file_mode(),
         };
         sys::fchmod(file.as_fd(), mode).map_err(|e| blocked(&rel, e))?;
         if let Some(t) = mtime {
@@ -211,25 +192,11 @@ impl Landed {
 
 impl Drop for Landed {
     fn drop(&mut self) {
-        let pending = PENDING.lock().unwrap_or_else(|p| p.into_inner()).contains(&self.full);
-        if pending {
+        if temporaries::is_pending(&self.full) {
             let _ = sys::unlinkat(self.dir.as_fd(), &self.tmp, false);
             forget(&self.full);
         }
     }
-}
-
-/// The process umask, from /proc (umask(2) would change it for a moment);
-/// 022 where /proc does not say.
-fn umask() -> u32 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Umask:"))
-                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
-        })
-        .unwrap_or(0o022)
 }
 
 /// Seconds since the epoch of `t` (for comparing with a server's mtime).

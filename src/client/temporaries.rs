@@ -1,0 +1,65 @@
+//! The hidden temporaries a download writes before renaming it into place
+//! (tf's single-file downloads and [`super::tree::landing`]'s trees): the ones
+//! still pending, which the signal thread removes before tf exits, how their
+//! names end, and the mode a file gets when it replaces none.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+/// Temporaries of this process not yet renamed into place or removed.
+static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// A poisoned lock still holds a good list: a panic never leaves it half-changed.
+fn pending() -> MutexGuard<'static, Vec<PathBuf>> {
+    PENDING.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Registers `p`; called before it is created, so that a signal in between
+/// cannot miss it.
+pub fn remember(p: &Path) {
+    pending().push(p.to_path_buf());
+}
+
+/// Once `p` is renamed into place or removed.
+pub fn forget(p: &Path) {
+    pending().retain(|x| x != p);
+}
+
+/// Whether `p` is still a temporary: one renamed into place must not be
+/// removed by its owner's drop.
+pub fn is_pending(p: &Path) -> bool {
+    pending().iter().any(|x| x == p)
+}
+
+/// Removes every temporary still pending (from the signal thread, just
+/// before the process exits).
+pub fn remove_pending() {
+    for p in pending().iter() {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+/// `.tf-PID-RANDOM`, the end of a temporary's name: the PID says whose it is,
+/// the random part makes a name no one holds yet likely.
+pub fn suffix() -> io::Result<String> {
+    let mut r = [0u8; 6];
+    getrandom::getrandom(&mut r).map_err(|e| io::Error::other(e.to_string()))?;
+    let tag: String = r.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!(".tf-{}-{tag}", std::process::id()))
+}
+
+/// 0666 less the process umask: what a new file would get. The umask is read
+/// from /proc (umask(2) would change it for a moment); 022 where /proc does
+/// not say.
+pub fn new_file_mode() -> u32 {
+    let umask = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o022);
+    0o666 & !umask
+}
