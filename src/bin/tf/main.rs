@@ -58,8 +58,7 @@ Tree commands (best effort; NAME/PATTERN match whole trailing path components):
 Notifications:
   watch DIR TOKEN [--interval S] [--del]
                              print DIR/NAME for each file in DIR whose name starts with
-                             TOKEN ('' for all), as the server notifies it; --del has the
-                             server delete each one; --interval is STARTNTFY's (seconds)
+                             TOKEN ('' for all), as the server notifies it
 
 Transfers (a progress bar on stderr when it is a terminal). Safe by default: a download
 goes to a temporary beside LOCAL, renamed over it only when complete (a failure leaves

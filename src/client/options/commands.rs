@@ -15,6 +15,12 @@ pub enum Family {
     Tree,
     /// mirror.
     Mirror,
+    /// ls and lsr.
+    List,
+    /// rmdir.
+    Rmdir,
+    /// watch.
+    Watch,
 }
 
 impl Family {
@@ -24,16 +30,21 @@ impl Family {
             Family::Transfer => "Transfers of one file",
             Family::Tree => "Trees and many files",
             Family::Mirror => "Mirroring",
+            Family::List => "Listings",
+            Family::Rmdir => "Directories",
+            Family::Watch => "Notifications",
         }
     }
 
     /// Which unknown words are refused as options rather than kept as
-    /// arguments: the transfers keep `-x` (a file may be named so; `-` is
-    /// stdin/stdout), the tree commands refuse any dash word.
+    /// arguments: the transfers and watch keep `-x` (a file may be named so;
+    /// `-` is stdin/stdout), the tree commands and listings refuse any dash
+    /// word, rmdir takes every other word as the directory.
     fn looks_like_option(self, word: &str) -> bool {
         match self {
-            Family::Transfer => word.starts_with("--"),
-            Family::Tree | Family::Mirror => word.starts_with('-') && word.len() > 1,
+            Family::Transfer | Family::Watch => word.starts_with("--"),
+            Family::Tree | Family::Mirror | Family::List => word.starts_with('-') && word.len() > 1,
+            Family::Rmdir => false,
         }
     }
 }
@@ -53,6 +64,8 @@ pub enum Kind {
         /// Out of range: clamped (true) or refused.
         clamp: bool,
     },
+    /// A word taken as it is (the server judges it); missing, the message.
+    Text(&'static str),
 }
 
 /// One option of a command family.
@@ -214,6 +227,42 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         help: "move the files over N sessions (default 4, 1..64)",
         doc: "Move the files over\n.I n\nsessions (default 4, 1 to 64).\n",
     },
+    CmdOpt {
+        family: Family::List,
+        commands: &["ls", "lsr"],
+        name: "-l",
+        value: "",
+        kind: FLAG,
+        help: "add type, size and modification time",
+        doc: "Add each entry's type, size and modification time.\n",
+    },
+    CmdOpt {
+        family: Family::Rmdir,
+        commands: &["rmdir"],
+        name: "-r",
+        value: "",
+        kind: FLAG,
+        help: "remove a directory that is not empty too",
+        doc: "Remove a directory that is not empty too (without it,\n.B rmdir\nrefuses one).\n",
+    },
+    CmdOpt {
+        family: Family::Watch,
+        commands: &["watch"],
+        name: "--interval",
+        value: "S",
+        kind: Kind::Text("--interval needs seconds (e.g. 0.5 or 1e-2)"),
+        help: "STARTNTFY's interval, in seconds",
+        doc: "The interval\n.B STARTNTFY\nis given, in seconds.\n",
+    },
+    CmdOpt {
+        family: Family::Watch,
+        commands: &["watch"],
+        name: "--del",
+        value: "",
+        kind: FLAG,
+        help: "have the server delete each file notified",
+        doc: "Have the server delete each file notified (the answer is\n.B DEL\nrather than\n.BR OK ).\n",
+    },
 ];
 
 /// The options of `family`.
@@ -236,6 +285,7 @@ pub enum ParseError {
 pub struct Given {
     flags: Vec<&'static str>,
     nums: Vec<(&'static str, u64)>,
+    texts: Vec<(&'static str, String)>,
     /// The words that are no options, in order.
     pub positional: Vec<String>,
 }
@@ -244,6 +294,15 @@ impl Given {
     /// Whether flag `name` was given.
     pub fn flag(&self, name: &str) -> bool {
         self.flags.contains(&name)
+    }
+
+    /// The word given with `name`, the last one given.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.texts
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The value of `name`, the last one given.
@@ -276,6 +335,10 @@ pub fn parse(family: Family, args: &[String]) -> Result<Given, ParseError> {
                 };
                 g.nums.push((opt.name, v));
             }
+            Kind::Text(missing) => match it.next() {
+                Some(v) => g.texts.push((opt.name, v.clone())),
+                None => return Err(ParseError::Bad(missing.into())),
+            },
         }
     }
     Ok(g)
@@ -284,7 +347,7 @@ pub fn parse(family: Family, args: &[String]) -> Result<Given, ParseError> {
 /// Whether `name` is an option of `family` that takes a value (so the word
 /// after it is no argument).
 pub fn takes_value(family: Family, name: &str) -> bool {
-    of(family).any(|o| o.name == name && matches!(o.kind, Kind::Num { .. }))
+    of(family).any(|o| o.name == name && !matches!(o.kind, Kind::Flag))
 }
 
 #[cfg(test)]
@@ -322,6 +385,13 @@ mod tests {
             ParseError::Unknown("-x".into())
         );
         assert_eq!(parse(Family::Mirror, &s(&["-"])).unwrap().positional, s(&["-"]));
+        assert_eq!(parse(Family::Rmdir, &s(&["-x", "-r"])).unwrap().positional, s(&["-x"]));
+        let g = parse(Family::Watch, &s(&["d", "--interval", "1e-2", "t"])).unwrap();
+        assert_eq!((g.text("--interval"), &g.positional), (Some("1e-2"), &s(&["d", "t"])));
+        assert_eq!(
+            parse(Family::Watch, &s(&["--interval"])).unwrap_err(),
+            ParseError::Bad("--interval needs seconds (e.g. 0.5 or 1e-2)".into())
+        );
         assert!(takes_value(Family::Transfer, "--offset") && !takes_value(Family::Transfer, "--verify"));
     }
 }

@@ -87,7 +87,14 @@ fn help_entry(out: &mut String, tag: &str, help: &str) {
     }
 }
 
-const FAMILIES: [Family; 3] = [Family::Transfer, Family::Tree, Family::Mirror];
+const FAMILIES: [Family; 6] = [
+    Family::Transfer,
+    Family::Tree,
+    Family::Mirror,
+    Family::List,
+    Family::Rmdir,
+    Family::Watch,
+];
 
 /// `o`'s tag as `tf --help` writes it.
 fn cmd_help_tag(o: &CmdOpt) -> String {
