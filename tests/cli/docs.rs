@@ -133,9 +133,10 @@ fn generated_config_docs_are_current() {
 }
 
 /// tf(1)'s OPTIONS entries and config-file keys are generated from tf's option
-/// table (src/client/options) and committed, as is tfd.conf(5)'s key section;
+/// table (src/client/options), its COMMAND OPTIONS list from the command option
+/// table (commands.rs), and committed, as is tfd.conf(5)'s key section;
 /// this fails when they differ from what the table generates (and when
-/// `tf --help` does not show the table's options). `TFD_BLESS=1 cargo test
+/// `tf --help` does not show the tables' options). `TFD_BLESS=1 cargo test
 /// --test docs` rewrites them.
 #[test]
 fn generated_tf_docs_are_current() {
@@ -148,9 +149,9 @@ fn generated_tf_docs_are_current() {
             let line = have.lines().zip(want.lines()).position(|(a, b)| a != b);
             let line = line.unwrap_or_else(|| have.lines().count().min(want.lines().count())) + 1;
             panic!(
-                "man/tf.1 (first difference on line {line}) is not what tf's option table in \
-                 src/client/options generates: edit the table, not the page, then run \
-                 `TFD_BLESS=1 cargo test --test docs` to rewrite it"
+                "man/tf.1 (first difference on line {line}) is not what tf's option tables in \
+                 src/client/options (table.rs, commands.rs) generate: edit the tables, not the \
+                 page, then run `TFD_BLESS=1 cargo test --test cli docs::` to rewrite it"
             );
         }
     }
@@ -158,6 +159,10 @@ fn generated_tf_docs_are_current() {
     assert!(
         help.contains(&tfd::client::options::docs::help_text()),
         "tf --help does not show the option table's entries:\n{help}"
+    );
+    assert!(
+        help.contains(&tfd::client::options::docs::command_help_text()),
+        "tf --help does not show the command option table's entries:\n{help}"
     );
     // ENVIRONMENT is written by hand (TF_PASSWORD and the XDG variables have no
     // option): each option's variable must have its entry there

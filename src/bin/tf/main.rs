@@ -31,7 +31,8 @@ usage: tf --server HOST:PORT --key PUB.pem --hash HASH [--user NAME] COMMAND [AR
        tf -s NAME [--user NAME] [--jail TOKEN:DIR] COMMAND [ARGS...] | shell | -b FILE
 ";
 
-/// The rest of `tf --help`, after the options.
+/// The commands part of `tf --help`, after the options and before the
+/// command options.
 const USAGE_TAIL: &str = "\
 Options come before the command; words after it are the command's arguments.
 
@@ -57,19 +58,13 @@ Tree commands (best effort; NAME/PATTERN match whole trailing path components):
 Notifications:
   watch DIR TOKEN [--interval S] [--del]
                              print DIR/NAME for each file in DIR whose name starts with
-                             TOKEN ('' for all), as the server notifies it; --del has the
-                             server delete each one; --interval is STARTNTFY's (seconds)
+                             TOKEN ('' for all), as the server notifies it
 
 Transfers (a progress bar on stderr when it is a terminal). Safe by default: a download
 goes to a temporary beside LOCAL, renamed over it only when complete (a failure leaves
 LOCAL as it was); an upload replaces REMOTE whole; LOCAL '-' is stdin / stdout:
   put LOCAL REMOTE [--offset N | --resume] [--streams N] [--bufsz N] [--verify] [--parents]
   get REMOTE LOCAL [--offset N | --resume] [--streams N] [--bufsz N] [--verify]
-                             --resume / --offset write in place (PUT/GET) and continue
-                             from the size already at the destination; --streams N
-                             moves N byte ranges over N connections at once; --verify
-                             compares SHA-256 with the server's SHA256 afterwards;
-                             --parents creates REMOTE's missing directories first
   sndfile LOCAL REMOTE [--overwrite] [--verify] [--parents]
   rcvfile REMOTE LOCAL [--delete] [--verify]
   sup LOCAL REMOTE [--parents]
@@ -105,7 +100,10 @@ Mirroring (SRC remote and DST local; with -R SRC local and DST remote):
                              --dry-run prints what it would do and changes nothing;
                              ends with 'mirror: N transferred, N deleted, N unchanged,
                              N failed'
+";
 
+/// The end of `tf --help`, after the command options.
+const USAGE_END: &str = "\
 Liveness:
   probe host | proc KEY | sock KEY | tlb
                              one UDP probe to the server's port (no session needed)
@@ -122,11 +120,12 @@ without -r; for put/get of trees and mirror: a file or name the server refused),
 a SHA-256 mismatch, 1 on a connection, handshake or usage error, or a local file that
 cannot be read or written (it wins over 2 when a tree meets both).";
 
-/// The usage text: the options part from the option table.
+/// The usage text: the options and command options parts from their tables.
 fn usage() -> String {
     format!(
-        "{USAGE_HEAD}\n{}\n{USAGE_TAIL}",
-        tfd::client::options::docs::help_text()
+        "{USAGE_HEAD}\n{}\n{USAGE_TAIL}\n{}\n\n{USAGE_END}",
+        tfd::client::options::docs::help_text(),
+        tfd::client::options::docs::command_help_text()
     )
 }
 

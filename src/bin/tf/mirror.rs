@@ -14,6 +14,7 @@ use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use tfd::client::options::commands::{self, Family, ParseError};
 use tfd::client::tree::landing::Landing;
 use tfd::client::tree::listing::{self, Kind, ListError};
 use tfd::client::tree::names;
@@ -34,31 +35,20 @@ struct Opts {
 const USAGE: &str = "usage: tf ... mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] SRC DST";
 
 fn parse(args: &[String]) -> Result<Opts, String> {
+    let g = commands::parse(Family::Mirror, args).map_err(|e| match e {
+        ParseError::Unknown(s) => format!("mirror: unknown option {s}\n{USAGE}"),
+        ParseError::Bad(m) => m,
+    })?;
     let mut o = Opts {
-        upload: false,
-        delete: false,
-        checksum: false,
-        dry_run: false,
-        jobs: 4,
+        upload: g.flag("-R"),
+        delete: g.flag("--delete"),
+        checksum: g.flag("--checksum"),
+        dry_run: g.flag("--dry-run"),
+        jobs: g.num("--jobs").map_or(4, |n| n as usize),
         src: String::new(),
         dst: String::new(),
     };
-    let mut pos = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "-R" => o.upload = true,
-            "--delete" => o.delete = true,
-            "--checksum" => o.checksum = true,
-            "--dry-run" => o.dry_run = true,
-            "--jobs" => match it.next().and_then(|v| v.parse().ok()) {
-                Some(n) if (1..=64).contains(&n) => o.jobs = n,
-                _ => return Err("--jobs needs a number 1..64".into()),
-            },
-            s if s.starts_with('-') && s.len() > 1 => return Err(format!("mirror: unknown option {s}\n{USAGE}")),
-            _ => pos.push(a.clone()),
-        }
-    }
+    let pos = g.positional;
     let [src, dst] = pos.as_slice() else {
         return Err(USAGE.into());
     };

@@ -4,6 +4,7 @@
 
 use super::{explain, fail, report, ExitCode};
 use std::io::Write;
+use tfd::client::options::commands::{self, Family};
 use tfd::client::{Client, ClientError};
 use tfd::wire::Status;
 
@@ -37,12 +38,14 @@ fn entries(text: &[u8]) -> Vec<Entry<'_>> {
 
 /// `ls [-l] [DIR]` and `lsr [-l] [DIR]`.
 pub fn ls(c: &mut Client, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
-    let long = args.iter().any(|a| a == "-l");
-    let rest: Vec<&String> = args.iter().filter(|a| *a != "-l").collect();
-    if rest.len() > 1 || rest.iter().any(|a| a.starts_with('-') && a.len() > 1) {
+    let g = commands::parse(Family::List, args)
+        .ok()
+        .filter(|g| g.positional.len() <= 1);
+    let Some(g) = g else {
         return Ok(fail(format!("usage: tf ... {cmd} [-l] [DIR]")));
-    }
-    let dir = rest.first().map_or("", |d| d.as_str());
+    };
+    let long = g.flag("-l");
+    let dir = g.positional.first().map_or("", |d| d.as_str());
     let text = match c.list(cmd == "lsr", dir.as_bytes())? {
         Ok(t) => t,
         Err(st) => return Ok(report(c, cmd, &[(dir, explain::Access::Read)], &st)),
@@ -97,9 +100,10 @@ pub fn ls(c: &mut Client, cmd: &str, args: &[String]) -> Result<ExitCode, Client
 /// `rmdir [-r] DIR`: without `-r` the directory must be empty (LS says so
 /// first), since the protocol's RMDIR removes a whole tree.
 pub fn rmdir(c: &mut Client, args: &[String]) -> Result<ExitCode, ClientError> {
-    let recursive = args.iter().any(|a| a == "-r");
-    let rest: Vec<&String> = args.iter().filter(|a| *a != "-r").collect();
-    let [dir] = rest.as_slice() else {
+    // rmdir's family takes no word for an unknown option: it cannot fail
+    let g = commands::parse(Family::Rmdir, args).unwrap_or_default();
+    let recursive = g.flag("-r");
+    let [dir] = g.positional.as_slice() else {
         return Ok(fail("usage: tf ... rmdir [-r] DIR"));
     };
     let targets = [(dir.as_str(), explain::Access::Read)];

@@ -7,6 +7,7 @@ use super::v251::{map_paths, Paths};
 use super::{fail, run, ExitCode};
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
+use tfd::client::options::commands::{self, Family};
 use tfd::client::{Client, ClientConfig};
 use tfd::wire::Status;
 
@@ -110,15 +111,17 @@ fn base_name(p: &str) -> &str {
     p.trim_end_matches('/').rsplit('/').next().unwrap_or(p)
 }
 
-/// Options of put/get that take a value.
-const VALUED: [&str; 4] = ["--offset", "--streams", "--bufsz", "--jobs"];
+/// Whether `a` is an option of put/get (one file or a tree) that takes a value.
+fn valued(a: &str) -> bool {
+    commands::takes_value(Family::Transfer, a) || commands::takes_value(Family::Tree, a)
+}
 
 /// put/get's arguments: (positional words, options with their values).
 fn split_opts(args: &[String]) -> (Vec<String>, Vec<String>) {
     let (mut pos, mut opts) = (Vec::new(), Vec::new());
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        if VALUED.contains(&a.as_str()) {
+        if valued(a) {
             opts.push(a.clone());
             opts.extend(it.next().cloned());
         } else if a.starts_with("--") || a == "-r" {

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+use tfd::client::options::commands::{self, Family, ParseError};
 use tfd::client::tree::listing::{self, Kind, ListError};
 use tfd::client::tree::{capped::Capped, glob, landing::Landing, names, pool, walk};
 use tfd::client::{Client, ClientConfig, ClientError};
@@ -36,7 +37,7 @@ pub fn wanted(args: &[String]) -> bool {
     while let Some(a) = it.next() {
         match a.as_str() {
             "-r" | "--jobs" => return true,
-            "--offset" | "--streams" | "--bufsz" => {
+            s if commands::takes_value(Family::Transfer, s) => {
                 it.next();
             }
             s if s.starts_with("--") => {}
@@ -56,22 +57,12 @@ struct Opts {
 }
 
 fn parse(cmd: &str, args: &[String]) -> Result<Opts, String> {
-    let (mut recursive, mut jobs) = (false, DEFAULT_JOBS);
-    let mut pos = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "-r" => recursive = true,
-            "--jobs" => match it.next().and_then(|v| v.parse().ok()) {
-                Some(n) if (1..=64).contains(&n) => jobs = n,
-                _ => return Err("--jobs needs a number 1..64".into()),
-            },
-            s if s.starts_with('-') && s.len() > 1 => {
-                return Err(format!("{s} is not an option of {cmd} -r (only -r and --jobs N)"))
-            }
-            _ => pos.push(a.clone()),
-        }
-    }
+    let g = commands::parse(Family::Tree, args).map_err(|e| match e {
+        ParseError::Unknown(s) => format!("{s} is not an option of {cmd} -r (only -r and --jobs N)"),
+        ParseError::Bad(m) => m,
+    })?;
+    let (recursive, jobs) = (g.flag("-r"), g.num("--jobs").map_or(DEFAULT_JOBS, |n| n as usize));
+    let mut pos = g.positional;
     let Some(dest) = pos.pop().filter(|_| !pos.is_empty()) else {
         return Err(format!(
             "usage: tf ... {cmd} -r [--jobs N] {}",

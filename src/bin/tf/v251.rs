@@ -6,6 +6,7 @@
 
 use super::{confine, intrw, layer, locks, secfs, tz, v251_fs};
 use super::{explain, report, ExitCode};
+use tfd::client::options::commands;
 use tfd::client::{Client, ClientConfig, ClientError};
 use tfd::wire::Status;
 
@@ -40,19 +41,23 @@ pub enum Paths {
     At(&'static [usize]),
 }
 
-/// The options of tf's commands that take a value, and whether the value is
-/// a remote path. Any other word starting with `-` (and longer than `-`,
-/// which is stdin or stdout) stands alone.
-pub const VALUED: &[(&str, bool)] = &[
-    ("--to", true),
-    ("--expect", false),
-    ("--file", false),
-    ("--interval", false),
-    ("--offset", false),
-    ("--streams", false),
-    ("--bufsz", false),
-    ("--jobs", false),
-];
+/// The options of the 2.5.1 commands that take a value, and whether the value
+/// is a remote path; those of the other commands are in the command option
+/// table (none a remote path). Any other word starting with `-` (and longer
+/// than `-`, which is stdin or stdout) stands alone.
+const VALUED: &[(&str, bool)] = &[("--to", true), ("--expect", false), ("--file", false)];
+
+/// Whether option `a` takes a value, and whether that value is a remote path.
+fn valued(a: &str) -> Option<bool> {
+    let tabled = commands::COMMAND_OPTIONS
+        .iter()
+        .any(|o| o.name == a && !matches!(o.kind, commands::Kind::Flag));
+    VALUED
+        .iter()
+        .find(|(o, _)| *o == a)
+        .map(|&(_, remote)| remote)
+        .or(tabled.then_some(false))
+}
 
 /// `args` with the remote paths among them (per `paths`) passed through `at`.
 pub fn map_paths(args: &[String], paths: Paths, at: &dyn Fn(&str) -> String) -> Vec<String> {
@@ -60,7 +65,7 @@ pub fn map_paths(args: &[String], paths: Paths, at: &dyn Fn(&str) -> String) -> 
     let mut pos = 0;
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        if let Some(&(_, remote)) = VALUED.iter().find(|(o, _)| o == a) {
+        if let Some(remote) = valued(a) {
             out.push(a.clone());
             out.extend(it.next().map(|v| if remote { at(v) } else { v.clone() }));
         } else if a.starts_with('-') && a.len() > 1 {

@@ -3,6 +3,7 @@
 
 use super::{fail, print_status, ExitCode};
 use std::io::Write;
+use tfd::client::options::commands::{self, Family, ParseError};
 use tfd::client::{Client, ClientError};
 use tfd::wire::Status;
 
@@ -24,21 +25,13 @@ pub fn xcmd(c: &mut Client, cmd: &str, args: &[String]) -> ExitCode {
 /// each notification as `DIR/NAME` on its own line and answers DEL with `--del`,
 /// else OK. Runs until the server ends the session or tf is interrupted.
 pub fn watch(c: &mut Client, args: &[String]) -> ExitCode {
-    let mut interval = String::new();
-    let mut del = false;
-    let mut pos = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--interval" => match it.next() {
-                Some(v) => interval = v.clone(),
-                None => return fail("--interval needs seconds (e.g. 0.5 or 1e-2)"),
-            },
-            "--del" => del = true,
-            s if s.starts_with("--") => return fail(format!("unknown option {s}")),
-            _ => pos.push(a.clone()),
-        }
-    }
+    let g = match commands::parse(Family::Watch, args) {
+        Ok(g) => g,
+        Err(ParseError::Unknown(s)) => return fail(format!("unknown option {s}")),
+        Err(ParseError::Bad(m)) => return fail(m),
+    };
+    let (interval, del) = (g.text("--interval").unwrap_or_default().to_string(), g.flag("--del"));
+    let pos = g.positional;
     let [dir, token] = &pos[..] else {
         return fail("usage: tf ... watch DIR TOKEN [--interval S] [--del]");
     };

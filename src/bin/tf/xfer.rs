@@ -10,6 +10,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tfd::client::options::commands::{self, Family, ParseError};
 use tfd::client::{parallel, transfer::PutOutcome, Client, ClientConfig, ClientError, DIRECT_WRITE_MIN};
 use tfd::fsys::direct::ChunkWriter;
 use tfd::wire::Status;
@@ -28,31 +29,21 @@ struct Opts {
 }
 
 fn parse(args: &[String]) -> Result<Opts, String> {
-    let mut o = Opts {
-        streams: 1,
-        bufsz: 4 << 20,
-        ..Opts::default()
+    let g = commands::parse(Family::Transfer, args).map_err(|e| match e {
+        ParseError::Unknown(s) => format!("unknown option {s}"),
+        ParseError::Bad(m) => m,
+    })?;
+    let o = Opts {
+        offset: g.num("--offset"),
+        resume: g.flag("--resume"),
+        streams: g.num("--streams").unwrap_or(1) as usize,
+        bufsz: g.num("--bufsz").unwrap_or(4 << 20) as i64,
+        verify: g.flag("--verify"),
+        overwrite: g.flag("--overwrite"),
+        delete: g.flag("--delete"),
+        parents: g.flag("--parents"),
+        positional: g.positional,
     };
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut num = |name: &str| -> Result<u64, String> {
-            it.next()
-                .and_then(|v| v.parse().ok())
-                .ok_or(format!("{name} needs a number"))
-        };
-        match a.as_str() {
-            "--offset" => o.offset = Some(num("--offset")?),
-            "--resume" => o.resume = true,
-            "--streams" => o.streams = num("--streams")?.clamp(1, 64) as usize,
-            "--bufsz" => o.bufsz = num("--bufsz")?.clamp(1, i64::MAX as u64) as i64,
-            "--verify" => o.verify = true,
-            "--overwrite" => o.overwrite = true,
-            "--delete" => o.delete = true,
-            "--parents" => o.parents = true,
-            s if s.starts_with("--") => return Err(format!("unknown option {s}")),
-            _ => o.positional.push(a.clone()),
-        }
-    }
     if o.positional.len() != 2 {
         return Err("needs a source and a destination".into());
     }

@@ -3,6 +3,7 @@
 //! drift from what tf parses. tf(1) is committed; tests/docs.rs fails when its
 //! generated parts differ from what this makes, and
 //! `TFD_BLESS=1 cargo test --test docs` rewrites them.
+use super::commands::{self, CmdOpt, Family};
 use super::{Opt, OPTIONS};
 
 /// The line before tf(1)'s generated OPTIONS entries.
@@ -15,6 +16,12 @@ pub const KEYS_BEGIN: &str =
     ".\\\" BEGIN KEYS: generated from tf's option table, src/client/options (doc/architecture.md)";
 /// The line after them.
 pub const KEYS_END: &str = ".\\\" END KEYS";
+
+/// The line before tf(1)'s generated command options.
+pub const COMMAND_OPTIONS_BEGIN: &str =
+    ".\\\" BEGIN COMMAND OPTIONS: generated from tf's command option table, src/client/options/commands.rs";
+/// The line after them.
+pub const COMMAND_OPTIONS_END: &str = ".\\\" END COMMAND OPTIONS";
 
 /// Where `tf --help` starts an option's text.
 const HELP_COLUMN: usize = 23;
@@ -59,18 +66,77 @@ pub fn help_text() -> String {
         if !o.value.is_empty() {
             tag = format!("{tag} {}", o.value);
         }
-        let mut lines = o.help.lines();
-        let first = lines.next().unwrap_or_default();
-        if tag.len() + 3 > HELP_COLUMN {
-            out.push_str(&format!("  {tag}\n{:HELP_COLUMN$}{first}\n", ""));
-        } else {
-            out.push_str(&format!("  {tag:<w$}{first}\n", w = HELP_COLUMN - 2));
-        }
-        for l in lines {
-            out.push_str(&format!("{:HELP_COLUMN$}{l}\n", ""));
+        help_entry(&mut out, &tag, o.help);
+    }
+    out.pop();
+    out
+}
+
+/// One `tf --help` entry: `tag`, then `help` from column 23 (under the tag
+/// when it is too long).
+fn help_entry(out: &mut String, tag: &str, help: &str) {
+    let mut lines = help.lines();
+    let first = lines.next().unwrap_or_default();
+    if tag.len() + 3 > HELP_COLUMN {
+        out.push_str(&format!("  {tag}\n{:HELP_COLUMN$}{first}\n", ""));
+    } else {
+        out.push_str(&format!("  {tag:<w$}{first}\n", w = HELP_COLUMN - 2));
+    }
+    for l in lines {
+        out.push_str(&format!("{:HELP_COLUMN$}{l}\n", ""));
+    }
+}
+
+const FAMILIES: [Family; 6] = [
+    Family::Transfer,
+    Family::Tree,
+    Family::Mirror,
+    Family::List,
+    Family::Rmdir,
+    Family::Watch,
+];
+
+/// `o`'s tag as `tf --help` writes it.
+fn cmd_help_tag(o: &CmdOpt) -> String {
+    match o.value {
+        "" => o.name.to_string(),
+        v => format!("{} {v}", o.name),
+    }
+}
+
+/// The command options part of `tf --help`: per family, one entry per
+/// option, its commands in parentheses.
+pub fn command_help_text() -> String {
+    let mut out = String::from("Command options (after the command's name, among its arguments):\n");
+    for f in FAMILIES {
+        out.push_str(&format!(" {}:\n", f.title()));
+        for o in commands::of(f) {
+            let text = format!("{} ({})", o.help, o.commands.join(", "));
+            help_entry(&mut out, &cmd_help_tag(o), &wrap(&text, 79 - HELP_COLUMN));
         }
     }
     out.pop();
+    out
+}
+
+/// tf(1)'s command options: per family a paragraph, then one `.TP` per
+/// option ending with the commands that take it.
+pub fn man_command_options() -> String {
+    let mut out = String::new();
+    for f in FAMILIES {
+        out.push_str(&format!(".PP\n{}:\n", f.title()));
+        for o in commands::of(f) {
+            let tag = match o.value {
+                "" => format!(".B {}", roff(o.name)),
+                v => format!(".BI {} \" {}\"", roff(o.name), v.to_lowercase()),
+            };
+            let last = o.commands.len().saturating_sub(1);
+            let cmds: Vec<String> = (o.commands.iter().enumerate())
+                .map(|(i, c)| format!(".BR {c} {}", if i == last { "." } else { "," }))
+                .collect();
+            out.push_str(&format!(".TP\n{tag}\n{}Taken by\n{}\n", o.doc, cmds.join("\n")));
+        }
+    }
     out
 }
 
@@ -135,7 +201,13 @@ fn splice(page: &str, begin: &str, end: &str, body: &str) -> Result<String, Stri
 /// tf(1) with its OPTIONS entries and config-file keys as the table makes them.
 pub fn splice_man(page: &str) -> Result<String, String> {
     let page = splice(page, OPTIONS_BEGIN, OPTIONS_END, &man_options())?;
-    splice(&page, KEYS_BEGIN, KEYS_END, &man_keys())
+    let page = splice(&page, KEYS_BEGIN, KEYS_END, &man_keys())?;
+    splice(
+        &page,
+        COMMAND_OPTIONS_BEGIN,
+        COMMAND_OPTIONS_END,
+        &man_command_options(),
+    )
 }
 
 #[cfg(test)]
@@ -154,7 +226,9 @@ mod tests {
 
     #[test]
     fn splice_keeps_the_rest() {
-        let page = format!("a\n{OPTIONS_BEGIN}\nold\n{OPTIONS_END}\nb\n{KEYS_BEGIN}\n{KEYS_END}\nc\n");
+        let page = format!(
+            "a\n{OPTIONS_BEGIN}\nold\n{OPTIONS_END}\nb\n{KEYS_BEGIN}\n{KEYS_END}\nc\n{COMMAND_OPTIONS_BEGIN}\n{COMMAND_OPTIONS_END}\n"
+        );
         let new = splice_man(&page).unwrap();
         assert!(
             new.starts_with(&format!("a\n{OPTIONS_BEGIN}\n.TP\n.BI \\-\\-server")),
@@ -164,7 +238,11 @@ mod tests {
             new.contains(&format!("{OPTIONS_END}\nb\n{KEYS_BEGIN}\n.TP\n.B server\n")),
             "{new}"
         );
-        assert!(new.ends_with(&format!(".BR \\-\\-timeout .\n{KEYS_END}\nc\n")), "{new}");
+        assert!(new.contains(&format!(".BR \\-\\-timeout .\n{KEYS_END}\nc\n")), "{new}");
+        assert!(
+            new.contains(&format!("{COMMAND_OPTIONS_BEGIN}\n.PP\nTransfers")),
+            "{new}"
+        );
         assert_eq!(splice_man(&new).unwrap(), new);
         assert!(splice_man("no markers").is_err());
     }

@@ -8,6 +8,7 @@
 //! tests/docs.rs can check the committed man page against it.
 use super::Transport;
 
+pub mod commands;
 pub mod docs;
 mod table;
 

@@ -1,0 +1,397 @@
+//! The one table of the options tf's commands take after their name (the
+//! transfers, `put -r`/`get -r` and `mirror`): each row holds its names, value,
+//! `tf --help` line, tf(1) text and the commands it belongs to. The commands
+//! parse their words with [`parse`], and `tf --help`'s and tf(1)'s lists of
+//! them come from the same rows (docs.rs), so a new option is one row.
+
+/// A group of commands sharing one parser: every option of the group is
+/// accepted by each of its commands (as before the table), the rows' `commands`
+/// only say which ones it means something to.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Family {
+    /// put, get, sndfile, rcvfile, sup, sdown of one file.
+    Transfer,
+    /// put and get of trees, several files or patterns.
+    Tree,
+    /// mirror.
+    Mirror,
+    /// ls and lsr.
+    List,
+    /// rmdir.
+    Rmdir,
+    /// watch.
+    Watch,
+}
+
+impl Family {
+    /// The commands of the group, as its heading in the docs names them.
+    pub fn title(self) -> &'static str {
+        match self {
+            Family::Transfer => "Transfers of one file",
+            Family::Tree => "Trees and many files",
+            Family::Mirror => "Mirroring",
+            Family::List => "Listings",
+            Family::Rmdir => "Directories",
+            Family::Watch => "Notifications",
+        }
+    }
+
+    /// Which unknown words are refused as options rather than kept as
+    /// arguments: the transfers and watch keep `-x` (a file may be named so;
+    /// `-` is stdin/stdout), the tree commands and listings refuse any dash
+    /// word, rmdir takes every other word as the directory.
+    fn looks_like_option(self, word: &str) -> bool {
+        match self {
+            Family::Transfer | Family::Watch => word.starts_with("--"),
+            Family::Tree | Family::Mirror | Family::List => word.starts_with('-') && word.len() > 1,
+            Family::Rmdir => false,
+        }
+    }
+}
+
+/// What an option takes.
+#[derive(Clone, Copy)]
+pub enum Kind {
+    /// Nothing: present or not.
+    Flag,
+    /// A number in `min..=max`; out of range it is clamped when `clamp`,
+    /// refused ("NAME needs a number MIN..MAX") when not.
+    Num {
+        /// The least value.
+        min: u64,
+        /// The greatest value.
+        max: u64,
+        /// Out of range: clamped (true) or refused.
+        clamp: bool,
+    },
+    /// A word taken as it is (the server judges it); missing, the message.
+    Text(&'static str),
+}
+
+/// One option of a command family.
+#[derive(Clone, Copy)]
+pub struct CmdOpt {
+    /// The commands that parse it.
+    pub family: Family,
+    /// The commands it means something to.
+    pub commands: &'static [&'static str],
+    /// As typed.
+    pub name: &'static str,
+    /// The value's placeholder as `tf --help` writes it (tf(1) in lower case).
+    pub value: &'static str,
+    /// What it takes.
+    pub kind: Kind,
+    /// The `tf --help` text; a line break continues it under itself.
+    pub help: &'static str,
+    /// tf(1)'s entry (roff), after its tag.
+    pub doc: &'static str,
+}
+
+const FLAG: Kind = Kind::Flag;
+const XFER: &[&str] = &["put", "get"];
+
+/// Every command option, in the order the docs show them.
+pub static COMMAND_OPTIONS: &[CmdOpt] = &[
+    CmdOpt {
+        family: Family::Transfer,
+        commands: XFER,
+        name: "--offset",
+        value: "N",
+        kind: Kind::Num { min: 0, max: u64::MAX, clamp: true },
+        help: "write in place (PUT/GET) from byte N",
+        doc: "Write in place (PUT or GET) from byte\n.I n\nof both files; excludes\n.BR \\-\\-resume .\n",
+    },
+    CmdOpt {
+        family: Family::Transfer,
+        commands: XFER,
+        name: "--resume",
+        value: "",
+        kind: FLAG,
+        help: "continue from the size already at the destination",
+        doc: "Continue in place from the size already at the destination.\n",
+    },
+    CmdOpt {
+        family: Family::Transfer,
+        commands: XFER,
+        name: "--streams",
+        value: "N",
+        kind: Kind::Num { min: 1, max: 64, clamp: true },
+        help: "move N byte ranges over N connections at once (1..64)",
+        doc: "Move\n.I n\nbyte ranges over\n.I n\nconnections at once (1 to 64; default 1).\n",
+    },
+    CmdOpt {
+        family: Family::Transfer,
+        commands: XFER,
+        name: "--bufsz",
+        value: "N",
+        kind: Kind::Num { min: 1, max: i64::MAX as u64, clamp: true },
+        help: "the buffer size proposed to PUT/GET (default 4194304)",
+        doc: "The buffer size proposed to\n.BR PUT \" and \" GET ,\nin bytes (default 4194304; the server may grant less).\n",
+    },
+    CmdOpt {
+        family: Family::Transfer,
+        commands: &["put", "get", "sndfile", "rcvfile"],
+        name: "--verify",
+        value: "",
+        kind: FLAG,
+        help: "compare SHA-256 with the server's SHA256 afterwards",
+        doc: "Compare the SHA\\-256 of the local file with the server's\n.B SHA256\nafterwards (exit status 3 when they differ).\n",
+    },
+    CmdOpt {
+        family: Family::Transfer,
+        commands: &["put", "sndfile", "sup"],
+        name: "--parents",
+        value: "",
+        kind: FLAG,
+        help: "create REMOTE's missing directories first",
+        doc: "Create the remote path's missing directories first.\n",
+    },
+    CmdOpt {
+        family: Family::Transfer,
+        commands: &["sndfile"],
+        name: "--overwrite",
+        value: "",
+        kind: FLAG,
+        help: "replace an existing REMOTE",
+        doc: "Replace an existing remote file.\n",
+    },
+    CmdOpt {
+        family: Family::Transfer,
+        commands: &["rcvfile"],
+        name: "--delete",
+        value: "",
+        kind: FLAG,
+        help: "have the server delete REMOTE once sent",
+        doc: "Have the server delete the remote file once it is sent.\n",
+    },
+    CmdOpt {
+        family: Family::Tree,
+        commands: XFER,
+        name: "-r",
+        value: "",
+        kind: FLAG,
+        help: "take directories whole",
+        doc: "Take directories whole (without it a directory source is an error).\n",
+    },
+    CmdOpt {
+        family: Family::Tree,
+        commands: XFER,
+        name: "--jobs",
+        value: "N",
+        kind: Kind::Num { min: 1, max: 64, clamp: false },
+        help: "move the files over N sessions (default 4, 1..64)",
+        doc: "Move the files over\n.I n\nsessions (default 4, 1 to 64).\n",
+    },
+    CmdOpt {
+        family: Family::Mirror,
+        commands: &["mirror"],
+        name: "-R",
+        value: "",
+        kind: FLAG,
+        help: "SRC is local and DST remote",
+        doc: "The source is local and the destination remote (else the reverse).\n",
+    },
+    CmdOpt {
+        family: Family::Mirror,
+        commands: &["mirror"],
+        name: "--delete",
+        value: "",
+        kind: FLAG,
+        help: "remove what SRC does not hold",
+        doc: "Remove from the destination what the source does not hold.\n",
+    },
+    CmdOpt {
+        family: Family::Mirror,
+        commands: &["mirror"],
+        name: "--checksum",
+        value: "",
+        kind: FLAG,
+        help: "compare SHA-256 instead of times",
+        doc: "Compare SHA\\-256 (the server's\n.BR SHA256 )\ninstead of times.\n",
+    },
+    CmdOpt {
+        family: Family::Mirror,
+        commands: &["mirror"],
+        name: "--dry-run",
+        value: "",
+        kind: FLAG,
+        help: "print what it would do and change nothing",
+        doc: "Print what it would do and change nothing.\n",
+    },
+    CmdOpt {
+        family: Family::Mirror,
+        commands: &["mirror"],
+        name: "--jobs",
+        value: "N",
+        kind: Kind::Num { min: 1, max: 64, clamp: false },
+        help: "move the files over N sessions (default 4, 1..64)",
+        doc: "Move the files over\n.I n\nsessions (default 4, 1 to 64).\n",
+    },
+    CmdOpt {
+        family: Family::List,
+        commands: &["ls", "lsr"],
+        name: "-l",
+        value: "",
+        kind: FLAG,
+        help: "add type, size and modification time",
+        doc: "Add each entry's type, size and modification time.\n",
+    },
+    CmdOpt {
+        family: Family::Rmdir,
+        commands: &["rmdir"],
+        name: "-r",
+        value: "",
+        kind: FLAG,
+        help: "remove a directory that is not empty too",
+        doc: "Remove a directory that is not empty too (without it,\n.B rmdir\nrefuses one).\n",
+    },
+    CmdOpt {
+        family: Family::Watch,
+        commands: &["watch"],
+        name: "--interval",
+        value: "S",
+        kind: Kind::Text("--interval needs seconds (e.g. 0.5 or 1e-2)"),
+        help: "STARTNTFY's interval, in seconds",
+        doc: "The interval\n.B STARTNTFY\nis given, in seconds.\n",
+    },
+    CmdOpt {
+        family: Family::Watch,
+        commands: &["watch"],
+        name: "--del",
+        value: "",
+        kind: FLAG,
+        help: "have the server delete each file notified",
+        doc: "Have the server delete each file notified (the answer is\n.B DEL\nrather than\n.BR OK ).\n",
+    },
+];
+
+/// The options of `family`.
+pub fn of(family: Family) -> impl Iterator<Item = &'static CmdOpt> {
+    COMMAND_OPTIONS.iter().filter(move |o| o.family == family)
+}
+
+/// Why a command's words are no good.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ParseError {
+    /// A word that looks like an option of no row; the command words the
+    /// message (each says it its own way).
+    Unknown(String),
+    /// An option's value is missing or no good: the message.
+    Bad(String),
+}
+
+/// The options a command was given, and its other words.
+#[derive(Default, Debug)]
+pub struct Given {
+    flags: Vec<&'static str>,
+    nums: Vec<(&'static str, u64)>,
+    texts: Vec<(&'static str, String)>,
+    /// The words that are no options, in order.
+    pub positional: Vec<String>,
+}
+
+impl Given {
+    /// Whether flag `name` was given.
+    pub fn flag(&self, name: &str) -> bool {
+        self.flags.contains(&name)
+    }
+
+    /// The word given with `name`, the last one given.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.texts
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The value of `name`, the last one given.
+    pub fn num(&self, name: &str) -> Option<u64> {
+        self.nums.iter().rev().find(|(n, _)| *n == name).map(|&(_, v)| v)
+    }
+}
+
+/// Parses a command's words against `family`'s rows.
+pub fn parse(family: Family, args: &[String]) -> Result<Given, ParseError> {
+    let mut g = Given::default();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let Some(opt) = of(family).find(|o| o.name == a) else {
+            if family.looks_like_option(a) {
+                return Err(ParseError::Unknown(a.clone()));
+            }
+            g.positional.push(a.clone());
+            continue;
+        };
+        match opt.kind {
+            Kind::Flag => g.flags.push(opt.name),
+            Kind::Num { min, max, clamp } => {
+                let v: Option<u64> = it.next().and_then(|v| v.parse().ok());
+                let v = match v {
+                    Some(n) if clamp => n.clamp(min, max),
+                    Some(n) if (min..=max).contains(&n) => n,
+                    _ if clamp => return Err(ParseError::Bad(format!("{} needs a number", opt.name))),
+                    _ => return Err(ParseError::Bad(format!("{} needs a number {min}..{max}", opt.name))),
+                };
+                g.nums.push((opt.name, v));
+            }
+            Kind::Text(missing) => match it.next() {
+                Some(v) => g.texts.push((opt.name, v.clone())),
+                None => return Err(ParseError::Bad(missing.into())),
+            },
+        }
+    }
+    Ok(g)
+}
+
+/// Whether `name` is an option of `family` that takes a value (so the word
+/// after it is no argument).
+pub fn takes_value(family: Family, name: &str) -> bool {
+    of(family).any(|o| o.name == name && !matches!(o.kind, Kind::Flag))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_and_keeps_each_familys_messages() {
+        let g = parse(
+            Family::Transfer,
+            &s(&["a", "--streams", "99", "--verify", "-", "--bufsz", "0"]),
+        )
+        .unwrap();
+        assert_eq!(g.positional, s(&["a", "-"]));
+        assert_eq!((g.num("--streams"), g.num("--bufsz")), (Some(64), Some(1)));
+        assert!(g.flag("--verify") && !g.flag("--resume"));
+        assert_eq!(
+            parse(Family::Transfer, &s(&["--offset"])).unwrap_err(),
+            ParseError::Bad("--offset needs a number".into())
+        );
+        assert_eq!(
+            parse(Family::Transfer, &s(&["--jobs", "2"])).unwrap_err(),
+            ParseError::Unknown("--jobs".into())
+        );
+        assert_eq!(
+            parse(Family::Tree, &s(&["--jobs", "65"])).unwrap_err(),
+            ParseError::Bad("--jobs needs a number 1..64".into())
+        );
+        assert_eq!(
+            parse(Family::Tree, &s(&["-x"])).unwrap_err(),
+            ParseError::Unknown("-x".into())
+        );
+        assert_eq!(parse(Family::Mirror, &s(&["-"])).unwrap().positional, s(&["-"]));
+        assert_eq!(parse(Family::Rmdir, &s(&["-x", "-r"])).unwrap().positional, s(&["-x"]));
+        let g = parse(Family::Watch, &s(&["d", "--interval", "1e-2", "t"])).unwrap();
+        assert_eq!((g.text("--interval"), &g.positional), (Some("1e-2"), &s(&["d", "t"])));
+        assert_eq!(
+            parse(Family::Watch, &s(&["--interval"])).unwrap_err(),
+            ParseError::Bad("--interval needs seconds (e.g. 0.5 or 1e-2)".into())
+        );
+        assert!(takes_value(Family::Transfer, "--offset") && !takes_value(Family::Transfer, "--verify"));
+    }
+}
