@@ -28,7 +28,4 @@ pub struct SessionAuth {
     pub names: Option<names::NameTables>,
     /// FAITOK was used (once per session, as the reference allows).
     pub fai_issued: bool,
-    /// RUNBASH's script host (process 1 of a PID namespace of its own), started
-    /// before the chroot when `runbash` is on; None otherwise.
-    pub script_host: Option<crate::sandbox::Host>,
 }

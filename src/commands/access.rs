@@ -396,7 +396,7 @@ pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
         s.root = root;
     }
     s.auth.names = entered.names;
-    s.auth.script_host = host;
+    s.script_host = host;
     // the identity waiting for the jail was taken on with it
     if let Some(next) = s.state.stage.after_injail(p.to_bytes(), entered.chrooted) {
         s.state.stage = next;

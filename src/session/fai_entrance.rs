@@ -160,13 +160,14 @@ pub fn enter(
     };
     // without root there is nobody else to become
     let user = bound.id.as_ref().filter(|_| as_root);
+    let mut script_host = None;
     let jail = match &rec.jail {
         Some(jail) => {
             let p = RelPath::parse(jail).map_err(|e| HandshakeError::Privilege(format!("token jail: {e}")))?;
             let dir = identity::with_rights_of(user, || root.open(&p, libc::O_PATH | libc::O_DIRECTORY, 0))
                 .map_err(HandshakeError::Privilege)?
                 .map_err(|e| HandshakeError::Privilege(format!("token jail: {e}")))?;
-            auth.script_host = identity::script_host(&dir, user, ctx.cfg.runbash, peer, "FAI entrance");
+            script_host = identity::script_host(&dir, user, ctx.cfg.runbash, peer, "FAI entrance");
             Some(dir)
         }
         None => None,
@@ -207,6 +208,7 @@ pub fn enter(
         if state.jail().is_some() { " (jailed)" } else { "" }
     );
     let mut session = assemble(chan, root, state, peer, ctx, bound.user, auth, live, pace);
+    session.script_host = script_host;
     session.secure = secure;
     Ok(session)
 }

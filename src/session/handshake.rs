@@ -208,6 +208,7 @@ pub(super) fn assemble(
         secfs: Default::default(),
         netlocks: Default::default(),
         secure: Default::default(),
+        script_host: None,
     };
     session.publish_identity();
     // with injail the pre-login deadline goes on until INJAIL

@@ -127,6 +127,9 @@ pub struct Session {
     pub netlocks: commands::netlock::Locks,
     /// What TFDSECURE needs from the handshake (the pre-shared key).
     pub secure: commands::transport::SecureState,
+    /// RUNBASH's script host (process 1 of a PID namespace of its own), started
+    /// before the chroot when `runbash` is on; None otherwise.
+    pub script_host: Option<crate::sandbox::Host>,
 }
 
 /// How long a stale handle's path rests before it is looked up again

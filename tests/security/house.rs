@@ -187,6 +187,64 @@ fn no_room_names_a_higher_floor() {
     );
 }
 
+/// Rooms may use rooms of their own floor, but not in a circle: the only one
+/// the house keeps is the dispatch idiom, the session calling the command table
+/// and the commands handed the session.
+#[test]
+fn the_only_circle_is_the_session_and_its_commands() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in &files {
+        let module = module_path(file.strip_prefix(&src).expect("under src"));
+        let Some(room) = module.first() else { continue };
+        let text = fs::read_to_string(file).expect("read source");
+        for (_, named) in named_rooms(&text, &module) {
+            let allowed = room == "commands" && named == "session";
+            if floor_of(&named).is_some() && named != *room && !allowed {
+                edges.entry(room.clone()).or_default().insert(named);
+            }
+        }
+    }
+    assert!(
+        edges.get("session").is_some_and(|e| e.contains("commands")),
+        "the scanner no longer sees the session use the command table"
+    );
+    // depth-first search; a room met again on the current path closes a circle
+    fn visit(
+        room: &str,
+        edges: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+        circles: &mut Vec<String>,
+    ) {
+        if let Some(at) = path.iter().position(|r| r == room) {
+            circles.push(format!("{} -> {room}", path[at..].join(" -> ")));
+            return;
+        }
+        if !done.insert(room.to_string()) {
+            return;
+        }
+        path.push(room.to_string());
+        for next in edges.get(room).into_iter().flatten() {
+            visit(next, edges, path, done, circles);
+        }
+        path.pop();
+    }
+    let mut circles = Vec::new();
+    let mut done = BTreeSet::new();
+    for room in edges.keys() {
+        visit(room, &edges, &mut Vec::new(), &mut done, &mut circles);
+    }
+    assert!(
+        circles.is_empty(),
+        "rooms that use each other in a circle (move the shared item down a floor):\n{}",
+        circles.join("\n")
+    );
+}
+
 #[test]
 fn no_source_file_is_too_long() {
     let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
