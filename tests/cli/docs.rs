@@ -418,3 +418,50 @@ fn flag_extraction() {
         ["--check-config", "--version", "--x", "-V", "-c"]
     );
 }
+
+/// The two tests above compare whole pages, so one doc string changed on one
+/// side only must make them fail: here the committed text of one entry of each
+/// table is changed (as editing the table alone would make it differ) and the
+/// same generators must no longer reproduce the page.
+#[test]
+fn a_changed_doc_string_makes_a_generated_page_stale() {
+    let cases: [(&str, &str, fn(&str) -> Result<String, String>); 3] = [
+        (
+            "man/tfd.conf.5",
+            "above the sessions, 0 to 19; 0 turns it off.",
+            tfd::config::docs::splice_man,
+        ),
+        (
+            "man/tf.1",
+            "Any other value is a usage error.",
+            tfd::client::options::docs::splice_man,
+        ),
+        ("conf/tfd.conf", "", |_| Ok(tfd::config::docs::example_conf())),
+    ];
+    for (rel, doc, generate) in cases {
+        let page = read(rel);
+        assert!(
+            generate(&page).as_deref() == Ok(page.as_str()),
+            "{rel} is stale already"
+        );
+        let changed = if doc.is_empty() {
+            // conf/tfd.conf is all generated: change its first summary line
+            let line = page
+                .lines()
+                .find(|l| l.starts_with("# ") && l.len() > 20)
+                .expect("a summary line");
+            page.replacen(line, &format!("{line} (changed)"), 1)
+        } else {
+            assert!(
+                page.contains(doc),
+                "{rel} no longer says {doc:?}: pick another doc string"
+            );
+            page.replacen(doc, &format!("{doc} (changed)"), 1)
+        };
+        assert!(changed != page, "{rel}: the doc string was not changed");
+        assert!(
+            generate(&changed).as_deref() != Ok(changed.as_str()),
+            "{rel}: a changed doc string went unseen"
+        );
+    }
+}
