@@ -425,7 +425,8 @@ fn flag_extraction() {
 /// same generators must no longer reproduce the page.
 #[test]
 fn a_changed_doc_string_makes_a_generated_page_stale() {
-    let cases: [(&str, &str, fn(&str) -> Result<String, String>); 3] = [
+    type Generate = fn(&str) -> Result<String, String>;
+    let cases: [(&str, &str, Generate); 3] = [
         (
             "man/tfd.conf.5",
             "above the sessions, 0 to 19; 0 turns it off.",
