@@ -8,9 +8,21 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-/// The client's source tree, beside the checkout as in CI (`shared/` next to `main/`).
+/// The client's source tree: `TFD_JAVA_CLIENT` (the client's checkout), else
+/// beside this checkout as in CI (`shared/` next to `main/`). Missing, it is a
+/// failure that says where it looked, never a skip.
 pub fn java_client_src() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/clients/tfprotocol-client-java/src/main/java")
+    let client = std::env::var_os("TFD_JAVA_CLIENT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/clients/tfprotocol-client-java"));
+    let src = client.join("src/main/java");
+    assert!(
+        src.is_dir(),
+        "the official Java client is not at {}: put its checkout there (shared/ beside this \
+         checkout) or point TFD_JAVA_CLIENT at it",
+        client.display()
+    );
+    src
 }
 
 fn java_files(dir: &Path, out: &mut Vec<PathBuf>) {
