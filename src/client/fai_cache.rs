@@ -6,16 +6,26 @@
 #![forbid(unsafe_code)]
 
 use super::{Client, ClientConfig, ClientError, FaiToken};
+use crate::sys;
 use sha2::{Digest, Sha256};
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::ffi::CString;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-/// The cache file of one server and hash.
+/// The cache file of one server and hash, reached only through its checked
+/// directory's descriptor: a directory another user owns or can enter could
+/// hand tf a file of theirs (a planted temporary the token is written into),
+/// so the directory is checked once, on the descriptor every later open,
+/// rename and removal goes through.
 #[derive(Debug, Clone)]
 pub struct FaiCache {
     path: PathBuf,
+    dir: Arc<OwnedFd>,
+    name: CString,
 }
 
 /// How [`connect_cached`] got its session.
@@ -40,9 +50,40 @@ pub fn default_dir() -> Option<PathBuf> {
     Some(base.join("tf"))
 }
 
+/// Opens the cache directory `dir` (made 0700 when missing) and checks it is
+/// the user's and closed to others; the error is one sentence naming it.
+fn open_dir(dir: &Path) -> Result<OwnedFd, String> {
+    let what = "the Fast Access token cache directory";
+    let err = |e: io::Error| format!("{what} {}: {e}", dir.display());
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(err)?;
+    let f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(dir)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) | Some(libc::ENOTDIR) => {
+                format!(
+                    "{what} {} is refused: it is not a directory (a symbolic link?)",
+                    dir.display()
+                )
+            }
+            _ => err(e),
+        })?;
+    let meta = f.metadata().map_err(err)?;
+    if let Some(why) = super::secret_files::refusal(what, dir, &meta, super::secret_files::Rule::Private) {
+        return Err(why);
+    }
+    Ok(OwnedFd::from(f))
+}
+
 impl FaiCache {
-    /// The cache file for `cfg`'s server and hash inside `dir`.
-    pub fn new(dir: &Path, cfg: &ClientConfig) -> FaiCache {
+    /// The cache file for `cfg`'s server and hash inside `dir`, whose
+    /// directory is opened and checked here (see [`open_dir`]).
+    pub fn open(dir: &Path, cfg: &ClientConfig) -> Result<FaiCache, String> {
         let mut h = Sha256::new();
         h.update(cfg.server.as_bytes());
         h.update([0]);
@@ -57,9 +98,12 @@ impl FaiCache {
             h.update(dir.as_bytes());
         }
         let name: String = h.finalize()[..12].iter().map(|b| format!("{b:02x}")).collect();
-        FaiCache {
-            path: dir.join(format!("fai-{name}")),
-        }
+        let name = format!("fai-{name}");
+        Ok(FaiCache {
+            path: dir.join(&name),
+            dir: Arc::new(open_dir(dir)?),
+            name: CString::new(name).map_err(|e| e.to_string())?,
+        })
     }
 
     /// The file's path.
@@ -68,13 +112,18 @@ impl FaiCache {
     }
 
     /// The cached token, if any, readable and not expired. A file others can
-    /// read, or that is not the user's, is not trusted.
+    /// read, or that is not the user's, is not trusted (checked on the
+    /// descriptor it is read from).
     pub fn load(&self, now: u64) -> Option<FaiToken> {
-        let meta = fs::symlink_metadata(&self.path).ok()?;
-        if !meta.is_file() || meta.mode() & 0o077 != 0 || meta.uid() != crate::sys::geteuid() {
+        let fd = sys::openat_nofollow(self.dir.as_fd(), &self.name, libc::O_RDONLY | libc::O_NONBLOCK, 0).ok()?;
+        let f = File::from(fd);
+        let meta = f.metadata().ok()?;
+        let private = super::secret_files::refusal("", &self.path, &meta, super::secret_files::Rule::Private);
+        if !meta.is_file() || private.is_some() {
             return None;
         }
-        let text = fs::read_to_string(&self.path).ok()?;
+        let mut text = String::new();
+        f.take(4096).read_to_string(&mut text).ok()?;
         let mut w = text.trim_end().split(' ');
         let (token, expiry, key) = (w.next()?, w.next()?.parse().ok()?, w.next()?);
         let key = crate::wire::fai::decode_key(key.as_bytes())?;
@@ -88,33 +137,36 @@ impl FaiCache {
         })
     }
 
-    /// Stores `t` (0600, directory 0700), replacing the file atomically.
+    /// Stores `t` (0600), replacing the file atomically: a temporary of a
+    /// random name created O_EXCL|O_NOFOLLOW (never a file that was there),
+    /// renamed over the file.
     pub fn store(&self, t: &FaiToken) -> io::Result<()> {
-        let dir = self.path.parent().ok_or_else(|| io::Error::other("no directory"))?;
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
-        let tmp = self.path.with_extension(format!("tmp{}", std::process::id()));
+        let mut r = [0u8; 8];
+        getrandom::getrandom(&mut r).map_err(|e| io::Error::other(e.to_string()))?;
+        let tmp: String = r.iter().map(|b| format!("{b:02x}")).collect();
+        let tmp = CString::new(format!(".{}.tmp{tmp}", self.name.to_string_lossy())).map_err(io::Error::other)?;
         let line = format!("{} {} {}\n", t.token, t.expiry, openssl::base64::encode_block(&t.key));
+        let fd = sys::openat_nofollow(
+            self.dir.as_fd(),
+            &tmp,
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL,
+            0o600,
+        )?;
         let written = (|| {
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW)
-                .open(&tmp)?;
+            let mut f = File::from(fd);
             f.write_all(line.as_bytes())?;
             f.sync_all()?;
-            fs::rename(&tmp, &self.path)
+            sys::renameat2(self.dir.as_fd(), &tmp, self.dir.as_fd(), &self.name, false)
         })();
         if written.is_err() {
-            let _ = fs::remove_file(&tmp);
+            let _ = sys::unlinkat(self.dir.as_fd(), &tmp, false);
         }
         written
     }
 
     /// Forgets the token.
     pub fn remove(&self) {
-        let _ = fs::remove_file(&self.path);
+        let _ = sys::unlinkat(self.dir.as_fd(), &self.name, false);
     }
 }
 
@@ -169,13 +221,14 @@ fn status_text(st: &crate::wire::Status) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::MetadataExt;
 
     #[test]
     fn store_load_modes_and_expiry() {
         let d = std::env::temp_dir().join(format!("tf-fai-cache-{}", std::process::id()));
         let _ = fs::remove_dir_all(&d);
         let cfg = ClientConfig::new("127.0.0.1:1", Vec::new(), "h");
-        let c = FaiCache::new(&d.join("tf"), &cfg);
+        let c = FaiCache::open(&d.join("tf"), &cfg).unwrap();
         assert!(c.load(0).is_none());
         let t = FaiToken {
             token: "9570a411-7512-422b-a260-2f608aa5ef91".into(),
@@ -187,7 +240,7 @@ mod tests {
         assert_eq!(fs::metadata(d.join("tf")).unwrap().mode() & 0o777, 0o700);
         assert_eq!(c.load(99), Some(t));
         assert_eq!(c.load(100), None);
-        let other = FaiCache::new(&d.join("tf"), &ClientConfig::new("127.0.0.1:2", Vec::new(), "h"));
+        let other = FaiCache::open(&d.join("tf"), &ClientConfig::new("127.0.0.1:2", Vec::new(), "h")).unwrap();
         assert_ne!(other.path(), c.path());
         fs::remove_dir_all(&d).unwrap();
     }

@@ -2,6 +2,7 @@
 use std::fmt;
 use std::io;
 
+use super::plausible::plausible_key;
 use super::MAX_FILE_SIZE;
 
 /// Why a configuration was refused. Displays as `file:line: message` (or
@@ -97,7 +98,15 @@ impl ConfigError {
             Self::Read { error, .. } => format!("cannot read: {error}"),
             Self::TooLarge { .. } => format!("larger than {MAX_FILE_SIZE} bytes"),
             Self::Syntax { message, .. } | Self::Conflict { message, .. } => message.clone(),
-            Self::UnknownKey { key, .. } => format!("unknown key {key:?}"),
+            Self::UnknownKey { key, .. } if plausible_key(key, super::keys::keys().map(|k| k.name)) => {
+                format!("unknown key {key:?}")
+            }
+            // not a mistyped key: perhaps not a config at all, so the line is not shown
+            Self::UnknownKey { .. } => {
+                "not a configuration line: its first word is no key tfd knows (the line is not shown, \
+                 in case this file is not a config)"
+                    .into()
+            }
             Self::MissingValue { key, .. } => format!("{key}: missing value"),
             Self::DuplicateKey { key, first_line, .. } => {
                 format!("duplicate key {key:?} (first given on line {first_line})")

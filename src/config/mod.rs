@@ -26,6 +26,7 @@ mod error;
 mod keys;
 mod kind;
 mod parse;
+mod plausible;
 #[cfg(test)]
 mod tests;
 

@@ -175,9 +175,9 @@ fn every_key_in_keys_is_accepted() {
 
 #[test]
 fn unknown_key_line_number() {
-    let e = err("proto 2.4.1\nhash h\nbogus 1\n");
+    let e = err("proto 2.4.1\nhash h\nprot 1\n");
     assert!(e.starts_with("<config>:3: "), "{e}");
-    assert!(e.contains("unknown key \"bogus\""), "{e}");
+    assert!(e.contains("unknown key \"prot\""), "{e}");
 }
 
 #[test]
@@ -721,9 +721,9 @@ fn load_errors() {
     let e = Config::load(&conf).unwrap_err().to_string();
     assert!(e.contains(":3: dbdir: ") && e.ends_with("is not a directory"), "{e}");
 
-    fs::write(&conf, "proto p\nbogus\n").unwrap();
+    fs::write(&conf, "proto p\nprot\n").unwrap();
     let e = Config::load(&conf).unwrap_err().to_string();
-    assert_eq!(e, format!("{}:2: unknown key \"bogus\"", conf.display()));
+    assert_eq!(e, format!("{}:2: unknown key \"prot\"", conf.display()));
 
     fs::write(&conf, b"proto p\nhash \xff\n").unwrap();
     let e = Config::load(&conf).unwrap_err().to_string();

@@ -485,7 +485,9 @@ fn shell_under_a_pty_asks_the_password_without_echo_and_edits_lines() {
 fn fai_cache_files_are_per_user_and_jail() {
     use tfd::client::fai_cache::FaiCache;
     use tfd::client::{ClientConfig, Credentials};
-    let dir = std::path::Path::new("/nonexistent");
+    let here = tempdir("fai-names");
+    let dir = here.join("tf");
+    let dir = dir.as_path();
     let base = ClientConfig::new("127.0.0.1:1", Vec::new(), "h");
     let mut a = base.clone();
     a.login = Some(Credentials {
@@ -501,7 +503,7 @@ fn fai_cache_files_are_per_user_and_jail() {
     aj.jail = Some(("t".into(), "jails/cell".into()));
     let paths: Vec<_> = [&base, &a, &b, &aj]
         .iter()
-        .map(|c| FaiCache::new(dir, c).path().to_path_buf())
+        .map(|c| FaiCache::open(dir, c).unwrap().path().to_path_buf())
         .collect();
     for i in 0..paths.len() {
         for j in i + 1..paths.len() {
@@ -511,5 +513,6 @@ fn fai_cache_files_are_per_user_and_jail() {
     // the password plays no part: the same user finds the same file
     let mut a2 = a.clone();
     a2.login.as_mut().unwrap().password = b"other".to_vec();
-    assert_eq!(FaiCache::new(dir, &a2).path(), paths[1]);
+    assert_eq!(FaiCache::open(dir, &a2).unwrap().path(), paths[1]);
+    let _ = fs::remove_dir_all(&here);
 }

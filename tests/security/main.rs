@@ -17,5 +17,6 @@ mod jail;
 mod keys;
 mod runbash;
 mod secfs;
+mod secret_files;
 mod unsafe_policy;
 mod users;

@@ -12,6 +12,7 @@ const MAX_PASSWORD: usize = 1024;
 
 pub use tfd::client::options::Settings;
 use tfd::client::options::{by_file_key, expand_home};
+use tfd::client::secret_files::Rule;
 
 /// `$XDG_CONFIG_HOME/tf/config`, else `$HOME/.config/tf/config`.
 pub fn config_path() -> Option<PathBuf> {
@@ -25,7 +26,7 @@ pub fn config_path() -> Option<PathBuf> {
 /// The `[name]` section of the config file: `key = value` lines, `#` comments.
 pub fn named(name: &str) -> Result<Settings, String> {
     let path = config_path().ok_or("-s: neither XDG_CONFIG_HOME nor HOME is set")?;
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("-s {name}: {}: {e}", path.display()))?;
+    let text = read_config(&path).map_err(|e| format!("-s {name}: {e}"))?;
     let mut s = Settings::default();
     let (mut inside, mut found) = (false, false);
     for (n, line) in text.lines().enumerate() {
@@ -69,6 +70,18 @@ pub fn named(name: &str) -> Result<Settings, String> {
     Ok(s)
 }
 
+/// The config file's text, if nobody but the user (or root) can change it:
+/// it names the server, key and hash the password goes to.
+fn read_config(path: &std::path::Path) -> Result<String, String> {
+    use tfd::client::secret_files::{open, Rule};
+    let mut text = String::new();
+    open("the config file", path, Rule::Trusted)?
+        .take(1 << 20)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(text)
+}
+
 /// `--jail TOKEN:DIR` split.
 pub fn jail(v: &str) -> Result<(String, String), String> {
     match v.split_once(':') {
@@ -89,8 +102,11 @@ fn strip_eol(mut v: Vec<u8>) -> Vec<u8> {
 pub fn password(user: &str, file: Option<&str>) -> Result<Vec<u8>, String> {
     if let Some(f) = file {
         let mut v = Vec::new();
-        std::fs::File::open(f)
-            .and_then(|h| h.take(MAX_PASSWORD as u64 + 2).read_to_end(&mut v))
+        // a password others can read is theirs too, and a file another user
+        // owns holds what they chose: both refused, as ssh refuses such a key
+        tfd::client::secret_files::open("--password-file", std::path::Path::new(f), Rule::Private)?
+            .take(MAX_PASSWORD as u64 + 2)
+            .read_to_end(&mut v)
             .map_err(|e| format!("--password-file {f}: {e}"))?;
         // the first line is the password
         let end = v.iter().position(|&b| b == b'\n').unwrap_or(v.len());

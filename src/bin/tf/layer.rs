@@ -66,11 +66,14 @@ pub fn faitok(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) ->
     let Some(dir) = default_dir() else {
         return Ok(fail(format!("{cmd}: neither XDG_CACHE_HOME nor HOME is set")));
     };
+    let cache = match FaiCache::open(&dir, cfg) {
+        Ok(cache) => cache,
+        Err(e) => return Ok(fail(format!("{cmd}: {e}"))),
+    };
     let t = match c.faitok(minutes)? {
         Ok(t) => t,
         Err(st) => return Ok(report(c, cmd, &[], &st)),
     };
-    let cache = FaiCache::new(&dir, cfg);
     if let Err(e) = cache.store(&t) {
         return Ok(fail(format!("{cmd}: {}: {e}", cache.path().display())));
     }

@@ -282,7 +282,10 @@ fn main() -> ExitCode {
         let Some(dir) = tfd::client::fai_cache::default_dir() else {
             return fail("--fai: neither XDG_CACHE_HOME nor HOME is set");
         };
-        let cache = tfd::client::fai_cache::FaiCache::new(&dir, &cfg);
+        let cache = match tfd::client::fai_cache::FaiCache::open(&dir, &cfg) {
+            Ok(c) => c,
+            Err(e) => return fail(format!("--fai: {e}")),
+        };
         tfd::client::fai_cache::connect_cached(&cfg, &cache).map(|(c, how)| {
             if let tfd::client::fai_cache::Entered::Rsa(why) = how {
                 eprintln!("tf: --fai: no Fast Access token: {why}; RSA next time too");

@@ -185,8 +185,8 @@ fn open_pool(cfg: &ClientConfig, n: usize) -> Result<Vec<Client>, ClientError> {
     let fai = FAI.get().copied().unwrap_or(false);
     let connect = move || -> Result<Client, ClientError> {
         if fai {
-            if let Some(dir) = tfd::client::fai_cache::default_dir() {
-                let cache = tfd::client::fai_cache::FaiCache::new(&dir, cfg);
+            let dir = tfd::client::fai_cache::default_dir();
+            if let Some(cache) = dir.and_then(|d| tfd::client::fai_cache::FaiCache::open(&d, cfg).ok()) {
                 return tfd::client::fai_cache::connect_cached(cfg, &cache).map(|(c, _)| c);
             }
         }
