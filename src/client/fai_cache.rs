@@ -206,16 +206,9 @@ pub fn connect_cached(cfg: &ClientConfig, cache: &FaiCache) -> Result<(Client, E
     }
 }
 
-/// A status as the server sent it, for a message.
+/// A status as the server sent it, escaped, for a message.
 fn status_text(st: &crate::wire::Status) -> String {
-    use crate::wire::Status;
-    match st {
-        Status::Ok(d) if d.is_empty() => "OK".into(),
-        Status::Ok(d) => format!("OK {}", String::from_utf8_lossy(d)),
-        Status::Failed(n, text) => format!("FAILED {n} : {text}"),
-        Status::Unknown => "UNKNOWN".into(),
-        Status::Other(d) => String::from_utf8_lossy(d).into_owned(),
-    }
+    super::escape::status_text(st)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! `tf` CLI, the tests and the benchmarks.
 #![forbid(unsafe_code)]
 
+pub mod escape;
 pub mod fai_cache;
 pub mod options;
 pub mod parallel;
@@ -417,15 +418,21 @@ impl Client {
         }
     }
 
-    /// `LS`/`LSR`: the listing text, or the failure status.
+    /// `LS`/`LSR`: the listing text, or the failure status. A listing past
+    /// [`tree::MAX_LISTING_BYTES`] (a server streaming one for ever) is broken
+    /// off as a protocol error, and the session with it (the rest is unread).
     pub fn list(&mut self, recursive: bool, dir: &[u8]) -> Result<Result<Vec<u8>, Status>, ClientError> {
-        self.chan
-            .tx
-            .send_frame(&[if recursive { &b"LSR "[..] } else { &b"LS "[..] }, dir].concat())?;
-        let mut out = Vec::new();
-        match self.recv_chunks(&mut out)? {
-            Status::Ok(_) => Ok(Ok(out)),
-            other => Ok(Err(other)),
+        let name = if recursive { "LSR" } else { "LS" };
+        self.chan.tx.send_frame(&[name.as_bytes(), b" ", dir].concat())?;
+        let mut out = tree::listing::Bounded(Vec::new());
+        match self.recv_chunks(&mut out) {
+            Ok(Status::Ok(_)) => Ok(Ok(out.0)),
+            Ok(other) => Ok(Err(other)),
+            Err(ClientError::Local(_)) => Err(ClientError::Protocol(format!(
+                "the server's {name} listing is longer than {} MiB: broken off",
+                tree::MAX_LISTING_BYTES >> 20
+            ))),
+            Err(e) => Err(e),
         }
     }
 

@@ -43,9 +43,17 @@ impl Client {
         if first != b"OK" {
             return Ok(Err(Status::parse(&first)));
         }
-        let mut lines = Vec::new();
+        let (mut lines, mut bytes) = (Vec::new(), 0usize);
         loop {
             let len = self.chan.rx.recv_i32()?;
+            // an endless listing is broken off (and the session with it)
+            bytes += usize::try_from(len).unwrap_or(0) + 24;
+            if bytes > super::tree::MAX_LISTING_BYTES {
+                return Err(ClientError::Protocol(format!(
+                    "the server's {name} listing is longer than {} MiB: broken off",
+                    super::tree::MAX_LISTING_BYTES >> 20
+                )));
+            }
             match len {
                 DOWN_DONE | DOWN_PARTIAL => {
                     return Ok(Ok(Listing {

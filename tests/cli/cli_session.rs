@@ -85,6 +85,8 @@ fn one_shot_commands_log_in_from_env_and_file() {
     fs::write(&local, b"alice's data\n").unwrap();
     let pwfile = here.join("pw");
     fs::write(&pwfile, format!("{PW}\n")).unwrap();
+    // tf refuses a password file others can read
+    fs::set_permissions(&pwfile, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let l = local.to_str().unwrap();
 
     // without a login the multi-user server refuses everything (FAILED 38)
@@ -205,6 +207,8 @@ fn named_server_from_the_config_file() {
     fs::write(&key, &keys().1).unwrap();
     let pwfile = home.join("pw");
     fs::write(&pwfile, format!("{PW}\n")).unwrap();
+    // tf refuses a password file others can read
+    fs::set_permissions(&pwfile, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     fs::write(
         home.join("tf/config"),
         format!(

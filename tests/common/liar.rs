@@ -141,6 +141,7 @@ pub struct Script {
     lies: Vec<Lie>,
     answers: BTreeMap<String, Vec<u8>>,
     anything: Option<Vec<u8>>,
+    endless: Vec<String>,
 }
 
 impl Default for Script {
@@ -159,6 +160,7 @@ impl Script {
             lies: Vec::new(),
             answers: BTreeMap::new(),
             anything: None,
+            endless: Vec::new(),
         }
     }
 
@@ -184,6 +186,14 @@ impl Script {
     /// arguments, before any built-in handling: `OK`, `FAILED 1 : ...`.
     pub fn answer(mut self, name: &str, frame: impl AsRef<[u8]>) -> Script {
         self.answers.insert(name.to_ascii_uppercase(), frame.as_ref().to_vec());
+        self
+    }
+
+    /// LS, LSR, LSV2DOWN and LSRV2DOWN of `dir` never end: `F: endless-N`
+    /// entries (`dir/endless-N` in the rooted forms) for as long as the client
+    /// reads, generated as they are sent (the liar holds none of them).
+    pub fn endless(mut self, dir: &str) -> Script {
+        self.endless.push(norm(dir.as_bytes()));
         self
     }
 
@@ -326,6 +336,7 @@ impl Script {
             lies: self.lies.clone(),
             answers: BTreeMap::new(),
             anything: None,
+            endless: Vec::new(),
         };
         lies_only.walk(dir, true, rel, depth, emit);
     }
@@ -680,6 +691,19 @@ impl Conn {
     /// `OK`; an empty listing is `OK` alone.
     fn ls(&mut self, shared: &Shared, arg: &[u8], recursive: bool) -> Io<()> {
         let dir = norm(arg);
+        if lock(&shared.script).endless.contains(&dir) {
+            let mut n = 0u64;
+            loop {
+                let mut text = Vec::with_capacity(MAX_CHUNK);
+                while text.len() + 64 < MAX_CHUNK {
+                    text.extend_from_slice(format!("F: endless-{n}\n").as_bytes());
+                    n += 1;
+                }
+                if !self.send_chunks(&text)? {
+                    return self.send_frame(b"OK");
+                }
+            }
+        }
         let text = {
             let sc = lock(&shared.script);
             if let Err(f) = sc.lists(&dir) {
@@ -718,6 +742,15 @@ impl Conn {
     /// each its own unit, then −10. Missing: 53; a file: 20.
     fn lsv2down(&mut self, shared: &Shared, arg: &[u8], recursive: bool) -> Io<()> {
         let dir = norm(arg);
+        if lock(&shared.script).endless.contains(&dir) {
+            self.send_frame(b"OK")?;
+            for n in 0u64.. {
+                let line = format!("{dir}/endless-{n}\n");
+                self.send_unit(&(line.len() as i32).to_be_bytes())?;
+                self.send_unit(line.as_bytes())?;
+                self.flush_if_big()?;
+            }
+        }
         let mut lines: Vec<Vec<u8>> = Vec::new();
         {
             let sc = lock(&shared.script);

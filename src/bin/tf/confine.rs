@@ -36,7 +36,7 @@ pub fn runbash(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> 
     };
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(output).and_then(|()| out.flush());
-    let ending = String::from_utf8_lossy(ending);
+    let ending = tfd::client::escape::shown(ending);
     if ending == "exit 0" {
         return Ok(ExitCode::SUCCESS);
     }

@@ -250,13 +250,7 @@ fn handshake_refused(step: &str, st: &Status, cfg: &ClientConfig) -> Explained {
 
 /// The reply as the server sent it, for messages.
 pub fn status_text(st: &Status) -> String {
-    match st {
-        Status::Ok(d) if d.is_empty() => "OK".into(),
-        Status::Ok(d) => format!("OK {}", String::from_utf8_lossy(d)),
-        Status::Failed(n, t) => format!("FAILED {n} : {t}"),
-        Status::Unknown => "UNKNOWN".into(),
-        Status::Other(d) => String::from_utf8_lossy(d).into_owned(),
-    }
+    tfd::client::escape::status_text(st)
 }
 
 /// What the command does with its remote path: the cause of a vague failure

@@ -35,7 +35,7 @@ pub fn intread(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> 
     if !here.as_bytes().eq_ignore_ascii_case(&hash) {
         eprintln!(
             "MISMATCH: received {here}, server {}; nothing written",
-            String::from_utf8_lossy(&hash)
+            tfd::client::escape::shown(&hash)
         );
         return Ok(ExitCode::from(3));
     }
@@ -131,7 +131,7 @@ pub fn intwrite(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) ->
     }
     eprintln!(
         "tf: {remote}: INTWRITE refused: its content no longer has the hash {} (or it is missing, refused, locked, or over the server's intrw_max); nothing changed",
-        String::from_utf8_lossy(&expected)
+        tfd::client::escape::shown(&expected)
     );
     Ok(ExitCode::from(2))
 }

@@ -34,7 +34,7 @@ pub fn netlock(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> 
     Ok(match &st {
         Status::Ok(id) => {
             let id = String::from_utf8_lossy(id).into_owned();
-            println!("{id}");
+            println!("{}", tfd::client::escape::shown_str(&id));
             held().push(id);
             ExitCode::SUCCESS
         }

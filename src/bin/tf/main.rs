@@ -167,11 +167,11 @@ fn print_status(st: &Status) -> ExitCode {
             ExitCode::SUCCESS
         }
         Status::Ok(d) => {
-            println!("OK {}", String::from_utf8_lossy(d));
+            println!("OK {}", shown(d));
             ExitCode::SUCCESS
         }
         Status::Failed(n, t) => {
-            eprintln!("FAILED {n} : {t}");
+            eprintln!("FAILED {n} : {}", shown(t.as_bytes()));
             ExitCode::from(2)
         }
         Status::Unknown => {
@@ -179,11 +179,14 @@ fn print_status(st: &Status) -> ExitCode {
             ExitCode::from(2)
         }
         Status::Other(d) => {
-            println!("{}", String::from_utf8_lossy(d));
+            println!("{}", shown(d));
             ExitCode::SUCCESS
         }
     }
 }
+
+/// Server text escaped for the terminal (src/client/escape.rs).
+use tfd::client::escape::shown;
 
 fn main() -> ExitCode {
     let mut given = conn::Settings::default();
@@ -331,7 +334,7 @@ fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> ExitCo
     let print_status = |c: &mut Client, st: &Status| report(c, cmd, &targets(cmd, args), st);
     let result = match cmd {
         "echo" => c.raw(format!("ECHO {}", args.join(" ")).as_bytes()).map(|f| {
-            println!("{}", String::from_utf8_lossy(&f));
+            println!("{}", shown(&f));
             ExitCode::SUCCESS
         }),
         "ls" | "lsr" => remote::ls(c, cmd, args),

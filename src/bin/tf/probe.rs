@@ -37,9 +37,9 @@ pub fn udp_probe(server: &str, args: &[String]) -> ExitCode {
         Err(_) => return fail("no reply (timed out)"),
     };
     let reply = &buf[..n];
-    let body = String::from_utf8_lossy(reply.get(1..).unwrap_or_default())
-        .trim_end_matches('\0')
-        .to_string();
+    let raw = reply.get(1..).unwrap_or_default();
+    let end = raw.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    let body = tfd::client::escape::shown(&raw[..end]);
     match (kind, reply.first()) {
         (0, Some(1)) => println!("host reachable"),
         (1, Some(1)) => println!("alive"),

@@ -4,7 +4,9 @@
 
 use super::{explain, fail, report, ExitCode};
 use std::io::Write;
+use tfd::client::escape::shown;
 use tfd::client::options::commands::{self, Family};
+use tfd::client::tree::listing::{parse_fstat, Kind};
 use tfd::client::{Client, ClientError};
 use tfd::wire::Status;
 
@@ -50,12 +52,12 @@ pub fn ls(c: &mut Client, cmd: &str, args: &[String]) -> Result<ExitCode, Client
         Ok(t) => t,
         Err(st) => return Ok(report(c, cmd, &[(dir, explain::Access::Read)], &st)),
     };
-    let mut out = Vec::with_capacity(text.len() * 2);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for e in entries(&text) {
+        // a name is the server's text: escaped (src/client/escape.rs)
+        let name = shown(e.name);
         if !long {
-            out.extend_from_slice(&[e.kind, b':', b' ']);
-            out.extend_from_slice(e.name);
-            out.push(b'\n');
+            let _ = writeln!(out, "{}: {name}", e.kind as char);
             continue;
         }
         let bare = e.name.strip_suffix(b"/").unwrap_or(e.name);
@@ -64,24 +66,22 @@ pub fn ls(c: &mut Client, cmd: &str, args: &[String]) -> Result<ExitCode, Client
             path.push(b'/');
         }
         path.extend_from_slice(bare);
-        // FSTAT answers `T size atime mtime`; an entry gone meanwhile shows '?'
+        // FSTAT answers `T size atime mtime`, parsed: only numbers are
+        // printed; an entry gone meanwhile (or an answer that does not
+        // parse) shows '?'
         let (kind, size, mtime) = match c.call("FSTAT", &path)? {
-            Status::Ok(d) => {
-                let d = String::from_utf8_lossy(&d).into_owned();
-                let f: Vec<&str> = d.split(' ').collect();
-                match f.as_slice() {
-                    [t, size, _, mtime] => (
-                        t.bytes().next().unwrap_or(e.kind),
-                        size.to_string(),
-                        mtime
-                            .parse::<i64>()
-                            .ok()
-                            .and_then(tfd::wire::date::format_utc)
-                            .unwrap_or_else(|| "? ?".into()),
-                    ),
-                    _ => (e.kind, "?".into(), "? ?".into()),
-                }
-            }
+            Status::Ok(d) => match parse_fstat(&d) {
+                Some(st) => (
+                    match st.kind {
+                        Kind::Dir => b'D',
+                        Kind::File => b'F',
+                        Kind::Other => b'U',
+                    },
+                    st.size.to_string(),
+                    tfd::wire::date::format_utc(st.mtime).unwrap_or_else(|| "? ?".into()),
+                ),
+                None => (e.kind, "?".into(), "? ?".into()),
+            },
             _ => (e.kind, "?".into(), "? ?".into()),
         };
         let t = match kind {
@@ -89,11 +89,9 @@ pub fn ls(c: &mut Client, cmd: &str, args: &[String]) -> Result<ExitCode, Client
             b'F' => '-',
             _ => '?',
         };
-        out.extend_from_slice(format!("{t} {size:>12} {mtime}  ").as_bytes());
-        out.extend_from_slice(e.name);
-        out.push(b'\n');
+        let _ = writeln!(out, "{t} {size:>12} {mtime}  {name}");
     }
-    let _ = std::io::stdout().write_all(&out);
+    let _ = out.flush();
     Ok(ExitCode::SUCCESS)
 }
 

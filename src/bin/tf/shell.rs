@@ -195,7 +195,7 @@ impl Shell<'_> {
                 ExitCode::SUCCESS
             }
             "pwd" => {
-                println!("/{}", self.cwd);
+                println!("/{}", tfd::client::escape::shown_str(&self.cwd));
                 ExitCode::SUCCESS
             }
             "lpwd" => match std::env::current_dir() {
@@ -422,7 +422,7 @@ pub fn interactive(c: &mut Client, cfg: &ClientConfig) -> ExitCode {
     let mut editor = super::editline::Editor::new();
     loop {
         let read = if tty {
-            editor.read_line(&format!("tf:/{}> ", sh.cwd))
+            editor.read_line(&format!("tf:/{}> ", tfd::client::escape::shown_str(&sh.cwd)))
         } else {
             let mut l = String::new();
             std::io::stdin().lock().read_line(&mut l).map(|n| (n > 0).then_some(l))

@@ -211,7 +211,7 @@ pub fn simple(
     Ok(match &st {
         Status::Ok(d) => {
             if !d.is_empty() {
-                println!("{}", String::from_utf8_lossy(d));
+                println!("{}", tfd::client::escape::shown(d));
             }
             ExitCode::SUCCESS
         }

@@ -51,7 +51,7 @@ pub fn lsv2(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Res
     listing.lines.sort();
     let mut out = Vec::new();
     for l in &listing.lines {
-        out.extend_from_slice(l);
+        out.extend_from_slice(tfd::client::escape::shown(l).as_bytes());
         out.push(b'\n');
     }
     let _ = std::io::stdout().write_all(&out);
@@ -106,7 +106,7 @@ fn list_lines(c: &mut Client, cmd: &str, list: &str) -> Result<Result<Vec<String
     }
     let mut lines: Vec<String> = text
         .split(|&b| b == b'\n')
-        .map(|l| String::from_utf8_lossy(l.strip_suffix(b"\r").unwrap_or(l)).into_owned())
+        .map(|l| tfd::client::escape::shown(l.strip_suffix(b"\r").unwrap_or(l)))
         .collect();
     if text.is_empty() || text.ends_with(b"\n") {
         lines.pop();

@@ -67,7 +67,7 @@ fn run(c: &mut Client, dir: &str, interval: &str, del: bool) -> Result<ExitCode,
                 String::from_utf8_lossy(&frame)
             )));
         };
-        let name = String::from_utf8_lossy(&frame[sp + 1..]);
+        let name = tfd::client::escape::shown(&frame[sp + 1..]);
         let line = if prefix.is_empty() {
             format!("{name}\n")
         } else {

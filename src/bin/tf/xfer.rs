@@ -146,7 +146,7 @@ fn verify(c: &mut Client, remote: &str, here: &str, what: &str) -> Result<bool, 
             Ok(true)
         }
         Status::Ok(d) => {
-            eprintln!("MISMATCH: {what} {here}, server {}", String::from_utf8_lossy(&d));
+            eprintln!("MISMATCH: {what} {here}, server {}", tfd::client::escape::shown(&d));
             Ok(false)
         }
         other => Err(format!("SHA256 on the server: {other:?}")),

@@ -91,7 +91,7 @@ pub fn parse(text: &[u8]) -> Result<Listing, TooBig> {
 }
 
 /// A writer that refuses to hold more than [`MAX_LISTING_BYTES`].
-struct Bounded(Vec<u8>);
+pub struct Bounded(pub Vec<u8>);
 
 impl Write for Bounded {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -185,14 +185,9 @@ pub fn parse_fstat(d: &[u8]) -> Option<Stat> {
     })
 }
 
-/// A FAILED or UNKNOWN status as the server sent it.
+/// A FAILED or UNKNOWN status as the server sent it, escaped.
 pub fn status_text(st: &Status) -> String {
-    match st {
-        Status::Failed(n, t) => format!("FAILED {n} : {t}"),
-        Status::Unknown => "UNKNOWN".into(),
-        Status::Ok(d) => format!("OK {}", names::shown(d)),
-        Status::Other(d) => names::shown(d),
-    }
+    crate::client::escape::status_text(st)
 }
 
 #[cfg(test)]

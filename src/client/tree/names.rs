@@ -73,7 +73,7 @@ pub fn check(rel: &[u8]) -> Result<(), Refused> {
 /// A name fit for a message: control characters and invalid UTF-8 escaped,
 /// so a hostile name cannot drive the terminal.
 pub fn shown(name: &[u8]) -> String {
-    String::from_utf8_lossy(name).escape_debug().to_string()
+    crate::client::escape::shown(name)
 }
 
 #[cfg(test)]
