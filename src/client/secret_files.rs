@@ -81,8 +81,9 @@ pub fn open(what: &str, path: &Path, rule: Rule) -> Result<File, String> {
         .open(path)
         .map_err(|e| format!("{what} {}: {e}", path.display()))?;
     let meta = f.metadata().map_err(|e| format!("{what} {}: {e}", path.display()))?;
-    if !meta.is_file() {
-        return Err(format!("{what} {} is not a regular file", path.display()));
+    // a pipe is fine (`--password-file <(pass show x)`): its owner and mode are checked too
+    if meta.is_dir() {
+        return Err(format!("{what} {} is a directory", path.display()));
     }
     match refusal(what, path, &meta, rule) {
         Some(why) => Err(why),

@@ -15,6 +15,10 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Output};
 
+/// One bad state: what, the file's owner (uid, gid) and mode, who runs tf
+/// (None: root), and the fix the refusal must name.
+type Case<'a> = (&'a str, (u32, u32), u32, Option<(u32, u32)>, &'a str);
+
 /// The non-root user tf runs as, and the "other user" of root's cases.
 const USER: &str = "tfdsec1";
 
@@ -147,7 +151,7 @@ fn a_password_file_others_can_read_or_another_user_owns_is_refused() {
     fs::write(&pw, "a secret password\n").unwrap();
     let p = pw.to_str().unwrap();
     let args = ["--user", "alice", "--password-file", p, "echo", "hi"];
-    let cases: [(&str, (u32, u32), u32, Option<(u32, u32)>, &str); 5] = [
+    let cases: [Case; 5] = [
         ("root, mode 0644", (0, 0), 0o644, None, "chmod go-rwx"),
         ("root, mode 0640", (0, 0), 0o640, None, "chmod go-rwx"),
         ("root, USER's file", (uid, gid), 0o600, None, "chown root"),
@@ -185,6 +189,19 @@ fn a_password_file_others_can_read_or_another_user_owns_is_refused() {
         let o = tf(&srv, &args, &[], as_user);
         assert!(!err(&o).contains("is refused"), "{}", err(&o));
     }
+    // a pipe of the user's (bash's `<(...)`, mode 0600) is a password file too
+    let o = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "exec {} --server {} --key {} --hash {} --user alice --password-file <(echo pw) echo hi",
+            env!("CARGO_BIN_EXE_tf"),
+            srv.addr(),
+            srv.dir.join("pub.pem").display(),
+            srv.hash
+        ))
+        .output()
+        .unwrap();
+    assert!(err(&o).contains("refused the login"), "a pipe is read: {}", err(&o));
     let _ = fs::remove_dir_all(&base);
 }
 
@@ -221,7 +238,7 @@ fn a_config_others_can_write_or_another_user_owns_is_refused() {
         }
         c.output().unwrap()
     };
-    let cases: [(&str, (u32, u32), u32, Option<(u32, u32)>, &str); 5] = [
+    let cases: [Case; 5] = [
         ("root, mode 0666", (0, 0), 0o666, None, "chmod go-w"),
         ("root, mode 0664", (0, 0), 0o664, None, "chmod go-w"),
         ("root, USER's file", (uid, gid), 0o644, None, "chown root"),
