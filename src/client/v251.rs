@@ -16,8 +16,9 @@ const DOWN_PARTIAL: i32 = -11;
 /// Longest listing line accepted (a path; the server's own bound is far lower).
 const MAX_LINE: i32 = 1 << 20;
 /// Most FTYPELS/FSTATLS answers read before giving up on a server that never
-/// sends the end marker (tfd stops at its `walk_limit`).
-const MAX_ANSWERS: usize = 1 << 24;
+/// sends the end marker (tfd stops at its `walk_limit`): 4 Mi answers, at most
+/// 128 MiB of FSTATLS records held.
+const MAX_ANSWERS: usize = 1 << 22;
 /// Largest INTREAD/INTWRITE payload: the size travels as an i32.
 pub const INT_MAX_SIZE: usize = i32::MAX as usize;
 
@@ -47,7 +48,8 @@ impl Client {
         loop {
             let len = self.chan.rx.recv_i32()?;
             // an endless listing is broken off (and the session with it)
-            bytes += usize::try_from(len).unwrap_or(0) + 24;
+            // (a line's own allocation and its place in `lines` counted too)
+            bytes += usize::try_from(len).unwrap_or(0) + 64;
             if bytes > super::tree::MAX_LISTING_BYTES {
                 return Err(ClientError::Protocol(format!(
                     "the server's {name} listing is longer than {} MiB: broken off",

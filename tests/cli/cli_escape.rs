@@ -212,16 +212,26 @@ fn failed_texts_and_echo_are_escaped() {
 
 #[test]
 fn an_endless_listing_ends_in_bounded_memory() {
-    let liar = Liar::start(Script::new().dir("d").endless("d"));
-    for args in [&["ls", "d"][..], &["lsr", "d"], &["lsrv2down", "d"]] {
+    let liar = Liar::start(
+        Script::new()
+            .dir("d")
+            .endless("d")
+            .endless("d/list")
+            .file("d/short", "d/a\n")
+            .endless("d/short"),
+    );
+    let cases = [
+        (&["ls", "d"][..], "longer than 256 MiB"),
+        (&["lsr", "d"], "longer than 256 MiB"),
+        (&["lsrv2down", "d"], "longer than 256 MiB"),
+        (&["fstatls", "d/list"], "longer than 256 MiB"),
+        (&["fstatls", "d/short"], "FSTATLS: no end record"),
+    ];
+    for (args, says) in cases {
         let (o, peak) = run_watched(liar.tf_command(args), Duration::from_secs(180), 768 << 20);
         let what = format!("{args:?}");
         assert_eq!(o.status.code(), Some(1), "{what}: {}", stderr(&o));
-        assert!(
-            stderr(&o).contains("longer than 256 MiB"),
-            "{what}: says why it stopped: {}",
-            stderr(&o)
-        );
+        assert!(stderr(&o).contains(says), "{what}: says why it stopped: {}", stderr(&o));
         assert!(stdout(&o).is_empty(), "{what}: printed part of an endless listing");
         assert!(peak < 640 << 20, "{what}: peak {} MiB", peak >> 20);
         eprintln!("{what}: broken off, peak {} MiB resident", peak >> 20);

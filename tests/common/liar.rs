@@ -191,7 +191,9 @@ impl Script {
 
     /// LS, LSR, LSV2DOWN and LSRV2DOWN of `dir` never end: `F: endless-N`
     /// entries (`dir/endless-N` in the rooted forms) for as long as the client
-    /// reads, generated as they are sent (the liar holds none of them).
+    /// reads, generated as they are sent (the liar holds none of them). As a
+    /// list file: FSTATLS of it never sends its end record, and RCVFILE of it
+    /// (when the tree holds no such file) sends `dir/endless-N` lines for ever.
     pub fn endless(mut self, dir: &str) -> Script {
         self.endless.push(norm(dir.as_bytes()));
         self
@@ -811,6 +813,19 @@ impl Conn {
     /// FSTATLS `<listfile>`: one 26-byte record per line of the (virtual)
     /// list file, each its own unit, then the end record.
     fn fstatls(&mut self, shared: &Shared, arg: &[u8]) -> Io<()> {
+        if lock(&shared.script).endless.contains(&norm(arg)) {
+            let r = StatRecord::Stat {
+                kind: FileType::Regular,
+                size: 1,
+                atime: MTIME,
+                mtime: MTIME,
+            }
+            .encode();
+            loop {
+                self.send_unit(&r)?;
+                self.flush_if_big()?;
+            }
+        }
         let records: Vec<[u8; 26]> = {
             let sc = lock(&shared.script);
             list_lines(&sc, arg)
@@ -922,6 +937,25 @@ impl Conn {
         let Some((_, path)) = command::split_space(arg) else {
             return self.send_failed(Failed::MissingParameter);
         };
+        let p = norm(path);
+        let endless = {
+            let sc = lock(&shared.script);
+            sc.endless.contains(&p) && sc.file_at(&p).is_none()
+        };
+        if endless {
+            // a list file that never ends: `p/endless-N` lines
+            let mut n = 0u64;
+            loop {
+                let mut text = Vec::with_capacity(MAX_CHUNK);
+                while text.len() + 64 < MAX_CHUNK {
+                    text.extend_from_slice(format!("{p}/endless-{n}\n").as_bytes());
+                    n += 1;
+                }
+                if !self.send_chunks(&text)? {
+                    return self.send_frame(b"OK");
+                }
+            }
+        }
         match self.download(shared, &norm(path), Failed::NoSuchFile, Failed::IsDirectory) {
             Ok(d) => {
                 self.send_chunks(&d)?;

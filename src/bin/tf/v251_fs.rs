@@ -99,8 +99,19 @@ pub fn ftype(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Re
 /// (split at `\n`, a trailing `\r` dropped), fetched with RCVFILE; Err is the
 /// exit code once the failure is reported.
 fn list_lines(c: &mut Client, cmd: &str, list: &str) -> Result<Result<Vec<String>, ExitCode>, ClientError> {
-    let mut text = Vec::new();
-    let st = c.rcvfile(list.as_bytes(), false, &mut text)?;
+    // bounded: a server sending a list file for ever is broken off
+    let mut text = tfd::client::tree::listing::Bounded(Vec::new());
+    let st = match c.rcvfile(list.as_bytes(), false, &mut text) {
+        Err(ClientError::Local(_)) => {
+            return Err(ClientError::Protocol(format!(
+                "the server's {} is longer than {} MiB: broken off",
+                tfd::client::escape::shown_str(list),
+                tfd::client::tree::MAX_LISTING_BYTES >> 20
+            )))
+        }
+        other => other?,
+    };
+    let text = text.0;
     if !matches!(st, Status::Ok(_)) {
         return Ok(Err(report(c, cmd, &[(list, Access::Read)], &st)));
     }
