@@ -77,6 +77,8 @@ mod tests {
         for b in 0u8..=255 {
             let s = shown(&[b'a', b, b'z']);
             assert!(!s.chars().any(char::is_control), "{b:#x}: {s:?}");
+            // a message built from shown text may be shown again: no change
+            assert_eq!(shown_str(&s), s);
         }
     }
 

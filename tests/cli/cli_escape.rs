@@ -189,6 +189,8 @@ fn failed_texts_and_echo_are_escaped() {
         &["ls", "d"][..],
         &["lsr", "d"],
         &["fstat", "d/a.txt"],
+        // a remote path in tf's explanation is escaped too
+        &["fstat", "d/n\x1b[2Jo"],
         &["get", "d/a.txt", l],
         &["get", "-r", "d", into.to_str().unwrap()],
         &["mkdir", "d/x"],

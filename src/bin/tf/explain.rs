@@ -39,11 +39,13 @@ impl Explained {
         }
     }
 
-    /// Prints `tf: WHAT` and `hint: HINT` on stderr.
+    /// Prints `tf: WHAT` and `hint: HINT` on stderr, escaped: they name remote
+    /// paths and quote server answers (escaping twice changes nothing).
     pub fn print(&self) {
-        eprintln!("tf: {}", self.what);
+        use tfd::client::escape::shown_str;
+        eprintln!("tf: {}", shown_str(&self.what));
         if let Some(h) = &self.hint {
-            eprintln!("hint: {h}");
+            eprintln!("hint: {}", shown_str(h));
         }
     }
 }
