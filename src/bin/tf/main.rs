@@ -2,6 +2,8 @@
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
+// server text goes to the terminal escaped (src/client/escape.rs)
+use tfd::client::escape::shown;
 use tfd::client::{Client, ClientConfig};
 use tfd::wire::Status;
 
@@ -184,9 +186,6 @@ fn print_status(st: &Status) -> ExitCode {
         }
     }
 }
-
-/// Server text escaped for the terminal (src/client/escape.rs).
-use tfd::client::escape::shown;
 
 fn main() -> ExitCode {
     let mut given = conn::Settings::default();
