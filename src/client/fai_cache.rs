@@ -237,4 +237,39 @@ mod tests {
         assert_ne!(other.path(), c.path());
         fs::remove_dir_all(&d).unwrap();
     }
+
+    #[test]
+    fn links_and_open_files_in_the_cache_are_not_followed_or_trusted() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = std::env::temp_dir().join(format!("tf-fai-links-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir(&d).unwrap();
+        let victim = d.join("victim");
+        fs::write(&victim, "untouched").unwrap();
+        let cfg = ClientConfig::new("127.0.0.1:1", Vec::new(), "h");
+        let c = FaiCache::open(&d.join("tf"), &cfg).unwrap();
+        let t = FaiToken {
+            token: "9570a411-7512-422b-a260-2f608aa5ef91".into(),
+            expiry: 100,
+            key: vec![9u8; 150],
+        };
+        // a link in the file's place is neither read nor written through
+        std::os::unix::fs::symlink(&victim, c.path()).unwrap();
+        assert_eq!(c.load(0), None);
+        c.store(&t).unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "untouched");
+        assert!(fs::symlink_metadata(c.path()).unwrap().is_file());
+        assert_eq!(c.load(0), Some(t));
+        // a token file others can read is not trusted
+        fs::set_permissions(c.path(), fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(c.load(0), None);
+        // the directory open to others is refused, by name
+        fs::set_permissions(d.join("tf"), fs::Permissions::from_mode(0o755)).unwrap();
+        let e = FaiCache::open(&d.join("tf"), &cfg).unwrap_err();
+        assert!(
+            e.contains(&d.join("tf").display().to_string()) && e.contains("chmod go-rwx"),
+            "{e}"
+        );
+        fs::remove_dir_all(&d).unwrap();
+    }
 }
