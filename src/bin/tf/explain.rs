@@ -121,6 +121,16 @@ pub fn misplaced_options(rest: &[String]) -> Option<Explained> {
     ))
 }
 
+/// A word before the command that looks like an option of no row (a typo,
+/// or an option of a command given before it).
+pub fn unknown_option(word: &str) -> Explained {
+    let near = tfd::client::options::nearest(word).map_or(String::new(), |n| format!("did you mean {n}? "));
+    Explained::new(
+        format!("unknown option {word}"),
+        format!("{near}tf --help lists the options; they come before the command, a command's own options after it"),
+    )
+}
+
 /// A failed connect or handshake.
 pub fn connect_error(e: &ClientError, cfg: &ClientConfig) -> Explained {
     let server = &cfg.server;

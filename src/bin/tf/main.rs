@@ -9,12 +9,16 @@ mod confine;
 mod conn;
 mod editline;
 mod explain;
+mod formats;
+mod info;
+mod into_dir;
 mod intrw;
 mod layer;
 mod locks;
 mod mirror;
 mod probe;
 mod remote;
+mod rglob;
 mod safe;
 mod secfs;
 mod shell;
@@ -199,7 +203,15 @@ fn main() -> ExitCode {
                 println!("{}\n\n{}", usage(), v251::help_text());
                 return ExitCode::SUCCESS;
             }
+            Ok(true) if given.version => {
+                println!("tf {}", env!("CARGO_PKG_VERSION"));
+                return ExitCode::SUCCESS;
+            }
             Ok(true) => {}
+            Ok(false) if a.starts_with('-') && a.len() > 1 => {
+                explain::unknown_option(&a).print();
+                return ExitCode::from(1);
+            }
             Ok(false) => rest.push(a),
             Err(e) => return fail(e),
         }
@@ -332,6 +344,15 @@ fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> ExitCo
             ExitCode::SUCCESS
         }),
         "ls" | "lsr" => remote::ls(c, cmd, args),
+        "del" | "rm" => remote::del(c, cmd, args),
+        "sha256" | "fstat" | "freesp" => info::run(c, cmd, args),
+        "mv" => {
+            if let Err(code) = need(args, 2, "mv OLD NEW") {
+                return code;
+            }
+            c.command(format!("RENAM {} | {}", args[0], args[1]).as_bytes())
+                .map(|s| report(c, "renam", &targets("renam", args), &s))
+        }
         "rmdir" => remote::rmdir(c, args),
         "copy" | "cpdir" | "renam" => {
             if let Err(code) = need(args, 2, &format!("{cmd} SRC DST")) {
@@ -348,13 +369,23 @@ fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> ExitCo
             }
             c.command(args[0].as_bytes()).map(|s| print_status(c, &s))
         }
-        "mkdir" | "del" | "touch" | "fstat" | "fupd" | "sha256" | "lock" | "dtof" | "ftod" | "freesp" | "date"
-        | "udate" | "ndate" | "datef" => c
+        "mkdir" | "touch" | "fupd" | "lock" | "dtof" | "ftod" | "date" | "udate" | "ndate" | "datef" => c
             .command(format!("{} {}", cmd.to_uppercase(), args.join(" ")).as_bytes())
             .map(|s| print_status(c, &s)),
         "mirror" => return mirror::run(c, cfg, args),
         "put" | "get" if tree::wanted(args) => return tree::run(c, cfg, cmd, args),
-        "put" | "get" | "sndfile" | "rcvfile" | "sup" | "sdown" => return xfer::run(c, cfg, cmd, args),
+        "put" => {
+            let args = match into_dir::put(c, args) {
+                Ok(a) => a,
+                Err(e) => {
+                    explain::session_error(&e, cfg).print();
+                    return ExitCode::from(1);
+                }
+            };
+            return xfer::run(c, cfg, cmd, &args);
+        }
+        "get" => return xfer::run(c, cfg, cmd, &into_dir::get(args)),
+        "sndfile" | "rcvfile" | "sup" | "sdown" => return xfer::run(c, cfg, cmd, args),
         "oob" => return probe::oob(c, args),
         "nigma" => return probe::nigma(c, args),
         "prockey" | "tlb" => c.command(cmd.to_uppercase().as_bytes()).map(|s| print_status(c, &s)),

@@ -380,6 +380,19 @@ No command may follow
         ..OPT
     },
     Opt {
+        names: &["-V", "--version"],
+        help: "print tf's version and exit",
+        doc: r##"Print
+.B tf
+and its version (as
+.BR "tf 0.1.0" )
+and exit with status 0.
+"##,
+        scope: Scope::Invocation,
+        store: Store::Flag(|s| s.version = true),
+        ..OPT
+    },
+    Opt {
         names: &["--password"],
         store: Store::Refuse(
             "there is no --password: a password on the command line is visible to every \

@@ -1,0 +1,223 @@
+//! A CLI people already know (issue 32, item 5), through the real `tf` against
+//! a real tfd: `--version`, one-line option errors, `rm`/`mv`, `put FILE DIR`,
+//! `ls -la`/`-lh`/`ls FILE`/patterns with local times, `del` of patterns,
+//! `sha256` as sha256sum (checked by sha256sum -c itself), `fstat`/`freesp` in
+//! words with `--raw`, `tf -b` echoing its commands; files checked on disk.
+
+use crate::common;
+use crate::output::{ok, stderr, stdout, text};
+
+use common::*;
+use sha2::Digest;
+use std::fs;
+use std::process::Command;
+use std::time::{Duration, SystemTime};
+
+fn tf_bare(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tf"))
+        .args(args)
+        .env_remove("TF_SERVER")
+        .env("HOME", tempdir("habits-home"))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn version_and_one_line_option_errors() {
+    for v in ["--version", "-V"] {
+        let o = tf_bare(&[v]);
+        ok(&o, v);
+        assert_eq!(stdout(&o), format!("tf {}\n", env!("CARGO_PKG_VERSION")));
+    }
+    // an unknown option before -s, after it, and a typo: one line naming it, one hint
+    for args in [&["--bogus", "-s", "alice", "ls"][..], &["-s", "alice", "--bogus", "ls"]] {
+        let o = tf_bare(args);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        let e = stderr(&o);
+        assert_eq!(e.lines().count(), 2, "{e}");
+        assert!(e.starts_with("tf: unknown option --bogus\nhint: "), "{e}");
+        assert!(e.contains("tf --help"), "{e}");
+        assert!(stdout(&o).is_empty(), "{}", stdout(&o));
+    }
+    let o = tf_bare(&["--sever", "127.0.0.1:1", "ls"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("did you mean --server?"), "{}", stderr(&o));
+}
+
+/// A server with `d/` holding a.txt (2048 bytes), b.txt, c.log and sub/.
+fn served(tag: &str) -> Server {
+    let srv = Server::start();
+    let _ = tag;
+    fs::create_dir_all(srv.path("d/sub")).unwrap();
+    fs::write(srv.path("d/a.txt"), vec![b'a'; 2048]).unwrap();
+    fs::write(srv.path("d/b.txt"), b"bee\n").unwrap();
+    fs::write(srv.path("d/c.log"), b"log\n").unwrap();
+    srv
+}
+
+#[test]
+fn rm_mv_and_patterns_outside_the_shell() {
+    let srv = served("rm");
+    let o = srv.tf(&["rm", "d/*.txt"]);
+    ok(&o, "rm d/*.txt");
+    assert!(!srv.path("d/a.txt").exists() && !srv.path("d/b.txt").exists());
+    assert!(srv.path("d/c.log").exists() && srv.path("d/sub").is_dir());
+    let o = srv.tf(&["mv", "d/c.log", "d/e.log"]);
+    ok(&o, "mv");
+    assert_eq!(fs::read(srv.path("d/e.log")).unwrap(), b"log\n");
+    assert!(!srv.path("d/c.log").exists());
+    // several operands; a pattern matching nothing and a directory are said so
+    fs::write(srv.path("d/x1"), b"1").unwrap();
+    fs::write(srv.path("d/x2"), b"2").unwrap();
+    let o = srv.tf(&["del", "d/x1", "d/x2", "d/nomatch*", "d/s*"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(!srv.path("d/x1").exists() && !srv.path("d/x2").exists());
+    assert!(srv.path("d/sub").is_dir());
+    assert!(
+        stderr(&o).contains("d/nomatch*: no remote name matches"),
+        "{}",
+        text(&o)
+    );
+    assert!(stderr(&o).contains("d/sub: is a directory"), "{}", text(&o));
+}
+
+#[test]
+fn put_into_a_remote_directory_and_get_into_a_local_one() {
+    let srv = served("into");
+    let here = tempdir("habits-into");
+    let f = here.join("up.txt");
+    fs::write(&f, b"into the directory\n").unwrap();
+    let l = f.to_str().unwrap();
+    ok(&srv.tf(&["put", l, "d/sub/"]), "put f d/sub/");
+    assert_eq!(fs::read(srv.path("d/sub/up.txt")).unwrap(), b"into the directory\n");
+    fs::create_dir(srv.path("e")).unwrap();
+    ok(&srv.tf(&["put", l, "e"]), "put f e");
+    assert_eq!(fs::read(srv.path("e/up.txt")).unwrap(), b"into the directory\n");
+    assert!(srv.path("e").is_dir());
+    // a file that is no directory is replaced as before
+    ok(&srv.tf(&["put", l, "d/b.txt"]), "put f d/b.txt");
+    assert_eq!(fs::read(srv.path("d/b.txt")).unwrap(), b"into the directory\n");
+    let down = here.join("down");
+    fs::create_dir(&down).unwrap();
+    ok(&srv.tf(&["get", "d/c.log", down.to_str().unwrap()]), "get f dir");
+    assert_eq!(fs::read(down.join("c.log")).unwrap(), b"log\n");
+}
+
+/// 2026-01-15 12:00:00 UTC.
+const MTIME: u64 = 1_768_478_400;
+
+fn set_mtime(p: &std::path::Path) {
+    let f = fs::File::options().write(true).open(p).unwrap();
+    f.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(MTIME))
+        .unwrap();
+}
+
+#[test]
+fn ls_takes_la_lh_files_patterns_and_shows_local_time() {
+    let srv = served("ls");
+    set_mtime(&srv.path("d/a.txt"));
+    let tf_tz = |args: &[&str]| srv.tf_command(args).env("TZ", "EST5").output().unwrap();
+    let o = tf_tz(&["ls", "-la", "d"]);
+    ok(&o, "ls -la");
+    let out = stdout(&o);
+    assert!(
+        out.contains(&format!("- {:>12} 2026-01-15 07:00:00 EST  a.txt\n", 2048)),
+        "{out}"
+    );
+    assert!(out.contains("  sub/\n"), "{out}");
+    let o = tf_tz(&["ls", "-lh", "d"]);
+    ok(&o, "ls -lh");
+    assert!(
+        stdout(&o).contains(&format!("- {:>12} 2026-01-15 07:00:00 EST  a.txt\n", "2.0K")),
+        "{}",
+        stdout(&o)
+    );
+    let o = srv.tf(&["ls", "d/a.txt"]);
+    ok(&o, "ls FILE");
+    assert_eq!(stdout(&o), "F: d/a.txt\n");
+    let o = tf_tz(&["ls", "-l", "d/a.txt"]);
+    ok(&o, "ls -l FILE");
+    assert_eq!(stdout(&o), format!("- {:>12} 2026-01-15 07:00:00 EST  d/a.txt\n", 2048));
+    let o = srv.tf(&["ls", "d/*.txt"]);
+    ok(&o, "ls pattern");
+    assert_eq!(stdout(&o), "F: d/a.txt\nF: d/b.txt\n");
+    let o = srv.tf(&["ls", "d/nothing*"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = srv.tf(&["ls", "-x", "d"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(stderr(&o).contains("unknown option -x"), "{}", stderr(&o));
+}
+
+#[test]
+fn sha256_is_sha256sum_and_fstat_freesp_speak_words() {
+    let srv = served("sum");
+    set_mtime(&srv.path("d/a.txt"));
+    let o = srv.tf(&["sha256", "d/a.txt", "d/b.txt"]);
+    ok(&o, "sha256");
+    let want: String = ["d/a.txt", "d/b.txt"]
+        .iter()
+        .map(|n| format!("{:x}  {n}\n", sha2::Sha256::digest(fs::read(srv.path(n)).unwrap())))
+        .collect();
+    assert_eq!(stdout(&o), want);
+    // sha256sum itself checks the files against tf's lines
+    let sums = srv.dir.join("sums");
+    fs::write(&sums, stdout(&o)).unwrap();
+    let c = Command::new("sha256sum")
+        .arg("-c")
+        .arg(&sums)
+        .current_dir(&srv.data)
+        .output()
+        .expect("sha256sum (coreutils) is needed");
+    assert!(c.status.success(), "sha256sum -c: {}", text(&c));
+    let o = srv.tf(&["sha256", "--raw", "d/b.txt"]);
+    assert_eq!(stdout(&o), format!("OK 0x{:x}\n", sha2::Sha256::digest(b"bee\n")));
+
+    let o = srv
+        .tf_command(&["fstat", "d/a.txt"])
+        .env("TZ", "EST5")
+        .output()
+        .unwrap();
+    ok(&o, "fstat");
+    let out = stdout(&o);
+    assert!(out.contains("Type: regular file\n"), "{out}");
+    assert!(out.contains("Size: 2048 bytes (2.0K)\n"), "{out}");
+    assert!(out.contains("Modify: 2026-01-15 07:00:00 EST\n"), "{out}");
+    let o = srv.tf(&["fstat", "--raw", "d/a.txt"]);
+    assert!(stdout(&o).starts_with("OK F 2048 "), "{}", stdout(&o));
+    assert!(stdout(&o).ends_with(&format!(" {MTIME}\n")), "{}", stdout(&o));
+
+    let o = srv.tf(&["freesp"]);
+    ok(&o, "freesp");
+    let raw = stdout(&srv.tf(&["freesp", "--raw"]));
+    let n: u64 = raw.trim().strip_prefix("OK ").unwrap().parse().unwrap();
+    // the disk is shared: its free space moves between the two asks
+    let human = stdout(&o);
+    let (size, bytes) = human.trim_end().split_once(" free (").expect(&human);
+    let shown: u64 = bytes.strip_suffix(" bytes)").expect(&human).parse().unwrap();
+    assert!(shown.abs_diff(n) < 1 << 30, "{human} vs {raw}");
+    assert!(
+        size.ends_with(['K', 'M', 'G', 'T', 'P', 'E']) || shown < 1024,
+        "{human}"
+    );
+}
+
+#[test]
+fn batch_echoes_each_command_as_sftp_does() {
+    let srv = served("batch");
+    let script = srv.dir.join("cmds");
+    fs::write(&script, "mkdir x\n-del nosuch\n# a comment\nls x\nrm d/b.txt\n").unwrap();
+    let o = srv.tf(&["-b", script.to_str().unwrap()]);
+    ok(&o, "batch");
+    assert_eq!(stdout(&o), "OK\nOK\n");
+    let e = stderr(&o);
+    let echoed: Vec<&str> = e.lines().filter(|l| l.starts_with("tf> ")).collect();
+    assert_eq!(
+        echoed,
+        ["tf> mkdir x", "tf> -del nosuch", "tf> ls x", "tf> rm d/b.txt"],
+        "{e}"
+    );
+    // each echo comes before what its command said
+    assert!(e.find("tf> -del nosuch").unwrap() < e.find("FAILED").unwrap(), "{e}");
+    assert!(e.find("FAILED").unwrap() < e.find("tf> ls x").unwrap(), "{e}");
+    assert!(srv.path("x").is_dir() && !srv.path("d/b.txt").exists());
+}
