@@ -221,3 +221,165 @@ fn batch_echoes_each_command_as_sftp_does() {
     assert!(e.find("FAILED").unwrap() < e.find("tf> ls x").unwrap(), "{e}");
     assert!(srv.path("x").is_dir() && !srv.path("d/b.txt").exists());
 }
+
+#[test]
+fn completion_scripts_come_from_the_tables_and_complete() {
+    // bash: the function itself answers what a Tab would
+    let o = tf_bare(&["completion", "bash"]);
+    ok(&o, "completion bash");
+    let dir = tempdir("habits-completion");
+    let bash = dir.join("tf.bash");
+    fs::write(&bash, stdout(&o)).unwrap();
+    let ask = |words: &str, cword: usize| {
+        let line = format!(
+            "source {}; COMP_WORDS=({words}); COMP_CWORD={cword}; _tf; echo \"${{COMPREPLY[*]}}\"",
+            bash.display()
+        );
+        let o = Command::new("bash")
+            .args(["-c", &line])
+            .output()
+            .expect("bash is needed");
+        assert!(o.status.success(), "{}", text(&o));
+        stdout(&o).trim().to_string()
+    };
+    assert_eq!(ask("tf mirr", 1), "mirror");
+    assert_eq!(ask("tf -s home put --jo", 4), "--jobs");
+    assert_eq!(ask("tf --vers", 1), "--version");
+    assert_eq!(ask("tf sha256 --r", 2), "--raw");
+    assert_eq!(ask("tf fsta", 1), "fstat fstatls");
+    // zsh: the script parses and names the commands; fish: `complete -C` answers
+    let o = tf_bare(&["completion", "zsh"]);
+    ok(&o, "completion zsh");
+    assert!(stdout(&o).starts_with("#compdef tf\n"));
+    assert!(stdout(&o).contains("'mirror:make a directory a copy of another'"));
+    let zsh = dir.join("_tf");
+    fs::write(&zsh, stdout(&o)).unwrap();
+    let z = Command::new("zsh")
+        .arg("-n")
+        .arg(&zsh)
+        .output()
+        .expect("zsh is needed (scripts/deps installs it)");
+    assert!(z.status.success(), "zsh -n: {}", text(&z));
+    let o = tf_bare(&["completion", "fish"]);
+    ok(&o, "completion fish");
+    let fish = dir.join("tf.fish");
+    fs::write(&fish, stdout(&o)).unwrap();
+    let line = format!(
+        "source {}; complete -C 'tf mirr'; complete -C 'tf mirror --dr'; complete -C 'tf --vers'",
+        fish.display()
+    );
+    let f = Command::new("fish")
+        .args(["-c", &line])
+        .output()
+        .expect("fish is needed (scripts/deps installs it)");
+    assert!(f.status.success(), "{}", text(&f));
+    let answers = stdout(&f);
+    let got: Vec<&str> = answers.lines().map(|l| l.split('\t').next().unwrap()).collect();
+    assert_eq!(got, ["mirror", "--dry-run", "--version"], "{answers}");
+    let o = tf_bare(&["completion", "tcsh"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("usage: tf completion bash|zsh|fish"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// `tf shell` under a pseudo-terminal (script(1)), what it printed so far.
+struct Pty {
+    child: std::process::Child,
+    out: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    input: std::process::ChildStdin,
+}
+
+impl Pty {
+    fn start(srv: &Server) -> Pty {
+        let key = srv.dir.join("pub.pem");
+        fs::write(&key, &keys().1).unwrap();
+        let line = format!(
+            "{} --server {} --key {} --hash {} shell",
+            env!("CARGO_BIN_EXE_tf"),
+            srv.addr(),
+            key.display(),
+            srv.hash
+        );
+        let mut child = Command::new("script")
+            .args(["-qfec", &line, "/dev/null"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("script(1) (util-linux) is needed");
+        let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut stdout = child.stdout.take().unwrap();
+        let sink = out.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = std::io::Read::read(&mut stdout, &mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        let input = child.stdin.take().unwrap();
+        Pty { child, out, input }
+    }
+
+    fn transcript(&self) -> String {
+        String::from_utf8_lossy(&self.out.lock().unwrap()).into_owned()
+    }
+
+    fn wait_for(&self, needle: &str, n: usize) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while self.transcript().matches(needle).count() < n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {needle:?} x{n} in: {}",
+                self.transcript()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn typed(&mut self, keys: &str) {
+        std::io::Write::write_all(&mut self.input, keys.as_bytes()).unwrap();
+        std::io::Write::flush(&mut self.input).unwrap();
+    }
+}
+
+impl Drop for Pty {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn tab_completes_commands_and_remote_names_in_the_shell() {
+    let srv = served("tab");
+    fs::write(srv.path("d/sub/only.txt"), b"only\n").unwrap();
+    let mut pty = Pty::start(&srv);
+    pty.wait_for("tf:/> ", 1);
+    // a command name (cut to what fstat and fstatls share), then a remote
+    // name below a directory, one Tab each
+    pty.typed("fsta\t");
+    pty.wait_for("fstat", 1);
+    pty.typed(" d/s\t");
+    pty.wait_for("d/sub/", 1);
+    pty.typed("on\t\r");
+    pty.wait_for("File: d/sub/only.txt", 1);
+    pty.wait_for("tf:/> ", 2);
+    // remote names follow cd; several candidates: Tab twice lists them
+    pty.typed("cd d\r");
+    pty.wait_for("tf:/d> ", 1);
+    pty.typed("rm c.\t\r");
+    pty.wait_for("tf:/d> ", 2);
+    let t = pty.transcript();
+    assert!(!srv.path("d/c.log").exists(), "rm c.<Tab> removed d/c.log: {t}");
+    pty.typed("ls \t\t");
+    pty.wait_for("a.txt  b.txt  sub/", 1);
+    pty.typed("\x15quit\r");
+    let status = pty.child.wait().unwrap();
+    assert!(status.success(), "{}", pty.transcript());
+}

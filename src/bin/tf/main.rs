@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use tfd::client::{Client, ClientConfig};
 use tfd::wire::Status;
 
+mod complete;
 mod confine;
 mod conn;
 mod editline;
@@ -215,6 +216,19 @@ fn main() -> ExitCode {
             Ok(false) => rest.push(a),
             Err(e) => return fail(e),
         }
+    }
+    if rest.first().map(String::as_str) == Some("completion") {
+        return match rest
+            .get(1)
+            .and_then(|s| complete::script(s))
+            .filter(|_| rest.len() == 2)
+        {
+            Some(script) => {
+                print!("{script}");
+                ExitCode::SUCCESS
+            }
+            None => fail("usage: tf completion bash|zsh|fish (prints the script for that shell)"),
+        };
     }
     let batch = given.batch.take();
     let mut settings = given;

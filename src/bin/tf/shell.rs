@@ -328,6 +328,22 @@ impl Shell<'_> {
         Some(code)
     }
 
+    /// What Tab may make of the last word of `before` (the line before the
+    /// cursor): a command name, or a local or remote name (complete.rs).
+    fn complete(&mut self, before: &str) -> Vec<String> {
+        let mut w: Vec<&str> = before.split(' ').filter(|w| !w.is_empty()).collect();
+        if before.ends_with(' ') || before.is_empty() {
+            w.push("");
+        }
+        let Some(word) = w.last().copied() else {
+            return Vec::new();
+        };
+        let cmd = w[0].to_ascii_lowercase();
+        // options and their values are not counted as positions
+        let index = w[..w.len() - 1].iter().filter(|a| !a.starts_with('-')).count();
+        super::complete::candidates(self.c, &self.cwd, index, &cmd, word)
+    }
+
     /// `cd DIR`: only to a directory that exists (FSTAT says 'D').
     fn cd(&mut self, d: &str) -> ExitCode {
         let p = self.at(d);
@@ -421,7 +437,8 @@ pub fn interactive(c: &mut Client, cfg: &ClientConfig) -> ExitCode {
     let mut editor = super::editline::Editor::new();
     loop {
         let read = if tty {
-            editor.read_line(&format!("tf:/{}> ", sh.cwd))
+            let prompt = format!("tf:/{}> ", sh.cwd);
+            editor.read_line(&prompt, &mut |before: &str| sh.complete(before))
         } else {
             let mut l = String::new();
             std::io::stdin().lock().read_line(&mut l).map(|n| (n > 0).then_some(l))
