@@ -383,3 +383,90 @@ fn tab_completes_commands_and_remote_names_in_the_shell() {
     let status = pty.child.wait().unwrap();
     assert!(status.success(), "{}", pty.transcript());
 }
+
+/// The names of the files below `root`, relative, sorted.
+fn files_below(root: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// a.txt, a.log, keep/b.txt, keep/b.log, build/c.txt, .hidden.txt below `root`.
+fn filter_tree(root: &std::path::Path) {
+    for (p, body) in [
+        ("a.txt", "a"),
+        ("a.log", "al"),
+        ("keep/b.txt", "b"),
+        ("keep/b.log", "bl"),
+        ("build/c.txt", "c"),
+    ] {
+        let p = root.join(p);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, body).unwrap();
+    }
+}
+
+#[test]
+fn exclude_and_include_for_trees_and_mirror_first_match_wins() {
+    let srv = Server::start();
+    let here = tempdir("habits-filter");
+    let src = here.join("src");
+    filter_tree(&src);
+    let s = src.to_str().unwrap();
+    // put -r: *.log and the build directory left out
+    fs::create_dir(srv.path("up")).unwrap();
+    let o = srv.tf(&["put", "-r", "--exclude", "*.log", "--exclude", "build/", s, "up"]);
+    ok(&o, "put -r --exclude");
+    assert_eq!(files_below(&srv.path("up/src")), ["a.txt", "keep/b.txt"]);
+    assert!(!srv.path("up/src/build").exists(), "an excluded directory is not made");
+    // get -r: first match wins: keep/ included before '*' excludes the rest
+    let down = here.join("down");
+    fs::create_dir(&down).unwrap();
+    let o = srv.tf(&[
+        "get",
+        "-r",
+        "--include",
+        "keep/",
+        "--include",
+        "keep/*.txt",
+        "--exclude",
+        "*",
+        "up/src",
+        down.to_str().unwrap(),
+    ]);
+    ok(&o, "get -r --include --exclude");
+    assert_eq!(files_below(&down.join("src")), ["keep/b.txt"]);
+    // mirror down: excluded names are neither copied nor deleted by --delete
+    let m = here.join("m");
+    fs::create_dir(&m).unwrap();
+    fs::write(m.join("local.log"), "mine").unwrap();
+    fs::write(m.join("gone.txt"), "old").unwrap();
+    filter_tree(&srv.path("tree"));
+    let o = srv.tf(&["mirror", "--delete", "--exclude", "*.log", "tree", m.to_str().unwrap()]);
+    ok(&o, "mirror --exclude");
+    assert_eq!(
+        files_below(&m),
+        ["a.txt", "build/c.txt", "keep/b.txt", "local.log"],
+        "{}",
+        text(&o)
+    );
+    // mirror -R likewise
+    let o = srv.tf(&["mirror", "-R", "--exclude", "keep", s, "mup"]);
+    ok(&o, "mirror -R --exclude");
+    assert_eq!(files_below(&srv.path("mup")), ["a.log", "a.txt", "build/c.txt"]);
+    // a missing pattern is one line
+    let o = srv.tf(&["put", "-r", s, "up", "--exclude"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--exclude needs a pattern"), "{}", stderr(&o));
+}

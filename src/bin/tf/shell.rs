@@ -279,7 +279,7 @@ impl Shell<'_> {
                 let mut pos = 0;
                 let mut it = args.iter();
                 while let Some(w) = it.next() {
-                    if w == "--jobs" {
+                    if commands::takes_value(Family::Mirror, w) {
                         a.push(w.clone());
                         a.extend(it.next().cloned());
                     } else if w.starts_with('-') && w.len() > 1 {

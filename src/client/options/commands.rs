@@ -88,6 +88,13 @@ pub struct CmdOpt {
 }
 
 const FLAG: Kind = Kind::Flag;
+
+/// tf(1)'s text for `--exclude` (the tree commands' and mirror's).
+const FILTER_DOC: &str = "Leave out what\n.I pattern\nmatches (repeatable). As in rsync, the\n\
+.B \\-\\-exclude\nand\n.B \\-\\-include\nrules are tried in the order given and the first that matches decides; a\n\
+path none matches is taken. A pattern without\n.B /\nmatches a name at any depth, one with\n.B /\n\
+the whole path below the tree's root; a trailing\n.B /\nmatches directories only; an excluded directory\n\
+takes what it holds along. In a mirror what is excluded is neither copied nor removed by\n.BR \\-\\-delete .\n";
 const XFER: &[&str] = &["put", "get"];
 
 /// Every command option, in the order the docs show them.
@@ -183,6 +190,24 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         doc: "Move the files over\n.I n\nsessions (default 4, 1 to 64).\n",
     },
     CmdOpt {
+        family: Family::Tree,
+        commands: XFER,
+        name: "--exclude",
+        value: "PATTERN",
+        kind: Kind::Text("--exclude needs a pattern"),
+        help: "leave out what PATTERN matches (rsync's order: the first\n--exclude/--include that matches decides; repeatable)",
+        doc: FILTER_DOC,
+    },
+    CmdOpt {
+        family: Family::Tree,
+        commands: XFER,
+        name: "--include",
+        value: "PATTERN",
+        kind: Kind::Text("--include needs a pattern"),
+        help: "take what PATTERN matches, even if a later --exclude matches it",
+        doc: "Take what\n.I pattern\nmatches even when a later\n.B \\-\\-exclude\nmatches it too (the first rule that matches decides).\n",
+    },
+    CmdOpt {
         family: Family::Mirror,
         commands: &["mirror"],
         name: "-R",
@@ -226,6 +251,24 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         kind: Kind::Num { min: 1, max: 64, clamp: false },
         help: "move the files over N sessions (default 4, 1..64)",
         doc: "Move the files over\n.I n\nsessions (default 4, 1 to 64).\n",
+    },
+    CmdOpt {
+        family: Family::Mirror,
+        commands: &["mirror"],
+        name: "--exclude",
+        value: "PATTERN",
+        kind: Kind::Text("--exclude needs a pattern"),
+        help: "leave out what PATTERN matches (rsync's order: the first\n--exclude/--include that matches decides; repeatable)",
+        doc: FILTER_DOC,
+    },
+    CmdOpt {
+        family: Family::Mirror,
+        commands: &["mirror"],
+        name: "--include",
+        value: "PATTERN",
+        kind: Kind::Text("--include needs a pattern"),
+        help: "take what PATTERN matches, even if a later --exclude matches it",
+        doc: "Take what\n.I pattern\nmatches even when a later\n.B \\-\\-exclude\nmatches it too (the first rule that matches decides).\n",
     },
     CmdOpt {
         family: Family::List,
@@ -321,6 +364,15 @@ impl Given {
             .rev()
             .find(|(n, _)| *n == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// Every `(name, value)` of the Text options among `names`, in the
+    /// order given (`--exclude`/`--include`: their order is their meaning).
+    pub fn texts_in_order<'a>(&'a self, names: &'a [&str]) -> impl Iterator<Item = (&'static str, &'a str)> + 'a {
+        self.texts
+            .iter()
+            .filter(move |(n, _)| names.contains(n))
+            .map(|(n, v)| (*n, v.as_str()))
     }
 
     /// The value of `name`, the last one given.
