@@ -470,3 +470,83 @@ fn exclude_and_include_for_trees_and_mirror_first_match_wins() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("--exclude needs a pattern"), "{}", stderr(&o));
 }
+
+/// `tf shell` fed by a pipe: one command sent, its answer awaited.
+struct Piped {
+    child: std::process::Child,
+    input: Option<std::process::ChildStdin>,
+    out: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl Piped {
+    fn start(srv: &Server) -> Piped {
+        let mut child = srv
+            .tf_command(&["shell"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let input = child.stdin.take();
+        let out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut p = Piped { child, input, out };
+        p.echo("first");
+        p
+    }
+
+    /// `echo WORD`, and its line back.
+    fn echo(&mut self, word: &str) {
+        std::io::Write::write_all(self.input.as_mut().unwrap(), format!("echo {word}\n").as_bytes()).unwrap();
+        let mut l = String::new();
+        std::io::BufRead::read_line(&mut self.out, &mut l).unwrap();
+        assert_eq!(l, format!("{word}\n"));
+    }
+
+    /// One more command after the session was ended; stderr of the whole run.
+    fn last(mut self) -> String {
+        let mut input = self.input.take().unwrap();
+        std::io::Write::write_all(&mut input, b"echo after\n").unwrap();
+        drop(input);
+        let o = self.child.wait_with_output().unwrap();
+        stderr(&o)
+    }
+}
+
+#[test]
+fn a_session_the_server_ends_is_said_in_plain_words() {
+    let dir = tempdir("habits-ended");
+    let sock = dir.join("ctl.sock");
+    let conf = format!("control_socket {}\nshutdown_grace 1\n", sock.display());
+    // kicked: the server still runs and accepts connections
+    let srv = Server::start_with(&conf);
+    let sh = Piped::start(&srv);
+    let (ok_, out) = tfd_ctl(&sock, &["kick", &srv.session_pid().to_string()]);
+    assert!(ok_, "{out}");
+    std::thread::sleep(Duration::from_millis(200));
+    let e = sh.last();
+    assert!(
+        e.contains("tf: the server closed the session: kicked by the operator"),
+        "{e}"
+    );
+    assert!(!e.contains("truncated"), "{e}");
+    // banned: the session is kicked and new connections are refused at once
+    let sh = Piped::start(&srv);
+    let (ok_, out) = tfd_ctl(&sock, &["ban", "127.0.0.1", "1h"]);
+    assert!(ok_, "{out}");
+    std::thread::sleep(Duration::from_millis(200));
+    let e = sh.last();
+    assert!(e.contains("this address is refused now (banned"), "{e}");
+    let o = srv.tf(&["ls"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("banned"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("is tfd running"), "{}", stderr(&o));
+    let (ok_, out) = tfd_ctl(&sock, &["unban", "127.0.0.1"]);
+    assert!(ok_, "{out}");
+    // stopping: tfd closes its port, then ends the session after the grace period
+    let mut srv = srv;
+    let sh = Piped::start(&srv);
+    let st = srv.stop();
+    assert!(st.success(), "{st:?}");
+    let e = sh.last();
+    assert!(e.contains("tf: the server closed the session: tfd is stopping"), "{e}");
+}

@@ -153,7 +153,10 @@ pub fn connect_error(e: &ClientError, cfg: &ClientConfig) -> Explained {
                 format!("{server} timed out after {} s", secs(cfg.timeout)),
                 format!("something at {server} accepted the connection, or a firewall dropped it, but no tfd answered: {running}"),
             ),
-            ErrorKind::ConnectionReset => Explained::new(format!("{server} reset the connection"), running),
+            ErrorKind::ConnectionReset | ErrorKind::BrokenPipe | ErrorKind::UnexpectedEof => Explained::new(
+                format!("{server} closed the connection during the handshake"),
+                format!("a server that refuses this address (banned for a while) or is full closes at once; {running}"),
+            ),
             _ => Explained::new(format!("cannot talk to {server}: {io}"), running),
         },
         ClientError::Channel(ChannelError::Frame(f)) => Explained::new(
@@ -192,10 +195,10 @@ pub fn session_error(e: &ClientError, cfg: &ClientConfig) -> Explained {
                 "the server is overloaded or the network dropped the connection; try again",
             )
         }
-        ClientError::Channel(ChannelError::Closed) => Explained::new(
-            format!("{} closed the connection", cfg.server),
-            "the server ended the session (idle timeout, a kick, or it stopped); its log says why",
-        ),
+        e if super::ended::is_end(e) => {
+            let (what, hint) = super::ended::words(&cfg.server, &super::ended::probe(&cfg.server));
+            Explained::new(what, hint)
+        }
         other => Explained::bare(other.to_string()),
     }
 }

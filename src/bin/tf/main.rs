@@ -9,6 +9,7 @@ mod complete;
 mod confine;
 mod conn;
 mod editline;
+mod ended;
 mod explain;
 mod formats;
 mod info;
