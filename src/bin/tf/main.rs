@@ -35,6 +35,7 @@ mod xfer;
 const USAGE_HEAD: &str = "\
 usage: tf --server HOST:PORT --key PUB.pem --hash HASH [--user NAME] COMMAND [ARGS...]
        tf -s NAME [--user NAME] [--jail TOKEN:DIR] COMMAND [ARGS...] | shell | -b FILE
+       tf --version | tf completion bash|zsh|fish
 ";
 
 /// The commands part of `tf --help`, after the options and before the
@@ -43,17 +44,22 @@ const USAGE_TAIL: &str = "\
 Options come before the command; words after it are the command's arguments.
 
 Commands (paths are relative to the served root; ls sorts by name, -l adds type,
-size and modification time; rmdir refuses a non-empty directory unless -r):
-  echo TEXT...               mkdir PATH               del PATH
-  rmdir [-r] PATH            touch PATH               fstat PATH
-  fupd PATH                  sha256 PATH              freesp
-  copy SRC DST               cpdir SRC DST            renam OLD NEW
-  ls [-l] [DIR]              lsr [-l] [DIR]           lock [NAME]
+size and local modification time, -h sizes as ls -h, a FILE shows as itself; del/rm
+and ls expand remote patterns (*, ?, [...]); rmdir refuses a non-empty directory
+unless -r; sha256 prints sha256sum's lines, fstat and freesp words: --raw prints the
+protocol's reply instead):
+  echo TEXT...               mkdir PATH               del|rm PATH...
+  rmdir [-r] PATH            touch PATH               fstat [--raw] PATH...
+  fupd PATH                  sha256 [--raw] PATH...   freesp [--raw]
+  copy SRC DST               cpdir SRC DST            renam|mv OLD NEW
+  ls [-lah] [PATH...]        lsr [-lah] [PATH...]     lock [NAME]
   date | udate | ndate | datef    dtof TIMESTAMP    ftod 'YYYY-MM-DD HH:MM:SS'
   raw 'NAME ARGS'            send one command line as is and print the reply
-  shell                      an interactive session: cd, pwd, lcd, lpwd, ls [-l], put,
+  shell                      an interactive session: cd, pwd, lcd, lpwd, ls, put,
                              get, mkdir, rm, rmdir [-r], mv, help, quit (and every
-                             command here); relative remote paths follow cd
+                             command here); relative remote paths follow cd; Tab
+                             completes commands and names
+  completion bash|zsh|fish   print the shell's completion script (no server needed)
 
 Tree commands (best effort; NAME/PATTERN match whole trailing path components):
   xcopy NEWNAME SRC PATTERN  copy file SRC as NEWNAME into every directory matching PATTERN
@@ -68,7 +74,9 @@ Notifications:
 
 Transfers (a progress bar on stderr when it is a terminal). Safe by default: a download
 goes to a temporary beside LOCAL, renamed over it only when complete (a failure leaves
-LOCAL as it was); an upload replaces REMOTE whole; LOCAL '-' is stdin / stdout:
+LOCAL as it was); an upload replaces REMOTE whole, into REMOTE/NAME when REMOTE is a
+directory (or ends with /), as cp does, and a download into a local directory likewise;
+LOCAL '-' is stdin / stdout:
   put LOCAL REMOTE [--offset N | --resume] [--streams N] [--bufsz N] [--verify] [--parents]
   get REMOTE LOCAL [--offset N | --resume] [--streams N] [--bufsz N] [--verify]
   sndfile LOCAL REMOTE [--overwrite] [--verify] [--parents]
@@ -80,8 +88,8 @@ LOCAL as it was); an upload replaces REMOTE whole; LOCAL '-' is stdin / stdout:
 Trees and many files (cp -r's rules: a destination that is a directory receives each
 source under its own name, else it is created with the source's contents; several
 sources or a pattern need an existing directory):
-  put [-r] [--jobs N] LOCAL... REMOTE
-  get [-r] [--jobs N] REMOTE... LOCAL
+  put [-r] [--jobs N] [--exclude P] [--include P] LOCAL... REMOTE
+  get [-r] [--jobs N] [--exclude P] [--include P] REMOTE... LOCAL
                              -r takes directories whole; files move over N sessions
                              (default 4, 1..64) opened once; sources may be patterns
                              (*, ?, [...]; a backslash escapes), expanded by tf itself
@@ -93,7 +101,7 @@ sources or a pattern need an existing directory):
                              the target; a listing over 1,000,000 entries is refused
 
 Mirroring (SRC remote and DST local; with -R SRC local and DST remote):
-  mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] SRC DST
+  mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] [--exclude P] [--include P] SRC DST
                              make DST a copy of SRC, moving only files whose size or
                              mtime differ (over the --jobs pool, with get -r's checks
                              on the server's names); downloads get the server's mtime;
