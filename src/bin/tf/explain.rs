@@ -155,7 +155,8 @@ pub fn connect_error(e: &ClientError, cfg: &ClientConfig) -> Explained {
             ),
             ErrorKind::ConnectionReset | ErrorKind::BrokenPipe | ErrorKind::UnexpectedEof => Explained::new(
                 format!("{server} closed the connection during the handshake"),
-                format!("a server that refuses this address (banned for a while) or is full closes at once; {running}"),
+                "a server that refuses this address (banned for a while) or is full closes at once; \
+                 an operator lifts a ban with tfd ctl unban ADDRESS",
             ),
             _ => Explained::new(format!("cannot talk to {server}: {io}"), running),
         },
