@@ -39,6 +39,15 @@ fn version_and_one_line_option_errors() {
         assert!(e.contains("tf --help"), "{e}");
         assert!(stdout(&o).is_empty(), "{}", stdout(&o));
     }
+    // neither a missing server nor a missing command prints the whole help
+    let o = tf_bare(&["ls"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stderr(&o).lines().count(), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("tf: no server given: --server"),
+        "{}",
+        stderr(&o)
+    );
     let o = tf_bare(&["--sever", "127.0.0.1:1", "ls"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("did you mean --server?"), "{}", stderr(&o));
@@ -220,6 +229,13 @@ fn batch_echoes_each_command_as_sftp_does() {
     assert!(e.find("tf> -del nosuch").unwrap() < e.find("FAILED").unwrap(), "{e}");
     assert!(e.find("FAILED").unwrap() < e.find("tf> ls x").unwrap(), "{e}");
     assert!(srv.path("x").is_dir() && !srv.path("d/b.txt").exists());
+    // no command: two lines, not the whole help
+    let o = srv.tf(&[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "tf: no command given\nhint: tf --help lists the commands; tf ... shell runs many on one session\n"
+    );
 }
 
 #[test]

@@ -257,14 +257,15 @@ fn main() -> ExitCode {
             e.print();
             return ExitCode::from(1);
         }
-        return fail(format!(
-            "--server, --key and --hash (or -s NAME) are required\n{}",
-            usage()
-        ));
+        eprintln!("tf: no server given: --server, --key and --hash (or -s NAME) are required");
+        eprintln!("hint: or TF_SERVER, TF_KEY and TF_HASH; tf --help shows the usage");
+        return ExitCode::from(1);
     };
     let cmd = rest.first().map(|c| c.to_ascii_lowercase());
     if cmd.is_none() && batch.is_none() {
-        return fail(format!("no command given\n{}", usage()));
+        eprintln!("tf: no command given");
+        eprintln!("hint: tf --help lists the commands; tf ... shell runs many on one session");
+        return ExitCode::from(1);
     }
     if batch.is_some() && cmd.is_some() {
         return fail("-b runs the commands of its file: give no command after it");
