@@ -214,15 +214,30 @@ fn sha256_is_sha256sum_and_fstat_freesp_speak_words() {
 fn batch_echoes_each_command_as_sftp_does() {
     let srv = served("batch");
     let script = srv.dir.join("cmds");
-    fs::write(&script, "mkdir x\n-del nosuch\n# a comment\nls x\nrm d/b.txt\n").unwrap();
+    fs::write(
+        &script,
+        "mkdir x\n-del nosuch\n# a comment\nls x\nrm d/b.txt\ncd d\nls -l / ..\n",
+    )
+    .unwrap();
     let o = srv.tf(&["-b", script.to_str().unwrap()]);
     ok(&o, "batch");
-    assert_eq!(stdout(&o), "OK\nOK\n");
+    let out = stdout(&o);
+    assert!(out.starts_with("OK\nOK\n"), "{out}");
+    // the root, by '/' and by '..' from d: the two listings, each headed
+    assert_eq!(out.matches("  x/\n").count(), 2, "{out}");
+    assert!(out.contains("\n/:\n"), "{out}");
     let e = stderr(&o);
     let echoed: Vec<&str> = e.lines().filter(|l| l.starts_with("tf> ")).collect();
     assert_eq!(
         echoed,
-        ["tf> mkdir x", "tf> -del nosuch", "tf> ls x", "tf> rm d/b.txt"],
+        [
+            "tf> mkdir x",
+            "tf> -del nosuch",
+            "tf> ls x",
+            "tf> rm d/b.txt",
+            "tf> cd d",
+            "tf> ls -l / .."
+        ],
         "{e}"
     );
     // each echo comes before what its command said
