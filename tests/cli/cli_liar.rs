@@ -117,14 +117,16 @@ fn ls_l_reads_fstat_from_the_liar() {
         path: "tree/a.txt".into(),
         size: 1 << 60,
     }));
-    let o = tf(&liar, &["ls", "-l", "tree"]);
+    let mut cmd = liar.tf_command(&["ls", "-l", "tree"]);
+    cmd.env("TZ", "UTC0");
+    let o = run(cmd, Duration::from_secs(60));
     assert!(o.status.success(), "{}", stderr(&o));
-    let when = tfd::wire::date::format_utc(MTIME as i64).unwrap();
+    let when = format!("{} UTC", tfd::wire::date::format_utc(MTIME as i64).unwrap());
     assert_eq!(
         stdout(&o),
         format!("- {:>12} {when}  a.txt\nd {:>12} {when}  sub/\n", 1u64 << 60, 4096)
     );
-    let o = tf(&liar, &["fstat", "tree/sub/b.txt"]);
+    let o = tf(&liar, &["fstat", "--raw", "tree/sub/b.txt"]);
     assert_eq!(stdout(&o), format!("OK F 12 {MTIME} {MTIME}\n"));
     let o = tf(&liar, &["fstat", "tree/none"]);
     assert!(stderr(&o).contains("FAILED 9"), "{}", stderr(&o));

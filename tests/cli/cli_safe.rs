@@ -279,15 +279,18 @@ fn ls_is_sorted_and_ls_l_shows_type_size_and_time() {
         .collect();
     assert_eq!(got, want, "plain ls is sorted by name");
     assert!(stdout(&o).contains("D: m-dir/\n"));
-    let o = srv.tf(&["ls", "-l"]);
+    // times are local, with the zone's name (here TZ's)
+    let o = srv.tf_command(&["ls", "-l"]).env("TZ", "UTC0").output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let lines: Vec<Vec<String>> = stdout(&o)
         .lines()
         .map(|l| l.split_whitespace().map(str::to_string).collect())
         .collect();
     assert_eq!(lines.len(), want.len(), "{}", stdout(&o));
-    for (l, name) in lines.iter().zip(&want) {
-        assert_eq!(l.len(), 5, "type size date time name: {l:?}");
+    for (mut l, name) in lines.clone().into_iter().zip(&want) {
+        assert_eq!(l.len(), 6, "type size date time zone name: {l:?}");
+        assert_eq!(l[4], "UTC", "{l:?}");
+        l.remove(4);
         assert_eq!(l[4].trim_end_matches('/'), name);
         if name == "m-dir" {
             assert_eq!(l[0], "d");
@@ -297,7 +300,7 @@ fn ls_is_sorted_and_ls_l_shows_type_size_and_time() {
             assert_eq!(l[1], sizes[name].to_string(), "{name}");
         }
     }
-    let old = lines.iter().find(|l| l[4] == old_name).unwrap();
+    let old = lines.iter().find(|l| l[5] == old_name).unwrap();
     assert_eq!(
         (old[2].as_str(), old[3].as_str()),
         ("2020-09-13", "12:26:40"),
@@ -312,7 +315,7 @@ fn ls_is_sorted_and_ls_l_shows_type_size_and_time() {
         .lines()
         .map(|l| {
             let v: Vec<&str> = l.split_whitespace().collect();
-            (v[1].to_string(), v[4].to_string())
+            (v[1].to_string(), v[v.len() - 1].to_string())
         })
         .collect();
     assert_eq!(firsts, [("1".to_string(), "a".to_string()), ("2".into(), "z".into())]);

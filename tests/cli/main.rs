@@ -11,6 +11,7 @@ mod common;
 mod cli;
 mod cli_errors;
 mod cli_escape;
+mod cli_habits;
 mod cli_liar;
 mod cli_mirror;
 mod cli_safe;

@@ -128,8 +128,13 @@ fn install_and_uninstall_in_a_scratch_root() {
         "usr/local/share/man/man5/tfd.conf.5",
         "usr/local/share/man/man8/tfd.8",
         "usr/local/share/man/man8/tfpasswd.8",
+        "usr/local/share/bash-completion/completions/tf",
+        "usr/local/share/zsh/site-functions/_tf",
+        "usr/local/share/fish/vendor_completions.d/tf.fish",
     ]);
     assert_eq!(files(&root), installed, "{log}");
+    let bash = fs::read_to_string(root.join("usr/local/share/bash-completion/completions/tf")).unwrap();
+    assert!(bash.contains("complete -o filenames -F _tf tf"), "{bash}");
     for bin in ["usr/local/bin/tf", "usr/local/sbin/tfd", "usr/local/sbin/tfpasswd"] {
         assert_eq!(mode(&root.join(bin)), 0o755, "{bin}");
     }

@@ -3,8 +3,10 @@
 //! command see the usual terminal). Keys: printable text inserts at the cursor;
 //! Backspace, Delete-left; Left/Right, Ctrl-A/Ctrl-E move; Up/Down walk the
 //! history; Ctrl-U/Ctrl-K kill to the start/end; Ctrl-W erases a word;
-//! Ctrl-L redraws; Ctrl-D on an empty line is end of input. Ctrl-C keeps its
-//! signal.
+//! Ctrl-L redraws; Ctrl-D on an empty line is end of input; Tab completes
+//! the word before the cursor (the caller says to what: one candidate is
+//! taken whole, several are cut to what they share, and a second Tab lists
+//! them). Ctrl-C keeps its signal.
 
 use std::io::{Read, Write};
 use std::os::fd::AsFd;
@@ -40,8 +42,13 @@ impl Editor {
         Editor { history: Vec::new() }
     }
 
-    /// One line (None at end of input).
-    pub fn read_line(&mut self, prompt: &str) -> std::io::Result<Option<String>> {
+    /// One line (None at end of input). `complete` gets the line before the
+    /// cursor and answers what its last word may become.
+    pub fn read_line(
+        &mut self,
+        prompt: &str,
+        complete: &mut dyn FnMut(&str) -> Vec<String>,
+    ) -> std::io::Result<Option<String>> {
         let _mode = Cbreak(tfd::sys::set_tty_cbreak(std::io::stdin().as_fd())?);
         let mut out = std::io::stdout();
         let mut inp = std::io::stdin().lock();
@@ -119,6 +126,30 @@ impl Editor {
                     }
                     line.drain(start..cur);
                     cur = start;
+                    redraw(&mut out, prompt, &line, cur);
+                }
+                b'\t' => {
+                    let before: String = line[..cur].iter().collect();
+                    let start = line[..cur].iter().rposition(|&c| c == ' ').map_or(0, |i| i + 1);
+                    let word: String = line[start..cur].iter().collect();
+                    let found = complete(&before);
+                    let shared = super::complete::common_prefix(&found);
+                    let new = match found.as_slice() {
+                        [] => None,
+                        [one] if one.ends_with('/') => Some(one.clone()),
+                        [one] => Some(format!("{one} ")),
+                        _ if shared.chars().count() > word.chars().count() => Some(shared),
+                        many => {
+                            let _ = write!(out, "\r\n{}\r\n", many.join("  "));
+                            None
+                        }
+                    };
+                    if let Some(new) = new {
+                        let new: Vec<char> = new.chars().collect();
+                        let n = new.len();
+                        line.splice(start..cur, new);
+                        cur = start + n;
+                    }
                     redraw(&mut out, prompt, &line, cur);
                 }
                 12 => {

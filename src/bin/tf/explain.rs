@@ -123,6 +123,16 @@ pub fn misplaced_options(rest: &[String]) -> Option<Explained> {
     ))
 }
 
+/// A word before the command that looks like an option of no row (a typo,
+/// or an option of a command given before it).
+pub fn unknown_option(word: &str) -> Explained {
+    let near = tfd::client::options::nearest(word).map_or(String::new(), |n| format!("did you mean {n}? "));
+    Explained::new(
+        format!("unknown option {word}"),
+        format!("{near}tf --help lists the options; they come before the command, a command's own options after it"),
+    )
+}
+
 /// A failed connect or handshake.
 pub fn connect_error(e: &ClientError, cfg: &ClientConfig) -> Explained {
     let server = &cfg.server;
@@ -145,7 +155,11 @@ pub fn connect_error(e: &ClientError, cfg: &ClientConfig) -> Explained {
                 format!("{server} timed out after {} s", secs(cfg.timeout)),
                 format!("something at {server} accepted the connection, or a firewall dropped it, but no tfd answered: {running}"),
             ),
-            ErrorKind::ConnectionReset => Explained::new(format!("{server} reset the connection"), running),
+            ErrorKind::ConnectionReset | ErrorKind::BrokenPipe | ErrorKind::UnexpectedEof => Explained::new(
+                format!("{server} closed the connection during the handshake"),
+                "a server that refuses this address (banned for a while) or is full closes at once; \
+                 an operator lifts a ban with tfd ctl unban ADDRESS",
+            ),
             _ => Explained::new(format!("cannot talk to {server}: {io}"), running),
         },
         ClientError::Channel(ChannelError::Frame(f)) => Explained::new(
@@ -184,10 +198,10 @@ pub fn session_error(e: &ClientError, cfg: &ClientConfig) -> Explained {
                 "the server is overloaded or the network dropped the connection; try again",
             )
         }
-        ClientError::Channel(ChannelError::Closed) => Explained::new(
-            format!("{} closed the connection", cfg.server),
-            "the server ended the session (idle timeout, a kick, or it stopped); its log says why",
-        ),
+        e if super::ended::is_end(e) => {
+            let (what, hint) = super::ended::words(&cfg.server, &super::ended::probe(&cfg.server));
+            Explained::new(what, hint)
+        }
         other => Explained::bare(other.to_string()),
     }
 }

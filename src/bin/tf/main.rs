@@ -7,16 +7,22 @@ use tfd::client::escape::shown;
 use tfd::client::{Client, ClientConfig};
 use tfd::wire::Status;
 
+mod complete;
 mod confine;
 mod conn;
 mod editline;
+mod ended;
 mod explain;
+mod formats;
+mod info;
+mod into_dir;
 mod intrw;
 mod layer;
 mod locks;
 mod mirror;
 mod probe;
 mod remote;
+mod rglob;
 mod safe;
 mod secfs;
 mod shell;
@@ -31,6 +37,7 @@ mod xfer;
 const USAGE_HEAD: &str = "\
 usage: tf --server HOST:PORT --key PUB.pem --hash HASH [--user NAME] COMMAND [ARGS...]
        tf -s NAME [--user NAME] [--jail TOKEN:DIR] COMMAND [ARGS...] | shell | -b FILE
+       tf --version | tf completion bash|zsh|fish
 ";
 
 /// The commands part of `tf --help`, after the options and before the
@@ -39,17 +46,22 @@ const USAGE_TAIL: &str = "\
 Options come before the command; words after it are the command's arguments.
 
 Commands (paths are relative to the served root; ls sorts by name, -l adds type,
-size and modification time; rmdir refuses a non-empty directory unless -r):
-  echo TEXT...               mkdir PATH               del PATH
-  rmdir [-r] PATH            touch PATH               fstat PATH
-  fupd PATH                  sha256 PATH              freesp
-  copy SRC DST               cpdir SRC DST            renam OLD NEW
-  ls [-l] [DIR]              lsr [-l] [DIR]           lock [NAME]
+size and local modification time, -h sizes as ls -h, a FILE shows as itself; del/rm
+and ls expand remote patterns (*, ?, [...]); rmdir refuses a non-empty directory
+unless -r; sha256 prints sha256sum's lines, fstat and freesp words: --raw prints the
+protocol's reply instead):
+  echo TEXT...               mkdir PATH               del|rm PATH...
+  rmdir [-r] PATH            touch PATH               fstat [--raw] PATH...
+  fupd PATH                  sha256 [--raw] PATH...   freesp [--raw]
+  copy SRC DST               cpdir SRC DST            renam|mv OLD NEW
+  ls [-lah] [PATH...]        lsr [-lah] [PATH...]     lock [NAME]
   date | udate | ndate | datef    dtof TIMESTAMP    ftod 'YYYY-MM-DD HH:MM:SS'
   raw 'NAME ARGS'            send one command line as is and print the reply
-  shell                      an interactive session: cd, pwd, lcd, lpwd, ls [-l], put,
+  shell                      an interactive session: cd, pwd, lcd, lpwd, ls, put,
                              get, mkdir, rm, rmdir [-r], mv, help, quit (and every
-                             command here); relative remote paths follow cd
+                             command here); relative remote paths follow cd; Tab
+                             completes commands and names
+  completion bash|zsh|fish   print the shell's completion script (no server needed)
 
 Tree commands (best effort; NAME/PATTERN match whole trailing path components):
   xcopy NEWNAME SRC PATTERN  copy file SRC as NEWNAME into every directory matching PATTERN
@@ -64,7 +76,9 @@ Notifications:
 
 Transfers (a progress bar on stderr when it is a terminal). Safe by default: a download
 goes to a temporary beside LOCAL, renamed over it only when complete (a failure leaves
-LOCAL as it was); an upload replaces REMOTE whole; LOCAL '-' is stdin / stdout:
+LOCAL as it was); an upload replaces REMOTE whole, into REMOTE/NAME when REMOTE is a
+directory (or ends with /), as cp does, and a download into a local directory likewise;
+LOCAL '-' is stdin / stdout:
   put LOCAL REMOTE [--offset N | --resume] [--streams N] [--bufsz N] [--verify] [--parents]
   get REMOTE LOCAL [--offset N | --resume] [--streams N] [--bufsz N] [--verify]
   sndfile LOCAL REMOTE [--overwrite] [--verify] [--parents]
@@ -76,8 +90,8 @@ LOCAL as it was); an upload replaces REMOTE whole; LOCAL '-' is stdin / stdout:
 Trees and many files (cp -r's rules: a destination that is a directory receives each
 source under its own name, else it is created with the source's contents; several
 sources or a pattern need an existing directory):
-  put [-r] [--jobs N] LOCAL... REMOTE
-  get [-r] [--jobs N] REMOTE... LOCAL
+  put [-r] [--jobs N] [--exclude P] [--include P] LOCAL... REMOTE
+  get [-r] [--jobs N] [--exclude P] [--include P] REMOTE... LOCAL
                              -r takes directories whole; files move over N sessions
                              (default 4, 1..64) opened once; sources may be patterns
                              (*, ?, [...]; a backslash escapes), expanded by tf itself
@@ -89,7 +103,7 @@ sources or a pattern need an existing directory):
                              the target; a listing over 1,000,000 entries is refused
 
 Mirroring (SRC remote and DST local; with -R SRC local and DST remote):
-  mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] SRC DST
+  mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] [--exclude P] [--include P] SRC DST
                              make DST a copy of SRC, moving only files whose size or
                              mtime differ (over the --jobs pool, with get -r's checks
                              on the server's names); downloads get the server's mtime;
@@ -201,10 +215,31 @@ fn main() -> ExitCode {
                 println!("{}\n\n{}", usage(), v251::help_text());
                 return ExitCode::SUCCESS;
             }
+            Ok(true) if given.version => {
+                println!("tf {}", env!("CARGO_PKG_VERSION"));
+                return ExitCode::SUCCESS;
+            }
             Ok(true) => {}
+            Ok(false) if a.starts_with('-') && a.len() > 1 => {
+                explain::unknown_option(&a).print();
+                return ExitCode::from(1);
+            }
             Ok(false) => rest.push(a),
             Err(e) => return fail(e),
         }
+    }
+    if rest.first().map(String::as_str) == Some("completion") {
+        return match rest
+            .get(1)
+            .and_then(|s| complete::script(s))
+            .filter(|_| rest.len() == 2)
+        {
+            Some(script) => {
+                print!("{script}");
+                ExitCode::SUCCESS
+            }
+            None => fail("usage: tf completion bash|zsh|fish (prints the script for that shell)"),
+        };
     }
     let batch = given.batch.take();
     let mut settings = given;
@@ -224,14 +259,15 @@ fn main() -> ExitCode {
             e.print();
             return ExitCode::from(1);
         }
-        return fail(format!(
-            "--server, --key and --hash (or -s NAME) are required\n{}",
-            usage()
-        ));
+        eprintln!("tf: no server given: --server, --key and --hash (or -s NAME) are required");
+        eprintln!("hint: or TF_SERVER, TF_KEY and TF_HASH; tf --help shows the usage");
+        return ExitCode::from(1);
     };
     let cmd = rest.first().map(|c| c.to_ascii_lowercase());
     if cmd.is_none() && batch.is_none() {
-        return fail(format!("no command given\n{}", usage()));
+        eprintln!("tf: no command given");
+        eprintln!("hint: tf --help lists the commands; tf ... shell runs many on one session");
+        return ExitCode::from(1);
     }
     if batch.is_some() && cmd.is_some() {
         return fail("-b runs the commands of its file: give no command after it");
@@ -337,6 +373,15 @@ fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> ExitCo
             ExitCode::SUCCESS
         }),
         "ls" | "lsr" => remote::ls(c, cmd, args),
+        "del" | "rm" => remote::del(c, cmd, args),
+        "sha256" | "fstat" | "freesp" => info::run(c, cmd, args),
+        "mv" => {
+            if let Err(code) = need(args, 2, "mv OLD NEW") {
+                return code;
+            }
+            c.command(format!("RENAM {} | {}", args[0], args[1]).as_bytes())
+                .map(|s| report(c, "renam", &targets("renam", args), &s))
+        }
         "rmdir" => remote::rmdir(c, args),
         "copy" | "cpdir" | "renam" => {
             if let Err(code) = need(args, 2, &format!("{cmd} SRC DST")) {
@@ -353,13 +398,23 @@ fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> ExitCo
             }
             c.command(args[0].as_bytes()).map(|s| print_status(c, &s))
         }
-        "mkdir" | "del" | "touch" | "fstat" | "fupd" | "sha256" | "lock" | "dtof" | "ftod" | "freesp" | "date"
-        | "udate" | "ndate" | "datef" => c
+        "mkdir" | "touch" | "fupd" | "lock" | "dtof" | "ftod" | "date" | "udate" | "ndate" | "datef" => c
             .command(format!("{} {}", cmd.to_uppercase(), args.join(" ")).as_bytes())
             .map(|s| print_status(c, &s)),
         "mirror" => return mirror::run(c, cfg, args),
         "put" | "get" if tree::wanted(args) => return tree::run(c, cfg, cmd, args),
-        "put" | "get" | "sndfile" | "rcvfile" | "sup" | "sdown" => return xfer::run(c, cfg, cmd, args),
+        "put" => {
+            let args = match into_dir::put(c, args) {
+                Ok(a) => a,
+                Err(e) => {
+                    explain::session_error(&e, cfg).print();
+                    return ExitCode::from(1);
+                }
+            };
+            return xfer::run(c, cfg, cmd, &args);
+        }
+        "get" => return xfer::run(c, cfg, cmd, &into_dir::get(args)),
+        "sndfile" | "rcvfile" | "sup" | "sdown" => return xfer::run(c, cfg, cmd, args),
         "oob" => return probe::oob(c, args),
         "nigma" => return probe::nigma(c, args),
         "prockey" | "tlb" => c.command(cmd.to_uppercase().as_bytes()).map(|s| print_status(c, &s)),

@@ -15,6 +15,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tfd::client::options::commands::{self, Family, ParseError};
+use tfd::client::tree::filter::Filter;
 use tfd::client::tree::landing::Landing;
 use tfd::client::tree::listing::{self, Kind, ListError};
 use tfd::client::tree::names;
@@ -28,11 +29,14 @@ struct Opts {
     checksum: bool,
     dry_run: bool,
     jobs: usize,
+    /// `--exclude`/`--include`, on both sides.
+    filter: Filter,
     src: String,
     dst: String,
 }
 
-const USAGE: &str = "usage: tf ... mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] SRC DST";
+const USAGE: &str =
+    "usage: tf ... mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] [--exclude P] [--include P] SRC DST";
 
 fn parse(args: &[String]) -> Result<Opts, String> {
     let g = commands::parse(Family::Mirror, args).map_err(|e| match e {
@@ -45,6 +49,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         checksum: g.flag("--checksum"),
         dry_run: g.flag("--dry-run"),
         jobs: g.num("--jobs").map_or(4, |n| n as usize),
+        filter: Filter::of(&g),
         src: String::new(),
         dst: String::new(),
     };
@@ -404,6 +409,9 @@ fn down(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, Client
         eprintln!("tf: mirror: the server's listing was not whole: --delete removes nothing this time");
     }
     let rule = if o.checksum { Rule::Checksum } else { Rule::SameMtime };
+    let (mut theirs, mut ours) = (theirs, ours);
+    o.filter.retain(&mut theirs);
+    o.filter.retain(&mut ours);
     let mut p = sync::plan(&theirs, &ours, rule, delete);
     let mut n = match settle(c, &mut p, o, exists, &src, &dst, &mut t)? {
         Ok(n) => n,
@@ -519,6 +527,9 @@ fn up(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientEr
     } else {
         Rule::RemoteNotOlder
     };
+    let (mut theirs, mut ours) = (theirs, ours);
+    o.filter.retain(&mut theirs);
+    o.filter.retain(&mut ours);
     let mut p = sync::plan(&ours, &theirs, rule, delete);
     let mut n = match settle(c, &mut p, o, exists, &dst, &src, &mut t)? {
         Ok(n) => n,

@@ -1,12 +1,12 @@
-//! Listings and directory removal: `ls`/`lsr` sorted by name (`-l` adds type,
-//! size and modification time), `rmdir` that keeps a non-empty directory
-//! unless `-r` says otherwise.
+//! Listings and removals: `ls`/`lsr` sorted by name (`-l` adds type, size
+//! and modification time), `del`/`rm` of files and patterns, `rmdir` that
+//! keeps a non-empty directory unless `-r` says otherwise.
 
-use super::{explain, fail, report, ExitCode};
+use super::{explain, fail, formats, report, rglob, ExitCode};
 use std::io::Write;
 use tfd::client::escape::shown;
 use tfd::client::options::commands::{self, Family};
-use tfd::client::tree::listing::{parse_fstat, Kind};
+use tfd::client::tree::listing::{self, Kind, Stat};
 use tfd::client::{Client, ClientError};
 use tfd::wire::Status;
 
@@ -38,61 +38,188 @@ fn entries(text: &[u8]) -> Vec<Entry<'_>> {
     v
 }
 
-/// `ls [-l] [DIR]` and `lsr [-l] [DIR]`.
+/// `-la` is `-l -a`: a listing's short flags may be joined, as ls's.
+fn split_flags(args: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for a in args {
+        match a.strip_prefix('-') {
+            Some(f) if f.len() > 1 && !f.starts_with('-') && f.bytes().all(|b| b"lah".contains(&b)) => {
+                out.extend(f.chars().map(|c| format!("-{c}")))
+            }
+            _ => out.push(a.clone()),
+        }
+    }
+    out
+}
+
+/// An operand of ls: a path, and what it is once known.
+struct Operand {
+    path: String,
+    kind: Option<Kind>,
+}
+
+/// `ls [-l] [-a] [-h] [PATH...]` and `lsr` likewise: each directory's entries
+/// sorted by name; a file named is shown as itself; a pattern is expanded
+/// from a listing. `-a` is accepted as ls users type it (the server's listing
+/// holds every name already), `-h` writes sizes as `ls -h`.
 pub fn ls(c: &mut Client, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
-    let g = commands::parse(Family::List, args)
-        .ok()
-        .filter(|g| g.positional.len() <= 1);
-    let Some(g) = g else {
-        return Ok(fail(format!("usage: tf ... {cmd} [-l] [DIR]")));
+    let g = match commands::parse(Family::List, &split_flags(args)) {
+        Ok(g) => g,
+        Err(commands::ParseError::Unknown(o)) => {
+            return Ok(fail(format!(
+                "{cmd}: unknown option {o} (-l, -a, -h; usage: {cmd} [-lah] [PATH...])"
+            )))
+        }
+        Err(commands::ParseError::Bad(m)) => return Ok(fail(m)),
     };
-    let long = g.flag("-l");
-    let dir = g.positional.first().map_or("", |d| d.as_str());
-    let text = match c.list(cmd == "lsr", dir.as_bytes())? {
-        Ok(t) => t,
-        Err(st) => return Ok(report(c, cmd, &[(dir, explain::Access::Read)], &st)),
-    };
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for e in entries(&text) {
-        // a name is the server's text: escaped (src/client/escape.rs)
-        let name = shown(e.name);
-        if !long {
-            let _ = writeln!(out, "{}: {name}", e.kind as char);
+    let (long, human) = (g.flag("-l"), g.flag("-h"));
+    let mut code = ExitCode::SUCCESS;
+    let mut ops: Vec<Operand> = Vec::new();
+    for w in g
+        .positional
+        .iter()
+        .map(String::as_str)
+        .chain(g.positional.is_empty().then_some(""))
+    {
+        if !rglob::is_pattern(w) {
+            ops.push(Operand {
+                path: rglob::literal(w),
+                kind: None,
+            });
             continue;
         }
-        let bare = e.name.strip_suffix(b"/").unwrap_or(e.name);
-        let mut path = dir.trim_end_matches('/').as_bytes().to_vec();
-        if !path.is_empty() {
-            path.push(b'/');
+        match rglob::expand(c, w)? {
+            Ok(v) if v.is_empty() => {
+                eprintln!("tf: {cmd}: {w}: no remote name matches");
+                code = ExitCode::from(2);
+            }
+            Ok(v) => ops.extend(v.into_iter().map(|(path, k)| Operand { path, kind: Some(k) })),
+            Err(why) => {
+                eprintln!("tf: {cmd}: {w}: {why}");
+                code = ExitCode::from(2);
+            }
         }
-        path.extend_from_slice(bare);
-        // FSTAT answers `T size atime mtime`, parsed: only numbers are
-        // printed; an entry gone meanwhile (or an answer that does not
-        // parse) shows '?'
-        let (kind, size, mtime) = match c.call("FSTAT", &path)? {
-            Status::Ok(d) => match parse_fstat(&d) {
-                Some(st) => (
-                    match st.kind {
-                        Kind::Dir => b'D',
-                        Kind::File => b'F',
-                        Kind::Other => b'U',
-                    },
-                    st.size.to_string(),
-                    tfd::wire::date::format_utc(st.mtime).unwrap_or_else(|| "? ?".into()),
-                ),
-                None => (e.kind, "?".into(), "? ?".into()),
-            },
-            _ => (e.kind, "?".into(), "? ?".into()),
-        };
-        let t = match kind {
-            b'D' => 'd',
-            b'F' => '-',
-            _ => '?',
-        };
-        let _ = writeln!(out, "{t} {size:>12} {mtime}  {name}");
     }
-    let _ = out.flush();
-    Ok(ExitCode::SUCCESS)
+    let several = ops.len() > 1;
+    let mut files: Vec<(String, Option<Stat>)> = Vec::new();
+    let mut dirs: Vec<(String, Vec<u8>)> = Vec::new();
+    for op in ops {
+        if matches!(op.kind, Some(Kind::File | Kind::Other)) {
+            let st = if long { stat(c, &op.path)? } else { None };
+            files.push((op.path, st));
+            continue;
+        }
+        match c.list(cmd == "lsr", op.path.as_bytes())? {
+            Ok(t) => dirs.push((op.path, t)),
+            Err(st) => match stat(c, &op.path)? {
+                Some(s) if s.kind != Kind::Dir => files.push((op.path, Some(s))),
+                _ => code = report(c, cmd, &[(op.path.as_str(), explain::Access::Read)], &st),
+            },
+        }
+    }
+    let mut out = Vec::new();
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    for (path, st) in &files {
+        if long {
+            out.extend_from_slice(formats::long_prefix(*st, b'F', human).as_bytes());
+        } else {
+            out.extend_from_slice(if st.is_some_and(|s| s.kind == Kind::Other) {
+                b"U: "
+            } else {
+                b"F: "
+            });
+        }
+        // names are the server's text: escaped (src/client/escape.rs)
+        out.extend_from_slice(shown(path.as_bytes()).as_bytes());
+        out.push(b'\n');
+    }
+    for (i, (dir, text)) in dirs.iter().enumerate() {
+        if several {
+            if i > 0 || !files.is_empty() {
+                out.push(b'\n');
+            }
+            let shown_dir = if dir.is_empty() { "/".to_string() } else { shown(dir.as_bytes()) };
+            out.extend_from_slice(format!("{shown_dir}:\n").as_bytes());
+        }
+        for e in entries(text) {
+            if long {
+                let bare = e.name.strip_suffix(b"/").unwrap_or(e.name);
+                let mut path = dir.trim_end_matches('/').as_bytes().to_vec();
+                if !path.is_empty() {
+                    path.push(b'/');
+                }
+                path.extend_from_slice(bare);
+                let st = stat(c, &String::from_utf8_lossy(&path))?;
+                out.extend_from_slice(formats::long_prefix(st, e.kind, human).as_bytes());
+            } else {
+                out.extend_from_slice(&[e.kind, b':', b' ']);
+            }
+            out.extend_from_slice(shown(e.name).as_bytes());
+            out.push(b'\n');
+        }
+    }
+    let _ = std::io::stdout().write_all(&out);
+    Ok(code)
+}
+
+/// FSTAT of `path`: None when refused or of another shape (an entry gone
+/// meanwhile shows '?').
+fn stat(c: &mut Client, path: &str) -> Result<Option<Stat>, ClientError> {
+    Ok(match c.call("FSTAT", path.as_bytes())? {
+        Status::Ok(d) => listing::parse_fstat(&d),
+        _ => None,
+    })
+}
+
+/// `del PATH...` (and `rm`): each file named, patterns expanded from a
+/// listing (a directory they match is left, said so: rmdir removes those).
+/// The exit status is 2 when any was refused or nothing matched.
+pub fn del(c: &mut Client, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+    if args.is_empty() {
+        return Ok(fail(format!("usage: tf ... {cmd} PATH...")));
+    }
+    let mut code = ExitCode::SUCCESS;
+    for w in args {
+        let paths: Vec<String> = if rglob::is_pattern(w) {
+            match rglob::expand(c, w)? {
+                Ok(v) if v.is_empty() => {
+                    eprintln!("tf: {cmd}: {w}: no remote name matches");
+                    code = ExitCode::from(2);
+                    continue;
+                }
+                Ok(v) => v
+                    .into_iter()
+                    .filter_map(|(p, k)| {
+                        if k == Kind::Dir {
+                            eprintln!(
+                                "tf: {cmd}: {}: is a directory, left (rmdir removes directories)",
+                                shown(p.as_bytes())
+                            );
+                            code = ExitCode::from(2);
+                            None
+                        } else {
+                            Some(p)
+                        }
+                    })
+                    .collect(),
+                Err(why) => {
+                    eprintln!("tf: {cmd}: {w}: {why}");
+                    code = ExitCode::from(2);
+                    continue;
+                }
+            }
+        } else {
+            vec![rglob::literal(w)]
+        };
+        for p in paths {
+            let st = c.call("DEL", p.as_bytes())?;
+            let one = report(c, "del", &[(p.as_str(), explain::Access::Read)], &st);
+            if one != ExitCode::SUCCESS {
+                code = one;
+            }
+        }
+    }
+    Ok(code)
 }
 
 /// `rmdir [-r] DIR`: without `-r` the directory must be empty (LS says so

@@ -18,7 +18,8 @@ root when they start with '/'; local paths to the local directory):
   pwd                       print the remote directory
   lcd DIR                   change the local directory
   lpwd                      print the local directory
-  ls [-l] [DIR]             list a remote directory, sorted by name
+  ls [-lah] [PATH...]       list remote directories sorted by name, files as themselves;
+                            patterns (*, ?, [...]) expand; -h: sizes as ls -h
   put LOCAL [REMOTE] [--verify] [--parents] [--resume] [--streams N] ...
                             upload (REMOTE defaults to LOCAL's name)
   get REMOTE [LOCAL] [--verify] [--resume] [--streams N] ...
@@ -34,7 +35,7 @@ root when they start with '/'; local paths to the local directory):
                             mtime differ: SRC remote and DST local, or with -R the
                             other way; --delete removes what SRC does not hold
   mkdir DIR                 make a remote directory
-  rm FILE                   delete a remote file
+  rm FILE...                delete remote files (patterns expand)
   rmdir [-r] DIR            remove a remote directory (-r: and all it holds)
   mv OLD NEW                rename a remote file or directory
   help, ?                   this text
@@ -43,8 +44,9 @@ Any other tf command (fstat, sha256, copy, the 2.5.1 commands, ...) runs as
 `tf COMMAND ARGS` would, its remote paths relative to the remote directory too.
 Commands that would read stdin (put -, intwrite -) cannot when the commands
 themselves come from stdin.
-In a batch file (tf -b), a line starting with '-' may fail without stopping the
-batch; empty lines and lines starting with '#' are skipped.";
+In a batch file (tf -b), each command is echoed first on stderr (`tf> COMMAND`, as
+sftp -b does); a line starting with '-' may fail without stopping the batch; empty lines
+and lines starting with '#' are skipped.";
 
 /// One session's client-side state.
 struct Shell<'a> {
@@ -221,20 +223,12 @@ impl Shell<'_> {
                 _ => fail("usage: cd [DIR]"),
             },
             "ls" | "lsr" => {
-                let mut a: Vec<String> = args.iter().filter(|a| *a == "-l").cloned().collect();
-                let dirs: Vec<&String> = args.iter().filter(|a| *a != "-l").collect();
-                match dirs.as_slice() {
-                    [] if self.cwd.is_empty() => {}
-                    [] => a.push(self.cwd.clone()),
-                    [d] if d.starts_with('-') => a.push(d.to_string()),
-                    [d] => {
-                        let p = self.at(d);
-                        if !p.is_empty() {
-                            a.push(p);
-                        }
-                    }
-                    _ => return Some(fail(format!("usage: {cmd} [-l] [DIR]"))),
+                let mut a: Vec<String> = args.iter().filter(|a| a.starts_with('-')).cloned().collect();
+                let paths: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+                if paths.is_empty() && !self.cwd.is_empty() {
+                    a.push(self.cwd.clone());
                 }
+                a.extend(paths.iter().map(|p| self.remote(p)));
                 run(self.c, self.cfg, &cmd, &a)
             }
             "put" | "get" if super::tree::wanted(args) => {
@@ -285,7 +279,7 @@ impl Shell<'_> {
                 let mut pos = 0;
                 let mut it = args.iter();
                 while let Some(w) = it.next() {
-                    if w == "--jobs" {
+                    if commands::takes_value(Family::Mirror, w) {
                         a.push(w.clone());
                         a.extend(it.next().cloned());
                     } else if w.starts_with('-') && w.len() > 1 {
@@ -298,13 +292,14 @@ impl Shell<'_> {
                 }
                 run(self.c, self.cfg, "mirror", &a)
             }
-            "mkdir" | "rm" | "del" => match one(&format!("{cmd} PATH")) {
-                Ok(p) => {
-                    let name = if cmd == "mkdir" { "mkdir" } else { "del" };
-                    run(self.c, self.cfg, name, &[self.at(p)])
-                }
+            "mkdir" => match one("mkdir PATH") {
+                Ok(p) => run(self.c, self.cfg, "mkdir", &[self.at(p)]),
                 Err(c) => c,
             },
+            "rm" | "del" => {
+                let a: Vec<String> = args.iter().map(|p| self.at(p)).collect();
+                run(self.c, self.cfg, &cmd, &a)
+            }
             "rmdir" => {
                 let r: Vec<String> = args.iter().filter(|a| *a == "-r").cloned().collect();
                 match args.iter().filter(|a| *a != "-r").collect::<Vec<_>>().as_slice() {
@@ -331,6 +326,22 @@ impl Shell<'_> {
             }
         };
         Some(code)
+    }
+
+    /// What Tab may make of the last word of `before` (the line before the
+    /// cursor): a command name, or a local or remote name (complete.rs).
+    fn complete(&mut self, before: &str) -> Vec<String> {
+        let mut w: Vec<&str> = before.split(' ').filter(|w| !w.is_empty()).collect();
+        if before.ends_with(' ') || before.is_empty() {
+            w.push("");
+        }
+        let Some(word) = w.last().copied() else {
+            return Vec::new();
+        };
+        let cmd = w[0].to_ascii_lowercase();
+        // options and their values are not counted as positions
+        let index = w[..w.len() - 1].iter().filter(|a| !a.starts_with('-')).count();
+        super::complete::candidates(self.c, &self.cwd, index, &cmd, word)
     }
 
     /// `cd DIR`: only to a directory that exists (FSTAT says 'D').
@@ -389,6 +400,10 @@ pub fn batch(c: &mut Client, cfg: &ClientConfig, file: &str) -> ExitCode {
             Some(l) => (true, l.trim_start()),
             None => (false, line),
         };
+        // echoed as sftp -b does, so a transcript says which command said what;
+        // on stderr (with the errors) as stdout may carry a file (`get F -`)
+        let _ = std::io::stdout().flush();
+        eprintln!("tf> {}", raw.trim());
         let w = match words(line) {
             Ok(w) => w,
             Err(e) => {
@@ -422,7 +437,8 @@ pub fn interactive(c: &mut Client, cfg: &ClientConfig) -> ExitCode {
     let mut editor = super::editline::Editor::new();
     loop {
         let read = if tty {
-            editor.read_line(&format!("tf:/{}> ", tfd::client::escape::shown_str(&sh.cwd)))
+            let prompt = format!("tf:/{}> ", tfd::client::escape::shown_str(&sh.cwd));
+            editor.read_line(&prompt, &mut |before: &str| sh.complete(before))
         } else {
             let mut l = String::new();
             std::io::stdin().lock().read_line(&mut l).map(|n| (n > 0).then_some(l))

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tfd::client::options::commands::{self, Family, ParseError};
+use tfd::client::tree::filter::Filter;
 use tfd::client::tree::listing::{self, Kind, ListError};
 use tfd::client::tree::{capped::Capped, glob, landing::Landing, names, pool, walk};
 use tfd::client::{Client, ClientConfig, ClientError};
@@ -36,7 +37,7 @@ pub fn wanted(args: &[String]) -> bool {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "-r" | "--jobs" => return true,
+            "-r" | "--jobs" | "--exclude" | "--include" => return true,
             s if commands::takes_value(Family::Transfer, s) => {
                 it.next();
             }
@@ -51,6 +52,8 @@ pub fn wanted(args: &[String]) -> bool {
 
 struct Opts {
     recursive: bool,
+    /// `--exclude`/`--include`, applied below each directory source.
+    filter: Filter,
     jobs: usize,
     sources: Vec<String>,
     dest: String,
@@ -58,10 +61,13 @@ struct Opts {
 
 fn parse(cmd: &str, args: &[String]) -> Result<Opts, String> {
     let g = commands::parse(Family::Tree, args).map_err(|e| match e {
-        ParseError::Unknown(s) => format!("{s} is not an option of {cmd} -r (only -r and --jobs N)"),
+        ParseError::Unknown(s) => {
+            format!("{s} is not an option of {cmd} -r (only -r, --jobs N, --exclude PATTERN, --include PATTERN)")
+        }
         ParseError::Bad(m) => m,
     })?;
     let (recursive, jobs) = (g.flag("-r"), g.num("--jobs").map_or(DEFAULT_JOBS, |n| n as usize));
+    let filter = Filter::of(&g);
     let mut pos = g.positional;
     let Some(dest) = pos.pop().filter(|_| !pos.is_empty()) else {
         return Err(format!(
@@ -78,6 +84,7 @@ fn parse(cmd: &str, args: &[String]) -> Result<Opts, String> {
     }
     Ok(Opts {
         recursive,
+        filter,
         jobs,
         sources: pos,
         dest,
@@ -362,8 +369,14 @@ fn put(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientE
             if base != dest || !dest_is_dir {
                 dirs.push(base.clone());
             }
-            dirs.extend(tree.dirs.iter().map(|d| rjoin(&base, d.as_os_str().as_bytes())));
-            files.extend(tree.files.iter().map(|(p, _)| Up {
+            let kept = |p: &Path, dir: bool| !o.filter.excludes(p.as_os_str().as_bytes(), dir);
+            dirs.extend(
+                tree.dirs
+                    .iter()
+                    .filter(|d| kept(d, true))
+                    .map(|d| rjoin(&base, d.as_os_str().as_bytes())),
+            );
+            files.extend(tree.files.iter().filter(|(p, _)| kept(p, false)).map(|(p, _)| Up {
                 local: src.join(p),
                 remote: rjoin(&base, p.as_os_str().as_bytes()),
             }));
@@ -561,7 +574,7 @@ fn get(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientE
                         continue;
                     }
                 };
-                let l = match listing::list(c, src, true) {
+                let mut l = match listing::list(c, src, true) {
                     Ok(l) => l,
                     Err(ListError::Session(e)) => return Err(e),
                     Err(ListError::TooBig(e)) => {
@@ -574,6 +587,7 @@ fn get(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientE
                         continue;
                     }
                 };
+                l.entries.retain(|e| !o.filter.excludes(&e.rel, e.kind == Kind::Dir));
                 for (n, why) in &l.refused {
                     t.refused(format!(
                         "get: {shown}: the server listed {:?}: {why}; skipped",

@@ -88,6 +88,13 @@ pub struct CmdOpt {
 }
 
 const FLAG: Kind = Kind::Flag;
+
+/// tf(1)'s text for `--exclude` (the tree commands' and mirror's).
+const FILTER_DOC: &str = "Leave out what\n.I pattern\nmatches (repeatable). As in rsync, the\n\
+.B \\-\\-exclude\nand\n.B \\-\\-include\nrules are tried in the order given and the first that matches decides; a\n\
+path none matches is taken. A pattern without\n.B /\nmatches a name at any depth, one with\n.B /\n\
+the whole path below the tree's root; a trailing\n.B /\nmatches directories only; an excluded directory\n\
+takes what it holds along. In a mirror what is excluded is neither copied nor removed by\n.BR \\-\\-delete .\n";
 const XFER: &[&str] = &["put", "get"];
 
 /// Every command option, in the order the docs show them.
@@ -183,6 +190,24 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         doc: "Move the files over\n.I n\nsessions (default 4, 1 to 64).\n",
     },
     CmdOpt {
+        family: Family::Tree,
+        commands: XFER,
+        name: "--exclude",
+        value: "PATTERN",
+        kind: Kind::Text("--exclude needs a pattern"),
+        help: "leave out what PATTERN matches (rsync's order: the first\n--exclude/--include that matches decides; repeatable)",
+        doc: FILTER_DOC,
+    },
+    CmdOpt {
+        family: Family::Tree,
+        commands: XFER,
+        name: "--include",
+        value: "PATTERN",
+        kind: Kind::Text("--include needs a pattern"),
+        help: "take what PATTERN matches, even if a later --exclude matches it",
+        doc: "Take what\n.I pattern\nmatches even when a later\n.B \\-\\-exclude\nmatches it too (the first rule that matches decides).\n",
+    },
+    CmdOpt {
         family: Family::Mirror,
         commands: &["mirror"],
         name: "-R",
@@ -228,6 +253,24 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         doc: "Move the files over\n.I n\nsessions (default 4, 1 to 64).\n",
     },
     CmdOpt {
+        family: Family::Mirror,
+        commands: &["mirror"],
+        name: "--exclude",
+        value: "PATTERN",
+        kind: Kind::Text("--exclude needs a pattern"),
+        help: "leave out what PATTERN matches (rsync's order: the first\n--exclude/--include that matches decides; repeatable)",
+        doc: FILTER_DOC,
+    },
+    CmdOpt {
+        family: Family::Mirror,
+        commands: &["mirror"],
+        name: "--include",
+        value: "PATTERN",
+        kind: Kind::Text("--include needs a pattern"),
+        help: "take what PATTERN matches, even if a later --exclude matches it",
+        doc: "Take what\n.I pattern\nmatches even when a later\n.B \\-\\-exclude\nmatches it too (the first rule that matches decides).\n",
+    },
+    CmdOpt {
         family: Family::List,
         commands: &["ls", "lsr"],
         name: "-l",
@@ -235,6 +278,24 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         kind: FLAG,
         help: "add type, size and modification time",
         doc: "Add each entry's type, size and modification time.\n",
+    },
+    CmdOpt {
+        family: Family::List,
+        commands: &["ls", "lsr"],
+        name: "-a",
+        value: "",
+        kind: FLAG,
+        help: "every name (as ls -a; the server's listing holds them all anyway)",
+        doc: "Every name, dot files too (accepted as\n.B ls \\-a\nis typed; the server's listing holds every name anyway).\n",
+    },
+    CmdOpt {
+        family: Family::List,
+        commands: &["ls", "lsr"],
+        name: "-h",
+        value: "",
+        kind: FLAG,
+        help: "with -l, sizes as ls -h writes them (1.5K, 12M)",
+        doc: "With\n.BR \\-l ,\nsizes as\n.B ls \\-h\nwrites them (1.5K, 12M: powers of 1024). Short flags may be joined:\n.BR \\-la ,\n.BR \\-lh .\n",
     },
     CmdOpt {
         family: Family::Rmdir,
@@ -303,6 +364,15 @@ impl Given {
             .rev()
             .find(|(n, _)| *n == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// Every `(name, value)` of the Text options among `names`, in the
+    /// order given (`--exclude`/`--include`: their order is their meaning).
+    pub fn texts_in_order<'a>(&'a self, names: &'a [&str]) -> impl Iterator<Item = (&'static str, &'a str)> + 'a {
+        self.texts
+            .iter()
+            .filter(move |(n, _)| names.contains(n))
+            .map(|(n, v)| (*n, v.as_str()))
     }
 
     /// The value of `name`, the last one given.

@@ -49,6 +49,8 @@ pub struct Settings {
     pub batch: Option<String>,
     /// `-h`: print the help and stop.
     pub help: bool,
+    /// `-V`: print the version and stop.
+    pub version: bool,
 }
 
 /// How an option is stored.
@@ -123,6 +125,36 @@ impl Opt {
 /// The option called `name`.
 pub fn find(name: &str) -> Option<&'static Opt> {
     OPTIONS.iter().find(|o| o.names.contains(&name))
+}
+
+/// The documented option whose name is nearest `word` (a typo's likely
+/// meaning), if one is near enough: at most a third of its letters differ.
+pub fn nearest(word: &str) -> Option<&'static str> {
+    OPTIONS
+        .iter()
+        .filter(|o| o.documented())
+        .flat_map(|o| o.names.iter().copied())
+        .filter(|n| n.len() > 2)
+        .map(|n| (edit_distance(word, n), n))
+        .filter(|&(d, n)| d * 3 <= n.len())
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, n)| n)
+}
+
+/// Levenshtein distance over chars.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 /// The option whose config-file key is `key`.

@@ -349,7 +349,7 @@ the environment.
         names: &["-b", "--batch"],
         value: "FILE",
         missing: "-b needs a file of commands ('-' for stdin)",
-        help: "run the shell commands of FILE ('-': stdin), one a line, and stop\nat the first failure unless its line starts with '-'",
+        help: "run the shell commands of FILE ('-': stdin), one a line, each echoed\non stderr (tf> LINE), stopping at the first failure unless its line starts with '-'",
         doc: r##"Run the commands of
 .I file
 .RB ( \- :
@@ -363,6 +363,13 @@ status, unless the line starts with
 empty lines and lines starting with
 .B #
 are skipped.
+Each command is echoed on standard error before it runs, as
+.B sftp \-b
+does
+.RB ( "tf> " \fIline\fP ),
+so that a transcript shows which command said what (standard output keeps
+only what the commands print, such as a file got to
+.BR \- ).
 No command may follow
 .BR \-b .
 "##,
@@ -377,6 +384,19 @@ No command may follow
 "##,
         scope: Scope::Invocation,
         store: Store::Flag(|s| s.help = true),
+        ..OPT
+    },
+    Opt {
+        names: &["-V", "--version"],
+        help: "print tf's version and exit",
+        doc: r##"Print
+.B tf
+and its version (as
+.BR "tf 0.1.0" )
+and exit with status 0.
+"##,
+        scope: Scope::Invocation,
+        store: Store::Flag(|s| s.version = true),
         ..OPT
     },
     Opt {

@@ -12,6 +12,7 @@
 //! a link planted in the target.
 
 pub mod capped;
+pub mod filter;
 pub mod glob;
 pub mod landing;
 pub mod listing;
