@@ -97,7 +97,10 @@ impl ConfigError {
             Self::Read { error, .. } => format!("cannot read: {error}"),
             Self::TooLarge { .. } => format!("larger than {MAX_FILE_SIZE} bytes"),
             Self::Syntax { message, .. } | Self::Conflict { message, .. } => message.clone(),
-            Self::UnknownKey { key, .. } => format!("unknown key {key:?}"),
+            Self::UnknownKey { key, .. } => match super::keys::closest(key) {
+                Some(near) => format!("unknown key {key:?} (did you mean {near:?}?)"),
+                None => format!("unknown key {key:?}"),
+            },
             Self::MissingValue { key, .. } => format!("{key}: missing value"),
             Self::DuplicateKey { key, first_line, .. } => {
                 format!("duplicate key {key:?} (first given on line {first_line})")

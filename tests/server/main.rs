@@ -14,6 +14,7 @@ mod liveness;
 mod logging;
 mod metrics;
 mod ops;
+mod polish;
 mod priority;
 mod process;
 mod proxy;
