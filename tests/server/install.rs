@@ -98,6 +98,10 @@ fn set(items: &[&str]) -> BTreeSet<String> {
 
 #[test]
 fn install_and_uninstall_in_a_scratch_root() {
+    // the other tests of this binary run in this process: none may add a user
+    // to the host until the last comparison below (package.rs installs the
+    // package's user tfd for a while, which the copy below must not catch)
+    let _users = common::host_users_lock();
     let root = common::tempdir("install");
     if common::is_root() {
         fs::create_dir_all(root.join("etc")).unwrap();
@@ -111,14 +115,11 @@ fn install_and_uninstall_in_a_scratch_root() {
             "a tfd user already exists on this machine"
         );
     }
-    // the other tests of this binary run in this process: none may add a user
-    // to the host until the last comparison below
-    let _users = common::host_users_lock();
     let host_passwd = fs::read_to_string("/etc/passwd").unwrap();
 
     let log = install(&root, &[]);
     // a stage holds no secret: no key, and the example's placeholder hash
-    let installed = set(&[
+    let mut installed = set(&[
         "etc/systemd/system/tfd.service",
         "etc/tfd/tfd.conf",
         "usr/local/bin/tf",
@@ -129,6 +130,30 @@ fn install_and_uninstall_in_a_scratch_root() {
         "usr/local/share/man/man8/tfd.8",
         "usr/local/share/man/man8/tfpasswd.8",
     ]);
+    // shell completions, when this tf prints them
+    let completion = |shell: &str| {
+        Command::new(env!("CARGO_BIN_EXE_tf"))
+            .args(["completion", shell])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| o.stdout)
+    };
+    if let Some(bash) = completion("bash") {
+        for f in [
+            "usr/local/share/bash-completion/completions/tf",
+            "usr/local/share/zsh/site-functions/_tf",
+            "usr/local/share/fish/vendor_completions.d/tf.fish",
+        ] {
+            installed.insert(f.to_string());
+        }
+        assert_eq!(
+            fs::read(root.join("usr/local/share/bash-completion/completions/tf")).unwrap(),
+            bash
+        );
+    } else {
+        assert!(log.contains("no shell completions installed"), "{log}");
+    }
     assert_eq!(files(&root), installed, "{log}");
     for bin in ["usr/local/bin/tf", "usr/local/sbin/tfd", "usr/local/sbin/tfpasswd"] {
         assert_eq!(mode(&root.join(bin)), 0o755, "{bin}");

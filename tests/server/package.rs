@@ -37,39 +37,44 @@ fn run(cmd: &mut Command) -> Output {
     out
 }
 
-/// Every path below `dirs`, except what the system changes on its own
-/// (dpkg's database and log, caches, the account files' backups).
+/// Every path below `dirs`, except what the system and other programs on this
+/// host change on their own (dpkg's database and log, caches, GlusterFS's state
+/// for other tests, the account files' backups) unless it is named like the
+/// package's own (a component `tfd`, or `tfd.` something).
 fn tree(dirs: &[&str]) -> BTreeSet<String> {
+    const VOLATILE: [&str; 11] = [
+        "/var/lib/dpkg/",
+        "/var/cache/",
+        "/var/log/",
+        "/var/tmp/",
+        "/var/backups/",
+        "/var/lib/apt/",
+        "/var/lib/systemd/",
+        "/var/lib/ucf/",
+        "/var/lib/glusterd/",
+        "/var/lib/nfs/",
+        "/var/spool/",
+    ];
+    const ACCOUNTS: [&str; 6] = [
+        "/etc/passwd-",
+        "/etc/group-",
+        "/etc/shadow-",
+        "/etc/gshadow-",
+        "/etc/subuid-",
+        "/etc/subgid-",
+    ];
+    fn ours(path: &str) -> bool {
+        path.split('/').any(|c| c == "tfd" || c.starts_with("tfd."))
+    }
     fn walk(dir: &Path, out: &mut BTreeSet<String>) {
         let Ok(rd) = fs::read_dir(dir) else { return };
         for e in rd.flatten() {
             let p = e.path();
             let s = p.display().to_string();
-            let volatile = [
-                "/var/lib/dpkg/",
-                "/var/cache/",
-                "/var/log/",
-                "/var/tmp/",
-                "/var/backups/",
-                "/var/lib/apt/",
-                "/var/lib/systemd/",
-                "/var/lib/ucf/",
-            ]
-            .iter()
-            .any(|v| s.starts_with(v))
-                || [
-                    "/etc/passwd-",
-                    "/etc/group-",
-                    "/etc/shadow-",
-                    "/etc/gshadow-",
-                    "/etc/subuid-",
-                    "/etc/subgid-",
-                ]
-                .contains(&s.as_str());
-            if volatile && !s.contains("tfd") {
-                continue;
+            let volatile = VOLATILE.iter().any(|v| s.starts_with(v)) || ACCOUNTS.contains(&s.as_str());
+            if !volatile || ours(&s) {
+                out.insert(s);
             }
-            out.insert(s);
             if e.file_type().is_ok_and(|t| t.is_dir()) {
                 walk(&p, out);
             }
