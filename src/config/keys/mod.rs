@@ -223,7 +223,8 @@ mod tests {
 
     #[test]
     fn typos_find_their_key_and_nonsense_finds_none() {
-        assert_eq!(closest("prot"), Some("port"));
+        assert_eq!(closest("pirt"), Some("port"));
+        assert_eq!(closest("dbdri"), Some("dbdir"));
         assert_eq!(closest("fai_dri"), Some("fai_dir"));
         assert_eq!(closest("quota_defualt"), Some("quota_default"));
         assert_eq!(closest("bogus"), None);
