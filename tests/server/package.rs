@@ -1,8 +1,9 @@
 //! scripts/package, for real, on this machine: the .deb it builds (from the
 //! binaries of this test run) is installed with `dpkg -i`, started as its unit
 //! would start it, used by `tf`, upgraded over itself with an admin's change to
-//! the conffile kept, and purged with `dpkg -P`, which must leave /etc, /usr and
-//! /var as they were and no user tfd. Needs root, dpkg and a host without tfd.
+//! the conffile kept, switched to multi-user as README says (a LOGIN user's upload
+//! written as its own account), and purged with `dpkg -P`, which must leave /etc,
+//! /usr, /var and /lib as they were and no user tfd. Needs root, dpkg and a host without tfd.
 //!
 //! It holds `host_users_lock` from before the install to after the purge, so no
 //! other test of this binary sees the package's user (install.rs compares
@@ -146,6 +147,12 @@ fn start_as_the_unit(unit: &str, log: &Path) -> Child {
         std::thread::sleep(Duration::from_millis(50));
     }
     child
+}
+
+/// Runs a step, catching its panic so that what it made on the host can be
+/// removed before the test fails.
+fn catching(step: impl FnOnce()) -> std::thread::Result<()> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(step))
 }
 
 fn stop(mut child: Child) {
@@ -360,6 +367,74 @@ fn the_package_installs_serves_upgrades_and_purges_to_nothing() {
     tf(&["put", "up.bin", "again.bin"]);
     tf(&["del", "again.bin"]);
     stop(tfd);
+
+    // --- multi-user, as README sets it up from the package -----------------
+    let login = "pkgalice";
+    run(Command::new("sed").args([
+        "-i",
+        "s/^defusr tfd$/#defusr tfd/; s|^#userdb /etc/tfd/userdb$|userdb /etc/tfd/userdb|",
+        "/etc/tfd/tfd.conf",
+    ]));
+    run(Command::new("useradd").args([
+        "--system",
+        "--no-create-home",
+        "--shell",
+        "/usr/sbin/nologin",
+        "--groups",
+        "tfd",
+        login,
+    ]));
+    let alice = nix::unistd::User::from_name(login).unwrap().unwrap();
+    let multi = catching(|| {
+        run(Command::new("chmod").args(["2770", "/srv/tfd"]));
+        // no -f: the default /etc/tfd/userdb, beside the package's config
+        let o = common::tfpasswd(
+            &["add", login, "--quota", "10MB", "--stdin", "--rounds", "1000"],
+            "s3cret\n",
+        );
+        assert!(
+            o.status.success(),
+            "tfpasswd add: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let check = run(Command::new("/usr/sbin/tfd").args(["-c", "/etc/tfd/tfd.conf", "--check-config"]));
+        let said = String::from_utf8_lossy(&check.stdout).into_owned() + &String::from_utf8_lossy(&check.stderr);
+        assert!(said.contains("is valid"), "{said}");
+        let tfd = start_as_the_unit(&unit, &log);
+        let o = Command::new("/usr/bin/tf")
+            .args([
+                "--server",
+                &format!("127.0.0.1:{port}"),
+                "--key",
+                "/etc/tfd/pub.pem",
+                "--hash",
+                &hash,
+            ])
+            .args(["--user", login, "put", "up.bin", "alice.bin"])
+            .env("TF_PASSWORD", "s3cret")
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        stop(tfd);
+        let written = fs::metadata("/srv/tfd/alice.bin").map(|m| m.uid());
+        let _ = fs::remove_file("/srv/tfd/alice.bin");
+        assert!(
+            o.status.success(),
+            "tf --user: {}\n{}",
+            String::from_utf8_lossy(&o.stderr),
+            fs::read_to_string(&log).unwrap_or_default()
+        );
+        assert_eq!(
+            written.unwrap(),
+            alice.uid.as_raw(),
+            "not written as the LOGIN user's account"
+        );
+    });
+    let _ = Command::new("userdel").arg(login).status();
+    if let Err(e) = multi {
+        std::panic::resume_unwind(e);
+    }
 
     // --- purge: nothing left ----------------------------------------------
     run(Command::new("dpkg").args(["-P", "tfd"]));
