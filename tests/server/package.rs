@@ -38,6 +38,22 @@ fn run(cmd: &mut Command) -> Output {
     out
 }
 
+/// [`run`], tried again for up to 10 s while it fails: useradd and userdel fail,
+/// not wait, while a program elsewhere on this host holds /etc/passwd's lock.
+fn run_retried(cmd: &mut Command) -> Output {
+    for _ in 0..20 {
+        let out = cmd
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+        if out.status.success() {
+            return out;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    run(cmd)
+}
+
 /// Every path below `dirs`, except what the system and other programs on this
 /// host change on their own (dpkg's database and log, caches, GlusterFS's state
 /// for other tests, the account files' backups) unless it is named like the
@@ -56,14 +72,16 @@ fn tree(dirs: &[&str]) -> BTreeSet<String> {
         "/var/lib/nfs/",
         "/var/spool/",
     ];
-    const ACCOUNTS: [&str; 6] = [
-        "/etc/passwd-",
-        "/etc/group-",
-        "/etc/shadow-",
-        "/etc/gshadow-",
-        "/etc/subuid-",
-        "/etc/subgid-",
-    ];
+    /// The account files' backups, and the locks and temporaries of useradd
+    /// run by other programs at the same moment.
+    fn account_scratch(path: &str) -> bool {
+        let Some(name) = path.strip_prefix("/etc/") else {
+            return false;
+        };
+        let base = ["-", "+", ".lock"].iter().find_map(|x| name.strip_suffix(x));
+        name == ".pwd.lock"
+            || base.is_some_and(|b| ["passwd", "group", "shadow", "gshadow", "subuid", "subgid"].contains(&b))
+    }
     fn ours(path: &str) -> bool {
         path.split('/').any(|c| c == "tfd" || c.starts_with("tfd."))
     }
@@ -72,7 +90,7 @@ fn tree(dirs: &[&str]) -> BTreeSet<String> {
         for e in rd.flatten() {
             let p = e.path();
             let s = p.display().to_string();
-            let volatile = VOLATILE.iter().any(|v| s.starts_with(v)) || ACCOUNTS.contains(&s.as_str());
+            let volatile = VOLATILE.iter().any(|v| s.starts_with(v)) || account_scratch(&s);
             if !volatile || ours(&s) {
                 out.insert(s);
             }
@@ -375,7 +393,7 @@ fn the_package_installs_serves_upgrades_and_purges_to_nothing() {
         "s/^defusr tfd$/#defusr tfd/; s|^#userdb /etc/tfd/userdb$|userdb /etc/tfd/userdb|",
         "/etc/tfd/tfd.conf",
     ]));
-    run(Command::new("useradd").args([
+    run_retried(Command::new("useradd").args([
         "--system",
         "--no-create-home",
         "--shell",
@@ -431,7 +449,9 @@ fn the_package_installs_serves_upgrades_and_purges_to_nothing() {
             "not written as the LOGIN user's account"
         );
     });
-    let _ = Command::new("userdel").arg(login).status();
+    let _ = catching(|| {
+        run_retried(Command::new("userdel").arg(login));
+    });
     if let Err(e) = multi {
         std::panic::resume_unwind(e);
     }
