@@ -1,11 +1,25 @@
 //! The one size grammar of tfd's files: bytes, or a number with a K, M, G or T
-//! suffix (powers of 1024, either case). The config file and the user file
-//! (quotas) read sizes the same way, so `1T` means the same in both.
+//! suffix (powers of 1024, either case), optionally followed by `B` or `iB`
+//! (`10M`, `10MB` and `10MiB` are the same 10485760 bytes: an operator who writes
+//! `MB` means the same as `M`, and refusing it only sent them to the manual). The
+//! config file and the user file (quotas) read sizes the same way, so `1T` means
+//! the same in both.
 #![forbid(unsafe_code)]
 
 /// Parses a size; None for anything else (a sign, a fraction, blanks, an
 /// unknown suffix, or a product beyond `u64`).
 pub fn parse_size(value: &str) -> Option<u64> {
+    // `MB`, `MiB` (any case) are `M`; a bare `B` after the digits is bytes
+    let lower = value.to_ascii_lowercase();
+    let value = if let Some(v) = lower.strip_suffix("ib").or_else(|| lower.strip_suffix('b')) {
+        match v.as_bytes().last() {
+            Some(b'k' | b'm' | b'g' | b't') => &value[..v.len()],
+            Some(b'0'..=b'9') if !lower.ends_with("ib") => &value[..v.len()],
+            _ => return None,
+        }
+    } else {
+        value
+    };
     let (digits, unit) = match value.as_bytes().last()? {
         b'k' | b'K' => (value.get(..value.len() - 1)?, 1u64 << 10),
         b'm' | b'M' => (value.get(..value.len() - 1)?, 1 << 20),
@@ -40,13 +54,26 @@ mod tests {
         assert_eq!(parse_size("4M"), Some(4 << 20));
         assert_eq!(parse_size("1g"), Some(1 << 30));
         assert_eq!(parse_size("3T"), Some(3 << 40));
+        // as tfd.conf(5) documents: B and iB after the unit change nothing
+        assert_eq!(parse_size("10MB"), Some(10 << 20));
+        assert_eq!(parse_size("10MiB"), Some(10 << 20));
+        assert_eq!(parse_size("10mib"), Some(10 << 20));
+        assert_eq!(parse_size("2KB"), Some(2048));
+        assert_eq!(parse_size("1GiB"), Some(1 << 30));
+        assert_eq!(parse_size("1TB"), Some(1 << 40));
+        assert_eq!(parse_size("512B"), Some(512));
         for bad in [
             "",
             "K",
             "-1",
             "+1",
             "1.5M",
-            "4MB",
+            "4MBB",
+            "4iB",
+            "4 MB",
+            "MB",
+            "B",
+            "4Mi",
             " 1",
             "99999999999999999999G",
             "18014398509481984K",

@@ -27,8 +27,9 @@ usage: tfd [-c FILE] [--check-config] [--daemon [--pidfile PATH]]
                       DIR on first run; its admin socket is DIR/ctl-PORT.sock)
       --dir DIR       demo folder (default ./tfd-demo)
       --port PORT     demo port (default 10345)
-  ctl                 send one admin request to a running tfd's control socket:
-                        sessions | kick PID|IP | ban IP DURATION | unban IP | reload | stats | metrics
+  ctl                 send one admin request to a running tfd's control socket
+                      (sessions, kick, ban, unban, reload, stats, metrics; tfd ctl help
+                      lists them with their arguments)
       --socket PATH   the control socket (default: control_socket of the config,
                       else /run/tfd/ctl.sock; without -c or --socket, ctl names on
                       stderr the socket it asks)
@@ -110,6 +111,12 @@ fn main() -> ExitCode {
     if demo_mode {
         if let Err(e) = demo::check_port(demo_port) {
             return fail(e);
+        }
+        if tfd::sys::geteuid() == 0 {
+            eprintln!(
+                "{}",
+                demo::root_warning(&std::path::absolute(&demo_dir).unwrap_or(demo_dir.clone()))
+            );
         }
         config = match demo::prepare(&demo_dir, demo_port) {
             Ok(c) => c,
@@ -238,7 +245,12 @@ fn ctl(args: &[String]) -> ExitCode {
         }
     }
     if words.is_empty() {
-        return fail(format!("ctl needs a request\n{USAGE}"));
+        return fail(format!("ctl needs a request\n{}", tfd::daemon::control::help_text()));
+    }
+    // the list is the table this tfd was built with: no socket needed
+    if matches!(words.as_slice(), ["help"] | ["--help"] | ["-h"]) {
+        print!("{}", tfd::daemon::control::help_text());
+        return ExitCode::SUCCESS;
     }
     // Which tfd answers is not obvious without -c or --socket (the system's
     // /run/tfd/ctl.sock, not the demo in this terminal): say it on stderr.

@@ -241,11 +241,51 @@ fn set_locked(path: &std::path::Path, name: &str, locked: bool) -> Result<(), Er
     Ok(())
 }
 
+/// Where the user file is not: names the file tfpasswd wanted (the default one
+/// when no -f was given) and how to start one, instead of the bare "No such file
+/// or directory" of its lock file (`/etc/tfd/userdb.lock` on a fresh host).
+fn check_place(path: &std::path::Path, given: bool, command: &str, operands: usize) -> Result<(), Error> {
+    let known = [
+        "add", "passwd", "mod", "del", "lock", "unlock", "list", "import", "check",
+    ];
+    if !known.contains(&command) || std::fs::symlink_metadata(path).is_ok() {
+        return Ok(());
+    }
+    let which = if given {
+        format!("the user file {}", path.display())
+    } else {
+        format!("the user file {} (the default; -f FILE names another)", path.display())
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    // add (and import of another file) start a file; the rest need one
+    let starts = command == "add" || (command == "import" && operands == 1);
+    if !starts {
+        return Err(Error::Failed(format!(
+            "{which} does not exist; start one with `tfpasswd -f {} add NAME`",
+            path.display()
+        )));
+    }
+    if !dir.is_dir() {
+        return Err(Error::Failed(format!(
+            "cannot start {which}: the directory {} does not exist; create it \
+             (mkdir -p -m 0755 {}) and run this again, then point tfd at the file (userdb {} in tfd.conf)",
+            dir.display(),
+            dir.display(),
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
 fn run(a: Args) -> Result<(), Error> {
     let path = a.file.clone().unwrap_or_else(|| PathBuf::from("/etc/tfd/userdb"));
     let Some(command) = a.command.clone() else {
         return Err(Error::Usage("no command given".into()));
     };
+    check_place(&path, a.file.is_some(), &command, a.operands.len())?;
     let only = |allowed: &[&str]| -> Result<(), Error> {
         let given = [
             ("--system-user", a.system_user.is_some()),

@@ -20,11 +20,13 @@ use crate::wire::{noise, record};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 
+mod meter;
 mod net;
 mod rx;
 mod secure;
 mod tx;
 
+pub use meter::Meter;
 pub use net::{NetStream, UrgentHandler};
 pub use rx::{PartFrame, RxHalf, UnitPos};
 pub use secure::SecureError;

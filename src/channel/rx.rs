@@ -24,6 +24,8 @@ pub struct RxHalf<R: Read = TcpStream> {
     pub(super) sealed: bool,
     /// Bytes received so far (for session accounting).
     pub bytes: u64,
+    /// Where `bytes` is shown while a command runs (`tfd ctl sessions`).
+    pub(super) shown: super::meter::Shown,
 }
 
 /// Where a unit being read stands: the stream cipher's key index, and for AES
@@ -65,6 +67,7 @@ impl<R: Read> RxHalf<R> {
             aside: None,
             sealed: false,
             bytes: 0,
+            shown: Default::default(),
         }
     }
 
@@ -144,6 +147,7 @@ impl<R: Read> RxHalf<R> {
         for piece in buf.chunks_mut(SLICE) {
             self.inner.read_exact(piece)?;
             self.bytes += piece.len() as u64;
+            self.shown.moved(self.bytes);
             if let Some(c) = self.cipher.as_mut() {
                 c.unpack_slice(piece, &mut pos.k);
             }
@@ -185,6 +189,7 @@ impl<R: Read> RxHalf<R> {
                 let n = data_blocks.min((room - BLOCK) / BLOCK).min(SLICE / BLOCK) * BLOCK;
                 self.inner.read_exact(&mut buf[filled..filled + n])?;
                 self.bytes += n as u64;
+                self.shown.moved(self.bytes);
                 aes.blocks_in_place(&mut buf[filled..filled + n + BLOCK], n)?;
                 filled += n;
                 pos.left -= n;
@@ -193,11 +198,13 @@ impl<R: Read> RxHalf<R> {
             }
             Self::aes_block_to_carry(&mut self.inner, aes, pos)?;
             self.bytes += BLOCK as u64;
+            self.shown.moved(self.bytes);
         }
         if pos.left == 0 && pos.blocks == 1 {
             // all data handed out; only the padding block is due
             Self::aes_block_to_carry(&mut self.inner, aes, pos)?;
             self.bytes += BLOCK as u64;
+            self.shown.moved(self.bytes);
         }
         Ok(())
     }

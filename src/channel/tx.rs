@@ -21,6 +21,8 @@ pub struct TxHalf<W: Write = TcpStream> {
     pub(super) buf: Vec<u8>,
     /// Bytes sent so far.
     pub bytes: u64,
+    /// Where `bytes` is shown while a command runs (`tfd ctl sessions`).
+    pub(super) shown: super::meter::Shown,
     /// Bumped whenever the TX cipher state moves, so a prepared frame made from
     /// an older state is refused instead of sent garbled.
     pub(super) generation: u64,
@@ -67,6 +69,7 @@ impl<W: Write> TxHalf<W> {
             held: false,
             buf: Vec::with_capacity(1024),
             bytes: 0,
+            shown: Default::default(),
             generation: 0,
             spare: Vec::new(),
         }
@@ -238,6 +241,7 @@ impl<W: Write> TxHalf<W> {
             Some(h) => write_all_pair(&mut self.inner, &h, &f.bytes[4..]),
         };
         self.bytes += f.wire_len() as u64;
+        self.shown.moved(self.bytes);
         if f.head.is_none() {
             self.cipher = f.cipher;
         }
@@ -250,6 +254,7 @@ impl<W: Write> TxHalf<W> {
     fn flush_buf(&mut self) -> Result<(), ChannelError> {
         let r = self.inner.write_all(&self.buf);
         self.bytes += self.buf.len() as u64;
+        self.shown.moved(self.bytes);
         self.buf.clear();
         r?;
         Ok(())
@@ -338,6 +343,7 @@ impl<W: Write> TxHalf<W> {
             // the head leaves with the first slice, in one syscall
             let r = write_all_pair(&mut self.inner, &self.buf, part);
             self.bytes += (self.buf.len() + part.len()) as u64;
+            self.shown.moved(self.bytes);
             self.buf.clear();
             r?;
         }
@@ -371,6 +377,7 @@ impl<W: Write> TxHalf<W> {
                     }
                     let r = self.inner.write_all(part);
                     self.bytes += part.len() as u64;
+                    self.shown.moved(self.bytes);
                     r?;
                     continue;
                 }
@@ -419,6 +426,7 @@ impl<W: Write> TxHalf<W> {
                 if plain >= SLICE {
                     let r = self.inner.write_all(&self.buf[..plain]);
                     self.bytes += plain as u64;
+                    self.shown.moved(self.bytes);
                     self.buf.drain(..plain);
                     plain = 0;
                     r?;

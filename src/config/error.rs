@@ -99,7 +99,10 @@ impl ConfigError {
             Self::TooLarge { .. } => format!("larger than {MAX_FILE_SIZE} bytes"),
             Self::Syntax { message, .. } | Self::Conflict { message, .. } => message.clone(),
             Self::UnknownKey { key, .. } if plausible_key(key, super::keys::keys().map(|k| k.name)) => {
-                format!("unknown key {key:?}")
+                match super::keys::closest(key) {
+                    Some(near) => format!("unknown key {key:?} (did you mean {near:?}?)"),
+                    None => format!("unknown key {key:?}"),
+                }
             }
             // not a mistyped key: perhaps not a config at all, so the line is not shown
             Self::UnknownKey { .. } => {

@@ -398,6 +398,9 @@ fn hpf_max_buffer_sizes() {
     assert_eq!(size("8M").unwrap().hpf_max_buffer, 8 << 20);
     assert_eq!(size("64M").unwrap().hpf_max_buffer, 64 << 20);
     assert_eq!(size("65536K").unwrap().hpf_max_buffer, 64 << 20);
+    // B and iB after the unit, as tfd.conf(5) says
+    assert_eq!(size("4MB").unwrap().hpf_max_buffer, 4 << 20);
+    assert_eq!(size("4MiB").unwrap().hpf_max_buffer, 4 << 20);
     for bad in [
         "0",
         "0M",
@@ -405,7 +408,8 @@ fn hpf_max_buffer_sizes() {
         "67108865",
         "1G",
         "M",
-        "4MB",
+        "4MBB",
+        "4iB",
         "-1",
         "4.5M",
         "99999999999999999999G",

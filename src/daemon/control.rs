@@ -33,6 +33,122 @@ pub enum Request {
     Stats,
     /// Counters in the Prometheus text format.
     Metrics,
+    /// The requests, from [`COMMANDS`].
+    Help,
+}
+
+/// One request of `tfd ctl`. [`COMMANDS`] is the one list: [`parse`] dispatches
+/// through it and `tfd ctl help` prints it, so a request cannot be served and
+/// missing from the help, or the other way round. Adding one is a row here, its
+/// [`Request`] variant, and its arm in the listener's answer (which the compiler
+/// asks for).
+pub struct Command {
+    /// The first word of the request.
+    pub name: &'static str,
+    /// Its arguments, as the help shows them (empty: none).
+    pub args: &'static str,
+    /// One line for the help.
+    pub summary: &'static str,
+    /// Turns the words after the name into the request the listener answers.
+    pub parse: fn(&[&str]) -> Result<Request, String>,
+}
+
+/// Every request, in the order the help lists them.
+pub const COMMANDS: &[Command] = &[
+    Command {
+        name: "sessions",
+        args: "",
+        summary: "one session a line: pid, peer, LOGIN, user, uid, start, seconds, bytes in/out (live), command",
+        parse: |a| no_args("sessions", a, Request::Sessions),
+    },
+    Command {
+        name: "kick",
+        args: "PID|IP",
+        summary: "end one session, or every session from an address",
+        parse: parse_kick,
+    },
+    Command {
+        name: "ban",
+        args: "IP DURATION",
+        summary: "refuse an address for 30s, 10m, 2h, 1d (or seconds) and end its sessions",
+        parse: parse_ban,
+    },
+    Command {
+        name: "unban",
+        args: "IP",
+        summary: "lift a ban (on every node sharing shared_state_dir)",
+        parse: |a| match a {
+            [ip] => ip
+                .parse()
+                .map(Request::Unban)
+                .map_err(|_| format!("unban: {ip:?} is not an IP address")),
+            _ => Err("unban needs one IP address".into()),
+        },
+    },
+    Command {
+        name: "reload",
+        args: "",
+        summary: "reload the configuration (as SIGHUP)",
+        parse: |a| no_args("reload", a, Request::Reload),
+    },
+    Command {
+        name: "stats",
+        args: "",
+        summary: "uptime, sessions, connections accepted and refused",
+        parse: |a| no_args("stats", a, Request::Stats),
+    },
+    Command {
+        name: "metrics",
+        args: "",
+        summary: "every counter in the Prometheus text format",
+        parse: |a| no_args("metrics", a, Request::Metrics),
+    },
+    Command {
+        name: "help",
+        args: "",
+        summary: "this list",
+        parse: |a| no_args("help", a, Request::Help),
+    },
+];
+
+fn no_args(name: &str, args: &[&str], r: Request) -> Result<Request, String> {
+    match args {
+        [] => Ok(r),
+        _ => Err(format!("{name} takes no arguments")),
+    }
+}
+
+fn parse_kick(args: &[&str]) -> Result<Request, String> {
+    let [target] = args else {
+        return Err("kick needs one PID or IP address".into());
+    };
+    match target.parse::<i32>() {
+        Ok(pid) if pid > 0 => Ok(Request::KickPid(pid)),
+        _ => target
+            .parse()
+            .map(Request::KickIp)
+            .map_err(|_| format!("kick: {target:?} is neither a pid nor an IP")),
+    }
+}
+
+fn parse_ban(args: &[&str]) -> Result<Request, String> {
+    let [ip, dur] = args else {
+        return Err("ban needs an IP address and a duration".into());
+    };
+    let ip = ip.parse().map_err(|_| format!("ban: {ip:?} is not an IP address"))?;
+    let d = parse_duration(dur).ok_or(format!("ban: {dur:?} is not a duration like 30s, 10m, 2h, 1d"))?;
+    Ok(Request::Ban(ip, d))
+}
+
+/// `tfd ctl help`: every request of [`COMMANDS`], one a line.
+pub fn help_text() -> String {
+    let mut out = String::from("requests (tfd ctl [-c FILE] [--socket PATH] REQUEST):\n");
+    let usage = |c: &Command| format!("{} {}", c.name, c.args).trim_end().to_string();
+    let width = COMMANDS.iter().map(|c| usage(c).len()).max().unwrap_or(0);
+    for c in COMMANDS {
+        out.push_str(&format!("  {:<width$}  {}\n", usage(c), c.summary));
+    }
+    out
 }
 
 /// Parses `1h`, `30m`, `45s`, `2d` or plain seconds.
@@ -50,32 +166,17 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
-/// Parses one request line.
+/// Parses one request line through [`COMMANDS`].
 pub fn parse(line: &str) -> Result<Request, String> {
     let words: Vec<&str> = line.split_whitespace().collect();
-    match words.as_slice() {
-        ["sessions"] => Ok(Request::Sessions),
-        ["stats"] => Ok(Request::Stats),
-        ["metrics"] => Ok(Request::Metrics),
-        ["reload"] => Ok(Request::Reload),
-        ["kick", target] => match target.parse::<i32>() {
-            Ok(pid) if pid > 0 => Ok(Request::KickPid(pid)),
-            _ => target
-                .parse()
-                .map(Request::KickIp)
-                .map_err(|_| format!("kick: {target:?} is neither a pid nor an IP")),
-        },
-        ["ban", ip, dur] => {
-            let ip = ip.parse().map_err(|_| format!("ban: {ip:?} is not an IP address"))?;
-            let d = parse_duration(dur).ok_or(format!("ban: {dur:?} is not a duration like 30s, 10m, 2h, 1d"))?;
-            Ok(Request::Ban(ip, d))
-        }
-        ["unban", ip] => ip
-            .parse()
-            .map(Request::Unban)
-            .map_err(|_| format!("unban: {ip:?} is not an IP address")),
-        _ => Err(format!(
-            "unknown request {line:?} (sessions, kick PID|IP, ban IP DURATION, unban IP, reload, stats, metrics)"
+    let Some((first, rest)) = words.split_first() else {
+        return Err("empty request (tfd ctl help lists them)".into());
+    };
+    match COMMANDS.iter().find(|c| c.name == *first) {
+        Some(c) => (c.parse)(rest),
+        None => Err(format!(
+            "unknown request {line:?} ({}; tfd ctl help says more)",
+            COMMANDS.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
         )),
     }
 }
@@ -372,8 +473,15 @@ mod tests {
             "ban x 1m",
             "frob",
             "kick -1",
+            "sessions now",
+            "help me",
         ] {
             assert!(parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse("help"), Ok(Request::Help));
+        let help = help_text();
+        for c in COMMANDS {
+            assert!(help.contains(&format!("  {} ", c.name)), "{help}");
         }
         assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
         assert_eq!(parse_duration("99999d"), None);

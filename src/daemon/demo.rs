@@ -71,26 +71,59 @@ pub fn control_socket(dir: &Path, port: u16) -> PathBuf {
 /// served), before anything is created or printed. The real bind follows in
 /// the listener; this only turns the common case into a clear message.
 pub fn check_port(port: u16) -> Result<(), String> {
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let tcp = super::listener::bind(addr).map(drop);
-    let udp = std::net::UdpSocket::bind(addr).map(drop);
-    match tcp.and(udp) {
+    match bind_both(port) {
         Ok(()) => Ok(()),
         Err(e) => Err(port_message(&e.to_string(), port)),
     }
 }
 
+/// Binds (and drops) TCP and UDP on 127.0.0.1:`port`, as the demo serves both.
+fn bind_both(port: u16) -> std::io::Result<()> {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let tcp = super::listener::bind(addr).map(drop);
+    let udp = std::net::UdpSocket::bind(addr).map(drop);
+    tcp.and(udp)
+}
+
+/// How many ports after a taken one are tried for the hint.
+const PORTS_TRIED: u16 = 100;
+
+/// The first port after `port` that is free now (TCP and UDP), for the hint:
+/// suggesting `port + 1` unchecked sent the user from one taken port to the next
+/// (two demos side by side).
+fn next_free_port(port: u16) -> Option<u16> {
+    (1..=PORTS_TRIED)
+        .filter_map(|i| port.checked_add(i))
+        .find(|p| bind_both(*p).is_ok())
+}
+
 /// The message for a failed bind of the demo's port, with the way out.
 pub fn port_message(err: &str, port: u16) -> String {
-    let other = if port == u16::MAX { port - 1 } else { port + 1 };
+    let hint = match next_free_port(port) {
+        Some(other) => format!("hint: pick another port: tfd demo --port {other} (free just now)"),
+        None => format!(
+            "hint: no port from {} to {} is free either: pick one with tfd demo --port PORT",
+            port.saturating_add(1),
+            port.saturating_add(PORTS_TRIED)
+        ),
+    };
     if err.contains("in use") {
-        format!(
-            "port {port} on 127.0.0.1 is already in use (another tfd demo, or another program)\n\
-             hint: pick another port: tfd demo --port {other}"
-        )
+        format!("port {port} on 127.0.0.1 is already in use (another tfd demo, or another program)\n{hint}")
     } else {
-        format!("cannot listen on 127.0.0.1:{port}: {err}\nhint: pick another port: tfd demo --port {other}")
+        format!("cannot listen on 127.0.0.1:{port}: {err}\n{hint}")
     }
+}
+
+/// The warning for a demo started as root: it serves as the invoking user, so
+/// every client would act as root in the demo's folder (files it makes are
+/// root's, and a RUNBASH or a misconfiguration would be root's too).
+pub fn root_warning(dir: &Path) -> String {
+    format!(
+        "tfd demo: WARNING: running as root, so every client's session runs as root in {}; \
+         the demo needs no privilege: run it as an ordinary user (for a real server as root, \
+         see tfd(8): sessions then run as the LOGIN user or defusr)",
+        dir.display()
+    )
 }
 
 /// The connection instructions for a loaded demo config, printed once the

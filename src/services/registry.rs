@@ -93,6 +93,19 @@ pub struct SlotInfo {
     pub oob: u64,
 }
 
+/// One byte counter of a slot, as a channel half's meter.
+struct SlotBytes {
+    registry: std::sync::Arc<Registry>,
+    slot: usize,
+    word: usize,
+}
+
+impl crate::channel::Meter for SlotBytes {
+    fn show(&self, bytes: u64) {
+        self.registry.w(self.slot, self.word).store(bytes, Ordering::Relaxed);
+    }
+}
+
 /// The shared table.
 pub struct Registry {
     mem: SharedWords,
@@ -255,6 +268,26 @@ impl Registry {
         let n = command.len().min(8);
         c[..n].copy_from_slice(&command.as_bytes()[..n]);
         self.w(slot, COMMAND).store(u64::from_le_bytes(c), Ordering::Relaxed);
+    }
+
+    /// Session: the meters its channel shows its bytes in and out on while a
+    /// command runs, so `tfd ctl sessions` sees a long transfer move (between
+    /// commands [`Registry::account`] writes the same totals).
+    pub fn meters(
+        self: &std::sync::Arc<Self>,
+        slot: usize,
+    ) -> (
+        std::sync::Arc<dyn crate::channel::Meter>,
+        std::sync::Arc<dyn crate::channel::Meter>,
+    ) {
+        let meter = |word| {
+            std::sync::Arc::new(SlotBytes {
+                registry: self.clone(),
+                slot,
+                word,
+            }) as std::sync::Arc<dyn crate::channel::Meter>
+        };
+        (meter(BYTES_IN), meter(BYTES_OUT))
     }
 
     /// Session: who it is now, for the admin view: the LOGIN name (empty before

@@ -280,6 +280,9 @@ impl Session {
 
     /// The command loop. Returns when the client ends or the connection fails.
     pub fn run(&mut self) {
+        let (bytes_in, bytes_out) = self.ctx.services.registry.meters(self.live.slot);
+        self.chan.rx.set_meter(bytes_in);
+        self.chan.tx.set_meter(bytes_out);
         let metrics = self.ctx.services.metrics.clone();
         metrics.add_bytes(Row::Handshake, self.chan.rx.bytes, self.chan.tx.bytes);
         let mut counted = (self.chan.rx.bytes, self.chan.tx.bytes);

@@ -98,6 +98,10 @@ fn set(items: &[&str]) -> BTreeSet<String> {
 
 #[test]
 fn install_and_uninstall_in_a_scratch_root() {
+    // the other tests of this binary run in this process: none may add a user
+    // to the host until the last comparison below (package.rs installs the
+    // package's user tfd for a while, which the copy below must not catch)
+    let _users = common::host_users_lock();
     let root = common::tempdir("install");
     if common::is_root() {
         fs::create_dir_all(root.join("etc")).unwrap();
@@ -111,9 +115,6 @@ fn install_and_uninstall_in_a_scratch_root() {
             "a tfd user already exists on this machine"
         );
     }
-    // the other tests of this binary run in this process: none may add a user
-    // to the host until the last comparison below
-    let _users = common::host_users_lock();
     let host_passwd = fs::read_to_string("/etc/passwd").unwrap();
 
     let log = install(&root, &[]);
@@ -132,6 +133,16 @@ fn install_and_uninstall_in_a_scratch_root() {
         "usr/local/share/zsh/site-functions/_tf",
         "usr/local/share/fish/vendor_completions.d/tf.fish",
     ]);
+    // the shell completions are what this tf prints
+    let bash_script = Command::new(env!("CARGO_BIN_EXE_tf"))
+        .args(["completion", "bash"])
+        .output()
+        .unwrap();
+    assert!(bash_script.status.success(), "tf completion bash failed");
+    assert_eq!(
+        fs::read(root.join("usr/local/share/bash-completion/completions/tf")).unwrap(),
+        bash_script.stdout
+    );
     assert_eq!(files(&root), installed, "{log}");
     let bash = fs::read_to_string(root.join("usr/local/share/bash-completion/completions/tf")).unwrap();
     assert!(bash.contains("complete -o filenames -F _tf tf"), "{bash}");

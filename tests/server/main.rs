@@ -14,6 +14,8 @@ mod liveness;
 mod logging;
 mod metrics;
 mod ops;
+mod package;
+mod polish;
 mod priority;
 mod process;
 mod proxy;

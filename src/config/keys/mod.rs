@@ -171,3 +171,63 @@ pub fn keys() -> impl Iterator<Item = &'static Key> {
 pub fn key(name: &str) -> Option<&'static Key> {
     keys().find(|k| k.name == name)
 }
+
+/// The known key closest to `name` when it is likely a typo of it (a letter or
+/// two away, or a swapped pair), for "did you mean" in the unknown-key error.
+pub fn closest(name: &str) -> Option<&'static str> {
+    // a third of the name, at least 1 and at most 3: `prot` finds `port`, but a
+    // short word is not bent into every key
+    let limit = (name.chars().count() / 3).clamp(1, 3);
+    keys()
+        .map(|k| (distance(name, k.name), k.name))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n)
+}
+
+/// Edit distance (insertions, deletions, substitutions, and a swap of two
+/// neighbours each count 1), over characters.
+fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    // rows i-2, i-1 and i of the table
+    let mut two: Vec<usize> = vec![0; b.len() + 1];
+    let mut one: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut row = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            row[j] = (one[j] + 1).min(row[j - 1] + 1).min(one[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                row[j] = row[j].min(two[j - 2] + 1);
+            }
+        }
+        two = std::mem::replace(&mut one, row);
+    }
+    one[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distances() {
+        assert_eq!(distance("port", "port"), 0);
+        assert_eq!(distance("prot", "port"), 1);
+        assert_eq!(distance("fai_dri", "fai_dir"), 1);
+        assert_eq!(distance("dbdr", "dbdir"), 1);
+        assert_eq!(distance("kitten", "sitting"), 3);
+        assert_eq!(distance("", "abc"), 3);
+    }
+
+    #[test]
+    fn typos_find_their_key_and_nonsense_finds_none() {
+        assert_eq!(closest("pirt"), Some("port"));
+        assert_eq!(closest("dbdri"), Some("dbdir"));
+        assert_eq!(closest("fai_dri"), Some("fai_dir"));
+        assert_eq!(closest("quota_defualt"), Some("quota_default"));
+        assert_eq!(closest("bogus"), None);
+        assert_eq!(closest("x"), None);
+    }
+}

@@ -34,6 +34,7 @@ impl Listener {
         };
         info!("control: {line}");
         let text = match req {
+            Request::Help => control::help_text(),
             Request::Sessions => self.sessions_text(),
             Request::KickPid(pid) => {
                 if self.children.contains_key(&pid) {
