@@ -121,14 +121,29 @@ impl<'a> Attempt<'a> {
             who: shown(name),
             policy: Policy::from_config(&s.ctx.cfg),
             now: throttle::now(),
-            shared: s.ctx.cfg.shared_state_dir.as_deref().map(SharedThrottle::new),
+            shared: s.ctx.shared_state.clone().map(SharedThrottle::new),
             unix: shared_state::unix_now(),
         }
     }
 }
 
+/// What a client refused by the throttle is told: still `FAILED 37` (what
+/// clients know as "login failed"), with the cause and the time left in plain
+/// words, never a wrong password.
+pub fn refusal_text(b: throttle::Blocked, ip: std::net::IpAddr, who: &str) -> String {
+    match b {
+        throttle::Blocked::Ip(left) => format!(
+            "Temporarily refused: the address {} is banned for {left} more seconds after too many failed logins.",
+            throttle::ip_label(ip)
+        ),
+        throttle::Blocked::Account(left) => format!(
+            "Temporarily refused: the name {who:?} is locked for {left} more seconds after too many failed logins."
+        ),
+    }
+}
+
 /// LOGIN step 1: refused while the address or the name is banned or locked.
-fn throttle_gate(s: &Session, a: &Attempt) -> Result<(), Failed> {
+fn throttle_gate(s: &Session, a: &Attempt) -> Result<(), super::CmdError> {
     let peer = s.peer;
     let who = &a.who;
     let blocked = match s.ctx.throttle.check(peer.ip(), a.name, &a.policy, a.now) {
@@ -150,7 +165,7 @@ fn throttle_gate(s: &Session, a: &Attempt) -> Result<(), Failed> {
         Some(b) => {
             warn!("{peer} LOGIN {who:?} refused: {b}");
             s.ctx.services.metrics.inc(Counter::LoginFailures);
-            Err(Failed::LoginFailed)
+            Err(super::CmdError::Told(Failed::LoginFailed, refusal_text(b, peer.ip(), who)))
         }
         None => Ok(()),
     }

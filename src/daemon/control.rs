@@ -25,8 +25,10 @@ pub enum Request {
     KickIp(IpAddr),
     /// Refuse an address for a while (and end its sessions).
     Ban(IpAddr, Duration),
-    /// Lift a ban.
-    Unban(IpAddr),
+    /// Lift every ban or lock of an address or a LOGIN name.
+    Unban(Target),
+    /// List every ban and lock in force.
+    Bans,
     /// Reload the configuration.
     Reload,
     /// Counters.
@@ -34,6 +36,119 @@ pub enum Request {
     /// Counters in the Prometheus text format.
     Metrics,
 }
+
+/// What `unban` lifts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// An address: admin bans and the LOGIN throttle's address ban.
+    Ip(IpAddr),
+    /// A LOGIN name: the throttle's lock of it.
+    Name(String),
+}
+
+/// One request of the control socket: its name, its arguments as `tfd ctl
+/// help` shows them, one line saying what it does, and its parser (given the
+/// words after the name). `parse` and the list in its error come from this
+/// table, and so can any help text.
+pub struct Command {
+    /// The first word.
+    pub name: &'static str,
+    /// The arguments, as shown.
+    pub args: &'static str,
+    /// What it does.
+    pub summary: &'static str,
+    /// The request from the other words.
+    pub parse: fn(&[&str]) -> Result<Request, String>,
+}
+
+/// An address as typed, in the one form every rule uses (IPv4-mapped IPv6
+/// becomes IPv4, as every client address does where it enters).
+fn address(word: &str) -> Option<IpAddr> {
+    word.parse::<IpAddr>().ok().map(|ip| ip.to_canonical())
+}
+
+fn no_args(r: Request) -> impl Fn(&[&str]) -> Result<Request, String> {
+    move |w| {
+        if w.is_empty() {
+            Ok(r.clone())
+        } else {
+            Err("takes no argument".into())
+        }
+    }
+}
+
+/// Every request, in the order `tfd ctl help` lists them.
+pub const COMMANDS: &[Command] = &[
+    Command {
+        name: "sessions",
+        args: "",
+        summary: "list the sessions (pid, client, login, user, bytes, command)",
+        parse: |w| no_args(Request::Sessions)(w),
+    },
+    Command {
+        name: "kick",
+        args: "PID|ADDRESS",
+        summary: "end one session, or every session from an address",
+        parse: |w| match w {
+            [target] => match target.parse::<i32>() {
+                Ok(pid) if pid > 0 => Ok(Request::KickPid(pid)),
+                _ => address(target)
+                    .map(Request::KickIp)
+                    .ok_or(format!("{target:?} is neither a pid nor an IP")),
+            },
+            _ => Err("needs a PID or an ADDRESS".into()),
+        },
+    },
+    Command {
+        name: "ban",
+        args: "ADDRESS DURATION",
+        summary: "refuse an address for a while (30s, 10m, 2h, 1d), on every node sharing shared_state_dir, and end its sessions",
+        parse: |w| match w {
+            [ip, dur] => {
+                let ip = address(ip).ok_or(format!("{ip:?} is not an IP address"))?;
+                let d = parse_duration(dur).ok_or(format!("{dur:?} is not a duration like 30s, 10m, 2h, 1d"))?;
+                Ok(Request::Ban(ip, d))
+            }
+            _ => Err("needs an ADDRESS and a DURATION".into()),
+        },
+    },
+    Command {
+        name: "unban",
+        args: "ADDRESS|NAME",
+        summary: "lift every ban of an address (admin or after failed logins) or the lock of a login name, on every node sharing shared_state_dir",
+        parse: |w| match w {
+            [x] => Ok(Request::Unban(match address(x) {
+                Some(ip) => Target::Ip(ip),
+                None => Target::Name(x.to_string()),
+            })),
+            _ => Err("needs an ADDRESS or a NAME".into()),
+        },
+    },
+    Command {
+        name: "bans",
+        args: "",
+        summary: "list every ban and lock in force: what, why, seconds left, this node or every node",
+        parse: |w| no_args(Request::Bans)(w),
+    },
+    Command {
+        name: "reload",
+        args: "",
+        summary: "read the configuration again (as SIGHUP)",
+        parse: |w| no_args(Request::Reload)(w),
+    },
+    Command {
+        name: "stats",
+        args: "",
+        summary: "uptime and counters",
+        parse: |w| no_args(Request::Stats)(w),
+    },
+    Command {
+        name: "metrics",
+        args: "",
+        summary: "counters in the Prometheus text format",
+        parse: |w| no_args(Request::Metrics)(w),
+    },
+];
 
 /// Parses `1h`, `30m`, `45s`, `2d` or plain seconds.
 pub fn parse_duration(s: &str) -> Option<Duration> {
@@ -53,31 +168,21 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 /// Parses one request line.
 pub fn parse(line: &str) -> Result<Request, String> {
     let words: Vec<&str> = line.split_whitespace().collect();
-    match words.as_slice() {
-        ["sessions"] => Ok(Request::Sessions),
-        ["stats"] => Ok(Request::Stats),
-        ["metrics"] => Ok(Request::Metrics),
-        ["reload"] => Ok(Request::Reload),
-        ["kick", target] => match target.parse::<i32>() {
-            Ok(pid) if pid > 0 => Ok(Request::KickPid(pid)),
-            _ => target
-                .parse()
-                .map(Request::KickIp)
-                .map_err(|_| format!("kick: {target:?} is neither a pid nor an IP")),
-        },
-        ["ban", ip, dur] => {
-            let ip = ip.parse().map_err(|_| format!("ban: {ip:?} is not an IP address"))?;
-            let d = parse_duration(dur).ok_or(format!("ban: {dur:?} is not a duration like 30s, 10m, 2h, 1d"))?;
-            Ok(Request::Ban(ip, d))
-        }
-        ["unban", ip] => ip
-            .parse()
-            .map(Request::Unban)
-            .map_err(|_| format!("unban: {ip:?} is not an IP address")),
-        _ => Err(format!(
-            "unknown request {line:?} (sessions, kick PID|IP, ban IP DURATION, unban IP, reload, stats, metrics)"
-        )),
+    let Some((first, rest)) = words.split_first() else {
+        return Err(unknown(line));
+    };
+    match COMMANDS.iter().find(|c| c.name == *first) {
+        Some(c) => (c.parse)(rest).map_err(|e| format!("{}: {e}", c.name)),
+        None => Err(unknown(line)),
     }
+}
+
+fn unknown(line: &str) -> String {
+    let list: Vec<String> = COMMANDS
+        .iter()
+        .map(|c| format!("{} {}", c.name, c.args).trim_end().to_string())
+        .collect();
+    format!("unknown request {line:?} ({})", list.join(", "))
 }
 
 /// Addresses refused until a deadline.
@@ -95,6 +200,13 @@ impl Bans {
     /// Lifts a ban; false if there was none.
     pub fn unban(&mut self, ip: &IpAddr) -> bool {
         self.until.remove(ip).is_some()
+    }
+
+    /// Every ban in force, with its time left.
+    pub fn list(&mut self) -> Vec<(IpAddr, Duration)> {
+        let now = Instant::now();
+        self.until.retain(|_, t| *t > now);
+        self.until.iter().map(|(ip, t)| (*ip, *t - now)).collect()
     }
 
     /// The time left on `ip`'s ban (expired bans are dropped).
@@ -136,7 +248,7 @@ pub struct SharedBanCache {
 
 impl SharedBanCache {
     /// The bans in `dir` (prepared), not read yet.
-    pub fn new(dir: &Path) -> SharedBanCache {
+    pub fn new(dir: std::sync::Arc<crate::auth::shared_state::StateDir>) -> SharedBanCache {
         SharedBanCache {
             file: crate::auth::shared_state::SharedBans::new(dir),
             until: HashMap::new(),
@@ -156,15 +268,12 @@ impl SharedBanCache {
     /// returns the addresses banned since the last read, whose sessions on this
     /// node the caller ends.
     pub fn refresh(&mut self, force: bool) -> Vec<IpAddr> {
-        use std::os::unix::fs::MetadataExt;
         let now = Instant::now();
         if !force && self.checked.is_some_and(|t| now < t + SHARED_BANS_STAT) {
             return Vec::new();
         }
         self.checked = Some(now);
-        let sig = std::fs::metadata(self.file.path())
-            .ok()
-            .map(|m| (m.ino(), m.size(), m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec()));
+        let sig = self.file.signature();
         let stale = self.read.map_or(true, |t| now >= t + SHARED_BANS_READ);
         if !force && !stale && sig.is_some() && sig == self.seen {
             return Vec::new();
@@ -225,6 +334,16 @@ impl SharedBanCache {
             log::error!("{what}");
         }
         self.trouble = Some(what);
+    }
+
+    /// Every shared ban in force, as last read, with its time left.
+    pub fn list(&self) -> Vec<(IpAddr, Duration)> {
+        let now = crate::auth::shared_state::unix_now();
+        self.until
+            .iter()
+            .filter(|(_, u)| **u > now)
+            .map(|(ip, u)| (*ip, Duration::from_secs(u - now)))
+            .collect()
     }
 
     /// The time left on `ip`'s shared ban, as last read.
@@ -362,7 +481,21 @@ mod tests {
             parse("ban 1.2.3.4 10m"),
             Ok(Request::Ban("1.2.3.4".parse().unwrap(), Duration::from_secs(600)))
         );
-        assert_eq!(parse("unban 1.2.3.4"), Ok(Request::Unban("1.2.3.4".parse().unwrap())));
+        assert_eq!(
+            parse("unban 1.2.3.4"),
+            Ok(Request::Unban(Target::Ip("1.2.3.4".parse().unwrap())))
+        );
+        // the mapped form is the address itself; a word that is no address a name
+        assert_eq!(
+            parse("unban ::ffff:1.2.3.4"),
+            Ok(Request::Unban(Target::Ip("1.2.3.4".parse().unwrap())))
+        );
+        assert_eq!(
+            parse("kick ::ffff:10.0.0.1"),
+            Ok(Request::KickIp("10.0.0.1".parse().unwrap()))
+        );
+        assert_eq!(parse("unban alice"), Ok(Request::Unban(Target::Name("alice".into()))));
+        assert_eq!(parse("bans"), Ok(Request::Bans));
         for bad in [
             "",
             "kick",
@@ -372,6 +505,9 @@ mod tests {
             "ban x 1m",
             "frob",
             "kick -1",
+            "bans x",
+            "unban",
+            "sessions now",
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }

@@ -33,7 +33,7 @@ impl Listener {
     pub(super) fn accept(&mut self, i: usize) {
         loop {
             let (stream, peer) = match self.listeners[i].accept() {
-                Ok(x) => x,
+                Ok((s, p)) => (s, crate::daemon::proxy_header::client_address(p)),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {

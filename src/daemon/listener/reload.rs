@@ -37,16 +37,19 @@ impl Listener {
                 return;
             }
         };
-        let shared_bans = if cfg.shared_state_dir == self.ctx.cfg.shared_state_dir {
-            None
-        } else {
-            match shared_bans(&cfg) {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    error!("reload refused, keeping the old configuration: {e}");
-                    return;
-                }
+        // checked again even when unchanged: an ancestor may have become
+        // writable, or the directory been swapped, since the start
+        let (shared_state, shared_bans) = match shared_bans(&cfg) {
+            Ok(c) => c,
+            Err(e) => {
+                error!("reload refused, keeping the old configuration (and the state directory held open): {e}");
+                return;
             }
+        };
+        let same_dir = match (&shared_state, &self.ctx.shared_state) {
+            (Some(new), Some(old)) => new.same_as(old),
+            (None, None) => true,
+            _ => false,
         };
         // rotation: rename the log, then SIGHUP; a new file is opened here
         let xferlog = match open_xferlog(&cfg) {
@@ -93,9 +96,14 @@ impl Listener {
         if cfg.listen != self.ctx.cfg.listen {
             warn!("reload: listen addresses changed; they take effect on restart only");
         }
-        if let Some(c) = shared_bans {
-            self.shared_bans = c;
-        }
+        // the same directory keeps its cache (the bans it knew, should the
+        // file be damaged later); another one starts from what it holds
+        let shared_state = if same_dir {
+            self.ctx.shared_state.clone()
+        } else {
+            self.shared_bans = shared_bans;
+            shared_state
+        };
         let mut cfg = cfg;
         cfg.listen = self.ctx.cfg.listen.clone();
         cfg.forget_private_key();
@@ -114,6 +122,7 @@ impl Listener {
             throttle: self.ctx.throttle.clone(),
             xferlog,
             buckets: self.ctx.buckets.clone(),
+            shared_state,
         });
         if fai.is_some() {
             // the old issuer ends once the sessions holding its request end have
