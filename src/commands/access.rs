@@ -165,7 +165,10 @@ fn throttle_gate(s: &Session, a: &Attempt) -> Result<(), super::CmdError> {
         Some(b) => {
             warn!("{peer} LOGIN {who:?} refused: {b}");
             s.ctx.services.metrics.inc(Counter::LoginFailures);
-            Err(super::CmdError::Told(Failed::LoginFailed, refusal_text(b, peer.ip(), who)))
+            Err(super::CmdError::Told(
+                Failed::LoginFailed,
+                refusal_text(b, peer.ip(), who),
+            ))
         }
         None => Ok(()),
     }

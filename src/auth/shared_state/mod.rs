@@ -620,7 +620,9 @@ impl SharedThrottle {
         l.finish()?;
         let mut out = Vec::new();
         for (slot, rec) in bytes.chunks(THROTTLE_REC).enumerate() {
-            let Some(w) = decode_record(rec, THROTTLE_WORDS, slot) else { continue };
+            let Some(w) = decode_record(rec, THROTTLE_WORDS, slot) else {
+                continue;
+            };
             let (kind, limits) = if slot < THROTTLE_SLOTS {
                 (HeldKind::Address, p.ip)
             } else {
@@ -651,11 +653,13 @@ mod tests {
     use super::*;
     use crate::auth::throttle::Limits;
 
-    fn dir(tag: &str) -> PathBuf {
+    use std::path::PathBuf;
+
+    fn dir(tag: &str) -> (PathBuf, Arc<StateDir>) {
         let d = std::env::temp_dir().join(format!("tfd-shared-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
-        prepare(&d).unwrap();
-        d
+        let held = prepare(&d).unwrap();
+        (d, held)
     }
 
     const L: Limits = Limits {
@@ -666,12 +670,12 @@ mod tests {
 
     #[test]
     fn counts_add_up_over_handles_and_damage_is_repaired() {
-        let d = dir("count");
+        let (d, held) = dir("count");
         let p = Policy { ip: L, account: L };
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         let now = 1_700_000_000;
         // two "nodes": two handles, each opening its own description
-        let (a, b) = (SharedThrottle::new(&d), SharedThrottle::new(&d));
+        let (a, b) = (SharedThrottle::new(held.clone()), SharedThrottle::new(held.clone()));
         assert_eq!(a.failure(ip, b"x", &p, now).unwrap().ip.banned, None);
         assert_eq!(b.failure(ip, b"y", &p, now).unwrap().ip.banned, None);
         assert_eq!(a.check(ip, b"z", &p, now).unwrap(), None);
@@ -724,16 +728,10 @@ mod tests {
 
     #[test]
     fn a_held_lock_makes_a_bounded_wait_fail() {
-        let d = dir("busy");
-        let held = Locked::open(
-            &d.join(THROTTLE_FILE),
-            Kind::Throttle,
-            OfdLock::Exclusive,
-            LOGIN_LOCK_WAIT,
-        )
-        .unwrap();
+        let (d, dirfd) = dir("busy");
+        let held = Locked::open(&dirfd, Kind::Throttle, OfdLock::Exclusive, LOGIN_LOCK_WAIT, false).unwrap();
         let t = SharedThrottle {
-            path: d.join(THROTTLE_FILE),
+            dir: dirfd.clone(),
             wait: Duration::from_millis(50),
         };
         let p = Policy { ip: L, account: L };
@@ -748,8 +746,8 @@ mod tests {
 
     #[test]
     fn bans_round_trip_expire_evict_and_survive_damage_elsewhere() {
-        let d = dir("bans");
-        let b = SharedBans::new(&d);
+        let (d, held) = dir("bans");
+        let b = SharedBans::new(held);
         let w = Duration::from_secs(1);
         let v4: IpAddr = "203.0.113.5".parse().unwrap();
         let v6: IpAddr = "2001:db8::5".parse().unwrap();
@@ -799,7 +797,7 @@ mod tests {
         std::fs::create_dir(&d).unwrap();
         std::fs::set_permissions(&d, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
         let e = prepare(&d).unwrap_err();
-        assert!(e.contains("writable by nobody else"), "{e}");
+        assert!(e.contains("closed to everyone else"), "{e}");
         std::fs::remove_dir_all(&d).unwrap();
     }
 }
