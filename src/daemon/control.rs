@@ -218,11 +218,12 @@ impl Bans {
 }
 
 /// How often the listener looks at the shared bans file's attributes.
-pub const SHARED_BANS_STAT: Duration = Duration::from_millis(500);
+pub const SHARED_BANS_STAT: Duration = Duration::from_millis(250);
 /// How often it reads the file even when its attributes look unchanged (a
 /// network file system may cache them, and a write within one timestamp tick
-/// leaves them as they were).
-pub const SHARED_BANS_READ: Duration = Duration::from_secs(3);
+/// leaves them as they were): a ban or unban holds on every node within a
+/// second whatever the file system caches (32 KiB under a shared lock).
+pub const SHARED_BANS_READ: Duration = Duration::from_millis(750);
 /// The longest the listener waits for the bans file's lock: it must not stall
 /// accepting behind another node.
 pub const SHARED_BANS_WAIT: Duration = Duration::from_millis(20);

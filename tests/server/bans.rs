@@ -235,13 +235,25 @@ fn a_state_directory_swapped_through_a_writable_ancestor_is_refused() {
     probe.stop();
     let c = top.join("tfd.conf");
     std::fs::write(&c, &text).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tfd"))
-        .arg("-c")
-        .arg(&c)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "tfd started under a world-writable ancestor");
+    let log = top.join("start.log");
+    let mut tfd = spawn_tfd(&c, &log);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(st) = tfd.try_wait().unwrap() {
+            break Some(st);
+        }
+        if Instant::now() >= deadline {
+            let _ = tfd.kill();
+            let _ = tfd.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let err = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "tfd started under a world-writable ancestor: {err}"
+    );
     assert!(
         err.contains(anc.to_str().unwrap()) && err.contains("writable by group or others"),
         "{err}"

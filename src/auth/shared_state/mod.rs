@@ -63,8 +63,10 @@ const MAGIC: &[u8; 8] = b"TFDSTATE";
 /// 2: throttle records carry what they count (an address or a name), so
 /// `tfd ctl bans` can name them.
 const VERSION: u32 = 2;
-/// Data words of a throttle record: key, state, then the label.
-const THROTTLE_WORDS: usize = 2 + LABEL_WORDS;
+/// Data words of a throttle record: key, state, when an operator last lifted
+/// its ban (Unix seconds, 0: never; so every node lifts its own table's ban
+/// of the same address or name), then the label.
+const THROTTLE_WORDS: usize = 3 + LABEL_WORDS;
 const THROTTLE_REC: usize = (THROTTLE_WORDS + 1) * 8;
 const BAN_REC: usize = 32;
 
@@ -435,6 +437,8 @@ struct Window {
     words: Vec<AtomicU64>,
     /// Each slot's label.
     labels: Vec<[u64; LABEL_WORDS]>,
+    /// Each slot's time of its last lift by an operator.
+    lifted: Vec<u64>,
     damaged: usize,
 }
 
@@ -482,6 +486,7 @@ impl SharedThrottle {
         }
         let mut words = Vec::with_capacity(slots.len() * 2);
         let mut labels = Vec::with_capacity(slots.len());
+        let mut lifted = Vec::with_capacity(slots.len());
         let mut damaged = 0;
         for (i, &slot) in slots.iter().enumerate() {
             let rec = &bytes[i * THROTTLE_REC..(i + 1) * THROTTLE_REC];
@@ -492,20 +497,31 @@ impl SharedThrottle {
             words.push(AtomicU64::new(w[0]));
             words.push(AtomicU64::new(w[1]));
             let mut label = [0u64; LABEL_WORDS];
-            label.copy_from_slice(&w[2..]);
+            label.copy_from_slice(&w[3..]);
             labels.push(label);
+            lifted.push(w[2]);
         }
         Ok(Window {
             slots,
             words,
             labels,
+            lifted,
             damaged,
         })
     }
 
     /// Writes back the records of `w` that differ from `before` (two words a
-    /// slot), giving the slot that holds `k` the label `label`.
-    fn write_back(l: &mut Locked, w: &Window, before: &[u64], k: u64, label: &[u64; LABEL_WORDS]) -> io::Result<()> {
+    /// slot), giving the slot that holds `k` the label `label` and, when
+    /// `lift` is given, that time of lifting. A slot taken by another key
+    /// forgets its lift.
+    fn write_back(
+        l: &mut Locked,
+        w: &Window,
+        before: &[u64],
+        k: u64,
+        label: &[u64; LABEL_WORDS],
+        lift: Option<u64>,
+    ) -> io::Result<()> {
         for (i, &slot) in w.slots.iter().enumerate() {
             let now = [
                 w.words[2 * i].load(Ordering::Relaxed),
@@ -513,8 +529,14 @@ impl SharedThrottle {
             ];
             let mine = now[0] == k && now[0] != 0;
             let lab = if mine { label } else { &w.labels[i] };
-            if now[..] != before[2 * i..2 * i + 2] || (mine && w.labels[i] != *label) {
+            let lifted = match lift {
+                _ if now[0] == 0 || now[0] != before[2 * i] => 0,
+                Some(t) if mine => t,
+                _ => w.lifted[i],
+            };
+            if now[..] != before[2 * i..2 * i + 2] || (mine && w.labels[i] != *label) || lifted != w.lifted[i] {
                 let mut rec = now.to_vec();
+                rec.push(lifted);
                 rec.extend_from_slice(if now[0] == 0 { &[0; LABEL_WORDS] } else { lab });
                 l.write_record(slot, &rec)?;
             }
@@ -528,6 +550,7 @@ impl SharedThrottle {
         table: usize,
         k: u64,
         label: &[u8],
+        lift: Option<u64>,
         op: impl FnOnce(&Table<'_>) -> T,
     ) -> io::Result<(T, usize)> {
         let w = Self::window(l, table, k)?;
@@ -538,7 +561,7 @@ impl SharedThrottle {
         if w.damaged > 0 {
             before.iter_mut().for_each(|b| *b = u64::MAX);
         }
-        Self::write_back(l, &w, &before, k, &throttle::label_words(label))?;
+        Self::write_back(l, &w, &before, k, &throttle::label_words(label), lift)?;
         Ok((out, w.damaged))
     }
 
@@ -565,9 +588,9 @@ impl SharedThrottle {
         let now = clamp(now);
         let k = Self::ip_key(&l.key, ip);
         let ip_text = throttle::ip_label(ip);
-        let (ip_counted, d1) = Self::update(&mut l, 0, k, ip_text.as_bytes(), |t| t.fail(k, now, p.ip))?;
+        let (ip_counted, d1) = Self::update(&mut l, 0, k, ip_text.as_bytes(), None, |t| t.fail(k, now, p.ip))?;
         let k = Self::account_key(&l.key, name);
-        let (account, d2) = Self::update(&mut l, 1, k, name, |t| t.fail(k, now, p.account))?;
+        let (account, d2) = Self::update(&mut l, 1, k, name, None, |t| t.fail(k, now, p.account))?;
         l.finish()?;
         Ok(SharedCounted {
             ip: ip_counted,
@@ -580,7 +603,7 @@ impl SharedThrottle {
     pub fn success(&self, name: &[u8]) -> Result<(), StateError> {
         let mut l = self.lock(OfdLock::Exclusive)?;
         let k = Self::account_key(&l.key, name);
-        Self::update(&mut l, 1, k, name, |t| t.clear(k))?;
+        Self::update(&mut l, 1, k, name, None, |t| t.clear(k))?;
         l.finish()
     }
 
@@ -588,18 +611,36 @@ impl SharedThrottle {
     /// name (table 1); whether one was in force. `now` in Unix seconds.
     fn lift(&self, table: usize, what: &[u8], ip: Option<IpAddr>, p: &Policy, now: u64) -> Result<bool, StateError> {
         let mut l = self.lock(OfdLock::Exclusive)?;
+        let unix = now;
         let now = clamp(now);
         let (k, limits) = match ip {
             Some(ip) => (Self::ip_key(&l.key, ip), p.ip),
             None => (Self::account_key(&l.key, what), p.account),
         };
-        let (was, _) = Self::update(&mut l, table, k, what, |t| {
+        let (was, _) = Self::update(&mut l, table, k, what, Some(unix), |t| {
             let was = t.banned(k, now, limits).is_some();
             t.clear(k);
             was
         })?;
         l.finish()?;
         Ok(was)
+    }
+
+    /// When an operator last lifted the ban of `ip` (Some) or the lock of
+    /// `name` on any node, in Unix seconds: a node's own table drops a ban
+    /// that began before then.
+    pub fn lifted_at(&self, ip: Option<IpAddr>, name: &[u8]) -> Result<Option<u64>, StateError> {
+        let l = self.lock(OfdLock::Shared)?;
+        let (table, k) = match ip {
+            Some(ip) => (0, Self::ip_key(&l.key, ip)),
+            None => (1, Self::account_key(&l.key, name)),
+        };
+        let w = Self::window(&l, table, k)?;
+        l.finish()?;
+        Ok((0..w.slots.len())
+            .find(|&i| w.words[2 * i].load(Ordering::Relaxed) == k)
+            .map(|i| w.lifted[i])
+            .filter(|&t| t != 0))
     }
 
     /// Lifts `ip`'s throttle ban on every node.
@@ -634,7 +675,7 @@ impl SharedThrottle {
             if let Some(left) = throttle::ban_left(w[1], now, limits) {
                 out.push(Held {
                     kind,
-                    label: throttle::label_text(&w[2..]),
+                    label: throttle::label_text(&w[3..]),
                     left,
                 });
             }

@@ -36,11 +36,15 @@ impl Listener {
             };
             (h.label, kind, cause, h.left as u64, scope)
         };
+        let sh = self.shared_throttle();
         for h in self.ctx.throttle.held(&p, throttle::now()) {
+            if sh.as_ref().is_some_and(|sh| self.lifted_elsewhere(sh, &h, &p)) {
+                continue;
+            }
             rows.push(held(h, "this node"));
         }
         let mut trouble = String::new();
-        if let Some(sh) = self.shared_throttle() {
+        if let Some(sh) = sh {
             match sh.held(&p, shared_state::unix_now()) {
                 Ok(hs) => rows.extend(hs.into_iter().map(|h| held(h, "every node"))),
                 Err(e) => trouble = format!("# the shared throttle state could not be read: {e}\n"),
@@ -53,6 +57,31 @@ impl Listener {
         }
         out.push_str(&trouble);
         out
+    }
+
+    /// True when this node's ban or lock `h` began before an operator lifted
+    /// it on some node; it is then lifted here too. Only labels that name
+    /// their address or name whole can be matched.
+    fn lifted_elsewhere(&self, sh: &SharedThrottle, h: &Held, p: &Policy) -> bool {
+        let now = throttle::now();
+        let began = |len: u32| crate::commands::access::began(shared_state::unix_now(), h.left, len);
+        match h.kind {
+            HeldKind::Address => {
+                let Ok(ip) = h.label.trim_end_matches("/64").parse::<IpAddr>() else {
+                    return false;
+                };
+                let lifted = matches!(sh.lifted_at(Some(ip), b""), Ok(Some(at)) if began(p.ip.ban) <= at);
+                lifted && self.ctx.throttle.lift_ip(ip, p, now)
+            }
+            HeldKind::Name => {
+                if h.label.ends_with('…') || h.label.contains('?') {
+                    return false;
+                }
+                let name = h.label.as_bytes();
+                let lifted = matches!(sh.lifted_at(None, name), Ok(Some(at)) if began(p.account.ban) <= at);
+                lifted && self.ctx.throttle.lift_name(name, p, now)
+            }
+        }
     }
 
     /// Lifts every ban of an address, or a name's lock, here and in the
