@@ -467,3 +467,97 @@ fn a_partial_proxy_header_costs_the_listener_no_cpu() {
     );
     drop(late);
 }
+
+/// HAProxy on a dual-stack bind (`:::PORT v4v6`) relays IPv4 clients as
+/// `::ffff:a.b.c.d`, in v2 (`INET6`) and v1 (`TCP6`) headers. Through it, a
+/// client is the same address as through an IPv4 bind: `max_sessions_per_ip
+/// 1` holds across both, a ban of the IPv4 form refuses it, `kick` of the IPv4
+/// form ends its session, and `sessions` shows the IPv4 form.
+#[test]
+fn behind_a_dual_stack_haproxy_a_mapped_client_is_its_ipv4_address() {
+    let haproxy = ["/usr/sbin/haproxy", "/usr/bin/haproxy"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("no haproxy (scripts/deps installs Debian's)");
+    let (srv, sock) = behind_balancer("any", "127.0.0.1", "max_sessions_per_ip 1\n");
+    let (f4, f6v2, f6v1) = (free_port(), free_port(), free_port());
+    let dir = tempdir("haproxy-dual");
+    let cfg = dir.join("haproxy.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global\n  maxconn 100\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n\
+             frontend v4\n  bind 127.0.0.1:{f4}\n  default_backend v2\n\
+             frontend dualv2\n  bind :::{f6v2} v4v6\n  default_backend v2\n\
+             frontend dualv1\n  bind :::{f6v1} v4v6\n  default_backend v1\n\
+             backend v2\n  server a 127.0.0.1:{p} send-proxy-v2\n\
+             backend v1\n  server a 127.0.0.1:{p} send-proxy\n",
+            p = srv.port
+        ),
+    )
+    .unwrap();
+    let mut lb = std::process::Command::new(haproxy)
+        .arg("-db")
+        .arg("-f")
+        .arg(&cfg)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.join("haproxy.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for port in [f4, f6v2, f6v1] {
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "haproxy did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let through = |port: u16, from: &str| {
+        let mut cfg = srv.client_config();
+        cfg.server = format!("127.0.0.1:{port}");
+        cfg.bind = Some(from.parse().unwrap());
+        cfg.timeout = Some(Duration::from_secs(10));
+        tfd::client::Client::connect(&cfg).and_then(|mut c| c.call("ECHO", b"x").map(|_| c))
+    };
+    // one session of .2 through the IPv4 bind: through the dual-stack one
+    // (mapped), v2 or v1, it is the same address and over the cap
+    let mut two = through(f4, "127.0.0.2").unwrap();
+    echo_ok(&mut two);
+    assert!(
+        through(f6v2, "127.0.0.2").is_err(),
+        "a mapped v2 client passed max_sessions_per_ip"
+    );
+    assert!(
+        through(f6v1, "127.0.0.2").is_err(),
+        "a mapped v1 client passed max_sessions_per_ip"
+    );
+    // a mapped client: shown and kicked as its IPv4 address
+    let mut four = through(f6v2, "127.0.0.4").unwrap();
+    echo_ok(&mut four);
+    let sessions = ctl(&sock, &["sessions"]);
+    assert!(
+        sessions.contains("127.0.0.2:") && sessions.contains("127.0.0.4:") && !sessions.contains("::ffff:"),
+        "{sessions}"
+    );
+    assert!(ctl(&sock, &["kick", "127.0.0.4"]).contains("kicked 1 session"));
+    assert!(
+        eventually(|| four.call("ECHO", b"x").is_err()),
+        "kick of 127.0.0.4 missed its mapped session"
+    );
+    // a ban of the IPv4 form refuses the mapped client, in both header versions
+    assert!(ctl(&sock, &["ban", "127.0.0.3", "1m"]).contains("ok: banned"));
+    assert!(
+        through(f6v2, "127.0.0.3").is_err(),
+        "a banned client through a v2 INET6 header"
+    );
+    assert!(
+        through(f6v1, "127.0.0.3").is_err(),
+        "a banned client through a v1 TCP6 header"
+    );
+    assert!(through(f6v1, "127.0.0.5").is_ok());
+    let _ = lb.kill();
+    let _ = lb.wait();
+    let log = srv.log();
+    assert!(log.contains("127.0.0.3:") && log.contains("refused: banned"), "{log}");
+    assert!(!log.contains("::ffff:"), "{log}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

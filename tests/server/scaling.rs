@@ -273,7 +273,14 @@ fn throttled_cluster_on_gluster() -> Option<Cluster> {
     let (f, alice, bob) = throttle_users();
     let tag = "throttle";
     bed.subdir(tag);
-    let state = format!("tfd-state-{}", std::process::id());
+    // one directory per cluster: tests run in parallel, and a directory
+    // removed under a running node is gone for it (it holds it open)
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let state = format!(
+        "tfd-state-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    );
     let _ = std::fs::remove_dir_all(bed.mounts[0].join(&state));
     std::fs::create_dir(bed.mounts[0].join(&state)).unwrap();
     std::fs::set_permissions(
