@@ -183,7 +183,7 @@ fn a_shared_bans_file_emptied_or_deleted_keeps_its_bans() {
     let full = std::fs::metadata(&bans).unwrap().len();
     assert!(ctl(&sock, &["ban", "127.0.0.51", "10m"]).contains("on every node"));
     assert!(refused(&srv, "127.0.0.51"));
-    for damage in ["emptied", "deleted"] {
+    for damage in ["emptied", "deleted", "deleted just before a reload"] {
         match damage {
             "emptied" => std::fs::OpenOptions::new()
                 .write(true)
@@ -191,7 +191,11 @@ fn a_shared_bans_file_emptied_or_deleted_keeps_its_bans() {
                 .unwrap()
                 .set_len(0)
                 .unwrap(),
-            _ => std::fs::remove_file(&bans).unwrap(),
+            "deleted" => std::fs::remove_file(&bans).unwrap(),
+            _ => {
+                std::fs::remove_file(&bans).unwrap();
+                assert!(ctl(&sock, &["reload"]).contains("ok"));
+            }
         }
         // the listener reads the file at least every 3 s: give it two reads
         std::thread::sleep(Duration::from_secs(4));
@@ -285,4 +289,23 @@ fn a_state_directory_swapped_through_a_writable_ancestor_is_refused() {
     // the new directory was never used
     assert!(!anc.join("state").join("bans").exists());
     mode(&anc, 0o755);
+}
+
+/// A client an operator banned is told so where its first answer would be,
+/// and `tf` prints it, rather than a closed connection ("is tfd running?").
+#[test]
+fn tf_says_an_admin_banned_address_is_temporarily_refused() {
+    let (srv, sock) = throttled("");
+    assert!(ctl(&sock, &["ban", "127.0.0.1", "10m"]).contains("ok: banned"));
+    let out = srv
+        .tf_command(&["--user", "alice", "ls"])
+        .env("TF_PASSWORD", PW)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("temporarily refused") && err.contains("127.0.0.1 is banned for"),
+        "{err}"
+    );
 }

@@ -1,5 +1,5 @@
 //! The admin bans every node shares: `tfd ctl ban`/`unban` on any node write
-//! them, every listener reads them ([`crate::daemon::control::SharedBanCache`]).
+//! them, every listener reads them (the control module's `SharedBanCache`).
 
 use super::{decode_record, u64_at, Kind, Locked, StateDir, StateError, BAN_REC, BAN_SLOTS};
 use crate::sys::OfdLock;

@@ -203,10 +203,15 @@ fn handshake_refused(step: &str, st: &Status, cfg: &ClientConfig) -> Explained {
     let jail = cfg.jail.as_ref().map_or("", |j| j.1.as_str());
     match (step, code) {
         // a throttle refusal says so in its text (the code is the same)
-        ("login", Some(Failed::LoginFailed)) if status_text(st).contains("Temporarily refused") => Explained::new(
+        (step, Some(Failed::LoginFailed)) if status_text(st).contains("Temporarily refused") => Explained::new(
             format!(
-                "{} refused the login as {user:?}: {}",
+                "{} refused {}: {}",
                 cfg.server,
+                if step == "login" {
+                    format!("the login as {user:?}")
+                } else {
+                    "this connection".to_string()
+                },
                 status_text(st)
                     .split_once("Temporarily refused")
                     .map(|(_, t)| format!("temporarily refused{t}"))

@@ -173,7 +173,7 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
     drop(sig_tx);
     let defusr = resolve_defusr(&cfg, opts.serve_as_self)?;
     let tlb = load_tlb(&cfg)?;
-    let (shared_state, shared_bans) = shared_bans(&cfg)?;
+    let (shared_state, shared_bans) = shared_bans(&cfg, None)?;
     let cfg_control = cfg.control_socket.clone();
     let xferlog = open_xferlog(&cfg)?;
     let registry = Arc::new(

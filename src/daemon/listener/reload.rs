@@ -39,18 +39,15 @@ impl Listener {
         };
         // checked again even when unchanged: an ancestor may have become
         // writable, or the directory been swapped, since the start
-        let (shared_state, shared_bans) = match shared_bans(&cfg) {
+        let (shared_state, shared_bans) = match shared_bans(&cfg, self.ctx.shared_state.as_ref()) {
             Ok(c) => c,
             Err(e) => {
                 error!("reload refused, keeping the old configuration (and the state directory held open): {e}");
                 return;
             }
         };
-        let same_dir = match (&shared_state, &self.ctx.shared_state) {
-            (Some(new), Some(old)) => new.same_as(old),
-            (None, None) => true,
-            _ => false,
-        };
+        // the same directory keeps its cache (None here)
+        let same_dir = shared_state.is_some() && shared_bans.is_none();
         // rotation: rename the log, then SIGHUP; a new file is opened here
         let xferlog = match open_xferlog(&cfg) {
             Ok(x) => x,
@@ -98,12 +95,9 @@ impl Listener {
         }
         // the same directory keeps its cache (the bans it knew, should the
         // file be damaged later); another one starts from what it holds
-        let shared_state = if same_dir {
-            self.ctx.shared_state.clone()
-        } else {
+        if !same_dir {
             self.shared_bans = shared_bans;
-            shared_state
-        };
+        }
         let mut cfg = cfg;
         cfg.listen = self.ctx.cfg.listen.clone();
         cfg.forget_private_key();

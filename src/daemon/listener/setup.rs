@@ -73,11 +73,21 @@ pub(super) type SharedState = (
 );
 
 /// Checks and opens `shared_state_dir` (when set: its whole path trusted, at
-/// start and at every reload) and reads the bans it holds.
-pub(super) fn shared_bans(cfg: &Config) -> Result<SharedState, String> {
+/// start and at every reload) and reads the bans it holds. When it is still
+/// `old` (a reload), `old` is kept and no cache is made: the files are left
+/// to the running cache, which knows the bans and puts them back should a
+/// file have been damaged meanwhile.
+pub(super) fn shared_bans(
+    cfg: &Config,
+    old: Option<&Arc<crate::auth::shared_state::StateDir>>,
+) -> Result<SharedState, String> {
     let Some(dir) = &cfg.shared_state_dir else {
         return Ok((None, None));
     };
+    let checked = crate::auth::shared_state::StateDir::open(dir).map_err(|e| format!("shared_state_dir: {e}"))?;
+    if let Some(old) = old.filter(|o| o.same_as(&checked)) {
+        return Ok((Some(old.clone()), None));
+    }
     let held = crate::auth::shared_state::prepare(dir).map_err(|e| format!("shared_state_dir: {e}"))?;
     let mut cache = crate::daemon::control::SharedBanCache::new(held.clone());
     cache.refresh(true);
