@@ -787,4 +787,47 @@ mod tests {
         th.failure(IpAddr::from([10, 1, 1, 3]), b"bob", &p, 5);
         assert_eq!(th.check(IpAddr::from([10, 9, 9, 9]), b"bob", &p, 6), Ok(()));
     }
+
+    #[test]
+    fn labels_name_what_is_held_and_unban_lifts_it() {
+        assert_eq!(label_text(&label_words(b"alice")), "alice");
+        assert_eq!(label_text(&label_words(b"a\x1b]0;x\x07")), "a?]0;x?");
+        let long = [b'n'; 80];
+        let t = label_text(&label_words(&long));
+        assert!(t.ends_with('…') && t.chars().count() == LABEL_BYTES + 1, "{t}");
+        assert_eq!(label_text(&[0; LABEL_WORDS]), "?");
+        assert_eq!(ip_label("::ffff:192.0.2.1".parse().unwrap()), "192.0.2.1");
+        assert_eq!(ip_label("2001:db8:1:2:3::4".parse().unwrap()), "2001:db8:1:2::/64");
+
+        let t = Throttle::new(64).unwrap();
+        let p = Policy { ip: L, account: L };
+        let ip: IpAddr = "192.0.2.9".parse().unwrap();
+        for name in [&b"x"[..], b"bob", b"bob"] {
+            t.failure(ip, name, &p, 10);
+        }
+        t.failure("192.0.2.10".parse().unwrap(), b"bob", &p, 10);
+        let mut held = t.held(&p, 11);
+        held.sort_by(|a, b| a.label.cmp(&b.label));
+        assert_eq!(
+            held,
+            vec![
+                Held {
+                    kind: HeldKind::Address,
+                    label: "192.0.2.9".into(),
+                    left: 99
+                },
+                Held {
+                    kind: HeldKind::Name,
+                    label: "bob".into(),
+                    left: 99
+                },
+            ]
+        );
+        // the mapped form is the same address
+        assert!(t.lift_ip("::ffff:192.0.2.9".parse().unwrap(), &p, 11));
+        assert!(!t.lift_ip(ip, &p, 11));
+        assert!(t.lift_name(b"bob", &p, 11));
+        assert!(t.held(&p, 11).is_empty());
+        assert_eq!(t.check(ip, b"bob", &p, 11), Ok(()));
+    }
 }
