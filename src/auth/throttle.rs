@@ -147,7 +147,7 @@ impl<'a> Table<'a> {
     }
 
     /// The slot holding `key`, if any.
-    fn lookup(&self, key: u64) -> Option<usize> {
+    pub fn lookup(&self, key: u64) -> Option<usize> {
         self.probe(key).find(|&s| self.key(s).load(Ordering::Acquire) == key)
     }
 
@@ -321,6 +321,84 @@ pub fn ip_counted(ip: IpAddr) -> (u8, [u8; 8], usize) {
 /// The tag a LOGIN name is hashed under.
 pub const ACCOUNT_TAG: u8 = b'u';
 
+/// Words of a slot's label: what the slot counts (an address or a name) in
+/// words, so `tfd ctl bans` can name what the keyed hash hides. A label is
+/// only shown, never trusted: refusals go by the key.
+pub const LABEL_WORDS: usize = 7;
+const LABEL_BYTES: usize = LABEL_WORDS * 8 - 1;
+
+/// `text` as label words: a length byte (its top bit set when `text` was cut)
+/// and the first bytes of `text`.
+pub fn label_words(text: &[u8]) -> [u64; LABEL_WORDS] {
+    let mut b = [0u8; LABEL_WORDS * 8];
+    let n = text.len().min(LABEL_BYTES);
+    b[0] = n as u8 | if text.len() > LABEL_BYTES { 0x80 } else { 0 };
+    b[1..=n].copy_from_slice(&text[..n]);
+    let mut w = [0u64; LABEL_WORDS];
+    for (i, chunk) in b.chunks(8).enumerate() {
+        let mut x = [0u8; 8];
+        x.copy_from_slice(chunk);
+        w[i] = u64::from_le_bytes(x);
+    }
+    w
+}
+
+/// The text of label words, control characters shown as `?`, a cut one ending
+/// in `…`; `?` for an empty label.
+pub fn label_text(words: &[u64]) -> String {
+    let b: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let n = (b[0] & 0x7f) as usize;
+    if n == 0 || n > LABEL_BYTES {
+        return "?".into();
+    }
+    let mut s: String = String::from_utf8_lossy(&b[1..=n])
+        .chars()
+        .map(|c| if c.is_control() || c.is_whitespace() { '?' } else { c })
+        .collect();
+    if b[0] & 0x80 != 0 {
+        s.push('…');
+    }
+    s
+}
+
+/// How an address is shown in a label: IPv4 whole, IPv6 by the /64 counted.
+pub fn ip_label(ip: IpAddr) -> String {
+    match ip_counted(ip) {
+        (4, b, _) => std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string(),
+        (_, b, _) => {
+            let mut o = [0u8; 16];
+            o[..8].copy_from_slice(&b);
+            format!("{}/64", std::net::Ipv6Addr::from(o))
+        }
+    }
+}
+
+/// Seconds left on a ban or lock whose slot holds `state`, under `l`.
+pub fn ban_left(state: u64, now: u32, l: Limits) -> Option<u32> {
+    let (count, t) = unpack(state);
+    (l.max_failures > 0 && count >= l.max_failures && now < t).then(|| t - now)
+}
+
+/// What a throttle ban holds: an address or a LOGIN name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeldKind {
+    /// Too many failures from an address (IPv6: its /64).
+    Address,
+    /// Too many failures for a name.
+    Name,
+}
+
+/// One ban or lock in force, for `tfd ctl bans`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    /// Address or name.
+    pub kind: HeldKind,
+    /// What is held, as its label says.
+    pub label: String,
+    /// Seconds left.
+    pub left: u32,
+}
+
 /// The daemon's two tables in shared memory, created by the listener before it
 /// forks (so every session process sees the same counters).
 pub struct Throttle {
@@ -343,8 +421,9 @@ impl Throttle {
         let slots = slots.max(PROBE);
         Ok(Throttle {
             // two tables, then one "eviction already logged" flag per table, and
-            // the same two for the tables in the shared state file
-            mem: SharedWords::new(slots * 4 + 4)?,
+            // the same two for the tables in the shared state file, then each
+            // slot's label (its key, then LABEL_WORDS)
+            mem: SharedWords::new(slots * 4 + 4 + 2 * slots * (1 + LABEL_WORDS))?,
             slots,
             hasher: RandomState::new(),
         })
@@ -394,15 +473,78 @@ impl Throttle {
         Ok(())
     }
 
+    /// Table `which`'s (0 addresses, 1 names) label words of slot `s`.
+    fn label(&self, which: usize, s: usize) -> &[AtomicU64] {
+        let at = self.slots * 4 + 4 + (which * self.slots + s) * (1 + LABEL_WORDS);
+        &self.mem.words()[at..at + 1 + LABEL_WORDS]
+    }
+
+    /// Writes what `key` counts into its slot's label (the label's own key
+    /// last, so a reader takes a half-written label for none).
+    fn set_label(&self, which: usize, key: u64, text: &[u8]) {
+        let table = if which == 0 { self.ips() } else { self.accounts() };
+        let Some(s) = table.lookup(key) else { return };
+        let l = self.label(which, s);
+        if l[0].load(Ordering::Acquire) == key {
+            return;
+        }
+        l[0].store(0, Ordering::Release);
+        for (w, v) in l[1..].iter().zip(label_words(text)) {
+            w.store(v, Ordering::Release);
+        }
+        l[0].store(key, Ordering::Release);
+    }
+
+    /// Every ban and lock in force, named by the labels.
+    pub fn held(&self, p: &Policy, now: u32) -> Vec<Held> {
+        let mut out = Vec::new();
+        for (which, kind, l) in [(0, HeldKind::Address, p.ip), (1, HeldKind::Name, p.account)] {
+            let table = if which == 0 { self.ips() } else { self.accounts() };
+            for s in 0..self.slots {
+                let key = table.key(s).load(Ordering::Acquire);
+                let Some(left) = ban_left(table.state(s).load(Ordering::Acquire), now, l) else {
+                    continue;
+                };
+                let lab = self.label(which, s);
+                let label = if key != 0 && lab[0].load(Ordering::Acquire) == key {
+                    let w: Vec<u64> = lab[1..].iter().map(|w| w.load(Ordering::Acquire)).collect();
+                    label_text(&w)
+                } else {
+                    "?".into()
+                };
+                out.push(Held { kind, label, left });
+            }
+        }
+        out
+    }
+
+    /// Lifts the ban of `ip` (its /64 for IPv6); whether one was in force.
+    pub fn lift_ip(&self, ip: IpAddr, p: &Policy, now: u32) -> bool {
+        let k = self.ip_key(ip);
+        let was = self.ips().banned(k, now, p.ip).is_some();
+        self.ips().clear(k);
+        was
+    }
+
+    /// Lifts the lock of the LOGIN name `name`; whether one was in force.
+    pub fn lift_name(&self, name: &[u8], p: &Policy, now: u32) -> bool {
+        let k = self.account_key(name);
+        let was = self.accounts().banned(k, now, p.account).is_some();
+        self.accounts().clear(k);
+        was
+    }
+
     /// Counts a failed attempt against the address and the name.
     pub fn failure(&self, ip: IpAddr, name: &[u8], p: &Policy, now: u32) -> FailureEffect {
         let mut e = FailureEffect::default();
         let by_ip = self.ips().fail(self.ip_key(ip), now, p.ip);
+        self.set_label(0, self.ip_key(ip), ip_label(ip).as_bytes());
         e.ip_banned = by_ip.banned;
         if by_ip.evicted && self.first_eviction(0) {
             e.first_eviction.push("address");
         }
         let by_name = self.accounts().fail(self.account_key(name), now, p.account);
+        self.set_label(1, self.account_key(name), name);
         e.account_locked = by_name.banned;
         if by_name.evicted && self.first_eviction(1) {
             e.first_eviction.push("name");
@@ -644,5 +786,48 @@ mod tests {
         th.success(b"bob");
         th.failure(IpAddr::from([10, 1, 1, 3]), b"bob", &p, 5);
         assert_eq!(th.check(IpAddr::from([10, 9, 9, 9]), b"bob", &p, 6), Ok(()));
+    }
+
+    #[test]
+    fn labels_name_what_is_held_and_unban_lifts_it() {
+        assert_eq!(label_text(&label_words(b"alice")), "alice");
+        assert_eq!(label_text(&label_words(b"a\x1b]0;x\x07")), "a?]0;x?");
+        let long = [b'n'; 80];
+        let t = label_text(&label_words(&long));
+        assert!(t.ends_with('…') && t.chars().count() == LABEL_BYTES + 1, "{t}");
+        assert_eq!(label_text(&[0; LABEL_WORDS]), "?");
+        assert_eq!(ip_label("::ffff:192.0.2.1".parse().unwrap()), "192.0.2.1");
+        assert_eq!(ip_label("2001:db8:1:2:3::4".parse().unwrap()), "2001:db8:1:2::/64");
+
+        let t = Throttle::new(64).unwrap();
+        let p = Policy { ip: L, account: L };
+        let ip: IpAddr = "192.0.2.9".parse().unwrap();
+        for name in [&b"x"[..], b"bob", b"bob"] {
+            t.failure(ip, name, &p, 10);
+        }
+        t.failure("192.0.2.10".parse().unwrap(), b"bob", &p, 10);
+        let mut held = t.held(&p, 11);
+        held.sort_by(|a, b| a.label.cmp(&b.label));
+        assert_eq!(
+            held,
+            vec![
+                Held {
+                    kind: HeldKind::Address,
+                    label: "192.0.2.9".into(),
+                    left: 99
+                },
+                Held {
+                    kind: HeldKind::Name,
+                    label: "bob".into(),
+                    left: 99
+                },
+            ]
+        );
+        // the mapped form is the same address
+        assert!(t.lift_ip("::ffff:192.0.2.9".parse().unwrap(), &p, 11));
+        assert!(!t.lift_ip(ip, &p, 11));
+        assert!(t.lift_name(b"bob", &p, 11));
+        assert!(t.held(&p, 11).is_empty());
+        assert_eq!(t.check(ip, b"bob", &p, 11), Ok(()));
     }
 }

@@ -121,17 +121,64 @@ impl<'a> Attempt<'a> {
             who: shown(name),
             policy: Policy::from_config(&s.ctx.cfg),
             now: throttle::now(),
-            shared: s.ctx.cfg.shared_state_dir.as_deref().map(SharedThrottle::new),
+            shared: s.ctx.shared_state.clone().map(SharedThrottle::new),
             unix: shared_state::unix_now(),
         }
     }
 }
 
+/// What a client refused by the throttle is told: still `FAILED 37` (what
+/// clients know as "login failed"), with the cause and the time left in plain
+/// words, never a wrong password.
+pub fn refusal_text(b: throttle::Blocked, ip: std::net::IpAddr, who: &str) -> String {
+    match b {
+        throttle::Blocked::Ip(left) => format!(
+            "Temporarily refused: the address {} is banned for {left} more seconds after too many failed logins.",
+            throttle::ip_label(ip)
+        ),
+        throttle::Blocked::Account(left) => format!(
+            "Temporarily refused: the name {who:?} is locked for {left} more seconds after too many failed logins."
+        ),
+    }
+}
+
+/// True when this node's ban or lock `b` began before an operator lifted the
+/// same ban on some node (`tfd ctl unban` there), as the shared state says.
+fn lifted_elsewhere(s: &Session, a: &Attempt, b: throttle::Blocked) -> bool {
+    let Some(sh) = &a.shared else { return false };
+    let (at, left, len) = match b {
+        throttle::Blocked::Ip(left) => (sh.lifted_at(Some(s.peer.ip()), a.name), left, a.policy.ip.ban),
+        throttle::Blocked::Account(left) => (sh.lifted_at(None, a.name), left, a.policy.account.ban),
+    };
+    match at {
+        Ok(Some(at)) => began(a.unix, left, len) <= at,
+        _ => false,
+    }
+}
+
+/// When a ban of `len` seconds with `left` seconds to go began, in Unix seconds.
+pub fn began(unix_now: u64, left: u32, len: u32) -> u64 {
+    unix_now.saturating_sub(len.saturating_sub(left) as u64)
+}
+
 /// LOGIN step 1: refused while the address or the name is banned or locked.
-fn throttle_gate(s: &Session, a: &Attempt) -> Result<(), Failed> {
+fn throttle_gate(s: &Session, a: &Attempt) -> Result<(), super::CmdError> {
     let peer = s.peer;
     let who = &a.who;
-    let blocked = match s.ctx.throttle.check(peer.ip(), a.name, &a.policy, a.now) {
+    let mut local = s.ctx.throttle.check(peer.ip(), a.name, &a.policy, a.now);
+    // an operator lifted it on another node: this node's own ban goes too
+    while let Err(b) = local {
+        if !lifted_elsewhere(s, a, b) {
+            break;
+        }
+        match b {
+            throttle::Blocked::Ip(_) => s.ctx.throttle.lift_ip(peer.ip(), &a.policy, a.now),
+            throttle::Blocked::Account(_) => s.ctx.throttle.lift_name(a.name, &a.policy, a.now),
+        };
+        info!("{peer} LOGIN {who:?}: {b} here, lifted by an operator on another node; lifted here too");
+        local = s.ctx.throttle.check(peer.ip(), a.name, &a.policy, a.now);
+    }
+    let blocked = match local {
         Err(b) => Some(b),
         Ok(()) => match a
             .shared
@@ -150,7 +197,10 @@ fn throttle_gate(s: &Session, a: &Attempt) -> Result<(), Failed> {
         Some(b) => {
             warn!("{peer} LOGIN {who:?} refused: {b}");
             s.ctx.services.metrics.inc(Counter::LoginFailures);
-            Err(Failed::LoginFailed)
+            Err(super::CmdError::Told(
+                Failed::LoginFailed,
+                refusal_text(b, peer.ip(), who),
+            ))
         }
         None => Ok(()),
     }

@@ -52,6 +52,10 @@ pub enum Reply {
 pub enum CmdError {
     /// Answer `FAILED <n> : <text>`; the session continues.
     Failed(Failed),
+    /// Answer `FAILED <n> : <text>` with a text of its own: the code's meaning
+    /// for clients that read only the code, the real cause in plain words for
+    /// people (a LOGIN refused for a while is not a wrong password).
+    Told(Failed, String),
     /// Answer the bare `FAILED ` the document lists for DEL's unexpected errors.
     Bare(String),
     /// The connection broke; the session ends.

@@ -25,8 +25,10 @@ pub enum Request {
     KickIp(IpAddr),
     /// Refuse an address for a while (and end its sessions).
     Ban(IpAddr, Duration),
-    /// Lift a ban.
-    Unban(IpAddr),
+    /// Lift every ban or lock of an address or a LOGIN name.
+    Unban(Target),
+    /// List every ban and lock in force.
+    Bans,
     /// Reload the configuration.
     Reload,
     /// Counters.
@@ -35,109 +37,6 @@ pub enum Request {
     Metrics,
     /// The requests, from [`COMMANDS`].
     Help,
-}
-
-/// One request of `tfd ctl`. [`COMMANDS`] is the one list: [`parse`] dispatches
-/// through it and `tfd ctl help` prints it, so a request cannot be served and
-/// missing from the help, or the other way round. Adding one is a row here, its
-/// [`Request`] variant, and its arm in the listener's answer (which the compiler
-/// asks for).
-pub struct Command {
-    /// The first word of the request.
-    pub name: &'static str,
-    /// Its arguments, as the help shows them (empty: none).
-    pub args: &'static str,
-    /// One line for the help.
-    pub summary: &'static str,
-    /// Turns the words after the name into the request the listener answers.
-    pub parse: fn(&[&str]) -> Result<Request, String>,
-}
-
-/// Every request, in the order the help lists them.
-pub const COMMANDS: &[Command] = &[
-    Command {
-        name: "sessions",
-        args: "",
-        summary: "one session a line: pid, peer, LOGIN, user, uid, start, seconds, bytes in/out (live), command",
-        parse: |a| no_args("sessions", a, Request::Sessions),
-    },
-    Command {
-        name: "kick",
-        args: "PID|IP",
-        summary: "end one session, or every session from an address",
-        parse: parse_kick,
-    },
-    Command {
-        name: "ban",
-        args: "IP DURATION",
-        summary: "refuse an address for 30s, 10m, 2h, 1d (or seconds) and end its sessions",
-        parse: parse_ban,
-    },
-    Command {
-        name: "unban",
-        args: "IP",
-        summary: "lift a ban (on every node sharing shared_state_dir)",
-        parse: |a| match a {
-            [ip] => ip
-                .parse()
-                .map(Request::Unban)
-                .map_err(|_| format!("unban: {ip:?} is not an IP address")),
-            _ => Err("unban needs one IP address".into()),
-        },
-    },
-    Command {
-        name: "reload",
-        args: "",
-        summary: "reload the configuration (as SIGHUP)",
-        parse: |a| no_args("reload", a, Request::Reload),
-    },
-    Command {
-        name: "stats",
-        args: "",
-        summary: "uptime, sessions, connections accepted and refused",
-        parse: |a| no_args("stats", a, Request::Stats),
-    },
-    Command {
-        name: "metrics",
-        args: "",
-        summary: "every counter in the Prometheus text format",
-        parse: |a| no_args("metrics", a, Request::Metrics),
-    },
-    Command {
-        name: "help",
-        args: "",
-        summary: "this list",
-        parse: |a| no_args("help", a, Request::Help),
-    },
-];
-
-fn no_args(name: &str, args: &[&str], r: Request) -> Result<Request, String> {
-    match args {
-        [] => Ok(r),
-        _ => Err(format!("{name} takes no arguments")),
-    }
-}
-
-fn parse_kick(args: &[&str]) -> Result<Request, String> {
-    let [target] = args else {
-        return Err("kick needs one PID or IP address".into());
-    };
-    match target.parse::<i32>() {
-        Ok(pid) if pid > 0 => Ok(Request::KickPid(pid)),
-        _ => target
-            .parse()
-            .map(Request::KickIp)
-            .map_err(|_| format!("kick: {target:?} is neither a pid nor an IP")),
-    }
-}
-
-fn parse_ban(args: &[&str]) -> Result<Request, String> {
-    let [ip, dur] = args else {
-        return Err("ban needs an IP address and a duration".into());
-    };
-    let ip = ip.parse().map_err(|_| format!("ban: {ip:?} is not an IP address"))?;
-    let d = parse_duration(dur).ok_or(format!("ban: {dur:?} is not a duration like 30s, 10m, 2h, 1d"))?;
-    Ok(Request::Ban(ip, d))
 }
 
 /// `tfd ctl help`: every request of [`COMMANDS`], one a line.
@@ -150,6 +49,124 @@ pub fn help_text() -> String {
     }
     out
 }
+
+/// What `unban` lifts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// An address: admin bans and the LOGIN throttle's address ban.
+    Ip(IpAddr),
+    /// A LOGIN name: the throttle's lock of it.
+    Name(String),
+}
+
+/// One request of the control socket: its name, its arguments as `tfd ctl
+/// help` shows them, one line saying what it does, and its parser (given the
+/// words after the name). `parse` and the list in its error come from this
+/// table, and so can any help text.
+pub struct Command {
+    /// The first word.
+    pub name: &'static str,
+    /// The arguments, as shown.
+    pub args: &'static str,
+    /// What it does.
+    pub summary: &'static str,
+    /// The request from the other words.
+    pub parse: fn(&[&str]) -> Result<Request, String>,
+}
+
+/// An address as typed, in the one form every rule uses (IPv4-mapped IPv6
+/// becomes IPv4, as every client address does where it enters).
+fn address(word: &str) -> Option<IpAddr> {
+    word.parse::<IpAddr>().ok().map(|ip| ip.to_canonical())
+}
+
+fn no_args(r: Request) -> impl Fn(&[&str]) -> Result<Request, String> {
+    move |w| {
+        if w.is_empty() {
+            Ok(r.clone())
+        } else {
+            Err("takes no argument".into())
+        }
+    }
+}
+
+/// Every request, in the order `tfd ctl help` lists them.
+pub const COMMANDS: &[Command] = &[
+    Command {
+        name: "sessions",
+        args: "",
+        summary: "list the sessions (pid, client, login, user, bytes, command)",
+        parse: |w| no_args(Request::Sessions)(w),
+    },
+    Command {
+        name: "kick",
+        args: "PID|ADDRESS",
+        summary: "end one session, or every session from an address",
+        parse: |w| match w {
+            [target] => match target.parse::<i32>() {
+                Ok(pid) if pid > 0 => Ok(Request::KickPid(pid)),
+                _ => address(target)
+                    .map(Request::KickIp)
+                    .ok_or(format!("{target:?} is neither a pid nor an IP")),
+            },
+            _ => Err("needs a PID or an ADDRESS".into()),
+        },
+    },
+    Command {
+        name: "ban",
+        args: "ADDRESS DURATION",
+        summary: "refuse an address for a while (30s, 10m, 2h, 1d), on every node sharing shared_state_dir, and end its sessions",
+        parse: |w| match w {
+            [ip, dur] => {
+                let ip = address(ip).ok_or(format!("{ip:?} is not an IP address"))?;
+                let d = parse_duration(dur).ok_or(format!("{dur:?} is not a duration like 30s, 10m, 2h, 1d"))?;
+                Ok(Request::Ban(ip, d))
+            }
+            _ => Err("needs an ADDRESS and a DURATION".into()),
+        },
+    },
+    Command {
+        name: "unban",
+        args: "ADDRESS|NAME",
+        summary: "lift every ban of an address (admin or after failed logins) or the lock of a login name, on every node sharing shared_state_dir",
+        parse: |w| match w {
+            [x] => Ok(Request::Unban(match address(x) {
+                Some(ip) => Target::Ip(ip),
+                None => Target::Name(x.to_string()),
+            })),
+            _ => Err("needs an ADDRESS or a NAME".into()),
+        },
+    },
+    Command {
+        name: "bans",
+        args: "",
+        summary: "list every ban and lock in force: what, why, seconds left, this node or every node",
+        parse: |w| no_args(Request::Bans)(w),
+    },
+    Command {
+        name: "reload",
+        args: "",
+        summary: "read the configuration again (as SIGHUP)",
+        parse: |w| no_args(Request::Reload)(w),
+    },
+    Command {
+        name: "stats",
+        args: "",
+        summary: "uptime and counters",
+        parse: |w| no_args(Request::Stats)(w),
+    },
+    Command {
+        name: "metrics",
+        args: "",
+        summary: "counters in the Prometheus text format",
+        parse: |w| no_args(Request::Metrics)(w),
+    },    Command {
+        name: "help",
+        args: "",
+        summary: "this list",
+        parse: |w| no_args(Request::Help)(w),
+    },
+];
 
 /// Parses `1h`, `30m`, `45s`, `2d` or plain seconds.
 pub fn parse_duration(s: &str) -> Option<Duration> {
@@ -170,15 +187,20 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 pub fn parse(line: &str) -> Result<Request, String> {
     let words: Vec<&str> = line.split_whitespace().collect();
     let Some((first, rest)) = words.split_first() else {
-        return Err("empty request (tfd ctl help lists them)".into());
+        return Err(unknown(line));
     };
     match COMMANDS.iter().find(|c| c.name == *first) {
-        Some(c) => (c.parse)(rest),
-        None => Err(format!(
-            "unknown request {line:?} ({}; tfd ctl help says more)",
-            COMMANDS.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
-        )),
+        Some(c) => (c.parse)(rest).map_err(|e| format!("{}: {e}", c.name)),
+        None => Err(unknown(line)),
     }
+}
+
+fn unknown(line: &str) -> String {
+    let list: Vec<String> = COMMANDS
+        .iter()
+        .map(|c| format!("{} {}", c.name, c.args).trim_end().to_string())
+        .collect();
+    format!("unknown request {line:?} ({})", list.join(", "))
 }
 
 /// Addresses refused until a deadline.
@@ -198,6 +220,13 @@ impl Bans {
         self.until.remove(ip).is_some()
     }
 
+    /// Every ban in force, with its time left.
+    pub fn list(&mut self) -> Vec<(IpAddr, Duration)> {
+        let now = Instant::now();
+        self.until.retain(|_, t| *t > now);
+        self.until.iter().map(|(ip, t)| (*ip, *t - now)).collect()
+    }
+
     /// The time left on `ip`'s ban (expired bans are dropped).
     pub fn remaining(&mut self, ip: &IpAddr) -> Option<Duration> {
         let now = Instant::now();
@@ -207,11 +236,12 @@ impl Bans {
 }
 
 /// How often the listener looks at the shared bans file's attributes.
-pub const SHARED_BANS_STAT: Duration = Duration::from_millis(500);
+pub const SHARED_BANS_STAT: Duration = Duration::from_millis(250);
 /// How often it reads the file even when its attributes look unchanged (a
 /// network file system may cache them, and a write within one timestamp tick
-/// leaves them as they were).
-pub const SHARED_BANS_READ: Duration = Duration::from_secs(3);
+/// leaves them as they were): a ban or unban holds on every node within a
+/// second whatever the file system caches (32 KiB under a shared lock).
+pub const SHARED_BANS_READ: Duration = Duration::from_millis(750);
 /// The longest the listener waits for the bans file's lock: it must not stall
 /// accepting behind another node.
 pub const SHARED_BANS_WAIT: Duration = Duration::from_millis(20);
@@ -237,7 +267,7 @@ pub struct SharedBanCache {
 
 impl SharedBanCache {
     /// The bans in `dir` (prepared), not read yet.
-    pub fn new(dir: &Path) -> SharedBanCache {
+    pub fn new(dir: std::sync::Arc<crate::auth::shared_state::StateDir>) -> SharedBanCache {
         SharedBanCache {
             file: crate::auth::shared_state::SharedBans::new(dir),
             until: HashMap::new(),
@@ -257,15 +287,12 @@ impl SharedBanCache {
     /// returns the addresses banned since the last read, whose sessions on this
     /// node the caller ends.
     pub fn refresh(&mut self, force: bool) -> Vec<IpAddr> {
-        use std::os::unix::fs::MetadataExt;
         let now = Instant::now();
         if !force && self.checked.is_some_and(|t| now < t + SHARED_BANS_STAT) {
             return Vec::new();
         }
         self.checked = Some(now);
-        let sig = std::fs::metadata(self.file.path())
-            .ok()
-            .map(|m| (m.ino(), m.size(), m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec()));
+        let sig = self.file.signature();
         let stale = self.read.map_or(true, |t| now >= t + SHARED_BANS_READ);
         if !force && !stale && sig.is_some() && sig == self.seen {
             return Vec::new();
@@ -326,6 +353,16 @@ impl SharedBanCache {
             log::error!("{what}");
         }
         self.trouble = Some(what);
+    }
+
+    /// Every shared ban in force, as last read, with its time left.
+    pub fn list(&self) -> Vec<(IpAddr, Duration)> {
+        let now = crate::auth::shared_state::unix_now();
+        self.until
+            .iter()
+            .filter(|(_, u)| **u > now)
+            .map(|(ip, u)| (*ip, Duration::from_secs(u - now)))
+            .collect()
     }
 
     /// The time left on `ip`'s shared ban, as last read.
@@ -463,7 +500,21 @@ mod tests {
             parse("ban 1.2.3.4 10m"),
             Ok(Request::Ban("1.2.3.4".parse().unwrap(), Duration::from_secs(600)))
         );
-        assert_eq!(parse("unban 1.2.3.4"), Ok(Request::Unban("1.2.3.4".parse().unwrap())));
+        assert_eq!(
+            parse("unban 1.2.3.4"),
+            Ok(Request::Unban(Target::Ip("1.2.3.4".parse().unwrap())))
+        );
+        // the mapped form is the address itself; a word that is no address a name
+        assert_eq!(
+            parse("unban ::ffff:1.2.3.4"),
+            Ok(Request::Unban(Target::Ip("1.2.3.4".parse().unwrap())))
+        );
+        assert_eq!(
+            parse("kick ::ffff:10.0.0.1"),
+            Ok(Request::KickIp("10.0.0.1".parse().unwrap()))
+        );
+        assert_eq!(parse("unban alice"), Ok(Request::Unban(Target::Name("alice".into()))));
+        assert_eq!(parse("bans"), Ok(Request::Bans));
         for bad in [
             "",
             "kick",
@@ -473,6 +524,8 @@ mod tests {
             "ban x 1m",
             "frob",
             "kick -1",
+            "bans x",
+            "unban",
             "sessions now",
             "help me",
         ] {

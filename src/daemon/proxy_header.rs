@@ -5,9 +5,13 @@
 //! metrics and the session itself see that address instead of the balancer's.
 //!
 //! The listener stays single-threaded and never blocks on a client: the sockets
-//! are non-blocking, polled with the listening ones, peeked at (so not one byte
-//! of the client's own stream is taken) and parsed by the pure
-//! [`crate::wire::proxy::parse`]; exactly the header is then consumed. A
+//! are non-blocking, polled with the listening ones, peeked at and parsed by
+//! the pure [`crate::wire::proxy::parse`]. Bytes are taken out of the socket
+//! only when they are surely header (all of an incomplete header; of a complete
+//! one exactly its length), so not one byte of the client's own stream is
+//! taken; and a partial header is taken into the connection's buffer rather
+//! than left in the socket, where poll() would report it readable again at
+//! once and the listener (nice −10) would spin until the deadline. A
 //! connection waits at most [`HEADER_WAIT`], and at most [`MAX_WAITING`] wait at
 //! once: a flood from a balancer costs bounded memory and no process.
 
@@ -28,12 +32,24 @@ struct Conn {
     stream: TcpStream,
     balancer: SocketAddr,
     deadline: Instant,
+    /// The header's bytes taken so far.
+    got: Vec<u8>,
 }
 
 /// The connections waiting for their header.
 #[derive(Default)]
 pub struct Waiting {
     conns: Vec<Conn>,
+}
+
+/// The one form of a client's address that every rule, log and counter sees:
+/// an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, what a dual-stack socket or
+/// a balancer's `TCP6`/`INET6` header gives for an IPv4 client) becomes the
+/// IPv4 address, so a ban, a kick or a per-address cap written for one form
+/// holds for the other. Applied once, where an address enters: the accepted
+/// socket's peer and the PROXY header's source.
+pub fn client_address(a: SocketAddr) -> SocketAddr {
+    SocketAddr::new(a.ip().to_canonical(), a.port())
 }
 
 /// True if `cfg` expects a header from a connection coming from `ip`.
@@ -52,6 +68,7 @@ impl Waiting {
             stream,
             balancer,
             deadline: Instant::now() + HEADER_WAIT,
+            got: Vec::new(),
         });
         true
     }
@@ -84,9 +101,9 @@ impl Waiting {
         let now = Instant::now();
         let mut done = Vec::new();
         let mut keep = Vec::with_capacity(self.conns.len());
-        for (i, c) in std::mem::take(&mut self.conns).into_iter().enumerate() {
+        for (i, mut c) in std::mem::take(&mut self.conns).into_iter().enumerate() {
             let step = if readable.contains(&i) {
-                read_header(&c, mode)
+                read_header(&mut c, mode)
             } else {
                 Step::Wait
             };
@@ -116,16 +133,30 @@ enum Step {
     Closed,
 }
 
-fn read_header(c: &Conn, mode: ProxyProtocol) -> Step {
+fn read_header(c: &mut Conn, mode: ProxyProtocol) -> Step {
     let mut buf = [0u8; proxy::MAX_HEADER];
-    let n = match c.stream.peek(&mut buf) {
+    let room = proxy::MAX_HEADER - c.got.len();
+    if room == 0 {
+        return Step::Refuse(format!("a PROXY header longer than {} bytes", proxy::MAX_HEADER));
+    }
+    let n = match c.stream.peek(&mut buf[..room]) {
         Ok(0) => return Step::Closed,
         Ok(n) => n,
         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Step::Wait,
         Err(e) => return Step::Refuse(format!("reading its PROXY header: {e}")),
     };
-    let header = match proxy::parse(&buf[..n]) {
-        Ok(Parsed::Incomplete) => return Step::Wait,
+    let mut all = c.got.clone();
+    all.extend_from_slice(&buf[..n]);
+    let header = match proxy::parse(&all) {
+        Ok(Parsed::Incomplete) => {
+            // all of it is header (no header has ended yet): take it out of
+            // the socket, so poll() waits for the next bytes
+            if let Err(e) = (&c.stream).read_exact(&mut buf[..n]) {
+                return Step::Refuse(format!("reading its PROXY header: {e}"));
+            }
+            c.got = all;
+            return Step::Wait;
+        }
         Ok(Parsed::Complete(h)) => h,
         Err(e) => return Step::Refuse(format!("{e} (proxy_protocol requires one from this balancer)")),
     };
@@ -135,10 +166,16 @@ fn read_header(c: &Conn, mode: ProxyProtocol) -> Step {
             header.version
         ));
     }
-    // the header is in the socket's buffer (just peeked): take exactly it
-    let mut consumed = vec![0u8; header.len];
+    // the rest of the header is in the socket's buffer (just peeked): take
+    // exactly it
+    let Some(rest) = header.len.checked_sub(c.got.len()) else {
+        return Step::Refuse("a PROXY header shorter than what it sent".into());
+    };
+    let mut consumed = vec![0u8; rest];
     if let Err(e) = (&c.stream).read_exact(&mut consumed) {
         return Step::Refuse(format!("consuming its PROXY header: {e}"));
     }
-    Step::Ready(header.addrs.map(|(client, _)| client).unwrap_or(c.balancer))
+    Step::Ready(client_address(
+        header.addrs.map(|(client, _)| client).unwrap_or(c.balancer),
+    ))
 }

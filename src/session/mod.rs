@@ -51,6 +51,9 @@ pub struct Context {
     pub throttle: Arc<crate::auth::throttle::Throttle>,
     /// The per-user and node-wide bandwidth buckets (shared memory, mapped before fork).
     pub buckets: Arc<crate::bandwidth::Buckets>,
+    /// `shared_state_dir`, checked and held open by the listener: LOGIN reaches
+    /// the shared throttle only through it.
+    pub shared_state: Option<Arc<crate::auth::shared_state::StateDir>>,
 }
 
 impl Context {
@@ -82,6 +85,7 @@ impl Context {
             xferlog: self.xferlog.clone(),
             throttle: self.throttle.clone(),
             buckets: self.buckets.clone(),
+            shared_state: self.shared_state.clone(),
         }
     }
 }
@@ -443,6 +447,16 @@ impl Session {
                     os_cause()
                 );
                 tx.send_frame(&f.to_wire())
+            }
+            Err(CmdError::Told(f, text)) => {
+                info!(
+                    "{} {} -> FAILED {} ({text}) user={}",
+                    self.peer,
+                    name,
+                    f.code(),
+                    self.user
+                );
+                tx.send_frame(format!("FAILED {} : {text}", f.code()).as_bytes())
             }
             Err(CmdError::Bare(why)) => {
                 info!(

@@ -8,6 +8,7 @@
 mod common;
 
 mod bandwidth;
+mod bans;
 mod install;
 mod lifecycle;
 mod liveness;

@@ -273,7 +273,14 @@ fn throttled_cluster_on_gluster() -> Option<Cluster> {
     let (f, alice, bob) = throttle_users();
     let tag = "throttle";
     bed.subdir(tag);
-    let state = format!("tfd-state-{}", std::process::id());
+    // one directory per cluster: tests run in parallel, and a directory
+    // removed under a running node is gone for it (it holds it open)
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let state = format!(
+        "tfd-state-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    );
     let _ = std::fs::remove_dir_all(bed.mounts[0].join(&state));
     std::fs::create_dir(bed.mounts[0].join(&state)).unwrap();
     std::fs::set_permissions(
@@ -533,6 +540,114 @@ fn a_damaged_shared_state_never_lets_an_attacker_past_the_local_rule() {
         .push(Node::start(&conf, port, cluster.dir.join("node2.log")));
     assert!(cluster.client_from(2, banned).is_err(), "the new node let {banned} in");
     assert!(cluster.client_from(2, "127.0.0.33").is_ok());
+}
+
+/// `tfd ctl bans` and `unban` across two nodes (issue 32 item 1): an address
+/// banned and a name locked by failures all made on node A (so A's own table
+/// holds them as well as the shared file) are listed on node B and lifted by
+/// an unban on node B, on both nodes. Before, `unban` answered "was not
+/// banned" and only a restart lifted a LOGIN ban.
+#[test]
+fn an_unban_on_one_node_lifts_login_bans_on_every_node() {
+    let Some(cluster) = throttled_cluster() else {
+        panic!("needs root")
+    };
+    let ip = "127.0.0.35";
+    for name in ["g1", "g2", "g3", "g4"] {
+        assert_failed(cluster.login(0, ip, name, "guess"), 37);
+    }
+    for from in ["127.0.0.36", "127.0.0.37", "127.0.0.38"] {
+        assert_failed(cluster.login(0, from, "bob", "guess"), 37);
+    }
+    for node in 0..2 {
+        assert_failed(cluster.login(node, ip, "alice", SCALE_PW), 37);
+        assert_failed(cluster.login(node, "127.0.0.39", "bob", SCALE_PW), 37);
+    }
+    let list = cluster.ctl(1, &["bans"]);
+    assert!(list.contains(&format!("{ip}\taddress\tfailed logins")), "{list}");
+    assert!(list.contains("bob\tname\tfailed logins"), "{list}");
+    assert!(list.contains("every node"), "{list}");
+    let out = cluster.ctl(1, &["unban", ip]);
+    assert!(out.contains("ok: unbanned") && out.contains("on every node"), "{out}");
+    let out = cluster.ctl(1, &["unban", "bob"]);
+    assert!(out.contains("ok: unbanned") && out.contains("on every node"), "{out}");
+    for node in [0, 1] {
+        assert_ok(cluster.login(node, ip, "alice", SCALE_PW));
+        assert_ok(cluster.login(node, "127.0.0.40", "bob", SCALE_PW));
+    }
+    // node A's own table no longer lists them either
+    let list = cluster.ctl(0, &["bans"]);
+    assert_eq!(list.lines().count(), 1, "{list}");
+}
+
+/// Bans propagate whatever came before (issue 31 item 10): after throttle
+/// bans, locks, their expiry and unbans, a `ctl ban` on one node is refused on
+/// the other within a second, and an unban there is served again on the first
+/// within a second.
+fn bans_propagate_after_any_sequence(cluster: &Cluster) {
+    // throttle bans and a lock spread over both nodes, then lifted by an unban
+    for (i, name) in ["h1", "h2", "h3", "h4"].iter().enumerate() {
+        assert_failed(cluster.login(i % 2, "127.0.0.5", name, "guess"), 37);
+    }
+    for (i, from) in ["127.0.0.6", "127.0.0.7", "127.0.0.8"].iter().enumerate() {
+        assert_failed(cluster.login(i % 2, from, "bob", "guess"), 37);
+    }
+    assert!(cluster.ctl(1, &["unban", "127.0.0.5"]).contains("ok: unbanned"));
+    assert!(cluster.ctl(0, &["unban", "bob"]).contains("ok: unbanned"));
+    // an admin ban that expires, and one lifted
+    assert!(cluster.ctl(0, &["ban", "127.0.0.9", "1s"]).contains("on every node"));
+    assert!(cluster.ctl(1, &["ban", "127.0.0.5", "1h"]).contains("on every node"));
+    assert!(cluster.ctl(0, &["unban", "127.0.0.5"]).contains("ok: unbanned"));
+    std::thread::sleep(Duration::from_millis(1500));
+    for round in 0..3 {
+        let (a, b) = if round % 2 == 0 { (0, 1) } else { (1, 0) };
+        let out = cluster.ctl(a, &["ban", "127.0.0.5", "1h"]);
+        assert!(out.contains("on every node"), "{out}");
+        let t = Instant::now();
+        assert!(
+            eventually(Duration::from_secs(3), || cluster.client_from(b, "127.0.0.5").is_err()),
+            "round {round}: node {b} still admits 127.0.0.5 after a ban on node {a}:\n{}",
+            cluster.logs()
+        );
+        assert!(
+            t.elapsed() < Duration::from_millis(1500),
+            "round {round}: refused after {:?}",
+            t.elapsed()
+        );
+        let out = cluster.ctl(b, &["unban", "127.0.0.5"]);
+        assert!(out.contains("ok: unbanned"), "{out}");
+        let t = Instant::now();
+        assert!(
+            eventually(Duration::from_secs(3), || cluster.client_from(a, "127.0.0.5").is_ok()),
+            "round {round}: node {a} still refuses 127.0.0.5 after an unban on node {b}"
+        );
+        assert!(
+            t.elapsed() < Duration::from_millis(1500),
+            "round {round}: served after {:?}",
+            t.elapsed()
+        );
+    }
+    assert!(
+        cluster.client_from(0, "127.0.0.9").is_ok(),
+        "an expired ban still refuses"
+    );
+}
+
+#[test]
+fn bans_propagate_whatever_came_before() {
+    let Some(cluster) = throttled_cluster() else {
+        panic!("needs root")
+    };
+    bans_propagate_after_any_sequence(&cluster);
+}
+
+/// The same on the GlusterFS bed, the state directory on the volume.
+#[test]
+fn gluster_bans_propagate_whatever_came_before() {
+    let Some(cluster) = throttled_cluster_on_gluster() else {
+        panic!("no GlusterFS bed (scripts/deps installs glusterfs-server and glusterfs-client)")
+    };
+    bans_propagate_after_any_sequence(&cluster);
 }
 
 // ---- On GlusterFS: a replica-2 volume mounted twice, one node per mount ----

@@ -218,6 +218,24 @@ fn handshake_refused(step: &str, st: &Status, cfg: &ClientConfig) -> Explained {
     let user = cfg.login.as_ref().map_or("", |c| c.user.as_str());
     let jail = cfg.jail.as_ref().map_or("", |j| j.1.as_str());
     match (step, code) {
+        // a throttle refusal says so in its text (the code is the same)
+        (step, Some(Failed::LoginFailed)) if status_text(st).contains("Temporarily refused") => Explained::new(
+            format!(
+                "{} refused {}: {}",
+                cfg.server,
+                if step == "login" {
+                    format!("the login as {user:?}")
+                } else {
+                    "this connection".to_string()
+                },
+                status_text(st)
+                    .split_once("Temporarily refused")
+                    .map(|(_, t)| format!("temporarily refused{t}"))
+                    .unwrap_or_default()
+                    .replace(|c: char| c.is_control(), "?")
+            ),
+            "wait until then, or ask the server's operator to lift it (`tfd ctl unban ADDRESS|NAME`)",
+        ),
         ("login", Some(Failed::LoginFailed)) => Explained::new(
             format!(
                 "{} refused the login as {user:?}: wrong user name or password",

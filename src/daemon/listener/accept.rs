@@ -33,7 +33,7 @@ impl Listener {
     pub(super) fn accept(&mut self, i: usize) {
         loop {
             let (stream, peer) = match self.listeners[i].accept() {
-                Ok(x) => x,
+                Ok((s, p)) => (s, crate::daemon::proxy_header::client_address(p)),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
@@ -66,6 +66,9 @@ impl Listener {
             self.refused += 1;
             self.ctx.services.metrics.refused(kind);
             warn!("{peer} refused: {why}");
+            if kind == Refusal::Banned {
+                tell_refused(stream, peer, &why);
+            }
             return;
         }
         let Some(slot) = self.ctx.services.registry.reserve(peer) else {
@@ -99,4 +102,27 @@ impl Listener {
             }
         }
     }
+}
+
+/// Tells a banned client why, in plain words, where its first answer would
+/// be: one plaintext `FAILED 37` frame (what clients know as a refused
+/// login) written without waiting, then the connection closed. What the
+/// client already sent is read first (a little, without waiting), so the
+/// close does not reset the connection before the answer is read.
+fn tell_refused(stream: std::net::TcpStream, peer: SocketAddr, why: &str) {
+    use std::io::Write;
+    if stream.set_nonblocking(true).is_err() {
+        return;
+    }
+    let text = format!(
+        "FAILED {} : Temporarily refused: the address {} is {why}.",
+        crate::wire::Failed::LoginFailed.code(),
+        peer.ip()
+    );
+    let mut out = Vec::new();
+    crate::wire::frame::encode_frame(None, text.as_bytes(), &mut out);
+    let _ = (&stream).write(&out);
+    let mut sink = [0u8; 4096];
+    let _ = (&stream).read(&mut sink);
+    let _ = stream.shutdown(std::net::Shutdown::Write);
 }

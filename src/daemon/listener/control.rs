@@ -71,18 +71,8 @@ impl Listener {
                 );
                 format!("ok: banned {ip} for {}s{shared}, kicked {n} session(s)", d.as_secs())
             }
-            Request::Unban(ip) => {
-                let here = self.bans.unban(&ip);
-                match self.shared_bans.as_mut().map(|c| c.unban(ip)) {
-                    Some(Err(e)) => {
-                        error!("control: unban of {ip} not written to the shared state: {e}");
-                        format!("error: {ip} stays banned on the other nodes: the shared state failed: {e}")
-                    }
-                    Some(Ok(true)) => format!("ok: unbanned {ip} on every node"),
-                    _ if here => format!("ok: unbanned {ip}"),
-                    _ => format!("error: {ip} was not banned"),
-                }
-            }
+            Request::Unban(target) => self.unban(&target),
+            Request::Bans => self.bans_text(),
             Request::Reload => {
                 self.reload();
                 "ok: reload done (see the log for its outcome)".to_string()

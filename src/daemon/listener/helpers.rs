@@ -31,6 +31,7 @@ impl Listener {
         fds.extend(self.ctx.services.keys.raw_fd());
         fds.extend(self.ctx.services.fai.raw_fd());
         fds.extend(crate::services::tz::database_fd());
+        fds.extend(self.ctx.shared_state.as_ref().map(|d| d.raw_fd()));
         fds
     }
 
@@ -42,6 +43,7 @@ impl Listener {
             self.ctx.services.keys.raw_fd(),
             self.ctx.services.fai.raw_fd(),
             crate::services::tz::database_fd(),
+            self.ctx.shared_state.as_ref().map(|d| d.raw_fd()),
         ];
         self.helper_must_close()
             .into_iter()

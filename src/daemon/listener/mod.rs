@@ -23,6 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod accept;
+mod bans;
 mod control;
 mod events;
 mod helpers;
@@ -172,7 +173,7 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
     drop(sig_tx);
     let defusr = resolve_defusr(&cfg, opts.serve_as_self)?;
     let tlb = load_tlb(&cfg)?;
-    let shared_bans = shared_bans(&cfg)?;
+    let (shared_state, shared_bans) = shared_bans(&cfg, None)?;
     let cfg_control = cfg.control_socket.clone();
     let xferlog = open_xferlog(&cfg)?;
     let registry = Arc::new(
@@ -212,6 +213,7 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
         buckets: Arc::new(
             crate::bandwidth::Buckets::new(registry_slots).map_err(|e| format!("bandwidth buckets: {e}"))?,
         ),
+        shared_state,
     });
     let control_path = match (&cfg_control, sys::geteuid() == 0 && !opts.serve_as_self) {
         (Some(p), _) => Some(p.clone()),

@@ -37,17 +37,17 @@ impl Listener {
                 return;
             }
         };
-        let shared_bans = if cfg.shared_state_dir == self.ctx.cfg.shared_state_dir {
-            None
-        } else {
-            match shared_bans(&cfg) {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    error!("reload refused, keeping the old configuration: {e}");
-                    return;
-                }
+        // checked again even when unchanged: an ancestor may have become
+        // writable, or the directory been swapped, since the start
+        let (shared_state, shared_bans) = match shared_bans(&cfg, self.ctx.shared_state.as_ref()) {
+            Ok(c) => c,
+            Err(e) => {
+                error!("reload refused, keeping the old configuration (and the state directory held open): {e}");
+                return;
             }
         };
+        // the same directory keeps its cache (None here)
+        let same_dir = shared_state.is_some() && shared_bans.is_none();
         // rotation: rename the log, then SIGHUP; a new file is opened here
         let xferlog = match open_xferlog(&cfg) {
             Ok(x) => x,
@@ -93,8 +93,10 @@ impl Listener {
         if cfg.listen != self.ctx.cfg.listen {
             warn!("reload: listen addresses changed; they take effect on restart only");
         }
-        if let Some(c) = shared_bans {
-            self.shared_bans = c;
+        // the same directory keeps its cache (the bans it knew, should the
+        // file be damaged later); another one starts from what it holds
+        if !same_dir {
+            self.shared_bans = shared_bans;
         }
         let mut cfg = cfg;
         cfg.listen = self.ctx.cfg.listen.clone();
@@ -114,6 +116,7 @@ impl Listener {
             throttle: self.ctx.throttle.clone(),
             xferlog,
             buckets: self.ctx.buckets.clone(),
+            shared_state,
         });
         if fai.is_some() {
             // the old issuer ends once the sessions holding its request end have

@@ -66,16 +66,33 @@ pub(super) fn fai_store(
     Ok(crate::auth::fai::Store::new(&cfg.fai_dir, id))
 }
 
-/// Prepares `shared_state_dir` (when set) and reads the bans it holds.
-pub(super) fn shared_bans(cfg: &Config) -> Result<Option<crate::daemon::control::SharedBanCache>, String> {
+/// `shared_state_dir`, checked and held open, and the listener's copy of its bans.
+pub(super) type SharedState = (
+    Option<Arc<crate::auth::shared_state::StateDir>>,
+    Option<crate::daemon::control::SharedBanCache>,
+);
+
+/// Checks and opens `shared_state_dir` (when set: its whole path trusted, at
+/// start and at every reload) and reads the bans it holds. When it is still
+/// `old` (a reload), `old` is kept and no cache is made: the files are left
+/// to the running cache, which knows the bans and puts them back should a
+/// file have been damaged meanwhile.
+pub(super) fn shared_bans(
+    cfg: &Config,
+    old: Option<&Arc<crate::auth::shared_state::StateDir>>,
+) -> Result<SharedState, String> {
     let Some(dir) = &cfg.shared_state_dir else {
-        return Ok(None);
+        return Ok((None, None));
     };
-    crate::auth::shared_state::prepare(dir).map_err(|e| format!("shared_state_dir: {e}"))?;
-    let mut cache = crate::daemon::control::SharedBanCache::new(dir);
+    let checked = crate::auth::shared_state::StateDir::open(dir).map_err(|e| format!("shared_state_dir: {e}"))?;
+    if let Some(old) = old.filter(|o| o.same_as(&checked)) {
+        return Ok((Some(old.clone()), None));
+    }
+    let held = crate::auth::shared_state::prepare(dir).map_err(|e| format!("shared_state_dir: {e}"))?;
+    let mut cache = crate::daemon::control::SharedBanCache::new(held.clone());
     cache.refresh(true);
     info!("login throttle and bans shared with other nodes in {}", dir.display());
-    Ok(Some(cache))
+    Ok((Some(held), Some(cache)))
 }
 
 /// Writes the pidfile whole or not at all (a reader never sees it empty).

@@ -24,25 +24,34 @@
 //! this file (corrupt, unreachable, lock held too long) an attacker gets no more
 //! than the node's own rule allows: the shared state only ever adds refusals.
 
-use super::throttle::{self, Blocked, Counted, Policy, Table, ACCOUNT_TAG};
+use super::throttle::{self, Blocked, Counted, Held, HeldKind, Policy, Table, ACCOUNT_TAG, LABEL_WORDS};
 use crate::sys::{self, OfdLock};
 use log::error;
 use sha2::{Digest, Sha256};
+use std::ffi::CStr;
 use std::fmt;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::os::fd::AsFd;
-use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+mod bans;
+mod dir;
+pub use bans::{Ban, BanList, SharedBans};
+pub use dir::StateDir;
 
 /// The throttle tables' file in `shared_state_dir`.
 pub const THROTTLE_FILE: &str = "login-throttle";
 /// The admin bans' file in `shared_state_dir`.
 pub const BANS_FILE: &str = "bans";
-/// Slots per throttle table (as in memory: 2 × 4096 × 24 bytes ≈ 192 KiB).
+const THROTTLE_NAME: &CStr = c"login-throttle";
+const BANS_NAME: &CStr = c"bans";
+/// Slots per throttle table (2 × 4096 × 80 bytes = 640 KiB).
 pub const THROTTLE_SLOTS: usize = throttle::DEFAULT_SLOTS;
 /// Admin bans held at once (1024 × 32 bytes = 32 KiB).
 pub const BAN_SLOTS: usize = 1024;
@@ -51,8 +60,14 @@ pub const LOGIN_LOCK_WAIT: Duration = Duration::from_secs(2);
 
 const HEADER: usize = 64;
 const MAGIC: &[u8; 8] = b"TFDSTATE";
-const VERSION: u32 = 1;
-const THROTTLE_REC: usize = 24;
+/// 2: throttle records carry what they count (an address or a name), so
+/// `tfd ctl bans` can name them.
+const VERSION: u32 = 2;
+/// Data words of a throttle record: key, state, when an operator last lifted
+/// its ban (Unix seconds, 0: never; so every node lifts its own table's ban
+/// of the same address or name), then the label.
+const THROTTLE_WORDS: usize = 3 + LABEL_WORDS;
+const THROTTLE_REC: usize = (THROTTLE_WORDS + 1) * 8;
 const BAN_REC: usize = 32;
 
 /// What a file holds, and so its layout.
@@ -65,6 +80,13 @@ enum Kind {
 }
 
 impl Kind {
+    fn name(self) -> &'static CStr {
+        match self {
+            Kind::Throttle => THROTTLE_NAME,
+            Kind::Bans => BANS_NAME,
+        }
+    }
+
     fn slots(self) -> usize {
         match self {
             Kind::Throttle => 2 * THROTTLE_SLOTS,
@@ -120,36 +142,18 @@ pub fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// Creates `dir` (0700) if missing, checks that nobody but tfd's user can
-/// replace files in it, and checks (creating or repairing) both files, so a
-/// directory tfd cannot use shows at start, not at the first LOGIN.
-pub fn prepare(dir: &Path) -> Result<(), String> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?;
-    let meta = std::fs::symlink_metadata(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    if !meta.is_dir() {
-        return Err(format!("{} is not a directory", dir.display()));
-    }
-    let me = sys::geteuid();
-    if meta.uid() != me || meta.mode() & 0o022 != 0 {
-        return Err(format!(
-            "{} must be owned by uid {me} and writable by nobody else (it is {:o}, uid {}): \
-             whoever can write there can unban addresses",
-            dir.display(),
-            meta.mode() & 0o7777,
-            meta.uid()
-        ));
-    }
+/// Checks and opens `dir` ([`StateDir::open`]: the whole path trusted as
+/// sshd's StrictModes does, then held open), and checks (creating or
+/// repairing) both files, so a directory tfd cannot use shows at start or
+/// reload, not at the first LOGIN.
+pub fn prepare(dir: &Path) -> Result<Arc<StateDir>, String> {
+    let d = StateDir::open(dir)?;
     for (name, kind) in [(THROTTLE_FILE, Kind::Throttle), (BANS_FILE, Kind::Bans)] {
-        let path = dir.join(name);
-        Locked::open(&path, kind, OfdLock::Exclusive, Duration::from_secs(5))
+        Locked::open(&d, kind, OfdLock::Exclusive, Duration::from_secs(5), true)
             .and_then(Locked::finish)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .map_err(|e| format!("{}: {e}", d.path().join(name).display()))?;
     }
-    Ok(())
+    Ok(Arc::new(d))
 }
 
 /// Takes `what` on `file`, retrying for up to `wait`.
@@ -264,19 +268,21 @@ struct Locked {
 }
 
 impl Locked {
-    /// Opens (creating) `path`, locks it and checks the header and length. A
-    /// file that is damaged, truncated or of another layout is rewritten under
-    /// the exclusive lock (taken for that when `what` was the shared one) and
-    /// the rewrite logged; bans keep their sound records, throttle counts start
-    /// over under a new key.
-    fn open(path: &Path, kind: Kind, what: OfdLock, wait: Duration) -> Result<Locked, StateError> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(path)?;
+    /// Opens the file of `kind` in `dir`, locks it and checks the header and
+    /// length. A file that is damaged, truncated or of another layout is
+    /// rewritten under the exclusive lock (taken for that when `what` was the
+    /// shared one) and the rewrite logged; bans keep their sound records,
+    /// throttle counts start over under a new key. A file that is missing or
+    /// empty is new only when `fresh` (at start, in [`prepare`]); later it was
+    /// deleted or emptied under tfd's feet: damage, logged as such and marked
+    /// [`Locked::repaired`], so the callers put back what they knew.
+    fn open(dir: &StateDir, kind: Kind, what: OfdLock, wait: Duration, fresh: bool) -> Result<Locked, StateError> {
+        let path = dir.path().join(kind.name().to_string_lossy().as_ref());
+        let (file, vanished) = match dir.open_file(kind.name(), false) {
+            Ok(f) => (f, false),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => (dir.open_file(kind.name(), true)?, !fresh),
+            Err(e) => return Err(e.into()),
+        };
         let meta = file.metadata()?;
         if !meta.is_file() || meta.uid() != sys::geteuid() {
             return Err(StateError::Untrusted(format!(
@@ -309,12 +315,16 @@ impl Locked {
             Ok(key) => l.key = key,
             Err(why) => {
                 let len = l.file.metadata().map(|m| m.len()).unwrap_or(0);
-                // an empty file is a new one: nothing to report
-                if len != 0 {
+                if vanished {
                     l.repaired = true;
                     error!(
-                        "shared state {}: {why}; rewriting it (its counts are lost, each node's own \
-                         still apply)",
+                        "shared state {}: DAMAGE: the file was deleted while tfd ran; recreating it                          (bans this node knew are written back, counts start over)",
+                        path.display()
+                    );
+                } else if len != 0 || !fresh {
+                    l.repaired = true;
+                    error!(
+                        "shared state {}: DAMAGE: {why}; rewriting it (bans this node knew are written                          back, counts start over; each node's own still apply)",
                         path.display()
                     );
                 }
@@ -415,7 +425,7 @@ pub struct SharedCounted {
 /// process must not share an open file description with another, or their
 /// locks would not exclude each other) and holds the lock for a few I/Os.
 pub struct SharedThrottle {
-    path: PathBuf,
+    dir: Arc<StateDir>,
     wait: Duration,
 }
 
@@ -425,16 +435,24 @@ struct Window {
     slots: Vec<usize>,
     /// Two words per slot, as [`Table::window`] takes them.
     words: Vec<AtomicU64>,
+    /// Each slot's label.
+    labels: Vec<[u64; LABEL_WORDS]>,
+    /// Each slot's time of its last lift by an operator.
+    lifted: Vec<u64>,
     damaged: usize,
 }
 
 impl SharedThrottle {
     /// The tables in `dir` (prepared by [`prepare`]).
-    pub fn new(dir: &Path) -> SharedThrottle {
+    pub fn new(dir: Arc<StateDir>) -> SharedThrottle {
         SharedThrottle {
-            path: dir.join(THROTTLE_FILE),
+            dir,
             wait: LOGIN_LOCK_WAIT,
         }
+    }
+
+    fn lock(&self, what: OfdLock) -> Result<Locked, StateError> {
+        Locked::open(&self.dir, Kind::Throttle, what, self.wait, false)
     }
 
     fn hash(key: &[u8; 16], tag: u8, bytes: &[u8]) -> u64 {
@@ -467,38 +485,74 @@ impl SharedThrottle {
             bytes.extend(l.read_records(slots[run], slots.len() - run)?);
         }
         let mut words = Vec::with_capacity(slots.len() * 2);
+        let mut labels = Vec::with_capacity(slots.len());
+        let mut lifted = Vec::with_capacity(slots.len());
         let mut damaged = 0;
         for (i, &slot) in slots.iter().enumerate() {
             let rec = &bytes[i * THROTTLE_REC..(i + 1) * THROTTLE_REC];
-            let (k, st) = match decode_record(rec, 2, slot) {
-                Some(w) => (w[0], w[1]),
-                None => {
-                    damaged += 1;
-                    (0, 0)
-                }
-            };
-            words.push(AtomicU64::new(k));
-            words.push(AtomicU64::new(st));
+            let w = decode_record(rec, THROTTLE_WORDS, slot).unwrap_or_else(|| {
+                damaged += 1;
+                vec![0; THROTTLE_WORDS]
+            });
+            words.push(AtomicU64::new(w[0]));
+            words.push(AtomicU64::new(w[1]));
+            let mut label = [0u64; LABEL_WORDS];
+            label.copy_from_slice(&w[3..]);
+            labels.push(label);
+            lifted.push(w[2]);
         }
-        Ok(Window { slots, words, damaged })
+        Ok(Window {
+            slots,
+            words,
+            labels,
+            lifted,
+            damaged,
+        })
     }
 
-    /// Writes back the records of `w` that differ from `before`.
-    fn write_back(l: &mut Locked, w: &Window, before: &[u64]) -> io::Result<()> {
+    /// Writes back the records of `w` that differ from `before` (two words a
+    /// slot), giving the slot that holds `k` the label `label` and, when
+    /// `lift` is given, that time of lifting. A slot taken by another key
+    /// forgets its lift.
+    fn write_back(
+        l: &mut Locked,
+        w: &Window,
+        before: &[u64],
+        k: u64,
+        label: &[u64; LABEL_WORDS],
+        lift: Option<u64>,
+    ) -> io::Result<()> {
         for (i, &slot) in w.slots.iter().enumerate() {
             let now = [
                 w.words[2 * i].load(Ordering::Relaxed),
                 w.words[2 * i + 1].load(Ordering::Relaxed),
             ];
-            if now[..] != before[2 * i..2 * i + 2] {
-                l.write_record(slot, &now)?;
+            let mine = now[0] == k && now[0] != 0;
+            let lab = if mine { label } else { &w.labels[i] };
+            let lifted = match lift {
+                _ if now[0] == 0 || now[0] != before[2 * i] => 0,
+                Some(t) if mine => t,
+                _ => w.lifted[i],
+            };
+            if now[..] != before[2 * i..2 * i + 2] || (mine && w.labels[i] != *label) || lifted != w.lifted[i] {
+                let mut rec = now.to_vec();
+                rec.push(lifted);
+                rec.extend_from_slice(if now[0] == 0 { &[0; LABEL_WORDS] } else { lab });
+                l.write_record(slot, &rec)?;
             }
         }
         Ok(())
     }
 
     /// Runs `op` on `k`'s window of `table`, writing back what it changed.
-    fn update<T>(l: &mut Locked, table: usize, k: u64, op: impl FnOnce(&Table<'_>) -> T) -> io::Result<(T, usize)> {
+    fn update<T>(
+        l: &mut Locked,
+        table: usize,
+        k: u64,
+        label: &[u8],
+        lift: Option<u64>,
+        op: impl FnOnce(&Table<'_>) -> T,
+    ) -> io::Result<(T, usize)> {
         let w = Self::window(l, table, k)?;
         let before: Vec<u64> = w.words.iter().map(|a| a.load(Ordering::Relaxed)).collect();
         let out = op(&Table::window(&w.words));
@@ -507,13 +561,13 @@ impl SharedThrottle {
         if w.damaged > 0 {
             before.iter_mut().for_each(|b| *b = u64::MAX);
         }
-        Self::write_back(l, &w, &before)?;
+        Self::write_back(l, &w, &before, k, &throttle::label_words(label), lift)?;
         Ok((out, w.damaged))
     }
 
     /// Is this attempt refused by the counts of every node? `now` in Unix seconds.
     pub fn check(&self, ip: IpAddr, name: &[u8], p: &Policy, now: u64) -> Result<Option<Blocked>, StateError> {
-        let l = Locked::open(&self.path, Kind::Throttle, OfdLock::Shared, self.wait)?;
+        let l = self.lock(OfdLock::Shared)?;
         let now = clamp(now);
         let k = Self::ip_key(&l.key, ip);
         let w = Self::window(&l, 0, k)?;
@@ -530,12 +584,13 @@ impl SharedThrottle {
 
     /// Counts a failed attempt against the address and the name, for all nodes.
     pub fn failure(&self, ip: IpAddr, name: &[u8], p: &Policy, now: u64) -> Result<SharedCounted, StateError> {
-        let mut l = Locked::open(&self.path, Kind::Throttle, OfdLock::Exclusive, self.wait)?;
+        let mut l = self.lock(OfdLock::Exclusive)?;
         let now = clamp(now);
         let k = Self::ip_key(&l.key, ip);
-        let (ip_counted, d1) = Self::update(&mut l, 0, k, |t| t.fail(k, now, p.ip))?;
+        let ip_text = throttle::ip_label(ip);
+        let (ip_counted, d1) = Self::update(&mut l, 0, k, ip_text.as_bytes(), None, |t| t.fail(k, now, p.ip))?;
         let k = Self::account_key(&l.key, name);
-        let (account, d2) = Self::update(&mut l, 1, k, |t| t.fail(k, now, p.account))?;
+        let (account, d2) = Self::update(&mut l, 1, k, name, None, |t| t.fail(k, now, p.account))?;
         l.finish()?;
         Ok(SharedCounted {
             ip: ip_counted,
@@ -546,10 +601,86 @@ impl SharedThrottle {
 
     /// A successful LOGIN clears the name's failures on every node.
     pub fn success(&self, name: &[u8]) -> Result<(), StateError> {
-        let mut l = Locked::open(&self.path, Kind::Throttle, OfdLock::Exclusive, self.wait)?;
+        let mut l = self.lock(OfdLock::Exclusive)?;
         let k = Self::account_key(&l.key, name);
-        Self::update(&mut l, 1, k, |t| t.clear(k))?;
+        Self::update(&mut l, 1, k, name, None, |t| t.clear(k))?;
         l.finish()
+    }
+
+    /// Lifts, on every node, the ban of `ip` (table 0) or the lock of the
+    /// name (table 1); whether one was in force. `now` in Unix seconds.
+    fn lift(&self, table: usize, what: &[u8], ip: Option<IpAddr>, p: &Policy, now: u64) -> Result<bool, StateError> {
+        let mut l = self.lock(OfdLock::Exclusive)?;
+        let unix = now;
+        let now = clamp(now);
+        let (k, limits) = match ip {
+            Some(ip) => (Self::ip_key(&l.key, ip), p.ip),
+            None => (Self::account_key(&l.key, what), p.account),
+        };
+        let (was, _) = Self::update(&mut l, table, k, what, Some(unix), |t| {
+            let was = t.banned(k, now, limits).is_some();
+            t.clear(k);
+            was
+        })?;
+        l.finish()?;
+        Ok(was)
+    }
+
+    /// When an operator last lifted the ban of `ip` (Some) or the lock of
+    /// `name` on any node, in Unix seconds: a node's own table drops a ban
+    /// that began before then.
+    pub fn lifted_at(&self, ip: Option<IpAddr>, name: &[u8]) -> Result<Option<u64>, StateError> {
+        let l = self.lock(OfdLock::Shared)?;
+        let (table, k) = match ip {
+            Some(ip) => (0, Self::ip_key(&l.key, ip)),
+            None => (1, Self::account_key(&l.key, name)),
+        };
+        let w = Self::window(&l, table, k)?;
+        l.finish()?;
+        Ok((0..w.slots.len())
+            .find(|&i| w.words[2 * i].load(Ordering::Relaxed) == k)
+            .map(|i| w.lifted[i])
+            .filter(|&t| t != 0))
+    }
+
+    /// Lifts `ip`'s throttle ban on every node.
+    pub fn lift_ip(&self, ip: IpAddr, p: &Policy, now: u64) -> Result<bool, StateError> {
+        self.lift(0, throttle::ip_label(ip).as_bytes(), Some(ip), p, now)
+    }
+
+    /// Lifts the lock of LOGIN name `name` on every node.
+    pub fn lift_name(&self, name: &[u8], p: &Policy, now: u64) -> Result<bool, StateError> {
+        self.lift(1, name, None, p, now)
+    }
+
+    /// Every ban and lock in force on every node, named by their labels.
+    pub fn held(&self, p: &Policy, now: u64) -> Result<Vec<Held>, StateError> {
+        let l = self.lock(OfdLock::Shared)?;
+        let now = clamp(now);
+        let bytes = l.read_records(0, 2 * THROTTLE_SLOTS)?;
+        l.finish()?;
+        let mut out = Vec::new();
+        for (slot, rec) in bytes.chunks(THROTTLE_REC).enumerate() {
+            let Some(w) = decode_record(rec, THROTTLE_WORDS, slot) else {
+                continue;
+            };
+            let (kind, limits) = if slot < THROTTLE_SLOTS {
+                (HeldKind::Address, p.ip)
+            } else {
+                (HeldKind::Name, p.account)
+            };
+            if w[0] == 0 {
+                continue;
+            }
+            if let Some(left) = throttle::ban_left(w[1], now, limits) {
+                out.push(Held {
+                    kind,
+                    label: throttle::label_text(&w[3..]),
+                    left,
+                });
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -558,143 +689,18 @@ fn clamp(now: u64) -> u32 {
     now.min(u32::MAX as u64) as u32
 }
 
-/// One admin ban as the file keeps it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ban {
-    /// The address (IPv4 addresses as such, never IPv4-mapped).
-    pub ip: IpAddr,
-    /// Unix seconds.
-    pub until: u64,
-}
-
-/// What reading the bans found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BanList {
-    /// Bans in force at the time given.
-    pub bans: Vec<Ban>,
-    /// Damaged records (whose address cannot be known); a damaged header or a
-    /// wrong length (the file was rewritten, keeping the sound records) counts
-    /// as one.
-    pub damaged: usize,
-}
-
-/// The shared admin bans.
-pub struct SharedBans {
-    path: PathBuf,
-}
-
-fn ban_words(ip: IpAddr, until: u64) -> [u64; 3] {
-    let o = match ip.to_canonical() {
-        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
-        IpAddr::V6(v6) => v6.octets(),
-    };
-    [u64_at(&o, 0), u64_at(&o, 8), until]
-}
-
-fn words_ip(w: &[u64]) -> IpAddr {
-    let mut o = [0u8; 16];
-    o[..8].copy_from_slice(&w[0].to_le_bytes());
-    o[8..].copy_from_slice(&w[1].to_le_bytes());
-    IpAddr::V6(Ipv6Addr::from(o)).to_canonical()
-}
-
-impl SharedBans {
-    /// The bans in `dir` (prepared by [`prepare`]).
-    pub fn new(dir: &Path) -> SharedBans {
-        SharedBans {
-            path: dir.join(BANS_FILE),
-        }
-    }
-
-    /// The file, for `stat`.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Every record, decoded (None: damaged).
-    fn records(l: &Locked) -> io::Result<Vec<Option<Vec<u64>>>> {
-        let bytes = l.read_records(0, BAN_SLOTS)?;
-        Ok(bytes
-            .chunks(BAN_REC)
-            .enumerate()
-            .map(|(slot, rec)| decode_record(rec, 3, slot))
-            .collect())
-    }
-
-    /// The bans in force at `now`, waiting at most `wait` for the lock.
-    pub fn read(&self, now: u64, wait: Duration) -> Result<BanList, StateError> {
-        let l = Locked::open(&self.path, Kind::Bans, OfdLock::Shared, wait)?;
-        let mut out = BanList {
-            damaged: l.repaired as usize,
-            ..BanList::default()
-        };
-        for r in Self::records(&l)? {
-            match r {
-                None => out.damaged += 1,
-                Some(w) if w[2] > now => out.bans.push(Ban {
-                    ip: words_ip(&w),
-                    until: w[2],
-                }),
-                Some(_) => {}
-            }
-        }
-        l.finish()?;
-        Ok(out)
-    }
-
-    /// Bans `ip` until `until` on every node; true when the file was full and
-    /// the ban ending soonest made room.
-    pub fn ban(&self, ip: IpAddr, until: u64, now: u64, wait: Duration) -> Result<bool, StateError> {
-        let mut l = Locked::open(&self.path, Kind::Bans, OfdLock::Exclusive, wait)?;
-        let recs = Self::records(&l)?;
-        let want = ban_words(ip, 0);
-        let same = |w: &Vec<u64>| w[..2] == want[..2] && w[2] != 0;
-        let slot = recs
-            .iter()
-            .position(|r| r.as_ref().is_some_and(same))
-            .or_else(|| recs.iter().position(|r| r.as_ref().map_or(true, |w| w[2] <= now)));
-        let (slot, evicted) = match slot {
-            Some(s) => (s, false),
-            None => {
-                let soonest = (0..recs.len())
-                    .min_by_key(|&s| recs[s].as_ref().map_or(0, |w| w[2]))
-                    .unwrap_or(0);
-                (soonest, true)
-            }
-        };
-        l.write_record(slot, &ban_words(ip, until))?;
-        l.finish()?;
-        Ok(evicted)
-    }
-
-    /// Lifts `ip`'s ban on every node; false when there was none in force.
-    pub fn unban(&self, ip: IpAddr, now: u64, wait: Duration) -> Result<bool, StateError> {
-        let mut l = Locked::open(&self.path, Kind::Bans, OfdLock::Exclusive, wait)?;
-        let want = ban_words(ip, 0);
-        let mut found = false;
-        for (slot, r) in Self::records(&l)?.into_iter().enumerate() {
-            if let Some(w) = r {
-                if w[..2] == want[..2] && w[2] != 0 {
-                    found |= w[2] > now;
-                    l.write_record(slot, &[0, 0, 0])?;
-                }
-            }
-        }
-        l.finish()?;
-        Ok(found)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::auth::throttle::Limits;
 
-    fn dir(tag: &str) -> PathBuf {
+    use std::path::PathBuf;
+
+    fn dir(tag: &str) -> (PathBuf, Arc<StateDir>) {
         let d = std::env::temp_dir().join(format!("tfd-shared-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
-        prepare(&d).unwrap();
-        d
+        let held = prepare(&d).unwrap();
+        (d, held)
     }
 
     const L: Limits = Limits {
@@ -705,12 +711,12 @@ mod tests {
 
     #[test]
     fn counts_add_up_over_handles_and_damage_is_repaired() {
-        let d = dir("count");
+        let (d, held) = dir("count");
         let p = Policy { ip: L, account: L };
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         let now = 1_700_000_000;
         // two "nodes": two handles, each opening its own description
-        let (a, b) = (SharedThrottle::new(&d), SharedThrottle::new(&d));
+        let (a, b) = (SharedThrottle::new(held.clone()), SharedThrottle::new(held.clone()));
         assert_eq!(a.failure(ip, b"x", &p, now).unwrap().ip.banned, None);
         assert_eq!(b.failure(ip, b"y", &p, now).unwrap().ip.banned, None);
         assert_eq!(a.check(ip, b"z", &p, now).unwrap(), None);
@@ -763,16 +769,10 @@ mod tests {
 
     #[test]
     fn a_held_lock_makes_a_bounded_wait_fail() {
-        let d = dir("busy");
-        let held = Locked::open(
-            &d.join(THROTTLE_FILE),
-            Kind::Throttle,
-            OfdLock::Exclusive,
-            LOGIN_LOCK_WAIT,
-        )
-        .unwrap();
+        let (d, dirfd) = dir("busy");
+        let held = Locked::open(&dirfd, Kind::Throttle, OfdLock::Exclusive, LOGIN_LOCK_WAIT, false).unwrap();
         let t = SharedThrottle {
-            path: d.join(THROTTLE_FILE),
+            dir: dirfd.clone(),
             wait: Duration::from_millis(50),
         };
         let p = Policy { ip: L, account: L };
@@ -787,8 +787,8 @@ mod tests {
 
     #[test]
     fn bans_round_trip_expire_evict_and_survive_damage_elsewhere() {
-        let d = dir("bans");
-        let b = SharedBans::new(&d);
+        let (d, held) = dir("bans");
+        let b = SharedBans::new(held);
         let w = Duration::from_secs(1);
         let v4: IpAddr = "203.0.113.5".parse().unwrap();
         let v6: IpAddr = "2001:db8::5".parse().unwrap();
@@ -838,7 +838,7 @@ mod tests {
         std::fs::create_dir(&d).unwrap();
         std::fs::set_permissions(&d, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
         let e = prepare(&d).unwrap_err();
-        assert!(e.contains("writable by nobody else"), "{e}");
+        assert!(e.contains("closed to everyone else"), "{e}");
         std::fs::remove_dir_all(&d).unwrap();
     }
 }
