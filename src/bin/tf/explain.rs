@@ -314,7 +314,7 @@ pub fn failed(c: &mut Client, cmd: &str, targets: &[(&str, Access)], st: &Status
         NotAFile => Explained::bare(format!("{p}: is not a regular file")),
         Quota => Explained::new(
             "the server's disk or your quota is full",
-            "free space on the server (tf ... freesp shows it) or ask for a larger quota",
+            "free space on the server (tf ... df shows what is left and the quota) or ask for a larger quota",
         ),
         Locked => Explained::new(
             format!("{p}: the directory is locked by another session"),

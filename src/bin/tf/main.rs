@@ -7,6 +7,7 @@ use tfd::wire::Status;
 
 mod confine;
 mod conn;
+mod df;
 mod editline;
 mod explain;
 mod intrw;
@@ -41,6 +42,7 @@ size and modification time; rmdir refuses a non-empty directory unless -r):
   echo TEXT...               mkdir PATH               del PATH
   rmdir [-r] PATH            touch PATH               fstat PATH
   fupd PATH                  sha256 PATH              freesp
+  df [--raw]                 space left to use: free disk space, quota used and limit
   copy SRC DST               cpdir SRC DST            renam OLD NEW
   ls [-l] [DIR]              lsr [-l] [DIR]           lock [NAME]
   date | udate | ndate | datef    dtof TIMESTAMP    ftod 'YYYY-MM-DD HH:MM:SS'
@@ -352,6 +354,7 @@ fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> ExitCo
         | "udate" | "ndate" | "datef" => c
             .command(format!("{} {}", cmd.to_uppercase(), args.join(" ")).as_bytes())
             .map(|s| print_status(c, &s)),
+        "df" => return df::run(c, cfg, args),
         "mirror" => return mirror::run(c, cfg, args),
         "put" | "get" if tree::wanted(args) => return tree::run(c, cfg, cmd, args),
         "put" | "get" | "sndfile" | "rcvfile" | "sup" | "sdown" => return xfer::run(c, cfg, cmd, args),
