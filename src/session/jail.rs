@@ -96,7 +96,11 @@ pub fn open_guarded(root: &Root, jail: &RelPath, trusted: u32) -> Result<OwnedFd
                     Some(libc::EACCES) | Some(libc::EPERM) => {
                         Refused::Denied(format!("{at}: the user may not enter it ({e})"))
                     }
-                    Some(libc::ELOOP) => Refused::Missing(format!("{at} is a symlink, which a jail path may not hold")),
+                    _ if sys::fstatat(dir.as_fd(), &name, false)
+                        .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFLNK) =>
+                    {
+                        Refused::Missing(format!("{at} is a symlink, which a jail path may not hold"))
+                    }
                     _ => Refused::Missing(format!("{at} is not a directory ({e})")),
                 })
             }

@@ -18,4 +18,5 @@ mod keys;
 mod runbash;
 mod secfs;
 mod unsafe_policy;
+mod user_jail;
 mod users;
