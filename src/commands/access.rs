@@ -382,13 +382,29 @@ fn enter_user_jail(
 /// checks the token against its `jail.key` (one token per line, compared
 /// exactly and in constant time), the key judged on the descriptor read.
 /// A jail that breaks its guard is refused with the reason, for the log.
-fn open_jail(root: &Root, p: &RelPath, token: &[u8], trusted: u32) -> Result<OwnedFd, (Failed, Option<String>)> {
-    let jail = match jail::open_guarded(root, p, trusted) {
+///
+/// The directory is opened with the rights of `user` (the jail's permissions
+/// say who may enter it); the key is read as the process is (root keeps a
+/// 0600 key from the jailed user's scripts too). The outer error: the ids
+/// could not be put back, the session must end.
+fn open_jail(
+    root: &Root,
+    p: &RelPath,
+    token: &[u8],
+    user: Option<&privs::Identity>,
+) -> Result<Result<OwnedFd, (Failed, Option<String>)>, String> {
+    let trusted = jail::trusted_owner();
+    let jail = match identity::with_rights_of(user, || jail::open_guarded(root, p, trusted))? {
         Ok(fd) => fd,
-        Err(jail::Refused::Denied(_)) => return Err((Failed::AccessDenied, None)),
-        Err(jail::Refused::Missing(_)) => return Err((Failed::JailAcl, None)),
-        Err(e @ jail::Refused::Unsafe(_)) => return Err((Failed::JailAcl, Some(e.to_string()))),
+        Err(jail::Refused::Denied(_)) => return Ok(Err((Failed::AccessDenied, None))),
+        Err(jail::Refused::Missing(_)) => return Ok(Err((Failed::JailAcl, None))),
+        Err(e @ jail::Refused::Unsafe(_)) => return Ok(Err((Failed::JailAcl, Some(e.to_string())))),
     };
+    Ok(check_key(jail, p, token, trusted))
+}
+
+/// The token against the open jail's `jail.key`, judged on the descriptor read.
+fn check_key(jail: OwnedFd, p: &RelPath, token: &[u8], trusted: u32) -> Result<OwnedFd, (Failed, Option<String>)> {
     let key = sys::openat2_beneath(
         jail.as_fd(),
         jail::JAIL_KEY,
@@ -435,8 +451,7 @@ pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
     let p = s.path(dir)?;
     let peer = s.peer;
     let pending = s.state.pending().cloned();
-    let trusted = jail::trusted_owner();
-    let found = match identity::with_rights_of(pending.as_ref(), || open_jail(&s.root, &p, token, trusted)) {
+    let found = match open_jail(&s.root, &p, token, pending.as_ref()) {
         Ok(r) => r,
         Err(e) => {
             error!("{peer} INJAIL: {e}; closing");

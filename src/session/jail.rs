@@ -109,6 +109,12 @@ pub fn open_guarded(root: &Root, jail: &RelPath, trusted: u32) -> Result<OwnedFd
         judge(&st, &at, trusted)?;
         dir = fd;
     }
+    // O_PATH opened the jail without asking to search it: ask now, with the
+    // rights the jail is entered with, so a jail its user may not enter is
+    // refused here rather than after the chroot
+    if let Err(e) = sys::openat_nofollow(dir.as_fd(), c".", libc::O_PATH | libc::O_DIRECTORY, 0) {
+        return Err(Refused::Denied(format!("{at}: the user may not enter it ({e})")));
+    }
     Ok(dir)
 }
 

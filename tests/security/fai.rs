@@ -370,7 +370,9 @@ fn a_token_from_a_jailed_session_opens_that_jail() {
     let cell = s.srv.path("jails/cell");
     fs::create_dir_all(&cell).unwrap();
     fs::write(cell.join("jail.key"), "the-token\n").unwrap();
-    nix::unistd::chown(&cell, Some(uid.into()), Some(gid.into())).unwrap();
+    // root's, as a jail's guard demands; the user writes in home/
+    fs::create_dir_all(cell.join("home")).unwrap();
+    nix::unistd::chown(&cell.join("home"), Some(uid.into()), Some(gid.into())).unwrap();
     fs::write(s.srv.path("outside"), b"x").unwrap();
     let mut c = s.srv.client();
     assert_ok(c.call("LOGIN", format!("alice {ALICE_PW}").as_bytes()).unwrap());
@@ -381,8 +383,8 @@ fn a_token_from_a_jailed_session_opens_that_jail() {
     c.end().unwrap();
 
     let (mut c, _) = fai(&s.srv, &t).unwrap();
-    assert_ok(c.call("TOUCH", b"inside").unwrap());
-    let made = fs::metadata(cell.join("inside")).unwrap();
+    assert_ok(c.call("TOUCH", b"home/inside").unwrap());
+    let made = fs::metadata(cell.join("home/inside")).unwrap();
     assert_eq!(made.uid(), uid);
     // the jail is the whole world: the served root's files are out of reach
     assert_failed(c.call("FSTAT", b"../../outside").unwrap(), 1);
