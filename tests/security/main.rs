@@ -10,6 +10,7 @@ mod common;
 mod attacks;
 mod attacks_flood;
 mod attacks_login;
+mod checks_agree;
 mod confinement;
 mod fai;
 mod house;
