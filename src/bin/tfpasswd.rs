@@ -375,7 +375,12 @@ fn run(a: Args) -> Result<(), Error> {
             let db = userdb::load(&path)?;
             let mut out = io::stdout().lock();
             let w = |e: io::Error| Error::Failed(format!("stdout: {e}"));
-            writeln!(out, "{:<24} {:<16} {:>10} {:<17} JAIL", "NAME", "SYSTEM_USER", "QUOTA", "STATE").map_err(w)?;
+            writeln!(
+                out,
+                "{:<24} {:<16} {:>10} {:<17} JAIL",
+                "NAME", "SYSTEM_USER", "QUOTA", "STATE"
+            )
+            .map_err(w)?;
             for e in db.users() {
                 let quota = match e.quota {
                     QuotaSpec::Default => "default".to_string(),
@@ -390,7 +395,14 @@ fn run(a: Args) -> Result<(), Error> {
                     "active"
                 };
                 let jail = e.jail.as_deref().map_or("-".to_string(), |j| format!("/{j}"));
-                writeln!(out, "{:<24} {:<16} {:>10} {state:<17} {jail}", e.name, e.system_user(), quota).map_err(w)?;
+                writeln!(
+                    out,
+                    "{:<24} {:<16} {:>10} {state:<17} {jail}",
+                    e.name,
+                    e.system_user(),
+                    quota
+                )
+                .map_err(w)?;
             }
         }
         "import" => {

@@ -373,7 +373,11 @@ fn enter_user_jail(
     s.script_host = host;
     info!(
         "{peer} LOGIN {who:?} confined to its jail /{jail} ({})",
-        if entered.chrooted { "chroot" } else { "descriptor only: not root" }
+        if entered.chrooted {
+            "chroot"
+        } else {
+            "descriptor only: not root"
+        }
     );
     Ok(Ok(entered.chrooted))
 }

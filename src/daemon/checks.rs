@@ -72,7 +72,13 @@ pub fn run(cfg: &Config, how: &Setting) -> Vec<Finding> {
         out.extend(warnings.into_iter().map(Finding::Warning));
     }
     if cfg.fai_max_minutes > 0 {
-        out.extend(private_dir(&cfg.fai_dir, "fai_dir", 0o077, false, "it holds Fast Access tokens"));
+        out.extend(private_dir(
+            &cfg.fai_dir,
+            "fai_dir",
+            0o077,
+            false,
+            "it holds Fast Access tokens",
+        ));
     }
     if let Some(dir) = &cfg.shared_state_dir {
         out.extend(private_dir(
@@ -117,7 +123,11 @@ fn private_dir(dir: &Path, key: &str, bad: u32, root_ok: bool, why: &str) -> Opt
             dir.display(),
             meta.mode() & 0o7777,
             meta.uid(),
-            if bad == 0o077 { "mode 0700" } else { "writable by nobody else" },
+            if bad == 0o077 {
+                "mode 0700"
+            } else {
+                "writable by nobody else"
+            },
         )));
     }
     None

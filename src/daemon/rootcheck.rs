@@ -89,7 +89,9 @@ pub fn check(cfg: &Config) -> RootCheck {
     };
     let root = cfg.dbdir.display();
     for a in &accounts {
-        match privs::as_user(&a.id, || probe(&cfg.dbdir).or_else(|e| writes_below(&cfg.dbdir).ok_or(e))) {
+        match privs::as_user(&a.id, || {
+            probe(&cfg.dbdir).or_else(|e| writes_below(&cfg.dbdir).ok_or(e))
+        }) {
             Ok(Ok(())) => {}
             Ok(Err(Probe::Open(e))) => r.unreachable.push(format!(
                 "{} cannot open the served root {root} ({e}): its sessions will fail; \

@@ -63,7 +63,9 @@ fn bind(ctx: &Context, rec: &Record) -> Result<Bound, String> {
                     .as_deref()
                     .is_some_and(|t| t == j.as_bytes() || t.starts_with(&[j.as_bytes(), b"/"].concat()));
                 if !inside {
-                    return Err(format!("LOGIN {login:?} is jailed to /{j}, and the token's jail is not in it"));
+                    return Err(format!(
+                        "LOGIN {login:?} is jailed to /{j}, and the token's jail is not in it"
+                    ));
                 }
             }
             let quota = entry

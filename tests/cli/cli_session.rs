@@ -166,7 +166,15 @@ fn jail_after_login_confines_the_session() {
     let env = [("TF_PASSWORD", PW)];
     let o = tf_env(
         srv,
-        &["--user", "alice", "--jail", "the-token:jails/cell", "put", l, "home/in.txt"],
+        &[
+            "--user",
+            "alice",
+            "--jail",
+            "the-token:jails/cell",
+            "put",
+            l,
+            "home/in.txt",
+        ],
         &env,
         b"",
     );

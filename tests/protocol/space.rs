@@ -23,9 +23,7 @@ fn freesp_is_what_the_quota_leaves() {
 
     // 10 MB stored through the wire counts against it
     let data = pattern(10_000_000, 7);
-    let st = c
-        .sndfile(b"ten.bin", false, &mut &data[..], &mut |_| {})
-        .unwrap();
+    let st = c.sndfile(b"ten.bin", false, &mut &data[..], &mut |_| {}).unwrap();
     assert!(ok(&st), "{st:?}");
     assert_eq!(std::fs::metadata(srv.path("ten.bin")).unwrap().len(), 10_000_000);
     // a file someone else owns does not (root's only when the session is root)
@@ -76,6 +74,14 @@ fn tf_df_shows_free_space_and_the_quota() {
     let out = srv.tf(&["df", "--raw"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && text.contains("quota      none\n"), "{text}");
-    let avail: u64 = text.lines().next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    let avail: u64 = text
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(avail.abs_diff(disk_free(&srv)) < 256 << 20, "{text}");
 }

@@ -279,7 +279,10 @@ fn jailed_sessions_upload_without_names_too() {
     let mut c = srv.client();
     assert_ok(c.call("INJAIL", b"tok | cell").unwrap());
     let pid = srv.session_pid();
-    assert_eq!(std::fs::read_link(format!("/proc/{pid}/root")).unwrap(), srv.path("cell"));
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid}/root")).unwrap(),
+        srv.path("cell")
+    );
     assert_eq!(proc_ids(pid).0, format!("{uid} {uid} {uid} {uid}"));
 
     /// Lists the jail once the upload is well under way.

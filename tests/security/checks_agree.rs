@@ -107,7 +107,10 @@ fn both_accept_silently(l: &Layout, extra: &str) {
 
 #[test]
 fn check_config_and_start_agree_on_every_broken_layout() {
-    assert!(is_root(), "this test needs root (accounts checked as themselves, chown): run it as root");
+    assert!(
+        is_root(),
+        "this test needs root (accounts checked as themselves, chown): run it as root"
+    );
     let (uid, gid) = ensure_system_user("tfdagree1", &[]);
     let (juid, jgid) = ensure_system_user("tfdagree2", &[]);
     let l = layout("agree");
@@ -135,13 +138,21 @@ fn check_config_and_start_agree_on_every_broken_layout() {
     both_accept_silently(&l, &multi);
     // a jail its user owns: LOGIN would refuse it, so nothing starts
     nix::unistd::chown(&l.data.join("jails/jo"), Some(juid.into()), Some(jgid.into())).unwrap();
-    both_refuse(&l, &multi, "LOGIN user jo (jail /jails/jo): every LOGIN will answer FAILED 48: /jails/jo is owned by uid");
+    both_refuse(
+        &l,
+        &multi,
+        "LOGIN user jo (jail /jails/jo): every LOGIN will answer FAILED 48: /jails/jo is owned by uid",
+    );
     nix::unistd::chown(&l.data.join("jails/jo"), Some(0.into()), Some(0.into())).unwrap();
 
     // fai_dir readable by others (it holds tokens)
     fs::create_dir_all(l.dir.join("fai")).unwrap();
     mode(&l.dir.join("fai"), 0o755);
-    both_refuse(&l, &multi, &format!("fai_dir {} is mode 755", l.dir.join("fai").display()));
+    both_refuse(
+        &l,
+        &multi,
+        &format!("fai_dir {} is mode 755", l.dir.join("fai").display()),
+    );
     mode(&l.dir.join("fai"), 0o700);
 
     // shared_state_dir writable by others
@@ -149,7 +160,11 @@ fn check_config_and_start_agree_on_every_broken_layout() {
     fs::create_dir(&shared).unwrap();
     mode(&shared, 0o777);
     let with_shared = format!("{multi}shared_state_dir {}\n", shared.display());
-    both_refuse(&l, &with_shared, &format!("shared_state_dir {} is mode 777", shared.display()));
+    both_refuse(
+        &l,
+        &with_shared,
+        &format!("shared_state_dir {} is mode 777", shared.display()),
+    );
     mode(&shared, 0o700);
     both_accept_silently(&l, &with_shared);
 
@@ -178,7 +193,10 @@ fn check_config_and_start_agree_on_every_broken_layout() {
 /// permissions, and the log says so (it said "path refused by TFPSFS").
 #[test]
 fn a_path_refused_by_unix_permissions_is_logged_as_such() {
-    assert!(is_root(), "this test needs root (a session as another user): run it as root");
+    assert!(
+        is_root(),
+        "this test needs root (a session as another user): run it as root"
+    );
     ensure_system_user("tfdagree3", &[]);
     let srv = Server::start_opts(Opts {
         extra: "defusr tfdagree3\n",

@@ -15,7 +15,10 @@ const ALICE_PW: &str = "alice jail pw";
 const BOB_PW: &str = "bob free pw";
 
 fn need_root() {
-    assert!(is_root(), "these tests need root (chroot, setuid, chown): run them as root");
+    assert!(
+        is_root(),
+        "these tests need root (chroot, setuid, chown): run them as root"
+    );
 }
 
 fn mkdir(p: &std::path::Path, mode: u32, owner: Option<(u32, u32)>) {
@@ -73,9 +76,15 @@ fn a_jailed_user_beside_an_unjailed_one_on_one_server() {
     let (mut a, apid) = login(&srv, "alice", ALICE_PW);
     assert_eq!(root_of(apid), srv.path("jails/alice").canonicalize().unwrap());
     assert_eq!(proc_ids(apid).0, format!("{0} {0} {0} {0}", alice.0));
-    assert!(srv.log().contains("confined to its jail /jails/alice (chroot)"), "{}", srv.log());
+    assert!(
+        srv.log().contains("confined to its jail /jails/alice (chroot)"),
+        "{}",
+        srv.log()
+    );
     let data = pattern(100_000, 1);
-    assert!(ok(&a.sndfile(b"/home/a.bin", false, &mut &data[..], &mut |_| {}).unwrap()));
+    assert!(ok(&a
+        .sndfile(b"/home/a.bin", false, &mut &data[..], &mut |_| {})
+        .unwrap()));
     let landed = srv.path("jails/alice/home/a.bin");
     assert_eq!(fs::read(&landed).unwrap(), data, "alice's file lands in her jail");
     assert_eq!(fs::metadata(&landed).unwrap().uid(), alice.0);
@@ -98,10 +107,18 @@ fn a_jailed_user_beside_an_unjailed_one_on_one_server() {
     let (mut b, bpid) = login(&srv, "bob", BOB_PW);
     assert_eq!(root_of(bpid), std::path::PathBuf::from("/"));
     assert_eq!(proc_ids(bpid).0, format!("{0} {0} {0} {0}", bob.0));
-    assert_eq!(assert_ok(b.call("FSTAT", b"/outside.txt").unwrap()).split(' ').nth(1), Some("7"));
-    assert!(ok(&b.sndfile(b"/bob/b.bin", false, &mut &data[..], &mut |_| {}).unwrap()));
+    assert_eq!(
+        assert_ok(b.call("FSTAT", b"/outside.txt").unwrap()).split(' ').nth(1),
+        Some("7")
+    );
+    assert!(ok(&b
+        .sndfile(b"/bob/b.bin", false, &mut &data[..], &mut |_| {})
+        .unwrap()));
     assert_eq!(fs::read(srv.path("bob/b.bin")).unwrap(), data);
-    assert!(ok(&b.call("FSTAT", b"/jails/alice/home").unwrap()), "bob sees the whole root");
+    assert!(
+        ok(&b.call("FSTAT", b"/jails/alice/home").unwrap()),
+        "bob sees the whole root"
+    );
     assert_eq!(a.raw(b"ECHO still").unwrap(), b"still");
 
     // the jail is cleared with tfpasswd: alice's next session is not jailed
@@ -140,7 +157,13 @@ fn the_jail_guard_is_refused_to_the_jailed_user() {
         c
     };
     let mut c = enter();
-    for p in [&b"jail.key"[..], b"/jail.key", b"home/../jail.key", b"home/k", b"home/up/jail.key"] {
+    for p in [
+        &b"jail.key"[..],
+        b"/jail.key",
+        b"home/../jail.key",
+        b"home/k",
+        b"home/up/jail.key",
+    ] {
         let shown = String::from_utf8_lossy(p);
         assert_failed(c.call("SHA256", p).unwrap(), 1);
         assert!(!ok(&c.call("FSTAT", p).unwrap()), "{shown}");
@@ -148,12 +171,16 @@ fn the_jail_guard_is_refused_to_the_jailed_user() {
         assert!(!ok(&c.rcvfile(p, false, &mut out).unwrap()), "{shown}");
         assert!(out.is_empty(), "{shown}: {out:?}");
         assert!(!ok(&c.call("DEL", p).unwrap()), "{shown}");
-        assert!(!ok(&c.call("RENAM", &[p, b" | home/stolen"].concat()).unwrap()), "{shown}");
-        assert!(!ok(&c.call("COPY", &[p, b" | home/copied"].concat()).unwrap()), "{shown}");
+        assert!(
+            !ok(&c.call("RENAM", &[p, b" | home/stolen"].concat()).unwrap()),
+            "{shown}"
+        );
+        assert!(
+            !ok(&c.call("COPY", &[p, b" | home/copied"].concat()).unwrap()),
+            "{shown}"
+        );
         assert!(!ok(&c.call("CHMOD", &[p, b" 666"].concat()).unwrap()), "{shown}");
-        let st = c
-            .sndfile(p, true, &mut &b"mine\n"[..], &mut |_| {})
-            .unwrap();
+        let st = c.sndfile(p, true, &mut &b"mine\n"[..], &mut |_| {}).unwrap();
         assert!(!ok(&st), "{shown}");
     }
     assert!(!ok(&c.call("RENAM", b"home/k | jail.key").unwrap()));
@@ -195,19 +222,25 @@ fn a_jail_that_breaks_its_guard_is_refused_with_a_reason() {
     let mut c = srv.client();
     assert_failed(c.call("LOGIN", b"dave dave pw").unwrap(), 48);
     assert!(
-        srv.log()
-            .contains(&format!("the user's jail /jails/dave cannot be used: /jails/dave is owned by uid {}", dave.0)),
+        srv.log().contains(&format!(
+            "the user's jail /jails/dave cannot be used: /jails/dave is owned by uid {}",
+            dave.0
+        )),
         "{}",
         srv.log()
     );
     // root-owned but group-writable, and a parent writable by others
     mkdir(&jail, 0o775, Some((0, 0)));
     assert_failed(c.call("LOGIN", b"dave dave pw").unwrap(), 48);
-    assert!(srv.log().contains("/jails/dave is writable by its group or others (mode 775)"));
+    assert!(srv
+        .log()
+        .contains("/jails/dave is writable by its group or others (mode 775)"));
     mkdir(&jail, 0o755, None);
     mkdir(&srv.path("jails"), 0o777, None);
     assert_failed(c.call("LOGIN", b"dave dave pw").unwrap(), 48);
-    assert!(srv.log().contains("/jails is writable by its group or others (mode 777)"));
+    assert!(srv
+        .log()
+        .contains("/jails is writable by its group or others (mode 777)"));
     // a symlinked jail is no jail
     mkdir(&srv.path("jails"), 0o755, None);
     fs::rename(&jail, srv.path("jails/real")).unwrap();
@@ -233,11 +266,17 @@ fn a_jail_that_breaks_its_guard_is_refused_with_a_reason() {
     fs::write(cell.join("jail.key"), "tok\n").unwrap();
     let (mut c, _) = login(&srv, "erin", "erin pw");
     assert_failed(c.call("INJAIL", b"tok | cell").unwrap(), 48);
-    assert!(srv.log().contains("the jail breaks its guard: /cell is owned by uid"), "{}", srv.log());
+    assert!(
+        srv.log().contains("the jail breaks its guard: /cell is owned by uid"),
+        "{}",
+        srv.log()
+    );
     mkdir(&cell, 0o755, Some((0, 0)));
     fs::set_permissions(cell.join("jail.key"), fs::Permissions::from_mode(0o666)).unwrap();
     assert_failed(c.call("INJAIL", b"tok | cell").unwrap(), 48);
-    assert!(srv.log().contains("/cell/jail.key is writable by its group or others (mode 666)"));
+    assert!(srv
+        .log()
+        .contains("/cell/jail.key is writable by its group or others (mode 666)"));
     nix::unistd::chown(&cell.join("jail.key"), Some(dave.0.into()), None).unwrap();
     fs::set_permissions(cell.join("jail.key"), fs::Permissions::from_mode(0o644)).unwrap();
     assert_failed(c.call("INJAIL", b"tok | cell").unwrap(), 48);

@@ -564,14 +564,22 @@ mod tests {
 
     #[test]
     fn jail_field() {
-        let d = db(&format!("a:{GLIBC_512}:::/jails/a/\nb:{GLIBC_512}::10M:\nc:{GLIBC_512}::\n"));
+        let d = db(&format!(
+            "a:{GLIBC_512}:::/jails/a/\nb:{GLIBC_512}::10M:\nc:{GLIBC_512}::\n"
+        ));
         let users: Vec<&Entry> = d.users().collect();
         assert_eq!(users[0].jail.as_deref(), Some("jails/a"));
-        assert_eq!((users[1].jail.as_deref(), users[1].quota), (None, QuotaSpec::Bytes(10 << 20)));
+        assert_eq!(
+            (users[1].jail.as_deref(), users[1].quota),
+            (None, QuotaSpec::Bytes(10 << 20))
+        );
         assert_eq!(users[2].jail, None);
         // a jail is written from the root; lines without one keep four fields
         let text = String::from_utf8(d.render()).unwrap();
-        assert!(text.contains(":::/jails/a\n") && text.ends_with(&format!("c:{GLIBC_512}::\n")), "{text}");
+        assert!(
+            text.contains(":::/jails/a\n") && text.ends_with(&format!("c:{GLIBC_512}::\n")),
+            "{text}"
+        );
         for bad in ["/", "/a/../b", "/a/./b", "/a b", "/a\tb", "//"] {
             assert!(err(&format!("a:{GLIBC_512}:::{bad}\n")).contains("jail"), "{bad}");
         }

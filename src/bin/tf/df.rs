@@ -21,7 +21,7 @@ pub fn run(c: &mut Client, cfg: &ClientConfig, args: &[String]) -> ExitCode {
             }
             match sp.quota {
                 Some((used, limit)) => {
-                    let pct = if limit == 0 { 100 } else { used.saturating_mul(100) / limit };
+                    let pct = used.saturating_mul(100).checked_div(limit).unwrap_or(100);
                     println!("quota      {} used of {} ({pct}%)", size(used), size(limit));
                 }
                 None if sp.disk.is_some() => println!("quota      none"),
