@@ -214,4 +214,12 @@ fn a_path_refused_by_unix_permissions_is_logged_as_such() {
         "{log}"
     );
     assert!(!log.contains("refused by TFPSFS"), "{log}");
+    // the client names the path and both possible causes, never an empty name
+    let out = srv.tf(&["ls", "private"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("tf: private: access denied") && err.contains("Unix permissions"),
+        "{err}"
+    );
 }
