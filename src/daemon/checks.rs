@@ -1,8 +1,8 @@
 //! The start-up checks, one list for `tfd --check-config` and for the start
 //! itself, so both reach one verdict: what one calls an error stops the other
-//! too (a served root its accounts cannot open, a jail LOGIN would refuse, a
-//! token directory others could read), and a warning is the same warning in
-//! both. Each check says what is wrong and how to mend it.
+//! too (a served root its accounts cannot open, a token directory others
+//! could read), and a warning is the same warning in both (a user file jail
+//! LOGIN would refuse, which concerns that user alone). Each check says what is wrong and how to mend it.
 #![forbid(unsafe_code)]
 
 use super::rootcheck;
@@ -67,8 +67,11 @@ pub fn run(cfg: &Config, how: &Setting) -> Vec<Finding> {
         out.extend(r.unreachable.into_iter().map(Finding::Error));
         out.extend(r.unchecked.into_iter().map(Finding::Warning));
         out.extend(r.unwritable.into_iter().map(Finding::Warning));
-        let (errors, warnings) = rootcheck::check_jails(cfg);
-        out.extend(errors.into_iter().map(Finding::Error));
+        // a jail LOGIN would refuse concerns its user alone, and the user file
+        // is read afresh at every LOGIN: mending it needs no restart, so it
+        // does not keep the server from starting (the same warning in both)
+        let (refused, warnings) = rootcheck::check_jails(cfg);
+        out.extend(refused.into_iter().map(Finding::Warning));
         out.extend(warnings.into_iter().map(Finding::Warning));
     }
     if cfg.fai_max_minutes > 0 {

@@ -128,8 +128,8 @@ fn writes_below(dir: &Path) -> Option<()> {
 }
 
 /// The user file's jails, each opened as its user with its guard judged
-/// (what LOGIN will do): errors for jails LOGIN would refuse, and warnings for
-/// jails whose user can write nowhere in them. Needs root.
+/// (what LOGIN will do): the jails LOGIN would refuse, and, apart, those whose
+/// user can write nowhere in them. Needs root.
 pub fn check_jails(cfg: &Config) -> (Vec<String>, Vec<String>) {
     let (mut errors, mut warnings) = (Vec::new(), Vec::new());
     if cfg.defusr.is_some() {

@@ -136,12 +136,13 @@ fn check_config_and_start_agree_on_every_broken_layout() {
     fs::create_dir_all(l.data.join("jails/jo/home")).unwrap();
     nix::unistd::chown(&l.data.join("jails/jo/home"), Some(juid.into()), Some(jgid.into())).unwrap();
     both_accept_silently(&l, &multi);
-    // a jail its user owns: LOGIN would refuse it, so nothing starts
+    // a jail its user owns: LOGIN would refuse it; both say why and start
+    // (it concerns jo alone, and the user file is read at every LOGIN)
     nix::unistd::chown(&l.data.join("jails/jo"), Some(juid.into()), Some(jgid.into())).unwrap();
-    both_refuse(
+    both_accept_warning(
         &l,
         &multi,
-        "LOGIN user jo (jail /jails/jo): every LOGIN will answer FAILED 48: /jails/jo is owned by uid",
+        &format!("LOGIN user jo (jail /jails/jo): every LOGIN will answer FAILED 48: /jails/jo is owned by uid {juid}"),
     );
     nix::unistd::chown(&l.data.join("jails/jo"), Some(0.into()), Some(0.into())).unwrap();
 
@@ -179,14 +180,19 @@ fn check_config_and_start_agree_on_every_broken_layout() {
     fs::remove_dir(l.data.join("una")).unwrap();
     fs::remove_dir_all(l.data.join("jails")).unwrap();
     assert!(tfpasswd(&["-f", &f, "del", "jo"], "").status.success());
-    let (code, out) = check(&l, &multi);
+    both_accept_warning(&l, &multi, "una (system user tfdagree1) cannot write the served root");
+    let _ = fs::remove_dir_all(&l.dir);
+}
+
+/// Both accept, with the one warning `why`.
+fn both_accept_warning(l: &Layout, extra: &str, why: &str) {
+    let (code, out) = check(l, extra);
     assert_eq!(code, 0, "{out}");
-    let why = "una (system user tfdagree1) cannot write the served root";
-    assert!(out.contains(why) && out.contains("1 warning"), "{out}");
-    let (stopped, log) = start(&l, &multi);
+    assert!(out.contains(why) && out.contains("with 1 warning"), "{out}");
+    let (stopped, log) = start(l, extra);
     assert_eq!(stopped, None, "{log}");
     assert!(log.contains(why), "{log}");
-    let _ = fs::remove_dir_all(&l.dir);
+    assert_eq!(log.matches("WARN").count(), 1, "{log}");
 }
 
 /// A directory the session's user may not search is refused by the Unix
