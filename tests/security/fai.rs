@@ -678,3 +678,39 @@ fn faitok_mq_sets_the_cap() {
         .log()
         .contains("faitok_mq is accepted for compatibility and ignored"));
 }
+
+/// A user the user file jails (issue 32): a token issued in its jail opens
+/// that jail again; a token issued before the jail was given is refused
+/// (FAILED 69), since the user may now enter nowhere else.
+#[test]
+fn a_user_file_jail_binds_its_tokens() {
+    let Some(s) = setup("") else { return };
+    let (uid, gid) = s.alice;
+    let cell = s.srv.path("jails/alice");
+    fs::create_dir_all(cell.join("home")).unwrap();
+    nix::unistd::chown(&cell.join("home"), Some(uid.into()), Some(gid.into())).unwrap();
+    fs::write(s.srv.path("outside"), b"x").unwrap();
+    let db = s.db.to_str().unwrap();
+    // a token of the unjailed alice
+    let mut c = login(&s.srv, "alice", ALICE_PW);
+    let free = c.faitok(5).unwrap().expect("FAITOK");
+    c.end().unwrap();
+    let out = tfpasswd(&["-f", db, "mod", "alice", "--jail", "/jails/alice"], "");
+    assert!(out.status.success(), "{out:?}");
+    assert_failed(refused(&s.srv, &free), 69);
+    assert!(s.srv.log().contains("is jailed to /jails/alice"), "{}", s.srv.log());
+    // a token issued in the jail opens it again
+    let mut c = login(&s.srv, "alice", ALICE_PW);
+    let t = c.faitok(5).unwrap().expect("FAITOK");
+    c.end().unwrap();
+    let (mut c, _) = fai(&s.srv, &t).unwrap();
+    let pid = s.srv.session_pid();
+    assert_eq!(
+        fs::read_link(format!("/proc/{pid}/root")).unwrap(),
+        cell.canonicalize().unwrap()
+    );
+    assert_ok(c.call("TOUCH", b"home/via-fai").unwrap());
+    assert_eq!(fs::metadata(cell.join("home/via-fai")).unwrap().uid(), uid);
+    assert_failed(c.call("FSTAT", b"/outside").unwrap(), 9);
+    c.end().unwrap();
+}
