@@ -73,8 +73,8 @@ fn judge(st: &libc::stat, what: &str, trusted: u32) -> Result<(), Refused> {
 /// Opens the jail `jail` (a path beneath `root`, already normalised) with the
 /// rights of the process as it is now (callers take on the user's first),
 /// judging every directory on the way (see the module's documentation).
-/// `shown` prefixes the path in messages (the jail's name as the operator
-/// knows it).
+/// Messages name each directory from the served root (`/jails/alice`), as
+/// the operator wrote it in the user file.
 pub fn open_guarded(root: &Root, jail: &RelPath, trusted: u32) -> Result<OwnedFd, Refused> {
     let text = String::from_utf8_lossy(&jail.to_bytes()).into_owned();
     if jail.is_root() {
