@@ -121,9 +121,8 @@ fn private_dir(dir: &Path, key: &str, bad: u32, root_ok: bool, why: &str) -> Opt
     }
     if (meta.uid() != me && !(root_ok && meta.uid() == 0)) || meta.mode() & bad != 0 {
         return Some(Finding::Error(format!(
-            "{key} {} is mode {:o}, uid {}: it must be owned by uid {me} and {} ({why}); \
-             chown {me} {1} && chmod 700 {1}",
-            dir.display(),
+            "{key} {shown} is mode {:o}, uid {}: it must be owned by uid {me} and {} ({why}); \
+             chown {me} {shown} && chmod 700 {shown}",
             meta.mode() & 0o7777,
             meta.uid(),
             if bad == 0o077 {
@@ -131,6 +130,7 @@ fn private_dir(dir: &Path, key: &str, bad: u32, root_ok: bool, why: &str) -> Opt
             } else {
                 "writable by nobody else"
             },
+            shown = dir.display(),
         )));
     }
     None
