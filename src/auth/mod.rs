@@ -28,4 +28,8 @@ pub struct SessionAuth {
     pub names: Option<names::NameTables>,
     /// FAITOK was used (once per session, as the reference allows).
     pub fai_issued: bool,
+    /// The user file's jail the session was confined to at LOGIN (beneath the
+    /// served root), if any: INJAIL's directory is beneath it, and so is the
+    /// jail a FAI token issued in it records.
+    pub jail_base: Option<Vec<u8>>,
 }

@@ -149,53 +149,38 @@ fn main() -> ExitCode {
         cfg.log_target
     };
     tfd::logging::init(target, cfg.log_level.as_deref().and_then(|l| l.parse().ok()));
-    let multi_user = tfd::sys::geteuid() == 0 && !demo_mode && cfg.defusr.is_none();
-    if multi_user {
-        match &cfg.userdb {
-            Some(p) => match tfd::auth::userdb::startup_check(p) {
-                Ok(warnings) => warnings.iter().for_each(|w| log::warn!("{w}")),
-                Err(e) => return fail(format!("userdb: {e}")),
-            },
-            None => log::warn!("multi-user mode without userdb: every LOGIN will answer FAILED 40"),
-        }
-    }
-    if cfg.injail && (tfd::sys::geteuid() != 0 || demo_mode) {
-        log::warn!("injail: not running as root, so INJAIL cannot chroot; sessions are confined to their jail by descriptor only");
-    }
-    if let Err(e) = daemon::load_key(&cfg) {
-        return fail(e);
-    }
-    match daemon::check_dbdir(&cfg) {
-        Ok(Some(warning)) => log::warn!("{warning}"),
-        Ok(None) => {}
-        Err(e) => return fail(e),
-    }
+    // one list of checks for --check-config and for the start: what one calls
+    // an error stops the other too, and a warning reads the same in both
     let is_root = tfd::sys::geteuid() == 0;
-    if let Some(u) = &cfg.defusr {
-        if let Err(e) = tfd::auth::privs::lookup(u) {
-            return fail(format!("defusr: {e}"));
+    let findings = daemon::checks::run(
+        &cfg,
+        &daemon::checks::Setting {
+            is_root,
+            demo: demo_mode,
+        },
+    );
+    let mut warnings = 0;
+    for f in &findings {
+        match f {
+            daemon::checks::Finding::Warning(w) => {
+                warnings += 1;
+                log::warn!("{w}");
+            }
+            daemon::checks::Finding::Error(e) if !check => log::error!("{e}"),
+            daemon::checks::Finding::Error(_) => {}
         }
     }
-    // the accounts sessions run as must reach (and should write) the root:
-    // checked as each of them, which needs root
-    let mut unwritable = 0;
-    if is_root && !demo_mode {
-        let r = daemon::rootcheck::check(&cfg);
-        r.unchecked.iter().for_each(|w| log::warn!("{w}"));
-        r.unwritable.iter().for_each(|w| log::warn!("{w}"));
-        unwritable = r.unwritable.len();
-        if !r.unreachable.is_empty() {
-            if check {
-                return fail(r.unreachable.join("\n"));
-            }
-            r.unreachable.iter().for_each(|w| log::error!("{w}"));
-        }
+    if let Some(errors) = daemon::checks::verdict(&findings) {
+        return fail(if check {
+            errors
+        } else {
+            format!("not starting: {}", errors.replace('\n', "\n  "))
+        });
     }
     if check {
-        if unwritable > 0 {
+        if warnings > 0 {
             println!(
-                "tfd: configuration {} parses, but {unwritable} account(s) sessions run as cannot write the \
-                 served root (see above)",
+                "tfd: configuration {} is valid, with {warnings} warning(s) (see above)",
                 config.display()
             );
         } else {
@@ -211,7 +196,7 @@ fn main() -> ExitCode {
             if demo_mode { ", demo" } else { ": not started as root" }
         );
     } else if cfg.defusr.is_none() {
-        log::warn!("no defusr configured: clients must LOGIN before other commands");
+        log::info!("multi-user mode (no defusr): clients must LOGIN before other commands");
     }
     let banner = demo_mode.then(|| demo::instructions(&demo_dir, &cfg));
     let opts = RunOptions {

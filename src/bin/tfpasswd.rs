@@ -10,9 +10,9 @@ use std::process::ExitCode;
 use tfd::auth::userdb::{self, CryptHash, Entry, QuotaSpec, Scheme, Secret, UserDbError};
 
 const USAGE: &str = "\
-usage: tfpasswd [-f FILE] add NAME [--system-user USER] [--quota SIZE] [--stdin]
+usage: tfpasswd [-f FILE] add NAME [--system-user USER] [--quota SIZE] [--jail DIR] [--stdin]
        tfpasswd [-f FILE] passwd NAME [--stdin]
-       tfpasswd [-f FILE] mod NAME [--system-user USER] [--quota SIZE]
+       tfpasswd [-f FILE] mod NAME [--system-user USER] [--quota SIZE] [--jail DIR | --no-jail]
        tfpasswd [-f FILE] del NAME
        tfpasswd [-f FILE] lock NAME
        tfpasswd [-f FILE] unlock NAME
@@ -24,6 +24,12 @@ usage: tfpasswd [-f FILE] add NAME [--system-user USER] [--quota SIZE] [--stdin]
       --system-user USER   system account the user's sessions run as (default: NAME)
       --quota SIZE         bytes the user's files may take (K/M/G/T suffix); 0 = no
                            quota; \"default\" = tfd.conf's quota_default (the default)
+      --jail DIR           confine the user's sessions to DIR, a directory beneath
+                           the served root (/jails/alice), right after LOGIN; DIR and
+                           every directory above it up to the root must be owned by
+                           root and writable by nobody else (give the user a
+                           writable directory inside it)
+      --no-jail            remove the user's jail
       --stdin              read the password from standard input (one line) instead
                            of asking twice on the terminal without echo
       --sha256             hash with SHA-256-crypt ($5$) instead of SHA-512-crypt ($6$)
@@ -55,6 +61,8 @@ struct Args {
     operands: Vec<String>,
     system_user: Option<String>,
     quota: Option<String>,
+    jail: Option<String>,
+    no_jail: bool,
     stdin: bool,
     sha256: bool,
     rounds: Option<String>,
@@ -77,6 +85,8 @@ fn parse_args(argv: Vec<String>) -> Result<Option<Args>, Error> {
             "-f" | "--file" => a.file = Some(PathBuf::from(value(&arg)?)),
             "--system-user" => a.system_user = Some(value(&arg)?),
             "--quota" => a.quota = Some(value(&arg)?),
+            "--jail" => a.jail = Some(value(&arg)?),
+            "--no-jail" => a.no_jail = true,
             "--rounds" => a.rounds = Some(value(&arg)?),
             "--stdin" => a.stdin = true,
             "--sha256" => a.sha256 = true,
@@ -203,6 +213,11 @@ fn quota_arg(q: &str) -> Result<QuotaSpec, Error> {
     }
 }
 
+/// `--jail DIR`: checked as the file's field is, written from the root (`/DIR`).
+fn jail_arg(j: &str) -> Result<String, Error> {
+    userdb::check_jail(j).map_err(Error::Usage)
+}
+
 fn system_user_arg(u: &Option<String>) -> Result<Option<String>, Error> {
     match u {
         None => Ok(None),
@@ -290,6 +305,8 @@ fn run(a: Args) -> Result<(), Error> {
         let given = [
             ("--system-user", a.system_user.is_some()),
             ("--quota", a.quota.is_some()),
+            ("--jail", a.jail.is_some()),
+            ("--no-jail", a.no_jail),
             ("--stdin", a.stdin),
             ("--sha256", a.sha256),
             ("--rounds", a.rounds.is_some()),
@@ -301,10 +318,11 @@ fn run(a: Args) -> Result<(), Error> {
     };
     match command.as_str() {
         "add" => {
-            only(&["--system-user", "--quota", "--stdin", "--sha256", "--rounds"])?;
+            only(&["--system-user", "--quota", "--jail", "--stdin", "--sha256", "--rounds"])?;
             let name = one_name(&a)?;
             userdb::check_name(&name).map_err(Error::Usage)?;
             let system_user = system_user_arg(&a.system_user)?;
+            let jail = a.jail.as_deref().map(jail_arg).transpose()?;
             let quota = match &a.quota {
                 Some(q) => quota_arg(q)?,
                 None => QuotaSpec::Default,
@@ -322,6 +340,7 @@ fn run(a: Args) -> Result<(), Error> {
                     locked: false,
                     system_user: system_user.clone(),
                     quota,
+                    jail: jail.clone(),
                     line: 0,
                 })
             })?;
@@ -343,13 +362,19 @@ fn run(a: Args) -> Result<(), Error> {
             println!("tfpasswd: password of {name} changed");
         }
         "mod" => {
-            only(&["--system-user", "--quota"])?;
+            only(&["--system-user", "--quota", "--jail", "--no-jail"])?;
             let name = one_name(&a)?;
-            if a.system_user.is_none() && a.quota.is_none() {
-                return Err(Error::Usage("mod needs --system-user and/or --quota".into()));
+            if a.system_user.is_none() && a.quota.is_none() && a.jail.is_none() && !a.no_jail {
+                return Err(Error::Usage(
+                    "mod needs --system-user, --quota, --jail or --no-jail".into(),
+                ));
+            }
+            if a.jail.is_some() && a.no_jail {
+                return Err(Error::Usage("--jail and --no-jail contradict each other".into()));
             }
             let system_user = system_user_arg(&a.system_user)?;
             let quota = a.quota.as_deref().map(quota_arg).transpose()?;
+            let jail = a.jail.as_deref().map(jail_arg).transpose()?;
             let effective = userdb::update(&path, false, |db| {
                 let e = db.get_mut(&name).ok_or_else(|| UserDbError::NoSuchUser(name.clone()))?;
                 if e.is_legacy() {
@@ -361,6 +386,9 @@ fn run(a: Args) -> Result<(), Error> {
                 }
                 if let Some(q) = quota {
                     e.quota = q;
+                }
+                if jail.is_some() || a.no_jail {
+                    e.jail = jail.clone();
                 }
                 Ok(e.system_user().to_string())
             })?;
@@ -387,7 +415,12 @@ fn run(a: Args) -> Result<(), Error> {
             let db = userdb::load(&path)?;
             let mut out = io::stdout().lock();
             let w = |e: io::Error| Error::Failed(format!("stdout: {e}"));
-            writeln!(out, "{:<24} {:<16} {:>10} STATE", "NAME", "SYSTEM_USER", "QUOTA").map_err(w)?;
+            writeln!(
+                out,
+                "{:<24} {:<16} {:>10} {:<17} JAIL",
+                "NAME", "SYSTEM_USER", "QUOTA", "STATE"
+            )
+            .map_err(w)?;
             for e in db.users() {
                 let quota = match e.quota {
                     QuotaSpec::Default => "default".to_string(),
@@ -401,7 +434,15 @@ fn run(a: Args) -> Result<(), Error> {
                 } else {
                     "active"
                 };
-                writeln!(out, "{:<24} {:<16} {:>10} {state}", e.name, e.system_user(), quota).map_err(w)?;
+                let jail = e.jail.as_deref().map_or("-".to_string(), |j| format!("/{j}"));
+                writeln!(
+                    out,
+                    "{:<24} {:<16} {:>10} {state:<17} {jail}",
+                    e.name,
+                    e.system_user(),
+                    quota
+                )
+                .map_err(w)?;
             }
         }
         "import" => {

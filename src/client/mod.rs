@@ -7,6 +7,7 @@ pub mod fai_cache;
 pub mod options;
 pub mod parallel;
 pub mod secret_files;
+pub mod space;
 pub mod temporaries;
 pub mod transfer;
 pub mod tree;

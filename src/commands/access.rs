@@ -11,11 +11,11 @@ use crate::auth::{privs, userdb, Quota};
 use crate::fsys::{is_secure_name, walk, FsError, Kind, RelPath, Root};
 use crate::services::metrics::Counter;
 use crate::session::identity::{self, SwitchError, Target};
+use crate::session::jail;
 use crate::session::{denied_or, Session, Stage};
 use crate::sys;
 use crate::wire::{command, Failed};
 use log::{error, info, warn};
-use std::ffi::CStr;
 use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
 
@@ -40,8 +40,6 @@ pub const INJAIL_GATE: Gate = Gate {
     flycontext: false,
 };
 
-/// The key file in a jail directory.
-const JAIL_KEY: &CStr = c"jail.key";
 /// Largest `jail.key` read.
 const MAX_JAIL_KEY: u64 = 64 << 10;
 
@@ -317,12 +315,25 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
         uid: id.uid.as_raw(),
         limit,
     });
-    let Some(next) = s.state.stage.after_login(id.clone()) else {
+    let Some(mut next) = s.state.stage.after_login(id.clone()) else {
         return Err(Failed::AlreadyLogged.into());
     };
     // LOGIN step 4, the switch: now, unless INJAIL's chroot must come first
     let deferred = matches!(next, Stage::AwaitingJail { .. });
-    if !deferred && sys::geteuid() == 0 {
+    if let Some(jail) = &entry.jail {
+        // the user file's jail: entered now, with the switch unless INJAIL
+        // comes next (inside it)
+        match enter_user_jail(s, who, jail, &id, deferred)? {
+            Ok(chrooted) if !deferred => {
+                next = Stage::Jailed {
+                    jail: jail.as_bytes().to_vec(),
+                    chrooted,
+                }
+            }
+            Ok(_) => {}
+            Err(reply) => return reply,
+        }
+    } else if !deferred && sys::geteuid() == 0 {
         let target = Target {
             jail: None,
             user: Some(&id),
@@ -353,30 +364,119 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
     Ok(Reply::Ok)
 }
 
-/// Opens the jail directory and checks the token against its `jail.key` (one
-/// token per line, compared exactly and in constant time).
-fn open_jail(root: &Root, p: &RelPath, token: &[u8]) -> Result<OwnedFd, Failed> {
-    let jail = match root.open(p, libc::O_PATH | libc::O_DIRECTORY, 0) {
-        Ok(fd) => fd,
-        Err(e) if e.is_denied() => return Err(Failed::AccessDenied),
-        Err(_) => return Err(Failed::JailAcl),
+/// LOGIN into a user with a jail in the user file: opens it with the user's
+/// rights, its guard judged ([`jail::open_guarded`]), and enters it (the
+/// switch to the user with it unless `deferred`: INJAIL then switches).
+/// `Ok(Ok(chrooted))`: entered; `Ok(Err(reply))`: the LOGIN's answer, the
+/// session as it was (FAILED 48 with the reason logged) or ending.
+fn enter_user_jail(
+    s: &mut Session,
+    who: &str,
+    jail: &str,
+    id: &privs::Identity,
+    deferred: bool,
+) -> Result<Result<bool, CmdResult>, Failed> {
+    let peer = s.peer;
+    let p = RelPath::parse(jail.as_bytes()).map_err(|_| Failed::JailAcl)?;
+    let trusted = jail::trusted_owner();
+    let as_root = sys::geteuid() == 0;
+    let opened = identity::with_rights_of(Some(id).filter(|_| as_root), || {
+        jail::open_guarded(&s.root, &p, trusted)
+    });
+    let dir = match opened {
+        Ok(Ok(dir)) => dir,
+        Ok(Err(why)) => {
+            error!("{peer} LOGIN {who:?} refused (FAILED 48): the user's jail /{jail} cannot be used: {why}");
+            return Ok(Err(Err(Failed::JailAcl.into())));
+        }
+        Err(e) => {
+            error!("{peer} LOGIN {who:?}: {e}; closing");
+            return Ok(Err(fail_and_close(s, Failed::JailAcl)));
+        }
     };
+    let host = if deferred {
+        None
+    } else {
+        identity::script_host(&dir, Some(id), s.ctx.cfg.runbash, peer, "LOGIN")
+    };
+    let target = Target {
+        jail: Some(&dir),
+        user: Some(id).filter(|_| as_root && !deferred),
+        have_names: false,
+    };
+    let entered = match identity::enter(target) {
+        Ok(e) => e,
+        Err(e @ SwitchError::Untouched(_)) => {
+            error!("{peer} LOGIN {who:?}: entering the jail /{jail}: {e}");
+            return Ok(Err(Err(Failed::JailAcl.into())));
+        }
+        Err(e @ SwitchError::Broken(_)) => {
+            error!("{peer} LOGIN {who:?}: entering the jail /{jail}: {e}; closing");
+            return Ok(Err(fail_and_close(s, Failed::JailAcl)));
+        }
+    };
+    if let Some(root) = entered.root {
+        s.root = root;
+    }
+    s.auth.names = entered.names;
+    s.auth.jail_base = Some(jail.as_bytes().to_vec());
+    s.script_host = host;
+    info!(
+        "{peer} LOGIN {who:?} confined to its jail /{jail} ({})",
+        if entered.chrooted {
+            "chroot"
+        } else {
+            "descriptor only: not root"
+        }
+    );
+    Ok(Ok(entered.chrooted))
+}
+
+/// Opens the jail directory (its guard judged: [`jail::open_guarded`]) and
+/// checks the token against its `jail.key` (one token per line, compared
+/// exactly and in constant time), the key judged on the descriptor read.
+/// A jail that breaks its guard is refused with the reason, for the log.
+///
+/// The directory is opened with the rights of `user` (the jail's permissions
+/// say who may enter it); the key is read as the process is (root keeps a
+/// 0600 key from the jailed user's scripts too). The outer error: the ids
+/// could not be put back, the session must end.
+fn open_jail(
+    root: &Root,
+    p: &RelPath,
+    token: &[u8],
+    user: Option<&privs::Identity>,
+) -> Result<Result<OwnedFd, (Failed, Option<String>)>, String> {
+    let trusted = jail::trusted_owner();
+    let jail = match identity::with_rights_of(user, || jail::open_guarded(root, p, trusted))? {
+        Ok(fd) => fd,
+        Err(jail::Refused::Denied(_)) => return Ok(Err((Failed::AccessDenied, None))),
+        Err(jail::Refused::Missing(_)) => return Ok(Err((Failed::JailAcl, None))),
+        Err(e @ jail::Refused::Unsafe(_)) => return Ok(Err((Failed::JailAcl, Some(e.to_string())))),
+    };
+    Ok(check_key(jail, p, token, trusted))
+}
+
+/// The token against the open jail's `jail.key`, judged on the descriptor read.
+fn check_key(jail: OwnedFd, p: &RelPath, token: &[u8], trusted: u32) -> Result<OwnedFd, (Failed, Option<String>)> {
     let key = sys::openat2_beneath(
         jail.as_fd(),
-        JAIL_KEY,
+        jail::JAIL_KEY,
         libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY,
         0,
     )
-    .map_err(|_| Failed::JailAcl)?;
-    match sys::fstat(key.as_fd()) {
-        Ok(st) if Kind::of(&st) == Kind::File => {}
-        _ => return Err(Failed::JailAcl),
+    .map_err(|_| (Failed::JailAcl, None))?;
+    let shown = String::from_utf8_lossy(&p.to_bytes()).into_owned();
+    match jail::judge_key(key.as_fd(), &shown, trusted) {
+        Ok(()) => {}
+        Err(e @ jail::Refused::Unsafe(_)) => return Err((Failed::JailAcl, Some(e.to_string()))),
+        Err(_) => return Err((Failed::JailAcl, None)),
     }
     let mut text = Vec::new();
     std::fs::File::from(key)
         .take(MAX_JAIL_KEY)
         .read_to_end(&mut text)
-        .map_err(|_| Failed::JailAcl)?;
+        .map_err(|_| (Failed::JailAcl, None))?;
     let mut found = false;
     for line in text.split(|&b| b == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -385,7 +485,7 @@ fn open_jail(root: &Root, p: &RelPath, token: &[u8]) -> Result<OwnedFd, Failed> 
     if found {
         Ok(jail)
     } else {
-        Err(Failed::JailToken)
+        Err((Failed::JailToken, None))
     }
 }
 
@@ -405,7 +505,7 @@ pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
     let p = s.path(dir)?;
     let peer = s.peer;
     let pending = s.state.pending().cloned();
-    let found = match identity::with_rights_of(pending.as_ref(), || open_jail(&s.root, &p, token)) {
+    let found = match open_jail(&s.root, &p, token, pending.as_ref()) {
         Ok(r) => r,
         Err(e) => {
             error!("{peer} INJAIL: {e}; closing");
@@ -414,10 +514,17 @@ pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
     };
     let jail = match found {
         Ok(j) => j,
-        Err(f) => {
+        Err((f, None)) => {
             info!(
                 "{peer} INJAIL {:?} refused (FAILED {})",
                 String::from_utf8_lossy(&p.to_bytes()),
+                f.code()
+            );
+            return Err(f.into());
+        }
+        Err((f, Some(why))) => {
+            error!(
+                "{peer} INJAIL refused (FAILED {}): the jail breaks its guard: {why}",
                 f.code()
             );
             return Err(f.into());
@@ -429,7 +536,8 @@ pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
         jail: Some(&jail),
         // without root there is nobody else to become
         user: pending.as_ref().filter(|_| as_root),
-        have_names: false,
+        // read before the user file's jail, if any: /etc there is the jail's
+        have_names: s.auth.names.is_some(),
     };
     let entered = match identity::enter(target) {
         Ok(e) => e,
@@ -445,10 +553,17 @@ pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
     if let Some(root) = entered.root {
         s.root = root;
     }
-    s.auth.names = entered.names;
+    if entered.names.is_some() {
+        s.auth.names = entered.names;
+    }
     s.script_host = host;
+    // beneath the served root: inside the user file's jail, if any
+    let full = match &s.auth.jail_base {
+        Some(base) => [&base[..], b"/", &p.to_bytes()].concat(),
+        None => p.to_bytes(),
+    };
     // the identity waiting for the jail was taken on with it
-    if let Some(next) = s.state.stage.after_injail(p.to_bytes(), entered.chrooted) {
+    if let Some(next) = s.state.stage.after_injail(full, entered.chrooted) {
         s.state.stage = next;
     }
     s.enter_logged_in();

@@ -349,15 +349,55 @@ pub fn renam(s: &mut Session, arg: &[u8]) -> CmdResult {
     }
 }
 
-/// `FREESP` → `OK <bytes available>` on the root's filesystem.
+/// `FREESP` → `OK <bytes>`: the space this session may still use, the lesser
+/// of the root file system's free space and what is left of the user's quota
+/// (as the related protocols' backup hub answers "space left to use"); a
+/// client told 82 GB under a 50 MB quota would plan uploads that fail.
 pub fn freesp(s: &mut Session, _arg: &[u8]) -> CmdResult {
-    match sys::free_bytes(s.root.fd()) {
-        Ok(n) => Ok(Reply::Data(n.to_string().into_bytes())),
-        Err(e) => {
-            warn!("{} FREESP: {e}", s.peer);
-            Err(Failed::AccessDenied.into())
+    let space = space(s).map_err(|e| {
+        warn!("{} FREESP: {e}", s.peer);
+        Failed::AccessDenied
+    })?;
+    Ok(Reply::Data(space.usable().to_string().into_bytes()))
+}
+
+/// What FREESP and TFDSPACE measure.
+struct Space {
+    /// The root file system's free space (for an unprivileged user).
+    disk: u64,
+    /// Quota used and limit, when one applies.
+    quota: Option<(u64, u64)>,
+}
+
+impl Space {
+    fn usable(&self) -> u64 {
+        match self.quota {
+            Some((used, limit)) => self.disk.min(limit.saturating_sub(used)),
+            None => self.disk,
         }
     }
+}
+
+fn space(s: &Session) -> Result<Space, std::io::Error> {
+    Ok(Space {
+        disk: sys::free_bytes(s.root.fd())?,
+        quota: super::quota::standing(s),
+    })
+}
+
+/// `TFDSPACE` (tfd's own, for `tf df`) → `OK <usable> <disk free>` and, when
+/// a quota applies, ` <quota used> <quota limit>`: FREESP's one number cannot
+/// tell a full quota from a full disk.
+pub fn tfdspace(s: &mut Session, _arg: &[u8]) -> CmdResult {
+    let space = space(s).map_err(|e| {
+        warn!("{} TFDSPACE: {e}", s.peer);
+        Failed::AccessDenied
+    })?;
+    let mut text = format!("{} {}", space.usable(), space.disk);
+    if let Some((used, limit)) = space.quota {
+        text.push_str(&format!(" {used} {limit}"));
+    }
+    Ok(Reply::Data(text.into_bytes()))
 }
 
 /// `SHA256 <path>` → `OK 0x<64 hex>`.

@@ -201,6 +201,17 @@ pub fn release(b: &mut Option<Budget>) {
     }
 }
 
+/// The session's quota as it stands: bytes used (what its files take beneath
+/// the session's root, what other sessions of the same quota settled since,
+/// and what they hold reserved now) and the limit. None: no quota. FREESP
+/// and TFDSPACE answer from it, so the space a client is told it may use is
+/// the space an upload would be granted.
+pub fn standing(s: &Session) -> Option<(u64, u64)> {
+    let b = budget(s, None)?;
+    let used = b.stored().saturating_add(b.reg.quota_reserved(b.key));
+    Some((used, b.limit))
+}
+
 /// Logs a quota refusal.
 pub fn refused(s: &Session, what: &str) {
     info!("{} {what}: quota of user {} exceeded", s.peer, s.user);

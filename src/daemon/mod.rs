@@ -3,6 +3,7 @@
 //! floor: it builds the [`crate::services`] and hands them to every session.
 #![forbid(unsafe_code)]
 
+pub mod checks;
 pub mod control;
 pub mod demo;
 pub mod listener;

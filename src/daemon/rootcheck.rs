@@ -54,7 +54,8 @@ pub fn served(cfg: &Config) -> (Vec<Served>, Vec<String>) {
     };
     // one check per system account, naming the LOGIN users mapped to it
     let mut accounts: Vec<(String, Vec<String>)> = Vec::new();
-    for e in db.users() {
+    // a jailed user's root is its jail, checked by `check_jails`
+    for e in db.users().filter(|e| e.jail.is_none()) {
         let sys = e.system_user().to_string();
         match accounts.iter_mut().find(|(s, _)| *s == sys) {
             Some((_, names)) => names.push(e.name.clone()),
@@ -76,7 +77,10 @@ pub fn served(cfg: &Config) -> (Vec<Served>, Vec<String>) {
 }
 
 /// Checks every served account against `cfg.dbdir`. Needs root (to take on
-/// each account's ids); callers run it only then.
+/// each account's ids); callers run it only then. An account that cannot
+/// write the root but owns (can write) a directory directly under it is
+/// README's multi-user layout (a root-owned 0755 root, a directory per user)
+/// and not reported.
 pub fn check(cfg: &Config) -> RootCheck {
     let (accounts, unchecked) = served(cfg);
     let mut r = RootCheck {
@@ -85,7 +89,9 @@ pub fn check(cfg: &Config) -> RootCheck {
     };
     let root = cfg.dbdir.display();
     for a in &accounts {
-        match privs::as_user(&a.id, || probe(&cfg.dbdir)) {
+        match privs::as_user(&a.id, || {
+            probe(&cfg.dbdir).or_else(|e| writes_below(&cfg.dbdir).ok_or(e))
+        }) {
             Ok(Ok(())) => {}
             Ok(Err(Probe::Open(e))) => r.unreachable.push(format!(
                 "{} cannot open the served root {root} ({e}): its sessions will fail; \
@@ -107,6 +113,63 @@ pub fn check(cfg: &Config) -> RootCheck {
 enum Probe {
     Open(std::io::Error),
     Write(nix::Error),
+}
+
+/// Some directory directly under `dir` the process may write in: Some(()).
+fn writes_below(dir: &Path) -> Option<()> {
+    let entries = std::fs::read_dir(dir).ok()?;
+    entries.flatten().take(10_000).find_map(|e| {
+        let p = e.path();
+        let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+        let w = is_dir
+            && nix::unistd::faccessat(None, &p, AccessFlags::W_OK | AccessFlags::X_OK, AtFlags::AT_EACCESS).is_ok();
+        w.then_some(())
+    })
+}
+
+/// The user file's jails, each opened as its user with its guard judged
+/// (what LOGIN will do): the jails LOGIN would refuse, and, apart, those whose
+/// user can write nowhere in them. Needs root.
+pub fn check_jails(cfg: &Config) -> (Vec<String>, Vec<String>) {
+    let (mut errors, mut warnings) = (Vec::new(), Vec::new());
+    if cfg.defusr.is_some() {
+        return (errors, warnings);
+    }
+    let Some(db) = cfg.userdb.as_deref().and_then(|p| crate::auth::userdb::load(p).ok()) else {
+        return (errors, warnings);
+    };
+    let Ok(root) = crate::fsys::Root::open_root(&cfg.dbdir) else {
+        return (errors, warnings);
+    };
+    let trusted = crate::session::jail::trusted_owner();
+    for e in db.users() {
+        let Some(jail) = &e.jail else { continue };
+        let who = format!("LOGIN user {} (jail /{jail})", e.name);
+        let Ok(id) = privs::resolve(e.system_user()) else {
+            continue; // reported by `served`
+        };
+        let Ok(p) = crate::fsys::RelPath::parse(jail.as_bytes()) else {
+            continue;
+        };
+        let opened = privs::as_user(&id, || {
+            crate::session::jail::open_guarded(&root, &p, trusted).map(|_| {
+                let dir = cfg.dbdir.join(jail);
+                probe(&dir).is_ok() || writes_below(&dir).is_some()
+            })
+        });
+        match opened {
+            Ok(Ok(true)) => {}
+            Ok(Ok(false)) => warnings.push(format!(
+                "{who}: the user can write nowhere in the jail; give it a directory of its own inside \
+                 (mkdir {0}/{jail}/home && chown {1} {0}/{jail}/home)",
+                cfg.dbdir.display(),
+                e.system_user()
+            )),
+            Ok(Err(why)) => errors.push(format!("{who}: every LOGIN will answer FAILED 48: {why}")),
+            Err(why) => warnings.push(format!("{who}: could not be checked: {why}")),
+        }
+    }
+    (errors, warnings)
 }
 
 fn probe(root: &Path) -> Result<(), Probe> {

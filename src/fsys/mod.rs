@@ -105,10 +105,12 @@ impl FsError {
 
     /// True for the errors every command reports as `FAILED 1`.
     pub fn is_denied(&self) -> bool {
-        matches!(
-            self,
-            FsError::Escape | FsError::Invalid | FsError::Access | FsError::Reserved
-        )
+        match self {
+            FsError::Escape | FsError::Invalid | FsError::Access | FsError::Reserved => true,
+            // the Unix permissions' refusal the TFPSFS judgement met (secfs::judge)
+            FsError::Other(e) => matches!(e.raw_os_error(), Some(libc::EACCES) | Some(libc::EPERM)),
+            _ => false,
+        }
     }
 }
 

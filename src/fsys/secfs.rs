@@ -141,6 +141,22 @@ pub fn permits(dir: BorrowedFd<'_>, id: Option<&[u8]>, need: Option<u32>) -> boo
     }
 }
 
+/// [`permits`] as a result: `Access` when TFPSFS refuses, the OS error when
+/// the session's user may not even search the directory (Unix permissions
+/// refuse then, not TFPSFS, and the log says which).
+fn verdict(dir: BorrowedFd<'_>, id: Option<&[u8]>, need: Option<u32>) -> Result<(), FsError> {
+    match load(dir) {
+        Ok(None) => Ok(()),
+        Ok(Some(perms)) if need.is_some_and(|n| perms.allows(id, n)) => Ok(()),
+        Ok(Some(_)) => Err(FsError::Access),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES) | Some(libc::EPERM)) => Err(FsError::Other(e)),
+        Err(e) => {
+            log::warn!("TFPSFS metadata unreadable, nothing allowed: {e}");
+            Err(FsError::Access)
+        }
+    }
+}
+
 /// The TFPSFS check for one path a command names, made on the descriptors of
 /// a path pinned by [`Root::pin`], through which the command then acts: no
 /// rename between the check and the use can swap the directory judged. The
@@ -153,9 +169,8 @@ pub fn permits(dir: BorrowedFd<'_>, id: Option<&[u8]>, need: Option<u32>) -> boo
 /// in and to the one it leads to. A path whose directory does not resolve is
 /// left to the command, which fails on its pin anyway.
 pub fn judge(root: &Root, p: &RelPath, id: Option<&[u8]>, need: Option<u32>) -> Result<(), FsError> {
-    let denied = |d: BorrowedFd<'_>| !permits(d, id, need);
     let content_only = need.is_some_and(|n| n != 0 && n & !CONTENT_BITS == 0);
-    let refuse = |d: BorrowedFd<'_>| if denied(d) { Err(FsError::Access) } else { Ok(()) };
+    let refuse = |d: BorrowedFd<'_>| verdict(d, id, need);
     match p.pinned() {
         None if p.is_root() => refuse(root.fd()),
         // only pinned paths are acted on safely: judge nothing else as allowed

@@ -56,6 +56,18 @@ fn bind(ctx: &Context, rec: &Record) -> Result<Bound, String> {
             if id.uid.as_raw() != rec.uid {
                 return Err(format!("LOGIN {login:?} now maps to another uid"));
             }
+            // a user the file jails enters nowhere else, whatever the token says
+            if let Some(j) = &entry.jail {
+                let inside = rec
+                    .jail
+                    .as_deref()
+                    .is_some_and(|t| t == j.as_bytes() || t.starts_with(&[j.as_bytes(), b"/"].concat()));
+                if !inside {
+                    return Err(format!(
+                        "LOGIN {login:?} is jailed to /{j}, and the token's jail is not in it"
+                    ));
+                }
+            }
             let quota = entry
                 .quota
                 .resolve(ctx.cfg.quota_default)
@@ -164,7 +176,8 @@ pub fn enter(
     let jail = match &rec.jail {
         Some(jail) => {
             let p = RelPath::parse(jail).map_err(|e| HandshakeError::Privilege(format!("token jail: {e}")))?;
-            let dir = identity::with_rights_of(user, || root.open(&p, libc::O_PATH | libc::O_DIRECTORY, 0))
+            let trusted = super::jail::trusted_owner();
+            let dir = identity::with_rights_of(user, || super::jail::open_guarded(&root, &p, trusted))
                 .map_err(HandshakeError::Privilege)?
                 .map_err(|e| HandshakeError::Privilege(format!("token jail: {e}")))?;
             script_host = identity::script_host(&dir, user, ctx.cfg.runbash, peer, "FAI entrance");

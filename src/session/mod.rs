@@ -6,6 +6,7 @@
 mod fai_entrance;
 mod handshake;
 pub mod identity;
+pub mod jail;
 pub mod liveness;
 mod stage;
 
@@ -153,10 +154,28 @@ impl Session {
             debug!("{} path refused: {e}", self.peer);
             Failed::AccessDenied
         })?;
-        self.secfs.pin(&self.root, &p).map_err(|e| {
-            info!("{} path refused by TFPSFS: {e}", self.peer);
+        let pinned = self.secfs.pin(&self.root, &p).map_err(|e| {
+            match e {
+                // the metadata could not be read: the Unix permissions refused
+                // the session's user, not TFPSFS (decided on the same descriptor)
+                FsError::Other(e) => info!(
+                    "{} path refused: user {} may not search the directory (Unix permissions: {e})",
+                    self.peer, self.user
+                ),
+                e => info!("{} path refused by TFPSFS: {e}", self.peer),
+            }
             Failed::AccessDenied
-        })
+        })?;
+        if self.state.jail().is_some() && jail::names_the_key(&self.root, &pinned) {
+            warn!(
+                "{} path refused: {:?} is the jail's key, which the jailed user {} may not touch",
+                self.peer,
+                String::from_utf8_lossy(&p.to_bytes()),
+                self.user
+            );
+            return Err(Failed::AccessDenied);
+        }
+        Ok(pinned)
     }
 
     /// Runs `op` on the pinned path `p`; when a handle in it went stale

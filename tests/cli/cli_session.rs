@@ -42,7 +42,8 @@ fn multi(tag: &str, sysuser: &str, injail: bool) -> Option<Multi> {
         default_user: false,
         ..Default::default()
     });
-    for d in ["alice", "jails/cell"] {
+    // the jail is root's (its guard); alice writes in its home/
+    for d in ["alice", "jails/cell/home"] {
         fs::create_dir_all(srv.path(d)).unwrap();
         nix::unistd::chown(&srv.path(d), Some(uid.into()), Some(gid.into())).unwrap();
     }
@@ -167,12 +168,20 @@ fn jail_after_login_confines_the_session() {
     let env = [("TF_PASSWORD", PW)];
     let o = tf_env(
         srv,
-        &["--user", "alice", "--jail", "the-token:jails/cell", "put", l, "in.txt"],
+        &[
+            "--user",
+            "alice",
+            "--jail",
+            "the-token:jails/cell",
+            "put",
+            l,
+            "home/in.txt",
+        ],
         &env,
         b"",
     );
     assert!(o.status.success(), "{}", text(&o));
-    let meta = fs::metadata(srv.path("jails/cell/in.txt")).unwrap();
+    let meta = fs::metadata(srv.path("jails/cell/home/in.txt")).unwrap();
     assert_eq!(meta.uid(), m.uid);
     // TF_JAIL, and paths resolve inside the jail: ls of its root
     let o = tf_env(
@@ -182,7 +191,7 @@ fn jail_after_login_confines_the_session() {
         b"",
     );
     assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(String::from_utf8_lossy(&o.stdout), "F: in.txt\nF: jail.key\n");
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "D: home/\nF: jail.key\n");
     // a wrong token: a sentence and exit 1
     let o = tf_env(
         srv,

@@ -21,6 +21,7 @@ mod notify;
 mod quota_ledger;
 mod secure_transport;
 mod session_layer;
+mod space;
 mod special_files;
 mod transfer;
 mod upload_reliability;

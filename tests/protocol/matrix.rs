@@ -147,7 +147,7 @@ fn probe(name: &str) -> Option<Probe> {
         "ECHO" => p(b"probe", Flow::Frame),
         "MKDIR" | "DEL" | "RMDIR" | "TOUCH" | "FSTAT" | "FUPD" | "SHA256" => p(MISSING, Flow::Frame),
         "COPY" | "CPDIR" | "RENAM" => p(&pair, Flow::Frame),
-        "DATE" | "UDATE" | "NDATE" | "DATEF" | "FREESP" | "PROCKEY" | "TLB" => p(b"", Flow::Frame),
+        "DATE" | "UDATE" | "NDATE" | "DATEF" | "FREESP" | "TFDSPACE" | "PROCKEY" | "TLB" => p(b"", Flow::Frame),
         "DTOF" => p(b"0", Flow::Frame),
         "FTOD" => p(b"1970-01-01 00:00:00", Flow::Frame),
         // empty: locking off, as it already is

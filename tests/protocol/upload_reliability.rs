@@ -272,11 +272,17 @@ fn jailed_sessions_upload_without_names_too() {
     let cell = srv.path("cell");
     std::fs::create_dir_all(&cell).unwrap();
     std::fs::write(cell.join("jail.key"), "tok\n").unwrap();
+    // the jail is root's (its guard); the user writes in home/
+    let cell = cell.join("home");
+    std::fs::create_dir_all(&cell).unwrap();
     nix::unistd::chown(&cell, Some(uid.into()), Some(gid.into())).unwrap();
     let mut c = srv.client();
     assert_ok(c.call("INJAIL", b"tok | cell").unwrap());
     let pid = srv.session_pid();
-    assert_eq!(std::fs::read_link(format!("/proc/{pid}/root")).unwrap(), cell);
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid}/root")).unwrap(),
+        srv.path("cell")
+    );
     assert_eq!(proc_ids(pid).0, format!("{uid} {uid} {uid} {uid}"));
 
     /// Lists the jail once the upload is well under way.
@@ -302,16 +308,16 @@ fn jailed_sessions_upload_without_names_too() {
         seen: None,
         cell: &cell,
     };
-    assert_ok(c.sndfile(b"/up", false, &mut p, &mut |_| {}).unwrap());
-    assert_eq!(p.seen.unwrap(), ["jail.key"], "a name during the upload");
+    assert_ok(c.sndfile(b"/home/up", false, &mut p, &mut |_| {}).unwrap());
+    assert_eq!(p.seen.unwrap(), Vec::<String>::new(), "a name during the upload");
     let mut p = Peek {
         left: 3 * MB,
         seen: None,
         cell: &cell,
     };
-    assert_eq!(c.sup(b"/up", &mut p).unwrap(), 0, "{}", srv.log());
-    assert_eq!(p.seen.unwrap(), ["jail.key", "up"]);
-    assert_eq!(all_files(&cell), ["jail.key", "up"]);
+    assert_eq!(c.sup(b"/home/up", &mut p).unwrap(), 0, "{}", srv.log());
+    assert_eq!(p.seen.unwrap(), ["up"]);
+    assert_eq!(all_files(&cell), ["up"]);
     let md = std::fs::metadata(cell.join("up")).unwrap();
     assert_eq!(md.len(), 3 * MB as u64);
     assert_eq!(std::os::unix::fs::MetadataExt::uid(&md), uid);

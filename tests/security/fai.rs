@@ -370,7 +370,9 @@ fn a_token_from_a_jailed_session_opens_that_jail() {
     let cell = s.srv.path("jails/cell");
     fs::create_dir_all(&cell).unwrap();
     fs::write(cell.join("jail.key"), "the-token\n").unwrap();
-    nix::unistd::chown(&cell, Some(uid.into()), Some(gid.into())).unwrap();
+    // root's, as a jail's guard demands; the user writes in home/
+    fs::create_dir_all(cell.join("home")).unwrap();
+    nix::unistd::chown(&cell.join("home"), Some(uid.into()), Some(gid.into())).unwrap();
     fs::write(s.srv.path("outside"), b"x").unwrap();
     let mut c = s.srv.client();
     assert_ok(c.call("LOGIN", format!("alice {ALICE_PW}").as_bytes()).unwrap());
@@ -381,8 +383,8 @@ fn a_token_from_a_jailed_session_opens_that_jail() {
     c.end().unwrap();
 
     let (mut c, _) = fai(&s.srv, &t).unwrap();
-    assert_ok(c.call("TOUCH", b"inside").unwrap());
-    let made = fs::metadata(cell.join("inside")).unwrap();
+    assert_ok(c.call("TOUCH", b"home/inside").unwrap());
+    let made = fs::metadata(cell.join("home/inside")).unwrap();
     assert_eq!(made.uid(), uid);
     // the jail is the whole world: the served root's files are out of reach
     assert_failed(c.call("FSTAT", b"../../outside").unwrap(), 1);
@@ -675,4 +677,40 @@ fn faitok_mq_sets_the_cap() {
     assert!(!srv
         .log()
         .contains("faitok_mq is accepted for compatibility and ignored"));
+}
+
+/// A user the user file jails (issue 32): a token issued in its jail opens
+/// that jail again; a token issued before the jail was given is refused
+/// (FAILED 69), since the user may now enter nowhere else.
+#[test]
+fn a_user_file_jail_binds_its_tokens() {
+    let Some(s) = setup("") else { return };
+    let (uid, gid) = s.alice;
+    let cell = s.srv.path("jails/alice");
+    fs::create_dir_all(cell.join("home")).unwrap();
+    nix::unistd::chown(&cell.join("home"), Some(uid.into()), Some(gid.into())).unwrap();
+    fs::write(s.srv.path("outside"), b"x").unwrap();
+    let db = s.db.to_str().unwrap();
+    // a token of the unjailed alice
+    let mut c = login(&s.srv, "alice", ALICE_PW);
+    let free = c.faitok(5).unwrap().expect("FAITOK");
+    c.end().unwrap();
+    let out = tfpasswd(&["-f", db, "mod", "alice", "--jail", "/jails/alice"], "");
+    assert!(out.status.success(), "{out:?}");
+    assert_failed(refused(&s.srv, &free), 69);
+    assert!(s.srv.log().contains("is jailed to /jails/alice"), "{}", s.srv.log());
+    // a token issued in the jail opens it again
+    let mut c = login(&s.srv, "alice", ALICE_PW);
+    let t = c.faitok(5).unwrap().expect("FAITOK");
+    c.end().unwrap();
+    let (mut c, _) = fai(&s.srv, &t).unwrap();
+    let pid = s.srv.session_pid();
+    assert_eq!(
+        fs::read_link(format!("/proc/{pid}/root")).unwrap(),
+        cell.canonicalize().unwrap()
+    );
+    assert_ok(c.call("TOUCH", b"home/via-fai").unwrap());
+    assert_eq!(fs::metadata(cell.join("home/via-fai")).unwrap().uid(), uid);
+    assert_failed(c.call("FSTAT", b"/outside").unwrap(), 9);
+    c.end().unwrap();
 }

@@ -109,14 +109,19 @@ fn defusr_session_switches_after_the_chroot() {
     });
     build_jail(&srv);
     let cell = srv.path("jails/cell");
-    nix::unistd::chown(&cell, Some(uid.into()), Some(gid.into())).unwrap();
+    // the jail is root's (its guard); the user writes in home/
+    fs::create_dir_all(cell.join("home")).unwrap();
+    nix::unistd::chown(&cell.join("home"), Some(uid.into()), Some(gid.into())).unwrap();
     let mut c = srv.client();
     let pid = srv.session_pid();
-    // key readable by root only: INJAIL reads it as the user, so it fails
-    fs::set_permissions(cell.join("jail.key"), fs::Permissions::from_mode(0o600)).unwrap();
-    assert_failed(c.call("INJAIL", b"the-token | jails/cell").unwrap(), 48);
+    // a jail the user may not enter: INJAIL opens it as the user, so it fails
+    fs::set_permissions(&cell, fs::Permissions::from_mode(0o700)).unwrap();
+    assert_failed(c.call("INJAIL", b"the-token | jails/cell").unwrap(), 1);
     assert_eq!(proc_ids(pid).0, "0 0 0 0", "still root before INJAIL");
-    fs::set_permissions(cell.join("jail.key"), fs::Permissions::from_mode(0o644)).unwrap();
+    fs::set_permissions(&cell, fs::Permissions::from_mode(0o755)).unwrap();
+    // a key readable by root only is read as root (no script of the user's
+    // can read it either)
+    fs::set_permissions(cell.join("jail.key"), fs::Permissions::from_mode(0o600)).unwrap();
     assert_ok(c.call("INJAIL", b"the-token | jails/cell").unwrap());
     let (uids, gids, groups) = proc_ids(pid);
     assert_eq!(uids, format!("{uid} {uid} {uid} {uid}"));
@@ -126,17 +131,17 @@ fn defusr_session_switches_after_the_chroot() {
         fs::read_link(format!("/proc/{pid}/root")).unwrap(),
         fs::canonicalize(&cell).unwrap()
     );
-    assert!(ok(&c.call("TOUCH", b"mine").unwrap()));
-    let m = fs::metadata(cell.join("mine")).unwrap();
+    assert!(ok(&c.call("TOUCH", b"home/mine").unwrap()));
+    let m = fs::metadata(cell.join("home/mine")).unwrap();
     assert_eq!((m.uid(), m.gid()), (uid, gid));
     // a root-owned 0600 file inside the jail stays out of reach
     fs::write(cell.join("rootonly"), b"r").unwrap();
     fs::set_permissions(cell.join("rootonly"), fs::Permissions::from_mode(0o600)).unwrap();
     assert_failed(c.call("SHA256", b"rootonly").unwrap(), 1);
     // CHOWN resolves names from the tables read before the chroot
-    assert_ok(c.call("CHOWN", b"mine tfdjail1 tfdjail1").unwrap());
-    assert_failed(c.call("CHOWN", b"mine root root").unwrap(), 44);
-    assert_failed(c.call("CHOWN", b"mine no-such-user-x root").unwrap(), 42);
+    assert_ok(c.call("CHOWN", b"home/mine tfdjail1 tfdjail1").unwrap());
+    assert_failed(c.call("CHOWN", b"home/mine root root").unwrap(), 44);
+    assert_failed(c.call("CHOWN", b"home/mine no-such-user-x root").unwrap(), 42);
 }
 
 #[test]

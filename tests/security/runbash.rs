@@ -61,7 +61,8 @@ fn install_tools(jail: &Path, tools: &[&str]) {
     }
 }
 
-/// A jail `jails/<name>` (token `tok`) owned by `uid`, with `tools`.
+/// A jail `jails/<name>` (token `tok`) with `tools`: owned by root, as its
+/// guard demands, with `w/` the user's to write in.
 fn build_jail(srv: &Server, name: &str, uid: u32, gid: u32, tools: &[&str]) -> PathBuf {
     let cell = srv.path(&format!("jails/{name}"));
     fs::create_dir_all(&cell).unwrap();
@@ -76,7 +77,8 @@ fn build_jail(srv: &Server, name: &str, uid: u32, gid: u32, tools: &[&str]) -> P
         nix::sys::stat::makedev(1, 3),
     )
     .unwrap();
-    nix::unistd::chown(&cell, Some(uid.into()), Some(gid.into())).unwrap();
+    fs::create_dir_all(cell.join("w")).unwrap();
+    nix::unistd::chown(&cell.join("w"), Some(uid.into()), Some(gid.into())).unwrap();
     cell
 }
 
@@ -233,7 +235,7 @@ fn login_user_runs_scripts_in_the_jail() {
     std::os::unix::fs::symlink("../../outside.sh", cell.join("rel.sh")).unwrap();
     fs::create_dir(cell.join("adir")).unwrap();
     script(&cell, "out.sh", "echo hello-7f3a\necho oops-7f3a >&2\nexit 3\n");
-    script(&cell, "who.sh", "id -u > who.txt\nid -G >> who.txt\n");
+    script(&cell, "who.sh", "id -u > /w/who.txt\nid -G >> /w/who.txt\n");
     // a set-user-ID root copy of id: NO_NEW_PRIVS makes the bit inert
     fs::copy(cell.join("usr/bin/id"), cell.join("usr/bin/suid-id")).unwrap();
     fs::set_permissions(cell.join("usr/bin/suid-id"), fs::Permissions::from_mode(0o4755)).unwrap();
@@ -266,7 +268,7 @@ fn login_user_runs_scripts_in_the_jail() {
     assert_eq!(run(&mut c, "out.sh"), "exit 3\nhello-7f3a\noops-7f3a\n");
     // run as the LOGIN user and groups: the file it wrote is theirs
     assert_eq!(run(&mut c, "/who.sh"), "exit 0\n");
-    let who = fs::read_to_string(cell.join("who.txt")).unwrap();
+    let who = fs::read_to_string(cell.join("w/who.txt")).unwrap();
     let (u, groups) = who.split_once('\n').unwrap();
     assert_eq!(u, uid.to_string());
     let mut groups: Vec<u32> = groups.split_whitespace().map(|g| g.parse().unwrap()).collect();
@@ -274,7 +276,7 @@ fn login_user_runs_scripts_in_the_jail() {
     let mut want = vec![gid, extra_gid];
     want.sort();
     assert_eq!(groups, want, "primary and supplementary groups");
-    let m = fs::metadata(cell.join("who.txt")).unwrap();
+    let m = fs::metadata(cell.join("w/who.txt")).unwrap();
     assert_eq!((m.uid(), m.gid()), (uid, gid));
     assert_eq!(
         run(&mut c, "suid.sh"),
@@ -325,12 +327,12 @@ fn login_user_runs_scripts_in_the_jail() {
 
     // TFPSFS: RUNBASH is not tagged [Supports TFPSFS], so a secure directory's
     // scripts are refused, and the metadata is never reachable
-    assert_ok(c.call("MKDIR", b"sec").unwrap());
-    script(&cell, "sec/s.sh", "echo secure\n");
+    assert_ok(c.call("MKDIR", b"w/sec").unwrap());
+    script(&cell, "w/sec/s.sh", "echo secure\n");
     assert_ok(c.call("SETFSID", b"alice").unwrap());
-    assert_ok(c.call("SETFSPERM", b"alice:4095 sec").unwrap());
-    assert!(cell.join("sec/.securefs_metadata.rd").exists());
-    for arg in ["sec/s.sh", "sec/.securefs_metadata.rd", "sec/.securefs_metadata"] {
+    assert_ok(c.call("SETFSPERM", b"alice:4095 w/sec").unwrap());
+    assert!(cell.join("w/sec/.securefs_metadata.rd").exists());
+    for arg in ["w/sec/s.sh", "w/sec/.securefs_metadata.rd", "w/sec/.securefs_metadata"] {
         assert_failed(st(&mut c, &format!("RUNBASH {arg}")), 1);
         assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive", "after RUNBASH {arg}");
     }
@@ -372,14 +374,14 @@ fn wall_clock_limit_kills_the_script_and_its_children() {
     script(
         &cell,
         "sleepy.sh",
-        "sleep 1000 &\necho $! > bg.pid\necho $$ > lead.pid\nsleep 1000\n",
+        "sleep 1000 &\necho $! > /w/bg.pid\necho $$ > /w/lead.pid\nsleep 1000\n",
     );
-    script(&cell, "quick.sh", "sleep 1000 &\necho $! > bg2.pid\necho started\n");
+    script(&cell, "quick.sh", "sleep 1000 &\necho $! > /w/bg2.pid\necho started\n");
     // setsid (the call) is refused, so nothing can leave the killed group
     script(
         &cell,
         "escape.sh",
-        "setsid sleep 1000 &\necho $! > esc.pid\nsetsid sleep 1000\necho \"rc=$?\"\n",
+        "setsid sleep 1000 &\necho $! > /w/esc.pid\nsetsid sleep 1000\necho \"rc=$?\"\n",
     );
     let mut c = srv.client();
     assert_ok(c.call("INJAIL", b"tok | jails/cell").unwrap());
@@ -392,13 +394,13 @@ fn wall_clock_limit_kills_the_script_and_its_children() {
         took >= Duration::from_millis(2900) && took < Duration::from_secs(10),
         "{took:?}"
     );
-    assert!(cell.join("bg.pid").exists() && cell.join("lead.pid").exists());
+    assert!(cell.join("w/bg.pid").exists() && cell.join("w/lead.pid").exists());
     no_scripts_left(&cell).expect("survived the timeout");
     // a script that ends leaves nothing running behind it
     let t = Instant::now();
     assert_eq!(run(&mut c, "quick.sh"), "exit 0\nstarted\n");
     assert!(t.elapsed() < Duration::from_secs(2), "waited for the background child");
-    assert!(cell.join("bg2.pid").exists());
+    assert!(cell.join("w/bg2.pid").exists());
     no_scripts_left(&cell).expect("a background child outlived its script");
 
     let esc = run(&mut c, "escape.sh");
@@ -406,7 +408,7 @@ fn wall_clock_limit_kills_the_script_and_its_children() {
     // processes write to the one pipe)
     assert!(esc.starts_with("exit 0\n") && esc.contains("\nrc=1\n"), "{esc:?}");
     assert!(esc.contains("Operation not permitted"), "{esc:?}");
-    assert!(cell.join("esc.pid").exists());
+    assert!(cell.join("w/esc.pid").exists());
     no_scripts_left(&cell).expect("a setsid child outlived its script");
 
     assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");
@@ -458,7 +460,7 @@ fn sleepy_jail(user: &str) -> Option<(Server, PathBuf)> {
     script(
         &cell,
         "sleepy.sh",
-        "sleep 1000 &\necho $! > bg.pid\necho $$ > lead.pid\nsleep 1000\n",
+        "sleep 1000 &\necho $! > /w/bg.pid\necho $$ > /w/lead.pid\nsleep 1000\n",
     );
     Some((srv, cell))
 }
@@ -473,7 +475,7 @@ fn a_killed_session_takes_its_script_along() {
     let session = srv.session_pid();
     let waiter = std::thread::spawn(move || c.raw(b"RUNBASH sleepy.sh").is_err());
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !(cell.join("bg.pid").exists() && cell.join("lead.pid").exists()) {
+    while !(cell.join("w/bg.pid").exists() && cell.join("w/lead.pid").exists()) {
         assert!(Instant::now() < deadline, "the script did not start:\n{}", srv.log());
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -508,7 +510,7 @@ fn a_jail_without_bash_fails_cleanly() {
     assert!(srv.log().contains("no bash in the jail"), "{}", srv.log());
     // FLYCONTEXT as the user confines by descriptor only, which a child would
     // not inherit: refused before anything is looked up
-    assert_ok(c.call("FLYCONTEXT", b"deeper").unwrap());
+    assert_ok(c.call("FLYCONTEXT", b"w/deeper").unwrap());
     assert_failed(st(&mut c, "RUNBASH /s.sh"), 64);
     assert!(srv.log().contains("not in a chroot jail"), "{}", srv.log());
 }

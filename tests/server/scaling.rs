@@ -296,7 +296,13 @@ fn throttled_cluster_on_gluster() -> Option<Cluster> {
             format!(
                 "userdb {f}\nshared_state_dir {}\nfai_dir {}\n{THROTTLE_LIMITS}",
                 dir.display(),
-                tempdir("gl-throttle-fai").display()
+                {
+                    // tokens' directory: tfd's alone (0700), or tfd does not start
+                    let fai = tempdir("gl-throttle-fai");
+                    std::fs::set_permissions(&fai, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+                    fai
+                }
+                .display()
             ),
         )
     };

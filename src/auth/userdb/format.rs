@@ -81,6 +81,29 @@ pub fn check_system_user(name: &str) -> Result<(), String> {
     }
 }
 
+/// Checks and normalises a user's jail (the fifth field): a directory beneath
+/// the served root, written as a path from it (`/jails/alice`); `.`/`..`
+/// components, a `:`, blanks and control characters are refused, so what the
+/// file says is the one directory tfd opens. Returns it without its leading
+/// and trailing `/` (what the protocol's paths resolve to).
+pub fn check_jail(jail: &str) -> Result<String, String> {
+    let bad = |why: &str| Err(format!("jail {jail:?} {why}"));
+    if jail.len() > 1024 {
+        return bad("is longer than 1024 bytes");
+    }
+    if jail.chars().any(|c| c == ':' || c.is_whitespace() || c.is_control()) {
+        return bad("holds a ':', a blank or a control character");
+    }
+    let comps: Vec<&str> = jail.split('/').filter(|c| !c.is_empty()).collect();
+    if comps.iter().any(|c| *c == "." || *c == "..") {
+        return bad("holds a '.' or '..' component");
+    }
+    if comps.is_empty() {
+        return bad("names the served root itself, which is no jail");
+    }
+    Ok(comps.join("/"))
+}
+
 /// Parses one non-comment line (leading blanks removed).
 pub(super) fn parse_entry(line: &[u8]) -> Result<Entry, String> {
     let first_sep = line.iter().position(|&b| b == b':' || b == b' ' || b == b'\t');
@@ -105,14 +128,15 @@ pub(super) fn parse_entry(line: &[u8]) -> Result<Entry, String> {
             locked: false,
             system_user: None,
             quota: QuotaSpec::Default,
+            jail: None,
             line: 0,
         });
     }
     let text = std::str::from_utf8(line.trim_ascii_end()).map_err(|_| "the line is not UTF-8".to_string())?;
     let fields: Vec<&str> = text.split(':').collect();
-    if fields.len() != 4 {
+    if fields.len() != 4 && fields.len() != 5 {
         return Err(format!(
-            "{} fields; a line must be name:hash:system_user:quota (the last two may be empty)",
+            "{} fields; a line must be name:hash:system_user:quota[:jail] (the last ones may be empty)",
             fields.len()
         ));
     }
@@ -131,12 +155,17 @@ pub(super) fn parse_entry(line: &[u8]) -> Result<Entry, String> {
         }
     };
     let quota = QuotaSpec::parse(fields[3])?;
+    let jail = match fields.get(4) {
+        None | Some(&"") => None,
+        Some(j) => Some(check_jail(j).map_err(|m| format!("user {name:?}: {m}"))?),
+    };
     Ok(Entry {
         name: name.into(),
         secret: Secret::Crypt(hash),
         locked,
         system_user,
         quota,
+        jail,
         line: 0,
     })
 }

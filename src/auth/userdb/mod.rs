@@ -2,7 +2,7 @@
 //! line,
 //!
 //! ```text
-//! name:hash:system_user:quota
+//! name:hash:system_user:quota[:jail]
 //! ```
 //!
 //! - `name`: what the client sends to LOGIN, compared exactly (1..64 bytes of
@@ -11,7 +11,11 @@
 //!   optional `rounds=N$` part (1000..=10000000); a leading `!` locks the account;
 //! - `system_user`: the system account the session becomes (empty: the same as `name`);
 //! - `quota`: bytes the user's files may take, with an optional K/M/G/T suffix; empty
-//!   means `quota_default` from tfd.conf, `0` means no quota.
+//!   means `quota_default` from tfd.conf, `0` means no quota;
+//! - `jail` (optional; absent or empty: none): a directory beneath the served
+//!   root the user's sessions are confined to right after LOGIN, as OpenSSH's
+//!   `ChrootDirectory` under `Match User` (see `session::jail` for what guards
+//!   it). Lines without a jail are written with four fields, as before.
 //!
 //! Blank lines and lines starting with `#` are comments and survive rewrites. The
 //! reference server's plain-text lines (`name password`, told apart because a space
@@ -36,7 +40,7 @@ mod store;
 
 pub use crypt::{Cost, CryptHash, Scheme};
 use format::parse_entry;
-pub use format::{check_name, check_system_user, format_size, parse_size, QuotaSpec};
+pub use format::{check_jail, check_name, check_system_user, format_size, parse_size, QuotaSpec};
 pub use store::{convert_legacy, load, readable_by_others, save_atomic, startup_check, update};
 
 /// Larger files are refused: no user file is, and a wrong path must not make the
@@ -163,6 +167,9 @@ pub struct Entry {
     pub system_user: Option<String>,
     /// The quota field.
     pub quota: QuotaSpec,
+    /// The jail, beneath the served root, without leading `/` (None: the
+    /// user is not jailed by the file).
+    pub jail: Option<String>,
     /// Line in the file (for messages; 0 for entries added by a tool).
     pub line: usize,
 }
@@ -185,15 +192,20 @@ impl Entry {
                 v.extend_from_slice(pw);
                 v
             }
-            Secret::Crypt(h) => format!(
-                "{}:{}{}:{}:{}",
-                self.name,
-                if self.locked { "!" } else { "" },
-                h,
-                self.system_user.as_deref().unwrap_or(""),
-                self.quota
-            )
-            .into_bytes(),
+            Secret::Crypt(h) => {
+                let mut line = format!(
+                    "{}:{}{}:{}:{}",
+                    self.name,
+                    if self.locked { "!" } else { "" },
+                    h,
+                    self.system_user.as_deref().unwrap_or(""),
+                    self.quota
+                );
+                if let Some(j) = &self.jail {
+                    line.push_str(&format!(":/{j}"));
+                }
+                line.into_bytes()
+            }
         }
     }
 }
@@ -551,6 +563,30 @@ mod tests {
     }
 
     #[test]
+    fn jail_field() {
+        let d = db(&format!(
+            "a:{GLIBC_512}:::/jails/a/\nb:{GLIBC_512}::10M:\nc:{GLIBC_512}::\n"
+        ));
+        let users: Vec<&Entry> = d.users().collect();
+        assert_eq!(users[0].jail.as_deref(), Some("jails/a"));
+        assert_eq!(
+            (users[1].jail.as_deref(), users[1].quota),
+            (None, QuotaSpec::Bytes(10 << 20))
+        );
+        assert_eq!(users[2].jail, None);
+        // a jail is written from the root; lines without one keep four fields
+        let text = String::from_utf8(d.render()).unwrap();
+        assert!(
+            text.contains(":::/jails/a\n") && text.ends_with(&format!("c:{GLIBC_512}::\n")),
+            "{text}"
+        );
+        for bad in ["/", "/a/../b", "/a/./b", "/a b", "/a\tb", "//"] {
+            assert!(err(&format!("a:{GLIBC_512}:::{bad}\n")).contains("jail"), "{bad}");
+        }
+        assert!(err(&format!("a:{GLIBC_512}:::/j:x\n")).contains("6 fields"));
+    }
+
+    #[test]
     fn load_caps_the_file_size() {
         let dir = std::env::temp_dir().join(format!("tfd-userdb-cap-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
@@ -664,6 +700,7 @@ mod tests {
             locked: false,
             system_user: Some("sys".into()),
             quota: QuotaSpec::Bytes(1 << 30),
+            jail: None,
             line: 0,
         };
         d.add(entry.clone()).unwrap();
@@ -726,6 +763,7 @@ mod tests {
                             locked: false,
                             system_user: None,
                             quota: QuotaSpec::Default,
+                            jail: None,
                             line: 0,
                         })
                     })

@@ -30,6 +30,7 @@ pub const BASE: &[(&str, &str)] = &[
     ("fupd", "when a remote file last changed"),
     ("sha256", "SHA-256 of remote files, as sha256sum"),
     ("freesp", "free space on the server"),
+    ("df", "space left to use: free disk space, quota used and limit"),
     ("fsize", "size of a remote file"),
     ("fsizels", "sizes of the files a remote list names"),
     ("sndfile", "upload with SNDFILE"),
@@ -64,7 +65,7 @@ pub const BASE: &[(&str, &str)] = &[
 pub const SHELL_ONLY: &[&str] = &["cd", "pwd", "lcd", "lpwd", "help", "quit", "exit", "bye"];
 
 /// Options of a command beyond the command option table.
-const EXTRA: &[(&str, &[&str])] = &[("--raw", &["sha256", "fstat", "freesp"])];
+const EXTRA: &[(&str, &[&str])] = &[("--raw", &["sha256", "fstat", "freesp", "df"])];
 
 /// Every command with its words, sorted by name.
 pub fn commands() -> Vec<(&'static str, &'static str)> {

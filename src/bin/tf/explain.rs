@@ -329,8 +329,12 @@ pub fn failed(c: &mut Client, cmd: &str, targets: &[(&str, Access)], st: &Status
         NoSuchFile | NoSource | NoSourcePath => Explained::bare(format!("{p}: no such file on the server")),
         NoSuchDir => Explained::bare(format!("{p}: no such directory on the server")),
         AccessDenied => Explained::new(
-            format!("{p}: access denied"),
-            "the path leaves the served root, or the session's user may not touch it",
+            format!(
+                "{}: access denied",
+                if p.is_empty() { "/ (the served root)" } else { p }
+            ),
+            "the path leaves the served root, or the session's user may not touch it: its Unix \
+             permissions or the secure filesystem's (TFPSFS) rules; the server's log says which",
         ),
         DirExists => Explained::bare(format!("{p}: the directory already exists")),
         FileExists => Explained::new(
@@ -342,7 +346,7 @@ pub fn failed(c: &mut Client, cmd: &str, targets: &[(&str, Access)], st: &Status
         NotAFile => Explained::bare(format!("{p}: is not a regular file")),
         Quota => Explained::new(
             "the server's disk or your quota is full",
-            "free space on the server (tf ... freesp shows it) or ask for a larger quota",
+            "free space on the server (tf ... df shows what is left and the quota) or ask for a larger quota",
         ),
         Locked => Explained::new(
             format!("{p}: the directory is locked by another session"),

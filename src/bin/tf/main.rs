@@ -10,6 +10,7 @@ use tfd::wire::Status;
 mod complete;
 mod confine;
 mod conn;
+mod df;
 mod editline;
 mod ended;
 mod explain;
@@ -53,6 +54,7 @@ protocol's reply instead):
   echo TEXT...               mkdir PATH               del|rm PATH...
   rmdir [-r] PATH            touch PATH               fstat [--raw] PATH...
   fupd PATH                  sha256 [--raw] PATH...   freesp [--raw]
+  df [--raw]                 space left to use: free disk space, quota used and limit
   copy SRC DST               cpdir SRC DST            renam|mv OLD NEW
   ls [-lah] [PATH...]        lsr [-lah] [PATH...]     lock [NAME]
   date | udate | ndate | datef    dtof TIMESTAMP    ftod 'YYYY-MM-DD HH:MM:SS'
@@ -401,6 +403,7 @@ fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> ExitCo
         "mkdir" | "touch" | "fupd" | "lock" | "dtof" | "ftod" | "date" | "udate" | "ndate" | "datef" => c
             .command(format!("{} {}", cmd.to_uppercase(), args.join(" ")).as_bytes())
             .map(|s| print_status(c, &s)),
+        "df" => return df::run(c, cfg, args),
         "mirror" => return mirror::run(c, cfg, args),
         "put" | "get" if tree::wanted(args) => return tree::run(c, cfg, cmd, args),
         "put" => {

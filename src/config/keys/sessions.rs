@@ -71,9 +71,20 @@ Until INJAIL succeeds the session is bounded by
 .BR prelogin_timeout ,
 and, when tfd runs as root, it has not switched to its user yet:
 .B INJAIL
-reads
+opens the jail with the user's identity, reads
 .I jail.key
-with the user's identity, chroots, then switches for good.
+as root, chroots, then switches for good.
+The jail and every directory between the served root and it must be owned by
+root and writable by nobody else, and so must
+.I jail.key
+(a jailed user could otherwise delete or replace it); a jail that breaks this
+is refused with
+.B FAILED 48
+and the reason in the log, and no command of the jailed session may touch
+.IR /jail.key .
+To jail only some users, give them a jail in the user file instead (its
+fifth field; see
+.BR tfpasswd (8)).
 "##,
         at: at!(injail),
         ..KEY

@@ -1,0 +1,150 @@
+//! The start-up checks, one list for `tfd --check-config` and for the start
+//! itself, so both reach one verdict: what one calls an error stops the other
+//! too (a served root its accounts cannot open, a token directory others
+//! could read), and a warning is the same warning in both (a user file jail
+//! LOGIN would refuse, which concerns that user alone). Each check says what is wrong and how to mend it.
+#![forbid(unsafe_code)]
+
+use super::rootcheck;
+use crate::config::Config;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    /// tfd does not start (and `--check-config` exits 1).
+    Error(String),
+    /// tfd starts; the log (or `--check-config`) says it.
+    Warning(String),
+}
+
+/// How tfd is about to run.
+pub struct Setting {
+    /// Started as root (sessions switch users; the accounts can be checked).
+    pub is_root: bool,
+    /// `tfd demo`: serves as the invoking user, its own files.
+    pub demo: bool,
+}
+
+/// Every check, in the order a reader mends them.
+pub fn run(cfg: &Config, how: &Setting) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let multi_user = how.is_root && !how.demo && cfg.defusr.is_none();
+    if multi_user {
+        match &cfg.userdb {
+            Some(p) => match crate::auth::userdb::startup_check(p) {
+                Ok(w) => out.extend(w.into_iter().map(Finding::Warning)),
+                Err(e) => out.push(Finding::Error(format!("userdb: {e}"))),
+            },
+            None => out.push(Finding::Warning(
+                "multi-user mode without userdb: every LOGIN will answer FAILED 40".into(),
+            )),
+        }
+    }
+    if cfg.injail && (!how.is_root || how.demo) {
+        out.push(Finding::Warning(
+            "injail: not running as root, so INJAIL cannot chroot; sessions are confined to their jail by \
+             descriptor only"
+                .into(),
+        ));
+    }
+    if let Err(e) = super::load_key(cfg) {
+        out.push(Finding::Error(e));
+    }
+    match super::check_dbdir(cfg) {
+        Ok(Some(w)) => out.push(Finding::Warning(w)),
+        Ok(None) => {}
+        Err(e) => out.push(Finding::Error(e)),
+    }
+    if let Some(u) = &cfg.defusr {
+        if let Err(e) = crate::auth::privs::lookup(u) {
+            out.push(Finding::Error(format!("defusr: {e}")));
+        }
+    }
+    if how.is_root && !how.demo {
+        let r = rootcheck::check(cfg);
+        out.extend(r.unreachable.into_iter().map(Finding::Error));
+        out.extend(r.unchecked.into_iter().map(Finding::Warning));
+        out.extend(r.unwritable.into_iter().map(Finding::Warning));
+        // a jail LOGIN would refuse concerns its user alone, and the user file
+        // is read afresh at every LOGIN: mending it needs no restart, so it
+        // does not keep the server from starting (the same warning in both)
+        let (refused, warnings) = rootcheck::check_jails(cfg);
+        out.extend(refused.into_iter().map(Finding::Warning));
+        out.extend(warnings.into_iter().map(Finding::Warning));
+    }
+    if cfg.fai_max_minutes > 0 {
+        out.extend(private_dir(
+            &cfg.fai_dir,
+            "fai_dir",
+            0o077,
+            false,
+            "it holds Fast Access tokens",
+        ));
+    }
+    // the start's own check (auth::shared_state::dir), along the whole path;
+    // a missing directory is made at the start
+    if let Some(dir) = cfg.shared_state_dir.as_deref().filter(|d| d.exists()) {
+        if let Err(why) = crate::auth::shared_state::StateDir::open(dir) {
+            out.push(Finding::Error(format!(
+                "shared_state_dir: {why} (whoever can write there can lift bans)"
+            )));
+        }
+    }
+    if let Some(dir) = cfg.control_socket.as_deref().and_then(Path::parent) {
+        if !dir.as_os_str().is_empty() {
+            out.extend(private_dir(
+                dir,
+                "control_socket's directory",
+                0o022,
+                true,
+                "whoever can write there can put another socket in tfd's place",
+            ));
+        }
+    }
+    out
+}
+
+/// A directory tfd keeps to itself: missing is fine (tfd makes it, 0700);
+/// otherwise a directory owned by tfd's user (or root, if `root_ok`),
+/// without the `bad` mode bits: the rule its user applies when it is used.
+fn private_dir(dir: &Path, key: &str, bad: u32, root_ok: bool, why: &str) -> Option<Finding> {
+    let meta = match std::fs::symlink_metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => return Some(Finding::Error(format!("{key} {}: {e}", dir.display()))),
+    };
+    let me = crate::sys::geteuid();
+    if !meta.is_dir() {
+        return Some(Finding::Error(format!("{key} {} is not a directory", dir.display())));
+    }
+    if (meta.uid() != me && !(root_ok && meta.uid() == 0)) || meta.mode() & bad != 0 {
+        return Some(Finding::Error(format!(
+            "{key} {shown} is mode {:o}, uid {}: it must be owned by uid {me} and {} ({why}); \
+             chown {me} {shown} && chmod 700 {shown}",
+            meta.mode() & 0o7777,
+            meta.uid(),
+            if bad == 0o077 {
+                "mode 0700"
+            } else {
+                "writable by nobody else"
+            },
+            shown = dir.display(),
+        )));
+    }
+    None
+}
+
+/// The findings as the one sentence `--check-config` ends with and the start
+/// refuses with: None when nothing stops tfd.
+pub fn verdict(findings: &[Finding]) -> Option<String> {
+    let errors: Vec<&str> = findings
+        .iter()
+        .filter_map(|f| match f {
+            Finding::Error(e) => Some(e.as_str()),
+            Finding::Warning(_) => None,
+        })
+        .collect();
+    (!errors.is_empty()).then(|| errors.join("\n"))
+}
