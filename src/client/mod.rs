@@ -5,6 +5,7 @@
 pub mod fai_cache;
 pub mod options;
 pub mod parallel;
+pub mod staged;
 pub mod temporaries;
 pub mod transfer;
 pub mod tree;

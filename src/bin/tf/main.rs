@@ -14,6 +14,7 @@ mod layer;
 mod locks;
 mod mirror;
 mod probe;
+mod put_staged;
 mod remote;
 mod safe;
 mod secfs;
