@@ -493,8 +493,11 @@ mod tests {
         st.st_mtime -= 3600;
         assert!(!sweep_if_stale(dir.as_fd(), &t, &st), "locked by its live upload");
         drop(up);
-        // an orphan (left by a dead session or an older tfd): unlocked
+        // an orphan (left by a dead session): unlocked, marked by tfd
         std::fs::write(tmp.join(".tfd-part-0123456789abcdef"), b"orphan").unwrap();
+        let f = File::open(tmp.join(".tfd-part-0123456789abcdef")).unwrap();
+        tempmark::mark(f.as_fd(), TempKind::Upload).unwrap();
+        drop(f);
         std::fs::write(tmp.join("plain"), b"x").unwrap();
         let o = c".tfd-part-0123456789abcdef";
         let mut st = sys::fstatat(dir.as_fd(), o, false).unwrap();
@@ -502,6 +505,22 @@ mod tests {
         st.st_mtime -= 3600;
         assert!(sweep_if_stale(dir.as_fd(), o, &st));
         assert_eq!(temp_files(&tmp), 0);
+        // a user's file that merely has such a name (renamed so, or made by
+        // an older tfd without the mark) is never removed, however old
+        std::fs::write(tmp.join(".tfd-part-fedcba9876543210"), b"mine").unwrap();
+        let u = c".tfd-part-fedcba9876543210";
+        let mut st = sys::fstatat(dir.as_fd(), u, false).unwrap();
+        st.st_mtime -= 30 * 24 * 3600;
+        assert!(!sweep_if_stale(dir.as_fd(), u, &st), "unmarked");
+        // a staged upload is kept for days, not seconds
+        let f = File::open(tmp.join(".tfd-part-fedcba9876543210")).unwrap();
+        tempmark::mark(f.as_fd(), TempKind::Stage).unwrap();
+        drop(f);
+        let mut st = sys::fstatat(dir.as_fd(), u, false).unwrap();
+        st.st_mtime -= 3600;
+        assert!(!sweep_if_stale(dir.as_fd(), u, &st), "a stage an hour old stays");
+        st.st_mtime -= STAGE_KEEP_SECS;
+        assert!(sweep_if_stale(dir.as_fd(), u, &st), "an abandoned stage goes");
         let mut st = sys::fstatat(dir.as_fd(), c"plain", false).unwrap();
         st.st_mtime -= 3600;
         assert!(!sweep_if_stale(dir.as_fd(), c"plain", &st));

@@ -24,6 +24,7 @@ mod session_layer;
 mod special_files;
 mod transfer;
 mod upload_reliability;
+mod upload_safety;
 mod v251_commands;
 mod wire;
 mod xcmds;
