@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -139,6 +140,10 @@ fn streams_put_interrupted_keeps_the_old_file_and_resume_completes_it() {
         sha(&old),
         "the old file is kept whole"
     );
+    // the partial is a hidden stage, 0600 until its commit (issue 31 item 3)
+    let st = stages(&srv.data);
+    assert_eq!(st.len(), 1, "{st:?}");
+    assert_eq!(fs::metadata(&st[0]).unwrap().permissions().mode() & 0o777, 0o600);
     // hidden from listings: the user sees only the old file
     let ls = srv.tf(&["ls", "."]);
     assert!(!text(&ls).contains(".tfd-part"), "{}", text(&ls));
