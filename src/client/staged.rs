@@ -226,6 +226,9 @@ fn hash_file(p: &Path) -> std::io::Result<String> {
         .collect())
 }
 
+/// Byte ranges `[start, end)`.
+type Ranges = Vec<(u64, u64)>;
+
 /// Opens the stage; `None` when the server does not know the command.
 fn open_stage(
     c: &mut Client,
@@ -233,7 +236,7 @@ fn open_stage(
     size: u64,
     id: &str,
     fresh: bool,
-) -> Result<Result<Option<Vec<(u64, u64)>>, Status>, ClientError> {
+) -> Result<Result<Option<Ranges>, Status>, ClientError> {
     let arg = [format!("{size} {id} {} ", u8::from(fresh)).as_bytes(), req.remote].concat();
     match c.call("TFDSTAGE", &arg)? {
         Status::Unknown => Ok(Ok(None)),

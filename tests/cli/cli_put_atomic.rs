@@ -125,9 +125,11 @@ fn streams_put_interrupted_keeps_the_old_file_and_resume_completes_it() {
     .unwrap();
     // wait until data is moving, then Ctrl-C
     let deadline = Instant::now() + Duration::from_secs(20);
+    // (or, where uploads write in place, until the target changed)
     while stages(&srv.data)
         .iter()
         .all(|p| fs::metadata(p).map_or(0, |m| m.len()) < 2 * MIB as u64)
+        && fs::metadata(srv.path("a.bin")).map_or(0, |m| m.len()) == old.len() as u64
     {
         assert!(Instant::now() < deadline, "no staged data appeared:\n{}", srv.log());
         std::thread::sleep(Duration::from_millis(20));
