@@ -1,6 +1,6 @@
 //! Uploads that land whole or not at all, over one connection or many, and
 //! that resume only what they can prove: the client side of tfd's staged
-//! uploads (doc/compatibility.md "Staged uploads", [`crate::commands::stage`]).
+//! uploads (doc/compatibility.md "Staged uploads").
 //!
 //! The server keeps the data in a hidden stage beside the target, with a
 //! journal of the source's identity and the ranges written; this side asks
