@@ -5,7 +5,6 @@
 use crate::common;
 
 use common::*;
-use std::ffi::CString;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::time::{Duration, Instant, SystemTime};
@@ -71,13 +70,6 @@ fn set_old(p: &std::path::Path) {
         .unwrap();
 }
 
-fn mark(p: &std::path::Path) {
-    let name = CString::new("user.tfd.part").unwrap();
-    // through the same call tfd uses, from outside it
-    let f = fs::File::open(p).unwrap();
-    tfd::sys::fsetxattr(std::os::fd::AsFd::as_fd(&f), &name, b"upload").unwrap();
-}
-
 /// A real file renamed on the host to a temporary's name is never swept,
 /// however old; a marked orphan beside it is (so the sweeper did run).
 #[test]
@@ -89,7 +81,7 @@ fn a_real_file_with_a_temporary_name_is_never_swept() {
     set_old(&mine);
     let orphan = srv.path(".tfd-part-00000000000000aa");
     fs::write(&orphan, b"left by a killed session").unwrap();
-    mark(&orphan);
+    mark_upload_temporary(&orphan);
     set_old(&orphan);
     let deadline = Instant::now() + Duration::from_secs(15);
     while orphan.exists() {
