@@ -153,7 +153,10 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     t.path = Some(p.clone());
     let grant = (req.bufsz as u64).min(s.ctx.cfg.hpf_max_buffer) as usize;
     let mut budget = super::quota::budget(s, Some(&p));
-    let mut writer = hpf::chunk_writer(s, file, req.offset);
+    // through the page cache, not direct: the commit reads every byte back
+    // for its hash, from memory rather than from the disk (it drops the
+    // pages after)
+    let mut writer = crate::fsys::direct::ChunkWriter::new(file, req.offset, 0);
     hpf::send_grant(s, grant)?;
     let (start, size) = (req.offset, stage.size);
     let mut written = 0u64;

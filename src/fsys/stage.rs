@@ -293,6 +293,13 @@ impl Stage {
                 Err(e) => return Err(e.into()),
             }
         }
+        // the pages were kept for this read only: give them back
+        let _ = nix::fcntl::posix_fadvise(
+            std::os::fd::AsRawFd::as_raw_fd(&f),
+            0,
+            0,
+            nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
+        );
         Ok(crate::wire::sha256_text(&h.finalize().into()).to_vec())
     }
 

@@ -504,3 +504,29 @@ fn over_quota_streams_leave_nothing_and_say_quota() {
         assert_eq!(dir_names(&srv.data), ["q.bin"], "{mode:?}: no partial file");
     }
 }
+
+/// Against a server without staged uploads (the liar answers UNKNOWN, as the
+/// reference does), `put --resume` (and `--streams`) says what it cannot
+/// guarantee and still uploads, in place as before.
+#[test]
+fn a_server_without_the_extension_is_named() {
+    use common::liar::{Liar, Node, Script};
+    let liar = Liar::start(Script::new().dir("d"));
+    let dir = tempdir("noext");
+    let local = dir.join("f.bin");
+    let data = pattern(3 * MIB, 21);
+    fs::write(&local, &data).unwrap();
+    let o = liar
+        .tf_command(&["put", local.to_str().unwrap(), "d/f.bin", "--resume"])
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert!(t.contains("no staged uploads"), "{t}");
+    assert!(t.contains("neither the old nor the new"), "{t}");
+    assert!(o.status.success(), "{t}");
+    match liar.node("d/f.bin") {
+        Some(Node::File(c)) => assert_eq!(sha(&c), sha(&data)),
+        other => panic!("no file on the liar: {other:?}"),
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
