@@ -7,6 +7,10 @@
 //! time(unverified); the target is at most 1.15.
 //!
 //!   cargo bench --bench staged -- [--quick] [--mib N] [--reps N]
+//!
+//! With `STAGED_PROFILE=1` the server's log lines of each phase follow, with
+//! their times (where the verified transfer spends its time: the data, or
+//! the commit's hash).
 
 mod support;
 
@@ -145,6 +149,15 @@ fn run() -> Result<(), String> {
         results.push((what, ratio));
     }
     let _ = fs::remove_dir_all(&dir);
+    if std::env::var_os("STAGED_PROFILE").is_some() {
+        for l in server
+            .log_text()
+            .lines()
+            .filter(|l| l.contains("TFDSTAGE") || l.contains("PUT stored"))
+        {
+            println!("  {l}");
+        }
+    }
     println!(
         "BENCH_STAGED mib={mib} reps={reps} streams4_ratio={:.3} resume_ratio={:.3} secs={:.0}",
         results[0].1,
