@@ -351,6 +351,53 @@ mod tests {
         assert_eq!(merge(vec![(100, 200)], 100), []);
     }
 
+    /// The journal survives a reopen (another session, a restarted server),
+    /// names only what was recorded for the same identity, starts empty for
+    /// another one, and the commit needs every byte and leaves no journal.
+    #[test]
+    fn journal_reopen_identity_and_commit() {
+        use std::os::unix::fs::{FileExt, PermissionsExt};
+        let tmp = std::env::temp_dir().join(format!("tfd-stage-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).unwrap();
+        std::fs::write(tmp.join("t"), b"old").unwrap();
+        std::fs::set_permissions(tmp.join("t"), std::fs::Permissions::from_mode(0o640)).unwrap();
+        let root = Root::open_root(&tmp).unwrap();
+        let p = RelPath::parse(b"t").unwrap();
+        let (st, done) = Stage::open(&root, &p, 8192, b"id1", false).unwrap();
+        assert!(done.is_empty());
+        st.file().write_all_at(&[7u8; 4096], 0).unwrap();
+        st.record(0, 4096);
+        assert_eq!(st.missing().unwrap(), Some(4096));
+        drop(st);
+        let (st, done) = Stage::open(&root, &p, 8192, b"id1", false).unwrap();
+        assert_eq!(done, [(0, 4096)], "kept for the same source");
+        st.file().write_all_at(&[8u8; 4096], 4096).unwrap();
+        st.record(4096, 8192);
+        assert_eq!(st.missing().unwrap(), None);
+        drop(st);
+        let (_, done) = Stage::open(&root, &p, 8192, b"id2", false).unwrap();
+        assert!(done.is_empty(), "another source starts empty");
+        let (st, _) = Stage::open(&root, &p, 4, b"id3", false).unwrap();
+        st.file().write_all_at(b"new!", 0).unwrap();
+        st.record(0, 4);
+        drop(st);
+        let st = Stage::open_existing(&root, &p).unwrap();
+        assert_eq!(st.size, 4);
+        st.commit(true, false).unwrap();
+        assert_eq!(std::fs::read(tmp.join("t")).unwrap(), b"new!");
+        let m = std::fs::metadata(tmp.join("t")).unwrap();
+        assert_eq!(m.permissions().mode() & 0o777, 0o640, "the target's mode");
+        let f = File::open(tmp.join("t")).unwrap();
+        assert!(
+            sys::flistxattr(f.as_fd()).unwrap().is_empty(),
+            "no journal left on the file"
+        );
+        assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 1, "the stage became the file");
+        assert!(matches!(Stage::open_existing(&root, &p), Err(StageError::Missing)));
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+
     #[test]
     fn names_differ_by_user_and_target() {
         let a = stage_name(1000, b"a.bin");
