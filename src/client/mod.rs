@@ -8,6 +8,7 @@ pub mod options;
 pub mod parallel;
 pub mod secret_files;
 pub mod space;
+pub mod staged;
 pub mod temporaries;
 pub mod transfer;
 pub mod tree;

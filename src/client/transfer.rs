@@ -127,7 +127,20 @@ impl Client {
         data: &mut dyn Read,
         progress: Progress<'_>,
     ) -> Result<Result<PutOutcome, Status>, ClientError> {
-        let grant = match self.hpf_open("PUT", remote, offset, bufsz, None)? {
+        self.put_as("PUT", remote, offset, bufsz, data, progress)
+    }
+
+    /// PUT's flow under the command `name` (PUT, or tfd's TFDSTAGEPUT).
+    pub(crate) fn put_as(
+        &mut self,
+        name: &str,
+        remote: &[u8],
+        offset: u64,
+        bufsz: i64,
+        data: &mut dyn Read,
+        progress: Progress<'_>,
+    ) -> Result<Result<PutOutcome, Status>, ClientError> {
+        let grant = match self.hpf_open(name, remote, offset, bufsz, None)? {
             Ok(g) => g,
             Err(st) => return Ok(Err(st)),
         };

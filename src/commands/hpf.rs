@@ -77,7 +77,7 @@ fn open(s: &Session, arg: &[u8], can: bool, write: bool) -> Result<Opened, Faile
     })
 }
 
-fn send_grant(s: &mut Session, grant: usize) -> Result<(), ChannelError> {
+pub(crate) fn send_grant(s: &mut Session, grant: usize) -> Result<(), ChannelError> {
     s.chan.tx.send_frame_parts(&[b"OK ", &(grant as i64).to_be_bytes()])
 }
 
@@ -100,7 +100,7 @@ fn recv_chunk<'b>(rx: &mut RxHalf<NetStream>, buf: &'b mut [u8], len: i64, grant
 
 /// Writes a chunk at the file position once the quota has paid for what it
 /// makes the file grow (see [`super::quota::Budget::grow_to`]).
-fn write_within(w: &mut ChunkWriter, chunk: &[u8], budget: &mut Option<Budget>) -> std::io::Result<()> {
+pub(crate) fn write_within(w: &mut ChunkWriter, chunk: &[u8], budget: &mut Option<Budget>) -> std::io::Result<()> {
     if let Some(b) = budget {
         let size = w.file().metadata()?.len();
         if !b.grow_to(size, w.position().saturating_add(chunk.len() as u64)) {
@@ -112,7 +112,7 @@ fn write_within(w: &mut ChunkWriter, chunk: &[u8], budget: &mut Option<Budget>) 
 
 /// The upload writer for an opened PUT/PUTCAN target: full-grant chunks of at
 /// least `direct_io_min` bypass the page cache.
-fn chunk_writer(s: &Session, file: File, offset: u64) -> ChunkWriter {
+pub(crate) fn chunk_writer(s: &Session, file: File, offset: u64) -> ChunkWriter {
     ChunkWriter::new(file, offset, super::transfer::direct_io_min(s))
 }
 
@@ -154,30 +154,23 @@ pub fn put(s: &mut Session, arg: &[u8]) -> CmdResult {
 }
 
 /// What ended PUT's receive loop.
-enum PutEnd {
+pub(crate) enum PutEnd {
     /// The client's end code (0, −1, −2) or its FIN (−127).
     Client(i64),
     /// A write failed: the server cancels.
     WriteFailed(std::io::Error),
 }
 
-fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
-    let o = open(s, arg, false, true)?;
-    t.path = Some(o.path.clone());
-    let mut budget = super::quota::budget(s, None);
-    let mut writer = chunk_writer(s, o.file, o.offset);
-    send_grant(s, o.grant)?;
-    let (grant, created, path) = (o.grant, o.created, o.path.clone());
-    let rx = &mut s.chan.rx;
-    let mut written = 0u64;
-    // One chunk per buffer, deciphered while the last one is written.
-    let ended = std::thread::scope(|scope| -> Result<PutEnd, CmdError> {
-        let (writer, written, budget) = (&mut writer, &mut written, &mut budget);
-        let mut behind = WriteBehind::start(scope, grant, move |chunk: &[u8]| {
-            write_within(writer, chunk, budget)?;
-            *written += chunk.len() as u64;
-            Ok(())
-        });
+/// PUT's receive loop (shared with TFDSTAGEPUT): `[len][data]` units until
+/// the client's end code, each chunk deciphered while the last one is stored
+/// by `write` on a writer thread. Every chunk taken is stored (or failed)
+/// before it returns.
+pub(crate) fn receive<W>(rx: &mut RxHalf<NetStream>, grant: usize, write: W) -> Result<PutEnd, CmdError>
+where
+    W: FnMut(&[u8]) -> std::io::Result<()> + Send,
+{
+    std::thread::scope(|scope| -> Result<PutEnd, CmdError> {
+        let mut behind = WriteBehind::start(scope, grant, write);
         let end = loop {
             if let Some(e) = behind.failure() {
                 break PutEnd::WriteFailed(e);
@@ -193,11 +186,43 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             let n = recv_chunk(rx, &mut buf, len, grant)?.len();
             behind.submit(buf, n);
         };
-        // every chunk taken is on disk (or failed) before anything is answered
         Ok(match (end, behind.finish()) {
             (PutEnd::Client(_), Some(e)) => PutEnd::WriteFailed(e),
             (end, _) => end,
         })
+    })
+}
+
+/// The server's side of a PUT's end once its data is stored or failed: the
+/// cancel (HPFCANCEL, HPFFIN, then the client's FIN) or the HPFFIN exchange.
+pub(crate) fn finish_put(s: &mut Session, ended: &PutEnd, grant: usize) -> Result<(), CmdError> {
+    match ended {
+        PutEnd::WriteFailed(_) => {
+            s.chan
+                .tx
+                .send_units(&[&code::CANCEL.to_be_bytes(), &code::FIN.to_be_bytes()])?;
+            drain_to_fin(&mut s.chan.rx, grant)
+        }
+        PutEnd::Client(code::FIN) => Ok(s.chan.tx.send_i64(code::FIN)?),
+        PutEnd::Client(_) => {
+            s.chan.tx.send_i64(code::FIN)?;
+            drain_to_fin(&mut s.chan.rx, grant)
+        }
+    }
+}
+
+fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
+    let o = open(s, arg, false, true)?;
+    t.path = Some(o.path.clone());
+    let mut budget = super::quota::budget(s, None);
+    let mut writer = chunk_writer(s, o.file, o.offset);
+    send_grant(s, o.grant)?;
+    let (grant, created, path) = (o.grant, o.created, o.path.clone());
+    let mut written = 0u64;
+    let ended = receive(&mut s.chan.rx, grant, |chunk: &[u8]| {
+        write_within(&mut writer, chunk, &mut budget)?;
+        written += chunk.len() as u64;
+        Ok(())
     });
     t.bytes = written;
     let ended = match ended? {
@@ -208,35 +233,25 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         },
         other => other,
     };
-    match ended {
+    match &ended {
         PutEnd::WriteFailed(e) => {
-            // server-side cancel: HPFCANCEL, HPFFIN, then drain to the client's FIN
             warn!("{} PUT write failed after {written} bytes: {e}", s.peer);
             // remove first, so a client that has seen the cancel finds no file
             if created {
                 remove(s, &path);
             }
-            s.chan
-                .tx
-                .send_units(&[&code::CANCEL.to_be_bytes(), &code::FIN.to_be_bytes()])?;
-            drain_to_fin(&mut s.chan.rx, grant)?;
-            Ok(Reply::Sent)
         }
-        PutEnd::Client(code::FIN) => {
-            s.chan.tx.send_i64(code::FIN)?;
-            Ok(Reply::Sent)
-        }
+        PutEnd::Client(code::FIN) => {}
         PutEnd::Client(len) => {
-            t.complete = len != code::CANCEL;
-            if len == code::CANCEL {
+            t.complete = *len != code::CANCEL;
+            if *len == code::CANCEL {
                 remove(s, &path);
             }
-            s.chan.tx.send_i64(code::FIN)?;
-            drain_to_fin(&mut s.chan.rx, grant)?;
             info!("{} PUT stored {written} bytes (end code {len})", s.peer);
-            Ok(Reply::Sent)
         }
     }
+    finish_put(s, &ended, grant)?;
+    Ok(Reply::Sent)
 }
 
 /// `PUTCAN <path> <hpfilecan>`: like PUT, but after every `canpt` chunks the server

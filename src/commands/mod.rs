@@ -18,6 +18,7 @@ pub mod notify;
 pub mod quota;
 pub mod runbash;
 pub mod secfs;
+pub mod stage;
 pub mod stat;
 pub mod time;
 pub mod transfer;
@@ -315,6 +316,10 @@ pub static TABLE: &[Spec] = &[
     row("TFDSECURE", transport::tfdsecure, UPGRADE, NOT_TFPSFS).at_once().setup(),
     // tfd's own: the space a session may use, quota apart (`tf df`)
     row("TFDSPACE", fs::tfdspace, ANY, NOT_TFPSFS),
+    // tfd's own: staged uploads (doc/compatibility.md "Staged uploads")
+    row("TFDSTAGE", stage::open, ANY, needs(&[bits::WFILE])),
+    row("TFDSTAGEPUT", stage::put, ANY, needs(&[bits::WFILE])).transfer(),
+    row("TFDSTAGEDONE", stage::done, ANY, needs(&[bits::WFILE])),
 ];
 
 /// Finds a command by its upper-case name.
@@ -331,7 +336,17 @@ mod tests {
             |f: fn(&super::Spec) -> bool| super::TABLE.iter().filter(|s| f(s)).map(|s| s.name).collect::<Vec<_>>();
         assert_eq!(
             with(|s| s.transfer),
-            ["SNDFILE", "RCVFILE", "SUP", "SDOWN", "PUT", "GET", "PUTCAN", "GETCAN"]
+            [
+                "SNDFILE",
+                "RCVFILE",
+                "SUP",
+                "SDOWN",
+                "PUT",
+                "GET",
+                "PUTCAN",
+                "GETCAN",
+                "TFDSTAGEPUT"
+            ]
         );
         assert_eq!(with(|s| !s.trailing.is_empty()), ["GOAES"]);
         assert_eq!(with(|s| s.gate.before_secure), ["KEEPALIVE", "PROCKEY", "TFDSECURE"]);

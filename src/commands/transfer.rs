@@ -51,7 +51,7 @@ fn flag_and_path(arg: &[u8]) -> Result<(bool, &[u8]), Failed> {
 }
 
 /// The upload target's checks shared by SNDFILE and SUP.
-fn check_target(s: &Session, p: &RelPath, overwrite: bool) -> Result<(), Failed> {
+pub(crate) fn check_target(s: &Session, p: &RelPath, overwrite: bool) -> Result<(), Failed> {
     if p.is_root() {
         return Err(Failed::IsDirectory);
     }

@@ -12,7 +12,9 @@
 pub mod direct;
 pub mod quota;
 pub mod secfs;
+pub mod stage;
 pub mod sweep;
+pub mod tempmark;
 pub mod upload;
 pub mod walk;
 pub mod write_behind;
@@ -133,7 +135,7 @@ impl std::fmt::Display for FsError {
             FsError::NotEmpty => write!(f, "directory not empty"),
             FsError::NotRegular => write!(f, "not a regular file"),
             FsError::NoSpace => write!(f, "no space"),
-            FsError::Reserved => write!(f, "names secure-FS metadata"),
+            FsError::Reserved => write!(f, "names secure-FS metadata or an upload temporary"),
             FsError::BadName => write!(f, "a new name with a control character"),
             FsError::Stale => write!(f, "stale file handle"),
             FsError::Other(e) => write!(f, "{e}"),
@@ -246,8 +248,9 @@ const MAX_LINKS: usize = 16;
 impl RelPath {
     /// Normalises a client argument. `..` pops a component; one above the root is
     /// an escape attempt and refused (decisions.md: `FAILED 1`). A component naming
-    /// TFPSFS metadata is refused here, where every client path passes, so no
-    /// command (present or future) can read, write, rename onto or delete it.
+    /// TFPSFS metadata or an upload temporary (`.tfd-part-*`) is refused here,
+    /// where every client path passes, so no command (present or future) can
+    /// read, write, rename onto or delete it.
     pub fn parse(arg: &[u8]) -> Result<RelPath, FsError> {
         if arg.contains(&0) || arg.len() > MAX_PATH {
             return Err(FsError::Invalid);
@@ -263,6 +266,8 @@ impl RelPath {
                 }
                 c if c.len() > MAX_NAME => return Err(FsError::Invalid),
                 c if crate::wire::command::find(c, secfs::META_MARK).is_some() => return Err(FsError::Reserved),
+                // upload temporaries: no client may make, rename to or reach one
+                c if c.starts_with(upload::TEMP_PREFIX) => return Err(FsError::Reserved),
                 c => comps.push(c.to_vec()),
             }
         }

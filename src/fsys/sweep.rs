@@ -134,6 +134,11 @@ mod tests {
         let root = tmp.join("root");
         let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
         let mut olds = Vec::new();
+        let mut kept = Vec::new();
+        let mark = |p: &std::path::Path| {
+            let f = std::fs::File::open(p).unwrap();
+            crate::fsys::tempmark::mark(f.as_fd(), crate::fsys::tempmark::TempKind::Upload).unwrap();
+        };
         for d in ["", "a", "a/b", "c"] {
             let dir = root.join(d);
             std::fs::create_dir_all(&dir).unwrap();
@@ -142,6 +147,17 @@ mod tests {
             }
             let t = dir.join(".tfd-part-00000000000000aa");
             std::fs::write(&t, b"left").unwrap();
+            mark(&t);
+            // the same name and age, not made by tfd: never swept
+            let u = dir.join(".tfd-part-00000000000000dd");
+            std::fs::write(&u, b"a user's").unwrap();
+            std::fs::File::options()
+                .write(true)
+                .open(&u)
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+            kept.push(u);
             std::fs::File::options()
                 .write(true)
                 .open(&t)
@@ -153,6 +169,7 @@ mod tests {
         }
         let far = outside.join(".tfd-part-00000000000000cc");
         std::fs::write(&far, b"not ours").unwrap();
+        mark(&far);
         std::fs::File::options()
             .write(true)
             .open(&far)
@@ -180,6 +197,9 @@ mod tests {
             assert!(!t.exists(), "{}", t.display());
         }
         assert!(far.exists(), "not through a symlink");
+        for u in &kept {
+            assert!(u.exists(), "unmarked: {}", u.display());
+        }
         assert!(root.join("a/b/.tfd-part-00000000000000bb").exists(), "fresh");
         assert!(root.join("a/b/f2").exists());
         std::fs::remove_dir_all(&tmp).unwrap();

@@ -12,13 +12,21 @@
 //! hides `/proc` ([`prepare`]). Where either is missing (a file system without
 //! `O_TMPFILE`, such as NFS, or no `/proc`), the file gets a hidden name
 //! `.tfd-part-*` and holds an flock for its whole life; a hidden file nobody
-//! holds locked is stale, and the quota walk removes it ([`sweep_if_stale`]).
+//! holds locked is stale, and the sweeper or the quota walk removes it
+//! ([`sweep_if_stale`]) once it has proven it tfd's own ([`super::tempmark`]).
+//!
+//! The temporary is created mode 0600 (another user given its name reads
+//! nothing) and gets its final attributes at the commit: an overwrite keeps the
+//! replaced file's mode (less set-uid/set-gid), its owner when tfd runs as root
+//! and its group where the session may give it, as `cp` onto an existing file
+//! does; a new file gets 0644 less the umask.
 //!
 //! With `sync` on, [`Upload::commit`] returns only when the data and the new
 //! directory entry are on stable storage: fsync of the file, link or rename,
 //! fsync of the directory.
 
 use super::direct::Staged;
+use super::tempmark::{self, TempKind};
 use super::{cname, FsError, Kind, RelPath, Root};
 use crate::sys;
 use std::ffi::{CStr, CString};
@@ -33,6 +41,14 @@ pub const TEMP_PREFIX: &[u8] = b".tfd-part-";
 /// is stale. (A live one is locked a moment after it is created; the age only
 /// covers that moment, and the short window of an overwriting commit.)
 pub const STALE_AFTER_SECS: i64 = 10;
+
+/// A staged upload (kept for a resume) unchanged for this long that nobody
+/// holds is stale: two days, a weekend's interruption being the longest a
+/// resume is worth waiting for.
+pub const STAGE_KEEP_SECS: i64 = 2 * 24 * 3600;
+
+/// Mode of a temporary while it is written.
+const TEMP_MODE: u32 = 0o600;
 
 /// procfs's magic number (statfs f_type).
 const PROC_SUPER_MAGIC: u32 = 0x9fa0;
@@ -61,10 +77,57 @@ fn proc_fd() -> Option<BorrowedFd<'static>> {
     fd.as_ref().map(|f| f.as_fd())
 }
 
+/// The process's umask, read once from `/proc/self/status` (umask(2) would
+/// change it for a moment); 022, tfd's own, where /proc says nothing.
+static UMASK: OnceLock<u32> = OnceLock::new();
+
+fn umask() -> u32 {
+    *UMASK.get_or_init(|| {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|t| {
+                let l = t.lines().find(|l| l.starts_with("Umask:"))?;
+                u32::from_str_radix(l["Umask:".len()..].trim(), 8).ok()
+            })
+            .unwrap_or(0o022)
+    })
+}
+
 /// Opens this process's `/proc/self/fd` if it is not open yet; a session calls
 /// it before a chroot, after which `/proc` is out of reach.
 pub fn prepare() {
     let _ = proc_fd();
+    let _ = umask();
+}
+
+/// The mode and owner a file written for `dir/name` gets when it replaces
+/// it: those of the file there now (a regular file), else 0644 less the
+/// umask and no owner change.
+pub fn final_attrs(dir: BorrowedFd<'_>, name: &CStr) -> (u32, Option<(u32, u32)>) {
+    match sys::fstatat(dir, name, false) {
+        Ok(st) if Kind::of(&st) == Kind::File => {
+            // never set-uid/set-gid: the replacement is new content, which
+            // the kernel strips them from on any write
+            let mode = st.st_mode & 0o7777 & !(libc::S_ISUID | libc::S_ISGID);
+            (mode, Some((st.st_uid, st.st_gid)))
+        }
+        _ => (0o644 & !umask(), None),
+    }
+}
+
+/// Gives the finished temporary `fd` the attributes [`final_attrs`] found:
+/// the owner only as root (a user keeps the group where allowed), then the
+/// mode (a chown clears set-id bits, so the mode comes last).
+pub fn apply_attrs(fd: BorrowedFd<'_>, (mode, owner): (u32, Option<(u32, u32)>)) -> std::io::Result<()> {
+    if let Some((uid, gid)) = owner {
+        if sys::geteuid() == 0 {
+            sys::fchown(fd, uid, gid)?;
+        } else {
+            // not a member of that group: the file keeps the session's
+            let _ = sys::fchown(fd, u32::MAX, gid);
+        }
+    }
+    sys::fchmod(fd, mode)
 }
 
 /// How the file in progress is held.
@@ -83,6 +146,8 @@ pub struct Upload {
     file: Staged,
     sync: bool,
     done: bool,
+    /// [`Upload::finish_like`] gave the file its attributes already.
+    attrs_set: bool,
     /// Bytes written so far.
     pub written: u64,
 }
@@ -104,8 +169,12 @@ impl Upload {
     pub fn begin(root: &Root, p: &RelPath, direct_min: usize, sync: bool) -> Result<Upload, FsError> {
         let (dir, name) = root.parent_new(p)?;
         if proc_fd().is_some() {
-            match sys::openat_nofollow(dir.as_fd(), c".", libc::O_WRONLY | libc::O_TMPFILE, 0o644) {
-                Ok(fd) => return Ok(Upload::new(fd, dir, name, Temp::Anonymous, direct_min, sync)),
+            match sys::openat_nofollow(dir.as_fd(), c".", libc::O_WRONLY | libc::O_TMPFILE, TEMP_MODE) {
+                Ok(fd) => {
+                    // it gets a hidden name for a moment when it overwrites
+                    let _ = tempmark::mark(fd.as_fd(), TempKind::Upload);
+                    return Ok(Upload::new(fd, dir, name, Temp::Anonymous, direct_min, sync));
+                }
                 // no O_TMPFILE on this file system (EISDIR: kernels before 3.11)
                 Err(e) if matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL)) => {}
                 Err(e) => return Err(e.into()),
@@ -122,6 +191,7 @@ impl Upload {
             file: Staged::new(File::from(fd), 0, direct_min),
             sync,
             done: false,
+            attrs_set: false,
             written: 0,
         }
     }
@@ -130,8 +200,17 @@ impl Upload {
     fn begin_named(dir: OwnedFd, name: CString, direct_min: usize, sync: bool) -> Result<Upload, FsError> {
         for _ in 0..8 {
             let tmp = temp_name()?;
-            match sys::openat_nofollow(dir.as_fd(), &tmp, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, 0o644) {
+            match sys::openat_nofollow(
+                dir.as_fd(),
+                &tmp,
+                libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL,
+                TEMP_MODE,
+            ) {
                 Ok(fd) => {
+                    // the sweeper's proof that it is ours (unmarked, it is never swept)
+                    if let Err(e) = tempmark::mark(fd.as_fd(), TempKind::Upload) {
+                        log::warn!("upload temporary left unmarked (the sweeper will not remove it): {e}");
+                    }
                     // marks it live for the sweep (no flock on this file system: the age still protects it)
                     let _ = sys::try_lock_exclusive(fd.as_fd());
                     return Ok(Upload::new(fd, dir, name, Temp::Named(tmp), direct_min, sync));
@@ -175,6 +254,7 @@ impl Upload {
         }
         sys::fchmod(f.as_fd(), mode)?;
         f.sync_all()?;
+        self.attrs_set = true;
         Ok(())
     }
 
@@ -184,6 +264,10 @@ impl Upload {
     /// before the file gets its name and the directory after.
     pub fn commit(mut self, overwrite: bool) -> Result<(), FsError> {
         self.file.flush()?;
+        if !self.attrs_set {
+            let attrs = final_attrs(self.dir.as_fd(), &self.name);
+            apply_attrs(self.file.file().as_fd(), attrs)?;
+        }
         if self.sync {
             // the data and its size; the name comes with the directory's fsync
             self.file.file().sync_data()?;
@@ -194,6 +278,7 @@ impl Upload {
         };
         r?;
         self.done = true;
+        tempmark::unmark(self.file.file().as_fd());
         if self.sync {
             sync_dir(self.dir.as_fd(), self.file.file().as_fd())?;
         }
@@ -269,7 +354,9 @@ pub fn sync_dir(dir: BorrowedFd<'_>, file: BorrowedFd<'_>) -> std::io::Result<()
 
 /// Removes `dir/name` if it is a stale upload temporary (a hidden
 /// `.tfd-part-*` file left by a session that died where `O_TMPFILE` was not
-/// used, or by an older tfd): unchanged for [`STALE_AFTER_SECS`] and not
+/// used, or a staged upload nobody resumed): proven tfd's own by its mark
+/// ([`tempmark::proven`]; the name alone proves nothing), unchanged for
+/// [`STALE_AFTER_SECS`] ([`STAGE_KEEP_SECS`] for a staged upload) and not
 /// locked by a live upload. `st` is its lstat. True when it was removed.
 pub fn sweep_if_stale(dir: BorrowedFd<'_>, name: &CStr, st: &libc::stat) -> bool {
     if !name.to_bytes().starts_with(TEMP_PREFIX) || Kind::of(st) != Kind::File {
@@ -279,15 +366,26 @@ pub fn sweep_if_stale(dir: BorrowedFd<'_>, name: &CStr, st: &libc::stat) -> bool
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    if now.saturating_sub(st.st_mtime) < STALE_AFTER_SECS {
+    let age = now.saturating_sub(st.st_mtime);
+    if age < STALE_AFTER_SECS {
         return false;
     }
     let Ok(fd) = sys::openat_nofollow(dir, name, libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY, 0) else {
         return false;
     };
-    let same = sys::fstat(fd.as_fd()).is_ok_and(|now| (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino));
+    let Ok(now_st) = sys::fstat(fd.as_fd()) else {
+        return false;
+    };
+    if (now_st.st_dev, now_st.st_ino) != (st.st_dev, st.st_ino) {
+        return false;
+    }
+    let keep = match tempmark::proven(fd.as_fd(), &now_st) {
+        Some(TempKind::Upload) => STALE_AFTER_SECS,
+        Some(TempKind::Stage) => STAGE_KEEP_SECS,
+        None => return false,
+    };
     // holding the lock while unlinking: no upload can take the file over meanwhile
-    same && sys::try_lock_exclusive(fd.as_fd()).unwrap_or(false) && sys::unlinkat(dir, name, false).is_ok()
+    age >= keep && sys::try_lock_exclusive(fd.as_fd()).unwrap_or(false) && sys::unlinkat(dir, name, false).is_ok()
 }
 
 #[cfg(test)]
@@ -395,8 +493,11 @@ mod tests {
         st.st_mtime -= 3600;
         assert!(!sweep_if_stale(dir.as_fd(), &t, &st), "locked by its live upload");
         drop(up);
-        // an orphan (left by a dead session or an older tfd): unlocked
+        // an orphan (left by a dead session): unlocked, marked by tfd
         std::fs::write(tmp.join(".tfd-part-0123456789abcdef"), b"orphan").unwrap();
+        let f = File::open(tmp.join(".tfd-part-0123456789abcdef")).unwrap();
+        tempmark::mark(f.as_fd(), TempKind::Upload).unwrap();
+        drop(f);
         std::fs::write(tmp.join("plain"), b"x").unwrap();
         let o = c".tfd-part-0123456789abcdef";
         let mut st = sys::fstatat(dir.as_fd(), o, false).unwrap();
@@ -404,6 +505,22 @@ mod tests {
         st.st_mtime -= 3600;
         assert!(sweep_if_stale(dir.as_fd(), o, &st));
         assert_eq!(temp_files(&tmp), 0);
+        // a user's file that merely has such a name (renamed so, or made by
+        // an older tfd without the mark) is never removed, however old
+        std::fs::write(tmp.join(".tfd-part-fedcba9876543210"), b"mine").unwrap();
+        let u = c".tfd-part-fedcba9876543210";
+        let mut st = sys::fstatat(dir.as_fd(), u, false).unwrap();
+        st.st_mtime -= 30 * 24 * 3600;
+        assert!(!sweep_if_stale(dir.as_fd(), u, &st), "unmarked");
+        // a staged upload is kept for days, not seconds
+        let f = File::open(tmp.join(".tfd-part-fedcba9876543210")).unwrap();
+        tempmark::mark(f.as_fd(), TempKind::Stage).unwrap();
+        drop(f);
+        let mut st = sys::fstatat(dir.as_fd(), u, false).unwrap();
+        st.st_mtime -= 3600;
+        assert!(!sweep_if_stale(dir.as_fd(), u, &st), "a stage an hour old stays");
+        st.st_mtime -= STAGE_KEEP_SECS;
+        assert!(sweep_if_stale(dir.as_fd(), u, &st), "an abandoned stage goes");
         let mut st = sys::fstatat(dir.as_fd(), c"plain", false).unwrap();
         st.st_mtime -= 3600;
         assert!(!sweep_if_stale(dir.as_fd(), c"plain", &st));

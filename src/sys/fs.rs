@@ -409,3 +409,24 @@ pub fn read_capped(path: &std::path::Path, max: u64) -> Result<Vec<u8>, CappedEr
     }
     Ok(bytes)
 }
+
+/// flock(2) `LOCK_SH`, tried for up to a second (a sweeper holds its
+/// exclusive lock only for the moment of an unlink): Err(WouldBlock) after.
+pub fn lock_shared(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        // SAFETY: flock takes a descriptor and integer flags; no pointers.
+        let r = unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) };
+        if r == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EWOULDBLOCK) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            Some(libc::EINTR) => continue,
+            _ => return Err(e),
+        }
+    }
+}

@@ -33,6 +33,7 @@ mod process;
 mod signal;
 mod syslog;
 mod tty;
+mod xattr;
 
 pub use child::*;
 pub use fs::*;
@@ -42,3 +43,4 @@ pub use process::*;
 pub use signal::*;
 pub use syslog::*;
 pub use tty::*;
+pub use xattr::*;

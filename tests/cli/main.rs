@@ -14,6 +14,7 @@ mod cli_escape;
 mod cli_habits;
 mod cli_liar;
 mod cli_mirror;
+mod cli_put_atomic;
 mod cli_safe;
 mod cli_session;
 mod cli_tree;

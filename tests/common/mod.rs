@@ -725,3 +725,11 @@ pub fn intwrite(c: &mut Client, path: &str, hash: &[u8], data: &[u8]) -> i32 {
         .unwrap();
     c.chan.rx.recv_i32().unwrap()
 }
+
+/// Marks `p` as tfd marks its upload temporaries (`user.tfd.part`), so a
+/// test can plant the orphan a killed session leaves: the sweeper and the
+/// quota walk remove only marked ones (issue 31).
+pub fn mark_upload_temporary(p: &Path) {
+    let f = std::fs::File::open(p).unwrap();
+    tfd::sys::fsetxattr(std::os::fd::AsFd::as_fd(&f), c"user.tfd.part", b"upload").unwrap();
+}

@@ -25,6 +25,7 @@ mod space;
 mod special_files;
 mod transfer;
 mod upload_reliability;
+mod upload_safety;
 mod v251_commands;
 mod wire;
 mod xcmds;

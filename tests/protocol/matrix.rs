@@ -161,6 +161,9 @@ fn probe(name: &str) -> Option<Probe> {
         "FSIZELS" => p(MISSING, Flow::Fsizels),
         "PUT" => p(&hpf::encode(MISSING, 0, 65536, None), Flow::Put),
         "PUTCAN" => p(&hpf::encode(MISSING, 0, 65536, Some(1 << 20)), Flow::Put),
+        "TFDSTAGE" => p(&[&b"5 probe 0 "[..], MISSING].concat(), Flow::Frame),
+        "TFDSTAGEPUT" => p(&hpf::encode(MISSING, 0, 65536, None), Flow::Put),
+        "TFDSTAGEDONE" => p(&[&b"0x00 1 "[..], MISSING].concat(), Flow::Frame),
         "GET" => p(&hpf::encode(MISSING, 0, 65536, None), Flow::Get),
         // a cancel point no probe reaches: no mid-stream answers are due
         "GETCAN" => p(&hpf::encode(MISSING, 0, 65536, Some(1 << 20)), Flow::Get),

@@ -114,8 +114,9 @@ fn killed_uploads_leave_nothing_and_cost_no_quota() {
     assert_eq!(all_files(&srv.data), ["after"]);
 }
 
-/// Leftovers of an older tfd (or of a file system without O_TMPFILE) are swept by
-/// the next quota walk once nobody holds them, instead of counting for ever.
+/// Leftovers of a killed session on a file system without O_TMPFILE (marked
+/// tfd's own) are swept by the next quota walk once nobody holds them, instead
+/// of counting for ever.
 #[test]
 fn stale_hidden_temporaries_are_swept_and_not_charged() {
     if !is_root() {
@@ -128,6 +129,7 @@ fn stale_hidden_temporaries_are_swept_and_not_charged() {
     for i in 0..3 {
         let p = srv.path(&format!("d/.tfd-part-00000000000000a{i}"));
         std::fs::write(&p, vec![1u8; 5 * MB / 2]).unwrap();
+        mark_upload_temporary(&p);
         std::fs::File::options()
             .write(true)
             .open(&p)

@@ -1111,6 +1111,7 @@ fn sweeper_removes_old_temporaries_at_start() {
     ];
     for o in &orphans {
         std::fs::write(o, b"left by a killed upload").unwrap();
+        common::mark_upload_temporary(o);
         std::fs::File::options()
             .write(true)
             .open(o)

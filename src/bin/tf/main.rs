@@ -22,6 +22,7 @@ mod layer;
 mod locks;
 mod mirror;
 mod probe;
+mod put_staged;
 mod remote;
 mod rglob;
 mod safe;

@@ -309,6 +309,22 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
         inner: &mut reader,
         hash: (from_stdin && o.verify).then(Sha256::new),
     };
+    if cmd == "put" && o.offset.is_none() && (o.resume || o.streams > 1) {
+        // a complete, verified file replaces the target in one step
+        let p = super::put_staged::Put {
+            local,
+            remote,
+            streams: o.streams,
+            bufsz: o.bufsz,
+            resume: o.resume,
+        };
+        let bar = Bar::start(size, counter.clone());
+        let r = super::put_staged::upload(c, cfg, &p, &counter);
+        bar.finish();
+        if let Some(code) = r? {
+            return Ok(code);
+        }
+    }
     let in_place = cmd == "put" && (o.resume || o.offset.is_some() || o.streams > 1);
     let st: Result<(), Status> = if in_place {
         let offset = match (o.offset, o.resume) {

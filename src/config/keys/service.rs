@@ -625,8 +625,11 @@ that sessions killed mid-upload left where the file system has no
 (NFS, GlusterFS, CephFS): one pass at start, then one every this many
 seconds, each looking at 20000 entries at most and the next going on where
 it stopped.
-A temporary is removed when nobody holds it locked (a live upload does, on
-every node of a shared file system) and it has not changed for 10 seconds.
+A temporary is removed when it bears tfd's mark (the extended attribute
+.BR user.tfd.part ;
+a file that merely has such a name is never removed), nobody holds it locked
+(a live upload does, on every node of a shared file system) and it has not
+changed for 10 seconds (a staged upload, kept for a later resume: 2 days).
 0 turns the sweeper off (then only quota checks remove such files).
 0..86400.
 Read at start only.

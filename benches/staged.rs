@@ -1,0 +1,175 @@
+//! The cost of verified, atomic uploads (issue 30): 1 GiB from a local file
+//! through tfd's staged uploads (`tf put --streams 4` and `tf put --resume`:
+//! a hidden stage, a SHA-256 of both sides, one rename) against the same
+//! transfer unverified and in place (PUT over 4 connections, and one PUT from
+//! offset 0: what those commands did before), measured alternately in the same
+//! run, each after the disk is synced. The figure is time(verified) ÷
+//! time(unverified); the target is at most 1.15.
+//!
+//!   cargo bench --bench staged -- [--quick] [--mib N] [--reps N]
+//!
+//! With `STAGED_PROFILE=1` the server's log lines of each phase follow, with
+//! their times (where the verified transfer spends its time: the data, or
+//! the commit's hash).
+
+mod support;
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::time::Instant;
+use support::Server;
+use tfd::client::staged::{self, Outcome, Request};
+use tfd::client::{parallel, Client, ClientConfig};
+
+const MIB: u64 = 1 << 20;
+const UNIT: i64 = 4 << 20;
+const TARGET: f64 = 1.15;
+
+fn make_local(path: &Path, size: u64) -> Result<(), String> {
+    let mut f = fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let block: Vec<u8> = (0..MIB)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    for i in 0..size / MIB {
+        let mut b = block.clone();
+        b[..8].copy_from_slice(&i.to_le_bytes());
+        f.write_all(&b).map_err(|e| e.to_string())?;
+    }
+    f.sync_all().map_err(|e| e.to_string())
+}
+
+fn timed(op: impl FnOnce() -> Result<(), String>) -> Result<f64, String> {
+    nix::unistd::sync();
+    let t = Instant::now();
+    op()?;
+    Ok(t.elapsed().as_secs_f64())
+}
+
+fn staged_put(cfg: &ClientConfig, local: &Path, streams: usize, resume: bool) -> Result<(), String> {
+    let mut c = Client::connect(cfg).map_err(|e| e.to_string())?;
+    let req = Request {
+        local,
+        remote: b"v.bin",
+        streams,
+        bufsz: UNIT,
+        resume,
+        overwrite: true,
+    };
+    match staged::put(&mut c, cfg, &req, &AtomicU64::new(0)).map_err(|e| e.to_string())? {
+        Outcome::Done(_) => Ok(()),
+        Outcome::Unsupported => Err("the server has no staged uploads".into()),
+        Outcome::Refused(st) => Err(format!("refused: {st:?}")),
+    }
+}
+
+fn plain_streams(cfg: &ClientConfig, local: &Path, streams: usize) -> Result<(), String> {
+    let p = std::sync::Arc::new(AtomicU64::new(0));
+    match parallel::put(cfg, local, b"u.bin", streams, UNIT, &p) {
+        Ok(Ok(())) => Ok(()),
+        other => Err(format!("parallel PUT: {:?}", other.err().map(|e| e.to_string()))),
+    }
+}
+
+fn plain_one(cfg: &ClientConfig, local: &Path) -> Result<(), String> {
+    let mut c = Client::connect(cfg).map_err(|e| e.to_string())?;
+    let mut f = fs::File::open(local).map_err(|e| e.to_string())?;
+    match c.put(b"u.bin", 0, UNIT, &mut f, &mut |_| {}) {
+        Ok(Ok(_)) => Ok(()),
+        other => Err(format!("PUT: {other:?}")),
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn run() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let arg = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    let mib = arg("--mib").unwrap_or(if quick { 256 } else { 1024 });
+    let reps = arg("--reps").unwrap_or(if quick { 1 } else { 3 }) as usize;
+    let bin = support::tfd_binary()?;
+    let server = Server::start(&bin)?;
+    let cfg = server.client_config();
+    let dir = support::private_tempdir("staged")?;
+    let local = dir.join("src.bin");
+    make_local(&local, mib * MIB)?;
+    let started = Instant::now();
+    let mut results = Vec::new();
+    for (what, verified, plain) in [
+        (
+            "put --streams 4",
+            Box::new(|| staged_put(&cfg, &local, 4, false)) as Box<dyn Fn() -> Result<(), String>>,
+            Box::new(|| plain_streams(&cfg, &local, 4)) as Box<dyn Fn() -> Result<(), String>>,
+        ),
+        (
+            "put --resume",
+            Box::new(|| staged_put(&cfg, &local, 1, true)),
+            Box::new(|| plain_one(&cfg, &local)),
+        ),
+    ] {
+        let (mut v, mut p) = (Vec::new(), Vec::new());
+        for i in 0..reps {
+            // alternate which goes first: the machine drifts
+            if i % 2 == 0 {
+                p.push(timed(&plain)?);
+                let _ = fs::remove_file(server.data_dir().join("v.bin"));
+                v.push(timed(&verified)?);
+            } else {
+                let _ = fs::remove_file(server.data_dir().join("v.bin"));
+                v.push(timed(&verified)?);
+                p.push(timed(&plain)?);
+            }
+            let _ = fs::remove_file(server.data_dir().join("u.bin"));
+            let _ = fs::remove_file(server.data_dir().join("v.bin"));
+        }
+        let (tv, tp) = (median(v), median(p));
+        let ratio = tv / tp;
+        println!(
+            "{what}: {mib} MiB verified {tv:.2} s ({:.0} MiB/s), unverified in place {tp:.2} s ({:.0} MiB/s): {ratio:.3}x (target <= {TARGET}) {}",
+            mib as f64 / tv,
+            mib as f64 / tp,
+            support::met(ratio <= TARGET)
+        );
+        results.push((what, ratio));
+    }
+    let _ = fs::remove_dir_all(&dir);
+    if std::env::var_os("STAGED_PROFILE").is_some() {
+        for l in server
+            .log_text()
+            .lines()
+            .filter(|l| l.contains("TFDSTAGE") || l.contains("PUT stored"))
+        {
+            println!("  {l}");
+        }
+    }
+    println!(
+        "BENCH_STAGED mib={mib} reps={reps} streams4_ratio={:.3} resume_ratio={:.3} secs={:.0}",
+        results[0].1,
+        results[1].1,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("staged bench: {e}");
+        std::process::exit(1);
+    }
+}

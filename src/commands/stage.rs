@@ -1,0 +1,248 @@
+//! tfd's staged-upload extension (doc/compatibility.md "Staged uploads"):
+//! uploads that many connections write at once and that resume after any
+//! interruption, and still replace their target in one rename, only once the
+//! whole file is there and its SHA-256 matches the client's.
+//!
+//! - `TFDSTAGE <size> <identity> <0|1> <path>`: opens the stage of `path` for
+//!   a source of `size` bytes; `1` (or another identity than the stage holds)
+//!   starts it empty. Answers `OK <n> <a-b>…`: the `n` ranges already written
+//!   for this same source.
+//! - `TFDSTAGEPUT <path> <hpfile>`: PUT's flow (wire-notes §3.20) into the
+//!   stage at the offset, never past `size`; after the HPFFIN exchange one
+//!   more frame, `OK` or `FAILED <n> : <the real reason>` (quota, disk full…),
+//!   which PUT has no room for.
+//! - `TFDSTAGEDONE <sha256> <0|1> <path>`: the commit. The stage must hold
+//!   every byte; its SHA-256 must equal the client's, else the stage is
+//!   emptied and the answer says so; then it replaces the target by rename
+//!   (`0`: only if the target does not exist), with the target's mode and
+//!   owner.
+//!
+//! Clients that never send these commands see nothing of them.
+
+use super::hpf::{self, PutEnd};
+use super::transfer::{check_target, logged, Track};
+use super::{CmdResult, Reply};
+use crate::fsys::stage::{Stage, StageError, MAX_IDENTITY};
+use crate::fsys::{FsError, RelPath};
+use crate::session::Session;
+use crate::wire::hpf::code;
+use crate::wire::{command, Failed};
+use crate::xferlog::Direction;
+use log::{info, warn};
+
+/// A FAILED reply with the real reason in words.
+fn failed(f: Failed, why: &str) -> CmdResult {
+    Ok(Reply::Frame(format!("FAILED {} : {why}", f.code()).into_bytes()))
+}
+
+/// The reason a stage could not be had, as the client gets it.
+fn stage_failed(s: &Session, what: &str, e: StageError) -> CmdResult {
+    warn!("{} {what}: {e:?}", s.peer);
+    match e {
+        StageError::Missing => failed(Failed::TransferApi, "no staged upload of this file (TFDSTAGE first)"),
+        StageError::NoAttributes => failed(
+            Failed::TransferApi,
+            "staged uploads need user extended attributes on the server's file system",
+        ),
+        StageError::Foreign => failed(
+            Failed::AccessDenied,
+            "a file not made by tfd holds the staged upload's name",
+        ),
+        StageError::Fs(e) => fs_failed(&e),
+    }
+}
+
+fn fs_failed(e: &FsError) -> CmdResult {
+    match e {
+        FsError::NotFound | FsError::NotDir => failed(Failed::NoSuchDir, "Directory does not exist."),
+        FsError::NoSpace => failed(Failed::TransferApi, "No space left on the server's disk."),
+        FsError::Exists => failed(Failed::FileExists, "File already exists."),
+        e if e.is_denied() => failed(Failed::AccessDenied, "Access denied to location."),
+        e => failed(
+            Failed::TransferApi,
+            &format!("the server could not write the file: {e}"),
+        ),
+    }
+}
+
+/// Why a write into the stage failed, in words.
+fn write_reason(e: &std::io::Error) -> (Failed, String) {
+    match e.raw_os_error() {
+        Some(libc::EDQUOT) => (Failed::Quota, "Quota exceeded.".into()),
+        Some(libc::ENOSPC) => (Failed::TransferApi, "No space left on the server's disk.".into()),
+        Some(libc::EACCES | libc::EPERM) => (Failed::AccessDenied, "Access denied to location.".into()),
+        Some(libc::EFBIG) => (Failed::TransferApi, "File too large for the server.".into()),
+        _ if e.to_string() == QUOTA => (Failed::Quota, "Quota exceeded.".into()),
+        _ => (Failed::TransferApi, format!("the server could not write the file: {e}")),
+    }
+}
+
+/// The text of the quota's refusal inside the write loop.
+const QUOTA: &str = "quota exceeded";
+
+/// `<word> <rest>`.
+fn word(arg: &[u8]) -> Result<(&[u8], &[u8]), Failed> {
+    command::split_space(arg).ok_or(Failed::MissingParameter)
+}
+
+fn number(b: &[u8]) -> Result<u64, Failed> {
+    std::str::from_utf8(b)
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .filter(|&n: &u64| n <= i64::MAX as u64)
+        .ok_or(Failed::MissingParameter)
+}
+
+/// The target of a stage: a path whose final name may be uploaded to.
+fn target(s: &Session, path: &[u8]) -> Result<RelPath, Failed> {
+    let p = s.path(path)?;
+    check_target(s, &p, true)?;
+    Ok(p)
+}
+
+/// `TFDSTAGE <size> <identity> <0|1> <path>`.
+pub fn open(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let (size, rest) = word(arg)?;
+    let (identity, rest) = word(rest)?;
+    let (fresh, path) = word(rest)?;
+    let size = number(size)?;
+    if identity.is_empty()
+        || identity.len() > MAX_IDENTITY
+        || !identity
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b":-_.".contains(b))
+    {
+        return Err(Failed::MissingParameter.into());
+    }
+    let p = target(s, path)?;
+    match Stage::open(&s.root, &p, size, identity, fresh == b"1") {
+        Ok((_, done)) => {
+            let mut out = done.len().to_string();
+            for (a, b) in &done {
+                out.push_str(&format!(" {a}-{b}"));
+            }
+            info!("{} TFDSTAGE {size} bytes, {} ranges kept", s.peer, done.len());
+            Ok(Reply::Data(out.into_bytes()))
+        }
+        Err(e) => stage_failed(s, "TFDSTAGE", e),
+    }
+}
+
+/// `TFDSTAGEPUT <path> <hpfile>`.
+pub fn put(s: &mut Session, arg: &[u8]) -> CmdResult {
+    logged(s, arg, "TFDSTAGEPUT", Direction::Incoming, put_t)
+}
+
+fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
+    let req = crate::wire::hpf::parse(arg, false).ok_or(Failed::MissingParameter)?;
+    let p = s.path(req.path)?;
+    if req.bufsz <= 0 {
+        return Err(Failed::HpfBuffer.into());
+    }
+    let stage = match Stage::open_existing(&s.root, &p) {
+        Ok(st) => st,
+        Err(e) => return stage_failed(s, "TFDSTAGEPUT", e),
+    };
+    if req.offset > stage.size {
+        return Err(Failed::HpfSeek.into());
+    }
+    let file = match stage.file().try_clone() {
+        Ok(f) => f,
+        Err(e) => return fs_failed(&e.into()),
+    };
+    t.path = Some(p.clone());
+    let grant = (req.bufsz as u64).min(s.ctx.cfg.hpf_max_buffer) as usize;
+    let mut budget = super::quota::budget(s, Some(&p));
+    // through the page cache, not direct: the commit reads every byte back
+    // for its hash, from memory rather than from the disk (it drops the
+    // pages after)
+    let mut writer = crate::fsys::direct::ChunkWriter::new(file, req.offset, 0);
+    hpf::send_grant(s, grant)?;
+    let (start, size) = (req.offset, stage.size);
+    let mut written = 0u64;
+    let ended = hpf::receive(&mut s.chan.rx, grant, |chunk: &[u8]| {
+        if writer.position() + chunk.len() as u64 > size {
+            return Err(std::io::Error::other("data past the size the stage was opened for"));
+        }
+        hpf::write_within(&mut writer, chunk, &mut budget)?;
+        written += chunk.len() as u64;
+        // the journal names only what is written
+        stage.record(start, writer.position());
+        Ok(())
+    })?;
+    t.bytes = written;
+    let ended = match ended {
+        PutEnd::Client(len @ (code::END | code::STOP)) if s.ctx.cfg.sync_uploads => match writer.file().sync_data() {
+            Ok(()) => PutEnd::Client(len),
+            Err(e) => PutEnd::WriteFailed(e),
+        },
+        other => other,
+    };
+    hpf::finish_put(s, &ended, grant)?;
+    match ended {
+        PutEnd::WriteFailed(e) => {
+            warn!("{} TFDSTAGEPUT write failed after {written} bytes: {e}", s.peer);
+            if e.to_string() == QUOTA {
+                super::quota::refused(s, "TFDSTAGEPUT");
+            }
+            let (f, why) = write_reason(&e);
+            if matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT)) || e.to_string() == QUOTA {
+                // more data cannot cure it: no partial is left to hold the space
+                stage.discard();
+            }
+            failed(f, &why)
+        }
+        PutEnd::Client(len) => {
+            t.complete = len == code::END || len == code::STOP;
+            info!("{} TFDSTAGEPUT stored {written} bytes at {start}", s.peer);
+            Ok(Reply::Ok)
+        }
+    }
+}
+
+/// `TFDSTAGEDONE <sha256> <0|1> <path>`.
+pub fn done(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let (want, rest) = word(arg)?;
+    let (overwrite, path) = word(rest)?;
+    let overwrite = overwrite == b"1";
+    let p = s.path(path)?;
+    check_target(s, &p, overwrite)?;
+    let mut stage = match Stage::open_existing(&s.root, &p) {
+        Ok(st) => st,
+        Err(e) => return stage_failed(s, "TFDSTAGEDONE", e),
+    };
+    match stage.missing() {
+        Ok(None) => {}
+        Ok(Some(n)) => {
+            return failed(
+                Failed::TransferApi,
+                &format!("the staged upload is incomplete: {n} bytes not yet sent"),
+            )
+        }
+        Err(e) => return stage_failed(s, "TFDSTAGEDONE", e),
+    }
+    let have = match stage.sha256() {
+        Ok(h) => h,
+        Err(e) => return stage_failed(s, "TFDSTAGEDONE", e),
+    };
+    let want = want.strip_prefix(b"0x").unwrap_or(want);
+    if !have[2..].eq_ignore_ascii_case(want) {
+        warn!("{} TFDSTAGEDONE: SHA-256 mismatch; the stage is emptied", s.peer);
+        let _ = stage.reset(None);
+        return failed(
+            Failed::TransferApi,
+            &format!(
+                "SHA-256 mismatch (server {}): the staged upload is discarded",
+                String::from_utf8_lossy(&have)
+            ),
+        );
+    }
+    let size = stage.size;
+    match stage.commit(overwrite, s.ctx.cfg.sync_uploads) {
+        Ok(()) => {
+            info!("{} TFDSTAGEDONE: {size} bytes verified and in place", s.peer);
+            Ok(Reply::Ok)
+        }
+        Err(e) => stage_failed(s, "TFDSTAGEDONE", e),
+    }
+}

@@ -1,0 +1,409 @@
+//! Staged uploads: tfd's extension for uploads that several connections write
+//! at once (`tf put --streams N`) or that resume after any interruption
+//! (`tf put --resume`), and that still replace their target in one atomic
+//! step, only once complete and verified.
+//!
+//! A stage is a hidden temporary beside its target, `.tfd-part-s<16 hex>`,
+//! its name derived from the session's uid and the target's name, so every
+//! session of the same user reaches the same stage for the same target (a
+//! resume after SIGKILL of tf, of the session or of the whole server finds it
+//! by name; nothing the client sends can name another one). It is created
+//! 0600 by the session's user, marked tfd's own ([`super::tempmark`]) and
+//! carries its journal in extended attributes, which move with the file and
+//! are written with one call each:
+//! - `user.tfd.id`: `<size> <identity>`, the source's size and the identity
+//!   the client gave (its size, modification time and a hash of its content);
+//!   a stage opened for another identity starts again from empty;
+//! - `user.tfd.r.<start>`: `<end>`, a range `[start, end)` that is written
+//!   (each connection keeps its own key, so concurrent writers never race on
+//!   one value). A range is recorded after its data is written, so what the
+//!   journal names is on the file (through a process's death; a power cut is
+//!   caught by the final hash).
+//!
+//! The commit hashes the whole stage and compares with the client's SHA-256
+//! of its source: only an exact match replaces the target (by rename, with
+//! the target's mode and owner: [`super::upload::final_attrs`]); a mismatch
+//! empties the stage, so the next attempt moves everything again.
+
+use super::tempmark::{self, TempKind};
+use super::upload::{apply_attrs, final_attrs, sync_dir, TEMP_PREFIX};
+use super::{FsError, Kind, RelPath, Root};
+use crate::sys;
+use sha2::{Digest, Sha256};
+use std::ffi::CString;
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::{AsFd, OwnedFd};
+
+/// The journal's identity attribute.
+const ID: &std::ffi::CStr = c"user.tfd.id";
+/// Prefix of the range attributes (`user.tfd.r.<start>`).
+const RANGE_PREFIX: &str = "user.tfd.r.";
+/// Ranges kept after a compaction (a file system bounds a file's attributes:
+/// ext4 to one block); more are merged away or forgotten, and moved again.
+pub const MAX_RANGES: usize = 32;
+/// Longest identity a client may give.
+pub const MAX_IDENTITY: usize = 128;
+
+/// An open stage.
+pub struct Stage {
+    dir: OwnedFd,
+    /// The target's name in `dir`.
+    name: CString,
+    /// The stage's own name in `dir`.
+    tmp: CString,
+    file: File,
+    /// The declared size of the source.
+    pub size: u64,
+}
+
+/// Why a stage cannot be had.
+#[derive(Debug)]
+pub enum StageError {
+    /// A path or file-system failure.
+    Fs(FsError),
+    /// No stage exists for this target (TFDSTAGE first).
+    Missing,
+    /// The file system keeps no user attributes, so no journal.
+    NoAttributes,
+    /// Something not made by tfd holds the stage's name.
+    Foreign,
+}
+
+impl From<FsError> for StageError {
+    fn from(e: FsError) -> Self {
+        StageError::Fs(e)
+    }
+}
+
+impl From<std::io::Error> for StageError {
+    fn from(e: std::io::Error) -> Self {
+        StageError::Fs(e.into())
+    }
+}
+
+/// The stage's name for target `name` of user `uid`.
+pub fn stage_name(uid: u32, name: &[u8]) -> CString {
+    let mut h = Sha256::new();
+    h.update(uid.to_be_bytes());
+    h.update(name);
+    let d = h.finalize();
+    let mut t = TEMP_PREFIX.to_vec();
+    t.push(b's');
+    t.extend(d[..8].iter().flat_map(|b| format!("{b:02x}").into_bytes()));
+    // hex and the prefix: no NUL
+    CString::new(t).unwrap_or_default()
+}
+
+/// Sorts and merges ranges, dropping empty ones and what lies past `limit`.
+pub fn merge(mut v: Vec<(u64, u64)>, limit: u64) -> Vec<(u64, u64)> {
+    v.retain(|&(a, b)| b > a && a < limit);
+    v.sort_unstable();
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for (a, b) in v {
+        let b = b.min(limit);
+        match out.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    out
+}
+
+impl Stage {
+    /// Opens (creating it if missing) the stage of `p` for a source of `size`
+    /// bytes and `identity`; returns it and the ranges already written for
+    /// that same source. `fresh` (or another identity) starts from empty.
+    pub fn open(
+        root: &Root,
+        p: &RelPath,
+        size: u64,
+        identity: &[u8],
+        fresh: bool,
+    ) -> Result<(Stage, Vec<(u64, u64)>), StageError> {
+        let mut st = Self::open_in(root, p, true)?;
+        let want = [size.to_string().as_bytes(), b" ", identity].concat();
+        let have = sys::fgetxattr(st.file.as_fd(), ID, 512).ok();
+        st.size = size;
+        if fresh || have.as_deref() != Some(&want[..]) {
+            st.reset(Some(&want))?;
+            return Ok((st, Vec::new()));
+        }
+        // only what the file really holds: a range past its end (a crash
+        // lost the tail) is not done
+        let len = st.file.metadata()?.len().min(size);
+        let mut done = merge(st.recorded(), len);
+        done.truncate(MAX_RANGES);
+        st.clear_ranges();
+        for &(a, b) in &done {
+            st.record(a, b);
+        }
+        Ok((st, done))
+    }
+
+    /// Opens the stage of `p`, which must exist (a range write, the commit).
+    pub fn open_existing(root: &Root, p: &RelPath) -> Result<Stage, StageError> {
+        let mut st = Self::open_in(root, p, false)?;
+        let id = sys::fgetxattr(st.file.as_fd(), ID, 512).map_err(|_| StageError::Missing)?;
+        let size = id
+            .split(|&b| b == b' ')
+            .next()
+            .and_then(|n| std::str::from_utf8(n).ok()?.parse().ok());
+        st.size = size.ok_or(StageError::Missing)?;
+        Ok(st)
+    }
+
+    fn open_in(root: &Root, p: &RelPath, create: bool) -> Result<Stage, StageError> {
+        let (dir, name) = root.parent_new(p)?;
+        let tmp = stage_name(sys::geteuid(), name.as_bytes());
+        for _ in 0..4 {
+            let flags = libc::O_RDWR | libc::O_NONBLOCK | libc::O_NOCTTY | if create { libc::O_CREAT } else { 0 };
+            let fd = match sys::openat_nofollow(dir.as_fd(), &tmp, flags, 0o600) {
+                Ok(fd) => fd,
+                Err(e) if !create && e.raw_os_error() == Some(libc::ENOENT) => return Err(StageError::Missing),
+                Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(StageError::Foreign),
+                Err(e) => return Err(e.into()),
+            };
+            let st = sys::fstat(fd.as_fd())?;
+            if Kind::of(&st) != Kind::File {
+                return Err(StageError::Foreign);
+            }
+            // held shared while in use: the sweeper needs it exclusive
+            sys::lock_shared(fd.as_fd())?;
+            // the sweeper may have removed it between the open and the lock
+            match sys::fstatat(dir.as_fd(), &tmp, false) {
+                Ok(now) if (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino) => {}
+                _ => continue,
+            }
+            match tempmark::proven(fd.as_fd(), &st) {
+                Some(TempKind::Stage) => {}
+                None if create && st.st_size == 0 && sys::fgetxattr(fd.as_fd(), ID, 8).is_err() => {
+                    if let Err(e) = tempmark::mark(fd.as_fd(), TempKind::Stage) {
+                        let _ = sys::unlinkat(dir.as_fd(), &tmp, false);
+                        return Err(if tempmark::is_unsupported(&e) {
+                            StageError::NoAttributes
+                        } else {
+                            e.into()
+                        });
+                    }
+                }
+                _ => return Err(StageError::Foreign),
+            }
+            let _ = sys::fchmod(fd.as_fd(), 0o600);
+            return Ok(Stage {
+                dir,
+                name,
+                tmp,
+                file: File::from(fd),
+                size: 0,
+            });
+        }
+        Err(StageError::Fs(FsError::Stale))
+    }
+
+    /// The file, for writing ranges (positioned writes by the caller).
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// The ranges the journal names (unmerged).
+    fn recorded(&self) -> Vec<(u64, u64)> {
+        let Ok(names) = sys::flistxattr(self.file.as_fd()) else {
+            return Vec::new();
+        };
+        names
+            .iter()
+            .filter_map(|n| {
+                let start: u64 = std::str::from_utf8(n.strip_prefix(RANGE_PREFIX.as_bytes())?)
+                    .ok()?
+                    .parse()
+                    .ok()?;
+                let key = CString::new(n.clone()).ok()?;
+                let end = sys::fgetxattr(self.file.as_fd(), &key, 32).ok()?;
+                Some((start, std::str::from_utf8(&end).ok()?.parse().ok()?))
+            })
+            .collect()
+    }
+
+    fn clear_ranges(&self) {
+        for n in sys::flistxattr(self.file.as_fd()).unwrap_or_default() {
+            if n.starts_with(RANGE_PREFIX.as_bytes()) {
+                if let Ok(k) = CString::new(n) {
+                    let _ = sys::fremovexattr(self.file.as_fd(), &k);
+                }
+            }
+        }
+    }
+
+    /// Records `[start, end)` as written (best effort: a range the file
+    /// system has no room to record is moved again by a resume).
+    pub fn record(&self, start: u64, end: u64) {
+        if let Ok(k) = CString::new(format!("{RANGE_PREFIX}{start}")) {
+            let _ = sys::fsetxattr(self.file.as_fd(), &k, end.to_string().as_bytes());
+        }
+    }
+
+    /// Empties the stage: no data, no ranges; `id` replaces the identity.
+    pub fn reset(&mut self, id: Option<&[u8]>) -> Result<(), StageError> {
+        // the ranges go first: a crash in between leaves ranges of nothing
+        // named, never a journal naming data that is gone
+        self.clear_ranges();
+        self.file.set_len(0)?;
+        if let Some(id) = id {
+            sys::fsetxattr(self.file.as_fd(), ID, id)?;
+        }
+        Ok(())
+    }
+
+    /// Removes the stage (a refusal that more data cannot cure: quota, disk
+    /// full), so it neither holds the space nor passes for a partial worth
+    /// resuming. Writers still holding it write into an unnamed file.
+    pub fn discard(&self) {
+        let Ok(st) = sys::fstat(self.file.as_fd()) else { return };
+        if let Ok(now) = sys::fstatat(self.dir.as_fd(), &self.tmp, false) {
+            if (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino) {
+                self.clear_ranges();
+                let _ = self.file.set_len(0);
+                let _ = sys::unlinkat(self.dir.as_fd(), &self.tmp, false);
+            }
+        }
+    }
+
+    /// What is missing before the stage holds the whole source: `None` when
+    /// complete.
+    pub fn missing(&self) -> Result<Option<u64>, StageError> {
+        let len = self.file.metadata()?.len();
+        let done = merge(self.recorded(), self.size);
+        let have: u64 = done.iter().map(|(a, b)| b - a).sum();
+        Ok((len != self.size || have != self.size).then(|| self.size.saturating_sub(have).max(1)))
+    }
+
+    /// The SHA-256 of the stage, as the SHA256 command writes it (`0x…`).
+    pub fn sha256(&self) -> Result<Vec<u8>, StageError> {
+        let mut f = self.file.try_clone()?;
+        use std::io::Seek;
+        f.seek(std::io::SeekFrom::Start(0))?;
+        let mut h = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            match f.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => h.update(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        // the pages were kept for this read only: give them back
+        let _ = nix::fcntl::posix_fadvise(
+            std::os::fd::AsRawFd::as_raw_fd(&f),
+            0,
+            0,
+            nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
+        );
+        Ok(crate::wire::sha256_text(&h.finalize().into()).to_vec())
+    }
+
+    /// Replaces the target by the stage in one rename, with the target's
+    /// attributes; `overwrite` false fails with `Exists` if the target exists.
+    /// With `sync`, the data is on disk before the name, the name after.
+    pub fn commit(self, overwrite: bool, sync: bool) -> Result<(), StageError> {
+        let fd = self.file.as_fd();
+        apply_attrs(fd, final_attrs(self.dir.as_fd(), &self.name))?;
+        if sync {
+            self.file.sync_data()?;
+        }
+        let mut r = sys::renameat2(self.dir.as_fd(), &self.tmp, self.dir.as_fd(), &self.name, !overwrite);
+        if !overwrite && r.as_ref().err().and_then(|e| e.raw_os_error()) == Some(libc::EINVAL) {
+            // NFS and CephFS refuse rename flags: link(2) fails atomically on an existing name
+            let d = Some(std::os::fd::AsRawFd::as_raw_fd(&self.dir));
+            r = nix::unistd::linkat(
+                d,
+                self.tmp.as_c_str(),
+                d,
+                self.name.as_c_str(),
+                nix::fcntl::AtFlags::empty(),
+            )
+            .map_err(std::io::Error::from)
+            .map(|()| {
+                let _ = sys::unlinkat(self.dir.as_fd(), &self.tmp, false);
+            });
+        }
+        r.map_err(|e| StageError::Fs(e.into()))?;
+        // the committed file keeps no journal
+        self.clear_ranges();
+        let _ = sys::fremovexattr(fd, ID);
+        tempmark::unmark(fd);
+        if sync {
+            sync_dir(self.dir.as_fd(), fd)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_sorts_joins_and_clips() {
+        assert_eq!(merge(vec![(10, 20), (0, 5), (5, 10), (30, 30)], 100), [(0, 20)]);
+        assert_eq!(merge(vec![(50, 200), (0, 4)], 100), [(0, 4), (50, 100)]);
+        assert_eq!(merge(vec![(100, 200)], 100), []);
+    }
+
+    /// The journal survives a reopen (another session, a restarted server),
+    /// names only what was recorded for the same identity, starts empty for
+    /// another one, and the commit needs every byte and leaves no journal.
+    #[test]
+    fn journal_reopen_identity_and_commit() {
+        use std::os::unix::fs::{FileExt, PermissionsExt};
+        let tmp = std::env::temp_dir().join(format!("tfd-stage-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).unwrap();
+        std::fs::write(tmp.join("t"), b"old").unwrap();
+        std::fs::set_permissions(tmp.join("t"), std::fs::Permissions::from_mode(0o640)).unwrap();
+        let root = Root::open_root(&tmp).unwrap();
+        let p = RelPath::parse(b"t").unwrap();
+        let (st, done) = Stage::open(&root, &p, 8192, b"id1", false).unwrap();
+        assert!(done.is_empty());
+        st.file().write_all_at(&[7u8; 4096], 0).unwrap();
+        st.record(0, 4096);
+        assert_eq!(st.missing().unwrap(), Some(4096));
+        drop(st);
+        let (st, done) = Stage::open(&root, &p, 8192, b"id1", false).unwrap();
+        assert_eq!(done, [(0, 4096)], "kept for the same source");
+        st.file().write_all_at(&[8u8; 4096], 4096).unwrap();
+        st.record(4096, 8192);
+        assert_eq!(st.missing().unwrap(), None);
+        drop(st);
+        let (_, done) = Stage::open(&root, &p, 8192, b"id2", false).unwrap();
+        assert!(done.is_empty(), "another source starts empty");
+        let (st, _) = Stage::open(&root, &p, 4, b"id3", false).unwrap();
+        st.file().write_all_at(b"new!", 0).unwrap();
+        st.record(0, 4);
+        drop(st);
+        let st = Stage::open_existing(&root, &p).unwrap();
+        assert_eq!(st.size, 4);
+        st.commit(true, false).unwrap();
+        assert_eq!(std::fs::read(tmp.join("t")).unwrap(), b"new!");
+        let m = std::fs::metadata(tmp.join("t")).unwrap();
+        assert_eq!(m.permissions().mode() & 0o777, 0o640, "the target's mode");
+        let f = File::open(tmp.join("t")).unwrap();
+        assert!(
+            sys::flistxattr(f.as_fd()).unwrap().is_empty(),
+            "no journal left on the file"
+        );
+        assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 1, "the stage became the file");
+        assert!(matches!(Stage::open_existing(&root, &p), Err(StageError::Missing)));
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    #[test]
+    fn names_differ_by_user_and_target() {
+        let a = stage_name(1000, b"a.bin");
+        assert!(a.to_bytes().starts_with(b".tfd-part-s"));
+        assert_ne!(a, stage_name(1001, b"a.bin"));
+        assert_ne!(a, stage_name(1000, b"b.bin"));
+        assert_eq!(a, stage_name(1000, b"a.bin"));
+    }
+}

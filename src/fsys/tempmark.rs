@@ -1,0 +1,73 @@
+//! The proof that a hidden `.tfd-part-*` file is one of tfd's own upload
+//! temporaries, so the root sweeper never removes a file only because of its
+//! name (a user's file renamed so on the host, or by an older tfd's client).
+//!
+//! tfd marks each temporary it creates with the extended attribute
+//! `user.tfd.part` (`upload` for a session's temporary, `stage` for a staged
+//! upload kept for a later resume). The mark is set through the descriptor
+//! tfd created the file with, as the session's user, and only a writer of the
+//! file can set one: a user cannot get another user's file swept, and no
+//! protocol command can set or copy an attribute. Where the file system has no
+//! user attributes (an NFS export without them) an upload temporary gets the
+//! fallback mark: its access time set to [`ATIME_MARK`], which no write moves
+//! and nothing but an explicit utimensat sets. A staged upload needs the
+//! attributes for its journal, so it has no fallback.
+
+use crate::sys;
+use std::ffi::CStr;
+use std::os::fd::BorrowedFd;
+
+/// The attribute that marks a temporary.
+pub const MARK: &CStr = c"user.tfd.part";
+
+/// The fallback mark: this access time (1970-01-15 06:56:07 UTC).
+pub const ATIME_MARK: i64 = 1_234_567;
+
+/// What a marked temporary is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TempKind {
+    /// A session's upload in progress: stale once nobody holds it.
+    Upload,
+    /// A staged upload: kept for a later resume, stale after days.
+    Stage,
+}
+
+impl TempKind {
+    fn value(self) -> &'static [u8] {
+        match self {
+            TempKind::Upload => b"upload",
+            TempKind::Stage => b"stage",
+        }
+    }
+}
+
+/// Marks the file `fd` as a temporary of `kind`. An upload temporary on a
+/// file system without user attributes gets the access-time mark.
+pub fn mark(fd: BorrowedFd<'_>, kind: TempKind) -> std::io::Result<()> {
+    match sys::fsetxattr(fd, MARK, kind.value()) {
+        Err(e) if kind == TempKind::Upload && is_unsupported(&e) => sys::set_atime(fd, ATIME_MARK),
+        r => r,
+    }
+}
+
+/// Takes the mark off (a committed file keeps no trace of its past).
+pub fn unmark(fd: BorrowedFd<'_>) {
+    let _ = sys::fremovexattr(fd, MARK);
+}
+
+/// True for the errors of a file system without user attributes.
+pub fn is_unsupported(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENOTSUP | libc::ENOSYS))
+}
+
+/// The kind of temporary `fd` is proven to be, `None` when it bears no mark.
+/// `st` is its fstat.
+pub fn proven(fd: BorrowedFd<'_>, st: &libc::stat) -> Option<TempKind> {
+    match sys::fgetxattr(fd, MARK, 16) {
+        Ok(v) if v == TempKind::Upload.value() => Some(TempKind::Upload),
+        Ok(v) if v == TempKind::Stage.value() => Some(TempKind::Stage),
+        Ok(_) => None,
+        Err(e) if is_unsupported(&e) && st.st_atime == ATIME_MARK => Some(TempKind::Upload),
+        Err(_) => None,
+    }
+}
