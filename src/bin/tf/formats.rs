@@ -107,7 +107,12 @@ pub fn freesp_text(reply: &[u8]) -> Option<String> {
 /// modification time and zone, then the name is written by the caller.
 pub fn long_prefix(stat: Option<Stat>, listed: u8, human: bool) -> String {
     let Some(s) = stat else {
-        let t = if listed == b'D' { 'd' } else { '?' };
+        // the listing's own letter, when FSTAT told nothing usable
+        let t = match listed {
+            b'D' => 'd',
+            b'F' => '-',
+            _ => '?',
+        };
         return format!("{t} {:>12} {:<23}  ", "?", "? ? ?");
     };
     let t = match s.kind {
