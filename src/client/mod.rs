@@ -2,7 +2,9 @@
 //! `tf` CLI, the tests and the benchmarks.
 #![forbid(unsafe_code)]
 
+pub mod engine;
 pub mod fai_cache;
+pub mod interrupt;
 pub mod options;
 pub mod parallel;
 pub mod temporaries;
@@ -255,6 +257,7 @@ impl Client {
             (None, Some(t)) => TcpStream::connect_timeout(&addr, t)?,
             (None, None) => TcpStream::connect(addr)?,
         };
+        interrupt::watch(&stream);
         stream.set_read_timeout(cfg.timeout)?;
         stream.set_write_timeout(cfg.timeout)?;
         if let Some(pre) = &cfg.preamble {

@@ -12,6 +12,7 @@ mod cli;
 mod cli_errors;
 mod cli_liar;
 mod cli_mirror;
+mod cli_resume;
 mod cli_safe;
 mod cli_session;
 mod cli_tree;

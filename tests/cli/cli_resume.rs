@@ -1,0 +1,318 @@
+//! Downloads land whole or not at all, and `--resume` continues only what it
+//! can prove (issue 30, the download direction), through the real `tf` and a
+//! real `tfd`, checked byte for byte on disk: resume never splices what is
+//! already at the target, an interrupted `get` (also with `--streams`) keeps
+//! a journaled partial that a later `--resume` finishes byte-identical, a
+//! tampered partial or a changed remote file is moved again, single-file
+//! downloads keep only the announced size, a full local disk is named as
+//! such, and Ctrl-C in `tf shell` returns to the prompt with the directory
+//! kept.
+
+use crate::common;
+use crate::output::stderr;
+
+use common::liar::{Liar, Lie, Script};
+use common::*;
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn sha(b: &[u8]) -> Vec<u8> {
+    Sha256::digest(b).to_vec()
+}
+
+fn names(d: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// A server that sends at most `rate` bytes a second per session, so a
+/// transfer can be interrupted part way.
+fn slow_server(rate: &str) -> Server {
+    Server::start_with(&format!("rate_limit_session {rate}\n"))
+}
+
+fn signal(pid: u32, sig: i32) {
+    let st = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(st.success(), "kill -{sig} {pid}");
+}
+
+fn spawn(srv: &Server, args: &[&str]) -> Child {
+    srv.tf_command(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for `child` (at most 120 s) and returns its output.
+fn finish(child: Child) -> Output {
+    let pid = child.id();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let d = done.clone();
+    let guard = std::thread::spawn(move || {
+        let t0 = Instant::now();
+        while !d.load(std::sync::atomic::Ordering::Relaxed) {
+            if t0.elapsed() > Duration::from_secs(120) {
+                let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let o = child.wait_with_output().unwrap();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    guard.join().unwrap();
+    o
+}
+
+/// Waits until the partial of `target` holds at least `n` bytes.
+fn wait_partial(target: &Path, n: u64) {
+    let (data, _) = tfd::client::engine::partial::paths_for(target);
+    let t0 = Instant::now();
+    while fs::metadata(&data).map(|m| m.len()).unwrap_or(0) < n {
+        assert!(t0.elapsed() < Duration::from_secs(60), "no partial at {data:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn resume_never_splices_what_is_already_at_the_target() {
+    let srv = Server::start();
+    let here = tempdir("resume_splice");
+    fs::write(srv.path("v.txt"), b"AAAAAAAAAA\n").unwrap();
+    let v = here.join("v.txt");
+    for old in [
+        &b"BBBBB"[..],
+        &b"ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ"[..],
+        &b"AAAAAAAAAA\n"[..],
+    ] {
+        fs::write(&v, old).unwrap();
+        let o = srv.tf(&["get", "v.txt", v.to_str().unwrap(), "--resume"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(
+            fs::read(&v).unwrap(),
+            b"AAAAAAAAAA\n",
+            "local was {old:?}: {}",
+            stderr(&o)
+        );
+        assert!(
+            stderr(&o).contains("no partial download of it was recorded"),
+            "says what it did: {}",
+            stderr(&o)
+        );
+        assert_eq!(names(&here), ["v.txt"], "nothing left beside it");
+    }
+    // no target at all: a whole download, said so
+    fs::remove_file(&v).unwrap();
+    let o = srv.tf(&["get", "v.txt", v.to_str().unwrap(), "--resume"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(fs::read(&v).unwrap(), b"AAAAAAAAAA\n");
+}
+
+/// Waits until the journal of `target`'s partial records `n` bytes landed.
+fn wait_journal(target: &Path, n: u64) {
+    let (_, journal) = tfd::client::engine::partial::paths_for(target);
+    let t0 = Instant::now();
+    while tfd::client::engine::journal::Journal::load(&journal).map_or(0, |j| j.landed()) < n {
+        assert!(t0.elapsed() < Duration::from_secs(60), "no journal at {journal:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Interrupts `get ARGS` once its journal records 1 MiB; the target keeps its
+/// old bytes, the partial and its journal stay, and stderr says how to go on.
+fn interrupt_get(srv: &Server, target: &Path, old: &[u8], extra: &[&str], sig: i32) -> Output {
+    fs::write(target, old).unwrap();
+    let mut args = vec!["get", "big.bin", target.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let child = spawn(srv, &args);
+    wait_journal(target, 1 << 20);
+    signal(child.id(), sig);
+    let o = finish(child);
+    assert_ne!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(fs::read(target).unwrap(), old, "{extra:?}: the target changed");
+    let (data, journal) = tfd::client::engine::partial::paths_for(target);
+    assert!(
+        data.exists() && journal.exists(),
+        "{extra:?}: partial kept: {}",
+        stderr(&o)
+    );
+    o
+}
+
+#[test]
+fn an_interrupted_get_keeps_its_partial_and_resume_finishes_it() {
+    let srv = slow_server("4M");
+    let here = tempdir("resume_int");
+    let big = pattern(12 << 20, 30);
+    fs::write(srv.path("big.bin"), &big).unwrap();
+    let t = here.join("big.bin");
+    for extra in [&[][..], &["--streams", "2"][..], &["--streams", "4"][..]] {
+        let o = interrupt_get(&srv, &t, b"old", extra, 2);
+        assert!(
+            stderr(&o).contains("--resume"),
+            "{extra:?}: says how to resume: {}",
+            stderr(&o)
+        );
+        // the resume continues (no --streams: the journal's ranges are finished one by one)
+        let o = srv.tf(&["get", "big.bin", t.to_str().unwrap(), "--resume"]);
+        assert!(o.status.success(), "{extra:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("resuming"), "{extra:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("verified"),
+            "{extra:?}: checked end to end: {}",
+            stderr(&o)
+        );
+        assert_eq!(sha(&fs::read(&t).unwrap()), sha(&big), "{extra:?}: byte-identical");
+        assert_eq!(names(&here), ["big.bin"], "{extra:?}: partial gone");
+    }
+}
+
+#[test]
+fn a_tampered_partial_or_a_changed_remote_file_is_moved_again() {
+    let srv = slow_server("4M");
+    let here = tempdir("resume_tamper");
+    let big = pattern(10 << 20, 31);
+    fs::write(srv.path("big.bin"), &big).unwrap();
+    let t = here.join("big.bin");
+    let (data, _) = tfd::client::engine::partial::paths_for(&t);
+    // a hole punched into what the journal recorded
+    interrupt_get(&srv, &t, b"old", &["--streams", "2"], 9);
+    let (_, journal) = tfd::client::engine::partial::paths_for(&t);
+    let j = tfd::client::engine::journal::Journal::load(&journal).unwrap();
+    let r = j.ranges.iter().find(|r| r.done >= 4096).unwrap();
+    let f = fs::OpenOptions::new().write(true).open(&data).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&f, &[0u8; 4096], r.start).unwrap();
+    drop(f);
+    let o = srv.tf(&["get", "big.bin", t.to_str().unwrap(), "--resume"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no longer match"), "{}", stderr(&o));
+    assert_eq!(sha(&fs::read(&t).unwrap()), sha(&big));
+    // the remote file replaced since the partial was recorded
+    interrupt_get(&srv, &t, b"old", &[], 9);
+    let newer = pattern(10 << 20, 32);
+    fs::write(srv.path("big.bin"), &newer).unwrap();
+    let when = std::time::SystemTime::now() + Duration::from_secs(5);
+    fs::File::options()
+        .write(true)
+        .open(srv.path("big.bin"))
+        .unwrap()
+        .set_modified(when)
+        .unwrap();
+    let o = srv.tf(&["get", "big.bin", t.to_str().unwrap(), "--resume"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("changed since"), "{}", stderr(&o));
+    assert_eq!(sha(&fs::read(&t).unwrap()), sha(&newer));
+    assert_eq!(names(&here), ["big.bin"]);
+}
+
+#[test]
+fn single_file_downloads_keep_only_the_announced_size() {
+    let liar = Liar::start(Script::new().file("a.txt", b"hello\n").lie(Lie::Extra {
+        path: "a.txt".into(),
+        extra: 3 << 20,
+    }));
+    let here = tempdir("resume_liar");
+    let t = here.join("a.txt");
+    for cmd in ["get", "rcvfile"] {
+        fs::write(&t, b"old").unwrap();
+        let o = liar.tf_command(&[cmd, "a.txt", t.to_str().unwrap()]).output().unwrap();
+        assert_ne!(o.status.code(), Some(0), "{cmd}: {}", stderr(&o));
+        assert!(stderr(&o).contains("announced"), "{cmd}: {}", stderr(&o));
+        assert_eq!(fs::read(&t).unwrap(), b"old", "{cmd}");
+        let left: Vec<String> = names(&here).into_iter().filter(|n| !n.ends_with(".journal")).collect();
+        for n in &left {
+            let len = fs::metadata(here.join(n)).unwrap().len();
+            assert!(len <= 6, "{cmd}: {n} holds {len} bytes, 6 were announced");
+        }
+    }
+}
+
+#[test]
+fn a_full_local_disk_is_named_and_the_target_kept() {
+    assert!(is_root(), "this test needs root to mount a tmpfs");
+    let srv = Server::start();
+    let here = tempdir("resume_full");
+    let mnt = here.join("small");
+    fs::create_dir(&mnt).unwrap();
+    let st = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
+        .arg(&mnt)
+        .status()
+        .expect("mount(8) is needed for this test");
+    assert!(st.success(), "mount tmpfs");
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg("-l").arg(self.0).status();
+        }
+    }
+    let _u = Unmount(&mnt);
+    fs::write(srv.path("big.bin"), pattern(3 << 20, 33)).unwrap();
+    let t = mnt.join("big.bin");
+    let old = pattern(512 << 10, 34);
+    for extra in [&[][..], &["--streams", "2"][..]] {
+        fs::write(&t, &old).unwrap();
+        let mut args = vec!["get", "big.bin", t.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let o = srv.tf(&args);
+        assert_ne!(o.status.code(), Some(0), "{extra:?}");
+        assert!(
+            stderr(&o).contains("the local disk is full"),
+            "{extra:?}: {}",
+            stderr(&o)
+        );
+        assert_eq!(fs::read(&t).unwrap(), old, "{extra:?}: target kept");
+        let (data, journal) = tfd::client::engine::partial::paths_for(&t);
+        let _ = fs::remove_file(data);
+        let _ = fs::remove_file(journal);
+    }
+}
+
+#[test]
+fn ctrl_c_in_the_shell_stops_the_command_and_keeps_the_session() {
+    let srv = slow_server("2M");
+    fs::create_dir(srv.path("d")).unwrap();
+    fs::write(srv.path("d/big.bin"), pattern(16 << 20, 35)).unwrap();
+    fs::write(srv.path("d/small.txt"), b"small\n").unwrap();
+    let here = tempdir("resume_shell");
+    let t = here.join("big.bin");
+    let mut child = srv
+        .tf_command(&["shell"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "cd d").unwrap();
+    writeln!(stdin, "get big.bin {}", t.display()).unwrap();
+    stdin.flush().unwrap();
+    wait_partial(&t, 1 << 20);
+    signal(child.id(), 2);
+    std::thread::sleep(Duration::from_millis(500));
+    writeln!(stdin, "pwd").unwrap();
+    writeln!(stdin, "get small.txt {}", here.join("small.txt").display()).unwrap();
+    writeln!(stdin, "quit").unwrap();
+    drop(stdin);
+    let mut out = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    let o = finish(child);
+    assert!(out.contains("/d"), "pwd after Ctrl-C: {out:?} {}", stderr(&o));
+    assert_eq!(fs::read(here.join("small.txt")).unwrap(), b"small\n", "{}", stderr(&o));
+    assert!(!t.exists(), "the interrupted download left no target");
+    assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
+}
