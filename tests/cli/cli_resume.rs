@@ -316,3 +316,53 @@ fn ctrl_c_in_the_shell_stops_the_command_and_keeps_the_session() {
     assert!(!t.exists(), "the interrupted download left no target");
     assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
 }
+
+/// Sets `p`'s mtime to `secs` since the epoch.
+fn set_mtime(p: &Path, secs: u64) {
+    fs::File::options()
+        .write(true)
+        .open(p)
+        .unwrap()
+        .set_modified(std::time::UNIX_EPOCH + Duration::from_secs(secs))
+        .unwrap();
+}
+
+fn mtime_secs(p: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(p).unwrap().mtime() as u64
+}
+
+#[test]
+fn mirror_never_misses_an_edit_made_in_the_same_second() {
+    let srv = Server::start();
+    let here = tempdir("resume_racy");
+    // the download direction: the server's file edited in the second of the last run
+    fs::create_dir(srv.path("src")).unwrap();
+    fs::write(srv.path("src/f.txt"), b"one\n").unwrap();
+    let dst = here.join("dst");
+    let o = srv.tf(&["mirror", "src", dst.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(fs::read(dst.join("f.txt")).unwrap(), b"one\n");
+    let m = mtime_secs(&srv.path("src/f.txt"));
+    fs::write(srv.path("src/f.txt"), b"two\n").unwrap();
+    set_mtime(&srv.path("src/f.txt"), m);
+    let o = srv.tf(&["mirror", "src", dst.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(fs::read(dst.join("f.txt")).unwrap(), b"two\n", "mirror missed the edit");
+    // the upload direction (-R): the local file edited in the second it was sent
+    let up = here.join("up");
+    fs::create_dir(&up).unwrap();
+    fs::write(up.join("g.txt"), b"one\n").unwrap();
+    let o = srv.tf(&["mirror", "-R", up.to_str().unwrap(), "dst"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let arrived = mtime_secs(&srv.path("dst/g.txt"));
+    fs::write(up.join("g.txt"), b"two\n").unwrap();
+    set_mtime(&up.join("g.txt"), arrived);
+    let o = srv.tf(&["mirror", "-R", up.to_str().unwrap(), "dst"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        fs::read(srv.path("dst/g.txt")).unwrap(),
+        b"two\n",
+        "mirror -R missed the edit"
+    );
+}

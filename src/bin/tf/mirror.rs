@@ -118,6 +118,7 @@ fn remote_side(
             kind: e.kind,
             size: 0,
             mtime: 0,
+            changed: 0,
         };
         side.insert(e.rel.clone(), meta);
         if e.kind == Kind::File {
@@ -135,6 +136,7 @@ fn remote_side(
                         kind: Kind::File,
                         size: st.size,
                         mtime: st.mtime,
+                        changed: 0,
                     },
                 );
             }
@@ -152,6 +154,7 @@ fn remote_side(
                             kind: Kind::File,
                             size: u64::MAX,
                             mtime: i64::MIN,
+                            changed: 0,
                         },
                     );
                 } else {
@@ -267,7 +270,8 @@ fn settle(
     local_root: &Path,
     t: &mut Tally,
 ) -> Result<Result<Counts, ExitCode>, ClientError> {
-    if o.checksum && exists {
+    // --checksum's files, and those whose times are too close to compare
+    if !p.verify.is_empty() && exists {
         verify(c, p, remote_root, local_root, t)?;
     }
     let (source_side, verb) = if o.upload {
