@@ -10,6 +10,7 @@ mod common;
 
 mod cli;
 mod cli_errors;
+mod cli_interrupt;
 mod cli_liar;
 mod cli_mirror;
 mod cli_resume;
