@@ -80,7 +80,10 @@ impl Relay {
                     continue;
                 }
                 let Ok(up) = TcpStream::connect(&server) else { continue };
-                socks.lock().unwrap().extend([down.try_clone().unwrap(), up.try_clone().unwrap()]);
+                socks
+                    .lock()
+                    .unwrap()
+                    .extend([down.try_clone().unwrap(), up.try_clone().unwrap()]);
                 let (mut d1, mut u1) = (down.try_clone().unwrap(), up.try_clone().unwrap());
                 std::thread::spawn(move || {
                     let _ = std::io::copy(&mut d1, &mut u1);
@@ -161,7 +164,11 @@ fn restart(srv: &mut Server) {
     srv.child = Some(spawn_tfd(&srv.conf, &srv.stderr_path));
     let t0 = Instant::now();
     while Client::connect(&srv.client_config()).is_err() {
-        assert!(t0.elapsed() < Duration::from_secs(20), "tfd did not come back:\n{}", srv.log());
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "tfd did not come back:\n{}",
+            srv.log()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -216,7 +223,10 @@ fn files(d: &Path) -> Vec<(PathBuf, Vec<u8>)> {
             if e.file_type().unwrap().is_dir() {
                 stack.push(e.path());
             } else if !name.starts_with('.') {
-                out.push((e.path().strip_prefix(d).unwrap().to_path_buf(), fs::read(e.path()).unwrap()));
+                out.push((
+                    e.path().strip_prefix(d).unwrap().to_path_buf(),
+                    fs::read(e.path()).unwrap(),
+                ));
             }
         }
     }
@@ -260,7 +270,10 @@ fn single(extra: &[&str], tag: &str, pre_partial: bool) {
             args.extend_from_slice(&["--streams", "2"]);
             let _ = interrupted(&mut srv, &args, Stop::SigkillTf, &mut rng);
             let got = sha(&fs::read(&t).unwrap());
-            assert!(got == sha(&old) || got == sha(&new), "{tag}: the first interruption left a mix");
+            assert!(
+                got == sha(&old) || got == sha(&new),
+                "{tag}: the first interruption left a mix"
+            );
             // (when the download finished first there is simply nothing to resume)
             fs::write(&t, &old).unwrap();
         }
@@ -276,7 +289,11 @@ fn single(extra: &[&str], tag: &str, pre_partial: bool) {
         );
         let o = srv.tf(&["get", "big.bin", &ts, "--resume"]);
         ok(&o, &format!("{tag} {stop:?}: the resume"));
-        assert_eq!(sha(&fs::read(&t).unwrap()), sha(&new), "{tag} {stop:?}: after the resume");
+        assert_eq!(
+            sha(&fs::read(&t).unwrap()),
+            sha(&new),
+            "{tag} {stop:?}: after the resume"
+        );
     }
     let _ = fs::remove_dir_all(&here);
 }

@@ -501,11 +501,11 @@ fn finish_range(
     }
     rec.map_err(|e| Failure::Local(local_cause(&partial.journal, &e)))?;
     let want = sink.end - sink.start;
-    if sink.done != want {
+    if sink.done != want || sink.excess > 0 {
         return Err(Failure::Local(format!(
             "the server announced {} bytes and sent {}; not kept (changed during the transfer?)",
             sink.end,
-            sink.start + sink.done
+            sink.start + sink.done + sink.excess
         )));
     }
     Ok(())

@@ -98,8 +98,8 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         name: "--offset",
         value: "N",
         kind: Kind::Num { min: 0, max: u64::MAX, clamp: true },
-        help: "write in place (PUT/GET) from byte N",
-        doc: "Write in place (PUT or GET) from byte\n.I n\nof both files; excludes\n.BR \\-\\-resume .\n",
+        help: "write in place (PUT/GET) from byte N: the one transfer not made atomic",
+        doc: "Write in place (PUT or GET) from byte\n.I n\nof both files, as dd's seek does: the one transfer that does not go through a\ntemporary, so an interrupted one leaves the target part old, part new; excludes\n.BR \\-\\-resume .\n",
     },
     CmdOpt {
         family: Family::Transfer,
@@ -107,8 +107,8 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         name: "--resume",
         value: "",
         kind: FLAG,
-        help: "continue from the size already at the destination",
-        doc: "Continue in place from the size already at the destination.\n",
+        help: "continue an interrupted transfer (get: only what its journal proves)",
+        doc: "Continue an interrupted transfer.\nFor\n.BR get ,\nthe partial an interrupted download kept beside the target\n(\\fB.NAME.tf\\-partial\\fP and its journal) is continued as far as the journal\nproves it; anything else at the target is never spliced in: the file is\ndownloaded whole, and tf says so.\n",
     },
     CmdOpt {
         family: Family::Transfer,
