@@ -100,7 +100,7 @@ fn an_interrupted_download_leaves_the_local_file_and_no_temporary() {
     fs::write(&keep, &old).unwrap();
     // big enough that the download is still running when it is interrupted
     data_dir_write(&srv.path("big.bin"), &pattern(400 << 20, 7));
-    let mut child = srv
+    let child = srv
         .tf_command(&["get", "big.bin", keep.to_str().unwrap()])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

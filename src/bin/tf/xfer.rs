@@ -475,6 +475,7 @@ fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Resu
         bufsz: o.bufsz,
         resume: o.resume,
         verify: o.verify,
+        unverified: false,
         progress: &counter,
     };
     let r = download::download(c, cfg, &req, &mut |m| eprintln!("tf: {m}"));

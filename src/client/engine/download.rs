@@ -47,6 +47,10 @@ pub struct Request<'a> {
     pub resume: bool,
     /// Compare end to end even when neither resumed nor parallel.
     pub verify: bool,
+    /// Skip the end-to-end comparison even where the engine would make it.
+    /// Only for measuring what the comparison costs (scripts/bench's verify
+    /// bench); `tf` never sets it.
+    pub unverified: bool,
     /// Bytes landed so far (for a progress display).
     pub progress: &'a Arc<AtomicU64>,
 }
@@ -240,7 +244,7 @@ pub fn download(
             j.landed()
         ));
     }
-    let must_verify = resumed || req.streams > 1 || req.verify;
+    let must_verify = (resumed || req.streams > 1 || req.verify) && !req.unverified;
     let mut identity = identity;
     for attempt in 0..2 {
         if attempt == 1 {
