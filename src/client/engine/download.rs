@@ -122,6 +122,8 @@ struct RangeSink<'a> {
     since: u64,
     last: std::time::Instant,
     hash: Sha256,
+    /// The whole file's hash, when the ranges are moved in file order.
+    whole: Option<Sha256>,
     excess: u64,
     book: &'a Mutex<Book>,
     progress: &'a AtomicU64,
@@ -134,6 +136,9 @@ impl RangeSink<'_> {
         if n > 0 {
             self.w.write_chunk(&buf[..n])?;
             self.hash.update(&buf[..n]);
+            if let Some(h) = self.whole.as_mut() {
+                h.update(&buf[..n]);
+            }
             self.done += n as u64;
             self.since += n as u64;
             self.progress.fetch_add(n as u64, Ordering::Relaxed);
@@ -288,7 +293,13 @@ pub fn download(
             journal,
             path: partial.journal.clone(),
         });
-        let moved = move_ranges(c, cfg, req, &partial, &book, hashers);
+        // the server hashes its file on a session of its own while the data
+        // moves, so the check adds little more than the comparison
+        let (moved, early) = std::thread::scope(|sc| {
+            let early = must_verify.then(|| sc.spawn(|| server_sha(cfg, req.remote)));
+            let moved = move_ranges(c, cfg, req, &partial, &book, hashers);
+            (moved, early.and_then(|h| h.join().ok().flatten()))
+        });
         let book = book.into_inner().unwrap_or_else(|p| p.into_inner());
         let whole_hash = match moved {
             Ok(h) => h,
@@ -319,7 +330,11 @@ pub fn download(
                 Err(e) => return Err((Failure::Local(local_cause(&partial.data, &e)), None)),
             },
         };
-        let theirs = match c.call("SHA256", req.remote) {
+        let answer = match early {
+            Some(d) => Ok(Status::Ok(d)),
+            None => c.call("SHA256", req.remote),
+        };
+        let theirs = match answer {
             Ok(Status::Ok(d)) => d,
             Ok(st) => return Err((Failure::Refused(st), None)),
             Err(e) => return Err((Failure::Session(e), None)),
@@ -379,6 +394,35 @@ fn hash_file(f: &mut std::fs::File) -> io::Result<Vec<u8>> {
     Ok(crate::wire::sha256_text(&h.finalize().into()).to_vec())
 }
 
+/// The server's SHA256 of `remote` on a session of its own; None when that
+/// cannot be had (the caller then asks on its own session).
+fn server_sha(cfg: &ClientConfig, remote: &[u8]) -> Option<Vec<u8>> {
+    let mut c = Client::connect(cfg).ok()?;
+    let r = match c.call("SHA256", remote) {
+        Ok(Status::Ok(d)) => Some(d),
+        _ => None,
+    };
+    let _ = c.end();
+    r
+}
+
+/// Feeds `len` bytes of `f` from `start` into `h`.
+fn feed(f: &mut std::fs::File, start: u64, len: u64, h: &mut Sha256) -> io::Result<()> {
+    f.seek(SeekFrom::Start(start))?;
+    let mut left = len;
+    let mut buf = vec![0u8; 1 << 20];
+    while left > 0 {
+        let want = left.min(buf.len() as u64) as usize;
+        let n = f.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        h.update(&buf[..n]);
+        left -= n as u64;
+    }
+    Ok(())
+}
+
 /// Moves every incomplete range; returns the whole file's SHA-256 when one
 /// range from 0 was received in order (no re-read needed), else None.
 fn move_ranges(
@@ -406,19 +450,45 @@ fn move_ranges(
             since: 0,
             last: std::time::Instant::now(),
             hash,
+            whole: None,
             excess: 0,
             book,
             progress: req.progress,
         })
     };
     let todo: Vec<usize> = (0..ranges.len()).filter(|&i| !ranges[i].complete()).collect();
-    let whole = ranges.len() == 1;
     let mut hashers: Vec<Option<Sha256>> = hashers.into_iter().map(Some).collect();
     if req.streams <= 1 || todo.len() <= 1 {
-        let mut last = None;
-        for &i in &todo {
-            let mut sink = sink_for(i, hashers[i].take().unwrap_or_default())?;
+        // one range after the other, in file order: the whole file's SHA-256
+        // comes along (what is already here read back once, from the cache
+        // the proof just filled; the rest as it lands), so the end-to-end
+        // check needs no second read of the file
+        let mut order: Vec<usize> = (0..ranges.len()).collect();
+        order.sort_by_key(|&i| ranges[i].start);
+        let mut whole = Some(Sha256::new());
+        let mut reader = partial.reader().ok();
+        for i in order {
             let r = &ranges[i];
+            if r.start == 0 && r.done > 0 {
+                // the first range's own hasher already holds the file's beginning
+                whole = hashers[i].clone();
+            } else if r.done > 0 {
+                match (whole.as_mut(), reader.as_mut()) {
+                    (Some(h), Some(f)) => {
+                        if feed(f, r.start, r.done, h).is_err() {
+                            whole = None;
+                        }
+                    }
+                    _ => whole = None,
+                }
+            }
+            if r.complete() {
+                continue;
+            }
+            let mut sink = sink_for(i, hashers[i].take().unwrap_or_default())?;
+            // from the file's start, the range's hash is the whole file's: hashed once
+            let first = r.start == 0;
+            sink.whole = if first { None } else { whole.take() };
             let from = r.start + r.done;
             let st = if r.end == req_size(book) {
                 // the last range reads to the end of the file, written behind
@@ -428,16 +498,13 @@ fn move_ranges(
                 parallel::get_range(c, req.remote, from, r.end, req.bufsz, &mut |b| sink.take(b))
             };
             finish_range(st, &mut sink, partial)?;
-            last = Some(sink.hash);
+            whole = if first {
+                Some(sink.hash.clone())
+            } else {
+                sink.whole.take()
+            };
         }
-        if whole {
-            if let (Some(h), Some(r)) = (last, ranges.first()) {
-                if r.start == 0 && todo == [0] && ranges[0].done == 0 {
-                    return Ok(Some(crate::wire::sha256_text(&h.finalize().into()).to_vec()));
-                }
-            }
-        }
-        return Ok(None);
+        return Ok(whole.map(|h| crate::wire::sha256_text(&h.finalize().into()).to_vec()));
     }
     // several streams, each taking the next range still to move
     let queue = Mutex::new(

@@ -87,6 +87,14 @@ impl Partial {
             .open(&self.data)
     }
 
+    /// A new read-only descriptor on the partial (hashing what is there).
+    pub fn reader(&self) -> io::Result<File> {
+        OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&self.data)
+    }
+
     /// The journal, when there is one that parses.
     pub fn journal(&self) -> Option<Journal> {
         Journal::load(&self.journal)
