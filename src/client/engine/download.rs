@@ -297,7 +297,7 @@ pub fn download(
         // moves, so the check adds little more than the comparison
         let (moved, early) = std::thread::scope(|sc| {
             let early = must_verify.then(|| sc.spawn(|| server_sha(cfg, req.remote)));
-            let moved = move_ranges(c, cfg, req, &partial, &book, hashers);
+            let moved = move_ranges(c, cfg, req, &partial, &book, hashers, must_verify);
             (moved, early.and_then(|h| h.join().ok().flatten()))
         });
         let book = book.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -432,7 +432,12 @@ fn move_ranges(
     partial: &Partial,
     book: &Mutex<Book>,
     hashers: Vec<Sha256>,
+    checked: bool,
 ) -> Result<Option<Vec<u8>>, Failure> {
+    // ranges moved side by side are hashed whole afterwards, read back: through
+    // the page cache then (written direct, they would be read from the disk)
+    let parallel = req.streams > 1 && ranges_left(book) > 1;
+    let direct_min = if checked && parallel { 0 } else { DIRECT_WRITE_MIN };
     let ranges = book.lock().unwrap_or_else(|p| p.into_inner()).journal.ranges.clone();
     let landed: u64 = ranges.iter().map(|r| r.done).sum();
     req.progress.store(landed, Ordering::Relaxed);
@@ -443,7 +448,7 @@ fn move_ranges(
             .map_err(|e| Failure::Local(local_cause(&partial.data, &e)))?;
         Ok(RangeSink {
             i,
-            w: ChunkWriter::new(f, r.start + r.done, DIRECT_WRITE_MIN),
+            w: ChunkWriter::new(f, r.start + r.done, direct_min),
             start: r.start,
             end: r.end,
             done: r.done,
@@ -551,6 +556,11 @@ fn move_ranges(
         r?;
     }
     Ok(None)
+}
+
+fn ranges_left(book: &Mutex<Book>) -> usize {
+    let b = book.lock().unwrap_or_else(|p| p.into_inner());
+    b.journal.ranges.iter().filter(|r| !r.complete()).count()
 }
 
 fn req_size(book: &Mutex<Book>) -> u64 {
