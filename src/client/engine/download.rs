@@ -297,7 +297,7 @@ pub fn download(
         // moves, so the check adds little more than the comparison
         let (moved, early) = std::thread::scope(|sc| {
             let early = must_verify.then(|| sc.spawn(|| server_sha(cfg, req.remote)));
-            let moved = move_ranges(c, cfg, req, &partial, &book, hashers, must_verify);
+            let moved = move_ranges(c, cfg, req, &partial, &book, hashers);
             (moved, early.and_then(|h| h.join().ok().flatten()))
         });
         let book = book.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -379,18 +379,37 @@ fn prove_all(partial: &mut Partial, j: &Journal) -> io::Result<(Vec<Range>, Vec<
     Ok((out, hashers))
 }
 
-/// SHA-256 of a whole file in the server's text form.
+/// SHA-256 of a whole file in the server's text form. What the read brought
+/// into the page cache is dropped again: the data was written past the cache
+/// (direct I/O) so that a big download does not evict the machine's files,
+/// and its check must not undo that.
 fn hash_file(f: &mut std::fs::File) -> io::Result<Vec<u8>> {
+    use std::os::fd::AsRawFd;
     f.seek(SeekFrom::Start(0))?;
     let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
+    let mut buf = vec![0u8; 4 << 20];
+    let mut since = 0u64;
+    let mut at = 0i64;
     loop {
         let n = f.read(&mut buf)?;
         if n == 0 {
             break;
         }
         h.update(&buf[..n]);
+        since += n as u64;
+        if since >= 64 << 20 {
+            let end = at + since as i64;
+            let _ = nix::fcntl::posix_fadvise(
+                f.as_raw_fd(),
+                at,
+                since as i64,
+                nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
+            );
+            at = end;
+            since = 0;
+        }
     }
+    let _ = nix::fcntl::posix_fadvise(f.as_raw_fd(), 0, 0, nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED);
     Ok(crate::wire::sha256_text(&h.finalize().into()).to_vec())
 }
 
@@ -432,12 +451,7 @@ fn move_ranges(
     partial: &Partial,
     book: &Mutex<Book>,
     hashers: Vec<Sha256>,
-    checked: bool,
 ) -> Result<Option<Vec<u8>>, Failure> {
-    // ranges moved side by side are hashed whole afterwards, read back: through
-    // the page cache then (written direct, they would be read from the disk)
-    let parallel = req.streams > 1 && ranges_left(book) > 1;
-    let direct_min = if checked && parallel { 0 } else { DIRECT_WRITE_MIN };
     let ranges = book.lock().unwrap_or_else(|p| p.into_inner()).journal.ranges.clone();
     let landed: u64 = ranges.iter().map(|r| r.done).sum();
     req.progress.store(landed, Ordering::Relaxed);
@@ -448,7 +462,7 @@ fn move_ranges(
             .map_err(|e| Failure::Local(local_cause(&partial.data, &e)))?;
         Ok(RangeSink {
             i,
-            w: ChunkWriter::new(f, r.start + r.done, direct_min),
+            w: ChunkWriter::new(f, r.start + r.done, DIRECT_WRITE_MIN),
             start: r.start,
             end: r.end,
             done: r.done,
@@ -556,11 +570,6 @@ fn move_ranges(
         r?;
     }
     Ok(None)
-}
-
-fn ranges_left(book: &Mutex<Book>) -> usize {
-    let b = book.lock().unwrap_or_else(|p| p.into_inner());
-    b.journal.ranges.iter().filter(|r| !r.complete()).count()
 }
 
 fn req_size(book: &Mutex<Book>) -> u64 {
