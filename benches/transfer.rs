@@ -65,6 +65,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 use support::{cli, log_problems, met, private_tempdir, tfd_binary, Server};
+use tfd::client::engine::download;
 use tfd::client::transfer::PutOutcome;
 use tfd::client::{parallel, Client, ClientConfig};
 use tfd::wire::{Cipher, Status};
@@ -618,14 +619,27 @@ fn phase_parallel(
     nix::unistd::sync();
     let out = local.with_extension("out");
     let get = measure(server, || {
-        timed(
-            || match parallel::get(cfg, b"par.bin", &out, streams, UNIT as i64, &progress) {
-                Ok(Ok(n)) if n == size => Ok(n),
-                Ok(Ok(n)) => Err(format!("parallel GET returned {n} bytes, expected {size}")),
-                Ok(Err(st)) => Err(format!("parallel GET refused: {st:?}")),
-                Err(e) => Err(format!("parallel GET: {e}")),
-            },
-        )
+        timed(|| {
+            // the download engine, unchecked: the streams' own cost (benches/verify.rs
+            // measures the end-to-end check)
+            let mut c = Client::connect(cfg).map_err(|e| format!("connect: {e}"))?;
+            let req = download::Request {
+                remote: b"par.bin",
+                target: &out,
+                streams,
+                bufsz: UNIT as i64,
+                resume: false,
+                verify: false,
+                unverified: true,
+                progress: &progress,
+            };
+            let r = download::download(&mut c, cfg, &req, &mut |_| {});
+            let _ = c.end();
+            match r {
+                Ok(()) => Ok(fs::metadata(&out).map(|m| m.len()).unwrap_or(0)),
+                Err((f, _)) => Err(format!("parallel GET: {f:?}")),
+            }
+        })
     });
     let _ = fs::remove_file(&out);
     let get = get?;

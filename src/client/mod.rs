@@ -2,8 +2,10 @@
 //! `tf` CLI, the tests and the benchmarks.
 #![forbid(unsafe_code)]
 
+pub mod engine;
 pub mod escape;
 pub mod fai_cache;
+pub mod interrupt;
 pub mod options;
 pub mod parallel;
 pub mod secret_files;
@@ -259,6 +261,7 @@ impl Client {
             (None, Some(t)) => TcpStream::connect_timeout(&addr, t)?,
             (None, None) => TcpStream::connect(addr)?,
         };
+        interrupt::watch(&stream);
         stream.set_read_timeout(cfg.timeout)?;
         stream.set_write_timeout(cfg.timeout)?;
         if let Some(pre) = &cfg.preamble {

@@ -3,8 +3,7 @@
 //! writes in place without truncating (decisions.md), and it scales the one thing a
 //! single stream cannot: the per-byte cipher runs on one core per connection.
 
-use super::{Client, ClientConfig, ClientError, DIRECT_WRITE_MIN};
-use crate::fsys::direct::ChunkWriter;
+use super::{Client, ClientConfig, ClientError};
 use crate::sys::{AlignedBuf, IO_ALIGN};
 use crate::wire::hpf::code;
 use crate::wire::Status;
@@ -97,85 +96,20 @@ fn first_failure(results: Vec<StreamResult>) -> StreamResult {
     Ok(Ok(()))
 }
 
-/// A writer into one range of a local file, through its own open file (O_DIRECT
-/// is a flag of the open file, so streams must not share one): full aligned
-/// chunks go direct, past the page cache.
-struct RangeWriter<'a> {
-    w: ChunkWriter,
-    end: u64,
-    progress: &'a AtomicU64,
-}
-
-impl RangeWriter<'_> {
-    fn pos(&self) -> u64 {
-        self.w.position()
-    }
-
-    /// Writes what of `buf` falls inside the range; data past it (sent before
-    /// our cancel arrived) is dropped.
-    fn take(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        let room = self.end.saturating_sub(self.pos()) as usize;
-        let n = buf.len().min(room);
-        if n > 0 {
-            self.w.write_chunk(&buf[..n])?;
-            self.progress.fetch_add(n as u64, Ordering::Relaxed);
-        }
-        Ok(())
-    }
-}
-
-/// Downloads `remote` into `local` over `streams` connections.
-pub fn get(
-    cfg: &ClientConfig,
+/// `GET` of the byte range `[start, end)` of `remote` on `c`, each chunk
+/// handed to `sink` in order; what the server sends past `end` (before our
+/// cancel arrived) is dropped. The session stays usable afterwards: the
+/// cancel is followed through to the server's FIN. `Ok(Err)` when the server
+/// refused, or ended the file before `end`.
+pub fn get_range(
+    c: &mut Client,
     remote: &[u8],
-    local: &std::path::Path,
-    streams: usize,
-    bufsz: i64,
-    progress: &Arc<AtomicU64>,
-) -> Result<Result<u64, Status>, ClientError> {
-    let mut c = Client::connect(cfg)?;
-    let size = c.fsize(remote)?;
-    let _ = c.end();
-    if size < 0 {
-        return Ok(Err(Status::Failed(
-            9,
-            "remote file missing or not a regular file".into(),
-        )));
-    }
-    let size = size as u64;
-    let file = File::create(local).map_err(ClientError::Local)?;
-    file.set_len(size).map_err(ClientError::Local)?;
-    drop(file);
-    let results: Vec<StreamResult> = std::thread::scope(|scope| {
-        let handles: Vec<_> = ranges(size, streams)
-            .into_iter()
-            .map(|(start, end)| {
-                let progress = &**progress;
-                scope.spawn(move || {
-                    let file = std::fs::OpenOptions::new()
-                        .write(true)
-                        .open(local)
-                        .map_err(ClientError::Local)?;
-                    get_range(cfg, remote, file, start, end, bufsz, progress)
-                })
-            })
-            .collect();
-        join_all(handles)
-    });
-    Ok(first_failure(results)?.map(|()| size))
-}
-
-fn get_range(
-    cfg: &ClientConfig,
-    remote: &[u8],
-    file: File,
     start: u64,
     end: u64,
     bufsz: i64,
-    progress: &AtomicU64,
+    sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
 ) -> Result<Result<(), Status>, ClientError> {
-    let mut c = Client::connect(cfg)?;
-    let want = (end - start).min(bufsz.max(1) as u64) as i64;
+    let want = (end - start).clamp(1, bufsz.max(1) as u64) as i64;
     let mut cmd = b"GET ".to_vec();
     cmd.extend_from_slice(&crate::wire::hpf::encode(remote, start, want, None));
     let f = c.raw(&cmd)?;
@@ -183,17 +117,14 @@ fn get_range(
         Some(g) if g.len() == 8 => i64::from_be_bytes(g.try_into().unwrap_or([0; 8])),
         _ => return Ok(Err(Status::parse(&f))),
     };
-    if grant <= 0 {
+    if grant <= 0 || grant > want {
         return Err(ClientError::Protocol(format!("bad grant {grant}")));
     }
-    let mut w = RangeWriter {
-        w: ChunkWriter::new(file, start, DIRECT_WRITE_MIN),
-        end,
-        progress,
-    };
+    let mut pos = start;
     let mut buf = AlignedBuf::zeroed(grant as usize);
     let mut cancelled = false;
     let mut fin = false;
+    let mut server_cancelled = false;
     loop {
         let len = c.chan.rx.recv_i64()?;
         if len == code::FIN {
@@ -201,14 +132,19 @@ fn get_range(
             break;
         }
         if len <= 0 {
+            server_cancelled = len == code::CANCEL;
             break;
         }
         if len > grant {
             return Err(ClientError::Protocol(format!("chunk {len} over grant {grant}")));
         }
         c.chan.rx.recv_unit(&mut buf[..len as usize])?;
-        w.take(&buf[..len as usize]).map_err(ClientError::Local)?;
-        if w.pos() >= end && !cancelled {
+        let take = (len as u64).min(end.saturating_sub(pos)) as usize;
+        if take > 0 {
+            sink(&buf[..take]).map_err(ClientError::Local)?;
+            pos += take as u64;
+        }
+        if pos >= end && !cancelled {
             // our range is complete: cancel, then FIN, and drain to the server's FIN
             c.chan
                 .tx
@@ -231,12 +167,13 @@ fn get_range(
             c.chan.rx.recv_unit(&mut buf[..len as usize])?;
         }
     }
-    let _ = c.end();
-    if w.pos() < end {
-        return Ok(Err(Status::Failed(
-            7,
-            format!("range {start}..{end} ended at {}", w.pos()),
-        )));
+    if pos < end {
+        let why = if server_cancelled {
+            "the server cancelled the GET".to_string()
+        } else {
+            format!("the file ended at {pos}, inside the range {start}..{end} (changed on the server?)")
+        };
+        return Ok(Err(Status::Failed(7, why)));
     }
     Ok(Ok(()))
 }

@@ -63,3 +63,30 @@ pub fn new_file_mode() -> u32 {
         .unwrap_or(0o022);
     0o666 & !umask
 }
+
+/// What interrupted transfers keep for a resume, said before tf exits on a
+/// signal (a partial is kept on purpose, unlike a pending temporary).
+static KEPT: Mutex<Vec<(u64, String)>> = Mutex::new(Vec::new());
+
+fn kept() -> MutexGuard<'static, Vec<(u64, String)>> {
+    KEPT.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Registers a sentence about a partial kept if the process ends now;
+/// returns its ticket for [`drop_note`].
+pub fn note_kept(text: String) -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    kept().push((id, text));
+    id
+}
+
+/// Once the partial is committed or gone.
+pub fn drop_note(id: u64) {
+    kept().retain(|(i, _)| *i != id);
+}
+
+/// The sentences of every partial still kept.
+pub fn kept_notes() -> Vec<String> {
+    kept().iter().map(|(_, t)| t.clone()).collect()
+}

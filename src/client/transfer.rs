@@ -266,12 +266,30 @@ impl Client {
         mut out: ChunkWriter,
         progress: Progress<'_>,
     ) -> Result<Result<u64, Status>, ClientError> {
+        self.get_to_sink(remote, offset, bufsz, move |c: &[u8]| out.write_chunk(c), progress)
+    }
+
+    /// [`Client::get_to_file`] with any consumer of the chunks, called in
+    /// order on the writer thread: the download engine's sink also hashes and
+    /// journals what it wrote there, off the cipher's core. A failure of the
+    /// sink ends the download with [`ClientError::Local`].
+    pub fn get_to_sink<S>(
+        &mut self,
+        remote: &[u8],
+        offset: u64,
+        bufsz: i64,
+        sink: S,
+        progress: Progress<'_>,
+    ) -> Result<Result<u64, Status>, ClientError>
+    where
+        S: FnMut(&[u8]) -> std::io::Result<()> + Send,
+    {
         let grant = match self.hpf_open("GET", remote, offset, bufsz, None)? {
             Ok(g) => g,
             Err(st) => return Ok(Err(st)),
         };
         std::thread::scope(|scope| {
-            let mut behind = WriteBehind::start(scope, grant, move |c: &[u8]| out.write_chunk(c));
+            let mut behind = WriteBehind::start(scope, grant, sink);
             let mut total = 0u64;
             let failed = loop {
                 let len = self.chan.rx.recv_i64()?;

@@ -92,12 +92,13 @@ fn missing_files_are_named_whatever_the_code() {
     let srv = Server::start();
     let out = srv.dir.join("out.bin");
     let o = out.to_str().unwrap();
-    // GET answers FAILED 34 for a missing file: tf asks the server and says so
+    // get asks FSTAT first (the size it keeps), which answers FAILED 9 for a
+    // missing file: tf asks the server and says so
     let r = srv.tf(&["get", "nope.bin", o]);
     assert_says(
         &r,
         2,
-        &["FAILED 34", "tf: nope.bin: no such file or directory on the server"],
+        &["FAILED 9", "tf: nope.bin: no such file or directory on the server"],
     );
     for cmd in ["rcvfile", "sdown"] {
         let r = srv.tf(&[cmd, "nope.bin", o]);

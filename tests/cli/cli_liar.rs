@@ -192,8 +192,10 @@ fn get_rcvfile_and_sdown_bring_the_scripted_bytes() {
     let _ = fs::remove_dir_all(&here);
 }
 
-/// Today's `tf get` trusts GET's stream, not FSIZE: the liar really does send
-/// more than it announced (the attack tests below need that to be so).
+/// `tf get --offset 0` (written in place, trusting GET's stream) shows the
+/// liar really does send more than it announced (the attack tests below need
+/// that to be so); a plain `get`, `rcvfile` and `sdown` keep only the
+/// announced size, so they refuse the file and keep nothing.
 #[test]
 fn the_liar_sends_more_than_it_announces() {
     let liar = Liar::start(tree().lie(Lie::Extra {
@@ -203,13 +205,18 @@ fn the_liar_sends_more_than_it_announces() {
     let here = tempdir("liar_extra");
     let o = tf(&liar, &["fsize", "tree/a.txt"]);
     assert_eq!(stdout(&o), "6\n");
+    let local = here.join("raw");
+    let o = tf(&liar, &["get", "tree/a.txt", local.to_str().unwrap(), "--offset", "0"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let got = fs::read(&local).unwrap();
+    assert_eq!(got.len(), 1006);
+    assert!(got.starts_with(b"alpha\n") && got[6..].iter().all(|&b| b == EXTRA_BYTE));
     for cmd in ["get", "rcvfile", "sdown"] {
         let local = here.join(cmd);
         let o = tf(&liar, &[cmd, "tree/a.txt", local.to_str().unwrap()]);
-        assert!(o.status.success(), "{}", stderr(&o));
-        let got = fs::read(&local).unwrap();
-        assert_eq!(got.len(), 1006, "{cmd}");
-        assert!(got.starts_with(b"alpha\n") && got[6..].iter().all(|&b| b == EXTRA_BYTE));
+        assert!(!o.status.success(), "{cmd}: {}", stderr(&o));
+        assert!(stderr(&o).contains("announced"), "{cmd}: {}", stderr(&o));
+        assert!(!local.exists(), "{cmd}");
     }
     let _ = fs::remove_dir_all(&here);
 }

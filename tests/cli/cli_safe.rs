@@ -100,7 +100,7 @@ fn an_interrupted_download_leaves_the_local_file_and_no_temporary() {
     fs::write(&keep, &old).unwrap();
     // big enough that the download is still running when it is interrupted
     data_dir_write(&srv.path("big.bin"), &pattern(400 << 20, 7));
-    let mut child = srv
+    let child = srv
         .tf_command(&["get", "big.bin", keep.to_str().unwrap()])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -121,10 +121,16 @@ fn an_interrupted_download_leaves_the_local_file_and_no_temporary() {
     }
     assert_eq!(fs::read(&keep).unwrap(), old, "the target changed during the download");
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::SIGINT).unwrap();
-    let st = child.wait().unwrap();
-    assert!(!st.success(), "tf finished before it was interrupted");
+    let o = child.wait_with_output().unwrap();
+    assert!(!o.status.success(), "tf finished before it was interrupted");
     assert_eq!(fs::read(&keep).unwrap(), old);
-    assert_eq!(names(&here), ["keep.bin"], "the temporary stayed");
+    // the partial and its journal stay for --resume (tests/cli/cli_resume.rs), and tf says so
+    assert_eq!(
+        names(&here),
+        [".keep.bin.tf-partial", ".keep.bin.tf-partial.journal", "keep.bin"],
+        "the partial download is kept"
+    );
+    assert!(stderr(&o).contains("--resume"), "{}", stderr(&o));
     fs::remove_dir_all(&here).unwrap();
 }
 

@@ -123,6 +123,7 @@ fn remote_side(
             kind: e.kind,
             size: 0,
             mtime: 0,
+            changed: 0,
         };
         side.insert(e.rel.clone(), meta);
         if e.kind == Kind::File {
@@ -140,6 +141,7 @@ fn remote_side(
                         kind: Kind::File,
                         size: st.size,
                         mtime: st.mtime,
+                        changed: 0,
                     },
                 );
             }
@@ -157,6 +159,7 @@ fn remote_side(
                             kind: Kind::File,
                             size: u64::MAX,
                             mtime: i64::MIN,
+                            changed: 0,
                         },
                     );
                 } else {
@@ -272,7 +275,8 @@ fn settle(
     local_root: &Path,
     t: &mut Tally,
 ) -> Result<Result<Counts, ExitCode>, ClientError> {
-    if o.checksum && exists {
+    // --checksum's files, and those whose times are too close to compare
+    if !p.verify.is_empty() && exists {
         verify(c, p, remote_root, local_root, t)?;
     }
     let (source_side, verb) = if o.upload {

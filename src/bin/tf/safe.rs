@@ -10,12 +10,16 @@ use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Once;
+use tfd::client::interrupt;
 use tfd::client::temporaries::{self, forget};
 
-/// On SIGINT, SIGTERM or SIGHUP: remove the pending temporaries and exit as
-/// the signal would have (128 + its number). Installed only once a temporary
-/// exists, so every other command keeps the default actions. The temporaries
-/// of `get -r` and `mirror` (client::tree::landing) go too.
+/// On SIGINT, SIGTERM or SIGHUP: remove the pending temporaries, say which
+/// partial downloads are kept for `--resume`, and exit as the signal would
+/// have (128 + its number). Installed only once a temporary exists (or by
+/// `tf shell`), so every other command keeps the default actions. The
+/// temporaries of `get -r` and `mirror` (client::tree::landing) go too.
+/// In `tf shell` (client::interrupt armed) SIGINT only stops the running
+/// command: its connections are shut down and the shell carries on.
 pub fn clean_on_signals() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
@@ -24,9 +28,16 @@ pub fn clean_on_signals() {
             return;
         };
         std::thread::spawn(move || {
-            if let Some(sig) = signals.forever().next() {
+            for sig in signals.forever() {
+                if sig == SIGINT && interrupt::armed() {
+                    interrupt::fire();
+                    continue;
+                }
                 temporaries::remove_pending();
                 eprintln!("\ntf: interrupted; the local file is left as it was");
+                for note in temporaries::kept_notes() {
+                    eprintln!("tf: {note}");
+                }
                 std::process::exit(128 + sig);
             }
         });

@@ -428,6 +428,8 @@ pub fn batch(c: &mut Client, cfg: &ClientConfig, file: &str) -> ExitCode {
 pub fn interactive(c: &mut Client, cfg: &ClientConfig) -> ExitCode {
     let tty = std::io::stdin().is_terminal();
     STDIN_IS_COMMANDS.store(!tty, Ordering::Relaxed);
+    tfd::client::interrupt::arm();
+    super::safe::clean_on_signals();
     let mut sh = Shell {
         c,
         cfg,
@@ -455,7 +457,25 @@ pub fn interactive(c: &mut Client, cfg: &ClientConfig) -> ExitCode {
                 continue;
             }
         };
-        match sh.line(&w) {
+        // Ctrl-C stops this command only (client::interrupt): its connections
+        // are shut down, and the shell goes on in a new session, same directory
+        tfd::client::interrupt::take();
+        tfd::client::interrupt::watch(sh.c.chan.stream());
+        let r = sh.line(&w);
+        if tfd::client::interrupt::take() {
+            let _ = std::io::stdout().flush();
+            eprintln!("tf: interrupted; back at the prompt (a new session, same directory)");
+            match Client::connect(cfg) {
+                Ok(n) => *sh.c = n,
+                Err(e) => {
+                    super::explain::session_error(&e, cfg).print();
+                    return ExitCode::from(1);
+                }
+            }
+            last = ExitCode::from(130);
+            continue;
+        }
+        match r {
             Some(code) => last = code,
             None => return last,
         }

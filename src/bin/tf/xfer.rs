@@ -10,7 +10,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tfd::client::engine::download;
 use tfd::client::options::commands::{self, Family, ParseError};
+use tfd::client::tree::capped::Capped;
 use tfd::client::{parallel, transfer::PutOutcome, Client, ClientConfig, ClientError, DIRECT_WRITE_MIN};
 use tfd::fsys::direct::ChunkWriter;
 use tfd::wire::Status;
@@ -379,35 +381,35 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
 /// Where one download writes.
 enum Out<'a> {
     /// A file of its own (a fresh temporary, or the target itself with
-    /// `--resume`/`--offset`), written from `offset` on.
-    File(File, &'a Path, u64),
+    /// `--offset`), written from `offset` on.
+    File(File, u64),
     /// Standard output or a device.
     Stream(&'a mut dyn Write),
 }
 
-/// Downloads. Into a regular file through a temporary renamed over it only
-/// when complete (and, with `--verify`, verified): a failure leaves the local
-/// file as it was. `--resume` and `--offset` write into the file in place.
+/// Downloads. `get` into a regular file goes through the engine
+/// (tfd::client::engine: a resumable partial beside the target, journaled,
+/// verified when resumed or parallel, renamed over the target only when
+/// complete); `rcvfile`/`sdown` through a scratch temporary, keeping only
+/// the size the server announced. Either way a failure leaves the local file
+/// as it was. `--offset` alone writes in place.
 fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<ExitCode, String> {
     let (remote, local) = (o.positional[0].as_str(), o.positional[1].as_str());
-    if o.resume || o.offset.is_some() {
-        if cmd != "get" {
-            return Err(format!("{cmd}: --resume and --offset are for get"));
-        }
-        if local == "-" {
-            return Err("get: --resume and --offset need a local file, not -".into());
-        }
-        let offset = match o.offset {
-            Some(n) => n,
-            None => std::fs::metadata(local).map(|m| m.len()).unwrap_or(0),
-        };
+    if (o.resume || o.offset.is_some()) && cmd != "get" {
+        return Err(format!("{cmd}: --resume and --offset are for get"));
+    }
+    if (o.resume || o.offset.is_some()) && local == "-" {
+        return Err("get: --resume and --offset need a local file, not -".into());
+    }
+    if let Some(offset) = o.offset {
+        // dd's seek: the one download written in place, by request
         let f = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(false)
             .open(local)
-            .map_err(|e| format!("{local}: {e}"))?;
-        let st = fetch(c, cfg, cmd, o, offset, Out::File(f, Path::new(local), offset))?;
+            .map_err(|e| local_cause(Path::new(local), &e))?;
+        let st = fetch(c, cfg, cmd, o, Out::File(f, offset))?;
         if st.is_ok() && o.verify {
             let here = sha_file(Path::new(local)).map_err(|e| format!("{local}: {e}"))?;
             if !verify(c, remote, &here, "local")? {
@@ -418,33 +420,45 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
     }
     match safe::dest(local, remote) {
         safe::Dest::Stdout => {
+            if o.resume {
+                return Err("get: --resume needs a local file, not -".into());
+            }
             let out = std::io::stdout();
             let mut w = safe::Hashing {
                 inner: out.lock(),
                 hash: o.verify.then(Sha256::new),
             };
-            let st = fetch(c, cfg, cmd, o, 0, Out::Stream(&mut w))?;
+            let st = fetch(c, cfg, cmd, o, Out::Stream(&mut w))?;
             w.flush().map_err(|e| format!("stdout: {e}"))?;
             stream_end(c, cmd, o, st, w.hash, "stdout")
         }
         safe::Dest::Special(p) => {
+            if o.resume {
+                return Err(format!("get: {}: --resume needs a regular file", p.display()));
+            }
             let mut f = std::fs::OpenOptions::new()
                 .write(true)
                 .open(&p)
-                .map_err(|e| format!("{}: {e}", p.display()))?;
+                .map_err(|e| local_cause(&p, &e))?;
             let mut w = safe::Hashing {
                 inner: &mut f,
                 hash: o.verify.then(Sha256::new),
             };
-            let st = fetch(c, cfg, cmd, o, 0, Out::Stream(&mut w))?;
+            let st = fetch(c, cfg, cmd, o, Out::Stream(&mut w))?;
             stream_end(c, cmd, o, st, w.hash, &p.display().to_string())
         }
+        safe::Dest::File(target) if cmd == "get" => get_file(c, cfg, o, &target),
         safe::Dest::File(target) => {
-            let mut tmp = safe::Temp::create(&target)
-                .map_err(|e| format!("{}: cannot create a temporary beside it: {e}", target.display()))?;
+            let mut tmp = safe::Temp::create(&target).map_err(|e| {
+                format!(
+                    "{}: cannot create a temporary beside it: {}",
+                    target.display(),
+                    local_cause(&target, &e)
+                )
+            })?;
             let file = tmp.take_file().ok_or("temporary already taken")?;
             let tmp_path = tmp.path().to_path_buf();
-            let st = fetch(c, cfg, cmd, o, 0, Out::File(file, &tmp_path, 0))?;
+            let st = fetch(c, cfg, cmd, o, Out::File(file, 0))?;
             if st.is_ok() && o.verify && !(cmd == "rcvfile" && o.delete) {
                 let here = sha_file(&tmp_path).map_err(|e| format!("{}: {e}", tmp_path.display()))?;
                 if !verify(c, remote, &here, "downloaded")? {
@@ -453,11 +467,67 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
                 }
             }
             if st.is_ok() {
-                tmp.commit().map_err(|e| format!("{}: {e}", target.display()))?;
+                tmp.commit().map_err(|e| local_cause(&target, &e))?;
             }
             Ok(outcome(c, cmd, remote, st))
         }
     }
+}
+
+/// `get` into a regular file, through the engine.
+fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Result<ExitCode, String> {
+    let remote = o.positional[0].as_str();
+    safe::clean_on_signals();
+    let counter = Arc::new(AtomicU64::new(0));
+    let total = match tfd::client::tree::listing::fstat(c, remote.as_bytes()) {
+        Ok(Ok(st)) => st.size,
+        _ => 0,
+    };
+    let bar = Bar::start(total, counter.clone());
+    let req = download::Request {
+        remote: remote.as_bytes(),
+        target,
+        streams: o.streams.max(1),
+        bufsz: o.bufsz,
+        resume: o.resume,
+        verify: o.verify,
+        unverified: false,
+        progress: &counter,
+    };
+    let r = download::download(c, cfg, &req, &mut |m| eprintln!("tf: {m}"));
+    bar.finish();
+    let (failure, kept) = match r {
+        Ok(()) => return Ok(ExitCode::SUCCESS),
+        Err(x) => x,
+    };
+    let code = match failure {
+        download::Failure::Refused(st) => report(c, "get", &[(remote, Access::Read)], &st),
+        download::Failure::Session(e) => {
+            explain::session_error(&e, cfg).print();
+            ExitCode::from(1)
+        }
+        download::Failure::Local(m) => fail(m),
+        download::Failure::Mismatch(m) => {
+            eprintln!("tf: {m}");
+            ExitCode::from(3)
+        }
+    };
+    if let Some(k) = kept {
+        eprintln!(
+            "tf: {} left as it was; {} bytes kept in {}: `tf get {} {} --resume` continues",
+            target.display(),
+            k.bytes,
+            k.partial.display(),
+            remote,
+            o.positional[1]
+        );
+    }
+    Ok(code)
+}
+
+/// One sentence for a local I/O error (full disk, permission, missing directory).
+fn local_cause(p: &Path, e: &std::io::Error) -> String {
+    download::local_cause(p, e)
 }
 
 /// The end of a download written as a stream: verified from what passed.
@@ -479,57 +549,77 @@ fn stream_end(
     Ok(outcome(c, cmd, remote, st))
 }
 
-/// Moves the remote file's bytes from `offset` into `out`.
-fn fetch(
-    c: &mut Client,
-    cfg: &ClientConfig,
-    cmd: &str,
-    o: &Opts,
-    offset: u64,
-    out: Out<'_>,
-) -> Result<Result<(), Status>, String> {
+/// Moves the remote file's bytes into `out`: `get` from `--offset` (or 0),
+/// `rcvfile`/`sdown` whole, keeping only the size the server announced.
+fn fetch(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, out: Out<'_>) -> Result<Result<(), Status>, String> {
+    let _ = cfg;
     let remote = o.positional[0].as_str();
     let err = |e: ClientError| e.to_string();
     let counter = Arc::new(AtomicU64::new(0));
+    let local_err = |e: ClientError| match e {
+        ClientError::Local(io) => local_cause(Path::new(&o.positional[1]), &io),
+        e => e.to_string(),
+    };
     Ok(match cmd {
         "get" => {
             let total = c.fsize(remote.as_bytes()).map_err(err)?.max(0) as u64;
-            let bar = Bar::start(total.saturating_sub(offset), counter.clone());
+            let bar = Bar::start(total, counter.clone());
             let ctr = counter.clone();
             let mut progress = |n| ctr.store(n, Ordering::Relaxed);
             let r = match out {
-                Out::File(_, p, 0) if o.streams > 1 => {
-                    parallel::get(cfg, remote.as_bytes(), p, o.streams, o.bufsz, &counter).map_err(err)?
-                }
-                Out::File(f, _, offset) => {
+                Out::File(f, offset) => {
                     // full chunks go to disk past the page cache, behind the cipher
                     let w = ChunkWriter::new(f, offset, DIRECT_WRITE_MIN);
                     c.get_to_file(remote.as_bytes(), offset, o.bufsz, w, &mut progress)
-                        .map_err(err)?
+                        .map_err(local_err)?
                 }
-                Out::Stream(w) => c.get(remote.as_bytes(), 0, o.bufsz, w, &mut progress).map_err(err)?,
+                Out::Stream(w) => c
+                    .get(remote.as_bytes(), 0, o.bufsz, w, &mut progress)
+                    .map_err(local_err)?,
             };
             bar.finish();
             r.map(drop)
         }
         "rcvfile" | "sdown" => {
+            // the size announced before the transfer is all that is kept
+            let size = match tfd::client::tree::listing::fstat(c, remote.as_bytes()).map_err(err)? {
+                Ok(st) => Some(st.size),
+                Err(_) => None,
+            };
             let mut file;
             let w: &mut dyn Write = match out {
-                Out::File(f, _, _) => {
+                Out::File(f, _) => {
                     file = f;
                     &mut file
                 }
                 Out::Stream(w) => w,
             };
-            if cmd == "rcvfile" {
-                match c.rcvfile(remote.as_bytes(), o.delete, w).map_err(err)? {
-                    Status::Ok(_) => Ok(()),
-                    other => Err(other),
+            let run = |c: &mut Client, w: &mut dyn Write| -> Result<Result<(), Status>, String> {
+                Ok(if cmd == "rcvfile" {
+                    match c.rcvfile(remote.as_bytes(), o.delete, w).map_err(local_err)? {
+                        Status::Ok(_) => Ok(()),
+                        other => Err(other),
+                    }
+                } else if c.sdown(remote.as_bytes(), w).map_err(local_err)? {
+                    Ok(())
+                } else {
+                    Err(Status::Failed(-1, "SDOWN failed on the server".into()))
+                })
+            };
+            match size {
+                Some(n) => {
+                    let moved = AtomicU64::new(0);
+                    let mut cw = Capped::new(w, n, &moved);
+                    let st = run(c, &mut cw)?;
+                    if st.is_ok() {
+                        if let Err(why) = cw.verdict() {
+                            return Err(format!("{cmd} {remote}: {why}"));
+                        }
+                    }
+                    st
                 }
-            } else if c.sdown(remote.as_bytes(), w).map_err(err)? {
-                Ok(())
-            } else {
-                Err(Status::Failed(-1, "SDOWN failed on the server".into()))
+                // refused FSTAT: the transfer's own answer says why
+                None => run(c, w)?,
             }
         }
         _ => return Err(format!("unknown transfer {cmd}")),

@@ -105,8 +105,8 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         name: "--offset",
         value: "N",
         kind: Kind::Num { min: 0, max: u64::MAX, clamp: true },
-        help: "write in place (PUT/GET) from byte N",
-        doc: "Write in place (PUT or GET) from byte\n.I n\nof both files; excludes\n.BR \\-\\-resume .\n",
+        help: "write in place (PUT/GET) from byte N: the one transfer not made atomic",
+        doc: "Write in place (PUT or GET) from byte\n.I n\nof both files, as dd's seek does: the one transfer that does not go through a\ntemporary, so an interrupted one leaves the target part old, part new; excludes\n.BR \\-\\-resume .\n",
     },
     CmdOpt {
         family: Family::Transfer,
@@ -114,8 +114,8 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         name: "--resume",
         value: "",
         kind: FLAG,
-        help: "continue from the size already at the destination",
-        doc: "Continue in place from the size already at the destination.\n",
+        help: "continue an interrupted transfer, only as far as its journal proves",
+        doc: "Continue an interrupted transfer.\nFor\n.BR get ,\nthe partial an interrupted download kept beside the target\n(\\fB.NAME.tf\\-partial\\fP and its journal) is continued as far as the journal\nproves it; anything else at the target is never spliced in: the file is\ndownloaded whole, and tf says so.\nFor\n.BR put ,\nthe hidden stage an interrupted\n.B put \\-\\-resume\nor\n.B \\-\\-streams\nupload left on the server (tfd's staged uploads) is continued from the ranges\nits journal records for this same local file; a changed local file, or a\nremote file that was never such a stage, is sent whole, and tf says so.\nEither way the result is checked end to end (SHA\\-256 of both sides) before it\nreplaces the target.\n",
     },
     CmdOpt {
         family: Family::Transfer,

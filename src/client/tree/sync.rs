@@ -29,6 +29,17 @@ pub struct Meta {
     pub size: u64,
     /// Seconds since the epoch.
     pub mtime: i64,
+    /// A local entry's ctime (seconds): when tf last set its mtime or
+    /// renamed it into place, i.e. when the last transfer ended. 0 for a
+    /// remote entry (no command says).
+    pub changed: i64,
+}
+
+/// Whether two whole-second times are too close to tell an edit made in the
+/// same second apart (git's "racy" entries): such files are compared by
+/// content instead.
+fn racy(later: i64, earlier: i64) -> bool {
+    later <= earlier.saturating_add(1)
 }
 
 /// A side of a mirror: every entry below its root by relative path, parents
@@ -97,6 +108,7 @@ pub fn scan(root: &Path) -> io::Result<(Side, Unread)> {
                     kind,
                     size: if kind == Kind::File { m.len() } else { 0 },
                     mtime: m.mtime(),
+                    changed: m.ctime(),
                 },
             );
             if side.len() > MAX_ENTRIES {
@@ -231,7 +243,14 @@ pub fn plan(src: &Side, dst: &Side, rule: Rule, delete: bool) -> Plan {
                     blocked_dirs.push(rel.clone());
                 }
                 Some(d) if d.kind == Kind::File && d.size == s.size => match rule {
+                    // a download stamps the local file with the server's
+                    // mtime; one landed within a second of that mtime may
+                    // predate an edit made in the same second
+                    Rule::SameMtime if d.mtime == s.mtime && racy(d.changed, s.mtime) => p.verify.push(rel.clone()),
                     Rule::SameMtime if d.mtime == s.mtime => p.unchanged += 1,
+                    // an upload's arrival second equal to (or just after) the
+                    // local mtime cannot tell an edit in that second
+                    Rule::RemoteNotOlder if d.mtime >= s.mtime && racy(d.mtime, s.mtime) => p.verify.push(rel.clone()),
                     Rule::RemoteNotOlder if d.mtime >= s.mtime => p.unchanged += 1,
                     Rule::Checksum => p.verify.push(rel.clone()),
                     _ => p.copy.push(rel.clone()),
@@ -322,7 +341,12 @@ mod tests {
     use super::*;
 
     fn m(kind: Kind, size: u64, mtime: i64) -> Meta {
-        Meta { kind, size, mtime }
+        Meta {
+            kind,
+            size,
+            mtime,
+            changed: mtime + 100,
+        }
     }
 
     fn side(v: &[(&str, Meta)]) -> Side {
@@ -339,6 +363,31 @@ mod tests {
 
     fn names(v: &[Vec<u8>]) -> Vec<&str> {
         v.iter().map(|x| std::str::from_utf8(x).unwrap()).collect()
+    }
+
+    #[test]
+    fn times_too_close_to_compare_go_to_the_checksums() {
+        let f = |mtime, changed| {
+            side(&[(
+                "f",
+                Meta {
+                    kind: Kind::File,
+                    size: 3,
+                    mtime,
+                    changed,
+                },
+            )])
+        };
+        // a download: the local copy landed in the second of the remote mtime
+        let p = plan(&f(100, 0), &f(100, 100), Rule::SameMtime, false);
+        assert_eq!((names(&p.verify), p.unchanged), (vec!["f"], 0));
+        let p = plan(&f(100, 0), &f(100, 102), Rule::SameMtime, false);
+        assert_eq!((p.verify.len(), p.unchanged), (0, 1));
+        // an upload: it arrived in the second of the local edit
+        let p = plan(&f(100, 0), &f(100, 0), Rule::RemoteNotOlder, false);
+        assert_eq!((p.verify.len(), p.unchanged), (1, 0));
+        let p = plan(&f(100, 0), &f(105, 0), Rule::RemoteNotOlder, false);
+        assert_eq!((p.verify.len(), p.unchanged), (0, 1));
     }
 
     #[test]

@@ -1,0 +1,227 @@
+//! The journal kept beside a partial transfer: what the source was (its
+//! name, size and mtime) and, per byte range, how much of it landed and the
+//! SHA-256 of exactly those bytes. A resume trusts only what the journal
+//! proves: a range whose bytes no longer hash to the recorded digest (a
+//! sparse hole, an edited partial) starts again, and a source whose identity
+//! changed starts the whole transfer again. Generic over the direction: a
+//! download journals the remote file it copies, an upload the local one.
+//!
+//! The journal is small text, replaced whole by rename, so a process killed
+//! at any point leaves the previous journal or the next, never half of one;
+//! it claims only bytes already written, so it can lag the data but never
+//! run ahead of it.
+
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// First line of every journal; a different one is not ours (or too new).
+const MAGIC: &str = "tf-journal 1";
+
+/// What the source was when the transfer started. A partial is continued
+/// only while the source still has the same identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The source's name (a remote path, or a local path for uploads).
+    pub name: Vec<u8>,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its mtime, seconds since the epoch.
+    pub mtime: i64,
+}
+
+/// One byte range of the transfer: `[start, end)`, of which
+/// `[start, start + done)` landed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Range {
+    /// First byte of the range.
+    pub start: u64,
+    /// One past its last byte.
+    pub end: u64,
+    /// Bytes of it landed, from `start`.
+    pub done: u64,
+    /// SHA-256 of the `done` bytes from `start`.
+    pub digest: [u8; 32],
+}
+
+impl Range {
+    /// A range nothing of which landed yet.
+    pub fn fresh(start: u64, end: u64) -> Range {
+        Range {
+            start,
+            end,
+            done: 0,
+            digest: Sha256::new().finalize().into(),
+        }
+    }
+
+    /// Whether all of it landed.
+    pub fn complete(&self) -> bool {
+        self.start + self.done >= self.end
+    }
+}
+
+/// A journal: the source's identity and the ranges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Journal {
+    /// The source the ranges are of.
+    pub source: Identity,
+    /// The transfer's ranges, in any order, not overlapping.
+    pub ranges: Vec<Range>,
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+impl Journal {
+    /// The text form (one field a line; names in hex, so any byte is fine).
+    pub fn to_text(&self) -> String {
+        let mut s = format!(
+            "{MAGIC}\nsource {}\nsize {}\nmtime {}\n",
+            hex(&self.source.name),
+            self.source.size,
+            self.source.mtime
+        );
+        for r in &self.ranges {
+            s.push_str(&format!("range {} {} {} {}\n", r.start, r.end, r.done, hex(&r.digest)));
+        }
+        s
+    }
+
+    /// Parses [`Journal::to_text`]; None for anything else (a damaged or
+    /// foreign journal proves nothing).
+    pub fn parse(text: &str) -> Option<Journal> {
+        let mut lines = text.lines();
+        if lines.next()? != MAGIC {
+            return None;
+        }
+        let name = unhex(lines.next()?.strip_prefix("source ")?)?;
+        let size = lines.next()?.strip_prefix("size ")?.parse().ok()?;
+        let mtime = lines.next()?.strip_prefix("mtime ")?.parse().ok()?;
+        let mut ranges = Vec::new();
+        for l in lines {
+            let f: Vec<&str> = l.strip_prefix("range ")?.split(' ').collect();
+            let [a, b, d, h] = f[..] else { return None };
+            let r = Range {
+                start: a.parse().ok()?,
+                end: b.parse().ok()?,
+                done: d.parse().ok()?,
+                digest: unhex(h)?.try_into().ok()?,
+            };
+            if r.start > r.end || r.done > r.end - r.start || r.end > size {
+                return None;
+            }
+            ranges.push(r);
+        }
+        Some(Journal {
+            source: Identity { name, size, mtime },
+            ranges,
+        })
+    }
+
+    /// Reads the journal at `path`; None when there is none or it proves nothing.
+    pub fn load(path: &Path) -> Option<Journal> {
+        let text = std::fs::read_to_string(path).ok()?;
+        Journal::parse(&text)
+    }
+
+    /// Replaces the journal at `path` whole: written beside it, then renamed.
+    pub fn store(&self, path: &Path) -> io::Result<()> {
+        let mut tmp = PathBuf::from(path);
+        tmp.as_mut_os_string().push(".new");
+        let mut f = File::create(&tmp)?;
+        f.write_all(self.to_text().as_bytes())?;
+        drop(f);
+        std::fs::rename(&tmp, path)
+    }
+
+    /// Bytes landed in all ranges.
+    pub fn landed(&self) -> u64 {
+        self.ranges.iter().map(|r| r.done).sum()
+    }
+}
+
+/// Re-reads `[r.start, r.start + r.done)` of `file` and returns the hasher
+/// holding those bytes when they hash to the recorded digest, else None (the
+/// range must start again). What a resume does before trusting a range.
+pub fn prove(file: &mut File, r: &Range) -> io::Result<Option<Sha256>> {
+    let mut h = Sha256::new();
+    file.seek(SeekFrom::Start(r.start))?;
+    let mut left = r.done;
+    let mut buf = vec![0u8; 1 << 20];
+    while left > 0 {
+        let want = left.min(buf.len() as u64) as usize;
+        let n = file.read(&mut buf[..want])?;
+        if n == 0 {
+            // the partial is shorter than the journal says
+            return Ok(None);
+        }
+        h.update(&buf[..n]);
+        left -= n as u64;
+    }
+    let got: [u8; 32] = h.clone().finalize().into();
+    Ok((got == r.digest).then_some(h))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_round_trips_and_rejects_damage() {
+        let j = Journal {
+            source: Identity {
+                name: b"a dir/\xffname".to_vec(),
+                size: 100,
+                mtime: -5,
+            },
+            ranges: vec![
+                Range::fresh(0, 50),
+                Range {
+                    done: 7,
+                    ..Range::fresh(50, 100)
+                },
+            ],
+        };
+        assert_eq!(Journal::parse(&j.to_text()), Some(j.clone()));
+        let t = j.to_text();
+        assert_eq!(Journal::parse(&t.replace("range 50 100 7", "range 50 100 70")), None);
+        assert_eq!(Journal::parse(&t.replace("size 100", "size 60")), None);
+        assert_eq!(Journal::parse(&t[..t.len() - 5]), None);
+        assert_eq!(Journal::parse(""), None);
+    }
+
+    #[test]
+    fn a_range_is_proved_by_its_bytes_only() {
+        let p = std::env::temp_dir().join(format!("tfd-journal-{}", std::process::id()));
+        std::fs::write(&p, b"hello world").unwrap();
+        let r = Range {
+            done: 5,
+            digest: Sha256::digest(b"hello").into(),
+            ..Range::fresh(0, 11)
+        };
+        let mut f = File::open(&p).unwrap();
+        assert!(prove(&mut f, &r).unwrap().is_some());
+        std::fs::write(&p, b"hellO world").unwrap();
+        let mut f = File::open(&p).unwrap();
+        assert!(prove(&mut f, &r).unwrap().is_none());
+        // a hole where the journal claims data proves nothing
+        let f = File::create(&p).unwrap();
+        f.set_len(11).unwrap();
+        let mut f = File::open(&p).unwrap();
+        assert!(prove(&mut f, &r).unwrap().is_none());
+        std::fs::remove_file(&p).unwrap();
+    }
+}
