@@ -18,3 +18,4 @@ mod priority;
 mod process;
 mod proxy;
 mod scaling;
+mod unseen;

@@ -7,7 +7,7 @@
 
 use crate::common;
 
-use common::{assert_failed, assert_ok, free_port, is_root, keys, ok, pattern, spawn_tfd, tempdir};
+use common::{assert_failed, assert_ok, free_port, is_root, keys, ok, pattern, require, spawn_tfd, tempdir};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::Child;
@@ -240,8 +240,7 @@ const SCALE_PW: &str = "the right one";
 /// file holding `alice` and `bob`: an address is banned after 4 failed LOGINs,
 /// a name locked after 3 (and both for a minute).
 fn throttled_cluster() -> Option<Cluster> {
-    if !is_root() {
-        eprintln!("skipped: needs root for LOGIN's system users and source addresses");
+    if !require(is_root(), "needs root for LOGIN's system users and source addresses") {
         return None;
     }
     let (f, alice, bob) = throttle_users();
@@ -265,8 +264,7 @@ const THROTTLE_LIMITS: &str =
 /// its own mount of the volume and names the shared state directory (at the
 /// volume's top, outside the served tree) through that mount.
 fn throttled_cluster_on_gluster() -> Option<Cluster> {
-    if !is_root() {
-        eprintln!("skipped: needs root for LOGIN's system users and source addresses");
+    if !require(is_root(), "needs root for LOGIN's system users and source addresses") {
         return None;
     }
     let bed = gluster::bed()?;
@@ -926,8 +924,7 @@ fn gluster_locks_and_tfpsfs_hold_across_nodes_at_once() {
 /// token store is on the volume), as the same user.
 #[test]
 fn gluster_quotas_and_fai_tokens_across_nodes() {
-    if !is_root() {
-        eprintln!("skipped: needs root to create a system user");
+    if !require(is_root(), "needs root to create a system user") {
         return;
     }
     let (uid, gid) = common::ensure_system_user("tfdglq1", &[]);
