@@ -8,7 +8,6 @@ mod handshake;
 pub mod identity;
 pub mod liveness;
 mod stage;
-mod stale;
 
 use crate::channel::{Channel, ChannelError, NetStream, PreparedFrame, TxHalf};
 use crate::commands::{self, CmdError, Reply};
@@ -133,6 +132,10 @@ pub struct Session {
     pub script_host: Option<crate::sandbox::Host>,
 }
 
+/// How long a stale handle's path rests before it is looked up again
+/// ([`Session::retry_stale`]).
+const STALE_SETTLE: std::time::Duration = std::time::Duration::from_millis(30);
+
 impl Session {
     /// Normalises a path argument, pins it ([`crate::fsys::Root::pin`]: the
     /// command then acts through the descriptors judged, never a second lookup by
@@ -155,37 +158,25 @@ impl Session {
     /// Runs `op` on the pinned path `p`; when a handle in it went stale
     /// (ESTALE: on a shared file system another node replaced the file or a
     /// directory on the path since it was pinned), pins and judges the path
-    /// again and runs `op` on that, with growing pauses for a bounded time
-    /// ([`stale`] says why). Stale still at the end, or a refusal by the new
-    /// judgement, is the command's own failure.
+    /// once more and runs `op` again on that. A second stale handle, or a
+    /// refusal by the new judgement, is the command's own failure.
     pub fn retry_stale<T>(&self, p: &RelPath, op: impl Fn(&RelPath) -> Result<T, FsError>) -> Result<T, FsError> {
-        let name = || String::from_utf8_lossy(&p.to_bytes()).into_owned();
-        let r = stale::retry(
-            || op(p),
-            || op(&self.secfs.repin(&self.root, p)?),
-            stale::WAIT,
-            |n, pause| {
-                if n == 1 {
-                    info!("{} stale handle for {:?}: looking it up again", self.peer, name());
-                } else {
-                    debug!(
-                        "{} still stale: {:?}, look {n} in {} ms",
-                        self.peer,
-                        name(),
-                        pause.as_millis()
-                    );
-                }
-            },
-        );
-        if matches!(r, Err(FsError::Stale)) {
-            warn!(
-                "{} stale handle for {:?} after {} s of looking again",
-                self.peer,
-                name(),
-                stale::WAIT.as_secs()
-            );
+        match op(p) {
+            Err(FsError::Stale) => {
+                info!(
+                    "{} stale handle for {:?}: looking it up again",
+                    self.peer,
+                    String::from_utf8_lossy(&p.to_bytes())
+                );
+                // the file system's client settles the replacement it was told
+                // of (GlusterFS: an upcall) a moment after: looking up at once
+                // can meet the same stale inode
+                std::thread::sleep(STALE_SETTLE);
+                let again = self.secfs.repin(&self.root, p)?;
+                op(&again)
+            }
+            r => r,
         }
-        r
     }
 
     /// [`Root::open`] with [`Session::retry_stale`].

@@ -558,6 +558,19 @@ fn gluster_cluster_on(tag: &str, extra: &str, on: [usize; 2]) -> Option<(Cluster
     Some((cluster, [a, b]))
 }
 
+/// Puts a file on the volume through a node's mount, as tfd's own uploads
+/// do: written, then fsynced. A plain write and close is acknowledged before
+/// the data reaches the bricks (GlusterFS's write-behind with flush-behind, on
+/// by default), and another mount that reads the file a moment later finds it
+/// empty: under load that moment is long enough, and the test failed with
+/// "INTWRITE-RCVFILE-0 round 0 before: Ok(0)" (issue 31).
+fn write_synced(path: &Path, data: &[u8]) {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path).unwrap();
+    f.write_all(data).unwrap();
+    f.sync_all().unwrap();
+}
+
 /// INTREAD, its hash checked against the bytes.
 fn intread(c: &mut Client, path: &str) -> Result<Vec<u8>, i32> {
     let (hash, data) = common::intread(c, path)?;
@@ -657,7 +670,7 @@ fn replace_then_read(cluster: &Cluster, root_a: &Path, ups: &[&str], rounds: usi
             for down in DOWNLOADS {
                 let path = format!("{up}-{down}-{w}");
                 let mut old = pattern(48 << 10, seed);
-                std::fs::write(root_a.join(&path), &old).unwrap();
+                write_synced(&root_a.join(&path), &old);
                 for round in 0..rounds {
                     seed += 1;
                     // the reader holds the current content in its caches
@@ -855,7 +868,7 @@ fn gluster_locks_and_tfpsfs_hold_across_nodes_at_once() {
     assert!(ok(&b.call("MKDIR", b"d/after").unwrap()));
 
     // NETLOCK: one holder across nodes; END releases it, and so does SIGKILL
-    std::fs::write(root_a.join("d/f"), b"x").unwrap();
+    write_synced(&root_a.join("d/f"), b"x");
     assert_eq!(reply(&mut a, "NETLOCK_TRY 30 d/f"), "OK 0");
     assert!(reply(&mut b, "NETLOCK_TRY 30 d/f").starts_with("FAILED 54"));
     a.end().unwrap();
@@ -894,7 +907,7 @@ fn gluster_locks_and_tfpsfs_hold_across_nodes_at_once() {
     let mut owner = cluster.client(&addr_a);
     let mut bob = cluster.client(&addr_b);
     assert!(ok(&owner.call("MKDIR", b"box").unwrap()));
-    std::fs::write(root_a.join("box/f"), b"secret").unwrap();
+    write_synced(&root_a.join("box/f"), b"secret");
     assert!(ok(&owner.call("SETFSID", b"alice").unwrap()));
     assert!(ok(&bob.call("SETFSID", b"bob").unwrap()));
     assert!(ok(&owner.call("SETFSPERM", b"alice:4095 box").unwrap()));
