@@ -558,17 +558,21 @@ fn gluster_cluster_on(tag: &str, extra: &str, on: [usize; 2]) -> Option<(Cluster
     Some((cluster, [a, b]))
 }
 
-/// Puts a file on the volume through a node's mount, as tfd's own uploads
-/// do: written, then fsynced. A plain write and close is acknowledged before
-/// the data reaches the bricks (GlusterFS's write-behind with flush-behind, on
-/// by default), and another mount that reads the file a moment later finds it
-/// empty: under load that moment is long enough, and the test failed with
-/// "INTWRITE-RCVFILE-0 round 0 before: Ok(0)" (issue 31).
+/// Puts a file on the volume through a node's mount as tfd's own uploads
+/// do: written under another name, fsynced, renamed into place. Created in
+/// place instead, the other mount could read it empty: its GlusterFS client
+/// had cached the size of the new, empty file (from the creation's upcall)
+/// and heard of the writes later — long enough later, on a loaded machine,
+/// that `INTWRITE-RCVFILE-0 round 0 before: Ok(0)` failed the test (issue 31).
 fn write_synced(path: &Path, data: &[u8]) {
     use std::io::Write;
-    let mut f = std::fs::File::create(path).unwrap();
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    let tmp = path.with_file_name(format!(".{name}.new"));
+    let mut f = std::fs::File::create(&tmp).unwrap();
     f.write_all(data).unwrap();
     f.sync_all().unwrap();
+    drop(f);
+    std::fs::rename(&tmp, path).unwrap();
 }
 
 /// INTREAD, its hash checked against the bytes.
