@@ -29,6 +29,15 @@ fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
+/// What `tests/common/gluster.rs` asks of its parent module: the bench says
+/// what is missing, and ends with an error (never a pass).
+fn require(have: bool, missing: &str) -> bool {
+    if !have {
+        eprintln!("gluster bench cannot run: {missing}");
+    }
+    have
+}
+
 const SIZE: usize = 16 * 1024;
 const TARGET: f64 = 0.85;
 

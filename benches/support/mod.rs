@@ -352,15 +352,9 @@ fn proc_ticks(pid: u32) -> Option<u64> {
         .sum::<Option<u64>>()
 }
 
-/// True for tfd's long-lived helpers, the UDP responder, the key process and the
-/// FAI issuer (their worker threads are named "udp", "keys" and "fai"), as
-/// opposed to session processes.
+/// True for one of tfd's long-lived helpers, as opposed to a session process:
+/// the daemon's own list ([`tfd::services::Helper`]) decides, so a helper added
+/// there is never counted as a session left behind.
 pub fn is_helper(pid: u32) -> bool {
-    fs::read_dir(format!("/proc/{pid}/task"))
-        .map(|d| {
-            d.flatten().any(|t| {
-                fs::read_to_string(t.path().join("comm")).is_ok_and(|c| matches!(c.trim(), "udp" | "keys" | "fai"))
-            })
-        })
-        .unwrap_or(false)
+    tfd::services::Helper::of_process(pid).is_some()
 }

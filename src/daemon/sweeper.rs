@@ -32,7 +32,7 @@ pub fn spawn(dbdir: &Path, every: Duration, close_in_child: &[RawFd]) -> std::io
     match sys::fork_helper(&super::SIGNALS)? {
         Fork::Parent(pid) => Ok(pid),
         Fork::Child => {
-            crate::services::helper_child_setup("sweeper", close_in_child, None);
+            crate::services::helper_child_setup(crate::services::Helper::Sweeper, close_in_child, None);
             sys::set_nondumpable();
             sys::exit_now(run(root, every))
         }
@@ -63,7 +63,7 @@ fn run(root: OwnedFd, every: Duration) -> i32 {
             std::thread::sleep(every);
         }
     };
-    match std::thread::Builder::new().name("sweep".into()).spawn(body) {
+    match crate::services::Helper::Sweeper.thread_builder().spawn(body) {
         Ok(h) => h.join().map(|()| 0).unwrap_or(1),
         Err(e) => {
             error!("sweeper: cannot start its thread: {e}");

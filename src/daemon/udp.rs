@@ -94,12 +94,12 @@ pub fn spawn(
         Fork::Parent(pid) => Ok(pid),
         Fork::Child => {
             crate::services::priority::unboost();
-            crate::services::helper_child_setup("udp responder", close_in_child, user);
+            crate::services::helper_child_setup(crate::services::Helper::Udp, close_in_child, user);
             let registry = r.registry.clone();
             let tlb = r.tlb.clone();
             let trp = r.trp.clone();
-            let t = std::thread::Builder::new()
-                .name("udp".into())
+            let t = crate::services::Helper::Udp
+                .thread_builder()
                 .spawn(move || serve(&sockets, &registry, &tlb, trp));
             match t.map(|h| h.join()) {
                 Ok(Ok(())) => sys::exit_now(0),

@@ -132,7 +132,7 @@ pub fn spawn(store: &Store, close_in_child: &[RawFd]) -> std::io::Result<(i32, F
         Fork::Child => {
             drop(link);
             // keeps root: it writes the root-only store, and does nothing else
-            super::helper_child_setup("FAI issuer", close_in_child, None);
+            super::helper_child_setup(super::Helper::Fai, close_in_child, None);
             sys::set_nondumpable();
             sys::exit_now(run(store, service))
         }
@@ -143,8 +143,8 @@ pub fn spawn(store: &Store, close_in_child: &[RawFd]) -> std::io::Result<(i32, F
 /// the issuer from a session); returns once every request end is closed.
 fn run(store: &Store, service: OwnedFd) -> i32 {
     std::thread::scope(|s| {
-        std::thread::Builder::new()
-            .name("fai".into())
+        super::Helper::Fai
+            .thread_builder()
             .spawn_scoped(s, || serve(store, service))
             .map_or_else(
                 |e| {

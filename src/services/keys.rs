@@ -146,7 +146,7 @@ pub fn spawn(
         }
         Fork::Child => {
             drop(link);
-            super::helper_child_setup("key process", close_in_child, user);
+            super::helper_child_setup(super::Helper::Keys, close_in_child, user);
             // after the switch: no same-user process may ptrace it or read its memory
             sys::set_nondumpable();
             sys::exit_now(run(rsa, replay, service))
@@ -163,8 +163,8 @@ fn run(rsa: &Rsa<Private>, replay: ReplayPolicy, service: OwnedFd) -> i32 {
     let replay = &Mutex::new(ReplayCache::new(replay));
     std::thread::scope(|s| {
         for i in 0..workers {
-            let spawned = std::thread::Builder::new()
-                .name("keys".into())
+            let spawned = super::Helper::Keys
+                .thread_builder()
                 .spawn_scoped(s, move || serve(rsa, replay, service));
             if let Err(e) = spawned {
                 error!("key process: worker {i}: {e}");

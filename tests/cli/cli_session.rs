@@ -31,8 +31,7 @@ struct Multi {
 /// `sysuser`, who owns `alice/`; with `injail` a jail `jails/cell` (token
 /// `the-token`) owned by her too.
 fn multi(tag: &str, sysuser: &str, injail: bool) -> Option<Multi> {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !require(is_root(), "needs root") {
         return None;
     }
     let (uid, gid) = ensure_system_user(sysuser, &[]);

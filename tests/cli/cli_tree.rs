@@ -292,8 +292,7 @@ fn errors_are_clear_and_leave_nothing_behind() {
 
 #[test]
 fn a_multi_user_tree_belongs_to_the_logins_system_user() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !require(is_root(), "needs root") {
         return;
     }
     const PW: &str = "tree pw";
@@ -348,8 +347,7 @@ fn a_multi_user_tree_belongs_to_the_logins_system_user() {
 
 #[test]
 fn the_pool_enters_with_fast_access_when_the_session_did() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !require(is_root(), "needs root") {
         return;
     }
     // FAI tokens are never issued to root: the sessions run as a system user

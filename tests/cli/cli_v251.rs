@@ -313,8 +313,7 @@ fn session_layer_commands_switch_both_sides() {
 
 #[test]
 fn faitok_caches_a_token_that_tf_fai_then_uses() {
-    if !is_root() {
-        eprintln!("skipped: needs root for the system user");
+    if !require(is_root(), "needs root for the system user") {
         return;
     }
     ensure_system_user("tfdcli251", &[]);
@@ -425,8 +424,7 @@ fn usage_errors_and_every_command_documented() {
 
 #[test]
 fn runbash_prints_the_output_and_says_how_the_script_ended() {
-    if !is_root() {
-        eprintln!("skipped: needs root for the system user and the jail");
+    if !require(is_root(), "needs root for the system user and the jail") {
         return;
     }
     ensure_system_user("tfdcli251rb", &[]);

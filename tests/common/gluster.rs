@@ -8,8 +8,8 @@
 //! One bed per test binary, made on first use and torn down when the binary
 //! exits (mounts, volume, bricks), even after failed tests; what a killed run
 //! left (its volume, mounts and directory, named after its pid) is removed by
-//! the next one. [`bed`] answers `None`, after saying why, only where FUSE or
-//! GlusterFS is not available.
+//! the next one. [`bed`] answers `None` only where FUSE, GlusterFS or root is
+//! missing, and then the test cannot run ([`super::require`]: a failure in CI).
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -66,34 +66,39 @@ pub struct Bed {
     pub bricks: [PathBuf; 2],
 }
 
-static BED: OnceLock<Option<Bed>> = OnceLock::new();
+static BED: OnceLock<Result<Bed, String>> = OnceLock::new();
 
-/// The bed, made on first use; `None` (after a message on stderr) where FUSE
-/// or GlusterFS is missing, so the caller skips.
+/// The bed, made on first use; where FUSE, GlusterFS or root is missing, the
+/// calling test cannot run: [`super::require`] fails it in CI (and records it
+/// locally), and the caller returns on `None`.
+#[track_caller]
 pub fn bed() -> Option<&'static Bed> {
-    BED.get_or_init(|| match Bed::make() {
+    let made = BED.get_or_init(|| match Bed::make() {
         Ok(b) => {
             assert!(
                 tfd::sys::at_exit(teardown_at_exit),
                 "cannot register the bed's clean-up"
             );
-            Some(b)
+            Ok(b)
         }
-        Err(Skip(why)) => {
-            eprintln!("SKIPPED: no GlusterFS test bed: {why}");
+        Err(Skip(why)) => Err(why),
+    });
+    match made {
+        Ok(b) => Some(b),
+        Err(why) => {
+            super::require(false, &format!("no GlusterFS test bed: {why}"));
             None
         }
-    })
-    .as_ref()
+    }
 }
 
 extern "C" fn teardown_at_exit() {
-    if let Some(Some(b)) = BED.get() {
+    if let Some(Ok(b)) = BED.get() {
         b.teardown();
     }
 }
 
-/// Why there is no bed (the only reasons a test may skip).
+/// Why there is no bed (the only reasons a test cannot run).
 pub struct Skip(pub String);
 
 /// Runs `prog args` with a time bound; Ok(stdout) on success.

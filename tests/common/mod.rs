@@ -5,6 +5,10 @@
 pub mod gluster;
 pub mod java;
 pub mod liar;
+pub mod need;
+
+#[allow(unused_imports)]
+pub use need::{require, require_root, require_tool};
 
 use openssl::pkey::PKey;
 use openssl::rsa::Rsa;
@@ -15,6 +19,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use tfd::client::{Client, ClientConfig};
+use tfd::services::Helper;
 
 static KEYS: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
 
@@ -277,20 +282,20 @@ impl Server {
     }
 }
 
-/// True when one of `pid`'s threads is named `name` (tfd names its helpers'
-/// worker threads: "udp", "keys").
-fn has_thread_named(pid: i32, name: &str) -> bool {
-    std::fs::read_dir(format!("/proc/{pid}/task"))
-        .map(|d| {
-            d.flatten()
-                .any(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == name))
-        })
-        .unwrap_or(false)
+/// Which of tfd's helpers `pid` is, from the one list the daemon owns
+/// ([`tfd::services::Helper`]: each names its worker threads after its kind).
+pub fn helper_kind(pid: i32) -> Option<Helper> {
+    u32::try_from(pid).ok().and_then(Helper::of_process)
+}
+
+/// True for one of tfd's helpers, as opposed to a session process.
+pub fn is_helper(pid: i32) -> bool {
+    helper_kind(pid).is_some()
 }
 
 /// True for tfd's UDP responder process.
 pub fn is_udp_responder(pid: i32) -> bool {
-    has_thread_named(pid, "udp")
+    helper_kind(pid) == Some(Helper::Udp)
 }
 
 /// Asserts that every uid of `pid` (real, effective, saved, fs) is nobody's.
@@ -306,17 +311,17 @@ pub fn assert_runs_as_nobody(pid: i32) {
 
 /// True for tfd's key process.
 pub fn is_key_process(pid: i32) -> bool {
-    has_thread_named(pid, "keys")
+    helper_kind(pid) == Some(Helper::Keys)
 }
 
 /// True for tfd's FAI issuer.
 pub fn is_fai_issuer(pid: i32) -> bool {
-    has_thread_named(pid, "fai")
+    helper_kind(pid) == Some(Helper::Fai)
 }
 
 /// True for tfd's sweeper of upload temporaries.
 pub fn is_sweeper(pid: i32) -> bool {
-    has_thread_named(pid, "sweep")
+    helper_kind(pid) == Some(Helper::Sweeper)
 }
 
 /// The sweeper among tfd's children.
@@ -339,19 +344,15 @@ pub fn udp_responder_of(ppid: i32) -> Option<i32> {
     all_children_of(ppid).0.into_iter().find(|&p| is_udp_responder(p))
 }
 
-/// tfd's session processes (live, zombie), not counting the UDP responder, the
-/// key process, the FAI issuer and the sweeper.
+/// tfd's session processes (live, zombie), not counting its helpers
+/// ([`tfd::services::Helper`]).
 pub fn children_of(ppid: i32) -> (Vec<i32>, Vec<i32>) {
     let (live, zombies) = all_children_of(ppid);
-    (
-        live.into_iter()
-            .filter(|&p| !is_udp_responder(p) && !is_key_process(p) && !is_fai_issuer(p) && !is_sweeper(p))
-            .collect(),
-        zombies,
-    )
+    (live.into_iter().filter(|&p| !is_helper(p)).collect(), zombies)
 }
 
-fn all_children_of(ppid: i32) -> (Vec<i32>, Vec<i32>) {
+/// Every child of `ppid` (live, zombie): sessions and helpers.
+pub fn all_children_of(ppid: i32) -> (Vec<i32>, Vec<i32>) {
     let mut live = Vec::new();
     let mut zombies = Vec::new();
     for (pid, f) in proc_stats() {

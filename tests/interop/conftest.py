@@ -54,12 +54,16 @@ def pytest_configure(config):
 # `-q` runs print dots only, so each run ends with its own line naming the run,
 # in the plain "N passed, N failed" form CI reads.
 
-_OUTCOMES = {"passed": 0, "failed": 0, "skipped": 0}
+_OUTCOMES = {"passed": 0, "failed": 0, "skipped": 0, "collected": 0}
 
 
 def _run_label():
     via = os.environ.get("TFD_INTEROP_PROXY", "")
     return f"interop-proxy-ipv{via}" if via else "interop-direct"
+
+
+def pytest_collection_finish(session):
+    _OUTCOMES["collected"] = len(session.items)
 
 
 def pytest_runtest_logreport(report):
@@ -71,13 +75,31 @@ def pytest_runtest_logreport(report):
         _OUTCOMES["skipped"] += 1
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """Every collected test ran and passed, or the run fails: a skip, a test
+    that never reported, or no test at all (pytest's exit 5) is not a pass
+    (interop_lib.require; locally, a recorded skip is allowed)."""
+    if session.config.option.collectonly:
+        return
+    o = _OUTCOMES
+    from interop_lib import strict
+
+    if exitstatus == 0 and o["collected"] == 0:
+        session.exitstatus = 1
+        print(f"\n{_run_label()}: no test collected", flush=True)
+    elif exitstatus == 0 and strict() and o["passed"] != o["collected"]:
+        session.exitstatus = 1
+        print(f"\n{_run_label()}: {o['passed']} passed of {o['collected']} collected: every test must run", flush=True)
+
+
 def pytest_unconfigure(config):
     if config.option.collectonly:
         return
     o = _OUTCOMES
     line = f"{_run_label()}: {o['passed']} passed, {o['failed']} failed"
     if o["skipped"]:
-        line += f", {o['skipped']} skipped"
+        line += f", {o['skipped']} not run"
+    line += f" (of {o['collected']} collected)"
     print("\n" + line, flush=True)
 
 

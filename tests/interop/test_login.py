@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from interop_lib import assert_alive, assert_failed, assert_ok, raw, reply
+from interop_lib import assert_alive, assert_failed, assert_ok, raw, reply, require
 
 PW = "s3cret pass"  # spaces: the password is the rest of the line
 ROOT = os.geteuid() == 0
@@ -60,10 +60,8 @@ def _remove_created_users():
 
 @pytest.fixture
 def userdb(tmp_path):
-    if not ROOT:
-        pytest.skip("multi-user mode needs root")
-    if not os.access(tfpasswd_bin(), os.X_OK):
-        pytest.skip(f"{tfpasswd_bin()} not built")
+    require(ROOT, "needs root (multi-user mode)")
+    require(os.access(tfpasswd_bin(), os.X_OK), f"{tfpasswd_bin()} not built")
     system_user("tfdpy1")
     db = tmp_path / "userdb"
     out = tfpasswd("-f", str(db), "add", "alice", "--system-user", "tfdpy1", "--rounds", "1000", "--stdin",

@@ -15,7 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from tfprotocol_client.models.exceptions import TfException
 
-from interop_lib import assert_failed, assert_ok, calls, reply
+from interop_lib import assert_failed, assert_ok, calls, reply, require
 
 PW = "metrics-pw"
 ROOT = os.geteuid() == 0
@@ -56,8 +56,7 @@ def val(m, name, **labels):
 
 @pytest.fixture
 def server(make_tfd, tmp_path):
-    if not ROOT:
-        pytest.skip("LOGIN (multi-user mode) needs root")
+    require(ROOT, "needs root (LOGIN: multi-user mode)")
     db = tmp_path / "userdb"
     tfpasswd = str(os.path.join(os.path.dirname(tfd_bin()), "tfpasswd"))
     out = subprocess.run([tfpasswd, "-f", str(db), "add", "alice", "--system-user", "nobody", "--rounds", "1000",

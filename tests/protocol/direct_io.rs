@@ -44,10 +44,14 @@ fn evict(path: &Path) {
 /// Direct I/O on: at most a quarter cached (the buffered tail, and whatever the
 /// kernel keeps); off: nearly all of it.
 fn assert_cache(path: &Path, direct: bool, what: &str) {
-    let Some(f) = cached_fraction(path) else {
-        eprintln!("{what}: page cache not measurable here (tmpfs or no cachestat); content only");
+    let f = cached_fraction(path);
+    if !require(
+        f.is_some(),
+        &format!("{what}: the page cache is not measurable here (tmpfs or no cachestat(2))"),
+    ) {
         return;
-    };
+    }
+    let Some(f) = f else { return };
     if direct {
         assert!(
             f < 0.25,

@@ -23,8 +23,7 @@ fn small_fs(srv: &Server) -> Option<Mount> {
 
 /// A 1 MiB tmpfs mounted on `dir` (made here).
 fn small_fs_at(dir: &std::path::Path) -> Option<Mount> {
-    if !is_root() {
-        eprintln!("skipped: needs root to mount a tmpfs");
+    if !require(is_root(), "needs root to mount a tmpfs") {
         return None;
     }
     let dir = dir.to_path_buf();

@@ -156,8 +156,7 @@ fn intwrite_waits_for_a_netlock_holder_and_intread_sees_one_snapshot() {
 /// the mode whole, so the user ended up owning a set-uid, set-gid file.
 #[test]
 fn intwrite_drops_setuid_and_setgid_bits() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !require(is_root(), "needs root") {
         return;
     }
     use std::os::unix::fs::MetadataExt;

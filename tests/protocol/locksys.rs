@@ -33,7 +33,7 @@ fn locksys_confines_like_injail() {
     assert_failed(st(&mut c, "LOCKSYS .."), 1);
     assert_failed(st(&mut c, "LOCKSYS box/../.."), 1);
     assert_ok(st(&mut c, "LOCKSYS box"));
-    if is_root() {
+    if require_root("the chroot is seen in /proc") {
         let pid = srv.session_pid();
         assert_eq!(
             fs::read_link(format!("/proc/{pid}/root")).unwrap(),
@@ -82,7 +82,7 @@ fn flycontext_creates_and_nests() {
     assert_failed(st(&mut c, "FSTAT ../f"), 1);
     assert_failed(st(&mut c, "FLYCONTEXT ../../x"), 1);
     assert!(!srv.path("a/x").exists() && !srv.path("x").exists());
-    if is_root() {
+    if require_root("the chroot is seen in /proc") {
         let pid = srv.session_pid();
         assert_eq!(
             fs::read_link(format!("/proc/{pid}/root")).unwrap(),
@@ -116,8 +116,7 @@ fn flags_gate_locksys_then_flycontext() {
 
 #[test]
 fn without_root_the_descriptor_confines() {
-    if !is_root() {
-        eprintln!("skipped: needs root to set up the user");
+    if !require(is_root(), "needs root to set up the user") {
         return;
     }
     let (uid, gid) = ensure_system_user("tfdlocksys1", &[]);

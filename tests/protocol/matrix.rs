@@ -565,8 +565,7 @@ fn build_jail(srv: &Server) {
 /// A multi-user server (root, no defusr) with one userdb user, or None when not
 /// root (LOGIN needs root to switch users).
 fn multi_user(extra: &str) -> Option<(Server, std::path::PathBuf)> {
-    if !is_root() {
-        eprintln!("skipped: multi-user mode needs root");
+    if !require(is_root(), "multi-user mode needs root") {
         return None;
     }
     ensure_system_user(SYSTEM_USER, &[]);

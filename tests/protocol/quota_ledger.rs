@@ -69,8 +69,7 @@ fn parallel(srv: &Server, cmds: &[&'static str]) -> Vec<bool> {
 
 #[test]
 fn parallel_sessions_never_exceed_the_quota_together() {
-    if !is_root() {
-        eprintln!("skipped: needs root (defusr root)");
+    if !require(is_root(), "needs root (defusr root)") {
         return;
     }
     let srv = Server::start_with("quota_default 1M\n");

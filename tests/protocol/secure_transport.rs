@@ -504,8 +504,7 @@ fn tf_uses_it_by_default_and_obeys_legacy_and_secure() {
 /// raw units, RMKDIR) work over it; files checked on disk.
 #[test]
 fn login_and_the_251_families_over_it() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !require(is_root(), "needs root") {
         return;
     }
     let (uid, _) = ensure_system_user("tfdsecure1", &[]);

@@ -76,8 +76,7 @@ const MB: usize = 1 << 20;
 /// 3 MB upload must fit, and nothing hidden is left.
 #[test]
 fn killed_uploads_leave_nothing_and_cost_no_quota() {
-    if !is_root() {
-        eprintln!("skipped: needs root (defusr root)");
+    if !require(is_root(), "needs root (defusr root)") {
         return;
     }
     let srv = Server::start_with("quota_default 8M\n");
@@ -119,8 +118,7 @@ fn killed_uploads_leave_nothing_and_cost_no_quota() {
 /// of counting for ever.
 #[test]
 fn stale_hidden_temporaries_are_swept_and_not_charged() {
-    if !is_root() {
-        eprintln!("skipped: needs root (defusr root)");
+    if !require(is_root(), "needs root (defusr root)") {
         return;
     }
     let srv = Server::start_with("quota_default 8M\n");
@@ -207,8 +205,9 @@ fn is_send(l: &str) -> bool {
 /// name, the directory's fsync after, and the acknowledgement only after both.
 #[test]
 fn acknowledged_uploads_are_fsynced_first() {
-    if !is_root() || Command::new("strace").arg("-V").output().is_err() {
-        eprintln!("skipped: needs root and strace");
+    if !require_root("strace follows the session's system calls")
+        || !require_tool("strace", &["-V"], "scripts/deps installs it")
+    {
         return;
     }
     let srv = Server::start();
@@ -265,8 +264,7 @@ fn acknowledged_uploads_are_fsynced_first() {
 /// its uploads nameless and links them into place.
 #[test]
 fn jailed_sessions_upload_without_names_too() {
-    if !is_root() {
-        eprintln!("skipped: needs root (chroot)");
+    if !require(is_root(), "needs root (chroot)") {
         return;
     }
     let (uid, gid) = ensure_system_user("tfdupload1", &[]);

@@ -412,8 +412,10 @@ fn time_zones_are_per_session_and_checked() {
 
 #[test]
 fn zone_names_come_from_the_database_even_inside_a_chroot_jail() {
-    if !std::path::Path::new("/usr/share/zoneinfo/America/New_York").exists() {
-        eprintln!("skipped: no zone database (scripts/deps installs tzdata)");
+    if !require(
+        std::path::Path::new("/usr/share/zoneinfo/America/New_York").exists(),
+        "no zone database (scripts/deps installs tzdata)",
+    ) {
         return;
     }
     let srv = Server::start_with("injail\n");
@@ -538,7 +540,7 @@ fn only_sessions_inherit_the_zone_database_descriptor() {
     let zoneinfo = match fs::canonicalize("/usr/share/zoneinfo") {
         Ok(p) => p,
         Err(_) => {
-            eprintln!("skipped: no zone database");
+            require(false, "no zone database (scripts/deps installs tzdata)");
             return;
         }
     };
@@ -565,8 +567,12 @@ fn only_sessions_inherit_the_zone_database_descriptor() {
 /// listing file LSV2 writes belongs to that user.
 #[test]
 fn zones_and_listings_after_login_as_an_unprivileged_user() {
-    if !is_root() || !std::path::Path::new("/usr/share/zoneinfo/Asia/Tokyo").exists() {
-        eprintln!("skipped: needs root (LOGIN switches users) and tzdata");
+    if !require_root("LOGIN switches users")
+        || !require(
+            std::path::Path::new("/usr/share/zoneinfo/Asia/Tokyo").exists(),
+            "no zone database (scripts/deps installs tzdata)",
+        )
+    {
         return;
     }
     let (uid, _) = ensure_system_user("tfdv251", &[]);

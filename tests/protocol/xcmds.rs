@@ -315,8 +315,7 @@ fn xcpdir_into_its_own_subtree_terminates() {
 
 #[test]
 fn before_login_the_gates_apply() {
-    if !is_root() {
-        eprintln!("skipped: multi-user mode needs root");
+    if !require(is_root(), "multi-user mode needs root") {
         return;
     }
     let srv = Server::start_opts(Opts {

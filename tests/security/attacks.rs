@@ -838,8 +838,7 @@ fn system_user(name: &str) -> (u32, u32) {
 /// downloaded through any command, none is changed, and another session goes on.
 #[test]
 fn defusr_cannot_read_roots_files() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !require(is_root(), "needs root") {
         return;
     }
     let (uid, gid) = system_user("tfdatk1");

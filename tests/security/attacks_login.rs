@@ -114,8 +114,7 @@ fn replay_cache_zero_turns_the_check_off() {
 /// it), and the bound is wide (the defect was a 3.6x gap).
 #[test]
 fn login_time_does_not_tell_unknown_names_from_weak_users() {
-    if !is_root() {
-        eprintln!("skipped: multi-user mode needs root");
+    if !require(is_root(), "multi-user mode needs root") {
         return;
     }
     let dir = tempdir("timing");

@@ -38,8 +38,7 @@ fn conf_extra(db: &std::path::Path, fai: &std::path::Path, extra: &str) -> Strin
 /// A multi-user server: alice → tfdfai1, bob → tfdfai2, each with a 0700
 /// directory of their own; tokens under a private temporary `fai_dir`.
 fn setup(extra: &str) -> Option<Setup> {
-    if !is_root() {
-        eprintln!("skipped: needs root to create system users");
+    if !require(is_root(), "needs root to create system users") {
         return None;
     }
     // one useradd at a time: parallel useradds of this binary's tests raced
@@ -463,8 +462,7 @@ impl Drop for ReadOnlyMount {
 /// to guess "a root session, or FAI off").
 #[test]
 fn an_unwritable_fai_dir_is_reported_at_start_and_tf_says_what_the_server_answered() {
-    if !is_root() {
-        eprintln!("skipped: needs root (mount, a non-root session)");
+    if !require(is_root(), "needs root (mount, a non-root session)") {
         return;
     }
     let dir = tempdir("fai-ro");

@@ -76,7 +76,7 @@ fn single_user_jail_is_a_real_chroot() {
     assert!(srv.path("jails/cell/made").is_dir());
     assert!(!srv.path("made").exists());
 
-    if is_root() {
+    if require_root("the chroot is seen in /proc") {
         // the session process's root directory is the jail itself
         let pid = srv.session_pid();
         let root = fs::read_link(format!("/proc/{pid}/root")).unwrap();
@@ -97,8 +97,7 @@ fn injail_without_the_flag_is_refused() {
 
 #[test]
 fn defusr_session_switches_after_the_chroot() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !require(is_root(), "needs root") {
         return;
     }
     let (uid, gid) = ensure_system_user("tfdjail1", &[]);
@@ -146,8 +145,7 @@ fn defusr_session_switches_after_the_chroot() {
 
 #[test]
 fn multi_user_login_then_injail() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !require(is_root(), "needs root") {
         return;
     }
     let (uid, gid) = ensure_system_user("tfdjail2", &[]);

@@ -96,8 +96,7 @@ fn socket_inodes_of(pid: i32) -> Vec<String> {
 
 #[test]
 fn only_the_key_process_holds_the_private_key() {
-    if !is_root() {
-        eprintln!("skipped: needs root to read other processes' memory");
+    if !require(is_root(), "needs root to read other processes' memory") {
         return;
     }
     let srv = Server::start();
@@ -151,8 +150,7 @@ fn sessions_close_the_way_to_the_key_process_after_the_handshake() {
 
 #[test]
 fn key_process_is_unprivileged_undumpable_and_restarted() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !require(is_root(), "needs root") {
         return;
     }
     let srv = Server::start();

@@ -160,8 +160,7 @@ fn runbash_key_is_accepted_with_limits() {
 
 #[test]
 fn a_root_or_unjailed_session_is_refused() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !require(is_root(), "needs root") {
         return;
     }
     // defusr root: the session is still root
@@ -193,8 +192,7 @@ fn a_root_or_unjailed_session_is_refused() {
 
 #[test]
 fn login_user_runs_scripts_in_the_jail() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !require(is_root(), "needs root") {
         return;
     }
     let (uid, gid) = ensure_system_user("tfdrb1", &["tfdrbg1"]);
@@ -360,8 +358,7 @@ fn login_user_runs_scripts_in_the_jail() {
 
 #[test]
 fn wall_clock_limit_kills_the_script_and_its_children() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !require(is_root(), "needs root") {
         return;
     }
     let (uid, gid) = ensure_system_user("tfdrb3", &[]);
@@ -416,8 +413,7 @@ fn wall_clock_limit_kills_the_script_and_its_children() {
 
 #[test]
 fn cpu_and_memory_limits_stop_hogs() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !require(is_root(), "needs root") {
         return;
     }
     let (uid, gid) = ensure_system_user("tfdrb6", &[]);
@@ -446,8 +442,7 @@ fn cpu_and_memory_limits_stop_hogs() {
 /// `sleepy.sh`: a background sleep and a foreground one, each for 1000 s,
 /// their pids written to `bg.pid` and `lead.pid`; None (skipped) without root.
 fn sleepy_jail(user: &str) -> Option<(Server, PathBuf)> {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !require(is_root(), "needs root") {
         return None;
     }
     let (uid, gid) = ensure_system_user(user, &[]);
@@ -491,8 +486,7 @@ fn a_killed_session_takes_its_script_along() {
 
 #[test]
 fn a_jail_without_bash_fails_cleanly() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !require(is_root(), "needs root") {
         return;
     }
     let (uid, gid) = ensure_system_user("tfdrb5", &[]);
@@ -556,13 +550,14 @@ fn runbash_cgroup_parents() -> Vec<PathBuf> {
 /// held theirs (160 MB). The session's group is gone once tfd stops.
 #[test]
 fn memory_limit_bounds_the_whole_script() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !require(is_root(), "needs root") {
         return;
     }
     let parents = runbash_cgroup_parents();
-    if parents.is_empty() {
-        eprintln!("skipped: no usable memory cgroup (v2 with memory+pids, or v1 memory) on this machine");
+    if !require(
+        !parents.is_empty(),
+        "no usable memory cgroup (v2 with memory+pids, or v1 memory) on this machine",
+    ) {
         return;
     }
     let (uid, gid) = ensure_system_user("tfdrb8", &[]);
@@ -630,8 +625,7 @@ fn memory_limit_bounds_the_whole_script() {
 /// the script shared the host's PID namespace and stopped it.
 #[test]
 fn a_script_cannot_stop_another_session_of_its_user() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !require(is_root(), "needs root") {
         return;
     }
     let (uid, gid) = ensure_system_user("tfdrb9", &[]);
@@ -667,8 +661,7 @@ fn a_script_cannot_stop_another_session_of_its_user() {
 /// script host too: its scripts run, in a PID namespace of their own.
 #[test]
 fn a_fast_access_session_runs_scripts_in_its_own_pid_namespace() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !require(is_root(), "needs root") {
         return;
     }
     let (uid, gid) = ensure_system_user("tfdrb10", &[]);

@@ -225,8 +225,7 @@ struct MultiUser {
 /// A multi-user server (root, no defusr) with users alice → tfdlogin1 (also in
 /// group tfdgrp1) and bob → tfdlogin2, each with a directory of their own.
 fn multi_user(extra: &str, alice_quota: &str) -> Option<MultiUser> {
-    if !is_root() {
-        eprintln!("skipped: needs root to create system users");
+    if !require(is_root(), "needs root to create system users") {
         return None;
     }
     let alice = ensure_system_user("tfdlogin1", &["tfdgrp1"]);
@@ -438,8 +437,7 @@ fn quota_stops_uploads_and_copies_cleanly() {
 
 #[test]
 fn login_failures_of_the_server_side() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !require(is_root(), "needs root") {
         return;
     }
     // multi-user without a userdb: FAILED 40
@@ -539,8 +537,7 @@ fn chmod_answers_honestly() {
 
 #[test]
 fn chown_takes_names_and_numbers() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !require(is_root(), "needs root") {
         return;
     }
     let (uid, gid) = ensure_system_user("tfdlogin2", &[]);
@@ -653,8 +650,7 @@ fn only_the_directory_owner_makes_it_secure() {
 /// makes such a set-up work.
 #[test]
 fn check_config_checks_that_served_accounts_reach_and_write_the_root() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !require(is_root(), "needs root") {
         return;
     }
     let (uid, gid) = ensure_system_user("tfdcc1", &[]);

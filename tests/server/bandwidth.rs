@@ -147,8 +147,7 @@ fn total_limit_is_shared_between_sessions() {
 /// one session (20 MiB) has 2 MiB/s of his own; all three take 10 s.
 #[test]
 fn user_limit_is_shared_by_one_users_sessions_only() {
-    if !is_root() {
-        eprintln!("skipped: multi-user mode needs root");
+    if !require(is_root(), "multi-user mode needs root") {
         return;
     }
     let dir = tempdir("bw-userdb");

@@ -139,8 +139,7 @@ fn signal_to_the_process_group_always_stops_tfd() {
 /// port or the control socket, and a new tfd starts on the same port at once.
 #[test]
 fn sigkilled_listener_leaves_no_process_and_the_port_free() {
-    if !is_root() {
-        eprintln!("skipped: needs root (helpers switch users)");
+    if !require(is_root(), "needs root (helpers switch users)") {
         return;
     }
     let ctl = tempdir("ctl").join("ctl.sock");

@@ -247,8 +247,7 @@ fn udp_survives_garbage() {
 
 #[test]
 fn udp_responder_is_unprivileged_and_restarted() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !require(is_root(), "needs root") {
         return;
     }
     let srv = Server::start();

@@ -5,7 +5,9 @@
 
 use crate::common;
 
-use common::{assert_failed, assert_ok, ensure_system_user, is_root, keys, login_userdb, tempdir, Opts, Server};
+use common::{
+    assert_failed, assert_ok, ensure_system_user, is_root, keys, login_userdb, require, tempdir, Opts, Server,
+};
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
@@ -150,8 +152,10 @@ fn another_stream_keeps_plain_lines() {
 
 #[test]
 fn syslog_target_reaches_dev_log_from_listener_and_sessions() {
-    if !is_root() {
-        eprintln!("skipped: needs root (a private mount namespace with its own /dev/log)");
+    if !require(
+        is_root(),
+        "needs root (a private mount namespace with its own /dev/log)",
+    ) {
         return;
     }
     let (dir, conf, port, hash) = setup("syslog", "log_target syslog\n");
@@ -221,8 +225,7 @@ fn syslog_target_reaches_dev_log_from_listener_and_sessions() {
 /// `MKDIR -> FAILED 1`.
 #[test]
 fn a_failed_answer_logs_the_user_and_the_os_error() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !require(is_root(), "needs root") {
         return;
     }
     ensure_system_user("tfdlog1", &[]);

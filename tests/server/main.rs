@@ -21,3 +21,4 @@ mod priority;
 mod process;
 mod proxy;
 mod scaling;
+mod unseen;

@@ -90,8 +90,7 @@ fn per_ip_cap_refuses_the_next_connection() {
 
 #[test]
 fn prelogin_bytes_are_bounded() {
-    if !is_root() {
-        eprintln!("skipped: needs root (multi-user mode)");
+    if !require(is_root(), "needs root (multi-user mode)") {
         return;
     }
     // multi-user mode (no defusr): the session stays pre-login
@@ -206,8 +205,7 @@ fn ctl_answers_every_request_and_exits_at_once() {
 /// LOGIN, until the session's next command, and never the LOGIN name).
 #[test]
 fn ctl_sessions_shows_the_login_name_and_the_uid() {
-    if !is_root() {
-        eprintln!("skipped: needs root (multi-user mode)");
+    if !require(is_root(), "needs root (multi-user mode)") {
         return;
     }
     let (uid, _) = ensure_system_user("tfdops1", &[]);

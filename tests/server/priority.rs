@@ -45,8 +45,7 @@ fn helpers(srv: &Server) -> (i32, i32, i32) {
 
 #[test]
 fn the_boost_raises_the_shared_processes_and_not_the_sessions() {
-    if !is_root() {
-        eprintln!("skipped: raising priority needs root");
+    if !require(is_root(), "raising priority needs root") {
         return;
     }
     let base = own_nice();

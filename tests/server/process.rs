@@ -43,8 +43,7 @@ fn each_connection_is_its_own_process_and_is_reaped() {
 
 #[test]
 fn defusr_sessions_run_as_that_user() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !require(is_root(), "needs root") {
         return;
     }
     let (uid, gid) = ensure_user("tfdtest1");

@@ -276,10 +276,10 @@ fn behind_a_real_haproxy_each_client_is_itself() {
     let haproxy = ["/usr/sbin/haproxy", "/usr/bin/haproxy"]
         .into_iter()
         .find(|p| std::path::Path::new(p).exists());
-    let Some(haproxy) = haproxy else {
-        eprintln!("skipped: no haproxy (scripts/deps installs Debian's)");
+    if !require(haproxy.is_some(), "no haproxy (scripts/deps installs Debian's)") {
         return;
-    };
+    }
+    let Some(haproxy) = haproxy else { return };
     let (srv, sock) = behind_balancer("v2", "127.0.0.1", "max_sessions_per_ip 1\n");
     let front = free_port();
     let dir = tempdir("haproxy");

@@ -7,7 +7,7 @@
 
 use crate::common;
 
-use common::{assert_failed, assert_ok, free_port, is_root, keys, ok, pattern, spawn_tfd, tempdir};
+use common::{assert_failed, assert_ok, free_port, is_root, keys, ok, pattern, require, spawn_tfd, tempdir};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::Child;
@@ -240,8 +240,7 @@ const SCALE_PW: &str = "the right one";
 /// file holding `alice` and `bob`: an address is banned after 4 failed LOGINs,
 /// a name locked after 3 (and both for a minute).
 fn throttled_cluster() -> Option<Cluster> {
-    if !is_root() {
-        eprintln!("skipped: needs root for LOGIN's system users and source addresses");
+    if !require(is_root(), "needs root for LOGIN's system users and source addresses") {
         return None;
     }
     let (f, alice, bob) = throttle_users();
@@ -265,8 +264,7 @@ const THROTTLE_LIMITS: &str =
 /// its own mount of the volume and names the shared state directory (at the
 /// volume's top, outside the served tree) through that mount.
 fn throttled_cluster_on_gluster() -> Option<Cluster> {
-    if !is_root() {
-        eprintln!("skipped: needs root for LOGIN's system users and source addresses");
+    if !require(is_root(), "needs root for LOGIN's system users and source addresses") {
         return None;
     }
     let bed = gluster::bed()?;
@@ -681,6 +679,23 @@ fn gluster_cluster_on(tag: &str, extra: &str, on: [usize; 2]) -> Option<(Cluster
     Some((cluster, [a, b]))
 }
 
+/// Puts a file on the volume through a node's mount as tfd's own uploads
+/// do: written under another name, fsynced, renamed into place. Created in
+/// place instead, the other mount could read it empty: its GlusterFS client
+/// had cached the size of the new, empty file (from the creation's upcall)
+/// and heard of the writes later — long enough later, on a loaded machine,
+/// that `INTWRITE-RCVFILE-0 round 0 before: Ok(0)` failed the test (issue 31).
+fn write_synced(path: &Path, data: &[u8]) {
+    use std::io::Write;
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    let tmp = path.with_file_name(format!(".{name}.new"));
+    let mut f = std::fs::File::create(&tmp).unwrap();
+    f.write_all(data).unwrap();
+    f.sync_all().unwrap();
+    drop(f);
+    std::fs::rename(&tmp, path).unwrap();
+}
+
 /// INTREAD, its hash checked against the bytes.
 fn intread(c: &mut Client, path: &str) -> Result<Vec<u8>, i32> {
     let (hash, data) = common::intread(c, path)?;
@@ -780,7 +795,7 @@ fn replace_then_read(cluster: &Cluster, root_a: &Path, ups: &[&str], rounds: usi
             for down in DOWNLOADS {
                 let path = format!("{up}-{down}-{w}");
                 let mut old = pattern(48 << 10, seed);
-                std::fs::write(root_a.join(&path), &old).unwrap();
+                write_synced(&root_a.join(&path), &old);
                 for round in 0..rounds {
                     seed += 1;
                     // the reader holds the current content in its caches
@@ -978,7 +993,7 @@ fn gluster_locks_and_tfpsfs_hold_across_nodes_at_once() {
     assert!(ok(&b.call("MKDIR", b"d/after").unwrap()));
 
     // NETLOCK: one holder across nodes; END releases it, and so does SIGKILL
-    std::fs::write(root_a.join("d/f"), b"x").unwrap();
+    write_synced(&root_a.join("d/f"), b"x");
     assert_eq!(reply(&mut a, "NETLOCK_TRY 30 d/f"), "OK 0");
     assert!(reply(&mut b, "NETLOCK_TRY 30 d/f").starts_with("FAILED 54"));
     a.end().unwrap();
@@ -1017,7 +1032,7 @@ fn gluster_locks_and_tfpsfs_hold_across_nodes_at_once() {
     let mut owner = cluster.client(&addr_a);
     let mut bob = cluster.client(&addr_b);
     assert!(ok(&owner.call("MKDIR", b"box").unwrap()));
-    std::fs::write(root_a.join("box/f"), b"secret").unwrap();
+    write_synced(&root_a.join("box/f"), b"secret");
     assert!(ok(&owner.call("SETFSID", b"alice").unwrap()));
     assert!(ok(&bob.call("SETFSID", b"bob").unwrap()));
     assert!(ok(&owner.call("SETFSPERM", b"alice:4095 box").unwrap()));
@@ -1047,8 +1062,7 @@ fn gluster_locks_and_tfpsfs_hold_across_nodes_at_once() {
 /// token store is on the volume), as the same user.
 #[test]
 fn gluster_quotas_and_fai_tokens_across_nodes() {
-    if !is_root() {
-        eprintln!("skipped: needs root to create a system user");
+    if !require(is_root(), "needs root to create a system user") {
         return;
     }
     let (uid, gid) = common::ensure_system_user("tfdglq1", &[]);
