@@ -164,7 +164,10 @@ fn check_config_and_start_agree_on_every_broken_layout() {
     both_refuse(
         &l,
         &with_shared,
-        &format!("shared_state_dir: {} must be owned by uid 0 and closed", shared.display()),
+        &format!(
+            "shared_state_dir: {} must be owned by uid 0 and closed",
+            shared.display()
+        ),
     );
     mode(&shared, 0o700);
     both_accept_silently(&l, &with_shared);

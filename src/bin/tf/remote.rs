@@ -138,7 +138,11 @@ pub fn ls(c: &mut Client, cmd: &str, args: &[String]) -> Result<ExitCode, Client
             if i > 0 || !files.is_empty() {
                 out.push(b'\n');
             }
-            let shown_dir = if dir.is_empty() { "/".to_string() } else { shown(dir.as_bytes()) };
+            let shown_dir = if dir.is_empty() {
+                "/".to_string()
+            } else {
+                shown(dir.as_bytes())
+            };
             out.extend_from_slice(format!("{shown_dir}:\n").as_bytes());
         }
         for e in entries(text) {
