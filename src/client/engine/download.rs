@@ -104,8 +104,9 @@ struct Book {
 }
 
 impl Book {
-    /// Records that `done` bytes of range `i` landed, hashing to `digest`.
-    fn record(&mut self, i: usize, done: u64, digest: [u8; 32]) -> io::Result<()> {
+    /// Records that `done` bytes of range `i` landed, hashing to `digest`
+    /// (None: not hashed).
+    fn record(&mut self, i: usize, done: u64, digest: Option<[u8; 32]>) -> io::Result<()> {
         self.journal.ranges[i].done = done;
         self.journal.ranges[i].digest = digest;
         self.journal.store(&self.path)
@@ -121,7 +122,8 @@ struct RangeSink<'a> {
     done: u64,
     since: u64,
     last: std::time::Instant,
-    hash: Sha256,
+    /// The range's hash, when this download is checked end to end.
+    hash: Option<Sha256>,
     /// The whole file's hash, when the ranges are moved in file order.
     whole: Option<Sha256>,
     excess: u64,
@@ -135,7 +137,9 @@ impl RangeSink<'_> {
         let n = buf.len().min(room);
         if n > 0 {
             self.w.write_chunk(&buf[..n])?;
-            self.hash.update(&buf[..n]);
+            if let Some(h) = self.hash.as_mut() {
+                h.update(&buf[..n]);
+            }
             if let Some(h) = self.whole.as_mut() {
                 h.update(&buf[..n]);
             }
@@ -159,7 +163,7 @@ impl RangeSink<'_> {
     fn checkpoint(&mut self) -> io::Result<()> {
         self.since = 0;
         self.last = std::time::Instant::now();
-        let digest: [u8; 32] = self.hash.clone().finalize().into();
+        let digest = self.hash.clone().map(|h| h.finalize().into());
         let mut b = self.book.lock().unwrap_or_else(|p| p.into_inner());
         b.record(self.i, self.done, digest)
     }
@@ -297,7 +301,7 @@ pub fn download(
         // moves, so the check adds little more than the comparison
         let (moved, early) = std::thread::scope(|sc| {
             let early = must_verify.then(|| sc.spawn(|| server_sha(cfg, req.remote)));
-            let moved = move_ranges(c, cfg, req, &partial, &book, hashers);
+            let moved = move_ranges(c, cfg, req, &partial, &book, hashers, must_verify);
             (moved, early.and_then(|h| h.join().ok().flatten()))
         });
         let book = book.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -451,11 +455,12 @@ fn move_ranges(
     partial: &Partial,
     book: &Mutex<Book>,
     hashers: Vec<Sha256>,
+    hash: bool,
 ) -> Result<Option<Vec<u8>>, Failure> {
     let ranges = book.lock().unwrap_or_else(|p| p.into_inner()).journal.ranges.clone();
     let landed: u64 = ranges.iter().map(|r| r.done).sum();
     req.progress.store(landed, Ordering::Relaxed);
-    let sink_for = |i: usize, hash: Sha256| -> Result<RangeSink<'_>, Failure> {
+    let sink_for = |i: usize, h: Sha256| -> Result<RangeSink<'_>, Failure> {
         let r = &ranges[i];
         let f = partial
             .writer()
@@ -468,7 +473,7 @@ fn move_ranges(
             done: r.done,
             since: 0,
             last: std::time::Instant::now(),
-            hash,
+            hash: hash.then_some(h),
             whole: None,
             excess: 0,
             book,
@@ -484,11 +489,13 @@ fn move_ranges(
         // check needs no second read of the file
         let mut order: Vec<usize> = (0..ranges.len()).collect();
         order.sort_by_key(|&i| ranges[i].start);
-        let mut whole = Some(Sha256::new());
+        let mut whole = hash.then(Sha256::new);
         let mut reader = partial.reader().ok();
         for i in order {
             let r = &ranges[i];
-            if r.start == 0 && r.done > 0 {
+            if !hash {
+                // unchecked: no whole-file hash to carry along
+            } else if r.start == 0 && r.done > 0 {
                 // the first range's own hasher already holds the file's beginning
                 whole = hashers[i].clone();
             } else if r.done > 0 {
@@ -518,7 +525,7 @@ fn move_ranges(
             };
             finish_range(st, &mut sink, partial)?;
             whole = if first {
-                Some(sink.hash.clone())
+                sink.hash.clone()
             } else {
                 sink.whole.take()
             };
