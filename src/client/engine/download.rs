@@ -524,11 +524,7 @@ fn move_ranges(
                 parallel::get_range(c, req.remote, from, r.end, req.bufsz, &mut |b| sink.take(b))
             };
             finish_range(st, &mut sink, partial)?;
-            whole = if first {
-                sink.hash.clone()
-            } else {
-                sink.whole.take()
-            };
+            whole = if first { sink.hash.clone() } else { sink.whole.take() };
         }
         return Ok(whole.map(|h| crate::wire::sha256_text(&h.finalize().into()).to_vec()));
     }
