@@ -76,7 +76,7 @@ fn half_partial(source: &Path, target: &Path, remote: &[u8], size: u64, mtime: i
         ranges: vec![
             journal::Range {
                 done: half,
-                digest: Sha256::digest(&bytes[..half as usize]).into(),
+                digest: Some(Sha256::digest(&bytes[..half as usize]).into()),
                 ..journal::Range::fresh(0, half)
             },
             journal::Range::fresh(half, size),
