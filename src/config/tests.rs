@@ -727,7 +727,10 @@ fn load_errors() {
 
     fs::write(&conf, "proto p\nprot\n").unwrap();
     let e = Config::load(&conf).unwrap_err().to_string();
-    assert_eq!(e, format!("{}:2: unknown key \"prot\"", conf.display()));
+    assert_eq!(
+        e,
+        format!("{}:2: unknown key \"prot\" (did you mean \"proto\"?)", conf.display())
+    );
 
     fs::write(&conf, b"proto p\nhash \xff\n").unwrap();
     let e = Config::load(&conf).unwrap_err().to_string();

@@ -200,7 +200,7 @@ fn unknown(line: &str) -> String {
         .iter()
         .map(|c| format!("{} {}", c.name, c.args).trim_end().to_string())
         .collect();
-    format!("unknown request {line:?} ({})", list.join(", "))
+    format!("unknown request {line:?} ({}; tfd ctl help says more)", list.join(", "))
 }
 
 /// Addresses refused until a deadline.

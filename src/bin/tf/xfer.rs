@@ -506,7 +506,7 @@ fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Resu
             explain::session_error(&e, cfg).print();
             ExitCode::from(1)
         }
-        download::Failure::Local(m) => fail(m),
+        download::Failure::Local(m) | download::Failure::NoSpace(m) => fail(m),
         download::Failure::Mismatch(m) => {
             eprintln!("tf: {m}");
             ExitCode::from(3)

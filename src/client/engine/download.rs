@@ -64,6 +64,10 @@ pub enum Failure {
     Session(ClientError),
     /// Something on this side, in one sentence naming its cause.
     Local(String),
+    /// The local disk or quota is full: said like [`Failure::Local`], and the
+    /// partial is removed rather than kept, since keeping it would keep the
+    /// disk full and a resume could not land anyway.
+    NoSpace(String),
     /// The data did not match the server's SHA-256, twice.
     Mismatch(String),
 }
@@ -80,8 +84,8 @@ pub struct Kept {
 /// One sentence for a local I/O error, naming the usual causes plainly.
 pub fn local_cause(what: &Path, e: &io::Error) -> String {
     let why = match e.raw_os_error() {
-        Some(libc::ENOSPC) => "the local disk is full".to_string(),
-        Some(libc::EDQUOT) => "the local disk quota is exhausted".to_string(),
+        Some(libc::ENOSPC) => format!("the local disk is full ({e})"),
+        Some(libc::EDQUOT) => format!("the local disk quota is exhausted ({e})"),
         Some(libc::EACCES) | Some(libc::EPERM) => "permission denied".to_string(),
         Some(libc::ENOENT) => "its directory does not exist".to_string(),
         Some(libc::EROFS) => "the file system is read-only".to_string(),
@@ -90,9 +94,20 @@ pub fn local_cause(what: &Path, e: &io::Error) -> String {
     format!("{}: {why}", what.display())
 }
 
+/// A local I/O error as the failure it is: a full disk or quota apart.
+fn local_failure(what: &Path, e: &io::Error) -> Failure {
+    match e.raw_os_error() {
+        Some(libc::ENOSPC | libc::EDQUOT) => Failure::NoSpace(format!(
+            "{}; the partial download was removed to free the space",
+            local_cause(what, e)
+        )),
+        _ => Failure::Local(local_cause(what, e)),
+    }
+}
+
 fn session_or_local(e: ClientError, partial: &Path) -> Failure {
     match e {
-        ClientError::Local(io) => Failure::Local(local_cause(partial, &io)),
+        ClientError::Local(io) => local_failure(partial, &io),
         other => Failure::Session(other),
     }
 }
@@ -203,7 +218,7 @@ pub fn download(
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err((Failure::Local(e.to_string()), None)),
         Err(e) => {
             let (data, _) = super::partial::paths_for(req.target);
-            return Err((Failure::Local(local_cause(&data, &e)), None));
+            return Err((local_failure(&data, &e), None));
         }
     };
     let mut resumed = false;
@@ -214,7 +229,7 @@ pub fn download(
             Some(j) if j.source == identity => {
                 let (proven, hashers) = match prove_all(&mut partial, &j) {
                     Ok(x) => x,
-                    Err(e) => return Err((Failure::Local(local_cause(&partial.data, &e)), None)),
+                    Err(e) => return Err((local_failure(&partial.data, &e), None)),
                 };
                 let had = j.landed();
                 let kept: u64 = proven.iter().map(|r| r.done).sum();
@@ -272,7 +287,7 @@ pub fn download(
             Some(x) => x,
             None => {
                 if let Err(e) = partial.reset() {
-                    return Err((Failure::Local(local_cause(&partial.data, &e)), None));
+                    return Err((local_failure(&partial.data, &e), None));
                 }
                 let list: Vec<Range> = parallel::ranges(identity.size, req.streams)
                     .into_iter()
@@ -287,7 +302,7 @@ pub fn download(
             ranges: list,
         };
         if let Err(e) = journal.store(&partial.journal) {
-            return Err((Failure::Local(local_cause(&partial.journal, &e)), None));
+            return Err((local_failure(&partial.journal, &e), None));
         }
         let hint = temporaries::note_kept(format!(
             "the partial download of {shown} is kept in {}; --resume continues it",
@@ -309,7 +324,7 @@ pub fn download(
             Ok(h) => h,
             Err(f) => {
                 let bytes = book.journal.landed();
-                if bytes == 0 {
+                if bytes == 0 || matches!(f, Failure::NoSpace(_)) {
                     temporaries::drop_note(hint);
                     partial.discard();
                     return Err((f, None));
@@ -331,7 +346,7 @@ pub fn download(
             Some(h) => h,
             None => match hash_file(partial.file()) {
                 Ok(h) => h,
-                Err(e) => return Err((Failure::Local(local_cause(&partial.data, &e)), None)),
+                Err(e) => return Err((local_failure(&partial.data, &e), None)),
             },
         };
         let answer = match early {
@@ -358,9 +373,7 @@ pub fn download(
         }
         say(&format!("{msg}; moving it again"));
     }
-    partial
-        .commit()
-        .map_err(|e| (Failure::Local(local_cause(req.target, &e)), None))
+    partial.commit().map_err(|e| (local_failure(req.target, &e), None))
 }
 
 /// The journal's ranges with what of them still proves out, and a hasher per
@@ -462,9 +475,7 @@ fn move_ranges(
     req.progress.store(landed, Ordering::Relaxed);
     let sink_for = |i: usize, h: Sha256| -> Result<RangeSink<'_>, Failure> {
         let r = &ranges[i];
-        let f = partial
-            .writer()
-            .map_err(|e| Failure::Local(local_cause(&partial.data, &e)))?;
+        let f = partial.writer().map_err(|e| local_failure(&partial.data, &e))?;
         Ok(RangeSink {
             i,
             w: ChunkWriter::new(f, r.start + r.done, DIRECT_WRITE_MIN),
@@ -592,7 +603,7 @@ fn finish_range(
         Ok(Err(st)) => return Err(Failure::Refused(st)),
         Err(e) => return Err(session_or_local(e, &partial.data)),
     }
-    rec.map_err(|e| Failure::Local(local_cause(&partial.journal, &e)))?;
+    rec.map_err(|e| local_failure(&partial.journal, &e))?;
     let want = sink.end - sink.start;
     if sink.done != want || sink.excess > 0 {
         return Err(Failure::Local(format!(

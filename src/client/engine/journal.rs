@@ -153,10 +153,14 @@ impl Journal {
     pub fn store(&self, path: &Path) -> io::Result<()> {
         let mut tmp = PathBuf::from(path);
         tmp.as_mut_os_string().push(".new");
-        let mut f = File::create(&tmp)?;
-        f.write_all(self.to_text().as_bytes())?;
-        drop(f);
-        std::fs::rename(&tmp, path)
+        let written = File::create(&tmp)
+            .and_then(|mut f| f.write_all(self.to_text().as_bytes()))
+            .and_then(|()| std::fs::rename(&tmp, path));
+        if written.is_err() {
+            // a full disk fails the write: no half journal is left beside it
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written
     }
 
     /// Bytes landed in all ranges.
