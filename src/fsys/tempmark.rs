@@ -67,7 +67,12 @@ pub fn proven(fd: BorrowedFd<'_>, st: &libc::stat) -> Option<TempKind> {
         Ok(v) if v == TempKind::Upload.value() => Some(TempKind::Upload),
         Ok(v) if v == TempKind::Stage.value() => Some(TempKind::Stage),
         Ok(_) => None,
-        Err(e) if is_unsupported(&e) && st.st_atime == ATIME_MARK => Some(TempKind::Upload),
+        // the access-time mark: file systems without user attributes, and
+        // named temporaries (network file systems, see fsys::upload), whose
+        // attribute changes left other nodes with a stale view of the file
+        Err(e) if (is_unsupported(&e) || e.raw_os_error() == Some(libc::ENODATA)) && st.st_atime == ATIME_MARK => {
+            Some(TempKind::Upload)
+        }
         Err(_) => None,
     }
 }

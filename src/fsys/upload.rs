@@ -207,8 +207,12 @@ impl Upload {
                 TEMP_MODE,
             ) {
                 Ok(fd) => {
-                    // the sweeper's proof that it is ours (unmarked, it is never swept)
-                    if let Err(e) = tempmark::mark(fd.as_fd(), TempKind::Upload) {
+                    // the sweeper's proof that it is ours (unmarked, it is never swept):
+                    // the access-time mark, not the attribute, on the network file
+                    // systems that lack O_TMPFILE: on GlusterFS the attribute's set
+                    // and removal left the other node failing its next two opens of
+                    // the replaced name (scaling::gluster_every_upload_…, 8 of 17 runs)
+                    if let Err(e) = sys::set_atime(fd.as_fd(), tempmark::ATIME_MARK) {
                         log::warn!("upload temporary left unmarked (the sweeper will not remove it): {e}");
                     }
                     // marks it live for the sweep (no flock on this file system: the age still protects it)
