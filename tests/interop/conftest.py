@@ -17,7 +17,9 @@ import re
 import secrets
 import signal
 import socket
+import stat
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -182,6 +184,18 @@ class TfdServer:
         self.listen_host = {"4": "127.0.0.2", "6": "::1"}.get(self.via, HOST)
         self.proxy = None
 
+    def _let_users_reach_the_root(self):
+        """tfd refuses to start when a LOGIN user cannot open the served root
+        (daemon/checks.rs); pytest's temporary tree is 0700 root's, so the
+        directories this test made above the root get search permission."""
+        top = Path(tempfile.gettempdir()).resolve()
+        d = self.data.resolve()
+        while d != top and top in d.parents:
+            st = d.stat()
+            if st.st_uid == os.geteuid():
+                d.chmod(stat.S_IMODE(st.st_mode) | 0o011)
+            d = d.parent
+
     def config_text(self) -> str:
         lines = [
             f"proto {PROTO}",
@@ -192,6 +206,8 @@ class TfdServer:
             f"privkey_file {self.key_file}",
         ]
         multi_user = any(l.split()[:1] in (["userdb"], ["defusr"]) for l in self.extra_conf)
+        if self.is_root and multi_user:
+            self._let_users_reach_the_root()
         if self.is_root and not multi_user:
             # As root without defusr, tfd requires LOGIN; servers given a userdb
             # (or their own defusr) are left that way, the others serve as root.
