@@ -2,16 +2,22 @@
 //! temporaries, so the root sweeper never removes a file only because of its
 //! name (a user's file renamed so on the host, or by an older tfd's client).
 //!
-//! tfd marks each temporary it creates with the extended attribute
-//! `user.tfd.part` (`upload` for a session's temporary, `stage` for a staged
-//! upload kept for a later resume). The mark is set through the descriptor
-//! tfd created the file with, as the session's user, and only a writer of the
-//! file can set one: a user cannot get another user's file swept, and no
-//! protocol command can set or copy an attribute. Where the file system has no
-//! user attributes (an NFS export without them) an upload temporary gets the
-//! fallback mark: its access time set to [`ATIME_MARK`], which no write moves
-//! and nothing but an explicit utimensat sets. A staged upload needs the
-//! attributes for its journal, so it has no fallback.
+//! Two marks, both set through the descriptor tfd created the file with, as
+//! the session's user, so only a writer of the file can set one: a user cannot
+//! get another user's file swept, and no protocol command can set or copy
+//! either.
+//! - A session's named upload temporary (the network file systems without
+//!   `O_TMPFILE`; elsewhere the temporary has no name to sweep) carries the
+//!   access-time mark [`ATIME_MARK`], which no write moves and nothing but an
+//!   explicit utimensat sets. Not the attribute: on GlusterFS setting and
+//!   then removing it left the other node failing its next opens of the
+//!   replaced name.
+//! - A staged upload, kept for a later resume, carries the extended attribute
+//!   `user.tfd.part` = `stage`; it needs attributes for its journal anyway.
+//!   [`mark`] with [`TempKind::Upload`] sets `upload` where attributes exist,
+//!   and falls back to the access time where they do not.
+//! [`proven`] accepts the attribute, or the access-time mark where the
+//! attribute is absent.
 
 use crate::sys;
 use std::ffi::CStr;
