@@ -7,15 +7,15 @@
 //! get another user's file swept, and no protocol command can set or copy
 //! either.
 //! - A session's named upload temporary (the network file systems without
-//!   `O_TMPFILE`; elsewhere the temporary has no name to sweep) carries the
-//!   access-time mark [`ATIME_MARK`], which no write moves and nothing but an
-//!   explicit utimensat sets. Not the attribute: on GlusterFS setting and
-//!   then removing it left the other node failing its next opens of the
-//!   replaced name.
-//! - A staged upload, kept for a later resume, carries the extended attribute
-//!   `user.tfd.part` = `stage`; it needs attributes for its journal anyway.
-//!   [`mark`] with [`TempKind::Upload`] sets `upload` where attributes exist,
-//!   and falls back to the access time where they do not.
+//!   `O_TMPFILE`) carries the access-time mark [`ATIME_MARK`], which no write
+//!   moves and nothing but an explicit utimensat sets. Not the attribute: on
+//!   GlusterFS setting and then removing it left the other node failing its
+//!   next opens of the replaced name.
+//! - An `O_TMPFILE` temporary, which has a hidden name only for the moment it
+//!   overwrites a file, gets [`mark`]'s `user.tfd.part` = `upload` (the
+//!   access time where the file system keeps no user attributes).
+//! - A staged upload, kept for a later resume, carries `user.tfd.part` =
+//!   `stage`; it needs attributes for its journal anyway.
 //! [`proven`] accepts the attribute, or the access-time mark where the
 //! attribute is absent.
 
