@@ -112,6 +112,34 @@ fn put_into_a_remote_directory_and_get_into_a_local_one() {
     assert_eq!(fs::read(down.join("c.log")).unwrap(), b"log\n");
 }
 
+/// `put FILE` and `get FILE` with no destination use FILE's own name, as sftp
+/// does (the served root, or the local current directory); a source with no
+/// name of its own is still asked for a destination.
+#[test]
+fn put_and_get_without_a_destination_keep_the_name() {
+    let srv = served("implied");
+    let here = tempdir("habits-implied");
+    let f = here.join("alone.txt");
+    fs::write(&f, b"no destination given\n").unwrap();
+    ok(&srv.tf(&["put", f.to_str().unwrap()]), "put FILE");
+    assert_eq!(fs::read(srv.path("alone.txt")).unwrap(), b"no destination given\n");
+    let down = here.join("down");
+    fs::create_dir(&down).unwrap();
+    let o = srv.tf_command(&["get", "d/c.log"]).current_dir(&down).output().unwrap();
+    ok(&o, "get FILE");
+    assert_eq!(fs::read(down.join("c.log")).unwrap(), b"log\n");
+    assert_eq!(fs::read_dir(&down).unwrap().count(), 1, "only c.log lands");
+    for args in [&["put", "-"][..], &["get", ".."]] {
+        let o = srv.tf_command(args).current_dir(&down).output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", text(&o));
+        assert!(
+            stderr(&o).contains("needs a source and a destination"),
+            "{}",
+            stderr(&o)
+        );
+    }
+}
+
 /// 2026-01-15 12:00:00 UTC.
 const MTIME: u64 = 1_768_478_400;
 

@@ -1,16 +1,17 @@
 //! `put FILE DIR/` and `put FILE DIR` (DIR a remote directory) upload into
 //! the directory under FILE's name, as cp does; `get FILE DIR` likewise
-//! lands in a local directory. The one-file transfers themselves
-//! (xfer.rs) take a full destination path; this only rewrites it.
+//! lands in a local directory; `put FILE` and `get FILE` with no destination
+//! land under FILE's name (the remote, or the local, current directory), as
+//! sftp does. The one-file transfers themselves (xfer.rs) take a full
+//! destination path; this only rewrites it.
 
 use std::path::Path;
 use tfd::client::options::commands::{self, Family};
 use tfd::client::tree::listing::{self, Kind};
 use tfd::client::{Client, ClientError};
 
-/// The indices of the two paths in a one-file transfer's words, when there
-/// are exactly two.
-fn paths(args: &[String]) -> Option<(usize, usize)> {
+/// The indices of the positional words of a one-file transfer.
+fn positional(args: &[String]) -> Vec<usize> {
     let mut pos = Vec::new();
     let mut i = 0;
     while i < args.len() {
@@ -24,10 +25,29 @@ fn paths(args: &[String]) -> Option<(usize, usize)> {
         }
         i += 1;
     }
-    match pos[..] {
+    pos
+}
+
+/// The indices of the two paths in a one-file transfer's words, when there
+/// are exactly two.
+fn paths(args: &[String]) -> Option<(usize, usize)> {
+    match positional(args)[..] {
         [s, d] => Some((s, d)),
         _ => None,
     }
+}
+
+/// `FILE` alone: the words with FILE's own name added as the destination.
+/// Left alone when FILE has no name of its own (`-`, `.`, `..`, `/`), so the
+/// transfer asks for a destination.
+fn implied(args: &[String]) -> Vec<String> {
+    let mut a = args.to_vec();
+    if let [s] = positional(args)[..] {
+        if let Some(name) = file_name(&args[s]) {
+            a.insert(s + 1, name.to_string());
+        }
+    }
+    a
 }
 
 /// The last component of `p` (None for `-`, or nothing left).
@@ -38,6 +58,7 @@ fn file_name(p: &str) -> Option<&str> {
 
 /// `put` words with a remote directory destination turned into a path in it.
 pub fn put(c: &mut Client, args: &[String]) -> Result<Vec<String>, ClientError> {
+    let args = &implied(args)[..];
     let mut a = args.to_vec();
     let Some((s, d)) = paths(args) else {
         return Ok(a);
@@ -60,6 +81,7 @@ pub fn put(c: &mut Client, args: &[String]) -> Result<Vec<String>, ClientError> 
 
 /// `get` words with a local directory destination turned into a path in it.
 pub fn get(args: &[String]) -> Vec<String> {
+    let args = &implied(args)[..];
     let mut a = args.to_vec();
     if let Some((s, d)) = paths(args) {
         if let Some(name) = file_name(&args[s]) {
