@@ -82,8 +82,8 @@ goes to a temporary beside LOCAL, renamed over it only when complete (a failure 
 LOCAL as it was); an upload replaces REMOTE whole, into REMOTE/NAME when REMOTE is a
 directory (or ends with /), as cp does, and a download into a local directory likewise;
 LOCAL '-' is stdin / stdout:
-  put LOCAL REMOTE [--offset N | --resume] [--streams N] [--bufsz N] [--verify] [--parents]
-  get REMOTE LOCAL [--offset N | --resume] [--streams N] [--bufsz N] [--verify]
+  put LOCAL [REMOTE] [--offset N | --resume] [--streams N] [--bufsz N] [--verify] [--parents]
+  get REMOTE [LOCAL] [--offset N | --resume] [--streams N] [--bufsz N] [--verify]
   sndfile LOCAL REMOTE [--overwrite] [--verify] [--parents]
   rcvfile REMOTE LOCAL [--delete] [--verify]
   sup LOCAL REMOTE [--parents]
