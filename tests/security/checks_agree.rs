@@ -232,3 +232,73 @@ fn a_path_refused_by_unix_permissions_is_logged_as_such() {
         "{err}"
     );
 }
+
+/// A reload reaches the start's verdict: a configuration tfd would refuse to
+/// start with is refused by a running tfd on SIGHUP, which keeps serving the
+/// old one (before, it took on a served root its account cannot open).
+#[test]
+fn a_reload_refuses_what_the_start_refuses() {
+    assert!(
+        is_root(),
+        "this test needs root (accounts checked as themselves): run it as root"
+    );
+    ensure_system_user("tfdagree1", &[]);
+    let l = layout("agree-reload");
+    mode(&l.data, 0o755);
+    fs::write(l.data.join("kept.txt"), b"old root\n").unwrap();
+    let closed = l.dir.join("closed");
+    fs::create_dir(&closed).unwrap();
+    mode(&closed, 0o700);
+    let p = l.dir.join("t.conf");
+    fs::write(&p, format!("{}defusr tfdagree1\n", l.base)).unwrap();
+    let log = l.dir.join("reload.log");
+    let mut child = spawn_tfd(&p, &log);
+    let read_log = || fs::read_to_string(&log).unwrap_or_default();
+    let wait = |needle: &str| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !read_log().contains(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "the log never said {needle:?}:\n{}",
+                read_log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    wait("listening on");
+    let port: u16 = l
+        .base
+        .split("port ")
+        .nth(1)
+        .unwrap()
+        .split('\n')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    fs::write(
+        &p,
+        format!("{}defusr tfdagree1\n", l.base).replace(
+            &format!("dbdir {}", l.data.display()),
+            &format!("dbdir {}", closed.display()),
+        ),
+    )
+    .unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::SIGHUP).unwrap();
+    wait("reload refused");
+    let text = read_log();
+    assert!(text.contains("tfdagree1 cannot open the served root"), "{text}");
+    assert!(!text.contains("configuration reloaded"), "{text}");
+    // still the old root
+    let mut cfg = tfd::client::ClientConfig::new(&format!("127.0.0.1:{port}"), keys().1.clone(), "h-checks");
+    cfg.timeout = Some(Duration::from_secs(20));
+    cfg.transport = tfd::client::Transport::Legacy;
+    let mut c = tfd::client::Client::connect(&cfg).unwrap_or_else(|e| panic!("connect: {e}\n{}", read_log()));
+    let mut got = Vec::new();
+    let st = c.rcvfile(b"kept.txt", false, &mut got).unwrap();
+    assert!(matches!(st, tfd::wire::Status::Ok(_)), "{st:?}\n{}", read_log());
+    assert_eq!(got, b"old root\n");
+    drop(c);
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::SIGTERM);
+    let _ = child.wait();
+}

@@ -22,6 +22,25 @@ impl Listener {
                 return;
             }
         };
+        // the start's own checks (daemon/checks.rs): a configuration tfd would
+        // not start with is not taken on by a running one either
+        let how = crate::daemon::checks::Setting {
+            is_root: crate::sys::geteuid() == 0,
+            demo: self.opts.serve_as_self,
+        };
+        let findings = crate::daemon::checks::run(&cfg, &how);
+        for f in &findings {
+            if let crate::daemon::checks::Finding::Warning(w) = f {
+                warn!("reload: {w}");
+            }
+        }
+        if let Some(errors) = crate::daemon::checks::verdict(&findings) {
+            error!(
+                "reload refused, keeping the old configuration: {}",
+                errors.replace('\n', "; ")
+            );
+            return;
+        }
         let defusr = match resolve_defusr(&cfg, self.opts.serve_as_self) {
             Ok(d) => d,
             Err(e) => {
