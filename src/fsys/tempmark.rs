@@ -16,6 +16,7 @@
 //!   access time where the file system keeps no user attributes).
 //! - A staged upload, kept for a later resume, carries `user.tfd.part` =
 //!   `stage`; it needs attributes for its journal anyway.
+//!
 //! [`proven`] accepts the attribute, or the access-time mark where the
 //! attribute is absent.
 
