@@ -292,3 +292,60 @@ fn a_jail_that_breaks_its_guard_is_refused_with_a_reason() {
     let out = tfpasswd(&["-f", f, "mod", "erin", "--jail", "/x", "--no-jail"], "");
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A user file jail with the global `injail`: LOGIN enters the user's jail,
+/// and INJAIL then picks a jail *inside* it, named from inside it; a jail
+/// beside the user's (same token, same layout) is out of reach.
+#[test]
+fn injail_after_a_user_jail_stays_inside_it() {
+    need_root();
+    let alice = ensure_system_user("tfdujail1", &[]);
+    let f = tempdir("ujail-nest-db").join("userdb");
+    let f = f.to_str().unwrap();
+    userdb_add(f, "alice", "tfdujail1", ALICE_PW, &["--jail", "/jails/alice"]);
+    let srv = Server::start_opts(Opts {
+        extra: &format!("userdb {f}\ninjail\n"),
+        default_user: false,
+        ..Default::default()
+    });
+    // root-owned jails, keys root's and readable; a directory alice writes
+    mkdir(&srv.path("jails/alice/cell/home"), 0o755, Some(alice));
+    mkdir(&srv.path("jails/alice/cell"), 0o755, Some((0, 0)));
+    mkdir(&srv.path("jails/other"), 0o755, Some((0, 0)));
+    for k in ["jails/alice/cell/jail.key", "jails/other/jail.key"] {
+        fs::write(srv.path(k), "the-token\n").unwrap();
+        fs::set_permissions(srv.path(k), fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    fs::write(srv.path("jails/other/secret.txt"), b"beside").unwrap();
+
+    // a jail beside hers, by every spelling, is not reached
+    for spelling in [
+        &b"the-token | jails/other"[..],
+        b"the-token | ../other",
+        b"the-token | /../other",
+    ] {
+        let (mut a, apid) = login(&srv, "alice", ALICE_PW);
+        assert_eq!(root_of(apid), srv.path("jails/alice").canonicalize().unwrap());
+        assert_eq!(proc_ids(apid).0, "0 0 0 0", "the switch waits for INJAIL");
+        assert!(
+            !ok(&a.call("INJAIL", spelling).unwrap()),
+            "{} entered a jail outside hers",
+            String::from_utf8_lossy(spelling)
+        );
+        if let Ok(root) = fs::read_link(format!("/proc/{apid}/root")) {
+            assert_eq!(root, srv.path("jails/alice").canonicalize().unwrap());
+        }
+    }
+    // the jail inside hers, named from inside it
+    let (mut a, apid) = login(&srv, "alice", ALICE_PW);
+    assert_ok(a.call("INJAIL", b"the-token | cell").unwrap());
+    assert_eq!(root_of(apid), srv.path("jails/alice/cell").canonicalize().unwrap());
+    assert_eq!(proc_ids(apid).0, format!("{0} {0} {0} {0}", alice.0));
+    let data = pattern(10_000, 3);
+    assert!(ok(&a
+        .sndfile(b"/home/n.bin", false, &mut &data[..], &mut |_| {})
+        .unwrap()));
+    assert_eq!(fs::read(srv.path("jails/alice/cell/home/n.bin")).unwrap(), data);
+    assert_failed(a.call("SHA256", b"/jail.key").unwrap(), 1);
+    assert!(!ok(&a.call("FSTAT", b"/../../other/secret.txt").unwrap()));
+}
