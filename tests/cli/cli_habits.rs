@@ -344,81 +344,11 @@ fn completion_scripts_come_from_the_tables_and_complete() {
     );
 }
 
-/// `tf shell` under a pseudo-terminal (script(1)), what it printed so far.
-struct Pty {
-    child: std::process::Child,
-    out: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
-    input: std::process::ChildStdin,
-}
-
-impl Pty {
-    fn start(srv: &Server) -> Pty {
-        let key = srv.dir.join("pub.pem");
-        fs::write(&key, &keys().1).unwrap();
-        let line = format!(
-            "{} --server {} --key {} --hash {} shell",
-            env!("CARGO_BIN_EXE_tf"),
-            srv.addr(),
-            key.display(),
-            srv.hash
-        );
-        let mut child = Command::new("script")
-            .args(["-qfec", &line, "/dev/null"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("script(1) (util-linux) is needed");
-        let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let mut stdout = child.stdout.take().unwrap();
-        let sink = out.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = std::io::Read::read(&mut stdout, &mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
-        let input = child.stdin.take().unwrap();
-        Pty { child, out, input }
-    }
-
-    fn transcript(&self) -> String {
-        String::from_utf8_lossy(&self.out.lock().unwrap()).into_owned()
-    }
-
-    fn wait_for(&self, needle: &str, n: usize) {
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while self.transcript().matches(needle).count() < n {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "no {needle:?} x{n} in: {}",
-                self.transcript()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn typed(&mut self, keys: &str) {
-        std::io::Write::write_all(&mut self.input, keys.as_bytes()).unwrap();
-        std::io::Write::flush(&mut self.input).unwrap();
-    }
-}
-
-impl Drop for Pty {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn tab_completes_commands_and_remote_names_in_the_shell() {
     let srv = served("tab");
     fs::write(srv.path("d/sub/only.txt"), b"only\n").unwrap();
-    let mut pty = Pty::start(&srv);
+    let mut pty = common::pty::Pty::start(&srv, &[], None, &[]);
     pty.wait_for("tf:/> ", 1);
     // a command name (cut to what fstat and fstatls share), then a remote
     // name below a directory, one Tab each

@@ -13,10 +13,9 @@ use crate::output::text;
 
 use common::*;
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::process::{Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const PW: &str = "Sess10n pw, with spaces";
@@ -357,36 +356,6 @@ fn batch_runs_on_one_session_and_stops_at_the_first_failure() {
 }
 
 /// A pty session run by script(1): what it printed so far, filled by a thread.
-struct Pty {
-    child: std::process::Child,
-    out: Arc<Mutex<Vec<u8>>>,
-    input: std::process::ChildStdin,
-}
-
-impl Pty {
-    fn transcript(&self) -> String {
-        String::from_utf8_lossy(&self.out.lock().unwrap()).into_owned()
-    }
-
-    /// Waits until `needle` was printed `n` times (at most 20 s).
-    fn wait_for(&self, needle: &str, n: usize) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while self.transcript().matches(needle).count() < n {
-            assert!(
-                Instant::now() < deadline,
-                "no {needle:?} x{n} in: {}",
-                self.transcript()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn type_line(&mut self, l: &str) {
-        self.input.write_all(format!("{l}\n").as_bytes()).unwrap();
-        self.input.flush().unwrap();
-    }
-}
-
 /// The pids whose parent is `ppid`.
 fn children_of(ppid: u32) -> Vec<u32> {
     proc_stats()
@@ -405,39 +374,7 @@ fn shell_under_a_pty_asks_the_password_without_echo_and_edits_lines() {
     let here = tempdir("sess-shell-local");
     let local = here.join("s.txt");
     fs::write(&local, b"typed in a shell\n").unwrap();
-    let key = srv.dir.join("pub.pem");
-    fs::write(&key, &keys().1).unwrap();
-    let line = format!(
-        "{} --server {} --key {} --hash {} --user alice shell",
-        env!("CARGO_BIN_EXE_tf"),
-        srv.addr(),
-        key.display(),
-        srv.hash
-    );
-    let mut child = Command::new("script")
-        .args(["-qfec", &line, "/dev/null"])
-        .current_dir(&here)
-        .env_remove("TF_PASSWORD")
-        .env_remove("TF_USER")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = Arc::new(Mutex::new(Vec::new()));
-    let mut stdout = child.stdout.take().unwrap();
-    let sink = out.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock().unwrap().extend_from_slice(&buf[..n]);
-        }
-    });
-    let input = child.stdin.take().unwrap();
-    let mut pty = Pty { child, out, input };
+    let mut pty = common::pty::Pty::start(srv, &["--user", "alice"], Some(&here), &["TF_PASSWORD", "TF_USER"]);
     pty.wait_for("alice's password: ", 1);
     pty.type_line(PW);
     pty.wait_for("tf:/> ", 1);

@@ -6,6 +6,7 @@ pub mod gluster;
 pub mod java;
 pub mod liar;
 pub mod need;
+pub mod pty;
 
 #[allow(unused_imports)]
 pub use need::{require, require_root, require_tool};
