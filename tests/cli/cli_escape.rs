@@ -9,10 +9,9 @@
 use crate::common;
 use crate::output::{stderr, stdout};
 
-use common::liar::{Liar, Lie, Script};
-use std::io::Read;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use common::liar::{run_watched, Liar, Lie, Script};
+use std::process::Output;
+use std::time::Duration;
 
 /// Names carrying what a hostile server would send.
 const EVIL: [&[u8]; 5] = [
@@ -31,61 +30,6 @@ const SHOWN: [&str; 5] = [
     "bidi\\u{202e}txt.exe",
     "raw\\xff\\u{1b}cbyte",
 ];
-
-/// Runs `cmd` for at most `limit` (killed then: a lying server must not make
-/// `tf` hang), watching its peak memory; killed too past `max_rss` bytes.
-/// Returns the output and the peak resident size seen.
-fn run_watched(mut cmd: Command, limit: Duration, max_rss: u64) -> (Output, u64) {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn tf");
-    let drain = |r: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut v = Vec::new();
-            if let Some(mut r) = r {
-                let _ = r.read_to_end(&mut v);
-            }
-            v
-        })
-    };
-    let out = drain(child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>));
-    let err = drain(child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>));
-    let (start, pid) = (Instant::now(), child.id());
-    let mut peak = 0u64;
-    let status = loop {
-        let hwm = std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find_map(|l| l.strip_prefix("VmHWM:"))
-                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            })
-            .map_or(0, |kb| kb << 10);
-        peak = peak.max(hwm);
-        if let Some(st) = child.try_wait().expect("wait for tf") {
-            break st;
-        }
-        if peak > max_rss || start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "tf killed after {:?} at {} MiB resident: a lying server's listing took it without bound",
-                start.elapsed(),
-                peak >> 20
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let o = Output {
-        status,
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-    };
-    (o, peak)
-}
 
 fn tf(liar: &Liar, args: &[&str]) -> Output {
     run_watched(liar.tf_command(args), Duration::from_secs(60), 1 << 30).0

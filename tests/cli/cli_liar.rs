@@ -13,14 +13,13 @@
 use crate::common;
 use crate::output::{stderr, stdout};
 
-use common::liar::{Kind, Liar, Lie, Node, Script, EXTRA_BYTE, HASH, MTIME};
+use common::liar::{run_watched, Kind, Liar, Lie, Node, Script, EXTRA_BYTE, HASH, MTIME};
 use common::tempdir;
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 use tfd::client::{Client, ClientConfig};
 use tfd::wire::fstat::{FileType, StatRecord};
@@ -28,47 +27,8 @@ use tfd::wire::fstat::{FileType, StatRecord};
 const CANARY: &[u8] = b"the canary: nothing from the server may touch this\n";
 const PWNED: &[u8] = b"PWNED: a lying name was trusted\n";
 
-/// Runs `cmd` for at most `limit`; a run still going then is killed and the
-/// test fails (a lying server must not make `tf` hang).
-fn run(mut cmd: Command, limit: Duration) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn tf");
-    let drain = |r: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut v = Vec::new();
-            if let Some(mut r) = r {
-                let _ = r.read_to_end(&mut v);
-            }
-            v
-        })
-    };
-    let out = drain(child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>));
-    let err = drain(child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>));
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("wait for tf") {
-            break st;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("tf still running after {limit:?}: a lying server made it hang");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-    }
-}
-
 fn tf(liar: &Liar, args: &[&str]) -> Output {
-    run(liar.tf_command(args), Duration::from_secs(60))
+    run_watched(liar.tf_command(args), Duration::from_secs(60), u64::MAX).0
 }
 
 fn tree() -> Script {
@@ -119,7 +79,7 @@ fn ls_l_reads_fstat_from_the_liar() {
     }));
     let mut cmd = liar.tf_command(&["ls", "-l", "tree"]);
     cmd.env("TZ", "UTC0");
-    let o = run(cmd, Duration::from_secs(60));
+    let o = run_watched(cmd, Duration::from_secs(60), u64::MAX).0;
     assert!(o.status.success(), "{}", stderr(&o));
     let when = format!("{} UTC", tfd::wire::date::format_utc(MTIME as i64).unwrap());
     assert_eq!(
@@ -516,7 +476,7 @@ fn land(by: By, a: &Arena, liar: &Liar, extra: &[&str], limit: Duration) -> Outp
             };
             args.extend_from_slice(extra);
             args.extend_from_slice(&["tree", a.dst()]);
-            run(liar.tf_command(&args), limit)
+            run_watched(liar.tf_command(&args), limit, u64::MAX).0
         }
     };
     let listed = liar.requests().iter().any(|r| {

@@ -18,11 +18,11 @@ use std::collections::BTreeMap;
 use std::io::{BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tfd::wire::fstat::{FileType, StatRecord};
 use tfd::wire::{command, frame, handshake as hs, hpf, Cipher, Failed, MAX_CHUNK, MAX_FRAME};
 
@@ -1114,4 +1114,60 @@ fn list_lines(sc: &Script, arg: &[u8]) -> Vec<Vec<u8>> {
     body.split(|&b| b == b'\n')
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l).to_vec())
         .collect()
+}
+
+/// Runs `cmd` (a `tf` aimed at a liar) for at most `limit`, watching its
+/// peak memory; past `limit` or `max_rss` bytes it is killed and the test
+/// fails: a lying server must make `tf` neither hang nor grow without bound.
+/// Returns the output and the peak resident size seen.
+pub fn run_watched(mut cmd: Command, limit: Duration, max_rss: u64) -> (Output, u64) {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tf");
+    let drain = |r: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut v);
+            }
+            v
+        })
+    };
+    let out = drain(child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>));
+    let err = drain(child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>));
+    let (start, pid) = (Instant::now(), child.id());
+    let mut peak = 0u64;
+    let status = loop {
+        let hwm = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            })
+            .map_or(0, |kb| kb << 10);
+        peak = peak.max(hwm);
+        if let Some(st) = child.try_wait().expect("wait for tf") {
+            break st;
+        }
+        if peak > max_rss || start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "tf killed after {:?} at {} MiB resident: a lying server made it hang or take memory without bound",
+                start.elapsed(),
+                peak >> 20
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let o = Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    };
+    (o, peak)
 }
