@@ -426,6 +426,56 @@ fn tree_uploads_interrupted_leave_old_or_new_files() {
     }
 }
 
+/// A big file inside `put -r` goes up through a stage: SIGKILL of tf midway
+/// keeps the old file whole, and the next `put -r` continues the stage
+/// instead of starting the file again (before, each file was one SNDFILE and
+/// a re-run moved every byte again), then replaces it verified.
+#[test]
+fn an_interrupted_tree_upload_continues_its_big_file() {
+    let srv = Server::start_with("rate_limit_session 12M\n");
+    let src = srv.dir.join("bigtree");
+    fs::create_dir_all(&src).unwrap();
+    fs::create_dir_all(srv.path("t/bigtree")).unwrap();
+    let old = pattern(MIB, 71);
+    let new = pattern(40 * MIB, 72);
+    fs::write(srv.path("t/bigtree/big.bin"), &old).unwrap();
+    fs::write(src.join("big.bin"), &new).unwrap();
+    fs::write(src.join("small.txt"), b"small\n").unwrap();
+    let args = ["put", "-r", src.to_str().unwrap(), "t"];
+    let child = tf_at(&srv, &srv.addr(), &args).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while stages(&srv.path("t/bigtree"))
+        .iter()
+        .all(|p| fs::metadata(p).map_or(0, |m| m.len()) < 8 * MIB as u64)
+    {
+        assert!(Instant::now() < deadline, "no stage grew past 8 MiB:\n{}", srv.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
+    let _ = child.wait_with_output();
+    assert_eq!(
+        sha(&fs::read(srv.path("t/bigtree/big.bin")).unwrap()),
+        sha(&old),
+        "the old file is kept whole"
+    );
+    let before = srv.log().len();
+    let o = srv.tf(&args);
+    assert!(o.status.success(), "put -r again: {}", text(&o));
+    assert_eq!(sha(&fs::read(srv.path("t/bigtree/big.bin")).unwrap()), sha(&new));
+    assert_eq!(fs::read(srv.path("t/bigtree/small.txt")).unwrap(), b"small\n");
+    assert!(stages(&srv.path("t/bigtree")).is_empty(), "the stage became the file");
+    let log = srv.log()[before..].to_string();
+    let kept: Vec<u64> = log
+        .lines()
+        .filter_map(|l| l.split("TFDSTAGE 41943040 bytes, ").nth(1))
+        .filter_map(|r| r.split(' ').next()?.parse().ok())
+        .collect();
+    assert!(
+        kept.first().is_some_and(|&n| n >= 1),
+        "the second run did not continue the stage: {kept:?}\n{log}"
+    );
+}
+
 /// A small tmpfs mounted inside the served root.
 struct Mount(PathBuf);
 

@@ -598,5 +598,13 @@ fn up(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientEr
             remote: tree::rjoin(&dst, rel),
         });
     }
-    Ok(transfer(c, cfg, o, &jobs, &tree::upload_one, n, &mut t))
+    Ok(transfer(
+        c,
+        cfg,
+        o,
+        &jobs,
+        &|c, u, p| tree::upload_one(c, cfg, u, p),
+        n,
+        &mut t,
+    ))
 }

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tfd::client::options::commands::{self, Family, ParseError};
+use tfd::client::staged;
 use tfd::client::tree::filter::Filter;
 use tfd::client::tree::listing::{self, Kind, ListError};
 use tfd::client::tree::{capped::Capped, glob, landing::Landing, names, pool, walk};
@@ -415,17 +416,49 @@ fn put(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientE
         ));
     }
     let what = |u: &Up| format!("put: {} -> {}", u.local.display(), names::shown(&u.remote));
-    run_pool(c, cfg, o.jobs, &files, &what, &upload_one, &mut t);
+    run_pool(
+        c,
+        cfg,
+        o.jobs,
+        &files,
+        &what,
+        &|c, u, p| upload_one(c, cfg, u, p),
+        &mut t,
+    );
     Ok(t.code())
 }
 
-/// One file up: SNDFILE with overwrite, so the server replaces the remote
-/// file whole (a temporary renamed into place) or leaves it as it was.
-pub(super) fn upload_one(c: &mut Client, u: &Up, p: &Progress) -> Result<Done, ClientError> {
+/// Files from this size on go up through a stage (tfd's staged uploads), so
+/// an interrupted `put -r` or `mirror -R` keeps what it moved of a big file
+/// and the next run continues it, checked end to end before the target is
+/// replaced. Smaller files are one SNDFILE: moving them again costs less than
+/// a stage's two extra round trips and its hash.
+const STAGED_FROM: u64 = 32 << 20;
+
+/// One file up, replacing the remote file whole or leaving it as it was: a
+/// big file through a stage (continuing what an earlier run moved of this
+/// same source), anything else, or any file on a server without stages,
+/// with SNDFILE and overwrite (a temporary renamed into place).
+pub(super) fn upload_one(c: &mut Client, cfg: &ClientConfig, u: &Up, p: &Progress) -> Result<Done, ClientError> {
     let mut f = match std::fs::File::open(&u.local) {
         Ok(f) => f,
         Err(e) => return Ok(Done::Local(e.to_string())),
     };
+    if f.metadata().is_ok_and(|m| m.len() >= STAGED_FROM) {
+        let req = staged::Request {
+            local: &u.local,
+            remote: &u.remote,
+            streams: 1,
+            bufsz: 4 << 20,
+            resume: true,
+            overwrite: true,
+        };
+        match staged::put(c, cfg, &req, &p.bytes)? {
+            staged::Outcome::Done(_) => return Ok(Done::Ok),
+            staged::Outcome::Refused(st) => return Ok(Done::Refused(listing::status_text(&st))),
+            staged::Outcome::Unsupported => {}
+        }
+    }
     let mut last = 0;
     let st = c.sndfile(&u.remote, true, &mut f, &mut |n| {
         p.bytes.fetch_add(n - last, Ordering::Relaxed);
