@@ -3,234 +3,180 @@
 //! Every FAILED code tfd can send is a variant of [`Failed`], with the reference's
 //! exact text (wire-notes §3.0), so the wire bytes are defined in exactly one place.
 
-/// A protocol failure code. The discriminant is the number sent on the wire.
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum Failed {
+/// Declares [`Failed`] from one table: per code its number on the wire, its
+/// name, and the reference's exact text (wire-notes §3.0). The enum,
+/// [`Failed::text`] and [`Failed::ALL`] are all generated from it, so they
+/// cannot drift apart.
+macro_rules! failed_codes {
+    ($($(#[doc = $doc:literal])* $code:literal $name:ident => $text:literal,)*) => {
+        /// A protocol failure code. The discriminant is the number sent on the wire.
+        #[non_exhaustive]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[repr(u8)]
+        pub enum Failed {
+            $($(#[doc = $doc])* $name = $code,)*
+        }
+
+        impl Failed {
+            /// The reference's text for the code, without the number.
+            pub fn text(self) -> &'static str {
+                match self {
+                    $(Failed::$name => $text,)*
+                }
+            }
+
+            /// Every code, in numeric order (for tests and documentation).
+            pub const ALL: &'static [Failed] = &[$(Failed::$name,)*];
+        }
+    };
+}
+
+failed_codes! {
     /// The path escapes the root, or the OS refused access.
-    AccessDenied = 1,
+    1 AccessDenied => "Access denied to location.",
     /// The client asked for a protocol version this server does not speak.
-    IncompatibleProtocol = 2,
+    2 IncompatibleProtocol => "Incompatible protocol.",
     /// The application hash did not match.
-    InvalidHash = 3,
+    3 InvalidHash => "Invalid hash string.",
     /// The directory to create exists.
-    DirExists = 4,
+    4 DirExists => "Directory already exist.",
     /// ADDNTFY could not register the watch.
-    NotifyAdd = 5,
+    5 NotifyAdd => "Error adding new notification to listen.",
     /// STARTNTFY without any ADDNTFY.
-    NotifyEmpty = 6,
+    6 NotifyEmpty => "Notify path list empty.",
     /// A file transfer could not be set up or continued.
-    TransferApi = 7,
+    7 TransferApi => "File transfer API error.",
     /// The path names a directory where a file is required.
-    IsDirectory = 8,
+    8 IsDirectory => "Requested file is a directory.",
     /// The file does not exist.
-    NoSuchFile = 9,
+    9 NoSuchFile => "File does not exist.",
     /// The directory does not exist.
-    NoSuchDir = 10,
+    10 NoSuchDir => "Directory does not exist.",
     /// A temporary file could not be made.
-    TempFile = 11,
+    11 TempFile => "Failed to make a temporary file.",
     /// The file to create exists.
-    FileExists = 12,
+    12 FileExists => "File already exist.",
     /// The disk or the user's quota is full.
-    Quota = 13,
+    13 Quota => "Quota exceeded.",
     /// Memory could not be allocated.
-    Memory = 14,
+    14 Memory => "Internal memory error.",
     /// RMDIR left the directory in place.
-    DirStillExists = 15,
+    15 DirStillExists => "Directory to remove still exist.",
     /// A required argument is missing.
-    MissingParameter = 16,
+    16 MissingParameter => "Missing parameter from command.",
     /// COPY: the source does not exist.
-    NoSource = 17,
+    17 NoSource => "Source file does not exist.",
     /// COPY failed for another reason.
-    CopyError = 18,
+    18 CopyError => "Copy general error.",
     /// COPY: the source is a directory.
-    CannotLinkDir = 19,
+    19 CannotLinkDir => "Directory can't be linked.",
     /// The source is not a directory.
-    NotADirectory = 20,
+    20 NotADirectory => "Source path is not a directory.",
     /// CPDIR failed part way.
-    ReplicateTree = 21,
+    21 ReplicateTree => "Error replicating directory tree.",
     /// A path could not be built.
-    PathMemory = 22,
+    22 PathMemory => "Memory error while creating space for path.",
     /// The source is not a regular file.
-    NotAFile = 23,
+    23 NotAFile => "Source path is not a file.",
     /// TOUCH could not create the file.
-    CreateFile = 24,
+    24 CreateFile => "Error creating new file.",
     /// The RSA-encrypted session key was unusable.
-    BadRsaKey = 25,
+    25 BadRsaKey => "Bad public rsa encryption key.",
     /// DTOF: the timestamp is out of range.
-    DateNotRepresentable = 26,
+    26 DateNotRepresentable => "Date is not representable.",
     /// FUPD failed.
-    TimestampUpdate = 27,
+    27 TimestampUpdate => "Timestamp updating failed.",
     /// LOCK: the name contains `.` or `/`.
-    InvalidLockToken = 28,
+    28 InvalidLockToken => "Invalid characters in lock token.",
     /// The source path does not exist.
-    NoSourcePath = 29,
+    29 NoSourcePath => "Source path does not exist.",
     /// The directory holds the session's lock file.
-    Locked = 30,
+    30 Locked => "Directory is locked.",
     /// rename(2) refused.
-    Rename = 31,
+    31 Rename => "Invalid renaming operation.",
     /// KEEPALIVE could not set the socket options.
-    Keepalive = 32,
+    32 Keepalive => "Failed to set TCP keepalive parameters.",
     /// PROCKEY: no key for this session.
-    NoProcKey = 33,
+    33 NoProcKey => "Process without unique key.",
     /// HPF: the file could not be opened.
-    HpfOpen = 34,
+    34 HpfOpen => "H-P interface failed to open file descriptor.",
     /// HPF: the offset could not be set.
-    HpfSeek = 35,
+    35 HpfSeek => "H-P interface failed to set file position.",
     /// HPF: no buffer could be granted.
-    HpfBuffer = 36,
+    36 HpfBuffer => "H-P interface failed to allocate the buffer.",
     /// LOGIN failed (wrong user or password, or the switch failed).
-    LoginFailed = 37,
+    37 LoginFailed => "Login failed.",
     /// A command other than END/LOGIN/KEEPALIVE/PROCKEY before LOGIN.
-    BeforeLogin = 38,
+    38 BeforeLogin => "Invalid command before login.",
     /// LOGIN in a session that is already logged in.
-    AlreadyLogged = 39,
+    39 AlreadyLogged => "The process is already logged.",
     /// The user database is unavailable.
-    UserDb = 40,
+    40 UserDb => "Failed to open users database.",
     /// CHMOD failed.
-    Chmod = 41,
+    41 Chmod => "Failed to change file mode.",
     /// CHOWN: unknown system user.
-    NoSuchUser = 42,
+    42 NoSuchUser => "System user does not exist.",
     /// CHOWN: unknown system group.
-    NoSuchGroup = 43,
+    43 NoSuchGroup => "System group does not exist.",
     /// CHOWN failed.
-    Chown = 44,
+    44 Chown => "Failed to change file ownership.",
     /// SHA256 could not read the file.
-    Sha256 = 45,
+    45 Sha256 => "Failed to make SHA256 hash.",
     /// NIGMA: bad key length.
-    Nigma = 46,
+    46 Nigma => "Failed to swap the session key.",
     /// RMSECDIR: wrong token or not a secure directory.
-    RmSecDir = 47,
+    47 RmSecDir => "Failed removing secure directory.",
     /// INJAIL: the jail has no readable `jail.key`.
-    JailAcl = 48,
+    48 JailAcl => "Failed to open ACL file in jail directory.",
     /// INJAIL: the token is not in `jail.key`.
-    JailToken = 49,
+    49 JailToken => "Invalid security token in jail directory.",
     /// A command other than INJAIL (and END) before INJAIL.
-    BeforeInjail = 50,
+    50 BeforeInjail => "Invalid command before in-jail.",
     /// INJAIL in a session that is already jailed, or jails are off.
-    AlreadyJailed = 51,
+    51 AlreadyJailed => "The process is already in-jailed.",
     /// TLB: no tuple to give.
-    Tlb = 52,
+    52 Tlb => "Failed to retrieve TLB tuple.",
     /// LSV2/LSRV2 (and the DOWN forms): the listing could not be made.
-    LsrV2 = 53,
+    53 LsrV2 => "Failed running LSRV2.",
     /// NETLOCK/NETUNLOCK failed.
-    NetLock = 54,
+    54 NetLock => "Failed to acquire or release NETLOCK.",
     /// NETMUTACQ_TRY/NETMUTREL failed.
-    NetMut = 55,
+    55 NetMut => "Failed to acquire or release NETMUT.",
     /// An alias could not be set.
-    Alias = 56,
+    56 Alias => "Failed setting an alias.",
     /// SETFSPERM failed.
-    SetFsPerm = 57,
+    57 SetFsPerm => "Failed setting secure FS permission.",
     /// REMFSPERM failed.
-    RemFsPerm = 58,
+    58 RemFsPerm => "Failed removing secure FS permission.",
     /// GETFSPERM failed.
-    GetFsPerm = 59,
+    59 GetFsPerm => "Failed getting secure FS permission identity.",
     /// ISSECFS: the directory is not part of the secure filesystem.
-    NotSecureFs = 60,
+    60 NotSecureFs => "The directory does not belongs to secure FS.",
     /// LOCKSYS refused, or a command before LOCKSYS.
-    LockSys = 61,
+    61 LockSys => "Unable to use Folder Locking System.",
     /// TASFS: the file exists or cannot be made.
-    CreateRequested = 62,
+    62 CreateRequested => "Unable to create the requested file.",
     /// RMKDIR created only part of the path, or none.
-    RecursiveMkdir = 63,
+    63 RecursiveMkdir => "Failed to create directory recursively.",
     /// RUNBASH refused or failed.
-    RunBash = 64,
+    64 RunBash => "Failed running RUNBASH command.",
     /// FLYCONTEXT refused, or a command before FLYCONTEXT.
-    FlyContext = 65,
+    65 FlyContext => "Unable to use the FlyContext System.",
     /// GOAES failed.
-    Aes = 66,
+    66 Aes => "Unable to start AES encryption system.",
     /// FAITOK failed, or was already used.
-    FaiInit = 67,
+    67 FaiInit => "Failed initializing FAI interface.",
     /// The FAI token is unknown or expired.
-    FaiExpired = 68,
+    68 FaiExpired => "Token expired for FAI access.",
     /// The FAI key is unusable.
-    FaiKey = 69,
+    69 FaiKey => "FAI key is invalid.",
     /// tfd's own: the secure transport upgrade failed (the session ends).
-    Secure = 200,
+    200 Secure => "Secure transport failed.",
     /// tfd's own: `secure_transport require` and the session has not upgraded.
-    SecureRequired = 201,
+    201 SecureRequired => "Secure transport required.",
 }
 
 impl Failed {
-    /// The reference's text for the code, without the number.
-    pub fn text(self) -> &'static str {
-        use Failed::*;
-        match self {
-            AccessDenied => "Access denied to location.",
-            IncompatibleProtocol => "Incompatible protocol.",
-            InvalidHash => "Invalid hash string.",
-            DirExists => "Directory already exist.",
-            NotifyAdd => "Error adding new notification to listen.",
-            NotifyEmpty => "Notify path list empty.",
-            TransferApi => "File transfer API error.",
-            IsDirectory => "Requested file is a directory.",
-            NoSuchFile => "File does not exist.",
-            NoSuchDir => "Directory does not exist.",
-            TempFile => "Failed to make a temporary file.",
-            FileExists => "File already exist.",
-            Quota => "Quota exceeded.",
-            Memory => "Internal memory error.",
-            DirStillExists => "Directory to remove still exist.",
-            MissingParameter => "Missing parameter from command.",
-            NoSource => "Source file does not exist.",
-            CopyError => "Copy general error.",
-            CannotLinkDir => "Directory can't be linked.",
-            NotADirectory => "Source path is not a directory.",
-            ReplicateTree => "Error replicating directory tree.",
-            PathMemory => "Memory error while creating space for path.",
-            NotAFile => "Source path is not a file.",
-            CreateFile => "Error creating new file.",
-            BadRsaKey => "Bad public rsa encryption key.",
-            DateNotRepresentable => "Date is not representable.",
-            TimestampUpdate => "Timestamp updating failed.",
-            InvalidLockToken => "Invalid characters in lock token.",
-            NoSourcePath => "Source path does not exist.",
-            Locked => "Directory is locked.",
-            Rename => "Invalid renaming operation.",
-            Keepalive => "Failed to set TCP keepalive parameters.",
-            NoProcKey => "Process without unique key.",
-            HpfOpen => "H-P interface failed to open file descriptor.",
-            HpfSeek => "H-P interface failed to set file position.",
-            HpfBuffer => "H-P interface failed to allocate the buffer.",
-            LoginFailed => "Login failed.",
-            BeforeLogin => "Invalid command before login.",
-            AlreadyLogged => "The process is already logged.",
-            UserDb => "Failed to open users database.",
-            Chmod => "Failed to change file mode.",
-            NoSuchUser => "System user does not exist.",
-            NoSuchGroup => "System group does not exist.",
-            Chown => "Failed to change file ownership.",
-            Sha256 => "Failed to make SHA256 hash.",
-            Nigma => "Failed to swap the session key.",
-            RmSecDir => "Failed removing secure directory.",
-            JailAcl => "Failed to open ACL file in jail directory.",
-            JailToken => "Invalid security token in jail directory.",
-            BeforeInjail => "Invalid command before in-jail.",
-            AlreadyJailed => "The process is already in-jailed.",
-            Tlb => "Failed to retrieve TLB tuple.",
-            LsrV2 => "Failed running LSRV2.",
-            NetLock => "Failed to acquire or release NETLOCK.",
-            NetMut => "Failed to acquire or release NETMUT.",
-            Alias => "Failed setting an alias.",
-            SetFsPerm => "Failed setting secure FS permission.",
-            RemFsPerm => "Failed removing secure FS permission.",
-            GetFsPerm => "Failed getting secure FS permission identity.",
-            NotSecureFs => "The directory does not belongs to secure FS.",
-            LockSys => "Unable to use Folder Locking System.",
-            CreateRequested => "Unable to create the requested file.",
-            RecursiveMkdir => "Failed to create directory recursively.",
-            RunBash => "Failed running RUNBASH command.",
-            FlyContext => "Unable to use the FlyContext System.",
-            Aes => "Unable to start AES encryption system.",
-            FaiInit => "Failed initializing FAI interface.",
-            FaiExpired => "Token expired for FAI access.",
-            FaiKey => "FAI key is invalid.",
-            Secure => "Secure transport failed.",
-            SecureRequired => "Secure transport required.",
-        }
-    }
-
     /// The numeric code.
     pub fn code(self) -> u8 {
         self as u8
@@ -240,84 +186,6 @@ impl Failed {
     pub fn to_wire(self) -> Vec<u8> {
         format!("FAILED {} : {}", self.code(), self.text()).into_bytes()
     }
-
-    /// Every code, in numeric order (for tests and documentation).
-    pub const ALL: [Failed; 71] = {
-        use Failed::*;
-        [
-            AccessDenied,
-            IncompatibleProtocol,
-            InvalidHash,
-            DirExists,
-            NotifyAdd,
-            NotifyEmpty,
-            TransferApi,
-            IsDirectory,
-            NoSuchFile,
-            NoSuchDir,
-            TempFile,
-            FileExists,
-            Quota,
-            Memory,
-            DirStillExists,
-            MissingParameter,
-            NoSource,
-            CopyError,
-            CannotLinkDir,
-            NotADirectory,
-            ReplicateTree,
-            PathMemory,
-            NotAFile,
-            CreateFile,
-            BadRsaKey,
-            DateNotRepresentable,
-            TimestampUpdate,
-            InvalidLockToken,
-            NoSourcePath,
-            Locked,
-            Rename,
-            Keepalive,
-            NoProcKey,
-            HpfOpen,
-            HpfSeek,
-            HpfBuffer,
-            LoginFailed,
-            BeforeLogin,
-            AlreadyLogged,
-            UserDb,
-            Chmod,
-            NoSuchUser,
-            NoSuchGroup,
-            Chown,
-            Sha256,
-            Nigma,
-            RmSecDir,
-            JailAcl,
-            JailToken,
-            BeforeInjail,
-            AlreadyJailed,
-            Tlb,
-            LsrV2,
-            NetLock,
-            NetMut,
-            Alias,
-            SetFsPerm,
-            RemFsPerm,
-            GetFsPerm,
-            NotSecureFs,
-            LockSys,
-            CreateRequested,
-            RecursiveMkdir,
-            RunBash,
-            FlyContext,
-            Aes,
-            FaiInit,
-            FaiExpired,
-            FaiKey,
-            Secure,
-            SecureRequired,
-        ]
-    };
 
     /// Looks a code up by number.
     pub fn from_code(n: u8) -> Option<Failed> {
@@ -389,6 +257,7 @@ mod tests {
             assert!(i == 0 || Failed::ALL[i - 1].code() < f.code(), "{f:?} out of order");
             assert_eq!(Failed::from_code(f.code()), Some(*f));
         }
+        assert_eq!(Failed::ALL.len(), 71, "every code of 2.5.1 and tfd's own");
         assert_eq!(Failed::ALL[51].code(), 52);
         assert_eq!(
             Failed::NotSecureFs.to_wire(),
