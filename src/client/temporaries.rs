@@ -1,7 +1,6 @@
 //! The hidden temporaries a download writes before renaming it into place
-//! (tf's scratch temporaries, client::engine::scratch, for single files and
-//! trees alike): the ones
-//! still pending, which the signal thread removes before tf exits, how their
+//! (client::engine::scratch: `rcvfile`, `sdown`, `intread`): the ones still
+//! pending, which the signal thread removes before tf exits, how their
 //! names end, and the mode a file gets when it replaces none.
 
 use std::io;

@@ -384,12 +384,13 @@ fn mirror_interrupted_anywhere() {
 /// A tree with one big file, its `get -r` cut by the relay half way through
 /// the big file: the partial is kept and tf says how to continue; `get -r
 /// --resume` then moves less than the big file again (bytes counted by a
-/// relay that never cuts) and the tree ends identical. With trees landed as
+/// relay that never cuts) and the tree ends identical; Ctrl-C half way keeps
+/// the partial too and names the command that continues it. With trees landed as
 /// scratch temporaries (before the engine), the big file's bytes were lost
 /// and moved again whole.
 #[test]
 fn get_r_resume_moves_only_what_the_partial_lacks() {
-    let srv = Server::start();
+    let srv = Server::start_with("rate_limit_session 8M\n");
     let here = tempdir("int_get_r_resume");
     let src = srv.path("tree");
     fs::create_dir_all(src.join("sub")).unwrap();
@@ -428,5 +429,20 @@ fn get_r_resume_moves_only_what_the_partial_lacks() {
         stderr(&o)
     );
     assert!(!partial.exists(), "the partial stayed after the resume");
+    // Ctrl-C half way: the same, said by the signal handler
+    let _ = fs::remove_dir_all(&got);
+    let child = tf_at(&srv, &srv.addr(), &args).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    kill(child.id() as i32, "-INT");
+    let o = finish(child);
+    old_or_new(&got, &src, &src, "the interrupted run");
+    assert!(
+        partial.exists() && stderr(&o).contains("--resume"),
+        "Ctrl-C kept no partial of big.bin or did not say how to continue: {}",
+        stderr(&o)
+    );
+    let o = srv.tf(&again);
+    ok(&o, "get -r --resume after Ctrl-C");
+    assert_eq!(files(&got), files(&src), "after the resume of Ctrl-C");
     let _ = fs::remove_dir_all(&here);
 }

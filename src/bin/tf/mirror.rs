@@ -484,8 +484,12 @@ fn down(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, Client
         let resume = kept.resumable(&land, &f.rel);
         tree::receive(c, cfg, &land, &f.rel, &f.remote, resume, p, &kept)
     };
+    let how = "running the same mirror again continues them";
+    // said by the signal thread too, after the partials it names
+    let note = tfd::client::temporaries::note_kept(format!("interrupted: {how}"));
     let code = transfer(c, cfg, o, &jobs, &one, n, &mut t);
-    kept.tell("running the same mirror again continues them");
+    tfd::client::temporaries::drop_note(note);
+    kept.tell(how);
     Ok(code)
 }
 

@@ -13,11 +13,11 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tfd::client::engine::beside::Beside;
 use tfd::client::engine::{download, partial};
-use tfd::client::escape;
 use tfd::client::options::commands::{self, Family, ParseError};
 use tfd::client::tree::filter::Filter;
 use tfd::client::tree::listing::{self, Kind, ListError};
 use tfd::client::tree::{glob, landing::Landing, names, pool, remote_glob, walk};
+use tfd::client::{escape, temporaries};
 use tfd::client::{Client, ClientConfig, ClientError};
 use tfd::wire::Status;
 
@@ -637,11 +637,15 @@ fn get(c: &mut Client, cfg: &ClientConfig, o: &Opts, args: &[String]) -> Result<
         let resume = o.resume && kept.resumable(&landings[d.at], &d.rel);
         receive(c, cfg, &landings[d.at], &d.rel, &d.remote, resume, p, &kept)
     };
-    run_pool(c, cfg, o.jobs, &files, &what, &work, &mut t);
     let mut again: Vec<String> = vec!["tf".into(), "get".into()];
     again.extend(args.iter().filter(|a| *a != "--resume").map(|a| shell_word(a)));
     again.push("--resume".into());
-    kept.tell(&format!("`{}` continues them", again.join(" ")));
+    let how = format!("`{}` continues them", again.join(" "));
+    // said by the signal thread too, after the partials it names
+    let note = temporaries::note_kept(format!("interrupted: {how}"));
+    run_pool(c, cfg, o.jobs, &files, &what, &work, &mut t);
+    temporaries::drop_note(note);
+    kept.tell(&how);
     Ok(t.code())
 }
 

@@ -196,3 +196,25 @@ impl Slot {
         j.store_at(self.dir.as_fd(), &self.name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partial_and_its_journal_are_told_apart_from_files() {
+        assert!(is_partial_name(b"a/.big.bin.tf-partial"));
+        assert!(is_partial_name(b".x.tf-partial.journal"));
+        assert!(is_partial_name(b"d/.x.tf-partial.journal.new"));
+        assert!(!is_partial_name(b"x.tf-partial"));
+        assert!(!is_partial_name(b".tf-partial"));
+        assert!(!is_partial_name(b".x.tf-partial/y"));
+        assert_eq!(
+            paths_for(Path::new("d/f")),
+            (
+                PathBuf::from("d/.f.tf-partial"),
+                PathBuf::from("d/.f.tf-partial.journal")
+            )
+        );
+    }
+}
