@@ -381,17 +381,16 @@ fn mirror_interrupted_anywhere() {
     tree("mirror", "int_mirror");
 }
 
-/// A tree with one big file, its `get -r` cut by the relay half way through
-/// the big file: the partial is kept and tf says how to continue; `get -r
-/// --resume` then moves less than the big file again (bytes counted by a
+/// A tree with one big file, its `get -r` (or `mirror --delete`) cut by the
+/// relay half way through the big file: the partial is kept and tf says how
+/// to continue; `get -r --resume` (the same mirror again) then moves less than the big file again (bytes counted by a
 /// relay that never cuts) and the tree ends identical; Ctrl-C half way keeps
 /// the partial too and names the command that continues it. With trees landed as
 /// scratch temporaries (before the engine), the big file's bytes were lost
 /// and moved again whole.
-#[test]
-fn get_r_resume_moves_only_what_the_partial_lacks() {
+fn resume_moves_only_what_the_partial_lacks(cmd: &str, tag: &str) {
     let srv = Server::start_with("rate_limit_session 8M\n");
-    let here = tempdir("int_get_r_resume");
+    let here = tempdir(tag);
     let src = srv.path("tree");
     fs::create_dir_all(src.join("sub")).unwrap();
     fs::write(src.join("a.txt"), pattern(1000, 70)).unwrap();
@@ -400,26 +399,43 @@ fn get_r_resume_moves_only_what_the_partial_lacks() {
     fs::write(src.join("big.bin"), &big).unwrap();
     let back = here.join("back");
     fs::create_dir_all(&back).unwrap();
-    let args = ["get", "-r", "--jobs", "1", "tree", back.to_str().unwrap()];
+    let got = match cmd {
+        "get -r" => back.join("tree"),
+        _ => back.clone(),
+    };
+    let b = back.to_str().unwrap();
+    // mirror with --delete: the partials of a re-run are not extra files to remove
+    let args: Vec<&str> = match cmd {
+        "get -r" => vec!["get", "-r", "--jobs", "1", "tree", b],
+        _ => vec!["mirror", "--delete", "--jobs", "1", "tree", b],
+    };
+    let resume: &[&str] = match cmd {
+        "get -r" => &["--resume"],
+        _ => &[],
+    };
     // cut once half the big file went by
     let relay = Relay::start(&srv.addr(), 2 * SIZE as u64);
     let o = finish(tf_at(&srv, &relay.addr, &args).spawn().unwrap());
     assert!(!o.status.success(), "the cut run succeeded: {}", stderr(&o));
-    let got = back.join("tree");
     old_or_new(&got, &src, &src, "the cut run");
     let partial = got.join(".big.bin.tf-partial");
     let kept = fs::metadata(&partial).map(|m| m.len()).unwrap_or(0);
     assert!(kept > 0, "the cut run kept no partial of big.bin: {}", stderr(&o));
+    let told = if cmd == "get -r" {
+        "--resume"
+    } else {
+        "same mirror again"
+    };
     assert!(
-        stderr(&o).contains("--resume"),
+        stderr(&o).contains(told),
         "the cut run did not say how to continue: {}",
         stderr(&o)
     );
     let counter = Relay::start(&srv.addr(), u64::MAX / 2);
     let mut again = args.to_vec();
-    again.push("--resume");
+    again.extend_from_slice(resume);
     let o = finish(tf_at(&srv, &counter.addr, &again).spawn().unwrap());
-    ok(&o, "get -r --resume");
+    ok(&o, &format!("{cmd} {resume:?}"));
     assert_eq!(files(&got), files(&src), "after the resume");
     let moved = counter.passed();
     assert!(
@@ -431,18 +447,29 @@ fn get_r_resume_moves_only_what_the_partial_lacks() {
     assert!(!partial.exists(), "the partial stayed after the resume");
     // Ctrl-C half way: the same, said by the signal handler
     let _ = fs::remove_dir_all(&got);
+    fs::create_dir_all(&back).unwrap();
     let child = tf_at(&srv, &srv.addr(), &args).spawn().unwrap();
     std::thread::sleep(Duration::from_millis(1500));
     kill(child.id() as i32, "-INT");
     let o = finish(child);
     old_or_new(&got, &src, &src, "the interrupted run");
     assert!(
-        partial.exists() && stderr(&o).contains("--resume"),
+        partial.exists() && stderr(&o).contains(told),
         "Ctrl-C kept no partial of big.bin or did not say how to continue: {}",
         stderr(&o)
     );
     let o = srv.tf(&again);
-    ok(&o, "get -r --resume after Ctrl-C");
+    ok(&o, &format!("{cmd} {resume:?} after Ctrl-C"));
     assert_eq!(files(&got), files(&src), "after the resume of Ctrl-C");
     let _ = fs::remove_dir_all(&here);
+}
+
+#[test]
+fn get_r_resume_moves_only_what_the_partial_lacks() {
+    resume_moves_only_what_the_partial_lacks("get -r", "int_get_r_resume");
+}
+
+#[test]
+fn mirror_again_moves_only_what_the_partial_lacks() {
+    resume_moves_only_what_the_partial_lacks("mirror", "int_mirror_resume");
 }
