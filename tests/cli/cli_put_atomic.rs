@@ -303,6 +303,26 @@ enum Cut {
     Restart,
 }
 
+/// Interrupts the running `child` as `cut` says (a relay cuts by itself).
+fn interrupt(srv: &mut Server, child: &Child, cut: Cut) {
+    let tf = Pid::from_raw(child.id() as i32);
+    match cut {
+        Cut::SigintTf => {
+            let _ = kill(tf, Signal::SIGINT);
+        }
+        Cut::SigkillTf => {
+            let _ = kill(tf, Signal::SIGKILL);
+        }
+        Cut::SigkillSession => {
+            for p in srv.children().0 {
+                let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
+            }
+        }
+        Cut::Relay => {}
+        Cut::Restart => restart(srv),
+    }
+}
+
 /// Random interruptions of single, `--streams 4` and `--resume` puts: each
 /// time the target is the old or the new file, never a mix, and a following
 /// `--resume` ends byte-identical.
@@ -332,21 +352,7 @@ fn random_interruptions_leave_old_or_new_and_resume_completes() {
         let addr = relay.as_ref().map_or(srv.addr(), |r| r.addr.clone());
         let child: Child = tf_at(&srv, &addr, &args).spawn().unwrap();
         std::thread::sleep(delay);
-        match cut {
-            Cut::SigintTf => {
-                let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGINT);
-            }
-            Cut::SigkillTf => {
-                let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
-            }
-            Cut::SigkillSession => {
-                for p in srv.children().0 {
-                    let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
-                }
-            }
-            Cut::Relay => {}
-            Cut::Restart => restart(&mut srv),
-        }
+        interrupt(&mut srv, &child, cut);
         let o = child.wait_with_output().unwrap();
         drop(relay);
         let what = format!("round {round} {cut:?} {mode:?} after {delay:?}");
@@ -416,20 +422,7 @@ fn tree_uploads_interrupted_leave_old_or_new_files() {
         let child = tf_at(&srv, &addr, &args).spawn().unwrap();
         let delay = Duration::from_millis(100 + rng.below(800));
         std::thread::sleep(delay);
-        match cut {
-            Cut::SigintTf => {
-                let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGINT);
-            }
-            Cut::SigkillTf => {
-                let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
-            }
-            Cut::SigkillSession => {
-                for p in srv.children().0 {
-                    let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
-                }
-            }
-            Cut::Relay | Cut::Restart => {}
-        }
+        interrupt(&mut srv, &child, cut);
         let _ = child.wait_with_output();
         drop(relay);
         let what = format!("{cmd} {cut:?} after {delay:?}");
