@@ -185,7 +185,10 @@ impl Journal {
         let mut tmp = name.to_bytes().to_vec();
         tmp.extend_from_slice(b".new");
         let tmp = CString::new(tmp).map_err(|_| io::Error::other("a NUL in a name"))?;
-        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC;
+        // a new file each time: whatever was at that name (a link to
+        // another file) is never written through
+        let _ = crate::sys::unlinkat(dir, &tmp, false);
+        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL;
         let written = crate::sys::openat_nofollow(dir, &tmp, flags, 0o600)
             .and_then(|fd| File::from(fd).write_all(self.to_text().as_bytes()))
             .and_then(|()| crate::sys::renameat2(dir, &tmp, dir, name, false));

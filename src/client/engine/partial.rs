@@ -90,8 +90,16 @@ impl Partial {
         let journal = place.shown_of(journal_name.as_bytes());
         let fd = place.open(&data_name, libc::O_RDWR | libc::O_CREAT, 0o600)?;
         let file = File::from(fd);
-        if !file.metadata()?.is_file() {
+        let meta = file.metadata()?;
+        if !meta.is_file() {
             return Err(io::Error::other(format!("{}: not a regular file", data.display())));
+        }
+        if meta.nlink() > 1 {
+            // a hard link planted there would have another file written
+            return Err(io::Error::other(format!(
+                "{}: has other hard links; not written through",
+                data.display()
+            )));
         }
         if !sys::try_lock_exclusive(file.as_fd())? {
             return Err(io::Error::new(

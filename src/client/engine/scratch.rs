@@ -140,6 +140,10 @@ mod tests {
         std::os::unix::fs::symlink(outside.join("victim"), d.join(".p.tf-partial")).unwrap();
         assert!(super::super::partial::Partial::open_at(Beside::within(&l, b"p").unwrap()).is_err());
         assert_eq!(std::fs::read(outside.join("victim")).unwrap(), b"keep");
+        // so is a hard link to another file
+        std::fs::hard_link(outside.join("victim"), d.join(".q.tf-partial")).unwrap();
+        assert!(super::super::partial::Partial::open_at(Beside::within(&l, b"q").unwrap()).is_err());
+        std::fs::remove_file(d.join(".q.tf-partial")).unwrap();
         // the longest name a directory may hold still lands
         let long = vec![b'n'; 255];
         Scratch::create_at(Beside::within(&l, &long).unwrap())
