@@ -136,6 +136,9 @@ impl Tally {
 pub(super) struct Progress {
     files: AtomicU64,
     pub(super) bytes: AtomicU64,
+    /// The counters of the downloads under way (the engine counts each
+    /// file's own bytes), drawn with `bytes` and added to it when done.
+    live: std::sync::Mutex<Vec<Arc<AtomicU64>>>,
     stop: AtomicBool,
 }
 
@@ -154,6 +157,7 @@ impl Progress {
         let p = Arc::new(Progress {
             files: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
+            live: std::sync::Mutex::default(),
             stop: AtomicBool::new(false),
         });
         if !std::io::stderr().is_terminal() {
@@ -164,7 +168,7 @@ impl Progress {
             let t0 = Instant::now();
             loop {
                 let stop = q.stop.load(Ordering::Relaxed);
-                let b = q.bytes.load(Ordering::Relaxed) as f64;
+                let b = q.moved() as f64;
                 let rate = b / t0.elapsed().as_secs_f64().max(1e-3);
                 eprint!(
                     "\r{}/{total} files  {}  {}/s   ",
@@ -180,6 +184,28 @@ impl Progress {
             }
         });
         (p, Some(h))
+    }
+}
+
+impl Progress {
+    /// Bytes moved, the files under way included.
+    fn moved(&self) -> u64 {
+        let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        self.bytes.load(Ordering::Relaxed) + live.iter().map(|c| c.load(Ordering::Relaxed)).sum::<u64>()
+    }
+
+    /// A counter for one download, drawn while it runs.
+    fn begin(&self) -> Arc<AtomicU64> {
+        let c = Arc::new(AtomicU64::new(0));
+        self.live.lock().unwrap_or_else(|p| p.into_inner()).push(c.clone());
+        c
+    }
+
+    /// The download of `c` ended: its bytes join the total.
+    fn end(&self, c: &Arc<AtomicU64>) {
+        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        live.retain(|x| !Arc::ptr_eq(x, c));
+        self.bytes.fetch_add(c.load(Ordering::Relaxed), Ordering::Relaxed);
     }
 }
 
@@ -710,7 +736,7 @@ pub(super) fn receive(
     p: &Progress,
     kept: &Kept,
 ) -> Result<Done, ClientError> {
-    let counter = Arc::new(AtomicU64::new(0));
+    let counter = p.begin();
     let req = download::Request {
         remote,
         target: download::Target::Within(land, rel),
@@ -723,7 +749,7 @@ pub(super) fn receive(
     };
     // the engine names the file by its local path, which holds the server's name
     let r = download::download(c, cfg, &req, &mut |m| eprintln!("tf: {}", escape::shown_str(m)));
-    p.bytes.fetch_add(counter.load(Ordering::Relaxed), Ordering::Relaxed);
+    p.end(&counter);
     let (failure, partial) = match r {
         Ok(()) => return Ok(Done::Ok),
         Err(x) => x,
