@@ -360,6 +360,13 @@ struct Fetch {
     remote: Vec<u8>,
 }
 
+/// Leaves out of the local side the partials (and journals) interrupted
+/// downloads kept: they are the engine's, neither files to mirror nor extra
+/// files to remove.
+fn leave_partials(ours: &mut Side) {
+    ours.retain(|rel, m| m.kind != Kind::File || !partial::is_partial_name(rel));
+}
+
 /// The download direction: remote SRC, local DST.
 fn down(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientError> {
     let mut t = Tally::default();
@@ -416,9 +423,8 @@ fn down(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, Client
     let (mut theirs, mut ours) = (theirs, ours);
     o.filter.retain(&mut theirs);
     o.filter.retain(&mut ours);
-    // the partials an interrupted run kept are the engine's, not files to
-    // mirror or remove: a re-run continues them
-    ours.retain(|rel, m| m.kind != Kind::File || !partial::is_partial_name(rel));
+    // a re-run continues them
+    leave_partials(&mut ours);
     let mut p = sync::plan(&theirs, &ours, rule, delete);
     let mut n = match settle(c, &mut p, o, exists, &src, &dst, &mut t)? {
         Ok(n) => n,
@@ -548,6 +554,8 @@ fn up(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientEr
     let (mut theirs, mut ours) = (theirs, ours);
     o.filter.retain(&mut theirs);
     o.filter.retain(&mut ours);
+    // an incomplete download is no file to publish
+    leave_partials(&mut ours);
     let mut p = sync::plan(&ours, &theirs, rule, delete);
     let mut n = match settle(c, &mut p, o, exists, &dst, &src, &mut t)? {
         Ok(n) => n,

@@ -416,6 +416,18 @@ fn put(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientE
                     .filter(|d| kept(d, true))
                     .map(|d| rjoin(&base, d.as_os_str().as_bytes())),
             );
+            for (p, _) in tree
+                .files
+                .iter()
+                .filter(|(p, _)| partial::is_partial_name(p.as_os_str().as_bytes()))
+            {
+                eprintln!(
+                    "tf: put: {}: an interrupted download's partial, skipped",
+                    src.join(p).display()
+                );
+            }
+            let kept =
+                |p: &Path, dir: bool| kept(p, dir) && (dir || !partial::is_partial_name(p.as_os_str().as_bytes()));
             files.extend(tree.files.iter().filter(|(p, _)| kept(p, false)).map(|(p, _)| Up {
                 local: src.join(p),
                 remote: rjoin(&base, p.as_os_str().as_bytes()),
