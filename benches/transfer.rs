@@ -625,7 +625,7 @@ fn phase_parallel(
             let mut c = Client::connect(cfg).map_err(|e| format!("connect: {e}"))?;
             let req = download::Request {
                 remote: b"par.bin",
-                target: &out,
+                target: out.as_path().into(),
                 streams,
                 bufsz: UNIT as i64,
                 resume: false,

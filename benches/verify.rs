@@ -91,7 +91,7 @@ fn one(cfg: &ClientConfig, target: &Path, streams: usize, resume: bool, checked:
     let mut c = Client::connect(cfg).map_err(|e| format!("connect: {e}"))?;
     let req = download::Request {
         remote: b"v.bin",
-        target,
+        target: target.into(),
         streams,
         bufsz: 4 << 20,
         resume,

@@ -1,6 +1,6 @@
 //! The hidden temporaries a download writes before renaming it into place
-//! (tf's single-file downloads and [`super::tree::landing`]'s trees): the ones
-//! still pending, which the signal thread removes before tf exits, how their
+//! (client::engine::scratch: `rcvfile`, `sdown`, `intread`): the ones still
+//! pending, which the signal thread removes before tf exits, how their
 //! names end, and the mode a file gets when it replaces none.
 
 use std::io;

@@ -3,7 +3,9 @@
 //! cuts the connection after N bytes for a random N, for a single `get`,
 //! `get --streams 4`, `get --resume`, `get -r` and `mirror`. Each time every
 //! local target is byte for byte the old file or the new one, never a mix,
-//! and a following `--resume` (or re-run) ends byte-identical. The runs are
+//! and a following `--resume` (`get -r --resume`, a re-run of `mirror`) ends
+//! byte-identical; an interrupted tree keeps its big file's partial, and the
+//! resume moves only what the journal does not prove. The runs are
 //! bounded: five ways to interrupt per command, each transfer a few MiB at a
 //! rate the server limits; the seed is printed so a failure can be replayed
 //! (TFD_INTERRUPT_SEED).
@@ -61,6 +63,8 @@ impl Rng {
 struct Relay {
     addr: String,
     cut: Arc<AtomicBool>,
+    budget: u64,
+    left: Arc<AtomicU64>,
 }
 
 impl Relay {
@@ -69,6 +73,7 @@ impl Relay {
         let addr = l.local_addr().unwrap().to_string();
         let cut = Arc::new(AtomicBool::new(false));
         let left = Arc::new(AtomicU64::new(budget));
+        let left_kept = left.clone();
         let server = server.to_string();
         let c2 = cut.clone();
         std::thread::spawn(move || {
@@ -116,7 +121,17 @@ impl Relay {
                 });
             }
         });
-        Relay { addr, cut }
+        Relay {
+            addr,
+            cut,
+            budget,
+            left: left_kept,
+        }
+    }
+
+    /// Bytes that went from the server to the client so far.
+    fn passed(&self) -> u64 {
+        self.budget - self.left.load(Ordering::Relaxed)
     }
 }
 
@@ -344,7 +359,12 @@ fn tree(cmd: &str, tag: &str) {
         };
         let o = interrupted(&mut srv, &args, stop, &mut rng);
         old_or_new(&got, &old, &new, &format!("{tag} {stop:?}: {}", stderr(&o)));
-        let o = srv.tf(&args);
+        // get -r continues what the interrupted run kept; mirror does on its own
+        let mut again = args.clone();
+        if cmd == "get -r" {
+            again.push("--resume");
+        }
+        let o = srv.tf(&again);
         ok(&o, &format!("{tag} {stop:?}: the run after"));
         assert_eq!(files(&got), files(&new), "{tag} {stop:?}: after the run again");
     }
@@ -359,4 +379,97 @@ fn get_r_interrupted_anywhere() {
 #[test]
 fn mirror_interrupted_anywhere() {
     tree("mirror", "int_mirror");
+}
+
+/// A tree with one big file, its `get -r` (or `mirror --delete`) cut by the
+/// relay half way through the big file: the partial is kept and tf says how
+/// to continue; `get -r --resume` (the same mirror again) then moves less than the big file again (bytes counted by a
+/// relay that never cuts) and the tree ends identical; Ctrl-C half way keeps
+/// the partial too and names the command that continues it. With trees landed as
+/// scratch temporaries (before the engine), the big file's bytes were lost
+/// and moved again whole.
+fn resume_moves_only_what_the_partial_lacks(cmd: &str, tag: &str) {
+    let srv = Server::start_with("rate_limit_session 8M\n");
+    let here = tempdir(tag);
+    let src = srv.path("tree");
+    fs::create_dir_all(src.join("sub")).unwrap();
+    fs::write(src.join("a.txt"), pattern(1000, 70)).unwrap();
+    fs::write(src.join("sub/b.txt"), pattern(2000, 71)).unwrap();
+    let big = pattern(4 * SIZE, 72);
+    fs::write(src.join("big.bin"), &big).unwrap();
+    let back = here.join("back");
+    fs::create_dir_all(&back).unwrap();
+    let got = match cmd {
+        "get -r" => back.join("tree"),
+        _ => back.clone(),
+    };
+    let b = back.to_str().unwrap();
+    // mirror with --delete: the partials of a re-run are not extra files to remove
+    let args: Vec<&str> = match cmd {
+        "get -r" => vec!["get", "-r", "--jobs", "1", "tree", b],
+        _ => vec!["mirror", "--delete", "--jobs", "1", "tree", b],
+    };
+    let resume: &[&str] = match cmd {
+        "get -r" => &["--resume"],
+        _ => &[],
+    };
+    // cut once half the big file went by
+    let relay = Relay::start(&srv.addr(), 2 * SIZE as u64);
+    let o = finish(tf_at(&srv, &relay.addr, &args).spawn().unwrap());
+    assert!(!o.status.success(), "the cut run succeeded: {}", stderr(&o));
+    old_or_new(&got, &src, &src, "the cut run");
+    let partial = got.join(".big.bin.tf-partial");
+    let kept = fs::metadata(&partial).map(|m| m.len()).unwrap_or(0);
+    assert!(kept > 0, "the cut run kept no partial of big.bin: {}", stderr(&o));
+    let told = if cmd == "get -r" {
+        "--resume"
+    } else {
+        "same mirror again"
+    };
+    assert!(
+        stderr(&o).contains(told),
+        "the cut run did not say how to continue: {}",
+        stderr(&o)
+    );
+    let counter = Relay::start(&srv.addr(), u64::MAX / 2);
+    let mut again = args.to_vec();
+    again.extend_from_slice(resume);
+    let o = finish(tf_at(&srv, &counter.addr, &again).spawn().unwrap());
+    ok(&o, &format!("{cmd} {resume:?}"));
+    assert_eq!(files(&got), files(&src), "after the resume");
+    let moved = counter.passed();
+    assert!(
+        moved < big.len() as u64,
+        "the resume moved {moved} bytes, the whole big file is {}: nothing was continued\n{}",
+        big.len(),
+        stderr(&o)
+    );
+    assert!(!partial.exists(), "the partial stayed after the resume");
+    // Ctrl-C half way: the same, said by the signal handler
+    let _ = fs::remove_dir_all(&got);
+    fs::create_dir_all(&back).unwrap();
+    let child = tf_at(&srv, &srv.addr(), &args).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    kill(child.id() as i32, "-INT");
+    let o = finish(child);
+    old_or_new(&got, &src, &src, "the interrupted run");
+    assert!(
+        partial.exists() && stderr(&o).contains(told),
+        "Ctrl-C kept no partial of big.bin or did not say how to continue: {}",
+        stderr(&o)
+    );
+    let o = srv.tf(&again);
+    ok(&o, &format!("{cmd} {resume:?} after Ctrl-C"));
+    assert_eq!(files(&got), files(&src), "after the resume of Ctrl-C");
+    let _ = fs::remove_dir_all(&here);
+}
+
+#[test]
+fn get_r_resume_moves_only_what_the_partial_lacks() {
+    resume_moves_only_what_the_partial_lacks("get -r", "int_get_r_resume");
+}
+
+#[test]
+fn mirror_again_moves_only_what_the_partial_lacks() {
+    resume_moves_only_what_the_partial_lacks("mirror", "int_mirror_resume");
 }

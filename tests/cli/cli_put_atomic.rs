@@ -303,6 +303,26 @@ enum Cut {
     Restart,
 }
 
+/// Interrupts the running `child` as `cut` says (a relay cuts by itself).
+fn interrupt(srv: &mut Server, child: &Child, cut: Cut) {
+    let tf = Pid::from_raw(child.id() as i32);
+    match cut {
+        Cut::SigintTf => {
+            let _ = kill(tf, Signal::SIGINT);
+        }
+        Cut::SigkillTf => {
+            let _ = kill(tf, Signal::SIGKILL);
+        }
+        Cut::SigkillSession => {
+            for p in srv.children().0 {
+                let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
+            }
+        }
+        Cut::Relay => {}
+        Cut::Restart => restart(srv),
+    }
+}
+
 /// Random interruptions of single, `--streams 4` and `--resume` puts: each
 /// time the target is the old or the new file, never a mix, and a following
 /// `--resume` ends byte-identical.
@@ -332,21 +352,7 @@ fn random_interruptions_leave_old_or_new_and_resume_completes() {
         let addr = relay.as_ref().map_or(srv.addr(), |r| r.addr.clone());
         let child: Child = tf_at(&srv, &addr, &args).spawn().unwrap();
         std::thread::sleep(delay);
-        match cut {
-            Cut::SigintTf => {
-                let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGINT);
-            }
-            Cut::SigkillTf => {
-                let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
-            }
-            Cut::SigkillSession => {
-                for p in srv.children().0 {
-                    let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
-                }
-            }
-            Cut::Relay => {}
-            Cut::Restart => restart(&mut srv),
-        }
+        interrupt(&mut srv, &child, cut);
         let o = child.wait_with_output().unwrap();
         drop(relay);
         let what = format!("round {round} {cut:?} {mode:?} after {delay:?}");
@@ -370,13 +376,22 @@ fn random_interruptions_leave_old_or_new_and_resume_completes() {
     }
 }
 
-/// `put -r` and `mirror -R` killed at random points: every file is the old or
-/// the new one, and a re-run makes the tree identical.
+/// `put -r` and `mirror -R` interrupted at random points, each way: SIGINT
+/// and SIGKILL of tf, SIGKILL of the session processes, a connection cut
+/// after a random number of bytes. Every file is the old or the new one
+/// (SHA-256), the user sees no temporary on the server (the listing holds
+/// only the files), and a re-run makes the tree identical.
 #[test]
 fn tree_uploads_interrupted_leave_old_or_new_files() {
-    let srv = Server::start_with("rate_limit_session 12M\n");
+    let mut srv = Server::start_with("rate_limit_session 12M\n");
     let mut rng = Rng::new();
-    for (round, cmd) in ["put-r", "mirror-R", "put-r", "mirror-R"].iter().enumerate() {
+    let cuts = [Cut::SigintTf, Cut::SigkillTf, Cut::SigkillSession, Cut::Relay];
+    let started = Instant::now();
+    for (round, (cmd, cut)) in ["put-r", "mirror-R"]
+        .iter()
+        .flat_map(|c| cuts.iter().map(move |k| (c, *k)))
+        .enumerate()
+    {
         let src = srv.dir.join(format!("tree{round}"));
         fs::create_dir_all(&src).unwrap();
         let top = format!("t{round}");
@@ -402,28 +417,42 @@ fn tree_uploads_interrupted_leave_old_or_new_files() {
             "put-r" => vec!["put", "-r", s, &top],
             _ => vec!["mirror", "-R", s, &top],
         };
-        let child = tf_at(&srv, &srv.addr(), &args).spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(100 + rng.below(800)));
-        let sig = if rng.below(2) == 0 {
-            Signal::SIGINT
-        } else {
-            Signal::SIGKILL
-        };
-        let _ = kill(Pid::from_raw(child.id() as i32), sig);
+        let relay = matches!(cut, Cut::Relay).then(|| Relay::start(srv.addr(), 64 * 1024 + rng.below(8 * MIB as u64)));
+        let addr = relay.as_ref().map_or(srv.addr(), |r| r.addr.clone());
+        let child = tf_at(&srv, &addr, &args).spawn().unwrap();
+        let delay = Duration::from_millis(100 + rng.below(800));
+        std::thread::sleep(delay);
+        interrupt(&mut srv, &child, cut);
         let _ = child.wait_with_output();
+        drop(relay);
+        let what = format!("{cmd} {cut:?} after {delay:?}");
         for (name, old, new) in &files {
-            old_or_new(&srv, &format!("{remote}/{name}"), old, new, &format!("{cmd} {sig:?}"));
+            old_or_new(&srv, &format!("{remote}/{name}"), old, new, &what);
         }
+        let o = srv.tf(&["ls", &remote]);
+        assert!(o.status.success(), "{what}: ls: {}", text(&o));
+        let mut listed: Vec<String> = String::from_utf8_lossy(&o.stdout)
+            .split_whitespace()
+            // each line is its kind (`F:`, `D:`) and its name
+            .filter(|w| !(w.len() == 2 && w.ends_with(':')))
+            .map(|w| w.trim_start_matches(&format!("{remote}/")).to_string())
+            .collect();
+        listed.sort();
+        let names: Vec<String> = files.iter().map(|f| f.0.clone()).collect();
+        assert_eq!(listed, names, "{what}: the user sees more than the files on the server");
         let o = srv.tf(&args);
-        assert!(o.status.success(), "{cmd} again: {}", text(&o));
+        assert!(o.status.success(), "{what}: again: {}", text(&o));
         for (name, _, new) in &files {
             assert_eq!(
                 sha(&fs::read(srv.path(&format!("{remote}/{name}"))).unwrap()),
                 sha(new),
-                "{cmd}: {name}"
+                "{what}: {name}"
             );
         }
+        assert!(started.elapsed() < Duration::from_secs(240), "bounded run");
     }
+    // the server lived through it all
+    restart(&mut srv);
 }
 
 /// A big file inside `put -r` goes up through a stage: SIGKILL of tf midway

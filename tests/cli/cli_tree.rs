@@ -379,3 +379,41 @@ fn the_pool_enters_with_fast_access_when_the_session_did() {
     assert_eq!(inventory(&back), inventory(&src));
     let _ = fs::remove_dir_all(&here);
 }
+
+/// The partial an interrupted download kept (`.NAME.tf-partial` and its
+/// journal) is the engine's: `put -r` and `mirror -R` never publish it (put -r
+/// says it skipped it), and a download mirror never removes it as an extra.
+#[test]
+fn partials_of_interrupted_downloads_are_not_files_of_the_tree() {
+    let srv = Server::start();
+    let here = tempdir("cli_tree_partials");
+    let src = here.join("src");
+    fs::create_dir_all(src.join("d")).unwrap();
+    fs::write(src.join("d/f.bin"), b"data").unwrap();
+    fs::write(src.join("d/.g.bin.tf-partial"), b"half").unwrap();
+    fs::write(src.join("d/.g.bin.tf-partial.journal"), b"tf-journal 1\n").unwrap();
+    let o = srv.tf(&["put", "-r", src.to_str().unwrap(), "up"]);
+    ok(&o, "put -r");
+    assert!(text(&o).contains("partial, skipped"), "{}", text(&o));
+    assert!(srv.path("up/d/f.bin").is_file());
+    assert!(!srv.path("up/d/.g.bin.tf-partial").exists(), "put -r sent a partial");
+    assert!(
+        !srv.path("up/d/.g.bin.tf-partial.journal").exists(),
+        "put -r sent a journal"
+    );
+    let o = srv.tf(&["mirror", "-R", src.to_str().unwrap(), "up2"]);
+    ok(&o, "mirror -R");
+    assert!(srv.path("up2/d/f.bin").is_file());
+    assert!(
+        !srv.path("up2/d/.g.bin.tf-partial").exists(),
+        "mirror -R sent a partial"
+    );
+    let o = srv.tf(&["mirror", "--delete", "up", src.to_str().unwrap()]);
+    ok(&o, "mirror --delete");
+    assert_eq!(
+        fs::read(src.join("d/.g.bin.tf-partial")).unwrap(),
+        b"half",
+        "mirror --delete removed a partial"
+    );
+    let _ = fs::remove_dir_all(&here);
+}

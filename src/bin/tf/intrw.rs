@@ -1,12 +1,13 @@
 //! `intread` and `intwrite`: the integrity transfers. Both move a whole file in
 //! one piece with its SHA-256. A download is checked against the server's hash
-//! and lands in a temporary renamed over LOCAL only when complete and checked
+//! and lands in the engine's scratch temporary renamed over LOCAL only when complete and checked
 //! (`-` is stdout); an upload is a compare-and-swap: the server replaces REMOTE
 //! only while its content still has the expected hash.
 
 use super::{fail, safe, ExitCode};
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
+use tfd::client::engine::scratch::Scratch;
 use tfd::client::{Client, ClientConfig, ClientError};
 use tfd::wire::Status;
 
@@ -55,14 +56,12 @@ pub fn intread(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> 
             r.map_err(|e| format!("{}: {e}", p.display()))
         }
         safe::Dest::File(target) => {
-            let r = (|| {
-                let mut tmp = safe::Temp::create(&target)?;
-                let mut f = tmp.take_file().ok_or_else(|| std::io::Error::other("no temporary"))?;
-                f.write_all(&data)?;
-                f.sync_all()?;
-                drop(f);
-                tmp.commit()
-            })();
+            safe::clean_on_signals();
+            let r = Scratch::create(&target).and_then(|mut tmp| {
+                tmp.file().write_all(&data)?;
+                tmp.file().sync_all()?;
+                tmp.commit(None)
+            });
             if r.is_ok() {
                 println!("{here}");
             }

@@ -14,6 +14,7 @@ use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use tfd::client::engine::partial;
 use tfd::client::options::commands::{self, Family, ParseError};
 use tfd::client::tree::filter::Filter;
 use tfd::client::tree::landing::Landing;
@@ -352,12 +353,18 @@ fn below(rel: &[u8], dirs: &[Vec<u8>]) -> bool {
         .any(|d| rel.len() > d.len() && rel.starts_with(d) && rel[d.len()] == b'/')
 }
 
-/// One file of a download with what FSTAT said of it.
+/// One file of a download (the engine asks the server for its size and
+/// mtime as it starts it).
 struct Fetch {
     rel: Vec<u8>,
     remote: Vec<u8>,
-    size: u64,
-    mtime: i64,
+}
+
+/// Leaves out of the local side the partials (and journals) interrupted
+/// downloads kept: they are the engine's, neither files to mirror nor extra
+/// files to remove.
+fn leave_partials(ours: &mut Side) {
+    ours.retain(|rel, m| m.kind != Kind::File || !partial::is_partial_name(rel));
 }
 
 /// The download direction: remote SRC, local DST.
@@ -416,6 +423,8 @@ fn down(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, Client
     let (mut theirs, mut ours) = (theirs, ours);
     o.filter.retain(&mut theirs);
     o.filter.retain(&mut ours);
+    // a re-run continues them
+    leave_partials(&mut ours);
     let mut p = sync::plan(&theirs, &ours, rule, delete);
     let mut n = match settle(c, &mut p, o, exists, &src, &dst, &mut t)? {
         Ok(n) => n,
@@ -466,17 +475,28 @@ fn down(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, Client
             ));
             continue;
         }
-        let Some(m) = theirs.get(rel) else { continue };
+        if !theirs.contains_key(rel) {
+            continue;
+        }
         jobs.push(Fetch {
             rel: rel.clone(),
             remote: tree::rjoin(&src, rel),
-            size: m.size,
-            mtime: m.mtime,
         });
     }
     super::safe::clean_on_signals();
-    let one = |c: &mut Client, f: &Fetch, p: &Progress| tree::receive(c, &land, &f.rel, &f.remote, f.size, f.mtime, p);
-    Ok(transfer(c, cfg, o, &jobs, &one, n, &mut t))
+    // a re-run continues what an interrupted one kept, as far as its journal proves
+    let kept = tree::Kept::default();
+    let one = |c: &mut Client, f: &Fetch, p: &Progress| {
+        let resume = kept.resumable(&land, &f.rel);
+        tree::receive(c, cfg, &land, &f.rel, &f.remote, resume, p, &kept)
+    };
+    let how = "running the same mirror again continues them";
+    // said by the signal thread too, after the partials it names
+    let note = tfd::client::temporaries::note_kept(format!("interrupted: {how}"));
+    let code = transfer(c, cfg, o, &jobs, &one, n, &mut t);
+    tfd::client::temporaries::drop_note(note);
+    kept.tell(how);
+    Ok(code)
 }
 
 /// The upload direction (-R): local SRC, remote DST.
@@ -534,6 +554,8 @@ fn up(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientEr
     let (mut theirs, mut ours) = (theirs, ours);
     o.filter.retain(&mut theirs);
     o.filter.retain(&mut ours);
+    // an incomplete download is no file to publish
+    leave_partials(&mut ours);
     let mut p = sync::plan(&ours, &theirs, rule, delete);
     let mut n = match settle(c, &mut p, o, exists, &dst, &src, &mut t)? {
         Ok(n) => n,

@@ -1,17 +1,14 @@
-//! Downloads that cannot damage the file they replace: the data goes to a
-//! hidden temporary beside the target (same directory, so the rename is
-//! atomic; created O_EXCL, mode 0600 while incomplete) and only a complete,
-//! verified download is renamed over it. Every other ending, an error, a
-//! panic or SIGINT/SIGTERM/SIGHUP, removes the temporary and leaves the target
-//! byte for byte as it was.
+//! What downloads need on tf's side around the engine (tfd::client::engine,
+//! which lands every download file beside its target and renames it over it
+//! only when complete): the signal handler that removes pending temporaries
+//! and says which partials are kept, what a LOCAL argument names, and the
+//! hashing adapters of `--verify` for streams.
 
-use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Once;
 use tfd::client::interrupt;
-use tfd::client::temporaries::{self, forget};
+use tfd::client::temporaries;
 
 /// On SIGINT, SIGTERM or SIGHUP: remove the pending temporaries, say which
 /// partial downloads are kept for `--resume`, and exit as the signal would
@@ -51,7 +48,8 @@ pub enum Dest {
     /// Something that is not a regular file (a device, a FIFO): written in
     /// place, since renaming over it would replace the device node.
     Special(PathBuf),
-    /// A regular file, new or existing: through a [`Temp`].
+    /// A regular file, new or existing: through the engine (a partial or a
+    /// scratch temporary beside it, renamed over it when complete).
     File(PathBuf),
 }
 
@@ -75,92 +73,6 @@ pub fn dest(local: &str, remote: &str) -> Dest {
         Ok(m) if m.is_file() => Dest::File(std::fs::canonicalize(&p).unwrap_or(p)),
         Ok(m) if !m.is_dir() => Dest::Special(p),
         _ => Dest::File(p),
-    }
-}
-
-/// A download's temporary beside its target; removed when dropped unless
-/// [`Temp::commit`] renamed it into place.
-pub struct Temp {
-    path: PathBuf,
-    target: PathBuf,
-    file: Option<File>,
-}
-
-impl Temp {
-    /// Creates `.NAME.tf-PID-RANDOM` in the target's directory, exclusively,
-    /// readable by its owner only.
-    pub fn create(target: &Path) -> io::Result<Temp> {
-        clean_on_signals();
-        let dir = match target.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        for _ in 0..16 {
-            let path = dir.join(format!(".{name}{}", temporaries::suffix()?));
-            // registered before it exists, so a signal between the two cannot miss it
-            temporaries::remember(&path);
-            match OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
-                Ok(file) => {
-                    return Ok(Temp {
-                        path,
-                        target: target.to_path_buf(),
-                        file: Some(file),
-                    })
-                }
-                Err(e) => {
-                    forget(&path);
-                    if e.kind() != io::ErrorKind::AlreadyExists {
-                        return Err(e);
-                    }
-                }
-            }
-        }
-        Err(io::Error::other("no free temporary name"))
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The open temporary (once: the writer owns it from then on).
-    pub fn take_file(&mut self) -> Option<File> {
-        self.file.take()
-    }
-
-    /// Renames the temporary over the target. It gets the target's mode (and,
-    /// for root, its owner) when the target existed, else what a new file
-    /// would get (0666 less the umask).
-    pub fn commit(mut self) -> io::Result<()> {
-        drop(self.file.take());
-        let mode = match std::fs::metadata(&self.target) {
-            Ok(m) => {
-                if let Ok(t) = std::fs::metadata(&self.path) {
-                    if (t.uid(), t.gid()) != (m.uid(), m.gid()) {
-                        // best effort: only root may give a file away
-                        let _ = std::os::unix::fs::chown(&self.path, Some(m.uid()), Some(m.gid()));
-                    }
-                }
-                m.permissions().mode() & 0o7777
-            }
-            Err(_) => temporaries::new_file_mode(),
-        };
-        std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(mode))?;
-        std::fs::rename(&self.path, &self.target)?;
-        forget(&self.path);
-        Ok(())
-    }
-}
-
-impl Drop for Temp {
-    fn drop(&mut self) {
-        if temporaries::is_pending(&self.path) {
-            let _ = std::fs::remove_file(&self.path);
-            forget(&self.path);
-        }
     }
 }
 

@@ -11,11 +11,14 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+use tfd::client::engine::beside::Beside;
+use tfd::client::engine::{download, partial};
 use tfd::client::options::commands::{self, Family, ParseError};
 use tfd::client::staged;
 use tfd::client::tree::filter::Filter;
 use tfd::client::tree::listing::{self, Kind, ListError};
-use tfd::client::tree::{capped::Capped, glob, landing::Landing, names, pool, walk};
+use tfd::client::tree::{glob, landing::Landing, names, pool, remote_glob, walk};
+use tfd::client::{escape, temporaries};
 use tfd::client::{Client, ClientConfig, ClientError};
 use tfd::wire::Status;
 
@@ -53,6 +56,8 @@ pub fn wanted(args: &[String]) -> bool {
 
 struct Opts {
     recursive: bool,
+    /// `get -r --resume`: continue the partials an interrupted run kept.
+    resume: bool,
     /// `--exclude`/`--include`, applied below each directory source.
     filter: Filter,
     jobs: usize,
@@ -68,6 +73,10 @@ fn parse(cmd: &str, args: &[String]) -> Result<Opts, String> {
         ParseError::Bad(m) => m,
     })?;
     let (recursive, jobs) = (g.flag("-r"), g.num("--jobs").map_or(DEFAULT_JOBS, |n| n as usize));
+    let resume = g.flag("--resume");
+    if resume && cmd != "get" {
+        return Err(format!("{cmd}: --resume with several files is for get -r"));
+    }
     let filter = Filter::of(&g);
     let mut pos = g.positional;
     let Some(dest) = pos.pop().filter(|_| !pos.is_empty()) else {
@@ -85,6 +94,7 @@ fn parse(cmd: &str, args: &[String]) -> Result<Opts, String> {
     }
     Ok(Opts {
         recursive,
+        resume,
         filter,
         jobs,
         sources: pos,
@@ -127,6 +137,9 @@ impl Tally {
 pub(super) struct Progress {
     files: AtomicU64,
     pub(super) bytes: AtomicU64,
+    /// The counters of the downloads under way (the engine counts each
+    /// file's own bytes), drawn with `bytes` and added to it when done.
+    live: std::sync::Mutex<Vec<Arc<AtomicU64>>>,
     stop: AtomicBool,
 }
 
@@ -145,6 +158,7 @@ impl Progress {
         let p = Arc::new(Progress {
             files: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
+            live: std::sync::Mutex::default(),
             stop: AtomicBool::new(false),
         });
         if !std::io::stderr().is_terminal() {
@@ -155,7 +169,7 @@ impl Progress {
             let t0 = Instant::now();
             loop {
                 let stop = q.stop.load(Ordering::Relaxed);
-                let b = q.bytes.load(Ordering::Relaxed) as f64;
+                let b = q.moved() as f64;
                 let rate = b / t0.elapsed().as_secs_f64().max(1e-3);
                 eprint!(
                     "\r{}/{total} files  {}  {}/s   ",
@@ -171,6 +185,28 @@ impl Progress {
             }
         });
         (p, Some(h))
+    }
+}
+
+impl Progress {
+    /// Bytes moved, the files under way included.
+    fn moved(&self) -> u64 {
+        let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        self.bytes.load(Ordering::Relaxed) + live.iter().map(|c| c.load(Ordering::Relaxed)).sum::<u64>()
+    }
+
+    /// A counter for one download, drawn while it runs.
+    fn begin(&self) -> Arc<AtomicU64> {
+        let c = Arc::new(AtomicU64::new(0));
+        self.live.lock().unwrap_or_else(|p| p.into_inner()).push(c.clone());
+        c
+    }
+
+    /// The download of `c` ended: its bytes join the total.
+    fn end(&self, c: &Arc<AtomicU64>) {
+        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        live.retain(|x| !Arc::ptr_eq(x, c));
+        self.bytes.fetch_add(c.load(Ordering::Relaxed), Ordering::Relaxed);
     }
 }
 
@@ -263,7 +299,11 @@ pub fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> Ex
         Ok(o) => o,
         Err(e) => return fail(e),
     };
-    let r = if cmd == "put" { put(c, cfg, &o) } else { get(c, cfg, &o) };
+    let r = if cmd == "put" {
+        put(c, cfg, &o)
+    } else {
+        get(c, cfg, &o, args)
+    };
     match r {
         Ok(code) => code,
         Err(e) => {
@@ -377,6 +417,18 @@ fn put(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientE
                     .filter(|d| kept(d, true))
                     .map(|d| rjoin(&base, d.as_os_str().as_bytes())),
             );
+            for (p, _) in tree
+                .files
+                .iter()
+                .filter(|(p, _)| partial::is_partial_name(p.as_os_str().as_bytes()))
+            {
+                eprintln!(
+                    "tf: put: {}: an interrupted download's partial, skipped",
+                    src.join(p).display()
+                );
+            }
+            let kept =
+                |p: &Path, dir: bool| kept(p, dir) && (dir || !partial::is_partial_name(p.as_os_str().as_bytes()));
             files.extend(tree.files.iter().filter(|(p, _)| kept(p, false)).map(|(p, _)| Up {
                 local: src.join(p),
                 remote: rjoin(&base, p.as_os_str().as_bytes()),
@@ -478,44 +530,30 @@ struct Down {
     remote: Vec<u8>,
 }
 
-/// The remote paths `pattern` names: the directory before its first wildcard
-/// is listed (LS for a last-component pattern, LSR for deeper ones) and the
-/// entries whose every component matches are taken.
+/// The remote paths `pattern` names ([`remote_glob::expand`]), what cannot
+/// be listed or was refused told on the way.
 fn expand_remote(c: &mut Client, pattern: &[u8], t: &mut Tally) -> Result<Vec<Vec<u8>>, ClientError> {
-    let comps = glob::components(pattern);
-    let first = comps.iter().position(|p| glob::has_magic(p)).unwrap_or(0);
-    let prefix: Vec<u8> = comps[..first]
-        .iter()
-        .map(|p| glob::unescape(p))
-        .collect::<Vec<_>>()
-        .join(&b'/');
-    let rest = &comps[first..];
     let shown = names::shown(pattern);
-    let l = match listing::list(c, &prefix, rest.len() > 1) {
-        Ok(l) => l,
-        Err(ListError::Session(e)) => return Err(e),
+    let x = match remote_glob::expand(c, pattern)? {
+        Ok(x) => x,
         Err(e) => {
-            t.refused(format!("get: {shown}: listing /{}: {e}", names::shown(&prefix)));
+            let (dir, _) = remote_glob::split(pattern);
+            t.refused(format!("get: {shown}: listing /{}: {e}", names::shown(&dir)));
             return Ok(Vec::new());
         }
     };
-    for (name, why) in &l.refused {
+    for (name, why) in &x.refused {
         t.refused(format!(
             "get: {shown}: the server listed {:?}: {why}; refused",
             names::shown(name)
         ));
     }
-    let mut out: Vec<Vec<u8>> = l
-        .entries
-        .iter()
-        .filter(|e| e.kind != Kind::Other)
-        .filter(|e| {
-            let parts: Vec<&[u8]> = e.rel.split(|&b| b == b'/').collect();
-            parts.len() == rest.len() && parts.iter().zip(rest).all(|(n, p)| glob::matches(p, n))
-        })
-        .map(|e| rjoin(&prefix, &e.rel))
+    let out: Vec<Vec<u8>> = x
+        .matches
+        .into_iter()
+        .filter(|(_, k)| *k != Kind::Other)
+        .map(|(p, _)| p)
         .collect();
-    out.sort();
     if out.is_empty() {
         t.refused(format!("get: {shown}: no remote file matches"));
     }
@@ -523,7 +561,7 @@ fn expand_remote(c: &mut Client, pattern: &[u8], t: &mut Tally) -> Result<Vec<Ve
 }
 
 /// `get [-r] [--jobs N] REMOTE... LOCAL`.
-fn get(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientError> {
+fn get(c: &mut Client, cfg: &ClientConfig, o: &Opts, args: &[String]) -> Result<ExitCode, ClientError> {
     let mut t = Tally::default();
     let mut sources: Vec<Vec<u8>> = Vec::new();
     let mut patterned = false;
@@ -665,52 +703,116 @@ fn get(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientE
     super::safe::clean_on_signals();
     let landings = &landings;
     let what = |d: &Down| format!("get: {}", names::shown(&d.remote));
-    let work = |c: &mut Client, d: &Down, p: &Progress| download_one(c, &landings[d.at], d, p);
+    let kept = Kept::default();
+    let work = |c: &mut Client, d: &Down, p: &Progress| {
+        let resume = o.resume && kept.resumable(&landings[d.at], &d.rel);
+        receive(c, cfg, &landings[d.at], &d.rel, &d.remote, resume, p, &kept)
+    };
+    let mut again: Vec<String> = vec!["tf".into(), "get".into()];
+    again.extend(args.iter().filter(|a| *a != "--resume").map(|a| shell_word(a)));
+    again.push("--resume".into());
+    let how = format!("`{}` continues them", again.join(" "));
+    // said by the signal thread too, after the partials it names
+    let note = temporaries::note_kept(format!("interrupted: {how}"));
     run_pool(c, cfg, o.jobs, &files, &what, &work, &mut t);
+    temporaries::drop_note(note);
+    kept.tell(&how);
     Ok(t.code())
 }
 
-/// One file down: FSTAT for its size and time, RCVFILE into a temporary
-/// beside its final name through [`Capped`], kept only when exactly the
-/// announced size came, renamed over the final name with the server's mtime.
-fn download_one(c: &mut Client, land: &Landing, d: &Down, p: &Progress) -> Result<Done, ClientError> {
-    let st = match listing::fstat(c, &d.remote)? {
-        Ok(st) if st.kind == Kind::File => st,
-        Ok(_) => return Ok(Done::Refused("no longer a regular file on the server".into())),
-        Err(st) => return Ok(Done::Refused(listing::status_text(&st))),
-    };
-    receive(c, land, &d.rel, &d.remote, st.size, st.mtime, p)
+/// `a` as a shell word (quoted when it holds anything but plain characters).
+fn shell_word(a: &str) -> String {
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b"-_./=:@%+,".contains(&b);
+    if !a.is_empty() && a.bytes().all(plain) {
+        a.to_string()
+    } else {
+        format!("'{}'", a.replace('\'', "'\\''"))
+    }
 }
 
-/// RCVFILE of `remote` into a temporary for `rel` under `land`, kept only when
-/// exactly `size` bytes came, renamed over the final name with `mtime` (the
-/// server's, as FSTAT or the listing told it): get -r's and mirror's.
+/// The partial downloads a tree run kept for a later resume: said once at
+/// the end, with the command that continues them.
+#[derive(Default)]
+pub(super) struct Kept {
+    files: std::sync::Mutex<Vec<(PathBuf, u64)>>,
+}
+
+impl Kept {
+    /// Whether the file `rel` has a partial download with a journal (only
+    /// those are resumed: the rest are moved whole, unverified, as usual).
+    pub(super) fn resumable(&self, land: &Landing, rel: &[u8]) -> bool {
+        Beside::within(land, rel).is_ok_and(|b| partial::has_journal(&b))
+    }
+
+    fn add(&self, k: download::Kept) {
+        self.files
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((k.partial, k.bytes));
+    }
+
+    /// Says which partials were kept and `how` to continue them.
+    pub(super) fn tell(&self, how: &str) {
+        let files = self.files.lock().unwrap_or_else(|p| p.into_inner());
+        if files.is_empty() {
+            return;
+        }
+        for (p, bytes) in files.iter() {
+            eprintln!("tf: {bytes} bytes kept in {}", escape::shown(p.as_os_str().as_bytes()));
+        }
+        eprintln!("tf: {} partial download(s) kept; {how}", files.len());
+    }
+}
+
+/// One file of a tree down through the transfer engine: its partial and
+/// journal beside its final name in the landing (never reached by a path
+/// looked up again), kept only when exactly the size the server announced
+/// came, renamed over the name with the server's mtime; continued as far as
+/// its journal proves when `resume`. A failure that kept a partial records
+/// it in `kept`: get -r's and mirror's.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn receive(
     c: &mut Client,
+    cfg: &ClientConfig,
     land: &Landing,
     rel: &[u8],
     remote: &[u8],
-    size: u64,
-    mtime: i64,
+    resume: bool,
     p: &Progress,
+    kept: &Kept,
 ) -> Result<Done, ClientError> {
-    let mut landed = match land.begin(rel) {
-        Ok(l) => l,
-        Err(e) => return Ok(Done::Local(e.to_string())),
+    let counter = p.begin();
+    let req = download::Request {
+        remote,
+        target: download::Target::Within(land, rel),
+        streams: 1,
+        bufsz: TREE_BUFSZ,
+        resume,
+        verify: false,
+        unverified: false,
+        progress: &counter,
     };
-    let mut w = Capped::new(landed.file().map_err(ClientError::Local)?, size, &p.bytes);
-    match c.rcvfile(remote, false, &mut w)? {
-        Status::Ok(_) => {}
-        st => return Ok(Done::Refused(listing::status_text(&st))),
+    // the engine names the file by its local path, which holds the server's name
+    let r = download::download(c, cfg, &req, &mut |m| eprintln!("tf: {}", escape::shown_str(m)));
+    p.end(&counter);
+    let (failure, partial) = match r {
+        Ok(()) => return Ok(Done::Ok),
+        Err(x) => x,
+    };
+    if let Some(k) = partial {
+        kept.add(k);
     }
-    if let Err(why) = w.verdict() {
-        return Ok(Done::Refused(why));
-    }
-    Ok(match landed.commit(Some(mtime)) {
-        Ok(()) => Done::Ok,
-        Err(e) => Done::Local(e.to_string()),
+    Ok(match failure {
+        download::Failure::Refused(st) => Done::Refused(listing::status_text(&st)),
+        download::Failure::Session(e) => return Err(e),
+        download::Failure::Local(m) | download::Failure::NoSpace(m) | download::Failure::Mismatch(m) => {
+            Done::Local(escape::shown_str(&m))
+        }
     })
 }
+
+/// The GET buffer a tree's files ask for (get's default).
+const TREE_BUFSZ: i64 = 4 << 20;
 
 #[cfg(test)]
 mod tests {

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tfd::client::engine::download;
+use tfd::client::engine::scratch::Scratch;
 use tfd::client::options::commands::{self, Family, ParseError};
 use tfd::client::tree::capped::Capped;
 use tfd::client::{parallel, transfer::PutOutcome, Client, ClientConfig, ClientError, DIRECT_WRITE_MIN};
@@ -390,7 +391,8 @@ enum Out<'a> {
 /// Downloads. `get` into a regular file goes through the engine
 /// (tfd::client::engine: a resumable partial beside the target, journaled,
 /// verified when resumed or parallel, renamed over the target only when
-/// complete); `rcvfile`/`sdown` through a scratch temporary, keeping only
+/// complete); `rcvfile`/`sdown` through the engine's scratch temporary
+/// (the same place beside the target and the same commit), keeping only
 /// the size the server announced. Either way a failure leaves the local file
 /// as it was. `--offset` alone writes in place.
 fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<ExitCode, String> {
@@ -449,14 +451,16 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
         }
         safe::Dest::File(target) if cmd == "get" => get_file(c, cfg, o, &target),
         safe::Dest::File(target) => {
-            let mut tmp = safe::Temp::create(&target).map_err(|e| {
+            safe::clean_on_signals();
+            let cannot = |e: std::io::Error| {
                 format!(
                     "{}: cannot create a temporary beside it: {}",
                     target.display(),
                     local_cause(&target, &e)
                 )
-            })?;
-            let file = tmp.take_file().ok_or("temporary already taken")?;
+            };
+            let mut tmp = Scratch::create(&target).map_err(cannot)?;
+            let file = tmp.file().try_clone().map_err(cannot)?;
             let tmp_path = tmp.path().to_path_buf();
             let st = fetch(c, cfg, cmd, o, Out::File(file, 0))?;
             if st.is_ok() && o.verify && !(cmd == "rcvfile" && o.delete) {
@@ -467,7 +471,7 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
                 }
             }
             if st.is_ok() {
-                tmp.commit().map_err(|e| local_cause(&target, &e))?;
+                tmp.commit(None).map_err(|e| local_cause(&target, &e))?;
             }
             Ok(outcome(c, cmd, remote, st))
         }
@@ -486,7 +490,7 @@ fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Resu
     let bar = Bar::start(total, counter.clone());
     let req = download::Request {
         remote: remote.as_bytes(),
-        target,
+        target: target.into(),
         streams: o.streams.max(1),
         bufsz: o.bufsz,
         resume: o.resume,

@@ -16,14 +16,17 @@
 //!   moves the file again once, then fails with the target as it was.
 //! - Complete and verified, the partial is renamed over the target.
 
+use super::beside::Beside;
 use super::journal::{self, Identity, Journal, Range};
-use super::partial::Partial;
+use super::partial::{Partial, Slot};
+use crate::client::tree::landing::Landing;
 use crate::client::tree::{capped, listing};
 use crate::client::{parallel, temporaries, Client, ClientConfig, ClientError, DIRECT_WRITE_MIN};
 use crate::fsys::direct::ChunkWriter;
 use crate::wire::Status;
 use sha2::{Digest, Sha256};
 use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -38,7 +41,7 @@ pub struct Request<'a> {
     /// The remote file.
     pub remote: &'a [u8],
     /// The local file it replaces (a regular file or nothing yet).
-    pub target: &'a Path,
+    pub target: Target<'a>,
     /// Connections to use (1: the caller's session only).
     pub streams: usize,
     /// The GET buffer size asked for.
@@ -53,6 +56,43 @@ pub struct Request<'a> {
     pub unverified: bool,
     /// Bytes landed so far (for a progress display).
     pub progress: &'a Arc<AtomicU64>,
+}
+
+/// Where a download lands.
+#[derive(Clone, Copy)]
+pub enum Target<'a> {
+    /// A file the user named (its directory is looked up by path once).
+    Path(&'a Path),
+    /// File `rel` below a tree's landing (`get -r`, `mirror`): reached only
+    /// through the landing's descriptor, given the server's mtime.
+    Within(&'a Landing, &'a [u8]),
+}
+
+impl<'a> From<&'a Path> for Target<'a> {
+    fn from(p: &'a Path) -> Target<'a> {
+        Target::Path(p)
+    }
+}
+
+impl Target<'_> {
+    fn place(&self) -> io::Result<Beside> {
+        match *self {
+            Target::Path(p) => Beside::path(p),
+            Target::Within(l, rel) => Beside::within(l, rel),
+        }
+    }
+
+    /// The mtime the landed file gets: the server's for a tree's file.
+    fn mtime(&self, server: i64) -> Option<i64> {
+        matches!(self, Target::Within(..)).then_some(server)
+    }
+
+    fn shown(&self) -> PathBuf {
+        match *self {
+            Target::Path(p) => p.to_path_buf(),
+            Target::Within(l, rel) => l.path().join(std::ffi::OsStr::from_bytes(rel)),
+        }
+    }
 }
 
 /// Why a download failed.
@@ -115,7 +155,7 @@ fn session_or_local(e: ClientError, partial: &Path) -> Failure {
 /// Shared by the range writers: the journal as it stands.
 struct Book {
     journal: Journal,
-    path: PathBuf,
+    slot: Slot,
 }
 
 impl Book {
@@ -124,7 +164,7 @@ impl Book {
     fn record(&mut self, i: usize, done: u64, digest: Option<[u8; 32]>) -> io::Result<()> {
         self.journal.ranges[i].done = done;
         self.journal.ranges[i].digest = digest;
-        self.journal.store(&self.path)
+        self.slot.store(&self.journal)
     }
 }
 
@@ -193,7 +233,8 @@ pub fn download(
     req: &Request<'_>,
     say: &mut dyn FnMut(&str),
 ) -> Result<(), (Failure, Option<Kept>)> {
-    let shown = req.target.display().to_string();
+    let target_path = req.target.shown();
+    let shown = target_path.display().to_string();
     let st = match listing::fstat(c, req.remote) {
         Ok(Ok(st)) => st,
         Ok(Err(st)) => return Err((Failure::Refused(st), None)),
@@ -213,11 +254,11 @@ pub fn download(
         size: st.size,
         mtime: st.mtime,
     };
-    let mut partial = match Partial::open(req.target) {
+    let mut partial = match req.target.place().and_then(Partial::open_at) {
         Ok(p) => p,
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err((Failure::Local(e.to_string()), None)),
         Err(e) => {
-            let (data, _) = super::partial::paths_for(req.target);
+            let (data, _) = super::partial::paths_for(&target_path);
             return Err((local_failure(&data, &e), None));
         }
     };
@@ -252,7 +293,7 @@ pub fn download(
                 ));
                 resumed = true;
             }
-            None if req.target.exists() => {
+            None if partial.place().exists() => {
                 say(&format!(
                     "{shown}: no partial download of it was recorded, so nothing in it is trusted; downloading the whole file (it is replaced only once complete)"
                 ));
@@ -301,17 +342,15 @@ pub fn download(
             source: identity.clone(),
             ranges: list,
         };
-        if let Err(e) = journal.store(&partial.journal) {
-            return Err((local_failure(&partial.journal, &e), None));
-        }
+        let slot = match partial.store_journal(&journal).and_then(|()| partial.journal_slot()) {
+            Ok(s) => s,
+            Err(e) => return Err((local_failure(&partial.journal, &e), None)),
+        };
         let hint = temporaries::note_kept(format!(
             "the partial download of {shown} is kept in {}; --resume continues it",
             partial.data.display()
         ));
-        let book = Mutex::new(Book {
-            journal,
-            path: partial.journal.clone(),
-        });
+        let book = Mutex::new(Book { journal, slot });
         // the server hashes its file on a session of its own while the data
         // moves, so the check adds little more than the comparison
         let (moved, early) = std::thread::scope(|sc| {
@@ -373,7 +412,10 @@ pub fn download(
         }
         say(&format!("{msg}; moving it again"));
     }
-    partial.commit().map_err(|e| (local_failure(req.target, &e), None))
+    let mtime = req.target.mtime(identity.mtime);
+    partial
+        .commit(mtime)
+        .map_err(|e| (local_failure(&target_path, &e), None))
 }
 
 /// The journal's ranges with what of them still proves out, and a hasher per

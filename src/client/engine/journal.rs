@@ -19,8 +19,10 @@
 //! run ahead of it.
 
 use sha2::{Digest, Sha256};
+use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
 
 /// First line of every journal; a different one is not ours (or too new).
@@ -159,6 +161,40 @@ impl Journal {
         if written.is_err() {
             // a full disk fails the write: no half journal is left beside it
             let _ = std::fs::remove_file(&tmp);
+        }
+        written
+    }
+
+    /// Reads the journal `name` in `dir` (no symlink followed, nothing but a
+    /// regular file read); None when there is none or it proves nothing.
+    pub fn load_at(dir: BorrowedFd<'_>, name: &CStr) -> Option<Journal> {
+        let fd = crate::sys::openat_nofollow(dir, name, libc::O_RDONLY | libc::O_NONBLOCK, 0).ok()?;
+        let mut f = File::from(fd);
+        if !f.metadata().ok()?.is_file() {
+            return None;
+        }
+        let mut text = String::new();
+        // a journal is a few lines; a huge file there is not one
+        (&mut f).take(1 << 20).read_to_string(&mut text).ok()?;
+        Journal::parse(&text)
+    }
+
+    /// Replaces the journal `name` in `dir` whole, as [`Journal::store`]
+    /// does, through the directory's descriptor with no symlink followed.
+    pub fn store_at(&self, dir: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
+        let mut tmp = name.to_bytes().to_vec();
+        tmp.extend_from_slice(b".new");
+        let tmp = CString::new(tmp).map_err(|_| io::Error::other("a NUL in a name"))?;
+        // a new file each time: whatever was at that name (a link to
+        // another file) is never written through
+        let _ = crate::sys::unlinkat(dir, &tmp, false);
+        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL;
+        let written = crate::sys::openat_nofollow(dir, &tmp, flags, 0o600)
+            .and_then(|fd| File::from(fd).write_all(self.to_text().as_bytes()))
+            .and_then(|()| crate::sys::renameat2(dir, &tmp, dir, name, false));
+        if written.is_err() {
+            // a full disk fails the write: no half journal is left beside it
+            let _ = crate::sys::unlinkat(dir, &tmp, false);
         }
         written
     }

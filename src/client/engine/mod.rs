@@ -1,7 +1,7 @@
 //! The transfer engine's local side: what makes a transfer land whole or not
 //! at all on this machine, in one place for every command that moves a file
-//! here (`get`, `get --streams`, `get --resume`, `rcvfile`, and the library's
-//! users).
+//! here (`get`, `get --streams`, `get --resume`, `get -r`, `mirror`,
+//! `rcvfile`, `sdown`, `intread`, and the library's users).
 //!
 //! - [`journal`]: a transfer's record of its source's identity and of the byte
 //!   ranges that landed, each with the SHA-256 of its bytes: what a resume may
@@ -13,11 +13,18 @@
 //!   against the server's SHA256 when resumed, parallel or asked, committed
 //!   only when complete.
 //!
-//! Trees (`get -r`, `mirror`) land through `tree::landing` instead, one
-//! descriptor-confined scratch temporary per file, since a tree's target may
-//! hold links planted by others; they share this module's rule: a target is
-//! the old file or the new one, never a mix.
+//! - [`beside`]: the target's directory, held open, and its name: where
+//!   everything above is created and committed, one name at a time with no
+//!   symlink followed, whether the user named the target or a tree's landing
+//!   (`tree::landing`, whose target may hold links planted by others) did.
+//! - [`scratch`]: a temporary for what cannot be resumed (`rcvfile`, `sdown`,
+//!   `intread`), committed the same way.
+//!
+//! Every one keeps the rule: a target is the old file or the new one, never
+//! a mix.
 
+pub mod beside;
 pub mod download;
 pub mod journal;
 pub mod partial;
+pub mod scratch;

@@ -191,6 +191,15 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
     },
     CmdOpt {
         family: Family::Tree,
+        commands: &["get"],
+        name: "--resume",
+        value: "",
+        kind: FLAG,
+        help: "continue the partials an interrupted get -r kept, as far as their journals prove",
+        doc: "Continue what an interrupted\n.B get \\-r\nleft: each file whose partial (\\fB.NAME.tf\\-partial\\fP and its journal, beside\nthe file in the target) is there is continued as far as its journal proves,\nthen checked end to end against the server's\n.BR SHA256 ;\nthe other files are moved whole, as without it.\n",
+    },
+    CmdOpt {
+        family: Family::Tree,
         commands: XFER,
         name: "--exclude",
         value: "PATTERN",

@@ -18,6 +18,7 @@ pub mod landing;
 pub mod listing;
 pub mod names;
 pub mod pool;
+pub mod remote_glob;
 pub mod sync;
 pub mod walk;
 
