@@ -5,8 +5,10 @@
 //! The server keeps the data in a hidden stage beside the target, with a
 //! journal of the source's identity and the ranges written; this side asks
 //! which ranges the stage already holds for this same source, sends the
-//! others (split over `streams` connections), and commits with the SHA-256 of
-//! the local file, hashed while the data moves. The server renames the stage
+//! others (split over `streams` connections, the first over the session that
+//! commits, whose server side hashes what it writes from offset 0 on the way
+//! to its disk), and commits with the SHA-256 of the local file, hashed while
+//! the data moves. The server renames the stage
 //! over the target only when every byte is there and the hashes match; a
 //! mismatch empties the stage, and the whole file is moved again once before
 //! the upload fails. Whatever interrupts it, the target stays as it was and
@@ -163,8 +165,8 @@ fn send_piece(
     }
 }
 
-/// Sends every piece, on `c` when there is one, else each on a connection
-/// of its own; the first failure wins.
+/// Sends every piece: the first on `c`, each other one on a connection of
+/// its own, at once; the first failure wins.
 fn send_all(
     c: &mut Client,
     cfg: &ClientConfig,
@@ -180,8 +182,12 @@ fn send_all(
         }
         return Ok(Ok(()));
     }
+    // the first piece (from offset 0 on a fresh upload) goes over `c`, the
+    // session that commits: the server hashes what a session writes in order
+    // from 0 as it writes it, so its commit reads back only the other pieces
+    let (first, rest) = pieces.split_at(1);
     let results: Vec<Result<Result<(), Status>, ClientError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = pieces
+        let handles: Vec<_> = rest
             .iter()
             .map(|&p| {
                 scope.spawn(move || {
@@ -192,10 +198,13 @@ fn send_all(
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or(Err(ClientError::Protocol("thread panicked".into()))))
-            .collect()
+        let mut out = vec![send_piece(c, req, first[0], progress)];
+        out.extend(
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or(Err(ClientError::Protocol("thread panicked".into())))),
+        );
+        out
     });
     // a refusal with the server's reason before a lost connection: it says why
     let mut lost = None;

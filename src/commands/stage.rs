@@ -17,6 +17,12 @@
 //!   (`0`: only if the target does not exist), with the target's mode and
 //!   owner.
 //!
+//! The data is written like PUT's (direct, past the page cache, in full
+//! chunks), and what a session writes in order from offset 0 is hashed on the
+//! way to the disk ([`InFlight`]): TFDSTAGEDONE on that session hashes only
+//! what it did not write itself (another connection's ranges, an earlier
+//! run's), reading it back.
+//!
 //! Clients that never send these commands see nothing of them.
 
 use super::hpf::{self, PutEnd};
@@ -29,6 +35,20 @@ use crate::wire::hpf::code;
 use crate::wire::{command, Failed};
 use crate::xferlog::Direction;
 use log::{info, warn};
+use sha2::{Digest, Sha256};
+
+/// The SHA-256 of the stage's bytes `[0, end)` that this session wrote in
+/// order and hashed as they went (kept between TFDSTAGEPUT and TFDSTAGEDONE).
+/// It stands for the file only while the stage is the same file of the same
+/// epoch (not emptied since): anything else is hashed from the disk. A
+/// restarted server or session has none, so a resume proves what an earlier
+/// run left by reading it back.
+pub struct InFlight {
+    key: (u64, u64),
+    epoch: Option<Vec<u8>>,
+    end: u64,
+    hash: Sha256,
+}
 
 /// A FAILED reply with the real reason in words.
 fn failed(f: Failed, why: &str) -> CmdResult {
@@ -153,10 +173,20 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     t.path = Some(p.clone());
     let grant = (req.bufsz as u64).min(s.ctx.cfg.hpf_max_buffer) as usize;
     let mut budget = super::quota::budget(s, Some(&p));
-    // through the page cache, not direct: the commit reads every byte back
-    // for its hash, from memory rather than from the disk (it drops the
-    // pages after)
-    let mut writer = crate::fsys::direct::ChunkWriter::new(file, req.offset, 0);
+    // written like PUT's data (direct in full chunks): the bytes are hashed
+    // here on their way, so the commit need not read them back
+    let mut writer = hpf::chunk_writer(s, file, req.offset);
+    let (key, epoch) = match stage.key() {
+        Ok(k) => (k, stage.epoch()),
+        Err(e) => return stage_failed(s, "TFDSTAGEPUT", e),
+    };
+    // from 0, or right where this session's earlier range of the same
+    // stage ended: the bytes continue the stage's hash
+    let mut hash = match s.stage_sum.take() {
+        Some(f) if f.key == key && f.epoch == epoch && f.end == req.offset => Some(f.hash),
+        _ if req.offset == 0 => Some(Sha256::new()),
+        _ => None,
+    };
     hpf::send_grant(s, grant)?;
     let (start, size) = (req.offset, stage.size);
     let mut written = 0u64;
@@ -165,6 +195,9 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             return Err(std::io::Error::other("data past the size the stage was opened for"));
         }
         hpf::write_within(&mut writer, chunk, &mut budget)?;
+        if let Some(h) = hash.as_mut() {
+            h.update(chunk);
+        }
         written += chunk.len() as u64;
         // the journal names only what is written
         stage.record(start, writer.position());
@@ -194,6 +227,14 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         }
         PutEnd::Client(len) => {
             t.complete = len == code::END || len == code::STOP;
+            if let Some(hash) = hash {
+                s.stage_sum = Some(InFlight {
+                    key,
+                    epoch,
+                    end: start + written,
+                    hash,
+                });
+            }
             info!("{} TFDSTAGEPUT stored {written} bytes at {start}", s.peer);
             Ok(Reply::Ok)
         }
@@ -221,10 +262,25 @@ pub fn done(s: &mut Session, arg: &[u8]) -> CmdResult {
         }
         Err(e) => return stage_failed(s, "TFDSTAGEDONE", e),
     }
-    let have = match stage.sha256() {
+    // what this session hashed on the way in counts while the stage is the
+    // same file, not emptied since; the rest is read back
+    let key = stage.key().ok();
+    let (hash, from) = match s.stage_sum.take() {
+        Some(f) if Some(f.key) == key && f.epoch == stage.epoch() && f.end <= stage.size => (f.hash, f.end),
+        _ => (Sha256::new(), 0),
+    };
+    let t0 = std::time::Instant::now();
+    let have = match stage.sha256_from(hash, from) {
         Ok(h) => h,
         Err(e) => return stage_failed(s, "TFDSTAGEDONE", e),
     };
+    info!(
+        "{} TFDSTAGEDONE: {} bytes hashed in flight, {} read back in {:.3} s",
+        s.peer,
+        from,
+        stage.size - from,
+        t0.elapsed().as_secs_f64()
+    );
     let want = want.strip_prefix(b"0x").unwrap_or(want);
     if !have[2..].eq_ignore_ascii_case(want) {
         warn!("{} TFDSTAGEDONE: SHA-256 mismatch; the stage is emptied", s.peer);
