@@ -120,6 +120,34 @@ pub fn merge(mut v: Vec<(u64, u64)>, limit: u64) -> Vec<(u64, u64)> {
     out
 }
 
+/// The ranges the journal of the stage open as `f` names (unmerged).
+fn recorded_of(f: &File) -> Vec<(u64, u64)> {
+    let Ok(names) = sys::flistxattr(f.as_fd()) else {
+        return Vec::new();
+    };
+    names
+        .iter()
+        .filter_map(|n| {
+            let start: u64 = std::str::from_utf8(n.strip_prefix(RANGE_PREFIX.as_bytes())?)
+                .ok()?
+                .parse()
+                .ok()?;
+            let key = CString::new(n.clone()).ok()?;
+            let end = sys::fgetxattr(f.as_fd(), &key, 32).ok()?;
+            Some((start, std::str::from_utf8(&end).ok()?.parse().ok()?))
+        })
+        .collect()
+}
+
+/// How far from `at` the stage open as `f` is written without a gap, as its
+/// journal says (`at` itself when nothing there is recorded yet).
+pub fn written_to(f: &File, at: u64, size: u64) -> u64 {
+    merge(recorded_of(f), size)
+        .into_iter()
+        .find(|&(a, b)| a <= at && at <= b)
+        .map_or(at, |(_, b)| b)
+}
+
 impl Stage {
     /// Opens (creating it if missing) the stage of `p` for a source of `size`
     /// bytes and `identity`; returns it and the ranges already written for
@@ -218,21 +246,12 @@ impl Stage {
 
     /// The ranges the journal names (unmerged).
     fn recorded(&self) -> Vec<(u64, u64)> {
-        let Ok(names) = sys::flistxattr(self.file.as_fd()) else {
-            return Vec::new();
-        };
-        names
-            .iter()
-            .filter_map(|n| {
-                let start: u64 = std::str::from_utf8(n.strip_prefix(RANGE_PREFIX.as_bytes())?)
-                    .ok()?
-                    .parse()
-                    .ok()?;
-                let key = CString::new(n.clone()).ok()?;
-                let end = sys::fgetxattr(self.file.as_fd(), &key, 32).ok()?;
-                Some((start, std::str::from_utf8(&end).ok()?.parse().ok()?))
-            })
-            .collect()
+        recorded_of(&self.file)
+    }
+
+    /// A second descriptor on the stage (a hash that follows the writers).
+    pub fn clone_file(&self) -> Result<File, StageError> {
+        Ok(self.file.try_clone()?)
     }
 
     fn clear_ranges(&self) {
@@ -469,5 +488,33 @@ mod tests {
         assert_ne!(a, stage_name(1001, b"a.bin"));
         assert_ne!(a, stage_name(1000, b"b.bin"));
         assert_eq!(a, stage_name(1000, b"a.bin"));
+    }
+}
+
+#[cfg(test)]
+mod follow_tests {
+    use super::*;
+
+    #[test]
+    fn written_to_follows_the_journal() {
+        use std::os::unix::fs::FileExt;
+        let tmp = std::env::temp_dir().join(format!("tfd-stage-w-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).unwrap();
+        let root = Root::open_root(&tmp).unwrap();
+        let p = RelPath::parse(b"t").unwrap();
+        let (st, _) = Stage::open(&root, &p, 16384, b"id1", false).unwrap();
+        let f = st.clone_file().unwrap();
+        assert_eq!(written_to(&f, 0, 16384), 0);
+        st.file().write_all_at(&[7u8; 4096], 0).unwrap();
+        st.record(0, 4096);
+        assert_eq!(written_to(&f, 0, 16384), 4096);
+        st.file().write_all_at(&[7u8; 4096], 8192).unwrap();
+        st.record(8192, 12288);
+        assert_eq!(written_to(&f, 4096, 16384), 4096, "a gap stops it");
+        st.file().write_all_at(&[7u8; 4096], 4096).unwrap();
+        st.record(4096, 8192);
+        assert_eq!(written_to(&f, 4096, 16384), 12288);
+        std::fs::remove_dir_all(&tmp).unwrap();
     }
 }
