@@ -530,8 +530,10 @@ fn feed(f: &mut std::fs::File, start: u64, len: u64, h: &mut Sha256) -> io::Resu
     Ok(())
 }
 
-/// Moves every incomplete range; returns the whole file's SHA-256 when one
-/// range from 0 was received in order (no re-read needed), else None.
+/// Moves every incomplete range; returns the whole file's SHA-256 when it
+/// could be had on the way (one stream: ranges in file order, each byte
+/// hashed once; several: the range from 0's hash, continued over the other
+/// ranges read back), else None.
 fn move_ranges(
     c: &mut Client,
     cfg: &ClientConfig,
