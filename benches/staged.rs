@@ -6,7 +6,10 @@
 //! run, each after the disk is synced. The figure is time(verified) ÷
 //! time(unverified); the target is at most 1.15.
 //!
-//!   cargo bench --bench staged -- [--quick] [--mib N] [--reps N]
+//!   cargo bench --bench staged -- [--quick] [--mib N] [--reps N] [--secure]
+//!
+//! The sessions use the protocol's own cipher unless `--secure` (tf's default,
+//! the secure transport: less CPU per byte moved, so the hashing weighs more).
 //!
 //! What verification cannot go below is printed too, measured in the same
 //! run: one core's time to SHA-256 1 GiB, and the CPU both ends used per
@@ -140,7 +143,10 @@ fn run() -> Result<(), String> {
     let reps = arg("--reps").unwrap_or(if quick { 1 } else { 3 }) as usize;
     let bin = support::tfd_binary()?;
     let server = Server::start(&bin)?;
-    let cfg = server.client_config();
+    let mut cfg = server.client_config();
+    if args.iter().any(|a| a == "--secure") {
+        cfg.transport = tfd::client::Transport::Require;
+    }
     let dir = support::private_tempdir("staged")?;
     let local = dir.join("src.bin");
     make_local(&local, mib * MIB)?;

@@ -16,7 +16,11 @@
 //! transfer leaves idle taken first, the floor is
 //! 1 + max(0, k·sha − idle) ÷ (cores · unchecked time).
 //!
-//! Options: `--quick` (128 MiB, 2 pairs), `--mib N`, `--reps N`.
+//! The sessions use the protocol's own cipher, as the other benches do, unless
+//! `--secure`: then tf's default, the secure transport (AES-GCM), which moves
+//! the data for far less CPU, so the same hashing weighs more (a higher floor).
+//!
+//! Options: `--quick` (128 MiB, 2 pairs), `--mib N`, `--reps N`, `--secure`.
 
 mod support;
 
@@ -32,24 +36,30 @@ use support::{cli, met, private_tempdir, tfd_binary, Server};
 use tfd::client::engine::{download, journal, partial};
 use tfd::client::{Client, ClientConfig};
 
-const USAGE: &str = "usage: verify [--quick] [--mib N] [--reps N]";
+const USAGE: &str = "usage: verify [--quick] [--mib N] [--reps N] [--secure]";
 const MIB: u64 = 1 << 20;
 const TARGET: f64 = 1.15;
 
 struct Options {
     mib: u64,
     reps: usize,
+    secure: bool,
 }
 
 impl Options {
     fn parse(args: &mut cli::Args) -> Result<Options, String> {
-        let mut o = Options { mib: 1024, reps: 3 };
+        let mut o = Options {
+            mib: 1024,
+            reps: 3,
+            secure: false,
+        };
         while let Some(a) = args.next() {
             match a.as_str() {
                 "--quick" => {
                     o.mib = 128;
                     o.reps = 2;
                 }
+                "--secure" => o.secure = true,
                 "--mib" => o.mib = args.number("--mib", |v: &u64| (16..=8192).contains(v), "16..=8192")?,
                 "--reps" => o.reps = args.number("--reps", |v: &usize| (1..=9).contains(v), "1..=9")?,
                 other => return Err(format!("unknown argument {other:?}")),
@@ -150,7 +160,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn run(o: &Options) -> Result<(), String> {
     let bin = tfd_binary()?;
     let server = Server::start(&bin)?;
-    let cfg = server.client_config();
+    let mut cfg = server.client_config();
+    if o.secure {
+        cfg.transport = tfd::client::Transport::Require;
+    }
     let size = o.mib * MIB;
     let source = server.data_dir().join("v.bin");
     make_source(&source, size)?;
@@ -160,7 +173,16 @@ fn run(o: &Options) -> Result<(), String> {
     };
     let dir = private_tempdir("bench-verify")?;
     let target = dir.join("v.bin");
-    println!("verify: {} MiB get, checked vs unchecked, {} pairs", o.mib, o.reps);
+    println!(
+        "verify: {} MiB get, checked vs unchecked, {} pairs, {}",
+        o.mib,
+        o.reps,
+        if o.secure {
+            "secure transport"
+        } else {
+            "the protocol's own cipher"
+        }
+    );
     let sha = sha_per_gib();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
     println!("  SHA-256 on one core: {sha:.3} s per GiB; {cores} cores");
