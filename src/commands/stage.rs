@@ -337,10 +337,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                             }
                         }
                     }
-                    other => {
-                        drop(other);
-                        Sum::Here(end, hash)
-                    }
+                    _ => Sum::Here(end, hash),
                 };
                 s.stage_sum = Some(InFlight { key, epoch, sum });
             }
