@@ -5,8 +5,10 @@
 //! The server keeps the data in a hidden stage beside the target, with a
 //! journal of the source's identity and the ranges written; this side asks
 //! which ranges the stage already holds for this same source, sends the
-//! others (split over `streams` connections), and commits with the SHA-256 of
-//! the local file, hashed while the data moves. The server renames the stage
+//! others (split over `streams` connections, the first over the session that
+//! commits, whose server side hashes what it writes from offset 0 on the way
+//! to its disk), and commits with the SHA-256 of the local file, hashed while
+//! the data moves. The server renames the stage
 //! over the target only when every byte is there and the hashes match; a
 //! mismatch empties the stage, and the whole file is moved again once before
 //! the upload fails. Whatever interrupts it, the target stays as it was and
@@ -163,8 +165,18 @@ fn send_piece(
     }
 }
 
-/// Sends every piece, on `c` when there is one, else each on a connection
-/// of its own; the first failure wins.
+/// How many pieces the streams share at most: they take them in file order,
+/// so what is written is near the front of the file at all times and the
+/// server's hash of the stage, which must go in file order, follows close
+/// behind the data (its commit is then left little to read back). Each piece
+/// is a range in the stage's journal, whose attributes a file system bounds
+/// (ext4: one block): fewer than [`crate::fsys::stage::MAX_RANGES`].
+const MAX_PIECES: u64 = 24;
+/// The least a piece holds when there are several.
+const MIN_PIECE: u64 = 16 << 20;
+
+/// Sends every piece: over `c` and `streams - 1` more connections, each
+/// taking the next piece in file order; the first failure wins.
 fn send_all(
     c: &mut Client,
     cfg: &ClientConfig,
@@ -172,7 +184,7 @@ fn send_all(
     pieces: &[(u64, u64)],
     progress: &AtomicU64,
 ) -> Result<Result<(), Status>, ClientError> {
-    if pieces.len() <= 1 {
+    if pieces.len() <= 1 || req.streams <= 1 {
         for &p in pieces {
             if let Err(st) = send_piece(c, req, p, progress)? {
                 return Ok(Err(st));
@@ -180,22 +192,61 @@ fn send_all(
         }
         return Ok(Ok(()));
     }
+    let missing: u64 = pieces.iter().map(|(a, b)| b - a).sum();
+    let piece = missing
+        .div_ceil(MAX_PIECES)
+        .max(MIN_PIECE)
+        .next_multiple_of(IO_ALIGN as u64);
+    let mut queue: Vec<(u64, u64)> = Vec::new();
+    for &(mut a, b) in pieces {
+        while b - a > piece {
+            queue.push((a, a + piece));
+            a += piece;
+        }
+        queue.push((a, b));
+    }
+    queue.reverse();
+    // the first piece (from offset 0 on a fresh upload) goes over `c`, the
+    // session that commits: its server side hashes the stage in file order
+    let first = queue.pop();
+    let extra = (req.streams - 1).min(queue.len());
+    let queue = std::sync::Mutex::new(queue);
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    // one stream: pieces from the queue until it is empty or another failed
+    let stream = |c: &mut Client, mut first: Option<(u64, u64)>| -> Result<Result<(), Status>, ClientError> {
+        loop {
+            if failed.load(Ordering::Relaxed) {
+                return Ok(Ok(()));
+            }
+            let next = first
+                .take()
+                .or_else(|| queue.lock().unwrap_or_else(|p| p.into_inner()).pop());
+            let Some(p) = next else { return Ok(Ok(())) };
+            let r = send_piece(c, req, p, progress);
+            if !matches!(r, Ok(Ok(()))) {
+                failed.store(true, Ordering::Relaxed);
+                return r;
+            }
+        }
+    };
     let results: Vec<Result<Result<(), Status>, ClientError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = pieces
-            .iter()
-            .map(|&p| {
-                scope.spawn(move || {
+        let handles: Vec<_> = (0..extra)
+            .map(|_| {
+                scope.spawn(|| {
                     let mut c = Client::connect(cfg)?;
-                    let r = send_piece(&mut c, req, p, progress);
+                    let r = stream(&mut c, None);
                     let _ = c.end();
                     r
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or(Err(ClientError::Protocol("thread panicked".into()))))
-            .collect()
+        let mut out = vec![stream(c, first)];
+        out.extend(
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or(Err(ClientError::Protocol("thread panicked".into())))),
+        );
+        out
     });
     // a refusal with the server's reason before a lost connection: it says why
     let mut lost = None;

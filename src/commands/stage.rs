@@ -17,6 +17,12 @@
 //!   (`0`: only if the target does not exist), with the target's mode and
 //!   owner.
 //!
+//! The data is written like PUT's (direct, past the page cache, in full
+//! chunks), and what a session writes in order from offset 0 is hashed on the
+//! way to the disk ([`InFlight`]): TFDSTAGEDONE on that session hashes only
+//! what it did not write itself (another connection's ranges, an earlier
+//! run's), reading it back.
+//!
 //! Clients that never send these commands see nothing of them.
 
 use super::hpf::{self, PutEnd};
@@ -29,6 +35,100 @@ use crate::wire::hpf::code;
 use crate::wire::{command, Failed};
 use crate::xferlog::Direction;
 use log::{info, warn};
+use sha2::{Digest, Sha256};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// The SHA-256 of the stage's bytes `[0, end)` as this session hashed them:
+/// in order as it wrote them, then (when other connections write the rest)
+/// by a thread that reads back behind the writers what the journal records
+/// as written ([`follow`]). Kept between TFDSTAGEPUT and TFDSTAGEDONE. It
+/// stands for the file only while the stage is the same file of the same
+/// epoch (not emptied since): anything else is hashed from the disk. A
+/// restarted server or session has none, so a resume proves what an earlier
+/// run left by reading it back.
+pub struct InFlight {
+    key: (u64, u64),
+    epoch: Option<Vec<u8>>,
+    sum: Sum,
+}
+
+enum Sum {
+    /// Hashed as written, up to `end`.
+    Here(u64, Sha256),
+    /// A thread goes on from there; stopped, it returns how far it got.
+    Following(Arc<AtomicBool>, std::thread::JoinHandle<(u64, Sha256)>),
+}
+
+impl InFlight {
+    /// How far it got and the hash so far (a follower is stopped first).
+    fn finish(self) -> (u64, Sha256) {
+        match self.sum {
+            Sum::Here(end, h) => (end, h),
+            Sum::Following(stop, t) => {
+                stop.store(true, Ordering::Relaxed);
+                t.join().unwrap_or((0, Sha256::new()))
+            }
+        }
+    }
+}
+
+/// Hashes the stage open as `f` on from `at` (the hash `h` holding the bytes
+/// before), in file order, as far as its journal records it written, waiting
+/// for the writers when it catches up with them; until the end, `stop`, or a
+/// minute without progress.
+fn follow(f: std::fs::File, size: u64, mut at: u64, mut h: Sha256, stop: Arc<AtomicBool>) -> (u64, Sha256) {
+    use crate::sys::{AlignedBuf, IO_ALIGN};
+    use std::os::unix::fs::FileExt;
+    // the descriptor shares its open file with the session's writer, which
+    // turns O_DIRECT on and off: reads are aligned, so either way they work
+    let mut buf = AlignedBuf::zeroed(4 << 20);
+    let mut idle = std::time::Instant::now();
+    while at < size && !stop.load(Ordering::Relaxed) {
+        let upto = crate::fsys::stage::written_to(&f, at, size);
+        // whole blocks only, but at the end of the file
+        if upto <= at || (upto < size && upto - at < IO_ALIGN as u64) {
+            if idle.elapsed() > std::time::Duration::from_secs(60) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            continue;
+        }
+        while at < upto && !stop.load(Ordering::Relaxed) {
+            let left = upto - at;
+            // whole blocks, or what is left before the end of the file
+            let want = if left >= buf.len() as u64 {
+                buf.len()
+            } else if upto == size {
+                (left as usize).next_multiple_of(IO_ALIGN)
+            } else {
+                (left as usize) / IO_ALIGN * IO_ALIGN
+            };
+            if want == 0 || at % IO_ALIGN as u64 != 0 {
+                break;
+            }
+            match f.read_at(&mut buf[..want], at) {
+                Ok(0) => return (at, h),
+                Ok(n) => {
+                    let n = (n as u64).min(left) as usize;
+                    h.update(&buf[..n]);
+                    at += n as u64;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    log::warn!("TFDSTAGE hash: reading the stage at {at}: {e}");
+                    return (at, h);
+                }
+            }
+        }
+        if at % IO_ALIGN as u64 != 0 && at < size {
+            // an unaligned position other than the end: leave the rest to the commit
+            break;
+        }
+        idle = std::time::Instant::now();
+    }
+    (at, h)
+}
 
 /// A FAILED reply with the real reason in words.
 fn failed(f: Failed, why: &str) -> CmdResult {
@@ -153,10 +253,31 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     t.path = Some(p.clone());
     let grant = (req.bufsz as u64).min(s.ctx.cfg.hpf_max_buffer) as usize;
     let mut budget = super::quota::budget(s, Some(&p));
-    // through the page cache, not direct: the commit reads every byte back
-    // for its hash, from memory rather than from the disk (it drops the
-    // pages after)
-    let mut writer = crate::fsys::direct::ChunkWriter::new(file, req.offset, 0);
+    // written like PUT's data (direct in full chunks): the bytes are hashed
+    // here on their way, so the commit need not read them back
+    let mut writer = hpf::chunk_writer(s, file, req.offset);
+    let (key, epoch) = match stage.key() {
+        Ok(k) => (k, stage.epoch()),
+        Err(e) => return stage_failed(s, "TFDSTAGEPUT", e),
+    };
+    // from 0, or right where this session's earlier range of the same
+    // stage ended: the bytes continue the stage's hash (a follower already
+    // hashing this stage goes on: it reads these bytes back in turn)
+    let mut hash = match s.stage_sum.take() {
+        Some(f) if f.key == key && f.epoch == epoch => match f.sum {
+            Sum::Here(end, h) if end == req.offset => Some(h),
+            Sum::Here(..) => None,
+            following => {
+                s.stage_sum = Some(InFlight { sum: following, ..f });
+                None
+            }
+        },
+        Some(f) => {
+            let _ = f.finish();
+            (req.offset == 0).then(Sha256::new)
+        }
+        None => (req.offset == 0).then(Sha256::new),
+    };
     hpf::send_grant(s, grant)?;
     let (start, size) = (req.offset, stage.size);
     let mut written = 0u64;
@@ -165,6 +286,9 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             return Err(std::io::Error::other("data past the size the stage was opened for"));
         }
         hpf::write_within(&mut writer, chunk, &mut budget)?;
+        if let Some(h) = hash.as_mut() {
+            h.update(chunk);
+        }
         written += chunk.len() as u64;
         // the journal names only what is written
         stage.record(start, writer.position());
@@ -194,6 +318,29 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         }
         PutEnd::Client(len) => {
             t.complete = len == code::END || len == code::STOP;
+            if let Some(hash) = hash {
+                let end = start + written;
+                // other connections write the rest: a thread follows them,
+                // so the commit is left little to read back
+                let sum = match stage.clone_file() {
+                    Ok(f) if end < size => {
+                        let stop = Arc::new(AtomicBool::new(false));
+                        let (st, h) = (stop.clone(), hash.clone());
+                        match std::thread::Builder::new()
+                            .name("stage-hash".into())
+                            .spawn(move || follow(f, size, end, h, st))
+                        {
+                            Ok(t) => Sum::Following(stop, t),
+                            Err(e) => {
+                                warn!("{} TFDSTAGEPUT: no thread to hash the stage: {e}", s.peer);
+                                Sum::Here(end, hash)
+                            }
+                        }
+                    }
+                    _ => Sum::Here(end, hash),
+                };
+                s.stage_sum = Some(InFlight { key, epoch, sum });
+            }
             info!("{} TFDSTAGEPUT stored {written} bytes at {start}", s.peer);
             Ok(Reply::Ok)
         }
@@ -221,10 +368,32 @@ pub fn done(s: &mut Session, arg: &[u8]) -> CmdResult {
         }
         Err(e) => return stage_failed(s, "TFDSTAGEDONE", e),
     }
-    let have = match stage.sha256() {
+    // what this session hashed on the way in counts while the stage is the
+    // same file, not emptied since; the rest is read back
+    let key = stage.key().ok();
+    let (hash, from) = match s.stage_sum.take() {
+        Some(f) if Some(f.key) == key && f.epoch == stage.epoch() => match f.finish() {
+            (end, h) if end <= stage.size => (h, end),
+            _ => (Sha256::new(), 0),
+        },
+        Some(f) => {
+            let _ = f.finish();
+            (Sha256::new(), 0)
+        }
+        None => (Sha256::new(), 0),
+    };
+    let t0 = std::time::Instant::now();
+    let have = match stage.sha256_from(hash, from) {
         Ok(h) => h,
         Err(e) => return stage_failed(s, "TFDSTAGEDONE", e),
     };
+    info!(
+        "{} TFDSTAGEDONE: {} bytes hashed in flight, {} read back in {:.3} s",
+        s.peer,
+        from,
+        stage.size - from,
+        t0.elapsed().as_secs_f64()
+    );
     let want = want.strip_prefix(b"0x").unwrap_or(want);
     if !have[2..].eq_ignore_ascii_case(want) {
         warn!("{} TFDSTAGEDONE: SHA-256 mismatch; the stage is emptied", s.peer);

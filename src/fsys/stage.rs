@@ -20,10 +20,19 @@
 //!   journal names is on the file (through a process's death; a power cut is
 //!   caught by the final hash).
 //!
-//! The commit hashes the whole stage and compares with the client's SHA-256
-//! of its source: only an exact match replaces the target (by rename, with
-//! the target's mode and owner: [`super::upload::final_attrs`]); a mismatch
-//! empties the stage, so the next attempt moves everything again.
+//! - `user.tfd.epoch`: a random value written each time the stage is emptied,
+//!   so a session that hashed bytes as it wrote them can tell at the commit
+//!   that nobody emptied the stage since (its digest then still describes the
+//!   file).
+//!
+//! The commit compares the stage's SHA-256 with the client's SHA-256 of its
+//! source: only an exact match replaces the target (by rename, with the
+//! target's mode and owner: [`super::upload::final_attrs`]); a mismatch
+//! empties the stage, so the next attempt moves everything again. The bytes
+//! a session wrote from offset 0 are hashed as they are written (the commit
+//! on that session continues from there); whatever else the stage holds (an
+//! earlier run's ranges, another connection's) is read back and hashed at
+//! the commit, so nothing recorded but never proven in this session passes.
 
 use super::tempmark::{self, TempKind};
 use super::upload::{apply_attrs, final_attrs, sync_dir, TEMP_PREFIX};
@@ -32,11 +41,12 @@ use crate::sys;
 use sha2::{Digest, Sha256};
 use std::ffi::CString;
 use std::fs::File;
-use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
 
 /// The journal's identity attribute.
 const ID: &std::ffi::CStr = c"user.tfd.id";
+/// The stage's epoch attribute (changes whenever the stage is emptied).
+const EPOCH: &std::ffi::CStr = c"user.tfd.epoch";
 /// Prefix of the range attributes (`user.tfd.r.<start>`).
 const RANGE_PREFIX: &str = "user.tfd.r.";
 /// Ranges kept after a compaction (a file system bounds a file's attributes:
@@ -108,6 +118,34 @@ pub fn merge(mut v: Vec<(u64, u64)>, limit: u64) -> Vec<(u64, u64)> {
         }
     }
     out
+}
+
+/// The ranges the journal of the stage open as `f` names (unmerged).
+fn recorded_of(f: &File) -> Vec<(u64, u64)> {
+    let Ok(names) = sys::flistxattr(f.as_fd()) else {
+        return Vec::new();
+    };
+    names
+        .iter()
+        .filter_map(|n| {
+            let start: u64 = std::str::from_utf8(n.strip_prefix(RANGE_PREFIX.as_bytes())?)
+                .ok()?
+                .parse()
+                .ok()?;
+            let key = CString::new(n.clone()).ok()?;
+            let end = sys::fgetxattr(f.as_fd(), &key, 32).ok()?;
+            Some((start, std::str::from_utf8(&end).ok()?.parse().ok()?))
+        })
+        .collect()
+}
+
+/// How far from `at` the stage open as `f` is written without a gap, as its
+/// journal says (`at` itself when nothing there is recorded yet).
+pub fn written_to(f: &File, at: u64, size: u64) -> u64 {
+    merge(recorded_of(f), size)
+        .into_iter()
+        .find(|&(a, b)| a <= at && at <= b)
+        .map_or(at, |(_, b)| b)
 }
 
 impl Stage {
@@ -208,21 +246,12 @@ impl Stage {
 
     /// The ranges the journal names (unmerged).
     fn recorded(&self) -> Vec<(u64, u64)> {
-        let Ok(names) = sys::flistxattr(self.file.as_fd()) else {
-            return Vec::new();
-        };
-        names
-            .iter()
-            .filter_map(|n| {
-                let start: u64 = std::str::from_utf8(n.strip_prefix(RANGE_PREFIX.as_bytes())?)
-                    .ok()?
-                    .parse()
-                    .ok()?;
-                let key = CString::new(n.clone()).ok()?;
-                let end = sys::fgetxattr(self.file.as_fd(), &key, 32).ok()?;
-                Some((start, std::str::from_utf8(&end).ok()?.parse().ok()?))
-            })
-            .collect()
+        recorded_of(&self.file)
+    }
+
+    /// A second descriptor on the stage (a hash that follows the writers).
+    pub fn clone_file(&self) -> Result<File, StageError> {
+        Ok(self.file.try_clone()?)
     }
 
     fn clear_ranges(&self) {
@@ -243,11 +272,29 @@ impl Stage {
         }
     }
 
+    /// The stage's epoch: changes whenever it is emptied (None: an older
+    /// server's stage, or no attribute).
+    pub fn epoch(&self) -> Option<Vec<u8>> {
+        sys::fgetxattr(self.file.as_fd(), EPOCH, 64).ok()
+    }
+
+    /// The stage's device and inode.
+    pub fn key(&self) -> Result<(u64, u64), StageError> {
+        let st = sys::fstat(self.file.as_fd())?;
+        Ok((st.st_dev, st.st_ino))
+    }
+
     /// Empties the stage: no data, no ranges; `id` replaces the identity.
     pub fn reset(&mut self, id: Option<&[u8]>) -> Result<(), StageError> {
         // the ranges go first: a crash in between leaves ranges of nothing
         // named, never a journal naming data that is gone
         self.clear_ranges();
+        // a new epoch before the data goes: a digest taken of the old data no
+        // longer matches the stage
+        let mut e = [0u8; 8];
+        let _ = getrandom::getrandom(&mut e);
+        let e: String = e.iter().map(|b| format!("{b:02x}")).collect();
+        let _ = sys::fsetxattr(self.file.as_fd(), EPOCH, e.as_bytes());
         self.file.set_len(0)?;
         if let Some(id) = id {
             sys::fsetxattr(self.file.as_fd(), ID, id)?;
@@ -280,22 +327,57 @@ impl Stage {
 
     /// The SHA-256 of the stage, as the SHA256 command writes it (`0x…`).
     pub fn sha256(&self) -> Result<Vec<u8>, StageError> {
-        let mut f = self.file.try_clone()?;
-        use std::io::Seek;
-        f.seek(std::io::SeekFrom::Start(0))?;
-        let mut h = Sha256::new();
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            match f.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => h.update(&buf[..n]),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
+        self.sha256_from(Sha256::new(), 0)
+    }
+
+    /// The SHA-256 of the stage, `h` holding its bytes before `from` (hashed
+    /// as they were written): the rest is read back, one block ahead of the
+    /// hash (a reader thread), so the disk and the hash overlap.
+    pub fn sha256_from(&self, mut h: Sha256, from: u64) -> Result<Vec<u8>, StageError> {
+        use std::os::unix::fs::FileExt;
+        const BLOCK: usize = 4 << 20;
+        let f = &self.file;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(2);
+        let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        let r = std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let mut at = from;
+                loop {
+                    let mut buf = back_rx.try_recv().unwrap_or_else(|_| vec![0u8; BLOCK]);
+                    buf.resize(BLOCK, 0);
+                    let n = loop {
+                        match f.read_at(&mut buf, at) {
+                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                            r => break r,
+                        }
+                    };
+                    match n {
+                        Ok(0) => break,
+                        Ok(n) => {
+                            buf.truncate(n);
+                            at += n as u64;
+                            if tx.send(Ok(buf)).is_err() {
+                                break;
+                            }
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            break;
+                        }
+                    }
+                }
+            });
+            for b in rx {
+                let b = b?;
+                h.update(&b);
+                let _ = back_tx.send(b);
             }
-        }
+            Ok::<(), std::io::Error>(())
+        });
+        r?;
         // the pages were kept for this read only: give them back
         let _ = nix::fcntl::posix_fadvise(
-            std::os::fd::AsRawFd::as_raw_fd(&f),
+            std::os::fd::AsRawFd::as_raw_fd(f),
             0,
             0,
             nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
@@ -332,6 +414,7 @@ impl Stage {
         // the committed file keeps no journal
         self.clear_ranges();
         let _ = sys::fremovexattr(fd, ID);
+        let _ = sys::fremovexattr(fd, EPOCH);
         tempmark::unmark(fd);
         if sync {
             sync_dir(self.dir.as_fd(), fd)?;
@@ -405,5 +488,33 @@ mod tests {
         assert_ne!(a, stage_name(1001, b"a.bin"));
         assert_ne!(a, stage_name(1000, b"b.bin"));
         assert_eq!(a, stage_name(1000, b"a.bin"));
+    }
+}
+
+#[cfg(test)]
+mod follow_tests {
+    use super::*;
+
+    #[test]
+    fn written_to_follows_the_journal() {
+        use std::os::unix::fs::FileExt;
+        let tmp = std::env::temp_dir().join(format!("tfd-stage-w-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).unwrap();
+        let root = Root::open_root(&tmp).unwrap();
+        let p = RelPath::parse(b"t").unwrap();
+        let (st, _) = Stage::open(&root, &p, 16384, b"id1", false).unwrap();
+        let f = st.clone_file().unwrap();
+        assert_eq!(written_to(&f, 0, 16384), 0);
+        st.file().write_all_at(&[7u8; 4096], 0).unwrap();
+        st.record(0, 4096);
+        assert_eq!(written_to(&f, 0, 16384), 4096);
+        st.file().write_all_at(&[7u8; 4096], 8192).unwrap();
+        st.record(8192, 12288);
+        assert_eq!(written_to(&f, 4096, 16384), 4096, "a gap stops it");
+        st.file().write_all_at(&[7u8; 4096], 4096).unwrap();
+        st.record(4096, 8192);
+        assert_eq!(written_to(&f, 4096, 16384), 12288);
+        std::fs::remove_dir_all(&tmp).unwrap();
     }
 }

@@ -209,6 +209,7 @@ pub(super) fn assemble(
         netlocks: Default::default(),
         secure: Default::default(),
         script_host: None,
+        stage_sum: None,
     };
     session.publish_identity();
     // with injail the pre-login deadline goes on until INJAIL

@@ -135,6 +135,8 @@ pub struct Session {
     /// RUNBASH's script host (process 1 of a PID namespace of its own), started
     /// before the chroot when `runbash` is on; None otherwise.
     pub script_host: Option<crate::sandbox::Host>,
+    /// TFDSTAGEPUT's hash of the stage bytes it wrote, for TFDSTAGEDONE.
+    pub stage_sum: Option<commands::stage::InFlight>,
 }
 
 /// How long a stale handle's path rests before it is looked up again

@@ -438,38 +438,109 @@ fn prove_all(partial: &mut Partial, j: &Journal) -> io::Result<(Vec<Range>, Vec<
     Ok((out, hashers))
 }
 
-/// SHA-256 of a whole file in the server's text form. What the read brought
-/// into the page cache is dropped again: the data was written past the cache
-/// (direct I/O) so that a big download does not evict the machine's files,
-/// and its check must not undo that.
+/// SHA-256 of a whole file in the server's text form.
 fn hash_file(f: &mut std::fs::File) -> io::Result<Vec<u8>> {
+    hash_tail(f, Sha256::new(), 0)
+}
+
+/// SHA-256 of a file in the server's text form, `h` holding its bytes before
+/// `from`: the rest is read by a thread of its own one block ahead of the
+/// hash, so the disk and the hash overlap. What the read brought into the
+/// page cache is dropped again: the data was written past the cache (direct
+/// I/O) so that a big download does not evict the machine's files, and its
+/// check must not undo that.
+fn hash_tail(f: &std::fs::File, mut h: Sha256, from: u64) -> io::Result<Vec<u8>> {
     use std::os::fd::AsRawFd;
-    f.seek(SeekFrom::Start(0))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 4 << 20];
-    let mut since = 0u64;
-    let mut at = 0i64;
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
+    use std::os::unix::fs::FileExt;
+    const BLOCK: usize = 4 << 20;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(2);
+    let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let (mut at, mut dropped) = (from, from);
+            loop {
+                let mut buf = back_rx.try_recv().unwrap_or_else(|_| vec![0u8; BLOCK]);
+                buf.resize(BLOCK, 0);
+                let n = loop {
+                    match f.read_at(&mut buf, at) {
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        r => break r,
+                    }
+                };
+                match n {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        at += n as u64;
+                        if tx.send(Ok(buf)).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        break;
+                    }
+                }
+                if at - dropped >= 64 << 20 {
+                    // behind the hash by two blocks at most: long since read
+                    let upto = at.saturating_sub(3 * BLOCK as u64);
+                    if upto > dropped {
+                        let _ = nix::fcntl::posix_fadvise(
+                            f.as_raw_fd(),
+                            dropped as i64,
+                            (upto - dropped) as i64,
+                            nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
+                        );
+                        dropped = upto;
+                    }
+                }
+            }
+        });
+        for b in rx {
+            let b = b?;
+            h.update(&b);
+            let _ = back_tx.send(b);
         }
-        h.update(&buf[..n]);
-        since += n as u64;
-        if since >= 64 << 20 {
-            let end = at + since as i64;
-            let _ = nix::fcntl::posix_fadvise(
-                f.as_raw_fd(),
-                at,
-                since as i64,
-                nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
-            );
-            at = end;
-            since = 0;
-        }
-    }
+        Ok::<(), io::Error>(())
+    })?;
     let _ = nix::fcntl::posix_fadvise(f.as_raw_fd(), 0, 0, nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED);
     Ok(crate::wire::sha256_text(&h.finalize().into()).to_vec())
+}
+
+/// A proven first range followed by a fresh one become one range from 0 (in
+/// the journal too): its hasher, holding the bytes already here, goes on
+/// with the new ones, so they are hashed once, for the journal and the
+/// end-to-end check alike (not once per range and again for the whole file).
+fn merge_prefix(book: &Mutex<Book>, hashers: Vec<Sha256>) -> io::Result<Vec<Sha256>> {
+    let mut b = book.lock().unwrap_or_else(|p| p.into_inner());
+    let rs = &b.journal.ranges;
+    let Some(a) = rs.iter().position(|r| r.start == 0 && r.complete() && r.end > 0) else {
+        return Ok(hashers);
+    };
+    let Some(n) = rs.iter().position(|r| r.start == rs[a].end && r.done == 0) else {
+        return Ok(hashers);
+    };
+    let merged = Range {
+        start: 0,
+        end: rs[n].end,
+        done: rs[a].end,
+        digest: Some(hashers[a].clone().finalize().into()),
+    };
+    let mut ranges = Vec::with_capacity(rs.len() - 1);
+    let mut hs = Vec::with_capacity(rs.len() - 1);
+    for (i, (r, h)) in rs.iter().zip(hashers).enumerate() {
+        if i == a {
+            ranges.push(merged.clone());
+            hs.push(h);
+        } else if i != n {
+            ranges.push(r.clone());
+            hs.push(h);
+        }
+    }
+    b.journal.ranges = ranges;
+    let path = b.path.clone();
+    b.journal.store(&path)?;
+    Ok(hs)
 }
 
 /// The server's SHA256 of `remote` on a session of its own; None when that
@@ -501,8 +572,10 @@ fn feed(f: &mut std::fs::File, start: u64, len: u64, h: &mut Sha256) -> io::Resu
     Ok(())
 }
 
-/// Moves every incomplete range; returns the whole file's SHA-256 when one
-/// range from 0 was received in order (no re-read needed), else None.
+/// Moves every incomplete range; returns the whole file's SHA-256 when it
+/// could be had on the way (one stream: ranges in file order, each byte
+/// hashed once; several: the range from 0's hash, continued over the other
+/// ranges read back), else None.
 fn move_ranges(
     c: &mut Client,
     cfg: &ClientConfig,
@@ -512,6 +585,19 @@ fn move_ranges(
     hashers: Vec<Sha256>,
     hash: bool,
 ) -> Result<Option<Vec<u8>>, Failure> {
+    let left = book
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .journal
+        .ranges
+        .iter()
+        .filter(|r| !r.complete())
+        .count();
+    let hashers = if hash && (req.streams <= 1 || left <= 1) {
+        merge_prefix(book, hashers).map_err(|e| local_failure(&partial.journal, &e))?
+    } else {
+        hashers
+    };
     let ranges = book.lock().unwrap_or_else(|p| p.into_inner()).journal.ranges.clone();
     let landed: u64 = ranges.iter().map(|r| r.done).sum();
     req.progress.store(landed, Ordering::Relaxed);
@@ -588,6 +674,15 @@ fn move_ranges(
             .collect::<Vec<_>>(),
     );
     let threads = req.streams.min(ranges.len());
+    // the range from 0 was hashed from the file's start: the whole file's
+    // hash goes on from its end, reading back only the other ranges
+    let prefix: Mutex<Option<(u64, Sha256)>> = Mutex::new(None);
+    // a range from 0 already complete (a resume) is proven: its hasher holds it
+    if let Some(i) = (0..ranges.len()).find(|&i| ranges[i].start == 0 && ranges[i].complete()) {
+        if let Some(h) = hashers[i].take() {
+            *prefix.lock().unwrap_or_else(|p| p.into_inner()) = Some((ranges[i].end, h));
+        }
+    }
     let results: Vec<Result<(), Failure>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
@@ -606,6 +701,11 @@ fn move_ranges(
                             sink.take(b)
                         });
                         finish_range(st, &mut sink, partial)?;
+                        if sink.start == 0 {
+                            if let Some(h) = sink.hash.take() {
+                                *prefix.lock().unwrap_or_else(|p| p.into_inner()) = Some((sink.end, h));
+                            }
+                        }
                     }
                     if let Some(cc) = conn {
                         let _ = cc.end();
@@ -625,7 +725,15 @@ fn move_ranges(
     for r in results {
         r?;
     }
-    Ok(None)
+    match prefix.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some((end, h)) if hash => {
+            let f = partial.reader().map_err(|e| local_failure(&partial.data, &e))?;
+            hash_tail(&f, h, end)
+                .map(Some)
+                .map_err(|e| local_failure(&partial.data, &e))
+        }
+        _ => Ok(None),
+    }
 }
 
 fn req_size(book: &Mutex<Book>) -> u64 {
