@@ -538,8 +538,7 @@ fn merge_prefix(book: &Mutex<Book>, hashers: Vec<Sha256>) -> io::Result<Vec<Sha2
         }
     }
     b.journal.ranges = ranges;
-    let path = b.path.clone();
-    b.journal.store(&path)?;
+    b.slot.store(&b.journal)?;
     Ok(hs)
 }
 
