@@ -30,6 +30,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
 use std::time::Instant;
+use support::floor::{both_cpu, median, sha_per_gib};
 use support::Server;
 use tfd::client::staged::{self, Outcome, Request};
 use tfd::client::{parallel, Client, ClientConfig};
@@ -57,38 +58,16 @@ fn make_local(path: &Path, size: u64) -> Result<(), String> {
     f.sync_all().map_err(|e| e.to_string())
 }
 
-/// CPU seconds this process used so far (all its threads).
-fn own_cpu() -> f64 {
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: getrusage fills the struct it is given
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
-    let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
-    t(u.ru_utime) + t(u.ru_stime)
-}
-
-/// Seconds one core takes to SHA-256 1 GiB (of memory: no disk).
-fn sha_per_gib() -> f64 {
-    use sha2::{Digest, Sha256};
-    let buf = vec![0x5au8; 64 << 20];
-    let t = Instant::now();
-    let mut h = Sha256::new();
-    for _ in 0..4 {
-        h.update(&buf);
-    }
-    std::hint::black_box(h.finalize());
-    t.elapsed().as_secs_f64() * 4.0
-}
-
 /// Runs `op` after a sync: its wall time and the CPU both ends used.
 fn timed(server: &Server, op: impl FnOnce() -> Result<(), String>) -> Result<(f64, f64), String> {
     nix::unistd::sync();
     server.drain_sessions(std::time::Duration::from_secs(5));
-    let c0 = own_cpu() + server.cpu_seconds().unwrap_or(0.0);
+    let c0 = both_cpu(server);
     let t = Instant::now();
     op()?;
     let secs = t.elapsed().as_secs_f64();
     server.drain_sessions(std::time::Duration::from_secs(5));
-    Ok((secs, own_cpu() + server.cpu_seconds().unwrap_or(0.0) - c0))
+    Ok((secs, both_cpu(server) - c0))
 }
 
 fn staged_put(cfg: &ClientConfig, local: &Path, streams: usize, resume: bool) -> Result<(), String> {
@@ -123,11 +102,6 @@ fn plain_one(cfg: &ClientConfig, local: &Path) -> Result<(), String> {
         Ok(Ok(_)) => Ok(()),
         other => Err(format!("PUT: {other:?}")),
     }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
 }
 
 fn run() -> Result<(), String> {

@@ -32,6 +32,7 @@ use std::process::ExitCode;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Instant;
+use support::floor::{both_cpu, median, sha_per_gib};
 use support::{cli, met, private_tempdir, tfd_binary, Server};
 use tfd::client::engine::{download, journal, partial};
 use tfd::client::{Client, ClientConfig};
@@ -104,32 +105,6 @@ fn half_partial(source: &Path, target: &Path, remote: &[u8], size: u64, mtime: i
     j.store(&jpath).map_err(|e| e.to_string())
 }
 
-/// CPU seconds this process used so far (all its threads).
-fn own_cpu() -> f64 {
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: getrusage fills the struct it is given
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
-    let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
-    t(u.ru_utime) + t(u.ru_stime)
-}
-
-/// Seconds one core takes to SHA-256 1 GiB (of memory: no disk).
-fn sha_per_gib() -> f64 {
-    let buf = vec![0x5au8; 64 << 20];
-    let t = Instant::now();
-    let mut h = Sha256::new();
-    for _ in 0..4 {
-        h.update(&buf);
-    }
-    std::hint::black_box(h.finalize());
-    t.elapsed().as_secs_f64() * 4.0
-}
-
-/// CPU seconds of both ends (this process, tfd and its reaped sessions).
-fn cpu_now(server: &Server) -> f64 {
-    own_cpu() + server.cpu_seconds().unwrap_or(0.0)
-}
-
 /// One download into `target`, timed (connect and END outside the time).
 fn one(cfg: &ClientConfig, target: &Path, streams: usize, resume: bool, checked: bool) -> Result<f64, String> {
     let progress = Arc::new(AtomicU64::new(0));
@@ -150,11 +125,6 @@ fn one(cfg: &ClientConfig, target: &Path, streams: usize, resume: bool, checked:
     let _ = c.end();
     r.map_err(|(f, _)| format!("download: {f:?}"))?;
     Ok(secs)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 fn run(o: &Options) -> Result<(), String> {
@@ -204,14 +174,14 @@ fn run(o: &Options) -> Result<(), String> {
                         half_partial(&source, &target, b"v.bin", size, mtime)?;
                     }
                     server.drain_sessions(std::time::Duration::from_secs(5));
-                    let c0 = cpu_now(&server);
+                    let c0 = both_cpu(&server);
                     let secs = if *mode == "--resume" {
                         one(&cfg, &target, 1, true, checked)?
                     } else {
                         one(&cfg, &target, 4, false, checked)?
                     };
                     server.drain_sessions(std::time::Duration::from_secs(5));
-                    cpu[m][usize::from(checked)] += cpu_now(&server) - c0;
+                    cpu[m][usize::from(checked)] += both_cpu(&server) - c0;
                     times[usize::from(checked)] = secs;
                 }
                 println!(

@@ -1,12 +1,14 @@
 //! Shared harness of the benchmarks (`benches/*.rs`): starts the release `tfd` in
 //! a private temporary directory with its own config, RSA key and loopback port,
 //! and reads its CPU time from `/proc`; `cli` is every bench's command line, `sshd`
-//! a private OpenSSH server for the benches that compare with OpenSSH.
+//! a private OpenSSH server for the benches that compare with OpenSSH, `floor` the
+//! CPU and hash costs the benches that report a floor measure.
 //!
 //! Each bench uses a different subset of this module.
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod floor;
 pub mod sshd;
 
 use nix::sys::signal::{kill, Signal};

@@ -260,23 +260,6 @@ fn send_all(
     lost.map_or(Ok(Ok(())), Err)
 }
 
-fn hash_file(p: &Path) -> std::io::Result<String> {
-    let mut f = File::open(p)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(crate::wire::sha256_text(&h.finalize().into())
-        .iter()
-        .map(|&b| b as char)
-        .collect())
-}
-
 /// Byte ranges `[start, end)`.
 type Ranges = Vec<(u64, u64)>;
 
@@ -322,7 +305,7 @@ pub fn put(
     };
     // the local hash runs beside the transfer, not after it
     std::thread::scope(|scope| {
-        let hasher = scope.spawn(|| hash_file(req.local));
+        let hasher = scope.spawn(|| super::engine::digest::sha256_file(req.local));
         let mut hasher = Some(hasher);
         let mut local_sha: Option<String> = None;
         loop {

@@ -331,57 +331,10 @@ impl Stage {
     }
 
     /// The SHA-256 of the stage, `h` holding its bytes before `from` (hashed
-    /// as they were written): the rest is read back, one block ahead of the
-    /// hash (a reader thread), so the disk and the hash overlap.
+    /// as they were written): the rest is read back one block ahead of the
+    /// hash, its pages given back (they were kept for this read only).
     pub fn sha256_from(&self, mut h: Sha256, from: u64) -> Result<Vec<u8>, StageError> {
-        use std::os::unix::fs::FileExt;
-        const BLOCK: usize = 4 << 20;
-        let f = &self.file;
-        let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(2);
-        let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<u8>>();
-        let r = std::thread::scope(|scope| {
-            scope.spawn(move || {
-                let mut at = from;
-                loop {
-                    let mut buf = back_rx.try_recv().unwrap_or_else(|_| vec![0u8; BLOCK]);
-                    buf.resize(BLOCK, 0);
-                    let n = loop {
-                        match f.read_at(&mut buf, at) {
-                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                            r => break r,
-                        }
-                    };
-                    match n {
-                        Ok(0) => break,
-                        Ok(n) => {
-                            buf.truncate(n);
-                            at += n as u64;
-                            if tx.send(Ok(buf)).is_err() {
-                                break;
-                            }
-                        }
-                        Err(e) => {
-                            let _ = tx.send(Err(e));
-                            break;
-                        }
-                    }
-                }
-            });
-            for b in rx {
-                let b = b?;
-                h.update(&b);
-                let _ = back_tx.send(b);
-            }
-            Ok::<(), std::io::Error>(())
-        });
-        r?;
-        // the pages were kept for this read only: give them back
-        let _ = nix::fcntl::posix_fadvise(
-            std::os::fd::AsRawFd::as_raw_fd(f),
-            0,
-            0,
-            nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
-        );
+        crate::sys::readahead::each_block(&self.file, from, true, &mut |b| h.update(b))?;
         Ok(crate::wire::sha256_text(&h.finalize().into()).to_vec())
     }
 

@@ -30,6 +30,7 @@ mod fs;
 mod mem;
 mod net;
 mod process;
+pub mod readahead;
 mod signal;
 mod syslog;
 mod tty;

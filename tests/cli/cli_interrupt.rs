@@ -19,7 +19,7 @@ use std::fs;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -157,23 +157,6 @@ fn kill(pid: i32, sig: &str) {
     let _ = Command::new("kill").arg(sig).arg(pid.to_string()).status();
 }
 
-/// `tf ARGS` against `addr` (the server or a relay in front of it).
-fn tf_at(srv: &Server, addr: &str, args: &[&str]) -> Command {
-    let _ = srv.tf_command(&[]); // writes the public key beside the server
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tf"));
-    c.arg("--server")
-        .arg(addr)
-        .arg("--key")
-        .arg(srv.dir.join("pub.pem"))
-        .arg("--hash")
-        .arg(&srv.hash)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    c
-}
-
 fn restart(srv: &mut Server) {
     srv.stop();
     srv.child = Some(spawn_tfd(&srv.conf, &srv.stderr_path));
@@ -205,7 +188,7 @@ fn finish(mut child: Child) -> Output {
 fn interrupted(srv: &mut Server, args: &[&str], stop: Stop, rng: &mut Rng) -> Output {
     let relay = matches!(stop, Stop::Relay).then(|| Relay::start(&srv.addr(), rng.below(SIZE as u64 * 2)));
     let addr = relay.as_ref().map_or(srv.addr(), |r| r.addr.clone());
-    let child = tf_at(srv, &addr, args).spawn().unwrap();
+    let child = srv.tf_via(&addr, args).spawn().unwrap();
     if relay.is_none() {
         std::thread::sleep(Duration::from_millis(100 + rng.below(1200)));
         match stop {
@@ -415,7 +398,7 @@ fn resume_moves_only_what_the_partial_lacks(cmd: &str, tag: &str) {
     };
     // cut once half the big file went by
     let relay = Relay::start(&srv.addr(), 2 * SIZE as u64);
-    let o = finish(tf_at(&srv, &relay.addr, &args).spawn().unwrap());
+    let o = finish(srv.tf_via(&relay.addr, &args).spawn().unwrap());
     assert!(!o.status.success(), "the cut run succeeded: {}", stderr(&o));
     old_or_new(&got, &src, &src, "the cut run");
     let partial = got.join(".big.bin.tf-partial");
@@ -434,7 +417,7 @@ fn resume_moves_only_what_the_partial_lacks(cmd: &str, tag: &str) {
     let counter = Relay::start(&srv.addr(), u64::MAX / 2);
     let mut again = args.to_vec();
     again.extend_from_slice(resume);
-    let o = finish(tf_at(&srv, &counter.addr, &again).spawn().unwrap());
+    let o = finish(srv.tf_via(&counter.addr, &again).spawn().unwrap());
     ok(&o, &format!("{cmd} {resume:?}"));
     assert_eq!(files(&got), files(&src), "after the resume");
     let moved = counter.passed();
@@ -448,7 +431,7 @@ fn resume_moves_only_what_the_partial_lacks(cmd: &str, tag: &str) {
     // Ctrl-C half way: the same, said by the signal handler
     let _ = fs::remove_dir_all(&got);
     fs::create_dir_all(&back).unwrap();
-    let child = tf_at(&srv, &srv.addr(), &args).spawn().unwrap();
+    let child = srv.tf_via(&srv.addr(), &args).spawn().unwrap();
     std::thread::sleep(Duration::from_millis(1500));
     kill(child.id() as i32, "-INT");
     let o = finish(child);

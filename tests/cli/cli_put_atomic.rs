@@ -17,7 +17,7 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -68,24 +68,6 @@ impl Rng {
     }
 }
 
-/// tf aimed at `addr` (the server itself, or a relay in front of it).
-fn tf_at(srv: &Server, addr: &str, args: &[&str]) -> Command {
-    // writes the public key beside the server
-    drop(srv.tf_command(&[]));
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tf"));
-    c.arg("--server")
-        .arg(addr)
-        .arg("--key")
-        .arg(srv.dir.join("pub.pem"))
-        .arg("--hash")
-        .arg(&srv.hash)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    c
-}
-
 /// The old file on the server and a new one locally; returns both.
 fn setup(srv: &Server, name: &str, old_len: usize, new_len: usize, seed: u64) -> (Vec<u8>, Vec<u8>, PathBuf) {
     let old = pattern(old_len, seed);
@@ -116,13 +98,13 @@ fn old_or_new(srv: &Server, name: &str, old: &[u8], new: &[u8], what: &str) -> b
 fn streams_put_interrupted_keeps_the_old_file_and_resume_completes_it() {
     let srv = Server::start_with("rate_limit_session 8M\n");
     let (old, new, local) = setup(&srv, "a.bin", 5 * MIB, 24 * MIB, 7);
-    let child = tf_at(
-        &srv,
-        &srv.addr(),
-        &["put", local.to_str().unwrap(), "a.bin", "--streams", "4"],
-    )
-    .spawn()
-    .unwrap();
+    let child = srv
+        .tf_via(
+            &srv.addr(),
+            &["put", local.to_str().unwrap(), "a.bin", "--streams", "4"],
+        )
+        .spawn()
+        .unwrap();
     // wait until data is moving, then Ctrl-C
     let deadline = Instant::now() + Duration::from_secs(20);
     // (or, where uploads write in place, until the target changed)
@@ -180,13 +162,13 @@ fn resume_onto_a_longer_remote_replaces_it() {
 fn resume_of_a_changed_source_starts_again() {
     let srv = Server::start_with("rate_limit_session 4M\n");
     let (_, first, local) = setup(&srv, "c.bin", MIB, 8 * MIB, 11);
-    let mut child = tf_at(
-        &srv,
-        &srv.addr(),
-        &["put", local.to_str().unwrap(), "c.bin", "--streams", "2"],
-    )
-    .spawn()
-    .unwrap();
+    let mut child = srv
+        .tf_via(
+            &srv.addr(),
+            &["put", local.to_str().unwrap(), "c.bin", "--streams", "2"],
+        )
+        .spawn()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(700));
     let _ = child.kill();
     let _ = child.wait();
@@ -350,7 +332,7 @@ fn random_interruptions_leave_old_or_new_and_resume_completes() {
         let relay =
             matches!(cut, Cut::Relay).then(|| Relay::start(srv.addr(), 256 * 1024 + rng.below(10 * MIB as u64)));
         let addr = relay.as_ref().map_or(srv.addr(), |r| r.addr.clone());
-        let child: Child = tf_at(&srv, &addr, &args).spawn().unwrap();
+        let child: Child = srv.tf_via(&addr, &args).spawn().unwrap();
         std::thread::sleep(delay);
         interrupt(&mut srv, &child, cut);
         let o = child.wait_with_output().unwrap();
@@ -419,7 +401,7 @@ fn tree_uploads_interrupted_leave_old_or_new_files() {
         };
         let relay = matches!(cut, Cut::Relay).then(|| Relay::start(srv.addr(), 64 * 1024 + rng.below(8 * MIB as u64)));
         let addr = relay.as_ref().map_or(srv.addr(), |r| r.addr.clone());
-        let child = tf_at(&srv, &addr, &args).spawn().unwrap();
+        let child = srv.tf_via(&addr, &args).spawn().unwrap();
         let delay = Duration::from_millis(100 + rng.below(800));
         std::thread::sleep(delay);
         interrupt(&mut srv, &child, cut);
@@ -471,7 +453,7 @@ fn an_interrupted_tree_upload_continues_its_big_file() {
     fs::write(src.join("big.bin"), &new).unwrap();
     fs::write(src.join("small.txt"), b"small\n").unwrap();
     let args = ["put", "-r", src.to_str().unwrap(), "t"];
-    let child = tf_at(&srv, &srv.addr(), &args).spawn().unwrap();
+    let child = srv.tf_via(&srv.addr(), &args).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     while stages(&srv.path("t/bigtree"))
         .iter()

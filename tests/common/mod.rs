@@ -224,6 +224,24 @@ impl Server {
         c
     }
 
+    /// `tf ARGS` aimed at `addr` (this server, or a relay in front of it) with
+    /// this server's key and hash, stdin closed and its output captured.
+    pub fn tf_via(&self, addr: &str, args: &[&str]) -> Command {
+        let _ = self.tf_command(&[]); // writes the public key beside the server
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tf"));
+        c.arg("--server")
+            .arg(addr)
+            .arg("--key")
+            .arg(self.dir.join("pub.pem"))
+            .arg("--hash")
+            .arg(&self.hash)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        c
+    }
+
     /// Runs `tf` against this server and returns its output.
     pub fn tf(&self, args: &[&str]) -> std::process::Output {
         self.tf_command(args).output().unwrap()

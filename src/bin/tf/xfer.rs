@@ -10,6 +10,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tfd::client::engine::digest::sha256_file;
 use tfd::client::engine::download;
 use tfd::client::engine::scratch::Scratch;
 use tfd::client::options::commands::{self, Family, ParseError};
@@ -124,20 +125,6 @@ impl Bar {
             let _ = h.join();
         }
     }
-}
-
-fn sha_file(p: &Path) -> std::io::Result<String> {
-    let mut f = File::open(p)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(safe::hex(h))
 }
 
 /// Compares `here` (the local SHA-256 as `0x<hex>`) with the server's SHA256
@@ -370,7 +357,7 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
     if st.is_ok() && o.verify {
         let here = match hashing.hash {
             Some(h) => safe::hex(h),
-            None => sha_file(Path::new(local)).map_err(|e| format!("{local}: {e}"))?,
+            None => sha256_file(Path::new(local)).map_err(|e| format!("{local}: {e}"))?,
         };
         if !verify(c, remote, &here, "local")? {
             return Ok(ExitCode::from(3));
@@ -413,7 +400,7 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
             .map_err(|e| local_cause(Path::new(local), &e))?;
         let st = fetch(c, cfg, cmd, o, Out::File(f, offset))?;
         if st.is_ok() && o.verify {
-            let here = sha_file(Path::new(local)).map_err(|e| format!("{local}: {e}"))?;
+            let here = sha256_file(Path::new(local)).map_err(|e| format!("{local}: {e}"))?;
             if !verify(c, remote, &here, "local")? {
                 return Ok(ExitCode::from(3));
             }
@@ -464,7 +451,7 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
             let tmp_path = tmp.path().to_path_buf();
             let st = fetch(c, cfg, cmd, o, Out::File(file, 0))?;
             if st.is_ok() && o.verify && !(cmd == "rcvfile" && o.delete) {
-                let here = sha_file(&tmp_path).map_err(|e| format!("{}: {e}", tmp_path.display()))?;
+                let here = sha256_file(&tmp_path).map_err(|e| format!("{}: {e}", tmp_path.display()))?;
                 if !verify(c, remote, &here, "downloaded")? {
                     eprintln!("tf: {} left as it was", target.display());
                     return Ok(ExitCode::from(3));

@@ -444,66 +444,11 @@ fn hash_file(f: &mut std::fs::File) -> io::Result<Vec<u8>> {
 }
 
 /// SHA-256 of a file in the server's text form, `h` holding its bytes before
-/// `from`: the rest is read by a thread of its own one block ahead of the
-/// hash, so the disk and the hash overlap. What the read brought into the
-/// page cache is dropped again: the data was written past the cache (direct
-/// I/O) so that a big download does not evict the machine's files, and its
-/// check must not undo that.
+/// `from`: the rest is read one block ahead of the hash, its pages given back
+/// as it goes (the data was written past the cache, and its check must not
+/// undo that).
 fn hash_tail(f: &std::fs::File, mut h: Sha256, from: u64) -> io::Result<Vec<u8>> {
-    use std::os::fd::AsRawFd;
-    use std::os::unix::fs::FileExt;
-    const BLOCK: usize = 4 << 20;
-    let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(2);
-    let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    std::thread::scope(|scope| {
-        scope.spawn(move || {
-            let (mut at, mut dropped) = (from, from);
-            loop {
-                let mut buf = back_rx.try_recv().unwrap_or_else(|_| vec![0u8; BLOCK]);
-                buf.resize(BLOCK, 0);
-                let n = loop {
-                    match f.read_at(&mut buf, at) {
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        r => break r,
-                    }
-                };
-                match n {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        buf.truncate(n);
-                        at += n as u64;
-                        if tx.send(Ok(buf)).is_err() {
-                            break;
-                        }
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                        break;
-                    }
-                }
-                if at - dropped >= 64 << 20 {
-                    // behind the hash by two blocks at most: long since read
-                    let upto = at.saturating_sub(3 * BLOCK as u64);
-                    if upto > dropped {
-                        let _ = nix::fcntl::posix_fadvise(
-                            f.as_raw_fd(),
-                            dropped as i64,
-                            (upto - dropped) as i64,
-                            nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
-                        );
-                        dropped = upto;
-                    }
-                }
-            }
-        });
-        for b in rx {
-            let b = b?;
-            h.update(&b);
-            let _ = back_tx.send(b);
-        }
-        Ok::<(), io::Error>(())
-    })?;
-    let _ = nix::fcntl::posix_fadvise(f.as_raw_fd(), 0, 0, nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED);
+    crate::sys::readahead::each_block(f, from, true, &mut |b| h.update(b))?;
     Ok(crate::wire::sha256_text(&h.finalize().into()).to_vec())
 }
 

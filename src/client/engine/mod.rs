@@ -19,11 +19,14 @@
 //!   (`tree::landing`, whose target may hold links planted by others) did.
 //! - [`scratch`]: a temporary for what cannot be resumed (`rcvfile`, `sdown`,
 //!   `intread`), committed the same way.
+//! - [`digest`]: a local file's SHA-256 as the server writes one, for every
+//!   comparison with the server's.
 //!
 //! Every one keeps the rule: a target is the old file or the new one, never
 //! a mix.
 
 pub mod beside;
+pub mod digest;
 pub mod download;
 pub mod journal;
 pub mod partial;
