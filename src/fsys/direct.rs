@@ -435,6 +435,43 @@ fn read_ahead(
     }
 }
 
+/// Feeds `each` with `f` from `from` to its end, in order, read one chunk
+/// ahead by a [`ReadAhead`] so the disk and `each` (a hash: the end-to-end
+/// checks of stages and downloads) overlap. With `drop_cache`, the pages read
+/// are given back behind `each` and at the end: data written past the cache
+/// (so a big transfer does not evict the machine's files) is checked without
+/// undoing that. (Not direct reads: they would set `O_DIRECT` on the open
+/// file description `f` shares with its writers.)
+pub fn each_chunk(f: &File, from: u64, drop_cache: bool, each: &mut dyn FnMut(&[u8])) -> io::Result<()> {
+    const CHUNK: usize = 4 << 20;
+    let drop_pages = |start: u64, len: u64| {
+        let _ = nix::fcntl::posix_fadvise(
+            std::os::fd::AsRawFd::as_raw_fd(f),
+            start as i64,
+            len as i64,
+            nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
+        );
+    };
+    let size = f.metadata()?.len();
+    let mut ra = ReadAhead::new(f.try_clone()?, from, size, CHUNK, 0);
+    let (mut at, mut dropped) = (from, from);
+    while let Some((buf, n)) = ra.next_chunk()? {
+        each(&buf[..n]);
+        ra.give_back(buf);
+        at += n as u64;
+        // the reader is a chunk or two ahead: what lies further back is used
+        if drop_cache && at - dropped >= 64 << 20 {
+            let upto = at - 3 * CHUNK as u64;
+            drop_pages(dropped, upto - dropped);
+            dropped = upto;
+        }
+    }
+    if drop_cache {
+        drop_pages(0, 0);
+    }
+    Ok(())
+}
+
 /// [`ReadAhead`] as a byte stream, for transfers that frame the data their own
 /// way (RCVFILE, SDOWN): one copy out of the chunk buffers.
 pub struct ReadAheadStream {

@@ -334,7 +334,7 @@ impl Stage {
     /// as they were written): the rest is read back one block ahead of the
     /// hash, its pages given back (they were kept for this read only).
     pub fn sha256_from(&self, mut h: Sha256, from: u64) -> Result<Vec<u8>, StageError> {
-        crate::sys::readahead::each_block(&self.file, from, true, &mut |b| h.update(b))?;
+        super::direct::each_chunk(&self.file, from, true, &mut |b| h.update(b))?;
         Ok(crate::wire::sha256_text(&h.finalize().into()).to_vec())
     }
 

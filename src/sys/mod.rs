@@ -30,7 +30,6 @@ mod fs;
 mod mem;
 mod net;
 mod process;
-pub mod readahead;
 mod signal;
 mod syslog;
 mod tty;

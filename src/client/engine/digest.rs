@@ -6,12 +6,12 @@ use sha2::{Digest, Sha256};
 use std::io;
 use std::path::Path;
 
-/// The SHA-256 of the file at `p`, read one block ahead of the hash. Its
-/// pages stay cached: an upload may be reading the same file beside it.
+/// The SHA-256 of the file at `p`, read one chunk ahead of the hash, through
+/// the page cache: an upload may be reading the same file beside it.
 pub fn sha256_file(p: &Path) -> io::Result<String> {
     let f = std::fs::File::open(p)?;
     let mut h = Sha256::new();
-    crate::sys::readahead::each_block(&f, 0, false, &mut |b| h.update(b))?;
+    crate::fsys::direct::each_chunk(&f, 0, false, &mut |b| h.update(b))?;
     Ok(crate::wire::sha256_text(&h.finalize().into())
         .iter()
         .map(|&b| b as char)

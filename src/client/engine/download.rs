@@ -444,11 +444,11 @@ fn hash_file(f: &mut std::fs::File) -> io::Result<Vec<u8>> {
 }
 
 /// SHA-256 of a file in the server's text form, `h` holding its bytes before
-/// `from`: the rest is read one block ahead of the hash, its pages given back
+/// `from`: the rest is read one chunk ahead of the hash, its pages given back
 /// as it goes (the data was written past the cache, and its check must not
 /// undo that).
 fn hash_tail(f: &std::fs::File, mut h: Sha256, from: u64) -> io::Result<Vec<u8>> {
-    crate::sys::readahead::each_block(f, from, true, &mut |b| h.update(b))?;
+    crate::fsys::direct::each_chunk(f, from, true, &mut |b| h.update(b))?;
     Ok(crate::wire::sha256_text(&h.finalize().into()).to_vec())
 }
 
