@@ -58,7 +58,14 @@ fn open(s: &Session, arg: &[u8], can: bool, write: bool) -> Result<Opened, Faile
     let mut file = match s.open_file(&p, flags, 0o644) {
         Ok((file, _)) => file,
         Err(e) if e.is_denied() => return Err(Failed::AccessDenied),
-        Err(_) => return Err(Failed::HpfOpen),
+        Err(e) => {
+            log::warn!(
+                "{} HPF open of {:?} failed: {e}",
+                s.peer,
+                String::from_utf8_lossy(&p.to_bytes())
+            );
+            return Err(Failed::HpfOpen);
+        }
     };
     if file.seek(SeekFrom::Start(req.offset)).is_err() {
         // a refused PUT leaves nothing behind, even when the open created the file

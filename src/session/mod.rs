@@ -139,9 +139,14 @@ pub struct Session {
     pub stage_sum: Option<commands::stage::InFlight>,
 }
 
-/// How long a stale handle's path rests before it is looked up again
+/// The pauses before a stale handle's path is looked up again, one per try
 /// ([`Session::retry_stale`]).
-const STALE_SETTLE: std::time::Duration = std::time::Duration::from_millis(30);
+const STALE_SETTLE: &[std::time::Duration] = &[
+    std::time::Duration::from_millis(30),
+    std::time::Duration::from_millis(100),
+    std::time::Duration::from_millis(300),
+    std::time::Duration::from_millis(1000),
+];
 
 impl Session {
     /// Normalises a path argument, pins it ([`crate::fsys::Root::pin`]: the
@@ -183,25 +188,37 @@ impl Session {
     /// Runs `op` on the pinned path `p`; when a handle in it went stale
     /// (ESTALE: on a shared file system another node replaced the file or a
     /// directory on the path since it was pinned), pins and judges the path
-    /// once more and runs `op` again on that. A second stale handle, or a
-    /// refusal by the new judgement, is the command's own failure.
+    /// again and runs `op` on that, a few times with growing pauses: the file
+    /// system's client settles the replacement it was told of (GlusterFS: an
+    /// upcall, or its metadata cache's timeout of about a second) a moment
+    /// after, and until then a lookup can meet the same stale inode. Still
+    /// stale after [`STALE_SETTLE`]'s last pause, or a refusal by a new
+    /// judgement, is the command's own failure.
     pub fn retry_stale<T>(&self, p: &RelPath, op: impl Fn(&RelPath) -> Result<T, FsError>) -> Result<T, FsError> {
-        match op(p) {
-            Err(FsError::Stale) => {
-                info!(
-                    "{} stale handle for {:?}: looking it up again",
-                    self.peer,
-                    String::from_utf8_lossy(&p.to_bytes())
-                );
-                // the file system's client settles the replacement it was told
-                // of (GlusterFS: an upcall) a moment after: looking up at once
-                // can meet the same stale inode
-                std::thread::sleep(STALE_SETTLE);
-                let again = self.secfs.repin(&self.root, p)?;
-                op(&again)
+        let mut r = op(p);
+        for pause in STALE_SETTLE {
+            if !matches!(r, Err(FsError::Stale)) {
+                return r;
             }
-            r => r,
+            info!(
+                "{} stale handle for {:?}: looking it up again in {} ms",
+                self.peer,
+                String::from_utf8_lossy(&p.to_bytes()),
+                pause.as_millis()
+            );
+            std::thread::sleep(*pause);
+            let again = self.secfs.repin(&self.root, p)?;
+            r = op(&again);
         }
+        if let Err(FsError::Stale) = &r {
+            warn!(
+                "{} {:?} still a stale handle after looking it up again for {} ms",
+                self.peer,
+                String::from_utf8_lossy(&p.to_bytes()),
+                STALE_SETTLE.iter().map(|d| d.as_millis()).sum::<u128>()
+            );
+        }
+        r
     }
 
     /// [`Root::open`] with [`Session::retry_stale`].
