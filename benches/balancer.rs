@@ -18,6 +18,7 @@
 //! `cargo bench --bench balancer -- [--secs S] [--rounds N] [--mib M]`; the last
 //! line, `BENCH_BALANCER key=value ...`, is for scripts. Missing a target is
 //! reported, never a failure.
+#![forbid(unsafe_code)]
 
 mod support;
 
@@ -27,8 +28,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::{met, private_tempdir, tfd_binary, Server};
-use tfd::client::transfer::PutOutcome;
-use tfd::client::{Client, ClientConfig};
+use tfp_client::transfer::PutOutcome;
+use tfp_client::{Client, ClientConfig};
 
 const TARGET: f64 = 0.9;
 const CLIENTS: usize = 8;

@@ -12,6 +12,7 @@
 //! `TFD_BIN`); as root, with GlusterFS and FUSE (else it says why and stops).
 //! Options: `--quick` (fewer files), `--files N` (per round, default 100),
 //! `--rounds N` (default 4). Missing the target is reported, never a failure.
+#![forbid(unsafe_code)]
 
 mod support;
 
@@ -63,14 +64,14 @@ fn floor_round(dir: &std::path::Path, n: usize, data: &[u8], round: usize) -> Re
 }
 
 /// `n` durable 16 KiB SNDFILEs through the node, per second.
-fn tfd_round(c: &mut tfd::client::Client, n: usize, data: &[u8], round: usize) -> Result<f64, String> {
+fn tfd_round(c: &mut tfp_client::Client, n: usize, data: &[u8], round: usize) -> Result<f64, String> {
     let t = Instant::now();
     for i in 0..n {
         let name = format!("bench/tfd-{round}-{i}");
         let st = c
             .sndfile(name.as_bytes(), true, &mut &data[..], &mut |_| {})
             .map_err(|e| e.to_string())?;
-        if !matches!(st, tfd::wire::Status::Ok(_)) {
+        if !matches!(st, tfp_wire::Status::Ok(_)) {
             return Err(format!("SNDFILE {name}: {st:?}"));
         }
     }
@@ -87,7 +88,7 @@ fn run(files: usize, rounds: usize) -> Result<(), String> {
     let floor_dir = root.join("floor");
     std::fs::create_dir_all(&floor_dir).map_err(|e| e.to_string())?;
     let mut srv = Server::start_on(&bin, Some(&root), "sync_uploads yes\nsweep_interval 0\n")?;
-    let mut c = tfd::client::Client::connect(&srv.client_config()).map_err(|e| e.to_string())?;
+    let mut c = tfp_client::Client::connect(&srv.client_config()).map_err(|e| e.to_string())?;
     let data: Vec<u8> = (0..SIZE).map(|i| (i * 7 + 3) as u8).collect();
     let (mut ft, mut tt) = (0.0, 0.0);
     for r in 0..rounds {

@@ -12,6 +12,7 @@
 //!
 //! Options (after `--`): `--quick` (short run), `--n N` (round trips per latency
 //! phase), `--threads T` (concurrent clients), `--secs S` (handshake phase length).
+#![forbid(unsafe_code)]
 
 mod support;
 
@@ -23,7 +24,7 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 use support::{cli, log_problems, met, tfd_binary, Server};
-use tfd::client::{Client, ClientConfig, ClientError};
+use tfp_client::{Client, ClientConfig, ClientError};
 
 /// Target: tfd ECHO p50 at most this many times the TCP echo p50.
 const TARGET_P50_RATIO: f64 = 3.0;

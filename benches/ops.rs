@@ -46,8 +46,8 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 use support::{cli, log_problems, met, tfd_binary, Server};
-use tfd::client::transfer::PutOutcome;
-use tfd::client::{Client, ClientConfig};
+use tfp_client::transfer::PutOutcome;
+use tfp_client::{Client, ClientConfig};
 
 /// The small file size of phase 2 and of the mixed load.
 const SMALL: usize = 16 * 1024;
@@ -196,9 +196,9 @@ fn echo(c: &mut Client) -> Result<(), String> {
     }
 }
 
-fn ok(what: &str, st: Result<tfd::wire::Status, tfd::client::ClientError>) -> Result<(), String> {
+fn ok(what: &str, st: Result<tfp_wire::Status, tfp_client::ClientError>) -> Result<(), String> {
     match st {
-        Ok(tfd::wire::Status::Ok(_)) => Ok(()),
+        Ok(tfp_wire::Status::Ok(_)) => Ok(()),
         Ok(s) => Err(format!("{what}: {s:?}")),
         Err(e) => Err(format!("{what}: {e}")),
     }
@@ -1034,9 +1034,9 @@ fn run(o: &Options) -> Result<(), String> {
 /// each the mean rate of its two slices.
 fn secure_handshakes(cfg: &Arc<ClientConfig>, secs: f64) -> (Rate, Rate) {
     let mut legacy = (*cfg).as_ref().clone();
-    legacy.transport = tfd::client::Transport::Legacy;
+    legacy.transport = tfp_client::Transport::Legacy;
     let mut secure = legacy.clone();
-    secure.transport = tfd::client::Transport::Require;
+    secure.transport = tfp_client::Transport::Require;
     let (legacy, secure) = (Arc::new(legacy), Arc::new(secure));
     let slice = |c: &Arc<ClientConfig>| {
         let c = c.clone();

@@ -63,6 +63,7 @@
 //! Options (after `--`): `--clients N` (1..=1024), `--secs S` (10..=7200),
 //! `--kills K` (SIGKILLs, default 1 per minute, at least 3), `--max-size BYTES`
 //! (largest transfer, default 4 MiB), `--seed X`.
+#![forbid(unsafe_code)]
 
 #[path = "soak/lifecycle.rs"]
 mod lifecycle;
@@ -81,10 +82,10 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 use support::{is_helper, log_problems, private_tempdir, tfd_binary, Server};
-use tfd::client::transfer::PutOutcome;
-use tfd::client::{Client, ClientConfig};
-use tfd::wire::hpf;
-use tfd::wire::Status;
+use tfp_client::transfer::PutOutcome;
+use tfp_client::{Client, ClientConfig};
+use tfp_wire::hpf;
+use tfp_wire::Status;
 
 /// Files a client keeps verified on the server at most (older ones are deleted).
 const KEEP_FILES: usize = 6;
@@ -344,14 +345,14 @@ enum Fail {
     Verify(String),
 }
 
-impl From<tfd::client::ClientError> for Fail {
-    fn from(e: tfd::client::ClientError) -> Self {
+impl From<tfp_client::ClientError> for Fail {
+    fn from(e: tfp_client::ClientError) -> Self {
         Fail::Io(e.to_string())
     }
 }
 
-impl From<tfd::channel::ChannelError> for Fail {
-    fn from(e: tfd::channel::ChannelError) -> Self {
+impl From<tfp_channel::ChannelError> for Fail {
+    fn from(e: tfp_channel::ChannelError) -> Self {
         Fail::Io(e.to_string())
     }
 }

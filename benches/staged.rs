@@ -22,6 +22,7 @@
 //! With `STAGED_PROFILE=1` the server's log lines of each phase follow, with
 //! their times (where the verified transfer spends its time: the data, or
 //! the commit's hash).
+#![forbid(unsafe_code)]
 
 mod support;
 
@@ -32,8 +33,8 @@ use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 use support::floor::{both_cpu, median, sha_per_gib};
 use support::Server;
-use tfd::client::staged::{self, Outcome, Request};
-use tfd::client::{parallel, Client, ClientConfig};
+use tfp_client::staged::{self, Outcome, Request};
+use tfp_client::{parallel, Client, ClientConfig};
 
 const MIB: u64 = 1 << 20;
 const UNIT: i64 = 4 << 20;
@@ -119,7 +120,7 @@ fn run() -> Result<(), String> {
     let server = Server::start(&bin)?;
     let mut cfg = server.client_config();
     if args.iter().any(|a| a == "--secure") {
-        cfg.transport = tfd::client::Transport::Require;
+        cfg.transport = tfp_client::Transport::Require;
     }
     let dir = support::private_tempdir("staged")?;
     let local = dir.join("src.bin");

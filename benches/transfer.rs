@@ -53,6 +53,7 @@
 //! 1..=9), `--streams 1,2,4`, `--only put,putwhole,get,sndfile,rcvfile,parallel` (e.g. to
 //! profile one phase: each session's pid is printed for `perf record -g -p PID`;
 //! `--only cipher` runs no server).
+#![forbid(unsafe_code)]
 
 mod support;
 
@@ -65,10 +66,10 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 use support::{cli, log_problems, met, private_tempdir, tfd_binary, Server};
-use tfd::client::engine::download;
-use tfd::client::transfer::PutOutcome;
-use tfd::client::{parallel, Client, ClientConfig};
-use tfd::wire::{Cipher, Status};
+use tfp_client::engine::download;
+use tfp_client::transfer::PutOutcome;
+use tfp_client::{parallel, Client, ClientConfig};
+use tfp_wire::{Cipher, Status};
 
 const MIB: u64 = 1 << 20;
 /// Target: each single-stream transfer at least this fraction of the cipher rate.
@@ -342,8 +343,8 @@ fn cipher_rate(mib: u64, unpack: bool) -> f64 {
 /// The secure transport's AEAD alone on one thread: the record layer sealing
 /// 64 KiB records (the suite this machine would pick), MB/s.
 fn aead_rate(mib: u64) -> f64 {
-    use tfd::wire::noise::{CipherState, Suite};
-    use tfd::wire::record::{Kind, Sealer, MAX_DATA, REKEY_AFTER};
+    use tfp_wire::noise::{CipherState, Suite};
+    use tfp_wire::record::{Kind, Sealer, MAX_DATA, REKEY_AFTER};
     let mut s = Sealer::new(CipherState::with_key(Suite::preferred(), [7; 32]), REKEY_AFTER);
     let data = vec![0x5au8; MAX_DATA];
     let mut out = Vec::with_capacity(MAX_DATA + 64);
@@ -369,8 +370,8 @@ fn aead_rate(mib: u64) -> f64 {
 /// loopback can beat this; it shows what the one-core AEAD ratio can reach here.
 fn aead_loopback_rate(mib: u64) -> f64 {
     use std::net::{TcpListener, TcpStream};
-    use tfd::wire::noise::{CipherState, Suite};
-    use tfd::wire::record::{Kind, Opener, Sealer, HEADER, MAX_DATA, REKEY_AFTER};
+    use tfp_wire::noise::{CipherState, Suite};
+    use tfp_wire::record::{Kind, Opener, Sealer, HEADER, MAX_DATA, REKEY_AFTER};
     let key = [9u8; 32];
     let total = (mib * MIB).div_ceil(MAX_DATA as u64) * MAX_DATA as u64;
     let Ok(listener) = TcpListener::bind("127.0.0.1:0") else {
@@ -384,7 +385,7 @@ fn aead_loopback_rate(mib: u64) -> f64 {
             sock.set_nodelay(true)?;
             let mut s = Sealer::new(CipherState::with_key(Suite::preferred(), key), REKEY_AFTER);
             let data = vec![0x5au8; MAX_DATA];
-            let mut out = vec![0u8; tfd::wire::record::seal_room(MAX_DATA)];
+            let mut out = vec![0u8; tfp_wire::record::seal_room(MAX_DATA)];
             let mut done = 0u64;
             while done < total {
                 let n = s.seal_into(Kind::Data, &data, &mut out).map_err(io::Error::other)?;
@@ -396,7 +397,7 @@ fn aead_loopback_rate(mib: u64) -> f64 {
         let received = (|| -> io::Result<u64> {
             let (mut sock, _) = listener.accept()?;
             let mut o = Opener::new(CipherState::with_key(Suite::preferred(), key));
-            let mut raw = vec![0u8; 4 * (HEADER + tfd::wire::record::MAX_BODY)];
+            let mut raw = vec![0u8; 4 * (HEADER + tfp_wire::record::MAX_BODY)];
             let mut sink = vec![0u8; MAX_DATA];
             let (mut start, mut end, mut got) = (0usize, 0usize, 0u64);
             loop {
@@ -491,7 +492,7 @@ fn phase_put_whole(server: &Server, cfg: &ClientConfig, pat: &[u8], size: u64) -
 }
 
 fn put_whole(c: &mut Client, pat: &[u8], size: u64) -> Result<(), String> {
-    use tfd::wire::hpf::{code, encode};
+    use tfp_wire::hpf::{code, encode};
     let reply = c
         .raw(&[&b"PUT "[..], &encode(b"put.bin", 0, UNIT as i64, None)].concat())
         .map_err(|e| format!("PUT: {e}"))?;
@@ -507,7 +508,7 @@ fn put_whole(c: &mut Client, pat: &[u8], size: u64) -> Result<(), String> {
     // the header unit and the data unit, enciphered one after the other in one buffer
     let mut unit = vec![0u8; 8 + grant];
     loop {
-        let n = tfd::channel::read_full(&mut src, &mut unit[8..]).map_err(|e| e.to_string())?;
+        let n = tfp_channel::read_full(&mut src, &mut unit[8..]).map_err(|e| e.to_string())?;
         if n == 0 {
             break;
         }
@@ -877,7 +878,7 @@ fn run_transfers(o: &Options, bin: &Path, in_budget: &dyn Fn(&str) -> bool) -> R
             o.mib, o.reps
         );
         let mut scfg = cfg.clone();
-        scfg.transport = tfd::client::Transport::Require;
+        scfg.transport = tfp_client::Transport::Require;
         let pairs: [(&'static str, Upload, &'static str, Download, &str); 2] = [
             ("PUT", phase_put, "GET", phase_get, "put.bin"),
             ("SNDFILE", phase_sndfile, "RCVFILE", phase_rcvfile, "snd.bin"),

@@ -21,6 +21,7 @@
 //! the data for far less CPU, so the same hashing weighs more (a higher floor).
 //!
 //! Options: `--quick` (128 MiB, 2 pairs), `--mib N`, `--reps N`, `--secure`.
+#![forbid(unsafe_code)]
 
 mod support;
 
@@ -34,8 +35,8 @@ use std::sync::Arc;
 use std::time::Instant;
 use support::floor::{both_cpu, median, sha_per_gib};
 use support::{cli, met, private_tempdir, tfd_binary, Server};
-use tfd::client::engine::{download, journal, partial};
-use tfd::client::{Client, ClientConfig};
+use tfp_client::engine::{download, journal, partial};
+use tfp_client::{Client, ClientConfig};
 
 const USAGE: &str = "usage: verify [--quick] [--mib N] [--reps N] [--secure]";
 const MIB: u64 = 1 << 20;
@@ -132,7 +133,7 @@ fn run(o: &Options) -> Result<(), String> {
     let server = Server::start(&bin)?;
     let mut cfg = server.client_config();
     if o.secure {
-        cfg.transport = tfd::client::Transport::Require;
+        cfg.transport = tfp_client::Transport::Require;
     }
     let size = o.mib * MIB;
     let source = server.data_dir().join("v.bin");

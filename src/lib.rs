@@ -1,28 +1,23 @@
-//! tfd: a TF Protocol 2.4.1 server, its client library and tools.
+//! tfd: the TF Protocol daemon (tfd, tfpasswd) as a library its two binaries call.
 //!
-//! Floors, top to bottom (doc/architecture.md; tests/security/house.rs keeps them): `daemon`
-//! (listener, processes, signals) → `session` ⇄ `commands` (handshake, gating,
-//! dispatch; one file per command family) → `services` (what sessions share) →
-//! `client` → `fsys`, `auth`, `channel`, `sandbox` → `config` → `bandwidth`,
-//! `logging`, `xferlog` → `wire` (the pure protocol core) and `size` → `sys`, the
-//! only module with `unsafe`.
-#![deny(unsafe_code)]
+//! Floors, top to bottom (doc/architecture.md): `daemon` (listener, processes,
+//! signals) → `session` ⇄ `commands` (handshake, gating, dispatch; one file per
+//! command family) → `services` (what sessions share) → `fsys`, `auth`, `sandbox` →
+//! `config` → `logging`, `xferlog`. Below them, crates of their own: `tfp_channel`
+//! (the byte stream), `tfp_wire` (the protocol, free of I/O) and `tfd_sys` (the only
+//! crate allowed `unsafe`). The client library, `tfp_client`, is a sibling that no
+//! module here imports.
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod auth;
-pub mod bandwidth;
-pub mod channel;
-pub mod client;
 pub mod commands;
 #[allow(missing_docs)]
 pub mod config;
 pub mod daemon;
 pub mod fsys;
 pub mod logging;
-pub mod sandbox;
+mod sandbox;
 pub mod services;
-pub mod session;
-pub mod size;
-pub mod sys;
-pub mod wire;
-pub mod xferlog;
+mod session;
+mod xferlog;

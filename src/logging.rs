@@ -89,7 +89,7 @@ pub fn init(target: LogTarget, level: Option<LevelFilter>) {
         let _ = log::set_logger(logger);
     });
     if target == LogTarget::Syslog {
-        OPENLOG.call_once(|| crate::sys::openlog(c"tfd", libc::LOG_PID | libc::LOG_NDELAY, libc::LOG_DAEMON));
+        OPENLOG.call_once(|| tfd_sys::openlog(c"tfd", libc::LOG_PID | libc::LOG_NDELAY, libc::LOG_DAEMON));
     }
     let old = logger.target.swap(target as u8, Ordering::SeqCst);
     if old != target as u8 {
@@ -156,7 +156,7 @@ impl Log for Logger {
         if self.target.load(Ordering::Relaxed) == LogTarget::Syslog as u8 {
             if self.stderr.matches(record) {
                 let text = format!("{}: {}", record.target(), record.args());
-                crate::sys::syslog(syslog_priority(record.level()), &c_message(&text));
+                tfd_sys::syslog(syslog_priority(record.level()), &c_message(&text));
             }
         } else {
             self.stderr.log(record);
@@ -200,7 +200,7 @@ fn stderr_is_journal() -> bool {
     let Some(value) = std::env::var_os("JOURNAL_STREAM") else {
         return false;
     };
-    match crate::sys::fstat(std::io::stderr().as_fd()) {
+    match tfd_sys::fstat(std::io::stderr().as_fd()) {
         Ok(st) => journal_stream_matches(&value.to_string_lossy(), st.st_dev, st.st_ino),
         Err(_) => false,
     }

@@ -6,10 +6,9 @@
 //! killed. When the program ends its process group is killed too, so nothing it
 //! started in the background outlives the run; no process of it can leave the
 //! group (setsid and setpgid fail). The syscalls live in
-//! [`crate::sys::confine_child`].
+//! [`tfd_sys::confine_child`].
 #![forbid(unsafe_code)]
 
-use crate::sys;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
@@ -20,6 +19,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use tfd_sys as sys;
 
 /// How long output is still read after the program ended and its group was
 /// killed: only a process that left the group can keep the pipe open that long.

@@ -185,7 +185,7 @@ fn ctime_utc(t: SystemTime) -> String {
     };
     let days = secs.div_euclid(86_400);
     let s = secs.rem_euclid(86_400);
-    let (y, m, d) = crate::wire::date::civil_from_days(days);
+    let (y, m, d) = tfp_wire::date::civil_from_days(days);
     const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",

@@ -73,7 +73,7 @@ fn small_transfers_allocate_for_their_size_not_for_the_largest_frame() {
         assert_eq!(c.sup(b"sup", &mut &data[..]).expect("SUP"), 0);
     }
     let (st, sndfile) = allocated_by(|| c.sndfile(b"snd", true, &mut &data[..], &mut |_| {}));
-    assert!(matches!(st, Ok(tfd::wire::Status::Ok(_))), "SNDFILE: {st:?}");
+    assert!(matches!(st, Ok(tfp_wire::Status::Ok(_))), "SNDFILE: {st:?}");
     let (r, sup) = allocated_by(|| c.sup(b"sup", &mut &data[..]));
     assert_eq!(r.expect("SUP"), 0);
     let mut out = Vec::with_capacity(data.len());

@@ -1,5 +1,6 @@
 //! The fuzz targets on stable Rust, without libFuzzer. Each target's body (the same
-//! code the cargo-fuzz targets run, `fuzz/src/lib.rs`) is run over
+//! code the cargo-fuzz targets run: `fuzz/src/lib.rs` for the protocol's targets,
+//! `fuzz/daemon/src/lib.rs` for the daemon's) is run over
 //!
 //! 1. its stored seed corpus `fuzz/corpus/<target>/` and every kept crash input in
 //!    `fuzz/regressions/<target>/` (a failure there is a regression), then
@@ -11,9 +12,25 @@
 //! target and a fresh `TFD_FUZZ_SEED`. A failing input is written to
 //! `fuzz/artifacts/<target>/` and the test fails naming the file; keep it as a
 //! regression by moving it to `fuzz/regressions/<target>/`.
+#![forbid(unsafe_code)]
 
+/// The protocol's targets (the `tfd-fuzz` crate, which links `tfp-wire` alone).
 #[path = "../fuzz/src/lib.rs"]
-mod bodies;
+mod wire_bodies;
+
+/// The daemon's targets (the `tfd-fuzz-daemon` crate).
+#[path = "../fuzz/daemon/src/lib.rs"]
+mod daemon_bodies;
+
+/// Every target: its name, its body, and the cargo-fuzz crate (directory and
+/// crate name) whose entry point runs it.
+fn targets() -> impl Iterator<Item = (&'static str, wire_bodies::Body, &'static str, &'static str)> {
+    let wire = wire_bodies::TARGETS.iter().map(|&(n, b)| (n, b, "fuzz", "tfd_fuzz"));
+    let daemon = daemon_bodies::TARGETS
+        .iter()
+        .map(|&(n, b)| (n, b, "fuzz/daemon", "tfd_fuzz_daemon"));
+    wire.chain(daemon)
+}
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -207,10 +224,9 @@ fn env_u64(name: &str) -> Option<u64> {
 }
 
 fn run(name: &str) {
-    let body = bodies::TARGETS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, b)| *b)
+    let body = targets()
+        .find(|t| t.0 == name)
+        .map(|t| t.1)
         .unwrap_or_else(|| panic!("no target {name}"));
     let seeds = stored(name);
     assert!(!seeds.is_empty(), "fuzz/corpus/{name}/ holds no seed");
@@ -315,7 +331,7 @@ fn fai() {
 #[test]
 fn resolve() {
     run("resolve");
-    bodies::cleanup();
+    daemon_bodies::cleanup();
 }
 
 #[test]
@@ -343,27 +359,31 @@ fn tzrule() {
     run("tzrule");
 }
 
-/// Every target in the body table has a test above and a cargo-fuzz entry point.
 #[test]
 fn secfs() {
     run("secfs");
 }
 
+/// Every target in the body tables has a test here and a cargo-fuzz entry point in
+/// its crate, and no name is in both crates.
 #[test]
 fn every_target_is_wired_up() {
-    let me = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_corpus.rs")).unwrap();
-    let manifest = std::fs::read_to_string(fuzz_dir().join("Cargo.toml")).unwrap();
-    for (name, _) in bodies::TARGETS {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let me = std::fs::read_to_string(root.join("tests/fuzz_corpus.rs")).unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for (name, _, dir, krate) in targets() {
+        assert!(seen.insert(name), "{name}: in both fuzz crates");
         assert!(
             me.contains(&format!("fn {name}() {{\n    run(\"{name}\");")),
             "{name}: no test"
         );
-        let entry = fuzz_dir().join("fuzz_targets").join(format!("{name}.rs"));
+        let entry = root.join(dir).join("fuzz_targets").join(format!("{name}.rs"));
         let src = std::fs::read_to_string(&entry).unwrap_or_else(|_| panic!("{}", entry.display()));
-        assert!(src.contains(&format!("tfd_fuzz::{name}(data)")), "{}", entry.display());
+        assert!(src.contains(&format!("{krate}::{name}(data)")), "{}", entry.display());
+        let manifest = std::fs::read_to_string(root.join(dir).join("Cargo.toml")).unwrap();
         assert!(
             manifest.contains(&format!("name = \"{name}\"")),
-            "{name}: not in fuzz/Cargo.toml"
+            "{name}: not in {dir}/Cargo.toml"
         );
     }
 }

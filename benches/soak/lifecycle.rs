@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
-use tfd::client::{Client, ClientConfig};
+use tfp_client::{Client, ClientConfig};
 
 /// What the phase measured.
 pub struct Outcome {
@@ -168,7 +168,7 @@ pub fn run(bin: &Path, dir: &Path, clients: usize, secs: u64) -> Result<Outcome,
         "soaklife",
     );
     cfg.timeout = Some(Duration::from_secs(10));
-    cfg.transport = tfd::client::Transport::Legacy;
+    cfg.transport = tfp_client::Transport::Legacy;
 
     let first = spawn(bin, dir, "a")?;
     wait_serving(&cfg, Duration::from_secs(15)).ok_or("the first tfd did not start")?;

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
-use tfd::client::ClientConfig;
+use tfp_client::ClientConfig;
 
 /// A running tfd in a private temporary directory; stopped (SIGTERM) and cleaned
 /// up on drop, so a panic part way does not leave a daemon behind.
@@ -210,7 +210,7 @@ impl Server {
         let mut c = ClientConfig::new(&self.addr.to_string(), self.pubkey_pem.clone(), &self.hash);
         c.timeout = Some(Duration::from_secs(10));
         // the legacy cipher unless a phase asks for the secure transport
-        c.transport = tfd::client::Transport::Legacy;
+        c.transport = tfp_client::Transport::Legacy;
         c
     }
 

@@ -20,12 +20,12 @@
 //! the next key (or, after an expiry, an unlinked file).
 #![forbid(unsafe_code)]
 
-use crate::wire::{fai as wire, fai::Record, uuid};
 use nix::fcntl::{Flock, FlockArg};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use tfp_wire::{fai as wire, fai::Record, uuid};
 
 /// Why an entrance was refused (the session maps these to FAILED 68 and 69).
 #[derive(Debug, PartialEq, Eq)]
@@ -120,11 +120,11 @@ impl Store {
         if !meta.is_dir() {
             return Err(io::Error::other(format!("{} is not a directory", self.dir.display())));
         }
-        if meta.uid() != crate::sys::geteuid() || meta.mode() & 0o077 != 0 {
+        if meta.uid() != tfd_sys::geteuid() || meta.mode() & 0o077 != 0 {
             return Err(io::Error::other(format!(
                 "{} must be mode 0700 and owned by uid {} (it is {:o}, uid {}); refusing to keep tokens there",
                 self.dir.display(),
-                crate::sys::geteuid(),
+                tfd_sys::geteuid(),
                 meta.mode() & 0o7777,
                 meta.uid()
             )));
@@ -239,7 +239,7 @@ impl Store {
             // another entrance used this key while we waited for the lock
             return Err(Refusal::Unknown);
         }
-        if !meta.is_file() || meta.uid() != crate::sys::geteuid() || meta.mode() & 0o077 != 0 {
+        if !meta.is_file() || meta.uid() != tfd_sys::geteuid() || meta.mode() & 0o077 != 0 {
             return Err(Refusal::Invalid("the token file is not a private regular file".into()));
         }
         let mut bytes = Vec::new();

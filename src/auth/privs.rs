@@ -52,7 +52,7 @@ pub fn switch(id: &Identity) -> Result<(), String> {
     unistd::setresgid(id.gid, id.gid, id.gid).map_err(|e| format!("setresgid: {e}"))?;
     let switched = unistd::setresuid(id.uid, id.uid, id.uid).map_err(|e| format!("setresuid: {e}"));
     // the kernel dropped the die-with-the-listener request with the old ids
-    crate::sys::die_with_parent();
+    tfd_sys::die_with_parent();
     switched?;
     verify(id.uid, id.gid)
 }
@@ -77,7 +77,7 @@ pub fn as_user<T>(id: &Identity, f: impl FnOnce() -> T) -> Result<T, String> {
         .and_then(|_| unistd::setgroups(&groups))
         .map_err(|e| format!("taking the original ids back: {e}"));
     // each id change above made the kernel forget the die-with-the-listener request
-    crate::sys::die_with_parent();
+    tfd_sys::die_with_parent();
     restored?;
     if unistd::geteuid() != u.effective || unistd::getegid() != g.effective {
         return Err("the original ids did not come back".into());

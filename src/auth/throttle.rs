@@ -23,13 +23,13 @@
 //!
 //! IPv6 clients are counted per /64, since one host usually owns a whole /64.
 
-use crate::sys::SharedWords;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use tfd_sys::SharedWords;
 
 /// Slots per table in the daemon (2 tables × 4096 slots × 16 bytes = 128 KiB).
 pub const DEFAULT_SLOTS: usize = 4096;
@@ -739,12 +739,12 @@ mod tests {
         th.failure(ip, b"x", &p, 10);
         th.failure(ip, b"y", &p, 10);
         // a forked child's failure lands in the same table
-        match crate::sys::fork().unwrap() {
-            crate::sys::Fork::Child => {
+        match tfd_sys::fork().unwrap() {
+            tfd_sys::Fork::Child => {
                 th.failure(ip, b"z", &p, 10);
-                crate::sys::exit_now(0);
+                tfd_sys::exit_now(0);
             }
-            crate::sys::Fork::Parent(pid) => {
+            tfd_sys::Fork::Parent(pid) => {
                 nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None).unwrap();
             }
         }

@@ -112,7 +112,7 @@ fn main() -> ExitCode {
         if let Err(e) = demo::check_port(demo_port) {
             return fail(e);
         }
-        if tfd::sys::geteuid() == 0 {
+        if tfd_sys::geteuid() == 0 {
             eprintln!(
                 "{}",
                 demo::root_warning(&std::path::absolute(&demo_dir).unwrap_or(demo_dir.clone()))
@@ -151,7 +151,7 @@ fn main() -> ExitCode {
     tfd::logging::init(target, cfg.log_level.as_deref().and_then(|l| l.parse().ok()));
     // one list of checks for --check-config and for the start: what one calls
     // an error stops the other too, and a warning reads the same in both
-    let is_root = tfd::sys::geteuid() == 0;
+    let is_root = tfd_sys::geteuid() == 0;
     let findings = daemon::checks::run(
         &cfg,
         &daemon::checks::Setting {

@@ -107,7 +107,7 @@ struct NoEcho<'a> {
 impl Drop for NoEcho<'_> {
     fn drop(&mut self) {
         if self.was_on {
-            let _ = tfd::sys::set_tty_echo(self.tty.as_fd(), true);
+            let _ = tfd_sys::set_tty_echo(self.tty.as_fd(), true);
         }
     }
 }
@@ -151,7 +151,7 @@ fn prompt(tty: &std::fs::File, text: &str) -> Result<Vec<u8>, Error> {
     let mut out = tty;
     out.write_all(text.as_bytes()).map_err(io_err)?;
     out.flush().map_err(io_err)?;
-    let was_on = tfd::sys::set_tty_echo(tty.as_fd(), false).map_err(io_err)?;
+    let was_on = tfd_sys::set_tty_echo(tty.as_fd(), false).map_err(io_err)?;
     let guard = NoEcho { tty, was_on };
     let mut line = Vec::new();
     io::BufReader::new(tty)

@@ -13,11 +13,11 @@ use crate::services::metrics::Counter;
 use crate::session::identity::{self, SwitchError, Target};
 use crate::session::jail;
 use crate::session::{denied_or, Session, Stage};
-use crate::sys;
-use crate::wire::{command, Failed};
 use log::{error, info, warn};
 use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
+use tfd_sys as sys;
+use tfp_wire::{command, Failed};
 
 /// LOGIN: allowed before LOGIN, and before INJAIL in multi-user mode.
 pub const LOGIN_GATE: Gate = Gate {

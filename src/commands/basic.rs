@@ -2,8 +2,8 @@
 
 use super::{CmdResult, Reply};
 use crate::session::Session;
-use crate::wire::{uuid, Failed};
 use log::error;
+use tfp_wire::{uuid, Failed};
 
 /// `ECHO <text>` → the text alone (what clients rely on; decisions.md).
 pub fn echo(_s: &mut Session, arg: &[u8]) -> CmdResult {

@@ -13,10 +13,10 @@ use super::{CmdError, CmdResult, Reply};
 use crate::fsys::{FsError, Kind, RelPath};
 use crate::session::identity::{self, SwitchError, Target};
 use crate::session::{Duty, Session};
-use crate::sys;
-use crate::wire::Failed;
 use log::{error, info};
 use std::os::fd::{AsFd, OwnedFd};
+use tfd_sys as sys;
+use tfp_wire::Failed;
 
 /// Makes `dir` (a directory descriptor beneath the root) the session's root.
 /// An error is the command's refusal, the session as it was; a transition

@@ -5,8 +5,8 @@ use super::{CmdResult, Reply};
 use crate::services::registry;
 use crate::session::liveness::{set_keepalive, Keepalive};
 use crate::session::Session;
-use crate::wire::{command, Cipher, Failed};
 use log::{info, warn};
+use tfp_wire::{command, Cipher, Failed};
 
 /// Largest NIGMA key: the document sets no bound; this keeps a key swap cheap.
 pub const NIGMA_MAX: usize = 4096;

@@ -4,8 +4,8 @@
 
 use super::{CmdResult, Reply};
 use crate::session::Session;
-use crate::wire::Failed;
 use log::{info, warn};
+use tfp_wire::Failed;
 
 /// `FAITOK <minutes>`: a token and its first key, valid for the minutes asked
 /// (clamped to `fai_max_minutes`), bound to this session's user and jail. Once
@@ -21,17 +21,17 @@ pub fn faitok(s: &mut Session, arg: &[u8]) -> CmdResult {
         info!("{peer} FAITOK refused: already used in this session");
         return Err(Failed::FaiInit.into());
     }
-    if crate::sys::geteuid() == 0 {
+    if tfd_sys::geteuid() == 0 {
         info!("{peer} FAITOK refused: the session runs as root");
         return Err(Failed::FaiInit.into());
     }
-    let minutes = crate::wire::fai::minutes(arg, max);
+    let minutes = tfp_wire::fai::minutes(arg, max);
     let login = (!s.state.single_user()).then_some(s.user.as_str());
     match s.ctx.services.fai.issue(minutes, login, s.state.jail()) {
         Ok(mut t) => {
             s.auth.fai_issued = true;
             info!("{peer} FAITOK user={} valid {minutes} min", s.user);
-            let reply = crate::wire::fai::faitok_reply(t.expiry, &t.token, &t.key);
+            let reply = tfp_wire::fai::faitok_reply(t.expiry, &t.token, &t.key);
             t.key.fill(0);
             Ok(Reply::Data(reply))
         }

@@ -6,13 +6,13 @@
 use super::{CmdError, CmdResult, Reply};
 use crate::fsys::{walk, FsError, Kind, RelPath, MAX_NAME};
 use crate::session::{denied_or, Session};
-use crate::sys;
-use crate::wire::{command, Failed};
 use log::{info, warn};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::AsFd;
+use tfd_sys as sys;
+use tfp_wire::{command, Failed};
 
 /// Splits `a | b`; both sides must be non-empty (FAILED 16 otherwise).
 fn two_paths(arg: &[u8]) -> Result<(&[u8], &[u8]), Failed> {
@@ -420,7 +420,7 @@ pub fn sha256(s: &mut Session, arg: &[u8]) -> CmdResult {
             Err(_) => return Err(Failed::Sha256.into()),
         }
     }
-    Ok(Reply::Data(crate::wire::sha256_text(&h.finalize().into()).to_vec()))
+    Ok(Reply::Data(tfp_wire::sha256_text(&h.finalize().into()).to_vec()))
 }
 
 /// `LOCK <name>` sets the session's lock-file name; empty turns locking off. An

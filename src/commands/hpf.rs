@@ -6,20 +6,20 @@
 use super::quota::Budget;
 use super::transfer::{logged, Track};
 use super::{CmdError, CmdResult, Reply};
-use crate::channel::{ChannelError, NetStream, RxHalf, TxHalf};
-use crate::fsys::direct::{ChunkWriter, ReadAhead};
-use crate::fsys::write_behind::WriteBehind;
 use crate::fsys::RelPath;
 use crate::session::Session;
-use crate::sys::{self, AlignedBuf};
-use crate::wire::hpf::{self, code, HpfRequest};
-use crate::wire::{Failed, FrameError};
 use crate::xferlog::Direction;
 use log::{info, warn};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
+use tfd_sys::direct::{ChunkWriter, ReadAhead};
+use tfd_sys::write_behind::WriteBehind;
+use tfd_sys::{self as sys, AlignedBuf};
+use tfp_channel::{ChannelError, NetStream, RxHalf, TxHalf};
+use tfp_wire::hpf::{self, code, HpfRequest};
+use tfp_wire::{Failed, FrameError};
 
 /// An open HPF target and the granted buffer.
 struct Opened {

@@ -15,27 +15,27 @@
 
 use super::netlock::LockWait;
 use super::{CmdError, CmdResult, Reply};
-use crate::channel::PartFrame;
 use crate::fsys::upload::Upload;
 use crate::fsys::RelPath;
 use crate::session::Session;
-use crate::sys::{self, OfdLock};
 use log::info;
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
+use tfd_sys::{self as sys, OfdLock};
+use tfp_channel::PartFrame;
 
 /// Longest wait for a file locked by someone else (a NETLOCK holder, another
 /// INTWRITE) before answering −1.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
 
 /// The document's hash form: `0x` and 64 lower-case hex digits.
-const HASH_LEN: usize = crate::wire::SHA256_TEXT_LEN;
+const HASH_LEN: usize = tfp_wire::SHA256_TEXT_LEN;
 
 fn hex_hash(h: Sha256) -> [u8; HASH_LEN] {
-    crate::wire::sha256_text(&h.finalize().into())
+    tfp_wire::sha256_text(&h.finalize().into())
 }
 
 /// The lock step of INTREAD and INTWRITE: waits at most [`LOCK_WAIT`] (watching

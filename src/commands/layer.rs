@@ -1,12 +1,12 @@
 //! GOAES/TFPCRYPTO and CIAON/CIAOFF: the 2.5.1 session layer beneath every
-//! command. The channel does the work ([`crate::channel`]); these commands only
+//! command. The channel does the work ([`tfp_channel`]); these commands only
 //! move its switches, at the frame boundary the document sets in each direction.
 
 use super::{CmdResult, Reply};
 use crate::session::Session;
-use crate::wire::aes::{AesEncrypt, AesKey, IV_LEN, KEY_LEN};
-use crate::wire::{uuid, Failed};
 use log::{info, warn};
+use tfp_wire::aes::{AesEncrypt, AesKey, IV_LEN, KEY_LEN};
+use tfp_wire::{uuid, Failed};
 
 /// `GOAES`, then a 32-byte key unit and a 16-byte IV unit (raw, in the current
 /// cipher). The reply still goes in the current cipher; from the next unit on,

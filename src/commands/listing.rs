@@ -10,9 +10,9 @@ use crate::fsys::upload::Upload;
 use crate::fsys::walk::{Lister, Style};
 use crate::fsys::{FsError, Kind, RelPath};
 use crate::session::{denied_or, Session};
-use crate::wire::secfs as bits;
-use crate::wire::{command, Failed};
 use log::warn;
+use tfp_wire::secfs as bits;
+use tfp_wire::{command, Failed};
 
 fn list(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
     let p = s.path(arg)?;

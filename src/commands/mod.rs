@@ -26,10 +26,10 @@ pub mod transport;
 pub mod tz;
 pub mod xcmds;
 
-use crate::channel::ChannelError;
 use crate::session::Session;
-use crate::wire::secfs as bits;
-use crate::wire::Failed;
+use tfp_channel::ChannelError;
+use tfp_wire::secfs as bits;
+use tfp_wire::Failed;
 
 /// What a handler produced when it did not fail.
 #[derive(Debug)]
@@ -294,7 +294,7 @@ pub static TABLE: &[Spec] = &[
     row("DATEFTZ", tz::dateftz, ANY, NOT_TFPSFS),
     row("GENUUID", basic::genuuid, ANY, NOT_TFPSFS).at_once(),
     // the 2.5.1 session layer (no paths)
-    row("GOAES", layer::goaes, ANY, NOT_TFPSFS).trailing(&[crate::wire::aes::KEY_LEN, crate::wire::aes::IV_LEN]),
+    row("GOAES", layer::goaes, ANY, NOT_TFPSFS).trailing(&[tfp_wire::aes::KEY_LEN, tfp_wire::aes::IV_LEN]),
     row("TFPCRYPTO", layer::tfpcrypto, ANY, NOT_TFPSFS),
     row("CIAON", layer::ciaon, ANY, NOT_TFPSFS),
     row("CIAOFF", layer::ciaoff, ANY, NOT_TFPSFS),

@@ -23,17 +23,17 @@
 #![forbid(unsafe_code)]
 
 use super::{CmdError, CmdResult, Reply};
-use crate::channel::ChannelError;
 use crate::fsys::Kind;
 use crate::session::Session;
-use crate::sys::{self, OfdLock};
-use crate::wire::netlock::{self, ArgError};
-use crate::wire::Failed;
 use log::{info, warn};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant};
+use tfd_sys::{self as sys, OfdLock};
+use tfp_channel::ChannelError;
+use tfp_wire::netlock::{self, ArgError};
+use tfp_wire::Failed;
 
 /// Locks one session may hold at once (the reference's table has 8 slots, ids 0..7).
 pub const MAX_LOCKS: usize = 8;

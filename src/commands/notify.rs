@@ -16,11 +16,8 @@
 //! Locks do not apply to notifications (the document says so).
 
 use super::{CmdResult, Reply};
-use crate::channel::ChannelError;
 use crate::fsys::{cname, secfs, walk, FsError, RelPath, MAX_NAME};
 use crate::session::Session;
-use crate::sys;
-use crate::wire::{command, Failed};
 use log::{debug, info, warn};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
@@ -29,6 +26,9 @@ use nix::sys::socket::{recv, MsgFlags};
 use std::collections::{HashMap, HashSet};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::time::{Duration, Instant};
+use tfd_sys as sys;
+use tfp_channel::ChannelError;
+use tfp_wire::{command, Failed};
 
 /// Most registrations one session may hold (each pass visits them all).
 pub const MAX_REGISTRATIONS: usize = 64;

@@ -68,7 +68,7 @@ fn ledger_key(uid: u32, root: &libc::stat) -> u64 {
 pub fn budget(s: &Session, replacing: Option<&RelPath>) -> Option<Budget> {
     let q = s.auth.quota?;
     let reg = s.ctx.services.registry.clone();
-    let root_st = crate::sys::fstat(s.root.fd().as_fd()).ok();
+    let root_st = tfd_sys::fstat(s.root.fd().as_fd()).ok();
     let key = root_st.map_or(1, |st| ledger_key(q.uid, &st));
     // read before the walk: whatever is settled after it may be missed by it
     let settled_before = reg.quota_settled(key).load(Ordering::SeqCst);

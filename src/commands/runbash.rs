@@ -24,19 +24,19 @@
 #![forbid(unsafe_code)]
 
 use super::{CmdError, CmdResult, Reply};
-use crate::channel::ChannelError;
 use crate::config::RunBash;
 use crate::fsys::{FsError, RelPath};
 use crate::sandbox::{self, Limits, Outcome};
 use crate::session::{denied_or, Session};
-use crate::sys::ChildLimits;
-use crate::wire::Failed;
 use log::{info, warn};
 use std::ffi::OsStr;
 use std::io::Read;
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use tfd_sys::ChildLimits;
+use tfp_channel::ChannelError;
+use tfp_wire::Failed;
 
 /// Largest script: it travels as one argument of `bash -c`, and Linux caps a
 /// single argument at 32 pages (MAX_ARG_STRLEN, 131072 bytes with its NUL).

@@ -6,12 +6,12 @@
 use super::{CmdResult, Reply, Tfpsfs};
 use crate::fsys::{secfs, FsError, RelPath, Root};
 use crate::session::Session;
-use crate::sys;
-use crate::wire::secfs::{self as fmt, ArgError};
-use crate::wire::Failed;
 use log::{info, warn};
 use std::cell::{Cell, RefCell};
 use std::os::fd::{AsFd, OwnedFd};
+use tfd_sys as sys;
+use tfp_wire::secfs::{self as fmt, ArgError};
+use tfp_wire::Failed;
 
 /// A session's TFPSFS state: its identity and the rule of the command running.
 #[derive(Debug)]

@@ -31,13 +31,13 @@ use super::{CmdResult, Reply};
 use crate::fsys::stage::{Stage, StageError, MAX_IDENTITY};
 use crate::fsys::{FsError, RelPath};
 use crate::session::Session;
-use crate::wire::hpf::code;
-use crate::wire::{command, Failed};
 use crate::xferlog::Direction;
 use log::{info, warn};
 use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use tfp_wire::hpf::code;
+use tfp_wire::{command, Failed};
 
 /// The SHA-256 of the stage's bytes `[0, end)` as this session hashed them:
 /// in order as it wrote them, then (when other connections write the rest)
@@ -78,8 +78,8 @@ impl InFlight {
 /// for the writers when it catches up with them; until the end, `stop`, or a
 /// minute without progress.
 fn follow(f: std::fs::File, size: u64, mut at: u64, mut h: Sha256, stop: Arc<AtomicBool>) -> (u64, Sha256) {
-    use crate::sys::{AlignedBuf, IO_ALIGN};
     use std::os::unix::fs::FileExt;
+    use tfd_sys::{AlignedBuf, IO_ALIGN};
     // the descriptor shares its open file with the session's writer, which
     // turns O_DIRECT on and off: reads are aligned, so either way they work
     let mut buf = AlignedBuf::zeroed(4 << 20);
@@ -234,7 +234,7 @@ pub fn put(s: &mut Session, arg: &[u8]) -> CmdResult {
 }
 
 fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
-    let req = crate::wire::hpf::parse(arg, false).ok_or(Failed::MissingParameter)?;
+    let req = tfp_wire::hpf::parse(arg, false).ok_or(Failed::MissingParameter)?;
     let p = s.path(req.path)?;
     if req.bufsz <= 0 {
         return Err(Failed::HpfBuffer.into());

@@ -1,16 +1,16 @@
 //! FTYPE, FTYPELS and FSTATLS (2.5.1): file types and statistics as raw binary
 //! answers, one cipher unit per value (the record layout is in
-//! [`crate::wire::fstat`]). Paths follow symlinks only while they stay inside the
+//! [`tfp_wire::fstat`]). Paths follow symlinks only while they stay inside the
 //! root, like FSTAT and FSIZE; one that leads out reads as a failure.
 
 use super::{CmdResult, Reply};
 use crate::fsys::Kind;
 use crate::session::Session;
-use crate::sys;
-use crate::wire::fstat::{time_field, FileType, StatRecord, TYPE_END, TYPE_FAIL};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::os::fd::AsFd;
+use tfd_sys as sys;
+use tfp_wire::fstat::{time_field, FileType, StatRecord, TYPE_END, TYPE_FAIL};
 
 /// Longest line read from a list file (FSIZELS, FTYPELS, FSTATLS); a longer one
 /// is read as several lines, as the reference's `fgets` did.

@@ -1,11 +1,11 @@
 //! DATE, UDATE, NDATE, DATEF, DTOF, FTOD. All UTC; the calendar arithmetic is
-//! pure ([`crate::wire::date`]: no libc time zone state), so it cannot be skewed by TZ.
+//! pure ([`tfp_wire::date`]: no libc time zone state), so it cannot be skewed by TZ.
 
 use super::{CmdResult, Reply};
 use crate::session::Session;
-use crate::wire::date::{format_utc, parse_utc};
-use crate::wire::{command, Failed};
 use std::time::{SystemTime, UNIX_EPOCH};
+use tfp_wire::date::{format_utc, parse_utc};
+use tfp_wire::{command, Failed};
 
 fn now() -> (i64, u32) {
     match SystemTime::now().duration_since(UNIX_EPOCH) {

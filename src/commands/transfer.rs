@@ -3,19 +3,19 @@
 //! place only when complete.
 
 use super::{CmdError, CmdResult, Reply};
-use crate::channel::{read_full, ChannelError};
-use crate::fsys::direct::{ReadAhead, ReadAheadStream};
 use crate::fsys::upload::Upload;
-use crate::fsys::write_behind::WriteBehind;
 use crate::fsys::{FsError, Kind, RelPath, Root};
 use crate::session::{denied_or, Session};
-use crate::sys::{self, AlignedBuf};
-use crate::wire::{command, Failed, FrameError, MAX_FRAME};
 use crate::xferlog::Direction;
 use log::{info, warn};
 use std::fs::File;
 use std::os::fd::AsFd;
 use std::time::Instant;
+use tfd_sys::direct::{ReadAhead, ReadAheadStream};
+use tfd_sys::write_behind::WriteBehind;
+use tfd_sys::{self as sys, AlignedBuf};
+use tfp_channel::{read_full, ChannelError};
+use tfp_wire::{command, Failed, FrameError, MAX_FRAME};
 
 /// What one transfer moved, for the transfer log.
 #[derive(Default)]

@@ -4,18 +4,18 @@
 //!
 //! `TFDSECURE <Noise protocol name> <message 1>` (raw bytes after the space) →
 //! `OK <message 2>`, both in the legacy cipher; from the next byte on, both
-//! directions run in records ([`crate::wire::record`]) and the client's first
+//! directions run in records ([`tfp_wire::record`]) and the client's first
 //! record must confirm the handshake hash before the server reads a command.
 
 use super::{CmdResult, Reply};
-use crate::channel::ChannelError;
 use crate::session::Session;
-use crate::wire::noise::{self, Responder, Suite};
-use crate::wire::record::{Opener, Sealer, REKEY_AFTER};
-use crate::wire::Failed;
 use log::{info, warn};
+use tfp_channel::ChannelError;
+use tfp_wire::noise::{self, Responder, Suite};
+use tfp_wire::record::{Opener, Sealer, REKEY_AFTER};
+use tfp_wire::Failed;
 
-pub use crate::wire::noise::{psk_from_session_key, PROLOGUE};
+pub use tfp_wire::noise::{psk_from_session_key, PROLOGUE};
 
 /// What a session keeps for a later TFDSECURE: the pre-shared key derived from
 /// its session key (only the holder of the server's RSA key could learn that).
@@ -75,7 +75,7 @@ pub fn tfdsecure(s: &mut Session, arg: &[u8]) -> CmdResult {
     if s.chan.tx.aes_on() {
         return decline(s, "GOAES is on (send TFPCRYPTO first)");
     }
-    let Some((name, msg1)) = crate::wire::command::split_space(arg) else {
+    let Some((name, msg1)) = tfp_wire::command::split_space(arg) else {
         return decline(s, "no handshake message");
     };
     let Some(suite) = Suite::from_name(name) else {
@@ -114,8 +114,8 @@ pub fn close(s: &mut Session) -> Result<(), ChannelError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::noise::Initiator;
-    use crate::wire::record::Kind;
+    use tfp_wire::noise::Initiator;
+    use tfp_wire::record::Kind;
 
     fn hex(b: &[u8]) -> String {
         b.iter().map(|x| format!("{x:02x}")).collect()

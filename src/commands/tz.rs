@@ -13,7 +13,7 @@
 use super::{CmdResult, Reply};
 use crate::services::tz::{from_database, is_zone_name};
 use crate::session::Session;
-use crate::wire::Failed;
+use tfp_wire::Failed;
 use tz::TimeZone;
 
 /// Longest zone argument accepted (a name or a POSIX rule).
@@ -116,7 +116,7 @@ pub fn resolve(arg: &[u8]) -> Option<TimeZone> {
 pub fn format_in(zone: &TimeZone, ts: i64) -> Option<String> {
     let t = zone.find_local_time_type(ts).ok()?;
     let local = ts.checked_add(i64::from(t.ut_offset()))?;
-    let mut out = crate::wire::date::format_utc(local)?;
+    let mut out = tfp_wire::date::format_utc(local)?;
     out.push(' ');
     out.push_str(t.time_zone_designation());
     Some(out)

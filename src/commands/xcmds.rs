@@ -21,12 +21,12 @@
 use super::{quota, CmdResult, Reply};
 use crate::fsys::{cname, walk, FsError, Kind, RelPath, MAX_NAME};
 use crate::session::{denied_or, Session};
-use crate::sys;
-use crate::wire::{command, Failed};
 use log::{debug, info, warn};
 use std::ffi::{CStr, CString};
 use std::io::{Seek, SeekFrom};
 use std::os::fd::{AsFd, BorrowedFd};
+use tfd_sys as sys;
+use tfp_wire::{command, Failed};
 
 /// The three arguments of XCOPY and XCPDIR: new name, source, pattern.
 type XArgs<'a> = (&'a [u8], &'a [u8], &'a [u8]);

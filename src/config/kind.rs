@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::{Cidr, ProxyProtocol, RunBash, SecureTransport, Trp};
 use crate::logging::LogTarget;
-use crate::size::{format_size, parse_size};
+use tfp_wire::size::{format_size, parse_size};
 
 /// How a value is written and the range it must be in.
 #[derive(Debug, Clone, Copy)]
@@ -32,7 +32,7 @@ pub enum Kind {
         unit: &'static str,
         zero: &'static str,
     },
-    /// A size (`crate::size`) in `min..=max`; `rate`: bytes per second.
+    /// A size (`tfp_wire::size`) in `min..=max`; `rate`: bytes per second.
     Size {
         min: u64,
         max: u64,

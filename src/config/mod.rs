@@ -11,10 +11,10 @@
 //! config key table", for how to add one.
 #![forbid(unsafe_code)]
 
-use crate::sys::{read_capped, CappedError};
 use std::collections::HashMap;
 use std::fmt;
 use std::fs;
+use tfd_sys::{read_capped, CappedError};
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::unix::fs::PermissionsExt;
@@ -139,8 +139,8 @@ pub enum ProxyProtocol {
 
 impl ProxyProtocol {
     /// Whether a header of `v` is what this setting asks for.
-    pub fn accepts(self, v: crate::wire::proxy::Version) -> bool {
-        use crate::wire::proxy::Version;
+    pub fn accepts(self, v: tfp_wire::proxy::Version) -> bool {
+        use tfp_wire::proxy::Version;
         matches!(
             (self, v),
             (ProxyProtocol::Any, _) | (ProxyProtocol::V1, Version::V1) | (ProxyProtocol::V2, Version::V2)
@@ -250,7 +250,7 @@ pub struct Config {
     /// `replay_window`: how long each is remembered.
     pub replay_window: Duration,
     /// Bandwidth limits in bytes per second per direction (0: none).
-    pub rate_limits: crate::bandwidth::Rates,
+    pub rate_limits: tfp_channel::bandwidth::Rates,
     /// Failed LOGINs per address before a ban; 0 turns the rule off.
     pub login_max_failures_ip: u32,
     /// Failed LOGINs per name before a lock; 0 turns the rule off.

@@ -49,7 +49,7 @@ impl Config {
             walk_limit: 0,
             replay_cache: 0,
             replay_window: Duration::ZERO,
-            rate_limits: crate::bandwidth::Rates::default(),
+            rate_limits: tfp_channel::bandwidth::Rates::default(),
             login_max_failures_ip: 0,
             login_max_failures_user: 0,
             login_window: Duration::ZERO,

@@ -347,7 +347,7 @@ fn listen_forms() {
 #[test]
 fn rate_limit_keys() {
     let c = Config::parse_str(&minimal("")).unwrap();
-    assert_eq!(c.rate_limits, crate::bandwidth::Rates::default());
+    assert_eq!(c.rate_limits, tfp_channel::bandwidth::Rates::default());
     assert!(!c.rate_limits.any(), "no limit unless configured");
     let c = Config::parse_str(&minimal(
         "rate_limit_session 10M\nrate_limit_user 512K\nrate_limit_total 1048576\n",

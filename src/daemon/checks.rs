@@ -115,7 +115,7 @@ fn private_dir(dir: &Path, key: &str, bad: u32, root_ok: bool, why: &str) -> Opt
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
         Err(e) => return Some(Finding::Error(format!("{key} {}: {e}", dir.display()))),
     };
-    let me = crate::sys::geteuid();
+    let me = tfd_sys::geteuid();
     if !meta.is_dir() {
         return Some(Finding::Error(format!("{key} {} is not a directory", dir.display())));
     }

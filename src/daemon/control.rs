@@ -432,7 +432,7 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
 pub fn read_request(s: &UnixStream) -> Result<String, String> {
     let cred =
         nix::sys::socket::getsockopt(s, nix::sys::socket::sockopt::PeerCredentials).map_err(|e| e.to_string())?;
-    let me = crate::sys::geteuid();
+    let me = tfd_sys::geteuid();
     if cred.uid() != 0 && cred.uid() != me {
         return Err(format!("permission denied for uid {}", cred.uid()));
     }

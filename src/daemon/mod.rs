@@ -57,8 +57,8 @@ fn warm_up(rsa: &Rsa<Private>) -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
     let probe = [0x5au8; 16];
-    let enc = crate::wire::handshake::encrypt_session_key(&public, &probe).map_err(|e| e.to_string())?;
-    match crate::wire::handshake::decrypt_session_key(rsa, &enc) {
+    let enc = tfp_wire::handshake::encrypt_session_key(&public, &probe).map_err(|e| e.to_string())?;
+    match tfp_wire::handshake::decrypt_session_key(rsa, &enc) {
         Ok(k) if k == probe => Ok(()),
         _ => Err("private key does not decrypt what its public half encrypts".into()),
     }
@@ -82,7 +82,7 @@ pub fn check_dbdir(cfg: &Config) -> Result<Option<String>, String> {
     }
     // a root owned by an account sessions run as (defusr, a LOGIN user's) is
     // what makes a multi-user set-up work
-    let owner_ok = m.uid() == 0 || m.uid() == crate::sys::geteuid() || rootcheck::served_uids(cfg).contains(&m.uid());
+    let owner_ok = m.uid() == 0 || m.uid() == tfd_sys::geteuid() || rootcheck::served_uids(cfg).contains(&m.uid());
     Ok((!owner_ok).then(|| {
         format!(
             "dbdir {} is owned by uid {}, neither root, tfd's own user nor an account sessions run as \

@@ -6,7 +6,7 @@
 //!
 //! The listener stays single-threaded and never blocks on a client: the sockets
 //! are non-blocking, polled with the listening ones, peeked at and parsed by
-//! the pure [`crate::wire::proxy::parse`]. Bytes are taken out of the socket
+//! the pure [`tfp_wire::proxy::parse`]. Bytes are taken out of the socket
 //! only when they are surely header (all of an incomplete header; of a complete
 //! one exactly its length), so not one byte of the client's own stream is
 //! taken; and a partial header is taken into the connection's buffer rather
@@ -16,12 +16,12 @@
 //! once: a flood from a balancer costs bounded memory and no process.
 
 use crate::config::{Config, ProxyProtocol};
-use crate::wire::proxy::{self, Parsed};
 use log::{debug, warn};
 use std::io::Read;
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::{Duration, Instant};
+use tfp_wire::proxy::{self, Parsed};
 
 /// How long a balancer's connection may take to deliver its header.
 pub const HEADER_WAIT: Duration = Duration::from_secs(5);

@@ -115,7 +115,7 @@ fn replace_hash(config: &Path, text: &str) -> Result<(), String> {
             .mode(0o600)
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&tmp)?;
-        crate::sys::fchown(f.as_fd(), meta.uid(), meta.gid())?;
+        tfd_sys::fchown(f.as_fd(), meta.uid(), meta.gid())?;
         f.set_permissions(fs::Permissions::from_mode(meta.mode() & 0o7777))?;
         f.write_all(out.as_bytes())?;
         f.sync_all()?;

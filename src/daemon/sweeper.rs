@@ -11,11 +11,11 @@
 //! locked.
 
 use crate::fsys::sweep::Sweeper;
-use crate::sys::{self, Fork};
 use log::{error, info, warn};
 use std::os::fd::{OwnedFd, RawFd};
 use std::path::Path;
 use std::time::Duration;
+use tfd_sys::{self as sys, Fork};
 
 /// Entries one pass looks at (a directory is never split: a pass may look at
 /// one directory's worth more).

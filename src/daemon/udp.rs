@@ -4,13 +4,13 @@
 //! datagrams are dropped; replies always go to the sender of that datagram.
 
 use crate::services::registry::{self, Registry};
-use crate::sys::{self, Fork};
-use crate::wire::udp::{self, Probe, MAX_DATAGRAM};
 use log::{debug, info, warn};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsFd;
 use std::sync::Arc;
+use tfd_sys::{self as sys, Fork};
+use tfp_wire::udp::{self, Probe, MAX_DATAGRAM};
 
 /// What the responder needs; cloned into the child at fork time.
 pub struct Responder {

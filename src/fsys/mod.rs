@@ -9,7 +9,6 @@
 //! final symlink.
 #![forbid(unsafe_code)]
 
-pub mod direct;
 pub mod quota;
 pub mod secfs;
 pub mod stage;
@@ -17,15 +16,14 @@ pub mod sweep;
 pub mod tempmark;
 pub mod upload;
 pub mod walk;
-pub mod write_behind;
 
-use crate::sys;
 use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 use std::sync::Arc;
+use tfd_sys as sys;
 
 /// Longest argument path accepted (PATH_MAX).
 pub const MAX_PATH: usize = 4096;
@@ -265,7 +263,7 @@ impl RelPath {
                     }
                 }
                 c if c.len() > MAX_NAME => return Err(FsError::Invalid),
-                c if crate::wire::command::find(c, secfs::META_MARK).is_some() => return Err(FsError::Reserved),
+                c if tfp_wire::command::find(c, secfs::META_MARK).is_some() => return Err(FsError::Reserved),
                 // upload temporaries: no client may make, rename to or reach one
                 c if c.starts_with(upload::TEMP_PREFIX) => return Err(FsError::Reserved),
                 c => comps.push(c.to_vec()),
@@ -358,27 +356,7 @@ pub struct Root {
     fd: OwnedFd,
 }
 
-/// What kind of thing a path names, from lstat-like or stat-like information.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// A directory.
-    Dir,
-    /// A regular file.
-    File,
-    /// Anything else (symlink, device, fifo, socket).
-    Other,
-}
-
-impl Kind {
-    /// From a stat mode.
-    pub fn of(st: &libc::stat) -> Kind {
-        match st.st_mode & libc::S_IFMT {
-            libc::S_IFDIR => Kind::Dir,
-            libc::S_IFREG => Kind::File,
-            _ => Kind::Other,
-        }
-    }
-}
+pub use tfd_sys::dir::Kind;
 
 impl Root {
     /// Opens a directory as the root.
@@ -704,7 +682,7 @@ pub fn is_secure_name(name: &[u8]) -> bool {
 /// True for names listings never show: the reference's secure-FS metadata and
 /// uploads still in progress.
 pub fn is_hidden_meta(name: &[u8]) -> bool {
-    crate::wire::command::find(name, secfs::META_MARK).is_some() || name.starts_with(upload::TEMP_PREFIX)
+    tfp_wire::command::find(name, secfs::META_MARK).is_some() || name.starts_with(upload::TEMP_PREFIX)
 }
 
 /// Empty name helper for fstatat on the descriptor itself.

@@ -7,9 +7,9 @@
 
 use super::walk::MAX_DEPTH;
 use super::{cname, Kind};
-use crate::sys;
 use nix::dir::Dir;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use tfd_sys as sys;
 
 /// What a walk found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

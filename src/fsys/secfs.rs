@@ -17,13 +17,13 @@
 #![forbid(unsafe_code)]
 
 use super::{FsError, Pin, RelPath, Root};
-use crate::sys;
-use crate::wire::secfs::{Perms, CONTENT_BITS, MAX_META};
 use std::ffi::CStr;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
+use tfd_sys as sys;
+use tfp_wire::secfs::{Perms, CONTENT_BITS, MAX_META};
 
 /// What every metadata name contains; a path component containing it is refused.
 pub const META_MARK: &[u8] = b".securefs_metadata";

@@ -37,11 +37,11 @@
 use super::tempmark::{self, TempKind};
 use super::upload::{apply_attrs, final_attrs, sync_dir, TEMP_PREFIX};
 use super::{FsError, Kind, RelPath, Root};
-use crate::sys;
 use sha2::{Digest, Sha256};
 use std::ffi::CString;
 use std::fs::File;
 use std::os::fd::{AsFd, OwnedFd};
+use tfd_sys as sys;
 
 /// The journal's identity attribute.
 const ID: &std::ffi::CStr = c"user.tfd.id";
@@ -334,8 +334,8 @@ impl Stage {
     /// as they were written): the rest is read back one block ahead of the
     /// hash, its pages given back (they were kept for this read only).
     pub fn sha256_from(&self, mut h: Sha256, from: u64) -> Result<Vec<u8>, StageError> {
-        super::direct::each_chunk(&self.file, from, true, &mut |b| h.update(b))?;
-        Ok(crate::wire::sha256_text(&h.finalize().into()).to_vec())
+        tfd_sys::direct::each_chunk(&self.file, from, true, &mut |b| h.update(b))?;
+        Ok(tfp_wire::sha256_text(&h.finalize().into()).to_vec())
     }
 
     /// Replaces the target by the stage in one rename, with the target's

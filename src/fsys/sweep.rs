@@ -14,10 +14,10 @@
 
 use super::walk::MAX_DEPTH;
 use super::{cname, upload, Kind};
-use crate::sys;
 use nix::dir::Dir;
 use std::ffi::CString;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use tfd_sys as sys;
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

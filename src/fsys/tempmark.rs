@@ -20,9 +20,9 @@
 //! [`proven`] accepts the attribute, or the access-time mark where the
 //! attribute is absent.
 
-use crate::sys;
 use std::ffi::CStr;
 use std::os::fd::BorrowedFd;
+use tfd_sys as sys;
 
 /// The attribute that marks a temporary.
 pub const MARK: &CStr = c"user.tfd.part";

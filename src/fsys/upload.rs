@@ -25,14 +25,14 @@
 //! directory entry are on stable storage: fsync of the file, link or rename,
 //! fsync of the directory.
 
-use super::direct::Staged;
 use super::tempmark::{self, TempKind};
 use super::{cname, FsError, Kind, RelPath, Root};
-use crate::sys;
 use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::OnceLock;
+use tfd_sys as sys;
+use tfd_sys::direct::Staged;
 
 /// Prefix of temporary upload names; listings hide them.
 pub const TEMP_PREFIX: &[u8] = b".tfd-part-";
@@ -164,7 +164,7 @@ fn temp_name() -> Result<CString, FsError> {
 impl Upload {
     /// Creates the file in progress in `p`'s directory (mode 0644 less the
     /// umask). With `direct_min` not 0, data is gathered and written in pieces
-    /// of that size that bypass the page cache (see [`super::direct`]); `sync`
+    /// of that size that bypass the page cache (see [`tfd_sys::direct`]); `sync`
     /// makes the commit durable.
     pub fn begin(root: &Root, p: &RelPath, direct_min: usize, sync: bool) -> Result<Upload, FsError> {
         let (dir, name) = root.parent_new(p)?;

@@ -6,12 +6,13 @@
 //! session forever.
 
 use super::{cname, is_hidden_meta, is_secure_name, FsError, Kind, RelPath};
-use crate::sys;
-use nix::dir::{Dir, OwningIter, Type};
 use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use tfd_sys as sys;
+use tfd_sys::dir::DirReader;
+pub use tfd_sys::dir::Removal;
 
 /// Deepest directory nesting a walk descends into.
 pub const MAX_DEPTH: usize = 512;
@@ -20,49 +21,23 @@ fn open_subdir(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<OwnedFd> {
     sys::openat_nofollow(dir, name, libc::O_RDONLY | libc::O_DIRECTORY, 0)
 }
 
-/// One directory being read: the entry iterator plus a second descriptor for the
-/// `*at` calls (nix's iterator owns its own).
+/// One directory being read, with the path prefix its entries get in a listing.
 struct Level {
-    iter: OwningIter,
-    fd: OwnedFd,
+    reader: DirReader,
     prefix: Vec<u8>,
 }
 
 impl Level {
     fn open(fd: OwnedFd, prefix: Vec<u8>) -> io::Result<Level> {
-        let dup = fd.try_clone()?;
-        let dir = Dir::from(fd).map_err(io::Error::from)?;
         Ok(Level {
-            iter: dir.into_iter(),
-            fd: dup,
+            reader: DirReader::open(fd)?,
             prefix,
         })
     }
 
     /// The next entry other than `.`/`..`, with its kind (never following symlinks).
     fn next_entry(&mut self) -> Option<(Vec<u8>, Kind)> {
-        loop {
-            let ent = match self.iter.next()? {
-                Ok(e) => e,
-                Err(_) => return None,
-            };
-            let name = ent.file_name();
-            let bytes = name.to_bytes();
-            if bytes == b"." || bytes == b".." {
-                continue;
-            }
-            let kind = match ent.file_type() {
-                Some(Type::Directory) => Kind::Dir,
-                Some(Type::File) => Kind::File,
-                Some(_) => Kind::Other,
-                None => match sys::fstatat(self.fd.as_fd(), name, false) {
-                    Ok(st) => Kind::of(&st),
-                    // vanished between readdir and stat: skip it (the reference crashed here)
-                    Err(_) => continue,
-                },
-            };
-            return Some((bytes.to_vec(), kind));
-        }
+        self.reader.next_entry()
     }
 }
 
@@ -192,7 +167,7 @@ impl Lister {
                 }
                 let sub = cname(&name)
                     .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
-                    .and_then(|c| open_subdir(top.fd.as_fd(), &c));
+                    .and_then(|c| open_subdir(top.reader.fd(), &c));
                 // a TFPSFS directory below the top is entered only where its own
                 // permissions allow it (its entry is listed either way)
                 if let Ok(fd) = &sub {
@@ -219,15 +194,6 @@ impl Lister {
     }
 }
 
-/// Outcome of a recursive removal.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Removal {
-    /// Entries removed.
-    pub removed: u64,
-    /// Entries kept (secure directories, errors, budget).
-    pub kept: u64,
-}
-
 /// True if `dir/name` is a directory in the TFPSFS domain (not followed).
 fn is_tfpsfs_subdir(dir: BorrowedFd<'_>, name: &CStr) -> bool {
     open_subdir(dir, name).is_ok_and(|d| super::secfs::is_secure(d.as_fd()))
@@ -239,147 +205,21 @@ fn is_tfpsfs_subdir(dir: BorrowedFd<'_>, name: &CStr) -> bool {
 /// Returns what happened; `kept == 0` means now empty.
 pub fn empty_dir(dir: BorrowedFd<'_>, keep_secure: bool, budget: &mut u64) -> Removal {
     match open_subdir(dir, c".") {
-        Ok(fd) => empty_tree(fd, keep_secure, budget),
+        Ok(fd) => sys::dir::empty_tree(fd, &|dir, name, c| keep_secure && keeps(dir, name, c), budget),
         Err(_) => Removal { removed: 0, kept: 1 },
     }
 }
 
 /// Removes `parent/name` and everything under it (never following symlinks), at
-/// any depth.
+/// any depth; secure directories stay when `keep_secure` (see [`empty_dir`]).
 pub fn remove_tree(parent: BorrowedFd<'_>, name: &CStr, keep_secure: bool, budget: &mut u64) -> Removal {
-    let mut r = Removal::default();
-    match open_subdir(parent, name) {
-        Ok(fd) => {
-            r = empty_tree(fd, keep_secure, budget);
-            if r.kept == 0 && sys::unlinkat(parent, name, true).is_ok() {
-                r.removed += 1;
-            } else {
-                r.kept += 1;
-            }
-        }
-        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) || e.raw_os_error() == Some(libc::ELOOP) => {
-            if sys::unlinkat(parent, name, false).is_ok() {
-                r.removed += 1;
-            } else {
-                r.kept += 1;
-            }
-        }
-        Err(_) => r.kept += 1,
-    }
-    r
+    sys::dir::remove_tree(parent, name, &|dir, name, c| keep_secure && keeps(dir, name, c), budget)
 }
 
-/// One directory on the way down of [`empty_tree`]: what is left to remove in it.
-struct Pending {
-    /// Its name in its parent (empty for the top).
-    name: CString,
-    /// Its (device, inode): checked when the walk comes back up through `..`.
-    id: (u64, u64),
-    /// Entries not handled yet (read whole first: removing while reading a
-    /// directory may skip entries).
-    entries: Vec<(Vec<u8>, Kind)>,
-    /// Entries that had to stay (so this directory stays too).
-    kept: u64,
-}
-
-impl Pending {
-    fn read(fd: BorrowedFd<'_>, name: CString) -> io::Result<Pending> {
-        let st = sys::fstat(fd)?;
-        let mut level = Level::open(open_subdir(fd, c".")?, Vec::new())?;
-        let mut entries = Vec::new();
-        while let Some(e) = level.next_entry() {
-            entries.push(e);
-        }
-        Ok(Pending {
-            name,
-            id: (st.st_dev, st.st_ino),
-            entries,
-            kept: 0,
-        })
-    }
-}
-
-/// Empties the directory `top`, at any depth, without recursion and with a
-/// bounded number of descriptors: it holds only the directory it is in (plus a
-/// moment's second one), goes down by name without following symlinks and comes
-/// back up through `..`, checking that `..` is the directory it came from (by
-/// device and inode) and stopping — keeping the rest — if a rename moved it.
-/// Memory is the entry lists of the directories on the current path. A client
-/// can build a chain deeper than any fixed limit (MKDIR, then RENAME into
-/// another chain): RMDIR must still remove it.
-fn empty_tree(top: OwnedFd, keep_secure: bool, budget: &mut u64) -> Removal {
-    let mut r = Removal::default();
-    let mut cur = top;
-    let mut path = match Pending::read(cur.as_fd(), CString::default()) {
-        Ok(p) => vec![p],
-        Err(_) => return Removal { removed: 0, kept: 1 },
-    };
-    loop {
-        let Some(here) = path.last_mut() else { return r };
-        let Some((name, kind)) = here.entries.pop() else {
-            // this directory is done: go back up and remove it from its parent
-            let Some(done) = path.pop() else { return r };
-            let Some(parent) = path.last_mut() else {
-                r.kept += done.kept;
-                return r;
-            };
-            let up = match sys::openat_nofollow(cur.as_fd(), c"..", libc::O_RDONLY | libc::O_DIRECTORY, 0) {
-                Ok(fd) => fd,
-                Err(_) => {
-                    r.kept += 1 + done.kept + path.len() as u64;
-                    return r;
-                }
-            };
-            match sys::fstat(up.as_fd()) {
-                Ok(st) if (st.st_dev, st.st_ino) == parent.id => {}
-                // moved away while we were below: stop, keep what is left
-                _ => {
-                    r.kept += 1 + done.kept + path.len() as u64;
-                    return r;
-                }
-            }
-            cur = up;
-            if done.kept == 0 && sys::unlinkat(cur.as_fd(), &done.name, true).is_ok() {
-                r.removed += 1;
-            } else {
-                r.kept += done.kept;
-                parent.kept += 1;
-            }
-            continue;
-        };
-        let Ok(c) = cname(&name) else { continue };
-        if *budget == 0
-            || (kind == Kind::Dir && keep_secure && (is_secure_name(&name) || is_tfpsfs_subdir(cur.as_fd(), &c)))
-        {
-            here.kept += 1;
-            continue;
-        }
-        *budget -= 1;
-        if kind == Kind::Dir {
-            match open_subdir(cur.as_fd(), &c) {
-                Ok(sub) => match Pending::read(sub.as_fd(), c) {
-                    Ok(p) => {
-                        path.push(p);
-                        cur = sub;
-                    }
-                    Err(_) => here.kept += 1,
-                },
-                // replaced by a file or symlink since readdir: remove that
-                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTDIR) | Some(libc::ELOOP)) => {
-                    if sys::unlinkat(cur.as_fd(), &c, false).is_ok() {
-                        r.removed += 1;
-                    } else {
-                        here.kept += 1;
-                    }
-                }
-                Err(_) => here.kept += 1,
-            }
-        } else if sys::unlinkat(cur.as_fd(), &c, false).is_ok() {
-            r.removed += 1;
-        } else {
-            here.kept += 1;
-        }
-    }
+/// Whether a removal keeps the directory `dir/c` (raw name `name`): a secure
+/// `*.sd` directory or a TFPSFS one.
+fn keeps(dir: BorrowedFd<'_>, name: &[u8], c: &CStr) -> bool {
+    is_secure_name(name) || is_tfpsfs_subdir(dir, c)
 }
 
 /// Copies the open file `src` to a new file `dir/name` (which must not exist),
@@ -451,7 +291,7 @@ fn copy_contents(
         let c = cname(&name)?;
         match kind {
             Kind::Dir => {
-                let sub = open_subdir(level.fd.as_fd(), &c)?;
+                let sub = open_subdir(level.reader.fd(), &c)?;
                 if visible_only && super::secfs::is_secure(sub.as_fd()) {
                     continue;
                 }
@@ -462,11 +302,11 @@ fn copy_contents(
             }
             Kind::File => {
                 // a FIFO swapped in since readdir is refused, not waited on
-                let (f, st) = super::open_regular_at(level.fd.as_fd(), &c, libc::O_RDONLY, 0)?;
+                let (f, st) = super::open_regular_at(level.reader.fd(), &c, libc::O_RDONLY, 0)?;
                 copy_file(&f, dst, &c, st.st_mode)?;
             }
             Kind::Other => {
-                if let Ok(target) = sys::readlinkat(level.fd.as_fd(), &c) {
+                if let Ok(target) = sys::readlinkat(level.reader.fd(), &c) {
                     let t = cname(&target)?;
                     sys::symlinkat(&t, dst, &c)?;
                 }
@@ -553,7 +393,7 @@ pub fn find_matches(
             continue;
         }
         // Opened without following: a symlink swapped in since readdir fails here.
-        let Some(fd) = cname(&name).ok().and_then(|c| open_subdir(top.fd.as_fd(), &c).ok()) else {
+        let Some(fd) = cname(&name).ok().and_then(|c| open_subdir(top.reader.fd(), &c).ok()) else {
             continue;
         };
         // a TFPSFS directory is off limits to the X-commands, which the document

@@ -18,14 +18,14 @@
 
 use super::helper_link::Received;
 use crate::auth::fai::Store;
-use crate::sys::{self, Fork};
-use crate::wire::{fai::Record, uuid};
 use log::{error, info, warn};
 use nix::sys::socket::{recv, send, setsockopt, socketpair, sockopt, AddressFamily, MsgFlags, SockFlag, SockType};
 use nix::sys::time::TimeVal;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::Mutex;
 use std::time::Duration;
+use tfd_sys::{self as sys, Fork};
+use tfp_wire::{fai::Record, uuid};
 
 /// Largest request: minutes, a LOGIN name and a jail path.
 const MAX_REQUEST: usize = 4 + 2 + 256 + 4096;
@@ -91,7 +91,7 @@ impl FaiLink {
         let mut reply = [0u8; MAX_REPLY];
         let n = recv(mine.as_raw_fd(), &mut reply, MsgFlags::empty()).map_err(|e| format!("reply: {e}"))?;
         let parsed = match reply[..n] {
-            [OK, ref text @ ..] => crate::wire::fai::parse_faitok_reply(text)
+            [OK, ref text @ ..] => tfp_wire::fai::parse_faitok_reply(text)
                 .map(|(expiry, token, key)| Issued { expiry, token, key })
                 .ok_or_else(|| "malformed reply".to_string()),
             [REFUSED] => Err("refused by the issuer (see its log)".into()),
@@ -251,7 +251,7 @@ fn answer(store: &Store, req: &[u8], uid: u32) -> Result<Vec<u8>, String> {
             .map(|l| format!(" (LOGIN {l:?})"))
             .unwrap_or_default()
     );
-    Ok(crate::wire::fai::faitok_reply(record.expiry, &token, &record.key))
+    Ok(tfp_wire::fai::faitok_reply(record.expiry, &token, &record.key))
 }
 
 fn purge(store: &Store) {

@@ -5,7 +5,6 @@
 //! their own payloads over this one mechanism.
 #![forbid(unsafe_code)]
 
-use crate::sys;
 use nix::sys::socket::{
     recvmsg, sendmsg, setsockopt, socketpair, sockopt, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
     SockFlag, SockType, UnixCredentials,
@@ -14,6 +13,7 @@ use nix::sys::time::TimeVal;
 use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::time::Duration;
+use tfd_sys as sys;
 
 /// Sends `req` over `link` with a new reply socket and returns our end of it,
 /// whose reads time out after `timeout`. The caller may release `link` (and

@@ -22,7 +22,6 @@
 
 use super::helper_link::Received;
 use crate::auth::replay::{ReplayCache, ReplayPolicy};
-use crate::sys::{self, Fork};
 use log::{error, info, warn};
 use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
 use openssl::pkey::Private;
@@ -30,6 +29,7 @@ use openssl::rsa::Rsa;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::Mutex;
 use std::time::Duration;
+use tfd_sys::{self as sys, Fork};
 
 /// The RSA-2048 ciphertext size: the only request size there is.
 pub const CIPHERTEXT: usize = 256;
@@ -200,7 +200,7 @@ fn serve(rsa: &Rsa<Private>, replay: &Mutex<ReplayCache>, service: &OwnedFd) {
             reply[0] = REFUSED;
             1
         } else {
-            match crate::wire::handshake::decrypt_session_key(rsa, &buf[..bytes]) {
+            match tfp_wire::handshake::decrypt_session_key(rsa, &buf[..bytes]) {
                 // only ciphertexts that decrypt are remembered: garbage costs no room
                 Ok(key) if key.len() <= CIPHERTEXT && !first_sight(replay, &buf[..bytes]) => {
                     reply[0] = REPLAYED;

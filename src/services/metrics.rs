@@ -5,10 +5,10 @@
 //! any scraper. Counters only grow (until tfd restarts); the session gauges
 //! come from the live session table.
 
-use crate::sys::SharedWords;
 use std::fmt::Write as _;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
+use tfd_sys::SharedWords;
 
 /// Why a connection or handshake was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -304,15 +304,15 @@ mod tests {
     fn counts_across_fork_and_renders() {
         let table = [("LS", false), ("GET", true), ("PUT", true)];
         let m = Metrics::new(table).unwrap();
-        match crate::sys::fork().unwrap() {
-            crate::sys::Fork::Child => {
+        match tfd_sys::fork().unwrap() {
+            tfd_sys::Fork::Child => {
                 m.inc(Counter::LoginFailures);
                 m.refused(Refusal::Hash);
                 m.add_bytes(m.row("GET"), 10, 1000);
                 m.observe_transfer(m.row("GET"), Duration::from_millis(700));
-                crate::sys::exit_now(0);
+                tfd_sys::exit_now(0);
             }
-            crate::sys::Fork::Parent(pid) => {
+            tfd_sys::Fork::Parent(pid) => {
                 nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None).unwrap();
             }
         }

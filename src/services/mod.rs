@@ -35,7 +35,7 @@ pub struct Services {
 }
 
 /// The signals the listener turns into events; every helper process takes their
-/// default action back at fork ([`crate::sys::fork_helper`]).
+/// default action back at fork ([`tfd_sys::fork_helper`]).
 pub(crate) const SIGNALS: [i32; 5] = [libc::SIGCHLD, libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1];
 
 /// The listener's long-lived helper processes, the one list of them. Each runs
@@ -102,7 +102,7 @@ impl Helper {
 }
 
 /// The first steps of a long-lived helper process (the key process, the UDP
-/// responder) right after [`crate::sys::fork_helper`] (which already restored the
+/// responder) right after [`tfd_sys::fork_helper`] (which already restored the
 /// default signal actions and tied it to the listener's life): drop the listener's
 /// descriptors it must not hold, and switch to `user` (exiting if that fails: a
 /// helper never runs with more rights than meant; the switch re-arms the
@@ -112,7 +112,7 @@ pub(crate) fn helper_child_setup(
     close_in_child: &[std::os::fd::RawFd],
     user: Option<&crate::auth::privs::Identity>,
 ) {
-    use crate::sys;
+    use tfd_sys as sys;
     for fd in close_in_child {
         sys::close_fd(*fd);
     }

@@ -12,9 +12,9 @@
 //! run at the nice value tfd was started with. The boost needs CAP_SYS_NICE;
 //! without it everything simply runs at the starting value.
 
-use crate::sys;
 use log::{info, warn};
 use std::sync::OnceLock;
+use tfd_sys as sys;
 
 /// The nice value tfd was started with (read once, before any boost).
 static BASE: OnceLock<i32> = OnceLock::new();

@@ -4,9 +4,9 @@
 //! reaps the process, so a crashed or SIGKILLed session reads as dead at once and
 //! nothing is ever left behind (no files in /dev/shm, no leaked slots).
 
-use crate::sys::SharedWords;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
+use tfd_sys::SharedWords;
 
 /// Words per slot.
 const SLOT_WORDS: usize = 17 + LOGIN_WORDS;
@@ -100,7 +100,7 @@ struct SlotBytes {
     word: usize,
 }
 
-impl crate::channel::Meter for SlotBytes {
+impl tfp_channel::Meter for SlotBytes {
     fn show(&self, bytes: u64) {
         self.registry.w(self.slot, self.word).store(bytes, Ordering::Relaxed);
     }
@@ -277,15 +277,15 @@ impl Registry {
         self: &std::sync::Arc<Self>,
         slot: usize,
     ) -> (
-        std::sync::Arc<dyn crate::channel::Meter>,
-        std::sync::Arc<dyn crate::channel::Meter>,
+        std::sync::Arc<dyn tfp_channel::Meter>,
+        std::sync::Arc<dyn tfp_channel::Meter>,
     ) {
         let meter = |word| {
             std::sync::Arc::new(SlotBytes {
                 registry: self.clone(),
                 slot,
                 word,
-            }) as std::sync::Arc<dyn crate::channel::Meter>
+            }) as std::sync::Arc<dyn tfp_channel::Meter>
         };
         (meter(BYTES_IN), meter(BYTES_OUT))
     }
@@ -482,13 +482,13 @@ mod tests {
     fn shared_across_fork() {
         let r = Registry::new(4).unwrap();
         let slot = r.reserve("[::1]:9".parse().unwrap()).unwrap();
-        match crate::sys::fork().unwrap() {
-            crate::sys::Fork::Child => {
+        match tfd_sys::fork().unwrap() {
+            tfd_sys::Fork::Child => {
                 r.publish(slot, &[1; KEY_BYTES]);
                 r.oob_increment(slot);
-                crate::sys::exit_now(0);
+                tfd_sys::exit_now(0);
             }
-            crate::sys::Fork::Parent(pid) => {
+            tfd_sys::Fork::Parent(pid) => {
                 nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None).unwrap();
                 assert_eq!(r.find(&[1; KEY_BYTES]), Some(slot));
                 assert_eq!(r.oob(slot), 1);

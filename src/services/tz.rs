@@ -4,12 +4,12 @@
 //! `Europe/Paris` and no name can reach another file. The commands that use it
 //! (GETTZ, SETTZ, LOCALTIME, DATEFTZ) are in `commands/tz.rs`.
 
-use crate::sys;
 use log::{debug, warn};
 use std::ffi::CString;
 use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::OnceLock;
+use tfd_sys as sys;
 use tz::TimeZone;
 
 /// Where the zone database is unless `TZDIR` says otherwise.

@@ -17,12 +17,12 @@ use super::{Context, Duty, Mode, Session, Stage, State};
 use crate::auth::fai::Refusal;
 use crate::auth::privs::{self, Identity};
 use crate::auth::{userdb, Quota, SessionAuth};
-use crate::channel::Channel;
 use crate::fsys::{RelPath, Root};
-use crate::wire::{fai::Record, uuid, Failed};
 use log::{error, info, warn};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tfp_channel::Channel;
+use tfp_wire::{fai::Record, uuid, Failed};
 
 /// Who a token makes the session.
 struct Bound {
@@ -81,7 +81,7 @@ fn bind(ctx: &Context, rec: &Record) -> Result<Bound, String> {
         (None, true) => {
             let quota = |uid| ctx.cfg.quota_default.map(|limit| Quota { uid, limit });
             if ctx.serve_as_self {
-                if crate::sys::geteuid() != rec.uid {
+                if tfd_sys::geteuid() != rec.uid {
                     return Err("issued to another uid than this server's".into());
                 }
                 return Ok(Bound {
@@ -111,7 +111,7 @@ pub fn enter(
     peer: SocketAddr,
     ctx: Arc<Context>,
     live: super::liveness::Liveness,
-    pace: Option<Arc<crate::bandwidth::Pace>>,
+    pace: Option<Arc<tfp_channel::bandwidth::Pace>>,
 ) -> Result<Session, HandshakeError> {
     let Ok(token) = token else {
         info!("{peer} FAI entrance refused: not a token");
@@ -164,7 +164,7 @@ pub fn enter(
 
     let rec = &entry.record;
     let bound = entry.bound;
-    let as_root = crate::sys::geteuid() == 0;
+    let as_root = tfd_sys::geteuid() == 0;
     let mut root = Root::open_root(&ctx.cfg.dbdir).map_err(HandshakeError::Root)?;
     let mut auth = SessionAuth {
         quota: bound.quota,

@@ -3,13 +3,13 @@
 //! bounded in size, and the whole pre-login phase in time (SIGALRM ends the process).
 
 use super::{Context, Mode, Session, State};
-use crate::channel::{Channel, ChannelError};
 use crate::fsys::Root;
 use crate::services::keys::KeyError;
-use crate::wire::{handshake as hs, Failed};
 use log::{debug, error, warn};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
+use tfp_channel::{Channel, ChannelError};
+use tfp_wire::{handshake as hs, Failed};
 
 /// Why a handshake did not produce a session.
 #[non_exhaustive]
@@ -53,10 +53,10 @@ pub fn handshake(
     peer: SocketAddr,
     ctx: Arc<Context>,
     live: super::liveness::Liveness,
-    urgent: crate::channel::UrgentHandler,
+    urgent: tfp_channel::UrgentHandler,
 ) -> Result<Session, HandshakeError> {
     let limit = ctx.cfg.prelogin_timeout;
-    crate::sys::alarm(limit.as_secs().max(1) as u32);
+    tfd_sys::alarm(limit.as_secs().max(1) as u32);
     stream
         .set_read_timeout(Some(limit))
         .map_err(|e| HandshakeError::Channel(e.into()))?;
@@ -71,14 +71,14 @@ pub fn handshake(
         let mut first = [0u8; 12];
         stream
             .peek(&mut first)
-            .is_ok_and(|n| crate::wire::proxy::looks_like(&first[..n]))
+            .is_ok_and(|n| tfp_wire::proxy::looks_like(&first[..n]))
     };
     let mut chan = Channel::with_urgent(stream, Some(urgent)).map_err(|e| HandshakeError::Channel(e.into()))?;
     if forged {
         warn!("{peer} refused: a PROXY header from an address not in proxy_from (or a second one)");
         return Err(refuse(&mut chan, Failed::IncompatibleProtocol));
     }
-    let pace = crate::bandwidth::Pace::new(&ctx.buckets, ctx.cfg.rate_limits);
+    let pace = tfp_channel::bandwidth::Pace::new(&ctx.buckets, ctx.cfg.rate_limits);
     chan.set_pace(pace.clone());
 
     // 1–2: version
@@ -87,7 +87,7 @@ pub fn handshake(
         Err(ChannelError::Frame(_)) => return Err(refuse(&mut chan, Failed::IncompatibleProtocol)),
         Err(e) => return Err(e.into()),
     };
-    if let Some(token) = crate::wire::fai::entrance(&version) {
+    if let Some(token) = tfp_wire::fai::entrance(&version) {
         // nothing past this point may ask for a decryption
         ctx.services.keys.close();
         return super::fai_entrance::enter(chan, token, peer, ctx, live, pace);
@@ -138,7 +138,7 @@ pub fn handshake(
     let mut user = ctx.self_user.clone();
     let single_user = ctx.serve_as_self || ctx.cfg.defusr.is_some();
     let mut auth = crate::auth::SessionAuth::default();
-    let mut quota_uid = crate::sys::geteuid();
+    let mut quota_uid = tfd_sys::geteuid();
     let mut pending = None;
     if !ctx.serve_as_self {
         if let Some(id) = &ctx.defusr {
@@ -186,7 +186,7 @@ pub(super) fn assemble(
     user: String,
     auth: crate::auth::SessionAuth,
     live: super::liveness::Liveness,
-    pace: Option<Arc<crate::bandwidth::Pace>>,
+    pace: Option<Arc<tfp_channel::bandwidth::Pace>>,
 ) -> Session {
     let serving = state.serving();
     let session = Session {
@@ -238,7 +238,7 @@ impl Session {
         self.ctx
             .services
             .registry
-            .set_identity(self.live.slot, login, crate::sys::geteuid());
+            .set_identity(self.live.slot, login, tfd_sys::geteuid());
     }
 
     /// Leaves the pre-login phase: no total deadline any more, only the idle
@@ -247,7 +247,7 @@ impl Session {
     /// long as TCP answers its probes, for ever once KEEPALIVE turned keepalive
     /// (and with it TCP_USER_TIMEOUT) off.
     pub fn enter_logged_in(&self) {
-        crate::sys::alarm(0);
+        tfd_sys::alarm(0);
         let phase = if self.state.jail().is_some() {
             crate::services::registry::Phase::Jailed
         } else {

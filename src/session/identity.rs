@@ -70,7 +70,7 @@ impl std::fmt::Display for SwitchError {
 /// The transition, in its one order (see the module's documentation).
 pub fn enter(to: Target<'_>) -> Result<Entered, SwitchError> {
     use SwitchError::{Broken, Untouched};
-    let as_root = crate::sys::geteuid() == 0;
+    let as_root = tfd_sys::geteuid() == 0;
     let mut done = Entered {
         root: None,
         chrooted: false,
@@ -112,7 +112,7 @@ pub fn enter(to: Target<'_>) -> Result<Entered, SwitchError> {
 /// not be put back: the session must end.
 pub fn with_rights_of<T>(user: Option<&Identity>, f: impl FnOnce() -> T) -> Result<T, String> {
     match user {
-        Some(id) if crate::sys::geteuid() == 0 => privs::as_user(id, f),
+        Some(id) if tfd_sys::geteuid() == 0 => privs::as_user(id, f),
         _ => Ok(f()),
     }
 }
@@ -128,7 +128,7 @@ pub fn script_host(
     peer: std::net::SocketAddr,
     what: &str,
 ) -> Option<crate::sandbox::Host> {
-    let (Some(id), Some(rb), true) = (user, runbash, crate::sys::geteuid() == 0) else {
+    let (Some(id), Some(rb), true) = (user, runbash, tfd_sys::geteuid() == 0) else {
         return None;
     };
     match crate::sandbox::Host::spawn(jail, id, Some(crate::sandbox::GroupLimits::of(&rb))) {
@@ -153,12 +153,12 @@ mod tests {
     /// Runs `f` in a child process (a chroot or a descriptor limit must not
     /// reach the test runner) and returns its exit code.
     fn in_child(f: impl FnOnce() -> i32) -> i32 {
-        match crate::sys::fork().unwrap() {
-            crate::sys::Fork::Child => {
+        match tfd_sys::fork().unwrap() {
+            tfd_sys::Fork::Child => {
                 let code = f();
-                crate::sys::exit_now(code)
+                tfd_sys::exit_now(code)
             }
-            crate::sys::Fork::Parent(pid) => match waitpid(Pid::from_raw(pid), None).unwrap() {
+            tfd_sys::Fork::Parent(pid) => match waitpid(Pid::from_raw(pid), None).unwrap() {
                 WaitStatus::Exited(_, code) => code,
                 other => panic!("child: {other:?}"),
             },
@@ -178,7 +178,7 @@ mod tests {
     /// jail): the error says the session must end. Root only (the chroot).
     #[test]
     fn a_failure_after_the_chroot_ends_the_session() {
-        if crate::sys::geteuid() != 0 {
+        if tfd_sys::geteuid() != 0 {
             return;
         }
         let dir = std::env::temp_dir().join(format!("tfd-identity-{}", std::process::id()));

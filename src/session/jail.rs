@@ -19,9 +19,9 @@
 #![forbid(unsafe_code)]
 
 use crate::fsys::{Pin, RelPath, Root};
-use crate::sys;
 use std::ffi::{CStr, CString};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use tfd_sys as sys;
 
 /// The key file at the top of an INJAIL jail.
 pub const JAIL_KEY: &CStr = c"jail.key";

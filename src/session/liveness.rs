@@ -1,15 +1,15 @@
 //! Per-session liveness: the PROCKEY published in the shared registry, the TCP
 //! keepalive settings, and the OOB thread that answers urgent bytes.
 
-use crate::channel::UrgentHandler;
 use crate::services::registry::{Registry, KEY_BYTES};
-use crate::sys;
 use log::debug;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{recv, send, setsockopt, sockopt, MsgFlags};
 use std::net::TcpStream;
 use std::os::fd::{AsFd, AsRawFd};
 use std::sync::Arc;
+use tfd_sys as sys;
+use tfp_channel::UrgentHandler;
 
 /// The session's identity in the registry.
 #[derive(Debug, Clone, Copy)]
@@ -97,7 +97,7 @@ pub fn urgent_handler(stream: &TcpStream, registry: Arc<Registry>, slot: usize) 
 
 /// Starts the OOB thread: it answers urgent bytes while the session is busy with
 /// a command (when the session is waiting for input, its reader answers first:
-/// see [`crate::channel::NetStream`]). It ends with the connection (or the
+/// see [`tfp_channel::NetStream`]). It ends with the connection (or the
 /// process).
 ///
 /// Why SIGURG and not poll(POLLPRI): a socket wakes every poller on each

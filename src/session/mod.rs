@@ -10,15 +10,15 @@ pub mod jail;
 pub mod liveness;
 mod stage;
 
-use crate::channel::{Channel, ChannelError, NetStream, PreparedFrame, TxHalf};
 use crate::commands::{self, CmdError, Reply};
 use crate::fsys::{FsError, RelPath, Root};
 use crate::services::metrics::{Counter, Refusal, Row};
-use crate::wire::{command, Failed, MAX_CHUNK};
 use log::{debug, info, warn};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Instant;
+use tfp_channel::{Channel, ChannelError, NetStream, PreparedFrame, TxHalf};
+use tfp_wire::{command, Failed, MAX_CHUNK};
 
 pub use handshake::handshake;
 pub use stage::{Duty, Mode, Stage, State};
@@ -51,7 +51,7 @@ pub struct Context {
     /// The LOGIN throttle's counters (shared memory, mapped before fork).
     pub throttle: Arc<crate::auth::throttle::Throttle>,
     /// The per-user and node-wide bandwidth buckets (shared memory, mapped before fork).
-    pub buckets: Arc<crate::bandwidth::Buckets>,
+    pub buckets: Arc<tfp_channel::bandwidth::Buckets>,
     /// `shared_state_dir`, checked and held open by the listener: LOGIN reaches
     /// the shared throttle only through it.
     pub shared_state: Option<Arc<crate::auth::shared_state::StateDir>>,
@@ -125,7 +125,7 @@ pub struct Session {
     /// The time zone of GETTZ/SETTZ/LOCALTIME (UTC until SETTZ).
     pub tz: commands::tz::SessionTz,
     /// The session's bandwidth limits (None: no `rate_limit_*` set).
-    pub pace: Option<Arc<crate::bandwidth::Pace>>,
+    pub pace: Option<Arc<tfp_channel::bandwidth::Pace>>,
     /// TFPSFS: the SETFSID identity and the running command's rule.
     pub secfs: commands::secfs::SecfsState,
     /// NETLOCK slots (released with their descriptors when the session ends).
@@ -264,7 +264,7 @@ impl Session {
     ///
     /// The flow is stop-and-wait, so while the client deciphers a chunk and
     /// answers, the next one is read and enciphered ahead with a copy of the
-    /// cipher state ([`crate::channel::TxHalf::prepare_frame_buffer`]); it goes out
+    /// cipher state ([`tfp_channel::TxHalf::prepare_frame_buffer`]); it goes out
     /// as soon as the answer is `CONT`, and is dropped on `BREAK`. The bytes on
     /// the wire are those of the plain flow. Data is filled straight into the
     /// frame's buffer, which is reused from frame to frame.
@@ -314,7 +314,7 @@ impl Session {
 
     fn max_frame(&self) -> usize {
         if self.state.logged_in() {
-            crate::wire::MAX_FRAME
+            tfp_wire::MAX_FRAME
         } else {
             PRELOGIN_MAX_FRAME
         }
@@ -335,7 +335,7 @@ impl Session {
             counted = now;
         };
         while !self.closing {
-            crate::sys::set_quickack(std::os::fd::AsFd::as_fd(self.chan.stream()));
+            tfd_sys::set_quickack(std::os::fd::AsFd::as_fd(self.chan.stream()));
             let frame = match self.chan.rx.recv_frame_max(self.max_frame()) {
                 Ok(f) => f,
                 Err(ChannelError::Closed) => break,
@@ -444,7 +444,7 @@ impl Session {
 
     /// Starts the OOB thread before the first command that may keep the session
     /// busy. Until then the session only waits for input or answers from memory,
-    /// and its reader answers urgent bytes itself (see [`crate::channel::NetStream`]);
+    /// and its reader answers urgent bytes itself (see [`tfp_channel::NetStream`]);
     /// a session that only handshakes and echoes never pays for a thread, and the
     /// defusr switch after the handshake happens single-threaded (a multi-threaded
     /// setuid makes glibc signal every thread).

@@ -12,7 +12,7 @@ use std::process::{Command, Output};
 
 /// `tf` with explicit connection options (none from the environment).
 fn tf_raw(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tf"))
+    Command::new(crate::common::tf_bin())
         .env_remove("TF_SERVER")
         .env_remove("TF_KEY")
         .env_remove("TF_HASH")

@@ -14,7 +14,7 @@ use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 fn tf_bare(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_tf"))
+    Command::new(crate::common::tf_bin())
         .args(args)
         .env_remove("TF_SERVER")
         .env("HOME", tempdir("habits-home"))

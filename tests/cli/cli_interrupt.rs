@@ -23,7 +23,7 @@ use std::process::{Child, Command, Output};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tfd::client::Client;
+use tfp_client::Client;
 
 const SIZE: usize = 6 << 20;
 

@@ -21,8 +21,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
-use tfd::client::{Client, ClientConfig};
-use tfd::wire::fstat::{FileType, StatRecord};
+use tfp_client::{Client, ClientConfig};
+use tfp_wire::fstat::{FileType, StatRecord};
 
 const CANARY: &[u8] = b"the canary: nothing from the server may touch this\n";
 const PWNED: &[u8] = b"PWNED: a lying name was trusted\n";
@@ -81,7 +81,7 @@ fn ls_l_reads_fstat_from_the_liar() {
     cmd.env("TZ", "UTC0");
     let o = run_watched(cmd, Duration::from_secs(60), u64::MAX).0;
     assert!(o.status.success(), "{}", stderr(&o));
-    let when = format!("{} UTC", tfd::wire::date::format_utc(MTIME as i64).unwrap());
+    let when = format!("{} UTC", tfp_wire::date::format_utc(MTIME as i64).unwrap());
     assert_eq!(
         stdout(&o),
         format!("- {:>12} {when}  a.txt\nd {:>12} {when}  sub/\n", 1u64 << 60, 4096)
@@ -258,8 +258,8 @@ fn v2_listings_and_fstatls_answer_as_tfd_does() {
     ];
     assert_eq!(got, want);
     assert_eq!(
-        tfd::wire::Status::parse(&c.raw(b"LSV2DOWN nosuch").unwrap()),
-        tfd::wire::Status::Failed(53, tfd::wire::Failed::LsrV2.text().into())
+        tfp_wire::Status::parse(&c.raw(b"LSV2DOWN nosuch").unwrap()),
+        tfp_wire::Status::Failed(53, tfp_wire::Failed::LsrV2.text().into())
     );
     // LSRV2 writes the list file; FSTATLS reads it back
     assert_eq!(c.raw(b"LSRV2 tree@||@list.txt").unwrap(), b"OK");

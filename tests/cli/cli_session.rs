@@ -138,7 +138,7 @@ fn one_shot_commands_log_in_from_env_and_file() {
     // no terminal, no TF_PASSWORD, no file: said so, nothing sent
     // setsid: a new session without a controlling terminal, so no /dev/tty
     let o = Command::new("setsid")
-        .args(["-w", env!("CARGO_BIN_EXE_tf"), "--server", &srv.addr(), "--key"])
+        .args(["-w", crate::common::tf_bin(), "--server", &srv.addr(), "--key"])
         .arg(srv.dir.join("pub.pem"))
         .args(["--hash", &srv.hash, "--user", "alice", "ls"])
         .env_remove("TF_PASSWORD")
@@ -230,7 +230,7 @@ fn named_server_from_the_config_file() {
     .unwrap();
     fs::write(srv.path("alice/x.txt"), b"x").unwrap();
     let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_tf"))
+        Command::new(crate::common::tf_bin())
             .args(args)
             .env("XDG_CONFIG_HOME", &home)
             .env_remove("TF_SERVER")
@@ -261,7 +261,7 @@ fn config_file_mistakes_are_named() {
     let config = home.join("tf/config");
     let run = |body: &str| {
         fs::write(&config, format!("[x]\nserver = 127.0.0.1:1\n{body}\n")).unwrap();
-        let o = Command::new(env!("CARGO_BIN_EXE_tf"))
+        let o = Command::new(crate::common::tf_bin())
             .args(["-s", "x", "ls"])
             .env("XDG_CONFIG_HOME", &home)
             .output()
@@ -432,8 +432,8 @@ fn shell_under_a_pty_asks_the_password_without_echo_and_edits_lines() {
 
 #[test]
 fn fai_cache_files_are_per_user_and_jail() {
-    use tfd::client::fai_cache::FaiCache;
-    use tfd::client::{ClientConfig, Credentials};
+    use tfp_client::fai_cache::FaiCache;
+    use tfp_client::{ClientConfig, Credentials};
     let here = tempdir("fai-names");
     let dir = here.join("tf");
     let dir = dir.as_path();

@@ -39,7 +39,7 @@ fn batch(srv: &Server, args: &[&str], script: &str) -> Output {
 }
 
 fn iso(t: i64) -> String {
-    format!("{}Z", tfd::wire::date::format_utc(t).unwrap().replacen(' ', "T", 1))
+    format!("{}Z", tfp_wire::date::format_utc(t).unwrap().replacen(' ', "T", 1))
 }
 
 #[test]
@@ -286,7 +286,7 @@ fn time_zones_last_for_the_session() {
     assert_eq!(lines[1], "Asia/Tokyo", "{text}");
     assert!(lines[2].ends_with(" JST"), "{text}");
     assert!(lines[3].ends_with(" UTC"), "{text}");
-    assert!(tfd::wire::uuid::is_v4_text(lines[4].as_bytes()), "{text}");
+    assert!(tfp_wire::uuid::is_v4_text(lines[4].as_bytes()), "{text}");
     // a second tf process is a new session: the zone is back to the default
     assert_eq!(ok_out(srv.tf(&["gettz"])).trim(), lines[0]);
     assert_eq!(srv.tf(&["settz", "Not/AZone"]).status.code(), Some(2));
@@ -305,7 +305,7 @@ fn session_layer_commands_switch_both_sides() {
         let text = ok_out(o);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "after aes", "{transport:?}: {text}");
-        assert!(tfd::wire::uuid::is_v4_text(lines[1].as_bytes()), "{text}");
+        assert!(tfp_wire::uuid::is_v4_text(lines[1].as_bytes()), "{text}");
         assert_eq!(&lines[2..4], ["with token", "plain"], "{text}");
         assert!(lines[4].parse::<u32>().is_ok(), "{text}");
     }
@@ -387,7 +387,7 @@ fn usage_errors_and_every_command_documented() {
     }
     // every 2.5.1 command of --help is in tf(1)'s "2.5.1 commands" part
     let help = ok_out(
-        std::process::Command::new(env!("CARGO_BIN_EXE_tf"))
+        std::process::Command::new(crate::common::tf_bin())
             .arg("--help")
             .output()
             .unwrap(),

@@ -133,7 +133,7 @@ fn generated_config_docs_are_current() {
 }
 
 /// tf(1)'s OPTIONS entries and config-file keys are generated from tf's option
-/// table (src/client/options), its COMMAND OPTIONS list from the command option
+/// table (crates/tfp-client/src/options), its COMMAND OPTIONS list from the command option
 /// table (commands.rs), and committed, as is tfd.conf(5)'s key section;
 /// this fails when they differ from what the table generates (and when
 /// `tf --help` does not show the tables' options). `TFD_BLESS=1 cargo test
@@ -141,7 +141,7 @@ fn generated_config_docs_are_current() {
 #[test]
 fn generated_tf_docs_are_current() {
     let have = read("man/tf.1");
-    let want = tfd::client::options::docs::splice_man(&have).unwrap_or_else(|e| panic!("man/tf.1: {e}"));
+    let want = tfp_client::options::docs::splice_man(&have).unwrap_or_else(|e| panic!("man/tf.1: {e}"));
     if have != want {
         if std::env::var_os("TFD_BLESS").is_some() {
             fs::write(path("man/tf.1"), want).unwrap_or_else(|e| panic!("cannot write man/tf.1: {e}"));
@@ -150,24 +150,24 @@ fn generated_tf_docs_are_current() {
             let line = line.unwrap_or_else(|| have.lines().count().min(want.lines().count())) + 1;
             panic!(
                 "man/tf.1 (first difference on line {line}) is not what tf's option tables in \
-                 src/client/options (table.rs, commands.rs) generate: edit the tables, not the \
+                 crates/tfp-client/src/options (table.rs, commands.rs) generate: edit the tables, not the \
                  page, then run `TFD_BLESS=1 cargo test --test cli docs::` to rewrite it"
             );
         }
     }
-    let help = help_output(env!("CARGO_BIN_EXE_tf"));
+    let help = help_output(crate::common::tf_bin());
     assert!(
-        help.contains(&tfd::client::options::docs::help_text()),
+        help.contains(&tfp_client::options::docs::help_text()),
         "tf --help does not show the option table's entries:\n{help}"
     );
     assert!(
-        help.contains(&tfd::client::options::docs::command_help_text()),
+        help.contains(&tfp_client::options::docs::command_help_text()),
         "tf --help does not show the command option table's entries:\n{help}"
     );
     // ENVIRONMENT is written by hand (TF_PASSWORD and the XDG variables have no
     // option): each option's variable must have its entry there
     let env = bold_tags(&section("man/tf.1", "ENVIRONMENT"));
-    for opt in tfd::client::options::OPTIONS {
+    for opt in tfp_client::options::OPTIONS {
         if let Some(var) = opt.env {
             assert!(
                 env.iter().any(|t| t == var),
@@ -204,7 +204,7 @@ fn every_tfd_flag_in_tfd_8() {
 
 #[test]
 fn every_tf_flag_in_tf_1() {
-    check_flags_documented(env!("CARGO_BIN_EXE_tf"), "man/tf.1");
+    check_flags_documented(crate::common::tf_bin(), "man/tf.1");
 }
 
 #[test]
@@ -374,7 +374,7 @@ fn tfd_help_and_tfd_8_agree() {
 
 #[test]
 fn tf_help_and_tf_1_agree() {
-    let help = help_output(env!("CARGO_BIN_EXE_tf"));
+    let help = help_output(crate::common::tf_bin());
     // EXAMPLES also show other programs' flags (tfd demo --dir)
     let full = normalise(&read("man/tf.1"));
     let man = full[..full.find("\n.SH EXAMPLES").unwrap_or(full.len())].to_string();
@@ -435,7 +435,7 @@ fn a_changed_doc_string_makes_a_generated_page_stale() {
         (
             "man/tf.1",
             "Any other value is a usage error.",
-            tfd::client::options::docs::splice_man,
+            tfp_client::options::docs::splice_man,
         ),
         ("conf/tfd.conf", "", |_| Ok(tfd::config::docs::example_conf())),
     ];

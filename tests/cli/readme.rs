@@ -101,7 +101,7 @@ fn workdir(tag: &str) -> (PathBuf, String) {
     fs::create_dir_all(&bin).unwrap();
     for (name, exe) in [
         ("tfd", env!("CARGO_BIN_EXE_tfd")),
-        ("tf", env!("CARGO_BIN_EXE_tf")),
+        ("tf", crate::common::tf_bin()),
         ("tfpasswd", env!("CARGO_BIN_EXE_tfpasswd")),
     ] {
         std::os::unix::fs::symlink(exe, rel.join(name)).unwrap();

@@ -75,10 +75,7 @@ static BED: OnceLock<Result<Bed, String>> = OnceLock::new();
 pub fn bed() -> Option<&'static Bed> {
     let made = BED.get_or_init(|| match Bed::make() {
         Ok(b) => {
-            assert!(
-                tfd::sys::at_exit(teardown_at_exit),
-                "cannot register the bed's clean-up"
-            );
+            assert!(tfd_sys::at_exit(teardown_at_exit), "cannot register the bed's clean-up");
             Ok(b)
         }
         Err(Skip(why)) => Err(why),

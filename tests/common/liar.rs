@@ -7,7 +7,7 @@
 //! the content lies. It exists to prove that names and sizes a server sends
 //! back cannot make `tf get -r` or `tf mirror` write outside their target.
 //!
-//! Built on the library's pure `tfd::wire` pieces (cipher, frames, statuses,
+//! Built on the library's pure `tfp_wire` pieces (cipher, frames, statuses,
 //! FSTATLS records, HPF requests), not on tfd's channel, so it can send what
 //! a correct server never would (more bytes than it announced).
 //!
@@ -23,8 +23,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use tfd::wire::fstat::{FileType, StatRecord};
-use tfd::wire::{command, frame, handshake as hs, hpf, Cipher, Failed, MAX_CHUNK, MAX_FRAME};
+use tfp_wire::fstat::{FileType, StatRecord};
+use tfp_wire::{command, frame, handshake as hs, hpf, Cipher, Failed, MAX_CHUNK, MAX_FRAME};
 
 /// The application hash the liar expects (`tf --hash`).
 pub const HASH: &str = "liar-hash";
@@ -459,7 +459,7 @@ impl Liar {
     /// A `tf` command line aimed at the liar (legacy cipher: the liar offers
     /// no secure transport, and `tf` falls back to it by itself anyway).
     pub fn tf_command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_tf"));
+        let mut c = Command::new(super::tf_bin());
         c.arg("--server")
             .arg(self.addr())
             .arg("--key")
@@ -854,7 +854,7 @@ impl Conn {
         match node {
             Some(Node::File(c)) => {
                 let d: [u8; 32] = Sha256::digest(&c).into();
-                let text = tfd::wire::sha256_text(&d);
+                let text = tfp_wire::sha256_text(&d);
                 self.send_frame(&[&b"OK "[..], &text].concat())
             }
             _ => self.send_failed(Failed::Sha256),

@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-use tfd::client::{Client, ClientConfig};
 use tfd::services::Helper;
+use tfp_client::{Client, ClientConfig};
 
 static KEYS: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
 
@@ -36,8 +36,53 @@ pub fn keys() -> &'static (Vec<u8>, Vec<u8>) {
     })
 }
 
+/// The `tf` binary under test. It belongs to the `tf` crate, so Cargo gives the
+/// daemon's tests no `CARGO_BIN_EXE_tf`: it is the one built beside `tfd` (a
+/// workspace `cargo test` builds it, through crates/tf/tests). A missing one, or
+/// one older than the sources it is built from, fails the test saying so, never
+/// runs a stale client.
+pub fn tf_bin() -> &'static str {
+    static TF: OnceLock<String> = OnceLock::new();
+    TF.get_or_init(|| {
+        let bin = Path::new(env!("CARGO_BIN_EXE_tfd")).with_file_name("tf");
+        let built = std::fs::metadata(&bin).and_then(|m| m.modified()).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}: build it with `cargo build -p tf` (or run `cargo test` at the workspace root)",
+                bin.display()
+            )
+        });
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut newer = Vec::new();
+        for krate in ["tf", "tfp-client", "tfp-channel", "tfp-wire", "tfd-sys"] {
+            newest_source_after(&root.join("crates").join(krate).join("src"), built, &mut newer);
+        }
+        assert!(
+            newer.is_empty(),
+            "{} is older than {}: build it again with `cargo build -p tf`",
+            bin.display(),
+            newer[0].display()
+        );
+        bin.to_str().expect("the target directory's path is UTF-8").to_string()
+    })
+}
+
+/// Collects the `.rs` files under `dir` modified after `t`.
+fn newest_source_after(dir: &Path, t: std::time::SystemTime, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            newest_source_after(&p, t, out);
+        } else if p.extension().is_some_and(|x| x == "rs")
+            && e.metadata().and_then(|m| m.modified()).is_ok_and(|m| m > t)
+        {
+            out.push(p);
+        }
+    }
+}
+
 pub fn is_root() -> bool {
-    tfd::sys::geteuid() == 0
+    tfd_sys::geteuid() == 0
 }
 
 pub fn free_port() -> u16 {
@@ -199,7 +244,7 @@ impl Server {
         c.timeout = Some(Duration::from_secs(20));
         // the suite tests the protocol's own ciphers; tests/protocol/secure_transport.rs
         // runs every family again over the secure transport
-        c.transport = tfd::client::Transport::Legacy;
+        c.transport = tfp_client::Transport::Legacy;
         c
     }
 
@@ -213,7 +258,7 @@ impl Server {
         if !key.exists() {
             std::fs::write(&key, &keys().1).unwrap();
         }
-        let mut c = Command::new(env!("CARGO_BIN_EXE_tf"));
+        let mut c = Command::new(tf_bin());
         c.arg("--server")
             .arg(self.addr())
             .arg("--key")
@@ -228,7 +273,7 @@ impl Server {
     /// this server's key and hash, stdin closed and its output captured.
     pub fn tf_via(&self, addr: &str, args: &[&str]) -> Command {
         let _ = self.tf_command(&[]); // writes the public key beside the server
-        let mut c = Command::new(env!("CARGO_BIN_EXE_tf"));
+        let mut c = Command::new(tf_bin());
         c.arg("--server")
             .arg(addr)
             .arg("--key")
@@ -440,21 +485,21 @@ pub fn read_to_close(s: &mut TcpStream) -> Vec<u8> {
     out
 }
 
-pub fn ok(st: &tfd::wire::Status) -> bool {
-    matches!(st, tfd::wire::Status::Ok(_))
+pub fn ok(st: &tfp_wire::Status) -> bool {
+    matches!(st, tfp_wire::Status::Ok(_))
 }
 
 /// Asserts a FAILED code.
 #[track_caller]
-pub fn assert_failed(st: tfd::wire::Status, code: i32) {
+pub fn assert_failed(st: tfp_wire::Status, code: i32) {
     assert_eq!(st.failed_code(), Some(code), "expected FAILED {code}, got {st:?}");
 }
 
 /// Asserts `OK` (optionally with data) and returns the data as a string.
 #[track_caller]
-pub fn assert_ok(st: tfd::wire::Status) -> String {
+pub fn assert_ok(st: tfp_wire::Status) -> String {
     match st {
-        tfd::wire::Status::Ok(d) => String::from_utf8(d).unwrap(),
+        tfp_wire::Status::Ok(d) => String::from_utf8(d).unwrap(),
         other => panic!("expected OK, got {other:?}"),
     }
 }
@@ -483,7 +528,7 @@ fn created(kind: &'static str, name: &str) {
     static REGISTER: std::sync::Once = std::sync::Once::new();
     REGISTER.call_once(|| {
         assert!(
-            tfd::sys::at_exit(remove_created),
+            tfd_sys::at_exit(remove_created),
             "cannot register the test users' clean-up"
         );
     });
@@ -638,7 +683,7 @@ pub fn notification_round(srv: &Server, c: &mut Client) {
 /// named `{prefix}s{i}` and `{prefix}u{i}`), each checked on disk and on the
 /// way back, whatever cipher or transport `c` runs.
 pub fn stream_round_trips(srv: &Server, c: &mut Client, prefix: &str, sizes: &[usize]) {
-    use tfd::wire::Status;
+    use tfp_wire::Status;
     for (i, &n) in sizes.iter().enumerate() {
         let data = pattern(n, i as u64);
         let name = format!("{prefix}s{i}");
@@ -718,7 +763,7 @@ pub fn tfd_ctl(sock: &Path, req: &[&str]) -> (bool, String) {
 /// SHA256, INTREAD and INTWRITE carry it.
 pub fn hash_text(data: &[u8]) -> Vec<u8> {
     use sha2::{Digest, Sha256};
-    tfd::wire::sha256_text(&Sha256::digest(data).into()).to_vec()
+    tfp_wire::sha256_text(&Sha256::digest(data).into()).to_vec()
 }
 
 /// INTREAD as the Python client does it: i32 size (or −1), 66-byte hash, bytes.
@@ -728,7 +773,7 @@ pub fn intread(c: &mut Client, path: &str) -> Result<(Vec<u8>, Vec<u8>), i32> {
     if n < 0 {
         return Err(n);
     }
-    let mut hash = vec![0u8; tfd::wire::SHA256_TEXT_LEN];
+    let mut hash = vec![0u8; tfp_wire::SHA256_TEXT_LEN];
     c.chan.rx.recv_unit(&mut hash).unwrap();
     let mut data = vec![0u8; n as usize];
     c.chan.rx.recv_unit(&mut data).unwrap();
@@ -751,5 +796,5 @@ pub fn intwrite(c: &mut Client, path: &str, hash: &[u8], data: &[u8]) -> i32 {
 /// quota walk remove only marked ones (issue 31).
 pub fn mark_upload_temporary(p: &Path) {
     let f = std::fs::File::open(p).unwrap();
-    tfd::sys::fsetxattr(std::os::fd::AsFd::as_fd(&f), c"user.tfd.part", b"upload").unwrap();
+    tfd_sys::fsetxattr(std::os::fd::AsFd::as_fd(&f), c"user.tfd.part", b"upload").unwrap();
 }

@@ -24,7 +24,7 @@ impl Pty {
         std::fs::write(&key, &keys().1).unwrap();
         let line = format!(
             "{} --server {} --key {} --hash {} {} shell",
-            env!("CARGO_BIN_EXE_tf"),
+            super::tf_bin(),
             srv.addr(),
             key.display(),
             srv.hash,

@@ -268,7 +268,7 @@ fn large_listing_spans_chunks_and_break_stops() {
     let mut c = srv.client();
     let all = c.list(false, b"many").unwrap().unwrap();
     assert!(
-        all.len() > tfd::wire::MAX_CHUNK,
+        all.len() > tfp_wire::MAX_CHUNK,
         "needs more than one chunk: {}",
         all.len()
     );
@@ -277,7 +277,7 @@ fn large_listing_spans_chunks_and_break_stops() {
     c.chan.tx.send_frame(b"LS many").unwrap();
     let first = c.chan.rx.recv_frame().unwrap();
     assert!(first.starts_with(b"CONT "));
-    assert_eq!(first.len() - 5, tfd::wire::MAX_CHUNK);
+    assert_eq!(first.len() - 5, tfp_wire::MAX_CHUNK);
     c.chan.tx.send_frame(b"BREAK").unwrap();
     assert_eq!(c.chan.rx.recv_frame().unwrap(), b"OK");
     assert_eq!(c.raw(b"ECHO after").unwrap(), b"after");

@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 use std::fs::{self, File};
 use std::os::fd::{AsFd, AsRawFd};
 use std::path::Path;
-use tfd::client::transfer::PutOutcome;
-use tfd::wire::Status;
+use tfp_client::transfer::PutOutcome;
+use tfp_wire::Status;
 
 /// Not a multiple of the alignment, so every transfer ends in a buffered tail.
 const SIZE: usize = (24 << 20) + 12_345;
@@ -30,7 +30,7 @@ fn cached_fraction(path: &Path) -> Option<f64> {
         return None;
     }
     let len = f.metadata().unwrap().len();
-    let cached = tfd::sys::cached_pages(f.as_fd(), 0, len)?;
+    let cached = tfd_sys::cached_pages(f.as_fd(), 0, len)?;
     Some(cached as f64 / len.div_ceil(4096) as f64)
 }
 

@@ -7,7 +7,7 @@ use crate::common;
 use common::*;
 use std::fs;
 use std::process::Command;
-use tfd::client::transfer::PutOutcome;
+use tfp_client::transfer::PutOutcome;
 
 struct Mount(std::path::PathBuf);
 

@@ -4,8 +4,8 @@
 
 use crate::common::{pattern, Server};
 use std::fs;
-use tfd::client::Client;
-use tfd::wire::hpf::{self, code};
+use tfp_client::Client;
+use tfp_wire::hpf::{self, code};
 
 /// PUT then GET of each size (as `p0`, `p1`, …; seeds from `seed`): the file
 /// on disk and the bytes back are the bytes sent.

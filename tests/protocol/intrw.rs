@@ -7,7 +7,7 @@ use crate::common;
 use common::*;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use tfd::client::Client;
+use tfp_client::Client;
 
 fn alive(c: &mut Client) {
     assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");

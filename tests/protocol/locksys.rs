@@ -7,9 +7,9 @@ use crate::common;
 
 use common::*;
 use std::fs;
-use tfd::wire::Status;
+use tfp_wire::Status;
 
-fn st(c: &mut tfd::client::Client, line: &str) -> Status {
+fn st(c: &mut tfp_client::Client, line: &str) -> Status {
     Status::parse(&c.raw(line.as_bytes()).unwrap())
 }
 

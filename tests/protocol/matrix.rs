@@ -16,11 +16,11 @@ use common::*;
 use std::fs;
 use std::net::TcpStream;
 use std::time::Duration;
-use tfd::channel::Channel;
-use tfd::client::{Client, ClientError};
 use tfd::commands::{Spec, TABLE};
-use tfd::wire::hpf::{self, code};
-use tfd::wire::Status;
+use tfp_channel::Channel;
+use tfp_client::{Client, ClientError};
+use tfp_wire::hpf::{self, code};
+use tfp_wire::Status;
 
 /// The document's gating replies, byte for byte (wire-notes §3.0).
 const BEFORE_LOGIN: &[u8] = b"FAILED 38 : Invalid command before login.";
@@ -276,14 +276,14 @@ fn run(c: &mut Client, name: &str, pr: &Probe) -> Result<Seen, ClientError> {
         }
         Flow::Goaes => Ok(Seen::Frame(match c.goaes()? {
             Ok(()) => {
-                assert_eq!(c.tfpcrypto()?, tfd::wire::Status::Ok(vec![]));
+                assert_eq!(c.tfpcrypto()?, tfp_wire::Status::Ok(vec![]));
                 b"OK".to_vec()
             }
             Err(st) => status_bytes(&st),
         })),
         Flow::Ciaon => Ok(Seen::Frame(match c.ciaon()? {
             Ok(_) => {
-                assert_eq!(c.ciaoff()?, tfd::wire::Status::Ok(vec![]));
+                assert_eq!(c.ciaoff()?, tfp_wire::Status::Ok(vec![]));
                 b"OK".to_vec()
             }
             Err(st) => status_bytes(&st),
@@ -665,7 +665,7 @@ fn before_the_handshake_completes_commands_are_refused_and_closed() {
         ch.tx.send_frame(b"2.4.1").unwrap();
         assert_eq!(ch.rx.recv_frame().unwrap(), b"OK");
         let key = [0x5au8; 32];
-        let enc = tfd::wire::handshake::encrypt_session_key(&rsa, &key).unwrap();
+        let enc = tfp_wire::handshake::encrypt_session_key(&rsa, &key).unwrap();
         ch.tx.send_frame(&enc).unwrap();
         assert_eq!(ch.rx.recv_frame().unwrap(), b"OK");
         ch.start_cipher(&key);

@@ -9,9 +9,9 @@ use common::*;
 use std::fs;
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
-use tfd::sys::{ofd_setlk, OfdLock};
+use tfd_sys::{ofd_setlk, OfdLock};
 
-fn reply(c: &mut tfd::client::Client, line: &str) -> String {
+fn reply(c: &mut tfp_client::Client, line: &str) -> String {
     String::from_utf8(c.raw(line.as_bytes()).unwrap()).unwrap()
 }
 
@@ -247,7 +247,7 @@ fn a_netlock_wait_ends_when_its_client_leaves() {
     for how in ["drop", "shutdown"] {
         let mut cfg = srv.client_config();
         cfg.timeout = Some(Duration::from_millis(600));
-        let mut b = tfd::client::Client::connect(&cfg).unwrap();
+        let mut b = tfp_client::Client::connect(&cfg).unwrap();
         srv.wait_sessions(2, "holder and waiter");
         let waiter: Vec<i32> = srv.children().0.into_iter().filter(|p| !holder.contains(p)).collect();
         assert_eq!(waiter.len(), 1);

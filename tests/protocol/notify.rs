@@ -8,7 +8,7 @@ use crate::common;
 use common::*;
 use std::fs;
 use std::time::{Duration, Instant};
-use tfd::client::Client;
+use tfp_client::Client;
 
 /// Connects and returns the client with the pid of its session process.
 fn session(srv: &Server) -> (Client, i32) {

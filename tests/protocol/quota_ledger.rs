@@ -8,7 +8,7 @@ use common::*;
 use std::io::Read;
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
-use tfd::client::transfer::PutOutcome;
+use tfp_client::transfer::PutOutcome;
 
 const KB: usize = 1000;
 const MIB: u64 = 1 << 20;

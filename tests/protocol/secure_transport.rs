@@ -14,8 +14,8 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tfd::client::{Client, ClientConfig, ClientError, Transport};
-use tfd::wire::Status;
+use tfp_client::{Client, ClientConfig, ClientError, Transport};
+use tfp_wire::Status;
 
 fn secure_config(srv: &Server) -> ClientConfig {
     let mut c = srv.client_config();
@@ -71,7 +71,7 @@ fn every_command_family_works_over_it() {
     stream_round_trips(&srv, &mut c, "d/", &[0, 1, 65_535, 65_536, 65_537, 524_284, 1_048_593]);
     // PUT/GET (HPF) and the cancel variants
     hpf_rounds::put_get_round_trips(&srv, &mut c, &[1, 4096, 1_000_003], 50);
-    c.put_cancel(b"cancelled", 8, b"0123456789", tfd::wire::hpf::code::CANCEL)
+    c.put_cancel(b"cancelled", 8, b"0123456789", tfp_wire::hpf::code::CANCEL)
         .unwrap()
         .unwrap();
     assert!(!srv.path("cancelled").exists());
@@ -111,10 +111,7 @@ fn notification_mode_over_it() {
     let mut c = secure_client(&srv);
     notification_round(&srv, &mut c);
     // the server ends with a close record: the client reads a clean end
-    assert!(matches!(
-        c.chan.rx.recv_frame(),
-        Err(tfd::channel::ChannelError::Closed)
-    ));
+    assert!(matches!(c.chan.rx.recv_frame(), Err(tfp_channel::ChannelError::Closed)));
 }
 
 /// A rekey every 4 KiB from the client: the server follows every one, and
@@ -406,7 +403,7 @@ fn a_replayed_session_does_nothing() {
 /// of the legacy handshake's frames.
 fn upgrade_offsets(cfg: &ClientConfig) -> (usize, usize) {
     let rsa = openssl::rsa::Rsa::public_key_from_pem(&cfg.pubkey_pem).unwrap().size() as usize;
-    let name = tfd::wire::noise::Suite::preferred().protocol_name().len();
+    let name = tfp_wire::noise::Suite::preferred().protocol_name().len();
     let up = (4 + cfg.proto.len()) + (4 + rsa) + (4 + cfg.hash.len()) + 4 + "TFDSECURE ".len() + name + 1;
     let down = 3 * (4 + 2) + 4 + 3;
     (up, down)

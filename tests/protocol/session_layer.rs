@@ -8,9 +8,9 @@ use crate::hpf_rounds;
 use common::*;
 use std::fs;
 use std::time::{Duration, Instant};
-use tfd::client::Client;
-use tfd::wire::aes::{AesKey, IV_LEN, KEY_LEN};
-use tfd::wire::Status;
+use tfp_client::Client;
+use tfp_wire::aes::{AesKey, IV_LEN, KEY_LEN};
+use tfp_wire::Status;
 
 fn aes_client(srv: &Server) -> Client {
     let mut c = srv.client();

@@ -6,8 +6,8 @@ use crate::common;
 
 use common::*;
 use std::time::{Duration, Instant};
-use tfd::client::Client;
-use tfd::wire::{hpf, Status};
+use tfp_client::Client;
+use tfp_wire::{hpf, Status};
 
 /// A client that gives up after 5 s: a command blocked in the server shows as an
 /// error instead of hanging the test.

@@ -9,8 +9,8 @@ use common::*;
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::io::Write;
-use tfd::wire::hpf::code;
-use tfd::wire::Status;
+use tfp_wire::hpf::code;
+use tfp_wire::Status;
 
 /// Around the frame size (524,283 data bytes per SNDFILE/RCVFILE frame), and
 /// past the 4 MiB buffers uploads are gathered in and downloads read ahead in.
@@ -159,7 +159,7 @@ fn rcvfile_break() {
     c.chan.tx.send_frame(b"RCVFILE 1 big").unwrap();
     let first = c.chan.rx.recv_frame().unwrap();
     assert_eq!(&first[..5], b"CONT ");
-    assert_eq!(&first[5..], &data[..tfd::wire::MAX_CHUNK]);
+    assert_eq!(&first[5..], &data[..tfp_wire::MAX_CHUNK]);
     c.chan.tx.send_frame(b"BREAK").unwrap();
     // the server had the next chunk enciphered ahead; dropping it must leave its
     // cipher state where the client expects it
@@ -176,7 +176,7 @@ fn put_get_round_trips() {
         let data = pattern(*n, 40 + i as u64);
         let name = format!("p{i}");
         let r = c.put(name.as_bytes(), 0, 1 << 20, &mut &data[..], &mut |_| {}).unwrap();
-        assert_eq!(r, Ok(tfd::client::transfer::PutOutcome::Done), "size {n}");
+        assert_eq!(r, Ok(tfp_client::transfer::PutOutcome::Done), "size {n}");
         assert_eq!(sha(&fs::read(srv.path(&name)).unwrap()), sha(&data), "size {n}");
         let mut back = Vec::new();
         assert_eq!(
@@ -221,17 +221,17 @@ fn hpf_refusals() {
     assert_eq!(refused(c.get(b"f", 0, -5, &mut sink, &mut |_| {})), Some(36));
     // a refused PUT creates nothing
     let mut cmd = b"PUT ".to_vec();
-    cmd.extend_from_slice(&tfd::wire::hpf::encode(b"fresh", 0, 0, None));
+    cmd.extend_from_slice(&tfp_wire::hpf::encode(b"fresh", 0, 0, None));
     assert_failed(Status::parse(&c.raw(&cmd).unwrap()), 36);
     let mut cmd = b"PUT ".to_vec();
-    cmd.extend_from_slice(&tfd::wire::hpf::encode(b"fresh", u64::MAX, 16, None));
+    cmd.extend_from_slice(&tfp_wire::hpf::encode(b"fresh", u64::MAX, 16, None));
     assert_failed(Status::parse(&c.raw(&cmd).unwrap()), 35);
     assert!(!srv.path("fresh").exists());
     assert_failed(c.call("PUT", b"short").unwrap(), 16);
     assert_failed(c.call("GET", b"").unwrap(), 16);
     // the grant never exceeds the request nor the configured cap
     let mut cmd = b"GET ".to_vec();
-    cmd.extend_from_slice(&tfd::wire::hpf::encode(b"f", 0, 1 << 40, None));
+    cmd.extend_from_slice(&tfp_wire::hpf::encode(b"f", 0, 1 << 40, None));
     let f = c.raw(&cmd).unwrap();
     assert_eq!(&f[..3], b"OK ");
     let grant = i64::from_be_bytes(f[3..11].try_into().unwrap());
@@ -252,7 +252,7 @@ fn put_chunk_over_grant_closes_connection() {
     let srv = Server::start();
     let mut c = srv.client();
     let mut cmd = b"PUT ".to_vec();
-    cmd.extend_from_slice(&tfd::wire::hpf::encode(b"v", 0, 16, None));
+    cmd.extend_from_slice(&tfp_wire::hpf::encode(b"v", 0, 16, None));
     assert_eq!(&c.raw(&cmd).unwrap()[..3], b"OK ");
     c.chan.tx.send_i64(17).unwrap();
     let mut s = c.chan.stream().try_clone().unwrap();
@@ -293,7 +293,7 @@ fn get_cancel_and_disconnect() {
 fn vanish_mid_get(srv: &Server, name: &[u8], bufsz: i64) {
     let mut d = srv.client();
     let mut cmd = b"GET ".to_vec();
-    cmd.extend_from_slice(&tfd::wire::hpf::encode(name, 0, bufsz, None));
+    cmd.extend_from_slice(&tfp_wire::hpf::encode(name, 0, bufsz, None));
     d.chan.tx.send_frame(&cmd).unwrap();
     let _ = d.chan.rx.recv_frame().unwrap();
     drop(d);
@@ -331,7 +331,7 @@ fn putcan_getcan_windows() {
     hpf_rounds::getcan_window(&srv, &mut c);
     // GETCAN stopped by the client at the first window
     let mut cmd = b"GETCAN ".to_vec();
-    cmd.extend_from_slice(&tfd::wire::hpf::encode(b"gc", 0, 16, Some(1)));
+    cmd.extend_from_slice(&tfp_wire::hpf::encode(b"gc", 0, 16, Some(1)));
     assert_eq!(&c.raw(&cmd).unwrap()[..3], b"OK ");
     assert_eq!(c.chan.rx.recv_i64().unwrap(), 16);
     let mut b = [0u8; 16];
@@ -340,7 +340,7 @@ fn putcan_getcan_windows() {
     assert_eq!(c.raw(b"ECHO stopped").unwrap(), b"stopped");
     // PUTCAN cancel deletes
     let mut cmd = b"PUTCAN ".to_vec();
-    cmd.extend_from_slice(&tfd::wire::hpf::encode(b"pc2", 0, 16, Some(0)));
+    cmd.extend_from_slice(&tfp_wire::hpf::encode(b"pc2", 0, 16, Some(0)));
     assert_eq!(&c.raw(&cmd).unwrap()[..3], b"OK ");
     c.chan.tx.send_units(&[&4i64.to_be_bytes(), b"data"]).unwrap();
     c.chan.tx.send_i64(code::CANCEL).unwrap();

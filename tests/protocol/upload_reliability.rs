@@ -328,7 +328,7 @@ fn jailed_sessions_upload_without_names_too() {
 struct RenamingReader {
     data: Vec<u8>,
     at: usize,
-    other: Option<tfd::client::Client>,
+    other: Option<tfp_client::Client>,
 }
 
 impl Read for RenamingReader {
@@ -363,7 +363,7 @@ fn put_completes_when_its_directory_is_renamed_meanwhile() {
         other: Some(srv.client()),
     };
     let r = c.put(b"updir/f", 0, 16 * 1024, &mut reader, &mut |_| {}).unwrap();
-    assert_eq!(r, Ok(tfd::client::transfer::PutOutcome::Done), "{}", srv.log());
+    assert_eq!(r, Ok(tfp_client::transfer::PutOutcome::Done), "{}", srv.log());
     assert!(reader.other.is_none(), "the rename happened during the PUT");
     assert_eq!(std::fs::read(srv.path("moved/f")).unwrap(), data);
     c.end().unwrap();

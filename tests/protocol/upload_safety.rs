@@ -8,7 +8,7 @@ use common::*;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::time::{Duration, Instant, SystemTime};
-use tfd::wire::Status;
+use tfp_wire::Status;
 
 fn refused(st: &Status, what: &str) {
     assert!(matches!(st, Status::Failed(..)), "{what}: {st:?}");

@@ -11,9 +11,9 @@ use common::*;
 use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::{symlink, MetadataExt, OpenOptionsExt};
-use tfd::client::{Client, ClientConfig, ClientError};
-use tfd::wire::fstat::{FileType, StatRecord};
-use tfd::wire::Status;
+use tfp_client::{Client, ClientConfig, ClientError};
+use tfp_wire::fstat::{FileType, StatRecord};
+use tfp_wire::Status;
 
 /// Proves the session is alive and in step after whatever came before.
 #[track_caller]
@@ -348,7 +348,7 @@ fn stamp(st: Status) -> (i64, String) {
     let (date, rest) = text.split_once(' ').unwrap();
     let (time, zone) = rest.split_once(' ').unwrap();
     assert_eq!(date.len(), 10, "{text}");
-    let secs = tfd::wire::date::parse_utc(&format!("{date} {time}")).unwrap_or_else(|| panic!("{text}"));
+    let secs = tfp_wire::date::parse_utc(&format!("{date} {time}")).unwrap_or_else(|| panic!("{text}"));
     (secs, zone.to_string())
 }
 
@@ -447,7 +447,7 @@ fn genuuid_gives_fresh_random_v4_uuids() {
     let mut seen = BTreeSet::new();
     for _ in 0..64 {
         let u = assert_ok(c.call("GENUUID", b"").unwrap());
-        assert!(tfd::wire::uuid::is_v4_text(u.as_bytes()), "{u}");
+        assert!(tfp_wire::uuid::is_v4_text(u.as_bytes()), "{u}");
         assert!(seen.insert(u));
     }
     // an argument is ignored, as the reference does

@@ -7,8 +7,8 @@ use common::*;
 use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
-use tfd::channel::Channel;
-use tfd::wire::handshake::encrypt_session_key;
+use tfp_channel::Channel;
+use tfp_wire::handshake::encrypt_session_key;
 
 fn plain(srv: &Server) -> Channel {
     let s = TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
@@ -79,7 +79,7 @@ fn key_lengths_16_and_214_work() {
     for len in [16usize, 214] {
         let mut cfg = srv.client_config();
         cfg.key_len = len;
-        let mut c = tfd::client::Client::connect(&cfg).unwrap();
+        let mut c = tfp_client::Client::connect(&cfg).unwrap();
         assert_eq!(c.raw(b"ECHO k").unwrap(), b"k");
     }
 }
@@ -89,8 +89,8 @@ fn wrong_hash_gets_failed_3_encrypted() {
     let srv = Server::start();
     let mut cfg = srv.client_config();
     cfg.hash = "wrong".into();
-    match tfd::client::Client::connect(&cfg) {
-        Err(tfd::client::ClientError::Handshake("hash", st)) => assert_eq!(st.failed_code(), Some(3)),
+    match tfp_client::Client::connect(&cfg) {
+        Err(tfp_client::ClientError::Handshake("hash", st)) => assert_eq!(st.failed_code(), Some(3)),
         Err(e) => panic!("unexpected error {e}"),
         Ok(_) => panic!("wrong hash accepted"),
     }
@@ -115,8 +115,8 @@ fn frame_violations_close_only_that_connection() {
     // a full 524288-byte frame is legal
     let mut c = srv.client();
     let mut big = b"ECHO ".to_vec();
-    big.resize(tfd::wire::MAX_FRAME, b'z');
-    assert_eq!(c.raw(&big).unwrap().len(), tfd::wire::MAX_FRAME - 5);
+    big.resize(tfp_wire::MAX_FRAME, b'z');
+    assert_eq!(c.raw(&big).unwrap().len(), tfp_wire::MAX_FRAME - 5);
 }
 
 #[test]

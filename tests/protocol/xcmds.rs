@@ -331,7 +331,7 @@ fn before_login_the_gates_apply() {
         "ADDNTFY a b",
         "STARTNTFY 1",
     ] {
-        let st = tfd::wire::Status::parse(&c.raw(cmd.as_bytes()).unwrap());
+        let st = tfp_wire::Status::parse(&c.raw(cmd.as_bytes()).unwrap());
         assert_eq!(st.failed_code(), Some(38), "{cmd}: {st:?}");
     }
 }

@@ -22,9 +22,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tfd::client::Client;
-use tfd::wire::hpf::{self, code};
-use tfd::wire::Status;
+use tfp_client::Client;
+use tfp_wire::hpf::{self, code};
+use tfp_wire::Status;
 
 fn hpf_cmd(name: &str, path: &[u8], offset: u64, bufsz: i64, canpt: Option<u64>) -> Vec<u8> {
     let mut v = format!("{name} ").into_bytes();
@@ -258,19 +258,13 @@ fn malformed_paths_are_refused_or_literal() {
         1,
     );
     // PATH_MAX and beyond, up to a whole frame of path
-    for len in [4097usize, 65_536, tfd::wire::MAX_FRAME - 7] {
+    for len in [4097usize, 65_536, tfp_wire::MAX_FRAME - 7] {
         let long: Vec<u8> = b"ab/".iter().copied().cycle().take(len).collect();
         assert_failed(c.call("FSTAT", &long).unwrap(), 1);
         assert_failed(c.call("MKDIR", &long).unwrap(), 1);
         let st = Status::parse(
-            &c.raw(&hpf_cmd(
-                "PUT",
-                &long[..len.min(tfd::wire::MAX_FRAME - 30)],
-                0,
-                16,
-                None,
-            ))
-            .unwrap(),
+            &c.raw(&hpf_cmd("PUT", &long[..len.min(tfp_wire::MAX_FRAME - 30)], 0, 16, None))
+                .unwrap(),
         );
         assert_eq!(st.failed_code(), Some(1), "PUT of {len} bytes");
     }
@@ -483,9 +477,9 @@ fn handshake_lengths() {
     let plain = || {
         let s = std::net::TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        tfd::channel::Channel::new(s).unwrap()
+        tfp_channel::Channel::new(s).unwrap()
     };
-    let closed = |ch: &tfd::channel::Channel| {
+    let closed = |ch: &tfp_channel::Channel| {
         let mut s = ch.stream().try_clone().unwrap();
         read_to_close(&mut s).is_empty()
     };
@@ -520,7 +514,7 @@ fn handshake_lengths() {
         ch.tx.send_frame(b"2.4.1").unwrap();
         assert_eq!(ch.rx.recv_frame().unwrap(), b"OK");
         let key = [7u8; 32];
-        let enc = tfd::wire::handshake::encrypt_session_key(&pubkey, &key).unwrap();
+        let enc = tfp_wire::handshake::encrypt_session_key(&pubkey, &key).unwrap();
         ch.tx.send_frame(&enc).unwrap();
         assert_eq!(ch.rx.recv_frame().unwrap(), b"OK");
         ch.start_cipher(&key);
@@ -719,7 +713,7 @@ fn hpf_offsets_near_the_limits() {
         .put(b"sparse", far, 16, &mut &b"xyz"[..], &mut |_| {})
         .unwrap()
         .unwrap();
-    assert!(matches!(r, tfd::client::transfer::PutOutcome::Done));
+    assert!(matches!(r, tfp_client::transfer::PutOutcome::Done));
     let m = fs::metadata(srv.path("sparse")).unwrap();
     assert_eq!(m.len(), far + 3);
     assert!(m.blocks() < 1024, "not sparse: {} blocks", m.blocks());

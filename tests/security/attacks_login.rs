@@ -57,7 +57,7 @@ fn a_replayed_session_is_refused_and_runs_nothing() {
     let (relay, recording, relay_thread) = recording_relay(srv.addr());
     let mut cfg = srv.client_config();
     cfg.server = relay;
-    let mut c = tfd::client::Client::connect(&cfg).unwrap();
+    let mut c = tfp_client::Client::connect(&cfg).unwrap();
     assert_ok(c.call("MKDIR", b"made-once").unwrap());
     c.end().unwrap();
     relay_thread.join().unwrap();
@@ -95,7 +95,7 @@ fn replay_cache_zero_turns_the_check_off() {
     let (relay, recording, relay_thread) = recording_relay(srv.addr());
     let mut cfg = srv.client_config();
     cfg.server = relay;
-    let mut c = tfd::client::Client::connect(&cfg).unwrap();
+    let mut c = tfp_client::Client::connect(&cfg).unwrap();
     assert_ok(c.call("MKDIR", b"again").unwrap());
     c.end().unwrap();
     relay_thread.join().unwrap();

@@ -290,13 +290,13 @@ fn a_reload_refuses_what_the_start_refuses() {
     assert!(text.contains("tfdagree1 cannot open the served root"), "{text}");
     assert!(!text.contains("configuration reloaded"), "{text}");
     // still the old root
-    let mut cfg = tfd::client::ClientConfig::new(&format!("127.0.0.1:{port}"), keys().1.clone(), "h-checks");
+    let mut cfg = tfp_client::ClientConfig::new(&format!("127.0.0.1:{port}"), keys().1.clone(), "h-checks");
     cfg.timeout = Some(Duration::from_secs(20));
-    cfg.transport = tfd::client::Transport::Legacy;
-    let mut c = tfd::client::Client::connect(&cfg).unwrap_or_else(|e| panic!("connect: {e}\n{}", read_log()));
+    cfg.transport = tfp_client::Transport::Legacy;
+    let mut c = tfp_client::Client::connect(&cfg).unwrap_or_else(|e| panic!("connect: {e}\n{}", read_log()));
     let mut got = Vec::new();
     let st = c.rcvfile(b"kept.txt", false, &mut got).unwrap();
-    assert!(matches!(st, tfd::wire::Status::Ok(_)), "{st:?}\n{}", read_log());
+    assert!(matches!(st, tfp_wire::Status::Ok(_)), "{st:?}\n{}", read_log());
     assert_eq!(got, b"old root\n");
     drop(c);
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::SIGTERM);

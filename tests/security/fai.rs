@@ -11,9 +11,9 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
-use tfd::client::{Client, ClientError, FaiToken};
-use tfd::wire::fai::Record;
-use tfd::wire::Status;
+use tfp_client::{Client, ClientError, FaiToken};
+use tfp_wire::fai::Record;
+use tfp_wire::Status;
 
 const ALICE_PW: &str = "alice fai pw";
 const BOB_PW: &str = "bob-fai-pw";

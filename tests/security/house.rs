@@ -1,28 +1,70 @@
-//! The house keeps its floors (doc/architecture.md, "Floors"): every module of
-//! `src/` lives on a floor, and no file names a module of a higher floor through a
-//! `crate::` or `super::` path (doc links included: a lower room that points up
-//! is how the climbing starts). Rooms on the same floor may use each other (the
-//! session ⇄ command table loop is the dispatch idiom). And no source file of the
-//! crate grows past [`MAX_LINES`]: big files are where rooms blur.
+//! The house keeps its floors (doc/architecture.md, "Floors"). Most of them are
+//! crate boundaries now, which the compiler keeps: a crate can name only the crates
+//! its Cargo.toml lists (so a `tfp_wire` file that imports `tfp_client` does not
+//! compile: see the `compile_fail` examples in crates/tfp-wire/src/lib.rs). What
+//! the compiler cannot check is checked here:
+//!
+//! 1. each crate's Cargo.toml lists only crates of ours below it ([`CRATES`]):
+//!    a new upward dependency would compile, so the list is the floor;
+//! 2. inside the daemon crate (`src/`), every module lives on a floor and no file
+//!    names a module of a higher floor through a `crate::` or `super::` path (doc
+//!    links included: a lower room that points up is how the climbing starts);
+//! 3. rooms on the same floor may use each other, but the only circle is the
+//!    dispatch idiom, `session` ⇄ `commands`;
+//! 4. no source file of any crate grows past [`MAX_LINES`]: big files are where
+//!    rooms blur.
+//!
+//! (Gone with the split: the floors `wire`, `size`, `sys`, `bandwidth`,
+//! `channel` and `client`, which are crates now, so a `crate::` path into them
+//! cannot exist and a `use` from a lower crate does not compile.)
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// Top to bottom. A room may name rooms on its own floor and below, never above.
+/// The crates of ours, bottom first: name, manifest directory, the crates of ours
+/// it may depend on, and those it may add as dev-dependencies (tests only). The
+/// fuzz crates are their own workspaces but are floors too: the protocol's links
+/// `tfp-wire` alone.
+const CRATES: &[(&str, &str, &[&str], &[&str])] = &[
+    ("tfp-wire", "crates/tfp-wire", &[], &[]),
+    ("tfd-sys", "crates/tfd-sys", &[], &[]),
+    ("tfp-channel", "crates/tfp-channel", &["tfp-wire", "tfd-sys"], &[]),
+    (
+        "tfp-client",
+        "crates/tfp-client",
+        &["tfp-wire", "tfd-sys", "tfp-channel"],
+        &[],
+    ),
+    (
+        "tf",
+        "crates/tf",
+        &["tfp-wire", "tfd-sys", "tfp-channel", "tfp-client"],
+        &[],
+    ),
+    ("tfd", ".", &["tfp-wire", "tfd-sys", "tfp-channel"], &["tfp-client"]),
+    ("tfd-fuzz", "fuzz", &["tfp-wire"], &[]),
+    (
+        "tfd-fuzz-daemon",
+        "fuzz/daemon",
+        &["tfp-wire", "tfd-sys", "tfp-channel", "tfd"],
+        &[],
+    ),
+];
+
+/// The rooms (top-level modules) of the daemon crate, top to bottom. A room may
+/// name rooms on its own floor and below, never above.
 const FLOORS: &[&[&str]] = &[
     &["bin"],
     &["daemon"],
     &["session", "commands"],
     &["services"],
-    &["client"],
-    &["fsys", "auth", "channel", "sandbox"],
+    &["fsys", "auth", "sandbox"],
     &["config"],
-    &["bandwidth", "logging", "xferlog"],
-    &["wire", "size"],
-    &["sys"],
+    &["logging", "xferlog"],
 ];
 
-/// The longest a source file under `src/` may be.
+/// The longest a source file of a crate may be.
 const MAX_LINES: usize = 1000;
 
 /// Files allowed over [`MAX_LINES`] for now (none: keep it so).
@@ -148,7 +190,7 @@ fn named_rooms(text: &str, module: &[String]) -> Vec<(usize, String)> {
 
 #[test]
 fn no_room_names_a_higher_floor() {
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let src = root().join("src");
     let mut files = Vec::new();
     rust_files(&src, &mut files);
     files.sort();
@@ -187,13 +229,14 @@ fn no_room_names_a_higher_floor() {
     );
 }
 
-/// Rooms may use rooms of their own floor, but not in a circle: the only one
+/// Rooms may use rooms of their own floor, but not in a circle: the one circle
 /// the house keeps is the dispatch idiom, the session calling the command table
-/// and the commands handed the session.
+/// and the commands handed the session. Every set of rooms that reach each other
+/// (a strongly connected set of the import graph) is listed; it must be exactly
+/// that pair.
 #[test]
 fn the_only_circle_is_the_session_and_its_commands() {
-    use std::collections::{BTreeMap, BTreeSet};
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let src = root().join("src");
     let mut files = Vec::new();
     rust_files(&src, &mut files);
     let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -202,60 +245,72 @@ fn the_only_circle_is_the_session_and_its_commands() {
         let Some(room) = module.first() else { continue };
         let text = fs::read_to_string(file).expect("read source");
         for (_, named) in named_rooms(&text, &module) {
-            let allowed = room == "commands" && named == "session";
-            if floor_of(&named).is_some() && named != *room && !allowed {
+            if floor_of(&named).is_some() && named != *room {
                 edges.entry(room.clone()).or_default().insert(named);
             }
         }
     }
-    assert!(
-        edges.get("session").is_some_and(|e| e.contains("commands")),
-        "the scanner no longer sees the session use the command table"
-    );
-    // depth-first search; a room met again on the current path closes a circle
-    fn visit(
-        room: &str,
-        edges: &BTreeMap<String, BTreeSet<String>>,
-        path: &mut Vec<String>,
-        done: &mut BTreeSet<String>,
-        circles: &mut Vec<String>,
-    ) {
-        if let Some(at) = path.iter().position(|r| r == room) {
-            circles.push(format!("{} -> {room}", path[at..].join(" -> ")));
-            return;
+    // what each room reaches, itself excluded unless through a circle
+    let reach = |from: &str| -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut todo: Vec<String> = edges.get(from).into_iter().flatten().cloned().collect();
+        while let Some(r) = todo.pop() {
+            if seen.insert(r.clone()) {
+                todo.extend(edges.get(&r).into_iter().flatten().cloned());
+            }
         }
-        if !done.insert(room.to_string()) {
-            return;
+        seen
+    };
+    let reaches: BTreeMap<String, BTreeSet<String>> = FLOORS
+        .iter()
+        .flat_map(|f| f.iter())
+        .map(|r| (r.to_string(), reach(r)))
+        .collect();
+    let mut circles = BTreeSet::new();
+    for (room, seen) in &reaches {
+        if seen.contains(room) {
+            let circle: BTreeSet<&str> = seen
+                .iter()
+                .filter(|other| reaches[other.as_str()].contains(room))
+                .map(String::as_str)
+                .collect();
+            circles.insert(circle.into_iter().collect::<Vec<_>>().join(" ⇄ "));
         }
-        path.push(room.to_string());
-        for next in edges.get(room).into_iter().flatten() {
-            visit(next, edges, path, done, circles);
-        }
-        path.pop();
     }
-    let mut circles = Vec::new();
-    let mut done = BTreeSet::new();
-    for room in edges.keys() {
-        visit(room, &edges, &mut Vec::new(), &mut done, &mut circles);
-    }
-    assert!(
-        circles.is_empty(),
-        "rooms that use each other in a circle (move the shared item down a floor):\n{}",
-        circles.join("\n")
+    assert_eq!(
+        circles.into_iter().collect::<Vec<_>>(),
+        ["commands ⇄ session"],
+        "the rooms that use each other in a circle are not exactly the session and its \
+         commands (move the shared item down a floor; or the scanner no longer sees \
+         the dispatch idiom)"
     );
+}
+
+/// The source files of every crate of ours (the daemon's `src/` and each
+/// `crates/*/src/`).
+fn crate_sources() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for (_, dir, _, _) in CRATES {
+        let src = root().join(dir).join("src");
+        if dir.starts_with("fuzz") {
+            continue; // the fuzz bodies: one function per target, not rooms
+        }
+        rust_files(&src, &mut files);
+    }
+    files.sort();
+    files
 }
 
 #[test]
 fn no_source_file_is_too_long() {
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    rust_files(&src, &mut files);
     let mut long = Vec::new();
+    let files = crate_sources();
+    assert!(files.len() > 150, "found only {} source files", files.len());
     for file in &files {
-        let rel = file.strip_prefix(&src).expect("under src").display().to_string();
+        let rel = file.strip_prefix(root()).expect("in the tree").display().to_string();
         let lines = fs::read_to_string(file).expect("read source").lines().count();
         if lines > MAX_LINES && !TOO_LONG_ALLOWED.contains(&rel.as_str()) {
-            long.push(format!("src/{rel}: {lines} lines"));
+            long.push(format!("{rel}: {lines} lines"));
         }
     }
     assert!(
@@ -265,17 +320,134 @@ fn no_source_file_is_too_long() {
     );
 }
 
+/// The crates of ours a Cargo.toml lists, with whether each is a dev-dependency:
+/// `[dependencies]`, `[build-dependencies]`, `[dev-dependencies]` and their
+/// `[target.….dependencies]` forms, as `name = …`, `name.workspace = true`,
+/// `[dependencies.name]`, or renamed with `package = "name"`.
+fn our_dependencies(manifest: &str) -> Vec<(String, bool)> {
+    let ours: BTreeSet<&str> = CRATES.iter().map(|c| c.0).collect();
+    let mut out = Vec::new();
+    let mut section: Option<bool> = None; // Some(dev) inside a dependency table
+    for line in manifest.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if let Some(header) = line.strip_prefix('[') {
+            let header = header.trim_matches(|c| c == '[' || c == ']').trim();
+            let (table, name) = match header.rsplit_once("dependencies") {
+                // (`[workspace.dependencies]` only sets versions for the members)
+                _ if header.starts_with("workspace") => (false, None),
+                Some((before, after)) if before.is_empty() || before.ends_with('.') || before.ends_with('-') => {
+                    (true, after.strip_prefix('.').map(|n| n.trim_matches('"').to_string()))
+                }
+                _ => (false, None),
+            };
+            section = table.then_some(header.contains("dev-dependencies"));
+            if let (Some(dev), Some(name)) = (section, name) {
+                if ours.contains(name.as_str()) {
+                    out.push((name, dev));
+                }
+                section = None; // the keys of `[dependencies.name]` are its fields
+            }
+            continue;
+        }
+        let (Some(dev), Some((key, value))) = (section, line.split_once('=')) else {
+            continue;
+        };
+        let key = key.trim().split('.').next().unwrap_or("").trim_matches('"').to_string();
+        let renamed = value
+            .split_once("package")
+            .and_then(|(_, r)| r.trim_start().strip_prefix('='))
+            .and_then(|r| r.split('"').nth(1))
+            .map(str::to_string);
+        let name = renamed.unwrap_or(key);
+        if ours.contains(name.as_str()) {
+            out.push((name, dev));
+        }
+    }
+    out
+}
+
+/// Each crate's Cargo.toml lists only crates of ours below it: the protocol and
+/// the system layer none, the channel those two, the client library the channel
+/// and below, `tf` the client and below, the daemon the channel and below (the
+/// client library only as a dev-dependency, for the end-to-end tests), the
+/// protocol's fuzz crate `tfp-wire` alone. And every member of the workspace is
+/// one of [`CRATES`], so a new crate gets its floor here.
 #[test]
-fn the_scanner_sees_what_it_must() {
+fn crates_depend_only_on_crates_below() {
+    let mut bad = Vec::new();
+    for (name, dir, may, dev_may) in CRATES {
+        let path = root().join(dir).join("Cargo.toml");
+        let manifest = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(
+            manifest.contains(&format!("name = \"{name}\"")),
+            "{}: not the manifest of {name}",
+            path.display()
+        );
+        for (dep, dev) in our_dependencies(&manifest) {
+            if !(may.contains(&dep.as_str()) || dev && dev_may.contains(&dep.as_str())) {
+                let what = if dev { "dev-dependency" } else { "dependency" };
+                bad.push(format!("{dir}/Cargo.toml: {name} has the {what} {dep}"));
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "a crate depends on a crate of ours on its own floor or above (doc/architecture.md):\n{}",
+        bad.join("\n")
+    );
+    // what the daemon and the client see is what the table says
+    let deps = |dir: &str| our_dependencies(&fs::read_to_string(root().join(dir).join("Cargo.toml")).unwrap());
+    assert!(
+        deps(".").contains(&("tfp-channel".into(), false)),
+        "the reader misses the daemon's dependencies"
+    );
+    assert!(
+        deps(".").contains(&("tfp-client".into(), true)),
+        "the reader misses dev-dependencies"
+    );
+    assert_eq!(deps("crates/tfp-wire"), [], "tfp-wire depends on no crate of ours");
+
+    let root_manifest = fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let members = root_manifest
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("members"))
+        .expect("[workspace] members");
+    let members: BTreeSet<&str> = members.split('"').skip(1).step_by(2).collect();
+    let placed: BTreeSet<&str> = CRATES.iter().map(|c| c.1).filter(|d| !d.starts_with("fuzz")).collect();
+    assert_eq!(members, placed, "workspace members and the crates of CRATES differ");
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn the_scanners_see_what_they_must() {
     let m = |s: &str| s.split('/').map(String::from).collect::<Vec<_>>();
     let names = |t: &str, module: &[String]| named_rooms(t, module).into_iter().map(|(_, n)| n).collect::<Vec<_>>();
-    assert_eq!(names("use crate::wire::Status;", &m("sys")), ["wire"]);
+    assert_eq!(names("use crate::config::Config;", &m("fsys")), ["config"]);
     assert_eq!(
-        names("use crate::{auth::privs, sys::{self, x}, wire};", &m("a")),
-        ["auth", "sys", "wire"]
+        names("use crate::{auth::privs, services::{self, x}, logging};", &m("a")),
+        ["auth", "services", "logging"]
     );
     assert_eq!(names("/// see [`crate::session::Session`]", &m("fsys")), ["session"]);
     assert_eq!(names("use super::registry;", &m("daemon/udp")), Vec::<String>::new());
     assert_eq!(names("use super::super::session::x;", &m("commands/a")), ["session"]);
     assert_eq!(names("use super::*;", &m("sandbox")), Vec::<String>::new());
+
+    let deps = |t: &str| our_dependencies(t);
+    let toml = "[package]\nname = \"tfp-wire\"\n[dependencies]\nopenssl = \"0.10\"\ntfd-sys.workspace = true\n\
+                tfp-channel = { path = \"../tfp-channel\" }\nwire2 = { package = \"tfp-wire\", path = \"x\" }\n\
+                [target.'cfg(unix)'.dev-dependencies]\ntfd = { path = \"..\" } # a comment\n\
+                [workspace.dependencies]\ntf = \"1\"\n[dependencies.tfp-client]\npath = \"../tfp-client\"\n[features]\ntf = []\n";
+    assert_eq!(
+        deps(toml),
+        [
+            ("tfd-sys".into(), false),
+            ("tfp-channel".into(), false),
+            ("tfp-wire".into(), false),
+            ("tfd".into(), true),
+            ("tfp-client".into(), false),
+        ]
+    );
 }

@@ -35,7 +35,7 @@ fn single_user_jail_is_a_real_chroot() {
     let mut c = srv.client();
     // only END and INJAIL before INJAIL in single-user mode
     for cmd in [&b"ECHO x"[..], b"LS", b"LOGIN a b", b"FSTAT inside.txt", b"MKDIR x"] {
-        let st = tfd::wire::Status::parse(&c.raw(cmd).unwrap());
+        let st = tfp_wire::Status::parse(&c.raw(cmd).unwrap());
         assert_failed(st, 50);
     }
     assert_failed(c.call("INJAIL", b"the-token").unwrap(), 16);

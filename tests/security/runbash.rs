@@ -18,8 +18,8 @@ use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use tfd::client::Client;
-use tfd::wire::Status;
+use tfp_client::Client;
+use tfp_wire::Status;
 
 fn st(c: &mut Client, line: &str) -> Status {
     Status::parse(&c.raw(line.as_bytes()).unwrap())

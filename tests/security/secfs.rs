@@ -8,9 +8,9 @@ use crate::common;
 
 use common::*;
 use std::fs;
-use tfd::client::Client;
-use tfd::wire::secfs as bits;
-use tfd::wire::Status;
+use tfp_client::Client;
+use tfp_wire::secfs as bits;
+use tfp_wire::Status;
 
 const META: &str = ".securefs_metadata";
 const META_RD: &str = ".securefs_metadata.rd";

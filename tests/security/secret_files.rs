@@ -194,7 +194,7 @@ fn a_password_file_others_can_read_or_another_user_owns_is_refused() {
         .arg("-c")
         .arg(format!(
             "exec {} --server {} --key {} --hash {} --user alice --password-file <(echo pw) echo hi",
-            env!("CARGO_BIN_EXE_tf"),
+            crate::common::tf_bin(),
             srv.addr(),
             srv.dir.join("pub.pem").display(),
             srv.hash
@@ -228,7 +228,7 @@ fn a_config_others_can_write_or_another_user_owns_is_refused() {
     )
     .unwrap();
     let run = |as_user: Option<(u32, u32)>| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_tf"));
+        let mut c = Command::new(crate::common::tf_bin());
         c.args(["-s", "here", "echo", "hi"]).env("XDG_CONFIG_HOME", &home);
         for v in ["TF_SERVER", "TF_KEY", "TF_HASH", "TF_USER", "TF_PASSWORD"] {
             c.env_remove(v);

@@ -1,197 +1,102 @@
-//! The `unsafe` policy (issue 7, item 6), checked on the source text of `src/`:
+//! The `unsafe` policy (issue 7, item 6; issue 33): `tfd-sys` is the only crate of
+//! the workspace allowed `unsafe`, and every `unsafe` in it says why it is sound.
 //!
-//! 1. The library root denies `unsafe_code` crate-wide and only `src/sys/mod.rs` lifts
-//!    it (`allow(unsafe_code)` anywhere else fails), so the compiler refuses
-//!    `unsafe` in every other module; every binary root (its own crate) forbids it.
-//! 2. The `unsafe` keyword, outside comments and literals, appears in `src/sys/`
-//!    only.
-//! 3. Every top-level module of the library other than `sys` carries
-//!    `#![forbid(unsafe_code)]` (which, unlike deny, no nested `allow` can undo),
-//!    except the modules in [`KNOWN_GAPS`], which rely on rule 1 alone until the
-//!    attribute is added; the list may only shrink.
-//! 4. In `src/sys/`, every `unsafe` block, impl or extern block has a
-//!    `// SAFETY:` comment in the comment lines right above it, and every
-//!    `unsafe fn` has a `# Safety` section in its doc comment.
+//! The compiler keeps most of it, given two things checked here:
+//!
+//! 1. Every crate root of ours — each library, binary, test and bench crate of
+//!    every workspace member and the fuzz crates' libraries — carries
+//!    `#![forbid(unsafe_code)]`, but for `tfd-sys` and the named
+//!    [`NEED_UNSAFE`] exceptions. `forbid`, unlike `deny`, cannot be lifted by an
+//!    `allow` inside the crate, so no scanner of `unsafe` keywords is needed: the
+//!    compiler refuses them in every module of those crates (and `#[path]`
+//!    modules are modules of the crate that includes them).
+//! 2. `tfd-sys`'s root denies `clippy::undocumented_unsafe_blocks` (every
+//!    `unsafe` block and `unsafe impl` needs a `// SAFETY:` comment) and
+//!    `clippy::missing_safety_doc` (every `unsafe fn` needs a `# Safety` section;
+//!    its `clippy.toml` sets `check-private-items`, so private ones too), and
+//!    nothing in it lifts them. CI runs clippy with `-D warnings` on the whole
+//!    workspace (.ci/run), so this replaces the old `// SAFETY:` text scanner.
+//!
+//! (Gone with the split: "`unsafe` only in src/sys/" and "every top-level module
+//! forbids unsafe" — with `forbid` at every crate root the compiler checks both.)
 
 use std::path::{Path, PathBuf};
 
-/// Top-level modules still without `#![forbid(unsafe_code)]` (covered by the crate's
-/// `#![deny(unsafe_code)]` and rule 1). Remove a name when its module gains the
-/// attribute; the test fails on a stale entry so the list only shrinks.
-const KNOWN_GAPS: &[&str] = &[];
+/// Crate roots that may use `unsafe`, each with the reason. The test fails on a
+/// stale entry, so the list only shrinks.
+const NEED_UNSAFE: &[(&str, &str)] = &[
+    (
+        "crates/tfd-sys/src/lib.rs",
+        "the system layer: the one crate allowed unsafe",
+    ),
+    (
+        "tests/client_buffers.rs",
+        "counts allocations with a global allocator (unsafe impl GlobalAlloc)",
+    ),
+    (
+        "benches/ops.rs",
+        "sysconf(_SC_CLK_TCK) to turn /proc ticks into seconds",
+    ),
+];
 
-fn src() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            rust_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "rs") {
-            out.push(p);
-        }
-    }
+/// The manifest directories of the workspace members (root Cargo.toml) and of the
+/// fuzz crates.
+fn crate_dirs() -> Vec<PathBuf> {
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let members = manifest
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("members"))
+        .expect("[workspace] members");
+    let mut dirs: Vec<PathBuf> = members.split('"').skip(1).step_by(2).map(|d| root().join(d)).collect();
+    assert!(dirs.len() >= 6, "{dirs:?}");
+    dirs.push(root().join("fuzz"));
+    dirs.push(root().join("fuzz/daemon"));
+    dirs
 }
 
-fn all_sources() -> Vec<(PathBuf, String)> {
-    let mut files = Vec::new();
-    rust_files(&src(), &mut files);
-    files.sort();
-    assert!(files.len() > 10, "src/ looks empty");
-    files
+fn rust_files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
         .into_iter()
-        .map(|p| {
-            let text = std::fs::read_to_string(&p).unwrap();
-            (p, text)
-        })
-        .collect()
-}
-
-/// The source with comments, string, byte-string, raw-string and char literals
-/// replaced by spaces (newlines kept, so line numbers still match).
-fn code_only(text: &str) -> String {
-    let c: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let blank = |ch: char| if ch == '\n' { '\n' } else { ' ' };
-    let mut i = 0;
-    while i < c.len() {
-        // line comment
-        if c[i] == '/' && c.get(i + 1) == Some(&'/') {
-            while i < c.len() && c[i] != '\n' {
-                out.push(' ');
-                i += 1;
-            }
-            continue;
-        }
-        // block comment, nested
-        if c[i] == '/' && c.get(i + 1) == Some(&'*') {
-            let mut depth = 0;
-            while i < c.len() {
-                if c[i] == '/' && c.get(i + 1) == Some(&'*') {
-                    depth += 1;
-                    out.push_str("  ");
-                    i += 2;
-                } else if c[i] == '*' && c.get(i + 1) == Some(&'/') {
-                    depth -= 1;
-                    out.push_str("  ");
-                    i += 2;
-                    if depth == 0 {
-                        break;
-                    }
-                } else {
-                    out.push(blank(c[i]));
-                    i += 1;
-                }
-            }
-            continue;
-        }
-        // raw strings: r"..", r#".."#, br#".."#
-        let raw_start = if c[i] == 'r' {
-            Some(i + 1)
-        } else if c[i] == 'b' && c.get(i + 1) == Some(&'r') {
-            Some(i + 2)
-        } else {
-            None
-        };
-        let prev_ident = i > 0 && (c[i - 1].is_alphanumeric() || c[i - 1] == '_');
-        if let (Some(mut j), false) = (raw_start, prev_ident) {
-            let mut hashes = 0;
-            while c.get(j) == Some(&'#') {
-                hashes += 1;
-                j += 1;
-            }
-            if c.get(j) == Some(&'"') {
-                for &ch in &c[i..=j] {
-                    out.push(blank(ch));
-                }
-                i = j + 1;
-                loop {
-                    if i >= c.len() {
-                        break;
-                    }
-                    if c[i] == '"' && (0..hashes).all(|k| c.get(i + 1 + k) == Some(&'#')) {
-                        for _ in 0..=hashes {
-                            out.push(' ');
-                        }
-                        i += 1 + hashes;
-                        break;
-                    }
-                    out.push(blank(c[i]));
-                    i += 1;
-                }
-                continue;
-            }
-        }
-        // strings (and byte strings: the `b` prefix stays, harmless)
-        if c[i] == '"' {
-            out.push(' ');
-            i += 1;
-            while i < c.len() && c[i] != '"' {
-                if c[i] == '\\' {
-                    out.push(' ');
-                    i += 1;
-                }
-                if i < c.len() {
-                    out.push(blank(c[i]));
-                    i += 1;
-                }
-            }
-            out.push(' ');
-            i += 1;
-            continue;
-        }
-        // char literals vs lifetimes
-        if c[i] == '\'' {
-            if c.get(i + 1) == Some(&'\\') {
-                // skip the escaped character itself (it may be a quote)
-                let mut j = i + 3;
-                while j < c.len() && c[j] != '\'' {
-                    j += 1;
-                }
-                for _ in i..=j.min(c.len() - 1) {
-                    out.push(' ');
-                }
-                i = j + 1;
-                continue;
-            }
-            if c.get(i + 2) == Some(&'\'') {
-                out.push_str("   ");
-                i += 3;
-                continue;
-            }
-        }
-        out.push(c[i]);
-        i += 1;
-    }
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    out.sort();
     out
 }
 
-fn has_word(line: &str, word: &str) -> bool {
-    let b = line.as_bytes();
-    let ident = |x: u8| x.is_ascii_alphanumeric() || x == b'_';
-    line.match_indices(word).any(|(at, _)| {
-        let before = at == 0 || !ident(b[at - 1]);
-        let after = at + word.len() >= b.len() || !ident(b[at + word.len()]);
-        before && after
-    })
+/// Every crate root of a package: `src/lib.rs`, `src/main.rs`, `src/bin/*.rs`,
+/// `src/bin/*/main.rs`, and the same forms under `tests/` and `benches/`. (The
+/// fuzz crates' `fuzz_targets/` are libFuzzer entry points of one line each.)
+fn crate_roots(dir: &Path) -> Vec<PathBuf> {
+    let mut roots = Vec::new();
+    for f in ["src/lib.rs", "src/main.rs"] {
+        if dir.join(f).is_file() {
+            roots.push(dir.join(f));
+        }
+    }
+    for sub in ["src/bin", "tests", "benches"] {
+        for p in rust_files_in(&dir.join(sub)) {
+            if p.is_file() && p.extension().is_some_and(|e| e == "rs") {
+                roots.push(p);
+            } else if p.join("main.rs").is_file() {
+                roots.push(p.join("main.rs"));
+            }
+        }
+    }
+    roots
 }
 
-fn rel(p: &Path) -> String {
-    p.strip_prefix(src().parent().unwrap()).unwrap().display().to_string()
-}
-
-fn is_sys(p: &Path) -> bool {
-    p.starts_with(src().join("sys"))
-}
-
-/// Inner attributes at the top of a file (before the first item).
+/// Whether the file's leading inner attributes (before its first item; doc and
+/// plain comment lines skipped) include `attr`.
 fn has_inner_attr(text: &str, attr: &str) -> bool {
-    let code = code_only(text);
-    for line in code.lines() {
+    for line in text.lines() {
         let t = line.trim();
-        if t.is_empty() {
+        if t.is_empty() || t.starts_with("//") {
             continue;
         }
         if !t.starts_with("#!") {
@@ -204,163 +109,88 @@ fn has_inner_attr(text: &str, attr: &str) -> bool {
     false
 }
 
-#[test]
-fn lexer_sees_code_only() {
-    let t = "let a = \"unsafe\"; // unsafe\n/* unsafe /* nested */ unsafe */ let b = r#\"unsafe\"#;\n\
-             let c = 'u'; fn f<'a>(x: &'a u8) {} let d = '\\''; unsafe {}\n";
-    let code = code_only(t);
-    let lines: Vec<&str> = code.lines().collect();
-    assert_eq!(lines.len(), 3, "{code}");
-    assert!(!has_word(lines[0], "unsafe") && !has_word(lines[1], "unsafe"), "{code}");
-    assert_eq!(lines[2].matches("unsafe").count(), 1, "{}", lines[2]);
-    assert!(lines[2].contains("'a u8"), "lifetimes are code: {}", lines[2]);
-    assert!(!has_word("unsafe_code", "unsafe"));
+fn rel(p: &Path) -> String {
+    p.strip_prefix(root()).unwrap_or(p).display().to_string()
 }
 
 #[test]
-fn crate_roots_deny_or_forbid_unsafe() {
-    let lib = std::fs::read_to_string(src().join("lib.rs")).unwrap();
-    assert!(
-        has_inner_attr(&lib, "#![deny(unsafe_code)]") || has_inner_attr(&lib, "#![forbid(unsafe_code)]"),
-        "src/lib.rs must deny unsafe_code crate-wide"
-    );
-    let mut bins = Vec::new();
-    rust_files(&src().join("bin"), &mut bins);
-    let roots: Vec<PathBuf> = bins
-        .into_iter()
-        .filter(|p| p.parent() == Some(&src().join("bin")) || p.file_name().is_some_and(|n| n == "main.rs"))
-        .collect();
-    assert!(!roots.is_empty());
-    for p in roots {
-        let text = std::fs::read_to_string(&p).unwrap();
-        assert!(
-            has_inner_attr(&text, "#![forbid(unsafe_code)]"),
-            "{}: a binary root must have #![forbid(unsafe_code)]",
-            rel(&p)
-        );
-    }
-}
-
-#[test]
-fn unsafe_only_in_sys() {
-    let mut bad = Vec::new();
-    for (p, text) in all_sources() {
-        if is_sys(&p) {
-            continue;
-        }
-        let code = code_only(&text);
-        for (n, line) in code.lines().enumerate() {
-            let squeezed = line.replace(' ', "");
-            if has_word(line, "unsafe")
-                || squeezed.contains("allow(unsafe_code")
-                || squeezed.contains("expect(unsafe_code")
-                || squeezed.contains("allow(unsafe_op_in_unsafe_fn")
-            {
-                bad.push(format!(
-                    "{}:{}: {}",
-                    rel(&p),
-                    n + 1,
-                    text.lines().nth(n).unwrap_or("").trim()
-                ));
-            }
-        }
-    }
-    assert!(bad.is_empty(), "unsafe outside src/sys/:\n{}", bad.join("\n"));
-}
-
-/// The library's top-level modules, from the `mod` lines of src/lib.rs.
-fn top_level_modules() -> Vec<(String, PathBuf)> {
-    let lib = code_only(&std::fs::read_to_string(src().join("lib.rs")).unwrap());
-    let mut out = Vec::new();
-    for line in lib.lines() {
-        let t = line.trim();
-        let Some(rest) = t.strip_prefix("pub mod ").or_else(|| t.strip_prefix("mod ")) else {
-            continue;
-        };
-        let name = rest.trim_end_matches(';').trim().to_string();
-        let file = src().join(format!("{name}.rs"));
-        let dir = src().join(&name).join("mod.rs");
-        let path = if file.exists() { file } else { dir };
-        assert!(path.exists(), "module {name}: no {}", path.display());
-        out.push((name, path));
-    }
-    assert!(out.len() >= 8, "{out:?}");
-    out
-}
-
-#[test]
-fn top_level_modules_forbid_unsafe() {
+fn every_crate_root_forbids_unsafe_code() {
     let mut missing = Vec::new();
     let mut stale = Vec::new();
-    for (name, path) in top_level_modules() {
-        if name == "sys" {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path).unwrap();
+    let mut roots = Vec::new();
+    for dir in crate_dirs() {
+        roots.extend(crate_roots(&dir));
+    }
+    assert!(roots.len() > 25, "found only {} crate roots", roots.len());
+    for p in &roots {
+        let text = std::fs::read_to_string(p).unwrap();
         let has = has_inner_attr(&text, "#![forbid(unsafe_code)]");
-        let gap = KNOWN_GAPS.contains(&name.as_str());
-        if !has && !gap {
-            missing.push(rel(&path));
+        let excepted = NEED_UNSAFE.iter().any(|(f, _)| *f == rel(p));
+        if !has && !excepted {
+            missing.push(rel(p));
         }
-        if has && gap {
-            stale.push(name);
+        if has && excepted {
+            stale.push(rel(p));
+        }
+    }
+    for (f, _) in NEED_UNSAFE {
+        if !roots.iter().any(|p| rel(p) == *f) {
+            stale.push(f.to_string());
         }
     }
     assert!(
         missing.is_empty(),
-        "top-level modules without #![forbid(unsafe_code)]: {missing:?}"
+        "crate roots without #![forbid(unsafe_code)] (only tfd-sys may use unsafe):\n{}",
+        missing.join("\n")
     );
     assert!(
         stale.is_empty(),
-        "{stale:?} now forbid unsafe_code: remove them from KNOWN_GAPS in tests/security/unsafe_policy.rs"
+        "stale entries of NEED_UNSAFE in tests/security/unsafe_policy.rs (they forbid unsafe, or are gone): {stale:?}"
     );
 }
 
 #[test]
-fn every_unsafe_in_sys_is_justified() {
-    let mut bad = Vec::new();
-    let mut seen = 0;
+fn sys_documents_every_unsafe() {
+    let sys = root().join("crates/tfd-sys");
+    let lib = std::fs::read_to_string(sys.join("src/lib.rs")).unwrap();
+    assert!(
+        has_inner_attr(
+            &lib,
+            "#![deny(clippy::undocumented_unsafe_blocks,clippy::missing_safety_doc)]"
+        ),
+        "crates/tfd-sys/src/lib.rs must deny clippy::undocumented_unsafe_blocks and clippy::missing_safety_doc"
+    );
+    let conf = std::fs::read_to_string(sys.join("clippy.toml")).unwrap_or_default();
+    assert!(
+        conf.lines().any(|l| l.replace(' ', "") == "check-private-items=true"),
+        "crates/tfd-sys/clippy.toml must set check-private-items = true (# Safety on private unsafe fns)"
+    );
+    let mut lifted = Vec::new();
     let mut files = Vec::new();
-    rust_files(&src().join("sys"), &mut files);
-    for p in files {
-        let text = std::fs::read_to_string(&p).unwrap();
-        let code = code_only(&text);
-        let raw: Vec<&str> = text.lines().collect();
-        for (n, line) in code.lines().enumerate() {
-            if !has_word(line, "unsafe") {
-                continue;
-            }
-            seen += 1;
-            // the contiguous comment/attribute lines right above
-            let mut above = Vec::new();
-            let mut k = n;
-            while k > 0 {
-                let t = raw[k - 1].trim();
-                if t.starts_with("//") || t.starts_with("#[") {
-                    above.push(t);
-                    k -= 1;
-                } else {
-                    break;
-                }
-            }
-            let is_fn = has_word(line, "fn");
-            let ok = if is_fn {
-                above.iter().any(|t| t.starts_with("///") && t.contains("# Safety"))
+    let mut todo = vec![sys.join("src")];
+    while let Some(d) = todo.pop() {
+        for p in rust_files_in(&d) {
+            if p.is_dir() {
+                todo.push(p);
             } else {
-                above.iter().any(|t| t.starts_with("// SAFETY:"))
-            };
-            if !ok {
-                bad.push(format!("{}:{}: {}", rel(&p), n + 1, raw[n].trim()));
+                files.push(p);
             }
         }
     }
+    for p in &files {
+        let text = std::fs::read_to_string(p).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let t = line.replace(' ', "");
+            let names_lint = t.contains("undocumented_unsafe_blocks") || t.contains("missing_safety_doc");
+            if names_lint && (t.contains("allow(") || t.contains("expect(") || t.contains("warn(")) {
+                lifted.push(format!("{}:{}: {}", rel(p), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(files.len() >= 10, "crates/tfd-sys/src has only {} files", files.len());
     assert!(
-        seen >= 10,
-        "src/sys/ has only {seen} unsafe uses: is this the right folder?"
-    );
-    assert!(
-        bad.is_empty(),
-        "unsafe without a `// SAFETY:` comment right above (or `# Safety` docs on an unsafe fn):\n{}",
-        bad.join("\n")
+        lifted.is_empty(),
+        "tfd-sys lifts its unsafe lints:\n{}",
+        lifted.join("\n")
     );
 }

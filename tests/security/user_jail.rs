@@ -35,7 +35,7 @@ fn root_of(pid: i32) -> std::path::PathBuf {
 
 /// A new session logged in as `who`, and its process (the one session
 /// process that was not there before).
-fn login(srv: &Server, who: &str, pw: &str) -> (tfd::client::Client, i32) {
+fn login(srv: &Server, who: &str, pw: &str) -> (tfp_client::Client, i32) {
     let before = srv.children().0;
     let mut c = srv.client();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);

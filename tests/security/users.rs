@@ -201,7 +201,7 @@ fn tfpasswd_concurrent_runs_lose_nothing() {
         .collect();
     names.sort();
     assert_eq!(names, ["userdb", "userdb.lock"]);
-    assert_eq!(fs::metadata(Path::new(&db)).unwrap().uid(), tfd::sys::geteuid());
+    assert_eq!(fs::metadata(Path::new(&db)).unwrap().uid(), tfd_sys::geteuid());
     fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -209,8 +209,8 @@ fn tfpasswd_concurrent_runs_lose_nothing() {
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use tfd::client::transfer::PutOutcome;
-use tfd::wire::Status;
+use tfp_client::transfer::PutOutcome;
+use tfp_wire::Status;
 
 const ALICE_PW: &str = "alice pw with spaces";
 const BOB_PW: &str = "bob-pw";
@@ -248,7 +248,7 @@ fn multi_user(extra: &str, alice_quota: &str) -> Option<MultiUser> {
     Some(MultiUser { srv, db, alice, bob })
 }
 
-fn login(c: &mut tfd::client::Client, user: &str, pw: &str) -> Status {
+fn login(c: &mut tfp_client::Client, user: &str, pw: &str) -> Status {
     c.call("LOGIN", format!("{user} {pw}").as_bytes()).unwrap()
 }
 

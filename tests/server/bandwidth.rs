@@ -10,7 +10,7 @@ use crate::common;
 use common::*;
 use std::thread;
 use std::time::{Duration, Instant};
-use tfd::client::Client;
+use tfp_client::Client;
 
 const MIB: usize = 1 << 20;
 /// The rate of the 10-second measurements: 2M = 2 MiB/s.

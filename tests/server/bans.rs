@@ -38,17 +38,17 @@ fn throttled(extra: &str) -> (Server, PathBuf) {
     (srv, sock)
 }
 
-fn login(srv: &Server, from: &str, name: &str, pw: &str) -> tfd::wire::Status {
+fn login(srv: &Server, from: &str, name: &str, pw: &str) -> tfp_wire::Status {
     let mut cfg = srv.client_config();
     cfg.bind = Some(from.parse().unwrap());
     cfg.timeout = Some(Duration::from_secs(10));
-    let mut c = tfd::client::Client::connect(&cfg).unwrap_or_else(|e| panic!("connect from {from}: {e}"));
+    let mut c = tfp_client::Client::connect(&cfg).unwrap_or_else(|e| panic!("connect from {from}: {e}"));
     c.call("LOGIN", format!("{name} {pw}").as_bytes()).unwrap()
 }
 
-fn failed_text(st: &tfd::wire::Status) -> String {
+fn failed_text(st: &tfp_wire::Status) -> String {
     match st {
-        tfd::wire::Status::Failed(37, t) => t.to_string(),
+        tfp_wire::Status::Failed(37, t) => t.to_string(),
         other => panic!("expected FAILED 37, got {other:?}"),
     }
 }
@@ -168,7 +168,7 @@ fn refused(srv: &Server, from: &str) -> bool {
     let mut cfg = srv.client_config();
     cfg.bind = Some(from.parse().unwrap());
     cfg.timeout = Some(Duration::from_secs(5));
-    tfd::client::Client::connect(&cfg)
+    tfp_client::Client::connect(&cfg)
         .and_then(|mut c| c.call("KEEPALIVE", b"0 0 | 0 | 0"))
         .is_err()
 }

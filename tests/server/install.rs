@@ -134,7 +134,7 @@ fn install_and_uninstall_in_a_scratch_root() {
         "usr/local/share/fish/vendor_completions.d/tf.fish",
     ]);
     // the shell completions are what this tf prints
-    let bash_script = Command::new(env!("CARGO_BIN_EXE_tf"))
+    let bash_script = Command::new(crate::common::tf_bin())
         .args(["completion", "bash"])
         .output()
         .unwrap();

@@ -9,7 +9,7 @@ use nix::sys::socket::{recv, send, MsgFlags};
 use std::net::UdpSocket;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
-use tfd::wire::Status;
+use tfp_wire::Status;
 
 fn udp(srv: &Server) -> UdpSocket {
     let s = UdpSocket::bind("127.0.0.1:0").unwrap();

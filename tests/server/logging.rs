@@ -81,10 +81,10 @@ fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
 }
 
 fn session(t: &Tfd) {
-    let mut cfg = tfd::client::ClientConfig::new(&format!("127.0.0.1:{}", t.port), keys().1.clone(), &t.hash);
+    let mut cfg = tfp_client::ClientConfig::new(&format!("127.0.0.1:{}", t.port), keys().1.clone(), &t.hash);
     cfg.timeout = Some(Duration::from_secs(20));
-    cfg.transport = tfd::client::Transport::Legacy;
-    let mut c = tfd::client::Client::connect(&cfg).unwrap();
+    cfg.transport = tfp_client::Transport::Legacy;
+    let mut c = tfp_client::Client::connect(&cfg).unwrap();
     c.call("ECHO", b"hi").unwrap();
 }
 

@@ -54,11 +54,11 @@ fn reload_changes_hash_for_new_connections_only() {
     wait_log(&srv, "configuration reloaded");
     let mut cfg = srv.client_config();
     assert!(
-        tfd::client::Client::connect(&cfg).is_err(),
+        tfp_client::Client::connect(&cfg).is_err(),
         "the old hash is refused now"
     );
     cfg.hash = "reloaded-hash".into();
-    let mut new = tfd::client::Client::connect(&cfg).unwrap();
+    let mut new = tfp_client::Client::connect(&cfg).unwrap();
     assert_eq!(new.raw(b"ECHO new").unwrap(), b"new");
     assert_eq!(
         old.raw(b"ECHO old").unwrap(),
@@ -69,7 +69,7 @@ fn reload_changes_hash_for_new_connections_only() {
     std::fs::write(&srv.conf, "this is not a config\n").unwrap();
     sighup(&srv);
     wait_log(&srv, "reload refused");
-    let mut again = tfd::client::Client::connect(&cfg).unwrap();
+    let mut again = tfp_client::Client::connect(&cfg).unwrap();
     assert_eq!(again.raw(b"ECHO still").unwrap(), b"still");
 }
 
@@ -78,7 +78,7 @@ fn per_ip_cap_refuses_the_next_connection() {
     let srv = Server::start_with("max_sessions_per_ip 2\n");
     let mut a = srv.client();
     let b = srv.client();
-    let third = tfd::client::Client::connect(&srv.client_config());
+    let third = tfp_client::Client::connect(&srv.client_config());
     assert!(third.is_err(), "the third connection from one IP is refused");
     wait_log(&srv, "refused: max_sessions_per_ip 2");
     assert_eq!(a.raw(b"ECHO a").unwrap(), b"a");
@@ -135,7 +135,7 @@ fn control_socket_sessions_kick_ban_stats() {
     assert!(c.raw(b"ECHO gone").is_err(), "kicked");
     let (ok, out) = ctl(&srv, &sock, &["ban", "127.0.0.1", "1h"]);
     assert!(ok && out.contains("banned"), "{out}");
-    assert!(tfd::client::Client::connect(&srv.client_config()).is_err(), "banned");
+    assert!(tfp_client::Client::connect(&srv.client_config()).is_err(), "banned");
     wait_log(&srv, "refused: banned");
     let (ok, out) = ctl(&srv, &sock, &["unban", "127.0.0.1"]);
     assert!(ok, "{out}");
@@ -314,10 +314,10 @@ fn daemon_mode_detaches_and_writes_a_pidfile() {
         std::fs::read_link(format!("/proc/{pid}/cwd")).unwrap(),
         std::path::Path::new("/")
     );
-    let mut cfg = tfd::client::ClientConfig::new(&format!("127.0.0.1:{port}"), keys().1.clone(), "h");
+    let mut cfg = tfp_client::ClientConfig::new(&format!("127.0.0.1:{port}"), keys().1.clone(), "h");
     cfg.timeout = Some(Duration::from_secs(10));
-    cfg.transport = tfd::client::Transport::Legacy;
-    let mut c = tfd::client::Client::connect(&cfg).unwrap();
+    cfg.transport = tfp_client::Transport::Legacy;
+    let mut c = tfp_client::Client::connect(&cfg).unwrap();
     assert_eq!(c.raw(b"ECHO daemon").unwrap(), b"daemon");
     drop(c);
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGTERM).unwrap();
@@ -340,7 +340,7 @@ fn xferlog_records_complete_and_aborted_transfers() {
         .unwrap()));
     let mut sink = Vec::new();
     assert!(ok(&c.rcvfile(b"up file", false, &mut sink).unwrap()));
-    c.put_cancel(b"cancelled", 64, &[1u8; 100], tfd::wire::hpf::code::CANCEL)
+    c.put_cancel(b"cancelled", 64, &[1u8; 100], tfp_wire::hpf::code::CANCEL)
         .unwrap()
         .unwrap();
     assert_eq!(c.get(b"up file", 0, 4096, &mut sink, &mut |_| {}).unwrap(), Ok(1000));

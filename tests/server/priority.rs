@@ -69,8 +69,8 @@ fn the_boost_raises_the_shared_processes_and_not_the_sessions() {
     // ... and through the secure transport upgrade, set-up too; the first
     // other command ends the boost
     let mut cfg = srv.client_config();
-    cfg.transport = tfd::client::Transport::Require;
-    let mut s = tfd::client::Client::connect(&cfg).unwrap();
+    cfg.transport = tfp_client::Transport::Require;
+    let mut s = tfp_client::Client::connect(&cfg).unwrap();
     assert_eq!(nice_of(srv.session_pid()), [base - 7], "handshake and upgrade");
     assert_eq!(s.raw(b"ECHO x").unwrap(), b"x");
     assert_eq!(nice_of(srv.session_pid()), [base], "after the first command");

@@ -29,7 +29,7 @@ fn exercise(backend: &Server, proxy: &Server) {
     // the proxy's clients talk to the backend: same key, the backend's hash
     let mut cfg = proxy.client_config();
     cfg.hash = backend.hash.clone();
-    let mut c = tfd::client::Client::connect(&cfg).unwrap();
+    let mut c = tfp_client::Client::connect(&cfg).unwrap();
     assert_eq!(c.raw(b"ECHO through").unwrap(), b"through");
     assert!(ok(&c.call("MKDIR", b"via-proxy").unwrap()));
     assert!(backend.path("via-proxy").is_dir(), "the backend's disk changed");
@@ -89,7 +89,7 @@ fn unreachable_target_closes_only_that_connection() {
         port: Some(port),
         ..Opts::default()
     });
-    let r = tfd::client::Client::connect(&proxy.client_config());
+    let r = tfp_client::Client::connect(&proxy.client_config());
     assert!(r.is_err());
     assert!(proxy.log().contains("proxy target unreachable"));
 }
@@ -97,7 +97,7 @@ fn unreachable_target_closes_only_that_connection() {
 // ---- PROXY protocol (issue 25): a balancer in front of tfd -----------------
 
 use std::net::SocketAddr;
-use tfd::wire::proxy::{encode_v1, encode_v2};
+use tfp_wire::proxy::{encode_v1, encode_v2};
 
 /// A server that trusts `from` to send PROXY headers (`mode`), with a control
 /// socket; returns it and the socket's path.
@@ -117,12 +117,12 @@ fn ctl(sock: &std::path::Path, req: &[&str]) -> String {
 
 /// A client that connects from `from` and writes `header` first, as a balancer
 /// relaying the client would.
-fn via(srv: &Server, from: &str, header: Option<Vec<u8>>) -> Result<tfd::client::Client, tfd::client::ClientError> {
+fn via(srv: &Server, from: &str, header: Option<Vec<u8>>) -> Result<tfp_client::Client, tfp_client::ClientError> {
     let mut cfg = srv.client_config();
     cfg.bind = Some(from.parse().unwrap());
     cfg.preamble = header;
     cfg.timeout = Some(Duration::from_secs(10));
-    tfd::client::Client::connect(&cfg)
+    tfp_client::Client::connect(&cfg)
 }
 
 fn client_of(ip: &str, port: u16) -> Option<(SocketAddr, SocketAddr)> {
@@ -131,8 +131,8 @@ fn client_of(ip: &str, port: u16) -> Option<(SocketAddr, SocketAddr)> {
     Some((SocketAddr::new(ip, port), to.parse().unwrap()))
 }
 
-fn echo_ok(c: &mut tfd::client::Client) {
-    assert_eq!(c.call("ECHO", b"hi").unwrap(), tfd::wire::Status::Other(b"hi".to_vec()));
+fn echo_ok(c: &mut tfp_client::Client) {
+    assert_eq!(c.call("ECHO", b"hi").unwrap(), tfp_wire::Status::Other(b"hi".to_vec()));
 }
 
 /// Both header versions: the session works, and the client's address inside
@@ -312,7 +312,7 @@ fn behind_a_real_haproxy_each_client_is_itself() {
         cfg.server = format!("127.0.0.1:{front}");
         cfg.bind = Some(from.parse().unwrap());
         cfg.timeout = Some(Duration::from_secs(10));
-        tfd::client::Client::connect(&cfg)
+        tfp_client::Client::connect(&cfg)
     };
     let mut two = through("127.0.0.2").unwrap();
     echo_ok(&mut two);
@@ -516,7 +516,7 @@ fn behind_a_dual_stack_haproxy_a_mapped_client_is_its_ipv4_address() {
         cfg.server = format!("127.0.0.1:{port}");
         cfg.bind = Some(from.parse().unwrap());
         cfg.timeout = Some(Duration::from_secs(10));
-        tfd::client::Client::connect(&cfg).and_then(|mut c| c.call("ECHO", b"x").map(|_| c))
+        tfp_client::Client::connect(&cfg).and_then(|mut c| c.call("ECHO", b"x").map(|_| c))
     };
     // one session of .2 through the IPv4 bind: through the dual-stack one
     // (mapped), v2 or v1, it is the same address and over the cap

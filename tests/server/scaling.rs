@@ -12,7 +12,7 @@ use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::{Duration, Instant};
-use tfd::client::{Client, ClientConfig};
+use tfp_client::{Client, ClientConfig};
 
 /// One tfd node.
 struct Node {
@@ -125,7 +125,7 @@ impl Cluster {
     fn config(&self, addr: &str) -> ClientConfig {
         let mut c = ClientConfig::new(addr, keys().1.clone(), &self.hash);
         c.timeout = Some(Duration::from_secs(20));
-        c.transport = tfd::client::Transport::Legacy;
+        c.transport = tfp_client::Transport::Legacy;
         c
     }
 
@@ -192,7 +192,7 @@ fn two_nodes_share_one_root_behind_tlb() {
     let half = body.len() / 2;
     for (off, part) in [(0, &body[..half]), (half, &body[half..])] {
         let r = up.put(b"shared/two.bin", off as u64, 1 << 20, &mut &part[..], &mut |_| {});
-        assert_eq!(r.unwrap(), Ok(tfd::client::transfer::PutOutcome::Done));
+        assert_eq!(r.unwrap(), Ok(tfp_client::transfer::PutOutcome::Done));
     }
 
     let mut down = cluster.client(&down_node);
@@ -327,7 +327,7 @@ fn throttle_users() -> (String, (u32, u32), (u32, u32)) {
 
 impl Cluster {
     /// A session on node `i` from the loopback address `from`.
-    fn client_from(&self, i: usize, from: &str) -> Result<Client, tfd::client::ClientError> {
+    fn client_from(&self, i: usize, from: &str) -> Result<Client, tfp_client::ClientError> {
         let mut cfg = self.config(&self.addr(i));
         cfg.bind = Some(from.parse().unwrap());
         cfg.timeout = Some(Duration::from_secs(10));
@@ -335,7 +335,7 @@ impl Cluster {
     }
 
     /// LOGIN `name` on node `i` from `from`, in a session of its own.
-    fn login(&self, i: usize, from: &str, name: &str, pw: &str) -> tfd::wire::Status {
+    fn login(&self, i: usize, from: &str, name: &str, pw: &str) -> tfp_wire::Status {
         let mut c = self
             .client_from(i, from)
             .unwrap_or_else(|e| panic!("connect to node {i} from {from}: {e}"));
@@ -720,7 +720,7 @@ fn upload(c: &mut Client, how: &str, path: &str, old: &[u8], new: &[u8]) -> Resu
         },
         // in place, as PUT writes: the same length replaces every byte
         "PUT" => match c.put(path.as_bytes(), 0, 1 << 20, &mut &new[..], &mut |_| {}).unwrap() {
-            Ok(tfd::client::transfer::PutOutcome::Done) => Ok(()),
+            Ok(tfp_client::transfer::PutOutcome::Done) => Ok(()),
             other => Err(format!("{other:?}")),
         },
         "SUP" => match c.sup(path.as_bytes(), &mut &new[..]).unwrap() {

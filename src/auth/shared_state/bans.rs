@@ -2,11 +2,11 @@
 //! them, every listener reads them (the control module's `SharedBanCache`).
 
 use super::{decode_record, u64_at, Kind, Locked, StateDir, StateError, BAN_REC, BAN_SLOTS};
-use crate::sys::OfdLock;
 use std::io;
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::Duration;
+use tfd_sys::OfdLock;
 
 /// One admin ban as the file keeps it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

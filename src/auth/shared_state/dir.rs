@@ -13,7 +13,6 @@
 //! the owner of an entry (or root) may rename or remove it, and the entry below
 //! must itself be root's or tfd's.
 
-use crate::sys;
 use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io;
@@ -21,6 +20,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Component, Path, PathBuf};
+use tfd_sys as sys;
 
 /// `shared_state_dir`, checked and open.
 #[derive(Debug)]

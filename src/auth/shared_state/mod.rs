@@ -25,7 +25,6 @@
 //! than the node's own rule allows: the shared state only ever adds refusals.
 
 use super::throttle::{self, Blocked, Counted, Held, HeldKind, Policy, Table, ACCOUNT_TAG, LABEL_WORDS};
-use crate::sys::{self, OfdLock};
 use log::error;
 use sha2::{Digest, Sha256};
 use std::ffi::CStr;
@@ -39,6 +38,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tfd_sys::{self as sys, OfdLock};
 
 mod bans;
 mod dir;

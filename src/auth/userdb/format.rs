@@ -49,7 +49,7 @@ impl fmt::Display for QuotaSpec {
 }
 
 /// Sizes are read as the config file reads them (one grammar, src/size.rs).
-pub use crate::size::{format_size, parse_size};
+pub use tfp_wire::size::{format_size, parse_size};
 
 /// Checks a LOGIN name.
 pub fn check_name(name: &str) -> Result<(), String> {

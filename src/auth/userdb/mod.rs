@@ -134,7 +134,7 @@ impl fmt::Display for UserDbError {
 
 impl std::error::Error for UserDbError {}
 
-pub use crate::wire::ct_eq;
+pub use tfp_wire::ct_eq;
 
 /// How a user proves who they are.
 #[derive(Clone, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! atomically under a lock by `tfpasswd`.
 
 use super::*;
-use crate::sys::{read_capped, CappedError};
+use tfd_sys::{read_capped, CappedError};
 
 /// Reads (at most [`MAX_FILE_SIZE`] bytes) and parses the user file.
 pub fn load(path: &Path) -> Result<UserDb, UserDbError> {

@@ -116,11 +116,11 @@ fn tell_refused(stream: std::net::TcpStream, peer: SocketAddr, why: &str) {
     }
     let text = format!(
         "FAILED {} : Temporarily refused: the address {} is {why}.",
-        crate::wire::Failed::LoginFailed.code(),
+        tfp_wire::Failed::LoginFailed.code(),
         peer.ip()
     );
     let mut out = Vec::new();
-    crate::wire::frame::encode_frame(None, text.as_bytes(), &mut out);
+    tfp_wire::frame::encode_frame(None, text.as_bytes(), &mut out);
     let _ = (&stream).write(&out);
     let mut sink = [0u8; 4096];
     let _ = (&stream).read(&mut sink);

@@ -132,7 +132,7 @@ impl Listener {
                 .flatten()
                 .map(|u| u.name)
                 .unwrap_or_else(|| s.uid.to_string());
-            let since = crate::wire::date::format_utc(s.started as i64)
+            let since = tfp_wire::date::format_utc(s.started as i64)
                 .unwrap_or_default()
                 .replace(' ', "T");
             out.push_str(&format!(

@@ -6,7 +6,6 @@
 use crate::config::Config;
 use crate::services::metrics::Refusal;
 use crate::session::{self, Context};
-use crate::sys::{self, Fork};
 use log::{error, info, warn};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
@@ -21,6 +20,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tfd_sys::{self as sys, Fork};
 
 mod accept;
 mod bans;
@@ -211,7 +211,7 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
         ),
         xferlog,
         buckets: Arc::new(
-            crate::bandwidth::Buckets::new(registry_slots).map_err(|e| format!("bandwidth buckets: {e}"))?,
+            tfp_channel::bandwidth::Buckets::new(registry_slots).map_err(|e| format!("bandwidth buckets: {e}"))?,
         ),
         shared_state,
     });

@@ -25,7 +25,7 @@ impl Listener {
         // the start's own checks (daemon/checks.rs): a configuration tfd would
         // not start with is not taken on by a running one either
         let how = crate::daemon::checks::Setting {
-            is_root: crate::sys::geteuid() == 0,
+            is_root: tfd_sys::geteuid() == 0,
             demo: self.opts.serve_as_self,
         };
         let findings = crate::daemon::checks::run(&cfg, &how);

@@ -1,0 +1,150 @@
+//! How tf prints what a reply means to a person, one function per format, so
+//! each output has one place to change (and to escape server text in):
+//! `sha256` as `sha256sum` prints it (so `sha256sum -c` reads tf's output),
+//! `fstat` and `freesp` in words, times in the local zone with the zone's
+//! name (TZ, else /etc/localtime, as date(1)), sizes as `ls -h` writes them.
+//! `--raw` on those commands keeps the protocol's reply line instead.
+
+use tfp_client::tree::listing::{Kind, Stat};
+
+/// `YYYY-MM-DD HH:MM:SS ZONE` for `ts` in the local zone; UTC when the local
+/// zone cannot be read, `?` for a time no calendar holds.
+pub fn local_time(ts: i64) -> String {
+    let zone = local_zone();
+    let shifted = zone.as_ref().and_then(|z| {
+        let t = z.find_local_time_type(ts).ok()?;
+        let local = ts.checked_add(i64::from(t.ut_offset()))?;
+        Some((local, t.time_zone_designation().to_string()))
+    });
+    let (local, name) = shifted.unwrap_or((ts, "UTC".into()));
+    match tfp_wire::date::format_utc(local) {
+        Some(d) => format!("{d} {name}"),
+        None => "? ? ?".into(),
+    }
+}
+
+/// The zone TZ names (a database name, a file after `:`, or a POSIX rule;
+/// empty is UTC), else /etc/localtime, read once.
+fn local_zone() -> Option<&'static tz::TimeZone> {
+    static ZONE: std::sync::OnceLock<Option<tz::TimeZone>> = std::sync::OnceLock::new();
+    ZONE.get_or_init(|| match std::env::var("TZ") {
+        Ok(v) if v.is_empty() => Some(tz::TimeZone::utc()),
+        Ok(v) => tz::TimeZone::from_posix_tz(&v).ok(),
+        Err(_) => tz::TimeZone::local().ok(),
+    })
+    .as_ref()
+}
+
+/// A size as `ls -lh` writes it: bytes below 1024, else one decimal under 10
+/// of a unit (`1.5K`), whole units above (`12M`), powers of 1024.
+pub fn human_size(n: u64) -> String {
+    const UNITS: [&str; 6] = ["K", "M", "G", "T", "P", "E"];
+    if n < 1024 {
+        return n.to_string();
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    // ls rounds up: a size is never shown smaller than it is
+    if v < 10.0 {
+        let r = (v * 10.0).ceil() / 10.0;
+        if r < 10.0 {
+            return format!("{r:.1}{}", UNITS[u]);
+        }
+    }
+    format!("{}{}", v.ceil() as u64, UNITS[u])
+}
+
+/// One `sha256sum` line for the SHA256 answer `reply` (`0x` and 64 hex
+/// digits) of `name`; None when the answer is not a digest. A name holding a
+/// backslash or a newline is escaped and the line starts with `\`, as
+/// sha256sum does.
+pub fn sha256_line(reply: &[u8], name: &str) -> Option<String> {
+    let hex = reply.strip_prefix(b"0x").unwrap_or(reply);
+    if hex.len() != 64 || !hex.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    let hex = String::from_utf8_lossy(hex).to_ascii_lowercase();
+    if name.contains(['\\', '\n']) {
+        let escaped = name.replace('\\', "\\\\").replace('\n', "\\n");
+        Some(format!("\\{hex}  {escaped}"))
+    } else {
+        Some(format!("{hex}  {name}"))
+    }
+}
+
+/// FSTAT's answer (`T size atime mtime`) for `path` in words, one field a
+/// line (as stat(1)); None when the answer has another shape.
+pub fn fstat_text(reply: &[u8], path: &str) -> Option<String> {
+    let text = std::str::from_utf8(reply).ok()?;
+    let [t, size, atime, mtime] = text.split(' ').collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    let (size, atime, mtime): (u64, i64, i64) = (size.parse().ok()?, atime.parse().ok()?, mtime.parse().ok()?);
+    let kind = match t {
+        "D" => "directory",
+        "F" => "regular file",
+        _ => "other (a symlink or a special file)",
+    };
+    Some(format!(
+        "  File: {path}\n  Type: {kind}\n  Size: {size} bytes ({})\nAccess: {}\nModify: {}",
+        human_size(size),
+        local_time(atime),
+        local_time(mtime)
+    ))
+}
+
+/// FREESP's answer (bytes) in words; None when it is not a number.
+pub fn freesp_text(reply: &[u8]) -> Option<String> {
+    let n: u64 = std::str::from_utf8(reply).ok()?.trim().parse().ok()?;
+    Some(format!("{} free ({n} bytes)", human_size(n)))
+}
+
+/// One line of a long listing: type, size (`human`: as `ls -h`), local
+/// modification time and zone, then the name is written by the caller.
+pub fn long_prefix(stat: Option<Stat>, listed: u8, human: bool) -> String {
+    let Some(s) = stat else {
+        // the listing's own letter, when FSTAT told nothing usable
+        let t = match listed {
+            b'D' => 'd',
+            b'F' => '-',
+            _ => '?',
+        };
+        return format!("{t} {:>12} {:<23}  ", "?", "? ? ?");
+    };
+    let t = match s.kind {
+        Kind::Dir => 'd',
+        Kind::File => '-',
+        Kind::Other => '?',
+    };
+    let size = if human { human_size(s.size) } else { s.size.to_string() };
+    format!("{t} {size:>12} {}  ", local_time(s.mtime))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_as_ls_h_writes_them() {
+        assert_eq!(human_size(0), "0");
+        assert_eq!(human_size(1023), "1023");
+        assert_eq!(human_size(1024), "1.0K");
+        assert_eq!(human_size(1536), "1.5K");
+        assert_eq!(human_size(1025), "1.1K");
+        assert_eq!(human_size(10 * 1024), "10K");
+        assert_eq!(human_size(10 * 1024 - 1), "10K");
+        assert_eq!(human_size(5 << 30), "5.0G");
+    }
+
+    #[test]
+    fn sha256_lines_are_sha256sums() {
+        let d = [b"0x".as_slice(), &[b'a'; 64]].concat();
+        assert_eq!(sha256_line(&d, "f"), Some(format!("{}  f", "a".repeat(64))));
+        assert_eq!(sha256_line(&d, "a\\b"), Some(format!("\\{}  a\\\\b", "a".repeat(64))));
+        assert_eq!(sha256_line(b"0x12", "f"), None);
+    }
+}

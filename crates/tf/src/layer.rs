@@ -1,0 +1,90 @@
+//! The session layer: `goaes`, `tfpcrypto` (the cipher), `ciaon`, `ciaoff`
+//! (the identity token before every unit), `faitok`, `faimq` (Fast Access).
+//! The first four change how the rest of the session travels, so they matter
+//! in `tf shell` / `tf -b`; the client library switches its side with them.
+
+use super::v251::{iso, simple, want};
+use super::{fail, report, ExitCode};
+use tfp_client::fai_cache::{default_dir, FaiCache};
+use tfp_client::{Client, ClientConfig, ClientError};
+use tfp_wire::Status;
+
+/// `goaes`, `tfpcrypto`.
+pub fn goaes(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+    if let Err(code) = want(cmd, args, 0..=0) {
+        return Ok(code);
+    }
+    let st = if cmd == "goaes" {
+        match c.goaes()? {
+            Ok(()) => Status::Ok(vec![]),
+            Err(st) => st,
+        }
+    } else {
+        c.tfpcrypto()?
+    };
+    Ok(done(c, cmd, &st))
+}
+
+/// `ciaon` (prints the token), `ciaoff`.
+pub fn ciaon(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+    if let Err(code) = want(cmd, args, 0..=0) {
+        return Ok(code);
+    }
+    let st = if cmd == "ciaon" {
+        match c.ciaon()? {
+            Ok(token) => {
+                println!("{token}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            Err(st) => st,
+        }
+    } else {
+        c.ciaoff()?
+    };
+    Ok(done(c, cmd, &st))
+}
+
+/// Nothing on OK, else the report.
+fn done(c: &mut Client, cmd: &str, st: &Status) -> ExitCode {
+    match st {
+        Status::Ok(_) => ExitCode::SUCCESS,
+        _ => report(c, cmd, &[], st),
+    }
+}
+
+/// `faitok [MINUTES]`: a token stored where `tf --fai` looks for it (never
+/// printed: its key opens a session without RSA); prints where and until when.
+pub fn faitok(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+    if let Err(code) = want(cmd, args, 0..=1) {
+        return Ok(code);
+    }
+    let minutes = match args.first().map(|m| m.parse::<u32>()) {
+        None => 60,
+        Some(Ok(m)) if m > 0 => m,
+        Some(_) => return Ok(fail(format!("{cmd}: MINUTES: a positive number"))),
+    };
+    let Some(dir) = default_dir() else {
+        return Ok(fail(format!("{cmd}: neither XDG_CACHE_HOME nor HOME is set")));
+    };
+    let cache = match FaiCache::open(&dir, cfg) {
+        Ok(cache) => cache,
+        Err(e) => return Ok(fail(format!("{cmd}: {e}"))),
+    };
+    let t = match c.faitok(minutes)? {
+        Ok(t) => t,
+        Err(st) => return Ok(report(c, cmd, &[], &st)),
+    };
+    if let Err(e) = cache.store(&t) {
+        return Ok(fail(format!("{cmd}: {}: {e}", cache.path().display())));
+    }
+    println!("{} expires {}", cache.path().display(), iso(t.expiry));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `faimq`: the longest token lifetime the server grants, in minutes.
+pub fn faimq(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+    if let Err(code) = want(cmd, args, 0..=0) {
+        return Ok(code);
+    }
+    simple(c, cmd, b"FAIMQ", &[])
+}

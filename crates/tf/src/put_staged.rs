@@ -1,0 +1,114 @@
+//! `tf put --streams N` and `tf put --resume` through tfd's staged uploads
+//! ([`tfp_client::staged`]): the target is replaced only by a complete,
+//! verified file, and an interrupted upload continues where the server's
+//! journal says it stopped. Against a server without the extension, tf says
+//! what it cannot guarantee and writes in place as before.
+
+use super::ExitCode;
+use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use tfp_client::staged::{self, Outcome, Request};
+use tfp_client::{Client, ClientConfig};
+use tfp_wire::Status;
+
+/// Text from the server shown with its control characters escaped.
+fn plain(t: &str) -> String {
+    t.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+/// The put's settings that matter here.
+pub struct Put<'a> {
+    /// The local file.
+    pub local: &'a str,
+    /// The target on the server.
+    pub remote: &'a str,
+    /// Connections for the data.
+    pub streams: usize,
+    /// HPF buffer per connection.
+    pub bufsz: i64,
+    /// Continue what the server's stage holds.
+    pub resume: bool,
+}
+
+/// Runs the upload; `Ok(None)` when the server has no staged uploads (the
+/// caller then writes in place, after the warning printed here).
+pub fn upload(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    p: &Put<'_>,
+    counter: &Arc<AtomicU64>,
+) -> Result<Option<ExitCode>, String> {
+    let req = Request {
+        local: Path::new(p.local),
+        remote: p.remote.as_bytes(),
+        streams: p.streams.max(1),
+        bufsz: p.bufsz,
+        resume: p.resume,
+        overwrite: true,
+    };
+    let r = staged::put(c, cfg, &req, counter);
+    match r.map_err(|e| {
+        format!(
+            "put: {}: {e}; the file on the server is as it was{}",
+            p.remote,
+            if p.resume || p.streams > 1 {
+                " (run again with --resume to continue)"
+            } else {
+                ""
+            }
+        )
+    })? {
+        Outcome::Unsupported => {
+            eprintln!(
+                "tf: put: the server has no staged uploads (a tfd extension): {} is written in place, \
+                 so an interruption leaves it neither the old nor the new file",
+                p.remote
+            );
+            Ok(None)
+        }
+        Outcome::Refused(Status::Failed(n, why)) => {
+            eprintln!("FAILED {n} : {}", plain(&why));
+            eprintln!(
+                "tf: put: {}: {}; the file on the server is as it was",
+                p.remote,
+                plain(&why)
+            );
+            Ok(Some(ExitCode::from(2)))
+        }
+        Outcome::Refused(st) => Ok(Some(super::report(
+            c,
+            "put",
+            &[(p.remote, super::explain::Access::Create)],
+            &st,
+        ))),
+        Outcome::Done(r) => {
+            if p.resume {
+                if r.kept > 0 {
+                    eprintln!(
+                        "tf: put: resumed: {} bytes were already on the server, {} sent",
+                        r.kept, r.sent
+                    );
+                } else {
+                    eprintln!(
+                        "tf: put: nothing to resume for this file: sent it whole ({} bytes)",
+                        r.sent
+                    );
+                }
+            }
+            if r.moved_again {
+                eprintln!("tf: put: the first copy did not match its SHA-256 and was moved again");
+            }
+            eprintln!("verified: SHA-256 {}", r.sha256);
+            Ok(Some(ExitCode::SUCCESS))
+        }
+    }
+}

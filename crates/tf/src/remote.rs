@@ -1,0 +1,256 @@
+//! Listings and removals: `ls`/`lsr` sorted by name (`-l` adds type, size
+//! and modification time), `del`/`rm` of files and patterns, `rmdir` that
+//! keeps a non-empty directory unless `-r` says otherwise.
+
+use super::{explain, fail, formats, report, rglob, ExitCode};
+use std::io::Write;
+use tfp_client::escape::shown;
+use tfp_client::options::commands::{self, Family};
+use tfp_client::tree::listing::{self, Kind, Stat};
+use tfp_client::{Client, ClientError};
+use tfp_wire::Status;
+
+/// One listing line, `D: name/`, `F: name` or `U: name`, split.
+struct Entry<'a> {
+    kind: u8,
+    name: &'a [u8],
+}
+
+/// The entries of a LS/LSR answer, sorted by name (byte order, as `LC_ALL=C ls`).
+fn entries(text: &[u8]) -> Vec<Entry<'_>> {
+    let mut v: Vec<Entry<'_>> = text
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| match l {
+            [k, b':', b' ', name @ ..] => Entry { kind: *k, name },
+            other => Entry {
+                kind: b'?',
+                name: other,
+            },
+        })
+        .collect();
+    v.sort_by(|a, b| {
+        a.name
+            .strip_suffix(b"/")
+            .unwrap_or(a.name)
+            .cmp(b.name.strip_suffix(b"/").unwrap_or(b.name))
+    });
+    v
+}
+
+/// `-la` is `-l -a`: a listing's short flags may be joined, as ls's.
+fn split_flags(args: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for a in args {
+        match a.strip_prefix('-') {
+            Some(f) if f.len() > 1 && !f.starts_with('-') && f.bytes().all(|b| b"lah".contains(&b)) => {
+                out.extend(f.chars().map(|c| format!("-{c}")))
+            }
+            _ => out.push(a.clone()),
+        }
+    }
+    out
+}
+
+/// An operand of ls: a path, and what it is once known.
+struct Operand {
+    path: String,
+    kind: Option<Kind>,
+}
+
+/// `ls [-l] [-a] [-h] [PATH...]` and `lsr` likewise: each directory's entries
+/// sorted by name; a file named is shown as itself; a pattern is expanded
+/// from a listing. `-a` is accepted as ls users type it (the server's listing
+/// holds every name already), `-h` writes sizes as `ls -h`.
+pub fn ls(c: &mut Client, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+    let g = match commands::parse(Family::List, &split_flags(args)) {
+        Ok(g) => g,
+        Err(commands::ParseError::Unknown(o)) => {
+            return Ok(fail(format!(
+                "{cmd}: unknown option {o} (-l, -a, -h; usage: {cmd} [-lah] [PATH...])"
+            )))
+        }
+        Err(commands::ParseError::Bad(m)) => return Ok(fail(m)),
+    };
+    let (long, human) = (g.flag("-l"), g.flag("-h"));
+    let mut code = ExitCode::SUCCESS;
+    let mut ops: Vec<Operand> = Vec::new();
+    for w in g
+        .positional
+        .iter()
+        .map(String::as_str)
+        .chain(g.positional.is_empty().then_some(""))
+    {
+        if !rglob::is_pattern(w) {
+            ops.push(Operand {
+                path: rglob::literal(w),
+                kind: None,
+            });
+            continue;
+        }
+        match rglob::expand(c, w)? {
+            Ok(v) if v.is_empty() => {
+                eprintln!("tf: {cmd}: {w}: no remote name matches");
+                code = ExitCode::from(2);
+            }
+            Ok(v) => ops.extend(v.into_iter().map(|(path, k)| Operand { path, kind: Some(k) })),
+            Err(why) => {
+                eprintln!("tf: {cmd}: {w}: {why}");
+                code = ExitCode::from(2);
+            }
+        }
+    }
+    let several = ops.len() > 1;
+    let mut files: Vec<(String, Option<Stat>)> = Vec::new();
+    let mut dirs: Vec<(String, Vec<u8>)> = Vec::new();
+    for op in ops {
+        if matches!(op.kind, Some(Kind::File | Kind::Other)) {
+            let st = if long { stat(c, &op.path)? } else { None };
+            files.push((op.path, st));
+            continue;
+        }
+        match c.list(cmd == "lsr", op.path.as_bytes())? {
+            Ok(t) => dirs.push((op.path, t)),
+            Err(st) => match stat(c, &op.path)? {
+                Some(s) if s.kind != Kind::Dir => files.push((op.path, Some(s))),
+                _ => code = report(c, cmd, &[(op.path.as_str(), explain::Access::Read)], &st),
+            },
+        }
+    }
+    let mut out = Vec::new();
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    for (path, st) in &files {
+        if long {
+            out.extend_from_slice(formats::long_prefix(*st, b'F', human).as_bytes());
+        } else {
+            out.extend_from_slice(if st.is_some_and(|s| s.kind == Kind::Other) {
+                b"U: "
+            } else {
+                b"F: "
+            });
+        }
+        // names are the server's text: escaped (tfp-client escape.rs)
+        out.extend_from_slice(shown(path.as_bytes()).as_bytes());
+        out.push(b'\n');
+    }
+    for (i, (dir, text)) in dirs.iter().enumerate() {
+        if several {
+            if i > 0 || !files.is_empty() {
+                out.push(b'\n');
+            }
+            let shown_dir = if dir.is_empty() {
+                "/".to_string()
+            } else {
+                shown(dir.as_bytes())
+            };
+            out.extend_from_slice(format!("{shown_dir}:\n").as_bytes());
+        }
+        for e in entries(text) {
+            if long {
+                let bare = e.name.strip_suffix(b"/").unwrap_or(e.name);
+                let mut path = dir.trim_end_matches('/').as_bytes().to_vec();
+                if !path.is_empty() {
+                    path.push(b'/');
+                }
+                path.extend_from_slice(bare);
+                let st = stat(c, &String::from_utf8_lossy(&path))?;
+                out.extend_from_slice(formats::long_prefix(st, e.kind, human).as_bytes());
+            } else {
+                out.extend_from_slice(&[e.kind, b':', b' ']);
+            }
+            out.extend_from_slice(shown(e.name).as_bytes());
+            out.push(b'\n');
+        }
+    }
+    let _ = std::io::stdout().write_all(&out);
+    Ok(code)
+}
+
+/// FSTAT of `path`: None when refused or of another shape (an entry gone
+/// meanwhile shows '?').
+fn stat(c: &mut Client, path: &str) -> Result<Option<Stat>, ClientError> {
+    Ok(match c.call("FSTAT", path.as_bytes())? {
+        Status::Ok(d) => listing::parse_fstat(&d),
+        _ => None,
+    })
+}
+
+/// `del PATH...` (and `rm`): each file named, patterns expanded from a
+/// listing (a directory they match is left, said so: rmdir removes those).
+/// The exit status is 2 when any was refused or nothing matched.
+pub fn del(c: &mut Client, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+    if args.is_empty() {
+        return Ok(fail(format!("usage: tf ... {cmd} PATH...")));
+    }
+    let mut code = ExitCode::SUCCESS;
+    for w in args {
+        let paths: Vec<String> = if rglob::is_pattern(w) {
+            match rglob::expand(c, w)? {
+                Ok(v) if v.is_empty() => {
+                    eprintln!("tf: {cmd}: {w}: no remote name matches");
+                    code = ExitCode::from(2);
+                    continue;
+                }
+                Ok(v) => v
+                    .into_iter()
+                    .filter_map(|(p, k)| {
+                        if k == Kind::Dir {
+                            eprintln!(
+                                "tf: {cmd}: {}: is a directory, left (rmdir removes directories)",
+                                shown(p.as_bytes())
+                            );
+                            code = ExitCode::from(2);
+                            None
+                        } else {
+                            Some(p)
+                        }
+                    })
+                    .collect(),
+                Err(why) => {
+                    eprintln!("tf: {cmd}: {w}: {why}");
+                    code = ExitCode::from(2);
+                    continue;
+                }
+            }
+        } else {
+            vec![rglob::literal(w)]
+        };
+        for p in paths {
+            let st = c.call("DEL", p.as_bytes())?;
+            let one = report(c, "del", &[(p.as_str(), explain::Access::Read)], &st);
+            if one != ExitCode::SUCCESS {
+                code = one;
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// `rmdir [-r] DIR`: without `-r` the directory must be empty (LS says so
+/// first), since the protocol's RMDIR removes a whole tree.
+pub fn rmdir(c: &mut Client, args: &[String]) -> Result<ExitCode, ClientError> {
+    // rmdir's family takes no word for an unknown option: it cannot fail
+    let g = commands::parse(Family::Rmdir, args).unwrap_or_default();
+    let recursive = g.flag("-r");
+    let [dir] = g.positional.as_slice() else {
+        return Ok(fail("usage: tf ... rmdir [-r] DIR"));
+    };
+    let targets = [(dir.as_str(), explain::Access::Read)];
+    if !recursive {
+        match c.list(false, dir.as_bytes())? {
+            Ok(text) if text.is_empty() => {}
+            Ok(text) => {
+                let n = text.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count();
+                eprintln!(
+                    "tf: {dir}: the directory is not empty ({n} entr{}); nothing removed",
+                    if n == 1 { "y" } else { "ies" }
+                );
+                eprintln!("hint: tf ... rmdir -r {dir} removes it and everything in it");
+                return Ok(ExitCode::from(2));
+            }
+            Err(st) => return Ok(report(c, "rmdir", &targets, &st)),
+        }
+    }
+    let st = c.call("RMDIR", dir.as_bytes())?;
+    Ok(report(c, "rmdir", &targets, &st))
+}

@@ -1,0 +1,166 @@
+//! The secure filesystem (TFPSFS): `setfsid`, `setfsperm`, `remfsperm`,
+//! `getfsperm`, `issecfs`. Masks are given and shown by name as well as by
+//! number. The identity set by `setfsid` lasts for the session (use it in
+//! `tf shell` / `tf -b`); since it grants rights, it can come from a file
+//! instead of the command line, where every user's `ps` sees it.
+
+use super::explain::Access;
+use super::v251::{simple, usage, want};
+use super::{fail, ExitCode};
+use tfp_client::{Client, ClientConfig, ClientError};
+use tfp_wire::secfs as bits;
+use tfp_wire::Status;
+
+/// The permission bits by the names tf reads and prints (the document's
+/// SECFS_* names, lower case, without the prefix).
+const NAMES: &[(&str, u32)] = &[
+    ("setperm", bits::SETPERM),
+    ("remperm", bits::REMPERM),
+    ("rfile", bits::RFILE),
+    ("wfile", bits::WFILE),
+    ("ldir", bits::LDIR),
+    ("rmdir", bits::RMDIR),
+    ("mkdir", bits::MKDIR),
+    ("dfile", bits::DFILE),
+    ("stat", bits::STAT),
+    ("fdupd", bits::FDUPD),
+    ("uxperm", bits::UXPERM),
+    ("lrdir", bits::LRDIR),
+];
+
+/// A mask: a decimal number, or names joined by `,` (`all` for every bit).
+fn parse_mask(m: &str) -> Result<u32, String> {
+    if let Ok(n) = m.parse::<u32>() {
+        return Ok(n);
+    }
+    let mut mask = 0;
+    for w in m.split(',').map(str::trim) {
+        mask |= match w {
+            "all" => NAMES.iter().fold(0, |a, (_, b)| a | b),
+            _ => NAMES
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(w))
+                .map(|(_, b)| *b)
+                .ok_or_else(|| {
+                    let known: Vec<&str> = NAMES.iter().map(|(n, _)| *n).collect();
+                    format!("MASK {m:?}: a number, or names from {} joined by ','", known.join(","))
+                })?,
+        };
+    }
+    Ok(mask)
+}
+
+/// `MASK name,name,...` (`-` for none).
+fn show_mask(mask: u32) -> String {
+    let names: Vec<&str> = NAMES.iter().filter(|(_, b)| mask & b != 0).map(|(n, _)| *n).collect();
+    format!("{mask} {}", if names.is_empty() { "-".into() } else { names.join(",") })
+}
+
+/// An identity the protocol can carry: no space (it ends the identity), no `:`.
+fn check_id(cmd: &str, id: &str) -> Result<(), ExitCode> {
+    if id.contains([' ', ':', '\n', '\r']) {
+        return Err(fail(format!("{cmd}: identity {id:?}: no spaces, ':' or line breaks")));
+    }
+    Ok(())
+}
+
+/// `setfsid ID` or `setfsid --file FILE` (the file's first line).
+pub fn setfsid(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+    let id = match args {
+        [f, file] if f == "--file" => match std::fs::read_to_string(file) {
+            Ok(t) => t.lines().next().unwrap_or("").to_string(),
+            Err(e) => return Ok(fail(format!("{cmd}: {file}: {e}"))),
+        },
+        [id] => id.clone(),
+        _ => return Ok(usage(cmd)),
+    };
+    if let Err(code) = check_id(cmd, &id) {
+        return Ok(code);
+    }
+    simple(c, cmd, format!("SETFSID {id}").as_bytes(), &[])
+}
+
+/// `setfsperm ID MASK DIR`.
+pub fn setfsperm(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+    if let Err(code) = want(cmd, args, 3..=3) {
+        return Ok(code);
+    }
+    let (id, dir) = (&args[0], &args[2]);
+    if let Err(code) = check_id(cmd, id) {
+        return Ok(code);
+    }
+    let mask = match parse_mask(&args[1]) {
+        Ok(m) => m,
+        Err(e) => return Ok(fail(format!("{cmd}: {e}"))),
+    };
+    simple(
+        c,
+        cmd,
+        format!("SETFSPERM {id}:{mask} {dir}").as_bytes(),
+        &[(dir, Access::Read)],
+    )
+}
+
+/// `remfsperm ID DIR`.
+pub fn remfsperm(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+    if let Err(code) = want(cmd, args, 2..=2) {
+        return Ok(code);
+    }
+    if let Err(code) = check_id(cmd, &args[0]) {
+        return Ok(code);
+    }
+    let line = format!("REMFSPERM {} {}", args[0], args[1]);
+    simple(c, cmd, line.as_bytes(), &[(&args[1], Access::Read)])
+}
+
+/// `getfsperm ID DIR`: `MASK NAMES` (0 and `-` for an identity without an
+/// entry, or a directory outside the domain).
+pub fn getfsperm(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+    if let Err(code) = want(cmd, args, 2..=2) {
+        return Ok(code);
+    }
+    if let Err(code) = check_id(cmd, &args[0]) {
+        return Ok(code);
+    }
+    let st = c.command(format!("GETFSPERM {} {}", args[0], args[1]).as_bytes())?;
+    match &st {
+        Status::Ok(d) => match std::str::from_utf8(d).ok().and_then(|t| t.trim().parse::<u32>().ok()) {
+            Some(m) => {
+                println!("{}", show_mask(m));
+                Ok(ExitCode::SUCCESS)
+            }
+            None => Err(ClientError::Protocol(format!(
+                "GETFSPERM answered {:?}, not a mask",
+                String::from_utf8_lossy(d)
+            ))),
+        },
+        _ => Ok(super::report(c, cmd, &[(&args[1], Access::Read)], &st)),
+    }
+}
+
+/// `issecfs DIR`: `secure` and exit 0, or the FAILED line (60: not secure) and 2.
+pub fn issecfs(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+    if let Err(code) = want(cmd, args, 1..=1) {
+        return Ok(code);
+    }
+    let code = simple(c, cmd, format!("ISSECFS {}", args[0]).as_bytes(), &[])?;
+    if code == ExitCode::SUCCESS {
+        println!("secure");
+    }
+    Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_by_name_and_number() {
+        assert_eq!(parse_mask("12"), Ok(12));
+        assert_eq!(parse_mask("rfile,wfile"), Ok(12));
+        assert_eq!(parse_mask("all"), Ok(4095));
+        assert!(parse_mask("rfile,nope").is_err());
+        assert_eq!(show_mask(12), "12 rfile,wfile");
+        assert_eq!(show_mask(0), "0 -");
+    }
+}

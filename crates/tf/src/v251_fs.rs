@@ -1,0 +1,191 @@
+//! 2.5.1 listings, types and statistics: `lsv2`/`lsrv2` (streamed through
+//! LSV2DOWN/LSRV2DOWN, or stored on the server with `--to`), `rmkdir`, `ftype`,
+//! `ftypels`, `fstatls`. The list commands name each answer by its path: tf
+//! reads the list file too (RCVFILE), since the server answers in line order
+//! only.
+
+use super::explain::Access;
+use super::v251::{iso, simple, usage, want};
+use super::{report, ExitCode};
+use std::io::Write;
+use tfp_client::{Client, ClientConfig, ClientError};
+use tfp_wire::fstat::{FileType, StatRecord};
+use tfp_wire::Status;
+
+/// The name tf prints for a type byte.
+fn type_name(code: i8) -> &'static str {
+    match FileType::from_code(code) {
+        Some(FileType::Dir) => "directory",
+        Some(FileType::CharDevice) => "chardev",
+        Some(FileType::BlockDevice) => "blockdev",
+        Some(FileType::Regular) => "regular",
+        Some(FileType::Fifo) => "fifo",
+        Some(FileType::Symlink) => "symlink",
+        Some(FileType::Socket) => "socket",
+        Some(FileType::Other) => "other",
+        None => "error",
+    }
+}
+
+/// `lsv2 DIR`, `lsrv2 DIR` (and `lsv2down`, `lsrv2down`): the listing on
+/// stdout, sorted; `--to FILE` has the server store it in FILE instead (LSV2,
+/// LSRV2). A listing the server cut short is printed, then said so (exit 2).
+pub fn lsv2(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+    let recursive = cmd.starts_with("lsr");
+    let (dir, to) = match args {
+        [d] => (d, None),
+        [d, o, f] | [o, f, d] if o == "--to" && !cmd.ends_with("down") => (d, Some(f)),
+        _ => {
+            return Ok(usage(cmd));
+        }
+    };
+    if let Some(file) = to {
+        let name = if recursive { "LSRV2" } else { "LSV2" };
+        let line = format!("{name} {dir}@||@{file}");
+        return simple(c, cmd, line.as_bytes(), &[(dir, Access::Read), (file, Access::Create)]);
+    }
+    let mut listing = match c.lsv2down(recursive, dir.as_bytes())? {
+        Ok(l) => l,
+        Err(st) => return Ok(report(c, cmd, &[(dir, Access::Read)], &st)),
+    };
+    listing.lines.sort();
+    let mut out = Vec::new();
+    for l in &listing.lines {
+        out.extend_from_slice(tfp_client::escape::shown(l).as_bytes());
+        out.push(b'\n');
+    }
+    let _ = std::io::stdout().write_all(&out);
+    if !listing.complete {
+        eprintln!("tf: {dir}: the server stopped listing early (a limit or an error): the listing is incomplete");
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `rmkdir PATH`: RMKDIR, which makes every missing parent (like mkdir -p).
+pub fn rmkdir(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+    if let Err(code) = want(cmd, args, 1..=1) {
+        return Ok(code);
+    }
+    let p = &args[0];
+    simple(c, cmd, format!("RMKDIR {p}").as_bytes(), &[])
+}
+
+/// `ftype PATH...`: the type name; with several paths, `TYPE PATH` lines.
+/// The server answers −1 (no FAILED line) for a path it cannot type: tf says
+/// so and exits 2.
+pub fn ftype(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+    if args.is_empty() {
+        return Ok(usage(cmd));
+    }
+    let mut code = ExitCode::SUCCESS;
+    for p in args {
+        let t = c.ftype(p.as_bytes())?;
+        if FileType::from_code(t).is_none() {
+            eprintln!("tf: {p}: the server cannot tell its type (no such path, outside the root, or refused)");
+            code = ExitCode::from(2);
+            continue;
+        }
+        if args.len() == 1 {
+            println!("{}", type_name(t));
+        } else {
+            println!("{} {p}", type_name(t));
+        }
+    }
+    Ok(code)
+}
+
+/// The lines of the server's list file as its FTYPELS/FSTATLS read them
+/// (split at `\n`, a trailing `\r` dropped), fetched with RCVFILE; Err is the
+/// exit code once the failure is reported.
+fn list_lines(c: &mut Client, cmd: &str, list: &str) -> Result<Result<Vec<String>, ExitCode>, ClientError> {
+    // bounded: a server sending a list file for ever is broken off
+    let mut text = tfp_client::tree::listing::Bounded(Vec::new());
+    let st = match c.rcvfile(list.as_bytes(), false, &mut text) {
+        Err(ClientError::Local(_)) => {
+            return Err(ClientError::Protocol(format!(
+                "the server's {} is longer than {} MiB: broken off",
+                tfp_client::escape::shown_str(list),
+                tfp_client::tree::MAX_LISTING_BYTES >> 20
+            )))
+        }
+        other => other?,
+    };
+    let text = text.0;
+    if !matches!(st, Status::Ok(_)) {
+        return Ok(Err(report(c, cmd, &[(list, Access::Read)], &st)));
+    }
+    let mut lines: Vec<String> = text
+        .split(|&b| b == b'\n')
+        .map(|l| tfp_client::escape::shown(l.strip_suffix(b"\r").unwrap_or(l)))
+        .collect();
+    if text.is_empty() || text.ends_with(b"\n") {
+        lines.pop();
+    }
+    Ok(Ok(lines))
+}
+
+/// Exit status and message of a list whose `failed` of `n` paths failed.
+fn list_outcome(list: &str, failed: usize, n: usize) -> ExitCode {
+    if failed == 0 {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("tf: {list}: {failed} of {n} paths could not be read (no such path, outside the root, or refused)");
+    ExitCode::from(2)
+}
+
+/// A list command: one answer per line of the server's LISTFILE (`ask`),
+/// printed as `render`'s text then the path on that line; `render` also says
+/// whether the answer is a failure, which sets the exit status.
+fn per_line<T>(
+    c: &mut Client,
+    cmd: &str,
+    args: &[String],
+    ask: fn(&mut Client, &[u8]) -> Result<Vec<T>, ClientError>,
+    render: fn(&T) -> (String, bool),
+) -> Result<ExitCode, ClientError> {
+    if let Err(code) = want(cmd, args, 1..=1) {
+        return Ok(code);
+    }
+    let list = &args[0];
+    let names = match list_lines(c, cmd, list)? {
+        Ok(n) => n,
+        Err(code) => return Ok(code),
+    };
+    let answers = ask(c, list.as_bytes())?;
+    let mut out = String::new();
+    let mut failed = 0;
+    for (i, a) in answers.iter().enumerate() {
+        let (text, bad) = render(a);
+        failed += usize::from(bad);
+        let name = names.get(i).map_or("?", String::as_str);
+        out.push_str(&format!("{text} {name}\n"));
+    }
+    print!("{out}");
+    Ok(list_outcome(list, failed, answers.len()))
+}
+
+/// `ftypels LISTFILE`: `TYPE PATH` per line of the server's LISTFILE
+/// (`error PATH` for a path the server could not type).
+pub fn ftypels(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+    per_line(c, cmd, args, Client::ftypels, |t| {
+        (type_name(*t).to_string(), FileType::from_code(*t).is_none())
+    })
+}
+
+/// `fstatls LISTFILE`: `TYPE SIZE ATIME MTIME PATH` per line of the server's
+/// LISTFILE, times in ISO 8601 UTC (`error - - - PATH` for a failed path).
+pub fn fstatls(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+    per_line(c, cmd, args, Client::fstatls, |r| match r {
+        StatRecord::Stat {
+            kind,
+            size,
+            atime,
+            mtime,
+        } => (
+            format!("{} {size} {} {}", type_name(kind.code()), iso(*atime), iso(*mtime)),
+            false,
+        ),
+        _ => ("error - - -".to_string(), true),
+    })
+}

@@ -1,0 +1,81 @@
+//! tf's tree and notification subcommands: XCOPY, XCPDIR, XDEL, XRMDIR, and
+//! `watch`, which puts a session into notification mode and prints what comes.
+
+use super::{fail, print_status, ExitCode};
+use std::io::Write;
+use tfp_client::options::commands::{self, Family, ParseError};
+use tfp_client::{Client, ClientError};
+use tfp_wire::Status;
+
+/// `tf xcopy|xcpdir NEWNAME SRC PATTERN`, `tf xdel|xrmdir DIR NAME`.
+pub fn xcmd(c: &mut Client, cmd: &str, args: &[String]) -> ExitCode {
+    let line = match (cmd, args) {
+        ("xcopy" | "xcpdir", [name, src, pattern]) => format!("{} {name} {src} | {pattern}", cmd.to_uppercase()),
+        ("xdel" | "xrmdir", [dir, name]) => format!("{} {dir} {name}", cmd.to_uppercase()),
+        ("xcopy" | "xcpdir", _) => return fail(format!("usage: tf ... {cmd} NEWNAME SRC PATTERN")),
+        _ => return fail(format!("usage: tf ... {cmd} DIR NAME")),
+    };
+    match c.command(line.as_bytes()) {
+        Ok(st) => print_status(&st),
+        Err(e) => fail(e),
+    }
+}
+
+/// `tf watch DIR TOKEN [--interval S] [--del]`: ADDNTFY, then STARTNTFY; prints
+/// each notification as `DIR/NAME` on its own line and answers DEL with `--del`,
+/// else OK. Runs until the server ends the session or tf is interrupted.
+pub fn watch(c: &mut Client, args: &[String]) -> ExitCode {
+    let g = match commands::parse(Family::Watch, args) {
+        Ok(g) => g,
+        Err(ParseError::Unknown(s)) => return fail(format!("unknown option {s}")),
+        Err(ParseError::Bad(m)) => return fail(m),
+    };
+    let (interval, del) = (g.text("--interval").unwrap_or_default().to_string(), g.flag("--del"));
+    let pos = g.positional;
+    let [dir, token] = &pos[..] else {
+        return fail("usage: tf ... watch DIR TOKEN [--interval S] [--del]");
+    };
+    if token.contains(' ') {
+        return fail("the token cannot contain a space");
+    }
+    match c.command(format!("ADDNTFY {token} {dir}").as_bytes()) {
+        Ok(Status::Ok(_)) => {}
+        Ok(st) => return print_status(&st),
+        Err(e) => return fail(e),
+    }
+    match run(c, dir, &interval, del) {
+        Ok(code) => code,
+        Err(e) => fail(e),
+    }
+}
+
+fn run(c: &mut Client, dir: &str, interval: &str, del: bool) -> Result<ExitCode, ClientError> {
+    // notifications come when they come: no read timeout from here on
+    c.chan.stream().set_read_timeout(None)?;
+    c.chan.tx.send_frame(format!("STARTNTFY {interval}").as_bytes())?;
+    let prefix = dir.trim_end_matches('/');
+    let mut out = std::io::stdout();
+    loop {
+        let frame = c.chan.rx.recv_frame()?;
+        // The first frame may be STARTNTFY's refusal; later ones are `<i> <name>`.
+        if frame.starts_with(b"FAILED ") {
+            return Ok(print_status(&Status::parse(&frame)));
+        }
+        let Some(sp) = frame.iter().position(|&b| b == b' ') else {
+            return Err(ClientError::Protocol(format!(
+                "unexpected frame {:?}",
+                String::from_utf8_lossy(&frame)
+            )));
+        };
+        let name = tfp_client::escape::shown(&frame[sp + 1..]);
+        let line = if prefix.is_empty() {
+            format!("{name}\n")
+        } else {
+            format!("{prefix}/{name}\n")
+        };
+        out.write_all(line.as_bytes())
+            .and_then(|_| out.flush())
+            .map_err(ClientError::Local)?;
+        c.chan.tx.send_frame(if del { b"DEL" } else { b"OK" })?;
+    }
+}

@@ -1,0 +1,618 @@
+//! tf's transfer subcommands: options, progress bar, resume, verification and
+//! parallel streams.
+
+use super::explain::{self, Access};
+use super::{fail, report, safe, ExitCode};
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::{IsTerminal, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tfd_sys::direct::ChunkWriter;
+use tfp_client::engine::digest::sha256_file;
+use tfp_client::engine::download;
+use tfp_client::engine::scratch::Scratch;
+use tfp_client::options::commands::{self, Family, ParseError};
+use tfp_client::tree::capped::Capped;
+use tfp_client::{parallel, transfer::PutOutcome, Client, ClientConfig, ClientError, DIRECT_WRITE_MIN};
+use tfp_wire::Status;
+
+#[derive(Default)]
+struct Opts {
+    offset: Option<u64>,
+    resume: bool,
+    streams: usize,
+    bufsz: i64,
+    verify: bool,
+    overwrite: bool,
+    delete: bool,
+    parents: bool,
+    positional: Vec<String>,
+}
+
+fn parse(args: &[String]) -> Result<Opts, String> {
+    let g = commands::parse(Family::Transfer, args).map_err(|e| match e {
+        ParseError::Unknown(s) => format!("unknown option {s}"),
+        ParseError::Bad(m) => m,
+    })?;
+    let o = Opts {
+        offset: g.num("--offset"),
+        resume: g.flag("--resume"),
+        streams: g.num("--streams").unwrap_or(1) as usize,
+        bufsz: g.num("--bufsz").unwrap_or(4 << 20) as i64,
+        verify: g.flag("--verify"),
+        overwrite: g.flag("--overwrite"),
+        delete: g.flag("--delete"),
+        parents: g.flag("--parents"),
+        positional: g.positional,
+    };
+    if o.positional.len() != 2 {
+        return Err("needs a source and a destination".into());
+    }
+    if o.resume && o.offset.is_some() {
+        return Err("--resume and --offset exclude each other".into());
+    }
+    Ok(o)
+}
+
+/// A progress bar on stderr (bytes, rate, ETA), drawn from a thread while a
+/// transfer runs, only when stderr is a terminal.
+struct Bar {
+    done: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+fn human(n: f64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n;
+    let mut i = 0;
+    while v >= 1024.0 && i < units.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    format!("{v:.1} {}", units[i])
+}
+
+impl Bar {
+    fn start(total: u64, counter: Arc<AtomicU64>) -> Bar {
+        let done = Arc::new(AtomicBool::new(false));
+        if !std::io::stderr().is_terminal() {
+            return Bar { done, handle: None };
+        }
+        let d = done.clone();
+        let handle = std::thread::spawn(move || {
+            let t0 = Instant::now();
+            loop {
+                let stop = d.load(Ordering::Relaxed);
+                let n = counter.load(Ordering::Relaxed);
+                let secs = t0.elapsed().as_secs_f64().max(1e-3);
+                let rate = n as f64 / secs;
+                let pct = if total > 0 {
+                    n as f64 * 100.0 / total as f64
+                } else {
+                    100.0
+                };
+                let eta = if rate > 0.0 && total > n {
+                    (total - n) as f64 / rate
+                } else {
+                    0.0
+                };
+                eprint!(
+                    "\r{pct:5.1}%  {} / {}  {}/s  ETA {:.0}s   ",
+                    human(n as f64),
+                    human(total as f64),
+                    human(rate),
+                    eta
+                );
+                if stop {
+                    eprintln!();
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
+        Bar {
+            done,
+            handle: Some(handle),
+        }
+    }
+
+    fn finish(mut self) {
+        self.done.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// Compares `here` (the local SHA-256 as `0x<hex>`) with the server's SHA256
+/// of `remote`; `what` names the local side in the message.
+fn verify(c: &mut Client, remote: &str, here: &str, what: &str) -> Result<bool, String> {
+    match c.call("SHA256", remote.as_bytes()).map_err(|e| e.to_string())? {
+        Status::Ok(d) if d == here.as_bytes() => {
+            eprintln!("verified: SHA-256 {here}");
+            Ok(true)
+        }
+        Status::Ok(d) => {
+            eprintln!("MISMATCH: {what} {here}, server {}", tfp_client::escape::shown(&d));
+            Ok(false)
+        }
+        other => Err(format!("SHA256 on the server: {other:?}")),
+    }
+}
+
+fn outcome(c: &mut Client, cmd: &str, remote: &str, st: Result<(), Status>) -> ExitCode {
+    let access = if is_upload(cmd) { Access::Create } else { Access::Read };
+    match st {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(st) => report(c, cmd, &[(remote, access)], &st),
+    }
+}
+
+fn is_upload(cmd: &str) -> bool {
+    matches!(cmd, "put" | "sndfile" | "sup")
+}
+
+/// `--parents`: MKDIR every missing ancestor of `remote`, like `mkdir -p`
+/// (an existing directory is fine; anything else stops with its reason).
+/// Returns the directories it created, outermost first.
+fn make_parents(c: &mut Client, cfg: &ClientConfig, remote: &str) -> Result<Vec<String>, ExitCode> {
+    let comps: Vec<&str> = remote.split('/').filter(|p| !p.is_empty()).collect();
+    let mut dir = String::new();
+    let mut made = Vec::new();
+    for comp in comps.iter().take(comps.len().saturating_sub(1)) {
+        if !dir.is_empty() {
+            dir.push('/');
+        }
+        dir.push_str(comp);
+        match c.call("MKDIR", dir.as_bytes()) {
+            Ok(Status::Ok(_)) => made.push(dir.clone()),
+            Ok(Status::Failed(n, _)) if n == i32::from(tfp_wire::Failed::DirExists.code()) => {}
+            Ok(st) => {
+                undo_parents(c, &made);
+                return Err(report(c, "mkdir", &[(dir.as_str(), Access::Create)], &st));
+            }
+            Err(e) => {
+                explain::session_error(&e, cfg).print();
+                return Err(ExitCode::from(1));
+            }
+        }
+    }
+    Ok(made)
+}
+
+/// After a failed upload: removes the directories `--parents` made for it,
+/// innermost first, each only while its listing is empty (another client may
+/// have put something there meanwhile).
+fn undo_parents(c: &mut Client, made: &[String]) {
+    for dir in made.iter().rev() {
+        match c.list(false, dir.as_bytes()) {
+            Ok(Ok(text)) if text.is_empty() => {
+                let _ = c.call("RMDIR", dir.as_bytes());
+            }
+            _ => return,
+        }
+    }
+}
+
+/// An upload's local source, checked before anything is sent to the server.
+enum Source {
+    /// `-`.
+    Stdin,
+    /// A readable regular file and its size.
+    File(File, u64),
+}
+
+fn open_source(local: &str) -> Result<Source, String> {
+    if local == "-" {
+        return Ok(Source::Stdin);
+    }
+    // stat first: opening a FIFO would block, and a directory opens fine
+    let m = std::fs::metadata(local).map_err(|e| format!("{local}: {e}"))?;
+    if m.is_dir() {
+        return Err(format!("{local}: is a directory; tf uploads one regular file"));
+    }
+    if !m.is_file() {
+        return Err(format!("{local}: is not a regular file (use - to upload from stdin)"));
+    }
+    let f = File::open(local).map_err(|e| format!("{local}: {e}"))?;
+    let size = f.metadata().map_err(|e| format!("{local}: {e}"))?.len();
+    Ok(Source::File(f, size))
+}
+
+/// Runs one transfer subcommand. Uploads check their local source before the
+/// server hears of them, and a failed one takes back the directories
+/// `--parents` made for it.
+pub fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> ExitCode {
+    let o = match parse(args) {
+        Ok(o) => o,
+        Err(e) => return fail(format!("{cmd}: {e}")),
+    };
+    if !is_upload(cmd) {
+        if o.parents {
+            return fail(format!("{cmd}: --parents is for uploads (put, sndfile, sup)"));
+        }
+        return match download(c, cfg, cmd, &o) {
+            Ok(code) => code,
+            Err(e) => fail(e),
+        };
+    }
+    if o.positional[0] == "-" {
+        if let Some(code) = super::shell::stdin_taken(cmd) {
+            return code;
+        }
+    }
+    let src = match open_source(&o.positional[0]) {
+        Ok(s) => s,
+        Err(e) => return fail(format!("{cmd}: {e}")),
+    };
+    if matches!(src, Source::Stdin) && (o.streams > 1 || o.resume || o.offset.is_some()) {
+        return fail(format!(
+            "{cmd}: - (stdin) is read once: no --resume, --offset or --streams"
+        ));
+    }
+    let made = if o.parents {
+        match make_parents(c, cfg, &o.positional[1]) {
+            Ok(m) => m,
+            Err(code) => return code,
+        }
+    } else {
+        Vec::new()
+    };
+    let code = match upload(c, cfg, cmd, &o, src) {
+        Ok(code) => code,
+        Err(e) => fail(e),
+    };
+    if code != ExitCode::SUCCESS && !made.is_empty() {
+        undo_parents(c, &made);
+    }
+    code
+}
+
+/// The outcome of a PUT on one connection.
+fn put_status(r: Result<Result<PutOutcome, Status>, ClientError>) -> Result<Result<(), Status>, String> {
+    match r {
+        Ok(Ok(PutOutcome::Done)) => Ok(Ok(())),
+        Ok(Ok(PutOutcome::ServerCancelled)) => Ok(Err(Status::Failed(7, "server cancelled the PUT".into()))),
+        Ok(Err(st)) => Ok(Err(st)),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Uploads. `put` replaces the remote file whole through SNDFILE with
+/// overwrite (tfd writes a temporary and renames it into place); only
+/// `--resume`, `--offset` and `--streams` write in place with PUT.
+fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) -> Result<ExitCode, String> {
+    let (local, remote) = (o.positional[0].as_str(), o.positional[1].as_str());
+    let counter = Arc::new(AtomicU64::new(0));
+    let err = |e: ClientError| e.to_string();
+    let (mut reader, size): (Box<dyn Read>, u64) = match src {
+        Source::Stdin => (Box::new(std::io::stdin().lock()), 0),
+        Source::File(f, size) => (Box::new(f), size),
+    };
+    let from_stdin = local == "-";
+    // stdin is read once: hash it on the way for --verify (a file is hashed
+    // after, from the disk; nothing is hashed without --verify)
+    let mut hashing = safe::HashingReader {
+        inner: &mut reader,
+        hash: (from_stdin && o.verify).then(Sha256::new),
+    };
+    if cmd == "put" && o.offset.is_none() && (o.resume || o.streams > 1) {
+        // a complete, verified file replaces the target in one step
+        let p = super::put_staged::Put {
+            local,
+            remote,
+            streams: o.streams,
+            bufsz: o.bufsz,
+            resume: o.resume,
+        };
+        let bar = Bar::start(size, counter.clone());
+        let r = super::put_staged::upload(c, cfg, &p, &counter);
+        bar.finish();
+        if let Some(code) = r? {
+            return Ok(code);
+        }
+    }
+    let in_place = cmd == "put" && (o.resume || o.offset.is_some() || o.streams > 1);
+    let st: Result<(), Status> = if in_place {
+        let offset = match (o.offset, o.resume) {
+            (Some(n), _) => n,
+            (None, true) => c.fsize(remote.as_bytes()).map_err(err)?.max(0) as u64,
+            _ => 0,
+        };
+        let bar = Bar::start(size.saturating_sub(offset), counter.clone());
+        let r = if o.streams > 1 && offset == 0 {
+            // SNDFILE with overwrite empties the remote file first: no stale tail
+            parallel::put(cfg, Path::new(local), remote.as_bytes(), o.streams, o.bufsz, &counter).map_err(err)?
+        } else {
+            let mut f = File::open(local).map_err(|e| format!("{local}: {e}"))?;
+            f.seek(SeekFrom::Start(offset)).map_err(|e| e.to_string())?;
+            let ctr = counter.clone();
+            put_status(c.put(remote.as_bytes(), offset, o.bufsz, &mut f, &mut |n| {
+                ctr.store(n, Ordering::Relaxed)
+            }))?
+        };
+        bar.finish();
+        r
+    } else if cmd == "sup" {
+        match c.sup(remote.as_bytes(), &mut hashing).map_err(err)? {
+            0 => Ok(()),
+            v => Err(Status::Failed(v, "SUP failed on the server".into())),
+        }
+    } else {
+        let bar = Bar::start(size, counter.clone());
+        let ctr = counter.clone();
+        let overwrite = cmd == "put" || o.overwrite;
+        let r = c.sndfile(remote.as_bytes(), overwrite, &mut hashing, &mut |n| {
+            ctr.store(n, Ordering::Relaxed)
+        });
+        bar.finish();
+        match r.map_err(err)? {
+            Status::Ok(_) => Ok(()),
+            other => Err(other),
+        }
+    };
+    if st.is_ok() && o.verify {
+        let here = match hashing.hash {
+            Some(h) => safe::hex(h),
+            None => sha256_file(Path::new(local)).map_err(|e| format!("{local}: {e}"))?,
+        };
+        if !verify(c, remote, &here, "local")? {
+            return Ok(ExitCode::from(3));
+        }
+    }
+    Ok(outcome(c, cmd, remote, st))
+}
+
+/// Where one download writes.
+enum Out<'a> {
+    /// A file of its own (a fresh temporary, or the target itself with
+    /// `--offset`), written from `offset` on.
+    File(File, u64),
+    /// Standard output or a device.
+    Stream(&'a mut dyn Write),
+}
+
+/// Downloads. `get` into a regular file goes through the engine
+/// (tfp_client::engine: a resumable partial beside the target, journaled,
+/// verified when resumed or parallel, renamed over the target only when
+/// complete); `rcvfile`/`sdown` through the engine's scratch temporary
+/// (the same place beside the target and the same commit), keeping only
+/// the size the server announced. Either way a failure leaves the local file
+/// as it was. `--offset` alone writes in place.
+fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<ExitCode, String> {
+    let (remote, local) = (o.positional[0].as_str(), o.positional[1].as_str());
+    if (o.resume || o.offset.is_some()) && cmd != "get" {
+        return Err(format!("{cmd}: --resume and --offset are for get"));
+    }
+    if (o.resume || o.offset.is_some()) && local == "-" {
+        return Err("get: --resume and --offset need a local file, not -".into());
+    }
+    if let Some(offset) = o.offset {
+        // dd's seek: the one download written in place, by request
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(local)
+            .map_err(|e| local_cause(Path::new(local), &e))?;
+        let st = fetch(c, cfg, cmd, o, Out::File(f, offset))?;
+        if st.is_ok() && o.verify {
+            let here = sha256_file(Path::new(local)).map_err(|e| format!("{local}: {e}"))?;
+            if !verify(c, remote, &here, "local")? {
+                return Ok(ExitCode::from(3));
+            }
+        }
+        return Ok(outcome(c, cmd, remote, st));
+    }
+    match safe::dest(local, remote) {
+        safe::Dest::Stdout => {
+            if o.resume {
+                return Err("get: --resume needs a local file, not -".into());
+            }
+            let out = std::io::stdout();
+            let mut w = safe::Hashing {
+                inner: out.lock(),
+                hash: o.verify.then(Sha256::new),
+            };
+            let st = fetch(c, cfg, cmd, o, Out::Stream(&mut w))?;
+            w.flush().map_err(|e| format!("stdout: {e}"))?;
+            stream_end(c, cmd, o, st, w.hash, "stdout")
+        }
+        safe::Dest::Special(p) => {
+            if o.resume {
+                return Err(format!("get: {}: --resume needs a regular file", p.display()));
+            }
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&p)
+                .map_err(|e| local_cause(&p, &e))?;
+            let mut w = safe::Hashing {
+                inner: &mut f,
+                hash: o.verify.then(Sha256::new),
+            };
+            let st = fetch(c, cfg, cmd, o, Out::Stream(&mut w))?;
+            stream_end(c, cmd, o, st, w.hash, &p.display().to_string())
+        }
+        safe::Dest::File(target) if cmd == "get" => get_file(c, cfg, o, &target),
+        safe::Dest::File(target) => {
+            safe::clean_on_signals();
+            let cannot = |e: std::io::Error| {
+                format!(
+                    "{}: cannot create a temporary beside it: {}",
+                    target.display(),
+                    local_cause(&target, &e)
+                )
+            };
+            let mut tmp = Scratch::create(&target).map_err(cannot)?;
+            let file = tmp.file().try_clone().map_err(cannot)?;
+            let tmp_path = tmp.path().to_path_buf();
+            let st = fetch(c, cfg, cmd, o, Out::File(file, 0))?;
+            if st.is_ok() && o.verify && !(cmd == "rcvfile" && o.delete) {
+                let here = sha256_file(&tmp_path).map_err(|e| format!("{}: {e}", tmp_path.display()))?;
+                if !verify(c, remote, &here, "downloaded")? {
+                    eprintln!("tf: {} left as it was", target.display());
+                    return Ok(ExitCode::from(3));
+                }
+            }
+            if st.is_ok() {
+                tmp.commit(None).map_err(|e| local_cause(&target, &e))?;
+            }
+            Ok(outcome(c, cmd, remote, st))
+        }
+    }
+}
+
+/// `get` into a regular file, through the engine.
+fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Result<ExitCode, String> {
+    let remote = o.positional[0].as_str();
+    safe::clean_on_signals();
+    let counter = Arc::new(AtomicU64::new(0));
+    let total = match tfp_client::tree::listing::fstat(c, remote.as_bytes()) {
+        Ok(Ok(st)) => st.size,
+        _ => 0,
+    };
+    let bar = Bar::start(total, counter.clone());
+    let req = download::Request {
+        remote: remote.as_bytes(),
+        target: target.into(),
+        streams: o.streams.max(1),
+        bufsz: o.bufsz,
+        resume: o.resume,
+        verify: o.verify,
+        unverified: false,
+        progress: &counter,
+    };
+    let r = download::download(c, cfg, &req, &mut |m| eprintln!("tf: {m}"));
+    bar.finish();
+    let (failure, kept) = match r {
+        Ok(()) => return Ok(ExitCode::SUCCESS),
+        Err(x) => x,
+    };
+    let code = match failure {
+        download::Failure::Refused(st) => report(c, "get", &[(remote, Access::Read)], &st),
+        download::Failure::Session(e) => {
+            explain::session_error(&e, cfg).print();
+            ExitCode::from(1)
+        }
+        download::Failure::Local(m) | download::Failure::NoSpace(m) => fail(m),
+        download::Failure::Mismatch(m) => {
+            eprintln!("tf: {m}");
+            ExitCode::from(3)
+        }
+    };
+    if let Some(k) = kept {
+        eprintln!(
+            "tf: {} left as it was; {} bytes kept in {}: `tf get {} {} --resume` continues",
+            target.display(),
+            k.bytes,
+            k.partial.display(),
+            remote,
+            o.positional[1]
+        );
+    }
+    Ok(code)
+}
+
+/// One sentence for a local I/O error (full disk, permission, missing directory).
+fn local_cause(p: &Path, e: &std::io::Error) -> String {
+    download::local_cause(p, e)
+}
+
+/// The end of a download written as a stream: verified from what passed.
+fn stream_end(
+    c: &mut Client,
+    cmd: &str,
+    o: &Opts,
+    st: Result<(), Status>,
+    hash: Option<Sha256>,
+    what: &str,
+) -> Result<ExitCode, String> {
+    let remote = o.positional[0].as_str();
+    // `hash` is there exactly when --verify was given
+    if let (true, Some(h)) = (st.is_ok() && !(cmd == "rcvfile" && o.delete), hash) {
+        if !verify(c, remote, &safe::hex(h), what)? {
+            return Ok(ExitCode::from(3));
+        }
+    }
+    Ok(outcome(c, cmd, remote, st))
+}
+
+/// Moves the remote file's bytes into `out`: `get` from `--offset` (or 0),
+/// `rcvfile`/`sdown` whole, keeping only the size the server announced.
+fn fetch(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, out: Out<'_>) -> Result<Result<(), Status>, String> {
+    let _ = cfg;
+    let remote = o.positional[0].as_str();
+    let err = |e: ClientError| e.to_string();
+    let counter = Arc::new(AtomicU64::new(0));
+    let local_err = |e: ClientError| match e {
+        ClientError::Local(io) => local_cause(Path::new(&o.positional[1]), &io),
+        e => e.to_string(),
+    };
+    Ok(match cmd {
+        "get" => {
+            let total = c.fsize(remote.as_bytes()).map_err(err)?.max(0) as u64;
+            let bar = Bar::start(total, counter.clone());
+            let ctr = counter.clone();
+            let mut progress = |n| ctr.store(n, Ordering::Relaxed);
+            let r = match out {
+                Out::File(f, offset) => {
+                    // full chunks go to disk past the page cache, behind the cipher
+                    let w = ChunkWriter::new(f, offset, DIRECT_WRITE_MIN);
+                    c.get_to_file(remote.as_bytes(), offset, o.bufsz, w, &mut progress)
+                        .map_err(local_err)?
+                }
+                Out::Stream(w) => c
+                    .get(remote.as_bytes(), 0, o.bufsz, w, &mut progress)
+                    .map_err(local_err)?,
+            };
+            bar.finish();
+            r.map(drop)
+        }
+        "rcvfile" | "sdown" => {
+            // the size announced before the transfer is all that is kept
+            let size = match tfp_client::tree::listing::fstat(c, remote.as_bytes()).map_err(err)? {
+                Ok(st) => Some(st.size),
+                Err(_) => None,
+            };
+            let mut file;
+            let w: &mut dyn Write = match out {
+                Out::File(f, _) => {
+                    file = f;
+                    &mut file
+                }
+                Out::Stream(w) => w,
+            };
+            let run = |c: &mut Client, w: &mut dyn Write| -> Result<Result<(), Status>, String> {
+                Ok(if cmd == "rcvfile" {
+                    match c.rcvfile(remote.as_bytes(), o.delete, w).map_err(local_err)? {
+                        Status::Ok(_) => Ok(()),
+                        other => Err(other),
+                    }
+                } else if c.sdown(remote.as_bytes(), w).map_err(local_err)? {
+                    Ok(())
+                } else {
+                    Err(Status::Failed(-1, "SDOWN failed on the server".into()))
+                })
+            };
+            match size {
+                Some(n) => {
+                    let moved = AtomicU64::new(0);
+                    let mut cw = Capped::new(w, n, &moved);
+                    let st = run(c, &mut cw)?;
+                    if st.is_ok() {
+                        if let Err(why) = cw.verdict() {
+                            return Err(format!("{cmd} {remote}: {why}"));
+                        }
+                    }
+                    st
+                }
+                // refused FSTAT: the transfer's own answer says why
+                None => run(c, w)?,
+            }
+        }
+        _ => return Err(format!("unknown transfer {cmd}")),
+    })
+}

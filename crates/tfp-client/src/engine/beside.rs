@@ -1,0 +1,147 @@
+//! Where a download's target is: its directory, held open, and its name in
+//! it. Everything the engine writes beside the target (a partial, its
+//! journal, a scratch temporary) is created, read, renamed and removed
+//! through that descriptor, one name at a time with no symlink followed, so
+//! a tree's target (`get -r`, `mirror`), which may hold links planted by
+//! others, is as safe to land in as a file the user named.
+//!
+//! One commit for all of them: the complete file gets the mode (and, for
+//! root, the owner) of the regular file it replaces, else what a new file
+//! would get, optionally the server's mtime, and is renamed over the name.
+
+use crate::temporaries;
+use crate::tree::landing::Landing;
+use std::ffi::{CStr, CString, OsStr};
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, UNIX_EPOCH};
+use tfd_sys as sys;
+
+/// A target: the directory it is in (open) and its name there.
+pub struct Beside {
+    dir: OwnedFd,
+    name: CString,
+    /// The directory as the user would name it (for messages only).
+    dir_shown: PathBuf,
+}
+
+/// The first 200 bytes of `name` (never half a UTF-8 character): a long
+/// name leaves room for a suffix within NAME_MAX.
+pub fn short(name: &[u8]) -> &[u8] {
+    let mut cut = name.len().min(200);
+    while cut > 0 && cut < name.len() && (name[cut] & 0xc0) == 0x80 {
+        cut -= 1;
+    }
+    &name[..cut]
+}
+
+fn cstr(b: &[u8]) -> io::Result<CString> {
+    CString::new(b).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL in a name"))
+}
+
+impl Beside {
+    /// The target `target` named by the user: its directory is opened by
+    /// path (a symlink the user gave to it is followed, here only).
+    pub fn path(target: &Path) -> io::Result<Beside> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let dir_shown = match target.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = target.file_name().map(|n| n.as_bytes()).unwrap_or_default();
+        let dir: OwnedFd = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY)
+            .open(&dir_shown)?
+            .into();
+        Ok(Beside {
+            dir,
+            name: cstr(name)?,
+            dir_shown,
+        })
+    }
+
+    /// File `rel` below a tree's target, its directory reached through the
+    /// landing with no symlink followed and nothing outside it.
+    pub fn within(land: &Landing, rel: &[u8]) -> io::Result<Beside> {
+        let (dir, name, dir_shown) = land.parent_of(rel)?;
+        Ok(Beside {
+            dir,
+            name: cstr(name)?,
+            dir_shown,
+        })
+    }
+
+    /// The directory's descriptor.
+    pub fn dir(&self) -> BorrowedFd<'_> {
+        self.dir.as_fd()
+    }
+
+    /// Another descriptor of the directory (for a writer on another thread).
+    pub fn dir_clone(&self) -> io::Result<OwnedFd> {
+        self.dir.try_clone()
+    }
+
+    /// The target's path as the user would name it.
+    pub fn shown(&self) -> PathBuf {
+        self.shown_of(self.name.as_bytes())
+    }
+
+    /// A name in the target's directory as the user would name it.
+    pub fn shown_of(&self, name: &[u8]) -> PathBuf {
+        self.dir_shown.join(OsStr::from_bytes(name))
+    }
+
+    /// `.NAME` + `suffix`, the name of something kept beside the target
+    /// (NAME cut by [`short`]).
+    pub fn sibling(&self, suffix: &str) -> io::Result<CString> {
+        let mut s = b".".to_vec();
+        s.extend_from_slice(short(self.name.as_bytes()));
+        s.extend_from_slice(suffix.as_bytes());
+        cstr(&s)
+    }
+
+    /// Whether the target is there now (as anything, a link not followed).
+    pub fn exists(&self) -> bool {
+        sys::fstatat(self.dir.as_fd(), &self.name, false).is_ok()
+    }
+
+    /// Opens `name` in the directory with no symlink followed.
+    pub fn open(&self, name: &CStr, flags: i32, mode: u32) -> io::Result<OwnedFd> {
+        sys::openat_nofollow(self.dir.as_fd(), name, flags, mode)
+    }
+
+    /// Removes `name` from the directory (a missing one is fine).
+    pub fn remove(&self, name: &CStr) {
+        let _ = sys::unlinkat(self.dir.as_fd(), name, false);
+    }
+
+    /// Renames the complete `file` (named `tmp` in the directory) over the
+    /// target: the mode (and, for root, the owner) of the regular file it
+    /// replaces, else 0666 less the umask; `mtime` when given. A symlink at
+    /// the target is replaced, never followed; a directory there is an error.
+    pub fn commit(&self, file: &File, tmp: &CStr, mtime: Option<i64>) -> io::Result<()> {
+        let mode = match sys::fstatat(self.dir.as_fd(), &self.name, false) {
+            Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFREG => {
+                if sys::geteuid() == 0 {
+                    let _ = sys::fchown(file.as_fd(), st.st_uid, st.st_gid);
+                }
+                st.st_mode & 0o7777
+            }
+            _ => temporaries::new_file_mode(),
+        };
+        sys::fchmod(file.as_fd(), mode)?;
+        if let Some(t) = mtime {
+            let when = if t >= 0 {
+                UNIX_EPOCH + Duration::from_secs(t as u64)
+            } else {
+                UNIX_EPOCH - Duration::from_secs(t.unsigned_abs())
+            };
+            file.set_modified(when)?;
+        }
+        sys::renameat2(self.dir.as_fd(), tmp, self.dir.as_fd(), &self.name, false)
+    }
+}

@@ -1,0 +1,710 @@
+//! The download engine: one remote file into a local target, through a
+//! resumable [`Partial`] beside it, over one session or several streams.
+//!
+//! - The data lands in the partial, each range's bytes hashed as they are
+//!   written; the journal records the ranges' progress (only bytes written)
+//!   every few MiB, so an interrupted download, whatever stopped it, leaves
+//!   the target untouched and a partial a later resume can prove.
+//! - A resume continues only ranges whose bytes still hash to the journal's
+//!   digests, and only while the remote file has the identity (size, mtime)
+//!   the journal recorded; anything else is moved again, never spliced.
+//! - Only the size the server announced (FSTAT) is kept: a server that sends
+//!   less fails the transfer, more is dropped and, past
+//!   [`capped::MAX_EXCESS`], broken off.
+//! - A resumed or parallel download (and any with `verify`) is compared end
+//!   to end with the server's SHA256 before it replaces the target; a mismatch
+//!   moves the file again once, then fails with the target as it was.
+//! - Complete and verified, the partial is renamed over the target.
+
+use super::beside::Beside;
+use super::journal::{self, Identity, Journal, Range};
+use super::partial::{Partial, Slot};
+use crate::tree::landing::Landing;
+use crate::tree::{capped, listing};
+use crate::{parallel, temporaries, Client, ClientConfig, ClientError, DIRECT_WRITE_MIN};
+use sha2::{Digest, Sha256};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tfd_sys::direct::ChunkWriter;
+use tfp_wire::Status;
+
+/// Bytes of one range between two journal updates (or a second, whichever
+/// comes first): what an interruption may cost a resume.
+const CHECKPOINT: u64 = 16 << 20;
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// One download.
+pub struct Request<'a> {
+    /// The remote file.
+    pub remote: &'a [u8],
+    /// The local file it replaces (a regular file or nothing yet).
+    pub target: Target<'a>,
+    /// Connections to use (1: the caller's session only).
+    pub streams: usize,
+    /// The GET buffer size asked for.
+    pub bufsz: i64,
+    /// Continue a partial the journal proves.
+    pub resume: bool,
+    /// Compare end to end even when neither resumed nor parallel.
+    pub verify: bool,
+    /// Skip the end-to-end comparison even where the engine would make it.
+    /// Only for measuring what the comparison costs (scripts/bench's verify
+    /// bench); `tf` never sets it.
+    pub unverified: bool,
+    /// Bytes landed so far (for a progress display).
+    pub progress: &'a Arc<AtomicU64>,
+}
+
+/// Where a download lands.
+#[derive(Clone, Copy)]
+pub enum Target<'a> {
+    /// A file the user named (its directory is looked up by path once).
+    Path(&'a Path),
+    /// File `rel` below a tree's landing (`get -r`, `mirror`): reached only
+    /// through the landing's descriptor, given the server's mtime.
+    Within(&'a Landing, &'a [u8]),
+}
+
+impl<'a> From<&'a Path> for Target<'a> {
+    fn from(p: &'a Path) -> Target<'a> {
+        Target::Path(p)
+    }
+}
+
+impl Target<'_> {
+    fn place(&self) -> io::Result<Beside> {
+        match *self {
+            Target::Path(p) => Beside::path(p),
+            Target::Within(l, rel) => Beside::within(l, rel),
+        }
+    }
+
+    /// The mtime the landed file gets: the server's for a tree's file.
+    fn mtime(&self, server: i64) -> Option<i64> {
+        matches!(self, Target::Within(..)).then_some(server)
+    }
+
+    fn shown(&self) -> PathBuf {
+        match *self {
+            Target::Path(p) => p.to_path_buf(),
+            Target::Within(l, rel) => l.path().join(std::ffi::OsStr::from_bytes(rel)),
+        }
+    }
+}
+
+/// Why a download failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// The server refused (its status, to be explained by the caller).
+    Refused(Status),
+    /// The session failed (the server went away, a timeout, a broken protocol).
+    Session(ClientError),
+    /// Something on this side, in one sentence naming its cause.
+    Local(String),
+    /// The local disk or quota is full: said like [`Failure::Local`], and the
+    /// partial is removed rather than kept, since keeping it would keep the
+    /// disk full and a resume could not land anyway.
+    NoSpace(String),
+    /// The data did not match the server's SHA-256, twice.
+    Mismatch(String),
+}
+
+/// What a failed download left for a later resume.
+#[derive(Debug, Clone)]
+pub struct Kept {
+    /// The partial holding the data.
+    pub partial: PathBuf,
+    /// Bytes the journal proves.
+    pub bytes: u64,
+}
+
+/// One sentence for a local I/O error, naming the usual causes plainly.
+pub fn local_cause(what: &Path, e: &io::Error) -> String {
+    let why = match e.raw_os_error() {
+        Some(libc::ENOSPC) => format!("the local disk is full ({e})"),
+        Some(libc::EDQUOT) => format!("the local disk quota is exhausted ({e})"),
+        Some(libc::EACCES) | Some(libc::EPERM) => "permission denied".to_string(),
+        Some(libc::ENOENT) => "its directory does not exist".to_string(),
+        Some(libc::EROFS) => "the file system is read-only".to_string(),
+        _ => e.to_string(),
+    };
+    format!("{}: {why}", what.display())
+}
+
+/// A local I/O error as the failure it is: a full disk or quota apart.
+fn local_failure(what: &Path, e: &io::Error) -> Failure {
+    match e.raw_os_error() {
+        Some(libc::ENOSPC | libc::EDQUOT) => Failure::NoSpace(format!(
+            "{}; the partial download was removed to free the space",
+            local_cause(what, e)
+        )),
+        _ => Failure::Local(local_cause(what, e)),
+    }
+}
+
+fn session_or_local(e: ClientError, partial: &Path) -> Failure {
+    match e {
+        ClientError::Local(io) => local_failure(partial, &io),
+        other => Failure::Session(other),
+    }
+}
+
+/// Shared by the range writers: the journal as it stands.
+struct Book {
+    journal: Journal,
+    slot: Slot,
+}
+
+impl Book {
+    /// Records that `done` bytes of range `i` landed, hashing to `digest`
+    /// (None: not hashed).
+    fn record(&mut self, i: usize, done: u64, digest: Option<[u8; 32]>) -> io::Result<()> {
+        self.journal.ranges[i].done = done;
+        self.journal.ranges[i].digest = digest;
+        self.slot.store(&self.journal)
+    }
+}
+
+/// The writer of one range: its own descriptor, its own hasher.
+struct RangeSink<'a> {
+    i: usize,
+    w: ChunkWriter,
+    start: u64,
+    end: u64,
+    done: u64,
+    since: u64,
+    last: std::time::Instant,
+    /// The range's hash, when this download is checked end to end.
+    hash: Option<Sha256>,
+    /// The whole file's hash, when the ranges are moved in file order.
+    whole: Option<Sha256>,
+    excess: u64,
+    book: &'a Mutex<Book>,
+    progress: &'a AtomicU64,
+}
+
+impl RangeSink<'_> {
+    fn take(&mut self, buf: &[u8]) -> io::Result<()> {
+        let room = (self.end - self.start - self.done) as usize;
+        let n = buf.len().min(room);
+        if n > 0 {
+            self.w.write_chunk(&buf[..n])?;
+            if let Some(h) = self.hash.as_mut() {
+                h.update(&buf[..n]);
+            }
+            if let Some(h) = self.whole.as_mut() {
+                h.update(&buf[..n]);
+            }
+            self.done += n as u64;
+            self.since += n as u64;
+            self.progress.fetch_add(n as u64, Ordering::Relaxed);
+            if self.since >= CHECKPOINT || self.last.elapsed() >= CHECKPOINT_EVERY {
+                self.checkpoint()?;
+            }
+        }
+        self.excess += (buf.len() - n) as u64;
+        if self.excess > capped::MAX_EXCESS {
+            return Err(io::Error::other(format!(
+                "the server sent more than the {} bytes it announced; broken off",
+                self.end
+            )));
+        }
+        Ok(())
+    }
+
+    fn checkpoint(&mut self) -> io::Result<()> {
+        self.since = 0;
+        self.last = std::time::Instant::now();
+        let digest = self.hash.clone().map(|h| h.finalize().into());
+        let mut b = self.book.lock().unwrap_or_else(|p| p.into_inner());
+        b.record(self.i, self.done, digest)
+    }
+}
+
+/// Runs one download. `say` hears what the engine decided that the user
+/// should know (a resume, a restart and why, a mismatch moved again).
+/// On failure, the partial it kept for a resume, if any.
+pub fn download(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    req: &Request<'_>,
+    say: &mut dyn FnMut(&str),
+) -> Result<(), (Failure, Option<Kept>)> {
+    let target_path = req.target.shown();
+    let shown = target_path.display().to_string();
+    let st = match listing::fstat(c, req.remote) {
+        Ok(Ok(st)) => st,
+        Ok(Err(st)) => return Err((Failure::Refused(st), None)),
+        Err(e) => return Err((Failure::Session(e), None)),
+    };
+    if st.kind != listing::Kind::File {
+        return Err((
+            Failure::Local(format!(
+                "{}: not a regular file on the server (get -r moves a directory)",
+                crate::tree::names::shown(req.remote)
+            )),
+            None,
+        ));
+    }
+    let identity = Identity {
+        name: req.remote.to_vec(),
+        size: st.size,
+        mtime: st.mtime,
+    };
+    let mut partial = match req.target.place().and_then(Partial::open_at) {
+        Ok(p) => p,
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err((Failure::Local(e.to_string()), None)),
+        Err(e) => {
+            let (data, _) = super::partial::paths_for(&target_path);
+            return Err((local_failure(&data, &e), None));
+        }
+    };
+    let mut resumed = false;
+    let mut ranges = None;
+    let earlier = partial.journal();
+    if req.resume {
+        match earlier {
+            Some(j) if j.source == identity => {
+                let (proven, hashers) = match prove_all(&mut partial, &j) {
+                    Ok(x) => x,
+                    Err(e) => return Err((local_failure(&partial.data, &e), None)),
+                };
+                let had = j.landed();
+                let kept: u64 = proven.iter().map(|r| r.done).sum();
+                if kept < had {
+                    say(&format!(
+                        "{shown}: {} of the {had} bytes recorded no longer match what was received; moved again",
+                        had - kept
+                    ));
+                }
+                say(&format!(
+                    "{shown}: resuming: {kept} of {} bytes already here",
+                    identity.size
+                ));
+                resumed = true;
+                ranges = Some((proven, hashers));
+            }
+            Some(_) => {
+                say(&format!(
+                    "{shown}: the file on the server changed since the partial download was recorded; downloading it whole"
+                ));
+                resumed = true;
+            }
+            None if partial.place().exists() => {
+                say(&format!(
+                    "{shown}: no partial download of it was recorded, so nothing in it is trusted; downloading the whole file (it is replaced only once complete)"
+                ));
+                resumed = true;
+            }
+            None => say(&format!(
+                "{shown}: no partial download recorded; downloading the whole file"
+            )),
+        }
+    } else if let Some(j) = earlier.filter(|j| j.landed() > 0) {
+        say(&format!(
+            "{shown}: an earlier partial download ({} bytes) is discarded (--resume continues one)",
+            j.landed()
+        ));
+    }
+    let must_verify = (resumed || req.streams > 1 || req.verify) && !req.unverified;
+    let mut identity = identity;
+    for attempt in 0..2 {
+        if attempt == 1 {
+            // the file may have changed meanwhile: the next round takes the server's word again
+            identity = match listing::fstat(c, req.remote) {
+                Ok(Ok(st)) => Identity {
+                    name: req.remote.to_vec(),
+                    size: st.size,
+                    mtime: st.mtime,
+                },
+                Ok(Err(st)) => return Err((Failure::Refused(st), None)),
+                Err(e) => return Err((Failure::Session(e), None)),
+            };
+        }
+        let (list, hashers) = match ranges.take() {
+            Some(x) => x,
+            None => {
+                if let Err(e) = partial.reset() {
+                    return Err((local_failure(&partial.data, &e), None));
+                }
+                let list: Vec<Range> = parallel::ranges(identity.size, req.streams)
+                    .into_iter()
+                    .map(|(a, b)| Range::fresh(a, b))
+                    .collect();
+                let n = list.len();
+                (list, vec![Sha256::new(); n])
+            }
+        };
+        let journal = Journal {
+            source: identity.clone(),
+            ranges: list,
+        };
+        let slot = match partial.store_journal(&journal).and_then(|()| partial.journal_slot()) {
+            Ok(s) => s,
+            Err(e) => return Err((local_failure(&partial.journal, &e), None)),
+        };
+        let hint = temporaries::note_kept(format!(
+            "the partial download of {shown} is kept in {}; --resume continues it",
+            partial.data.display()
+        ));
+        let book = Mutex::new(Book { journal, slot });
+        // the server hashes its file on a session of its own while the data
+        // moves, so the check adds little more than the comparison
+        let (moved, early) = std::thread::scope(|sc| {
+            let early = must_verify.then(|| sc.spawn(|| server_sha(cfg, req.remote)));
+            let moved = move_ranges(c, cfg, req, &partial, &book, hashers, must_verify);
+            (moved, early.and_then(|h| h.join().ok().flatten()))
+        });
+        let book = book.into_inner().unwrap_or_else(|p| p.into_inner());
+        let whole_hash = match moved {
+            Ok(h) => h,
+            Err(f) => {
+                let bytes = book.journal.landed();
+                if bytes == 0 || matches!(f, Failure::NoSpace(_)) {
+                    temporaries::drop_note(hint);
+                    partial.discard();
+                    return Err((f, None));
+                }
+                return Err((
+                    f,
+                    Some(Kept {
+                        partial: partial.data.clone(),
+                        bytes,
+                    }),
+                ));
+            }
+        };
+        temporaries::drop_note(hint);
+        if !must_verify {
+            break;
+        }
+        let here = match whole_hash {
+            Some(h) => h,
+            None => match hash_file(partial.file()) {
+                Ok(h) => h,
+                Err(e) => return Err((local_failure(&partial.data, &e), None)),
+            },
+        };
+        let answer = match early {
+            Some(d) => Ok(Status::Ok(d)),
+            None => c.call("SHA256", req.remote),
+        };
+        let theirs = match answer {
+            Ok(Status::Ok(d)) => d,
+            Ok(st) => return Err((Failure::Refused(st), None)),
+            Err(e) => return Err((Failure::Session(e), None)),
+        };
+        if theirs == here {
+            say(&format!("verified: SHA-256 {}", String::from_utf8_lossy(&here)));
+            break;
+        }
+        let msg = format!(
+            "MISMATCH: {shown} received {}, server {}",
+            String::from_utf8_lossy(&here),
+            String::from_utf8_lossy(&theirs)
+        );
+        if attempt == 1 {
+            partial.discard();
+            return Err((Failure::Mismatch(format!("{msg}; {shown} left as it was")), None));
+        }
+        say(&format!("{msg}; moving it again"));
+    }
+    let mtime = req.target.mtime(identity.mtime);
+    partial
+        .commit(mtime)
+        .map_err(|e| (local_failure(&target_path, &e), None))
+}
+
+/// The journal's ranges with what of them still proves out, and a hasher per
+/// range holding the proven bytes.
+fn prove_all(partial: &mut Partial, j: &Journal) -> io::Result<(Vec<Range>, Vec<Sha256>)> {
+    let mut out = Vec::with_capacity(j.ranges.len());
+    let mut hashers = Vec::with_capacity(j.ranges.len());
+    for r in &j.ranges {
+        match journal::prove(partial.file(), r)? {
+            Some(h) => {
+                out.push(r.clone());
+                hashers.push(h);
+            }
+            None => {
+                out.push(Range::fresh(r.start, r.end));
+                hashers.push(Sha256::new());
+            }
+        }
+    }
+    Ok((out, hashers))
+}
+
+/// SHA-256 of a whole file in the server's text form.
+fn hash_file(f: &mut std::fs::File) -> io::Result<Vec<u8>> {
+    hash_tail(f, Sha256::new(), 0)
+}
+
+/// SHA-256 of a file in the server's text form, `h` holding its bytes before
+/// `from`: the rest is read one chunk ahead of the hash, its pages given back
+/// as it goes (the data was written past the cache, and its check must not
+/// undo that).
+fn hash_tail(f: &std::fs::File, mut h: Sha256, from: u64) -> io::Result<Vec<u8>> {
+    tfd_sys::direct::each_chunk(f, from, true, &mut |b| h.update(b))?;
+    Ok(tfp_wire::sha256_text(&h.finalize().into()).to_vec())
+}
+
+/// A proven first range followed by a fresh one become one range from 0 (in
+/// the journal too): its hasher, holding the bytes already here, goes on
+/// with the new ones, so they are hashed once, for the journal and the
+/// end-to-end check alike (not once per range and again for the whole file).
+fn merge_prefix(book: &Mutex<Book>, hashers: Vec<Sha256>) -> io::Result<Vec<Sha256>> {
+    let mut b = book.lock().unwrap_or_else(|p| p.into_inner());
+    let rs = &b.journal.ranges;
+    let Some(a) = rs.iter().position(|r| r.start == 0 && r.complete() && r.end > 0) else {
+        return Ok(hashers);
+    };
+    let Some(n) = rs.iter().position(|r| r.start == rs[a].end && r.done == 0) else {
+        return Ok(hashers);
+    };
+    let merged = Range {
+        start: 0,
+        end: rs[n].end,
+        done: rs[a].end,
+        digest: Some(hashers[a].clone().finalize().into()),
+    };
+    let mut ranges = Vec::with_capacity(rs.len() - 1);
+    let mut hs = Vec::with_capacity(rs.len() - 1);
+    for (i, (r, h)) in rs.iter().zip(hashers).enumerate() {
+        if i == a {
+            ranges.push(merged.clone());
+            hs.push(h);
+        } else if i != n {
+            ranges.push(r.clone());
+            hs.push(h);
+        }
+    }
+    b.journal.ranges = ranges;
+    b.slot.store(&b.journal)?;
+    Ok(hs)
+}
+
+/// The server's SHA256 of `remote` on a session of its own; None when that
+/// cannot be had (the caller then asks on its own session).
+fn server_sha(cfg: &ClientConfig, remote: &[u8]) -> Option<Vec<u8>> {
+    let mut c = Client::connect(cfg).ok()?;
+    let r = match c.call("SHA256", remote) {
+        Ok(Status::Ok(d)) => Some(d),
+        _ => None,
+    };
+    let _ = c.end();
+    r
+}
+
+/// Feeds `len` bytes of `f` from `start` into `h`.
+fn feed(f: &mut std::fs::File, start: u64, len: u64, h: &mut Sha256) -> io::Result<()> {
+    f.seek(SeekFrom::Start(start))?;
+    let mut left = len;
+    let mut buf = vec![0u8; 1 << 20];
+    while left > 0 {
+        let want = left.min(buf.len() as u64) as usize;
+        let n = f.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        h.update(&buf[..n]);
+        left -= n as u64;
+    }
+    Ok(())
+}
+
+/// Moves every incomplete range; returns the whole file's SHA-256 when it
+/// could be had on the way (one stream: ranges in file order, each byte
+/// hashed once; several: the range from 0's hash, continued over the other
+/// ranges read back), else None.
+fn move_ranges(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    req: &Request<'_>,
+    partial: &Partial,
+    book: &Mutex<Book>,
+    hashers: Vec<Sha256>,
+    hash: bool,
+) -> Result<Option<Vec<u8>>, Failure> {
+    let left = book
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .journal
+        .ranges
+        .iter()
+        .filter(|r| !r.complete())
+        .count();
+    let hashers = if hash && (req.streams <= 1 || left <= 1) {
+        merge_prefix(book, hashers).map_err(|e| local_failure(&partial.journal, &e))?
+    } else {
+        hashers
+    };
+    let ranges = book.lock().unwrap_or_else(|p| p.into_inner()).journal.ranges.clone();
+    let landed: u64 = ranges.iter().map(|r| r.done).sum();
+    req.progress.store(landed, Ordering::Relaxed);
+    let sink_for = |i: usize, h: Sha256| -> Result<RangeSink<'_>, Failure> {
+        let r = &ranges[i];
+        let f = partial.writer().map_err(|e| local_failure(&partial.data, &e))?;
+        Ok(RangeSink {
+            i,
+            w: ChunkWriter::new(f, r.start + r.done, DIRECT_WRITE_MIN),
+            start: r.start,
+            end: r.end,
+            done: r.done,
+            since: 0,
+            last: std::time::Instant::now(),
+            hash: hash.then_some(h),
+            whole: None,
+            excess: 0,
+            book,
+            progress: req.progress,
+        })
+    };
+    let todo: Vec<usize> = (0..ranges.len()).filter(|&i| !ranges[i].complete()).collect();
+    let mut hashers: Vec<Option<Sha256>> = hashers.into_iter().map(Some).collect();
+    if req.streams <= 1 || todo.len() <= 1 {
+        // one range after the other, in file order: the whole file's SHA-256
+        // comes along (what is already here read back once, from the cache
+        // the proof just filled; the rest as it lands), so the end-to-end
+        // check needs no second read of the file
+        let mut order: Vec<usize> = (0..ranges.len()).collect();
+        order.sort_by_key(|&i| ranges[i].start);
+        let mut whole = hash.then(Sha256::new);
+        let mut reader = partial.reader().ok();
+        for i in order {
+            let r = &ranges[i];
+            if !hash {
+                // unchecked: no whole-file hash to carry along
+            } else if r.start == 0 && r.done > 0 {
+                // the first range's own hasher already holds the file's beginning
+                whole = hashers[i].clone();
+            } else if r.done > 0 {
+                match (whole.as_mut(), reader.as_mut()) {
+                    (Some(h), Some(f)) => {
+                        if feed(f, r.start, r.done, h).is_err() {
+                            whole = None;
+                        }
+                    }
+                    _ => whole = None,
+                }
+            }
+            if r.complete() {
+                continue;
+            }
+            let mut sink = sink_for(i, hashers[i].take().unwrap_or_default())?;
+            // from the file's start, the range's hash is the whole file's: hashed once
+            let first = r.start == 0;
+            sink.whole = if first { None } else { whole.take() };
+            let from = r.start + r.done;
+            let st = if r.end == req_size(book) {
+                // the last range reads to the end of the file, written behind
+                let out = c.get_to_sink(req.remote, from, req.bufsz, |buf: &[u8]| sink.take(buf), &mut |_| {});
+                out.map(|r| r.map(drop))
+            } else {
+                parallel::get_range(c, req.remote, from, r.end, req.bufsz, &mut |b| sink.take(b))
+            };
+            finish_range(st, &mut sink, partial)?;
+            whole = if first { sink.hash.clone() } else { sink.whole.take() };
+        }
+        return Ok(whole.map(|h| tfp_wire::sha256_text(&h.finalize().into()).to_vec()));
+    }
+    // several streams, each taking the next range still to move
+    let queue = Mutex::new(
+        todo.into_iter()
+            .map(|i| (i, hashers[i].take().unwrap_or_default()))
+            .collect::<Vec<_>>(),
+    );
+    let threads = req.streams.min(ranges.len());
+    // the range from 0 was hashed from the file's start: the whole file's
+    // hash goes on from its end, reading back only the other ranges
+    let prefix: Mutex<Option<(u64, Sha256)>> = Mutex::new(None);
+    // a range from 0 already complete (a resume) is proven: its hasher holds it
+    if let Some(i) = (0..ranges.len()).find(|&i| ranges[i].start == 0 && ranges[i].complete()) {
+        if let Some(h) = hashers[i].take() {
+            *prefix.lock().unwrap_or_else(|p| p.into_inner()) = Some((ranges[i].end, h));
+        }
+    }
+    let results: Vec<Result<(), Failure>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| -> Result<(), Failure> {
+                    let mut conn: Option<Client> = None;
+                    loop {
+                        let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop();
+                        let Some((i, h)) = next else { break };
+                        if conn.is_none() {
+                            conn = Some(Client::connect(cfg).map_err(Failure::Session)?);
+                        }
+                        let Some(cc) = conn.as_mut() else { break };
+                        let mut sink = sink_for(i, h)?;
+                        let r = &ranges[i];
+                        let st = parallel::get_range(cc, req.remote, r.start + r.done, r.end, req.bufsz, &mut |b| {
+                            sink.take(b)
+                        });
+                        finish_range(st, &mut sink, partial)?;
+                        if sink.start == 0 {
+                            if let Some(h) = sink.hash.take() {
+                                *prefix.lock().unwrap_or_else(|p| p.into_inner()) = Some((sink.end, h));
+                            }
+                        }
+                    }
+                    if let Some(cc) = conn {
+                        let _ = cc.end();
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or(Err(Failure::Session(ClientError::Protocol("a stream panicked".into()))))
+            })
+            .collect()
+    });
+    for r in results {
+        r?;
+    }
+    match prefix.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some((end, h)) if hash => {
+            let f = partial.reader().map_err(|e| local_failure(&partial.data, &e))?;
+            hash_tail(&f, h, end)
+                .map(Some)
+                .map_err(|e| local_failure(&partial.data, &e))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn req_size(book: &Mutex<Book>) -> u64 {
+    book.lock().unwrap_or_else(|p| p.into_inner()).journal.source.size
+}
+
+/// After one range's GET: its last bytes journaled, its outcome judged.
+fn finish_range(
+    st: Result<Result<(), Status>, ClientError>,
+    sink: &mut RangeSink<'_>,
+    partial: &Partial,
+) -> Result<(), Failure> {
+    // what landed is recorded whatever happened, for a resume
+    let rec = sink.checkpoint();
+    match st {
+        Ok(Ok(())) => {}
+        Ok(Err(st)) => return Err(Failure::Refused(st)),
+        Err(e) => return Err(session_or_local(e, &partial.data)),
+    }
+    rec.map_err(|e| local_failure(&partial.journal, &e))?;
+    let want = sink.end - sink.start;
+    if sink.done != want || sink.excess > 0 {
+        return Err(Failure::Local(format!(
+            "the server announced {} bytes and sent {}; not kept (changed during the transfer?)",
+            sink.end,
+            sink.start + sink.done + sink.excess
+        )));
+    }
+    Ok(())
+}

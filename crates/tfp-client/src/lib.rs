@@ -1,0 +1,608 @@
+//! A blocking TF Protocol client on the same wire code as the server: used by the
+//! `tf` CLI, the tests and the benchmarks.
+#![forbid(unsafe_code)]
+
+pub mod engine;
+pub mod escape;
+pub mod fai_cache;
+pub mod interrupt;
+pub mod options;
+pub mod parallel;
+pub mod secret_files;
+pub mod space;
+pub mod staged;
+pub mod temporaries;
+pub mod transfer;
+pub mod tree;
+pub mod v251;
+
+use openssl::pkey::Public;
+use openssl::rsa::Rsa;
+use std::io::{self, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
+use tfp_channel::{Channel, ChannelError};
+use tfp_wire::{handshake as hs, Status, MAX_CHUNK, MAX_FRAME};
+
+/// Downloaded chunks of at least this size, aligned, are written to local files
+/// past the page cache (as tfd's default `direct_io_min`): a 1 GiB download
+/// otherwise costs the client more CPU in page-cache copies than the transfer
+/// can spare beside the cipher.
+pub const DIRECT_WRITE_MIN: usize = 1 << 20;
+
+/// Why a client operation failed.
+#[non_exhaustive]
+#[derive(Debug)]
+pub enum ClientError {
+    /// Connecting or the connection failed.
+    Channel(ChannelError),
+    /// The server refused a handshake step with this status.
+    Handshake(&'static str, Status),
+    /// The public key could not be used.
+    Key(String),
+    /// The server answered something the protocol does not allow here.
+    Protocol(String),
+    /// Writing local output failed.
+    Local(io::Error),
+}
+
+impl std::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClientError::Channel(e) => write!(f, "{e}"),
+            ClientError::Handshake(step, s) => write!(f, "handshake refused at {step}: {s:?}"),
+            ClientError::Key(e) => write!(f, "public key: {e}"),
+            ClientError::Protocol(e) => write!(f, "protocol error: {e}"),
+            ClientError::Local(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+impl From<ChannelError> for ClientError {
+    fn from(e: ChannelError) -> Self {
+        ClientError::Channel(e)
+    }
+}
+
+impl From<io::Error> for ClientError {
+    fn from(e: io::Error) -> Self {
+        ClientError::Channel(e.into())
+    }
+}
+
+/// Connection parameters.
+#[derive(Clone)]
+pub struct ClientConfig {
+    /// `host:port`.
+    pub server: String,
+    /// The server's public key, PEM.
+    pub pubkey_pem: Vec<u8>,
+    /// The application hash.
+    pub hash: String,
+    /// The protocol version string.
+    pub proto: String,
+    /// Session key length, 16..=214.
+    pub key_len: usize,
+    /// Connect and I/O timeout (None: block forever).
+    pub timeout: Option<Duration>,
+    /// Switch to AES-256-CBC (GOAES) right after the handshake; a server that
+    /// refuses it is an error.
+    pub aes: bool,
+    /// Whether to move to tfd's secure transport after the handshake.
+    pub transport: Transport,
+    /// The secure transport rekeys after this many bytes each way (tests make
+    /// it small to see rekeying happen).
+    pub rekey_after: u64,
+    /// Bytes written before the handshake: a PROXY protocol header as a
+    /// balancer writes one (for tests that play the balancer; a client never
+    /// sends one itself).
+    pub preamble: Option<Vec<u8>>,
+    /// The local address to connect from (tests: several client addresses on
+    /// loopback).
+    pub bind: Option<std::net::IpAddr>,
+    /// LOGIN right after the handshake (a multi-user server): every
+    /// connection of the config, the extra ones of parallel transfers too.
+    pub login: Option<Credentials>,
+    /// INJAIL `(token, dir)` after the LOGIN (or right after the handshake).
+    pub jail: Option<(String, String)>,
+    /// The parsed public key and the PEM it came from, shared by clones: parsing
+    /// the PEM costs a client more than the RSA operation itself.
+    parsed: std::sync::Arc<std::sync::Mutex<Option<ParsedKey>>>,
+}
+
+impl ClientConfig {
+    /// Defaults: protocol 2.4.1, a 32-byte session key, 30 s timeouts.
+    pub fn new(server: &str, pubkey_pem: Vec<u8>, hash: &str) -> ClientConfig {
+        ClientConfig {
+            server: server.to_string(),
+            pubkey_pem,
+            hash: hash.to_string(),
+            proto: "2.4.1".into(),
+            key_len: 32,
+            timeout: Some(Duration::from_secs(30)),
+            aes: false,
+            transport: Transport::Prefer,
+            rekey_after: tfp_wire::record::REKEY_AFTER,
+            preamble: None,
+            bind: None,
+            login: None,
+            jail: None,
+            parsed: Default::default(),
+        }
+    }
+
+    /// The server's public key, parsed once per PEM.
+    fn public_key(&self) -> Result<Rsa<Public>, ClientError> {
+        let mut cache = self.parsed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((pem, rsa)) = cache.as_ref() {
+            if *pem == self.pubkey_pem {
+                return Ok(rsa.clone());
+            }
+        }
+        let rsa = Rsa::public_key_from_pem(&self.pubkey_pem)
+            .or_else(|_| Rsa::public_key_from_pem_pkcs1(&self.pubkey_pem))
+            .map_err(|e| ClientError::Key(e.to_string()))?;
+        *cache = Some((self.pubkey_pem.clone(), rsa.clone()));
+        Ok(rsa)
+    }
+}
+
+/// A TCP connection to `to` from the local address `from` (any port).
+fn connect_from(from: std::net::IpAddr, to: std::net::SocketAddr) -> io::Result<TcpStream> {
+    use nix::sys::socket::{bind, connect, socket, AddressFamily, SockFlag, SockType, SockaddrStorage};
+    let family = if to.is_ipv4() {
+        AddressFamily::Inet
+    } else {
+        AddressFamily::Inet6
+    };
+    let fd = socket(family, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)?;
+    bind(
+        std::os::fd::AsRawFd::as_raw_fd(&fd),
+        &SockaddrStorage::from(std::net::SocketAddr::new(from, 0)),
+    )?;
+    connect(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrStorage::from(to))?;
+    Ok(TcpStream::from(fd))
+}
+
+/// A user name and password for LOGIN. The password is wiped when dropped
+/// and never printed.
+#[derive(Clone)]
+pub struct Credentials {
+    /// The login name.
+    pub user: String,
+    /// The password (the rest of the LOGIN line).
+    pub password: Vec<u8>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Credentials {
+    fn drop(&mut self) {
+        self.password.fill(0);
+    }
+}
+
+/// Which transport a client asks for after the handshake (doc/secure-transport.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// The protocol's own ciphers only (`tf --legacy`).
+    Legacy,
+    /// The secure transport when the server offers it, else the legacy one
+    /// (the default).
+    Prefer,
+    /// The secure transport or no session (`tf --secure`).
+    Require,
+}
+
+/// An upgrade request sent, its answer not yet read.
+struct Upgrade {
+    suite: tfp_wire::noise::Suite,
+    init: tfp_wire::noise::Initiator,
+}
+
+/// A public key as parsed from its PEM (kept with the PEM, to notice a change).
+type ParsedKey = (Vec<u8>, Rsa<Public>);
+
+/// A Fast Access token as a client keeps it: FAITOK's answer, then the next
+/// key of every entrance.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FaiToken {
+    /// The token (a UUID), sent as `FAI://<token>`.
+    pub token: String,
+    /// Seconds since the epoch at which it expires.
+    pub expiry: u64,
+    /// The key of the next entrance.
+    pub key: Vec<u8>,
+}
+
+/// Never prints the key.
+impl std::fmt::Debug for FaiToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FaiToken")
+            .field("expiry", &self.expiry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A connected, encrypted session.
+pub struct Client {
+    /// The channel (public so tests can drive raw units).
+    pub chan: Channel,
+    /// The secure transport's Noise suite, when it is on.
+    suite: Option<tfp_wire::noise::Suite>,
+}
+
+impl Client {
+    /// Connects and runs the handshake.
+    pub fn connect(cfg: &ClientConfig) -> Result<Client, ClientError> {
+        let rsa = cfg.public_key()?;
+        let mut chan = Self::open(cfg)?;
+        chan.tx.send_frame(cfg.proto.as_bytes())?;
+        Self::rsa_steps(cfg, &rsa, chan)
+    }
+
+    /// The TCP connection with the configured timeouts.
+    fn open(cfg: &ClientConfig) -> Result<Channel, ClientError> {
+        let addr = cfg
+            .server
+            .to_socket_addrs()?
+            .next()
+            .ok_or_else(|| ClientError::Protocol(format!("cannot resolve {}", cfg.server)))?;
+        let stream = match (cfg.bind, cfg.timeout) {
+            (Some(ip), _) => connect_from(ip, addr)?,
+            (None, Some(t)) => TcpStream::connect_timeout(&addr, t)?,
+            (None, None) => TcpStream::connect(addr)?,
+        };
+        interrupt::watch(&stream);
+        stream.set_read_timeout(cfg.timeout)?;
+        stream.set_write_timeout(cfg.timeout)?;
+        if let Some(pre) = &cfg.preamble {
+            use std::io::Write;
+            (&stream).write_all(pre)?;
+        }
+        Ok(Channel::new(stream)?)
+    }
+
+    /// The rest of the ordinary handshake once the version is sent.
+    fn rsa_steps(cfg: &ClientConfig, rsa: &Rsa<Public>, mut chan: Channel) -> Result<Client, ClientError> {
+        expect_ok(&mut chan, "version")?;
+        let mut key = vec![0u8; cfg.key_len.clamp(hs::KEY_MIN, hs::KEY_MAX)];
+        getrandom::getrandom(&mut key).map_err(|e| ClientError::Key(e.to_string()))?;
+        let enc = hs::encrypt_session_key(rsa, &key).map_err(|e| ClientError::Key(e.to_string()))?;
+        chan.tx.send_frame(&enc)?;
+        expect_ok(&mut chan, "session key")?;
+        chan.start_cipher(&key);
+        chan.tx.send_frame(cfg.hash.as_bytes())?;
+        // the upgrade request goes right behind the hash, without waiting for
+        // its OK: one round trip less (a server that refuses the hash closes;
+        // an older one answers the request UNKNOWN)
+        let upgrade = Self::upgrade_request(&mut chan, &key, cfg)?;
+        key.fill(0);
+        expect_ok(&mut chan, "hash")?;
+        let mut c = Client { chan, suite: None };
+        if let Some(up) = upgrade {
+            c.upgrade_finish(up, cfg)?;
+        }
+        if cfg.aes {
+            if let Err(st) = c.goaes()? {
+                return Err(ClientError::Protocol(format!("GOAES refused: {st:?}")));
+            }
+        }
+        c.enter(cfg)?;
+        Ok(c)
+    }
+
+    /// LOGIN and INJAIL as `cfg` asks; a refusal is
+    /// `ClientError::Handshake("login" | "injail", ..)`. The LOGIN line is
+    /// built in a buffer wiped afterwards.
+    fn enter(&mut self, cfg: &ClientConfig) -> Result<(), ClientError> {
+        if let Some(cr) = &cfg.login {
+            let mut line = Vec::with_capacity(7 + cr.user.len() + cr.password.len());
+            line.extend_from_slice(b"LOGIN ");
+            line.extend_from_slice(cr.user.as_bytes());
+            line.push(b' ');
+            line.extend_from_slice(&cr.password);
+            let st = self.command(&line);
+            line.fill(0);
+            match st? {
+                Status::Ok(_) => {}
+                st => return Err(ClientError::Handshake("login", st)),
+            }
+        }
+        if let Some((token, dir)) = &cfg.jail {
+            match self.command(format!("INJAIL {token} | {dir}").as_bytes())? {
+                Status::Ok(_) => {}
+                st => return Err(ClientError::Handshake("injail", st)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Connects through the Fast Access Interface: `FAI://<token>` instead of
+    /// the version, no RSA, no hash; the session runs under `fai.key` and the
+    /// server sends the next key at once. Returns the session and the token
+    /// with that next key (store it: the used key no longer opens anything).
+    /// A refused entrance (FAILED 68/69) is `ClientError::Handshake("fai", ..)`.
+    pub fn connect_fai(cfg: &ClientConfig, fai: &FaiToken) -> Result<(Client, FaiToken), ClientError> {
+        let mut chan = Self::open(cfg)?;
+        chan.tx
+            .send_frame(&[tfp_wire::fai::PREFIX, fai.token.as_bytes()].concat())?;
+        expect_ok(&mut chan, "fai")?;
+        chan.start_cipher(&fai.key);
+        let next = chan.rx.recv_frame_max(1024)?;
+        let key = tfp_wire::fai::decode_key(&next)
+            .ok_or_else(|| ClientError::Protocol("the FAI entrance sent no usable next key".into()))?;
+        let mut c = Client { chan, suite: None };
+        // bound to the key this session runs under, as after RSA
+        if let Some(up) = Self::upgrade_request(&mut c.chan, &fai.key, cfg)? {
+            c.upgrade_finish(up, cfg)?;
+        }
+        if cfg.aes {
+            if let Err(st) = c.goaes()? {
+                return Err(ClientError::Protocol(format!("GOAES refused: {st:?}")));
+            }
+        }
+        Ok((
+            c,
+            FaiToken {
+                token: fai.token.clone(),
+                expiry: fai.expiry,
+                key,
+            },
+        ))
+    }
+
+    /// `FAITOK <minutes>`: a token for this session's user (and jail).
+    pub fn faitok(&mut self, minutes: u32) -> Result<Result<FaiToken, Status>, ClientError> {
+        let st = self.call("FAITOK", minutes.to_string().as_bytes())?;
+        let Status::Ok(data) = &st else {
+            return Ok(Err(st));
+        };
+        let (expiry, token, key) = tfp_wire::fai::parse_faitok_reply(data)
+            .ok_or_else(|| ClientError::Protocol("malformed FAITOK answer".into()))?;
+        Ok(Ok(FaiToken {
+            token: String::from_utf8_lossy(&token).into_owned(),
+            expiry,
+            key,
+        }))
+    }
+
+    /// Sends one command frame and reads one reply frame.
+    pub fn command(&mut self, line: &[u8]) -> Result<Status, ClientError> {
+        self.chan.tx.send_frame(line)?;
+        Ok(Status::parse(&self.chan.rx.recv_frame()?))
+    }
+
+    /// Sends `NAME arg` and reads the reply.
+    pub fn call(&mut self, name: &str, arg: &[u8]) -> Result<Status, ClientError> {
+        let mut line = name.as_bytes().to_vec();
+        line.push(b' ');
+        line.extend_from_slice(arg);
+        self.command(&line)
+    }
+
+    /// Sends a frame and returns the raw reply frame.
+    pub fn raw(&mut self, line: &[u8]) -> Result<Vec<u8>, ClientError> {
+        self.chan.tx.send_frame(line)?;
+        Ok(self.chan.rx.recv_frame()?)
+    }
+
+    /// Receives a RCVFILE-style stream into `out` after the command was sent:
+    /// answers each `CONT` chunk with `CONT` (as soon as its first word is read)
+    /// until the final status, which it returns.
+    pub fn recv_chunks(&mut self, out: &mut dyn Write) -> Result<Status, ClientError> {
+        let mut data = Vec::new();
+        loop {
+            let mut head = [0u8; 5];
+            let mut part = self.chan.rx.begin_frame(MAX_FRAME, &mut head)?;
+            if part.filled() < head.len() || &head != b"CONT " {
+                // the final status: read it whole
+                let filled = part.filled();
+                let mut f = head[..filled].to_vec();
+                f.resize(part.len(), 0);
+                self.chan.rx.read_frame_part(&mut part, &mut f[filled..])?;
+                return Ok(Status::parse(&f));
+            }
+            if part.left() > MAX_CHUNK {
+                return Err(ClientError::Protocol("chunk over the maximum".into()));
+            }
+            // answer at once: the server sends the next chunk while this one is
+            // deciphered and stored
+            self.chan.tx.send_frame(b"CONT")?;
+            data.resize(part.left(), 0);
+            self.chan.rx.read_frame_part(&mut part, &mut data)?;
+            out.write_all(&data).map_err(ClientError::Local)?;
+        }
+    }
+
+    /// `LS`/`LSR`: the listing text, or the failure status. A listing past
+    /// [`tree::MAX_LISTING_BYTES`] (a server streaming one for ever) is broken
+    /// off as a protocol error, and the session with it (the rest is unread).
+    pub fn list(&mut self, recursive: bool, dir: &[u8]) -> Result<Result<Vec<u8>, Status>, ClientError> {
+        let name = if recursive { "LSR" } else { "LS" };
+        self.chan.tx.send_frame(&[name.as_bytes(), b" ", dir].concat())?;
+        let mut out = tree::listing::Bounded(Vec::new());
+        match self.recv_chunks(&mut out) {
+            Ok(Status::Ok(_)) => Ok(Ok(out.0)),
+            Ok(other) => Ok(Err(other)),
+            Err(ClientError::Local(_)) => Err(ClientError::Protocol(format!(
+                "the server's {name} listing is longer than {} MiB: broken off",
+                tree::MAX_LISTING_BYTES >> 20
+            ))),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `END`: closes the session (no reply).
+    pub fn end(mut self) -> Result<(), ClientError> {
+        self.chan.tx.send_frame(b"END")?;
+        self.chan.tx.send_close()?;
+        Ok(())
+    }
+
+    /// Whether the session runs over the secure transport.
+    pub fn secure(&self) -> bool {
+        self.chan.tx.secure()
+    }
+
+    /// The transport in use, for people: the Noise protocol name, or `legacy`.
+    pub fn transport_name(&self) -> &'static str {
+        match self.suite {
+            Some(s) => s.protocol_name(),
+            None => "legacy (the protocol's own cipher, no integrity)",
+        }
+    }
+
+    /// Sends `TFDSECURE <protocol> <message 1>` unless the transport is
+    /// `Legacy`: the Noise handshake bound to `session_key`, the key the
+    /// session's cipher started from ([`Client::upgrade_finish`] reads the answer).
+    fn upgrade_request(
+        chan: &mut Channel,
+        session_key: &[u8],
+        cfg: &ClientConfig,
+    ) -> Result<Option<Upgrade>, ClientError> {
+        use tfp_wire::noise::{Initiator, Suite};
+        if cfg.transport == Transport::Legacy {
+            return Ok(None);
+        }
+        let key_err = |e: tfp_wire::noise::NoiseError| ClientError::Key(e.to_string());
+        let mut psk = tfp_wire::noise::psk_from_session_key(session_key).map_err(key_err)?;
+        let suite = Suite::preferred();
+        let mut msg = format!("TFDSECURE {} ", suite.protocol_name()).into_bytes();
+        let init = Initiator::start(suite, tfp_wire::noise::PROLOGUE, &psk, b"", &mut msg, None);
+        psk.fill(0);
+        let init = init.map_err(key_err)?;
+        chan.tx.send_frame(&msg)?;
+        Ok(Some(Upgrade { suite, init }))
+    }
+
+    /// Reads TFDSECURE's answer: on `OK`, records both ways and the
+    /// confirmation. An older server's UNKNOWN leaves the legacy cipher on
+    /// unless the transport is required; a reply that fails authentication is
+    /// always an error (the server did not know the key).
+    fn upgrade_finish(&mut self, up: Upgrade, cfg: &ClientConfig) -> Result<(), ClientError> {
+        use tfp_wire::record::{Opener, Sealer};
+        let Upgrade { suite, init } = up;
+        let reply = self.chan.rx.recv_frame()?;
+        let Some(msg2) = reply.strip_prefix(b"OK ") else {
+            return match Status::parse(&reply) {
+                Status::Unknown if cfg.transport == Transport::Prefer => Ok(()),
+                Status::Unknown => Err(ClientError::Protocol(
+                    "the server does not offer the secure transport".into(),
+                )),
+                other => Err(ClientError::Handshake("secure transport", other)),
+            };
+        };
+        let (_, t) = init.finish(msg2).map_err(|e| {
+            ClientError::Protocol(format!(
+                "the server failed to authenticate the secure transport ({e}): a man in the middle?"
+            ))
+        })?;
+        self.chan.tx.start_sealing(Sealer::new(t.send, cfg.rekey_after));
+        self.chan.rx.start_opening(Opener::new(t.recv), None);
+        self.chan.tx.send_confirm(&t.h)?;
+        self.suite = Some(suite);
+        Ok(())
+    }
+}
+
+fn expect_ok(chan: &mut Channel, step: &'static str) -> Result<(), ClientError> {
+    let f = chan.rx.recv_frame()?;
+    match Status::parse(&f) {
+        Status::Ok(_) => Ok(()),
+        other => Err(ClientError::Handshake(step, other)),
+    }
+}
+
+impl Client {
+    /// `NIGMA n`: swaps to a server-chosen key of n bytes. Ok(Err(status)) when
+    /// the server refused.
+    pub fn nigma(&mut self, n: u32) -> Result<Result<(), Status>, ClientError> {
+        let reply = self.raw(format!("NIGMA {n}").as_bytes())?;
+        if reply != b"OK" {
+            return Ok(Err(Status::parse(&reply)));
+        }
+        let len = self.chan.rx.recv_i32()?;
+        if len < 8 || len as usize > 1 << 20 {
+            return Err(ClientError::Protocol(format!("NIGMA key length {len}")));
+        }
+        let mut key = vec![0u8; len as usize];
+        self.chan.rx.recv_unit(&mut key)?;
+        self.chan.tx.set_cipher(tfp_wire::Cipher::new(&key));
+        self.chan.rx.set_cipher(tfp_wire::Cipher::new(&key));
+        Ok(Ok(()))
+    }
+
+    /// `GOAES` with a fresh random key and IV: from the reply on, both
+    /// directions run AES-256-CBC. Ok(Err(status)) when the server refused (an
+    /// older server answers UNKNOWN and the stream cipher stays).
+    pub fn goaes(&mut self) -> Result<Result<(), Status>, ClientError> {
+        let mut key = [0u8; tfp_wire::aes::KEY_LEN];
+        let mut iv = [0u8; tfp_wire::aes::IV_LEN];
+        getrandom::getrandom(&mut key).map_err(|e| ClientError::Local(io::Error::other(e.to_string())))?;
+        getrandom::getrandom(&mut iv).map_err(|e| ClientError::Local(io::Error::other(e.to_string())))?;
+        self.goaes_with(key, iv)
+    }
+
+    /// `GOAES` with the given key and IV.
+    pub fn goaes_with(
+        &mut self,
+        key: [u8; tfp_wire::aes::KEY_LEN],
+        iv: [u8; tfp_wire::aes::IV_LEN],
+    ) -> Result<Result<(), Status>, ClientError> {
+        self.chan.tx.send_frame(b"GOAES")?;
+        self.chan.tx.send_units(&[&key, &iv])?;
+        let reply = self.chan.rx.recv_frame()?;
+        if reply != b"OK" {
+            return Ok(Err(Status::parse(&reply)));
+        }
+        let k = tfp_wire::aes::AesKey::new(key, iv);
+        self.chan.tx.set_aes(Some(&k))?;
+        self.chan.rx.set_aes(Some(&k))?;
+        Ok(Ok(()))
+    }
+
+    /// `TFPCRYPTO`: back to the stream cipher (the reply still comes in AES).
+    pub fn tfpcrypto(&mut self) -> Result<Status, ClientError> {
+        let reply = self.raw(b"TFPCRYPTO")?;
+        let st = Status::parse(&reply);
+        if st == Status::Ok(vec![]) {
+            self.chan.tx.set_aes(None)?;
+            self.chan.rx.set_aes(None)?;
+        }
+        Ok(st)
+    }
+
+    /// `CIAON`: the server's identity token goes before every unit from now on.
+    /// Returns the token.
+    pub fn ciaon(&mut self) -> Result<Result<String, Status>, ClientError> {
+        let st = Status::parse(&self.raw(b"CIAON")?);
+        let token = match &st {
+            Status::Ok(t) => t.clone(),
+            _ => return Ok(Err(st)),
+        };
+        let t: [u8; tfp_wire::uuid::TEXT_LEN] = token
+            .as_slice()
+            .try_into()
+            .map_err(|_| ClientError::Protocol(format!("CIAON token of {} bytes", token.len())))?;
+        self.chan.tx.set_ident(Some(t));
+        Ok(Ok(String::from_utf8_lossy(&t).into_owned()))
+    }
+
+    /// `CIAOFF`: no more identity token (this command still carries it).
+    pub fn ciaoff(&mut self) -> Result<Status, ClientError> {
+        let st = Status::parse(&self.raw(b"CIAOFF")?);
+        if st == Status::Ok(vec![]) {
+            self.chan.tx.set_ident(None);
+        }
+        Ok(st)
+    }
+}

@@ -1,0 +1,410 @@
+//! The rows of tf's global option table, in the order `tf --help` and tf(1)
+//! show them.
+use super::{FileKey, Opt, Scope, Settings, Store};
+use crate::Transport;
+
+/// The fields most rows leave as they are.
+const OPT: Opt = Opt {
+    names: &[],
+    value: "",
+    missing: "",
+    help: "",
+    doc: "",
+    env: None,
+    file: None,
+    scope: Scope::Connection,
+    store: Store::Flag(|_| {}),
+};
+
+fn set(field: &mut Option<String>, v: String) -> Result<(), String> {
+    *field = Some(v);
+    Ok(())
+}
+
+fn keylen(s: &mut Settings, v: String) -> Result<(), String> {
+    match v.parse() {
+        Ok(n) if (16..=214).contains(&n) => s.keylen = Some(n),
+        _ => return Err("--keylen needs a number 16..214".into()),
+    }
+    Ok(())
+}
+
+fn timeout(s: &mut Settings, v: String) -> Result<(), String> {
+    match v.parse() {
+        Ok(n) if (1..=86_400).contains(&n) => s.timeout = Some(n),
+        _ => return Err("--timeout needs a number of seconds 1..86400".into()),
+    }
+    Ok(())
+}
+
+/// Every global option.
+pub static OPTIONS: &[Opt] = &[
+    Opt {
+        names: &["--server"],
+        value: "HOST:PORT",
+        help: "the tfd server",
+        doc: r##"The server to connect to.
+.I host
+may be a name or an address (an IPv6 address in brackets); the first address
+it resolves to is used.
+"##,
+        env: Some("TF_SERVER"),
+        file: Some(FileKey {
+            name: "server",
+            home: false,
+            doc: r##".IR host : port ,
+as
+.BR \-\-server .
+"##,
+        }),
+        store: Store::Value(|s, v| set(&mut s.server, v)),
+        ..OPT
+    },
+    Opt {
+        names: &["--key"],
+        value: "FILE",
+        help: "the server's RSA public key (PEM)",
+        doc: r##"The server's RSA public key, in PEM form (a
+.B PUBLIC KEY
+or
+.B RSA PUBLIC KEY
+block); for
+.BR "tfd demo" ,
+the
+.I pub.pem
+file in the demo folder.
+"##,
+        env: Some("TF_KEY"),
+        file: Some(FileKey {
+            name: "key",
+            home: true,
+            doc: r##"The server's public key file, as
+.BR \-\-key
+.RI ( ~/
+at its start is the home directory).
+"##,
+        }),
+        store: Store::Value(|s, v| set(&mut s.key, v)),
+        ..OPT
+    },
+    Opt {
+        names: &["--hash"],
+        value: "HASH",
+        help: "the application hash the server expects",
+        doc: r##"The application hash the server expects (its
+.B hash
+key).
+"##,
+        env: Some("TF_HASH"),
+        file: Some(FileKey {
+            name: "hash",
+            home: false,
+            doc: r##"As
+.BR \-\-hash .
+"##,
+        }),
+        store: Store::Value(|s, v| set(&mut s.hash, v)),
+        ..OPT
+    },
+    Opt {
+        names: &["--proto"],
+        value: "VERSION",
+        help: "protocol version (default 2.4.1)",
+        doc: r##"The protocol version string to send (default
+.BR 2.4.1 ).
+"##,
+        env: Some("TF_PROTO"),
+        store: Store::Value(|s, v| set(&mut s.proto, v)),
+        ..OPT
+    },
+    Opt {
+        names: &["--keylen"],
+        value: "N",
+        help: "session key length 16..214 (default 32)",
+        doc: r##"The length of the random session key, 16 to 214 bytes (default 32).
+Any other value is a usage error.
+"##,
+        store: Store::Value(keylen),
+        ..OPT
+    },
+    Opt {
+        names: &["--aes"],
+        help: "switch the session to AES-256-CBC (GOAES) after the handshake",
+        doc: r##"Right after the handshake, switch the session to AES\-256\-CBC with a fresh
+random key and IV
+.RB ( GOAES ;
+every connection of a parallel
+.B put
+or
+.B get
+does the same).
+A server that refuses it (an older server answers
+.BR UNKNOWN )
+is an error.
+Note that AES\-CBC here has no integrity check either: it hides the data from
+a passive listener, like the default cipher, but does not detect tampering.
+"##,
+        store: Store::Flag(|s| s.aes = true),
+        ..OPT
+    },
+    Opt {
+        names: &["--secure"],
+        help: "insist on tfd's secure transport (authenticated, forward secret);\nby default it is used whenever the server offers it",
+        doc: r##"Insist on tfd's secure transport: after the handshake
+.B tf
+sends
+.B TFDSECURE
+and moves the session to authenticated, forward\-secret records (see
+.BR tfd (8),
+SECURITY); a server that does not offer it is an error.
+Without this option
+.B tf
+uses the secure transport whenever the server offers it and otherwise goes on
+with the protocol's own cipher.
+A reply to the upgrade that does not prove knowledge of the session key is
+always an error (someone may be tampering with the connection).
+"##,
+        store: Store::Flag(|s| s.transport = Some(Transport::Require)),
+        ..OPT
+    },
+    Opt {
+        names: &["--legacy"],
+        help: "never use it: the protocol's own cipher only",
+        doc: r##"Never use the secure transport: the protocol's own cipher only (as with a
+server that predates it).
+"##,
+        store: Store::Flag(|s| s.transport = Some(Transport::Legacy)),
+        ..OPT
+    },
+    Opt {
+        names: &["-v", "--verbose"],
+        help: "say on stderr which transport the session uses",
+        doc: r##"Say on standard error which transport the session uses
+.RB ( "tf: transport: Noise_NNpsk0_25519_AESGCM_SHA256" ,
+or
+.BR legacy ).
+"##,
+        store: Store::Flag(|s| s.verbose = true),
+        ..OPT
+    },
+    Opt {
+        names: &["--fai"],
+        help: "Fast Access: connect with the token cached in $XDG_CACHE_HOME/tf\n(else ~/.cache/tf) instead of RSA; without one, ask FAITOK for one",
+        doc: r##"Connect through the Fast Access Interface, without the RSA step.
+.B tf
+keeps one Fast Access token per server, hash, user and jail in
+.I $XDG_CACHE_HOME/tf
+(else
+.IR ~/.cache/tf ),
+mode 0600 in a directory of mode 0700.
+With a cached token it sends
+.BI FAI:// token
+instead of the version and stores at once the next key the server sends (each
+key opens one session).
+Without one, or when the server refuses it (expired, revoked, or already
+used), it makes the ordinary handshake and asks
+.B FAITOK
+for a new token of the server's longest validity
+.RB ( FAIMQ ),
+cached for the next run.
+The token opens sessions as the user and in the jail of the session that got
+it; a server whose sessions run as root issues none.
+When no token comes, a note on standard error gives the server's answer to
+.B FAITOK
+(its log says why: a root session, the Fast Access Interface off, a token
+directory it cannot write, ...) or why the token could not be cached, and the
+command goes on over the RSA session.
+Parallel
+.B \-\-streams
+connections still use RSA.
+"##,
+        store: Store::Flag(|s| s.fai = true),
+        ..OPT
+    },
+    Opt {
+        names: &["--timeout"],
+        value: "SECONDS",
+        help: "seconds to wait for the server at each step (default 30)",
+        doc: r##"How long to wait for the server at each step: connecting, and every read and
+write (1 to 86400; default 30).
+A server that accepts the connection but never answers is reported as
+.RI \(lq host : port
+timed out after
+.I seconds
+s\(rq.
+"##,
+        store: Store::Value(timeout),
+        ..OPT
+    },
+    Opt {
+        names: &["--user"],
+        value: "NAME",
+        help: "LOGIN as NAME (a multi-user server); the password is asked for\nwithout echo on the terminal, or read from TF_PASSWORD, or from\nthe first line of --password-file FILE; never from the command line",
+        doc: r##"Log in as
+.I name
+right after the handshake
+.RB ( LOGIN ;
+a multi\-user server, one with a
+.B userdb
+and no
+.BR defusr ,
+accepts nothing else first).
+The password is read from the file of
+.B \-\-password\-file
+when given, else from the environment variable
+.BR TF_PASSWORD ,
+else asked for on the terminal
+.RI ( /dev/tty )
+with echo off.
+It is never taken from the command line, where every user could read it in
+the process list, and
+.B tf
+prints it nowhere.
+A refused login (wrong name or password) is reported as such, with exit
+status 1; the server refuses an address or name for a while after several
+failures.
+"##,
+        env: Some("TF_USER"),
+        file: Some(FileKey {
+            name: "user",
+            home: false,
+            doc: r##"As
+.BR \-\-user .
+"##,
+        }),
+        store: Store::Value(|s, v| set(&mut s.user, v)),
+        ..OPT
+    },
+    Opt {
+        names: &["--password-file"],
+        value: "FILE",
+        help: "the file holding the password of --user",
+        doc: r##"The password of
+.BR \-\-user :
+the first line of
+.I file
+(without its line end).
+Keep the file mode 0600.
+"##,
+        file: Some(FileKey {
+            name: "password_file",
+            home: true,
+            doc: r##"As
+.BR \-\-password\-file .
+The password itself has no key: it does not belong in a file others may be
+shown.
+"##,
+        }),
+        store: Store::Value(|s, v| set(&mut s.password_file, v)),
+        ..OPT
+    },
+    Opt {
+        names: &["--jail"],
+        value: "TOKEN:DIR",
+        help: "INJAIL into DIR (its jail.key holds TOKEN) after the LOGIN",
+        doc: r##"After the login (or right after the handshake on a single\-user server),
+confine the session to the directory
+.I dir
+.RB ( "INJAIL \fItoken\fP | \fIdir\fP" );
+its
+.I jail.key
+file must hold
+.I token
+as one of its lines.
+Paths are then relative to
+.IR dir .
+A server with
+.B injail
+set accepts nothing else first.
+"##,
+        env: Some("TF_JAIL"),
+        file: Some(FileKey {
+            name: "jail",
+            home: false,
+            doc: r##".IR token : dir ,
+as
+.BR \-\-jail .
+"##,
+        }),
+        store: Store::Value(|s, v| set(&mut s.jail, v)),
+        ..OPT
+    },
+    Opt {
+        names: &["-s", "--named"],
+        value: "NAME",
+        missing: "-s needs the name of a server in the config file",
+        help: "the server [NAME] of $XDG_CONFIG_HOME/tf/config (else\n~/.config/tf/config): server, key, hash, user, jail,\npassword_file, options; given options win over it",
+        doc: r##"Take the connection settings from the section
+.BI [ name ]
+of the configuration file (see
+.BR "CONFIGURATION FILE" ).
+Options given on the command line win over the section, and the section over
+the environment.
+"##,
+        scope: Scope::Invocation,
+        store: Store::Value(|s, v| set(&mut s.named, v)),
+        ..OPT
+    },
+    Opt {
+        names: &["-b", "--batch"],
+        value: "FILE",
+        missing: "-b needs a file of commands ('-' for stdin)",
+        help: "run the shell commands of FILE ('-': stdin), one a line, each echoed\non stderr (tf> LINE), stopping at the first failure unless its line starts with '-'",
+        doc: r##"Run the commands of
+.I file
+.RB ( \- :
+standard input), one a line, on one session, in the language of
+.B tf shell
+(see
+.BR "Shell and batch" ).
+The batch stops at the first command that fails, with that command's exit
+status, unless the line starts with
+.BR \- ;
+empty lines and lines starting with
+.B #
+are skipped.
+Each command is echoed on standard error before it runs, as
+.B sftp \-b
+does
+.RB ( "tf> " \fIline\fP ),
+so that a transcript shows which command said what (standard output keeps
+only what the commands print, such as a file got to
+.BR \- ).
+No command may follow
+.BR \-b .
+"##,
+        scope: Scope::Invocation,
+        store: Store::Value(|s, v| set(&mut s.batch, v)),
+        ..OPT
+    },
+    Opt {
+        names: &["-h", "--help"],
+        help: "this help",
+        doc: r##"Print a usage summary and exit with status 0.
+"##,
+        scope: Scope::Invocation,
+        store: Store::Flag(|s| s.help = true),
+        ..OPT
+    },
+    Opt {
+        names: &["-V", "--version"],
+        help: "print tf's version and exit",
+        doc: r##"Print
+.B tf
+and its version (as
+.BR "tf 0.1.0" )
+and exit with status 0.
+"##,
+        scope: Scope::Invocation,
+        store: Store::Flag(|s| s.version = true),
+        ..OPT
+    },
+    Opt {
+        names: &["--password"],
+        store: Store::Refuse(
+            "there is no --password: a password on the command line is visible to every \
+             user in the process list; use the prompt, TF_PASSWORD or --password-file",
+        ),
+        ..OPT
+    },
+];

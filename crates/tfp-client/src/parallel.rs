@@ -1,0 +1,208 @@
+//! Parallel streams (the bbftp idea): one file split into N byte ranges moved over
+//! N connections at once with PUT/GET at offsets. This works because tfd's PUT
+//! writes in place without truncating (decisions.md), and it scales the one thing a
+//! single stream cannot: the per-byte cipher runs on one core per connection.
+
+use super::{Client, ClientConfig, ClientError};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tfd_sys::{AlignedBuf, IO_ALIGN};
+use tfp_wire::hpf::code;
+use tfp_wire::Status;
+
+/// The N byte ranges of a file of `size` bytes (empty ranges dropped). Inner
+/// boundaries fall on multiples of 4096, so every stream's full chunks stay
+/// aligned on disk (and a GET's can be written direct).
+pub fn ranges(size: u64, n: usize) -> Vec<(u64, u64)> {
+    let n = n.max(1) as u64;
+    let cut = |i: u64| {
+        if i == n {
+            size
+        } else {
+            (size * i / n) / IO_ALIGN as u64 * IO_ALIGN as u64
+        }
+    };
+    (0..n).map(|i| (cut(i), cut(i + 1))).filter(|(a, b)| b > a).collect()
+}
+
+/// Uploads `local` to `remote` over `streams` connections. The remote file is
+/// first replaced by an empty one (SNDFILE with overwrite), so no stale tail stays.
+pub fn put(
+    cfg: &ClientConfig,
+    local: &std::path::Path,
+    remote: &[u8],
+    streams: usize,
+    bufsz: i64,
+    progress: &Arc<AtomicU64>,
+) -> Result<Result<(), Status>, ClientError> {
+    let size = std::fs::metadata(local).map_err(ClientError::Local)?.len();
+    let mut c = Client::connect(cfg)?;
+    let st = c.sndfile(remote, true, &mut std::io::empty(), &mut |_| {})?;
+    if !matches!(st, Status::Ok(_)) {
+        return Ok(Err(st));
+    }
+    let _ = c.end();
+    let results: Vec<StreamResult> = std::thread::scope(|scope| {
+        let handles: Vec<_> = ranges(size, streams)
+            .into_iter()
+            .map(|(start, end)| {
+                let progress = progress.clone();
+                scope.spawn(move || -> Result<Result<(), Status>, ClientError> {
+                    let mut f = File::open(local).map_err(ClientError::Local)?;
+                    f.seek(SeekFrom::Start(start)).map_err(ClientError::Local)?;
+                    let mut part = f.take(end - start);
+                    let mut c = Client::connect(cfg)?;
+                    let mut last = 0;
+                    let r = c.put(remote, start, bufsz, &mut part, &mut |n| {
+                        progress.fetch_add(n - last, Ordering::Relaxed);
+                        last = n;
+                    })?;
+                    let _ = c.end();
+                    Ok(match r {
+                        Ok(super::transfer::PutOutcome::Done) => Ok(()),
+                        Ok(super::transfer::PutOutcome::ServerCancelled) => {
+                            Err(Status::Failed(7, "server cancelled".into()))
+                        }
+                        Err(st) => Err(st),
+                    })
+                })
+            })
+            .collect();
+        join_all(handles)
+    });
+    first_failure(results)
+}
+
+type StreamResult = Result<Result<(), Status>, ClientError>;
+
+/// Waits for every stream; a panicked one counts as failed.
+fn join_all(handles: Vec<std::thread::ScopedJoinHandle<'_, StreamResult>>) -> Vec<StreamResult> {
+    handles
+        .into_iter()
+        .map(|h| h.join().unwrap_or(Err(ClientError::Protocol("thread panicked".into()))))
+        .collect()
+}
+
+/// The first failure among the streams, or success when all succeeded.
+fn first_failure(results: Vec<StreamResult>) -> StreamResult {
+    for r in results {
+        match r {
+            Ok(Ok(())) => {}
+            other => return other,
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// `GET` of the byte range `[start, end)` of `remote` on `c`, each chunk
+/// handed to `sink` in order; what the server sends past `end` (before our
+/// cancel arrived) is dropped. The session stays usable afterwards: the
+/// cancel is followed through to the server's FIN. `Ok(Err)` when the server
+/// refused, or ended the file before `end`.
+pub fn get_range(
+    c: &mut Client,
+    remote: &[u8],
+    start: u64,
+    end: u64,
+    bufsz: i64,
+    sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+) -> Result<Result<(), Status>, ClientError> {
+    let want = (end - start).clamp(1, bufsz.max(1) as u64) as i64;
+    let mut cmd = b"GET ".to_vec();
+    cmd.extend_from_slice(&tfp_wire::hpf::encode(remote, start, want, None));
+    let f = c.raw(&cmd)?;
+    let grant = match f.strip_prefix(b"OK ") {
+        Some(g) if g.len() == 8 => i64::from_be_bytes(g.try_into().unwrap_or([0; 8])),
+        _ => return Ok(Err(Status::parse(&f))),
+    };
+    if grant <= 0 || grant > want {
+        return Err(ClientError::Protocol(format!("bad grant {grant}")));
+    }
+    let mut pos = start;
+    let mut buf = AlignedBuf::zeroed(grant as usize);
+    let mut cancelled = false;
+    let mut fin = false;
+    let mut server_cancelled = false;
+    loop {
+        let len = c.chan.rx.recv_i64()?;
+        if len == code::FIN {
+            fin = true;
+            break;
+        }
+        if len <= 0 {
+            server_cancelled = len == code::CANCEL;
+            break;
+        }
+        if len > grant {
+            return Err(ClientError::Protocol(format!("chunk {len} over grant {grant}")));
+        }
+        c.chan.rx.recv_unit(&mut buf[..len as usize])?;
+        let take = (len as u64).min(end.saturating_sub(pos)) as usize;
+        if take > 0 {
+            sink(&buf[..take]).map_err(ClientError::Local)?;
+            pos += take as u64;
+        }
+        if pos >= end && !cancelled {
+            // our range is complete: cancel, then FIN, and drain to the server's FIN
+            c.chan
+                .tx
+                .send_units(&[&code::CANCEL.to_be_bytes(), &code::FIN.to_be_bytes()])?;
+            cancelled = true;
+        }
+    }
+    if !cancelled {
+        c.chan.tx.send_i64(code::FIN)?;
+    }
+    // after a cancel the server sends no end code, only (maybe) chunks then FIN
+    while !fin {
+        let len = c.chan.rx.recv_i64()?;
+        if len == code::FIN {
+            fin = true;
+        } else if len > 0 {
+            if len > grant {
+                return Err(ClientError::Protocol(format!("chunk {len} over grant {grant}")));
+            }
+            c.chan.rx.recv_unit(&mut buf[..len as usize])?;
+        }
+    }
+    if pos < end {
+        let why = if server_cancelled {
+            "the server cancelled the GET".to_string()
+        } else {
+            format!("the file ended at {pos}, inside the range {start}..{end} (changed on the server?)")
+        };
+        return Ok(Err(Status::Failed(7, why)));
+    }
+    Ok(Ok(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ranges;
+
+    #[test]
+    fn ranges_cover_exactly() {
+        for (size, n) in [
+            (0u64, 4usize),
+            (1, 4),
+            (10, 3),
+            (1 << 28, 4),
+            (7, 1),
+            ((1 << 28) + 12_345, 3),
+            (40_000, 4),
+        ] {
+            let r = ranges(size, n);
+            assert_eq!(r.iter().map(|(a, b)| b - a).sum::<u64>(), size);
+            assert_eq!(r.first().map_or(0, |x| x.0), 0);
+            assert_eq!(r.last().map_or(0, |x| x.1), size);
+            for w in r.windows(2) {
+                assert_eq!(w[0].1, w[1].0);
+                assert_eq!(w[0].1 % 4096, 0, "inner boundaries aligned: {size} / {n}");
+            }
+        }
+        // big enough files still get every stream
+        assert_eq!(ranges((1 << 28) + 12_345, 3).len(), 3);
+    }
+}

@@ -1,0 +1,121 @@
+//! `tf df`'s question: the space a session may still use, and why. tfd answers
+//! TFDSPACE with the disk's free space and the quota beside FREESP's one
+//! number; another server only has FREESP, which is then all there is to show.
+#![forbid(unsafe_code)]
+
+use super::{Client, ClientError};
+use tfp_wire::Status;
+
+/// What the server says about space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Space {
+    /// What the session may still store (FREESP's answer).
+    pub usable: u64,
+    /// The file system's free space (None: the server only answers FREESP).
+    pub disk: Option<u64>,
+    /// Quota used and limit, when one applies.
+    pub quota: Option<(u64, u64)>,
+}
+
+/// Why the space could not be read.
+#[derive(Debug)]
+pub enum SpaceError {
+    /// The session failed.
+    Session(ClientError),
+    /// The server answered something else (shown escaped by the caller).
+    Refused(Status),
+}
+
+impl From<ClientError> for SpaceError {
+    fn from(e: ClientError) -> Self {
+        SpaceError::Session(e)
+    }
+}
+
+impl Client {
+    /// Asks TFDSPACE, falling back to FREESP on a server that does not know it.
+    pub fn space(&mut self) -> Result<Space, SpaceError> {
+        match self.command(b"TFDSPACE")? {
+            Status::Ok(d) => parse(&d).ok_or(SpaceError::Refused(Status::Ok(d))),
+            Status::Unknown => match self.command(b"FREESP")? {
+                Status::Ok(d) => match std::str::from_utf8(&d).ok().and_then(|t| t.trim().parse().ok()) {
+                    Some(usable) => Ok(Space {
+                        usable,
+                        disk: None,
+                        quota: None,
+                    }),
+                    None => Err(SpaceError::Refused(Status::Ok(d))),
+                },
+                other => Err(SpaceError::Refused(other)),
+            },
+            other => Err(SpaceError::Refused(other)),
+        }
+    }
+}
+
+/// `<usable> <disk>` or `<usable> <disk> <used> <limit>`.
+fn parse(d: &[u8]) -> Option<Space> {
+    let text = std::str::from_utf8(d).ok()?;
+    let n: Vec<u64> = text.split(' ').map(|w| w.parse().ok()).collect::<Option<_>>()?;
+    match n[..] {
+        [usable, disk] => Some(Space {
+            usable,
+            disk: Some(disk),
+            quota: None,
+        }),
+        [usable, disk, used, limit] => Some(Space {
+            usable,
+            disk: Some(disk),
+            quota: Some((used, limit)),
+        }),
+        _ => None,
+    }
+}
+
+/// A byte count in the units `df -h` uses (1024-based, one decimal below 10).
+pub fn human(n: u64) -> String {
+    const UNITS: [&str; 7] = ["B", "K", "M", "G", "T", "P", "E"];
+    let mut v = n as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < UNITS.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{n}B")
+    } else if v < 10.0 {
+        format!("{v:.1}{}", UNITS[i])
+    } else {
+        format!("{v:.0}{}", UNITS[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_parse() {
+        assert_eq!(
+            parse(b"5 9"),
+            Some(Space {
+                usable: 5,
+                disk: Some(9),
+                quota: None
+            })
+        );
+        assert_eq!(parse(b"5 9 45 50").unwrap().quota, Some((45, 50)));
+        for bad in [&b""[..], b"5", b"5 9 1", b"x 9", b"5  9", b"-1 9", b"1 2 3 4 5"] {
+            assert_eq!(parse(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn human_units() {
+        assert_eq!(human(0), "0B");
+        assert_eq!(human(1023), "1023B");
+        assert_eq!(human(1536), "1.5K");
+        assert_eq!(human(50 << 20), "50M");
+        assert_eq!(human(82 * (1 << 30) + (1 << 29)), "82G");
+    }
+}

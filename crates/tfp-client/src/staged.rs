@@ -1,0 +1,364 @@
+//! Uploads that land whole or not at all, over one connection or many, and
+//! that resume only what they can prove: the client side of tfd's staged
+//! uploads (doc/compatibility.md "Staged uploads").
+//!
+//! The server keeps the data in a hidden stage beside the target, with a
+//! journal of the source's identity and the ranges written; this side asks
+//! which ranges the stage already holds for this same source, sends the
+//! others (split over `streams` connections, the first over the session that
+//! commits, whose server side hashes what it writes from offset 0 on the way
+//! to its disk), and commits with the SHA-256 of the local file, hashed while
+//! the data moves. The server renames the stage
+//! over the target only when every byte is there and the hashes match; a
+//! mismatch empties the stage, and the whole file is moved again once before
+//! the upload fails. Whatever interrupts it, the target stays as it was and
+//! what was written stays in the stage for the next `--resume`.
+
+use super::transfer::PutOutcome;
+use super::{Client, ClientConfig, ClientError};
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tfd_sys::IO_ALIGN;
+use tfp_wire::Status;
+
+/// What a staged upload is asked to do.
+pub struct Request<'a> {
+    /// The local source (a regular file).
+    pub local: &'a Path,
+    /// The target on the server.
+    pub remote: &'a [u8],
+    /// Connections for the data (at least 1).
+    pub streams: usize,
+    /// The HPF buffer each connection asks for.
+    pub bufsz: i64,
+    /// Continue what the stage holds for this same source (else start empty).
+    pub resume: bool,
+    /// Replace an existing target.
+    pub overwrite: bool,
+}
+
+/// How a staged upload went.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Bytes the stage already held for this source (kept by a resume).
+    pub kept: u64,
+    /// Bytes sent.
+    pub sent: u64,
+    /// The first commit found a mismatch, and everything was moved again.
+    pub moved_again: bool,
+    /// The local SHA-256 (`0x…`), as the server verified it.
+    pub sha256: String,
+}
+
+/// The end of a staged upload.
+pub enum Outcome {
+    /// In place and verified.
+    Done(Report),
+    /// The server has no staged uploads (not tfd, or an older one).
+    Unsupported,
+    /// The server refused, with its reason; the target is as it was.
+    Refused(Status),
+}
+
+/// The source's identity as the stage's journal keeps it: size, modification
+/// time, inode and a hash of its first and last 64 KiB. A resume continues
+/// only a stage opened for the same identity, and the final SHA-256 catches
+/// what the identity cannot (an edit within the same nanosecond).
+pub fn identity(f: &File) -> std::io::Result<String> {
+    let m = f.metadata()?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut g = f.try_clone()?;
+    for at in [0, m.len().saturating_sub(buf.len() as u64)] {
+        g.seek(SeekFrom::Start(at))?;
+        let n = tfp_channel::read_full(&mut g, &mut buf)?;
+        h.update(&buf[..n]);
+    }
+    let d = h.finalize();
+    let probe: String = d[..8].iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!(
+        "{}:{}.{}:{}:{probe}",
+        m.len(),
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ino()
+    ))
+}
+
+/// Parses TFDSTAGE's `<n> <a-b>…`.
+fn parse_ranges(data: &[u8]) -> Option<Vec<(u64, u64)>> {
+    let text = std::str::from_utf8(data).ok()?;
+    let mut words = text.split(' ');
+    let n: usize = words.next()?.parse().ok()?;
+    let v: Vec<(u64, u64)> = words
+        .map(|w| {
+            let (a, b) = w.split_once('-')?;
+            Some((a.parse().ok()?, b.parse().ok()?))
+        })
+        .collect::<Option<_>>()?;
+    (v.len() == n).then_some(v)
+}
+
+/// The ranges of `[0, size)` not in `done` (sorted, disjoint), cut into
+/// about `streams` pieces of similar size, inner cuts on 4 KiB boundaries.
+pub fn pieces(size: u64, done: &[(u64, u64)], streams: usize) -> Vec<(u64, u64)> {
+    let mut gaps = Vec::new();
+    let mut at = 0;
+    for &(a, b) in done {
+        if a > at {
+            gaps.push((at, a.min(size)));
+        }
+        at = at.max(b);
+    }
+    if at < size {
+        gaps.push((at, size));
+    }
+    let missing: u64 = gaps.iter().map(|(a, b)| b - a).sum();
+    let each = missing
+        .div_ceil(streams.max(1) as u64)
+        .next_multiple_of(IO_ALIGN as u64)
+        .max(IO_ALIGN as u64);
+    let mut out = Vec::new();
+    for (mut a, b) in gaps {
+        while b - a > each {
+            out.push((a, a + each));
+            a += each;
+        }
+        if b > a {
+            out.push((a, b));
+        }
+    }
+    out
+}
+
+/// Sends `[start, end)` of `local` into the stage over `c`; the server's
+/// final frame tells how its side went.
+fn send_piece(
+    c: &mut Client,
+    req: &Request<'_>,
+    (start, end): (u64, u64),
+    progress: &AtomicU64,
+) -> Result<Result<(), Status>, ClientError> {
+    let mut f = File::open(req.local).map_err(ClientError::Local)?;
+    f.seek(SeekFrom::Start(start)).map_err(ClientError::Local)?;
+    let mut part = f.take(end - start);
+    let mut last = 0;
+    let r = c.put_as("TFDSTAGEPUT", req.remote, start, req.bufsz, &mut part, &mut |n| {
+        progress.fetch_add(n - last, Ordering::Relaxed);
+        last = n;
+    })?;
+    match r {
+        // refused before any data: the status is the reply
+        Err(st) => Ok(Err(st)),
+        Ok(outcome) => {
+            let st = Status::parse(&c.chan.rx.recv_frame()?);
+            Ok(match (outcome, st) {
+                (PutOutcome::Done, Status::Ok(_)) if last == end - start => Ok(()),
+                (_, Status::Ok(_)) => Err(Status::Failed(7, format!("range {start}..{end} ended early"))),
+                (_, st) => Err(st),
+            })
+        }
+    }
+}
+
+/// How many pieces the streams share at most: they take them in file order,
+/// so what is written is near the front of the file at all times and the
+/// server's hash of the stage, which must go in file order, follows close
+/// behind the data (its commit is then left little to read back). Each piece
+/// is a range in the stage's journal, whose attributes a file system bounds
+/// (ext4: one block): fewer than the ranges a stage records (32, tfd's `fsys::stage::MAX_RANGES`).
+const MAX_PIECES: u64 = 24;
+/// The least a piece holds when there are several.
+const MIN_PIECE: u64 = 16 << 20;
+
+/// Sends every piece: over `c` and `streams - 1` more connections, each
+/// taking the next piece in file order; the first failure wins.
+fn send_all(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    req: &Request<'_>,
+    pieces: &[(u64, u64)],
+    progress: &AtomicU64,
+) -> Result<Result<(), Status>, ClientError> {
+    if pieces.len() <= 1 || req.streams <= 1 {
+        for &p in pieces {
+            if let Err(st) = send_piece(c, req, p, progress)? {
+                return Ok(Err(st));
+            }
+        }
+        return Ok(Ok(()));
+    }
+    let missing: u64 = pieces.iter().map(|(a, b)| b - a).sum();
+    let piece = missing
+        .div_ceil(MAX_PIECES)
+        .max(MIN_PIECE)
+        .next_multiple_of(IO_ALIGN as u64);
+    let mut queue: Vec<(u64, u64)> = Vec::new();
+    for &(mut a, b) in pieces {
+        while b - a > piece {
+            queue.push((a, a + piece));
+            a += piece;
+        }
+        queue.push((a, b));
+    }
+    queue.reverse();
+    // the first piece (from offset 0 on a fresh upload) goes over `c`, the
+    // session that commits: its server side hashes the stage in file order
+    let first = queue.pop();
+    let extra = (req.streams - 1).min(queue.len());
+    let queue = std::sync::Mutex::new(queue);
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    // one stream: pieces from the queue until it is empty or another failed
+    let stream = |c: &mut Client, mut first: Option<(u64, u64)>| -> Result<Result<(), Status>, ClientError> {
+        loop {
+            if failed.load(Ordering::Relaxed) {
+                return Ok(Ok(()));
+            }
+            let next = first
+                .take()
+                .or_else(|| queue.lock().unwrap_or_else(|p| p.into_inner()).pop());
+            let Some(p) = next else { return Ok(Ok(())) };
+            let r = send_piece(c, req, p, progress);
+            if !matches!(r, Ok(Ok(()))) {
+                failed.store(true, Ordering::Relaxed);
+                return r;
+            }
+        }
+    };
+    let results: Vec<Result<Result<(), Status>, ClientError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..extra)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut c = Client::connect(cfg)?;
+                    let r = stream(&mut c, None);
+                    let _ = c.end();
+                    r
+                })
+            })
+            .collect();
+        let mut out = vec![stream(c, first)];
+        out.extend(
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or(Err(ClientError::Protocol("thread panicked".into())))),
+        );
+        out
+    });
+    // a refusal with the server's reason before a lost connection: it says why
+    let mut lost = None;
+    for r in results {
+        match r {
+            Ok(Ok(())) => {}
+            Ok(Err(st)) => return Ok(Err(st)),
+            Err(e) => lost = lost.or(Some(e)),
+        }
+    }
+    lost.map_or(Ok(Ok(())), Err)
+}
+
+/// Byte ranges `[start, end)`.
+type Ranges = Vec<(u64, u64)>;
+
+/// Opens the stage; `None` when the server does not know the command.
+fn open_stage(
+    c: &mut Client,
+    req: &Request<'_>,
+    size: u64,
+    id: &str,
+    fresh: bool,
+) -> Result<Result<Option<Ranges>, Status>, ClientError> {
+    let arg = [format!("{size} {id} {} ", u8::from(fresh)).as_bytes(), req.remote].concat();
+    match c.call("TFDSTAGE", &arg)? {
+        Status::Unknown => Ok(Ok(None)),
+        Status::Ok(d) => match parse_ranges(&d) {
+            Some(v) => Ok(Ok(Some(v))),
+            None => Err(ClientError::Protocol("TFDSTAGE: unreadable ranges".into())),
+        },
+        st => Ok(Err(st)),
+    }
+}
+
+/// Uploads `req.local` to `req.remote` through a stage. `c` is a logged-in
+/// connection (more are opened from `cfg` for the streams).
+pub fn put(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    req: &Request<'_>,
+    progress: &AtomicU64,
+) -> Result<Outcome, ClientError> {
+    let f = File::open(req.local).map_err(ClientError::Local)?;
+    let size = f.metadata().map_err(ClientError::Local)?.len();
+    let id = identity(&f).map_err(ClientError::Local)?;
+    drop(f);
+    let mut done = match open_stage(c, req, size, &id, !req.resume)? {
+        Ok(Some(d)) => d,
+        Ok(None) => return Ok(Outcome::Unsupported),
+        Err(st) => return Ok(Outcome::Refused(st)),
+    };
+    let mut report = Report {
+        kept: done.iter().map(|(a, b)| b - a).sum(),
+        ..Report::default()
+    };
+    // the local hash runs beside the transfer, not after it
+    std::thread::scope(|scope| {
+        let hasher = scope.spawn(|| super::engine::digest::sha256_file(req.local));
+        let mut hasher = Some(hasher);
+        let mut local_sha: Option<String> = None;
+        loop {
+            let todo = pieces(size, &done, req.streams);
+            report.sent += todo.iter().map(|(a, b)| b - a).sum::<u64>();
+            if let Err(st) = send_all(c, cfg, req, &todo, progress)? {
+                return Ok(Outcome::Refused(st));
+            }
+            if local_sha.is_none() {
+                let h = hasher.take().map(|h| h.join());
+                local_sha = Some(match h {
+                    Some(Ok(Ok(s))) => s,
+                    Some(Ok(Err(e))) => return Err(ClientError::Local(e)),
+                    _ => return Err(ClientError::Protocol("the hashing thread failed".into())),
+                });
+            }
+            let sha = local_sha.clone().unwrap_or_default();
+            let arg = [format!("{sha} {} ", u8::from(req.overwrite)).as_bytes(), req.remote].concat();
+            match c.call("TFDSTAGEDONE", &arg)? {
+                Status::Ok(_) => {
+                    report.sha256 = sha;
+                    return Ok(Outcome::Done(report));
+                }
+                Status::Failed(n, why) if why.contains("mismatch") && !report.moved_again => {
+                    // the stage is emptied on the server: everything again, once
+                    report.moved_again = true;
+                    let _ = n;
+                    done = match open_stage(c, req, size, &id, true)? {
+                        Ok(Some(d)) => d,
+                        Ok(None) => return Ok(Outcome::Unsupported),
+                        Err(st) => return Ok(Outcome::Refused(st)),
+                    };
+                }
+                st => return Ok(Outcome::Refused(st)),
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_cover_the_gaps_only() {
+        assert_eq!(pieces(10, &[], 1), [(0, 10)]);
+        assert_eq!(pieces(10, &[(0, 10)], 4), []);
+        let p = pieces(1 << 20, &[(4096, 8192)], 2);
+        assert_eq!(p.iter().map(|(a, b)| b - a).sum::<u64>(), (1 << 20) - 4096);
+        assert!(p.iter().all(|&(a, b)| b <= 4096 || a >= 8192));
+        assert!(p.len() >= 2);
+        assert_eq!(parse_ranges(b"2 0-5 9-12"), Some(vec![(0, 5), (9, 12)]));
+        assert_eq!(parse_ranges(b"0"), Some(vec![]));
+        assert_eq!(parse_ranges(b"2 0-5"), None);
+    }
+}

@@ -1,0 +1,411 @@
+//! Client side of the transfer commands. Each function sends the command and runs
+//! the protocol's flow to its end, so the connection is ready for the next command.
+
+use super::{Client, ClientError};
+use std::io::{Read, Write};
+use tfd_sys::direct::ChunkWriter;
+use tfd_sys::write_behind::WriteBehind;
+use tfd_sys::AlignedBuf;
+use tfp_channel::{read_append, read_full, PreparedFrame};
+use tfp_wire::hpf::{self, code};
+use tfp_wire::{Status, MAX_CHUNK, MAX_FRAME};
+
+/// Called with the running byte count as data moves.
+pub type Progress<'a> = &'a mut dyn FnMut(u64);
+
+/// How a PUT ended on the server's side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOutcome {
+    /// All data sent and acknowledged with HPFFIN.
+    Done,
+    /// The server cancelled (write failure); the file may be incomplete.
+    ServerCancelled,
+}
+
+impl Client {
+    /// `SNDFILE`: uploads everything `data` yields. Returns the final status.
+    pub fn sndfile(
+        &mut self,
+        remote: &[u8],
+        overwrite: bool,
+        data: &mut dyn Read,
+        progress: Progress<'_>,
+    ) -> Result<Status, ClientError> {
+        let cmd = [
+            if overwrite {
+                &b"SNDFILE 1 "[..]
+            } else {
+                &b"SNDFILE 0 "[..]
+            },
+            remote,
+        ]
+        .concat();
+        let first = Status::parse(&self.raw(&cmd)?);
+        if first != Status::Other(b"CONT".to_vec()) {
+            return Ok(first);
+        }
+        // Stop-and-wait: while the server deciphers and stores a chunk, the next
+        // one is read and enciphered ahead with a copy of the cipher state, and
+        // goes out as soon as the CONT comes (the same bytes as the plain flow).
+        // Data is read straight into the frame's buffer, which is reused.
+        let mut total = 0u64;
+        let Some((first, mut n)) = self.next_data_frame(data)? else {
+            return Ok(Status::parse(&self.raw(b"OK")?));
+        };
+        self.chan.tx.send_prepared(first)?;
+        loop {
+            let sent = n;
+            let ahead = self.next_data_frame(data)?;
+            let reply = self.chan.rx.recv_frame()?;
+            if reply != b"CONT" {
+                return Ok(Status::parse(&reply));
+            }
+            total += sent as u64;
+            progress(total);
+            match ahead {
+                Some((f, k)) => {
+                    n = k;
+                    self.chan.tx.send_prepared(f)?;
+                }
+                None => return Ok(Status::parse(&self.raw(b"OK")?)),
+            }
+        }
+    }
+
+    /// The next `CONT <data>` frame of a SNDFILE, enciphered ahead, and its data
+    /// length; `None` at the end of `data`.
+    fn next_data_frame(&mut self, data: &mut dyn Read) -> Result<Option<(PreparedFrame, usize)>, ClientError> {
+        const HEAD: usize = 4 + b"CONT ".len();
+        let mut frame = self.chan.tx.frame_buffer(HEAD - 4);
+        frame[4..HEAD].copy_from_slice(b"CONT ");
+        let n = read_append(data, MAX_CHUNK, &mut frame).map_err(ClientError::Local)?;
+        if n == 0 {
+            self.chan.tx.recycle_frame_buffer(frame);
+            return Ok(None);
+        }
+        Ok(Some((self.chan.tx.prepare_frame_buffer(frame)?, n)))
+    }
+
+    /// `RCVFILE`: downloads into `out`. Returns the final status.
+    pub fn rcvfile(&mut self, remote: &[u8], delete: bool, out: &mut dyn Write) -> Result<Status, ClientError> {
+        let cmd = [if delete { &b"RCVFILE 1 "[..] } else { &b"RCVFILE 0 "[..] }, remote].concat();
+        self.chan.tx.send_frame(&cmd)?;
+        self.recv_chunks(out)
+    }
+
+    fn hpf_open(
+        &mut self,
+        name: &str,
+        remote: &[u8],
+        offset: u64,
+        bufsz: i64,
+        canpt: Option<u64>,
+    ) -> Result<Result<usize, Status>, ClientError> {
+        let mut cmd = name.as_bytes().to_vec();
+        cmd.push(b' ');
+        cmd.extend_from_slice(&hpf::encode(remote, offset, bufsz, canpt));
+        let f = self.raw(&cmd)?;
+        match f.strip_prefix(b"OK ") {
+            Some(g) if g.len() == 8 => {
+                let grant = i64::from_be_bytes(g.try_into().unwrap_or([0; 8]));
+                if grant <= 0 || grant as u64 > bufsz as u64 {
+                    return Err(ClientError::Protocol(format!("bad grant {grant}")));
+                }
+                Ok(Ok(grant as usize))
+            }
+            _ => Ok(Err(Status::parse(&f))),
+        }
+    }
+
+    /// `PUT`: writes `len` bytes from `data` at `offset`. `Err(Status)` when the
+    /// server refused the request.
+    pub fn put(
+        &mut self,
+        remote: &[u8],
+        offset: u64,
+        bufsz: i64,
+        data: &mut dyn Read,
+        progress: Progress<'_>,
+    ) -> Result<Result<PutOutcome, Status>, ClientError> {
+        self.put_as("PUT", remote, offset, bufsz, data, progress)
+    }
+
+    /// PUT's flow under the command `name` (PUT, or tfd's TFDSTAGEPUT).
+    pub(crate) fn put_as(
+        &mut self,
+        name: &str,
+        remote: &[u8],
+        offset: u64,
+        bufsz: i64,
+        data: &mut dyn Read,
+        progress: Progress<'_>,
+    ) -> Result<Result<PutOutcome, Status>, ClientError> {
+        let grant = match self.hpf_open(name, remote, offset, bufsz, None)? {
+            Ok(g) => g,
+            Err(st) => return Ok(Err(st)),
+        };
+        let mut buf = vec![0u8; grant];
+        let mut total = 0u64;
+        loop {
+            let n = read_full(data, &mut buf).map_err(ClientError::Local)?;
+            if n == 0 {
+                break;
+            }
+            self.chan
+                .tx
+                .send_units_in_place(&(n as i64).to_be_bytes(), &mut buf[..n])?;
+            total += n as u64;
+            progress(total);
+            if self.server_code_pending()? {
+                break;
+            }
+        }
+        self.chan.tx.send_i64(code::END)?;
+        // read codes until the server's FIN, then answer FIN
+        let mut outcome = PutOutcome::Done;
+        loop {
+            match self.chan.rx.recv_i64()? {
+                code::FIN => break,
+                code::CANCEL => outcome = PutOutcome::ServerCancelled,
+                other => return Err(ClientError::Protocol(format!("unexpected PUT code {other}"))),
+            }
+        }
+        self.chan.tx.send_i64(code::FIN)?;
+        Ok(Ok(outcome))
+    }
+
+    /// True when the server has sent something during a PUT (its cancel), without
+    /// blocking.
+    fn server_code_pending(&mut self) -> Result<bool, ClientError> {
+        if self.chan.rx.buffered() > 0 {
+            return Ok(true);
+        }
+        let s = self.chan.stream();
+        s.set_nonblocking(true)?;
+        let mut b = [0u8; 1];
+        let r = s.peek(&mut b);
+        s.set_nonblocking(false)?;
+        match r {
+            Ok(n) => Ok(n > 0),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// `PUT` that cancels after sending `cancel_after` bytes (tests and `tf`).
+    pub fn put_cancel(
+        &mut self,
+        remote: &[u8],
+        bufsz: i64,
+        data: &[u8],
+        cancel_code: i64,
+    ) -> Result<Result<(), Status>, ClientError> {
+        let grant = match self.hpf_open("PUT", remote, 0, bufsz, None)? {
+            Ok(g) => g,
+            Err(st) => return Ok(Err(st)),
+        };
+        for chunk in data.chunks(grant) {
+            self.chan.tx.send_units(&[&(chunk.len() as i64).to_be_bytes(), chunk])?;
+        }
+        self.chan.tx.send_i64(cancel_code)?;
+        while self.chan.rx.recv_i64()? != code::FIN {}
+        self.chan.tx.send_i64(code::FIN)?;
+        Ok(Ok(()))
+    }
+
+    /// `GET`: reads from `offset` to EOF into `out`. Returns the bytes received.
+    pub fn get(
+        &mut self,
+        remote: &[u8],
+        offset: u64,
+        bufsz: i64,
+        out: &mut dyn Write,
+        progress: Progress<'_>,
+    ) -> Result<Result<u64, Status>, ClientError> {
+        let grant = match self.hpf_open("GET", remote, offset, bufsz, None)? {
+            Ok(g) => g,
+            Err(st) => return Ok(Err(st)),
+        };
+        // aligned, so a consumer that writes direct can take the chunks as they are
+        let mut buf = AlignedBuf::zeroed(grant);
+        let mut total = 0u64;
+        let failed = loop {
+            let len = self.chan.rx.recv_i64()?;
+            if len > 0 {
+                if len as u64 > grant as u64 {
+                    return Err(ClientError::Protocol(format!("chunk {len} over grant {grant}")));
+                }
+                self.chan.rx.recv_unit(&mut buf[..len as usize])?;
+                out.write_all(&buf[..len as usize]).map_err(ClientError::Local)?;
+                total += len as u64;
+                progress(total);
+            } else {
+                break len == code::CANCEL;
+            }
+        };
+        self.chan.tx.send_i64(code::FIN)?;
+        while self.chan.rx.recv_i64()? != code::FIN {}
+        if failed {
+            return Ok(Err(Status::Failed(7, "server cancelled the GET".into())));
+        }
+        Ok(Ok(total))
+    }
+
+    /// `GET` into a local file: each chunk is deciphered into one of two
+    /// aligned buffers while a writer thread stores the other (direct when
+    /// whole), so the disk's time overlaps the network's and the cipher's
+    /// instead of adding to them (a direct 4 MiB write waits on the device for
+    /// milliseconds; one after each chunk was a third of a 1 GiB download's
+    /// time on the VM). A failed write ends the download with
+    /// [`ClientError::Local`], as [`Client::get`] does.
+    pub fn get_to_file(
+        &mut self,
+        remote: &[u8],
+        offset: u64,
+        bufsz: i64,
+        mut out: ChunkWriter,
+        progress: Progress<'_>,
+    ) -> Result<Result<u64, Status>, ClientError> {
+        self.get_to_sink(remote, offset, bufsz, move |c: &[u8]| out.write_chunk(c), progress)
+    }
+
+    /// [`Client::get_to_file`] with any consumer of the chunks, called in
+    /// order on the writer thread: the download engine's sink also hashes and
+    /// journals what it wrote there, off the cipher's core. A failure of the
+    /// sink ends the download with [`ClientError::Local`].
+    pub fn get_to_sink<S>(
+        &mut self,
+        remote: &[u8],
+        offset: u64,
+        bufsz: i64,
+        sink: S,
+        progress: Progress<'_>,
+    ) -> Result<Result<u64, Status>, ClientError>
+    where
+        S: FnMut(&[u8]) -> std::io::Result<()> + Send,
+    {
+        let grant = match self.hpf_open("GET", remote, offset, bufsz, None)? {
+            Ok(g) => g,
+            Err(st) => return Ok(Err(st)),
+        };
+        std::thread::scope(|scope| {
+            let mut behind = WriteBehind::start(scope, grant, sink);
+            let mut total = 0u64;
+            let failed = loop {
+                let len = self.chan.rx.recv_i64()?;
+                if len <= 0 {
+                    break len == code::CANCEL;
+                }
+                if len as u64 > grant as u64 {
+                    return Err(ClientError::Protocol(format!("chunk {len} over grant {grant}")));
+                }
+                let mut buf = behind.buffer();
+                self.chan.rx.recv_unit(&mut buf[..len as usize])?;
+                behind.submit(buf, len as usize);
+                if let Some(e) = behind.failure() {
+                    return Err(ClientError::Local(e));
+                }
+                total += len as u64;
+                progress(total);
+            };
+            self.chan.tx.send_i64(code::FIN)?;
+            while self.chan.rx.recv_i64()? != code::FIN {}
+            if let Some(e) = behind.finish() {
+                return Err(ClientError::Local(e));
+            }
+            if failed {
+                return Ok(Err(Status::Failed(7, "server cancelled the GET".into())));
+            }
+            Ok(Ok(total))
+        })
+    }
+
+    /// `GET` cancelled by the client after the first chunk; returns bytes kept.
+    pub fn get_cancel_after_first(&mut self, remote: &[u8], bufsz: i64) -> Result<Result<u64, Status>, ClientError> {
+        let grant = match self.hpf_open("GET", remote, 0, bufsz, None)? {
+            Ok(g) => g,
+            Err(st) => return Ok(Err(st)),
+        };
+        let mut buf = vec![0u8; grant];
+        let len = self.chan.rx.recv_i64()?;
+        if len > 0 {
+            self.chan.rx.recv_unit(&mut buf[..len as usize])?;
+        }
+        self.chan
+            .tx
+            .send_units(&[&code::CANCEL.to_be_bytes(), &code::FIN.to_be_bytes()])?;
+        loop {
+            let l = self.chan.rx.recv_i64()?;
+            if l == code::FIN {
+                break;
+            }
+            if l > 0 {
+                self.chan.rx.recv_unit(&mut buf[..l as usize])?;
+            }
+        }
+        Ok(Ok(len.max(0) as u64))
+    }
+
+    /// `SUP`: uploads `data` with raw i32 headers. Returns the server's result
+    /// (0 ok, −1 failed).
+    pub fn sup(&mut self, remote: &[u8], data: &mut dyn Read) -> Result<i32, ClientError> {
+        self.chan.tx.send_frame(&[&b"SUP "[..], remote].concat())?;
+        // the room SNDFILE's frames also use, kept from call to call
+        let mut buf = self.chan.tx.spare_buffer();
+        loop {
+            buf.clear();
+            let n = read_append(data, MAX_FRAME, &mut buf).map_err(ClientError::Local)?;
+            if n == 0 {
+                break;
+            }
+            self.chan
+                .tx
+                .send_units_in_place(&(n as i32).to_be_bytes(), &mut buf[..n])?;
+        }
+        self.chan.tx.recycle_frame_buffer(buf);
+        self.chan.tx.send_i32(0)?;
+        Ok(self.chan.rx.recv_i32()?)
+    }
+
+    /// `SDOWN`: downloads into `out`; Ok(false) when the server reported −1.
+    pub fn sdown(&mut self, remote: &[u8], out: &mut dyn Write) -> Result<bool, ClientError> {
+        self.chan.tx.send_frame(&[&b"SDOWN "[..], remote].concat())?;
+        // grown to the largest chunk seen, not zeroed up front for the largest allowed
+        let mut buf = Vec::new();
+        loop {
+            let len = self.chan.rx.recv_i32()?;
+            if len == 0 {
+                return Ok(true);
+            }
+            if len < 0 {
+                return Ok(false);
+            }
+            if len as usize > MAX_FRAME {
+                return Err(ClientError::Protocol(format!("SDOWN chunk {len}")));
+            }
+            if buf.len() < len as usize {
+                buf.resize(len as usize, 0);
+            }
+            self.chan.rx.recv_unit(&mut buf[..len as usize])?;
+            out.write_all(&buf[..len as usize]).map_err(ClientError::Local)?;
+        }
+    }
+
+    /// `FSIZE` → size, −1 or −2.
+    pub fn fsize(&mut self, remote: &[u8]) -> Result<i64, ClientError> {
+        self.chan.tx.send_frame(&[&b"FSIZE "[..], remote].concat())?;
+        Ok(self.chan.rx.recv_i64()?)
+    }
+
+    /// `FSIZELS` → one value per line of the server-side list file.
+    pub fn fsizels(&mut self, list: &[u8]) -> Result<Vec<i64>, ClientError> {
+        self.chan.tx.send_frame(&[&b"FSIZELS "[..], list].concat())?;
+        let mut out = Vec::new();
+        loop {
+            match self.chan.rx.recv_i64()? {
+                -3 => return Ok(out),
+                v => out.push(v),
+            }
+        }
+    }
+}

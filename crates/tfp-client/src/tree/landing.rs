@@ -1,0 +1,124 @@
+//! Where downloads land: below one target directory, held open, and reached
+//! only through descriptors with no symlink followed (openat2 with
+//! RESOLVE_BENEATH and RESOLVE_NO_SYMLINKS, mkdirat). A symlink planted in
+//! the target, by anyone, is never written through: the open fails (ELOOP)
+//! and the file is refused. Each file is then landed by the transfer engine
+//! (client::engine: its resumable partial and journal beside the final name,
+//! in the directory handed out here, renamed over it when complete).
+
+use super::names;
+use std::ffi::{CString, OsStr};
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+use tfd_sys as sys;
+
+fn cstr(b: &[u8]) -> io::Result<CString> {
+    CString::new(b).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL in a name"))
+}
+
+/// Explains the errors a planted link or a file in the way gives.
+fn blocked(rel: &[u8], e: io::Error) -> io::Error {
+    match e.raw_os_error() {
+        Some(libc::ELOOP) | Some(libc::EXDEV) => io::Error::new(
+            e.kind(),
+            format!(
+                "{}: a symlink on the way inside the target; not followed",
+                names::shown(rel)
+            ),
+        ),
+        Some(libc::ENOTDIR) => io::Error::new(
+            e.kind(),
+            format!(
+                "{}: a symlink or a file on the way inside the target; not followed",
+                names::shown(rel)
+            ),
+        ),
+        _ => io::Error::new(e.kind(), format!("{}: {e}", names::shown(rel))),
+    }
+}
+
+/// A target directory downloads land in.
+pub struct Landing {
+    root: OwnedFd,
+    path: PathBuf,
+}
+
+impl Landing {
+    /// Opens the target `dir` (given by the user: a symlink naming it is
+    /// followed here, and only here).
+    pub fn open(dir: &Path) -> io::Result<Landing> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let root: OwnedFd = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY)
+            .open(dir)?
+            .into();
+        Ok(Landing {
+            root,
+            path: dir.to_path_buf(),
+        })
+    }
+
+    /// The target directory as the user named it (for messages).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The directory `rel` below this one as a landing of its own, reached
+    /// with no symlink followed.
+    pub fn sub(&self, rel: &[u8]) -> io::Result<Landing> {
+        Ok(Landing {
+            root: self.dir(rel)?,
+            path: self.path.join(OsStr::from_bytes(rel)),
+        })
+    }
+
+    /// The directory `rel` below the target (`rel` empty: the target).
+    fn dir(&self, rel: &[u8]) -> io::Result<OwnedFd> {
+        let flags = libc::O_RDONLY | libc::O_DIRECTORY;
+        let p = if rel.is_empty() { &b"."[..] } else { rel };
+        sys::openat2_beneath_nolinks(self.root.as_fd(), &cstr(p)?, flags, 0).map_err(|e| blocked(rel, e))
+    }
+
+    /// Makes directory `rel` (checked by [`names::check`]) and its missing
+    /// parents, one component at a time, none followed if a link.
+    pub fn create_dir(&self, rel: &[u8]) -> io::Result<()> {
+        names::check(rel).map_err(|why| io::Error::new(io::ErrorKind::InvalidInput, why.to_string()))?;
+        let mut cur = sys::openat_nofollow(self.root.as_fd(), c".", libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+        for comp in rel.split(|&b| b == b'/') {
+            let name = cstr(comp)?;
+            match sys::mkdirat(cur.as_fd(), &name, 0o777) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(blocked(rel, e)),
+            }
+            cur = sys::openat_nofollow(cur.as_fd(), &name, libc::O_RDONLY | libc::O_DIRECTORY, 0)
+                .map_err(|e| blocked(rel, e))?;
+        }
+        Ok(())
+    }
+
+    /// The directory file `rel` (checked by [`names::check`]) goes in,
+    /// reached with no symlink followed, with the file's name in it and the
+    /// directory's path for messages. The directory must exist
+    /// ([`Landing::create_dir`]).
+    pub fn parent_of<'r>(&self, rel: &'r [u8]) -> io::Result<(OwnedFd, &'r [u8], PathBuf)> {
+        names::check(rel).map_err(|why| io::Error::new(io::ErrorKind::InvalidInput, why.to_string()))?;
+        let (parent, name) = match rel.iter().rposition(|&b| b == b'/') {
+            Some(i) => (&rel[..i], &rel[i + 1..]),
+            None => (&b""[..], rel),
+        };
+        Ok((self.dir(parent)?, name, self.path.join(OsStr::from_bytes(parent))))
+    }
+}
+
+/// Seconds since the epoch of `t` (for comparing with a server's mtime).
+pub fn epoch_secs(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_secs() as i64,
+        Err(e) => -(e.duration().as_secs() as i64),
+    }
+}

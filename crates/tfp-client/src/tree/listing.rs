@@ -1,0 +1,248 @@
+//! Remote listings as a tree operation needs them: LSR (2.4.1, on every
+//! server) read with a bound, its lines parsed into entries whose names have
+//! passed [`names::check`], and FSTAT for a size and a modification time.
+
+use super::names::{self, Refused};
+use super::{MAX_ENTRIES, MAX_LISTING_BYTES};
+use crate::{Client, ClientError};
+use std::io::{self, Write};
+use tfp_wire::Status;
+
+/// What a listing line says an entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `D`.
+    Dir,
+    /// `F`: a regular file.
+    File,
+    /// `U`: a symlink or a special file on the server; never transferred.
+    Other,
+}
+
+/// One checked entry: `rel` is relative to the listed directory, without the
+/// directory's trailing `/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// What it is.
+    pub kind: Kind,
+    /// Its path below the listed directory.
+    pub rel: Vec<u8>,
+}
+
+/// A listing split into the entries that may be used and those refused.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// Entries whose names passed.
+    pub entries: Vec<Entry>,
+    /// Lines refused, as sent, with the reason.
+    pub refused: Vec<(Vec<u8>, Refused)>,
+}
+
+/// Why a listing as a whole is refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TooBig {
+    /// More entries than [`MAX_ENTRIES`] (how many).
+    Entries(usize),
+    /// More bytes than [`MAX_LISTING_BYTES`].
+    Bytes,
+}
+
+impl std::fmt::Display for TooBig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TooBig::Entries(n) => write!(f, "the listing names {n} entries, more than the {MAX_ENTRIES} allowed"),
+            TooBig::Bytes => write!(f, "the listing is longer than {} MiB", MAX_LISTING_BYTES >> 20),
+        }
+    }
+}
+
+/// Parses an LS/LSR answer: `D: rel/`, `F: rel`, `U: rel` a line. Each name
+/// is checked; a line of another shape is refused as it stands.
+pub fn parse(text: &[u8]) -> Result<Listing, TooBig> {
+    let lines = text.split(|&b| b == b'\n').filter(|l| !l.is_empty());
+    let n = lines.clone().count();
+    if n > MAX_ENTRIES {
+        return Err(TooBig::Entries(n));
+    }
+    let mut out = Listing::default();
+    for line in lines {
+        let (kind, name) = match line {
+            [b'D', b':', b' ', rest @ ..] => (Kind::Dir, rest.strip_suffix(b"/").unwrap_or(rest)),
+            [b'F', b':', b' ', rest @ ..] => (Kind::File, rest),
+            [b'U', b':', b' ', rest @ ..] => (Kind::Other, rest),
+            other => {
+                // judged as a name, so a hostile line shows escaped
+                out.refused.push((
+                    other.to_vec(),
+                    names::check(other).err().unwrap_or(Refused::OddComponent),
+                ));
+                continue;
+            }
+        };
+        match names::check(name) {
+            Ok(()) => out.entries.push(Entry {
+                kind,
+                rel: name.to_vec(),
+            }),
+            Err(why) => out.refused.push((name.to_vec(), why)),
+        }
+    }
+    Ok(out)
+}
+
+/// A writer that refuses to hold more than [`MAX_LISTING_BYTES`].
+pub struct Bounded(pub Vec<u8>);
+
+impl Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.0.len() + buf.len() > MAX_LISTING_BYTES {
+            return Err(io::Error::other("listing too long"));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Why listing a remote directory gave nothing usable.
+#[derive(Debug)]
+pub enum ListError {
+    /// The server refused (FAILED, UNKNOWN).
+    Refused(Status),
+    /// Over a bound.
+    TooBig(TooBig),
+    /// The session failed (it cannot be used any more).
+    Session(ClientError),
+}
+
+impl std::fmt::Display for ListError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ListError::Refused(st) => write!(f, "{}", status_text(st)),
+            ListError::TooBig(t) => write!(f, "{t}"),
+            ListError::Session(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// LS (`recursive` false) or LSR of `dir`, bounded and parsed. A listing cut
+/// off at the byte bound leaves the session unusable (the rest of the stream
+/// is unread), which [`ListError::TooBig`] callers must treat as fatal.
+pub fn list(c: &mut Client, dir: &[u8], recursive: bool) -> Result<Listing, ListError> {
+    let cmd = [if recursive { &b"LSR "[..] } else { &b"LS "[..] }, dir].concat();
+    c.chan.tx.send_frame(&cmd).map_err(|e| ListError::Session(e.into()))?;
+    let mut out = Bounded(Vec::new());
+    match c.recv_chunks(&mut out) {
+        Ok(Status::Ok(_)) => {}
+        Ok(st) => return Err(ListError::Refused(st)),
+        Err(ClientError::Local(_)) => return Err(ListError::TooBig(TooBig::Bytes)),
+        Err(e) => return Err(ListError::Session(e)),
+    }
+    parse(&out.0).map_err(ListError::TooBig)
+}
+
+/// What FSTAT says of a remote path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    /// What it is.
+    pub kind: Kind,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Seconds since the epoch.
+    pub mtime: i64,
+}
+
+/// FSTAT: `OK <D|F|U> <size> <atime> <mtime>`; Ok(Err(status)) when refused.
+pub fn fstat(c: &mut Client, path: &[u8]) -> Result<Result<Stat, Status>, ClientError> {
+    let st = c.call("FSTAT", path)?;
+    let Status::Ok(d) = &st else {
+        return Ok(Err(st));
+    };
+    parse_fstat(d)
+        .map(Ok)
+        .ok_or_else(|| ClientError::Protocol(format!("FSTAT answered {:?}", names::shown(d))))
+}
+
+/// An FSTAT answer's text (`T size atime mtime`) parsed.
+pub fn parse_fstat(d: &[u8]) -> Option<Stat> {
+    let text = std::str::from_utf8(d).ok()?;
+    let f: Vec<&str> = text.split(' ').collect();
+    let [t, size, _, mtime] = f.as_slice() else {
+        return None;
+    };
+    let kind = match *t {
+        "D" => Kind::Dir,
+        "F" => Kind::File,
+        _ => Kind::Other,
+    };
+    Some(Stat {
+        kind,
+        size: size.parse().ok()?,
+        mtime: mtime.parse().ok()?,
+    })
+}
+
+/// A FAILED or UNKNOWN status as the server sent it, escaped.
+pub fn status_text(st: &Status) -> String {
+    crate::escape::status_text(st)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listing_splits_into_checked_entries() {
+        let l = parse(b"D: sub/\nF: sub/a b\nU: link\nF: ../evil\nF: /etc/x\nD: a/../../b/\nX: odd\nF: \n").unwrap();
+        assert_eq!(
+            l.entries,
+            [
+                Entry {
+                    kind: Kind::Dir,
+                    rel: b"sub".to_vec()
+                },
+                Entry {
+                    kind: Kind::File,
+                    rel: b"sub/a b".to_vec()
+                },
+                Entry {
+                    kind: Kind::Other,
+                    rel: b"link".to_vec()
+                },
+            ]
+        );
+        let why: Vec<Refused> = l.refused.iter().map(|r| r.1).collect();
+        assert_eq!(
+            why,
+            [
+                Refused::DotDot,
+                Refused::Absolute,
+                Refused::DotDot,
+                Refused::OddComponent,
+                Refused::Empty
+            ]
+        );
+    }
+
+    #[test]
+    fn a_listing_over_the_entry_bound_is_refused_whole() {
+        let text = b"F: x\n".repeat(MAX_ENTRIES + 1);
+        assert_eq!(parse(&text).unwrap_err(), TooBig::Entries(MAX_ENTRIES + 1));
+    }
+
+    #[test]
+    fn fstat_answers_parse() {
+        assert_eq!(
+            parse_fstat(b"F 12 1 1700000000"),
+            Some(Stat {
+                kind: Kind::File,
+                size: 12,
+                mtime: 1_700_000_000
+            })
+        );
+        assert_eq!(parse_fstat(b"F x 1 2"), None);
+    }
+}

@@ -1,0 +1,132 @@
+//! The names a server sends back, judged before any local use: a download
+//! creates only what a name below the asked directory can reach.
+
+use super::MAX_DEPTH;
+
+/// Longest component (NAME_MAX) and path (PATH_MAX) a name may have.
+const NAME_MAX: usize = 255;
+const PATH_MAX: usize = 4096;
+
+/// Why a name from a server is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// Nothing at all.
+    Empty,
+    /// Starts with `/`.
+    Absolute,
+    /// A `..` component: it would climb out of the target.
+    DotDot,
+    /// A `.` or empty component (`a/./b`, `a//b`): never what a listing sends.
+    OddComponent,
+    /// A control character or NUL (a terminal escape, or a name the kernel
+    /// would cut short).
+    Control,
+    /// More than [`MAX_DEPTH`] components.
+    TooDeep,
+    /// A component over NAME_MAX, or the whole over PATH_MAX.
+    TooLong,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Refused::Empty => "an empty name",
+            Refused::Absolute => "an absolute path",
+            Refused::DotDot => "a '..' component",
+            Refused::OddComponent => "an empty or '.' component",
+            Refused::Control => "a control character or NUL",
+            Refused::TooDeep => "deeper than 256 directories",
+            Refused::TooLong => "a component over 255 bytes or a path over 4096",
+        })
+    }
+}
+
+/// Checks `rel`, a path a server named relative to the directory asked for.
+pub fn check(rel: &[u8]) -> Result<(), Refused> {
+    if rel.is_empty() {
+        return Err(Refused::Empty);
+    }
+    if rel.iter().any(|&b| b < 0x20 || b == 0x7f) {
+        return Err(Refused::Control);
+    }
+    if rel[0] == b'/' {
+        return Err(Refused::Absolute);
+    }
+    if rel.len() > PATH_MAX {
+        return Err(Refused::TooLong);
+    }
+    let mut depth = 0;
+    for comp in rel.split(|&b| b == b'/') {
+        match comp {
+            b".." => return Err(Refused::DotDot),
+            b"" | b"." => return Err(Refused::OddComponent),
+            c if c.len() > NAME_MAX => return Err(Refused::TooLong),
+            _ => depth += 1,
+        }
+    }
+    if depth > MAX_DEPTH {
+        return Err(Refused::TooDeep);
+    }
+    Ok(())
+}
+
+/// A name fit for a message: control characters and invalid UTF-8 escaped,
+/// so a hostile name cannot drive the terminal.
+pub fn shown(name: &[u8]) -> String {
+    crate::escape::shown(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_below_the_target_pass() {
+        for ok in [
+            &b"a"[..],
+            b"a/b c/d",
+            "é/日本".as_bytes(),
+            b".hidden",
+            b"a..b",
+            b"...",
+            b"a/.b",
+        ] {
+            assert_eq!(check(ok), Ok(()), "{}", shown(ok));
+        }
+        let deep = vec!["d"; MAX_DEPTH].join("/");
+        assert_eq!(check(deep.as_bytes()), Ok(()));
+    }
+
+    #[test]
+    fn names_that_could_leave_the_target_are_refused() {
+        let cases: [(&[u8], Refused); 14] = [
+            (b"", Refused::Empty),
+            (b"/etc/passwd", Refused::Absolute),
+            (b"/", Refused::Absolute),
+            (b"..", Refused::DotDot),
+            (b"../x", Refused::DotDot),
+            (b"a/../../x", Refused::DotDot),
+            (b"a/..", Refused::DotDot),
+            (b".", Refused::OddComponent),
+            (b"a/./b", Refused::OddComponent),
+            (b"a//b", Refused::OddComponent),
+            (b"a/", Refused::OddComponent),
+            (b"a\0b", Refused::Control),
+            (b"a\nb", Refused::Control),
+            (b"\x1b[2Jx", Refused::Control),
+        ];
+        for (name, why) in cases {
+            assert_eq!(check(name), Err(why), "{}", shown(name));
+        }
+        assert_eq!(check(b"x\x7f"), Err(Refused::Control));
+        let deep = vec!["d"; MAX_DEPTH + 1].join("/");
+        assert_eq!(check(deep.as_bytes()), Err(Refused::TooDeep));
+        assert_eq!(check(&[b'a'; 256]), Err(Refused::TooLong));
+        assert_eq!(check(&[b'a'; 5000]), Err(Refused::TooLong));
+    }
+
+    #[test]
+    fn shown_names_carry_no_control_characters() {
+        assert_eq!(shown(b"a\x1b[2J\n"), "a\\u{1b}[2J\\n");
+    }
+}

@@ -1,0 +1,85 @@
+//! A fixed pool of sessions moving many files: all opened at the start (a
+//! handshake per session, not per file) and kept for the whole run, each
+//! taking the next job as it finishes the last.
+
+use crate::{Client, ClientError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// Opens `n` sessions with `connect`; at the same time when `parallel`, one
+/// after the other otherwise (Fast Access: each entrance hands out the key of
+/// the next). The first failure ends the sessions already open.
+pub fn open(
+    n: usize,
+    parallel: bool,
+    connect: &(dyn Fn() -> Result<Client, ClientError> + Sync),
+) -> Result<Vec<Client>, ClientError> {
+    let results: Vec<Result<Client, ClientError>> = if parallel && n > 1 {
+        std::thread::scope(|s| {
+            let hs: Vec<_> = (0..n).map(|_| s.spawn(connect)).collect();
+            hs.into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or(Err(ClientError::Protocol("connecting thread panicked".into())))
+                })
+                .collect()
+        })
+    } else {
+        let mut v = Vec::with_capacity(n);
+        for _ in 0..n {
+            let r = connect();
+            let failed = r.is_err();
+            v.push(r);
+            if failed {
+                break;
+            }
+        }
+        v
+    };
+    let mut ok = Vec::with_capacity(n);
+    let mut first_err = None;
+    for r in results {
+        match r {
+            Ok(c) => ok.push(c),
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = first_err {
+        for c in ok {
+            let _ = c.end();
+        }
+        return Err(e);
+    }
+    Ok(ok)
+}
+
+/// Runs `work` on every job over `sessions`, one thread each. A session whose
+/// job ends in a [`ClientError`] is dropped from the run (its connection is in
+/// an unknown state); the others take the rest. The result of each job, in
+/// job order: `None` for jobs no session was left to run.
+pub fn run<J: Sync, R: Send>(
+    sessions: Vec<&mut Client>,
+    jobs: &[J],
+    work: &(dyn Fn(&mut Client, &J) -> Result<R, ClientError> + Sync),
+) -> Vec<Option<Result<R, ClientError>>> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<R, ClientError>>>> = Mutex::new((0..jobs.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for c in sessions {
+            let (next, results) = (&next, &results);
+            s.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(job) = jobs.get(i) else { return };
+                let r = work(c, job);
+                let broken = r.is_err();
+                results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(r);
+                if broken {
+                    return;
+                }
+            });
+        }
+    });
+    results.into_inner().unwrap_or_else(|p| p.into_inner())
+}

@@ -1,0 +1,159 @@
+//! The 2.5.1 commands whose answers are not one status frame: the streamed
+//! listings (LSV2DOWN, LSRV2DOWN), the raw type and statistics units (FTYPE,
+//! FTYPELS, FSTATLS) and the integrity transfers (INTREAD, INTWRITE). Each
+//! reads exactly what the server sends, so the session stays in step for the
+//! next command whatever the outcome.
+#![forbid(unsafe_code)]
+
+use super::{Client, ClientError};
+use tfp_wire::fstat::{StatRecord, RECORD_LEN, TYPE_END};
+use tfp_wire::{Status, SHA256_TEXT_LEN};
+
+/// LSV2DOWN's end marker: the listing is complete.
+const DOWN_DONE: i32 = -10;
+/// LSV2DOWN's end marker: the server stopped early; what came is partial.
+const DOWN_PARTIAL: i32 = -11;
+/// Longest listing line accepted (a path; the server's own bound is far lower).
+const MAX_LINE: i32 = 1 << 20;
+/// Most FTYPELS/FSTATLS answers read before giving up on a server that never
+/// sends the end marker (tfd stops at its `walk_limit`): 4 Mi answers, at most
+/// 128 MiB of FSTATLS records held.
+const MAX_ANSWERS: usize = 1 << 22;
+/// Largest INTREAD/INTWRITE payload: the size travels as an i32.
+pub const INT_MAX_SIZE: usize = i32::MAX as usize;
+
+/// INTREAD's answer: the server's hash text and the content.
+pub type Checked = (Vec<u8>, Vec<u8>);
+
+/// A streamed listing: one path a line (a directory ends in `/`), in the
+/// server's order, and whether the server listed everything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    /// The lines, without their `\n`.
+    pub lines: Vec<Vec<u8>>,
+    /// False when the server ended with −11 (it hit a limit or an error).
+    pub complete: bool,
+}
+
+impl Client {
+    /// `LSV2DOWN dir` (or `LSRV2DOWN` when `recursive`): the listing, or the
+    /// refusal status.
+    pub fn lsv2down(&mut self, recursive: bool, dir: &[u8]) -> Result<Result<Listing, Status>, ClientError> {
+        let name = if recursive { "LSRV2DOWN" } else { "LSV2DOWN" };
+        let first = self.raw(&[name.as_bytes(), b" ", dir].concat())?;
+        if first != b"OK" {
+            return Ok(Err(Status::parse(&first)));
+        }
+        let (mut lines, mut bytes) = (Vec::new(), 0usize);
+        loop {
+            let len = self.chan.rx.recv_i32()?;
+            // an endless listing is broken off (and the session with it)
+            // (a line's own allocation and its place in `lines` counted too)
+            bytes += usize::try_from(len).unwrap_or(0) + 64;
+            if bytes > super::tree::MAX_LISTING_BYTES {
+                return Err(ClientError::Protocol(format!(
+                    "the server's {name} listing is longer than {} MiB: broken off",
+                    super::tree::MAX_LISTING_BYTES >> 20
+                )));
+            }
+            match len {
+                DOWN_DONE | DOWN_PARTIAL => {
+                    return Ok(Ok(Listing {
+                        lines,
+                        complete: len == DOWN_DONE,
+                    }))
+                }
+                0..=MAX_LINE => {
+                    let mut line = vec![0u8; len as usize];
+                    self.chan.rx.recv_unit(&mut line)?;
+                    if line.last() == Some(&b'\n') {
+                        line.pop();
+                    }
+                    lines.push(line);
+                }
+                other => return Err(ClientError::Protocol(format!("{name}: line header {other}"))),
+            }
+        }
+    }
+
+    /// `FTYPE path`: the type byte (0..=7, or −1 when the server could not
+    /// tell; see [`tfp_wire::fstat::FileType`]).
+    pub fn ftype(&mut self, path: &[u8]) -> Result<i8, ClientError> {
+        self.chan.tx.send_frame(&[b"FTYPE ", path].concat())?;
+        let mut b = [0u8; 1];
+        self.chan.rx.recv_unit(&mut b)?;
+        Ok(b[0] as i8)
+    }
+
+    /// `FTYPELS list`: one type byte per line of the server-side file `list`
+    /// (none when it cannot be read).
+    pub fn ftypels(&mut self, list: &[u8]) -> Result<Vec<i8>, ClientError> {
+        self.chan.tx.send_frame(&[b"FTYPELS ", list].concat())?;
+        let mut v = Vec::new();
+        loop {
+            let mut b = [0u8; 1];
+            self.chan.rx.recv_unit(&mut b)?;
+            if b[0] as i8 == TYPE_END {
+                return Ok(v);
+            }
+            if v.len() >= MAX_ANSWERS {
+                return Err(ClientError::Protocol("FTYPELS: no end marker".into()));
+            }
+            v.push(b[0] as i8);
+        }
+    }
+
+    /// `FSTATLS list`: one record per line of the server-side file `list`
+    /// (none when it cannot be read); the end record is not included.
+    pub fn fstatls(&mut self, list: &[u8]) -> Result<Vec<StatRecord>, ClientError> {
+        self.chan.tx.send_frame(&[b"FSTATLS ", list].concat())?;
+        let mut v = Vec::new();
+        loop {
+            let mut b = [0u8; RECORD_LEN];
+            self.chan.rx.recv_unit(&mut b)?;
+            let r =
+                StatRecord::decode(&b).map_err(|e| ClientError::Protocol(format!("FSTATLS: bad record ({e:?})")))?;
+            if r == StatRecord::End {
+                return Ok(v);
+            }
+            if v.len() >= MAX_ANSWERS {
+                return Err(ClientError::Protocol("FSTATLS: no end record".into()));
+            }
+            v.push(r);
+        }
+    }
+
+    /// `INTREAD path`: the server's hash text (`0x` and 64 hex digits) and the
+    /// content, or None when the server answered −1 (missing, refused, locked
+    /// too long, or larger than its `intrw_max`).
+    pub fn intread(&mut self, path: &[u8]) -> Result<Option<Checked>, ClientError> {
+        self.chan.tx.send_frame(&[b"INTREAD ", path].concat())?;
+        let n = self.chan.rx.recv_i32()?;
+        if n < 0 {
+            return Ok(None);
+        }
+        let mut hash = vec![0u8; SHA256_TEXT_LEN];
+        self.chan.rx.recv_unit(&mut hash)?;
+        let mut data = vec![0u8; n as usize];
+        self.chan.rx.recv_unit(&mut data)?;
+        Ok(Some((hash, data)))
+    }
+
+    /// `INTWRITE path`: replaces the server's file with `data` only if its
+    /// current content hashes to `expected` (`0x` and 64 hex digits). True when
+    /// replaced; false for the document's −1 (a mismatch, or the file is
+    /// missing, refused or locked).
+    pub fn intwrite(&mut self, path: &[u8], expected: &[u8], data: &[u8]) -> Result<bool, ClientError> {
+        if expected.len() != SHA256_TEXT_LEN {
+            return Err(ClientError::Protocol(format!(
+                "INTWRITE: a hash is {SHA256_TEXT_LEN} bytes (0x and 64 hex digits)"
+            )));
+        }
+        let size =
+            i32::try_from(data.len()).map_err(|_| ClientError::Protocol("INTWRITE: content over 2 GiB".into()))?;
+        self.chan.tx.send_frame(&[b"INTWRITE ", path].concat())?;
+        self.chan.tx.send_units(&[expected])?;
+        self.chan.tx.send_units(&[&size.to_be_bytes(), data])?;
+        Ok(self.chan.rx.recv_i32()? == 0)
+    }
+}

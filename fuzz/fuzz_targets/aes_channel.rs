@@ -1,4 +1,0 @@
-//! cargo-fuzz entry point; the body (and its properties) is `tfd_fuzz::aes_channel`.
-#![no_main]
-
-libfuzzer_sys::fuzz_target!(|data: &[u8]| tfd_fuzz::aes_channel(data));
