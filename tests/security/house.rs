@@ -250,7 +250,21 @@ fn the_only_circle_is_the_session_and_its_commands() {
             }
         }
     }
-    // what each room reaches, itself excluded unless through a circle
+    let rooms: Vec<String> = FLOORS.iter().flat_map(|f| f.iter()).map(|r| r.to_string()).collect();
+    let circles = circles(&edges, &rooms);
+    assert_eq!(
+        circles.into_iter().collect::<Vec<_>>(),
+        ["commands ⇄ session"],
+        "the rooms that use each other in a circle are not exactly the session and its \
+         commands (move the shared item down a floor; or the scanner no longer sees \
+         the dispatch idiom)"
+    );
+}
+
+/// Every set of nodes of `edges` that reach each other (a strongly connected
+/// set of two or more), each written `a ⇄ b ⇄ …` in name order.
+fn circles(edges: &BTreeMap<String, BTreeSet<String>>, nodes: &[String]) -> BTreeSet<String> {
+    // what each node reaches, itself excluded unless through a circle
     let reach = |from: &str| -> BTreeSet<String> {
         let mut seen = BTreeSet::new();
         let mut todo: Vec<String> = edges.get(from).into_iter().flatten().cloned().collect();
@@ -261,28 +275,84 @@ fn the_only_circle_is_the_session_and_its_commands() {
         }
         seen
     };
-    let reaches: BTreeMap<String, BTreeSet<String>> = FLOORS
-        .iter()
-        .flat_map(|f| f.iter())
-        .map(|r| (r.to_string(), reach(r)))
-        .collect();
-    let mut circles = BTreeSet::new();
-    for (room, seen) in &reaches {
-        if seen.contains(room) {
+    let reaches: BTreeMap<&str, BTreeSet<String>> = nodes.iter().map(|n| (n.as_str(), reach(n))).collect();
+    let mut out = BTreeSet::new();
+    for (node, seen) in &reaches {
+        if seen.contains(*node) {
             let circle: BTreeSet<&str> = seen
                 .iter()
-                .filter(|other| reaches[other.as_str()].contains(room))
+                .filter(|other| reaches.get(other.as_str()).is_some_and(|r| r.contains(*node)))
                 .map(String::as_str)
                 .collect();
-            circles.insert(circle.into_iter().collect::<Vec<_>>().join(" ⇄ "));
+            out.insert(circle.into_iter().collect::<Vec<_>>().join(" ⇄ "));
         }
     }
-    assert_eq!(
-        circles.into_iter().collect::<Vec<_>>(),
-        ["commands ⇄ session"],
-        "the rooms that use each other in a circle are not exactly the session and its \
-         commands (move the shared item down a floor; or the scanner no longer sees \
-         the dispatch idiom)"
+    out
+}
+
+/// tf's modules (one file each under `crates/tf/src/`, `main.rs` the root) use
+/// each other without any circle: the command table names the commands' files,
+/// which know only the type of a row (`row.rs`), how a reply ends
+/// (`reply.rs`) and their context (`ctx.rs`); `main.rs` is used by none.
+#[test]
+fn tf_modules_use_each_other_without_a_circle() {
+    let src = root().join("crates/tf/src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let module = |f: &Path| {
+        f.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let modules: BTreeSet<String> = files.iter().map(|f| module(f)).filter(|m| m != "main").collect();
+    assert!(modules.len() > 20 && modules.contains("table"), "{modules:?}");
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in &files {
+        let me = module(file);
+        let text = fs::read_to_string(file).expect("read source");
+        let mut named = Vec::new();
+        for line in text.lines().map(str::trim_start).filter(|l| !l.starts_with("//")) {
+            if me == "main" {
+                // the root names its modules directly: `table::run`, `use reply::fail`
+                for m in &modules {
+                    let calls = line
+                        .match_indices(&format!("{m}::"))
+                        .any(|(i, _)| i == 0 || !line[..i].ends_with(|c: char| is_ident(c) || c == ':'));
+                    if calls {
+                        named.push(m.clone());
+                    }
+                }
+                continue;
+            }
+            let mut rest = line;
+            while let Some(i) = rest.find("super::") {
+                rest = &rest[i..];
+                while let Some(r) = rest.strip_prefix("super::") {
+                    rest = r;
+                }
+                for h in heads(rest) {
+                    // a name that is no module is an item of the root
+                    named.push(if modules.contains(&h) { h } else { "main".into() });
+                }
+            }
+        }
+        for n in named {
+            if n != me {
+                edges.entry(me.clone()).or_default().insert(n);
+            }
+        }
+    }
+    let mut nodes: Vec<String> = modules.into_iter().collect();
+    nodes.push("main".into());
+    let found = circles(&edges, &nodes);
+    assert!(
+        found.is_empty(),
+        "tf's modules use each other in a circle (move what both need into a file \
+         both use, as row.rs holds what a command needs of its row): {found:?}"
+    );
+    assert!(
+        edges["main"].contains("table") && edges["basic"].contains("row"),
+        "{edges:?}"
     );
 }
 

@@ -1,76 +1,25 @@
 //! Completion from tf's own tables: `tf completion bash|zsh|fish` prints a
 //! script for that shell (the global options from the option table, each
-//! command's options from the command option table, the 2.5.1 commands from
-//! v251.rs's table, the 2.4.1 ones from [`BASE`]), and `tf shell`'s Tab
-//! completes command names and remote names ([`words`], [`remote`]).
+//! command's options from the command option table, the commands from the
+//! command table, table.rs), and `tf shell`'s Tab completes command names, and
+//! remote or local names where the command's row says its argument is one.
 
-use super::v251::{self, Paths};
+use super::row::Paths;
+use super::table;
 use tfp_client::options::{commands::COMMAND_OPTIONS, OPTIONS};
 use tfp_client::tree::listing;
 use tfp_client::Client;
-
-/// The commands outside v251.rs's table, with a few words each (fish and zsh
-/// show them beside the name).
-pub const BASE: &[(&str, &str)] = &[
-    ("ls", "list remote directories"),
-    ("lsr", "list remote directories recursively"),
-    ("put", "upload files or trees"),
-    ("get", "download files or trees"),
-    ("mirror", "make a directory a copy of another"),
-    ("mkdir", "make a remote directory"),
-    ("rmdir", "remove a remote directory"),
-    ("del", "delete remote files"),
-    ("rm", "delete remote files"),
-    ("mv", "rename a remote file or directory"),
-    ("renam", "rename a remote file or directory"),
-    ("copy", "copy a remote file"),
-    ("cpdir", "copy a remote directory"),
-    ("touch", "create an empty remote file"),
-    ("fstat", "type, size and times of a remote path"),
-    ("fupd", "when a remote file last changed"),
-    ("sha256", "SHA-256 of remote files, as sha256sum"),
-    ("freesp", "free space on the server"),
-    ("df", "space left to use: free disk space, quota used and limit"),
-    ("fsize", "size of a remote file"),
-    ("fsizels", "sizes of the files a remote list names"),
-    ("sndfile", "upload with SNDFILE"),
-    ("rcvfile", "download with RCVFILE"),
-    ("sup", "upload with SUP"),
-    ("sdown", "download with SDOWN"),
-    ("xcopy", "copy a file into matching directories"),
-    ("xcpdir", "copy a directory into matching directories"),
-    ("xdel", "delete matching files below a directory"),
-    ("xrmdir", "delete matching directories below a directory"),
-    ("watch", "print files as the server notifies them"),
-    ("lock", "the server's LOCK"),
-    ("echo", "the server echoes the text"),
-    ("date", "the server's time"),
-    ("udate", "the server's time in microseconds"),
-    ("ndate", "the server's time in nanoseconds"),
-    ("datef", "the server's date and time"),
-    ("dtof", "a timestamp as a date"),
-    ("ftod", "a date as a timestamp"),
-    ("raw", "send one command line as is"),
-    ("probe", "one UDP probe"),
-    ("prockey", "this session's probe key"),
-    ("oob", "urgent bytes echoed"),
-    ("keepalive", "TCP keepalive settings"),
-    ("nigma", "replace the session key"),
-    ("tlb", "the next load-balancer entry"),
-    ("shell", "an interactive session"),
-    ("completion", "print a bash, zsh or fish completion script"),
-];
-
-/// Words only `tf shell` knows.
-pub const SHELL_ONLY: &[&str] = &["cd", "pwd", "lcd", "lpwd", "help", "quit", "exit", "bye"];
 
 /// Options of a command beyond the command option table.
 const EXTRA: &[(&str, &[&str])] = &[("--raw", &["sha256", "fstat", "freesp", "df"])];
 
 /// Every command with its words, sorted by name.
 pub fn commands() -> Vec<(&'static str, &'static str)> {
-    let mut v: Vec<(&str, &str)> = BASE.to_vec();
-    v.extend(v251::TABLE.iter().map(|r| (r.name, r.summary)));
+    // the first line of each summary: fish and zsh show it beside the name
+    let mut v: Vec<(&str, &str)> = table::TABLE
+        .iter()
+        .map(|r| (r.name, r.summary.lines().next().unwrap_or_default()))
+        .collect();
     v.sort();
     v.dedup_by_key(|c| c.0);
     v
@@ -278,14 +227,15 @@ fn fish() -> String {
 
 /// The words Tab may complete `word` (the word before the cursor) to in
 /// `tf shell`: a command name when it is the line's first word, else remote
-/// names of the directory it is in (relative to `cwd`, as cd made it); each
+/// names of the directory it is in (`at` joins it to the remote directory, as
+/// cd made it); each
 /// directory ends with `/`.
-pub fn candidates(c: &mut Client, cwd: &str, index: usize, cmd: &str, word: &str) -> Vec<String> {
+pub fn candidates(c: &mut Client, at: &dyn Fn(&str) -> String, index: usize, cmd: &str, word: &str) -> Vec<String> {
     if index == 0 {
         let mut v: Vec<String> = commands()
             .iter()
             .map(|c| c.0)
-            .chain(SHELL_ONLY.iter().copied())
+            .chain(table::SHELL_ONLY.iter().copied())
             .filter(|n| n.starts_with(word) && *n != "completion")
             .map(str::to_string)
             .collect();
@@ -303,7 +253,7 @@ pub fn candidates(c: &mut Client, cwd: &str, index: usize, cmd: &str, word: &str
         Some(i) => (&word[..=i], &word[i + 1..]),
         None => ("", word),
     };
-    let listed = super::shell::join(cwd, dir);
+    let listed = at(dir);
     let Ok(l) = listing::list(c, listed.as_bytes(), false) else {
         return Vec::new();
     };
@@ -331,12 +281,10 @@ pub fn candidates(c: &mut Client, cwd: &str, index: usize, cmd: &str, word: &str
 /// Whether the `index`th word of `cmd` (1: the first argument) is a local
 /// name: put's sources, get's destination, lcd's directory.
 fn local(cmd: &str, index: usize) -> bool {
-    match cmd {
-        "lcd" | "sndfile" | "sup" | "intwrite" => index == 1,
-        "put" => index == 1,
-        "get" | "rcvfile" | "sdown" | "intread" => index == 2,
-        _ => false,
+    if cmd == "lcd" {
+        return index == 1;
     }
+    index > 0 && table::find(cmd).is_some_and(|r| r.local.contains(&(index - 1)))
 }
 
 /// Local names starting with `word` (directories end with `/`).
@@ -365,26 +313,9 @@ fn local_names(word: &str) -> Vec<String> {
 
 /// Whether `cmd`'s arguments are (some of them) remote names in the shell.
 fn remote(cmd: &str) -> bool {
-    if let Some(r) = v251::row(cmd) {
-        return r.paths != Paths::No;
+    match table::find(cmd) {
+        Some(r) => r.paths != Paths::No,
+        // of the shell's own words, cd takes a remote directory
+        None => cmd == "cd",
     }
-    !matches!(
-        cmd,
-        "lcd" | "lpwd" | "pwd" | "help" | "echo" | "dtof" | "ftod" | "raw" | "probe" | "completion"
-    )
-}
-
-/// The longest prefix all of `v` share.
-pub fn common_prefix(v: &[String]) -> String {
-    let Some(first) = v.first() else {
-        return String::new();
-    };
-    let mut n = first.len();
-    for s in &v[1..] {
-        n = n.min(first.bytes().zip(s.bytes()).take_while(|(a, b)| a == b).count());
-    }
-    while !first.is_char_boundary(n) {
-        n -= 1;
-    }
-    first[..n].to_string()
 }

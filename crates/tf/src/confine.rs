@@ -3,17 +3,17 @@
 //! session works inside it) and `runbash SCRIPT`.
 
 use super::explain::Access;
-use super::v251::{simple, want};
-use super::{report, ExitCode};
+use super::reply::report;
+use super::row::{want, Done};
+use super::v251::simple;
 use std::io::Write;
-use tfp_client::{Client, ClientConfig, ClientError};
+use std::process::ExitCode;
+use tfp_client::{Client, ClientConfig};
 use tfp_wire::Status;
 
 /// `locksys DIR`, `flycontext DIR`.
-pub fn confine(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
-    if let Err(code) = want(cmd, args, 1..=1) {
-        return Ok(code);
-    }
+pub fn confine(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Done {
+    want(args, 1..=1)?;
     let line = format!("{} {}", cmd.to_ascii_uppercase(), args[0]);
     let targets = [(args[0].as_str(), Access::Read)];
     simple(c, cmd, line.as_bytes(), if cmd == "locksys" { &targets } else { &[] })
@@ -22,10 +22,8 @@ pub fn confine(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> 
 /// `runbash SCRIPT`: the script's output (stdout and stderr as it wrote them)
 /// on stdout; how it ended on stderr unless it exited 0. Exit 0 when the
 /// script exited 0, 2 otherwise (or when the server refused to run it).
-pub fn runbash(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
-    if let Err(code) = want(cmd, args, 1..=1) {
-        return Ok(code);
-    }
+pub fn runbash(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Done {
+    want(args, 1..=1)?;
     let st = c.command(format!("RUNBASH {}", args[0]).as_bytes())?;
     let Status::Ok(reply) = &st else {
         return Ok(report(c, cmd, &[(&args[0], Access::Read)], &st));

@@ -1,7 +1,8 @@
 //! `tf df`: the space this session may still use, and where a quota applies,
 //! how much of it is used, in `df -h`'s units.
 
-use super::{explain, ExitCode};
+use super::explain;
+use std::process::ExitCode;
 use tfp_client::space::{human, SpaceError};
 use tfp_client::{Client, ClientConfig};
 
@@ -10,7 +11,7 @@ pub fn run(c: &mut Client, cfg: &ClientConfig, args: &[String]) -> ExitCode {
     let raw = match args {
         [] => false,
         [a] if a == "--raw" => true,
-        _ => return super::fail("usage: tf ... df [--raw]".to_string()),
+        _ => return super::reply::fail("usage: tf ... df [--raw]".to_string()),
     };
     let size = |n: u64| if raw { n.to_string() } else { human(n) };
     match c.space() {
@@ -34,7 +35,7 @@ pub fn run(c: &mut Client, cfg: &ClientConfig, args: &[String]) -> ExitCode {
             ExitCode::from(1)
         }
         // the server's words are quoted (escaped), never sent raw to the terminal
-        Err(SpaceError::Refused(st)) => super::fail(format!(
+        Err(SpaceError::Refused(st)) => super::reply::fail(format!(
             "the server did not say how much space is left (it answered {:?})",
             explain::status_text(&st)
         )),

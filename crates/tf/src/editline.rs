@@ -133,7 +133,7 @@ impl Editor {
                     let start = line[..cur].iter().rposition(|&c| c == ' ').map_or(0, |i| i + 1);
                     let word: String = line[start..cur].iter().collect();
                     let found = complete(&before);
-                    let shared = super::complete::common_prefix(&found);
+                    let shared = common_prefix(&found);
                     let new = match found.as_slice() {
                         [] => None,
                         [one] if one.ends_with('/') => Some(one.clone()),
@@ -222,4 +222,19 @@ impl Editor {
             }
         }
     }
+}
+
+/// The longest prefix all of `v` share.
+pub fn common_prefix(v: &[String]) -> String {
+    let Some(first) = v.first() else {
+        return String::new();
+    };
+    let mut n = first.len();
+    for s in &v[1..] {
+        n = n.min(first.bytes().zip(s.bytes()).take_while(|(a, b)| a == b).count());
+    }
+    while !first.is_char_boundary(n) {
+        n -= 1;
+    }
+    first[..n].to_string()
 }

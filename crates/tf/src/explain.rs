@@ -289,7 +289,7 @@ pub fn status_text(st: &Status) -> String {
 
 /// What the command does with its remote path: the cause of a vague failure
 /// depends on whether the file had to exist or was to be created.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Access {
     /// The path must exist (get, rcvfile, del, fstat, ...).
     Read,

@@ -4,12 +4,16 @@
 //! as before (`OK 0x…`, `OK F size atime mtime`, `OK bytes`), for scripts
 //! written against it.
 
-use super::{fail, formats, report, targets, ExitCode};
-use tfp_client::{Client, ClientError};
+use super::formats;
+use super::reply::{fail, report};
+use super::row::{Cmd, Done};
+use std::process::ExitCode;
+use tfp_client::Client;
 use tfp_wire::Status;
 
 /// `sha256 [--raw] PATH...`, `fstat [--raw] PATH...`, `freesp [--raw]`.
-pub fn run(c: &mut Client, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+pub fn run(c: &mut Client, r: &Cmd, args: &[String]) -> Done {
+    let cmd = r.name;
     let raw = args.iter().any(|a| a == "--raw");
     let paths: Vec<&String> = args.iter().filter(|a| *a != "--raw").collect();
     if let Some(o) = paths.iter().find(|a| a.starts_with("--")) {
@@ -50,7 +54,7 @@ pub fn run(c: &mut Client, cmd: &str, args: &[String]) -> Result<ExitCode, Clien
             }
             None => {
                 let args = [name.to_string()];
-                report(c, cmd, &targets(cmd, &args), &st)
+                report(c, cmd, &r.targets(&args), &st)
             }
         };
         if one != ExitCode::SUCCESS {

@@ -4,14 +4,16 @@
 //! (`-` is stdout); an upload is a compare-and-swap: the server replaces REMOTE
 //! only while its content still has the expected hash.
 
-use super::{fail, safe, ExitCode};
+use super::reply::fail;
+use super::safe;
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
+use std::process::ExitCode;
 use tfp_client::engine::scratch::Scratch;
-use tfp_client::{Client, ClientConfig, ClientError};
+use tfp_client::{Client, ClientConfig};
 use tfp_wire::Status;
 
-use super::v251::{usage, want};
+use super::row::{want, Done, Failure};
 
 /// The document's hash text of `data`.
 fn hash_of(data: &[u8]) -> String {
@@ -23,10 +25,8 @@ fn hash_of(data: &[u8]) -> String {
 /// `intread REMOTE LOCAL`: prints the hash (on stdout, or on stderr when the
 /// content goes to stdout). Exit 2 when the server answers −1, 3 when the
 /// content does not match the hash the server sent.
-pub fn intread(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
-    if let Err(code) = want(cmd, args, 2..=2) {
-        return Ok(code);
-    }
+pub fn intread(c: &mut Client, _: &ClientConfig, _: &str, args: &[String]) -> Done {
+    want(args, 2..=2)?;
     let (remote, local) = (&args[0], &args[1]);
     let Some((hash, data)) = c.intread(remote.as_bytes())? else {
         eprintln!("tf: {remote}: INTREAD refused (no such file, not a regular file, refused, locked, or over the server's intrw_max)");
@@ -77,17 +77,18 @@ pub fn intread(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> 
 /// `intwrite LOCAL REMOTE [--expect HASH]`: without `--expect`, the hash is the
 /// server's SHA256 of REMOTE just before (so only a change in between stops
 /// the swap). Exit 2 when the server answers −1.
-pub fn intwrite(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+pub fn intwrite(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> Done {
+    let c = &mut *x.c;
     let (pos, expect): (Vec<&String>, Option<&String>) = match args {
         [l, r] => (vec![l, r], None),
         [l, r, o, h] if o == "--expect" => (vec![l, r], Some(h)),
         [o, h, l, r] if o == "--expect" => (vec![l, r], Some(h)),
-        _ => return Ok(usage(cmd)),
+        _ => return Err(Failure::Usage),
     };
     let (local, remote) = (pos[0], pos[1]);
     let mut data = Vec::new();
     let read = if local == "-" {
-        if let Some(code) = super::shell::stdin_taken(cmd) {
+        if let Some(code) = x.stdin.taken(cmd) {
             return Ok(code);
         }
         std::io::stdin().lock().read_to_end(&mut data)
@@ -115,7 +116,7 @@ pub fn intwrite(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) ->
         None => match c.call("SHA256", remote.as_bytes())? {
             Status::Ok(h) => h,
             st => {
-                return Ok(super::report(
+                return Ok(super::reply::report(
                     c,
                     "sha256",
                     &[(remote, super::explain::Access::Read)],

@@ -3,17 +3,17 @@
 //! The first four change how the rest of the session travels, so they matter
 //! in `tf shell` / `tf -b`; the client library switches its side with them.
 
-use super::v251::{iso, simple, want};
-use super::{fail, report, ExitCode};
+use super::reply::{fail, report};
+use super::row::{want, Done};
+use super::v251::{iso, simple};
+use std::process::ExitCode;
 use tfp_client::fai_cache::{default_dir, FaiCache};
-use tfp_client::{Client, ClientConfig, ClientError};
+use tfp_client::{Client, ClientConfig};
 use tfp_wire::Status;
 
 /// `goaes`, `tfpcrypto`.
-pub fn goaes(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
-    if let Err(code) = want(cmd, args, 0..=0) {
-        return Ok(code);
-    }
+pub fn goaes(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Done {
+    want(args, 0..=0)?;
     let st = if cmd == "goaes" {
         match c.goaes()? {
             Ok(()) => Status::Ok(vec![]),
@@ -26,10 +26,8 @@ pub fn goaes(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Re
 }
 
 /// `ciaon` (prints the token), `ciaoff`.
-pub fn ciaon(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
-    if let Err(code) = want(cmd, args, 0..=0) {
-        return Ok(code);
-    }
+pub fn ciaon(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Done {
+    want(args, 0..=0)?;
     let st = if cmd == "ciaon" {
         match c.ciaon()? {
             Ok(token) => {
@@ -54,10 +52,8 @@ fn done(c: &mut Client, cmd: &str, st: &Status) -> ExitCode {
 
 /// `faitok [MINUTES]`: a token stored where `tf --fai` looks for it (never
 /// printed: its key opens a session without RSA); prints where and until when.
-pub fn faitok(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
-    if let Err(code) = want(cmd, args, 0..=1) {
-        return Ok(code);
-    }
+pub fn faitok(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> Done {
+    want(args, 0..=1)?;
     let minutes = match args.first().map(|m| m.parse::<u32>()) {
         None => 60,
         Some(Ok(m)) if m > 0 => m,
@@ -82,9 +78,7 @@ pub fn faitok(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) ->
 }
 
 /// `faimq`: the longest token lifetime the server grants, in minutes.
-pub fn faimq(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
-    if let Err(code) = want(cmd, args, 0..=0) {
-        return Ok(code);
-    }
+pub fn faimq(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Done {
+    want(args, 0..=0)?;
     simple(c, cmd, b"FAIMQ", &[])
 }

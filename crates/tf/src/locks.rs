@@ -2,73 +2,61 @@
 //! session, so useful in `tf shell` / `tf -b`) and `netmutacq_try`,
 //! `netmutrel` (a mutex kept in a file, which outlives sessions).
 //!
-//! The ids of the locks taken are remembered for the process (one session per
-//! tf process), so `netunlock` without an id releases the last one: a batch
-//! file need not know the id the server will hand out.
+//! The ids of the locks taken are remembered in the session's context, so
+//! `netunlock` without an id releases the last one: a batch file need not know
+//! the id the server will hand out.
 
+use super::ctx::Ctx;
 use super::explain::Access;
-use super::v251::want;
-use super::{fail, report, ExitCode};
-use std::sync::Mutex;
-use tfp_client::{Client, ClientConfig, ClientError};
+use super::reply::{fail, report};
+use super::row::{want, Done};
+use std::process::ExitCode;
+use tfp_client::{Client, ClientConfig};
 use tfp_wire::Status;
 
-/// The lock ids this session holds, oldest first.
-static HELD: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-fn held() -> std::sync::MutexGuard<'static, Vec<String>> {
-    HELD.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 /// `netlock TIMEOUT PATH`, `netlock_try TIMEOUT PATH`: prints the lock id.
-pub fn netlock(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
-    if let Err(code) = want(cmd, args, 2..=2) {
-        return Ok(code);
-    }
+pub fn netlock(x: &mut Ctx<'_>, cmd: &str, args: &[String]) -> Done {
+    want(args, 2..=2)?;
     let (timeout, path) = (&args[0], &args[1]);
     if !timeout.parse::<f64>().is_ok_and(|t| t > 0.0) {
         return Ok(fail(format!("{cmd}: TIMEOUT {timeout:?}: a number of seconds")));
     }
     let line = format!("{} {timeout} {path}", cmd.to_ascii_uppercase());
-    let st = c.command(line.as_bytes())?;
+    let st = x.c.command(line.as_bytes())?;
     Ok(match &st {
         Status::Ok(id) => {
             let id = String::from_utf8_lossy(id).into_owned();
             println!("{}", tfp_client::escape::shown_str(&id));
-            held().push(id);
+            x.held.push(id);
             ExitCode::SUCCESS
         }
-        _ => report(c, cmd, &[(path, Access::Read)], &st),
+        _ => report(x.c, cmd, &[(path, Access::Read)], &st),
     })
 }
 
 /// `netunlock [ID]`: without ID, the last lock this session took.
-pub fn netunlock(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
-    if let Err(code) = want(cmd, args, 0..=1) {
-        return Ok(code);
-    }
+pub fn netunlock(x: &mut Ctx<'_>, cmd: &str, args: &[String]) -> Done {
+    want(args, 0..=1)?;
     let id = match args.first() {
         Some(id) => id.clone(),
-        None => match held().last() {
+        None => match x.held.last() {
             Some(id) => id.clone(),
             None => return Ok(fail("netunlock: this session holds no lock (give an ID)")),
         },
     };
-    let st = c.command(format!("NETUNLOCK {id}").as_bytes())?;
+    let st = x.c.command(format!("NETUNLOCK {id}").as_bytes())?;
     Ok(match &st {
         Status::Ok(_) => {
-            held().retain(|h| *h != id);
+            x.held.retain(|h| *h != id);
             ExitCode::SUCCESS
         }
-        _ => report(c, cmd, &[], &st),
+        _ => report(x.c, cmd, &[], &st),
     })
 }
 
 /// `netmutacq_try PATH TOKEN`, `netmutrel PATH TOKEN`.
-pub fn netmut(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
-    if let Err(code) = want(cmd, args, 2..=2) {
-        return Ok(code);
-    }
+pub fn netmut(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Done {
+    want(args, 2..=2)?;
     let (path, token) = (&args[0], &args[1]);
     if path.contains(' ') {
         return Ok(fail(format!(

@@ -6,13 +6,15 @@
 //! (client::tree::sync) runs: removals, directories, then the files over the
 //! same `--jobs` pool and landing as `get -r`/`put -r`.
 
+use super::explain;
+use super::reply::fail;
 use super::tree::{self, Done, Progress, Tally, Up};
-use super::{explain, fail, ExitCode};
 use std::ffi::OsStr;
 use std::io::Write;
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tfp_client::engine::partial;
 use tfp_client::options::commands::{self, Family, ParseError};
@@ -30,6 +32,8 @@ struct Opts {
     checksum: bool,
     dry_run: bool,
     jobs: usize,
+    /// The main session entered with Fast Access: the pool's do too.
+    fai: bool,
     /// `--exclude`/`--include`, on both sides.
     filter: Filter,
     src: String,
@@ -50,6 +54,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         checksum: g.flag("--checksum"),
         dry_run: g.flag("--dry-run"),
         jobs: g.num("--jobs").map_or(4, |n| n as usize),
+        fai: false,
         filter: Filter::of(&g),
         src: String::new(),
         dst: String::new(),
@@ -64,9 +69,10 @@ fn parse(args: &[String]) -> Result<Opts, String> {
 }
 
 /// `tf mirror ...`.
-pub fn run(c: &mut Client, cfg: &ClientConfig, args: &[String]) -> ExitCode {
+pub fn run(x: &mut super::ctx::Ctx<'_>, args: &[String]) -> ExitCode {
+    let (c, cfg) = (&mut *x.c, x.cfg);
     let o = match parse(args) {
-        Ok(o) => o,
+        Ok(o) => Opts { fai: x.fai, ..o },
         Err(e) => return fail(e),
     };
     let r = if o.upload { up(c, cfg, &o) } else { down(c, cfg, &o) };
@@ -340,7 +346,7 @@ fn transfer<J: Job>(
         r
     };
     let before = t.local + t.refused;
-    tree::run_pool(c, cfg, o.jobs, jobs, &what, &work, t);
+    tree::run_pool(c, cfg, o.jobs, o.fai, jobs, &what, &work, t);
     n.transferred = done.into_inner();
     n.failed = before + (jobs.len() - n.transferred);
     summary(false, &n);

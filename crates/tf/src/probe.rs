@@ -1,10 +1,11 @@
 //! tf's liveness subcommands: the UDP probes (no TCP session needed), and OOB,
 //! KEEPALIVE, PROCKEY, NIGMA and TLB over a session.
 
-use super::{fail, print_status, ExitCode};
+use super::reply::{fail, print_status};
 use nix::sys::socket::{recv, send, MsgFlags};
 use std::net::{ToSocketAddrs, UdpSocket};
 use std::os::fd::AsRawFd;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use tfp_client::Client;
 

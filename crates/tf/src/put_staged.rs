@@ -4,8 +4,8 @@
 //! journal says it stopped. Against a server without the extension, tf says
 //! what it cannot guarantee and writes in place as before.
 
-use super::ExitCode;
 use std::path::Path;
+use std::process::ExitCode;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use tfp_client::staged::{self, Outcome, Request};
@@ -84,7 +84,7 @@ pub fn upload(
             );
             Ok(Some(ExitCode::from(2)))
         }
-        Outcome::Refused(st) => Ok(Some(super::report(
+        Outcome::Refused(st) => Ok(Some(super::reply::report(
             c,
             "put",
             &[(p.remote, super::explain::Access::Create)],

@@ -2,8 +2,11 @@
 //! and modification time), `del`/`rm` of files and patterns, `rmdir` that
 //! keeps a non-empty directory unless `-r` says otherwise.
 
-use super::{explain, fail, formats, report, rglob, ExitCode};
+use super::reply::{fail, report};
+use super::row::Done;
+use super::{explain, formats, rglob};
 use std::io::Write;
+use std::process::ExitCode;
 use tfp_client::escape::shown;
 use tfp_client::options::commands::{self, Family};
 use tfp_client::tree::listing::{self, Kind, Stat};
@@ -62,7 +65,7 @@ struct Operand {
 /// sorted by name; a file named is shown as itself; a pattern is expanded
 /// from a listing. `-a` is accepted as ls users type it (the server's listing
 /// holds every name already), `-h` writes sizes as `ls -h`.
-pub fn ls(c: &mut Client, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+pub fn ls(c: &mut Client, cmd: &str, args: &[String]) -> Done {
     let g = match commands::parse(Family::List, &split_flags(args)) {
         Ok(g) => g,
         Err(commands::ParseError::Unknown(o)) => {
@@ -178,7 +181,7 @@ fn stat(c: &mut Client, path: &str) -> Result<Option<Stat>, ClientError> {
 /// `del PATH...` (and `rm`): each file named, patterns expanded from a
 /// listing (a directory they match is left, said so: rmdir removes those).
 /// The exit status is 2 when any was refused or nothing matched.
-pub fn del(c: &mut Client, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+pub fn del(c: &mut Client, cmd: &str, args: &[String]) -> Done {
     if args.is_empty() {
         return Ok(fail(format!("usage: tf ... {cmd} PATH...")));
     }
@@ -228,7 +231,7 @@ pub fn del(c: &mut Client, cmd: &str, args: &[String]) -> Result<ExitCode, Clien
 
 /// `rmdir [-r] DIR`: without `-r` the directory must be empty (LS says so
 /// first), since the protocol's RMDIR removes a whole tree.
-pub fn rmdir(c: &mut Client, args: &[String]) -> Result<ExitCode, ClientError> {
+pub fn rmdir(c: &mut Client, args: &[String]) -> Done {
     // rmdir's family takes no word for an unknown option: it cannot fail
     let g = commands::parse(Family::Rmdir, args).unwrap_or_default();
     let recursive = g.flag("-r");

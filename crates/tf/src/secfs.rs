@@ -5,8 +5,10 @@
 //! instead of the command line, where every user's `ps` sees it.
 
 use super::explain::Access;
-use super::v251::{simple, usage, want};
-use super::{fail, ExitCode};
+use super::reply::fail;
+use super::row::{want, Done, Failure};
+use super::v251::simple;
+use std::process::ExitCode;
 use tfp_client::{Client, ClientConfig, ClientError};
 use tfp_wire::secfs as bits;
 use tfp_wire::Status;
@@ -65,14 +67,14 @@ fn check_id(cmd: &str, id: &str) -> Result<(), ExitCode> {
 }
 
 /// `setfsid ID` or `setfsid --file FILE` (the file's first line).
-pub fn setfsid(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+pub fn setfsid(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Done {
     let id = match args {
         [f, file] if f == "--file" => match std::fs::read_to_string(file) {
             Ok(t) => t.lines().next().unwrap_or("").to_string(),
             Err(e) => return Ok(fail(format!("{cmd}: {file}: {e}"))),
         },
         [id] => id.clone(),
-        _ => return Ok(usage(cmd)),
+        _ => return Err(Failure::Usage),
     };
     if let Err(code) = check_id(cmd, &id) {
         return Ok(code);
@@ -81,10 +83,8 @@ pub fn setfsid(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> 
 }
 
 /// `setfsperm ID MASK DIR`.
-pub fn setfsperm(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
-    if let Err(code) = want(cmd, args, 3..=3) {
-        return Ok(code);
-    }
+pub fn setfsperm(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Done {
+    want(args, 3..=3)?;
     let (id, dir) = (&args[0], &args[2]);
     if let Err(code) = check_id(cmd, id) {
         return Ok(code);
@@ -102,10 +102,8 @@ pub fn setfsperm(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -
 }
 
 /// `remfsperm ID DIR`.
-pub fn remfsperm(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
-    if let Err(code) = want(cmd, args, 2..=2) {
-        return Ok(code);
-    }
+pub fn remfsperm(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Done {
+    want(args, 2..=2)?;
     if let Err(code) = check_id(cmd, &args[0]) {
         return Ok(code);
     }
@@ -115,10 +113,8 @@ pub fn remfsperm(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -
 
 /// `getfsperm ID DIR`: `MASK NAMES` (0 and `-` for an identity without an
 /// entry, or a directory outside the domain).
-pub fn getfsperm(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
-    if let Err(code) = want(cmd, args, 2..=2) {
-        return Ok(code);
-    }
+pub fn getfsperm(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Done {
+    want(args, 2..=2)?;
     if let Err(code) = check_id(cmd, &args[0]) {
         return Ok(code);
     }
@@ -132,17 +128,16 @@ pub fn getfsperm(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -
             None => Err(ClientError::Protocol(format!(
                 "GETFSPERM answered {:?}, not a mask",
                 String::from_utf8_lossy(d)
-            ))),
+            ))
+            .into()),
         },
-        _ => Ok(super::report(c, cmd, &[(&args[1], Access::Read)], &st)),
+        _ => Ok(super::reply::report(c, cmd, &[(&args[1], Access::Read)], &st)),
     }
 }
 
 /// `issecfs DIR`: `secure` and exit 0, or the FAILED line (60: not secure) and 2.
-pub fn issecfs(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
-    if let Err(code) = want(cmd, args, 1..=1) {
-        return Ok(code);
-    }
+pub fn issecfs(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Done {
+    want(args, 1..=1)?;
     let code = simple(c, cmd, format!("ISSECFS {}", args[0]).as_bytes(), &[])?;
     if code == ExitCode::SUCCESS {
         println!("secure");

@@ -3,12 +3,14 @@
 //! (the protocol has none): relative paths are joined to it before they are
 //! sent; `lcd` changes the process's own directory, which local paths follow.
 
-use super::v251::{map_paths, Paths};
-use super::{fail, run, ExitCode};
+use super::ctx::Ctx;
+use super::reply::fail;
+use super::row::{map_paths, Paths};
+use super::table;
 use std::io::{BufRead, IsTerminal, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::process::ExitCode;
 use tfp_client::options::commands::{self, Family};
-use tfp_client::{Client, ClientConfig};
+use tfp_client::Client;
 use tfp_wire::Status;
 
 const HELP: &str = "\
@@ -49,9 +51,9 @@ sftp -b does); a line starting with '-' may fail without stopping the batch; emp
 and lines starting with '#' are skipped.";
 
 /// One session's client-side state.
-struct Shell<'a> {
-    c: &'a mut Client,
-    cfg: &'a ClientConfig,
+struct Shell<'a, 'b> {
+    /// The session and what commands leave for later ones.
+    x: &'a mut Ctx<'b>,
     /// The remote directory, relative to the served root ("" is the root).
     cwd: String,
 }
@@ -135,34 +137,7 @@ fn split_opts(args: &[String]) -> (Vec<String>, Vec<String>) {
     (pos, opts)
 }
 
-/// Which arguments of `cmd` (a tf command the shell has no form of its own
-/// for) are remote paths.
-fn paths_of(cmd: &str) -> Paths {
-    if let Some(row) = super::v251::row(cmd) {
-        return row.paths;
-    }
-    match cmd {
-        "mkdir" | "del" | "touch" | "fstat" | "fupd" | "sha256" | "lock" | "fsize" | "fsizels" | "copy" | "cpdir"
-        | "renam" => Paths::All,
-        "rcvfile" | "sdown" | "xdel" | "xrmdir" | "watch" => Paths::At(&[0]),
-        "sndfile" | "sup" | "xcopy" | "xcpdir" => Paths::At(&[1]),
-        _ => Paths::No,
-    }
-}
-
-/// Whether stdin carries the commands (`tf -b -`, or `tf shell` fed by a pipe):
-/// then no command may read it as data.
-static STDIN_IS_COMMANDS: AtomicBool = AtomicBool::new(false);
-
-/// The error for a command that would read `-` (stdin) while stdin carries
-/// the commands; None when it may.
-pub fn stdin_taken(cmd: &str) -> Option<ExitCode> {
-    STDIN_IS_COMMANDS
-        .load(Ordering::Relaxed)
-        .then(|| fail(format!("{cmd}: - (stdin) holds the commands here; give a file instead")))
-}
-
-impl Shell<'_> {
+impl Shell<'_, '_> {
     fn at(&self, p: &str) -> String {
         join(&self.cwd, p)
     }
@@ -193,7 +168,7 @@ impl Shell<'_> {
         let code = match cmd.as_str() {
             "quit" | "exit" | "bye" => return None,
             "help" | "?" => {
-                println!("{HELP}\n\n{}", super::v251::help_text());
+                println!("{HELP}\n\n{}", table::part_help(table::Part::V251));
                 ExitCode::SUCCESS
             }
             "pwd" => {
@@ -229,7 +204,7 @@ impl Shell<'_> {
                     a.push(self.cwd.clone());
                 }
                 a.extend(paths.iter().map(|p| self.remote(p)));
-                run(self.c, self.cfg, &cmd, &a)
+                table::run(self.x, &cmd, &a)
             }
             "put" | "get" if super::tree::wanted(args) => {
                 let (mut pos, opts) = split_opts(args);
@@ -248,7 +223,7 @@ impl Shell<'_> {
                     a
                 };
                 a.extend(opts);
-                run(self.c, self.cfg, &cmd, &a)
+                table::run(self.x, &cmd, &a)
             }
             "put" => {
                 let (pos, opts) = split_opts(args);
@@ -259,7 +234,7 @@ impl Shell<'_> {
                 };
                 let mut a = vec![local, self.at(&remote)];
                 a.extend(opts);
-                run(self.c, self.cfg, "put", &a)
+                table::run(self.x, "put", &a)
             }
             "get" => {
                 let (pos, opts) = split_opts(args);
@@ -270,7 +245,7 @@ impl Shell<'_> {
                 };
                 let mut a = vec![self.at(&remote), local];
                 a.extend(opts);
-                run(self.c, self.cfg, "get", &a)
+                table::run(self.x, "get", &a)
             }
             "mirror" => {
                 // the remote side follows cd: SRC without -R, DST with it
@@ -290,15 +265,15 @@ impl Shell<'_> {
                         pos += 1;
                     }
                 }
-                run(self.c, self.cfg, "mirror", &a)
+                table::run(self.x, "mirror", &a)
             }
             "mkdir" => match one("mkdir PATH") {
-                Ok(p) => run(self.c, self.cfg, "mkdir", &[self.at(p)]),
+                Ok(p) => table::run(self.x, "mkdir", &[self.at(p)]),
                 Err(c) => c,
             },
             "rm" | "del" => {
                 let a: Vec<String> = args.iter().map(|p| self.at(p)).collect();
-                run(self.c, self.cfg, &cmd, &a)
+                table::run(self.x, &cmd, &a)
             }
             "rmdir" => {
                 let r: Vec<String> = args.iter().filter(|a| *a == "-r").cloned().collect();
@@ -306,13 +281,13 @@ impl Shell<'_> {
                     [d] => {
                         let mut a = r;
                         a.push(self.at(d));
-                        run(self.c, self.cfg, "rmdir", &a)
+                        table::run(self.x, "rmdir", &a)
                     }
                     _ => fail("usage: rmdir [-r] DIR"),
                 }
             }
             "mv" | "rename" => match args {
-                [a, b] => run(self.c, self.cfg, "renam", &[self.at(a), self.at(b)]),
+                [a, b] => table::run(self.x, "renam", &[self.at(a), self.at(b)]),
                 _ => fail("usage: mv OLD NEW"),
             },
             "shell" => fail("already in a shell"),
@@ -320,9 +295,10 @@ impl Shell<'_> {
                 let a = if self.cwd.is_empty() {
                     args.to_vec()
                 } else {
-                    map_paths(args, paths_of(other), &|p| self.remote(p))
+                    let paths = table::find(other).map_or(Paths::No, |r| r.paths);
+                    map_paths(args, paths, &|p| self.remote(p))
                 };
-                run(self.c, self.cfg, other, &a)
+                table::run(self.x, other, &a)
             }
         };
         Some(code)
@@ -341,7 +317,8 @@ impl Shell<'_> {
         let cmd = w[0].to_ascii_lowercase();
         // options and their values are not counted as positions
         let index = w[..w.len() - 1].iter().filter(|a| !a.starts_with('-')).count();
-        super::complete::candidates(self.c, &self.cwd, index, &cmd, word)
+        let cwd = self.cwd.clone();
+        super::complete::candidates(self.x.c, &|d| join(&cwd, d), index, &cmd, word)
     }
 
     /// `cd DIR`: only to a directory that exists (FSTAT says 'D').
@@ -351,7 +328,7 @@ impl Shell<'_> {
             self.cwd.clear();
             return ExitCode::SUCCESS;
         }
-        match self.c.call("FSTAT", p.as_bytes()) {
+        match self.x.c.call("FSTAT", p.as_bytes()) {
             Ok(Status::Ok(t)) if t.starts_with(b"D") => {
                 self.cwd = p;
                 ExitCode::SUCCESS
@@ -362,7 +339,7 @@ impl Shell<'_> {
                 ExitCode::from(2)
             }
             Err(e) => {
-                super::explain::session_error(&e, self.cfg).print();
+                super::explain::session_error(&e, self.x.cfg).print();
                 ExitCode::from(1)
             }
         }
@@ -372,9 +349,9 @@ impl Shell<'_> {
 /// `tf -b FILE` (`-` for stdin): one command a line, stopping at the first
 /// failure unless its line starts with '-'; the exit status is the failed
 /// command's.
-pub fn batch(c: &mut Client, cfg: &ClientConfig, file: &str) -> ExitCode {
+pub fn batch(x: &mut Ctx<'_>, file: &str) -> ExitCode {
     let text = if file == "-" {
-        STDIN_IS_COMMANDS.store(true, Ordering::Relaxed);
+        x.stdin.commands = true;
         let mut s = String::new();
         match std::io::Read::read_to_string(&mut std::io::stdin(), &mut s) {
             Ok(_) => s,
@@ -386,11 +363,7 @@ pub fn batch(c: &mut Client, cfg: &ClientConfig, file: &str) -> ExitCode {
             Err(e) => return fail(format!("-b {file}: {e}")),
         }
     };
-    let mut sh = Shell {
-        c,
-        cfg,
-        cwd: String::new(),
-    };
+    let mut sh = Shell { x, cwd: String::new() };
     for (n, raw) in text.lines().enumerate() {
         let line = raw.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -425,16 +398,12 @@ pub fn batch(c: &mut Client, cfg: &ClientConfig, file: &str) -> ExitCode {
 /// `tf shell`: a prompt, line editing and history (editline.rs) when stdin is
 /// a terminal, one command a line, until quit or end of input; the exit status
 /// is the last command's.
-pub fn interactive(c: &mut Client, cfg: &ClientConfig) -> ExitCode {
+pub fn interactive(x: &mut Ctx<'_>) -> ExitCode {
     let tty = std::io::stdin().is_terminal();
-    STDIN_IS_COMMANDS.store(!tty, Ordering::Relaxed);
+    x.stdin.commands = !tty;
     tfp_client::interrupt::arm();
     super::safe::clean_on_signals();
-    let mut sh = Shell {
-        c,
-        cfg,
-        cwd: String::new(),
-    };
+    let mut sh = Shell { x, cwd: String::new() };
     let mut last = ExitCode::SUCCESS;
     let mut editor = super::editline::Editor::new();
     loop {
@@ -460,15 +429,19 @@ pub fn interactive(c: &mut Client, cfg: &ClientConfig) -> ExitCode {
         // Ctrl-C stops this command only (client::interrupt): its connections
         // are shut down, and the shell goes on in a new session, same directory
         tfp_client::interrupt::take();
-        tfp_client::interrupt::watch(sh.c.chan.stream());
+        tfp_client::interrupt::watch(sh.x.c.chan.stream());
         let r = sh.line(&w);
         if tfp_client::interrupt::take() {
             let _ = std::io::stdout().flush();
             eprintln!("tf: interrupted; back at the prompt (a new session, same directory)");
-            match Client::connect(cfg) {
-                Ok(n) => *sh.c = n,
+            match Client::connect(sh.x.cfg) {
+                Ok(n) => {
+                    // a new session: the old one's locks went with it
+                    *sh.x.c = n;
+                    sh.x.held.clear();
+                }
                 Err(e) => {
-                    super::explain::session_error(&e, cfg).print();
+                    super::explain::session_error(&e, sh.x.cfg).print();
                     return ExitCode::from(1);
                 }
             }

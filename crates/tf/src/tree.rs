@@ -3,13 +3,15 @@
 //! The pieces (walk, listing, names, pool, landing) live in the library's
 //! client::tree; this is the command line around them.
 
-use super::{explain, fail, ExitCode};
+use super::explain;
+use super::reply::fail;
 use std::ffi::OsStr;
 use std::io::IsTerminal;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tfp_client::engine::beside::Beside;
 use tfp_client::engine::{download, partial};
@@ -24,15 +26,6 @@ use tfp_wire::Status;
 
 /// Sessions of the pool unless `--jobs` says otherwise.
 const DEFAULT_JOBS: usize = 4;
-
-/// Whether the main session entered with Fast Access (the pool's sessions do
-/// too, one after the other).
-static FAI: OnceLock<bool> = OnceLock::new();
-
-/// Records `--fai` for the pool.
-pub fn set_fai(on: bool) {
-    let _ = FAI.set(on);
-}
 
 /// Whether `put`/`get` with `args` is a tree command: `-r`, `--jobs`, more
 /// than one source, or a source with a wildcard or an escape.
@@ -61,6 +54,8 @@ struct Opts {
     /// `--exclude`/`--include`, applied below each directory source.
     filter: Filter,
     jobs: usize,
+    /// The main session entered with Fast Access: the pool's do too.
+    fai: bool,
     sources: Vec<String>,
     dest: String,
 }
@@ -97,6 +92,7 @@ fn parse(cmd: &str, args: &[String]) -> Result<Opts, String> {
         resume,
         filter,
         jobs,
+        fai: false,
         sources: pos,
         dest,
     })
@@ -225,8 +221,7 @@ pub(super) enum Done {
 }
 
 /// Opens `n` more sessions like the main one (LOGIN, INJAIL, Fast Access).
-fn open_pool(cfg: &ClientConfig, n: usize) -> Result<Vec<Client>, ClientError> {
-    let fai = FAI.get().copied().unwrap_or(false);
+fn open_pool(cfg: &ClientConfig, n: usize, fai: bool) -> Result<Vec<Client>, ClientError> {
     let connect = move || -> Result<Client, ClientError> {
         if fai {
             let dir = tfp_client::fai_cache::default_dir();
@@ -239,11 +234,14 @@ fn open_pool(cfg: &ClientConfig, n: usize) -> Result<Vec<Client>, ClientError> {
     pool::open(n, !fai, &connect)
 }
 
-/// Runs `jobs` over the main session and `jobs_wanted - 1` more, then counts.
+/// Runs `jobs` over the main session and `jobs_wanted - 1` more (entering
+/// with Fast Access if `fai`), then counts.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn run_pool<J: Sync>(
     c: &mut Client,
     cfg: &ClientConfig,
     jobs_wanted: usize,
+    fai: bool,
     jobs: &[J],
     what: &(dyn Fn(&J) -> String + Sync),
     work: &(dyn Fn(&mut Client, &J, &Progress) -> Result<Done, ClientError> + Sync),
@@ -253,7 +251,7 @@ pub(super) fn run_pool<J: Sync>(
         return;
     }
     let extra = jobs_wanted.min(jobs.len()).saturating_sub(1);
-    let mut more = match open_pool(cfg, extra) {
+    let mut more = match open_pool(cfg, extra, fai) {
         Ok(v) => v,
         Err(e) => {
             explain::session_error(&e, cfg).print();
@@ -294,9 +292,10 @@ pub(super) fn run_pool<J: Sync>(
 }
 
 /// `put` or `get` as a tree command.
-pub fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> ExitCode {
+pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode {
+    let (c, cfg) = (&mut *x.c, x.cfg);
     let o = match parse(cmd, args) {
-        Ok(o) => o,
+        Ok(o) => Opts { fai: x.fai, ..o },
         Err(e) => return fail(e),
     };
     let r = if cmd == "put" {
@@ -472,6 +471,7 @@ fn put(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientE
         c,
         cfg,
         o.jobs,
+        o.fai,
         &files,
         &what,
         &|c, u, p| upload_one(c, cfg, u, p),
@@ -714,7 +714,7 @@ fn get(c: &mut Client, cfg: &ClientConfig, o: &Opts, args: &[String]) -> Result<
     let how = format!("`{}` continues them", again.join(" "));
     // said by the signal thread too, after the partials it names
     let note = temporaries::note_kept(format!("interrupted: {how}"));
-    run_pool(c, cfg, o.jobs, &files, &what, &work, &mut t);
+    run_pool(c, cfg, o.jobs, o.fai, &files, &what, &work, &mut t);
     temporaries::drop_note(note);
     kept.tell(&how);
     Ok(t.code())

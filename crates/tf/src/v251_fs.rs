@@ -5,9 +5,11 @@
 //! only.
 
 use super::explain::Access;
-use super::v251::{iso, simple, usage, want};
-use super::{report, ExitCode};
+use super::reply::report;
+use super::row::{want, Done, Failure};
+use super::v251::{iso, simple};
 use std::io::Write;
+use std::process::ExitCode;
 use tfp_client::{Client, ClientConfig, ClientError};
 use tfp_wire::fstat::{FileType, StatRecord};
 use tfp_wire::Status;
@@ -30,13 +32,13 @@ fn type_name(code: i8) -> &'static str {
 /// `lsv2 DIR`, `lsrv2 DIR` (and `lsv2down`, `lsrv2down`): the listing on
 /// stdout, sorted; `--to FILE` has the server store it in FILE instead (LSV2,
 /// LSRV2). A listing the server cut short is printed, then said so (exit 2).
-pub fn lsv2(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+pub fn lsv2(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Done {
     let recursive = cmd.starts_with("lsr");
     let (dir, to) = match args {
         [d] => (d, None),
         [d, o, f] | [o, f, d] if o == "--to" && !cmd.ends_with("down") => (d, Some(f)),
         _ => {
-            return Ok(usage(cmd));
+            return Err(Failure::Usage);
         }
     };
     if let Some(file) = to {
@@ -63,10 +65,8 @@ pub fn lsv2(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Res
 }
 
 /// `rmkdir PATH`: RMKDIR, which makes every missing parent (like mkdir -p).
-pub fn rmkdir(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
-    if let Err(code) = want(cmd, args, 1..=1) {
-        return Ok(code);
-    }
+pub fn rmkdir(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Done {
+    want(args, 1..=1)?;
     let p = &args[0];
     simple(c, cmd, format!("RMKDIR {p}").as_bytes(), &[])
 }
@@ -74,9 +74,9 @@ pub fn rmkdir(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> R
 /// `ftype PATH...`: the type name; with several paths, `TYPE PATH` lines.
 /// The server answers −1 (no FAILED line) for a path it cannot type: tf says
 /// so and exits 2.
-pub fn ftype(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+pub fn ftype(c: &mut Client, _: &ClientConfig, _: &str, args: &[String]) -> Done {
     if args.is_empty() {
-        return Ok(usage(cmd));
+        return Err(Failure::Usage);
     }
     let mut code = ExitCode::SUCCESS;
     for p in args {
@@ -143,10 +143,8 @@ fn per_line<T>(
     args: &[String],
     ask: fn(&mut Client, &[u8]) -> Result<Vec<T>, ClientError>,
     render: fn(&T) -> (String, bool),
-) -> Result<ExitCode, ClientError> {
-    if let Err(code) = want(cmd, args, 1..=1) {
-        return Ok(code);
-    }
+) -> Done {
+    want(args, 1..=1)?;
     let list = &args[0];
     let names = match list_lines(c, cmd, list)? {
         Ok(n) => n,
@@ -167,7 +165,7 @@ fn per_line<T>(
 
 /// `ftypels LISTFILE`: `TYPE PATH` per line of the server's LISTFILE
 /// (`error PATH` for a path the server could not type).
-pub fn ftypels(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+pub fn ftypels(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Done {
     per_line(c, cmd, args, Client::ftypels, |t| {
         (type_name(*t).to_string(), FileType::from_code(*t).is_none())
     })
@@ -175,7 +173,7 @@ pub fn ftypels(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> 
 
 /// `fstatls LISTFILE`: `TYPE SIZE ATIME MTIME PATH` per line of the server's
 /// LISTFILE, times in ISO 8601 UTC (`error - - - PATH` for a failed path).
-pub fn fstatls(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Result<ExitCode, ClientError> {
+pub fn fstatls(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Done {
     per_line(c, cmd, args, Client::fstatls, |r| match r {
         StatRecord::Stat {
             kind,

@@ -1,8 +1,9 @@
 //! tf's tree and notification subcommands: XCOPY, XCPDIR, XDEL, XRMDIR, and
 //! `watch`, which puts a session into notification mode and prints what comes.
 
-use super::{fail, print_status, ExitCode};
+use super::reply::{fail, print_status};
 use std::io::Write;
+use std::process::ExitCode;
 use tfp_client::options::commands::{self, Family, ParseError};
 use tfp_client::{Client, ClientError};
 use tfp_wire::Status;

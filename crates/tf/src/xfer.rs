@@ -2,11 +2,13 @@
 //! parallel streams.
 
 use super::explain::{self, Access};
-use super::{fail, report, safe, ExitCode};
+use super::reply::{fail, report};
+use super::safe;
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{IsTerminal, Read, Seek, SeekFrom, Write};
 use std::path::Path;
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -225,7 +227,8 @@ fn open_source(local: &str) -> Result<Source, String> {
 /// Runs one transfer subcommand. Uploads check their local source before the
 /// server hears of them, and a failed one takes back the directories
 /// `--parents` made for it.
-pub fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> ExitCode {
+pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode {
+    let (c, cfg) = (&mut *x.c, x.cfg);
     let o = match parse(args) {
         Ok(o) => o,
         Err(e) => return fail(format!("{cmd}: {e}")),
@@ -240,7 +243,7 @@ pub fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> Ex
         };
     }
     if o.positional[0] == "-" {
-        if let Some(code) = super::shell::stdin_taken(cmd) {
+        if let Some(code) = x.stdin.taken(cmd) {
             return code;
         }
     }
