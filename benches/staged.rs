@@ -33,6 +33,7 @@ use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 use support::floor::{both_cpu, median, sha_per_gib};
 use support::Server;
+use tfp_client::error::compat::Split as _;
 use tfp_client::staged::{self, Outcome, Request};
 use tfp_client::{parallel, Client, ClientConfig};
 
@@ -99,7 +100,7 @@ fn plain_streams(cfg: &ClientConfig, local: &Path, streams: usize) -> Result<(),
 fn plain_one(cfg: &ClientConfig, local: &Path) -> Result<(), String> {
     let mut c = Client::connect(cfg).map_err(|e| e.to_string())?;
     let mut f = fs::File::open(local).map_err(|e| e.to_string())?;
-    match c.put(b"u.bin", 0, UNIT, &mut f, &mut |_| {}) {
+    match c.put(b"u.bin", 0, UNIT, &mut f, &mut |_| {}).split() {
         Ok(Ok(_)) => Ok(()),
         other => Err(format!("PUT: {other:?}")),
     }

@@ -2,8 +2,8 @@
 //! how much of it is used, in `df -h`'s units.
 
 use super::{explain, ExitCode};
-use tfp_client::space::{human, SpaceError};
-use tfp_client::{Client, ClientConfig};
+use tfp_client::space::human;
+use tfp_client::{Client, ClientConfig, ClientError};
 
 /// Prints the space; `--raw` prints the numbers in bytes.
 pub fn run(c: &mut Client, cfg: &ClientConfig, args: &[String]) -> ExitCode {
@@ -29,14 +29,16 @@ pub fn run(c: &mut Client, cfg: &ClientConfig, args: &[String]) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(SpaceError::Session(e)) => {
+        // the server's words are quoted (escaped), never sent raw to the terminal
+        Err(ClientError::Refused(r)) => super::fail(format!(
+            "the server did not say how much space is left (it answered {:?})",
+            explain::status_text(&r.reply)
+        )),
+        // an answer that is no numbers, said so in the same words
+        Err(ClientError::Protocol(why)) => super::fail(why),
+        Err(e) => {
             explain::session_error(&e, cfg).print();
             ExitCode::from(1)
         }
-        // the server's words are quoted (escaped), never sent raw to the terminal
-        Err(SpaceError::Refused(st)) => super::fail(format!(
-            "the server did not say how much space is left (it answered {:?})",
-            explain::status_text(&st)
-        )),
     }
 }

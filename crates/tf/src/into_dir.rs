@@ -68,7 +68,7 @@ pub fn put(c: &mut Client, args: &[String]) -> Result<Vec<String>, ClientError> 
     };
     let dest = &args[d];
     let dir = dest.trim_end_matches('/');
-    let into = dest.ends_with('/') || matches!(listing::fstat(c, dest.as_bytes()), Ok(Ok(st)) if st.kind == Kind::Dir);
+    let into = dest.ends_with('/') || matches!(listing::fstat(c, dest.as_bytes()), Ok(st) if st.kind == Kind::Dir);
     if into {
         a[d] = if dir.is_empty() {
             name.to_string()

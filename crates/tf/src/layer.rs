@@ -5,6 +5,7 @@
 
 use super::v251::{iso, simple, want};
 use super::{fail, report, ExitCode};
+use tfp_client::error::compat::{AsStatus as _, Split as _};
 use tfp_client::fai_cache::{default_dir, FaiCache};
 use tfp_client::{Client, ClientConfig, ClientError};
 use tfp_wire::Status;
@@ -15,12 +16,9 @@ pub fn goaes(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Re
         return Ok(code);
     }
     let st = if cmd == "goaes" {
-        match c.goaes()? {
-            Ok(()) => Status::Ok(vec![]),
-            Err(st) => st,
-        }
+        c.goaes().status()?
     } else {
-        c.tfpcrypto()?
+        c.tfpcrypto().status()?
     };
     Ok(done(c, cmd, &st))
 }
@@ -31,7 +29,7 @@ pub fn ciaon(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Re
         return Ok(code);
     }
     let st = if cmd == "ciaon" {
-        match c.ciaon()? {
+        match c.ciaon().split()? {
             Ok(token) => {
                 println!("{token}");
                 return Ok(ExitCode::SUCCESS);
@@ -39,7 +37,7 @@ pub fn ciaon(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Re
             Err(st) => st,
         }
     } else {
-        c.ciaoff()?
+        c.ciaoff().status()?
     };
     Ok(done(c, cmd, &st))
 }
@@ -70,7 +68,7 @@ pub fn faitok(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) ->
         Ok(cache) => cache,
         Err(e) => return Ok(fail(format!("{cmd}: {e}"))),
     };
-    let t = match c.faitok(minutes)? {
+    let t = match c.faitok(minutes).split()? {
         Ok(t) => t,
         Err(st) => return Ok(report(c, cmd, &[], &st)),
     };

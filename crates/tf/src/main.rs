@@ -429,7 +429,12 @@ fn run(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) -> ExitCo
             let line = format!("KEEPALIVE {} {} | {} | {}", args[0], args[1], args[2], args[3]);
             c.command(line.as_bytes()).map(|s| print_status(c, &s))
         }
-        "fsize" => c.fsize(one(args).as_bytes()).map(|v| {
+        "fsize" => match c.fsize(one(args).as_bytes()) {
+            Ok(v) => Ok(v as i64),
+            Err(tfp_client::Error::Declined { answer, .. }) => Ok(answer),
+            Err(e) => Err(e),
+        }
+        .map(|v| {
             println!("{v}");
             if v < 0 {
                 eprintln!("tf: {}: no such file on the server, or not readable", one(args));

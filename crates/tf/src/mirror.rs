@@ -15,6 +15,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tfp_client::engine::partial;
+use tfp_client::error::compat::Split as _;
 use tfp_client::options::commands::{self, Family, ParseError};
 use tfp_client::tree::filter::Filter;
 use tfp_client::tree::landing::Landing;
@@ -372,7 +373,7 @@ fn down(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, Client
     let mut t = Tally::default();
     let src = remote_path(&o.src);
     if !src.is_empty() {
-        match listing::fstat(c, &src)? {
+        match listing::fstat(c, &src).split()? {
             Ok(st) if st.kind == Kind::Dir => {}
             Ok(_) => {
                 t.refused(format!("mirror: {}: not a directory on the server", o.src));
@@ -525,7 +526,7 @@ fn up(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientEr
     };
     let dst = remote_path(&o.dst);
     let exists = dst.is_empty()
-        || match listing::fstat(c, &dst)? {
+        || match listing::fstat(c, &dst).split()? {
             Ok(st) if st.kind == Kind::Dir => true,
             Ok(_) => {
                 t.refused(format!("mirror: {}: not a directory on the server", o.dst));

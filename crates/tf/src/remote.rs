@@ -4,6 +4,7 @@
 
 use super::{explain, fail, formats, report, rglob, ExitCode};
 use std::io::Write;
+use tfp_client::error::compat::Split as _;
 use tfp_client::escape::shown;
 use tfp_client::options::commands::{self, Family};
 use tfp_client::tree::listing::{self, Kind, Stat};
@@ -109,7 +110,7 @@ pub fn ls(c: &mut Client, cmd: &str, args: &[String]) -> Result<ExitCode, Client
             files.push((op.path, st));
             continue;
         }
-        match c.list(cmd == "lsr", op.path.as_bytes())? {
+        match c.list(cmd == "lsr", op.path.as_bytes()).split()? {
             Ok(t) => dirs.push((op.path, t)),
             Err(st) => match stat(c, &op.path)? {
                 Some(s) if s.kind != Kind::Dir => files.push((op.path, Some(s))),
@@ -237,7 +238,7 @@ pub fn rmdir(c: &mut Client, args: &[String]) -> Result<ExitCode, ClientError> {
     };
     let targets = [(dir.as_str(), explain::Access::Read)];
     if !recursive {
-        match c.list(false, dir.as_bytes())? {
+        match c.list(false, dir.as_bytes()).split()? {
             Ok(text) if text.is_empty() => {}
             Ok(text) => {
                 let n = text.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count();

@@ -13,6 +13,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tfp_client::engine::beside::Beside;
 use tfp_client::engine::{download, partial};
+use tfp_client::error::compat::{AsStatus as _, Split as _};
 use tfp_client::options::commands::{self, Family, ParseError};
 use tfp_client::staged;
 use tfp_client::tree::filter::Filter;
@@ -357,7 +358,7 @@ fn put(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientE
         .filter(|d| !d.is_empty())
         .unwrap_or(&dest)
         .to_vec();
-    let dest_is_dir = match listing::fstat(c, &dest)? {
+    let dest_is_dir = match listing::fstat(c, &dest).split()? {
         Ok(st) => st.kind == Kind::Dir,
         Err(_) => false,
     } || dest.is_empty();
@@ -512,10 +513,12 @@ pub(super) fn upload_one(c: &mut Client, cfg: &ClientConfig, u: &Up, p: &Progres
         }
     }
     let mut last = 0;
-    let st = c.sndfile(&u.remote, true, &mut f, &mut |n| {
-        p.bytes.fetch_add(n - last, Ordering::Relaxed);
-        last = n;
-    })?;
+    let st = c
+        .sndfile(&u.remote, true, &mut f, &mut |n| {
+            p.bytes.fetch_add(n - last, Ordering::Relaxed);
+            last = n;
+        })
+        .status()?;
     Ok(match st {
         Status::Ok(_) => Done::Ok,
         st => Done::Refused(listing::status_text(&st)),
@@ -534,8 +537,9 @@ struct Down {
 /// be listed or was refused told on the way.
 fn expand_remote(c: &mut Client, pattern: &[u8], t: &mut Tally) -> Result<Vec<Vec<u8>>, ClientError> {
     let shown = names::shown(pattern);
-    let x = match remote_glob::expand(c, pattern)? {
+    let x = match remote_glob::expand(c, pattern) {
         Ok(x) => x,
+        Err(ListError::Session(e)) => return Err(e),
         Err(e) => {
             let (dir, _) = remote_glob::split(pattern);
             t.refused(format!("get: {shown}: listing /{}: {e}", names::shown(&dir)));
@@ -590,7 +594,7 @@ fn get(c: &mut Client, cfg: &ClientConfig, o: &Opts, args: &[String]) -> Result<
     let mut files: Vec<Down> = Vec::new();
     for src in &sources {
         let shown = names::shown(src);
-        let st = match listing::fstat(c, src)? {
+        let st = match listing::fstat(c, src).split()? {
             Ok(st) => st,
             Err(st) => {
                 t.refused(format!("get: {shown}: {}", listing::status_text(&st)));

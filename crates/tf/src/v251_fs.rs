@@ -8,6 +8,7 @@ use super::explain::Access;
 use super::v251::{iso, simple, usage, want};
 use super::{report, ExitCode};
 use std::io::Write;
+use tfp_client::error::compat::{AsStatus as _, Split as _};
 use tfp_client::{Client, ClientConfig, ClientError};
 use tfp_wire::fstat::{FileType, StatRecord};
 use tfp_wire::Status;
@@ -44,7 +45,7 @@ pub fn lsv2(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Res
         let line = format!("{name} {dir}@||@{file}");
         return simple(c, cmd, line.as_bytes(), &[(dir, Access::Read), (file, Access::Create)]);
     }
-    let mut listing = match c.lsv2down(recursive, dir.as_bytes())? {
+    let mut listing = match c.lsv2down(recursive, dir.as_bytes()).split()? {
         Ok(l) => l,
         Err(st) => return Ok(report(c, cmd, &[(dir, Access::Read)], &st)),
     };
@@ -101,7 +102,7 @@ pub fn ftype(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Re
 fn list_lines(c: &mut Client, cmd: &str, list: &str) -> Result<Result<Vec<String>, ExitCode>, ClientError> {
     // bounded: a server sending a list file for ever is broken off
     let mut text = tfp_client::tree::listing::Bounded(Vec::new());
-    let st = match c.rcvfile(list.as_bytes(), false, &mut text) {
+    let st = match c.rcvfile(list.as_bytes(), false, &mut text).status() {
         Err(ClientError::Local(_)) => {
             return Err(ClientError::Protocol(format!(
                 "the server's {} is longer than {} MiB: broken off",

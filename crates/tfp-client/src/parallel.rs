@@ -3,7 +3,8 @@
 //! writes in place without truncating (decisions.md), and it scales the one thing a
 //! single stream cannot: the per-byte cipher runs on one core per connection.
 
-use super::{Client, ClientConfig, ClientError};
+use super::{Client, ClientConfig, Error};
+use crate::error::compat::Split;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,11 +37,10 @@ pub fn put(
     streams: usize,
     bufsz: i64,
     progress: &Arc<AtomicU64>,
-) -> Result<Result<(), Status>, ClientError> {
-    let size = std::fs::metadata(local).map_err(ClientError::Local)?.len();
+) -> Result<Result<(), Status>, Error> {
+    let size = std::fs::metadata(local).map_err(Error::Local)?.len();
     let mut c = Client::connect(cfg)?;
-    let st = c.sndfile(remote, true, &mut std::io::empty(), &mut |_| {})?;
-    if !matches!(st, Status::Ok(_)) {
+    if let Err(st) = c.sndfile(remote, true, &mut std::io::empty(), &mut |_| {}).split()? {
         return Ok(Err(st));
     }
     let _ = c.end();
@@ -49,16 +49,18 @@ pub fn put(
             .into_iter()
             .map(|(start, end)| {
                 let progress = progress.clone();
-                scope.spawn(move || -> Result<Result<(), Status>, ClientError> {
-                    let mut f = File::open(local).map_err(ClientError::Local)?;
-                    f.seek(SeekFrom::Start(start)).map_err(ClientError::Local)?;
+                scope.spawn(move || -> Result<Result<(), Status>, Error> {
+                    let mut f = File::open(local).map_err(Error::Local)?;
+                    f.seek(SeekFrom::Start(start)).map_err(Error::Local)?;
                     let mut part = f.take(end - start);
                     let mut c = Client::connect(cfg)?;
                     let mut last = 0;
-                    let r = c.put(remote, start, bufsz, &mut part, &mut |n| {
-                        progress.fetch_add(n - last, Ordering::Relaxed);
-                        last = n;
-                    })?;
+                    let r = c
+                        .put(remote, start, bufsz, &mut part, &mut |n| {
+                            progress.fetch_add(n - last, Ordering::Relaxed);
+                            last = n;
+                        })
+                        .split()?;
                     let _ = c.end();
                     Ok(match r {
                         Ok(super::transfer::PutOutcome::Done) => Ok(()),
@@ -75,13 +77,13 @@ pub fn put(
     first_failure(results)
 }
 
-type StreamResult = Result<Result<(), Status>, ClientError>;
+type StreamResult = Result<Result<(), Status>, Error>;
 
 /// Waits for every stream; a panicked one counts as failed.
 fn join_all(handles: Vec<std::thread::ScopedJoinHandle<'_, StreamResult>>) -> Vec<StreamResult> {
     handles
         .into_iter()
-        .map(|h| h.join().unwrap_or(Err(ClientError::Protocol("thread panicked".into()))))
+        .map(|h| h.join().unwrap_or(Err(Error::Protocol("thread panicked".into()))))
         .collect()
 }
 
@@ -108,7 +110,7 @@ pub fn get_range(
     end: u64,
     bufsz: i64,
     sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
-) -> Result<Result<(), Status>, ClientError> {
+) -> Result<Result<(), Status>, Error> {
     let want = (end - start).clamp(1, bufsz.max(1) as u64) as i64;
     let mut cmd = b"GET ".to_vec();
     cmd.extend_from_slice(&tfp_wire::hpf::encode(remote, start, want, None));
@@ -118,7 +120,7 @@ pub fn get_range(
         _ => return Ok(Err(Status::parse(&f))),
     };
     if grant <= 0 || grant > want {
-        return Err(ClientError::Protocol(format!("bad grant {grant}")));
+        return Err(Error::Protocol(format!("bad grant {grant}")));
     }
     let mut pos = start;
     let mut buf = AlignedBuf::zeroed(grant as usize);
@@ -136,12 +138,12 @@ pub fn get_range(
             break;
         }
         if len > grant {
-            return Err(ClientError::Protocol(format!("chunk {len} over grant {grant}")));
+            return Err(Error::Protocol(format!("chunk {len} over grant {grant}")));
         }
         c.chan.rx.recv_unit(&mut buf[..len as usize])?;
         let take = (len as u64).min(end.saturating_sub(pos)) as usize;
         if take > 0 {
-            sink(&buf[..take]).map_err(ClientError::Local)?;
+            sink(&buf[..take]).map_err(Error::Local)?;
             pos += take as u64;
         }
         if pos >= end && !cancelled {
@@ -162,7 +164,7 @@ pub fn get_range(
             fin = true;
         } else if len > 0 {
             if len > grant {
-                return Err(ClientError::Protocol(format!("chunk {len} over grant {grant}")));
+                return Err(Error::Protocol(format!("chunk {len} over grant {grant}")));
             }
             c.chan.rx.recv_unit(&mut buf[..len as usize])?;
         }
