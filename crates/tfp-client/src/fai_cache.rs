@@ -82,7 +82,7 @@ fn open_dir(dir: &Path) -> Result<OwnedFd, String> {
 
 impl FaiCache {
     /// The cache file for `cfg`'s server and hash inside `dir`, whose
-    /// directory is opened and checked here (see [`open_dir`]).
+    /// directory is opened and checked here (see `open_dir`).
     pub fn open(dir: &Path, cfg: &ClientConfig) -> Result<FaiCache, String> {
         let mut h = Sha256::new();
         h.update(cfg.server.as_bytes());

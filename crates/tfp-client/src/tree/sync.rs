@@ -266,7 +266,7 @@ pub fn plan(src: &Side, dst: &Side, rule: Rule, delete: bool) -> Plan {
 const WINDOW: usize = 64;
 
 /// Sends `NAME arg` for every arg on `c` without waiting for each answer (at
-/// most [`WINDOW`] ahead: the server answers in order), and returns the
+/// most `WINDOW` ahead: the server answers in order), and returns the
 /// answers in order. One round trip per window instead of per command: what
 /// makes a mirror of many unchanged files fast.
 pub fn pipelined(c: &mut Client, name: &str, args: &[Vec<u8>]) -> Result<Vec<Status>, Error> {
