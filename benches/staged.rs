@@ -35,7 +35,7 @@ use support::floor::{both_cpu, median, sha_per_gib};
 use support::Server;
 use tfp_client::error::compat::Split as _;
 use tfp_client::staged::{self, Outcome, Request};
-use tfp_client::{parallel, Client, ClientConfig};
+use tfp_client::{parallel, Client, ClientConfig, Error};
 
 const MIB: u64 = 1 << 20;
 const UNIT: i64 = 4 << 20;
@@ -92,8 +92,9 @@ fn staged_put(cfg: &ClientConfig, local: &Path, streams: usize, resume: bool) ->
 fn plain_streams(cfg: &ClientConfig, local: &Path, streams: usize) -> Result<(), String> {
     let p = std::sync::Arc::new(AtomicU64::new(0));
     match parallel::put(cfg, local, b"u.bin", streams, UNIT, &p) {
-        Ok(Ok(())) => Ok(()),
-        other => Err(format!("parallel PUT: {:?}", other.err().map(|e| e.to_string()))),
+        Ok(()) => Ok(()),
+        Err(Error::Refused(r)) => Err(format!("parallel PUT: {:?}", Some(format!("{:?}", r.reply)))),
+        Err(e) => Err(format!("parallel PUT: {:?}", Some(e.to_string()))),
     }
 }
 

@@ -613,8 +613,8 @@ fn phase_parallel(
     let put = measure(server, || {
         timed(
             || match parallel::put(cfg, local, b"par.bin", streams, UNIT as i64, &progress) {
-                Ok(Ok(())) => Ok(size),
-                Ok(Err(st)) => Err(format!("parallel PUT refused: {st:?}")),
+                Ok(()) => Ok(size),
+                Err(tfp_client::Error::Refused(r)) => Err(format!("parallel PUT refused: {:?}", r.reply)),
                 Err(e) => Err(format!("parallel PUT: {e}")),
             },
         )

@@ -326,7 +326,9 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
         let bar = Bar::start(size.saturating_sub(offset), counter.clone());
         let r = if o.streams > 1 && offset == 0 {
             // SNDFILE with overwrite empties the remote file first: no stale tail
-            parallel::put(cfg, Path::new(local), remote.as_bytes(), o.streams, o.bufsz, &counter).map_err(err)?
+            parallel::put(cfg, Path::new(local), remote.as_bytes(), o.streams, o.bufsz, &counter)
+                .split()
+                .map_err(err)?
         } else {
             let mut f = File::open(local).map_err(|e| format!("{local}: {e}"))?;
             f.seek(SeekFrom::Start(offset)).map_err(|e| e.to_string())?;

@@ -4,7 +4,6 @@
 //! single stream cannot: the per-byte cipher runs on one core per connection.
 
 use super::{Client, ClientConfig, Error};
-use crate::error::compat::Split;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,6 +29,9 @@ pub fn ranges(size: u64, n: usize) -> Vec<(u64, u64)> {
 
 /// Uploads `local` to `remote` over `streams` connections. The remote file is
 /// first replaced by an empty one (SNDFILE with overwrite), so no stale tail stays.
+/// The first stream's failure is the result: a refusal of the SNDFILE or of a
+/// PUT is [`Error::Refused`] (a PUT the server cancelled too, as
+/// `FAILED 7`).
 pub fn put(
     cfg: &ClientConfig,
     local: &std::path::Path,
@@ -37,38 +39,33 @@ pub fn put(
     streams: usize,
     bufsz: i64,
     progress: &Arc<AtomicU64>,
-) -> Result<Result<(), Status>, Error> {
+) -> Result<(), Error> {
     let size = std::fs::metadata(local).map_err(Error::Local)?.len();
     let mut c = Client::connect(cfg)?;
-    if let Err(st) = c.sndfile(remote, true, &mut std::io::empty(), &mut |_| {}).split()? {
-        return Ok(Err(st));
-    }
+    c.sndfile(remote, true, &mut std::io::empty(), &mut |_| {})?;
     let _ = c.end();
     let results: Vec<StreamResult> = std::thread::scope(|scope| {
         let handles: Vec<_> = ranges(size, streams)
             .into_iter()
             .map(|(start, end)| {
                 let progress = progress.clone();
-                scope.spawn(move || -> Result<Result<(), Status>, Error> {
+                scope.spawn(move || -> StreamResult {
                     let mut f = File::open(local).map_err(Error::Local)?;
                     f.seek(SeekFrom::Start(start)).map_err(Error::Local)?;
                     let mut part = f.take(end - start);
                     let mut c = Client::connect(cfg)?;
                     let mut last = 0;
-                    let r = c
-                        .put(remote, start, bufsz, &mut part, &mut |n| {
-                            progress.fetch_add(n - last, Ordering::Relaxed);
-                            last = n;
-                        })
-                        .split()?;
+                    let r = c.put(remote, start, bufsz, &mut part, &mut |n| {
+                        progress.fetch_add(n - last, Ordering::Relaxed);
+                        last = n;
+                    })?;
                     let _ = c.end();
-                    Ok(match r {
-                        Ok(super::transfer::PutOutcome::Done) => Ok(()),
-                        Ok(super::transfer::PutOutcome::ServerCancelled) => {
-                            Err(Status::Failed(7, "server cancelled".into()))
+                    match r {
+                        super::transfer::PutOutcome::Done => Ok(()),
+                        super::transfer::PutOutcome::ServerCancelled => {
+                            Err(Error::refused("PUT", Status::Failed(7, "server cancelled".into())))
                         }
-                        Err(st) => Err(st),
-                    })
+                    }
                 })
             })
             .collect();
@@ -77,7 +74,7 @@ pub fn put(
     first_failure(results)
 }
 
-type StreamResult = Result<Result<(), Status>, Error>;
+type StreamResult = Result<(), Error>;
 
 /// Waits for every stream; a panicked one counts as failed.
 fn join_all(handles: Vec<std::thread::ScopedJoinHandle<'_, StreamResult>>) -> Vec<StreamResult> {
@@ -89,20 +86,14 @@ fn join_all(handles: Vec<std::thread::ScopedJoinHandle<'_, StreamResult>>) -> Ve
 
 /// The first failure among the streams, or success when all succeeded.
 fn first_failure(results: Vec<StreamResult>) -> StreamResult {
-    for r in results {
-        match r {
-            Ok(Ok(())) => {}
-            other => return other,
-        }
-    }
-    Ok(Ok(()))
+    results.into_iter().collect()
 }
 
 /// `GET` of the byte range `[start, end)` of `remote` on `c`, each chunk
 /// handed to `sink` in order; what the server sends past `end` (before our
 /// cancel arrived) is dropped. The session stays usable afterwards: the
-/// cancel is followed through to the server's FIN. `Ok(Err)` when the server
-/// refused, or ended the file before `end`.
+/// cancel is followed through to the server's FIN. [`Error::Refused`] when
+/// the server refused, or ended the file before `end` (as `FAILED 7`).
 pub fn get_range(
     c: &mut Client,
     remote: &[u8],
@@ -110,14 +101,14 @@ pub fn get_range(
     end: u64,
     bufsz: i64,
     sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
-) -> Result<Result<(), Status>, Error> {
+) -> Result<(), Error> {
     let want = (end - start).clamp(1, bufsz.max(1) as u64) as i64;
     let mut cmd = b"GET ".to_vec();
     cmd.extend_from_slice(&tfp_wire::hpf::encode(remote, start, want, None));
     let f = c.raw(&cmd)?;
     let grant = match f.strip_prefix(b"OK ") {
         Some(g) if g.len() == 8 => i64::from_be_bytes(g.try_into().unwrap_or([0; 8])),
-        _ => return Ok(Err(Status::parse(&f))),
+        _ => return Err(Error::refused("GET", Status::parse(&f))),
     };
     if grant <= 0 || grant > want {
         return Err(Error::Protocol(format!("bad grant {grant}")));
@@ -175,9 +166,9 @@ pub fn get_range(
         } else {
             format!("the file ended at {pos}, inside the range {start}..{end} (changed on the server?)")
         };
-        return Ok(Err(Status::Failed(7, why)));
+        return Err(Error::refused("GET", Status::Failed(7, why)));
     }
-    Ok(Ok(()))
+    Ok(())
 }
 
 #[cfg(test)]

@@ -602,7 +602,7 @@ fn move_ranges(
             let st = if r.end == req_size(book) {
                 // the last range reads to the end of the file, written behind
                 let out = c.get_to_sink(req.remote, from, req.bufsz, |buf: &[u8]| sink.take(buf), &mut |_| {});
-                crate::error::compat::Split::split(out).map(|r| r.map(drop))
+                out.map(drop)
             } else {
                 parallel::get_range(c, req.remote, from, r.end, req.bufsz, &mut |b| sink.take(b))
             };
@@ -685,16 +685,12 @@ fn req_size(book: &Mutex<Book>) -> u64 {
 }
 
 /// After one range's GET: its last bytes journaled, its outcome judged.
-fn finish_range(
-    st: Result<Result<(), Status>, Error>,
-    sink: &mut RangeSink<'_>,
-    partial: &Partial,
-) -> Result<(), Failure> {
+fn finish_range(st: Result<(), Error>, sink: &mut RangeSink<'_>, partial: &Partial) -> Result<(), Failure> {
     // what landed is recorded whatever happened, for a resume
     let rec = sink.checkpoint();
     match st {
-        Ok(Ok(())) => {}
-        Ok(Err(st)) => return Err(Failure::Refused(st)),
+        Ok(()) => {}
+        Err(Error::Refused(r)) => return Err(Failure::Refused(r.reply)),
         Err(e) => return Err(session_or_local(e, &partial.data)),
     }
     rec.map_err(|e| local_failure(&partial.journal, &e))?;
