@@ -320,3 +320,49 @@ fn the_builder_logs_in_and_enters_a_jail() {
     assert_eq!(refusal(c.mkdir("made")).code, Code::Known(Failed::AccessDenied));
     assert!(!cell.join("made").exists());
 }
+
+#[test]
+fn the_builder_enters_through_fai_and_keeps_the_next_key() {
+    if !is_root() {
+        return;
+    }
+    ensure_system_user("tfdapi1", &[]);
+    let f = login_userdb("api-fai-userdb", "dora", "tfdapi1", "dora pw");
+    let fai = tempdir("api-fai").join("state").join("fai");
+    let srv = Server::start_opts(Opts {
+        extra: &format!("userdb {f}\nfai_dir {}\nfai_max_minutes 30\n", fai.display()),
+        default_user: false,
+        ..Default::default()
+    });
+    let base = || {
+        Client::builder(&srv.addr())
+            .key_pem(keys().1.clone())
+            .hash(&srv.hash)
+            .transport(Transport::Legacy)
+            .timeout(Some(Duration::from_secs(20)))
+    };
+    let mut c = base().login("dora", "dora pw").connect().unwrap();
+    assert!(c.next_fai_token().is_none(), "no FAI entrance, no next key");
+    let t = c.faitok(5).unwrap();
+    c.end().unwrap();
+
+    let mut c = base().fai(&t).connect().unwrap();
+    let next = c.next_fai_token().expect("the next key").clone();
+    assert_eq!(next.token, t.token);
+    assert_ne!(next.key, t.key, "the entrance sent a new key");
+    alive(&mut c);
+    c.end().unwrap();
+    // the next key opens the next entrance
+    let mut c = base().fai(&next).connect().unwrap();
+    alive(&mut c);
+    // a token the server never issued is refused at the entrance
+    let unknown = tfp_client::FaiToken {
+        token: "0b7d4a1c-1e25-4c2e-9a6b-0d5f8e7c6b5a".into(),
+        ..t.clone()
+    };
+    match base().fai(&unknown).connect() {
+        Err(Error::Handshake("fai", st)) => assert_eq!(Code::of(&st), Some(Code::Known(Failed::FaiExpired))),
+        Err(e) => panic!("expected a refused entrance, got {e}"),
+        Ok(_) => panic!("an unknown token opened a session"),
+    }
+}
