@@ -28,6 +28,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::{met, private_tempdir, tfd_binary, Server};
+use tfp_client::error::compat::Split as _;
 use tfp_client::transfer::PutOutcome;
 use tfp_client::{Client, ClientConfig};
 
@@ -213,7 +214,10 @@ fn put_rate(p: &Path<'_>, mib: u64) -> Result<f64, String> {
     let size = mib << 20;
     let mut c = Client::connect(&p.cfg).map_err(|e| format!("connect: {e}"))?;
     let t = Instant::now();
-    match c.put(b"put.bin", 0, UNIT as i64, &mut Zeros { left: size }, &mut |_| {}) {
+    match c
+        .put(b"put.bin", 0, UNIT as i64, &mut Zeros { left: size }, &mut |_| {})
+        .split()
+    {
         Ok(Ok(PutOutcome::Done)) => {}
         other => return Err(format!("PUT through {}: {other:?}", p.name)),
     }

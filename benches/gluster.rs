@@ -24,6 +24,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::process::ExitCode;
 use std::time::Instant;
 use support::{met, tfd_binary, Server};
+use tfp_client::error::compat::AsStatus as _;
 
 /// What `tests/common/gluster.rs` asks of its parent module.
 fn is_root() -> bool {
@@ -70,6 +71,7 @@ fn tfd_round(c: &mut tfp_client::Client, n: usize, data: &[u8], round: usize) ->
         let name = format!("bench/tfd-{round}-{i}");
         let st = c
             .sndfile(name.as_bytes(), true, &mut &data[..], &mut |_| {})
+            .status()
             .map_err(|e| e.to_string())?;
         if !matches!(st, tfp_wire::Status::Ok(_)) {
             return Err(format!("SNDFILE {name}: {st:?}"));

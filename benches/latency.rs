@@ -24,7 +24,7 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 use support::{cli, log_problems, met, tfd_binary, Server};
-use tfp_client::{Client, ClientConfig, ClientError};
+use tfp_client::{Client, ClientConfig, Error};
 
 /// Target: tfd ECHO p50 at most this many times the TCP echo p50.
 const TARGET_P50_RATIO: f64 = 3.0;
@@ -313,11 +313,11 @@ fn rsa_decryptions(threads: usize, secs: f64) -> Result<Throughput, String> {
 
 fn tfd_handshakes(cfg: ClientConfig, threads: usize, secs: f64) -> Throughput {
     throughput(threads, secs, MAX_HANDSHAKES, move || {
-        let run = || -> Result<(), ClientError> {
+        let run = || -> Result<(), Error> {
             let mut c = Client::connect(&cfg)?;
             let reply = c.raw(b"ECHO x")?;
             if reply != b"x" {
-                return Err(ClientError::Protocol(format!("ECHO answered {reply:?}")));
+                return Err(Error::Protocol(format!("ECHO answered {reply:?}")));
             }
             c.end()
         };

@@ -46,6 +46,7 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 use support::{cli, log_problems, met, tfd_binary, Server};
+use tfp_client::error::compat::{Answer as _, AsStatus as _, Split as _};
 use tfp_client::transfer::PutOutcome;
 use tfp_client::{Client, ClientConfig};
 
@@ -196,7 +197,7 @@ fn echo(c: &mut Client) -> Result<(), String> {
     }
 }
 
-fn ok(what: &str, st: Result<tfp_wire::Status, tfp_client::ClientError>) -> Result<(), String> {
+fn ok(what: &str, st: Result<tfp_wire::Status, tfp_client::Error>) -> Result<(), String> {
     match st {
         Ok(tfp_wire::Status::Ok(_)) => Ok(()),
         Ok(s) => Err(format!("{what}: {s:?}")),
@@ -264,30 +265,39 @@ impl Small {
             }
         };
         match self {
-            Small::Sndfile => ok("SNDFILE", c.sndfile(up.as_bytes(), true, &mut &data[..], &mut |_| {})),
+            Small::Sndfile => ok(
+                "SNDFILE",
+                c.sndfile(up.as_bytes(), true, &mut &data[..], &mut |_| {}).status(),
+            ),
             Small::Rcvfile => {
                 let mut out = Vec::with_capacity(data.len());
-                ok("RCVFILE", c.rcvfile(down.as_bytes(), false, &mut out))?;
+                ok("RCVFILE", c.rcvfile(down.as_bytes(), false, &mut out).status())?;
                 check_len(out.len())
             }
-            Small::Put => match c.put(up.as_bytes(), 0, data.len() as i64, &mut &data[..], &mut |_| {}) {
+            Small::Put => match c
+                .put(up.as_bytes(), 0, data.len() as i64, &mut &data[..], &mut |_| {})
+                .split()
+            {
                 Ok(Ok(PutOutcome::Done)) => Ok(()),
                 other => Err(format!("PUT: {other:?}")),
             },
             Small::Get => {
                 let mut out = Vec::with_capacity(data.len());
-                match c.get(down.as_bytes(), 0, data.len() as i64, &mut out, &mut |_| {}) {
+                match c
+                    .get(down.as_bytes(), 0, data.len() as i64, &mut out, &mut |_| {})
+                    .split()
+                {
                     Ok(Ok(_)) => check_len(out.len()),
                     other => Err(format!("GET: {other:?}")),
                 }
             }
-            Small::Sup => match c.sup(up.as_bytes(), &mut &data[..]) {
+            Small::Sup => match c.sup(up.as_bytes(), &mut &data[..]).answer() {
                 Ok(0) => Ok(()),
                 other => Err(format!("SUP: {other:?}")),
             },
             Small::Sdown => {
                 let mut out = Vec::with_capacity(data.len());
-                match c.sdown(down.as_bytes(), &mut out) {
+                match c.sdown(down.as_bytes(), &mut out).done() {
                     Ok(true) => check_len(out.len()),
                     other => Err(format!("SDOWN: {other:?}")),
                 }
@@ -629,6 +639,7 @@ fn fai_phase(bin: &std::path::Path, secs: f64) -> Result<FaiFigures, String> {
                 let mut s = connect(&c)?;
                 let t = s
                     .faitok(60)
+                    .split()
                     .map_err(|e| format!("FAITOK: {e}"))?
                     .map_err(|st| format!("FAITOK: {st:?}"))?;
                 s.end().map_err(|e| format!("END: {e}"))?;

@@ -82,6 +82,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 use support::{is_helper, log_problems, private_tempdir, tfd_binary, Server};
+use tfp_client::error::compat::{Answer as _, AsStatus as _, SizeOrCode as _, Split as _};
 use tfp_client::transfer::PutOutcome;
 use tfp_client::{Client, ClientConfig};
 use tfp_wire::hpf;
@@ -345,8 +346,8 @@ enum Fail {
     Verify(String),
 }
 
-impl From<tfp_client::ClientError> for Fail {
-    fn from(e: tfp_client::ClientError) -> Self {
+impl From<tfp_client::Error> for Fail {
+    fn from(e: tfp_client::Error) -> Self {
         Fail::Io(e.to_string())
     }
 }
@@ -707,7 +708,7 @@ impl Worker {
         }
         self.drop_connection(true);
         self.connect()?;
-        let size = self.client().fsize(&path)?;
+        let size = self.client().fsize(&path).size_or_code()?;
         self.tally.aborted_uploads_checked += 1;
         verify(size == -1, || {
             format!("a broken-off SNDFILE left {name} ({size} bytes) under its name")
@@ -810,11 +811,11 @@ impl Worker {
                 let c = self.client();
                 let st = c.call("TOUCH", &p)?;
                 verify(is_ok(&st), || format!("TOUCH {name} -> {st:?}"))?;
-                let n = c.fsize(&p)?;
+                let n = c.fsize(&p).size_or_code()?;
                 verify(n == 0, || format!("FSIZE {name} after TOUCH -> {n}"))?;
                 let st = c.call("DEL", &p)?;
                 verify(is_ok(&st), || format!("DEL {name} -> {st:?}"))?;
-                let n = c.fsize(&p)?;
+                let n = c.fsize(&p).size_or_code()?;
                 verify(n == -1, || format!("FSIZE {name} after DEL -> {n}"))?;
                 self.maybe.remove(&name);
                 Ok(())
@@ -862,11 +863,13 @@ impl Worker {
                 String::from_utf8_lossy(&r)
             )));
         };
-        let st = c.sndfile(marker.as_bytes(), true, &mut token.as_bytes(), &mut |_| {})?;
+        let st = c
+            .sndfile(marker.as_bytes(), true, &mut token.as_bytes(), &mut |_| {})
+            .status()?;
         verify(is_ok(&st), || format!("SNDFILE {marker} under the lock -> {st:?}"))?;
         thread::sleep(pause);
         let mut got = Vec::new();
-        let st = c.rcvfile(marker.as_bytes(), false, &mut got)?;
+        let st = c.rcvfile(marker.as_bytes(), false, &mut got).status()?;
         verify(is_ok(&st) && got == token.as_bytes(), || {
             format!(
                 "{lock} held by two sessions at once: wrote {token:?} under it, read back {:?} ({st:?})",
@@ -960,14 +963,14 @@ impl Worker {
         let (desc, refused) = match (what, &known_path) {
             (0, Some(p)) => {
                 let mut sink = Vec::new();
-                let st = c.rcvfile(p, false, &mut sink)?;
+                let st = c.rcvfile(p, false, &mut sink).status()?;
                 (
                     format!("RCVFILE -> {st:?}, {} B", sink.len()),
                     f1(&st) && sink.is_empty(),
                 )
             }
             (1, Some(p)) => {
-                let st = c.sndfile(p, true, &mut &b"intruder"[..], &mut |_| {})?;
+                let st = c.sndfile(p, true, &mut &b"intruder"[..], &mut |_| {}).status()?;
                 (format!("SNDFILE over a file -> {st:?}"), f1(&st))
             }
             (2, Some(p)) => {
@@ -976,7 +979,7 @@ impl Worker {
             }
             (3, Some(p)) => {
                 let mut sink = Vec::new();
-                let r = c.get(p, 0, 65536, &mut sink, &mut |_| {})?;
+                let r = c.get(p, 0, 65536, &mut sink, &mut |_| {}).split()?;
                 (
                     format!("GET -> {r:?}, {} B", sink.len()),
                     r.as_ref().err().is_some_and(f1) && sink.is_empty(),
@@ -991,7 +994,7 @@ impl Worker {
                 (format!("RENAM -> {st:?}"), f1(&st))
             }
             (6, _) => {
-                let r = c.list(false, dir.as_bytes())?;
+                let r = c.list(false, dir.as_bytes()).split()?;
                 (format!("LS -> {r:?}"), r.as_ref().err().is_some_and(f1))
             }
             (7, _) => {
@@ -1003,7 +1006,9 @@ impl Worker {
                 (format!("MKDIR -> {st:?}"), f1(&st))
             }
             (9, _) => {
-                let r = c.put(&fresh_path, 0, 65536, &mut &b"intruder"[..], &mut |_| {})?;
+                let r = c
+                    .put(&fresh_path, 0, 65536, &mut &b"intruder"[..], &mut |_| {})
+                    .split()?;
                 (format!("PUT -> {r:?}"), r.as_ref().err().is_some_and(f1))
             }
             (10, _) => {
@@ -1031,7 +1036,7 @@ impl Worker {
             format!("FSTAT {fresh} after {desc} -> {st:?}")
         })?;
         if let (Some(k), Some(p)) = (&known, &known_path) {
-            let n = c.fsize(p)?;
+            let n = c.fsize(p).size_or_code()?;
             let st = c.call("SHA256", p)?;
             let want = format!("0x{}", hex(&k.sha));
             verify(n == k.size as i64 && st == Status::Ok(want.into_bytes()), || {
@@ -1047,7 +1052,7 @@ impl Worker {
     /// nothing that is neither known nor of uncertain state.
     fn ls(&mut self) -> OpResult {
         let dir = self.dir.clone();
-        let listing = match self.client().list(false, dir.as_bytes())? {
+        let listing = match self.client().list(false, dir.as_bytes()).split()? {
             Ok(l) => l,
             Err(st) => return Err(Fail::Verify(format!("LS {dir} -> {st:?}"))),
         };
@@ -1093,20 +1098,20 @@ impl Worker {
         let c = self.client();
         match op {
             Op::Put => {
-                let r = c.put(&path, 0, bufsz, &mut content, &mut |_| {})?;
+                let r = c.put(&path, 0, bufsz, &mut content, &mut |_| {}).split()?;
                 verify(r == Ok(PutOutcome::Done), || format!("PUT {name} ({size} B) -> {r:?}"))?;
             }
             Op::Sup => {
-                let r = c.sup(&path, &mut content)?;
+                let r = c.sup(&path, &mut content).answer()?;
                 verify(r == 0, || format!("SUP {name} ({size} B) -> {r}"))?;
             }
             _ => {
-                let st = c.sndfile(&path, overwrite, &mut content, &mut |_| {})?;
+                let st = c.sndfile(&path, overwrite, &mut content, &mut |_| {}).status()?;
                 verify(is_ok(&st), || format!("SNDFILE {name} ({size} B) -> {st:?}"))?;
             }
         }
         let sha: [u8; 32] = content.hash.finalize().into();
-        let n = c.fsize(&path)?;
+        let n = c.fsize(&path).size_or_code()?;
         verify(n == size as i64, || format!("FSIZE {name} -> {n}, uploaded {size}"))?;
         let st = c.call("SHA256", &path)?;
         let want = format!("0x{}", hex(&sha));
@@ -1139,15 +1144,15 @@ impl Worker {
         let c = self.client();
         match op {
             Op::Get => {
-                let r = c.get(&path, 0, bufsz, &mut sink, &mut |_| {})?;
+                let r = c.get(&path, 0, bufsz, &mut sink, &mut |_| {}).split()?;
                 verify(r == Ok(k.size), || format!("GET {} -> {r:?}, size {}", k.name, k.size))?;
             }
             Op::Sdown => {
-                let r = c.sdown(&path, &mut sink)?;
+                let r = c.sdown(&path, &mut sink).done()?;
                 verify(r, || format!("SDOWN {} -> -1", k.name))?;
             }
             _ => {
-                let st = c.rcvfile(&path, false, &mut sink)?;
+                let st = c.rcvfile(&path, false, &mut sink).status()?;
                 verify(is_ok(&st), || format!("RCVFILE {} -> {st:?}", k.name))?;
             }
         }

@@ -33,8 +33,9 @@ use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 use support::floor::{both_cpu, median, sha_per_gib};
 use support::Server;
+use tfp_client::error::compat::Split as _;
 use tfp_client::staged::{self, Outcome, Request};
-use tfp_client::{parallel, Client, ClientConfig};
+use tfp_client::{parallel, Client, ClientConfig, Error};
 
 const MIB: u64 = 1 << 20;
 const UNIT: i64 = 4 << 20;
@@ -91,15 +92,16 @@ fn staged_put(cfg: &ClientConfig, local: &Path, streams: usize, resume: bool) ->
 fn plain_streams(cfg: &ClientConfig, local: &Path, streams: usize) -> Result<(), String> {
     let p = std::sync::Arc::new(AtomicU64::new(0));
     match parallel::put(cfg, local, b"u.bin", streams, UNIT, &p) {
-        Ok(Ok(())) => Ok(()),
-        other => Err(format!("parallel PUT: {:?}", other.err().map(|e| e.to_string()))),
+        Ok(()) => Ok(()),
+        Err(Error::Refused(r)) => Err(format!("parallel PUT: {:?}", Some(format!("{:?}", r.reply)))),
+        Err(e) => Err(format!("parallel PUT: {:?}", Some(e.to_string()))),
     }
 }
 
 fn plain_one(cfg: &ClientConfig, local: &Path) -> Result<(), String> {
     let mut c = Client::connect(cfg).map_err(|e| e.to_string())?;
     let mut f = fs::File::open(local).map_err(|e| e.to_string())?;
-    match c.put(b"u.bin", 0, UNIT, &mut f, &mut |_| {}) {
+    match c.put(b"u.bin", 0, UNIT, &mut f, &mut |_| {}).split() {
         Ok(Ok(_)) => Ok(()),
         other => Err(format!("PUT: {other:?}")),
     }

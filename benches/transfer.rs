@@ -67,6 +67,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 use support::{cli, log_problems, met, private_tempdir, tfd_binary, Server};
 use tfp_client::engine::download;
+use tfp_client::error::compat::{AsStatus as _, Split as _};
 use tfp_client::transfer::PutOutcome;
 use tfp_client::{parallel, Client, ClientConfig};
 use tfp_wire::{Cipher, Status};
@@ -468,7 +469,7 @@ fn phase_put(server: &Server, cfg: &ClientConfig, pat: &[u8], size: u64) -> Resu
                 pos: 0,
                 left: size,
             };
-            match c.put(b"put.bin", 0, UNIT as i64, &mut src, &mut |_| {}) {
+            match c.put(b"put.bin", 0, UNIT as i64, &mut src, &mut |_| {}).split() {
                 Ok(Ok(PutOutcome::Done)) => Ok(size),
                 Ok(Ok(PutOutcome::ServerCancelled)) => Err("PUT: the server cancelled".into()),
                 Ok(Err(st)) => Err(format!("PUT refused: {st:?}")),
@@ -532,7 +533,7 @@ fn phase_get(server: &Server, cfg: &ClientConfig, size: u64) -> Result<Figure, S
     measure(server, || {
         on_session(server, cfg, |c| {
             let mut sink = Count(0);
-            match c.get(b"put.bin", 0, UNIT as i64, &mut sink, &mut |_| {}) {
+            match c.get(b"put.bin", 0, UNIT as i64, &mut sink, &mut |_| {}).split() {
                 Ok(Ok(n)) if n == size && sink.0 == size => Ok(n),
                 Ok(Ok(n)) => Err(format!("GET returned {n} bytes ({} written), expected {size}", sink.0)),
                 Ok(Err(st)) => Err(format!("GET refused: {st:?}")),
@@ -552,6 +553,7 @@ fn phase_sndfile(server: &Server, cfg: &ClientConfig, pat: &[u8], size: u64) -> 
             };
             let st = c
                 .sndfile(b"snd.bin", true, &mut src, &mut |_| {})
+                .status()
                 .map_err(|e| format!("SNDFILE: {e}"))?;
             ok_status("SNDFILE", &st)?;
             Ok(size)
@@ -567,6 +569,7 @@ fn phase_rcvfile(server: &Server, cfg: &ClientConfig, size: u64) -> Result<Figur
             let mut sink = Count(0);
             let st = c
                 .rcvfile(b"snd.bin", false, &mut sink)
+                .status()
                 .map_err(|e| format!("RCVFILE: {e}"))?;
             ok_status("RCVFILE", &st)?;
             if sink.0 != size {
@@ -610,8 +613,8 @@ fn phase_parallel(
     let put = measure(server, || {
         timed(
             || match parallel::put(cfg, local, b"par.bin", streams, UNIT as i64, &progress) {
-                Ok(Ok(())) => Ok(size),
-                Ok(Err(st)) => Err(format!("parallel PUT refused: {st:?}")),
+                Ok(()) => Ok(size),
+                Err(tfp_client::Error::Refused(r)) => Err(format!("parallel PUT refused: {:?}", r.reply)),
                 Err(e) => Err(format!("parallel PUT: {e}")),
             },
         )
@@ -703,6 +706,7 @@ fn sync_run(server: &Server, pat: &[u8], big: u64, tag: &str) -> Result<(f64, f6
             let name = format!("small-{tag}-{i}");
             let st = c
                 .sndfile(name.as_bytes(), true, &mut &pat[..SMALL_BYTES], &mut |_| {})
+                .status()
                 .map_err(|e| format!("SNDFILE: {e}"))?;
             ok_status("SNDFILE", &st)?;
         }
@@ -720,6 +724,7 @@ fn sync_run(server: &Server, pat: &[u8], big: u64, tag: &str) -> Result<(f64, f6
         };
         let st = c
             .sndfile(b"big.bin", true, &mut src, &mut |_| {})
+            .status()
             .map_err(|e| format!("SNDFILE: {e}"))?;
         ok_status("SNDFILE", &st)?;
         Ok(big)

@@ -11,6 +11,7 @@ use common::*;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use tfp_client::error::compat::{Answer as _, AsStatus as _};
 
 /// Bytes allocated (or grown by realloc) on threads that are counting.
 static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
@@ -69,15 +70,17 @@ fn small_transfers_allocate_for_their_size_not_for_the_largest_frame() {
     let data: Vec<u8> = (0..16 * 1024).map(|i| (i * 13 + 5) as u8).collect();
     // the first calls may size the buffers a client keeps
     for _ in 0..2 {
-        c.sndfile(b"snd", true, &mut &data[..], &mut |_| {}).expect("SNDFILE");
-        assert_eq!(c.sup(b"sup", &mut &data[..]).expect("SUP"), 0);
+        c.sndfile(b"snd", true, &mut &data[..], &mut |_| {})
+            .status()
+            .expect("SNDFILE");
+        assert_eq!(c.sup(b"sup", &mut &data[..]).answer().expect("SUP"), 0);
     }
-    let (st, sndfile) = allocated_by(|| c.sndfile(b"snd", true, &mut &data[..], &mut |_| {}));
+    let (st, sndfile) = allocated_by(|| c.sndfile(b"snd", true, &mut &data[..], &mut |_| {}).status());
     assert!(matches!(st, Ok(tfp_wire::Status::Ok(_))), "SNDFILE: {st:?}");
-    let (r, sup) = allocated_by(|| c.sup(b"sup", &mut &data[..]));
+    let (r, sup) = allocated_by(|| c.sup(b"sup", &mut &data[..]).answer());
     assert_eq!(r.expect("SUP"), 0);
     let mut out = Vec::with_capacity(data.len());
-    let (r, sdown) = allocated_by(|| c.sdown(b"snd", &mut out));
+    let (r, sdown) = allocated_by(|| c.sdown(b"snd", &mut out).done());
     assert!(r.expect("SDOWN"), "SDOWN reported a failure");
     assert_eq!(out, data, "SDOWN brought back other bytes");
     assert_eq!(std::fs::read(s.data.join("snd")).unwrap(), data);

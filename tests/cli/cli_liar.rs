@@ -12,6 +12,7 @@
 
 use crate::common;
 use crate::output::{stderr, stdout};
+use tfp_client::error::compat::Split as _;
 
 use common::liar::{run_watched, Kind, Liar, Lie, Node, Script, EXTRA_BYTE, HASH, MTIME};
 use common::tempdir;
@@ -307,7 +308,7 @@ fn the_liar_floods_a_listing() {
     }));
     let start = Instant::now();
     let mut c = client(&liar);
-    let text = c.list(true, b"tree").unwrap().unwrap();
+    let text = c.list(true, b"tree").split().unwrap().unwrap();
     let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
     assert_eq!(lines.len(), N + 6);
     assert_eq!(lines[N + 5], b"F: sub/f999999");
@@ -504,7 +505,7 @@ fn attack(by: By, a: &Arena, liar: &Liar, extra: &[&str], what: &str) -> Output 
 fn naive_get_r(liar: &Liar, dst: &Path) -> Output {
     use std::os::unix::process::ExitStatusExt;
     let mut c = client(liar);
-    let text = c.list(true, b"tree").unwrap().unwrap_or_default();
+    let text = c.list(true, b"tree").split().unwrap().unwrap_or_default();
     for line in text.split(|&b| b == b'\n') {
         let dst_of = |name: &[u8]| dst.join(std::ffi::OsStr::from_bytes(name));
         if let Some(name) = line.strip_prefix(b"D: ") {
@@ -516,7 +517,7 @@ fn naive_get_r(liar: &Liar, dst: &Path) -> Output {
             }
             let mut data = Vec::new();
             let remote = [&b"tree/"[..], name].concat();
-            if let Ok(Ok(_)) = c.get(&remote, 0, 1 << 20, &mut data, &mut |_| {}) {
+            if let Ok(Ok(_)) = c.get(&remote, 0, 1 << 20, &mut data, &mut |_| {}).split() {
                 let _ = fs::write(&to, &data);
             }
         }

@@ -20,6 +20,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use tfd::services::Helper;
+use tfp_client::error::compat::{Answer as _, AsStatus as _};
 use tfp_client::{Client, ClientConfig};
 
 static KEYS: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
@@ -687,20 +688,27 @@ pub fn stream_round_trips(srv: &Server, c: &mut Client, prefix: &str, sizes: &[u
     for (i, &n) in sizes.iter().enumerate() {
         let data = pattern(n, i as u64);
         let name = format!("{prefix}s{i}");
-        let st = c.sndfile(name.as_bytes(), false, &mut &data[..], &mut |_| {}).unwrap();
+        let st = c
+            .sndfile(name.as_bytes(), false, &mut &data[..], &mut |_| {})
+            .status()
+            .unwrap();
         assert_eq!(st, Status::Ok(vec![]), "SNDFILE size {n}");
         assert_eq!(std::fs::read(srv.path(&name)).unwrap(), data, "disk, size {n}");
         let mut back = Vec::new();
         assert_eq!(
-            c.rcvfile(name.as_bytes(), false, &mut back).unwrap(),
+            c.rcvfile(name.as_bytes(), false, &mut back).status().unwrap(),
             Status::Ok(vec![])
         );
         assert_eq!(back, data, "RCVFILE size {n}");
         let name = format!("{prefix}u{i}");
-        assert_eq!(c.sup(name.as_bytes(), &mut &data[..]).unwrap(), 0, "SUP size {n}");
+        assert_eq!(
+            c.sup(name.as_bytes(), &mut &data[..]).answer().unwrap(),
+            0,
+            "SUP size {n}"
+        );
         assert_eq!(std::fs::read(srv.path(&name)).unwrap(), data, "SUP disk, size {n}");
         let mut back = Vec::new();
-        assert!(c.sdown(name.as_bytes(), &mut back).unwrap());
+        assert!(c.sdown(name.as_bytes(), &mut back).done().unwrap());
         assert_eq!(back, data, "SDOWN size {n}");
     }
 }

@@ -2,6 +2,7 @@
 //! compared by SHA-256 on the client, on the server's disk and after download.
 
 use crate::common;
+use tfp_client::error::compat::{AsStatus as _, Split as _};
 
 use common::*;
 use sha2::{Digest, Sha256};
@@ -68,20 +69,29 @@ fn one_gib_put_get_and_sndfile_rcvfile() {
     let mut c = srv.client();
 
     let mut src = Pattern::new(GIB, 7);
-    c.put(b"put.bin", 0, 4 << 20, &mut src, &mut |_| {}).unwrap().unwrap();
+    c.put(b"put.bin", 0, 4 << 20, &mut src, &mut |_| {})
+        .split()
+        .unwrap()
+        .unwrap();
     let want = src.hash.finalize().to_vec();
     assert_eq!(disk_sha(&srv.path("put.bin")), want);
     let mut sink = HashSink(Sha256::new(), 0);
-    assert_eq!(c.get(b"put.bin", 0, 4 << 20, &mut sink, &mut |_| {}).unwrap(), Ok(GIB));
+    assert_eq!(
+        c.get(b"put.bin", 0, 4 << 20, &mut sink, &mut |_| {}).split().unwrap(),
+        Ok(GIB)
+    );
     assert_eq!(sink.0.finalize().to_vec(), want);
     std::fs::remove_file(srv.path("put.bin")).unwrap();
 
     let mut src = Pattern::new(GIB, 11);
-    assert!(ok(&c.sndfile(b"snd.bin", false, &mut src, &mut |_| {}).unwrap()));
+    assert!(ok(&c
+        .sndfile(b"snd.bin", false, &mut src, &mut |_| {})
+        .status()
+        .unwrap()));
     let want = src.hash.finalize().to_vec();
     assert_eq!(disk_sha(&srv.path("snd.bin")), want);
     let mut sink = HashSink(Sha256::new(), 0);
-    assert!(ok(&c.rcvfile(b"snd.bin", true, &mut sink).unwrap()));
+    assert!(ok(&c.rcvfile(b"snd.bin", true, &mut sink).status().unwrap()));
     assert_eq!(sink.1, GIB);
     assert_eq!(sink.0.finalize().to_vec(), want);
     assert!(

@@ -2,6 +2,7 @@
 //! the disk.
 
 use crate::common;
+use tfp_client::error::compat::Split as _;
 
 use common::*;
 use std::fs;
@@ -235,18 +236,27 @@ fn ls_and_lsr() {
     data_dir_write(&srv.path("d2/hidden.sd/inner"), b"x");
     data_dir_write(&srv.path("d2/x.sd"), b"a file named .sd is listed");
     std::os::unix::fs::symlink("file", srv.path("d2/link")).unwrap();
-    let ls = c.list(false, b"d2").unwrap().unwrap();
+    let ls = c.list(false, b"d2").split().unwrap().unwrap();
     assert_eq!(lines(&ls), ["D: sub/", "F: file", "F: x.sd", "U: link"]);
-    let lsr = c.list(true, b"d2").unwrap().unwrap();
+    let lsr = c.list(true, b"d2").split().unwrap().unwrap();
     assert_eq!(lines(&lsr), ["D: sub/", "F: file", "F: sub/a b", "F: x.sd", "U: link"]);
     // listing inside a known secure directory works
-    let inner = c.list(false, b"d2/hidden.sd").unwrap().unwrap();
+    let inner = c.list(false, b"d2/hidden.sd").split().unwrap().unwrap();
     assert_eq!(lines(&inner), ["F: inner"]);
-    let root = c.list(false, b"").unwrap().unwrap();
+    let root = c.list(false, b"").split().unwrap().unwrap();
     assert_eq!(lines(&root), ["D: d2/"]);
-    assert_eq!(c.list(false, b"none").unwrap().unwrap_err().failed_code(), Some(10));
-    assert_eq!(c.list(false, b"d2/file").unwrap().unwrap_err().failed_code(), Some(10));
-    assert_eq!(c.list(false, b"..").unwrap().unwrap_err().failed_code(), Some(1));
+    assert_eq!(
+        c.list(false, b"none").split().unwrap().unwrap_err().failed_code(),
+        Some(10)
+    );
+    assert_eq!(
+        c.list(false, b"d2/file").split().unwrap().unwrap_err().failed_code(),
+        Some(10)
+    );
+    assert_eq!(
+        c.list(false, b"..").split().unwrap().unwrap_err().failed_code(),
+        Some(1)
+    );
     // nothing was written into the served tree
     let mut names: Vec<_> = fs::read_dir(&srv.data)
         .unwrap()
@@ -266,7 +276,7 @@ fn large_listing_spans_chunks_and_break_stops() {
         fs::write(dir.join(format!("{long}{i:05}")), b"").unwrap();
     }
     let mut c = srv.client();
-    let all = c.list(false, b"many").unwrap().unwrap();
+    let all = c.list(false, b"many").split().unwrap().unwrap();
     assert!(
         all.len() > tfp_wire::MAX_CHUNK,
         "needs more than one chunk: {}",
@@ -301,7 +311,10 @@ fn lock_semantics() {
     assert_failed(c.call("DEL", b"d/f").unwrap(), 30);
     assert_failed(c.call("FSTAT", b"d").unwrap(), 30);
     assert_failed(c.call("FSTAT", b"d/f").unwrap(), 30);
-    assert_eq!(c.list(false, b"d").unwrap().unwrap_err().failed_code(), Some(30));
+    assert_eq!(
+        c.list(false, b"d").split().unwrap().unwrap_err().failed_code(),
+        Some(30)
+    );
     assert_failed(c.call("COPY", b"d/f | g").unwrap(), 30);
     assert_failed(c.call("RENAM", b"d/f | g").unwrap(), 30);
     // only the immediate directory counts

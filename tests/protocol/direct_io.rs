@@ -5,6 +5,7 @@
 //! compared byte for byte after the cache is measured (reading it back caches it).
 
 use crate::common;
+use tfp_client::error::compat::{AsStatus as _, Split as _};
 
 use common::*;
 use sha2::{Digest, Sha256};
@@ -69,15 +70,22 @@ fn uploads_bypass_the_page_cache_unless_turned_off() {
     for (extra, direct) in [("", true), ("direct_io_min 0\n", false)] {
         let srv = Server::start_with(extra);
         let mut c = srv.client();
-        let r = c.put(b"put.bin", 0, 4 << 20, &mut &data[..], &mut |_| {}).unwrap();
+        let r = c
+            .put(b"put.bin", 0, 4 << 20, &mut &data[..], &mut |_| {})
+            .split()
+            .unwrap();
         assert_eq!(r, Ok(PutOutcome::Done));
-        let st = c.sndfile(b"snd.bin", false, &mut &data[..], &mut |_| {}).unwrap();
+        let st = c
+            .sndfile(b"snd.bin", false, &mut &data[..], &mut |_| {})
+            .status()
+            .unwrap();
         assert_eq!(st, Status::Ok(vec![]));
         // PUT in place over an existing file at an aligned offset: the cached
         // pages of that range are dropped, the rest of the file is untouched
         let patch = pattern(8 << 20, 22);
         let r = c
             .put(b"put.bin", 4 << 20, 4 << 20, &mut &patch[..], &mut |_| {})
+            .split()
             .unwrap();
         assert_eq!(r, Ok(PutOutcome::Done));
         for name in ["put.bin", "snd.bin"] {
@@ -101,7 +109,7 @@ fn uncached_downloads_stay_uncached_unless_turned_off() {
         evict(&srv.path("f.bin"));
         let mut got = Vec::new();
         assert_eq!(
-            c.get(b"f.bin", 0, 4 << 20, &mut got, &mut |_| {}).unwrap(),
+            c.get(b"f.bin", 0, 4 << 20, &mut got, &mut |_| {}).split().unwrap(),
             Ok(SIZE as u64)
         );
         assert_cache(&srv.path("f.bin"), direct, &format!("GET ({extra:?})"));
@@ -109,7 +117,10 @@ fn uncached_downloads_stay_uncached_unless_turned_off() {
 
         evict(&srv.path("f.bin"));
         let mut got = Vec::new();
-        assert_eq!(c.rcvfile(b"f.bin", false, &mut got).unwrap(), Status::Ok(vec![]));
+        assert_eq!(
+            c.rcvfile(b"f.bin", false, &mut got).status().unwrap(),
+            Status::Ok(vec![])
+        );
         assert_cache(&srv.path("f.bin"), direct, &format!("RCVFILE ({extra:?})"));
         assert!(sha(&got) == sha(&data), "RCVFILE content ({extra:?})");
 
@@ -117,7 +128,9 @@ fn uncached_downloads_stay_uncached_unless_turned_off() {
         let mut got = Vec::new();
         let off = 1_000_001usize;
         assert_eq!(
-            c.get(b"f.bin", off as u64, 4 << 20, &mut got, &mut |_| {}).unwrap(),
+            c.get(b"f.bin", off as u64, 4 << 20, &mut got, &mut |_| {})
+                .split()
+                .unwrap(),
             Ok((SIZE - off) as u64)
         );
         assert!(got == data[off..], "GET from {off} ({extra:?})");

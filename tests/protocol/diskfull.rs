@@ -3,6 +3,7 @@
 //! leaves no partial file behind, and the session goes on.
 
 use crate::common;
+use tfp_client::error::compat::{Answer as _, AsStatus as _, Split as _};
 
 use common::*;
 use std::fs;
@@ -44,14 +45,22 @@ fn uploads_on_a_full_disk_fail_cleanly() {
     let big = vec![7u8; 3 << 20];
     let mut c = srv.client();
 
-    assert_failed(c.sndfile(b"small/snd", false, &mut &big[..], &mut |_| {}).unwrap(), 13);
+    assert_failed(
+        c.sndfile(b"small/snd", false, &mut &big[..], &mut |_| {})
+            .status()
+            .unwrap(),
+        13,
+    );
     assert!(
         dir_names(&srv.path("small")).is_empty(),
         "SNDFILE left {:?}",
         dir_names(&srv.path("small"))
     );
 
-    let r = c.put(b"small/put", 0, 1 << 20, &mut &big[..], &mut |_| {}).unwrap();
+    let r = c
+        .put(b"small/put", 0, 1 << 20, &mut &big[..], &mut |_| {})
+        .split()
+        .unwrap();
     assert_eq!(r, Ok(PutOutcome::ServerCancelled));
     assert!(
         dir_names(&srv.path("small")).is_empty(),
@@ -59,7 +68,7 @@ fn uploads_on_a_full_disk_fail_cleanly() {
         dir_names(&srv.path("small"))
     );
 
-    assert_eq!(c.sup(b"small/sup", &mut &big[..]).unwrap(), -1);
+    assert_eq!(c.sup(b"small/sup", &mut &big[..]).answer().unwrap(), -1);
     assert!(
         dir_names(&srv.path("small")).is_empty(),
         "SUP left {:?}",
@@ -86,6 +95,7 @@ fn uploads_on_a_full_disk_fail_cleanly() {
     // small files still fit, and the session is fine
     assert!(ok(&c
         .sndfile(b"small/ok", false, &mut &b"fits"[..], &mut |_| {})
+        .status()
         .unwrap()));
     assert_eq!(fs::read(srv.path("small/ok")).unwrap(), b"fits");
     assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");

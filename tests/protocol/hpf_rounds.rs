@@ -4,6 +4,7 @@
 
 use crate::common::{pattern, Server};
 use std::fs;
+use tfp_client::error::compat::Split as _;
 use tfp_client::Client;
 use tfp_wire::hpf::{self, code};
 
@@ -14,12 +15,15 @@ pub fn put_get_round_trips(srv: &Server, c: &mut Client, sizes: &[usize], seed: 
         let data = pattern(*n, seed + i as u64);
         let name = format!("p{i}");
         c.put(name.as_bytes(), 0, 65_536, &mut &data[..], &mut |_| {})
+            .split()
             .unwrap()
             .unwrap();
         assert_eq!(fs::read(srv.path(&name)).unwrap(), data, "PUT size {n}");
         let mut back = Vec::new();
         assert_eq!(
-            c.get(name.as_bytes(), 0, 30_000, &mut back, &mut |_| {}).unwrap(),
+            c.get(name.as_bytes(), 0, 30_000, &mut back, &mut |_| {})
+                .split()
+                .unwrap(),
             Ok(*n as u64)
         );
         assert_eq!(back, data, "GET size {n}");
@@ -29,9 +33,13 @@ pub fn put_get_round_trips(srv: &Server, c: &mut Client, sizes: &[usize], seed: 
 /// PUT cancelled after its first chunk: with STOP the part sent is kept, with
 /// CANCEL the file is deleted.
 pub fn put_stop_keeps_and_cancel_deletes(srv: &Server, c: &mut Client) {
-    c.put_cancel(b"stopped", 8, b"0123456789", code::STOP).unwrap().unwrap();
+    c.put_cancel(b"stopped", 8, b"0123456789", code::STOP)
+        .split()
+        .unwrap()
+        .unwrap();
     assert_eq!(fs::read(srv.path("stopped")).unwrap(), b"0123456789");
     c.put_cancel(b"cancelled", 8, b"0123456789", code::CANCEL)
+        .split()
         .unwrap()
         .unwrap();
     assert!(!srv.path("cancelled").exists());

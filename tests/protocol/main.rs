@@ -10,6 +10,7 @@
 mod common;
 
 mod big;
+mod client_api;
 mod commands;
 mod direct_io;
 mod diskfull;

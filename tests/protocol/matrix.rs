@@ -11,6 +11,7 @@
 #![allow(clippy::needless_update)]
 
 use crate::common;
+use tfp_client::error::compat::{AsStatus as _, Split as _};
 
 use common::*;
 use std::fs;
@@ -18,7 +19,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 use tfd::commands::{Spec, TABLE};
 use tfp_channel::Channel;
-use tfp_client::{Client, ClientError};
+use tfp_client::{Client, Error};
 use tfp_wire::hpf::{self, code};
 use tfp_wire::Status;
 
@@ -264,26 +265,26 @@ fn line(name: &str, arg: &[u8]) -> Vec<u8> {
 
 /// Sends `NAME arg` and runs whatever flow the command starts to its end, so the
 /// session is ready for the next command.
-fn run(c: &mut Client, name: &str, pr: &Probe) -> Result<Seen, ClientError> {
+fn run(c: &mut Client, name: &str, pr: &Probe) -> Result<Seen, Error> {
     let rx = |c: &mut Client| c.chan.rx.recv_frame();
     match pr.flow {
         Flow::Nigma => {
             let n: u32 = std::str::from_utf8(&pr.arg).unwrap().parse().unwrap();
-            Ok(Seen::Frame(match c.nigma(n)? {
+            Ok(Seen::Frame(match c.nigma(n).split()? {
                 Ok(()) => b"OK".to_vec(),
                 Err(st) => status_bytes(&st),
             }))
         }
-        Flow::Goaes => Ok(Seen::Frame(match c.goaes()? {
+        Flow::Goaes => Ok(Seen::Frame(match c.goaes().split()? {
             Ok(()) => {
-                assert_eq!(c.tfpcrypto()?, tfp_wire::Status::Ok(vec![]));
+                assert_eq!(c.tfpcrypto().status()?, tfp_wire::Status::Ok(vec![]));
                 b"OK".to_vec()
             }
             Err(st) => status_bytes(&st),
         })),
-        Flow::Ciaon => Ok(Seen::Frame(match c.ciaon()? {
+        Flow::Ciaon => Ok(Seen::Frame(match c.ciaon().split()? {
             Ok(_) => {
-                assert_eq!(c.ciaoff()?, tfp_wire::Status::Ok(vec![]));
+                assert_eq!(c.ciaoff().status()?, tfp_wire::Status::Ok(vec![]));
                 b"OK".to_vec()
             }
             Err(st) => status_bytes(&st),

@@ -3,6 +3,7 @@
 //! the quota (issue 15: 4 sessions × 700 KB under 1 MiB all got OK).
 
 use crate::common;
+use tfp_client::error::compat::{Answer as _, AsStatus as _, Split as _};
 
 use common::*;
 use std::io::Read;
@@ -54,10 +55,16 @@ fn parallel(srv: &Server, cmds: &[&'static str]) -> Vec<bool> {
                 let mut data = Slow { left: 700 * KB };
                 go.wait();
                 match cmd {
-                    "SNDFILE" => ok(&c.sndfile(name.as_bytes(), false, &mut data, &mut |_| {}).unwrap()),
-                    "SUP" => c.sup(name.as_bytes(), &mut data).unwrap() == 0,
+                    "SNDFILE" => ok(&c
+                        .sndfile(name.as_bytes(), false, &mut data, &mut |_| {})
+                        .status()
+                        .unwrap()),
+                    "SUP" => c.sup(name.as_bytes(), &mut data).answer().unwrap() == 0,
                     _ => {
-                        let r = c.put(name.as_bytes(), 0, 64 * 1024, &mut data, &mut |_| {}).unwrap();
+                        let r = c
+                            .put(name.as_bytes(), 0, 64 * 1024, &mut data, &mut |_| {})
+                            .split()
+                            .unwrap();
                         r == Ok(PutOutcome::Done)
                     }
                 }
@@ -94,6 +101,10 @@ fn parallel_sessions_never_exceed_the_quota_together() {
     }
     let mut c = srv.client();
     let data = vec![1u8; 1000 * KB];
-    assert_ok(c.sndfile(b"alone", false, &mut &data[..], &mut |_| {}).unwrap());
+    assert_ok(
+        c.sndfile(b"alone", false, &mut &data[..], &mut |_| {})
+            .status()
+            .unwrap(),
+    );
     assert_eq!(stored(&srv), 1000 * KB as u64);
 }

@@ -7,6 +7,7 @@
 
 use crate::common;
 use crate::hpf_rounds;
+use tfp_client::error::compat::{AsStatus as _, SizeOrCode as _, Split as _};
 
 use common::*;
 use std::fs;
@@ -14,7 +15,7 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tfp_client::{Client, ClientConfig, ClientError, Transport};
+use tfp_client::{Client, ClientConfig, Error, Transport};
 use tfp_wire::Status;
 
 fn secure_config(srv: &Server) -> ClientConfig {
@@ -72,31 +73,32 @@ fn every_command_family_works_over_it() {
     // PUT/GET (HPF) and the cancel variants
     hpf_rounds::put_get_round_trips(&srv, &mut c, &[1, 4096, 1_000_003], 50);
     c.put_cancel(b"cancelled", 8, b"0123456789", tfp_wire::hpf::code::CANCEL)
+        .split()
         .unwrap()
         .unwrap();
     assert!(!srv.path("cancelled").exists());
     fs::write(srv.path("big"), pattern(300_000, 9)).unwrap();
-    assert!(c.get_cancel_after_first(b"big", 65_536).unwrap().unwrap() > 0);
+    assert!(c.get_cancel_after_first(b"big", 65_536).split().unwrap().unwrap() > 0);
     assert_eq!(c.raw(b"ECHO after cancel").unwrap(), b"after cancel");
     // listings, 2.4.1 and 2.5.1
     fs::create_dir_all(srv.path("t/e")).unwrap();
     fs::write(srv.path("t/e/f"), b"x").unwrap();
-    let ls = c.list(false, b"t").unwrap().unwrap();
+    let ls = c.list(false, b"t").split().unwrap().unwrap();
     assert_eq!(String::from_utf8(ls).unwrap().trim_end(), "D: e/");
-    let lsr = String::from_utf8(c.list(true, b"t").unwrap().unwrap()).unwrap();
+    let lsr = String::from_utf8(c.list(true, b"t").split().unwrap().unwrap()).unwrap();
     assert!(lsr.contains("F: e/f"), "{lsr}");
-    assert_eq!(c.fsize(b"d/s1").unwrap(), 1);
+    assert_eq!(c.fsize(b"d/s1").size_or_code().unwrap(), 1);
     // NIGMA: the stream cipher's key moves beneath, the session goes on
-    c.nigma(64).unwrap().unwrap();
+    c.nigma(64).split().unwrap().unwrap();
     assert_eq!(c.raw(b"ECHO after nigma").unwrap(), b"after nigma");
     // GOAES inside the records, and back
-    c.goaes().unwrap().unwrap();
+    c.goaes().split().unwrap().unwrap();
     assert_eq!(c.raw(b"ECHO aes inside").unwrap(), b"aes inside");
-    assert_eq!(c.tfpcrypto().unwrap(), Status::Ok(vec![]));
+    assert_eq!(c.tfpcrypto().status().unwrap(), Status::Ok(vec![]));
     // CIAON tokens inside the records
-    c.ciaon().unwrap().unwrap();
+    c.ciaon().split().unwrap().unwrap();
     assert_eq!(c.raw(b"ECHO with token").unwrap(), b"with token");
-    assert_eq!(c.ciaoff().unwrap(), Status::Ok(vec![]));
+    assert_eq!(c.ciaoff().status().unwrap(), Status::Ok(vec![]));
     // GENUUID and time from 2.5.1
     assert!(matches!(c.call("GENUUID", b"").unwrap(), Status::Ok(_)));
     // a second upgrade is declined; nothing changes
@@ -123,7 +125,7 @@ fn rekeying_mid_transfer() {
     cfg.rekey_after = 4096;
     let mut c = Client::connect(&cfg).unwrap();
     let data = pattern(2_000_000, 77);
-    let st = c.sndfile(b"rk", false, &mut &data[..], &mut |_| {}).unwrap();
+    let st = c.sndfile(b"rk", false, &mut &data[..], &mut |_| {}).status().unwrap();
     assert_eq!(st, Status::Ok(vec![]));
     assert_eq!(fs::read(srv.path("rk")).unwrap(), data);
     for i in 0..50 {
@@ -142,7 +144,7 @@ fn off_answers_like_an_older_server() {
     assert_eq!(c.raw(b"ECHO still here").unwrap(), b"still here");
     assert_eq!(c.raw(b"TFDSECURE x y").unwrap(), b"UNKNOWN");
     match Client::connect(&secure_config(&srv)) {
-        Err(ClientError::Protocol(m)) => assert!(m.contains("does not offer"), "{m}"),
+        Err(Error::Protocol(m)) => assert!(m.contains("does not offer"), "{m}"),
         Err(e) => panic!("{e}"),
         Ok(_) => panic!("--secure must not fall back"),
     }
@@ -419,7 +421,7 @@ fn a_tampered_upgrade_request_is_refused() {
     let (up, _) = upgrade_offsets(&cfg);
     relay.plan.lock().unwrap().flip_up = Some(up + 5);
     match Client::connect(&cfg) {
-        Err(ClientError::Handshake(_, Status::Failed(200, _))) => {}
+        Err(Error::Handshake(_, Status::Failed(200, _))) => {}
         Err(e) => panic!("{e}"),
         Ok(_) => panic!("a tampered upgrade went through"),
     }
@@ -437,7 +439,7 @@ fn a_tampered_upgrade_reply_is_refused_by_the_client() {
         let cfg = relay.config(&srv);
         relay.plan.lock().unwrap().flip_down = Some(at);
         match Client::connect(&cfg) {
-            Err(ClientError::Protocol(m)) => assert!(m.contains("man in the middle"), "{m}"),
+            Err(Error::Protocol(m)) => assert!(m.contains("man in the middle"), "{m}"),
             Err(e) => panic!("{e}"),
             Ok(_) => panic!("a tampered reply was accepted"),
         }
@@ -455,7 +457,7 @@ fn a_server_with_another_rsa_key_gets_nowhere() {
     let mut cfg = secure_config(&srv);
     cfg.pubkey_pem = other.public_key_to_pem().unwrap();
     match Client::connect(&cfg) {
-        Err(ClientError::Handshake(step, _)) => assert_eq!(step, "session key"),
+        Err(Error::Handshake(step, _)) => assert_eq!(step, "session key"),
         Err(e) => panic!("{e}"),
         Ok(_) => panic!("a session with the wrong key"),
     }
@@ -529,7 +531,7 @@ fn login_and_the_251_families_over_it() {
     assert!(srv.path("a/b/c").is_dir());
     let data = pattern(200_000, 8);
     assert_eq!(
-        c.sndfile(b"a/f", false, &mut &data[..], &mut |_| {}).unwrap(),
+        c.sndfile(b"a/f", false, &mut &data[..], &mut |_| {}).status().unwrap(),
         Status::Ok(vec![])
     );
     use std::os::unix::fs::MetadataExt;

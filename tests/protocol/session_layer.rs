@@ -4,6 +4,7 @@
 
 use crate::common;
 use crate::hpf_rounds;
+use tfp_client::error::compat::{Answer as _, AsStatus as _, SizeOrCode as _, Split as _};
 
 use common::*;
 use std::fs;
@@ -14,7 +15,7 @@ use tfp_wire::Status;
 
 fn aes_client(srv: &Server) -> Client {
     let mut c = srv.client();
-    c.goaes().unwrap().expect("GOAES answers OK");
+    c.goaes().split().unwrap().expect("GOAES answers OK");
     assert!(c.chan.tx.aes_on() && c.chan.rx.aes_on());
     c
 }
@@ -27,7 +28,7 @@ fn goaes_switches_at_the_frame_boundary_and_tfpcrypto_comes_back() {
     let srv = Server::start();
     let mut c = srv.client();
     assert_eq!(c.raw(b"ECHO stream").unwrap(), b"stream");
-    c.goaes().unwrap().unwrap();
+    c.goaes().split().unwrap().unwrap();
     let before = c.chan.rx.bytes;
     assert_eq!(c.raw(b"ECHO aes").unwrap(), b"aes");
     assert_eq!(c.chan.rx.bytes - before, 32, "one block of header, one of payload");
@@ -35,15 +36,15 @@ fn goaes_switches_at_the_frame_boundary_and_tfpcrypto_comes_back() {
     assert_eq!(c.raw(b"ECHO sixteen bytes!!!").unwrap(), b"sixteen bytes!!!");
     assert_eq!(c.chan.rx.bytes - before, 16 + 32, "16 bytes take two blocks (PKCS#7)");
     // GOAES again under AES: a new key, the reply in the old one
-    c.goaes().unwrap().unwrap();
+    c.goaes().split().unwrap().unwrap();
     assert_eq!(c.raw(b"ECHO again").unwrap(), b"again");
-    assert_eq!(c.tfpcrypto().unwrap(), Status::Ok(vec![]));
+    assert_eq!(c.tfpcrypto().status().unwrap(), Status::Ok(vec![]));
     assert!(!c.chan.tx.aes_on());
     let before = c.chan.rx.bytes;
     assert_eq!(c.raw(b"ECHO back").unwrap(), b"back");
     assert_eq!(c.chan.rx.bytes - before, 8, "the stream cipher: no padding");
     // TFPCRYPTO without AES on is a plain OK
-    assert_eq!(c.tfpcrypto().unwrap(), Status::Ok(vec![]));
+    assert_eq!(c.tfpcrypto().status().unwrap(), Status::Ok(vec![]));
     assert_eq!(c.raw(b"ECHO still").unwrap(), b"still");
     assert!(srv.log().contains("GOAES: AES-256-CBC on"));
 }
@@ -53,16 +54,16 @@ fn aes_sndfile_rcvfile_sup_sdown_and_listings() {
     let srv = Server::start();
     let mut c = aes_client(&srv);
     stream_round_trips(&srv, &mut c, "", &[0, 1, 16, 507, 524_283, 524_284, 1_048_593]);
-    assert_failed(c.rcvfile(b"none", false, &mut Vec::new()).unwrap(), 9);
+    assert_failed(c.rcvfile(b"none", false, &mut Vec::new()).status().unwrap(), 9);
     fs::create_dir_all(srv.path("d/e")).unwrap();
     fs::write(srv.path("d/e/f"), b"x").unwrap();
-    let ls = c.list(false, b"d").unwrap().unwrap();
+    let ls = c.list(false, b"d").split().unwrap().unwrap();
     assert_eq!(String::from_utf8(ls).unwrap().trim_end(), "D: e/");
-    let lsr = String::from_utf8(c.list(true, b"d").unwrap().unwrap()).unwrap();
+    let lsr = String::from_utf8(c.list(true, b"d").split().unwrap().unwrap()).unwrap();
     assert!(lsr.contains("F: e/f"), "{lsr}");
     assert!(ok(&c.call("MKDIR", b"made").unwrap()));
     assert!(srv.path("made").is_dir());
-    assert_eq!(c.fsize(b"s1").unwrap(), 1);
+    assert_eq!(c.fsize(b"s1").size_or_code().unwrap(), 1);
 }
 
 #[test]
@@ -72,7 +73,7 @@ fn aes_put_get_and_their_cancel_variants() {
     hpf_rounds::put_get_round_trips(&srv, &mut c, &[1, 16, 4096, 1_000_003], 40);
     hpf_rounds::put_stop_keeps_and_cancel_deletes(&srv, &mut c);
     fs::write(srv.path("big"), pattern(300_000, 9)).unwrap();
-    let kept = c.get_cancel_after_first(b"big", 65_536).unwrap().unwrap();
+    let kept = c.get_cancel_after_first(b"big", 65_536).split().unwrap().unwrap();
     assert!(kept > 0);
     // PUTCAN: after every 2 chunks the server answers CONT
     hpf_rounds::putcan_window(&srv, &mut c);
@@ -87,9 +88,9 @@ fn aes_put_get_and_their_cancel_variants() {
 fn aes_nigma_then_tfpcrypto() {
     let srv = Server::start();
     let mut c = aes_client(&srv);
-    c.nigma(64).unwrap().unwrap();
+    c.nigma(64).split().unwrap().unwrap();
     assert_eq!(c.raw(b"ECHO under aes").unwrap(), b"under aes");
-    assert_eq!(c.tfpcrypto().unwrap(), Status::Ok(vec![]));
+    assert_eq!(c.tfpcrypto().status().unwrap(), Status::Ok(vec![]));
     assert_eq!(c.raw(b"ECHO new key").unwrap(), b"new key");
 }
 
@@ -111,7 +112,7 @@ fn aes_with_a_wrong_iv_fails_cleanly() {
     let srv = Server::start();
     let mut c = srv.client();
     let key = [7u8; KEY_LEN];
-    c.goaes_with(key, [1u8; IV_LEN]).unwrap().unwrap();
+    c.goaes_with(key, [1u8; IV_LEN]).split().unwrap().unwrap();
     let wrong = AesKey::new(key, [2u8; IV_LEN]);
     c.chan.tx.set_aes(Some(&wrong)).unwrap();
     c.chan.tx.send_frame(b"MKDIR never").unwrap();
@@ -134,41 +135,45 @@ fn aes_with_a_wrong_iv_fails_cleanly() {
 fn ciaon_every_unit_in_both_ciphers_then_ciaoff() {
     let srv = Server::start();
     let mut c = srv.client();
-    let t1 = c.ciaon().unwrap().unwrap();
+    let t1 = c.ciaon().split().unwrap().unwrap();
     assert_eq!(t1.len(), 36);
     assert_eq!(t1.as_bytes()[14], b'4', "a version-4 UUID: {t1}");
     assert_eq!(c.raw(b"ECHO with token").unwrap(), b"with token");
     let data = pattern(700_001, 3);
     for round in 0..2 {
-        let st = c.sndfile(b"s.bin", true, &mut &data[..], &mut |_| {}).unwrap();
+        let st = c.sndfile(b"s.bin", true, &mut &data[..], &mut |_| {}).status().unwrap();
         assert_eq!(st, Status::Ok(vec![]), "round {round}");
         assert_eq!(fs::read(srv.path("s.bin")).unwrap(), data);
         let mut back = Vec::new();
-        assert_eq!(c.rcvfile(b"s.bin", false, &mut back).unwrap(), Status::Ok(vec![]));
+        assert_eq!(
+            c.rcvfile(b"s.bin", false, &mut back).status().unwrap(),
+            Status::Ok(vec![])
+        );
         assert_eq!(back, data);
         c.put(b"p.bin", 0, 65_536, &mut &data[..], &mut |_| {})
+            .split()
             .unwrap()
             .unwrap();
         assert_eq!(fs::read(srv.path("p.bin")).unwrap(), data);
         let mut back = Vec::new();
         assert_eq!(
-            c.get(b"p.bin", 0, 65_536, &mut back, &mut |_| {}).unwrap(),
+            c.get(b"p.bin", 0, 65_536, &mut back, &mut |_| {}).split().unwrap(),
             Ok(data.len() as u64)
         );
         assert_eq!(back, data);
-        assert_eq!(c.sup(b"u.bin", &mut &data[..]).unwrap(), 0);
+        assert_eq!(c.sup(b"u.bin", &mut &data[..]).answer().unwrap(), 0);
         assert_eq!(fs::read(srv.path("u.bin")).unwrap(), data);
         assert_eq!(c.raw(b"ECHO ").unwrap(), b"", "an empty payload");
         // the second round in AES (its key and IV carry tokens too)
-        c.goaes().unwrap().unwrap();
+        c.goaes().split().unwrap().unwrap();
     }
     assert_eq!(c.raw(b"ECHO after goaes").unwrap(), b"after goaes");
-    let t2 = c.ciaon().unwrap().unwrap();
+    let t2 = c.ciaon().split().unwrap().unwrap();
     assert_ne!(t1, t2);
     assert_eq!(c.raw(b"ECHO new token").unwrap(), b"new token");
-    assert_eq!(c.ciaoff().unwrap(), Status::Ok(vec![]));
+    assert_eq!(c.ciaoff().status().unwrap(), Status::Ok(vec![]));
     assert_eq!(c.raw(b"ECHO no token").unwrap(), b"no token");
-    assert_eq!(c.tfpcrypto().unwrap(), Status::Ok(vec![]));
+    assert_eq!(c.tfpcrypto().status().unwrap(), Status::Ok(vec![]));
     assert_eq!(c.raw(b"ECHO stream").unwrap(), b"stream");
 }
 
@@ -180,9 +185,9 @@ fn ciaon_wrong_or_missing_token_closes() {
     for (i, aes) in [(0, false), (1, false), (2, true), (3, true)] {
         let mut c = srv.client();
         if aes {
-            c.goaes().unwrap().unwrap();
+            c.goaes().split().unwrap().unwrap();
         }
-        c.ciaon().unwrap().unwrap();
+        c.ciaon().split().unwrap().unwrap();
         let name = format!("never-made-{i}-a-long-enough-name-to-fill-a-token");
         if i % 2 == 0 {
             c.chan.tx.set_ident(Some(*b"00000000-0000-4000-8000-000000000000"));
@@ -210,10 +215,10 @@ fn ciaon_wrong_or_missing_token_closes() {
 fn ciaon_twice_under_aes() {
     let srv = Server::start();
     let mut c = srv.client();
-    c.goaes().unwrap().unwrap();
-    c.ciaon().unwrap().unwrap();
+    c.goaes().split().unwrap().unwrap();
+    c.ciaon().split().unwrap().unwrap();
     assert_eq!(c.raw(b"ECHO a").unwrap(), b"a");
-    c.ciaon().unwrap().unwrap();
+    c.ciaon().split().unwrap().unwrap();
     assert_eq!(c.raw(b"ECHO b").unwrap(), b"b");
 }
 

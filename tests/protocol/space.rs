@@ -4,6 +4,7 @@
 //! and the quota's use.
 
 use crate::common;
+use tfp_client::error::compat::AsStatus as _;
 
 use common::*;
 
@@ -23,7 +24,10 @@ fn freesp_is_what_the_quota_leaves() {
 
     // 10 MB stored through the wire counts against it
     let data = pattern(10_000_000, 7);
-    let st = c.sndfile(b"ten.bin", false, &mut &data[..], &mut |_| {}).unwrap();
+    let st = c
+        .sndfile(b"ten.bin", false, &mut &data[..], &mut |_| {})
+        .status()
+        .unwrap();
     assert!(ok(&st), "{st:?}");
     assert_eq!(std::fs::metadata(srv.path("ten.bin")).unwrap().len(), 10_000_000);
     // a file someone else owns does not (root's only when the session is root)
@@ -40,12 +44,18 @@ fn freesp_is_what_the_quota_leaves() {
 
     // an upload that would pass the quota is refused, and FREESP said so
     let big = pattern((QUOTA - 10_000_000 + 1) as usize, 8);
-    let st = c.sndfile(b"big.bin", false, &mut &big[..], &mut |_| {}).unwrap();
+    let st = c
+        .sndfile(b"big.bin", false, &mut &big[..], &mut |_| {})
+        .status()
+        .unwrap();
     assert!(!ok(&st), "{st:?}");
     assert!(!srv.path("big.bin").exists());
     // what FREESP promised fits exactly
     let fits = pattern(free as usize, 9);
-    let st = c.sndfile(b"fits.bin", false, &mut &fits[..], &mut |_| {}).unwrap();
+    let st = c
+        .sndfile(b"fits.bin", false, &mut &fits[..], &mut |_| {})
+        .status()
+        .unwrap();
     assert!(ok(&st), "{st:?}");
     assert_eq!(assert_ok(c.call("FREESP", b"").unwrap()), "0");
 }

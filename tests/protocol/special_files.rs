@@ -3,6 +3,7 @@
 //! trees deeper than the walks' limits are removed by RMDIR and never left half
 //! copied by CPDIR.
 use crate::common;
+use tfp_client::error::compat::{Answer as _, AsStatus as _};
 
 use common::*;
 use std::time::{Duration, Instant};
@@ -71,7 +72,7 @@ fn a_fifo_never_hangs_a_session() {
     let mut c = impatient(&srv);
     let t = Instant::now();
     let mut out = Vec::new();
-    let sent = c.sdown(b"pipe", &mut out).expect("SDOWN: the session hangs");
+    let sent = c.sdown(b"pipe", &mut out).done().expect("SDOWN: the session hangs");
     assert!(!sent && out.is_empty() && t.elapsed() < Duration::from_secs(2));
     // a tree holding a FIFO is copied without it, promptly
     let mut c = impatient(&srv);
@@ -81,7 +82,7 @@ fn a_fifo_never_hangs_a_session() {
     assert!(srv.path("d2").is_dir() && !srv.path("d2/pipe").exists());
     // an upload to the FIFO's name with overwrite replaces it by a regular file
     let mut data: &[u8] = b"now a file";
-    let st = c.sndfile(b"pipe", true, &mut data, &mut |_| {}).unwrap();
+    let st = c.sndfile(b"pipe", true, &mut data, &mut |_| {}).status().unwrap();
     assert!(matches!(st, Status::Ok(_)), "SNDFILE 1 pipe: {st:?}");
     assert_eq!(std::fs::read(srv.path("pipe")).unwrap(), b"now a file");
 }

@@ -4,6 +4,7 @@
 
 use crate::common;
 use crate::hpf_rounds;
+use tfp_client::error::compat::{Answer as _, AsStatus as _, SizeOrCode as _, Split as _};
 
 use common::*;
 use sha2::{Digest, Sha256};
@@ -46,12 +47,15 @@ fn sndfile_rcvfile_round_trips() {
     for (i, n) in SIZES.iter().enumerate() {
         let data = pattern(*n, i as u64);
         let name = format!("up{i}.bin");
-        let st = c.sndfile(name.as_bytes(), false, &mut &data[..], &mut |_| {}).unwrap();
+        let st = c
+            .sndfile(name.as_bytes(), false, &mut &data[..], &mut |_| {})
+            .status()
+            .unwrap();
         assert_eq!(st, Status::Ok(vec![]), "size {n}");
         assert_eq!(sha(&fs::read(srv.path(&name)).unwrap()), sha(&data), "disk, size {n}");
         let mut back = Vec::new();
         assert_eq!(
-            c.rcvfile(name.as_bytes(), false, &mut back).unwrap(),
+            c.rcvfile(name.as_bytes(), false, &mut back).status().unwrap(),
             Status::Ok(vec![])
         );
         assert_eq!(sha(&back), sha(&data), "download, size {n}");
@@ -64,23 +68,44 @@ fn sndfile_flags_and_errors() {
     let srv = Server::start();
     let mut c = srv.client();
     data_dir_write(&srv.path("exists"), b"old");
-    assert_failed(c.sndfile(b"exists", false, &mut &b"new"[..], &mut |_| {}).unwrap(), 12);
+    assert_failed(
+        c.sndfile(b"exists", false, &mut &b"new"[..], &mut |_| {})
+            .status()
+            .unwrap(),
+        12,
+    );
     assert_eq!(fs::read(srv.path("exists")).unwrap(), b"old");
-    assert!(ok(&c.sndfile(b"exists", true, &mut &b"new"[..], &mut |_| {}).unwrap()));
+    assert!(ok(&c
+        .sndfile(b"exists", true, &mut &b"new"[..], &mut |_| {})
+        .status()
+        .unwrap()));
     assert_eq!(fs::read(srv.path("exists")).unwrap(), b"new");
     fs::create_dir(srv.path("dir")).unwrap();
-    assert_failed(c.sndfile(b"dir", true, &mut &b"x"[..], &mut |_| {}).unwrap(), 8);
-    assert_failed(c.sndfile(b"../out", true, &mut &b"x"[..], &mut |_| {}).unwrap(), 1);
-    assert_failed(c.sndfile(b"nodir/f", true, &mut &b"x"[..], &mut |_| {}).unwrap(), 7);
+    assert_failed(
+        c.sndfile(b"dir", true, &mut &b"x"[..], &mut |_| {}).status().unwrap(),
+        8,
+    );
+    assert_failed(
+        c.sndfile(b"../out", true, &mut &b"x"[..], &mut |_| {})
+            .status()
+            .unwrap(),
+        1,
+    );
+    assert_failed(
+        c.sndfile(b"nodir/f", true, &mut &b"x"[..], &mut |_| {})
+            .status()
+            .unwrap(),
+        7,
+    );
     assert_failed(c.call("SNDFILE", b"1").unwrap(), 16);
     assert_failed(c.call("RCVFILE", b"0").unwrap(), 16);
     let mut sink = Vec::new();
-    assert_failed(c.rcvfile(b"none", false, &mut sink).unwrap(), 9);
-    assert_failed(c.rcvfile(b"dir", false, &mut sink).unwrap(), 8);
+    assert_failed(c.rcvfile(b"none", false, &mut sink).status().unwrap(), 9);
+    assert_failed(c.rcvfile(b"dir", false, &mut sink).status().unwrap(), 8);
     // delete-after-download
     data_dir_write(&srv.path("once"), b"read me once");
     let mut got = Vec::new();
-    assert!(ok(&c.rcvfile(b"once", true, &mut got).unwrap()));
+    assert!(ok(&c.rcvfile(b"once", true, &mut got).status().unwrap()));
     assert_eq!(got, b"read me once");
     assert!(!srv.path("once").exists());
     // empty file: just OK, and deleted with flag 1
@@ -175,12 +200,17 @@ fn put_get_round_trips() {
     for (i, n) in SIZES.iter().enumerate() {
         let data = pattern(*n, 40 + i as u64);
         let name = format!("p{i}");
-        let r = c.put(name.as_bytes(), 0, 1 << 20, &mut &data[..], &mut |_| {}).unwrap();
+        let r = c
+            .put(name.as_bytes(), 0, 1 << 20, &mut &data[..], &mut |_| {})
+            .split()
+            .unwrap();
         assert_eq!(r, Ok(tfp_client::transfer::PutOutcome::Done), "size {n}");
         assert_eq!(sha(&fs::read(srv.path(&name)).unwrap()), sha(&data), "size {n}");
         let mut back = Vec::new();
         assert_eq!(
-            c.get(name.as_bytes(), 0, 300_000, &mut back, &mut |_| {}).unwrap(),
+            c.get(name.as_bytes(), 0, 300_000, &mut back, &mut |_| {})
+                .split()
+                .unwrap(),
             Ok(*n as u64)
         );
         assert_eq!(sha(&back), sha(&data), "size {n}");
@@ -193,15 +223,21 @@ fn put_writes_in_place_and_get_from_offset() {
     let srv = Server::start();
     let mut c = srv.client();
     fs::write(srv.path("f"), b"abcde").unwrap();
-    c.put(b"f", 0, 16, &mut &b"XY"[..], &mut |_| {}).unwrap().unwrap();
+    c.put(b"f", 0, 16, &mut &b"XY"[..], &mut |_| {})
+        .split()
+        .unwrap()
+        .unwrap();
     assert_eq!(fs::read(srv.path("f")).unwrap(), b"XYcde", "no truncation");
-    c.put(b"f", 7, 16, &mut &b"Z"[..], &mut |_| {}).unwrap().unwrap();
+    c.put(b"f", 7, 16, &mut &b"Z"[..], &mut |_| {})
+        .split()
+        .unwrap()
+        .unwrap();
     assert_eq!(fs::read(srv.path("f")).unwrap(), b"XYcde\0\0Z");
     let mut tail = Vec::new();
-    c.get(b"f", 3, 16, &mut tail, &mut |_| {}).unwrap().unwrap();
+    c.get(b"f", 3, 16, &mut tail, &mut |_| {}).split().unwrap().unwrap();
     assert_eq!(tail, b"de\0\0Z");
     let mut none = Vec::new();
-    assert_eq!(c.get(b"f", 100, 16, &mut none, &mut |_| {}).unwrap(), Ok(0));
+    assert_eq!(c.get(b"f", 100, 16, &mut none, &mut |_| {}).split().unwrap(), Ok(0));
 }
 
 #[test]
@@ -212,13 +248,19 @@ fn hpf_refusals() {
     fs::create_dir(srv.path("d")).unwrap();
     let mut sink = Vec::new();
     let refused = |r: Result<Result<u64, Status>, _>| r.unwrap().unwrap_err().failed_code();
-    assert_eq!(refused(c.get(b"none", 0, 16, &mut sink, &mut |_| {})), Some(34));
-    assert_eq!(refused(c.get(b"d", 0, 16, &mut sink, &mut |_| {})), Some(34));
-    assert_eq!(refused(c.get(b"../x", 0, 16, &mut sink, &mut |_| {})), Some(1));
-    assert_eq!(refused(c.get(b"f", 1 << 63, 16, &mut sink, &mut |_| {})), Some(35));
-    assert_eq!(refused(c.get(b"f", u64::MAX, 16, &mut sink, &mut |_| {})), Some(35));
-    assert_eq!(refused(c.get(b"f", 0, 0, &mut sink, &mut |_| {})), Some(36));
-    assert_eq!(refused(c.get(b"f", 0, -5, &mut sink, &mut |_| {})), Some(36));
+    assert_eq!(refused(c.get(b"none", 0, 16, &mut sink, &mut |_| {}).split()), Some(34));
+    assert_eq!(refused(c.get(b"d", 0, 16, &mut sink, &mut |_| {}).split()), Some(34));
+    assert_eq!(refused(c.get(b"../x", 0, 16, &mut sink, &mut |_| {}).split()), Some(1));
+    assert_eq!(
+        refused(c.get(b"f", 1 << 63, 16, &mut sink, &mut |_| {}).split()),
+        Some(35)
+    );
+    assert_eq!(
+        refused(c.get(b"f", u64::MAX, 16, &mut sink, &mut |_| {}).split()),
+        Some(35)
+    );
+    assert_eq!(refused(c.get(b"f", 0, 0, &mut sink, &mut |_| {}).split()), Some(36));
+    assert_eq!(refused(c.get(b"f", 0, -5, &mut sink, &mut |_| {}).split()), Some(36));
     // a refused PUT creates nothing
     let mut cmd = b"PUT ".to_vec();
     cmd.extend_from_slice(&tfp_wire::hpf::encode(b"fresh", 0, 0, None));
@@ -280,7 +322,7 @@ fn get_cancel_and_disconnect() {
     let data = pattern(2_000_000, 3);
     fs::write(srv.path("big"), &data).unwrap();
     let mut c = srv.client();
-    let kept = c.get_cancel_after_first(b"big", 65536).unwrap().unwrap();
+    let kept = c.get_cancel_after_first(b"big", 65536).split().unwrap().unwrap();
     assert_eq!(kept, 65536);
     assert_eq!(c.raw(b"ECHO after cancel").unwrap(), b"after cancel");
     // a client vanishing mid-GET: the session process ends (no spinning thread)
@@ -310,9 +352,13 @@ fn small_get_cancel_and_disconnect() {
     fs::write(srv.path("small"), &data).unwrap();
     let mut c = srv.client();
     let mut out = Vec::new();
-    assert!(c.get(b"small", 0, 65536, &mut out, &mut |_| {}).unwrap().is_ok());
+    assert!(c
+        .get(b"small", 0, 65536, &mut out, &mut |_| {})
+        .split()
+        .unwrap()
+        .is_ok());
     assert!(out == data);
-    let kept = c.get_cancel_after_first(b"small", 65536).unwrap().unwrap();
+    let kept = c.get_cancel_after_first(b"small", 65536).split().unwrap().unwrap();
     assert_eq!(kept, data.len() as u64, "the whole file came in the one chunk");
     assert_eq!(c.raw(b"ECHO after cancel").unwrap(), b"after cancel");
     vanish_mid_get(&srv, b"small", 65536);
@@ -355,17 +401,17 @@ fn sup_sdown_round_trips_and_cancel() {
     for (i, n) in SIZES.iter().enumerate() {
         let data = pattern(*n, 80 + i as u64);
         let name = format!("s{i}");
-        assert_eq!(c.sup(name.as_bytes(), &mut &data[..]).unwrap(), 0, "size {n}");
+        assert_eq!(c.sup(name.as_bytes(), &mut &data[..]).answer().unwrap(), 0, "size {n}");
         assert_eq!(sha(&fs::read(srv.path(&name)).unwrap()), sha(&data));
         let mut back = Vec::new();
-        assert!(c.sdown(name.as_bytes(), &mut back).unwrap());
+        assert!(c.sdown(name.as_bytes(), &mut back).done().unwrap());
         assert_eq!(sha(&back), sha(&data));
     }
     let mut sink = Vec::new();
-    assert!(!c.sdown(b"none", &mut sink).unwrap());
-    assert!(!c.sdown(b"../etc/passwd", &mut sink).unwrap());
+    assert!(!c.sdown(b"none", &mut sink).done().unwrap());
+    assert!(!c.sdown(b"../etc/passwd", &mut sink).done().unwrap());
     // SUP into a missing directory: data swallowed, result -1
-    assert_eq!(c.sup(b"nodir/x", &mut &b"abc"[..]).unwrap(), -1);
+    assert_eq!(c.sup(b"nodir/x", &mut &b"abc"[..]).answer().unwrap(), -1);
     // client cancel (-1): no reply, nothing left, session continues
     data_dir_write(&srv.path("s0"), b"before");
     c.chan.tx.send_frame(b"SUP s0").unwrap();
@@ -387,10 +433,10 @@ fn fsize_and_fsizels() {
     let mut c = srv.client();
     fs::write(srv.path("five"), b"12345").unwrap();
     fs::create_dir(srv.path("d")).unwrap();
-    assert_eq!(c.fsize(b"five").unwrap(), 5);
-    assert_eq!(c.fsize(b"d").unwrap(), -2);
-    assert_eq!(c.fsize(b"none").unwrap(), -1);
-    assert_eq!(c.fsize(b"../x").unwrap(), -1);
+    assert_eq!(c.fsize(b"five").size_or_code().unwrap(), 5);
+    assert_eq!(c.fsize(b"d").size_or_code().unwrap(), -2);
+    assert_eq!(c.fsize(b"none").size_or_code().unwrap(), -1);
+    assert_eq!(c.fsize(b"../x").size_or_code().unwrap(), -1);
     let mut list = fs::File::create(srv.path("list")).unwrap();
     writeln!(list, "five\nd\nnone\n../../etc/passwd").unwrap();
     drop(list);

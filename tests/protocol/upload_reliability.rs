@@ -6,6 +6,7 @@
 //! without it they are not.
 
 use crate::common;
+use tfp_client::error::compat::{Answer as _, AsStatus as _, Split as _};
 
 use common::*;
 use std::io::Read;
@@ -86,9 +87,15 @@ fn killed_uploads_leave_nothing_and_cost_no_quota() {
         let mut data = killing(5 * MB / 2, 3 * MB / 2, pid);
         let name = format!("killed{i}");
         let r = match *how {
-            "SNDFILE" => c.sndfile(name.as_bytes(), false, &mut data, &mut |_| {}).map(|_| ()),
-            "SUP" => c.sup(name.as_bytes(), &mut data).map(|_| ()),
-            _ => c.put(name.as_bytes(), 0, 64 * 1024, &mut data, &mut |_| {}).map(|_| ()),
+            "SNDFILE" => c
+                .sndfile(name.as_bytes(), false, &mut data, &mut |_| {})
+                .status()
+                .map(|_| ()),
+            "SUP" => c.sup(name.as_bytes(), &mut data).answer().map(|_| ()),
+            _ => c
+                .put(name.as_bytes(), 0, 64 * 1024, &mut data, &mut |_| {})
+                .split()
+                .map(|_| ()),
         };
         assert!(r.is_err(), "{how}: the session was killed, yet {r:?}");
         wait_reaped(&srv);
@@ -108,7 +115,7 @@ fn killed_uploads_leave_nothing_and_cost_no_quota() {
     std::fs::remove_file(srv.path("killed2")).ok();
     let mut c = srv.client();
     let big = vec![3u8; 3 * MB];
-    assert_ok(c.sndfile(b"after", false, &mut &big[..], &mut |_| {}).unwrap());
+    assert_ok(c.sndfile(b"after", false, &mut &big[..], &mut |_| {}).status().unwrap());
     assert_eq!(std::fs::read(srv.path("after")).unwrap(), big);
     assert_eq!(all_files(&srv.data), ["after"]);
 }
@@ -139,7 +146,11 @@ fn stale_hidden_temporaries_are_swept_and_not_charged() {
     std::fs::write(srv.path("d/.tfd-part-00000000000000ff"), b"fresh").unwrap();
     let mut c = srv.client();
     let big = vec![3u8; 3 * MB];
-    assert_ok(c.sndfile(b"d/after", false, &mut &big[..], &mut |_| {}).unwrap());
+    assert_ok(
+        c.sndfile(b"d/after", false, &mut &big[..], &mut |_| {})
+            .status()
+            .unwrap(),
+    );
     assert_eq!(all_files(&srv.path("d")), [".tfd-part-00000000000000ff", "after"]);
 }
 
@@ -218,11 +229,18 @@ fn acknowledged_uploads_are_fsynced_first() {
             let mut c = srv.client();
             match how {
                 "SNDFILE" => {
-                    assert_ok(c.sndfile(name.as_bytes(), false, &mut &data[..], &mut |_| {}).unwrap());
+                    assert_ok(
+                        c.sndfile(name.as_bytes(), false, &mut &data[..], &mut |_| {})
+                            .status()
+                            .unwrap(),
+                    );
                 }
-                "SUP" => assert_eq!(c.sup(name.as_bytes(), &mut &data[..]).unwrap(), 0),
+                "SUP" => assert_eq!(c.sup(name.as_bytes(), &mut &data[..]).answer().unwrap(), 0),
                 _ => {
-                    let r = c.put(name.as_bytes(), 0, 65536, &mut &data[..], &mut |_| {}).unwrap();
+                    let r = c
+                        .put(name.as_bytes(), 0, 65536, &mut &data[..], &mut |_| {})
+                        .split()
+                        .unwrap();
                     assert!(r.is_ok(), "{r:?}");
                 }
             }
@@ -250,9 +268,13 @@ fn acknowledged_uploads_are_fsynced_first() {
     let srv = Server::start_with("sync_uploads no\n");
     let trace = traced(&srv, || {
         let mut c = srv.client();
-        assert_ok(c.sndfile(b"fast", false, &mut &data[..], &mut |_| {}).unwrap());
-        assert_eq!(c.sup(b"fast2", &mut &data[..]).unwrap(), 0);
-        assert!(c.put(b"fast3", 0, 65536, &mut &data[..], &mut |_| {}).unwrap().is_ok());
+        assert_ok(c.sndfile(b"fast", false, &mut &data[..], &mut |_| {}).status().unwrap());
+        assert_eq!(c.sup(b"fast2", &mut &data[..]).answer().unwrap(), 0);
+        assert!(c
+            .put(b"fast3", 0, 65536, &mut &data[..], &mut |_| {})
+            .split()
+            .unwrap()
+            .is_ok());
         c.end().unwrap();
     });
     assert!(sync_lines(&trace).is_empty(), "{}", trace.join("\n"));
@@ -308,14 +330,14 @@ fn jailed_sessions_upload_without_names_too() {
         seen: None,
         cell: &cell,
     };
-    assert_ok(c.sndfile(b"/home/up", false, &mut p, &mut |_| {}).unwrap());
+    assert_ok(c.sndfile(b"/home/up", false, &mut p, &mut |_| {}).status().unwrap());
     assert_eq!(p.seen.unwrap(), Vec::<String>::new(), "a name during the upload");
     let mut p = Peek {
         left: 3 * MB,
         seen: None,
         cell: &cell,
     };
-    assert_eq!(c.sup(b"/home/up", &mut p).unwrap(), 0, "{}", srv.log());
+    assert_eq!(c.sup(b"/home/up", &mut p).answer().unwrap(), 0, "{}", srv.log());
     assert_eq!(p.seen.unwrap(), ["up"]);
     assert_eq!(all_files(&cell), ["up"]);
     let md = std::fs::metadata(cell.join("up")).unwrap();
@@ -362,7 +384,10 @@ fn put_completes_when_its_directory_is_renamed_meanwhile() {
         at: 0,
         other: Some(srv.client()),
     };
-    let r = c.put(b"updir/f", 0, 16 * 1024, &mut reader, &mut |_| {}).unwrap();
+    let r = c
+        .put(b"updir/f", 0, 16 * 1024, &mut reader, &mut |_| {})
+        .split()
+        .unwrap();
     assert_eq!(r, Ok(tfp_client::transfer::PutOutcome::Done), "{}", srv.log());
     assert!(reader.other.is_none(), "the rename happened during the PUT");
     assert_eq!(std::fs::read(srv.path("moved/f")).unwrap(), data);

@@ -3,6 +3,7 @@
 //! overwrites that keep the target's mode and owner on every writing command.
 
 use crate::common;
+use tfp_client::error::compat::{Answer as _, AsStatus as _, SizeOrCode as _, Split as _};
 
 use common::*;
 use std::fs;
@@ -28,6 +29,7 @@ fn client_made_temporary_names_are_refused() {
     for name in [".tfd-part-0123456789abcdef", "d/.tfd-part-x", ".tfd-part-"] {
         let st = c
             .sndfile(name.as_bytes(), true, &mut &b"forged"[..], &mut |_| {})
+            .status()
             .unwrap();
         refused(&st, &format!("SNDFILE {name}"));
         refused(
@@ -40,9 +42,14 @@ fn client_made_temporary_names_are_refused() {
         );
         refused(&c.call("MKDIR", name.as_bytes()).unwrap(), "MKDIR");
         refused(&c.call("TOUCH", name.as_bytes()).unwrap(), "TOUCH");
-        assert_eq!(c.sup(name.as_bytes(), &mut &b"forged"[..]).unwrap(), -1, "SUP {name}");
+        assert_eq!(
+            c.sup(name.as_bytes(), &mut &b"forged"[..]).answer().unwrap(),
+            -1,
+            "SUP {name}"
+        );
         let r = c
             .put(name.as_bytes(), 0, 4096, &mut &b"forged"[..], &mut |_| {})
+            .split()
             .unwrap();
         assert!(r.is_err(), "PUT {name}: {r:?}");
     }
@@ -51,7 +58,7 @@ fn client_made_temporary_names_are_refused() {
         let st = c.call(cmd, host.as_bytes()).unwrap();
         assert!(!matches!(st, Status::Ok(_)), "{cmd} reached it: {st:?}");
     }
-    assert!(c.fsize(host.as_bytes()).unwrap() < 0, "FSIZE reached it");
+    assert!(c.fsize(host.as_bytes()).size_or_code().unwrap() < 0, "FSIZE reached it");
     refused(
         &c.call("RENAM", format!("{host} b.txt").as_bytes()).unwrap(),
         "RENAM from",
@@ -119,16 +126,20 @@ fn overwrites_keep_mode_and_owner() {
     reset(b"old");
     assert_ok(
         c.sndfile(b"private", true, &mut &b"by sndfile"[..], &mut |_| {})
+            .status()
             .unwrap(),
     );
     assert_eq!(fs::read(&target).unwrap(), b"by sndfile");
     assert_eq!(mode_owner(&target), (0o600, uid, gid), "SNDFILE");
     reset(b"old");
-    assert_eq!(c.sup(b"private", &mut &b"by sup"[..]).unwrap(), 0);
+    assert_eq!(c.sup(b"private", &mut &b"by sup"[..]).answer().unwrap(), 0);
     assert_eq!(fs::read(&target).unwrap(), b"by sup");
     assert_eq!(mode_owner(&target), (0o600, uid, gid), "SUP");
     reset(b"old");
-    let r = c.put(b"private", 0, 4096, &mut &b"by put"[..], &mut |_| {}).unwrap();
+    let r = c
+        .put(b"private", 0, 4096, &mut &b"by put"[..], &mut |_| {})
+        .split()
+        .unwrap();
     assert!(r.is_ok(), "{r:?}");
     assert_eq!(fs::read(&target).unwrap(), b"by put");
     assert_eq!(mode_owner(&target), (0o600, uid, gid), "PUT");
@@ -149,6 +160,10 @@ fn overwrites_keep_mode_and_owner() {
     assert_eq!(fs::read(&target).unwrap(), fs::read(&local).unwrap());
     assert_eq!(mode_owner(&target), (0o600, uid, gid), "staged put");
     // a new file gets 0644 (tfd's umask 022), as before
-    assert_ok(c.sndfile(b"fresh", false, &mut &b"x"[..], &mut |_| {}).unwrap());
+    assert_ok(
+        c.sndfile(b"fresh", false, &mut &b"x"[..], &mut |_| {})
+            .status()
+            .unwrap(),
+    );
     assert_eq!(mode_owner(&srv.path("fresh")).0, 0o644);
 }

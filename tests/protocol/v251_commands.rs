@@ -11,7 +11,7 @@ use common::*;
 use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::{symlink, MetadataExt, OpenOptionsExt};
-use tfp_client::{Client, ClientConfig, ClientError};
+use tfp_client::{Client, ClientConfig, Error};
 use tfp_wire::fstat::{FileType, StatRecord};
 use tfp_wire::Status;
 
@@ -468,7 +468,7 @@ fn version_strings_of_24_and_25_clients_are_both_accepted() {
         let mut cfg = srv.client_config();
         cfg.proto = v.into();
         match Client::connect(&cfg) {
-            Err(ClientError::Handshake("version", st)) => assert_eq!(st.failed_code(), Some(2), "{v:?}"),
+            Err(Error::Handshake("version", st)) => assert_eq!(st.failed_code(), Some(2), "{v:?}"),
             Err(e) => panic!("{v:?}: {e}"),
             Ok(_) => panic!("{v:?} accepted"),
         }

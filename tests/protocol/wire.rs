@@ -90,7 +90,7 @@ fn wrong_hash_gets_failed_3_encrypted() {
     let mut cfg = srv.client_config();
     cfg.hash = "wrong".into();
     match tfp_client::Client::connect(&cfg) {
-        Err(tfp_client::ClientError::Handshake("hash", st)) => assert_eq!(st.failed_code(), Some(3)),
+        Err(tfp_client::Error::Handshake("hash", st)) => assert_eq!(st.failed_code(), Some(3)),
         Err(e) => panic!("unexpected error {e}"),
         Ok(_) => panic!("wrong hash accepted"),
     }

@@ -11,6 +11,7 @@
 //! UDP work add them).
 
 use crate::common;
+use tfp_client::error::compat::{Answer as _, AsStatus as _, SizeOrCode as _, Split as _};
 
 use common::*;
 use sha2::{Digest, Sha256};
@@ -134,7 +135,7 @@ fn no_temp_files(dir: &Path) {
 
 /// Runs SUP with the given payload; returns the server's i32 result.
 fn sup(c: &mut Client, path: &[u8], data: &[u8]) -> i32 {
-    c.sup(path, &mut &data[..]).unwrap()
+    c.sup(path, &mut &data[..]).answer().unwrap()
 }
 
 /// Every command that takes a path, with an escaping path in every position: each
@@ -181,7 +182,7 @@ fn traversal_variants_in_every_command() {
             assert_eq!(c.call(cmd, b).unwrap().failed_code(), Some(1), "{cmd} {ctx}");
         }
         for recursive in [false, true] {
-            let st = c.list(recursive, b).unwrap().unwrap_err();
+            let st = c.list(recursive, b).split().unwrap().unwrap_err();
             assert_eq!(st.failed_code(), Some(1), "LS {ctx}");
         }
         for cmd in ["COPY", "CPDIR", "RENAM"] {
@@ -197,10 +198,10 @@ fn traversal_variants_in_every_command() {
             let st = Status::parse(&c.raw(&hpf_cmd(name, b, 0, 16, can)).unwrap());
             assert_eq!(st.failed_code(), Some(1), "{name} {ctx}");
         }
-        assert_eq!(c.fsize(b).unwrap(), -1, "FSIZE {ctx}");
+        assert_eq!(c.fsize(b).size_or_code().unwrap(), -1, "FSIZE {ctx}");
         assert_eq!(c.fsizels(b).unwrap(), Vec::<i64>::new(), "FSIZELS {ctx}");
         let mut sink = Vec::new();
-        assert!(!c.sdown(b, &mut sink).unwrap(), "SDOWN {ctx}");
+        assert!(!c.sdown(b, &mut sink).done().unwrap(), "SDOWN {ctx}");
         assert!(sink.is_empty());
         assert_eq!(sup(&mut c, b, b"written?"), -1, "SUP {ctx}");
     }
@@ -245,7 +246,7 @@ fn malformed_paths_are_refused_or_literal() {
         assert_eq!(st.failed_code(), Some(1), "GET {p:?}");
         let st = Status::parse(&c.raw(&hpf_cmd("PUT", p, 0, 16, None)).unwrap());
         assert_eq!(st.failed_code(), Some(1), "PUT {p:?}");
-        assert_eq!(c.fsize(p).unwrap(), -1);
+        assert_eq!(c.fsize(p).size_or_code().unwrap(), -1);
     }
     // NAME_MAX: 255 bytes is a name, 256 is refused
     let name255 = vec![b'n'; 255];
@@ -363,7 +364,7 @@ fn symlink_swapped_in_during_operations() {
                 assert!(!ok(&st), "FSTAT reached outside: {st:?}");
                 false
             }
-            3 => match c.list(false, b"box").unwrap() {
+            3 => match c.list(false, b"box").split().unwrap() {
                 Ok(l) => {
                     let l = String::from_utf8(l).unwrap();
                     assert!(l.contains("marker-inside"), "{l}");
@@ -374,7 +375,7 @@ fn symlink_swapped_in_during_operations() {
             },
             4 => {
                 let mut out = Vec::new();
-                match c.rcvfile(b"box/inner", false, &mut out).unwrap() {
+                match c.rcvfile(b"box/inner", false, &mut out).status().unwrap() {
                     Status::Ok(_) => {
                         assert_eq!(out, b"INSIDE");
                         true
@@ -387,7 +388,7 @@ fn symlink_swapped_in_during_operations() {
             }
             5 => {
                 let mut out = Vec::new();
-                match c.get(b"box/inner", 0, 64, &mut out, &mut |_| {}).unwrap() {
+                match c.get(b"box/inner", 0, 64, &mut out, &mut |_| {}).split().unwrap() {
                     Ok(n) => {
                         assert_eq!((n, &out[..]), (6, &b"INSIDE"[..]));
                         true
@@ -395,7 +396,7 @@ fn symlink_swapped_in_during_operations() {
                     Err(_) => false,
                 }
             }
-            6 => match c.fsize(b"box/inner").unwrap() {
+            6 => match c.fsize(b"box/inner").size_or_code().unwrap() {
                 6 => true,
                 -1 => false,
                 other => panic!("FSIZE saw {other}"),
@@ -432,7 +433,9 @@ fn symlink_swapped_in_during_operations() {
                 ok(&st)
             }
             _ => {
-                let st = c.sndfile(format!("box/up{i}").as_bytes(), true, &mut &b"UP"[..], &mut |_| {});
+                let st = c
+                    .sndfile(format!("box/up{i}").as_bytes(), true, &mut &b"UP"[..], &mut |_| {})
+                    .status();
                 ok(&st.unwrap())
             }
         };
@@ -448,7 +451,7 @@ fn symlink_swapped_in_during_operations() {
     }
     stop.store(true, Ordering::Relaxed);
     flipper.join().unwrap();
-    let lsr = String::from_utf8(c.list(true, b"").unwrap().unwrap()).unwrap();
+    let lsr = String::from_utf8(c.list(true, b"").split().unwrap().unwrap()).unwrap();
     assert!(!lsr.contains("marker-outside") && !lsr.contains("passwd"), "{lsr}");
     assert_outside_unchanged(&srv, &before, "symlink race");
     let etc_after: Vec<_> = fs::read_dir("/etc").unwrap().flatten().map(|e| e.file_name()).collect();
@@ -700,7 +703,7 @@ fn hpf_offsets_near_the_limits() {
         // refused at the seek (35), or seekable: EOF at once, or (tmpfs at 2^63-1,
         // where pos + count overflows) a read error the server ends with HPFCANCEL,
         // which the client reports as 7
-        match c.get(b"small", off, 16, &mut sink, &mut |_| {}).unwrap() {
+        match c.get(b"small", off, 16, &mut sink, &mut |_| {}).split().unwrap() {
             Ok(n) => assert_eq!((n, sink.len()), (0, 0)),
             Err(st) if max_ok => assert_eq!(st.failed_code(), Some(7), "GET at {off}"),
             Err(st) => assert_eq!(st.failed_code(), Some(35), "GET at {off}"),
@@ -711,23 +714,39 @@ fn hpf_offsets_near_the_limits() {
     let far = 1u64 << 40;
     let r = c
         .put(b"sparse", far, 16, &mut &b"xyz"[..], &mut |_| {})
+        .split()
         .unwrap()
         .unwrap();
     assert!(matches!(r, tfp_client::transfer::PutOutcome::Done));
     let m = fs::metadata(srv.path("sparse")).unwrap();
     assert_eq!(m.len(), far + 3);
     assert!(m.blocks() < 1024, "not sparse: {} blocks", m.blocks());
-    assert_eq!(c.fsize(b"sparse").unwrap(), (far + 3) as i64);
+    assert_eq!(c.fsize(b"sparse").size_or_code().unwrap(), (far + 3) as i64);
     let mut back = Vec::new();
-    assert_eq!(c.get(b"sparse", far, 16, &mut back, &mut |_| {}).unwrap().unwrap(), 3);
+    assert_eq!(
+        c.get(b"sparse", far, 16, &mut back, &mut |_| {})
+            .split()
+            .unwrap()
+            .unwrap(),
+        3
+    );
     assert_eq!(back, b"xyz");
     let mut back = Vec::new();
     assert_eq!(
-        c.get(b"sparse", far + 3, 16, &mut back, &mut |_| {}).unwrap().unwrap(),
+        c.get(b"sparse", far + 3, 16, &mut back, &mut |_| {})
+            .split()
+            .unwrap()
+            .unwrap(),
         0
     );
     let mut back = Vec::new();
-    assert_eq!(c.get(b"small", far, 16, &mut back, &mut |_| {}).unwrap().unwrap(), 0);
+    assert_eq!(
+        c.get(b"small", far, 16, &mut back, &mut |_| {})
+            .split()
+            .unwrap()
+            .unwrap(),
+        0
+    );
     assert!(ok(&c.call("DEL", b"sparse").unwrap()));
     // buffer sizes at the extremes
     for bufsz in [i64::MIN, -1, 0] {
@@ -863,7 +882,7 @@ fn defusr_cannot_read_roots_files() {
         assert_failed(c.call("SHA256", b).unwrap(), 1);
         assert_failed(c.call("COPY", format!("{p} | stolen").as_bytes()).unwrap(), 1);
         let mut out = Vec::new();
-        let st = c.rcvfile(b, false, &mut out).unwrap();
+        let st = c.rcvfile(b, false, &mut out).status().unwrap();
         assert_eq!(st.failed_code(), Some(1), "RCVFILE {p}");
         assert!(out.is_empty());
         for (name, can) in [("GET", None), ("GETCAN", Some(1))] {
@@ -871,7 +890,7 @@ fn defusr_cannot_read_roots_files() {
             assert_eq!(st.failed_code(), Some(1), "{name} {p}");
         }
         let mut out = Vec::new();
-        assert!(!c.sdown(b, &mut out).unwrap(), "SDOWN {p}");
+        assert!(!c.sdown(b, &mut out).done().unwrap(), "SDOWN {p}");
         assert!(out.is_empty());
         // writes in place are refused too
         let st = Status::parse(&c.raw(&hpf_cmd("PUT", b, 0, 16, None)).unwrap());
@@ -879,8 +898,11 @@ fn defusr_cannot_read_roots_files() {
         assert_failed(c.call("FUPD", b).unwrap(), 1);
     }
     assert_failed(c.call("CPDIR", b"rootdir | stolendir").unwrap(), 1);
-    assert_eq!(c.list(false, b"rootdir").unwrap().unwrap_err().failed_code(), Some(1));
-    let lsr = String::from_utf8(c.list(true, b"").unwrap().unwrap()).unwrap();
+    assert_eq!(
+        c.list(false, b"rootdir").split().unwrap().unwrap_err().failed_code(),
+        Some(1)
+    );
+    let lsr = String::from_utf8(c.list(true, b"").split().unwrap().unwrap()).unwrap();
     assert!(!lsr.contains("inner"), "LSR listed a 0700 directory: {lsr}");
     assert!(lsr.contains("F: rootfile"), "{lsr}");
     assert_eq!(
@@ -897,7 +919,7 @@ fn defusr_cannot_read_roots_files() {
         format!("0x{}", sha_hex(b"mine"))
     );
     let mut out = Vec::new();
-    assert!(c.sdown(b"mine", &mut out).unwrap());
+    assert!(c.sdown(b"mine", &mut out).done().unwrap());
     assert_eq!(out, b"mine");
     // and nothing it did leaked into the log as content
     let mut log = String::new();
@@ -980,6 +1002,7 @@ fn names_with_control_characters_neither_made_nor_forging_listings() {
     assert!(not_ok(c.call("CPDIR", format!("deep | {bad}").as_bytes()).unwrap()));
     assert!(not_ok(
         c.sndfile(format!("x\r{bad}").as_bytes(), true, &mut &b"d"[..], &mut |_| {})
+            .status()
             .unwrap()
     ));
     assert!(not_ok(c.call("TOUCH", b"tab\there").unwrap()));
@@ -995,8 +1018,8 @@ fn names_with_control_characters_neither_made_nor_forging_listings() {
     data_dir_write(&srv.path("box").join("evil\nD: forged"), b"x");
     for (cmd, arg) in [("LS", "box"), ("LSR", ""), ("LSV2DOWN", "box"), ("LSRV2DOWN", "")] {
         let text = match cmd {
-            "LS" => c.list(false, arg.as_bytes()).unwrap().unwrap(),
-            "LSR" => c.list(true, arg.as_bytes()).unwrap().unwrap(),
+            "LS" => c.list(false, arg.as_bytes()).split().unwrap().unwrap(),
+            "LSR" => c.list(true, arg.as_bytes()).split().unwrap().unwrap(),
             _ => lsv2down_lines(&mut c, cmd, arg).join("\n").into_bytes(),
         };
         let text = String::from_utf8_lossy(&text).into_owned();

@@ -4,6 +4,7 @@
 //! path the Unix permissions refuse is logged as such, not as TFPSFS's doing.
 
 use crate::common;
+use tfp_client::error::compat::{AsStatus as _, Split as _};
 
 use common::*;
 use std::fs;
@@ -215,7 +216,7 @@ fn a_path_refused_by_unix_permissions_is_logged_as_such() {
     fs::create_dir(srv.path("private")).unwrap();
     mode(&srv.path("private"), 0o700);
     let mut c = srv.client();
-    assert!(c.list(false, b"private").unwrap().is_err());
+    assert!(c.list(false, b"private").split().unwrap().is_err());
     assert_failed(c.call("FSTAT", b"private/x").unwrap(), 1);
     let log = srv.log();
     assert!(
@@ -295,7 +296,7 @@ fn a_reload_refuses_what_the_start_refuses() {
     cfg.transport = tfp_client::Transport::Legacy;
     let mut c = tfp_client::Client::connect(&cfg).unwrap_or_else(|e| panic!("connect: {e}\n{}", read_log()));
     let mut got = Vec::new();
-    let st = c.rcvfile(b"kept.txt", false, &mut got).unwrap();
+    let st = c.rcvfile(b"kept.txt", false, &mut got).status().unwrap();
     assert!(matches!(st, tfp_wire::Status::Ok(_)), "{st:?}\n{}", read_log());
     assert_eq!(got, b"old root\n");
     drop(c);

@@ -2,6 +2,7 @@
 //! root is read, listed, changed or created.
 
 use crate::common;
+use tfp_client::error::compat::Split as _;
 
 use common::*;
 use std::fs;
@@ -27,7 +28,7 @@ fn dotdot_variants_are_refused() {
         assert_failed(c.call("DEL", p.as_bytes()).unwrap(), 1);
         assert_failed(c.call("RMDIR", p.as_bytes()).unwrap(), 1);
         assert_eq!(
-            c.list(false, p.as_bytes()).unwrap().unwrap_err().failed_code(),
+            c.list(false, p.as_bytes()).split().unwrap().unwrap_err().failed_code(),
             Some(1),
             "{p}"
         );
@@ -66,8 +67,14 @@ fn symlinks_cannot_lead_out() {
             1,
         );
     }
-    assert_eq!(c.list(false, b"etc").unwrap().unwrap_err().failed_code(), Some(1));
-    assert_eq!(c.list(true, b"etc").unwrap().unwrap_err().failed_code(), Some(1));
+    assert_eq!(
+        c.list(false, b"etc").split().unwrap().unwrap_err().failed_code(),
+        Some(1)
+    );
+    assert_eq!(
+        c.list(true, b"etc").split().unwrap().unwrap_err().failed_code(),
+        Some(1)
+    );
     assert_failed(c.call("TOUCH", b"etc/created").unwrap(), 1);
     assert_failed(c.call("MKDIR", b"etc/created").unwrap(), 1);
     assert!(!std::path::Path::new("/etc/created").exists());
@@ -80,7 +87,7 @@ fn symlinks_cannot_lead_out() {
         before
     );
     // the links themselves are listed as U and can be deleted (not their targets)
-    let ls = String::from_utf8(c.list(false, b"").unwrap().unwrap()).unwrap();
+    let ls = String::from_utf8(c.list(false, b"").split().unwrap().unwrap()).unwrap();
     assert!(ls.contains("U: etc\n") && ls.contains("U: up\n"), "{ls}");
     assert!(ok(&c.call("DEL", b"up").unwrap()));
     assert!(srv.dir.join("outside").exists());
@@ -88,7 +95,7 @@ fn symlinks_cannot_lead_out() {
     assert_failed(c.call("RMDIR", b"etc").unwrap(), 20);
     assert!(std::path::Path::new("/etc/passwd").exists());
     // LSR of the root does not follow links out
-    let lsr = String::from_utf8(c.list(true, b"").unwrap().unwrap()).unwrap();
+    let lsr = String::from_utf8(c.list(true, b"").split().unwrap().unwrap()).unwrap();
     assert!(!lsr.contains("passwd"), "{lsr}");
 }
 

@@ -4,6 +4,7 @@
 //! and the logs never holding a token or key.
 
 use crate::common;
+use tfp_client::error::compat::Split as _;
 
 use common::*;
 use std::fs;
@@ -11,7 +12,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
-use tfp_client::{Client, ClientError, FaiToken};
+use tfp_client::{Client, Error, FaiToken};
 use tfp_wire::fai::Record;
 use tfp_wire::Status;
 
@@ -78,7 +79,7 @@ fn login(srv: &Server, user: &str, pw: &str) -> Client {
 
 fn token_of(srv: &Server, user: &str, pw: &str, minutes: u32) -> FaiToken {
     let mut c = login(srv, user, pw);
-    let t = c.faitok(minutes).unwrap().expect("FAITOK");
+    let t = c.faitok(minutes).split().unwrap().expect("FAITOK");
     c.end().unwrap();
     t
 }
@@ -87,7 +88,7 @@ fn token_file(s: &Setup, t: &FaiToken) -> PathBuf {
     s.fai.join(&t.token)
 }
 
-fn fai(srv: &Server, t: &FaiToken) -> Result<(Client, FaiToken), ClientError> {
+fn fai(srv: &Server, t: &FaiToken) -> Result<(Client, FaiToken), Error> {
     Client::connect_fai(&srv.client_config(), t)
 }
 
@@ -95,7 +96,7 @@ fn fai(srv: &Server, t: &FaiToken) -> Result<(Client, FaiToken), ClientError> {
 #[track_caller]
 fn refused(srv: &Server, t: &FaiToken) -> Status {
     match fai(srv, t) {
-        Err(ClientError::Handshake("fai", st)) => st,
+        Err(Error::Handshake("fai", st)) => st,
         Err(e) => panic!("{e}"),
         Ok(_) => panic!("the entrance succeeded"),
     }
@@ -125,7 +126,7 @@ fn faitok_then_fai_entrance_is_the_same_user_without_rsa() {
     assert_eq!(assert_ok(c.call("FAIMQ", b"").unwrap()), "30");
     // more than the cap gets the cap
     let before = tfd::auth::fai::now();
-    let t = c.faitok(1000).unwrap().expect("FAITOK");
+    let t = c.faitok(1000).split().unwrap().expect("FAITOK");
     assert!(
         t.expiry >= before + 30 * 60 && t.expiry <= before + 30 * 60 + 5,
         "{}",
@@ -378,7 +379,7 @@ fn a_token_from_a_jailed_session_opens_that_jail() {
     // no token before INJAIL
     assert_failed(c.call("FAITOK", b"5").unwrap(), 50);
     assert_ok(c.call("INJAIL", b"the-token | jails/cell").unwrap());
-    let t = c.faitok(5).unwrap().expect("FAITOK");
+    let t = c.faitok(5).split().unwrap().expect("FAITOK");
     c.end().unwrap();
 
     let (mut c, _) = fai(&s.srv, &t).unwrap();
@@ -555,7 +556,7 @@ fn a_token_opens_only_the_server_that_issued_it_on_a_shared_fai_dir() {
     let path = token_file(&s, &t);
     let before = fs::read(&path).unwrap();
     match fai(&other, &t) {
-        Err(ClientError::Handshake("fai", st)) => assert_failed(st, 68),
+        Err(Error::Handshake("fai", st)) => assert_failed(st, 68),
         Err(e) => panic!("{e}"),
         Ok((mut c, _)) => {
             let st = c.call("TOUCH", b"alice/crossed").unwrap();
@@ -627,7 +628,7 @@ fn instances_on_default_fai_dirs_keep_apart() {
     assert_ne!(dir_a, dir_b, "both instances keep tokens in one directory");
     assert!(dir_a.starts_with(base), "{}", dir_a.display());
     match on_b {
-        Err(ClientError::Handshake("fai", st)) => assert_failed(st, 68),
+        Err(Error::Handshake("fai", st)) => assert_failed(st, 68),
         Err(e) => panic!("{e}"),
         Ok(_) => panic!("the other instance honoured the token"),
     }
@@ -658,7 +659,7 @@ fn a_reload_with_a_new_key_leaves_the_old_tokens_behind() {
     cfg.pubkey_pem = pem.public_key_to_pem().unwrap();
     let mut c = Client::connect(&cfg).unwrap();
     assert_ok(c.call("LOGIN", format!("alice {ALICE_PW}").as_bytes()).unwrap());
-    let new = c.faitok(5).unwrap().expect("FAITOK after the reload");
+    let new = c.faitok(5).split().unwrap().expect("FAITOK after the reload");
     c.end().unwrap();
     let (c, _) = fai(&s.srv, &new).unwrap();
     c.end().unwrap();
@@ -691,7 +692,7 @@ fn a_user_file_jail_binds_its_tokens() {
     let db = s.db.to_str().unwrap();
     // a token of the unjailed alice
     let mut c = login(&s.srv, "alice", ALICE_PW);
-    let free = c.faitok(5).unwrap().expect("FAITOK");
+    let free = c.faitok(5).split().unwrap().expect("FAITOK");
     c.end().unwrap();
     let out = tfpasswd(&["-f", db, "mod", "alice", "--jail", "/jails/alice"], "");
     assert!(out.status.success(), "{out:?}");
@@ -699,7 +700,7 @@ fn a_user_file_jail_binds_its_tokens() {
     assert!(s.srv.log().contains("is jailed to /jails/alice"), "{}", s.srv.log());
     // a token issued in the jail opens it again
     let mut c = login(&s.srv, "alice", ALICE_PW);
-    let t = c.faitok(5).unwrap().expect("FAITOK");
+    let t = c.faitok(5).split().unwrap().expect("FAITOK");
     c.end().unwrap();
     let (mut c, _) = fai(&s.srv, &t).unwrap();
     let pid = s.srv.session_pid();

@@ -8,6 +8,7 @@
 #![allow(clippy::needless_update)]
 
 use crate::common;
+use tfp_client::error::compat::Split as _;
 
 use common::*;
 use std::fs;
@@ -55,7 +56,7 @@ fn single_user_jail_is_a_real_chroot() {
         Some("6")
     );
     assert_eq!(assert_ok(c.call("SHA256", b"/sub/ok").unwrap()).len(), 66);
-    let ls = String::from_utf8(c.list(false, b"/").unwrap().unwrap()).unwrap();
+    let ls = String::from_utf8(c.list(false, b"/").split().unwrap().unwrap()).unwrap();
     assert!(ls.contains("F: inside.txt") && ls.contains("D: sub/"), "{ls}");
     // nothing outside: .., absolute paths, symlinks absolute or relative
     for p in [

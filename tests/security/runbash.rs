@@ -12,6 +12,7 @@
 #![allow(clippy::needless_update)]
 
 use crate::common;
+use tfp_client::error::compat::Split as _;
 
 use common::*;
 use std::fs;
@@ -653,7 +654,10 @@ fn a_script_cannot_stop_another_session_of_its_user() {
     // several chunks reads the client's cancel codes in one)
     fs::write(cell.join("big"), vec![7u8; 4096]).unwrap();
     let mut got = Vec::new();
-    assert_eq!(c.get(b"big", 0, 64, &mut got, &mut |_| {}).unwrap().unwrap(), 4096);
+    assert_eq!(
+        c.get(b"big", 0, 64, &mut got, &mut |_| {}).split().unwrap().unwrap(),
+        4096
+    );
     assert_eq!(got, vec![7u8; 4096]);
 }
 
@@ -678,7 +682,7 @@ fn a_fast_access_session_runs_scripts_in_its_own_pid_namespace() {
     assert_ok(c.call("INJAIL", b"tok | jails/cell").unwrap());
     // bash is the first process after the host (process 1) in its namespace
     assert_eq!(run(&mut c, "pid.sh"), "exit 0\n2\n");
-    let token = c.faitok(5).unwrap().expect("FAITOK");
+    let token = c.faitok(5).split().unwrap().expect("FAITOK");
     c.end().unwrap();
     let (mut f, _) = Client::connect_fai(&srv.client_config(), &token).unwrap();
     assert_eq!(run(&mut f, "pid.sh"), "exit 0\n2\n");

@@ -5,6 +5,7 @@
 //! secured by the reference server (its file format) keeping their permissions.
 
 use crate::common;
+use tfp_client::error::compat::{AsStatus as _, SizeOrCode as _, Split as _};
 
 use common::*;
 use std::fs;
@@ -71,27 +72,30 @@ fn identities_masks_and_everybody_else() {
     let mut bob = srv.client();
     set_id(&mut bob, "bob");
     let mut out = Vec::new();
-    assert_eq!(bob.rcvfile(b"box/f", false, &mut out).unwrap(), Status::Ok(vec![]));
+    assert_eq!(
+        bob.rcvfile(b"box/f", false, &mut out).status().unwrap(),
+        Status::Ok(vec![])
+    );
     assert_eq!(out, b"data");
-    assert_failed(bob.list(false, b"box").unwrap().unwrap_err(), 1);
+    assert_failed(bob.list(false, b"box").split().unwrap().unwrap_err(), 1);
     assert_failed(call(&mut bob, "SETFSPERM", "carol:4095 box"), 57);
     assert_failed(call(&mut bob, "REMFSPERM", "alice box"), 58);
     assert_eq!(mask(&mut bob, "alice", "box"), 4095, "nothing changed");
 
     // a session without SETFSID is "everybody else": nothing until that entry exists
     let mut anon = srv.client();
-    assert_failed(anon.list(false, b"box").unwrap().unwrap_err(), 1);
+    assert_failed(anon.list(false, b"box").split().unwrap().unwrap_err(), 1);
     assert_ok(call(&mut owner, "SETFSPERM", ":16 box"));
     assert_eq!(mask(&mut owner, "", "box"), 16);
-    let listing = anon.list(false, b"box").unwrap().unwrap();
+    let listing = anon.list(false, b"box").split().unwrap().unwrap();
     assert_eq!(listing, b"F: f\n", "metadata never listed");
     let mut sink = Vec::new();
-    assert_failed(anon.rcvfile(b"box/f", false, &mut sink).unwrap(), 1);
+    assert_failed(anon.rcvfile(b"box/f", false, &mut sink).status().unwrap(), 1);
     // an unknown identity falls through to everybody else; bob, who has an entry, does not
     let mut carol = srv.client();
     set_id(&mut carol, "carol");
-    assert!(carol.list(false, b"box").unwrap().is_ok());
-    assert_failed(bob.list(false, b"box").unwrap().unwrap_err(), 1);
+    assert!(carol.list(false, b"box").split().unwrap().is_ok());
+    assert_failed(bob.list(false, b"box").split().unwrap().unwrap_err(), 1);
 
     // everybody-else never grants SETFSPERM/REMFSPERM, even with every bit (decisions.md)
     assert_ok(call(&mut owner, "SETFSPERM", ":4095 box"));
@@ -105,9 +109,9 @@ fn identities_masks_and_everybody_else() {
     // removing everybody-else (empty identity) closes the directory to anon again
     assert_ok(call(&mut owner, "REMFSPERM", " box"));
     assert_eq!(mask(&mut owner, "", "box"), 0);
-    assert_failed(anon.list(false, b"box").unwrap().unwrap_err(), 1);
+    assert_failed(anon.list(false, b"box").split().unwrap().unwrap_err(), 1);
     assert_ok(call(&mut owner, "REMFSPERM", "bob box"));
-    assert_failed(bob.rcvfile(b"box/f", false, &mut sink).unwrap(), 1);
+    assert_failed(bob.rcvfile(b"box/f", false, &mut sink).status().unwrap(), 1);
     assert_eq!(fs::read(srv.path("box").join(META_RD)).unwrap(), b"alice:4095\n");
 
     // a SETFSID without REMPERM/SETPERM in its own entry
@@ -163,27 +167,38 @@ fn probes() -> Vec<(&'static str, u32, Probe)> {
         ("CPDIR", bits::RFILE | bits::WFILE | bits::MKDIR, |c, d| {
             st_ok(call(c, "CPDIR", &format!("{d}/sub | {d}/sub2")))
         }),
-        ("LS", bits::LDIR, |c, d| c.list(false, d.as_bytes()).unwrap().is_ok()),
-        ("LSR", bits::LRDIR, |c, d| c.list(true, d.as_bytes()).unwrap().is_ok()),
+        ("LS", bits::LDIR, |c, d| {
+            c.list(false, d.as_bytes()).split().unwrap().is_ok()
+        }),
+        ("LSR", bits::LRDIR, |c, d| {
+            c.list(true, d.as_bytes()).split().unwrap().is_ok()
+        }),
         ("RCVFILE", bits::RFILE, |c, d| {
-            st_ok(c.rcvfile(format!("{d}/f").as_bytes(), false, &mut Vec::new()).unwrap())
+            st_ok(
+                c.rcvfile(format!("{d}/f").as_bytes(), false, &mut Vec::new())
+                    .status()
+                    .unwrap(),
+            )
         }),
         ("SNDFILE", bits::WFILE, |c, d| {
             st_ok(
                 c.sndfile(format!("{d}/up").as_bytes(), true, &mut &b"new"[..], &mut |_| {})
+                    .status()
                     .unwrap(),
             )
         }),
         ("FSIZE", bits::STAT, |c, d| {
-            c.fsize(format!("{d}/f").as_bytes()).unwrap() == 4
+            c.fsize(format!("{d}/f").as_bytes()).size_or_code().unwrap() == 4
         }),
         ("GET", bits::RFILE, |c, d| {
             c.get(format!("{d}/f").as_bytes(), 0, 65536, &mut Vec::new(), &mut |_| {})
+                .split()
                 .unwrap()
                 .is_ok()
         }),
         ("PUT", bits::WFILE, |c, d| {
             c.put(format!("{d}/up").as_bytes(), 0, 65536, &mut &b"xy"[..], &mut |_| {})
+                .split()
                 .unwrap()
                 .is_ok()
         }),
@@ -254,8 +269,8 @@ fn metadata_invisible_and_unreachable() {
     let before = fs::read(srv.path("box").join(META_RD)).unwrap();
     let mut c = srv.client();
     set_id(&mut c, "alice");
-    let ls = c.list(false, b"box").unwrap().unwrap();
-    let lsr = c.list(true, b"").unwrap().unwrap();
+    let ls = c.list(false, b"box").split().unwrap().unwrap();
+    let lsr = c.list(true, b"").split().unwrap().unwrap();
     for l in [&ls, &lsr] {
         assert!(
             !String::from_utf8_lossy(l).contains("securefs"),
@@ -271,10 +286,11 @@ fn metadata_invisible_and_unreachable() {
             format!("/box/./{name}"),
         ] {
             let mut sink = Vec::new();
-            assert_failed(c.rcvfile(p.as_bytes(), false, &mut sink).unwrap(), 1);
+            assert_failed(c.rcvfile(p.as_bytes(), false, &mut sink).status().unwrap(), 1);
             assert!(sink.is_empty());
             assert_failed(
                 c.get(p.as_bytes(), 0, 65536, &mut sink, &mut |_| {})
+                    .split()
                     .unwrap()
                     .unwrap_err(),
                 1,
@@ -287,9 +303,10 @@ fn metadata_invisible_and_unreachable() {
             assert_failed(call(&mut c, "RENAM", &format!("{p} | box/stolen")), 1);
             assert_failed(call(&mut c, "COPY", &format!("{p} | box/stolen")), 1);
             assert_failed(call(&mut c, "CHMOD", &format!("{p} 666")), 1);
-            assert_eq!(c.fsize(p.as_bytes()).unwrap(), -1);
+            assert_eq!(c.fsize(p.as_bytes()).size_or_code().unwrap(), -1);
             assert_eq!(
                 c.sndfile(p.as_bytes(), true, &mut &b"alice:0\n"[..], &mut |_| {})
+                    .status()
                     .unwrap()
                     .failed_code(),
                 Some(1)
@@ -353,15 +370,15 @@ fn reference_written_metadata_is_honoured() {
     fs::write(srv.path("old/.securefs_metadata.lck"), b"").unwrap();
     let mut anon = srv.client();
     assert_ok(call(&mut anon, "ISSECFS", "old"));
-    assert_eq!(anon.list(false, b"old").unwrap().unwrap(), b"F: f\n");
-    assert_failed(anon.rcvfile(b"old/f", false, &mut Vec::new()).unwrap(), 1);
+    assert_eq!(anon.list(false, b"old").split().unwrap().unwrap(), b"F: f\n");
+    assert_failed(anon.rcvfile(b"old/f", false, &mut Vec::new()).status().unwrap(), 1);
     let mut reader = srv.client();
     set_id(&mut reader, "reader");
     assert_eq!(mask(&mut reader, "reader", "old"), 4);
     let mut out = Vec::new();
-    assert!(ok(&reader.rcvfile(b"old/f", false, &mut out).unwrap()));
+    assert!(ok(&reader.rcvfile(b"old/f", false, &mut out).status().unwrap()));
     assert_eq!(out, b"data");
-    assert_failed(reader.list(false, b"old").unwrap().unwrap_err(), 1);
+    assert_failed(reader.list(false, b"old").split().unwrap().unwrap_err(), 1);
     // the owner changes reader: one line, in the same format the reference reads
     let mut owner = srv.client();
     set_id(&mut owner, "owner");
@@ -370,13 +387,13 @@ fn reference_written_metadata_is_honoured() {
         fs::read(srv.path("old").join(META_RD)).unwrap(),
         b"owner:4095\n:16\nreader:20\n"
     );
-    assert!(reader.list(false, b"old").unwrap().is_ok());
+    assert!(reader.list(false, b"old").split().unwrap().is_ok());
     // an identity whose own mask is 0 exists, so it does not fall through to
     // everybody else (the document; the reference read 0 as "no entry")
     assert_ok(call(&mut owner, "SETFSPERM", "zero:0 old"));
     let mut zero = srv.client();
     set_id(&mut zero, "zero");
-    assert_failed(zero.list(false, b"old").unwrap().unwrap_err(), 1);
+    assert_failed(zero.list(false, b"old").split().unwrap().unwrap_err(), 1);
     // a directory holding only the read copy is secure, as the reference tests it
     data_dir_write(&srv.path("rdonly/f"), b"x");
     fs::write(srv.path("rdonly").join(META_RD), b"someone:4095\n").unwrap();
@@ -442,7 +459,7 @@ fn recursive_listing_from_above_respects_secure_subdirectories() {
     data_dir_write(&srv.path("top/box/inner/f"), b"f");
     data_dir_write(&srv.path("top/open/g"), b"g");
     secure_with(&srv, "top/box", bits::LDIR); // u may list box, not recursively
-    let text = |c: &mut Client| String::from_utf8(c.list(true, b"top").unwrap().unwrap()).unwrap();
+    let text = |c: &mut Client| String::from_utf8(c.list(true, b"top").split().unwrap().unwrap()).unwrap();
     let mut anon = srv.client();
     let seen = text(&mut anon);
     assert!(seen.contains("D: box/\n") && seen.contains("F: open/g\n"), "{seen}");
@@ -565,7 +582,9 @@ fn renaming_the_parent_between_check_and_use_gets_nothing() {
         std::thread::spawn(move || {
             while Instant::now() < deadline {
                 let mut got = Vec::new();
-                if matches!(c.rcvfile(b"real/s/secret", false, &mut got), Ok(Status::Ok(_))) && got == b"TOP SECRET" {
+                if matches!(c.rcvfile(b"real/s/secret", false, &mut got).status(), Ok(Status::Ok(_)))
+                    && got == b"TOP SECRET"
+                {
                     reads.fetch_add(1, Ordering::Relaxed);
                 }
                 attempts.fetch_add(1, Ordering::Relaxed);

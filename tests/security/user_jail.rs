@@ -6,6 +6,7 @@
 //! tested for real.
 
 use crate::common;
+use tfp_client::error::compat::AsStatus as _;
 
 use common::*;
 use std::fs;
@@ -84,6 +85,7 @@ fn a_jailed_user_beside_an_unjailed_one_on_one_server() {
     let data = pattern(100_000, 1);
     assert!(ok(&a
         .sndfile(b"/home/a.bin", false, &mut &data[..], &mut |_| {})
+        .status()
         .unwrap()));
     let landed = srv.path("jails/alice/home/a.bin");
     assert_eq!(fs::read(&landed).unwrap(), data, "alice's file lands in her jail");
@@ -113,6 +115,7 @@ fn a_jailed_user_beside_an_unjailed_one_on_one_server() {
     );
     assert!(ok(&b
         .sndfile(b"/bob/b.bin", false, &mut &data[..], &mut |_| {})
+        .status()
         .unwrap()));
     assert_eq!(fs::read(srv.path("bob/b.bin")).unwrap(), data);
     assert!(
@@ -168,7 +171,7 @@ fn the_jail_guard_is_refused_to_the_jailed_user() {
         assert_failed(c.call("SHA256", p).unwrap(), 1);
         assert!(!ok(&c.call("FSTAT", p).unwrap()), "{shown}");
         let mut out = Vec::new();
-        assert!(!ok(&c.rcvfile(p, false, &mut out).unwrap()), "{shown}");
+        assert!(!ok(&c.rcvfile(p, false, &mut out).status().unwrap()), "{shown}");
         assert!(out.is_empty(), "{shown}: {out:?}");
         assert!(!ok(&c.call("DEL", p).unwrap()), "{shown}");
         assert!(
@@ -180,7 +183,7 @@ fn the_jail_guard_is_refused_to_the_jailed_user() {
             "{shown}"
         );
         assert!(!ok(&c.call("CHMOD", &[p, b" 666"].concat()).unwrap()), "{shown}");
-        let st = c.sndfile(p, true, &mut &b"mine\n"[..], &mut |_| {}).unwrap();
+        let st = c.sndfile(p, true, &mut &b"mine\n"[..], &mut |_| {}).status().unwrap();
         assert!(!ok(&st), "{shown}");
     }
     assert!(!ok(&c.call("RENAM", b"home/k | jail.key").unwrap()));
@@ -344,6 +347,7 @@ fn injail_after_a_user_jail_stays_inside_it() {
     let data = pattern(10_000, 3);
     assert!(ok(&a
         .sndfile(b"/home/n.bin", false, &mut &data[..], &mut |_| {})
+        .status()
         .unwrap()));
     assert_eq!(fs::read(srv.path("jails/alice/cell/home/n.bin")).unwrap(), data);
     assert_failed(a.call("SHA256", b"/jail.key").unwrap(), 1);

@@ -7,6 +7,7 @@
 #![allow(clippy::needless_update)]
 
 use crate::common;
+use tfp_client::error::compat::{Answer as _, AsStatus as _, Split as _};
 
 use common::*;
 use std::fs;
@@ -292,6 +293,7 @@ fn login_becomes_the_mapped_user() {
     assert!(ok(&c.call("TOUCH", b"alice/d/f").unwrap()));
     assert!(ok(&c
         .sndfile(b"alice/up", false, &mut &b"data"[..], &mut |_| {})
+        .status()
         .unwrap()));
     for p in ["alice/d", "alice/d/f", "alice/up"] {
         let md = fs::metadata(m.srv.path(p)).unwrap();
@@ -303,7 +305,7 @@ fn login_becomes_the_mapped_user() {
     fs::set_permissions(m.srv.path("bob/secret"), fs::Permissions::from_mode(0o600)).unwrap();
     assert_failed(c.call("SHA256", b"bob/secret").unwrap(), 1);
     assert_failed(c.call("COPY", b"bob/secret | alice/stolen").unwrap(), 1);
-    assert_failed(c.rcvfile(b"bob/secret", false, &mut Vec::new()).unwrap(), 1);
+    assert_failed(c.rcvfile(b"bob/secret", false, &mut Vec::new()).status().unwrap(), 1);
     assert_failed(c.call("DEL", b"bob/secret").unwrap(), 1);
     assert_failed(c.call("MKDIR", b"rootdir").unwrap(), 1);
     assert!(!m.srv.path("alice/stolen").exists());
@@ -404,38 +406,57 @@ fn quota_stops_uploads_and_copies_cleanly() {
     let big = vec![7u8; 1500];
     let dir = m.srv.path("alice");
 
-    assert_failed(c.sndfile(b"alice/snd", false, &mut &big[..], &mut |_| {}).unwrap(), 13);
+    assert_failed(
+        c.sndfile(b"alice/snd", false, &mut &big[..], &mut |_| {})
+            .status()
+            .unwrap(),
+        13,
+    );
     assert!(dir_names(&dir).is_empty(), "SNDFILE left {:?}", dir_names(&dir));
-    assert_eq!(c.sup(b"alice/sup", &mut &big[..]).unwrap(), -1);
+    assert_eq!(c.sup(b"alice/sup", &mut &big[..]).answer().unwrap(), -1);
     assert!(dir_names(&dir).is_empty(), "SUP left {:?}", dir_names(&dir));
-    let r = c.put(b"alice/put", 0, 512, &mut &big[..], &mut |_| {}).unwrap();
+    let r = c.put(b"alice/put", 0, 512, &mut &big[..], &mut |_| {}).split().unwrap();
     assert_eq!(r, Ok(PutOutcome::ServerCancelled));
     assert!(dir_names(&dir).is_empty(), "PUT left {:?}", dir_names(&dir));
 
     // within the quota things work; the sum counts
     assert!(ok(&c
         .sndfile(b"alice/a", false, &mut &big[..600], &mut |_| {})
+        .status()
         .unwrap()));
-    assert_failed(c.sndfile(b"alice/b", false, &mut &big[..600], &mut |_| {}).unwrap(), 13);
+    assert_failed(
+        c.sndfile(b"alice/b", false, &mut &big[..600], &mut |_| {})
+            .status()
+            .unwrap(),
+        13,
+    );
     assert_eq!(dir_names(&dir), ["a"]);
     assert_failed(c.call("COPY", b"alice/a | alice/a2").unwrap(), 13);
     assert!(ok(&c.call("MKDIR", b"alice/t").unwrap()));
     assert!(ok(&c
         .sndfile(b"alice/t/f", false, &mut &big[..300], &mut |_| {})
+        .status()
         .unwrap()));
     assert_failed(c.call("CPDIR", b"alice/t | alice/t2").unwrap(), 13);
     assert_eq!(dir_names(&dir), ["a", "t"]);
     // replacing a file gives its size back
-    assert!(ok(&c.sndfile(b"alice/a", true, &mut &big[..650], &mut |_| {}).unwrap()));
+    assert!(ok(&c
+        .sndfile(b"alice/a", true, &mut &big[..650], &mut |_| {})
+        .status()
+        .unwrap()));
     assert_eq!(fs::read(dir.join("a")).unwrap().len(), 650);
     // PUT may grow a file only up to the quota
-    let r = c.put(b"alice/a", 650, 25, &mut &big[..100], &mut |_| {}).unwrap();
+    let r = c
+        .put(b"alice/a", 650, 25, &mut &big[..100], &mut |_| {})
+        .split()
+        .unwrap();
     assert_eq!(r, Ok(PutOutcome::ServerCancelled));
     assert_eq!(fs::read(dir.join("a")).unwrap().len(), 650 + 50);
     // deleting frees space
     assert!(ok(&c.call("DEL", b"alice/t/f").unwrap()));
     assert!(ok(&c
         .sndfile(b"alice/c", false, &mut &big[..290], &mut |_| {})
+        .status()
         .unwrap()));
     assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");
     assert!(m.srv.log().contains("quota of user alice exceeded"));
@@ -612,7 +633,7 @@ fn rmsecdir_needs_a_secure_dir_and_its_token() {
     fs::create_dir_all(srv.path("top/s.sd")).unwrap();
     assert_failed(c.call("RMDIR", b"top").unwrap(), 15);
     assert!(srv.path("top/s.sd").exists());
-    let ls = c.list(false, b"top").unwrap().unwrap();
+    let ls = c.list(false, b"top").split().unwrap().unwrap();
     assert!(ls.is_empty(), "{}", String::from_utf8_lossy(&ls));
 }
 

@@ -6,6 +6,7 @@
 //! (the baseline each test prints beside its figures).
 
 use crate::common;
+use tfp_client::error::compat::{Answer as _, AsStatus as _, Split as _};
 
 use common::*;
 use std::thread;
@@ -42,6 +43,7 @@ fn get(c: &mut Client, remote: &str) -> Vec<u8> {
     let mut out = Vec::new();
     let n = c
         .get(remote.as_bytes(), 0, MIB as i64, &mut out, &mut |_| {})
+        .split()
         .unwrap()
         .unwrap();
     assert_eq!(n as usize, out.len());
@@ -49,7 +51,10 @@ fn get(c: &mut Client, remote: &str) -> Vec<u8> {
 }
 
 fn sndfile(c: &mut Client, remote: &str, data: &[u8]) {
-    let st = c.sndfile(remote.as_bytes(), true, &mut &data[..], &mut |_| {}).unwrap();
+    let st = c
+        .sndfile(remote.as_bytes(), true, &mut &data[..], &mut |_| {})
+        .status()
+        .unwrap();
     assert_ok(st);
 }
 
@@ -207,13 +212,17 @@ fn every_transfer_command_is_paced() {
     thread::sleep(Duration::from_millis(200)); // let the bucket refill: each command on its own
 
     let mut out = Vec::new();
-    let (st, secs) = timed(|| c.rcvfile(b"src", false, &mut out).unwrap());
+    let (st, secs) = timed(|| c.rcvfile(b"src", false, &mut out).status().unwrap());
     assert_ok(st);
     assert_eq!(out, data);
     within("RCVFILE 1 MiB at 1M", secs, want, tol);
     thread::sleep(Duration::from_millis(200));
 
-    let (r, secs) = timed(|| c.put(b"put", 0, 256 * 1024, &mut &data[..], &mut |_| {}).unwrap());
+    let (r, secs) = timed(|| {
+        c.put(b"put", 0, 256 * 1024, &mut &data[..], &mut |_| {})
+            .split()
+            .unwrap()
+    });
     r.unwrap();
     assert_eq!(std::fs::read(srv.path("put")).unwrap(), data);
     within("PUT 1 MiB at 1M", secs, want, tol);
@@ -224,14 +233,14 @@ fn every_transfer_command_is_paced() {
     within("GET 1 MiB at 1M", secs, want, tol);
     thread::sleep(Duration::from_millis(200));
 
-    let (r, secs) = timed(|| c.sup(b"sup", &mut &data[..]).unwrap());
+    let (r, secs) = timed(|| c.sup(b"sup", &mut &data[..]).answer().unwrap());
     assert_eq!(r, 0);
     assert_eq!(std::fs::read(srv.path("sup")).unwrap(), data);
     within("SUP 1 MiB at 1M", secs, want, tol);
     thread::sleep(Duration::from_millis(200));
 
     let mut out = Vec::new();
-    let (ok, secs) = timed(|| c.sdown(b"src", &mut out).unwrap());
+    let (ok, secs) = timed(|| c.sdown(b"src", &mut out).done().unwrap());
     assert!(ok);
     assert_eq!(out, data);
     within("SDOWN 1 MiB at 1M", secs, want, tol);
@@ -243,7 +252,7 @@ fn every_transfer_command_is_paced() {
     }
     for recursive in [false, true] {
         thread::sleep(Duration::from_millis(200));
-        let (l, secs) = timed(|| c.list(recursive, b"many").unwrap().unwrap());
+        let (l, secs) = timed(|| c.list(recursive, b"many").split().unwrap().unwrap());
         assert!(l.len() > 8000 * 120, "{}", l.len());
         let what = if recursive { "LSR" } else { "LS" };
         within(

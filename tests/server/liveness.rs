@@ -3,6 +3,7 @@
 //! KEEPALIVE, NIGMA, TLB round-robin, and a UDP responder that survives garbage.
 
 use crate::common;
+use tfp_client::error::compat::{AsStatus as _, Split as _};
 
 use common::*;
 use nix::sys::socket::{recv, send, MsgFlags};
@@ -314,7 +315,7 @@ fn nigma_swaps_keys() {
         assert_failed(c.call("NIGMA", bad.as_bytes()).unwrap(), 46);
     }
     for n in [8u32, 12, 64, 256] {
-        c.nigma(n).unwrap().unwrap();
+        c.nigma(n).split().unwrap().unwrap();
         for i in 0..20 {
             let m = format!("after nigma {n} #{i}");
             assert_eq!(c.raw(format!("ECHO {m}").as_bytes()).unwrap(), m.as_bytes());
@@ -323,6 +324,7 @@ fn nigma_swaps_keys() {
     // a transfer after NIGMA works too
     assert!(ok(&c
         .sndfile(b"n.bin", false, &mut &[5u8; 100_000][..], &mut |_| {})
+        .status()
         .unwrap()));
     assert_eq!(std::fs::read(srv.path("n.bin")).unwrap(), vec![5u8; 100_000]);
     assert!(matches!(c.call("DATE", b"").unwrap(), Status::Ok(_)));
@@ -363,15 +365,20 @@ fn the_oob_thread_sleeps_through_ordinary_traffic() {
     let pid = srv.session_pid();
     // the first transfer starts the OOB thread
     let data = pattern(256 * 1024, 7);
-    assert_ok(c.sndfile(b"warm", true, &mut &data[..], &mut |_| {}).unwrap());
+    assert_ok(c.sndfile(b"warm", true, &mut &data[..], &mut |_| {}).status().unwrap());
     let before = oob_switches(pid).expect("an OOB thread after a transfer");
     for i in 0..20 {
         assert_ok(
             c.sndfile(format!("f{i}").as_bytes(), true, &mut &data[..], &mut |_| {})
+                .status()
                 .unwrap(),
         );
         let mut back = Vec::new();
-        assert_ok(c.rcvfile(format!("f{i}").as_bytes(), false, &mut back).unwrap());
+        assert_ok(
+            c.rcvfile(format!("f{i}").as_bytes(), false, &mut back)
+                .status()
+                .unwrap(),
+        );
         assert_eq!(back, data);
         assert_eq!(c.raw(b"ECHO x").unwrap(), b"x");
     }

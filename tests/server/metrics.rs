@@ -3,6 +3,7 @@
 //! reach: helper-process restarts, listener refusals, HPF bytes to the byte.
 
 use crate::common;
+use tfp_client::error::compat::Split as _;
 
 use common::*;
 use std::collections::HashMap;
@@ -66,9 +67,12 @@ fn restarts_refusals_and_hpf_bytes_are_counted() {
     let mut c = srv.client();
     let before = scrape(&sock);
     assert_eq!(before["tfd_sessions{state=\"active\"}"], 1.0);
-    c.put(b"f", 0, 1 << 20, &mut &data[..], &mut |_| {}).unwrap().unwrap();
+    c.put(b"f", 0, 1 << 20, &mut &data[..], &mut |_| {})
+        .split()
+        .unwrap()
+        .unwrap();
     let mut out = Vec::new();
-    c.get(b"f", 0, 1 << 20, &mut out, &mut |_| {}).unwrap().unwrap();
+    c.get(b"f", 0, 1 << 20, &mut out, &mut |_| {}).split().unwrap().unwrap();
     assert_eq!(out, data);
     let m = scrape(&sock);
     let delta = |k: &str| m[k] - before[k];

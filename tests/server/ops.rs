@@ -2,6 +2,7 @@
 //! admin control socket, and --daemon.
 
 use crate::common;
+use tfp_client::error::compat::{AsStatus as _, Split as _};
 
 use common::*;
 use std::process::Command;
@@ -337,14 +338,19 @@ fn xferlog_records_complete_and_aborted_transfers() {
     let mut c = srv.client();
     assert!(ok(&c
         .sndfile(b"up file", false, &mut &[7u8; 1000][..], &mut |_| {})
+        .status()
         .unwrap()));
     let mut sink = Vec::new();
-    assert!(ok(&c.rcvfile(b"up file", false, &mut sink).unwrap()));
+    assert!(ok(&c.rcvfile(b"up file", false, &mut sink).status().unwrap()));
     c.put_cancel(b"cancelled", 64, &[1u8; 100], tfp_wire::hpf::code::CANCEL)
+        .split()
         .unwrap()
         .unwrap();
-    assert_eq!(c.get(b"up file", 0, 4096, &mut sink, &mut |_| {}).unwrap(), Ok(1000));
-    assert_failed(c.rcvfile(b"missing", false, &mut sink).unwrap(), 9);
+    assert_eq!(
+        c.get(b"up file", 0, 4096, &mut sink, &mut |_| {}).split().unwrap(),
+        Ok(1000)
+    );
+    assert_failed(c.rcvfile(b"missing", false, &mut sink).status().unwrap(), 9);
     drop(c);
     let deadline = Instant::now() + Duration::from_secs(5);
     let text = loop {

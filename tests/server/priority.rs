@@ -4,6 +4,7 @@
 //! real processes, every thread of each.
 
 use crate::common;
+use tfp_client::error::compat::AsStatus as _;
 
 use common::*;
 use std::time::{Duration, Instant};
@@ -79,7 +80,7 @@ fn the_boost_raises_the_shared_processes_and_not_the_sessions() {
     let mut c = srv.client();
     // a transfer starts the session's OOB thread: it runs at the session's value too
     let data = pattern(300 * 1024, 1);
-    assert_ok(c.sndfile(b"f", true, &mut &data[..], &mut |_| {}).unwrap());
+    assert_ok(c.sndfile(b"f", true, &mut &data[..], &mut |_| {}).status().unwrap());
     assert_eq!(nice_of(srv.session_pid()), [base], "session and its threads");
     assert!(srv.log().contains("priority_boost 7"), "{}", srv.log());
 }

@@ -3,6 +3,7 @@
 //! commands, transfers and OOB bytes all pass through.
 
 use crate::common;
+use tfp_client::error::compat::{AsStatus as _, Split as _};
 
 use common::*;
 use nix::sys::socket::{recv, send, MsgFlags};
@@ -37,10 +38,13 @@ fn exercise(backend: &Server, proxy: &Server) {
     let data: Vec<u8> = (0..2_000_000u32).map(|i| (i % 251) as u8).collect();
     assert!(ok(&c
         .sndfile(b"via-proxy/f", false, &mut &data[..], &mut |_| {})
+        .status()
         .unwrap()));
     let mut back = Vec::new();
     assert_eq!(
-        c.get(b"via-proxy/f", 0, 1 << 20, &mut back, &mut |_| {}).unwrap(),
+        c.get(b"via-proxy/f", 0, 1 << 20, &mut back, &mut |_| {})
+            .split()
+            .unwrap(),
         Ok(data.len() as u64)
     );
     assert_eq!(back, data);
@@ -117,7 +121,7 @@ fn ctl(sock: &std::path::Path, req: &[&str]) -> String {
 
 /// A client that connects from `from` and writes `header` first, as a balancer
 /// relaying the client would.
-fn via(srv: &Server, from: &str, header: Option<Vec<u8>>) -> Result<tfp_client::Client, tfp_client::ClientError> {
+fn via(srv: &Server, from: &str, header: Option<Vec<u8>>) -> Result<tfp_client::Client, tfp_client::Error> {
     let mut cfg = srv.client_config();
     cfg.bind = Some(from.parse().unwrap());
     cfg.preamble = header;

@@ -6,6 +6,7 @@
 //! other; and PROCHECK is answered only by the node that holds the session.
 
 use crate::common;
+use tfp_client::error::compat::{Answer as _, AsStatus as _, Split as _};
 
 use common::{assert_failed, assert_ok, free_port, is_root, keys, ok, pattern, require, spawn_tfd, tempdir};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
@@ -186,21 +187,27 @@ fn two_nodes_share_one_root_behind_tlb() {
     assert!(ok(&up.call("MKDIR", b"shared").unwrap()));
     let st = up
         .sndfile(b"shared/one.bin", false, &mut &body[..], &mut |_| {})
+        .status()
         .unwrap();
     assert!(ok(&st), "{st:?}");
     // PUT in two ranges through the uploading node
     let half = body.len() / 2;
     for (off, part) in [(0, &body[..half]), (half, &body[half..])] {
-        let r = up.put(b"shared/two.bin", off as u64, 1 << 20, &mut &part[..], &mut |_| {});
+        let r = up
+            .put(b"shared/two.bin", off as u64, 1 << 20, &mut &part[..], &mut |_| {})
+            .split();
         assert_eq!(r.unwrap(), Ok(tfp_client::transfer::PutOutcome::Done));
     }
 
     let mut down = cluster.client(&down_node);
     let mut got = Vec::new();
-    assert!(ok(&down.rcvfile(b"shared/one.bin", false, &mut got).unwrap()));
+    assert!(ok(&down.rcvfile(b"shared/one.bin", false, &mut got).status().unwrap()));
     assert!(got == body, "RCVFILE through the other node differs");
     let mut got = Vec::new();
-    let n = down.get(b"shared/two.bin", 0, 1 << 20, &mut got, &mut |_| {}).unwrap();
+    let n = down
+        .get(b"shared/two.bin", 0, 1 << 20, &mut got, &mut |_| {})
+        .split()
+        .unwrap();
     assert_eq!(n, Ok(body.len() as u64));
     assert!(got == body, "GET through the other node differs");
     assert_eq!(std::fs::read(cluster.data.join("shared/one.bin")).unwrap(), body);
@@ -327,7 +334,7 @@ fn throttle_users() -> (String, (u32, u32), (u32, u32)) {
 
 impl Cluster {
     /// A session on node `i` from the loopback address `from`.
-    fn client_from(&self, i: usize, from: &str) -> Result<Client, tfp_client::ClientError> {
+    fn client_from(&self, i: usize, from: &str) -> Result<Client, tfp_client::Error> {
         let mut cfg = self.config(&self.addr(i));
         cfg.bind = Some(from.parse().unwrap());
         cfg.timeout = Some(Duration::from_secs(10));
@@ -714,16 +721,24 @@ const DOWNLOADS: [&str; 4] = ["RCVFILE", "GET", "SDOWN", "INTREAD"];
 /// Replaces `path` (holding `old`) with `new` through `how`.
 fn upload(c: &mut Client, how: &str, path: &str, old: &[u8], new: &[u8]) -> Result<(), String> {
     match how {
-        "SNDFILE" => match c.sndfile(path.as_bytes(), true, &mut &new[..], &mut |_| {}).unwrap() {
+        "SNDFILE" => match c
+            .sndfile(path.as_bytes(), true, &mut &new[..], &mut |_| {})
+            .status()
+            .unwrap()
+        {
             st if ok(&st) => Ok(()),
             st => Err(format!("{st:?}")),
         },
         // in place, as PUT writes: the same length replaces every byte
-        "PUT" => match c.put(path.as_bytes(), 0, 1 << 20, &mut &new[..], &mut |_| {}).unwrap() {
+        "PUT" => match c
+            .put(path.as_bytes(), 0, 1 << 20, &mut &new[..], &mut |_| {})
+            .split()
+            .unwrap()
+        {
             Ok(tfp_client::transfer::PutOutcome::Done) => Ok(()),
             other => Err(format!("{other:?}")),
         },
-        "SUP" => match c.sup(path.as_bytes(), &mut &new[..]).unwrap() {
+        "SUP" => match c.sup(path.as_bytes(), &mut &new[..]).answer().unwrap() {
             0 => Ok(()),
             n => Err(format!("SUP answered {n}")),
         },
@@ -739,15 +754,19 @@ fn upload(c: &mut Client, how: &str, path: &str, old: &[u8], new: &[u8]) -> Resu
 fn download(c: &mut Client, how: &str, path: &str) -> Result<Vec<u8>, String> {
     let mut got = Vec::new();
     match how {
-        "RCVFILE" => match c.rcvfile(path.as_bytes(), false, &mut got).unwrap() {
+        "RCVFILE" => match c.rcvfile(path.as_bytes(), false, &mut got).status().unwrap() {
             st if ok(&st) => Ok(got),
             st => Err(format!("{st:?}")),
         },
-        "GET" => match c.get(path.as_bytes(), 0, 1 << 20, &mut got, &mut |_| {}).unwrap() {
+        "GET" => match c
+            .get(path.as_bytes(), 0, 1 << 20, &mut got, &mut |_| {})
+            .split()
+            .unwrap()
+        {
             Ok(_) => Ok(got),
             Err(st) => Err(format!("{st:?}")),
         },
-        "SDOWN" => match c.sdown(path.as_bytes(), &mut got).unwrap() {
+        "SDOWN" => match c.sdown(path.as_bytes(), &mut got).done().unwrap() {
             true => Ok(got),
             false => Err("SDOWN answered -1".into()),
         },
@@ -949,7 +968,10 @@ fn gluster_no_overwrite_races_have_one_winner_and_nothing_partial() {
                     .map(|(c, body)| {
                         let name = name.clone();
                         s2.spawn(move || {
-                            let st = c.sndfile(name.as_bytes(), false, &mut &body[..], &mut |_| {}).unwrap();
+                            let st = c
+                                .sndfile(name.as_bytes(), false, &mut &body[..], &mut |_| {})
+                                .status()
+                                .unwrap();
                             assert!(ok(&st) || st.failed_code().is_some(), "{st:?}");
                             ok(&st)
                         })
@@ -1038,17 +1060,17 @@ fn gluster_locks_and_tfpsfs_hold_across_nodes_at_once() {
     assert!(ok(&owner.call("SETFSPERM", b"alice:4095 box").unwrap()));
     for round in 0..12 {
         let mut sink = Vec::new();
-        assert_failed(bob.rcvfile(b"box/f", false, &mut sink).unwrap(), 1);
+        assert_failed(bob.rcvfile(b"box/f", false, &mut sink).status().unwrap(), 1);
         assert!(ok(&owner.call("SETFSPERM", b"bob:4 box").unwrap()));
         let mut got = Vec::new();
-        let st = bob.rcvfile(b"box/f", false, &mut got).unwrap();
+        let st = bob.rcvfile(b"box/f", false, &mut got).status().unwrap();
         assert!(
             ok(&st) && got == b"secret",
             "round {round}: the grant through A, at once through B: {st:?}"
         );
         assert!(ok(&owner.call("REMFSPERM", b"bob box").unwrap()));
         let mut sink = Vec::new();
-        let st = bob.rcvfile(b"box/f", false, &mut sink).unwrap();
+        let st = bob.rcvfile(b"box/f", false, &mut sink).status().unwrap();
         assert_eq!(
             st.failed_code(),
             Some(1),
@@ -1083,26 +1105,34 @@ fn gluster_quotas_and_fai_tokens_across_nodes() {
     let body = pattern(700 << 10, 5);
     assert!(ok(&a
         .sndfile(b"carl/a.bin", false, &mut &body[..], &mut |_| {})
+        .status()
         .unwrap()));
     // B counts what A wrote: 700 KiB more would pass 1 MiB
     let mut b = login(1);
-    let st = b.sndfile(b"carl/b.bin", false, &mut &body[..], &mut |_| {}).unwrap();
+    let st = b
+        .sndfile(b"carl/b.bin", false, &mut &body[..], &mut |_| {})
+        .status()
+        .unwrap();
     assert!(!ok(&st), "the quota held across nodes: {st:?}");
     assert!(!root_b.join("carl/b.bin").exists());
     assert!(temporaries(&root_b.join("carl")).is_empty());
     let small = pattern(100 << 10, 6);
     assert!(ok(&b
         .sndfile(b"carl/c.bin", false, &mut &small[..], &mut |_| {})
+        .status()
         .unwrap()));
 
     // FAI: issued through A, entered through B, as carl
-    let token = a.faitok(5).unwrap().expect("FAITOK on node A");
+    let token = a.faitok(5).split().unwrap().expect("FAITOK on node A");
     let (mut fb, _next) =
         Client::connect_fai(&cluster.config(&cluster.addr(1)), &token).expect("FAI entrance on node B");
     let mut got = Vec::new();
-    assert!(ok(&fb.rcvfile(b"carl/a.bin", false, &mut got).unwrap()));
+    assert!(ok(&fb.rcvfile(b"carl/a.bin", false, &mut got).status().unwrap()));
     assert!(got == body);
-    let st = fb.sndfile(b"carl/d.bin", false, &mut &body[..], &mut |_| {}).unwrap();
+    let st = fb
+        .sndfile(b"carl/d.bin", false, &mut &body[..], &mut |_| {})
+        .status()
+        .unwrap();
     assert!(!ok(&st), "the FAI session is carl's, under carl's quota: {st:?}");
     assert!(ok(&fb.call("TOUCH", b"carl/fai").unwrap()));
     let meta = std::fs::metadata(root_a.join("carl/fai")).unwrap();

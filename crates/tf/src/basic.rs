@@ -81,7 +81,12 @@ pub fn mirror(x: &mut Ctx<'_>, _: &Cmd, args: &[String]) -> Done {
 /// `fsize PATH`: the size, or -1 and why.
 pub fn fsize(x: &mut Ctx<'_>, _: &Cmd, args: &[String]) -> Done {
     let one = args.first().cloned().unwrap_or_default();
-    let v = x.c.fsize(one.as_bytes())?;
+    // FSIZE's -1 (no such file, or not readable) is printed as the server sent it
+    let v = match x.c.fsize(one.as_bytes()) {
+        Ok(v) => v as i64,
+        Err(tfp_client::Error::Declined { answer, .. }) => answer,
+        Err(e) => return Err(e.into()),
+    };
     println!("{v}");
     Ok(if v < 0 {
         eprintln!("tf: {}: no such file on the server, or not readable", one);

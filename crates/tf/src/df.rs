@@ -3,8 +3,8 @@
 
 use super::explain;
 use std::process::ExitCode;
-use tfp_client::space::{human, SpaceError};
-use tfp_client::{Client, ClientConfig};
+use tfp_client::space::human;
+use tfp_client::{Client, ClientConfig, Error};
 
 /// Prints the space; `--raw` prints the numbers in bytes.
 pub fn run(c: &mut Client, cfg: &ClientConfig, args: &[String]) -> ExitCode {
@@ -30,14 +30,16 @@ pub fn run(c: &mut Client, cfg: &ClientConfig, args: &[String]) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(SpaceError::Session(e)) => {
+        // the server's words are quoted (escaped), never sent raw to the terminal
+        Err(Error::Refused(r)) => super::reply::fail(format!(
+            "the server did not say how much space is left (it answered {:?})",
+            explain::status_text(&r.reply)
+        )),
+        // an answer that is no numbers, said so in the same words
+        Err(Error::Protocol(why)) => super::reply::fail(why),
+        Err(e) => {
             explain::session_error(&e, cfg).print();
             ExitCode::from(1)
         }
-        // the server's words are quoted (escaped), never sent raw to the terminal
-        Err(SpaceError::Refused(st)) => super::reply::fail(format!(
-            "the server did not say how much space is left (it answered {:?})",
-            explain::status_text(&st)
-        )),
     }
 }

@@ -11,7 +11,7 @@ use std::io::{ErrorKind, Read};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 use tfp_channel::ChannelError;
-use tfp_client::ClientError;
+use tfp_client::Error;
 
 /// How long the probe waits to connect, and then for the server to hang up.
 const PROBE: Duration = Duration::from_millis(700);
@@ -31,11 +31,11 @@ pub enum Verdict {
 
 /// Whether `e` is the session's stream ending under a command (not a
 /// timeout, not a protocol error).
-pub fn is_end(e: &ClientError) -> bool {
+pub fn is_end(e: &Error) -> bool {
     match e {
-        ClientError::Channel(ChannelError::Closed) => true,
-        ClientError::Channel(ChannelError::Secure(why)) => why.contains("truncated"),
-        ClientError::Channel(ChannelError::Io(io)) => matches!(
+        Error::Channel(ChannelError::Closed) => true,
+        Error::Channel(ChannelError::Secure(why)) => why.contains("truncated"),
+        Error::Channel(ChannelError::Io(io)) => matches!(
             io.kind(),
             ErrorKind::ConnectionReset
                 | ErrorKind::BrokenPipe

@@ -14,7 +14,7 @@ use std::io::ErrorKind;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 use tfp_channel::ChannelError;
-use tfp_client::{Client, ClientConfig, ClientError};
+use tfp_client::{Client, ClientConfig, Error};
 use tfp_wire::status::Failed;
 use tfp_wire::Status;
 
@@ -134,20 +134,20 @@ pub fn unknown_option(word: &str) -> Explained {
 }
 
 /// A failed connect or handshake.
-pub fn connect_error(e: &ClientError, cfg: &ClientConfig) -> Explained {
+pub fn connect_error(e: &Error, cfg: &ClientConfig) -> Explained {
     let server = &cfg.server;
     let running = format!("is tfd running on {server}? (tfd demo starts one on 127.0.0.1:10345)");
     match e {
-        ClientError::Handshake(step, st) => handshake_refused(step, st, cfg),
-        ClientError::Key(why) => Explained::new(
+        Error::Handshake(step, st) => handshake_refused(step, st, cfg),
+        Error::Key(why) => Explained::new(
             format!("cannot use the public key: {why}"),
             "give the server's RSA-2048 public key (PEM) with --key",
         ),
-        ClientError::Channel(ChannelError::Closed) => Explained::new(
+        Error::Channel(ChannelError::Closed) => Explained::new(
             format!("{server} closed the connection during the handshake"),
             format!("is {server} a tfd server? A server that banned this address or is full closes at once too"),
         ),
-        ClientError::Channel(ChannelError::Io(io)) => match io.kind() {
+        Error::Channel(ChannelError::Io(io)) => match io.kind() {
             ErrorKind::ConnectionRefused => {
                 Explained::new(format!("cannot connect to {server}: connection refused"), running)
             }
@@ -162,20 +162,20 @@ pub fn connect_error(e: &ClientError, cfg: &ClientConfig) -> Explained {
             ),
             _ => Explained::new(format!("cannot talk to {server}: {io}"), running),
         },
-        ClientError::Channel(ChannelError::Frame(f)) => Explained::new(
+        Error::Channel(ChannelError::Frame(f)) => Explained::new(
             format!("{server} answered something that is not the TF protocol ({f})"),
             format!("is {server} a tfd server, and --proto the version it speaks?"),
         ),
-        ClientError::Protocol(why) if why.contains("does not offer the secure transport") => Explained::new(
+        Error::Protocol(why) if why.contains("does not offer the secure transport") => Explained::new(
             format!("{server} does not offer the secure transport (--secure)"),
             "an older server, or secure_transport off in its tfd.conf; drop --secure to use the protocol's own cipher",
         ),
-        ClientError::Protocol(why) if why.contains("man in the middle") => Explained::new(
+        Error::Protocol(why) if why.contains("man in the middle") => Explained::new(
             format!("{server}: {why}"),
             "the reply to the secure transport upgrade did not prove knowledge of this session's key: someone may be tampering with the connection; do not retry with --legacy",
         ),
-        ClientError::Protocol(why) => Explained::bare(format!("{server}: {why}")),
-        ClientError::Channel(ChannelError::Secure(why)) => Explained::new(
+        Error::Protocol(why) => Explained::bare(format!("{server}: {why}")),
+        Error::Channel(ChannelError::Secure(why)) => Explained::new(
             format!("{server}: the secure transport failed: {why}"),
             "a record did not authenticate: the connection was tampered with or broke; try again",
         ),
@@ -184,11 +184,9 @@ pub fn connect_error(e: &ClientError, cfg: &ClientConfig) -> Explained {
 }
 
 /// A failure after the handshake (the session was up).
-pub fn session_error(e: &ClientError, cfg: &ClientConfig) -> Explained {
+pub fn session_error(e: &Error, cfg: &ClientConfig) -> Explained {
     match e {
-        ClientError::Channel(ChannelError::Io(io))
-            if matches!(io.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
-        {
+        Error::Channel(ChannelError::Io(io)) if matches!(io.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
             Explained::new(
                 format!(
                     "{} timed out after {} s waiting for the reply",

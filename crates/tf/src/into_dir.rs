@@ -8,7 +8,7 @@
 use std::path::Path;
 use tfp_client::options::commands::{self, Family};
 use tfp_client::tree::listing::{self, Kind};
-use tfp_client::{Client, ClientError};
+use tfp_client::{Client, Error};
 
 /// The indices of the positional words of a one-file transfer.
 fn positional(args: &[String]) -> Vec<usize> {
@@ -57,7 +57,7 @@ fn file_name(p: &str) -> Option<&str> {
 }
 
 /// `put` words with a remote directory destination turned into a path in it.
-pub fn put(c: &mut Client, args: &[String]) -> Result<Vec<String>, ClientError> {
+pub fn put(c: &mut Client, args: &[String]) -> Result<Vec<String>, Error> {
     let args = &implied(args)[..];
     let mut a = args.to_vec();
     let Some((s, d)) = paths(args) else {
@@ -68,7 +68,7 @@ pub fn put(c: &mut Client, args: &[String]) -> Result<Vec<String>, ClientError> 
     };
     let dest = &args[d];
     let dir = dest.trim_end_matches('/');
-    let into = dest.ends_with('/') || matches!(listing::fstat(c, dest.as_bytes()), Ok(Ok(st)) if st.kind == Kind::Dir);
+    let into = dest.ends_with('/') || matches!(listing::fstat(c, dest.as_bytes()), Ok(st) if st.kind == Kind::Dir);
     if into {
         a[d] = if dir.is_empty() {
             name.to_string()

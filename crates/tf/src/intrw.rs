@@ -28,7 +28,11 @@ fn hash_of(data: &[u8]) -> String {
 pub fn intread(c: &mut Client, _: &ClientConfig, _: &str, args: &[String]) -> Done {
     want(args, 2..=2)?;
     let (remote, local) = (&args[0], &args[1]);
-    let Some((hash, data)) = c.intread(remote.as_bytes())? else {
+    let read = match c.intread(remote.as_bytes()) {
+        Err(e) if e.is_declined() => None,
+        r => Some(r?),
+    };
+    let Some((hash, data)) = read else {
         eprintln!("tf: {remote}: INTREAD refused (no such file, not a regular file, refused, locked, or over the server's intrw_max)");
         return Ok(ExitCode::from(2));
     };
@@ -125,7 +129,11 @@ pub fn intwrite(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> Done
             }
         },
     };
-    if c.intwrite(remote.as_bytes(), &expected, &data)? {
+    let replaced = match c.intwrite(remote.as_bytes(), &expected, &data) {
+        Err(e) if e.is_declined() => false,
+        r => r.map(|()| true)?,
+    };
+    if replaced {
         println!("{}", hash_of(&data));
         return Ok(ExitCode::SUCCESS);
     }

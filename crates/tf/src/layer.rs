@@ -7,6 +7,7 @@ use super::reply::{fail, report};
 use super::row::{want, Done};
 use super::v251::{iso, simple};
 use std::process::ExitCode;
+use tfp_client::error::compat::{AsStatus as _, Split as _};
 use tfp_client::fai_cache::{default_dir, FaiCache};
 use tfp_client::{Client, ClientConfig};
 use tfp_wire::Status;
@@ -15,12 +16,9 @@ use tfp_wire::Status;
 pub fn goaes(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Done {
     want(args, 0..=0)?;
     let st = if cmd == "goaes" {
-        match c.goaes()? {
-            Ok(()) => Status::Ok(vec![]),
-            Err(st) => st,
-        }
+        c.goaes().status()?
     } else {
-        c.tfpcrypto()?
+        c.tfpcrypto().status()?
     };
     Ok(done(c, cmd, &st))
 }
@@ -29,7 +27,7 @@ pub fn goaes(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Do
 pub fn ciaon(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Done {
     want(args, 0..=0)?;
     let st = if cmd == "ciaon" {
-        match c.ciaon()? {
+        match c.ciaon().split()? {
             Ok(token) => {
                 println!("{token}");
                 return Ok(ExitCode::SUCCESS);
@@ -37,7 +35,7 @@ pub fn ciaon(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Do
             Err(st) => st,
         }
     } else {
-        c.ciaoff()?
+        c.ciaoff().status()?
     };
     Ok(done(c, cmd, &st))
 }
@@ -66,7 +64,7 @@ pub fn faitok(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) ->
         Ok(cache) => cache,
         Err(e) => return Ok(fail(format!("{cmd}: {e}"))),
     };
-    let t = match c.faitok(minutes)? {
+    let t = match c.faitok(minutes).split()? {
         Ok(t) => t,
         Err(st) => return Ok(report(c, cmd, &[], &st)),
     };

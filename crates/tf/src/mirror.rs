@@ -17,13 +17,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tfp_client::engine::partial;
+use tfp_client::error::compat::Split as _;
 use tfp_client::options::commands::{self, Family, ParseError};
 use tfp_client::tree::filter::Filter;
 use tfp_client::tree::landing::Landing;
 use tfp_client::tree::listing::{self, Kind, ListError};
 use tfp_client::tree::names;
 use tfp_client::tree::sync::{self, Meta, Plan, Rule, Side};
-use tfp_client::{Client, ClientConfig, ClientError};
+use tfp_client::{Client, ClientConfig, Error};
 use tfp_wire::Status;
 
 struct Opts {
@@ -96,12 +97,7 @@ fn remote_path(p: &str) -> Vec<u8> {
 /// false when it was not whole: names refused, or files FSTAT would not
 /// describe. On the side of a download those files are left out; on the side
 /// of an upload they count as different, so they are sent again.
-fn remote_side(
-    c: &mut Client,
-    dir: &[u8],
-    for_upload: bool,
-    t: &mut Tally,
-) -> Result<Option<(Side, bool)>, ClientError> {
+fn remote_side(c: &mut Client, dir: &[u8], for_upload: bool, t: &mut Tally) -> Result<Option<(Side, bool)>, Error> {
     let shown = names::shown(dir);
     let l = match listing::list(c, dir, true) {
         Ok(l) => l,
@@ -181,13 +177,7 @@ fn remote_side(
 /// `--checksum`: the files of the same size, judged by SHA-256 (the server's
 /// SHA256, pipelined, against the local file's); those that differ join the
 /// copies.
-fn verify(
-    c: &mut Client,
-    p: &mut Plan,
-    remote_root: &[u8],
-    local_root: &Path,
-    t: &mut Tally,
-) -> Result<(), ClientError> {
+fn verify(c: &mut Client, p: &mut Plan, remote_root: &[u8], local_root: &Path, t: &mut Tally) -> Result<(), Error> {
     let paths: Vec<Vec<u8>> = p.verify.iter().map(|r| tree::rjoin(remote_root, r)).collect();
     let answers = sync::pipelined(c, "SHA256", &paths)?;
     for (rel, st) in std::mem::take(&mut p.verify).into_iter().zip(answers) {
@@ -281,7 +271,7 @@ fn settle(
     remote_root: &[u8],
     local_root: &Path,
     t: &mut Tally,
-) -> Result<Result<Counts, ExitCode>, ClientError> {
+) -> Result<Result<Counts, ExitCode>, Error> {
     // --checksum's files, and those whose times are too close to compare
     if !p.verify.is_empty() && exists {
         verify(c, p, remote_root, local_root, t)?;
@@ -331,7 +321,7 @@ fn transfer<J: Job>(
     cfg: &ClientConfig,
     o: &Opts,
     jobs: &[J],
-    one: &(dyn Fn(&mut Client, &J, &Progress) -> Result<Done, ClientError> + Sync),
+    one: &(dyn Fn(&mut Client, &J, &Progress) -> Result<Done, Error> + Sync),
     mut n: Counts,
     t: &mut Tally,
 ) -> ExitCode {
@@ -374,11 +364,11 @@ fn leave_partials(ours: &mut Side) {
 }
 
 /// The download direction: remote SRC, local DST.
-fn down(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientError> {
+fn down(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, Error> {
     let mut t = Tally::default();
     let src = remote_path(&o.src);
     if !src.is_empty() {
-        match listing::fstat(c, &src)? {
+        match listing::fstat(c, &src).split()? {
             Ok(st) if st.kind == Kind::Dir => {}
             Ok(_) => {
                 t.refused(format!("mirror: {}: not a directory on the server", o.src));
@@ -506,7 +496,7 @@ fn down(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, Client
 }
 
 /// The upload direction (-R): local SRC, remote DST.
-fn up(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientError> {
+fn up(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, Error> {
     let mut t = Tally::default();
     let src = PathBuf::from(&o.src);
     if !src.is_dir() {
@@ -531,7 +521,7 @@ fn up(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientEr
     };
     let dst = remote_path(&o.dst);
     let exists = dst.is_empty()
-        || match listing::fstat(c, &dst)? {
+        || match listing::fstat(c, &dst).split()? {
             Ok(st) if st.kind == Kind::Dir => true,
             Ok(_) => {
                 t.refused(format!("mirror: {}: not a directory on the server", o.dst));

@@ -7,6 +7,7 @@ use std::net::{ToSocketAddrs, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+use tfp_client::error::compat::Split as _;
 use tfp_client::Client;
 
 /// `tf probe host|proc KEY|sock KEY|tlb`: one UDP datagram to the server's port.
@@ -84,7 +85,7 @@ pub fn oob(c: &mut Client, args: &[String]) -> ExitCode {
 /// `tf nigma N` then one ECHO under the new key.
 pub fn nigma(c: &mut Client, args: &[String]) -> ExitCode {
     let n: u32 = args.first().and_then(|v| v.parse().ok()).unwrap_or(32);
-    match c.nigma(n) {
+    match c.nigma(n).split() {
         Ok(Ok(())) => match c.raw(b"ECHO ok") {
             Ok(r) if r == b"ok" => {
                 println!("OK: session key replaced ({n} bytes)");

@@ -7,10 +7,11 @@ use super::row::Done;
 use super::{explain, formats, rglob};
 use std::io::Write;
 use std::process::ExitCode;
+use tfp_client::error::compat::Split as _;
 use tfp_client::escape::shown;
 use tfp_client::options::commands::{self, Family};
 use tfp_client::tree::listing::{self, Kind, Stat};
-use tfp_client::{Client, ClientError};
+use tfp_client::{Client, Error};
 use tfp_wire::Status;
 
 /// One listing line, `D: name/`, `F: name` or `U: name`, split.
@@ -112,7 +113,7 @@ pub fn ls(c: &mut Client, cmd: &str, args: &[String]) -> Done {
             files.push((op.path, st));
             continue;
         }
-        match c.list(cmd == "lsr", op.path.as_bytes())? {
+        match c.list(cmd == "lsr", op.path.as_bytes()).split()? {
             Ok(t) => dirs.push((op.path, t)),
             Err(st) => match stat(c, &op.path)? {
                 Some(s) if s.kind != Kind::Dir => files.push((op.path, Some(s))),
@@ -171,7 +172,7 @@ pub fn ls(c: &mut Client, cmd: &str, args: &[String]) -> Done {
 
 /// FSTAT of `path`: None when refused or of another shape (an entry gone
 /// meanwhile shows '?').
-fn stat(c: &mut Client, path: &str) -> Result<Option<Stat>, ClientError> {
+fn stat(c: &mut Client, path: &str) -> Result<Option<Stat>, Error> {
     Ok(match c.call("FSTAT", path.as_bytes())? {
         Status::Ok(d) => listing::parse_fstat(&d),
         _ => None,
@@ -240,7 +241,7 @@ pub fn rmdir(c: &mut Client, args: &[String]) -> Done {
     };
     let targets = [(dir.as_str(), explain::Access::Read)];
     if !recursive {
-        match c.list(false, dir.as_bytes())? {
+        match c.list(false, dir.as_bytes()).split()? {
             Ok(text) if text.is_empty() => {}
             Ok(text) => {
                 let n = text.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count();

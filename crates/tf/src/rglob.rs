@@ -2,9 +2,9 @@
 //! expanded by the library's one expansion (client::tree::remote_glob, which
 //! `get` with patterns uses too).
 
-use tfp_client::tree::listing::Kind;
+use tfp_client::tree::listing::{Kind, ListError};
 use tfp_client::tree::{glob, remote_glob};
-use tfp_client::{Client, ClientError};
+use tfp_client::{Client, Error};
 
 /// Whether `word` is a pattern (an unescaped wildcard).
 pub fn is_pattern(word: &str) -> bool {
@@ -18,13 +18,14 @@ pub fn literal(word: &str) -> String {
 
 /// The remote paths `pattern` names, with what each is; Ok(Err(why)) when
 /// its directory cannot be listed ([`remote_glob::expand`], shown as text).
-pub fn expand(c: &mut Client, pattern: &str) -> Result<Result<Vec<(String, Kind)>, String>, ClientError> {
-    Ok(remote_glob::expand(c, pattern.as_bytes())?
-        .map(|x| {
-            x.matches
-                .into_iter()
-                .map(|(p, k)| (String::from_utf8_lossy(&p).into_owned(), k))
-                .collect()
-        })
-        .map_err(|e| e.to_string()))
+pub fn expand(c: &mut Client, pattern: &str) -> Result<Result<Vec<(String, Kind)>, String>, Error> {
+    match remote_glob::expand(c, pattern.as_bytes()) {
+        Ok(x) => Ok(Ok(x
+            .matches
+            .into_iter()
+            .map(|(p, k)| (String::from_utf8_lossy(&p).into_owned(), k))
+            .collect())),
+        Err(ListError::Session(e)) => Err(e),
+        Err(e) => Ok(Err(e.to_string())),
+    }
 }

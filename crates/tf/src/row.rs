@@ -7,20 +7,20 @@ use super::ctx::Ctx;
 use super::explain::Access;
 use std::process::ExitCode;
 use tfp_client::options::commands;
-use tfp_client::ClientError;
+use tfp_client::Error;
 
 /// Why a command did not run to its end, beyond the exit status it chose: the
 /// dispatcher (table.rs) words each once.
 #[derive(Debug)]
 pub enum Failure {
     /// The session failed (explained with the connection's settings).
-    Session(ClientError),
+    Session(Error),
     /// The arguments do not fit the row's (`usage: tf ... NAME ARGS`).
     Usage,
 }
 
-impl From<ClientError> for Failure {
-    fn from(e: ClientError) -> Failure {
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
         Failure::Session(e)
     }
 }

@@ -9,7 +9,7 @@ use super::reply::fail;
 use super::row::{want, Done, Failure};
 use super::v251::simple;
 use std::process::ExitCode;
-use tfp_client::{Client, ClientConfig, ClientError};
+use tfp_client::{Client, ClientConfig, Error};
 use tfp_wire::secfs as bits;
 use tfp_wire::Status;
 
@@ -125,7 +125,7 @@ pub fn getfsperm(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -
                 println!("{}", show_mask(m));
                 Ok(ExitCode::SUCCESS)
             }
-            None => Err(ClientError::Protocol(format!(
+            None => Err(Error::Protocol(format!(
                 "GETFSPERM answered {:?}, not a mask",
                 String::from_utf8_lossy(d)
             ))

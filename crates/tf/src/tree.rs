@@ -15,13 +15,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tfp_client::engine::beside::Beside;
 use tfp_client::engine::{download, partial};
+use tfp_client::error::compat::{AsStatus as _, Split as _};
 use tfp_client::options::commands::{self, Family, ParseError};
 use tfp_client::staged;
 use tfp_client::tree::filter::Filter;
 use tfp_client::tree::listing::{self, Kind, ListError};
 use tfp_client::tree::{glob, landing::Landing, names, pool, remote_glob, walk};
 use tfp_client::{escape, temporaries};
-use tfp_client::{Client, ClientConfig, ClientError};
+use tfp_client::{Client, ClientConfig, Error};
 use tfp_wire::Status;
 
 /// Sessions of the pool unless `--jobs` says otherwise.
@@ -221,8 +222,8 @@ pub(super) enum Done {
 }
 
 /// Opens `n` more sessions like the main one (LOGIN, INJAIL, Fast Access).
-fn open_pool(cfg: &ClientConfig, n: usize, fai: bool) -> Result<Vec<Client>, ClientError> {
-    let connect = move || -> Result<Client, ClientError> {
+fn open_pool(cfg: &ClientConfig, n: usize, fai: bool) -> Result<Vec<Client>, Error> {
+    let connect = move || -> Result<Client, Error> {
         if fai {
             let dir = tfp_client::fai_cache::default_dir();
             if let Some(cache) = dir.and_then(|d| tfp_client::fai_cache::FaiCache::open(&d, cfg).ok()) {
@@ -244,7 +245,7 @@ pub(super) fn run_pool<J: Sync>(
     fai: bool,
     jobs: &[J],
     what: &(dyn Fn(&J) -> String + Sync),
-    work: &(dyn Fn(&mut Client, &J, &Progress) -> Result<Done, ClientError> + Sync),
+    work: &(dyn Fn(&mut Client, &J, &Progress) -> Result<Done, Error> + Sync),
     tally: &mut Tally,
 ) {
     if jobs.is_empty() {
@@ -334,7 +335,7 @@ pub(super) struct Up {
 }
 
 /// `put [-r] [--jobs N] LOCAL... REMOTE`.
-fn put(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientError> {
+fn put(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, Error> {
     let mut t = Tally::default();
     let mut sources = Vec::new();
     let mut patterned = false;
@@ -356,7 +357,7 @@ fn put(c: &mut Client, cfg: &ClientConfig, o: &Opts) -> Result<ExitCode, ClientE
         .filter(|d| !d.is_empty())
         .unwrap_or(&dest)
         .to_vec();
-    let dest_is_dir = match listing::fstat(c, &dest)? {
+    let dest_is_dir = match listing::fstat(c, &dest).split()? {
         Ok(st) => st.kind == Kind::Dir,
         Err(_) => false,
     } || dest.is_empty();
@@ -491,7 +492,7 @@ const STAGED_FROM: u64 = 32 << 20;
 /// big file through a stage (continuing what an earlier run moved of this
 /// same source), anything else, or any file on a server without stages,
 /// with SNDFILE and overwrite (a temporary renamed into place).
-pub(super) fn upload_one(c: &mut Client, cfg: &ClientConfig, u: &Up, p: &Progress) -> Result<Done, ClientError> {
+pub(super) fn upload_one(c: &mut Client, cfg: &ClientConfig, u: &Up, p: &Progress) -> Result<Done, Error> {
     let mut f = match std::fs::File::open(&u.local) {
         Ok(f) => f,
         Err(e) => return Ok(Done::Local(e.to_string())),
@@ -512,10 +513,12 @@ pub(super) fn upload_one(c: &mut Client, cfg: &ClientConfig, u: &Up, p: &Progres
         }
     }
     let mut last = 0;
-    let st = c.sndfile(&u.remote, true, &mut f, &mut |n| {
-        p.bytes.fetch_add(n - last, Ordering::Relaxed);
-        last = n;
-    })?;
+    let st = c
+        .sndfile(&u.remote, true, &mut f, &mut |n| {
+            p.bytes.fetch_add(n - last, Ordering::Relaxed);
+            last = n;
+        })
+        .status()?;
     Ok(match st {
         Status::Ok(_) => Done::Ok,
         st => Done::Refused(listing::status_text(&st)),
@@ -532,10 +535,11 @@ struct Down {
 
 /// The remote paths `pattern` names ([`remote_glob::expand`]), what cannot
 /// be listed or was refused told on the way.
-fn expand_remote(c: &mut Client, pattern: &[u8], t: &mut Tally) -> Result<Vec<Vec<u8>>, ClientError> {
+fn expand_remote(c: &mut Client, pattern: &[u8], t: &mut Tally) -> Result<Vec<Vec<u8>>, Error> {
     let shown = names::shown(pattern);
-    let x = match remote_glob::expand(c, pattern)? {
+    let x = match remote_glob::expand(c, pattern) {
         Ok(x) => x,
+        Err(ListError::Session(e)) => return Err(e),
         Err(e) => {
             let (dir, _) = remote_glob::split(pattern);
             t.refused(format!("get: {shown}: listing /{}: {e}", names::shown(&dir)));
@@ -561,7 +565,7 @@ fn expand_remote(c: &mut Client, pattern: &[u8], t: &mut Tally) -> Result<Vec<Ve
 }
 
 /// `get [-r] [--jobs N] REMOTE... LOCAL`.
-fn get(c: &mut Client, cfg: &ClientConfig, o: &Opts, args: &[String]) -> Result<ExitCode, ClientError> {
+fn get(c: &mut Client, cfg: &ClientConfig, o: &Opts, args: &[String]) -> Result<ExitCode, Error> {
     let mut t = Tally::default();
     let mut sources: Vec<Vec<u8>> = Vec::new();
     let mut patterned = false;
@@ -590,7 +594,7 @@ fn get(c: &mut Client, cfg: &ClientConfig, o: &Opts, args: &[String]) -> Result<
     let mut files: Vec<Down> = Vec::new();
     for src in &sources {
         let shown = names::shown(src);
-        let st = match listing::fstat(c, src)? {
+        let st = match listing::fstat(c, src).split()? {
             Ok(st) => st,
             Err(st) => {
                 t.refused(format!("get: {shown}: {}", listing::status_text(&st)));
@@ -780,7 +784,7 @@ pub(super) fn receive(
     resume: bool,
     p: &Progress,
     kept: &Kept,
-) -> Result<Done, ClientError> {
+) -> Result<Done, Error> {
     let counter = p.begin();
     let req = download::Request {
         remote,

@@ -10,7 +10,8 @@ use super::row::{want, Done, Failure};
 use super::v251::{iso, simple};
 use std::io::Write;
 use std::process::ExitCode;
-use tfp_client::{Client, ClientConfig, ClientError};
+use tfp_client::error::compat::{AsStatus as _, Split as _};
+use tfp_client::{Client, ClientConfig, Error};
 use tfp_wire::fstat::{FileType, StatRecord};
 use tfp_wire::Status;
 
@@ -46,7 +47,7 @@ pub fn lsv2(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Don
         let line = format!("{name} {dir}@||@{file}");
         return simple(c, cmd, line.as_bytes(), &[(dir, Access::Read), (file, Access::Create)]);
     }
-    let mut listing = match c.lsv2down(recursive, dir.as_bytes())? {
+    let mut listing = match c.lsv2down(recursive, dir.as_bytes()).split()? {
         Ok(l) => l,
         Err(st) => return Ok(report(c, cmd, &[(dir, Access::Read)], &st)),
     };
@@ -98,12 +99,12 @@ pub fn ftype(c: &mut Client, _: &ClientConfig, _: &str, args: &[String]) -> Done
 /// The lines of the server's list file as its FTYPELS/FSTATLS read them
 /// (split at `\n`, a trailing `\r` dropped), fetched with RCVFILE; Err is the
 /// exit code once the failure is reported.
-fn list_lines(c: &mut Client, cmd: &str, list: &str) -> Result<Result<Vec<String>, ExitCode>, ClientError> {
+fn list_lines(c: &mut Client, cmd: &str, list: &str) -> Result<Result<Vec<String>, ExitCode>, Error> {
     // bounded: a server sending a list file for ever is broken off
     let mut text = tfp_client::tree::listing::Bounded(Vec::new());
-    let st = match c.rcvfile(list.as_bytes(), false, &mut text) {
-        Err(ClientError::Local(_)) => {
-            return Err(ClientError::Protocol(format!(
+    let st = match c.rcvfile(list.as_bytes(), false, &mut text).status() {
+        Err(Error::Local(_)) => {
+            return Err(Error::Protocol(format!(
                 "the server's {} is longer than {} MiB: broken off",
                 tfp_client::escape::shown_str(list),
                 tfp_client::tree::MAX_LISTING_BYTES >> 20
@@ -141,7 +142,7 @@ fn per_line<T>(
     c: &mut Client,
     cmd: &str,
     args: &[String],
-    ask: fn(&mut Client, &[u8]) -> Result<Vec<T>, ClientError>,
+    ask: fn(&mut Client, &[u8]) -> Result<Vec<T>, Error>,
     render: fn(&T) -> (String, bool),
 ) -> Done {
     want(args, 1..=1)?;

@@ -5,7 +5,7 @@ use super::reply::{fail, print_status};
 use std::io::Write;
 use std::process::ExitCode;
 use tfp_client::options::commands::{self, Family, ParseError};
-use tfp_client::{Client, ClientError};
+use tfp_client::{Client, Error};
 use tfp_wire::Status;
 
 /// `tf xcopy|xcpdir NEWNAME SRC PATTERN`, `tf xdel|xrmdir DIR NAME`.
@@ -50,7 +50,7 @@ pub fn watch(c: &mut Client, args: &[String]) -> ExitCode {
     }
 }
 
-fn run(c: &mut Client, dir: &str, interval: &str, del: bool) -> Result<ExitCode, ClientError> {
+fn run(c: &mut Client, dir: &str, interval: &str, del: bool) -> Result<ExitCode, Error> {
     // notifications come when they come: no read timeout from here on
     c.chan.stream().set_read_timeout(None)?;
     c.chan.tx.send_frame(format!("STARTNTFY {interval}").as_bytes())?;
@@ -63,7 +63,7 @@ fn run(c: &mut Client, dir: &str, interval: &str, del: bool) -> Result<ExitCode,
             return Ok(print_status(&Status::parse(&frame)));
         }
         let Some(sp) = frame.iter().position(|&b| b == b' ') else {
-            return Err(ClientError::Protocol(format!(
+            return Err(Error::Protocol(format!(
                 "unexpected frame {:?}",
                 String::from_utf8_lossy(&frame)
             )));
@@ -76,7 +76,7 @@ fn run(c: &mut Client, dir: &str, interval: &str, del: bool) -> Result<ExitCode,
         };
         out.write_all(line.as_bytes())
             .and_then(|_| out.flush())
-            .map_err(ClientError::Local)?;
+            .map_err(Error::Local)?;
         c.chan.tx.send_frame(if del { b"DEL" } else { b"OK" })?;
     }
 }

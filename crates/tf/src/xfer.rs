@@ -16,9 +16,10 @@ use tfd_sys::direct::ChunkWriter;
 use tfp_client::engine::digest::sha256_file;
 use tfp_client::engine::download;
 use tfp_client::engine::scratch::Scratch;
+use tfp_client::error::compat::{AsStatus as _, Split as _};
 use tfp_client::options::commands::{self, Family, ParseError};
 use tfp_client::tree::capped::Capped;
-use tfp_client::{parallel, transfer::PutOutcome, Client, ClientConfig, ClientError, DIRECT_WRITE_MIN};
+use tfp_client::{parallel, transfer::PutOutcome, Client, ClientConfig, Error, DIRECT_WRITE_MIN};
 use tfp_wire::Status;
 
 #[derive(Default)]
@@ -190,7 +191,7 @@ fn make_parents(c: &mut Client, cfg: &ClientConfig, remote: &str) -> Result<Vec<
 /// have put something there meanwhile).
 fn undo_parents(c: &mut Client, made: &[String]) {
     for dir in made.iter().rev() {
-        match c.list(false, dir.as_bytes()) {
+        match c.list(false, dir.as_bytes()).split() {
             Ok(Ok(text)) if text.is_empty() => {
                 let _ = c.call("RMDIR", dir.as_bytes());
             }
@@ -275,7 +276,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
 }
 
 /// The outcome of a PUT on one connection.
-fn put_status(r: Result<Result<PutOutcome, Status>, ClientError>) -> Result<Result<(), Status>, String> {
+fn put_status(r: Result<Result<PutOutcome, Status>, Error>) -> Result<Result<(), Status>, String> {
     match r {
         Ok(Ok(PutOutcome::Done)) => Ok(Ok(())),
         Ok(Ok(PutOutcome::ServerCancelled)) => Ok(Err(Status::Failed(7, "server cancelled the PUT".into()))),
@@ -290,7 +291,7 @@ fn put_status(r: Result<Result<PutOutcome, Status>, ClientError>) -> Result<Resu
 fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) -> Result<ExitCode, String> {
     let (local, remote) = (o.positional[0].as_str(), o.positional[1].as_str());
     let counter = Arc::new(AtomicU64::new(0));
-    let err = |e: ClientError| e.to_string();
+    let err = |e: Error| e.to_string();
     let (mut reader, size): (Box<dyn Read>, u64) = match src {
         Source::Stdin => (Box::new(std::io::stdin().lock()), 0),
         Source::File(f, size) => (Box::new(f), size),
@@ -322,27 +323,35 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
     let st: Result<(), Status> = if in_place {
         let offset = match (o.offset, o.resume) {
             (Some(n), _) => n,
-            (None, true) => c.fsize(remote.as_bytes()).map_err(err)?.max(0) as u64,
+            (None, true) => declined_zero(c.fsize(remote.as_bytes())).map_err(err)?,
             _ => 0,
         };
         let bar = Bar::start(size.saturating_sub(offset), counter.clone());
         let r = if o.streams > 1 && offset == 0 {
             // SNDFILE with overwrite empties the remote file first: no stale tail
-            parallel::put(cfg, Path::new(local), remote.as_bytes(), o.streams, o.bufsz, &counter).map_err(err)?
+            parallel::put(cfg, Path::new(local), remote.as_bytes(), o.streams, o.bufsz, &counter)
+                .split()
+                .map_err(err)?
         } else {
             let mut f = File::open(local).map_err(|e| format!("{local}: {e}"))?;
             f.seek(SeekFrom::Start(offset)).map_err(|e| e.to_string())?;
             let ctr = counter.clone();
-            put_status(c.put(remote.as_bytes(), offset, o.bufsz, &mut f, &mut |n| {
-                ctr.store(n, Ordering::Relaxed)
-            }))?
+            put_status(
+                c.put(remote.as_bytes(), offset, o.bufsz, &mut f, &mut |n| {
+                    ctr.store(n, Ordering::Relaxed)
+                })
+                .split(),
+            )?
         };
         bar.finish();
         r
     } else if cmd == "sup" {
-        match c.sup(remote.as_bytes(), &mut hashing).map_err(err)? {
-            0 => Ok(()),
-            v => Err(Status::Failed(v, "SUP failed on the server".into())),
+        match c.sup(remote.as_bytes(), &mut hashing) {
+            Ok(()) => Ok(()),
+            Err(Error::Declined { answer, .. }) => {
+                Err(Status::Failed(answer as i32, "SUP failed on the server".into()))
+            }
+            Err(e) => return Err(err(e)),
         }
     } else {
         let bar = Bar::start(size, counter.clone());
@@ -352,7 +361,7 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
             ctr.store(n, Ordering::Relaxed)
         });
         bar.finish();
-        match r.map_err(err)? {
+        match r.status().map_err(err)? {
             Status::Ok(_) => Ok(()),
             other => Err(other),
         }
@@ -474,7 +483,7 @@ fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Resu
     safe::clean_on_signals();
     let counter = Arc::new(AtomicU64::new(0));
     let total = match tfp_client::tree::listing::fstat(c, remote.as_bytes()) {
-        Ok(Ok(st)) => st.size,
+        Ok(st) => st.size,
         _ => 0,
     };
     let bar = Bar::start(total, counter.clone());
@@ -548,15 +557,15 @@ fn stream_end(
 fn fetch(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, out: Out<'_>) -> Result<Result<(), Status>, String> {
     let _ = cfg;
     let remote = o.positional[0].as_str();
-    let err = |e: ClientError| e.to_string();
+    let err = |e: Error| e.to_string();
     let counter = Arc::new(AtomicU64::new(0));
-    let local_err = |e: ClientError| match e {
-        ClientError::Local(io) => local_cause(Path::new(&o.positional[1]), &io),
+    let local_err = |e: Error| match e {
+        Error::Local(io) => local_cause(Path::new(&o.positional[1]), &io),
         e => e.to_string(),
     };
     Ok(match cmd {
         "get" => {
-            let total = c.fsize(remote.as_bytes()).map_err(err)?.max(0) as u64;
+            let total = declined_zero(c.fsize(remote.as_bytes())).map_err(err)?;
             let bar = Bar::start(total, counter.clone());
             let ctr = counter.clone();
             let mut progress = |n| ctr.store(n, Ordering::Relaxed);
@@ -565,10 +574,12 @@ fn fetch(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, out: Out<'_>) 
                     // full chunks go to disk past the page cache, behind the cipher
                     let w = ChunkWriter::new(f, offset, DIRECT_WRITE_MIN);
                     c.get_to_file(remote.as_bytes(), offset, o.bufsz, w, &mut progress)
+                        .split()
                         .map_err(local_err)?
                 }
                 Out::Stream(w) => c
                     .get(remote.as_bytes(), 0, o.bufsz, w, &mut progress)
+                    .split()
                     .map_err(local_err)?,
             };
             bar.finish();
@@ -576,7 +587,10 @@ fn fetch(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, out: Out<'_>) 
         }
         "rcvfile" | "sdown" => {
             // the size announced before the transfer is all that is kept
-            let size = match tfp_client::tree::listing::fstat(c, remote.as_bytes()).map_err(err)? {
+            let size = match tfp_client::tree::listing::fstat(c, remote.as_bytes())
+                .split()
+                .map_err(err)?
+            {
                 Ok(st) => Some(st.size),
                 Err(_) => None,
             };
@@ -590,14 +604,16 @@ fn fetch(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, out: Out<'_>) 
             };
             let run = |c: &mut Client, w: &mut dyn Write| -> Result<Result<(), Status>, String> {
                 Ok(if cmd == "rcvfile" {
-                    match c.rcvfile(remote.as_bytes(), o.delete, w).map_err(local_err)? {
+                    match c.rcvfile(remote.as_bytes(), o.delete, w).status().map_err(local_err)? {
                         Status::Ok(_) => Ok(()),
                         other => Err(other),
                     }
-                } else if c.sdown(remote.as_bytes(), w).map_err(local_err)? {
-                    Ok(())
                 } else {
-                    Err(Status::Failed(-1, "SDOWN failed on the server".into()))
+                    match c.sdown(remote.as_bytes(), w) {
+                        Ok(()) => Ok(()),
+                        Err(e) if e.is_declined() => Err(Status::Failed(-1, "SDOWN failed on the server".into())),
+                        Err(e) => return Err(local_err(e)),
+                    }
                 })
             };
             match size {
@@ -618,4 +634,13 @@ fn fetch(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, out: Out<'_>) 
         }
         _ => return Err(format!("unknown transfer {cmd}")),
     })
+}
+
+/// FSIZE's size, 0 when the server declined (−1, −2): what an offset or a
+/// progress bar starts from.
+fn declined_zero(r: Result<u64, Error>) -> Result<u64, Error> {
+    match r {
+        Err(e) if e.is_declined() => Ok(0),
+        r => r,
+    }
 }

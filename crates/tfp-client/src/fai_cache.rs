@@ -5,7 +5,7 @@
 //! soon as an entrance has sent the next key, before anything else happens.
 #![forbid(unsafe_code)]
 
-use super::{Client, ClientConfig, ClientError, FaiToken};
+use super::{Client, ClientConfig, Error, FaiToken};
 use sha2::{Digest, Sha256};
 use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
@@ -82,7 +82,7 @@ fn open_dir(dir: &Path) -> Result<OwnedFd, String> {
 
 impl FaiCache {
     /// The cache file for `cfg`'s server and hash inside `dir`, whose
-    /// directory is opened and checked here (see [`open_dir`]).
+    /// directory is opened and checked here (see `open_dir`).
     pub fn open(dir: &Path, cfg: &ClientConfig) -> Result<FaiCache, String> {
         let mut h = Sha256::new();
         h.update(cfg.server.as_bytes());
@@ -174,7 +174,7 @@ impl FaiCache {
 /// handshake followed by FAITOK (whose token is cached for next time). A token
 /// the server refuses, or an entrance that fails half-way (its key may be used
 /// up), is forgotten and the ordinary handshake follows.
-pub fn connect_cached(cfg: &ClientConfig, cache: &FaiCache) -> Result<(Client, Entered), ClientError> {
+pub fn connect_cached(cfg: &ClientConfig, cache: &FaiCache) -> Result<(Client, Entered), Error> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -190,7 +190,7 @@ pub fn connect_cached(cfg: &ClientConfig, cache: &FaiCache) -> Result<(Client, E
         }
     }
     let mut c = Client::connect(cfg)?;
-    match c.faitok(0)? {
+    match crate::error::compat::Split::split(c.faitok(0))? {
         Ok(t) => match cache.store(&t) {
             Ok(()) => Ok((c, Entered::RsaNewToken)),
             Err(e) => Ok((

@@ -1,14 +1,69 @@
 //! A blocking TF Protocol client on the same wire code as the server: used by the
 //! `tf` CLI, the tests and the benchmarks.
+//!
+//! A session is a [`Client`], made by [`Client::builder`] (or
+//! [`Client::connect`] with a [`ClientConfig`]). Every command is a method
+//! returning `Result<T, Error>`: `T` is what the answer means (a [`Stat`], a
+//! [`Digest`], a [`Listing`], the bytes received), and a command the server
+//! refused with `FAILED n : text` or `UNKNOWN` is [`Error::Refused`], whose
+//! [`Refusal`] carries the [`Code`] to match on. The session goes on after a
+//! refusal ([`Error::session_usable`]). Only the raw escape hatches
+//! [`Client::command`], [`Client::call`] and [`Client::raw`] return a reply
+//! as it came.
+//!
+//! ```no_run
+//! use tfp_client::{Client, Code, Error, Failed, Kind, Refusal};
+//!
+//! let mut c = Client::builder("127.0.0.1:10345")
+//!     .key_file("public.pem")
+//!     .hash("app-hash")
+//!     .connect()?;
+//! c.mkdir("reports")?;
+//! c.sndfile(b"reports/q1.txt", true, &mut &b"42\n"[..], &mut |_| {})?;
+//! for e in c.listdir("reports")? {
+//!     let kind = if e.kind == Kind::Dir { "dir " } else { "file" };
+//!     println!("{kind} {}", String::from_utf8_lossy(&e.rel));
+//! }
+//! println!("{}", c.sha256("reports/q1.txt")?);
+//! match c.del("reports/missing.txt") {
+//!     Err(Error::Refused(Refusal { code: Code::Known(Failed::NoSuchFile), .. })) => {
+//!         println!("nothing to delete")
+//!     }
+//!     other => other?,
+//! }
+//! c.end()?;
+//! # Ok::<(), Error>(())
+//! ```
+//!
+//! Refusals can be told apart offline too:
+//!
+//! ```
+//! use tfp_client::{Code, Error, Failed, Status};
+//!
+//! let e = Error::refused("DEL", Status::parse(b"FAILED 9 : File does not exist."));
+//! assert!(matches!(e.code(), Some(Code::Known(Failed::NoSuchFile))));
+//! assert_eq!(e.to_string(), "the server refused DEL: FAILED 9 : File does not exist.");
+//! // the server's text is escaped: it cannot drive the terminal
+//! let e = Error::refused("DEL", Status::parse(b"FAILED 250 : \x1b]0;owned\x07"));
+//! assert_eq!(e.code(), Some(Code::Other(250)));
+//! assert_eq!(e.to_string(), "the server refused DEL: FAILED 250 : \\u{1b}]0;owned\\u{7}");
+//! let e = Error::refused("TFDSPACE", Status::Unknown);
+//! assert_eq!(e.code(), Some(Code::Unknown));
+//! assert_eq!(e.to_string(), "the server does not know TFDSPACE (UNKNOWN)");
+//! ```
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
+pub mod builder;
 pub mod engine;
+pub mod error;
 pub mod escape;
 pub mod fai_cache;
 pub mod interrupt;
 pub mod options;
 pub mod parallel;
 pub mod secret_files;
+pub mod session;
 pub mod space;
 pub mod staged;
 pub mod temporaries;
@@ -21,8 +76,8 @@ use openssl::rsa::Rsa;
 use std::io::{self, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
-use tfp_channel::{Channel, ChannelError};
-use tfp_wire::{handshake as hs, Status, MAX_CHUNK, MAX_FRAME};
+use tfp_channel::Channel;
+use tfp_wire::{handshake as hs, MAX_CHUNK, MAX_FRAME};
 
 /// Downloaded chunks of at least this size, aligned, are written to local files
 /// past the page cache (as tfd's default `direct_io_min`): a 1 GiB download
@@ -30,47 +85,12 @@ use tfp_wire::{handshake as hs, Status, MAX_CHUNK, MAX_FRAME};
 /// can spare beside the cipher.
 pub const DIRECT_WRITE_MIN: usize = 1 << 20;
 
-/// Why a client operation failed.
-#[non_exhaustive]
-#[derive(Debug)]
-pub enum ClientError {
-    /// Connecting or the connection failed.
-    Channel(ChannelError),
-    /// The server refused a handshake step with this status.
-    Handshake(&'static str, Status),
-    /// The public key could not be used.
-    Key(String),
-    /// The server answered something the protocol does not allow here.
-    Protocol(String),
-    /// Writing local output failed.
-    Local(io::Error),
-}
-
-impl std::fmt::Display for ClientError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ClientError::Channel(e) => write!(f, "{e}"),
-            ClientError::Handshake(step, s) => write!(f, "handshake refused at {step}: {s:?}"),
-            ClientError::Key(e) => write!(f, "public key: {e}"),
-            ClientError::Protocol(e) => write!(f, "protocol error: {e}"),
-            ClientError::Local(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for ClientError {}
-
-impl From<ChannelError> for ClientError {
-    fn from(e: ChannelError) -> Self {
-        ClientError::Channel(e)
-    }
-}
-
-impl From<io::Error> for ClientError {
-    fn from(e: io::Error) -> Self {
-        ClientError::Channel(e.into())
-    }
-}
+pub use builder::Builder;
+pub use error::{Error, Refusal};
+pub use session::{Digest, Listing};
+pub use space::Space;
+pub use tfp_wire::{Code, Failed, Status};
+pub use tree::listing::{Entry, Kind, Stat};
 
 /// Connection parameters.
 #[derive(Clone)]
@@ -134,7 +154,7 @@ impl ClientConfig {
     }
 
     /// The server's public key, parsed once per PEM.
-    fn public_key(&self) -> Result<Rsa<Public>, ClientError> {
+    fn public_key(&self) -> Result<Rsa<Public>, Error> {
         let mut cache = self.parsed.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((pem, rsa)) = cache.as_ref() {
             if *pem == self.pubkey_pem {
@@ -143,7 +163,7 @@ impl ClientConfig {
         }
         let rsa = Rsa::public_key_from_pem(&self.pubkey_pem)
             .or_else(|_| Rsa::public_key_from_pem_pkcs1(&self.pubkey_pem))
-            .map_err(|e| ClientError::Key(e.to_string()))?;
+            .map_err(|e| Error::Key(e.to_string()))?;
         *cache = Some((self.pubkey_pem.clone(), rsa.clone()));
         Ok(rsa)
     }
@@ -238,11 +258,13 @@ pub struct Client {
     pub chan: Channel,
     /// The secure transport's Noise suite, when it is on.
     suite: Option<tfp_wire::noise::Suite>,
+    /// The FAI token with its next key, after a [`Builder::fai`] entrance.
+    next_fai: Option<FaiToken>,
 }
 
 impl Client {
     /// Connects and runs the handshake.
-    pub fn connect(cfg: &ClientConfig) -> Result<Client, ClientError> {
+    pub fn connect(cfg: &ClientConfig) -> Result<Client, Error> {
         let rsa = cfg.public_key()?;
         let mut chan = Self::open(cfg)?;
         chan.tx.send_frame(cfg.proto.as_bytes())?;
@@ -250,12 +272,12 @@ impl Client {
     }
 
     /// The TCP connection with the configured timeouts.
-    fn open(cfg: &ClientConfig) -> Result<Channel, ClientError> {
+    fn open(cfg: &ClientConfig) -> Result<Channel, Error> {
         let addr = cfg
             .server
             .to_socket_addrs()?
             .next()
-            .ok_or_else(|| ClientError::Protocol(format!("cannot resolve {}", cfg.server)))?;
+            .ok_or_else(|| Error::Protocol(format!("cannot resolve {}", cfg.server)))?;
         let stream = match (cfg.bind, cfg.timeout) {
             (Some(ip), _) => connect_from(ip, addr)?,
             (None, Some(t)) => TcpStream::connect_timeout(&addr, t)?,
@@ -272,11 +294,11 @@ impl Client {
     }
 
     /// The rest of the ordinary handshake once the version is sent.
-    fn rsa_steps(cfg: &ClientConfig, rsa: &Rsa<Public>, mut chan: Channel) -> Result<Client, ClientError> {
+    fn rsa_steps(cfg: &ClientConfig, rsa: &Rsa<Public>, mut chan: Channel) -> Result<Client, Error> {
         expect_ok(&mut chan, "version")?;
         let mut key = vec![0u8; cfg.key_len.clamp(hs::KEY_MIN, hs::KEY_MAX)];
-        getrandom::getrandom(&mut key).map_err(|e| ClientError::Key(e.to_string()))?;
-        let enc = hs::encrypt_session_key(rsa, &key).map_err(|e| ClientError::Key(e.to_string()))?;
+        getrandom::getrandom(&mut key).map_err(|e| Error::Key(e.to_string()))?;
+        let enc = hs::encrypt_session_key(rsa, &key).map_err(|e| Error::Key(e.to_string()))?;
         chan.tx.send_frame(&enc)?;
         expect_ok(&mut chan, "session key")?;
         chan.start_cipher(&key);
@@ -287,13 +309,18 @@ impl Client {
         let upgrade = Self::upgrade_request(&mut chan, &key, cfg)?;
         key.fill(0);
         expect_ok(&mut chan, "hash")?;
-        let mut c = Client { chan, suite: None };
+        let mut c = Client {
+            chan,
+            suite: None,
+            next_fai: None,
+        };
         if let Some(up) = upgrade {
             c.upgrade_finish(up, cfg)?;
         }
         if cfg.aes {
-            if let Err(st) = c.goaes()? {
-                return Err(ClientError::Protocol(format!("GOAES refused: {st:?}")));
+            match c.goaes() {
+                Err(Error::Refused(r)) => return Err(Error::Protocol(format!("GOAES refused: {:?}", r.reply))),
+                r => r?,
             }
         }
         c.enter(cfg)?;
@@ -301,9 +328,9 @@ impl Client {
     }
 
     /// LOGIN and INJAIL as `cfg` asks; a refusal is
-    /// `ClientError::Handshake("login" | "injail", ..)`. The LOGIN line is
+    /// `Error::Handshake("login" | "injail", ..)`. The LOGIN line is
     /// built in a buffer wiped afterwards.
-    fn enter(&mut self, cfg: &ClientConfig) -> Result<(), ClientError> {
+    fn enter(&mut self, cfg: &ClientConfig) -> Result<(), Error> {
         if let Some(cr) = &cfg.login {
             let mut line = Vec::with_capacity(7 + cr.user.len() + cr.password.len());
             line.extend_from_slice(b"LOGIN ");
@@ -314,13 +341,13 @@ impl Client {
             line.fill(0);
             match st? {
                 Status::Ok(_) => {}
-                st => return Err(ClientError::Handshake("login", st)),
+                st => return Err(Error::Handshake("login", st)),
             }
         }
         if let Some((token, dir)) = &cfg.jail {
             match self.command(format!("INJAIL {token} | {dir}").as_bytes())? {
                 Status::Ok(_) => {}
-                st => return Err(ClientError::Handshake("injail", st)),
+                st => return Err(Error::Handshake("injail", st)),
             }
         }
         Ok(())
@@ -330,8 +357,8 @@ impl Client {
     /// the version, no RSA, no hash; the session runs under `fai.key` and the
     /// server sends the next key at once. Returns the session and the token
     /// with that next key (store it: the used key no longer opens anything).
-    /// A refused entrance (FAILED 68/69) is `ClientError::Handshake("fai", ..)`.
-    pub fn connect_fai(cfg: &ClientConfig, fai: &FaiToken) -> Result<(Client, FaiToken), ClientError> {
+    /// A refused entrance (FAILED 68/69) is `Error::Handshake("fai", ..)`.
+    pub fn connect_fai(cfg: &ClientConfig, fai: &FaiToken) -> Result<(Client, FaiToken), Error> {
         let mut chan = Self::open(cfg)?;
         chan.tx
             .send_frame(&[tfp_wire::fai::PREFIX, fai.token.as_bytes()].concat())?;
@@ -339,15 +366,20 @@ impl Client {
         chan.start_cipher(&fai.key);
         let next = chan.rx.recv_frame_max(1024)?;
         let key = tfp_wire::fai::decode_key(&next)
-            .ok_or_else(|| ClientError::Protocol("the FAI entrance sent no usable next key".into()))?;
-        let mut c = Client { chan, suite: None };
+            .ok_or_else(|| Error::Protocol("the FAI entrance sent no usable next key".into()))?;
+        let mut c = Client {
+            chan,
+            suite: None,
+            next_fai: None,
+        };
         // bound to the key this session runs under, as after RSA
         if let Some(up) = Self::upgrade_request(&mut c.chan, &fai.key, cfg)? {
             c.upgrade_finish(up, cfg)?;
         }
         if cfg.aes {
-            if let Err(st) = c.goaes()? {
-                return Err(ClientError::Protocol(format!("GOAES refused: {st:?}")));
+            match c.goaes() {
+                Err(Error::Refused(r)) => return Err(Error::Protocol(format!("GOAES refused: {:?}", r.reply))),
+                r => r?,
             }
         }
         Ok((
@@ -361,36 +393,34 @@ impl Client {
     }
 
     /// `FAITOK <minutes>`: a token for this session's user (and jail).
-    pub fn faitok(&mut self, minutes: u32) -> Result<Result<FaiToken, Status>, ClientError> {
-        let st = self.call("FAITOK", minutes.to_string().as_bytes())?;
-        let Status::Ok(data) = &st else {
-            return Ok(Err(st));
-        };
-        let (expiry, token, key) = tfp_wire::fai::parse_faitok_reply(data)
-            .ok_or_else(|| ClientError::Protocol("malformed FAITOK answer".into()))?;
-        Ok(Ok(FaiToken {
+    pub fn faitok(&mut self, minutes: u32) -> Result<FaiToken, Error> {
+        let data = error::ok("FAITOK", self.call("FAITOK", minutes.to_string().as_bytes())?)?;
+        let (expiry, token, key) = tfp_wire::fai::parse_faitok_reply(&data)
+            .ok_or_else(|| Error::Protocol("malformed FAITOK answer".into()))?;
+        Ok(FaiToken {
             token: String::from_utf8_lossy(&token).into_owned(),
             expiry,
             key,
-        }))
+        })
     }
 
-    /// Sends one command frame and reads one reply frame.
-    pub fn command(&mut self, line: &[u8]) -> Result<Status, ClientError> {
+    /// Raw: sends one command frame and reads one reply frame, returned as it
+    /// came (a FAILED or UNKNOWN reply is `Ok`, not [`Error::Refused`]).
+    pub fn command(&mut self, line: &[u8]) -> Result<Status, Error> {
         self.chan.tx.send_frame(line)?;
         Ok(Status::parse(&self.chan.rx.recv_frame()?))
     }
 
-    /// Sends `NAME arg` and reads the reply.
-    pub fn call(&mut self, name: &str, arg: &[u8]) -> Result<Status, ClientError> {
+    /// Raw: sends `NAME arg` and returns the reply as it came.
+    pub fn call(&mut self, name: &str, arg: &[u8]) -> Result<Status, Error> {
         let mut line = name.as_bytes().to_vec();
         line.push(b' ');
         line.extend_from_slice(arg);
         self.command(&line)
     }
 
-    /// Sends a frame and returns the raw reply frame.
-    pub fn raw(&mut self, line: &[u8]) -> Result<Vec<u8>, ClientError> {
+    /// Raw: sends a frame and returns the reply frame unparsed.
+    pub fn raw(&mut self, line: &[u8]) -> Result<Vec<u8>, Error> {
         self.chan.tx.send_frame(line)?;
         Ok(self.chan.rx.recv_frame()?)
     }
@@ -398,7 +428,7 @@ impl Client {
     /// Receives a RCVFILE-style stream into `out` after the command was sent:
     /// answers each `CONT` chunk with `CONT` (as soon as its first word is read)
     /// until the final status, which it returns.
-    pub fn recv_chunks(&mut self, out: &mut dyn Write) -> Result<Status, ClientError> {
+    pub fn recv_chunks(&mut self, out: &mut dyn Write) -> Result<Status, Error> {
         let mut data = Vec::new();
         loop {
             let mut head = [0u8; 5];
@@ -412,28 +442,29 @@ impl Client {
                 return Ok(Status::parse(&f));
             }
             if part.left() > MAX_CHUNK {
-                return Err(ClientError::Protocol("chunk over the maximum".into()));
+                return Err(Error::Protocol("chunk over the maximum".into()));
             }
             // answer at once: the server sends the next chunk while this one is
             // deciphered and stored
             self.chan.tx.send_frame(b"CONT")?;
             data.resize(part.left(), 0);
             self.chan.rx.read_frame_part(&mut part, &mut data)?;
-            out.write_all(&data).map_err(ClientError::Local)?;
+            out.write_all(&data).map_err(Error::Local)?;
         }
     }
 
-    /// `LS`/`LSR`: the listing text, or the failure status. A listing past
+    /// `LS`/`LSR`: the listing text as the server sent it (`D: dir/`, `F:
+    /// file`, `U: other` a line; [`Client::listdir`] parses it). A listing past
     /// [`tree::MAX_LISTING_BYTES`] (a server streaming one for ever) is broken
     /// off as a protocol error, and the session with it (the rest is unread).
-    pub fn list(&mut self, recursive: bool, dir: &[u8]) -> Result<Result<Vec<u8>, Status>, ClientError> {
+    pub fn list(&mut self, recursive: bool, dir: &[u8]) -> Result<Vec<u8>, Error> {
         let name = if recursive { "LSR" } else { "LS" };
         self.chan.tx.send_frame(&[name.as_bytes(), b" ", dir].concat())?;
         let mut out = tree::listing::Bounded(Vec::new());
         match self.recv_chunks(&mut out) {
-            Ok(Status::Ok(_)) => Ok(Ok(out.0)),
-            Ok(other) => Ok(Err(other)),
-            Err(ClientError::Local(_)) => Err(ClientError::Protocol(format!(
+            Ok(Status::Ok(_)) => Ok(out.0),
+            Ok(other) => Err(Error::refused(name, other)),
+            Err(Error::Local(_)) => Err(Error::Protocol(format!(
                 "the server's {name} listing is longer than {} MiB: broken off",
                 tree::MAX_LISTING_BYTES >> 20
             ))),
@@ -442,10 +473,16 @@ impl Client {
     }
 
     /// `END`: closes the session (no reply).
-    pub fn end(mut self) -> Result<(), ClientError> {
+    pub fn end(mut self) -> Result<(), Error> {
         self.chan.tx.send_frame(b"END")?;
         self.chan.tx.send_close()?;
         Ok(())
+    }
+
+    /// After an entrance through [`Builder::fai`]: the token with the key of
+    /// the next entrance (store it: the used key no longer opens anything).
+    pub fn next_fai_token(&self) -> Option<&FaiToken> {
+        self.next_fai.as_ref()
     }
 
     /// Whether the session runs over the secure transport.
@@ -464,16 +501,12 @@ impl Client {
     /// Sends `TFDSECURE <protocol> <message 1>` unless the transport is
     /// `Legacy`: the Noise handshake bound to `session_key`, the key the
     /// session's cipher started from ([`Client::upgrade_finish`] reads the answer).
-    fn upgrade_request(
-        chan: &mut Channel,
-        session_key: &[u8],
-        cfg: &ClientConfig,
-    ) -> Result<Option<Upgrade>, ClientError> {
+    fn upgrade_request(chan: &mut Channel, session_key: &[u8], cfg: &ClientConfig) -> Result<Option<Upgrade>, Error> {
         use tfp_wire::noise::{Initiator, Suite};
         if cfg.transport == Transport::Legacy {
             return Ok(None);
         }
-        let key_err = |e: tfp_wire::noise::NoiseError| ClientError::Key(e.to_string());
+        let key_err = |e: tfp_wire::noise::NoiseError| Error::Key(e.to_string());
         let mut psk = tfp_wire::noise::psk_from_session_key(session_key).map_err(key_err)?;
         let suite = Suite::preferred();
         let mut msg = format!("TFDSECURE {} ", suite.protocol_name()).into_bytes();
@@ -488,21 +521,19 @@ impl Client {
     /// confirmation. An older server's UNKNOWN leaves the legacy cipher on
     /// unless the transport is required; a reply that fails authentication is
     /// always an error (the server did not know the key).
-    fn upgrade_finish(&mut self, up: Upgrade, cfg: &ClientConfig) -> Result<(), ClientError> {
+    fn upgrade_finish(&mut self, up: Upgrade, cfg: &ClientConfig) -> Result<(), Error> {
         use tfp_wire::record::{Opener, Sealer};
         let Upgrade { suite, init } = up;
         let reply = self.chan.rx.recv_frame()?;
         let Some(msg2) = reply.strip_prefix(b"OK ") else {
             return match Status::parse(&reply) {
                 Status::Unknown if cfg.transport == Transport::Prefer => Ok(()),
-                Status::Unknown => Err(ClientError::Protocol(
-                    "the server does not offer the secure transport".into(),
-                )),
-                other => Err(ClientError::Handshake("secure transport", other)),
+                Status::Unknown => Err(Error::Protocol("the server does not offer the secure transport".into())),
+                other => Err(Error::Handshake("secure transport", other)),
             };
         };
         let (_, t) = init.finish(msg2).map_err(|e| {
-            ClientError::Protocol(format!(
+            Error::Protocol(format!(
                 "the server failed to authenticate the secure transport ({e}): a man in the middle?"
             ))
         })?;
@@ -514,41 +545,40 @@ impl Client {
     }
 }
 
-fn expect_ok(chan: &mut Channel, step: &'static str) -> Result<(), ClientError> {
+fn expect_ok(chan: &mut Channel, step: &'static str) -> Result<(), Error> {
     let f = chan.rx.recv_frame()?;
     match Status::parse(&f) {
         Status::Ok(_) => Ok(()),
-        other => Err(ClientError::Handshake(step, other)),
+        other => Err(Error::Handshake(step, other)),
     }
 }
 
 impl Client {
-    /// `NIGMA n`: swaps to a server-chosen key of n bytes. Ok(Err(status)) when
-    /// the server refused.
-    pub fn nigma(&mut self, n: u32) -> Result<Result<(), Status>, ClientError> {
+    /// `NIGMA n`: swaps to a server-chosen key of n bytes.
+    pub fn nigma(&mut self, n: u32) -> Result<(), Error> {
         let reply = self.raw(format!("NIGMA {n}").as_bytes())?;
         if reply != b"OK" {
-            return Ok(Err(Status::parse(&reply)));
+            return Err(Error::refused("NIGMA", Status::parse(&reply)));
         }
         let len = self.chan.rx.recv_i32()?;
         if len < 8 || len as usize > 1 << 20 {
-            return Err(ClientError::Protocol(format!("NIGMA key length {len}")));
+            return Err(Error::Protocol(format!("NIGMA key length {len}")));
         }
         let mut key = vec![0u8; len as usize];
         self.chan.rx.recv_unit(&mut key)?;
         self.chan.tx.set_cipher(tfp_wire::Cipher::new(&key));
         self.chan.rx.set_cipher(tfp_wire::Cipher::new(&key));
-        Ok(Ok(()))
+        Ok(())
     }
 
     /// `GOAES` with a fresh random key and IV: from the reply on, both
-    /// directions run AES-256-CBC. Ok(Err(status)) when the server refused (an
-    /// older server answers UNKNOWN and the stream cipher stays).
-    pub fn goaes(&mut self) -> Result<Result<(), Status>, ClientError> {
+    /// directions run AES-256-CBC. A refusal leaves the stream cipher on (an
+    /// older server answers UNKNOWN).
+    pub fn goaes(&mut self) -> Result<(), Error> {
         let mut key = [0u8; tfp_wire::aes::KEY_LEN];
         let mut iv = [0u8; tfp_wire::aes::IV_LEN];
-        getrandom::getrandom(&mut key).map_err(|e| ClientError::Local(io::Error::other(e.to_string())))?;
-        getrandom::getrandom(&mut iv).map_err(|e| ClientError::Local(io::Error::other(e.to_string())))?;
+        getrandom::getrandom(&mut key).map_err(|e| Error::Local(io::Error::other(e.to_string())))?;
+        getrandom::getrandom(&mut iv).map_err(|e| Error::Local(io::Error::other(e.to_string())))?;
         self.goaes_with(key, iv)
     }
 
@@ -557,52 +587,52 @@ impl Client {
         &mut self,
         key: [u8; tfp_wire::aes::KEY_LEN],
         iv: [u8; tfp_wire::aes::IV_LEN],
-    ) -> Result<Result<(), Status>, ClientError> {
+    ) -> Result<(), Error> {
         self.chan.tx.send_frame(b"GOAES")?;
         self.chan.tx.send_units(&[&key, &iv])?;
         let reply = self.chan.rx.recv_frame()?;
         if reply != b"OK" {
-            return Ok(Err(Status::parse(&reply)));
+            return Err(Error::refused("GOAES", Status::parse(&reply)));
         }
         let k = tfp_wire::aes::AesKey::new(key, iv);
         self.chan.tx.set_aes(Some(&k))?;
         self.chan.rx.set_aes(Some(&k))?;
-        Ok(Ok(()))
+        Ok(())
     }
 
     /// `TFPCRYPTO`: back to the stream cipher (the reply still comes in AES).
-    pub fn tfpcrypto(&mut self) -> Result<Status, ClientError> {
+    pub fn tfpcrypto(&mut self) -> Result<(), Error> {
         let reply = self.raw(b"TFPCRYPTO")?;
-        let st = Status::parse(&reply);
-        if st == Status::Ok(vec![]) {
-            self.chan.tx.set_aes(None)?;
-            self.chan.rx.set_aes(None)?;
+        match Status::parse(&reply) {
+            Status::Ok(d) if d.is_empty() => {
+                self.chan.tx.set_aes(None)?;
+                self.chan.rx.set_aes(None)?;
+                Ok(())
+            }
+            st => Err(Error::refused("TFPCRYPTO", st)),
         }
-        Ok(st)
     }
 
     /// `CIAON`: the server's identity token goes before every unit from now on.
     /// Returns the token.
-    pub fn ciaon(&mut self) -> Result<Result<String, Status>, ClientError> {
-        let st = Status::parse(&self.raw(b"CIAON")?);
-        let token = match &st {
-            Status::Ok(t) => t.clone(),
-            _ => return Ok(Err(st)),
-        };
+    pub fn ciaon(&mut self) -> Result<String, Error> {
+        let token = error::ok("CIAON", Status::parse(&self.raw(b"CIAON")?))?;
         let t: [u8; tfp_wire::uuid::TEXT_LEN] = token
             .as_slice()
             .try_into()
-            .map_err(|_| ClientError::Protocol(format!("CIAON token of {} bytes", token.len())))?;
+            .map_err(|_| Error::Protocol(format!("CIAON token of {} bytes", token.len())))?;
         self.chan.tx.set_ident(Some(t));
-        Ok(Ok(String::from_utf8_lossy(&t).into_owned()))
+        Ok(String::from_utf8_lossy(&t).into_owned())
     }
 
     /// `CIAOFF`: no more identity token (this command still carries it).
-    pub fn ciaoff(&mut self) -> Result<Status, ClientError> {
-        let st = Status::parse(&self.raw(b"CIAOFF")?);
-        if st == Status::Ok(vec![]) {
-            self.chan.tx.set_ident(None);
+    pub fn ciaoff(&mut self) -> Result<(), Error> {
+        match Status::parse(&self.raw(b"CIAOFF")?) {
+            Status::Ok(d) if d.is_empty() => {
+                self.chan.tx.set_ident(None);
+                Ok(())
+            }
+            st => Err(Error::refused("CIAOFF", st)),
         }
-        Ok(st)
     }
 }

@@ -3,7 +3,7 @@
 //! writes in place without truncating (decisions.md), and it scales the one thing a
 //! single stream cannot: the per-byte cipher runs on one core per connection.
 
-use super::{Client, ClientConfig, ClientError};
+use super::{Client, ClientConfig, Error};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +29,9 @@ pub fn ranges(size: u64, n: usize) -> Vec<(u64, u64)> {
 
 /// Uploads `local` to `remote` over `streams` connections. The remote file is
 /// first replaced by an empty one (SNDFILE with overwrite), so no stale tail stays.
+/// The first stream's failure is the result: a refusal of the SNDFILE or of a
+/// PUT is [`Error::Refused`] (a PUT the server cancelled too, as
+/// `FAILED 7`).
 pub fn put(
     cfg: &ClientConfig,
     local: &std::path::Path,
@@ -36,22 +39,19 @@ pub fn put(
     streams: usize,
     bufsz: i64,
     progress: &Arc<AtomicU64>,
-) -> Result<Result<(), Status>, ClientError> {
-    let size = std::fs::metadata(local).map_err(ClientError::Local)?.len();
+) -> Result<(), Error> {
+    let size = std::fs::metadata(local).map_err(Error::Local)?.len();
     let mut c = Client::connect(cfg)?;
-    let st = c.sndfile(remote, true, &mut std::io::empty(), &mut |_| {})?;
-    if !matches!(st, Status::Ok(_)) {
-        return Ok(Err(st));
-    }
+    c.sndfile(remote, true, &mut std::io::empty(), &mut |_| {})?;
     let _ = c.end();
     let results: Vec<StreamResult> = std::thread::scope(|scope| {
         let handles: Vec<_> = ranges(size, streams)
             .into_iter()
             .map(|(start, end)| {
                 let progress = progress.clone();
-                scope.spawn(move || -> Result<Result<(), Status>, ClientError> {
-                    let mut f = File::open(local).map_err(ClientError::Local)?;
-                    f.seek(SeekFrom::Start(start)).map_err(ClientError::Local)?;
+                scope.spawn(move || -> StreamResult {
+                    let mut f = File::open(local).map_err(Error::Local)?;
+                    f.seek(SeekFrom::Start(start)).map_err(Error::Local)?;
                     let mut part = f.take(end - start);
                     let mut c = Client::connect(cfg)?;
                     let mut last = 0;
@@ -60,13 +60,12 @@ pub fn put(
                         last = n;
                     })?;
                     let _ = c.end();
-                    Ok(match r {
-                        Ok(super::transfer::PutOutcome::Done) => Ok(()),
-                        Ok(super::transfer::PutOutcome::ServerCancelled) => {
-                            Err(Status::Failed(7, "server cancelled".into()))
+                    match r {
+                        super::transfer::PutOutcome::Done => Ok(()),
+                        super::transfer::PutOutcome::ServerCancelled => {
+                            Err(Error::refused("PUT", Status::Failed(7, "server cancelled".into())))
                         }
-                        Err(st) => Err(st),
-                    })
+                    }
                 })
             })
             .collect();
@@ -75,32 +74,26 @@ pub fn put(
     first_failure(results)
 }
 
-type StreamResult = Result<Result<(), Status>, ClientError>;
+type StreamResult = Result<(), Error>;
 
 /// Waits for every stream; a panicked one counts as failed.
 fn join_all(handles: Vec<std::thread::ScopedJoinHandle<'_, StreamResult>>) -> Vec<StreamResult> {
     handles
         .into_iter()
-        .map(|h| h.join().unwrap_or(Err(ClientError::Protocol("thread panicked".into()))))
+        .map(|h| h.join().unwrap_or(Err(Error::Protocol("thread panicked".into()))))
         .collect()
 }
 
 /// The first failure among the streams, or success when all succeeded.
 fn first_failure(results: Vec<StreamResult>) -> StreamResult {
-    for r in results {
-        match r {
-            Ok(Ok(())) => {}
-            other => return other,
-        }
-    }
-    Ok(Ok(()))
+    results.into_iter().collect()
 }
 
 /// `GET` of the byte range `[start, end)` of `remote` on `c`, each chunk
 /// handed to `sink` in order; what the server sends past `end` (before our
 /// cancel arrived) is dropped. The session stays usable afterwards: the
-/// cancel is followed through to the server's FIN. `Ok(Err)` when the server
-/// refused, or ended the file before `end`.
+/// cancel is followed through to the server's FIN. [`Error::Refused`] when
+/// the server refused, or ended the file before `end` (as `FAILED 7`).
 pub fn get_range(
     c: &mut Client,
     remote: &[u8],
@@ -108,17 +101,17 @@ pub fn get_range(
     end: u64,
     bufsz: i64,
     sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
-) -> Result<Result<(), Status>, ClientError> {
+) -> Result<(), Error> {
     let want = (end - start).clamp(1, bufsz.max(1) as u64) as i64;
     let mut cmd = b"GET ".to_vec();
     cmd.extend_from_slice(&tfp_wire::hpf::encode(remote, start, want, None));
     let f = c.raw(&cmd)?;
     let grant = match f.strip_prefix(b"OK ") {
         Some(g) if g.len() == 8 => i64::from_be_bytes(g.try_into().unwrap_or([0; 8])),
-        _ => return Ok(Err(Status::parse(&f))),
+        _ => return Err(Error::refused("GET", Status::parse(&f))),
     };
     if grant <= 0 || grant > want {
-        return Err(ClientError::Protocol(format!("bad grant {grant}")));
+        return Err(Error::Protocol(format!("bad grant {grant}")));
     }
     let mut pos = start;
     let mut buf = AlignedBuf::zeroed(grant as usize);
@@ -136,12 +129,12 @@ pub fn get_range(
             break;
         }
         if len > grant {
-            return Err(ClientError::Protocol(format!("chunk {len} over grant {grant}")));
+            return Err(Error::Protocol(format!("chunk {len} over grant {grant}")));
         }
         c.chan.rx.recv_unit(&mut buf[..len as usize])?;
         let take = (len as u64).min(end.saturating_sub(pos)) as usize;
         if take > 0 {
-            sink(&buf[..take]).map_err(ClientError::Local)?;
+            sink(&buf[..take]).map_err(Error::Local)?;
             pos += take as u64;
         }
         if pos >= end && !cancelled {
@@ -162,7 +155,7 @@ pub fn get_range(
             fin = true;
         } else if len > 0 {
             if len > grant {
-                return Err(ClientError::Protocol(format!("chunk {len} over grant {grant}")));
+                return Err(Error::Protocol(format!("chunk {len} over grant {grant}")));
             }
             c.chan.rx.recv_unit(&mut buf[..len as usize])?;
         }
@@ -173,9 +166,9 @@ pub fn get_range(
         } else {
             format!("the file ended at {pos}, inside the range {start}..{end} (changed on the server?)")
         };
-        return Ok(Err(Status::Failed(7, why)));
+        return Err(Error::refused("GET", Status::Failed(7, why)));
     }
-    Ok(Ok(()))
+    Ok(())
 }
 
 #[cfg(test)]

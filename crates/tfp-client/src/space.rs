@@ -3,7 +3,7 @@
 //! number; another server only has FREESP, which is then all there is to show.
 #![forbid(unsafe_code)]
 
-use super::{Client, ClientError};
+use super::{Client, Error};
 use tfp_wire::Status;
 
 /// What the server says about space.
@@ -17,26 +17,14 @@ pub struct Space {
     pub quota: Option<(u64, u64)>,
 }
 
-/// Why the space could not be read.
-#[derive(Debug)]
-pub enum SpaceError {
-    /// The session failed.
-    Session(ClientError),
-    /// The server answered something else (shown escaped by the caller).
-    Refused(Status),
-}
-
-impl From<ClientError> for SpaceError {
-    fn from(e: ClientError) -> Self {
-        SpaceError::Session(e)
-    }
-}
-
 impl Client {
-    /// Asks TFDSPACE, falling back to FREESP on a server that does not know it.
-    pub fn space(&mut self) -> Result<Space, SpaceError> {
+    /// `TFDSPACE`, falling back to `FREESP` on a server that does not know it
+    /// (answers UNKNOWN). A refusal is [`Error::Refused`]; an answer that is
+    /// not numbers is [`Error::Protocol`], its message the sentence `tf df`
+    /// prints.
+    pub fn space(&mut self) -> Result<Space, Error> {
         match self.command(b"TFDSPACE")? {
-            Status::Ok(d) => parse(&d).ok_or(SpaceError::Refused(Status::Ok(d))),
+            Status::Ok(d) => parse(&d).ok_or_else(|| unreadable(Status::Ok(d))),
             Status::Unknown => match self.command(b"FREESP")? {
                 Status::Ok(d) => match std::str::from_utf8(&d).ok().and_then(|t| t.trim().parse().ok()) {
                     Some(usable) => Ok(Space {
@@ -44,13 +32,21 @@ impl Client {
                         disk: None,
                         quota: None,
                     }),
-                    None => Err(SpaceError::Refused(Status::Ok(d))),
+                    None => Err(unreadable(Status::Ok(d))),
                 },
-                other => Err(SpaceError::Refused(other)),
+                other => Err(Error::refused("FREESP", other)),
             },
-            other => Err(SpaceError::Refused(other)),
+            other => Err(Error::refused("TFDSPACE", other)),
         }
     }
+}
+
+/// An `OK` whose data is no space answer.
+fn unreadable(st: Status) -> Error {
+    Error::Protocol(format!(
+        "the server did not say how much space is left (it answered {:?})",
+        crate::escape::status_text(&st)
+    ))
 }
 
 /// `<usable> <disk>` or `<usable> <disk> <used> <limit>`.

@@ -15,7 +15,8 @@
 //! what was written stays in the stage for the next `--resume`.
 
 use super::transfer::PutOutcome;
-use super::{Client, ClientConfig, ClientError};
+use super::{Client, ClientConfig, Error};
+use crate::error::compat::Split;
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -142,15 +143,17 @@ fn send_piece(
     req: &Request<'_>,
     (start, end): (u64, u64),
     progress: &AtomicU64,
-) -> Result<Result<(), Status>, ClientError> {
-    let mut f = File::open(req.local).map_err(ClientError::Local)?;
-    f.seek(SeekFrom::Start(start)).map_err(ClientError::Local)?;
+) -> Result<Result<(), Status>, Error> {
+    let mut f = File::open(req.local).map_err(Error::Local)?;
+    f.seek(SeekFrom::Start(start)).map_err(Error::Local)?;
     let mut part = f.take(end - start);
     let mut last = 0;
-    let r = c.put_as("TFDSTAGEPUT", req.remote, start, req.bufsz, &mut part, &mut |n| {
-        progress.fetch_add(n - last, Ordering::Relaxed);
-        last = n;
-    })?;
+    let r = c
+        .put_as("TFDSTAGEPUT", req.remote, start, req.bufsz, &mut part, &mut |n| {
+            progress.fetch_add(n - last, Ordering::Relaxed);
+            last = n;
+        })
+        .split()?;
     match r {
         // refused before any data: the status is the reply
         Err(st) => Ok(Err(st)),
@@ -183,7 +186,7 @@ fn send_all(
     req: &Request<'_>,
     pieces: &[(u64, u64)],
     progress: &AtomicU64,
-) -> Result<Result<(), Status>, ClientError> {
+) -> Result<Result<(), Status>, Error> {
     if pieces.len() <= 1 || req.streams <= 1 {
         for &p in pieces {
             if let Err(st) = send_piece(c, req, p, progress)? {
@@ -213,7 +216,7 @@ fn send_all(
     let queue = std::sync::Mutex::new(queue);
     let failed = std::sync::atomic::AtomicBool::new(false);
     // one stream: pieces from the queue until it is empty or another failed
-    let stream = |c: &mut Client, mut first: Option<(u64, u64)>| -> Result<Result<(), Status>, ClientError> {
+    let stream = |c: &mut Client, mut first: Option<(u64, u64)>| -> Result<Result<(), Status>, Error> {
         loop {
             if failed.load(Ordering::Relaxed) {
                 return Ok(Ok(()));
@@ -229,7 +232,7 @@ fn send_all(
             }
         }
     };
-    let results: Vec<Result<Result<(), Status>, ClientError>> = std::thread::scope(|scope| {
+    let results: Vec<Result<Result<(), Status>, Error>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..extra)
             .map(|_| {
                 scope.spawn(|| {
@@ -244,7 +247,7 @@ fn send_all(
         out.extend(
             handles
                 .into_iter()
-                .map(|h| h.join().unwrap_or(Err(ClientError::Protocol("thread panicked".into())))),
+                .map(|h| h.join().unwrap_or(Err(Error::Protocol("thread panicked".into())))),
         );
         out
     });
@@ -270,13 +273,13 @@ fn open_stage(
     size: u64,
     id: &str,
     fresh: bool,
-) -> Result<Result<Option<Ranges>, Status>, ClientError> {
+) -> Result<Result<Option<Ranges>, Status>, Error> {
     let arg = [format!("{size} {id} {} ", u8::from(fresh)).as_bytes(), req.remote].concat();
     match c.call("TFDSTAGE", &arg)? {
         Status::Unknown => Ok(Ok(None)),
         Status::Ok(d) => match parse_ranges(&d) {
             Some(v) => Ok(Ok(Some(v))),
-            None => Err(ClientError::Protocol("TFDSTAGE: unreadable ranges".into())),
+            None => Err(Error::Protocol("TFDSTAGE: unreadable ranges".into())),
         },
         st => Ok(Err(st)),
     }
@@ -284,15 +287,10 @@ fn open_stage(
 
 /// Uploads `req.local` to `req.remote` through a stage. `c` is a logged-in
 /// connection (more are opened from `cfg` for the streams).
-pub fn put(
-    c: &mut Client,
-    cfg: &ClientConfig,
-    req: &Request<'_>,
-    progress: &AtomicU64,
-) -> Result<Outcome, ClientError> {
-    let f = File::open(req.local).map_err(ClientError::Local)?;
-    let size = f.metadata().map_err(ClientError::Local)?.len();
-    let id = identity(&f).map_err(ClientError::Local)?;
+pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &AtomicU64) -> Result<Outcome, Error> {
+    let f = File::open(req.local).map_err(Error::Local)?;
+    let size = f.metadata().map_err(Error::Local)?.len();
+    let id = identity(&f).map_err(Error::Local)?;
     drop(f);
     let mut done = match open_stage(c, req, size, &id, !req.resume)? {
         Ok(Some(d)) => d,
@@ -318,8 +316,8 @@ pub fn put(
                 let h = hasher.take().map(|h| h.join());
                 local_sha = Some(match h {
                     Some(Ok(Ok(s))) => s,
-                    Some(Ok(Err(e))) => return Err(ClientError::Local(e)),
-                    _ => return Err(ClientError::Protocol("the hashing thread failed".into())),
+                    Some(Ok(Err(e))) => return Err(Error::Local(e)),
+                    _ => return Err(Error::Protocol("the hashing thread failed".into())),
                 });
             }
             let sha = local_sha.clone().unwrap_or_default();

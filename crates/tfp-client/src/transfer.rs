@@ -1,7 +1,7 @@
 //! Client side of the transfer commands. Each function sends the command and runs
 //! the protocol's flow to its end, so the connection is ready for the next command.
 
-use super::{Client, ClientError};
+use super::{Client, Error};
 use std::io::{Read, Write};
 use tfd_sys::direct::ChunkWriter;
 use tfd_sys::write_behind::WriteBehind;
@@ -23,14 +23,15 @@ pub enum PutOutcome {
 }
 
 impl Client {
-    /// `SNDFILE`: uploads everything `data` yields. Returns the final status.
+    /// `SNDFILE 0|1 remote`: uploads everything `data` yields (`overwrite`:
+    /// replace an existing file). `Ok` when the server's final status is `OK`.
     pub fn sndfile(
         &mut self,
         remote: &[u8],
         overwrite: bool,
         data: &mut dyn Read,
         progress: Progress<'_>,
-    ) -> Result<Status, ClientError> {
+    ) -> Result<(), Error> {
         let cmd = [
             if overwrite {
                 &b"SNDFILE 1 "[..]
@@ -42,7 +43,7 @@ impl Client {
         .concat();
         let first = Status::parse(&self.raw(&cmd)?);
         if first != Status::Other(b"CONT".to_vec()) {
-            return Ok(first);
+            return done("SNDFILE", first);
         }
         // Stop-and-wait: while the server deciphers and stores a chunk, the next
         // one is read and enciphered ahead with a copy of the cipher state, and
@@ -50,7 +51,7 @@ impl Client {
         // Data is read straight into the frame's buffer, which is reused.
         let mut total = 0u64;
         let Some((first, mut n)) = self.next_data_frame(data)? else {
-            return Ok(Status::parse(&self.raw(b"OK")?));
+            return done("SNDFILE", Status::parse(&self.raw(b"OK")?));
         };
         self.chan.tx.send_prepared(first)?;
         loop {
@@ -58,7 +59,7 @@ impl Client {
             let ahead = self.next_data_frame(data)?;
             let reply = self.chan.rx.recv_frame()?;
             if reply != b"CONT" {
-                return Ok(Status::parse(&reply));
+                return done("SNDFILE", Status::parse(&reply));
             }
             total += sent as u64;
             progress(total);
@@ -67,18 +68,18 @@ impl Client {
                     n = k;
                     self.chan.tx.send_prepared(f)?;
                 }
-                None => return Ok(Status::parse(&self.raw(b"OK")?)),
+                None => return done("SNDFILE", Status::parse(&self.raw(b"OK")?)),
             }
         }
     }
 
     /// The next `CONT <data>` frame of a SNDFILE, enciphered ahead, and its data
     /// length; `None` at the end of `data`.
-    fn next_data_frame(&mut self, data: &mut dyn Read) -> Result<Option<(PreparedFrame, usize)>, ClientError> {
+    fn next_data_frame(&mut self, data: &mut dyn Read) -> Result<Option<(PreparedFrame, usize)>, Error> {
         const HEAD: usize = 4 + b"CONT ".len();
         let mut frame = self.chan.tx.frame_buffer(HEAD - 4);
         frame[4..HEAD].copy_from_slice(b"CONT ");
-        let n = read_append(data, MAX_CHUNK, &mut frame).map_err(ClientError::Local)?;
+        let n = read_append(data, MAX_CHUNK, &mut frame).map_err(Error::Local)?;
         if n == 0 {
             self.chan.tx.recycle_frame_buffer(frame);
             return Ok(None);
@@ -86,11 +87,13 @@ impl Client {
         Ok(Some((self.chan.tx.prepare_frame_buffer(frame)?, n)))
     }
 
-    /// `RCVFILE`: downloads into `out`. Returns the final status.
-    pub fn rcvfile(&mut self, remote: &[u8], delete: bool, out: &mut dyn Write) -> Result<Status, ClientError> {
+    /// `RCVFILE 0|1 remote`: downloads into `out` (`delete`: the server
+    /// removes the file after sending it). `Ok` when the final status is `OK`.
+    pub fn rcvfile(&mut self, remote: &[u8], delete: bool, out: &mut dyn Write) -> Result<(), Error> {
         let cmd = [if delete { &b"RCVFILE 1 "[..] } else { &b"RCVFILE 0 "[..] }, remote].concat();
         self.chan.tx.send_frame(&cmd)?;
-        self.recv_chunks(out)
+        let st = self.recv_chunks(out)?;
+        done("RCVFILE", st)
     }
 
     fn hpf_open(
@@ -100,7 +103,7 @@ impl Client {
         offset: u64,
         bufsz: i64,
         canpt: Option<u64>,
-    ) -> Result<Result<usize, Status>, ClientError> {
+    ) -> Result<usize, Error> {
         let mut cmd = name.as_bytes().to_vec();
         cmd.push(b' ');
         cmd.extend_from_slice(&hpf::encode(remote, offset, bufsz, canpt));
@@ -109,16 +112,16 @@ impl Client {
             Some(g) if g.len() == 8 => {
                 let grant = i64::from_be_bytes(g.try_into().unwrap_or([0; 8]));
                 if grant <= 0 || grant as u64 > bufsz as u64 {
-                    return Err(ClientError::Protocol(format!("bad grant {grant}")));
+                    return Err(Error::Protocol(format!("bad grant {grant}")));
                 }
-                Ok(Ok(grant as usize))
+                Ok(grant as usize)
             }
-            _ => Ok(Err(Status::parse(&f))),
+            _ => Err(Error::refused(name, Status::parse(&f))),
         }
     }
 
-    /// `PUT`: writes `len` bytes from `data` at `offset`. `Err(Status)` when the
-    /// server refused the request.
+    /// `PUT` (HPF): writes what `data` yields at `offset` in chunks of at most
+    /// `bufsz` (the server may grant less). Returns how the transfer ended.
     pub fn put(
         &mut self,
         remote: &[u8],
@@ -126,7 +129,7 @@ impl Client {
         bufsz: i64,
         data: &mut dyn Read,
         progress: Progress<'_>,
-    ) -> Result<Result<PutOutcome, Status>, ClientError> {
+    ) -> Result<PutOutcome, Error> {
         self.put_as("PUT", remote, offset, bufsz, data, progress)
     }
 
@@ -139,15 +142,12 @@ impl Client {
         bufsz: i64,
         data: &mut dyn Read,
         progress: Progress<'_>,
-    ) -> Result<Result<PutOutcome, Status>, ClientError> {
-        let grant = match self.hpf_open(name, remote, offset, bufsz, None)? {
-            Ok(g) => g,
-            Err(st) => return Ok(Err(st)),
-        };
+    ) -> Result<PutOutcome, Error> {
+        let grant = self.hpf_open(name, remote, offset, bufsz, None)?;
         let mut buf = vec![0u8; grant];
         let mut total = 0u64;
         loop {
-            let n = read_full(data, &mut buf).map_err(ClientError::Local)?;
+            let n = read_full(data, &mut buf).map_err(Error::Local)?;
             if n == 0 {
                 break;
             }
@@ -167,16 +167,16 @@ impl Client {
             match self.chan.rx.recv_i64()? {
                 code::FIN => break,
                 code::CANCEL => outcome = PutOutcome::ServerCancelled,
-                other => return Err(ClientError::Protocol(format!("unexpected PUT code {other}"))),
+                other => return Err(Error::Protocol(format!("unexpected PUT code {other}"))),
             }
         }
         self.chan.tx.send_i64(code::FIN)?;
-        Ok(Ok(outcome))
+        Ok(outcome)
     }
 
     /// True when the server has sent something during a PUT (its cancel), without
     /// blocking.
-    fn server_code_pending(&mut self) -> Result<bool, ClientError> {
+    fn server_code_pending(&mut self) -> Result<bool, Error> {
         if self.chan.rx.buffered() > 0 {
             return Ok(true);
         }
@@ -193,24 +193,15 @@ impl Client {
     }
 
     /// `PUT` that cancels after sending `cancel_after` bytes (tests and `tf`).
-    pub fn put_cancel(
-        &mut self,
-        remote: &[u8],
-        bufsz: i64,
-        data: &[u8],
-        cancel_code: i64,
-    ) -> Result<Result<(), Status>, ClientError> {
-        let grant = match self.hpf_open("PUT", remote, 0, bufsz, None)? {
-            Ok(g) => g,
-            Err(st) => return Ok(Err(st)),
-        };
+    pub fn put_cancel(&mut self, remote: &[u8], bufsz: i64, data: &[u8], cancel_code: i64) -> Result<(), Error> {
+        let grant = self.hpf_open("PUT", remote, 0, bufsz, None)?;
         for chunk in data.chunks(grant) {
             self.chan.tx.send_units(&[&(chunk.len() as i64).to_be_bytes(), chunk])?;
         }
         self.chan.tx.send_i64(cancel_code)?;
         while self.chan.rx.recv_i64()? != code::FIN {}
         self.chan.tx.send_i64(code::FIN)?;
-        Ok(Ok(()))
+        Ok(())
     }
 
     /// `GET`: reads from `offset` to EOF into `out`. Returns the bytes received.
@@ -221,11 +212,8 @@ impl Client {
         bufsz: i64,
         out: &mut dyn Write,
         progress: Progress<'_>,
-    ) -> Result<Result<u64, Status>, ClientError> {
-        let grant = match self.hpf_open("GET", remote, offset, bufsz, None)? {
-            Ok(g) => g,
-            Err(st) => return Ok(Err(st)),
-        };
+    ) -> Result<u64, Error> {
+        let grant = self.hpf_open("GET", remote, offset, bufsz, None)?;
         // aligned, so a consumer that writes direct can take the chunks as they are
         let mut buf = AlignedBuf::zeroed(grant);
         let mut total = 0u64;
@@ -233,10 +221,10 @@ impl Client {
             let len = self.chan.rx.recv_i64()?;
             if len > 0 {
                 if len as u64 > grant as u64 {
-                    return Err(ClientError::Protocol(format!("chunk {len} over grant {grant}")));
+                    return Err(Error::Protocol(format!("chunk {len} over grant {grant}")));
                 }
                 self.chan.rx.recv_unit(&mut buf[..len as usize])?;
-                out.write_all(&buf[..len as usize]).map_err(ClientError::Local)?;
+                out.write_all(&buf[..len as usize]).map_err(Error::Local)?;
                 total += len as u64;
                 progress(total);
             } else {
@@ -246,9 +234,9 @@ impl Client {
         self.chan.tx.send_i64(code::FIN)?;
         while self.chan.rx.recv_i64()? != code::FIN {}
         if failed {
-            return Ok(Err(Status::Failed(7, "server cancelled the GET".into())));
+            return Err(server_cancelled());
         }
-        Ok(Ok(total))
+        Ok(total)
     }
 
     /// `GET` into a local file: each chunk is deciphered into one of two
@@ -257,7 +245,7 @@ impl Client {
     /// instead of adding to them (a direct 4 MiB write waits on the device for
     /// milliseconds; one after each chunk was a third of a 1 GiB download's
     /// time on the VM). A failed write ends the download with
-    /// [`ClientError::Local`], as [`Client::get`] does.
+    /// [`Error::Local`], as [`Client::get`] does.
     pub fn get_to_file(
         &mut self,
         remote: &[u8],
@@ -265,14 +253,14 @@ impl Client {
         bufsz: i64,
         mut out: ChunkWriter,
         progress: Progress<'_>,
-    ) -> Result<Result<u64, Status>, ClientError> {
+    ) -> Result<u64, Error> {
         self.get_to_sink(remote, offset, bufsz, move |c: &[u8]| out.write_chunk(c), progress)
     }
 
     /// [`Client::get_to_file`] with any consumer of the chunks, called in
     /// order on the writer thread: the download engine's sink also hashes and
     /// journals what it wrote there, off the cipher's core. A failure of the
-    /// sink ends the download with [`ClientError::Local`].
+    /// sink ends the download with [`Error::Local`].
     pub fn get_to_sink<S>(
         &mut self,
         remote: &[u8],
@@ -280,14 +268,11 @@ impl Client {
         bufsz: i64,
         sink: S,
         progress: Progress<'_>,
-    ) -> Result<Result<u64, Status>, ClientError>
+    ) -> Result<u64, Error>
     where
         S: FnMut(&[u8]) -> std::io::Result<()> + Send,
     {
-        let grant = match self.hpf_open("GET", remote, offset, bufsz, None)? {
-            Ok(g) => g,
-            Err(st) => return Ok(Err(st)),
-        };
+        let grant = self.hpf_open("GET", remote, offset, bufsz, None)?;
         std::thread::scope(|scope| {
             let mut behind = WriteBehind::start(scope, grant, sink);
             let mut total = 0u64;
@@ -297,13 +282,13 @@ impl Client {
                     break len == code::CANCEL;
                 }
                 if len as u64 > grant as u64 {
-                    return Err(ClientError::Protocol(format!("chunk {len} over grant {grant}")));
+                    return Err(Error::Protocol(format!("chunk {len} over grant {grant}")));
                 }
                 let mut buf = behind.buffer();
                 self.chan.rx.recv_unit(&mut buf[..len as usize])?;
                 behind.submit(buf, len as usize);
                 if let Some(e) = behind.failure() {
-                    return Err(ClientError::Local(e));
+                    return Err(Error::Local(e));
                 }
                 total += len as u64;
                 progress(total);
@@ -311,21 +296,18 @@ impl Client {
             self.chan.tx.send_i64(code::FIN)?;
             while self.chan.rx.recv_i64()? != code::FIN {}
             if let Some(e) = behind.finish() {
-                return Err(ClientError::Local(e));
+                return Err(Error::Local(e));
             }
             if failed {
-                return Ok(Err(Status::Failed(7, "server cancelled the GET".into())));
+                return Err(server_cancelled());
             }
-            Ok(Ok(total))
+            Ok(total)
         })
     }
 
     /// `GET` cancelled by the client after the first chunk; returns bytes kept.
-    pub fn get_cancel_after_first(&mut self, remote: &[u8], bufsz: i64) -> Result<Result<u64, Status>, ClientError> {
-        let grant = match self.hpf_open("GET", remote, 0, bufsz, None)? {
-            Ok(g) => g,
-            Err(st) => return Ok(Err(st)),
-        };
+    pub fn get_cancel_after_first(&mut self, remote: &[u8], bufsz: i64) -> Result<u64, Error> {
+        let grant = self.hpf_open("GET", remote, 0, bufsz, None)?;
         let mut buf = vec![0u8; grant];
         let len = self.chan.rx.recv_i64()?;
         if len > 0 {
@@ -343,18 +325,18 @@ impl Client {
                 self.chan.rx.recv_unit(&mut buf[..l as usize])?;
             }
         }
-        Ok(Ok(len.max(0) as u64))
+        Ok(len.max(0) as u64)
     }
 
-    /// `SUP`: uploads `data` with raw i32 headers. Returns the server's result
-    /// (0 ok, −1 failed).
-    pub fn sup(&mut self, remote: &[u8], data: &mut dyn Read) -> Result<i32, ClientError> {
+    /// `SUP remote`: uploads `data` with raw i32 headers. The server's −1 is
+    /// [`Error::Declined`].
+    pub fn sup(&mut self, remote: &[u8], data: &mut dyn Read) -> Result<(), Error> {
         self.chan.tx.send_frame(&[&b"SUP "[..], remote].concat())?;
         // the room SNDFILE's frames also use, kept from call to call
         let mut buf = self.chan.tx.spare_buffer();
         loop {
             buf.clear();
-            let n = read_append(data, MAX_FRAME, &mut buf).map_err(ClientError::Local)?;
+            let n = read_append(data, MAX_FRAME, &mut buf).map_err(Error::Local)?;
             if n == 0 {
                 break;
             }
@@ -364,41 +346,57 @@ impl Client {
         }
         self.chan.tx.recycle_frame_buffer(buf);
         self.chan.tx.send_i32(0)?;
-        Ok(self.chan.rx.recv_i32()?)
+        match self.chan.rx.recv_i32()? {
+            0 => Ok(()),
+            n => Err(Error::Declined {
+                command: "SUP",
+                answer: n.into(),
+            }),
+        }
     }
 
-    /// `SDOWN`: downloads into `out`; Ok(false) when the server reported −1.
-    pub fn sdown(&mut self, remote: &[u8], out: &mut dyn Write) -> Result<bool, ClientError> {
+    /// `SDOWN remote`: downloads into `out`; the server's −1 is
+    /// [`Error::Declined`].
+    pub fn sdown(&mut self, remote: &[u8], out: &mut dyn Write) -> Result<(), Error> {
         self.chan.tx.send_frame(&[&b"SDOWN "[..], remote].concat())?;
         // grown to the largest chunk seen, not zeroed up front for the largest allowed
         let mut buf = Vec::new();
         loop {
             let len = self.chan.rx.recv_i32()?;
             if len == 0 {
-                return Ok(true);
+                return Ok(());
             }
             if len < 0 {
-                return Ok(false);
+                return Err(Error::Declined {
+                    command: "SDOWN",
+                    answer: len.into(),
+                });
             }
             if len as usize > MAX_FRAME {
-                return Err(ClientError::Protocol(format!("SDOWN chunk {len}")));
+                return Err(Error::Protocol(format!("SDOWN chunk {len}")));
             }
             if buf.len() < len as usize {
                 buf.resize(len as usize, 0);
             }
             self.chan.rx.recv_unit(&mut buf[..len as usize])?;
-            out.write_all(&buf[..len as usize]).map_err(ClientError::Local)?;
+            out.write_all(&buf[..len as usize]).map_err(Error::Local)?;
         }
     }
 
-    /// `FSIZE` → size, −1 or −2.
-    pub fn fsize(&mut self, remote: &[u8]) -> Result<i64, ClientError> {
+    /// `FSIZE remote`: the file's size. The server's −1 (missing or refused)
+    /// and −2 (not a regular file) are [`Error::Declined`].
+    pub fn fsize(&mut self, remote: &[u8]) -> Result<u64, Error> {
         self.chan.tx.send_frame(&[&b"FSIZE "[..], remote].concat())?;
-        Ok(self.chan.rx.recv_i64()?)
+        let n = self.chan.rx.recv_i64()?;
+        u64::try_from(n).map_err(|_| Error::Declined {
+            command: "FSIZE",
+            answer: n,
+        })
     }
 
-    /// `FSIZELS` → one value per line of the server-side list file.
-    pub fn fsizels(&mut self, list: &[u8]) -> Result<Vec<i64>, ClientError> {
+    /// `FSIZELS list`: one value per line of the server-side list file (a
+    /// size, or −1/−2 as FSIZE answers).
+    pub fn fsizels(&mut self, list: &[u8]) -> Result<Vec<i64>, Error> {
         self.chan.tx.send_frame(&[&b"FSIZELS "[..], list].concat())?;
         let mut out = Vec::new();
         loop {
@@ -408,4 +406,15 @@ impl Client {
             }
         }
     }
+}
+
+/// `Ok` for a final `OK`, the refusal otherwise.
+fn done(command: &str, st: Status) -> Result<(), Error> {
+    crate::error::ok(command, st).map(drop)
+}
+
+/// A GET the server cancelled (its write or read failed), as the refusal it
+/// stands for.
+fn server_cancelled() -> Error {
+    Error::refused("GET", Status::Failed(7, "server cancelled the GET".into()))
 }

@@ -5,7 +5,7 @@
 //! next command whatever the outcome.
 #![forbid(unsafe_code)]
 
-use super::{Client, ClientError};
+use super::{Client, Error};
 use tfp_wire::fstat::{StatRecord, RECORD_LEN, TYPE_END};
 use tfp_wire::{Status, SHA256_TEXT_LEN};
 
@@ -36,13 +36,12 @@ pub struct Listing {
 }
 
 impl Client {
-    /// `LSV2DOWN dir` (or `LSRV2DOWN` when `recursive`): the listing, or the
-    /// refusal status.
-    pub fn lsv2down(&mut self, recursive: bool, dir: &[u8]) -> Result<Result<Listing, Status>, ClientError> {
+    /// `LSV2DOWN dir` (or `LSRV2DOWN` when `recursive`): the listing.
+    pub fn lsv2down(&mut self, recursive: bool, dir: &[u8]) -> Result<Listing, Error> {
         let name = if recursive { "LSRV2DOWN" } else { "LSV2DOWN" };
         let first = self.raw(&[name.as_bytes(), b" ", dir].concat())?;
         if first != b"OK" {
-            return Ok(Err(Status::parse(&first)));
+            return Err(Error::refused(name, Status::parse(&first)));
         }
         let (mut lines, mut bytes) = (Vec::new(), 0usize);
         loop {
@@ -51,17 +50,17 @@ impl Client {
             // (a line's own allocation and its place in `lines` counted too)
             bytes += usize::try_from(len).unwrap_or(0) + 64;
             if bytes > super::tree::MAX_LISTING_BYTES {
-                return Err(ClientError::Protocol(format!(
+                return Err(Error::Protocol(format!(
                     "the server's {name} listing is longer than {} MiB: broken off",
                     super::tree::MAX_LISTING_BYTES >> 20
                 )));
             }
             match len {
                 DOWN_DONE | DOWN_PARTIAL => {
-                    return Ok(Ok(Listing {
+                    return Ok(Listing {
                         lines,
                         complete: len == DOWN_DONE,
-                    }))
+                    })
                 }
                 0..=MAX_LINE => {
                     let mut line = vec![0u8; len as usize];
@@ -71,14 +70,14 @@ impl Client {
                     }
                     lines.push(line);
                 }
-                other => return Err(ClientError::Protocol(format!("{name}: line header {other}"))),
+                other => return Err(Error::Protocol(format!("{name}: line header {other}"))),
             }
         }
     }
 
     /// `FTYPE path`: the type byte (0..=7, or −1 when the server could not
     /// tell; see [`tfp_wire::fstat::FileType`]).
-    pub fn ftype(&mut self, path: &[u8]) -> Result<i8, ClientError> {
+    pub fn ftype(&mut self, path: &[u8]) -> Result<i8, Error> {
         self.chan.tx.send_frame(&[b"FTYPE ", path].concat())?;
         let mut b = [0u8; 1];
         self.chan.rx.recv_unit(&mut b)?;
@@ -87,7 +86,7 @@ impl Client {
 
     /// `FTYPELS list`: one type byte per line of the server-side file `list`
     /// (none when it cannot be read).
-    pub fn ftypels(&mut self, list: &[u8]) -> Result<Vec<i8>, ClientError> {
+    pub fn ftypels(&mut self, list: &[u8]) -> Result<Vec<i8>, Error> {
         self.chan.tx.send_frame(&[b"FTYPELS ", list].concat())?;
         let mut v = Vec::new();
         loop {
@@ -97,7 +96,7 @@ impl Client {
                 return Ok(v);
             }
             if v.len() >= MAX_ANSWERS {
-                return Err(ClientError::Protocol("FTYPELS: no end marker".into()));
+                return Err(Error::Protocol("FTYPELS: no end marker".into()));
             }
             v.push(b[0] as i8);
         }
@@ -105,55 +104,63 @@ impl Client {
 
     /// `FSTATLS list`: one record per line of the server-side file `list`
     /// (none when it cannot be read); the end record is not included.
-    pub fn fstatls(&mut self, list: &[u8]) -> Result<Vec<StatRecord>, ClientError> {
+    pub fn fstatls(&mut self, list: &[u8]) -> Result<Vec<StatRecord>, Error> {
         self.chan.tx.send_frame(&[b"FSTATLS ", list].concat())?;
         let mut v = Vec::new();
         loop {
             let mut b = [0u8; RECORD_LEN];
             self.chan.rx.recv_unit(&mut b)?;
-            let r =
-                StatRecord::decode(&b).map_err(|e| ClientError::Protocol(format!("FSTATLS: bad record ({e:?})")))?;
+            let r = StatRecord::decode(&b).map_err(|e| Error::Protocol(format!("FSTATLS: bad record ({e:?})")))?;
             if r == StatRecord::End {
                 return Ok(v);
             }
             if v.len() >= MAX_ANSWERS {
-                return Err(ClientError::Protocol("FSTATLS: no end record".into()));
+                return Err(Error::Protocol("FSTATLS: no end record".into()));
             }
             v.push(r);
         }
     }
 
     /// `INTREAD path`: the server's hash text (`0x` and 64 hex digits) and the
-    /// content, or None when the server answered −1 (missing, refused, locked
-    /// too long, or larger than its `intrw_max`).
-    pub fn intread(&mut self, path: &[u8]) -> Result<Option<Checked>, ClientError> {
+    /// content. The server's −1 (missing, refused, locked too long, or larger
+    /// than its `intrw_max`) is [`Error::Declined`].
+    pub fn intread(&mut self, path: &[u8]) -> Result<Checked, Error> {
         self.chan.tx.send_frame(&[b"INTREAD ", path].concat())?;
         let n = self.chan.rx.recv_i32()?;
         if n < 0 {
-            return Ok(None);
+            return Err(Error::Declined {
+                command: "INTREAD",
+                answer: n.into(),
+            });
         }
         let mut hash = vec![0u8; SHA256_TEXT_LEN];
         self.chan.rx.recv_unit(&mut hash)?;
         let mut data = vec![0u8; n as usize];
         self.chan.rx.recv_unit(&mut data)?;
-        Ok(Some((hash, data)))
+        Ok((hash, data))
     }
 
     /// `INTWRITE path`: replaces the server's file with `data` only if its
-    /// current content hashes to `expected` (`0x` and 64 hex digits). True when
-    /// replaced; false for the document's −1 (a mismatch, or the file is
-    /// missing, refused or locked).
-    pub fn intwrite(&mut self, path: &[u8], expected: &[u8], data: &[u8]) -> Result<bool, ClientError> {
+    /// current content hashes to `expected` (`0x` and 64 hex digits). `Ok`
+    /// when replaced; the document's −1 (the file changed meanwhile, or is
+    /// missing, refused or locked) is [`Error::Declined`] (see
+    /// [`Error::is_declined`]).
+    pub fn intwrite(&mut self, path: &[u8], expected: &[u8], data: &[u8]) -> Result<(), Error> {
         if expected.len() != SHA256_TEXT_LEN {
-            return Err(ClientError::Protocol(format!(
+            return Err(Error::Protocol(format!(
                 "INTWRITE: a hash is {SHA256_TEXT_LEN} bytes (0x and 64 hex digits)"
             )));
         }
-        let size =
-            i32::try_from(data.len()).map_err(|_| ClientError::Protocol("INTWRITE: content over 2 GiB".into()))?;
+        let size = i32::try_from(data.len()).map_err(|_| Error::Protocol("INTWRITE: content over 2 GiB".into()))?;
         self.chan.tx.send_frame(&[b"INTWRITE ", path].concat())?;
         self.chan.tx.send_units(&[expected])?;
         self.chan.tx.send_units(&[&size.to_be_bytes(), data])?;
-        Ok(self.chan.rx.recv_i32()? == 0)
+        match self.chan.rx.recv_i32()? {
+            0 => Ok(()),
+            n => Err(Error::Declined {
+                command: "INTWRITE",
+                answer: n.into(),
+            }),
+        }
     }
 }

@@ -80,7 +80,7 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     openssl::memcmp::eq(&Sha256::digest(a), &Sha256::digest(b))
 }
 pub use frame::{FrameError, MAX_CHUNK, MAX_FRAME};
-pub use status::{Failed, Status};
+pub use status::{Code, Failed, Status};
 
 #[cfg(test)]
 mod tests {

@@ -246,6 +246,72 @@ impl Status {
     }
 }
 
+/// Why the server refused a command, as a client matches it: a FAILED code
+/// tfd knows, another FAILED number, or the UNKNOWN reply.
+///
+/// ```
+/// use tfp_wire::{status::Code, Failed, Status};
+///
+/// let st = Status::parse(b"FAILED 9 : File does not exist.");
+/// assert_eq!(Code::of(&st), Some(Code::Known(Failed::NoSuchFile)));
+/// assert_eq!(Code::of(&Status::parse(b"FAILED 250 : odd")), Some(Code::Other(250)));
+/// assert_eq!(Code::of(&Status::Unknown), Some(Code::Unknown));
+/// assert_eq!(Code::of(&Status::parse(b"OK 12")), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Code {
+    /// `FAILED n` with an `n` of the [`Failed`] table.
+    Known(Failed),
+    /// `FAILED n` with a number tfd does not know.
+    Other(i32),
+    /// `UNKNOWN`: the server does not know the command (or refused it as such).
+    Unknown,
+}
+
+impl Code {
+    /// The refusal a status is: None for `OK` and for frames that are no
+    /// status (`CONT …`).
+    pub fn of(st: &Status) -> Option<Code> {
+        match st {
+            Status::Failed(n, _) => Some(
+                u8::try_from(*n)
+                    .ok()
+                    .and_then(Failed::from_code)
+                    .map_or(Code::Other(*n), Code::Known),
+            ),
+            Status::Unknown => Some(Code::Unknown),
+            Status::Ok(_) | Status::Other(_) => None,
+        }
+    }
+
+    /// The FAILED number (None for UNKNOWN).
+    pub fn number(self) -> Option<i32> {
+        match self {
+            Code::Known(f) => Some(i32::from(f.code())),
+            Code::Other(n) => Some(n),
+            Code::Unknown => None,
+        }
+    }
+
+    /// The known FAILED code, if it is one.
+    pub fn failed(self) -> Option<Failed> {
+        match self {
+            Code::Known(f) => Some(f),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Code {
+    /// `FAILED 9`, `FAILED 250` or `UNKNOWN`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.number() {
+            Some(n) => write!(f, "FAILED {n}"),
+            None => write!(f, "UNKNOWN"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,6 +340,11 @@ mod tests {
             b"FAILED 63 : Failed to create directory recursively."
         );
         assert_eq!(Failed::FaiKey.to_wire(), b"FAILED 69 : FAI key is invalid.");
+        for f in Failed::ALL {
+            assert_eq!(Code::of(&Status::parse(&f.to_wire())), Some(Code::Known(*f)));
+        }
+        assert_eq!(Code::of(&Status::Failed(-1, String::new())), Some(Code::Other(-1)));
+        assert_eq!(Code::of(&Status::Failed(300, String::new())), Some(Code::Other(300)));
     }
 
     #[test]

@@ -21,7 +21,7 @@ use super::journal::{self, Identity, Journal, Range};
 use super::partial::{Partial, Slot};
 use crate::tree::landing::Landing;
 use crate::tree::{capped, listing};
-use crate::{parallel, temporaries, Client, ClientConfig, ClientError, DIRECT_WRITE_MIN};
+use crate::{parallel, temporaries, Client, ClientConfig, Error, DIRECT_WRITE_MIN};
 use sha2::{Digest, Sha256};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::ffi::OsStrExt;
@@ -101,7 +101,7 @@ pub enum Failure {
     /// The server refused (its status, to be explained by the caller).
     Refused(Status),
     /// The session failed (the server went away, a timeout, a broken protocol).
-    Session(ClientError),
+    Session(Error),
     /// Something on this side, in one sentence naming its cause.
     Local(String),
     /// The local disk or quota is full: said like [`Failure::Local`], and the
@@ -145,9 +145,9 @@ fn local_failure(what: &Path, e: &io::Error) -> Failure {
     }
 }
 
-fn session_or_local(e: ClientError, partial: &Path) -> Failure {
+fn session_or_local(e: Error, partial: &Path) -> Failure {
     match e {
-        ClientError::Local(io) => local_failure(partial, &io),
+        Error::Local(io) => local_failure(partial, &io),
         other => Failure::Session(other),
     }
 }
@@ -235,7 +235,7 @@ pub fn download(
 ) -> Result<(), (Failure, Option<Kept>)> {
     let target_path = req.target.shown();
     let shown = target_path.display().to_string();
-    let st = match listing::fstat(c, req.remote) {
+    let st = match crate::error::compat::Split::split(listing::fstat(c, req.remote)) {
         Ok(Ok(st)) => st,
         Ok(Err(st)) => return Err((Failure::Refused(st), None)),
         Err(e) => return Err((Failure::Session(e), None)),
@@ -314,7 +314,7 @@ pub fn download(
     for attempt in 0..2 {
         if attempt == 1 {
             // the file may have changed meanwhile: the next round takes the server's word again
-            identity = match listing::fstat(c, req.remote) {
+            identity = match crate::error::compat::Split::split(listing::fstat(c, req.remote)) {
                 Ok(Ok(st)) => Identity {
                     name: req.remote.to_vec(),
                     size: st.size,
@@ -602,7 +602,7 @@ fn move_ranges(
             let st = if r.end == req_size(book) {
                 // the last range reads to the end of the file, written behind
                 let out = c.get_to_sink(req.remote, from, req.bufsz, |buf: &[u8]| sink.take(buf), &mut |_| {});
-                out.map(|r| r.map(drop))
+                out.map(drop)
             } else {
                 parallel::get_range(c, req.remote, from, r.end, req.bufsz, &mut |b| sink.take(b))
             };
@@ -662,7 +662,7 @@ fn move_ranges(
             .into_iter()
             .map(|h| {
                 h.join()
-                    .unwrap_or(Err(Failure::Session(ClientError::Protocol("a stream panicked".into()))))
+                    .unwrap_or(Err(Failure::Session(Error::Protocol("a stream panicked".into()))))
             })
             .collect()
     });
@@ -685,16 +685,12 @@ fn req_size(book: &Mutex<Book>) -> u64 {
 }
 
 /// After one range's GET: its last bytes journaled, its outcome judged.
-fn finish_range(
-    st: Result<Result<(), Status>, ClientError>,
-    sink: &mut RangeSink<'_>,
-    partial: &Partial,
-) -> Result<(), Failure> {
+fn finish_range(st: Result<(), Error>, sink: &mut RangeSink<'_>, partial: &Partial) -> Result<(), Failure> {
     // what landed is recorded whatever happened, for a resume
     let rec = sink.checkpoint();
     match st {
-        Ok(Ok(())) => {}
-        Ok(Err(st)) => return Err(Failure::Refused(st)),
+        Ok(()) => {}
+        Err(Error::Refused(r)) => return Err(Failure::Refused(r.reply)),
         Err(e) => return Err(session_or_local(e, &partial.data)),
     }
     rec.map_err(|e| local_failure(&partial.journal, &e))?;

@@ -4,7 +4,7 @@
 
 use super::names::{self, Refused};
 use super::{MAX_ENTRIES, MAX_LISTING_BYTES};
-use crate::{Client, ClientError};
+use crate::{Client, Error};
 use std::io::{self, Write};
 use tfp_wire::Status;
 
@@ -115,7 +115,7 @@ pub enum ListError {
     /// Over a bound.
     TooBig(TooBig),
     /// The session failed (it cannot be used any more).
-    Session(ClientError),
+    Session(Error),
 }
 
 impl std::fmt::Display for ListError {
@@ -138,7 +138,7 @@ pub fn list(c: &mut Client, dir: &[u8], recursive: bool) -> Result<Listing, List
     match c.recv_chunks(&mut out) {
         Ok(Status::Ok(_)) => {}
         Ok(st) => return Err(ListError::Refused(st)),
-        Err(ClientError::Local(_)) => return Err(ListError::TooBig(TooBig::Bytes)),
+        Err(Error::Local(_)) => return Err(ListError::TooBig(TooBig::Bytes)),
         Err(e) => return Err(ListError::Session(e)),
     }
     parse(&out.0).map_err(ListError::TooBig)
@@ -155,15 +155,10 @@ pub struct Stat {
     pub mtime: i64,
 }
 
-/// FSTAT: `OK <D|F|U> <size> <atime> <mtime>`; Ok(Err(status)) when refused.
-pub fn fstat(c: &mut Client, path: &[u8]) -> Result<Result<Stat, Status>, ClientError> {
-    let st = c.call("FSTAT", path)?;
-    let Status::Ok(d) = &st else {
-        return Ok(Err(st));
-    };
-    parse_fstat(d)
-        .map(Ok)
-        .ok_or_else(|| ClientError::Protocol(format!("FSTAT answered {:?}", names::shown(d))))
+/// FSTAT: `OK <D|F|U> <size> <atime> <mtime>` parsed ([`Client::fstat`]).
+pub fn fstat(c: &mut Client, path: &[u8]) -> Result<Stat, Error> {
+    let d = crate::error::ok("FSTAT", c.call("FSTAT", path)?)?;
+    parse_fstat(&d).ok_or_else(|| Error::Protocol(format!("FSTAT answered {:?}", names::shown(&d))))
 }
 
 /// An FSTAT answer's text (`T size atime mtime`) parsed.

@@ -2,7 +2,7 @@
 //! handshake per session, not per file) and kept for the whole run, each
 //! taking the next job as it finishes the last.
 
-use crate::{Client, ClientError};
+use crate::{Client, Error};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -12,15 +12,15 @@ use std::sync::Mutex;
 pub fn open(
     n: usize,
     parallel: bool,
-    connect: &(dyn Fn() -> Result<Client, ClientError> + Sync),
-) -> Result<Vec<Client>, ClientError> {
-    let results: Vec<Result<Client, ClientError>> = if parallel && n > 1 {
+    connect: &(dyn Fn() -> Result<Client, Error> + Sync),
+) -> Result<Vec<Client>, Error> {
+    let results: Vec<Result<Client, Error>> = if parallel && n > 1 {
         std::thread::scope(|s| {
             let hs: Vec<_> = (0..n).map(|_| s.spawn(connect)).collect();
             hs.into_iter()
                 .map(|h| {
                     h.join()
-                        .unwrap_or(Err(ClientError::Protocol("connecting thread panicked".into())))
+                        .unwrap_or(Err(Error::Protocol("connecting thread panicked".into())))
                 })
                 .collect()
         })
@@ -56,16 +56,16 @@ pub fn open(
 }
 
 /// Runs `work` on every job over `sessions`, one thread each. A session whose
-/// job ends in a [`ClientError`] is dropped from the run (its connection is in
+/// job ends in a [`Error`] is dropped from the run (its connection is in
 /// an unknown state); the others take the rest. The result of each job, in
 /// job order: `None` for jobs no session was left to run.
 pub fn run<J: Sync, R: Send>(
     sessions: Vec<&mut Client>,
     jobs: &[J],
-    work: &(dyn Fn(&mut Client, &J) -> Result<R, ClientError> + Sync),
-) -> Vec<Option<Result<R, ClientError>>> {
+    work: &(dyn Fn(&mut Client, &J) -> Result<R, Error> + Sync),
+) -> Vec<Option<Result<R, Error>>> {
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<R, ClientError>>>> = Mutex::new((0..jobs.len()).map(|_| None).collect());
+    let results: Mutex<Vec<Option<Result<R, Error>>>> = Mutex::new((0..jobs.len()).map(|_| None).collect());
     std::thread::scope(|s| {
         for c in sessions {
             let (next, results) = (&next, &results);

@@ -7,7 +7,7 @@
 
 use super::glob;
 use super::listing::{self, Kind, ListError};
-use crate::{Client, ClientError};
+use crate::Client;
 
 /// What a pattern names.
 pub struct Expansion {
@@ -32,16 +32,13 @@ pub fn split(pattern: &[u8]) -> (Vec<u8>, Vec<Vec<u8>>) {
     (prefix, comps[first..].iter().map(|c| c.to_vec()).collect())
 }
 
-/// The remote paths `pattern` names; Ok(Err) when its directory cannot be
-/// listed (the session still usable), Err when the session failed.
-pub fn expand(c: &mut Client, pattern: &[u8]) -> Result<Result<Expansion, ListError>, ClientError> {
+/// The remote paths `pattern` names. When its directory cannot be listed,
+/// [`ListError::Refused`] or [`ListError::TooBig`] (the session still usable
+/// after a refusal); [`ListError::Session`] when the session failed.
+pub fn expand(c: &mut Client, pattern: &[u8]) -> Result<Expansion, ListError> {
     let (prefix, rest) = split(pattern);
     let rest = &rest[..];
-    let l = match listing::list(c, &prefix, rest.len() > 1) {
-        Ok(l) => l,
-        Err(ListError::Session(e)) => return Err(e),
-        Err(e) => return Ok(Err(e)),
-    };
+    let l = listing::list(c, &prefix, rest.len() > 1)?;
     let mut matches: Vec<(Vec<u8>, Kind)> = l
         .entries
         .iter()
@@ -59,9 +56,9 @@ pub fn expand(c: &mut Client, pattern: &[u8]) -> Result<Result<Expansion, ListEr
         })
         .collect();
     matches.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(Ok(Expansion {
+    Ok(Expansion {
         prefix,
         matches,
         refused: l.refused.iter().map(|(n, why)| (n.clone(), why.to_string())).collect(),
-    }))
+    })
 }

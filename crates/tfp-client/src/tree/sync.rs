@@ -9,7 +9,7 @@
 use super::listing::{self, Kind};
 use super::names;
 use super::{MAX_DEPTH, MAX_ENTRIES};
-use crate::{Client, ClientError};
+use crate::{Client, Error};
 use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::io;
@@ -266,10 +266,10 @@ pub fn plan(src: &Side, dst: &Side, rule: Rule, delete: bool) -> Plan {
 const WINDOW: usize = 64;
 
 /// Sends `NAME arg` for every arg on `c` without waiting for each answer (at
-/// most [`WINDOW`] ahead: the server answers in order), and returns the
+/// most `WINDOW` ahead: the server answers in order), and returns the
 /// answers in order. One round trip per window instead of per command: what
 /// makes a mirror of many unchanged files fast.
-pub fn pipelined(c: &mut Client, name: &str, args: &[Vec<u8>]) -> Result<Vec<Status>, ClientError> {
+pub fn pipelined(c: &mut Client, name: &str, args: &[Vec<u8>]) -> Result<Vec<Status>, Error> {
     let mut out = Vec::with_capacity(args.len());
     let mut sent = 0;
     while out.len() < args.len() {
@@ -284,14 +284,14 @@ pub fn pipelined(c: &mut Client, name: &str, args: &[Vec<u8>]) -> Result<Vec<Sta
 
 /// FSTAT of every path, pipelined: each answer parsed, or the status of a
 /// refusal.
-pub fn fstat_all(c: &mut Client, paths: &[Vec<u8>]) -> Result<Vec<Result<listing::Stat, Status>>, ClientError> {
+pub fn fstat_all(c: &mut Client, paths: &[Vec<u8>]) -> Result<Vec<Result<listing::Stat, Status>>, Error> {
     let answers = pipelined(c, "FSTAT", paths)?;
     answers
         .into_iter()
         .map(|st| match &st {
             Status::Ok(d) => listing::parse_fstat(d)
                 .map(Ok)
-                .ok_or_else(|| ClientError::Protocol(format!("FSTAT answered {:?}", names::shown(d)))),
+                .ok_or_else(|| Error::Protocol(format!("FSTAT answered {:?}", names::shown(d)))),
             _ => Ok(Err(st)),
         })
         .collect()
