@@ -69,6 +69,7 @@
 mod lifecycle;
 mod support;
 
+use crate::support::reply::{Answer as _, AsStatus as _, SizeOrCode as _, Split as _};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use sha2::{Digest, Sha256};
@@ -82,7 +83,6 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 use support::{is_helper, log_problems, private_tempdir, tfd_binary, Server};
-use tfp_client::error::compat::{Answer as _, AsStatus as _, SizeOrCode as _, Split as _};
 use tfp_client::transfer::PutOutcome;
 use tfp_client::{Client, ClientConfig};
 use tfp_wire::hpf;

@@ -9,6 +9,8 @@
 
 pub mod cli;
 pub mod floor;
+#[path = "../../tests/common/reply.rs"]
+pub mod reply;
 pub mod sshd;
 
 use nix::sys::signal::{kill, Signal};

@@ -7,10 +7,12 @@ pub mod java;
 pub mod liar;
 pub mod need;
 pub mod pty;
+pub mod reply;
 
 #[allow(unused_imports)]
 pub use need::{require, require_root, require_tool};
 
+use crate::common::reply::{Answer as _, AsStatus as _};
 use openssl::pkey::PKey;
 use openssl::rsa::Rsa;
 use std::io::Read;
@@ -20,7 +22,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use tfd::services::Helper;
-use tfp_client::error::compat::{Answer as _, AsStatus as _};
 use tfp_client::{Client, ClientConfig};
 
 static KEYS: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();

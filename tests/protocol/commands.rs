@@ -2,7 +2,7 @@
 //! the disk.
 
 use crate::common;
-use tfp_client::error::compat::Split as _;
+use crate::common::reply::Split as _;
 
 use common::*;
 use std::fs;

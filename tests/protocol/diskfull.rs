@@ -3,7 +3,7 @@
 //! leaves no partial file behind, and the session goes on.
 
 use crate::common;
-use tfp_client::error::compat::{Answer as _, AsStatus as _, Split as _};
+use crate::common::reply::{Answer as _, AsStatus as _, Split as _};
 
 use common::*;
 use std::fs;

@@ -3,7 +3,7 @@
 //! the quota (issue 15: 4 sessions × 700 KB under 1 MiB all got OK).
 
 use crate::common;
-use tfp_client::error::compat::{Answer as _, AsStatus as _, Split as _};
+use crate::common::reply::{Answer as _, AsStatus as _, Split as _};
 
 use common::*;
 use std::io::Read;

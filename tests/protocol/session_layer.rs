@@ -3,8 +3,8 @@
 //! identity token before every client unit; files checked on disk.
 
 use crate::common;
+use crate::common::reply::{Answer as _, AsStatus as _, SizeOrCode as _, Split as _};
 use crate::hpf_rounds;
-use tfp_client::error::compat::{Answer as _, AsStatus as _, SizeOrCode as _, Split as _};
 
 use common::*;
 use std::fs;

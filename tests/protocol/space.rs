@@ -4,7 +4,7 @@
 //! and the quota's use.
 
 use crate::common;
-use tfp_client::error::compat::AsStatus as _;
+use crate::common::reply::AsStatus as _;
 
 use common::*;
 

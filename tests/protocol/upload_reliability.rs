@@ -6,7 +6,7 @@
 //! without it they are not.
 
 use crate::common;
-use tfp_client::error::compat::{Answer as _, AsStatus as _, Split as _};
+use crate::common::reply::{Answer as _, AsStatus as _, Split as _};
 
 use common::*;
 use std::io::Read;

@@ -3,7 +3,7 @@
 //! overwrites that keep the target's mode and owner on every writing command.
 
 use crate::common;
-use tfp_client::error::compat::{Answer as _, AsStatus as _, SizeOrCode as _, Split as _};
+use crate::common::reply::{Answer as _, AsStatus as _, SizeOrCode as _, Split as _};
 
 use common::*;
 use std::fs;

@@ -11,7 +11,7 @@
 //! UDP work add them).
 
 use crate::common;
-use tfp_client::error::compat::{Answer as _, AsStatus as _, SizeOrCode as _, Split as _};
+use crate::common::reply::{Answer as _, AsStatus as _, SizeOrCode as _, Split as _};
 
 use common::*;
 use sha2::{Digest, Sha256};

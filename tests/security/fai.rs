@@ -4,7 +4,7 @@
 //! and the logs never holding a token or key.
 
 use crate::common;
-use tfp_client::error::compat::Split as _;
+use crate::common::reply::Split as _;
 
 use common::*;
 use std::fs;

@@ -12,7 +12,7 @@
 #![allow(clippy::needless_update)]
 
 use crate::common;
-use tfp_client::error::compat::Split as _;
+use crate::common::reply::Split as _;
 
 use common::*;
 use std::fs;

@@ -5,7 +5,7 @@
 //! secured by the reference server (its file format) keeping their permissions.
 
 use crate::common;
-use tfp_client::error::compat::{AsStatus as _, SizeOrCode as _, Split as _};
+use crate::common::reply::{AsStatus as _, SizeOrCode as _, Split as _};
 
 use common::*;
 use std::fs;

@@ -6,7 +6,7 @@
 //! tested for real.
 
 use crate::common;
-use tfp_client::error::compat::AsStatus as _;
+use crate::common::reply::AsStatus as _;
 
 use common::*;
 use std::fs;

@@ -7,7 +7,7 @@
 #![allow(clippy::needless_update)]
 
 use crate::common;
-use tfp_client::error::compat::{Answer as _, AsStatus as _, Split as _};
+use crate::common::reply::{Answer as _, AsStatus as _, Split as _};
 
 use common::*;
 use std::fs;

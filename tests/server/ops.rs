@@ -2,7 +2,7 @@
 //! admin control socket, and --daemon.
 
 use crate::common;
-use tfp_client::error::compat::{AsStatus as _, Split as _};
+use crate::common::reply::{AsStatus as _, Split as _};
 
 use common::*;
 use std::process::Command;

@@ -4,7 +4,7 @@
 //! real processes, every thread of each.
 
 use crate::common;
-use tfp_client::error::compat::AsStatus as _;
+use crate::common::reply::AsStatus as _;
 
 use common::*;
 use std::time::{Duration, Instant};

@@ -7,6 +7,7 @@
 //! same `--jobs` pool and landing as `get -r`/`put -r`.
 
 use super::explain;
+use super::refusal::Split as _;
 use super::reply::fail;
 use super::tree::{self, Done, Progress, Tally, Up};
 use std::ffi::OsStr;
@@ -17,7 +18,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tfp_client::engine::partial;
-use tfp_client::error::compat::Split as _;
 use tfp_client::options::commands::{self, Family, ParseError};
 use tfp_client::tree::filter::Filter;
 use tfp_client::tree::landing::Landing;

@@ -2,12 +2,12 @@
 //! and modification time), `del`/`rm` of files and patterns, `rmdir` that
 //! keeps a non-empty directory unless `-r` says otherwise.
 
+use super::refusal::Split as _;
 use super::reply::{fail, report};
 use super::row::Done;
 use super::{explain, formats, rglob};
 use std::io::Write;
 use std::process::ExitCode;
-use tfp_client::error::compat::Split as _;
 use tfp_client::escape::shown;
 use tfp_client::options::commands::{self, Family};
 use tfp_client::tree::listing::{self, Kind, Stat};

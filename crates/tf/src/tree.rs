@@ -4,6 +4,7 @@
 //! client::tree; this is the command line around them.
 
 use super::explain;
+use super::refusal::{AsStatus as _, Split as _};
 use super::reply::fail;
 use std::ffi::OsStr;
 use std::io::IsTerminal;
@@ -15,7 +16,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tfp_client::engine::beside::Beside;
 use tfp_client::engine::{download, partial};
-use tfp_client::error::compat::{AsStatus as _, Split as _};
 use tfp_client::options::commands::{self, Family, ParseError};
 use tfp_client::staged;
 use tfp_client::tree::filter::Filter;

@@ -2,6 +2,7 @@
 //! parallel streams.
 
 use super::explain::{self, Access};
+use super::refusal::{AsStatus as _, Split as _};
 use super::reply::{fail, report};
 use super::safe;
 use sha2::{Digest, Sha256};
@@ -16,7 +17,6 @@ use tfd_sys::direct::ChunkWriter;
 use tfp_client::engine::digest::sha256_file;
 use tfp_client::engine::download;
 use tfp_client::engine::scratch::Scratch;
-use tfp_client::error::compat::{AsStatus as _, Split as _};
 use tfp_client::options::commands::{self, Family, ParseError};
 use tfp_client::tree::capped::Capped;
 use tfp_client::{parallel, transfer::PutOutcome, Client, ClientConfig, Error, DIRECT_WRITE_MIN};

@@ -198,16 +198,14 @@ pub(crate) fn ok(command: &str, reply: Status) -> Result<Vec<u8>, Error> {
     }
 }
 
-/// Adapters from the typed results back to the status shapes of before, for
-/// callers not yet moved over (`tf`). Not part of the API.
-#[doc(hidden)]
-pub mod compat {
+/// A refusal split out as the reply it was, for the library's own steps that
+/// treat one refusal as an answer (a missing file is a fresh start).
+pub(crate) mod compat {
     use super::Error;
     use tfp_wire::Status;
 
-    /// A refusal split out as the reply it was.
-    pub trait Split<T> {
-        /// `Ok(Err(reply))` for a refusal; other errors stay errors.
+    /// `Ok(Err(reply))` for a refusal; other errors stay errors.
+    pub(crate) trait Split<T> {
         fn split(self) -> Result<Result<T, Status>, Error>;
     }
 
@@ -216,75 +214,6 @@ pub mod compat {
             match self {
                 Ok(v) => Ok(Ok(v)),
                 Err(Error::Refused(r)) => Ok(Err(r.reply)),
-                Err(e) => Err(e),
-            }
-        }
-    }
-
-    /// A typed `()` result as the final status it stood for.
-    pub trait AsStatus {
-        /// `OK` for success, the reply for a refusal.
-        fn status(self) -> Result<Status, Error>;
-    }
-
-    impl AsStatus for Result<(), Error> {
-        fn status(self) -> Result<Status, Error> {
-            match self {
-                Ok(()) => Ok(Status::Ok(Vec::new())),
-                Err(Error::Refused(r)) => Ok(r.reply),
-                Err(e) => Err(e),
-            }
-        }
-    }
-
-    /// A declined command (SUP, SDOWN, INTREAD, INTWRITE, FSIZE) as the
-    /// number, flag or option it was.
-    pub trait Answer<T> {
-        /// SUP's number: 0, or what the server answered.
-        fn answer(self) -> Result<i32, Error>;
-        /// SDOWN's, INTWRITE's flag: false when declined.
-        fn done(self) -> Result<bool, Error>;
-        /// INTREAD's option: None when declined.
-        fn found(self) -> Result<Option<T>, Error>;
-    }
-
-    impl<T> Answer<T> for Result<T, Error> {
-        fn answer(self) -> Result<i32, Error> {
-            match self {
-                Ok(_) => Ok(0),
-                Err(Error::Declined { answer, .. }) => Ok(answer as i32),
-                Err(e) => Err(e),
-            }
-        }
-
-        fn done(self) -> Result<bool, Error> {
-            match self {
-                Ok(_) => Ok(true),
-                Err(Error::Declined { .. }) => Ok(false),
-                Err(e) => Err(e),
-            }
-        }
-
-        fn found(self) -> Result<Option<T>, Error> {
-            match self {
-                Ok(v) => Ok(Some(v)),
-                Err(Error::Declined { .. }) => Ok(None),
-                Err(e) => Err(e),
-            }
-        }
-    }
-
-    /// FSIZE's size, or the server's −1/−2.
-    pub trait SizeOrCode {
-        /// The size, or the negative answer.
-        fn size_or_code(self) -> Result<i64, Error>;
-    }
-
-    impl SizeOrCode for Result<u64, Error> {
-        fn size_or_code(self) -> Result<i64, Error> {
-            match self {
-                Ok(n) => Ok(n as i64),
-                Err(Error::Declined { answer, .. }) => Ok(answer),
                 Err(e) => Err(e),
             }
         }
