@@ -22,13 +22,13 @@
 
 mod support;
 
-use crate::support::reply::Split as _;
 use std::io::Read;
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::{met, private_tempdir, tfd_binary, Server};
+use tfp_client::replies::Split as _;
 use tfp_client::transfer::PutOutcome;
 use tfp_client::{Client, ClientConfig};
 

@@ -19,12 +19,12 @@ mod support;
 #[path = "../tests/common/gluster.rs"]
 mod gluster;
 
-use crate::support::reply::AsStatus as _;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::process::ExitCode;
 use std::time::Instant;
 use support::{met, tfd_binary, Server};
+use tfp_client::replies::AsStatus as _;
 
 /// What `tests/common/gluster.rs` asks of its parent module.
 fn is_root() -> bool {

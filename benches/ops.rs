@@ -40,13 +40,14 @@
 
 mod support;
 
-use crate::support::reply::{Answer as _, AsStatus as _, Split as _};
+use crate::support::reply::Answer as _;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 use support::{cli, log_problems, met, tfd_binary, Server};
+use tfp_client::replies::{AsStatus as _, Split as _};
 use tfp_client::transfer::PutOutcome;
 use tfp_client::{Client, ClientConfig};
 
@@ -592,22 +593,32 @@ fn busy_cpu_seconds() -> Option<f64> {
     (hz > 0).then(|| busy as f64 / hz as f64)
 }
 
+/// A directory removed with all it holds when dropped.
+struct Removed(std::path::PathBuf);
+
+impl Drop for Removed {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 fn fai_phase(bin: &std::path::Path, secs: f64) -> Result<FaiFigures, String> {
     let extra = if nix::unistd::geteuid().is_root() {
         "defusr nobody\nfai_max_minutes 60\n"
     } else {
         "fai_max_minutes 60\n"
     };
-    let mut server = Server::start_with(bin, extra)?;
-    // `nobody` opens the served root after its switch: let it through the bench's
-    // private directory (traverse only: the key and config stay 0600) to a 0755 root
-    let data = server.data_dir();
-    for (dir, mode) in [(data.parent(), 0o711), (Some(data.as_path()), 0o755)] {
-        if let Some(d) = dir {
-            std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(mode))
-                .map_err(|e| e.to_string())?;
-        }
+    // `nobody` opens the served root after its switch, and tfd refuses to start
+    // when it could not: the root is made first, in a directory of its own that
+    // lets it through (traverse only) to a 0755 root; the key and config stay in
+    // the server's private one
+    let root = Removed(support::private_tempdir("bench-fai")?);
+    let data = root.0.join("data");
+    std::fs::create_dir(&data).map_err(|e| format!("{}: {e}", data.display()))?;
+    for (dir, mode) in [(&root.0, 0o711), (&data, 0o755)] {
+        std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(mode)).map_err(|e| e.to_string())?;
     }
+    let mut server = Server::start_on(bin, Some(&data), extra)?;
     let cfg = Arc::new(server.client_config());
     let addr: std::net::SocketAddr = cfg.server.parse().map_err(|e| format!("{}: {e}", cfg.server))?;
     // the three are measured in turn, in SLICES rounds of secs/SLICES each, so

@@ -69,7 +69,7 @@
 mod lifecycle;
 mod support;
 
-use crate::support::reply::{Answer as _, AsStatus as _, SizeOrCode as _, Split as _};
+use crate::support::reply::{Answer as _, SizeOrCode as _};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use sha2::{Digest, Sha256};
@@ -83,6 +83,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 use support::{is_helper, log_problems, private_tempdir, tfd_binary, Server};
+use tfp_client::replies::{AsStatus as _, Split as _};
 use tfp_client::transfer::PutOutcome;
 use tfp_client::{Client, ClientConfig};
 use tfp_wire::hpf;

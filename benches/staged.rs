@@ -26,7 +26,6 @@
 
 mod support;
 
-use crate::support::reply::Split as _;
 use std::fs;
 use std::io::Write;
 use std::path::Path;
@@ -34,6 +33,7 @@ use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 use support::floor::{both_cpu, median, sha_per_gib};
 use support::Server;
+use tfp_client::replies::Split as _;
 use tfp_client::staged::{self, Outcome, Request};
 use tfp_client::{parallel, Client, ClientConfig, Error};
 

@@ -57,7 +57,6 @@
 
 mod support;
 
-use crate::support::reply::{AsStatus as _, Split as _};
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::Path;
@@ -68,6 +67,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 use support::{cli, log_problems, met, private_tempdir, tfd_binary, Server};
 use tfp_client::engine::download;
+use tfp_client::replies::{AsStatus as _, Split as _};
 use tfp_client::transfer::PutOutcome;
 use tfp_client::{parallel, Client, ClientConfig};
 use tfp_wire::{Cipher, Status};

@@ -7,11 +7,12 @@
 
 mod common;
 
-use crate::common::reply::{Answer as _, AsStatus as _};
+use crate::common::reply::Answer as _;
 use common::*;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use tfp_client::replies::AsStatus as _;
 
 /// Bytes allocated (or grown by realloc) on threads that are counting.
 static ALLOCATED: AtomicUsize = AtomicUsize::new(0);

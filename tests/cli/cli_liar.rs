@@ -11,8 +11,8 @@
 //! (non-zero exit) or at least say what it skipped — whatever its words.
 
 use crate::common;
-use crate::common::reply::Split as _;
 use crate::output::{stderr, stdout};
+use tfp_client::replies::Split as _;
 
 use common::liar::{run_watched, Kind, Liar, Lie, Node, Script, EXTRA_BYTE, HASH, MTIME};
 use common::tempdir;

@@ -12,7 +12,7 @@ pub mod reply;
 #[allow(unused_imports)]
 pub use need::{require, require_root, require_tool};
 
-use crate::common::reply::{Answer as _, AsStatus as _};
+use crate::common::reply::Answer as _;
 use openssl::pkey::PKey;
 use openssl::rsa::Rsa;
 use std::io::Read;
@@ -22,6 +22,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use tfd::services::Helper;
+use tfp_client::replies::AsStatus as _;
 use tfp_client::{Client, ClientConfig};
 
 static KEYS: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();

@@ -6,39 +6,6 @@
 #![allow(dead_code)]
 
 use tfp_client::Error;
-use tfp_wire::Status;
-
-/// A refusal split out as the reply it was.
-pub trait Split<T> {
-    /// `Ok(Err(reply))` for a refusal; other errors stay errors.
-    fn split(self) -> Result<Result<T, Status>, Error>;
-}
-
-impl<T> Split<T> for Result<T, Error> {
-    fn split(self) -> Result<Result<T, Status>, Error> {
-        match self {
-            Ok(v) => Ok(Ok(v)),
-            Err(Error::Refused(r)) => Ok(Err(r.reply)),
-            Err(e) => Err(e),
-        }
-    }
-}
-
-/// A typed `()` result as the final status it stood for.
-pub trait AsStatus {
-    /// `OK` for success, the reply for a refusal.
-    fn status(self) -> Result<Status, Error>;
-}
-
-impl AsStatus for Result<(), Error> {
-    fn status(self) -> Result<Status, Error> {
-        match self {
-            Ok(()) => Ok(Status::Ok(Vec::new())),
-            Err(Error::Refused(r)) => Ok(r.reply),
-            Err(e) => Err(e),
-        }
-    }
-}
 
 /// A declined command (SUP, SDOWN, INTREAD, INTWRITE, FSIZE) as the
 /// number, flag or option it was.

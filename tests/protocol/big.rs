@@ -2,7 +2,7 @@
 //! compared by SHA-256 on the client, on the server's disk and after download.
 
 use crate::common;
-use crate::common::reply::{AsStatus as _, Split as _};
+use tfp_client::replies::{AsStatus as _, Split as _};
 
 use common::*;
 use sha2::{Digest, Sha256};

@@ -2,7 +2,7 @@
 //! the disk.
 
 use crate::common;
-use crate::common::reply::Split as _;
+use tfp_client::replies::Split as _;
 
 use common::*;
 use std::fs;

@@ -5,7 +5,7 @@
 //! compared byte for byte after the cache is measured (reading it back caches it).
 
 use crate::common;
-use crate::common::reply::{AsStatus as _, Split as _};
+use tfp_client::replies::{AsStatus as _, Split as _};
 
 use common::*;
 use sha2::{Digest, Sha256};

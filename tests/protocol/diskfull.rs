@@ -3,7 +3,8 @@
 //! leaves no partial file behind, and the session goes on.
 
 use crate::common;
-use crate::common::reply::{Answer as _, AsStatus as _, Split as _};
+use crate::common::reply::Answer as _;
+use tfp_client::replies::{AsStatus as _, Split as _};
 
 use common::*;
 use std::fs;

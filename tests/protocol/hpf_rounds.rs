@@ -2,9 +2,9 @@
 //! each must carry them: PUT/GET round trips, PUT's STOP and CANCEL, and the
 //! PUTCAN and GETCAN windows driven unit by unit.
 
-use crate::common::reply::Split as _;
 use crate::common::{pattern, Server};
 use std::fs;
+use tfp_client::replies::Split as _;
 use tfp_client::Client;
 use tfp_wire::hpf::{self, code};
 

@@ -11,7 +11,7 @@
 #![allow(clippy::needless_update)]
 
 use crate::common;
-use crate::common::reply::{AsStatus as _, Split as _};
+use tfp_client::replies::{AsStatus as _, Split as _};
 
 use common::*;
 use std::fs;

@@ -3,7 +3,8 @@
 //! the quota (issue 15: 4 sessions × 700 KB under 1 MiB all got OK).
 
 use crate::common;
-use crate::common::reply::{Answer as _, AsStatus as _, Split as _};
+use crate::common::reply::Answer as _;
+use tfp_client::replies::{AsStatus as _, Split as _};
 
 use common::*;
 use std::io::Read;

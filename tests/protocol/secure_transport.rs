@@ -6,8 +6,9 @@
 //! must end the session with nothing acted upon, and be logged.
 
 use crate::common;
-use crate::common::reply::{AsStatus as _, SizeOrCode as _, Split as _};
+use crate::common::reply::SizeOrCode as _;
 use crate::hpf_rounds;
+use tfp_client::replies::{AsStatus as _, Split as _};
 
 use common::*;
 use std::fs;

@@ -3,8 +3,9 @@
 //! identity token before every client unit; files checked on disk.
 
 use crate::common;
-use crate::common::reply::{Answer as _, AsStatus as _, SizeOrCode as _, Split as _};
+use crate::common::reply::{Answer as _, SizeOrCode as _};
 use crate::hpf_rounds;
+use tfp_client::replies::{AsStatus as _, Split as _};
 
 use common::*;
 use std::fs;

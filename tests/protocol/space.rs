@@ -4,7 +4,7 @@
 //! and the quota's use.
 
 use crate::common;
-use crate::common::reply::AsStatus as _;
+use tfp_client::replies::AsStatus as _;
 
 use common::*;
 

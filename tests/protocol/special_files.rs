@@ -3,7 +3,8 @@
 //! trees deeper than the walks' limits are removed by RMDIR and never left half
 //! copied by CPDIR.
 use crate::common;
-use crate::common::reply::{Answer as _, AsStatus as _};
+use crate::common::reply::Answer as _;
+use tfp_client::replies::AsStatus as _;
 
 use common::*;
 use std::time::{Duration, Instant};

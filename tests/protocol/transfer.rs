@@ -3,8 +3,9 @@
 //! break and disconnect leaves on disk.
 
 use crate::common;
-use crate::common::reply::{Answer as _, AsStatus as _, SizeOrCode as _, Split as _};
+use crate::common::reply::{Answer as _, SizeOrCode as _};
 use crate::hpf_rounds;
+use tfp_client::replies::{AsStatus as _, Split as _};
 
 use common::*;
 use sha2::{Digest, Sha256};

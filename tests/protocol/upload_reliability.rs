@@ -6,7 +6,8 @@
 //! without it they are not.
 
 use crate::common;
-use crate::common::reply::{Answer as _, AsStatus as _, Split as _};
+use crate::common::reply::Answer as _;
+use tfp_client::replies::{AsStatus as _, Split as _};
 
 use common::*;
 use std::io::Read;

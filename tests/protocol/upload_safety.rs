@@ -3,7 +3,8 @@
 //! overwrites that keep the target's mode and owner on every writing command.
 
 use crate::common;
-use crate::common::reply::{Answer as _, AsStatus as _, SizeOrCode as _, Split as _};
+use crate::common::reply::{Answer as _, SizeOrCode as _};
+use tfp_client::replies::{AsStatus as _, Split as _};
 
 use common::*;
 use std::fs;

@@ -11,7 +11,8 @@
 //! UDP work add them).
 
 use crate::common;
-use crate::common::reply::{Answer as _, AsStatus as _, SizeOrCode as _, Split as _};
+use crate::common::reply::{Answer as _, SizeOrCode as _};
+use tfp_client::replies::{AsStatus as _, Split as _};
 
 use common::*;
 use sha2::{Digest, Sha256};

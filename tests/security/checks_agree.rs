@@ -4,7 +4,7 @@
 //! path the Unix permissions refuse is logged as such, not as TFPSFS's doing.
 
 use crate::common;
-use crate::common::reply::{AsStatus as _, Split as _};
+use tfp_client::replies::{AsStatus as _, Split as _};
 
 use common::*;
 use std::fs;

@@ -2,7 +2,7 @@
 //! root is read, listed, changed or created.
 
 use crate::common;
-use crate::common::reply::Split as _;
+use tfp_client::replies::Split as _;
 
 use common::*;
 use std::fs;

@@ -4,7 +4,7 @@
 //! and the logs never holding a token or key.
 
 use crate::common;
-use crate::common::reply::Split as _;
+use tfp_client::replies::Split as _;
 
 use common::*;
 use std::fs;

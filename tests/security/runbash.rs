@@ -12,7 +12,7 @@
 #![allow(clippy::needless_update)]
 
 use crate::common;
-use crate::common::reply::Split as _;
+use tfp_client::replies::Split as _;
 
 use common::*;
 use std::fs;

@@ -5,7 +5,8 @@
 //! secured by the reference server (its file format) keeping their permissions.
 
 use crate::common;
-use crate::common::reply::{AsStatus as _, SizeOrCode as _, Split as _};
+use crate::common::reply::SizeOrCode as _;
+use tfp_client::replies::{AsStatus as _, Split as _};
 
 use common::*;
 use std::fs;

@@ -6,7 +6,7 @@
 //! tested for real.
 
 use crate::common;
-use crate::common::reply::AsStatus as _;
+use tfp_client::replies::AsStatus as _;
 
 use common::*;
 use std::fs;

@@ -7,7 +7,8 @@
 #![allow(clippy::needless_update)]
 
 use crate::common;
-use crate::common::reply::{Answer as _, AsStatus as _, Split as _};
+use crate::common::reply::Answer as _;
+use tfp_client::replies::{AsStatus as _, Split as _};
 
 use common::*;
 use std::fs;

@@ -6,7 +6,8 @@
 //! (the baseline each test prints beside its figures).
 
 use crate::common;
-use crate::common::reply::{Answer as _, AsStatus as _, Split as _};
+use crate::common::reply::Answer as _;
+use tfp_client::replies::{AsStatus as _, Split as _};
 
 use common::*;
 use std::thread;

@@ -3,7 +3,7 @@
 //! KEEPALIVE, NIGMA, TLB round-robin, and a UDP responder that survives garbage.
 
 use crate::common;
-use crate::common::reply::{AsStatus as _, Split as _};
+use tfp_client::replies::{AsStatus as _, Split as _};
 
 use common::*;
 use nix::sys::socket::{recv, send, MsgFlags};

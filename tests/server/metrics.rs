@@ -3,7 +3,7 @@
 //! reach: helper-process restarts, listener refusals, HPF bytes to the byte.
 
 use crate::common;
-use crate::common::reply::Split as _;
+use tfp_client::replies::Split as _;
 
 use common::*;
 use std::collections::HashMap;

@@ -2,7 +2,7 @@
 //! admin control socket, and --daemon.
 
 use crate::common;
-use crate::common::reply::{AsStatus as _, Split as _};
+use tfp_client::replies::{AsStatus as _, Split as _};
 
 use common::*;
 use std::process::Command;

@@ -4,7 +4,7 @@
 //! real processes, every thread of each.
 
 use crate::common;
-use crate::common::reply::AsStatus as _;
+use tfp_client::replies::AsStatus as _;
 
 use common::*;
 use std::time::{Duration, Instant};

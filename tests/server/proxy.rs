@@ -3,7 +3,7 @@
 //! commands, transfers and OOB bytes all pass through.
 
 use crate::common;
-use crate::common::reply::{AsStatus as _, Split as _};
+use tfp_client::replies::{AsStatus as _, Split as _};
 
 use common::*;
 use nix::sys::socket::{recv, send, MsgFlags};

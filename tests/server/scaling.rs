@@ -6,7 +6,8 @@
 //! other; and PROCHECK is answered only by the node that holds the session.
 
 use crate::common;
-use crate::common::reply::{Answer as _, AsStatus as _, Split as _};
+use crate::common::reply::Answer as _;
+use tfp_client::replies::{AsStatus as _, Split as _};
 
 use common::{assert_failed, assert_ok, free_port, is_root, keys, ok, pattern, require, spawn_tfd, tempdir};
 use std::net::{SocketAddr, TcpStream, UdpSocket};

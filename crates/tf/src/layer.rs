@@ -3,12 +3,12 @@
 //! The first four change how the rest of the session travels, so they matter
 //! in `tf shell` / `tf -b`; the client library switches its side with them.
 
-use super::refusal::{AsStatus as _, Split as _};
 use super::reply::{fail, report};
 use super::row::{want, Done};
 use super::v251::{iso, simple};
 use std::process::ExitCode;
 use tfp_client::fai_cache::{default_dir, FaiCache};
+use tfp_client::replies::{AsStatus as _, Split as _};
 use tfp_client::{Client, ClientConfig};
 use tfp_wire::Status;
 

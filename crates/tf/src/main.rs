@@ -23,7 +23,6 @@ mod locks;
 mod mirror;
 mod probe;
 mod put_staged;
-mod refusal;
 mod remote;
 mod reply;
 mod rglob;

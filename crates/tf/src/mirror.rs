@@ -7,7 +7,6 @@
 //! same `--jobs` pool and landing as `get -r`/`put -r`.
 
 use super::explain;
-use super::refusal::Split as _;
 use super::reply::fail;
 use super::tree::{self, Done, Progress, Tally, Up};
 use std::ffi::OsStr;
@@ -19,6 +18,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tfp_client::engine::partial;
 use tfp_client::options::commands::{self, Family, ParseError};
+use tfp_client::replies::Split as _;
 use tfp_client::tree::filter::Filter;
 use tfp_client::tree::landing::Landing;
 use tfp_client::tree::listing::{self, Kind, ListError};

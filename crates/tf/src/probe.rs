@@ -1,13 +1,13 @@
 //! tf's liveness subcommands: the UDP probes (no TCP session needed), and OOB,
 //! KEEPALIVE, PROCKEY, NIGMA and TLB over a session.
 
-use super::refusal::Split as _;
 use super::reply::{fail, print_status};
 use nix::sys::socket::{recv, send, MsgFlags};
 use std::net::{ToSocketAddrs, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+use tfp_client::replies::Split as _;
 use tfp_client::Client;
 
 /// `tf probe host|proc KEY|sock KEY|tlb`: one UDP datagram to the server's port.

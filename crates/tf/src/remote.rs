@@ -2,7 +2,6 @@
 //! and modification time), `del`/`rm` of files and patterns, `rmdir` that
 //! keeps a non-empty directory unless `-r` says otherwise.
 
-use super::refusal::Split as _;
 use super::reply::{fail, report};
 use super::row::Done;
 use super::{explain, formats, rglob};
@@ -10,6 +9,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use tfp_client::escape::shown;
 use tfp_client::options::commands::{self, Family};
+use tfp_client::replies::Split as _;
 use tfp_client::tree::listing::{self, Kind, Stat};
 use tfp_client::{Client, Error};
 use tfp_wire::Status;

@@ -4,7 +4,6 @@
 //! client::tree; this is the command line around them.
 
 use super::explain;
-use super::refusal::{AsStatus as _, Split as _};
 use super::reply::fail;
 use std::ffi::OsStr;
 use std::io::IsTerminal;
@@ -17,6 +16,7 @@ use std::time::{Duration, Instant};
 use tfp_client::engine::beside::Beside;
 use tfp_client::engine::{download, partial};
 use tfp_client::options::commands::{self, Family, ParseError};
+use tfp_client::replies::{AsStatus as _, Split as _};
 use tfp_client::staged;
 use tfp_client::tree::filter::Filter;
 use tfp_client::tree::listing::{self, Kind, ListError};

@@ -5,12 +5,12 @@
 //! only.
 
 use super::explain::Access;
-use super::refusal::{AsStatus as _, Split as _};
 use super::reply::report;
 use super::row::{want, Done, Failure};
 use super::v251::{iso, simple};
 use std::io::Write;
 use std::process::ExitCode;
+use tfp_client::replies::{AsStatus as _, Split as _};
 use tfp_client::{Client, ClientConfig, Error};
 use tfp_wire::fstat::{FileType, StatRecord};
 use tfp_wire::Status;

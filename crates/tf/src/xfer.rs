@@ -2,7 +2,6 @@
 //! parallel streams.
 
 use super::explain::{self, Access};
-use super::refusal::{AsStatus as _, Split as _};
 use super::reply::{fail, report};
 use super::safe;
 use sha2::{Digest, Sha256};
@@ -18,6 +17,7 @@ use tfp_client::engine::digest::sha256_file;
 use tfp_client::engine::download;
 use tfp_client::engine::scratch::Scratch;
 use tfp_client::options::commands::{self, Family, ParseError};
+use tfp_client::replies::{AsStatus as _, Split as _};
 use tfp_client::tree::capped::Capped;
 use tfp_client::{parallel, transfer::PutOutcome, Client, ClientConfig, Error, DIRECT_WRITE_MIN};
 use tfp_wire::Status;

@@ -197,25 +197,3 @@ pub(crate) fn ok(command: &str, reply: Status) -> Result<Vec<u8>, Error> {
         other => Err(Error::refused(command, other)),
     }
 }
-
-/// A refusal split out as the reply it was, for the library's own steps that
-/// treat one refusal as an answer (a missing file is a fresh start).
-pub(crate) mod compat {
-    use super::Error;
-    use tfp_wire::Status;
-
-    /// `Ok(Err(reply))` for a refusal; other errors stay errors.
-    pub(crate) trait Split<T> {
-        fn split(self) -> Result<Result<T, Status>, Error>;
-    }
-
-    impl<T> Split<T> for Result<T, Error> {
-        fn split(self) -> Result<Result<T, Status>, Error> {
-            match self {
-                Ok(v) => Ok(Ok(v)),
-                Err(Error::Refused(r)) => Ok(Err(r.reply)),
-                Err(e) => Err(e),
-            }
-        }
-    }
-}

@@ -190,7 +190,7 @@ pub fn connect_cached(cfg: &ClientConfig, cache: &FaiCache) -> Result<(Client, E
         }
     }
     let mut c = Client::connect(cfg)?;
-    match crate::error::compat::Split::split(c.faitok(0))? {
+    match crate::replies::Split::split(c.faitok(0))? {
         Ok(t) => match cache.store(&t) {
             Ok(()) => Ok((c, Entered::RsaNewToken)),
             Err(e) => Ok((

@@ -62,6 +62,7 @@ pub mod fai_cache;
 pub mod interrupt;
 pub mod options;
 pub mod parallel;
+pub mod replies;
 pub mod secret_files;
 pub mod session;
 pub mod space;

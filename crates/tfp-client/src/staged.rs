@@ -16,7 +16,7 @@
 
 use super::transfer::PutOutcome;
 use super::{Client, ClientConfig, Error};
-use crate::error::compat::Split;
+use crate::replies::Split;
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};

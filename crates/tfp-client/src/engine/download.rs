@@ -235,7 +235,7 @@ pub fn download(
 ) -> Result<(), (Failure, Option<Kept>)> {
     let target_path = req.target.shown();
     let shown = target_path.display().to_string();
-    let st = match crate::error::compat::Split::split(listing::fstat(c, req.remote)) {
+    let st = match crate::replies::Split::split(listing::fstat(c, req.remote)) {
         Ok(Ok(st)) => st,
         Ok(Err(st)) => return Err((Failure::Refused(st), None)),
         Err(e) => return Err((Failure::Session(e), None)),
@@ -314,7 +314,7 @@ pub fn download(
     for attempt in 0..2 {
         if attempt == 1 {
             // the file may have changed meanwhile: the next round takes the server's word again
-            identity = match crate::error::compat::Split::split(listing::fstat(c, req.remote)) {
+            identity = match crate::replies::Split::split(listing::fstat(c, req.remote)) {
                 Ok(Ok(st)) => Identity {
                     name: req.remote.to_vec(),
                     size: st.size,
