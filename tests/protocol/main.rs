@@ -11,6 +11,7 @@ mod common;
 
 mod big;
 mod client_api;
+mod client_trees;
 mod commands;
 mod direct_io;
 mod diskfull;

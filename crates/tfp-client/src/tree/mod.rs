@@ -1,9 +1,11 @@
-//! Whole trees and many files over one invocation's sessions (`tf put -r`,
-//! `tf get -r`, and what `tf mirror` builds on): the local walk, the remote
-//! listing and the checks on the names a server sends, glob patterns, the pool
-//! of sessions that moves the files, and the landing that writes downloads
-//! only below the target directory, each capped at the size the server
-//! announced.
+//! Whole trees and many files over one invocation's sessions: [`copy::put`]
+//! and [`copy::get`] (`tf put -r`, `tf get -r`) and [`mirror::mirror`]
+//! (`tf mirror`), which tell what happens through [`events::Events`] and
+//! return a [`events::Report`]; and the pieces they are built of: the local
+//! walk, the remote listing and the checks on the names a server sends, glob
+//! patterns, the pool of sessions that moves the files, and the landing that
+//! writes downloads only below the target directory, each capped at the size
+//! the server announced.
 //!
 //! A server is not trusted with local names (the scp CVE-2019-6111 class): every
 //! name of a listing goes through [`names::check`] before it is used, and the
@@ -12,10 +14,13 @@
 //! a link planted in the target.
 
 pub mod capped;
+pub mod copy;
+pub mod events;
 pub mod filter;
 pub mod glob;
 pub mod landing;
 pub mod listing;
+pub mod mirror;
 pub mod names;
 pub mod pool;
 pub mod remote_glob;

@@ -1,0 +1,149 @@
+//! What a tree run ([`super::copy`], [`super::mirror`]) tells the program
+//! that runs it while it works, and what it returns at the end.
+//!
+//! The run decides and words every message (the same sentences for `tf`, the
+//! Python package and any application); the program decides where they go:
+//! `tf` prints them on stderr and draws a progress bar from [`Progress`], the
+//! Python package collects them. Every method has a default that does
+//! nothing, so an application overrides only what it shows.
+
+use crate::Error;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Whose a failure is; a local failure weighs more (exit status 1 in `tf`)
+/// than a refusal (2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Here: a local file, a local directory, the connection.
+    Local,
+    /// The server refused a command, or sent a name that was refused.
+    Refused,
+}
+
+/// Hooks a tree run calls as it goes. `Sync`: the pool's threads call them
+/// at the same time.
+pub trait Events: Sync {
+    /// Something failed; `text` names the file and the cause (names
+    /// escaped). It is counted in the [`Report`] too.
+    fn failed(&self, _fault: Fault, _text: &str) {}
+    /// Something left out on purpose or worth telling (a symlink skipped, a
+    /// partial download continued), escaped like [`Events::failed`].
+    fn note(&self, _text: &str) {}
+    /// The extra sessions of the pool could not be opened (followed by a
+    /// [`Events::failed`] that says nothing moved).
+    fn pool_failed(&self, _e: &Error) {}
+    /// The files start moving: `total` of them, counted in `progress`.
+    fn transferring(&self, _total: usize, _progress: &Arc<Progress>) {}
+    /// They stopped moving; the failures of single files follow, in the
+    /// order the files were planned.
+    fn transferred(&self) {}
+}
+
+/// [`Events`] that tell nothing: the [`Report`] alone says what happened.
+pub struct Quiet;
+
+impl Events for Quiet {}
+
+/// Files done and bytes moved while the files of a run move.
+#[derive(Default)]
+pub struct Progress {
+    files: AtomicU64,
+    bytes: AtomicU64,
+    /// The counters of the downloads under way (the engine counts each
+    /// file's own bytes), read with `bytes` and added to it when done.
+    live: Mutex<Vec<Arc<AtomicU64>>>,
+}
+
+impl Progress {
+    /// Files done (moved or failed).
+    pub fn files(&self) -> u64 {
+        self.files.load(Ordering::Relaxed)
+    }
+
+    /// Bytes moved, the files under way included.
+    pub fn moved(&self) -> u64 {
+        let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        self.bytes.load(Ordering::Relaxed) + live.iter().map(|c| c.load(Ordering::Relaxed)).sum::<u64>()
+    }
+
+    pub(crate) fn file_done(&self) {
+        self.files.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counter uploads add their bytes to.
+    pub(crate) fn bytes(&self) -> &AtomicU64 {
+        &self.bytes
+    }
+
+    /// A counter for one download, read while it runs.
+    pub(crate) fn begin(&self) -> Arc<AtomicU64> {
+        let c = Arc::new(AtomicU64::new(0));
+        self.live.lock().unwrap_or_else(|p| p.into_inner()).push(c.clone());
+        c
+    }
+
+    /// The download of `c` ended: its bytes join the total.
+    pub(crate) fn end(&self, c: &Arc<AtomicU64>) {
+        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        live.retain(|x| !Arc::ptr_eq(x, c));
+        self.bytes.fetch_add(c.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+}
+
+/// What a tree run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Files moved.
+    pub transferred: usize,
+    /// Failures here (local files, the connection), as told to
+    /// [`Events::failed`]; one may stand for many files.
+    pub local: usize,
+    /// Refusals by the server and names refused from its listings.
+    pub refused: usize,
+    /// Partial downloads kept for a later run to continue (`resume`), with
+    /// the bytes each holds.
+    pub kept: Vec<(PathBuf, u64)>,
+}
+
+impl Report {
+    /// Whether everything asked for was done.
+    pub fn ok(&self) -> bool {
+        self.local == 0 && self.refused == 0
+    }
+}
+
+/// Counts failures as they are told: one [`Report`] built by the threads
+/// of a run.
+pub(crate) struct Tally<'e> {
+    pub(crate) ev: &'e dyn Events,
+    pub(crate) report: Report,
+}
+
+impl<'e> Tally<'e> {
+    pub(crate) fn new(ev: &'e dyn Events) -> Self {
+        Tally {
+            ev,
+            report: Report::default(),
+        }
+    }
+
+    pub(crate) fn local(&mut self, msg: impl std::fmt::Display) {
+        self.ev.failed(Fault::Local, &msg.to_string());
+        self.report.local += 1;
+    }
+
+    pub(crate) fn refused(&mut self, msg: impl std::fmt::Display) {
+        self.ev.failed(Fault::Refused, &msg.to_string());
+        self.report.refused += 1;
+    }
+
+    pub(crate) fn note(&self, msg: impl std::fmt::Display) {
+        self.ev.note(&msg.to_string());
+    }
+
+    pub(crate) fn failures(&self) -> usize {
+        self.report.local + self.report.refused
+    }
+}

@@ -1,0 +1,631 @@
+//! Makes one tree a copy of another, moving only what differs: what
+//! `tf mirror` runs, and the Python package's `mirror`. A remote source and
+//! a local destination, or (upload) the other way.
+//!
+//! Both sides are described first — the remote one by one LSR and FSTATs
+//! sent without waiting for each answer, so an unchanged tree costs a few
+//! round trips, not one per file — then the plan ([`sync::plan`]) runs:
+//! removals, directories, then the files over the same pool, landing and
+//! staged uploads as [`super::copy`]. `delete` removes nothing when either
+//! listing was not whole, and nothing is removed locally through a symlink.
+
+use super::copy::{self, rjoin, Done, Kept, Up};
+use super::events::{Events, Progress, Report, Tally};
+use super::filter::Filter;
+use super::landing::Landing;
+use super::listing::{self, Kind, ListError};
+use super::names;
+use super::sync::{self, Meta, Plan, Rule, Side};
+use crate::engine::partial;
+use crate::replies::Split as _;
+use crate::{Client, ClientConfig, Error};
+use std::ffi::OsStr;
+use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use tfp_wire::Status;
+
+/// What a mirror may do.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The source is local and the destination on the server (`-R`).
+    pub upload: bool,
+    /// Remove what the destination has and the source has not.
+    pub delete: bool,
+    /// Judge files of the same size by SHA-256 rather than by mtime.
+    pub checksum: bool,
+    /// Plan only: [`MirrorReport::planned`] says what a run would do.
+    pub dry_run: bool,
+    /// Sessions moving files at once.
+    pub jobs: usize,
+    /// The caller's session entered with Fast Access: the pool's do too.
+    pub fai: bool,
+    /// `--exclude`/`--include`, on both sides.
+    pub filter: Filter,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            upload: false,
+            delete: false,
+            checksum: false,
+            dry_run: false,
+            jobs: copy::DEFAULT_JOBS,
+            fai: false,
+            filter: Filter::default(),
+        }
+    }
+}
+
+/// One step of a plan, as a dry run reports it (paths relative to the
+/// destination).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Planned {
+    /// Remove an extra entry (`delete`).
+    Delete(Vec<u8>),
+    /// Remove an entry of another kind in the way of the source's.
+    Replace(Vec<u8>),
+    /// Make a directory.
+    Mkdir(Vec<u8>),
+    /// Move a file.
+    Copy(Vec<u8>),
+}
+
+/// The counts of a mirror that got as far as its plan.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Files moved (a dry run: to move).
+    pub transferred: usize,
+    /// Extra entries removed (a dry run: to remove).
+    pub deleted: usize,
+    /// Files found the same on both sides.
+    pub unchanged: usize,
+    /// Files, names and directories that failed.
+    pub failed: usize,
+}
+
+/// What a mirror did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct MirrorReport {
+    /// Failures and kept partials, as for any tree run.
+    pub report: Report,
+    /// `None` when the run stopped before it had a plan (a side could not
+    /// be read: said through [`Events::failed`]).
+    pub summary: Option<Summary>,
+    /// A dry run's plan, in the order it would run.
+    pub planned: Vec<Planned>,
+}
+
+/// Makes `dst` a copy of `src`: a remote `src` and a local `dst`, or with
+/// [`Options::upload`] a local `src` and a remote `dst`. `Err` only when the
+/// caller's session failed.
+pub fn mirror(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    src: &str,
+    dst: &str,
+    o: &Options,
+    ev: &dyn Events,
+) -> Result<MirrorReport, Error> {
+    let mut t = Tally::new(ev);
+    let r = if o.upload {
+        up(c, cfg, src, dst, o, &mut t)?
+    } else {
+        down(c, cfg, src, dst, o, &mut t)?
+    };
+    let (summary, planned) = r.map_or((None, Vec::new()), |(s, p)| (Some(s), p));
+    Ok(MirrorReport {
+        report: t.report,
+        summary,
+        planned,
+    })
+}
+
+/// What a direction returns: the counts and a dry run's plan, or nothing
+/// when it stopped before the plan.
+type Ran = Option<(Summary, Vec<Planned>)>;
+
+/// A remote path as given, without a trailing `/` ("" or "/" is the root).
+fn remote_path(p: &str) -> Vec<u8> {
+    p.trim_end_matches('/').as_bytes().to_vec()
+}
+
+/// The remote tree below `dir`: LSR, then FSTAT of every file, pipelined.
+/// `None` when the listing as a whole was refused (said so). The flag is
+/// false when it was not whole: names refused, or files FSTAT would not
+/// describe. On the side of a download those files are left out; on the side
+/// of an upload they count as different, so they are sent again.
+fn remote_side(c: &mut Client, dir: &[u8], for_upload: bool, t: &mut Tally<'_>) -> Result<Option<(Side, bool)>, Error> {
+    let shown = names::shown(dir);
+    let l = match listing::list(c, dir, true) {
+        Ok(l) => l,
+        Err(ListError::Session(e)) => return Err(e),
+        Err(e) => {
+            t.refused(format!("mirror: listing /{shown}: {e}; nothing done"));
+            return Ok(None);
+        }
+    };
+    let mut whole = true;
+    for (n, why) in &l.refused {
+        t.refused(format!(
+            "mirror: /{shown}: the server listed {:?}: {why}; skipped",
+            names::shown(n)
+        ));
+        whole = false;
+    }
+    let mut side = Side::new();
+    let mut files: Vec<Vec<u8>> = Vec::new();
+    for e in &l.entries {
+        // a name listed twice counts once
+        if side.contains_key(&e.rel) {
+            continue;
+        }
+        let meta = Meta {
+            kind: e.kind,
+            size: 0,
+            mtime: 0,
+            changed: 0,
+        };
+        side.insert(e.rel.clone(), meta);
+        if e.kind == Kind::File {
+            files.push(e.rel.clone());
+        }
+    }
+    let paths: Vec<Vec<u8>> = files.iter().map(|f| rjoin(dir, f)).collect();
+    let stats = sync::fstat_all(c, &paths)?;
+    for ((rel, path), st) in files.iter().zip(&paths).zip(stats) {
+        match st {
+            Ok(st) if st.kind == Kind::File => {
+                side.insert(
+                    rel.clone(),
+                    Meta {
+                        kind: Kind::File,
+                        size: st.size,
+                        mtime: st.mtime,
+                        changed: 0,
+                    },
+                );
+            }
+            other => {
+                let why = match other {
+                    Ok(_) => "no longer a regular file".to_string(),
+                    Err(st) => listing::status_text(&st),
+                };
+                t.refused(format!("mirror: /{}: FSTAT: {why}", names::shown(path)));
+                whole = false;
+                if for_upload {
+                    side.insert(
+                        rel.clone(),
+                        Meta {
+                            kind: Kind::File,
+                            size: u64::MAX,
+                            mtime: i64::MIN,
+                            changed: 0,
+                        },
+                    );
+                } else {
+                    side.remove(rel);
+                }
+            }
+        }
+    }
+    Ok(Some((side, whole)))
+}
+
+/// `checksum`: the files of the same size, judged by SHA-256 (the server's
+/// SHA256, pipelined, against the local file's); those that differ join the
+/// copies.
+fn verify(c: &mut Client, p: &mut Plan, remote_root: &[u8], local_root: &Path, t: &mut Tally<'_>) -> Result<(), Error> {
+    let paths: Vec<Vec<u8>> = p.verify.iter().map(|r| rjoin(remote_root, r)).collect();
+    let answers = sync::pipelined(c, "SHA256", &paths)?;
+    for (rel, st) in std::mem::take(&mut p.verify).into_iter().zip(answers) {
+        let local = local_root.join(OsStr::from_bytes(&rel));
+        let theirs = match st {
+            Status::Ok(h) => h,
+            st => {
+                t.refused(format!(
+                    "mirror: SHA256 /{}: {}",
+                    names::shown(&rjoin(remote_root, &rel)),
+                    listing::status_text(&st)
+                ));
+                continue;
+            }
+        };
+        match sync::local_sha256(&local) {
+            Ok(ours) if ours == theirs => p.unchanged += 1,
+            Ok(_) => p.copy.push(rel),
+            Err(e) => t.local(format!("mirror: {}: {e}", local.display())),
+        }
+    }
+    p.copy.sort();
+    Ok(())
+}
+
+/// A dry run's plan in the order a run would carry it out.
+fn planned(p: &Plan) -> Vec<Planned> {
+    let removals = p.remove.iter().map(|r| {
+        if r.extra {
+            Planned::Delete(r.rel.clone())
+        } else {
+            Planned::Replace(r.rel.clone())
+        }
+    });
+    let dirs = p.mkdir.iter().cloned().map(Planned::Mkdir);
+    removals
+        .chain(dirs)
+        .chain(p.copy.iter().cloned().map(Planned::Copy))
+        .collect()
+}
+
+/// What both directions do once the plan is made: `checksum`'s comparison
+/// (where the destination exists), the plan's problems told, the counts it
+/// starts with. A dry run ends here: `Err` holds its counts and plan.
+fn settle(
+    c: &mut Client,
+    p: &mut Plan,
+    o: &Options,
+    exists: bool,
+    remote_root: &[u8],
+    local_root: &Path,
+    t: &mut Tally<'_>,
+) -> Result<Result<Summary, (Summary, Vec<Planned>)>, Error> {
+    // checksum's files, and those whose times are too close to compare
+    if !p.verify.is_empty() && exists {
+        verify(c, p, remote_root, local_root, t)?;
+    }
+    let source_side = if o.upload { "here" } else { "on the server" };
+    for (rel, why) in &p.blocked {
+        t.local(format!("mirror: {}: {why}", names::shown(rel)));
+    }
+    for rel in &p.skipped {
+        t.note(format!(
+            "mirror: {}: not a regular file or directory {source_side}, skipped",
+            names::shown(rel)
+        ));
+    }
+    let mut n = Summary {
+        unchanged: p.unchanged,
+        ..Summary::default()
+    };
+    if o.dry_run {
+        n.transferred = p.copy.len();
+        n.deleted = p.extras();
+        n.failed = t.failures();
+        return Ok(Err((n, planned(p))));
+    }
+    Ok(Ok(n))
+}
+
+/// A file to move, named in messages by its path on the server.
+trait Job: Sync {
+    fn remote(&self) -> &[u8];
+}
+
+impl Job for Fetch {
+    fn remote(&self) -> &[u8] {
+        &self.remote
+    }
+}
+
+impl Job for Up {
+    fn remote(&self) -> &[u8] {
+        &self.remote
+    }
+}
+
+/// Moves `jobs` over the session pool with `one`; failed counts the
+/// problems told so far and every job not done.
+#[allow(clippy::too_many_arguments)]
+fn transfer<J: Job>(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    o: &Options,
+    jobs: &[J],
+    one: &(dyn Fn(&mut Client, &J, &Progress) -> Result<Done, Error> + Sync),
+    mut n: Summary,
+    t: &mut Tally<'_>,
+) -> Summary {
+    let verb = if o.upload { "put" } else { "get" };
+    let what = |j: &J| format!("mirror: {verb} {}", names::shown(j.remote()));
+    let before = t.failures();
+    n.transferred = copy::run_pool(c, cfg, o.jobs, o.fai, jobs, &what, one, t);
+    n.failed = before + (jobs.len() - n.transferred);
+    n
+}
+
+/// Whether `rel` lies below one of `dirs`.
+fn below(rel: &[u8], dirs: &[Vec<u8>]) -> bool {
+    dirs.iter().any(|d| copy::below(rel, d))
+}
+
+/// One file of a download (the engine asks the server for its size and
+/// mtime as it starts it).
+struct Fetch {
+    rel: Vec<u8>,
+    remote: Vec<u8>,
+}
+
+/// Leaves out of the local side the partials (and journals) interrupted
+/// downloads kept: they are the engine's, neither files to mirror nor extra
+/// files to remove.
+fn leave_partials(ours: &mut Side) {
+    ours.retain(|rel, m| m.kind != Kind::File || !partial::is_partial_name(rel));
+}
+
+/// Which way a mirror moves files.
+#[derive(Clone, Copy)]
+enum Direction {
+    Down,
+    Up,
+}
+
+/// The plan for both sides as listed: the filter applied to each, the
+/// partials of interrupted downloads left out of the local side (a re-run
+/// continues them; an upload never publishes an incomplete file), and the
+/// rule that direction compares by.
+fn plan_of(o: &Options, theirs: &mut Side, ours: &mut Side, way: Direction, delete: bool) -> Plan {
+    o.filter.retain(theirs);
+    o.filter.retain(ours);
+    leave_partials(ours);
+    let rule = match (way, o.checksum) {
+        (_, true) => Rule::Checksum,
+        (Direction::Down, false) => Rule::SameMtime,
+        (Direction::Up, false) => Rule::RemoteNotOlder,
+    };
+    match way {
+        Direction::Down => sync::plan(theirs, ours, rule, delete),
+        Direction::Up => sync::plan(ours, theirs, rule, delete),
+    }
+}
+
+/// The download direction: remote `src`, local `dst`.
+fn down(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    src_arg: &str,
+    dst_arg: &str,
+    o: &Options,
+    t: &mut Tally<'_>,
+) -> Result<Ran, Error> {
+    let src = remote_path(src_arg);
+    if !src.is_empty() {
+        match listing::fstat(c, &src).split()? {
+            Ok(st) if st.kind == Kind::Dir => {}
+            Ok(_) => {
+                t.refused(format!("mirror: {src_arg}: not a directory on the server"));
+                return Ok(None);
+            }
+            Err(st) => {
+                t.refused(format!("mirror: {src_arg}: {}", listing::status_text(&st)));
+                return Ok(None);
+            }
+        }
+    }
+    let Some((theirs, whole)) = remote_side(c, &src, false, t)? else {
+        return Ok(None);
+    };
+    let dst = PathBuf::from(dst_arg);
+    let exists = match std::fs::metadata(&dst) {
+        Ok(m) if m.is_dir() => true,
+        Ok(_) => {
+            t.local(format!("mirror: {dst_arg}: not a directory"));
+            return Ok(None);
+        }
+        Err(_) => false,
+    };
+    let ours = if exists {
+        match sync::scan(&dst) {
+            Ok((s, errors)) => {
+                for (rel, why) in errors {
+                    t.local(format!(
+                        "mirror: {}: {why}",
+                        dst.join(OsStr::from_bytes(&rel)).display()
+                    ));
+                }
+                s
+            }
+            Err(e) => {
+                t.local(format!("mirror: {dst_arg}: {e}"));
+                return Ok(None);
+            }
+        }
+    } else {
+        Side::new()
+    };
+    let delete = o.delete && whole;
+    if o.delete && !whole {
+        t.note("mirror: the server's listing was not whole: --delete removes nothing this time");
+    }
+    let (mut theirs, mut ours) = (theirs, ours);
+    let mut p = plan_of(o, &mut theirs, &mut ours, Direction::Down, delete);
+    let mut n = match settle(c, &mut p, o, exists, &src, &dst, t)? {
+        Ok(n) => n,
+        Err(dry_run) => return Ok(Some(dry_run)),
+    };
+    if !exists {
+        if let Err(e) = std::fs::create_dir_all(&dst) {
+            t.local(format!("mirror: {dst_arg}: {e}"));
+            return Ok(None);
+        }
+    }
+    let (land, root) = match Landing::open(&dst).and_then(|l| std::fs::File::open(&dst).map(|f| (l, f))) {
+        Ok(x) => x,
+        Err(e) => {
+            t.local(format!("mirror: {dst_arg}: {e}"));
+            return Ok(None);
+        }
+    };
+    let mut failed_dirs: Vec<Vec<u8>> = Vec::new();
+    for r in &p.remove {
+        match sync::remove_below(root.as_fd(), &r.rel) {
+            Ok(()) if r.extra => n.deleted += 1,
+            Ok(()) => {}
+            Err(e) => {
+                t.local(format!(
+                    "mirror: removing {}: {e}",
+                    dst.join(OsStr::from_bytes(&r.rel)).display()
+                ));
+                failed_dirs.push(r.rel.clone());
+            }
+        }
+    }
+    for d in &p.mkdir {
+        if below(d, &failed_dirs) {
+            continue;
+        }
+        if let Err(e) = land.create_dir(d) {
+            t.local(format!("mirror: {dst_arg}: {e}"));
+            failed_dirs.push(d.clone());
+        }
+    }
+    let mut jobs = Vec::with_capacity(p.copy.len());
+    for rel in &p.copy {
+        if below(rel, &failed_dirs) {
+            t.local(format!(
+                "mirror: {}: its directory could not be made",
+                names::shown(rel)
+            ));
+            continue;
+        }
+        if !theirs.contains_key(rel) {
+            continue;
+        }
+        jobs.push(Fetch {
+            rel: rel.clone(),
+            remote: rjoin(&src, rel),
+        });
+    }
+    // a re-run continues what an interrupted one kept, as far as its journal proves
+    let kept = Kept::default();
+    let ev = t.ev;
+    let one = |c: &mut Client, f: &Fetch, p: &Progress| {
+        let resume = Kept::resumable(&land, &f.rel);
+        copy::receive(c, cfg, &land, &f.rel, &f.remote, resume, p, &kept, ev)
+    };
+    let n = transfer(c, cfg, o, &jobs, &one, n, t);
+    t.report.kept = kept.into_inner();
+    Ok(Some((n, Vec::new())))
+}
+
+/// The upload direction: local `src`, remote `dst`.
+fn up(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    src_arg: &str,
+    dst_arg: &str,
+    o: &Options,
+    t: &mut Tally<'_>,
+) -> Result<Ran, Error> {
+    let src = PathBuf::from(src_arg);
+    if !src.is_dir() {
+        t.local(format!("mirror -R: {src_arg}: not a local directory"));
+        return Ok(None);
+    }
+    let (ours, mut whole) = match sync::scan(&src) {
+        Ok((s, errors)) => {
+            let whole = errors.is_empty();
+            for (rel, why) in errors {
+                t.local(format!(
+                    "mirror: {}: {why}",
+                    src.join(OsStr::from_bytes(&rel)).display()
+                ));
+            }
+            (s, whole)
+        }
+        Err(e) => {
+            t.local(format!("mirror: {src_arg}: {e}"));
+            return Ok(None);
+        }
+    };
+    let dst = remote_path(dst_arg);
+    let exists = dst.is_empty()
+        || match listing::fstat(c, &dst).split()? {
+            Ok(st) if st.kind == Kind::Dir => true,
+            Ok(_) => {
+                t.refused(format!("mirror: {dst_arg}: not a directory on the server"));
+                return Ok(None);
+            }
+            Err(_) => false,
+        };
+    let theirs = if exists {
+        let Some((s, w)) = remote_side(c, &dst, true, t)? else {
+            return Ok(None);
+        };
+        whole &= w;
+        s
+    } else {
+        Side::new()
+    };
+    let delete = o.delete && whole;
+    if o.delete && !whole {
+        t.note("mirror: a listing was not whole: --delete removes nothing this time");
+    }
+    let (mut theirs, mut ours) = (theirs, ours);
+    let mut p = plan_of(o, &mut theirs, &mut ours, Direction::Up, delete);
+    let mut n = match settle(c, &mut p, o, exists, &dst, &src, t)? {
+        Ok(n) => n,
+        Err(dry_run) => return Ok(Some(dry_run)),
+    };
+    if !exists {
+        match c.call("MKDIR", &dst)? {
+            Status::Ok(_) => {}
+            st => {
+                t.refused(format!("mirror: mkdir {dst_arg}: {}", listing::status_text(&st)));
+                return Ok(None);
+            }
+        }
+    }
+    let mut failed_dirs: Vec<Vec<u8>> = Vec::new();
+    for r in &p.remove {
+        let path = rjoin(&dst, &r.rel);
+        let st = c.call(if r.kind == Kind::Dir { "RMDIR" } else { "DEL" }, &path)?;
+        match st {
+            Status::Ok(_) if r.extra => n.deleted += 1,
+            Status::Ok(_) => {}
+            st => {
+                t.refused(format!(
+                    "mirror: removing /{}: {}",
+                    names::shown(&path),
+                    listing::status_text(&st)
+                ));
+                failed_dirs.push(r.rel.clone());
+            }
+        }
+    }
+    let dirs: Vec<Vec<u8>> = p.mkdir.iter().map(|d| rjoin(&dst, d)).collect();
+    let answers = sync::pipelined(c, "MKDIR", &dirs)?;
+    let exists_code = i32::from(tfp_wire::Failed::DirExists.code());
+    for ((rel, path), st) in p.mkdir.iter().zip(&dirs).zip(answers) {
+        match st {
+            Status::Ok(_) => {}
+            Status::Failed(code, _) if code == exists_code => {}
+            st => {
+                if !below(rel, &failed_dirs) {
+                    t.refused(format!(
+                        "mirror: mkdir /{}: {}",
+                        names::shown(path),
+                        listing::status_text(&st)
+                    ));
+                }
+                failed_dirs.push(rel.clone());
+            }
+        }
+    }
+    let mut jobs = Vec::with_capacity(p.copy.len());
+    for rel in &p.copy {
+        if below(rel, &failed_dirs) {
+            t.refused(format!(
+                "mirror: {}: its directory could not be made",
+                names::shown(rel)
+            ));
+            continue;
+        }
+        jobs.push(Up {
+            local: src.join(OsStr::from_bytes(rel)),
+            remote: rjoin(&dst, rel),
+        });
+    }
+    let n = transfer(c, cfg, o, &jobs, &|c, u, p| copy::upload_one(c, cfg, u, p), n, t);
+    Ok(Some((n, Vec::new())))
+}
