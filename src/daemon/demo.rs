@@ -126,6 +126,30 @@ pub fn root_warning(dir: &Path) -> String {
     )
 }
 
+/// How to connect from Python: tfd's own package when the demo runs in a
+/// checkout (`./python`, built with pip), the PyPI client otherwise.
+fn python_lines(checkout: bool, addr: &str, host: &str, port: &str, pk: &Path, cfg: &Config) -> String {
+    let (proto, hash, pk) = (
+        cfg.proto.first().map(String::as_str).unwrap_or_default(),
+        &cfg.hash,
+        pk.display(),
+    );
+    if checkout {
+        format!(
+            "python3 -m venv tfd-venv && tfd-venv/bin/pip install ./python\n  \
+             tfd-venv/bin/python -c 'import tfd_client; \
+             s = tfd_client.connect(\"{addr}\", key=\"{pk}\", hash=\"{hash}\"); print(s.echo(\"hello\")); s.close()'"
+        )
+    } else {
+        format!(
+            "python3 -m venv tfd-venv && tfd-venv/bin/pip install tfprotocol-client==1.2.2\n  \
+             tfd-venv/bin/python -c 'from tfprotocol_client.tfprotocol import TfProtocol; \
+             t = TfProtocol(\"{proto}\", open(\"{pk}\").read(), \"{hash}\", \"{host}\", {port}); t.connect(); \
+             t.echo_command(\"hello\", lambda r: print(r)); t.disconnect()'"
+        )
+    }
+}
+
 /// The connection instructions for a loaded demo config, printed once the
 /// server listens (so they are never shown for a server that could not start).
 pub fn instructions(dir: &Path, cfg: &Config) -> String {
@@ -149,12 +173,17 @@ pub fn instructions(dir: &Path, cfg: &Config) -> String {
          cargo run --release --bin tf -- --server {addr} --key {pk} --hash {hash} ls\n  \
          cargo run --release --bin tf -- --server {addr} --key {pk} --hash {hash} echo hello\n\
          (after cargo build --release, the binary is target/release/tf)\n\n\
-         Connect with the Python client, in a virtual environment:\n  \
-         python3 -m venv tfd-venv && tfd-venv/bin/pip install tfprotocol-client==1.2.2\n  \
-         tfd-venv/bin/python -c 'from tfprotocol_client.tfprotocol import TfProtocol; \
-         t = TfProtocol(\"{proto}\", open(\"{pk}\").read(), \"{hash}\", \"{host}\", {port}); t.connect(); \
-         t.echo_command(\"hello\", lambda r: print(r)); t.disconnect()'{ctl}\n\n\
+         Connect from Python, in a virtual environment:\n  \
+         {python}{ctl}\n\n\
          Stop with Ctrl-C.",
+        python = python_lines(
+            Path::new("python/pyproject.toml").is_file(),
+            &addr,
+            host,
+            port,
+            &pubkey,
+            cfg
+        ),
         proto = cfg.proto.first().map(String::as_str).unwrap_or_default(),
         hash = cfg.hash,
         pk = pubkey.display(),

@@ -10,6 +10,11 @@ Fixtures:
 Each server: temp dir with data/, an RSA-2048 key, a config in tfd's format,
 `tfd -c <conf>` in the foreground; on teardown SIGTERM (SIGKILL after 5 s), and
 the test fails if tfd did not exit 0 or its log mentions "panicked".
+
+TFD_INTEROP_CLIENT=compat runs the same tests through tfd_client.compat, tfd's
+drop-in for tfprotocol_client (scripts/pytest-client): every module
+tfprotocol_client.X is tfd_client.compat.X, as it is for an application that
+replaced the package's name in its imports.
 """
 
 import os
@@ -24,7 +29,27 @@ import time
 from pathlib import Path
 
 import pytest
-from tfprotocol_client.tfprotocol import TfProtocol
+
+
+def _client_is_compat() -> bool:
+    """Points every tfprotocol_client module at tfd_client.compat's."""
+    if os.environ.get("TFD_INTEROP_CLIENT", "pypi") != "compat":
+        return False
+    import importlib
+    import pkgutil
+    import sys
+
+    import tfd_client.compat as compat
+
+    sys.modules["tfprotocol_client"] = compat
+    for m in pkgutil.walk_packages(compat.__path__, compat.__name__ + "."):
+        sys.modules["tfprotocol_client" + m.name[len(compat.__name__):]] = importlib.import_module(m.name)
+    return True
+
+
+COMPAT = _client_is_compat()
+
+from tfprotocol_client.tfprotocol import TfProtocol  # noqa: E402  (after the switch above)
 
 PROTO = "2.4.1"
 HOST = "127.0.0.1"

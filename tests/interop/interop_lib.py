@@ -126,6 +126,20 @@ def assert_alive(c):
     assert reply(c.echo_command, token) == token
 
 
+# The PyPI client's helpers send frames after a final status (a CONT after an
+# empty listing's OK or after a FAILED, the data after a refused SNDFILE: client
+# quirks, wire-notes §11) and tfd answers each UNKNOWN; they also cut SNDFILE's
+# data into frames of 8187 bytes. tfd_client.compat (TFD_INTEROP_CLIENT=compat)
+# sends none of the stray frames and frames of up to 524283 bytes, so the
+# statuses a handler hears differ there, and only there.
+PYPI_QUIRKS = os.environ.get("TFD_INTEROP_CLIENT", "pypi") != "compat"
+
+
+def stray(n: int) -> int:
+    """The UNKNOWN answers to the client's stray frames a handler hears."""
+    return n if PYPI_QUIRKS else 0
+
+
 def listing(c, cmd: str, path: str):
     """Runs LS or LSR through the client's helper (ls_command / lsr_command) and
     returns (lines, statuses). A successful listing is CONT chunks then OK.
@@ -140,8 +154,8 @@ def listing(c, cmd: str, path: str):
     assert statuses, "handler never called"
     first = statuses[0]
     if first.status is not S.CONT:
-        assert len(statuses) == 2, statuses
-        assert statuses[1].status is S.UNKNOWN and statuses[1].message == "", statuses
+        assert len(statuses) == 1 + stray(1), statuses
+        assert all(s.status is S.UNKNOWN and s.message == "" for s in statuses[1:]), statuses
         if first.status is S.OK:
             return [], statuses
         return None, statuses

@@ -33,7 +33,9 @@ fn refusal<T: std::fmt::Debug>(r: Result<T, Error>) -> Refusal {
 }
 
 fn alive(c: &mut Client) {
-    assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");
+    assert_eq!(c.echo("alive").unwrap(), b"alive");
+    // ECHO's answer is the text alone: a text that looks like a status stays text
+    assert_eq!(c.echo(b"FAILED 1 : x\xff").unwrap(), b"FAILED 1 : x\xff");
 }
 
 /// The names of a listing, sorted, with a `/` after directories.

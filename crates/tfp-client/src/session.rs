@@ -216,6 +216,23 @@ impl Client {
         }
     }
 
+    /// `ECHO text`: the server sends `text` back as it came (no status
+    /// word), so this is the cheapest round trip there is and a liveness
+    /// check.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), tfp_client::Error> {
+    /// let mut c = tfp_client::Client::builder("127.0.0.1:10345")
+    ///     .key_file("pub.pem")
+    ///     .hash("app-hash")
+    ///     .connect()?;
+    /// assert_eq!(c.echo("hello")?, b"hello");
+    /// # Ok(()) }
+    /// ```
+    pub fn echo(&mut self, text: impl AsRef<[u8]>) -> Result<Vec<u8>, Error> {
+        self.raw(&[b"ECHO ", text.as_ref()].concat())
+    }
+
     /// `FREESP`: the bytes this session may still store.
     pub fn freesp(&mut self) -> Result<u64, Error> {
         let d = run(self, "FREESP", b"")?;

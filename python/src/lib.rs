@@ -1,0 +1,1052 @@
+//! `tfd_client._native`: the Python binding of tfp-client. It holds no protocol
+//! logic: every method calls one tfp-client function with the GIL released and
+//! turns its `Error` into the `tfd_client.Error` hierarchy (tfd_client/_errors.py).
+#![allow(clippy::too_many_arguments)]
+
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use std::fs::{File, OpenOptions};
+use std::io::{Seek, SeekFrom};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tfp_client::tree::events::{Events, Fault, Progress, Report};
+use tfp_client::tree::filter::Filter;
+use tfp_client::tree::listing::Kind;
+use tfp_client::tree::{copy, mirror};
+use tfp_client::{parallel, Client, ClientConfig, Error, FaiToken, Transport, DIRECT_WRITE_MIN};
+
+/// Chunk size asked for PUT/GET when the caller names none (4 MiB).
+const BUFSZ: i64 = 4 << 20;
+
+/// The tfd_client exception for a tfp-client error.
+fn py_err(py: Python<'_>, e: Error) -> PyErr {
+    let (kind, code, command, text): (&str, Option<i64>, String, String) = match &e {
+        Error::Refused(r) => {
+            let code = r.code.number().map(i64::from);
+            ("refused", code, r.command.clone(), r.text.clone())
+        }
+        Error::Declined { command, answer } => ("declined", Some(*answer), command.to_string(), e.to_string()),
+        Error::Channel(_) => ("channel", None, String::new(), e.to_string()),
+        Error::Handshake(step, st) => {
+            let (code, text) = match st {
+                tfp_client::Status::Failed(n, t) => (Some(*n as i64), t.clone()),
+                _ => (None, e.to_string()),
+            };
+            ("handshake", code, step.to_string(), text)
+        }
+        Error::Key(_) => ("key", None, String::new(), e.to_string()),
+        Error::Protocol(_) => ("protocol", None, String::new(), e.to_string()),
+        Error::Local(io) => (
+            "local",
+            io.raw_os_error().map(|n| n as i64),
+            String::new(),
+            e.to_string(),
+        ),
+        _ => ("other", None, String::new(), e.to_string()),
+    };
+    let msg = e.to_string();
+    match py
+        .import("tfd_client._errors")
+        .and_then(|m| m.getattr("_from_native"))
+        .and_then(|f| f.call1((kind, code, command, text, msg.clone())))
+    {
+        Ok(v) => PyErr::from_value(v),
+        Err(_) => PyRuntimeError::new_err(msg),
+    }
+}
+
+fn kind_name(k: Kind) -> &'static str {
+    match k {
+        Kind::Dir => "dir",
+        Kind::File => "file",
+        Kind::Other => "other",
+    }
+}
+
+/// A progress callback called with the running byte count (the GIL taken for it).
+fn progress_fn(cb: Option<PyObject>) -> impl FnMut(u64) {
+    move |n| {
+        if let Some(cb) = &cb {
+            Python::with_gil(|py| {
+                if let Err(e) = cb.call1(py, (n,)) {
+                    e.print(py);
+                }
+            })
+        }
+    }
+}
+
+/// Runs `f` while a thread hands what `read` counts to the Python callback
+/// `cb` about ten times a second (and once at the end), taking the GIL for
+/// each call.
+fn polled<T>(read: impl Fn() -> u64 + Sync, cb: Option<&PyObject>, f: impl FnOnce() -> T) -> T {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        if let Some(cb) = cb {
+            let (done, read) = (&done, &read);
+            scope.spawn(move || {
+                let mut last = u64::MAX;
+                loop {
+                    let finished = done.load(Ordering::Acquire);
+                    let n = read();
+                    if n != last {
+                        last = n;
+                        Python::with_gil(|py| {
+                            if let Err(e) = cb.call1(py, (n,)) {
+                                e.print(py);
+                            }
+                        });
+                    }
+                    if finished {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            });
+        }
+        let r = f();
+        done.store(true, Ordering::Release);
+        r
+    })
+}
+
+/// One TF Protocol session (a connected tfp_client::Client).
+#[pyclass(module = "tfd_client._native")]
+struct Session {
+    client: Mutex<Option<Client>>,
+    cfg: ClientConfig,
+}
+
+impl Session {
+    /// Runs `f` on the client with the GIL released.
+    fn run<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&mut Client) -> Result<T, Error> + Send) -> PyResult<T> {
+        let r = py.allow_threads(|| {
+            let mut g = self.client.lock().unwrap_or_else(|p| p.into_inner());
+            g.as_mut().map(f)
+        });
+        match r {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(e)) => {
+                if matches!(e, Error::Channel(_)) {
+                    // a broken channel: the session is gone
+                    *self.client.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                }
+                Err(py_err(py, e))
+            }
+            None => Err(py_err(py, Error::Protocol("the session is closed".into()))),
+        }
+    }
+}
+
+/// What a tree run told through [`Events`], kept for the Python side, and
+/// the run's [`Progress`] once its files start moving.
+#[derive(Default)]
+struct Heard {
+    said: Mutex<Vec<(&'static str, String)>>,
+    progress: Mutex<Option<Arc<Progress>>>,
+}
+
+impl Events for Heard {
+    fn failed(&self, fault: Fault, text: &str) {
+        let kind = match fault {
+            Fault::Local => "local",
+            Fault::Refused => "refused",
+        };
+        self.said
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((kind, text.to_string()));
+    }
+    fn note(&self, text: &str) {
+        self.said
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(("note", text.to_string()));
+    }
+    fn transferring(&self, _total: usize, progress: &Arc<Progress>) {
+        *self.progress.lock().unwrap_or_else(|p| p.into_inner()) = Some(progress.clone());
+    }
+}
+
+/// A tree run's report as Python reads it (tfd_client.TreeReport).
+#[pyclass(module = "tfd_client._native", get_all)]
+#[derive(Default)]
+struct TreeRun {
+    /// Files moved (a dry run: to move).
+    transferred: usize,
+    /// Extra entries removed by a mirror's `delete`.
+    deleted: usize,
+    /// Files a mirror found the same on both sides.
+    unchanged: usize,
+    /// Failures here and refusals by the server, counted.
+    local: usize,
+    refused: usize,
+    /// What the run told, in order: (kind, text), kind "local", "refused" or "note".
+    said: Vec<(&'static str, String)>,
+    /// Partial downloads kept for a resume: (path, bytes).
+    kept: Vec<(PathBuf, u64)>,
+    /// A mirror's dry run: (step, relative path) in the order it would run.
+    planned: Vec<(&'static str, Vec<u8>)>,
+    /// A mirror stopped before it had a plan (a side could not be read).
+    stopped: bool,
+}
+
+impl TreeRun {
+    fn of(r: Report) -> TreeRun {
+        TreeRun {
+            transferred: r.transferred,
+            local: r.local,
+            refused: r.refused,
+            kept: r.kept,
+            ..TreeRun::default()
+        }
+    }
+}
+
+impl Session {
+    /// Runs a tree run with the GIL released, its progress polled for `cb`,
+    /// and what it told attached to its report.
+    fn tree_run(
+        &self,
+        py: Python<'_>,
+        cb: Option<PyObject>,
+        f: impl FnOnce(&mut Client, &ClientConfig, &Heard) -> Result<TreeRun, Error> + Send,
+    ) -> PyResult<TreeRun> {
+        let heard = Heard::default();
+        let cfg = self.cfg.clone();
+        let moved = || {
+            let p = heard.progress.lock().unwrap_or_else(|p| p.into_inner());
+            p.as_ref().map_or(0, |p| p.moved())
+        };
+        let mut r = self.run(py, |c| polled(moved, cb.as_ref(), || f(c, &cfg, &heard)))?;
+        r.said = std::mem::take(&mut *heard.said.lock().unwrap_or_else(|p| p.into_inner()));
+        Ok(r)
+    }
+}
+
+fn fai_tuple(t: &FaiToken) -> (String, u64, Vec<u8>) {
+    (t.token.clone(), t.expiry, t.key.clone())
+}
+
+#[pymethods]
+impl Session {
+    /// Whether tfd's secure transport is on.
+    #[getter]
+    fn secure(&self) -> bool {
+        self.client
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|c| c.secure())
+            .unwrap_or(false)
+    }
+
+    /// The transport's name ("secure" or "legacy").
+    #[getter]
+    fn transport(&self) -> &'static str {
+        self.client
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|c| c.transport_name())
+            .unwrap_or("closed")
+    }
+
+    #[getter]
+    fn closed(&self) -> bool {
+        self.client.lock().unwrap_or_else(|p| p.into_inner()).is_none()
+    }
+
+    /// The key of the next FAI entrance kept by the session: (token, expiry, key).
+    fn next_fai_token(&self) -> Option<(String, u64, Vec<u8>)> {
+        self.client
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .and_then(|c| c.next_fai_token().map(fai_tuple))
+    }
+
+    /// END, and closes the session.
+    fn end(&self, py: Python<'_>) -> PyResult<()> {
+        let c = self.client.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(c) = c {
+            py.allow_threads(|| c.end()).map_err(|e| py_err(py, e))?;
+        }
+        Ok(())
+    }
+
+    /// Closes the connection without END.
+    fn close(&self) {
+        self.client.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
+    fn echo(&self, py: Python<'_>, text: Vec<u8>) -> PyResult<Py<PyBytes>> {
+        let v = self.run(py, |c| c.echo(&text))?;
+        Ok(PyBytes::new(py, &v).unbind())
+    }
+    fn mkdir(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
+        self.run(py, |c| c.mkdir(&path))
+    }
+    fn rmkdir(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
+        self.run(py, |c| c.rmkdir(&path))
+    }
+    fn delete(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
+        self.run(py, |c| c.del(&path))
+    }
+    fn rmdir(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
+        self.run(py, |c| c.rmdir(&path))
+    }
+    fn touch(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
+        self.run(py, |c| c.touch(&path))
+    }
+    fn fupd(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
+        self.run(py, |c| c.fupd(&path))
+    }
+    fn copy(&self, py: Python<'_>, src: Vec<u8>, dst: Vec<u8>) -> PyResult<()> {
+        self.run(py, |c| c.copy(&src, &dst))
+    }
+    fn cpdir(&self, py: Python<'_>, src: Vec<u8>, dst: Vec<u8>) -> PyResult<()> {
+        self.run(py, |c| c.cpdir(&src, &dst))
+    }
+    fn rename(&self, py: Python<'_>, old: Vec<u8>, new: Vec<u8>) -> PyResult<()> {
+        self.run(py, |c| c.rename(&old, &new))
+    }
+    fn sha256(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<String> {
+        self.run(py, |c| {
+            c.sha256(&path)
+                .map(|d| d.0.iter().map(|b| format!("{b:02x}")).collect())
+        })
+    }
+    /// FSTAT: (kind, size, mtime).
+    fn stat(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<(&'static str, u64, i64)> {
+        self.run(py, |c| c.stat(&path).map(|s| (kind_name(s.kind), s.size, s.mtime)))
+    }
+    fn exists(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<bool> {
+        self.run(py, |c| c.exists(&path))
+    }
+    fn freesp(&self, py: Python<'_>) -> PyResult<u64> {
+        self.run(py, |c| c.freesp())
+    }
+    fn lock(&self, py: Python<'_>, name: Vec<u8>) -> PyResult<()> {
+        self.run(py, |c| c.lock(&name))
+    }
+    fn date(&self, py: Python<'_>) -> PyResult<i64> {
+        self.run(py, |c| c.date())
+    }
+    fn udate(&self, py: Python<'_>) -> PyResult<f64> {
+        self.run(py, |c| c.udate().map(|d| d.as_secs_f64()))
+    }
+    fn ndate(&self, py: Python<'_>) -> PyResult<(u64, u32)> {
+        self.run(py, |c| c.ndate().map(|d| (d.as_secs(), d.subsec_nanos())))
+    }
+    fn datef(&self, py: Python<'_>) -> PyResult<String> {
+        self.run(py, |c| c.datef())
+    }
+    fn dtof(&self, py: Python<'_>, seconds: i64) -> PyResult<String> {
+        self.run(py, |c| c.dtof(seconds))
+    }
+    fn ftod(&self, py: Python<'_>, date: String) -> PyResult<i64> {
+        self.run(py, |c| c.ftod(&date))
+    }
+    fn prockey(&self, py: Python<'_>) -> PyResult<String> {
+        self.run(py, |c| c.prockey())
+    }
+    fn tlb(&self, py: Python<'_>) -> PyResult<String> {
+        self.run(py, |c| c.tlb())
+    }
+    fn keepalive(&self, py: Python<'_>, on: bool, idle: u32, interval: u32, count: u32) -> PyResult<()> {
+        self.run(py, |c| c.keepalive(on, idle, interval, count))
+    }
+    fn chmod(&self, py: Python<'_>, path: Vec<u8>, mode: u32) -> PyResult<()> {
+        self.run(py, |c| c.chmod(&path, mode))
+    }
+    fn chown(&self, py: Python<'_>, path: Vec<u8>, user: String, group: String) -> PyResult<()> {
+        self.run(py, |c| c.chown(&path, &user, &group))
+    }
+    /// LS/LSR, parsed and checked: [(kind, rel)], rel as bytes.
+    #[pyo3(signature = (dir, recursive=false))]
+    fn listdir(&self, py: Python<'_>, dir: Vec<u8>, recursive: bool) -> PyResult<Vec<(&'static str, Vec<u8>)>> {
+        self.run(py, |c| {
+            let l = if recursive {
+                c.listdir_recursive(&dir)?
+            } else {
+                c.listdir(&dir)?
+            };
+            Ok(l.entries.into_iter().map(|e| (kind_name(e.kind), e.rel)).collect())
+        })
+    }
+    /// LS/LSR as the server sent it.
+    #[pyo3(signature = (dir, recursive=false))]
+    fn list_raw(&self, py: Python<'_>, dir: Vec<u8>, recursive: bool) -> PyResult<Py<PyBytes>> {
+        let v = self.run(py, |c| c.list(recursive, &dir))?;
+        Ok(PyBytes::new(py, &v).unbind())
+    }
+
+    /// PUT of a local file at `offset` (the file read from there too); with
+    /// `streams` > 1 and offset 0, several connections (tfp_client::parallel::put).
+    #[pyo3(signature = (local, remote, offset=0, bufsz=BUFSZ, streams=1, progress=None))]
+    fn put_file(
+        &self,
+        py: Python<'_>,
+        local: PathBuf,
+        remote: Vec<u8>,
+        offset: u64,
+        bufsz: i64,
+        streams: usize,
+        progress: Option<PyObject>,
+    ) -> PyResult<()> {
+        if streams > 1 && offset == 0 {
+            let cfg = self.cfg.clone();
+            let counter = Arc::new(AtomicU64::new(0));
+            let r = py.allow_threads(|| parallel::put(&cfg, &local, &remote, streams, bufsz, &counter));
+            if let Some(cb) = progress {
+                cb.call1(py, (counter.load(std::sync::atomic::Ordering::Relaxed),))?;
+            }
+            return r.map_err(|e| py_err(py, e));
+        }
+        let mut cb = progress_fn(progress);
+        self.run(py, move |c| {
+            let mut f = File::open(&local).map_err(Error::Local)?;
+            f.seek(SeekFrom::Start(offset)).map_err(Error::Local)?;
+            match c.put(&remote, offset, bufsz, &mut f, &mut cb)? {
+                tfp_client::transfer::PutOutcome::Done => Ok(()),
+                tfp_client::transfer::PutOutcome::ServerCancelled => {
+                    Err(Error::Protocol("the server cancelled the PUT (write failure)".into()))
+                }
+            }
+        })
+    }
+
+    /// GET through tfp-client's download engine (what `tf get` runs): a
+    /// partial beside the target, journaled for `resume`, `streams`
+    /// connections, checked end to end with `verify`, renamed into place when
+    /// complete. `progress` hears the running count about ten times a second.
+    #[pyo3(signature = (remote, local, streams=1, bufsz=BUFSZ, resume=false, verify=false, progress=None))]
+    fn download(
+        &self,
+        py: Python<'_>,
+        remote: Vec<u8>,
+        local: PathBuf,
+        streams: usize,
+        bufsz: i64,
+        resume: bool,
+        verify: bool,
+        progress: Option<PyObject>,
+    ) -> PyResult<()> {
+        use tfp_client::engine::download::{self, Failure};
+        let cfg = self.cfg.clone();
+        let counter = Arc::new(AtomicU64::new(0));
+        let messages = Mutex::new(Vec::<String>::new());
+        let r = self.run(py, |c| {
+            polled(
+                || counter.load(std::sync::atomic::Ordering::Relaxed),
+                progress.as_ref(),
+                || {
+                    let req = download::Request {
+                        remote: &remote,
+                        target: download::Target::Path(&local),
+                        streams: streams.max(1),
+                        bufsz,
+                        resume,
+                        verify,
+                        unverified: false,
+                        progress: &counter,
+                    };
+                    Ok(download::download(c, &cfg, &req, &mut |m| {
+                        messages.lock().unwrap_or_else(|p| p.into_inner()).push(m.to_string())
+                    }))
+                },
+            )
+        })?;
+        match r {
+            Ok(()) => Ok(()),
+            Err((failure, kept)) => {
+                let kept = kept
+                    .map(|k| format!(" (kept {} bytes in {} for a resume)", k.bytes, k.partial.display()))
+                    .unwrap_or_default();
+                let e = match failure {
+                    Failure::Refused(st) => Error::refused("GET", st),
+                    Failure::Session(e) => e,
+                    Failure::Local(m) | Failure::NoSpace(m) => Error::Local(std::io::Error::other(m + &kept)),
+                    Failure::Mismatch(m) => Error::Protocol(m + &kept),
+                };
+                Err(py_err(py, e))
+            }
+        }
+    }
+
+    /// `put_tree` (tfp_client::tree::copy::put, what `tf put -r` runs): the
+    /// local `sources` up to `dest` over `jobs` sessions; with `contents` a
+    /// directory's contents go to `dest` itself (made if missing), as rsync's
+    /// `src/`. Returns what the run told and did (see `TreeRun`).
+    #[pyo3(signature = (sources, dest, contents=true, jobs=4, filters=Vec::new(), progress=None))]
+    fn put_tree(
+        &self,
+        py: Python<'_>,
+        sources: Vec<String>,
+        dest: String,
+        contents: bool,
+        jobs: usize,
+        filters: Vec<(bool, String)>,
+        progress: Option<PyObject>,
+    ) -> PyResult<TreeRun> {
+        let o = copy::Options {
+            contents,
+            jobs: jobs.max(1),
+            filter: Filter::new(filters.iter().map(|(inc, p)| (*inc, p.as_str()))),
+            ..copy::Options::default()
+        };
+        self.tree_run(py, progress, |c, cfg, heard| {
+            copy::put(c, cfg, &sources, &dest, &o, heard).map(TreeRun::of)
+        })
+    }
+
+    /// `get_tree` (tfp_client::tree::copy::get, what `tf get -r` runs): the
+    /// remote `sources` down to the local `dest`, each file landing in a
+    /// partial renamed over its name when whole; `resume` continues the
+    /// partials an interrupted run kept.
+    #[pyo3(signature = (sources, dest, contents=true, jobs=4, resume=false, filters=Vec::new(), progress=None))]
+    fn get_tree(
+        &self,
+        py: Python<'_>,
+        sources: Vec<String>,
+        dest: String,
+        contents: bool,
+        jobs: usize,
+        resume: bool,
+        filters: Vec<(bool, String)>,
+        progress: Option<PyObject>,
+    ) -> PyResult<TreeRun> {
+        let o = copy::Options {
+            contents,
+            resume,
+            jobs: jobs.max(1),
+            filter: Filter::new(filters.iter().map(|(inc, p)| (*inc, p.as_str()))),
+            ..copy::Options::default()
+        };
+        self.tree_run(py, progress, |c, cfg, heard| {
+            copy::get(c, cfg, &sources, &dest, &o, heard).map(TreeRun::of)
+        })
+    }
+
+    /// `mirror` (tfp_client::tree::mirror::mirror, what `tf mirror` runs):
+    /// makes `dst` a copy of `src` (`upload`: a local `src`, a remote `dst`).
+    #[pyo3(signature = (src, dst, upload, delete=false, checksum=false, dry_run=false, jobs=4, filters=Vec::new(), progress=None))]
+    fn mirror(
+        &self,
+        py: Python<'_>,
+        src: String,
+        dst: String,
+        upload: bool,
+        delete: bool,
+        checksum: bool,
+        dry_run: bool,
+        jobs: usize,
+        filters: Vec<(bool, String)>,
+        progress: Option<PyObject>,
+    ) -> PyResult<TreeRun> {
+        let o = mirror::Options {
+            upload,
+            delete,
+            checksum,
+            dry_run,
+            jobs: jobs.max(1),
+            fai: false,
+            filter: Filter::new(filters.iter().map(|(inc, p)| (*inc, p.as_str()))),
+        };
+        self.tree_run(py, progress, |c, cfg, heard| {
+            mirror::mirror(c, cfg, &src, &dst, &o, heard).map(|m| {
+                let mut r = TreeRun::of(m.report);
+                r.planned = m
+                    .planned
+                    .into_iter()
+                    .map(|p| match p {
+                        mirror::Planned::Delete(rel) => ("delete", rel),
+                        mirror::Planned::Replace(rel) => ("replace", rel),
+                        mirror::Planned::Mkdir(rel) => ("mkdir", rel),
+                        mirror::Planned::Copy(rel) => ("copy", rel),
+                    })
+                    .collect();
+                if let Some(sum) = m.summary {
+                    r.transferred = sum.transferred;
+                    r.deleted = sum.deleted;
+                    r.unchanged = sum.unchanged;
+                } else {
+                    r.stopped = true;
+                }
+                r
+            })
+        })
+    }
+
+    /// A staged upload (tfp_client::staged::put, what `tf put --resume` and
+    /// `--streams` run): the data lands in a hidden stage beside the target,
+    /// resumable, and replaces it only when whole and matching the local
+    /// SHA-256. Returns (kept, sent, moved_again, sha256), or None when the
+    /// server has no staged uploads (the caller then writes in place).
+    #[pyo3(signature = (local, remote, streams=1, bufsz=BUFSZ, resume=false, progress=None))]
+    fn staged_put(
+        &self,
+        py: Python<'_>,
+        local: PathBuf,
+        remote: Vec<u8>,
+        streams: usize,
+        bufsz: i64,
+        resume: bool,
+        progress: Option<PyObject>,
+    ) -> PyResult<Option<(u64, u64, bool, String)>> {
+        use tfp_client::staged::{self, Outcome, Request};
+        let cfg = self.cfg.clone();
+        let counter = AtomicU64::new(0);
+        let out = self.run(py, |c| {
+            polled(
+                || counter.load(std::sync::atomic::Ordering::Relaxed),
+                progress.as_ref(),
+                || {
+                    let req = Request {
+                        local: &local,
+                        remote: &remote,
+                        streams: streams.max(1),
+                        bufsz,
+                        resume,
+                        overwrite: true,
+                    };
+                    match staged::put(c, &cfg, &req, &counter)? {
+                        Outcome::Done(r) => Ok(Some((r.kept, r.sent, r.moved_again, r.sha256))),
+                        Outcome::Unsupported => Ok(None),
+                        Outcome::Refused(st) => Err(Error::refused("PUT", st)),
+                    }
+                },
+            )
+        })?;
+        Ok(out)
+    }
+
+    /// PUT of bytes at `offset`.
+    #[pyo3(signature = (remote, data, offset=0, bufsz=BUFSZ))]
+    fn put_bytes(&self, py: Python<'_>, remote: Vec<u8>, data: Vec<u8>, offset: u64, bufsz: i64) -> PyResult<()> {
+        self.run(py, move |c| {
+            match c.put(&remote, offset, bufsz, &mut &data[..], &mut |_| {})? {
+                tfp_client::transfer::PutOutcome::Done => Ok(()),
+                tfp_client::transfer::PutOutcome::ServerCancelled => {
+                    Err(Error::Protocol("the server cancelled the PUT (write failure)".into()))
+                }
+            }
+        })
+    }
+
+    /// GET from `offset` to the end into a local file (written from `offset`;
+    /// truncated there first). Returns the bytes received.
+    #[pyo3(signature = (remote, local, offset=0, bufsz=BUFSZ, progress=None))]
+    fn get_file(
+        &self,
+        py: Python<'_>,
+        remote: Vec<u8>,
+        local: PathBuf,
+        offset: u64,
+        bufsz: i64,
+        progress: Option<PyObject>,
+    ) -> PyResult<u64> {
+        let mut cb = progress_fn(progress);
+        self.run(py, move |c| {
+            let f = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&local)
+                .map_err(Error::Local)?;
+            f.set_len(offset).map_err(Error::Local)?;
+            let w = tfd_sys::direct::ChunkWriter::new(f, offset, DIRECT_WRITE_MIN);
+            c.get_to_file(&remote, offset, bufsz, w, &mut cb)
+        })
+    }
+
+    /// GET of `length` bytes from `offset` (None: to the end) as bytes.
+    #[pyo3(signature = (remote, offset=0, length=None, bufsz=BUFSZ))]
+    fn get_bytes(
+        &self,
+        py: Python<'_>,
+        remote: Vec<u8>,
+        offset: u64,
+        length: Option<u64>,
+        bufsz: i64,
+    ) -> PyResult<Py<PyBytes>> {
+        let v = self.run(py, move |c| {
+            let mut out = Vec::new();
+            match length {
+                None => {
+                    c.get(&remote, offset, bufsz, &mut out, &mut |_| {})?;
+                }
+                Some(0) => {}
+                Some(n) => {
+                    parallel::get_range(c, &remote, offset, offset + n, bufsz, &mut |b| {
+                        out.extend_from_slice(b);
+                        Ok(())
+                    })?;
+                }
+            }
+            Ok(out)
+        })?;
+        Ok(PyBytes::new(py, &v).unbind())
+    }
+
+    /// PUT of bytes at `offset`, `progress` called with the running count
+    /// after each chunk.
+    fn put_progress(
+        &self,
+        py: Python<'_>,
+        remote: Vec<u8>,
+        data: Vec<u8>,
+        offset: u64,
+        bufsz: i64,
+        progress: Option<PyObject>,
+    ) -> PyResult<()> {
+        let mut cb = progress_fn(progress);
+        self.run(py, move |c| {
+            match c.put(&remote, offset, bufsz, &mut &data[..], &mut cb)? {
+                tfp_client::transfer::PutOutcome::Done => Ok(()),
+                tfp_client::transfer::PutOutcome::ServerCancelled => {
+                    Err(Error::Protocol("the server cancelled the PUT (write failure)".into()))
+                }
+            }
+        })
+    }
+
+    /// GET from `offset` to the end as bytes, `progress` called with the
+    /// running count after each chunk.
+    fn get_progress(
+        &self,
+        py: Python<'_>,
+        remote: Vec<u8>,
+        offset: u64,
+        bufsz: i64,
+        progress: Option<PyObject>,
+    ) -> PyResult<Py<PyBytes>> {
+        let mut cb = progress_fn(progress);
+        let v = self.run(py, move |c| {
+            let mut out = Vec::new();
+            c.get(&remote, offset, bufsz, &mut out, &mut cb)?;
+            Ok(out)
+        })?;
+        Ok(PyBytes::new(py, &v).unbind())
+    }
+
+    /// FSTATLS (2.5.1): the records as the protocol encodes them (26 bytes each,
+    /// the end record last).
+    fn fstatls(&self, py: Python<'_>, list: Vec<u8>) -> PyResult<Vec<Py<PyBytes>>> {
+        let recs = self.run(py, move |c| c.fstatls(&list))?;
+        let mut out: Vec<Py<PyBytes>> = recs.iter().map(|r| PyBytes::new(py, &r.encode()).unbind()).collect();
+        if recs.last() != Some(&tfp_wire::fstat::StatRecord::End) {
+            out.push(PyBytes::new(py, &tfp_wire::fstat::StatRecord::End.encode()).unbind());
+        }
+        Ok(out)
+    }
+
+    /// PUT that stops after `data` with `code` (-1 keep, -2 cancel)
+    /// (tfp_client::Client::put_cancel).
+    fn put_cancel(&self, py: Python<'_>, remote: Vec<u8>, bufsz: i64, data: Vec<u8>, code: i64) -> PyResult<()> {
+        self.run(py, move |c| c.put_cancel(&remote, bufsz, &data, code))
+    }
+
+    /// NIGMA: a new session key of `n` bytes.
+    fn nigma(&self, py: Python<'_>, n: u32) -> PyResult<()> {
+        self.run(py, move |c| c.nigma(n))
+    }
+
+    /// FSIZE.
+    fn fsize(&self, py: Python<'_>, remote: Vec<u8>) -> PyResult<u64> {
+        self.run(py, |c| c.fsize(&remote))
+    }
+
+    /// SNDFILE of bytes.
+    #[pyo3(signature = (remote, data, overwrite=true))]
+    fn sndfile(&self, py: Python<'_>, remote: Vec<u8>, data: Vec<u8>, overwrite: bool) -> PyResult<()> {
+        self.run(py, move |c| c.sndfile(&remote, overwrite, &mut &data[..], &mut |_| {}))
+    }
+    /// SNDFILE of bytes, `progress` called with the running count as the
+    /// server acknowledges each data frame.
+    fn sndfile_progress(
+        &self,
+        py: Python<'_>,
+        remote: Vec<u8>,
+        data: Vec<u8>,
+        overwrite: bool,
+        progress: Option<PyObject>,
+    ) -> PyResult<()> {
+        let mut cb = progress_fn(progress);
+        self.run(py, move |c| c.sndfile(&remote, overwrite, &mut &data[..], &mut cb))
+    }
+    /// SNDFILE of a local file.
+    #[pyo3(signature = (local, remote, overwrite=true, progress=None))]
+    fn sndfile_file(
+        &self,
+        py: Python<'_>,
+        local: PathBuf,
+        remote: Vec<u8>,
+        overwrite: bool,
+        progress: Option<PyObject>,
+    ) -> PyResult<()> {
+        let mut cb = progress_fn(progress);
+        self.run(py, move |c| {
+            let mut f = File::open(&local).map_err(Error::Local)?;
+            c.sndfile(&remote, overwrite, &mut f, &mut cb)
+        })
+    }
+    /// RCVFILE: the file's bytes.
+    #[pyo3(signature = (remote, delete=false))]
+    fn rcvfile(&self, py: Python<'_>, remote: Vec<u8>, delete: bool) -> PyResult<Py<PyBytes>> {
+        let v = self.run(py, move |c| {
+            let mut out = Vec::new();
+            c.rcvfile(&remote, delete, &mut out)?;
+            Ok(out)
+        })?;
+        Ok(PyBytes::new(py, &v).unbind())
+    }
+    /// SUP of bytes.
+    fn sup(&self, py: Python<'_>, remote: Vec<u8>, data: Vec<u8>) -> PyResult<()> {
+        self.run(py, move |c| c.sup(&remote, &mut &data[..]))
+    }
+    /// SDOWN: the file's bytes.
+    fn sdown(&self, py: Python<'_>, remote: Vec<u8>) -> PyResult<Py<PyBytes>> {
+        let v = self.run(py, move |c| {
+            let mut out = Vec::new();
+            c.sdown(&remote, &mut out)?;
+            Ok(out)
+        })?;
+        Ok(PyBytes::new(py, &v).unbind())
+    }
+
+    /// LSV2DOWN (2.5.1): (lines, complete).
+    #[pyo3(signature = (dir, recursive=false))]
+    fn lsv2down(&self, py: Python<'_>, dir: Vec<u8>, recursive: bool) -> PyResult<(Vec<Vec<u8>>, bool)> {
+        self.run(py, move |c| c.lsv2down(recursive, &dir).map(|l| (l.lines, l.complete)))
+    }
+    /// FTYPE (2.5.1).
+    fn ftype(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<i8> {
+        self.run(py, move |c| c.ftype(&path))
+    }
+    /// FTYPELS (2.5.1).
+    fn ftypels(&self, py: Python<'_>, list: Vec<u8>) -> PyResult<Vec<i8>> {
+        self.run(py, move |c| c.ftypels(&list))
+    }
+    /// FSIZELS.
+    fn fsizels(&self, py: Python<'_>, list: Vec<u8>) -> PyResult<Vec<i64>> {
+        self.run(py, move |c| c.fsizels(&list))
+    }
+    /// INTREAD (2.5.1): (data, sha256 text).
+    fn intread(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<(Py<PyBytes>, Vec<u8>)> {
+        let (h, d) = self.run(py, move |c| c.intread(&path))?;
+        Ok((PyBytes::new(py, &d).unbind(), h))
+    }
+    /// INTWRITE (2.5.1).
+    fn intwrite(&self, py: Python<'_>, path: Vec<u8>, expected: Vec<u8>, data: Vec<u8>) -> PyResult<()> {
+        self.run(py, move |c| c.intwrite(&path, &expected, &data))
+    }
+    /// FAITOK: (token, expiry, key).
+    fn faitok(&self, py: Python<'_>, minutes: u32) -> PyResult<(String, u64, Vec<u8>)> {
+        self.run(py, move |c| c.faitok(minutes).map(|t| fai_tuple(&t)))
+    }
+    fn goaes(&self, py: Python<'_>) -> PyResult<()> {
+        self.run(py, |c| c.goaes())
+    }
+    fn ciaon(&self, py: Python<'_>) -> PyResult<String> {
+        self.run(py, |c| c.ciaon())
+    }
+    fn ciaoff(&self, py: Python<'_>) -> PyResult<()> {
+        self.run(py, |c| c.ciaoff())
+    }
+    /// Sends one command line and returns the reply frame as it came
+    /// (tfp_client::Client::raw): the escape hatch for commands without a typed method.
+    fn raw(&self, py: Python<'_>, line: Vec<u8>) -> PyResult<Py<PyBytes>> {
+        let v = self.run(py, move |c| c.raw(&line))?;
+        Ok(PyBytes::new(py, &v).unbind())
+    }
+    /// `NAME args` through tfp-client's Client::call: the data of its OK (a
+    /// FAILED or UNKNOWN is the mapped exception; any other reply comes back whole).
+    fn call(&self, py: Python<'_>, name: String, args: Vec<u8>) -> PyResult<Py<PyBytes>> {
+        let v = self.run(py, move |c| {
+            let line = if args.is_empty() {
+                name.clone().into_bytes()
+            } else {
+                [name.as_bytes(), b" ", &args].concat()
+            };
+            match c.command(&line)? {
+                tfp_client::Status::Ok(d) | tfp_client::Status::Other(d) => Ok(d),
+                st => Err(Error::refused(&name, st)),
+            }
+        })?;
+        Ok(PyBytes::new(py, &v).unbind())
+    }
+
+    /// FSTATLS (2.5.1), typed: one (kind, size, atime, mtime) per line of the
+    /// server-side list, None for a path that could not be stat'ed.
+    #[allow(clippy::type_complexity)]
+    fn fstatls_typed(&self, py: Python<'_>, list: Vec<u8>) -> PyResult<Vec<Option<(String, u64, u64, u64)>>> {
+        use tfp_wire::fstat::StatRecord;
+        let recs = self.run(py, move |c| c.fstatls(&list))?;
+        Ok(recs
+            .into_iter()
+            .filter(|r| *r != StatRecord::End)
+            .map(|r| match r {
+                StatRecord::Stat {
+                    kind,
+                    size,
+                    atime,
+                    mtime,
+                } => Some((format!("{kind:?}").to_lowercase(), size, atime, mtime)),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Sends one frame (header and payload) on the session's channel.
+    fn send_frame(&self, py: Python<'_>, payload: Vec<u8>) -> PyResult<()> {
+        self.run(py, move |c| Ok(c.chan.tx.send_frame(&payload)?))
+    }
+    /// Sends units as they are (each enciphered as one unit).
+    fn send_units(&self, py: Python<'_>, units: Vec<Vec<u8>>) -> PyResult<()> {
+        self.run(py, move |c| {
+            let refs: Vec<&[u8]> = units.iter().map(|u| &u[..]).collect();
+            Ok(c.chan.tx.send_units(&refs)?)
+        })
+    }
+    /// Receives one unit of `n` bytes, deciphered.
+    fn recv_unit(&self, py: Python<'_>, n: usize) -> PyResult<Py<PyBytes>> {
+        let v = self.run(py, move |c| {
+            let mut b = vec![0u8; n];
+            c.chan.rx.recv_unit(&mut b)?;
+            Ok(b)
+        })?;
+        Ok(PyBytes::new(py, &v).unbind())
+    }
+    /// Receives one frame's payload.
+    fn recv_frame(&self, py: Python<'_>) -> PyResult<Py<PyBytes>> {
+        let v = self.run(py, move |c| Ok(c.chan.rx.recv_frame()?))?;
+        Ok(PyBytes::new(py, &v).unbind())
+    }
+    /// The socket's read/write timeout in seconds (None: block).
+    #[pyo3(signature = (seconds=None))]
+    fn set_timeout(&self, py: Python<'_>, seconds: Option<f64>) -> PyResult<()> {
+        self.run(py, move |c| {
+            let t = seconds.map(Duration::from_secs_f64);
+            c.chan.stream().set_read_timeout(t).map_err(Error::Local)?;
+            c.chan.stream().set_write_timeout(t).map_err(Error::Local)?;
+            Ok(())
+        })
+    }
+    /// Reads up to `n` bytes from the socket as they come (no cipher): b"" at EOF.
+    fn recv_socket(&self, py: Python<'_>, n: usize) -> PyResult<Py<PyBytes>> {
+        let v = self.run(py, move |c| {
+            use std::io::Read;
+            let mut b = vec![0u8; n];
+            let k = (&mut c.chan.stream()).read(&mut b).map_err(Error::Local)?;
+            b.truncate(k);
+            Ok(b)
+        })?;
+        Ok(PyBytes::new(py, &v).unbind())
+    }
+
+    /// One command whose answer is chunked data then a status (LS, RCVFILE...):
+    /// (data, status frame).
+    fn raw_chunks(&self, py: Python<'_>, line: Vec<u8>) -> PyResult<(Py<PyBytes>, Py<PyBytes>)> {
+        let (d, s) = self.run(py, move |c| {
+            c.chan.tx.send_frame(&line)?;
+            let mut out = Vec::new();
+            let st = c.recv_chunks(&mut out)?;
+            let frame = match st {
+                tfp_client::Status::Ok(d) if d.is_empty() => b"OK".to_vec(),
+                tfp_client::Status::Ok(d) => [&b"OK "[..], &d].concat(),
+                tfp_client::Status::Failed(n, t) => format!("FAILED {n} : {t}").into_bytes(),
+                tfp_client::Status::Unknown => b"UNKNOWN".to_vec(),
+                tfp_client::Status::Other(d) => d,
+            };
+            Ok((out, frame))
+        })?;
+        Ok((PyBytes::new(py, &d).unbind(), PyBytes::new(py, &s).unbind()))
+    }
+}
+
+/// Opens a session (tfp_client::Client::builder(...).connect()).
+#[pyfunction]
+#[pyo3(signature = (server, hash, key_pem=None, key_file=None, user=None, password=None, jail=None,
+                    transport="prefer", aes=false, timeout=Some(30.0), proto=None, fai=None, key_len=None))]
+fn connect(
+    py: Python<'_>,
+    server: String,
+    hash: String,
+    key_pem: Option<Vec<u8>>,
+    key_file: Option<PathBuf>,
+    user: Option<String>,
+    password: Option<Vec<u8>>,
+    jail: Option<(String, String)>,
+    transport: &str,
+    aes: bool,
+    timeout: Option<f64>,
+    proto: Option<String>,
+    fai: Option<(String, u64, Vec<u8>)>,
+    key_len: Option<usize>,
+) -> PyResult<Session> {
+    let t = match transport {
+        "secure" | "require" => Transport::Require,
+        "legacy" => Transport::Legacy,
+        "prefer" => Transport::Prefer,
+        other => {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "transport must be 'secure', 'legacy' or 'prefer', not {other:?}"
+            )))
+        }
+    };
+    let mut cfg = ClientConfig::new(&server, Vec::new(), &hash);
+    if let Some(n) = key_len {
+        cfg.key_len = n;
+    }
+    let mut b = Client::builder_from(cfg).hash(&hash).transport(t).aes(aes);
+    if let Some(p) = key_pem {
+        b = b.key_pem(p);
+    }
+    if let Some(f) = key_file {
+        // read here so the config kept for extra streams holds the key
+        b = b.key_pem(std::fs::read(&f).map_err(|e| py_err(py, Error::Local(e)))?);
+    }
+    if let Some(u) = user {
+        b = b.login(&u, password.unwrap_or_default());
+    }
+    if let Some((tok, dir)) = jail {
+        b = b.jail(&tok, &dir);
+    }
+    b = b.timeout(timeout.map(Duration::from_secs_f64));
+    if let Some(p) = proto {
+        b = b.proto(&p);
+    }
+    if let Some((token, expiry, key)) = fai {
+        b = b.fai(&FaiToken { token, expiry, key });
+    }
+    let cfg = b.config().clone();
+    let c = py.allow_threads(|| b.connect()).map_err(|e| py_err(py, e))?;
+    Ok(Session {
+        client: Mutex::new(Some(c)),
+        cfg,
+    })
+}
+
+/// The FAILED codes tfp-wire knows: [(code, name, text)].
+#[pyfunction]
+fn failed_codes() -> Vec<(i64, String, &'static str)> {
+    tfp_client::Failed::ALL
+        .iter()
+        .map(|f| (*f as i64, format!("{f:?}"), f.text()))
+        .collect()
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Session>()?;
+    m.add_class::<TreeRun>()?;
+    m.add_function(wrap_pyfunction!(connect, m)?)?;
+    m.add_function(wrap_pyfunction!(failed_codes, m)?)?;
+    Ok(())
+}

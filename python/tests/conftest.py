@@ -1,0 +1,208 @@
+"""Fixtures for the tfd_client tests: a REAL tfd (env TFD_BIN, else the
+checkout's target/release/tfd) on loopback with its own key, hash and root,
+as tests/interop/conftest.py starts one.
+
+A test that cannot run (no root for LOGIN, tfpasswd missing) FAILS naming
+what is missing; it is never skipped."""
+
+import os
+import pwd
+import secrets
+import signal
+import socket
+import stat
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+HOST = "127.0.0.1"
+REPO = Path(__file__).resolve().parents[2]
+ROOT = os.geteuid() == 0
+PW = "s3cret pass"
+
+
+def tfd_bin() -> str:
+    b = os.environ.get("TFD_BIN") or str(REPO / "target" / "release" / "tfd")
+    if not os.access(b, os.X_OK):
+        pytest.fail(f"tfd binary {b} missing: build it (cargo build --release --bin tfd --bin tfpasswd) or set TFD_BIN")
+    return os.path.abspath(b)
+
+
+def tfpasswd_bin() -> str:
+    return str(Path(tfd_bin()).with_name("tfpasswd"))
+
+
+def need(have, what):
+    """A test that cannot run fails naming what is missing."""
+    if not have:
+        pytest.fail(f"cannot run: {what}")
+
+
+def _keypair():
+    priv = subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+                          check=True, capture_output=True, text=True).stdout
+    pub = subprocess.run(["openssl", "pkey", "-pubout"], input=priv, check=True, capture_output=True,
+                         text=True).stdout
+    return priv, pub
+
+
+@pytest.fixture(scope="session")
+def keypair():
+    return _keypair()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+class Tfd:
+    """One running tfd: `addr`, `hash`, `key_file` (public PEM path), `data`."""
+
+    def __init__(self, base: Path, keypair, extra=(), proto="2.4.1"):
+        self.base = base
+        self.data = base / "data"
+        self.data.mkdir(parents=True, exist_ok=True)
+        self.hash = secrets.token_hex(16)
+        priv, self.public_pem = keypair
+        self.priv = base / "key.pem"
+        self.priv.write_text(priv)
+        self.priv.chmod(0o600)
+        self.key_file = base / "public.pem"
+        self.key_file.write_text(self.public_pem)
+        self.extra = list(extra)
+        self.proto = proto
+        self.log = base / "tfd.log"
+        self.proc = None
+
+    def _reach(self):
+        top = Path(tempfile.gettempdir()).resolve()
+        d = self.data.resolve()
+        while d != top and top in d.parents:
+            st = d.stat()
+            if st.st_uid == os.geteuid():
+                d.chmod(stat.S_IMODE(st.st_mode) | 0o011)
+            d = d.parent
+
+    def start(self):
+        multi = any(l.split()[:1] == ["userdb"] for l in self.extra)
+        for _ in range(3):
+            self.port = _free_port()
+            lines = [f"proto {self.proto}", f"hash {self.hash}", f"dbdir {self.data}", f"port {self.port}",
+                     f"listen {HOST}", f"privkey_file {self.priv}"]
+            if ROOT and multi:
+                self._reach()
+            elif ROOT:
+                lines.append("defusr root")
+            conf = self.base / "tfd.conf"
+            conf.write_text("\n".join(lines + self.extra) + "\n")
+            with open(self.log, "ab") as log:
+                self.proc = subprocess.Popen([tfd_bin(), "-c", str(conf)], stdin=subprocess.DEVNULL, stdout=log,
+                                             stderr=log, cwd=self.base, start_new_session=True)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                try:
+                    with socket.create_connection((HOST, self.port), timeout=0.5):
+                        return self
+                except OSError:
+                    time.sleep(0.05)
+            if "in use" in self.log.read_text(errors="replace"):
+                continue
+            break
+        raise RuntimeError(f"tfd did not start:\n{self.log.read_text(errors='replace')}")
+
+    @property
+    def addr(self):
+        return f"{HOST}:{self.port}"
+
+    def connect(self, **kw):
+        import tfd_client
+
+        kw.setdefault("key", self.key_file)
+        kw.setdefault("hash", self.hash)
+        return tfd_client.connect(self.addr, **kw)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        assert "panicked" not in text, text[-4000:]
+
+
+@pytest.fixture(scope="module")
+def tfd(tmp_path_factory, keypair):
+    s = Tfd(tmp_path_factory.mktemp("tfd"), keypair).start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def make_tfd(tmp_path_factory, keypair):
+    servers = []
+
+    def make(extra=(), proto="2.4.1"):
+        s = Tfd(tmp_path_factory.mktemp("tfd"), keypair, extra, proto).start()
+        servers.append(s)
+        return s
+
+    yield make
+    for s in servers:
+        s.stop()
+
+
+@pytest.fixture
+def session(tfd):
+    s = tfd.connect()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def wd(tfd, session, request):
+    """A fresh directory of the served tree: (remote name, local path)."""
+    name = "t_" + secrets.token_hex(4)
+    session.mkdir(name)
+    return name, tfd.data / name
+
+
+_CREATED = []
+
+
+def system_user(name):
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        r = subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+                           capture_output=True)
+        if r.returncode == 0:
+            _CREATED.append(name)
+        return pwd.getpwnam(name)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_users():
+    yield
+    for name in _CREATED:
+        subprocess.run(["userdel", name], capture_output=True)
+
+
+@pytest.fixture
+def userdb(tmp_path):
+    need(ROOT, "LOGIN needs tfd as root (multi-user mode): run as root")
+    need(os.access(tfpasswd_bin(), os.X_OK), f"{tfpasswd_bin()} not built")
+    need(subprocess.run(["which", "useradd"], capture_output=True).returncode == 0, "useradd (passwd package)")
+    system_user("tfdpyc1")
+    db = tmp_path / "userdb"
+    out = subprocess.run([tfpasswd_bin(), "-f", str(db), "add", "alice", "--system-user", "tfdpyc1", "--rounds",
+                          "1000", "--stdin"], input=(PW + "\n").encode(), capture_output=True)
+    assert out.returncode == 0, out
+    return db
