@@ -16,7 +16,7 @@ use tfp_client::tree::events::{Events, Fault, Progress, Report};
 use tfp_client::tree::filter::Filter;
 use tfp_client::tree::listing::Kind;
 use tfp_client::tree::{copy, mirror};
-use tfp_client::{parallel, Client, ClientConfig, Error, FaiToken, Transport, DIRECT_WRITE_MIN};
+use tfp_client::{parallel, Client, ClientConfig, Error, FaiToken, FileType, Transport, DIRECT_WRITE_MIN};
 
 /// Chunk size asked for PUT/GET when the caller names none (4 MiB).
 const BUFSZ: i64 = 4 << 20;
@@ -56,6 +56,12 @@ fn py_err(py: Python<'_>, e: Error) -> PyErr {
         Ok(v) => PyErr::from_value(v),
         Err(_) => PyRuntimeError::new_err(msg),
     }
+}
+
+/// A typed FTYPE answer as the document's byte (what the compat layer hands
+/// on, and what the Pythonic layer names).
+fn type_code(t: Option<FileType>) -> i8 {
+    t.map_or(tfp_wire::fstat::TYPE_FAIL, FileType::code)
 }
 
 fn kind_name(k: Kind) -> &'static str {
@@ -193,6 +199,22 @@ struct TreeRun {
     planned: Vec<(&'static str, Vec<u8>)>,
     /// A mirror stopped before it had a plan (a side could not be read).
     stopped: bool,
+}
+
+/// The rules from `(is_include, pattern)` pairs in the order given.
+fn filter(given: &[(bool, String)]) -> Filter {
+    Filter::new(given.iter().map(|(inc, p)| (*inc, p.as_str())))
+}
+
+/// put_tree's and get_tree's options: at least one session.
+fn copy_options(contents: bool, jobs: usize, resume: bool, given: &[(bool, String)]) -> copy::Options {
+    copy::Options {
+        contents,
+        resume,
+        jobs: jobs.max(1),
+        filter: filter(given),
+        ..copy::Options::default()
+    }
 }
 
 impl TreeRun {
@@ -494,12 +516,7 @@ impl Session {
         filters: Vec<(bool, String)>,
         progress: Option<PyObject>,
     ) -> PyResult<TreeRun> {
-        let o = copy::Options {
-            contents,
-            jobs: jobs.max(1),
-            filter: Filter::new(filters.iter().map(|(inc, p)| (*inc, p.as_str()))),
-            ..copy::Options::default()
-        };
+        let o = copy_options(contents, jobs, false, &filters);
         self.tree_run(py, progress, |c, cfg, heard| {
             copy::put(c, cfg, &sources, &dest, &o, heard).map(TreeRun::of)
         })
@@ -521,13 +538,7 @@ impl Session {
         filters: Vec<(bool, String)>,
         progress: Option<PyObject>,
     ) -> PyResult<TreeRun> {
-        let o = copy::Options {
-            contents,
-            resume,
-            jobs: jobs.max(1),
-            filter: Filter::new(filters.iter().map(|(inc, p)| (*inc, p.as_str()))),
-            ..copy::Options::default()
-        };
+        let o = copy_options(contents, jobs, resume, &filters);
         self.tree_run(py, progress, |c, cfg, heard| {
             copy::get(c, cfg, &sources, &dest, &o, heard).map(TreeRun::of)
         })
@@ -556,7 +567,7 @@ impl Session {
             dry_run,
             jobs: jobs.max(1),
             fai: false,
-            filter: Filter::new(filters.iter().map(|(inc, p)| (*inc, p.as_str()))),
+            filter: filter(&filters),
         };
         self.tree_run(py, progress, |c, cfg, heard| {
             mirror::mirror(c, cfg, &src, &dst, &o, heard).map(|m| {
@@ -825,17 +836,21 @@ impl Session {
     fn lsv2down(&self, py: Python<'_>, dir: Vec<u8>, recursive: bool) -> PyResult<(Vec<Vec<u8>>, bool)> {
         self.run(py, move |c| c.lsv2down(recursive, &dir).map(|l| (l.lines, l.complete)))
     }
-    /// FTYPE (2.5.1).
+    /// FTYPE (2.5.1): the document's type byte (−1: the server could not tell).
     fn ftype(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<i8> {
-        self.run(py, move |c| c.ftype(&path))
+        self.run(py, move |c| c.ftype(&path).map(type_code))
     }
-    /// FTYPELS (2.5.1).
+    /// FTYPELS (2.5.1): a type byte per line, as `ftype`.
     fn ftypels(&self, py: Python<'_>, list: Vec<u8>) -> PyResult<Vec<i8>> {
-        self.run(py, move |c| c.ftypels(&list))
+        self.run(py, move |c| {
+            c.ftypels(&list).map(|v| v.into_iter().map(type_code).collect())
+        })
     }
-    /// FSIZELS.
+    /// FSIZELS: per line a size, −1 (could not) or −2 (not a regular file).
     fn fsizels(&self, py: Python<'_>, list: Vec<u8>) -> PyResult<Vec<i64>> {
-        self.run(py, move |c| c.fsizels(&list))
+        self.run(py, move |c| {
+            c.fsizels(&list).map(|v| v.into_iter().map(|s| s.code()).collect())
+        })
     }
     /// INTREAD (2.5.1): (data, sha256 text).
     fn intread(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<(Py<PyBytes>, Vec<u8>)> {

@@ -392,10 +392,12 @@ def test_v251_commands(make_tfd, tmp_path):
     with srv.connect(proto="2.5.1") as s:
         (srv.data / "d").mkdir()
         (srv.data / "d" / "f").write_bytes(b"content")
-        assert s.ftype("d") == 0
-        (srv.data / "list").write_bytes(b"d\nd/f\n")
-        assert s.ftypels("list") == [0, 3]
-        assert s.fsizels("list")[1] == 7
+        assert s.ftype("d") == "dir"
+        assert s.ftype("no-such") is None
+        (srv.data / "list").write_bytes(b"d\nd/f\nmissing\n")
+        assert s.ftypels("list") == ["dir", "file", None]
+        assert s.fsizels("list") == [None, 7, None]
+        assert s.ftypels("no-such-list") == []
         data, h = s.intread("d/f")
         assert data == b"content" and h == "0x" + hashlib.sha256(b"content").hexdigest()
         s.intwrite("d/f", h, b"new")

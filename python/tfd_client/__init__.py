@@ -47,7 +47,7 @@ __all__ = [
     "Error", "Refused", "NotFound", "PermissionDenied", "Exists", "Locked",
     "QuotaExceeded", "IsADirectory", "NotADirectory", "UnknownCommand", "Declined",
     "ConnectionError", "HandshakeError", "AuthenticationError", "KeyError_",
-    "ProtocolError", "LocalError", "TreeError", "TreeReport",
+    "ProtocolError", "LocalError", "TreeError", "TreeReport", "FILE_TYPES",
 ]
 
 __version__ = "0.1.0"
@@ -95,6 +95,14 @@ class TreeReport:
     @property
     def ok(self) -> bool:
         return not self.failures
+
+
+# FTYPE's answers by the document's byte (0 to 7).
+FILE_TYPES = ("dir", "chardev", "blockdev", "file", "fifo", "symlink", "socket", "other")
+
+
+def _type_name(code: int) -> Optional[str]:
+    return FILE_TYPES[code] if 0 <= code < len(FILE_TYPES) else None
 
 
 def _filters(exclude: Sequence[str], include: Sequence[str]) -> List[Tuple[bool, str]]:
@@ -552,16 +560,22 @@ class Session:
     def lsv2down(self, path: PathLike = "", recursive: bool = False) -> Tuple[List[bytes], bool]:
         return self._n.lsv2down(_b(path), recursive)
 
-    def ftype(self, path: PathLike) -> int:
-        return self._n.ftype(_b(path))
+    def ftype(self, path: PathLike) -> Optional[str]:
+        """FTYPE: what path names, one of FILE_TYPES ("dir", "chardev",
+        "blockdev", "file", "fifo", "symlink", "socket", "other"), or None
+        when the server cannot tell (no such path, outside the root, refused)."""
+        return _type_name(self._n.ftype(_b(path)))
 
-    def ftypels(self, list_file: PathLike) -> List[int]:
-        """FTYPELS: the type of each path named (one a line) in the server-side file `list_file`."""
-        return self._n.ftypels(_b(list_file))
+    def ftypels(self, list_file: PathLike) -> List[Optional[str]]:
+        """FTYPELS: as ftype, for each path named (one a line) in the
+        server-side file list_file; [] when the list cannot be read."""
+        return [_type_name(t) for t in self._n.ftypels(_b(list_file))]
 
-    def fsizels(self, list_file: PathLike) -> List[int]:
-        """FSIZELS: the size of each path named (one a line) in the server-side file `list_file`."""
-        return self._n.fsizels(_b(list_file))
+    def fsizels(self, list_file: PathLike) -> List[Optional[int]]:
+        """FSIZELS: the size of each path named (one a line) in the
+        server-side file list_file; None where the path is not a regular
+        file or could not be read."""
+        return [n if n >= 0 else None for n in self._n.fsizels(_b(list_file))]
 
     def intread(self, path: PathLike) -> Tuple[bytes, str]:
         data, h = self._n.intread(_b(path))

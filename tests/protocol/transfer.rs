@@ -441,7 +441,8 @@ fn fsize_and_fsizels() {
     let mut list = fs::File::create(srv.path("list")).unwrap();
     writeln!(list, "five\nd\nnone\n../../etc/passwd").unwrap();
     drop(list);
-    assert_eq!(c.fsizels(b"list").unwrap(), vec![5, -2, -1, -1]);
-    assert_eq!(c.fsizels(b"nolist").unwrap(), Vec::<i64>::new());
+    use tfp_client::LineSize::{Bytes, Failed, NotRegular};
+    assert_eq!(c.fsizels(b"list").unwrap(), vec![Bytes(5), NotRegular, Failed, Failed]);
+    assert!(c.fsizels(b"nolist").unwrap().is_empty());
     assert_eq!(c.raw(b"ECHO ok").unwrap(), b"ok");
 }

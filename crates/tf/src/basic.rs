@@ -100,7 +100,7 @@ pub fn fsize(x: &mut Ctx<'_>, _: &Cmd, args: &[String]) -> Done {
 pub fn fsizels(x: &mut Ctx<'_>, _: &Cmd, args: &[String]) -> Done {
     let one = args.first().cloned().unwrap_or_default();
     for v in x.c.fsizels(one.as_bytes())? {
-        println!("{v}");
+        println!("{}", v.code());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -15,9 +15,9 @@ use tfp_client::{Client, ClientConfig, Error};
 use tfp_wire::fstat::{FileType, StatRecord};
 use tfp_wire::Status;
 
-/// The name tf prints for a type byte.
-fn type_name(code: i8) -> &'static str {
-    match FileType::from_code(code) {
+/// The name tf prints for a type (`error` where the server could not tell).
+fn type_name(t: Option<FileType>) -> &'static str {
+    match t {
         Some(FileType::Dir) => "directory",
         Some(FileType::CharDevice) => "chardev",
         Some(FileType::BlockDevice) => "blockdev",
@@ -81,16 +81,15 @@ pub fn ftype(c: &mut Client, _: &ClientConfig, _: &str, args: &[String]) -> Done
     }
     let mut code = ExitCode::SUCCESS;
     for p in args {
-        let t = c.ftype(p.as_bytes())?;
-        if FileType::from_code(t).is_none() {
+        let Some(t) = c.ftype(p.as_bytes())? else {
             eprintln!("tf: {p}: the server cannot tell its type (no such path, outside the root, or refused)");
             code = ExitCode::from(2);
             continue;
-        }
+        };
         if args.len() == 1 {
-            println!("{}", type_name(t));
+            println!("{}", type_name(Some(t)));
         } else {
-            println!("{} {p}", type_name(t));
+            println!("{} {p}", type_name(Some(t)));
         }
     }
     Ok(code)
@@ -168,7 +167,7 @@ fn per_line<T>(
 /// (`error PATH` for a path the server could not type).
 pub fn ftypels(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Done {
     per_line(c, cmd, args, Client::ftypels, |t| {
-        (type_name(*t).to_string(), FileType::from_code(*t).is_none())
+        (type_name(*t).to_string(), t.is_none())
     })
 }
 
@@ -182,7 +181,7 @@ pub fn fstatls(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> 
             atime,
             mtime,
         } => (
-            format!("{} {size} {} {}", type_name(kind.code()), iso(*atime), iso(*mtime)),
+            format!("{} {size} {} {}", type_name(Some(*kind)), iso(*atime), iso(*mtime)),
             false,
         ),
         _ => ("error - - -".to_string(), true),

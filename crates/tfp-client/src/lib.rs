@@ -90,7 +90,9 @@ pub use builder::Builder;
 pub use error::{Error, Refusal};
 pub use session::{Digest, Listing};
 pub use space::Space;
+pub use tfp_wire::fstat::FileType;
 pub use tfp_wire::{Code, Failed, Status};
+pub use transfer::LineSize;
 pub use tree::listing::{Entry, Kind, Stat};
 
 /// Connection parameters.

@@ -13,6 +13,38 @@ use tfp_wire::{Status, MAX_CHUNK, MAX_FRAME};
 /// Called with the running byte count as data moves.
 pub type Progress<'a> = &'a mut dyn FnMut(u64);
 
+/// What FSIZELS says of one line of its list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineSize {
+    /// A regular file of this many bytes.
+    Bytes(u64),
+    /// The server could not get the size (missing, refused, outside the root).
+    Failed,
+    /// The path is not a regular file (a directory, a device, ...).
+    NotRegular,
+}
+
+impl LineSize {
+    /// From the i64 on the wire; `None` for the end marker (−3) and
+    /// anything undefined.
+    pub fn from_code(v: i64) -> Option<LineSize> {
+        match v {
+            -1 => Some(LineSize::Failed),
+            -2 => Some(LineSize::NotRegular),
+            n => u64::try_from(n).ok().map(LineSize::Bytes),
+        }
+    }
+
+    /// The i64 on the wire (what `tf fsizels` prints).
+    pub fn code(self) -> i64 {
+        match self {
+            LineSize::Bytes(n) => i64::try_from(n).unwrap_or(i64::MAX),
+            LineSize::Failed => -1,
+            LineSize::NotRegular => -2,
+        }
+    }
+}
+
 /// How a PUT ended on the server's side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PutOutcome {
@@ -394,16 +426,20 @@ impl Client {
         })
     }
 
-    /// `FSIZELS list`: one value per line of the server-side list file (a
-    /// size, or −1/−2 as FSIZE answers).
-    pub fn fsizels(&mut self, list: &[u8]) -> Result<Vec<i64>, Error> {
+    /// `FSIZELS list`: one answer per line of the server-side list file
+    /// (none when the list cannot be read). A value the document does not
+    /// define is [`Error::Protocol`].
+    pub fn fsizels(&mut self, list: &[u8]) -> Result<Vec<LineSize>, Error> {
         self.chan.tx.send_frame(&[&b"FSIZELS "[..], list].concat())?;
         let mut out = Vec::new();
         loop {
-            match self.chan.rx.recv_i64()? {
-                -3 => return Ok(out),
-                v => out.push(v),
+            let v = self.chan.rx.recv_i64()?;
+            if v == -3 {
+                return Ok(out);
             }
+            let size = LineSize::from_code(v)
+                .ok_or_else(|| Error::Protocol(format!("FSIZELS: answer {v} is not the document's")))?;
+            out.push(size);
         }
     }
 }

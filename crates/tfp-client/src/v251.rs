@@ -6,7 +6,7 @@
 #![forbid(unsafe_code)]
 
 use super::{Client, Error};
-use tfp_wire::fstat::{StatRecord, RECORD_LEN, TYPE_END};
+use tfp_wire::fstat::{FileType, StatRecord, RECORD_LEN, TYPE_END, TYPE_FAIL};
 use tfp_wire::{Status, SHA256_TEXT_LEN};
 
 /// LSV2DOWN's end marker: the listing is complete.
@@ -33,6 +33,17 @@ pub struct Listing {
     pub lines: Vec<Vec<u8>>,
     /// False when the server ended with −11 (it hit a limit or an error).
     pub complete: bool,
+}
+
+/// One FTYPE/FTYPELS byte: a type, `None` for the server's −1.
+fn type_of(command: &str, code: i8) -> Result<Option<FileType>, Error> {
+    match FileType::from_code(code) {
+        Some(t) => Ok(Some(t)),
+        None if code == TYPE_FAIL => Ok(None),
+        None => Err(Error::Protocol(format!(
+            "{command}: type byte {code} is not the document's"
+        ))),
+    }
 }
 
 impl Client {
@@ -75,18 +86,19 @@ impl Client {
         }
     }
 
-    /// `FTYPE path`: the type byte (0..=7, or −1 when the server could not
-    /// tell; see [`tfp_wire::fstat::FileType`]).
-    pub fn ftype(&mut self, path: &[u8]) -> Result<i8, Error> {
+    /// `FTYPE path`: what `path` names, or `None` when the server could not
+    /// tell (no such path, outside the root, refused: its −1). A byte the
+    /// document does not define is [`Error::Protocol`].
+    pub fn ftype(&mut self, path: &[u8]) -> Result<Option<FileType>, Error> {
         self.chan.tx.send_frame(&[b"FTYPE ", path].concat())?;
         let mut b = [0u8; 1];
         self.chan.rx.recv_unit(&mut b)?;
-        Ok(b[0] as i8)
+        type_of("FTYPE", b[0] as i8)
     }
 
-    /// `FTYPELS list`: one type byte per line of the server-side file `list`
-    /// (none when it cannot be read).
-    pub fn ftypels(&mut self, list: &[u8]) -> Result<Vec<i8>, Error> {
+    /// `FTYPELS list`: one answer per line of the server-side file `list`,
+    /// as [`Client::ftype`] gives it (none when the list cannot be read).
+    pub fn ftypels(&mut self, list: &[u8]) -> Result<Vec<Option<FileType>>, Error> {
         self.chan.tx.send_frame(&[b"FTYPELS ", list].concat())?;
         let mut v = Vec::new();
         loop {
@@ -98,7 +110,7 @@ impl Client {
             if v.len() >= MAX_ANSWERS {
                 return Err(Error::Protocol("FTYPELS: no end marker".into()));
             }
-            v.push(b[0] as i8);
+            v.push(type_of("FTYPELS", b[0] as i8)?);
         }
     }
 

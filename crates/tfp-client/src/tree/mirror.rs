@@ -363,8 +363,16 @@ enum Direction {
 /// The plan for both sides as listed: the filter applied to each, the
 /// partials of interrupted downloads left out of the local side (a re-run
 /// continues them; an upload never publishes an incomplete file), and the
-/// rule that direction compares by.
-fn plan_of(o: &Options, theirs: &mut Side, ours: &mut Side, way: Direction, delete: bool) -> Plan {
+/// rule that direction compares by. `--delete` removes nothing unless every
+/// listing was `whole` (said when it was asked for).
+fn plan_of(o: &Options, theirs: &mut Side, ours: &mut Side, way: Direction, whole: bool, t: &Tally<'_>) -> Plan {
+    let delete = o.delete && whole;
+    if o.delete && !whole {
+        t.note(match way {
+            Direction::Down => "mirror: the server's listing was not whole: --delete removes nothing this time",
+            Direction::Up => "mirror: a listing was not whole: --delete removes nothing this time",
+        });
+    }
     o.filter.retain(theirs);
     o.filter.retain(ours);
     leave_partials(ours);
@@ -433,12 +441,8 @@ fn down(
     } else {
         Side::new()
     };
-    let delete = o.delete && whole;
-    if o.delete && !whole {
-        t.note("mirror: the server's listing was not whole: --delete removes nothing this time");
-    }
     let (mut theirs, mut ours) = (theirs, ours);
-    let mut p = plan_of(o, &mut theirs, &mut ours, Direction::Down, delete);
+    let mut p = plan_of(o, &mut theirs, &mut ours, Direction::Down, whole, t);
     let mut n = match settle(c, &mut p, o, exists, &src, &dst, t)? {
         Ok(n) => n,
         Err(dry_run) => return Ok(Some(dry_run)),
@@ -557,12 +561,8 @@ fn up(
     } else {
         Side::new()
     };
-    let delete = o.delete && whole;
-    if o.delete && !whole {
-        t.note("mirror: a listing was not whole: --delete removes nothing this time");
-    }
     let (mut theirs, mut ours) = (theirs, ours);
-    let mut p = plan_of(o, &mut theirs, &mut ours, Direction::Up, delete);
+    let mut p = plan_of(o, &mut theirs, &mut ours, Direction::Up, whole, t);
     let mut n = match settle(c, &mut p, o, exists, &dst, &src, t)? {
         Ok(n) => n,
         Err(dry_run) => return Ok(Some(dry_run)),

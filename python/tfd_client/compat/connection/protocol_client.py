@@ -37,7 +37,8 @@ class _Socket:
         try:
             return self._n.recv_socket(n)
         except _errors.LocalError as e:
-            raise OSError(str(e)) from e
+            # OSError(errno, text) is the errno's own subclass (ConnectionResetError, ...), as a socket raises
+            raise (OSError(e.code, str(e)) if e.code else OSError(str(e))) from e
 
     def recv_into(self, buf, n: int = 0) -> int:
         data = self.recv(n or len(buf))
