@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tfp_client::notify::{Answer, Notifications};
 use tfp_client::tree::events::{Events, Fault, Progress, Report};
 use tfp_client::tree::filter::Filter;
 use tfp_client::tree::listing::Kind;
@@ -123,16 +124,73 @@ fn polled<T>(read: impl Fn() -> u64 + Sync, cb: Option<&PyObject>, f: impl FnOnc
 /// One TF Protocol session (a connected tfp_client::Client).
 #[pyclass(module = "tfd_client._native")]
 struct Session {
-    client: Mutex<Option<Client>>,
+    client: Mutex<Option<Conn>>,
     cfg: ClientConfig,
 }
 
+/// The session taking commands, or in notification mode (for good).
+enum Conn {
+    Commands(Client),
+    Notify(Notifications<Client>),
+}
+
+impl Conn {
+    fn client(&self) -> &Client {
+        match self {
+            Conn::Commands(c) => c,
+            Conn::Notify(n) => n.client(),
+        }
+    }
+
+    fn client_mut(&mut self) -> &mut Client {
+        match self {
+            Conn::Commands(c) => c,
+            Conn::Notify(n) => n.client_mut(),
+        }
+    }
+}
+
 impl Session {
-    /// Runs `f` on the client with the GIL released.
+    /// Runs `f` on the session in notification mode, the GIL released.
+    fn notifying<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut Notifications<Client>) -> Result<T, Error> + Send,
+    ) -> PyResult<T> {
+        let r = py.allow_threads(|| match &mut *self.client.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(Conn::Notify(n)) => f(n),
+            Some(Conn::Commands(_)) => Err(Error::Protocol("the session is not in notification mode".into())),
+            None => Err(Error::Protocol("the session is closed".into())),
+        });
+        r.map_err(|e| py_err(py, e))
+    }
+
+    /// Runs the command `f` on the client with the GIL released; refused in
+    /// notification mode, where the server takes no command.
     fn run<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&mut Client) -> Result<T, Error> + Send) -> PyResult<T> {
+        self.run_on(py, false, f)
+    }
+
+    /// Runs `f`, which sends and reads frames of its own (the compatibility
+    /// layer's channel), in either mode.
+    fn run_raw<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&mut Client) -> Result<T, Error> + Send) -> PyResult<T> {
+        self.run_on(py, true, f)
+    }
+
+    fn run_on<T: Send>(
+        &self,
+        py: Python<'_>,
+        raw: bool,
+        f: impl FnOnce(&mut Client) -> Result<T, Error> + Send,
+    ) -> PyResult<T> {
         let r = py.allow_threads(|| {
             let mut g = self.client.lock().unwrap_or_else(|p| p.into_inner());
-            g.as_mut().map(f)
+            g.as_mut().map(|conn| match conn {
+                Conn::Notify(_) if !raw => Err(Error::Protocol(
+                    "the session is in notification mode: it takes no command".into(),
+                )),
+                conn => f(conn.client_mut()),
+            })
         });
         match r {
             Some(Ok(v)) => Ok(v),
@@ -263,7 +321,7 @@ impl Session {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .as_ref()
-            .map(|c| c.secure())
+            .map(|c| c.client().secure())
             .unwrap_or(false)
     }
 
@@ -274,7 +332,7 @@ impl Session {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .as_ref()
-            .map(|c| c.transport_name())
+            .map(|c| c.client().transport_name())
             .unwrap_or("closed")
     }
 
@@ -289,16 +347,68 @@ impl Session {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .as_ref()
-            .and_then(|c| c.next_fai_token().map(fai_tuple))
+            .and_then(|c| c.client().next_fai_token().map(fai_tuple))
     }
 
     /// END, and closes the session.
     fn end(&self, py: Python<'_>) -> PyResult<()> {
         let c = self.client.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(c) = c {
-            py.allow_threads(|| c.end()).map_err(|e| py_err(py, e))?;
+        match c {
+            Some(Conn::Commands(c)) => py.allow_threads(|| c.end()).map_err(|e| py_err(py, e))?,
+            // notification mode ends with END as the answer to a notification
+            Some(Conn::Notify(mut n)) => drop(n.answer(Answer::End)),
+            None => {}
         }
         Ok(())
+    }
+
+    /// ADDNTFY: watch `dir` for files whose names start with `token`, once
+    /// notification mode starts.
+    fn addntfy(&self, py: Python<'_>, token: Vec<u8>, dir: Vec<u8>) -> PyResult<()> {
+        self.run(py, |c| c.addntfy(&token, &dir))
+    }
+
+    /// STARTNTFY: the session enters notification mode, for good
+    /// (tfp_client::notify); no command is taken after it.
+    fn start_notifications(&self, py: Python<'_>, interval: String) -> PyResult<()> {
+        let mut g = self.client.lock().unwrap_or_else(|p| p.into_inner());
+        let r = match g.take() {
+            Some(Conn::Commands(c)) => py.allow_threads(|| Notifications::start(c, &interval)),
+            Some(n @ Conn::Notify(_)) => {
+                *g = Some(n);
+                Err(Error::Protocol("the session is in notification mode already".into()))
+            }
+            None => Err(Error::Protocol("the session is closed".into())),
+        };
+        match r {
+            Ok(n) => {
+                *g = Some(Conn::Notify(n));
+                Ok(())
+            }
+            Err(e) => Err(py_err(py, e)),
+        }
+    }
+
+    /// Waits for the next notification: (index, name). An unanswered one is
+    /// kept first.
+    fn notification_wait(&self, py: Python<'_>) -> PyResult<(u32, Py<PyBytes>)> {
+        let n = self.notifying(py, |n| n.wait())?;
+        Ok((n.index, PyBytes::new(py, &n.name).unbind()))
+    }
+
+    /// Answers the last notification: "keep", "delete" or "end".
+    fn notification_answer(&self, py: Python<'_>, answer: &str) -> PyResult<()> {
+        let a = match answer {
+            "keep" => Answer::Keep,
+            "delete" => Answer::Delete,
+            "end" => Answer::End,
+            other => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "answer must be 'keep', 'delete' or 'end', not {other:?}"
+                )))
+            }
+        };
+        self.notifying(py, |n| n.answer(a))
     }
 
     /// Closes the connection without END.
@@ -877,7 +987,7 @@ impl Session {
     /// Sends one command line and returns the reply frame as it came
     /// (tfp_client::Client::raw): the escape hatch for commands without a typed method.
     fn raw(&self, py: Python<'_>, line: Vec<u8>) -> PyResult<Py<PyBytes>> {
-        let v = self.run(py, move |c| c.raw(&line))?;
+        let v = self.run_raw(py, move |c| c.raw(&line))?;
         Ok(PyBytes::new(py, &v).unbind())
     }
     /// `NAME args` through tfp-client's Client::call: the data of its OK (a
@@ -920,18 +1030,18 @@ impl Session {
 
     /// Sends one frame (header and payload) on the session's channel.
     fn send_frame(&self, py: Python<'_>, payload: Vec<u8>) -> PyResult<()> {
-        self.run(py, move |c| Ok(c.chan.tx.send_frame(&payload)?))
+        self.run_raw(py, move |c| Ok(c.chan.tx.send_frame(&payload)?))
     }
     /// Sends units as they are (each enciphered as one unit).
     fn send_units(&self, py: Python<'_>, units: Vec<Vec<u8>>) -> PyResult<()> {
-        self.run(py, move |c| {
+        self.run_raw(py, move |c| {
             let refs: Vec<&[u8]> = units.iter().map(|u| &u[..]).collect();
             Ok(c.chan.tx.send_units(&refs)?)
         })
     }
     /// Receives one unit of `n` bytes, deciphered.
     fn recv_unit(&self, py: Python<'_>, n: usize) -> PyResult<Py<PyBytes>> {
-        let v = self.run(py, move |c| {
+        let v = self.run_raw(py, move |c| {
             let mut b = vec![0u8; n];
             c.chan.rx.recv_unit(&mut b)?;
             Ok(b)
@@ -940,13 +1050,13 @@ impl Session {
     }
     /// Receives one frame's payload.
     fn recv_frame(&self, py: Python<'_>) -> PyResult<Py<PyBytes>> {
-        let v = self.run(py, move |c| Ok(c.chan.rx.recv_frame()?))?;
+        let v = self.run_raw(py, move |c| Ok(c.chan.rx.recv_frame()?))?;
         Ok(PyBytes::new(py, &v).unbind())
     }
     /// The socket's read/write timeout in seconds (None: block).
     #[pyo3(signature = (seconds=None))]
     fn set_timeout(&self, py: Python<'_>, seconds: Option<f64>) -> PyResult<()> {
-        self.run(py, move |c| {
+        self.run_raw(py, move |c| {
             let t = seconds.map(Duration::from_secs_f64);
             c.chan.stream().set_read_timeout(t).map_err(Error::Local)?;
             c.chan.stream().set_write_timeout(t).map_err(Error::Local)?;
@@ -955,7 +1065,7 @@ impl Session {
     }
     /// Reads up to `n` bytes from the socket as they come (no cipher): b"" at EOF.
     fn recv_socket(&self, py: Python<'_>, n: usize) -> PyResult<Py<PyBytes>> {
-        let v = self.run(py, move |c| {
+        let v = self.run_raw(py, move |c| {
             use std::io::Read;
             let mut b = vec![0u8; n];
             let k = (&mut c.chan.stream()).read(&mut b).map_err(Error::Local)?;
@@ -968,7 +1078,7 @@ impl Session {
     /// One command whose answer is chunked data then a status (LS, RCVFILE...):
     /// (data, status frame).
     fn raw_chunks(&self, py: Python<'_>, line: Vec<u8>) -> PyResult<(Py<PyBytes>, Py<PyBytes>)> {
-        let (d, s) = self.run(py, move |c| {
+        let (d, s) = self.run_raw(py, move |c| {
             c.chan.tx.send_frame(&line)?;
             let mut out = Vec::new();
             let st = c.recv_chunks(&mut out)?;
@@ -1043,7 +1153,7 @@ fn connect(
     let cfg = b.config().clone();
     let c = py.allow_threads(|| b.connect()).map_err(|e| py_err(py, e))?;
     Ok(Session {
-        client: Mutex::new(Some(c)),
+        client: Mutex::new(Some(Conn::Commands(c))),
         cfg,
     })
 }

@@ -422,3 +422,36 @@ def test_v251_commands(make_tfd, tmp_path):
             s.settz("Nowhere/City")
         assert ei.value.code == 26
         assert s.issecfs("d") is False
+
+
+def test_notifications(tfd, wd):
+    name, disk = wd
+    (disk / "inbox").mkdir()
+    (disk / "inbox" / "job_1").write_bytes(b"1")
+    (disk / "inbox" / "other").write_bytes(b"o")
+    with tfd.connect() as s:
+        s.addntfy("job_", f"{name}/inbox")
+        with pytest.raises(tfd_client.Refused) as ei:
+            s.addntfy("job_", f"{name}/missing")
+        assert ei.value.code == 5
+        it = s.notifications(interval=0.05)
+        n = next(it)
+        assert (n.index, n.name) == (0, "job_1")
+        n.keep()
+        n = next(it)
+        assert n.name == "job_1", "a kept file comes again"
+        (disk / "inbox" / "job_2").write_bytes(b"2")
+        n.delete()
+        n = next(it)
+        assert n.name == "job_2"
+        assert not (disk / "inbox" / "job_1").exists()
+        # notification mode is for good: no command is taken
+        with pytest.raises(tfd_client.Error):
+            s.mkdir(f"{name}/nope")
+        n.end()
+    assert (disk / "inbox" / "job_2").exists() and (disk / "inbox" / "other").exists()
+    # no registration: STARTNTFY's FAILED 6 comes from the first wait
+    with tfd.connect() as s:
+        with pytest.raises(tfd_client.Refused) as ei:
+            next(s.notifications())
+        assert ei.value.code == 6

@@ -47,7 +47,7 @@ __all__ = [
     "Error", "Refused", "NotFound", "PermissionDenied", "Exists", "Locked",
     "QuotaExceeded", "IsADirectory", "NotADirectory", "UnknownCommand", "Declined",
     "ConnectionError", "HandshakeError", "AuthenticationError", "KeyError_",
-    "ProtocolError", "LocalError", "TreeError", "TreeReport", "FILE_TYPES",
+    "ProtocolError", "LocalError", "TreeError", "TreeReport", "FILE_TYPES", "Notification",
 ]
 
 __version__ = "0.1.0"
@@ -69,6 +69,29 @@ def _s(p: bytes) -> str:
 def _local(p: PathLike) -> str:
     """A local path as str."""
     return os.fsdecode(os.fspath(p))
+
+
+class Notification:
+    """A file a notification registration found: ``index`` the registration
+    (ADDNTFY's order, from 0), ``name`` the file's name in its directory."""
+
+    def __init__(self, index: int, name: str, native):
+        self.index, self.name, self._n = index, name, native
+
+    def __repr__(self) -> str:
+        return f"Notification(index={self.index}, name={self.name!r})"
+
+    def keep(self) -> None:
+        """OK: the file stays and is found again in a later pass."""
+        self._n.notification_answer("keep")
+
+    def delete(self) -> None:
+        """DEL: the server removes the file."""
+        self._n.notification_answer("delete")
+
+    def end(self) -> None:
+        """END: the server ends the session."""
+        self._n.notification_answer("end")
 
 
 @dataclass(frozen=True)
@@ -505,7 +528,24 @@ class Session:
         return _tree(self._n.mirror(src, dst, not download, delete, checksum, dry_run, jobs,
                                     _filters(exclude, include), progress))
 
-    # --- clocks and session -----------------------------------------------
+    # --- notifications ------------------------------------------------------
+    def addntfy(self, token: Union[str, bytes], directory: PathLike) -> None:
+        """ADDNTFY: once notifications start, tell of the files of directory
+        whose names start with token (at most 7 bytes; "" for every file)."""
+        self._n.addntfy(token.encode() if isinstance(token, str) else bytes(token), _b(directory))
+
+    def notifications(self, interval: float = 0.0) -> Iterator["Notification"]:
+        """STARTNTFY: the session serves notifications from here on, for good
+        (no command is taken after it). Yields a Notification per file found,
+        registrations in ADDNTFY order; answer each with .delete(), .keep()
+        or .end() (unanswered: kept, and it comes again in a later pass).
+        ``interval`` is the pause between the server's passes, in seconds
+        (0: the server's default). Raises Refused if no ADDNTFY was made."""
+        self._n.start_notifications(repr(float(interval)) if interval else "")
+        while True:
+            index, name = self._n.notification_wait()
+            yield Notification(index, _s(bytes(name)), self._n)
+
     def echo(self, text: Union[str, bytes]) -> Union[str, bytes]:
         """ECHO: the server sends text back as it came (str in, str out)."""
         if isinstance(text, str):

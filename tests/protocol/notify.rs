@@ -402,3 +402,48 @@ fn a_secure_directory_renamed_onto_a_watched_name_is_skipped() {
     wait_gone(pid, Duration::from_secs(5));
     assert_eq!(fs::read(srv.path("w/msg_secret")).unwrap(), b"keep");
 }
+
+/// The client library's notification mode (tfp_client::notify, what `tf watch`
+/// and the Python package run): registrations by index, answers acted on, an
+/// unanswered notification kept, END, and STARTNTFY's refusal as a typed error.
+#[test]
+fn the_client_library_waits_and_answers() {
+    use tfp_client::notify::{Answer, Notification, Notifications};
+    use tfp_client::{Code, Failed};
+    let srv = Server::start();
+    let (mut c, pid) = session(&srv);
+    fs::create_dir(srv.path("in0")).unwrap();
+    fs::create_dir(srv.path("in1")).unwrap();
+    data_dir_write(&srv.path("in0/job_a"), b"a");
+    data_dir_write(&srv.path("in1/job b"), b"b");
+    c.addntfy("job_", "in0").unwrap();
+    c.addntfy("job", "in1").unwrap();
+    let e = c.addntfy("job_", "missing").unwrap_err();
+    assert_eq!(e.code(), Some(Code::Known(Failed::NotifyAdd)), "{e}");
+    let mut n = Notifications::start(&mut c, "0.05").unwrap();
+    let want = |i: u32, name: &[u8]| Notification {
+        index: i,
+        name: name.to_vec(),
+    };
+    assert_eq!(n.wait().unwrap(), want(0, b"job_a"));
+    n.answer(Answer::Delete).unwrap();
+    assert_eq!(n.wait().unwrap(), want(1, b"job b"));
+    assert!(!srv.path("in0/job_a").exists(), "Delete removes the file");
+    // not answered: kept when the next is asked for, so it comes again
+    assert_eq!(n.wait().unwrap(), want(1, b"job b"));
+    assert!(srv.path("in1/job b").exists());
+    assert!(n.answer(Answer::Keep).is_ok());
+    assert!(n.answer(Answer::Keep).is_err(), "only a notification is answered");
+    assert_eq!(n.wait().unwrap(), want(1, b"job b"));
+    n.answer(Answer::End).unwrap();
+    assert!(n.wait().is_err(), "nothing after End");
+    wait_gone(pid, Duration::from_secs(5));
+    assert!(srv.path("in1/job b").exists(), "End does not delete");
+
+    // STARTNTFY without a registration: its FAILED 6 is the first wait's error
+    let mut c = srv.client();
+    let mut n = Notifications::start(&mut c, "").unwrap();
+    let e = n.wait().unwrap_err();
+    assert!(e.is_refused(), "{e}");
+    assert_eq!(e.code(), Some(Code::Known(Failed::NotifyEmpty)), "{e}");
+}

@@ -4,9 +4,9 @@
 use super::reply::{fail, print_status};
 use std::io::Write;
 use std::process::ExitCode;
+use tfp_client::notify::{Answer, Notifications};
 use tfp_client::options::commands::{self, Family, ParseError};
 use tfp_client::{Client, Error};
-use tfp_wire::Status;
 
 /// `tf xcopy|xcpdir NEWNAME SRC PATTERN`, `tf xdel|xrmdir DIR NAME`.
 pub fn xcmd(c: &mut Client, cmd: &str, args: &[String]) -> ExitCode {
@@ -39,9 +39,9 @@ pub fn watch(c: &mut Client, args: &[String]) -> ExitCode {
     if token.contains(' ') {
         return fail("the token cannot contain a space");
     }
-    match c.command(format!("ADDNTFY {token} {dir}").as_bytes()) {
-        Ok(Status::Ok(_)) => {}
-        Ok(st) => return print_status(&st),
+    match c.addntfy(token, dir) {
+        Ok(()) => {}
+        Err(Error::Refused(r)) => return print_status(&r.reply),
         Err(e) => return fail(e),
     }
     match run(c, dir, &interval, del) {
@@ -51,24 +51,17 @@ pub fn watch(c: &mut Client, args: &[String]) -> ExitCode {
 }
 
 fn run(c: &mut Client, dir: &str, interval: &str, del: bool) -> Result<ExitCode, Error> {
-    // notifications come when they come: no read timeout from here on
-    c.chan.stream().set_read_timeout(None)?;
-    c.chan.tx.send_frame(format!("STARTNTFY {interval}").as_bytes())?;
+    let mut n = Notifications::start(c, interval)?;
     let prefix = dir.trim_end_matches('/');
     let mut out = std::io::stdout();
     loop {
-        let frame = c.chan.rx.recv_frame()?;
-        // The first frame may be STARTNTFY's refusal; later ones are `<i> <name>`.
-        if frame.starts_with(b"FAILED ") {
-            return Ok(print_status(&Status::parse(&frame)));
-        }
-        let Some(sp) = frame.iter().position(|&b| b == b' ') else {
-            return Err(Error::Protocol(format!(
-                "unexpected frame {:?}",
-                String::from_utf8_lossy(&frame)
-            )));
+        let note = match n.wait() {
+            Ok(note) => note,
+            // STARTNTFY's refusal (no ADDNTFY) comes as its first frame
+            Err(Error::Refused(r)) => return Ok(print_status(&r.reply)),
+            Err(e) => return Err(e),
         };
-        let name = tfp_client::escape::shown(&frame[sp + 1..]);
+        let name = tfp_client::escape::shown(&note.name);
         let line = if prefix.is_empty() {
             format!("{name}\n")
         } else {
@@ -77,6 +70,6 @@ fn run(c: &mut Client, dir: &str, interval: &str, del: bool) -> Result<ExitCode,
         out.write_all(line.as_bytes())
             .and_then(|_| out.flush())
             .map_err(Error::Local)?;
-        c.chan.tx.send_frame(if del { b"DEL" } else { b"OK" })?;
+        n.answer(if del { Answer::Delete } else { Answer::Keep })?;
     }
 }

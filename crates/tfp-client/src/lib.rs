@@ -60,6 +60,7 @@ pub mod error;
 pub mod escape;
 pub mod fai_cache;
 pub mod interrupt;
+pub mod notify;
 pub mod options;
 pub mod parallel;
 pub mod replies;

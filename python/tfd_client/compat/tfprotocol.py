@@ -453,7 +453,7 @@ class TfProtocol(TfProtocolSuper):
         self.client.session_key = bytes(keylen)
         response_handler(StatusInfo(OK, message=str(self.client.session_key), payload=self.client.session_key))
 
-    # --- no typed method: the cancellation-point and notification flows -------
+    # --- no typed method: the cancellation-point flows ------------------------
     def putcan_command(self, data_stream: BytesIO, path_file: str, offset: int, buffer_size: int, canpt: int,
                        response_handler=EMPTY_HANDLER, transfer_handler=EMPTY_HANDLER):
         """PUTCAN: tfp-client has no typed PUTCAN, so this flow runs on the
@@ -538,16 +538,30 @@ class TfProtocol(TfProtocolSuper):
             transfer_handler(self.client, ts)
 
     def startnfy_command(self, interval, response_handler=EMPTY_HANDLER):
-        """STARTNTFY: no typed method in tfp-client; runs on the channel units
-        until the handler raises."""
-        self.client.send(TfProtocolMessage("STARTNTFY", str(interval)))
+        """STARTNTFY (tfp-client's notify::Notifications): the session is in
+        notification mode from here on. The handler sees each notification
+        as the PyPI client hands it, its frame ``<index> <name>`` as an OK
+        status whose code is the frame's length, with ``send_ok`` and
+        ``send_del`` to answer it (unanswered: kept). A refusal (no ADDNTFY:
+        FAILED 6) is handed over as its frame's text and ends the call;
+        otherwise it runs until the handler raises."""
+        self._n.start_notifications(str(interval))
         while True:
-            n = self.client.just_recv_int(size=INT_SIZE, signed=False)
-            raw = self.client.just_recv(size=n)
+            try:
+                index, name = self._n.notification_wait()
+                raw, refused = str(index).encode() + b" " + bytes(name), False
+            except _errors.Refused as e:
+                raw = (f"FAILED {e.code} : {e.text}" if e.code is not None else "UNKNOWN").encode()
+                refused = True
+            except _errors.Error as e:
+                raise TfException(exception=e, status_server_code=StatusServerCode.DISCONNECTED,
+                                  code=ErrorCode.ON_WRITE_OR_RECEIVE_TO_SOCKET, message=str(e)) from e
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
                 text = None
-            response_handler(StatusInfo(payload=raw, message=text, status=OK, code=n, sz=n),
-                             send_ok=lambda: self.client.send(TfProtocolMessage("OK")),
-                             send_del=lambda: self.client.send(TfProtocolMessage("DEL")))
+            response_handler(StatusInfo(payload=raw, message=text, status=OK, code=len(raw), sz=len(raw)),
+                             send_ok=lambda: self._n.notification_answer("keep"),
+                             send_del=lambda: self._n.notification_answer("delete"))
+            if refused:
+                return
