@@ -264,17 +264,6 @@ fn filter(given: &[(bool, String)]) -> Filter {
     Filter::new(given.iter().map(|(inc, p)| (*inc, p.as_str())))
 }
 
-/// put_tree's and get_tree's options: at least one session.
-fn copy_options(contents: bool, jobs: usize, resume: bool, given: &[(bool, String)]) -> copy::Options {
-    copy::Options {
-        contents,
-        resume,
-        jobs: jobs.max(1),
-        filter: filter(given),
-        ..copy::Options::default()
-    }
-}
-
 impl TreeRun {
     fn of(r: Report) -> TreeRun {
         TreeRun {
@@ -611,35 +600,18 @@ impl Session {
         }
     }
 
-    /// `put_tree` (tfp_client::tree::copy::put, what `tf put -r` runs): the
-    /// local `sources` up to `dest` over `jobs` sessions; with `contents` a
+    /// `put_tree` / `get_tree` (tfp_client::tree::copy::put and ::get, what
+    /// `tf put -r` and `tf get -r` run): `sources` (local when `upload`,
+    /// remote otherwise) to `dest` over `jobs` sessions; with `contents` a
     /// directory's contents go to `dest` itself (made if missing), as rsync's
-    /// `src/`. Returns what the run told and did (see `TreeRun`).
-    #[pyo3(signature = (sources, dest, contents=true, jobs=4, filters=Vec::new(), progress=None))]
-    fn put_tree(
+    /// `src/`; downloads land in partials renamed over their names when
+    /// whole, and `resume` continues what an interrupted run kept. Returns
+    /// what the run told and did (see `TreeRun`).
+    #[pyo3(signature = (upload, sources, dest, contents=true, jobs=4, resume=false, filters=Vec::new(), progress=None))]
+    fn copy_tree(
         &self,
         py: Python<'_>,
-        sources: Vec<String>,
-        dest: String,
-        contents: bool,
-        jobs: usize,
-        filters: Vec<(bool, String)>,
-        progress: Option<PyObject>,
-    ) -> PyResult<TreeRun> {
-        let o = copy_options(contents, jobs, false, &filters);
-        self.tree_run(py, progress, |c, cfg, heard| {
-            copy::put(c, cfg, &sources, &dest, &o, heard).map(TreeRun::of)
-        })
-    }
-
-    /// `get_tree` (tfp_client::tree::copy::get, what `tf get -r` runs): the
-    /// remote `sources` down to the local `dest`, each file landing in a
-    /// partial renamed over its name when whole; `resume` continues the
-    /// partials an interrupted run kept.
-    #[pyo3(signature = (sources, dest, contents=true, jobs=4, resume=false, filters=Vec::new(), progress=None))]
-    fn get_tree(
-        &self,
-        py: Python<'_>,
+        upload: bool,
         sources: Vec<String>,
         dest: String,
         contents: bool,
@@ -648,9 +620,16 @@ impl Session {
         filters: Vec<(bool, String)>,
         progress: Option<PyObject>,
     ) -> PyResult<TreeRun> {
-        let o = copy_options(contents, jobs, resume, &filters);
+        let o = copy::Options {
+            contents,
+            resume,
+            jobs: jobs.max(1),
+            filter: filter(&filters),
+            ..copy::Options::default()
+        };
+        let run = if upload { copy::put } else { copy::get };
         self.tree_run(py, progress, |c, cfg, heard| {
-            copy::get(c, cfg, &sources, &dest, &o, heard).map(TreeRun::of)
+            run(c, cfg, &sources, &dest, &o, heard).map(TreeRun::of)
         })
     }
 

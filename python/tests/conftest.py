@@ -6,13 +6,11 @@ A test that cannot run (no root for LOGIN, tfpasswd missing) FAILS naming
 what is missing; it is never skipped."""
 
 import os
-import pwd
 import secrets
 import signal
 import socket
-import stat
 import subprocess
-import tempfile
+import sys
 import time
 from pathlib import Path
 
@@ -20,6 +18,9 @@ import pytest
 
 HOST = "127.0.0.1"
 REPO = Path(__file__).resolve().parents[2]
+# the tfd harness the interop suite uses too (no client in it)
+sys.path.insert(0, str(REPO / "tests" / "interop"))
+from tfd_host import free_port, let_users_reach, make_userdb, remove_created_users  # noqa: E402
 ROOT = os.geteuid() == 0
 PW = "s3cret pass"
 
@@ -54,12 +55,6 @@ def keypair():
     return _keypair()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
 class Tfd:
     """One running tfd: `addr`, `hash`, `key_file` (public PEM path), `data`."""
 
@@ -79,23 +74,14 @@ class Tfd:
         self.log = base / "tfd.log"
         self.proc = None
 
-    def _reach(self):
-        top = Path(tempfile.gettempdir()).resolve()
-        d = self.data.resolve()
-        while d != top and top in d.parents:
-            st = d.stat()
-            if st.st_uid == os.geteuid():
-                d.chmod(stat.S_IMODE(st.st_mode) | 0o011)
-            d = d.parent
-
     def start(self):
         multi = any(l.split()[:1] == ["userdb"] for l in self.extra)
         for _ in range(3):
-            self.port = _free_port()
+            self.port = free_port(HOST)
             lines = [f"proto {self.proto}", f"hash {self.hash}", f"dbdir {self.data}", f"port {self.port}",
                      f"listen {HOST}", f"privkey_file {self.priv}"]
             if ROOT and multi:
-                self._reach()
+                let_users_reach(self.data)
             elif ROOT:
                 lines.append("defusr root")
             conf = self.base / "tfd.conf"
@@ -174,25 +160,10 @@ def wd(tfd, session, request):
     return name, tfd.data / name
 
 
-_CREATED = []
-
-
-def system_user(name):
-    try:
-        return pwd.getpwnam(name)
-    except KeyError:
-        r = subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
-                           capture_output=True)
-        if r.returncode == 0:
-            _CREATED.append(name)
-        return pwd.getpwnam(name)
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _remove_users():
     yield
-    for name in _CREATED:
-        subprocess.run(["userdel", name], capture_output=True)
+    remove_created_users()
 
 
 @pytest.fixture
@@ -200,9 +171,4 @@ def userdb(tmp_path):
     need(ROOT, "LOGIN needs tfd as root (multi-user mode): run as root")
     need(os.access(tfpasswd_bin(), os.X_OK), f"{tfpasswd_bin()} not built")
     need(subprocess.run(["which", "useradd"], capture_output=True).returncode == 0, "useradd (passwd package)")
-    system_user("tfdpyc1")
-    db = tmp_path / "userdb"
-    out = subprocess.run([tfpasswd_bin(), "-f", str(db), "add", "alice", "--system-user", "tfdpyc1", "--rounds",
-                          "1000", "--stdin"], input=(PW + "\n").encode(), capture_output=True)
-    assert out.returncode == 0, out
-    return db
+    return make_userdb(tfpasswd_bin(), tmp_path / "userdb", "alice", "tfdpyc1", PW)

@@ -2,8 +2,6 @@
 
 import os
 
-import pytest
-
 import tfd_client
 
 

@@ -9,7 +9,8 @@ import subprocess
 import sys
 import time
 
-from conftest import HOST, REPO, _free_port, tfd_bin
+from conftest import HOST, REPO, tfd_bin
+from tfd_host import free_port
 
 
 def readme_example() -> str:
@@ -21,7 +22,7 @@ def readme_example() -> str:
 
 
 def test_readme_example_runs_against_the_demo(tmp_path):
-    port = _free_port()
+    port = free_port(HOST)
     code = readme_example()
     assert "127.0.0.1:10345" in code
     (tmp_path / "example.py").write_text(code.replace("127.0.0.1:10345", f"{HOST}:{port}"))

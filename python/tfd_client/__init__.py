@@ -150,14 +150,10 @@ def _tree(run: "_native.TreeRun") -> TreeReport:
     return r
 
 
-@dataclass(frozen=True)
-class Stat:
-    """FSTAT's answer: kind ("file", "dir" or "other"), size in bytes, mtime in
-    seconds since the epoch."""
+class _Kinded:
+    """is_dir / is_file from ``kind``, for Stat and Entry."""
 
     kind: str
-    size: int
-    mtime: int
 
     @property
     def is_dir(self) -> bool:
@@ -169,7 +165,17 @@ class Stat:
 
 
 @dataclass(frozen=True)
-class Entry:
+class Stat(_Kinded):
+    """FSTAT's answer: kind ("file", "dir" or "other"), size in bytes, mtime in
+    seconds since the epoch."""
+
+    kind: str
+    size: int
+    mtime: int
+
+
+@dataclass(frozen=True)
+class Entry(_Kinded):
     """One entry of a listing: ``name`` relative to the listed directory,
     ``path`` the full remote path; size and mtime when asked for (stat=True)."""
 
@@ -178,14 +184,6 @@ class Entry:
     kind: str
     size: Optional[int] = None
     mtime: Optional[int] = None
-
-    @property
-    def is_dir(self) -> bool:
-        return self.kind == "dir"
-
-    @property
-    def is_file(self) -> bool:
-        return self.kind == "file"
 
 
 @dataclass(frozen=True)
@@ -498,8 +496,8 @@ class Session:
         are rsync-style patterns (an include is tried before the excludes; the
         first match wins). Raises TreeError (with ``.report``) if any file
         failed; returns the TreeReport otherwise."""
-        return _tree(self._n.put_tree([_local(local_dir)], _s(_b(remote_dir)), True, jobs,
-                                      _filters(exclude, include), progress))
+        return _tree(self._n.copy_tree(True, [_local(local_dir)], _s(_b(remote_dir)), True, jobs, False,
+                                       _filters(exclude, include), progress))
 
     def get_tree(self, remote_dir: PathLike, local_dir: PathLike, *, jobs: int = 4, resume: bool = False,
                  exclude: Sequence[str] = (), include: Sequence[str] = (),
@@ -510,8 +508,8 @@ class Session:
         over its name when whole. An interrupted run keeps its partials
         (``report.kept``) and ``resume=True`` continues them. Raises TreeError
         if any file failed."""
-        return _tree(self._n.get_tree([_s(_b(remote_dir))], _local(local_dir), True, jobs, resume,
-                                      _filters(exclude, include), progress))
+        return _tree(self._n.copy_tree(False, [_s(_b(remote_dir))], _local(local_dir), True, jobs, resume,
+                                       _filters(exclude, include), progress))
 
     def mirror(self, local_dir: PathLike, remote_dir: PathLike, *, download: bool = False, delete: bool = False,
                checksum: bool = False, dry_run: bool = False, jobs: int = 4,

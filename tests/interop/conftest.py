@@ -22,13 +22,12 @@ import re
 import secrets
 import signal
 import socket
-import stat
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
+from tfd_host import free_port, let_users_reach
 
 
 def _client_is_compat() -> bool:
@@ -176,12 +175,6 @@ def keypair():
 
 # --- the server -------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
 class TfdServer:
     """One running tfd with its own root, key, hash and port."""
 
@@ -209,18 +202,6 @@ class TfdServer:
         self.listen_host = {"4": "127.0.0.2", "6": "::1"}.get(self.via, HOST)
         self.proxy = None
 
-    def _let_users_reach_the_root(self):
-        """tfd refuses to start when a LOGIN user cannot open the served root
-        (daemon/checks.rs); pytest's temporary tree is 0700 root's, so the
-        directories this test made above the root get search permission."""
-        top = Path(tempfile.gettempdir()).resolve()
-        d = self.data.resolve()
-        while d != top and top in d.parents:
-            st = d.stat()
-            if st.st_uid == os.geteuid():
-                d.chmod(stat.S_IMODE(st.st_mode) | 0o011)
-            d = d.parent
-
     def config_text(self) -> str:
         lines = [
             f"proto {PROTO}",
@@ -232,7 +213,7 @@ class TfdServer:
         ]
         multi_user = any(l.split()[:1] in (["userdb"], ["defusr"]) for l in self.extra_conf)
         if self.is_root and multi_user:
-            self._let_users_reach_the_root()
+            let_users_reach(self.data)
         if self.is_root and not multi_user:
             # As root without defusr, tfd requires LOGIN; servers given a userdb
             # (or their own defusr) are left that way, the others serve as root.
@@ -243,7 +224,7 @@ class TfdServer:
 
     def start(self):
         for _attempt in range(3):
-            self.port = _free_port()
+            self.port = free_port()
             self.conf.write_text(self.config_text())
             env = dict(os.environ, RUST_BACKTRACE="1")
             with open(self.log_file, "ab") as log:

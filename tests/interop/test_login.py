@@ -8,14 +8,13 @@ out `defusr root` for servers given a userdb.
 """
 
 import os
-import pwd
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from interop_lib import assert_alive, assert_failed, assert_ok, raw, reply, require
+from tfd_host import make_userdb, remove_created_users, system_user
 
 PW = "s3cret pass"  # spaces: the password is the rest of the line
 ROOT = os.geteuid() == 0
@@ -29,45 +28,17 @@ def tfpasswd(*args, stdin=""):
     return subprocess.run([tfpasswd_bin(), *args], input=stdin.encode(), capture_output=True)
 
 
-_CREATED_USERS = []
-
-
-def system_user(name: str) -> pwd.struct_passwd:
-    """The system user `name`, created if missing; users created here are
-    deleted when the test session ends (see _remove_created_users)."""
-    try:
-        return pwd.getpwnam(name)
-    except KeyError:
-        r = subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
-                           check=False, capture_output=True)
-        if r.returncode == 0:
-            _CREATED_USERS.append(name)
-        return pwd.getpwnam(name)
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _remove_created_users():
     yield
-    while _CREATED_USERS:
-        name = _CREATED_USERS.pop()
-        for _ in range(20):
-            if subprocess.run(["userdel", name], capture_output=True).returncode == 0:
-                break
-            time.sleep(0.1)
-        else:
-            subprocess.run(["userdel", "--force", name], capture_output=True)
+    remove_created_users()
 
 
 @pytest.fixture
 def userdb(tmp_path):
     require(ROOT, "needs root (multi-user mode)")
     require(os.access(tfpasswd_bin(), os.X_OK), f"{tfpasswd_bin()} not built")
-    system_user("tfdpy1")
-    db = tmp_path / "userdb"
-    out = tfpasswd("-f", str(db), "add", "alice", "--system-user", "tfdpy1", "--rounds", "1000", "--stdin",
-                   stdin=PW + "\n")
-    assert out.returncode == 0, out
-    return db
+    return make_userdb(tfpasswd_bin(), tmp_path / "userdb", "alice", "tfdpy1", PW)
 
 
 def test_login_through_the_client(make_tfd, userdb):

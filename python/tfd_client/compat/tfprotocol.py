@@ -393,13 +393,18 @@ class TfProtocol(TfProtocolSuper):
         else:
             response_handler(StatusInfo(OK, code=size, message=str(size)))
 
-    def fsizels_command(self, path_file: str, response_handler=EMPTY_HANDLER):
-        sizes, err = self._typed(self._n.fsizels, _b(path_file))
+    def _per_line(self, fn, path, end: int, each, response_handler):
+        """The list commands as the PyPI client hands them: one status per
+        line's value (FAILED for -1, `each` otherwise), then the end marker."""
+        values, err = self._typed(fn, _b(path))
         if err is not None:
             response_handler(err)
             return
-        for s in list(sizes) + [-3]:
-            response_handler(StatusInfo(CONT if s != -1 else FAILED, code=s, message=str(s)))
+        for v in list(values) + [end]:
+            response_handler(StatusInfo(each if v != -1 else FAILED, code=v, message=str(v)))
+
+    def fsizels_command(self, path_file: str, response_handler=EMPTY_HANDLER):
+        self._per_line(self._n.fsizels, path_file, -3, CONT, response_handler)
 
     def ftype_command(self, path: str, response_handler=EMPTY_HANDLER):
         t, err = self._typed(self._n.ftype, _b(path))
@@ -409,12 +414,7 @@ class TfProtocol(TfProtocolSuper):
             response_handler(StatusInfo(OK if t > -1 else FAILED, code=t, message=str(t)))
 
     def ftypels_command(self, path: str, response_handler=EMPTY_HANDLER):
-        types, err = self._typed(self._n.ftypels, _b(path))
-        if err is not None:
-            response_handler(err)
-            return
-        for t in list(types) + [-2]:
-            response_handler(StatusInfo(OK if t != -1 else FAILED, code=t, message=str(t)))
+        self._per_line(self._n.ftypels, path, -2, OK, response_handler)
 
     def fstatls_command(self, path: str, response_handler=EMPTY_HANDLER):
         recs, err = self._typed(self._n.fstatls, _b(path))

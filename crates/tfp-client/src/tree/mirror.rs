@@ -10,7 +10,7 @@
 //! listing was not whole, and nothing is removed locally through a symlink.
 
 use super::copy::{self, rjoin, Done, Kept, Up};
-use super::events::{Events, Progress, Report, Tally};
+use super::events::{Events, Fault, Progress, Report, Tally};
 use super::filter::Filter;
 use super::landing::Landing;
 use super::listing::{self, Kind, ListError};
@@ -346,6 +346,25 @@ struct Fetch {
     remote: Vec<u8>,
 }
 
+/// The files to move whose directory exists: one below a directory that
+/// could not be made is told (as `fault`: here for a download, the server's
+/// refusal for an upload) and left out.
+fn placeable<'p>(copy: &'p [Vec<u8>], failed_dirs: &[Vec<u8>], fault: Fault, t: &mut Tally<'_>) -> Vec<&'p Vec<u8>> {
+    let mut out = Vec::with_capacity(copy.len());
+    for rel in copy {
+        if !below(rel, failed_dirs) {
+            out.push(rel);
+            continue;
+        }
+        let msg = format!("mirror: {}: its directory could not be made", names::shown(rel));
+        match fault {
+            Fault::Local => t.local(msg),
+            Fault::Refused => t.refused(msg),
+        }
+    }
+    out
+}
+
 /// Leaves out of the local side the partials (and journals) interrupted
 /// downloads kept: they are the engine's, neither files to mirror nor extra
 /// files to remove.
@@ -484,14 +503,7 @@ fn down(
         }
     }
     let mut jobs = Vec::with_capacity(p.copy.len());
-    for rel in &p.copy {
-        if below(rel, &failed_dirs) {
-            t.local(format!(
-                "mirror: {}: its directory could not be made",
-                names::shown(rel)
-            ));
-            continue;
-        }
+    for rel in placeable(&p.copy, &failed_dirs, Fault::Local, t) {
         if !theirs.contains_key(rel) {
             continue;
         }
@@ -613,14 +625,7 @@ fn up(
         }
     }
     let mut jobs = Vec::with_capacity(p.copy.len());
-    for rel in &p.copy {
-        if below(rel, &failed_dirs) {
-            t.refused(format!(
-                "mirror: {}: its directory could not be made",
-                names::shown(rel)
-            ));
-            continue;
-        }
+    for rel in placeable(&p.copy, &failed_dirs, Fault::Refused, t) {
         jobs.push(Up {
             local: src.join(OsStr::from_bytes(rel)),
             remote: rjoin(&dst, rel),
