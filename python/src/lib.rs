@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tfp_client::interrupt::Cancel;
 use tfp_client::notify::{Answer, Notifications};
 use tfp_client::tree::events::{Events, Fault, Progress, Report};
 use tfp_client::tree::filter::Filter;
@@ -128,6 +129,12 @@ struct Session {
     cfg: ClientConfig,
 }
 
+/// What a command gets in notification mode, where the server would take it
+/// for an answer.
+fn notifying() -> Error {
+    Error::Protocol("the session is in notification mode: it takes no command".into())
+}
+
 /// The session taking commands, or in notification mode (for good).
 enum Conn {
     Commands(Client),
@@ -186,12 +193,67 @@ impl Session {
         let r = py.allow_threads(|| {
             let mut g = self.client.lock().unwrap_or_else(|p| p.into_inner());
             g.as_mut().map(|conn| match conn {
-                Conn::Notify(_) if !raw => Err(Error::Protocol(
-                    "the session is in notification mode: it takes no command".into(),
-                )),
+                Conn::Notify(_) if !raw => Err(notifying()),
                 conn => f(conn.client_mut()),
             })
         });
+        self.finish(py, r)
+    }
+
+    /// Runs a long operation (a transfer, a tree) on a worker thread while
+    /// the caller's thread looks for Python's signals ten times a second. A
+    /// Ctrl-C (on the main thread, where Python delivers it) fires the
+    /// operation's `Cancel`, carried by the config it connects with: every
+    /// connection it opened, the session's own too, is shut down, the
+    /// worker returns at once, the session is closed and KeyboardInterrupt
+    /// is raised. Files are as any failure leaves them: old or new, a
+    /// download's partial kept for a resume.
+    fn run_long<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut Client, &ClientConfig) -> Result<T, Error> + Send,
+    ) -> PyResult<T> {
+        use std::sync::mpsc::{channel, RecvTimeoutError};
+        let cancel = Cancel::default();
+        let mut cfg = self.cfg.clone();
+        cfg.cancel = Some(cancel.clone());
+        let mut interrupted: Option<PyErr> = None;
+        let r = py.allow_threads(|| {
+            let mut g = self.client.lock().unwrap_or_else(|p| p.into_inner());
+            let c = match g.as_mut()? {
+                Conn::Notify(_) => return Some(Err(notifying())),
+                Conn::Commands(c) => c,
+            };
+            cancel.watch(c.chan.stream());
+            Some(std::thread::scope(|s| {
+                let (done, ended) = channel::<()>();
+                let cfg = &cfg;
+                let worker = s.spawn(move || {
+                    let r = f(c, cfg);
+                    drop(done);
+                    r
+                });
+                while let Err(RecvTimeoutError::Timeout) = ended.recv_timeout(Duration::from_millis(100)) {
+                    if interrupted.is_none() {
+                        if let Err(e) = Python::with_gil(|py| py.check_signals()) {
+                            interrupted = Some(e);
+                            cancel.fire();
+                        }
+                    }
+                }
+                worker.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+            }))
+        });
+        if let Some(e) = interrupted {
+            // its connection is shut down: the session is over
+            *self.client.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            return Err(e);
+        }
+        self.finish(py, r)
+    }
+
+    /// An operation's result for Python: a broken channel closes the session.
+    fn finish<T>(&self, py: Python<'_>, r: Option<Result<T, Error>>) -> PyResult<T> {
         match r {
             Some(Ok(v)) => Ok(v),
             Some(Err(e)) => {
@@ -277,8 +339,8 @@ impl TreeRun {
 }
 
 impl Session {
-    /// Runs a tree run with the GIL released, its progress polled for `cb`,
-    /// and what it told attached to its report.
+    /// Runs a tree run as a long operation (Ctrl-C stops it), its progress
+    /// polled for `cb`, and what it told attached to its report.
     fn tree_run(
         &self,
         py: Python<'_>,
@@ -286,12 +348,11 @@ impl Session {
         f: impl FnOnce(&mut Client, &ClientConfig, &Heard) -> Result<TreeRun, Error> + Send,
     ) -> PyResult<TreeRun> {
         let heard = Heard::default();
-        let cfg = self.cfg.clone();
         let moved = || {
             let p = heard.progress.lock().unwrap_or_else(|p| p.into_inner());
             p.as_ref().map_or(0, |p| p.moved())
         };
-        let mut r = self.run(py, |c| polled(moved, cb.as_ref(), || f(c, &cfg, &heard)))?;
+        let mut r = self.run_long(py, |c, cfg| polled(moved, cb.as_ref(), || f(c, cfg, &heard)))?;
         r.said = std::mem::take(&mut *heard.said.lock().unwrap_or_else(|p| p.into_inner()));
         Ok(r)
     }
@@ -521,16 +582,17 @@ impl Session {
         progress: Option<PyObject>,
     ) -> PyResult<()> {
         if streams > 1 && offset == 0 {
-            let cfg = self.cfg.clone();
             let counter = Arc::new(AtomicU64::new(0));
-            let r = py.allow_threads(|| parallel::put(&cfg, &local, &remote, streams, bufsz, &counter));
+            self.run_long(py, |_, cfg| {
+                parallel::put(cfg, &local, &remote, streams, bufsz, &counter)
+            })?;
             if let Some(cb) = progress {
                 cb.call1(py, (counter.load(std::sync::atomic::Ordering::Relaxed),))?;
             }
-            return r.map_err(|e| py_err(py, e));
+            return Ok(());
         }
         let mut cb = progress_fn(progress);
-        self.run(py, move |c| {
+        self.run_long(py, move |c, _| {
             let mut f = File::open(&local).map_err(Error::Local)?;
             f.seek(SeekFrom::Start(offset)).map_err(Error::Local)?;
             match c.put(&remote, offset, bufsz, &mut f, &mut cb)? {
@@ -559,10 +621,9 @@ impl Session {
         progress: Option<PyObject>,
     ) -> PyResult<()> {
         use tfp_client::engine::download::{self, Failure};
-        let cfg = self.cfg.clone();
         let counter = Arc::new(AtomicU64::new(0));
         let messages = Mutex::new(Vec::<String>::new());
-        let r = self.run(py, |c| {
+        let r = self.run_long(py, |c, cfg| {
             polled(
                 || counter.load(std::sync::atomic::Ordering::Relaxed),
                 progress.as_ref(),
@@ -577,7 +638,7 @@ impl Session {
                         unverified: false,
                         progress: &counter,
                     };
-                    Ok(download::download(c, &cfg, &req, &mut |m| {
+                    Ok(download::download(c, cfg, &req, &mut |m| {
                         messages.lock().unwrap_or_else(|p| p.into_inner()).push(m.to_string())
                     }))
                 },
@@ -700,9 +761,8 @@ impl Session {
         progress: Option<PyObject>,
     ) -> PyResult<Option<(u64, u64, bool, String)>> {
         use tfp_client::staged::{self, Outcome, Request};
-        let cfg = self.cfg.clone();
         let counter = AtomicU64::new(0);
-        let out = self.run(py, |c| {
+        let out = self.run_long(py, |c, cfg| {
             polled(
                 || counter.load(std::sync::atomic::Ordering::Relaxed),
                 progress.as_ref(),
@@ -715,7 +775,7 @@ impl Session {
                         resume,
                         overwrite: true,
                     };
-                    match staged::put(c, &cfg, &req, &counter)? {
+                    match staged::put(c, cfg, &req, &counter)? {
                         Outcome::Done(r) => Ok(Some((r.kept, r.sent, r.moved_again, r.sha256))),
                         Outcome::Unsupported => Ok(None),
                         Outcome::Refused(st) => Err(Error::refused("PUT", st)),
@@ -752,7 +812,7 @@ impl Session {
         progress: Option<PyObject>,
     ) -> PyResult<u64> {
         let mut cb = progress_fn(progress);
-        self.run(py, move |c| {
+        self.run_long(py, move |c, _| {
             let f = OpenOptions::new()
                 .write(true)
                 .create(true)
@@ -891,7 +951,7 @@ impl Session {
         progress: Option<PyObject>,
     ) -> PyResult<()> {
         let mut cb = progress_fn(progress);
-        self.run(py, move |c| {
+        self.run_long(py, move |c, _| {
             let mut f = File::open(&local).map_err(Error::Local)?;
             c.sndfile(&remote, overwrite, &mut f, &mut cb)
         })

@@ -131,6 +131,9 @@ pub struct ClientConfig {
     pub login: Option<Credentials>,
     /// INJAIL `(token, dir)` after the LOGIN (or right after the handshake).
     pub jail: Option<(String, String)>,
+    /// Stops the operation running with this config: its connections are
+    /// watched, and none opens after [`interrupt::Cancel::fire`].
+    pub cancel: Option<interrupt::Cancel>,
     /// The parsed public key and the PEM it came from, shared by clones: parsing
     /// the PEM costs a client more than the RSA operation itself.
     parsed: std::sync::Arc<std::sync::Mutex<Option<ParsedKey>>>,
@@ -153,6 +156,7 @@ impl ClientConfig {
             bind: None,
             login: None,
             jail: None,
+            cancel: None,
             parsed: Default::default(),
         }
     }
@@ -282,12 +286,18 @@ impl Client {
             .to_socket_addrs()?
             .next()
             .ok_or_else(|| Error::Protocol(format!("cannot resolve {}", cfg.server)))?;
+        if cfg.cancel.as_ref().is_some_and(interrupt::Cancel::fired) {
+            return Err(Error::Local(io::Error::new(io::ErrorKind::Interrupted, "interrupted")));
+        }
         let stream = match (cfg.bind, cfg.timeout) {
             (Some(ip), _) => connect_from(ip, addr)?,
             (None, Some(t)) => TcpStream::connect_timeout(&addr, t)?,
             (None, None) => TcpStream::connect(addr)?,
         };
         interrupt::watch(&stream);
+        if let Some(c) = &cfg.cancel {
+            c.watch(&stream);
+        }
         stream.set_read_timeout(cfg.timeout)?;
         stream.set_write_timeout(cfg.timeout)?;
         if let Some(pre) = &cfg.preamble {

@@ -1,0 +1,173 @@
+"""tfd_client interrupted: a Python program that runs put, get, put_tree or
+get_tree is stopped by Ctrl-C (SIGINT), SIGKILL, or the loss of its session
+process on the server; every file on both sides is then the old one or the new
+one, byte for byte, and a run with resume=True completes what was moved.
+
+The server paces each session (rate_limit_session), so a transfer is still
+under way when the interruption comes."""
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+RATE = "rate_limit_session 4M"
+SIZE = 24 << 20  # six seconds at the session's pace
+
+CHILD = textwrap.dedent("""
+    import sys, time, tfd_client
+    addr, key, hash_, op, a, b = sys.argv[1:7]
+    s = tfd_client.connect(addr, key=key, hash=hash_)
+    print("started", flush=True)
+    t0 = time.monotonic()
+    try:
+        if op == "get":
+            s.get(a, b)
+        elif op == "put":
+            s.put(a, b, resume=True)
+        elif op == "get_tree":
+            s.get_tree(a, b)
+        elif op == "put_tree":
+            s.put_tree(a, b)
+    except KeyboardInterrupt:
+        print("interrupted after %.2f s" % (time.monotonic() - t0), flush=True)
+        sys.exit(130)
+    except tfd_client.Error as e:
+        print("error: %s: %s" % (type(e).__name__, e), flush=True)
+        sys.exit(1)
+    print("done", flush=True)
+""")
+
+
+def blob(n: int, seed: int) -> bytes:
+    out = bytearray()
+    block = hashlib.sha256(str(seed).encode()).digest() * 2048
+    while len(out) < n:
+        out += block
+    return bytes(out[:n])
+
+
+def child(srv, tmp_path, op, a, b):
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    p = subprocess.Popen([sys.executable, str(script), srv.addr, str(srv.key_file), srv.hash, op, str(a), str(b)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "started", p.stderr.read()
+    return p
+
+
+def wait_for(cond, what, within=20.0):
+    deadline = time.monotonic() + within
+    while not cond():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def partials(d):
+    return [n for n in os.listdir(d) if n.startswith(".") and ".tf-partial" in n]
+
+
+def partial_bytes(d):
+    return sum(os.path.getsize(os.path.join(d, n)) for n in partials(d) if n.endswith(".tf-partial"))
+
+
+def session_pids(srv):
+    """The tfd session processes (children of the listener) now."""
+    out = subprocess.run(["pgrep", "-P", str(srv.proc.pid)], capture_output=True, text=True).stdout
+    return {int(x) for x in out.split()}
+
+
+@pytest.fixture
+def paced(make_tfd):
+    return make_tfd([RATE])
+
+
+@pytest.mark.parametrize("how", ["sigint", "sigkill", "session_killed"])
+def test_an_interrupted_get_leaves_the_old_file_and_resume_completes(paced, tmp_path, how):
+    new = blob(SIZE, 1)
+    (paced.data / "big.bin").write_bytes(new)
+    down = tmp_path / "down"
+    down.mkdir()
+    target = down / "big.bin"
+    target.write_bytes(b"the old local copy\n")
+    before = session_pids(paced)
+    p = child(paced, tmp_path, "get", "big.bin", target)
+    wait_for(lambda: partial_bytes(down) >= 2 << 20, "2 MiB in the partial")
+    if how == "sigint":
+        p.send_signal(signal.SIGINT)
+    elif how == "sigkill":
+        p.kill()
+    else:
+        for pid in session_pids(paced) - before:
+            os.kill(pid, signal.SIGKILL)
+    out, err = p.communicate(timeout=30)
+    if how == "sigint":
+        # Ctrl-C stops the transfer (the target below is still the old file),
+        # not the program once the transfer is over
+        assert p.returncode == 130 and "interrupted" in out, (out, err)
+    elif how == "session_killed":
+        assert p.returncode == 1 and "ConnectionError" in out, (out, err)
+    assert target.read_bytes() == b"the old local copy\n", "the target is the old file"
+    assert partials(down), "the partial is kept for a resume"
+    # a resume moves the rest and lands the new file whole
+    import tfd_client
+
+    with tfd_client.connect(paced.addr, key=paced.key_file, hash=paced.hash) as s:
+        assert s.get("big.bin", target, resume=True, verify=True) == SIZE
+    assert target.read_bytes() == new
+    assert partials(down) == []
+
+
+@pytest.mark.parametrize("how", ["sigint", "sigkill"])
+def test_an_interrupted_put_leaves_the_old_remote_file_and_resume_completes(paced, tmp_path, how):
+    new = blob(SIZE, 2)
+    src = tmp_path / "up.bin"
+    src.write_bytes(new)
+    (paced.data / "up.bin").write_bytes(b"the old remote copy\n")
+    p = child(paced, tmp_path, "put", src, "up.bin")
+    time.sleep(2)  # about 8 MiB at the session's pace
+    p.send_signal(signal.SIGINT if how == "sigint" else signal.SIGKILL)
+    out, err = p.communicate(timeout=30)
+    if how == "sigint":
+        assert p.returncode == 130 and "interrupted" in out, (out, err)
+    assert (paced.data / "up.bin").read_bytes() == b"the old remote copy\n"
+    visible = sorted(n for n in os.listdir(paced.data) if not n.startswith("."))
+    assert visible == ["up.bin"], visible
+    import tfd_client
+
+    with tfd_client.connect(paced.addr, key=paced.key_file, hash=paced.hash) as s:
+        s.put(src, "up.bin", resume=True, verify=True)
+    assert (paced.data / "up.bin").read_bytes() == new
+
+
+def test_an_interrupted_get_tree_leaves_old_or_new_files_and_resume_completes(paced, tmp_path):
+    files = {"a.txt": blob(1000, 3), "sub/big.bin": blob(SIZE, 4), "sub/c.bin": blob(70000, 5)}
+    for rel, data in files.items():
+        (paced.data / "tree" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (paced.data / "tree" / rel).write_bytes(data)
+    down = tmp_path / "down"
+    (down / "sub").mkdir(parents=True)
+    (down / "sub" / "big.bin").write_bytes(b"old big\n")
+    p = child(paced, tmp_path, "get_tree", "tree", down)
+    wait_for(lambda: partial_bytes(down / "sub") >= 2 << 20, "2 MiB in big.bin's partial")
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 130 and "interrupted" in out, (out, err)
+    for rel, data in files.items():
+        f = down / rel
+        if f.exists():
+            assert f.read_bytes() in (data, b"old big\n"), rel
+    assert (down / "sub" / "big.bin").read_bytes() == b"old big\n"
+    import tfd_client
+
+    with tfd_client.connect(paced.addr, key=paced.key_file, hash=paced.hash) as s:
+        r = s.get_tree("tree", down, resume=True)
+    assert r.ok
+    for rel, data in files.items():
+        assert (down / rel).read_bytes() == data, rel
+    assert partials(down / "sub") == []
