@@ -29,7 +29,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::{met, private_tempdir, tfd_binary, Server};
 use tfp_client::replies::Split as _;
-use tfp_client::transfer::PutOutcome;
 use tfp_client::{Client, ClientConfig};
 
 const TARGET: f64 = 0.9;
@@ -218,7 +217,7 @@ fn put_rate(p: &Path<'_>, mib: u64) -> Result<f64, String> {
         .put(b"put.bin", 0, UNIT as i64, &mut Zeros { left: size }, &mut |_| {})
         .split()
     {
-        Ok(Ok(PutOutcome::Done)) => {}
+        Ok(Ok(())) => {}
         other => return Err(format!("PUT through {}: {other:?}", p.name)),
     }
     let secs = t.elapsed().as_secs_f64();

@@ -48,7 +48,6 @@ use std::thread;
 use std::time::{Duration, Instant};
 use support::{cli, log_problems, met, tfd_binary, Server};
 use tfp_client::replies::{AsStatus as _, Split as _};
-use tfp_client::transfer::PutOutcome;
 use tfp_client::{Client, ClientConfig};
 
 /// The small file size of phase 2 and of the mixed load.
@@ -279,7 +278,7 @@ impl Small {
                 .put(up.as_bytes(), 0, data.len() as i64, &mut &data[..], &mut |_| {})
                 .split()
             {
-                Ok(Ok(PutOutcome::Done)) => Ok(()),
+                Ok(Ok(())) => Ok(()),
                 other => Err(format!("PUT: {other:?}")),
             },
             Small::Get => {

@@ -84,7 +84,6 @@ use std::thread;
 use std::time::{Duration, Instant};
 use support::{is_helper, log_problems, private_tempdir, tfd_binary, Server};
 use tfp_client::replies::{AsStatus as _, Split as _};
-use tfp_client::transfer::PutOutcome;
 use tfp_client::{Client, ClientConfig};
 use tfp_wire::hpf;
 use tfp_wire::Status;
@@ -1100,7 +1099,7 @@ impl Worker {
         match op {
             Op::Put => {
                 let r = c.put(&path, 0, bufsz, &mut content, &mut |_| {}).split()?;
-                verify(r == Ok(PutOutcome::Done), || format!("PUT {name} ({size} B) -> {r:?}"))?;
+                verify(r == Ok(()), || format!("PUT {name} ({size} B) -> {r:?}"))?;
             }
             Op::Sup => {
                 let r = c.sup(&path, &mut content).answer()?;

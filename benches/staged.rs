@@ -34,7 +34,7 @@ use std::time::Instant;
 use support::floor::{both_cpu, median, sha_per_gib};
 use support::Server;
 use tfp_client::replies::Split as _;
-use tfp_client::staged::{self, Outcome, Request};
+use tfp_client::staged::{self, Request};
 use tfp_client::{parallel, Client, ClientConfig, Error};
 
 const MIB: u64 = 1 << 20;
@@ -82,10 +82,10 @@ fn staged_put(cfg: &ClientConfig, local: &Path, streams: usize, resume: bool) ->
         resume,
         overwrite: true,
     };
-    match staged::put(&mut c, cfg, &req, &AtomicU64::new(0)).map_err(|e| e.to_string())? {
-        Outcome::Done(_) => Ok(()),
-        Outcome::Unsupported => Err("the server has no staged uploads".into()),
-        Outcome::Refused(st) => Err(format!("refused: {st:?}")),
+    match staged::put(&mut c, cfg, &req, &AtomicU64::new(0)) {
+        Ok(_) => Ok(()),
+        Err(e) if staged::unsupported(&e) => Err("the server has no staged uploads".into()),
+        Err(e) => Err(e.to_string()),
     }
 }
 

@@ -68,7 +68,6 @@ use std::time::{Duration, Instant};
 use support::{cli, log_problems, met, private_tempdir, tfd_binary, Server};
 use tfp_client::engine::download;
 use tfp_client::replies::{AsStatus as _, Split as _};
-use tfp_client::transfer::PutOutcome;
 use tfp_client::{parallel, Client, ClientConfig};
 use tfp_wire::{Cipher, Status};
 
@@ -470,8 +469,7 @@ fn phase_put(server: &Server, cfg: &ClientConfig, pat: &[u8], size: u64) -> Resu
                 left: size,
             };
             match c.put(b"put.bin", 0, UNIT as i64, &mut src, &mut |_| {}).split() {
-                Ok(Ok(PutOutcome::Done)) => Ok(size),
-                Ok(Ok(PutOutcome::ServerCancelled)) => Err("PUT: the server cancelled".into()),
+                Ok(Ok(())) => Ok(size),
                 Ok(Err(st)) => Err(format!("PUT refused: {st:?}")),
                 Err(e) => Err(format!("PUT: {e}")),
             }
@@ -641,7 +639,7 @@ fn phase_parallel(
             let _ = c.end();
             match r {
                 Ok(()) => Ok(fs::metadata(&out).map(|m| m.len()).unwrap_or(0)),
-                Err((f, _)) => Err(format!("parallel GET: {f:?}")),
+                Err(e) => Err(format!("parallel GET: {e}")),
             }
         })
     });

@@ -124,7 +124,7 @@ fn one(cfg: &ClientConfig, target: &Path, streams: usize, resume: bool, checked:
     let r = download::download(&mut c, cfg, &req, &mut |_| {});
     let secs = t.elapsed().as_secs_f64();
     let _ = c.end();
-    r.map_err(|(f, _)| format!("download: {f:?}"))?;
+    r.map_err(|e| format!("download: {e}"))?;
     Ok(secs)
 }
 

@@ -25,7 +25,8 @@ const BUFSZ: i64 = 4 << 20;
 
 /// The tfd_client exception for a tfp-client error.
 fn py_err(py: Python<'_>, e: Error) -> PyErr {
-    let (kind, code, command, text): (&str, Option<i64>, String, String) = match &e {
+    let kept = e.kept().map(|k| (k.partial.clone(), k.bytes));
+    let (kind, code, command, text): (&str, Option<i64>, String, String) = match e.cause() {
         Error::Refused(r) => {
             let code = r.code.number().map(i64::from);
             ("refused", code, r.command.clone(), r.text.clone())
@@ -41,12 +42,16 @@ fn py_err(py: Python<'_>, e: Error) -> PyErr {
         }
         Error::Key(_) => ("key", None, String::new(), e.to_string()),
         Error::Protocol(_) => ("protocol", None, String::new(), e.to_string()),
-        Error::Local(io) => (
+        Error::Local(io) | Error::File { source: io, .. } => (
             "local",
             io.raw_os_error().map(|n| n as i64),
             String::new(),
             e.to_string(),
         ),
+        Error::Mismatch(_) => ("mismatch", None, String::new(), e.to_string()),
+        Error::Cancelled { command } => ("cancelled", None, command.to_string(), e.to_string()),
+        Error::Usage(_) => ("usage", None, String::new(), e.to_string()),
+        Error::TooBig(_) => ("protocol", None, String::new(), e.to_string()),
         _ => ("other", None, String::new(), e.to_string()),
     };
     let msg = e.to_string();
@@ -55,7 +60,13 @@ fn py_err(py: Python<'_>, e: Error) -> PyErr {
         .and_then(|m| m.getattr("_from_native"))
         .and_then(|f| f.call1((kind, code, command, text, msg.clone())))
     {
-        Ok(v) => PyErr::from_value(v),
+        Ok(v) => {
+            if let Some(k) = kept {
+                // a download that failed after data landed: where, for a resume
+                let _ = v.setattr("kept", k);
+            }
+            PyErr::from_value(v)
+        }
         Err(_) => PyRuntimeError::new_err(msg),
     }
 }
@@ -257,7 +268,7 @@ impl Session {
         match r {
             Some(Ok(v)) => Ok(v),
             Some(Err(e)) => {
-                if matches!(e, Error::Channel(_)) {
+                if matches!(e.cause(), Error::Channel(_)) {
                     // a broken channel: the session is gone
                     *self.client.lock().unwrap_or_else(|p| p.into_inner()) = None;
                 }
@@ -595,12 +606,7 @@ impl Session {
         self.run_long(py, move |c, _| {
             let mut f = File::open(&local).map_err(Error::Local)?;
             f.seek(SeekFrom::Start(offset)).map_err(Error::Local)?;
-            match c.put(&remote, offset, bufsz, &mut f, &mut cb)? {
-                tfp_client::transfer::PutOutcome::Done => Ok(()),
-                tfp_client::transfer::PutOutcome::ServerCancelled => {
-                    Err(Error::Protocol("the server cancelled the PUT (write failure)".into()))
-                }
-            }
+            c.put(&remote, offset, bufsz, &mut f, &mut cb)
         })
     }
 
@@ -620,10 +626,10 @@ impl Session {
         verify: bool,
         progress: Option<PyObject>,
     ) -> PyResult<()> {
-        use tfp_client::engine::download::{self, Failure};
+        use tfp_client::engine::download;
         let counter = Arc::new(AtomicU64::new(0));
         let messages = Mutex::new(Vec::<String>::new());
-        let r = self.run_long(py, |c, cfg| {
+        self.run_long(py, |c, cfg| {
             polled(
                 || counter.load(std::sync::atomic::Ordering::Relaxed),
                 progress.as_ref(),
@@ -638,27 +644,12 @@ impl Session {
                         unverified: false,
                         progress: &counter,
                     };
-                    Ok(download::download(c, cfg, &req, &mut |m| {
+                    download::download(c, cfg, &req, &mut |m| {
                         messages.lock().unwrap_or_else(|p| p.into_inner()).push(m.to_string())
-                    }))
+                    })
                 },
             )
-        })?;
-        match r {
-            Ok(()) => Ok(()),
-            Err((failure, kept)) => {
-                let kept = kept
-                    .map(|k| format!(" (kept {} bytes in {} for a resume)", k.bytes, k.partial.display()))
-                    .unwrap_or_default();
-                let e = match failure {
-                    Failure::Refused(st) => Error::refused("GET", st),
-                    Failure::Session(e) => e,
-                    Failure::Local(m) | Failure::NoSpace(m) => Error::Local(std::io::Error::other(m + &kept)),
-                    Failure::Mismatch(m) => Error::Protocol(m + &kept),
-                };
-                Err(py_err(py, e))
-            }
-        }
+        })
     }
 
     /// `put_tree` / `get_tree` (tfp_client::tree::copy::put and ::get, what
@@ -760,7 +751,7 @@ impl Session {
         resume: bool,
         progress: Option<PyObject>,
     ) -> PyResult<Option<(u64, u64, bool, String)>> {
-        use tfp_client::staged::{self, Outcome, Request};
+        use tfp_client::staged::{self, Request};
         let counter = AtomicU64::new(0);
         let out = self.run_long(py, |c, cfg| {
             polled(
@@ -775,10 +766,10 @@ impl Session {
                         resume,
                         overwrite: true,
                     };
-                    match staged::put(c, cfg, &req, &counter)? {
-                        Outcome::Done(r) => Ok(Some((r.kept, r.sent, r.moved_again, r.sha256))),
-                        Outcome::Unsupported => Ok(None),
-                        Outcome::Refused(st) => Err(Error::refused("PUT", st)),
+                    match staged::put(c, cfg, &req, &counter) {
+                        Ok(r) => Ok(Some((r.kept, r.sent, r.moved_again, r.sha256))),
+                        Err(e) if staged::unsupported(&e) => Ok(None),
+                        Err(e) => Err(e),
                     }
                 },
             )
@@ -789,14 +780,7 @@ impl Session {
     /// PUT of bytes at `offset`.
     #[pyo3(signature = (remote, data, offset=0, bufsz=BUFSZ))]
     fn put_bytes(&self, py: Python<'_>, remote: Vec<u8>, data: Vec<u8>, offset: u64, bufsz: i64) -> PyResult<()> {
-        self.run(py, move |c| {
-            match c.put(&remote, offset, bufsz, &mut &data[..], &mut |_| {})? {
-                tfp_client::transfer::PutOutcome::Done => Ok(()),
-                tfp_client::transfer::PutOutcome::ServerCancelled => {
-                    Err(Error::Protocol("the server cancelled the PUT (write failure)".into()))
-                }
-            }
-        })
+        self.run(py, move |c| c.put(&remote, offset, bufsz, &mut &data[..], &mut |_| {}))
     }
 
     /// GET from `offset` to the end into a local file (written from `offset`;
@@ -866,14 +850,7 @@ impl Session {
         progress: Option<PyObject>,
     ) -> PyResult<()> {
         let mut cb = progress_fn(progress);
-        self.run(py, move |c| {
-            match c.put(&remote, offset, bufsz, &mut &data[..], &mut cb)? {
-                tfp_client::transfer::PutOutcome::Done => Ok(()),
-                tfp_client::transfer::PutOutcome::ServerCancelled => {
-                    Err(Error::Protocol("the server cancelled the PUT (write failure)".into()))
-                }
-            }
-        })
+        self.run(py, move |c| c.put(&remote, offset, bufsz, &mut &data[..], &mut cb))
     }
 
     /// GET from `offset` to the end as bytes, `progress` called with the

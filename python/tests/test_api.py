@@ -182,8 +182,22 @@ def test_verify_detects_a_mismatch(session, wd, tmp_path):
     (disk / "f").write_bytes(b"server")
     local = tmp_path / "l"
     local.write_bytes(b"local!")
-    with pytest.raises(tfd_client.ProtocolError):
+    with pytest.raises(tfd_client.Mismatch) as ei:
         session._verify(local, f"{name}/f")
+    assert isinstance(ei.value, tfd_client.ProtocolError)
+
+
+def test_get_of_a_directory_is_a_usage_error_and_the_session_goes_on(session, wd, tmp_path):
+    name, disk = wd
+    (disk / "d").mkdir()
+    target = tmp_path / "t"
+    target.write_bytes(b"old")
+    with pytest.raises(tfd_client.UsageError) as ei:
+        session.get(f"{name}/d", target)
+    assert isinstance(ei.value, ValueError) and "not a regular file" in str(ei.value)
+    assert ei.value.kept is None
+    assert target.read_bytes() == b"old"
+    assert session.echo("still here") == "still here"
 
 
 def test_get_missing_raises_not_found(session, wd, tmp_path):

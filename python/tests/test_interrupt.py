@@ -39,6 +39,8 @@ CHILD = textwrap.dedent("""
         sys.exit(130)
     except tfd_client.Error as e:
         print("error: %s: %s" % (type(e).__name__, e), flush=True)
+        if e.kept:
+            print("kept: %s %d" % e.kept, flush=True)
         sys.exit(1)
     print("done", flush=True)
 """)
@@ -114,6 +116,13 @@ def test_an_interrupted_get_leaves_the_old_file_and_resume_completes(paced, tmp_
         assert p.returncode == 1 and "ConnectionError" in out, (out, err)
     assert target.read_bytes() == b"the old local copy\n", "the target is the old file"
     assert partials(down), "the partial is kept for a resume"
+    if how == "session_killed":
+        # the error names the partial and the bytes its journal proves
+        kept = [line.split() for line in out.splitlines() if line.startswith("kept: ")]
+        assert len(kept) == 1, out
+        path, n = kept[0][1], int(kept[0][2])
+        assert os.path.dirname(path) == str(down) and os.path.basename(path) in partials(down), out
+        assert 2 << 20 <= n <= os.path.getsize(path), out
     # a resume moves the rest and lands the new file whole
     import tfd_client
 

@@ -23,6 +23,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Un
 from . import _native
 from ._errors import (
     AuthenticationError,
+    Cancelled,
     ConnectionError,
     Declined,
     Error,
@@ -32,6 +33,7 @@ from ._errors import (
     KeyError_,
     LocalError,
     Locked,
+    Mismatch,
     NotADirectory,
     NotFound,
     PermissionDenied,
@@ -40,6 +42,7 @@ from ._errors import (
     Refused,
     TreeError,
     UnknownCommand,
+    UsageError,
 )
 
 __all__ = [
@@ -47,7 +50,8 @@ __all__ = [
     "Error", "Refused", "NotFound", "PermissionDenied", "Exists", "Locked",
     "QuotaExceeded", "IsADirectory", "NotADirectory", "UnknownCommand", "Declined",
     "ConnectionError", "HandshakeError", "AuthenticationError", "KeyError_",
-    "ProtocolError", "LocalError", "TreeError", "TreeReport", "FILE_TYPES", "Notification",
+    "ProtocolError", "Mismatch", "Cancelled", "UsageError", "LocalError", "TreeError", "TreeReport",
+    "FILE_TYPES", "Notification",
 ]
 
 __version__ = "0.1.0"
@@ -401,7 +405,7 @@ class Session:
         that many connections, resumable, replacing the target only when whole
         and matching the local SHA-256), or in place with PUT on a server
         without staged uploads. verify: compare SHA-256 of both ends afterwards
-        (ProtocolError on a mismatch)."""
+        (Mismatch, a ProtocolError, on a mismatch)."""
         src = _local(local)
         if streams > 1 or resume:
             report = self._n.staged_put(src, _b(remote), streams, bufsz, resume, progress)
@@ -437,7 +441,9 @@ class Session:
         place when complete. streams > 1: that many connections; resume:
         continue a download broken off earlier (its journaled partial);
         verify: check the bytes end to end with the server's SHA-256
-        (ProtocolError on a mismatch). Returns the file's size."""
+        (Mismatch, a ProtocolError, on a mismatch). A failure after data
+        landed keeps the partial: the error's ``.kept`` names it and its
+        bytes, and resume=True continues it. Returns the file's size."""
         self._n.download(_b(remote), _local(local), streams, bufsz, resume, verify, progress)
         return os.path.getsize(local)
 
@@ -450,7 +456,7 @@ class Session:
                 h.update(block)
         theirs = self.sha256(remote)
         if h.hexdigest() != theirs:
-            raise ProtocolError(f"SHA-256 mismatch: local {h.hexdigest()}, server {theirs}")
+            raise Mismatch(f"SHA-256 mismatch: local {h.hexdigest()}, server {theirs}")
 
     def read_bytes(self, remote: PathLike, offset: int = 0, length: Optional[int] = None) -> bytes:
         """GET of `length` bytes from `offset` (None: to the end)."""

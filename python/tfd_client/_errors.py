@@ -7,11 +7,15 @@ subclass; each exception carries ``.code`` (the number, or None) and ``.text``
 from __future__ import annotations
 
 import builtins
-from typing import Dict, Optional, Type
+from typing import Dict, Optional, Tuple, Type
 
 
 class Error(Exception):
-    """Root of every tfd_client error."""
+    """Root of every tfd_client error. ``.kept`` is, for a download that failed
+    after data landed, ``(partial_path, bytes)``: the partial ``resume=True``
+    continues (None otherwise)."""
+
+    kept: Optional[Tuple[str, int]] = None
 
     def __init__(self, message: str = "", code: Optional[int] = None, text: str = "", command: str = ""):
         super().__init__(message or text)
@@ -94,6 +98,21 @@ class ProtocolError(Error):
     """The server answered something the protocol does not allow here."""
 
 
+class Mismatch(ProtocolError):
+    """What was received is not what the server said it is (its SHA-256, twice,
+    or its announced size); the target was left as it was."""
+
+
+class Cancelled(Error):
+    """The server cancelled a transfer it had started: its read or write failed
+    (a full disk, a quota). The session goes on."""
+
+
+class UsageError(Error, ValueError):
+    """The operation cannot be carried out as asked (a download of a name that
+    is not a regular file on the server); nothing was changed."""
+
+
 class LocalError(Error, OSError):
     """Reading or writing a local file failed."""
 
@@ -135,6 +154,12 @@ def _from_native(kind: str, code: Optional[int], command: str, text: str, messag
         return KeyError_(message, None, text, command)
     if kind == "protocol":
         return ProtocolError(message, None, text, command)
+    if kind == "mismatch":
+        return Mismatch(message, None, text, command)
+    if kind == "cancelled":
+        return Cancelled(message, None, text, command)
+    if kind == "usage":
+        return UsageError(message, None, text, command)
     if kind == "local":
         e = LocalError(message, code, text, command)
         e.errno = code

@@ -368,3 +368,78 @@ fn the_builder_enters_through_fai_and_keeps_the_next_key() {
         Ok(_) => panic!("an unknown token opened a session"),
     }
 }
+
+/// The download engine answers in the library's one shape: a refusal by its
+/// command and code, a directory as [`Error::Usage`], a file shorter than
+/// announced as [`Error::Mismatch`] wrapped in [`Error::Partial`] naming the
+/// partial it kept; the target untouched each time.
+#[test]
+fn downloads_fail_in_the_one_error_shape() {
+    use std::sync::atomic::AtomicU64;
+    use std::sync::Arc;
+    use tfp_client::engine::download::{self, Request};
+
+    let srv = Server::start();
+    fs::create_dir(srv.path("dir")).unwrap();
+    let body = pattern(300_000, 3);
+    fs::write(srv.path("f.bin"), &body).unwrap();
+    let here = tempdir("client_api_download");
+    let target = here.join("t.bin");
+    fs::write(&target, b"old").unwrap();
+    let progress = Arc::new(AtomicU64::new(0));
+    let req = |remote: &'static [u8]| Request {
+        remote,
+        target: download::Target::Path(&target),
+        streams: 1,
+        bufsz: 65_536,
+        resume: false,
+        verify: false,
+        unverified: false,
+        progress: &progress,
+    };
+    let mut c = session(&srv);
+    let cfg = srv.client_config();
+    let e = download::download(&mut c, &cfg, &req(b"missing.bin"), &mut |_| {}).unwrap_err();
+    let r = e.refusal().unwrap_or_else(|| panic!("not a refusal: {e:?}"));
+    assert_eq!(
+        (r.command.as_str(), e.failed()),
+        ("FSTAT", Some(Failed::NoSuchFile)),
+        "{e}"
+    );
+    assert!(e.kept().is_none() && e.session_usable());
+    let e = download::download(&mut c, &cfg, &req(b"dir"), &mut |_| {}).unwrap_err();
+    assert!(matches!(e, Error::Usage(_)), "{e:?}");
+    assert!(e.session_usable());
+    alive(&mut c);
+    assert_eq!(fs::read(&target).unwrap(), b"old");
+    download::download(&mut c, &cfg, &req(b"f.bin"), &mut |_| {}).unwrap();
+    assert_eq!(fs::read(&target).unwrap(), body);
+
+    // a server that announces more than it sends
+    let liar = common::liar::Liar::start(common::liar::Script::new().file("f.bin", &body).lie(
+        common::liar::Lie::Size {
+            path: "f.bin".into(),
+            size: 400_000,
+        },
+    ));
+    fs::write(&target, b"old").unwrap();
+    let cfg = Client::builder(&liar.addr())
+        .key_pem(keys().1.clone())
+        .hash(common::liar::HASH)
+        .transport(Transport::Legacy)
+        .timeout(Some(Duration::from_secs(20)))
+        .config()
+        .clone();
+    let mut c = Client::connect(&cfg).unwrap();
+    let e = download::download(&mut c, &cfg, &req(b"f.bin"), &mut |_| {}).unwrap_err();
+    assert!(
+        matches!(e.cause(), Error::Mismatch(m) if m.contains("announced 400000")),
+        "{e:?}"
+    );
+    let kept = e.kept().unwrap_or_else(|| panic!("nothing kept: {e:?}"));
+    assert_eq!(kept.bytes, body.len() as u64, "{e}");
+    assert_eq!(fs::read(&kept.partial).unwrap(), body);
+    assert!(e.to_string().contains("kept in"), "{e}");
+    assert!(e.session_usable());
+    assert_eq!(fs::read(&target).unwrap(), b"old");
+}

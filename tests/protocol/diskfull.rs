@@ -4,12 +4,12 @@
 
 use crate::common;
 use crate::common::reply::Answer as _;
-use tfp_client::replies::{AsStatus as _, Split as _};
+use tfp_client::replies::AsStatus as _;
+use tfp_client::Error;
 
 use common::*;
 use std::fs;
 use std::process::Command;
-use tfp_client::transfer::PutOutcome;
 
 struct Mount(std::path::PathBuf);
 
@@ -58,11 +58,8 @@ fn uploads_on_a_full_disk_fail_cleanly() {
         dir_names(&srv.path("small"))
     );
 
-    let r = c
-        .put(b"small/put", 0, 1 << 20, &mut &big[..], &mut |_| {})
-        .split()
-        .unwrap();
-    assert_eq!(r, Ok(PutOutcome::ServerCancelled));
+    let r = c.put(b"small/put", 0, 1 << 20, &mut &big[..], &mut |_| {});
+    assert!(matches!(r, Err(Error::Cancelled { command: "PUT" })), "{r:?}");
     assert!(
         dir_names(&srv.path("small")).is_empty(),
         "PUT left {:?}",

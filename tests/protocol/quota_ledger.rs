@@ -4,13 +4,12 @@
 
 use crate::common;
 use crate::common::reply::Answer as _;
-use tfp_client::replies::{AsStatus as _, Split as _};
+use tfp_client::replies::AsStatus as _;
 
 use common::*;
 use std::io::Read;
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
-use tfp_client::transfer::PutOutcome;
 
 const KB: usize = 1000;
 const MIB: u64 = 1 << 20;
@@ -61,13 +60,11 @@ fn parallel(srv: &Server, cmds: &[&'static str]) -> Vec<bool> {
                         .status()
                         .unwrap()),
                     "SUP" => c.sup(name.as_bytes(), &mut data).answer().unwrap() == 0,
-                    _ => {
-                        let r = c
-                            .put(name.as_bytes(), 0, 64 * 1024, &mut data, &mut |_| {})
-                            .split()
-                            .unwrap();
-                        r == Ok(PutOutcome::Done)
-                    }
+                    _ => match c.put(name.as_bytes(), 0, 64 * 1024, &mut data, &mut |_| {}) {
+                        Ok(()) => true,
+                        Err(e) if e.session_usable() => false,
+                        Err(e) => panic!("PUT: {e}"),
+                    },
                 }
             })
         })

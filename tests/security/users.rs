@@ -211,7 +211,6 @@ fn tfpasswd_concurrent_runs_lose_nothing() {
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use tfp_client::transfer::PutOutcome;
 use tfp_wire::Status;
 
 const ALICE_PW: &str = "alice pw with spaces";
@@ -416,8 +415,11 @@ fn quota_stops_uploads_and_copies_cleanly() {
     assert!(dir_names(&dir).is_empty(), "SNDFILE left {:?}", dir_names(&dir));
     assert_eq!(c.sup(b"alice/sup", &mut &big[..]).answer().unwrap(), -1);
     assert!(dir_names(&dir).is_empty(), "SUP left {:?}", dir_names(&dir));
-    let r = c.put(b"alice/put", 0, 512, &mut &big[..], &mut |_| {}).split().unwrap();
-    assert_eq!(r, Ok(PutOutcome::ServerCancelled));
+    let r = c.put(b"alice/put", 0, 512, &mut &big[..], &mut |_| {});
+    assert!(
+        matches!(r, Err(tfp_client::Error::Cancelled { command: "PUT" })),
+        "{r:?}"
+    );
     assert!(dir_names(&dir).is_empty(), "PUT left {:?}", dir_names(&dir));
 
     // within the quota things work; the sum counts
@@ -447,11 +449,11 @@ fn quota_stops_uploads_and_copies_cleanly() {
         .unwrap()));
     assert_eq!(fs::read(dir.join("a")).unwrap().len(), 650);
     // PUT may grow a file only up to the quota
-    let r = c
-        .put(b"alice/a", 650, 25, &mut &big[..100], &mut |_| {})
-        .split()
-        .unwrap();
-    assert_eq!(r, Ok(PutOutcome::ServerCancelled));
+    let r = c.put(b"alice/a", 650, 25, &mut &big[..100], &mut |_| {});
+    assert!(
+        matches!(r, Err(tfp_client::Error::Cancelled { command: "PUT" })),
+        "{r:?}"
+    );
     assert_eq!(fs::read(dir.join("a")).unwrap().len(), 650 + 50);
     // deleting frees space
     assert!(ok(&c.call("DEL", b"alice/t/f").unwrap()));

@@ -197,7 +197,7 @@ fn two_nodes_share_one_root_behind_tlb() {
         let r = up
             .put(b"shared/two.bin", off as u64, 1 << 20, &mut &part[..], &mut |_| {})
             .split();
-        assert_eq!(r.unwrap(), Ok(tfp_client::transfer::PutOutcome::Done));
+        assert_eq!(r.unwrap(), Ok(()));
     }
 
     let mut down = cluster.client(&down_node);
@@ -736,7 +736,7 @@ fn upload(c: &mut Client, how: &str, path: &str, old: &[u8], new: &[u8]) -> Resu
             .split()
             .unwrap()
         {
-            Ok(tfp_client::transfer::PutOutcome::Done) => Ok(()),
+            Ok(()) => Ok(()),
             other => Err(format!("{other:?}")),
         },
         "SUP" => match c.sup(path.as_bytes(), &mut &new[..]).answer().unwrap() {

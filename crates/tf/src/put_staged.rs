@@ -8,8 +8,8 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-use tfp_client::staged::{self, Outcome, Request};
-use tfp_client::{Client, ClientConfig};
+use tfp_client::staged::{self, Request};
+use tfp_client::{Client, ClientConfig, Error};
 use tfp_wire::Status;
 
 /// Text from the server shown with its control characters escaped.
@@ -55,60 +55,61 @@ pub fn upload(
         resume: p.resume,
         overwrite: true,
     };
-    let r = staged::put(c, cfg, &req, counter);
-    match r.map_err(|e| {
-        format!(
-            "put: {}: {e}; the file on the server is as it was{}",
-            p.remote,
-            if p.resume || p.streams > 1 {
-                " (run again with --resume to continue)"
-            } else {
-                ""
-            }
-        )
-    })? {
-        Outcome::Unsupported => {
+    let r = match staged::put(c, cfg, &req, counter) {
+        Ok(r) => r,
+        Err(e) if staged::unsupported(&e) => {
             eprintln!(
                 "tf: put: the server has no staged uploads (a tfd extension): {} is written in place, \
                  so an interruption leaves it neither the old nor the new file",
                 p.remote
             );
-            Ok(None)
+            return Ok(None);
         }
-        Outcome::Refused(Status::Failed(n, why)) => {
-            eprintln!("FAILED {n} : {}", plain(&why));
-            eprintln!(
-                "tf: put: {}: {}; the file on the server is as it was",
+        Err(Error::Refused(r)) => {
+            if let Status::Failed(n, why) = &r.reply {
+                eprintln!("FAILED {n} : {}", plain(why.as_str()));
+                eprintln!(
+                    "tf: put: {}: {}; the file on the server is as it was",
+                    p.remote,
+                    plain(why.as_str())
+                );
+                return Ok(Some(ExitCode::from(2)));
+            }
+            return Ok(Some(super::reply::report(
+                c,
+                "put",
+                &[(p.remote, super::explain::Access::Create)],
+                &r.reply,
+            )));
+        }
+        Err(e) => {
+            return Err(format!(
+                "put: {}: {e}; the file on the server is as it was{}",
                 p.remote,
-                plain(&why)
-            );
-            Ok(Some(ExitCode::from(2)))
-        }
-        Outcome::Refused(st) => Ok(Some(super::reply::report(
-            c,
-            "put",
-            &[(p.remote, super::explain::Access::Create)],
-            &st,
-        ))),
-        Outcome::Done(r) => {
-            if p.resume {
-                if r.kept > 0 {
-                    eprintln!(
-                        "tf: put: resumed: {} bytes were already on the server, {} sent",
-                        r.kept, r.sent
-                    );
+                if p.resume || p.streams > 1 {
+                    " (run again with --resume to continue)"
                 } else {
-                    eprintln!(
-                        "tf: put: nothing to resume for this file: sent it whole ({} bytes)",
-                        r.sent
-                    );
+                    ""
                 }
-            }
-            if r.moved_again {
-                eprintln!("tf: put: the first copy did not match its SHA-256 and was moved again");
-            }
-            eprintln!("verified: SHA-256 {}", r.sha256);
-            Ok(Some(ExitCode::SUCCESS))
+            ))
+        }
+    };
+    if p.resume {
+        if r.kept > 0 {
+            eprintln!(
+                "tf: put: resumed: {} bytes were already on the server, {} sent",
+                r.kept, r.sent
+            );
+        } else {
+            eprintln!(
+                "tf: put: nothing to resume for this file: sent it whole ({} bytes)",
+                r.sent
+            );
         }
     }
+    if r.moved_again {
+        eprintln!("tf: put: the first copy did not match its SHA-256 and was moved again");
+    }
+    eprintln!("verified: SHA-256 {}", r.sha256);
+    Ok(Some(ExitCode::SUCCESS))
 }

@@ -2,7 +2,7 @@
 //! expanded by the library's one expansion (client::tree::remote_glob, which
 //! `get` with patterns uses too).
 
-use tfp_client::tree::listing::{Kind, ListError};
+use tfp_client::tree::listing::{self, Kind};
 use tfp_client::tree::{glob, remote_glob};
 use tfp_client::{Client, Error};
 
@@ -25,7 +25,7 @@ pub fn expand(c: &mut Client, pattern: &str) -> Result<Result<Vec<(String, Kind)
             .into_iter()
             .map(|(p, k)| (String::from_utf8_lossy(&p).into_owned(), k))
             .collect())),
-        Err(ListError::Session(e)) => Err(e),
-        Err(e) => Ok(Err(e.to_string())),
+        Err(e) if listing::session_failed(&e) => Err(e),
+        Err(e) => Ok(Err(listing::reason(&e))),
     }
 }

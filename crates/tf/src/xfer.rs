@@ -19,7 +19,7 @@ use tfp_client::engine::scratch::Scratch;
 use tfp_client::options::commands::{self, Family, ParseError};
 use tfp_client::replies::{AsStatus as _, Split as _};
 use tfp_client::tree::capped::Capped;
-use tfp_client::{parallel, transfer::PutOutcome, Client, ClientConfig, Error, DIRECT_WRITE_MIN};
+use tfp_client::{parallel, Client, ClientConfig, Error, DIRECT_WRITE_MIN};
 use tfp_wire::Status;
 
 #[derive(Default)]
@@ -275,12 +275,14 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
     code
 }
 
-/// The outcome of a PUT on one connection.
-fn put_status(r: Result<Result<PutOutcome, Status>, Error>) -> Result<Result<(), Status>, String> {
+/// The outcome of a PUT: a refusal as its status, a PUT the server
+/// cancelled told like one (FAILED 7, as RCVFILE's failed transfer), to be
+/// explained; anything else said as it is.
+fn put_status(r: Result<(), Error>) -> Result<Result<(), Status>, String> {
     match r {
-        Ok(Ok(PutOutcome::Done)) => Ok(Ok(())),
-        Ok(Ok(PutOutcome::ServerCancelled)) => Ok(Err(Status::Failed(7, "server cancelled the PUT".into()))),
-        Ok(Err(st)) => Ok(Err(st)),
+        Ok(()) => Ok(Ok(())),
+        Err(Error::Refused(r)) => Ok(Err(r.reply)),
+        Err(Error::Cancelled { command }) => Ok(Err(Status::Failed(7, format!("server cancelled the {command}")))),
         Err(e) => Err(e.to_string()),
     }
 }
@@ -329,19 +331,21 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
         let bar = Bar::start(size.saturating_sub(offset), counter.clone());
         let r = if o.streams > 1 && offset == 0 {
             // SNDFILE with overwrite empties the remote file first: no stale tail
-            parallel::put(cfg, Path::new(local), remote.as_bytes(), o.streams, o.bufsz, &counter)
-                .split()
-                .map_err(err)?
+            put_status(parallel::put(
+                cfg,
+                Path::new(local),
+                remote.as_bytes(),
+                o.streams,
+                o.bufsz,
+                &counter,
+            ))?
         } else {
             let mut f = File::open(local).map_err(|e| format!("{local}: {e}"))?;
             f.seek(SeekFrom::Start(offset)).map_err(|e| e.to_string())?;
             let ctr = counter.clone();
-            put_status(
-                c.put(remote.as_bytes(), offset, o.bufsz, &mut f, &mut |n| {
-                    ctr.store(n, Ordering::Relaxed)
-                })
-                .split(),
-            )?
+            put_status(c.put(remote.as_bytes(), offset, o.bufsz, &mut f, &mut |n| {
+                ctr.store(n, Ordering::Relaxed)
+            }))?
         };
         bar.finish();
         r
@@ -499,23 +503,33 @@ fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Resu
     };
     let r = download::download(c, cfg, &req, &mut |m| eprintln!("tf: {m}"));
     bar.finish();
-    let (failure, kept) = match r {
+    let e = match r {
         Ok(()) => return Ok(ExitCode::SUCCESS),
-        Err(x) => x,
+        Err(e) => e,
     };
-    let code = match failure {
-        download::Failure::Refused(st) => report(c, "get", &[(remote, Access::Read)], &st),
-        download::Failure::Session(e) => {
-            explain::session_error(&e, cfg).print();
-            ExitCode::from(1)
-        }
-        download::Failure::Local(m) | download::Failure::NoSpace(m) => fail(m),
-        download::Failure::Mismatch(m) => {
+    let code = match e.cause() {
+        Error::Refused(r) => report(c, "get", &[(remote, Access::Read)], &r.reply),
+        Error::Cancelled { command } => report(
+            c,
+            "get",
+            &[(remote, Access::Read)],
+            &Status::Failed(7, format!("server cancelled the {command}")),
+        ),
+        Error::File { .. } if e.is_no_space() => fail(format!(
+            "{}; the partial download was removed to free the space",
+            e.cause()
+        )),
+        Error::File { .. } | Error::Local(_) | Error::Usage(_) => fail(e.cause().to_string()),
+        Error::Mismatch(m) => {
             eprintln!("tf: {m}");
             ExitCode::from(3)
         }
+        other => {
+            explain::session_error(other, cfg).print();
+            ExitCode::from(1)
+        }
     };
-    if let Some(k) = kept {
+    if let Some(k) = e.kept() {
         eprintln!(
             "tf: {} left as it was; {} bytes kept in {}: `tf get {} {} --resume` continues",
             target.display(),
@@ -530,7 +544,7 @@ fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Resu
 
 /// One sentence for a local I/O error (full disk, permission, missing directory).
 fn local_cause(p: &Path, e: &std::io::Error) -> String {
-    download::local_cause(p, e)
+    tfp_client::error::local_cause(p, e)
 }
 
 /// The end of a download written as a stream: verified from what passed.

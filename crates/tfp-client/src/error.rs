@@ -22,7 +22,9 @@
 #![forbid(unsafe_code)]
 
 use crate::escape::shown_str;
+use crate::tree::listing::TooBig;
 use std::io;
+use std::path::{Path, PathBuf};
 use tfp_channel::ChannelError;
 use tfp_wire::{Code, Failed, Status};
 
@@ -42,6 +44,42 @@ pub enum Error {
     Protocol(String),
     /// Reading or writing a local file failed.
     Local(io::Error),
+    /// This local file could not be used: Display names it and the cause in
+    /// one sentence (a full disk or quota plainly: [`Error::is_no_space`]);
+    /// `source` keeps the errno to match on.
+    File {
+        /// The file (or the directory it was to be made in).
+        path: PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// The operation cannot be carried out as asked, e.g. a download of a
+    /// name that is not a regular file on the server. Nothing was changed.
+    Usage(String),
+    /// What was received is not what the server said it is: not its SHA-256,
+    /// twice (it is moved again once before this), or not the size it
+    /// announced. The target was left as it was; the session goes on.
+    Mismatch(String),
+    /// An answer was over the client's bound (a listing too long or with too
+    /// many entries). The rest of it may still be on the wire, so the session
+    /// is not used again.
+    TooBig(TooBig),
+    /// The server cancelled a transfer it had started (`HPFCANCEL`): its read
+    /// or write failed. The session goes on; the file may be incomplete.
+    Cancelled {
+        /// The command, e.g. `"PUT"`.
+        command: &'static str,
+    },
+    /// `error` ended a download after some data had landed: it is kept in
+    /// `kept` so that a resume continues it instead of starting again. The
+    /// target is as it was. [`Error::code`], [`Error::session_usable`] and the
+    /// like answer for `error`.
+    Partial {
+        /// Why the download stopped.
+        error: Box<Error>,
+        /// What it left for a resume.
+        kept: Kept,
+    },
     /// The server refused the command (FAILED or UNKNOWN); the session goes on.
     Refused(Refusal),
     /// A command whose protocol has no status (SUP, SDOWN, INTREAD, INTWRITE,
@@ -54,6 +92,15 @@ pub enum Error {
         /// The number the server answered (−1, or FSIZE's −2).
         answer: i64,
     },
+}
+
+/// What a failed download left beside its target for a later resume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kept {
+    /// The partial file holding the data.
+    pub partial: PathBuf,
+    /// Bytes its journal proves.
+    pub bytes: u64,
 }
 
 /// A command the server refused: `FAILED n : text` or `UNKNOWN`.
@@ -92,12 +139,51 @@ impl Error {
         }
     }
 
-    /// The refusal's code, when the server refused the command.
-    pub fn code(&self) -> Option<Code> {
+    /// The error for a local file's `source`.
+    pub fn file(path: &Path, source: io::Error) -> Error {
+        Error::File {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// The error itself, looking through [`Error::Partial`].
+    pub fn cause(&self) -> &Error {
         match self {
-            Error::Refused(r) => Some(r.code),
+            Error::Partial { error, .. } => error.cause(),
+            e => e,
+        }
+    }
+
+    /// The error itself, without what [`Error::Partial`] kept.
+    pub fn into_cause(self) -> Error {
+        match self {
+            Error::Partial { error, .. } => error.into_cause(),
+            e => e,
+        }
+    }
+
+    /// What a failed download kept for a resume, if anything.
+    pub fn kept(&self) -> Option<&Kept> {
+        match self {
+            Error::Partial { kept, .. } => Some(kept),
             _ => None,
         }
+    }
+
+    /// Whether the local disk or quota is full.
+    pub fn is_no_space(&self) -> bool {
+        let io = match self.cause() {
+            Error::File { source, .. } => source,
+            Error::Local(e) => e,
+            _ => return false,
+        };
+        matches!(io.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
+    }
+
+    /// The refusal's code, when the server refused the command.
+    pub fn code(&self) -> Option<Code> {
+        self.refusal().map(|r| r.code)
     }
 
     /// The known FAILED code, when the server refused with one.
@@ -107,12 +193,12 @@ impl Error {
 
     /// Whether the server refused the command (the session is still usable).
     pub fn is_refused(&self) -> bool {
-        matches!(self, Error::Refused(_))
+        self.refusal().is_some()
     }
 
     /// The refusal, if the server refused the command.
     pub fn refusal(&self) -> Option<&Refusal> {
-        match self {
+        match self.cause() {
             Error::Refused(r) => Some(r),
             _ => None,
         }
@@ -121,13 +207,18 @@ impl Error {
     /// Whether the server declined a command that has no status (SUP, SDOWN,
     /// INTREAD, INTWRITE, FSIZE): for INTWRITE, the file changed meanwhile.
     pub fn is_declined(&self) -> bool {
-        matches!(self, Error::Declined { .. })
+        matches!(self.cause(), Error::Declined { .. })
     }
 
-    /// Whether the session can still be used after this error: a refusal or a
-    /// declined command leaves it in step; the other errors may not.
+    /// Whether the session can still be used after this error: a refusal, a
+    /// declined command, a transfer the server cancelled, an operation that
+    /// could not apply, or a mismatch leave it in step; the other errors may
+    /// not.
     pub fn session_usable(&self) -> bool {
-        matches!(self, Error::Refused(_) | Error::Declined { .. })
+        matches!(
+            self.cause(),
+            Error::Refused(_) | Error::Declined { .. } | Error::Cancelled { .. } | Error::Usage(_) | Error::Mismatch(_)
+        )
     }
 }
 
@@ -155,6 +246,18 @@ impl std::fmt::Display for Error {
             Error::Local(e) => write!(f, "{e}"),
             Error::Refused(r) => write!(f, "{r}"),
             Error::Declined { command, answer } => write!(f, "the server declined {command} ({answer})"),
+            Error::File { path, source } => write!(f, "{}", local_cause(path, source)),
+            Error::Usage(m) | Error::Mismatch(m) => write!(f, "{m}"),
+            Error::TooBig(t) => write!(f, "{t}"),
+            Error::Cancelled { command } => {
+                write!(f, "the server cancelled the {command} (its read or write failed)")
+            }
+            Error::Partial { error, kept } => write!(
+                f,
+                "{error}; the {} bytes received are kept in {} for a resume",
+                kept.bytes,
+                kept.partial.display()
+            ),
         }
     }
 }
@@ -166,7 +269,9 @@ impl std::error::Error for Error {
         match self {
             Error::Channel(e) => Some(e),
             Error::Local(e) => Some(e),
+            Error::File { source, .. } => Some(source),
             Error::Refused(r) => Some(r),
+            Error::Partial { error, .. } => Some(error.as_ref()),
             _ => None,
         }
     }
@@ -188,6 +293,20 @@ impl From<Refusal> for Error {
     fn from(r: Refusal) -> Self {
         Error::Refused(r)
     }
+}
+
+/// One sentence for a local I/O error on `what`, naming the usual causes
+/// plainly.
+pub fn local_cause(what: &Path, e: &io::Error) -> String {
+    let why = match e.raw_os_error() {
+        Some(libc::ENOSPC) => format!("the local disk is full ({e})"),
+        Some(libc::EDQUOT) => format!("the local disk quota is exhausted ({e})"),
+        Some(libc::EACCES) | Some(libc::EPERM) => "permission denied".to_string(),
+        Some(libc::ENOENT) => "its directory does not exist".to_string(),
+        Some(libc::EROFS) => "the file system is read-only".to_string(),
+        _ => e.to_string(),
+    };
+    format!("{}: {why}", what.display())
 }
 
 /// `Ok(())` for an `OK` reply (with or without data), the refusal otherwise.

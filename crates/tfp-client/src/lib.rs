@@ -88,7 +88,7 @@ use tfp_wire::{handshake as hs, MAX_CHUNK, MAX_FRAME};
 pub const DIRECT_WRITE_MIN: usize = 1 << 20;
 
 pub use builder::Builder;
-pub use error::{Error, Refusal};
+pub use error::{Error, Kept, Refusal};
 pub use session::{Digest, Listing};
 pub use space::Space;
 pub use tfp_wire::fstat::FileType;

@@ -30,8 +30,7 @@ pub fn ranges(size: u64, n: usize) -> Vec<(u64, u64)> {
 /// Uploads `local` to `remote` over `streams` connections. The remote file is
 /// first replaced by an empty one (SNDFILE with overwrite), so no stale tail stays.
 /// The first stream's failure is the result: a refusal of the SNDFILE or of a
-/// PUT is [`Error::Refused`] (a PUT the server cancelled too, as
-/// `FAILED 7`).
+/// PUT is [`Error::Refused`], a PUT the server cancelled [`Error::Cancelled`].
 pub fn put(
     cfg: &ClientConfig,
     local: &std::path::Path,
@@ -55,17 +54,12 @@ pub fn put(
                     let mut part = f.take(end - start);
                     let mut c = Client::connect(cfg)?;
                     let mut last = 0;
-                    let r = c.put(remote, start, bufsz, &mut part, &mut |n| {
+                    c.put(remote, start, bufsz, &mut part, &mut |n| {
                         progress.fetch_add(n - last, Ordering::Relaxed);
                         last = n;
                     })?;
                     let _ = c.end();
-                    match r {
-                        super::transfer::PutOutcome::Done => Ok(()),
-                        super::transfer::PutOutcome::ServerCancelled => {
-                            Err(Error::refused("PUT", Status::Failed(7, "server cancelled".into())))
-                        }
-                    }
+                    Ok(())
                 })
             })
             .collect();
@@ -93,7 +87,8 @@ fn first_failure(results: Vec<StreamResult>) -> StreamResult {
 /// handed to `sink` in order; what the server sends past `end` (before our
 /// cancel arrived) is dropped. The session stays usable afterwards: the
 /// cancel is followed through to the server's FIN. [`Error::Refused`] when
-/// the server refused, or ended the file before `end` (as `FAILED 7`).
+/// the server refused, [`Error::Cancelled`] when it cancelled, and
+/// [`Error::Mismatch`] when the file ended before `end`.
 pub fn get_range(
     c: &mut Client,
     remote: &[u8],
@@ -161,12 +156,12 @@ pub fn get_range(
         }
     }
     if pos < end {
-        let why = if server_cancelled {
-            "the server cancelled the GET".to_string()
-        } else {
-            format!("the file ended at {pos}, inside the range {start}..{end} (changed on the server?)")
-        };
-        return Err(Error::refused("GET", Status::Failed(7, why)));
+        if server_cancelled {
+            return Err(Error::Cancelled { command: "GET" });
+        }
+        return Err(Error::Mismatch(format!(
+            "the file ended at {pos}, inside the range {start}..{end} (changed on the server?)"
+        )));
     }
     Ok(())
 }

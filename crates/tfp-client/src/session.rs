@@ -6,7 +6,7 @@
 #![forbid(unsafe_code)]
 
 use crate::error::ok;
-use crate::tree::listing::{self, Entry, ListError, Stat};
+use crate::tree::listing::{self, Entry, Stat};
 use crate::{Client, Error};
 use std::time::Duration;
 use tfp_wire::{Code, Failed, SHA256_TEXT_LEN};
@@ -318,14 +318,10 @@ impl Client {
     }
 
     fn listing(&mut self, dir: &[u8], recursive: bool) -> Result<Listing, Error> {
-        match listing::list(self, dir, recursive) {
-            Ok(l) => Ok(Listing {
-                entries: l.entries,
-                refused: l.refused,
-            }),
-            Err(ListError::Refused(st)) => Err(Error::refused(if recursive { "LSR" } else { "LS" }, st)),
-            Err(ListError::TooBig(t)) => Err(Error::Protocol(format!("{t}: broken off"))),
-            Err(ListError::Session(e)) => Err(e),
-        }
+        let l = listing::list(self, dir, recursive)?;
+        Ok(Listing {
+            entries: l.entries,
+            refused: l.refused,
+        })
     }
 }

@@ -55,14 +55,12 @@ pub struct Report {
     pub sha256: String,
 }
 
-/// The end of a staged upload.
-pub enum Outcome {
-    /// In place and verified.
-    Done(Report),
-    /// The server has no staged uploads (not tfd, or an older one).
-    Unsupported,
-    /// The server refused, with its reason; the target is as it was.
-    Refused(Status),
+/// Whether `e` says the server has no staged uploads (not tfd, or an older
+/// one: it answered `UNKNOWN` to TFDSTAGE). Nothing was sent; a caller that
+/// still wants the file there falls back to a plain PUT.
+pub fn unsupported(e: &Error) -> bool {
+    e.refusal()
+        .is_some_and(|r| r.command == "TFDSTAGE" && r.code == tfp_wire::Code::Unknown)
 }
 
 /// The source's identity as the stage's journal keeps it: size, modification
@@ -266,37 +264,26 @@ fn send_all(
 /// Byte ranges `[start, end)`.
 type Ranges = Vec<(u64, u64)>;
 
-/// Opens the stage; `None` when the server does not know the command.
-fn open_stage(
-    c: &mut Client,
-    req: &Request<'_>,
-    size: u64,
-    id: &str,
-    fresh: bool,
-) -> Result<Result<Option<Ranges>, Status>, Error> {
+/// Opens the stage: the ranges it holds for this source.
+fn open_stage(c: &mut Client, req: &Request<'_>, size: u64, id: &str, fresh: bool) -> Result<Ranges, Error> {
     let arg = [format!("{size} {id} {} ", u8::from(fresh)).as_bytes(), req.remote].concat();
     match c.call("TFDSTAGE", &arg)? {
-        Status::Unknown => Ok(Ok(None)),
-        Status::Ok(d) => match parse_ranges(&d) {
-            Some(v) => Ok(Ok(Some(v))),
-            None => Err(Error::Protocol("TFDSTAGE: unreadable ranges".into())),
-        },
-        st => Ok(Err(st)),
+        Status::Ok(d) => parse_ranges(&d).ok_or_else(|| Error::Protocol("TFDSTAGE: unreadable ranges".into())),
+        st => Err(Error::refused("TFDSTAGE", st)),
     }
 }
 
 /// Uploads `req.local` to `req.remote` through a stage. `c` is a logged-in
-/// connection (more are opened from `cfg` for the streams).
-pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &AtomicU64) -> Result<Outcome, Error> {
+/// connection (more are opened from `cfg` for the streams). In place and
+/// verified, the [`Report`]; a refusal (the server's reason; the target is
+/// as it was) is [`Error::Refused`], and a server without staged uploads
+/// refuses TFDSTAGE with `UNKNOWN` ([`unsupported`]).
+pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &AtomicU64) -> Result<Report, Error> {
     let f = File::open(req.local).map_err(Error::Local)?;
     let size = f.metadata().map_err(Error::Local)?.len();
     let id = identity(&f).map_err(Error::Local)?;
     drop(f);
-    let mut done = match open_stage(c, req, size, &id, !req.resume)? {
-        Ok(Some(d)) => d,
-        Ok(None) => return Ok(Outcome::Unsupported),
-        Err(st) => return Ok(Outcome::Refused(st)),
-    };
+    let mut done = open_stage(c, req, size, &id, !req.resume)?;
     let mut report = Report {
         kept: done.iter().map(|(a, b)| b - a).sum(),
         ..Report::default()
@@ -310,7 +297,7 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
             let todo = pieces(size, &done, req.streams);
             report.sent += todo.iter().map(|(a, b)| b - a).sum::<u64>();
             if let Err(st) = send_all(c, cfg, req, &todo, progress)? {
-                return Ok(Outcome::Refused(st));
+                return Err(Error::refused("TFDSTAGEPUT", st));
             }
             if local_sha.is_none() {
                 let h = hasher.take().map(|h| h.join());
@@ -325,19 +312,15 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
             match c.call("TFDSTAGEDONE", &arg)? {
                 Status::Ok(_) => {
                     report.sha256 = sha;
-                    return Ok(Outcome::Done(report));
+                    return Ok(report);
                 }
                 Status::Failed(n, why) if why.contains("mismatch") && !report.moved_again => {
                     // the stage is emptied on the server: everything again, once
                     report.moved_again = true;
                     let _ = n;
-                    done = match open_stage(c, req, size, &id, true)? {
-                        Ok(Some(d)) => d,
-                        Ok(None) => return Ok(Outcome::Unsupported),
-                        Err(st) => return Ok(Outcome::Refused(st)),
-                    };
+                    done = open_stage(c, req, size, &id, true)?;
                 }
-                st => return Ok(Outcome::Refused(st)),
+                st => return Err(Error::refused("TFDSTAGEDONE", st)),
             }
         }
     })

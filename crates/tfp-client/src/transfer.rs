@@ -45,9 +45,10 @@ impl LineSize {
     }
 }
 
-/// How a PUT ended on the server's side.
+/// How a PUT's flow ended on the server's side (TFDSTAGEPUT reads its
+/// final status after either).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PutOutcome {
+pub(crate) enum PutOutcome {
     /// All data sent and acknowledged with HPFFIN.
     Done,
     /// The server cancelled (write failure); the file may be incomplete.
@@ -153,7 +154,10 @@ impl Client {
     }
 
     /// `PUT` (HPF): writes what `data` yields at `offset` in chunks of at most
-    /// `bufsz` (the server may grant less). Returns how the transfer ended.
+    /// `bufsz` (the server may grant less). A write that failed on the
+    /// server's side (a full disk, a quota) cancels the flow:
+    /// [`Error::Cancelled`], after which the session goes on and the file
+    /// holds what was written before.
     pub fn put(
         &mut self,
         remote: &[u8],
@@ -161,8 +165,11 @@ impl Client {
         bufsz: i64,
         data: &mut dyn Read,
         progress: Progress<'_>,
-    ) -> Result<PutOutcome, Error> {
-        self.put_as("PUT", remote, offset, bufsz, data, progress)
+    ) -> Result<(), Error> {
+        match self.put_as("PUT", remote, offset, bufsz, data, progress)? {
+            PutOutcome::Done => Ok(()),
+            PutOutcome::ServerCancelled => Err(Error::Cancelled { command: "PUT" }),
+        }
     }
 
     /// PUT's flow under the command `name` (PUT, or tfd's TFDSTAGEPUT).
@@ -266,7 +273,7 @@ impl Client {
         self.chan.tx.send_i64(code::FIN)?;
         while self.chan.rx.recv_i64()? != code::FIN {}
         if failed {
-            return Err(server_cancelled());
+            return Err(Error::Cancelled { command: "GET" });
         }
         Ok(total)
     }
@@ -331,7 +338,7 @@ impl Client {
                 return Err(Error::Local(e));
             }
             if failed {
-                return Err(server_cancelled());
+                return Err(Error::Cancelled { command: "GET" });
             }
             Ok(total)
         })
@@ -447,10 +454,4 @@ impl Client {
 /// `Ok` for a final `OK`, the refusal otherwise.
 fn done(command: &str, st: Status) -> Result<(), Error> {
     crate::error::ok(command, st).map(drop)
-}
-
-/// A GET the server cancelled (its write or read failed), as the refusal it
-/// stands for.
-fn server_cancelled() -> Error {
-    Error::refused("GET", Status::Failed(7, "server cancelled the GET".into()))
 }

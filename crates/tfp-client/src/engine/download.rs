@@ -21,7 +21,7 @@ use super::journal::{self, Identity, Journal, Range};
 use super::partial::{Partial, Slot};
 use crate::tree::landing::Landing;
 use crate::tree::{capped, listing};
-use crate::{parallel, temporaries, Client, ClientConfig, Error, DIRECT_WRITE_MIN};
+use crate::{parallel, temporaries, Client, ClientConfig, Error, Kept, DIRECT_WRITE_MIN};
 use sha2::{Digest, Sha256};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::ffi::OsStrExt;
@@ -95,60 +95,11 @@ impl Target<'_> {
     }
 }
 
-/// Why a download failed.
-#[derive(Debug)]
-pub enum Failure {
-    /// The server refused (its status, to be explained by the caller).
-    Refused(Status),
-    /// The session failed (the server went away, a timeout, a broken protocol).
-    Session(Error),
-    /// Something on this side, in one sentence naming its cause.
-    Local(String),
-    /// The local disk or quota is full: said like [`Failure::Local`], and the
-    /// partial is removed rather than kept, since keeping it would keep the
-    /// disk full and a resume could not land anyway.
-    NoSpace(String),
-    /// The data did not match the server's SHA-256, twice.
-    Mismatch(String),
-}
-
-/// What a failed download left for a later resume.
-#[derive(Debug, Clone)]
-pub struct Kept {
-    /// The partial holding the data.
-    pub partial: PathBuf,
-    /// Bytes the journal proves.
-    pub bytes: u64,
-}
-
-/// One sentence for a local I/O error, naming the usual causes plainly.
-pub fn local_cause(what: &Path, e: &io::Error) -> String {
-    let why = match e.raw_os_error() {
-        Some(libc::ENOSPC) => format!("the local disk is full ({e})"),
-        Some(libc::EDQUOT) => format!("the local disk quota is exhausted ({e})"),
-        Some(libc::EACCES) | Some(libc::EPERM) => "permission denied".to_string(),
-        Some(libc::ENOENT) => "its directory does not exist".to_string(),
-        Some(libc::EROFS) => "the file system is read-only".to_string(),
-        _ => e.to_string(),
-    };
-    format!("{}: {why}", what.display())
-}
-
-/// A local I/O error as the failure it is: a full disk or quota apart.
-fn local_failure(what: &Path, e: &io::Error) -> Failure {
-    match e.raw_os_error() {
-        Some(libc::ENOSPC | libc::EDQUOT) => Failure::NoSpace(format!(
-            "{}; the partial download was removed to free the space",
-            local_cause(what, e)
-        )),
-        _ => Failure::Local(local_cause(what, e)),
-    }
-}
-
-fn session_or_local(e: Error, partial: &Path) -> Failure {
+/// A session error, with a failure of the local writes named by the file.
+fn session_or_local(e: Error, partial: &Path) -> Error {
     match e {
-        Error::Local(io) => local_failure(partial, &io),
-        other => Failure::Session(other),
+        Error::Local(io) => Error::file(partial, io),
+        other => other,
     }
 }
 
@@ -226,28 +177,22 @@ impl RangeSink<'_> {
 
 /// Runs one download. `say` hears what the engine decided that the user
 /// should know (a resume, a restart and why, a mismatch moved again).
-/// On failure, the partial it kept for a resume, if any.
-pub fn download(
-    c: &mut Client,
-    cfg: &ClientConfig,
-    req: &Request<'_>,
-    say: &mut dyn FnMut(&str),
-) -> Result<(), (Failure, Option<Kept>)> {
+/// A failure after data landed is [`Error::Partial`], naming the partial it
+/// kept for a resume; on a full disk or quota the partial is removed instead
+/// ([`Error::is_no_space`]), since keeping it would keep the disk full.
+pub fn download(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, say: &mut dyn FnMut(&str)) -> Result<(), Error> {
     let target_path = req.target.shown();
     let shown = target_path.display().to_string();
     let st = match crate::replies::Split::split(listing::fstat(c, req.remote)) {
         Ok(Ok(st)) => st,
-        Ok(Err(st)) => return Err((Failure::Refused(st), None)),
-        Err(e) => return Err((Failure::Session(e), None)),
+        Ok(Err(st)) => return Err(Error::refused("FSTAT", st)),
+        Err(e) => return Err(e),
     };
     if st.kind != listing::Kind::File {
-        return Err((
-            Failure::Local(format!(
-                "{}: not a regular file on the server (get -r moves a directory)",
-                crate::tree::names::shown(req.remote)
-            )),
-            None,
-        ));
+        return Err(Error::Usage(format!(
+            "{}: not a regular file on the server (get -r moves a directory)",
+            crate::tree::names::shown(req.remote)
+        )));
     }
     let identity = Identity {
         name: req.remote.to_vec(),
@@ -256,10 +201,10 @@ pub fn download(
     };
     let mut partial = match req.target.place().and_then(Partial::open_at) {
         Ok(p) => p,
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err((Failure::Local(e.to_string()), None)),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(Error::Local(e)),
         Err(e) => {
             let (data, _) = super::partial::paths_for(&target_path);
-            return Err((local_failure(&data, &e), None));
+            return Err(Error::file(&data, e));
         }
     };
     let mut resumed = false;
@@ -270,7 +215,7 @@ pub fn download(
             Some(j) if j.source == identity => {
                 let (proven, hashers) = match prove_all(&mut partial, &j) {
                     Ok(x) => x,
-                    Err(e) => return Err((local_failure(&partial.data, &e), None)),
+                    Err(e) => return Err(Error::file(&partial.data, e)),
                 };
                 let had = j.landed();
                 let kept: u64 = proven.iter().map(|r| r.done).sum();
@@ -320,15 +265,15 @@ pub fn download(
                     size: st.size,
                     mtime: st.mtime,
                 },
-                Ok(Err(st)) => return Err((Failure::Refused(st), None)),
-                Err(e) => return Err((Failure::Session(e), None)),
+                Ok(Err(st)) => return Err(Error::refused("FSTAT", st)),
+                Err(e) => return Err(e),
             };
         }
         let (list, hashers) = match ranges.take() {
             Some(x) => x,
             None => {
                 if let Err(e) = partial.reset() {
-                    return Err((local_failure(&partial.data, &e), None));
+                    return Err(Error::file(&partial.data, e));
                 }
                 let list: Vec<Range> = parallel::ranges(identity.size, req.streams)
                     .into_iter()
@@ -344,7 +289,7 @@ pub fn download(
         };
         let slot = match partial.store_journal(&journal).and_then(|()| partial.journal_slot()) {
             Ok(s) => s,
-            Err(e) => return Err((local_failure(&partial.journal, &e), None)),
+            Err(e) => return Err(Error::file(&partial.journal, e)),
         };
         let hint = temporaries::note_kept(format!(
             "the partial download of {shown} is kept in {}; --resume continues it",
@@ -361,20 +306,20 @@ pub fn download(
         let book = book.into_inner().unwrap_or_else(|p| p.into_inner());
         let whole_hash = match moved {
             Ok(h) => h,
-            Err(f) => {
+            Err(e) => {
                 let bytes = book.journal.landed();
-                if bytes == 0 || matches!(f, Failure::NoSpace(_)) {
+                if bytes == 0 || e.is_no_space() {
                     temporaries::drop_note(hint);
                     partial.discard();
-                    return Err((f, None));
+                    return Err(e);
                 }
-                return Err((
-                    f,
-                    Some(Kept {
+                return Err(Error::Partial {
+                    error: Box::new(e),
+                    kept: Kept {
                         partial: partial.data.clone(),
                         bytes,
-                    }),
-                ));
+                    },
+                });
             }
         };
         temporaries::drop_note(hint);
@@ -385,7 +330,7 @@ pub fn download(
             Some(h) => h,
             None => match hash_file(partial.file()) {
                 Ok(h) => h,
-                Err(e) => return Err((local_failure(&partial.data, &e), None)),
+                Err(e) => return Err(Error::file(&partial.data, e)),
             },
         };
         let answer = match early {
@@ -394,8 +339,8 @@ pub fn download(
         };
         let theirs = match answer {
             Ok(Status::Ok(d)) => d,
-            Ok(st) => return Err((Failure::Refused(st), None)),
-            Err(e) => return Err((Failure::Session(e), None)),
+            Ok(st) => return Err(Error::refused("SHA256", st)),
+            Err(e) => return Err(e),
         };
         if theirs == here {
             say(&format!("verified: SHA-256 {}", String::from_utf8_lossy(&here)));
@@ -408,14 +353,12 @@ pub fn download(
         );
         if attempt == 1 {
             partial.discard();
-            return Err((Failure::Mismatch(format!("{msg}; {shown} left as it was")), None));
+            return Err(Error::Mismatch(format!("{msg}; {shown} left as it was")));
         }
         say(&format!("{msg}; moving it again"));
     }
     let mtime = req.target.mtime(identity.mtime);
-    partial
-        .commit(mtime)
-        .map_err(|e| (local_failure(&target_path, &e), None))
+    partial.commit(mtime).map_err(|e| Error::file(&target_path, e))
 }
 
 /// The journal's ranges with what of them still proves out, and a hasher per
@@ -528,7 +471,7 @@ fn move_ranges(
     book: &Mutex<Book>,
     hashers: Vec<Sha256>,
     hash: bool,
-) -> Result<Option<Vec<u8>>, Failure> {
+) -> Result<Option<Vec<u8>>, Error> {
     let left = book
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -538,16 +481,16 @@ fn move_ranges(
         .filter(|r| !r.complete())
         .count();
     let hashers = if hash && (req.streams <= 1 || left <= 1) {
-        merge_prefix(book, hashers).map_err(|e| local_failure(&partial.journal, &e))?
+        merge_prefix(book, hashers).map_err(|e| Error::file(&partial.journal, e))?
     } else {
         hashers
     };
     let ranges = book.lock().unwrap_or_else(|p| p.into_inner()).journal.ranges.clone();
     let landed: u64 = ranges.iter().map(|r| r.done).sum();
     req.progress.store(landed, Ordering::Relaxed);
-    let sink_for = |i: usize, h: Sha256| -> Result<RangeSink<'_>, Failure> {
+    let sink_for = |i: usize, h: Sha256| -> Result<RangeSink<'_>, Error> {
         let r = &ranges[i];
-        let f = partial.writer().map_err(|e| local_failure(&partial.data, &e))?;
+        let f = partial.writer().map_err(|e| Error::file(&partial.data, e))?;
         Ok(RangeSink {
             i,
             w: ChunkWriter::new(f, r.start + r.done, DIRECT_WRITE_MIN),
@@ -627,16 +570,16 @@ fn move_ranges(
             *prefix.lock().unwrap_or_else(|p| p.into_inner()) = Some((ranges[i].end, h));
         }
     }
-    let results: Vec<Result<(), Failure>> = std::thread::scope(|scope| {
+    let results: Vec<Result<(), Error>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
-                scope.spawn(|| -> Result<(), Failure> {
+                scope.spawn(|| -> Result<(), Error> {
                     let mut conn: Option<Client> = None;
                     loop {
                         let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop();
                         let Some((i, h)) = next else { break };
                         if conn.is_none() {
-                            conn = Some(Client::connect(cfg).map_err(Failure::Session)?);
+                            conn = Some(Client::connect(cfg)?);
                         }
                         let Some(cc) = conn.as_mut() else { break };
                         let mut sink = sink_for(i, h)?;
@@ -660,10 +603,7 @@ fn move_ranges(
             .collect();
         handles
             .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or(Err(Failure::Session(Error::Protocol("a stream panicked".into()))))
-            })
+            .map(|h| h.join().unwrap_or(Err(Error::Protocol("a stream panicked".into()))))
             .collect()
     });
     for r in results {
@@ -671,10 +611,10 @@ fn move_ranges(
     }
     match prefix.into_inner().unwrap_or_else(|p| p.into_inner()) {
         Some((end, h)) if hash => {
-            let f = partial.reader().map_err(|e| local_failure(&partial.data, &e))?;
+            let f = partial.reader().map_err(|e| Error::file(&partial.data, e))?;
             hash_tail(&f, h, end)
                 .map(Some)
-                .map_err(|e| local_failure(&partial.data, &e))
+                .map_err(|e| Error::file(&partial.data, e))
         }
         _ => Ok(None),
     }
@@ -685,18 +625,17 @@ fn req_size(book: &Mutex<Book>) -> u64 {
 }
 
 /// After one range's GET: its last bytes journaled, its outcome judged.
-fn finish_range(st: Result<(), Error>, sink: &mut RangeSink<'_>, partial: &Partial) -> Result<(), Failure> {
+fn finish_range(st: Result<(), Error>, sink: &mut RangeSink<'_>, partial: &Partial) -> Result<(), Error> {
     // what landed is recorded whatever happened, for a resume
     let rec = sink.checkpoint();
     match st {
         Ok(()) => {}
-        Err(Error::Refused(r)) => return Err(Failure::Refused(r.reply)),
         Err(e) => return Err(session_or_local(e, &partial.data)),
     }
-    rec.map_err(|e| local_failure(&partial.journal, &e))?;
+    rec.map_err(|e| Error::file(&partial.journal, e))?;
     let want = sink.end - sink.start;
     if sink.done != want || sink.excess > 0 {
-        return Err(Failure::Local(format!(
+        return Err(Error::Mismatch(format!(
             "the server announced {} bytes and sent {}; not kept (changed during the transfer?)",
             sink.end,
             sink.start + sink.done + sink.excess

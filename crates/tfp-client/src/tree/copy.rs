@@ -13,7 +13,7 @@
 use super::events::{Events, Progress, Report, Tally};
 use super::filter::Filter;
 use super::landing::Landing;
-use super::listing::{self, Kind, ListError};
+use super::listing::{self, Kind};
 use super::{glob, names, pool, remote_glob, walk};
 use crate::engine::beside::Beside;
 use crate::engine::{download, partial};
@@ -351,10 +351,11 @@ pub(crate) fn upload_one(c: &mut Client, cfg: &ClientConfig, u: &Up, p: &Progres
             resume: true,
             overwrite: true,
         };
-        match staged::put(c, cfg, &req, p.bytes())? {
-            staged::Outcome::Done(_) => return Ok(Done::Ok),
-            staged::Outcome::Refused(st) => return Ok(Done::Refused(listing::status_text(&st))),
-            staged::Outcome::Unsupported => {}
+        match staged::put(c, cfg, &req, p.bytes()) {
+            Ok(_) => return Ok(Done::Ok),
+            Err(e) if staged::unsupported(&e) => {}
+            Err(Error::Refused(r)) => return Ok(Done::Refused(listing::status_text(&r.reply))),
+            Err(e) => return Err(e),
         }
     }
     let mut last = 0;
@@ -384,10 +385,14 @@ fn expand_remote(c: &mut Client, pattern: &[u8], t: &mut Tally<'_>) -> Result<Ve
     let shown = names::shown(pattern);
     let x = match remote_glob::expand(c, pattern) {
         Ok(x) => x,
-        Err(ListError::Session(e)) => return Err(e),
+        Err(e) if listing::session_failed(&e) => return Err(e),
         Err(e) => {
             let (dir, _) = remote_glob::split(pattern);
-            t.refused(format!("get: {shown}: listing /{}: {e}", names::shown(&dir)));
+            t.refused(format!(
+                "get: {shown}: listing /{}: {}",
+                names::shown(&dir),
+                listing::reason(&e)
+            ));
             return Ok(Vec::new());
         }
     };
@@ -507,14 +512,14 @@ pub fn get(
                 };
                 let mut l = match listing::list(c, src, true) {
                     Ok(l) => l,
-                    Err(ListError::Session(e)) => return Err(e),
-                    Err(ListError::TooBig(e)) => {
+                    Err(e) if listing::session_failed(&e) => return Err(e),
+                    Err(e @ Error::TooBig(_)) => {
                         // the rest of an over-long listing is still on the wire
                         t.refused(format!("get: {shown}: {e}; nothing of it transferred"));
                         return Ok(t.report);
                     }
                     Err(e) => {
-                        t.refused(format!("get: {shown}: {e}"));
+                        t.refused(format!("get: {shown}: {}", listing::reason(&e)));
                         continue;
                     }
                 };
@@ -559,9 +564,9 @@ pub fn get(
     }
     let landings = &landings;
     let what = |d: &Down| format!("get: {}", names::shown(&d.remote));
-    let kept = Kept::default();
+    let kept = Partials::default();
     let work = |c: &mut Client, d: &Down, p: &Progress| {
-        let resume = o.resume && Kept::resumable(&landings[d.at], &d.rel);
+        let resume = o.resume && Partials::resumable(&landings[d.at], &d.rel);
         receive(c, cfg, &landings[d.at], &d.rel, &d.remote, resume, p, &kept, ev)
     };
     run_pool(c, cfg, o.jobs, o.fai, &files, &what, &work, &mut t);
@@ -571,22 +576,22 @@ pub fn get(
 
 /// The partial downloads a run kept for a later resume.
 #[derive(Default)]
-pub(crate) struct Kept {
+pub(crate) struct Partials {
     files: Mutex<Vec<(PathBuf, u64)>>,
 }
 
-impl Kept {
+impl Partials {
     /// Whether the file `rel` has a partial download with a journal (only
     /// those are resumed: the rest are moved whole, unverified, as usual).
     pub(crate) fn resumable(land: &Landing, rel: &[u8]) -> bool {
         Beside::within(land, rel).is_ok_and(|b| partial::has_journal(&b))
     }
 
-    fn add(&self, k: download::Kept) {
+    fn add(&self, k: &crate::Kept) {
         self.files
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push((k.partial, k.bytes));
+            .push((k.partial.clone(), k.bytes));
     }
 
     pub(crate) fn into_inner(self) -> Vec<(PathBuf, u64)> {
@@ -609,7 +614,7 @@ pub(crate) fn receive(
     remote: &[u8],
     resume: bool,
     p: &Progress,
-    kept: &Kept,
+    kept: &Partials,
     ev: &dyn Events,
 ) -> Result<Done, Error> {
     let counter = p.begin();
@@ -626,18 +631,20 @@ pub(crate) fn receive(
     // the engine names the file by its local path, which holds the server's name
     let r = download::download(c, cfg, &req, &mut |m| ev.note(&escape::shown_str(m)));
     p.end(&counter);
-    let (failure, partial) = match r {
+    let e = match r {
         Ok(()) => return Ok(Done::Ok),
-        Err(x) => x,
+        Err(e) => e,
     };
-    if let Some(k) = partial {
+    if let Some(k) = e.kept() {
         kept.add(k);
     }
-    Ok(match failure {
-        download::Failure::Refused(st) => Done::Refused(listing::status_text(&st)),
-        download::Failure::Session(e) => return Err(e),
-        download::Failure::Local(m) | download::Failure::NoSpace(m) | download::Failure::Mismatch(m) => {
-            Done::Local(escape::shown_str(&m))
+    // one file's failure is told and the run goes on; a failed session ends it
+    Ok(match e.cause() {
+        Error::Refused(r) => Done::Refused(listing::status_text(&r.reply)),
+        Error::Cancelled { .. } => Done::Refused(e.cause().to_string()),
+        Error::Local(_) | Error::File { .. } | Error::Usage(_) | Error::Mismatch(_) => {
+            Done::Local(escape::shown_str(&e.cause().to_string()))
         }
+        _ => return Err(e.into_cause()),
     })
 }

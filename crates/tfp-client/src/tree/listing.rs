@@ -107,41 +107,37 @@ impl Write for Bounded {
     }
 }
 
-/// Why listing a remote directory gave nothing usable.
-#[derive(Debug)]
-pub enum ListError {
-    /// The server refused (FAILED, UNKNOWN).
-    Refused(Status),
-    /// Over a bound.
-    TooBig(TooBig),
-    /// The session failed (it cannot be used any more).
-    Session(Error),
+/// Why a listing gave nothing, as tf and the tree runs tell it: a refusal
+/// as the server's status, anything else as it says itself.
+pub fn reason(e: &Error) -> String {
+    match e.cause() {
+        Error::Refused(r) => status_text(&r.reply),
+        other => other.to_string(),
+    }
 }
 
-impl std::fmt::Display for ListError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ListError::Refused(st) => write!(f, "{}", status_text(st)),
-            ListError::TooBig(t) => write!(f, "{t}"),
-            ListError::Session(e) => write!(f, "{e}"),
-        }
-    }
+/// Whether a listing's error is the session's (it failed, and whatever ran
+/// on it stops), not the listing's own (refused, or over a bound).
+pub fn session_failed(e: &Error) -> bool {
+    !matches!(e.cause(), Error::Refused(_) | Error::TooBig(_))
 }
 
 /// LS (`recursive` false) or LSR of `dir`, bounded and parsed. A listing cut
 /// off at the byte bound leaves the session unusable (the rest of the stream
-/// is unread), which [`ListError::TooBig`] callers must treat as fatal.
-pub fn list(c: &mut Client, dir: &[u8], recursive: bool) -> Result<Listing, ListError> {
-    let cmd = [if recursive { &b"LSR "[..] } else { &b"LS "[..] }, dir].concat();
-    c.chan.tx.send_frame(&cmd).map_err(|e| ListError::Session(e.into()))?;
+/// is unread), so after [`Error::TooBig`] the session is not used again
+/// ([`Error::session_usable`] says so).
+pub fn list(c: &mut Client, dir: &[u8], recursive: bool) -> Result<Listing, Error> {
+    let name = if recursive { "LSR" } else { "LS" };
+    let cmd = [name.as_bytes(), b" ", dir].concat();
+    c.chan.tx.send_frame(&cmd)?;
     let mut out = Bounded(Vec::new());
     match c.recv_chunks(&mut out) {
         Ok(Status::Ok(_)) => {}
-        Ok(st) => return Err(ListError::Refused(st)),
-        Err(Error::Local(_)) => return Err(ListError::TooBig(TooBig::Bytes)),
-        Err(e) => return Err(ListError::Session(e)),
+        Ok(st) => return Err(Error::refused(name, st)),
+        Err(Error::Local(_)) => return Err(Error::TooBig(TooBig::Bytes)),
+        Err(e) => return Err(e),
     }
-    parse(&out.0).map_err(ListError::TooBig)
+    parse(&out.0).map_err(Error::TooBig)
 }
 
 /// What FSTAT says of a remote path.

@@ -9,11 +9,11 @@
 //! staged uploads as [`super::copy`]. `delete` removes nothing when either
 //! listing was not whole, and nothing is removed locally through a symlink.
 
-use super::copy::{self, rjoin, Done, Kept, Up};
+use super::copy::{self, rjoin, Done, Partials, Up};
 use super::events::{Events, Fault, Progress, Report, Tally};
 use super::filter::Filter;
 use super::landing::Landing;
-use super::listing::{self, Kind, ListError};
+use super::listing::{self, Kind};
 use super::names;
 use super::sync::{self, Meta, Plan, Rule, Side};
 use crate::engine::partial;
@@ -140,9 +140,12 @@ fn remote_side(c: &mut Client, dir: &[u8], for_upload: bool, t: &mut Tally<'_>) 
     let shown = names::shown(dir);
     let l = match listing::list(c, dir, true) {
         Ok(l) => l,
-        Err(ListError::Session(e)) => return Err(e),
+        Err(e) if listing::session_failed(&e) => return Err(e),
         Err(e) => {
-            t.refused(format!("mirror: listing /{shown}: {e}; nothing done"));
+            t.refused(format!(
+                "mirror: listing /{shown}: {}; nothing done",
+                listing::reason(&e)
+            ));
             return Ok(None);
         }
     };
@@ -513,10 +516,10 @@ fn down(
         });
     }
     // a re-run continues what an interrupted one kept, as far as its journal proves
-    let kept = Kept::default();
+    let kept = Partials::default();
     let ev = t.ev;
     let one = |c: &mut Client, f: &Fetch, p: &Progress| {
-        let resume = Kept::resumable(&land, &f.rel);
+        let resume = Partials::resumable(&land, &f.rel);
         copy::receive(c, cfg, &land, &f.rel, &f.remote, resume, p, &kept, ev)
     };
     let n = transfer(c, cfg, o, &jobs, &one, n, t);

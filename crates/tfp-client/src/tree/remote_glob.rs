@@ -6,8 +6,8 @@
 //! with `..` or a control character is refused, not used.
 
 use super::glob;
-use super::listing::{self, Kind, ListError};
-use crate::Client;
+use super::listing::{self, Kind};
+use crate::{Client, Error};
 
 /// What a pattern names.
 pub struct Expansion {
@@ -33,9 +33,9 @@ pub fn split(pattern: &[u8]) -> (Vec<u8>, Vec<Vec<u8>>) {
 }
 
 /// The remote paths `pattern` names. When its directory cannot be listed,
-/// [`ListError::Refused`] or [`ListError::TooBig`] (the session still usable
-/// after a refusal); [`ListError::Session`] when the session failed.
-pub fn expand(c: &mut Client, pattern: &[u8]) -> Result<Expansion, ListError> {
+/// the error [`listing::list`] gave ([`Error::session_usable`] tells a
+/// refusal, after which the session goes on, from the rest).
+pub fn expand(c: &mut Client, pattern: &[u8]) -> Result<Expansion, Error> {
     let (prefix, rest) = split(pattern);
     let rest = &rest[..];
     let l = listing::list(c, &prefix, rest.len() > 1)?;
