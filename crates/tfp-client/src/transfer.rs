@@ -128,7 +128,9 @@ impl Client {
         done("RCVFILE", st)
     }
 
-    fn hpf_open(
+    /// Sends the HPF request `name remote <struct>` and returns the granted
+    /// buffer; a refusal is [`Error::Refused`].
+    pub(crate) fn hpf_open(
         &mut self,
         name: &str,
         remote: &[u8],
@@ -266,7 +268,7 @@ impl Client {
         self.chan.tx.send_i64(code::FIN)?;
         while self.chan.rx.recv_i64()? != code::FIN {}
         if failed {
-            return Err(server_cancelled());
+            return Err(server_cancelled("GET"));
         }
         Ok(total)
     }
@@ -331,7 +333,7 @@ impl Client {
                 return Err(Error::Local(e));
             }
             if failed {
-                return Err(server_cancelled());
+                return Err(server_cancelled("GET"));
             }
             Ok(total)
         })
@@ -449,8 +451,9 @@ fn done(command: &str, st: Status) -> Result<(), Error> {
     crate::error::ok(command, st).map(drop)
 }
 
-/// A GET the server cancelled (its write or read failed), as the refusal it
-/// stands for.
-fn server_cancelled() -> Error {
-    Error::refused("GET", Status::Failed(7, "server cancelled the GET".into()))
+/// A transfer the server cancelled midway (GET, GETCAN: its read failed;
+/// PUTCAN: its write failed), as the refusal it stands for: FAILED 7, the
+/// document's "File transfer API error". The session goes on.
+pub(crate) fn server_cancelled(command: &str) -> Error {
+    Error::refused(command, Status::Failed(7, format!("server cancelled the {command}")))
 }
