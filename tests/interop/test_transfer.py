@@ -613,6 +613,24 @@ def test_putcan_ended_by_the_handler(tf, wd):
     assert wd.disk("e").read_bytes() == data[:HPF_BUF]
 
 
+def test_putcan_server_cancel(make_tfd):
+    """A server that cannot write (its quota is full) answers -2 at the next
+    cancellation point: the handler sees it there (handling_canpt,
+    server_command HPFCANCEL), the call returns without an end code, and the
+    session goes on (tfd removes the file it made)."""
+    srv = make_tfd(["quota_default 16K"])
+    c = srv.connect()
+    seen, handler = transfer_calls()
+    c.putcan_command(io.BytesIO(blob(64 * 1024)), "over", 0, HPF_BUF, 2, lambda *_: None, handler)
+    windows = [s for s in seen if s[2]]
+    assert seen[-1] == windows[-1] == (None, H.HPFCANCEL.value, True, HPF_BUF), seen
+    assert windows[:-1] == [(None, H.HPFCONT.value, True, HPF_BUF)] * (len(windows) - 1), seen
+    # the -2 comes at the first window after the write past 16 KiB
+    assert 2 <= len(windows) <= 3, seen
+    assert_alive(c)
+    assert not (srv.data / "over").exists()
+
+
 @pytest.mark.parametrize("size", [2 * HPF_BUF + 100, 2 * HPF_BUF])
 def test_getcan_handler_calls(tf, wd, size):
     """When getcan_command calls its transfer handler: after each chunk, at
