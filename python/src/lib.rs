@@ -3,8 +3,9 @@
 //! turns its `Error` into the `tfd_client.Error` hierarchy (tfd_client/_errors.py).
 #![allow(clippy::too_many_arguments)]
 
-use pyo3::exceptions::PyRuntimeError;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom};
@@ -18,7 +19,9 @@ use tfp_client::tree::events::{Events, Fault, Progress, Report};
 use tfp_client::tree::filter::Filter;
 use tfp_client::tree::listing::Kind;
 use tfp_client::tree::{copy, mirror};
-use tfp_client::{parallel, Client, ClientConfig, Error, FaiToken, FileType, Transport, DIRECT_WRITE_MIN};
+use tfp_client::{
+    parallel, CanEvent, CanOutcome, Client, ClientConfig, Error, FaiToken, FileType, Flow, Transport, DIRECT_WRITE_MIN,
+};
 
 /// Chunk size asked for PUT/GET when the caller names none (4 MiB).
 const BUFSZ: i64 = 4 << 20;
@@ -131,6 +134,146 @@ fn polled<T>(read: impl Fn() -> u64 + Sync, cb: Option<&PyObject>, f: impl FnOnc
         done.store(true, Ordering::Release);
         r
     })
+}
+
+/// The first Python exception a transfer's Python code raised (its
+/// callback, reader or writer): the library saw only that the step failed,
+/// so this, not the library's error, is what the caller gets.
+#[derive(Default)]
+struct Raised(Mutex<Option<PyErr>>);
+
+impl Raised {
+    fn keep(&self, e: PyErr) {
+        let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if g.is_none() {
+            *g = Some(e);
+        }
+    }
+
+    fn take(&self) -> Option<PyErr> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    /// `r`, unless Python code raised meanwhile: then that exception.
+    fn over<T>(&self, r: PyResult<T>) -> PyResult<T> {
+        match self.take() {
+            Some(e) => Err(e),
+            None => r,
+        }
+    }
+}
+
+/// A Python binary reader (`read(n)` giving bytes, b"" at the end) as a
+/// `Read`, the GIL taken for each call.
+struct PyRead<'a> {
+    obj: &'a PyObject,
+    raised: &'a Raised,
+}
+
+impl std::io::Read for PyRead<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        Python::with_gil(|py| {
+            let got = self
+                .obj
+                .call_method1(py, "read", (buf.len(),))
+                .and_then(|v| v.extract::<PyBackedBytes>(py))
+                .and_then(|b| {
+                    if b.len() > buf.len() {
+                        return Err(PyValueError::new_err(format!(
+                            "read({}) returned {} bytes",
+                            buf.len(),
+                            b.len()
+                        )));
+                    }
+                    buf[..b.len()].copy_from_slice(&b);
+                    Ok(b.len())
+                });
+            got.map_err(|e| {
+                self.raised.keep(e);
+                std::io::Error::other("the Python reader raised")
+            })
+        })
+    }
+}
+
+/// A Python binary writer (`write(b)`) as a `Write`, the GIL taken for each call.
+struct PyWrite<'a> {
+    obj: &'a PyObject,
+    raised: &'a Raised,
+}
+
+impl std::io::Write for PyWrite<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Python::with_gil(|py| {
+            let wrote = self
+                .obj
+                .call_method1(py, "write", (PyBytes::new(py, buf),))
+                .and_then(|n| n.extract::<Option<usize>>(py));
+            match wrote {
+                // a raw stream may take part (write_all goes on); None: all of it
+                Ok(n) => Ok(n.unwrap_or(buf.len()).min(buf.len())),
+                Err(e) => {
+                    self.raised.keep(e);
+                    Err(std::io::Error::other("the Python writer raised"))
+                }
+            }
+        })
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A PUTCAN/GETCAN step for the Python callback `cb(kind, n, total)` and
+/// its answer (None or "continue", "end", "stop", "cancel"). A callback that
+/// raises, or answers anything else, stops the transfer (its exception is
+/// kept for the caller).
+fn can_flow(cb: Option<&PyObject>, raised: &Raised, e: CanEvent) -> Flow {
+    let Some(cb) = cb else { return Flow::Continue };
+    let (kind, n, total) = match e {
+        CanEvent::Granted { grant } => ("granted", grant as u64, 0),
+        CanEvent::Chunk { len, total } => ("chunk", len as u64, total),
+        CanEvent::Window { total } => ("window", 0, total),
+        CanEvent::DataEnd { total } => ("data_end", 0, total),
+        _ => return Flow::Continue,
+    };
+    Python::with_gil(|py| {
+        let answer = cb
+            .call1(py, (kind, n, total))
+            .and_then(|v| v.extract::<Option<String>>(py));
+        match answer.as_ref().map(|a| a.as_deref()) {
+            Ok(None | Some("continue")) => Flow::Continue,
+            Ok(Some("end")) => Flow::End,
+            Ok(Some("stop")) => Flow::Stop,
+            Ok(Some("cancel")) => Flow::Cancel,
+            Ok(Some(other)) => {
+                raised.keep(PyValueError::new_err(format!(
+                    "a PUTCAN/GETCAN callback answers None, 'continue', 'end', 'stop' or 'cancel', not '{other}'"
+                )));
+                Flow::Stop
+            }
+            Err(_) => {
+                if let Err(e) = answer {
+                    raised.keep(e);
+                }
+                Flow::Stop
+            }
+        }
+    })
+}
+
+/// How a PUTCAN/GETCAN ended, for Python: ("completed" or the callback's
+/// "end", "stop", "cancel"; the bytes moved).
+fn can_outcome(o: CanOutcome) -> (&'static str, u64) {
+    let how = match o {
+        CanOutcome::Completed { .. } => "completed",
+        CanOutcome::Ended { by: Flow::End, .. } => "end",
+        CanOutcome::Ended { by: Flow::Stop, .. } => "stop",
+        CanOutcome::Ended { by: Flow::Cancel, .. } => "cancel",
+        CanOutcome::Ended { by: Flow::Continue, .. } => "continue",
+    };
+    (how, o.bytes())
 }
 
 /// One TF Protocol session (a connected tfp_client::Client).
@@ -887,6 +1030,65 @@ impl Session {
     /// (tfp_client::Client::put_cancel).
     fn put_cancel(&self, py: Python<'_>, remote: Vec<u8>, bufsz: i64, data: Vec<u8>, code: i64) -> PyResult<()> {
         self.run(py, move |c| c.put_cancel(&remote, bufsz, &data, code))
+    }
+
+    /// PUTCAN (tfp_client::Client::putcan): writes what the binary reader
+    /// `data` yields at `offset`, the server answering after every `canpt`
+    /// chunks; `on(kind, n, total)` hears each step ("granted" with the
+    /// grant, "chunk" with its length, "window", "data_end") and may answer
+    /// "end", "stop" or "cancel" (None: go on). Returns (how, bytes): how is
+    /// "completed" or the callback's answer. An exception of `on` or `data`
+    /// stops the upload (HPFSTOP) and is raised.
+    #[pyo3(signature = (remote, data, offset=0, bufsz=BUFSZ, canpt=1, on=None))]
+    fn putcan(
+        &self,
+        py: Python<'_>,
+        remote: Vec<u8>,
+        data: PyObject,
+        offset: u64,
+        bufsz: i64,
+        canpt: u64,
+        on: Option<PyObject>,
+    ) -> PyResult<(&'static str, u64)> {
+        let raised = Raised::default();
+        let r = self.run_long(py, |c, _| {
+            let mut src = PyRead {
+                obj: &data,
+                raised: &raised,
+            };
+            let mut cb = |e| can_flow(on.as_ref(), &raised, e);
+            c.putcan(&remote, offset, bufsz, canpt, &mut src, &mut cb)
+        });
+        raised.over(r).map(can_outcome)
+    }
+
+    /// GETCAN (tfp_client::Client::getcan): writes the file from `offset`
+    /// to the binary writer `sink`, answering the server after every
+    /// `canpt` chunks; `on(kind, n, total)` hears each step ("granted",
+    /// "chunk", "window") and may answer "stop" (or "end", "cancel"): the
+    /// server is stopped at the next window. Returns (how, bytes written).
+    /// An exception of `on` or `sink` stops the download and is raised.
+    #[pyo3(signature = (remote, sink, offset=0, bufsz=BUFSZ, canpt=1, on=None))]
+    fn getcan(
+        &self,
+        py: Python<'_>,
+        remote: Vec<u8>,
+        sink: PyObject,
+        offset: u64,
+        bufsz: i64,
+        canpt: u64,
+        on: Option<PyObject>,
+    ) -> PyResult<(&'static str, u64)> {
+        let raised = Raised::default();
+        let r = self.run_long(py, |c, _| {
+            let mut out = PyWrite {
+                obj: &sink,
+                raised: &raised,
+            };
+            let mut cb = |e| can_flow(on.as_ref(), &raised, e);
+            c.getcan(&remote, offset, bufsz, canpt, &mut out, &mut cb)
+        });
+        raised.over(r).map(can_outcome)
     }
 
     /// NIGMA: a new session key of `n` bytes.

@@ -3,6 +3,7 @@
 threads, the secure transport, 2.5.1 commands."""
 
 import hashlib
+import io
 import os
 import threading
 import time
@@ -239,6 +240,64 @@ def test_sndfile_rcvfile_sup_sdown(session, wd):
     session.sup(f"{name}/u", data)
     assert (disk / "u").read_bytes() == data
     assert session.sdown(f"{name}/u") == data
+
+
+def test_putcan_getcan_steps_and_endings(session, wd):
+    """PUTCAN/GETCAN through tfp-client's putcan/getcan: the callback hears
+    every step and ends the transfer where it says; the session goes on."""
+    name, disk = wd
+    data = blob(100)
+    steps = []
+
+    def note(kind, n, total):
+        steps.append((kind, n, total))
+
+    # PUTCAN has no final reply: a round trip (echo) before looking at the disk
+    assert session.putcan(f"{name}/p", data, canpt=2, bufsz=16, on=note) == ("completed", 100)
+    assert session.echo("p") == "p" and (disk / "p").read_bytes() == data
+    chunks = [("chunk", min(16, 100 - at), min(at + 16, 100)) for at in range(0, 100, 16)]
+    windows = [("window", 0, t) for (_, _, t) in chunks[1::2]]
+    assert steps[0] == ("granted", 16, 0) and steps[-1] == ("data_end", 0, 100)
+    assert [s for s in steps if s[0] == "chunk"] == chunks
+    assert [s for s in steps if s[0] == "window"] == windows
+    # in place at an offset, from a reader
+    assert session.putcan(f"{name}/p", io.BytesIO(b"XY"), 3, bufsz=16) == ("completed", 2)
+    assert session.echo("p") == "p" and (disk / "p").read_bytes() == data[:3] + b"XY" + data[5:]
+    # stop after 32 bytes keeps them, cancel deletes
+    stop = lambda kind, n, total: "stop" if kind == "chunk" and total >= 32 else None  # noqa: E731
+    assert session.putcan(f"{name}/s", data, canpt=3, bufsz=16, on=stop) == ("stop", 32)
+    assert session.echo("s") == "s" and (disk / "s").read_bytes() == data[:32]
+    cancel = lambda kind, n, total: "cancel" if kind == "window" else None  # noqa: E731
+    assert session.putcan(f"{name}/c", data, canpt=1, bufsz=16, on=cancel) == ("cancel", 16)
+    assert session.echo("c") == "c" and not (disk / "c").exists()
+
+    sink, steps = io.BytesIO(), []
+    assert session.getcan(f"{name}/p", sink, canpt=3, bufsz=16, on=note) == ("completed", 100)
+    assert sink.getvalue() == (disk / "p").read_bytes()
+    assert [s for s in steps if s[0] == "window"] == [("window", 0, 48), ("window", 0, 96)]
+    sink = io.BytesIO()
+    assert session.getcan(f"{name}/p", sink, 50, canpt=1, bufsz=16, on=cancel) == ("cancel", 16)
+    assert sink.getvalue() == (disk / "p").read_bytes()[50:66]
+    assert session.echo("in step") == "in step"
+
+    # the callback's exception stops the transfer and is raised; the session goes on
+    def boom(kind, n, total):
+        if kind == "chunk":
+            raise KeyError("from the callback")
+
+    with pytest.raises(KeyError, match="from the callback"):
+        session.putcan(f"{name}/b", data, canpt=2, bufsz=16, on=boom)
+    assert session.echo("b") == "b" and (disk / "b").read_bytes() == data[:16]
+    with pytest.raises(KeyError, match="from the callback"):
+        session.getcan(f"{name}/p", io.BytesIO(), canpt=2, bufsz=16, on=boom)
+    with pytest.raises(ValueError, match="not 'later'"):
+        session.putcan(f"{name}/b", data, bufsz=16, on=lambda *a: "later")
+    assert session.echo("still in step") == "still in step"
+    # refusals are the mapped exceptions, the callback never called
+    steps = []
+    with pytest.raises(tfd_client.Refused) as e:
+        session.getcan(f"{name}/missing", io.BytesIO(), on=note)
+    assert e.value.code == 34 and steps == []
 
 
 def test_trees_and_mirror(session, wd, tmp_path):

@@ -58,6 +58,8 @@ __version__ = "0.1.0"
 
 PathLike = Union[str, bytes, "os.PathLike[str]"]
 Progress = Callable[[int], None]
+# PUTCAN/GETCAN steps: (kind, n, total) -> None or "continue", "end", "stop", "cancel"
+CanCallback = Callable[[str, int, int], Optional[str]]
 
 
 def _b(p: PathLike) -> bytes:
@@ -480,6 +482,29 @@ class Session:
 
     def sdown(self, remote: PathLike) -> bytes:
         return self._n.sdown(_b(remote))
+
+    def putcan(self, remote: PathLike, data, offset: int = 0, *, canpt: int = 1, bufsz: int = 4 << 20,
+               on: Optional[CanCallback] = None) -> Tuple[str, int]:
+        """PUTCAN: writes `data` (bytes, or a binary reader) at `offset` in
+        place, the server answering after every `canpt` chunks whether its
+        writes went well. ``on(kind, n, total)`` hears each step: "granted"
+        (n: the granted chunk size), "chunk" (n: its length), "window",
+        "data_end"; it may answer "end", "stop" (the server keeps what came) or
+        "cancel" (the server deletes the file). Returns (how, bytes sent): how
+        is "completed" or that answer. A server that could not write raises
+        Cancelled at the next window; with canpt 0 it cannot tell."""
+        src = io.BytesIO(bytes(data)) if isinstance(data, (bytes, bytearray, memoryview)) else data
+        return self._n.putcan(_b(remote), src, offset, bufsz, canpt, on)
+
+    def getcan(self, remote: PathLike, sink, offset: int = 0, *, canpt: int = 1, bufsz: int = 4 << 20,
+               on: Optional[CanCallback] = None) -> Tuple[str, int]:
+        """GETCAN: writes the file from `offset` to the binary writer `sink`,
+        the server waiting after every `canpt` chunks for leave to go on.
+        ``on(kind, n, total)`` hears "granted", each "chunk" and each
+        "window", and may answer "stop" (or "end", "cancel"): the server stops
+        at the next window, what it still sends before is dropped. Returns
+        (how, bytes written)."""
+        return self._n.getcan(_b(remote), sink, offset, bufsz, canpt, on)
 
     def open(self, path: PathLike, mode: str = "rb") -> "RemoteFile":
         """A file object: "rb" reads ranges with GET; "wb" buffers and writes

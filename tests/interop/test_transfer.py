@@ -563,6 +563,93 @@ def test_putcan_offset_and_failures(tf, wd):
     assert_alive(tf)
 
 
+def transfer_calls(on=None):
+    """A transfer handler that records (client_command, server_command,
+    handling_canpt, last_payload_size) at each call, then runs `on(ts)`."""
+    seen = []
+
+    def handler(_client, ts):
+        seen.append((ts.client_command, ts.server_command, ts.handling_canpt, ts.last_payload_size))
+        if on is not None:
+            on(ts)
+
+    return seen, handler
+
+
+@pytest.mark.parametrize("size", [2 * HPF_BUF + 100, 2 * HPF_BUF])
+def test_putcan_handler_calls(tf, wd, size):
+    """When putcan_command calls its transfer handler and what it shows: after
+    each chunk, at each cancellation point (the server's -3), once the stream
+    is exhausted (last_payload_size 0) and after the end code (HPFEND), also
+    when the data ends on a window boundary."""
+    data = blob(size)
+    seen, handler = transfer_calls()
+    tf.putcan_command(io.BytesIO(data), wd.rel("pc"), 0, HPF_BUF, 2, lambda *_: None, handler)
+    cont = H.HPFCONT.value
+    tail = [(None, cont, False, 100)] if size % HPF_BUF else []
+    assert seen == [(None, cont, False, HPF_BUF), (None, cont, False, HPF_BUF), (None, cont, True, HPF_BUF)] + tail + [
+        (None, cont, False, 0), (H.HPFEND.value, cont, False, 0)], seen
+    assert_alive(tf)
+    assert wd.disk("pc").read_bytes() == data
+
+
+def test_putcan_ended_by_the_handler(tf, wd):
+    """The transfer handler sets HPFEND after the first chunk: the end code
+    goes out at once, the handler is called once more, the server keeps what
+    came. canpt 2, so that chunk closes no window: with canpt 1 the PyPI client
+    sends its end code without reading the server's -3 for that chunk, which
+    then stands where the next reply should."""
+    data = blob(3 * HPF_BUF)
+
+    def end_now(ts):
+        if ts.client_command is None:
+            ts.client_command = H.HPFEND.value
+
+    seen, handler = transfer_calls(end_now)
+    tf.putcan_command(io.BytesIO(data), wd.rel("e"), 0, HPF_BUF, 2, lambda *_: None, handler)
+    cont = H.HPFCONT.value
+    assert seen == [(None, cont, False, HPF_BUF), (H.HPFEND.value, cont, False, HPF_BUF)], seen
+    assert_alive(tf)
+    assert wd.disk("e").read_bytes() == data[:HPF_BUF]
+
+
+def test_putcan_server_cancel(make_tfd):
+    """A server that cannot write (its quota is full) answers -2 at the next
+    cancellation point: the handler sees it there (handling_canpt,
+    server_command HPFCANCEL), the call returns without an end code, and the
+    session goes on (tfd removes the file it made)."""
+    srv = make_tfd(["quota_default 16K"])
+    c = srv.connect()
+    seen, handler = transfer_calls()
+    c.putcan_command(io.BytesIO(blob(64 * 1024)), "over", 0, HPF_BUF, 2, lambda *_: None, handler)
+    windows = [s for s in seen if s[2]]
+    assert seen[-1] == windows[-1] == (None, H.HPFCANCEL.value, True, HPF_BUF), seen
+    assert windows[:-1] == [(None, H.HPFCONT.value, True, HPF_BUF)] * (len(windows) - 1), seen
+    # the -2 comes at the first window after the write past 16 KiB
+    assert 2 <= len(windows) <= 3, seen
+    assert_alive(c)
+    assert not (srv.data / "over").exists()
+
+
+@pytest.mark.parametrize("size", [2 * HPF_BUF + 100, 2 * HPF_BUF])
+def test_getcan_handler_calls(tf, wd, size):
+    """When getcan_command calls its transfer handler: after each chunk, at
+    each cancellation point (client_command preset to -3), and at the server's
+    end code (server_command 0), the window on the last chunk answered first."""
+    data = blob(size)
+    wd.disk("gc").write_bytes(data)
+    seen, handler = transfer_calls()
+    sink = io.BytesIO()
+    tf.getcan_command(sink, wd.rel("gc"), 0, HPF_BUF, 2, lambda *_: None, handler)
+    assert sink.getvalue() == data
+    cont = H.HPFCONT.value
+    last = 100 if size % HPF_BUF else HPF_BUF
+    tail = [(cont, None, False, 100)] if size % HPF_BUF else []
+    assert seen == [(None, None, False, HPF_BUF), (None, None, False, HPF_BUF), (cont, None, True, HPF_BUF)] + tail + [
+        (cont, H.HPFEND.value, False, last)], seen
+    assert_alive(tf)
+
+
 GETCAN_CASES = [(size, canpt) for size in SIZES for canpt in (1, 2)] + [(9000, 0), (8192, 2), (8192, 1)]
 
 

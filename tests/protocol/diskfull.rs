@@ -66,6 +66,19 @@ fn uploads_on_a_full_disk_fail_cleanly() {
         dir_names(&srv.path("small"))
     );
 
+    // PUTCAN: the server's −2 at the window after the failed write
+    let e = c
+        .putcan(b"small/putcan", 0, 1 << 20, 1, &mut &big[..], &mut |_| {
+            tfp_client::Flow::Continue
+        })
+        .unwrap_err();
+    assert!(matches!(e, Error::Cancelled { command: "PUTCAN" }), "{e:?}");
+    assert!(
+        dir_names(&srv.path("small")).is_empty(),
+        "PUTCAN left {:?}",
+        dir_names(&srv.path("small"))
+    );
+
     assert_eq!(c.sup(b"small/sup", &mut &big[..]).answer().unwrap(), -1);
     assert!(
         dir_names(&srv.path("small")).is_empty(),

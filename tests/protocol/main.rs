@@ -10,6 +10,7 @@
 mod common;
 
 mod big;
+mod cancel_points;
 mod client_api;
 mod client_trees;
 mod commands;

@@ -55,6 +55,7 @@
 #![warn(missing_docs)]
 
 pub mod builder;
+pub mod cancel_points;
 pub mod engine;
 pub mod error;
 pub mod escape;
@@ -88,6 +89,7 @@ use tfp_wire::{handshake as hs, MAX_CHUNK, MAX_FRAME};
 pub const DIRECT_WRITE_MIN: usize = 1 << 20;
 
 pub use builder::Builder;
+pub use cancel_points::{CanEvent, CanOutcome, Flow};
 pub use error::{Error, Kept, Refusal};
 pub use session::{Digest, Listing};
 pub use space::Space;

@@ -129,7 +129,9 @@ impl Client {
         done("RCVFILE", st)
     }
 
-    fn hpf_open(
+    /// Sends the HPF request `name remote <struct>` and returns the granted
+    /// buffer; a refusal is [`Error::Refused`].
+    pub(crate) fn hpf_open(
         &mut self,
         name: &str,
         remote: &[u8],

@@ -2,7 +2,7 @@
 report through response handlers) over tfp-client.
 
 Commands with a typed method in tfp-client (SNDFILE, RCVFILE, LS, LSR, PUT,
-GET, SUP, SDOWN, FSIZE, FSIZELS, FTYPE, FTYPELS, FSTATLS, INTREAD, INTWRITE,
+GET, PUTCAN, GETCAN, SUP, SDOWN, FSIZE, FSIZELS, FTYPE, FTYPELS, FSTATLS, INTREAD, INTWRITE,
 NIGMA, END) run through it; one-frame commands go through its raw command
 escape hatch (Client::raw) and their reply frame is reported as it came."""
 
@@ -28,6 +28,32 @@ OK, FAILED, CONT = StatusServerCode.OK, StatusServerCode.FAILED, StatusServerCod
 
 def _b(p) -> bytes:
     return p.encode() if isinstance(p, str) else bytes(p)
+
+
+class _Source:
+    """The stream putcan_command reads, its failures a TfException as the PyPI client raises."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def read(self, n: int) -> bytes:
+        try:
+            return self.stream.read(n)
+        except Exception as e:
+            raise TfException(exception=e) from e
+
+
+class _Sink:
+    """The sink getcan_command writes, its IOError a TfException as the PyPI client raises."""
+
+    def __init__(self, sink):
+        self.sink = sink
+
+    def write(self, b: bytes):
+        try:
+            return self.sink.write(b)
+        except IOError as e:
+            raise TfException(exception=e) from e
 
 
 class _Codes:
@@ -453,89 +479,118 @@ class TfProtocol(TfProtocolSuper):
         self.client.session_key = bytes(keylen)
         response_handler(StatusInfo(OK, message=str(self.client.session_key), payload=self.client.session_key))
 
-    # --- no typed method: the cancellation-point flows ------------------------
+    # --- the cancellation-point flows (tfp-client's putcan, getcan) ------------
+    @staticmethod
+    def _granted(grant: int) -> StatusInfo:
+        """The `OK <i64 grant>` reply as the PyPI client hands it: code = the grant."""
+        raw = struct.pack(">q", grant)
+        return StatusInfo(OK, code=grant, payload=raw, message=raw.decode("utf-8", "replace"))
+
     def putcan_command(self, data_stream: BytesIO, path_file: str, offset: int, buffer_size: int, canpt: int,
                        response_handler=EMPTY_HANDLER, transfer_handler=EMPTY_HANDLER):
-        """PUTCAN: tfp-client has no typed PUTCAN, so this flow runs on the
-        session's channel units (ProtocolClient)."""
+        """PUTCAN (tfp-client's putcan) of what the stream yields from where it
+        is, written at `offset`. As the PyPI client: the response handler sees
+        OK with the granted buffer as its code (nothing on a refusal); the
+        transfer handler (client, TransferStatus) runs after each chunk
+        (last_payload_size), at each cancellation point (handling_canpt, the
+        server's -3 or -2 as server_command; after -2 the call returns), once
+        the stream is exhausted (last_payload_size 0) and after the end code
+        (client_command HPFEND). Setting client_command in it ends the upload
+        after that chunk: HPFEND, HPFSTOP (file kept) or HPFCANCEL (file
+        deleted). Unlike the PyPI client, a stop or cancel ends the call (it
+        went on sending chunks the server took for commands) and the end code
+        follows it only when the stream was exhausted."""
         offset, canpt = max(0, offset), max(0, canpt)
-        r = self.client.translate(TfProtocolMessage("PUTCAN ", path_file, separate_by_spaces=False).add(" ")
-                                  .add(offset, size=LONG_SIZE).add(buffer_size, size=LONG_SIZE, signed=True)
-                                  .add(canpt, size=LONG_SIZE))
-        if r is None or r.code != 0:
-            return
+        cl = self.client
         ts = TransferStatus(server_command=PutGetCommandEnum.HPFCONT.value)
-        grant = int.from_bytes(bytes(r.payload), "big", signed=True)
-        r.code = grant
-        response_handler(r)
-        i = 0
-        while True:
-            if canpt > 0 and i == canpt:
-                i = 0
-                head = self.client.just_recv_int(size=LONG_SIZE, signed=True)
-                ts.server_command, ts.handling_canpt = None, True
-                if head == PutGetCommandEnum.HPFCANCEL.value:
-                    ts.server_command = head
-                    transfer_handler(self.client, ts)
-                    break
-                if head == PutGetCommandEnum.HPFCONT.value:
-                    ts.server_command = head
-                    transfer_handler(self.client, ts)
-                else:
-                    transfer_handler(self.client, ts)
-                    raise TfException(status_server_code=FAILED, code=ErrorCode.CAN_PUT,
-                                      message="Some error ocurred while trying to handle canpt")
+        ends = {PutGetCommandEnum.HPFEND.value: "end", PutGetCommandEnum.HPFSTOP.value: "stop",
+                PutGetCommandEnum.HPFCANCEL.value: "cancel"}
+        seen = {"granted": False, "at_end": False}
+
+        def on(kind, n, _total):
+            if kind == "granted":
+                seen["granted"] = True
+                response_handler(self._granted(n))
+            elif kind == "window":
+                ts.server_command, ts.handling_canpt = PutGetCommandEnum.HPFCONT.value, True
+                transfer_handler(cl, ts)
                 ts.handling_canpt = False
-                continue
-            i += 1
-            payl = data_stream.read(grant)
-            if payl:
-                self.client.send(payl, header_size=LONG_SIZE)
-            ts.last_payload_size = len(payl)
-            transfer_handler(self.client, ts)
-            if ts.client_command in (PutGetCommandEnum.HPFCANCEL.value, PutGetCommandEnum.HPFSTOP.value):
-                self.client.just_send(ts.client_command, size=LONG_SIZE, signed=True)
-            if not payl or ts.client_command == PutGetCommandEnum.HPFEND.value:
-                self.client.just_send(PutGetCommandEnum.HPFEND.value, size=LONG_SIZE, signed=True)
-                ts.client_command = PutGetCommandEnum.HPFEND.value
-                transfer_handler(self.client, ts)
-                break
+            else:  # a chunk sent, or the stream exhausted
+                seen["at_end"] = kind == "data_end"
+                ts.last_payload_size = n
+                transfer_handler(cl, ts)
+                return ends.get(ts.client_command)
+            return None
+
+        try:
+            how, _ = self._n.putcan(_b(path_file), _Source(data_stream), offset, buffer_size, canpt, on)
+        except _errors.Refused:
+            return  # the PyPI client returns silently on FAILED
+        except _errors.Cancelled:
+            # the server's -2 at a window: a write failed there
+            ts.server_command, ts.handling_canpt = PutGetCommandEnum.HPFCANCEL.value, True
+            transfer_handler(cl, ts)
+            return
+        except _errors.ProtocolError as e:
+            if not seen["granted"]:
+                raise TfException(exception=e, message=str(e)) from e
+            ts.server_command, ts.handling_canpt = None, True
+            transfer_handler(cl, ts)
+            raise TfException(status_server_code=FAILED, code=ErrorCode.CAN_PUT,
+                              message="Some error ocurred while trying to handle canpt") from e
+        except _errors.Error as e:
+            raise TfException(exception=e, message=str(e)) from e
+        if how in ("completed", "end") or seen["at_end"]:
+            ts.client_command = PutGetCommandEnum.HPFEND.value
+            transfer_handler(cl, ts)
 
     def getcan_command(self, data_sink: BytesIO, path_file: str, offset: int, buffer_size: int, canpt: int,
                        response_handler=EMPTY_HANDLER, transfer_handler=EMPTY_HANDLER):
-        """GETCAN: no typed method in tfp-client; runs on the channel units."""
+        """GETCAN (tfp-client's getcan) from `offset` into the sink where it
+        is. As the PyPI client: the response handler sees OK with the granted
+        buffer as its code (nothing on a refusal); the transfer handler runs
+        after each chunk is written (last_payload_size), at each cancellation
+        point (handling_canpt, client_command preset to HPFCONT: anything else
+        it sets stops the server, and the call returns) and at the end
+        (server_command HPFEND, or HPFCANCEL when the server's read failed).
+        Unlike the PyPI client, an answer other than HPFCONT or HPFCANCEL stops
+        too (the server stops on it; the PyPI client waited for more)."""
         offset, canpt = max(offset, 0), max(canpt, 0)
-        r = self.client.translate(TfProtocolMessage("GETCAN", path_file).add(" ").add(offset, size=LONG_SIZE)
-                                  .add(buffer_size, size=LONG_SIZE, signed=True).add(canpt, size=LONG_SIZE))
-        if r is None or r.code != 0:
-            return
-        r.code = int.from_bytes(bytes(r.payload), "big", signed=True)
-        response_handler(r)
+        cl = self.client
         ts = TransferStatus()
-        i = 0
-        while True:
-            if canpt > 0 and i == canpt:
-                i = 0
-                ts.client_command = PutGetCommandEnum.HPFCONT.value
-                ts.handling_canpt = True
-                transfer_handler(self.client, ts)
+        seen = {"granted": False}
+
+        def on(kind, n, _total):
+            if kind == "granted":
+                seen["granted"] = True
+                response_handler(self._granted(n))
+            elif kind == "chunk":
+                ts.last_payload_size = n
+                transfer_handler(cl, ts)
+            elif kind == "window":
+                ts.client_command, ts.handling_canpt = PutGetCommandEnum.HPFCONT.value, True
+                transfer_handler(cl, ts)
                 if not ts.client_command:
                     ts.client_command = PutGetCommandEnum.HPFCONT.value
-                self.client.just_send(ts.client_command, size=LONG_SIZE, signed=True)
-                if ts.client_command == PutGetCommandEnum.HPFCANCEL.value:
-                    break
+                if ts.client_command != PutGetCommandEnum.HPFCONT.value:
+                    return "cancel"
                 ts.handling_canpt = False
-                continue
-            i += 1
-            head = self.client.just_recv_int(size=LONG_SIZE, signed=True)
-            if head in (PutGetCommandEnum.HPFCANCEL.value, PutGetCommandEnum.HPFEND.value):
-                ts.server_command = head
-                transfer_handler(self.client, ts)
-                break
-            chunk = self.client.just_recv(size=head)
-            data_sink.write(chunk)
-            ts.last_payload_size = len(chunk)
-            transfer_handler(self.client, ts)
+            return None
+
+        try:
+            how, _ = self._n.getcan(_b(path_file), _Sink(data_sink), offset, buffer_size, canpt, on)
+        except _errors.Refused:
+            return  # the PyPI client returns silently on FAILED
+        except _errors.Cancelled:
+            # the server's -2 in place of a chunk: its read failed
+            ts.server_command = PutGetCommandEnum.HPFCANCEL.value
+            transfer_handler(cl, ts)
+            return
+        except _errors.Error as e:
+            raise TfException(exception=e, message=str(e)) from e
+        if how == "completed":
+            ts.server_command = PutGetCommandEnum.HPFEND.value
+            transfer_handler(cl, ts)
 
     def startnfy_command(self, interval, response_handler=EMPTY_HANDLER):
         """STARTNTFY (tfp-client's notify::Notifications): the session is in
