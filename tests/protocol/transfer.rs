@@ -241,6 +241,35 @@ fn put_writes_in_place_and_get_from_offset() {
     assert_eq!(c.get(b"f", 100, 16, &mut none, &mut |_| {}).split().unwrap(), Ok(0));
 }
 
+/// Defect: a local read that failed in the middle of a PUT returned at once,
+/// leaving the server in the transfer and the session out of step. The flow
+/// now ends with HPFSTOP (the server keeps what came) and HPFFIN.
+#[test]
+fn a_put_whose_source_fails_midway_keeps_the_session_in_step() {
+    /// 3 chunks of 1,000 bytes, then an I/O error.
+    struct Failing(usize);
+    impl std::io::Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0 == 0 {
+                return Err(std::io::Error::other("the source broke"));
+            }
+            self.0 -= 1;
+            let n = buf.len().min(1000);
+            buf[..n].fill(b'x');
+            Ok(n)
+        }
+    }
+    let srv = Server::start();
+    let mut c = srv.client();
+    let e = c.put(b"p", 0, 1000, &mut Failing(3), &mut |_| {}).unwrap_err();
+    assert!(
+        matches!(&e, tfp_client::Error::Local(io) if io.to_string() == "the source broke"),
+        "{e:?}"
+    );
+    assert_eq!(c.raw(b"ECHO after").unwrap(), b"after", "{}", srv.log());
+    assert_eq!(fs::read(srv.path("p")).unwrap(), vec![b'x'; 3000], "what came is kept");
+}
+
 #[test]
 fn hpf_refusals() {
     let srv = Server::start();

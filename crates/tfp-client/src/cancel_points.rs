@@ -126,7 +126,8 @@ impl Client {
     /// with a [`Flow`].
     ///
     /// The server's HPFCANCEL at a window (a write failed: a full disk, the
-    /// quota) is [`Error::Cancelled`], as a GET the server cancels; the session goes on, and the file may be incomplete or gone.
+    /// quota) is [`Error::Cancelled`], as a GET the server cancels; the
+    /// session goes on, and the file may be incomplete or gone.
     /// A failed read of `data` ends the upload with HPFSTOP (the server keeps
     /// what it got, e.g. to resume at that offset) and is [`Error::Local`];
     /// the session goes on there too.
@@ -225,9 +226,8 @@ impl Client {
     /// window, and what comes until then is read and dropped.
     ///
     /// The server's −2 (its read failed) is [`Error::Cancelled`], as a GET
-    /// the server cancels. A failed write to `out` stops the
-    /// download at the next window and is [`Error::Local`]. Both leave the
-    /// session in step.
+    /// the server cancels. A failed write to `out` stops the download at the
+    /// next window and is [`Error::Local`]. Both leave the session in step.
     ///
     /// Why the callback: a reader that needs only the head of a large file
     /// (a header, a first match) stops the server after the window where it

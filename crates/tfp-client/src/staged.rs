@@ -158,6 +158,7 @@ fn send_piece(
         Ok(outcome) => {
             let st = Status::parse(&c.chan.rx.recv_frame()?);
             Ok(match (outcome, st) {
+                (PutOutcome::ReadFailed(e), _) => return Err(Error::Local(e)),
                 (PutOutcome::Done, Status::Ok(_)) if last == end - start => Ok(()),
                 (_, Status::Ok(_)) => Err(Status::Failed(7, format!("range {start}..{end} ended early"))),
                 (_, st) => Err(st),

@@ -45,14 +45,17 @@ impl LineSize {
     }
 }
 
-/// How a PUT's flow ended on the server's side (TFDSTAGEPUT reads its
-/// final status after either).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a PUT's flow ended (TFDSTAGEPUT reads its final status after any).
+#[derive(Debug)]
 pub(crate) enum PutOutcome {
     /// All data sent and acknowledged with HPFFIN.
     Done,
     /// The server cancelled (write failure); the file may be incomplete.
     ServerCancelled,
+    /// Reading the local data failed: the flow was ended with HPFSTOP (the
+    /// server keeps what came) and followed through to HPFFIN, so the
+    /// session is in step.
+    ReadFailed(std::io::Error),
 }
 
 impl Client {
@@ -171,6 +174,7 @@ impl Client {
         match self.put_as("PUT", remote, offset, bufsz, data, progress)? {
             PutOutcome::Done => Ok(()),
             PutOutcome::ServerCancelled => Err(Error::Cancelled { command: "PUT" }),
+            PutOutcome::ReadFailed(e) => Err(Error::Local(e)),
         }
     }
 
@@ -187,8 +191,15 @@ impl Client {
         let grant = self.hpf_open(name, remote, offset, bufsz, None)?;
         let mut buf = vec![0u8; grant];
         let mut total = 0u64;
+        let mut outcome = PutOutcome::Done;
         loop {
-            let n = read_full(data, &mut buf).map_err(Error::Local)?;
+            let n = match read_full(data, &mut buf) {
+                Ok(n) => n,
+                Err(e) => {
+                    outcome = PutOutcome::ReadFailed(e);
+                    break;
+                }
+            };
             if n == 0 {
                 break;
             }
@@ -201,13 +212,20 @@ impl Client {
                 break;
             }
         }
-        self.chan.tx.send_i64(code::END)?;
+        let end = match outcome {
+            PutOutcome::ReadFailed(_) => code::STOP,
+            _ => code::END,
+        };
+        self.chan.tx.send_i64(end)?;
         // read codes until the server's FIN, then answer FIN
-        let mut outcome = PutOutcome::Done;
         loop {
             match self.chan.rx.recv_i64()? {
                 code::FIN => break,
-                code::CANCEL => outcome = PutOutcome::ServerCancelled,
+                code::CANCEL => {
+                    if matches!(outcome, PutOutcome::Done) {
+                        outcome = PutOutcome::ServerCancelled
+                    }
+                }
                 other => return Err(Error::Protocol(format!("unexpected PUT code {other}"))),
             }
         }
