@@ -1202,6 +1202,66 @@ impl Session {
     fn ciaoff(&self, py: Python<'_>) -> PyResult<()> {
         self.run(py, |c| c.ciaoff())
     }
+    /// NETLOCK / NETLOCK_TRY (2.5.1): the lock id. A timeout the line cannot
+    /// carry (not a number of seconds from 1 ms to a week) is a usage error.
+    fn netlock(&self, py: Python<'_>, timeout: f64, path: Vec<u8>, wait: bool) -> PyResult<u32> {
+        self.run(py, move |c| {
+            let t = std::time::Duration::try_from_secs_f64(timeout)
+                .map_err(|_| Error::Usage(format!("NETLOCK: timeout {timeout}: a number of seconds")))?;
+            let id = if wait {
+                c.netlock(t, &path)
+            } else {
+                c.netlock_try(t, &path)
+            }?;
+            Ok(id.0)
+        })
+    }
+    /// NETUNLOCK (2.5.1).
+    fn netunlock(&self, py: Python<'_>, id: String) -> PyResult<()> {
+        self.run(py, move |c| c.netunlock(id.parse()?))
+    }
+    /// NETMUTACQ_TRY / NETMUTREL (2.5.1).
+    fn netmut(&self, py: Python<'_>, path: Vec<u8>, token: Vec<u8>, release: bool) -> PyResult<()> {
+        self.run(py, move |c| {
+            if release {
+                c.netmutrel(&path, &token)
+            } else {
+                c.netmutacq_try(&path, &token)
+            }
+        })
+    }
+    /// SETFSID (2.5.1).
+    fn setfsid(&self, py: Python<'_>, id: String) -> PyResult<()> {
+        self.run(py, move |c| c.setfsid(&id))
+    }
+    /// SETFSPERM (2.5.1).
+    fn setfsperm(&self, py: Python<'_>, id: String, mask: u32, path: Vec<u8>) -> PyResult<()> {
+        self.run(py, move |c| c.setfsperm(&id, mask, &path))
+    }
+    /// REMFSPERM (2.5.1).
+    fn remfsperm(&self, py: Python<'_>, id: String, path: Vec<u8>) -> PyResult<()> {
+        self.run(py, move |c| c.remfsperm(&id, &path))
+    }
+    /// GETFSPERM (2.5.1): the mask.
+    fn getfsperm(&self, py: Python<'_>, id: String, path: Vec<u8>) -> PyResult<u32> {
+        self.run(py, move |c| c.getfsperm(&id, &path))
+    }
+    /// ISSECFS (2.5.1): FAILED 60 is False, not an error.
+    fn issecfs(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<bool> {
+        self.run(py, move |c| c.issecfs(&path))
+    }
+    /// LOCKSYS (2.5.1).
+    fn locksys(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
+        self.run(py, move |c| c.locksys(&path))
+    }
+    /// GETTZ (2.5.1).
+    fn gettz(&self, py: Python<'_>) -> PyResult<String> {
+        self.run(py, |c| c.gettz())
+    }
+    /// SETTZ (2.5.1).
+    fn settz(&self, py: Python<'_>, zone: String) -> PyResult<()> {
+        self.run(py, move |c| c.settz(&zone))
+    }
     /// Sends one command line and returns the reply frame as it came
     /// (tfp_client::Client::raw): the escape hatch for commands without a typed method.
     fn raw(&self, py: Python<'_>, line: Vec<u8>) -> PyResult<Py<PyBytes>> {

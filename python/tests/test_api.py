@@ -481,8 +481,9 @@ def test_v251_commands(make_tfd, tmp_path):
         assert complete and any(b"f" in l for l in lines)
         recs = s.fstatls("list")
         assert recs[0][0] == "dir" and recs[1][:2] == ("regular", 3)
-        # the one-line 2.5.1 commands through Client::call
+        # the one-line 2.5.1 commands, typed in tfp-client
         lock = s.netlock(2, "d/f")
+        assert lock == "0"
         with srv.connect(proto="2.5.1") as other:
             with pytest.raises(tfd_client.Refused) as ei:
                 other.netlock(0.2, "d/f")
@@ -495,6 +496,27 @@ def test_v251_commands(make_tfd, tmp_path):
             s.settz("Nowhere/City")
         assert ei.value.code == 26
         assert s.issecfs("d") is False
+        with pytest.raises(tfd_client.Refused) as ei:
+            s.issecfs("d/f")
+        assert ei.value.code == 20
+        s.setfsid("alice")
+        s.setfsperm("alice", 4095, "d")
+        s.setfsperm("bob", 12, "d")
+        assert s.issecfs("d") is True
+        assert s.getfsperm("bob", "d") == "12"
+        s.remfsperm("bob", "d")
+        assert s.getfsperm("bob", "d") == "0"
+        with pytest.raises(tfd_client.UsageError):
+            s.setfsperm("a b", 1, "d")
+        (srv.data / "m").write_bytes(b"")
+        assert s.netmutacq_try("m", "tok") == ""
+        assert (srv.data / "m").read_bytes() == b"tok"
+        s.netmutrel("m", "tok")
+        assert (srv.data / "m").read_bytes() == b""
+        (srv.data / "box").mkdir()
+        (srv.data / "box" / "in").write_bytes(b"i")
+        assert s.locksys("box") == ""
+        assert s.ftype("in") == "file"
 
 
 def test_notifications(tfd, wd):

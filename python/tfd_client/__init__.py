@@ -658,8 +658,9 @@ class Session:
         server-side file `list_file` (None where it could not be stat'ed)."""
         return self._n.fstatls_typed(_b(list_file))
 
-    # Commands tfp-client has no typed method for: one line through its
-    # Client::call, the OK's data returned as text, a refusal raised.
+    # Any command as one line through tfp-client's Client::call (the escape
+    # hatch for commands without a method here): the OK's data returned as
+    # text, a refusal raised.
     def call(self, name: str, *args: Union[str, bytes, int, float]) -> str:
         """Sends ``NAME arg...`` and returns the OK's data as text; FAILED and
         UNKNOWN raise the mapped tfd_client.Error."""
@@ -668,50 +669,47 @@ class Session:
 
     def netlock(self, timeout: float, path: PathLike) -> str:
         """NETLOCK (2.5.1): waits up to `timeout` s for the lock; returns its id."""
-        return self.call("NETLOCK", timeout, _b(path))
+        return str(self._n.netlock(timeout, _b(path), True))
 
     def netlock_try(self, timeout: float, path: PathLike) -> str:
-        return self.call("NETLOCK_TRY", timeout, _b(path))
+        return str(self._n.netlock(timeout, _b(path), False))
 
     def netunlock(self, lock_id: str) -> None:
-        self.call("NETUNLOCK", lock_id)
+        self._n.netunlock(str(lock_id))
 
     def netmutacq_try(self, path: PathLike, token: str) -> str:
-        return self.call("NETMUTACQ_TRY", _b(path), token)
+        self._n.netmut(_b(path), str(token).encode(), False)
+        return ""
 
     def netmutrel(self, path: PathLike, token: str) -> None:
-        self.call("NETMUTREL", _b(path), token)
+        self._n.netmut(_b(path), str(token).encode(), True)
 
     def setfsid(self, identity: str) -> None:
-        self.call("SETFSID", identity)
+        self._n.setfsid(identity)
 
     def setfsperm(self, secid: str, mask: int, path: PathLike) -> None:
-        self.call("SETFSPERM", f"{secid}:{mask}", _b(path))
+        self._n.setfsperm(secid, mask, _b(path))
 
     def remfsperm(self, secid: str, path: PathLike) -> None:
-        self.call("REMFSPERM", secid, _b(path))
+        self._n.remfsperm(secid, _b(path))
 
     def getfsperm(self, secid: str, path: PathLike) -> str:
-        return self.call("GETFSPERM", secid, _b(path))
+        return str(self._n.getfsperm(secid, _b(path)))
 
     def issecfs(self, path: PathLike) -> bool:
-        """ISSECFS: True for a secure directory (FAILED 60 answers no)."""
-        try:
-            self.call("ISSECFS", _b(path))
-            return True
-        except Refused as e:
-            if e.code == 60:
-                return False
-            raise
+        """ISSECFS: True for a secure directory (the server's FAILED 60 is
+        False; other refusals raise)."""
+        return self._n.issecfs(_b(path))
 
     def locksys(self, path: PathLike) -> str:
-        return self.call("LOCKSYS", _b(path))
+        self._n.locksys(_b(path))
+        return ""
 
     def gettz(self) -> str:
-        return self.call("GETTZ")
+        return self._n.gettz()
 
     def settz(self, zone: str) -> None:
-        self.call("SETTZ", zone)
+        self._n.settz(zone)
 
     def command(self, line: Union[str, bytes]) -> bytes:
         """Sends a command line as is and returns the reply frame (escape hatch)."""

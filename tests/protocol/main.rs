@@ -28,6 +28,7 @@ mod session_layer;
 mod space;
 mod special_files;
 mod transfer;
+mod typed_v251;
 mod upload_reliability;
 mod upload_safety;
 mod v251_commands;

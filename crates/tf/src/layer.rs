@@ -5,7 +5,7 @@
 
 use super::reply::{fail, report};
 use super::row::{want, Done};
-use super::v251::{iso, simple};
+use super::v251::iso;
 use std::process::ExitCode;
 use tfp_client::fai_cache::{default_dir, FaiCache};
 use tfp_client::replies::{AsStatus as _, Split as _};
@@ -78,5 +78,11 @@ pub fn faitok(c: &mut Client, cfg: &ClientConfig, cmd: &str, args: &[String]) ->
 /// `faimq`: the longest token lifetime the server grants, in minutes.
 pub fn faimq(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Done {
     want(args, 0..=0)?;
-    simple(c, cmd, b"FAIMQ", &[])
+    Ok(match c.faimq().split()? {
+        Ok(minutes) => {
+            println!("{minutes}");
+            ExitCode::SUCCESS
+        }
+        Err(st) => report(c, cmd, &[], &st),
+    })
 }

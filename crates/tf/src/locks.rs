@@ -11,6 +11,7 @@ use super::explain::Access;
 use super::reply::{fail, report};
 use super::row::{want, Done};
 use std::process::ExitCode;
+use tfp_client::replies::AsStatus as _;
 use tfp_client::{Client, ClientConfig};
 use tfp_wire::Status;
 
@@ -63,6 +64,13 @@ pub fn netmut(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> D
             "{cmd}: {path:?}: the protocol separates PATH from TOKEN by a space, so PATH cannot hold one"
         )));
     }
-    let line = format!("{} {path} {token}", cmd.to_ascii_uppercase());
-    super::v251::simple(c, cmd, line.as_bytes(), &[(path, Access::Read)])
+    let st = if cmd == "netmutrel" {
+        c.netmutrel(path, token)
+    } else {
+        c.netmutacq_try(path, token)
+    };
+    Ok(match st.status()? {
+        Status::Ok(_) => ExitCode::SUCCESS,
+        st => report(c, cmd, &[(path, Access::Read)], &st),
+    })
 }

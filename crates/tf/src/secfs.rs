@@ -5,40 +5,28 @@
 //! instead of the command line, where every user's `ps` sees it.
 
 use super::explain::Access;
-use super::reply::fail;
+use super::reply::{fail, report};
 use super::row::{want, Done, Failure};
 use super::v251::simple;
 use std::process::ExitCode;
-use tfp_client::{Client, ClientConfig, Error};
-use tfp_wire::secfs as bits;
+use tfp_client::replies::{AsStatus as _, Split as _};
+use tfp_client::secure_fs::mask;
+use tfp_client::{Client, ClientConfig};
 use tfp_wire::Status;
 
 /// The permission bits by the names tf reads and prints (the document's
 /// SECFS_* names, lower case, without the prefix).
-const NAMES: &[(&str, u32)] = &[
-    ("setperm", bits::SETPERM),
-    ("remperm", bits::REMPERM),
-    ("rfile", bits::RFILE),
-    ("wfile", bits::WFILE),
-    ("ldir", bits::LDIR),
-    ("rmdir", bits::RMDIR),
-    ("mkdir", bits::MKDIR),
-    ("dfile", bits::DFILE),
-    ("stat", bits::STAT),
-    ("fdupd", bits::FDUPD),
-    ("uxperm", bits::UXPERM),
-    ("lrdir", bits::LRDIR),
-];
+const NAMES: &[(&str, u32)] = mask::NAMES;
 
 /// A mask: a decimal number, or names joined by `,` (`all` for every bit).
 fn parse_mask(m: &str) -> Result<u32, String> {
     if let Ok(n) = m.parse::<u32>() {
         return Ok(n);
     }
-    let mut mask = 0;
+    let mut bits = 0;
     for w in m.split(',').map(str::trim) {
-        mask |= match w {
-            "all" => NAMES.iter().fold(0, |a, (_, b)| a | b),
+        bits |= match w {
+            "all" => mask::ALL,
             _ => NAMES
                 .iter()
                 .find(|(n, _)| n.eq_ignore_ascii_case(w))
@@ -49,18 +37,19 @@ fn parse_mask(m: &str) -> Result<u32, String> {
                 })?,
         };
     }
-    Ok(mask)
+    Ok(bits)
 }
 
 /// `MASK name,name,...` (`-` for none).
-fn show_mask(mask: u32) -> String {
-    let names: Vec<&str> = NAMES.iter().filter(|(_, b)| mask & b != 0).map(|(n, _)| *n).collect();
-    format!("{mask} {}", if names.is_empty() { "-".into() } else { names.join(",") })
+fn show_mask(m: u32) -> String {
+    let names = mask::names(m);
+    format!("{m} {}", if names.is_empty() { "-".into() } else { names.join(",") })
 }
 
-/// An identity the protocol can carry: no space (it ends the identity), no `:`.
+/// An identity the protocol can carry: no space (it ends the identity), no `:`
+/// (tf's own message before the library's `Usage` for the same rule).
 fn check_id(cmd: &str, id: &str) -> Result<(), ExitCode> {
-    if id.contains([' ', ':', '\n', '\r']) {
+    if id.contains([' ', ':', '\n', '\r', '\0']) {
         return Err(fail(format!("{cmd}: identity {id:?}: no spaces, ':' or line breaks")));
     }
     Ok(())
@@ -79,7 +68,16 @@ pub fn setfsid(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> 
     if let Err(code) = check_id(cmd, &id) {
         return Ok(code);
     }
-    simple(c, cmd, format!("SETFSID {id}").as_bytes(), &[])
+    let st = c.setfsid(&id).status()?;
+    Ok(done(c, cmd, &[], &st))
+}
+
+/// Nothing on OK (the commands answer no data), else the report.
+fn done(c: &mut Client, cmd: &str, targets: &[(&str, Access)], st: &Status) -> ExitCode {
+    match st {
+        Status::Ok(_) => ExitCode::SUCCESS,
+        _ => report(c, cmd, targets, st),
+    }
 }
 
 /// `setfsperm ID MASK DIR`.
@@ -89,16 +87,12 @@ pub fn setfsperm(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -
     if let Err(code) = check_id(cmd, id) {
         return Ok(code);
     }
-    let mask = match parse_mask(&args[1]) {
+    let m = match parse_mask(&args[1]) {
         Ok(m) => m,
         Err(e) => return Ok(fail(format!("{cmd}: {e}"))),
     };
-    simple(
-        c,
-        cmd,
-        format!("SETFSPERM {id}:{mask} {dir}").as_bytes(),
-        &[(dir, Access::Read)],
-    )
+    let st = c.setfsperm(id, m, dir).status()?;
+    Ok(done(c, cmd, &[(dir, Access::Read)], &st))
 }
 
 /// `remfsperm ID DIR`.
@@ -107,8 +101,8 @@ pub fn remfsperm(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -
     if let Err(code) = check_id(cmd, &args[0]) {
         return Ok(code);
     }
-    let line = format!("REMFSPERM {} {}", args[0], args[1]);
-    simple(c, cmd, line.as_bytes(), &[(&args[1], Access::Read)])
+    let st = c.remfsperm(&args[0], &args[1]).status()?;
+    Ok(done(c, cmd, &[(&args[1], Access::Read)], &st))
 }
 
 /// `getfsperm ID DIR`: `MASK NAMES` (0 and `-` for an identity without an
@@ -118,20 +112,12 @@ pub fn getfsperm(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -
     if let Err(code) = check_id(cmd, &args[0]) {
         return Ok(code);
     }
-    let st = c.command(format!("GETFSPERM {} {}", args[0], args[1]).as_bytes())?;
-    match &st {
-        Status::Ok(d) => match std::str::from_utf8(d).ok().and_then(|t| t.trim().parse::<u32>().ok()) {
-            Some(m) => {
-                println!("{}", show_mask(m));
-                Ok(ExitCode::SUCCESS)
-            }
-            None => Err(Error::Protocol(format!(
-                "GETFSPERM answered {:?}, not a mask",
-                String::from_utf8_lossy(d)
-            ))
-            .into()),
-        },
-        _ => Ok(super::reply::report(c, cmd, &[(&args[1], Access::Read)], &st)),
+    match c.getfsperm(&args[0], &args[1]).split()? {
+        Ok(m) => {
+            println!("{}", show_mask(m));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(st) => Ok(report(c, cmd, &[(&args[1], Access::Read)], &st)),
     }
 }
 

@@ -106,17 +106,17 @@ impl<'a> IntoIterator for &'a Listing {
 }
 
 /// `NAME arg`: `Ok(data)` for `OK [data]`, the refusal otherwise.
-fn run(c: &mut Client, name: &str, arg: &[u8]) -> Result<Vec<u8>, Error> {
+pub(crate) fn run(c: &mut Client, name: &str, arg: &[u8]) -> Result<Vec<u8>, Error> {
     ok(name, c.call(name, arg)?)
 }
 
 /// `NAME a | b`.
-fn pair(c: &mut Client, name: &str, a: &[u8], b: &[u8]) -> Result<(), Error> {
+pub(crate) fn pair(c: &mut Client, name: &str, a: &[u8], b: &[u8]) -> Result<(), Error> {
     run(c, name, &[a, b" | ", b].concat()).map(drop)
 }
 
 /// An answer's text as a number.
-fn number<T: std::str::FromStr>(name: &str, d: &[u8]) -> Result<T, Error> {
+pub(crate) fn number<T: std::str::FromStr>(name: &str, d: &[u8]) -> Result<T, Error> {
     std::str::from_utf8(d)
         .ok()
         .and_then(|t| t.trim().parse().ok())
@@ -138,7 +138,7 @@ fn stamp(name: &str, d: &[u8], nanos_per_unit: u32) -> Result<Duration, Error> {
 }
 
 /// UTF-8 text of an answer (lossy: the server's words).
-fn text(d: Vec<u8>) -> String {
+pub(crate) fn text(d: Vec<u8>) -> String {
     String::from_utf8(d).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
