@@ -44,6 +44,9 @@ const CRATES: &[(&str, &str, &[&str], &[&str])] = &[
     ),
     ("tfd", ".", &["tfp-wire", "tfd-sys", "tfp-channel"], &["tfp-client"]),
     ("tfd-fuzz", "fuzz", &["tfp-wire"], &[]),
+    // the Python binding: a workspace of its own (maturin builds it), on the
+    // client library like any application
+    ("tfd-client-py", "python", &["tfp-wire", "tfd-sys", "tfp-client"], &[]),
     (
         "tfd-fuzz-daemon",
         "fuzz/daemon",
@@ -356,8 +359,8 @@ fn tf_modules_use_each_other_without_a_circle() {
     );
 }
 
-/// The source files of every crate of ours (the daemon's `src/` and each
-/// `crates/*/src/`).
+/// The source files of every crate of ours (the daemon's `src/`, each
+/// `crates/*/src/` and the Python binding's `python/src/`).
 fn crate_sources() -> Vec<PathBuf> {
     let mut files = Vec::new();
     for (_, dir, _, _) in CRATES {
@@ -440,7 +443,8 @@ fn our_dependencies(manifest: &str) -> Vec<(String, bool)> {
 /// the system layer none, the channel those two, the client library the channel
 /// and below, `tf` the client and below, the daemon the channel and below (the
 /// client library only as a dev-dependency, for the end-to-end tests), the
-/// protocol's fuzz crate `tfp-wire` alone. And every member of the workspace is
+/// protocol's fuzz crate `tfp-wire` alone, the Python binding the client and
+/// below. And every member of the workspace is
 /// one of [`CRATES`], so a new crate gets its floor here.
 #[test]
 fn crates_depend_only_on_crates_below() {
@@ -483,7 +487,11 @@ fn crates_depend_only_on_crates_below() {
         .find_map(|l| l.trim().strip_prefix("members"))
         .expect("[workspace] members");
     let members: BTreeSet<&str> = members.split('"').skip(1).step_by(2).collect();
-    let placed: BTreeSet<&str> = CRATES.iter().map(|c| c.1).filter(|d| !d.starts_with("fuzz")).collect();
+    let placed: BTreeSet<&str> = CRATES
+        .iter()
+        .map(|c| c.1)
+        .filter(|d| !d.starts_with("fuzz") && *d != "python")
+        .collect();
     assert_eq!(members, placed, "workspace members and the crates of CRATES differ");
 }
 

@@ -4,7 +4,8 @@
 //! The compiler keeps most of it, given two things checked here:
 //!
 //! 1. Every crate root of ours — each library, binary, test and bench crate of
-//!    every workspace member and the fuzz crates' libraries — carries
+//!    every workspace member, the fuzz crates' libraries and the Python
+//!    binding — carries
 //!    `#![forbid(unsafe_code)]`, but for `tfd-sys` and the named
 //!    [`NEED_UNSAFE`] exceptions. `forbid`, unlike `deny`, cannot be lifted by an
 //!    `allow` inside the crate, so no scanner of `unsafe` keywords is needed: the
@@ -43,8 +44,8 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
 }
 
-/// The manifest directories of the workspace members (root Cargo.toml) and of the
-/// fuzz crates.
+/// The manifest directories of the workspace members (root Cargo.toml), of the
+/// fuzz crates and of the Python binding.
 fn crate_dirs() -> Vec<PathBuf> {
     let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
     let members = manifest
@@ -55,6 +56,8 @@ fn crate_dirs() -> Vec<PathBuf> {
     assert!(dirs.len() >= 6, "{dirs:?}");
     dirs.push(root().join("fuzz"));
     dirs.push(root().join("fuzz/daemon"));
+    // the Python binding: pyo3's macros expand within forbid(unsafe_code)
+    dirs.push(root().join("python"));
     dirs
 }
 

@@ -193,7 +193,7 @@ fn remote_side(c: &mut Client, dir: &[u8], for_upload: bool, t: &mut Tally<'_>) 
             other => {
                 let why = match other {
                     Ok(_) => "no longer a regular file".to_string(),
-                    Err(st) => listing::status_text(&st),
+                    Err(e) => listing::reason(&e),
                 };
                 t.refused(format!("mirror: /{}: FSTAT: {why}", names::shown(path)));
                 whole = false;

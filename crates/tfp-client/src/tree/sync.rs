@@ -282,9 +282,11 @@ pub fn pipelined(c: &mut Client, name: &str, args: &[Vec<u8>]) -> Result<Vec<Sta
     Ok(out)
 }
 
-/// FSTAT of every path, pipelined: each answer parsed, or the status of a
-/// refusal.
-pub fn fstat_all(c: &mut Client, paths: &[Vec<u8>]) -> Result<Vec<Result<listing::Stat, Status>>, Error> {
+/// FSTAT of every path, pipelined. The outer error is the session's (it
+/// failed, or an answer was no FSTAT record); each path's own outcome is its
+/// [`listing::Stat`] or the [`Error::Refused`] the server gave for it, so one
+/// missing file does not end the batch.
+pub fn fstat_all(c: &mut Client, paths: &[Vec<u8>]) -> Result<Vec<Result<listing::Stat, Error>>, Error> {
     let answers = pipelined(c, "FSTAT", paths)?;
     answers
         .into_iter()
@@ -292,7 +294,7 @@ pub fn fstat_all(c: &mut Client, paths: &[Vec<u8>]) -> Result<Vec<Result<listing
             Status::Ok(d) => listing::parse_fstat(d)
                 .map(Ok)
                 .ok_or_else(|| Error::Protocol(format!("FSTAT answered {:?}", names::shown(d)))),
-            _ => Ok(Err(st)),
+            _ => Ok(Err(Error::refused("FSTAT", st))),
         })
         .collect()
 }

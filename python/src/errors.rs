@@ -1,0 +1,54 @@
+//! Turns the library's one [`Error`] into the `tfd_client.Error` hierarchy
+//! (tfd_client/_errors.py builds the exception: one place for the mapping).
+
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use tfp_client::Error;
+
+/// The tfd_client exception for a tfp-client error.
+pub(crate) fn py_err(py: Python<'_>, e: Error) -> PyErr {
+    let kept = e.kept().map(|k| (k.partial.clone(), k.bytes));
+    let (kind, code, command, text): (&str, Option<i64>, String, String) = match e.cause() {
+        Error::Refused(r) => {
+            let code = r.code.number().map(i64::from);
+            ("refused", code, r.command.clone(), r.text.clone())
+        }
+        Error::Declined { command, answer } => ("declined", Some(*answer), command.to_string(), e.to_string()),
+        Error::Channel(_) => ("channel", None, String::new(), e.to_string()),
+        Error::Handshake(step, st) => {
+            let (code, text) = match st {
+                tfp_client::Status::Failed(n, t) => (Some(*n as i64), t.clone()),
+                _ => (None, e.to_string()),
+            };
+            ("handshake", code, step.to_string(), text)
+        }
+        Error::Key(_) => ("key", None, String::new(), e.to_string()),
+        Error::Protocol(_) => ("protocol", None, String::new(), e.to_string()),
+        Error::Local(io) | Error::File { source: io, .. } => (
+            "local",
+            io.raw_os_error().map(|n| n as i64),
+            String::new(),
+            e.to_string(),
+        ),
+        Error::Mismatch(_) => ("mismatch", None, String::new(), e.to_string()),
+        Error::Cancelled { command } => ("cancelled", None, command.to_string(), e.to_string()),
+        Error::Usage(_) => ("usage", None, String::new(), e.to_string()),
+        Error::TooBig(_) => ("protocol", None, String::new(), e.to_string()),
+        _ => ("other", None, String::new(), e.to_string()),
+    };
+    let msg = e.to_string();
+    match py
+        .import("tfd_client._errors")
+        .and_then(|m| m.getattr("_from_native"))
+        .and_then(|f| f.call1((kind, code, command, text, msg.clone())))
+    {
+        Ok(v) => {
+            if let Some(k) = kept {
+                // a download that failed after data landed: where, for a resume
+                let _ = v.setattr("kept", k);
+            }
+            PyErr::from_value(v)
+        }
+        Err(_) => PyRuntimeError::new_err(msg),
+    }
+}

@@ -1,0 +1,147 @@
+//! Python objects and callbacks seen from the library's side: readers and
+//! writers, progress callbacks, and the first exception Python code raised
+//! while the library ran with the GIL released.
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+use pyo3::types::PyBytes;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// A progress callback called with the running byte count (the GIL taken for it).
+pub(crate) fn progress_fn(cb: Option<PyObject>) -> impl FnMut(u64) {
+    move |n| {
+        if let Some(cb) = &cb {
+            Python::with_gil(|py| {
+                if let Err(e) = cb.call1(py, (n,)) {
+                    e.print(py);
+                }
+            })
+        }
+    }
+}
+
+/// Runs `f` while a thread hands what `read` counts to the Python callback
+/// `cb` about ten times a second (and once at the end), taking the GIL for
+/// each call.
+pub(crate) fn polled<T>(read: impl Fn() -> u64 + Sync, cb: Option<&PyObject>, f: impl FnOnce() -> T) -> T {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        if let Some(cb) = cb {
+            let (done, read) = (&done, &read);
+            scope.spawn(move || {
+                let mut last = u64::MAX;
+                loop {
+                    let finished = done.load(Ordering::Acquire);
+                    let n = read();
+                    if n != last {
+                        last = n;
+                        Python::with_gil(|py| {
+                            if let Err(e) = cb.call1(py, (n,)) {
+                                e.print(py);
+                            }
+                        });
+                    }
+                    if finished {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            });
+        }
+        let r = f();
+        done.store(true, Ordering::Release);
+        r
+    })
+}
+
+/// The first Python exception a transfer's Python code raised (its
+/// callback, reader or writer): the library saw only that the step failed,
+/// so this, not the library's error, is what the caller gets.
+#[derive(Default)]
+pub(crate) struct Raised(Mutex<Option<PyErr>>);
+
+impl Raised {
+    pub(crate) fn keep(&self, e: PyErr) {
+        let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if g.is_none() {
+            *g = Some(e);
+        }
+    }
+
+    pub(crate) fn take(&self) -> Option<PyErr> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    /// `r`, unless Python code raised meanwhile: then that exception.
+    pub(crate) fn over<T>(&self, r: PyResult<T>) -> PyResult<T> {
+        match self.take() {
+            Some(e) => Err(e),
+            None => r,
+        }
+    }
+}
+
+/// A Python binary reader (`read(n)` giving bytes, b"" at the end) as a
+/// `Read`, the GIL taken for each call.
+pub(crate) struct PyRead<'a> {
+    pub(crate) obj: &'a PyObject,
+    pub(crate) raised: &'a Raised,
+}
+
+impl std::io::Read for PyRead<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        Python::with_gil(|py| {
+            let got = self
+                .obj
+                .call_method1(py, "read", (buf.len(),))
+                .and_then(|v| v.extract::<PyBackedBytes>(py))
+                .and_then(|b| {
+                    if b.len() > buf.len() {
+                        return Err(PyValueError::new_err(format!(
+                            "read({}) returned {} bytes",
+                            buf.len(),
+                            b.len()
+                        )));
+                    }
+                    buf[..b.len()].copy_from_slice(&b);
+                    Ok(b.len())
+                });
+            got.map_err(|e| {
+                self.raised.keep(e);
+                std::io::Error::other("the Python reader raised")
+            })
+        })
+    }
+}
+
+/// A Python binary writer (`write(b)`) as a `Write`, the GIL taken for each call.
+pub(crate) struct PyWrite<'a> {
+    pub(crate) obj: &'a PyObject,
+    pub(crate) raised: &'a Raised,
+}
+
+impl std::io::Write for PyWrite<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Python::with_gil(|py| {
+            let wrote = self
+                .obj
+                .call_method1(py, "write", (PyBytes::new(py, buf),))
+                .and_then(|n| n.extract::<Option<usize>>(py));
+            match wrote {
+                // a raw stream may take part (write_all goes on); None: all of it
+                Ok(n) => Ok(n.unwrap_or(buf.len()).min(buf.len())),
+                Err(e) => {
+                    self.raised.keep(e);
+                    Err(std::io::Error::other("the Python writer raised"))
+                }
+            }
+        })
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

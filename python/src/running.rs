@@ -1,0 +1,160 @@
+//! How a [`Session`] runs a library call: the GIL released, refused in
+//! notification mode, long operations on a worker thread that Ctrl-C stops,
+//! and a broken channel closing the session.
+
+use crate::errors::py_err;
+use crate::session::Session;
+use pyo3::prelude::*;
+use std::time::Duration;
+use tfp_client::interrupt::Cancel;
+use tfp_client::notify::Notifications;
+use tfp_client::{Client, ClientConfig, Error};
+
+/// What a command gets in notification mode, where the server would take it
+/// for an answer.
+pub(crate) fn notifying() -> Error {
+    Error::Protocol("the session is in notification mode: it takes no command".into())
+}
+
+/// The session taking commands, or in notification mode (for good).
+pub(crate) enum Conn {
+    /// Taking commands.
+    Commands(Client),
+    /// In notification mode.
+    Notify(Notifications<Client>),
+}
+
+impl Conn {
+    pub(crate) fn client(&self) -> &Client {
+        match self {
+            Conn::Commands(c) => c,
+            Conn::Notify(n) => n.client(),
+        }
+    }
+
+    pub(crate) fn client_mut(&mut self) -> &mut Client {
+        match self {
+            Conn::Commands(c) => c,
+            Conn::Notify(n) => n.client_mut(),
+        }
+    }
+}
+
+impl Session {
+    /// Runs `f` on the session in notification mode, the GIL released.
+    pub(crate) fn notifying<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut Notifications<Client>) -> Result<T, Error> + Send,
+    ) -> PyResult<T> {
+        let r = py.allow_threads(|| match &mut *self.client.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(Conn::Notify(n)) => f(n),
+            Some(Conn::Commands(_)) => Err(Error::Protocol("the session is not in notification mode".into())),
+            None => Err(Error::Protocol("the session is closed".into())),
+        });
+        r.map_err(|e| py_err(py, e))
+    }
+
+    /// Runs the command `f` on the client with the GIL released; refused in
+    /// notification mode, where the server takes no command.
+    pub(crate) fn run<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut Client) -> Result<T, Error> + Send,
+    ) -> PyResult<T> {
+        self.run_on(py, false, f)
+    }
+
+    /// Runs `f`, which sends and reads frames of its own (the compatibility
+    /// layer's channel), in either mode.
+    pub(crate) fn run_raw<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut Client) -> Result<T, Error> + Send,
+    ) -> PyResult<T> {
+        self.run_on(py, true, f)
+    }
+
+    pub(crate) fn run_on<T: Send>(
+        &self,
+        py: Python<'_>,
+        raw: bool,
+        f: impl FnOnce(&mut Client) -> Result<T, Error> + Send,
+    ) -> PyResult<T> {
+        let r = py.allow_threads(|| {
+            let mut g = self.client.lock().unwrap_or_else(|p| p.into_inner());
+            g.as_mut().map(|conn| match conn {
+                Conn::Notify(_) if !raw => Err(notifying()),
+                conn => f(conn.client_mut()),
+            })
+        });
+        self.finish(py, r)
+    }
+
+    /// Runs a long operation (a transfer, a tree) on a worker thread while
+    /// the caller's thread looks for Python's signals ten times a second. A
+    /// Ctrl-C (on the main thread, where Python delivers it) fires the
+    /// operation's `Cancel`, carried by the config it connects with: every
+    /// connection it opened, the session's own too, is shut down, the
+    /// worker returns at once, the session is closed and KeyboardInterrupt
+    /// is raised. Files are as any failure leaves them: old or new, a
+    /// download's partial kept for a resume.
+    pub(crate) fn run_long<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut Client, &ClientConfig) -> Result<T, Error> + Send,
+    ) -> PyResult<T> {
+        use std::sync::mpsc::{channel, RecvTimeoutError};
+        let cancel = Cancel::default();
+        let mut cfg = self.cfg.clone();
+        cfg.cancel = Some(cancel.clone());
+        let mut interrupted: Option<PyErr> = None;
+        let r = py.allow_threads(|| {
+            let mut g = self.client.lock().unwrap_or_else(|p| p.into_inner());
+            let c = match g.as_mut()? {
+                Conn::Notify(_) => return Some(Err(notifying())),
+                Conn::Commands(c) => c,
+            };
+            cancel.watch(c.chan.stream());
+            Some(std::thread::scope(|s| {
+                let (done, ended) = channel::<()>();
+                let cfg = &cfg;
+                let worker = s.spawn(move || {
+                    let r = f(c, cfg);
+                    drop(done);
+                    r
+                });
+                while let Err(RecvTimeoutError::Timeout) = ended.recv_timeout(Duration::from_millis(100)) {
+                    if interrupted.is_none() {
+                        if let Err(e) = Python::with_gil(|py| py.check_signals()) {
+                            interrupted = Some(e);
+                            cancel.fire();
+                        }
+                    }
+                }
+                worker.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+            }))
+        });
+        if let Some(e) = interrupted {
+            // its connection is shut down: the session is over
+            *self.client.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            return Err(e);
+        }
+        self.finish(py, r)
+    }
+
+    /// An operation's result for Python: a broken channel closes the session.
+    pub(crate) fn finish<T>(&self, py: Python<'_>, r: Option<Result<T, Error>>) -> PyResult<T> {
+        match r {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(e)) => {
+                if matches!(e.cause(), Error::Channel(_)) {
+                    // a broken channel: the session is gone
+                    *self.client.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                }
+                Err(py_err(py, e))
+            }
+            None => Err(py_err(py, Error::Protocol("the session is closed".into()))),
+        }
+    }
+}

@@ -1,0 +1,905 @@
+//! The `Session` class: one TF Protocol session, each method one tfp-client
+//! call (`crate::running` says how a call runs).
+
+use crate::can::{can_flow, can_outcome};
+use crate::errors::py_err;
+use crate::pyio::{polled, progress_fn, PyRead, PyWrite, Raised};
+use crate::running::Conn;
+use crate::tree::{filter, TreeRun};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use std::fs::{File, OpenOptions};
+use std::io::{Seek, SeekFrom};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tfp_client::notify::{Answer, Notifications};
+use tfp_client::tree::listing::Kind;
+use tfp_client::tree::{copy, mirror};
+use tfp_client::{parallel, ClientConfig, Error, FaiToken, FileType, DIRECT_WRITE_MIN};
+
+/// Chunk size asked for PUT/GET when the caller names none (4 MiB).
+const BUFSZ: i64 = 4 << 20;
+
+/// A typed FTYPE answer as the document's byte (what the compat layer hands
+/// on, and what the Pythonic layer names).
+fn type_code(t: Option<FileType>) -> i8 {
+    t.map_or(tfp_wire::fstat::TYPE_FAIL, FileType::code)
+}
+
+fn kind_name(k: Kind) -> &'static str {
+    match k {
+        Kind::Dir => "dir",
+        Kind::File => "file",
+        Kind::Other => "other",
+    }
+}
+
+/// One TF Protocol session (a connected tfp_client::Client).
+#[pyclass(module = "tfd_client._native")]
+pub(crate) struct Session {
+    pub(crate) client: Mutex<Option<Conn>>,
+    pub(crate) cfg: ClientConfig,
+}
+
+fn fai_tuple(t: &FaiToken) -> (String, u64, Vec<u8>) {
+    (t.token.clone(), t.expiry, t.key.clone())
+}
+
+#[pymethods]
+impl Session {
+    /// Whether tfd's secure transport is on.
+    #[getter]
+    fn secure(&self) -> bool {
+        self.client
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|c| c.client().secure())
+            .unwrap_or(false)
+    }
+
+    /// The transport's name ("secure" or "legacy").
+    #[getter]
+    fn transport(&self) -> &'static str {
+        self.client
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|c| c.client().transport_name())
+            .unwrap_or("closed")
+    }
+
+    #[getter]
+    fn closed(&self) -> bool {
+        self.client.lock().unwrap_or_else(|p| p.into_inner()).is_none()
+    }
+
+    /// The key of the next FAI entrance kept by the session: (token, expiry, key).
+    fn next_fai_token(&self) -> Option<(String, u64, Vec<u8>)> {
+        self.client
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .and_then(|c| c.client().next_fai_token().map(fai_tuple))
+    }
+
+    /// END, and closes the session.
+    fn end(&self, py: Python<'_>) -> PyResult<()> {
+        let c = self.client.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match c {
+            Some(Conn::Commands(c)) => py.allow_threads(|| c.end()).map_err(|e| py_err(py, e))?,
+            // notification mode ends with END as the answer to a notification
+            Some(Conn::Notify(mut n)) => drop(n.answer(Answer::End)),
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// ADDNTFY: watch `dir` for files whose names start with `token`, once
+    /// notification mode starts.
+    fn addntfy(&self, py: Python<'_>, token: Vec<u8>, dir: Vec<u8>) -> PyResult<()> {
+        self.run(py, |c| c.addntfy(&token, &dir))
+    }
+
+    /// STARTNTFY: the session enters notification mode, for good
+    /// (tfp_client::notify); no command is taken after it.
+    fn start_notifications(&self, py: Python<'_>, interval: String) -> PyResult<()> {
+        let mut g = self.client.lock().unwrap_or_else(|p| p.into_inner());
+        let r = match g.take() {
+            Some(Conn::Commands(c)) => py.allow_threads(|| Notifications::start(c, &interval)),
+            Some(n @ Conn::Notify(_)) => {
+                *g = Some(n);
+                Err(Error::Protocol("the session is in notification mode already".into()))
+            }
+            None => Err(Error::Protocol("the session is closed".into())),
+        };
+        match r {
+            Ok(n) => {
+                *g = Some(Conn::Notify(n));
+                Ok(())
+            }
+            Err(e) => Err(py_err(py, e)),
+        }
+    }
+
+    /// Waits for the next notification: (index, name). An unanswered one is
+    /// kept first.
+    fn notification_wait(&self, py: Python<'_>) -> PyResult<(u32, Py<PyBytes>)> {
+        let n = self.notifying(py, |n| n.wait())?;
+        Ok((n.index, PyBytes::new(py, &n.name).unbind()))
+    }
+
+    /// Answers the last notification: "keep", "delete" or "end".
+    fn notification_answer(&self, py: Python<'_>, answer: &str) -> PyResult<()> {
+        let a = match answer {
+            "keep" => Answer::Keep,
+            "delete" => Answer::Delete,
+            "end" => Answer::End,
+            other => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "answer must be 'keep', 'delete' or 'end', not {other:?}"
+                )))
+            }
+        };
+        self.notifying(py, |n| n.answer(a))
+    }
+
+    /// Closes the connection without END.
+    fn close(&self) {
+        self.client.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
+    fn echo(&self, py: Python<'_>, text: Vec<u8>) -> PyResult<Py<PyBytes>> {
+        let v = self.run(py, |c| c.echo(&text))?;
+        Ok(PyBytes::new(py, &v).unbind())
+    }
+    fn mkdir(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
+        self.run(py, |c| c.mkdir(&path))
+    }
+    fn rmkdir(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
+        self.run(py, |c| c.rmkdir(&path))
+    }
+    fn delete(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
+        self.run(py, |c| c.del(&path))
+    }
+    fn rmdir(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
+        self.run(py, |c| c.rmdir(&path))
+    }
+    fn touch(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
+        self.run(py, |c| c.touch(&path))
+    }
+    fn fupd(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
+        self.run(py, |c| c.fupd(&path))
+    }
+    fn copy(&self, py: Python<'_>, src: Vec<u8>, dst: Vec<u8>) -> PyResult<()> {
+        self.run(py, |c| c.copy(&src, &dst))
+    }
+    fn cpdir(&self, py: Python<'_>, src: Vec<u8>, dst: Vec<u8>) -> PyResult<()> {
+        self.run(py, |c| c.cpdir(&src, &dst))
+    }
+    fn rename(&self, py: Python<'_>, old: Vec<u8>, new: Vec<u8>) -> PyResult<()> {
+        self.run(py, |c| c.rename(&old, &new))
+    }
+    fn sha256(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<String> {
+        self.run(py, |c| {
+            c.sha256(&path)
+                .map(|d| d.0.iter().map(|b| format!("{b:02x}")).collect())
+        })
+    }
+    /// FSTAT: (kind, size, mtime).
+    fn stat(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<(&'static str, u64, i64)> {
+        self.run(py, |c| c.stat(&path).map(|s| (kind_name(s.kind), s.size, s.mtime)))
+    }
+    fn exists(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<bool> {
+        self.run(py, |c| c.exists(&path))
+    }
+    fn freesp(&self, py: Python<'_>) -> PyResult<u64> {
+        self.run(py, |c| c.freesp())
+    }
+    fn lock(&self, py: Python<'_>, name: Vec<u8>) -> PyResult<()> {
+        self.run(py, |c| c.lock(&name))
+    }
+    fn date(&self, py: Python<'_>) -> PyResult<i64> {
+        self.run(py, |c| c.date())
+    }
+    fn udate(&self, py: Python<'_>) -> PyResult<f64> {
+        self.run(py, |c| c.udate().map(|d| d.as_secs_f64()))
+    }
+    fn ndate(&self, py: Python<'_>) -> PyResult<(u64, u32)> {
+        self.run(py, |c| c.ndate().map(|d| (d.as_secs(), d.subsec_nanos())))
+    }
+    fn datef(&self, py: Python<'_>) -> PyResult<String> {
+        self.run(py, |c| c.datef())
+    }
+    fn dtof(&self, py: Python<'_>, seconds: i64) -> PyResult<String> {
+        self.run(py, |c| c.dtof(seconds))
+    }
+    fn ftod(&self, py: Python<'_>, date: String) -> PyResult<i64> {
+        self.run(py, |c| c.ftod(&date))
+    }
+    fn prockey(&self, py: Python<'_>) -> PyResult<String> {
+        self.run(py, |c| c.prockey())
+    }
+    fn tlb(&self, py: Python<'_>) -> PyResult<String> {
+        self.run(py, |c| c.tlb())
+    }
+    fn keepalive(&self, py: Python<'_>, on: bool, idle: u32, interval: u32, count: u32) -> PyResult<()> {
+        self.run(py, |c| c.keepalive(on, idle, interval, count))
+    }
+    fn chmod(&self, py: Python<'_>, path: Vec<u8>, mode: u32) -> PyResult<()> {
+        self.run(py, |c| c.chmod(&path, mode))
+    }
+    fn chown(&self, py: Python<'_>, path: Vec<u8>, user: String, group: String) -> PyResult<()> {
+        self.run(py, |c| c.chown(&path, &user, &group))
+    }
+    /// LS/LSR, parsed and checked: [(kind, rel)], rel as bytes.
+    #[pyo3(signature = (dir, recursive=false))]
+    fn listdir(&self, py: Python<'_>, dir: Vec<u8>, recursive: bool) -> PyResult<Vec<(&'static str, Vec<u8>)>> {
+        self.run(py, |c| {
+            let l = if recursive {
+                c.listdir_recursive(&dir)?
+            } else {
+                c.listdir(&dir)?
+            };
+            Ok(l.entries.into_iter().map(|e| (kind_name(e.kind), e.rel)).collect())
+        })
+    }
+    /// LS/LSR as the server sent it.
+    #[pyo3(signature = (dir, recursive=false))]
+    fn list_raw(&self, py: Python<'_>, dir: Vec<u8>, recursive: bool) -> PyResult<Py<PyBytes>> {
+        let v = self.run(py, |c| c.list(recursive, &dir))?;
+        Ok(PyBytes::new(py, &v).unbind())
+    }
+
+    /// PUT of a local file at `offset` (the file read from there too); with
+    /// `streams` > 1 and offset 0, several connections (tfp_client::parallel::put).
+    #[pyo3(signature = (local, remote, offset=0, bufsz=BUFSZ, streams=1, progress=None))]
+    fn put_file(
+        &self,
+        py: Python<'_>,
+        local: PathBuf,
+        remote: Vec<u8>,
+        offset: u64,
+        bufsz: i64,
+        streams: usize,
+        progress: Option<PyObject>,
+    ) -> PyResult<()> {
+        if streams > 1 && offset == 0 {
+            let counter = Arc::new(AtomicU64::new(0));
+            self.run_long(py, |_, cfg| {
+                parallel::put(cfg, &local, &remote, streams, bufsz, &counter)
+            })?;
+            if let Some(cb) = progress {
+                cb.call1(py, (counter.load(std::sync::atomic::Ordering::Relaxed),))?;
+            }
+            return Ok(());
+        }
+        let mut cb = progress_fn(progress);
+        self.run_long(py, move |c, _| {
+            let mut f = File::open(&local).map_err(Error::Local)?;
+            f.seek(SeekFrom::Start(offset)).map_err(Error::Local)?;
+            c.put(&remote, offset, bufsz, &mut f, &mut cb)
+        })
+    }
+
+    /// GET through tfp-client's download engine (what `tf get` runs): a
+    /// partial beside the target, journaled for `resume`, `streams`
+    /// connections, checked end to end with `verify`, renamed into place when
+    /// complete. `progress` hears the running count about ten times a second.
+    #[pyo3(signature = (remote, local, streams=1, bufsz=BUFSZ, resume=false, verify=false, progress=None))]
+    fn download(
+        &self,
+        py: Python<'_>,
+        remote: Vec<u8>,
+        local: PathBuf,
+        streams: usize,
+        bufsz: i64,
+        resume: bool,
+        verify: bool,
+        progress: Option<PyObject>,
+    ) -> PyResult<()> {
+        use tfp_client::engine::download;
+        let counter = Arc::new(AtomicU64::new(0));
+        let messages = Mutex::new(Vec::<String>::new());
+        self.run_long(py, |c, cfg| {
+            polled(
+                || counter.load(std::sync::atomic::Ordering::Relaxed),
+                progress.as_ref(),
+                || {
+                    let req = download::Request {
+                        remote: &remote,
+                        target: download::Target::Path(&local),
+                        streams: streams.max(1),
+                        bufsz,
+                        resume,
+                        verify,
+                        unverified: false,
+                        progress: &counter,
+                    };
+                    download::download(c, cfg, &req, &mut |m| {
+                        messages.lock().unwrap_or_else(|p| p.into_inner()).push(m.to_string())
+                    })
+                },
+            )
+        })
+    }
+
+    /// `put_tree` / `get_tree` (tfp_client::tree::copy::put and ::get, what
+    /// `tf put -r` and `tf get -r` run): `sources` (local when `upload`,
+    /// remote otherwise) to `dest` over `jobs` sessions; with `contents` a
+    /// directory's contents go to `dest` itself (made if missing), as rsync's
+    /// `src/`; downloads land in partials renamed over their names when
+    /// whole, and `resume` continues what an interrupted run kept. Returns
+    /// what the run told and did (see `TreeRun`).
+    #[pyo3(signature = (upload, sources, dest, contents=true, jobs=4, resume=false, filters=Vec::new(), progress=None))]
+    fn copy_tree(
+        &self,
+        py: Python<'_>,
+        upload: bool,
+        sources: Vec<String>,
+        dest: String,
+        contents: bool,
+        jobs: usize,
+        resume: bool,
+        filters: Vec<(bool, String)>,
+        progress: Option<PyObject>,
+    ) -> PyResult<TreeRun> {
+        let o = copy::Options {
+            contents,
+            resume,
+            jobs: jobs.max(1),
+            filter: filter(&filters),
+            ..copy::Options::default()
+        };
+        let run = if upload { copy::put } else { copy::get };
+        self.tree_run(py, progress, |c, cfg, heard| {
+            run(c, cfg, &sources, &dest, &o, heard).map(TreeRun::of)
+        })
+    }
+
+    /// `mirror` (tfp_client::tree::mirror::mirror, what `tf mirror` runs):
+    /// makes `dst` a copy of `src` (`upload`: a local `src`, a remote `dst`).
+    #[pyo3(signature = (src, dst, upload, delete=false, checksum=false, dry_run=false, jobs=4, filters=Vec::new(), progress=None))]
+    fn mirror(
+        &self,
+        py: Python<'_>,
+        src: String,
+        dst: String,
+        upload: bool,
+        delete: bool,
+        checksum: bool,
+        dry_run: bool,
+        jobs: usize,
+        filters: Vec<(bool, String)>,
+        progress: Option<PyObject>,
+    ) -> PyResult<TreeRun> {
+        let o = mirror::Options {
+            upload,
+            delete,
+            checksum,
+            dry_run,
+            jobs: jobs.max(1),
+            fai: false,
+            filter: filter(&filters),
+        };
+        self.tree_run(py, progress, |c, cfg, heard| {
+            mirror::mirror(c, cfg, &src, &dst, &o, heard).map(|m| {
+                let mut r = TreeRun::of(m.report);
+                r.planned = m
+                    .planned
+                    .into_iter()
+                    .map(|p| match p {
+                        mirror::Planned::Delete(rel) => ("delete", rel),
+                        mirror::Planned::Replace(rel) => ("replace", rel),
+                        mirror::Planned::Mkdir(rel) => ("mkdir", rel),
+                        mirror::Planned::Copy(rel) => ("copy", rel),
+                    })
+                    .collect();
+                if let Some(sum) = m.summary {
+                    r.transferred = sum.transferred;
+                    r.deleted = sum.deleted;
+                    r.unchanged = sum.unchanged;
+                } else {
+                    r.stopped = true;
+                }
+                r
+            })
+        })
+    }
+
+    /// A staged upload (tfp_client::staged::put, what `tf put --resume` and
+    /// `--streams` run): the data lands in a hidden stage beside the target,
+    /// resumable, and replaces it only when whole and matching the local
+    /// SHA-256. Returns (kept, sent, moved_again, sha256), or None when the
+    /// server has no staged uploads (the caller then writes in place).
+    #[pyo3(signature = (local, remote, streams=1, bufsz=BUFSZ, resume=false, progress=None))]
+    fn staged_put(
+        &self,
+        py: Python<'_>,
+        local: PathBuf,
+        remote: Vec<u8>,
+        streams: usize,
+        bufsz: i64,
+        resume: bool,
+        progress: Option<PyObject>,
+    ) -> PyResult<Option<(u64, u64, bool, String)>> {
+        use tfp_client::staged::{self, Request};
+        let counter = AtomicU64::new(0);
+        let out = self.run_long(py, |c, cfg| {
+            polled(
+                || counter.load(std::sync::atomic::Ordering::Relaxed),
+                progress.as_ref(),
+                || {
+                    let req = Request {
+                        local: &local,
+                        remote: &remote,
+                        streams: streams.max(1),
+                        bufsz,
+                        resume,
+                        overwrite: true,
+                    };
+                    match staged::put(c, cfg, &req, &counter) {
+                        Ok(r) => Ok(Some((r.kept, r.sent, r.moved_again, r.sha256))),
+                        Err(e) if staged::unsupported(&e) => Ok(None),
+                        Err(e) => Err(e),
+                    }
+                },
+            )
+        })?;
+        Ok(out)
+    }
+
+    /// PUT of bytes at `offset`.
+    #[pyo3(signature = (remote, data, offset=0, bufsz=BUFSZ))]
+    fn put_bytes(&self, py: Python<'_>, remote: Vec<u8>, data: Vec<u8>, offset: u64, bufsz: i64) -> PyResult<()> {
+        self.run(py, move |c| c.put(&remote, offset, bufsz, &mut &data[..], &mut |_| {}))
+    }
+
+    /// GET from `offset` to the end into a local file (written from `offset`;
+    /// truncated there first). Returns the bytes received.
+    #[pyo3(signature = (remote, local, offset=0, bufsz=BUFSZ, progress=None))]
+    fn get_file(
+        &self,
+        py: Python<'_>,
+        remote: Vec<u8>,
+        local: PathBuf,
+        offset: u64,
+        bufsz: i64,
+        progress: Option<PyObject>,
+    ) -> PyResult<u64> {
+        let mut cb = progress_fn(progress);
+        self.run_long(py, move |c, _| {
+            let f = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&local)
+                .map_err(Error::Local)?;
+            f.set_len(offset).map_err(Error::Local)?;
+            let w = tfd_sys::direct::ChunkWriter::new(f, offset, DIRECT_WRITE_MIN);
+            c.get_to_file(&remote, offset, bufsz, w, &mut cb)
+        })
+    }
+
+    /// GET of `length` bytes from `offset` (None: to the end) as bytes.
+    #[pyo3(signature = (remote, offset=0, length=None, bufsz=BUFSZ))]
+    fn get_bytes(
+        &self,
+        py: Python<'_>,
+        remote: Vec<u8>,
+        offset: u64,
+        length: Option<u64>,
+        bufsz: i64,
+    ) -> PyResult<Py<PyBytes>> {
+        let v = self.run(py, move |c| {
+            let mut out = Vec::new();
+            match length {
+                None => {
+                    c.get(&remote, offset, bufsz, &mut out, &mut |_| {})?;
+                }
+                Some(0) => {}
+                Some(n) => {
+                    parallel::get_range(c, &remote, offset, offset + n, bufsz, &mut |b| {
+                        out.extend_from_slice(b);
+                        Ok(())
+                    })?;
+                }
+            }
+            Ok(out)
+        })?;
+        Ok(PyBytes::new(py, &v).unbind())
+    }
+
+    /// PUT of bytes at `offset`, `progress` called with the running count
+    /// after each chunk.
+    fn put_progress(
+        &self,
+        py: Python<'_>,
+        remote: Vec<u8>,
+        data: Vec<u8>,
+        offset: u64,
+        bufsz: i64,
+        progress: Option<PyObject>,
+    ) -> PyResult<()> {
+        let mut cb = progress_fn(progress);
+        self.run(py, move |c| c.put(&remote, offset, bufsz, &mut &data[..], &mut cb))
+    }
+
+    /// GET from `offset` to the end as bytes, `progress` called with the
+    /// running count after each chunk.
+    fn get_progress(
+        &self,
+        py: Python<'_>,
+        remote: Vec<u8>,
+        offset: u64,
+        bufsz: i64,
+        progress: Option<PyObject>,
+    ) -> PyResult<Py<PyBytes>> {
+        let mut cb = progress_fn(progress);
+        let v = self.run(py, move |c| {
+            let mut out = Vec::new();
+            c.get(&remote, offset, bufsz, &mut out, &mut cb)?;
+            Ok(out)
+        })?;
+        Ok(PyBytes::new(py, &v).unbind())
+    }
+
+    /// FSTATLS (2.5.1): the records as the protocol encodes them (26 bytes each,
+    /// the end record last).
+    fn fstatls(&self, py: Python<'_>, list: Vec<u8>) -> PyResult<Vec<Py<PyBytes>>> {
+        let recs = self.run(py, move |c| c.fstatls(&list))?;
+        let mut out: Vec<Py<PyBytes>> = recs.iter().map(|r| PyBytes::new(py, &r.encode()).unbind()).collect();
+        if recs.last() != Some(&tfp_wire::fstat::StatRecord::End) {
+            out.push(PyBytes::new(py, &tfp_wire::fstat::StatRecord::End.encode()).unbind());
+        }
+        Ok(out)
+    }
+
+    /// PUT that stops after `data` with `code` (-1 keep, -2 cancel)
+    /// (tfp_client::Client::put_cancel).
+    fn put_cancel(&self, py: Python<'_>, remote: Vec<u8>, bufsz: i64, data: Vec<u8>, code: i64) -> PyResult<()> {
+        self.run(py, move |c| c.put_cancel(&remote, bufsz, &data, code))
+    }
+
+    /// PUTCAN (tfp_client::Client::putcan): writes what the binary reader
+    /// `data` yields at `offset`, the server answering after every `canpt`
+    /// chunks; `on(kind, n, total)` hears each step ("granted" with the
+    /// grant, "chunk" with its length, "window", "data_end") and may answer
+    /// "end", "stop" or "cancel" (None: go on). Returns (how, bytes): how is
+    /// "completed" or the callback's answer. An exception of `on` or `data`
+    /// stops the upload (HPFSTOP) and is raised.
+    #[pyo3(signature = (remote, data, offset=0, bufsz=BUFSZ, canpt=1, on=None))]
+    fn putcan(
+        &self,
+        py: Python<'_>,
+        remote: Vec<u8>,
+        data: PyObject,
+        offset: u64,
+        bufsz: i64,
+        canpt: u64,
+        on: Option<PyObject>,
+    ) -> PyResult<(&'static str, u64)> {
+        let raised = Raised::default();
+        let r = self.run_long(py, |c, _| {
+            let mut src = PyRead {
+                obj: &data,
+                raised: &raised,
+            };
+            let mut cb = |e| can_flow(on.as_ref(), &raised, e);
+            c.putcan(&remote, offset, bufsz, canpt, &mut src, &mut cb)
+        });
+        raised.over(r).map(can_outcome)
+    }
+
+    /// GETCAN (tfp_client::Client::getcan): writes the file from `offset`
+    /// to the binary writer `sink`, answering the server after every
+    /// `canpt` chunks; `on(kind, n, total)` hears each step ("granted",
+    /// "chunk", "window") and may answer "stop" (or "end", "cancel"): the
+    /// server is stopped at the next window. Returns (how, bytes written).
+    /// An exception of `on` or `sink` stops the download and is raised.
+    #[pyo3(signature = (remote, sink, offset=0, bufsz=BUFSZ, canpt=1, on=None))]
+    fn getcan(
+        &self,
+        py: Python<'_>,
+        remote: Vec<u8>,
+        sink: PyObject,
+        offset: u64,
+        bufsz: i64,
+        canpt: u64,
+        on: Option<PyObject>,
+    ) -> PyResult<(&'static str, u64)> {
+        let raised = Raised::default();
+        let r = self.run_long(py, |c, _| {
+            let mut out = PyWrite {
+                obj: &sink,
+                raised: &raised,
+            };
+            let mut cb = |e| can_flow(on.as_ref(), &raised, e);
+            c.getcan(&remote, offset, bufsz, canpt, &mut out, &mut cb)
+        });
+        raised.over(r).map(can_outcome)
+    }
+
+    /// NIGMA: a new session key of `n` bytes.
+    fn nigma(&self, py: Python<'_>, n: u32) -> PyResult<()> {
+        self.run(py, move |c| c.nigma(n))
+    }
+
+    /// FSIZE.
+    fn fsize(&self, py: Python<'_>, remote: Vec<u8>) -> PyResult<u64> {
+        self.run(py, |c| c.fsize(&remote))
+    }
+
+    /// SNDFILE of bytes.
+    #[pyo3(signature = (remote, data, overwrite=true))]
+    fn sndfile(&self, py: Python<'_>, remote: Vec<u8>, data: Vec<u8>, overwrite: bool) -> PyResult<()> {
+        self.run(py, move |c| c.sndfile(&remote, overwrite, &mut &data[..], &mut |_| {}))
+    }
+    /// SNDFILE of bytes, `progress` called with the running count as the
+    /// server acknowledges each data frame.
+    fn sndfile_progress(
+        &self,
+        py: Python<'_>,
+        remote: Vec<u8>,
+        data: Vec<u8>,
+        overwrite: bool,
+        progress: Option<PyObject>,
+    ) -> PyResult<()> {
+        let mut cb = progress_fn(progress);
+        self.run(py, move |c| c.sndfile(&remote, overwrite, &mut &data[..], &mut cb))
+    }
+    /// SNDFILE of a local file.
+    #[pyo3(signature = (local, remote, overwrite=true, progress=None))]
+    fn sndfile_file(
+        &self,
+        py: Python<'_>,
+        local: PathBuf,
+        remote: Vec<u8>,
+        overwrite: bool,
+        progress: Option<PyObject>,
+    ) -> PyResult<()> {
+        let mut cb = progress_fn(progress);
+        self.run_long(py, move |c, _| {
+            let mut f = File::open(&local).map_err(Error::Local)?;
+            c.sndfile(&remote, overwrite, &mut f, &mut cb)
+        })
+    }
+    /// RCVFILE: the file's bytes.
+    #[pyo3(signature = (remote, delete=false))]
+    fn rcvfile(&self, py: Python<'_>, remote: Vec<u8>, delete: bool) -> PyResult<Py<PyBytes>> {
+        let v = self.run(py, move |c| {
+            let mut out = Vec::new();
+            c.rcvfile(&remote, delete, &mut out)?;
+            Ok(out)
+        })?;
+        Ok(PyBytes::new(py, &v).unbind())
+    }
+    /// SUP of bytes.
+    fn sup(&self, py: Python<'_>, remote: Vec<u8>, data: Vec<u8>) -> PyResult<()> {
+        self.run(py, move |c| c.sup(&remote, &mut &data[..]))
+    }
+    /// SDOWN: the file's bytes.
+    fn sdown(&self, py: Python<'_>, remote: Vec<u8>) -> PyResult<Py<PyBytes>> {
+        let v = self.run(py, move |c| {
+            let mut out = Vec::new();
+            c.sdown(&remote, &mut out)?;
+            Ok(out)
+        })?;
+        Ok(PyBytes::new(py, &v).unbind())
+    }
+
+    /// LSV2DOWN (2.5.1): (lines, complete).
+    #[pyo3(signature = (dir, recursive=false))]
+    fn lsv2down(&self, py: Python<'_>, dir: Vec<u8>, recursive: bool) -> PyResult<(Vec<Vec<u8>>, bool)> {
+        self.run(py, move |c| c.lsv2down(recursive, &dir).map(|l| (l.lines, l.complete)))
+    }
+    /// FTYPE (2.5.1): the document's type byte (−1: the server could not tell).
+    fn ftype(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<i8> {
+        self.run(py, move |c| c.ftype(&path).map(type_code))
+    }
+    /// FTYPELS (2.5.1): a type byte per line, as `ftype`.
+    fn ftypels(&self, py: Python<'_>, list: Vec<u8>) -> PyResult<Vec<i8>> {
+        self.run(py, move |c| {
+            c.ftypels(&list).map(|v| v.into_iter().map(type_code).collect())
+        })
+    }
+    /// FSIZELS: per line a size, −1 (could not) or −2 (not a regular file).
+    fn fsizels(&self, py: Python<'_>, list: Vec<u8>) -> PyResult<Vec<i64>> {
+        self.run(py, move |c| {
+            c.fsizels(&list).map(|v| v.into_iter().map(|s| s.code()).collect())
+        })
+    }
+    /// INTREAD (2.5.1): (data, sha256 text).
+    fn intread(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<(Py<PyBytes>, Vec<u8>)> {
+        let (h, d) = self.run(py, move |c| c.intread(&path))?;
+        Ok((PyBytes::new(py, &d).unbind(), h))
+    }
+    /// INTWRITE (2.5.1).
+    fn intwrite(&self, py: Python<'_>, path: Vec<u8>, expected: Vec<u8>, data: Vec<u8>) -> PyResult<()> {
+        self.run(py, move |c| c.intwrite(&path, &expected, &data))
+    }
+    /// FAITOK: (token, expiry, key).
+    fn faitok(&self, py: Python<'_>, minutes: u32) -> PyResult<(String, u64, Vec<u8>)> {
+        self.run(py, move |c| c.faitok(minutes).map(|t| fai_tuple(&t)))
+    }
+    fn goaes(&self, py: Python<'_>) -> PyResult<()> {
+        self.run(py, |c| c.goaes())
+    }
+    fn ciaon(&self, py: Python<'_>) -> PyResult<String> {
+        self.run(py, |c| c.ciaon())
+    }
+    fn ciaoff(&self, py: Python<'_>) -> PyResult<()> {
+        self.run(py, |c| c.ciaoff())
+    }
+    /// NETLOCK / NETLOCK_TRY (2.5.1): the lock id. A timeout the line cannot
+    /// carry (not a number of seconds from 1 ms to a week) is a usage error.
+    fn netlock(&self, py: Python<'_>, timeout: f64, path: Vec<u8>, wait: bool) -> PyResult<u32> {
+        self.run(py, move |c| {
+            let t = std::time::Duration::try_from_secs_f64(timeout)
+                .map_err(|_| Error::Usage(format!("NETLOCK: timeout {timeout}: a number of seconds")))?;
+            let id = if wait {
+                c.netlock(t, &path)
+            } else {
+                c.netlock_try(t, &path)
+            }?;
+            Ok(id.0)
+        })
+    }
+    /// NETUNLOCK (2.5.1).
+    fn netunlock(&self, py: Python<'_>, id: String) -> PyResult<()> {
+        self.run(py, move |c| c.netunlock(id.parse()?))
+    }
+    /// NETMUTACQ_TRY / NETMUTREL (2.5.1).
+    fn netmut(&self, py: Python<'_>, path: Vec<u8>, token: Vec<u8>, release: bool) -> PyResult<()> {
+        self.run(py, move |c| {
+            if release {
+                c.netmutrel(&path, &token)
+            } else {
+                c.netmutacq_try(&path, &token)
+            }
+        })
+    }
+    /// SETFSID (2.5.1).
+    fn setfsid(&self, py: Python<'_>, id: String) -> PyResult<()> {
+        self.run(py, move |c| c.setfsid(&id))
+    }
+    /// SETFSPERM (2.5.1).
+    fn setfsperm(&self, py: Python<'_>, id: String, mask: u32, path: Vec<u8>) -> PyResult<()> {
+        self.run(py, move |c| c.setfsperm(&id, mask, &path))
+    }
+    /// REMFSPERM (2.5.1).
+    fn remfsperm(&self, py: Python<'_>, id: String, path: Vec<u8>) -> PyResult<()> {
+        self.run(py, move |c| c.remfsperm(&id, &path))
+    }
+    /// GETFSPERM (2.5.1): the mask.
+    fn getfsperm(&self, py: Python<'_>, id: String, path: Vec<u8>) -> PyResult<u32> {
+        self.run(py, move |c| c.getfsperm(&id, &path))
+    }
+    /// ISSECFS (2.5.1): FAILED 60 is False, not an error.
+    fn issecfs(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<bool> {
+        self.run(py, move |c| c.issecfs(&path))
+    }
+    /// LOCKSYS (2.5.1).
+    fn locksys(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
+        self.run(py, move |c| c.locksys(&path))
+    }
+    /// GETTZ (2.5.1).
+    fn gettz(&self, py: Python<'_>) -> PyResult<String> {
+        self.run(py, |c| c.gettz())
+    }
+    /// SETTZ (2.5.1).
+    fn settz(&self, py: Python<'_>, zone: String) -> PyResult<()> {
+        self.run(py, move |c| c.settz(&zone))
+    }
+    /// Sends one command line and returns the reply frame as it came
+    /// (tfp_client::Client::raw): the escape hatch for commands without a typed method.
+    fn raw(&self, py: Python<'_>, line: Vec<u8>) -> PyResult<Py<PyBytes>> {
+        let v = self.run_raw(py, move |c| c.raw(&line))?;
+        Ok(PyBytes::new(py, &v).unbind())
+    }
+    /// `NAME args` through tfp-client's Client::call: the data of its OK (a
+    /// FAILED or UNKNOWN is the mapped exception; any other reply comes back whole).
+    fn call(&self, py: Python<'_>, name: String, args: Vec<u8>) -> PyResult<Py<PyBytes>> {
+        let v = self.run(py, move |c| {
+            let line = if args.is_empty() {
+                name.clone().into_bytes()
+            } else {
+                [name.as_bytes(), b" ", &args].concat()
+            };
+            match c.command(&line)? {
+                tfp_client::Status::Ok(d) | tfp_client::Status::Other(d) => Ok(d),
+                st => Err(Error::refused(&name, st)),
+            }
+        })?;
+        Ok(PyBytes::new(py, &v).unbind())
+    }
+
+    /// FSTATLS (2.5.1), typed: one (kind, size, atime, mtime) per line of the
+    /// server-side list, None for a path that could not be stat'ed.
+    #[allow(clippy::type_complexity)]
+    fn fstatls_typed(&self, py: Python<'_>, list: Vec<u8>) -> PyResult<Vec<Option<(String, u64, u64, u64)>>> {
+        use tfp_wire::fstat::StatRecord;
+        let recs = self.run(py, move |c| c.fstatls(&list))?;
+        Ok(recs
+            .into_iter()
+            .filter(|r| *r != StatRecord::End)
+            .map(|r| match r {
+                StatRecord::Stat {
+                    kind,
+                    size,
+                    atime,
+                    mtime,
+                } => Some((format!("{kind:?}").to_lowercase(), size, atime, mtime)),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Sends one frame (header and payload) on the session's channel.
+    fn send_frame(&self, py: Python<'_>, payload: Vec<u8>) -> PyResult<()> {
+        self.run_raw(py, move |c| Ok(c.chan.tx.send_frame(&payload)?))
+    }
+    /// Sends units as they are (each enciphered as one unit).
+    fn send_units(&self, py: Python<'_>, units: Vec<Vec<u8>>) -> PyResult<()> {
+        self.run_raw(py, move |c| {
+            let refs: Vec<&[u8]> = units.iter().map(|u| &u[..]).collect();
+            Ok(c.chan.tx.send_units(&refs)?)
+        })
+    }
+    /// Receives one unit of `n` bytes, deciphered.
+    fn recv_unit(&self, py: Python<'_>, n: usize) -> PyResult<Py<PyBytes>> {
+        let v = self.run_raw(py, move |c| {
+            let mut b = vec![0u8; n];
+            c.chan.rx.recv_unit(&mut b)?;
+            Ok(b)
+        })?;
+        Ok(PyBytes::new(py, &v).unbind())
+    }
+    /// Receives one frame's payload.
+    fn recv_frame(&self, py: Python<'_>) -> PyResult<Py<PyBytes>> {
+        let v = self.run_raw(py, move |c| Ok(c.chan.rx.recv_frame()?))?;
+        Ok(PyBytes::new(py, &v).unbind())
+    }
+    /// The socket's read/write timeout in seconds (None: block).
+    #[pyo3(signature = (seconds=None))]
+    fn set_timeout(&self, py: Python<'_>, seconds: Option<f64>) -> PyResult<()> {
+        self.run_raw(py, move |c| {
+            let t = seconds.map(Duration::from_secs_f64);
+            c.chan.stream().set_read_timeout(t).map_err(Error::Local)?;
+            c.chan.stream().set_write_timeout(t).map_err(Error::Local)?;
+            Ok(())
+        })
+    }
+    /// Reads up to `n` bytes from the socket as they come (no cipher): b"" at EOF.
+    fn recv_socket(&self, py: Python<'_>, n: usize) -> PyResult<Py<PyBytes>> {
+        let v = self.run_raw(py, move |c| {
+            use std::io::Read;
+            let mut b = vec![0u8; n];
+            let k = (&mut c.chan.stream()).read(&mut b).map_err(Error::Local)?;
+            b.truncate(k);
+            Ok(b)
+        })?;
+        Ok(PyBytes::new(py, &v).unbind())
+    }
+
+    /// One command whose answer is chunked data then a status (LS, RCVFILE...):
+    /// (data, status frame).
+    fn raw_chunks(&self, py: Python<'_>, line: Vec<u8>) -> PyResult<(Py<PyBytes>, Py<PyBytes>)> {
+        let (d, s) = self.run_raw(py, move |c| {
+            c.chan.tx.send_frame(&line)?;
+            let mut out = Vec::new();
+            let st = c.recv_chunks(&mut out)?;
+            let frame = match st {
+                tfp_client::Status::Ok(d) if d.is_empty() => b"OK".to_vec(),
+                tfp_client::Status::Ok(d) => [&b"OK "[..], &d].concat(),
+                tfp_client::Status::Failed(n, t) => format!("FAILED {n} : {t}").into_bytes(),
+                tfp_client::Status::Unknown => b"UNKNOWN".to_vec(),
+                tfp_client::Status::Other(d) => d,
+            };
+            Ok((out, frame))
+        })?;
+        Ok((PyBytes::new(py, &d).unbind(), PyBytes::new(py, &s).unbind()))
+    }
+}

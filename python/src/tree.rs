@@ -1,0 +1,101 @@
+//! Tree runs (put_tree, get_tree, mirror) for Python: what they tell through
+//! [`Events`] kept in order, and their report as `tfd_client.TreeReport`.
+
+use crate::pyio::polled;
+use crate::session::Session;
+use pyo3::prelude::*;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tfp_client::tree::events::{Events, Fault, Progress, Report};
+use tfp_client::tree::filter::Filter;
+use tfp_client::{Client, ClientConfig, Error};
+
+/// What a tree run told through [`Events`], kept for the Python side, and
+/// the run's [`Progress`] once its files start moving.
+#[derive(Default)]
+pub(crate) struct Heard {
+    said: Mutex<Vec<(&'static str, String)>>,
+    progress: Mutex<Option<Arc<Progress>>>,
+}
+
+impl Events for Heard {
+    fn failed(&self, fault: Fault, text: &str) {
+        let kind = match fault {
+            Fault::Local => "local",
+            Fault::Refused => "refused",
+        };
+        self.said
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((kind, text.to_string()));
+    }
+    fn note(&self, text: &str) {
+        self.said
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(("note", text.to_string()));
+    }
+    fn transferring(&self, _total: usize, progress: &Arc<Progress>) {
+        *self.progress.lock().unwrap_or_else(|p| p.into_inner()) = Some(progress.clone());
+    }
+}
+
+/// A tree run's report as Python reads it (tfd_client.TreeReport).
+#[pyclass(module = "tfd_client._native", get_all)]
+#[derive(Default)]
+pub(crate) struct TreeRun {
+    /// Files moved (a dry run: to move).
+    pub(crate) transferred: usize,
+    /// Extra entries removed by a mirror's `delete`.
+    pub(crate) deleted: usize,
+    /// Files a mirror found the same on both sides.
+    pub(crate) unchanged: usize,
+    /// Failures here and refusals by the server, counted.
+    pub(crate) local: usize,
+    pub(crate) refused: usize,
+    /// What the run told, in order: (kind, text), kind "local", "refused" or "note".
+    pub(crate) said: Vec<(&'static str, String)>,
+    /// Partial downloads kept for a resume: (path, bytes).
+    pub(crate) kept: Vec<(PathBuf, u64)>,
+    /// A mirror's dry run: (step, relative path) in the order it would run.
+    pub(crate) planned: Vec<(&'static str, Vec<u8>)>,
+    /// A mirror stopped before it had a plan (a side could not be read).
+    pub(crate) stopped: bool,
+}
+
+/// The rules from `(is_include, pattern)` pairs in the order given.
+pub(crate) fn filter(given: &[(bool, String)]) -> Filter {
+    Filter::new(given.iter().map(|(inc, p)| (*inc, p.as_str())))
+}
+
+impl TreeRun {
+    pub(crate) fn of(r: Report) -> TreeRun {
+        TreeRun {
+            transferred: r.transferred,
+            local: r.local,
+            refused: r.refused,
+            kept: r.kept,
+            ..TreeRun::default()
+        }
+    }
+}
+
+impl Session {
+    /// Runs a tree run as a long operation (Ctrl-C stops it), its progress
+    /// polled for `cb`, and what it told attached to its report.
+    pub(crate) fn tree_run(
+        &self,
+        py: Python<'_>,
+        cb: Option<PyObject>,
+        f: impl FnOnce(&mut Client, &ClientConfig, &Heard) -> Result<TreeRun, Error> + Send,
+    ) -> PyResult<TreeRun> {
+        let heard = Heard::default();
+        let moved = || {
+            let p = heard.progress.lock().unwrap_or_else(|p| p.into_inner());
+            p.as_ref().map_or(0, |p| p.moved())
+        };
+        let mut r = self.run_long(py, |c, cfg| polled(moved, cb.as_ref(), || f(c, cfg, &heard)))?;
+        r.said = std::mem::take(&mut *heard.said.lock().unwrap_or_else(|p| p.into_inner()));
+        Ok(r)
+    }
+}
