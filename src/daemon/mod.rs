@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod checks;
+pub mod cli;
 pub mod control;
 pub mod demo;
 pub mod listener;

@@ -34,6 +34,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+pub mod admin;
 mod crypt;
 mod format;
 mod store;

@@ -1,0 +1,221 @@
+//! tfd's command line: the server's start (`-c`, `--check-config`,
+//! `--init-secrets`, `--daemon`), `tfd demo` and `tfd ctl`.
+
+mod ctl;
+
+use super::{checks, demo, RunOptions};
+use crate::config::Config;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: tfd [-c FILE] [--check-config] [--daemon [--pidfile PATH]]
+       tfd [-c FILE] --init-secrets
+       tfd demo [--dir DIR] [--port PORT] [--check-config]
+       tfd ctl [-c FILE] [--socket PATH] REQUEST
+       tfd -h | --help
+       tfd -V | --version
+
+  -c, --config FILE   configuration file (default /etc/tfd/tfd.conf)
+      --check-config  validate the configuration (and key) and exit
+      --init-secrets  make what the configuration lacks, then exit: a random hash in
+                      place of the example's placeholder, the key at privkey_file and
+                      pub.pem beside it; nothing that exists is changed (the systemd
+                      unit runs it before every start, so a package carries no secret)
+      --daemon        detach (double fork, setsid, stdio on /dev/null) and write a pidfile;
+                      for init systems without supervision (systemd: run in the foreground)
+      --pidfile PATH  with --daemon (default /run/tfd.pid)
+  demo                run a ready-to-use server on 127.0.0.1 as the invoking user (creates
+                      DIR on first run; its admin socket is DIR/ctl-PORT.sock)
+      --dir DIR       demo folder (default ./tfd-demo)
+      --port PORT     demo port (default 10345)
+  ctl                 send one admin request to a running tfd's control socket
+                      (sessions, kick, ban, unban, reload, stats, metrics; tfd ctl help
+                      lists them with their arguments)
+      --socket PATH   the control socket (default: control_socket of the config,
+                      else /run/tfd/ctl.sock; without -c or --socket, ctl names on
+                      stderr the socket it asks)
+  -h, --help          this help
+  -V, --version       print the version";
+
+/// Logs to stderr at info (or by RUST_LOG) until the config says otherwise:
+/// problems in the config itself must be reported somewhere.
+fn init_logging() {
+    crate::logging::init(crate::logging::LogTarget::Stderr, None);
+}
+
+pub(super) fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("tfd: {msg}");
+    ExitCode::from(1)
+}
+
+/// tfd's command line: `args` without the program name. The binary is this
+/// call, so everything the daemon's start decides is in the library, where
+/// the tests and the house's floors see it.
+pub fn main(args: Vec<String>) -> ExitCode {
+    let mut config = PathBuf::from("/etc/tfd/tfd.conf");
+    let mut check = false;
+    let mut init_secrets = false;
+    let mut demo_mode = false;
+    let mut daemon = false;
+    let mut pidfile = PathBuf::from(crate::config::DEFAULT_PIDFILE);
+    let mut demo_dir = PathBuf::from(demo::DEFAULT_DIR);
+    let mut demo_port = demo::DEFAULT_PORT;
+    if args.first().map(String::as_str) == Some("ctl") {
+        return ctl::main(&args[1..]);
+    }
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-c" | "--config" => match it.next() {
+                Some(v) => config = PathBuf::from(v),
+                None => return fail("-c needs a file"),
+            },
+            "--check-config" => check = true,
+            "--init-secrets" => init_secrets = true,
+            "--daemon" => daemon = true,
+            "--pidfile" => match it.next() {
+                Some(v) => pidfile = PathBuf::from(v),
+                None => return fail("--pidfile needs a path"),
+            },
+            "demo" => demo_mode = true,
+            "--dir" if demo_mode => match it.next() {
+                Some(v) => demo_dir = PathBuf::from(v),
+                None => return fail("--dir needs a directory"),
+            },
+            "--port" if demo_mode => match it.next().and_then(|v| v.parse().ok()) {
+                Some(p) => demo_port = p,
+                None => return fail("--port needs a number 1..65535"),
+            },
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            "-V" | "--version" => {
+                println!("tfd {}", env!("CARGO_PKG_VERSION"));
+                return ExitCode::SUCCESS;
+            }
+            other => return fail(format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    if init_secrets {
+        return match crate::daemon::secrets::init(&config) {
+            Ok(done) if done.is_empty() => {
+                println!("tfd: {}: hash and key already in place", config.display());
+                ExitCode::SUCCESS
+            }
+            Ok(done) => {
+                done.iter().for_each(|d| println!("tfd: {d}"));
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(format!("--init-secrets: {e}")),
+        };
+    }
+    init_logging();
+    if demo_mode {
+        if let Err(e) = demo::check_port(demo_port) {
+            return fail(e);
+        }
+        if tfd_sys::geteuid() == 0 {
+            eprintln!(
+                "{}",
+                demo::root_warning(&std::path::absolute(&demo_dir).unwrap_or(demo_dir.clone()))
+            );
+        }
+        config = match demo::prepare(&demo_dir, demo_port) {
+            Ok(c) => c,
+            Err(e) => return fail(e),
+        };
+    }
+    let mut cfg = match Config::load(&config) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    if demo_mode {
+        // the flag wins over the port recorded in an existing demo config
+        cfg.port = demo_port;
+        cfg.listen = vec![std::net::SocketAddr::from(([127, 0, 0, 1], demo_port))];
+        // its own admin socket, so `tfd ctl` reaches this demo and no other tfd
+        if cfg.control_socket.is_none() {
+            cfg.control_socket = Some(demo::control_socket(&demo_dir, demo_port));
+        }
+    }
+    if let Err(e) = cfg.validate() {
+        return fail(e);
+    }
+    // --check-config answers on the terminal, whatever log_target says
+    // (and --daemon puts stderr on /dev/null: its logs go to syslog then)
+    let target = if check {
+        crate::logging::LogTarget::Stderr
+    } else if daemon && cfg.log_target == crate::logging::LogTarget::Stderr {
+        crate::logging::LogTarget::Syslog
+    } else {
+        cfg.log_target
+    };
+    crate::logging::init(target, cfg.log_level.as_deref().and_then(|l| l.parse().ok()));
+    // one list of checks for --check-config and for the start: what one calls
+    // an error stops the other too, and a warning reads the same in both
+    let is_root = tfd_sys::geteuid() == 0;
+    let findings = checks::run(
+        &cfg,
+        &checks::Setting {
+            is_root,
+            demo: demo_mode,
+        },
+    );
+    let mut warnings = 0;
+    for f in &findings {
+        match f {
+            checks::Finding::Warning(w) => {
+                warnings += 1;
+                log::warn!("{w}");
+            }
+            checks::Finding::Error(e) if !check => log::error!("{e}"),
+            checks::Finding::Error(_) => {}
+        }
+    }
+    if let Some(errors) = checks::verdict(&findings) {
+        return fail(if check {
+            errors
+        } else {
+            format!("not starting: {}", errors.replace('\n', "\n  "))
+        });
+    }
+    if check {
+        if warnings > 0 {
+            println!(
+                "tfd: configuration {} is valid, with {warnings} warning(s) (see above)",
+                config.display()
+            );
+        } else {
+            println!("tfd: configuration {} is valid", config.display());
+        }
+        return ExitCode::SUCCESS;
+    }
+    let serve_as_self = demo_mode || !is_root;
+    if serve_as_self {
+        log::info!(
+            "serving as the invoking user {} (single-user mode{})",
+            crate::auth::privs::current_user_name(),
+            if demo_mode { ", demo" } else { ": not started as root" }
+        );
+    } else if cfg.defusr.is_none() {
+        log::info!("multi-user mode (no defusr): clients must LOGIN before other commands");
+    }
+    let banner = demo_mode.then(|| demo::instructions(&demo_dir, &cfg));
+    let opts = RunOptions {
+        config_path: Some(config),
+        serve_as_self,
+        daemon_pidfile: if daemon {
+            Some(std::path::absolute(&pidfile).unwrap_or(pidfile))
+        } else {
+            None
+        },
+        banner,
+    };
+    match super::run(cfg, opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if demo_mode && e.contains("in use") => fail(demo::port_message(&e, demo_port)),
+        Err(e) => fail(e),
+    }
+}
