@@ -92,13 +92,57 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// A new directory for a test, `$TMPDIR/tfd-test-TAG-PID-N`, removed when the
+/// test process exits (scripts/test fails on one left behind). Not when the
+/// test ends: the tests of a binary run in parallel and some hand their
+/// directory to helpers that outlive the call, so, as with the system users,
+/// the process's exit is the moment none of them needs it.
 pub fn tempdir(tag: &str) -> PathBuf {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    static REGISTER: std::sync::Once = std::sync::Once::new();
+    REGISTER.call_once(|| {
+        assert!(
+            tfd_sys::at_exit(remove_tempdirs),
+            "cannot register the test directories' clean-up"
+        );
+    });
     let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let d = std::env::temp_dir().join(format!("tfd-test-{tag}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
+    TEMPDIRS.lock().unwrap_or_else(|p| p.into_inner()).push(d.clone());
     d
+}
+
+/// The directories [`tempdir`] made in this process.
+static TEMPDIRS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Removes what [`tempdir`] made, unless `TFD_KEEP_TEST_DIRS` is set (to look
+/// at a failed test's files). A directory with a file system still mounted
+/// inside it is left, and named: removing it would empty the mount.
+extern "C" fn remove_tempdirs() {
+    if std::env::var_os("TFD_KEEP_TEST_DIRS").is_some() {
+        return;
+    }
+    let dirs = std::mem::take(&mut *TEMPDIRS.lock().unwrap_or_else(|p| p.into_inner()));
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    // the fifth field is the mount point (no test path holds a space)
+    let mounts: Vec<&Path> = mountinfo
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(Path::new)
+        .collect();
+    for d in dirs {
+        if let Some(m) = mounts.iter().find(|m| m.starts_with(&d)) {
+            eprintln!(
+                "test clean-up: leaving {}: {} is mounted inside it",
+                d.display(),
+                m.display()
+            );
+            continue;
+        }
+        let _ = std::fs::remove_dir_all(&d);
+    }
 }
 
 pub struct Server {
