@@ -1,15 +1,36 @@
 //! PUTCAN/GETCAN's cancellation points as a Python callback answers them.
 
 use crate::pyio::Raised;
+use crate::session::Session;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use tfp_client::{CanEvent, CanOutcome, Flow};
+use tfp_client::{CanEvent, CanOutcome, Client, Error, Flow};
+
+impl Session {
+    /// Runs a PUTCAN/GETCAN flow `f` as a long operation (Ctrl-C stops it),
+    /// its steps answered by the Python callback `on` through the `cb` it is
+    /// handed; an exception raised by `on`, or by the file object `f` wraps
+    /// with the `Raised` it is handed, is what the caller gets.
+    pub(crate) fn can_run(
+        &self,
+        py: Python<'_>,
+        on: Option<PyObject>,
+        f: impl FnOnce(&mut Client, &Raised, &mut dyn FnMut(CanEvent) -> Flow) -> Result<CanOutcome, Error> + Send,
+    ) -> PyResult<(&'static str, u64)> {
+        let raised = Raised::default();
+        let r = self.run_long(py, |c, _| {
+            let mut cb = |e| can_flow(on.as_ref(), &raised, e);
+            f(c, &raised, &mut cb)
+        });
+        raised.over(r).map(can_outcome)
+    }
+}
 
 /// A PUTCAN/GETCAN step for the Python callback `cb(kind, n, total)` and
 /// its answer (None or "continue", "end", "stop", "cancel"). A callback that
 /// raises, or answers anything else, stops the transfer (its exception is
 /// kept for the caller).
-pub(crate) fn can_flow(cb: Option<&PyObject>, raised: &Raised, e: CanEvent) -> Flow {
+fn can_flow(cb: Option<&PyObject>, raised: &Raised, e: CanEvent) -> Flow {
     let Some(cb) = cb else { return Flow::Continue };
     let (kind, n, total) = match e {
         CanEvent::Granted { grant } => ("granted", grant as u64, 0),
@@ -45,7 +66,7 @@ pub(crate) fn can_flow(cb: Option<&PyObject>, raised: &Raised, e: CanEvent) -> F
 
 /// How a PUTCAN/GETCAN ended, for Python: ("completed" or the callback's
 /// "end", "stop", "cancel"; the bytes moved).
-pub(crate) fn can_outcome(o: CanOutcome) -> (&'static str, u64) {
+fn can_outcome(o: CanOutcome) -> (&'static str, u64) {
     let how = match o {
         CanOutcome::Completed { .. } => "completed",
         CanOutcome::Ended { by: Flow::End, .. } => "end",

@@ -1,9 +1,8 @@
 //! The `Session` class: one TF Protocol session, each method one tfp-client
 //! call (`crate::running` says how a call runs).
 
-use crate::can::{can_flow, can_outcome};
 use crate::errors::py_err;
-use crate::pyio::{polled, progress_fn, PyRead, PyWrite, Raised};
+use crate::pyio::{polled, progress_fn, PyRead, PyWrite};
 use crate::running::Conn;
 use crate::tree::{filter, TreeRun};
 use pyo3::prelude::*;
@@ -581,16 +580,10 @@ impl Session {
         canpt: u64,
         on: Option<PyObject>,
     ) -> PyResult<(&'static str, u64)> {
-        let raised = Raised::default();
-        let r = self.run_long(py, |c, _| {
-            let mut src = PyRead {
-                obj: &data,
-                raised: &raised,
-            };
-            let mut cb = |e| can_flow(on.as_ref(), &raised, e);
-            c.putcan(&remote, offset, bufsz, canpt, &mut src, &mut cb)
-        });
-        raised.over(r).map(can_outcome)
+        self.can_run(py, on, |c, raised, cb| {
+            let mut src = PyRead { obj: &data, raised };
+            c.putcan(&remote, offset, bufsz, canpt, &mut src, cb)
+        })
     }
 
     /// GETCAN (tfp_client::Client::getcan): writes the file from `offset`
@@ -610,16 +603,10 @@ impl Session {
         canpt: u64,
         on: Option<PyObject>,
     ) -> PyResult<(&'static str, u64)> {
-        let raised = Raised::default();
-        let r = self.run_long(py, |c, _| {
-            let mut out = PyWrite {
-                obj: &sink,
-                raised: &raised,
-            };
-            let mut cb = |e| can_flow(on.as_ref(), &raised, e);
-            c.getcan(&remote, offset, bufsz, canpt, &mut out, &mut cb)
-        });
-        raised.over(r).map(can_outcome)
+        self.can_run(py, on, |c, raised, cb| {
+            let mut out = PyWrite { obj: &sink, raised };
+            c.getcan(&remote, offset, bufsz, canpt, &mut out, cb)
+        })
     }
 
     /// NIGMA: a new session key of `n` bytes.
