@@ -75,7 +75,16 @@ def partials(d):
 
 
 def partial_bytes(d):
-    return sum(os.path.getsize(os.path.join(d, n)) for n in partials(d) if n.endswith(".tf-partial"))
+    """Bytes in the partials of `d` now. A partial listed and then renamed
+    into place (its file done) before it is measured counts as empty."""
+    total = 0
+    for n in partials(d):
+        if n.endswith(".tf-partial"):
+            try:
+                total += os.path.getsize(os.path.join(d, n))
+            except FileNotFoundError:
+                pass
+    return total
 
 
 def session_pids(srv):
