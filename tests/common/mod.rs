@@ -84,6 +84,27 @@ fn newest_source_after(dir: &Path, t: std::time::SystemTime, out: &mut Vec<PathB
     }
 }
 
+/// The `tf` under test where any user can run it. A test that runs tf as
+/// another user cannot count on the checkout being searchable by others (a
+/// clone made in `mktemp -d` lies below a 0700 directory), so it runs this
+/// name instead: a hard link to [`tf_bin`] (a copy across file systems) in a
+/// 0755 [`tempdir`] of its own, made once per process. A link, not a copy
+/// where it can be: a copy still open for writing while another test forks
+/// could make its exec fail with ETXTBSY.
+pub fn tf_bin_for_others() -> &'static Path {
+    static LINKED: OnceLock<PathBuf> = OnceLock::new();
+    LINKED.get_or_init(|| {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempdir("tf-for-others");
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let p = d.join("tf");
+        if std::fs::hard_link(tf_bin(), &p).is_err() {
+            std::fs::copy(tf_bin(), &p).unwrap_or_else(|e| panic!("{} -> {}: {e}", tf_bin(), p.display()));
+        }
+        p
+    })
+}
+
 pub fn is_root() -> bool {
     tfd_sys::geteuid() == 0
 }

@@ -42,9 +42,11 @@ fn err(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// `tf ARGS` against `srv`, as root or (`as_user`) as USER.
+/// `tf ARGS` against `srv`, as root or (`as_user`) as USER (through the tf
+/// every user can reach, wherever the checkout lies).
 fn tf(srv: &Server, args: &[&str], env: &[(&str, &Path)], as_user: Option<(u32, u32)>) -> Output {
-    let mut c = srv.tf_command(args);
+    let mut c = Command::new(crate::common::tf_bin_for_others());
+    c.args(srv.tf_command(args).get_args());
     c.env_remove("TF_PASSWORD").env_remove("TF_USER");
     for (k, v) in env {
         c.env(k, v);
@@ -228,7 +230,7 @@ fn a_config_others_can_write_or_another_user_owns_is_refused() {
     )
     .unwrap();
     let run = |as_user: Option<(u32, u32)>| {
-        let mut c = Command::new(crate::common::tf_bin());
+        let mut c = Command::new(crate::common::tf_bin_for_others());
         c.args(["-s", "here", "echo", "hi"]).env("XDG_CONFIG_HOME", &home);
         for v in ["TF_SERVER", "TF_KEY", "TF_HASH", "TF_USER", "TF_PASSWORD"] {
             c.env_remove(v);
