@@ -9,9 +9,11 @@
 
 pub mod cli;
 pub mod floor;
+pub mod race;
 #[path = "../../tests/common/reply.rs"]
 pub mod reply;
 pub mod sshd;
+pub mod wan;
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -19,7 +21,7 @@ use openssl::pkey::PKey;
 use openssl::rsa::Rsa;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -35,6 +37,8 @@ pub struct Server {
     addr: SocketAddr,
     pubkey_pem: Vec<u8>,
     hash: String,
+    /// The network namespace it runs in (`ip netns exec`), `None`: this one.
+    netns: Option<String>,
 }
 
 /// The tfd under test: `TFD_BIN`, else Cargo's, else `target/release/tfd`.
@@ -101,6 +105,29 @@ fn write_private(path: &Path, data: &[u8]) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// True when something accepts TCP connections at `addr`, seen from this network
+/// namespace or from `netns` (there by a shell's `/dev/tcp`, bounded by `timeout`).
+pub fn listening(netns: Option<&str>, addr: SocketAddr) -> bool {
+    match netns {
+        None => TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok(),
+        Some(ns) => Command::new("ip")
+            .args(["netns", "exec", ns, "timeout", "2", "bash", "-c"])
+            .arg(format!("exec 3<>/dev/tcp/{}/{}", addr.ip(), addr.port()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success()),
+    }
+}
+
+impl Server {
+    /// The server's directory (config, key, log, `data`).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
 pub fn free_port() -> Result<u16, String> {
     let l = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("cannot find a free port: {e}"))?;
     l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
@@ -119,13 +146,26 @@ impl Server {
 
     /// Like [`Server::start_with`], serving `dbdir` (default: its own `data`).
     pub fn start_on(bin: &Path, dbdir: Option<&Path>, extra_conf: &str) -> Result<Server, String> {
+        Server::start_at(bin, None, IpAddr::V4(Ipv4Addr::LOCALHOST), dbdir, extra_conf)
+    }
+
+    /// Like [`Server::start_on`], listening on `ip` inside the network
+    /// namespace `netns` (`ip netns exec`), e.g. one end of an emulated WAN link.
+    pub fn start_at(
+        bin: &Path,
+        netns: Option<&str>,
+        ip: IpAddr,
+        dbdir: Option<&Path>,
+        extra_conf: &str,
+    ) -> Result<Server, String> {
         let dir = private_tempdir("bench")?;
         let mut server = Server {
             child: None,
             dir,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            addr: SocketAddr::from((ip, 0)),
             pubkey_pem: Vec::new(),
             hash: String::new(),
+            netns: netns.map(str::to_string),
         };
         server.configure_and_spawn(bin, dbdir, extra_conf)?;
         Ok(server)
@@ -147,11 +187,12 @@ impl Server {
         getrandom::getrandom(&mut h).map_err(|e| e.to_string())?;
         self.hash = h.iter().map(|b| format!("{b:02x}")).collect();
         let port = free_port()?;
-        self.addr = SocketAddr::from(([127, 0, 0, 1], port));
+        self.addr = SocketAddr::from((self.addr.ip(), port));
         let mut conf = format!(
-            "proto 2.4.1\nhash {}\ndbdir {}\nport {port}\nlisten 127.0.0.1\nprivkey_file key.pem\n",
+            "proto 2.4.1\nhash {}\ndbdir {}\nport {port}\nlisten {}\nprivkey_file key.pem\n",
             self.hash,
-            dbdir.map(|d| d.display().to_string()).unwrap_or_else(|| "data".into())
+            dbdir.map(|d| d.display().to_string()).unwrap_or_else(|| "data".into()),
+            self.addr.ip()
         );
         // As root tfd is multi-user and wants LOGIN unless a default user is set.
         if nix::unistd::geteuid().is_root() && !extra_conf.contains("defusr") {
@@ -172,7 +213,15 @@ impl Server {
         let conf_path = dir.join("tfd.conf");
         write_private(&conf_path, conf.as_bytes())?;
         let log = fs::File::create(dir.join("tfd.log")).map_err(|e| e.to_string())?;
-        let child = Command::new(bin)
+        let mut cmd = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        let child = cmd
             .arg("-c")
             .arg(&conf_path)
             .stdin(Stdio::null())
@@ -193,7 +242,7 @@ impl Server {
                     return Err(format!("tfd exited at startup ({status}):\n{}", self.log_text()));
                 }
             }
-            if TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_ok() {
+            if listening(self.netns.as_deref(), self.addr) {
                 return Ok(());
             }
             if Instant::now() > deadline {

@@ -1,15 +1,16 @@
 //! A private OpenSSH server for the benches that compare `tf` with sftp, scp and
 //! rsync over ssh: its own config (`-f`), host key and authorised client key in a
-//! private temporary directory, on a free port of 127.0.0.1 only, in the
+//! private temporary directory, on a free port of 127.0.0.1 only (or of an address
+//! in a network namespace the bench made itself, `Sshd::start_at`), in the
 //! foreground (`-D`) as this process's child, stopped and removed on drop, so a
 //! bench that fails half way leaves no daemon and no key behind. Nothing of the
 //! machine's own sshd (config, keys, service) is read or touched.
 
-use super::{free_port, private_tempdir};
+use super::{free_port, listening, private_tempdir};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::fs;
-use std::net::TcpStream;
+use std::net::{IpAddr, Ipv4Addr};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -47,6 +48,9 @@ pub struct Sshd {
     dir: PathBuf,
     port: u16,
     user: String,
+    /// The address it listens on, and the network namespace it runs in (`None`: this one).
+    ip: IpAddr,
+    netns: Option<String>,
 }
 
 fn keygen(path: &Path, comment: &str) -> Result<(), String> {
@@ -68,9 +72,15 @@ fn keygen(path: &Path, comment: &str) -> Result<(), String> {
 }
 
 impl Sshd {
-    /// Generates the keys, writes the config and starts sshd; returns once it
-    /// accepts connections (at most 10 s).
+    /// Generates the keys, writes the config and starts sshd on 127.0.0.1;
+    /// returns once it accepts connections (at most 10 s).
     pub fn start() -> Result<Sshd, String> {
+        Sshd::start_at(None, IpAddr::V4(Ipv4Addr::LOCALHOST))
+    }
+
+    /// Like [`Sshd::start`], listening on `ip` inside the network namespace
+    /// `netns` (`ip netns exec`), e.g. one end of an emulated WAN link.
+    pub fn start_at(netns: Option<&str>, ip: IpAddr) -> Result<Sshd, String> {
         let dir = private_tempdir("sshd")?;
         let user = nix::unistd::User::from_uid(nix::unistd::geteuid())
             .ok()
@@ -83,6 +93,8 @@ impl Sshd {
             dir,
             port: 0,
             user,
+            ip,
+            netns: netns.map(str::to_string),
         };
         if sshd.dir.display().to_string().contains(char::is_whitespace) {
             return Err(format!(
@@ -103,13 +115,12 @@ impl Sshd {
         let host_pub = fs::read_to_string(dir.join("host_key.pub")).map_err(|e| e.to_string())?;
         fs::write(
             dir.join("known_hosts"),
-            format!("[127.0.0.1]:{} {}", self.port, host_pub.trim()) + "\n",
+            format!("[{}]:{} {}", self.ip, self.port, host_pub.trim()) + "\n",
         )
         .map_err(|e| e.to_string())?;
         let conf = format!(
             "Port {port}\n\
-             ListenAddress 127.0.0.1\n\
-             AddressFamily inet\n\
+             ListenAddress {ip}\n\
              HostKey {d}/host_key\n\
              PidFile none\n\
              AuthorizedKeysFile {d}/authorized_keys\n\
@@ -128,6 +139,7 @@ impl Sshd {
              PrintMotd no\n\
              Subsystem sftp internal-sftp\n",
             port = self.port,
+            ip = self.ip,
             d = dir.display(),
             user = self.user
         );
@@ -141,7 +153,15 @@ impl Sshd {
                 .map_err(|e| format!("/run/sshd: {e}"))?;
         }
         let log = fs::File::create(dir.join("sshd.log")).map_err(|e| e.to_string())?;
-        let child = Command::new(SSHD)
+        let mut cmd = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, SSHD]);
+                c
+            }
+            None => Command::new(SSHD),
+        };
+        let child = cmd
             .args(["-D", "-e", "-f"])
             .arg(dir.join("sshd_config"))
             .stdin(Stdio::null())
@@ -156,7 +176,7 @@ impl Sshd {
                 self.child = None;
                 return Err(format!("sshd exited at startup ({status}):\n{}", self.log_text()));
             }
-            if TcpStream::connect_timeout(&([127, 0, 0, 1], self.port).into(), Duration::from_millis(200)).is_ok() {
+            if listening(self.netns.as_deref(), (self.ip, self.port).into()) {
                 return Ok(());
             }
             if Instant::now() > deadline {
@@ -166,13 +186,18 @@ impl Sshd {
         }
     }
 
+    /// Its private directory (config, keys, log).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// `USER@127.0.0.1`, for sftp, scp and rsync.
+    /// `USER@ADDRESS`, for sftp, scp and rsync.
     pub fn login(&self) -> String {
-        format!("{}@127.0.0.1", self.user)
+        format!("{}@{}", self.user, self.ip)
     }
 
     /// The options every ssh client here takes (ssh, sftp and scp; the port is
