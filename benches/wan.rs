@@ -41,8 +41,11 @@
 //! sshd, ssh, scp, sftp or rsync the bench says what is missing and fails.
 //!
 //! `scripts/bench wan [--profiles 100/50,200/20/0.5] [--only big,tree,...]
-//! [--rounds N] [--big-mib M] [--edits-mib M] [--sftp-trees] [--limit SECS]
-//! [--budget SECS] [--quick] [--smoke]`. `--quick`: one round, 16 MiB files,
+//! [--rounds N] [--big-mib M] [--edits-mib M] [--sftp-trees] [--baseline-tf
+//! PATH] [--limit SECS] [--budget SECS] [--quick] [--smoke]`. `--baseline-tf`
+//! times another tf binary (say main's) beside this one in the `big` case, one
+//! stream and `--streams 4`, in the same rounds: its row's ratio is its time ÷
+//! this tf's (a before/after in one run). `--quick`: one round, 16 MiB files,
 //! no tree10k or edits unless named; `--smoke`: the shortest run that proves
 //! the bench end to end (one small profile, tiny files and trees, every tool
 //! and case once, under two minutes; CI runs it). Bounded: a command is killed
@@ -66,13 +69,14 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 use support::race::{median, timed, Failure, MIB};
 use support::sshd::{missing_tools, Sshd};
-use support::wan::{forget_dir, on_signal_clean_up, remember_dir, wan_dir, Link, Wire};
+use support::wan::{forget_dir, on_signal_clean_up, remember_dir, stopping, wan_dir, Link, Wire};
 use support::{cli, log_problems, private_tempdir, tf_binary, tfd_binary, Server};
 
 const CASES: &[&str] = &["big", "tree", "tree10k", "mirror", "delta", "edits"];
 const GCM: &str = "aes128-gcm@openssh.com";
 const USAGE: &str = "usage: wan [--profiles RATE/RTT[/LOSS],...] [--only big,tree,tree10k,mirror,delta,edits] \
-                     [--rounds N] [--big-mib M] [--edits-mib M] [--sftp-trees] [--limit SECS] [--budget SECS] \
+                     [--rounds N] [--big-mib M] [--edits-mib M] [--sftp-trees] [--baseline-tf PATH] [--limit SECS] \
+                     [--budget SECS] \
                      [--quick] [--smoke]";
 
 #[derive(Clone)]
@@ -133,6 +137,8 @@ struct Options {
     rounds: usize,
     sizes: Sizes,
     sftp_trees: bool,
+    /// Another tf (e.g. main's) timed beside this one in the big case.
+    baseline_tf: Option<PathBuf>,
     limit: Duration,
     budget: Duration,
     quick: bool,
@@ -159,6 +165,7 @@ impl Options {
                 edits_mib: 1024,
             },
             sftp_trees: false,
+            baseline_tf: None,
             limit: Duration::from_secs(300),
             budget: Duration::from_secs(3 * 3600),
             quick: false,
@@ -170,6 +177,13 @@ impl Options {
                 "--quick" => o.quick = true,
                 "--smoke" => o.smoke = true,
                 "--sftp-trees" => o.sftp_trees = true,
+                "--baseline-tf" => {
+                    let b = PathBuf::from(args.value("--baseline-tf")?);
+                    if !b.is_file() {
+                        return Err(format!("--baseline-tf {}: no such file", b.display()));
+                    }
+                    o.baseline_tf = Some(b);
+                }
                 "--profiles" => {
                     profiles = Some(
                         args.value("--profiles")?
@@ -325,7 +339,7 @@ fn alternate(b: &Bed, rounds: usize, deadline: Instant, mut cs: Vec<Contender<'_
             break;
         }
         for (c, s) in cs.iter_mut().zip(out.iter_mut()) {
-            if s.failed.is_some() {
+            if s.failed.is_some() || stopping() {
                 continue;
             }
             let run = (|| {
@@ -385,7 +399,12 @@ impl Bed<'_> {
     }
 
     fn tf(&self, args: &[&str]) -> Result<Command, String> {
-        let mut c = self.link.client(&self.tf);
+        self.tf_bin(&self.tf, args)
+    }
+
+    /// `tf` as another binary (`--baseline-tf`).
+    fn tf_bin(&self, bin: &Path, args: &[&str]) -> Result<Command, String> {
+        let mut c = self.link.client(bin);
         c.args(self.server().tf_args()?).args(args);
         Ok(c)
     }
@@ -438,16 +457,14 @@ impl Drop for Bed<'_> {
                 }
             }
         }
-        for d in [
+        let dirs: Vec<PathBuf> = [
             self.server.as_ref().map(|s| s.dir().to_path_buf()),
             self.sshd.as_ref().map(|s| s.dir().to_path_buf()),
             Some(self.dir.clone()),
         ]
         .into_iter()
         .flatten()
-        {
-            forget_dir(&d);
-        }
+        .collect();
         self.server.take();
         self.sshd.take();
         let counters = self.link.down();
@@ -455,6 +472,10 @@ impl Drop for Bed<'_> {
             println!("  link {}: {}", self.link.name, counters.trim().replace('\n', "; "));
         }
         let _ = fs::remove_dir_all(&self.dir);
+        // only now: an interrupted bench's handler waits for this
+        for d in &dirs {
+            forget_dir(d);
+        }
     }
 }
 
@@ -589,7 +610,7 @@ fn run_profile(o: &Options, wan: &Path, name: &str, profile: &Profile, deadline:
         ("edits", Box::new(|b| cases_edits(b, deadline))),
     ];
     for (case, f) in steps {
-        if !o.wants(case, profile) {
+        if !o.wants(case, profile) || stopping() {
             continue;
         }
         if Instant::now() > deadline {
@@ -649,6 +670,9 @@ fn run(o: &Options) -> Result<(), String> {
     let mut kv = String::from("BENCH_WAN");
     let mut all = Vec::new();
     for profile in &o.profiles {
+        if stopping() {
+            return Err("interrupted".into());
+        }
         if Instant::now() > deadline {
             println!("skipping profile {}: over the budget", profile.label());
             continue;
@@ -660,6 +684,9 @@ fn run(o: &Options) -> Result<(), String> {
                 kv.push_str(&format!(" {}=failed", profile.key()));
             }
         }
+    }
+    if stopping() {
+        return Err("interrupted: the links, tfd, sshd and the bench's files are removed".into());
     }
     for (profile, cases) in &all {
         report(profile, cases, &mut kv);

@@ -8,7 +8,9 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// Where `wan-up` and `wan-down` are: `TFD_WAN_DIR`, else `shared/wan` beside
 /// the checkout (CI clones the repository with `shared/` beside it), or beside
@@ -33,7 +35,8 @@ pub fn wan_dir() -> Result<PathBuf, String> {
 
 /// The links up right now and the directories to remove, for the signal handler.
 struct Live {
-    links: BTreeSet<String>,
+    /// name, and wanlink's process id
+    links: BTreeSet<(String, u32)>,
     dirs: BTreeSet<PathBuf>,
 }
 
@@ -56,9 +59,19 @@ pub fn forget_dir(dir: &Path) {
     }
 }
 
-/// Ctrl-C, SIGTERM or SIGHUP: every link still up is taken down (which ends
-/// the tfd and sshd in it), the remembered directories are removed, and the
-/// bench exits with 128 + the signal.
+/// Set by the signal handler: the bench stops starting commands and cases.
+static STOPPING: AtomicBool = AtomicBool::new(false);
+
+/// True once the bench was interrupted.
+pub fn stopping() -> bool {
+    STOPPING.load(Ordering::Relaxed)
+}
+
+/// Ctrl-C, SIGTERM or SIGHUP: [`stopping`] turns true, every link still up is
+/// taken down (which ends the commands, tfd and sshd in it), the bench's own
+/// clean-up runs as it stops (at most 30 s are given to it), then what is
+/// left of the remembered directories is removed and the bench exits with
+/// 128 + the signal.
 pub fn on_signal_clean_up() -> Result<(), String> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let mut signals =
@@ -67,10 +80,19 @@ pub fn on_signal_clean_up() -> Result<(), String> {
     std::thread::spawn(move || {
         if let Some(sig) = signals.forever().next() {
             eprintln!("wan bench: signal {sig}: taking the links down and cleaning up");
+            STOPPING.store(true, Ordering::Relaxed);
+            let links: Vec<(String, u32)> = LIVE
+                .lock()
+                .map(|l| l.links.iter().cloned().collect())
+                .unwrap_or_default();
+            for (name, pid) in &links {
+                wan_down(&dir, name, *pid);
+            }
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < deadline && LIVE.lock().map(|l| !l.dirs.is_empty()).unwrap_or(false) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
             if let Ok(l) = LIVE.lock() {
-                for name in &l.links {
-                    wan_down(&dir, name);
-                }
                 for d in &l.dirs {
                     let _ = std::fs::remove_dir_all(d);
                 }
@@ -81,15 +103,34 @@ pub fn on_signal_clean_up() -> Result<(), String> {
     Ok(())
 }
 
-/// `wan-down NAME` (ends every process in both namespaces and deletes them);
-/// returns what it printed (the link's own counters) and removes its log.
-fn wan_down(dir: &Path, name: &str) -> String {
-    let out = Command::new(dir.join("wan-down"))
-        .arg(name)
+/// `wan-down NAME PID` (ends every process in both namespaces and deletes
+/// them, and wanlink, which runs outside them: without its PID wan-down
+/// leaves it running, busy, for ever); returns what it printed (the link's
+/// own counters) and removes its log.
+fn wan_down(dir: &Path, name: &str, pid: u32) -> String {
+    let mut cmd = Command::new(dir.join("wan-down"));
+    cmd.arg(name);
+    if pid > 0 {
+        cmd.arg(pid.to_string());
+    }
+    let out = cmd
         .stdin(Stdio::null())
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
         .unwrap_or_default();
+    // wanlink prints its counters on SIGTERM: wait for it (bounded), then make sure
+    let is_wanlink =
+        || std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.windows(7).any(|w| w == b"wanlink"));
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while pid > 0 && is_wanlink() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if pid > 0 && is_wanlink() {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
     let tmp = std::env::var_os("TMPDIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| "/tmp".into());
@@ -106,6 +147,8 @@ pub struct Link {
     pub addr_b: String,
     /// Mbit/s, for the fraction of the link a transfer used.
     pub rate_mbit: f64,
+    /// wanlink's process id (outside the namespaces).
+    pid: u32,
     up: bool,
 }
 
@@ -138,10 +181,7 @@ impl Link {
             .lines()
             .any(|l| l.split_whitespace().next() == Some(&format!("{name}-a")))
         {
-            wan_down(dir, name);
-        }
-        if let Ok(mut l) = LIVE.lock() {
-            l.links.insert(name.to_string());
+            wan_down(dir, name, 0);
         }
         let mut link = Link {
             dir: dir.to_path_buf(),
@@ -150,6 +190,7 @@ impl Link {
             b: String::new(),
             addr_b: String::new(),
             rate_mbit,
+            pid: 0,
             up: true,
         };
         let out = Command::new(dir.join("wan-up"))
@@ -171,11 +212,17 @@ impl Link {
                 Some(("WAN_A", v)) => link.a = v.into(),
                 Some(("WAN_B", v)) => link.b = v.into(),
                 Some(("WAN_ADDR_B", v)) => link.addr_b = v.into(),
+                Some(("WAN_PID", v)) => link.pid = v.parse().unwrap_or(0),
                 _ => {}
             }
         }
-        if link.a.is_empty() || link.b.is_empty() || link.addr_b.is_empty() {
-            return Err(format!("wan-up printed no WAN_A, WAN_B and WAN_ADDR_B: {text}"));
+        if let Ok(mut l) = LIVE.lock() {
+            l.links.insert((name.to_string(), link.pid));
+        }
+        if link.a.is_empty() || link.b.is_empty() || link.addr_b.is_empty() || link.pid == 0 {
+            return Err(format!(
+                "wan-up printed no WAN_A, WAN_B, WAN_ADDR_B and WAN_PID: {text}"
+            ));
         }
         Ok(link)
     }
@@ -219,9 +266,9 @@ impl Link {
         if !std::mem::replace(&mut self.up, false) {
             return String::new();
         }
-        let out = wan_down(&self.dir, &self.name);
+        let out = wan_down(&self.dir, &self.name, self.pid);
         if let Ok(mut l) = LIVE.lock() {
-            l.links.remove(&self.name);
+            l.links.remove(&(self.name.clone(), self.pid));
         }
         out
     }

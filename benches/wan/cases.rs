@@ -51,28 +51,42 @@ pub fn case_big(b: &Bed, deadline: Instant) -> Result<Vec<Case>, String> {
     let l = p(&local);
     let l = &l;
     println!("  [big] {mib} MiB up: tf put, tf put --streams 4, scp, sftp, rsync ...");
-    let up = alternate(
-        b,
-        b.o.rounds,
-        deadline,
-        vec![
-            contender("tf", "tf put", true, data.join("tf.bin"), ck, |_| {
-                b.tf(&["put", l, "tf.bin"])
-            }),
-            contender("tf4", "tf put --streams 4", true, data.join("tf4.bin"), ck, |_| {
-                b.tf(&["put", "--streams", "4", l, "tf4.bin"])
-            }),
-            contender("scp", "scp", false, data.join("scp.bin"), ck, |to| {
-                Ok(b.scp(l.clone(), b.remote(to)))
-            }),
-            contender("sftp", "sftp put", false, data.join("sftp.bin"), ck, |to| {
-                b.sftp(&format!("put {l} {}", to.display()))
-            }),
-            contender("rsync", "rsync -a", false, data.join("rsync.bin"), ck, |to| {
-                Ok(b.rsync(l.clone(), b.remote(to)))
-            }),
-        ],
-    );
+    let mut cs = vec![
+        contender("tf", "tf put", true, data.join("tf.bin"), ck, |_| {
+            b.tf(&["put", l, "tf.bin"])
+        }),
+        contender("tf4", "tf put --streams 4", true, data.join("tf4.bin"), ck, |_| {
+            b.tf(&["put", "--streams", "4", l, "tf4.bin"])
+        }),
+        contender("scp", "scp", false, data.join("scp.bin"), ck, |to| {
+            Ok(b.scp(l.clone(), b.remote(to)))
+        }),
+        contender("sftp", "sftp put", false, data.join("sftp.bin"), ck, |to| {
+            b.sftp(&format!("put {l} {}", to.display()))
+        }),
+        contender("rsync", "rsync -a", false, data.join("rsync.bin"), ck, |to| {
+            Ok(b.rsync(l.clone(), b.remote(to)))
+        }),
+    ];
+    if let Some(base) = &b.o.baseline_tf {
+        cs.push(contender(
+            "tfbase",
+            "baseline tf put",
+            false,
+            data.join("tfb.bin"),
+            ck,
+            move |_| b.tf_bin(base, &["put", l, "tfb.bin"]),
+        ));
+        cs.push(contender(
+            "tf4base",
+            "baseline tf put -s 4",
+            false,
+            data.join("tfb4.bin"),
+            ck,
+            move |_| b.tf_bin(base, &["put", "--streams", "4", l, "tfb4.bin"]),
+        ));
+    }
+    let up = alternate(b, b.o.rounds, deadline, cs);
     let src = data.join("big.bin");
     fs::hard_link(&local, &src)
         .or_else(|_| fs::copy(&local, &src).map(|_| ()))
@@ -81,28 +95,42 @@ pub fn case_big(b: &Bed, deadline: Instant) -> Result<Vec<Case>, String> {
     let s = &s;
     println!("  [big] {mib} MiB down: tf get, tf get --streams 4, scp, sftp, rsync ...");
     let d = &b.dir;
-    let down = alternate(
-        b,
-        b.o.rounds,
-        deadline,
-        vec![
-            contender("tf", "tf get", true, d.join("tf.bin"), ck, |to| {
-                b.tf(&["get", "big.bin", &p(to)])
-            }),
-            contender("tf4", "tf get --streams 4", true, d.join("tf4.bin"), ck, |to| {
-                b.tf(&["get", "--streams", "4", "big.bin", &p(to)])
-            }),
-            contender("scp", "scp", false, d.join("scp.bin"), ck, |to| {
-                Ok(b.scp(b.remote(&src), p(to)))
-            }),
-            contender("sftp", "sftp get", false, d.join("sftp.bin"), ck, |to| {
-                b.sftp(&format!("get {s} {}", to.display()))
-            }),
-            contender("rsync", "rsync -a", false, d.join("rsync.bin"), ck, |to| {
-                Ok(b.rsync(b.remote(&src), p(to)))
-            }),
-        ],
-    );
+    let mut cs = vec![
+        contender("tf", "tf get", true, d.join("tf.bin"), ck, |to| {
+            b.tf(&["get", "big.bin", &p(to)])
+        }),
+        contender("tf4", "tf get --streams 4", true, d.join("tf4.bin"), ck, |to| {
+            b.tf(&["get", "--streams", "4", "big.bin", &p(to)])
+        }),
+        contender("scp", "scp", false, d.join("scp.bin"), ck, |to| {
+            Ok(b.scp(b.remote(&src), p(to)))
+        }),
+        contender("sftp", "sftp get", false, d.join("sftp.bin"), ck, |to| {
+            b.sftp(&format!("get {s} {}", to.display()))
+        }),
+        contender("rsync", "rsync -a", false, d.join("rsync.bin"), ck, |to| {
+            Ok(b.rsync(b.remote(&src), p(to)))
+        }),
+    ];
+    if let Some(base) = &b.o.baseline_tf {
+        cs.push(contender(
+            "tfbase",
+            "baseline tf get",
+            false,
+            d.join("tfb.bin"),
+            ck,
+            move |to| b.tf_bin(base, &["get", "big.bin", &p(to)]),
+        ));
+        cs.push(contender(
+            "tf4base",
+            "baseline tf get -s 4",
+            false,
+            d.join("tfb4.bin"),
+            ck,
+            move |to| b.tf_bin(base, &["get", "--streams", "4", "big.bin", &p(to)]),
+        ));
+    }
+    let down = alternate(b, b.o.rounds, deadline, cs);
     let _ = fs::remove_file(&src);
     let _ = fs::remove_file(&local);
     let payload = Some(mib * MIB);
