@@ -1,10 +1,8 @@
-//! `tf put --streams N`, `tf put --resume` and a plain `tf put` of a file of
-//! [`PLAIN_MIN`] or more through tfd's staged uploads
+//! `tf put --streams N` and `tf put --resume` through tfd's staged uploads
 //! ([`tfp_client::staged`]): the target is replaced only by a complete,
 //! verified file, and an interrupted upload continues where the server's
 //! journal says it stopped. Against a server without the extension, tf says
-//! what it cannot guarantee and writes in place as before (a plain put goes
-//! through SNDFILE, silently, as it always did).
+//! what it cannot guarantee and writes in place as before.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -39,18 +37,7 @@ pub struct Put<'a> {
     pub bufsz: i64,
     /// Continue what the server's stage holds.
     pub resume: bool,
-    /// A plain `put` (no --streams, --resume or --offset): staged only for
-    /// speed, so nothing more is said than SNDFILE's put says, and a server
-    /// without the extension gets SNDFILE.
-    pub plain: bool,
-    /// --verify: say the SHA-256 both ends agreed on (any staged put does).
-    pub verify: bool,
 }
-
-/// The size from which a plain `put` is staged: SNDFILE's flow waits a round
-/// trip for each 512 KiB chunk, the staged upload's about four in all (its
-/// open, the PUT flow's open and end, the commit).
-pub const PLAIN_MIN: u64 = 4 << 20;
 
 /// Runs the upload; `Ok(None)` when the server has no staged uploads (the
 /// caller then writes in place, after the warning printed here).
@@ -70,7 +57,6 @@ pub fn upload(
     };
     let r = match staged::put(c, cfg, &req, counter) {
         Ok(r) => r,
-        Err(e) if staged::unsupported(&e) && p.plain => return Ok(None),
         Err(e) if staged::unsupported(&e) => {
             eprintln!(
                 "tf: put: the server has no staged uploads (a tfd extension): {} is written in place, \
@@ -124,8 +110,6 @@ pub fn upload(
     if r.moved_again {
         eprintln!("tf: put: the first copy did not match its SHA-256 and was moved again");
     }
-    if !p.plain || p.verify {
-        eprintln!("verified: SHA-256 {}", r.sha256);
-    }
+    eprintln!("verified: SHA-256 {}", r.sha256);
     Ok(Some(ExitCode::SUCCESS))
 }

@@ -305,17 +305,7 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
         inner: &mut reader,
         hash: (from_stdin && o.verify).then(Sha256::new),
     };
-    // A plain `put` of a big file goes staged too: SNDFILE waits for the
-    // server's CONT after every 512 KiB chunk, a round trip each (on a 50 ms
-    // link 0.69 of its rate for 64 MiB), while the staged upload's PUT flow
-    // streams; below the threshold SNDFILE's fewer round trips win.
-    let plain_big = cmd == "put"
-        && o.offset.is_none()
-        && !o.resume
-        && o.streams <= 1
-        && !from_stdin
-        && size >= super::put_staged::PLAIN_MIN;
-    if cmd == "put" && o.offset.is_none() && (o.resume || o.streams > 1 || plain_big) {
+    if cmd == "put" && o.offset.is_none() && (o.resume || o.streams > 1) {
         // a complete, verified file replaces the target in one step
         let p = super::put_staged::Put {
             local,
@@ -323,8 +313,6 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
             streams: o.streams,
             bufsz: o.bufsz,
             resume: o.resume,
-            plain: plain_big,
-            verify: o.verify,
         };
         let bar = Bar::start(size, counter.clone());
         let r = super::put_staged::upload(c, cfg, &p, &counter);
