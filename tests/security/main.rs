@@ -17,6 +17,7 @@ mod fai;
 mod house;
 mod jail;
 mod keys;
+mod planted_partials;
 mod runbash;
 mod secfs;
 mod secret_files;

@@ -201,7 +201,8 @@ pub fn download(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, say: &mut
     };
     let mut partial = match req.target.place().and_then(Partial::open_at) {
         Ok(p) => p,
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(Error::Local(e)),
+        // the partial's own refusals name it already
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.raw_os_error().is_none() => return Err(Error::Local(e)),
         Err(e) => {
             let (data, _) = super::partial::paths_for(&target_path);
             return Err(Error::file(&data, e));
