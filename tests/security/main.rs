@@ -21,6 +21,7 @@ mod planted_partials;
 mod runbash;
 mod secfs;
 mod secret_files;
+mod shared_overwrite;
 mod unsafe_policy;
 mod user_jail;
 mod users;
