@@ -52,3 +52,18 @@ pub(crate) fn py_err(py: Python<'_>, e: Error) -> PyErr {
         Err(_) => PyRuntimeError::new_err(msg),
     }
 }
+
+/// `tfd_client.SessionBusy`: a call of a session while another call of it
+/// runs (from its callback, or another thread), raised instead of waiting.
+pub(crate) fn busy(py: Python<'_>) -> PyErr {
+    let msg = "session busy: another call of this session is running (this is its callback, \
+               or another thread's call); call again once it has returned, or use a session of its own";
+    match py
+        .import("tfd_client._errors")
+        .and_then(|m| m.getattr("_from_native"))
+        .and_then(|f| f.call1(("busy", None::<i64>, "", msg, msg)))
+    {
+        Ok(v) => PyErr::from_value(v),
+        Err(_) => PyRuntimeError::new_err(msg),
+    }
+}

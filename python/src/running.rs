@@ -1,10 +1,17 @@
 //! How a [`Session`] runs a library call: the GIL released, refused in
 //! notification mode, long operations on a worker thread that Ctrl-C stops,
 //! and a broken channel closing the session.
+//!
+//! A call holds the session's connection while it runs, callbacks included
+//! (a progress or PUTCAN callback, a file object PUTCAN reads). A second
+//! call of the same session meanwhile (from such a callback, or from another
+//! thread) never waits for it, which from a callback would be for ever: it
+//! raises `tfd_client.SessionBusy` at once ([`Session::held`]).
 
-use crate::errors::py_err;
+use crate::errors::{busy, py_err};
 use crate::session::Session;
 use pyo3::prelude::*;
+use std::sync::{MutexGuard, TryLockError};
 use std::time::Duration;
 use tfp_client::interrupt::Cancel;
 use tfp_client::notify::Notifications;
@@ -40,19 +47,40 @@ impl Conn {
     }
 }
 
+/// What a call found: the session held by another call of it.
+pub(crate) struct Busy;
+
 impl Session {
+    /// The session's connection, never waited for: `Busy` while another call
+    /// of this session holds it (a callback of a running call, another
+    /// thread).
+    pub(crate) fn grab(&self) -> Result<MutexGuard<'_, Option<Conn>>, Busy> {
+        match self.client.try_lock() {
+            Ok(g) => Ok(g),
+            Err(TryLockError::Poisoned(p)) => Ok(p.into_inner()),
+            Err(TryLockError::WouldBlock) => Err(Busy),
+        }
+    }
+
+    /// [`Session::grab`] for Python: `SessionBusy` raised when held.
+    pub(crate) fn held(&self, py: Python<'_>) -> PyResult<MutexGuard<'_, Option<Conn>>> {
+        self.grab().map_err(|Busy| busy(py))
+    }
+
     /// Runs `f` on the session in notification mode, the GIL released.
     pub(crate) fn notifying<T: Send>(
         &self,
         py: Python<'_>,
         f: impl FnOnce(&mut Notifications<Client>) -> Result<T, Error> + Send,
     ) -> PyResult<T> {
-        let r = py.allow_threads(|| match &mut *self.client.lock().unwrap_or_else(|p| p.into_inner()) {
-            Some(Conn::Notify(n)) => f(n),
-            Some(Conn::Commands(_)) => Err(Error::Protocol("the session is not in notification mode".into())),
-            None => Err(Error::Protocol("the session is closed".into())),
+        let r = py.allow_threads(|| {
+            Ok(match &mut *self.grab()? {
+                Some(Conn::Notify(n)) => f(n),
+                Some(Conn::Commands(_)) => Err(Error::Protocol("the session is not in notification mode".into())),
+                None => Err(Error::Protocol("the session is closed".into())),
+            })
         });
-        r.map_err(|e| py_err(py, e))
+        r.map_err(|Busy| busy(py))?.map_err(|e| py_err(py, e))
     }
 
     /// Runs the command `f` on the client with the GIL released; refused in
@@ -82,13 +110,13 @@ impl Session {
         f: impl FnOnce(&mut Client) -> Result<T, Error> + Send,
     ) -> PyResult<T> {
         let r = py.allow_threads(|| {
-            let mut g = self.client.lock().unwrap_or_else(|p| p.into_inner());
-            g.as_mut().map(|conn| match conn {
+            let mut g = self.grab()?;
+            Ok(g.as_mut().map(|conn| match conn {
                 Conn::Notify(_) if !raw => Err(notifying()),
                 conn => f(conn.client_mut()),
-            })
+            }))
         });
-        self.finish(py, r)
+        self.finish(py, r.map_err(|Busy| busy(py))?)
     }
 
     /// Runs a long operation (a transfer, a tree) on a worker thread while
@@ -110,13 +138,14 @@ impl Session {
         cfg.cancel = Some(cancel.clone());
         let mut interrupted: Option<PyErr> = None;
         let r = py.allow_threads(|| {
-            let mut g = self.client.lock().unwrap_or_else(|p| p.into_inner());
-            let c = match g.as_mut()? {
-                Conn::Notify(_) => return Some(Err(notifying())),
+            let mut g = self.grab()?;
+            let Some(conn) = g.as_mut() else { return Ok(None) };
+            let c = match conn {
+                Conn::Notify(_) => return Ok(Some(Err(notifying()))),
                 Conn::Commands(c) => c,
             };
             cancel.watch(c.chan.stream());
-            Some(std::thread::scope(|s| {
+            Ok(Some(std::thread::scope(|s| {
                 let (done, ended) = channel::<()>();
                 let cfg = &cfg;
                 let worker = s.spawn(move || {
@@ -133,14 +162,16 @@ impl Session {
                     }
                 }
                 worker.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
-            }))
+            })))
         });
         if let Some(e) = interrupted {
             // its connection is shut down: the session is over
-            *self.client.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            if let Ok(mut g) = self.grab() {
+                *g = None;
+            }
             return Err(e);
         }
-        self.finish(py, r)
+        self.finish(py, r.map_err(|Busy| busy(py))?)
     }
 
     /// An operation's result for Python: a broken channel closes the session.
@@ -149,8 +180,11 @@ impl Session {
             Some(Ok(v)) => Ok(v),
             Some(Err(e)) => {
                 if matches!(e.cause(), Error::Channel(_)) {
-                    // a broken channel: the session is gone
-                    *self.client.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                    // a broken channel: the session is gone (unless another
+                    // call holds it already: it will find the channel broken)
+                    if let Ok(mut g) = self.grab() {
+                        *g = None;
+                    }
                 }
                 Err(py_err(py, e))
             }

@@ -50,43 +50,37 @@ fn fai_tuple(t: &FaiToken) -> (String, u64, Vec<u8>) {
 impl Session {
     /// Whether tfd's secure transport is on.
     #[getter]
-    fn secure(&self) -> bool {
-        self.client
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .map(|c| c.client().secure())
-            .unwrap_or(false)
+    fn secure(&self, py: Python<'_>) -> PyResult<bool> {
+        Ok(self.held(py)?.as_ref().map(|c| c.client().secure()).unwrap_or(false))
     }
 
     /// The transport's name ("secure" or "legacy").
     #[getter]
-    fn transport(&self) -> &'static str {
-        self.client
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+    fn transport(&self, py: Python<'_>) -> PyResult<&'static str> {
+        Ok(self
+            .held(py)?
             .as_ref()
             .map(|c| c.client().transport_name())
-            .unwrap_or("closed")
+            .unwrap_or("closed"))
     }
 
     #[getter]
     fn closed(&self) -> bool {
-        self.client.lock().unwrap_or_else(|p| p.into_inner()).is_none()
+        // held by a running call: open
+        self.grab().map(|g| g.is_none()).unwrap_or(false)
     }
 
     /// The key of the next FAI entrance kept by the session: (token, expiry, key).
-    fn next_fai_token(&self) -> Option<(String, u64, Vec<u8>)> {
-        self.client
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+    fn next_fai_token(&self, py: Python<'_>) -> PyResult<Option<(String, u64, Vec<u8>)>> {
+        Ok(self
+            .held(py)?
             .as_ref()
-            .and_then(|c| c.client().next_fai_token().map(fai_tuple))
+            .and_then(|c| c.client().next_fai_token().map(fai_tuple)))
     }
 
     /// END, and closes the session.
     fn end(&self, py: Python<'_>) -> PyResult<()> {
-        let c = self.client.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let c = self.held(py)?.take();
         match c {
             Some(Conn::Commands(c)) => py.allow_threads(|| c.end()).map_err(|e| py_err(py, e))?,
             // notification mode ends with END as the answer to a notification
@@ -105,7 +99,7 @@ impl Session {
     /// STARTNTFY: the session enters notification mode, for good
     /// (tfp_client::notify); no command is taken after it.
     fn start_notifications(&self, py: Python<'_>, interval: String) -> PyResult<()> {
-        let mut g = self.client.lock().unwrap_or_else(|p| p.into_inner());
+        let mut g = self.held(py)?;
         let r = match g.take() {
             Some(Conn::Commands(c)) => py.allow_threads(|| Notifications::start(c, &interval)),
             Some(n @ Conn::Notify(_)) => {
@@ -145,9 +139,11 @@ impl Session {
         self.notifying(py, |n| n.answer(a))
     }
 
-    /// Closes the connection without END.
-    fn close(&self) {
-        self.client.lock().unwrap_or_else(|p| p.into_inner()).take();
+    /// Closes the connection without END (SessionBusy while a call of the
+    /// session runs: from its callback, let the call return first).
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        self.held(py)?.take();
+        Ok(())
     }
 
     fn echo(&self, py: Python<'_>, text: Vec<u8>) -> PyResult<Py<PyBytes>> {

@@ -40,6 +40,7 @@ from ._errors import (
     ProtocolError,
     QuotaExceeded,
     Refused,
+    SessionBusy,
     TreeError,
     UnknownCommand,
     UsageError,
@@ -51,6 +52,7 @@ __all__ = [
     "QuotaExceeded", "IsADirectory", "NotADirectory", "UnknownCommand", "Declined",
     "ConnectionError", "HandshakeError", "AuthenticationError", "KeyError_",
     "ProtocolError", "Mismatch", "Cancelled", "UsageError", "LocalError", "TreeError", "TreeReport",
+    "SessionBusy",
     "FILE_TYPES", "Notification",
 ]
 

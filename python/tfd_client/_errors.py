@@ -117,6 +117,14 @@ class LocalError(Error, OSError):
     """Reading or writing a local file failed."""
 
 
+class SessionBusy(Error, RuntimeError):
+    """A call of a session while another call of the same session runs: from
+    one of its callbacks (a progress or PUTCAN/GETCAN callback, a file object
+    PUTCAN reads from), or from another thread. Raised at once, never waited
+    for (from a callback the wait would never end); the running call goes on.
+    Call again once it has returned, or use a session of its own."""
+
+
 NOT_FOUND = {9, 10, 17}
 PERMISSION = {1, 3, 37, 38, 42, 43, 49, 50}
 EXISTS = {4, 12}
@@ -160,6 +168,8 @@ def _from_native(kind: str, code: Optional[int], command: str, text: str, messag
         return Cancelled(message, None, text, command)
     if kind == "usage":
         return UsageError(message, None, text, command)
+    if kind == "busy":
+        return SessionBusy(message, None, text, command)
     if kind == "local":
         e = LocalError(message, code, text, command)
         e.errno = code

@@ -82,14 +82,34 @@ pub fn check_dbdir(cfg: &Config) -> Result<Option<String>, String> {
         ));
     }
     // a root owned by an account sessions run as (defusr, a LOGIN user's) is
-    // what makes a multi-user set-up work
-    let owner_ok = m.uid() == 0 || m.uid() == tfd_sys::geteuid() || rootcheck::served_uids(cfg).contains(&m.uid());
+    // what makes a multi-user set-up work; so is one owned by tfd's own
+    // account: the user tfd runs as, or the package's system user `tfd`
+    // (which owns /srv/tfd whether or not sessions still run as it)
+    let own = |uid: u32| {
+        uid == tfd_sys::geteuid()
+            || nix::unistd::User::from_name("tfd")
+                .ok()
+                .flatten()
+                .is_some_and(|u| u.uid.as_raw() == uid)
+    };
+    let served = rootcheck::served_uids(cfg);
+    let owner_ok = m.uid() == 0 || own(m.uid()) || served.contains(&m.uid());
     Ok((!owner_ok).then(|| {
+        let named = |uid: u32| match nix::unistd::User::from_uid(uid.into()) {
+            Ok(Some(u)) => format!("{} (uid {uid})", u.name),
+            _ => format!("uid {uid} (no such account)"),
+        };
+        let sessions = served.iter().map(|&u| named(u)).collect::<Vec<_>>().join(", ");
         format!(
-            "dbdir {} is owned by uid {}, neither root, tfd's own user nor an account sessions run as \
-             (defusr, LOGIN users' system users)",
+            "dbdir {} is owned by {}, which is neither root, tfd's own account (the user it runs as, \
+             or the package's tfd) nor an account sessions run as ({})",
             cfg.dbdir.display(),
-            m.uid()
+            named(m.uid()),
+            if sessions.is_empty() {
+                "none".to_string()
+            } else {
+                sessions
+            }
         )
     }))
 }

@@ -35,7 +35,7 @@
 //! the commit, so nothing recorded but never proven in this session passes.
 
 use super::tempmark::{self, TempKind};
-use super::upload::{apply_attrs, final_attrs, sync_dir, TEMP_PREFIX};
+use super::upload::{apply_attrs, final_attrs, replace_attrs, sync_dir, TEMP_PREFIX};
 use super::{FsError, Kind, RelPath, Root};
 use sha2::{Digest, Sha256};
 use std::ffi::CString;
@@ -343,7 +343,13 @@ impl Stage {
     /// With `sync`, the data is on disk before the name, the name after.
     pub fn commit(self, overwrite: bool, sync: bool) -> Result<(), StageError> {
         let fd = self.file.as_fd();
-        apply_attrs(fd, final_attrs(self.dir.as_fd(), &self.name))?;
+        let attrs = if overwrite {
+            // only a file the session's user may write is replaced
+            replace_attrs(self.dir.as_fd(), &self.name)?
+        } else {
+            final_attrs(self.dir.as_fd(), &self.name)
+        };
+        apply_attrs(fd, attrs)?;
         if sync {
             self.file.sync_data()?;
         }

@@ -16,10 +16,12 @@
 //! ([`sweep_if_stale`]) once it has proven it tfd's own ([`super::tempmark`]).
 //!
 //! The temporary is created mode 0600 (another user given its name reads
-//! nothing) and gets its final attributes at the commit: an overwrite keeps the
-//! replaced file's mode (less set-uid/set-gid), its owner when tfd runs as root
-//! and its group where the session may give it, as `cp` onto an existing file
-//! does; a new file gets 0644 less the umask.
+//! nothing) and gets its final attributes at the commit: an overwrite replaces
+//! only a file the session's user could open for writing ([`replace_attrs`]:
+//! a directory others may write does not let them replace a file they may
+//! not write), and keeps the replaced file's mode (less set-uid/set-gid), its
+//! owner when tfd runs as root and its group where the session may give it,
+//! as `cp` onto an existing file does; a new file gets 0644 less the umask.
 //!
 //! With `sync` on, [`Upload::commit`] returns only when the data and the new
 //! directory entry are on stable storage: fsync of the file, link or rename,
@@ -113,6 +115,37 @@ pub fn final_attrs(dir: BorrowedFd<'_>, name: &CStr) -> (u32, Option<(u32, u32)>
         }
         _ => (0o644 & !umask(), None),
     }
+}
+
+/// [`final_attrs`] for a file that is to replace `dir/name`, once the
+/// session's user is shown to be allowed to: an existing regular file is
+/// replaced only when that user could open it for writing, as `cp` onto it
+/// would (in a directory others may write, a rename alone would let any of
+/// them replace, and take over, a file they may not write). The check is an
+/// open O_WRONLY|O_NOFOLLOW without O_TRUNC, as the session's user, and the
+/// attributes come from that same descriptor; EACCES/EPERM is `Access`
+/// (FAILED Access denied), and nothing was changed. Not a regular file
+/// (none, a link, a directory): as [`final_attrs`] says.
+pub fn replace_attrs(dir: BorrowedFd<'_>, name: &CStr) -> Result<(u32, Option<(u32, u32)>), FsError> {
+    match sys::fstatat(dir, name, false) {
+        Ok(st) if Kind::of(&st) == Kind::File => {}
+        _ => return Ok(final_attrs(dir, name)),
+    }
+    // O_NONBLOCK: had a FIFO been swapped in since, the open must not wait
+    let flags = libc::O_WRONLY | libc::O_NONBLOCK | libc::O_NOCTTY;
+    let fd = match sys::openat_nofollow(dir, name, flags, 0) {
+        Ok(fd) => fd,
+        // gone meanwhile: a new file
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(final_attrs(dir, name)),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) => return Err(FsError::Access),
+        Err(e) => return Err(e.into()),
+    };
+    let st = sys::fstat(fd.as_fd())?;
+    if Kind::of(&st) != Kind::File {
+        return Err(FsError::NotRegular);
+    }
+    let mode = st.st_mode & 0o7777 & !(libc::S_ISUID | libc::S_ISGID);
+    Ok((mode, Some((st.st_uid, st.st_gid))))
 }
 
 /// Gives the finished temporary `fd` the attributes [`final_attrs`] found:
@@ -268,8 +301,14 @@ impl Upload {
     /// before the file gets its name and the directory after.
     pub fn commit(mut self, overwrite: bool) -> Result<(), FsError> {
         self.file.flush()?;
+        // an overwrite replaces only a file the session's user may write
+        // ([`replace_attrs`]), whoever set the attributes
+        let attrs = if overwrite {
+            replace_attrs(self.dir.as_fd(), &self.name)?
+        } else {
+            final_attrs(self.dir.as_fd(), &self.name)
+        };
         if !self.attrs_set {
-            let attrs = final_attrs(self.dir.as_fd(), &self.name);
             apply_attrs(self.file.file().as_fd(), attrs)?;
         }
         if self.sync {

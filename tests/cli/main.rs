@@ -15,6 +15,7 @@ mod cli_escape;
 mod cli_habits;
 mod cli_interrupt;
 mod cli_liar;
+mod cli_liar_bounds;
 mod cli_mirror;
 mod cli_put_atomic;
 mod cli_resume;

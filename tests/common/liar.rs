@@ -411,6 +411,11 @@ struct Shared {
     script: Mutex<Script>,
     requests: Mutex<Vec<Vec<u8>>>,
     conns: Mutex<Vec<(TcpStream, JoinHandle<()>)>>,
+    /// Bytes written to clients' sockets, all connections.
+    sent: Arc<std::sync::atomic::AtomicU64>,
+    /// Times a client sent something other than a cancel or FIN in the
+    /// middle of a GET stream: a command on a session it had cut off.
+    spoke_mid_get: std::sync::atomic::AtomicU64,
     rsa: openssl::rsa::Rsa<openssl::pkey::Private>,
 }
 
@@ -431,6 +436,8 @@ impl Liar {
             script: Mutex::new(script),
             requests: Mutex::new(Vec::new()),
             conns: Mutex::new(Vec::new()),
+            sent: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            spoke_mid_get: std::sync::atomic::AtomicU64::new(0),
             rsa,
         });
         let dir = super::tempdir("liar");
@@ -478,6 +485,19 @@ impl Liar {
         lock(&self.shared.requests).clone()
     }
 
+    /// Bytes the liar managed to write to its clients' sockets so far, all
+    /// connections (what a client let it send before cutting it off).
+    pub fn bytes_sent(&self) -> u64 {
+        self.shared.sent.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// How many times a client went on talking on a connection in the
+    /// middle of a GET stream with something other than a cancel or FIN (a
+    /// new command on a session whose download it had broken off unread).
+    pub fn spoke_mid_get(&self) -> u64 {
+        self.shared.spoke_mid_get.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// What the tree holds at `path` now (uploads and MKDIR change it).
     pub fn node(&self, path: &str) -> Option<Node> {
         lock(&self.shared.script).tree.get(&norm(path.as_bytes())).cloned()
@@ -512,7 +532,7 @@ fn accept_loop(listener: TcpListener, stop: Arc<AtomicBool>, shared: Arc<Shared>
                 let Ok(handle_copy) = s.try_clone() else { continue };
                 let sh = shared.clone();
                 let h = std::thread::spawn(move || {
-                    let _ = Conn::new(s).and_then(|mut c| c.serve(&sh));
+                    let _ = Conn::new(s, sh.sent.clone()).and_then(|mut c| c.serve(&sh));
                 });
                 lock(&shared.conns).push((handle_copy, h));
             }
@@ -536,11 +556,13 @@ struct Conn {
     rx: Option<Cipher>,
     tx: Option<Cipher>,
     out: Vec<u8>,
+    sent: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Conn {
-    fn new(s: TcpStream) -> Io<Conn> {
+    fn new(s: TcpStream, sent: Arc<std::sync::atomic::AtomicU64>) -> Io<Conn> {
         Ok(Conn {
+            sent,
             wr: s.try_clone()?,
             rd: BufReader::with_capacity(1 << 16, s),
             rx: None,
@@ -551,8 +573,25 @@ impl Conn {
 
     fn flush(&mut self) -> Io<()> {
         if !self.out.is_empty() {
-            self.wr.write_all(&self.out)?;
+            // counted as written: a write cut short by the client's close
+            // counts what went out
+            let mut done = 0;
+            let r = loop {
+                match self.wr.write(&self.out[done..]) {
+                    Ok(0) => break Err(std::io::ErrorKind::WriteZero.into()),
+                    Ok(n) => {
+                        done += n;
+                        self.sent.fetch_add(n as u64, std::sync::atomic::Ordering::SeqCst);
+                        if done == self.out.len() {
+                            break Ok(());
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => break Err(e),
+                }
+            };
             self.out.clear();
+            r?;
         }
         Ok(())
     }
@@ -895,7 +934,9 @@ impl Conn {
                 match self.recv_i64()? {
                     hpf::code::CANCEL => cancelled = true,
                     hpf::code::FIN => (cancelled, fin) = (true, true),
-                    _ => {}
+                    _ => {
+                        shared.spoke_mid_get.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
                 }
                 if cancelled {
                     break;

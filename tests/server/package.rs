@@ -415,7 +415,9 @@ fn the_package_installs_serves_upgrades_and_purges_to_nothing() {
     ]));
     let alice = nix::unistd::User::from_name(login).unwrap().unwrap();
     let multi = catching(|| {
-        run(Command::new("chmod").args(["2770", "/srv/tfd"]));
+        // README's recipe: a directory of the user's own, /srv/tfd left as the package made it
+        let own = format!("/srv/tfd/{login}");
+        run(Command::new("install").args(["-d", "-o", login, "-g", login, "-m", "0700", &own]));
         // no -f: the default /etc/tfd/userdb, beside the package's config
         let o = common::tfpasswd(
             &["add", login, "--quota", "10MB", "--stdin", "--rounds", "1000"],
@@ -439,15 +441,15 @@ fn the_package_installs_serves_upgrades_and_purges_to_nothing() {
                 "--hash",
                 &hash,
             ])
-            .args(["--user", login, "put", "up.bin", "alice.bin"])
+            .args(["--user", login, "put", "up.bin", &format!("{login}/alice.bin")])
             .env("TF_PASSWORD", "s3cret")
             .current_dir(&dir)
             .stdin(Stdio::null())
             .output()
             .unwrap();
         stop(tfd);
-        let written = fs::metadata("/srv/tfd/alice.bin").map(|m| m.uid());
-        let _ = fs::remove_file("/srv/tfd/alice.bin");
+        let written = fs::metadata(format!("{own}/alice.bin")).map(|m| m.uid());
+        let _ = fs::remove_dir_all(&own);
         assert!(
             o.status.success(),
             "tf --user: {}\n{}",

@@ -488,10 +488,13 @@ impl Client {
         match self.recv_chunks(&mut out) {
             Ok(Status::Ok(_)) => Ok(out.0),
             Ok(other) => Err(Error::refused(name, other)),
-            Err(Error::Local(_)) => Err(Error::Protocol(format!(
-                "the server's {name} listing is longer than {} MiB: broken off",
-                tree::MAX_LISTING_BYTES >> 20
-            ))),
+            Err(Error::Local(_)) => {
+                tree::listing::hang_up(self);
+                Err(Error::Protocol(format!(
+                    "the server's {name} listing is longer than {} MiB: broken off",
+                    tree::MAX_LISTING_BYTES >> 20
+                )))
+            }
             Err(e) => Err(e),
         }
     }

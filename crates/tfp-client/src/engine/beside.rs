@@ -142,6 +142,20 @@ impl Beside {
             };
             file.set_modified(when)?;
         }
-        sys::renameat2(self.dir.as_fd(), tmp, self.dir.as_fd(), &self.name, false)
+        sys::renameat2(self.dir.as_fd(), tmp, self.dir.as_fd(), &self.name, false)?;
+        // in a directory others can write, `tmp` may have been swapped for
+        // their file between our last look and the rename: say so, never
+        // report their inode as the download
+        let (ours, there) = (
+            sys::fstat(file.as_fd())?,
+            sys::fstatat(self.dir.as_fd(), &self.name, false)?,
+        );
+        if (ours.st_dev, ours.st_ino) != (there.st_dev, there.st_ino) {
+            return Err(io::Error::other(format!(
+                "{}: replaced by another file as the download was renamed into place",
+                crate::escape::shown(self.shown().as_os_str().as_bytes())
+            )));
+        }
+        Ok(())
     }
 }

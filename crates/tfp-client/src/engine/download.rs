@@ -201,7 +201,8 @@ pub fn download(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, say: &mut
     };
     let mut partial = match req.target.place().and_then(Partial::open_at) {
         Ok(p) => p,
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(Error::Local(e)),
+        // the partial's own refusals name it already
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.raw_os_error().is_none() => return Err(Error::Local(e)),
         Err(e) => {
             let (data, _) = super::partial::paths_for(&target_path);
             return Err(Error::file(&data, e));
@@ -549,6 +550,7 @@ fn move_ranges(
             } else {
                 parallel::get_range(c, req.remote, from, r.end, req.bufsz, &mut |b| sink.take(b))
             };
+            hang_up_if_cut(c, &st);
             finish_range(st, &mut sink, partial)?;
             whole = if first { sink.hash.clone() } else { sink.whole.take() };
         }
@@ -587,6 +589,7 @@ fn move_ranges(
                         let st = parallel::get_range(cc, req.remote, r.start + r.done, r.end, req.bufsz, &mut |b| {
                             sink.take(b)
                         });
+                        hang_up_if_cut(cc, &st);
                         finish_range(st, &mut sink, partial)?;
                         if sink.start == 0 {
                             if let Some(h) = sink.hash.take() {
@@ -622,6 +625,16 @@ fn move_ranges(
 
 fn req_size(book: &Mutex<Book>) -> u64 {
     book.lock().unwrap_or_else(|p| p.into_inner()).journal.source.size
+}
+
+/// A GET its sink cut off (more than the announced size, a local write
+/// failure) leaves the rest of the stream unread: the session is closed at
+/// once, as a single `get` that exits closes it, so a flooding server stops
+/// within the same bound while the rest of a tree (`get -r`, `mirror`) runs.
+fn hang_up_if_cut(c: &Client, st: &Result<(), Error>) {
+    if matches!(st, Err(Error::Local(_))) {
+        listing::hang_up(c);
+    }
 }
 
 /// After one range's GET: its last bytes journaled, its outcome judged.

@@ -23,6 +23,7 @@ use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::fd::BorrowedFd;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// First line of every journal; a different one is not ours (or too new).
@@ -170,9 +171,10 @@ impl Journal {
     pub fn load_at(dir: BorrowedFd<'_>, name: &CStr) -> Option<Journal> {
         let fd = tfd_sys::openat_nofollow(dir, name, libc::O_RDONLY | libc::O_NONBLOCK, 0).ok()?;
         let mut f = File::from(fd);
-        if !f.metadata().ok()?.is_file() {
-            return None;
-        }
+        // one another user planted (or linked) proves nothing: ignored, and
+        // replaced whole by the next store
+        let shown = Path::new(std::ffi::OsStr::from_bytes(name.to_bytes()));
+        super::partial::ours(&f.metadata().ok()?, shown, "").ok()?;
         let mut text = String::new();
         // a journal is a few lines; a huge file there is not one
         (&mut f).take(1 << 20).read_to_string(&mut text).ok()?;

@@ -25,6 +25,33 @@ use tfd_sys as sys;
 const DATA: &str = ".tf-partial";
 const JOURNAL: &str = ".tf-partial.journal";
 
+/// Whether a partial or journal already there (`meta`, from the open
+/// descriptor itself) is provably one this user's tf made: a regular file,
+/// owned by the effective user, with no permission for group or others
+/// (tf creates them 0600) and no other hard link. Anything else was put
+/// there by someone else (a planted file in a shared directory, held open
+/// to read what lands or to hand root another user's inode) and is refused
+/// with one sentence naming it (escaped), never written through: `fix` says
+/// what to do.
+pub fn ours(meta: &std::fs::Metadata, path: &Path, fix: &str) -> io::Result<()> {
+    let why = if !meta.is_file() {
+        "not a regular file".to_string()
+    } else if meta.uid() != sys::geteuid() {
+        format!("owned by uid {}, not by you", meta.uid())
+    } else if meta.mode() & 0o077 != 0 {
+        format!("mode {:04o}, others may read or write it", meta.mode() & 0o7777)
+    } else if meta.nlink() > 1 {
+        "it has other hard links".to_string()
+    } else {
+        return Ok(());
+    };
+    let shown = crate::escape::shown(path.as_os_str().as_bytes());
+    Err(io::Error::new(
+        io::ErrorKind::PermissionDenied,
+        format!("{shown}: refused, not a partial tf made for you ({why}); remove it to {fix}"),
+    ))
+}
+
 /// The partial of one target, locked by this process.
 pub struct Partial {
     /// Where the data lands (for messages).
@@ -88,19 +115,19 @@ impl Partial {
         let journal_name = place.sibling(JOURNAL)?;
         let data = place.shown_of(data_name.as_bytes());
         let journal = place.shown_of(journal_name.as_bytes());
-        let fd = place.open(&data_name, libc::O_RDWR | libc::O_CREAT, 0o600)?;
+        // a new partial is created exclusively; one already there is
+        // continued only when it is provably ours (see `ours`)
+        let created = place.open(&data_name, libc::O_RDWR | libc::O_CREAT | libc::O_EXCL, 0o600);
+        let fd = match created {
+            Ok(fd) => fd,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                // O_NONBLOCK: a planted FIFO must not hold the open
+                place.open(&data_name, libc::O_RDWR | libc::O_NONBLOCK | libc::O_NOCTTY, 0)?
+            }
+            Err(e) => return Err(e),
+        };
         let file = File::from(fd);
-        let meta = file.metadata()?;
-        if !meta.is_file() {
-            return Err(io::Error::other(format!("{}: not a regular file", data.display())));
-        }
-        if meta.nlink() > 1 {
-            // a hard link planted there would have another file written
-            return Err(io::Error::other(format!(
-                "{}: has other hard links; not written through",
-                data.display()
-            )));
-        }
+        ours(&file.metadata()?, &data, "download again")?;
         if !sys::try_lock_exclusive(file.as_fd())? {
             return Err(io::Error::new(
                 io::ErrorKind::WouldBlock,

@@ -95,16 +95,25 @@ pub struct Bounded(pub Vec<u8>);
 
 impl Write for Bounded {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.0.len() + buf.len() > MAX_LISTING_BYTES {
-            return Err(io::Error::other("listing too long"));
-        }
-        self.0.extend_from_slice(buf);
-        Ok(buf.len())
+        held_within(&mut self.0, buf, MAX_LISTING_BYTES)
     }
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+}
+
+/// Appends `buf` to `held` while it stays within `bound` bytes: exactly the
+/// bound is held, the first byte past it breaks the listing off (a chunk
+/// that crosses it adds what fits, then fails).
+fn held_within(held: &mut Vec<u8>, buf: &[u8], bound: usize) -> io::Result<usize> {
+    let room = bound.saturating_sub(held.len());
+    if buf.len() > room {
+        held.extend_from_slice(&buf[..room]);
+        return Err(io::Error::other("listing too long"));
+    }
+    held.extend_from_slice(buf);
+    Ok(buf.len())
 }
 
 /// Why a listing gave nothing, as tf and the tree runs tell it: a refusal
@@ -134,10 +143,21 @@ pub fn list(c: &mut Client, dir: &[u8], recursive: bool) -> Result<Listing, Erro
     match c.recv_chunks(&mut out) {
         Ok(Status::Ok(_)) => {}
         Ok(st) => return Err(Error::refused(name, st)),
-        Err(Error::Local(_)) => return Err(Error::TooBig(TooBig::Bytes)),
+        Err(Error::Local(_)) => {
+            hang_up(c);
+            return Err(Error::TooBig(TooBig::Bytes));
+        }
         Err(e) => return Err(e),
     }
     parse(&out.0).map_err(Error::TooBig)
+}
+
+/// Closes a session whose stream was broken off unread (a listing past its
+/// bound, a download past its announced size): the server's further bytes
+/// are refused at once instead of filling the socket's buffers while the
+/// rest of a run goes on, and nothing more is asked of it.
+pub fn hang_up(c: &Client) {
+    let _ = c.chan.stream().shutdown(std::net::Shutdown::Both);
 }
 
 /// What FSTAT says of a remote path.
@@ -184,6 +204,20 @@ pub fn status_text(st: &Status) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_listing_is_held_to_its_bound_exactly() {
+        let mut held = Vec::new();
+        assert_eq!(held_within(&mut held, b"abcd", 10).unwrap(), 4);
+        assert_eq!(held_within(&mut held, b"efgh", 10).unwrap(), 4);
+        // the chunk that crosses the bound: what fits is held, then it breaks off
+        assert!(held_within(&mut held, b"ijkl", 10).is_err());
+        assert_eq!(held, b"abcdefghij");
+        let mut exact = Vec::new();
+        assert_eq!(held_within(&mut exact, &[7; 10], 10).unwrap(), 10);
+        assert!(held_within(&mut exact, b"x", 10).is_err());
+        assert_eq!(exact.len(), 10);
+    }
 
     #[test]
     fn a_listing_splits_into_checked_entries() {
