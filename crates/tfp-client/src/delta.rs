@@ -10,7 +10,7 @@
 //! this side sent at the end, and replaces the target in one rename only if
 //! it matches and the target is still the version the signatures came from.
 //! Whenever a delta cannot or would not pay (a server without the extension,
-//! no old file, a small file, most of the first window changed) or fails on
+//! no old file, a small file, most of its first MiB changed) or fails on
 //! the server (a mismatch, the old file changed meanwhile, a full disk),
 //! [`put`] answers [`Outcome::Whole`] and the caller sends the file whole,
 //! once: the target is never touched by a failed delta.
@@ -30,8 +30,10 @@ use tfp_wire::Status;
 pub const MIN_SIZE: u64 = 256 << 10;
 /// Bytes of the local file diffed at once.
 const WINDOW: usize = 16 << 20;
-/// The first window must reuse at least this share (in percent) of its
-/// bytes, or the file goes whole.
+/// Bytes at the front of the file diffed first to decide whether a delta pays.
+const PROBE: usize = 1 << 20;
+/// The probe must reuse at least this share (in percent) of its bytes, or
+/// the file goes whole.
 const MIN_REUSED_PERCENT: u64 = 20;
 
 /// How a delta upload went.
@@ -247,13 +249,15 @@ pub fn put(c: &mut Client, local: &Path, remote: &[u8], progress: &AtomicU64) ->
         fast_rsync::diff(&index, buf, &mut *delta)
             .map_err(|e| Error::Protocol(format!("the delta could not be made: {e}")))
     };
-    // the first window decides whether it pays
+    // the first MiB decides whether it pays (cheaply: a file that changed
+    // entirely must cost little more than sending it whole)
     f.read_exact_at(&mut buf[..window], 0).map_err(Error::Local)?;
-    diff(&buf[..window], &mut delta)?;
-    let literal: u64 = literal_bytes(&delta);
-    if literal * 100 > window as u64 * (100 - MIN_REUSED_PERCENT) {
+    let probe = window.min(PROBE);
+    diff(&buf[..probe], &mut delta)?;
+    if literal_bytes(&delta) * 100 > probe as u64 * (100 - MIN_REUSED_PERCENT) {
         return whole("most of the file changed");
     }
+    diff(&buf[..window], &mut delta)?;
     let mut arg = format!("{size} {} ", head.identity).into_bytes();
     arg.extend_from_slice(remote);
     match c.call("TFDDELTAPUT", &arg)? {
