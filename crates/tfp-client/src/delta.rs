@@ -28,6 +28,8 @@ use tfp_wire::Status;
 /// Files smaller than this go whole: a delta's round trips cost more than
 /// sending them.
 pub const MIN_SIZE: u64 = 256 << 10;
+/// The most signature bytes held (a 1 TiB file in 128 KiB blocks has 96 MiB).
+const MAX_SIGNATURE: u64 = 128 << 20;
 /// Bytes of the local file diffed at once.
 const WINDOW: usize = 16 << 20;
 /// Bytes at the front of the file diffed first to decide whether a delta pays.
@@ -82,14 +84,19 @@ fn parse_head(data: &[u8]) -> Option<SigHead> {
 }
 
 /// Reads the signature frames after the head, never more than a file of
-/// `head.size` bytes has. `Ok(None)`: the server's final status was a
+/// `head.size` bytes has. `Ok(None)`: too many to hold, or the server's final status was a
 /// failure (the session is in step).
 fn read_signature(c: &mut Client, head: &SigHead) -> Result<Option<Signature>, Error> {
-    let max = wire::entries(head.size, head.block) as usize * wire::ENTRY;
+    let max = wire::entries(head.size, head.block).saturating_mul(wire::ENTRY as u64);
+    // more than this (a file of over 1 TiB, or a lying head) is not held:
+    // the frames are read and dropped, and the file goes whole
+    let keep = max <= MAX_SIGNATURE;
+    let max = max.min(MAX_SIGNATURE) as usize;
     let mut sig = wire::sig_header(head.block).to_vec();
     loop {
         let frame = c.chan.rx.recv_frame()?;
         match frame.split_first() {
+            Some((b'S', _)) if !keep => {}
             Some((b'S', entries)) => {
                 if sig.len() - wire::SIG_HEADER + entries.len() > max || entries.len() % wire::ENTRY != 0 {
                     return Err(Error::Protocol(
@@ -100,6 +107,7 @@ fn read_signature(c: &mut Client, head: &SigHead) -> Result<Option<Signature>, E
             }
             _ => {
                 return match Status::parse(&frame) {
+                    Status::Ok(_) if !keep => Ok(None),
                     Status::Ok(_) if sig.len() - wire::SIG_HEADER == max => Signature::deserialize(sig)
                         .map(Some)
                         .map_err(|_| Error::Protocol("TFDDELTASIG sent a malformed signature".into())),
