@@ -7,6 +7,7 @@ pub mod access;
 pub mod basic;
 pub mod confine;
 pub mod connection;
+pub mod delta;
 pub mod fai;
 pub mod fs;
 pub mod hpf;
@@ -320,6 +321,9 @@ pub static TABLE: &[Spec] = &[
     row("TFDSTAGE", stage::open, ANY, needs(&[bits::WFILE])),
     row("TFDSTAGEPUT", stage::put, ANY, needs(&[bits::WFILE])).transfer(),
     row("TFDSTAGEDONE", stage::done, ANY, needs(&[bits::WFILE])),
+    // tfd's own: delta uploads (doc/compatibility.md "Delta transfers")
+    row("TFDDELTASIG", delta::sig, ANY, needs(&[bits::RFILE])),
+    row("TFDDELTAPUT", delta::put, ANY, needs(&[bits::RFILE | bits::WFILE])).transfer(),
 ];
 
 /// Finds a command by its upper-case name.

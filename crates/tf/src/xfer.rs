@@ -19,7 +19,7 @@ use tfp_client::engine::scratch::Scratch;
 use tfp_client::options::commands::{self, Family, ParseError};
 use tfp_client::replies::{AsStatus as _, Split as _};
 use tfp_client::tree::capped::Capped;
-use tfp_client::{parallel, Client, ClientConfig, Error, DIRECT_WRITE_MIN};
+use tfp_client::{delta, parallel, Client, ClientConfig, Error, DIRECT_WRITE_MIN};
 use tfp_wire::Status;
 
 #[derive(Default)]
@@ -32,6 +32,7 @@ struct Opts {
     overwrite: bool,
     delete: bool,
     parents: bool,
+    whole_file: bool,
     positional: Vec<String>,
 }
 
@@ -49,6 +50,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         overwrite: g.flag("--overwrite"),
         delete: g.flag("--delete"),
         parents: g.flag("--parents"),
+        whole_file: g.flag("--whole-file"),
         positional: g.positional,
     };
     if o.positional.len() != 2 {
@@ -322,7 +324,10 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
         }
     }
     let in_place = cmd == "put" && (o.resume || o.offset.is_some() || o.streams > 1);
-    let st: Result<(), Status> = if in_place {
+    let delta = cmd == "put" && !in_place && !from_stdin && !o.whole_file && size >= delta::MIN_SIZE;
+    let st: Result<(), Status> = if delta && put_delta(c, local, remote, size, &counter)? {
+        Ok(())
+    } else if in_place {
         let offset = match (o.offset, o.resume) {
             (Some(n), _) => n,
             (None, true) => declined_zero(c.fsize(remote.as_bytes())).map_err(err)?,
@@ -380,6 +385,24 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
         }
     }
     Ok(outcome(c, cmd, remote, st))
+}
+
+/// Uploads `local` onto an existing `remote` as a delta (tfp_client::delta);
+/// false when it went no further than asking (the file is then sent whole,
+/// and tf says nothing new).
+fn put_delta(c: &mut Client, local: &str, remote: &str, size: u64, counter: &Arc<AtomicU64>) -> Result<bool, String> {
+    let bar = Bar::start(size, counter.clone());
+    let r = delta::put(c, Path::new(local), remote.as_bytes(), counter);
+    bar.finish();
+    match r {
+        Ok(delta::Outcome::Delta { .. }) => Ok(true),
+        Ok(delta::Outcome::Whole { .. }) => {
+            counter.store(0, Ordering::Relaxed);
+            Ok(false)
+        }
+        Err(Error::Local(e)) => Err(format!("{local}: {e}")),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Where one download writes.

@@ -57,6 +57,7 @@
 pub mod builder;
 pub mod cancel_points;
 pub mod confinement;
+pub mod delta;
 pub mod engine;
 pub mod error;
 pub mod escape;

@@ -146,6 +146,15 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
     },
     CmdOpt {
         family: Family::Transfer,
+        commands: &["put"],
+        name: "--whole-file",
+        value: "",
+        kind: FLAG,
+        help: "send the whole file, never a delta of a changed one (as rsync's option)",
+        doc: "Send the whole file. Without it, a\n.B put\nof a file of 256 KiB or more onto an existing remote file of a tfd server goes\nas a delta (rsync's algorithm: the blocks of the old file it reuses, found at\nany offset, and the bytes it does not), built beside the target, checked end to\nend (SHA\\-256) and renamed into place; a delta that would not pay, or a server\nwithout the extension, sends the whole file anyway.\n",
+    },
+    CmdOpt {
+        family: Family::Transfer,
         commands: &["put", "sndfile", "sup"],
         name: "--parents",
         value: "",

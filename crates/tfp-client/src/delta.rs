@@ -1,0 +1,344 @@
+//! Delta uploads: a file that exists on the server goes as rsync sends it,
+//! the blocks of the old file it reuses (found at any offset, by a rolling
+//! checksum and a strong hash, `fast_rsync`) and the bytes it does not
+//! (tfd's extension, doc/compatibility.md "Delta transfers").
+//!
+//! [`put`] asks for the old file's block signatures, reads the local file
+//! once, in windows (memory stays bounded whatever its size), diffs each
+//! window against them and streams copy and literal records; the server
+//! builds the new file beside the target, checks its SHA-256 against the one
+//! this side sent at the end, and replaces the target in one rename only if
+//! it matches and the target is still the version the signatures came from.
+//! Whenever a delta cannot or would not pay (a server without the extension,
+//! no old file, a small file, most of its first MiB changed) or fails on
+//! the server (a mismatch, the old file changed meanwhile, a full disk),
+//! [`put`] answers [`Outcome::Whole`] and the caller sends the file whole,
+//! once: the target is never touched by a failed delta.
+
+use super::{Client, Error};
+use fast_rsync::Signature;
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tfp_wire::delta as wire;
+use tfp_wire::Status;
+
+/// Files smaller than this go whole: a delta's round trips cost more than
+/// sending them.
+pub const MIN_SIZE: u64 = 256 << 10;
+/// The most signature bytes held (a 1 TiB file in 128 KiB blocks has 96 MiB).
+const MAX_SIGNATURE: u64 = 128 << 20;
+/// Bytes of the local file diffed at once.
+const WINDOW: usize = 16 << 20;
+/// Bytes at the front of the file diffed first to decide whether a delta pays.
+const PROBE: usize = 1 << 20;
+/// The probe must reuse at least this share (in percent) of its bytes, or
+/// the file goes whole.
+const MIN_REUSED_PERCENT: u64 = 20;
+
+/// How a delta upload went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The file is in place, built from a delta.
+    Delta {
+        /// Bytes of delta records sent (literal data and instructions).
+        sent: u64,
+        /// Bytes of the new file taken from the old one.
+        reused: u64,
+    },
+    /// No delta was made or it did not land (`why` says why, for logs);
+    /// send the file whole. The target is as it was.
+    Whole {
+        /// Why, in words.
+        why: String,
+    },
+}
+
+fn whole(why: impl Into<String>) -> Result<Outcome, Error> {
+    Ok(Outcome::Whole { why: why.into() })
+}
+
+/// What TFDDELTASIG answered first.
+struct SigHead {
+    size: u64,
+    block: u32,
+    identity: String,
+}
+
+fn parse_head(data: &[u8]) -> Option<SigHead> {
+    let text = std::str::from_utf8(data).ok()?;
+    let mut w = text.split(' ');
+    let size = w.next()?.parse().ok()?;
+    let block: u32 = w.next()?.parse().ok()?;
+    let strong: u32 = w.next()?.parse().ok()?;
+    let identity = w.next()?.to_string();
+    let ok = w.next().is_none()
+        && strong == wire::STRONG
+        && (wire::MIN_BLOCK..=wire::MAX_BLOCK).contains(&block)
+        && !identity.is_empty()
+        && identity.len() <= 128
+        && identity.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    ok.then_some(SigHead { size, block, identity })
+}
+
+/// Reads the signature frames after the head, never more than a file of
+/// `head.size` bytes has. `Ok(None)`: too many to hold, or the server's final status was a
+/// failure (the session is in step).
+fn read_signature(c: &mut Client, head: &SigHead) -> Result<Option<Signature>, Error> {
+    let max = wire::entries(head.size, head.block).saturating_mul(wire::ENTRY as u64);
+    // more than this (a file of over 1 TiB, or a lying head) is not held:
+    // the frames are read and dropped, and the file goes whole
+    let keep = max <= MAX_SIGNATURE;
+    let max = max.min(MAX_SIGNATURE) as usize;
+    let mut sig = wire::sig_header(head.block).to_vec();
+    loop {
+        let frame = c.chan.rx.recv_frame()?;
+        match frame.split_first() {
+            Some((b'S', _)) if !keep => {}
+            Some((b'S', entries)) => {
+                if sig.len() - wire::SIG_HEADER + entries.len() > max || entries.len() % wire::ENTRY != 0 {
+                    return Err(Error::Protocol(
+                        "TFDDELTASIG sent more signatures than its file has".into(),
+                    ));
+                }
+                sig.extend_from_slice(entries);
+            }
+            _ => {
+                return match Status::parse(&frame) {
+                    Status::Ok(_) if !keep => Ok(None),
+                    Status::Ok(_) if sig.len() - wire::SIG_HEADER == max => Signature::deserialize(sig)
+                        .map(Some)
+                        .map_err(|_| Error::Protocol("TFDDELTASIG sent a malformed signature".into())),
+                    Status::Ok(_) => Err(Error::Protocol(
+                        "TFDDELTASIG sent fewer signatures than its file has".into(),
+                    )),
+                    _ => Ok(None),
+                };
+            }
+        }
+    }
+}
+
+/// Delta records gathered into frames.
+struct Frames {
+    frame: Vec<u8>,
+    /// A copy not yet written, grown while the next one continues it.
+    copy: Option<(u64, u64)>,
+    sent: u64,
+    literal: u64,
+    reused: u64,
+}
+
+impl Frames {
+    fn flush_copy(&mut self) {
+        if let Some((off, len)) = self.copy.take() {
+            wire::push_copy(&mut self.frame, off, len);
+            self.reused += len;
+        }
+    }
+
+    fn copy(&mut self, off: u64, len: u64) {
+        match &mut self.copy {
+            Some((o, l)) if *o + *l == off => *l += len,
+            _ => {
+                self.flush_copy();
+                self.copy = Some((off, len));
+            }
+        }
+    }
+
+    fn literal(&mut self, mut data: &[u8], c: &mut Client) -> Result<(), Error> {
+        self.flush_copy();
+        self.literal += data.len() as u64;
+        while !data.is_empty() {
+            let room = wire::FRAME_DATA
+                .saturating_sub(self.frame.len() + wire::LIT_HEAD)
+                .max(1);
+            let (piece, rest) = data.split_at(room.min(data.len()));
+            wire::push_literal(&mut self.frame, piece);
+            data = rest;
+            self.send_if_full(c)?;
+        }
+        Ok(())
+    }
+
+    fn send_if_full(&mut self, c: &mut Client) -> Result<(), Error> {
+        if self.frame.len() + wire::COPY_LEN >= wire::FRAME_DATA {
+            self.send(c)?;
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, c: &mut Client) -> Result<(), Error> {
+        if !self.frame.is_empty() {
+            c.chan.tx.send_frame(&self.frame)?;
+            self.sent += self.frame.len() as u64;
+            self.frame.clear();
+        }
+        Ok(())
+    }
+}
+
+/// Reads a big-endian number of `n` bytes from `d` at `*i`.
+fn be(d: &[u8], i: &mut usize, n: usize) -> Option<u64> {
+    let b = d.get(*i..*i + n)?;
+    *i += n;
+    Some(b.iter().fold(0u64, |a, &x| a << 8 | x as u64))
+}
+
+/// The commands of one librsync delta (as `fast_rsync::diff` writes it) as
+/// records; `base` is where `data` starts in the new file (literals are
+/// taken from `data`, so a bad command is caught here, not on the server).
+fn translate(delta: &[u8], data: &[u8], out: &mut Frames, c: &mut Client) -> Result<(), Error> {
+    let bad = || Error::Protocol("fast_rsync wrote a delta this side cannot read".into());
+    let mut i = 4;
+    let mut at = 0usize;
+    while i < delta.len() {
+        let op = delta[i];
+        i += 1;
+        match op {
+            0 => return Ok(()),
+            0x01..=0x44 => {
+                let len = if op <= 0x40 {
+                    op as usize
+                } else {
+                    be(delta, &mut i, 1 << (op - 0x41)).ok_or_else(bad)? as usize
+                };
+                let lit = delta.get(i..i + len).ok_or_else(bad)?;
+                i += len;
+                at += len;
+                out.literal(lit, c)?;
+            }
+            0x45..=0x54 => {
+                let k = op - 0x45;
+                let off = be(delta, &mut i, 1 << (k / 4)).ok_or_else(bad)?;
+                let len = be(delta, &mut i, 1 << (k % 4)).ok_or_else(bad)?;
+                at += len as usize;
+                out.copy(off, len);
+                out.send_if_full(c)?;
+            }
+            _ => return Err(bad()),
+        }
+    }
+    if at != data.len() {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+/// Uploads `local` onto the existing `remote` as a delta, or says why not
+/// ([`Outcome::Whole`]: then send it whole). `progress` counts the local
+/// bytes done.
+pub fn put(c: &mut Client, local: &Path, remote: &[u8], progress: &AtomicU64) -> Result<Outcome, Error> {
+    let f = File::open(local).map_err(Error::Local)?;
+    let size = f.metadata().map_err(Error::Local)?.len();
+    if size < MIN_SIZE {
+        return whole("a small file");
+    }
+    let head = match c.call("TFDDELTASIG", remote)? {
+        Status::Ok(data) => parse_head(&data).ok_or_else(|| Error::Protocol("malformed TFDDELTASIG answer".into()))?,
+        Status::Unknown => return whole("the server has no delta transfers"),
+        other => return whole(format!("no signatures: {other:?}")),
+    };
+    let Some(sig) = read_signature(c, &head)? else {
+        return whole("the server could not make the signatures");
+    };
+    if head.size == 0 {
+        return whole("an empty target");
+    }
+    let index = sig.index();
+    let window = (WINDOW as u64).min(size) as usize;
+    let mut buf = vec![0u8; window];
+    let mut delta = Vec::new();
+    let diff = |buf: &[u8], delta: &mut Vec<u8>| {
+        delta.clear();
+        fast_rsync::diff(&index, buf, &mut *delta)
+            .map_err(|e| Error::Protocol(format!("the delta could not be made: {e}")))
+    };
+    // the first MiB decides whether it pays (cheaply: a file that changed
+    // entirely must cost little more than sending it whole)
+    f.read_exact_at(&mut buf[..window], 0).map_err(Error::Local)?;
+    let probe = window.min(PROBE);
+    diff(&buf[..probe], &mut delta)?;
+    if literal_bytes(&delta) * 100 > probe as u64 * (100 - MIN_REUSED_PERCENT) {
+        return whole("most of the file changed");
+    }
+    diff(&buf[..window], &mut delta)?;
+    let mut arg = format!("{size} {} ", head.identity).into_bytes();
+    arg.extend_from_slice(remote);
+    match c.call("TFDDELTAPUT", &arg)? {
+        Status::Ok(_) => {}
+        other => return whole(format!("refused: {other:?}")),
+    }
+    let mut hash = Sha256::new();
+    let mut out = Frames {
+        frame: Vec::with_capacity(wire::FRAME_DATA + wire::COPY_LEN),
+        copy: None,
+        sent: 0,
+        literal: 0,
+        reused: 0,
+    };
+    let mut at = 0u64;
+    let r = (|| -> Result<(), Error> {
+        loop {
+            let n = (size - at).min(window as u64) as usize;
+            if at > 0 {
+                f.read_exact_at(&mut buf[..n], at).map_err(Error::Local)?;
+                diff(&buf[..n], &mut delta)?;
+            }
+            hash.update(&buf[..n]);
+            translate(&delta, &buf[..n], &mut out, c)?;
+            at += n as u64;
+            progress.store(at, Ordering::Relaxed);
+            if at >= size {
+                return Ok(());
+            }
+        }
+    })();
+    if let Err(e) = r {
+        // the server builds nothing from a sum no file has: it discards the
+        // build, and the session stays in step
+        if matches!(e, Error::Local(_) | Error::Protocol(_)) {
+            c.chan.tx.send_frame(b"Ex")?;
+            let _ = c.chan.rx.recv_frame()?;
+        }
+        return Err(e);
+    }
+    out.flush_copy();
+    out.send(c)?;
+    let sum: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    c.chan.tx.send_frame(format!("E{sum}").as_bytes())?;
+    match Status::parse(&c.chan.rx.recv_frame()?) {
+        Status::Ok(_) => Ok(Outcome::Delta {
+            sent: out.sent,
+            reused: out.reused,
+        }),
+        other => whole(format!("the delta did not land: {other:?}")),
+    }
+}
+
+/// The literal bytes of a librsync delta.
+fn literal_bytes(delta: &[u8]) -> u64 {
+    let mut i = 4;
+    let mut n = 0u64;
+    while i < delta.len() {
+        let op = delta[i];
+        i += 1;
+        match op {
+            0x01..=0x40 => {
+                n += op as u64;
+                i += op as usize;
+            }
+            0x41..=0x44 => {
+                let len = be(delta, &mut i, 1 << (op - 0x41)).unwrap_or(u64::MAX);
+                n = n.saturating_add(len);
+                i = i.saturating_add(len as usize);
+            }
+            0x45..=0x54 => i += (1 << ((op - 0x45) / 4)) + (1 << ((op - 0x45) % 4)),
+            _ => break,
+        }
+    }
+    n
+}

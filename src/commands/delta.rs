@@ -1,0 +1,294 @@
+//! tfd's delta uploads (doc/compatibility.md "Delta transfers"): a changed
+//! file goes as the blocks of the old one it reuses and the bytes it does
+//! not, rsync's algorithm.
+//!
+//! - `TFDDELTASIG <path>`: answers `OK <size> <block> <strong> <identity>`,
+//!   then the old file's block signatures in `S` frames (read in windows: a
+//!   big file never sits in memory) and a final status frame (`OK`, or
+//!   `FAILED <n> : <reason>` when reading failed midway).
+//! - `TFDDELTAPUT <size> <identity> <path>`: answers `OK` (go on) or
+//!   FAILED; then the client's delta frames (copy and literal records,
+//!   `tfp_wire::delta`), the end frame `E<sha256 of the new file>`, and one
+//!   status frame.
+//!   The new file is built in an upload temporary beside the target
+//!   ([`Upload`]: the old one is never touched), every copy bounded by the
+//!   old file's size and every byte by `size`, hashed on the way; it
+//!   replaces the target only if its SHA-256 is the client's and the target
+//!   is still the version named by `identity`, keeping its mode and owner as
+//!   SNDFILE's overwrite does.
+
+use super::transfer::{check_target, direct_io_min, logged, Track};
+use super::{CmdResult, Reply};
+use crate::fsys::upload::Upload;
+use crate::fsys::{FsError, RelPath};
+use crate::session::{denied_or, Session};
+use crate::xferlog::Direction;
+use log::{info, warn};
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use tfp_wire::delta::{self as wire, Op};
+use tfp_wire::{command, Failed, MAX_FRAME};
+
+/// Bytes of the old file read at once (signatures and copies).
+const WINDOW: usize = 4 << 20;
+
+fn failed_frame(f: Failed, why: &str) -> Vec<u8> {
+    format!("FAILED {} : {why}", f.code()).into_bytes()
+}
+
+fn identity_of(st: &libc::stat) -> String {
+    wire::identity(st.st_size as u64, st.st_mtime, st.st_mtime_nsec, st.st_ino)
+}
+
+/// Opens the old file: a regular file the session may read.
+fn open_old(s: &Session, p: &RelPath) -> Result<(File, libc::stat), Failed> {
+    match s.open_file(p, libc::O_RDONLY, 0) {
+        Ok(f) => Ok(f),
+        Err(FsError::NotFound) | Err(FsError::NotDir) => Err(Failed::NoSuchFile),
+        Err(FsError::IsDir) => Err(Failed::IsDirectory),
+        Err(e) => Err(denied_or(e, Failed::TransferApi)),
+    }
+}
+
+/// Reads exactly `buf.len()` bytes at `at`; a file that shrank meanwhile
+/// is an error.
+fn read_exact_at(f: &File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+    f.read_exact_at(buf, at)
+}
+
+/// `TFDDELTASIG <path>`.
+pub fn sig(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let p = s.path(arg)?;
+    if p.is_root() {
+        return Err(Failed::IsDirectory.into());
+    }
+    s.check_lock_parent(&p)?;
+    let (file, st) = open_old(s, &p)?;
+    let size = st.st_size as u64;
+    let block = wire::block_size(size);
+    let head = format!("OK {size} {block} {} {}", wire::STRONG, identity_of(&st));
+    s.chan.tx.send_frame(head.as_bytes())?;
+    let opts = fast_rsync::SignatureOptions {
+        block_size: block,
+        crypto_hash_size: wire::STRONG,
+    };
+    // whole blocks per window, so the windows' signatures join into the file's
+    let window = (WINDOW / block as usize).max(1) * block as usize;
+    let mut buf = vec![0u8; window];
+    let mut frame = Vec::with_capacity(wire::FRAME_DATA + wire::ENTRY);
+    let mut at = 0u64;
+    while at < size {
+        let n = (size - at).min(window as u64) as usize;
+        if let Err(e) = read_exact_at(&file, &mut buf[..n], at) {
+            warn!("{} TFDDELTASIG: reading at {at}: {e}", s.peer);
+            s.chan.tx.send_frame(&failed_frame(
+                Failed::TransferApi,
+                "the server could not read the file (changed meanwhile?)",
+            ))?;
+            return Ok(Reply::Sent);
+        }
+        let sig = fast_rsync::Signature::calculate(&buf[..n], opts);
+        for entry in sig.serialized()[wire::SIG_HEADER..].chunks(wire::ENTRY) {
+            if frame.is_empty() {
+                frame.push(b'S');
+            }
+            frame.extend_from_slice(entry);
+            if frame.len() >= wire::FRAME_DATA {
+                s.chan.tx.send_frame(&frame)?;
+                frame.clear();
+            }
+        }
+        at += n as u64;
+    }
+    if !frame.is_empty() {
+        s.chan.tx.send_frame(&frame)?;
+    }
+    s.chan.tx.send_frame(b"OK")?;
+    info!("{} TFDDELTASIG {size} bytes in blocks of {block}", s.peer);
+    Ok(Reply::Sent)
+}
+
+/// `TFDDELTAPUT <size> <identity> <path>`.
+pub fn put(s: &mut Session, arg: &[u8]) -> CmdResult {
+    logged(s, arg, "TFDDELTAPUT", Direction::Incoming, put_t)
+}
+
+fn word(arg: &[u8]) -> Result<(&[u8], &[u8]), Failed> {
+    command::split_space(arg).ok_or(Failed::MissingParameter)
+}
+
+/// Why the build failed.
+enum Stop {
+    /// The client's records are not a delta of this old file into `size`.
+    Bad(&'static str),
+    Quota,
+    Write(FsError),
+    Read(std::io::Error),
+}
+
+/// The build: the new file in an upload temporary, its hash, what arrived.
+struct Build<'a> {
+    up: Upload,
+    old: &'a File,
+    old_size: u64,
+    size: u64,
+    hash: Sha256,
+    buf: Vec<u8>,
+}
+
+impl Build<'_> {
+    fn emit(&mut self, data: &[u8], budget: &mut Option<super::quota::Budget>) -> Result<(), Stop> {
+        if !super::quota::reserve(budget, data.len() as u64) {
+            return Err(Stop::Quota);
+        }
+        self.hash.update(data);
+        self.up.write(data).map_err(Stop::Write)
+    }
+
+    fn apply(&mut self, frame: &[u8], budget: &mut Option<super::quota::Budget>) -> Result<(), Stop> {
+        for op in wire::ops(frame) {
+            let op = op.map_err(|()| Stop::Bad("a malformed delta record"))?;
+            let len = match op {
+                Op::Copy { len, .. } => len,
+                Op::Literal(d) => d.len() as u64,
+            };
+            if len == 0 {
+                return Err(Stop::Bad("an empty delta record"));
+            }
+            if !matches!(self.up.written.checked_add(len), Some(e) if e <= self.size) {
+                return Err(Stop::Bad("the delta builds more than the size it announced"));
+            }
+            match op {
+                Op::Literal(d) => self.emit(d, budget)?,
+                Op::Copy { offset, len } => {
+                    if !matches!(offset.checked_add(len), Some(e) if e <= self.old_size) {
+                        return Err(Stop::Bad("a copy past the end of the old file"));
+                    }
+                    let mut at = offset;
+                    while at < offset + len {
+                        let n = (offset + len - at).min(WINDOW as u64) as usize;
+                        let mut buf = std::mem::take(&mut self.buf);
+                        buf.resize(n, 0);
+                        let r = read_exact_at(self.old, &mut buf, at).map_err(Stop::Read);
+                        let r = r.and_then(|()| self.emit(&buf, budget));
+                        self.buf = buf;
+                        r?;
+                        at += n as u64;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
+    let (size, rest) = word(arg)?;
+    let (identity, path) = word(rest)?;
+    let size: u64 = std::str::from_utf8(size)
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|&n: &u64| n <= i64::MAX as u64)
+        .ok_or(Failed::MissingParameter)?;
+    let p = s.path(path)?;
+    check_target(s, &p, true)?;
+    let (old, st) = open_old(s, &p)?;
+    if identity_of(&st).as_bytes() != identity {
+        info!("{} TFDDELTAPUT: the file changed since its signatures", s.peer);
+        return Ok(Reply::Frame(failed_frame(
+            Failed::TransferApi,
+            "the file changed since its signatures were sent",
+        )));
+    }
+    let mut budget = super::quota::budget(s, Some(&p));
+    let up = Upload::begin(&s.root, &p, direct_io_min(s), s.ctx.cfg.sync_uploads).map_err(|e| match e {
+        FsError::NoSpace => Failed::Quota,
+        e => denied_or(e, Failed::TransferApi),
+    })?;
+    t.path = Some(p.clone());
+    s.chan.tx.send_frame(b"OK")?;
+    let mut b = Build {
+        up,
+        old: &old,
+        old_size: st.st_size as u64,
+        size,
+        hash: Sha256::new(),
+        buf: Vec::new(),
+    };
+    let mut stop = None;
+    let mut wire_bytes = 0u64;
+    let want = loop {
+        let frame = s.chan.rx.recv_frame_max(MAX_FRAME)?;
+        if let Some(sum) = frame.strip_prefix(b"E") {
+            break sum.to_vec();
+        }
+        wire_bytes += frame.len() as u64;
+        t.bytes = wire_bytes;
+        if stop.is_none() {
+            // after a failure the rest is read and dropped, so the session stays in step
+            stop = b.apply(&frame, &mut budget).err();
+        }
+    };
+    let want = want.strip_prefix(b"0x").unwrap_or(&want);
+    let built = b.up.written;
+    let reply = match stop {
+        Some(Stop::Bad(why)) => {
+            warn!("{} TFDDELTAPUT refused: {why}", s.peer);
+            failed_frame(Failed::TransferApi, why)
+        }
+        Some(Stop::Quota) => {
+            super::quota::refused(s, "TFDDELTAPUT");
+            failed_frame(Failed::Quota, "Quota exceeded.")
+        }
+        Some(Stop::Write(e)) => {
+            warn!("{} TFDDELTAPUT write failed: {e}", s.peer);
+            match e {
+                FsError::NoSpace => failed_frame(Failed::TransferApi, "No space left on the server's disk."),
+                e => failed_frame(
+                    Failed::TransferApi,
+                    &format!("the server could not write the file: {e}"),
+                ),
+            }
+        }
+        Some(Stop::Read(e)) => {
+            warn!("{} TFDDELTAPUT: reading the old file: {e}", s.peer);
+            failed_frame(Failed::TransferApi, "the old file changed during the delta")
+        }
+        None if built != size => failed_frame(
+            Failed::TransferApi,
+            &format!("the delta built {built} bytes, not {size}"),
+        ),
+        None => {
+            let have: String = b.hash.finalize().iter().map(|x| format!("{x:02x}")).collect();
+            let now = s.stat(&p).ok().map(|st| identity_of(&st));
+            if !have.as_bytes().eq_ignore_ascii_case(want) {
+                warn!("{} TFDDELTAPUT: SHA-256 mismatch", s.peer);
+                failed_frame(
+                    Failed::TransferApi,
+                    &format!("SHA-256 mismatch (server 0x{have}): the delta is discarded"),
+                )
+            } else if now.as_deref().map(str::as_bytes) != Some(identity) {
+                warn!("{} TFDDELTAPUT: the file changed during the delta", s.peer);
+                failed_frame(Failed::TransferApi, "the file changed during the delta")
+            } else {
+                match b.up.commit(true) {
+                    Ok(()) => {
+                        super::quota::settle(&mut budget);
+                        t.complete = true;
+                        info!("{} TFDDELTAPUT built {size} bytes from {wire_bytes} sent", s.peer);
+                        s.chan.tx.send_frame(b"OK")?;
+                        return Ok(Reply::Sent);
+                    }
+                    Err(FsError::NoSpace) => failed_frame(Failed::TransferApi, "No space left on the server's disk."),
+                    Err(e) => failed_frame(
+                        Failed::TransferApi,
+                        &format!("the server could not write the file: {e}"),
+                    ),
+                }
+            }
+        }
+    };
+    s.chan.tx.send_frame(&reply)?;
+    Ok(Reply::Sent)
+}
