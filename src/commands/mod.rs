@@ -15,6 +15,7 @@ pub mod layer;
 pub mod listing;
 pub mod netlock;
 pub mod notify;
+pub mod putmany;
 pub mod quota;
 pub mod runbash;
 pub mod secfs;
@@ -320,6 +321,8 @@ pub static TABLE: &[Spec] = &[
     row("TFDSTAGE", stage::open, ANY, needs(&[bits::WFILE])),
     row("TFDSTAGEPUT", stage::put, ANY, needs(&[bits::WFILE])).transfer(),
     row("TFDSTAGEDONE", stage::done, ANY, needs(&[bits::WFILE])),
+    // tfd's own: many files up in one exchange (doc/compatibility.md "Batch uploads")
+    row("TFDPUTMANY", putmany::putmany, ANY, needs(&[bits::WFILE])).transfer(),
 ];
 
 /// Finds a command by its upper-case name.
@@ -345,7 +348,8 @@ mod tests {
                 "GET",
                 "PUTCAN",
                 "GETCAN",
-                "TFDSTAGEPUT"
+                "TFDSTAGEPUT",
+                "TFDPUTMANY"
             ]
         );
         assert_eq!(with(|s| !s.trailing.is_empty()), ["GOAES"]);
