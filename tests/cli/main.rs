@@ -10,6 +10,7 @@
 mod common;
 
 mod cli;
+mod cli_batch;
 mod cli_errors;
 mod cli_escape;
 mod cli_habits;

@@ -14,7 +14,7 @@ use super::events::{Events, Progress, Report, Tally};
 use super::filter::Filter;
 use super::landing::Landing;
 use super::listing::{self, Kind};
-use super::{glob, names, pool, remote_glob, walk};
+use super::{batch, glob, names, pool, remote_glob, walk};
 use crate::engine::beside::Beside;
 use crate::engine::{download, partial};
 use crate::replies::{AsStatus as _, Split as _};
@@ -45,6 +45,9 @@ pub struct Options {
     /// missing), as rsync's `src/` and `cp -rT` do, rather than into a new
     /// directory of the source's name when the destination exists.
     pub contents: bool,
+    /// `-p`: uploads keep each file's mode and mtime (on a server with
+    /// batches, doc/compatibility.md "Batch uploads").
+    pub preserve: bool,
 }
 
 impl Default for Options {
@@ -56,6 +59,7 @@ impl Default for Options {
             jobs: DEFAULT_JOBS,
             fai: false,
             contents: false,
+            preserve: false,
         }
     }
 }
@@ -101,7 +105,7 @@ pub(crate) enum Done {
 }
 
 /// Opens `n` more sessions like the caller's (LOGIN, INJAIL, Fast Access).
-fn open_pool(cfg: &ClientConfig, n: usize, fai: bool) -> Result<Vec<Client>, Error> {
+pub(crate) fn open_pool(cfg: &ClientConfig, n: usize, fai: bool) -> Result<Vec<Client>, Error> {
     let connect = move || -> Result<Client, Error> {
         if fai {
             let dir = crate::fai_cache::default_dir();
@@ -320,16 +324,12 @@ pub fn put(
         ));
     }
     let what = |u: &Up| format!("put: {} -> {}", u.local.display(), names::shown(&u.remote));
-    run_pool(
-        c,
-        cfg,
-        o.jobs,
-        o.fai,
-        &files,
-        &what,
-        &|c, u, p| upload_one(c, cfg, u, p),
-        &mut t,
-    );
+    let keep = batch::Keep {
+        mode: o.preserve,
+        mtime: o.preserve,
+        not_fresh: false,
+    };
+    batch::upload(c, cfg, o.jobs, o.fai, &files, keep, &what, &mut t)?;
     Ok(t.report)
 }
 

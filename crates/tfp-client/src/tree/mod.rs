@@ -13,6 +13,7 @@
 //! symlink followed, so even a name that passed cannot be steered elsewhere by
 //! a link planted in the target.
 
+pub mod batch;
 pub mod capped;
 pub mod copy;
 pub mod events;
