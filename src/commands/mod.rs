@@ -9,6 +9,7 @@ pub mod confine;
 pub mod connection;
 pub mod fai;
 pub mod fs;
+pub mod getmany;
 pub mod hpf;
 pub mod intrw;
 pub mod layer;
@@ -323,6 +324,8 @@ pub static TABLE: &[Spec] = &[
     row("TFDSTAGEDONE", stage::done, ANY, needs(&[bits::WFILE])),
     // tfd's own: many files up in one exchange (doc/compatibility.md "Batch uploads")
     row("TFDPUTMANY", putmany::putmany, ANY, needs(&[bits::WFILE])).transfer(),
+    // tfd's own: many files down in one exchange (doc/compatibility.md "Batch downloads")
+    row("TFDGETMANY", getmany::getmany, ANY, needs(&[bits::RFILE])).transfer(),
 ];
 
 /// Finds a command by its upper-case name.
@@ -349,7 +352,8 @@ mod tests {
                 "PUTCAN",
                 "GETCAN",
                 "TFDSTAGEPUT",
-                "TFDPUTMANY"
+                "TFDPUTMANY",
+                "TFDGETMANY"
             ]
         );
         assert_eq!(with(|s| !s.trailing.is_empty()), ["GOAES"]);

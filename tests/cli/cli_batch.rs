@@ -59,6 +59,8 @@ fn a_file_edited_while_mirror_sends_it_is_not_committed_mixed() {
     let old = pattern(24 * MIB, 1);
     fs::create_dir_all(srv.path("r")).unwrap();
     fs::write(srv.path("r/big.bin"), &old).unwrap();
+    // an old version: not the same second as the local file's
+    set_times(&srv.path("r/big.bin"), 86_400, 0o644);
     fs::write(local.join("big.bin"), pattern(24 * MIB, 2)).unwrap();
     fs::write(local.join("small.txt"), b"small").unwrap();
     let child = srv
@@ -191,6 +193,97 @@ fn batches_and_the_per_file_path_give_the_same_files() {
     let want = inventory(&src);
     assert_eq!(inventory(&srv.path("batched")), want);
     assert_eq!(inventory(&srv.path("single")), want);
+    // and down: TFDGETMANY, then the engine file by file
+    let mut c = srv.client();
+    let r = copy::get(
+        &mut c,
+        &cfg,
+        &["batched".to_string()],
+        s(&here.join("down1")),
+        &o,
+        &Quiet,
+    )
+    .unwrap();
+    assert!(r.ok() && r.transferred == 61, "{r:?}");
+    assert!(srv.log().contains("TFDGETMANY sent 2"), "no batch:\n{}", srv.log());
+    let before = srv.log().matches("TFDGETMANY sent").count();
+    let mut c = srv.client();
+    c.without_batches();
+    let r = copy::get(
+        &mut c,
+        &cfg,
+        &["batched".to_string()],
+        s(&here.join("down2")),
+        &o,
+        &Quiet,
+    )
+    .unwrap();
+    assert!(r.ok() && r.transferred == 61, "{r:?}");
+    assert_eq!(srv.log().matches("TFDGETMANY sent").count(), before, "a batch was sent");
+    assert_eq!(inventory(&here.join("down1")), want);
+    assert_eq!(inventory(&here.join("down2")), want);
+    // the server's mtimes, as the engine gives them
+    let m = |p: &Path| fs::metadata(p.join("d1/f1.bin")).unwrap().mtime();
+    assert_eq!(m(&here.join("down1")), m(&srv.path("batched")));
+    let _ = fs::remove_dir_all(&here);
+}
+
+/// SIGKILL of `tf get -r` in the middle of a batch download leaves every
+/// local file its old version or the new one byte for byte, and the re-run
+/// ends with the tree identical.
+#[test]
+fn a_batch_download_killed_midway_leaves_old_or_new_files_and_the_rerun_completes() {
+    let srv = Server::start_with("rate_limit_session 4M\n");
+    let here = tempdir("cli_batch_kill_down");
+    let local = here.join("local");
+    fs::create_dir_all(local.join("src")).unwrap();
+    fs::create_dir_all(srv.path("src")).unwrap();
+    let mut olds = Vec::new();
+    for i in 0..24 {
+        let name = format!("f{i:02}.bin");
+        let old = pattern(300_000, 100 + i);
+        fs::write(local.join("src").join(&name), &old).unwrap();
+        fs::write(srv.path("src").join(&name), pattern(700_000, 200 + i)).unwrap();
+        olds.push((name, old));
+    }
+    let mut child = srv
+        .tf_command(&["get", "-r", "--jobs", "2", "src", s(&local)])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while olds
+        .iter()
+        .all(|(n, old)| fs::read(local.join("src").join(n)).unwrap() == *old)
+    {
+        assert!(Instant::now() < deadline, "nothing landed:\n{}", srv.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
+    let _ = child.wait();
+    let (mut new_n, mut old_n) = (0, 0);
+    for (n, old) in &olds {
+        let got = fs::read(local.join("src").join(n)).unwrap();
+        if got == *old {
+            old_n += 1;
+        } else {
+            assert_eq!(
+                got,
+                fs::read(srv.path("src").join(n)).unwrap(),
+                "{n} is neither old nor new"
+            );
+            new_n += 1;
+        }
+    }
+    assert!(
+        new_n > 0 && old_n > 0,
+        "killed too late or too early: {new_n} new, {old_n} old"
+    );
+    let o = srv.tf(&["get", "-r", "src", s(&local)]);
+    assert!(o.status.success(), "{}", text(&o));
+    // the partial the kill left is replaced; nothing else is there
+    assert_eq!(inventory(&local.join("src")), inventory(&srv.path("src")));
     let _ = fs::remove_dir_all(&here);
 }
 

@@ -281,6 +281,8 @@ pub struct Client {
     /// The server answered `UNKNOWN` to TFDPUTMANY once in this session:
     /// never sent again ([`tree::batch`]).
     pub(crate) no_putmany: bool,
+    /// Likewise for TFDGETMANY ([`tree::batch_down`]).
+    pub(crate) no_getmany: bool,
 }
 
 impl Client {
@@ -341,6 +343,7 @@ impl Client {
             suite: None,
             next_fai: None,
             no_putmany: false,
+            no_getmany: false,
         };
         if let Some(up) = upgrade {
             c.upgrade_finish(up, cfg)?;
@@ -400,6 +403,7 @@ impl Client {
             suite: None,
             next_fai: None,
             no_putmany: false,
+            no_getmany: false,
         };
         // bound to the key this session runs under, as after RSA
         if let Some(up) = Self::upgrade_request(&mut c.chan, &fai.key, cfg)? {
@@ -440,11 +444,13 @@ impl Client {
         Ok(Status::parse(&self.chan.rx.recv_frame()?))
     }
 
-    /// Makes this session's tree uploads go file by file, as to a server
-    /// without tfd's batches (TFDPUTMANY is then never sent on it): for a
+    /// Makes this session's tree transfers go file by file, as with a server
+    /// without tfd's batches (TFDPUTMANY and TFDGETMANY are then never sent
+    /// on it): for a
     /// server known to mishandle them, and for tests of that path.
     pub fn without_batches(&mut self) {
         self.no_putmany = true;
+        self.no_getmany = true;
     }
 
     /// Raw: sends `NAME arg` and returns the reply as it came.

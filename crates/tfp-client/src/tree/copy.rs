@@ -14,7 +14,7 @@ use super::events::{Events, Progress, Report, Tally};
 use super::filter::Filter;
 use super::landing::Landing;
 use super::listing::{self, Kind};
-use super::{batch, glob, names, pool, remote_glob, walk};
+use super::{batch, batch_down, glob, names, pool, remote_glob, walk};
 use crate::engine::beside::Beside;
 use crate::engine::{download, partial};
 use crate::replies::{AsStatus as _, Split as _};
@@ -569,6 +569,30 @@ pub fn get(
         let resume = o.resume && Partials::resumable(&landings[d.at], &d.rel);
         receive(c, cfg, &landings[d.at], &d.rel, &d.remote, resume, p, &kept, ev)
     };
+    // one exchange per session where the server has batches (a resume
+    // needs the engine's journals)
+    if !o.resume {
+        let wants: Vec<batch_down::Want<'_>> = files
+            .iter()
+            .map(|d| batch_down::Want {
+                land: &landings[d.at],
+                rel: &d.rel,
+                remote: &d.remote,
+            })
+            .collect();
+        let what = |w: &batch_down::Want<'_>| format!("get: {}", names::shown(w.remote));
+        if let Some((_, big)) = batch_down::download(c, cfg, o.jobs, o.fai, &wants, &what, ev, &mut t)? {
+            // the big files through the engine, resumable
+            let mut i = 0;
+            files.retain(|_| {
+                i += 1;
+                big.binary_search(&(i - 1)).is_ok()
+            });
+            if files.is_empty() {
+                return Ok(t.report);
+            }
+        }
+    }
     run_pool(c, cfg, o.jobs, o.fai, &files, &what, &work, &mut t);
     t.report.kept = kept.into_inner();
     Ok(t.report)

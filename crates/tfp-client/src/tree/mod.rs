@@ -14,6 +14,7 @@
 //! a link planted in the target.
 
 pub mod batch;
+pub mod batch_down;
 pub mod capped;
 pub mod copy;
 pub mod events;
