@@ -10,12 +10,14 @@ pub mod connection;
 pub mod delta;
 pub mod fai;
 pub mod fs;
+pub mod getmany;
 pub mod hpf;
 pub mod intrw;
 pub mod layer;
 pub mod listing;
 pub mod netlock;
 pub mod notify;
+pub mod putmany;
 pub mod quota;
 pub mod runbash;
 pub mod secfs;
@@ -324,6 +326,10 @@ pub static TABLE: &[Spec] = &[
     // tfd's own: delta uploads (doc/compatibility.md "Delta transfers")
     row("TFDDELTASIG", delta::sig, ANY, needs(&[bits::RFILE])),
     row("TFDDELTAPUT", delta::put, ANY, needs(&[bits::RFILE | bits::WFILE])).transfer(),
+    // tfd's own: many files up in one exchange (doc/compatibility.md "Batch uploads")
+    row("TFDPUTMANY", putmany::putmany, ANY, needs(&[bits::WFILE])).transfer(),
+    // tfd's own: many files down in one exchange (doc/compatibility.md "Batch downloads")
+    row("TFDGETMANY", getmany::getmany, ANY, needs(&[bits::RFILE])).transfer(),
 ];
 
 /// Finds a command by its upper-case name.
@@ -349,7 +355,9 @@ mod tests {
                 "GET",
                 "PUTCAN",
                 "GETCAN",
-                "TFDSTAGEPUT"
+                "TFDSTAGEPUT",
+                "TFDPUTMANY",
+                "TFDGETMANY"
             ]
         );
         assert_eq!(with(|s| !s.trailing.is_empty()), ["GOAES"]);

@@ -295,6 +295,25 @@ impl Upload {
         Ok(())
     }
 
+    /// Writes what is gathered, then gives the temporary file `mode` (only
+    /// its permission bits; the replaced file's owner is kept as by
+    /// [`Upload::commit`]) and `mtime` (seconds), each when given: the
+    /// client's own times and modes (TFDPUTMANY). Nothing after it changes
+    /// the file's mtime.
+    pub fn stamp(&mut self, mode: Option<u32>, mtime: Option<i64>) -> Result<(), FsError> {
+        self.file.flush()?;
+        let fd = self.file.file().as_fd();
+        if let Some(mode) = mode {
+            let (_, owner) = final_attrs(self.dir.as_fd(), &self.name);
+            apply_attrs(fd, (mode & 0o777, owner))?;
+            self.attrs_set = true;
+        }
+        if let Some(t) = mtime {
+            sys::set_mtime(fd, t)?;
+        }
+        Ok(())
+    }
+
     /// Writes what is gathered and moves the finished file into place.
     /// `overwrite` false fails with `Exists` if the name exists now (the file
     /// in progress is then thrown away). With `sync`, the data is fsynced

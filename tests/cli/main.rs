@@ -11,6 +11,7 @@ mod common;
 
 mod cli;
 mod cli_delta;
+mod cli_batch;
 mod cli_errors;
 mod cli_escape;
 mod cli_habits;

@@ -165,6 +165,9 @@ fn probe(name: &str) -> Option<Probe> {
         "TFDSTAGE" => p(&[&b"5 probe 0 "[..], MISSING].concat(), Flow::Frame),
         "TFDSTAGEPUT" => p(&hpf::encode(MISSING, 0, 65536, None), Flow::Put),
         "TFDSTAGEDONE" => p(&[&b"0x00 1 "[..], MISSING].concat(), Flow::Frame),
+        // the probe: a batch of no files is answered OK alone
+        "TFDPUTMANY" => p(b"0", Flow::Frame),
+        "TFDGETMANY" => p(b"0", Flow::Frame),
         "GET" => p(&hpf::encode(MISSING, 0, 65536, None), Flow::Get),
         // a cancel point no probe reaches: no mid-stream answers are due
         "GETCAN" => p(&hpf::encode(MISSING, 0, 65536, Some(1 << 20)), Flow::Get),

@@ -194,7 +194,7 @@ fn part_text(p: Part) -> (&'static str, &'static str) {
              Trees and many files (cp -r's rules: a destination that is a directory receives each\n\
              source under its own name, else it is created with the source's contents; several\n\
              sources or a pattern need an existing directory):\n\
-             \x20 put [-r] [--jobs N] [--exclude P] [--include P] LOCAL... REMOTE\n\
+             \x20 put [-r] [-p] [--jobs N] [--exclude P] [--include P] LOCAL... REMOTE\n\
              \x20 get [-r] [--jobs N] [--exclude P] [--include P] REMOTE... LOCAL\n\
              \x20                            -r takes directories whole; files move over N sessions\n\
              \x20                            (default 4, 1..64) opened once; sources may be patterns\n\
@@ -204,13 +204,18 @@ fn part_text(p: Part) -> (&'static str, &'static str) {
              \x20                            renamed when complete, and refuse server names that are\n\
              \x20                            absolute, hold '..', a control character or NUL, or go\n\
              \x20                            deeper than 256; nothing is written through a symlink in\n\
-             \x20                            the target; a listing over 1,000,000 entries is refused\n\
+             \x20                            the target; a listing over 1,000,000 entries is refused.\n\
+             \x20                            put -p keeps each file's mode and mtime (a server with\n\
+             \x20                            tfd's batches: many files in one exchange per session)\n\
              \n\
              Mirroring (mirror: SRC remote and DST local; with -R SRC local and DST remote): make\n\
              DST a copy of SRC, moving only files whose size or mtime differ (over the --jobs pool,\n\
              with get -r's checks on the server's names); downloads get the server's mtime; uploads\n\
-             are stamped on arrival (no command sets a remote mtime), so a remote file not older\n\
-             than the local one and of the same size is up to date; --checksum compares SHA-256\n\
+             keep the local mode and mtime on a server with tfd's batches, and a file is up to date\n\
+             when size and mtime match (rsync -a's check: an older mtime moves too); elsewhere they\n\
+             are stamped on arrival, so a remote file not older than the local one and of the same\n\
+             size is up to date; a file that changes while it is sent is not committed (the run\n\
+             fails, the next one sends it); --checksum compares SHA-256\n\
              (the server's SHA256) instead of times; --delete removes what SRC does not hold (never\n\
              outside DST, never through a symlink; nothing if a listing was not whole); --dry-run\n\
              prints what it would do and changes nothing; ends with 'mirror: N transferred, N\n\

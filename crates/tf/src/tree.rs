@@ -28,7 +28,7 @@ pub fn wanted(args: &[String]) -> bool {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "-r" | "--jobs" | "--exclude" | "--include" => return true,
+            "-r" | "-p" | "--jobs" | "--exclude" | "--include" => return true,
             s if commands::takes_value(Family::Transfer, s) => {
                 it.next();
             }
@@ -50,12 +50,13 @@ struct Opts {
 fn parse(cmd: &str, args: &[String]) -> Result<Opts, String> {
     let g = commands::parse(Family::Tree, args).map_err(|e| match e {
         ParseError::Unknown(s) => {
-            format!("{s} is not an option of {cmd} -r (only -r, --jobs N, --exclude PATTERN, --include PATTERN)")
+            format!("{s} is not an option of {cmd} -r (only -r, -p, --jobs N, --exclude PATTERN, --include PATTERN)")
         }
         ParseError::Bad(m) => m,
     })?;
     let (recursive, jobs) = (g.flag("-r"), g.num("--jobs").map_or(DEFAULT_JOBS, |n| n as usize));
     let resume = g.flag("--resume");
+    let preserve = g.flag("-p");
     if resume && cmd != "get" {
         return Err(format!("{cmd}: --resume with several files is for get -r"));
     }
@@ -81,6 +82,7 @@ fn parse(cmd: &str, args: &[String]) -> Result<Opts, String> {
         jobs,
         fai: false,
         contents: false,
+        preserve,
     };
     Ok(Opts {
         run,

@@ -48,6 +48,23 @@ pub fn fremovexattr(fd: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
     cvt(unsafe { libc::fremovexattr(fd.as_raw_fd(), name.as_ptr()) }).map(drop)
 }
 
+/// futimens(2) setting the modification time to `mtime` seconds, the access
+/// time left as it is (an upload temporary's access-time mark survives).
+pub fn set_mtime(fd: BorrowedFd<'_>, mtime: i64) -> io::Result<()> {
+    let times = [
+        libc::timespec {
+            tv_sec: 0,
+            tv_nsec: libc::UTIME_OMIT,
+        },
+        libc::timespec {
+            tv_sec: mtime as libc::time_t,
+            tv_nsec: 0,
+        },
+    ];
+    // SAFETY: valid fd and a two-element timespec array.
+    cvt(unsafe { libc::futimens(fd.as_raw_fd(), times.as_ptr()) }).map(drop)
+}
+
 /// futimens(2) setting the access time to `atime` seconds, the modification
 /// time left as it is.
 pub fn set_atime(fd: BorrowedFd<'_>, atime: i64) -> io::Result<()> {

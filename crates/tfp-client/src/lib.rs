@@ -279,6 +279,11 @@ pub struct Client {
     suite: Option<tfp_wire::noise::Suite>,
     /// The FAI token with its next key, after a [`Builder::fai`] entrance.
     next_fai: Option<FaiToken>,
+    /// The server answered `UNKNOWN` to TFDPUTMANY once in this session:
+    /// never sent again ([`tree::batch`]).
+    pub(crate) no_putmany: bool,
+    /// Likewise for TFDGETMANY ([`tree::batch_down`]).
+    pub(crate) no_getmany: bool,
 }
 
 impl Client {
@@ -338,6 +343,8 @@ impl Client {
             chan,
             suite: None,
             next_fai: None,
+            no_putmany: false,
+            no_getmany: false,
         };
         if let Some(up) = upgrade {
             c.upgrade_finish(up, cfg)?;
@@ -396,6 +403,8 @@ impl Client {
             chan,
             suite: None,
             next_fai: None,
+            no_putmany: false,
+            no_getmany: false,
         };
         // bound to the key this session runs under, as after RSA
         if let Some(up) = Self::upgrade_request(&mut c.chan, &fai.key, cfg)? {
@@ -434,6 +443,15 @@ impl Client {
     pub fn command(&mut self, line: &[u8]) -> Result<Status, Error> {
         self.chan.tx.send_frame(line)?;
         Ok(Status::parse(&self.chan.rx.recv_frame()?))
+    }
+
+    /// Makes this session's tree transfers go file by file, as with a server
+    /// without tfd's batches (TFDPUTMANY and TFDGETMANY are then never sent
+    /// on it): for a
+    /// server known to mishandle them, and for tests of that path.
+    pub fn without_batches(&mut self) {
+        self.no_putmany = true;
+        self.no_getmany = true;
     }
 
     /// Raw: sends `NAME arg` and returns the reply as it came.

@@ -200,6 +200,15 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
     },
     CmdOpt {
         family: Family::Tree,
+        commands: &["put"],
+        name: "-p",
+        value: "",
+        kind: FLAG,
+        help: "keep each file's mode and mtime on the server (as cp -p; needs tfd's batches)",
+        doc: "Keep each file's permission bits and modification time on the server, as\n.B cp \\-p\ndoes (a server without tfd's batch uploads gives the files their arrival time\nand the replaced file's mode).\n",
+    },
+    CmdOpt {
+        family: Family::Tree,
         commands: &["get"],
         name: "--resume",
         value: "",

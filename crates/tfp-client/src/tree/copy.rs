@@ -14,7 +14,7 @@ use super::events::{Events, Progress, Report, Tally};
 use super::filter::Filter;
 use super::landing::Landing;
 use super::listing::{self, Kind};
-use super::{glob, names, pool, remote_glob, walk};
+use super::{batch, batch_down, glob, names, pool, remote_glob, walk};
 use crate::engine::beside::Beside;
 use crate::engine::{download, partial};
 use crate::replies::{AsStatus as _, Split as _};
@@ -45,6 +45,9 @@ pub struct Options {
     /// missing), as rsync's `src/` and `cp -rT` do, rather than into a new
     /// directory of the source's name when the destination exists.
     pub contents: bool,
+    /// `-p`: uploads keep each file's mode and mtime (on a server with
+    /// batches, doc/compatibility.md "Batch uploads").
+    pub preserve: bool,
 }
 
 impl Default for Options {
@@ -56,6 +59,7 @@ impl Default for Options {
             jobs: DEFAULT_JOBS,
             fai: false,
             contents: false,
+            preserve: false,
         }
     }
 }
@@ -101,7 +105,7 @@ pub(crate) enum Done {
 }
 
 /// Opens `n` more sessions like the caller's (LOGIN, INJAIL, Fast Access).
-fn open_pool(cfg: &ClientConfig, n: usize, fai: bool) -> Result<Vec<Client>, Error> {
+pub(crate) fn open_pool(cfg: &ClientConfig, n: usize, fai: bool) -> Result<Vec<Client>, Error> {
     let connect = move || -> Result<Client, Error> {
         if fai {
             let dir = crate::fai_cache::default_dir();
@@ -320,16 +324,12 @@ pub fn put(
         ));
     }
     let what = |u: &Up| format!("put: {} -> {}", u.local.display(), names::shown(&u.remote));
-    run_pool(
-        c,
-        cfg,
-        o.jobs,
-        o.fai,
-        &files,
-        &what,
-        &|c, u, p| upload_one(c, cfg, u, p),
-        &mut t,
-    );
+    let keep = batch::Keep {
+        mode: o.preserve,
+        mtime: o.preserve,
+        not_fresh: false,
+    };
+    batch::upload(c, cfg, o.jobs, o.fai, &files, keep, &what, &mut t)?;
     Ok(t.report)
 }
 
@@ -569,6 +569,30 @@ pub fn get(
         let resume = o.resume && Partials::resumable(&landings[d.at], &d.rel);
         receive(c, cfg, &landings[d.at], &d.rel, &d.remote, resume, p, &kept, ev)
     };
+    // one exchange per session where the server has batches (a resume
+    // needs the engine's journals)
+    if !o.resume {
+        let wants: Vec<batch_down::Want<'_>> = files
+            .iter()
+            .map(|d| batch_down::Want {
+                land: &landings[d.at],
+                rel: &d.rel,
+                remote: &d.remote,
+            })
+            .collect();
+        let what = |w: &batch_down::Want<'_>| format!("get: {}", names::shown(w.remote));
+        if let Some((_, big)) = batch_down::download(c, cfg, o.jobs, o.fai, &wants, &what, ev, &mut t)? {
+            // the big files through the engine, resumable
+            let mut i = 0;
+            files.retain(|_| {
+                i += 1;
+                big.binary_search(&(i - 1)).is_ok()
+            });
+            if files.is_empty() {
+                return Ok(t.report);
+            }
+        }
+    }
     run_pool(c, cfg, o.jobs, o.fai, &files, &what, &work, &mut t);
     t.report.kept = kept.into_inner();
     Ok(t.report)

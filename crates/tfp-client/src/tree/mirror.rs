@@ -14,8 +14,8 @@ use super::events::{Events, Fault, Progress, Report, Tally};
 use super::filter::Filter;
 use super::landing::Landing;
 use super::listing::{self, Kind};
-use super::names;
 use super::sync::{self, Meta, Plan, Rule, Side};
+use super::{batch, names};
 use crate::engine::partial;
 use crate::replies::Split as _;
 use crate::{Client, ClientConfig, Error};
@@ -387,7 +387,14 @@ enum Direction {
 /// continues them; an upload never publishes an incomplete file), and the
 /// rule that direction compares by. `--delete` removes nothing unless every
 /// listing was `whole` (said when it was asked for).
-fn plan_of(o: &Options, theirs: &mut Side, ours: &mut Side, way: Direction, whole: bool, t: &Tally<'_>) -> Plan {
+fn plan_of(
+    o: &Options,
+    theirs: &mut Side,
+    ours: &mut Side,
+    way: Direction,
+    (whole, stamps): (bool, bool),
+    t: &Tally<'_>,
+) -> Plan {
     let delete = o.delete && whole;
     if o.delete && !whole {
         t.note(match way {
@@ -401,6 +408,7 @@ fn plan_of(o: &Options, theirs: &mut Side, ours: &mut Side, way: Direction, whol
     let rule = match (way, o.checksum) {
         (_, true) => Rule::Checksum,
         (Direction::Down, false) => Rule::SameMtime,
+        (Direction::Up, false) if stamps => Rule::SameMtimeUp,
         (Direction::Up, false) => Rule::RemoteNotOlder,
     };
     match way {
@@ -464,7 +472,7 @@ fn down(
         Side::new()
     };
     let (mut theirs, mut ours) = (theirs, ours);
-    let mut p = plan_of(o, &mut theirs, &mut ours, Direction::Down, whole, t);
+    let mut p = plan_of(o, &mut theirs, &mut ours, Direction::Down, (whole, false), t);
     let mut n = match settle(c, &mut p, o, exists, &src, &dst, t)? {
         Ok(n) => n,
         Err(dry_run) => return Ok(Some(dry_run)),
@@ -577,7 +585,9 @@ fn up(
         Side::new()
     };
     let (mut theirs, mut ours) = (theirs, ours);
-    let mut p = plan_of(o, &mut theirs, &mut ours, Direction::Up, whole, t);
+    // a server with batches keeps the local mtimes: rsync's quick check
+    let stamps = batch::supported(c)?;
+    let mut p = plan_of(o, &mut theirs, &mut ours, Direction::Up, (whole, stamps), t);
     let mut n = match settle(c, &mut p, o, exists, &dst, &src, t)? {
         Ok(n) => n,
         Err(dry_run) => return Ok(Some(dry_run)),
@@ -634,6 +644,14 @@ fn up(
             remote: rjoin(&dst, rel),
         });
     }
-    let n = transfer(c, cfg, o, &jobs, &|c, u, p| copy::upload_one(c, cfg, u, p), n, t);
+    let keep = batch::Keep {
+        mode: true,
+        mtime: true,
+        not_fresh: true,
+    };
+    let what = |u: &Up| format!("mirror: put {}", names::shown(&u.remote));
+    let before = t.failures();
+    n.transferred = batch::upload(c, cfg, o.jobs, o.fai, &jobs, keep, &what, t)?;
+    n.failed = before + (jobs.len() - n.transferred);
     Ok(Some((n, Vec::new())))
 }

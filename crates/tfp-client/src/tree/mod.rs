@@ -13,6 +13,8 @@
 //! symlink followed, so even a name that passed cannot be steered elsewhere by
 //! a link planted in the target.
 
+pub mod batch;
+pub mod batch_down;
 pub mod capped;
 pub mod copy;
 pub mod events;

@@ -128,6 +128,13 @@ pub enum Rule {
     /// remote file with its arrival time; it is up to date when that is not
     /// older than the local file's mtime.
     RemoteNotOlder,
+    /// An upload to a server with batches (rsync's quick check): each upload
+    /// stamps the remote file with the local mtime, so a file is up to date
+    /// when the two are the same second, and an edit that left an older
+    /// mtime (`touch -d`, `cp -p` of an older version) is sent. A file sent
+    /// within a second of its mtime was stamped a second earlier (an edit
+    /// later in that second keeps the mtime): it is compared by SHA-256.
+    SameMtimeUp,
     /// `--checksum`: the size alone here; the SHA-256s are compared after.
     Checksum,
 }
@@ -252,6 +259,8 @@ pub fn plan(src: &Side, dst: &Side, rule: Rule, delete: bool) -> Plan {
                     // local mtime cannot tell an edit in that second
                     Rule::RemoteNotOlder if d.mtime >= s.mtime && racy(d.mtime, s.mtime) => p.verify.push(rel.clone()),
                     Rule::RemoteNotOlder if d.mtime >= s.mtime => p.unchanged += 1,
+                    Rule::SameMtimeUp if d.mtime == s.mtime => p.unchanged += 1,
+                    Rule::SameMtimeUp if d.mtime == s.mtime.saturating_sub(1) => p.verify.push(rel.clone()),
                     Rule::Checksum => p.verify.push(rel.clone()),
                     _ => p.copy.push(rel.clone()),
                 },
@@ -431,6 +440,17 @@ mod tests {
             false,
         );
         assert_eq!((p.copy.len(), p.unchanged), (0, 1));
+        // with batches (stamped mtimes): the same second, nothing else; a
+        // remote newer than the local copy moves too; a second less was a
+        // file sent within a second of its mtime, judged by content
+        let p = plan(&src, &dst, Rule::SameMtimeUp, false);
+        assert_eq!(names(&p.copy), ["d/bigger", "d/newer", "new"]);
+        assert_eq!(p.unchanged, 1);
+        let p = plan(&side(&[("f", m(Kind::File, 3, 200))]), &later, Rule::SameMtimeUp, false);
+        assert_eq!(names(&p.copy), ["f"]);
+        let racy = side(&[("f", m(Kind::File, 3, 199))]);
+        let p = plan(&side(&[("f", m(Kind::File, 3, 200))]), &racy, Rule::SameMtimeUp, false);
+        assert_eq!((names(&p.verify), p.copy.len()), (vec!["f"], 0));
         // --checksum: same size goes to the hashes, whatever the times
         let p = plan(&src, &dst, Rule::Checksum, false);
         assert_eq!(names(&p.verify), ["d/newer", "d/same"]);

@@ -1,0 +1,332 @@
+//! Many files up in one exchange per session: tfd's TFDPUTMANY
+//! (doc/compatibility.md "Batch uploads"), what `put -r` and `mirror -R`
+//! use when the server has it, so a tree costs its bytes and a few round
+//! trips instead of a round trip per file. A server without it (`UNKNOWN`,
+//! remembered on the [`Client`] so it is asked once) gets today's per-file
+//! path ([`copy::upload_one`]); so do files of [`copy::STAGED_FROM`] bytes
+//! and more, which go through a stage.
+//!
+//! Each file is read once, hashed as it is sent, and checked after: if its
+//! size, mtime or ctime moved while it was read, the batch sends an abort
+//! trailer in place of the hash and the server keeps the old file; the run
+//! says so and fails, and the next run sends it.
+
+use super::copy::{self, Done, Up};
+use super::events::{Progress, Tally};
+use super::{listing, pool};
+use crate::{Client, ClientConfig, Error};
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::sync::atomic::Ordering;
+use tfp_wire::Status;
+
+/// The data frames a batch sends (the channel's frames hold 512 KiB after
+/// LOGIN).
+const DATA_FRAME: usize = 256 << 10;
+
+/// What a batch upload keeps of the local file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Keep {
+    /// The permission bits.
+    pub mode: bool,
+    /// The modification time.
+    pub mtime: bool,
+    /// Mirror's guard for its quick check (git's "racy" rule): a file read
+    /// within a second of its mtime gets that mtime less one second on the
+    /// server, so the next run compares it by SHA-256 ([`super::sync::Rule`])
+    /// and an edit made later in that same second is not taken for the copy.
+    pub not_fresh: bool,
+}
+
+/// Whether the server takes batches: asked once per session (`TFDPUTMANY 0`).
+pub fn supported(c: &mut Client) -> Result<bool, Error> {
+    if c.no_putmany {
+        return Ok(false);
+    }
+    match c.call("TFDPUTMANY", b"0")? {
+        Status::Ok(_) => Ok(true),
+        _ => {
+            c.no_putmany = true;
+            Ok(false)
+        }
+    }
+}
+
+/// Uploads `files` over the caller's session and up to `jobs - 1` more:
+/// in batches where the server takes them, else one by one. Tells each
+/// failure in `t` (named by `what`) and returns the files done.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn upload(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    jobs: usize,
+    fai: bool,
+    files: &[Up],
+    keep: Keep,
+    what: &(dyn Fn(&Up) -> String + Sync),
+    t: &mut Tally<'_>,
+) -> Result<usize, Error> {
+    let per_file = |c: &mut Client, u: &Up, p: &Progress| copy::upload_one(c, cfg, u, p);
+    if files.is_empty() {
+        return Ok(0);
+    }
+    if !supported(c)? {
+        return Ok(copy::run_pool(c, cfg, jobs, fai, files, what, &per_file, t));
+    }
+    let (big, small): (Vec<&Up>, Vec<&Up>) = files
+        .iter()
+        .partition(|u| std::fs::symlink_metadata(&u.local).is_ok_and(|m| m.len() >= copy::STAGED_FROM));
+    let mut done = 0;
+    if !small.is_empty() {
+        done += batches(c, cfg, jobs, fai, &small, keep, what, t);
+    }
+    if !big.is_empty() {
+        let big: Vec<Up> = big
+            .into_iter()
+            .map(|u| Up {
+                local: u.local.clone(),
+                remote: u.remote.clone(),
+            })
+            .collect();
+        done += copy::run_pool(c, cfg, jobs, fai, &big, what, &per_file, t);
+    }
+    Ok(done)
+}
+
+/// Splits `files` into one batch per session (balanced by size) and sends
+/// them, a batch per session at once.
+#[allow(clippy::too_many_arguments)]
+fn batches(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    jobs: usize,
+    fai: bool,
+    files: &[&Up],
+    keep: Keep,
+    what: &(dyn Fn(&Up) -> String + Sync),
+    t: &mut Tally<'_>,
+) -> usize {
+    let n = jobs.clamp(1, files.len());
+    let mut order: Vec<(usize, u64)> = files
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (i, std::fs::symlink_metadata(&u.local).map_or(0, |m| m.len())))
+        .collect();
+    order.sort_by_key(|o| std::cmp::Reverse(o.1));
+    let mut groups: Vec<(u64, Vec<usize>)> = (0..n).map(|_| (0, Vec::new())).collect();
+    for (i, size) in order {
+        // the lightest batch takes the next largest file
+        if let Some(g) = groups.iter_mut().min_by_key(|g| g.0) {
+            g.0 += size + 4096;
+            g.1.push(i);
+        }
+    }
+    for g in &mut groups {
+        g.1.sort_unstable();
+    }
+    let groups: Vec<Vec<usize>> = groups.into_iter().map(|g| g.1).filter(|g| !g.is_empty()).collect();
+    let mut more = match copy::open_pool(cfg, groups.len().saturating_sub(1), fai) {
+        Ok(v) => v,
+        Err(e) => {
+            t.ev.pool_failed(&e);
+            t.local(format!(
+                "could not open the {} more sessions of --jobs; nothing transferred",
+                groups.len() - 1
+            ));
+            return 0;
+        }
+    };
+    let progress = std::sync::Arc::new(Progress::default());
+    t.ev.transferring(files.len(), &progress);
+    let results = {
+        let mut sessions: Vec<&mut Client> = vec![c];
+        sessions.extend(more.iter_mut());
+        let p = &*progress;
+        pool::run(sessions, &groups, &|c, g: &Vec<usize>| {
+            let batch: Vec<&Up> = g.iter().map(|&i| files[i]).collect();
+            send_batch(c, cfg, &batch, keep, p)
+        })
+    };
+    t.ev.transferred();
+    for m in more {
+        let _ = m.end();
+    }
+    let (mut lost, mut done) = (0, 0);
+    for (g, r) in groups.iter().zip(results) {
+        match r {
+            Some(Ok(outcomes)) => {
+                for (&i, o) in g.iter().zip(outcomes) {
+                    match o {
+                        Done::Ok => done += 1,
+                        Done::Refused(why) => t.refused(format!("{}: {why}", what(files[i]))),
+                        Done::Local(why) => t.local(format!("{}: {why}", what(files[i]))),
+                    }
+                }
+            }
+            Some(Err(e)) => {
+                for &i in g {
+                    t.local(format!("{}: the session failed: {e}", what(files[i])));
+                }
+            }
+            None => lost += g.len(),
+        }
+    }
+    if lost > 0 {
+        t.local(format!("{lost} file(s) not transferred: every session failed"));
+    }
+    t.report.transferred += done;
+    done
+}
+
+/// One batch over one session: TFDPUTMANY, every file, the end frame, then
+/// the outcomes. A server that does not know the command gets the files one
+/// by one.
+pub(crate) fn send_batch(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    files: &[&Up],
+    keep: Keep,
+    p: &Progress,
+) -> Result<Vec<Done>, Error> {
+    let per_file = |c: &mut Client| -> Result<Vec<Done>, Error> {
+        let mut v = Vec::with_capacity(files.len());
+        for u in files {
+            v.push(copy::upload_one(c, cfg, u, p)?);
+            p.file_done();
+        }
+        Ok(v)
+    };
+    if c.no_putmany {
+        return per_file(c);
+    }
+    match c.call("TFDPUTMANY", files.len().to_string().as_bytes())? {
+        Status::Ok(_) => {}
+        Status::Unknown => {
+            c.no_putmany = true;
+            return per_file(c);
+        }
+        st => {
+            let why = listing::status_text(&st);
+            return Ok(files.iter().map(|_| Done::Refused(why.clone())).collect());
+        }
+    }
+    let mut out: Vec<Option<Done>> = files.iter().map(|_| None).collect();
+    // nothing comes back before the end frame: gather the small frames
+    c.chan.tx.hold();
+    let mut buf = vec![0u8; DATA_FRAME];
+    for (i, u) in files.iter().enumerate() {
+        if let Some(why) = send_file(c, u, keep, &mut buf, p)? {
+            out[i] = Some(Done::Local(why));
+        }
+    }
+    c.chan.tx.send_frame(b"E")?;
+    c.chan.tx.release()?;
+    let head = c.chan.rx.recv_frame()?;
+    let failed = match Status::parse(&head) {
+        Status::Ok(d) => std::str::from_utf8(&d)
+            .ok()
+            .and_then(|d| d.split(' ').nth(1)?.parse::<usize>().ok())
+            .filter(|&n| n <= files.len())
+            .ok_or_else(|| Error::Protocol(format!("TFDPUTMANY: a reply {:?}", String::from_utf8_lossy(&head))))?,
+        st => return Err(Error::Protocol(format!("TFDPUTMANY: {}", listing::status_text(&st)))),
+    };
+    for _ in 0..failed {
+        let f = c.chan.rx.recv_frame()?;
+        let text = String::from_utf8_lossy(&f).into_owned();
+        let mut it = text.splitn(3, ' ');
+        let i = it
+            .next()
+            .and_then(|i| i.parse::<usize>().ok())
+            .filter(|&i| i < files.len());
+        let (Some(i), Some(code)) = (i, it.next()) else {
+            return Err(Error::Protocol(format!("TFDPUTMANY: an outcome {text:?}")));
+        };
+        if out[i].is_none() {
+            out[i] = Some(Done::Refused(format!("FAILED {code}: {}", it.next().unwrap_or(""))));
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|o| {
+            p.file_done();
+            o.unwrap_or(Done::Ok)
+        })
+        .collect())
+}
+
+/// Whether the file moved between the two looks (a write, a truncation, a
+/// `touch`): its size, mtime or ctime.
+fn moved(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    (a.len(), a.mtime(), a.mtime_nsec(), a.ctime(), a.ctime_nsec())
+        != (b.len(), b.mtime(), b.mtime_nsec(), b.ctime(), b.ctime_nsec())
+}
+
+/// Sends one file's header, data and trailer. `Some(why)` when it was not
+/// sent whole (could not be read, or changed while read): its trailer then
+/// aborts it, and the server keeps the old file.
+fn send_file(c: &mut Client, u: &Up, keep: Keep, buf: &mut [u8], p: &Progress) -> Result<Option<String>, Error> {
+    let opened = std::fs::File::open(&u.local).and_then(|f| {
+        let m = f.metadata()?;
+        Ok((f, m))
+    });
+    let (mut f, before) = match opened {
+        Ok((f, m)) if m.is_file() => (f, m),
+        Ok(_) => return abort_empty(c, u, "not a regular file".into()),
+        Err(e) => return abort_empty(c, u, e.to_string()),
+    };
+    let size = before.len();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let mut mtime = before.mtime();
+    if keep.not_fresh && now < mtime.saturating_add(2) {
+        mtime = mtime.saturating_sub(1);
+    }
+    let flags = u8::from(keep.mode) | (u8::from(keep.mtime) << 1);
+    let head = format!("F {size} {flags} {:o} {mtime} ", before.mode() & 0o777);
+    c.chan.tx.send_frame_parts(&[head.as_bytes(), &u.remote])?;
+    let mut h = Sha256::new();
+    let mut left = size;
+    let mut short = None;
+    while left > 0 {
+        let want = (left as usize).min(buf.len());
+        let mut got = 0;
+        while got < want && short.is_none() {
+            match f.read(&mut buf[got..want]) {
+                Ok(0) => short = Some("it shrank while it was read".to_string()),
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => short = Some(e.to_string()),
+            }
+        }
+        // the announced size goes out whatever happened: the trailer aborts
+        buf[got..want].fill(0);
+        h.update(&buf[..want]);
+        c.chan.tx.send_frame(&buf[..want])?;
+        p.bytes().fetch_add(want as u64, Ordering::Relaxed);
+        left -= want as u64;
+    }
+    let changed = match f.metadata() {
+        Ok(after) if moved(&before, &after) => Some("it changed while it was read".to_string()),
+        Ok(_) => None,
+        Err(e) => Some(e.to_string()),
+    };
+    if let Some(why) = short.or(changed) {
+        c.chan.tx.send_frame(b"A")?;
+        return Ok(Some(format!(
+            "{why}; not sent (the server keeps its old copy), a later run sends it"
+        )));
+    }
+    let sum: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    c.chan.tx.send_frame(format!("S {sum}").as_bytes())?;
+    Ok(None)
+}
+
+/// A file that could not be opened still takes its place in the batch: an
+/// empty file, aborted.
+fn abort_empty(c: &mut Client, u: &Up, why: String) -> Result<Option<String>, Error> {
+    c.chan.tx.send_frame_parts(&[b"F 0 0 644 0 ", &u.remote])?;
+    c.chan.tx.send_frame(b"A")?;
+    Ok(Some(why))
+}

@@ -1,0 +1,259 @@
+//! Many files down in one exchange per session: tfd's TFDGETMANY
+//! (doc/compatibility.md "Batch downloads"), what `get -r` uses when the
+//! server has it (and `--resume` is not asked: a batch keeps no journal). A
+//! server without it (`UNKNOWN`, remembered on the [`Client`]) gets the
+//! transfer engine file by file ([`copy::receive`]).
+//!
+//! Each file lands as the engine lands one: its partial beside its name in
+//! the landing ([`Partial::open_at`], no symlink followed, nothing outside
+//! the target), exactly the size the server announced (a server sending
+//! more is cut off: the session is dropped), renamed over the name with the
+//! server's mtime only when the SHA-256 of what came is the trailer's.
+
+use super::copy::{self, Done, Partials};
+use super::events::{Events, Progress, Tally};
+use super::landing::Landing;
+use super::{listing, pool};
+use crate::engine::beside::Beside;
+use crate::engine::partial::Partial;
+use crate::{Client, ClientConfig, Error};
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::sync::atomic::Ordering;
+use tfp_wire::{Status, MAX_FRAME};
+
+/// One file to fetch: its landing, its path there, its remote path.
+pub(crate) struct Want<'a> {
+    pub(crate) land: &'a Landing,
+    pub(crate) rel: &'a [u8],
+    pub(crate) remote: &'a [u8],
+}
+
+/// Whether the server takes download batches: asked once per session.
+pub fn supported(c: &mut Client) -> Result<bool, Error> {
+    if c.no_getmany {
+        return Ok(false);
+    }
+    match c.call("TFDGETMANY", b"0")? {
+        Status::Ok(_) => Ok(true),
+        _ => {
+            c.no_getmany = true;
+            Ok(false)
+        }
+    }
+}
+
+/// Files from this size on are left to the engine (the server only
+/// announces them): an interrupted run keeps their partials and journals
+/// for `--resume`.
+pub const ENGINE_FROM: u64 = 8 << 20;
+
+/// Fetches `files` in one batch per session (the caller's and up to
+/// `jobs - 1` more). `None` when the server has no batches (nothing done:
+/// the caller takes the per-file path). Returns the files done and the
+/// indices of those of [`ENGINE_FROM`] bytes and more, left to the caller.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn download(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    jobs: usize,
+    fai: bool,
+    files: &[Want<'_>],
+    what: &(dyn Fn(&Want<'_>) -> String + Sync),
+    ev: &dyn Events,
+    t: &mut Tally<'_>,
+) -> Result<Option<(usize, Vec<usize>)>, Error> {
+    if files.is_empty() {
+        return Ok(Some((0, Vec::new())));
+    }
+    if !supported(c)? {
+        return Ok(None);
+    }
+    let n = jobs.clamp(1, files.len());
+    // dealt out in turn: the sizes are not known before the answers
+    let groups: Vec<Vec<usize>> = (0..n).map(|g| (g..files.len()).step_by(n).collect()).collect();
+    let mut more = match copy::open_pool(cfg, n - 1, fai) {
+        Ok(v) => v,
+        Err(e) => {
+            t.ev.pool_failed(&e);
+            t.local(format!(
+                "could not open the {} more sessions of --jobs; nothing transferred",
+                n - 1
+            ));
+            return Ok(Some((0, Vec::new())));
+        }
+    };
+    let progress = std::sync::Arc::new(Progress::default());
+    t.ev.transferring(files.len(), &progress);
+    let results = {
+        let mut sessions: Vec<&mut Client> = vec![c];
+        sessions.extend(more.iter_mut());
+        let p = &*progress;
+        pool::run(sessions, &groups, &|c, g: &Vec<usize>| {
+            let batch: Vec<&Want<'_>> = g.iter().map(|&i| &files[i]).collect();
+            fetch_batch(c, cfg, &batch, p, ev)
+        })
+    };
+    t.ev.transferred();
+    for m in more {
+        let _ = m.end();
+    }
+    let (mut lost, mut done, mut big) = (0, 0, Vec::new());
+    for (g, r) in groups.iter().zip(results) {
+        match r {
+            Some(Ok(outcomes)) => {
+                for (&i, o) in g.iter().zip(outcomes) {
+                    let Some(o) = o else {
+                        big.push(i);
+                        continue;
+                    };
+                    match o {
+                        Done::Ok => done += 1,
+                        Done::Refused(why) => t.refused(format!("{}: {why}", what(&files[i]))),
+                        Done::Local(why) => t.local(format!("{}: {why}", what(&files[i]))),
+                    }
+                }
+            }
+            Some(Err(e)) => t.local(format!(
+                "{} file(s) from {} on: the session failed: {e}",
+                g.len(),
+                what(&files[g[0]])
+            )),
+            None => lost += g.len(),
+        }
+    }
+    if lost > 0 {
+        t.local(format!("{lost} file(s) not transferred: every session failed"));
+    }
+    t.report.transferred += done;
+    big.sort_unstable();
+    Ok(Some((done, big)))
+}
+
+/// One batch over one session. A server that turns out not to know the
+/// command gets the files one by one through the engine.
+fn fetch_batch(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    files: &[&Want<'_>],
+    p: &Progress,
+    ev: &dyn Events,
+) -> Result<Vec<Option<Done>>, Error> {
+    let ok = !c.no_getmany
+        && match c.call("TFDGETMANY", format!("{} {}", files.len(), ENGINE_FROM - 1).as_bytes())? {
+            Status::Ok(_) => true,
+            Status::Unknown => {
+                c.no_getmany = true;
+                false
+            }
+            st => {
+                let why = listing::status_text(&st);
+                return Ok(files.iter().map(|_| Some(Done::Refused(why.clone()))).collect());
+            }
+        };
+    if !ok {
+        let kept = Partials::default();
+        let mut v = Vec::with_capacity(files.len());
+        for w in files {
+            v.push(Some(copy::receive(
+                c, cfg, w.land, w.rel, w.remote, false, p, &kept, ev,
+            )?));
+            p.file_done();
+        }
+        return Ok(v);
+    }
+    c.chan.tx.hold();
+    for w in files {
+        c.chan.tx.send_frame(w.remote)?;
+    }
+    c.chan.tx.send_frame(b"E")?;
+    c.chan.tx.release()?;
+    let mut out = Vec::with_capacity(files.len());
+    for w in files {
+        out.push(fetch_one(c, w, p)?);
+        p.file_done();
+    }
+    match Status::parse(&c.chan.rx.recv_frame()?) {
+        Status::Ok(_) => Ok(out),
+        st => Err(Error::Protocol(format!("TFDGETMANY: {}", listing::status_text(&st)))),
+    }
+}
+
+fn protocol(what: &str) -> Error {
+    Error::Protocol(format!("TFDGETMANY: {what}"))
+}
+
+/// Receives one file into its partial and commits it when its hash holds.
+/// `Err` when the server is out of step (the session is dropped).
+fn fetch_one(c: &mut Client, w: &Want<'_>, p: &Progress) -> Result<Option<Done>, Error> {
+    let head = c.chan.rx.recv_frame()?;
+    if let Some(rest) = head.strip_prefix(b"X ") {
+        let text = String::from_utf8_lossy(rest);
+        let (code, why) = text.split_once(' ').unwrap_or((&text, ""));
+        return Ok(Some(Done::Refused(format!("FAILED {code}: {why}"))));
+    }
+    if head.starts_with(b"B ") {
+        // big: left to the engine
+        return Ok(None);
+    }
+    let text = std::str::from_utf8(&head).map_err(|_| protocol("a header that is not text"))?;
+    let mut it = text.split(' ');
+    let (Some("F"), Some(size), Some(_mode), Some(mtime), None) =
+        (it.next(), it.next(), it.next(), it.next(), it.next())
+    else {
+        return Err(protocol(&format!("a header {text:?}")));
+    };
+    let size: u64 = size.parse().map_err(|_| protocol("a size that is not a number"))?;
+    let mtime: i64 = mtime.parse().map_err(|_| protocol("an mtime that is not a number"))?;
+    // where it lands; a refusal here still reads the data to stay in step
+    let mut part: Result<Partial, String> = Beside::within(w.land, w.rel)
+        .and_then(Partial::open_at)
+        .and_then(|mut pt| pt.reset().map(|()| pt))
+        .map_err(|e| e.to_string());
+    let mut h = Sha256::new();
+    let mut left = size;
+    while left > 0 {
+        let data = c.chan.rx.recv_frame_max(MAX_FRAME)?;
+        if data.is_empty() || data.len() as u64 > left {
+            if let Ok(pt) = part {
+                pt.discard();
+            }
+            return Err(protocol("more data than the size it announced"));
+        }
+        left -= data.len() as u64;
+        h.update(&data);
+        p.bytes().fetch_add(data.len() as u64, Ordering::Relaxed);
+        if let Ok(pt) = part.as_mut() {
+            if let Err(e) = pt.file().write_all(&data) {
+                part = Err(e.to_string());
+            }
+        }
+    }
+    let trailer = c.chan.rx.recv_frame()?;
+    let sum: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let verdict = if trailer == b"A" {
+        Err(Done::Refused(
+            "it changed on the server while it was read; not written, a later run fetches it".into(),
+        ))
+    } else if trailer.strip_prefix(b"S ") == Some(sum.as_bytes()) {
+        Ok(())
+    } else if trailer.starts_with(b"S ") {
+        Err(Done::Refused(
+            "the data does not hash to the server's SHA-256; not written".into(),
+        ))
+    } else {
+        return Err(protocol("a trailer that does not parse"));
+    };
+    let pt = match part {
+        Ok(pt) => pt,
+        Err(why) => return Ok(Some(Done::Local(why))),
+    };
+    if let Err(d) = verdict {
+        pt.discard();
+        return Ok(Some(d));
+    }
+    Ok(Some(match pt.commit(Some(mtime)) {
+        Ok(()) => Done::Ok,
+        Err(e) => Done::Local(e.to_string()),
+    }))
+}

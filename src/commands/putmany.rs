@@ -1,0 +1,254 @@
+//! tfd's batch upload (doc/compatibility.md "Batch uploads"): many files in
+//! one exchange, so a tree costs its bytes and a few round trips rather than
+//! a round trip per file.
+//!
+//! `TFDPUTMANY <n>` (`n` at most [`MAX_FILES`]; `0` is a probe answered `OK`
+//! alone). After `OK` the client sends, without waiting, per file a header
+//! frame `F <size> <flags> <mode, octal> <mtime> <path>` (flags: 1 = set the
+//! mode, 2 = set the mtime), the data in frames holding exactly `size` bytes
+//! together, and a trailer `S <sha-256 of the data, hex>` or `A` (abort: the
+//! local file changed while it was read), then the end frame `E`. Only then
+//! does the server answer: `OK <stored> <failed>`, followed by one frame
+//! `<index> <FAILED code> <reason>` per failed file. The server writes each
+//! file as SNDFILE with overwrite does ([`Upload`]: a temporary beside the
+//! target renamed over it), hashes what arrives, and commits only when the
+//! hash is the client's; a failed file leaves the old one whole. A batch out
+//! of step (a header or trailer that does not parse, more files than
+//! announced) is answered `FAILED` at once and the session ends.
+
+use super::transfer::{check_target, logged, Track};
+use super::{CmdResult, Reply};
+use crate::fsys::upload::Upload;
+use crate::fsys::FsError;
+use crate::session::Session;
+use crate::xferlog::Direction;
+use log::{info, warn};
+use sha2::{Digest, Sha256};
+use tfp_wire::{Failed, MAX_FRAME};
+
+/// The most files one batch may announce.
+pub const MAX_FILES: u64 = 100_000;
+
+/// The longest header frame (the path is at most 4096 bytes).
+const MAX_HEADER: usize = 4096 + 128;
+
+/// The longest trailer frame.
+const MAX_TRAILER: usize = 80;
+
+/// One file's header.
+struct Header {
+    size: u64,
+    mode: Option<u32>,
+    mtime: Option<i64>,
+    path: Vec<u8>,
+}
+
+fn parse_header(f: &[u8]) -> Option<Header> {
+    let rest = f.strip_prefix(b"F ")?;
+    let mut it = rest.splitn(5, |&b| b == b' ');
+    let num = |b: Option<&[u8]>| std::str::from_utf8(b?).ok().map(str::to_owned);
+    let size: u64 = num(it.next())?.parse().ok()?;
+    let flags: u8 = num(it.next())?.parse().ok()?;
+    let mode = u32::from_str_radix(&num(it.next())?, 8).ok()?;
+    let mtime: i64 = num(it.next())?.parse().ok()?;
+    let path = it.next()?.to_vec();
+    if path.is_empty() || flags > 3 {
+        return None;
+    }
+    Some(Header {
+        size,
+        mode: (flags & 1 != 0).then_some(mode & 0o777),
+        mtime: (flags & 2 != 0).then_some(mtime),
+        path,
+    })
+}
+
+/// A trailer: the client's hash, or `None` for an abort.
+fn parse_trailer(f: &[u8]) -> Option<Option<[u8; 32]>> {
+    if f == b"A" {
+        return Some(None);
+    }
+    let hex = f.strip_prefix(b"S ")?;
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, o) in out.iter_mut().enumerate() {
+        let s = std::str::from_utf8(&hex[2 * i..2 * i + 2]).ok()?;
+        *o = u8::from_str_radix(s, 16).ok()?;
+    }
+    Some(Some(out))
+}
+
+fn upload_error(e: &FsError) -> Failed {
+    match e {
+        FsError::NoSpace => Failed::Quota,
+        e if e.is_denied() => Failed::AccessDenied,
+        _ => Failed::TransferApi,
+    }
+}
+
+/// `TFDPUTMANY <n>`.
+pub fn putmany(s: &mut Session, arg: &[u8]) -> CmdResult {
+    logged(s, arg, "TFDPUTMANY", Direction::Incoming, putmany_t)
+}
+
+/// How one file of the batch went.
+enum Outcome {
+    Stored(u64),
+    Failed(Failed, String),
+}
+
+fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
+    let n: u64 = std::str::from_utf8(arg)
+        .ok()
+        .and_then(|a| a.trim().parse().ok())
+        .ok_or(Failed::MissingParameter)?;
+    if n > MAX_FILES {
+        return Err(super::CmdError::Told(
+            Failed::MissingParameter,
+            format!("at most {MAX_FILES} files in one batch"),
+        ));
+    }
+    s.chan.tx.send_frame(b"OK")?;
+    s.chan.tx.release()?;
+    if n == 0 {
+        return Ok(Reply::Sent);
+    }
+    let mut failures: Vec<(u64, Failed, String)> = Vec::new();
+    let (mut stored, mut bytes) = (0u64, 0u64);
+    let mut budget = super::quota::budget(s, None);
+    for i in 0..n {
+        let head = s.chan.rx.recv_frame_max(MAX_HEADER)?;
+        let Some(h) = parse_header(&head) else {
+            return out_of_step(s, &format!("file {i}: a header that does not parse"));
+        };
+        match one(s, &h, &mut budget)? {
+            Ok(Outcome::Stored(b)) => {
+                stored += 1;
+                bytes += b;
+            }
+            Ok(Outcome::Failed(f, why)) => {
+                info!(
+                    "{} TFDPUTMANY {:?}: FAILED {} ({why})",
+                    s.peer,
+                    String::from_utf8_lossy(&h.path),
+                    f.code()
+                );
+                failures.push((i, f, why));
+            }
+            Err(why) => return out_of_step(s, &format!("file {i}: {why}")),
+        }
+    }
+    let end = s.chan.rx.recv_frame_max(MAX_TRAILER)?;
+    if end != b"E" {
+        return out_of_step(s, "no end frame after the announced files");
+    }
+    super::quota::settle(&mut budget);
+    t.bytes = bytes;
+    t.complete = failures.is_empty();
+    if let Ok(p) = s.path(b"/") {
+        t.path = Some(p);
+    }
+    info!("{} TFDPUTMANY stored {stored} of {n} files, {bytes} bytes", s.peer);
+    s.chan.tx.hold();
+    s.chan
+        .tx
+        .send_frame(format!("OK {stored} {}", failures.len()).as_bytes())?;
+    for (i, f, why) in failures {
+        s.chan.tx.send_frame(format!("{i} {} {why}", f.code()).as_bytes())?;
+    }
+    s.chan.tx.release()?;
+    Ok(Reply::Sent)
+}
+
+/// A batch that cannot be read on: answered and the session ended (what the
+/// client sends next cannot be told from commands).
+fn out_of_step(s: &mut Session, why: &str) -> CmdResult {
+    warn!("{} TFDPUTMANY out of step: {why}; ending the session", s.peer);
+    s.chan
+        .tx
+        .send_frame(format!("FAILED {} : {why}", Failed::MissingParameter.code()).as_bytes())?;
+    Ok(Reply::Close)
+}
+
+/// Receives one file's data and trailer. The outer `Err` is the channel's;
+/// the inner one a batch out of step.
+#[allow(clippy::type_complexity)]
+fn one(
+    s: &mut Session,
+    h: &Header,
+    budget: &mut Option<super::quota::Budget>,
+) -> Result<Result<Outcome, String>, super::CmdError> {
+    // the target, checked as SNDFILE with overwrite checks it
+    let mut failed: Option<(Failed, String)> = None;
+    let mut up = None;
+    match s.path(&h.path) {
+        Err(f) => failed = Some((f, "path refused".into())),
+        Ok(p) => match check_target(s, &p, true) {
+            Err(f) => failed = Some((f, "target refused".into())),
+            Ok(()) => match Upload::begin(&s.root, &p, 0, s.ctx.cfg.sync_uploads) {
+                Ok(u) => up = Some(u),
+                Err(e) => failed = Some((upload_error(&e), e.to_string())),
+            },
+        },
+    }
+    let mut hash = Sha256::new();
+    let mut left = h.size;
+    while left > 0 {
+        let data = s.chan.rx.recv_frame_max(MAX_FRAME)?;
+        if data.is_empty() {
+            return Ok(Err("an empty data frame".into()));
+        }
+        if data.len() as u64 > left {
+            return Ok(Err(format!("{} bytes more than announced", data.len() as u64 - left)));
+        }
+        left -= data.len() as u64;
+        if failed.is_some() {
+            continue;
+        }
+        hash.update(&data);
+        if !super::quota::reserve(budget, data.len() as u64) {
+            super::quota::refused(s, "TFDPUTMANY");
+            failed = Some((Failed::Quota, "quota exceeded".into()));
+            up = None;
+            continue;
+        }
+        if let Some(u) = up.as_mut() {
+            if let Err(e) = u.write(&data) {
+                failed = Some((upload_error(&e), e.to_string()));
+                up = None;
+            }
+        }
+    }
+    let trailer = s.chan.rx.recv_frame_max(MAX_TRAILER)?;
+    let Some(sum) = parse_trailer(&trailer) else {
+        return Ok(Err("a trailer that does not parse".into()));
+    };
+    if let Some((f, why)) = failed {
+        return Ok(Ok(Outcome::Failed(f, why)));
+    }
+    let Some(mut up) = up else {
+        return Ok(Ok(Outcome::Failed(Failed::TransferApi, "no upload".into())));
+    };
+    let Some(sum) = sum else {
+        return Ok(Ok(Outcome::Failed(
+            Failed::TransferApi,
+            "the client's file changed while it was sent; old file kept".into(),
+        )));
+    };
+    if hash.finalize().as_slice() != sum {
+        return Ok(Ok(Outcome::Failed(
+            Failed::InvalidHash,
+            "the data does not hash to the client's SHA-256; old file kept".into(),
+        )));
+    }
+    let r = up.stamp(h.mode, h.mtime).and_then(|()| {
+        let n = up.written;
+        up.commit(true).map(|()| n)
+    });
+    Ok(Ok(match r {
+        Ok(n) => Outcome::Stored(n),
+        Err(e) => Outcome::Failed(upload_error(&e), e.to_string()),
+    }))
+}

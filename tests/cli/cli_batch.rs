@@ -1,0 +1,457 @@
+//! Trees up in one exchange per session (TFDPUTMANY, doc/compatibility.md
+//! "Batch uploads"), through the real tf and tfp-client against a real tfd:
+//! a file edited while it is sent is never committed mixed; modes and mtimes
+//! kept by `put -r -p` and `mirror -R`; the batch and the per-file path give
+//! the same files; a hostile client's batches fail file by file (or end its
+//! session) and touch nothing outside the root; SIGKILL mid-batch leaves every
+//! file old or new.
+
+use crate::common;
+
+use crate::output::text;
+use crate::trees::inventory;
+use common::*;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime};
+use tfp_client::tree::copy::{self, Options};
+use tfp_client::tree::events::{Events, Fault};
+use tfp_wire::Status;
+
+const MIB: usize = 1 << 20;
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// The names of the upload temporaries below `root` (none may be left).
+fn temporaries(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap().flatten() {
+            let ft = e.file_type().unwrap();
+            if ft.is_dir() {
+                stack.push(e.path());
+            } else if e.file_name().to_string_lossy().starts_with(".tfd-part") {
+                out.push(e.path().display().to_string());
+            }
+        }
+    }
+    out
+}
+
+/// A file edited while `tf mirror -R` sends it (the server's rate limit
+/// makes the send last seconds) is not committed: the old remote file
+/// stays whole, the run names the file and fails, and the next run sends
+/// the new version. On the old code SNDFILE committed the mix of both
+/// versions and the run exited 0.
+#[test]
+fn a_file_edited_while_mirror_sends_it_is_not_committed_mixed() {
+    let srv = Server::start_with("rate_limit_session 4M\n");
+    let here = tempdir("cli_batch_edit");
+    let local = here.join("local");
+    fs::create_dir_all(&local).unwrap();
+    let old = pattern(24 * MIB, 1);
+    fs::create_dir_all(srv.path("r")).unwrap();
+    fs::write(srv.path("r/big.bin"), &old).unwrap();
+    // an old version: not the same second as the local file's
+    set_times(&srv.path("r/big.bin"), 86_400, 0o644);
+    fs::write(local.join("big.bin"), pattern(24 * MIB, 2)).unwrap();
+    fs::write(local.join("small.txt"), b"small").unwrap();
+    let child = srv
+        .tf_command(&["mirror", "-R", s(&local), "r"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    // the last 2 MiB, not yet read at 4 MiB/s (socket buffers hold a few MiB)
+    {
+        use std::os::unix::fs::FileExt;
+        let f = fs::File::options().write(true).open(local.join("big.bin")).unwrap();
+        f.write_all_at(&pattern(2 * MIB, 3), 22 * MIB as u64).unwrap();
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(!o.status.success(), "the run must fail: {}", text(&o));
+    assert!(
+        text(&o).contains("big.bin") && text(&o).contains("changed while it was read"),
+        "{}",
+        text(&o)
+    );
+    let got = fs::read(srv.path("r/big.bin")).unwrap();
+    assert!(got == old, "the remote file is not the old one whole");
+    assert_eq!(fs::read(srv.path("r/small.txt")).unwrap(), b"small");
+    // the next run sends the new version
+    let o = srv.tf(&["mirror", "-R", s(&local), "r"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        fs::read(srv.path("r/big.bin")).unwrap(),
+        fs::read(local.join("big.bin")).unwrap()
+    );
+    assert!(temporaries(&srv.data).is_empty());
+    let _ = fs::remove_dir_all(&here);
+}
+
+fn mode(p: &Path) -> u32 {
+    fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+fn mtime(p: &Path) -> i64 {
+    fs::metadata(p).unwrap().mtime()
+}
+
+fn set_times(p: &Path, secs_ago: u64, m: u32) {
+    let f = fs::File::options().write(true).open(p).unwrap();
+    f.set_modified(SystemTime::now() - Duration::from_secs(secs_ago))
+        .unwrap();
+    fs::set_permissions(p, fs::Permissions::from_mode(m)).unwrap();
+}
+
+/// `put -r -p` and `mirror -R` keep each file's mode (an executable bit)
+/// and mtime on the server; `put -r` without `-p` keeps neither, as cp -r.
+/// On the old code mirror -R gave every file its arrival time and 0644.
+#[test]
+fn modes_and_mtimes_are_kept_by_put_p_and_mirror() {
+    let srv = Server::start();
+    let here = tempdir("cli_batch_modes");
+    let src = here.join("src");
+    fs::create_dir_all(src.join("bin")).unwrap();
+    fs::write(src.join("bin/run.sh"), b"#!/bin/sh\necho hi\n").unwrap();
+    fs::write(src.join("notes.txt"), pattern(5000, 4)).unwrap();
+    set_times(&src.join("bin/run.sh"), 86_400 * 30, 0o755);
+    set_times(&src.join("notes.txt"), 86_400 * 400, 0o640);
+    for (args, dest, kept) in [
+        (vec!["put", "-r", "-p"], "p", true),
+        (vec!["put", "-r"], "plain", false),
+        (vec!["mirror", "-R"], "m", true),
+    ] {
+        let mut a = args.clone();
+        a.extend([s(&src), dest]);
+        let o = srv.tf(&a);
+        assert!(o.status.success(), "{a:?}: {}", text(&o));
+        let base = srv.path(dest);
+        for f in ["bin/run.sh", "notes.txt"] {
+            let (l, r) = (src.join(f), base.join(f));
+            assert_eq!(fs::read(&l).unwrap(), fs::read(&r).unwrap(), "{a:?} {f}");
+            assert_eq!(mode(&l) == mode(&r) && mtime(&l) == mtime(&r), kept, "{a:?} {f}");
+        }
+    }
+    // a second mirror moves nothing: same size and same mtime
+    let o = srv.tf(&["mirror", "-R", s(&src), "m"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("mirror: 0 transferred"), "{}", text(&o));
+    let _ = fs::remove_dir_all(&here);
+}
+
+struct Quiet;
+
+impl Events for Quiet {
+    fn failed(&self, _: Fault, msg: &str) {
+        eprintln!("{msg}");
+    }
+}
+
+/// The same tree put through batches and through the per-file path (the
+/// client told the server has none) lands the same files byte for byte; the
+/// server's log shows which path each took.
+#[test]
+fn batches_and_the_per_file_path_give_the_same_files() {
+    let srv = Server::start();
+    let here = tempdir("cli_batch_same");
+    let src = here.join("src");
+    for i in 0..60 {
+        let p = src.join(format!("d{}/f{i}.bin", i % 5));
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, pattern(i * 997 + (i % 3) * 300_000, i as u64)).unwrap();
+    }
+    fs::write(src.join("empty"), b"").unwrap();
+    let cfg = srv.client_config();
+    let o = Options {
+        contents: true,
+        jobs: 3,
+        ..Options::default()
+    };
+    let mut c = srv.client();
+    let r = copy::put(&mut c, &cfg, &[s(&src).to_string()], "batched", &o, &Quiet).unwrap();
+    assert!(r.ok() && r.transferred == 61, "{r:?}");
+    assert!(srv.log().contains("TFDPUTMANY stored"), "no batch:\n{}", srv.log());
+    let mut c = srv.client();
+    c.without_batches();
+    let before = srv.log().matches("TFDPUTMANY stored").count();
+    let r = copy::put(&mut c, &cfg, &[s(&src).to_string()], "single", &o, &Quiet).unwrap();
+    assert!(r.ok() && r.transferred == 61, "{r:?}");
+    assert_eq!(
+        srv.log().matches("TFDPUTMANY stored").count(),
+        before,
+        "a batch was sent"
+    );
+    let want = inventory(&src);
+    assert_eq!(inventory(&srv.path("batched")), want);
+    assert_eq!(inventory(&srv.path("single")), want);
+    // and down: TFDGETMANY, then the engine file by file
+    let mut c = srv.client();
+    let r = copy::get(
+        &mut c,
+        &cfg,
+        &["batched".to_string()],
+        s(&here.join("down1")),
+        &o,
+        &Quiet,
+    )
+    .unwrap();
+    assert!(r.ok() && r.transferred == 61, "{r:?}");
+    assert!(srv.log().contains("TFDGETMANY sent 2"), "no batch:\n{}", srv.log());
+    let before = srv.log().matches("TFDGETMANY sent").count();
+    let mut c = srv.client();
+    c.without_batches();
+    let r = copy::get(
+        &mut c,
+        &cfg,
+        &["batched".to_string()],
+        s(&here.join("down2")),
+        &o,
+        &Quiet,
+    )
+    .unwrap();
+    assert!(r.ok() && r.transferred == 61, "{r:?}");
+    assert_eq!(srv.log().matches("TFDGETMANY sent").count(), before, "a batch was sent");
+    assert_eq!(inventory(&here.join("down1")), want);
+    assert_eq!(inventory(&here.join("down2")), want);
+    // the server's mtimes, as the engine gives them
+    let m = |p: &Path| fs::metadata(p.join("d1/f1.bin")).unwrap().mtime();
+    assert_eq!(m(&here.join("down1")), m(&srv.path("batched")));
+    let _ = fs::remove_dir_all(&here);
+}
+
+/// SIGKILL of `tf get -r` in the middle of a batch download leaves every
+/// local file its old version or the new one byte for byte, and the re-run
+/// ends with the tree identical.
+#[test]
+fn a_batch_download_killed_midway_leaves_old_or_new_files_and_the_rerun_completes() {
+    let srv = Server::start_with("rate_limit_session 4M\n");
+    let here = tempdir("cli_batch_kill_down");
+    let local = here.join("local");
+    fs::create_dir_all(local.join("src")).unwrap();
+    fs::create_dir_all(srv.path("src")).unwrap();
+    let mut olds = Vec::new();
+    for i in 0..24 {
+        let name = format!("f{i:02}.bin");
+        let old = pattern(300_000, 100 + i);
+        fs::write(local.join("src").join(&name), &old).unwrap();
+        fs::write(srv.path("src").join(&name), pattern(700_000, 200 + i)).unwrap();
+        olds.push((name, old));
+    }
+    let mut child = srv
+        .tf_command(&["get", "-r", "--jobs", "2", "src", s(&local)])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while olds
+        .iter()
+        .all(|(n, old)| fs::read(local.join("src").join(n)).unwrap() == *old)
+    {
+        assert!(Instant::now() < deadline, "nothing landed:\n{}", srv.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
+    let _ = child.wait();
+    let (mut new_n, mut old_n) = (0, 0);
+    for (n, old) in &olds {
+        let got = fs::read(local.join("src").join(n)).unwrap();
+        if got == *old {
+            old_n += 1;
+        } else {
+            assert_eq!(
+                got,
+                fs::read(srv.path("src").join(n)).unwrap(),
+                "{n} is neither old nor new"
+            );
+            new_n += 1;
+        }
+    }
+    assert!(
+        new_n > 0 && old_n > 0,
+        "killed too late or too early: {new_n} new, {old_n} old"
+    );
+    let o = srv.tf(&["get", "-r", "src", s(&local)]);
+    assert!(o.status.success(), "{}", text(&o));
+    // the partial the kill left is replaced; nothing else is there
+    assert_eq!(inventory(&local.join("src")), inventory(&srv.path("src")));
+    let _ = fs::remove_dir_all(&here);
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One file of a hand-made batch: header, data frames, trailer.
+fn send(c: &mut tfp_client::Client, path: &[u8], data: &[u8], trailer: &[u8]) {
+    c.chan
+        .tx
+        .send_frame_parts(&[format!("F {} 3 755 1000000000 ", data.len()).as_bytes(), path])
+        .unwrap();
+    if !data.is_empty() {
+        c.chan.tx.send_frame(data).unwrap();
+    }
+    c.chan.tx.send_frame(trailer).unwrap();
+}
+
+fn good(data: &[u8]) -> Vec<u8> {
+    format!("S {}", hex(&Sha256::digest(data))).into_bytes()
+}
+
+/// A hostile client's batches: a path with `..`, through a symlink planted on
+/// the server, with an over-long name, a hash that does not match, an abort:
+/// each FAILED on its own (the rest of the batch stored), nothing outside the
+/// root touched, the old targets whole. Too many files, a header that does
+/// not parse and a size that lies are answered FAILED and end the session,
+/// the target intact and no temporary left.
+#[test]
+fn a_hostile_clients_batches_fail_and_touch_nothing_else() {
+    let srv = Server::start();
+    let outside = tempdir("cli_batch_outside");
+    fs::write(outside.join("victim"), b"outside").unwrap();
+    std::os::unix::fs::symlink(&outside, srv.path("link")).unwrap();
+    fs::write(srv.path("old.txt"), b"old contents").unwrap();
+    let mut c = srv.client();
+    for arg in ["100001", "x", ""] {
+        match c.call("TFDPUTMANY", arg.as_bytes()).unwrap() {
+            Status::Failed(..) => {}
+            st => panic!("TFDPUTMANY {arg}: {st:?}"),
+        }
+    }
+    assert!(matches!(c.call("TFDPUTMANY", b"0").unwrap(), Status::Ok(_)));
+    assert!(matches!(c.call("TFDPUTMANY", b"7").unwrap(), Status::Ok(_)));
+    let long = vec![b'n'; 300];
+    let new = b"new contents".to_vec();
+    send(&mut c, b"../escape", b"x", &good(b"x"));
+    send(&mut c, b"link/victim", b"pwned", &good(b"pwned"));
+    send(&mut c, &long, b"x", &good(b"x"));
+    send(&mut c, b"old.txt", &new, &good(b"something else"));
+    send(&mut c, b"old.txt", &new, b"A");
+    send(&mut c, b"fine.txt", &new, &good(&new));
+    send(&mut c, b"empty.txt", b"", &good(b""));
+    c.chan.tx.send_frame(b"E").unwrap();
+    let head = c.chan.rx.recv_frame().unwrap();
+    assert_eq!(head, b"OK 2 5", "{}", String::from_utf8_lossy(&head));
+    let mut codes = Vec::new();
+    for _ in 0..5 {
+        let f = String::from_utf8(c.chan.rx.recv_frame().unwrap()).unwrap();
+        let mut it = f.split(' ');
+        codes.push((it.next().unwrap().to_string(), it.next().unwrap().to_string()));
+    }
+    let idx: Vec<&str> = codes.iter().map(|c| c.0.as_str()).collect();
+    assert_eq!(idx, ["0", "1", "2", "3", "4"]);
+    assert_eq!(codes[0].1, "1", "an escape is FAILED 1");
+    assert_eq!(codes[3].1, "3", "a wrong hash is FAILED 3");
+    // the session goes on
+    assert!(matches!(c.call("FSTAT", b"fine.txt").unwrap(), Status::Ok(_)));
+    assert_eq!(fs::read(srv.path("fine.txt")).unwrap(), new);
+    assert_eq!(mode(&srv.path("fine.txt")), 0o755);
+    assert_eq!(mtime(&srv.path("fine.txt")), 1_000_000_000);
+    assert_eq!(fs::read(srv.path("empty.txt")).unwrap(), b"");
+    assert_eq!(fs::read(srv.path("old.txt")).unwrap(), b"old contents");
+    assert_eq!(fs::read(outside.join("victim")).unwrap(), b"outside");
+    assert_eq!(dir_names(&outside), ["victim"]);
+    assert!(!srv.data.parent().unwrap().join("escape").exists());
+    // out of step: each ends the session with FAILED, nothing committed
+    type Step = fn(&mut tfp_client::Client);
+    let steps: [(&str, Step); 3] = [
+        ("a header that does not parse", |c| {
+            c.chan.tx.send_frame(b"F lots 0 644 0 old.txt").unwrap();
+        }),
+        ("a size that lies", |c| {
+            c.chan.tx.send_frame(b"F 3 0 644 0 old.txt").unwrap();
+            c.chan.tx.send_frame(b"more than three").unwrap();
+            // the server may have ended the session before these are written
+            let _ = c.chan.tx.send_frame(&good(b"more than three"));
+            let _ = c.chan.tx.send_frame(b"E");
+        }),
+        ("more files than announced", |c| {
+            send(c, b"one.txt", b"abc", &good(b"abc"));
+            // the server may have ended the session before this one is written
+            let _ = c.chan.tx.send_frame(b"F 3 0 644 0 old.txt");
+        }),
+    ];
+    for (what, step) in steps {
+        let mut c = srv.client();
+        assert!(matches!(c.call("TFDPUTMANY", b"1").unwrap(), Status::Ok(_)));
+        step(&mut c);
+        match Status::parse(&c.chan.rx.recv_frame().unwrap()) {
+            Status::Failed(..) => {}
+            st => panic!("{what}: {st:?}"),
+        }
+        assert!(c.chan.rx.recv_frame().is_err(), "{what}: the session goes on");
+        assert_eq!(fs::read(srv.path("old.txt")).unwrap(), b"old contents", "{what}");
+    }
+    assert!(temporaries(&srv.data).is_empty());
+    let _ = fs::remove_dir_all(&outside);
+}
+
+/// SIGKILL of `tf put -r` in the middle of a batch leaves every remote file
+/// its old version or its new one byte for byte, no temporary in sight, and
+/// the re-run ends with the tree identical.
+#[test]
+fn a_batch_killed_midway_leaves_old_or_new_files_and_the_rerun_completes() {
+    let srv = Server::start_with("rate_limit_session 4M\n");
+    let here = tempdir("cli_batch_kill");
+    let src = here.join("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::create_dir_all(srv.path("dst/src")).unwrap();
+    let mut olds = Vec::new();
+    for i in 0..24 {
+        let name = format!("f{i:02}.bin");
+        let old = pattern(300_000, 100 + i);
+        fs::write(srv.path("dst/src").join(&name), &old).unwrap();
+        fs::write(src.join(&name), pattern(700_000, 200 + i)).unwrap();
+        olds.push((name, old));
+    }
+    let mut child = srv
+        .tf_command(&["put", "-r", "--jobs", "2", s(&src), "dst"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // until some files are new and some still old
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while olds
+        .iter()
+        .all(|(n, old)| fs::read(srv.path("dst/src").join(n)).unwrap() == *old)
+    {
+        assert!(Instant::now() < deadline, "nothing landed:\n{}", srv.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
+    let _ = child.wait();
+    let (mut new_n, mut old_n) = (0, 0);
+    for (n, old) in &olds {
+        let got = fs::read(srv.path("dst/src").join(n)).unwrap();
+        if got == *old {
+            old_n += 1;
+        } else {
+            assert_eq!(got, fs::read(src.join(n)).unwrap(), "{n} is neither old nor new");
+            new_n += 1;
+        }
+    }
+    assert!(
+        new_n > 0 && old_n > 0,
+        "killed too late or too early: {new_n} new, {old_n} old"
+    );
+    // the sessions end with their client; then nothing is left behind
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !temporaries(&srv.data).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(temporaries(&srv.data).is_empty());
+    let o = srv.tf(&["put", "-r", s(&src), "dst"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(inventory(&srv.path("dst/src")), inventory(&src));
+    let _ = fs::remove_dir_all(&here);
+}
