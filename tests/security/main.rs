@@ -19,6 +19,7 @@ mod jail;
 mod keys;
 mod runbash;
 mod secfs;
+mod red_team3;
 mod secret_files;
 mod unsafe_policy;
 mod user_jail;
