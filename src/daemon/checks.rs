@@ -25,6 +25,9 @@ pub struct Setting {
     pub is_root: bool,
     /// `tfd demo`: serves as the invoking user, its own files.
     pub demo: bool,
+    /// `--daemon`'s pidfile: its directory must be one no other account can
+    /// change (tfd_sys::private_file::check_dir).
+    pub pidfile: Option<std::path::PathBuf>,
 }
 
 /// Every check, in the order a reader mends them.
@@ -101,6 +104,15 @@ pub fn run(cfg: &Config, how: &Setting) -> Vec<Finding> {
                 true,
                 "whoever can write there can put another socket in tfd's place",
             ));
+        }
+    }
+    if let Some(p) = &how.pidfile {
+        let dir = p
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if let Some(why) = tfd_sys::private_file::check_dir(dir) {
+            out.push(Finding::Error(format!("pidfile {}: {why}", p.display())));
         }
     }
     out

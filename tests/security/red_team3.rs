@@ -53,3 +53,140 @@ fn a_slow_control_client_does_not_freeze_the_listener() {
     let (ok, stats) = tfd_ctl(&sock, &["stats"]);
     assert!(ok && stats.contains("uptime_s"), "{stats}");
 }
+
+/// A config for `tfd --daemon` in `dir`; returns its path and the port.
+fn daemon_conf(dir: &std::path::Path) -> (std::path::PathBuf, u16) {
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(dir.join("key.pem"), &keys().0).unwrap();
+    let port = free_port();
+    let conf = dir.join("tfd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "proto 2.4.1\nhash h\ndbdir {}\nport {port}\nlisten 127.0.0.1\nprivkey_file {}\nshutdown_grace 1\n\
+             defusr root\nfai_dir {}\n",
+            data.display(),
+            dir.join("key.pem").display(),
+            dir.join("fai").display()
+        ),
+    )
+    .unwrap();
+    (conf, port)
+}
+
+/// `tfd --daemon --pidfile PIDFILE`: its exit status and stderr, and the
+/// daemon's pid if it wrote one (the caller stops it with [`stop_daemon`]).
+fn start_daemon(conf: &std::path::Path, pidfile: &std::path::Path) -> (bool, String, Option<i32>) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tfd"))
+        .args(["-c", conf.to_str().unwrap(), "--daemon", "--pidfile"])
+        .arg(pidfile)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let pid = std::fs::read_to_string(pidfile)
+        .ok()
+        .and_then(|s| s.trim().parse().ok());
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        pid,
+    )
+}
+
+fn stop_daemon(pid: i32) {
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGTERM);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A symlink at `at` to `to`, owned by nobody (another account planted it).
+fn plant_symlink(to: &std::path::Path, at: &std::path::Path) -> bool {
+    if std::os::unix::fs::symlink(to, at).is_err() {
+        return false;
+    }
+    let _ = nix::unistd::fchownat(
+        None,
+        at,
+        Some(nix::unistd::Uid::from_raw(65534)),
+        None,
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    );
+    true
+}
+
+/// Finding 5: `tfd --daemon --pidfile DIR/tfd.pid` with DIR writable by
+/// another account wrote its pid through a `.tfd.pid.tmp` symlink planted
+/// there to a file of root's, and renamed the symlink into place. A pidfile
+/// directory others can write (not sticky) is now refused at start, naming
+/// the chmod that mends it; in a sticky shared directory the pidfile is
+/// written through a fresh O_EXCL|O_NOFOLLOW temporary, while another thread
+/// plants symlinks at the old temporary's name and at the pidfile's.
+#[test]
+fn a_pidfile_temporary_planted_as_a_symlink_is_never_written_through() {
+    use std::os::unix::fs::PermissionsExt;
+    assert!(
+        is_root(),
+        "this test needs root (tfd --daemon as root, a planter as nobody)"
+    );
+    let dir = common::tempdir("pidplant");
+    let (conf, _) = daemon_conf(&dir);
+    let victim = dir.join("victim");
+    std::fs::write(&victim, b"root's own file\n").unwrap();
+    // a shared, non-sticky directory
+    let shared = dir.join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    assert!(plant_symlink(&victim, &shared.join(".tfd.pid.tmp")));
+    let pidfile = shared.join("tfd.pid");
+    let (ok, err, pid) = start_daemon(&conf, &pidfile);
+    if let Some(pid) = pid {
+        stop_daemon(pid);
+    }
+    assert_eq!(
+        std::fs::read(&victim).unwrap(),
+        b"root's own file\n",
+        "tfd wrote its pid through a planted symlink"
+    );
+    assert!(
+        !ok && pid.is_none(),
+        "tfd started with its pidfile in a 0777 directory: {err}"
+    );
+    assert!(
+        err.contains(&format!("chmod go-w {}", shared.display())),
+        "the refusal names the mend: {err}"
+    );
+    // a sticky shared directory: accepted, and planting races the start
+    let sticky = dir.join("sticky");
+    std::fs::create_dir(&sticky).unwrap();
+    std::fs::set_permissions(&sticky, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let pidfile = sticky.join("tfd.pid");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let planter = {
+        let (stop, victim, sticky) = (stop.clone(), victim.clone(), sticky.clone());
+        std::thread::spawn(move || {
+            let mut planted = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for name in [".tfd.pid.tmp", "tfd.pid"] {
+                    planted += plant_symlink(&victim, &sticky.join(name)) as u32;
+                }
+                std::thread::yield_now();
+            }
+            planted
+        })
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    let (ok, err, pid) = start_daemon(&conf, &pidfile);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let planted = planter.join().unwrap();
+    assert!(planted >= 1);
+    let meta = std::fs::symlink_metadata(&pidfile).unwrap();
+    let pid = pid.unwrap_or_else(|| panic!("no pid in the pidfile: {err}"));
+    assert!(ok, "{err}");
+    assert!(meta.file_type().is_file(), "the pidfile is a regular file");
+    assert_eq!(std::os::unix::fs::MetadataExt::uid(&meta), 0);
+    stop_daemon(pid);
+    assert_eq!(std::fs::read(&victim).unwrap(), b"root's own file\n");
+}
