@@ -92,6 +92,15 @@ impl From<std::io::Error> for StageError {
     }
 }
 
+/// An open of the stage's name that failed: a symlink there is not tfd's.
+fn open_error(e: std::io::Error) -> StageError {
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        StageError::Foreign
+    } else {
+        e.into()
+    }
+}
+
 /// The stage's name for target `name` of user `uid`.
 pub fn stage_name(uid: u32, name: &[u8]) -> CString {
     let mut h = Sha256::new();
@@ -191,19 +200,41 @@ impl Stage {
         Ok(st)
     }
 
+    /// Opens the stage of `p`: created `O_CREAT|O_EXCL|O_NOFOLLOW` 0600 when
+    /// missing (and `create`); an existing one is used only when it is
+    /// provably this user's stage: a regular file owned by the session's
+    /// uid, mode 0600 (no group or other bits), one link, and tfd's stage
+    /// mark — or, empty and unmarked, a stage this same uid created and did
+    /// not get to mark. Anything else (another account's file planted under
+    /// the computable name, a hard link, a file others could open) is
+    /// refused as [`StageError::Foreign`], never written through.
     fn open_in(root: &Root, p: &RelPath, create: bool) -> Result<Stage, StageError> {
         let (dir, name) = root.parent_new(p)?;
-        let tmp = stage_name(sys::geteuid(), name.as_bytes());
+        let me = sys::geteuid();
+        let tmp = stage_name(me, name.as_bytes());
         for _ in 0..4 {
-            let flags = libc::O_RDWR | libc::O_NONBLOCK | libc::O_NOCTTY | if create { libc::O_CREAT } else { 0 };
-            let fd = match sys::openat_nofollow(dir.as_fd(), &tmp, flags, 0o600) {
-                Ok(fd) => fd,
-                Err(e) if !create && e.raw_os_error() == Some(libc::ENOENT) => return Err(StageError::Missing),
-                Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(StageError::Foreign),
-                Err(e) => return Err(e.into()),
+            let base = libc::O_RDWR | libc::O_NONBLOCK | libc::O_NOCTTY;
+            let (fd, made) = match create
+                .then(|| sys::openat_nofollow(dir.as_fd(), &tmp, base | libc::O_CREAT | libc::O_EXCL, 0o600))
+            {
+                Some(Ok(fd)) => (fd, true),
+                Some(Err(e)) if e.raw_os_error() != Some(libc::EEXIST) => return Err(open_error(e)),
+                _ => match sys::openat_nofollow(dir.as_fd(), &tmp, base, 0) {
+                    Ok(fd) => (fd, false),
+                    // removed since (the sweeper, a commit): try again
+                    Err(e) if create && e.raw_os_error() == Some(libc::ENOENT) => continue,
+                    Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Err(StageError::Missing),
+                    Err(e) => return Err(open_error(e)),
+                },
             };
             let st = sys::fstat(fd.as_fd())?;
-            if Kind::of(&st) != Kind::File {
+            if Kind::of(&st) != Kind::File || st.st_uid != me || st.st_nlink != 1 {
+                return Err(StageError::Foreign);
+            }
+            if made {
+                // the umask may have taken bits; a stage is 0600 exactly
+                sys::fchmod(fd.as_fd(), 0o600)?;
+            } else if st.st_mode & 0o7777 != 0o600 {
                 return Err(StageError::Foreign);
             }
             // held shared while in use: the sweeper needs it exclusive
@@ -227,7 +258,6 @@ impl Stage {
                 }
                 _ => return Err(StageError::Foreign),
             }
-            let _ = sys::fchmod(fd.as_fd(), 0o600);
             return Ok(Stage {
                 dir,
                 name,
@@ -363,7 +393,14 @@ impl Stage {
                 let _ = sys::unlinkat(self.dir.as_fd(), &self.tmp, false);
             });
         }
-        r.map_err(|e| StageError::Fs(e.into()))?;
+        if let Err(e) = r {
+            // still the stage: its owner and mode back, or the next open
+            // would take it for another's
+            let me = sys::geteuid();
+            let _ = sys::fchown(fd, me, u32::MAX);
+            let _ = sys::fchmod(fd, 0o600);
+            return Err(StageError::Fs(e.into()));
+        }
         // the committed file keeps no journal
         self.clear_ranges();
         let _ = sys::fremovexattr(fd, ID);

@@ -190,3 +190,181 @@ fn a_pidfile_temporary_planted_as_a_symlink_is_never_written_through() {
     stop_daemon(pid);
     assert_eq!(std::fs::read(&victim).unwrap(), b"root's own file\n");
 }
+
+/// `fs.protected_regular` set to `v` until dropped (then the old value back).
+pub struct ProtectedRegular(String);
+
+impl ProtectedRegular {
+    pub fn set(v: &str) -> ProtectedRegular {
+        let p = "/proc/sys/fs/protected_regular";
+        let old = std::fs::read_to_string(p).unwrap().trim().to_string();
+        std::fs::write(p, v).unwrap();
+        ProtectedRegular(old)
+    }
+}
+
+impl Drop for ProtectedRegular {
+    fn drop(&mut self) {
+        let _ = std::fs::write("/proc/sys/fs/protected_regular", &self.0);
+    }
+}
+
+const PW: &str = "a long enough password";
+
+/// A multi-user server with `alice` (system user `sys`); returns it, her
+/// uid and gid, and her root.
+fn alice_server(sys: &str, extra: &str) -> (Server, u32, u32, std::path::PathBuf) {
+    let (uid, gid) = common::ensure_system_user(sys, &[]);
+    let f = common::tempdir("r3-userdb").join("userdb");
+    let f = f.to_str().unwrap().to_string();
+    common::userdb_add(&f, "alice", sys, PW, &[]);
+    let srv = Server::start_opts(Opts {
+        extra: &format!("userdb {f}\n{extra}"),
+        default_user: false,
+        ..Opts::default()
+    });
+    let home = srv.data.join("alice");
+    std::fs::create_dir_all(&home).unwrap();
+    nix::unistd::chown(&home, Some(uid.into()), Some(gid.into())).unwrap();
+    (srv, uid, gid, home)
+}
+
+fn alice(srv: &Server) -> tfp_client::Client {
+    let mut c = srv.client();
+    assert_ok(c.call("LOGIN", format!("alice {PW}").as_bytes()).unwrap());
+    c
+}
+
+/// The stage name tfd computes for `name` of `uid` (anyone can).
+fn stage_name(uid: u32, name: &str) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(uid.to_be_bytes());
+    h.update(name.as_bytes());
+    let d = h.finalize();
+    format!(
+        ".tfd-part-s{}",
+        d[..8].iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}
+
+/// A file `at`, 0666, owned by `uid` (another local account planted it),
+/// made aside and renamed in (replacing what is there); held open.
+fn plant_file(at: &std::path::Path, uid: u32, n: u32) -> Option<std::fs::File> {
+    use std::os::unix::fs::PermissionsExt;
+    let aside = at.with_file_name(format!(".planting-{n}"));
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&aside)
+        .ok()?;
+    f.set_permissions(std::fs::Permissions::from_mode(0o666)).ok()?;
+    nix::unistd::fchown(std::os::fd::AsRawFd::as_raw_fd(&f), Some(uid.into()), Some(uid.into())).ok()?;
+    std::fs::rename(&aside, at).ok()?;
+    Some(f)
+}
+
+/// Finding 3: another local account computes alice's stage name for a target
+/// in a directory it can write, plants it empty and 0666, and alice's bytes
+/// landed in its file (TFDSTAGE answered OK 0). Now a planted stage is
+/// refused, naming the reason, and nothing of alice's reaches it: in a 0777
+/// directory and in a sticky 1777 one (fs.protected_regular=0), once planted
+/// before the upload, then with a planter replacing the stage's name in a loop
+/// while alice uploads.
+#[test]
+fn a_stage_another_account_planted_is_never_written_through() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    assert!(is_root(), "this test needs root (system users, LOGIN)");
+    let (tb, _) = common::ensure_system_user("tfdr3b", &[]);
+    let (srv, uid, _, home) = alice_server("tfdr3a", "");
+    let _pr = ProtectedRegular::set("0");
+    let src = common::tempdir("r3-src").join("src.bin");
+    let data = pattern(3 << 20, 47);
+    std::fs::write(&src, &data).unwrap();
+    let put = |c: &mut tfp_client::Client, remote: &str| {
+        let req = tfp_client::staged::Request {
+            local: &src,
+            remote: remote.as_bytes(),
+            streams: 1,
+            bufsz: 1 << 20,
+            resume: true,
+            overwrite: true,
+        };
+        tfp_client::staged::put(c, &srv.client_config(), &req, &Default::default())
+    };
+    for (sub, mode) in [("open", 0o777), ("sticky", 0o1777)] {
+        let shared = home.join(sub);
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(mode)).unwrap();
+        let planted_at = shared.join(stage_name(uid, "f.bin"));
+        let planted = plant_file(&planted_at, tb, 0).unwrap();
+        let mut c = alice(&srv);
+        let r = put(&mut c, &format!("alice/{sub}/f.bin"));
+        assert_eq!(
+            planted.metadata().unwrap().len(),
+            0,
+            "alice's bytes reached the planted stage ({sub})"
+        );
+        let e = r.expect_err("a staged upload through a planted stage succeeded");
+        assert!(e.to_string().contains("not made by tfd"), "{sub}: {e}");
+        assert!(!shared.join("f.bin").exists());
+        assert_eq!(
+            std::fs::metadata(&planted_at).unwrap().uid(),
+            tb,
+            "the planted file is left alone"
+        );
+        std::fs::remove_file(&planted_at).unwrap();
+        // raced: the planter replaces the stage's name in a loop, holding
+        // every file it planted open; alice uploads again and again
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let planter = {
+            let (stop, at) = (stop.clone(), planted_at.clone());
+            std::thread::spawn(move || {
+                let mut held = Vec::new();
+                let mut n = 1;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) && held.len() < 2000 {
+                    if let Some(f) = plant_file(&at, tb, n) {
+                        held.push(f);
+                    }
+                    n += 1;
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                held
+            })
+        };
+        let (mut ok, mut refused) = (0, 0);
+        for i in 0..12 {
+            let remote = format!("alice/{sub}/f.bin");
+            match put(&mut c, &remote) {
+                Ok(_) => {
+                    ok += 1;
+                    let m = std::fs::metadata(shared.join("f.bin")).unwrap();
+                    assert_eq!(m.uid(), uid, "round {i}: the committed file is not alice's");
+                    assert_eq!(std::fs::read(shared.join("f.bin")).unwrap(), data);
+                }
+                Err(e) => {
+                    refused += 1;
+                    let t = e.to_string();
+                    assert!(
+                        t.contains("not made by tfd") || t.contains("TFDSTAGE"),
+                        "round {i}: {t}"
+                    );
+                    c = alice(&srv);
+                }
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let held = planter.join().unwrap();
+        assert!(held.len() > 10, "the planter planted {} files", held.len());
+        for f in &held {
+            assert_eq!(
+                f.metadata().unwrap().len(),
+                0,
+                "alice's bytes reached a planted file ({sub})"
+            );
+        }
+        assert!(refused > 0, "{ok} ok, {refused} refused");
+        let _ = std::fs::remove_file(&planted_at);
+    }
+}
