@@ -45,10 +45,8 @@ const MAX_JAIL_KEY: u64 = 64 << 10;
 
 /// A client-supplied name made safe for a log line.
 fn shown(name: &[u8]) -> String {
-    let mut s: String = String::from_utf8_lossy(&name[..name.len().min(64)])
-        .chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect();
+    // tf's rule: controls, bidi and zero-width characters escaped
+    let mut s = tfp_wire::escape::shown(&name[..name.len().min(64)]);
     if name.len() > 64 {
         s.push('…');
     }
@@ -741,7 +739,8 @@ mod tests {
         }
         assert_eq!(rsplit_word(b"a b 600"), Some((&b"a b"[..], &b"600"[..])));
         assert_eq!(rsplit_word(b"600"), None);
-        assert_eq!(shown(b"ok\nname"), "ok?name");
+        assert_eq!(shown(b"ok\nname"), "ok\\nname");
+        assert_eq!(shown("\u{202e}evil".as_bytes()), "\\u{202e}evil");
         assert_eq!(shown(&[b'x'; 70]).chars().count(), 65);
     }
 }

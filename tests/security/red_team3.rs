@@ -368,3 +368,54 @@ fn a_stage_another_account_planted_is_never_written_through() {
         let _ = std::fs::remove_file(&planted_at);
     }
 }
+
+/// Finding 11: `ctl bans` and the log printed bidi and zero-width characters
+/// raw: a lock on "\u{200b}alice" read as `alice`, and `ctl unban alice` said
+/// not banned. Now every name ctl shows or the log writes is escaped with
+/// tf's rule (tfp_wire::escape), and `ctl unban` takes the escaped form it
+/// shows.
+#[test]
+fn ctl_and_the_log_escape_bidi_and_zero_width_names() {
+    assert!(is_root(), "this test needs root (system users, source addresses)");
+    let sock = common::tempdir("r3-ctl").join("ctl.sock");
+    let (srv, ..) = alice_server(
+        "tfdr3a",
+        &format!(
+            "control_socket {}\nlogin_max_failures_user 3\nlogin_max_failures_ip 100\nlogin_window 60\n\
+             login_lock 60\nlogin_ban 60\n",
+            sock.display()
+        ),
+    );
+    let names = ["\u{200b}alice", "\u{202e}eve", "\u{feff}bob"];
+    for (i, name) in names.iter().enumerate() {
+        for k in 0..3 {
+            let mut cfg = srv.client_config();
+            cfg.bind = Some(format!("127.0.0.{}", 60 + i * 3 + k).parse().unwrap());
+            cfg.timeout = Some(Duration::from_secs(10));
+            let mut c = tfp_client::Client::connect(&cfg).unwrap();
+            let st = c.call("LOGIN", format!("{name} wrong").as_bytes()).unwrap();
+            assert!(!ok(&st), "{st:?}");
+        }
+    }
+    let raw = |t: &str| t.chars().any(|c| matches!(c, '\u{200b}' | '\u{202e}' | '\u{feff}'));
+    let (_, bans) = tfd_ctl(&sock, &["bans"]);
+    assert!(!raw(&bans), "ctl bans shows a hiding character raw: {bans:?}");
+    for shown in ["\\u{200b}alice", "\\u{202e}eve", "\\u{feff}bob"] {
+        assert!(
+            bans.lines().any(|l| l.split('\t').next() == Some(shown)),
+            "no row for {shown}: {bans}"
+        );
+    }
+    // `alice` is another name: nothing of hers to lift
+    let (_, out) = tfd_ctl(&sock, &["unban", "alice"]);
+    assert!(!out.starts_with("ok: unbanned"), "{out}");
+    // the form ctl shows lifts the lock
+    let (_, out) = tfd_ctl(&sock, &["unban", "\\u{200b}alice"]);
+    assert!(out.starts_with("ok: unbanned name \"\\u{200b}alice\""), "{out}");
+    let (_, bans) = tfd_ctl(&sock, &["bans"]);
+    assert!(!bans.contains("\\u{200b}alice"), "{bans}");
+    assert!(bans.contains("\\u{202e}eve"), "{bans}");
+    let log = srv.log();
+    assert!(log.contains("\\u{200b}alice"), "{log}");
+    assert!(!raw(&log), "the log holds a hiding character raw");
+}

@@ -38,6 +38,7 @@ pub mod aes;
 pub mod cipher;
 pub mod command;
 pub mod date;
+pub mod escape;
 pub mod fai;
 pub mod frame;
 pub mod fstat;
