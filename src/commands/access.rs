@@ -211,7 +211,7 @@ fn check_password(s: &Session, a: &Attempt, password: &[u8]) -> Result<userdb::E
         warn!("{peer} LOGIN {who:?}: no userdb configured");
         return Err(Failed::UserDb);
     };
-    let db = match userdb::load(path) {
+    let db = match userdb::load_trusted(path) {
         Ok(db) => db,
         Err(e) => {
             error!("{peer} LOGIN {who:?}: user file unusable: {e}");
@@ -308,6 +308,14 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
             return Err(Failed::LoginFailed.into());
         }
     };
+    if id.uid.is_root() && !s.ctx.cfg.userdb_allow_root {
+        error!(
+            "{peer} LOGIN {who:?} refused: the user file maps it to system user {} (uid 0); \
+             set userdb_allow_root in tfd.conf if that is meant",
+            id.name
+        );
+        return Err(Failed::LoginFailed.into());
+    }
     forgive(s, &a);
     let quota = entry.quota.resolve(s.ctx.cfg.quota_default).map(|limit| Quota {
         uid: id.uid.as_raw(),

@@ -28,6 +28,8 @@ pub struct Setting {
     /// `--daemon`'s pidfile: its directory must be one no other account can
     /// change (tfd_sys::private_file::check_dir).
     pub pidfile: Option<std::path::PathBuf>,
+    /// The config file read (None: none, as in a test's built config).
+    pub config: Option<std::path::PathBuf>,
 }
 
 /// Every check, in the order a reader mends them.
@@ -51,6 +53,16 @@ pub fn run(cfg: &Config, how: &Setting) -> Vec<Finding> {
              descriptor only"
                 .into(),
         ));
+    }
+    // what tfd trusts is changed by root or tfd's own user alone, as sshd's
+    // StrictModes: the config, the private key (the user file: userdb::load_trusted)
+    for (file, what) in [
+        (how.config.as_deref(), "config"),
+        (cfg.privkey_file.as_deref(), "privkey_file"),
+    ] {
+        if let Some(why) = file.and_then(|f| tfd_sys::private_file::check_file(f, what)) {
+            out.push(Finding::Error(why));
+        }
     }
     if let Err(e) = super::load_key(cfg) {
         out.push(Finding::Error(e));

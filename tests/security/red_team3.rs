@@ -419,3 +419,65 @@ fn ctl_and_the_log_escape_bidi_and_zero_width_names() {
     assert!(log.contains("\\u{200b}alice"), "{log}");
     assert!(!raw(&log), "the log holds a hiding character raw");
 }
+
+/// Finding 1: a user file others could write (0666, or owned by another
+/// account) passed `--check-config` with a warning only, and was read again
+/// at every LOGIN: the other account appended a line mapping a new LOGIN name
+/// to system user root, logged in, and its uploads were root's. Now the
+/// start refuses such a file naming the chmod/chown that mends it, a LOGIN
+/// finding it so is refused (FAILED, logged) until it is mended, and a line
+/// mapping a LOGIN name to root is refused unless `userdb_allow_root`.
+#[test]
+fn a_user_file_others_can_write_is_refused_and_root_is_not_a_login() {
+    use std::os::unix::fs::PermissionsExt;
+    assert!(is_root(), "this test needs root (system users, LOGIN)");
+    let (tb, _) = common::ensure_system_user("tfdr3b", &[]);
+    let (srv, ..) = alice_server("tfdr3a", "");
+    let conf = std::fs::read_to_string(&srv.conf).unwrap();
+    let userdb = conf
+        .lines()
+        .find_map(|l| l.strip_prefix("userdb "))
+        .unwrap()
+        .to_string();
+    let check = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tfd"))
+            .args(["-c", srv.conf.to_str().unwrap(), "--check-config"])
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    let login = |name: &str| {
+        let mut c = srv.client();
+        c.call("LOGIN", format!("{name} {PW}").as_bytes()).unwrap()
+    };
+    assert!(ok(&login("alice")));
+    let (good, text) = check();
+    assert!(good, "{text}");
+    // 0666: refused at the check, and at LOGIN
+    std::fs::set_permissions(&userdb, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let (good, text) = check();
+    assert!(!good, "--check-config passed a user file mode 0666:\n{text}");
+    assert!(text.contains(&format!("chmod go-w {userdb}")), "{text}");
+    assert!(!ok(&login("alice")), "LOGIN read a user file mode 0666");
+    assert!(srv.log().contains("other accounts can write it"), "{}", srv.log());
+    // owned by another account: the same
+    std::fs::set_permissions(&userdb, std::fs::Permissions::from_mode(0o600)).unwrap();
+    nix::unistd::chown(userdb.as_str(), Some(tb.into()), None).unwrap();
+    let (good, text) = check();
+    assert!(!good, "--check-config passed a user file of another account:\n{text}");
+    assert!(text.contains(&format!("chown 0 {userdb}")), "{text}");
+    assert!(!ok(&login("alice")), "LOGIN read a user file of another account");
+    // mended: LOGIN works again without a restart
+    nix::unistd::chown(userdb.as_str(), Some(0.into()), None).unwrap();
+    assert!(ok(&login("alice")));
+    // a line mapping a LOGIN name to root: refused at LOGIN, and logged
+    common::userdb_add(&userdb, "mallory", "root", PW, &[]);
+    let st = login("mallory");
+    assert!(!ok(&st), "LOGIN as root through the user file: {st:?}");
+    assert!(srv.log().contains("userdb_allow_root"), "{}", srv.log());
+}

@@ -55,6 +55,41 @@ pub fn check_dir(dir: &Path) -> Option<String> {
     None
 }
 
+/// Why the file `path`, one tfd trusts (the user file, the private key, the
+/// config), could be changed by another account, as sshd's StrictModes
+/// asks: owned by another account than root or the effective user, writable
+/// by group or others, or below a directory [`check_dir`] refuses. `what`
+/// names it; the reason ends with the command that mends it. None when it
+/// is sound, or missing (its reader says so).
+pub fn check_file(path: &Path, what: &str) -> Option<String> {
+    let me = crate::geteuid();
+    let full = match std::fs::canonicalize(path) {
+        Ok(p) => p,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
+        Err(e) => return Some(format!("{what} {}: {e}", path.display())),
+    };
+    let m = match std::fs::metadata(&full) {
+        Ok(m) => m,
+        Err(e) => return Some(format!("{what} {}: {e}", path.display())),
+    };
+    if m.uid() != 0 && m.uid() != me {
+        return Some(format!(
+            "{what} {shown} is owned by uid {}, another account, which could rewrite it; chown {me} {shown}",
+            m.uid(),
+            shown = full.display()
+        ));
+    }
+    if m.mode() & 0o022 != 0 {
+        return Some(format!(
+            "{what} {shown} is mode {:o}: other accounts can write it; chmod go-w {shown}",
+            m.mode() & 0o7777,
+            shown = full.display()
+        ));
+    }
+    let dir = full.parent().unwrap_or(Path::new("/"));
+    check_dir(dir).map(|why| format!("{what} {}: {why}", full.display()))
+}
+
 /// Writes `contents` to `path` whole, mode `mode`, as the module says: after
 /// [`check_dir`] of its directory, through a fresh `O_EXCL|O_NOFOLLOW`
 /// temporary renamed into place.

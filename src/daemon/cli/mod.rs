@@ -162,6 +162,7 @@ pub fn main(args: Vec<String>) -> ExitCode {
             is_root,
             demo: demo_mode,
             pidfile: daemon.then(|| std::path::absolute(&pidfile).unwrap_or_else(|_| pidfile.clone())),
+            config: Some(config.clone()),
         },
     );
     let mut warnings = 0;

@@ -28,6 +28,7 @@ impl Listener {
             is_root: tfd_sys::geteuid() == 0,
             demo: self.opts.serve_as_self,
             pidfile: self.opts.daemon_pidfile.clone(),
+            config: self.opts.config_path.clone(),
         };
         let findings = crate::daemon::checks::run(&cfg, &how);
         for f in &findings {
