@@ -50,6 +50,9 @@ use tfp_wire::{command, Failed};
 pub struct InFlight {
     key: (u64, u64),
     epoch: Option<Vec<u8>>,
+    /// The stage's generation when this hash began: a rewrite by another
+    /// writer since changes it (issue 47 finding 6), and the hash is dropped.
+    generation: Option<Vec<u8>>,
     sum: Sum,
 }
 
@@ -260,11 +263,17 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         Ok(k) => (k, stage.epoch()),
         Err(e) => return stage_failed(s, "TFDSTAGEPUT", e),
     };
+    // rewriting bytes already written: a hash another session took of them
+    // (in flight or by its follower) no longer proves the stage
+    if stage.rewrites_at(req.offset) {
+        stage.bump_generation();
+    }
+    let generation = stage.generation();
     // from 0, or right where this session's earlier range of the same
     // stage ended: the bytes continue the stage's hash (a follower already
     // hashing this stage goes on: it reads these bytes back in turn)
     let mut hash = match s.stage_sum.take() {
-        Some(f) if f.key == key && f.epoch == epoch => match f.sum {
+        Some(f) if f.key == key && f.epoch == epoch && f.generation == generation => match f.sum {
             Sum::Here(end, h) if end == req.offset => Some(h),
             Sum::Here(..) => None,
             following => {
@@ -295,6 +304,11 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         Ok(())
     })?;
     t.bytes = written;
+    // a writer that raced this one over the same bytes (neither saw the
+    // other's range when it began): every hash of them is void
+    if written > 0 && stage.overlaps_others(start, start + written) {
+        stage.bump_generation();
+    }
     let ended = match ended {
         PutEnd::Client(len @ (code::END | code::STOP)) if s.ctx.cfg.sync_uploads => match writer.file().sync_data() {
             Ok(()) => PutEnd::Client(len),
@@ -339,7 +353,12 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                     }
                     _ => Sum::Here(end, hash),
                 };
-                s.stage_sum = Some(InFlight { key, epoch, sum });
+                s.stage_sum = Some(InFlight {
+                    key,
+                    epoch,
+                    generation,
+                    sum,
+                });
             }
             info!("{} TFDSTAGEPUT stored {written} bytes at {start}", s.peer);
             Ok(Reply::Ok)
@@ -372,10 +391,12 @@ pub fn done(s: &mut Session, arg: &[u8]) -> CmdResult {
     // same file, not emptied since; the rest is read back
     let key = stage.key().ok();
     let (hash, from) = match s.stage_sum.take() {
-        Some(f) if Some(f.key) == key && f.epoch == stage.epoch() => match f.finish() {
-            (end, h) if end <= stage.size => (h, end),
-            _ => (Sha256::new(), 0),
-        },
+        Some(f) if Some(f.key) == key && f.epoch == stage.epoch() && f.generation == stage.generation() => {
+            match f.finish() {
+                (end, h) if end <= stage.size => (h, end),
+                _ => (Sha256::new(), 0),
+            }
+        }
         Some(f) => {
             let _ = f.finish();
             (Sha256::new(), 0)

@@ -47,6 +47,10 @@ use tfd_sys as sys;
 const ID: &std::ffi::CStr = c"user.tfd.id";
 /// The stage's epoch attribute (changes whenever the stage is emptied).
 const EPOCH: &std::ffi::CStr = c"user.tfd.epoch";
+/// The stage's generation: a new random value whenever a writer rewrites
+/// bytes another writer may have written (and another session may have
+/// hashed): a hash taken before it changed no longer proves the file.
+const GEN: &std::ffi::CStr = c"user.tfd.gen";
 /// Prefix of the range attributes (`user.tfd.r.<start>`).
 const RANGE_PREFIX: &str = "user.tfd.r.";
 /// Ranges kept after a compaction (a file system bounds a file's attributes:
@@ -65,6 +69,8 @@ pub struct Stage {
     file: File,
     /// The declared size of the source.
     pub size: u64,
+    /// This opener's token in the ranges it records.
+    token: String,
 }
 
 /// Why a stage cannot be had.
@@ -131,6 +137,12 @@ pub fn merge(mut v: Vec<(u64, u64)>, limit: u64) -> Vec<(u64, u64)> {
 
 /// The ranges the journal of the stage open as `f` names (unmerged).
 fn recorded_of(f: &File) -> Vec<(u64, u64)> {
+    records_of(f).into_iter().map(|(a, b, _)| (a, b)).collect()
+}
+
+/// The ranges the journal names, each with the token of the writer that
+/// recorded it last (`<end> <token>`; empty from an older tfd).
+fn records_of(f: &File) -> Vec<(u64, u64, String)> {
     let Ok(names) = sys::flistxattr(f.as_fd()) else {
         return Vec::new();
     };
@@ -142,10 +154,19 @@ fn recorded_of(f: &File) -> Vec<(u64, u64)> {
                 .parse()
                 .ok()?;
             let key = CString::new(n.clone()).ok()?;
-            let end = sys::fgetxattr(f.as_fd(), &key, 32).ok()?;
-            Some((start, std::str::from_utf8(&end).ok()?.parse().ok()?))
+            let v = sys::fgetxattr(f.as_fd(), &key, 64).ok()?;
+            let v = std::str::from_utf8(&v).ok()?;
+            let (end, token) = v.split_once(' ').unwrap_or((v, ""));
+            Some((start, end.parse().ok()?, token.to_string()))
         })
         .collect()
+}
+
+/// A fresh random token (hex).
+fn token() -> String {
+    let mut e = [0u8; 8];
+    let _ = getrandom::getrandom(&mut e);
+    e.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// How far from `at` the stage open as `f` is written without a gap, as its
@@ -264,6 +285,7 @@ impl Stage {
                 tmp,
                 file: File::from(fd),
                 size: 0,
+                token: token(),
             });
         }
         Err(StageError::Fs(FsError::Stale))
@@ -296,10 +318,43 @@ impl Stage {
 
     /// Records `[start, end)` as written (best effort: a range the file
     /// system has no room to record is moved again by a resume).
+    /// A range another writer recorded under the same start (two writers
+    /// racing from one offset) starts a new generation.
     pub fn record(&self, start: u64, end: u64) {
         if let Ok(k) = CString::new(format!("{RANGE_PREFIX}{start}")) {
-            let _ = sys::fsetxattr(self.file.as_fd(), &k, end.to_string().as_bytes());
+            if let Ok(v) = sys::fgetxattr(self.file.as_fd(), &k, 64) {
+                let theirs = v.splitn(2, |&b| b == b' ').nth(1).unwrap_or_default();
+                if theirs != self.token.as_bytes() {
+                    self.bump_generation();
+                }
+            }
+            let _ = sys::fsetxattr(self.file.as_fd(), &k, format!("{end} {}", self.token).as_bytes());
         }
+    }
+
+    /// The stage's generation (None: never rewritten).
+    pub fn generation(&self) -> Option<Vec<u8>> {
+        sys::fgetxattr(self.file.as_fd(), GEN, 64).ok()
+    }
+
+    /// A new generation: bytes another writer may have written (and another
+    /// session hashed) are being rewritten.
+    pub fn bump_generation(&self) {
+        let _ = sys::fsetxattr(self.file.as_fd(), GEN, token().as_bytes());
+    }
+
+    /// Whether a write starting at `at` rewrites bytes the journal already
+    /// names as written.
+    pub fn rewrites_at(&self, at: u64) -> bool {
+        records_of(&self.file).iter().any(|&(a, b, _)| a <= at && at < b)
+    }
+
+    /// Whether `[start, end)`, which this opener just wrote, overlaps a range
+    /// another writer recorded (a writer racing this one over the same bytes).
+    pub fn overlaps_others(&self, start: u64, end: u64) -> bool {
+        records_of(&self.file)
+            .iter()
+            .any(|(a, b, t)| *a < end && start < *b && !(*a == start && *t == self.token))
     }
 
     /// The stage's epoch: changes whenever it is emptied (None: an older

@@ -481,3 +481,83 @@ fn a_user_file_others_can_write_is_refused_and_root_is_not_a_login() {
     assert!(!ok(&st), "LOGIN as root through the user file: {st:?}");
     assert!(srv.log().contains("userdb_allow_root"), "{}", srv.log());
 }
+
+/// One TFDSTAGEPUT of `data` at `at` into the stage of `remote`: the
+/// status of its extra frame.
+fn stage_put(c: &mut tfp_client::Client, remote: &str, at: u64, data: &[u8]) -> tfp_wire::Status {
+    c.put_as(
+        "TFDSTAGEPUT",
+        remote.as_bytes(),
+        at,
+        1 << 20,
+        &mut &data[..],
+        &mut |_| {},
+    )
+    .unwrap();
+    tfp_wire::Status::parse(&c.chan.rx.recv_frame().unwrap())
+}
+
+fn sha_text(data: &[u8]) -> String {
+    use sha2::Digest;
+    format!("0x{}", hex_of(&sha2::Sha256::digest(data)))
+}
+
+fn hex_of(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Finding 6: two sessions of one user on one stage; session 2 rewrote a
+/// range session 1 had already hashed in flight, and session 1's
+/// TFDSTAGEDONE with the hash of its own data answered OK and installed
+/// session 2's. Now a rewrite voids every hash taken before it: the commit
+/// reads the stage back, finds the mismatch, and installs nothing. Also
+/// raced: session 2 rewrites while session 1 is still sending.
+#[test]
+fn a_commit_never_trusts_a_hash_another_writer_invalidated() {
+    assert!(is_root(), "this test needs root (system users, LOGIN)");
+    let (srv, ..) = alice_server("tfdr3a", "");
+    let size = 4 << 20;
+    let (d1, d2) = (pattern(size, 61), pattern(size, 62));
+    for (round, raced) in [(0, false), (1, true)] {
+        let remote = format!("alice/six-{round}.bin");
+        let mut c1 = alice(&srv);
+        let mut c2 = alice(&srv);
+        assert_ok(
+            c1.call("TFDSTAGE", format!("{size} six{round} 1 {remote}").as_bytes())
+                .unwrap(),
+        );
+        if raced {
+            let (r2, d2b) = (remote.clone(), d2.clone());
+            let t = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(5));
+                stage_put(&mut c2, &r2, 0, &d2b)
+            });
+            assert_ok(stage_put(&mut c1, &remote, 0, &d1));
+            assert_ok(t.join().unwrap());
+        } else {
+            assert_ok(stage_put(&mut c1, &remote, 0, &d1));
+            assert_ok(stage_put(&mut c2, &remote, 0, &d2));
+        }
+        let st = c1
+            .call("TFDSTAGEDONE", format!("{} 1 {remote}", sha_text(&d1)).as_bytes())
+            .unwrap();
+        let target = srv.data.join(&remote);
+        match std::fs::read(&target) {
+            // what the stage held when committed was session 1's after all
+            Ok(got) => {
+                assert!(ok(&st), "round {round}: {st:?}");
+                assert!(
+                    got == d1,
+                    "round {round}: TFDSTAGEDONE {st:?} installed bytes that are not D1"
+                );
+            }
+            Err(_) => assert!(
+                matches!(&st, tfp_wire::Status::Failed(_, t) if t.contains("SHA-256 mismatch")),
+                "round {round}: {st:?}"
+            ),
+        }
+        if !raced {
+            assert!(!target.exists(), "round {round}: D2 installed under D1's hash");
+        }
+    }
+}
