@@ -70,11 +70,18 @@ impl InFlight {
             Sum::Here(end, h) => (end, h),
             Sum::Following(stop, t) => {
                 stop.store(true, Ordering::Relaxed);
+                // it may be napping: woken now, not at the end of its nap
+                t.thread().unpark();
                 t.join().unwrap_or((0, Sha256::new()))
             }
         }
     }
 }
+
+/// The follower's first nap once it has caught up with the writers.
+const FOLLOW_NAP_MIN: std::time::Duration = std::time::Duration::from_millis(5);
+/// Its longest nap (issue 47 finding 9: it polled every 5 ms for a minute).
+const FOLLOW_NAP_MAX: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// Hashes the stage open as `f` on from `at` (the hash `h` holding the bytes
 /// before), in file order, as far as its journal records it written, waiting
@@ -87,6 +94,10 @@ fn follow(f: std::fs::File, size: u64, mut at: u64, mut h: Sha256, stop: Arc<Ato
     // turns O_DIRECT on and off: reads are aligned, so either way they work
     let mut buf = AlignedBuf::zeroed(4 << 20);
     let mut idle = std::time::Instant::now();
+    // caught up with the writers: naps that double while nothing comes (a
+    // quiet stage costs a few wake-ups a second, not 200), woken at once by
+    // a stop (InFlight::finish unparks it)
+    let mut nap = FOLLOW_NAP_MIN;
     while at < size && !stop.load(Ordering::Relaxed) {
         let upto = crate::fsys::stage::written_to(&f, at, size);
         // whole blocks only, but at the end of the file
@@ -94,9 +105,11 @@ fn follow(f: std::fs::File, size: u64, mut at: u64, mut h: Sha256, stop: Arc<Ato
             if idle.elapsed() > std::time::Duration::from_secs(60) {
                 break;
             }
-            std::thread::sleep(std::time::Duration::from_millis(5));
+            std::thread::park_timeout(nap);
+            nap = (nap * 2).min(FOLLOW_NAP_MAX);
             continue;
         }
+        nap = FOLLOW_NAP_MIN;
         while at < upto && !stop.load(Ordering::Relaxed) {
             let left = upto - at;
             // whole blocks, or what is left before the end of the file

@@ -561,3 +561,53 @@ fn a_commit_never_trusts_a_hash_another_writer_invalidated() {
         }
     }
 }
+
+/// The voluntary context switches of `pid`'s thread named `name`.
+fn thread_switches(pid: i32, name: &str) -> Option<u64> {
+    for t in std::fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten() {
+        let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+        if comm.trim() == name {
+            let status = std::fs::read_to_string(t.path().join("status")).ok()?;
+            return status
+                .lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+                .and_then(|v| v.trim().parse().ok());
+        }
+    }
+    None
+}
+
+/// Finding 9: a session that sent one piece of a big stage and went quiet
+/// left its follower thread polling the journal every 5 ms for a minute
+/// (40 such sessions: 31,000 wake-ups in 4 s). It now naps longer and longer
+/// while nothing comes (to 200 ms): over 2 quiet seconds its thread wakes a
+/// few dozen times at most, not ~400. A count, not a timing.
+#[test]
+fn a_quiet_stage_follower_does_not_poll() {
+    assert!(is_root(), "this test needs root (system users, LOGIN)");
+    let (srv, ..) = alice_server("tfdr3a", "");
+    let mut c = alice(&srv);
+    let size = 64u64 << 20;
+    assert_ok(
+        c.call("TFDSTAGE", format!("{size} quiet 1 alice/quiet.bin").as_bytes())
+            .unwrap(),
+    );
+    assert_ok(stage_put(&mut c, "alice/quiet.bin", 0, &pattern(1 << 20, 9)));
+    let pid = srv.session_pid();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let first = loop {
+        if let Some(n) = thread_switches(pid, "stage-hash") {
+            break n;
+        }
+        assert!(Instant::now() < deadline, "no stage-hash thread in session {pid}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // let it catch up and settle into its naps
+    std::thread::sleep(Duration::from_secs(2));
+    let a = thread_switches(pid, "stage-hash").unwrap_or(first);
+    std::thread::sleep(Duration::from_secs(2));
+    let b = thread_switches(pid, "stage-hash").expect("the follower ended early");
+    assert!(b - a < 60, "the quiet follower woke {} times in 2 s", b - a);
+    // and the session still commits what it has when the rest comes
+    assert_eq!(c.raw(b"ECHO still").unwrap(), b"still");
+}
