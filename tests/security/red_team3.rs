@@ -476,7 +476,20 @@ fn a_user_file_others_can_write_is_refused_and_root_is_not_a_login() {
     nix::unistd::chown(userdb.as_str(), Some(0.into()), None).unwrap();
     assert!(ok(&login("alice")));
     // a line mapping a LOGIN name to root: refused at LOGIN, and logged
-    common::userdb_add(&userdb, "mallory", "root", PW, &[]);
+    let out = tfpasswd(
+        &["-f", &userdb, "add", "mallory", "--system-user", "root", "--stdin"],
+        &format!("{PW}\n"),
+    );
+    assert!(
+        !out.status.success(),
+        "tfpasswd added a root mapping without --allow-root"
+    );
+    common::userdb_add(&userdb, "mallory", "root", PW, &["--allow-root"]);
+    let out = tfpasswd(&["-f", &userdb, "check"], "");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("runs as system user root"),
+        "{out:?}"
+    );
     let st = login("mallory");
     assert!(!ok(&st), "LOGIN as root through the user file: {st:?}");
     assert!(srv.log().contains("userdb_allow_root"), "{}", srv.log());
