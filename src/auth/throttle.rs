@@ -351,9 +351,11 @@ pub fn label_text(words: &[u64]) -> String {
     if n == 0 || n > LABEL_BYTES {
         return "?".into();
     }
-    let mut s: String = String::from_utf8_lossy(&b[1..=n])
+    // tf's rule (controls, bidi and zero-width characters escaped), and a
+    // blank as `?`: one word per column of `tfd ctl bans`
+    let mut s: String = tfp_wire::escape::shown(&b[1..=n])
         .chars()
-        .map(|c| if c.is_control() || c.is_whitespace() { '?' } else { c })
+        .map(|c| if c.is_whitespace() { '?' } else { c })
         .collect();
     if b[0] & 0x80 != 0 {
         s.push('…');
@@ -791,7 +793,8 @@ mod tests {
     #[test]
     fn labels_name_what_is_held_and_unban_lifts_it() {
         assert_eq!(label_text(&label_words(b"alice")), "alice");
-        assert_eq!(label_text(&label_words(b"a\x1b]0;x\x07")), "a?]0;x?");
+        assert_eq!(label_text(&label_words(b"a\x1b]0;x\x07")), "a\\u{1b}]0;x\\u{7}");
+        assert_eq!(label_text(&label_words("\u{200b}al ice".as_bytes())), "\\u{200b}al?ice");
         let long = [b'n'; 80];
         let t = label_text(&label_words(&long));
         assert!(t.ends_with('…') && t.chars().count() == LABEL_BYTES + 1, "{t}");

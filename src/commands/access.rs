@@ -45,10 +45,8 @@ const MAX_JAIL_KEY: u64 = 64 << 10;
 
 /// A client-supplied name made safe for a log line.
 fn shown(name: &[u8]) -> String {
-    let mut s: String = String::from_utf8_lossy(&name[..name.len().min(64)])
-        .chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect();
+    // tf's rule: controls, bidi and zero-width characters escaped
+    let mut s = tfp_wire::escape::shown(&name[..name.len().min(64)]);
     if name.len() > 64 {
         s.push('…');
     }
@@ -213,7 +211,7 @@ fn check_password(s: &Session, a: &Attempt, password: &[u8]) -> Result<userdb::E
         warn!("{peer} LOGIN {who:?}: no userdb configured");
         return Err(Failed::UserDb);
     };
-    let db = match userdb::load(path) {
+    let db = match userdb::load_trusted(path) {
         Ok(db) => db,
         Err(e) => {
             error!("{peer} LOGIN {who:?}: user file unusable: {e}");
@@ -310,6 +308,14 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
             return Err(Failed::LoginFailed.into());
         }
     };
+    if id.uid.is_root() && !s.ctx.cfg.userdb_allow_root {
+        error!(
+            "{peer} LOGIN {who:?} refused: the user file maps it to system user {} (uid 0); \
+             set userdb_allow_root in tfd.conf if that is meant",
+            id.name
+        );
+        return Err(Failed::LoginFailed.into());
+    }
     forgive(s, &a);
     let quota = entry.quota.resolve(s.ctx.cfg.quota_default).map(|limit| Quota {
         uid: id.uid.as_raw(),
@@ -741,7 +747,8 @@ mod tests {
         }
         assert_eq!(rsplit_word(b"a b 600"), Some((&b"a b"[..], &b"600"[..])));
         assert_eq!(rsplit_word(b"600"), None);
-        assert_eq!(shown(b"ok\nname"), "ok?name");
+        assert_eq!(shown(b"ok\nname"), "ok\\nname");
+        assert_eq!(shown("\u{202e}evil".as_bytes()), "\\u{202e}evil");
         assert_eq!(shown(&[b'x'; 70]).chars().count(), 65);
     }
 }

@@ -50,6 +50,9 @@ use tfp_wire::{command, Failed};
 pub struct InFlight {
     key: (u64, u64),
     epoch: Option<Vec<u8>>,
+    /// The stage's generation when this hash began: a rewrite by another
+    /// writer since changes it (issue 47 finding 6), and the hash is dropped.
+    generation: Option<Vec<u8>>,
     sum: Sum,
 }
 
@@ -67,11 +70,18 @@ impl InFlight {
             Sum::Here(end, h) => (end, h),
             Sum::Following(stop, t) => {
                 stop.store(true, Ordering::Relaxed);
+                // it may be napping: woken now, not at the end of its nap
+                t.thread().unpark();
                 t.join().unwrap_or((0, Sha256::new()))
             }
         }
     }
 }
+
+/// The follower's first nap once it has caught up with the writers.
+const FOLLOW_NAP_MIN: std::time::Duration = std::time::Duration::from_millis(5);
+/// Its longest nap (issue 47 finding 9: it polled every 5 ms for a minute).
+const FOLLOW_NAP_MAX: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// Hashes the stage open as `f` on from `at` (the hash `h` holding the bytes
 /// before), in file order, as far as its journal records it written, waiting
@@ -84,6 +94,10 @@ fn follow(f: std::fs::File, size: u64, mut at: u64, mut h: Sha256, stop: Arc<Ato
     // turns O_DIRECT on and off: reads are aligned, so either way they work
     let mut buf = AlignedBuf::zeroed(4 << 20);
     let mut idle = std::time::Instant::now();
+    // caught up with the writers: naps that double while nothing comes (a
+    // quiet stage costs a few wake-ups a second, not 200), woken at once by
+    // a stop (InFlight::finish unparks it)
+    let mut nap = FOLLOW_NAP_MIN;
     while at < size && !stop.load(Ordering::Relaxed) {
         let upto = crate::fsys::stage::written_to(&f, at, size);
         // whole blocks only, but at the end of the file
@@ -91,9 +105,11 @@ fn follow(f: std::fs::File, size: u64, mut at: u64, mut h: Sha256, stop: Arc<Ato
             if idle.elapsed() > std::time::Duration::from_secs(60) {
                 break;
             }
-            std::thread::sleep(std::time::Duration::from_millis(5));
+            std::thread::park_timeout(nap);
+            nap = (nap * 2).min(FOLLOW_NAP_MAX);
             continue;
         }
+        nap = FOLLOW_NAP_MIN;
         while at < upto && !stop.load(Ordering::Relaxed) {
             let left = upto - at;
             // whole blocks, or what is left before the end of the file
@@ -260,11 +276,17 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         Ok(k) => (k, stage.epoch()),
         Err(e) => return stage_failed(s, "TFDSTAGEPUT", e),
     };
+    // rewriting bytes already written: a hash another session took of them
+    // (in flight or by its follower) no longer proves the stage
+    if stage.rewrites_at(req.offset) {
+        stage.bump_generation();
+    }
+    let generation = stage.generation();
     // from 0, or right where this session's earlier range of the same
     // stage ended: the bytes continue the stage's hash (a follower already
     // hashing this stage goes on: it reads these bytes back in turn)
     let mut hash = match s.stage_sum.take() {
-        Some(f) if f.key == key && f.epoch == epoch => match f.sum {
+        Some(f) if f.key == key && f.epoch == epoch && f.generation == generation => match f.sum {
             Sum::Here(end, h) if end == req.offset => Some(h),
             Sum::Here(..) => None,
             following => {
@@ -295,6 +317,11 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         Ok(())
     })?;
     t.bytes = written;
+    // a writer that raced this one over the same bytes (neither saw the
+    // other's range when it began): every hash of them is void
+    if written > 0 && stage.overlaps_others(start, start + written) {
+        stage.bump_generation();
+    }
     let ended = match ended {
         PutEnd::Client(len @ (code::END | code::STOP)) if s.ctx.cfg.sync_uploads => match writer.file().sync_data() {
             Ok(()) => PutEnd::Client(len),
@@ -339,7 +366,12 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                     }
                     _ => Sum::Here(end, hash),
                 };
-                s.stage_sum = Some(InFlight { key, epoch, sum });
+                s.stage_sum = Some(InFlight {
+                    key,
+                    epoch,
+                    generation,
+                    sum,
+                });
             }
             info!("{} TFDSTAGEPUT stored {written} bytes at {start}", s.peer);
             Ok(Reply::Ok)
@@ -372,10 +404,12 @@ pub fn done(s: &mut Session, arg: &[u8]) -> CmdResult {
     // same file, not emptied since; the rest is read back
     let key = stage.key().ok();
     let (hash, from) = match s.stage_sum.take() {
-        Some(f) if Some(f.key) == key && f.epoch == stage.epoch() => match f.finish() {
-            (end, h) if end <= stage.size => (h, end),
-            _ => (Sha256::new(), 0),
-        },
+        Some(f) if Some(f.key) == key && f.epoch == stage.epoch() && f.generation == stage.generation() => {
+            match f.finish() {
+                (end, h) if end <= stage.size => (h, end),
+                _ => (Sha256::new(), 0),
+            }
+        }
         Some(f) => {
             let _ = f.finish();
             (Sha256::new(), 0)

@@ -210,6 +210,8 @@ pub struct Config {
     pub pubkey_pem: Option<Vec<u8>>,
     pub defusr: Option<String>,
     pub userdb: Option<PathBuf>,
+    /// A user file line may map a LOGIN name to uid 0.
+    pub userdb_allow_root: bool,
     pub tlb: Option<PathBuf>,
     pub injail: bool,
     /// LOCKSYS must come first (after LOGIN and INJAIL).

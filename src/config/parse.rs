@@ -27,6 +27,7 @@ impl Config {
             pubkey_pem: None,
             defusr: None,
             userdb: None,
+            userdb_allow_root: false,
             tlb: None,
             injail: false,
             locksys: false,

@@ -25,6 +25,11 @@ pub struct Setting {
     pub is_root: bool,
     /// `tfd demo`: serves as the invoking user, its own files.
     pub demo: bool,
+    /// `--daemon`'s pidfile: its directory must be one no other account can
+    /// change (tfd_sys::private_file::check_dir).
+    pub pidfile: Option<std::path::PathBuf>,
+    /// The config file read (None: none, as in a test's built config).
+    pub config: Option<std::path::PathBuf>,
 }
 
 /// Every check, in the order a reader mends them.
@@ -48,6 +53,16 @@ pub fn run(cfg: &Config, how: &Setting) -> Vec<Finding> {
              descriptor only"
                 .into(),
         ));
+    }
+    // what tfd trusts is changed by root or tfd's own user alone, as sshd's
+    // StrictModes: the config, the private key (the user file: userdb::load_trusted)
+    for (file, what) in [
+        (how.config.as_deref(), "config"),
+        (cfg.privkey_file.as_deref(), "privkey_file"),
+    ] {
+        if let Some(why) = file.and_then(|f| tfd_sys::private_file::check_file(f, what)) {
+            out.push(Finding::Error(why));
+        }
     }
     if let Err(e) = super::load_key(cfg) {
         out.push(Finding::Error(e));
@@ -101,6 +116,15 @@ pub fn run(cfg: &Config, how: &Setting) -> Vec<Finding> {
                 true,
                 "whoever can write there can put another socket in tfd's place",
             ));
+        }
+    }
+    if let Some(p) = &how.pidfile {
+        let dir = p
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if let Some(why) = tfd_sys::private_file::check_dir(dir) {
+            out.push(Finding::Error(format!("pidfile {}: {why}", p.display())));
         }
     }
     out

@@ -5,7 +5,7 @@
 //! the accept loop for long.
 
 use std::collections::HashMap;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::IpAddr;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
@@ -436,12 +436,43 @@ pub fn read_request(s: &UnixStream) -> Result<String, String> {
     if cred.uid() != 0 && cred.uid() != me {
         return Err(format!("permission denied for uid {}", cred.uid()));
     }
-    s.set_read_timeout(Some(Duration::from_secs(1)))
-        .map_err(|e| e.to_string())?;
-    let mut line = String::new();
-    let mut r = BufReader::new(s).take(MAX_REQUEST);
-    r.read_line(&mut line)
-        .map_err(|e| format!("reading the request: {e}"))?;
+    read_line_by(s, Instant::now() + REQUEST_DEADLINE)
+}
+
+/// How long a whole request may take to arrive, however it trickles in: the
+/// listener answers between accepts, so a slow (or stuck) control client may
+/// hold it up this long at most, and is then dropped.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(2);
+
+/// One line (at most [`MAX_REQUEST`] bytes) read before `deadline`: each read
+/// waits only for what is left of the whole, not for a fresh second.
+fn read_line_by(mut s: &UnixStream, deadline: Instant) -> Result<String, String> {
+    let mut got: Vec<u8> = Vec::new();
+    let mut buf = [0u8; 256];
+    while !got.contains(&b'\n') && (got.len() as u64) < MAX_REQUEST {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(format!(
+                "reading the request: not complete within {} s ({} bytes received)",
+                REQUEST_DEADLINE.as_secs(),
+                got.len()
+            ));
+        }
+        s.set_read_timeout(Some(left)).map_err(|e| e.to_string())?;
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+            Err(e) => return Err(format!("reading the request: {e}")),
+        }
+    }
+    let end = got
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(got.len())
+        .min(MAX_REQUEST as usize);
+    let line = std::str::from_utf8(&got[..end]).map_err(|_| "reading the request: not UTF-8".to_string())?;
     Ok(line.trim().to_string())
 }
 

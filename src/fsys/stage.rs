@@ -47,6 +47,10 @@ use tfd_sys as sys;
 const ID: &std::ffi::CStr = c"user.tfd.id";
 /// The stage's epoch attribute (changes whenever the stage is emptied).
 const EPOCH: &std::ffi::CStr = c"user.tfd.epoch";
+/// The stage's generation: a new random value whenever a writer rewrites
+/// bytes another writer may have written (and another session may have
+/// hashed): a hash taken before it changed no longer proves the file.
+const GEN: &std::ffi::CStr = c"user.tfd.gen";
 /// Prefix of the range attributes (`user.tfd.r.<start>`).
 const RANGE_PREFIX: &str = "user.tfd.r.";
 /// Ranges kept after a compaction (a file system bounds a file's attributes:
@@ -65,6 +69,8 @@ pub struct Stage {
     file: File,
     /// The declared size of the source.
     pub size: u64,
+    /// This opener's token in the ranges it records.
+    token: String,
 }
 
 /// Why a stage cannot be had.
@@ -89,6 +95,15 @@ impl From<FsError> for StageError {
 impl From<std::io::Error> for StageError {
     fn from(e: std::io::Error) -> Self {
         StageError::Fs(e.into())
+    }
+}
+
+/// An open of the stage's name that failed: a symlink there is not tfd's.
+fn open_error(e: std::io::Error) -> StageError {
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        StageError::Foreign
+    } else {
+        e.into()
     }
 }
 
@@ -122,6 +137,12 @@ pub fn merge(mut v: Vec<(u64, u64)>, limit: u64) -> Vec<(u64, u64)> {
 
 /// The ranges the journal of the stage open as `f` names (unmerged).
 fn recorded_of(f: &File) -> Vec<(u64, u64)> {
+    records_of(f).into_iter().map(|(a, b, _)| (a, b)).collect()
+}
+
+/// The ranges the journal names, each with the token of the writer that
+/// recorded it last (`<end> <token>`; empty from an older tfd).
+fn records_of(f: &File) -> Vec<(u64, u64, String)> {
     let Ok(names) = sys::flistxattr(f.as_fd()) else {
         return Vec::new();
     };
@@ -133,10 +154,19 @@ fn recorded_of(f: &File) -> Vec<(u64, u64)> {
                 .parse()
                 .ok()?;
             let key = CString::new(n.clone()).ok()?;
-            let end = sys::fgetxattr(f.as_fd(), &key, 32).ok()?;
-            Some((start, std::str::from_utf8(&end).ok()?.parse().ok()?))
+            let v = sys::fgetxattr(f.as_fd(), &key, 64).ok()?;
+            let v = std::str::from_utf8(&v).ok()?;
+            let (end, token) = v.split_once(' ').unwrap_or((v, ""));
+            Some((start, end.parse().ok()?, token.to_string()))
         })
         .collect()
+}
+
+/// A fresh random token (hex).
+fn token() -> String {
+    let mut e = [0u8; 8];
+    let _ = getrandom::getrandom(&mut e);
+    e.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// How far from `at` the stage open as `f` is written without a gap, as its
@@ -191,19 +221,41 @@ impl Stage {
         Ok(st)
     }
 
+    /// Opens the stage of `p`: created `O_CREAT|O_EXCL|O_NOFOLLOW` 0600 when
+    /// missing (and `create`); an existing one is used only when it is
+    /// provably this user's stage: a regular file owned by the session's
+    /// uid, mode 0600 (no group or other bits), one link, and tfd's stage
+    /// mark — or, empty and unmarked, a stage this same uid created and did
+    /// not get to mark. Anything else (another account's file planted under
+    /// the computable name, a hard link, a file others could open) is
+    /// refused as [`StageError::Foreign`], never written through.
     fn open_in(root: &Root, p: &RelPath, create: bool) -> Result<Stage, StageError> {
         let (dir, name) = root.parent_new(p)?;
-        let tmp = stage_name(sys::geteuid(), name.as_bytes());
+        let me = sys::geteuid();
+        let tmp = stage_name(me, name.as_bytes());
         for _ in 0..4 {
-            let flags = libc::O_RDWR | libc::O_NONBLOCK | libc::O_NOCTTY | if create { libc::O_CREAT } else { 0 };
-            let fd = match sys::openat_nofollow(dir.as_fd(), &tmp, flags, 0o600) {
-                Ok(fd) => fd,
-                Err(e) if !create && e.raw_os_error() == Some(libc::ENOENT) => return Err(StageError::Missing),
-                Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(StageError::Foreign),
-                Err(e) => return Err(e.into()),
+            let base = libc::O_RDWR | libc::O_NONBLOCK | libc::O_NOCTTY;
+            let (fd, made) = match create
+                .then(|| sys::openat_nofollow(dir.as_fd(), &tmp, base | libc::O_CREAT | libc::O_EXCL, 0o600))
+            {
+                Some(Ok(fd)) => (fd, true),
+                Some(Err(e)) if e.raw_os_error() != Some(libc::EEXIST) => return Err(open_error(e)),
+                _ => match sys::openat_nofollow(dir.as_fd(), &tmp, base, 0) {
+                    Ok(fd) => (fd, false),
+                    // removed since (the sweeper, a commit): try again
+                    Err(e) if create && e.raw_os_error() == Some(libc::ENOENT) => continue,
+                    Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Err(StageError::Missing),
+                    Err(e) => return Err(open_error(e)),
+                },
             };
             let st = sys::fstat(fd.as_fd())?;
-            if Kind::of(&st) != Kind::File {
+            if Kind::of(&st) != Kind::File || st.st_uid != me || st.st_nlink != 1 {
+                return Err(StageError::Foreign);
+            }
+            if made {
+                // the umask may have taken bits; a stage is 0600 exactly
+                sys::fchmod(fd.as_fd(), 0o600)?;
+            } else if st.st_mode & 0o7777 != 0o600 {
                 return Err(StageError::Foreign);
             }
             // held shared while in use: the sweeper needs it exclusive
@@ -227,13 +279,13 @@ impl Stage {
                 }
                 _ => return Err(StageError::Foreign),
             }
-            let _ = sys::fchmod(fd.as_fd(), 0o600);
             return Ok(Stage {
                 dir,
                 name,
                 tmp,
                 file: File::from(fd),
                 size: 0,
+                token: token(),
             });
         }
         Err(StageError::Fs(FsError::Stale))
@@ -266,10 +318,43 @@ impl Stage {
 
     /// Records `[start, end)` as written (best effort: a range the file
     /// system has no room to record is moved again by a resume).
+    /// A range another writer recorded under the same start (two writers
+    /// racing from one offset) starts a new generation.
     pub fn record(&self, start: u64, end: u64) {
         if let Ok(k) = CString::new(format!("{RANGE_PREFIX}{start}")) {
-            let _ = sys::fsetxattr(self.file.as_fd(), &k, end.to_string().as_bytes());
+            if let Ok(v) = sys::fgetxattr(self.file.as_fd(), &k, 64) {
+                let theirs = v.splitn(2, |&b| b == b' ').nth(1).unwrap_or_default();
+                if theirs != self.token.as_bytes() {
+                    self.bump_generation();
+                }
+            }
+            let _ = sys::fsetxattr(self.file.as_fd(), &k, format!("{end} {}", self.token).as_bytes());
         }
+    }
+
+    /// The stage's generation (None: never rewritten).
+    pub fn generation(&self) -> Option<Vec<u8>> {
+        sys::fgetxattr(self.file.as_fd(), GEN, 64).ok()
+    }
+
+    /// A new generation: bytes another writer may have written (and another
+    /// session hashed) are being rewritten.
+    pub fn bump_generation(&self) {
+        let _ = sys::fsetxattr(self.file.as_fd(), GEN, token().as_bytes());
+    }
+
+    /// Whether a write starting at `at` rewrites bytes the journal already
+    /// names as written.
+    pub fn rewrites_at(&self, at: u64) -> bool {
+        records_of(&self.file).iter().any(|&(a, b, _)| a <= at && at < b)
+    }
+
+    /// Whether `[start, end)`, which this opener just wrote, overlaps a range
+    /// another writer recorded (a writer racing this one over the same bytes).
+    pub fn overlaps_others(&self, start: u64, end: u64) -> bool {
+        records_of(&self.file)
+            .iter()
+            .any(|(a, b, t)| *a < end && start < *b && !(*a == start && *t == self.token))
     }
 
     /// The stage's epoch: changes whenever it is emptied (None: an older
@@ -369,7 +454,14 @@ impl Stage {
                 let _ = sys::unlinkat(self.dir.as_fd(), &self.tmp, false);
             });
         }
-        r.map_err(|e| StageError::Fs(e.into()))?;
+        if let Err(e) = r {
+            // still the stage: its owner and mode back, or the next open
+            // would take it for another's
+            let me = sys::geteuid();
+            let _ = sys::fchown(fd, me, u32::MAX);
+            let _ = sys::fchmod(fd, 0o600);
+            return Err(StageError::Fs(e.into()));
+        }
         // the committed file keeps no journal
         self.clear_ranges();
         let _ = sys::fremovexattr(fd, ID);

@@ -18,6 +18,7 @@ mod house;
 mod jail;
 mod keys;
 mod planted_partials;
+mod red_team3;
 mod runbash;
 mod secfs;
 mod secret_files;

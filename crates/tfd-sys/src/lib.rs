@@ -30,6 +30,7 @@ fn cvt_fd(r: libc::c_int) -> io::Result<OwnedFd> {
 
 pub mod dir;
 pub mod direct;
+pub mod private_file;
 pub mod write_behind;
 
 mod child;

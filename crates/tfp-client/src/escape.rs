@@ -9,45 +9,14 @@
 //! `\r` and `\t` show as those two characters, every other control (C0, DEL,
 //! C1) and the invisible characters that reorder or hide text (bidi
 //! overrides, zero-width marks) as `\u{…}`, and bytes that are not UTF-8 as
-//! `\xHH`. Everything printable, in any script, is shown as it is.
+//! `\xHH`. Everything printable, in any script, is shown as it is. The rule
+//! is [`tfp_wire::escape`]'s, which tfd's ctl and log use too.
 #![forbid(unsafe_code)]
 
 use tfp_wire::Status;
 
-/// `bytes` from the server with every control character escaped.
-pub fn shown(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            push_char(&mut out, c);
-        }
-        for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    out
-}
-
-/// [`shown`] for text already decoded.
-pub fn shown_str(text: &str) -> String {
-    shown(text.as_bytes())
-}
-
-fn push_char(out: &mut String, c: char) {
-    match c {
-        '\n' => out.push_str("\\n"),
-        '\r' => out.push_str("\\r"),
-        '\t' => out.push_str("\\t"),
-        c if c.is_control() || hides_text(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-        c => out.push(c),
-    }
-}
-
-/// Invisible characters that change how the text around them reads: bidi
-/// embeddings, overrides and isolates, zero-width marks, the BOM.
-fn hides_text(c: char) -> bool {
-    matches!(c as u32, 0x200b..=0x200f | 0x2028..=0x202e | 0x2060..=0x2069 | 0xfeff)
-}
+/// The rule itself lives in tfp-wire, shared with tfd (its ctl and its log).
+pub use tfp_wire::escape::{shown, shown_str};
 
 /// A status as the server sent it (`OK …`, `FAILED n : …`, `UNKNOWN`, or the
 /// frame itself), escaped for a terminal.

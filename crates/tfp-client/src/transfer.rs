@@ -47,7 +47,7 @@ impl LineSize {
 
 /// How a PUT's flow ended (TFDSTAGEPUT reads its final status after any).
 #[derive(Debug)]
-pub(crate) enum PutOutcome {
+pub enum PutOutcome {
     /// All data sent and acknowledged with HPFFIN.
     Done,
     /// The server cancelled (write failure); the file may be incomplete.
@@ -178,8 +178,9 @@ impl Client {
         }
     }
 
-    /// PUT's flow under the command `name` (PUT, or tfd's TFDSTAGEPUT).
-    pub(crate) fn put_as(
+    /// PUT's flow under the command `name` (PUT, or tfd's TFDSTAGEPUT; the
+    /// extra frame TFDSTAGEPUT answers after it is the caller's to read).
+    pub fn put_as(
         &mut self,
         name: &str,
         remote: &[u8],

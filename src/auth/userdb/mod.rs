@@ -42,7 +42,7 @@ mod store;
 pub use crypt::{Cost, CryptHash, Scheme};
 use format::parse_entry;
 pub use format::{check_jail, check_name, check_system_user, format_size, parse_size, QuotaSpec};
-pub use store::{convert_legacy, load, readable_by_others, save_atomic, startup_check, update};
+pub use store::{convert_legacy, load, load_trusted, readable_by_others, save_atomic, startup_check, update};
 
 /// Larger files are refused: no user file is, and a wrong path must not make the
 /// daemon read an unbounded amount.
@@ -104,6 +104,9 @@ pub enum UserDbError {
     Legacy(String),
     /// The OS had no randomness for a salt.
     Random,
+    /// The file (or a directory above it) could be changed by another account
+    /// (tfd_sys::private_file::check_file): not read, and the reason.
+    Untrusted(String),
 }
 
 impl fmt::Display for UserDbError {
@@ -129,6 +132,7 @@ impl fmt::Display for UserDbError {
                 "user {n:?} has a legacy plain-text line; convert it first with `tfpasswd import`"
             ),
             UserDbError::Random => write!(f, "no randomness available for a salt"),
+            UserDbError::Untrusted(why) => write!(f, "{why}"),
         }
     }
 }

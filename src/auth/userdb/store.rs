@@ -17,11 +17,23 @@ pub fn load(path: &Path) -> Result<UserDb, UserDbError> {
     UserDb::parse(&bytes, &file)
 }
 
+/// [`load`], for tfd: only a file no other account could have written (owned
+/// by root or tfd's user, writable by nobody else, in directories only they
+/// can change), as sshd's StrictModes; else [`UserDbError::Untrusted`]. At
+/// start, at reload and at every LOGIN: whoever can add a line can log in as
+/// anyone.
+pub fn load_trusted(path: &Path) -> Result<UserDb, UserDbError> {
+    if let Some(why) = tfd_sys::private_file::check_file(path, "user file") {
+        return Err(UserDbError::Untrusted(why));
+    }
+    load(path)
+}
+
 /// The daemon's start-up check in multi-user mode: a file that does not parse
 /// stops tfd (like a bad tfd.conf); plain-text legacy lines and a file others can
 /// read are returned as warnings for the log, one per problem, loudly.
 pub fn startup_check(path: &Path) -> Result<Vec<String>, UserDbError> {
-    let db = load(path)?;
+    let db = load_trusted(path)?;
     let mut warnings = Vec::new();
     for (line, name) in db.legacy_users() {
         warnings.push(format!(

@@ -45,6 +45,22 @@ When the file is missing or cannot be read, LOGIN answers
         ..KEY
     },
     Key {
+        name: "userdb_allow_root",
+        section: Section::Optional,
+        kind: Kind::Flag,
+        shown: Some("off"),
+        summary: "Flag: a user file line may map a LOGIN name to system user root (uid 0); without it such a LOGIN is refused (FAILED 37) and logged.",
+        doc: r##"Flag: let a line of the user file map a LOGIN name to system user root
+(uid 0).
+Without it such a LOGIN is refused with
+.B "FAILED 37"
+and the reason in the log, whatever its password: whoever could add one line
+to the user file would otherwise own the host.
+"##,
+        at: at!(userdb_allow_root),
+        ..KEY
+    },
+    Key {
         name: "injail",
         section: Section::Optional,
         kind: Kind::Flag,

@@ -161,6 +161,8 @@ pub fn main(args: Vec<String>) -> ExitCode {
         &checks::Setting {
             is_root,
             demo: demo_mode,
+            pidfile: daemon.then(|| std::path::absolute(&pidfile).unwrap_or_else(|_| pidfile.clone())),
+            config: Some(config.clone()),
         },
     );
     let mut warnings = 0;

@@ -112,15 +112,21 @@ impl Listener {
                 ip.to_string()
             }
             Target::Name(name) => {
-                if self.ctx.throttle.lift_name(name.as_bytes(), &p, throttle::now()) {
-                    lifted.push("failed-login lock");
+                // the name as typed, and the bytes it stands for when it is
+                // the escaped form `ctl bans` shows (`\u{200b}alice`)
+                let mut names = vec![name.as_bytes().to_vec()];
+                names.extend(tfp_wire::escape::unescape(name).filter(|u| u != name.as_bytes()));
+                for n in &names {
+                    if self.ctx.throttle.lift_name(n, &p, throttle::now()) {
+                        lifted.push("failed-login lock");
+                    }
+                    match sh.as_ref().map(|s| s.lift_name(n, &p, shared_state::unix_now())) {
+                        Some(Ok(true)) => lifted.push("failed-login lock on every node"),
+                        Some(Err(e)) => failed.push(format!("the shared throttle state: {e}")),
+                        _ => {}
+                    }
                 }
-                match sh.map(|s| s.lift_name(name.as_bytes(), &p, shared_state::unix_now())) {
-                    Some(Ok(true)) => lifted.push("failed-login lock on every node"),
-                    Some(Err(e)) => failed.push(format!("the shared throttle state: {e}")),
-                    _ => {}
-                }
-                format!("name {:?}", name.replace(|c: char| c.is_control(), "?"))
+                format!("name \"{}\"", tfp_wire::escape::shown_str(name))
             }
         };
         if !failed.is_empty() {

@@ -32,7 +32,7 @@ impl Listener {
                 return;
             }
         };
-        info!("control: {line}");
+        info!("control: {}", tfp_wire::escape::shown_str(&line));
         let text = match req {
             Request::Help => control::help_text(),
             Request::Sessions => self.sessions_text(),
@@ -143,7 +143,7 @@ impl Listener {
                     "-".to_string()
                 } else {
                     // one row per session, whatever a name holds
-                    s.login.replace(|c: char| c.is_control(), "?")
+                    tfp_wire::escape::shown_str(&s.login).replace(' ', "?")
                 },
                 user,
                 s.uid,

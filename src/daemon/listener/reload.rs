@@ -27,6 +27,8 @@ impl Listener {
         let how = crate::daemon::checks::Setting {
             is_root: tfd_sys::geteuid() == 0,
             demo: self.opts.serve_as_self,
+            pidfile: self.opts.daemon_pidfile.clone(),
+            config: self.opts.config_path.clone(),
         };
         let findings = crate::daemon::checks::run(&cfg, &how);
         for f in &findings {

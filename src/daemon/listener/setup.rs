@@ -95,13 +95,11 @@ pub(super) fn shared_bans(
     Ok((Some(held), Some(cache)))
 }
 
-/// Writes the pidfile whole or not at all (a reader never sees it empty).
+/// Writes the pidfile whole or not at all (a reader never sees it empty),
+/// through tfd-sys's one private-file writer: a fresh `O_EXCL|O_NOFOLLOW`
+/// temporary renamed into place, in a directory no other account can change
+/// (a temporary planted there, as a symlink to a file of root's, is skipped,
+/// never written through).
 pub(super) fn write_pidfile(path: &std::path::Path) -> io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp"));
-    std::fs::write(&tmp, format!("{}\n", std::process::id()))?;
-    std::fs::rename(&tmp, path)
+    tfd_sys::private_file::write(path, format!("{}\n", std::process::id()).as_bytes(), 0o644)
 }

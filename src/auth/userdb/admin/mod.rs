@@ -11,9 +11,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "\
-usage: tfpasswd [-f FILE] add NAME [--system-user USER] [--quota SIZE] [--jail DIR] [--stdin]
+usage: tfpasswd [-f FILE] add NAME [--system-user USER [--allow-root]] [--quota SIZE] [--jail DIR] [--stdin]
        tfpasswd [-f FILE] passwd NAME [--stdin]
-       tfpasswd [-f FILE] mod NAME [--system-user USER] [--quota SIZE] [--jail DIR | --no-jail]
+       tfpasswd [-f FILE] mod NAME [--system-user USER [--allow-root]] [--quota SIZE] [--jail DIR | --no-jail]
        tfpasswd [-f FILE] del NAME
        tfpasswd [-f FILE] lock NAME
        tfpasswd [-f FILE] unlock NAME
@@ -23,6 +23,8 @@ usage: tfpasswd [-f FILE] add NAME [--system-user USER] [--quota SIZE] [--jail D
 
   -f, --file FILE          the user file (default /etc/tfd/userdb)
       --system-user USER   system account the user's sessions run as (default: NAME)
+      --allow-root         let NAME map to system user root (uid 0), which tfd
+                           refuses at LOGIN unless tfd.conf sets userdb_allow_root
       --quota SIZE         bytes the user's files may take (K/M/G/T suffix); 0 = no
                            quota; \"default\" = tfd.conf's quota_default (the default)
       --jail DIR           confine the user's sessions to DIR, a directory beneath
@@ -64,6 +66,7 @@ pub(super) struct Args {
     pub(super) stdin: bool,
     sha256: bool,
     rounds: Option<String>,
+    allow_root: bool,
 }
 
 fn parse_args(argv: Vec<String>) -> Result<Option<Args>, Error> {
@@ -88,6 +91,7 @@ fn parse_args(argv: Vec<String>) -> Result<Option<Args>, Error> {
             "--rounds" => a.rounds = Some(value(&arg)?),
             "--stdin" => a.stdin = true,
             "--sha256" => a.sha256 = true,
+            "--allow-root" => a.allow_root = true,
             s if s.starts_with('-') && s.len() > 1 => return Err(Error::Usage(format!("unknown option {s:?}"))),
             _ if a.command.is_none() => a.command = Some(arg),
             _ => a.operands.push(arg),
@@ -144,6 +148,24 @@ fn warn_if_no_system_user(name: &str) {
     if !matches!(nix::unistd::User::from_name(name), Ok(Some(_))) {
         eprintln!("tfpasswd: warning: system user {name:?} does not exist (yet); LOGIN fails until it does");
     }
+}
+
+/// Whether system user `name` is root (uid 0).
+fn is_root_user(name: &str) -> bool {
+    matches!(nix::unistd::User::from_name(name), Ok(Some(u)) if u.uid.is_root())
+}
+
+/// A line mapping `name` to root only with `--allow-root`: tfd refuses such a
+/// LOGIN unless `userdb_allow_root` (issue 47 finding 1).
+fn root_mapping(a: &Args, name: &str, system_user: Option<&str>) -> Result<(), Error> {
+    let user = system_user.unwrap_or(name);
+    if is_root_user(user) && !a.allow_root {
+        return Err(Error::Usage(format!(
+            "{name:?} would run as system user {user:?}, which is root (uid 0): tfd refuses such a LOGIN \
+             unless tfd.conf sets userdb_allow_root; give --allow-root if that is meant"
+        )));
+    }
+    Ok(())
 }
 
 fn one_name(a: &Args) -> Result<String, Error> {
@@ -214,6 +236,7 @@ fn run(a: Args) -> Result<(), Error> {
     let only = |allowed: &[&str]| -> Result<(), Error> {
         let given = [
             ("--system-user", a.system_user.is_some()),
+            ("--allow-root", a.allow_root),
             ("--quota", a.quota.is_some()),
             ("--jail", a.jail.is_some()),
             ("--no-jail", a.no_jail),
@@ -228,10 +251,19 @@ fn run(a: Args) -> Result<(), Error> {
     };
     match command.as_str() {
         "add" => {
-            only(&["--system-user", "--quota", "--jail", "--stdin", "--sha256", "--rounds"])?;
+            only(&[
+                "--system-user",
+                "--allow-root",
+                "--quota",
+                "--jail",
+                "--stdin",
+                "--sha256",
+                "--rounds",
+            ])?;
             let name = one_name(&a)?;
             userdb::check_name(&name).map_err(Error::Usage)?;
             let system_user = system_user_arg(&a.system_user)?;
+            root_mapping(&a, &name, system_user.as_deref())?;
             let jail = a.jail.as_deref().map(jail_arg).transpose()?;
             let quota = match &a.quota {
                 Some(q) => quota_arg(q)?,
@@ -272,7 +304,7 @@ fn run(a: Args) -> Result<(), Error> {
             println!("tfpasswd: password of {name} changed");
         }
         "mod" => {
-            only(&["--system-user", "--quota", "--jail", "--no-jail"])?;
+            only(&["--system-user", "--allow-root", "--quota", "--jail", "--no-jail"])?;
             let name = one_name(&a)?;
             if a.system_user.is_none() && a.quota.is_none() && a.jail.is_none() && !a.no_jail {
                 return Err(Error::Usage(
@@ -283,6 +315,9 @@ fn run(a: Args) -> Result<(), Error> {
                 return Err(Error::Usage("--jail and --no-jail contradict each other".into()));
             }
             let system_user = system_user_arg(&a.system_user)?;
+            if let Some(u) = &system_user {
+                root_mapping(&a, &name, Some(u))?;
+            }
             let quota = a.quota.as_deref().map(quota_arg).transpose()?;
             let jail = a.jail.as_deref().map(jail_arg).transpose()?;
             let effective = userdb::update(&path, false, |db| {
@@ -395,6 +430,18 @@ fn run(a: Args) -> Result<(), Error> {
             }
             if userdb::readable_by_others(&path) {
                 eprintln!("tfpasswd: warning: {} is readable by group or others", path.display());
+            }
+            if let Some(why) = tfd_sys::private_file::check_file(&path, "user file") {
+                eprintln!("tfpasswd: warning: tfd will not read it: {why}");
+            }
+            for e in db.users().filter(|e| is_root_user(e.system_user())) {
+                eprintln!(
+                    "tfpasswd: warning: {}:{}: {:?} runs as system user root (uid 0); tfd refuses its LOGIN \
+                     unless tfd.conf sets userdb_allow_root",
+                    path.display(),
+                    e.line,
+                    e.name
+                );
             }
             println!(
                 "tfpasswd: {} is valid: {} user(s), {} legacy",
