@@ -10,8 +10,8 @@
 mod common;
 
 mod cli;
-mod cli_delta;
 mod cli_batch;
+mod cli_delta;
 mod cli_errors;
 mod cli_escape;
 mod cli_habits;
