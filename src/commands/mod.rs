@@ -356,6 +356,7 @@ mod tests {
                 "PUTCAN",
                 "GETCAN",
                 "TFDSTAGEPUT",
+                "TFDDELTAPUT",
                 "TFDPUTMANY",
                 "TFDGETMANY"
             ]
