@@ -151,7 +151,16 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         value: "",
         kind: FLAG,
         help: "send the whole file, never a delta of a changed one (as rsync's option)",
-        doc: "Send the whole file. Without it, a\n.B put\nof a file of 256 KiB or more onto an existing remote file of a tfd server goes\nas a delta (rsync's algorithm: the blocks of the old file it reuses, found at\nany offset, and the bytes it does not), built beside the target, checked end to\nend (SHA\\-256) and renamed into place; a delta that would not pay, or a server\nwithout the extension, sends the whole file anyway.\n",
+        doc: "Send the whole file. Without it, a\n.B put\nof a file of 256 KiB or more onto an existing remote file of a tfd server, over\na link whose round trip is 1 ms or more (TCP's own measure of the session), goes\nas a delta (rsync's algorithm: the blocks of the old file it reuses, found at\nany offset, and the bytes it does not), built beside the target, checked end to\nend (SHA\\-256) and renamed into place; a delta that would not pay, or a server\nwithout the extension, sends the whole file anyway. On a faster link (loopback,\na LAN) the file goes whole, as rsync sends local copies whole: reading both\ncopies costs more there than the bytes it saves.\n",
+    },
+    CmdOpt {
+        family: Family::Transfer,
+        commands: &["put"],
+        name: "--no-whole-file",
+        value: "",
+        kind: FLAG,
+        help: "try a delta even on a fast link (as rsync's option)",
+        doc: "Try a delta whatever the link's round trip (see\n.BR \\-\\-whole\\-file ).\n",
     },
     CmdOpt {
         family: Family::Transfer,
