@@ -168,6 +168,9 @@ fn probe(name: &str) -> Option<Probe> {
         // the probe: a batch of no files is answered OK alone
         "TFDPUTMANY" => p(b"0", Flow::Frame),
         "TFDGETMANY" => p(b"0", Flow::Frame),
+        // a missing file: refused in one frame before any signature or delta
+        "TFDDELTASIG" => p(MISSING, Flow::Frame),
+        "TFDDELTAPUT" => p(&[&b"1 probe "[..], MISSING].concat(), Flow::Frame),
         "GET" => p(&hpf::encode(MISSING, 0, 65536, None), Flow::Get),
         // a cancel point no probe reaches: no mid-stream answers are due
         "GETCAN" => p(&hpf::encode(MISSING, 0, 65536, Some(1 << 20)), Flow::Get),
