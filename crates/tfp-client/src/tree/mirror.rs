@@ -157,6 +157,19 @@ fn remote_path(p: &str) -> Vec<u8> {
 /// of an upload they count as different, so they are sent again.
 fn remote_side(c: &mut Client, dir: &[u8], for_upload: bool, t: &mut Tally<'_>) -> Result<Option<(Side, bool)>, Error> {
     let shown = names::shown(dir);
+    // tfd's TFDLIST: the whole side in one exchange
+    match listing::list_stat(c, dir) {
+        Ok(Some(l)) => return Ok(Some(stat_side(l, &shown, t))),
+        Ok(None) => {}
+        Err(e) if listing::session_failed(&e) => return Err(e),
+        Err(e) => {
+            t.refused(format!(
+                "mirror: listing /{shown}: {}; nothing done",
+                listing::reason(&e)
+            ));
+            return Ok(None);
+        }
+    }
     let l = match listing::list(c, dir, true) {
         Ok(l) => l,
         Err(e) if listing::session_failed(&e) => return Err(e),
@@ -233,6 +246,31 @@ fn remote_side(c: &mut Client, dir: &[u8], for_upload: bool, t: &mut Tally<'_>) 
         }
     }
     Ok(Some((side, whole)))
+}
+
+/// The remote side as TFDLIST described it; the flag is false when names
+/// were refused.
+fn stat_side(l: listing::StatListing, shown: &str, t: &mut Tally<'_>) -> (Side, bool) {
+    let mut whole = true;
+    for (n, why) in &l.refused {
+        t.refused(format!(
+            "mirror: /{shown}: the server listed {:?}: {why}; skipped",
+            names::shown(n)
+        ));
+        whole = false;
+    }
+    let mut side = Side::new();
+    for e in l.entries {
+        let file = e.entry.kind == Kind::File;
+        // a name listed twice counts once
+        side.entry(e.entry.rel).or_insert(Meta {
+            kind: e.entry.kind,
+            size: if file { e.size } else { 0 },
+            mtime: if file { e.mtime } else { 0 },
+            changed: 0,
+        });
+    }
+    (side, whole)
 }
 
 /// `checksum`: the files of the same size, judged by SHA-256 (the server's
