@@ -378,6 +378,7 @@ impl Session {
             jobs: jobs.max(1),
             fai: false,
             filter: filter(&filters),
+            delta: mirror::Delta::Auto,
         };
         self.tree_run(py, progress, |c, cfg, heard| {
             mirror::mirror(c, cfg, &src, &dst, &o, heard).map(|m| {

@@ -6,8 +6,10 @@
 //!   then the old file's block signatures in `S` frames (read in windows: a
 //!   big file never sits in memory) and a final status frame (`OK`, or
 //!   `FAILED <n> : <reason>` when reading failed midway).
-//! - `TFDDELTAPUT <size> <identity> <path>`: answers `OK` (go on) or
-//!   FAILED; then the client's delta frames (copy and literal records,
+//! - `TFDDELTAPUT <size> <identity>[,m<mode>][,t<mtime>] <path>`: answers
+//!   `OK` (go on) or FAILED; the optional suffixes (mode in octal, mtime in
+//!   seconds) are stamped on the new file before it takes the name, as
+//!   TFDPUTMANY's flags do, so mirror's next run sees it unchanged; then the client's delta frames (copy and literal records,
 //!   `tfp_wire::delta`), the end frame `E<sha256 of the new file>`, and one
 //!   status frame.
 //!   The new file is built in an upload temporary beside the target
@@ -183,9 +185,33 @@ impl Build<'_> {
     }
 }
 
+/// The identity word: the identity, then optional `,m<octal mode>` and
+/// `,t<mtime>` (an identity never holds a comma).
+type Stamp = (Option<u32>, Option<i64>);
+
+fn identity_word(w: &[u8]) -> Result<(&[u8], Stamp), Failed> {
+    let mut parts = w.split(|&b| b == b',');
+    let identity = parts.next().unwrap_or_default();
+    let (mut mode, mut mtime) = (None, None);
+    for part in parts {
+        let text = std::str::from_utf8(part).map_err(|_| Failed::MissingParameter)?;
+        match text.split_at_checked(1) {
+            Some(("m", m)) if mode.is_none() => {
+                mode = Some(u32::from_str_radix(m, 8).map_err(|_| Failed::MissingParameter)? & 0o777);
+            }
+            Some(("t", t)) if mtime.is_none() => {
+                mtime = Some(t.parse::<i64>().map_err(|_| Failed::MissingParameter)?);
+            }
+            _ => return Err(Failed::MissingParameter),
+        }
+    }
+    Ok((identity, (mode, mtime)))
+}
+
 fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let (size, rest) = word(arg)?;
     let (identity, path) = word(rest)?;
+    let (identity, (mode, mtime)) = identity_word(identity)?;
     let size: u64 = std::str::from_utf8(size)
         .ok()
         .and_then(|n| n.parse().ok())
@@ -272,7 +298,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 warn!("{} TFDDELTAPUT: the file changed during the delta", s.peer);
                 failed_frame(Failed::TransferApi, "the file changed during the delta")
             } else {
-                match b.up.commit(true) {
+                match b.up.stamp(mode, mtime).and_then(|()| b.up.commit(true)) {
                     Ok(()) => {
                         super::quota::settle(&mut budget);
                         t.complete = true;

@@ -15,6 +15,17 @@ use tfp_wire::secfs as bits;
 use tfp_wire::{command, Failed};
 
 fn list(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
+    list_styled(s, arg, recursive, Style::Tagged)
+}
+
+/// `TFDLIST <dir>` (tfd's extension, doc/compatibility.md "Listings with
+/// metadata"): LSR's walk, confined and bounded as LSR's, each line with
+/// the entry's size, mtime and mode and its name length-prefixed.
+pub fn tfdlist(s: &mut Session, arg: &[u8]) -> CmdResult {
+    list_styled(s, arg, true, Style::Stat)
+}
+
+fn list_styled(s: &mut Session, arg: &[u8], recursive: bool, style: Style) -> CmdResult {
     let p = s.path(arg)?;
     let fd = match s.root.open_dir(&p) {
         Ok(fd) => fd,
@@ -24,7 +35,7 @@ fn list(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
     };
     s.check_lock_dir(&p)?;
     let id = s.secfs.id().map(<[u8]>::to_vec);
-    let mut lister = Lister::new(fd, recursive, s.ctx.cfg.walk_limit)
+    let mut lister = Lister::styled(fd, recursive, s.ctx.cfg.walk_limit, style)
         .map_err(|_| Failed::NoSuchDir)?
         .enter_secure_if(move |d| secfs::permits(d, id.as_deref(), Some(bits::LRDIR)));
     s.send_chunks(|buf, want| Ok(lister.fill(buf, want)))?;

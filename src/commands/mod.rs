@@ -330,6 +330,9 @@ pub static TABLE: &[Spec] = &[
     row("TFDPUTMANY", putmany::putmany, ANY, needs(&[bits::WFILE])).transfer(),
     // tfd's own: many files down in one exchange (doc/compatibility.md "Batch downloads")
     row("TFDGETMANY", getmany::getmany, ANY, needs(&[bits::RFILE])).transfer(),
+    // tfd's own: a tree listed with sizes, mtimes and modes in one exchange
+    // (doc/compatibility.md "Listings with metadata")
+    row("TFDLIST", listing::tfdlist, ANY, needs(&[bits::LRDIR])),
 ];
 
 /// Finds a command by its upper-case name.

@@ -63,6 +63,10 @@ pub enum Style {
         /// The listed directory's path from the root plus `/` (empty for the root).
         prefix: Vec<u8>,
     },
+    /// TFDLIST: `<D|F|U> <size> <mtime> <mode, octal> <length> <rel>` a line,
+    /// the name raw (any byte but NUL and `/` a component) and its length in
+    /// bytes before it; the numbers are lstat's (0 for an entry gone meanwhile).
+    Stat,
 }
 
 /// Decides whether a recursive listing may enter a TFPSFS directory.
@@ -143,22 +147,40 @@ impl Lister {
             let mut rel = top.prefix.clone();
             rel.extend_from_slice(&name);
             let line_start = out.len();
-            match &self.style {
-                Style::Tagged => out.extend_from_slice(match kind {
-                    Kind::Dir => b"D: ",
-                    Kind::File => b"F: ",
-                    Kind::Other => b"U: ",
-                }),
-                Style::Rooted { prefix } => out.extend_from_slice(prefix),
+            if self.style == Style::Stat {
+                let st = cname(&name)
+                    .ok()
+                    .and_then(|c| sys::fstatat(top.reader.fd(), &c, false).ok());
+                let (size, mtime, mode) = st.map_or((0, 0, 0), |st| {
+                    (st.st_size.max(0) as u64, st.st_mtime, st.st_mode & 0o7777)
+                });
+                let tag = match kind {
+                    Kind::Dir => 'D',
+                    Kind::File => 'F',
+                    Kind::Other => 'U',
+                };
+                out.extend_from_slice(format!("{tag} {size} {mtime} {mode:o} {} ", rel.len()).as_bytes());
+                out.extend_from_slice(&rel);
+                out.push(b'\n');
+            } else {
+                match &self.style {
+                    Style::Tagged => out.extend_from_slice(match kind {
+                        Kind::Dir => b"D: ",
+                        Kind::File => b"F: ",
+                        Kind::Other => b"U: ",
+                    }),
+                    Style::Rooted { prefix } => out.extend_from_slice(prefix),
+                    Style::Stat => {}
+                }
+                out.extend_from_slice(&rel);
+                // the line so far: tag or prefix (the listed directory's own name may
+                // hold one too) and the name
+                super::shown_name(&mut out[line_start..]);
+                if kind == Kind::Dir {
+                    out.push(b'/');
+                }
+                out.push(b'\n');
             }
-            out.extend_from_slice(&rel);
-            // the line so far: tag or prefix (the listed directory's own name may
-            // hold one too) and the name
-            super::shown_name(&mut out[line_start..]);
-            if kind == Kind::Dir {
-                out.push(b'/');
-            }
-            out.push(b'\n');
             if kind == Kind::Dir && self.recursive {
                 if depth >= MAX_DEPTH {
                     // its contents are left out: the listing must not claim to be whole

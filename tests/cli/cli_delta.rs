@@ -52,13 +52,21 @@ fn moved(log: &Path, name: &str) -> Vec<(String, u64, bool)> {
     }
 }
 
+/// Passed as `extra` to [`put_onto`]: no delta flag at all, so tf decides by
+/// the link (loopback: whole).
+const AS_TF_CHOOSES: &str = "";
+
 /// Puts `new` onto a remote `old`; returns what the log recorded.
 fn put_onto(srv: &Server, log: &Path, name: &str, old: &[u8], new: &[u8], extra: &[&str]) -> Vec<(String, u64, bool)> {
     fs::write(srv.path(name), old).unwrap();
     let local = srv.dir.join(format!("{name}.local"));
     fs::write(&local, new).unwrap();
     let mut args = vec!["put", local.to_str().unwrap(), name];
-    args.extend_from_slice(extra);
+    // loopback is a fast link, where tf sends files whole unless told
+    if !extra.contains(&"--whole-file") && !extra.contains(&AS_TF_CHOOSES) {
+        args.push("--no-whole-file");
+    }
+    args.extend(extra.iter().filter(|a| **a != AS_TF_CHOOSES));
     let o = srv.tf(&args);
     assert!(o.status.success(), "{name}: {}", text(&o));
     assert!(
@@ -99,6 +107,11 @@ fn changed_files_go_as_deltas_and_land_byte_for_byte() {
     let m = put_onto(&srv, &log, "whole.bin", &old, &edited, &["--whole-file"]);
     assert_eq!(m.len(), 1, "{m:?}");
     assert_eq!((m[0].0.as_str(), m[0].1), ("SNDFILE", edited.len() as u64), "{m:?}");
+    // loopback's round trip is far below a millisecond: whole, as rsync
+    // sends local copies, unless --no-whole-file asks for the delta
+    let m = put_onto(&srv, &log, "fast.bin", &old, &edited, &[AS_TF_CHOOSES]);
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert_eq!((m[0].0.as_str(), m[0].1), ("SNDFILE", edited.len() as u64), "{m:?}");
 }
 
 /// An empty target, a small file and a file that changed entirely go whole,
@@ -118,7 +131,7 @@ fn where_a_delta_cannot_pay_the_file_goes_whole() {
     let mut new = big.clone();
     new[100] ^= 1;
     fs::write(&local, &new).unwrap();
-    let o = srv.tf(&["put", local.to_str().unwrap(), "quiet.bin"]);
+    let o = srv.tf(&["put", local.to_str().unwrap(), "quiet.bin", "--no-whole-file"]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(fs::read(srv.path("quiet.bin")).unwrap(), new);
     assert_eq!(
@@ -142,7 +155,7 @@ fn a_delta_keeps_the_targets_mode() {
     new[MIB] ^= 0xff;
     let local = srv.dir.join("m.local");
     fs::write(&local, &new).unwrap();
-    let o = srv.tf(&["put", local.to_str().unwrap(), "m.bin"]);
+    let o = srv.tf(&["put", local.to_str().unwrap(), "m.bin", "--no-whole-file"]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(fs::read(srv.path("m.bin")).unwrap(), new);
     assert_eq!(
@@ -319,7 +332,10 @@ fn sigkill_of_tf_during_a_delta_keeps_the_old_file() {
     let local = srv.dir.join("k.local");
     fs::write(&local, &new).unwrap();
     let child = srv
-        .tf_via(&srv.addr(), &["put", local.to_str().unwrap(), "k.bin"])
+        .tf_via(
+            &srv.addr(),
+            &["put", local.to_str().unwrap(), "k.bin", "--no-whole-file"],
+        )
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -27,6 +27,7 @@ mod secure_transport;
 mod session_layer;
 mod space;
 mod special_files;
+mod tfdlist;
 mod transfer;
 mod typed_v251;
 mod upload_reliability;

@@ -153,7 +153,7 @@ fn probe(name: &str) -> Option<Probe> {
         "FTOD" => p(b"1970-01-01 00:00:00", Flow::Frame),
         // empty: locking off, as it already is
         "LOCK" => p(b"", Flow::Frame),
-        "LS" | "LSR" => p(MISSING, Flow::Chunks),
+        "LS" | "LSR" | "TFDLIST" => p(MISSING, Flow::Chunks),
         "RCVFILE" => p(&flag_missing, Flow::Chunks),
         "SNDFILE" => p(&flag_missing, Flow::Sndfile),
         "SUP" => p(MISSING, Flow::Sup),
@@ -168,9 +168,9 @@ fn probe(name: &str) -> Option<Probe> {
         // the probe: a batch of no files is answered OK alone
         "TFDPUTMANY" => p(b"0", Flow::Frame),
         "TFDGETMANY" => p(b"0", Flow::Frame),
-        // a missing target: no signatures, no delta (FAILED, one frame)
+        // a missing file: refused in one frame before any signature or delta
         "TFDDELTASIG" => p(MISSING, Flow::Frame),
-        "TFDDELTAPUT" => p(&[&b"5 probe "[..], MISSING].concat(), Flow::Frame),
+        "TFDDELTAPUT" => p(&[&b"1 probe "[..], MISSING].concat(), Flow::Frame),
         "GET" => p(&hpf::encode(MISSING, 0, 65536, None), Flow::Get),
         // a cancel point no probe reaches: no mid-stream answers are due
         "GETCAN" => p(&hpf::encode(MISSING, 0, 65536, Some(1 << 20)), Flow::Get),

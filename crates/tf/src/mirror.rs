@@ -12,11 +12,11 @@ use std::io::Write;
 use std::process::ExitCode;
 use tfp_client::options::commands::{self, Family, ParseError};
 use tfp_client::tree::filter::Filter;
-use tfp_client::tree::mirror::{self, MirrorReport, Options, Planned, Summary};
+use tfp_client::tree::mirror::{self, Delta, MirrorReport, Options, Planned, Summary};
 use tfp_client::tree::names;
 
 const USAGE: &str =
-    "usage: tf ... mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] [--exclude P] [--include P] SRC DST";
+    "usage: tf ... mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] [--whole-file|--no-whole-file] [--exclude P] [--include P] SRC DST";
 
 fn parse(args: &[String]) -> Result<(Options, String, String), String> {
     let g = commands::parse(Family::Mirror, args).map_err(|e| match e {
@@ -31,6 +31,13 @@ fn parse(args: &[String]) -> Result<(Options, String, String), String> {
         jobs: g.num("--jobs").map_or(4, |n| n as usize),
         fai: false,
         filter: Filter::of(&g),
+        delta: if g.flag("--whole-file") {
+            Delta::Never
+        } else if g.flag("--no-whole-file") {
+            Delta::Always
+        } else {
+            Delta::Auto
+        },
     };
     let [src, dst] = g.positional.as_slice() else {
         return Err(USAGE.into());

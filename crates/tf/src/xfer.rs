@@ -33,6 +33,7 @@ struct Opts {
     delete: bool,
     parents: bool,
     whole_file: bool,
+    no_whole_file: bool,
     positional: Vec<String>,
 }
 
@@ -51,6 +52,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         delete: g.flag("--delete"),
         parents: g.flag("--parents"),
         whole_file: g.flag("--whole-file"),
+        no_whole_file: g.flag("--no-whole-file"),
         positional: g.positional,
     };
     if o.positional.len() != 2 {
@@ -324,7 +326,12 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
         }
     }
     let in_place = cmd == "put" && (o.resume || o.offset.is_some() || o.streams > 1);
-    let delta = cmd == "put" && !in_place && !from_stdin && !o.whole_file && size >= delta::MIN_SIZE;
+    let delta = cmd == "put"
+        && !in_place
+        && !from_stdin
+        && !o.whole_file
+        && size >= delta::MIN_SIZE
+        && (o.no_whole_file || delta::link_is_slow(c));
     let st: Result<(), Status> = if delta && put_delta(c, local, remote, size, &counter)? {
         Ok(())
     } else if in_place {

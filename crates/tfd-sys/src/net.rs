@@ -57,3 +57,30 @@ pub fn block_urgent_signal() -> io::Result<()> {
 pub fn wait_urgent_signal() -> io::Result<()> {
     urgent_signal_set().wait().map(drop).map_err(io::Error::from)
 }
+
+/// The kernel's smoothed round-trip time of the TCP connection `fd`
+/// (TCP_INFO's `tcpi_rtt`), or None where it cannot be read. tf uses it to
+/// decide whether a delta pays: on loopback or a LAN the link outruns the
+/// signature and diff work, as rsync assumes when it sends local copies whole.
+pub fn tcp_rtt(fd: BorrowedFd<'_>) -> Option<std::time::Duration> {
+    // SAFETY: tcp_info is plain old data; all zeroes is a valid value.
+    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    // SAFETY: valid fd; the kernel writes at most `len` bytes into `info`,
+    // which is that large, and stores the length it wrote in `len`.
+    let r = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&mut info as *mut libc::tcp_info).cast(),
+            &mut len,
+        )
+    };
+    // tcpi_rtt lies well within the first bytes every kernel fills
+    let filled = std::mem::offset_of!(libc::tcp_info, tcpi_rtt) + std::mem::size_of::<u32>();
+    if r != 0 || (len as usize) < filled {
+        return None;
+    }
+    Some(std::time::Duration::from_micros(u64::from(info.tcpi_rtt)))
+}

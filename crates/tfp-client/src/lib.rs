@@ -284,6 +284,8 @@ pub struct Client {
     pub(crate) no_putmany: bool,
     /// Likewise for TFDGETMANY ([`tree::batch_down`]).
     pub(crate) no_getmany: bool,
+    /// Likewise for TFDLIST ([`tree::listing::list_stat`]).
+    pub(crate) no_tfdlist: bool,
 }
 
 impl Client {
@@ -345,6 +347,7 @@ impl Client {
             next_fai: None,
             no_putmany: false,
             no_getmany: false,
+            no_tfdlist: false,
         };
         if let Some(up) = upgrade {
             c.upgrade_finish(up, cfg)?;
@@ -405,6 +408,7 @@ impl Client {
             next_fai: None,
             no_putmany: false,
             no_getmany: false,
+            no_tfdlist: false,
         };
         // bound to the key this session runs under, as after RSA
         if let Some(up) = Self::upgrade_request(&mut c.chan, &fai.key, cfg)? {
@@ -452,6 +456,13 @@ impl Client {
     pub fn without_batches(&mut self) {
         self.no_putmany = true;
         self.no_getmany = true;
+    }
+
+    /// Makes this session's mirrors list the remote tree with LSR and
+    /// FSTATs, as with a server without tfd's TFDLIST (never sent on it):
+    /// for tests of that path.
+    pub fn without_tfdlist(&mut self) {
+        self.no_tfdlist = true;
     }
 
     /// Raw: sends `NAME arg` and returns the reply as it came.

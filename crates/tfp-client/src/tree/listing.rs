@@ -152,6 +152,111 @@ pub fn list(c: &mut Client, dir: &[u8], recursive: bool) -> Result<Listing, Erro
     parse(&out.0).map_err(Error::TooBig)
 }
 
+/// One entry of a TFDLIST answer: what it is, its path below the listed
+/// directory, and lstat's size, mtime (seconds) and mode on the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatEntry {
+    /// The entry, its name checked as an LSR line's.
+    pub entry: Entry,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Seconds since the epoch.
+    pub mtime: i64,
+    /// The permission bits.
+    pub mode: u32,
+}
+
+/// A TFDLIST answer parsed: the entries whose names passed, those refused.
+#[derive(Debug, Default)]
+pub struct StatListing {
+    /// Entries whose names passed.
+    pub entries: Vec<StatEntry>,
+    /// Names refused, as sent, with the reason.
+    pub refused: Vec<(Vec<u8>, Refused)>,
+}
+
+/// Parses a TFDLIST answer: `<D|F|U> <size> <mtime> <mode, octal> <length>
+/// <name>\n` a line, the name `length` raw bytes. `None`: a line that does
+/// not parse (the answer is not used), or more than [`MAX_ENTRIES`].
+pub fn parse_stat(mut text: &[u8]) -> Option<StatListing> {
+    let mut out = StatListing::default();
+    let mut n = 0usize;
+    while !text.is_empty() {
+        n += 1;
+        if n > MAX_ENTRIES {
+            return None;
+        }
+        let mut fields = [&b""[..]; 5];
+        for f in &mut fields {
+            let sp = text.iter().take(24).position(|&b| b == b' ')?;
+            *f = &text[..sp];
+            text = &text[sp + 1..];
+        }
+        let kind = match fields[0] {
+            b"D" => Kind::Dir,
+            b"F" => Kind::File,
+            b"U" => Kind::Other,
+            _ => return None,
+        };
+        let size: u64 = num(fields[1])?.parse().ok()?;
+        let mtime: i64 = num(fields[2])?.parse().ok()?;
+        let mode = u32::from_str_radix(num(fields[3])?, 8).ok()?;
+        let len: usize = num(fields[4])?.parse().ok()?;
+        if len > MAX_LISTING_BYTES {
+            return None;
+        }
+        let name = text.get(..len)?;
+        if text.get(len) != Some(&b'\n') {
+            return None;
+        }
+        text = &text[len + 1..];
+        match names::check(name) {
+            Ok(()) => out.entries.push(StatEntry {
+                entry: Entry {
+                    kind,
+                    rel: name.to_vec(),
+                },
+                size,
+                mtime,
+                mode: mode & 0o7777,
+            }),
+            Err(why) => out.refused.push((name.to_vec(), why)),
+        }
+    }
+    Some(out)
+}
+
+fn num(b: &[u8]) -> Option<&str> {
+    std::str::from_utf8(b).ok()
+}
+
+/// TFDLIST of `dir` (tfd's extension: every entry below it with its size,
+/// mtime and mode, in one exchange), bounded as [`list`]. `Ok(None)`: the
+/// server has no TFDLIST (remembered on the session: never asked again)
+/// or its answer does not parse; the caller lists with LSR and FSTAT.
+pub fn list_stat(c: &mut Client, dir: &[u8]) -> Result<Option<StatListing>, Error> {
+    if c.no_tfdlist {
+        return Ok(None);
+    }
+    let cmd = [&b"TFDLIST "[..], dir].concat();
+    c.chan.tx.send_frame(&cmd)?;
+    let mut out = Bounded(Vec::new());
+    match c.recv_chunks(&mut out) {
+        Ok(Status::Ok(_)) => {}
+        Ok(Status::Unknown) => {
+            c.no_tfdlist = true;
+            return Ok(None);
+        }
+        Ok(st) => return Err(Error::refused("TFDLIST", st)),
+        Err(Error::Local(_)) => {
+            hang_up(c);
+            return Err(Error::TooBig(TooBig::Bytes));
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(parse_stat(&out.0))
+}
+
 /// Closes a session whose stream was broken off unread (a listing past its
 /// bound, a download past its announced size): the server's further bytes
 /// are refused at once instead of filling the socket's buffers while the

@@ -16,6 +16,7 @@ use super::landing::Landing;
 use super::listing::{self, Kind};
 use super::sync::{self, Meta, Plan, Rule, Side};
 use super::{batch, names};
+use crate::delta;
 use crate::engine::partial;
 use crate::replies::Split as _;
 use crate::{Client, ClientConfig, Error};
@@ -23,6 +24,8 @@ use std::ffi::OsStr;
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use tfp_wire::Status;
 
 /// What a mirror may do.
@@ -42,6 +45,21 @@ pub struct Options {
     pub fai: bool,
     /// `--exclude`/`--include`, on both sides.
     pub filter: Filter,
+    /// When an upload sends a changed file as a delta.
+    pub delta: Delta,
+}
+
+/// When `mirror -R` sends a file the server has, that differs, as a delta
+/// ([`crate::delta`]): the rest go whole, in batches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Delta {
+    /// Over a slow link only ([`crate::delta::link_is_slow`]).
+    #[default]
+    Auto,
+    /// Whatever the link (`--no-whole-file`).
+    Always,
+    /// Never (`--whole-file`).
+    Never,
 }
 
 impl Default for Options {
@@ -54,6 +72,7 @@ impl Default for Options {
             jobs: copy::DEFAULT_JOBS,
             fai: false,
             filter: Filter::default(),
+            delta: Delta::Auto,
         }
     }
 }
@@ -138,6 +157,19 @@ fn remote_path(p: &str) -> Vec<u8> {
 /// of an upload they count as different, so they are sent again.
 fn remote_side(c: &mut Client, dir: &[u8], for_upload: bool, t: &mut Tally<'_>) -> Result<Option<(Side, bool)>, Error> {
     let shown = names::shown(dir);
+    // tfd's TFDLIST: the whole side in one exchange
+    match listing::list_stat(c, dir) {
+        Ok(Some(l)) => return Ok(Some(stat_side(l, &shown, t))),
+        Ok(None) => {}
+        Err(e) if listing::session_failed(&e) => return Err(e),
+        Err(e) => {
+            t.refused(format!(
+                "mirror: listing /{shown}: {}; nothing done",
+                listing::reason(&e)
+            ));
+            return Ok(None);
+        }
+    }
     let l = match listing::list(c, dir, true) {
         Ok(l) => l,
         Err(e) if listing::session_failed(&e) => return Err(e),
@@ -214,6 +246,31 @@ fn remote_side(c: &mut Client, dir: &[u8], for_upload: bool, t: &mut Tally<'_>) 
         }
     }
     Ok(Some((side, whole)))
+}
+
+/// The remote side as TFDLIST described it; the flag is false when names
+/// were refused.
+fn stat_side(l: listing::StatListing, shown: &str, t: &mut Tally<'_>) -> (Side, bool) {
+    let mut whole = true;
+    for (n, why) in &l.refused {
+        t.refused(format!(
+            "mirror: /{shown}: the server listed {:?}: {why}; skipped",
+            names::shown(n)
+        ));
+        whole = false;
+    }
+    let mut side = Side::new();
+    for e in l.entries {
+        let file = e.entry.kind == Kind::File;
+        // a name listed twice counts once
+        side.entry(e.entry.rel).or_insert(Meta {
+            kind: e.entry.kind,
+            size: if file { e.size } else { 0 },
+            mtime: if file { e.mtime } else { 0 },
+            changed: 0,
+        });
+    }
+    (side, whole)
 }
 
 /// `checksum`: the files of the same size, judged by SHA-256 (the server's
@@ -651,7 +708,78 @@ fn up(
     };
     let what = |u: &Up| format!("mirror: put {}", names::shown(&u.remote));
     let before = t.failures();
-    n.transferred = batch::upload(c, cfg, o.jobs, o.fai, &jobs, keep, &what, t)?;
-    n.failed = before + (jobs.len() - n.transferred);
+    let total = jobs.len();
+    // changed files the server has go as deltas where that pays; the rest,
+    // and those a delta would not take, whole in batches
+    let (jobs, deltas) = by_delta(c, o, stamps, jobs, &theirs, &dst);
+    let (sent, whole) = send_deltas(c, cfg, o, deltas, keep, &what, t);
+    let jobs: Vec<Up> = jobs.into_iter().chain(whole).collect();
+    n.transferred = sent + batch::upload(c, cfg, o.jobs, o.fai, &jobs, keep, &what, t)?;
+    n.failed = before + (total - n.transferred);
     Ok(Some((n, Vec::new())))
+}
+
+/// Splits an upload's files into those sent whole and those tried as a
+/// delta: a file the server has (as a file of known size), that differs, of
+/// [`delta::MIN_SIZE`] bytes or more, to a server that keeps mtimes
+/// (`stamps`), over a slow link or with [`Delta::Always`].
+fn by_delta(c: &Client, o: &Options, stamps: bool, jobs: Vec<Up>, theirs: &Side, dst: &[u8]) -> (Vec<Up>, Vec<Up>) {
+    let allowed = stamps
+        && match o.delta {
+            Delta::Never => false,
+            Delta::Always => true,
+            Delta::Auto => delta::link_is_slow(c),
+        };
+    if !allowed {
+        return (jobs, Vec::new());
+    }
+    jobs.into_iter().partition(|u| {
+        let rel = u.remote.get(dst.len()..).unwrap_or_default();
+        let rel = rel.strip_prefix(b"/").unwrap_or(rel);
+        let on_server = theirs
+            .get(rel)
+            .is_some_and(|m| m.kind == Kind::File && m.size != u64::MAX && m.size > 0);
+        let size = std::fs::symlink_metadata(&u.local).map_or(0, |m| if m.is_file() { m.len() } else { 0 });
+        !(on_server && size >= delta::MIN_SIZE)
+    })
+}
+
+/// Sends `files` as deltas over the session pool, stamped as `keep` says.
+/// Returns the files done and those to send whole (a delta that would not
+/// pay or did not land: the server's file is as it was).
+fn send_deltas(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    o: &Options,
+    files: Vec<Up>,
+    keep: batch::Keep,
+    what: &(dyn Fn(&Up) -> String + Sync),
+    t: &mut Tally<'_>,
+) -> (usize, Vec<Up>) {
+    if files.is_empty() {
+        return (0, Vec::new());
+    }
+    let whole = Mutex::new(Vec::new());
+    let one = |c: &mut Client, u: &Up, p: &Progress| -> Result<Done, Error> {
+        let at = AtomicU64::new(0);
+        let r = delta::put_keeping(c, &u.local, &u.remote, &at, keep);
+        p.bytes().fetch_add(at.load(Ordering::Relaxed), Ordering::Relaxed);
+        match r {
+            Ok(delta::Outcome::Delta { .. }) => Ok(Done::Ok),
+            Ok(delta::Outcome::Whole { .. }) => {
+                if let Ok(mut w) = whole.lock() {
+                    w.push(u.remote.clone());
+                }
+                Ok(Done::Ok)
+            }
+            Err(Error::Local(e)) => Ok(Done::Local(e.to_string())),
+            Err(e) => Err(e),
+        }
+    };
+    let done = copy::run_pool(c, cfg, o.jobs, o.fai, &files, what, &one, t);
+    let whole = whole.into_inner().unwrap_or_default();
+    // those counted as done go whole now: the batch counts them
+    t.report.transferred -= whole.len();
+    let rest = files.into_iter().filter(|u| whole.contains(&u.remote)).collect();
+    (done - whole.len(), rest)
 }

@@ -1,0 +1,175 @@
+//! TFDLIST (doc/compatibility.md "Listings with metadata"): a tree listed
+//! with sizes, mtimes and modes in one exchange, what mirror describes the
+//! server's side with. Its mirrors match those made through LSR and FSTAT;
+//! a hostile client cannot list outside the root with it.
+
+use crate::common;
+
+use common::*;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
+use std::path::Path;
+use tfp_client::tree::events::Quiet;
+use tfp_client::tree::listing::{self, Kind};
+use tfp_client::tree::mirror;
+
+/// Odd names: spaces, a leading dash, bytes past ASCII, a backslash.
+const NAMES: [&[u8]; 5] = [
+    b"plain.txt",
+    b"with space.bin",
+    b"-dash",
+    b"caf\xc3\xa9 \xff\xfe",
+    b"back\\slash",
+];
+
+fn tree(dir: &Path) {
+    fs::create_dir_all(dir.join("sub dir/deeper")).unwrap();
+    for (i, n) in NAMES.iter().enumerate() {
+        let name = std::ffi::OsStr::from_bytes(n);
+        fs::write(dir.join(name), pattern(1000 + i * 77, i as u64)).unwrap();
+        fs::write(dir.join("sub dir/deeper").join(name), pattern(10 + i, 40 + i as u64)).unwrap();
+    }
+    fs::set_permissions(dir.join("plain.txt"), fs::Permissions::from_mode(0o640)).unwrap();
+}
+
+/// Every file below `dir`: relative path, bytes, mode.
+fn inventory(dir: &Path) -> Vec<(Vec<u8>, Vec<u8>, u32)> {
+    let mut v = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let m = fs::symlink_metadata(&p).unwrap();
+            if m.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().as_os_str().as_bytes().to_vec();
+                v.push((rel, fs::read(&p).unwrap(), m.mode() & 0o777));
+            }
+        }
+    }
+    v.sort();
+    v
+}
+
+#[test]
+fn tfdlist_describes_the_tree_and_mirrors_match_those_made_without_it() {
+    let srv = Server::start();
+    let cfg = srv.client_config();
+    let here = tempdir("tfdlist");
+    let src = here.join("src");
+    tree(&src);
+    let up = mirror::Options {
+        upload: true,
+        ..mirror::Options::default()
+    };
+    let mut c = srv.client();
+    let r = mirror::mirror(&mut c, &cfg, src.to_str().unwrap(), "m", &up, &Quiet).unwrap();
+    assert_eq!(
+        r.summary.as_ref().map(|n| (n.transferred, n.failed)),
+        Some((10, 0)),
+        "{r:?}"
+    );
+    assert!(
+        inventory(&src) == inventory(&srv.path("m")),
+        "the upload is not the source"
+    );
+
+    // the listing itself: every entry, with lstat's numbers, odd names whole
+    let l = listing::list_stat(&mut c, b"m").unwrap().expect("tfd answers TFDLIST");
+    assert!(l.refused.is_empty(), "{:?}", l.refused);
+    assert_eq!(l.entries.len(), 10 + 2, "{:?}", l.entries);
+    for e in &l.entries {
+        let p = srv.path("m").join(std::ffi::OsStr::from_bytes(&e.entry.rel));
+        let m = fs::symlink_metadata(&p).unwrap();
+        assert_eq!(e.entry.kind == Kind::Dir, m.is_dir(), "{e:?}");
+        assert_eq!(e.mode, m.mode() & 0o7777, "{e:?}");
+        if m.is_file() {
+            assert_eq!((e.size, e.mtime), (m.len(), m.mtime()), "{e:?}");
+        }
+    }
+
+    // a second run moves nothing, with TFDLIST and without
+    let r = mirror::mirror(&mut c, &cfg, src.to_str().unwrap(), "m", &up, &Quiet).unwrap();
+    assert_eq!(
+        r.summary.as_ref().map(|n| (n.transferred, n.unchanged)),
+        Some((0, 10)),
+        "{r:?}"
+    );
+    let mut old = srv.client();
+    old.without_tfdlist();
+    let r = mirror::mirror(&mut old, &cfg, src.to_str().unwrap(), "m", &up, &Quiet).unwrap();
+    assert_eq!(
+        r.summary.as_ref().map(|n| (n.transferred, n.unchanged)),
+        Some((0, 10)),
+        "{r:?}"
+    );
+
+    // down, both ways of listing: the same trees, the same plans
+    let down = mirror::Options::default();
+    let (a, b) = (here.join("a"), here.join("b"));
+    let ra = mirror::mirror(&mut c, &cfg, "m", a.to_str().unwrap(), &down, &Quiet).unwrap();
+    let rb = mirror::mirror(&mut old, &cfg, "m", b.to_str().unwrap(), &down, &Quiet).unwrap();
+    assert_eq!(ra.summary, rb.summary);
+    // (a download does not apply modes: the bytes and names are compared)
+    let bytes = |d: &Path| -> Vec<(Vec<u8>, Vec<u8>)> { inventory(d).into_iter().map(|(n, b, _)| (n, b)).collect() };
+    assert!(inventory(&a) == inventory(&b), "the two downloads differ");
+    assert!(bytes(&a) == bytes(&src), "the download is not the source");
+    // one edit on the server: both see it and only it
+    fs::write(srv.path("m/sub dir/deeper/plain.txt"), b"edited on the server").unwrap();
+    let dry = mirror::Options {
+        dry_run: true,
+        ..down.clone()
+    };
+    let ra = mirror::mirror(&mut c, &cfg, "m", a.to_str().unwrap(), &dry, &Quiet).unwrap();
+    let rb = mirror::mirror(&mut old, &cfg, "m", b.to_str().unwrap(), &dry, &Quiet).unwrap();
+    assert_eq!(ra.planned, rb.planned);
+    assert_eq!(
+        ra.planned,
+        [mirror::Planned::Copy(b"sub dir/deeper/plain.txt".to_vec())]
+    );
+    let _ = fs::remove_dir_all(&here);
+}
+
+#[test]
+fn tfdlist_lists_nothing_outside_the_root() {
+    let srv = Server::start();
+    let outside = tempdir("tfdlist_outside");
+    fs::write(outside.join("secret"), b"not to be listed").unwrap();
+    fs::create_dir_all(srv.path("in")).unwrap();
+    fs::write(srv.path("in/file"), b"x").unwrap();
+    symlink(&outside, srv.path("out")).unwrap();
+    symlink(&outside, srv.path("in/out")).unwrap();
+    let mut c = srv.client();
+    for arg in [&b".."[..], b"../..", b"/..", b"out", b"in/out", b"in/file", b"missing"] {
+        match listing::list_stat(&mut c, arg) {
+            Err(e) => assert!(!listing::session_failed(&e), "TFDLIST {arg:?}: {e}"),
+            Ok(l) => {
+                // `..` of the root is the root itself: never anything outside
+                let l = l.expect("tfd answers TFDLIST");
+                for e in &l.entries {
+                    assert!(!e.entry.rel.ends_with(b"secret"), "TFDLIST {arg:?} listed {e:?}");
+                }
+            }
+        }
+    }
+    for arg in [&b"out"[..], b"in/out", b"in/file"] {
+        assert!(listing::list_stat(&mut c, arg).is_err(), "TFDLIST {arg:?} answered OK");
+    }
+    // the root: the symlinks are listed as what they are, never followed
+    let l = listing::list_stat(&mut c, b"").unwrap().unwrap();
+    let mut names: Vec<(Vec<u8>, Kind)> = l.entries.iter().map(|e| (e.entry.rel.clone(), e.entry.kind)).collect();
+    names.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        names,
+        [
+            (b"in".to_vec(), Kind::Dir),
+            (b"in/file".to_vec(), Kind::File),
+            (b"in/out".to_vec(), Kind::Other),
+            (b"out".to_vec(), Kind::Other),
+        ]
+    );
+    assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");
+    let _ = fs::remove_dir_all(&outside);
+}
