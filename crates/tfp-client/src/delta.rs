@@ -309,16 +309,7 @@ pub fn put_keeping(
         stamp.push_str(&format!(",m{:o}", before.mode() & 0o777));
     }
     if keep.mtime {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        let mut mtime = before.mtime();
-        // as a batch does (Keep::not_fresh): a file read within a second of
-        // its mtime is stamped a second older, so the next run compares it
-        // by SHA-256
-        if keep.not_fresh && now < mtime.saturating_add(2) {
-            mtime = mtime.saturating_sub(1);
-        }
+        let mtime = keep.stamped_mtime(before.mtime());
         stamp.push_str(&format!(",t{mtime}"));
     }
     let mut arg = format!("{size} {}{stamp} ", head.identity).into_bytes();

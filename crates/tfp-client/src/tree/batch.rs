@@ -39,15 +39,37 @@ pub struct Keep {
     pub not_fresh: bool,
 }
 
+impl Keep {
+    /// The mtime the server is to give a file whose local mtime is `mtime`
+    /// (seconds): less one second when [`Keep::not_fresh`] and it was read
+    /// within a second of it. Batches and mirror's deltas stamp alike.
+    pub fn stamped_mtime(&self, mtime: i64) -> i64 {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        if self.not_fresh && now < mtime.saturating_add(2) {
+            mtime.saturating_sub(1)
+        } else {
+            mtime
+        }
+    }
+}
+
 /// Whether the server takes batches: asked once per session (`TFDPUTMANY 0`).
 pub fn supported(c: &mut Client) -> Result<bool, Error> {
-    if c.no_putmany {
+    probe(c, "TFDPUTMANY", |c| &mut c.no_putmany)
+}
+
+/// Asks `cmd 0` (a batch of no files) once per session; a refusal is
+/// remembered through `refused`, so that session never asks again.
+pub(crate) fn probe(c: &mut Client, cmd: &str, refused: fn(&mut Client) -> &mut bool) -> Result<bool, Error> {
+    if *refused(c) {
         return Ok(false);
     }
-    match c.call("TFDPUTMANY", b"0")? {
+    match c.call(cmd, b"0")? {
         Status::Ok(_) => Ok(true),
         _ => {
-            c.no_putmany = true;
+            *refused(c) = true;
             Ok(false)
         }
     }
@@ -276,13 +298,7 @@ fn send_file(c: &mut Client, u: &Up, keep: Keep, buf: &mut [u8], p: &Progress) -
         Err(e) => return abort_empty(c, u, e.to_string()),
     };
     let size = before.len();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let mut mtime = before.mtime();
-    if keep.not_fresh && now < mtime.saturating_add(2) {
-        mtime = mtime.saturating_sub(1);
-    }
+    let mtime = keep.stamped_mtime(before.mtime());
     let flags = u8::from(keep.mode) | (u8::from(keep.mtime) << 1);
     let head = format!("F {size} {flags} {:o} {mtime} ", before.mode() & 0o777);
     c.chan.tx.send_frame_parts(&[head.as_bytes(), &u.remote])?;

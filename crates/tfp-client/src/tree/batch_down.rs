@@ -31,16 +31,7 @@ pub(crate) struct Want<'a> {
 
 /// Whether the server takes download batches: asked once per session.
 pub fn supported(c: &mut Client) -> Result<bool, Error> {
-    if c.no_getmany {
-        return Ok(false);
-    }
-    match c.call("TFDGETMANY", b"0")? {
-        Status::Ok(_) => Ok(true),
-        _ => {
-            c.no_getmany = true;
-            Ok(false)
-        }
-    }
+    super::batch::probe(c, "TFDGETMANY", |c| &mut c.no_getmany)
 }
 
 /// Files from this size on are left to the engine (the server only
