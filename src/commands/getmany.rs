@@ -22,8 +22,7 @@ use sha2::{Digest, Sha256};
 use std::io::Read;
 use tfp_wire::Failed;
 
-/// The most files one batch may ask for.
-pub const MAX_FILES: u64 = 100_000;
+pub use super::putmany::MAX_FILES;
 
 /// The most bytes all the paths of one batch may hold.
 pub const MAX_PATH_BYTES: usize = 16 << 20;
@@ -52,15 +51,7 @@ fn getmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         Some(w) => w.parse().map_err(|_| Failed::MissingParameter)?,
         None => u64::MAX,
     };
-    if n > MAX_FILES {
-        return Err(super::CmdError::Told(
-            Failed::MissingParameter,
-            format!("at most {MAX_FILES} files in one batch"),
-        ));
-    }
-    s.chan.tx.send_frame(b"OK")?;
-    s.chan.tx.release()?;
-    if n == 0 {
+    if !super::putmany::open_batch(s, n)? {
         return Ok(Reply::Sent);
     }
     let mut paths = Vec::with_capacity(n.min(4096) as usize);

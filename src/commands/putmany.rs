@@ -29,6 +29,21 @@ use tfp_wire::{Failed, MAX_FRAME};
 /// The most files one batch may announce.
 pub const MAX_FILES: u64 = 100_000;
 
+/// Opens a batch of `n` files, for both directions: refused past
+/// [`MAX_FILES`], else `OK` at once; false for the probe (`0`), which that
+/// `OK` alone answers.
+pub(super) fn open_batch(s: &mut Session, n: u64) -> Result<bool, super::CmdError> {
+    if n > MAX_FILES {
+        return Err(super::CmdError::Told(
+            Failed::MissingParameter,
+            format!("at most {MAX_FILES} files in one batch"),
+        ));
+    }
+    s.chan.tx.send_frame(b"OK")?;
+    s.chan.tx.release()?;
+    Ok(n > 0)
+}
+
 /// The longest header frame (the path is at most 4096 bytes).
 const MAX_HEADER: usize = 4096 + 128;
 
@@ -104,15 +119,7 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         .ok()
         .and_then(|a| a.trim().parse().ok())
         .ok_or(Failed::MissingParameter)?;
-    if n > MAX_FILES {
-        return Err(super::CmdError::Told(
-            Failed::MissingParameter,
-            format!("at most {MAX_FILES} files in one batch"),
-        ));
-    }
-    s.chan.tx.send_frame(b"OK")?;
-    s.chan.tx.release()?;
-    if n == 0 {
+    if !open_batch(s, n)? {
         return Ok(Reply::Sent);
     }
     let mut failures: Vec<(u64, Failed, String)> = Vec::new();
