@@ -8,6 +8,7 @@ pub mod basic;
 pub mod confine;
 pub mod connection;
 pub mod delta;
+pub mod delta_get;
 pub mod fai;
 pub mod fs;
 pub mod getmany;
@@ -326,6 +327,8 @@ pub static TABLE: &[Spec] = &[
     // tfd's own: delta uploads (doc/compatibility.md "Delta transfers")
     row("TFDDELTASIG", delta::sig, ANY, needs(&[bits::RFILE])),
     row("TFDDELTAPUT", delta::put, ANY, needs(&[bits::RFILE | bits::WFILE])).transfer(),
+    // and delta downloads, the other way
+    row("TFDDELTAGET", delta_get::get, ANY, needs(&[bits::RFILE])).transfer(),
     // tfd's own: many files up in one exchange (doc/compatibility.md "Batch uploads")
     row("TFDPUTMANY", putmany::putmany, ANY, needs(&[bits::WFILE])).transfer(),
     // tfd's own: many files down in one exchange (doc/compatibility.md "Batch downloads")
@@ -360,6 +363,7 @@ mod tests {
                 "GETCAN",
                 "TFDSTAGEPUT",
                 "TFDDELTAPUT",
+                "TFDDELTAGET",
                 "TFDPUTMANY",
                 "TFDGETMANY"
             ]

@@ -12,6 +12,7 @@ mod common;
 mod cli;
 mod cli_batch;
 mod cli_delta;
+mod cli_delta_down;
 mod cli_errors;
 mod cli_escape;
 mod cli_habits;

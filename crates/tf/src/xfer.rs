@@ -531,8 +531,30 @@ fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Resu
         unverified: false,
         progress: &counter,
     };
-    let r = download::download(c, cfg, &req, &mut |m| eprintln!("tf: {m}"));
+    // onto an old copy, over a slow link (or asked): what changed, as rsync does
+    let delta = o.streams <= 1
+        && !o.resume
+        && !o.whole_file
+        && total >= delta::MIN_SIZE
+        && (o.no_whole_file || delta::link_is_slow(c));
+    let tried = delta.then(|| delta::get(c, remote.as_bytes(), target.into(), &counter));
+    let by_delta = matches!(tried, Some(Ok(delta::Outcome::Delta { .. })));
+    let r = match tried {
+        Some(Ok(delta::Outcome::Delta { .. })) => Ok(()),
+        Some(Err(e)) => Err(e),
+        Some(Ok(delta::Outcome::Whole { .. })) | None => {
+            counter.store(0, Ordering::Relaxed);
+            download::download(c, cfg, &req, &mut |m| eprintln!("tf: {m}"))
+        }
+    };
     bar.finish();
+    if by_delta && o.verify {
+        // a delta is checked end to end already; --verify asks the server again
+        let here = sha256_file(target).map_err(|e| format!("{}: {e}", target.display()))?;
+        if !verify(c, remote, &here, "local")? {
+            return Ok(ExitCode::from(3));
+        }
+    }
     let e = match r {
         Ok(()) => return Ok(ExitCode::SUCCESS),
         Err(e) => e,

@@ -15,6 +15,9 @@
 //!
 //! The frame `E` followed by the new file's SHA-256 (64 hex digits) ends the
 //! delta.
+//!
+//! A delta download (`TFDDELTAGET`) runs the same pieces the other way: the
+//! client sends its file's signatures, the server the records.
 
 /// Bytes of the MD4 kept per block (at most 16). The end-to-end SHA-256
 /// catches what a collision of these lets through.
@@ -112,6 +115,181 @@ pub fn push_literal(out: &mut Vec<u8>, data: &[u8]) {
     out.extend_from_slice(data);
 }
 
+/// One command of a librsync delta (what `fast_rsync::diff` writes).
+#[derive(Debug, PartialEq, Eq)]
+pub enum RsOp<'a> {
+    /// Copy `len` bytes of the old file from `offset`.
+    Copy { offset: u64, len: u64 },
+    /// These bytes, held in the delta.
+    Literal(&'a [u8]),
+}
+
+/// Reads a big-endian number of `n` bytes from `d` at `*i`.
+fn be(d: &[u8], i: &mut usize, n: usize) -> Option<u64> {
+    let b = d.get(*i..i.checked_add(n)?)?;
+    *i += n;
+    Some(b.iter().fold(0u64, |a, &x| a << 8 | x as u64))
+}
+
+/// The commands of a librsync delta after its 4-byte magic, in order, up to
+/// its end command; `Err(())` at the first one that does not parse.
+pub fn rs_ops(delta: &[u8]) -> impl Iterator<Item = Result<RsOp<'_>, ()>> {
+    let mut i = 4usize;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done || i >= delta.len() {
+            return None;
+        }
+        let op = delta[i];
+        i += 1;
+        let r = match op {
+            0 => {
+                done = true;
+                return None;
+            }
+            0x01..=0x44 => {
+                let len = if op <= 0x40 {
+                    Some(op as u64)
+                } else {
+                    be(delta, &mut i, 1 << (op - 0x41))
+                };
+                match len.and_then(|l| usize::try_from(l).ok()).and_then(|l| {
+                    let lit = delta.get(i..i.checked_add(l)?)?;
+                    i += l;
+                    Some(lit)
+                }) {
+                    Some(lit) => Ok(RsOp::Literal(lit)),
+                    None => Err(()),
+                }
+            }
+            0x45..=0x54 => {
+                let k = op - 0x45;
+                match (be(delta, &mut i, 1 << (k / 4)), be(delta, &mut i, 1 << (k % 4))) {
+                    (Some(offset), Some(len)) => Ok(RsOp::Copy { offset, len }),
+                    _ => Err(()),
+                }
+            }
+            _ => Err(()),
+        };
+        if r.is_err() {
+            done = true;
+        }
+        Some(r)
+    })
+}
+
+/// The literal bytes of a librsync delta (what a delta of it would send).
+pub fn rs_literal_bytes(delta: &[u8]) -> u64 {
+    rs_ops(delta)
+        .map_while(Result::ok)
+        .map(|op| match op {
+            RsOp::Literal(d) => d.len() as u64,
+            RsOp::Copy { .. } => 0,
+        })
+        .sum()
+}
+
+/// Delta records gathered into frames of at most about [`FRAME_DATA`]
+/// bytes, each full frame handed to `send`; adjacent copies become one.
+#[derive(Debug, Default)]
+pub struct Records {
+    frame: Vec<u8>,
+    /// A copy not yet written, grown while the next one continues it.
+    copy: Option<(u64, u64)>,
+    /// Bytes of frames handed to `send`.
+    pub sent: u64,
+    /// Bytes of literal data.
+    pub literal: u64,
+    /// Bytes copied from the old file.
+    pub reused: u64,
+}
+
+impl Records {
+    fn flush_copy(&mut self) {
+        if let Some((off, len)) = self.copy.take() {
+            push_copy(&mut self.frame, off, len);
+            self.reused += len;
+        }
+    }
+
+    /// A copy of `len` bytes of the old file from `off`.
+    pub fn copy<E>(&mut self, off: u64, len: u64, send: &mut dyn FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
+        match &mut self.copy {
+            Some((o, l)) if o.checked_add(*l) == Some(off) => *l += len,
+            _ => {
+                self.flush_copy();
+                self.copy = Some((off, len));
+            }
+        }
+        self.send_if_full(send)
+    }
+
+    /// Literal bytes (cut into records that fit a frame).
+    pub fn literal<E>(&mut self, mut data: &[u8], send: &mut dyn FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
+        self.flush_copy();
+        self.literal += data.len() as u64;
+        while !data.is_empty() {
+            let room = FRAME_DATA.saturating_sub(self.frame.len() + LIT_HEAD).max(1);
+            let (piece, rest) = data.split_at(room.min(data.len()));
+            push_literal(&mut self.frame, piece);
+            data = rest;
+            self.send_if_full(send)?;
+        }
+        Ok(())
+    }
+
+    /// The commands of one librsync delta of `data_len` bytes of the new
+    /// file as records; `Err(bad())` when it does not parse or does not
+    /// cover exactly `data_len` bytes.
+    pub fn add_rs<E>(
+        &mut self,
+        delta: &[u8],
+        data_len: usize,
+        send: &mut dyn FnMut(&[u8]) -> Result<(), E>,
+        bad: &dyn Fn() -> E,
+    ) -> Result<(), E> {
+        let mut at = 0u64;
+        for op in rs_ops(delta) {
+            match op.map_err(|()| bad())? {
+                RsOp::Literal(d) => {
+                    at += d.len() as u64;
+                    self.literal(d, send)?;
+                }
+                RsOp::Copy { offset, len } => {
+                    at = at.saturating_add(len);
+                    self.copy(offset, len, send)?;
+                }
+            }
+        }
+        if at != data_len as u64 {
+            return Err(bad());
+        }
+        Ok(())
+    }
+
+    fn send_if_full<E>(&mut self, send: &mut dyn FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
+        if self.frame.len() + COPY_LEN >= FRAME_DATA {
+            self.send(send)?;
+        }
+        Ok(())
+    }
+
+    fn send<E>(&mut self, send: &mut dyn FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
+        if !self.frame.is_empty() {
+            send(&self.frame)?;
+            self.sent += self.frame.len() as u64;
+            self.frame.clear();
+        }
+        Ok(())
+    }
+
+    /// Sends what is pending (the last frame).
+    pub fn finish<E>(&mut self, send: &mut dyn FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
+        self.flush_copy();
+        self.send(send)
+    }
+}
+
 /// The identity of a file's version as the delta commands name it:
 /// `<size>-<mtime s>-<mtime ns>-<inode>`.
 pub fn identity(size: u64, mtime: i64, mtime_ns: i64, ino: u64) -> String {
@@ -132,6 +310,29 @@ mod tests {
         f.truncate(f.len() - 1);
         assert_eq!(ops(&f).last(), Some(Err(())));
         assert_eq!(ops(b"Z").collect::<Vec<_>>(), vec![Err(())]);
+    }
+
+    #[test]
+    fn librsync_commands_parse_and_bad_ones_stop() {
+        // magic, literal of 3, copy (1-byte offset, 1-byte length), end
+        let d = [0x72, 0x73, 0x02, 0x36, 3, b'a', b'b', b'c', 0x45, 7, 9, 0];
+        let v: Vec<_> = rs_ops(&d).collect();
+        assert_eq!(v, vec![Ok(RsOp::Literal(b"abc")), Ok(RsOp::Copy { offset: 7, len: 9 })]);
+        assert_eq!(rs_literal_bytes(&d), 3);
+        let cut = [0x72, 0x73, 0x02, 0x36, 0x44, 0xff, 0xff];
+        assert_eq!(rs_ops(&cut).collect::<Vec<_>>(), vec![Err(())]);
+        let mut r = Records::default();
+        let mut frames: Vec<Vec<u8>> = Vec::new();
+        let mut send = |f: &[u8]| -> Result<(), ()> {
+            frames.push(f.to_vec());
+            Ok(())
+        };
+        r.add_rs(&d, 12, &mut send, &|| ()).unwrap();
+        r.copy(16, 1, &mut send).unwrap();
+        r.finish(&mut send).unwrap();
+        let ops: Vec<_> = ops(&frames[0]).collect();
+        assert_eq!(ops, vec![Ok(Op::Literal(b"abc")), Ok(Op::Copy { offset: 7, len: 10 })]);
+        assert!(Records::default().add_rs(&d, 11, &mut |_| Ok(()), &|| ()).is_err());
     }
 
     #[test]

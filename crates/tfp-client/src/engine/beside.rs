@@ -114,6 +114,12 @@ impl Beside {
         sys::openat_nofollow(self.dir.as_fd(), name, flags, mode)
     }
 
+    /// Opens the target itself with no symlink followed (the old copy a
+    /// delta download reads).
+    pub fn open_target(&self, flags: i32) -> io::Result<OwnedFd> {
+        sys::openat_nofollow(self.dir.as_fd(), &self.name, flags, 0)
+    }
+
     /// Removes `name` from the directory (a missing one is fine).
     pub fn remove(&self, name: &CStr) {
         let _ = sys::unlinkat(self.dir.as_fd(), name, false);

@@ -75,7 +75,7 @@ impl<'a> From<&'a Path> for Target<'a> {
 }
 
 impl Target<'_> {
-    fn place(&self) -> io::Result<Beside> {
+    pub(crate) fn place(&self) -> io::Result<Beside> {
         match *self {
             Target::Path(p) => Beside::path(p),
             Target::Within(l, rel) => Beside::within(l, rel),
@@ -83,7 +83,7 @@ impl Target<'_> {
     }
 
     /// The mtime the landed file gets: the server's for a tree's file.
-    fn mtime(&self, server: i64) -> Option<i64> {
+    pub(crate) fn mtime(&self, server: i64) -> Option<i64> {
         matches!(self, Target::Within(..)).then_some(server)
     }
 

@@ -14,10 +14,13 @@
 //! the server (a mismatch, the old file changed meanwhile, a full disk),
 //! [`put`] answers [`Outcome::Whole`] and the caller sends the file whole,
 //! once: the target is never touched by a failed delta.
+//!
+//! [`get`] is the other direction (`get.rs`): the old copy is local.
 
 pub use super::tree::batch::Keep;
 use super::{Client, Error};
 use fast_rsync::Signature;
+pub use get::get;
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::os::unix::fs::{FileExt, MetadataExt};
@@ -25,6 +28,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tfp_wire::delta as wire;
 use tfp_wire::Status;
+
+mod get;
 
 /// Files smaller than this go whole: a delta's round trips cost more than
 /// sending them.
@@ -122,111 +127,13 @@ fn read_signature(c: &mut Client, head: &SigHead) -> Result<Option<Signature>, E
     }
 }
 
-/// Delta records gathered into frames.
-struct Frames {
-    frame: Vec<u8>,
-    /// A copy not yet written, grown while the next one continues it.
-    copy: Option<(u64, u64)>,
-    sent: u64,
-    literal: u64,
-    reused: u64,
+/// Sends one frame of records on the session.
+fn sender(c: &mut Client) -> impl FnMut(&[u8]) -> Result<(), Error> + '_ {
+    move |f: &[u8]| c.chan.tx.send_frame(f).map_err(Error::from)
 }
 
-impl Frames {
-    fn flush_copy(&mut self) {
-        if let Some((off, len)) = self.copy.take() {
-            wire::push_copy(&mut self.frame, off, len);
-            self.reused += len;
-        }
-    }
-
-    fn copy(&mut self, off: u64, len: u64) {
-        match &mut self.copy {
-            Some((o, l)) if *o + *l == off => *l += len,
-            _ => {
-                self.flush_copy();
-                self.copy = Some((off, len));
-            }
-        }
-    }
-
-    fn literal(&mut self, mut data: &[u8], c: &mut Client) -> Result<(), Error> {
-        self.flush_copy();
-        self.literal += data.len() as u64;
-        while !data.is_empty() {
-            let room = wire::FRAME_DATA
-                .saturating_sub(self.frame.len() + wire::LIT_HEAD)
-                .max(1);
-            let (piece, rest) = data.split_at(room.min(data.len()));
-            wire::push_literal(&mut self.frame, piece);
-            data = rest;
-            self.send_if_full(c)?;
-        }
-        Ok(())
-    }
-
-    fn send_if_full(&mut self, c: &mut Client) -> Result<(), Error> {
-        if self.frame.len() + wire::COPY_LEN >= wire::FRAME_DATA {
-            self.send(c)?;
-        }
-        Ok(())
-    }
-
-    fn send(&mut self, c: &mut Client) -> Result<(), Error> {
-        if !self.frame.is_empty() {
-            c.chan.tx.send_frame(&self.frame)?;
-            self.sent += self.frame.len() as u64;
-            self.frame.clear();
-        }
-        Ok(())
-    }
-}
-
-/// Reads a big-endian number of `n` bytes from `d` at `*i`.
-fn be(d: &[u8], i: &mut usize, n: usize) -> Option<u64> {
-    let b = d.get(*i..*i + n)?;
-    *i += n;
-    Some(b.iter().fold(0u64, |a, &x| a << 8 | x as u64))
-}
-
-/// The commands of one librsync delta (as `fast_rsync::diff` writes it) as
-/// records; `base` is where `data` starts in the new file (literals are
-/// taken from `data`, so a bad command is caught here, not on the server).
-fn translate(delta: &[u8], data: &[u8], out: &mut Frames, c: &mut Client) -> Result<(), Error> {
-    let bad = || Error::Protocol("fast_rsync wrote a delta this side cannot read".into());
-    let mut i = 4;
-    let mut at = 0usize;
-    while i < delta.len() {
-        let op = delta[i];
-        i += 1;
-        match op {
-            0 => return Ok(()),
-            0x01..=0x44 => {
-                let len = if op <= 0x40 {
-                    op as usize
-                } else {
-                    be(delta, &mut i, 1 << (op - 0x41)).ok_or_else(bad)? as usize
-                };
-                let lit = delta.get(i..i + len).ok_or_else(bad)?;
-                i += len;
-                at += len;
-                out.literal(lit, c)?;
-            }
-            0x45..=0x54 => {
-                let k = op - 0x45;
-                let off = be(delta, &mut i, 1 << (k / 4)).ok_or_else(bad)?;
-                let len = be(delta, &mut i, 1 << (k % 4)).ok_or_else(bad)?;
-                at += len as usize;
-                out.copy(off, len);
-                out.send_if_full(c)?;
-            }
-            _ => return Err(bad()),
-        }
-    }
-    if at != data.len() {
-        return Err(bad());
-    }
-    Ok(())
+fn unreadable() -> Error {
+    Error::Protocol("fast_rsync wrote a delta this side cannot read".into())
 }
 
 /// Round trips from which a delta is worth its reading and diffing: below
@@ -300,7 +207,7 @@ pub fn put_keeping(
     f.read_exact_at(&mut buf[..window], 0).map_err(Error::Local)?;
     let probe = window.min(PROBE);
     diff(&buf[..probe], &mut delta)?;
-    if literal_bytes(&delta) * 100 > probe as u64 * (100 - MIN_REUSED_PERCENT) {
+    if wire::rs_literal_bytes(&delta) * 100 > probe as u64 * (100 - MIN_REUSED_PERCENT) {
         return whole("most of the file changed");
     }
     diff(&buf[..window], &mut delta)?;
@@ -319,13 +226,7 @@ pub fn put_keeping(
         other => return whole(format!("refused: {other:?}")),
     }
     let mut hash = Sha256::new();
-    let mut out = Frames {
-        frame: Vec::with_capacity(wire::FRAME_DATA + wire::COPY_LEN),
-        copy: None,
-        sent: 0,
-        literal: 0,
-        reused: 0,
-    };
+    let mut out = wire::Records::default();
     let mut at = 0u64;
     let r = (|| -> Result<(), Error> {
         loop {
@@ -335,7 +236,7 @@ pub fn put_keeping(
                 diff(&buf[..n], &mut delta)?;
             }
             hash.update(&buf[..n]);
-            translate(&delta, &buf[..n], &mut out, c)?;
+            out.add_rs(&delta, n, &mut sender(c), &unreadable)?;
             at += n as u64;
             progress.store(at, Ordering::Relaxed);
             if at >= size {
@@ -358,8 +259,7 @@ pub fn put_keeping(
         }
         return Err(e);
     }
-    out.flush_copy();
-    out.send(c)?;
+    out.finish(&mut sender(c))?;
     let sum: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
     c.chan.tx.send_frame(format!("E{sum}").as_bytes())?;
     match Status::parse(&c.chan.rx.recv_frame()?) {
@@ -369,28 +269,4 @@ pub fn put_keeping(
         }),
         other => whole(format!("the delta did not land: {other:?}")),
     }
-}
-
-/// The literal bytes of a librsync delta.
-fn literal_bytes(delta: &[u8]) -> u64 {
-    let mut i = 4;
-    let mut n = 0u64;
-    while i < delta.len() {
-        let op = delta[i];
-        i += 1;
-        match op {
-            0x01..=0x40 => {
-                n += op as u64;
-                i += op as usize;
-            }
-            0x41..=0x44 => {
-                let len = be(delta, &mut i, 1 << (op - 0x41)).unwrap_or(u64::MAX);
-                n = n.saturating_add(len);
-                i = i.saturating_add(len as usize);
-            }
-            0x45..=0x54 => i += (1 << ((op - 0x45) / 4)) + (1 << ((op - 0x45) % 4)),
-            _ => break,
-        }
-    }
-    n
 }

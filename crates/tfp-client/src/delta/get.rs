@@ -1,0 +1,290 @@
+//! Delta downloads: a remote file onto an old local copy of it, as rsync
+//! fetches one (tfd's `TFDDELTAGET`, doc/compatibility.md "Delta
+//! transfers"). This side sends the old copy's block signatures (read in
+//! windows through its own descriptor, no symlink followed), the server the
+//! copy and literal records that build its file from them; the new file is
+//! built in the engine's [`Partial`] beside the target, every record bounded
+//! (no copy past the old copy's end, nothing past the size announced), its
+//! SHA-256 compared with the server's, and renamed over the target only
+//! then, as a download is. The target is never written: a delta that fails
+//! leaves it as it was.
+//!
+//! A server without the command (`UNKNOWN`), one that refuses it or says
+//! that a delta would not pay (`FAILED`), a missing, small or unreadable
+//! local copy: [`Outcome::Whole`], and the caller downloads the file whole.
+//! A server whose records break the bounds or whose hash does not hold:
+//! `Err` (the session is hung up when it is out of step).
+
+use super::{whole, Outcome, MAX_SIGNATURE, MIN_SIZE};
+use crate::engine::download::Target;
+use crate::engine::partial::Partial;
+use crate::tree::listing::hang_up;
+use crate::{Client, Error};
+use fast_rsync::{Signature, SignatureOptions};
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tfp_wire::delta::{self as wire, Op};
+use tfp_wire::{Status, MAX_FRAME};
+
+/// Bytes of the old copy read at once (signatures and copies).
+const READ: usize = 4 << 20;
+
+/// What TFDDELTAGET answered first: the server's file.
+struct Head {
+    size: u64,
+    mtime: i64,
+}
+
+fn parse_head(data: &[u8]) -> Option<Head> {
+    let text = std::str::from_utf8(data).ok()?;
+    let mut w = text.split(' ');
+    let size: u64 = w.next()?.parse().ok()?;
+    let mtime = w.next()?.parse().ok()?;
+    u32::from_str_radix(w.next()?, 8).ok()?;
+    (w.next().is_none() && size <= i64::MAX as u64).then_some(Head { size, mtime })
+}
+
+/// A server whose answer breaks the exchange: the session is out of step.
+fn liar(c: &Client, why: &str) -> Error {
+    hang_up(c);
+    Error::Protocol(format!("TFDDELTAGET: the server sent {why}; nothing written"))
+}
+
+/// Downloads `remote` onto the old local copy at `target` as a delta, or
+/// says why not ([`Outcome::Whole`]: then download it whole). `progress`
+/// counts the bytes of the new file built.
+pub fn get(c: &mut Client, remote: &[u8], target: Target<'_>, progress: &AtomicU64) -> Result<Outcome, Error> {
+    let Ok(place) = target.place() else {
+        return whole("the target's directory cannot be opened");
+    };
+    let flags = libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY;
+    let Ok(old) = place.open_target(flags).map(File::from) else {
+        return whole("no local copy");
+    };
+    let old_size = match old.metadata() {
+        Ok(m) if m.is_file() => m.len(),
+        _ => return whole("the local copy is not a regular file"),
+    };
+    if old_size < MIN_SIZE {
+        return whole("a small local copy");
+    }
+    let block = wire::block_size(old_size);
+    if wire::entries(old_size, block).saturating_mul(wire::ENTRY as u64) > MAX_SIGNATURE {
+        return whole("too many signatures");
+    }
+    let mut arg = format!("{old_size} {block} {} ", wire::STRONG).into_bytes();
+    arg.extend_from_slice(remote);
+    let head = match c.call("TFDDELTAGET", &arg)? {
+        Status::Ok(d) => match parse_head(&d) {
+            Some(h) => h,
+            None => return Err(liar(c, "a malformed TFDDELTAGET answer")),
+        },
+        Status::Unknown => return whole("the server has no delta transfers"),
+        other => return whole(format!("refused: {other:?}")),
+    };
+    if head.size < MIN_SIZE {
+        c.chan.tx.send_frame(b"A")?;
+        return whole("a small file on the server");
+    }
+    // where the new file is built; a refusal is the whole download's to tell
+    let partial = match Partial::open_at(place).and_then(|mut p| p.reset().map(|()| p)) {
+        Ok(p) => p,
+        Err(e) => {
+            c.chan.tx.send_frame(b"A")?;
+            return whole(format!("no partial: {e}"));
+        }
+    };
+    if let Err(e) = send_signatures(c, &old, old_size, block) {
+        partial.discard();
+        return match e {
+            Error::Local(e) => {
+                c.chan.tx.send_frame(b"A")?;
+                whole(format!("the local copy could not be read: {e}"))
+            }
+            e => Err(e),
+        };
+    }
+    let mut b = Build {
+        old: &old,
+        old_size,
+        size: head.size,
+        out: partial.writer(),
+        built: 0,
+        hash: Sha256::new(),
+        buf: Vec::new(),
+        received: 0,
+        reused: 0,
+    };
+    let end = loop {
+        let f = match c.chan.rx.recv_frame_max(MAX_FRAME) {
+            Ok(f) => f,
+            Err(e) => {
+                partial.discard();
+                return Err(e.into());
+            }
+        };
+        match f.first() {
+            Some(b'C' | b'L') => {
+                if let Err(why) = b.apply(&f) {
+                    partial.discard();
+                    return Err(liar(c, why));
+                }
+                progress.store(b.built, Ordering::Relaxed);
+            }
+            Some(b'E') => break Ok(f[1..].to_vec()),
+            _ => match Status::parse(&f) {
+                st @ Status::Failed(..) => break Err(st),
+                _ => {
+                    partial.discard();
+                    return Err(liar(c, "an answer that is neither records nor their end"));
+                }
+            },
+        }
+    };
+    let sum = match end {
+        Ok(sum) => sum,
+        Err(st) => {
+            partial.discard();
+            return whole(format!("the server made no delta: {st:?}"));
+        }
+    };
+    if let Err(e) = b.out {
+        let shown = partial.data.clone();
+        partial.discard();
+        return Err(Error::file(&shown, e));
+    }
+    let here: String = b.hash.finalize().iter().map(|x| format!("{x:02x}")).collect();
+    if b.built != head.size || !sum.eq_ignore_ascii_case(here.as_bytes()) {
+        partial.discard();
+        return Err(Error::Mismatch(format!(
+            "the delta built {} bytes hashing to {here}; the server announced {} bytes hashing to {}: \
+             not kept, the local file is as it was",
+            b.built,
+            head.size,
+            crate::escape::shown(&sum)
+        )));
+    }
+    let shown = target_shown(&partial);
+    partial
+        .commit(target.mtime(head.mtime))
+        .map_err(|e| Error::file(&shown, e))?;
+    Ok(Outcome::Delta {
+        sent: b.received,
+        reused: b.reused,
+    })
+}
+
+fn target_shown(p: &Partial) -> std::path::PathBuf {
+    p.place().shown()
+}
+
+/// Sends the old copy's block signatures, read in windows, then `E`.
+/// `Err(Error::Local)` when the copy cannot be read (nothing is ended).
+fn send_signatures(c: &mut Client, old: &File, size: u64, block: u32) -> Result<(), Error> {
+    let opts = SignatureOptions {
+        block_size: block,
+        crypto_hash_size: wire::STRONG,
+    };
+    // whole blocks per window, so the windows' signatures join into the file's
+    let window = (READ / block as usize).max(1) * block as usize;
+    let mut buf = vec![0u8; (window as u64).min(size) as usize];
+    let mut frame = Vec::with_capacity(wire::FRAME_DATA + wire::ENTRY);
+    let mut at = 0u64;
+    while at < size {
+        let n = (size - at).min(window as u64) as usize;
+        old.read_exact_at(&mut buf[..n], at).map_err(Error::Local)?;
+        let sig = Signature::calculate(&buf[..n], opts);
+        for entry in sig.serialized()[wire::SIG_HEADER..].chunks(wire::ENTRY) {
+            if frame.is_empty() {
+                frame.push(b'S');
+            }
+            frame.extend_from_slice(entry);
+            if frame.len() >= wire::FRAME_DATA {
+                c.chan.tx.send_frame(&frame)?;
+                frame.clear();
+            }
+        }
+        at += n as u64;
+    }
+    if !frame.is_empty() {
+        c.chan.tx.send_frame(&frame)?;
+    }
+    c.chan.tx.send_frame(b"E")?;
+    Ok(())
+}
+
+/// The new file as the records build it.
+struct Build<'a> {
+    old: &'a File,
+    old_size: u64,
+    /// The size the server announced.
+    size: u64,
+    /// The partial's writer; after a local failure, its error (the rest of
+    /// the records are still read and bounded, so the session stays in step).
+    out: io::Result<File>,
+    built: u64,
+    hash: Sha256,
+    buf: Vec<u8>,
+    /// Bytes of record frames received.
+    received: u64,
+    /// Bytes copied from the old copy.
+    reused: u64,
+}
+
+impl Build<'_> {
+    fn emit(&mut self, data: &[u8]) {
+        self.hash.update(data);
+        if let Ok(f) = &self.out {
+            if let Err(e) = f.write_all_at(data, self.built) {
+                self.out = Err(e);
+            }
+        }
+        self.built += data.len() as u64;
+    }
+
+    /// Applies one frame of records; `Err` names what broke the bounds.
+    fn apply(&mut self, frame: &[u8]) -> Result<(), &'static str> {
+        self.received += frame.len() as u64;
+        for op in wire::ops(frame) {
+            let op = op.map_err(|()| "a malformed delta record")?;
+            let len = match op {
+                Op::Copy { len, .. } => len,
+                Op::Literal(d) => d.len() as u64,
+            };
+            if len == 0 {
+                return Err("an empty delta record");
+            }
+            if !matches!(self.built.checked_add(len), Some(e) if e <= self.size) {
+                return Err("more than the size it announced");
+            }
+            match op {
+                Op::Literal(d) => self.emit(d),
+                Op::Copy { offset, len } => {
+                    if !matches!(offset.checked_add(len), Some(e) if e <= self.old_size) {
+                        return Err("a copy past the end of the local copy");
+                    }
+                    self.reused += len;
+                    let mut at = offset;
+                    while at < offset + len {
+                        let n = (offset + len - at).min(READ as u64) as usize;
+                        let mut buf = std::mem::take(&mut self.buf);
+                        buf.resize(n, 0);
+                        if let Err(e) = self.old.read_exact_at(&mut buf, at) {
+                            // the local copy shrank: nothing built is kept
+                            if self.out.is_ok() {
+                                self.out = Err(e);
+                            }
+                        }
+                        self.emit(&buf);
+                        self.buf = buf;
+                        at += n as u64;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

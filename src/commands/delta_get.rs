@@ -1,0 +1,214 @@
+//! tfd's delta downloads (doc/compatibility.md "Delta transfers"): the other
+//! direction of [`super::delta`]. The client has an old copy of a file; it
+//! sends that copy's block signatures, and the server answers with the
+//! records that build its file from the old copy (rsync's algorithm).
+//!
+//! `TFDDELTAGET <size> <block> <strong> <path>`: `size` is the client's old
+//! copy's, `block` its signatures' block (what [`wire::block_size`] gives),
+//! `strong` [`wire::STRONG`]. Answered `OK <size> <mtime> <mode, octal>` of
+//! the server's file (or FAILED, before anything else moves); then the
+//! client sends its signatures in `S` frames (exactly as many entries as a
+//! file of `size` bytes has in blocks of `block`, at most
+//! [`MAX_SIGNATURE`] bytes) and `E`, or `A` when it gives up (nothing more
+//! is said). The server then reads its file in windows (no file sits whole
+//! in memory), diffs each against the signatures and streams the records
+//! (`tfp_wire::delta`) in frames, and ends with `E<SHA-256 hex>` of the
+//! bytes the records build, or with `FAILED <n> : <reason>`: signatures that
+//! do not describe such a file, a first MiB that would mostly go as literal
+//! data (a delta would not pay: the client fetches the file whole), a read
+//! that failed, or a file whose size, mtime or ctime moved while it was
+//! read (the records are no version of it).
+
+use super::transfer::{logged, Track};
+use super::{CmdResult, Reply};
+use crate::fsys::FsError;
+use crate::session::{denied_or, Session};
+use crate::xferlog::Direction;
+use log::{info, warn};
+use sha2::{Digest, Sha256};
+use std::os::unix::fs::{FileExt, MetadataExt};
+use tfp_channel::ChannelError;
+use tfp_wire::delta as wire;
+use tfp_wire::{command, Failed, MAX_FRAME};
+
+/// The most signature bytes a client may send (a 1 TiB file in 128 KiB
+/// blocks has 96 MiB).
+pub const MAX_SIGNATURE: u64 = 128 << 20;
+/// Bytes of the file diffed at once (as the client's uploads do).
+const WINDOW: usize = 16 << 20;
+/// Bytes at the front of the file diffed first to decide whether a delta pays.
+const PROBE: usize = 1 << 20;
+/// The probe must reuse at least this share (in percent) of its bytes.
+const MIN_REUSED_PERCENT: u64 = 20;
+
+/// `TFDDELTAGET <size> <block> <strong> <path>`.
+pub fn get(s: &mut Session, arg: &[u8]) -> CmdResult {
+    logged(s, arg, "TFDDELTAGET", Direction::Outgoing, get_t)
+}
+
+fn word(arg: &[u8]) -> Result<(&[u8], &[u8]), Failed> {
+    command::split_space(arg).ok_or(Failed::MissingParameter)
+}
+
+fn number<T: std::str::FromStr>(w: &[u8]) -> Result<T, Failed> {
+    std::str::from_utf8(w)
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .ok_or(Failed::MissingParameter)
+}
+
+fn failed_frame(f: Failed, why: &str) -> Vec<u8> {
+    format!("FAILED {} : {why}", f.code()).into_bytes()
+}
+
+/// The signature bytes a file of `size` bytes in blocks of `block` has,
+/// when the arguments are sane.
+fn signature_len(size: u64, block: u32, strong: u32) -> Option<u64> {
+    let ok = size <= i64::MAX as u64 && (wire::MIN_BLOCK..=wire::MAX_BLOCK).contains(&block) && strong == wire::STRONG;
+    let n = wire::entries(size, block).checked_mul(wire::ENTRY as u64)?;
+    (ok && n <= MAX_SIGNATURE).then_some(n)
+}
+
+/// Why the stream of records stopped short.
+enum Stop {
+    Channel(ChannelError),
+    /// Said to the client in the end frame.
+    Told(&'static str),
+}
+
+impl From<ChannelError> for Stop {
+    fn from(e: ChannelError) -> Stop {
+        Stop::Channel(e)
+    }
+}
+
+fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
+    let (size, rest) = word(arg)?;
+    let (block, rest) = word(rest)?;
+    let (strong, path) = word(rest)?;
+    let (their_size, block, strong): (u64, u32, u32) = (number(size)?, number(block)?, number(strong)?);
+    let want = signature_len(their_size, block, strong).ok_or(Failed::MissingParameter)?;
+    let p = s.path(path)?;
+    if p.is_root() {
+        return Err(Failed::IsDirectory.into());
+    }
+    s.check_lock_parent(&p)?;
+    let (file, st) = match s.open_file(&p, libc::O_RDONLY, 0) {
+        Ok((f, st)) if crate::fsys::Kind::of(&st) == crate::fsys::Kind::File => (f, st),
+        Ok(_) => return Err(Failed::NotAFile.into()),
+        Err(FsError::NotFound) | Err(FsError::NotDir) => return Err(Failed::NoSuchFile.into()),
+        Err(FsError::IsDir) => return Err(Failed::IsDirectory.into()),
+        Err(e) => return Err(denied_or(e, Failed::TransferApi).into()),
+    };
+    t.path = Some(p);
+    let size = st.st_size.max(0) as u64;
+    let head = format!("OK {size} {} {:o}", st.st_mtime, st.st_mode & 0o7777);
+    s.chan.tx.send_frame(head.as_bytes())?;
+    // the client's signatures: never more than it announced
+    let mut sig = wire::sig_header(block).to_vec();
+    let mut wrong = None;
+    loop {
+        let f = s.chan.rx.recv_frame_max(MAX_FRAME)?;
+        match f.split_first() {
+            Some((b'S', entries)) => {
+                let held = (sig.len() - wire::SIG_HEADER) as u64;
+                if entries.len() % wire::ENTRY != 0 || held + entries.len() as u64 > want {
+                    wrong = Some("more signatures than a file of that size has");
+                } else if wrong.is_none() {
+                    sig.extend_from_slice(entries);
+                }
+            }
+            Some((b'E', [])) => break,
+            Some((b'A', [])) => {
+                info!("{} TFDDELTAGET: the client gave up", s.peer);
+                return Ok(Reply::Sent);
+            }
+            _ => {
+                warn!("{} TFDDELTAGET out of step; ending the session", s.peer);
+                s.chan.tx.send_frame(&failed_frame(
+                    Failed::MissingParameter,
+                    "a frame that is neither signatures nor their end",
+                ))?;
+                return Ok(Reply::Close);
+            }
+        }
+    }
+    if wrong.is_none() && (sig.len() - wire::SIG_HEADER) as u64 != want {
+        wrong = Some("fewer signatures than a file of that size has");
+    }
+    let sig = match wrong {
+        None => fast_rsync::Signature::deserialize(sig).ok(),
+        Some(_) => None,
+    };
+    let Some(sig) = sig else {
+        let why = wrong.unwrap_or("signatures that do not parse");
+        warn!("{} TFDDELTAGET refused: {why}", s.peer);
+        s.chan.tx.send_frame(&failed_frame(Failed::MissingParameter, why))?;
+        return Ok(Reply::Sent);
+    };
+    let index = sig.index();
+    let mut out = wire::Records::default();
+    let mut hash = Sha256::new();
+    let r = (|| -> Result<(), Stop> {
+        let window = (WINDOW as u64).min(size) as usize;
+        let mut buf = vec![0u8; window];
+        let mut delta = Vec::new();
+        let diff = |data: &[u8], delta: &mut Vec<u8>| {
+            delta.clear();
+            fast_rsync::diff(&index, data, &mut *delta).map_err(|_| Stop::Told("the delta could not be made"))
+        };
+        let unread = |_| Stop::Told("the server could not read the file (changed meanwhile?)");
+        let mut at = 0u64;
+        while at < size {
+            let n = (size - at).min(window as u64) as usize;
+            file.read_exact_at(&mut buf[..n], at).map_err(unread)?;
+            if at == 0 {
+                // the first MiB decides whether a delta pays
+                let probe = n.min(PROBE);
+                diff(&buf[..probe], &mut delta)?;
+                if wire::rs_literal_bytes(&delta) * 100 > probe as u64 * (100 - MIN_REUSED_PERCENT) {
+                    return Err(Stop::Told("a delta would not pay: most of the file differs"));
+                }
+            }
+            diff(&buf[..n], &mut delta)?;
+            hash.update(&buf[..n]);
+            let tx = &mut s.chan.tx;
+            out.add_rs(&delta, n, &mut |f: &[u8]| tx.send_frame(f).map_err(Stop::from), &|| {
+                Stop::Told("the delta could not be made")
+            })?;
+            at += n as u64;
+            t.bytes = out.sent;
+        }
+        let tx = &mut s.chan.tx;
+        out.finish(&mut |f: &[u8]| tx.send_frame(f).map_err(Stop::from))?;
+        // written to while read: the records are no version of it
+        let moved = file.metadata().map_or(true, |m| {
+            (m.size(), m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec())
+                != (size, st.st_mtime, st.st_mtime_nsec, st.st_ctime, st.st_ctime_nsec)
+        });
+        if moved {
+            return Err(Stop::Told(
+                "the file changed while it was read; no delta of it was sent",
+            ));
+        }
+        Ok(())
+    })();
+    t.bytes = out.sent;
+    match r {
+        Ok(()) => {
+            let sum: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+            s.chan.tx.send_frame(format!("E{sum}").as_bytes())?;
+            t.complete = true;
+            info!(
+                "{} TFDDELTAGET {size} bytes as {} of records ({} reused)",
+                s.peer, out.sent, out.reused
+            );
+        }
+        Err(Stop::Channel(e)) => return Err(e.into()),
+        Err(Stop::Told(why)) => {
+            info!("{} TFDDELTAGET: {why}", s.peer);
+            s.chan.tx.send_frame(&failed_frame(Failed::TransferApi, why))?;
+        }
+    }
+    Ok(Reply::Sent)
+}
