@@ -1,7 +1,8 @@
 //! `tf mirror -R` sends a changed file the server has as a delta (tfd's
 //! TFDDELTAPUT, doc/compatibility.md "Delta transfers"), stamped with the
 //! local mode and mtime as the files a batch sends whole, so the next run
-//! moves nothing. Tests run on loopback, where tf sends whole unless
+//! moves nothing; `tf mirror` fetches one onto its old local copy
+//! (TFDDELTAGET), landed with the server's mtime. Tests run on loopback, where tf sends whole unless
 //! `--no-whole-file` asks; the server's transfer log tells what crossed.
 
 use crate::common;
@@ -151,5 +152,75 @@ fn mirror_up_sends_an_edited_big_file_as_a_delta_keeping_its_mtime() {
         ok(&o, "second mirror");
         assert_eq!(counts(&o), (0, 0, 2, 0), "{flags:?}: {}", text(&o));
     }
+    let _ = fs::remove_dir_all(&here);
+}
+
+/// The download direction: an edited big file on the server comes as
+/// TFDDELTAGET moving a fraction of its bytes onto the old local copy, lands
+/// byte for byte with the server's mtime, and a second mirror moves nothing;
+/// `--whole-file` (and no flag, on loopback) fetch it whole (GET).
+#[test]
+fn mirror_down_fetches_an_edited_big_file_as_a_delta_keeping_its_mtime() {
+    let log = tempdir("mirror_delta_down_log").join("xfer.log");
+    let srv = Server::start_with(&format!("xferlog {}\n", log.display()));
+    let remote = srv.path("r/d/big file.bin");
+    fs::create_dir_all(remote.parent().unwrap()).unwrap();
+    let old = pattern(8 * MIB, 41);
+    fs::write(&remote, &old).unwrap();
+    fs::write(srv.path("r/small.txt"), b"small").unwrap();
+    set_mtime(&remote, 1_000_000);
+    let here = tempdir("mirror_delta_down");
+    let dst = here.join("dst");
+    ok(&srv.tf(&["mirror", "r", s(&dst)]), "first download");
+    let local = dst.join("d/big file.bin");
+    assert!(fs::read(&local).unwrap() == old);
+
+    let big_path = "/r/d/big\\x20file.bin";
+    let cases: [(&[&str], &str, u64); 3] = [
+        (&["--no-whole-file"], "TFDDELTAGET", 256 << 10),
+        (&["--whole-file"], "GET", 8 * MIB as u64),
+        (&[], "GET", 8 * MIB as u64),
+    ];
+    for (i, (flags, cmd, most)) in cases.into_iter().enumerate() {
+        let mut new = fs::read(&remote).unwrap();
+        let at = (i + 2) * MIB;
+        new[at..at + 100_000].copy_from_slice(&pattern(100_000, 50 + i as u64));
+        fs::write(&remote, &new).unwrap();
+        let mtime = 2_000_000 + i as u64;
+        set_mtime(&remote, mtime);
+        let from = lines(&log);
+        let mut args = vec!["mirror"];
+        args.extend(flags);
+        args.extend(["r", s(&dst)]);
+        let o = srv.tf(&args);
+        ok(&o, &format!("mirror {flags:?}"));
+        assert_eq!(counts(&o), (1, 0, 1, 0), "{flags:?}: {}", text(&o));
+        assert!(
+            fs::read(&local).unwrap() == new,
+            "{flags:?}: the local file is the new one"
+        );
+        assert_eq!(
+            fs::metadata(&local).unwrap().mtime(),
+            mtime as i64,
+            "{flags:?}: the server's mtime"
+        );
+        let m = moved(&log, big_path, from);
+        assert_eq!(m.len(), 1, "{flags:?}: {m:?}");
+        let (c, bytes, done) = &m[0];
+        assert_eq!((c.as_str(), *done), (cmd, true), "{flags:?}: {m:?}");
+        assert!(*bytes <= most, "{flags:?}: {bytes} bytes moved, at most {most}");
+        // the next run sees nothing to do
+        let from = lines(&log);
+        let o = srv.tf(&["mirror", "--no-whole-file", "r", s(&dst)]);
+        ok(&o, "second mirror");
+        assert_eq!(counts(&o), (0, 0, 2, 0), "{flags:?}: {}", text(&o));
+        let t = fs::read_to_string(&log).unwrap();
+        assert!(
+            !t.lines().skip(from).any(|l| l.contains(big_path)),
+            "{flags:?}: nothing moved:\n{t}"
+        );
+    }
+    let partials: Vec<String> = dir_names(&dst.join("d"));
+    assert_eq!(partials, ["big file.bin"], "no partial left");
     let _ = fs::remove_dir_all(&here);
 }

@@ -294,8 +294,8 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         name: "--whole-file",
         value: "",
         kind: FLAG,
-        help: "with -R, send changed files whole, never as deltas (as rsync's option)",
-        doc: "With\n.BR \\-R ,\nsend every file whole. Without it, a file of 256 KiB or more that the tfd\nserver has and that differs goes as a delta (as\n.B put\ndoes; see its\n.BR \\-\\-whole\\-file )\nover a link whose round trip is 1 ms or more, stamped with the local file's\nmode and mtime as the files sent whole are; a delta that would not pay goes\nwhole.\n",
+        help: "move changed files whole, never as deltas (as rsync's option)",
+        doc: "Move every file whole. Without it, a file of 256 KiB or more that the\ndestination has and that differs goes as a delta (as\n.B put\nand\n.B get\ndo; see their\n.BR \\-\\-whole\\-file )\nover a link whose round trip is 1 ms or more: with\n.B \\-R\nstamped with the local file's mode and mtime as the files sent whole are,\nwithout it landed with the server's mtime; a delta that would not pay goes\nwhole.\n",
     },
     CmdOpt {
         family: Family::Mirror,
@@ -303,8 +303,8 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         name: "--no-whole-file",
         value: "",
         kind: FLAG,
-        help: "with -R, try deltas even on a fast link (as rsync's option)",
-        doc: "With\n.BR \\-R ,\ntry a delta for a changed file whatever the link's round trip (see\n.BR \\-\\-whole\\-file ).\n",
+        help: "try deltas even on a fast link (as rsync's option)",
+        doc: "Try a delta for a changed file whatever the link's round trip (see\n.BR \\-\\-whole\\-file ).\n",
     },
     CmdOpt {
         family: Family::Mirror,

@@ -20,13 +20,15 @@ use crate::delta;
 use crate::engine::partial;
 use crate::replies::Split as _;
 use crate::{Client, ClientConfig, Error};
+use deltas::{by_delta, delta_allowed, fetch_delta, send_deltas};
 use std::ffi::OsStr;
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 use tfp_wire::Status;
+
+#[path = "mirror_delta.rs"]
+mod deltas;
 
 /// What a mirror may do.
 #[derive(Debug, Clone)]
@@ -45,12 +47,13 @@ pub struct Options {
     pub fai: bool,
     /// `--exclude`/`--include`, on both sides.
     pub filter: Filter,
-    /// When an upload sends a changed file as a delta.
+    /// When a changed file goes as a delta (both ways).
     pub delta: Delta,
 }
 
-/// When `mirror -R` sends a file the server has, that differs, as a delta
-/// ([`crate::delta`]): the rest go whole, in batches.
+/// When a file the destination has, that differs, goes as a delta
+/// ([`crate::delta`]: `mirror -R` sends one, `mirror` fetches one); the rest
+/// go whole (up: in batches).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Delta {
     /// Over a slow link only ([`crate::delta::link_is_slow`]).
@@ -404,6 +407,8 @@ fn below(rel: &[u8], dirs: &[Vec<u8>]) -> bool {
 struct Fetch {
     rel: Vec<u8>,
     remote: Vec<u8>,
+    /// Tried as a delta onto the old copy first.
+    delta: bool,
 }
 
 /// The files to move whose directory exists: one below a directory that
@@ -570,14 +575,20 @@ fn down(
             failed_dirs.push(d.clone());
         }
     }
+    let deltas = delta_allowed(c, o);
     let mut jobs = Vec::with_capacity(p.copy.len());
     for rel in placeable(&p.copy, &failed_dirs, Fault::Local, t) {
-        if !theirs.contains_key(rel) {
+        let Some(m) = theirs.get(rel) else {
             continue;
-        }
+        };
+        // a changed file of which an old copy is here may come as a delta
+        let old = ours
+            .get(rel)
+            .is_some_and(|l| l.kind == Kind::File && l.size >= delta::MIN_SIZE);
         jobs.push(Fetch {
             rel: rel.clone(),
             remote: rjoin(&src, rel),
+            delta: deltas && old && m.size >= delta::MIN_SIZE,
         });
     }
     // a re-run continues what an interrupted one kept, as far as its journal proves
@@ -585,6 +596,11 @@ fn down(
     let ev = t.ev;
     let one = |c: &mut Client, f: &Fetch, p: &Progress| {
         let resume = Partials::resumable(&land, &f.rel);
+        if f.delta && !resume {
+            if let Some(done) = fetch_delta(c, &land, f, p)? {
+                return Ok(done);
+            }
+        }
         copy::receive(c, cfg, &land, &f.rel, &f.remote, resume, p, &kept, ev)
     };
     let n = transfer(c, cfg, o, &jobs, &one, n, t);
@@ -717,69 +733,4 @@ fn up(
     n.transferred = sent + batch::upload(c, cfg, o.jobs, o.fai, &jobs, keep, &what, t)?;
     n.failed = before + (total - n.transferred);
     Ok(Some((n, Vec::new())))
-}
-
-/// Splits an upload's files into those sent whole and those tried as a
-/// delta: a file the server has (as a file of known size), that differs, of
-/// [`delta::MIN_SIZE`] bytes or more, to a server that keeps mtimes
-/// (`stamps`), over a slow link or with [`Delta::Always`].
-fn by_delta(c: &Client, o: &Options, stamps: bool, jobs: Vec<Up>, theirs: &Side, dst: &[u8]) -> (Vec<Up>, Vec<Up>) {
-    let allowed = stamps
-        && match o.delta {
-            Delta::Never => false,
-            Delta::Always => true,
-            Delta::Auto => delta::link_is_slow(c),
-        };
-    if !allowed {
-        return (jobs, Vec::new());
-    }
-    jobs.into_iter().partition(|u| {
-        let rel = u.remote.get(dst.len()..).unwrap_or_default();
-        let rel = rel.strip_prefix(b"/").unwrap_or(rel);
-        let on_server = theirs
-            .get(rel)
-            .is_some_and(|m| m.kind == Kind::File && m.size != u64::MAX && m.size > 0);
-        let size = std::fs::symlink_metadata(&u.local).map_or(0, |m| if m.is_file() { m.len() } else { 0 });
-        !(on_server && size >= delta::MIN_SIZE)
-    })
-}
-
-/// Sends `files` as deltas over the session pool, stamped as `keep` says.
-/// Returns the files done and those to send whole (a delta that would not
-/// pay or did not land: the server's file is as it was).
-fn send_deltas(
-    c: &mut Client,
-    cfg: &ClientConfig,
-    o: &Options,
-    files: Vec<Up>,
-    keep: batch::Keep,
-    what: &(dyn Fn(&Up) -> String + Sync),
-    t: &mut Tally<'_>,
-) -> (usize, Vec<Up>) {
-    if files.is_empty() {
-        return (0, Vec::new());
-    }
-    let whole = Mutex::new(Vec::new());
-    let one = |c: &mut Client, u: &Up, p: &Progress| -> Result<Done, Error> {
-        let at = AtomicU64::new(0);
-        let r = delta::put_keeping(c, &u.local, &u.remote, &at, keep);
-        p.bytes().fetch_add(at.load(Ordering::Relaxed), Ordering::Relaxed);
-        match r {
-            Ok(delta::Outcome::Delta { .. }) => Ok(Done::Ok),
-            Ok(delta::Outcome::Whole { .. }) => {
-                if let Ok(mut w) = whole.lock() {
-                    w.push(u.remote.clone());
-                }
-                Ok(Done::Ok)
-            }
-            Err(Error::Local(e)) => Ok(Done::Local(e.to_string())),
-            Err(e) => Err(e),
-        }
-    };
-    let done = copy::run_pool(c, cfg, o.jobs, o.fai, &files, what, &one, t);
-    let whole = whole.into_inner().unwrap_or_default();
-    // those counted as done go whole now: the batch counts them
-    t.report.transferred -= whole.len();
-    let rest = files.into_iter().filter(|u| whole.contains(&u.remote)).collect();
-    (done - whole.len(), rest)
 }
