@@ -19,6 +19,7 @@ mod cli_habits;
 mod cli_interrupt;
 mod cli_liar;
 mod cli_liar_bounds;
+mod cli_liar_delta;
 mod cli_mirror;
 mod cli_mirror_delta;
 mod cli_put_atomic;

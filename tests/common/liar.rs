@@ -142,6 +142,9 @@ pub struct Script {
     answers: BTreeMap<String, Vec<u8>>,
     anything: Option<Vec<u8>>,
     endless: Vec<String>,
+    /// TFDDELTAGET's answers by path: the frames sent after the client's
+    /// signatures ([`Script::delta`]).
+    deltas: BTreeMap<String, Vec<Vec<u8>>>,
 }
 
 impl Default for Script {
@@ -161,6 +164,7 @@ impl Script {
             answers: BTreeMap::new(),
             anything: None,
             endless: Vec::new(),
+            deltas: BTreeMap::new(),
         }
     }
 
@@ -339,6 +343,7 @@ impl Script {
             answers: BTreeMap::new(),
             anything: None,
             endless: Vec::new(),
+            deltas: BTreeMap::new(),
         };
         lies_only.walk(dir, true, rel, depth, emit);
     }
@@ -396,6 +401,9 @@ fn norm(arg: &[u8]) -> String {
         .collect::<Vec<_>>()
         .join("/")
 }
+
+#[path = "liar_delta.rs"]
+mod delta;
 
 /// The running liar; dropping it stops it.
 pub struct Liar {
@@ -720,6 +728,7 @@ impl Conn {
                 "SNDFILE" => self.sndfile(shared, arg)?,
                 "PUT" => self.put(shared, arg)?,
                 "MKDIR" => self.mkdir(shared, arg)?,
+                "TFDDELTAGET" => self.deltaget(shared, arg)?,
                 // TFDSECURE among them: an older server, so the legacy cipher stays
                 _ => self.send_frame(b"UNKNOWN")?,
             }

@@ -157,17 +157,18 @@ pub fn get(c: &mut Client, remote: &[u8], target: Target<'_>, progress: &AtomicU
         return Err(Error::file(&shown, e));
     }
     let here: String = b.hash.finalize().iter().map(|x| format!("{x:02x}")).collect();
+    let shown = partial.place().shown();
     if b.built != head.size || !sum.eq_ignore_ascii_case(here.as_bytes()) {
         partial.discard();
+        let name = crate::escape::shown(shown.as_os_str().as_encoded_bytes());
         return Err(Error::Mismatch(format!(
-            "the delta built {} bytes hashing to {here}; the server announced {} bytes hashing to {}: \
-             not kept, the local file is as it was",
+            "MISMATCH: {name}: the delta built {} bytes hashing to {here}, the server announced {} \
+             bytes hashing to {}; not kept, {name} left as it was",
             b.built,
             head.size,
             crate::escape::shown(&sum)
         )));
     }
-    let shown = target_shown(&partial);
     partial
         .commit(target.mtime(head.mtime))
         .map_err(|e| Error::file(&shown, e))?;
@@ -175,10 +176,6 @@ pub fn get(c: &mut Client, remote: &[u8], target: Target<'_>, progress: &AtomicU
         sent: b.received,
         reused: b.reused,
     })
-}
-
-fn target_shown(p: &Partial) -> std::path::PathBuf {
-    p.place().shown()
 }
 
 /// Sends the old copy's block signatures, read in windows, then `E`.

@@ -1,0 +1,117 @@
+//! A lying server's delta download (doc/compatibility.md "Delta
+//! transfers"): `tf get --no-whole-file` onto an old local copy, the liar
+//! answering TFDDELTAGET with records that copy past the old copy's end,
+//! build more than the size it announced, carry a literal bigger than the
+//! file or a torn one, or end in a hash of another file. tf reports each and
+//! exits non-zero; the local file is its old version, never a splice of
+//! both, and no partial is left beside it. A liar without the command
+//! (UNKNOWN) gets the file fetched whole, tf saying nothing new.
+
+use crate::common;
+use crate::output::text;
+
+use common::liar::{Liar, Script};
+use common::{dir_names, pattern, tempdir};
+use std::fs;
+use tfp_wire::delta as wire;
+
+const KIB: usize = 1 << 10;
+
+fn copy(off: u64, len: u64) -> Vec<u8> {
+    let mut f = Vec::new();
+    wire::push_copy(&mut f, off, len);
+    f
+}
+
+fn lit(d: &[u8]) -> Vec<u8> {
+    let mut f = Vec::new();
+    wire::push_literal(&mut f, d);
+    f
+}
+
+fn sum(d: &[u8]) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let hex: String = Sha256::digest(d).iter().map(|b| format!("{b:02x}")).collect();
+    [&b"E"[..], hex.as_bytes()].concat()
+}
+
+/// Runs `tf get f.bin LOCAL --no-whole-file` against a liar holding `new`
+/// and answering TFDDELTAGET with `frames`, onto a local `old`.
+fn get(
+    old: &[u8],
+    new: &[u8],
+    frames: Option<Vec<Vec<u8>>>,
+    tag: &str,
+) -> (std::process::Output, Vec<u8>, Vec<String>) {
+    let mut script = Script::new().file("f.bin", new);
+    if let Some(f) = frames {
+        script = script.delta("f.bin", f);
+    }
+    let liar = Liar::start(script);
+    let d = tempdir(tag);
+    let local = d.join("f.bin");
+    fs::write(&local, old).unwrap();
+    let o = liar
+        .tf_command(&["get", "f.bin", local.to_str().unwrap(), "--no-whole-file"])
+        .output()
+        .unwrap();
+    let after = fs::read(&local).unwrap();
+    let names = dir_names(&d);
+    let _ = fs::remove_dir_all(&d);
+    (o, after, names)
+}
+
+#[test]
+fn a_lying_delta_never_lands_and_the_old_file_stays() {
+    let old = pattern(512 * KIB, 1);
+    let new = pattern(300 * KIB, 2);
+    let n = new.len() as u64;
+    let o = old.len() as u64;
+    let cases: Vec<(&str, Vec<Vec<u8>>)> = vec![
+        ("a copy past the old copy's end", vec![copy(o - 10, 20), sum(&new)]),
+        ("a copy offset overflowing", vec![copy(u64::MAX - 1, 5), sum(&new)]),
+        ("more than the size announced", vec![copy(0, n + 1), sum(&new)]),
+        (
+            "a literal bigger than the file",
+            vec![lit(&vec![7u8; n as usize + 1]), sum(&new)],
+        ),
+        (
+            "a torn literal claiming 4 GiB",
+            vec![b"L\xff\xff\xff\xffabc".to_vec(), sum(&new)],
+        ),
+        ("an empty record", vec![copy(0, 0), sum(&new)]),
+        ("an unknown record", vec![b"Q123".to_vec(), sum(&new)]),
+        ("a hash of another file", vec![lit(&new), sum(b"other")]),
+        ("fewer bytes than announced", vec![lit(&new[..1000]), sum(&new[..1000])]),
+        (
+            "copies spliced with the new bytes",
+            vec![copy(0, 1000), lit(&new[1000..]), sum(&new)],
+        ),
+    ];
+    for (what, frames) in cases {
+        let (out, after, names) = get(&old, &new, Some(frames), "liar_delta");
+        assert!(!out.status.success(), "{what}: tf accepted it\n{}", text(&out));
+        assert!(
+            after == old,
+            "{what}: the local file is its old version\n{}",
+            text(&out)
+        );
+        assert_eq!(names, ["f.bin"], "{what}: nothing left beside it");
+        assert!(
+            text(&out).contains("f.bin") || text(&out).contains("TFDDELTAGET"),
+            "{what}: tf says what failed\n{}",
+            text(&out)
+        );
+    }
+    // a right delta from the liar lands; a liar without the command (UNKNOWN)
+    // gets the file whole, tf saying nothing new
+    let right = vec![lit(&new), sum(&new)];
+    let (out, after, names) = get(&old, &new, Some(right), "liar_delta_ok");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(after == new);
+    assert_eq!(names, ["f.bin"]);
+    let (out, after, _) = get(&old, &new, None, "liar_delta_unknown");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(after == new);
+    assert_eq!(text(&out), "", "nothing said");
+}
