@@ -31,9 +31,8 @@ use tfp_channel::ChannelError;
 use tfp_wire::delta as wire;
 use tfp_wire::{command, Failed, MAX_FRAME};
 
-/// The most signature bytes a client may send (a 1 TiB file in 128 KiB
-/// blocks has 96 MiB).
-pub const MAX_SIGNATURE: u64 = 128 << 20;
+/// The most signature bytes a client may send.
+pub const MAX_SIGNATURE: u64 = wire::MAX_GET_SIGNATURE;
 /// Bytes of the file diffed at once (as the client's uploads do).
 const WINDOW: usize = 16 << 20;
 /// Bytes at the front of the file diffed first to decide whether a delta pays.

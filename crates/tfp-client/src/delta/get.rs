@@ -15,7 +15,7 @@
 //! A server whose records break the bounds or whose hash does not hold:
 //! `Err` (the session is hung up when it is out of step).
 
-use super::{whole, Outcome, MAX_SIGNATURE, MIN_SIZE};
+use super::{whole, Outcome, MIN_SIZE};
 use crate::engine::download::Target;
 use crate::engine::partial::Partial;
 use crate::tree::listing::hang_up;
@@ -72,7 +72,7 @@ pub fn get(c: &mut Client, remote: &[u8], target: Target<'_>, progress: &AtomicU
         return whole("a small local copy");
     }
     let block = wire::block_size(old_size);
-    if wire::entries(old_size, block).saturating_mul(wire::ENTRY as u64) > MAX_SIGNATURE {
+    if wire::entries(old_size, block).saturating_mul(wire::ENTRY as u64) > wire::MAX_GET_SIGNATURE {
         return whole("too many signatures");
     }
     let mut arg = format!("{old_size} {block} {} ", wire::STRONG).into_bytes();
