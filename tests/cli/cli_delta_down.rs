@@ -315,10 +315,17 @@ fn a_file_changed_while_the_server_reads_it_ends_in_failed_not_a_hash() {
 }
 
 /// SIGKILL of tf in the middle of a delta download leaves the local file
-/// old; a re-run completes it, identical.
+/// old; a re-run completes it, identical. Ctrl-C (SIGINT) leaves it old
+/// too, and removes the partial (no journal makes it resumable).
 #[test]
 fn sigkill_of_tf_during_a_delta_keeps_the_old_file_and_a_rerun_completes() {
     let (srv, log) = start("rate_limit_session 1M\n");
+    for signal in [Signal::SIGINT, Signal::SIGKILL] {
+        interrupted(&srv, &log, signal);
+    }
+}
+
+fn interrupted(srv: &Server, log: &Path, signal: Signal) {
     let old = pattern(8 * MIB, 61);
     // a quarter of the blocks changed: a delta, slow under the rate limit
     let mut new = old.clone();
@@ -339,21 +346,52 @@ fn sigkill_of_tf_during_a_delta_keeps_the_old_file_and_a_rerun_completes() {
         assert!(Instant::now() < deadline, "no delta began:\n{}", srv.log());
         std::thread::sleep(Duration::from_millis(20));
     }
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
+    let from = lines(log);
+    kill(Pid::from_raw(child.id() as i32), signal).unwrap();
     let o = child.wait_with_output().unwrap();
-    assert!(!o.status.success());
+    assert!(!o.status.success(), "{signal}");
     srv.wait_sessions(0, "the killed client's session ends");
-    assert!(fs::read(&local).unwrap() == old, "the old file is whole");
-    let m = moved(&log, "/k.bin", 0);
+    assert!(fs::read(&local).unwrap() == old, "{signal}: the old file is whole");
+    if signal == Signal::SIGINT {
+        assert_eq!(dir_names(&here), ["k.bin"], "Ctrl-C removes the partial");
+    }
+    let m = moved(log, "/k.bin", from);
     assert!(
         matches!(&m[..], [(cmd, _, false)] if cmd == "TFDDELTAGET"),
-        "killed in the middle of the delta: {m:?}"
+        "{signal}: stopped in the middle of the delta: {m:?}"
     );
-    let from = lines(&log);
+    let from = lines(log);
     let o = srv.tf(&args);
     assert!(o.status.success(), "{}", text(&o));
     assert!(fs::read(&local).unwrap() == new, "the re-run completes it");
-    assert_eq!(commands(&moved(&log, "/k.bin", from)), ["TFDDELTAGET"]);
+    assert_eq!(commands(&moved(log, "/k.bin", from)), ["TFDDELTAGET"]);
     assert_eq!(dir_names(&here), ["k.bin"], "the partial went with the commit");
     let _ = fs::remove_dir_all(&here);
+}
+
+/// What a delta download moves and costs on loopback against a whole one:
+/// 64 MiB with 1 MiB rewritten in the middle, and 64 MiB changed entirely
+/// (the server's first MiB says a delta would not pay). Run with
+/// `cargo test --test cli delta_down_timed -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn delta_down_timed() {
+    let (srv, log) = start("");
+    let old = pattern(64 * MIB, 71);
+    let mut edited = old.clone();
+    edited[32 * MIB..33 * MIB].copy_from_slice(&pattern(MIB, 72));
+    let other = pattern(64 * MIB, 73);
+    for (what, new) in [("1 MiB edited", &edited), ("all changed", &other)] {
+        for flags in [&["--no-whole-file"][..], &["--whole-file"]] {
+            let mut best = f64::MAX;
+            let mut m = Vec::new();
+            for _ in 0..3 {
+                let t0 = Instant::now();
+                let (_, got) = get_onto(&srv, &log, "t.bin", &old, new, flags);
+                best = best.min(t0.elapsed().as_secs_f64());
+                m = got;
+            }
+            eprintln!("{what} {flags:?}: best {best:.3} s, {m:?}");
+        }
+    }
 }

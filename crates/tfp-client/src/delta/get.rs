@@ -97,6 +97,8 @@ pub fn get(c: &mut Client, remote: &[u8], target: Target<'_>, progress: &AtomicU
             return whole(format!("no partial: {e}"));
         }
     };
+    // no journal makes it resumable: a signal (tf's handler) removes it
+    let _pending = Pending::new(&partial.data);
     if let Err(e) = send_signatures(c, &old, old_size, block) {
         partial.discard();
         return match e {
@@ -176,6 +178,23 @@ pub fn get(c: &mut Client, remote: &[u8], target: Target<'_>, progress: &AtomicU
         sent: b.received,
         reused: b.reused,
     })
+}
+
+/// A partial that tf's signal handler removes until it is committed or
+/// discarded.
+struct Pending(std::path::PathBuf);
+
+impl Pending {
+    fn new(p: &std::path::Path) -> Pending {
+        crate::temporaries::remember(p);
+        Pending(p.to_path_buf())
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        crate::temporaries::forget(&self.0);
+    }
 }
 
 /// Sends the old copy's block signatures, read in windows, then `E`.
