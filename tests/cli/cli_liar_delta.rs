@@ -115,3 +115,33 @@ fn a_lying_delta_never_lands_and_the_old_file_stays() {
     assert!(after == new);
     assert_eq!(text(&out), "", "nothing said");
 }
+
+/// A server without TFDDELTAGET is asked once a session: mirror fetches
+/// every other changed file whole without asking again, and says nothing
+/// about deltas.
+#[test]
+fn a_server_without_delta_downloads_is_asked_once_a_session() {
+    let new_a = pattern(300 * KIB, 11);
+    let new_b = pattern(300 * KIB, 12);
+    let liar = Liar::start(Script::new().file("t/a.bin", &new_a).file("t/b.bin", &new_b));
+    let d = tempdir("liar_delta_mirror");
+    let dst = d.join("dst");
+    fs::create_dir_all(&dst).unwrap();
+    fs::write(dst.join("a.bin"), pattern(300 * KIB, 21)).unwrap();
+    fs::write(dst.join("b.bin"), pattern(300 * KIB, 22)).unwrap();
+    let o = liar
+        .tf_command(&["mirror", "--no-whole-file", "--jobs", "1", "t", dst.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(fs::read(dst.join("a.bin")).unwrap() == new_a);
+    assert!(fs::read(dst.join("b.bin")).unwrap() == new_b);
+    let asked = liar
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with(b"TFDDELTAGET "))
+        .count();
+    assert_eq!(asked, 1, "asked once on the one session");
+    assert!(!text(&o).to_lowercase().contains("delta"), "{}", text(&o));
+    let _ = fs::remove_dir_all(&d);
+}

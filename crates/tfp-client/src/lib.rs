@@ -286,6 +286,9 @@ pub struct Client {
     pub(crate) no_getmany: bool,
     /// Likewise for TFDLIST ([`tree::listing::list_stat`]).
     pub(crate) no_tfdlist: bool,
+    /// Likewise for TFDDELTAGET ([`delta::get`]: a mirror's files then
+    /// cost no round trip each to learn it).
+    pub(crate) no_deltaget: bool,
 }
 
 impl Client {
@@ -348,6 +351,7 @@ impl Client {
             no_putmany: false,
             no_getmany: false,
             no_tfdlist: false,
+            no_deltaget: false,
         };
         if let Some(up) = upgrade {
             c.upgrade_finish(up, cfg)?;
@@ -409,6 +413,7 @@ impl Client {
             no_putmany: false,
             no_getmany: false,
             no_tfdlist: false,
+            no_deltaget: false,
         };
         // bound to the key this session runs under, as after RSA
         if let Some(up) = Self::upgrade_request(&mut c.chan, &fai.key, cfg)? {

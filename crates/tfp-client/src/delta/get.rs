@@ -71,6 +71,9 @@ pub fn get(c: &mut Client, remote: &[u8], target: Target<'_>, progress: &AtomicU
     if old_size < MIN_SIZE {
         return whole("a small local copy");
     }
+    if c.no_deltaget {
+        return whole("the server has no delta transfers");
+    }
     let block = wire::block_size(old_size);
     if wire::entries(old_size, block).saturating_mul(wire::ENTRY as u64) > wire::MAX_GET_SIGNATURE {
         return whole("too many signatures");
@@ -82,7 +85,10 @@ pub fn get(c: &mut Client, remote: &[u8], target: Target<'_>, progress: &AtomicU
             Some(h) => h,
             None => return Err(liar(c, "a malformed TFDDELTAGET answer")),
         },
-        Status::Unknown => return whole("the server has no delta transfers"),
+        Status::Unknown => {
+            c.no_deltaget = true;
+            return whole("the server has no delta transfers");
+        }
         other => return whole(format!("refused: {other:?}")),
     };
     if head.size < MIN_SIZE {
