@@ -145,3 +145,43 @@ fn a_server_without_delta_downloads_is_asked_once_a_session() {
     assert!(!text(&o).to_lowercase().contains("delta"), "{}", text(&o));
     let _ = fs::remove_dir_all(&d);
 }
+
+/// A partial a failed whole download kept (with its journal, here after a
+/// server sent more than it announced) is the engine's: a later `get` onto
+/// the old copy does not try a delta over it, and the engine says it
+/// discards it (`--resume` would continue it).
+#[test]
+fn a_kept_partial_download_is_left_to_the_engine() {
+    use common::liar::Lie;
+    let new = pattern(600 * KIB, 31);
+    let old = pattern(600 * KIB, 32);
+    let d = tempdir("liar_delta_kept");
+    let local = d.join("f.bin");
+    fs::write(&local, &old).unwrap();
+    let liar = Liar::start(Script::new().file("f.bin", &new).lie(Lie::Extra {
+        path: "f.bin".into(),
+        extra: 1000,
+    }));
+    let o = liar
+        .tf_command(&["get", "f.bin", local.to_str().unwrap(), "--whole-file"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(d.join(".f.bin.tf-partial.journal").exists(), "{}", text(&o));
+    let liar = Liar::start(
+        Script::new()
+            .file("f.bin", &new)
+            .delta("f.bin", vec![lit(&new[..300 * KIB]), lit(&new[300 * KIB..]), sum(&new)]),
+    );
+    let o = liar
+        .tf_command(&["get", "f.bin", local.to_str().unwrap(), "--no-whole-file"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(fs::read(&local).unwrap() == new);
+    assert!(text(&o).contains("is discarded"), "{}", text(&o));
+    let asked = liar.requests().iter().any(|r| r.starts_with(b"TFDDELTAGET "));
+    assert!(!asked, "no delta over a kept partial");
+    assert_eq!(dir_names(&d), ["f.bin"]);
+    let _ = fs::remove_dir_all(&d);
+}

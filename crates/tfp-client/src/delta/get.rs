@@ -74,6 +74,11 @@ pub fn get(c: &mut Client, remote: &[u8], target: Target<'_>, progress: &AtomicU
     if c.no_deltaget {
         return whole("the server has no delta transfers");
     }
+    if crate::engine::partial::has_journal(&place) {
+        // an interrupted download's partial: the engine resumes it, or says
+        // it is discarded
+        return whole("a partial download is kept beside it");
+    }
     let block = wire::block_size(old_size);
     if wire::entries(old_size, block).saturating_mul(wire::ENTRY as u64) > wire::MAX_GET_SIGNATURE {
         return whole("too many signatures");
