@@ -395,3 +395,41 @@ fn delta_down_timed() {
         }
     }
 }
+
+/// What the most signatures tfd takes (32 MiB: 2.8 million entries, all
+/// different) cost a session: its peak resident memory, printed. Run with
+/// `cargo test --test cli delta_down_signature_memory -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn delta_down_signature_memory() {
+    let srv = Server::start();
+    fs::write(srv.path("m.bin"), pattern(MIB, 91)).unwrap();
+    let entries = (wire::MAX_GET_SIGNATURE / wire::ENTRY as u64) as usize;
+    let size = entries as u64 * wire::MAX_BLOCK as u64;
+    let mut c = srv.client();
+    let arg = format!("{size} {} {} m.bin", wire::MAX_BLOCK, wire::STRONG);
+    assert!(matches!(head(&mut c, &arg), Status::Ok(_)));
+    let all = pattern(entries * wire::ENTRY, 92);
+    for chunk in all.chunks(wire::ENTRY * 20_000) {
+        c.chan.tx.send_frame(&[&b"S"[..], chunk].concat()).unwrap();
+    }
+    c.chan.tx.send_frame(b"E").unwrap();
+    let (_, end) = records(&mut c);
+    // the session is the tfd process with the largest peak
+    let peak = fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| fs::read_to_string(e.ok()?.path().join("status")).ok())
+        .filter(|s| s.lines().next() == Some("Name:\ttfd"))
+        .filter_map(|s| {
+            let l = s.lines().find(|l| l.starts_with("VmHWM:"))?.to_string();
+            l.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .max()
+        .unwrap_or(0);
+    eprintln!(
+        "{entries} entries ({} MiB): end {:?}, peak RSS of a tfd process {} MiB",
+        wire::MAX_GET_SIGNATURE >> 20,
+        String::from_utf8_lossy(&end[..end.len().min(20)]),
+        peak >> 10
+    );
+}
