@@ -57,6 +57,8 @@ fn get(
         .unwrap();
     let after = fs::read(&local).unwrap();
     let names = dir_names(&d);
+    let asked = liar.requests().iter().any(|r| r.starts_with(b"TFDDELTAGET "));
+    assert!(asked, "{tag}: tf asked for a delta\n{}", text(&o));
     let _ = fs::remove_dir_all(&d);
     (o, after, names)
 }
@@ -184,4 +186,23 @@ fn a_kept_partial_download_is_left_to_the_engine() {
     assert!(!asked, "no delta over a kept partial");
     assert_eq!(dir_names(&d), ["f.bin"]);
     let _ = fs::remove_dir_all(&d);
+}
+
+/// A server that ends a delta with FAILED after some records (tfd does when
+/// its file changed while it read it) gets the file fetched whole: the
+/// records built so far are dropped, tf says nothing new.
+#[test]
+fn a_delta_the_server_abandons_midway_is_fetched_whole() {
+    let old = pattern(512 * KIB, 41);
+    let new = pattern(300 * KIB, 42);
+    let frames = vec![
+        copy(0, 1000),
+        lit(&new[..2000]),
+        b"FAILED 7 : the file changed while it was read; no delta of it was sent".to_vec(),
+    ];
+    let (out, after, names) = get(&old, &new, Some(frames), "liar_delta_abandoned");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(after == new, "fetched whole");
+    assert_eq!(names, ["f.bin"]);
+    assert_eq!(text(&out), "", "nothing said");
 }
