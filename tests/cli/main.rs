@@ -21,6 +21,7 @@ mod cli_liar_bounds;
 mod cli_mirror;
 mod cli_mirror_delta;
 mod cli_put_atomic;
+mod cli_rerun;
 mod cli_resume;
 mod cli_safe;
 mod cli_session;
