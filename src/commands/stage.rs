@@ -232,7 +232,25 @@ pub fn open(s: &mut Session, arg: &[u8]) -> CmdResult {
     }
     let p = target(s, path)?;
     match Stage::open(&s.root, &p, size, identity, fresh == b"1") {
-        Ok((_, done)) => {
+        Ok((stage, done)) => {
+            // the whole file must fit beside everything the user stores, the
+            // file it will replace included (that is still there until the
+            // commit): one that cannot is refused now, holding nothing
+            if let Some(b) = super::quota::budget(s, None) {
+                let have = stage.file().metadata().map_or(0, |m| m.len());
+                let need = size.saturating_sub(have);
+                if need > b.room() {
+                    super::quota::refused(s, "TFDSTAGE");
+                    stage.discard();
+                    return failed(
+                        Failed::Quota,
+                        &format!(
+                            "Quota exceeded: the staged upload needs {need} more bytes, the quota leaves {}.",
+                            b.room()
+                        ),
+                    );
+                }
+            }
             let mut out = done.len().to_string();
             for (a, b) in &done {
                 out.push_str(&format!(" {a}-{b}"));
@@ -268,7 +286,10 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     };
     t.path = Some(p.clone());
     let grant = (req.bufsz as u64).min(s.ctx.cfg.hpf_max_buffer) as usize;
-    let mut budget = super::quota::budget(s, Some(&p));
+    // no credit for the target: the stage is charged whole until its commit
+    // replaces it (issue 47 finding 7: a stage of an existing file took a
+    // user to 1.76× the quota for the stage's 2 days)
+    let mut budget = super::quota::budget(s, None);
     // written like PUT's data (direct in full chunks): the bytes are hashed
     // here on their way, so the commit need not read them back
     let mut writer = hpf::chunk_writer(s, file, req.offset);
