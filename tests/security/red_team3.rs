@@ -786,3 +786,213 @@ fn parallel_jobs_never_refuse_a_file_that_fits_for_one_that_cannot() {
         }
     }
 }
+
+/// `tf --user LOGIN ARGS` against `srv`.
+fn tf_as(srv: &Server, login: &str, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["--user", login];
+    all.extend_from_slice(args);
+    srv.tf_command(&all)
+        .env("TF_PASSWORD", PW)
+        .env_remove("TF_USER")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// Leaves an abandoned stage of `remote` (`size` bytes, `have` of them
+/// written) in a session of `login` that then ends; returns the stage's path
+/// on disk.
+fn abandon_stage(srv: &Server, login: &str, uid: u32, remote: &str, size: usize, have: usize) -> std::path::PathBuf {
+    let mut c = srv.client();
+    assert_ok(c.call("LOGIN", format!("{login} {PW}").as_bytes()).unwrap());
+    assert_ok(
+        c.call("TFDSTAGE", format!("{size} abandoned 1 {remote}").as_bytes())
+            .unwrap(),
+    );
+    assert_ok(stage_put(&mut c, remote, 0, &pattern(have, 90)));
+    let _ = c.end();
+    let (dir, name) = remote.rsplit_once('/').unwrap();
+    let at = srv.data.join(dir).join(stage_name(uid, name));
+    assert!(at.exists(), "the stage of {remote} is at {}", at.display());
+    at
+}
+
+/// Finding 8: an abandoned stage counted in alice's `tf df`, but `tf ls -la`
+/// did not show it, `tf rm` of it said access denied, and only the sweeper
+/// removed it 2 days later. Now `ls -a` shows her own stages as what they are
+/// (a stage of NAME, bytes written of size), `tf stages` lists them with the
+/// bytes the quota counts (the same as `tf df`), and `tf rm` of one, `tf
+/// stages --discard TARGET` and `--discard --all` remove them. Another user
+/// (bob, in a shared sticky directory) sees none of hers, and neither his
+/// `rm` nor his `--discard` removes one; a file named as a stage that does
+/// not bear tfd's mark is neither listed nor removed.
+#[test]
+fn stages_are_visible_and_removable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    assert!(is_root(), "this test needs root (system users, LOGIN)");
+    let (ua, ga) = common::ensure_system_user("tfdr3a", &[]);
+    let (ub, _) = common::ensure_system_user("tfdr3b", &[]);
+    let f = common::tempdir("r3-eight-userdb").join("userdb");
+    let f = f.to_str().unwrap().to_string();
+    common::userdb_add(&f, "alice", "tfdr3a", PW, &["--quota", "104857600"]);
+    common::userdb_add(&f, "bob", "tfdr3b", PW, &[]);
+    let srv = Server::start_opts(Opts {
+        extra: &format!("userdb {f}\n"),
+        default_user: false,
+        ..Opts::default()
+    });
+    let home = srv.data.join("alice");
+    std::fs::create_dir_all(&home).unwrap();
+    nix::unistd::chown(&home, Some(ua.into()), Some(ga.into())).unwrap();
+    let shared = srv.data.join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let a_big = abandon_stage(&srv, "alice", ua, "alice/big.bin", 3 * MIB, MIB);
+    let a_shared = abandon_stage(&srv, "alice", ua, "shared/x.bin", 2 * MIB, MIB / 2);
+    let b_shared = abandon_stage(&srv, "bob", ub, "shared/y.bin", MIB, 4096);
+    // a file of alice's named as a stage, but not tfd's
+    let fake = home.join(".tfd-part-s0000000000000000");
+    file_of(&fake, b"not a stage", ua, ga);
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let name = |p: &std::path::Path| p.file_name().unwrap().to_str().unwrap().to_string();
+
+    // ls -a shows her stage as what it is; bob's ls -a of shared shows only his
+    let o = tf_as(&srv, "alice", &["ls", "-la", "alice"]);
+    assert!(o.status.success(), "{}", said(&o));
+    let want = format!(
+        "{} (stage of alice/big.bin: {} of {} bytes written",
+        name(&a_big),
+        MIB,
+        3 * MIB
+    );
+    assert!(said(&o).contains(&want), "tf ls -la alice:\n{}", said(&o));
+    assert!(!said(&o).contains(&name(&fake)), "{}", said(&o));
+    let o = tf_as(&srv, "bob", &["ls", "-a", "shared"]);
+    assert!(said(&o).contains(&name(&b_shared)), "{}", said(&o));
+    assert!(
+        !said(&o).contains(&name(&a_shared)),
+        "bob sees alice's stage: {}",
+        said(&o)
+    );
+
+    // tf stages lists both of hers, with what tf df counts
+    let o = tf_as(&srv, "alice", &["stages"]);
+    assert!(o.status.success(), "{}", said(&o));
+    let out = said(&o);
+    assert!(
+        out.contains("stage of alice/big.bin") && out.contains("stage of shared/x.bin"),
+        "{out}"
+    );
+    assert!(!out.contains("y.bin") && !out.contains(&name(&fake)), "{out}");
+    let counted = std::fs::metadata(&a_big).unwrap().len() + std::fs::metadata(&a_shared).unwrap().len();
+    assert!(out.contains(&format!("2 stages, {counted} bytes counted")), "{out}");
+    // tf df counts them, and alice's other file (the fake)
+    let fake_len = std::fs::metadata(&fake).unwrap().len();
+    let o = tf_as(&srv, "alice", &["df", "--raw"]);
+    assert!(
+        said(&o).contains(&format!("quota      {} used", counted + fake_len)),
+        "tf df: {}",
+        said(&o)
+    );
+
+    // bob can remove none of hers, nor the fake
+    let theirs = format!("shared/{}", name(&a_shared));
+    for args in [
+        vec!["rm", theirs.as_str()],
+        vec!["stages", "--discard", theirs.as_str()],
+    ] {
+        let o = tf_as(&srv, "bob", &args);
+        assert!(!o.status.success(), "bob {args:?}: {}", said(&o));
+        assert!(a_shared.exists(), "bob {args:?} removed alice's stage");
+    }
+    let o = tf_as(
+        &srv,
+        "alice",
+        &["stages", "--discard", &format!("alice/{}", name(&fake))],
+    );
+    assert!(!o.status.success() && fake.exists(), "{}", said(&o));
+
+    // alice removes hers: rm of the stage's own name, --discard of the target
+    let o = tf_as(&srv, "alice", &["rm", &format!("alice/{}", name(&a_big))]);
+    assert!(o.status.success(), "tf rm of her stage: {}", said(&o));
+    assert!(!a_big.exists());
+    let o = tf_as(&srv, "alice", &["stages", "--discard", "shared/x.bin"]);
+    assert!(o.status.success(), "{}", said(&o));
+    assert!(!a_shared.exists());
+    assert!(b_shared.exists(), "bob's stage stays");
+    // raced: a stage a running upload holds is not removed under it (refused
+    // as in use while the data comes), and that upload then commits
+    let busy = pattern(4 * MIB, 91);
+    let mut c = alice(&srv);
+    assert_ok(
+        c.call("TFDSTAGE", format!("{} busy 1 alice/busy.bin", busy.len()).as_bytes())
+            .unwrap(),
+    );
+    let (started, sending) = std::sync::mpsc::channel();
+    let uploader = {
+        let busy = busy.clone();
+        std::thread::spawn(move || {
+            let mut src = Trickle {
+                data: &busy,
+                started: Some(started),
+            };
+            c.put_as("TFDSTAGEPUT", b"alice/busy.bin", 0, 1 << 20, &mut src, &mut |_| {})
+                .unwrap();
+            let st = tfp_wire::Status::parse(&c.chan.rx.recv_frame().unwrap());
+            assert_ok(st);
+            c.call(
+                "TFDSTAGEDONE",
+                format!("{} 1 alice/busy.bin", sha_text(&busy)).as_bytes(),
+            )
+            .unwrap()
+        })
+    };
+    sending.recv().unwrap();
+    let o = tf_as(&srv, "alice", &["stages", "--discard", "alice/busy.bin"]);
+    assert!(
+        !o.status.success() && said(&o).contains("in use"),
+        "a stage a running upload holds was discarded: {}",
+        said(&o)
+    );
+    assert_ok(uploader.join().unwrap());
+    assert_eq!(
+        std::fs::read(home.join("busy.bin")).unwrap(),
+        busy,
+        "the upload committed"
+    );
+    // --discard --all: every one of hers, none of bob's
+    let s1 = abandon_stage(&srv, "alice", ua, "alice/one.bin", MIB, 4096);
+    let s2 = abandon_stage(&srv, "alice", ua, "shared/two.bin", MIB, 4096);
+    let o = tf_as(&srv, "alice", &["stages", "--discard", "--all"]);
+    assert!(o.status.success(), "{}", said(&o));
+    assert!(!s1.exists() && !s2.exists() && b_shared.exists() && fake.exists());
+    let o = tf_as(&srv, "alice", &["stages"]);
+    assert!(said(&o).contains("0 stages, 0 bytes counted"), "{}", said(&o));
+    // what tf df counts now: her two files, no stage
+    let o = tf_as(&srv, "alice", &["df", "--raw"]);
+    assert!(
+        said(&o).contains(&format!("quota      {} used", fake_len + busy.len() as u64)),
+        "tf df: {}",
+        said(&o)
+    );
+}
+
+/// A source that says when it is first read (the server holds the stage by
+/// then: the grant came), then gives 64 KiB every 30 ms.
+struct Trickle<'a> {
+    data: &'a [u8],
+    started: Option<std::sync::mpsc::Sender<()>>,
+}
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if let Some(tx) = self.started.take() {
+            let _ = tx.send(());
+        }
+        std::thread::sleep(Duration::from_millis(30));
+        let n = buf.len().min(self.data.len()).min(64 << 10);
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
