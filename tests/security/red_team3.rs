@@ -996,3 +996,75 @@ impl Read for Trickle<'_> {
         Ok(n)
     }
 }
+
+/// Finding 7, deltas (what `mirror -R` sends over its pool beside the
+/// batches): TFDDELTAPUT reserved record by record, so a new version that
+/// could never fit (14 MiB where the quota leaves 10 beside the old 2 MiB)
+/// was answered OK and held the room its records took while a batch of
+/// another session refused an 8 MiB file that fits. Now the whole announced
+/// size is reserved before any record: the delta is refused at once
+/// (FAILED 13, before OK) holding nothing, and the batch stores the file.
+#[test]
+fn a_delta_that_cannot_fit_holds_no_room_a_batch_needs() {
+    assert!(is_root(), "this test needs root (system users, LOGIN)");
+    let (srv, uid, gid, home) = alice_server_with("tfdr3a", "", &["--quota", "20971520"]);
+    let old = pattern(2 * MIB, 100);
+    file_of(&home.join("old.bin"), &old, uid, gid);
+    file_of(&home.join("filler.bin"), &pattern(8 * MIB, 101), uid, gid);
+    let mut a = alice(&srv);
+    a.chan.tx.send_frame(b"TFDDELTASIG alice/old.bin").unwrap();
+    let head = String::from_utf8(a.chan.rx.recv_frame().unwrap()).unwrap();
+    let identity = head.split(' ').nth(4).unwrap_or_else(|| panic!("{head}")).to_string();
+    loop {
+        let f = a.chan.rx.recv_frame().unwrap();
+        if f == b"OK" {
+            break;
+        }
+        assert_eq!(f.first(), Some(&b'S'), "{}", String::from_utf8_lossy(&f));
+    }
+    let size = 14 * MIB;
+    a.chan
+        .tx
+        .send_frame(format!("TFDDELTAPUT {size} {identity} alice/old.bin").as_bytes())
+        .unwrap();
+    let first = tfp_wire::Status::parse(&a.chan.rx.recv_frame().unwrap());
+    if ok(&first) {
+        // the old code: 9 MiB of literal records, held while the batch runs
+        let lit = pattern(256 << 10, 102);
+        for _ in 0..36 {
+            let mut frame = vec![b'L'];
+            frame.extend_from_slice(&(lit.len() as u32).to_be_bytes());
+            frame.extend_from_slice(&lit);
+            a.chan.tx.send_frame(&frame).unwrap();
+        }
+        // a round trip: the server has taken every record so far
+        let _ = tf_alice(&srv, &["echo", "sync"]);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let here = common::tempdir("r3-seven-delta");
+    let fits = pattern(8 * MIB, 103);
+    std::fs::create_dir_all(here.join("src")).unwrap();
+    std::fs::write(here.join("src/fits.bin"), &fits).unwrap();
+    let o = tf_alice(&srv, &["put", "-r", here.join("src").to_str().unwrap(), "alice/up"]);
+    let stored = std::fs::read(home.join("up/fits.bin")).is_ok_and(|got| got == fits);
+    if ok(&first) {
+        a.chan.tx.send_frame(format!("E{}", "0".repeat(64)).as_bytes()).unwrap();
+        let _ = a.chan.rx.recv_frame();
+    }
+    assert!(
+        stored,
+        "the 8 MiB file that fits was refused beside the delta: {}",
+        said(&o)
+    );
+    assert!(o.status.success(), "{}", said(&o));
+    assert!(
+        matches!(&first, tfp_wire::Status::Failed(13, _)),
+        "a delta of 14 MiB with 10 MiB left beside a 2 MiB file: {first:?}"
+    );
+    assert_eq!(
+        std::fs::read(home.join("old.bin")).unwrap(),
+        old,
+        "the old file is whole"
+    );
+    assert!(parts_below(&home).is_empty());
+}
