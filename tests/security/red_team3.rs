@@ -929,12 +929,13 @@ fn stages_are_visible_and_removable_by_their_owner_only() {
             .unwrap(),
     );
     let (started, sending) = std::sync::mpsc::channel();
+    let (go_on, release) = std::sync::mpsc::channel();
     let uploader = {
         let busy = busy.clone();
         std::thread::spawn(move || {
             let mut src = Trickle {
                 data: &busy,
-                started: Some(started),
+                started: Some((started, release)),
             };
             c.put_as("TFDSTAGEPUT", b"alice/busy.bin", 0, 1 << 20, &mut src, &mut |_| {})
                 .unwrap();
@@ -949,6 +950,7 @@ fn stages_are_visible_and_removable_by_their_owner_only() {
     };
     sending.recv().unwrap();
     let o = tf_as(&srv, "alice", &["stages", "--discard", "alice/busy.bin"]);
+    go_on.send(()).unwrap();
     assert!(
         !o.status.success() && said(&o).contains("in use"),
         "a stage a running upload holds was discarded: {}",
@@ -978,16 +980,18 @@ fn stages_are_visible_and_removable_by_their_owner_only() {
 }
 
 /// A source that says when it is first read (the server holds the stage by
-/// then: the grant came), then gives 64 KiB every 30 ms.
+/// then: the grant came) and waits to be let go on, then gives 64 KiB every
+/// 30 ms.
 struct Trickle<'a> {
     data: &'a [u8],
-    started: Option<std::sync::mpsc::Sender<()>>,
+    started: Option<(std::sync::mpsc::Sender<()>, std::sync::mpsc::Receiver<()>)>,
 }
 
 impl Read for Trickle<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if let Some(tx) = self.started.take() {
+        if let Some((tx, rx)) = self.started.take() {
             let _ = tx.send(());
+            let _ = rx.recv();
         }
         std::thread::sleep(Duration::from_millis(30));
         let n = buf.len().min(self.data.len()).min(64 << 10);
