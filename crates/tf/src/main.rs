@@ -31,6 +31,7 @@ mod row;
 mod safe;
 mod secfs;
 mod shell;
+mod stages;
 mod table;
 mod tree;
 mod tz;
