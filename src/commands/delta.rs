@@ -124,7 +124,6 @@ fn word(arg: &[u8]) -> Result<(&[u8], &[u8]), Failed> {
 enum Stop {
     /// The client's records are not a delta of this old file into `size`.
     Bad(&'static str),
-    Quota,
     Write(FsError),
     Read(std::io::Error),
 }
@@ -140,15 +139,13 @@ struct Build<'a> {
 }
 
 impl Build<'_> {
-    fn emit(&mut self, data: &[u8], budget: &mut Option<super::quota::Budget>) -> Result<(), Stop> {
-        if !super::quota::reserve(budget, data.len() as u64) {
-            return Err(Stop::Quota);
-        }
+    /// Writes `data` (the quota was reserved for the whole file up front).
+    fn emit(&mut self, data: &[u8]) -> Result<(), Stop> {
         self.hash.update(data);
         self.up.write(data).map_err(Stop::Write)
     }
 
-    fn apply(&mut self, frame: &[u8], budget: &mut Option<super::quota::Budget>) -> Result<(), Stop> {
+    fn apply(&mut self, frame: &[u8]) -> Result<(), Stop> {
         for op in wire::ops(frame) {
             let op = op.map_err(|()| Stop::Bad("a malformed delta record"))?;
             let len = match op {
@@ -162,7 +159,7 @@ impl Build<'_> {
                 return Err(Stop::Bad("the delta builds more than the size it announced"));
             }
             match op {
-                Op::Literal(d) => self.emit(d, budget)?,
+                Op::Literal(d) => self.emit(d)?,
                 Op::Copy { offset, len } => {
                     if !matches!(offset.checked_add(len), Some(e) if e <= self.old_size) {
                         return Err(Stop::Bad("a copy past the end of the old file"));
@@ -173,7 +170,7 @@ impl Build<'_> {
                         let mut buf = std::mem::take(&mut self.buf);
                         buf.resize(n, 0);
                         let r = read_exact_at(self.old, &mut buf, at).map_err(Stop::Read);
-                        let r = r.and_then(|()| self.emit(&buf, budget));
+                        let r = r.and_then(|()| self.emit(&buf));
                         self.buf = buf;
                         r?;
                         at += n as u64;
@@ -228,6 +225,13 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         )));
     }
     let mut budget = super::quota::budget(s, Some(&p));
+    // the whole new file is reserved before any record (issue 47 finding 7):
+    // one that can never fit is refused now and holds nothing, where record
+    // by record it held room a file of another job needed until it ran out
+    if !super::quota::reserve(&mut budget, size) {
+        super::quota::refused(s, "TFDDELTAPUT");
+        return Ok(Reply::Frame(failed_frame(Failed::Quota, "Quota exceeded.")));
+    }
     let up = Upload::begin(&s.root, &p, direct_io_min(s), s.ctx.cfg.sync_uploads).map_err(|e| match e {
         FsError::NoSpace => Failed::Quota,
         e => denied_or(e, Failed::TransferApi),
@@ -253,7 +257,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         t.bytes = wire_bytes;
         if stop.is_none() {
             // after a failure the rest is read and dropped, so the session stays in step
-            stop = b.apply(&frame, &mut budget).err();
+            stop = b.apply(&frame).err();
         }
     };
     let want = want.strip_prefix(b"0x").unwrap_or(&want);
@@ -262,10 +266,6 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         Some(Stop::Bad(why)) => {
             warn!("{} TFDDELTAPUT refused: {why}", s.peer);
             failed_frame(Failed::TransferApi, why)
-        }
-        Some(Stop::Quota) => {
-            super::quota::refused(s, "TFDDELTAPUT");
-            failed_frame(Failed::Quota, "Quota exceeded.")
         }
         Some(Stop::Write(e)) => {
             warn!("{} TFDDELTAPUT write failed: {e}", s.peer);

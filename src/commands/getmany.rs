@@ -3,7 +3,7 @@
 //!
 //! `TFDGETMANY <n> [<max>]` (`n` at most [`MAX_FILES`]; `0` is a probe
 //! answered `OK` alone; a file over `max` bytes is only announced, `B
-//! <size>`, for the client to fetch otherwise). After `OK` the client sends `n` frames, each a path, then `E`;
+//! <size> <mode, octal>`, for the client to fetch otherwise). After `OK` the client sends `n` frames, each a path, then `E`;
 //! only then does the server send, per file, either `X <FAILED code>
 //! <reason>` or a header `F <size> <mode, octal> <mtime>`, the data in frames
 //! holding exactly `size` bytes together and a trailer `S <sha-256 of those
@@ -84,7 +84,9 @@ fn getmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             Ok((mut file, st)) => {
                 let size = st.st_size.max(0) as u64;
                 if size > max {
-                    s.chan.tx.send_frame(format!("B {size}").as_bytes())?;
+                    s.chan
+                        .tx
+                        .send_frame(format!("B {size} {:o}", st.st_mode & 0o7777).as_bytes())?;
                     continue;
                 }
                 let head = format!("F {size} {:o} {}", st.st_mode & 0o7777, st.st_mtime);

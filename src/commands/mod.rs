@@ -324,6 +324,9 @@ pub static TABLE: &[Spec] = &[
     row("TFDSTAGE", stage::open, ANY, needs(&[bits::WFILE])),
     row("TFDSTAGEPUT", stage::put, ANY, needs(&[bits::WFILE])).transfer(),
     row("TFDSTAGEDONE", stage::done, ANY, needs(&[bits::WFILE])),
+    // the user's own stages: listed, removed (issue 47 finding 8)
+    row("TFDSTAGES", stage::list, ANY, needs(&[bits::LRDIR])),
+    row("TFDSTAGEDROP", stage::discard, ANY, needs(&[bits::DFILE])),
     // tfd's own: delta uploads (doc/compatibility.md "Delta transfers")
     row("TFDDELTASIG", delta::sig, ANY, needs(&[bits::RFILE])),
     row("TFDDELTAPUT", delta::put, ANY, needs(&[bits::RFILE | bits::WFILE])).transfer(),

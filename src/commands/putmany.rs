@@ -130,7 +130,14 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         let Some(h) = parse_header(&head) else {
             return out_of_step(s, &format!("file {i}: a header that does not parse"));
         };
-        match one(s, &h, &mut budget)? {
+        let r = one(s, &h, &mut budget)?;
+        // each file's reservation ends with it: a stored file's is settled, a
+        // failed one's given back (it held room the next files may need)
+        match &r {
+            Ok(Outcome::Stored(_)) => super::quota::settle(&mut budget),
+            _ => super::quota::release(&mut budget),
+        }
+        match r {
             Ok(Outcome::Stored(b)) => {
                 stored += 1;
                 bytes += b;
@@ -151,7 +158,6 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     if end != b"E" {
         return out_of_step(s, "no end frame after the announced files");
     }
-    super::quota::settle(&mut budget);
     t.bytes = bytes;
     t.complete = failures.is_empty();
     if let Ok(p) = s.path(b"/") {
@@ -200,6 +206,15 @@ fn one(
             },
         },
     }
+    // the whole announced size is reserved before any data (issue 47 finding
+    // 7): a file that can never fit is refused at once and holds nothing, so
+    // it cannot starve a file of another job that fits, as reserving frame
+    // by frame let it
+    if failed.is_none() && !super::quota::reserve(budget, h.size) {
+        super::quota::refused(s, "TFDPUTMANY");
+        failed = Some((Failed::Quota, "quota exceeded".into()));
+        up = None;
+    }
     let mut hash = Sha256::new();
     let mut left = h.size;
     while left > 0 {
@@ -215,12 +230,6 @@ fn one(
             continue;
         }
         hash.update(&data);
-        if !super::quota::reserve(budget, data.len() as u64) {
-            super::quota::refused(s, "TFDPUTMANY");
-            failed = Some((Failed::Quota, "quota exceeded".into()));
-            up = None;
-            continue;
-        }
         if let Some(u) = up.as_mut() {
             if let Err(e) = u.write(&data) {
                 failed = Some((upload_error(&e), e.to_string()));

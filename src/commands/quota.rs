@@ -65,6 +65,9 @@ fn ledger_key(uid: u32, root: &libc::stat) -> u64 {
 
 /// The session's budget for one command (None: no quota). `replacing` is a file
 /// the command will replace: its size is given back if the quota's uid owns it.
+/// Only for an upload that replaces it in the same command (SNDFILE, SUP,
+/// TFDDELTAPUT): a stage, which may stay for days before its commit, is
+/// charged whole until it replaces something (issue 47 finding 7).
 pub fn budget(s: &Session, replacing: Option<&RelPath>) -> Option<Budget> {
     let q = s.auth.quota?;
     let reg = s.ctx.services.registry.clone();
@@ -123,6 +126,14 @@ impl Budget {
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
+    }
+
+    /// What the quota leaves when nothing else is reserved: the most one
+    /// upload may still add. A file announced bigger can never fit and is
+    /// refused at once, holding nothing (issue 47 finding 7: one that could
+    /// never fit held the room a file that fits needed).
+    pub fn room(&self) -> u64 {
+        self.limit.saturating_sub(self.stored().saturating_add(self.held))
     }
 
     /// What is stored: the walk's count and what was settled since.

@@ -23,12 +23,20 @@
 //! what it did not write itself (another connection's ranges, an earlier
 //! run's), reading it back.
 //!
+//! - `TFDSTAGES <0|1> <dir>`: the session user's own stages in `dir` (`1`:
+//!   and below), each line `<counted> <written> <size> <mtime> <n> <stage
+//!   path> <m> <target path>`, paths raw with their length before them, in
+//!   LSR's chunks: what the quota and `tf df` count of them, and what they are
+//!   stages of (issue 47 finding 8: they were invisible to their owner).
+//! - `TFDSTAGEDROP <path>`: removes the user's own stage of target `path`
+//!   (or the stage `path` names by its own name, as TFDSTAGES lists it).
+//!
 //! Clients that never send these commands see nothing of them.
 
 use super::hpf::{self, PutEnd};
 use super::transfer::{check_target, logged, Track};
 use super::{CmdResult, Reply};
-use crate::fsys::stage::{Stage, StageError, MAX_IDENTITY};
+use crate::fsys::stage::{self as fstage, DiscardError, Stage, StageError, MAX_IDENTITY};
 use crate::fsys::{FsError, RelPath};
 use crate::session::Session;
 use crate::xferlog::Direction;
@@ -232,7 +240,25 @@ pub fn open(s: &mut Session, arg: &[u8]) -> CmdResult {
     }
     let p = target(s, path)?;
     match Stage::open(&s.root, &p, size, identity, fresh == b"1") {
-        Ok((_, done)) => {
+        Ok((stage, done)) => {
+            // the whole file must fit beside everything the user stores, the
+            // file it will replace included (that is still there until the
+            // commit): one that cannot is refused now, holding nothing
+            if let Some(b) = super::quota::budget(s, None) {
+                let have = stage.file().metadata().map_or(0, |m| m.len());
+                let need = size.saturating_sub(have);
+                if need > b.room() {
+                    super::quota::refused(s, "TFDSTAGE");
+                    stage.discard();
+                    return failed(
+                        Failed::Quota,
+                        &format!(
+                            "Quota exceeded: the staged upload needs {need} more bytes, the quota leaves {}.",
+                            b.room()
+                        ),
+                    );
+                }
+            }
             let mut out = done.len().to_string();
             for (a, b) in &done {
                 out.push_str(&format!(" {a}-{b}"));
@@ -268,7 +294,10 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     };
     t.path = Some(p.clone());
     let grant = (req.bufsz as u64).min(s.ctx.cfg.hpf_max_buffer) as usize;
-    let mut budget = super::quota::budget(s, Some(&p));
+    // no credit for the target: the stage is charged whole until its commit
+    // replaces it (issue 47 finding 7: a stage of an existing file took a
+    // user to 1.76× the quota for the stage's 2 days)
+    let mut budget = super::quota::budget(s, None);
     // written like PUT's data (direct in full chunks): the bytes are hashed
     // here on their way, so the commit need not read them back
     let mut writer = hpf::chunk_writer(s, file, req.offset);
@@ -447,5 +476,122 @@ pub fn done(s: &mut Session, arg: &[u8]) -> CmdResult {
             Ok(Reply::Ok)
         }
         Err(e) => stage_failed(s, "TFDSTAGEDONE", e),
+    }
+}
+
+/// `TFDSTAGES <0|1> <dir>`: the session user's own stages in `dir` (`1`: and
+/// in every directory below it), in LSR's chunks, then `OK`. Each line:
+/// `<counted> <written> <size> <mtime> <n> <stage path> <m> <target path>`:
+/// the stage's apparent size (what the quota counts), the bytes its journal
+/// records, the size of the source, its mtime, then its own path and its
+/// target's (relative to `dir`, raw, each after its length in bytes; `0` and
+/// nothing for a stage that did not record its target). Another user's
+/// stages are not listed; TFPSFS and the walk as TFDLIST's.
+pub fn list(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let (deep, dir) = match command::split_space(arg) {
+        Some((d @ (b"0" | b"1"), dir)) => (d == b"1", dir),
+        _ => match arg {
+            b"0" | b"1" => (arg == b"1", &b""[..]),
+            _ => return Err(Failed::MissingParameter.into()),
+        },
+    };
+    let p = s.path(dir)?;
+    let fd = match s.root.open_dir(&p) {
+        Ok(fd) => fd,
+        Err(e) if e.is_denied() => return Err(Failed::AccessDenied.into()),
+        Err(_) => return Err(Failed::NoSuchDir.into()),
+    };
+    s.check_lock_dir(&p)?;
+    let id = s.secfs.id().map(<[u8]>::to_vec);
+    let may = move |d: std::os::fd::BorrowedFd<'_>| {
+        crate::fsys::secfs::permits(d, id.as_deref(), Some(tfp_wire::secfs::LRDIR))
+    };
+    let (found, truncated) = fstage::list_owned(fd, deep, s.ctx.cfg.walk_limit, &may);
+    if truncated {
+        warn!(
+            "{} TFDSTAGES incomplete (walk_limit {}, depth or descriptors)",
+            s.peer, s.ctx.cfg.walk_limit
+        );
+    }
+    let mut lines = Vec::new();
+    for (rel, l) in &found {
+        let stage = [&rel[..], &l.stage].concat();
+        let target = l.target.as_ref().map(|t| [&rel[..], t].concat()).unwrap_or_default();
+        lines.extend_from_slice(
+            format!("{} {} {} {} {} ", l.counted, l.written, l.size, l.mtime, stage.len()).as_bytes(),
+        );
+        lines.extend_from_slice(&stage);
+        lines.extend_from_slice(format!(" {} ", target.len()).as_bytes());
+        lines.extend_from_slice(&target);
+        lines.push(b'\n');
+    }
+    info!("{} TFDSTAGES: {} stages of this user", s.peer, found.len());
+    let mut left = &lines[..];
+    s.send_chunks(|buf, want| {
+        let n = want.saturating_sub(buf.len()).min(left.len());
+        buf.extend_from_slice(&left[..n]);
+        left = &left[n..];
+        Ok(!left.is_empty())
+    })?;
+    Ok(Reply::Ok)
+}
+
+/// `TFDSTAGEDROP <path>`: removes the session user's own stage of the target
+/// `path`, or, when the last component is a stage's own name
+/// (`.tfd-part-s<16 hex>`, as TFDSTAGES lists it), that stage. Only a stage
+/// proven the user's on the descriptor opened (owner uid, mode 0600, one
+/// link, tfd's stage mark) and held by no running upload; any other file of
+/// that name, another user's stage included, answers as a missing one
+/// (`FAILED 9`), and a stage an upload holds `FAILED 7`. TFPSFS: DFILE.
+pub fn discard(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let (dir_arg, last) = match arg.iter().rposition(|&b| b == b'/') {
+        Some(i) => (&arg[..i], &arg[i + 1..]),
+        None => (&b""[..], arg),
+    };
+    let (dir, name, dir_path) = if fstage::is_stage_name(last) {
+        let p = s.path(dir_arg)?;
+        let fd = s.root.open_dir(&p).map_err(|e| {
+            if e.is_denied() {
+                Failed::AccessDenied
+            } else {
+                Failed::NoSuchFile
+            }
+        })?;
+        let name = crate::fsys::cname(last).map_err(|_| Failed::NoSuchFile)?;
+        (fd, name, p)
+    } else {
+        let p = s.path(arg)?;
+        if p.is_root() {
+            return Err(Failed::NoSuchFile.into());
+        }
+        let (fd, target) = s.root.parent(&p).map_err(|e| {
+            if e.is_denied() {
+                Failed::AccessDenied
+            } else {
+                Failed::NoSuchFile
+            }
+        })?;
+        let name = fstage::stage_name(tfd_sys::geteuid(), target.as_bytes());
+        (fd, name, p.parent())
+    };
+    s.check_lock_dir(&dir_path)?;
+    match fstage::discard_owned(std::os::fd::AsFd::as_fd(&dir), &name) {
+        Ok(l) => {
+            info!(
+                "{} TFDSTAGEDROP: removed a stage of {} bytes ({} of {} written)",
+                s.peer, l.counted, l.written, l.size
+            );
+            Ok(Reply::Ok)
+        }
+        Err(DiscardError::NotOwned) => failed(Failed::NoSuchFile, "no staged upload of yours by that name"),
+        Err(DiscardError::InUse) => failed(
+            Failed::TransferApi,
+            "the staged upload is in use by a running upload; nothing removed",
+        ),
+        Err(DiscardError::Io(e)) => {
+            let e = std::io::Error::from_raw_os_error(e);
+            warn!("{} TFDSTAGEDROP: {e}", s.peer);
+            fs_failed(&e.into())
+        }
     }
 }

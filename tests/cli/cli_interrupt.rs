@@ -404,10 +404,11 @@ fn resume_moves_only_what_the_partial_lacks(cmd: &str, tag: &str) {
     let partial = got.join(".big.bin.tf-partial");
     let kept = fs::metadata(&partial).map(|m| m.len()).unwrap_or(0);
     assert!(kept > 0, "the cut run kept no partial of big.bin: {}", stderr(&o));
+    // the command that continues it, as printed (with the connection options)
     let told = if cmd == "get -r" {
-        "--resume"
+        "--resume` continues them"
     } else {
-        "same mirror again"
+        "mirror --delete --jobs 1 tree"
     };
     assert!(
         stderr(&o).contains(told),

@@ -591,3 +591,85 @@ fn a_server_without_the_extension_is_named() {
     }
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// Tree uploads in batches (TFDPUTMANY) onto a full disk and over a quota
+/// (issue 42): `mirror -R` of eight 1 MiB files over their 100 KiB old
+/// versions, with room for only a few: the run fails naming the files it
+/// could not store, every remote file is its old or its new version whole,
+/// nothing is left behind, and once there is room the same command makes
+/// the tree identical.
+#[test]
+fn tree_uploads_on_a_full_disk_or_over_a_quota_keep_old_or_new_files() {
+    assert!(
+        is_root(),
+        "this test needs root (tmpfs mounts; a quota applies to defusr root)"
+    );
+    for case in ["disk", "quota"] {
+        let srv = match case {
+            "disk" => Server::start(),
+            _ => Server::start_with("quota_default 12M\n"),
+        };
+        let dir = srv.path("small");
+        let mount = (case == "disk").then(|| tmpfs(&dir, "4m"));
+        fs::create_dir_all(dir.join("t")).unwrap();
+        let local = srv.dir.join("tree.local");
+        fs::create_dir_all(&local).unwrap();
+        let mut olds = Vec::new();
+        for i in 0..8 {
+            let name = format!("f{i}.bin");
+            let old = pattern(100 << 10, 40 + i);
+            fs::write(dir.join("t").join(&name), &old).unwrap();
+            fs::write(local.join(&name), pattern(MIB, 50 + i)).unwrap();
+            olds.push((name, old));
+        }
+        // over the quota: a filler takes most of it
+        let filler = srv.path("filler.bin");
+        if case == "quota" {
+            fs::write(&filler, pattern(9 * MIB, 9)).unwrap();
+        }
+        let args = ["mirror", "-R", local.to_str().unwrap(), "small/t"];
+        let o = srv.tf(&args);
+        assert!(!o.status.success(), "{case}: there was no room, yet: {}", text(&o));
+        let mut failed = 0;
+        for (name, old) in &olds {
+            let got = fs::read(dir.join("t").join(name)).unwrap();
+            let new = fs::read(local.join(name)).unwrap();
+            assert!(got == *old || got == new, "{case}: {name} is neither old nor new");
+            if got == *old {
+                failed += 1;
+                assert!(
+                    text(&o).contains(name.as_str()),
+                    "{case}: {name} not named: {}",
+                    text(&o)
+                );
+            }
+        }
+        assert!(failed > 0, "{case}: every file fitted: {}", text(&o));
+        let mut names = dir_names(&dir.join("t"));
+        names.sort();
+        let mut want: Vec<String> = olds.iter().map(|(n, _)| n.clone()).collect();
+        want.sort();
+        assert_eq!(names, want, "{case}: something was left behind");
+        // room again
+        if case == "disk" {
+            let st = Command::new("mount")
+                .args(["-o", "remount,size=32m"])
+                .arg(&dir)
+                .status()
+                .unwrap();
+            assert!(st.success(), "remount");
+        } else {
+            fs::remove_file(&filler).unwrap();
+        }
+        let o = srv.tf(&args);
+        assert!(o.status.success(), "{case}: {}", text(&o));
+        for (name, _) in &olds {
+            assert_eq!(
+                sha(&fs::read(dir.join("t").join(name)).unwrap()),
+                sha(&fs::read(local.join(name)).unwrap()),
+                "{case}: {name} after the re-run"
+            );
+        }
+        drop(mount);
+    }
+}

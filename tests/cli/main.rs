@@ -23,6 +23,7 @@ mod cli_liar_delta;
 mod cli_mirror;
 mod cli_mirror_delta;
 mod cli_put_atomic;
+mod cli_rerun;
 mod cli_resume;
 mod cli_safe;
 mod cli_session;

@@ -327,6 +327,8 @@ impl Server {
             std::fs::write(&key, &keys().1).unwrap();
         }
         let mut c = Command::new(tf_bin());
+        // tf's records of runs to continue (crates/tf/src/rerun.rs) stay here
+        c.env("XDG_STATE_HOME", self.dir.join("state"));
         c.arg("--server")
             .arg(self.addr())
             .arg("--key")
@@ -342,6 +344,7 @@ impl Server {
     pub fn tf_via(&self, addr: &str, args: &[&str]) -> Command {
         let _ = self.tf_command(&[]); // writes the public key beside the server
         let mut c = Command::new(tf_bin());
+        c.env("XDG_STATE_HOME", self.dir.join("state"));
         c.arg("--server")
             .arg(addr)
             .arg("--key")

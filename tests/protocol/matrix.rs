@@ -165,6 +165,9 @@ fn probe(name: &str) -> Option<Probe> {
         "TFDSTAGE" => p(&[&b"5 probe 0 "[..], MISSING].concat(), Flow::Frame),
         "TFDSTAGEPUT" => p(&hpf::encode(MISSING, 0, 65536, None), Flow::Put),
         "TFDSTAGEDONE" => p(&[&b"0x00 1 "[..], MISSING].concat(), Flow::Frame),
+        // a missing directory lists no stage; a missing stage removes nothing
+        "TFDSTAGES" => p(&flag_missing, Flow::Chunks),
+        "TFDSTAGEDROP" => p(MISSING, Flow::Frame),
         // the probe: a batch of no files is answered OK alone
         "TFDPUTMANY" => p(b"0", Flow::Frame),
         "TFDGETMANY" => p(b"0", Flow::Frame),

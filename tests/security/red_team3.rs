@@ -1,6 +1,7 @@
 //! The third red-team round, daemon side (issue 47): a slow control client,
 //! names shown raw, planted stages and pidfile temporaries, a hash another
-//! writer invalidated, and user files others can write.
+//! writer invalidated, user files others can write, stages and the quota,
+//! and stages their owner could neither see nor remove.
 
 use crate::common::{self, *};
 use std::io::{Read, Write};
@@ -214,10 +215,15 @@ const PW: &str = "a long enough password";
 /// A multi-user server with `alice` (system user `sys`); returns it, her
 /// uid and gid, and her root.
 fn alice_server(sys: &str, extra: &str) -> (Server, u32, u32, std::path::PathBuf) {
+    alice_server_with(sys, extra, &[])
+}
+
+/// As [`alice_server`], alice added with `more` tfpasswd options (`--quota N`).
+fn alice_server_with(sys: &str, extra: &str, more: &[&str]) -> (Server, u32, u32, std::path::PathBuf) {
     let (uid, gid) = common::ensure_system_user(sys, &[]);
     let f = common::tempdir("r3-userdb").join("userdb");
     let f = f.to_str().unwrap().to_string();
-    common::userdb_add(&f, "alice", sys, PW, &[]);
+    common::userdb_add(&f, "alice", sys, PW, more);
     let srv = Server::start_opts(Opts {
         extra: &format!("userdb {f}\n{extra}"),
         default_user: false,
@@ -623,4 +629,446 @@ fn a_quiet_stage_follower_does_not_poll() {
     assert!(b - a < 60, "the quiet follower woke {} times in 2 s", b - a);
     // and the session still commits what it has when the rest comes
     assert_eq!(c.raw(b"ECHO still").unwrap(), b"still");
+}
+
+/// `tf --user alice ARGS` against `srv` (the password from the environment).
+fn tf_alice(srv: &Server, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["--user", "alice"];
+    all.extend_from_slice(args);
+    srv.tf_command(&all)
+        .env("TF_PASSWORD", PW)
+        .env_remove("TF_USER")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn said(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+}
+
+/// A file of `data` at `at`, owned by `uid`:`gid` (alice's own, made aside).
+fn file_of(at: &std::path::Path, data: &[u8], uid: u32, gid: u32) {
+    std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+    std::fs::write(at, data).unwrap();
+    nix::unistd::chown(at, Some(uid.into()), Some(gid.into())).unwrap();
+}
+
+/// The names beginning `.tfd-part-` anywhere below `dir`.
+fn parts_below(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let ft = e.file_type().unwrap();
+            if ft.is_dir() {
+                todo.push(e.path());
+            } else if e.file_name().to_string_lossy().starts_with(".tfd-part-") {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}
+
+const MIB: usize = 1 << 20;
+
+/// Finding 7, first half: TFDSTAGEPUT gave the stage the credit of the file
+/// it will replace before anything was replaced, so alice (quota 10 MiB,
+/// a 6 MiB file) staged a new 6 MiB version of it and held 12 MiB for the
+/// stage's 2 days (TFDSTAGE OK, every range OK). Now a stage is charged whole
+/// until its commit: TFDSTAGE of a version that cannot fit beside the old
+/// file answers FAILED 13 and leaves no stage, `tf put --streams 2` says the
+/// quota and leaves the old file whole, and a version that fits beside it
+/// (3 MiB) is stored and replaces it.
+#[test]
+fn a_stage_is_charged_until_it_replaces_its_target() {
+    assert!(is_root(), "this test needs root (system users, LOGIN)");
+    let (srv, uid, gid, home) = alice_server_with("tfdr3a", "", &["--quota", "10485760"]);
+    let old = pattern(6 * MIB, 71);
+    file_of(&home.join("big.bin"), &old, uid, gid);
+    let mut c = alice(&srv);
+    let st = c
+        .call("TFDSTAGE", format!("{} seven 1 alice/big.bin", 6 * MIB).as_bytes())
+        .unwrap();
+    assert!(
+        matches!(&st, tfp_wire::Status::Failed(13, t) if t.contains("Quota")),
+        "a 6 MiB stage beside a 6 MiB file under a 10 MiB quota: {st:?}"
+    );
+    assert!(parts_below(&home).is_empty(), "a refused stage holds nothing");
+    // through tf: refused, naming the quota; the old file whole, no stage
+    let here = common::tempdir("r3-seven");
+    let v2 = pattern(6 * MIB, 72);
+    std::fs::write(here.join("v2.bin"), &v2).unwrap();
+    let o = tf_alice(
+        &srv,
+        &[
+            "put",
+            "--streams",
+            "2",
+            here.join("v2.bin").to_str().unwrap(),
+            "alice/big.bin",
+        ],
+    );
+    assert!(
+        !o.status.success(),
+        "stored a 6 MiB stage beside 6 MiB under 10 MiB: {}",
+        said(&o)
+    );
+    assert!(said(&o).contains("Quota"), "{}", said(&o));
+    assert_eq!(
+        std::fs::read(home.join("big.bin")).unwrap(),
+        old,
+        "the old file is whole"
+    );
+    assert!(parts_below(&home).is_empty(), "no stage left: {:?}", parts_below(&home));
+    // a version that fits beside the old file is stored and replaces it
+    let v3 = pattern(3 * MIB, 73);
+    std::fs::write(here.join("v3.bin"), &v3).unwrap();
+    let o = tf_alice(
+        &srv,
+        &[
+            "put",
+            "--streams",
+            "2",
+            here.join("v3.bin").to_str().unwrap(),
+            "alice/big.bin",
+        ],
+    );
+    assert!(o.status.success(), "{}", said(&o));
+    assert_eq!(std::fs::read(home.join("big.bin")).unwrap(), v3);
+    assert!(parts_below(&home).is_empty());
+    // the space tf df reports is what the quota leaves
+    let o = tf_alice(&srv, &["df", "--raw"]);
+    assert!(o.status.success(), "{}", said(&o));
+    assert!(
+        said(&o).contains(&format!("quota      {} used", 3 * MIB)),
+        "tf df: {}",
+        said(&o)
+    );
+}
+
+/// Finding 7, second half: near the quota (20 MiB, 10 MiB used), `put -r
+/// --jobs 4` of a tree holding an 8 MiB file (fits), a 12 MiB one and a
+/// 40 MiB one (staged; neither can ever fit) refused the 8 MiB file as well:
+/// the files that could never fit held the room with reservations taken
+/// frame by frame (a batch even kept a failed file's until its end), where
+/// `--jobs 1` stored it. Now a file's whole announced size is reserved
+/// before its data (TFDPUTMANY) and a stage that cannot fit is refused at
+/// TFDSTAGE: what cannot fit is refused at once and holds nothing, and the
+/// 8 MiB file is stored with 4 parallel jobs as with 1.
+#[test]
+fn parallel_jobs_never_refuse_a_file_that_fits_for_one_that_cannot() {
+    assert!(is_root(), "this test needs root (system users, LOGIN)");
+    let (srv, uid, gid, home) = alice_server_with("tfdr3a", "", &["--quota", "20971520"]);
+    file_of(&home.join("filler.bin"), &pattern(10 * MIB, 80), uid, gid);
+    let here = common::tempdir("r3-seven-jobs");
+    let src = here.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let fits = pattern(8 * MIB, 81);
+    std::fs::write(src.join("fits.bin"), &fits).unwrap();
+    std::fs::write(src.join("toobig.bin"), pattern(12 * MIB, 82)).unwrap();
+    std::fs::write(src.join("never.bin"), pattern(40 * MIB, 83)).unwrap();
+    for round in 0..3 {
+        for jobs in ["4", "1"] {
+            let dest = format!("alice/up-{jobs}-{round}");
+            let o = tf_alice(&srv, &["put", "-r", "--jobs", jobs, src.to_str().unwrap(), &dest]);
+            let at = srv.data.join(&dest);
+            assert!(!o.status.success(), "--jobs {jobs}: {}", said(&o));
+            assert!(
+                std::fs::read(at.join("fits.bin")).is_ok_and(|got| got == fits),
+                "round {round}, --jobs {jobs}: the 8 MiB file that fits was not stored: {}",
+                said(&o)
+            );
+            assert!(!at.join("toobig.bin").exists() && !at.join("never.bin").exists());
+            assert!(parts_below(&home).is_empty(), "{:?}", parts_below(&home));
+            std::fs::remove_dir_all(&at).unwrap();
+        }
+    }
+}
+
+/// `tf --user LOGIN ARGS` against `srv`.
+fn tf_as(srv: &Server, login: &str, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["--user", login];
+    all.extend_from_slice(args);
+    srv.tf_command(&all)
+        .env("TF_PASSWORD", PW)
+        .env_remove("TF_USER")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// Leaves an abandoned stage of `remote` (`size` bytes, `have` of them
+/// written) in a session of `login` that then ends; returns the stage's path
+/// on disk.
+fn abandon_stage(srv: &Server, login: &str, uid: u32, remote: &str, size: usize, have: usize) -> std::path::PathBuf {
+    let mut c = srv.client();
+    assert_ok(c.call("LOGIN", format!("{login} {PW}").as_bytes()).unwrap());
+    assert_ok(
+        c.call("TFDSTAGE", format!("{size} abandoned 1 {remote}").as_bytes())
+            .unwrap(),
+    );
+    assert_ok(stage_put(&mut c, remote, 0, &pattern(have, 90)));
+    let _ = c.end();
+    let (dir, name) = remote.rsplit_once('/').unwrap();
+    let at = srv.data.join(dir).join(stage_name(uid, name));
+    assert!(at.exists(), "the stage of {remote} is at {}", at.display());
+    at
+}
+
+/// Finding 8: an abandoned stage counted in alice's `tf df`, but `tf ls -la`
+/// did not show it, `tf rm` of it said access denied, and only the sweeper
+/// removed it 2 days later. Now `ls -a` shows her own stages as what they are
+/// (a stage of NAME, bytes written of size), `tf stages` lists them with the
+/// bytes the quota counts (the same as `tf df`), and `tf rm` of one, `tf
+/// stages --discard TARGET` and `--discard --all` remove them. Another user
+/// (bob, in a shared sticky directory) sees none of hers, and neither his
+/// `rm` nor his `--discard` removes one; a file named as a stage that does
+/// not bear tfd's mark is neither listed nor removed.
+#[test]
+fn stages_are_visible_and_removable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    assert!(is_root(), "this test needs root (system users, LOGIN)");
+    let (ua, ga) = common::ensure_system_user("tfdr3a", &[]);
+    let (ub, _) = common::ensure_system_user("tfdr3b", &[]);
+    let f = common::tempdir("r3-eight-userdb").join("userdb");
+    let f = f.to_str().unwrap().to_string();
+    common::userdb_add(&f, "alice", "tfdr3a", PW, &["--quota", "104857600"]);
+    common::userdb_add(&f, "bob", "tfdr3b", PW, &[]);
+    let srv = Server::start_opts(Opts {
+        extra: &format!("userdb {f}\n"),
+        default_user: false,
+        ..Opts::default()
+    });
+    let home = srv.data.join("alice");
+    std::fs::create_dir_all(&home).unwrap();
+    nix::unistd::chown(&home, Some(ua.into()), Some(ga.into())).unwrap();
+    let shared = srv.data.join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let a_big = abandon_stage(&srv, "alice", ua, "alice/big.bin", 3 * MIB, MIB);
+    let a_shared = abandon_stage(&srv, "alice", ua, "shared/x.bin", 2 * MIB, MIB / 2);
+    let b_shared = abandon_stage(&srv, "bob", ub, "shared/y.bin", MIB, 4096);
+    // a file of alice's named as a stage, but not tfd's
+    let fake = home.join(".tfd-part-s0000000000000000");
+    file_of(&fake, b"not a stage", ua, ga);
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let name = |p: &std::path::Path| p.file_name().unwrap().to_str().unwrap().to_string();
+
+    // ls -a shows her stage as what it is; bob's ls -a of shared shows only his
+    let o = tf_as(&srv, "alice", &["ls", "-la", "alice"]);
+    assert!(o.status.success(), "{}", said(&o));
+    let want = format!(
+        "{} (stage of alice/big.bin: {} of {} bytes written",
+        name(&a_big),
+        MIB,
+        3 * MIB
+    );
+    assert!(said(&o).contains(&want), "tf ls -la alice:\n{}", said(&o));
+    assert!(!said(&o).contains(&name(&fake)), "{}", said(&o));
+    let o = tf_as(&srv, "bob", &["ls", "-a", "shared"]);
+    assert!(said(&o).contains(&name(&b_shared)), "{}", said(&o));
+    assert!(
+        !said(&o).contains(&name(&a_shared)),
+        "bob sees alice's stage: {}",
+        said(&o)
+    );
+
+    // tf stages lists both of hers, with what tf df counts
+    let o = tf_as(&srv, "alice", &["stages"]);
+    assert!(o.status.success(), "{}", said(&o));
+    let out = said(&o);
+    assert!(
+        out.contains("stage of alice/big.bin") && out.contains("stage of shared/x.bin"),
+        "{out}"
+    );
+    assert!(!out.contains("y.bin") && !out.contains(&name(&fake)), "{out}");
+    let counted = std::fs::metadata(&a_big).unwrap().len() + std::fs::metadata(&a_shared).unwrap().len();
+    assert!(out.contains(&format!("2 stages, {counted} bytes counted")), "{out}");
+    // tf df counts them, and alice's other file (the fake)
+    let fake_len = std::fs::metadata(&fake).unwrap().len();
+    let o = tf_as(&srv, "alice", &["df", "--raw"]);
+    assert!(
+        said(&o).contains(&format!("quota      {} used", counted + fake_len)),
+        "tf df: {}",
+        said(&o)
+    );
+
+    // bob can remove none of hers, nor the fake
+    let theirs = format!("shared/{}", name(&a_shared));
+    for args in [
+        vec!["rm", theirs.as_str()],
+        vec!["stages", "--discard", theirs.as_str()],
+    ] {
+        let o = tf_as(&srv, "bob", &args);
+        assert!(!o.status.success(), "bob {args:?}: {}", said(&o));
+        assert!(a_shared.exists(), "bob {args:?} removed alice's stage");
+    }
+    let o = tf_as(
+        &srv,
+        "alice",
+        &["stages", "--discard", &format!("alice/{}", name(&fake))],
+    );
+    assert!(!o.status.success() && fake.exists(), "{}", said(&o));
+
+    // alice removes hers: rm of the stage's own name, --discard of the target
+    let o = tf_as(&srv, "alice", &["rm", &format!("alice/{}", name(&a_big))]);
+    assert!(o.status.success(), "tf rm of her stage: {}", said(&o));
+    assert!(!a_big.exists());
+    let o = tf_as(&srv, "alice", &["stages", "--discard", "shared/x.bin"]);
+    assert!(o.status.success(), "{}", said(&o));
+    assert!(!a_shared.exists());
+    assert!(b_shared.exists(), "bob's stage stays");
+    // raced: a stage a running upload holds is not removed under it (refused
+    // as in use while the data comes), and that upload then commits
+    let busy = pattern(4 * MIB, 91);
+    let mut c = alice(&srv);
+    assert_ok(
+        c.call("TFDSTAGE", format!("{} busy 1 alice/busy.bin", busy.len()).as_bytes())
+            .unwrap(),
+    );
+    let (started, sending) = std::sync::mpsc::channel();
+    let (go_on, release) = std::sync::mpsc::channel();
+    let uploader = {
+        let busy = busy.clone();
+        std::thread::spawn(move || {
+            let mut src = Trickle {
+                data: &busy,
+                started: Some((started, release)),
+            };
+            c.put_as("TFDSTAGEPUT", b"alice/busy.bin", 0, 1 << 20, &mut src, &mut |_| {})
+                .unwrap();
+            let st = tfp_wire::Status::parse(&c.chan.rx.recv_frame().unwrap());
+            assert_ok(st);
+            c.call(
+                "TFDSTAGEDONE",
+                format!("{} 1 alice/busy.bin", sha_text(&busy)).as_bytes(),
+            )
+            .unwrap()
+        })
+    };
+    sending.recv().unwrap();
+    let o = tf_as(&srv, "alice", &["stages", "--discard", "alice/busy.bin"]);
+    go_on.send(()).unwrap();
+    assert!(
+        !o.status.success() && said(&o).contains("in use"),
+        "a stage a running upload holds was discarded: {}",
+        said(&o)
+    );
+    assert_ok(uploader.join().unwrap());
+    assert_eq!(
+        std::fs::read(home.join("busy.bin")).unwrap(),
+        busy,
+        "the upload committed"
+    );
+    // --discard --all: every one of hers, none of bob's
+    let s1 = abandon_stage(&srv, "alice", ua, "alice/one.bin", MIB, 4096);
+    let s2 = abandon_stage(&srv, "alice", ua, "shared/two.bin", MIB, 4096);
+    let o = tf_as(&srv, "alice", &["stages", "--discard", "--all"]);
+    assert!(o.status.success(), "{}", said(&o));
+    assert!(!s1.exists() && !s2.exists() && b_shared.exists() && fake.exists());
+    let o = tf_as(&srv, "alice", &["stages"]);
+    assert!(said(&o).contains("0 stages, 0 bytes counted"), "{}", said(&o));
+    // what tf df counts now: her two files, no stage
+    let o = tf_as(&srv, "alice", &["df", "--raw"]);
+    assert!(
+        said(&o).contains(&format!("quota      {} used", fake_len + busy.len() as u64)),
+        "tf df: {}",
+        said(&o)
+    );
+}
+
+/// A source that says when it is first read (the server holds the stage by
+/// then: the grant came) and waits to be let go on, then gives 64 KiB every
+/// 30 ms.
+struct Trickle<'a> {
+    data: &'a [u8],
+    started: Option<(std::sync::mpsc::Sender<()>, std::sync::mpsc::Receiver<()>)>,
+}
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if let Some((tx, rx)) = self.started.take() {
+            let _ = tx.send(());
+            let _ = rx.recv();
+        }
+        std::thread::sleep(Duration::from_millis(30));
+        let n = buf.len().min(self.data.len()).min(64 << 10);
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+/// Finding 7, deltas (what `mirror -R` sends over its pool beside the
+/// batches): TFDDELTAPUT reserved record by record, so a new version that
+/// could never fit (14 MiB where the quota leaves 10 beside the old 2 MiB)
+/// was answered OK and held the room its records took while a batch of
+/// another session refused an 8 MiB file that fits. Now the whole announced
+/// size is reserved before any record: the delta is refused at once
+/// (FAILED 13, before OK) holding nothing, and the batch stores the file.
+#[test]
+fn a_delta_that_cannot_fit_holds_no_room_a_batch_needs() {
+    assert!(is_root(), "this test needs root (system users, LOGIN)");
+    let (srv, uid, gid, home) = alice_server_with("tfdr3a", "", &["--quota", "20971520"]);
+    let old = pattern(2 * MIB, 100);
+    file_of(&home.join("old.bin"), &old, uid, gid);
+    file_of(&home.join("filler.bin"), &pattern(8 * MIB, 101), uid, gid);
+    let mut a = alice(&srv);
+    a.chan.tx.send_frame(b"TFDDELTASIG alice/old.bin").unwrap();
+    let head = String::from_utf8(a.chan.rx.recv_frame().unwrap()).unwrap();
+    let identity = head.split(' ').nth(4).unwrap_or_else(|| panic!("{head}")).to_string();
+    loop {
+        let f = a.chan.rx.recv_frame().unwrap();
+        if f == b"OK" {
+            break;
+        }
+        assert_eq!(f.first(), Some(&b'S'), "{}", String::from_utf8_lossy(&f));
+    }
+    let size = 14 * MIB;
+    a.chan
+        .tx
+        .send_frame(format!("TFDDELTAPUT {size} {identity} alice/old.bin").as_bytes())
+        .unwrap();
+    let first = tfp_wire::Status::parse(&a.chan.rx.recv_frame().unwrap());
+    if ok(&first) {
+        // the old code: 9 MiB of literal records, held while the batch runs
+        let lit = pattern(256 << 10, 102);
+        for _ in 0..36 {
+            let mut frame = vec![b'L'];
+            frame.extend_from_slice(&(lit.len() as u32).to_be_bytes());
+            frame.extend_from_slice(&lit);
+            a.chan.tx.send_frame(&frame).unwrap();
+        }
+        // a round trip: the server has taken every record so far
+        let _ = tf_alice(&srv, &["echo", "sync"]);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let here = common::tempdir("r3-seven-delta");
+    let fits = pattern(8 * MIB, 103);
+    std::fs::create_dir_all(here.join("src")).unwrap();
+    std::fs::write(here.join("src/fits.bin"), &fits).unwrap();
+    let o = tf_alice(&srv, &["put", "-r", here.join("src").to_str().unwrap(), "alice/up"]);
+    let stored = std::fs::read(home.join("up/fits.bin")).is_ok_and(|got| got == fits);
+    if ok(&first) {
+        a.chan.tx.send_frame(format!("E{}", "0".repeat(64)).as_bytes()).unwrap();
+        let _ = a.chan.rx.recv_frame();
+    }
+    assert!(
+        stored,
+        "the 8 MiB file that fits was refused beside the delta: {}",
+        said(&o)
+    );
+    assert!(o.status.success(), "{}", said(&o));
+    assert!(
+        matches!(&first, tfp_wire::Status::Failed(13, _)),
+        "a delta of 14 MiB with 10 MiB left beside a 2 MiB file: {first:?}"
+    );
+    assert_eq!(
+        std::fs::read(home.join("old.bin")).unwrap(),
+        old,
+        "the old file is whole"
+    );
+    assert!(parts_below(&home).is_empty());
 }

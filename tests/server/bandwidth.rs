@@ -23,14 +23,23 @@ fn ideal(bytes: usize, rate: usize) -> f64 {
     bytes as f64 / rate as f64
 }
 
-/// Asserts `secs` is within `tol` (relative) of `want` and prints the ratio.
+/// Asserts a limit held: `secs` is no more than `tol` (relative) under
+/// `want`, the limit's own time (the burst it allows), and not far over it.
+/// The upper bound is loose on purpose: a loaded 2-core machine makes any
+/// transfer slower, never faster, than the limit, so only the lower bound
+/// proves the limit and a tight upper one would fail under load (issue 44:
+/// 10.7 s against 10 s ± 5%). Rates are measured in `scripts/bench`.
 fn within(what: &str, secs: f64, want: f64, tol: f64) {
     let ratio = secs / want;
     eprintln!("{what}: {secs:.3} s for an ideal {want:.3} s (ratio {ratio:.4})");
     assert!(
-        (ratio - 1.0).abs() <= tol,
-        "{what}: took {secs:.3} s, want {want:.3} s ± {:.0}%",
+        ratio >= 1.0 - tol,
+        "{what}: took {secs:.3} s, faster than the limit allows ({want:.3} s - {:.0}%)",
         tol * 100.0
+    );
+    assert!(
+        secs <= want * 2.0 + 2.0,
+        "{what}: took {secs:.3} s, far over the limit's {want:.3} s: the limit throttles more than asked"
     );
 }
 
@@ -145,7 +154,7 @@ fn total_limit_is_shared_between_sessions() {
         ideal(up_data.len(), RATE),
         0.05,
     );
-    assert!(all < ideal(2 * half.len(), RATE) * 1.1, "{all}");
+    assert!(all < ideal(2 * half.len(), RATE) * 2.0 + 2.0, "{all}");
 }
 
 /// `rate_limit_user` is shared by the sessions of one LOGIN user and by no
@@ -191,6 +200,11 @@ fn user_limit_is_shared_by_one_users_sessions_only() {
         0.05,
     );
     within("user limit, bob 20 MiB at 2M alone", sb, ideal(full.len(), RATE), 0.05);
+    // bob's own bucket: sharing alice's would take the three 40 MiB at 2M, 20 s
+    assert!(
+        sb < ideal(full.len(), RATE) * 1.5,
+        "bob took {sb:.3} s: he shares alice's bucket"
+    );
 }
 
 /// Every command that moves data is paced: each moves 1 MiB (LS/LSR: a big

@@ -25,11 +25,13 @@ mod probe;
 mod put_staged;
 mod remote;
 mod reply;
+mod rerun;
 mod rglob;
 mod row;
 mod safe;
 mod secfs;
 mod shell;
+mod stages;
 mod table;
 mod tree;
 mod tz;
@@ -72,7 +74,8 @@ fn usage() -> String {
 fn main() -> ExitCode {
     let mut given = conn::Settings::default();
     let mut rest: Vec<String> = Vec::new();
-    let mut args = std::env::args().skip(1);
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    let mut args = raw.clone().into_iter();
     while let Some(a) = args.next() {
         if !rest.is_empty() {
             rest.push(a);
@@ -220,6 +223,8 @@ fn main() -> ExitCode {
         eprintln!("tf: transport: {}", client.transport_name());
     }
     let mut x = ctx::Ctx::new(&mut client, &cfg, settings.fai);
+    // everything before the command is a connection option
+    x.invoked = ctx::Invoked::of(&raw[..raw.len() - rest.len()]);
     let code = match (cmd.as_deref(), &batch) {
         (_, Some(file)) => shell::batch(&mut x, file),
         (Some(cmd), None) if table::find(cmd).is_some_and(|r| matches!(r.does, row::Does::Shell)) => {

@@ -53,13 +53,19 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, args: &[String]) -> ExitCode {
         Err(e) => return fail(e),
     };
     o.fai = x.fai;
-    let how = "running the same mirror again continues them";
-    // only a download keeps partials to continue
-    let told = Told::new(cfg, (!o.upload).then(|| how.to_string()));
+    let mut again = vec!["mirror"];
+    again.extend(args.iter().map(String::as_str));
+    let how = format!("`{}` continues them", x.invoked.command(&again));
+    super::safe::interrupt_leaves(if o.upload {
+        "each remote file is the old or the new one, whole"
+    } else {
+        "each local file is the old or the new one, whole"
+    });
+    let told = Told::new(cfg, Some(how.clone()));
     match mirror::mirror(c, cfg, &src, &dst, &o, &told) {
         Ok(r) => {
             print(&r, &o);
-            tree::tell_kept(&r.report, how);
+            tree::tell_kept(&r.report, &how);
             tree::code(&r.report)
         }
         Err(e) => {

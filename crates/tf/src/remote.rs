@@ -64,8 +64,9 @@ struct Operand {
 
 /// `ls [-l] [-a] [-h] [PATH...]` and `lsr` likewise: each directory's entries
 /// sorted by name; a file named is shown as itself; a pattern is expanded
-/// from a listing. `-a` is accepted as ls users type it (the server's listing
-/// holds every name already), `-h` writes sizes as `ls -h`.
+/// from a listing. `-a` adds the user's own stages, which the server's
+/// listing hides (tfd's TFDSTAGES; the listing holds every other name
+/// already), `-h` writes sizes as `ls -h`.
 pub fn ls(c: &mut Client, cmd: &str, args: &[String]) -> Done {
     let g = match commands::parse(Family::List, &split_flags(args)) {
         Ok(g) => g,
@@ -76,7 +77,7 @@ pub fn ls(c: &mut Client, cmd: &str, args: &[String]) -> Done {
         }
         Err(commands::ParseError::Bad(m)) => return Ok(fail(m)),
     };
-    let (long, human) = (g.flag("-l"), g.flag("-h"));
+    let (long, human, all) = (g.flag("-l"), g.flag("-h"), g.flag("-a"));
     let mut code = ExitCode::SUCCESS;
     let mut ops: Vec<Operand> = Vec::new();
     for w in g
@@ -165,9 +166,47 @@ pub fn ls(c: &mut Client, cmd: &str, args: &[String]) -> Done {
             out.extend_from_slice(shown(e.name).as_bytes());
             out.push(b'\n');
         }
+        if all {
+            stage_lines(c, cmd == "lsr", dir, long, human, &mut out)?;
+        }
     }
     let _ = std::io::stdout().write_all(&out);
     Ok(code)
+}
+
+/// `ls -a`: the user's own stages in `dir` (with `lsr`, below it too), which
+/// the listing hides, as what they are: `S: NAME (stage of TARGET: ...)`, or
+/// with `-l` type `s`, the size the quota counts and the last write. A server
+/// without stages (or that refuses the listing) adds nothing.
+fn stage_lines(c: &mut Client, deep: bool, dir: &str, long: bool, human: bool, out: &mut Vec<u8>) -> Result<(), Error> {
+    let found = match tfp_client::staged::list(c, dir.as_bytes(), deep) {
+        Ok(v) => v,
+        Err(Error::Refused(_)) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for s in found {
+        if long {
+            let size = if human {
+                formats::human_size(s.counted)
+            } else {
+                s.counted.to_string()
+            };
+            out.extend_from_slice(format!("s {size:>12} {}  ", formats::local_time(s.mtime)).as_bytes());
+        } else {
+            out.extend_from_slice(b"S: ");
+        }
+        out.extend_from_slice(shown(&s.path).as_bytes());
+        out.extend_from_slice(format!(" ({})\n", super::stages::what(&s, dir)).as_bytes());
+    }
+    Ok(())
+}
+
+/// Whether `path`'s last component is a stage's own name, as `ls -a` shows
+/// it: `rm` of one discards the stage (TFDSTAGEDROP), since DEL may not name it.
+fn names_a_stage(path: &str) -> bool {
+    let last = path.rsplit('/').next().unwrap_or(path);
+    last.strip_prefix(".tfd-part-s")
+        .is_some_and(|h| h.len() == 16 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
 }
 
 /// FSTAT of `path`: None when refused or of another shape (an entry gone
@@ -220,7 +259,12 @@ pub fn del(c: &mut Client, cmd: &str, args: &[String]) -> Done {
             vec![rglob::literal(w)]
         };
         for p in paths {
-            let st = c.call("DEL", p.as_bytes())?;
+            let st = if names_a_stage(&p) {
+                // one's own stage, as ls -a shows it: discarded (tf stages --discard)
+                c.call("TFDSTAGEDROP", p.as_bytes())?
+            } else {
+                c.call("DEL", p.as_bytes())?
+            };
             let one = report(c, "del", &[(p.as_str(), explain::Access::Read)], &st);
             if one != ExitCode::SUCCESS {
                 code = one;

@@ -31,7 +31,7 @@ pub fn clean_on_signals() {
                     continue;
                 }
                 temporaries::remove_pending();
-                eprintln!("\ntf: interrupted; the local file is left as it was");
+                eprintln!("\ntf: interrupted; {}", left());
                 for note in temporaries::kept_notes() {
                     eprintln!("tf: {note}");
                 }
@@ -39,6 +39,25 @@ pub fn clean_on_signals() {
             }
         });
     });
+}
+
+/// What an interruption leaves, said by the signal thread; a download's
+/// unless the command said otherwise ([`interrupt_leaves`]).
+static LEFT: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+fn left() -> String {
+    LEFT.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+        .unwrap_or_else(|| "the local file is left as it was".into())
+}
+
+/// Says what an interruption from now on leaves (the sentence after
+/// "interrupted;"), and makes sure a signal says it: for uploads, whose
+/// files tf does not clean up itself.
+pub fn interrupt_leaves(text: impl Into<String>) {
+    *LEFT.lock().unwrap_or_else(|p| p.into_inner()) = Some(text.into());
+    clean_on_signals();
 }
 
 /// Where a download goes.

@@ -12,7 +12,7 @@ use super::explain;
 use super::reply::fail;
 pub use super::row::Part;
 use super::row::{row, special, Cmd, Does, Failure};
-use super::{basic, confine, info, intrw, layer, locks, remote, secfs, tz, v251_fs};
+use super::{basic, confine, info, intrw, layer, locks, remote, secfs, stages, tz, v251_fs};
 use std::process::ExitCode;
 
 /// A function of the shape `(client, config, name, args)` as a [`Run`](super::row::Run).
@@ -58,6 +58,7 @@ pub static TABLE: &[Cmd] = {
     row("sha256", "[--raw] PATH...", "SHA-256 of remote files, as sha256sum prints it", Basic, P::All, |x: &mut Ctx<'_>, r: &Cmd, a: &[String]| info::run(x.c, r, a)).access(&[R]),
     row("freesp", "[--raw]", "free space on the server", Basic, P::No, |x: &mut Ctx<'_>, r: &Cmd, a: &[String]| info::run(x.c, r, a)),
     row("df", "[--raw]", "space left to use: free disk space, quota used and limit", Basic, P::No, basic::df),
+    row("stages", "[--discard [--all]] [PATH...]", "your staged uploads not committed (tf df counts them)", Basic, P::All, on_client!(stages::run)).access(&[R]),
     row("copy", "SRC DST", "copy a remote file", Basic, P::All, basic::two).access(&[R, C]),
     row("cpdir", "SRC DST", "copy a remote directory", Basic, P::All, basic::two).access(&[R, C]),
     row("renam", "OLD NEW", "rename a remote file or directory", Basic, P::All, basic::two).access(&[R, C]),

@@ -6,6 +6,7 @@
 
 use super::explain;
 use super::reply::fail;
+use super::rerun::Rerun;
 use std::io::IsTerminal;
 use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
@@ -159,6 +160,7 @@ pub(super) struct Told<'a> {
     interrupted: Option<String>,
     bar: Mutex<Option<Bar>>,
     note: Mutex<Option<u64>>,
+    rerun: Option<&'a Rerun>,
 }
 
 impl<'a> Told<'a> {
@@ -168,7 +170,14 @@ impl<'a> Told<'a> {
             interrupted,
             bar: Mutex::new(None),
             note: Mutex::new(None),
+            rerun: None,
         }
+    }
+
+    /// Records in `r` when the run makes its destination.
+    fn rerun(mut self, r: &'a Rerun) -> Self {
+        self.rerun = Some(r);
+        self
     }
 }
 
@@ -189,10 +198,16 @@ impl Events for Told<'_> {
         if let Some(how) = &self.interrupted {
             super::safe::clean_on_signals();
             // said by the signal thread too, after the partials it names
-            let id = temporaries::note_kept(format!("interrupted: {how}"));
+            let id = temporaries::note_continue(how.clone());
             *self.note.lock().unwrap_or_else(|p| p.into_inner()) = Some(id);
         }
         *self.bar.lock().unwrap_or_else(|p| p.into_inner()) = Bar::start(total, progress);
+    }
+
+    fn making_destination(&self) {
+        if let Some(r) = self.rerun {
+            r.making();
+        }
     }
 
     fn transferred(&self) {
@@ -216,7 +231,9 @@ pub(super) fn tell_kept(r: &Report, how: &str) {
     eprintln!("tf: {} partial download(s) kept; {how}", r.kept.len());
 }
 
-/// `put` or `get` as a tree command.
+/// `put` or `get` as a tree command. A run says, if interrupted, the command
+/// that continues it; that command (and the same one run again) continues
+/// into the destination the interrupted run made ([`Rerun`]).
 pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode {
     let (c, cfg) = (&mut *x.c, x.cfg);
     let mut o = match parse(cmd, args) {
@@ -224,35 +241,51 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
         Err(e) => return fail(e),
     };
     o.run.fai = x.fai;
+    let rerun = Rerun::of(cfg, cmd, &o.sources, &o.dest);
+    o.run.contents = rerun.pending();
+    let mut again: Vec<&str> = vec![cmd];
+    again.extend(args.iter().map(String::as_str).filter(|a| *a != "--resume"));
+    if cmd == "get" {
+        again.push("--resume");
+    }
+    let again = x.invoked.command(&again);
     let r = if cmd == "put" {
-        copy::put(c, cfg, &o.sources, &o.dest, &o.run, &Told::new(cfg, None))
+        super::safe::interrupt_leaves("each remote file is the old or the new one, whole");
+        let how = format!("`{again}` continues");
+        copy::put(
+            c,
+            cfg,
+            &o.sources,
+            &o.dest,
+            &o.run,
+            &Told::new(cfg, Some(how)).rerun(&rerun),
+        )
     } else {
-        let mut again: Vec<String> = vec!["tf".into(), "get".into()];
-        again.extend(args.iter().filter(|a| *a != "--resume").map(|a| shell_word(a)));
-        again.push("--resume".into());
-        let how = format!("`{}` continues them", again.join(" "));
-        let r = copy::get(c, cfg, &o.sources, &o.dest, &o.run, &Told::new(cfg, Some(how.clone())));
+        let how = format!("`{again}` continues them");
+        let r = copy::get(
+            c,
+            cfg,
+            &o.sources,
+            &o.dest,
+            &o.run,
+            &Told::new(cfg, Some(how.clone())).rerun(&rerun),
+        );
         if let Ok(r) = &r {
             tell_kept(r, &how);
         }
         r
     };
     match r {
-        Ok(r) => code(&r),
+        Ok(r) => {
+            if r.ok() {
+                rerun.done();
+            }
+            code(&r)
+        }
         Err(e) => {
             explain::session_error(&e, cfg).print();
             ExitCode::from(1)
         }
-    }
-}
-
-/// `a` as a shell word (quoted when it holds anything but plain characters).
-fn shell_word(a: &str) -> String {
-    let plain = |b: u8| b.is_ascii_alphanumeric() || b"-_./=:@%+,".contains(&b);
-    if !a.is_empty() && a.bytes().all(plain) {
-        a.to_string()
-    } else {
-        format!("'{}'", a.replace('\'', "'\\''"))
     }
 }
 

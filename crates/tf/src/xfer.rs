@@ -7,6 +7,7 @@ use super::safe;
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{IsTerminal, Read, Seek, SeekFrom, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,8 +19,9 @@ use tfp_client::engine::download;
 use tfp_client::engine::scratch::Scratch;
 use tfp_client::options::commands::{self, Family, ParseError};
 use tfp_client::replies::{AsStatus as _, Split as _};
+use tfp_client::tree::batch::{self, Failure};
 use tfp_client::tree::capped::Capped;
-use tfp_client::{delta, parallel, Client, ClientConfig, Error, DIRECT_WRITE_MIN};
+use tfp_client::{delta, escape, parallel, temporaries, Client, ClientConfig, Error, DIRECT_WRITE_MIN};
 use tfp_wire::Status;
 
 #[derive(Default)]
@@ -35,6 +37,10 @@ struct Opts {
     whole_file: bool,
     no_whole_file: bool,
     positional: Vec<String>,
+    /// This command again as tf prints it (with the connection options
+    /// given), `--resume` added when `resumed`.
+    again: String,
+    resumed: String,
 }
 
 fn parse(args: &[String]) -> Result<Opts, String> {
@@ -54,6 +60,8 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         whole_file: g.flag("--whole-file"),
         no_whole_file: g.flag("--no-whole-file"),
         positional: g.positional,
+        again: String::new(),
+        resumed: String::new(),
     };
     if o.positional.len() != 2 {
         return Err("needs a source and a destination".into());
@@ -234,10 +242,15 @@ fn open_source(local: &str) -> Result<Source, String> {
 /// `--parents` made for it.
 pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode {
     let (c, cfg) = (&mut *x.c, x.cfg);
-    let o = match parse(args) {
+    let mut o = match parse(args) {
         Ok(o) => o,
         Err(e) => return fail(format!("{cmd}: {e}")),
     };
+    let mut words: Vec<&str> = vec![cmd];
+    words.extend(args.iter().map(String::as_str).filter(|a| *a != "--resume"));
+    o.again = x.invoked.command(&words);
+    words.push("--resume");
+    o.resumed = x.invoked.command(&words);
     if !is_upload(cmd) {
         if o.parents {
             return fail(format!("{cmd}: --parents is for uploads (put, sndfile, sup)"));
@@ -298,18 +311,34 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
     let (local, remote) = (o.positional[0].as_str(), o.positional[1].as_str());
     let counter = Arc::new(AtomicU64::new(0));
     let err = |e: Error| e.to_string();
-    let (mut reader, size): (Box<dyn Read>, u64) = match src {
-        Source::Stdin => (Box::new(std::io::stdin().lock()), 0),
-        Source::File(f, size) => (Box::new(f), size),
+    let (mut reader, mut file, size): (Box<dyn Read>, Option<File>, u64) = match src {
+        Source::Stdin => (Box::new(std::io::stdin().lock()), None, 0),
+        Source::File(f, size) => {
+            let again = f.try_clone().map_err(|e| format!("{local}: {e}"))?;
+            (Box::new(again), Some(f), size)
+        }
     };
     let from_stdin = local == "-";
+    let staged = cmd == "put" && o.offset.is_none() && (o.resume || o.streams > 1);
+    if o.offset.is_some() {
+        safe::interrupt_leaves("the remote file holds what was written before it");
+    } else {
+        safe::interrupt_leaves("the remote file is left as it was");
+    }
+    let _note = (!from_stdin).then(|| {
+        Noted(temporaries::note_continue(if staged {
+            format!("`{}` continues from what the server kept", o.resumed)
+        } else {
+            format!("`{}` sends it again", o.again)
+        }))
+    });
     // stdin is read once: hash it on the way for --verify (a file is hashed
     // after, from the disk; nothing is hashed without --verify)
     let mut hashing = safe::HashingReader {
         inner: &mut reader,
         hash: (from_stdin && o.verify).then(Sha256::new),
     };
-    if cmd == "put" && o.offset.is_none() && (o.resume || o.streams > 1) {
+    if staged {
         // a complete, verified file replaces the target in one step
         let p = super::put_staged::Put {
             local,
@@ -373,13 +402,32 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
         let bar = Bar::start(size, counter.clone());
         let ctr = counter.clone();
         let overwrite = cmd == "put" || o.overwrite;
-        let r = c.sndfile(remote.as_bytes(), overwrite, &mut hashing, &mut |n| {
-            ctr.store(n, Ordering::Relaxed)
-        });
+        // over a link with latency, and for --verify, a file goes up in a
+        // batch of its own where the server has them (batch::put_one)
+        let batched = match &file {
+            Some(_) if cmd == "put" && (o.verify || delta::link_is_slow(c)) => {
+                batch::put_one(c, Path::new(local), remote.as_bytes(), &counter).map_err(err)?
+            }
+            _ => None,
+        };
+        let mut progress = |n| ctr.store(n, Ordering::Relaxed);
+        let r = match (batched, &mut file) {
+            (Some(Ok(())), _) => Ok(Status::Ok(Vec::new())),
+            (Some(Err(Failure::Refused(code, text))), _) => Ok(Status::Failed(code, text)),
+            (Some(Err(Failure::Batch(st))), _) => Ok(st),
+            (Some(Err(Failure::Local(why))), _) => Err(Error::Local(std::io::Error::other(why))),
+            // a file that changes while it is read is broken off, not committed
+            (None, Some(f)) => c.sndfile_file(remote.as_bytes(), overwrite, f, &mut progress).status(),
+            (None, None) => c
+                .sndfile(remote.as_bytes(), overwrite, &mut hashing, &mut progress)
+                .status(),
+        };
         bar.finish();
-        match r.status().map_err(err)? {
-            Status::Ok(_) => Ok(()),
-            other => Err(other),
+        match r {
+            Ok(Status::Ok(_)) => Ok(()),
+            Ok(other) => Err(other),
+            Err(Error::Local(e)) => return Err(format!("{local}: {e}")),
+            Err(e) => return Err(err(e)),
         }
     };
     if st.is_ok() && o.verify {
@@ -392,6 +440,15 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
         }
     }
     Ok(outcome(c, cmd, remote, st))
+}
+
+/// A note for the signal thread, dropped when the command ends.
+struct Noted(u64);
+
+impl Drop for Noted {
+    fn drop(&mut self) {
+        temporaries::drop_note(self.0);
+    }
 }
 
 /// Uploads `local` onto an existing `remote` as a delta (tfp_client::delta);
@@ -515,6 +572,7 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
 fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Result<ExitCode, String> {
     let remote = o.positional[0].as_str();
     safe::clean_on_signals();
+    let _note = Noted(temporaries::note_continue(format!("`{}` continues it", o.resumed)));
     let counter = Arc::new(AtomicU64::new(0));
     let total = match tfp_client::tree::listing::fstat(c, remote.as_bytes()) {
         Ok(st) => st.size,
@@ -583,12 +641,11 @@ fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Resu
     };
     if let Some(k) = e.kept() {
         eprintln!(
-            "tf: {} left as it was; {} bytes kept in {}: `tf get {} {} --resume` continues",
-            target.display(),
+            "tf: {} left as it was; {} bytes kept in {}: `{}` continues",
+            escape::shown(target.as_os_str().as_bytes()),
             k.bytes,
-            k.partial.display(),
-            remote,
-            o.positional[1]
+            escape::shown(k.partial.as_os_str().as_bytes()),
+            o.resumed
         );
     }
     Ok(code)

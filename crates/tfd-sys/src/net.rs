@@ -58,8 +58,9 @@ pub fn wait_urgent_signal() -> io::Result<()> {
     urgent_signal_set().wait().map(drop).map_err(io::Error::from)
 }
 
-/// The kernel's smoothed round-trip time of the TCP connection `fd`
-/// (TCP_INFO's `tcpi_rtt`), or None where it cannot be read. tf uses it to
+/// The least round-trip time the kernel saw on the TCP connection `fd`
+/// (TCP_INFO's `tcpi_min_rtt`, else the smoothed `tcpi_rtt` on kernels
+/// without it), or None where it cannot be read. tf uses it to
 /// decide whether a delta pays: on loopback or a LAN the link outruns the
 /// signature and diff work, as rsync assumes when it sends local copies whole.
 pub fn tcp_rtt(fd: BorrowedFd<'_>) -> Option<std::time::Duration> {
@@ -82,5 +83,14 @@ pub fn tcp_rtt(fd: BorrowedFd<'_>) -> Option<std::time::Duration> {
     if r != 0 || (len as usize) < filled {
         return None;
     }
-    Some(std::time::Duration::from_micros(u64::from(info.tcpi_rtt)))
+    // the least round trip seen (Linux 4.9 on) says what the link is: the
+    // smoothed one also holds the time a loaded machine took to answer, so
+    // loopback on a busy host read as a slow link
+    let has_min = std::mem::offset_of!(libc::tcp_info, tcpi_min_rtt) + std::mem::size_of::<u32>();
+    let us = if (len as usize) >= has_min && info.tcpi_min_rtt != 0 {
+        info.tcpi_min_rtt.min(info.tcpi_rtt)
+    } else {
+        info.tcpi_rtt
+    };
+    Some(std::time::Duration::from_micros(u64::from(us)))
 }

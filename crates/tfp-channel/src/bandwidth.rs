@@ -306,7 +306,8 @@ mod tests {
         }
         let secs = t.elapsed().as_secs_f64();
         let expect = total as f64 / rate as f64 - BURST.as_secs_f64();
-        assert!((secs - expect).abs() < 0.05, "{secs} vs {expect}");
+        // never faster than the rate; slower only by what a loaded machine adds
+        assert!(secs > expect - 0.05 && secs < expect + 2.0, "{secs} vs {expect}");
         // the other direction has its own bucket
         let t = Instant::now();
         p.charge(Dir::In, q);

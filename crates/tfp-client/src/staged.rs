@@ -327,6 +327,101 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
     })
 }
 
+/// One of the user's own stages, as tfd's `TFDSTAGES` lists it: a staged
+/// upload not committed (yet), which takes room in the quota (`tf df` counts
+/// it) until it is committed, discarded ([`discard`]) or, untouched for 2
+/// days, swept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stage {
+    /// The stage's own path, relative to the directory listed
+    /// (`dir/.tfd-part-s<16 hex>`): what [`discard`] takes.
+    pub path: Vec<u8>,
+    /// The path of the file it is a stage of, relative to the directory
+    /// listed; None for a stage whose server did not record it.
+    pub target: Option<Vec<u8>>,
+    /// Its apparent size: what the quota counts.
+    pub counted: u64,
+    /// The bytes written into it so far.
+    pub written: u64,
+    /// The size of the file being uploaded.
+    pub size: u64,
+    /// When it was last written (seconds since the epoch).
+    pub mtime: i64,
+}
+
+/// Parses `TFDSTAGES`' lines: `<counted> <written> <size> <mtime> <n>
+/// <stage path> <m> <target path>\n`, the paths raw after their lengths.
+/// None: a line that does not parse.
+pub fn parse_stages(mut text: &[u8]) -> Option<Vec<Stage>> {
+    fn word<'a>(text: &mut &'a [u8]) -> Option<&'a str> {
+        let sp = text.iter().take(24).position(|&b| b == b' ')?;
+        let w = std::str::from_utf8(&text[..sp]).ok()?;
+        *text = &text[sp + 1..];
+        Some(w)
+    }
+    fn raw(text: &mut &[u8], after: u8) -> Option<Vec<u8>> {
+        let len: usize = word(text)?.parse().ok()?;
+        let v = text.get(..len)?.to_vec();
+        if text.get(len) != Some(&after) {
+            return None;
+        }
+        *text = &text[len + 1..];
+        Some(v)
+    }
+    let mut out = Vec::new();
+    while !text.is_empty() {
+        let counted = word(&mut text)?.parse().ok()?;
+        let written = word(&mut text)?.parse().ok()?;
+        let size = word(&mut text)?.parse().ok()?;
+        let mtime = word(&mut text)?.parse().ok()?;
+        let path = raw(&mut text, b' ')?;
+        let target = raw(&mut text, b'\n')?;
+        if path.is_empty() {
+            return None;
+        }
+        out.push(Stage {
+            path,
+            target: (!target.is_empty()).then_some(target),
+            counted,
+            written,
+            size,
+            mtime,
+        });
+    }
+    Some(out)
+}
+
+/// The user's own stages in `dir` (`recursive`: and in every directory
+/// below it). A server without the command refuses it with `UNKNOWN`
+/// ([`Error::Refused`] of `TFDSTAGES`); another user's stages are never
+/// listed.
+pub fn list(c: &mut Client, dir: &[u8], recursive: bool) -> Result<Vec<Stage>, Error> {
+    let cmd = [format!("TFDSTAGES {} ", u8::from(recursive)).as_bytes(), dir].concat();
+    c.chan.tx.send_frame(&cmd)?;
+    let mut out = crate::tree::listing::Bounded(Vec::new());
+    match c.recv_chunks(&mut out) {
+        Ok(Status::Ok(_)) => {}
+        Ok(st) => return Err(Error::refused("TFDSTAGES", st)),
+        Err(Error::Local(_)) => {
+            crate::tree::listing::hang_up(c);
+            return Err(Error::TooBig(crate::tree::listing::TooBig::Bytes));
+        }
+        Err(e) => return Err(e),
+    }
+    parse_stages(&out.0).ok_or_else(|| Error::Protocol("TFDSTAGES: an answer that does not parse".into()))
+}
+
+/// Removes the user's own stage of the target `path`, or the stage `path`
+/// names itself (a [`Stage::path`]). Refused ([`Error::Refused`] of
+/// `TFDSTAGEDROP`) when there is none of the user's by that name, or an
+/// upload holds it.
+pub fn discard(c: &mut Client, path: &[u8]) -> Result<(), Error> {
+    match c.call("TFDSTAGEDROP", path)? {
+        Status::Ok(_) => Ok(()),
+        st => Err(Error::refused("TFDSTAGEDROP", st)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,5 +437,19 @@ mod tests {
         assert_eq!(parse_ranges(b"2 0-5 9-12"), Some(vec![(0, 5), (9, 12)]));
         assert_eq!(parse_ranges(b"0"), Some(vec![]));
         assert_eq!(parse_ranges(b"2 0-5"), None);
+    }
+
+    #[test]
+    fn stages_parse_with_odd_names() {
+        let text = b"4096 4096 8192 1700000000 31 d e/.tfd-part-s0123456789abcdef 5 d e/x\n10 0 10 5 27 .tfd-part-sfedcba9876543210 0 \n";
+        let v = parse_stages(text).unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].path, b"d e/.tfd-part-s0123456789abcdef");
+        assert_eq!(v[0].target.as_deref(), Some(&b"d e/x"[..]));
+        assert_eq!((v[0].counted, v[0].written, v[0].size), (4096, 4096, 8192));
+        assert_eq!(v[1].target, None);
+        assert_eq!(parse_stages(b"").unwrap(), []);
+        assert!(parse_stages(b"1 2 3 4 99 short 0 \n").is_none());
+        assert!(parse_stages(b"x 2 3 4 1 a 0 \n").is_none());
     }
 }

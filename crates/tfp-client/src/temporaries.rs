@@ -86,7 +86,23 @@ pub fn drop_note(id: u64) {
     kept().retain(|(i, _)| *i != id);
 }
 
-/// The sentences of every partial still kept.
+/// Registers the sentence that says how to continue (the command to run),
+/// said after every [`note_kept`] sentence; its ticket for [`drop_note`].
+pub fn note_continue(text: String) -> u64 {
+    note_kept(format!("{CONTINUE}{text}"))
+}
+
+/// Marks a [`note_continue`] sentence in the list (never shown).
+const CONTINUE: &str = "\0continue:";
+
+/// The sentences of every partial still kept, then how to continue.
 pub fn kept_notes() -> Vec<String> {
-    kept().iter().map(|(_, t)| t.clone()).collect()
+    let notes = kept();
+    let (last, first): (Vec<&String>, Vec<&String>) =
+        notes.iter().map(|(_, t)| t).partition(|t| t.starts_with(CONTINUE));
+    first
+        .into_iter()
+        .cloned()
+        .chain(last.into_iter().map(|t| t[CONTINUE.len()..].to_string()))
+        .collect()
 }

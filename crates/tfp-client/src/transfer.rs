@@ -68,6 +68,43 @@ impl Client {
         data: &mut dyn Read,
         progress: Progress<'_>,
     ) -> Result<(), Error> {
+        self.sndfile_checked(remote, overwrite, data, progress, &mut || None)
+    }
+
+    /// [`Client::sndfile`] of a local file that must not change while it is
+    /// read: at the end its size, mtime and ctime are looked at again, and if
+    /// they moved the flow ends with `BREAK` instead of `OK`, so the server
+    /// discards what it stored and keeps its old file (a mix of two versions
+    /// is never committed). The error names the cause.
+    pub fn sndfile_file(
+        &mut self,
+        remote: &[u8],
+        overwrite: bool,
+        file: &mut std::fs::File,
+        progress: Progress<'_>,
+    ) -> Result<(), Error> {
+        let before = file.metadata().map_err(Error::Local)?;
+        let f = &*file;
+        let mut reader = f;
+        self.sndfile_checked(remote, overwrite, &mut reader, progress, &mut || match f.metadata() {
+            Ok(after) if crate::tree::batch::moved(&before, &after) => Some(
+                "it changed while it was read; not sent (the server keeps its old copy), a later run sends it"
+                    .to_string(),
+            ),
+            Ok(_) => None,
+            Err(e) => Some(e.to_string()),
+        })
+    }
+
+    /// SNDFILE whose end asks `changed` first: `Some(why)` breaks it off.
+    fn sndfile_checked(
+        &mut self,
+        remote: &[u8],
+        overwrite: bool,
+        data: &mut dyn Read,
+        progress: Progress<'_>,
+        changed: &mut dyn FnMut() -> Option<String>,
+    ) -> Result<(), Error> {
         let cmd = [
             if overwrite {
                 &b"SNDFILE 1 "[..]
@@ -87,7 +124,7 @@ impl Client {
         // Data is read straight into the frame's buffer, which is reused.
         let mut total = 0u64;
         let Some((first, mut n)) = self.next_data_frame(data)? else {
-            return done("SNDFILE", Status::parse(&self.raw(b"OK")?));
+            return self.sndfile_end(changed);
         };
         self.chan.tx.send_prepared(first)?;
         loop {
@@ -104,7 +141,19 @@ impl Client {
                     n = k;
                     self.chan.tx.send_prepared(f)?;
                 }
-                None => return done("SNDFILE", Status::parse(&self.raw(b"OK")?)),
+                None => return self.sndfile_end(changed),
+            }
+        }
+    }
+
+    /// SNDFILE's last word: `OK`, or `BREAK` when `changed` says why not.
+    fn sndfile_end(&mut self, changed: &mut dyn FnMut() -> Option<String>) -> Result<(), Error> {
+        match changed() {
+            None => done("SNDFILE", Status::parse(&self.raw(b"OK")?)),
+            Some(why) => {
+                // the server answers a BREAK with OK, having discarded the data
+                let _ = Status::parse(&self.raw(b"BREAK")?);
+                Err(Error::Local(std::io::Error::other(why)))
             }
         }
     }

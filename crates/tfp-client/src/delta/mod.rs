@@ -142,12 +142,18 @@ fn unreadable() -> Error {
 /// whole, 0.33-0.47 s as a delta on the development VM's loopback).
 pub const SLOW_LINK_RTT: std::time::Duration = std::time::Duration::from_millis(1);
 
-/// Whether the session's link is slow enough for a delta to pay, by TCP's
-/// smoothed round-trip time of its socket; a socket that cannot tell counts
-/// as slow, so the delta still guards the bytes.
+/// Whether the session's link is slow enough for a delta (or a streamed
+/// upload) to pay, by the least round trip TCP saw on its socket; a peer on
+/// loopback never is (the same machine: its round trip is only its load), and
+/// a socket that cannot tell counts as slow, so the delta still guards the
+/// bytes.
 pub fn link_is_slow(c: &Client) -> bool {
     use std::os::fd::AsFd as _;
-    !matches!(tfd_sys::tcp_rtt(c.chan.stream().as_fd()), Some(rtt) if rtt < SLOW_LINK_RTT)
+    let stream = c.chan.stream();
+    if stream.peer_addr().is_ok_and(|a| a.ip().to_canonical().is_loopback()) {
+        return false;
+    }
+    !matches!(tfd_sys::tcp_rtt(stream.as_fd()), Some(rtt) if rtt < SLOW_LINK_RTT)
 }
 
 /// Uploads `local` onto the existing `remote` as a delta, or says why not

@@ -120,6 +120,17 @@ impl Beside {
         sys::openat_nofollow(self.dir.as_fd(), &self.name, flags, 0)
     }
 
+    /// Gives the target, a regular file reached with no symlink followed,
+    /// the permission bits `mode` (never set-id or sticky bits).
+    pub fn set_mode(&self, mode: u32) -> io::Result<()> {
+        let fd = self.open(&self.name, libc::O_RDONLY | libc::O_NONBLOCK, 0)?;
+        let st = sys::fstat(fd.as_fd())?;
+        if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+            return Err(io::Error::other("not a regular file"));
+        }
+        sys::fchmod(fd.as_fd(), mode & 0o777)
+    }
+
     /// Removes `name` from the directory (a missing one is fine).
     pub fn remove(&self, name: &CStr) {
         let _ = sys::unlinkat(self.dir.as_fd(), name, false);
@@ -130,7 +141,14 @@ impl Beside {
     /// replaces, else 0666 less the umask; `mtime` when given. A symlink at
     /// the target is replaced, never followed; a directory there is an error.
     pub fn commit(&self, file: &File, tmp: &CStr, mtime: Option<i64>) -> io::Result<()> {
-        let mode = match sys::fstatat(self.dir.as_fd(), &self.name, false) {
+        self.commit_as(file, tmp, mtime, None)
+    }
+
+    /// [`Beside::commit`] with the permission bits `mode` (the source's, for
+    /// `get -r -p` and `mirror`, as `cp -p` keeps them; never set-id or
+    /// sticky bits, whoever sent them) instead of those of the file replaced.
+    pub fn commit_as(&self, file: &File, tmp: &CStr, mtime: Option<i64>, mode: Option<u32>) -> io::Result<()> {
+        let kept = match sys::fstatat(self.dir.as_fd(), &self.name, false) {
             Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFREG => {
                 if sys::geteuid() == 0 {
                     let _ = sys::fchown(file.as_fd(), st.st_uid, st.st_gid);
@@ -139,6 +157,7 @@ impl Beside {
             }
             _ => temporaries::new_file_mode(),
         };
+        let mode = mode.map_or(kept, |m| m & 0o777);
         sys::fchmod(file.as_fd(), mode)?;
         if let Some(t) = mtime {
             let when = if t >= 0 {

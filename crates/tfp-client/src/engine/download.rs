@@ -293,7 +293,7 @@ pub fn download(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, say: &mut
             Err(e) => return Err(Error::file(&partial.journal, e)),
         };
         let hint = temporaries::note_kept(format!(
-            "the partial download of {shown} is kept in {}; --resume continues it",
+            "the partial download of {shown} is kept in {}",
             partial.data.display()
         ));
         let book = Mutex::new(Book { journal, slot });

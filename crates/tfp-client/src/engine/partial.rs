@@ -213,7 +213,12 @@ impl Partial {
     /// Renames the complete partial over the target ([`Beside::commit`]),
     /// with `mtime` when given, and removes the journal.
     pub fn commit(self, mtime: Option<i64>) -> io::Result<()> {
-        self.place.commit(&self.file, &self.data_name, mtime)?;
+        self.commit_as(mtime, None)
+    }
+
+    /// [`Partial::commit`] with the permission bits `mode` ([`Beside::commit_as`]).
+    pub fn commit_as(self, mtime: Option<i64>, mode: Option<u32>) -> io::Result<()> {
+        self.place.commit_as(&self.file, &self.data_name, mtime, mode)?;
         self.place.remove(&self.journal_name);
         Ok(())
     }

@@ -21,6 +21,8 @@ pub enum Family {
     Rmdir,
     /// watch.
     Watch,
+    /// stages.
+    Stages,
 }
 
 impl Family {
@@ -33,6 +35,7 @@ impl Family {
             Family::List => "Listings",
             Family::Rmdir => "Directories",
             Family::Watch => "Notifications",
+            Family::Stages => "Staged uploads",
         }
     }
 
@@ -43,7 +46,7 @@ impl Family {
     fn looks_like_option(self, word: &str) -> bool {
         match self {
             Family::Transfer | Family::Watch => word.starts_with("--"),
-            Family::Tree | Family::Mirror | Family::List => word.starts_with('-') && word.len() > 1,
+            Family::Tree | Family::Mirror | Family::List | Family::Stages => word.starts_with('-') && word.len() > 1,
             Family::Rmdir => false,
         }
     }
@@ -339,8 +342,8 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         name: "-a",
         value: "",
         kind: FLAG,
-        help: "every name (as ls -a; the server's listing holds them all anyway)",
-        doc: "Every name, dot files too (accepted as\n.B ls \\-a\nis typed; the server's listing holds every name anyway).\n",
+        help: "every name, and your staged uploads not committed (tfd: S: NAME (stage of ...))",
+        doc: "Every name, dot files too (the server's listing holds them all anyway), and, from tfd,\nyour own staged uploads not yet committed, which the listing hides: each as\n.BI \"S: \" NAME\nwith what it is a stage of, the bytes written of the file's size and those the\nquota counts (with\n.BR \\-l ,\ntype\n.BR s ).\nSee\n.BR stages .\n",
     },
     CmdOpt {
         family: Family::List,
@@ -377,6 +380,24 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         kind: FLAG,
         help: "have the server delete each file notified",
         doc: "Have the server delete each file notified (the answer is\n.B DEL\nrather than\n.BR OK ).\n",
+    },
+    CmdOpt {
+        family: Family::Stages,
+        commands: &["stages"],
+        name: "--discard",
+        value: "",
+        kind: FLAG,
+        help: "remove the stages named (a target's path, or the stage's own as listed)",
+        doc: "Remove each stage named: by the path of the file it is a stage of, or by its own\npath as\n.B stages\nlists it. Only your own stages, and none a running upload holds.\n",
+    },
+    CmdOpt {
+        family: Family::Stages,
+        commands: &["stages"],
+        name: "--all",
+        value: "",
+        kind: FLAG,
+        help: "with --discard, every stage of yours below each DIR (default /)",
+        doc: "With\n.BR \\-\\-discard ,\nremove every stage of yours below each\n.I dir\n(the whole tree without one).\n",
     },
 ];
 

@@ -87,13 +87,14 @@ fn help_entry(out: &mut String, tag: &str, help: &str) {
     }
 }
 
-const FAMILIES: [Family; 6] = [
+const FAMILIES: [Family; 7] = [
     Family::Transfer,
     Family::Tree,
     Family::Mirror,
     Family::List,
     Family::Rmdir,
     Family::Watch,
+    Family::Stages,
 ];
 
 /// `o`'s tag as `tf --help` writes it.

@@ -18,7 +18,8 @@ use crate::{Client, ClientConfig, Error};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
-use std::sync::atomic::Ordering;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tfp_wire::Status;
 
 /// The data frames a batch sends (the channel's frames hold 512 KiB after
@@ -219,27 +220,83 @@ pub(crate) fn send_batch(
         }
         Ok(v)
     };
-    if c.no_putmany {
+    let Some(outcomes) = exchange(c, files, keep, p.bytes())? else {
         return per_file(c);
+    };
+    Ok(outcomes
+        .into_iter()
+        .map(|o| {
+            p.file_done();
+            match o {
+                Ok(()) => Done::Ok,
+                Err(Failure::Batch(st)) => Done::Refused(listing::status_text(&st)),
+                Err(Failure::Refused(code, text)) => Done::Refused(format!("FAILED {code}: {text}")),
+                Err(Failure::Local(why)) => Done::Local(why),
+            }
+        })
+        .collect())
+}
+
+/// Why one file of a batch was not stored.
+#[derive(Debug)]
+pub enum Failure {
+    /// The server refused the whole batch with this status.
+    Batch(Status),
+    /// The server refused this file: FAILED code and text.
+    Refused(i32, String),
+    /// Here: the file could not be read, or changed while it was read (the
+    /// server kept its old copy).
+    Local(String),
+}
+
+/// One file up in a batch of its own. `tf put` takes it over a link with
+/// latency, where SNDFILE waits a round trip for the server's CONT after
+/// every chunk and this streams, and for `--verify`, since the server then
+/// commits the file only when the SHA-256 of what it stored is the one of
+/// what was read here (and never a file that changed while it was read).
+/// `Ok(None)` when the server takes no batches: send it another way.
+pub fn put_one(
+    c: &mut Client,
+    local: &Path,
+    remote: &[u8],
+    bytes: &AtomicU64,
+) -> Result<Option<Result<(), Failure>>, Error> {
+    if !supported(c)? {
+        return Ok(None);
+    }
+    let u = Up {
+        local: local.to_path_buf(),
+        remote: remote.to_vec(),
+    };
+    Ok(exchange(c, &[&u], Keep::default(), bytes)?.and_then(|mut v| v.pop()))
+}
+
+/// TFDPUTMANY with `files`: each file's outcome, or None when the server
+/// does not know the command (remembered on the client).
+fn exchange(
+    c: &mut Client,
+    files: &[&Up],
+    keep: Keep,
+    bytes: &AtomicU64,
+) -> Result<Option<Vec<Result<(), Failure>>>, Error> {
+    if c.no_putmany {
+        return Ok(None);
     }
     match c.call("TFDPUTMANY", files.len().to_string().as_bytes())? {
         Status::Ok(_) => {}
         Status::Unknown => {
             c.no_putmany = true;
-            return per_file(c);
+            return Ok(None);
         }
-        st => {
-            let why = listing::status_text(&st);
-            return Ok(files.iter().map(|_| Done::Refused(why.clone())).collect());
-        }
+        st => return Ok(Some(files.iter().map(|_| Err(Failure::Batch(st.clone()))).collect())),
     }
-    let mut out: Vec<Option<Done>> = files.iter().map(|_| None).collect();
+    let mut out: Vec<Option<Failure>> = files.iter().map(|_| None).collect();
     // nothing comes back before the end frame: gather the small frames
     c.chan.tx.hold();
     let mut buf = vec![0u8; DATA_FRAME];
     for (i, u) in files.iter().enumerate() {
-        if let Some(why) = send_file(c, u, keep, &mut buf, p)? {
-            out[i] = Some(Done::Local(why));
+        if let Some(why) = send_file(c, u, keep, &mut buf, bytes)? {
+            out[i] = Some(Failure::Local(why));
         }
     }
     c.chan.tx.send_frame(b"E")?;
@@ -261,25 +318,20 @@ pub(crate) fn send_batch(
             .next()
             .and_then(|i| i.parse::<usize>().ok())
             .filter(|&i| i < files.len());
-        let (Some(i), Some(code)) = (i, it.next()) else {
+        let code = it.next().and_then(|c| c.parse::<i32>().ok());
+        let (Some(i), Some(code)) = (i, code) else {
             return Err(Error::Protocol(format!("TFDPUTMANY: an outcome {text:?}")));
         };
         if out[i].is_none() {
-            out[i] = Some(Done::Refused(format!("FAILED {code}: {}", it.next().unwrap_or(""))));
+            out[i] = Some(Failure::Refused(code, it.next().unwrap_or("").to_string()));
         }
     }
-    Ok(out
-        .into_iter()
-        .map(|o| {
-            p.file_done();
-            o.unwrap_or(Done::Ok)
-        })
-        .collect())
+    Ok(Some(out.into_iter().map(|o| o.map_or(Ok(()), Err)).collect()))
 }
 
 /// Whether the file moved between the two looks (a write, a truncation, a
 /// `touch`): its size, mtime or ctime.
-fn moved(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+pub(crate) fn moved(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
     (a.len(), a.mtime(), a.mtime_nsec(), a.ctime(), a.ctime_nsec())
         != (b.len(), b.mtime(), b.mtime_nsec(), b.ctime(), b.ctime_nsec())
 }
@@ -287,7 +339,7 @@ fn moved(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
 /// Sends one file's header, data and trailer. `Some(why)` when it was not
 /// sent whole (could not be read, or changed while read): its trailer then
 /// aborts it, and the server keeps the old file.
-fn send_file(c: &mut Client, u: &Up, keep: Keep, buf: &mut [u8], p: &Progress) -> Result<Option<String>, Error> {
+fn send_file(c: &mut Client, u: &Up, keep: Keep, buf: &mut [u8], bytes: &AtomicU64) -> Result<Option<String>, Error> {
     let opened = std::fs::File::open(&u.local).and_then(|f| {
         let m = f.metadata()?;
         Ok((f, m))
@@ -320,7 +372,7 @@ fn send_file(c: &mut Client, u: &Up, keep: Keep, buf: &mut [u8], p: &Progress) -
         buf[got..want].fill(0);
         h.update(&buf[..want]);
         c.chan.tx.send_frame(&buf[..want])?;
-        p.bytes().fetch_add(want as u64, Ordering::Relaxed);
+        bytes.fetch_add(want as u64, Ordering::Relaxed);
         left -= want as u64;
     }
     let changed = match f.metadata() {

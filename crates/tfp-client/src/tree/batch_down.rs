@@ -27,6 +27,21 @@ pub(crate) struct Want<'a> {
     pub(crate) land: &'a Landing,
     pub(crate) rel: &'a [u8],
     pub(crate) remote: &'a [u8],
+    /// Give the file the server's permission bits (`get -r -p`).
+    pub(crate) keep_mode: bool,
+}
+
+/// A file left to the engine: its index, and the server's permission bits
+/// when it said them and they are to be kept.
+pub(crate) type Big = (usize, Option<u32>);
+
+/// What one file of a batch came to.
+enum Fetched {
+    /// Moved, or failed.
+    Done(Done),
+    /// Over the batch's size: left to the engine; the server's permission
+    /// bits when it said them.
+    Big(Option<u32>),
 }
 
 /// Whether the server takes download batches: asked once per session.
@@ -42,7 +57,8 @@ pub const ENGINE_FROM: u64 = 8 << 20;
 /// Fetches `files` in one batch per session (the caller's and up to
 /// `jobs - 1` more). `None` when the server has no batches (nothing done:
 /// the caller takes the per-file path). Returns the files done and the
-/// indices of those of [`ENGINE_FROM`] bytes and more, left to the caller.
+/// indices of those of [`ENGINE_FROM`] bytes and more, left to the caller,
+/// each with the server's permission bits when it said them.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn download(
     c: &mut Client,
@@ -53,7 +69,7 @@ pub(crate) fn download(
     what: &(dyn Fn(&Want<'_>) -> String + Sync),
     ev: &dyn Events,
     t: &mut Tally<'_>,
-) -> Result<Option<(usize, Vec<usize>)>, Error> {
+) -> Result<Option<(usize, Vec<Big>)>, Error> {
     if files.is_empty() {
         return Ok(Some((0, Vec::new())));
     }
@@ -94,9 +110,12 @@ pub(crate) fn download(
         match r {
             Some(Ok(outcomes)) => {
                 for (&i, o) in g.iter().zip(outcomes) {
-                    let Some(o) = o else {
-                        big.push(i);
-                        continue;
+                    let o = match o {
+                        Fetched::Done(o) => o,
+                        Fetched::Big(mode) => {
+                            big.push((i, mode));
+                            continue;
+                        }
                     };
                     match o {
                         Done::Ok => done += 1,
@@ -117,7 +136,7 @@ pub(crate) fn download(
         t.local(format!("{lost} file(s) not transferred: every session failed"));
     }
     t.report.transferred += done;
-    big.sort_unstable();
+    big.sort_unstable_by_key(|b| b.0);
     Ok(Some((done, big)))
 }
 
@@ -129,7 +148,7 @@ fn fetch_batch(
     files: &[&Want<'_>],
     p: &Progress,
     ev: &dyn Events,
-) -> Result<Vec<Option<Done>>, Error> {
+) -> Result<Vec<Fetched>, Error> {
     let ok = !c.no_getmany
         && match c.call("TFDGETMANY", format!("{} {}", files.len(), ENGINE_FROM - 1).as_bytes())? {
             Status::Ok(_) => true,
@@ -139,14 +158,17 @@ fn fetch_batch(
             }
             st => {
                 let why = listing::status_text(&st);
-                return Ok(files.iter().map(|_| Some(Done::Refused(why.clone()))).collect());
+                return Ok(files
+                    .iter()
+                    .map(|_| Fetched::Done(Done::Refused(why.clone())))
+                    .collect());
             }
         };
     if !ok {
         let kept = Partials::default();
         let mut v = Vec::with_capacity(files.len());
         for w in files {
-            v.push(Some(copy::receive(
+            v.push(Fetched::Done(copy::receive(
                 c, cfg, w.land, w.rel, w.remote, false, p, &kept, ev,
             )?));
             p.file_done();
@@ -176,24 +198,29 @@ fn protocol(what: &str) -> Error {
 
 /// Receives one file into its partial and commits it when its hash holds.
 /// `Err` when the server is out of step (the session is dropped).
-fn fetch_one(c: &mut Client, w: &Want<'_>, p: &Progress) -> Result<Option<Done>, Error> {
+fn fetch_one(c: &mut Client, w: &Want<'_>, p: &Progress) -> Result<Fetched, Error> {
     let head = c.chan.rx.recv_frame()?;
     if let Some(rest) = head.strip_prefix(b"X ") {
         let text = String::from_utf8_lossy(rest);
         let (code, why) = text.split_once(' ').unwrap_or((&text, ""));
-        return Ok(Some(Done::Refused(format!("FAILED {code}: {why}"))));
+        return Ok(Fetched::Done(Done::Refused(format!("FAILED {code}: {why}"))));
     }
-    if head.starts_with(b"B ") {
-        // big: left to the engine
-        return Ok(None);
+    if let Some(rest) = head.strip_prefix(b"B ") {
+        // big: left to the engine (an older tfd says no mode)
+        let mode = std::str::from_utf8(rest)
+            .ok()
+            .and_then(|r| r.split(' ').nth(1))
+            .and_then(|m| u32::from_str_radix(m, 8).ok());
+        return Ok(Fetched::Big(mode.filter(|_| w.keep_mode)));
     }
     let text = std::str::from_utf8(&head).map_err(|_| protocol("a header that is not text"))?;
     let mut it = text.split(' ');
-    let (Some("F"), Some(size), Some(_mode), Some(mtime), None) =
+    let (Some("F"), Some(size), Some(mode), Some(mtime), None) =
         (it.next(), it.next(), it.next(), it.next(), it.next())
     else {
         return Err(protocol(&format!("a header {text:?}")));
     };
+    let mode = u32::from_str_radix(mode, 8).map_err(|_| protocol("a mode that is not octal"))?;
     let size: u64 = size.parse().map_err(|_| protocol("a size that is not a number"))?;
     let mtime: i64 = mtime.parse().map_err(|_| protocol("an mtime that is not a number"))?;
     // where it lands; a refusal here still reads the data to stay in step
@@ -237,14 +264,16 @@ fn fetch_one(c: &mut Client, w: &Want<'_>, p: &Progress) -> Result<Option<Done>,
     };
     let pt = match part {
         Ok(pt) => pt,
-        Err(why) => return Ok(Some(Done::Local(why))),
+        Err(why) => return Ok(Fetched::Done(Done::Local(why))),
     };
     if let Err(d) = verdict {
         pt.discard();
-        return Ok(Some(d));
+        return Ok(Fetched::Done(d));
     }
-    Ok(Some(match pt.commit(Some(mtime)) {
-        Ok(()) => Done::Ok,
-        Err(e) => Done::Local(e.to_string()),
-    }))
+    Ok(Fetched::Done(
+        match pt.commit_as(Some(mtime), w.keep_mode.then_some(mode)) {
+            Ok(()) => Done::Ok,
+            Err(e) => Done::Local(e.to_string()),
+        },
+    ))
 }

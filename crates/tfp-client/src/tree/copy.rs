@@ -271,6 +271,9 @@ pub fn put(
                 t.note(format!("put: {}: {why}, skipped", src.join(p).display()));
             }
             if base != dest || !dest_is_dir {
+                if !dest_is_dir {
+                    t.ev.making_destination();
+                }
                 dirs.push(base.clone());
             }
             let kept = |p: &Path, dir: bool| !o.filter.excludes(p.as_os_str().as_bytes(), dir);
@@ -377,6 +380,9 @@ struct Down {
     at: usize,
     rel: Vec<u8>,
     remote: Vec<u8>,
+    /// The permission bits to give it once landed (`-p`), when the server
+    /// said them.
+    mode: Option<u32>,
 }
 
 /// The remote paths `pattern` names ([`remote_glob::expand`]), what cannot
@@ -489,6 +495,7 @@ pub fn get(
                             at: landings.len() - 1,
                             rel,
                             remote: src.clone(),
+                            mode: None,
                         });
                     }
                     Err(e) => t.local(format!("get: {}: {e}", dir.display())),
@@ -501,6 +508,7 @@ pub fn get(
                 } else if local_is_dir {
                     Landing::open(local)
                 } else {
+                    t.ev.making_destination();
                     std::fs::create_dir(local).and_then(|()| Landing::open(local))
                 };
                 let land = match target {
@@ -556,6 +564,7 @@ pub fn get(
                         at,
                         rel: e.rel.clone(),
                         remote: rjoin(src, &e.rel),
+                        mode: None,
                     });
                 }
             }
@@ -567,7 +576,14 @@ pub fn get(
     let kept = Partials::default();
     let work = |c: &mut Client, d: &Down, p: &Progress| {
         let resume = o.resume && Partials::resumable(&landings[d.at], &d.rel);
-        receive(c, cfg, &landings[d.at], &d.rel, &d.remote, resume, p, &kept, ev)
+        let done = receive(c, cfg, &landings[d.at], &d.rel, &d.remote, resume, p, &kept, ev)?;
+        Ok(match (done, d.mode) {
+            (Done::Ok, Some(mode)) => match Beside::within(&landings[d.at], &d.rel).and_then(|b| b.set_mode(mode)) {
+                Ok(()) => Done::Ok,
+                Err(e) => Done::Local(format!("its mode: {e}")),
+            },
+            (done, _) => done,
+        })
     };
     // one exchange per session where the server has batches (a resume
     // needs the engine's journals)
@@ -578,15 +594,22 @@ pub fn get(
                 land: &landings[d.at],
                 rel: &d.rel,
                 remote: &d.remote,
+                keep_mode: o.preserve,
             })
             .collect();
         let what = |w: &batch_down::Want<'_>| format!("get: {}", names::shown(w.remote));
         if let Some((_, big)) = batch_down::download(c, cfg, o.jobs, o.fai, &wants, &what, ev, &mut t)? {
             // the big files through the engine, resumable
             let mut i = 0;
-            files.retain(|_| {
+            files.retain_mut(|d| {
                 i += 1;
-                big.binary_search(&(i - 1)).is_ok()
+                match big.binary_search_by_key(&(i - 1), |b| b.0) {
+                    Ok(k) => {
+                        d.mode = big[k].1;
+                        true
+                    }
+                    Err(_) => false,
+                }
             });
             if files.is_empty() {
                 return Ok(t.report);

@@ -39,6 +39,11 @@ pub trait Events: Sync {
     /// They stopped moving; the failures of single files follow, in the
     /// order the files were planned.
     fn transferred(&self) {}
+    /// The run is about to make its destination, which then receives a
+    /// directory source's contents (cp -r's rule for a missing destination):
+    /// a run that continues this one must put them there too
+    /// ([`super::copy::Options::contents`]), not into a new directory below.
+    fn making_destination(&self) {}
 }
 
 /// [`Events`] that tell nothing: the [`Report`] alone says what happened.
