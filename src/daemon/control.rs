@@ -247,6 +247,26 @@ pub const SHARED_BANS_READ: Duration = Duration::from_millis(750);
 pub const SHARED_BANS_WAIT: Duration = Duration::from_millis(20);
 /// How long a `tfd ctl ban`/`unban` waits for it.
 pub const SHARED_BANS_WRITE_WAIT: Duration = Duration::from_millis(500);
+/// After a read that failed, the next try comes this soon, then twice as late
+/// each time up to [`SHARED_BANS_STAT`]: the usual failure is the lock held by
+/// a node writing a ban (seen on GlusterFS when the file had just changed:
+/// the writer still syncing), and the next try usually reads it.
+pub const SHARED_BANS_RETRY: Duration = Duration::from_millis(25);
+/// How long reads may keep failing before the node says, at error level and
+/// again every [`SHARED_BANS_RETELL`], that bans made elsewhere are not applied.
+pub const SHARED_BANS_UNREAD: Duration = Duration::from_secs(5);
+/// See [`SHARED_BANS_UNREAD`].
+pub const SHARED_BANS_RETELL: Duration = Duration::from_secs(60);
+
+/// Reads of the shared bans failing since `since`.
+#[derive(Debug, Clone, Copy)]
+struct Failing {
+    since: Instant,
+    /// The wait before the next try.
+    retry: Duration,
+    /// When the node last said how long the reads have been failing.
+    told: Option<Instant>,
+}
 
 /// The listener's copy of the bans every node shares (`shared_state_dir`): an
 /// accept looks only at this map; the file behind it is read when its size,
@@ -263,6 +283,8 @@ pub struct SharedBanCache {
     seen: Option<(u64, u64, i64, i64, i64, i64)>,
     /// The last problem logged, so a lasting one is logged once.
     trouble: Option<String>,
+    /// Reads failing: retried sooner, and said when it lasts.
+    failing: Option<Failing>,
 }
 
 impl SharedBanCache {
@@ -275,12 +297,15 @@ impl SharedBanCache {
             read: None,
             seen: None,
             trouble: None,
+            failing: None,
         }
     }
 
-    /// When [`SharedBanCache::refresh`] next has something to do.
+    /// When [`SharedBanCache::refresh`] next has something to do: a look at
+    /// the file every [`SHARED_BANS_STAT`], sooner after a failed read.
     pub fn due(&self) -> Instant {
-        self.checked.map_or_else(Instant::now, |t| t + SHARED_BANS_STAT)
+        let wait = self.failing.map_or(SHARED_BANS_STAT, |f| f.retry);
+        self.checked.map_or_else(Instant::now, |t| t + wait)
     }
 
     /// Re-reads the file if it is due and changed (or not read for a while);
@@ -288,12 +313,12 @@ impl SharedBanCache {
     /// node the caller ends.
     pub fn refresh(&mut self, force: bool) -> Vec<IpAddr> {
         let now = Instant::now();
-        if !force && self.checked.is_some_and(|t| now < t + SHARED_BANS_STAT) {
+        if !force && self.checked.is_some() && now < self.due() {
             return Vec::new();
         }
         self.checked = Some(now);
         let sig = self.file.signature();
-        let stale = self.read.map_or(true, |t| now >= t + SHARED_BANS_READ);
+        let stale = self.read.map_or(true, |t| now >= t + SHARED_BANS_READ) || self.failing.is_some();
         if !force && !stale && sig.is_some() && sig == self.seen {
             return Vec::new();
         }
@@ -306,9 +331,19 @@ impl SharedBanCache {
                     self.file.path().display(),
                     self.until.len()
                 ));
+                self.failed(now);
                 return Vec::new();
             }
         };
+        if let Some(f) = self.failing.take() {
+            if f.told.is_some() {
+                log::warn!(
+                    "shared bans {}: read again after failing for {} s",
+                    self.file.path().display(),
+                    now.duration_since(f.since).as_secs()
+                );
+            }
+        }
         self.read = Some(now);
         self.seen = sig;
         let mut new = Vec::new();
@@ -346,6 +381,31 @@ impl SharedBanCache {
         }
         self.until = next;
         new
+    }
+
+    /// A read failed at `now`: the next try comes sooner than a look would
+    /// ([`SHARED_BANS_RETRY`], doubling), and reads failing for
+    /// [`SHARED_BANS_UNREAD`] are said at error level, every
+    /// [`SHARED_BANS_RETELL`]: meanwhile bans and unbans made on other nodes
+    /// do not reach this one (the bans it knew keep refusing).
+    fn failed(&mut self, now: Instant) {
+        let f = self.failing.get_or_insert(Failing {
+            since: now,
+            retry: SHARED_BANS_RETRY / 2,
+            told: None,
+        });
+        f.retry = (f.retry * 2).min(SHARED_BANS_STAT);
+        let failing_for = now.duration_since(f.since);
+        if failing_for >= SHARED_BANS_UNREAD && f.told.map_or(true, |t| now >= t + SHARED_BANS_RETELL) {
+            f.told = Some(now);
+            log::error!(
+                "shared bans {}: not read for {} s: bans and unbans made on other nodes since then are not \
+                 applied on this node (the {} ban(s) it knew still refuse)",
+                self.file.path().display(),
+                failing_for.as_secs(),
+                self.until.len()
+            );
+        }
     }
 
     fn trouble(&mut self, what: String) {
@@ -569,6 +629,51 @@ mod tests {
         }
         assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
         assert_eq!(parse_duration("99999d"), None);
+    }
+
+    /// A read of the shared bans that fails (the lock held by a node writing)
+    /// is tried again 25 ms later, not at the next look 250 ms later, and the
+    /// ban is then applied; the bans already known keep refusing meanwhile.
+    #[test]
+    fn a_failed_read_of_the_shared_bans_is_tried_again_soon() {
+        use std::os::fd::AsFd;
+        let d = std::env::temp_dir().join(format!("tfd-ctl-retry-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        let dir = crate::auth::shared_state::prepare(&d).unwrap();
+        let mut cache = SharedBanCache::new(dir.clone());
+        let other = crate::auth::shared_state::SharedBans::new(dir);
+        let (known, new): (IpAddr, IpAddr) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
+        let now = crate::auth::shared_state::unix_now();
+        other.ban(known, now + 600, now, SHARED_BANS_WRITE_WAIT).unwrap();
+        assert!(cache.refresh(true).contains(&known));
+        // another node bans, and still holds the lock when this one looks
+        other.ban(new, now + 600, now, SHARED_BANS_WRITE_WAIT).unwrap();
+        let held = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(d.join(crate::auth::shared_state::BANS_FILE))
+            .unwrap();
+        assert!(tfd_sys::ofd_setlk(held.as_fd(), tfd_sys::OfdLock::Exclusive).unwrap());
+        let looked = Instant::now();
+        assert!(cache.refresh(true).is_empty());
+        assert!(cache.remaining(&known).is_some() && cache.remaining(&new).is_none());
+        let wait = cache.due().saturating_duration_since(looked);
+        assert!(
+            wait <= SHARED_BANS_RETRY + Duration::from_millis(20),
+            "next try in {wait:?}"
+        );
+        // failing again: later each time, never later than a look
+        std::thread::sleep(cache.due().saturating_duration_since(Instant::now()));
+        let again = Instant::now();
+        assert!(cache.refresh(false).is_empty());
+        let wait2 = cache.due().saturating_duration_since(again);
+        assert!(wait2 > wait && wait2 <= SHARED_BANS_STAT, "{wait:?} then {wait2:?}");
+        drop(held);
+        std::thread::sleep(cache.due().saturating_duration_since(Instant::now()));
+        assert_eq!(cache.refresh(false), vec![new]);
+        assert!(cache.remaining(&known).is_some() && cache.remaining(&new).is_some());
+        assert!(cache.due().saturating_duration_since(Instant::now()) > SHARED_BANS_STAT / 2);
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]

@@ -268,3 +268,21 @@ fn options_after_the_command() {
         ],
     );
 }
+
+/// A local name that is not UTF-8 (a file name may be any bytes) is named,
+/// escaped, in one sentence with exit status 1; on the old code tf panicked
+/// in std::env::args before it looked at anything.
+#[test]
+fn an_argument_that_is_not_utf8_is_named_not_a_panic() {
+    use std::os::unix::ffi::OsStrExt;
+    let o = Command::new(tf_bin())
+        .args(["--server", "127.0.0.1:1", "--key", "/dev/null", "--hash", "x", "put"])
+        .arg(std::ffi::OsStr::from_bytes(b"a\xffb"))
+        .arg("x")
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains("argument 8 (a\\xffb) is not UTF-8"), "{err}");
+}

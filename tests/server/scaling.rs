@@ -662,6 +662,172 @@ fn gluster_bans_propagate_whatever_came_before() {
     bans_propagate_after_any_sequence(&cluster);
 }
 
+/// Finding 14 of issue 47: on the GlusterFS bed, after throttle bans and
+/// their unbans, node B still served an address banned on node A 5 s later
+/// (1 run in 3 of the cluster suite). A listener took every waiting
+/// connection before it looked at anything else, so while connections kept
+/// coming it neither read the shared bans nor answered its control socket.
+/// Here, after the suite's throttle bans, a ban and an unban go back and
+/// forth [`BAN_ROUNDS`] times while other addresses fail LOGINs on both nodes
+/// and silent connections keep arriving, and no session begun 2.5 s after a
+/// ban (an unban) may still be admitted (refused as banned) by the other node:
+/// the forced re-read every 750 ms, plus slack for a loaded machine, where one
+/// read of the file took up to 1 s. Before, both tests failed in each of 3
+/// runs: the banned address admitted 3.3–3.9 s after the ban (7 s with more
+/// connections), an unban not seen after 2.9 s, or `tfd ctl ban` unanswered
+/// for 10 s.
+#[test]
+fn gluster_every_ban_holds_at_once_on_the_other_node_under_load() {
+    let Some(cluster) = throttled_cluster_on_gluster() else {
+        panic!("no GlusterFS bed (scripts/deps installs glusterfs-server and glusterfs-client)")
+    };
+    bans_hold_under_load(&cluster);
+}
+
+/// The same on one directory of the local file system.
+#[test]
+fn every_ban_holds_at_once_on_the_other_node_under_load() {
+    let Some(cluster) = throttled_cluster() else {
+        panic!("needs root")
+    };
+    bans_hold_under_load(&cluster);
+}
+
+/// Ban and unban rounds of [`bans_hold_under_load`].
+const BAN_ROUNDS: usize = 8;
+
+/// Opens sessions on node `i` from `from` until one is admitted (`admit`) or
+/// refused as banned (not `admit`); `since` is when the ban or unban was
+/// made. The time it took, or what went wrong: a session begun more than
+/// `bound` after `since` that was still treated the old way, or nothing
+/// settled within 10 s. Other failures (a handshake timing out on a loaded
+/// machine) are neither, and are tried again.
+fn settles(
+    cluster: &Cluster,
+    i: usize,
+    from: &str,
+    admit: bool,
+    since: Instant,
+    bound: Duration,
+) -> Result<Duration, String> {
+    let mut other = String::new();
+    loop {
+        let begun = Instant::now();
+        let admitted = match cluster.client_from(i, from) {
+            Ok(_) => Some(true),
+            Err(e) if e.to_string().contains("banned") => Some(false),
+            Err(e) => {
+                other = e.to_string();
+                None
+            }
+        };
+        if admitted == Some(admit) {
+            return Ok(since.elapsed());
+        }
+        if admitted.is_some() && begun - since > bound {
+            return Err(format!(
+                "node {i} {} {from} in a session begun {:?} after",
+                if admit { "still refused" } else { "still admitted" },
+                begun - since
+            ));
+        }
+        if since.elapsed() > Duration::from_secs(10) {
+            return Err(format!(
+                "node {i}: nothing settled for {from} within 10 s (last: {other})"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn bans_hold_under_load(cluster: &Cluster) {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let ip = "127.0.0.5";
+    // what the suite ran on these nodes before: throttle bans and a lock
+    // spread over both nodes, lifted by unbans
+    for (i, name) in ["h1", "h2", "h3", "h4"].iter().enumerate() {
+        assert_failed(cluster.login(i % 2, ip, name, "guess"), 37);
+    }
+    for (i, from) in ["127.0.0.6", "127.0.0.7", "127.0.0.8"].iter().enumerate() {
+        assert_failed(cluster.login(i % 2, from, "bob", "guess"), 37);
+    }
+    assert!(cluster.ctl(1, &["unban", ip]).contains("ok: unbanned"));
+    assert!(cluster.ctl(0, &["unban", "bob"]).contains("ok: unbanned"));
+    let stop = AtomicBool::new(false);
+    let (logins, connections) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let mut late: Vec<String> = Vec::new();
+    std::thread::scope(|s| {
+        for node in 0..2 {
+            // failed LOGINs from other addresses (the throttle file's locks
+            // taken and released all along)...
+            let (stop, logins, connections) = (&stop, &logins, &connections);
+            s.spawn(move || {
+                let mut k = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let from = format!("127.0.{}.{}", 100 + node, 1 + k % 200);
+                    if let Ok(mut c) = cluster.client_from(node, &from) {
+                        if c.call("LOGIN", format!("ghost{k} guess").as_bytes()).is_ok() {
+                            logins.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    k += 1;
+                }
+            });
+            // ... and connections that say nothing, as a busy node gets
+            for _ in 0..1 {
+                let addr = cluster.addr(node);
+                s.spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        if TcpStream::connect(&addr).is_ok() {
+                            connections.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                });
+            }
+        }
+        let bound = Duration::from_millis(2500);
+        for round in 0..BAN_ROUNDS {
+            let (a, b) = if round % 2 == 0 { (0, 1) } else { (1, 0) };
+            let out = cluster.ctl(a, &["ban", ip, "1h"]);
+            if !out.contains("on every node") {
+                late.push(format!("round {round}: ban on node {a}: {out}"));
+                break;
+            }
+            if let Err(e) = settles(cluster, b, ip, false, Instant::now(), bound) {
+                late.push(format!("round {round}, after a ban on node {a}: {e}"));
+                break;
+            }
+            let out = cluster.ctl(b, &["unban", ip]);
+            if !out.contains("ok: unbanned") {
+                late.push(format!("round {round}: unban on node {b}: {out}"));
+                break;
+            }
+            if let Err(e) = settles(cluster, a, ip, true, Instant::now(), bound) {
+                late.push(format!("round {round}, after an unban on node {b}: {e}"));
+                break;
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    // the logs without the silent connections' lines
+    let logs: String = (cluster.nodes.iter())
+        .map(|n| String::from_utf8_lossy(&std::fs::read(&n.log).unwrap_or_default()).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+        .lines()
+        .filter(|l| l.contains(ip) || l.contains("shared bans") || l.contains("ERROR"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(
+        late.is_empty(),
+        "{} ({} failed LOGINs and {} silent connections alongside):\n{logs}",
+        late.join("\n"),
+        logins.load(Ordering::Relaxed),
+        connections.load(Ordering::Relaxed),
+    );
+    assert!(logins.load(Ordering::Relaxed) > 0 && connections.load(Ordering::Relaxed) > 0);
+}
+
 // ---- On GlusterFS: a replica-2 volume mounted twice, one node per mount ----
 
 use common::gluster;

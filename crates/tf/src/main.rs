@@ -74,7 +74,21 @@ fn usage() -> String {
 fn main() -> ExitCode {
     let mut given = conn::Settings::default();
     let mut rest: Vec<String> = Vec::new();
-    let raw: Vec<String> = std::env::args().skip(1).collect();
+    // args() panics on an argument that is not UTF-8 (a file name may be
+    // any bytes): say which one instead, escaped
+    let mut raw: Vec<String> = Vec::new();
+    for (i, a) in std::env::args_os().skip(1).enumerate() {
+        match a.into_string() {
+            Ok(a) => raw.push(a),
+            Err(a) => {
+                return fail(format!(
+                    "argument {} ({}) is not UTF-8: tf takes names and options as UTF-8 text",
+                    i + 1,
+                    tfp_client::escape::shown(std::os::unix::ffi::OsStrExt::as_bytes(a.as_os_str()))
+                ))
+            }
+        }
+    }
     let mut args = raw.clone().into_iter();
     while let Some(a) = args.next() {
         if !rest.is_empty() {
