@@ -24,6 +24,7 @@ use crate::session::Session;
 use crate::xferlog::Direction;
 use log::{info, warn};
 use sha2::{Digest, Sha256};
+use std::os::fd::{AsFd, OwnedFd};
 use tfp_wire::{Failed, MAX_FRAME};
 
 /// The most files one batch may announce.
@@ -110,8 +111,85 @@ pub fn putmany(s: &mut Session, arg: &[u8]) -> CmdResult {
 
 /// How one file of the batch went.
 enum Outcome {
-    Stored(u64),
+    /// Received whole and verified: to be committed with its group.
+    Ready(Upload, u64),
     Failed(Failed, String),
+}
+
+/// Files received and verified, committed together: their file systems are
+/// synced once before any gets its name and once after, instead of two
+/// fsyncs per file (10,000 files of 1 KiB took 17 s over one session with
+/// sync_uploads yes, 0.6 s without). The client hears nothing before the
+/// batch's end, so committing later changes no answer, and every upload is
+/// still on stable storage before the batch is acknowledged. At most
+/// [`GROUP_FILES`] held open at once.
+const GROUP_FILES: usize = 256;
+
+/// ... and no file waits longer than this for its commit, so a batch cut
+/// off midway leaves little that was received but not yet in place.
+const GROUP_AGE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The files of a group: (index in the batch, upload, bytes).
+type Group = Vec<(u64, Upload, u64)>;
+
+/// Commits `group`: each file system of its groupable uploads synced once
+/// (the data), every upload named, each synced again (the names); uploads
+/// on other file systems, or all of them when a sync fails, commit with
+/// their own fsyncs. Outcomes go to `failures` and the counts.
+fn commit_group(
+    s: &Session,
+    group: &mut Group,
+    failures: &mut Vec<(u64, Failed, String)>,
+    stored: &mut u64,
+    bytes: &mut u64,
+) {
+    // everything but the names first: data written, attributes set
+    let mut readied: Group = Vec::with_capacity(group.len());
+    for (i, mut up, n) in group.drain(..) {
+        match up.ready_for_group(true) {
+            Ok(()) => readied.push((i, up, n)),
+            Err(e) => failures.push((i, upload_error(&e), e.to_string())),
+        }
+    }
+    *group = readied;
+    let keys: Vec<Option<u64>> = group.iter().map(|(_, up, _)| up.groupable()).collect();
+    let mut systems: Vec<(u64, OwnedFd)> = Vec::new();
+    let mut grouped = true;
+    for ((_, up, _), key) in group.iter().zip(&keys) {
+        let Some(dev) = key else { continue };
+        if systems.iter().any(|(d, _)| d == dev) {
+            continue;
+        }
+        match up.fs_handle().and_then(|fd| tfd_sys::syncfs(fd.as_fd()).map(|()| fd)) {
+            Ok(fd) => systems.push((*dev, fd)),
+            Err(e) => {
+                warn!("{} TFDPUTMANY: syncfs: {e}; committing file by file", s.peer);
+                grouped = false;
+            }
+        }
+    }
+    for ((i, up, n), key) in group.drain(..).zip(&keys) {
+        let r = if grouped && key.is_some() {
+            up.commit_grouped(true)
+        } else {
+            up.commit(true)
+        };
+        match r {
+            Ok(()) => {
+                *stored += 1;
+                *bytes += n;
+            }
+            Err(e) => failures.push((i, upload_error(&e), e.to_string())),
+        }
+    }
+    if grouped {
+        for (_, fd) in &systems {
+            if let Err(e) = tfd_sys::syncfs(fd.as_fd()) {
+                // the files are in place; only their names' durability is in doubt
+                warn!("{} TFDPUTMANY: syncfs after the commits: {e}", s.peer);
+            }
+        }
+    }
 }
 
 fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
@@ -124,23 +202,45 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     }
     let mut failures: Vec<(u64, Failed, String)> = Vec::new();
     let (mut stored, mut bytes) = (0u64, 0u64);
+    let mut group: Group = Vec::new();
     let mut budget = super::quota::budget(s, None);
+    // what was received whole and verified is committed whatever ends the
+    // batch (a cut connection, a batch out of step), as file by file it was
+    let mut started = std::time::Instant::now();
     for i in 0..n {
-        let head = s.chan.rx.recv_frame_max(MAX_HEADER)?;
+        let head = match s.chan.rx.recv_frame_max(MAX_HEADER) {
+            Ok(h) => h,
+            Err(e) => {
+                commit_group(s, &mut group, &mut failures, &mut stored, &mut bytes);
+                return Err(e.into());
+            }
+        };
         let Some(h) = parse_header(&head) else {
+            commit_group(s, &mut group, &mut failures, &mut stored, &mut bytes);
             return out_of_step(s, &format!("file {i}: a header that does not parse"));
         };
-        let r = one(s, &h, &mut budget)?;
+        let r = match one(s, &h, &mut budget) {
+            Ok(r) => r,
+            Err(e) => {
+                commit_group(s, &mut group, &mut failures, &mut stored, &mut bytes);
+                return Err(e);
+            }
+        };
         // each file's reservation ends with it: a stored file's is settled, a
         // failed one's given back (it held room the next files may need)
         match &r {
-            Ok(Outcome::Stored(_)) => super::quota::settle(&mut budget),
+            Ok(Outcome::Ready(..)) => super::quota::settle(&mut budget),
             _ => super::quota::release(&mut budget),
         }
         match r {
-            Ok(Outcome::Stored(b)) => {
-                stored += 1;
-                bytes += b;
+            Ok(Outcome::Ready(up, b)) => {
+                if group.is_empty() {
+                    started = std::time::Instant::now();
+                }
+                group.push((i, up, b));
+                if group.len() >= GROUP_FILES || started.elapsed() >= GROUP_AGE {
+                    commit_group(s, &mut group, &mut failures, &mut stored, &mut bytes);
+                }
             }
             Ok(Outcome::Failed(f, why)) => {
                 info!(
@@ -151,13 +251,18 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 );
                 failures.push((i, f, why));
             }
-            Err(why) => return out_of_step(s, &format!("file {i}: {why}")),
+            Err(why) => {
+                commit_group(s, &mut group, &mut failures, &mut stored, &mut bytes);
+                return out_of_step(s, &format!("file {i}: {why}"));
+            }
         }
     }
     let end = s.chan.rx.recv_frame_max(MAX_TRAILER)?;
+    commit_group(s, &mut group, &mut failures, &mut stored, &mut bytes);
     if end != b"E" {
         return out_of_step(s, "no end frame after the announced files");
     }
+    failures.sort_by_key(|f| f.0);
     t.bytes = bytes;
     t.complete = failures.is_empty();
     if let Ok(p) = s.path(b"/") {
@@ -259,12 +364,11 @@ fn one(
             "the data does not hash to the client's SHA-256; old file kept".into(),
         )));
     }
-    let r = up.stamp(h.mode, h.mtime).and_then(|()| {
-        let n = up.written;
-        up.commit(true).map(|()| n)
-    });
-    Ok(Ok(match r {
-        Ok(n) => Outcome::Stored(n),
+    Ok(Ok(match up.stamp(h.mode, h.mtime) {
+        Ok(()) => {
+            let n = up.written;
+            Outcome::Ready(up, n)
+        }
         Err(e) => Outcome::Failed(upload_error(&e), e.to_string()),
     }))
 }

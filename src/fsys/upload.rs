@@ -347,6 +347,54 @@ impl Upload {
         Ok(())
     }
 
+    /// Whether this upload may be committed in a group ([`Upload::commit_grouped`]):
+    /// its file system is a local one whose syncfs(2) commits everything
+    /// written before it (ext4, XFS, btrfs, tmpfs). A network or FUSE file
+    /// system (GlusterFS, NFS) may not honour syncfs, so its uploads keep
+    /// their own fsyncs. The device is the group's key.
+    pub fn groupable(&self) -> Option<u64> {
+        const LOCAL: [i64; 4] = [0xEF53, 0x5846_5342, 0x9123_683E, 0x0102_1994];
+        let st = nix::sys::statfs::fstatfs(self.file.file()).ok()?;
+        let local = LOCAL.contains(&(st.filesystem_type().0 as i64));
+        (local && self.sync).then(|| sys::fstat(self.file.file().as_fd()).ok().map(|s| s.st_dev))?
+    }
+
+    /// A descriptor of the upload's file system that outlives the upload
+    /// (a duplicate of its file's: the directory's may be an O_PATH handle,
+    /// which syncfs refuses): what a group syncs its file system through
+    /// (syncfs(2)), before any upload of the group gets its name (their
+    /// data) and after (their names). One commit of the file system for many
+    /// uploads, where each upload's own [`Upload::commit`] costs two.
+    pub fn fs_handle(&self) -> std::io::Result<OwnedFd> {
+        self.file.file().try_clone().map(OwnedFd::from)
+    }
+
+    /// Readies the upload for a group commit: whatever is gathered written
+    /// and the file given its final attributes (`overwrite`: those of the
+    /// file it replaces, which the session's user must be able to write), so
+    /// that the group's first sync covers all of it but the name.
+    pub fn ready_for_group(&mut self, overwrite: bool) -> Result<(), FsError> {
+        self.file.flush()?;
+        if !self.attrs_set {
+            let attrs = if overwrite {
+                replace_attrs(self.dir.as_fd(), &self.name)?
+            } else {
+                final_attrs(self.dir.as_fd(), &self.name)
+            };
+            apply_attrs(self.file.file().as_fd(), attrs)?;
+            self.attrs_set = true;
+        }
+        Ok(())
+    }
+
+    /// [`Upload::commit`] without its fsyncs, for an upload readied by
+    /// [`Upload::ready_for_group`] whose file system the caller syncs before
+    /// and after ([`Upload::fs_handle`]).
+    pub fn commit_grouped(mut self, overwrite: bool) -> Result<(), FsError> {
+        self.sync = false;
+        self.commit(overwrite)
+    }
+
     /// Names the `O_TMPFILE` file: straight at its name (link fails with EEXIST
     /// if it exists), or, to overwrite, at a hidden name renamed over it.
     fn link_anonymous(&self, overwrite: bool) -> Result<(), FsError> {

@@ -394,3 +394,50 @@ fn put_completes_when_its_directory_is_renamed_meanwhile() {
     assert_eq!(std::fs::read(srv.path("moved/f")).unwrap(), data);
     c.end().unwrap();
 }
+
+/// A batch upload (TFDPUTMANY, what `put -r` sends) is durable before it is
+/// answered, with its files committed as a group: the file system is synced
+/// (syncfs) before any file of the group gets its name and again after the
+/// last one, and the answer comes only after that; no per-file fsync. On
+/// the old code every file had its own fdatasync and directory fsync (two
+/// journal commits a file: 10,000 files of 1 KiB took 17 s over one session).
+#[test]
+fn batched_uploads_are_synced_as_a_group_before_the_answer() {
+    if !require_root("strace follows the session's system calls")
+        || !require_tool("strace", &["-V"], "scripts/deps installs it")
+    {
+        return;
+    }
+    let srv = Server::start();
+    let src = srv.dir.join("batch-src");
+    std::fs::create_dir_all(&src).unwrap();
+    for i in 0..20 {
+        std::fs::write(src.join(format!("g{i:02}")), vec![i as u8; 3000]).unwrap();
+    }
+    let trace = traced(&srv, || {
+        let o = srv.tf(&["put", "-r", "--jobs", "1", src.to_str().unwrap(), "grouped"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    });
+    let text = trace.join("\n");
+    for i in 0..20 {
+        assert_eq!(
+            std::fs::read(srv.path(&format!("grouped/g{i:02}"))).unwrap(),
+            vec![i as u8; 3000]
+        );
+    }
+    let syncfs = lines_of(&trace, "syncfs");
+    assert!(syncfs.len() >= 2 && syncfs.len() <= 4, "{text}");
+    assert!(sync_lines(&trace).is_empty(), "a file synced on its own: {text}");
+    let links: Vec<usize> = trace
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| (l.contains("linkat(") || l.contains("renameat")) && l.contains("\"g"))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(links.len(), 20, "{text}");
+    let (first, last) = (syncfs[0], *syncfs.last().unwrap());
+    assert!(links.iter().all(|&l| first < l && l < last), "{text}");
+    // the answer (the session's first send after the data) follows the last sync
+    assert!(!trace[first..last].iter().any(|l| is_send(l)), "{text}");
+    assert!(trace[last..].iter().any(|l| is_send(l)), "{text}");
+}
