@@ -303,13 +303,19 @@ pub fn put(
             t.local(format!("put: {shown}: not a regular file or directory"));
         }
     }
-    // directories first, parents before children, on the caller's session
+    // directories first, parents before children, on the caller's session,
+    // sent without waiting for each answer (the server answers in order): a
+    // tree of many directories costs a round trip per window of them, not
+    // per directory (300 directories over 50 ms took 15 s one by one). A
+    // child of a directory that could not be made fails too and is not told
+    // again.
     let mut failed_dirs: Vec<Vec<u8>> = Vec::new();
-    for d in &dirs {
+    let answers = super::sync::pipelined(c, "MKDIR", &dirs)?;
+    for (d, st) in dirs.iter().zip(answers) {
         if failed_dirs.iter().any(|f| below(d, f)) {
             continue;
         }
-        match c.call("MKDIR", d)? {
+        match st {
             Status::Ok(_) => {}
             Status::Failed(n, _) if n == i32::from(tfp_wire::Failed::DirExists.code()) => {}
             st => {
