@@ -35,6 +35,10 @@ use std::sync::Arc;
 /// to give theirs back before it is refused too.
 pub const LEADER_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
+/// How many times (10 ms apart) a session that is not the leader looks again
+/// before it is refused: long enough for a passing try to leave the ledger.
+const PASSING_LOOKS: u32 = 5;
+
 /// One command's share of the quota ledger; what it holds is given back when
 /// it is dropped unsettled.
 pub struct Budget {
@@ -110,6 +114,12 @@ impl Budget {
     /// cannot hold them.
     pub fn reserve(&mut self, n: u64) -> bool {
         let deadline = std::time::Instant::now() + LEADER_WAIT;
+        // another session's try is in the ledger for a moment even when it is
+        // then refused (a file that can never fit): a session that is not the
+        // leader looks a few more times before it gives up, so such a passing
+        // try never refuses a file that fits (seen: an 8 MiB file refused
+        // beside a 12 MiB one that could not fit, under load)
+        let mut looks = 0;
         loop {
             self.reg.quota_reserve(self.slot, self.key, n);
             if self.stored().saturating_add(self.reg.quota_reserved(self.key)) <= self.limit {
@@ -121,7 +131,9 @@ impl Budget {
             if self.stored().saturating_add(self.held).saturating_add(n) > self.limit {
                 return false;
             }
-            if self.reg.quota_leader(self.key) != Some(self.slot) || std::time::Instant::now() >= deadline {
+            let leader = self.reg.quota_leader(self.key) == Some(self.slot);
+            looks += 1;
+            if (!leader && looks > PASSING_LOOKS) || std::time::Instant::now() >= deadline {
                 return false;
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
