@@ -163,13 +163,6 @@ pub fn put(c: &mut Client, local: &Path, remote: &[u8], progress: &AtomicU64) ->
     put_keeping(c, local, remote, progress, Keep::default())
 }
 
-/// Whether the file moved between the two looks (a write, a truncation, a
-/// `touch`): its size, mtime or ctime.
-fn moved(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
-    (a.len(), a.mtime(), a.mtime_nsec(), a.ctime(), a.ctime_nsec())
-        != (b.len(), b.mtime(), b.mtime_nsec(), b.ctime(), b.ctime_nsec())
-}
-
 /// [`put`], the new file keeping what `keep` says of the local one (its
 /// mode, its mtime: what mirror needs so its next run sees it unchanged).
 /// A file whose size, mtime or ctime moved while it was read is never
@@ -247,7 +240,7 @@ pub fn put_keeping(
             progress.store(at, Ordering::Relaxed);
             if at >= size {
                 let after = f.metadata().map_err(Error::Local)?;
-                if moved(&before, &after) {
+                if crate::tree::batch::moved(&before, &after) {
                     return Err(Error::Local(std::io::Error::other(
                         "it changed while it was read; not sent (the server keeps its old copy)",
                     )));
