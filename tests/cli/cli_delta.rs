@@ -31,25 +31,7 @@ fn start() -> (Server, PathBuf) {
 
 /// The transfer log's lines for `/name`: (command, bytes, complete).
 fn moved(log: &Path, name: &str) -> Vec<(String, u64, bool)> {
-    let path = format!("/{name}");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let t = fs::read_to_string(log).unwrap_or_default();
-        let v: Vec<(String, u64, bool)> = t
-            .lines()
-            .filter_map(|l| {
-                let f: Vec<&str> = l.split_whitespace().collect();
-                let at = f.iter().position(|w| *w == path)?;
-                let bytes = f[at - 1].parse().ok()?;
-                let done = f.get(at + 9) == Some(&"c");
-                Some((f[f.len() - 2].to_string(), bytes, done))
-            })
-            .collect();
-        if !v.is_empty() || Instant::now() > deadline {
-            return v;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::xferlog::moved(log, &format!("/{name}"), 0)
 }
 
 /// Passed as `extra` to [`put_onto`]: no delta flag at all, so tf decides by

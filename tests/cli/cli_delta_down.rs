@@ -5,6 +5,7 @@
 //! checks the bytes on disk; the server's transfer log tells what crossed.
 
 use crate::common;
+use crate::xferlog::{lines, moved};
 
 use common::*;
 use nix::sys::signal::{kill, Signal};
@@ -30,34 +31,6 @@ fn start(extra: &str) -> (Server, PathBuf) {
     let log = tempdir("deltadownlog").join("xfer.log");
     let srv = Server::start_with(&format!("xferlog {}\n{extra}", log.display()));
     (srv, log)
-}
-
-/// The transfer log's lines for `path` (absolute on the server) from line
-/// `from` on: (command, bytes, complete).
-fn moved(log: &Path, path: &str, from: usize) -> Vec<(String, u64, bool)> {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let t = fs::read_to_string(log).unwrap_or_default();
-        let v: Vec<(String, u64, bool)> = t
-            .lines()
-            .skip(from)
-            .filter_map(|l| {
-                let f: Vec<&str> = l.split_whitespace().collect();
-                let at = f.iter().position(|w| *w == path)?;
-                let bytes = f[at - 1].parse().ok()?;
-                let done = f.get(at + 9) == Some(&"c");
-                Some((f[f.len() - 2].to_string(), bytes, done))
-            })
-            .collect();
-        if !v.is_empty() || Instant::now() > deadline {
-            return v;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn lines(log: &Path) -> usize {
-    fs::read_to_string(log).unwrap_or_default().lines().count()
 }
 
 fn commands(m: &[(String, u64, bool)]) -> Vec<&str> {

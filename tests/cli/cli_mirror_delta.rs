@@ -6,13 +6,14 @@
 //! `--no-whole-file` asks; the server's transfer log tells what crossed.
 
 use crate::common;
+use crate::xferlog::{lines, moved};
 
 use common::*;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::Output;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 const MIB: usize = 1 << 20;
 
@@ -42,34 +43,6 @@ fn counts(o: &Output) -> (usize, usize, usize, usize) {
         .map(|w| w.parse().unwrap())
         .collect();
     (n[0], n[1], n[2], n[3])
-}
-
-/// The transfer log's commands for `path` (absolute on the server), from
-/// line `from` on.
-fn moved(log: &Path, path: &str, from: usize) -> Vec<(String, u64, bool)> {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let t = fs::read_to_string(log).unwrap_or_default();
-        let v: Vec<(String, u64, bool)> = t
-            .lines()
-            .skip(from)
-            .filter_map(|l| {
-                let f: Vec<&str> = l.split_whitespace().collect();
-                let at = f.iter().position(|w| *w == path)?;
-                let bytes = f[at - 1].parse().ok()?;
-                let done = f.get(at + 9) == Some(&"c");
-                Some((f[f.len() - 2].to_string(), bytes, done))
-            })
-            .collect();
-        if !v.is_empty() || Instant::now() > deadline {
-            return v;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn lines(log: &Path) -> usize {
-    fs::read_to_string(log).unwrap_or_default().lines().count()
 }
 
 fn set_mtime(p: &Path, secs: u64) {

@@ -33,3 +33,4 @@ mod docs;
 mod output;
 mod readme;
 mod trees;
+mod xferlog;
