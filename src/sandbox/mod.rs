@@ -1,0 +1,16 @@
+//! RUNBASH's sandbox, in three rooms: [`run`] runs one program confined and
+//! bounded (its own process group, rlimits, a wall-clock limit, output
+//! bounded); [`host`] is the session's script host, process 1 of a PID
+//! namespace of its own, and the messages between it and its session;
+//! [`cgroup`] bounds a whole script's memory and processes and sweeps the
+//! groups ended sessions left.
+
+#![forbid(unsafe_code)]
+
+mod cgroup;
+mod host;
+mod run;
+
+pub use cgroup::{remove_stale_cgroups, GroupLimits};
+pub use host::Host;
+pub use run::{Ending, Limits, Outcome};
