@@ -186,11 +186,17 @@ impl Listener {
                                 self.sweep_cgroups(CGROUP_SWEEPS);
                             }
                             match status {
+                                // however it ended (a session may catch SIGTERM and exit)
+                                other if info.kicked && !self.stopping => {
+                                    info!(
+                                        "session {} ({}) ended: kicked by tfd ctl ({})",
+                                        pid,
+                                        info.peer,
+                                        ended_how(&other)
+                                    )
+                                }
                                 WaitStatus::Exited(_, 0) => {}
                                 WaitStatus::Signaled(_, Signal::SIGTERM | Signal::SIGKILL, _) if self.stopping => {}
-                                WaitStatus::Signaled(_, Signal::SIGTERM | Signal::SIGKILL, _) if info.kicked => {
-                                    info!("session {} ({}) ended: kicked by tfd ctl", pid, info.peer)
-                                }
                                 other => warn!(
                                     "session {} ({}) ended abnormally: {}",
                                     pid,
