@@ -4,9 +4,11 @@ by this venv's Python (the package pip installed from the checkout) in the
 directory the demo serves from, as a reader would run it."""
 
 import re
+import shlex
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 from conftest import HOST, REPO, tfd_bin
@@ -51,6 +53,42 @@ def test_readme_example_runs_against_the_demo(tmp_path):
         assert (served / "www" / "css" / "main.css").read_text() == "h1 { color: teal }\n"
         assert (tmp_path / "q1-copy.csv").read_bytes() == b"region,total\nnorth,12\n"
     finally:
+        demo.terminate()
+        try:
+            demo.wait(10)
+        except subprocess.TimeoutExpired:
+            demo.kill()
+            demo.wait()
+
+
+def test_the_demo_prints_a_python_line_that_works_as_printed(tmp_path):
+    """What `tfd demo` prints for Python, where a checkout is (./python): the
+    venv line, and a `tfd-venv/bin/python -c ...` line run here as printed,
+    with this venv's Python (the one the venv line makes, with this package
+    installed) in its place, in the demo's directory: it answers hello."""
+    (tmp_path / "python").mkdir()
+    (tmp_path / "python" / "pyproject.toml").write_text("# stands for the checkout's\n")
+    port = free_port(HOST)
+    demo = subprocess.Popen([tfd_bin(), "demo", "--port", str(port)], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    watchdog = threading.Timer(60, demo.kill)
+    watchdog.start()
+    try:
+        banner = []
+        for line in demo.stdout:
+            banner.append(line)
+            if line.startswith("Stop with Ctrl-C."):
+                break
+        text = "".join(banner)
+        assert "python3 -m venv tfd-venv && tfd-venv/bin/pip install ./python" in text, text
+        lines = [l.strip() for l in banner if l.strip().startswith("tfd-venv/bin/python -c ")]
+        assert len(lines) == 1, text
+        cmd = lines[0].replace("tfd-venv/bin/python", shlex.quote(sys.executable), 1)
+        r = subprocess.run(cmd, shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, f"{cmd}\n{r.stderr}"
+        assert r.stdout.strip() == "hello", r.stdout
+    finally:
+        watchdog.cancel()
         demo.terminate()
         try:
             demo.wait(10)

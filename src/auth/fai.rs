@@ -290,6 +290,19 @@ impl Store {
         })
     }
 
+    /// When the instance stops: expired tokens purged, then the directory
+    /// removed if nothing is left in it (live tokens outlive a restart, so a
+    /// directory holding one stays). True when it was removed.
+    pub fn remove_if_empty(&self, now: u64) -> io::Result<bool> {
+        self.purge(now)?;
+        match fs::remove_dir(&self.dir) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) || e.raw_os_error() == Some(libc::EEXIST) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Deletes expired and unreadable tokens and stale temporary files;
     /// returns how many. A directory that does not exist yet holds nothing.
     pub fn purge(&self, now: u64) -> io::Result<usize> {

@@ -251,7 +251,15 @@ fn count_failure(s: &Session, a: &Attempt, why: userdb::Refusal) {
     if effect.account_locked.is_some() {
         s.ctx.services.metrics.inc(Counter::LocksLogin);
     }
-    info!("{peer} LOGIN {:?} failed ({why:?})", a.who);
+    info!(
+        "{peer} LOGIN {:?} refused: {}",
+        a.who,
+        match why {
+            userdb::Refusal::UnknownUser => "no such name in the user file",
+            userdb::Refusal::WrongPassword => "wrong password",
+            userdb::Refusal::Locked => "the account is locked in the user file",
+        }
+    );
     if let Some(secs) = effect.ip_banned {
         warn!(
             "{peer} banned for {secs} s after {} failed LOGINs",
@@ -387,7 +395,7 @@ fn enter_user_jail(
     let trusted = jail::trusted_owner();
     let as_root = sys::geteuid() == 0;
     let opened = identity::with_rights_of(Some(id).filter(|_| as_root), || {
-        jail::open_guarded(&s.root, &p, trusted)
+        jail::open_guarded_at(&s.root, &p, trusted, Some(&s.ctx.cfg.dbdir))
     });
     let dir = match opened {
         Ok(Ok(dir)) => dir,

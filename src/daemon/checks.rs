@@ -144,6 +144,26 @@ fn private_dir(dir: &Path, key: &str, bad: u32, root_ok: bool, why: &str) -> Opt
         return Some(Finding::Error(format!("{key} {} is not a directory", dir.display())));
     }
     if (meta.uid() != me && !(root_ok && meta.uid() == 0)) || meta.mode() & bad != 0 {
+        if meta.mode() & 0o1000 != 0 {
+            // /tmp, /var/tmp, /dev/shm: a directory everyone shares is not
+            // tfd's to take over; the way out is a directory of its own
+            let own = if me == 0 {
+                "/run/tfd".to_string()
+            } else {
+                std::env::var("HOME").map_or_else(|_| "~/.tfd".into(), |h| format!("{h}/.tfd"))
+            };
+            let (name, suggested) = if key == "fai_dir" {
+                ("fai_dir", format!("{own}/fai"))
+            } else {
+                ("control_socket", format!("{own}/ctl.sock"))
+            };
+            return Some(Finding::Error(format!(
+                "{key} {shown} is a shared (sticky) directory, mode {:o}: anyone can make files in it ({why}); \
+                 use a directory of tfd's own instead, e.g. mkdir -m 700 {own} and {name} {suggested}",
+                meta.mode() & 0o7777,
+                shown = dir.display(),
+            )));
+        }
         return Some(Finding::Error(format!(
             "{key} {shown} is mode {:o}, uid {}: it must be owned by uid {me} and {} ({why}); \
              chown {me} {shown} && chmod 700 {shown}",

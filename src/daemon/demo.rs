@@ -119,11 +119,29 @@ pub fn port_message(err: &str, port: u16) -> String {
 /// root's, and a RUNBASH or a misconfiguration would be root's too).
 pub fn root_warning(dir: &Path) -> String {
     format!(
-        "tfd demo: WARNING: running as root, so every client's session runs as root in {}; \
-         the demo needs no privilege: run it as an ordinary user (for a real server as root, \
-         see tfd(8): sessions then run as the LOGIN user or defusr)",
+        "tfd demo: WARNING: started as root, so this demo serves as root: every client that connects \
+         acts as root in {} (the files it makes are root's). The demo needs no privilege: stop it \
+         (Ctrl-C) and run it as an ordinary user. (A real server started as root runs each session \
+         as its LOGIN user or defusr instead: tfd(8).)",
         dir.display()
     )
+}
+
+/// The programs the banner's commands run: the absolute paths of this tfd
+/// and of the `tf` beside it (cargo builds both into target/release,
+/// scripts/install both into one bin directory), so each line works as
+/// printed whatever PATH holds; `None` for a `tf` that is not there.
+fn programs() -> (String, Option<String>) {
+    let exe = std::env::current_exe().ok();
+    let tfd = exe
+        .as_ref()
+        .map_or_else(|| "tfd".to_string(), |p| p.display().to_string());
+    let tf = exe
+        .as_ref()
+        .map(|p| p.with_file_name("tf"))
+        .filter(|p| p.is_file())
+        .map(|p| p.display().to_string());
+    (tfd, tf)
 }
 
 /// How to connect from Python: tfd's own package when the demo runs in a
@@ -157,22 +175,36 @@ pub fn instructions(dir: &Path, cfg: &Config) -> String {
     let (host, port) = addr.rsplit_once(':').unwrap_or(("127.0.0.1", "10345"));
     let pubkey = dir.join("pub.pem");
     let d = cfg.dbdir.display();
+    let (tfd, tf) = programs();
     let ctl = cfg
         .control_socket
         .as_ref()
         .map(|p| {
             format!(
-                "\n\nAdminister it (sessions, kick, ban, stats, reload):\n  tfd ctl --socket {} stats",
+                "\n\nAdminister it (sessions, kick, ban, stats, reload):\n  {tfd} ctl --socket {} stats",
                 p.display()
             )
         })
         .unwrap_or_default();
+    let tf_lines = match &tf {
+        Some(tf) => format!(
+            "  {tf} --server {addr} --key {pk} --hash {hash} ls\n  \
+             {tf} --server {addr} --key {pk} --hash {hash} echo hello\n",
+            pk = pubkey.display(),
+            hash = cfg.hash,
+        ),
+        None => format!(
+            "  (tf is not beside this tfd, in {}: build it with cargo build --release, then)\n  \
+             target/release/tf --server {addr} --key {pk} --hash {hash} echo hello\n",
+            Path::new(&tfd).parent().unwrap_or(Path::new(".")).display(),
+            pk = pubkey.display(),
+            hash = cfg.hash,
+        ),
+    };
     format!(
         "tfd demo: serving {d} on {addr} (protocol {proto}, hash {hash})\n\n\
-         Connect with the tf CLI (another terminal, same directory):\n  \
-         cargo run --release --bin tf -- --server {addr} --key {pk} --hash {hash} ls\n  \
-         cargo run --release --bin tf -- --server {addr} --key {pk} --hash {hash} echo hello\n\
-         (after cargo build --release, the binary is target/release/tf)\n\n\
+         Connect with the tf CLI (another terminal, same directory):\n\
+         {tf_lines}\n\
          Connect from Python, in a virtual environment:\n  \
          {python}{ctl}\n\n\
          Stop with Ctrl-C.",
@@ -186,6 +218,5 @@ pub fn instructions(dir: &Path, cfg: &Config) -> String {
         ),
         proto = cfg.proto.first().map(String::as_str).unwrap_or_default(),
         hash = cfg.hash,
-        pk = pubkey.display(),
     )
 }

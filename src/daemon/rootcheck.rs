@@ -152,7 +152,7 @@ pub fn check_jails(cfg: &Config) -> (Vec<String>, Vec<String>) {
             continue;
         };
         let opened = privs::as_user(&id, || {
-            crate::session::jail::open_guarded(&root, &p, trusted).map(|_| {
+            crate::session::jail::open_guarded_at(&root, &p, trusted, Some(&cfg.dbdir)).map(|_| {
                 let dir = cfg.dbdir.join(jail);
                 probe(&dir).is_ok() || writes_below(&dir).is_some()
             })

@@ -21,6 +21,7 @@
 use crate::fsys::{Pin, RelPath, Root};
 use std::ffi::{CStr, CString};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::Path;
 use tfd_sys as sys;
 
 /// The key file at the top of an INJAIL jail.
@@ -52,18 +53,28 @@ pub fn trusted_owner() -> u32 {
     sys::geteuid()
 }
 
-/// Judges one directory or key of the guard.
-fn judge(st: &libc::stat, what: &str, trusted: u32) -> Result<(), Refused> {
+/// Judges one directory or key of the guard. `what` is its path from the
+/// served root; `disk`, when the reader is the operator, the served root's
+/// path on disk, so the fix names the file to mend (`chown root:root
+/// /srv/tfd/jails/alice`, not `/jails/alice`, which is another directory).
+fn judge(st: &libc::stat, what: &str, trusted: u32, disk: Option<&Path>) -> Result<(), Refused> {
+    let (shown, real) = match disk {
+        Some(d) => {
+            let real = format!("{}{what}", d.display().to_string().trim_end_matches('/'));
+            (format!("{what} ({real} on disk)"), real)
+        }
+        None => (what.to_string(), what.to_string()),
+    };
     if st.st_uid != 0 && st.st_uid != trusted {
         return Err(Refused::Unsafe(format!(
-            "{what} is owned by uid {}, not root: its owner could rename, replace or empty it \
-             (chown root:root {what}, and give the user a writable directory inside the jail)",
+            "{shown} is owned by uid {}, not root: its owner could rename, replace or empty it \
+             (chown root:root {real}, and give the user a writable directory inside the jail)",
             st.st_uid
         )));
     }
     if st.st_mode & 0o022 != 0 {
         return Err(Refused::Unsafe(format!(
-            "{what} is writable by its group or others (mode {:o}): chmod go-w it",
+            "{shown} is writable by its group or others (mode {:o}): chmod go-w {real}",
             st.st_mode & 0o7777
         )));
     }
@@ -76,6 +87,12 @@ fn judge(st: &libc::stat, what: &str, trusted: u32) -> Result<(), Refused> {
 /// Messages name each directory from the served root (`/jails/alice`), as
 /// the operator wrote it in the user file.
 pub fn open_guarded(root: &Root, jail: &RelPath, trusted: u32) -> Result<OwnedFd, Refused> {
+    open_guarded_at(root, jail, trusted, None)
+}
+
+/// [`open_guarded`] for the operator's eyes (`--check-config`, the log):
+/// `disk` is the served root's path on disk, and each fix names the real path.
+pub fn open_guarded_at(root: &Root, jail: &RelPath, trusted: u32, disk: Option<&Path>) -> Result<OwnedFd, Refused> {
     let text = String::from_utf8_lossy(&jail.to_bytes()).into_owned();
     if jail.is_root() {
         return Err(Refused::Missing("the served root itself is no jail".into()));
@@ -106,7 +123,7 @@ pub fn open_guarded(root: &Root, jail: &RelPath, trusted: u32) -> Result<OwnedFd
             }
         };
         let st = sys::fstat(fd.as_fd()).map_err(|e| Refused::Missing(format!("{at}: {e}")))?;
-        judge(&st, &at, trusted)?;
+        judge(&st, &at, trusted, disk)?;
         dir = fd;
     }
     // O_PATH opened the jail without asking to search it: ask now, with the
@@ -124,7 +141,7 @@ pub fn judge_key(key: BorrowedFd<'_>, jail: &str, trusted: u32) -> Result<(), Re
     if st.st_mode & libc::S_IFMT != libc::S_IFREG {
         return Err(Refused::Missing(format!("/{jail}/jail.key is not a regular file")));
     }
-    judge(&st, &format!("/{jail}/jail.key"), trusted)
+    judge(&st, &format!("/{jail}/jail.key"), trusted, None)
 }
 
 /// True when the pinned path `p` names, or leads by a symlink to, the key

@@ -334,11 +334,18 @@ impl Session {
             metrics.add_bytes(row, now.0 - counted.0, now.1 - counted.1);
             counted = now;
         };
+        // the last command was a refused LOGIN: a client that then goes away
+        // without a goodbye is the refusal's end, already logged in one line
+        let mut refused_login = false;
         while !self.closing {
             tfd_sys::set_quickack(std::os::fd::AsFd::as_fd(self.chan.stream()));
             let frame = match self.chan.rx.recv_frame_max(self.max_frame()) {
                 Ok(f) => f,
                 Err(ChannelError::Closed) => break,
+                Err(e) if refused_login && went_away(&e) => {
+                    log::debug!("{} closing after the refused LOGIN: {e}", self.peer);
+                    break;
+                }
                 Err(e) => {
                     warn!("{} closing: {e}", self.peer);
                     break;
@@ -369,6 +376,7 @@ impl Session {
             // an OS error noted by an earlier command is not this one's cause
             let _ = crate::logging::take_os_error();
             let outcome = self.dispatch(&req.name, req.arg);
+            refused_login = req.name == "LOGIN" && !self.state.logged_in();
             // LOGIN and INJAIL change who the session is
             self.publish_identity();
             // what a handler held back (TxHalf::hold) leaves with its answer
@@ -618,4 +626,19 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, slot: usize
         session.chan.rx.bytes,
         session.chan.tx.bytes
     );
+}
+
+/// The peer went away: the connection ended or was reset, or, on the secure
+/// transport, ended between records without the close record (a client that
+/// exits without saying goodbye), rather than a record that failed its check.
+fn went_away(e: &ChannelError) -> bool {
+    match e {
+        ChannelError::Closed => true,
+        ChannelError::Io(io) => matches!(
+            io.kind(),
+            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::UnexpectedEof
+        ),
+        ChannelError::Secure(why) => why.contains("without a close record"),
+        _ => false,
+    }
 }

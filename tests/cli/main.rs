@@ -32,5 +32,6 @@ mod cli_v251;
 mod docs;
 mod output;
 mod readme;
+mod scripts;
 mod trees;
 mod xferlog;

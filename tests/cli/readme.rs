@@ -240,7 +240,9 @@ fn every_readme_command_runs_against_a_real_demo() {
             if cmd.is_empty() {
                 continue;
             }
-            if let Some(rest) = cmd.strip_prefix("cargo run --release --bin tfd -- demo") {
+            // the quick start: built by cargo already (the workdir's
+            // target/release holds the binaries under test)
+            if let Some(rest) = cmd.strip_prefix("cargo build --release && target/release/tfd demo") {
                 assert!(demo.is_none(), "README starts the demo twice");
                 let mut args = vec!["demo"];
                 args.extend(rest.split_whitespace());
@@ -412,4 +414,268 @@ fn demo_has_its_own_admin_socket_and_ctl_names_the_one_it_asks() {
     }
     drop(d);
     let _ = fs::remove_dir_all(&dir);
+}
+
+/// `dir` emptied of everything but `keep`, then filled with the checkout's
+/// files (what git tracks or would track: a fresh clone of the working tree),
+/// each with its modification time, so cargo's fingerprints see what changed.
+fn fresh_copy(dir: &Path, keep: &str) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let listed = Command::new("git")
+        .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+        .current_dir(root)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "git ls-files in {}: {e} (this test copies the checkout with git)",
+                root.display()
+            )
+        });
+    assert!(
+        listed.status.success(),
+        "git ls-files in {}: {} (this test copies a git checkout)",
+        root.display(),
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    fs::create_dir_all(dir).unwrap();
+    for e in fs::read_dir(dir).unwrap().flatten() {
+        if e.file_name() != keep {
+            let p = e.path();
+            if e.file_type().unwrap().is_dir() {
+                fs::remove_dir_all(&p).unwrap();
+            } else {
+                fs::remove_file(&p).unwrap();
+            }
+        }
+    }
+    for rel in listed.stdout.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+        let rel = Path::new(std::str::from_utf8(rel).unwrap());
+        let from = root.join(rel);
+        let Ok(meta) = fs::symlink_metadata(&from) else {
+            continue;
+        }; // deleted, not yet staged
+        let to = dir.join(rel);
+        fs::create_dir_all(to.parent().unwrap()).unwrap();
+        if meta.file_type().is_symlink() {
+            std::os::unix::fs::symlink(fs::read_link(&from).unwrap(), &to).unwrap();
+        } else if meta.is_file() {
+            fs::copy(&from, &to).unwrap();
+            fs::File::options()
+                .write(true)
+                .open(&to)
+                .unwrap()
+                .set_modified(meta.modified().unwrap())
+                .unwrap();
+        }
+    }
+}
+
+/// README's "Quick start" section: its ```sh blocks, each a list of commands.
+fn quick_start_blocks() -> Vec<Vec<String>> {
+    let readme = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = readme
+        .split("\n## Quick start\n")
+        .nth(1)
+        .and_then(|r| r.split("\n## ").next())
+        .expect("README has a Quick start section");
+    fenced_blocks(section)
+        .into_iter()
+        .filter(|b| b.lang == "sh")
+        .map(|b| {
+            b.lines
+                .iter()
+                .map(|l| split_comment(l).0)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .collect()
+}
+
+/// README's quick start as a newcomer meets it: in a fresh copy of the
+/// checkout, whose target/release holds no tfd, tf or tfpasswd yet, the
+/// quick start's lines for real (cargo builds what they say), the demo
+/// started by its line, then README's next line and every tf and `tfd ctl`
+/// command the demo printed, each as printed, with a PATH that holds no tf
+/// nor tfd (issue 44: `cargo run --release --bin tfd -- demo` built tfd
+/// alone, so README's `tf ...` had nothing to run, and the demo's `tfd ctl
+/// ...` named a program not on PATH). The copy's target directory is kept
+/// between runs, seeded from this build's target/release, so cargo builds
+/// only what changed; the copy itself is made afresh each run.
+#[test]
+fn the_quick_start_works_line_by_line_in_a_fresh_copy() {
+    let blocks = quick_start_blocks();
+    assert!(
+        blocks.len() >= 2,
+        "README's quick start has its commands and the tf line: {blocks:?}"
+    );
+    let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("quick-start");
+    let copy = base.join("checkout");
+    fresh_copy(&copy, "target");
+    // cargo's own cache, as a newcomer's second build has it; the binaries
+    // themselves are gone, as in a fresh clone
+    let release = copy.join("target/release");
+    let ours = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("release");
+    if !release.exists() && ours.is_dir() {
+        fs::create_dir_all(copy.join("target")).unwrap();
+        let st = Command::new("cp")
+            .args(["-a", "--reflink=auto"])
+            .arg(&ours)
+            .arg(&release)
+            .status()
+            .unwrap();
+        assert!(st.success(), "cp -a {} {}", ours.display(), release.display());
+    }
+    for bin in ["tfd", "tf", "tfpasswd"] {
+        let _ = fs::remove_file(release.join(bin));
+    }
+    // cargo's directory and the system's: no tf, no tfd
+    // (CARGO under cargo test; else the cargo on this PATH)
+    let cargo = std::env::var_os("CARGO")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                .map(|d| d.join("cargo"))
+                .find(|p| p.is_file())
+        })
+        .expect("this test runs README's cargo line: no cargo (CARGO, or on PATH)");
+    let cargo_dir = cargo.parent().map(|p| p.display().to_string()).unwrap_or_default();
+    let path = format!("{cargo_dir}:/usr/bin:/bin");
+    for dir in path.split(':') {
+        for bin in ["tf", "tfd"] {
+            assert!(!Path::new(dir).join(bin).exists(), "{dir}/{bin} is on this test's PATH");
+        }
+    }
+    let port = free_tcp_udp_port();
+    let sh = |line: &str| {
+        let mut c = Command::new("bash");
+        c.arg("-c")
+            .arg(line)
+            .current_dir(&copy)
+            .env("PATH", &path)
+            .env("XDG_STATE_HOME", base.join("state"))
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("TF_SERVER")
+            .env_remove("TF_KEY")
+            .env_remove("TF_HASH");
+        c
+    };
+    let _ = fs::remove_dir_all(copy.join("tfd-demo"));
+    // the first block: commands before the demo, then the demo (in the
+    // background, its own process group, stopped at the end)
+    let mut demo: Option<(Child, mpsc::Receiver<String>)> = None;
+    for line in &blocks[0] {
+        if line == "scripts/test" {
+            continue;
+        }
+        let line = line.replace("10345", &port.to_string());
+        if line.contains(" demo") && demo.is_none() {
+            let line = if line.contains("--port") {
+                line
+            } else {
+                format!("{line} --port {port}")
+            };
+            let mut c = sh(&line);
+            std::os::unix::process::CommandExt::process_group(&mut c, 0);
+            let mut child = c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+            let (tx, rx) = mpsc::channel();
+            for out in [
+                Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+                Box::new(child.stderr.take().unwrap()),
+            ] {
+                let tx = tx.clone();
+                std::thread::spawn(move || {
+                    for l in BufReader::new(out).lines() {
+                        let Ok(l) = l else { break };
+                        if tx.send(l).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            demo = Some((child, rx));
+        } else {
+            let o = sh(&line).output().unwrap();
+            assert!(
+                o.status.success(),
+                "README's quick start `{line}` failed:\n{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+    }
+    let (mut child, rx) = demo.expect("README's quick start starts the demo");
+    struct Stop(i32);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(-self.0), nix::sys::signal::SIGTERM);
+        }
+    }
+    let _stop = Stop(child.id() as i32);
+    // a fresh build comes first: minutes on a loaded machine
+    let mut banner = String::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(1800);
+    loop {
+        match rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(l) => {
+                banner.push_str(&l);
+                banner.push('\n');
+                if l.starts_with("Stop with Ctrl-C.") {
+                    break;
+                }
+            }
+            Err(_) => {
+                if let Some(st) = child.try_wait().unwrap() {
+                    panic!("README's quick start ended ({st}) before the demo served:\n{banner}");
+                }
+                assert!(std::time::Instant::now() < deadline, "no demo after 30 min:\n{banner}");
+            }
+        }
+    }
+    let hash = banner
+        .split("hash ")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .unwrap_or_else(|| panic!("no hash in the banner: {banner}"))
+        .to_string();
+    // started as root (as this test runs), it says plainly what that means
+    if is_root() {
+        assert!(
+            banner.contains("tfd demo: WARNING: started as root, so this demo serves as root: every client"),
+            "{banner}"
+        );
+    }
+    // README's next lines, then the tf and ctl commands the demo printed,
+    // each as it stands
+    let mut lines: Vec<String> = blocks[1]
+        .iter()
+        .map(|l| {
+            l.replace("10345", &port.to_string())
+                .replace("--hash ...", &format!("--hash {hash}"))
+        })
+        .collect();
+    let printed: Vec<String> = banner
+        .lines()
+        .filter_map(|l| l.strip_prefix("  "))
+        .filter(|l| l.contains("--server") || l.contains(" ctl "))
+        .map(str::to_string)
+        .collect();
+    assert!(printed.len() >= 3, "the demo printed no tf or ctl commands:\n{banner}");
+    lines.extend(printed);
+    for line in &lines {
+        let o = sh(line).output().unwrap();
+        let out = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+        assert!(
+            o.status.success(),
+            "`{line}`, as README or the demo printed it, failed in a fresh copy:\n{out}\nthe demo said:\n{banner}"
+        );
+        if line.ends_with("echo hello") {
+            assert!(out.contains("hello"), "`{line}`: {out}");
+        }
+        if line.ends_with(" stats") {
+            assert!(out.contains("uptime"), "`{line}`: {out}");
+        }
+    }
+    drop(_stop);
+    let _ = child.wait();
+    let _ = fs::remove_dir_all(copy.join("tfd-demo"));
 }

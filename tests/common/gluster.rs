@@ -6,9 +6,12 @@
 //! two machines would (doc/scaling.md).
 //!
 //! One bed per test binary, made on first use and torn down when the binary
-//! exits (mounts, volume, bricks), even after failed tests; what a killed run
-//! left (its volume, mounts and directory, named after its pid) is removed by
-//! the next one. [`bed`] answers `None` only where FUSE, GlusterFS or root is
+//! exits (mounts, volume, bricks), even after failed tests; the last bed out
+//! also stops glusterd and every process in [`NETNS`] and removes the
+//! namespace, so nothing the bed started outlives the tests. A glusterd the
+//! tests did not start (the system's) is never stopped: the bed is not made
+//! then. What a killed run left (its volume, mounts and directory, named
+//! after its pid) is removed by the next one. [`bed`] answers `None` only where FUSE, GlusterFS or root is
 //! missing, and then the test cannot run ([`super::require`]: a failure in CI).
 #![allow(dead_code)]
 
@@ -222,14 +225,18 @@ fn pids_of(comm: &str) -> Vec<u32> {
 }
 
 /// Starts glusterd in [`NETNS`] unless one runs there, and waits until it
-/// answers. A glusterd outside it (the package's, or an older run's) is
-/// stopped first: both would share /var/lib/glusterd and its socket.
+/// answers. A glusterd outside it (the system's own) is never stopped: both
+/// would share /var/lib/glusterd and its socket, so the bed is not made then,
+/// and the tests that need it cannot run, saying why.
 fn ensure_glusterd() -> Result<(), Skip> {
     let all = pids_of("glusterd");
-    if all.is_empty() || all.iter().any(|p| !in_netns(*p)) {
-        for p in all {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(p as i32), nix::sys::signal::Signal::SIGKILL);
-        }
+    if let Some(p) = all.iter().find(|p| !in_netns(**p)) {
+        return Err(Skip(format!(
+            "a glusterd the tests did not start runs (pid {p}); the test bed shares its /var/lib/glusterd \
+             and socket, and never stops it: stop it (systemctl stop glusterd) to run these tests"
+        )));
+    }
+    if all.is_empty() {
         // glusterd forks itself into the background and exits
         run_in_ns("glusterd", &[], 60).map_err(|e| Skip(format!("cannot start glusterd: {e}")))?;
     }
@@ -240,6 +247,63 @@ fn ensure_glusterd() -> Result<(), Skip> {
             Err(e) if Instant::now() > deadline => return Err(Skip(format!("glusterd does not answer: {e}"))),
             Err(_) => std::thread::sleep(Duration::from_millis(200)),
         }
+    }
+}
+
+/// One bed is made or torn down at a time, across test binaries: the last
+/// one out stops glusterd, which the next one in must not find half gone.
+fn bed_lock() -> Option<nix::fcntl::Flock<std::fs::File>> {
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open("/run/tfdgl.lock")
+        .ok()?;
+    nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive).ok()
+}
+
+/// Whether a live test process other than this one has its volume on the
+/// shared glusterd.
+fn others_use_glusterd() -> bool {
+    let me = format!("{TAG}-{}", std::process::id());
+    gluster(&["volume", "list"]).is_ok_and(|list| {
+        list.lines().map(str::trim).any(|v| {
+            v != me
+                && v.strip_prefix(&format!("{TAG}-"))
+                    .and_then(|p| p.parse::<u32>().ok())
+                    .is_some_and(pid_alive)
+        })
+    })
+}
+
+/// Ends every process in [`NETNS`] (glusterd, its brick servers, the
+/// self-heal daemon, any FUSE client left: the tests started them all) and
+/// removes the namespace: nothing the bed started outlives the tests.
+fn stop_glusterd_and_netns() {
+    let in_ns = || -> Vec<u32> {
+        std::fs::read_dir("/proc")
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+                    .filter(|p| *p != std::process::id() && in_netns(*p))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    for signal in [nix::sys::signal::Signal::SIGTERM, nix::sys::signal::Signal::SIGKILL] {
+        for p in in_ns() {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(p as i32), signal);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !in_ns().is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if in_ns().is_empty() {
+            break;
+        }
+    }
+    if Path::new(&netns_path()).exists() {
+        let _ = run("ip", &["netns", "del", NETNS], 10);
     }
 }
 
@@ -295,8 +359,15 @@ impl Bed {
         if !super::is_root() {
             return Err(Skip("not root (glusterd and mount need it)".into()));
         }
+        let lock = bed_lock();
         ensure_netns()?;
-        ensure_glusterd()?;
+        if let Err(e) = ensure_glusterd() {
+            // what this bed started goes, unless another test binary's bed uses it
+            if !others_use_glusterd() {
+                stop_glusterd_and_netns();
+            }
+            return Err(e);
+        }
         sweep_leftovers();
         let host = BRICK_HOST;
         let pid = std::process::id();
@@ -342,6 +413,7 @@ impl Bed {
             Ok::<(), String>(())
         })();
         if let Err(e) = made {
+            drop(lock);
             bed.teardown();
             panic!("GlusterFS test bed: {e}");
         }
@@ -374,8 +446,10 @@ impl Bed {
         b
     }
 
-    /// Unmounts, stops and deletes the volume, removes the bricks.
+    /// Unmounts, stops and deletes the volume, removes the bricks; the last
+    /// bed out also stops glusterd and removes [`NETNS`].
     fn teardown(&self) {
+        let _lock = bed_lock();
         for m in &self.mounts {
             if let Some(p) = m.to_str() {
                 if run("umount", &[p], 30).is_err() {
@@ -386,5 +460,8 @@ impl Bed {
         let _ = gluster(&["volume", "stop", &self.volume, "force"]);
         let _ = gluster(&["volume", "delete", &self.volume]);
         let _ = std::fs::remove_dir_all(&self.dir);
+        if !others_use_glusterd() {
+            stop_glusterd_and_netns();
+        }
     }
 }

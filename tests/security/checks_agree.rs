@@ -143,7 +143,19 @@ fn check_config_and_start_agree_on_every_broken_layout() {
     both_accept_warning(
         &l,
         &multi,
-        &format!("LOGIN user jo (jail /jails/jo): every LOGIN will answer FAILED 48: /jails/jo is owned by uid {juid}"),
+        &format!(
+            "LOGIN user jo (jail /jails/jo): every LOGIN will answer FAILED 48: /jails/jo ({} on disk) is owned by uid {juid}",
+            l.data.join("jails/jo").display()
+        ),
+    );
+    // its fix names the directory on disk, not the path inside the served
+    // root (`chown root:root /jails/jo` would mend another directory, or none)
+    let (_, out) = check(&l, &multi);
+    let real = l.data.join("jails/jo");
+    assert!(
+        out.contains(&format!("({} on disk)", real.display()))
+            && out.contains(&format!("chown root:root {},", real.display())),
+        "{out}"
     );
     nix::unistd::chown(&l.data.join("jails/jo"), Some(0.into()), Some(0.into())).unwrap();
 
@@ -178,6 +190,35 @@ fn check_config_and_start_agree_on_every_broken_layout() {
     mode(&l.dir.join("ctl"), 0o777);
     both_refuse(&l, &multi, "control_socket's directory");
     mode(&l.dir.join("ctl"), 0o700);
+    // ... and in a shared sticky directory such as /tmp: the way out is a
+    // directory of tfd's own, never `chmod 700 /tmp`
+    let sticky = l.dir.join("sticky");
+    fs::create_dir(&sticky).unwrap();
+    mode(&sticky, 0o1777);
+    for dir in [Path::new("/tmp"), sticky.as_path()] {
+        let sock = dir.join(format!("tfd-test-ctl-{}.sock", std::process::id()));
+        let shared = Layout {
+            dir: l.dir.clone(),
+            data: l.data.clone(),
+            base: l.base.replace(
+                &format!("control_socket {}\n", l.dir.join("ctl/ctl.sock").display()),
+                &format!("control_socket {}\n", sock.display()),
+            ),
+        };
+        assert_ne!(shared.base, l.base);
+        let (l, extra) = (&shared, multi.clone());
+        both_refuse(l, &extra, "control_socket's directory");
+        let (_, out) = check(l, &extra);
+        assert!(
+            !out.contains("chmod 700") && !out.contains("chown"),
+            "suggests taking over a shared directory:\n{out}"
+        );
+        assert!(
+            out.contains("shared (sticky) directory") && out.contains("mkdir -m 700 /run/tfd"),
+            "{out}"
+        );
+        assert!(!sock.exists());
+    }
     both_accept_silently(&l, &multi);
 
     // a root no account can write, nor any directory in it: the same warning

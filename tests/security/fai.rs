@@ -715,3 +715,64 @@ fn a_user_file_jail_binds_its_tokens() {
     assert_failed(c.call("FSTAT", b"/outside").unwrap(), 9);
     c.end().unwrap();
 }
+
+/// The default `fai_dir` (/var/lib/tfd/fai/<digest of the config's path>)
+/// goes with the instance that made it when no live token is left in it:
+/// every tfd ever started, each test's among them, left one behind (issue 44:
+/// 172 of them). A directory holding something else stays, as does a
+/// `fai_dir` the config names.
+#[test]
+fn the_default_fai_dir_goes_with_the_instance_that_made_it() {
+    if !require(is_root(), "needs root (the default fai_dir is under /var/lib/tfd)") {
+        return;
+    }
+    let dir = tempdir("fai-default");
+    let data = dir.join("data");
+    fs::create_dir(&data).unwrap();
+    fs::write(dir.join("key.pem"), &keys().0).unwrap();
+    let conf = dir.join("tfd.conf");
+    let run = |keep: bool| {
+        fs::write(
+            &conf,
+            format!(
+                "proto 2.4.1\nhash h-faidir\ndbdir {}\nport {}\nlisten 127.0.0.1\nprivkey_file {}\nshutdown_grace 1\n",
+                data.display(),
+                free_port(),
+                dir.join("key.pem").display()
+            ),
+        )
+        .unwrap();
+        let fai = tfd::config::Config::load(&conf).unwrap().fai_dir;
+        assert!(fai.starts_with(tfd::config::DEFAULT_FAI_DIR), "{}", fai.display());
+        let log = dir.join("tfd.log");
+        let mut child = spawn_tfd(&conf, &log);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("FAI issuer ready")
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{}",
+                fs::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(fai.is_dir(), "the issuer made {}", fai.display());
+        let other = fai.join("kept-by-the-operator");
+        if keep {
+            fs::write(&other, b"x").unwrap();
+        }
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::SIGTERM).unwrap();
+        assert!(child.wait().unwrap().success());
+        (fai, other, fs::read_to_string(&log).unwrap())
+    };
+    let (fai, _, log) = run(false);
+    assert!(!fai.exists(), "{} left behind:\n{log}", fai.display());
+    assert!(log.contains(&format!("removed {}", fai.display())), "{log}");
+    let (fai, other, log) = run(true);
+    assert!(other.exists(), "{log}");
+    fs::remove_file(&other).unwrap();
+    fs::remove_dir(&fai).unwrap();
+    let _ = fs::remove_dir_all(&dir);
+}

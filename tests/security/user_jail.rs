@@ -225,9 +225,12 @@ fn a_jail_that_breaks_its_guard_is_refused_with_a_reason() {
     let mut c = srv.client();
     assert_failed(c.call("LOGIN", b"dave dave pw").unwrap(), 48);
     assert!(
+        // the operator's log names the directory on disk, and the fix goes there
         srv.log().contains(&format!(
-            "the user's jail /jails/dave cannot be used: /jails/dave is owned by uid {}",
-            dave.0
+            "the user's jail /jails/dave cannot be used: /jails/dave ({jail} on disk) is owned by uid {}, \
+             not root: its owner could rename, replace or empty it (chown root:root {jail},",
+            dave.0,
+            jail = jail.display()
         )),
         "{}",
         srv.log()
@@ -235,15 +238,17 @@ fn a_jail_that_breaks_its_guard_is_refused_with_a_reason() {
     // root-owned but group-writable, and a parent writable by others
     mkdir(&jail, 0o775, Some((0, 0)));
     assert_failed(c.call("LOGIN", b"dave dave pw").unwrap(), 48);
-    assert!(srv
-        .log()
-        .contains("/jails/dave is writable by its group or others (mode 775)"));
+    assert!(srv.log().contains(&format!(
+        "/jails/dave ({jail} on disk) is writable by its group or others (mode 775): chmod go-w {jail}",
+        jail = jail.display()
+    )));
     mkdir(&jail, 0o755, None);
     mkdir(&srv.path("jails"), 0o777, None);
     assert_failed(c.call("LOGIN", b"dave dave pw").unwrap(), 48);
-    assert!(srv
-        .log()
-        .contains("/jails is writable by its group or others (mode 777)"));
+    assert!(srv.log().contains(&format!(
+        "/jails ({} on disk) is writable by its group or others (mode 777)",
+        srv.path("jails").display()
+    )));
     // a symlinked jail is no jail
     mkdir(&srv.path("jails"), 0o755, None);
     fs::rename(&jail, srv.path("jails/real")).unwrap();

@@ -134,6 +134,11 @@ fn control_socket_sessions_kick_ban_stats() {
     assert!(ok, "{out}");
     std::thread::sleep(Duration::from_millis(200));
     assert!(c.raw(b"ECHO gone").is_err(), "kicked");
+    // the log says what happened, in words: not `Signaled(Pid(N), SIGTERM, false)`
+    wait_log(&srv, &format!("session {} (127.0.0.1:", live[0]));
+    wait_log(&srv, "ended: kicked by tfd ctl");
+    assert!(!srv.log().contains("Signaled("), "{}", srv.log());
+    assert!(!srv.log().contains("ended abnormally"), "{}", srv.log());
     let (ok, out) = ctl(&srv, &sock, &["ban", "127.0.0.1", "1h"]);
     assert!(ok && out.contains("banned"), "{out}");
     assert!(tfp_client::Client::connect(&srv.client_config()).is_err(), "banned");
@@ -400,6 +405,32 @@ fn startup_errors_are_clear() {
         )
     };
     assert_eq!(run(&base).0, Some(0));
+    // `tfd check-config` is a subcommand as `tfd demo` and `tfd ctl` are,
+    // with -c before or after it, and says what --check-config says
+    let conf = dir.join("t.conf");
+    let flag = Command::new(env!("CARGO_BIN_EXE_tfd"))
+        .args(["-c", conf.to_str().unwrap(), "--check-config"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&flag.stdout).into_owned();
+    assert!(
+        said.starts_with(&format!("tfd: configuration {} is valid", conf.display())),
+        "{said}"
+    );
+    for args in [
+        vec!["check-config", "-c", conf.to_str().unwrap()],
+        vec!["-c", conf.to_str().unwrap(), "check-config"],
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_tfd")).args(&args).output().unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "tfd {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(out, said, "tfd {args:?}");
+    }
     // a world-writable root is refused
     std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
     let (code, out) = run(&base);

@@ -260,6 +260,9 @@ fn the_package_installs_serves_upgrades_and_purges_to_nothing() {
         "./usr/share/man/man8/tfpasswd.8.gz",
         "./lib/systemd/system/tfd.service",
         "./etc/tfd/tfd.conf",
+        // Debian's policy 12.7: every package has its changelog
+        "./usr/share/doc/tfd/changelog.Debian.gz",
+        "./usr/share/doc/tfd/copyright",
     ] {
         assert!(
             listing.lines().any(|l| l.ends_with(&format!(" {f}"))),
@@ -322,6 +325,11 @@ fn the_package_installs_serves_upgrades_and_purges_to_nothing() {
     // --- start as the unit, move a file with tf ----------------------------
     let unit = fs::read_to_string("/lib/systemd/system/tfd.service").unwrap();
     assert_eq!(unit_value(&unit, "ExecStart"), "/usr/sbin/tfd -c /etc/tfd/tfd.conf");
+    // the versions tfd speaks, as tfd.conf's proto lines allow them
+    assert_eq!(
+        unit_value(&unit, "Description"),
+        "tfd, a TF Protocol server (protocol 2.4.1 and 2.5.1)"
+    );
     let log = dir.join("tfd.log");
     let tfd = start_as_the_unit(&unit, &log);
     let conf = fs::read_to_string(conf_path).unwrap();
@@ -495,5 +503,35 @@ fn the_package_installs_serves_upgrades_and_purges_to_nothing() {
     );
     assert_eq!(tfd_lines(&passwd_before), Vec::<String>::new());
     assert_eq!(tfd_lines(&group_before), Vec::<String>::new());
+
+    // --- purge with data in /srv/tfd: kept, said so, and root's ----------
+    // (the user tfd goes: what it owned must not be left to its free uid)
+    struct RemoveSrv;
+    impl Drop for RemoveSrv {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all("/srv/tfd");
+        }
+    }
+    let _srv = RemoveSrv;
+    run(Command::new("dpkg").arg("-i").arg(&deb));
+    let user = nix::unistd::User::from_name("tfd")
+        .unwrap()
+        .expect("postinst made no user tfd");
+    fs::create_dir("/srv/tfd/sub").unwrap();
+    fs::write("/srv/tfd/sub/data.txt", b"the admin's").unwrap();
+    for p in ["/srv/tfd/sub", "/srv/tfd/sub/data.txt"] {
+        nix::unistd::chown(p, Some(user.uid), Some(user.gid)).unwrap();
+    }
+    let said = String::from_utf8_lossy(&run(Command::new("dpkg").args(["-P", "tfd"])).stdout).into_owned();
+    assert!(
+        said.contains("tfd: /srv/tfd is not empty: kept, and root's now that the user tfd is gone"),
+        "{said}"
+    );
+    assert!(nix::unistd::User::from_name("tfd").unwrap().is_none(), "user tfd left");
+    for p in ["/srv/tfd", "/srv/tfd/sub", "/srv/tfd/sub/data.txt"] {
+        let m = fs::metadata(p).unwrap();
+        assert_eq!((m.uid(), m.gid()), (0, 0), "{p} left to the deleted user's ids");
+    }
+    assert_eq!(fs::read("/srv/tfd/sub/data.txt").unwrap(), b"the admin's");
     let _ = fs::remove_dir_all(&dir);
 }

@@ -277,7 +277,9 @@ fn demo_as_root_warns() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(
-        err.contains("WARNING: running as root, so every client's session runs as root"),
+        err.contains(
+            "WARNING: started as root, so this demo serves as root: every client that connects acts as root in"
+        ) && err.contains("run it as an ordinary user"),
         "{err}"
     );
     let _ = std::fs::remove_dir_all(&dir);

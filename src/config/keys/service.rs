@@ -655,6 +655,8 @@ public key): nodes behind one name that share the key, the user file and this
 directory accept each other's tokens; a tfd with another key refuses them
 (FAILED 68), even on a shared directory.
 Expired tokens are deleted at start, every minute, and when presented.
+The default directory goes when the instance stops, unless a live token (or
+anything else) is still in it; a directory this key names stays.
 Created at start, when the FAI issuer checks that it can write there; when it
 cannot (a read\-only file system, such as a service sandbox without this
 directory), it logs an error naming the directory and every FAITOK answers

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage: tfd [-c FILE] [--check-config] [--daemon [--pidfile PATH]]
+       tfd check-config [-c FILE]
        tfd [-c FILE] --init-secrets
        tfd demo [--dir DIR] [--port PORT] [--check-config]
        tfd ctl [-c FILE] [--socket PATH] REQUEST
@@ -18,6 +19,7 @@ usage: tfd [-c FILE] [--check-config] [--daemon [--pidfile PATH]]
 
   -c, --config FILE   configuration file (default /etc/tfd/tfd.conf)
       --check-config  validate the configuration (and key) and exit
+  check-config        the same, as a subcommand like demo and ctl
       --init-secrets  make what the configuration lacks, then exit: a random hash in
                       place of the example's placeholder, the key at privkey_file and
                       pub.pem beside it; nothing that exists is changed (the systemd
@@ -72,6 +74,8 @@ pub fn main(args: Vec<String>) -> ExitCode {
                 None => return fail("-c needs a file"),
             },
             "--check-config" => check = true,
+            // as a subcommand, as `demo` and `ctl` are
+            "check-config" => check = true,
             "--init-secrets" => init_secrets = true,
             "--daemon" => daemon = true,
             "--pidfile" => match it.next() {

@@ -107,7 +107,14 @@ impl Listener {
                     .metrics
                     .inc(crate::services::metrics::Counter::Accepted);
                 self.ctx.services.registry.set_pid(slot, pid as u32);
-                self.children.insert(pid, ChildInfo { peer, slot });
+                self.children.insert(
+                    pid,
+                    ChildInfo {
+                        peer,
+                        slot,
+                        kicked: false,
+                    },
+                );
             }
             Err(e) => {
                 self.ctx.services.registry.free(slot);

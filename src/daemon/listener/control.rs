@@ -37,7 +37,8 @@ impl Listener {
             Request::Help => control::help_text(),
             Request::Sessions => self.sessions_text(),
             Request::KickPid(pid) => {
-                if self.children.contains_key(&pid) {
+                if let Some(child) = self.children.get_mut(&pid) {
+                    child.kicked = true;
                     let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
                     format!("ok: kicked session {pid}")
                 } else {
@@ -103,12 +104,15 @@ impl Listener {
     }
 
     /// Ends every session from `ip`; returns how many.
-    pub(super) fn kick_ip(&self, ip: IpAddr) -> usize {
+    pub(super) fn kick_ip(&mut self, ip: IpAddr) -> usize {
         let pids: Vec<i32> = self
             .children
-            .iter()
+            .iter_mut()
             .filter(|(_, c)| c.peer.ip() == ip)
-            .map(|(p, _)| *p)
+            .map(|(p, c)| {
+                c.kicked = true;
+                *p
+            })
             .collect();
         for p in &pids {
             let _ = kill(Pid::from_raw(*p), Signal::SIGTERM);

@@ -146,26 +146,38 @@ impl Listener {
                         if pid.as_raw() == self.key_pid {
                             self.key_pid = 0;
                             if !self.stopping {
-                                warn!("key process ended ({status:?}); restarting it unless tfd is stopping");
+                                warn!(
+                                    "key process ended ({}); restarting it unless tfd is stopping",
+                                    ended_how(&status)
+                                );
                                 self.respawn_keys_at = Some(Instant::now() + RESPAWN_DELAY);
                             }
                         } else if pid.as_raw() == self.sweep_pid {
                             self.sweep_pid = 0;
                             if !self.stopping {
-                                warn!("sweeper ended ({status:?}); restarting it unless tfd is stopping");
+                                warn!(
+                                    "sweeper ended ({}); restarting it unless tfd is stopping",
+                                    ended_how(&status)
+                                );
                                 // not at once: a sweeper that cannot run must not spin
                                 self.respawn_sweep_at = Some(Instant::now() + Duration::from_secs(10));
                             }
                         } else if pid.as_raw() == self.fai_pid {
                             self.fai_pid = 0;
                             if !self.stopping {
-                                warn!("FAI issuer ended ({status:?}); restarting it unless tfd is stopping");
+                                warn!(
+                                    "FAI issuer ended ({}); restarting it unless tfd is stopping",
+                                    ended_how(&status)
+                                );
                                 self.respawn_fai_at = Some(Instant::now() + RESPAWN_DELAY);
                             }
                         } else if pid.as_raw() == self.udp_pid {
                             self.udp_pid = 0;
                             if !self.stopping {
-                                warn!("UDP responder ended ({status:?}); restarting it unless tfd is stopping");
+                                warn!(
+                                    "UDP responder ended ({}); restarting it unless tfd is stopping",
+                                    ended_how(&status)
+                                );
                                 self.respawn_udp_at = Some(Instant::now() + RESPAWN_DELAY);
                             }
                         } else if let Some(info) = self.children.remove(&pid.as_raw()) {
@@ -174,14 +186,42 @@ impl Listener {
                                 self.sweep_cgroups(CGROUP_SWEEPS);
                             }
                             match status {
+                                // however it ended (a session may catch SIGTERM and exit)
+                                other if info.kicked && !self.stopping => {
+                                    info!(
+                                        "session {} ({}) ended: kicked by tfd ctl ({})",
+                                        pid,
+                                        info.peer,
+                                        ended_how(&other)
+                                    )
+                                }
                                 WaitStatus::Exited(_, 0) => {}
                                 WaitStatus::Signaled(_, Signal::SIGTERM | Signal::SIGKILL, _) if self.stopping => {}
-                                other => warn!("session {} ({}) ended abnormally: {other:?}", pid, info.peer),
+                                other => warn!(
+                                    "session {} ({}) ended abnormally: {}",
+                                    pid,
+                                    info.peer,
+                                    ended_how(&other)
+                                ),
                             }
                         }
                     }
                 }
             }
         }
+    }
+}
+
+/// How a process ended, in words: "exited with status 3", "killed by SIGSEGV
+/// (core dumped)" (not `Signaled(Pid(11074), SIGSEGV, true)`).
+pub(super) fn ended_how(status: &WaitStatus) -> String {
+    match status {
+        WaitStatus::Exited(_, code) => format!("exited with status {code}"),
+        WaitStatus::Signaled(_, sig, core) => format!(
+            "killed by {}{}",
+            sig.as_str(),
+            if *core { " (core dumped)" } else { "" }
+        ),
+        other => format!("{other:?}"),
     }
 }

@@ -51,6 +51,8 @@ struct ChildInfo {
     peer: SocketAddr,
     /// The session's registry slot, freed when the process is reaped.
     slot: usize,
+    /// `tfd ctl kick` (or a ban) sent it SIGTERM: its end is logged as that.
+    kicked: bool,
 }
 
 struct Listener {

@@ -92,6 +92,25 @@ impl Listener {
         while crate::sandbox::remove_stale_cgroups() > 0 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
+        self.remove_default_fai_dir();
         info!("stopped");
+    }
+
+    /// The default `fai_dir` is one directory per config file beneath
+    /// /var/lib/tfd/fai, made by this instance: it goes with it when it
+    /// holds no live token (issue 44: every tfd ever started left one).
+    /// A `fai_dir` the config names is the operator's, and stays.
+    fn remove_default_fai_dir(&self) {
+        let store = self.ctx.services.fai.store();
+        if store.dir().parent() != Some(std::path::Path::new(crate::config::DEFAULT_FAI_DIR)) {
+            return;
+        }
+        match store.remove_if_empty(crate::auth::fai::now()) {
+            Ok(true) => info!("removed {} (no live Fast Access token)", store.dir().display()),
+            Ok(false) => {}
+            // not tfd's to clean (started as another user than the one that made it)
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {}
+            Err(e) => warn!("cleaning {}: {e}", store.dir().display()),
+        }
     }
 }

@@ -434,6 +434,23 @@ fn run(a: Args) -> Result<(), Error> {
             if let Some(why) = tfd_sys::private_file::check_file(&path, "user file") {
                 eprintln!("tfpasswd: warning: tfd will not read it: {why}");
             }
+            // LOGIN as a user whose system account is missing fails (FAILED 37)
+            let mut missing = 0;
+            for e in db.users() {
+                if !matches!(nix::unistd::User::from_name(e.system_user()), Ok(Some(_))) {
+                    missing += 1;
+                    eprintln!(
+                        "tfpasswd: warning: {}:{}: {:?} runs as system user {:?}, which does not exist; \
+                         its LOGIN fails until it does (useradd --system {}, or tfpasswd mod {} --system-user USER)",
+                        path.display(),
+                        e.line,
+                        e.name,
+                        e.system_user(),
+                        e.system_user(),
+                        e.name
+                    );
+                }
+            }
             for e in db.users().filter(|e| is_root_user(e.system_user())) {
                 eprintln!(
                     "tfpasswd: warning: {}:{}: {:?} runs as system user root (uid 0); tfd refuses its LOGIN \
@@ -444,10 +461,14 @@ fn run(a: Args) -> Result<(), Error> {
                 );
             }
             println!(
-                "tfpasswd: {} is valid: {} user(s), {} legacy",
+                "tfpasswd: {} is valid: {} user(s), {} legacy{}",
                 path.display(),
                 db.users().count(),
-                legacy.len()
+                legacy.len(),
+                match missing {
+                    0 => String::new(),
+                    n => format!(", {n} without a system account"),
+                }
             );
         }
         other => return Err(Error::Usage(format!("unknown command {other:?}"))),

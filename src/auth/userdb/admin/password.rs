@@ -89,10 +89,57 @@ fn password_from_tty() -> Result<Vec<u8>, Error> {
     Ok(first)
 }
 
+/// Shorter passwords are called weak.
+pub(super) const MIN_STRONG: usize = 8;
+
+/// Why `pw` is weak, if it is: shorter than [`MIN_STRONG`] characters, or of
+/// one class of character alone (all lower-case letters, all digits, ...).
+/// A warning, not a refusal: the operator may have reasons (a test account),
+/// and the throttle bounds the guesses either way.
+pub(super) fn weakness(pw: &[u8]) -> Option<String> {
+    let chars = String::from_utf8_lossy(pw).chars().count();
+    if chars < MIN_STRONG {
+        return Some(format!("only {chars} character(s), fewer than {MIN_STRONG}"));
+    }
+    let classes = [
+        pw.iter().any(u8::is_ascii_lowercase),
+        pw.iter().any(u8::is_ascii_uppercase),
+        pw.iter().any(u8::is_ascii_digit),
+        pw.iter().any(|b| !b.is_ascii_alphanumeric()),
+    ];
+    (classes.iter().filter(|c| **c).count() < 2)
+        .then(|| "one class of character alone (mix letters with digits, capitals or other characters)".to_string())
+}
+
 pub(super) fn read_password(a: &Args) -> Result<Vec<u8>, Error> {
-    if a.stdin {
-        password_from_stdin()
+    let pw = if a.stdin {
+        password_from_stdin()?
     } else {
-        password_from_tty()
+        password_from_tty()?
+    };
+    if let Some(why) = weakness(&pw) {
+        eprintln!(
+            "tfpasswd: warning: weak password: {why}; it is set anyway (LOGIN's throttle bounds the guesses, \
+             not what they find)"
+        );
+    }
+    Ok(pw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::weakness;
+
+    #[test]
+    fn weak_passwords() {
+        assert!(weakness(b"abc12").is_some(), "short");
+        assert!(weakness(b"abcdefghij").is_some(), "letters alone");
+        assert!(weakness(b"1234567890").is_some(), "digits alone");
+        assert!(weakness(b"correct horse").is_none(), "letters and spaces");
+        assert!(weakness(b"s3cretpw").is_none());
+        assert!(
+            weakness("äöüäöüäöü".as_bytes()).is_none(),
+            "non-ASCII counts as another class"
+        );
     }
 }
