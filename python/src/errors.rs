@@ -53,17 +53,41 @@ pub(crate) fn py_err(py: Python<'_>, e: Error) -> PyErr {
     }
 }
 
+/// The `tfd_client` exception `_errors._from_native` builds for `kind`.
+fn native(py: Python<'_>, kind: &str, code: Option<i64>, msg: &str) -> PyErr {
+    match py
+        .import("tfd_client._errors")
+        .and_then(|m| m.getattr("_from_native"))
+        .and_then(|f| f.call1((kind, code, "", msg, msg)))
+    {
+        Ok(v) => PyErr::from_value(v),
+        Err(_) => PyRuntimeError::new_err(msg.to_string()),
+    }
+}
+
 /// `tfd_client.SessionBusy`: a call of a session while another call of it
 /// runs (from its callback, or another thread), raised instead of waiting.
 pub(crate) fn busy(py: Python<'_>) -> PyErr {
     let msg = "session busy: another call of this session is running (this is its callback, \
                or another thread's call); call again once it has returned, or use a session of its own";
-    match py
-        .import("tfd_client._errors")
-        .and_then(|m| m.getattr("_from_native"))
-        .and_then(|f| f.call1(("busy", None::<i64>, "", msg, msg)))
-    {
-        Ok(v) => PyErr::from_value(v),
-        Err(_) => PyRuntimeError::new_err(msg),
-    }
+    native(py, "busy", None, msg)
+}
+
+/// `tfd_client.SessionBusy` while a file of the session opened for writing
+/// holds its connection.
+pub(crate) fn lent(py: Python<'_>) -> PyErr {
+    let msg = "session busy: a file of this session is open for writing and holds its connection; \
+               close the file first, or use a session of its own";
+    native(py, "busy", None, msg)
+}
+
+/// `tfd_client.SessionClosed`: a call of a closed session, `why` saying what
+/// closed it.
+pub(crate) fn closed(py: Python<'_>, why: &str) -> PyErr {
+    native(
+        py,
+        "closed",
+        None,
+        &format!("the session is closed ({why}): connect again"),
+    )
 }

@@ -81,6 +81,8 @@ fn connect(
     Ok(Session {
         client: Mutex::new(Some(Conn::Commands(c))),
         cfg,
+        why: Mutex::new("it was closed"),
+        lent: Default::default(),
     })
 }
 

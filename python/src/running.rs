@@ -74,13 +74,16 @@ impl Session {
         f: impl FnOnce(&mut Notifications<Client>) -> Result<T, Error> + Send,
     ) -> PyResult<T> {
         let r = py.allow_threads(|| {
-            Ok(match &mut *self.grab()? {
+            Ok(Some(match &mut *self.grab()? {
                 Some(Conn::Notify(n)) => f(n),
                 Some(Conn::Commands(_)) => Err(Error::Protocol("the session is not in notification mode".into())),
-                None => Err(Error::Protocol("the session is closed".into())),
-            })
+                None => return Ok(None),
+            }))
         });
-        r.map_err(|Busy| busy(py))?.map_err(|e| py_err(py, e))
+        match r.map_err(|Busy| busy(py))? {
+            Some(r) => r.map_err(|e| py_err(py, e)),
+            None => Err(self.closed_err(py)),
+        }
     }
 
     /// Runs the command `f` on the client with the GIL released; refused in
@@ -167,6 +170,7 @@ impl Session {
         if let Some(e) = interrupted {
             // its connection is shut down: the session is over
             if let Ok(mut g) = self.grab() {
+                self.closing("a Ctrl-C (KeyboardInterrupt) stopped the operation it ran and ended it");
                 *g = None;
             }
             return Err(e);
@@ -183,12 +187,44 @@ impl Session {
                     // a broken channel: the session is gone (unless another
                     // call holds it already: it will find the channel broken)
                     if let Ok(mut g) = self.grab() {
+                        if g.is_some() {
+                            self.closing("its connection broke");
+                        }
                         *g = None;
                     }
                 }
                 Err(py_err(py, e))
             }
-            None => Err(py_err(py, Error::Protocol("the session is closed".into()))),
+            None => Err(self.closed_err(py)),
         }
+    }
+
+    /// Says what closed the session, for the calls after.
+    pub(crate) fn closing(&self, why: &'static str) {
+        *self.why.lock().unwrap_or_else(|p| p.into_inner()) = why;
+    }
+
+    /// Whether a file open for writing holds the connection.
+    pub(crate) fn is_lent(&self) -> bool {
+        self.lent.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// SessionBusy while a file open for writing holds the connection.
+    pub(crate) fn not_lent(&self, py: Python<'_>) -> PyResult<()> {
+        if self.is_lent() {
+            return Err(crate::errors::lent(py));
+        }
+        Ok(())
+    }
+
+    /// What a call of a session without its connection raises: SessionBusy
+    /// while a file open for writing holds it, SessionClosed (saying what
+    /// closed it) otherwise.
+    pub(crate) fn closed_err(&self, py: Python<'_>) -> PyErr {
+        if self.is_lent() {
+            return crate::errors::lent(py);
+        }
+        let why = *self.why.lock().unwrap_or_else(|p| p.into_inner());
+        crate::errors::closed(py, why)
     }
 }

@@ -40,6 +40,11 @@ fn kind_name(k: Kind) -> &'static str {
 pub(crate) struct Session {
     pub(crate) client: Mutex<Option<Conn>>,
     pub(crate) cfg: ClientConfig,
+    /// What closed the session (when `client` is None and nothing holds it
+    /// on loan): SessionClosed's message.
+    pub(crate) why: Mutex<&'static str>,
+    /// A file opened for writing (`crate::upload`) holds the connection.
+    pub(crate) lent: std::sync::atomic::AtomicBool,
 }
 
 fn fai_tuple(t: &FaiToken) -> (String, u64, Vec<u8>) {
@@ -66,8 +71,8 @@ impl Session {
 
     #[getter]
     fn closed(&self) -> bool {
-        // held by a running call: open
-        self.grab().map(|g| g.is_none()).unwrap_or(false)
+        // held by a running call, or lent to a file open for writing: open
+        !self.is_lent() && self.grab().map(|g| g.is_none()).unwrap_or(false)
     }
 
     /// The key of the next FAI entrance kept by the session: (token, expiry, key).
@@ -80,6 +85,8 @@ impl Session {
 
     /// END, and closes the session.
     fn end(&self, py: Python<'_>) -> PyResult<()> {
+        self.not_lent(py)?;
+        self.closing("it was closed");
         let c = self.held(py)?.take();
         match c {
             Some(Conn::Commands(c)) => py.allow_threads(|| c.end()).map_err(|e| py_err(py, e))?,
@@ -106,7 +113,10 @@ impl Session {
                 *g = Some(n);
                 Err(Error::Protocol("the session is in notification mode already".into()))
             }
-            None => Err(Error::Protocol("the session is closed".into())),
+            None => {
+                drop(g);
+                return Err(self.closed_err(py));
+            }
         };
         match r {
             Ok(n) => {
@@ -142,7 +152,12 @@ impl Session {
     /// Closes the connection without END (SessionBusy while a call of the
     /// session runs: from its callback, let the call return first).
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        self.held(py)?.take();
+        self.not_lent(py)?;
+        let mut g = self.held(py)?;
+        if g.is_some() {
+            self.closing("it was closed");
+        }
+        g.take();
         Ok(())
     }
 

@@ -2,6 +2,7 @@
 (byte for byte on disk), file objects, trees, exceptions per FAILED code,
 threads, the secure transport, 2.5.1 commands."""
 
+import errno
 import hashlib
 import io
 import os
@@ -188,14 +189,15 @@ def test_verify_detects_a_mismatch(session, wd, tmp_path):
     assert isinstance(ei.value, tfd_client.ProtocolError)
 
 
-def test_get_of_a_directory_is_a_usage_error_and_the_session_goes_on(session, wd, tmp_path):
+def test_get_of_a_directory_is_an_is_a_directory_error_and_the_session_goes_on(session, wd, tmp_path):
     name, disk = wd
     (disk / "d").mkdir()
     target = tmp_path / "t"
     target.write_bytes(b"old")
-    with pytest.raises(tfd_client.UsageError) as ei:
+    with pytest.raises(IsADirectoryError) as ei:
         session.get(f"{name}/d", target)
-    assert isinstance(ei.value, ValueError) and "not a regular file" in str(ei.value)
+    assert isinstance(ei.value, tfd_client.IsADirectory) and ei.value.errno == errno.EISDIR
+    assert str(ei.value) == f"{name}/d: is a directory on the server; get_tree downloads a directory"
     assert ei.value.kept is None
     assert target.read_bytes() == b"old"
     assert session.echo("still here") == "still here"

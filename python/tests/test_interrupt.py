@@ -36,6 +36,10 @@ CHILD = textwrap.dedent("""
             s.put_tree(a, b)
     except KeyboardInterrupt:
         print("interrupted after %.2f s" % (time.monotonic() - t0), flush=True)
+        try:
+            s.exists("x")
+        except Exception as e:  # the session the Ctrl-C ended
+            print("then: %s: %s" % (type(e).__name__, e), flush=True)
         sys.exit(130)
     except tfd_client.Error as e:
         print("error: %s: %s" % (type(e).__name__, e), flush=True)
@@ -121,6 +125,8 @@ def test_an_interrupted_get_leaves_the_old_file_and_resume_completes(paced, tmp_
         # Ctrl-C stops the transfer (the target below is still the old file),
         # not the program once the transfer is over
         assert p.returncode == 130 and "interrupted" in out, (out, err)
+        # the next call says the session is closed, and why (issue 45)
+        assert "then: SessionClosed: the session is closed (a Ctrl-C (KeyboardInterrupt) stopped" in out, out
     elif how == "session_killed":
         assert p.returncode == 1 and "ConnectionError" in out, (out, err)
     assert target.read_bytes() == b"the old local copy\n", "the target is the old file"

@@ -26,6 +26,7 @@ from ._errors import (
     Cancelled,
     ConnectionError,
     Declined,
+    DirectoryNotEmpty,
     Error,
     Exists,
     HandshakeError,
@@ -38,9 +39,12 @@ from ._errors import (
     NotFound,
     PermissionDenied,
     ProtocolError,
+    PublicKeyError,
     QuotaExceeded,
     Refused,
     SessionBusy,
+    SessionClosed,
+    TfdError,
     TreeError,
     UnknownCommand,
     UsageError,
@@ -50,9 +54,9 @@ __all__ = [
     "connect", "Session", "Entry", "Stat", "FaiToken", "RemoteFile",
     "Error", "Refused", "NotFound", "PermissionDenied", "Exists", "Locked",
     "QuotaExceeded", "IsADirectory", "NotADirectory", "UnknownCommand", "Declined",
-    "ConnectionError", "HandshakeError", "AuthenticationError", "KeyError_",
+    "ConnectionError", "SessionClosed", "HandshakeError", "AuthenticationError", "PublicKeyError",
     "ProtocolError", "Mismatch", "Cancelled", "UsageError", "LocalError", "TreeError", "TreeReport",
-    "SessionBusy",
+    "SessionBusy", "DirectoryNotEmpty", "TfdError",
     "FILE_TYPES", "Notification",
 ]
 
@@ -410,6 +414,49 @@ class Session:
         and matching the local SHA-256), or in place with PUT on a server
         without staged uploads. verify: compare SHA-256 of both ends afterwards
         (Mismatch, a ProtocolError, on a mismatch)."""
+        try:
+            self._put(local, remote, streams=streams, resume=resume, progress=progress, bufsz=bufsz)
+        except Refused as e:
+            said = self._explain_put(remote, e)
+            if said is e:
+                raise
+            raise said from e
+        if verify:
+            self._verify(local, remote)
+
+    def _explain_put(self, remote: PathLike, e: Error) -> Error:
+        """A refused upload said in words: FileNotFoundError naming the
+        remote directory that is missing, NotADirectoryError naming the file
+        in the way (the server's refusal otherwise)."""
+        if not isinstance(e, Refused):
+            return e
+        parent = posixpath.dirname(_s(_b(remote)).rstrip("/"))
+        if not parent:
+            return e
+        missing = None
+        d = parent
+        try:
+            while d:
+                st = self._n.stat(_b(d)) if self._n.exists(_b(d)) else None
+                if st is not None:
+                    if st[0] != "dir":
+                        return NotADirectory(
+                            f"cannot upload to {_s(_b(remote))}: {d} on the server is not a directory",
+                            e.code, e.text, e.command)
+                    break
+                missing = d
+                d = posixpath.dirname(d)
+        except Error:
+            return e
+        if missing is None:
+            return e
+        return NotFound(
+            f"cannot upload to {_s(_b(remote))}: no directory {parent} on the server"
+            + (f" ({missing} is missing)" if missing != parent else "")
+            + f"; makedirs({parent!r}) makes it", e.code, e.text, e.command)
+
+    def _put(self, local: PathLike, remote: PathLike, *, streams: int, resume: bool,
+             progress: Optional[Progress], bufsz: int) -> None:
         src = _local(local)
         if streams > 1 or resume:
             report = self._n.staged_put(src, _b(remote), streams, bufsz, resume, progress)
@@ -426,8 +473,6 @@ class Session:
                 self._n.put_file(src, _b(remote), offset, bufsz, streams if offset == 0 else 1, progress)
         else:
             self._n.sndfile_file(src, _b(remote), True, progress)
-        if verify:
-            self._verify(local, remote)
 
     def get(
         self,
@@ -448,8 +493,30 @@ class Session:
         (Mismatch, a ProtocolError, on a mismatch). A failure after data
         landed keeps the partial: the error's ``.kept`` names it and its
         bytes, and resume=True continues it. Returns the file's size."""
-        self._n.download(_b(remote), _local(local), streams, bufsz, resume, verify, progress)
+        try:
+            self._n.download(_b(remote), _local(local), streams, bufsz, resume, verify, progress)
+        except (NotFound, UsageError) as e:
+            said = self._explain_get(remote, e)
+            if said is e:
+                raise
+            raise said from e
         return os.path.getsize(local)
+
+    def _explain_get(self, remote: PathLike, e: Error) -> Error:
+        """A refused download said in words: FileNotFoundError for a name
+        that does not exist, IsADirectoryError for a directory (get_tree
+        downloads a directory); other refusals as they came."""
+        try:
+            exists = self._n.exists(_b(remote))
+            is_dir = exists and self._n.stat(_b(remote))[0] == "dir"
+        except Error:
+            return e
+        if not exists and not isinstance(e, NotFound):
+            return NotFound(f"{_s(_b(remote))}: no such file on the server", e.code, e.text, e.command)
+        if not is_dir:
+            return e
+        return IsADirectory(f"{_s(_b(remote))}: is a directory on the server; get_tree downloads a directory",
+                            e.code, e.text, e.command)
 
     def _verify(self, local: PathLike, remote: PathLike) -> None:
         import hashlib

@@ -2,11 +2,19 @@
 
 Refusals of the server (``FAILED n : text``) are mapped from their code to a
 subclass; each exception carries ``.code`` (the number, or None) and ``.text``
-(the server's text, or a description)."""
+(the server's text, or a description). The classes a Python program already
+catches are their bases too: ``NotFound`` is a ``FileNotFoundError``,
+``PermissionDenied`` a ``PermissionError``, ``Exists`` a ``FileExistsError``,
+``IsADirectory`` an ``IsADirectoryError``, ``NotADirectory`` a
+``NotADirectoryError``, ``QuotaExceeded`` an ``OSError`` (ENOSPC, or EDQUOT
+for a user's quota), ``DirectoryNotEmpty`` an ``OSError`` (ENOTEMPTY),
+``SessionClosed`` a ``ConnectionError``; each with ``.errno`` set."""
 
 from __future__ import annotations
 
 import builtins
+import errno as _errno
+import os
 from typing import Dict, Optional, Tuple, Type
 
 
@@ -16,44 +24,72 @@ class Error(Exception):
     continues (None otherwise)."""
 
     kept: Optional[Tuple[str, int]] = None
+    #: the errno of the OSError family this class belongs to (None: not one)
+    _errno: Optional[int] = None
 
     def __init__(self, message: str = "", code: Optional[int] = None, text: str = "", command: str = ""):
         super().__init__(message or text)
         self.code = code
         self.text = text or message
         self.command = command
+        if self._errno is not None and isinstance(self, OSError):
+            self.errno = self._errno
+            self.strerror = os.strerror(self._errno)
+
+    def __str__(self) -> str:
+        # the sentence, also for the OSError subclasses (whose str would be
+        # "[Errno n] strerror")
+        return str(self.args[0]) if self.args else ""
+
+
+TfdError = Error
 
 
 class Refused(Error):
     """The server refused the command (FAILED n or UNKNOWN): the generic case."""
 
 
-class NotFound(Refused):
-    """No such file, directory or source (FAILED 9, 10, 17, ...)."""
+class NotFound(Refused, builtins.FileNotFoundError):
+    """No such file, directory or source (FAILED 9, 10, 17, ...): a FileNotFoundError."""
+
+    _errno = _errno.ENOENT
 
 
-class PermissionDenied(Refused):
-    """Access denied, login failed, not logged in, ... (FAILED 1, 37, 38, ...)."""
+class PermissionDenied(Refused, builtins.PermissionError):
+    """Access denied, login failed, not logged in, ... (FAILED 1, 37, 38, ...):
+    a PermissionError."""
+
+    _errno = _errno.EACCES
 
 
-class Exists(Refused):
-    """The file or directory exists (FAILED 4, 12)."""
+class Exists(Refused, builtins.FileExistsError):
+    """The file or directory exists (FAILED 4, 12): a FileExistsError."""
+
+    _errno = _errno.EEXIST
 
 
 class Locked(Refused):
     """The directory is locked (FAILED 30)."""
 
 
-class QuotaExceeded(Refused):
-    """The disk or the user's quota is full (FAILED 13)."""
+class QuotaExceeded(Refused, OSError):
+    """The disk or the user's quota is full (FAILED 13): an OSError with errno ENOSPC, or EDQUOT when the
+    server names a quota."""
+
+    _errno = _errno.ENOSPC
 
 
-class IsADirectory(Refused):
-    """A directory where a file is required (FAILED 8)."""
+class IsADirectory(Refused, builtins.IsADirectoryError):
+    """A directory where a file is required (FAILED 8, or a get of a
+    directory): an IsADirectoryError."""
+
+    _errno = _errno.EISDIR
 
 
-class NotADirectory(Refused):
-    """A file where a directory is required (FAILED 20)."""
+class NotADirectory(Refused, builtins.NotADirectoryError):
+    """A file where a directory is required (FAILED 20): a NotADirectoryError."""
+
+    _errno = _errno.ENOTDIR
 
 
 class UnknownCommand(Refused):
@@ -81,6 +117,12 @@ class ConnectionError(Error, builtins.ConnectionError):
     """Connecting failed or the connection broke: the session is unusable."""
 
 
+class SessionClosed(ConnectionError):
+    """A call of a session that is closed: by ``close()``, by a Ctrl-C (a
+    KeyboardInterrupt ends the session of the operation it stopped), or by a
+    connection that broke. The message says which; connect again."""
+
+
 class HandshakeError(Error):
     """The server refused a handshake step (version, hash, login, injail, fai,
     secure transport); ``.code`` is its FAILED code when it gave one."""
@@ -90,8 +132,22 @@ class AuthenticationError(HandshakeError, PermissionDenied):
     """LOGIN or INJAIL refused."""
 
 
-class KeyError_(Error):
-    """The server's public key could not be used."""
+class PublicKeyError(Error, ValueError):
+    """The server's public key could not be used (a file that is no PEM
+    public key, or one the handshake could not use)."""
+
+
+#: the name this class had before 0.2 (kept so old code still imports)
+KeyError_ = PublicKeyError
+
+
+class DirectoryNotEmpty(Error, OSError):
+    """``rmdir`` of a directory that holds entries: nothing was removed
+    (``rmtree`` removes a directory and everything in it). An OSError with
+    errno ENOTEMPTY; ``.entries`` is how many the directory holds."""
+
+    _errno = _errno.ENOTEMPTY
+    entries = 0
 
 
 class ProtocolError(Error):
@@ -149,7 +205,10 @@ def _from_native(kind: str, code: Optional[int], command: str, text: str, messag
     if kind == "refused":
         if code is None:
             return UnknownCommand(message, code, text, command)
-        return CLASS_BY_CODE.get(code, Refused)(message, code, text, command)
+        e = CLASS_BY_CODE.get(code, Refused)(message, code, text, command)
+        if isinstance(e, QuotaExceeded) and "quota" in text.lower():
+            e.errno = _errno.EDQUOT
+        return e
     if kind == "declined":
         return Declined(message, code, text, command)
     if kind == "channel":
@@ -159,7 +218,13 @@ def _from_native(kind: str, code: Optional[int], command: str, text: str, messag
             return AuthenticationError(message, code, text, command)
         return HandshakeError(message, code, text, command)
     if kind == "key":
-        return KeyError_(message, None, text, command)
+        return PublicKeyError(message, None, text, command)
+    if kind == "closed":
+        return SessionClosed(message, None, text, command)
+    if kind == "notempty":
+        e = DirectoryNotEmpty(message, None, text, command)
+        e.entries = code or 0
+        return e
     if kind == "protocol":
         return ProtocolError(message, None, text, command)
     if kind == "mismatch":
@@ -173,5 +238,7 @@ def _from_native(kind: str, code: Optional[int], command: str, text: str, messag
     if kind == "local":
         e = LocalError(message, code, text, command)
         e.errno = code
+        if code:
+            e.strerror = os.strerror(code)
         return e
     return Error(message, code, text, command)

@@ -240,7 +240,13 @@ impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Error::Channel(e) => write!(f, "{e}"),
-            Error::Handshake(step, s) => write!(f, "handshake refused at {step}: {s:?}"),
+            Error::Handshake(step, s) => {
+                write!(
+                    f,
+                    "the server refused the {step} step: {}",
+                    crate::escape::status_text(s)
+                )
+            }
             Error::Key(e) => write!(f, "public key: {e}"),
             Error::Protocol(e) => write!(f, "protocol error: {e}"),
             Error::Local(e) => write!(f, "{e}"),
