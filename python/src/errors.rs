@@ -91,3 +91,14 @@ pub(crate) fn closed(py: Python<'_>, why: &str) -> PyErr {
         &format!("the session is closed ({why}): connect again"),
     )
 }
+
+/// `tfd_client.DirectoryNotEmpty` (ENOTEMPTY): rmdir of a directory holding
+/// `n` entries; nothing was removed.
+pub(crate) fn not_empty(py: Python<'_>, path: &[u8], n: usize) -> PyErr {
+    let msg = format!(
+        "{}: the directory is not empty ({n} entr{}); nothing removed (rmtree removes it and everything in it)",
+        tfp_client::escape::shown(path),
+        if n == 1 { "y" } else { "ies" }
+    );
+    native(py, "notempty", Some(n as i64), &msg)
+}

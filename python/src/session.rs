@@ -174,7 +174,16 @@ impl Session {
     fn delete(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
         self.run(py, |c| c.del(&path))
     }
+    /// RMDIR of an empty directory (tfp_client's rmdir_empty: LS first);
+    /// DirectoryNotEmpty (ENOTEMPTY) otherwise, nothing removed.
     fn rmdir(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
+        match self.run(py, |c| c.rmdir_empty(&path))? {
+            None => Ok(()),
+            Some(n) => Err(crate::errors::not_empty(py, &path, n)),
+        }
+    }
+    /// RMDIR: the directory and everything below it.
+    fn rmtree(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
         self.run(py, |c| c.rmdir(&path))
     }
     fn touch(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {

@@ -38,7 +38,7 @@ def test_mkdir_touch_copy_rename_delete(session, wd):
     assert (disk / "a2" / "b" / "c").is_dir()
     session.remove(f"{name}/moved")
     assert not (disk / "moved").exists()
-    session.rmdir(f"{name}/a2")
+    session.rmtree(f"{name}/a2")
     assert not (disk / "a2").exists()
     assert session.exists(f"{name}/src") and not session.exists(f"{name}/nope")
     assert session.sha256(f"{name}/src") == hashlib.sha256(b"hello").hexdigest()
@@ -330,27 +330,27 @@ def test_trees_and_mirror(session, wd, tmp_path):
     assert r.transferred == 2
     assert sorted(str(p.relative_to(only)) for p in only.rglob("*") if p.is_file()) == ["a/b/two.bin", "top.txt"]
     # mirror: only what changed goes, and delete removes what is gone
-    assert session.mirror(src, f"{name}/up").transferred == 0
+    assert session.mirror(src, f"{name}/up", direction="up").transferred == 0
     (src / "top.txt").write_bytes(b"changed")
     os.utime(src / "top.txt", (time.time() + 5, time.time() + 5))
     (disk / "up" / "stale.txt").write_bytes(b"old")
     # a dry run says what a run would do and does nothing
-    plan = session.mirror(src, f"{name}/up", delete=True, dry_run=True)
+    plan = session.mirror(src, f"{name}/up", direction="up", delete=True, dry_run=True)
     assert sorted(plan.planned) == [("copy", "top.txt"), ("delete", "stale.txt")]
     assert (disk / "up" / "stale.txt").exists() and (disk / "up" / "top.txt").read_bytes() == b"top"
-    r = session.mirror(src, f"{name}/up", delete=True)
+    r = session.mirror(src, f"{name}/up", direction="up", delete=True)
     assert (r.transferred, r.deleted) == (1, 1)
     assert (disk / "up" / "top.txt").read_bytes() == b"changed"
     assert not (disk / "up" / "stale.txt").exists()
     # checksum: a same-size edit is found by content
     (src / "a" / "one.bin").write_bytes(b"Z" * 3000)
     os.utime(src / "a" / "one.bin", (1, 1))
-    assert session.mirror(src, f"{name}/up", checksum=True).transferred == 1
+    assert session.mirror_up(src, f"{name}/up", checksum=True).transferred == 1
     assert (disk / "up" / "a" / "one.bin").read_bytes() == b"Z" * 3000
     # download mirror: the local copy follows the server
     back = tmp_path / "back"
-    assert session.mirror(back, f"{name}/up", download=True).transferred == 3
-    r = session.mirror(back, f"{name}/up", download=True)
+    assert session.mirror(f"{name}/up", back, direction="down").transferred == 3
+    r = session.mirror_down(f"{name}/up", back)
     assert (r.transferred, r.unchanged) == (0, 3)
     assert (back / "a" / "one.bin").read_bytes() == b"Z" * 3000
 

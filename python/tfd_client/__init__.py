@@ -307,8 +307,14 @@ class Session:
     unlink = remove
 
     def rmdir(self, path: PathLike) -> None:
-        """RMDIR (the directory and its content)."""
+        """Removes an empty directory, as os.rmdir does: a directory holding
+        anything raises DirectoryNotEmpty (an OSError, errno ENOTEMPTY) and
+        nothing is removed. rmtree removes a directory and all it holds."""
         self._n.rmdir(_b(path))
+
+    def rmtree(self, path: PathLike) -> None:
+        """RMDIR: removes the directory and everything in it (shutil.rmtree)."""
+        self._n.rmtree(_b(path))
 
     def touch(self, path: PathLike) -> None:
         self._n.touch(_b(path))
@@ -611,20 +617,35 @@ class Session:
         return _tree(self._n.copy_tree(False, [_s(_b(remote_dir))], _local(local_dir), True, jobs, resume,
                                        _filters(exclude, include), progress))
 
-    def mirror(self, local_dir: PathLike, remote_dir: PathLike, *, download: bool = False, delete: bool = False,
+    def mirror(self, src: PathLike, dst: PathLike, *, direction: str, delete: bool = False,
                checksum: bool = False, dry_run: bool = False, jobs: int = 4,
                exclude: Sequence[str] = (), include: Sequence[str] = (),
                progress: Optional[Progress] = None) -> TreeReport:
-        """Makes remote_dir a copy of local_dir (``download=True``: local_dir a
-        copy of remote_dir), as ``tf mirror`` does: new and changed files move
-        (by size and mtime; ``checksum=True``: same-size files are compared by
-        SHA-256), directories are made, and with ``delete=True`` extras are
-        removed. ``dry_run=True`` changes nothing and lists the steps in
-        ``report.planned``. Raises TreeError if anything failed."""
-        local, remote = _local(local_dir), _s(_b(remote_dir))
-        src, dst = (remote, local) if download else (local, remote)
-        return _tree(self._n.mirror(src, dst, not download, delete, checksum, dry_run, jobs,
+        """Makes ``dst`` a copy of ``src``, as ``tf mirror SRC DST`` does:
+        ``direction="up"`` (a local src, a remote dst) or ``"down"`` (a remote
+        src, a local dst), always named: there is no default that could
+        delete the other way. New and changed files move (by size and
+        mtime; ``checksum=True``: same-size files are compared by SHA-256),
+        directories are made, and with ``delete=True`` what dst holds and src
+        does not is removed. ``dry_run=True`` changes nothing and lists the
+        steps in ``report.planned``. Raises TreeError if anything failed."""
+        if direction == "up":
+            s, d, up = _local(src), _s(_b(dst)), True
+        elif direction == "down":
+            s, d, up = _s(_b(src)), _local(dst), False
+        else:
+            raise ValueError(f"mirror: direction must be 'up' (local src to remote dst) or 'down' "
+                             f"(remote src to local dst), not {direction!r}")
+        return _tree(self._n.mirror(s, d, up, delete, checksum, dry_run, jobs,
                                     _filters(exclude, include), progress))
+
+    def mirror_up(self, local_dir: PathLike, remote_dir: PathLike, **kw) -> TreeReport:
+        """mirror(local_dir, remote_dir, direction="up", ...)."""
+        return self.mirror(local_dir, remote_dir, direction="up", **kw)
+
+    def mirror_down(self, remote_dir: PathLike, local_dir: PathLike, **kw) -> TreeReport:
+        """mirror(remote_dir, local_dir, direction="down", ...)."""
+        return self.mirror(remote_dir, local_dir, direction="down", **kw)
 
     # --- notifications ------------------------------------------------------
     def addntfy(self, token: Union[str, bytes], directory: PathLike) -> None:

@@ -163,6 +163,21 @@ impl Client {
         run(self, "RMDIR", path.as_ref()).map(drop)
     }
 
+    /// `LS path`, then `RMDIR path` only if the listing is empty: the
+    /// `rmdir` of `os.rmdir` and `tf rmdir` without `-r` (the protocol's
+    /// RMDIR removes a whole tree). `Ok(None)`: removed; `Ok(Some(n))`: the
+    /// directory holds `n` entries and nothing was removed. A name that is
+    /// no directory is LS's refusal.
+    pub fn rmdir_empty(&mut self, path: impl AsRef<[u8]>) -> Result<Option<usize>, Error> {
+        let path = path.as_ref();
+        let text = self.list(false, path)?;
+        let n = text.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count();
+        if n > 0 {
+            return Ok(Some(n));
+        }
+        self.rmdir(path).map(|()| None)
+    }
+
     /// `TOUCH path`: creates an empty file (refused with
     /// [`Failed::FileExists`] when it exists).
     pub fn touch(&mut self, path: impl AsRef<[u8]>) -> Result<(), Error> {
