@@ -10,6 +10,7 @@ mod pyio;
 mod running;
 mod session;
 mod tree;
+mod upload;
 
 use errors::py_err;
 use pyo3::prelude::*;
@@ -99,6 +100,7 @@ fn failed_codes() -> Vec<(i64, String, &'static str)> {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Session>()?;
     m.add_class::<TreeRun>()?;
+    m.add_class::<upload::Upload>()?;
     m.add_function(wrap_pyfunction!(connect, m)?)?;
     m.add_function(wrap_pyfunction!(failed_codes, m)?)?;
     Ok(())

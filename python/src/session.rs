@@ -471,6 +471,47 @@ impl Session {
         Ok(out)
     }
 
+    /// A remote file open for writing (crate::upload): SNDFILE of `remote`
+    /// with overwrite, fed as Python writes; the session's connection is
+    /// lent to it until it is closed or aborted.
+    fn upload(slf: Bound<'_, Self>, remote: Vec<u8>) -> PyResult<crate::upload::Upload> {
+        crate::upload::Upload::start(slf.py(), slf.unbind(), remote)
+    }
+
+    /// GET from `offset` to the end into the binary writer `sink` (any
+    /// object with `write`), as it comes. Returns the bytes written. An
+    /// exception of `sink` stops the download and is raised.
+    #[pyo3(signature = (remote, sink, offset=0, bufsz=BUFSZ, progress=None))]
+    fn get_to(
+        &self,
+        py: Python<'_>,
+        remote: Vec<u8>,
+        sink: PyObject,
+        offset: u64,
+        bufsz: i64,
+        progress: Option<PyObject>,
+    ) -> PyResult<u64> {
+        let raised = crate::pyio::Raised::default();
+        let mut cb = progress_fn(progress);
+        let r = self.run_long(py, |c, _| {
+            let mut out = PyWrite {
+                obj: &sink,
+                raised: &raised,
+            };
+            c.get(&remote, offset, bufsz, &mut out, &mut cb)
+        });
+        if let Some(e) = raised.take() {
+            // GET has no way to stop the server midway: the rest of the file
+            // is still on the wire, so the session cannot go on
+            if let Ok(mut g) = self.grab() {
+                self.closing("the writer getfo wrote to raised midway, with the rest of the file still on the wire");
+                *g = None;
+            }
+            return Err(e);
+        }
+        r
+    }
+
     /// PUT of bytes at `offset`.
     #[pyo3(signature = (remote, data, offset=0, bufsz=BUFSZ))]
     fn put_bytes(&self, py: Python<'_>, remote: Vec<u8>, data: Vec<u8>, offset: u64, bufsz: i64) -> PyResult<()> {
@@ -687,6 +728,20 @@ impl Session {
     /// SUP of bytes.
     fn sup(&self, py: Python<'_>, remote: Vec<u8>, data: Vec<u8>) -> PyResult<()> {
         self.run(py, move |c| c.sup(&remote, &mut &data[..]))
+    }
+    /// SUP of what the binary reader `data` yields (`read(n)`), sent as it
+    /// is read. An exception of the reader cancels the upload (the server
+    /// discards what came) and is raised; the session goes on.
+    fn sup_from(&self, py: Python<'_>, remote: Vec<u8>, data: PyObject) -> PyResult<()> {
+        let raised = crate::pyio::Raised::default();
+        let r = self.run_long(py, |c, _| {
+            let mut src = PyRead {
+                obj: &data,
+                raised: &raised,
+            };
+            c.sup(&remote, &mut src)
+        });
+        raised.over(r)
     }
     /// SDOWN: the file's bytes.
     fn sdown(&self, py: Python<'_>, remote: Vec<u8>) -> PyResult<Py<PyBytes>> {

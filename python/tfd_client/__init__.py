@@ -524,6 +524,40 @@ class Session:
         return IsADirectory(f"{_s(_b(remote))}: is a directory on the server; get_tree downloads a directory",
                             e.code, e.text, e.command)
 
+    def putfo(self, fo, remote: PathLike, *, bufsz: int = 1 << 20) -> int:
+        """Uploads what a binary file object yields (anything with
+        ``read(n)``: an open file, a pipe, a socket's makefile, BytesIO), or
+        each bytes-like item of an iterable (a generator of chunks), as it
+        comes: memory is bounded by the upload's window, not by the data.
+        The remote file is replaced whole at the end (the server renames it
+        into place), or left as it was if anything failed. Returns the bytes
+        sent."""
+        with self.open(remote, "wb") as f:
+            if hasattr(fo, "read"):
+                while True:
+                    chunk = fo.read(bufsz)
+                    if not chunk:
+                        break
+                    f.write(chunk)
+            else:
+                for chunk in fo:
+                    if chunk:
+                        f.write(chunk)
+            return f.tell()
+
+    def getfo(self, remote: PathLike, fo, *, offset: int = 0, progress: Optional[Progress] = None) -> int:
+        """Downloads a remote file from ``offset`` into any binary writer
+        (``write(b)``: an open file, sys.stdout.buffer, BytesIO) as it comes.
+        Returns the bytes written. An exception of the writer is raised and
+        ends the session (the rest of the file was still coming)."""
+        try:
+            return self._n.get_to(_b(remote), fo, offset, 4 << 20, progress)
+        except (Refused, UsageError) as e:
+            said = self._explain_get(remote, e)
+            if said is e:
+                raise
+            raise said from e
+
     def _verify(self, local: PathLike, remote: PathLike) -> None:
         import hashlib
 
@@ -582,8 +616,13 @@ class Session:
         return self._n.getcan(_b(remote), sink, offset, bufsz, canpt, on)
 
     def open(self, path: PathLike, mode: str = "rb") -> "RemoteFile":
-        """A file object: "rb" reads ranges with GET; "wb" buffers and writes
-        on close (SNDFILE), "ab" appends with PUT at the end."""
+        """A file object: "rb" reads ranges with GET; "wb" uploads as it is
+        written (SNDFILE, memory bounded by a window of a few MiB, not the
+        file) and the server puts the file in place when it is closed; an
+        exception out of its ``with`` block gives the upload up and the old
+        file stays. While a "wb" file is open it holds the session's
+        connection: other calls of the session raise SessionBusy. "ab"
+        appends with PUT at the end."""
         if mode not in ("rb", "wb", "ab"):
             raise ValueError("mode must be 'rb', 'wb' or 'ab'")
         return RemoteFile(self, path, mode)
@@ -809,7 +848,10 @@ class Session:
 
 
 class RemoteFile(io.RawIOBase):
-    """A remote file as a binary file object (Session.open)."""
+    """A remote file as a binary file object (Session.open). "wb" sends as it
+    is written (the native upload); closing it puts the file in place, an
+    exception out of its ``with`` block (or abort()) gives it up and the
+    server keeps its old file."""
 
     def __init__(self, session: Session, path: PathLike, mode: str):
         super().__init__()
@@ -818,10 +860,19 @@ class RemoteFile(io.RawIOBase):
         self._mode = mode
         self._pos = 0
         self._buf = bytearray()
+        self._up = None
         if mode == "rb":
             self._size = session.stat(path).size
         elif mode == "ab":
             self._pos = session.size(path) if session.exists(path) else 0
+        else:
+            try:
+                self._up = session._n.upload(_b(path))
+            except Refused as e:
+                said = session._explain_put(path, e)
+                if said is e:
+                    raise
+                raise said from e
 
     def readable(self) -> bool:
         return self._mode == "rb"
@@ -865,15 +916,56 @@ class RemoteFile(io.RawIOBase):
     def write(self, data) -> int:
         if self._mode == "rb":
             raise io.UnsupportedOperation("write")
+        if self.closed:
+            raise ValueError("write to a closed file")
+        if self._up is not None:
+            try:
+                n = self._up.write(data)
+            except Refused as e:
+                said = self._s._explain_put(self._path, e)
+                if said is e:
+                    raise
+                raise said from e
+            self._pos += n
+            return n
         self._buf += data
         return len(data)
+
+    def abort(self) -> None:
+        """Gives a "wb" upload up: the server discards what came and keeps
+        its old file (or none). The session goes on."""
+        if self._up is not None and not self.closed:
+            try:
+                self._up.abort()
+            finally:
+                super().close()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None and self._up is not None:
+            self.abort()
+        else:
+            self.close()
+
+    def __del__(self) -> None:
+        # dropped unclosed (a broken-off loop): never commit half a file
+        try:
+            if self._up is not None and not self.closed:
+                self.abort()
+        except Exception:
+            pass
 
     def close(self) -> None:
         if self.closed:
             return
         try:
-            if self._mode == "wb":
-                self._s.write_bytes(self._path, bytes(self._buf))
+            if self._up is not None:
+                try:
+                    self._up.close()
+                except Refused as e:
+                    said = self._s._explain_put(self._path, e)
+                    if said is e:
+                        raise
+                    raise said from e
             elif self._mode == "ab" and self._buf:
                 if self._pos == 0:
                     self._s.write_bytes(self._path, bytes(self._buf))

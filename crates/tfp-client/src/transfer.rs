@@ -96,8 +96,12 @@ impl Client {
         })
     }
 
-    /// SNDFILE whose end asks `changed` first: `Some(why)` breaks it off.
-    fn sndfile_checked(
+    /// [`Client::sndfile`] whose end asks `changed` first: `Some(why)` ends
+    /// the flow with `BREAK` instead of `OK`, so the server discards what it
+    /// stored and keeps its old file, and the error is `why`. For a source
+    /// that can be abandoned midway (a file object the caller stops writing
+    /// to): it ends its data early and says why here.
+    pub fn sndfile_checked(
         &mut self,
         remote: &[u8],
         overwrite: bool,
@@ -437,15 +441,25 @@ impl Client {
         Ok(len.max(0) as u64)
     }
 
-    /// `SUP remote`: uploads `data` with raw i32 headers. The server's −1 is
-    /// [`Error::Declined`].
+    /// `SUP remote`: uploads `data` with raw i32 headers, as it reads it.
+    /// The server's −1 is [`Error::Declined`]. When reading `data` fails
+    /// midway, the upload is cancelled with −1 (the server discards what
+    /// came and answers nothing, as the PyPI client does) and the read error
+    /// is returned: the session goes on.
     pub fn sup(&mut self, remote: &[u8], data: &mut dyn Read) -> Result<(), Error> {
         self.chan.tx.send_frame(&[&b"SUP "[..], remote].concat())?;
         // the room SNDFILE's frames also use, kept from call to call
         let mut buf = self.chan.tx.spare_buffer();
         loop {
             buf.clear();
-            let n = read_append(data, MAX_FRAME, &mut buf).map_err(Error::Local)?;
+            let n = match read_append(data, MAX_FRAME, &mut buf) {
+                Ok(n) => n,
+                Err(e) => {
+                    self.chan.tx.recycle_frame_buffer(buf);
+                    self.chan.tx.send_i32(-1)?;
+                    return Err(Error::Local(e));
+                }
+            };
             if n == 0 {
                 break;
             }

@@ -400,8 +400,16 @@ class TfProtocol(TfProtocolSuper):
         response_handler(StatusInfo(OK, code=PutGetCommandEnum.HPFFIN.value))
 
     def sup_command(self, path: str, data_stream: BytesIO, timeout: float):
-        """SUP (tfp-client's sup): True when stored."""
-        _, err = self._typed(self._n.sup, _b(path), data_stream.read())
+        """SUP (tfp-client's sup): True when stored. The stream is read and
+        sent a frame at a time, as the PyPI client does (never read whole);
+        a stream that raises midway cancels the upload (-1: the server
+        discards what came) and gives False, as there."""
+        try:
+            _, err = self._typed(self._n.sup_from, _b(path), data_stream)
+        except TfException:
+            raise
+        except Exception:  # the stream failed: cancelled, the session goes on
+            return False
         return err is None
 
     def sdown_command(self, path: str, data_sink: BytesIO, timeout: float):
