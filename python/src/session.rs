@@ -474,8 +474,10 @@ impl Session {
     /// A remote file open for writing (crate::upload): SNDFILE of `remote`
     /// with overwrite, fed as Python writes; the session's connection is
     /// lent to it until it is closed or aborted.
-    fn upload(slf: Bound<'_, Self>, remote: Vec<u8>) -> PyResult<crate::upload::Upload> {
-        crate::upload::Upload::start(slf.py(), slf.unbind(), remote)
+    /// `overwrite=False`: SNDFILE 0, refused when the file exists.
+    #[pyo3(signature = (remote, overwrite=true))]
+    fn upload(slf: Bound<'_, Self>, remote: Vec<u8>, overwrite: bool) -> PyResult<crate::upload::Upload> {
+        crate::upload::Upload::start(slf.py(), slf.unbind(), remote, overwrite)
     }
 
     /// GET from `offset` to the end into the binary writer `sink` (any

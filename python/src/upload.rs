@@ -101,9 +101,9 @@ pub(crate) struct Upload {
 }
 
 impl Upload {
-    /// Starts SNDFILE of `remote` on the session's connection, lent to a
-    /// worker thread.
-    pub(crate) fn start(py: Python<'_>, session: Py<Session>, remote: Vec<u8>) -> PyResult<Upload> {
+    /// Starts SNDFILE of `remote` (`overwrite`: replace an existing file) on
+    /// the session's connection, lent to a worker thread.
+    pub(crate) fn start(py: Python<'_>, session: Py<Session>, remote: Vec<u8>, overwrite: bool) -> PyResult<Upload> {
         let conn = {
             let s = session.borrow(py);
             s.not_lent(py)?;
@@ -132,7 +132,7 @@ impl Upload {
                 cur: Vec::new(),
                 pos: 0,
             };
-            let r = c.sndfile_checked(&remote, true, &mut pipe, &mut |_| {}, &mut || {
+            let r = c.sndfile_checked(&remote, overwrite, &mut pipe, &mut |_| {}, &mut || {
                 pipe_shared.lock().abandoned.clone()
             });
             let mut st = pipe_shared.lock();

@@ -621,10 +621,11 @@ class Session:
         file) and the server puts the file in place when it is closed; an
         exception out of its ``with`` block gives the upload up and the old
         file stays. While a "wb" file is open it holds the session's
-        connection: other calls of the session raise SessionBusy. "ab"
+        connection: other calls of the session raise SessionBusy. "xb" is
+        "wb" refused (Exists, a FileExistsError) when the file exists. "ab"
         appends with PUT at the end."""
-        if mode not in ("rb", "wb", "ab"):
-            raise ValueError("mode must be 'rb', 'wb' or 'ab'")
+        if mode not in ("rb", "wb", "xb", "ab"):
+            raise ValueError("mode must be 'rb', 'wb', 'xb' or 'ab'")
         return RemoteFile(self, path, mode)
 
     # --- trees ------------------------------------------------------------
@@ -867,7 +868,7 @@ class RemoteFile(io.RawIOBase):
             self._pos = session.size(path) if session.exists(path) else 0
         else:
             try:
-                self._up = session._n.upload(_b(path))
+                self._up = session._n.upload(_b(path), mode != "xb")
             except Refused as e:
                 said = session._explain_put(path, e)
                 if said is e:

@@ -1,0 +1,165 @@
+"""tfd as an fsspec filesystem (issue 45): protocol "tf" found through the
+fsspec.specs entry point, fsspec's own abstract test suite against a real tfd,
+and pandas reading and writing CSV and Parquet through tf:// URLs."""
+
+import hashlib
+import os
+import secrets
+
+import pytest
+
+from conftest import need
+
+try:
+    import fsspec
+    import fsspec.tests.abstract as abstract
+except ImportError:  # the venv installs it (scripts/pytest-client): missing, the module fails
+    need(False, "fsspec (pip install 'tfd-client[fsspec]'; scripts/pytest-client installs it)")
+
+
+@pytest.fixture(scope="module")
+def tffs(tfd):
+    fs = fsspec.filesystem("tf", host=tfd.addr, key=str(tfd.key_file), hash=tfd.hash, skip_instance_cache=True)
+    yield fs
+    fs.close()
+
+
+def test_protocol_is_registered_by_entry_point_and_urls_carry_the_host(tfd, tffs):
+    from tfd_client.fs import TfFileSystem
+
+    assert fsspec.get_filesystem_class("tf") is TfFileSystem
+    (tfd.data / "u").mkdir(exist_ok=True)
+    (tfd.data / "u" / "a.txt").write_bytes(b"alpha\n")
+    url = f"tf://{tfd.addr}/u/a.txt"
+    with fsspec.open(url, "rb", key=str(tfd.key_file), hash=tfd.hash) as f:
+        assert f.read() == b"alpha\n"
+    fs, path = fsspec.core.url_to_fs(url, key=str(tfd.key_file), hash=tfd.hash)
+    assert isinstance(fs, TfFileSystem) and fs.host == tfd.addr and path == "u/a.txt"
+    assert fs.unstrip_protocol(path) == url
+
+
+def test_ls_info_cat_ranges_pipe_mv_rm(tfd, tffs):
+    base = "f_" + secrets.token_hex(4)
+    tffs.mkdir(f"{base}/sub")
+    data = os.urandom(300000)
+    tffs.pipe_file(f"{base}/sub/x.bin", data)
+    assert (tfd.data / base / "sub" / "x.bin").read_bytes() == data
+    assert tffs.info(f"{base}/sub/x.bin")["size"] == len(data)
+    assert tffs.info(f"{base}/sub")["type"] == "directory"
+    assert tffs.ls(base, detail=False) == [f"{base}/sub"]
+    assert tffs.cat_file(f"{base}/sub/x.bin", 1000, 2000) == data[1000:2000]
+    assert tffs.cat_file(f"{base}/sub/x.bin", -10) == data[-10:]
+    with tffs.open(f"{base}/sub/x.bin", "rb") as f:
+        f.seek(123456)
+        assert f.read(10) == data[123456:123466]
+    tffs.mv(f"{base}/sub/x.bin", f"{base}/y.bin")
+    assert not (tfd.data / base / "sub" / "x.bin").exists() and (tfd.data / base / "y.bin").read_bytes() == data
+    with pytest.raises(FileNotFoundError):
+        tffs.info(f"{base}/nope")
+    with pytest.raises(OSError):
+        tffs.rm(base)  # a directory that holds files, without recursive=True
+    assert (tfd.data / base / "y.bin").exists()
+    tffs.rm(base, recursive=True)
+    assert not (tfd.data / base).exists()
+
+
+def test_open_wb_streams_and_a_broken_off_write_keeps_the_old_file(tfd, tffs):
+    base = "w_" + secrets.token_hex(4)
+    tffs.pipe_file(f"{base}/f.bin", b"old")
+    with pytest.raises(RuntimeError):
+        with tffs.open(f"{base}/f.bin", "wb") as f:
+            f.write(b"n" * (9 << 20))  # past a block: already going out
+            raise RuntimeError("the producer failed")
+    assert (tfd.data / base / "f.bin").read_bytes() == b"old"
+    h = hashlib.sha256()
+    with tffs.open(f"{base}/f.bin", "wb") as f:
+        for i in range(20):
+            block = bytes([i]) * (1 << 20)
+            h.update(block)
+            f.write(block)
+    assert hashlib.sha256((tfd.data / base / "f.bin").read_bytes()).hexdigest() == h.hexdigest()
+    tffs.rm(base, recursive=True)
+
+
+def test_put_and_get_recursive_with_progress(tfd, tffs, tmp_path):
+    from fsspec.callbacks import Callback
+
+    src = tmp_path / "src"
+    (src / "a" / "b").mkdir(parents=True)
+    files = {"top.txt": b"top", "a/one.bin": os.urandom(70000), "a/b/two.bin": os.urandom(5000)}
+    for rel, data in files.items():
+        (src / rel).write_bytes(data)
+    base = "p_" + secrets.token_hex(4)
+    seen = Callback()
+    tffs.put(str(src) + "/", base, recursive=True, callback=seen)
+    for rel, data in files.items():
+        assert (tfd.data / base / rel).read_bytes() == data, rel
+    assert seen.size == 3 or seen.value > 0
+    dst = tmp_path / "dst"
+    tffs.get(base + "/", str(dst), recursive=True)
+    for rel, data in files.items():
+        assert (dst / rel).read_bytes() == data, rel
+    tffs.rm(base, recursive=True)
+
+
+def test_pandas_round_trips_csv_and_parquet_through_tf_urls(tfd):
+    try:
+        import pandas as pd
+    except ImportError:
+        pytest.fail("cannot run: pandas (scripts/pytest-client installs it)")
+    opts = {"key": str(tfd.key_file), "hash": tfd.hash}
+    base = "pd_" + secrets.token_hex(4)
+    df = pd.DataFrame({"region": ["north", "south", "east"], "total": [12, 7, 30]})
+    df.to_csv(f"tf://{tfd.addr}/{base}/q1.csv", index=False, storage_options=opts)
+    assert (tfd.data / base / "q1.csv").read_text() == "region,total\nnorth,12\nsouth,7\neast,30\n"
+    back = pd.read_csv(f"tf://{tfd.addr}/{base}/q1.csv", storage_options=opts)
+    assert back.equals(df)
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        pytest.fail("cannot run: pyarrow (scripts/pytest-client installs it)")
+    big = pd.DataFrame({"n": range(200000), "s": [f"row{i}" for i in range(200000)]})
+    big.to_parquet(f"tf://{tfd.addr}/{base}/t.parquet", storage_options=opts)
+    assert (tfd.data / base / "t.parquet").read_bytes()[:4] == b"PAR1"
+    assert pd.read_parquet(f"tf://{tfd.addr}/{base}/t.parquet", storage_options=opts).equals(big)
+    # a column of it: Parquet's footer then ranged reads
+    assert pd.read_parquet(f"tf://{tfd.addr}/{base}/t.parquet", columns=["n"],
+                           storage_options=opts)["n"].sum() == sum(range(200000))
+
+
+# fsspec's own abstract suite (copy, get, put, open, pipe) against tfd
+class TfFixtures(abstract.AbstractFixtures):
+    @pytest.fixture(scope="class")
+    def fs(self, tfd):
+        fs = fsspec.filesystem("tf", host=tfd.addr, key=str(tfd.key_file), hash=tfd.hash,
+                               skip_instance_cache=True)
+        yield fs
+        fs.close()
+
+    @pytest.fixture
+    def fs_path(self, fs):
+        base = "abstract_" + secrets.token_hex(4)
+        fs.makedirs(base)
+        yield base
+        if fs.exists(base):
+            fs.rm(base, recursive=True)
+
+
+class TestTfCopy(abstract.AbstractCopyTests, TfFixtures):
+    pass
+
+
+class TestTfGet(abstract.AbstractGetTests, TfFixtures):
+    pass
+
+
+class TestTfPut(abstract.AbstractPutTests, TfFixtures):
+    pass
+
+
+class TestTfOpen(abstract.AbstractOpenTests, TfFixtures):
+    pass
+
+
+class TestTfPipe(abstract.AbstractPipeTests, TfFixtures):
+    pass

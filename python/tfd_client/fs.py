@@ -1,0 +1,382 @@
+"""fsspec filesystem for tfd: protocol ``"tf"``, URLs ``tf://HOST:PORT/path``.
+
+    import fsspec, pandas as pd
+    opts = {"key": "tfd-demo/pub.pem", "hash": "..."}
+    df = pd.read_csv("tf://127.0.0.1:10345/reports/q1.csv", storage_options=opts)
+    fs = fsspec.filesystem("tf", host="127.0.0.1:10345", **opts)
+    fs.put("site/", "www", recursive=True)
+
+Installed with ``pip install tfd-client[fsspec]``; fsspec finds it through the
+``fsspec.specs`` entry point. Storage options are ``connect()``'s keywords
+plus ``host`` ("HOST:PORT", taken from the URL when it names one). Paths are
+relative to the server's root (or jail): ``tf://h:p/a/b`` and ``a/b`` name the
+same file.
+
+Every operation is one of the library's (tfp-client through the binding):
+``cat_file`` ranges are GETs, ``pipe_file`` a SNDFILE, ``open(..., "wb")``
+uploads as it is written (a window of a few MiB, not the file) and puts the
+file in place only when closed, ``get_file``/``put_file`` the library's
+download and upload engines, ``mv`` RENAM, ``cp_file`` COPY, ``rm`` DEL,
+RMDIR (``recursive=True``) or rmdir (empty only). One session serves the
+filesystem instance; a file open for writing gets a session of its own, kept
+for the next one. Calls from several threads take turns on the session.
+Errors are the builtin ones fsspec users catch (FileNotFoundError,
+FileExistsError, ...: tfd_client's classes are those).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import posixpath
+import threading
+from typing import Any, Dict, List, Optional
+
+from fsspec.callbacks import DEFAULT_CALLBACK
+from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
+
+from . import connect
+from ._errors import Error
+
+_CONNECT_KEYS = ("key", "key_pem", "hash", "user", "password", "jail", "transport", "aes", "timeout", "proto",
+                 "fai")
+
+
+def _kind(kind: str) -> str:
+    return {"dir": "directory", "file": "file"}.get(kind, "other")
+
+
+class TfFileSystem(AbstractFileSystem):
+    """A tfd server as an fsspec filesystem (see the module's text)."""
+
+    protocol = "tf"
+    root_marker = ""
+    sep = "/"
+
+    def __init__(self, host: Optional[str] = None, **kwargs: Any):
+        connect_kw = {k: kwargs.pop(k) for k in _CONNECT_KEYS if k in kwargs}
+        super().__init__(**kwargs)
+        if not host:
+            raise ValueError("tf filesystem: host='HOST:PORT' (or a tf://HOST:PORT/... URL) is required")
+        if "hash" not in connect_kw:
+            raise ValueError("tf filesystem: hash= (the application hash) is required")
+        self.host = host
+        self._connect_kw = connect_kw
+        self._lock = threading.RLock()
+        self._session = connect(host, **connect_kw)
+        self._spare: List[Any] = []
+
+    # --- sessions -----------------------------------------------------------
+    def _s(self):
+        if self._session.closed:
+            self._session = connect(self.host, **self._connect_kw)
+        return self._session
+
+    def _writer_session(self):
+        with self._lock:
+            while self._spare:
+                s = self._spare.pop()
+                if not s.closed:
+                    return s
+        return connect(self.host, **self._connect_kw)
+
+    def _return_session(self, s) -> None:
+        if s.closed:
+            return
+        with self._lock:
+            if len(self._spare) < 4:
+                self._spare.append(s)
+                return
+        s.close()
+
+    def close(self) -> None:
+        """Ends the filesystem's sessions."""
+        with self._lock:
+            for s in [self._session] + self._spare:
+                try:
+                    s.close()
+                except Error:
+                    pass
+            self._spare = []
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # --- paths ----------------------------------------------------------------
+    @classmethod
+    def _strip_protocol(cls, path):
+        if isinstance(path, list):
+            return [cls._strip_protocol(p) for p in path]
+        path = str(path)
+        if path.startswith("tf://"):
+            path = path[len("tf://"):]
+            path = path.split("/", 1)[1] if "/" in path else ""
+        elif path.startswith("tf::"):
+            path = path[len("tf::"):]
+        path = path.strip("/")
+        return "" if path in (".", "") else posixpath.normpath(path)
+
+    @staticmethod
+    def _get_kwargs_from_urls(path):
+        path = str(path)
+        if path.startswith("tf://"):
+            netloc = path[len("tf://"):].split("/", 1)[0]
+            if netloc:
+                return {"host": netloc}
+        return {}
+
+    def unstrip_protocol(self, name: str) -> str:
+        return f"tf://{self.host}/{self._strip_protocol(name)}"
+
+    # --- metadata -------------------------------------------------------------
+    def info(self, path, **kwargs) -> Dict[str, Any]:
+        path = self._strip_protocol(path)
+        if path == "":
+            return {"name": "", "size": 0, "type": "directory"}
+        with self._lock:
+            st = self._s().stat(path)
+        return {"name": path, "size": st.size if st.kind == "file" else 0, "type": _kind(st.kind),
+                "mtime": st.mtime}
+
+    def ls(self, path, detail=True, **kwargs):
+        path = self._strip_protocol(path)
+        info = self.info(path)
+        if info["type"] != "directory":
+            return [info] if detail else [path]
+        with self._lock:
+            entries = self._s().listdir(path, stat=detail)
+        out = []
+        for e in entries:
+            full = posixpath.join(path, e.name) if path else e.name
+            if detail:
+                out.append({"name": full, "size": (e.size or 0) if e.kind == "file" else 0, "type": _kind(e.kind),
+                            "mtime": e.mtime})
+            else:
+                out.append(full)
+        return out
+
+    def exists(self, path, **kwargs) -> bool:
+        path = self._strip_protocol(path)
+        if path == "":
+            return True
+        with self._lock:
+            return self._s().exists(path)
+
+    def modified(self, path):
+        return datetime.datetime.fromtimestamp(self.info(path)["mtime"], tz=datetime.timezone.utc)
+
+    def checksum(self, path):
+        with self._lock:
+            return int(self._s().sha256(self._strip_protocol(path))[:32], 16)
+
+    def ukey(self, path):
+        with self._lock:
+            return self._s().sha256(self._strip_protocol(path))
+
+    # --- directories ----------------------------------------------------------
+    def mkdir(self, path, create_parents=True, **kwargs):
+        path = self._strip_protocol(path)
+        with self._lock:
+            if create_parents:
+                if not self._s().exists(path):
+                    self._s().makedirs(path)
+            else:
+                self._s().mkdir(path)
+
+    def makedirs(self, path, exist_ok=False):
+        path = self._strip_protocol(path)
+        if path == "":
+            if exist_ok:
+                return
+            raise FileExistsError("the root exists")
+        with self._lock:
+            if self._s().exists(path):
+                if exist_ok:
+                    return
+                raise FileExistsError(f"{path}: exists on the server")
+            self._s().makedirs(path)
+
+    def rmdir(self, path):
+        with self._lock:
+            self._s().rmdir(self._strip_protocol(path))
+
+    def _parent_made(self, path: str) -> None:
+        parent = posixpath.dirname(path)
+        if parent and not self._s().exists(parent):
+            self._s().makedirs(parent)
+
+    # --- removal, moves, copies -------------------------------------------------
+    def rm_file(self, path):
+        with self._lock:
+            self._s().remove(self._strip_protocol(path))
+
+    def _rm(self, path):
+        self.rm(path)
+
+    def rm(self, path, recursive=False, maxdepth=None):
+        paths = self.expand_path(path, recursive=False, maxdepth=maxdepth)
+        with self._lock:
+            for p in reversed(paths):
+                st = self._s().stat(p)
+                if st.kind == "dir":
+                    if recursive:
+                        self._s().rmtree(p)
+                    else:
+                        self._s().rmdir(p)
+                else:
+                    self._s().remove(p)
+        self.invalidate_cache()
+
+    def cp_file(self, path1, path2, **kwargs):
+        p1, p2 = self._strip_protocol(path1), self._strip_protocol(path2)
+        with self._lock:
+            if self._s().stat(p1).kind == "dir":
+                if not self._s().exists(p2):
+                    self._s().makedirs(p2)
+                return
+            self._parent_made(p2)
+            self._s().copy(p1, p2)
+
+    def mv(self, path1, path2, recursive=False, maxdepth=None, **kwargs):
+        if isinstance(path1, str) and isinstance(path2, str) and not self._has_magic(path1):
+            p1, p2 = self._strip_protocol(path1), self._strip_protocol(path2)
+            if p1 == p2:
+                return
+            with self._lock:
+                if self._s().exists(p2) and self._s().stat(p2).kind == "dir":
+                    p2 = posixpath.join(p2, posixpath.basename(p1))
+                self._parent_made(p2)
+                self._s().rename(p1, p2)
+            self.invalidate_cache()
+            return
+        super().mv(path1, path2, recursive=recursive, maxdepth=maxdepth, **kwargs)
+
+    @staticmethod
+    def _has_magic(p: str) -> bool:
+        return any(c in p for c in "*?[")
+
+    # --- data -------------------------------------------------------------------
+    def cat_file(self, path, start=None, end=None, **kwargs) -> bytes:
+        path = self._strip_protocol(path)
+        with self._lock:
+            s = self._s()
+            if start is None and end is None:
+                return s.read_bytes(path)
+            if (start is not None and start < 0) or (end is not None and end < 0):
+                size = s.stat(path).size
+                start = size + start if start is not None and start < 0 else start
+                end = size + end if end is not None and end < 0 else end
+            start = max(start or 0, 0)
+            if end is None:
+                return s.read_bytes(path, start)
+            if end <= start:
+                return b""
+            return s.read_bytes(path, start, end - start)
+
+    def pipe_file(self, path, value, mode="overwrite", **kwargs):
+        path = self._strip_protocol(path)
+        with self._lock:
+            s = self._s()
+            self._parent_made(path)
+            s.sndfile(path, bytes(value), overwrite=(mode != "create"))
+        self.invalidate_cache(path)
+
+    def get_file(self, rpath, lpath, callback=DEFAULT_CALLBACK, outfile=None, **kwargs):
+        rpath = self._strip_protocol(rpath)
+        if outfile is not None:
+            with self._lock:
+                self._s().getfo(rpath, outfile, progress=callback.absolute_update)
+            return
+        if self.isdir(rpath):
+            os.makedirs(lpath, exist_ok=True)
+            return
+        parent = os.path.dirname(os.fspath(lpath))
+        if parent:
+            os.makedirs(parent, exist_ok=True)
+        with self._lock:
+            s = self._s()
+            callback.set_size(s.stat(rpath).size)
+            s.get(rpath, lpath, progress=callback.absolute_update)
+
+    def put_file(self, lpath, rpath, callback=DEFAULT_CALLBACK, mode="overwrite", **kwargs):
+        rpath = self._strip_protocol(rpath)
+        if os.path.isdir(lpath):
+            self.makedirs(rpath, exist_ok=True)
+            return
+        with self._lock:
+            s = self._s()
+            if mode == "create" and s.exists(rpath):
+                raise FileExistsError(f"{rpath}: exists on the server")
+            callback.set_size(os.path.getsize(lpath))
+            self._parent_made(rpath)
+            s.put(lpath, rpath, progress=callback.absolute_update)
+        self.invalidate_cache(rpath)
+
+    def _open(self, path, mode="rb", block_size=None, autocommit=True, cache_options=None, **kwargs):
+        path = self._strip_protocol(path)
+        if mode not in ("rb", "wb", "xb"):
+            raise NotImplementedError(f"tf filesystem: mode {mode!r} (rb, wb and xb are)")
+        if mode == "xb" and self.exists(path):
+            raise FileExistsError(f"{path}: exists on the server")
+        return TfFile(self, path, mode, block_size=block_size or "default", autocommit=autocommit,
+                      cache_options=cache_options, **kwargs)
+
+
+class TfFile(AbstractBufferedFile):
+    """A file of a TfFileSystem: ranged GETs for reading; for writing, the
+    blocks fsspec buffers go out as they fill through a session's streaming
+    upload, the file put in place when closed (an exception out of the
+    ``with`` block gives it up: the old file stays)."""
+
+    DEFAULT_BLOCK_SIZE = 4 << 20
+
+    def _fetch_range(self, start, end):
+        if end <= start:
+            return b""
+        with self.fs._lock:
+            return self.fs._s().read_bytes(self.path, start, end - start)
+
+    def _initiate_upload(self):
+        self._session = self.fs._writer_session()
+        with self.fs._lock:
+            self.fs._parent_made(self.path)
+        self._file = self._session.open(self.path, "xb" if self.mode == "xb" else "wb")
+
+    def _upload_chunk(self, final=False):
+        self.buffer.seek(0)
+        data = self.buffer.read()
+        if data:
+            self._file.write(data)
+        if final:
+            try:
+                self._file.close()
+            finally:
+                self.fs._return_session(self._session)
+            self.fs.invalidate_cache(self.path)
+        return True
+
+    def discard(self):
+        f = getattr(self, "_file", None)
+        if f is not None and not f.closed:
+            try:
+                f.abort()
+            finally:
+                self.fs._return_session(self._session)
+        self.buffer = None
+        self.closed = True
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None and self.writable():
+            self.discard()
+            return
+        self.close()
+
+    def __del__(self):
+        if not self.closed and self.writable():
+            try:
+                self.discard()
+            except Exception:
+                pass
