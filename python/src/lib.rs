@@ -84,6 +84,7 @@ fn connect(
         cfg,
         why: Mutex::new("it was closed"),
         lent: Default::default(),
+        running: Mutex::new(None),
     })
 }
 

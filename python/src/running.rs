@@ -140,6 +140,8 @@ impl Session {
         let mut cfg = self.cfg.clone();
         cfg.cancel = Some(cancel.clone());
         let mut interrupted: Option<PyErr> = None;
+        // what interrupt() fires from another thread (an asyncio cancellation)
+        *self.running.lock().unwrap_or_else(|p| p.into_inner()) = Some(cancel.clone());
         let r = py.allow_threads(|| {
             let mut g = self.grab()?;
             let Some(conn) = g.as_mut() else { return Ok(None) };
@@ -167,6 +169,15 @@ impl Session {
                 worker.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
             })))
         });
+        self.running.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if interrupted.is_none() && cancel.fired() {
+            // interrupt() (an asyncio Task.cancel()) shut its connections down
+            if let Ok(mut g) = self.grab() {
+                self.closing("interrupt() (an asyncio cancellation) stopped the operation it ran and ended it");
+                *g = None;
+            }
+            return Err(self.closed_err(py));
+        }
         if let Some(e) = interrupted {
             // its connection is shut down: the session is over
             if let Ok(mut g) = self.grab() {

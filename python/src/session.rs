@@ -45,6 +45,9 @@ pub(crate) struct Session {
     pub(crate) why: Mutex<&'static str>,
     /// A file opened for writing (`crate::upload`) holds the connection.
     pub(crate) lent: std::sync::atomic::AtomicBool,
+    /// The cancel of the long operation running now (`run_long`), which
+    /// `interrupt` fires.
+    pub(crate) running: Mutex<Option<tfp_client::interrupt::Cancel>>,
 }
 
 fn fai_tuple(t: &FaiToken) -> (String, u64, Vec<u8>) {
@@ -81,6 +84,21 @@ impl Session {
             .held(py)?
             .as_ref()
             .and_then(|c| c.client().next_fai_token().map(fai_tuple)))
+    }
+
+    /// Stops the long operation (a transfer, a tree run) running now on
+    /// another thread as a Ctrl-C does: its connections are shut down, it
+    /// returns at once raising SessionClosed, and the session is closed.
+    /// Takes no lock, so it works while the operation holds the session.
+    /// False when no long operation runs (a short command just ends).
+    fn interrupt(&self) -> bool {
+        match self.running.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            Some(c) => {
+                c.fire();
+                true
+            }
+            None => false,
+        }
     }
 
     /// END, and closes the session.

@@ -90,6 +90,8 @@ def test_python_readme_examples_run_against_the_demo(tmp_path):
     assert (served / "q1.parquet").read_bytes()[:4] == b"PAR1"
     assert out[4] == repr(["demo/gen.txt", "demo/log.txt", "demo/q1.csv", "demo/q1.parquet"]), out
     assert out[5] == repr(b"line 0\n"), out
+    assert out[6] == repr(["0.txt", "1.txt", "2.txt"]), out
+    assert (served / "aio" / "2.txt").read_bytes() == b"2"
 
 
 def test_the_demo_prints_a_python_line_that_works_as_printed(tmp_path):
