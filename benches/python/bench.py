@@ -13,7 +13,12 @@ against a baseline measured in the same run:
      and a 4 KiB file written whole, per operation (no target; the ratio is
      reported);
   5. a tree of 200 small files up and down: tfd_client's put_tree/get_tree
-     against `tf put -r` / `tf get -r` (the same library run underneath).
+     against `tf put -r` / `tf get -r` (the same library run underneath);
+  6. fsspec (issue 45): the tf:// filesystem's cat_file of 256 MiB against
+     `tf get` (target >= 0.8x) and against fsspec's sshfs (asyncssh) on the
+     private sshd (target >= 5x), fs.put of 1,000 files of 16 KiB against
+     sshfs (target >= 5x), medians of 3; and open("wb") of 256 MiB in a child
+     process, whose peak RSS must grow by less than 64 MiB.
 
 The last line is `BENCH_PYTHON key=value ...`. Missing a target is reported,
 never a failure."""
@@ -407,12 +412,92 @@ def bench_tree(srv, tf_bin, files, results):
         results[f"tree_{d}_vs_tf"] = f"{b['tf_' + d] / b['py_' + d]:.2f}"
 
 
+RSS_CHILD = r"""
+import resource, sys, tfd_client
+addr, key, hash_, mib = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+block = bytes(range(256)) * 4096
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # the session's own buffers counted too
+with tfd_client.connect(addr, key=key, hash=hash_) as s:
+    with s.open("rss.bin", "wb") as f:
+        for _ in range(mib):
+            f.write(block)
+    print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) >> 10)
+"""
+
+
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
+
+
+def bench_fsspec(srv, sshd, tf_bin, base, results, runs=3):
+    print("6. fsspec: tf:// against tf get and against sshfs (asyncssh)", flush=True)
+    import fsspec
+    from sshfs import SSHFileSystem
+
+    size = 256 << 20
+    big = base / "fs_big.bin"
+    make_file(big, size)
+    shutil.copy(big, srv.data / "fs_big.bin")
+    remote_dir = sshd.dir / "fs"
+    remote_dir.mkdir(exist_ok=True)
+    shutil.copy(big, remote_dir / "fs_big.bin")
+    out = base / "fs_out.bin"
+    tf = [tf_bin, "--server", srv.addr, "--key", str(srv.pub), "--hash", srv.hash]
+    tffs = fsspec.filesystem("tf", host=srv.addr, key=str(srv.pub), hash=srv.hash, skip_instance_cache=True)
+    ssh = SSHFileSystem(HOST, port=sshd.port, username=sshd.user, client_keys=[str(sshd.dir / "client_key")],
+                        known_hosts=None, skip_instance_cache=True)
+
+    def tf_get():
+        if out.exists():
+            out.unlink()
+        subprocess.run(tf + ["get", "fs_big.bin", str(out)], check=True, stdout=subprocess.DEVNULL)
+
+    t = {"tf_get": [], "tf_cat": [], "ssh_cat": []}
+    for _ in range(runs):
+        t["tf_get"].append(timed(tf_get))
+        t["tf_cat"].append(timed(lambda: tffs.cat_file("fs_big.bin")))
+        t["ssh_cat"].append(timed(lambda: ssh.cat_file(str(remote_dir / "fs_big.bin"))))
+    assert len(tffs.cat_file("fs_big.bin")) == size
+    m = {k: median(v) for k, v in t.items()}
+    for k, v in m.items():
+        print(f"  {k}: {rate(size, v):.0f} MB/s", flush=True)
+    results.update(fs_cat_mbs=f"{rate(size, m['tf_cat']):.0f}", sshfs_cat_mbs=f"{rate(size, m['ssh_cat']):.0f}")
+    check("cat_file tf:// / tf get", m["tf_get"] / m["tf_cat"], 0.8, results, "fs_cat_vs_tf")
+    check("cat_file tf:// / sshfs", m["ssh_cat"] / m["tf_cat"], 5, results, "fs_cat_vs_sshfs")
+
+    small = base / "fs_small"
+    small.mkdir(exist_ok=True)
+    for i in range(1000):
+        (small / f"f{i:04d}.bin").write_bytes(os.urandom(16 << 10))
+    tp, sp = [], []
+    for r in range(runs):
+        tp.append(timed(lambda: tffs.put(str(small), f"small{r}", recursive=True)))
+        sp.append(timed(lambda: ssh.put(str(small), str(remote_dir / f"small{r}"), recursive=True)))
+    assert len(os.listdir(srv.data / "small0")) == 1000 and len(os.listdir(remote_dir / "small0")) == 1000
+    mt, ms = median(tp), median(sp)
+    print(f"  put 1,000 x 16 KiB: tf:// {mt:.2f} s, sshfs {ms:.2f} s", flush=True)
+    check("put 1,000 x 16 KiB tf:// / sshfs", ms / mt, 5, results, "fs_put_small_vs_sshfs")
+    tffs.close()
+
+    script = base / "rss.py"
+    script.write_text(RSS_CHILD)
+    r = subprocess.run([sys.executable, str(script), srv.addr, str(srv.pub), srv.hash, "256"], check=True,
+                       capture_output=True, text=True)
+    grown = int(r.stdout.split()[-1])
+    ok = grown < 64
+    print(f"  open('wb') of 256 MiB: peak RSS grew {grown} MiB (target < 64 MiB) {'ok' if ok else 'MISSED'}",
+          flush=True)
+    results.update(fs_wb_rss_mib=str(grown), fs_wb_rss_ok="1" if ok else "0")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="64 MiB instead of 1 GiB, one run")
     ap.add_argument("--pypi-python", default=sys.executable, help="python with tfprotocol-client 1.2.2")
     ap.add_argument("--pypi-timeout", type=float, default=120.0)
     ap.add_argument("--tf", default=os.environ.get("TF_BIN", ""))
+    ap.add_argument("--only", choices=["fsspec"], help="run one part")
     a = ap.parse_args()
     tfd_bin = os.environ["TFD_BIN"]
     tf_bin = a.tf or str(Path(tfd_bin).with_name("tf"))
@@ -424,15 +509,21 @@ def main():
     try:
         (base / "tfd").mkdir()
         srv = Tfd(base / "tfd", tfd_bin)
-        src = base / "src.bin"
-        make_file(src, size)
-        bench_tf(srv, tf_bin, src, size, runs, results)
-        bench_sndfile(srv, a.pypi_python, 64 << 10, a.pypi_timeout, results)
-        (base / "ssh").mkdir()
-        sshd = Sshd(base / "ssh")
-        bench_sftp(srv, sshd, src, size, results)
-        bench_small(srv, sshd, 200 if a.quick else 1000, results)
-        bench_tree(srv, tf_bin, 200, results)
+        if a.only == "fsspec":
+            (base / "ssh").mkdir()
+            sshd = Sshd(base / "ssh")
+            bench_fsspec(srv, sshd, tf_bin, base, results)
+        else:
+            src = base / "src.bin"
+            make_file(src, size)
+            bench_tf(srv, tf_bin, src, size, runs, results)
+            bench_sndfile(srv, a.pypi_python, 64 << 10, a.pypi_timeout, results)
+            (base / "ssh").mkdir()
+            sshd = Sshd(base / "ssh")
+            bench_sftp(srv, sshd, src, size, results)
+            bench_small(srv, sshd, 200 if a.quick else 1000, results)
+            bench_tree(srv, tf_bin, 200, results)
+            bench_fsspec(srv, sshd, tf_bin, base, results, runs=1 if a.quick else 3)
     finally:
         if sshd:
             sshd.stop()

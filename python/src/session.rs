@@ -564,7 +564,9 @@ impl Session {
         })
     }
 
-    /// GET of `length` bytes from `offset` (None: to the end) as bytes.
+    /// GET of `length` bytes from `offset` (None: to the end) as bytes. A
+    /// known length lands straight in the bytes object returned (no copy
+    /// of the data after the wire; a file shorter than asked gives fewer).
     #[pyo3(signature = (remote, offset=0, length=None, bufsz=BUFSZ))]
     fn get_bytes(
         &self,
@@ -574,23 +576,36 @@ impl Session {
         length: Option<u64>,
         bufsz: i64,
     ) -> PyResult<Py<PyBytes>> {
-        let v = self.run(py, move |c| {
-            let mut out = Vec::new();
-            match length {
-                None => {
+        let n = match length {
+            Some(0) => return Ok(PyBytes::new(py, b"").unbind()),
+            Some(n) => usize::try_from(n)
+                .map_err(|_| pyo3::exceptions::PyValueError::new_err(format!("length {n}: too large")))?,
+            None => {
+                let v = self.run(py, move |c| {
+                    let mut out = Vec::new();
                     c.get(&remote, offset, bufsz, &mut out, &mut |_| {})?;
-                }
-                Some(0) => {}
-                Some(n) => {
-                    parallel::get_range(c, &remote, offset, offset + n, bufsz, &mut |b| {
-                        out.extend_from_slice(b);
-                        Ok(())
-                    })?;
-                }
+                    Ok(out)
+                })?;
+                return Ok(PyBytes::new(py, &v).unbind());
             }
-            Ok(out)
+        };
+        let mut got = 0usize;
+        let b = PyBytes::new_with(py, n, |buf| {
+            let got = &mut got;
+            self.run(py, move |c| {
+                parallel::get_range(c, &remote, offset, offset + n as u64, bufsz, &mut |chunk| {
+                    let end = (*got + chunk.len()).min(buf.len());
+                    buf[*got..end].copy_from_slice(&chunk[..end - *got]);
+                    *got = end;
+                    Ok(())
+                })
+            })
         })?;
-        Ok(PyBytes::new(py, &v).unbind())
+        if got < n {
+            // the file ended first
+            return Ok(PyBytes::new(py, &b.as_bytes()[..got]).unbind());
+        }
+        Ok(b.unbind())
     }
 
     /// PUT of bytes at `offset`, `progress` called with the running count

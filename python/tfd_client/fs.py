@@ -264,7 +264,9 @@ class TfFileSystem(AbstractFileSystem):
         with self._lock:
             s = self._s()
             if start is None and end is None:
-                return s.read_bytes(path)
+                # the size first: the data then lands in the bytes returned
+                size = s.stat(path).size
+                return s.read_bytes(path, 0, size) if size else s.read_bytes(path)
             if (start is not None and start < 0) or (end is not None and end < 0):
                 size = s.stat(path).size
                 start = size + start if start is not None and start < 0 else start
