@@ -130,7 +130,8 @@ def test_pandas_round_trips_csv_and_parquet_through_tf_urls(tfd):
 # fsspec's own abstract suite (copy, get, put, open, pipe) against tfd
 class TfFixtures(abstract.AbstractFixtures):
     @pytest.fixture(scope="class")
-    def fs(self, tfd):
+    @classmethod
+    def fs(cls, tfd):
         fs = fsspec.filesystem("tf", host=tfd.addr, key=str(tfd.key_file), hash=tfd.hash,
                                skip_instance_cache=True)
         yield fs
