@@ -145,3 +145,53 @@ impl std::io::Write for PyWrite<'_> {
         Ok(())
     }
 }
+
+impl crate::session::Session {
+    /// GET from `offset` to the end into the Python writer `sink` as it
+    /// comes (`Session.get_to`). An exception of `sink` is raised and ends
+    /// the session: GET cannot stop the server midway, the rest of the file
+    /// is still on the wire.
+    pub(crate) fn get_into_writer(
+        &self,
+        py: Python<'_>,
+        remote: &[u8],
+        sink: &PyObject,
+        offset: u64,
+        bufsz: i64,
+        progress: Option<PyObject>,
+    ) -> PyResult<u64> {
+        let raised = Raised::default();
+        let mut cb = progress_fn(progress);
+        let r = self.run_long(py, |c, _| {
+            let mut out = PyWrite {
+                obj: sink,
+                raised: &raised,
+            };
+            c.get(remote, offset, bufsz, &mut out, &mut cb)
+        });
+        if let Some(e) = raised.take() {
+            if let Ok(mut g) = self.grab() {
+                self.closing("the writer getfo wrote to raised midway, with the rest of the file still on the wire");
+                *g = None;
+            }
+            return Err(e);
+        }
+        r
+    }
+
+    /// SUP of what the Python reader `data` yields, as it is read
+    /// (`Session.sup_from`). An exception of the reader cancels the upload
+    /// (tfp-client sends -1: the server discards what came) and is raised;
+    /// the session goes on.
+    pub(crate) fn sup_from_reader(&self, py: Python<'_>, remote: &[u8], data: &PyObject) -> PyResult<()> {
+        let raised = Raised::default();
+        let r = self.run_long(py, |c, _| {
+            let mut src = PyRead {
+                obj: data,
+                raised: &raised,
+            };
+            c.sup(remote, &mut src)
+        });
+        raised.over(r)
+    }
+}

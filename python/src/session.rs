@@ -511,25 +511,7 @@ impl Session {
         bufsz: i64,
         progress: Option<PyObject>,
     ) -> PyResult<u64> {
-        let raised = crate::pyio::Raised::default();
-        let mut cb = progress_fn(progress);
-        let r = self.run_long(py, |c, _| {
-            let mut out = PyWrite {
-                obj: &sink,
-                raised: &raised,
-            };
-            c.get(&remote, offset, bufsz, &mut out, &mut cb)
-        });
-        if let Some(e) = raised.take() {
-            // GET has no way to stop the server midway: the rest of the file
-            // is still on the wire, so the session cannot go on
-            if let Ok(mut g) = self.grab() {
-                self.closing("the writer getfo wrote to raised midway, with the rest of the file still on the wire");
-                *g = None;
-            }
-            return Err(e);
-        }
-        r
+        self.get_into_writer(py, &remote, &sink, offset, bufsz, progress)
     }
 
     /// PUT of bytes at `offset`.
@@ -768,15 +750,7 @@ impl Session {
     /// is read. An exception of the reader cancels the upload (the server
     /// discards what came) and is raised; the session goes on.
     fn sup_from(&self, py: Python<'_>, remote: Vec<u8>, data: PyObject) -> PyResult<()> {
-        let raised = crate::pyio::Raised::default();
-        let r = self.run_long(py, |c, _| {
-            let mut src = PyRead {
-                obj: &data,
-                raised: &raised,
-            };
-            c.sup(&remote, &mut src)
-        });
-        raised.over(r)
+        self.sup_from_reader(py, &remote, &data)
     }
     /// SDOWN: the file's bytes.
     fn sdown(&self, py: Python<'_>, remote: Vec<u8>) -> PyResult<Py<PyBytes>> {
