@@ -85,6 +85,7 @@ fn connect(
         why: Mutex::new("it was closed"),
         lent: Default::default(),
         running: Mutex::new(None),
+        uploading: Mutex::new(None),
     })
 }
 

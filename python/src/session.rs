@@ -48,6 +48,9 @@ pub(crate) struct Session {
     /// The cancel of the long operation running now (`run_long`), which
     /// `interrupt` fires.
     pub(crate) running: Mutex<Option<tfp_client::interrupt::Cancel>>,
+    /// The queue of the file of this session open for writing, which
+    /// `interrupt` gives up.
+    pub(crate) uploading: Mutex<Option<Arc<crate::upload::Shared>>>,
 }
 
 fn fai_tuple(t: &FaiToken) -> (String, u64, Vec<u8>) {
@@ -90,11 +93,20 @@ impl Session {
     /// another thread as a Ctrl-C does: its connections are shut down, it
     /// returns at once raising SessionClosed, and the session is closed.
     /// Takes no lock, so it works while the operation holds the session.
-    /// False when no long operation runs (a short command just ends).
+    /// A file of the session open for writing is given up instead (BREAK:
+    /// the server keeps its old file; its next write raises) and the
+    /// session goes on. False when neither runs (a short command just ends).
     fn interrupt(&self) -> bool {
-        match self.running.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            Some(c) => {
-                c.fire();
+        if let Some(c) = self.running.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            c.fire();
+            return true;
+        }
+        match self.uploading.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            Some(up) => {
+                crate::upload::abandon(
+                    up,
+                    "interrupted (interrupt(): an asyncio cancellation); not sent, the server keeps its old copy",
+                );
                 true
             }
             None => false,

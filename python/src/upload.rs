@@ -42,7 +42,7 @@ struct State {
 }
 
 #[derive(Default)]
-struct Shared {
+pub(crate) struct Shared {
     state: Mutex<State>,
     moved: Condvar,
 }
@@ -144,6 +144,9 @@ impl Upload {
             drop(st);
             (Conn::Commands(c), r)
         });
+        if worker.is_ok() {
+            *session.borrow(py).uploading.lock().unwrap_or_else(|p| p.into_inner()) = Some(shared.clone());
+        }
         match worker {
             Ok(w) => Ok(Upload {
                 session,
@@ -170,6 +173,7 @@ impl Upload {
             .allow_threads(|| w.join())
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
         let s = self.session.borrow(py);
+        s.uploading.lock().unwrap_or_else(|p| p.into_inner()).take();
         let broken = matches!(&r, Err(e) if matches!(e.cause(), Error::Channel(_)));
         if let Ok(mut g) = s.grab() {
             if broken {
@@ -183,14 +187,23 @@ impl Upload {
     }
 
     fn abandon(&self, why: &str) {
-        let mut st = self.shared.lock();
+        abandon(&self.shared, why);
+    }
+}
+
+/// Gives the upload of `shared` up (`why` is its error): the worker ends
+/// the flow with BREAK at its next read. What `Session.interrupt()` does to a
+/// file of the session open for writing.
+pub(crate) fn abandon(shared: &Shared, why: &str) {
+    {
+        let mut st = shared.lock();
         if !st.ended && st.abandoned.is_none() {
             st.abandoned = Some(why.to_string());
         }
         st.queue.clear();
         st.queued = 0;
-        self.shared.moved.notify_all();
     }
+    shared.moved.notify_all();
 }
 
 #[pymethods]
@@ -237,13 +250,17 @@ impl Upload {
                     Some(false) => break,
                     Some(true) => {
                         let st = self.shared.lock();
-                        let closed = st.ended || st.abandoned.is_some();
+                        let (ended, given_up) = (st.ended, st.abandoned.is_some());
                         drop(st);
-                        if closed && !self.shared.lock().finished {
+                        if ended {
                             return Err(pyo3::exceptions::PyValueError::new_err("write to a closed file"));
                         }
-                        // the flow ended early: its error, or a plain word
+                        // the flow ended early (a refusal, interrupt()): its
+                        // error, or a plain word
                         self.join(py)?;
+                        if given_up {
+                            return Err(pyo3::exceptions::PyValueError::new_err("write to a file given up"));
+                        }
                         return Err(pyo3::exceptions::PyValueError::new_err(
                             "write to a file whose upload has ended",
                         ));

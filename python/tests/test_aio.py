@@ -78,3 +78,33 @@ def test_aio_session_methods_are_awaited(tfd, wd):
 
     assert asyncio.run(main()) == (3, ["a.txt"])
     assert (disk / "a.txt").read_bytes() == b"abc"
+
+
+def test_a_cancelled_putfo_gives_the_upload_up_and_the_session_goes_on(tfd, wd):
+    name, disk = wd
+    (disk / "slow.bin").write_bytes(b"old")
+    produced = []
+
+    def slow():
+        for i in range(100):  # ten seconds of data
+            produced.append(i)
+            time.sleep(0.1)
+            yield bytes([i]) * (1 << 20)
+
+    async def main():
+        async with aio.connect(tfd.addr, key=tfd.key_file, hash=tfd.hash) as s:
+            task = asyncio.create_task(s.putfo(slow(), f"{name}/slow.bin"))
+            await asyncio.sleep(1.0)
+            t0 = time.monotonic()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            waited = time.monotonic() - t0
+            return waited, await s.echo("still here")
+
+    waited, echoed = asyncio.run(main())
+    assert waited < 3.0, waited
+    assert echoed == "still here"
+    assert len(produced) < 50, len(produced)
+    assert (disk / "slow.bin").read_bytes() == b"old"
+    assert sorted(os.listdir(disk)) == ["slow.bin"], os.listdir(disk)
