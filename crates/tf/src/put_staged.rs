@@ -85,7 +85,12 @@ pub fn upload(
             ))
         }
     };
-    if p.resume {
+    if r.unchanged {
+        eprintln!(
+            "tf: put: {} is already this file on the server (same size and SHA-256): nothing sent",
+            shown_str(p.remote)
+        );
+    } else if p.resume {
         if r.kept > 0 {
             eprintln!(
                 "tf: put: resumed: {} bytes were already on the server, {} sent",
