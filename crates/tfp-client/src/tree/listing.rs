@@ -257,6 +257,20 @@ pub fn list_stat(c: &mut Client, dir: &[u8]) -> Result<Option<StatListing>, Erro
     Ok(parse_stat(&out.0))
 }
 
+/// Every entry below `dir` by its real bytes, for a tree download: TFDLIST
+/// where the server has it (its names are raw, so a name holding a control
+/// character is refused by name, where LSR shows the character as `?` and
+/// the download then asked for a file that does not exist), else LSR.
+pub fn list_tree(c: &mut Client, dir: &[u8]) -> Result<Listing, Error> {
+    match list_stat(c, dir)? {
+        Some(l) => Ok(Listing {
+            entries: l.entries.into_iter().map(|e| e.entry).collect(),
+            refused: l.refused,
+        }),
+        None => list(c, dir, true),
+    }
+}
+
 /// Closes a session whose stream was broken off unread (a listing past its
 /// bound, a download past its announced size): the server's further bytes
 /// are refused at once instead of filling the socket's buffers while the
