@@ -61,7 +61,7 @@ pub fn upload(
                 eprintln!(
                     "tf: put: {}: {}; the file on the server is as it was",
                     shown_str(p.remote),
-                    why.trim_end().trim_end_matches('.')
+                    tfp_client::tree::listing::clause(&why)
                 );
                 return Ok(Some(ExitCode::from(2)));
             }
@@ -76,7 +76,7 @@ pub fn upload(
             return Err(format!(
                 "put: {}: {}; the file on the server is as it was{}",
                 shown_str(p.remote),
-                e.to_string().trim_end().trim_end_matches('.'),
+                tfp_client::tree::listing::clause(&e.to_string()),
                 if p.resume || p.streams > 1 {
                     " (run again with --resume to continue)"
                 } else {

@@ -125,6 +125,12 @@ pub fn reason(e: &Error) -> String {
     }
 }
 
+/// A sentence (a server's FAILED text ends with its full stop) made a clause
+/// that a message goes on from ("...; nothing done"), so no ".;" is printed.
+pub fn clause(s: &str) -> &str {
+    s.trim_end().trim_end_matches('.')
+}
+
 /// Whether a listing's error is the session's (it failed, and whatever ran
 /// on it stops), not the listing's own (refused, or over a bound).
 pub fn session_failed(e: &Error) -> bool {

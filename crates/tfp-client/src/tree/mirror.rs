@@ -168,7 +168,7 @@ fn remote_side(c: &mut Client, dir: &[u8], for_upload: bool, t: &mut Tally<'_>) 
         Err(e) => {
             t.refused(format!(
                 "mirror: listing /{shown}: {}; nothing done",
-                listing::reason(&e)
+                listing::clause(&listing::reason(&e))
             ));
             return Ok(None);
         }
@@ -179,7 +179,7 @@ fn remote_side(c: &mut Client, dir: &[u8], for_upload: bool, t: &mut Tally<'_>) 
         Err(e) => {
             t.refused(format!(
                 "mirror: listing /{shown}: {}; nothing done",
-                listing::reason(&e)
+                listing::clause(&listing::reason(&e))
             ));
             return Ok(None);
         }
