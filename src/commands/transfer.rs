@@ -80,6 +80,13 @@ fn upload_error(e: FsError) -> super::CmdError {
     if let Some(full) = super::no_room(&e) {
         return full;
     }
+    if matches!(e, FsError::BadName) {
+        // another client than tf sends such a name: say why, not only "API error"
+        return super::CmdError::Told(
+            Failed::TransferApi,
+            "The new name holds a control character, which tfd does not store.".into(),
+        );
+    }
     match e {
         FsError::Exists => Failed::FileExists,
         e if e.is_denied() => Failed::AccessDenied,

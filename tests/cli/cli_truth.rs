@@ -17,6 +17,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
+use tfp_client::replies::AsStatus as _;
 
 /// Fails when any byte tf wrote is a control character other than a line
 /// end (an escape sequence recolours or retitles the user's terminal).
@@ -74,6 +75,18 @@ fn names_the_server_cannot_store_are_refused_before_sending() {
         "an upload reached the server:\n{}",
         srv.log()
     );
+    // another client that sends such a name anyway is told why (it was "File
+    // transfer API error." alone), the code still the document's 7
+    let st = srv
+        .client()
+        .sndfile(b"d/new\nline", true, &mut &b"x"[..], &mut |_| {})
+        .status()
+        .unwrap();
+    match &st {
+        tfp_wire::Status::Failed(7, t) => assert!(t.contains("control character"), "{st:?}"),
+        other => panic!("SNDFILE of a name with a newline: {other:?}"),
+    }
+    assert_eq!(dir_names(&srv.path("d")), Vec::<String>::new());
 
     // a tree: one good file, the bad names as files, one as a directory
     let tree = here.join("tree");
