@@ -232,10 +232,8 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         super::quota::refused(s, "TFDDELTAPUT");
         return Ok(Reply::Frame(failed_frame(Failed::Quota, "Quota exceeded.")));
     }
-    let up = Upload::begin(&s.root, &p, direct_io_min(s), s.ctx.cfg.sync_uploads).map_err(|e| match e {
-        FsError::NoSpace => Failed::Quota,
-        e => denied_or(e, Failed::TransferApi),
-    })?;
+    let up = Upload::begin(&s.root, &p, direct_io_min(s), s.ctx.cfg.sync_uploads)
+        .map_err(|e| super::no_room(&e).unwrap_or_else(|| denied_or(e, Failed::TransferApi).into()))?;
     t.path = Some(p.clone());
     s.chan.tx.send_frame(b"OK")?;
     let mut b = Build {
@@ -270,7 +268,8 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         Some(Stop::Write(e)) => {
             warn!("{} TFDDELTAPUT write failed: {e}", s.peer);
             match e {
-                FsError::NoSpace => failed_frame(Failed::TransferApi, "No space left on the server's disk."),
+                FsError::NoSpace => failed_frame(Failed::TransferApi, tfp_wire::status::DISK_FULL),
+                FsError::QuotaFull => failed_frame(Failed::Quota, "Quota exceeded."),
                 e => failed_frame(
                     Failed::TransferApi,
                     &format!("the server could not write the file: {e}"),
@@ -306,7 +305,8 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                         s.chan.tx.send_frame(b"OK")?;
                         return Ok(Reply::Sent);
                     }
-                    Err(FsError::NoSpace) => failed_frame(Failed::TransferApi, "No space left on the server's disk."),
+                    Err(FsError::NoSpace) => failed_frame(Failed::TransferApi, tfp_wire::status::DISK_FULL),
+                    Err(FsError::QuotaFull) => failed_frame(Failed::Quota, "Quota exceeded."),
                     Err(e) => failed_frame(
                         Failed::TransferApi,
                         &format!("the server could not write the file: {e}"),

@@ -210,7 +210,9 @@ pub fn copy(s: &mut Session, arg: &[u8]) -> CmdResult {
             Ok(Reply::Ok)
         }
         Err(FsError::Exists) => Err(Failed::FileExists.into()),
-        Err(FsError::NoSpace) => Err(Failed::Quota.into()),
+        Err(e @ (FsError::NoSpace | FsError::QuotaFull)) => {
+            Err(super::no_room(&e).unwrap_or_else(|| Failed::Quota.into()))
+        }
         Err(e) => Err(denied_or(e, Failed::CopyError).into()),
     }
 }
@@ -322,7 +324,9 @@ pub fn cpdir(s: &mut Session, arg: &[u8]) -> CmdResult {
             Ok(Reply::Ok)
         }
         Err(FsError::Exists) => Err(Failed::DirExists.into()),
-        Err(FsError::NoSpace) => Err(Failed::Quota.into()),
+        Err(e @ (FsError::NoSpace | FsError::QuotaFull)) => {
+            Err(super::no_room(&e).unwrap_or_else(|| Failed::Quota.into()))
+        }
         Err(e) => Err(denied_or(e, Failed::ReplicateTree).into()),
     }
 }

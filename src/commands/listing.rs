@@ -137,7 +137,7 @@ fn lsv2_common(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
 /// upload; anything else is 53.
 fn store_error(e: FsError) -> Failed {
     match e {
-        FsError::NoSpace => Failed::Quota,
+        FsError::NoSpace | FsError::QuotaFull => Failed::Quota,
         e => denied_or(e, Failed::LsrV2),
     }
 }

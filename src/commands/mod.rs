@@ -79,6 +79,20 @@ impl From<ChannelError> for CmdError {
     }
 }
 
+/// `FAILED 13` for an upload that found no room, with its cause in words: a
+/// full file system says so ([`tfp_wire::status::DISK_FULL`]), a file
+/// system quota keeps the code's own text ("Quota exceeded."). The code is
+/// the document's for either, so a reference client reads it as before.
+/// `None` when `e` is neither.
+pub(crate) fn no_room(e: &crate::fsys::FsError) -> Option<CmdError> {
+    use crate::fsys::FsError;
+    match e {
+        FsError::NoSpace => Some(CmdError::Told(Failed::Quota, tfp_wire::status::DISK_FULL.into())),
+        FsError::QuotaFull => Some(CmdError::Failed(Failed::Quota)),
+        _ => None,
+    }
+}
+
 /// A handler's result.
 pub type CmdResult = Result<Reply, CmdError>;
 

@@ -98,7 +98,7 @@ fn parse_trailer(f: &[u8]) -> Option<Option<[u8; 32]>> {
 
 fn upload_error(e: &FsError) -> Failed {
     match e {
-        FsError::NoSpace => Failed::Quota,
+        FsError::NoSpace | FsError::QuotaFull => Failed::Quota,
         e if e.is_denied() => Failed::AccessDenied,
         _ => Failed::TransferApi,
     }

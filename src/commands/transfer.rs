@@ -76,13 +76,23 @@ pub(crate) fn direct_io_min(s: &Session) -> usize {
     usize::try_from(s.ctx.cfg.direct_io_min).unwrap_or(usize::MAX)
 }
 
-fn upload_error(e: FsError) -> Failed {
+fn upload_error(e: FsError) -> super::CmdError {
+    if let Some(full) = super::no_room(&e) {
+        return full;
+    }
+    if matches!(e, FsError::BadName) {
+        // another client than tf sends such a name: say why, not only "API error"
+        return super::CmdError::Told(
+            Failed::TransferApi,
+            "The new name holds a control character, which tfd does not store.".into(),
+        );
+    }
     match e {
-        FsError::NoSpace => Failed::Quota,
         FsError::Exists => Failed::FileExists,
         e if e.is_denied() => Failed::AccessDenied,
         _ => Failed::TransferApi,
     }
+    .into()
 }
 
 /// `SNDFILE <0|1> <path>`: the client uploads in `CONT <data>` frames and ends
@@ -231,7 +241,7 @@ fn sndfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         (SndEnd::Failed(e), _) | (_, Some(e)) => {
             warn!("{} SNDFILE write failed: {e}", s.peer);
             up.abort();
-            Err(upload_error(e).into())
+            Err(upload_error(e))
         }
         (SndEnd::Quota, None) => {
             up.abort();
@@ -247,7 +257,7 @@ fn sndfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                     t.complete = true;
                     Ok(Reply::Ok)
                 }
-                Err(e) => Err(upload_error(e).into()),
+                Err(e) => Err(upload_error(e)),
             }
         }
     }

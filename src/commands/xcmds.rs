@@ -207,7 +207,7 @@ fn copy_into_matches(
                 quota::settle(&mut share);
                 t.done += 1;
             }
-            Err(FsError::NoSpace) => {
+            Err(FsError::NoSpace | FsError::QuotaFull) => {
                 warn!("{} {cmd}: disk full, stopping", s.peer);
                 break;
             }

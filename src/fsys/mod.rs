@@ -53,8 +53,11 @@ pub enum FsError {
     /// A regular file was required and this is a FIFO, socket or device (which
     /// could block an open or a read for ever).
     NotRegular,
-    /// The disk or quota is full.
+    /// The file system is full (ENOSPC).
     NoSpace,
+    /// The file system's quota for the user is used up (EDQUOT); tfd's own
+    /// quota is the session's ledger (commands/quota.rs), not an FsError.
+    QuotaFull,
     /// The path names TFPSFS metadata, which no command may reach.
     Reserved,
     /// A new name holds a control character (newline, CR, tab…): refused on
@@ -97,7 +100,8 @@ impl FsError {
             Some(libc::ENOTDIR) => FsError::NotDir,
             Some(libc::EISDIR) => FsError::IsDir,
             Some(libc::ENOTEMPTY) => FsError::NotEmpty,
-            Some(libc::ENOSPC) | Some(libc::EDQUOT) => FsError::NoSpace,
+            Some(libc::ENOSPC) => FsError::NoSpace,
+            Some(libc::EDQUOT) => FsError::QuotaFull,
             Some(libc::ESTALE) => FsError::Stale,
             _ => FsError::Other(e),
         }
@@ -132,7 +136,8 @@ impl std::fmt::Display for FsError {
             FsError::IsDir => write!(f, "is a directory"),
             FsError::NotEmpty => write!(f, "directory not empty"),
             FsError::NotRegular => write!(f, "not a regular file"),
-            FsError::NoSpace => write!(f, "no space"),
+            FsError::NoSpace => write!(f, "no space left on the disk"),
+            FsError::QuotaFull => write!(f, "disk quota exceeded"),
             FsError::Reserved => write!(f, "names secure-FS metadata or an upload temporary"),
             FsError::BadName => write!(f, "a new name with a control character"),
             FsError::Stale => write!(f, "stale file handle"),
@@ -234,6 +239,7 @@ fn errno_of(e: &FsError) -> i32 {
         FsError::NotEmpty => libc::ENOTEMPTY,
         FsError::NotRegular => libc::ENXIO,
         FsError::NoSpace => libc::ENOSPC,
+        FsError::QuotaFull => libc::EDQUOT,
         FsError::Stale => libc::ESTALE,
         FsError::Other(e) => e.raw_os_error().unwrap_or(libc::EIO),
     }

@@ -531,11 +531,18 @@ fn a_full_disk_keeps_the_old_file_and_says_so() {
         assert!(!o.status.success(), "{mode:?}: {}", text(&o));
         let t = text(&o);
         assert!(!t.contains("could not open or create"), "{mode:?}: {t}");
-        if !mode.is_empty() {
-            assert!(t.contains("No space left on the server's disk"), "{mode:?}: {t}");
-        } else {
-            assert!(t.contains("disk or your quota is full"), "{mode:?}: {t}");
+        // the server says which ran out, and tf names it (issue 44: a plain
+        // put said "Quota exceeded" and "the server's disk or your quota")
+        assert!(t.contains("No space left on the server's disk"), "{mode:?}: {t}");
+        assert!(
+            !t.contains("Quota exceeded") && !t.contains("quota is"),
+            "{mode:?}: {t}"
+        );
+        if mode.is_empty() {
+            assert!(t.contains("the server's disk is full"), "{mode:?}: {t}");
         }
+        // one sentence, its stop not doubled by the clause tf adds
+        assert!(!t.contains(".;"), "{mode:?}: {t}");
         assert_eq!(
             sha(&fs::read(dir.join("a.bin")).unwrap()),
             sha(&old),
@@ -555,12 +562,17 @@ fn over_quota_streams_leave_nothing_and_say_quota() {
     fs::write(srv.path("q.bin"), &old).unwrap();
     let local = srv.dir.join("q.local");
     fs::write(&local, pattern(60 * MIB, 6)).unwrap();
-    for mode in [&["--streams", "2"][..], &["--resume"]] {
+    for mode in [&["--streams", "2"][..], &["--resume"], &[]] {
         let mut args = vec!["put", local.to_str().unwrap(), "q.bin"];
         args.extend_from_slice(mode);
         let o = srv.tf(&args);
         assert!(!o.status.success(), "{mode:?}: {}", text(&o));
         assert!(text(&o).contains("Quota exceeded"), "{mode:?}: {}", text(&o));
+        // the quota, not the disk (issue 44)
+        assert!(!text(&o).contains("disk"), "{mode:?}: {}", text(&o));
+        if mode.is_empty() {
+            assert!(text(&o).contains("your quota on the server is used up"), "{}", text(&o));
+        }
         assert_eq!(sha(&fs::read(srv.path("q.bin")).unwrap()), sha(&old), "{mode:?}");
         assert_eq!(dir_names(&srv.data), ["q.bin"], "{mode:?}: no partial file");
     }

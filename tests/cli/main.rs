@@ -28,6 +28,7 @@ mod cli_resume;
 mod cli_safe;
 mod cli_session;
 mod cli_tree;
+mod cli_truth;
 mod cli_v251;
 mod docs;
 mod output;

@@ -15,7 +15,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 use tfp_channel::ChannelError;
 use tfp_client::{Client, ClientConfig, Error};
-use tfp_wire::status::Failed;
+use tfp_wire::status::{Failed, Room};
 use tfp_wire::Status;
 
 /// What went wrong, said twice: what happened, and what to try.
@@ -242,6 +242,26 @@ fn handshake_refused(step: &str, st: &Status, cfg: &ClientConfig) -> Explained {
             "check --user (or TF_USER) and the password; after several failures the server \
              refuses this address or name for a while",
         ),
+        // the password was right: the server could not put the user in the
+        // jail its user file names (a jail directory the user can write, a
+        // missing or unsafe jail.key): the server's side, not the client's
+        ("login", Some(Failed::JailAcl)) => Explained::new(
+            format!(
+                "{} could not put {user:?} in the jail its user file names: {}",
+                cfg.server,
+                status_text(st)
+            ),
+            "the server's operator must fix that jail (a jail directory must be owned by root and \
+             writable by no one else, its jail.key likewise); the server's log, and \
+             `tfd check-config`, name what is wrong",
+        ),
+        // tfd answers 40 both without a userdb (a single-user server) and
+        // with one it cannot read
+        ("login", Some(Failed::UserDb)) => Explained::new(
+            format!("{} has no usable user file: {}", cfg.server, status_text(st)),
+            "a single-user server (no userdb in its tfd.conf) needs no --user; on a multi-user \
+             one its operator must fix the userdb (the server's log says which)",
+        ),
         ("login", _) => Explained::new(
             format!("{} refused the login as {user:?}: {}", cfg.server, status_text(st)),
             "is the server multi-user (a userdb in its tfd.conf)? A single-user server needs no --user",
@@ -301,7 +321,7 @@ pub enum Access {
 /// (a reply was read, so it is in step; a multi-user or jailed session could
 /// not be opened again without asking for the password twice).
 pub fn failed(c: &mut Client, cmd: &str, targets: &[(&str, Access)], st: &Status) -> Option<Explained> {
-    let Status::Failed(n, _) = st else {
+    let Status::Failed(n, text) = st else {
         return matches!(st, Status::Unknown).then(|| {
             Explained::new(
                 format!("the server does not know the command {cmd:?}"),
@@ -342,10 +362,21 @@ pub fn failed(c: &mut Client, cmd: &str, targets: &[(&str, Access)], st: &Status
         IsDirectory => Explained::bare(format!("{p}: is a directory, not a file")),
         NotADirectory => Explained::bare(format!("{p}: is not a directory")),
         NotAFile => Explained::bare(format!("{p}: is not a regular file")),
-        Quota => Explained::new(
-            "the server's disk or your quota is full",
-            "free space on the server (tf ... df shows what is left and the quota) or ask for a larger quota",
-        ),
+        Quota => match tfp_wire::status::room_cause(text) {
+            Some(Room::Disk) => Explained::new(
+                "the server's disk is full",
+                "free space on the server's disk (tf ... df shows what is left)",
+            ),
+            Some(Room::Quota) => Explained::new(
+                "your quota on the server is used up",
+                "remove files on the server or ask for a larger quota (tf ... df shows the quota and its use)",
+            ),
+            // the reference's text, or an older tfd's, does not say which
+            None => Explained::new(
+                "the server's disk or your quota is full (the server does not say which)",
+                "free space on the server (tf ... df shows what is left and the quota) or ask for a larger quota",
+            ),
+        },
         Locked => Explained::new(
             format!("{p}: the directory is locked by another session"),
             "wait for that session to end, or pick another directory",

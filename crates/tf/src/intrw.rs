@@ -57,7 +57,7 @@ pub fn intread(c: &mut Client, _: &ClientConfig, _: &str, args: &[String]) -> Do
                 .open(&p)
                 .and_then(|mut f| f.write_all(&data));
             println!("{here}");
-            r.map_err(|e| format!("{}: {e}", p.display()))
+            r.map_err(|e| format!("{}: {e}", tfp_client::escape::path(&p)))
         }
         safe::Dest::File(target) => {
             safe::clean_on_signals();
@@ -69,7 +69,7 @@ pub fn intread(c: &mut Client, _: &ClientConfig, _: &str, args: &[String]) -> Do
             if r.is_ok() {
                 println!("{here}");
             }
-            r.map_err(|e| format!("{}: {e}", target.display()))
+            r.map_err(|e| format!("{}: {e}", tfp_client::escape::path(&target)))
         }
     };
     Ok(match written {

@@ -8,22 +8,10 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
+use tfp_client::escape::shown_str;
 use tfp_client::staged::{self, Request};
 use tfp_client::{Client, ClientConfig, Error};
 use tfp_wire::Status;
-
-/// Text from the server shown with its control characters escaped.
-fn plain(t: &str) -> String {
-    t.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
-}
 
 /// The put's settings that matter here.
 pub struct Put<'a> {
@@ -61,17 +49,19 @@ pub fn upload(
             eprintln!(
                 "tf: put: the server has no staged uploads (a tfd extension): {} is written in place, \
                  so an interruption leaves it neither the old nor the new file",
-                p.remote
+                shown_str(p.remote)
             );
             return Ok(None);
         }
         Err(Error::Refused(r)) => {
             if let Status::Failed(n, why) = &r.reply {
-                eprintln!("FAILED {n} : {}", plain(why.as_str()));
+                let why = shown_str(why);
+                eprintln!("FAILED {n} : {why}");
+                // the server's sentence ends with its own full stop
                 eprintln!(
                     "tf: put: {}: {}; the file on the server is as it was",
-                    p.remote,
-                    plain(why.as_str())
+                    shown_str(p.remote),
+                    tfp_client::tree::listing::clause(&why)
                 );
                 return Ok(Some(ExitCode::from(2)));
             }
@@ -84,8 +74,9 @@ pub fn upload(
         }
         Err(e) => {
             return Err(format!(
-                "put: {}: {e}; the file on the server is as it was{}",
-                p.remote,
+                "put: {}: {}; the file on the server is as it was{}",
+                shown_str(p.remote),
+                tfp_client::tree::listing::clause(&e.to_string()),
                 if p.resume || p.streams > 1 {
                     " (run again with --resume to continue)"
                 } else {
@@ -94,7 +85,12 @@ pub fn upload(
             ))
         }
     };
-    if p.resume {
+    if r.unchanged {
+        eprintln!(
+            "tf: put: {} is already this file on the server (same size and SHA-256): nothing sent",
+            shown_str(p.remote)
+        );
+    } else if p.resume {
         if r.kept > 0 {
             eprintln!(
                 "tf: put: resumed: {} bytes were already on the server, {} sent",

@@ -5,14 +5,22 @@
 use super::explain;
 use std::process::ExitCode;
 // server text goes to the terminal escaped (tfp-client escape.rs)
-use tfp_client::escape::shown;
+use tfp_client::escape::{shown, shown_str};
 use tfp_client::Client;
 use tfp_wire::Status;
 
-/// `tf: MSG` on stderr; exit status 1.
+/// `tf: MSG` on stderr; exit status 1. Each line of MSG goes through the
+/// one escaping rule (it may quote a local or remote name; escaping what is
+/// already escaped changes nothing).
 pub fn fail(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("tf: {msg}");
+    eprintln!("tf: {}", lines_shown(&msg.to_string()));
     ExitCode::from(1)
+}
+
+/// `text` escaped line by line: its own line breaks kept, no control
+/// character within a line.
+pub fn lines_shown(text: &str) -> String {
+    text.split('\n').map(shown_str).collect::<Vec<_>>().join("\n")
 }
 
 /// Prints a reply; a FAILED or UNKNOWN one is followed by what it means for

@@ -177,7 +177,7 @@ impl Shell<'_, '_> {
             }
             "lpwd" => match std::env::current_dir() {
                 Ok(d) => {
-                    println!("{}", d.display());
+                    println!("{}", tfp_client::escape::path(&d));
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(format!("lpwd: {e}")),

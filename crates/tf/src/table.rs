@@ -201,13 +201,17 @@ fn part_text(p: Part) -> (&'static str, &'static str) {
              \x20                            (default 4, 1..64) opened once; sources may be patterns\n\
              \x20                            (*, ?, [...]; a backslash escapes), expanded by tf itself\n\
              \x20                            (remote ones from a listing). Uploads skip symlinks (said\n\
-             \x20                            so). Downloads keep the server's mtime, land in a temporary\n\
+             \x20                            so) and refuse names the server cannot store (a control\n\
+             \x20                            character; one line each, exit 1). Downloads keep the\n\
+             \x20                            server's mtime, land in a temporary\n\
              \x20                            renamed when complete, and refuse server names that are\n\
              \x20                            absolute, hold '..', a control character or NUL, or go\n\
              \x20                            deeper than 256; nothing is written through a symlink in\n\
              \x20                            the target; a listing over 1,000,000 entries is refused.\n\
              \x20                            put -p keeps each file's mode and mtime (a server with\n\
-             \x20                            tfd's batches: many files in one exchange per session)\n\
+             \x20                            tfd's batches: many files in one exchange per session).\n\
+             \x20                            A run ends with 'put: N transferred, N skipped, N failed\n\
+             \x20                            (BYTES in T s)' ('get:' for get)\n\
              \n\
              Mirroring (mirror: SRC remote and DST local; with -R SRC local and DST remote): make\n\
              DST a copy of SRC, moving only files whose size or mtime differ (over the --jobs pool,\n\

@@ -161,6 +161,11 @@ pub(super) struct Told<'a> {
     bar: Mutex<Option<Bar>>,
     note: Mutex<Option<u64>>,
     rerun: Option<&'a Rerun>,
+    /// How the server ended a session, once asked ([`Events::session_error`]).
+    ended: Mutex<Option<String>>,
+    /// When the run began, and the counters of its transfers: the summary.
+    began: Instant,
+    moved: Mutex<Vec<Arc<Progress>>>,
 }
 
 impl<'a> Told<'a> {
@@ -171,6 +176,9 @@ impl<'a> Told<'a> {
             bar: Mutex::new(None),
             note: Mutex::new(None),
             rerun: None,
+            ended: Mutex::new(None),
+            began: Instant::now(),
+            moved: Mutex::new(Vec::new()),
         }
     }
 
@@ -183,15 +191,29 @@ impl<'a> Told<'a> {
 
 impl Events for Told<'_> {
     fn failed(&self, _fault: Fault, text: &str) {
-        eprintln!("tf: {text}");
+        eprintln!("tf: {}", escape::shown_str(text));
     }
 
     fn note(&self, text: &str) {
-        eprintln!("tf: {text}");
+        eprintln!("tf: {}", escape::shown_str(text));
     }
 
     fn pool_failed(&self, e: &Error) {
         explain::session_error(e, self.cfg).print();
+    }
+
+    /// As a single transfer words it: a session the server ended is named
+    /// by what its port says now (asked once a run), not by the stream.
+    fn session_error(&self, e: &Error) -> String {
+        let mut said = self.ended.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = said.as_ref() {
+            return s.clone();
+        }
+        let what = explain::session_error(e, self.cfg).what;
+        if super::ended::is_end(e) {
+            *said = Some(what.clone());
+        }
+        what
     }
 
     fn transferring(&self, total: usize, progress: &Arc<Progress>) {
@@ -202,6 +224,10 @@ impl Events for Told<'_> {
             *self.note.lock().unwrap_or_else(|p| p.into_inner()) = Some(id);
         }
         *self.bar.lock().unwrap_or_else(|p| p.into_inner()) = Bar::start(total, progress);
+        self.moved
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(progress.clone());
     }
 
     fn making_destination(&self) {
@@ -217,6 +243,28 @@ impl Events for Told<'_> {
         if let Some(id) = self.note.lock().unwrap_or_else(|p| p.into_inner()).take() {
             temporaries::drop_note(id);
         }
+    }
+}
+
+impl Told<'_> {
+    /// The run's summary line, as mirror prints one: files moved, left out
+    /// on purpose and failed, and the bytes moved in how long.
+    pub(super) fn summary(&self, cmd: &str, r: &Report) -> String {
+        let bytes: u64 = self
+            .moved
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|p| p.moved())
+            .sum();
+        format!(
+            "{cmd}: {} transferred, {} skipped, {} failed ({} in {:.1} s)",
+            r.transferred,
+            r.skipped,
+            r.local + r.refused,
+            super::xfer::human(bytes as f64),
+            self.began.elapsed().as_secs_f64()
+        )
     }
 }
 
@@ -252,31 +300,21 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
     let r = if cmd == "put" {
         super::safe::interrupt_leaves("each remote file is the old or the new one, whole");
         let how = format!("`{again}` continues");
-        copy::put(
-            c,
-            cfg,
-            &o.sources,
-            &o.dest,
-            &o.run,
-            &Told::new(cfg, Some(how)).rerun(&rerun),
-        )
+        let told = Told::new(cfg, Some(how)).rerun(&rerun);
+        let r = copy::put(c, cfg, &o.sources, &o.dest, &o.run, &told);
+        r.map(|r| (told.summary(cmd, &r), r))
     } else {
         let how = format!("`{again}` continues them");
-        let r = copy::get(
-            c,
-            cfg,
-            &o.sources,
-            &o.dest,
-            &o.run,
-            &Told::new(cfg, Some(how.clone())).rerun(&rerun),
-        );
+        let told = Told::new(cfg, Some(how.clone())).rerun(&rerun);
+        let r = copy::get(c, cfg, &o.sources, &o.dest, &o.run, &told);
         if let Ok(r) = &r {
             tell_kept(r, &how);
         }
-        r
+        r.map(|r| (told.summary(cmd, &r), r))
     };
     match r {
-        Ok(r) => {
+        Ok((summary, r)) => {
+            println!("{summary}");
             if r.ok() {
                 rerun.done();
             }

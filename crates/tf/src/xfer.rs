@@ -79,7 +79,7 @@ struct Bar {
     handle: Option<std::thread::JoinHandle<()>>,
 }
 
-fn human(n: f64) -> String {
+pub(super) fn human(n: f64) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = n;
     let mut i = 0;
@@ -259,6 +259,13 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
             Ok(code) => code,
             Err(e) => fail(e),
         };
+    }
+    // a name the server cannot store is refused before anything is sent
+    if let Some(why) = tfp_client::tree::names::unstorable(o.positional[1].as_bytes()) {
+        return fail(format!(
+            "{cmd}: {}: {why}; nothing sent (give a remote name without it)",
+            tfp_client::escape::shown_str(&o.positional[1])
+        ));
     }
     if o.positional[0] == "-" {
         if let Some(code) = x.stdin.taken(cmd) {
@@ -526,7 +533,10 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
         }
         safe::Dest::Special(p) => {
             if o.resume {
-                return Err(format!("get: {}: --resume needs a regular file", p.display()));
+                return Err(format!(
+                    "get: {}: --resume needs a regular file",
+                    tfp_client::escape::path(&p)
+                ));
             }
             let mut f = std::fs::OpenOptions::new()
                 .write(true)
@@ -537,7 +547,7 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
                 hash: o.verify.then(Sha256::new),
             };
             let st = fetch(c, cfg, cmd, o, Out::Stream(&mut w))?;
-            stream_end(c, cmd, o, st, w.hash, &p.display().to_string())
+            stream_end(c, cmd, o, st, w.hash, &tfp_client::escape::path(&p))
         }
         safe::Dest::File(target) if cmd == "get" => get_file(c, cfg, o, &target),
         safe::Dest::File(target) => {
@@ -545,7 +555,7 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
             let cannot = |e: std::io::Error| {
                 format!(
                     "{}: cannot create a temporary beside it: {}",
-                    target.display(),
+                    tfp_client::escape::path(&target),
                     local_cause(&target, &e)
                 )
             };
@@ -554,9 +564,10 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
             let tmp_path = tmp.path().to_path_buf();
             let st = fetch(c, cfg, cmd, o, Out::File(file, 0))?;
             if st.is_ok() && o.verify && !(cmd == "rcvfile" && o.delete) {
-                let here = sha256_file(&tmp_path).map_err(|e| format!("{}: {e}", tmp_path.display()))?;
+                let here =
+                    sha256_file(&tmp_path).map_err(|e| format!("{}: {e}", tfp_client::escape::path(&tmp_path)))?;
                 if !verify(c, remote, &here, "downloaded")? {
-                    eprintln!("tf: {} left as it was", target.display());
+                    eprintln!("tf: {} left as it was", tfp_client::escape::path(&target));
                     return Ok(ExitCode::from(3));
                 }
             }
@@ -608,7 +619,7 @@ fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Resu
     bar.finish();
     if by_delta && o.verify {
         // a delta is checked end to end already; --verify asks the server again
-        let here = sha256_file(target).map_err(|e| format!("{}: {e}", target.display()))?;
+        let here = sha256_file(target).map_err(|e| format!("{}: {e}", tfp_client::escape::path(target)))?;
         if !verify(c, remote, &here, "local")? {
             return Ok(ExitCode::from(3));
         }

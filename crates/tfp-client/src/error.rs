@@ -262,7 +262,7 @@ impl std::fmt::Display for Error {
                 f,
                 "{error}; the {} bytes received are kept in {} for a resume",
                 kept.bytes,
-                kept.partial.display()
+                crate::escape::path(&kept.partial)
             ),
         }
     }
@@ -312,7 +312,7 @@ pub fn local_cause(what: &Path, e: &io::Error) -> String {
         Some(libc::EROFS) => "the file system is read-only".to_string(),
         _ => e.to_string(),
     };
-    format!("{}: {why}", what.display())
+    format!("{}: {why}", crate::escape::path(what))
 }
 
 /// `Ok(())` for an `OK` reply (with or without data), the refusal otherwise.

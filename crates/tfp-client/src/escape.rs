@@ -18,6 +18,14 @@ use tfp_wire::Status;
 /// The rule itself lives in tfp-wire, shared with tfd (its ctl and its log).
 pub use tfp_wire::escape::{shown, shown_str};
 
+/// A local path made fit for a terminal by the same rule: a local name can
+/// hold an escape sequence as well as a server's can (`Path::display` passes
+/// it raw).
+pub fn path(p: &std::path::Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    shown(p.as_os_str().as_bytes())
+}
+
 /// A status as the server sent it (`OK …`, `FAILED n : …`, `UNKNOWN`, or the
 /// frame itself), escaped for a terminal.
 pub fn status_text(st: &Status) -> String {

@@ -197,7 +197,7 @@ pub fn connect_cached(cfg: &ClientConfig, cache: &FaiCache) -> Result<(Client, E
                 c,
                 Entered::Rsa(format!(
                     "the token could not be kept in {}: {e}",
-                    cache.path().display()
+                    crate::escape::path(cache.path())
                 )),
             )),
         },

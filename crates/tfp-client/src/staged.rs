@@ -53,6 +53,29 @@ pub struct Report {
     pub moved_again: bool,
     /// The local SHA-256 (`0x…`), as the server verified it.
     pub sha256: String,
+    /// A resume found the remote file already this file whole (the same
+    /// size and SHA-256): nothing was sent, nothing replaced.
+    pub unchanged: bool,
+}
+
+/// For a resume: whether the remote file is already the local one whole,
+/// by its size (FSTAT) and then, only when that matches, both SHA-256s (the
+/// server's SHA256). Its hash (`0x…`) when it is; `None` when the remote
+/// file is missing, another size or content, or the server cannot hash it:
+/// the stage's rules apply then.
+pub fn already_there(c: &mut Client, local: &Path, remote: &[u8], size: u64) -> Result<Option<String>, Error> {
+    let st = match super::tree::listing::fstat(c, remote).split()? {
+        Ok(st) => st,
+        Err(_) => return Ok(None),
+    };
+    if st.kind != super::tree::listing::Kind::File || st.size != size {
+        return Ok(None);
+    }
+    let here = super::engine::digest::sha256_file(local).map_err(Error::Local)?;
+    Ok(match c.call("SHA256", remote)? {
+        Status::Ok(d) if d == here.as_bytes() => Some(here),
+        _ => None,
+    })
 }
 
 /// Whether `e` says the server has no staged uploads (not tfd, or an older
@@ -284,6 +307,17 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
     let size = f.metadata().map_err(Error::Local)?.len();
     let id = identity(&f).map_err(Error::Local)?;
     drop(f);
+    // sftp's reput and lftp send nothing onto a file that is already whole
+    if req.resume {
+        if let Some(sha256) = already_there(c, req.local, req.remote, size)? {
+            return Ok(Report {
+                kept: size,
+                sha256,
+                unchanged: true,
+                ..Report::default()
+            });
+        }
+    }
     let mut done = open_stage(c, req, size, &id, !req.resume)?;
     let mut report = Report {
         kept: done.iter().map(|(a, b)| b - a).sum(),

@@ -176,6 +176,34 @@ failed_codes! {
     201 SecureRequired => "Secure transport required.",
 }
 
+/// `FAILED 13`'s text when the server's file system is full (ENOSPC): the
+/// code is the document's "disk or quota", which a reference client reads;
+/// the text tells a person which. tf names the cause from it
+/// ([`room_cause`]).
+pub const DISK_FULL: &str = "No space left on the server's disk.";
+
+/// What a `FAILED 13` (or a stage's failure) says ran out, read from the
+/// text tfd sends; `None` for a text that does not say (the reference's, an
+/// older tfd's).
+pub fn room_cause(text: &str) -> Option<Room> {
+    if text.starts_with(DISK_FULL.trim_end_matches('.')) {
+        Some(Room::Disk)
+    } else if text.starts_with("Quota exceeded") {
+        Some(Room::Quota)
+    } else {
+        None
+    }
+}
+
+/// What ran out under an upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Room {
+    /// The server's file system is full.
+    Disk,
+    /// The user's quota (tfd's own, or the file system's) is used up.
+    Quota,
+}
+
 impl Failed {
     /// The numeric code.
     pub fn code(self) -> u8 {

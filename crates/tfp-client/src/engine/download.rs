@@ -182,7 +182,7 @@ impl RangeSink<'_> {
 /// ([`Error::is_no_space`]), since keeping it would keep the disk full.
 pub fn download(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, say: &mut dyn FnMut(&str)) -> Result<(), Error> {
     let target_path = req.target.shown();
-    let shown = target_path.display().to_string();
+    let shown = crate::escape::path(&target_path);
     let st = match crate::replies::Split::split(listing::fstat(c, req.remote)) {
         Ok(Ok(st)) => st,
         Ok(Err(st)) => return Err(Error::refused("FSTAT", st)),
@@ -294,7 +294,7 @@ pub fn download(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, say: &mut
         };
         let hint = temporaries::note_kept(format!(
             "the partial download of {shown} is kept in {}",
-            partial.data.display()
+            crate::escape::path(&partial.data)
         ));
         let book = Mutex::new(Book { journal, slot });
         // the server hashes its file on a session of its own while the data

@@ -131,7 +131,10 @@ impl Partial {
         if !sys::try_lock_exclusive(file.as_fd())? {
             return Err(io::Error::new(
                 io::ErrorKind::WouldBlock,
-                format!("{}: another tf is downloading to it", place.shown().display()),
+                format!(
+                    "{}: another tf is downloading to it",
+                    crate::escape::path(&place.shown())
+                ),
             ));
         }
         Ok(Partial {
@@ -162,7 +165,7 @@ impl Partial {
         if (a.dev(), a.ino()) != (b.dev(), b.ino()) {
             return Err(io::Error::other(format!(
                 "{}: replaced by another file during the download",
-                self.data.display()
+                crate::escape::path(&self.data)
             )));
         }
         Ok(f)

@@ -117,8 +117,8 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         name: "--resume",
         value: "",
         kind: FLAG,
-        help: "continue an interrupted transfer, only as far as its journal proves",
-        doc: "Continue an interrupted transfer.\nFor\n.BR get ,\nthe partial an interrupted download kept beside the target\n(\\fB.NAME.tf\\-partial\\fP and its journal) is continued as far as the journal\nproves it; anything else at the target is never spliced in: the file is\ndownloaded whole, and tf says so.\nFor\n.BR put ,\nthe hidden stage an interrupted\n.B put \\-\\-resume\nor\n.B \\-\\-streams\nupload left on the server (tfd's staged uploads) is continued from the ranges\nits journal records for this same local file; a changed local file, or a\nremote file that was never such a stage, is sent whole, and tf says so.\nEither way the result is checked end to end (SHA\\-256 of both sides) before it\nreplaces the target.\n",
+        help: "continue an interrupted transfer, only as far as its journal proves; put sends nothing onto a remote file that is already the same",
+        doc: "Continue an interrupted transfer.\nFor\n.BR get ,\nthe partial an interrupted download kept beside the target\n(\\fB.NAME.tf\\-partial\\fP and its journal) is continued as far as the journal\nproves it; anything else at the target is never spliced in: the file is\ndownloaded whole, and tf says so.\nFor\n.BR put ,\nthe hidden stage an interrupted\n.B put \\-\\-resume\nor\n.B \\-\\-streams\nupload left on the server (tfd's staged uploads) is continued from the ranges\nits journal records for this same local file; a remote file that is already\nthis file (the same size and SHA\\-256) is left as it is, nothing sent; a\nchanged local file, or a remote file that was never such a stage, is sent\nwhole; tf says which.\nEither way the result is checked end to end (SHA\\-256 of both sides) before it\nreplaces the target.\n",
     },
     CmdOpt {
         family: Family::Transfer,

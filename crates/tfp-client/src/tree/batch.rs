@@ -188,8 +188,9 @@ fn batches(
                 }
             }
             Some(Err(e)) => {
+                let why = t.ev.session_error(&e);
                 for &i in g {
-                    t.local(format!("{}: the session failed: {e}", what(files[i])));
+                    t.local(format!("{}: {why}", what(files[i])));
                 }
             }
             None => lost += g.len(),

@@ -125,9 +125,10 @@ pub(crate) fn download(
                 }
             }
             Some(Err(e)) => t.local(format!(
-                "{} file(s) from {} on: the session failed: {e}",
+                "{} file(s) from {} on: {}",
                 g.len(),
-                what(&files[g[0]])
+                what(&files[g[0]]),
+                t.ev.session_error(&e)
             )),
             None => lost += g.len(),
         }

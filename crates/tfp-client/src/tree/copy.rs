@@ -167,7 +167,10 @@ pub(crate) fn run_pool<J: Sync>(
             Some(Ok(Done::Ok)) => done += 1,
             Some(Ok(Done::Refused(why))) => t.refused(format!("{}: {why}", what(j))),
             Some(Ok(Done::Local(why))) => t.local(format!("{}: {why}", what(j))),
-            Some(Err(e)) => t.local(format!("{}: the session failed: {e}", what(j))),
+            Some(Err(e)) => {
+                let why = t.ev.session_error(&e);
+                t.local(format!("{}: {why}", what(j)))
+            }
             None => lost += 1,
         }
     }
@@ -233,7 +236,7 @@ pub fn put(
     let mut dirs: Vec<Vec<u8>> = Vec::new();
     let mut files: Vec<Up> = Vec::new();
     for src in &locals {
-        let shown = src.display();
+        let shown = escape::path(src);
         let m = match std::fs::symlink_metadata(src) {
             Ok(m) => m,
             Err(e) => {
@@ -249,7 +252,7 @@ pub fn put(
             _ => dest.clone(),
         };
         if ft.is_symlink() {
-            t.note(format!("put: {shown}: a symlink, skipped (put -r follows none)"));
+            t.skipped(walk::skipped("put", &shown, walk::not_taken(ft)));
         } else if ft.is_file() {
             files.push(Up {
                 local: src.clone(),
@@ -268,7 +271,7 @@ pub fn put(
                 }
             };
             for (p, why) in &tree.skipped {
-                t.note(format!("put: {}: {why}, skipped", src.join(p).display()));
+                t.skipped(walk::skipped("put", &escape::path(&src.join(p)), why));
             }
             if base != dest || !dest_is_dir {
                 if !dest_is_dir {
@@ -288,9 +291,9 @@ pub fn put(
                 .iter()
                 .filter(|(p, _)| partial::is_partial_name(p.as_os_str().as_bytes()))
             {
-                t.note(format!(
+                t.skipped(format!(
                     "put: {}: an interrupted download's partial, skipped",
-                    src.join(p).display()
+                    escape::path(&src.join(p))
                 ));
             }
             let kept =
@@ -303,6 +306,21 @@ pub fn put(
             t.local(format!("put: {shown}: not a regular file or directory"));
         }
     }
+    // names the server cannot store: refused here, one line each, before
+    // anything is sent (a child of such a directory is not told again)
+    let mut unstorable: Vec<Vec<u8>> = Vec::new();
+    let mut refuse = |remote: &[u8], local: &Path, t: &mut Tally<'_>| -> bool {
+        let Some(why) = names::unstorable(remote) else {
+            return false;
+        };
+        if !unstorable.iter().any(|d| below(remote, d)) {
+            t.local(format!("put: {}: {why}; skipped", escape::path(local)));
+            unstorable.push(remote.to_vec());
+        }
+        true
+    };
+    dirs.retain(|d| !refuse(d, Path::new(OsStr::from_bytes(d)), &mut t));
+    files.retain(|u| !refuse(&u.remote, &u.local, &mut t));
     // directories first, parents before children, on the caller's session,
     // sent without waiting for each answer (the server answers in order): a
     // tree of many directories costs a round trip per window of them, not
@@ -332,7 +350,7 @@ pub fn put(
             before - files.len()
         ));
     }
-    let what = |u: &Up| format!("put: {} -> {}", u.local.display(), names::shown(&u.remote));
+    let what = |u: &Up| format!("put: {} -> {}", escape::path(&u.local), names::shown(&u.remote));
     let keep = batch::Keep {
         mode: o.preserve,
         mtime: o.preserve,
@@ -410,7 +428,7 @@ fn expand_remote(c: &mut Client, pattern: &[u8], t: &mut Tally<'_>) -> Result<Ve
     };
     for (name, why) in &x.refused {
         t.refused(format!(
-            "get: {shown}: the server listed {:?}: {why}; refused",
+            "get: {shown}: the server listed \"{}\": {why}; refused",
             names::shown(name)
         ));
     }
@@ -504,7 +522,7 @@ pub fn get(
                             mode: None,
                         });
                     }
-                    Err(e) => t.local(format!("get: {}: {e}", dir.display())),
+                    Err(e) => t.local(format!("get: {}: {e}", escape::path(&dir))),
                 }
             }
             Kind::Dir if !o.recursive => t.local(format!("get: {shown}: is a directory (use get -r)")),
@@ -520,11 +538,11 @@ pub fn get(
                 let land = match target {
                     Ok(l) => l,
                     Err(e) => {
-                        t.local(format!("get: {}: {e}", local.display()));
+                        t.local(format!("get: {}: {e}", escape::path(local)));
                         continue;
                     }
                 };
-                let mut l = match listing::list(c, src, true) {
+                let mut l = match listing::list_tree(c, src) {
                     Ok(l) => l,
                     Err(e) if listing::session_failed(&e) => return Err(e),
                     Err(e @ Error::TooBig(_)) => {
@@ -540,7 +558,7 @@ pub fn get(
                 l.entries.retain(|e| !o.filter.excludes(&e.rel, e.kind == Kind::Dir));
                 for (n, why) in &l.refused {
                     t.refused(format!(
-                        "get: {shown}: the server listed {:?}: {why}; skipped",
+                        "get: {shown}: the server listed \"{}\": {why}; skipped",
                         names::shown(n)
                     ));
                 }
@@ -554,7 +572,7 @@ pub fn get(
                             }
                         }
                         Kind::File => {}
-                        Kind::Other => t.note(format!(
+                        Kind::Other => t.skipped(format!(
                             "get: {}: not a regular file or directory on the server, skipped",
                             names::shown(&rjoin(src, &e.rel))
                         )),

@@ -31,6 +31,13 @@ pub trait Events: Sync {
     /// Something left out on purpose or worth telling (a symlink skipped, a
     /// partial download continued), escaped like [`Events::failed`].
     fn note(&self, _text: &str) {}
+    /// How the failure of a session that ended under some files is worded
+    /// in their messages. The default names the error itself; `tf` asks the
+    /// server's port what happened ("tfd is stopping", "kicked"), as for a
+    /// single transfer, rather than naming the transport's broken stream.
+    fn session_error(&self, e: &Error) -> String {
+        format!("the session failed: {e}")
+    }
     /// The extra sessions of the pool could not be opened (followed by a
     /// [`Events::failed`] that says nothing moved).
     fn pool_failed(&self, _e: &Error) {}
@@ -110,6 +117,9 @@ pub struct Report {
     /// Partial downloads kept for a later run to continue (`resume`), with
     /// the bytes each holds.
     pub kept: Vec<(PathBuf, u64)>,
+    /// Entries left out on purpose, as told to [`Events::note`] (a symlink,
+    /// a special file, a download's partial).
+    pub skipped: usize,
 }
 
 impl Report {
@@ -146,6 +156,13 @@ impl<'e> Tally<'e> {
 
     pub(crate) fn note(&self, msg: impl std::fmt::Display) {
         self.ev.note(&msg.to_string());
+    }
+
+    /// A note for an entry left out on purpose, counted in
+    /// [`Report::skipped`].
+    pub(crate) fn skipped(&mut self, msg: impl std::fmt::Display) {
+        self.ev.note(&msg.to_string());
+        self.report.skipped += 1;
     }
 
     pub(crate) fn failures(&self) -> usize {

@@ -125,6 +125,12 @@ pub fn reason(e: &Error) -> String {
     }
 }
 
+/// A sentence (a server's FAILED text ends with its full stop) made a clause
+/// that a message goes on from ("...; nothing done"), so no ".;" is printed.
+pub fn clause(s: &str) -> &str {
+    s.trim_end().trim_end_matches('.')
+}
+
 /// Whether a listing's error is the session's (it failed, and whatever ran
 /// on it stops), not the listing's own (refused, or over a bound).
 pub fn session_failed(e: &Error) -> bool {
@@ -255,6 +261,20 @@ pub fn list_stat(c: &mut Client, dir: &[u8]) -> Result<Option<StatListing>, Erro
         Err(e) => return Err(e),
     }
     Ok(parse_stat(&out.0))
+}
+
+/// Every entry below `dir` by its real bytes, for a tree download: TFDLIST
+/// where the server has it (its names are raw, so a name holding a control
+/// character is refused by name, where LSR shows the character as `?` and
+/// the download then asked for a file that does not exist), else LSR.
+pub fn list_tree(c: &mut Client, dir: &[u8]) -> Result<Listing, Error> {
+    match list_stat(c, dir)? {
+        Some(l) => Ok(Listing {
+            entries: l.entries.into_iter().map(|e| e.entry).collect(),
+            refused: l.refused,
+        }),
+        None => list(c, dir, true),
+    }
 }
 
 /// Closes a session whose stream was broken off unread (a listing past its

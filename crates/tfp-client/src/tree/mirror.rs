@@ -168,7 +168,7 @@ fn remote_side(c: &mut Client, dir: &[u8], for_upload: bool, t: &mut Tally<'_>) 
         Err(e) => {
             t.refused(format!(
                 "mirror: listing /{shown}: {}; nothing done",
-                listing::reason(&e)
+                listing::clause(&listing::reason(&e))
             ));
             return Ok(None);
         }
@@ -179,7 +179,7 @@ fn remote_side(c: &mut Client, dir: &[u8], for_upload: bool, t: &mut Tally<'_>) 
         Err(e) => {
             t.refused(format!(
                 "mirror: listing /{shown}: {}; nothing done",
-                listing::reason(&e)
+                listing::clause(&listing::reason(&e))
             ));
             return Ok(None);
         }
@@ -187,7 +187,7 @@ fn remote_side(c: &mut Client, dir: &[u8], for_upload: bool, t: &mut Tally<'_>) 
     let mut whole = true;
     for (n, why) in &l.refused {
         t.refused(format!(
-            "mirror: /{shown}: the server listed {:?}: {why}; skipped",
+            "mirror: /{shown}: the server listed \"{}\": {why}; skipped",
             names::shown(n)
         ));
         whole = false;
@@ -257,7 +257,7 @@ fn stat_side(l: listing::StatListing, shown: &str, t: &mut Tally<'_>) -> (Side, 
     let mut whole = true;
     for (n, why) in &l.refused {
         t.refused(format!(
-            "mirror: /{shown}: the server listed {:?}: {why}; skipped",
+            "mirror: /{shown}: the server listed \"{}\": {why}; skipped",
             names::shown(n)
         ));
         whole = false;
@@ -298,7 +298,7 @@ fn verify(c: &mut Client, p: &mut Plan, remote_root: &[u8], local_root: &Path, t
         match sync::local_sha256(&local) {
             Ok(ours) if ours == theirs => p.unchanged += 1,
             Ok(_) => p.copy.push(rel),
-            Err(e) => t.local(format!("mirror: {}: {e}", local.display())),
+            Err(e) => t.local(format!("mirror: {}: {e}", crate::escape::path(&local))),
         }
     }
     p.copy.sort();
@@ -342,10 +342,19 @@ fn settle(
         t.local(format!("mirror: {}: {why}", names::shown(rel)));
     }
     for rel in &p.skipped {
-        t.note(format!(
-            "mirror: {}: not a regular file or directory {source_side}, skipped",
-            names::shown(rel)
-        ));
+        // a local source's entry is told as put -r tells it
+        let local = o.upload.then(|| local_root.join(OsStr::from_bytes(rel)));
+        match local.and_then(|l| std::fs::symlink_metadata(l).ok()) {
+            Some(m) => t.note(super::walk::skipped(
+                "mirror",
+                &names::shown(rel),
+                super::walk::not_taken(m.file_type()),
+            )),
+            None => t.note(format!(
+                "mirror: {}: not a regular file or directory {source_side}, skipped",
+                names::shown(rel)
+            )),
+        }
     }
     let mut n = Summary {
         unchanged: p.unchanged,
@@ -520,7 +529,7 @@ fn down(
                 for (rel, why) in errors {
                     t.local(format!(
                         "mirror: {}: {why}",
-                        dst.join(OsStr::from_bytes(&rel)).display()
+                        crate::escape::path(&dst.join(OsStr::from_bytes(&rel)))
                     ));
                 }
                 s
@@ -560,7 +569,7 @@ fn down(
             Err(e) => {
                 t.local(format!(
                     "mirror: removing {}: {e}",
-                    dst.join(OsStr::from_bytes(&r.rel)).display()
+                    crate::escape::path(&dst.join(OsStr::from_bytes(&r.rel)))
                 ));
                 failed_dirs.push(r.rel.clone());
             }
@@ -628,7 +637,7 @@ fn up(
             for (rel, why) in errors {
                 t.local(format!(
                     "mirror: {}: {why}",
-                    src.join(OsStr::from_bytes(&rel)).display()
+                    crate::escape::path(&src.join(OsStr::from_bytes(&rel)))
                 ));
             }
             (s, whole)
@@ -638,6 +647,23 @@ fn up(
             return Ok(None);
         }
     };
+    // names the server cannot store: refused here, one line each (what is
+    // below such a directory is not told again), before anything is sent
+    let mut unstorable: Vec<Vec<u8>> = Vec::new();
+    let mut ours = ours;
+    ours.retain(|rel, _| {
+        let Some(why) = names::unstorable(rel) else {
+            return true;
+        };
+        if !unstorable.iter().any(|d| copy::below(rel, d)) {
+            t.local(format!(
+                "mirror: {}: {why}; skipped",
+                crate::escape::path(&src.join(OsStr::from_bytes(rel)))
+            ));
+            unstorable.push(rel.clone());
+        }
+        false
+    });
     let dst = remote_path(dst_arg);
     let exists = dst.is_empty()
         || match listing::fstat(c, &dst).split()? {

@@ -70,6 +70,19 @@ pub fn check(rel: &[u8]) -> Result<(), Refused> {
     Ok(())
 }
 
+/// Why the server would refuse to store `path` under that name, or `None`:
+/// tfd refuses a new name holding a control character (a byte below 0x20, or
+/// 0x7f; doc/compatibility.md), and a reference server would write it into
+/// listings that break on it. An upload asks first, so the name is refused
+/// here, named escaped with its character, and nothing is sent.
+pub fn unstorable(path: &[u8]) -> Option<String> {
+    let b = *path.iter().find(|&&b| b < 0x20 || b == 0x7f)?;
+    Some(format!(
+        "its name holds a control character ({}), which the server does not store",
+        shown(&[b])
+    ))
+}
+
 /// A name fit for a message: control characters and invalid UTF-8 escaped,
 /// so a hostile name cannot drive the terminal.
 pub fn shown(name: &[u8]) -> String {
@@ -79,6 +92,18 @@ pub fn shown(name: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_the_server_cannot_store_are_named_with_their_character() {
+        for ok in [&b"a/b c"[..], "é/日本".as_bytes(), b"a?b", b"x\x80y"] {
+            assert_eq!(unstorable(ok), None, "{}", shown(ok));
+        }
+        let why = unstorable(b"d/new\nline").unwrap();
+        assert!(why.contains("(\\n)") && why.contains("does not store"), "{why}");
+        assert!(unstorable(b"e\x1bc").unwrap().contains("(\\u{1b})"));
+        assert!(unstorable(b"del\x7f").is_some());
+        assert!(unstorable(b"t\tab").unwrap().contains("(\\t)"));
+    }
 
     #[test]
     fn names_below_the_target_pass() {

@@ -29,6 +29,23 @@ impl LocalTree {
     }
 }
 
+/// Why an upload of a tree leaves out a local entry of type `ft` (neither a
+/// regular file nor a directory): the one reason `put -r` and `mirror -R`
+/// give ([`skipped`]).
+pub fn not_taken(ft: std::fs::FileType) -> &'static str {
+    if ft.is_symlink() {
+        "a symlink (not followed)"
+    } else {
+        "not a regular file or directory"
+    }
+}
+
+/// The line an upload of a tree (`cmd`: put, mirror) tells for a local
+/// entry it leaves out, `shown` its name escaped.
+pub fn skipped(cmd: &str, shown: &str, why: &str) -> String {
+    format!("{cmd}: {shown}: {why}, skipped")
+}
+
 /// Walks `root` (a directory) without following symlinks: a link is skipped
 /// and said so, whether it points to a file or a directory, inside or out.
 pub fn walk(root: &Path) -> io::Result<LocalTree> {
@@ -58,7 +75,7 @@ pub fn walk(root: &Path) -> io::Result<LocalTree> {
             };
             let ft = m.file_type();
             if ft.is_symlink() {
-                t.skipped.push((r, "a symlink (not followed)".into()));
+                t.skipped.push((r, not_taken(ft).into()));
             } else if ft.is_dir() {
                 if depth + 1 >= MAX_DEPTH {
                     t.skipped.push((r, format!("deeper than {MAX_DEPTH} directories")));
@@ -69,7 +86,7 @@ pub fn walk(root: &Path) -> io::Result<LocalTree> {
             } else if ft.is_file() {
                 t.files.push((r, m.len()));
             } else {
-                t.skipped.push((r, "not a regular file".into()));
+                t.skipped.push((r, not_taken(ft).into()));
             }
         }
         // popped in order: the first directory's subtree next
