@@ -136,9 +136,30 @@ pub fn session_failed(e: &Error) -> bool {
 /// is unread), so after [`Error::TooBig`] the session is not used again
 /// ([`Error::session_usable`] says so).
 pub fn list(c: &mut Client, dir: &[u8], recursive: bool) -> Result<Listing, Error> {
+    list_probing(c, dir, recursive, None)
+}
+
+/// [`list`], with the probe of a batch command sent just before the
+/// listing's command and its answer read first: it costs no round trip.
+pub(crate) fn list_probing(
+    c: &mut Client,
+    dir: &[u8],
+    recursive: bool,
+    probe: Option<super::batch::Which>,
+) -> Result<Listing, Error> {
     let name = if recursive { "LSR" } else { "LS" };
     let cmd = [name.as_bytes(), b" ", dir].concat();
-    c.chan.tx.send_frame(&cmd)?;
+    let probe = probe.filter(|w| w.unasked(c));
+    if let Some(w) = probe {
+        c.chan.tx.hold();
+        c.chan.tx.send_frame(w.probe_line())?;
+        c.chan.tx.send_frame(&cmd)?;
+        c.chan.tx.release()?;
+        let st = Status::parse(&c.chan.rx.recv_frame()?);
+        w.learn(c, &st);
+    } else {
+        c.chan.tx.send_frame(&cmd)?;
+    }
     let mut out = Bounded(Vec::new());
     match c.recv_chunks(&mut out) {
         Ok(Status::Ok(_)) => {}
