@@ -502,3 +502,36 @@ fn umask() -> u32 {
         .map(|v| u32::from_str_radix(v.trim(), 8).unwrap())
         .unwrap()
 }
+
+/// `tf mirror` down fetches changed whole files in download batches, as
+/// `get -r` does (issue 42: it went file by file, a round trip each over a
+/// WAN): the server's transfer log holds TFDGETMANY and no transfer of one
+/// of the files; the copies are byte for byte.
+#[test]
+fn mirror_down_fetches_changed_files_in_batches() {
+    let log = tempdir("mirrorbatchlog").join("xfer.log");
+    let srv = Server::start_with(&format!("xferlog {}\n", log.display()));
+    let dir = srv.path("tree");
+    fs::create_dir_all(dir.join("sub")).unwrap();
+    for i in 0..20u64 {
+        let p = if i % 2 == 0 {
+            dir.join(format!("f{i}.bin"))
+        } else {
+            dir.join(format!("sub/f{i}.bin"))
+        };
+        fs::write(p, pattern(1000 + i as usize * 37, i)).unwrap();
+    }
+    let here = tempdir("mirrorbatch");
+    let dst = here.join("copy");
+    let o = srv.tf(&["mirror", "tree", s(&dst)]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(inventory(&dir), inventory(&dst), "the copy is the tree");
+    let batches = crate::xferlog::moved(&log, "/", 0);
+    assert!(
+        batches.iter().any(|m| m.0 == "TFDGETMANY"),
+        "the files came in a batch: {batches:?}"
+    );
+    let single = crate::xferlog::moved(&log, "/tree/f0.bin", 0);
+    assert!(single.is_empty(), "no file came on its own: {single:?}");
+    let _ = fs::remove_dir_all(&here);
+}

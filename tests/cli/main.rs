@@ -27,6 +27,7 @@ mod cli_rerun;
 mod cli_resume;
 mod cli_safe;
 mod cli_session;
+mod cli_streams;
 mod cli_tree;
 mod cli_truth;
 mod cli_v251;

@@ -284,6 +284,12 @@ pub struct Client {
     pub(crate) no_putmany: bool,
     /// Likewise for TFDGETMANY ([`tree::batch_down`]).
     pub(crate) no_getmany: bool,
+    /// This session answered TFDPUTMANY (or its probe) `OK`: its batches
+    /// go out without waiting for the command's `OK` (a server that knows
+    /// the command answers a batch of at most its maximum `OK`).
+    pub(crate) putmany_ok: bool,
+    /// Likewise for TFDGETMANY.
+    pub(crate) getmany_ok: bool,
     /// Likewise for TFDLIST ([`tree::listing::list_stat`]).
     pub(crate) no_tfdlist: bool,
     /// Likewise for TFDDELTAGET ([`delta::get`]: a mirror's files then
@@ -350,6 +356,8 @@ impl Client {
             next_fai: None,
             no_putmany: false,
             no_getmany: false,
+            putmany_ok: false,
+            getmany_ok: false,
             no_tfdlist: false,
             no_deltaget: false,
         };
@@ -412,6 +420,8 @@ impl Client {
             next_fai: None,
             no_putmany: false,
             no_getmany: false,
+            putmany_ok: false,
+            getmany_ok: false,
             no_tfdlist: false,
             no_deltaget: false,
         };

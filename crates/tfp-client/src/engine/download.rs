@@ -586,9 +586,10 @@ fn move_ranges(
                         let Some(cc) = conn.as_mut() else { break };
                         let mut sink = sink_for(i, h)?;
                         let r = &ranges[i];
-                        let st = parallel::get_range(cc, req.remote, r.start + r.done, r.end, req.bufsz, &mut |b| {
-                            sink.take(b)
-                        });
+                        let st =
+                            parallel::get_range_bounded(cc, req.remote, r.start + r.done, r.end, req.bufsz, &mut |b| {
+                                sink.take(b)
+                            });
                         hang_up_if_cut(cc, &st);
                         finish_range(st, &mut sink, partial)?;
                         if sink.start == 0 {

@@ -22,6 +22,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tfp_wire::Status;
 
+/// The most files one batch may hold (tfd's bound).
+const MAX_FILES: u64 = 100_000;
+
 /// The data frames a batch sends (the channel's frames hold 512 KiB after
 /// LOGIN).
 const DATA_FRAME: usize = 256 << 10;
@@ -58,22 +61,71 @@ impl Keep {
 
 /// Whether the server takes batches: asked once per session (`TFDPUTMANY 0`).
 pub fn supported(c: &mut Client) -> Result<bool, Error> {
-    probe(c, "TFDPUTMANY", |c| &mut c.no_putmany)
+    probe(c, "TFDPUTMANY", Which::Put)
 }
 
-/// Asks `cmd 0` (a batch of no files) once per session; a refusal is
-/// remembered through `refused`, so that session never asks again.
-pub(crate) fn probe(c: &mut Client, cmd: &str, refused: fn(&mut Client) -> &mut bool) -> Result<bool, Error> {
-    if *refused(c) {
-        return Ok(false);
-    }
-    match c.call(cmd, b"0")? {
-        Status::Ok(_) => Ok(true),
-        _ => {
-            *refused(c) = true;
-            Ok(false)
+/// Asks a new pool session whether it takes upload batches (in the
+/// background, while the caller's session still lists or makes directories).
+pub(crate) fn prime(c: &mut Client) {
+    let _ = supported(c);
+}
+
+/// Which batch command a session's flags are about.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Which {
+    Put,
+    Get,
+}
+
+impl Which {
+    /// (answered UNKNOWN, answered OK) for this command.
+    pub(crate) fn flags(self, c: &mut Client) -> (&mut bool, &mut bool) {
+        match self {
+            Which::Put => (&mut c.no_putmany, &mut c.putmany_ok),
+            Which::Get => (&mut c.no_getmany, &mut c.getmany_ok),
         }
     }
+
+    /// The command's probe line, `cmd 0`.
+    pub(crate) fn probe_line(self) -> &'static [u8] {
+        match self {
+            Which::Put => b"TFDPUTMANY 0",
+            Which::Get => b"TFDGETMANY 0",
+        }
+    }
+
+    /// Records the answer to the probe: whether the session takes batches.
+    pub(crate) fn learn(self, c: &mut Client, st: &Status) -> bool {
+        let (no, ok) = self.flags(c);
+        match st {
+            Status::Ok(_) => {
+                *ok = true;
+                true
+            }
+            _ => {
+                *no = true;
+                false
+            }
+        }
+    }
+
+    /// Whether the probe is still to be asked on this session.
+    pub(crate) fn unasked(self, c: &mut Client) -> bool {
+        let (no, ok) = self.flags(c);
+        !*no && !*ok
+    }
+}
+
+/// Asks `cmd 0` (a batch of no files) once per session; the answer is
+/// remembered on the session, so it is never asked again, and a session
+/// that said `OK` sends its batches without waiting for the command's `OK`.
+pub(crate) fn probe(c: &mut Client, cmd: &str, which: Which) -> Result<bool, Error> {
+    let (no, ok) = which.flags(c);
+    if *no || *ok {
+        return Ok(*ok);
+    }
+    let st = c.call(cmd, b"0")?;
+    Ok(which.learn(c, &st))
 }
 
 /// Uploads `files` over the caller's session and up to `jobs - 1` more:
@@ -149,7 +201,7 @@ fn batches(
         g.1.sort_unstable();
     }
     let groups: Vec<Vec<usize>> = groups.into_iter().map(|g| g.1).filter(|g| !g.is_empty()).collect();
-    let mut more = match copy::open_pool(cfg, groups.len().saturating_sub(1), fai) {
+    let mut more = match copy::take_pool(t, cfg, groups.len().saturating_sub(1), fai) {
         Ok(v) => v,
         Err(e) => {
             t.ev.pool_failed(&e);
@@ -283,13 +335,25 @@ fn exchange(
     if c.no_putmany {
         return Ok(None);
     }
-    match c.call("TFDPUTMANY", files.len().to_string().as_bytes())? {
-        Status::Ok(_) => {}
-        Status::Unknown => {
-            c.no_putmany = true;
-            return Ok(None);
+    let line = format!("TFDPUTMANY {}", files.len());
+    // a session that answered the probe OK answers this OK too (a batch of
+    // at most MAX_FILES): the files follow at once, the OK is read after them
+    let pipelined = c.putmany_ok && files.len() as u64 <= MAX_FILES;
+    if pipelined {
+        c.chan.tx.hold();
+        c.chan.tx.send_frame(line.as_bytes())?;
+    } else {
+        match Status::parse(&{
+            c.chan.tx.send_frame(line.as_bytes())?;
+            c.chan.rx.recv_frame()?
+        }) {
+            Status::Ok(_) => c.putmany_ok = true,
+            Status::Unknown => {
+                c.no_putmany = true;
+                return Ok(None);
+            }
+            st => return Ok(Some(files.iter().map(|_| Err(Failure::Batch(st.clone()))).collect())),
         }
-        st => return Ok(Some(files.iter().map(|_| Err(Failure::Batch(st.clone()))).collect())),
     }
     let mut out: Vec<Option<Failure>> = files.iter().map(|_| None).collect();
     // nothing comes back before the end frame: gather the small frames
@@ -302,6 +366,16 @@ fn exchange(
     }
     c.chan.tx.send_frame(b"E")?;
     c.chan.tx.release()?;
+    if pipelined {
+        let first = c.chan.rx.recv_frame()?;
+        if !matches!(Status::parse(&first), Status::Ok(_)) {
+            // the server read the files as commands: nothing of it can be trusted
+            return Err(Error::Protocol(format!(
+                "TFDPUTMANY: the batch was answered {:?}",
+                String::from_utf8_lossy(&first)
+            )));
+        }
+    }
     let head = c.chan.rx.recv_frame()?;
     let failed = match Status::parse(&head) {
         Status::Ok(d) => std::str::from_utf8(&d)

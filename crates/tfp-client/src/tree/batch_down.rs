@@ -46,13 +46,22 @@ enum Fetched {
 
 /// Whether the server takes download batches: asked once per session.
 pub fn supported(c: &mut Client) -> Result<bool, Error> {
-    super::batch::probe(c, "TFDGETMANY", |c| &mut c.no_getmany)
+    super::batch::probe(c, "TFDGETMANY", super::batch::Which::Get)
+}
+
+/// Asks a new pool session whether it takes download batches (in the
+/// background, while the caller's session lists).
+pub(crate) fn prime(c: &mut Client) {
+    let _ = supported(c);
 }
 
 /// Files from this size on are left to the engine (the server only
 /// announces them): an interrupted run keeps their partials and journals
 /// for `--resume`.
 pub const ENGINE_FROM: u64 = 8 << 20;
+
+/// The most files one batch may ask for (tfd's bound).
+const MAX_BATCH: usize = 100_000;
 
 /// Fetches `files` in one batch per session (the caller's and up to
 /// `jobs - 1` more). `None` when the server has no batches (nothing done:
@@ -79,7 +88,7 @@ pub(crate) fn download(
     let n = jobs.clamp(1, files.len());
     // dealt out in turn: the sizes are not known before the answers
     let groups: Vec<Vec<usize>> = (0..n).map(|g| (g..files.len()).step_by(n).collect()).collect();
-    let mut more = match copy::open_pool(cfg, n - 1, fai) {
+    let mut more = match copy::take_pool(t, cfg, n - 1, fai) {
         Ok(v) => v,
         Err(e) => {
             t.ev.pool_failed(&e);
@@ -150,21 +159,29 @@ fn fetch_batch(
     p: &Progress,
     ev: &dyn Events,
 ) -> Result<Vec<Fetched>, Error> {
-    let ok = !c.no_getmany
-        && match c.call("TFDGETMANY", format!("{} {}", files.len(), ENGINE_FROM - 1).as_bytes())? {
-            Status::Ok(_) => true,
-            Status::Unknown => {
-                c.no_getmany = true;
-                false
-            }
-            st => {
-                let why = listing::status_text(&st);
-                return Ok(files
-                    .iter()
-                    .map(|_| Fetched::Done(Done::Refused(why.clone())))
-                    .collect());
-            }
-        };
+    let line = format!("TFDGETMANY {} {}", files.len(), ENGINE_FROM - 1);
+    // a session that answered the probe OK answers this OK too: the paths
+    // follow at once, one round trip less
+    let pipelined = c.getmany_ok && files.len() <= MAX_BATCH;
+    let ok = pipelined
+        || (!c.no_getmany
+            && match c.command(line.as_bytes())? {
+                Status::Ok(_) => {
+                    c.getmany_ok = true;
+                    true
+                }
+                Status::Unknown => {
+                    c.no_getmany = true;
+                    false
+                }
+                st => {
+                    let why = listing::status_text(&st);
+                    return Ok(files
+                        .iter()
+                        .map(|_| Fetched::Done(Done::Refused(why.clone())))
+                        .collect());
+                }
+            });
     if !ok {
         let kept = Partials::default();
         let mut v = Vec::with_capacity(files.len());
@@ -177,11 +194,23 @@ fn fetch_batch(
         return Ok(v);
     }
     c.chan.tx.hold();
+    if pipelined {
+        c.chan.tx.send_frame(line.as_bytes())?;
+    }
     for w in files {
         c.chan.tx.send_frame(w.remote)?;
     }
     c.chan.tx.send_frame(b"E")?;
     c.chan.tx.release()?;
+    if pipelined {
+        let first = c.chan.rx.recv_frame()?;
+        if !matches!(Status::parse(&first), Status::Ok(_)) {
+            return Err(protocol(&format!(
+                "the batch was answered {:?}",
+                String::from_utf8_lossy(&first)
+            )));
+        }
+    }
     let mut out = Vec::with_capacity(files.len());
     for w in files {
         out.push(fetch_one(c, w, p)?);

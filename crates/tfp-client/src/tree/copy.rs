@@ -104,18 +104,56 @@ pub(crate) enum Done {
     Local(String),
 }
 
-/// Opens `n` more sessions like the caller's (LOGIN, INJAIL, Fast Access).
-pub(crate) fn open_pool(cfg: &ClientConfig, n: usize, fai: bool) -> Result<Vec<Client>, Error> {
-    let connect = move || -> Result<Client, Error> {
+/// How a pool session connects: LOGIN, INJAIL, Fast Access as the caller's.
+fn connector(cfg: &ClientConfig, fai: bool) -> impl Fn() -> Result<Client, Error> + Sync + Send + 'static {
+    let cfg = cfg.clone();
+    move || -> Result<Client, Error> {
         if fai {
             let dir = crate::fai_cache::default_dir();
-            if let Some(cache) = dir.and_then(|d| crate::fai_cache::FaiCache::open(&d, cfg).ok()) {
-                return crate::fai_cache::connect_cached(cfg, &cache).map(|(c, _)| c);
+            if let Some(cache) = dir.and_then(|d| crate::fai_cache::FaiCache::open(&d, &cfg).ok()) {
+                return crate::fai_cache::connect_cached(&cfg, &cache).map(|(c, _)| c);
             }
         }
-        Client::connect(cfg)
+        Client::connect(&cfg)
+    }
+}
+
+/// Opens `n` more sessions like the caller's (LOGIN, INJAIL, Fast Access).
+pub(crate) fn open_pool(cfg: &ClientConfig, n: usize, fai: bool) -> Result<Vec<Client>, Error> {
+    pool::open(n, !fai, &connector(cfg, fai))
+}
+
+/// Starts opening the `jobs - 1` more sessions of a tree run in the
+/// background ([`pool::Early`]), each primed with `prime`; [`take_pool`]
+/// takes them when the files are known.
+pub(crate) fn start_pool(t: &mut Tally<'_>, cfg: &ClientConfig, jobs: usize, fai: bool, prime: fn(&mut Client)) {
+    if t.pool.is_none() && jobs > 1 {
+        t.pool = Some(pool::Early::start(jobs - 1, !fai, connector(cfg, fai), prime));
+    }
+}
+
+/// `n` more sessions: those [`start_pool`] opened (the extra ones ended,
+/// any missing opened now), else `n` opened now.
+pub(crate) fn take_pool(t: &mut Tally<'_>, cfg: &ClientConfig, n: usize, fai: bool) -> Result<Vec<Client>, Error> {
+    let Some(early) = t.pool.take() else {
+        return open_pool(cfg, n, fai);
     };
-    pool::open(n, !fai, &connect)
+    let mut v = early.join()?;
+    for extra in v.drain(n.min(v.len())..) {
+        let _ = extra.end();
+    }
+    if v.len() < n {
+        match open_pool(cfg, n - v.len(), fai) {
+            Ok(more) => v.extend(more),
+            Err(e) => {
+                for c in v {
+                    let _ = c.end();
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(v)
 }
 
 /// Runs `jobs` over the caller's session and `jobs_wanted - 1` more, then
@@ -135,7 +173,7 @@ pub(crate) fn run_pool<J: Sync>(
         return 0;
     }
     let extra = jobs_wanted.min(jobs.len()).saturating_sub(1);
-    let mut more = match open_pool(cfg, extra, fai) {
+    let mut more = match take_pool(t, cfg, extra, fai) {
         Ok(v) => v,
         Err(e) => {
             t.ev.pool_failed(&e);
@@ -215,6 +253,15 @@ pub fn put(
         } else {
             locals.push(PathBuf::from(OsStr::from_bytes(&glob::unescape(s.as_bytes()))));
         }
+    }
+    // a tree's sessions open while this one looks at the destination,
+    // walks the sources and makes the directories
+    if o.recursive
+        && locals
+            .iter()
+            .any(|l| std::fs::symlink_metadata(l).is_ok_and(|m| m.is_dir()))
+    {
+        start_pool(&mut t, cfg, o.jobs, o.fai, batch::prime);
     }
     let given = dest;
     let dest = glob::unescape(given.as_bytes());
@@ -328,7 +375,14 @@ pub fn put(
     // child of a directory that could not be made fails too and is not told
     // again.
     let mut failed_dirs: Vec<Vec<u8>> = Vec::new();
-    let answers = super::sync::pipelined(c, "MKDIR", &dirs)?;
+    // the batch probe rides in front of them
+    let probe = !files.is_empty() && batch::Which::Put.unasked(c);
+    let first: &[&[u8]] = if probe { &[batch::Which::Put.probe_line()] } else { &[] };
+    let mut answers = super::sync::pipelined_lines(c, first, "MKDIR", &dirs)?;
+    if probe && !answers.is_empty() {
+        let st = answers.remove(0);
+        batch::Which::Put.learn(c, &st);
+    }
     for (d, st) in dirs.iter().zip(answers) {
         if failed_dirs.iter().any(|f| below(d, f)) {
             continue;
@@ -527,6 +581,9 @@ pub fn get(
             }
             Kind::Dir if !o.recursive => t.local(format!("get: {shown}: is a directory (use get -r)")),
             Kind::Dir => {
+                // the tree's sessions open while this one lists
+                let prime: fn(&mut Client) = if o.resume { |_| {} } else { batch_down::prime };
+                start_pool(&mut t, cfg, o.jobs, o.fai, prime);
                 let target = if local_is_dir && !name.is_empty() && !o.contents {
                     Landing::open(local).and_then(|l| l.create_dir(name).and_then(|()| l.sub(name)))
                 } else if local_is_dir {
@@ -542,7 +599,8 @@ pub fn get(
                         continue;
                     }
                 };
-                let mut l = match listing::list_tree(c, src) {
+                let probe = (!o.resume).then_some(batch::Which::Get);
+                let mut l = match listing::list_tree(c, src, probe) {
                     Ok(l) => l,
                     Err(e) if listing::session_failed(&e) => return Err(e),
                     Err(e @ Error::TooBig(_)) => {

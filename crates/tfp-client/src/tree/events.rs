@@ -134,6 +134,9 @@ impl Report {
 pub(crate) struct Tally<'e> {
     pub(crate) ev: &'e dyn Events,
     pub(crate) report: Report,
+    /// The pool opening in the background, if the run started one
+    /// ([`super::copy::take_pool`] takes it).
+    pub(crate) pool: Option<super::pool::Early>,
 }
 
 impl<'e> Tally<'e> {
@@ -141,6 +144,7 @@ impl<'e> Tally<'e> {
         Tally {
             ev,
             report: Report::default(),
+            pool: None,
         }
     }
 

@@ -142,9 +142,20 @@ pub fn session_failed(e: &Error) -> bool {
 /// is unread), so after [`Error::TooBig`] the session is not used again
 /// ([`Error::session_usable`] says so).
 pub fn list(c: &mut Client, dir: &[u8], recursive: bool) -> Result<Listing, Error> {
+    list_probing(c, dir, recursive, None)
+}
+
+/// [`list`], with the probe of a batch command sent just before the
+/// listing's command and its answer read first: it costs no round trip.
+pub(crate) fn list_probing(
+    c: &mut Client,
+    dir: &[u8],
+    recursive: bool,
+    probe: Option<super::batch::Which>,
+) -> Result<Listing, Error> {
     let name = if recursive { "LSR" } else { "LS" };
     let cmd = [name.as_bytes(), b" ", dir].concat();
-    c.chan.tx.send_frame(&cmd)?;
+    send_probing(c, &cmd, probe)?;
     let mut out = Bounded(Vec::new());
     match c.recv_chunks(&mut out) {
         Ok(Status::Ok(_)) => {}
@@ -241,11 +252,38 @@ fn num(b: &[u8]) -> Option<&str> {
 /// server has no TFDLIST (remembered on the session: never asked again)
 /// or its answer does not parse; the caller lists with LSR and FSTAT.
 pub fn list_stat(c: &mut Client, dir: &[u8]) -> Result<Option<StatListing>, Error> {
+    list_stat_probing(c, dir, None)
+}
+
+/// Sends `cmd`, with the probe of a batch command just before it (its
+/// answer read first) when one is still to ask: the probe rides the
+/// command's round trip instead of costing one of its own.
+fn send_probing(c: &mut Client, cmd: &[u8], probe: Option<super::batch::Which>) -> Result<(), Error> {
+    match probe.filter(|w| w.unasked(c)) {
+        Some(w) => {
+            c.chan.tx.hold();
+            c.chan.tx.send_frame(w.probe_line())?;
+            c.chan.tx.send_frame(cmd)?;
+            c.chan.tx.release()?;
+            let st = Status::parse(&c.chan.rx.recv_frame()?);
+            w.learn(c, &st);
+        }
+        None => c.chan.tx.send_frame(cmd)?,
+    }
+    Ok(())
+}
+
+/// [`list_stat`], with a batch command's probe riding ahead of TFDLIST.
+fn list_stat_probing(
+    c: &mut Client,
+    dir: &[u8],
+    probe: Option<super::batch::Which>,
+) -> Result<Option<StatListing>, Error> {
     if c.no_tfdlist {
         return Ok(None);
     }
     let cmd = [&b"TFDLIST "[..], dir].concat();
-    c.chan.tx.send_frame(&cmd)?;
+    send_probing(c, &cmd, probe)?;
     let mut out = Bounded(Vec::new());
     match c.recv_chunks(&mut out) {
         Ok(Status::Ok(_)) => {}
@@ -266,14 +304,15 @@ pub fn list_stat(c: &mut Client, dir: &[u8]) -> Result<Option<StatListing>, Erro
 /// Every entry below `dir` by its real bytes, for a tree download: TFDLIST
 /// where the server has it (its names are raw, so a name holding a control
 /// character is refused by name, where LSR shows the character as `?` and
-/// the download then asked for a file that does not exist), else LSR.
-pub fn list_tree(c: &mut Client, dir: &[u8]) -> Result<Listing, Error> {
-    match list_stat(c, dir)? {
+/// the download then asked for a file that does not exist), else LSR; a
+/// batch command's probe, if given, rides ahead of the first of them.
+pub(crate) fn list_tree(c: &mut Client, dir: &[u8], probe: Option<super::batch::Which>) -> Result<Listing, Error> {
+    match list_stat_probing(c, dir, probe)? {
         Some(l) => Ok(Listing {
             entries: l.entries.into_iter().map(|e| e.entry).collect(),
             refused: l.refused,
         }),
-        None => list(c, dir, true),
+        None => list_probing(c, dir, true, probe),
     }
 }
 

@@ -15,7 +15,7 @@ use super::filter::Filter;
 use super::landing::Landing;
 use super::listing::{self, Kind};
 use super::sync::{self, Meta, Plan, Rule, Side};
-use super::{batch, names};
+use super::{batch, batch_down, names};
 use crate::delta;
 use crate::engine::partial;
 use crate::replies::Split as _;
@@ -612,7 +612,44 @@ fn down(
         }
         copy::receive(c, cfg, &land, &f.rel, &f.remote, resume, p, &kept, ev)
     };
-    let n = transfer(c, cfg, o, &jobs, &one, n, t);
+    // whole files no partial waits for go in batches where the server has
+    // them (one exchange per session, not a round trip per file); those a
+    // batch leaves to the engine (big ones) and the rest go one by one
+    let before = t.failures();
+    let (batchable, mut rest): (Vec<&Fetch>, Vec<&Fetch>) = jobs
+        .iter()
+        .partition(|f| !f.delta && !o.dry_run && !Partials::resumable(&land, &f.rel));
+    let mut batched = 0;
+    if !batchable.is_empty() {
+        let wants: Vec<batch_down::Want<'_>> = batchable
+            .iter()
+            .map(|f| batch_down::Want {
+                land: &land,
+                rel: &f.rel,
+                remote: &f.remote,
+                keep_mode: false,
+            })
+            .collect();
+        let what = |w: &batch_down::Want<'_>| format!("mirror: get {}", names::shown(w.remote));
+        match batch_down::download(c, cfg, o.jobs, o.fai, &wants, &what, ev, t)? {
+            Some((done, big)) => {
+                batched = done;
+                rest.extend(big.iter().map(|b| batchable[b.0]));
+            }
+            None => rest.extend(batchable),
+        }
+    }
+    let rest: Vec<Fetch> = rest
+        .into_iter()
+        .map(|f| Fetch {
+            rel: f.rel.clone(),
+            remote: f.remote.clone(),
+            delta: f.delta,
+        })
+        .collect();
+    let mut n = transfer(c, cfg, o, &rest, &one, n, t);
+    n.transferred += batched;
+    n.failed = before + (jobs.len() - n.transferred);
     t.report.kept = kept.into_inner();
     Ok(Some((n, Vec::new())))
 }

@@ -279,11 +279,24 @@ const WINDOW: usize = 64;
 /// answers in order. One round trip per window instead of per command: what
 /// makes a mirror of many unchanged files fast.
 pub fn pipelined(c: &mut Client, name: &str, args: &[Vec<u8>]) -> Result<Vec<Status>, Error> {
-    let mut out = Vec::with_capacity(args.len());
+    pipelined_lines(c, &[], name, args)
+}
+
+/// [`pipelined`] behind the commands `first` (whole lines, answered first):
+/// a probe rides with the directories a run makes, no round trip of its own.
+pub fn pipelined_lines(c: &mut Client, first: &[&[u8]], name: &str, args: &[Vec<u8>]) -> Result<Vec<Status>, Error> {
+    let total = first.len() + args.len();
+    let mut out = Vec::with_capacity(total);
     let mut sent = 0;
-    while out.len() < args.len() {
-        while sent < args.len() && sent - out.len() < WINDOW {
-            c.chan.tx.send_frame_parts(&[name.as_bytes(), b" ", &args[sent]])?;
+    while out.len() < total {
+        while sent < total && sent - out.len() < WINDOW {
+            match first.get(sent) {
+                Some(line) => c.chan.tx.send_frame(line)?,
+                None => c
+                    .chan
+                    .tx
+                    .send_frame_parts(&[name.as_bytes(), b" ", &args[sent - first.len()]])?,
+            }
             sent += 1;
         }
         out.push(Status::parse(&c.chan.rx.recv_frame()?));
