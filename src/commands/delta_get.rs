@@ -145,17 +145,13 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         s.chan.tx.send_frame(&failed_frame(Failed::MissingParameter, why))?;
         return Ok(Reply::Sent);
     };
-    let index = sig.index();
+    let mut d = wire::Diff::new(&sig, their_size, block);
     let mut out = wire::Records::default();
     let mut hash = Sha256::new();
     let r = (|| -> Result<(), Stop> {
         let window = (WINDOW as u64).min(size) as usize;
         let mut buf = vec![0u8; window];
-        let mut delta = Vec::new();
-        let diff = |data: &[u8], delta: &mut Vec<u8>| {
-            delta.clear();
-            fast_rsync::diff(&index, data, &mut *delta).map_err(|_| Stop::Told("the delta could not be made"))
-        };
+        let bad = || Stop::Told("the delta could not be made");
         let unread = |_| Stop::Told("the server could not read the file (changed meanwhile?)");
         let mut at = 0u64;
         while at < size {
@@ -164,18 +160,26 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             if at == 0 {
                 // the first MiB decides whether a delta pays
                 let probe = n.min(PROBE);
-                diff(&buf[..probe], &mut delta)?;
-                if wire::rs_literal_bytes(&delta) * 100 > probe as u64 * (100 - MIN_REUSED_PERCENT) {
+                let literal = d.literal_share(&buf[..probe]).map_err(|()| bad())?;
+                if literal * 100 > probe as u64 * (100 - MIN_REUSED_PERCENT) {
                     return Err(Stop::Told("a delta would not pay: most of the file differs"));
                 }
             }
-            diff(&buf[..n], &mut delta)?;
-            hash.update(&buf[..n]);
+            let last = at + n as u64 == size;
             let tx = &mut s.chan.tx;
-            out.add_rs(&delta, n, &mut |f: &[u8]| tx.send_frame(f).map_err(Stop::from), &|| {
-                Stop::Told("the delta could not be made")
-            })?;
-            at += n as u64;
+            let done = d.feed_hashing(
+                &buf[..n],
+                last,
+                &mut hash,
+                &mut out,
+                &mut |f: &[u8]| tx.send_frame(f).map_err(Stop::from),
+                &bad,
+            )?;
+            if done == 0 && !last {
+                return Err(bad());
+            }
+            // bytes held back (a match may start there) are read again with the next
+            at += done as u64;
             t.bytes = out.sent;
         }
         let tx = &mut s.chan.tx;

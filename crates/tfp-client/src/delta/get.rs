@@ -20,7 +20,6 @@ use crate::engine::download::Target;
 use crate::engine::partial::Partial;
 use crate::tree::listing::hang_up;
 use crate::{Client, Error};
-use fast_rsync::{Signature, SignatureOptions};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io;
@@ -31,6 +30,8 @@ use tfp_wire::{Status, MAX_FRAME};
 
 /// Bytes of the old copy read at once (signatures and copies).
 const READ: usize = 4 << 20;
+/// Pieces of the new file from this size on are hashed while written.
+const PARALLEL: usize = 256 << 10;
 
 /// What TFDDELTAGET answered first: the server's file.
 struct Head {
@@ -211,10 +212,6 @@ impl Drop for Pending {
 /// Sends the old copy's block signatures, read in windows, then `E`.
 /// `Err(Error::Local)` when the copy cannot be read (nothing is ended).
 fn send_signatures(c: &mut Client, old: &File, size: u64, block: u32) -> Result<(), Error> {
-    let opts = SignatureOptions {
-        block_size: block,
-        crypto_hash_size: wire::STRONG,
-    };
     // whole blocks per window, so the windows' signatures join into the file's
     let window = (READ / block as usize).max(1) * block as usize;
     let mut buf = vec![0u8; (window as u64).min(size) as usize];
@@ -223,8 +220,7 @@ fn send_signatures(c: &mut Client, old: &File, size: u64, block: u32) -> Result<
     while at < size {
         let n = (size - at).min(window as u64) as usize;
         old.read_exact_at(&mut buf[..n], at).map_err(Error::Local)?;
-        let sig = Signature::calculate(&buf[..n], opts);
-        for entry in sig.serialized()[wire::SIG_HEADER..].chunks(wire::ENTRY) {
+        for entry in wire::signature_entries(&buf[..n], block).chunks(wire::ENTRY) {
             if frame.is_empty() {
                 frame.push(b'S');
             }
@@ -262,12 +258,28 @@ struct Build<'a> {
 }
 
 impl Build<'_> {
+    /// Writes `data` at the end of what is built; a big piece is hashed on a
+    /// second thread while it is written.
     fn emit(&mut self, data: &[u8]) {
-        self.hash.update(data);
-        if let Ok(f) = &self.out {
-            if let Err(e) = f.write_all_at(data, self.built) {
-                self.out = Err(e);
+        let (hash, out, built) = (&mut self.hash, &mut self.out, self.built);
+        let write = |out: &mut io::Result<File>| {
+            if let Ok(f) = out {
+                if let Err(e) = f.write_all_at(data, built) {
+                    *out = Err(e);
+                }
             }
+        };
+        if data.len() < PARALLEL {
+            hash.update(data);
+            write(out);
+        } else {
+            std::thread::scope(|t| {
+                let hashed = t.spawn(move || hash.update(data));
+                write(out);
+                if hashed.join().is_err() {
+                    *out = Err(io::Error::other("the hash thread failed"));
+                }
+            });
         }
         self.built += data.len() as u64;
     }
