@@ -321,7 +321,11 @@ pub fn signature_entries(data: &[u8], block: u32) -> Vec<u8> {
         block_size: block.max(1),
         crypto_hash_size: STRONG,
     };
-    let one = |d: &[u8]| fast_rsync::Signature::calculate(d, opts).into_serialized().split_off(SIG_HEADER);
+    let one = |d: &[u8]| {
+        fast_rsync::Signature::calculate(d, opts)
+            .into_serialized()
+            .split_off(SIG_HEADER)
+    };
     let b = block.max(1) as usize;
     if data.len() < 2 << 20 || data.len() < 4 * b {
         return one(data);
@@ -387,12 +391,13 @@ impl<'a> Diff<'a> {
     }
 
     /// Literal bytes a delta of `data` (the file's first bytes) would send:
-    /// whether a delta pays. The differ is left as new.
-    pub fn literal_share(&mut self, data: &[u8]) -> Result<u64, ()> {
+    /// whether a delta pays (`None`: `fast_rsync` wrote a delta this cannot
+    /// read). The differ is left as new.
+    pub fn literal_share(&mut self, data: &[u8]) -> Option<u64> {
         let mut r = Records::default();
-        self.feed(data, true, &mut r, &mut |_| Ok(()), &|| ())?;
+        let fed = self.feed(data, true, &mut r, &mut |_| Ok::<(), ()>(()), &|| ());
         self.expect = Some(0);
-        Ok(r.literal)
+        fed.ok().map(|_| r.literal)
     }
 
     /// How many of the whole blocks of `data` are old blocks `i`, `i + 1`, …
@@ -400,7 +405,10 @@ impl<'a> Diff<'a> {
         let got = signature_entries(data, self.block as u32);
         let from = i as usize * ENTRY;
         let want = self.entries.get(from..from + got.len()).unwrap_or_default();
-        got.chunks(ENTRY).zip(want.chunks(ENTRY)).take_while(|(a, b)| a == b).count()
+        got.chunks(ENTRY)
+            .zip(want.chunks(ENTRY))
+            .take_while(|(a, b)| a == b)
+            .count()
     }
 
     /// Diffs `data`, the new file's next bytes (`last`: they end it), into
@@ -422,7 +430,9 @@ impl<'a> Diff<'a> {
             let left = data.len() - pos;
             if let Some(i) = self.expect {
                 if left >= b && i < self.full {
-                    let k = ((left / b) as u64).min(self.full - i).min((FAST_BYTES / b).max(1) as u64) as usize;
+                    let k = ((left / b) as u64)
+                        .min(self.full - i)
+                        .min((FAST_BYTES / b).max(1) as u64) as usize;
                     let m = self.run(&data[pos..pos + k * b], i);
                     if m > 0 {
                         out.copy(i * b as u64, (m * b) as u64, send)?;
@@ -453,7 +463,9 @@ impl<'a> Diff<'a> {
             let mut delta = std::mem::take(&mut self.delta);
             delta.clear();
             let made = fast_rsync::diff(&self.index, &data[pos..end], &mut delta);
-            let r = made.map_err(|_| bad()).and_then(|()| self.settle(&delta, end - pos, ends, out, send, bad));
+            let r = made
+                .map_err(|_| bad())
+                .and_then(|()| self.settle(&delta, end - pos, ends, out, send, bad));
             self.delta = delta;
             let settled = r?;
             if settled == 0 {
@@ -530,7 +542,11 @@ impl<'a> Diff<'a> {
         bad: &dyn Fn() -> E,
     ) -> Result<usize, E> {
         // at least this much is settled, whatever the records
-        let sure = if last { data.len() } else { data.len().saturating_sub(self.block - 1) };
+        let sure = if last {
+            data.len()
+        } else {
+            data.len().saturating_sub(self.block - 1)
+        };
         let (early, rest) = data.split_at(sure);
         let r = std::thread::scope(|s| {
             let h = s.spawn(|| {
@@ -690,7 +706,6 @@ mod tests {
         assert!(Records::default().add_rs(&d, 11, &mut |_| Ok(()), &|| ()).is_err());
     }
 
-
     /// Pseudo-random bytes.
     fn noise(seed: u64, n: usize) -> Vec<u8> {
         let mut x = seed | 1;
@@ -707,11 +722,10 @@ mod tests {
     /// The delta of `new` against `old` fed in windows of `window` bytes,
     /// applied to `old`; and the literal bytes it sent.
     fn round_trip(old: &[u8], new: &[u8], window: usize) -> (Vec<u8>, u64) {
-        let block = block_size(old.len() as u64).min(1024).max(MIN_BLOCK);
-        let sig = fast_rsync::Signature::deserialize(
-            [sig_header(block).to_vec(), signature_entries(old, block)].concat(),
-        )
-        .unwrap();
+        let block = block_size(old.len() as u64).clamp(MIN_BLOCK, 1024);
+        let sig =
+            fast_rsync::Signature::deserialize([sig_header(block).to_vec(), signature_entries(old, block)].concat())
+                .unwrap();
         let mut d = Diff::new(&sig, old.len() as u64, block);
         let mut out = Records::default();
         let mut frames = Vec::new();
@@ -724,7 +738,9 @@ mod tests {
         loop {
             let end = (at + window).min(new.len());
             let last = end == new.len();
-            let n = d.feed_hashing(&new[at..end], last, &mut hash, &mut out, &mut send, &|| ()).unwrap();
+            let n = d
+                .feed_hashing(&new[at..end], last, &mut hash, &mut out, &mut send, &|| ())
+                .unwrap();
             at += n;
             if last {
                 assert_eq!(at, new.len());
@@ -779,16 +795,34 @@ mod tests {
     fn the_probe_tells_a_changed_file() {
         let old = noise(3, 200_000);
         let block = 1024;
-        let sig = fast_rsync::Signature::deserialize([sig_header(block).to_vec(), signature_entries(&old, block)].concat()).unwrap();
+        let sig =
+            fast_rsync::Signature::deserialize([sig_header(block).to_vec(), signature_entries(&old, block)].concat())
+                .unwrap();
         let mut d = Diff::new(&sig, old.len() as u64, block);
-        assert_eq!(d.literal_share(&old[..100 * 1024]), Ok(0));
-        assert_eq!(d.literal_share(&noise(5, 100_000)), Ok(100_000));
+        assert_eq!(d.literal_share(&old[..100 * 1024]), Some(0));
+        assert_eq!(d.literal_share(&noise(5, 100_000)), Some(100_000));
         let sig_of = signature_entries(&old, block);
-        let one = fast_rsync::Signature::calculate(&old, fast_rsync::SignatureOptions { block_size: block, crypto_hash_size: STRONG });
+        let one = fast_rsync::Signature::calculate(
+            &old,
+            fast_rsync::SignatureOptions {
+                block_size: block,
+                crypto_hash_size: STRONG,
+            },
+        );
         assert_eq!(sig_of, one.serialized()[SIG_HEADER..].to_vec());
         let big = noise(17, 5 << 20);
-        let one = fast_rsync::Signature::calculate(&big, fast_rsync::SignatureOptions { block_size: 1000, crypto_hash_size: STRONG });
-        assert_eq!(signature_entries(&big, 1000), one.serialized()[SIG_HEADER..].to_vec(), "two threads, one signature");
+        let one = fast_rsync::Signature::calculate(
+            &big,
+            fast_rsync::SignatureOptions {
+                block_size: 1000,
+                crypto_hash_size: STRONG,
+            },
+        );
+        assert_eq!(
+            signature_entries(&big, 1000),
+            one.serialized()[SIG_HEADER..].to_vec(),
+            "two threads, one signature"
+        );
     }
 
     #[test]

@@ -252,7 +252,7 @@ fn send_delta(
         }
     };
     let probe = first.len().min(PROBE);
-    let Ok(literal) = d.literal_share(&first[..probe]) else {
+    let Some(literal) = d.literal_share(&first[..probe]) else {
         abandon(c)?;
         return Err(unreadable());
     };
@@ -307,13 +307,13 @@ fn send_delta(
     let hash = match r {
         Ok(h) => h,
         Err(e) => {
-        // the server builds nothing from a sum no file has: it discards the
-        // build, and the session stays in step
-        if matches!(e, Error::Local(_) | Error::Protocol(_)) {
-            c.chan.tx.send_frame(b"Ex")?;
-            let _ = c.chan.rx.recv_frame()?;
-        }
-        return Err(e);
+            // the server builds nothing from a sum no file has: it discards the
+            // build, and the session stays in step
+            if matches!(e, Error::Local(_) | Error::Protocol(_)) {
+                c.chan.tx.send_frame(b"Ex")?;
+                let _ = c.chan.rx.recv_frame()?;
+            }
+            return Err(e);
         }
     };
     out.finish(&mut sender(c))?;
