@@ -34,6 +34,8 @@ use tfp_wire::{command, Failed, MAX_FRAME};
 
 /// Bytes of the old file read at once (signatures and copies).
 const WINDOW: usize = 4 << 20;
+/// Pieces of the new file from this size on are hashed while written.
+const PARALLEL: usize = 256 << 10;
 
 fn failed_frame(f: Failed, why: &str) -> Vec<u8> {
     format!("FAILED {} : {why}", f.code()).into_bytes()
@@ -71,10 +73,6 @@ pub fn sig(s: &mut Session, arg: &[u8]) -> CmdResult {
     let block = wire::block_size(size);
     let head = format!("OK {size} {block} {} {}", wire::STRONG, identity_of(&st));
     s.chan.tx.send_frame(head.as_bytes())?;
-    let opts = fast_rsync::SignatureOptions {
-        block_size: block,
-        crypto_hash_size: wire::STRONG,
-    };
     // whole blocks per window, so the windows' signatures join into the file's
     let window = (WINDOW / block as usize).max(1) * block as usize;
     let mut buf = vec![0u8; window];
@@ -90,8 +88,7 @@ pub fn sig(s: &mut Session, arg: &[u8]) -> CmdResult {
             ))?;
             return Ok(Reply::Sent);
         }
-        let sig = fast_rsync::Signature::calculate(&buf[..n], opts);
-        for entry in sig.serialized()[wire::SIG_HEADER..].chunks(wire::ENTRY) {
+        for entry in wire::signature_entries(&buf[..n], block).chunks(wire::ENTRY) {
             if frame.is_empty() {
                 frame.push(b'S');
             }
@@ -139,10 +136,22 @@ struct Build<'a> {
 }
 
 impl Build<'_> {
-    /// Writes `data` (the quota was reserved for the whole file up front).
+    /// Writes `data` (the quota was reserved for the whole file up front);
+    /// a big piece is hashed on a second thread while it is written.
     fn emit(&mut self, data: &[u8]) -> Result<(), Stop> {
-        self.hash.update(data);
-        self.up.write(data).map_err(Stop::Write)
+        if data.len() < PARALLEL {
+            self.hash.update(data);
+            return self.up.write(data).map_err(Stop::Write);
+        }
+        let (hash, up) = (&mut self.hash, &mut self.up);
+        std::thread::scope(|t| {
+            let hashed = t.spawn(|| hash.update(data));
+            let r = up.write(data).map_err(Stop::Write);
+            if hashed.join().is_err() {
+                return Err(Stop::Bad("the hash thread failed"));
+            }
+            r
+        })
     }
 
     fn apply(&mut self, frame: &[u8]) -> Result<(), Stop> {
@@ -261,6 +270,17 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let want = want.strip_prefix(b"0x").unwrap_or(&want);
     let built = b.up.written;
     let reply = match stop {
+        // the client's `Ex`: it gave the delta up (it will not pay, its file
+        // moved while read): nothing is built
+        _ if want == b"x" => {
+            info!("{} TFDDELTAPUT abandoned by the client", s.peer);
+            if wire_bytes == 0 {
+                // withdrawn before any record (sent ahead, then the delta
+                // would not pay): no transfer to log
+                t.path = None;
+            }
+            failed_frame(Failed::TransferApi, "the client abandoned the delta")
+        }
         Some(Stop::Bad(why)) => {
             warn!("{} TFDDELTAPUT refused: {why}", s.peer);
             failed_frame(Failed::TransferApi, why)

@@ -25,7 +25,7 @@ use crate::fsys::FsError;
 use crate::session::{denied_or, Session};
 use crate::xferlog::Direction;
 use log::{info, warn};
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use tfp_channel::ChannelError;
 use tfp_wire::delta as wire;
@@ -33,8 +33,11 @@ use tfp_wire::{command, Failed, MAX_FRAME};
 
 /// The most signature bytes a client may send.
 pub const MAX_SIGNATURE: u64 = wire::MAX_GET_SIGNATURE;
-/// Bytes of the file diffed at once (as the client's uploads do).
-const WINDOW: usize = 16 << 20;
+/// Bytes of the file read (and diffed) at once, as the client's uploads do.
+const WINDOW: usize = 8 << 20;
+/// Windows read and hashed ahead at most (while the signatures come, while
+/// the diff runs): a session holds at most `(AHEAD + 2) * WINDOW`.
+const AHEAD: usize = 2;
 /// Bytes at the front of the file diffed first to decide whether a delta pays.
 const PROBE: usize = 1 << 20;
 /// The probe must reuse at least this share (in percent) of its bytes.
@@ -103,111 +106,135 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let size = st.st_size.max(0) as u64;
     let head = format!("OK {size} {} {:o}", st.st_mtime, st.st_mode & 0o7777);
     s.chan.tx.send_frame(head.as_bytes())?;
-    // the client's signatures: never more than it announced
-    let mut sig = wire::sig_header(block).to_vec();
-    let mut wrong = None;
-    loop {
-        let f = s.chan.rx.recv_frame_max(MAX_FRAME)?;
-        match f.split_first() {
-            Some((b'S', entries)) => {
-                let held = (sig.len() - wire::SIG_HEADER) as u64;
-                if entries.len() % wire::ENTRY != 0 || held + entries.len() as u64 > want {
-                    wrong = Some("more signatures than a file of that size has");
-                } else if wrong.is_none() {
-                    sig.extend_from_slice(entries);
+    // the file is read (and hashed) ahead while the signatures come
+    let read = |buf: &mut [u8], at: u64| file.read_exact_at(buf, at);
+    wire::read_ahead(size, WINDOW, AHEAD, &read, |reader| -> CmdResult {
+        // the client's signatures: never more than it announced
+        let mut sig = wire::sig_header(block).to_vec();
+        let mut wrong = None;
+        loop {
+            let f = s.chan.rx.recv_frame_max(MAX_FRAME)?;
+            match f.split_first() {
+                Some((b'S', entries)) => {
+                    let held = (sig.len() - wire::SIG_HEADER) as u64;
+                    if entries.len() % wire::ENTRY != 0 || held + entries.len() as u64 > want {
+                        wrong = Some("more signatures than a file of that size has");
+                    } else if wrong.is_none() {
+                        sig.extend_from_slice(entries);
+                    }
+                }
+                Some((b'E', [])) => break,
+                Some((b'A', [])) => {
+                    info!("{} TFDDELTAGET: the client gave up", s.peer);
+                    return Ok(Reply::Sent);
+                }
+                _ => {
+                    warn!("{} TFDDELTAGET out of step; ending the session", s.peer);
+                    s.chan.tx.send_frame(&failed_frame(
+                        Failed::MissingParameter,
+                        "a frame that is neither signatures nor their end",
+                    ))?;
+                    return Ok(Reply::Close);
                 }
             }
-            Some((b'E', [])) => break,
-            Some((b'A', [])) => {
-                info!("{} TFDDELTAGET: the client gave up", s.peer);
-                return Ok(Reply::Sent);
-            }
-            _ => {
-                warn!("{} TFDDELTAGET out of step; ending the session", s.peer);
-                s.chan.tx.send_frame(&failed_frame(
-                    Failed::MissingParameter,
-                    "a frame that is neither signatures nor their end",
-                ))?;
-                return Ok(Reply::Close);
-            }
         }
-    }
-    if wrong.is_none() && (sig.len() - wire::SIG_HEADER) as u64 != want {
-        wrong = Some("fewer signatures than a file of that size has");
-    }
-    let sig = match wrong {
-        None => fast_rsync::Signature::deserialize(sig).ok(),
-        Some(_) => None,
-    };
-    let Some(sig) = sig else {
-        let why = wrong.unwrap_or("signatures that do not parse");
-        warn!("{} TFDDELTAGET refused: {why}", s.peer);
-        s.chan.tx.send_frame(&failed_frame(Failed::MissingParameter, why))?;
-        return Ok(Reply::Sent);
-    };
-    let index = sig.index();
-    let mut out = wire::Records::default();
-    let mut hash = Sha256::new();
-    let r = (|| -> Result<(), Stop> {
-        let window = (WINDOW as u64).min(size) as usize;
-        let mut buf = vec![0u8; window];
-        let mut delta = Vec::new();
-        let diff = |data: &[u8], delta: &mut Vec<u8>| {
-            delta.clear();
-            fast_rsync::diff(&index, data, &mut *delta).map_err(|_| Stop::Told("the delta could not be made"))
+        if wrong.is_none() && (sig.len() - wire::SIG_HEADER) as u64 != want {
+            wrong = Some("fewer signatures than a file of that size has");
+        }
+        let sig = match wrong {
+            None => fast_rsync::Signature::deserialize(sig).ok(),
+            Some(_) => None,
         };
-        let unread = |_| Stop::Told("the server could not read the file (changed meanwhile?)");
-        let mut at = 0u64;
-        while at < size {
-            let n = (size - at).min(window as u64) as usize;
-            file.read_exact_at(&mut buf[..n], at).map_err(unread)?;
-            if at == 0 {
-                // the first MiB decides whether a delta pays
-                let probe = n.min(PROBE);
-                diff(&buf[..probe], &mut delta)?;
-                if wire::rs_literal_bytes(&delta) * 100 > probe as u64 * (100 - MIN_REUSED_PERCENT) {
-                    return Err(Stop::Told("a delta would not pay: most of the file differs"));
+        let Some(sig) = sig else {
+            let why = wrong.unwrap_or("signatures that do not parse");
+            warn!("{} TFDDELTAGET refused: {why}", s.peer);
+            s.chan.tx.send_frame(&failed_frame(Failed::MissingParameter, why))?;
+            return Ok(Reply::Sent);
+        };
+        let mut d = wire::Diff::new(&sig, their_size, block);
+        let mut out = wire::Records::default();
+        let mut hash = None;
+        let r = (|| -> Result<(), Stop> {
+            let bad = || Stop::Told("the delta could not be made");
+            let unread = |_| Stop::Told("the server could not read the file (changed meanwhile?)");
+            let mut settled = 0u64;
+            loop {
+                let (start, buf) = match reader.next() {
+                    Some(wire::Ahead::Window(start, buf)) => (start, buf),
+                    Some(wire::Ahead::Failed(e)) => return Err(unread(e)),
+                    _ => return Err(unread(std::io::Error::other("no reader"))),
+                };
+                if start == 0 {
+                    // the first MiB decides whether a delta pays
+                    let probe = buf.len().min(PROBE);
+                    let literal = d.literal_share(&buf[..probe]).ok_or_else(bad)?;
+                    if literal * 100 > probe as u64 * (100 - MIN_REUSED_PERCENT) {
+                        return Err(Stop::Told("a delta would not pay: most of the file differs"));
+                    }
+                }
+                let end = start + buf.len() as u64;
+                let last = end == size;
+                // each window repeats the end of the last: what it left unsettled
+                let from = match settled.checked_sub(start) {
+                    Some(o) if o <= buf.len() as u64 => o as usize,
+                    _ => return Err(bad()),
+                };
+                let tx = &mut s.chan.tx;
+                let done = d.feed(
+                    &buf[from..],
+                    last,
+                    &mut out,
+                    &mut |f: &[u8]| tx.send_frame(f).map_err(Stop::from),
+                    &bad,
+                )?;
+                reader.give_back(buf);
+                settled += done as u64;
+                t.bytes = out.sent;
+                if last {
+                    break;
                 }
             }
-            diff(&buf[..n], &mut delta)?;
-            hash.update(&buf[..n]);
+            hash = match reader.next() {
+                Some(wire::Ahead::Sum(h)) => Some(h),
+                Some(wire::Ahead::Failed(e)) => return Err(unread(e)),
+                _ => return Err(unread(std::io::Error::other("no reader"))),
+            };
             let tx = &mut s.chan.tx;
-            out.add_rs(&delta, n, &mut |f: &[u8]| tx.send_frame(f).map_err(Stop::from), &|| {
-                Stop::Told("the delta could not be made")
-            })?;
-            at += n as u64;
-            t.bytes = out.sent;
+            out.finish(&mut |f: &[u8]| tx.send_frame(f).map_err(Stop::from))?;
+            // written to while read: the records are no version of it
+            let moved = file.metadata().map_or(true, |m| {
+                (m.size(), m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec())
+                    != (size, st.st_mtime, st.st_mtime_nsec, st.st_ctime, st.st_ctime_nsec)
+            });
+            if moved {
+                return Err(Stop::Told(
+                    "the file changed while it was read; no delta of it was sent",
+                ));
+            }
+            Ok(())
+        })();
+        t.bytes = out.sent;
+        match r {
+            Ok(()) => {
+                let sum: String = hash
+                    .unwrap_or_default()
+                    .finalize()
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                s.chan.tx.send_frame(format!("E{sum}").as_bytes())?;
+                t.complete = true;
+                info!(
+                    "{} TFDDELTAGET {size} bytes as {} of records ({} reused)",
+                    s.peer, out.sent, out.reused
+                );
+            }
+            Err(Stop::Channel(e)) => return Err(e.into()),
+            Err(Stop::Told(why)) => {
+                info!("{} TFDDELTAGET: {why}", s.peer);
+                s.chan.tx.send_frame(&failed_frame(Failed::TransferApi, why))?;
+            }
         }
-        let tx = &mut s.chan.tx;
-        out.finish(&mut |f: &[u8]| tx.send_frame(f).map_err(Stop::from))?;
-        // written to while read: the records are no version of it
-        let moved = file.metadata().map_or(true, |m| {
-            (m.size(), m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec())
-                != (size, st.st_mtime, st.st_mtime_nsec, st.st_ctime, st.st_ctime_nsec)
-        });
-        if moved {
-            return Err(Stop::Told(
-                "the file changed while it was read; no delta of it was sent",
-            ));
-        }
-        Ok(())
-    })();
-    t.bytes = out.sent;
-    match r {
-        Ok(()) => {
-            let sum: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
-            s.chan.tx.send_frame(format!("E{sum}").as_bytes())?;
-            t.complete = true;
-            info!(
-                "{} TFDDELTAGET {size} bytes as {} of records ({} reused)",
-                s.peer, out.sent, out.reused
-            );
-        }
-        Err(Stop::Channel(e)) => return Err(e.into()),
-        Err(Stop::Told(why)) => {
-            info!("{} TFDDELTAGET: {why}", s.peer);
-            s.chan.tx.send_frame(&failed_frame(Failed::TransferApi, why))?;
-        }
-    }
-    Ok(Reply::Sent)
+        Ok(Reply::Sent)
+    })
 }

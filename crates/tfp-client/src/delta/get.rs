@@ -20,17 +20,18 @@ use crate::engine::download::Target;
 use crate::engine::partial::Partial;
 use crate::tree::listing::hang_up;
 use crate::{Client, Error};
-use fast_rsync::{Signature, SignatureOptions};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use tfp_wire::delta::{self as wire, Op};
 use tfp_wire::{Status, MAX_FRAME};
 
 /// Bytes of the old copy read at once (signatures and copies).
 const READ: usize = 4 << 20;
+/// Pieces of the new file from this size on are hashed while written.
+const PARALLEL: usize = 256 << 10;
 
 /// What TFDDELTAGET answered first: the server's file.
 struct Head {
@@ -85,7 +86,21 @@ pub fn get(c: &mut Client, remote: &[u8], target: Target<'_>, progress: &AtomicU
     }
     let mut arg = format!("{old_size} {block} {} ", wire::STRONG).into_bytes();
     arg.extend_from_slice(remote);
-    let head = match c.call("TFDDELTAGET", &arg)? {
+    // the signatures are made while the command makes its round trip (at
+    // most MAX_GET_SIGNATURE bytes of them, checked above)
+    let stop = AtomicBool::new(false);
+    let (answer, frames) = std::thread::scope(|t| {
+        let made = t.spawn(|| signature_frames(&old, old_size, block, &stop));
+        let answer = c.call("TFDDELTAGET", &arg);
+        if !matches!(answer, Ok(Status::Ok(_))) {
+            stop.store(true, Ordering::Relaxed);
+        }
+        let frames = made
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the signature thread failed")));
+        (answer, frames)
+    });
+    let head = match answer? {
         Status::Ok(d) => match parse_head(&d) {
             Some(h) => h,
             None => return Err(liar(c, "a malformed TFDDELTAGET answer")),
@@ -110,7 +125,7 @@ pub fn get(c: &mut Client, remote: &[u8], target: Target<'_>, progress: &AtomicU
     };
     // no journal makes it resumable: a signal (tf's handler) removes it
     let _pending = Pending::new(&partial.data);
-    if let Err(e) = send_signatures(c, &old, old_size, block) {
+    if let Err(e) = send_signatures(c, frames) {
         partial.discard();
         return match e {
             Error::Local(e) => {
@@ -208,36 +223,43 @@ impl Drop for Pending {
     }
 }
 
-/// Sends the old copy's block signatures, read in windows, then `E`.
-/// `Err(Error::Local)` when the copy cannot be read (nothing is ended).
-fn send_signatures(c: &mut Client, old: &File, size: u64, block: u32) -> Result<(), Error> {
-    let opts = SignatureOptions {
-        block_size: block,
-        crypto_hash_size: wire::STRONG,
-    };
+/// The old copy's block signatures in `S` frames, read in windows.
+/// Stops early (an error) once `stop` is set.
+fn signature_frames(old: &File, size: u64, block: u32, stop: &AtomicBool) -> io::Result<Vec<Vec<u8>>> {
     // whole blocks per window, so the windows' signatures join into the file's
     let window = (READ / block as usize).max(1) * block as usize;
     let mut buf = vec![0u8; (window as u64).min(size) as usize];
+    let mut frames = Vec::new();
     let mut frame = Vec::with_capacity(wire::FRAME_DATA + wire::ENTRY);
     let mut at = 0u64;
     while at < size {
+        if stop.load(Ordering::Relaxed) {
+            return Err(io::Error::other("not wanted"));
+        }
         let n = (size - at).min(window as u64) as usize;
-        old.read_exact_at(&mut buf[..n], at).map_err(Error::Local)?;
-        let sig = Signature::calculate(&buf[..n], opts);
-        for entry in sig.serialized()[wire::SIG_HEADER..].chunks(wire::ENTRY) {
+        old.read_exact_at(&mut buf[..n], at)?;
+        for entry in wire::signature_entries(&buf[..n], block).chunks(wire::ENTRY) {
             if frame.is_empty() {
                 frame.push(b'S');
             }
             frame.extend_from_slice(entry);
             if frame.len() >= wire::FRAME_DATA {
-                c.chan.tx.send_frame(&frame)?;
-                frame.clear();
+                frames.push(std::mem::take(&mut frame));
             }
         }
         at += n as u64;
     }
     if !frame.is_empty() {
-        c.chan.tx.send_frame(&frame)?;
+        frames.push(frame);
+    }
+    Ok(frames)
+}
+
+/// Sends the signature frames, then `E`. `Err(Error::Local)` when the copy
+/// could not be read (nothing is ended).
+fn send_signatures(c: &mut Client, frames: io::Result<Vec<Vec<u8>>>) -> Result<(), Error> {
+    for f in frames.map_err(Error::Local)? {
+        c.chan.tx.send_frame(&f)?;
     }
     c.chan.tx.send_frame(b"E")?;
     Ok(())
@@ -262,12 +284,28 @@ struct Build<'a> {
 }
 
 impl Build<'_> {
+    /// Writes `data` at the end of what is built; a big piece is hashed on a
+    /// second thread while it is written.
     fn emit(&mut self, data: &[u8]) {
-        self.hash.update(data);
-        if let Ok(f) = &self.out {
-            if let Err(e) = f.write_all_at(data, self.built) {
-                self.out = Err(e);
+        let (hash, out, built) = (&mut self.hash, &mut self.out, self.built);
+        let write = |out: &mut io::Result<File>| {
+            if let Ok(f) = out {
+                if let Err(e) = f.write_all_at(data, built) {
+                    *out = Err(e);
+                }
             }
+        };
+        if data.len() < PARALLEL {
+            hash.update(data);
+            write(out);
+        } else {
+            std::thread::scope(|t| {
+                let hashed = t.spawn(move || hash.update(data));
+                write(out);
+                if hashed.join().is_err() {
+                    *out = Err(io::Error::other("the hash thread failed"));
+                }
+            });
         }
         self.built += data.len() as u64;
     }

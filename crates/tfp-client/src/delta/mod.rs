@@ -36,8 +36,11 @@ mod get;
 pub const MIN_SIZE: u64 = 256 << 10;
 /// The most signature bytes held (a 1 TiB file in 128 KiB blocks has 96 MiB).
 const MAX_SIGNATURE: u64 = 128 << 20;
-/// Bytes of the local file diffed at once.
-const WINDOW: usize = 16 << 20;
+/// Bytes of the local file read (and diffed) at once.
+const WINDOW: usize = 8 << 20;
+/// Windows read and hashed ahead of the diff at most (while the signatures
+/// come, while the diff runs): memory stays under `(AHEAD + 2) * WINDOW`.
+const AHEAD: usize = 6;
 /// Bytes at the front of the file diffed first to decide whether a delta pays.
 const PROBE: usize = 1 << 20;
 /// The probe must reuse at least this share (in percent) of its bytes, or
@@ -127,6 +130,17 @@ fn read_signature(c: &mut Client, head: &SigHead) -> Result<Option<Signature>, E
     }
 }
 
+/// Gives up the TFDDELTAPUT sent ahead: its answer is read and, when it
+/// was `OK`, the delta ended with a sum no file has (`Ex`), so the server
+/// discards the build and the session stays in step.
+fn abandon(c: &mut Client) -> Result<(), Error> {
+    if let Status::Ok(_) = Status::parse(&c.chan.rx.recv_frame()?) {
+        c.chan.tx.send_frame(b"Ex")?;
+        c.chan.rx.recv_frame()?;
+    }
+    Ok(())
+}
+
 /// Sends one frame of records on the session.
 fn sender(c: &mut Client) -> impl FnMut(&[u8]) -> Result<(), Error> + '_ {
     move |f: &[u8]| c.chan.tx.send_frame(f).map_err(Error::from)
@@ -181,35 +195,36 @@ pub fn put_keeping(
     if size < MIN_SIZE {
         return whole("a small file");
     }
+    let read = |buf: &mut [u8], at: u64| f.read_exact_at(buf, at);
+    wire::read_ahead(size, WINDOW, AHEAD, &read, |reader| {
+        send_delta(c, reader, &f, &before, remote, progress, keep)
+    })
+}
+
+/// [`put_keeping`] once the local file is being read (and hashed) ahead.
+fn send_delta(
+    c: &mut Client,
+    reader: &wire::Reader,
+    f: &File,
+    before: &std::fs::Metadata,
+    remote: &[u8],
+    progress: &AtomicU64,
+    keep: Keep,
+) -> Result<Outcome, Error> {
+    let size = before.len();
     let head = match c.call("TFDDELTASIG", remote)? {
         Status::Ok(data) => parse_head(&data).ok_or_else(|| Error::Protocol("malformed TFDDELTASIG answer".into()))?,
         Status::Unknown => return whole("the server has no delta transfers"),
         other => return whole(format!("no signatures: {other:?}")),
     };
-    let Some(sig) = read_signature(c, &head)? else {
-        return whole("the server could not make the signatures");
-    };
-    if head.size == 0 {
-        return whole("an empty target");
+    let held = wire::entries(head.size, head.block).saturating_mul(wire::ENTRY as u64) <= MAX_SIGNATURE;
+    if head.size == 0 || !held {
+        read_signature(c, &head)?;
+        return whole(if held { "an empty target" } else { "too many signatures" });
     }
-    let index = sig.index();
-    let window = (WINDOW as u64).min(size) as usize;
-    let mut buf = vec![0u8; window];
-    let mut delta = Vec::new();
-    let diff = |buf: &[u8], delta: &mut Vec<u8>| {
-        delta.clear();
-        fast_rsync::diff(&index, buf, &mut *delta)
-            .map_err(|e| Error::Protocol(format!("the delta could not be made: {e}")))
-    };
-    // the first MiB decides whether it pays (cheaply: a file that changed
-    // entirely must cost little more than sending it whole)
-    f.read_exact_at(&mut buf[..window], 0).map_err(Error::Local)?;
-    let probe = window.min(PROBE);
-    diff(&buf[..probe], &mut delta)?;
-    if wire::rs_literal_bytes(&delta) * 100 > probe as u64 * (100 - MIN_REUSED_PERCENT) {
-        return whole("most of the file changed");
-    }
-    diff(&buf[..window], &mut delta)?;
+    // TFDDELTAPUT goes now, behind TFDDELTASIG: its answer comes after the
+    // signatures instead of a round trip later; a delta that will not be
+    // made after all is abandoned (`Ex`: no file has that sum)
     let mut stamp = String::new();
     if keep.mode {
         stamp.push_str(&format!(",m{:o}", before.mode() & 0o777));
@@ -218,46 +233,89 @@ pub fn put_keeping(
         let mtime = keep.stamped_mtime(before.mtime());
         stamp.push_str(&format!(",t{mtime}"));
     }
-    let mut arg = format!("{size} {}{stamp} ", head.identity).into_bytes();
-    arg.extend_from_slice(remote);
-    match c.call("TFDDELTAPUT", &arg)? {
+    let mut line = format!("TFDDELTAPUT {size} {}{stamp} ", head.identity).into_bytes();
+    line.extend_from_slice(remote);
+    c.chan.tx.send_frame(&line)?;
+    let Some(sig) = read_signature(c, &head)? else {
+        abandon(c)?;
+        return whole("the server could not make the signatures");
+    };
+    let mut d = wire::Diff::new(&sig, head.size, head.block);
+    let first = match reader.next() {
+        Some(wire::Ahead::Window(0, buf)) => buf,
+        other => {
+            abandon(c)?;
+            return Err(Error::Local(match other {
+                Some(wire::Ahead::Failed(e)) => e,
+                _ => std::io::Error::other("the local file could not be read"),
+            }));
+        }
+    };
+    let probe = first.len().min(PROBE);
+    let Some(literal) = d.literal_share(&first[..probe]) else {
+        abandon(c)?;
+        return Err(unreadable());
+    };
+    if literal * 100 > probe as u64 * (100 - MIN_REUSED_PERCENT) {
+        abandon(c)?;
+        return whole("most of the file changed");
+    }
+    match Status::parse(&c.chan.rx.recv_frame()?) {
         Status::Ok(_) => {}
         other => return whole(format!("refused: {other:?}")),
     }
-    let mut hash = Sha256::new();
     let mut out = wire::Records::default();
-    let mut at = 0u64;
-    let r = (|| -> Result<(), Error> {
+    let mut settled = 0u64;
+    let mut window = Some((0u64, first));
+    let r = (|| -> Result<Sha256, Error> {
         loop {
-            let n = (size - at).min(window as u64) as usize;
-            if at > 0 {
-                f.read_exact_at(&mut buf[..n], at).map_err(Error::Local)?;
-                diff(&buf[..n], &mut delta)?;
-            }
-            hash.update(&buf[..n]);
-            out.add_rs(&delta, n, &mut sender(c), &unreadable)?;
-            at += n as u64;
-            progress.store(at, Ordering::Relaxed);
-            if at >= size {
+            let (start, buf) = match window.take() {
+                Some(w) => w,
+                None => match reader.next() {
+                    Some(wire::Ahead::Window(start, buf)) => (start, buf),
+                    Some(wire::Ahead::Failed(e)) => return Err(Error::Local(e)),
+                    _ => return Err(Error::Local(std::io::Error::other("the local file could not be read"))),
+                },
+            };
+            let end = start + buf.len() as u64;
+            let last = end == size;
+            // each window repeats the end of the last: what it left unsettled
+            let from = match settled.checked_sub(start) {
+                Some(o) if o <= buf.len() as u64 => o as usize,
+                _ => return Err(unreadable()),
+            };
+            let done = d.feed(&buf[from..], last, &mut out, &mut sender(c), &unreadable)?;
+            reader.give_back(buf);
+            settled += done as u64;
+            progress.store(settled, Ordering::Relaxed);
+            if last {
+                let hash = match reader.next() {
+                    Some(wire::Ahead::Sum(h)) => h,
+                    Some(wire::Ahead::Failed(e)) => return Err(Error::Local(e)),
+                    _ => return Err(Error::Local(std::io::Error::other("the local file could not be read"))),
+                };
                 let after = f.metadata().map_err(Error::Local)?;
-                if crate::tree::batch::moved(&before, &after) {
+                if crate::tree::batch::moved(before, &after) {
                     return Err(Error::Local(std::io::Error::other(
                         "it changed while it was read; not sent (the server keeps its old copy)",
                     )));
                 }
-                return Ok(());
+                return Ok(hash);
             }
         }
     })();
-    if let Err(e) = r {
-        // the server builds nothing from a sum no file has: it discards the
-        // build, and the session stays in step
-        if matches!(e, Error::Local(_) | Error::Protocol(_)) {
-            c.chan.tx.send_frame(b"Ex")?;
-            let _ = c.chan.rx.recv_frame()?;
+    let hash = match r {
+        Ok(h) => h,
+        Err(e) => {
+            // the server builds nothing from a sum no file has: it discards the
+            // build, and the session stays in step
+            if matches!(e, Error::Local(_) | Error::Protocol(_)) {
+                c.chan.tx.send_frame(b"Ex")?;
+                let _ = c.chan.rx.recv_frame()?;
+            }
+            return Err(e);
         }
-        return Err(e);
-    }
+    };
     out.finish(&mut sender(c))?;
     let sum: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
     c.chan.tx.send_frame(format!("E{sum}").as_bytes())?;
