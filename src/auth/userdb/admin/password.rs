@@ -138,8 +138,12 @@ mod tests {
         assert!(weakness(b"correct horse").is_none(), "letters and spaces");
         assert!(weakness(b"s3cretpw").is_none());
         assert!(
-            weakness("äöüäöüäöü".as_bytes()).is_none(),
+            weakness("abcdäöüäö".as_bytes()).is_none(),
             "non-ASCII counts as another class"
+        );
+        assert!(
+            weakness("äöüäöüäöü".as_bytes()).is_some(),
+            "non-ASCII alone is one class, as letters alone are"
         );
     }
 }
