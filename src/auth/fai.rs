@@ -21,7 +21,7 @@
 #![forbid(unsafe_code)]
 
 use nix::fcntl::{Flock, FlockArg};
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -163,29 +163,12 @@ impl Store {
     /// its name and syncs the directory: the token appears whole, and survives
     /// a crash.
     fn write_atomic(&self, final_path: &Path, rec: &Record) -> io::Result<()> {
-        let mut nonce = [0u8; 8];
-        openssl::rand::rand_bytes(&mut nonce).map_err(io::Error::other)?;
-        let tmp = self.dir.join(format!(
-            ".tmp-{}",
-            nonce.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        ));
         let mut line = rec.encode();
-        let written = (|| {
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-                .open(&tmp)?;
-            f.write_all(&line)?;
-            f.sync_all()?;
-            fs::rename(&tmp, final_path)?;
-            File::open(&self.dir)?.sync_all()
-        })();
+        // the directory was checked (ours alone, 0700) by check_dir
+        let written = tfd_sys::private_file::Writer::new(0o600)
+            .dir_checked()
+            .write(final_path, &line);
         line.fill(0);
-        if written.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
         written
     }
 
@@ -334,7 +317,7 @@ impl Store {
                     removed += 1;
                 }
                 continue;
-            } else if bytes.starts_with(b".tmp-") {
+            } else if bytes.starts_with(b".tmp-") || tfd_sys::private_file::is_temp_name(bytes) {
                 // a writer that died between create and rename, an hour ago
                 entry
                     .metadata()

@@ -12,10 +12,8 @@
 use crate::config::Config;
 use openssl::pkey::PKey;
 use openssl::rsa::Rsa;
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
-use std::os::fd::AsFd;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::fs;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// Bytes of randomness in a generated hash (hex-encoded: 48 characters, what
@@ -70,20 +68,16 @@ fn exists(p: &Path) -> Result<bool, String> {
     }
 }
 
-/// Writes a new file (never over an existing one) and syncs it and its directory.
+/// Writes a new file (never over an existing one: an admin's key stays) and
+/// syncs it and its directory, through tfd-sys's private-file writer. The
+/// directory is not checked here: the start's checks refuse a key in a
+/// directory others can change, naming the chmod that mends it.
 fn write_new(p: &Path, bytes: &[u8], mode: u32) -> Result<(), String> {
-    let err = |e: std::io::Error| format!("{}: {e}", p.display());
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(p)
-        .map_err(err)?;
-    // the umask may have taken bits away; the mode is the file's contract
-    f.set_permissions(fs::Permissions::from_mode(mode)).map_err(err)?;
-    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(err)?;
-    sync_parent(p)
+    tfd_sys::private_file::Writer::new(mode)
+        .dir_checked()
+        .no_replace()
+        .write(p, bytes)
+        .map_err(|e| format!("{}: {e}", p.display()))
 }
 
 /// Rewrites the config with a random hash on every `hash` line: a temporary
@@ -103,44 +97,18 @@ fn replace_hash(config: &Path, text: &str) -> Result<(), String> {
         }
     }
     let meta = fs::metadata(config).map_err(err)?;
-    let tmp = config.with_file_name(format!(
-        ".{}.init-{}",
-        config.file_name().and_then(|n| n.to_str()).unwrap_or("tfd.conf"),
-        std::process::id()
-    ));
-    let written = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&tmp)?;
-        tfd_sys::fchown(f.as_fd(), meta.uid(), meta.gid())?;
-        f.set_permissions(fs::Permissions::from_mode(meta.mode() & 0o7777))?;
-        f.write_all(out.as_bytes())?;
-        f.sync_all()?;
-        fs::rename(&tmp, config)
-    })();
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(err(e));
-    }
-    sync_parent(config)
-}
-
-fn sync_parent(p: &Path) -> Result<(), String> {
-    let dir = p
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| format!("{}: {e}", dir.display()))
+    // the original's owner and mode; its directory is the start's to judge
+    tfd_sys::private_file::Writer::new(meta.mode())
+        .owner(meta.uid(), meta.gid())
+        .dir_checked()
+        .write(config, out.as_bytes())
+        .map_err(err)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn fills_in_what_is_missing_and_nothing_else() {

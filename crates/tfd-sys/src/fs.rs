@@ -430,3 +430,39 @@ pub fn lock_shared(fd: BorrowedFd<'_>) -> io::Result<()> {
         }
     }
 }
+
+/// linkat(2) without following: `to` in `to_dir` becomes another name of
+/// `from` in `from_dir`; fails with EEXIST when `to` is there.
+pub fn linkat(from_dir: BorrowedFd<'_>, from: &CStr, to_dir: BorrowedFd<'_>, to: &CStr) -> io::Result<()> {
+    // SAFETY: valid fds and NUL-terminated names.
+    cvt(unsafe { libc::linkat(from_dir.as_raw_fd(), from.as_ptr(), to_dir.as_raw_fd(), to.as_ptr(), 0) }).map(drop)
+}
+
+/// fsync(2) of a directory's descriptor, so a rename in it survives a crash;
+/// a file system that cannot sync directories (EINVAL) is not an error.
+pub fn fsync_dir(dir: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: valid fd.
+    match cvt(unsafe { libc::fsync(dir.as_raw_fd()) }) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(()),
+        other => other.map(drop),
+    }
+}
+
+/// Fills `buf` from the kernel's random source (getrandom(2), waiting for
+/// it to be seeded).
+pub fn fill_random(buf: &mut [u8]) -> io::Result<()> {
+    let mut at = 0;
+    while at < buf.len() {
+        // SAFETY: the pointer and length name the unfilled rest of `buf`.
+        let n = unsafe { libc::getrandom(buf[at..].as_mut_ptr().cast(), buf.len() - at, 0) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        at += n as usize;
+    }
+    Ok(())
+}

@@ -1,5 +1,7 @@
-//! One safe way to write a file of tfd's own (a pidfile, and in time every
-//! private file) whole, in a directory only trusted accounts can change:
+//! The one safe way to write a file of tfd's own whole (the pidfile, the
+//! Fast Access tokens and the client's token cache, the user file,
+//! `--init-secrets`' key and config), in a directory only trusted accounts
+//! can change:
 //! - the directory, and every one above it, is owned by root or by the
 //!   effective user and writable by no one else, unless it is sticky (as
 //!   /tmp and /run/lock are: others may add names there but never remove or
@@ -9,11 +11,21 @@
 //!   is never opened, only skipped), with the mode set through the
 //!   descriptor, fsync'd, and renamed over the final name (a reader never
 //!   sees it half written, and a symlink planted at the final name is
-//!   replaced, never followed); the directory is fsync'd after.
+//!   replaced, never followed); the directory is fsync'd after;
+//! - an owner, when given, is set through the descriptor before the mode
+//!   and before a byte is written (the temporary is created 0600, so it is
+//!   never more open than the final file while it is still ours).
+//!
+//! [`Writer`] holds the choices the callers differ in: the mode, the owner,
+//! whether the directory is checked here (a caller that opened and checked
+//! it itself, more strictly, passes its descriptor to [`Writer::write_at`]
+//! or says [`Writer::dir_checked`]), and whether an existing file may be
+//! replaced ([`Writer::no_replace`]: `--init-secrets` never replaces a key).
 
+use std::ffi::CStr;
 use std::ffi::CString;
 use std::io::{self, Write};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -90,54 +102,297 @@ pub fn check_file(path: &Path, what: &str) -> Option<String> {
     check_dir(dir).map(|why| format!("{what} {}: {why}", full.display()))
 }
 
-/// Writes `contents` to `path` whole, mode `mode`, as the module says: after
-/// [`check_dir`] of its directory, through a fresh `O_EXCL|O_NOFOLLOW`
-/// temporary renamed into place.
-pub fn write(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
-    let dir: PathBuf = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
-    if let Some(why) = check_dir(&dir) {
-        return Err(io::Error::new(io::ErrorKind::PermissionDenied, why));
+/// How a private file is written: see the module. `Writer::new(0o600)` is
+/// the common case.
+#[derive(Debug, Clone, Copy)]
+pub struct Writer {
+    mode: u32,
+    owner: Option<(u32, u32)>,
+    check_dir: bool,
+    replace: bool,
+}
+
+impl Writer {
+    /// A file of mode `mode` (the umask does not apply), owned by whoever
+    /// writes it, replacing one already there, in a directory [`check_dir`]
+    /// accepts.
+    pub fn new(mode: u32) -> Writer {
+        Writer {
+            mode: mode & 0o7777,
+            owner: None,
+            check_dir: true,
+            replace: true,
+        }
     }
-    let dirfd = std::fs::File::open(&dir)?;
-    let final_name = CString::new(name.as_bytes())?;
-    let flags = libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY;
-    let mut last = None;
-    for attempt in 0..16u32 {
-        let nonce = std::time::SystemTime::now()
+
+    /// The file is given to `uid`:`gid` (through the descriptor, before its
+    /// mode is set and before it is written).
+    pub fn owner(self, uid: u32, gid: u32) -> Writer {
+        Writer {
+            owner: Some((uid, gid)),
+            ..self
+        }
+    }
+
+    /// The caller has checked the directory itself (more strictly than
+    /// [`check_dir`], or it is a path it was told to use as given): it is
+    /// not checked again here.
+    pub fn dir_checked(self) -> Writer {
+        Writer {
+            check_dir: false,
+            ..self
+        }
+    }
+
+    /// An existing file of that name is never replaced: the write fails
+    /// with `AlreadyExists` and leaves both it and no temporary behind.
+    pub fn no_replace(self) -> Writer {
+        Writer { replace: false, ..self }
+    }
+
+    /// Writes `contents` to `path` whole, as the module says.
+    pub fn write(&self, path: &Path, contents: &[u8]) -> io::Result<()> {
+        let dir: PathBuf = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = path
+            .file_name()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
+        if self.check_dir {
+            if let Some(why) = check_dir(&dir) {
+                return Err(io::Error::new(io::ErrorKind::PermissionDenied, why));
+            }
+        }
+        let dirfd = std::fs::File::open(&dir)?;
+        let name = CString::new(name.as_bytes())?;
+        self.write_in(dirfd.as_fd(), &name, contents)
+    }
+
+    /// Writes `contents` to `name` in the directory `dir` (a descriptor the
+    /// caller opened and checked: it is not checked again here).
+    pub fn write_at(&self, dir: BorrowedFd<'_>, name: &CStr, contents: &[u8]) -> io::Result<()> {
+        self.write_in(dir, name, contents)
+    }
+
+    fn write_in(&self, dir: BorrowedFd<'_>, name: &CStr, contents: &[u8]) -> io::Result<()> {
+        let flags = libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY;
+        let mut last = None;
+        for attempt in 0..16u32 {
+            let tmp = temp_name(name, attempt)?;
+            let fd = match crate::openat_nofollow(dir, &tmp, flags, 0o600) {
+                Ok(fd) => fd,
+                // planted, or someone else's: never opened, another name is tried
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists || e.raw_os_error() == Some(libc::ELOOP) => {
+                    last = Some(e);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let mut f = std::fs::File::from(fd);
+            let done = (|| {
+                if let Some((uid, gid)) = self.owner {
+                    crate::fchown(f.as_fd(), uid, gid)?;
+                }
+                // after the owner: chown clears the set-id bits
+                f.set_permissions(std::fs::Permissions::from_mode(self.mode))?;
+                f.write_all(contents)?;
+                f.sync_all()?;
+                self.rename(dir, &tmp, name)
+            })();
+            if done.is_err() {
+                let _ = crate::unlinkat(dir, &tmp, false);
+                return done;
+            }
+            // the rename is only durable once the directory is
+            return crate::fsync_dir(dir);
+        }
+        Err(last.unwrap_or_else(|| io::Error::other("no free temporary name")))
+    }
+
+    fn rename(&self, dir: BorrowedFd<'_>, tmp: &CStr, name: &CStr) -> io::Result<()> {
+        if self.replace {
+            return crate::renameat2(dir, tmp, dir, name, false);
+        }
+        match crate::renameat2(dir, tmp, dir, name, true) {
+            // a file system without RENAME_NOREPLACE (NFS): a hard link is
+            // as exclusive, and the temporary's name is removed after
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                crate::linkat(dir, tmp, dir, name)?;
+                let _ = crate::unlinkat(dir, tmp, false);
+                Ok(())
+            }
+            other => other,
+        }
+    }
+}
+
+/// `.NAME.XXXXXXXX.tmp`, XXXXXXXX random (the clock and the pid when the
+/// kernel has no randomness to give): a name no one can guess ahead, and one
+/// a crash leaves recognisable ([`is_temp_name`]).
+fn temp_name(name: &CStr, attempt: u32) -> io::Result<CString> {
+    let mut r = [0u8; 4];
+    let nonce = if crate::fill_random(&mut r).is_ok() {
+        u32::from_ne_bytes(r)
+    } else {
+        std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0)
-            ^ attempt.wrapping_mul(0x9e37_79b9)
-            ^ std::process::id().rotate_left(16);
-        let tmp = CString::new(format!(".{}.{nonce:08x}.tmp", name.to_string_lossy()))?;
-        let fd = match crate::openat_nofollow(dirfd.as_fd(), &tmp, flags, mode & 0o7777) {
-            Ok(fd) => fd,
-            // planted, or someone else's: never opened, another name is tried
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists || e.raw_os_error() == Some(libc::ELOOP) => {
-                last = Some(e);
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        let mut f = std::fs::File::from(fd);
-        let done = (|| {
-            f.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777))?;
-            f.write_all(contents)?;
-            f.sync_all()?;
-            crate::renameat2(dirfd.as_fd(), &tmp, dirfd.as_fd(), &final_name, false)
-        })();
-        if done.is_err() {
-            let _ = crate::unlinkat(dirfd.as_fd(), &tmp, false);
-            return done;
-        }
-        let _ = dirfd.sync_all();
-        return Ok(());
+            ^ std::process::id().rotate_left(16)
+    } ^ attempt.wrapping_mul(0x9e37_79b9);
+    CString::new(format!(".{}.{nonce:08x}.tmp", name.to_string_lossy())).map_err(io::Error::other)
+}
+
+/// Whether `name` is one of [`Writer`]'s temporaries (a writer that died
+/// between create and rename left it; a sweep may remove it once old).
+pub fn is_temp_name(name: &[u8]) -> bool {
+    let Some(inner) = name.strip_prefix(b".").and_then(|n| n.strip_suffix(b".tmp")) else {
+        return false;
+    };
+    match inner.len().checked_sub(9).map(|at| inner.split_at(at)) {
+        Some((base, nonce)) => !base.is_empty() && nonce[0] == b'.' && nonce[1..].iter().all(u8::is_ascii_hexdigit),
+        None => false,
     }
-    Err(last.unwrap_or_else(|| io::Error::other("no free temporary name")))
+}
+
+/// Writes `contents` to `path` whole, mode `mode`, as the module says:
+/// `Writer::new(mode).write(path, contents)`.
+pub fn write(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
+    Writer::new(mode).write(path, contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    fn scratch(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("tfd-sys-private-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir(&d).unwrap();
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).unwrap();
+        d
+    }
+
+    fn names(d: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn the_mode_is_exact_whatever_the_umask() {
+        let d = scratch("mode");
+        for mode in [0o600, 0o644, 0o640, 0o400] {
+            let p = d.join(format!("f{mode:o}"));
+            Writer::new(mode).write(&p, b"x").unwrap();
+            let m = std::fs::metadata(&p).unwrap();
+            assert_eq!(m.mode() & 0o7777, mode);
+            assert_eq!(m.uid(), crate::geteuid());
+        }
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn replaces_atomically_and_leaves_no_temporary() {
+        let d = scratch("replace");
+        let p = d.join("file");
+        std::fs::write(&p, b"old").unwrap();
+        let before = std::fs::metadata(&p).unwrap().ino();
+        // a hard link to the old file keeps its contents: the new one is
+        // another inode renamed over the name, not the old one rewritten
+        std::fs::hard_link(&p, d.join("held")).unwrap();
+        Writer::new(0o600).write(&p, b"new contents").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"new contents");
+        assert_ne!(std::fs::metadata(&p).unwrap().ino(), before);
+        assert_eq!(std::fs::read(d.join("held")).unwrap(), b"old");
+        assert_eq!(names(&d), ["file", "held"]);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_failed_write_leaves_the_old_file_and_no_partial_one() {
+        let d = scratch("fail");
+        let p = d.join("file");
+        std::fs::write(&p, b"old").unwrap();
+        // the rename cannot happen: the name is a non-empty directory
+        let q = d.join("sub");
+        std::fs::create_dir(&q).unwrap();
+        std::fs::write(q.join("x"), b"").unwrap();
+        assert!(Writer::new(0o600).write(&q, b"new").is_err());
+        // never replaced, and the temporary is gone
+        assert!(Writer::new(0o600).no_replace().write(&p, b"new").unwrap_err().kind() == io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&p).unwrap(), b"old");
+        assert_eq!(names(&d), ["file", "sub"]);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn no_replace_writes_a_new_file_whole() {
+        let d = scratch("new");
+        let p = d.join("key.pem");
+        Writer::new(0o600).no_replace().write(&p, b"secret").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"secret");
+        assert_eq!(names(&d), ["key.pem"]);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_planted_symlink_is_replaced_never_followed() {
+        let d = scratch("planted");
+        let victim = d.join("victim");
+        std::fs::write(&victim, b"root's").unwrap();
+        let p = d.join("file");
+        std::os::unix::fs::symlink(&victim, &p).unwrap();
+        Writer::new(0o644).write(&p, b"ours").unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"root's");
+        assert!(std::fs::symlink_metadata(&p).unwrap().is_file());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn the_owner_is_set_before_the_mode() {
+        let d = scratch("owner");
+        let p = d.join("conf");
+        if crate::geteuid() != 0 {
+            panic!("this test needs root (it gives a file to another account)");
+        }
+        Writer::new(0o4640).owner(1, 2).write(&p, b"x").unwrap();
+        let m = std::fs::metadata(&p).unwrap();
+        assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (1, 2, 0o4640));
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_directory_others_can_write_is_refused_unless_checked_by_the_caller() {
+        let d = scratch("open");
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let p = d.join("file");
+        let e = Writer::new(0o600).write(&p, b"x").unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::PermissionDenied);
+        assert!(e.to_string().contains("chmod go-w"), "{e}");
+        assert!(!p.exists());
+        Writer::new(0o600).dir_checked().write(&p, b"x").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"x");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn temporaries_are_recognised() {
+        let t = temp_name(c"fai-0123", 0).unwrap();
+        assert!(is_temp_name(t.as_bytes()), "{t:?}");
+        for not in [
+            &b"fai-0123"[..],
+            b".tmp",
+            b"..00000000.tmp",
+            b".x.0000000g.tmp",
+            b".x.000000000.tmp",
+        ] {
+            assert!(!is_temp_name(not), "{not:?}");
+        }
+    }
 }

@@ -9,7 +9,7 @@ use super::{Client, ClientConfig, Error, FaiToken};
 use sha2::{Digest, Sha256};
 use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -137,31 +137,13 @@ impl FaiCache {
         })
     }
 
-    /// Stores `t` (0600), replacing the file atomically: a temporary of a
-    /// random name created O_EXCL|O_NOFOLLOW (never a file that was there),
-    /// renamed over the file.
+    /// Stores `t` (0600), replacing the file atomically, through tfd-sys's
+    /// private-file writer on the checked directory's descriptor: a temporary
+    /// of a random name created O_EXCL|O_NOFOLLOW (never a file that was
+    /// there), synced, renamed over the file.
     pub fn store(&self, t: &FaiToken) -> io::Result<()> {
-        let mut r = [0u8; 8];
-        getrandom::getrandom(&mut r).map_err(|e| io::Error::other(e.to_string()))?;
-        let tmp: String = r.iter().map(|b| format!("{b:02x}")).collect();
-        let tmp = CString::new(format!(".{}.tmp{tmp}", self.name.to_string_lossy())).map_err(io::Error::other)?;
         let line = format!("{} {} {}\n", t.token, t.expiry, openssl::base64::encode_block(&t.key));
-        let fd = sys::openat_nofollow(
-            self.dir.as_fd(),
-            &tmp,
-            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL,
-            0o600,
-        )?;
-        let written = (|| {
-            let mut f = File::from(fd);
-            f.write_all(line.as_bytes())?;
-            f.sync_all()?;
-            sys::renameat2(self.dir.as_fd(), &tmp, self.dir.as_fd(), &self.name, false)
-        })();
-        if written.is_err() {
-            let _ = sys::unlinkat(self.dir.as_fd(), &tmp, false);
-        }
-        written
+        sys::private_file::Writer::new(0o600).write_at(self.dir.as_fd(), &self.name, line.as_bytes())
     }
 
     /// Forgets the token.

@@ -66,52 +66,23 @@ fn lock_path(path: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
-/// Writes `db` to `path` atomically: a new mode-0600 file beside it, synced, then
-/// renamed over the old one, then the directory synced. Readers (tfd at LOGIN) see
-/// the old file or the new one, never a mix. Callers hold the lock ([`update`]).
+/// Writes `db` to `path` atomically, through tfd-sys's private-file writer: a
+/// new mode-0600 file beside it, synced, then renamed over the old one, then the
+/// directory synced. Readers (tfd at LOGIN) see the old file or the new one,
+/// never a mix. Callers hold the lock ([`update`]). The directory is not
+/// checked here: tfd judges the file and its directories where it reads them
+/// ([`load_trusted`]), and tfpasswd's `check` reports them.
 pub fn save_atomic(path: &Path, db: &UserDb) -> Result<(), UserDbError> {
-    let io_err = |p: &Path, error| UserDbError::Io {
-        file: p.display().to_string(),
-        error,
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let base = path
-        .file_name()
-        .ok_or_else(|| UserDbError::Invalid(format!("{} is not a file name", path.display())))?;
-    let mut r = [0u8; 6];
-    getrandom::getrandom(&mut r).map_err(|_| UserDbError::Random)?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(base);
-    tmp_name.push(format!(
-        ".tmp-{}",
-        r.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    ));
-    let tmp = dir.join(tmp_name);
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| io_err(&tmp, e))?;
-        // the umask may have taken bits away, never added: set exactly 0600
-        f.set_permissions(fs::Permissions::from_mode(0o600))
-            .map_err(|e| io_err(&tmp, e))?;
-        f.write_all(&db.render()).map_err(|e| io_err(&tmp, e))?;
-        f.sync_all().map_err(|e| io_err(&tmp, e))?;
-        fs::rename(&tmp, path).map_err(|e| io_err(path, e))?;
-        if let Ok(d) = File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    if path.file_name().is_none() {
+        return Err(UserDbError::Invalid(format!("{} is not a file name", path.display())));
     }
-    result
+    tfd_sys::private_file::Writer::new(0o600)
+        .dir_checked()
+        .write(path, &db.render())
+        .map_err(|error| UserDbError::Io {
+            file: path.display().to_string(),
+            error,
+        })
 }
 
 /// Read-modify-write under an exclusive lock (`<file>.lock`, flock), so concurrent
