@@ -159,13 +159,27 @@ fn a_planter_racing_tf_never_gets_a_byte() {
         d.display(),
         leaks.display()
     );
-    let mut planting = Command::new("sh")
-        .args(["-c", &script])
-        .uid(planter.0)
-        .gid(planter.1)
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
+    // killed and reaped however the test ends: a planter left spinning after
+    // a failed assertion held the test's stdout open, so the runner's pipe
+    // never closed and the whole run waited for ever
+    struct Planter(std::process::Child);
+    impl Drop for Planter {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let planting = Planter(
+        Command::new("sh")
+            .args(["-c", &script])
+            .uid(planter.0)
+            .gid(planter.1)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let mut landed = 0;
     for i in 0..12 {
         let who = if i % 2 == 0 { Some(victim) } else { None };
@@ -195,8 +209,7 @@ fn a_planter_racing_tf_never_gets_a_byte() {
             assert_eq!(failure, 1, "run {i}: one sentence: {e}");
         }
     }
-    planting.kill().unwrap();
-    planting.wait().unwrap();
+    drop(planting);
     let leaked = fs::read_to_string(&leaks).unwrap();
     assert!(
         leaked.is_empty(),
