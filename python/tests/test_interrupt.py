@@ -20,7 +20,11 @@ RATE = "rate_limit_session 4M"
 SIZE = 24 << 20  # six seconds at the session's pace
 
 CHILD = textwrap.dedent("""
-    import sys, time, tfd_client
+    import signal, sys, time, tfd_client
+    # Ctrl-C as at a terminal: a runner started in the background (`cmd &`
+    # from a script) hands SIGINT down ignored, and Python then installs no
+    # KeyboardInterrupt handler of its own
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     addr, key, hash_, op, a, b = sys.argv[1:7]
     s = tfd_client.connect(addr, key=key, hash=hash_)
     print("started", flush=True)
