@@ -101,13 +101,9 @@ pub fn get_range(
     let mut cmd = b"GET ".to_vec();
     cmd.extend_from_slice(&tfp_wire::hpf::encode(remote, start, want, None));
     let f = c.raw(&cmd)?;
-    let grant = match f.strip_prefix(b"OK ") {
-        Some(g) if g.len() == 8 => i64::from_be_bytes(g.try_into().unwrap_or([0; 8])),
-        _ => return Err(Error::refused("GET", Status::parse(&f))),
+    let Some(grant) = granted(&f, want)? else {
+        return Err(Error::refused("GET", Status::parse(&f)));
     };
-    if grant <= 0 || grant > want {
-        return Err(Error::Protocol(format!("bad grant {grant}")));
-    }
     let mut pos = start;
     let mut buf = AlignedBuf::zeroed(grant as usize);
     let mut cancelled = false;
@@ -166,6 +162,20 @@ pub fn get_range(
     Ok(())
 }
 
+/// The grant of a GET or GETCAN answer (`OK` and 8 bytes), which must lie
+/// within `1..=want`; `None` when the answer is no grant at all (a refusal,
+/// or UNKNOWN from a server without the command).
+fn granted(answer: &[u8], want: i64) -> Result<Option<i64>, Error> {
+    let grant = match answer.strip_prefix(b"OK ") {
+        Some(g) if g.len() == 8 => i64::from_be_bytes(g.try_into().unwrap_or([0; 8])),
+        _ => return Ok(None),
+    };
+    if grant <= 0 || grant > want {
+        return Err(Error::Protocol(format!("bad grant {grant}")));
+    }
+    Ok(Some(grant))
+}
+
 /// The byte range `[start, end)` of `remote` through GETCAN (the 2.4.1
 /// HPF download that pauses after every `canpt` chunks for the client's
 /// word): asked to pause when the range is in, answered `CONT` while it is
@@ -188,18 +198,12 @@ pub fn get_range_bounded(
     let mut cmd = b"GETCAN ".to_vec();
     cmd.extend_from_slice(&tfp_wire::hpf::encode(remote, start, want as i64, Some(canpt)));
     let f = c.raw(&cmd)?;
-    let grant = match f.strip_prefix(b"OK ") {
-        Some(g) if g.len() == 8 => i64::from_be_bytes(g.try_into().unwrap_or([0; 8])),
-        _ => {
-            return match Status::parse(&f) {
-                Status::Unknown => get_range(c, remote, start, end, bufsz, sink),
-                st => Err(Error::refused("GETCAN", st)),
-            }
-        }
+    let Some(grant) = granted(&f, want as i64)? else {
+        return match Status::parse(&f) {
+            Status::Unknown => get_range(c, remote, start, end, bufsz, sink),
+            st => Err(Error::refused("GETCAN", st)),
+        };
     };
-    if grant <= 0 || grant > want as i64 {
-        return Err(Error::Protocol(format!("bad grant {grant}")));
-    }
     let mut pos = start;
     let mut buf = AlignedBuf::zeroed(grant as usize);
     let mut chunks = 0u64;
