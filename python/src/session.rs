@@ -559,8 +559,9 @@ impl Session {
     }
 
     /// GET of `length` bytes from `offset` (None: to the end) as bytes. A
-    /// known length lands straight in the bytes object returned (no copy
-    /// of the data after the wire; a file shorter than asked gives fewer).
+    /// known length is deciphered straight into the bytes object returned
+    /// (`parallel::get_range_into`: no copy after the wire); a file shorter
+    /// than asked gives fewer.
     #[pyo3(signature = (remote, offset=0, length=None, bufsz=BUFSZ))]
     fn get_bytes(
         &self,
@@ -585,15 +586,8 @@ impl Session {
         };
         let mut got = 0usize;
         let b = PyBytes::new_with(py, n, |buf| {
-            let got = &mut got;
-            self.run(py, move |c| {
-                parallel::get_range(c, &remote, offset, offset + n as u64, bufsz, &mut |chunk| {
-                    let end = (*got + chunk.len()).min(buf.len());
-                    buf[*got..end].copy_from_slice(&chunk[..end - *got]);
-                    *got = end;
-                    Ok(())
-                })
-            })
+            got = self.run(py, move |c| parallel::get_range_into(c, &remote, offset, buf, bufsz))?;
+            Ok(())
         })?;
         if got < n {
             // the file ended first

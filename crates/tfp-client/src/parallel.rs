@@ -97,6 +97,42 @@ pub fn get_range(
     bufsz: i64,
     sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
 ) -> Result<(), Error> {
+    let pos = range(c, remote, start, end, bufsz, Dest::Sink(sink))?;
+    if pos < end {
+        return Err(Error::Mismatch(format!(
+            "the file ended at {pos}, inside the range {start}..{end} (changed on the server?)"
+        )));
+    }
+    Ok(())
+}
+
+/// `GET` of `dst.len()` bytes of `remote` from `start` into `dst`, each
+/// chunk deciphered where it belongs: a big read into memory (the Python
+/// binding's bytes) costs no copy after the wire, where [`get_range`]'s
+/// sink copied every byte once more. Returns the bytes that came, fewer
+/// when the file ends first (a read past the end is a short read, as
+/// `read(2)`'s). Errors and the session afterwards as [`get_range`]'s.
+pub fn get_range_into(c: &mut Client, remote: &[u8], start: u64, dst: &mut [u8], bufsz: i64) -> Result<usize, Error> {
+    if dst.is_empty() {
+        return Ok(0);
+    }
+    let end = start + dst.len() as u64;
+    let pos = range(c, remote, start, end, bufsz, Dest::Memory(dst))?;
+    Ok((pos - start) as usize)
+}
+
+/// Where [`range`] lands the chunks.
+enum Dest<'a> {
+    /// Each chunk's part inside the range handed on.
+    Sink(&'a mut dyn FnMut(&[u8]) -> std::io::Result<()>),
+    /// The range's memory: a chunk that lies inside it is received in place.
+    Memory(&'a mut [u8]),
+}
+
+/// The GET of `[start, end)` behind [`get_range`] and [`get_range_into`]:
+/// returns where the data stopped (`end`, or before it when the file is
+/// shorter); a server's cancel is [`Error::Cancelled`].
+fn range(c: &mut Client, remote: &[u8], start: u64, end: u64, bufsz: i64, mut dest: Dest<'_>) -> Result<u64, Error> {
     let want = (end - start).clamp(1, bufsz.max(1) as u64) as i64;
     let mut cmd = b"GET ".to_vec();
     cmd.extend_from_slice(&tfp_wire::hpf::encode(remote, start, want, None));
@@ -105,7 +141,8 @@ pub fn get_range(
         return Err(Error::refused("GET", Status::parse(&f)));
     };
     let mut pos = start;
-    let mut buf = AlignedBuf::zeroed(grant as usize);
+    // chunks that do not land in place (a sink's, a tail past the range)
+    let mut scratch: Option<AlignedBuf> = None;
     let mut cancelled = false;
     let mut fin = false;
     let mut server_cancelled = false;
@@ -122,12 +159,21 @@ pub fn get_range(
         if len > grant {
             return Err(Error::Protocol(format!("chunk {len} over grant {grant}")));
         }
-        c.chan.rx.recv_unit(&mut buf[..len as usize])?;
         let take = (len as u64).min(end.saturating_sub(pos)) as usize;
-        if take > 0 {
-            sink(&buf[..take]).map_err(Error::Local)?;
-            pos += take as u64;
+        let off = (pos - start) as usize;
+        match &mut dest {
+            Dest::Memory(m) if take == len as usize => c.chan.rx.recv_unit(&mut m[off..off + take])?,
+            dest => {
+                let buf = scratch.get_or_insert_with(|| AlignedBuf::zeroed(grant as usize));
+                c.chan.rx.recv_unit(&mut buf[..len as usize])?;
+                match dest {
+                    Dest::Sink(sink) if take > 0 => sink(&buf[..take]).map_err(Error::Local)?,
+                    Dest::Memory(m) => m[off..off + take].copy_from_slice(&buf[..take]),
+                    Dest::Sink(_) => {}
+                }
+            }
         }
+        pos += take as u64;
         if pos >= end && !cancelled {
             // our range is complete: cancel, then FIN, and drain to the server's FIN
             c.chan
@@ -148,18 +194,14 @@ pub fn get_range(
             if len > grant {
                 return Err(Error::Protocol(format!("chunk {len} over grant {grant}")));
             }
+            let buf = scratch.get_or_insert_with(|| AlignedBuf::zeroed(grant as usize));
             c.chan.rx.recv_unit(&mut buf[..len as usize])?;
         }
     }
-    if pos < end {
-        if server_cancelled {
-            return Err(Error::Cancelled { command: "GET" });
-        }
-        return Err(Error::Mismatch(format!(
-            "the file ended at {pos}, inside the range {start}..{end} (changed on the server?)"
-        )));
+    if pos < end && server_cancelled {
+        return Err(Error::Cancelled { command: "GET" });
     }
-    Ok(())
+    Ok(pos)
 }
 
 /// The grant of a GET or GETCAN answer (`OK` and 8 bytes), which must lie
