@@ -24,20 +24,23 @@ pub(crate) fn progress_fn(cb: Option<PyObject>) -> impl FnMut(u64) {
 
 /// Runs `f` while a thread hands what `read` counts to the Python callback
 /// `cb` about ten times a second (and once at the end), taking the GIL for
-/// each call.
-pub(crate) fn polled<T>(read: impl Fn() -> u64 + Sync, cb: Option<&PyObject>, f: impl FnOnce() -> T) -> T {
+/// each call: a running byte count, or a tree's (files done, files) pair.
+pub(crate) fn polled<N, T>(read: impl Fn() -> N + Sync, cb: Option<&PyObject>, f: impl FnOnce() -> T) -> T
+where
+    N: PartialEq + Copy + for<'py> IntoPyObject<'py>,
+{
     use std::sync::atomic::{AtomicBool, Ordering};
     let done = AtomicBool::new(false);
     std::thread::scope(|scope| {
         if let Some(cb) = cb {
             let (done, read) = (&done, &read);
             scope.spawn(move || {
-                let mut last = u64::MAX;
+                let mut last: Option<N> = None;
                 loop {
                     let finished = done.load(Ordering::Acquire);
                     let n = read();
-                    if n != last {
-                        last = n;
+                    if last != Some(n) {
+                        last = Some(n);
                         Python::with_gil(|py| {
                             if let Err(e) = cb.call1(py, (n,)) {
                                 e.print(py);

@@ -35,6 +35,12 @@ fn kind_name(k: Kind) -> &'static str {
     }
 }
 
+/// A stat as Python gets it: (kind, size, mtime).
+type StatTuple = (&'static str, u64, i64);
+
+/// A listed entry with its stat: (kind, rel, size, mtime).
+type StatEntryTuple = (&'static str, Vec<u8>, u64, i64);
+
 /// One TF Protocol session (a connected tfp_client::Client).
 #[pyclass(module = "tfd_client._native")]
 pub(crate) struct Session {
@@ -295,6 +301,32 @@ impl Session {
             Ok(l.entries.into_iter().map(|e| (kind_name(e.kind), e.rel)).collect())
         })
     }
+    /// FSTAT of every path in one pipelined exchange
+    /// (tfp_client::tree::sync::fstat_all: a round trip per window of
+    /// paths, not per path): (kind, size, mtime) each, None for a path the
+    /// server refused (gone since it was listed).
+    fn stat_many(&self, py: Python<'_>, paths: Vec<Vec<u8>>) -> PyResult<Vec<Option<StatTuple>>> {
+        self.run(py, |c| {
+            let all = tfp_client::tree::sync::fstat_all(c, &paths)?;
+            Ok(all
+                .into_iter()
+                .map(|r| r.ok().map(|s| (kind_name(s.kind), s.size, s.mtime)))
+                .collect())
+        })
+    }
+    /// TFDLIST (tfp_client::tree::listing::list_stat): every entry below
+    /// `dir` with its size and mtime in one exchange, as (kind, rel, size,
+    /// mtime); None from a server without it (the caller lists with LSR).
+    fn list_stat(&self, py: Python<'_>, dir: Vec<u8>) -> PyResult<Option<Vec<StatEntryTuple>>> {
+        self.run(py, |c| {
+            Ok(tfp_client::tree::listing::list_stat(c, &dir)?.map(|l| {
+                l.entries
+                    .into_iter()
+                    .map(|e| (kind_name(e.entry.kind), e.entry.rel, e.size, e.mtime))
+                    .collect()
+            }))
+        })
+    }
     /// LS/LSR as the server sent it.
     #[pyo3(signature = (dir, recursive=false))]
     fn list_raw(&self, py: Python<'_>, dir: Vec<u8>, recursive: bool) -> PyResult<Py<PyBytes>> {
@@ -381,8 +413,9 @@ impl Session {
     /// directory's contents go to `dest` itself (made if missing), as rsync's
     /// `src/`; downloads land in partials renamed over their names when
     /// whole, and `resume` continues what an interrupted run kept. Returns
-    /// what the run told and did (see `TreeRun`).
-    #[pyo3(signature = (upload, sources, dest, contents=true, jobs=4, resume=false, filters=Vec::new(), progress=None))]
+    /// what the run told and did (see `TreeRun`). `progress` hears the bytes
+    /// moved, or with `per_file` (files done, files).
+    #[pyo3(signature = (upload, sources, dest, contents=true, jobs=4, resume=false, filters=Vec::new(), progress=None, per_file=false))]
     fn copy_tree(
         &self,
         py: Python<'_>,
@@ -394,6 +427,7 @@ impl Session {
         resume: bool,
         filters: Vec<(bool, String)>,
         progress: Option<PyObject>,
+        per_file: bool,
     ) -> PyResult<TreeRun> {
         let o = copy::Options {
             contents,
@@ -403,7 +437,7 @@ impl Session {
             ..copy::Options::default()
         };
         let run = if upload { copy::put } else { copy::get };
-        self.tree_run(py, progress, |c, cfg, heard| {
+        self.tree_run(py, progress, per_file, |c, cfg, heard| {
             run(c, cfg, &sources, &dest, &o, heard).map(TreeRun::of)
         })
     }
@@ -434,7 +468,7 @@ impl Session {
             filter: filter(&filters),
             delta: mirror::Delta::Auto,
         };
-        self.tree_run(py, progress, |c, cfg, heard| {
+        self.tree_run(py, progress, false, |c, cfg, heard| {
             mirror::mirror(c, cfg, &src, &dst, &o, heard).map(|m| {
                 let mut r = TreeRun::of(m.report);
                 r.planned = m

@@ -5,6 +5,7 @@ use crate::pyio::polled;
 use crate::session::Session;
 use pyo3::prelude::*;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tfp_client::tree::events::{Events, Fault, Progress, Report};
 use tfp_client::tree::filter::Filter;
@@ -16,6 +17,8 @@ use tfp_client::{Client, ClientConfig, Error};
 pub(crate) struct Heard {
     said: Mutex<Vec<(&'static str, String)>>,
     progress: Mutex<Option<Arc<Progress>>>,
+    /// The files the run moves, once it knows.
+    files: AtomicU64,
 }
 
 impl Events for Heard {
@@ -35,7 +38,8 @@ impl Events for Heard {
             .unwrap_or_else(|p| p.into_inner())
             .push(("note", text.to_string()));
     }
-    fn transferring(&self, _total: usize, progress: &Arc<Progress>) {
+    fn transferring(&self, total: usize, progress: &Arc<Progress>) {
+        self.files.store(total as u64, Ordering::Relaxed);
         *self.progress.lock().unwrap_or_else(|p| p.into_inner()) = Some(progress.clone());
     }
 }
@@ -82,19 +86,28 @@ impl TreeRun {
 
 impl Session {
     /// Runs a tree run as a long operation (Ctrl-C stops it), its progress
-    /// polled for `cb`, and what it told attached to its report.
+    /// polled for `cb` (the bytes moved, or with `per_file` the pair (files
+    /// done, files): what fsspec's Callbacks count), and what it told
+    /// attached to its report.
     pub(crate) fn tree_run(
         &self,
         py: Python<'_>,
         cb: Option<PyObject>,
+        per_file: bool,
         f: impl FnOnce(&mut Client, &ClientConfig, &Heard) -> Result<TreeRun, Error> + Send,
     ) -> PyResult<TreeRun> {
         let heard = Heard::default();
-        let moved = || {
-            let p = heard.progress.lock().unwrap_or_else(|p| p.into_inner());
-            p.as_ref().map_or(0, |p| p.moved())
+        let progress = || heard.progress.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut r = if per_file {
+            let files = || {
+                let done = progress().map_or(0, |p| p.files());
+                (done, heard.files.load(Ordering::Relaxed))
+            };
+            self.run_long(py, |c, cfg| polled(files, cb.as_ref(), || f(c, cfg, &heard)))?
+        } else {
+            let moved = || progress().map_or(0, |p| p.moved());
+            self.run_long(py, |c, cfg| polled(moved, cb.as_ref(), || f(c, cfg, &heard)))?
         };
-        let mut r = self.run_long(py, |c, cfg| polled(moved, cb.as_ref(), || f(c, cfg, &heard)))?;
         r.said = std::mem::take(&mut *heard.said.lock().unwrap_or_else(|p| p.into_inner()));
         Ok(r)
     }

@@ -120,6 +120,98 @@ def test_put_and_get_recursive_with_progress(tfd, tffs, tmp_path):
     tffs.rm(base, recursive=True)
 
 
+class Counted:
+    """An fsspec Callback that keeps what it was told."""
+
+    def __new__(cls):
+        from fsspec.callbacks import Callback
+
+        class _C(Callback):
+            def __init__(self):
+                super().__init__()
+                self.sizes, self.values = [], []
+
+            def call(self, *args, **kwargs):
+                self.sizes.append(self.size)
+                self.values.append(self.value)
+
+        return _C()
+
+
+def test_recursive_put_and_get_of_a_directory_are_one_tree_run_on_the_pool(tfd, tffs, tmp_path, monkeypatch):
+    # a directory goes to the library's tree run (what tf put -r / get -r
+    # run), not fsspec's file-by-file loop: put_file/get_file never called,
+    # fsspec's rule for the destination kept (into dst/NAME when dst exists
+    # and the source has no trailing "/"), the Callback told files of files
+    src = tmp_path / "tree"
+    files = {f"d{i % 5}/f{i}.bin": os.urandom(1000 + i) for i in range(60)}
+    files["top.txt"] = b"top"
+    for rel, data in files.items():
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).write_bytes(data)
+    (src / "empty").mkdir()
+
+    def one_by_one(*a, **k):
+        raise AssertionError("a file moved one by one")
+
+    monkeypatch.setattr(type(tffs), "put_file", one_by_one)
+    monkeypatch.setattr(type(tffs), "get_file", one_by_one)
+    base = "t_" + secrets.token_hex(4)
+    up = Counted()
+    tffs.put(str(src), base, recursive=True, callback=up)  # base missing: the contents land in it
+    for rel, data in files.items():
+        assert (tfd.data / base / rel).read_bytes() == data, rel
+    assert (tfd.data / base / "empty").is_dir()
+    assert up.size == len(files) and up.value == len(files)
+    tffs.put(str(src), base, recursive=True)  # base exists: into base/tree
+    assert (tfd.data / base / "tree" / "d3" / "f3.bin").read_bytes() == files["d3/f3.bin"]
+    down = Counted()
+    dst = tmp_path / "dst"
+    tffs.get(base + "/", str(dst), recursive=True, callback=down)  # a trailing "/": the contents
+    for rel, data in files.items():
+        assert (dst / rel).read_bytes() == data, rel
+    assert (dst / "tree" / "top.txt").read_bytes() == b"top" and (dst / "empty").is_dir()
+    assert down.size == 2 * len(files) and down.value == 2 * len(files)
+    tffs.get(f"tf://{tfd.addr}/{base}/tree", str(dst), recursive=True)  # dst exists: into dst/tree
+    assert (dst / "tree" / "d0" / "f0.bin").read_bytes() == files["d0/f0.bin"]
+    tffs.rm(base, recursive=True)
+
+
+def test_find_and_du_are_one_listing_and_agree_with_fsspecs_walk(tfd, tffs, monkeypatch):
+    from fsspec.spec import AbstractFileSystem
+
+    base = "fd_" + secrets.token_hex(4)
+    sizes = {}
+    for i in range(40):
+        rel = f"{base}/d{i % 4}/e{i % 3}/f{i}.bin"
+        (tfd.data / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tfd.data / rel).write_bytes(b"x" * i)
+        sizes[rel] = i
+    (tfd.data / base / "void").mkdir()
+    # fsspec's own walk (an ls per directory), computed first as the reference
+    walked = AbstractFileSystem.find(tffs, base, withdirs=True, detail=True)
+    walked_du = AbstractFileSystem.du(tffs, base, total=False)
+    calls = {"ls": 0, "info": 0}
+    for name in calls:
+        real = getattr(type(tffs), name)
+
+        def counted(self, *a, _real=real, _name=name, **k):
+            calls[_name] += 1
+            return _real(self, *a, **k)
+
+        monkeypatch.setattr(type(tffs), name, counted)
+    assert tffs.find(base) == sorted(sizes)
+    found = tffs.find(base, withdirs=True, detail=True)
+    assert sorted(found) == sorted(walked)
+    assert all(found[n]["type"] == walked[n]["type"] and found[n]["size"] == walked[n]["size"] for n in found)
+    assert tffs.du(base, total=False) == walked_du == sizes
+    assert tffs.du(base) == sum(sizes.values())
+    assert calls["ls"] == 0 and calls["info"] == 4  # the top's, once per call
+    assert tffs.find(base + "/d0/e1/f4.bin") == [base + "/d0/e1/f4.bin"]
+    assert tffs.find(base + "/nope") == []
+    tffs.rm(base, recursive=True)
+
+
 def test_pandas_round_trips_csv_and_parquet_through_tf_urls(tfd):
     try:
         import pandas as pd

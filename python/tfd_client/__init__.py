@@ -362,18 +362,25 @@ class Session:
     # --- listings ---------------------------------------------------------
     def listdir(self, path: PathLike = "", *, recursive: bool = False, stat: bool = False) -> List[Entry]:
         """LS (LSR with recursive=True): the entries, names checked by tfp-client.
-        stat=True adds size and mtime (one FSTAT per entry)."""
+        stat=True adds size and mtime: with recursive=True from one TFDLIST
+        (every entry with its size and mtime in one exchange) where the
+        server has it, otherwise FSTATs sent without waiting for each answer
+        (size and mtime None for an entry gone since it was listed)."""
         base = _s(_b(path)).rstrip("/")
-        out = []
-        for kind, rel in self._n.listdir(_b(path), recursive):
-            name = _s(rel)
-            full = posixpath.join(base, name) if base else name
-            size = mtime = None
-            if stat:
-                st = self.stat(full)
-                size, mtime = st.size, st.mtime
-            out.append(Entry(name, full, kind, size, mtime))
-        return out
+
+        def full(name: str) -> str:
+            return posixpath.join(base, name) if base else name
+
+        if stat and recursive:
+            listed = self._n.list_stat(_b(path))
+            if listed is not None:
+                return [Entry(_s(rel), full(_s(rel)), kind, size, mtime) for kind, rel, size, mtime in listed]
+        entries = [(kind, _s(rel)) for kind, rel in self._n.listdir(_b(path), recursive)]
+        if not stat:
+            return [Entry(name, full(name), kind, None, None) for kind, name in entries]
+        stats = self._n.stat_many([_b(full(name)) for _, name in entries])
+        return [Entry(name, full(name), kind, st[1] if st else None, st[2] if st else None)
+                for (kind, name), st in zip(entries, stats)]
 
     def walk(self, top: PathLike = "") -> Iterator[Tuple[str, List[str], List[str]]]:
         """Like os.walk, top-down, from one LSR."""

@@ -16,7 +16,9 @@ Every operation is one of the library's (tfp-client through the binding):
 ``cat_file`` ranges are GETs, ``pipe_file`` a SNDFILE, ``open(..., "wb")``
 uploads as it is written (a window of a few MiB, not the file) and puts the
 file in place only when closed, ``get_file``/``put_file`` the library's
-download and upload engines, ``mv`` RENAM, ``cp_file`` COPY, ``rm`` DEL,
+download and upload engines, ``get``/``put`` of a directory with
+``recursive=True`` the library's tree runs (``tf get -r``/``put -r``: a pool
+of sessions, files in batches), ``mv`` RENAM, ``cp_file`` COPY, ``rm`` DEL,
 RMDIR (``recursive=True``) or rmdir (empty only). One session serves the
 filesystem instance; a file open for writing gets a session of its own, kept
 for the next one. Calls from several threads take turns on the session.
@@ -35,7 +37,7 @@ from typing import Any, Dict, List, Optional
 from fsspec.callbacks import DEFAULT_CALLBACK
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
-from . import connect
+from . import _tree, connect
 from ._errors import Error
 
 _CONNECT_KEYS = ("key", "key_pem", "hash", "user", "password", "jail", "transport", "aes", "timeout", "proto",
@@ -44,6 +46,12 @@ _CONNECT_KEYS = ("key", "key_pem", "hash", "user", "password", "jail", "transpor
 
 def _kind(kind: str) -> str:
     return {"dir": "directory", "file": "file"}.get(kind, "other")
+
+
+def _entry_info(e) -> Dict[str, Any]:
+    """fsspec's info dict of a listed ``Entry``."""
+    return {"name": e.path, "size": (e.size or 0) if e.kind == "file" else 0, "type": _kind(e.kind),
+            "mtime": e.mtime}
 
 
 class TfFileSystem(AbstractFileSystem):
@@ -148,15 +156,38 @@ class TfFileSystem(AbstractFileSystem):
             return [info] if detail else [path]
         with self._lock:
             entries = self._s().listdir(path, stat=detail)
-        out = []
-        for e in entries:
-            full = posixpath.join(path, e.name) if path else e.name
-            if detail:
-                out.append({"name": full, "size": (e.size or 0) if e.kind == "file" else 0, "type": _kind(e.kind),
-                            "mtime": e.mtime})
-            else:
-                out.append(full)
-        return out
+        return [_entry_info(e) if detail else e.path for e in entries]
+
+    def find(self, path, maxdepth=None, withdirs=False, detail=False, **kwargs):
+        """Every file below ``path`` (and directory, withdirs=True) from one
+        recursive listing with sizes and mtimes (TFDLIST; LSR and pipelined
+        FSTATs from a server without it), where fsspec's walk lists each
+        directory and stats each entry in turn."""
+        if maxdepth is not None:
+            return super().find(path, maxdepth=maxdepth, withdirs=withdirs, detail=detail, **kwargs)
+        path = self._strip_protocol(path)
+        try:
+            top = self.info(path)
+        except FileNotFoundError:
+            return {} if detail else []
+        out = {}
+        if top["type"] != "directory":
+            out[path] = top
+        else:
+            if withdirs and path:
+                out[path] = top
+            with self._lock:
+                entries = self._s().listdir(path, recursive=True, stat=True)
+            out.update((e.path, _entry_info(e)) for e in entries if withdirs or e.kind != "dir")
+        names = sorted(out)
+        return {n: out[n] for n in names} if detail else names
+
+    def du(self, path, total=True, maxdepth=None, withdirs=False, **kwargs):
+        """Sizes from ``find``'s one listing (fsspec's asks each file's info)."""
+        if maxdepth is not None:
+            return super().du(path, total=total, maxdepth=maxdepth, withdirs=withdirs, **kwargs)
+        sizes = {n: i["size"] for n, i in self.find(path, withdirs=withdirs, detail=True).items()}
+        return sum(sizes.values()) if total else sizes
 
     def exists(self, path, **kwargs) -> bool:
         path = self._strip_protocol(path)
@@ -316,6 +347,56 @@ class TfFileSystem(AbstractFileSystem):
             self._parent_made(rpath)
             s.put(lpath, rpath, progress=callback.absolute_update)
         self.invalidate_cache(rpath)
+
+    # --- trees: the library's tree runs -------------------------------------
+    # fsspec's own get/put expand the source into a list of files (a listing
+    # per directory) and move them one by one; a whole directory goes to the
+    # library's tree run instead (tfp_client::tree::copy, what `tf get -r`
+    # and `tf put -r` run: a pool of `tree_jobs` sessions, files in batches
+    # of TFDPUTMANY/TFDGETMANY, each file replaced whole or left as it was).
+    # The destination is fsspec's: into dst/NAME when dst is an existing
+    # directory (or ends with "/") and the source does not end with "/",
+    # into dst itself otherwise. Anything else (a file, a list, a glob,
+    # maxdepth) is fsspec's way.
+    tree_jobs = 4
+
+    def put(self, lpath, rpath, recursive=False, callback=DEFAULT_CALLBACK, maxdepth=None, **kwargs):
+        if not (recursive and maxdepth is None and not kwargs and isinstance(lpath, str)
+                and isinstance(rpath, str) and not self._has_magic(lpath) and os.path.isdir(lpath)):
+            return super().put(lpath, rpath, recursive=recursive, callback=callback, maxdepth=maxdepth, **kwargs)
+        into = rpath.endswith("/") or self.isdir(rpath)
+        dest = self._strip_protocol(rpath)
+        if into and not lpath.endswith(("/", os.sep)):
+            dest = posixpath.join(dest, os.path.basename(os.path.normpath(lpath))) if dest else \
+                os.path.basename(os.path.normpath(lpath))
+        self.makedirs(dest, exist_ok=True)
+        self._tree_run(True, os.path.normpath(lpath), dest, callback)
+        self.invalidate_cache(dest)
+
+    def get(self, rpath, lpath, recursive=False, callback=DEFAULT_CALLBACK, maxdepth=None, **kwargs):
+        src = self._strip_protocol(rpath) if isinstance(rpath, str) else ""
+        if not (recursive and maxdepth is None and not kwargs and src and isinstance(lpath, str)
+                and not self._has_magic(rpath) and self.isdir(src)):
+            return super().get(rpath, lpath, recursive=recursive, callback=callback, maxdepth=maxdepth, **kwargs)
+        lpath = os.fspath(lpath)
+        into = lpath.endswith(("/", os.sep)) or os.path.isdir(lpath)
+        dest = os.path.join(lpath, posixpath.basename(src)) if into and not rpath.endswith("/") else lpath
+        os.makedirs(dest, exist_ok=True)
+        self._tree_run(False, src, os.path.normpath(dest), callback)
+
+    def _tree_run(self, upload: bool, src: str, dest: str, callback) -> None:
+        """One tree run of a directory's contents into ``dest`` (which
+        exists), ``callback`` told the files done of the files to move;
+        a file that failed raises TreeError (its ``.report`` says which)."""
+
+        def heard(done_of):
+            done, total = done_of
+            if total:
+                callback.set_size(total)
+                callback.absolute_update(done)
+
+        with self._lock:
+            _tree(self._s().native.copy_tree(upload, [src], dest, True, self.tree_jobs, False, [], heard, True))
 
     def _open(self, path, mode="rb", block_size=None, autocommit=True, cache_options=None, **kwargs):
         path = self._strip_protocol(path)
