@@ -212,6 +212,38 @@ def test_find_and_du_are_one_listing_and_agree_with_fsspecs_walk(tfd, tffs, monk
     tffs.rm(base, recursive=True)
 
 
+def test_async_callers_use_the_filesystem_through_fsspecs_wrapper(tfd):
+    # the documented async route (python/README "fsspec and asyncio"):
+    # asynchronous=True is accepted (zarr passes it to every filesystem, then
+    # wraps a synchronous one), and AsyncFileSystemWrapper awaits the
+    # filesystem's operations on threads; eight at once on one loop, taking
+    # turns on the one session, every byte where it belongs
+    import asyncio
+
+    from fsspec.implementations.asyn_wrapper import AsyncFileSystemWrapper
+
+    fs = fsspec.filesystem("tf", host=tfd.addr, key=str(tfd.key_file), hash=tfd.hash, asynchronous=True,
+                           skip_instance_cache=True)
+    assert not fs.async_impl
+    afs = AsyncFileSystemWrapper(fs, asynchronous=True)
+    base = "as_" + secrets.token_hex(4)
+    datas = {f"{base}/d{i % 2}/{i}.bin": os.urandom(100000 * i + 1) for i in range(8)}
+
+    async def main():
+        await afs._makedirs(base, exist_ok=True)
+        await asyncio.gather(*(afs._pipe_file(p, d) for p, d in datas.items()))
+        got = await asyncio.gather(*(afs._cat_file(p) for p in datas))
+        assert got == list(datas.values())
+        assert await afs._find(base) == sorted(datas)
+        assert await afs._cat_file(next(iter(datas)), 0, 1) == datas[next(iter(datas))][:1]
+        await afs._rm(base, recursive=True)
+
+    asyncio.run(main())
+    for p, d in datas.items():
+        assert not (tfd.data / p).exists()
+    fs.close()
+
+
 def test_pandas_round_trips_csv_and_parquet_through_tf_urls(tfd):
     try:
         import pandas as pd
