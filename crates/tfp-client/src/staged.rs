@@ -18,6 +18,7 @@ use super::transfer::PutOutcome;
 use super::{Client, ClientConfig, Error};
 use crate::replies::Split;
 use crate::shares::{LaneReader, Shares};
+use crate::tree::pool::Early;
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -246,6 +247,7 @@ fn send_all(
     req: &Request<'_>,
     pieces: &[(u64, u64)],
     progress: &AtomicU64,
+    early: &mut Option<Early>,
 ) -> Result<Result<(), Status>, Error> {
     if pieces.len() <= 1 || req.streams <= 1 {
         for &p in pieces {
@@ -308,12 +310,21 @@ fn send_all(
         tfd_sys::set_notsent_lowat(c.chan.stream().as_fd(), 0);
         r
     };
+    // the sessions opened while the stage was (only the first time)
+    let mut opened = match early.take() {
+        Some(e) => e.join()?,
+        None => Vec::new(),
+    };
     let results: Vec<Result<Result<(), Status>, Error>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (1..lanes)
             .map(|me| {
                 let stream = &stream;
+                let ready = opened.pop();
                 scope.spawn(move || {
-                    let mut c = Client::connect(cfg)?;
+                    let mut c = match ready {
+                        Some(c) => c,
+                        None => Client::connect(cfg)?,
+                    };
                     let r = stream(&mut c, me);
                     let _ = c.end();
                     r
@@ -328,6 +339,9 @@ fn send_all(
         );
         out
     });
+    for c in opened {
+        let _ = c.end();
+    }
     // a refusal with the server's reason before a lost connection: it says why
     let mut lost = None;
     for r in results {
@@ -373,6 +387,12 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
             });
         }
     }
+    // the streams' sessions open while this one opens the stage: their
+    // handshakes cost no round trips of their own before the data
+    let mut early = (req.streams > 1).then(|| {
+        let cfg = cfg.clone();
+        Early::start(req.streams - 1, true, move || Client::connect(&cfg), |_| {})
+    });
     let mut done = open_stage(c, req, size, &id, !req.resume)?;
     let mut report = Report {
         kept: done.iter().map(|(a, b)| b - a).sum(),
@@ -386,7 +406,7 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
         loop {
             let todo = pieces(size, &done, req.streams);
             report.sent += todo.iter().map(|(a, b)| b - a).sum::<u64>();
-            if let Err(st) = send_all(c, cfg, req, &todo, progress)? {
+            if let Err(st) = send_all(c, cfg, req, &todo, progress, &mut early)? {
                 return Err(Error::refused("TFDSTAGEPUT", st));
             }
             if local_sha.is_none() {
