@@ -234,30 +234,38 @@ impl Link {
         c
     }
 
-    /// The counters of the clients' end of the link (`/proc/net/dev` there).
+    /// Bytes each way as they enter the link, each counted at its sending
+    /// end (`/proc/net/dev` in either namespace): so a sender's
+    /// retransmissions count both ways, the packets the link drops with them.
+    /// (Read at the clients' end alone, downloads were counted after the
+    /// link's drops and showed none of theirs.)
     pub fn wire(&self) -> Result<Wire, String> {
-        let out = self
-            .client("cat")
-            .arg("/proc/net/dev")
+        Ok(Wire {
+            up: self.sent(&self.a, 'a')?,
+            down: self.sent(&self.b, 'b')?,
+        })
+    }
+
+    /// The bytes namespace `ns` has sent into the link (its device `<name>a` or `<name>b`).
+    fn sent(&self, ns: &str, end: char) -> Result<u64, String> {
+        let out = Command::new("ip")
+            .args(["netns", "exec", ns, "cat", "/proc/net/dev"])
             .stdin(Stdio::null())
             .output()
-            .map_err(|e| format!("/proc/net/dev in {}: {e}", self.a))?;
+            .map_err(|e| format!("/proc/net/dev in {ns}: {e}"))?;
         let text = String::from_utf8_lossy(&out.stdout);
-        let dev = format!("{}a:", &self.name[..self.name.len().min(10)]);
+        let dev = format!("{}{end}:", &self.name[..self.name.len().min(10)]);
         let line = text
             .lines()
             .map(str::trim_start)
             .find(|l| l.starts_with(&dev))
-            .ok_or_else(|| format!("no {dev} in /proc/net/dev of {}", self.a))?;
-        let f: Vec<u64> = line[dev.len()..]
+            .ok_or_else(|| format!("no {dev} in /proc/net/dev of {ns}"))?;
+        // receive: bytes packets errs drop fifo frame compressed multicast; transmit: bytes ...
+        line[dev.len()..]
             .split_whitespace()
             .filter_map(|v| v.parse().ok())
-            .collect();
-        // receive: bytes packets errs drop fifo frame compressed multicast; transmit: bytes ...
-        match (f.first(), f.get(8)) {
-            (Some(&rx), Some(&tx)) => Ok(Wire { up: tx, down: rx }),
-            _ => Err(format!("cannot read {line:?}")),
-        }
+            .nth(8)
+            .ok_or_else(|| format!("cannot read {line:?}"))
     }
 
     /// Takes the link down (every process in its namespaces ends); returns

@@ -22,6 +22,24 @@ pub fn set_quickack(fd: BorrowedFd<'_>) {
     };
 }
 
+/// TCP_NOTSENT_LOWAT: how much `fd` may hold not yet sent before a write
+/// waits (0: the system's default, unbounded unless set). Bytes a socket
+/// holds are out of the sender's hands; one of several streams sharing a
+/// file keeps them few, so the others can take over its rest.
+pub fn set_notsent_lowat(fd: BorrowedFd<'_>, bytes: u32) {
+    let v: libc::c_uint = bytes;
+    // SAFETY: valid fd; the option value is a c_uint we pass by pointer with its size.
+    unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_NOTSENT_LOWAT,
+            (&v as *const libc::c_uint).cast(),
+            std::mem::size_of::<libc::c_uint>() as libc::socklen_t,
+        )
+    };
+}
+
 /// Sends SIGURG for `fd`'s urgent data to the calling thread alone
 /// (F_SETOWN_EX, F_OWNER_TID). The libc crate has no constants for it on glibc
 /// targets: these are the kernel's ABI (include/uapi/asm-generic/fcntl.h).

@@ -72,6 +72,7 @@ pub mod replies;
 pub mod secret_files;
 pub mod secure_fs;
 pub mod session;
+pub mod shares;
 pub mod space;
 pub mod staged;
 pub mod temporaries;

@@ -17,9 +17,12 @@
 use super::transfer::PutOutcome;
 use super::{Client, ClientConfig, Error};
 use crate::replies::Split;
+use crate::shares::{LaneReader, Shares};
+use crate::tree::pool::Early;
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
+use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -167,10 +170,32 @@ fn send_piece(
 ) -> Result<Result<(), Status>, Error> {
     let mut f = File::open(req.local).map_err(Error::Local)?;
     f.seek(SeekFrom::Start(start)).map_err(Error::Local)?;
-    let mut part = f.take(end - start);
+    let sent = send_range(c, req.remote, start, req.bufsz, &mut f.take(end - start), progress)?;
+    Ok(sent.and_then(|n| whole(start, n, end)))
+}
+
+/// Ok when `sent` bytes from `start` reached `end`.
+fn whole(start: u64, sent: u64, end: u64) -> Result<(), Status> {
+    if start + sent == end {
+        Ok(())
+    } else {
+        Err(Status::Failed(7, format!("range {start}..{end} ended early")))
+    }
+}
+
+/// Sends what `data` holds into the stage from `start` over `c`: the bytes
+/// the server stored, or its refusal.
+fn send_range(
+    c: &mut Client,
+    remote: &[u8],
+    start: u64,
+    bufsz: i64,
+    data: &mut dyn Read,
+    progress: &AtomicU64,
+) -> Result<Result<u64, Status>, Error> {
     let mut last = 0;
     let r = c
-        .put_as("TFDSTAGEPUT", req.remote, start, req.bufsz, &mut part, &mut |n| {
+        .put_as("TFDSTAGEPUT", remote, start, bufsz, data, &mut |n| {
             progress.fetch_add(n - last, Ordering::Relaxed);
             last = n;
         })
@@ -182,8 +207,8 @@ fn send_piece(
             let st = Status::parse(&c.chan.rx.recv_frame()?);
             Ok(match (outcome, st) {
                 (PutOutcome::ReadFailed(e), _) => return Err(Error::Local(e)),
-                (PutOutcome::Done, Status::Ok(_)) if last == end - start => Ok(()),
-                (_, Status::Ok(_)) => Err(Status::Failed(7, format!("range {start}..{end} ended early"))),
+                (PutOutcome::Done, Status::Ok(_)) => Ok(last),
+                (_, Status::Ok(_)) => Err(Status::Failed(7, format!("range from {start} ended early"))),
                 (_, st) => Err(st),
             })
         }
@@ -195,19 +220,34 @@ fn send_piece(
 /// server's hash of the stage, which must go in file order, follows close
 /// behind the data (its commit is then left little to read back). Each piece
 /// is a range in the stage's journal, whose attributes a file system bounds
-/// (ext4: one block): fewer than the ranges a stage records (32, tfd's `fsys::stage::MAX_RANGES`).
+/// (ext4: one block): fewer than the ranges a stage records (32, tfd's `fsys::stage::MAX_RANGES`),
+/// the pieces and the splits of [`crate::shares`] together.
 const MAX_PIECES: u64 = 24;
 /// The least a piece holds when there are several.
 const MIN_PIECE: u64 = 16 << 20;
 
+/// The chunk each of several streams claims and sends at a time: what a
+/// stream has claimed is its own, so this bounds what the others cannot
+/// take from a slow one (with the bytes its socket holds, see
+/// [`UNSENT_MOST`]).
+const STREAM_CHUNK: i64 = 512 << 10;
+/// The least a stream splits off another's rest (its own range then).
+const SPLIT_LEAST: u64 = 512 << 10;
+/// What a stream's socket may hold not yet sent (TCP_NOTSENT_LOWAT): left
+/// to itself the kernel fills a send buffer of MiBs, the better part of a
+/// second of a slow stream's data on a lossy link, out of the others' reach.
+const UNSENT_MOST: u32 = 256 << 10;
+
 /// Sends every piece: over `c` and `streams - 1` more connections, each
-/// taking the next piece in file order; the first failure wins.
+/// taking the next piece in file order, then splitting the largest rest
+/// another has not claimed ([`crate::shares`]); the first failure wins.
 fn send_all(
     c: &mut Client,
     cfg: &ClientConfig,
     req: &Request<'_>,
     pieces: &[(u64, u64)],
     progress: &AtomicU64,
+    early: &mut Option<Early>,
 ) -> Result<Result<(), Status>, Error> {
     if pieces.len() <= 1 || req.streams <= 1 {
         for &p in pieces {
@@ -218,8 +258,9 @@ fn send_all(
         return Ok(Ok(()));
     }
     let missing: u64 = pieces.iter().map(|(a, b)| b - a).sum();
+    // half the journal's ranges for the pieces, half for the splits
     let piece = missing
-        .div_ceil(MAX_PIECES)
+        .div_ceil(MAX_PIECES / 2)
         .max(MIN_PIECE)
         .next_multiple_of(IO_ALIGN as u64);
     let mut queue: Vec<(u64, u64)> = Vec::new();
@@ -230,42 +271,67 @@ fn send_all(
         }
         queue.push((a, b));
     }
-    queue.reverse();
+    // a stream beyond the pieces only has splits to take: worth it on a big enough file
+    let lanes = if missing >= 2 * SPLIT_LEAST * req.streams as u64 {
+        req.streams
+    } else {
+        req.streams.min(queue.len())
+    };
+    let shares = Shares::new(&queue, lanes, MAX_PIECES as usize, SPLIT_LEAST);
     // the first piece (from offset 0 on a fresh upload) goes over `c`, the
     // session that commits: its server side hashes the stage in file order
-    let first = queue.pop();
-    let extra = (req.streams - 1).min(queue.len());
-    let queue = std::sync::Mutex::new(queue);
+    let first = shares.next(0);
+    let file = File::open(req.local).map_err(Error::Local)?;
     let failed = std::sync::atomic::AtomicBool::new(false);
-    // one stream: pieces from the queue until it is empty or another failed
-    let stream = |c: &mut Client, mut first: Option<(u64, u64)>| -> Result<Result<(), Status>, Error> {
-        loop {
+    let bufsz = req.bufsz.min(STREAM_CHUNK);
+    // one stream: ranges until none is left or another stream failed
+    let stream = |c: &mut Client, me: usize| -> Result<Result<(), Status>, Error> {
+        tfd_sys::set_notsent_lowat(c.chan.stream().as_fd(), UNSENT_MOST);
+        let mut start = if me == 0 { first } else { shares.next(me) };
+        let r = loop {
+            let Some(at) = start else { break Ok(Ok(())) };
             if failed.load(Ordering::Relaxed) {
-                return Ok(Ok(()));
+                break Ok(Ok(()));
             }
-            let next = first
-                .take()
-                .or_else(|| queue.lock().unwrap_or_else(|p| p.into_inner()).pop());
-            let Some(p) = next else { return Ok(Ok(())) };
-            let r = send_piece(c, req, p, progress);
+            let mut data = LaneReader {
+                shares: &shares,
+                me,
+                file: &file,
+            };
+            let r = send_range(c, req.remote, at, bufsz, &mut data, progress);
+            let r = r.map(|sent| sent.and_then(|n| whole(at, n, shares.end(me))));
             if !matches!(r, Ok(Ok(()))) {
                 failed.store(true, Ordering::Relaxed);
-                return r;
+                break r;
             }
-        }
+            start = shares.next(me);
+        };
+        // back to the system's default for what else the session does
+        tfd_sys::set_notsent_lowat(c.chan.stream().as_fd(), 0);
+        r
+    };
+    // the sessions opened while the stage was (only the first time)
+    let mut opened = match early.take() {
+        Some(e) => e.join()?,
+        None => Vec::new(),
     };
     let results: Vec<Result<Result<(), Status>, Error>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..extra)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut c = Client::connect(cfg)?;
-                    let r = stream(&mut c, None);
+        let handles: Vec<_> = (1..lanes)
+            .map(|me| {
+                let stream = &stream;
+                let ready = opened.pop();
+                scope.spawn(move || {
+                    let mut c = match ready {
+                        Some(c) => c,
+                        None => Client::connect(cfg)?,
+                    };
+                    let r = stream(&mut c, me);
                     let _ = c.end();
                     r
                 })
             })
             .collect();
-        let mut out = vec![stream(c, first)];
+        let mut out = vec![stream(c, 0)];
         out.extend(
             handles
                 .into_iter()
@@ -273,6 +339,9 @@ fn send_all(
         );
         out
     });
+    for c in opened {
+        let _ = c.end();
+    }
     // a refusal with the server's reason before a lost connection: it says why
     let mut lost = None;
     for r in results {
@@ -318,6 +387,12 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
             });
         }
     }
+    // the streams' sessions open while this one opens the stage: their
+    // handshakes cost no round trips of their own before the data
+    let mut early = (req.streams > 1).then(|| {
+        let cfg = cfg.clone();
+        Early::start(req.streams - 1, true, move || Client::connect(&cfg), |_| {})
+    });
     let mut done = open_stage(c, req, size, &id, !req.resume)?;
     let mut report = Report {
         kept: done.iter().map(|(a, b)| b - a).sum(),
@@ -331,7 +406,7 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
         loop {
             let todo = pieces(size, &done, req.streams);
             report.sent += todo.iter().map(|(a, b)| b - a).sum::<u64>();
-            if let Err(st) = send_all(c, cfg, req, &todo, progress)? {
+            if let Err(st) = send_all(c, cfg, req, &todo, progress, &mut early)? {
                 return Err(Error::refused("TFDSTAGEPUT", st));
             }
             if local_sha.is_none() {
