@@ -93,16 +93,24 @@ fn newest_source_after(dir: &Path, t: std::time::SystemTime, out: &mut Vec<PathB
 /// could make its exec fail with ETXTBSY.
 pub fn tf_bin_for_others() -> &'static Path {
     static LINKED: OnceLock<PathBuf> = OnceLock::new();
-    LINKED.get_or_init(|| {
-        use std::os::unix::fs::PermissionsExt;
-        let d = tempdir("tf-for-others");
-        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let p = d.join("tf");
-        if std::fs::hard_link(tf_bin(), &p).is_err() {
-            std::fs::copy(tf_bin(), &p).unwrap_or_else(|e| panic!("{} -> {}: {e}", tf_bin(), p.display()));
-        }
-        p
-    })
+    LINKED.get_or_init(|| for_others(Path::new(tf_bin()), "tf"))
+}
+
+/// [`tf_bin_for_others`] for tfd: the daemon run by an ordinary user.
+pub fn tfd_bin_for_others() -> &'static Path {
+    static LINKED: OnceLock<PathBuf> = OnceLock::new();
+    LINKED.get_or_init(|| for_others(Path::new(env!("CARGO_BIN_EXE_tfd")), "tfd"))
+}
+
+fn for_others(bin: &Path, name: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempdir(&format!("{name}-for-others"));
+    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let p = d.join(name);
+    if std::fs::hard_link(bin, &p).is_err() {
+        std::fs::copy(bin, &p).unwrap_or_else(|e| panic!("{} -> {}: {e}", bin.display(), p.display()));
+    }
+    p
 }
 
 pub fn is_root() -> bool {
