@@ -227,6 +227,26 @@ impl Server {
         // probe would reach the other test's server). Such a start is retried
         // on another port, in a fresh directory.
         for attempt in 0.. {
+            match Server::attempt(&o) {
+                Ok(s) => return s,
+                Err(log) if o.port.is_some() || attempt == 4 => panic!("tfd did not start:\n{log}"),
+                Err(_) => {}
+            }
+        }
+        unreachable!()
+    }
+
+    /// A start on the port `o` names, or None when tfd could not listen
+    /// there (taken since it was found free): for tests whose servers share
+    /// a port, which pick another and try again.
+    pub fn start_on_port(o: Opts<'_>) -> Option<Server> {
+        assert!(o.port.is_some(), "start_on_port needs a port");
+        Server::attempt(&o).ok()
+    }
+
+    /// One start; Err(its log) when it ended without listening.
+    fn attempt(o: &Opts<'_>) -> Result<Server, String> {
+        {
             let dir = tempdir("srv");
             let data = dir.join("data");
             std::fs::create_dir_all(&data).unwrap();
@@ -266,19 +286,21 @@ impl Server {
                 hash,
                 stderr_path,
             };
-            if s.wait_ready() || o.port.is_some() || attempt == 4 {
-                assert!(s.log().contains("listening on"), "tfd did not start:\n{}", s.log());
-                return s;
+            if s.wait_ready() && s.log().contains("listening on") {
+                Ok(s)
+            } else {
+                Err(s.log())
             }
         }
-        unreachable!()
     }
 
     /// Waits until this tfd listens (its log says so: a probe alone could
     /// reach another test's server on the same port) and its probe session is
     /// gone. False when it ended first (it could not listen).
     fn wait_ready(&mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        // a bound, not a timing: a start takes well under a second, but a
+        // 2-core machine loaded with builds has taken several
+        let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Some(Ok(Some(_))) = self.child.as_mut().map(|c| c.try_wait()) {
                 return false;
