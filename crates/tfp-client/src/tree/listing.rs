@@ -190,6 +190,11 @@ pub struct StatListing {
     pub entries: Vec<StatEntry>,
     /// Names refused, as sent, with the reason.
     pub refused: Vec<(Vec<u8>, Refused)>,
+    /// Those of `refused` whose one fault is a control character, with
+    /// what each is: no local name may be made of one, but a command that
+    /// acts on the server alone (a pattern of `rm`, `ls`) may name it by its
+    /// real bytes, where LS shows each such character as `?`.
+    pub controlled: Vec<Entry>,
 }
 
 /// Parses a TFDLIST answer: `<D|F|U> <size> <mtime> <mode, octal> <length>
@@ -237,7 +242,15 @@ pub fn parse_stat(mut text: &[u8]) -> Option<StatListing> {
                 mtime,
                 mode: mode & 0o7777,
             }),
-            Err(why) => out.refused.push((name.to_vec(), why)),
+            Err(why) => {
+                if why == Refused::Control && names::check_remote(name).is_ok() {
+                    out.controlled.push(Entry {
+                        kind,
+                        rel: name.to_vec(),
+                    });
+                }
+                out.refused.push((name.to_vec(), why))
+            }
         }
     }
     Some(out)

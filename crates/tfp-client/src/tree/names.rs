@@ -43,10 +43,20 @@ impl std::fmt::Display for Refused {
 
 /// Checks `rel`, a path a server named relative to the directory asked for.
 pub fn check(rel: &[u8]) -> Result<(), Refused> {
+    if rel.iter().any(|&b| b < 0x20 || b == 0x7f) && !rel.is_empty() {
+        return Err(Refused::Control);
+    }
+    check_remote(rel)
+}
+
+/// [`check`] but for control characters other than NUL: for a name only
+/// sent back to the server (a pattern's match to remove or list), never
+/// made here.
+pub fn check_remote(rel: &[u8]) -> Result<(), Refused> {
     if rel.is_empty() {
         return Err(Refused::Empty);
     }
-    if rel.iter().any(|&b| b < 0x20 || b == 0x7f) {
+    if rel.contains(&0) {
         return Err(Refused::Control);
     }
     if rel[0] == b'/' {
