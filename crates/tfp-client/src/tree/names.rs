@@ -25,6 +25,10 @@ pub enum Refused {
     TooDeep,
     /// A component over NAME_MAX, or the whole over PATH_MAX.
     TooLong,
+    /// LSR's form of a name that is not its real one: a listing shows each
+    /// control character as `?`, and the server has no TFDLIST to give the
+    /// bytes (nothing answers to the form shown).
+    Hidden,
 }
 
 impl std::fmt::Display for Refused {
@@ -37,6 +41,10 @@ impl std::fmt::Display for Refused {
             Refused::Control => "a control character or NUL",
             Refused::TooDeep => "deeper than 256 directories",
             Refused::TooLong => "a component over 255 bytes or a path over 4096",
+            Refused::Hidden => {
+                "no file answers to that form: the listing shows a character it cannot carry (a control \
+                 character) as '?', and this server has no TFDLIST to name it by its bytes"
+            }
         })
     }
 }
