@@ -228,6 +228,10 @@ pub struct Config {
     /// Nice levels the listener, key process and FAI issuer run above sessions
     /// (0: all at the nice value tfd was started with).
     pub priority_boost: u8,
+    /// Whether the file set `priority_boost`: the default's boost needs
+    /// CAP_SYS_NICE, which an ordinary user (`tfd demo`) lacks, and not
+    /// getting what nobody asked for is no warning.
+    pub priority_boost_asked: bool,
     pub prelogin_timeout: Duration,
     /// Zero means no limit.
     pub idle_timeout: Duration,

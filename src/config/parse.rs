@@ -38,6 +38,7 @@ impl Config {
             max_sessions: 0,
             max_sessions_per_ip: 0,
             priority_boost: 0,
+            priority_boost_asked: false,
             prelogin_timeout: Duration::ZERO,
             idle_timeout: Duration::ZERO,
             hpf_max_buffer: 0,
@@ -337,6 +338,7 @@ fn finish(c: &mut Config, file: &str, seen: &KeyLines, listen_lines: &[usize]) -
         c.listen.push(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), c.port));
         c.listen.push(SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), c.port));
     }
+    c.priority_boost_asked = seen.contains_key("priority_boost");
     // the runbash_* limits alone do not turn RUNBASH on
     if !seen.contains_key("runbash") {
         c.runbash = None;

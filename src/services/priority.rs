@@ -26,7 +26,10 @@ fn base() -> i32 {
 /// Puts the calling (single-threaded) listener `levels` nice levels above the
 /// starting value; helpers forked afterwards inherit it. Called at start and
 /// on every reload, so a changed `priority_boost` applies to what is forked next.
-pub fn boost(levels: u8) {
+/// A boost the configuration did not ask for (`asked` false: the default)
+/// that cannot be had is said at info level: an ordinary user's tfd (`tfd
+/// demo`) has no CAP_SYS_NICE, and was warned of a key it never wrote.
+pub fn boost(levels: u8, asked: bool) {
     let base = base();
     let want = (base - i32::from(levels)).max(-20);
     match sys::set_nice(want) {
@@ -34,7 +37,10 @@ pub fn boost(levels: u8) {
             info!("listener and helpers at nice {want}, sessions at {base} (priority_boost {levels})")
         }
         Ok(()) => {}
-        Err(e) => warn!("priority_boost {levels}: cannot set nice {want} ({e}); everything runs at nice {base}"),
+        Err(e) if asked => {
+            warn!("priority_boost {levels}: cannot set nice {want} ({e}); everything runs at nice {base}")
+        }
+        Err(e) => info!("no priority boost (the default priority_boost {levels} needs CAP_SYS_NICE: {e}); everything runs at nice {base}"),
     }
 }
 

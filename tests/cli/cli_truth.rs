@@ -164,6 +164,54 @@ fn names_on_the_server_with_control_characters_are_skipped_by_name() {
     let _ = fs::remove_dir_all(&back);
 }
 
+/// A remote pattern matches a name holding a control character by its real
+/// bytes (LS shows the character as `?`, and the match named a file that
+/// does not exist: `rm 'srv/*'` and `get 'srv/*'` said "File does not
+/// exist"): `ls` shows the real name escaped, `get` refuses to make it here
+/// by name and fetches the rest, `rm` of a pattern removes the real file.
+#[test]
+fn patterns_match_names_with_control_characters_by_their_real_bytes() {
+    let srv = Server::start();
+    let t = srv.path("srv");
+    fs::create_dir(&t).unwrap();
+    fs::write(t.join("ok.txt"), b"ok").unwrap();
+    for (name, _) in BAD {
+        fs::write(t.join(os(name)), b"odd").unwrap();
+    }
+    let o = srv.tf(&["ls", "srv/*"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_clean(&o, "ls");
+    for (_, shown) in BAD {
+        assert!(
+            stdout(&o).contains(&format!("srv/{shown}")),
+            "ls shows {shown}: {}",
+            stdout(&o)
+        );
+    }
+    let back = tempdir("truth_glob");
+    let o = srv.tf(&["get", "srv/*", back.to_str().unwrap()]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert_clean(&o, "get");
+    let e = stderr(&o);
+    assert!(!e.contains("does not exist"), "{e}");
+    for (_, shown) in BAD {
+        let lines: Vec<&str> = e.lines().filter(|l| l.contains(shown)).collect();
+        assert_eq!(lines.len(), 1, "{shown} told once by its name: {e}");
+        assert!(lines[0].contains("control character"), "{e}");
+    }
+    assert_eq!(fs::read(back.join("ok.txt")).unwrap(), b"ok");
+    assert_eq!(dir_names(&back), ["ok.txt"]);
+    // `?` matches the newline itself: the real file goes
+    let o = srv.tf(&["rm", "srv/new?line"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!t.join(os(b"new\nline")).exists(), "{}", text(&o));
+    let o = srv.tf(&["rm", "srv/*"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_clean(&o, "rm");
+    assert_eq!(dir_names(&t), Vec::<String>::new(), "{}", text(&o));
+    let _ = fs::remove_dir_all(&back);
+}
+
 /// `put --resume` onto a remote file that is already this file whole sends
 /// nothing and says so (it sent all of it again: sftp's reput and lftp send
 /// nothing); the remote file is not replaced (same inode, same mtime). A

@@ -93,16 +93,24 @@ fn newest_source_after(dir: &Path, t: std::time::SystemTime, out: &mut Vec<PathB
 /// could make its exec fail with ETXTBSY.
 pub fn tf_bin_for_others() -> &'static Path {
     static LINKED: OnceLock<PathBuf> = OnceLock::new();
-    LINKED.get_or_init(|| {
-        use std::os::unix::fs::PermissionsExt;
-        let d = tempdir("tf-for-others");
-        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let p = d.join("tf");
-        if std::fs::hard_link(tf_bin(), &p).is_err() {
-            std::fs::copy(tf_bin(), &p).unwrap_or_else(|e| panic!("{} -> {}: {e}", tf_bin(), p.display()));
-        }
-        p
-    })
+    LINKED.get_or_init(|| for_others(Path::new(tf_bin()), "tf"))
+}
+
+/// [`tf_bin_for_others`] for tfd: the daemon run by an ordinary user.
+pub fn tfd_bin_for_others() -> &'static Path {
+    static LINKED: OnceLock<PathBuf> = OnceLock::new();
+    LINKED.get_or_init(|| for_others(Path::new(env!("CARGO_BIN_EXE_tfd")), "tfd"))
+}
+
+fn for_others(bin: &Path, name: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempdir(&format!("{name}-for-others"));
+    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let p = d.join(name);
+    if std::fs::hard_link(bin, &p).is_err() {
+        std::fs::copy(bin, &p).unwrap_or_else(|e| panic!("{} -> {}: {e}", bin.display(), p.display()));
+    }
+    p
 }
 
 pub fn is_root() -> bool {
@@ -219,6 +227,26 @@ impl Server {
         // probe would reach the other test's server). Such a start is retried
         // on another port, in a fresh directory.
         for attempt in 0.. {
+            match Server::attempt(&o) {
+                Ok(s) => return s,
+                Err(log) if o.port.is_some() || attempt == 4 => panic!("tfd did not start:\n{log}"),
+                Err(_) => {}
+            }
+        }
+        unreachable!()
+    }
+
+    /// A start on the port `o` names, or None when tfd could not listen
+    /// there (taken since it was found free): for tests whose servers share
+    /// a port, which pick another and try again.
+    pub fn start_on_port(o: Opts<'_>) -> Option<Server> {
+        assert!(o.port.is_some(), "start_on_port needs a port");
+        Server::attempt(&o).ok()
+    }
+
+    /// One start; Err(its log) when it ended without listening.
+    fn attempt(o: &Opts<'_>) -> Result<Server, String> {
+        {
             let dir = tempdir("srv");
             let data = dir.join("data");
             std::fs::create_dir_all(&data).unwrap();
@@ -258,19 +286,21 @@ impl Server {
                 hash,
                 stderr_path,
             };
-            if s.wait_ready() || o.port.is_some() || attempt == 4 {
-                assert!(s.log().contains("listening on"), "tfd did not start:\n{}", s.log());
-                return s;
+            if s.wait_ready() && s.log().contains("listening on") {
+                Ok(s)
+            } else {
+                Err(s.log())
             }
         }
-        unreachable!()
     }
 
     /// Waits until this tfd listens (its log says so: a probe alone could
     /// reach another test's server on the same port) and its probe session is
     /// gone. False when it ended first (it could not listen).
     fn wait_ready(&mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        // a bound, not a timing: a start takes well under a second, but a
+        // 2-core machine loaded with builds has taken several
+        let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Some(Ok(Some(_))) = self.child.as_mut().map(|c| c.try_wait()) {
                 return false;

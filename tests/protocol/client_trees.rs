@@ -228,3 +228,78 @@ fn mirror_moves_only_what_differs_and_plans_a_dry_run() {
     assert!(heard.said()[0].starts_with("Refused: mirror: nowhere: "));
     let _ = fs::remove_dir_all(&d);
 }
+
+/// `get -r` from a server without tfd's TFDLIST lists with LSR, the
+/// reference protocol's listing, in which tfd shows each control character
+/// of a name as `?`: odd but real names (a space, a real `?`, bytes past
+/// ASCII and not UTF-8) land byte for byte, and a name whose listed form is
+/// not its real one is told by that form, as the server listed it, once.
+#[test]
+fn get_r_through_lsr_lands_odd_names_and_tells_hidden_ones() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let srv = Server::start();
+    let t = srv.path("odd");
+    fs::create_dir_all(t.join("sub dir")).unwrap();
+    let good: [&[u8]; 4] = [b"plain.txt", b"sub dir/with space", b"what?.txt", b"bytes\xff\xfe"];
+    for g in good {
+        fs::write(t.join(OsStr::from_bytes(g)), g).unwrap();
+    }
+    for bad in [&b"new\nline"[..], b"t\tab", b"e\x1bcx"] {
+        fs::write(t.join(OsStr::from_bytes(bad)), b"odd").unwrap();
+    }
+    let here = tempdir("lsr-odd");
+    let mut c = srv.client();
+    c.without_tfdlist();
+    let heard = Heard::default();
+    let o = Options {
+        recursive: true,
+        ..Options::default()
+    };
+    let r = copy::get(
+        &mut c,
+        &srv.client_config(),
+        &["odd".to_string()],
+        here.to_str().unwrap(),
+        &o,
+        &heard,
+    )
+    .unwrap();
+    let said = heard.said();
+    for g in good {
+        assert_eq!(
+            fs::read(here.join("odd").join(OsStr::from_bytes(g))).unwrap(),
+            g,
+            "{said:?}"
+        );
+    }
+    assert_eq!((r.transferred, r.refused), (4, 3), "{r:?} {said:?}");
+    // each told once, by the form listed, with why: it said "FAILED 9: no
+    // such file" of each, as if it were not there
+    for shown in ["new?line", "t?ab", "e?cx"] {
+        let lines: Vec<&String> = said.iter().filter(|l| l.contains(shown)).collect();
+        assert_eq!(lines.len(), 1, "{shown}: {said:?}");
+        assert!(
+            lines[0].contains("TFDLIST") && lines[0].contains("skipped") && !lines[0].contains("no such file"),
+            "{said:?}"
+        );
+    }
+    assert_eq!(said.len(), 3, "{said:?}");
+    // a directory so named: told once, nothing below it asked or told
+    fs::create_dir(t.join(OsStr::from_bytes(b"dir"))).unwrap();
+    fs::write(t.join(OsStr::from_bytes(b"dir/inner")), b"in").unwrap();
+    let again = tempdir("lsr-odd-dir");
+    let heard = Heard::default();
+    let r = copy::get(
+        &mut c,
+        &srv.client_config(),
+        &["odd".to_string()],
+        again.to_str().unwrap(),
+        &o,
+        &heard,
+    )
+    .unwrap();
+    let said = heard.said();
+    assert_eq!((r.transferred, r.refused), (4, 4), "{r:?} {said:?}");
+    assert_eq!(said.iter().filter(|l| l.contains("d?ir")).count(), 1, "{said:?}");
+}

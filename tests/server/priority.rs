@@ -97,3 +97,75 @@ fn zero_turns_the_boost_off() {
     assert_eq!(c.raw(b"ECHO x").unwrap(), b"x");
     assert_eq!(nice_of(srv.session_pid()), [base]);
 }
+
+/// `tfd demo` started by an ordinary user (no CAP_SYS_NICE), whose
+/// configuration never mentions `priority_boost`, logs no WARN about the
+/// default boost it cannot have (it logged "priority_boost 10: cannot set
+/// nice -10"); a configuration that asks for a boost it cannot have is
+/// still warned.
+#[test]
+fn an_ordinary_user_is_warned_only_of_a_boost_asked_for() {
+    use std::os::unix::process::CommandExt;
+    if !require(is_root(), "running tfd as an ordinary user needs root to create one") {
+        return;
+    }
+    let (uid, gid) = ensure_system_user("tfdprio1", &[]);
+    let top = tempdir("prio-demo");
+    std::os::unix::fs::chown(&top, Some(uid), Some(gid)).unwrap();
+    for (asked, warned) in [(None, false), (Some("priority_boost 5\n"), true)] {
+        let dir = top.join(if warned { "asked" } else { "default" });
+        // the demo writes its configuration once: the second one's asks
+        let log = top.join(format!("{}.log", if warned { "asked" } else { "default" }));
+        let mut child = None;
+        for _ in 0..3 {
+            let port = free_port();
+            if let Some(extra) = asked {
+                let _ = std::fs::create_dir(&dir);
+                std::fs::write(
+                    dir.join("tfd.conf"),
+                    format!("proto 2.4.1\nhash h{port}\ndbdir data\nport {port}\nlisten 127.0.0.1\nprivkey_file key.pem\nfai_dir fai\n{extra}"),
+                )
+                .unwrap();
+                std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).unwrap();
+                std::os::unix::fs::chown(dir.join("tfd.conf"), Some(uid), Some(gid)).unwrap();
+            }
+            let mut c = std::process::Command::new(tfd_bin_for_others())
+                .args(["demo", "--port", &port.to_string(), "--dir"])
+                .arg(&dir)
+                .env("RUST_LOG", "info")
+                .uid(uid)
+                .gid(gid)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .unwrap();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let listening = loop {
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                // the boost, granted or not, is said after the listening sockets
+                if text.contains("listening on") && text.contains("priority_boost") {
+                    break true;
+                }
+                if c.try_wait().unwrap().is_some() {
+                    break false;
+                }
+                assert!(Instant::now() < deadline, "the demo did not start:\n{text}");
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            if listening {
+                child = Some(c);
+                break;
+            }
+            // its port was taken meanwhile: another
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            assert!(text.contains("in use"), "the demo did not start:\n{text}");
+        }
+        let mut c = child.expect("no free port for the demo in 3 tries");
+        let _ = c.kill();
+        let _ = c.wait();
+        let text = std::fs::read_to_string(&log).unwrap();
+        let warn = text.lines().any(|l| l.contains("WARN") && l.contains("priority_boost"));
+        assert_eq!(warn, warned, "asked: {asked:?}:\n{text}");
+    }
+}

@@ -11,19 +11,30 @@ use std::net::UdpSocket;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
+/// A backend and a proxy to it on one port, found free: another program may
+/// take it before either binds it (the backend is started with it fixed, so
+/// Server's own retry cannot choose another), and then both start again on
+/// another.
 fn pair(target: &str, backend_listen: &[&str]) -> (Server, Server) {
-    let port = free_port();
-    let backend = Server::start_opts(Opts {
-        listen: backend_listen,
-        port: Some(port),
-        ..Opts::default()
-    });
-    let proxy = Server::start_opts(Opts {
-        extra: target,
-        port: Some(port),
-        ..Opts::default()
-    });
-    (backend, proxy)
+    for _ in 0..5 {
+        let port = free_port();
+        let Some(backend) = Server::start_on_port(Opts {
+            listen: backend_listen,
+            port: Some(port),
+            ..Opts::default()
+        }) else {
+            continue;
+        };
+        let Some(proxy) = Server::start_on_port(Opts {
+            extra: target,
+            port: Some(port),
+            ..Opts::default()
+        }) else {
+            continue;
+        };
+        return (backend, proxy);
+    }
+    panic!("no port free for a backend and its proxy in 5 tries");
 }
 
 fn exercise(backend: &Server, proxy: &Server) {
@@ -87,12 +98,7 @@ fn proxy_to_ipv6_target() {
 
 #[test]
 fn unreachable_target_closes_only_that_connection() {
-    let port = free_port();
-    let proxy = Server::start_opts(Opts {
-        extra: "trp_ipv4 127.0.0.3\n",
-        port: Some(port),
-        ..Opts::default()
-    });
+    let proxy = Server::start_with("trp_ipv4 127.0.0.3\n");
     let r = tfp_client::Client::connect(&proxy.client_config());
     assert!(r.is_err());
     assert!(proxy.log().contains("proxy target unreachable"));
@@ -137,6 +143,74 @@ fn client_of(ip: &str, port: u16) -> Option<(SocketAddr, SocketAddr)> {
 
 fn echo_ok(c: &mut tfp_client::Client) {
     assert_eq!(c.call("ECHO", b"hi").unwrap(), tfp_wire::Status::Other(b"hi".to_vec()));
+}
+
+/// Debian's HAProxy in front of a test's tfd, killed and reaped when dropped
+/// (a failed assertion left it running).
+struct Balancer {
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+}
+
+impl Balancer {
+    /// Starts HAProxy with a frontend socket per address of `binds`
+    /// (`127.0.0.1:0`, `[::]:0`), bound and listening here before it starts
+    /// and handed to it as `fd@N`: a port chosen free and bound by HAProxy
+    /// later could be taken meanwhile by any program on the machine (a
+    /// client's ephemeral port is enough), HAProxy then exited with "cannot
+    /// bind socket", and the test waited 10 s for a listener that never came
+    /// ("haproxy did not listen", seen in CI runs). With the socket listening
+    /// first, a client's connection waits in its backlog until HAProxy takes
+    /// it, bounded by the client's own timeout: nothing to poll for.
+    /// `sections` gets each frontend's `bind` argument and returns the
+    /// frontend and backend sections; the ports are returned in order.
+    fn start(bin: &str, binds: &[&str], sections: impl FnOnce(&[String]) -> String) -> (Balancer, Vec<u16>) {
+        let dir = tempdir("haproxy");
+        let fronts: Vec<std::net::TcpListener> =
+            binds.iter().map(|a| std::net::TcpListener::bind(a).unwrap()).collect();
+        let ports = fronts.iter().map(|l| l.local_addr().unwrap().port()).collect();
+        // a dup has no close-on-exec flag: HAProxy inherits it
+        let fds: Vec<i32> = fronts
+            .iter()
+            .map(|l| nix::unistd::dup(l.as_raw_fd()).unwrap())
+            .collect();
+        let cfg = dir.join("haproxy.cfg");
+        let args: Vec<String> = fds.iter().map(|fd| format!("fd@{fd}")).collect();
+        std::fs::write(
+            &cfg,
+            format!(
+                "global\n  maxconn 100\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n{}",
+                sections(&args)
+            ),
+        )
+        .unwrap();
+        let child = std::process::Command::new(bin)
+            .arg("-db")
+            .arg("-f")
+            .arg(&cfg)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.join("haproxy.log")).unwrap())
+            .spawn()
+            .unwrap();
+        // HAProxy holds the sockets now; closed here, they close with it
+        for fd in fds {
+            let _ = nix::unistd::close(fd);
+        }
+        drop(fronts);
+        (Balancer { child, dir }, ports)
+    }
+
+    /// What HAProxy said, for a failure's message.
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("haproxy.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Balancer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// Both header versions: the session works, and the client's address inside
@@ -285,32 +359,14 @@ fn behind_a_real_haproxy_each_client_is_itself() {
     }
     let Some(haproxy) = haproxy else { return };
     let (srv, sock) = behind_balancer("v2", "127.0.0.1", "max_sessions_per_ip 1\n");
-    let front = free_port();
-    let dir = tempdir("haproxy");
-    let cfg = dir.join("haproxy.cfg");
-    std::fs::write(
-        &cfg,
+    let (lb, ports) = Balancer::start(haproxy, &["127.0.0.1:0"], |fd| {
         format!(
-            "global\n  maxconn 100\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n\
-             frontend tf\n  bind 127.0.0.1:{front}\n  default_backend tfd\n\
+            "frontend tf\n  bind {}\n  default_backend tfd\n\
              backend tfd\n  server a 127.0.0.1:{} send-proxy-v2\n",
-            srv.port
-        ),
-    )
-    .unwrap();
-    let mut lb = std::process::Command::new(haproxy)
-        .arg("-db")
-        .arg("-f")
-        .arg(&cfg)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(dir.join("haproxy.log")).unwrap())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", front)).is_err() {
-        assert!(Instant::now() < deadline, "haproxy did not listen");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+            fd[0], srv.port
+        )
+    });
+    let front = ports[0];
     let through = |from: &str| {
         let mut cfg = srv.client_config();
         cfg.server = format!("127.0.0.1:{front}");
@@ -318,7 +374,7 @@ fn behind_a_real_haproxy_each_client_is_itself() {
         cfg.timeout = Some(Duration::from_secs(10));
         tfp_client::Client::connect(&cfg)
     };
-    let mut two = through("127.0.0.2").unwrap();
+    let mut two = through("127.0.0.2").unwrap_or_else(|e| panic!("through HAProxy: {e}; it said: {}", lb.log()));
     echo_ok(&mut two);
     let mut three = through("127.0.0.3").unwrap();
     echo_ok(&mut three);
@@ -333,16 +389,18 @@ fn behind_a_real_haproxy_each_client_is_itself() {
     assert!(ctl(&sock, &["ban", "127.0.0.3", "1m"]).contains("ok: banned"));
     echo_ok(&mut two);
     two.end().unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    // its session ends (a fixed pause lost this race on a loaded machine)
+    assert!(
+        eventually(|| !ctl(&sock, &["sessions"]).contains("127.0.0.2:")),
+        "the ended session of 127.0.0.2 is still counted"
+    );
     let mut again = through("127.0.0.2").unwrap();
     echo_ok(&mut again);
     assert!(through("127.0.0.3").and_then(|mut c| c.call("ECHO", b"x")).is_err());
-    let _ = lb.kill();
-    let _ = lb.wait();
+    drop(lb);
     let log = srv.log();
     assert!(log.contains("refused: max_sessions_per_ip 1 reached"), "{log}");
     assert!(!log.contains("127.0.0.1:0 refused"), "{log}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // ---- one address, one form (issue 31 items 1 and 5) ------------------------
@@ -484,37 +542,20 @@ fn behind_a_dual_stack_haproxy_a_mapped_client_is_its_ipv4_address() {
         .find(|p| std::path::Path::new(p).exists())
         .expect("no haproxy (scripts/deps installs Debian's)");
     let (srv, sock) = behind_balancer("any", "127.0.0.1", "max_sessions_per_ip 1\n");
-    let (f4, f6v2, f6v1) = (free_port(), free_port(), free_port());
-    let dir = tempdir("haproxy-dual");
-    let cfg = dir.join("haproxy.cfg");
-    std::fs::write(
-        &cfg,
+    let (lb, ports) = Balancer::start(haproxy, &["127.0.0.1:0", "[::]:0", "[::]:0"], |fd| {
         format!(
-            "global\n  maxconn 100\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n\
-             frontend v4\n  bind 127.0.0.1:{f4}\n  default_backend v2\n\
-             frontend dualv2\n  bind :::{f6v2} v4v6\n  default_backend v2\n\
-             frontend dualv1\n  bind :::{f6v1} v4v6\n  default_backend v1\n\
+            "frontend v4\n  bind {}\n  default_backend v2\n\
+             frontend dualv2\n  bind {} v4v6\n  default_backend v2\n\
+             frontend dualv1\n  bind {} v4v6\n  default_backend v1\n\
              backend v2\n  server a 127.0.0.1:{p} send-proxy-v2\n\
              backend v1\n  server a 127.0.0.1:{p} send-proxy\n",
+            fd[0],
+            fd[1],
+            fd[2],
             p = srv.port
-        ),
-    )
-    .unwrap();
-    let mut lb = std::process::Command::new(haproxy)
-        .arg("-db")
-        .arg("-f")
-        .arg(&cfg)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(dir.join("haproxy.log")).unwrap())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    for port in [f4, f6v2, f6v1] {
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "haproxy did not listen on {port}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
+        )
+    });
+    let [f4, f6v2, f6v1] = ports[..] else { unreachable!() };
     let through = |port: u16, from: &str| {
         let mut cfg = srv.client_config();
         cfg.server = format!("127.0.0.1:{port}");
@@ -524,7 +565,7 @@ fn behind_a_dual_stack_haproxy_a_mapped_client_is_its_ipv4_address() {
     };
     // one session of .2 through the IPv4 bind: through the dual-stack one
     // (mapped), v2 or v1, it is the same address and over the cap
-    let mut two = through(f4, "127.0.0.2").unwrap();
+    let mut two = through(f4, "127.0.0.2").unwrap_or_else(|e| panic!("through HAProxy: {e}; it said: {}", lb.log()));
     echo_ok(&mut two);
     assert!(
         through(f6v2, "127.0.0.2").is_err(),
@@ -558,10 +599,8 @@ fn behind_a_dual_stack_haproxy_a_mapped_client_is_its_ipv4_address() {
         "a banned client through a v1 TCP6 header"
     );
     assert!(through(f6v1, "127.0.0.5").is_ok());
-    let _ = lb.kill();
-    let _ = lb.wait();
+    drop(lb);
     let log = srv.log();
     assert!(log.contains("127.0.0.3:") && log.contains("refused: banned"), "{log}");
     assert!(!log.contains("::ffff:"), "{log}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

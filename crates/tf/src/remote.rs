@@ -274,8 +274,9 @@ pub fn del(c: &mut Client, cmd: &str, args: &[String]) -> Done {
     Ok(code)
 }
 
-/// `rmdir [-r] DIR`: without `-r` the directory must be empty (LS says so
-/// first), since the protocol's RMDIR removes a whole tree.
+/// `rmdir [-r] DIR`: without `-r` the directory must be empty, as
+/// os.rmdir's (the library's [`Client::rmdir_empty`], which the Python
+/// package's rmdir calls too), since the protocol's RMDIR removes a whole tree.
 pub fn rmdir(c: &mut Client, args: &[String]) -> Done {
     // rmdir's family takes no word for an unknown option: it cannot fail
     let g = commands::parse(Family::Rmdir, args).unwrap_or_default();
@@ -284,21 +285,20 @@ pub fn rmdir(c: &mut Client, args: &[String]) -> Done {
         return Ok(fail("usage: tf ... rmdir [-r] DIR"));
     };
     let targets = [(dir.as_str(), explain::Access::Read)];
-    if !recursive {
-        match c.list(false, dir.as_bytes()).split()? {
-            Ok(text) if text.is_empty() => {}
-            Ok(text) => {
-                let n = text.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count();
-                eprintln!(
-                    "tf: {dir}: the directory is not empty ({n} entr{}); nothing removed",
-                    if n == 1 { "y" } else { "ies" }
-                );
-                eprintln!("hint: tf ... rmdir -r {dir} removes it and everything in it");
-                return Ok(ExitCode::from(2));
-            }
-            Err(st) => return Ok(report(c, "rmdir", &targets, &st)),
-        }
+    if recursive {
+        let st = c.call("RMDIR", dir.as_bytes())?;
+        return Ok(report(c, "rmdir", &targets, &st));
     }
-    let st = c.call("RMDIR", dir.as_bytes())?;
-    Ok(report(c, "rmdir", &targets, &st))
+    match c.rmdir_empty(dir.as_bytes()).split()? {
+        Ok(None) => Ok(report(c, "rmdir", &targets, &Status::Ok(Vec::new()))),
+        Ok(Some(n)) => {
+            eprintln!(
+                "tf: {dir}: the directory is not empty ({n} entr{}); nothing removed",
+                if n == 1 { "y" } else { "ies" }
+            );
+            eprintln!("hint: tf ... rmdir -r {dir} removes it and everything in it");
+            Ok(ExitCode::from(2))
+        }
+        Err(st) => Ok(report(c, "rmdir", &targets, &st)),
+    }
 }

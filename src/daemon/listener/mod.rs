@@ -275,7 +275,7 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
         write_pidfile(pidfile).map_err(|e| format!("pidfile {}: {e}", pidfile.display()))?;
     }
     prepare_for_sessions();
-    crate::services::priority::boost(l.ctx.cfg.priority_boost);
+    crate::services::priority::boost(l.ctx.cfg.priority_boost, l.ctx.cfg.priority_boost_asked);
     let keys = l.spawn_keys(&rsa)?;
     drop(rsa);
     l.ctx = Arc::new(l.ctx.with_keys(keys));

@@ -101,11 +101,11 @@ impl Listener {
         };
         // the old key process answers the sessions still holding its request end,
         // and ends once they have all closed it; the new one starts at the new boost
-        crate::services::priority::boost(cfg.priority_boost);
+        crate::services::priority::boost(cfg.priority_boost, cfg.priority_boost_asked);
         let keys = match self.spawn_keys(&rsa) {
             Ok(k) => k,
             Err(e) => {
-                crate::services::priority::boost(self.ctx.cfg.priority_boost);
+                crate::services::priority::boost(self.ctx.cfg.priority_boost, self.ctx.cfg.priority_boost_asked);
                 error!("reload refused, keeping the old configuration: {e}");
                 return;
             }

@@ -176,11 +176,38 @@ impl Beside {
             sys::fstatat(self.dir.as_fd(), &self.name, false)?,
         );
         if (ours.st_dev, ours.st_ino) != (there.st_dev, there.st_ino) {
-            return Err(io::Error::other(format!(
-                "{}: replaced by another file as the download was renamed into place",
-                crate::escape::shown(self.shown().as_os_str().as_bytes())
-            )));
+            // every caller names the target before the error: not here too
+            return Err(io::Error::other(
+                "replaced by another file as the download was renamed into place",
+            ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Another file at the name once renamed (here: the committed file is
+    /// not the temporary's inode) is one sentence after the caller's path;
+    /// it was "PATH: PATH: replaced by another file ...".
+    #[test]
+    fn a_file_swapped_in_at_the_rename_is_named_once() {
+        let dir = std::env::temp_dir().join(format!("tfp-beside-swap-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let target = dir.join("f");
+        std::fs::write(dir.join(".tmp"), b"theirs").unwrap();
+        let ours = File::create(dir.join("ours")).unwrap();
+        let place = Beside::path(&target).unwrap();
+        let e = place.commit(&ours, c".tmp", None).unwrap_err();
+        let told = crate::Error::file(&target, e).to_string();
+        let shown = target.display().to_string();
+        assert_eq!(told.matches(&shown).count(), 1, "{told}");
+        assert!(
+            told.ends_with(": replaced by another file as the download was renamed into place"),
+            "{told}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -163,8 +163,9 @@ impl Partial {
         let f = File::from(self.place.open(&self.data_name, flags, 0)?);
         let (a, b) = (f.metadata()?, self.file.metadata()?);
         if (a.dev(), a.ino()) != (b.dev(), b.ino()) {
+            // the caller names the target first: this names the partial
             return Err(io::Error::other(format!(
-                "{}: replaced by another file during the download",
+                "its partial {} was replaced by another file during the download",
                 crate::escape::path(&self.data)
             )));
         }

@@ -190,6 +190,11 @@ pub struct StatListing {
     pub entries: Vec<StatEntry>,
     /// Names refused, as sent, with the reason.
     pub refused: Vec<(Vec<u8>, Refused)>,
+    /// Those of `refused` whose one fault is a control character, with
+    /// what each is: no local name may be made of one, but a command that
+    /// acts on the server alone (a pattern of `rm`, `ls`) may name it by its
+    /// real bytes, where LS shows each such character as `?`.
+    pub controlled: Vec<Entry>,
 }
 
 /// Parses a TFDLIST answer: `<D|F|U> <size> <mtime> <mode, octal> <length>
@@ -237,7 +242,15 @@ pub fn parse_stat(mut text: &[u8]) -> Option<StatListing> {
                 mtime,
                 mode: mode & 0o7777,
             }),
-            Err(why) => out.refused.push((name.to_vec(), why)),
+            Err(why) => {
+                if why == Refused::Control && names::check_remote(name).is_ok() {
+                    out.controlled.push(Entry {
+                        kind,
+                        rel: name.to_vec(),
+                    });
+                }
+                out.refused.push((name.to_vec(), why))
+            }
         }
     }
     Some(out)
@@ -304,16 +317,63 @@ fn list_stat_probing(
 /// Every entry below `dir` by its real bytes, for a tree download: TFDLIST
 /// where the server has it (its names are raw, so a name holding a control
 /// character is refused by name, where LSR shows the character as `?` and
-/// the download then asked for a file that does not exist), else LSR; a
-/// batch command's probe, if given, rides ahead of the first of them.
+/// the download then asked for a file that does not exist), else LSR, with
+/// its names holding a `?` asked after ([`unhidden`]); a batch command's
+/// probe, if given, rides ahead of the first of them.
 pub(crate) fn list_tree(c: &mut Client, dir: &[u8], probe: Option<super::batch::Which>) -> Result<Listing, Error> {
     match list_stat_probing(c, dir, probe)? {
         Some(l) => Ok(Listing {
             entries: l.entries.into_iter().map(|e| e.entry).collect(),
             refused: l.refused,
         }),
-        None => list_probing(c, dir, true, probe),
+        None => {
+            let l = list_probing(c, dir, true, probe)?;
+            unhidden(c, dir, l)
+        }
     }
+}
+
+/// An LSR listing with the names it shows but that do not exist taken out:
+/// tfd's LSR shows each control character of a name as `?`, so each download
+/// of such a form said "no such file" of a file that is there. Every name
+/// holding a `?` is asked for with FSTAT (all in one pipelined exchange; a
+/// real `?` answers); one that does not answer is refused as
+/// [`Refused::Hidden`], by the form listed, and what the listing shows
+/// below such a directory is left with it, unsaid.
+fn unhidden(c: &mut Client, dir: &[u8], mut l: Listing) -> Result<Listing, Error> {
+    let asked: Vec<usize> = (0..l.entries.len())
+        .filter(|&i| l.entries[i].rel.contains(&b'?'))
+        .collect();
+    if asked.is_empty() {
+        return Ok(l);
+    }
+    let paths: Vec<Vec<u8>> = asked
+        .iter()
+        .map(|&i| {
+            let mut p = dir.strip_suffix(b"/").unwrap_or(dir).to_vec();
+            if !p.is_empty() {
+                p.push(b'/');
+            }
+            p.extend_from_slice(&l.entries[i].rel);
+            p
+        })
+        .collect();
+    let answers = super::sync::pipelined_lines(c, &[], "FSTAT", &paths)?;
+    let hidden: Vec<Vec<u8>> = asked
+        .iter()
+        .zip(answers)
+        .filter(|(_, st)| !matches!(st, Status::Ok(_)))
+        .map(|(&i, _)| l.entries[i].rel.clone())
+        .collect();
+    let below = |rel: &[u8], h: &[u8]| rel.len() > h.len() && rel.starts_with(h) && rel[h.len()] == b'/';
+    l.entries
+        .retain(|e| !hidden.iter().any(|h| *h == e.rel || below(&e.rel, h)));
+    let outermost = hidden
+        .iter()
+        .filter(|h| !hidden.iter().any(|o| below(h, o)))
+        .map(|h| (h.clone(), Refused::Hidden));
+    l.refused.extend(outermost);
+    Ok(l)
 }
 
 /// Closes a session whose stream was broken off unread (a listing past its

@@ -25,6 +25,10 @@ pub enum Refused {
     TooDeep,
     /// A component over NAME_MAX, or the whole over PATH_MAX.
     TooLong,
+    /// LSR's form of a name that is not its real one: a listing shows each
+    /// control character as `?`, and the server has no TFDLIST to give the
+    /// bytes (nothing answers to the form shown).
+    Hidden,
 }
 
 impl std::fmt::Display for Refused {
@@ -37,16 +41,30 @@ impl std::fmt::Display for Refused {
             Refused::Control => "a control character or NUL",
             Refused::TooDeep => "deeper than 256 directories",
             Refused::TooLong => "a component over 255 bytes or a path over 4096",
+            Refused::Hidden => {
+                "no file answers to that form: the listing shows a character it cannot carry (a control \
+                 character) as '?', and this server has no TFDLIST to name it by its bytes"
+            }
         })
     }
 }
 
 /// Checks `rel`, a path a server named relative to the directory asked for.
 pub fn check(rel: &[u8]) -> Result<(), Refused> {
+    if rel.iter().any(|&b| b < 0x20 || b == 0x7f) && !rel.is_empty() {
+        return Err(Refused::Control);
+    }
+    check_remote(rel)
+}
+
+/// [`check`] but for control characters other than NUL: for a name only
+/// sent back to the server (a pattern's match to remove or list), never
+/// made here.
+pub fn check_remote(rel: &[u8]) -> Result<(), Refused> {
     if rel.is_empty() {
         return Err(Refused::Empty);
     }
-    if rel.iter().any(|&b| b < 0x20 || b == 0x7f) {
+    if rel.contains(&0) {
         return Err(Refused::Control);
     }
     if rel[0] == b'/' {
