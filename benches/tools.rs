@@ -27,7 +27,12 @@
 //!    `rsync -a` from it: ≥ 1.0 each. Each side is brought up to date once
 //!    (untimed, checked) before the rounds; how many destination files a timed
 //!    run replaced (new inode) is printed, since nothing should be;
-//! 4. `loop` (for information): the same tree uploaded by a shell loop of
+//! 4. `changed`: a 64 MiB file rewritten entirely (no block in common with the
+//!    old version at the destination), `tf mirror -R` and `tf mirror` with
+//!    `--no-whole-file` (the delta path forced, as a slow link would take it)
+//!    ÷ the same with `--whole-file`: the delta's time at most 1.1 × whole's
+//!    (issue 43: tf notices early that a delta would not pay);
+//! 5. `loop` (for information): the same tree uploaded by a shell loop of
 //!    `tf sndfile --parents`, one process per file, ÷ sftp `put -r`.
 //!
 //! A `tf` command that does not exist yet (an unknown command, or a usage error:
@@ -37,7 +42,7 @@
 //! missing and stops (scripts/deps installs them).
 //!
 //! `scripts/bench tools [--quick] [--rounds N] [--big-rounds N] [--big-mib M]
-//! [--jobs N] [--only tree,big,mirror,loop]`; `--jobs N` is passed to `tf put -r`,
+//! [--jobs N] [--only tree,big,mirror,changed,loop]`; `--jobs N` is passed to `tf put -r`,
 //! `get -r` and `mirror`. Bounded in time: a full run (5 rounds, 3 of 1 GiB) takes
 //! about three minutes, `--quick` (2 rounds, 1 of 128 MiB, no `loop` unless named
 //! in `--only`) under one; no phase or round starts past a budget. The last
@@ -46,14 +51,15 @@
 
 mod support;
 
+use sha2::{Digest, Sha256};
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::thread;
-use std::time::{Duration, Instant};
-use support::race::{check_big, clear, make_big, median, timed, Failure, Tree};
+use std::time::{Duration, Instant, SystemTime};
+use support::race::{bytes, check_big, clear, make_big, median, timed, Failure, Tree};
 use support::sshd::{missing_tools, Sshd};
 use support::{cli, log_problems, met, private_tempdir, tf_binary, tfd_binary, Server};
 
@@ -72,9 +78,14 @@ const GOAL_BIG: f64 = 2.0;
 const GOAL_MIRROR: f64 = 1.0;
 /// One command that runs longer than this is killed and fails its phase.
 const COMMAND_LIMIT: Duration = Duration::from_secs(120);
-const PHASES: &[&str] = &["tree", "big", "mirror", "loop"];
+const PHASES: &[&str] = &["tree", "big", "mirror", "changed", "loop"];
 const USAGE: &str = "usage: tools [--quick] [--rounds N] [--big-rounds N] [--big-mib M] [--jobs N] \
-                     [--only tree,big,mirror,loop]";
+                     [--only tree,big,mirror,changed,loop]";
+/// The file of the `changed` phase.
+const CHANGED_MIB: usize = 64;
+/// Issue 43: a file that changed entirely, forced through the delta path,
+/// at most 10% slower than sent whole (whole's time ÷ the delta's).
+const GOAL_CHANGED: f64 = 1.0 / 1.1;
 
 struct Options {
     quick: bool,
@@ -525,6 +536,100 @@ fn phase_big(bed: &Bed, o: &Options, deadline: Instant) -> Result<(Outcome, Outc
     Ok((up, down))
 }
 
+/// A `changed` contender: before each round `dst/f.bin` is the old version
+/// again (an hour older, so mirror sees it changed); `make` brings the new one
+/// over, whose SHA-256 is `want`.
+fn changed_contender<'a>(
+    name: &'static str,
+    dst: PathBuf,
+    old: &'a [u8],
+    want: &'a [u8],
+    make: Box<dyn Fn() -> Result<Command, String> + 'a>,
+) -> Contender<'a> {
+    let dst2 = dst.clone();
+    Contender {
+        name,
+        is_tf: true,
+        first_only: false,
+        prepare: Box::new(move |_| {
+            clear(&dst);
+            fs::create_dir_all(&dst).map_err(|e| e.to_string())?;
+            let f = dst.join("f.bin");
+            fs::write(&f, old).map_err(|e| format!("{}: {e}", f.display()))?;
+            let h = fs::File::options().write(true).open(&f).map_err(|e| e.to_string())?;
+            h.set_modified(SystemTime::now() - Duration::from_secs(3600))
+                .and_then(|()| h.sync_all())
+                .map_err(|e| e.to_string())?;
+            nix::unistd::sync();
+            make()
+        }),
+        check: Box::new(move |_| {
+            let f = dst2.join("f.bin");
+            let got = fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+            let r = if Sha256::digest(&got)[..] == want[..] {
+                Ok(())
+            } else {
+                Err(format!("{}: not the new version", f.display()))
+            };
+            clear(&dst2);
+            r
+        }),
+    }
+}
+
+/// A file rewritten entirely, up (`tf mirror -R`) and down (`tf mirror`),
+/// through the delta path (`--no-whole-file`) and whole (`--whole-file`).
+fn phase_changed(bed: &Bed, o: &Options, deadline: Instant) -> Result<(Outcome, Outcome), String> {
+    let n = CHANGED_MIB << 20;
+    let (old, new) = (bytes(0x01d, n), bytes(0x4e3, n));
+    let want = Sha256::digest(&new).to_vec();
+    let sd = bed.sync.data_dir();
+    let (src, rsrc) = (bed.dir.join("changed-new"), sd.join("changed-new"));
+    for d in [&src, &rsrc] {
+        fs::create_dir_all(d).map_err(|e| e.to_string())?;
+        fs::write(d.join("f.bin"), &new).map_err(|e| e.to_string())?;
+    }
+    drop(new);
+    nix::unistd::sync();
+    let (old, want, srcs) = (&old, &want, &p(&src));
+    println!(
+        "  [changed] {CHANGED_MIB} MiB rewritten entirely, {} round(s): tf mirror -R and tf mirror, \
+         --no-whole-file and --whole-file ...",
+        o.rounds
+    );
+    let up = |name, how: &'static str, to: &'static str| {
+        let make = Box::new(move || bed.tf(&bed.sync, &["mirror", "-R", how, srcs, to]));
+        changed_contender(name, sd.join(to), old, want, make)
+    };
+    let up_out = alternate(
+        o.rounds,
+        deadline,
+        &bed.dir,
+        vec![
+            up("tf mirror -R, delta", "--no-whole-file", "changed-delta"),
+            up("tf mirror -R, whole", "--whole-file", "changed-whole"),
+        ],
+    );
+    let down = |name, how: &'static str, to: &'static str| {
+        let dst = bed.dir.join(to);
+        let d = p(&dst);
+        let make = Box::new(move || bed.tf(&bed.sync, &["mirror", how, "changed-new", &d]));
+        changed_contender(name, dst, old, want, make)
+    };
+    let down_out = alternate(
+        o.rounds,
+        deadline,
+        &bed.dir,
+        vec![
+            down("tf mirror, delta", "--no-whole-file", "changed-delta"),
+            down("tf mirror, whole", "--whole-file", "changed-whole"),
+        ],
+    );
+    clear(&src);
+    clear(&rsrc);
+    Ok((up_out, down_out))
+}
+
 /// Mirror outcomes and how many destination files the timed runs replaced.
 struct Mirrors {
     up: Outcome,
@@ -791,7 +896,8 @@ fn report(lines: &[Line<'_>], kv: &mut String) {
                     t,
                     s,
                     r,
-                    l.goal.map_or(String::new(), |g| format!("≥ {g}"))
+                    l.goal
+                        .map_or(String::new(), |g| format!("≥ {}", (g * 100.0).round() / 100.0))
                 );
                 kv.push_str(&format!(" {k}_ratio={r:.3} {k}_tf_s={t:.3} {k}_other_s={s:.3}"));
                 if let Some(g) = l.goal {
@@ -867,6 +973,11 @@ fn run(o: &Options) -> Result<(), String> {
         };
         let mirror = if o.wants("mirror") && in_budget("mirror") {
             Some(phase("mirror", || phase_mirror(&bed, o, deadline))?)
+        } else {
+            None
+        };
+        let changed = if o.wants("changed") && in_budget("changed") {
+            Some(phase("changed", || phase_changed(&bed, o, deadline))?)
         } else {
             None
         };
@@ -968,6 +1079,27 @@ fn run(o: &Options) -> Result<(), String> {
                 other: "rsync -a down",
                 goal: Some(GOAL_MIRROR),
             });
+        }
+        if let Some((up, down)) = &changed {
+            for (key, dir, outcome, tf, other) in [
+                (
+                    "changed_up",
+                    "mirror -R",
+                    up,
+                    "tf mirror -R, delta",
+                    "tf mirror -R, whole",
+                ),
+                ("changed_down", "mirror", down, "tf mirror, delta", "tf mirror, whole"),
+            ] {
+                lines.push(Line {
+                    key,
+                    what: format!("tf {dir} --no-whole-file ÷ --whole-file, {CHANGED_MIB} MiB all changed"),
+                    outcome,
+                    tf,
+                    other,
+                    goal: Some(GOAL_CHANGED),
+                });
+            }
         }
         if let Some(l) = &lp {
             lines.push(Line {

@@ -29,13 +29,14 @@ use log::{info, warn};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
+use tfd_sys::write_behind::{Fill, Gather, WriteBehind};
 use tfp_wire::delta::{self as wire, Op};
 use tfp_wire::{command, Failed, MAX_FRAME};
 
-/// Bytes of the old file read at once (signatures and copies).
+/// Bytes of the old file read at once for its signatures.
 const WINDOW: usize = 4 << 20;
-/// Pieces of the new file from this size on are hashed while written.
-const PARALLEL: usize = 256 << 10;
+/// Bytes of each buffer the new file is gathered in (two of them).
+const CHUNK: usize = 4 << 20;
 
 fn failed_frame(f: Failed, why: &str) -> Vec<u8> {
     format!("FAILED {} : {why}", f.code()).into_bytes()
@@ -125,33 +126,28 @@ enum Stop {
     Read(std::io::Error),
 }
 
-/// The build: the new file in an upload temporary, its hash, what arrived.
-struct Build<'a> {
-    up: Upload,
+/// The build: the new file gathered for the writer thread, its hash, what arrived.
+struct Build<'a, 'scope, 'env> {
+    out: Gather<'scope, 'env, FsError>,
     old: &'a File,
     old_size: u64,
     size: u64,
+    /// Bytes placed so far.
+    built: u64,
     hash: Sha256,
-    buf: Vec<u8>,
 }
 
-impl Build<'_> {
-    /// Writes `data` (the quota was reserved for the whole file up front);
-    /// a big piece is hashed on a second thread while it is written.
-    fn emit(&mut self, data: &[u8]) -> Result<(), Stop> {
-        if data.len() < PARALLEL {
-            self.hash.update(data);
-            return self.up.write(data).map_err(Stop::Write);
+impl Build<'_, '_, '_> {
+    /// Places the next `len` bytes of the new file, `fill` writing each
+    /// piece of room with the bytes from `at` of the record, and hashes them.
+    fn place(&mut self, len: u64, fill: &mut Fill<'_, Stop>) -> Result<(), Stop> {
+        let hash = &mut self.hash;
+        self.out.place(len, fill, &mut |b| hash.update(b))?;
+        self.built += len;
+        match self.out.failure() {
+            Some(e) => Err(Stop::Write(e)),
+            None => Ok(()),
         }
-        let (hash, up) = (&mut self.hash, &mut self.up);
-        std::thread::scope(|t| {
-            let hashed = t.spawn(|| hash.update(data));
-            let r = up.write(data).map_err(Stop::Write);
-            if hashed.join().is_err() {
-                return Err(Stop::Bad("the hash thread failed"));
-            }
-            r
-        })
     }
 
     fn apply(&mut self, frame: &[u8]) -> Result<(), Stop> {
@@ -164,26 +160,22 @@ impl Build<'_> {
             if len == 0 {
                 return Err(Stop::Bad("an empty delta record"));
             }
-            if !matches!(self.up.written.checked_add(len), Some(e) if e <= self.size) {
+            if !matches!(self.built.checked_add(len), Some(e) if e <= self.size) {
                 return Err(Stop::Bad("the delta builds more than the size it announced"));
             }
             match op {
-                Op::Literal(d) => self.emit(d)?,
+                Op::Literal(d) => self.place(len, &mut |room, at| {
+                    room.copy_from_slice(&d[at as usize..at as usize + room.len()]);
+                    Ok(())
+                })?,
                 Op::Copy { offset, len } => {
                     if !matches!(offset.checked_add(len), Some(e) if e <= self.old_size) {
                         return Err(Stop::Bad("a copy past the end of the old file"));
                     }
-                    let mut at = offset;
-                    while at < offset + len {
-                        let n = (offset + len - at).min(WINDOW as u64) as usize;
-                        let mut buf = std::mem::take(&mut self.buf);
-                        buf.resize(n, 0);
-                        let r = read_exact_at(self.old, &mut buf, at).map_err(Stop::Read);
-                        let r = r.and_then(|()| self.emit(&buf));
-                        self.buf = buf;
-                        r?;
-                        at += n as u64;
-                    }
+                    let old = self.old;
+                    self.place(len, &mut |room, at| {
+                        read_exact_at(old, room, offset + at).map_err(Stop::Read)
+                    })?;
                 }
             }
         }
@@ -241,34 +233,41 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         super::quota::refused(s, "TFDDELTAPUT");
         return Ok(Reply::Frame(failed_frame(Failed::Quota, "Quota exceeded.")));
     }
-    let up = Upload::begin(&s.root, &p, direct_io_min(s), s.ctx.cfg.sync_uploads)
+    let mut up = Upload::begin(&s.root, &p, direct_io_min(s), s.ctx.cfg.sync_uploads)
         .map_err(|e| super::no_room(&e).unwrap_or_else(|| denied_or(e, Failed::TransferApi).into()))?;
     t.path = Some(p.clone());
     s.chan.tx.send_frame(b"OK")?;
-    let mut b = Build {
-        up,
-        old: &old,
-        old_size: st.st_size as u64,
-        size,
-        hash: Sha256::new(),
-        buf: Vec::new(),
-    };
-    let mut stop = None;
-    let mut wire_bytes = 0u64;
-    let want = loop {
-        let frame = s.chan.rx.recv_frame_max(MAX_FRAME)?;
-        if let Some(sum) = frame.strip_prefix(b"E") {
-            break sum.to_vec();
-        }
-        wire_bytes += frame.len() as u64;
-        t.bytes = wire_bytes;
-        if stop.is_none() {
-            // after a failure the rest is read and dropped, so the session stays in step
-            stop = b.apply(&frame).err();
-        }
-    };
+    let old_size = st.st_size as u64;
+    // the new file goes through aligned buffers a writer thread writes
+    // (direct) while this one reads the old file and hashes
+    let (stop, want, wire_bytes, hash, built) = std::thread::scope(|scope| -> Result<_, super::CmdError> {
+        let behind = WriteBehind::start(scope, CHUNK, |c: &[u8]| up.write_chunk(c));
+        let mut b = Build {
+            out: Gather::new(behind),
+            old: &old,
+            old_size,
+            size,
+            built: 0,
+            hash: Sha256::new(),
+        };
+        let mut stop = None;
+        let mut wire_bytes = 0u64;
+        let want = loop {
+            let frame = s.chan.rx.recv_frame_max(MAX_FRAME)?;
+            if let Some(sum) = frame.strip_prefix(b"E") {
+                break sum.to_vec();
+            }
+            wire_bytes += frame.len() as u64;
+            t.bytes = wire_bytes;
+            if stop.is_none() {
+                // after a failure the rest is read and dropped, so the session stays in step
+                stop = b.apply(&frame).err();
+            }
+        };
+        let late = b.out.finish().map(Stop::Write);
+        Ok((stop.or(late), want, wire_bytes, b.hash, b.built))
+    })?;
     let want = want.strip_prefix(b"0x").unwrap_or(&want);
-    let built = b.up.written;
     let reply = match stop {
         // the client's `Ex`: it gave the delta up (it will not pay, its file
         // moved while read): nothing is built
@@ -305,7 +304,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             &format!("the delta built {built} bytes, not {size}"),
         ),
         None => {
-            let have: String = b.hash.finalize().iter().map(|x| format!("{x:02x}")).collect();
+            let have: String = hash.finalize().iter().map(|x| format!("{x:02x}")).collect();
             let now = s.stat(&p).ok().map(|st| identity_of(&st));
             if !have.as_bytes().eq_ignore_ascii_case(want) {
                 warn!("{} TFDDELTAPUT: SHA-256 mismatch", s.peer);
@@ -317,7 +316,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 warn!("{} TFDDELTAPUT: the file changed during the delta", s.peer);
                 failed_frame(Failed::TransferApi, "the file changed during the delta")
             } else {
-                match b.up.stamp(mode, mtime).and_then(|()| b.up.commit(true)) {
+                match up.stamp(mode, mtime).and_then(|()| up.commit(true)) {
                     Ok(()) => {
                         super::quota::settle(&mut budget);
                         t.complete = true;

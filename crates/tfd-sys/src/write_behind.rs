@@ -165,6 +165,91 @@ impl<'scope, 'env, E: Send + 'scope> WriteBehind<'scope, 'env, E> {
     }
 }
 
+/// What fills a piece of room with the bytes from an offset of a piece
+/// ([`Gather::place`]).
+pub type Fill<'a, F> = dyn FnMut(&mut [u8], u64) -> Result<(), F> + 'a;
+
+/// A file written in order through a [`WriteBehind`] from pieces of any
+/// size (a delta's literals and copies): each piece is placed straight in
+/// the current aligned buffer ([`Gather::room`], filled by the caller, from
+/// a read of the old file or a copy of a literal), and a full buffer goes to
+/// the writer, direct. The caller's thread reads and hashes while the
+/// writer's waits on the disk: a delta build's two costs overlap, and no
+/// byte is copied through the page cache (on the development VM 1 GiB
+/// written buffered cost 1 to 2.6 s of CPU, direct 0.2 s).
+pub struct Gather<'scope, 'env, E> {
+    behind: WriteBehind<'scope, 'env, E>,
+    cur: Option<AlignedBuf>,
+    fill: usize,
+}
+
+impl<'scope, 'env, E: Send + 'scope> Gather<'scope, 'env, E> {
+    /// Gathers into `behind`'s buffers.
+    pub fn new(behind: WriteBehind<'scope, 'env, E>) -> Gather<'scope, 'env, E> {
+        Gather {
+            behind,
+            cur: None,
+            fill: 0,
+        }
+    }
+
+    /// The next at most `want` bytes of the file, to fill and then
+    /// [`Gather::advance`] over (never empty when `want` is not 0).
+    pub fn room(&mut self, want: usize) -> &mut [u8] {
+        let cur = match &mut self.cur {
+            Some(c) => c,
+            none => none.insert(self.behind.buffer()),
+        };
+        let end = cur.len().min(self.fill.saturating_add(want));
+        &mut cur[self.fill..end]
+    }
+
+    /// The `n` bytes of the last [`Gather::room`] are filled; a full buffer
+    /// goes to the writer.
+    pub fn advance(&mut self, n: usize) {
+        self.fill += n;
+        if self.cur.as_ref().is_some_and(|c| self.fill >= c.len()) {
+            if let Some(full) = self.cur.take() {
+                self.behind.submit(full, self.fill);
+            }
+            self.fill = 0;
+        }
+    }
+
+    /// Places the next `len` bytes of the file: `fill` writes each piece of
+    /// room with the bytes from offset `at` of them, then `seen` sees the
+    /// piece (a hash); the first error of `fill` stops it.
+    pub fn place<F>(&mut self, mut len: u64, fill: &mut Fill<'_, F>, seen: &mut dyn FnMut(&[u8])) -> Result<(), F> {
+        let mut at = 0u64;
+        while len > 0 {
+            let room = self.room(usize::try_from(len).unwrap_or(usize::MAX));
+            fill(room, at)?;
+            seen(room);
+            let n = room.len();
+            self.advance(n);
+            at += n as u64;
+            len -= n as u64;
+        }
+        Ok(())
+    }
+
+    /// The first write failure reported so far, without waiting.
+    pub fn failure(&mut self) -> Option<E> {
+        self.behind.failure()
+    }
+
+    /// Writes what is gathered, waits for the writer and returns its first
+    /// failure.
+    pub fn finish(mut self) -> Option<E> {
+        if let Some(last) = self.cur.take() {
+            if self.fill > 0 {
+                self.behind.submit(last, self.fill);
+            }
+        }
+        self.behind.finish()
+    }
+}
+
 /// An error path drops the writer without `finish`: what was handed over is still
 /// written, as a running thread drains its queue, so the file holds exactly what
 /// the client sent before the error.
@@ -240,6 +325,32 @@ mod tests {
             wb.finish()
         });
         assert_eq!(failure, Some("full"));
+    }
+
+    /// Pieces of any size land in order, buffer after buffer, and the
+    /// last partial buffer at finish.
+    #[test]
+    fn gathered_pieces_land_in_order() {
+        let mut got: Vec<Vec<u8>> = Vec::new();
+        let failure = std::thread::scope(|scope| {
+            let sink = &mut got;
+            let mut g = Gather::new(WriteBehind::<&str>::start(scope, 4, move |c: &[u8]| {
+                sink.push(c.to_vec());
+                Ok(())
+            }));
+            let mut seen = 0;
+            for piece in [&b"abc"[..], b"defghij", b"k"] {
+                let fill = &mut |room: &mut [u8], at: u64| {
+                    room.copy_from_slice(&piece[at as usize..at as usize + room.len()]);
+                    Ok::<(), ()>(())
+                };
+                g.place(piece.len() as u64, fill, &mut |b| seen += b.len()).unwrap();
+            }
+            assert_eq!(seen, 11);
+            g.finish()
+        });
+        assert_eq!(failure, None);
+        assert_eq!(got, vec![b"abcd".to_vec(), b"efgh".to_vec(), b"ijk".to_vec()]);
     }
 
     /// A gatherer that keeps its current buffer and hands over full ones (as

@@ -25,13 +25,13 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use tfd_sys::direct::ChunkWriter;
+use tfd_sys::write_behind::{Fill, Gather, WriteBehind};
 use tfp_wire::delta::{self as wire, Op};
 use tfp_wire::{Status, MAX_FRAME};
 
 /// Bytes of the old copy read at once (signatures and copies).
 const READ: usize = 4 << 20;
-/// Pieces of the new file from this size on are hashed while written.
-const PARALLEL: usize = 256 << 10;
 
 /// What TFDDELTAGET answered first: the server's file.
 struct Head {
@@ -135,17 +135,33 @@ pub fn get(c: &mut Client, remote: &[u8], target: Target<'_>, progress: &AtomicU
             e => Err(e),
         };
     }
-    let mut b = Build {
-        old: &old,
-        old_size,
-        size: head.size,
-        out: partial.writer(),
-        built: 0,
-        hash: Sha256::new(),
-        buf: Vec::new(),
-        received: 0,
-        reused: 0,
+    let writer = match partial.writer() {
+        Ok(f) => f,
+        Err(e) => {
+            // the records are still read, so the session stays in step
+            let mut b = Build::new(&old, old_size, head.size, None);
+            b.failed = Some(e);
+            return finish_build(c, partial, target, &head, b, progress);
+        }
     };
+    std::thread::scope(|scope| {
+        let mut out = ChunkWriter::new(writer, 0, crate::DIRECT_WRITE_MIN);
+        let behind = WriteBehind::start(scope, CHUNK, move |c: &[u8]| out.write_chunk(c));
+        let b = Build::new(&old, old_size, head.size, Some(Gather::new(behind)));
+        finish_build(c, partial, target, &head, b, progress)
+    })
+}
+
+/// Reads the records into `b` and commits the new file when it is whole and
+/// its SHA-256 is the server's.
+fn finish_build(
+    c: &mut Client,
+    partial: Partial,
+    target: Target<'_>,
+    head: &Head,
+    mut b: Build<'_, '_, '_>,
+    progress: &AtomicU64,
+) -> Result<Outcome, Error> {
     let end = loop {
         let f = match c.chan.rx.recv_frame_max(MAX_FRAME) {
             Ok(f) => f,
@@ -179,7 +195,7 @@ pub fn get(c: &mut Client, remote: &[u8], target: Target<'_>, progress: &AtomicU
             return whole(format!("the server made no delta: {st:?}"));
         }
     };
-    if let Err(e) = b.out {
+    if let Some(e) = b.finish() {
         let shown = partial.data.clone();
         partial.discard();
         return Err(Error::file(&shown, e));
@@ -265,49 +281,65 @@ fn send_signatures(c: &mut Client, frames: io::Result<Vec<Vec<u8>>>) -> Result<(
     Ok(())
 }
 
-/// The new file as the records build it.
-struct Build<'a> {
+/// Bytes of each buffer the new file is gathered in (two of them): the
+/// least that is written direct, so the partial grows as the build goes.
+const CHUNK: usize = crate::DIRECT_WRITE_MIN;
+
+/// The new file as the records build it: every byte placed straight in the
+/// writer's aligned buffers and hashed here, while the writer thread writes
+/// the last buffer direct.
+struct Build<'a, 'scope, 'env> {
     old: &'a File,
     old_size: u64,
     /// The size the server announced.
     size: u64,
-    /// The partial's writer; after a local failure, its error (the rest of
-    /// the records are still read and bounded, so the session stays in step).
-    out: io::Result<File>,
+    /// Where the bytes go; `None` when nothing could be opened to write.
+    out: Option<Gather<'scope, 'env, io::Error>>,
+    /// The first local failure (the rest of the records are still read and
+    /// bounded, so the session stays in step).
+    failed: Option<io::Error>,
     built: u64,
     hash: Sha256,
-    buf: Vec<u8>,
     /// Bytes of record frames received.
     received: u64,
     /// Bytes copied from the old copy.
     reused: u64,
 }
 
-impl Build<'_> {
-    /// Writes `data` at the end of what is built; a big piece is hashed on a
-    /// second thread while it is written.
-    fn emit(&mut self, data: &[u8]) {
-        let (hash, out, built) = (&mut self.hash, &mut self.out, self.built);
-        let write = |out: &mut io::Result<File>| {
-            if let Ok(f) = out {
-                if let Err(e) = f.write_all_at(data, built) {
-                    *out = Err(e);
-                }
-            }
-        };
-        if data.len() < PARALLEL {
-            hash.update(data);
-            write(out);
-        } else {
-            std::thread::scope(|t| {
-                let hashed = t.spawn(move || hash.update(data));
-                write(out);
-                if hashed.join().is_err() {
-                    *out = Err(io::Error::other("the hash thread failed"));
-                }
-            });
+impl<'a, 'scope, 'env> Build<'a, 'scope, 'env> {
+    fn new(old: &'a File, old_size: u64, size: u64, out: Option<Gather<'scope, 'env, io::Error>>) -> Self {
+        Build {
+            old,
+            old_size,
+            size,
+            out,
+            failed: None,
+            built: 0,
+            hash: Sha256::new(),
+            received: 0,
+            reused: 0,
         }
-        self.built += data.len() as u64;
+    }
+
+    /// Places the next `len` bytes of the new file, `fill` writing each
+    /// piece of room with the bytes from `at` of the record (a literal's
+    /// bytes, a read of the old copy).
+    fn place(&mut self, len: u64, fill: &mut Fill<'_, io::Error>) {
+        let (Some(out), None) = (self.out.as_mut(), &self.failed) else {
+            return;
+        };
+        let hash = &mut self.hash;
+        if let Err(e) = out.place(len, fill, &mut |b| hash.update(b)) {
+            self.failed = Some(e);
+        } else if let Some(e) = out.failure() {
+            self.failed = Some(e);
+        }
+    }
+
+    /// Writes what is gathered; the first failure, if any.
+    fn finish(&mut self) -> Option<io::Error> {
+        let late = self.out.take().and_then(Gather::finish);
+        self.failed.take().or(late)
     }
 
     /// Applies one frame of records; `Err` names what broke the bounds.
@@ -326,29 +358,21 @@ impl Build<'_> {
                 return Err("more than the size it announced");
             }
             match op {
-                Op::Literal(d) => self.emit(d),
+                Op::Literal(d) => self.place(len, &mut |room, at| {
+                    room.copy_from_slice(&d[at as usize..at as usize + room.len()]);
+                    Ok(())
+                }),
                 Op::Copy { offset, len } => {
                     if !matches!(offset.checked_add(len), Some(e) if e <= self.old_size) {
                         return Err("a copy past the end of the local copy");
                     }
                     self.reused += len;
-                    let mut at = offset;
-                    while at < offset + len {
-                        let n = (offset + len - at).min(READ as u64) as usize;
-                        let mut buf = std::mem::take(&mut self.buf);
-                        buf.resize(n, 0);
-                        if let Err(e) = self.old.read_exact_at(&mut buf, at) {
-                            // the local copy shrank: nothing built is kept
-                            if self.out.is_ok() {
-                                self.out = Err(e);
-                            }
-                        }
-                        self.emit(&buf);
-                        self.buf = buf;
-                        at += n as u64;
-                    }
+                    // a local copy that shrank meanwhile fails the read: nothing built is kept
+                    let old = self.old;
+                    self.place(len, &mut |room, at| old.read_exact_at(room, offset + at));
                 }
             }
+            self.built += len;
         }
         Ok(())
     }
