@@ -18,7 +18,6 @@
 //! the purge, on this node or another sharing the directory) takes that lock
 //! first: so each key is read by exactly one entrance, and the next one finds
 //! the next key (or, after an expiry, an unlinked file).
-#![forbid(unsafe_code)]
 
 use nix::fcntl::{Flock, FlockArg};
 use std::fs::{self, OpenOptions};

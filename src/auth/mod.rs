@@ -1,6 +1,5 @@
 //! Who a session runs as: the LOGIN user file, login throttling, the privilege
 //! switch, the name tables CHOWN uses inside a jail, and the session's quota.
-#![forbid(unsafe_code)]
 
 pub mod fai;
 pub mod names;

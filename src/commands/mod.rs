@@ -1,7 +1,6 @@
 //! The command table and the handlers, one file per family. Handlers never touch
 //! the socket directly except through the [`Session`]'s channel for commands that
 //! stream; plain commands return a [`Reply`] and the session sends it.
-#![forbid(unsafe_code)]
 
 pub mod access;
 pub mod basic;

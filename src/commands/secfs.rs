@@ -1,7 +1,6 @@
 //! SETFSID, SETFSPERM, REMFSPERM, GETFSPERM, ISSECFS: the document's TFPSFS
 //! commands. The checks every other command meets live in the session's path
 //! resolution (see [`SecfsState`]); the files in [`crate::fsys::secfs`].
-#![forbid(unsafe_code)]
 
 use super::{CmdResult, Reply, Tfpsfs};
 use crate::fsys::{secfs, FsError, RelPath, Root};

@@ -9,7 +9,6 @@
 //!
 //! The keys themselves are one table (keys/): see doc/architecture.md, "The
 //! config key table", for how to add one.
-#![forbid(unsafe_code)]
 
 use std::collections::HashMap;
 use std::fmt;

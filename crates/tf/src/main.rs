@@ -1,5 +1,4 @@
 //! tf: a command-line TF Protocol client.
-#![forbid(unsafe_code)]
 
 use reply::fail;
 use std::process::ExitCode;

@@ -14,7 +14,6 @@
 //! }
 //! # Ok::<(), tfp_client::Error>(())
 //! ```
-#![forbid(unsafe_code)]
 
 use crate::session::{run, text};
 use crate::{Client, Error};

@@ -3,7 +3,6 @@
 //! in a 0700 directory, so the next connection skips RSA. The file always holds
 //! the key of the next entrance: it is rewritten (temporary file, rename) as
 //! soon as an entrance has sent the next key, before anything else happens.
-#![forbid(unsafe_code)]
 
 use super::{Client, ClientConfig, Error, FaiToken};
 use sha2::{Digest, Sha256};

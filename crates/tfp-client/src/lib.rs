@@ -51,7 +51,6 @@
 //! assert_eq!(e.code(), Some(Code::Unknown));
 //! assert_eq!(e.to_string(), "the server does not know TFDSPACE (UNKNOWN)");
 //! ```
-#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod builder;

@@ -20,7 +20,6 @@
 //! c.remfsperm("bob", "vault")?;
 //! # Ok::<(), tfp_client::Error>(())
 //! ```
-#![forbid(unsafe_code)]
 
 use crate::session::{number, run};
 use crate::{Client, Error};

@@ -3,7 +3,6 @@
 //! FTYPELS, FSTATLS) and the integrity transfers (INTREAD, INTWRITE). Each
 //! reads exactly what the server sends, so the session stays in step for the
 //! next command whatever the outcome.
-#![forbid(unsafe_code)]
 
 use super::{Client, Error};
 use tfp_wire::fstat::{FileType, StatRecord, RECORD_LEN, TYPE_END, TYPE_FAIL};

@@ -15,7 +15,6 @@
 //! println!("{}", c.genuuid()?);
 //! # Ok::<(), tfp_client::Error>(())
 //! ```
-#![forbid(unsafe_code)]
 
 use crate::session::{number, run, text};
 use crate::{Client, Error};

@@ -32,7 +32,6 @@
 //! ```compile_fail,E0432
 //! use tfd as _; // the daemon
 //! ```
-#![forbid(unsafe_code)]
 
 pub mod aes;
 pub mod cipher;
