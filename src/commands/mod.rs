@@ -280,7 +280,7 @@ pub static TABLE: &[Spec] = &[
     row("INJAIL", access::injail, access::INJAIL_GATE, NOT_TFPSFS),
     row("CHMOD", access::chmod, ANY, needs(&[bits::UXPERM])),
     row("CHOWN", access::chown, ANY, needs(&[bits::UXPERM])),
-    row("RMSECDIR", access::rmsecdir, ANY, needs(&[bits::RMDIR])),
+    row("RMSECDIR", secfs::rmsecdir, ANY, needs(&[bits::RMDIR])),
     row("XCOPY", xcmds::xcopy, ANY, NOT_TFPSFS),
     row("XCPDIR", xcmds::xcpdir, ANY, NOT_TFPSFS),
     row("XDEL", xcmds::xdel, ANY, NOT_TFPSFS),
@@ -309,7 +309,7 @@ pub static TABLE: &[Spec] = &[
     row("SETTZ", tz::settz, ANY, NOT_TFPSFS),
     row("LOCALTIME", tz::localtime, ANY, NOT_TFPSFS).at_once(),
     row("DATEFTZ", tz::dateftz, ANY, NOT_TFPSFS),
-    row("GENUUID", basic::genuuid, ANY, NOT_TFPSFS).at_once(),
+    row("GENUUID", tz::genuuid, ANY, NOT_TFPSFS).at_once(),
     // the 2.5.1 session layer (no paths)
     row("GOAES", layer::goaes, ANY, NOT_TFPSFS).trailing(&[tfp_wire::aes::KEY_LEN, tfp_wire::aes::IV_LEN]),
     row("TFPCRYPTO", layer::tfpcrypto, ANY, NOT_TFPSFS),
