@@ -140,10 +140,7 @@ impl Store {
         self.check_dir(true)?;
         let mut nonce = [0u8; 8];
         openssl::rand::rand_bytes(&mut nonce).map_err(io::Error::other)?;
-        let probe = self.dir.join(format!(
-            ".tmp-probe-{}",
-            nonce.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        ));
+        let probe = self.dir.join(format!(".tmp-probe-{}", tfp_wire::hex::encode(&nonce)));
         OpenOptions::new()
             .write(true)
             .create_new(true)

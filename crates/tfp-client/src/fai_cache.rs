@@ -96,7 +96,7 @@ impl FaiCache {
             h.update([1]);
             h.update(dir.as_bytes());
         }
-        let name: String = h.finalize()[..12].iter().map(|b| format!("{b:02x}")).collect();
+        let name = tfp_wire::hex::encode(&h.finalize()[..12]);
         let name = format!("fai-{name}");
         Ok(FaiCache {
             path: dir.join(&name),

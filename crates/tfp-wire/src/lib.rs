@@ -43,6 +43,7 @@ pub mod fai;
 pub mod frame;
 pub mod fstat;
 pub mod handshake;
+pub mod hex;
 pub mod hpf;
 pub mod netlock;
 pub mod noise;
