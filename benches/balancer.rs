@@ -18,7 +18,6 @@
 //! `cargo bench --bench balancer -- [--secs S] [--rounds N] [--mib M]`; the last
 //! line, `BENCH_BALANCER key=value ...`, is for scripts. Missing a target is
 //! reported, never a failure.
-#![forbid(unsafe_code)]
 
 mod support;
 

@@ -12,7 +12,6 @@
 //! `TFD_BIN`); as root, with GlusterFS and FUSE (else it says why and stops).
 //! Options: `--quick` (fewer files), `--files N` (per round, default 100),
 //! `--rounds N` (default 4). Missing the target is reported, never a failure.
-#![forbid(unsafe_code)]
 
 mod support;
 

@@ -12,7 +12,6 @@
 //!
 //! Options (after `--`): `--quick` (short run), `--n N` (round trips per latency
 //! phase), `--threads T` (concurrent clients), `--secs S` (handshake phase length).
-#![forbid(unsafe_code)]
 
 mod support;
 

@@ -587,9 +587,8 @@ fn busy_cpu_seconds() -> Option<f64> {
         .iter()
         .map(|&i| v.get(i).copied().unwrap_or(0))
         .sum::<u64>();
-    // SAFETY: sysconf only reads a system constant.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    (hz > 0).then(|| busy as f64 / hz as f64)
+    let hz = tfd_sys::clock_ticks_per_second()?;
+    Some(busy as f64 / hz as f64)
 }
 
 /// A directory removed with all it holds when dropped.

@@ -22,7 +22,6 @@
 //! With `STAGED_PROFILE=1` the server's log lines of each phase follow, with
 //! their times (where the verified transfer spends its time: the data, or
 //! the commit's hash).
-#![forbid(unsafe_code)]
 
 mod support;
 

@@ -47,7 +47,6 @@
 //! about three minutes, `--quick` (2 rounds, 1 of 128 MiB, no `loop` unless named
 //! in `--only`) under one; no phase or round starts past a budget. The last
 //! line, `BENCH_TOOLS key=value ...`, is for scripts.
-#![forbid(unsafe_code)]
 
 mod support;
 

@@ -53,7 +53,6 @@
 //! 1..=9), `--streams 1,2,4`, `--only put,putwhole,get,sndfile,rcvfile,parallel` (e.g. to
 //! profile one phase: each session's pid is printed for `perf record -g -p PID`;
 //! `--only cipher` runs no server).
-#![forbid(unsafe_code)]
 
 mod support;
 

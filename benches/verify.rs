@@ -21,7 +21,6 @@
 //! the data for far less CPU, so the same hashing weighs more (a higher floor).
 //!
 //! Options: `--quick` (128 MiB, 2 pairs), `--mib N`, `--reps N`, `--secure`.
-#![forbid(unsafe_code)]
 
 mod support;
 

@@ -55,7 +55,6 @@
 //! `wan-up` is (default `../shared/wan` beside the checkout); `TF_BIN` and
 //! `TFD_BIN` the binaries. The last line, `BENCH_WAN key=value ...`, is for
 //! scripts.
-#![forbid(unsafe_code)]
 
 #[path = "wan/cases.rs"]
 mod cases;

@@ -37,7 +37,6 @@
 //! write(2), which the kernel appends atomically on a local file system, so lines
 //! from concurrent sessions never interleave. (NFS does not make `O_APPEND`
 //! atomic across clients: give each node its own transfer log.)
-#![forbid(unsafe_code)]
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};

@@ -9,56 +9,11 @@ mod common;
 
 use crate::common::reply::Answer as _;
 use common::*;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use tfd_sys::alloc_count::{allocated_by, Counting};
 use tfp_client::replies::AsStatus as _;
-
-/// Bytes allocated (or grown by realloc) on threads that are counting.
-static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-}
-
-struct Counting;
-
-fn count(bytes: usize) {
-    if COUNTING.with(|c| c.get()) {
-        ALLOCATED.fetch_add(bytes, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: every call is forwarded to the system allocator unchanged.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count(layout.size());
-        System.alloc(layout)
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count(layout.size());
-        System.alloc_zeroed(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count(new_size.saturating_sub(layout.size()));
-        System.realloc(ptr, layout, new_size)
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-/// Bytes `f` allocates on this thread.
-fn allocated_by<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    ALLOCATED.store(0, Ordering::Relaxed);
-    COUNTING.with(|c| c.set(true));
-    let r = f();
-    COUNTING.with(|c| c.set(false));
-    (r, ALLOCATED.load(Ordering::Relaxed))
-}
 
 /// What a 16 KiB transfer may allocate in the client: the file's size a few
 /// times over, far below the 512 KiB of a largest frame.

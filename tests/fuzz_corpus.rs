@@ -12,7 +12,6 @@
 //! target and a fresh `TFD_FUZZ_SEED`. A failing input is written to
 //! `fuzz/artifacts/<target>/` and the test fails naming the file; keep it as a
 //! regression by moving it to `fuzz/regressions/<target>/`.
-#![forbid(unsafe_code)]
 
 /// The protocol's targets (the `tfd-fuzz` crate, which links `tfp-wire` alone).
 #[path = "../fuzz/src/lib.rs"]

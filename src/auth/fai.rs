@@ -18,7 +18,6 @@
 //! the purge, on this node or another sharing the directory) takes that lock
 //! first: so each key is read by exactly one entrance, and the next one finds
 //! the next key (or, after an expiry, an unlinked file).
-#![forbid(unsafe_code)]
 
 use nix::fcntl::{Flock, FlockArg};
 use std::fs::{self, OpenOptions};
@@ -141,10 +140,7 @@ impl Store {
         self.check_dir(true)?;
         let mut nonce = [0u8; 8];
         openssl::rand::rand_bytes(&mut nonce).map_err(io::Error::other)?;
-        let probe = self.dir.join(format!(
-            ".tmp-probe-{}",
-            nonce.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        ));
+        let probe = self.dir.join(format!(".tmp-probe-{}", tfp_wire::hex::encode(&nonce)));
         OpenOptions::new()
             .write(true)
             .create_new(true)

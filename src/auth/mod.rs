@@ -1,8 +1,8 @@
 //! Who a session runs as: the LOGIN user file, login throttling, the privilege
 //! switch, the name tables CHOWN uses inside a jail, and the session's quota.
-#![forbid(unsafe_code)]
 
 pub mod fai;
+pub mod login_throttle;
 pub mod names;
 pub mod privs;
 pub mod replay;

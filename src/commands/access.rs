@@ -1,14 +1,17 @@
-//! Access: who the session is and what it may touch — LOGIN, INJAIL, CHMOD,
-//! CHOWN and RMSECDIR (the document's "Security enhancement" and "In-jail";
-//! wire-notes §3.24–3.26 and §3.29–3.30; decisions.md). Every refusal has its
-//! FAILED status and a log line; passwords and hashes are never logged.
+//! Access: who the session is and what it may touch — LOGIN, INJAIL, CHMOD and
+//! CHOWN (the document's "Security enhancement" and "In-jail"; wire-notes
+//! §3.24–3.26 and §3.29–3.30; decisions.md). Every refusal has its FAILED status
+//! and a log line; passwords and hashes are never logged. The login throttle's
+//! policy is [`crate::auth::login_throttle`]'s; LOGIN adds the metrics and the
+//! refusal's words.
 
 use super::{CmdResult, Gate, Reply};
+use crate::auth::login_throttle::{refusal_text, Attempt};
 use crate::auth::names;
-use crate::auth::shared_state::{self, SharedThrottle};
-use crate::auth::throttle::{self, Policy};
+use crate::auth::shared_state::SharedThrottle;
+use crate::auth::throttle::Policy;
 use crate::auth::{privs, userdb, Quota};
-use crate::fsys::{is_secure_name, walk, FsError, Kind, RelPath, Root};
+use crate::fsys::{FsError, Kind, RelPath, Root};
 use crate::services::metrics::Counter;
 use crate::session::identity::{self, SwitchError, Target};
 use crate::session::jail;
@@ -60,136 +63,23 @@ fn fail_and_close(s: &mut Session, f: Failed) -> CmdResult {
     Ok(Reply::Close)
 }
 
-/// Counts a failed LOGIN in the shared tables too, merging what it started into
-/// `effect` (a ban or lock started by either table is reported once). Failing to
-/// reach the file is logged; this node's count is already taken.
-fn count_shared_failure(
-    s: &Session,
-    sh: &SharedThrottle,
-    effect: &mut throttle::FailureEffect,
-    policy: &Policy,
-    name: &[u8],
-    unix: u64,
-) {
-    let peer = s.peer;
-    match sh.failure(peer.ip(), name, policy, unix) {
-        Ok(c) => {
-            effect.ip_banned = effect.ip_banned.or(c.ip.banned);
-            effect.account_locked = effect.account_locked.or(c.account.banned);
-            if c.ip.evicted && s.ctx.throttle.first_eviction(2) {
-                effect.first_eviction.push("address (shared)");
-            }
-            if c.account.evicted && s.ctx.throttle.first_eviction(3) {
-                effect.first_eviction.push("name (shared)");
-            }
-            if c.damaged > 0 {
-                error!(
-                    "{peer} LOGIN: {} damaged record(s) in the shared throttle state read as empty and \
-                     rewritten; this node's own counts still apply",
-                    c.damaged
-                );
-            }
-        }
-        Err(e) => error!("{peer} LOGIN: shared throttle state unusable ({e}); the failure counts on this node only"),
-    }
-}
-
-/// One LOGIN attempt as the throttle sees it: this node's counts, then every
-/// node's (the stricter wins: the shared file only ever adds refusals).
-struct Attempt<'a> {
-    /// The name as sent.
-    name: &'a [u8],
-    /// The name made safe for a log line.
-    who: String,
-    policy: Policy,
-    /// This node's clock (the throttle's).
-    now: u32,
-    /// Every node's counts, with `shared_state_dir`.
-    shared: Option<SharedThrottle>,
-    /// The shared file's clock.
-    unix: u64,
-}
-
-impl<'a> Attempt<'a> {
-    fn new(s: &Session, name: &'a [u8]) -> Attempt<'a> {
-        Attempt {
-            name,
-            who: shown(name),
-            policy: Policy::from_config(&s.ctx.cfg),
-            now: throttle::now(),
-            shared: s.ctx.shared_state.clone().map(SharedThrottle::new),
-            unix: shared_state::unix_now(),
-        }
-    }
-}
-
-/// What a client refused by the throttle is told: still `FAILED 37` (what
-/// clients know as "login failed"), with the cause and the time left in plain
-/// words, never a wrong password.
-pub fn refusal_text(b: throttle::Blocked, ip: std::net::IpAddr, who: &str) -> String {
-    match b {
-        throttle::Blocked::Ip(left) => format!(
-            "Temporarily refused: the address {} is banned for {left} more seconds after too many failed logins.",
-            throttle::ip_label(ip)
-        ),
-        throttle::Blocked::Account(left) => format!(
-            "Temporarily refused: the name {who:?} is locked for {left} more seconds after too many failed logins."
-        ),
-    }
-}
-
-/// True when this node's ban or lock `b` began before an operator lifted the
-/// same ban on some node (`tfd ctl unban` there), as the shared state says.
-fn lifted_elsewhere(s: &Session, a: &Attempt, b: throttle::Blocked) -> bool {
-    let Some(sh) = &a.shared else { return false };
-    let (at, left, len) = match b {
-        throttle::Blocked::Ip(left) => (sh.lifted_at(Some(s.peer.ip()), a.name), left, a.policy.ip.ban),
-        throttle::Blocked::Account(left) => (sh.lifted_at(None, a.name), left, a.policy.account.ban),
-    };
-    match at {
-        Ok(Some(at)) => began(a.unix, left, len) <= at,
-        _ => false,
-    }
-}
-
-/// When a ban of `len` seconds with `left` seconds to go began, in Unix seconds.
-pub fn began(unix_now: u64, left: u32, len: u32) -> u64 {
-    unix_now.saturating_sub(len.saturating_sub(left) as u64)
+/// One LOGIN attempt as the throttle judges it.
+fn attempt<'a>(s: &'a Session, name: &'a [u8]) -> Attempt<'a> {
+    Attempt::new(
+        &s.ctx.throttle,
+        Policy::from_config(&s.ctx.cfg),
+        s.ctx.shared_state.clone().map(SharedThrottle::new),
+        s.peer,
+        name,
+        shown(name),
+    )
 }
 
 /// LOGIN step 1: refused while the address or the name is banned or locked.
 fn throttle_gate(s: &Session, a: &Attempt) -> Result<(), super::CmdError> {
     let peer = s.peer;
     let who = &a.who;
-    let mut local = s.ctx.throttle.check(peer.ip(), a.name, &a.policy, a.now);
-    // an operator lifted it on another node: this node's own ban goes too
-    while let Err(b) = local {
-        if !lifted_elsewhere(s, a, b) {
-            break;
-        }
-        match b {
-            throttle::Blocked::Ip(_) => s.ctx.throttle.lift_ip(peer.ip(), &a.policy, a.now),
-            throttle::Blocked::Account(_) => s.ctx.throttle.lift_name(a.name, &a.policy, a.now),
-        };
-        info!("{peer} LOGIN {who:?}: {b} here, lifted by an operator on another node; lifted here too");
-        local = s.ctx.throttle.check(peer.ip(), a.name, &a.policy, a.now);
-    }
-    let blocked = match local {
-        Err(b) => Some(b),
-        Ok(()) => match a
-            .shared
-            .as_ref()
-            .map(|sh| sh.check(peer.ip(), a.name, &a.policy, a.unix))
-        {
-            Some(Ok(b)) => b,
-            Some(Err(e)) => {
-                error!("{peer} LOGIN {who:?}: shared throttle state unusable ({e}); this node's own counts apply");
-                None
-            }
-            None => None,
-        },
-    };
-    match blocked {
+    match a.blocked() {
         Some(b) => {
             warn!("{peer} LOGIN {who:?} refused: {b}");
             s.ctx.services.metrics.inc(Counter::LoginFailures);
@@ -240,10 +130,7 @@ fn check_password(s: &Session, a: &Attempt, password: &[u8]) -> Result<userdb::E
 /// a log line for each ban or lock it started.
 fn count_failure(s: &Session, a: &Attempt, why: userdb::Refusal) {
     let peer = s.peer;
-    let mut effect = s.ctx.throttle.failure(peer.ip(), a.name, &a.policy, a.now);
-    if let Some(sh) = &a.shared {
-        count_shared_failure(s, sh, &mut effect, &a.policy, a.name, a.unix);
-    }
+    let effect = a.failure();
     s.ctx.services.metrics.inc(Counter::LoginFailures);
     if effect.ip_banned.is_some() {
         s.ctx.services.metrics.inc(Counter::BansLogin);
@@ -280,18 +167,6 @@ fn count_failure(s: &Session, a: &Attempt, why: userdb::Refusal) {
     }
 }
 
-/// LOGIN step 3, the right password: the name's failures are forgiven, on
-/// this node and on all.
-fn forgive(s: &Session, a: &Attempt) {
-    s.ctx.throttle.success(a.name);
-    if let Some(Err(e)) = a.shared.as_ref().map(|sh| sh.success(a.name)) {
-        error!(
-            "{} LOGIN {:?}: could not clear the name's failures in the shared throttle state: {e}",
-            s.peer, a.who
-        );
-    }
-}
-
 /// `LOGIN <user> <password>`: the password is the rest of the line. Exact name
 /// match, constant-time check with the same hash work for unknown names, throttled
 /// per address and per name; on success the session process becomes the mapped
@@ -304,7 +179,7 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
     if name.is_empty() {
         return Err(Failed::MissingParameter.into());
     }
-    let a = Attempt::new(s, name);
+    let a = attempt(s, name);
     throttle_gate(s, &a)?;
     let entry = check_password(s, &a, password)?;
     let peer = s.peer;
@@ -324,7 +199,7 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
         );
         return Err(Failed::LoginFailed.into());
     }
-    forgive(s, &a);
+    a.forgive();
     let quota = entry.quota.resolve(s.ctx.cfg.quota_default).map(|limit| Quota {
         uid: id.uid.as_raw(),
         limit,
@@ -699,45 +574,6 @@ pub fn chown(s: &mut Session, arg: &[u8]) -> CmdResult {
             }
         }
     }
-}
-
-/// `RMSECDIR <token> | <dir>`: removes a secure directory and everything in it,
-/// only if `dir` is a `*.sd` directory and the token is the name of an entry in it
-/// (decisions.md: the reference removed any directory for an empty token). The
-/// root (an empty `dir`) is never removed: FAILED 15, as the document says.
-pub fn rmsecdir(s: &mut Session, arg: &[u8]) -> CmdResult {
-    let (token, dir) = command::split_pipe(arg).ok_or(Failed::MissingParameter)?;
-    if token.is_empty() {
-        return Err(Failed::MissingParameter.into());
-    }
-    let p = s.path(dir)?;
-    if p.is_root() {
-        return Err(Failed::DirStillExists.into());
-    }
-    if !p.name().is_some_and(is_secure_name) {
-        info!("{} RMSECDIR refused: not a secure (*.sd) directory", s.peer);
-        return Err(Failed::RmSecDir.into());
-    }
-    match s.root.lstat(&p) {
-        Ok(st) if Kind::of(&st) == Kind::Dir => {}
-        Ok(_) => return Err(Failed::RmSecDir.into()),
-        Err(FsError::NotFound) | Err(FsError::NotDir) => return Err(Failed::NoSuchDir.into()),
-        Err(e) => return Err(denied_or(e, Failed::RmSecDir).into()),
-    }
-    s.check_lock_dir(&p)?;
-    let token_ok = token != b"." && token != b".." && !token.contains(&b'/') && !token.contains(&0);
-    if !token_ok || !s.root.entry_exists(&p, token) {
-        info!("{} RMSECDIR refused: token not found", s.peer);
-        return Err(Failed::RmSecDir.into());
-    }
-    let (parent, name) = s.root.parent(&p).map_err(|e| denied_or(e, Failed::RmSecDir))?;
-    let mut budget = s.ctx.cfg.walk_limit;
-    let r = walk::remove_tree(parent.as_fd(), &name, false, &mut budget);
-    if sys::fstatat(parent.as_fd(), &name, false).is_ok() {
-        info!("{} RMSECDIR left {} entries", s.peer, r.kept);
-        return Err(Failed::DirStillExists.into());
-    }
-    Ok(Reply::Ok)
 }
 
 #[cfg(test)]

@@ -7,7 +7,6 @@
 //! LOCKSYS locks once ("there isn't way back", and a second call is refused);
 //! FLYCONTEXT creates the directory (mode 0755, component by component, each
 //! resolved beneath the current root) and may be called again to go deeper.
-#![forbid(unsafe_code)]
 
 use super::{CmdError, CmdResult, Reply};
 use crate::fsys::{FsError, Kind, RelPath};

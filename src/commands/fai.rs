@@ -1,6 +1,5 @@
 //! FAITOK and FAIMQ, the Fast Access Interface's commands (the entrance itself
 //! is part of the handshake, [`crate::session`]).
-#![forbid(unsafe_code)]
 
 use super::{CmdResult, Reply};
 use crate::session::Session;

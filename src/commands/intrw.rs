@@ -11,7 +11,6 @@
 //! or not at all, and two concurrent INTWRITEs with the same old hash cannot both
 //! win. The replacement keeps the file's mode less the set-uid/set-gid bits.
 //! Failures are the document's single `-1`; the reason is logged.
-#![forbid(unsafe_code)]
 
 use super::netlock::LockWait;
 use super::{CmdError, CmdResult, Reply};

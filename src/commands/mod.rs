@@ -1,7 +1,6 @@
 //! The command table and the handlers, one file per family. Handlers never touch
 //! the socket directly except through the [`Session`]'s channel for commands that
 //! stream; plain commands return a [`Reply`] and the session sends it.
-#![forbid(unsafe_code)]
 
 pub mod access;
 pub mod basic;
@@ -281,7 +280,7 @@ pub static TABLE: &[Spec] = &[
     row("INJAIL", access::injail, access::INJAIL_GATE, NOT_TFPSFS),
     row("CHMOD", access::chmod, ANY, needs(&[bits::UXPERM])),
     row("CHOWN", access::chown, ANY, needs(&[bits::UXPERM])),
-    row("RMSECDIR", access::rmsecdir, ANY, needs(&[bits::RMDIR])),
+    row("RMSECDIR", secfs::rmsecdir, ANY, needs(&[bits::RMDIR])),
     row("XCOPY", xcmds::xcopy, ANY, NOT_TFPSFS),
     row("XCPDIR", xcmds::xcpdir, ANY, NOT_TFPSFS),
     row("XDEL", xcmds::xdel, ANY, NOT_TFPSFS),
@@ -310,7 +309,7 @@ pub static TABLE: &[Spec] = &[
     row("SETTZ", tz::settz, ANY, NOT_TFPSFS),
     row("LOCALTIME", tz::localtime, ANY, NOT_TFPSFS).at_once(),
     row("DATEFTZ", tz::dateftz, ANY, NOT_TFPSFS),
-    row("GENUUID", basic::genuuid, ANY, NOT_TFPSFS).at_once(),
+    row("GENUUID", tz::genuuid, ANY, NOT_TFPSFS).at_once(),
     // the 2.5.1 session layer (no paths)
     row("GOAES", layer::goaes, ANY, NOT_TFPSFS).trailing(&[tfp_wire::aes::KEY_LEN, tfp_wire::aes::IV_LEN]),
     row("TFPCRYPTO", layer::tfpcrypto, ANY, NOT_TFPSFS),

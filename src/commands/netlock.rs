@@ -20,7 +20,6 @@
 //! used to, and then took the lock for nobody). The OOB thread runs meanwhile
 //! (the dispatcher starts it before any command that may wait), so urgent bytes
 //! are answered.
-#![forbid(unsafe_code)]
 
 use super::{CmdError, CmdResult, Reply};
 use crate::fsys::Kind;

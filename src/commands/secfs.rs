@@ -1,17 +1,17 @@
 //! SETFSID, SETFSPERM, REMFSPERM, GETFSPERM, ISSECFS: the document's TFPSFS
-//! commands. The checks every other command meets live in the session's path
+//! commands; and RMSECDIR, which removes an entry of a secure (`*.sd`)
+//! directory. The checks every other command meets live in the session's path
 //! resolution (see [`SecfsState`]); the files in [`crate::fsys::secfs`].
-#![forbid(unsafe_code)]
 
 use super::{CmdResult, Reply, Tfpsfs};
-use crate::fsys::{secfs, FsError, RelPath, Root};
-use crate::session::Session;
+use crate::fsys::{is_secure_name, secfs, walk, FsError, Kind, RelPath, Root};
+use crate::session::{denied_or, Session};
 use log::{info, warn};
 use std::cell::{Cell, RefCell};
 use std::os::fd::{AsFd, OwnedFd};
 use tfd_sys as sys;
 use tfp_wire::secfs::{self as fmt, ArgError};
-use tfp_wire::Failed;
+use tfp_wire::{command, Failed};
 
 /// A session's TFPSFS state: its identity and the rule of the command running.
 #[derive(Debug)]
@@ -204,4 +204,43 @@ pub fn issecfs(s: &mut Session, arg: &[u8]) -> CmdResult {
     } else {
         Err(Failed::NotSecureFs.into())
     }
+}
+
+/// `RMSECDIR <token> | <dir>`: removes a secure directory and everything in it,
+/// only if `dir` is a `*.sd` directory and the token is the name of an entry in it
+/// (decisions.md: the reference removed any directory for an empty token). The
+/// root (an empty `dir`) is never removed: FAILED 15, as the document says.
+pub fn rmsecdir(s: &mut Session, arg: &[u8]) -> CmdResult {
+    let (token, dir) = command::split_pipe(arg).ok_or(Failed::MissingParameter)?;
+    if token.is_empty() {
+        return Err(Failed::MissingParameter.into());
+    }
+    let p = s.path(dir)?;
+    if p.is_root() {
+        return Err(Failed::DirStillExists.into());
+    }
+    if !p.name().is_some_and(is_secure_name) {
+        info!("{} RMSECDIR refused: not a secure (*.sd) directory", s.peer);
+        return Err(Failed::RmSecDir.into());
+    }
+    match s.root.lstat(&p) {
+        Ok(st) if Kind::of(&st) == Kind::Dir => {}
+        Ok(_) => return Err(Failed::RmSecDir.into()),
+        Err(FsError::NotFound) | Err(FsError::NotDir) => return Err(Failed::NoSuchDir.into()),
+        Err(e) => return Err(denied_or(e, Failed::RmSecDir).into()),
+    }
+    s.check_lock_dir(&p)?;
+    let token_ok = token != b"." && token != b".." && !token.contains(&b'/') && !token.contains(&0);
+    if !token_ok || !s.root.entry_exists(&p, token) {
+        info!("{} RMSECDIR refused: token not found", s.peer);
+        return Err(Failed::RmSecDir.into());
+    }
+    let (parent, name) = s.root.parent(&p).map_err(|e| denied_or(e, Failed::RmSecDir))?;
+    let mut budget = s.ctx.cfg.walk_limit;
+    let r = walk::remove_tree(parent.as_fd(), &name, false, &mut budget);
+    if sys::fstatat(parent.as_fd(), &name, false).is_ok() {
+        info!("{} RMSECDIR left {} entries", s.peer, r.kept);
+        return Err(Failed::DirStillExists.into());
+    }
+    Ok(Reply::Ok)
 }

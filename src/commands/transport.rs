@@ -118,7 +118,7 @@ mod tests {
     use tfp_wire::record::Kind;
 
     fn hex(b: &[u8]) -> String {
-        b.iter().map(|x| format!("{x:02x}")).collect()
+        tfp_wire::hex::encode(b)
     }
 
     /// The known-answer block of doc/secure-transport.md, computed here from

@@ -1,4 +1,6 @@
-//! GETTZ, SETTZ, LOCALTIME and DATEFTZ (2.5.1): a time zone per session.
+//! GETTZ, SETTZ, LOCALTIME and DATEFTZ (2.5.1): a time zone per session; and
+//! GENUUID, the identifiers beside them (one family in the server, the client
+//! library and tf).
 //!
 //! The reference called setenv("TZ") on its process; tfd keeps the zone in the
 //! session ([`SessionTz`]) and converts with it explicitly, so nothing global
@@ -13,7 +15,8 @@
 use super::{CmdResult, Reply};
 use crate::services::tz::{from_database, is_zone_name};
 use crate::session::Session;
-use tfp_wire::Failed;
+use log::error;
+use tfp_wire::{uuid, Failed};
 use tz::TimeZone;
 
 /// Longest zone argument accepted (a name or a POSIX rule).
@@ -166,6 +169,17 @@ pub fn dateftz(_s: &mut Session, arg: &[u8]) -> CmdResult {
     let zone = resolve(arg).ok_or(Failed::DateNotRepresentable)?;
     let t = format_in(&zone, now()).ok_or(Failed::DateNotRepresentable)?;
     Ok(Reply::Data(t.into_bytes()))
+}
+
+/// `GENUUID` → `OK <uuid>`: a random (version 4) UUID from the OS CSPRNG, in
+/// lower-case text, as the reference's `uuid_generate_random`.
+pub fn genuuid(s: &mut Session, _arg: &[u8]) -> CmdResult {
+    let mut b = [0u8; 16];
+    if let Err(e) = getrandom::getrandom(&mut b) {
+        error!("{} GENUUID: no randomness: {e}", s.peer);
+        return Err(Failed::Memory.into());
+    }
+    Ok(Reply::Data(uuid::v4_text(b).to_vec()))
 }
 
 #[cfg(test)]

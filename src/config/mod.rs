@@ -9,7 +9,6 @@
 //!
 //! The keys themselves are one table (keys/): see doc/architecture.md, "The
 //! config key table", for how to add one.
-#![forbid(unsafe_code)]
 
 use std::collections::HashMap;
 use std::fmt;
@@ -64,7 +63,7 @@ fn resolved(p: &Path) -> PathBuf {
 /// default, and an instance keeps its directory across restarts.
 pub fn default_fai_dir(source: &Path) -> PathBuf {
     let digest = openssl::sha::sha256(source.as_os_str().as_encoded_bytes());
-    let name: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let name = tfp_wire::hex::encode(&digest[..8]);
     Path::new(DEFAULT_FAI_DIR).join(name)
 }
 

@@ -3,7 +3,6 @@
 //! too (a served root its accounts cannot open, a token directory others
 //! could read), and a warning is the same warning in both (a user file jail
 //! LOGIN would refuse, which concerns that user alone). Each check says what is wrong and how to mend it.
-#![forbid(unsafe_code)]
 
 use super::rootcheck;
 use crate::config::Config;

@@ -49,7 +49,7 @@ pub fn prepare(dir: &Path, port: u16) -> Result<PathBuf, String> {
     if !conf.exists() {
         let mut h = [0u8; 16];
         getrandom::getrandom(&mut h).map_err(|e| e.to_string())?;
-        let hash: String = h.iter().map(|b| format!("{b:02x}")).collect();
+        let hash = tfp_wire::hex::encode(&h);
         let text = format!(
             "# tfd demo configuration (generated; see conf/tfd.conf for every key)\n\
              proto 2.4.1\nproto 2.5.1\nhash {hash}\ndbdir data\nport {port}\nlisten 127.0.0.1\nprivkey_file key.pem\n\

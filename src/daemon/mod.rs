@@ -1,7 +1,6 @@
 //! The daemon: listeners, the accept loop, one forked process per session,
 //! signals, the control socket and the helper processes it starts. It is the top
 //! floor: it builds the [`crate::services`] and hands them to every session.
-#![forbid(unsafe_code)]
 
 pub mod checks;
 pub mod cli;

@@ -6,7 +6,6 @@
 //! itself: [`privs::as_user`] takes on its uid, gid and groups (so group
 //! permissions and ACLs count, and root's capabilities do not) for an open and a
 //! `faccessat(AT_EACCESS)` of the root.
-#![forbid(unsafe_code)]
 
 use crate::auth::privs::{self, Identity};
 use crate::config::Config;

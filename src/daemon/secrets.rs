@@ -86,7 +86,7 @@ fn replace_hash(config: &Path, text: &str) -> Result<(), String> {
     let err = |e: std::io::Error| format!("{}: {e}", config.display());
     let mut raw = [0u8; HASH_BYTES];
     openssl::rand::rand_bytes(&mut raw).map_err(|e| format!("random hash: {e}"))?;
-    let hash: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    let hash = tfp_wire::hex::encode(&raw);
     let mut out = String::with_capacity(text.len() + hash.len());
     for line in text.split_inclusive('\n') {
         let is_hash = line.split_whitespace().next() == Some("hash");

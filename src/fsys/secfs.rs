@@ -14,7 +14,6 @@
 //!
 //! Clients never reach these files: [`super::RelPath::parse`] refuses any path
 //! component containing [`META_MARK`] and every walk hides them.
-#![forbid(unsafe_code)]
 
 use super::{FsError, Pin, RelPath, Root};
 use std::ffi::CStr;

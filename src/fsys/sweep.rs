@@ -10,7 +10,6 @@
 //!
 //! The walk never follows a symlink (each directory is opened beneath its
 //! parent with `O_NOFOLLOW`) and stops at [`super::walk::MAX_DEPTH`].
-#![forbid(unsafe_code)]
 
 use super::walk::MAX_DEPTH;
 use super::{cname, upload, Kind};

@@ -190,7 +190,7 @@ fn temp_name() -> Result<CString, FsError> {
     let mut r = [0u8; 8];
     getrandom::getrandom(&mut r).map_err(|_| FsError::Other(std::io::Error::other("no randomness")))?;
     let mut t = TEMP_PREFIX.to_vec();
-    t.extend(r.iter().flat_map(|b| format!("{b:02x}").into_bytes()));
+    t.extend(tfp_wire::hex::encode(&r).into_bytes());
     cname(&t)
 }
 

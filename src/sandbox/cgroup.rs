@@ -2,8 +2,6 @@
 //! memory and processes (v2, or v1's memory and pids hierarchies), and the
 //! sweep of groups that ended sessions left.
 
-#![forbid(unsafe_code)]
-
 use std::io;
 use std::path::Path;
 

@@ -1,7 +1,5 @@
 //! A session's script host and the messages between it and its session.
 
-#![forbid(unsafe_code)]
-
 use super::cgroup::{join_cgroup, GroupLimits};
 use super::run::{run, Ending, Limits, Outcome};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};

@@ -8,8 +8,6 @@
 //! group (setsid and setpgid fail). The syscalls live in
 //! [`tfd_sys::confine_child`].
 
-#![forbid(unsafe_code)]
-
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;

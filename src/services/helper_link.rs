@@ -3,7 +3,6 @@
 //! fresh reply socket, so concurrent sessions never read each other's replies
 //! and a helper never blocks on a session that went away. Both helpers speak
 //! their own payloads over this one mechanism.
-#![forbid(unsafe_code)]
 
 use nix::sys::socket::{
     recvmsg, sendmsg, setsockopt, socketpair, sockopt, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,

@@ -6,7 +6,6 @@
 //! ([`priority`]), the TRP relay ([`proxy`]), the TLB list ([`tlb`]) and the zone
 //! database ([`tz`]). Nothing here reaches up into the session, the commands or
 //! the daemon: what they need from above comes in as values.
-#![forbid(unsafe_code)]
 
 pub mod fai;
 pub mod helper_link;

@@ -114,11 +114,7 @@ pub struct Registry {
 
 /// Encodes a key as the PROCKEY string: `/` + 32 lowercase hex digits.
 pub fn key_string(key: &[u8; KEY_BYTES]) -> String {
-    let mut s = String::from("/");
-    for b in key {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
+    format!("/{}", tfp_wire::hex::encode(key))
 }
 
 /// Decodes a PROCKEY (leading `/` already stripped): exactly 32 hex digits.

@@ -16,7 +16,6 @@
 //! - Inside the jail, the key's name at the jail's top is refused to every
 //!   command ([`names_the_key`]): reading, overwriting, renaming, deleting,
 //!   copying it, through a symlink or a `..` as well.
-#![forbid(unsafe_code)]
 
 use crate::fsys::{Pin, RelPath, Root};
 use std::ffi::{CStr, CString};

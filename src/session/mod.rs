@@ -1,7 +1,6 @@
 //! One client's session: the handshake, then the command loop with its gating
 //! (pre-login, pre-jail) and dispatch. Runs in its own process, forked by the
 //! listener, so per-session setuid and chroot never touch another client.
-#![forbid(unsafe_code)]
 
 mod fai_entrance;
 mod handshake;

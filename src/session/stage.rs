@@ -4,7 +4,6 @@
 //! single-user session is ever before LOGIN. The transitions are pure: LOGIN
 //! and INJAIL ask for the next stage, make the identity transition
 //! ([`super::identity`]), and only then store it.
-#![forbid(unsafe_code)]
 
 use crate::auth::privs::Identity;
 

@@ -3,7 +3,6 @@
 //!
 //! One test binary per area (doc/testing.md): the files share one process, so a
 //! test must not touch process-wide state (environment, working directory, umask).
-#![forbid(unsafe_code)]
 
 #[path = "../common/mod.rs"]
 mod common;

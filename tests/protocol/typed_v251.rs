@@ -8,7 +8,7 @@ use crate::common;
 use common::*;
 use std::fs;
 use std::time::Duration;
-use tfp_client::secure_fs::mask;
+use tfp_client::secfs::mask;
 use tfp_client::{Client, Error, Failed, LockId};
 
 /// Proves the session is alive and in step after whatever came before.

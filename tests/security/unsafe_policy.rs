@@ -3,62 +3,65 @@
 //!
 //! The compiler keeps most of it, given two things checked here:
 //!
-//! 1. Every crate root of ours — each library, binary, test and bench crate of
-//!    every workspace member, the fuzz crates' libraries and the Python
-//!    binding — carries
-//!    `#![forbid(unsafe_code)]`, but for `tfd-sys` and the named
-//!    [`NEED_UNSAFE`] exceptions. `forbid`, unlike `deny`, cannot be lifted by an
-//!    `allow` inside the crate, so no scanner of `unsafe` keywords is needed: the
-//!    compiler refuses them in every module of those crates (and `#[path]`
-//!    modules are modules of the crate that includes them).
-//! 2. `tfd-sys`'s root denies `clippy::undocumented_unsafe_blocks` (every
+//! 1. The root Cargo.toml forbids `unsafe_code` in `[workspace.lints]`, and every
+//!    workspace member but `tfd-sys` takes those lints (`[lints] workspace =
+//!    true`), so each of its library, binary, test and bench crates is built with
+//!    `-F unsafe_code`. The crates outside the workspace (the fuzz crates'
+//!    libraries, the Python binding: workspaces of their own) say
+//!    `#![forbid(unsafe_code)]` at their crate roots. `forbid`, unlike `deny`,
+//!    cannot be lifted by an `allow` inside the crate, so no scanner of `unsafe`
+//!    keywords is needed: the compiler refuses them in every module of those
+//!    crates (and `#[path]` modules are modules of the crate that includes them).
+//!    What once needed `unsafe` elsewhere (a test's counting allocator, a bench's
+//!    `sysconf`) lives in `tfd-sys`.
+//! 2. `tfd-sys`'s own `[lints.clippy]` deny `undocumented_unsafe_blocks` (every
 //!    `unsafe` block and `unsafe impl` needs a `// SAFETY:` comment) and
-//!    `clippy::missing_safety_doc` (every `unsafe fn` needs a `# Safety` section;
-//!    its `clippy.toml` sets `check-private-items`, so private ones too), and
-//!    nothing in it lifts them. CI runs clippy with `-D warnings` on the whole
-//!    workspace (.ci/run), so this replaces the old `// SAFETY:` text scanner.
+//!    `missing_safety_doc` (every `unsafe fn` needs a `# Safety` section; its
+//!    `clippy.toml` sets `check-private-items`, so private ones too), and nothing
+//!    in it lifts them. CI runs clippy with `-D warnings` on the whole workspace
+//!    (.ci/run), so this replaces the old `// SAFETY:` text scanner.
 //!
 //! (Gone with the split: "`unsafe` only in src/sys/" and "every top-level module
-//! forbids unsafe" — with `forbid` at every crate root the compiler checks both.)
+//! forbids unsafe" — with `forbid` for every crate the compiler checks both.)
 
 use std::path::{Path, PathBuf};
-
-/// Crate roots that may use `unsafe`, each with the reason. The test fails on a
-/// stale entry, so the list only shrinks.
-const NEED_UNSAFE: &[(&str, &str)] = &[
-    (
-        "crates/tfd-sys/src/lib.rs",
-        "the system layer: the one crate allowed unsafe",
-    ),
-    (
-        "tests/client_buffers.rs",
-        "counts allocations with a global allocator (unsafe impl GlobalAlloc)",
-    ),
-    (
-        "benches/ops.rs",
-        "sysconf(_SC_CLK_TCK) to turn /proc ticks into seconds",
-    ),
-];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
 }
 
-/// The manifest directories of the workspace members (root Cargo.toml), of the
-/// fuzz crates and of the Python binding.
-fn crate_dirs() -> Vec<PathBuf> {
+/// The manifest directories of the workspace members (root Cargo.toml).
+fn member_dirs() -> Vec<PathBuf> {
     let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
     let members = manifest
         .lines()
         .find_map(|l| l.trim().strip_prefix("members"))
         .expect("[workspace] members");
-    let mut dirs: Vec<PathBuf> = members.split('"').skip(1).step_by(2).map(|d| root().join(d)).collect();
+    let dirs: Vec<PathBuf> = members.split('"').skip(1).step_by(2).map(|d| root().join(d)).collect();
     assert!(dirs.len() >= 6, "{dirs:?}");
-    dirs.push(root().join("fuzz"));
-    dirs.push(root().join("fuzz/daemon"));
-    // the Python binding: pyo3's macros expand within forbid(unsafe_code)
-    dirs.push(root().join("python"));
     dirs
+}
+
+/// The crates of ours that are workspaces of their own, so cannot take the
+/// root's lints: the fuzz crates and the Python binding (pyo3's macros expand
+/// within forbid(unsafe_code)).
+fn outside_dirs() -> Vec<PathBuf> {
+    ["fuzz", "fuzz/daemon", "python"]
+        .iter()
+        .map(|d| root().join(d))
+        .collect()
+}
+
+/// The `key = value` lines of a TOML table (`[lints]`, `[workspace.lints.rust]`),
+/// blanks removed; empty if the table is missing.
+fn toml_table(text: &str, table: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or("").replace(' ', ""))
+        .skip_while(|l| *l != table)
+        .skip(1)
+        .take_while(|l| !l.starts_with('['))
+        .filter(|l| !l.is_empty())
+        .collect()
 }
 
 fn rust_files_in(dir: &Path) -> Vec<PathBuf> {
@@ -117,52 +120,56 @@ fn rel(p: &Path) -> String {
 }
 
 #[test]
-fn every_crate_root_forbids_unsafe_code() {
+fn every_crate_forbids_unsafe_code_but_sys() {
+    let root_manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    assert!(
+        toml_table(&root_manifest, "[workspace.lints.rust]").contains(&"unsafe_code=\"forbid\"".to_string()),
+        "the root Cargo.toml must say unsafe_code = \"forbid\" in [workspace.lints.rust]"
+    );
     let mut missing = Vec::new();
-    let mut stale = Vec::new();
+    for dir in member_dirs() {
+        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+        let inherits = toml_table(&manifest, "[lints]").contains(&"workspace=true".to_string());
+        let sys = dir.ends_with("crates/tfd-sys");
+        assert!(!(sys && inherits), "tfd-sys must keep its own lints, not forbid unsafe");
+        if !sys && !inherits {
+            missing.push(format!("{}/Cargo.toml", rel(&dir)));
+        }
+    }
     let mut roots = Vec::new();
-    for dir in crate_dirs() {
+    for dir in outside_dirs() {
         roots.extend(crate_roots(&dir));
     }
-    assert!(roots.len() > 25, "found only {} crate roots", roots.len());
+    assert!(
+        roots.len() >= 3,
+        "found only {} crate roots outside the workspace",
+        roots.len()
+    );
     for p in &roots {
         let text = std::fs::read_to_string(p).unwrap();
-        let has = has_inner_attr(&text, "#![forbid(unsafe_code)]");
-        let excepted = NEED_UNSAFE.iter().any(|(f, _)| *f == rel(p));
-        if !has && !excepted {
+        if !has_inner_attr(&text, "#![forbid(unsafe_code)]") {
             missing.push(rel(p));
-        }
-        if has && excepted {
-            stale.push(rel(p));
-        }
-    }
-    for (f, _) in NEED_UNSAFE {
-        if !roots.iter().any(|p| rel(p) == *f) {
-            stale.push(f.to_string());
         }
     }
     assert!(
         missing.is_empty(),
-        "crate roots without #![forbid(unsafe_code)] (only tfd-sys may use unsafe):\n{}",
+        "crates that do not forbid unsafe code (only tfd-sys may use unsafe; members say \
+         `[lints] workspace = true`, crates outside the workspace #![forbid(unsafe_code)]):\n{}",
         missing.join("\n")
-    );
-    assert!(
-        stale.is_empty(),
-        "stale entries of NEED_UNSAFE in tests/security/unsafe_policy.rs (they forbid unsafe, or are gone): {stale:?}"
     );
 }
 
 #[test]
 fn sys_documents_every_unsafe() {
     let sys = root().join("crates/tfd-sys");
-    let lib = std::fs::read_to_string(sys.join("src/lib.rs")).unwrap();
-    assert!(
-        has_inner_attr(
-            &lib,
-            "#![deny(clippy::undocumented_unsafe_blocks,clippy::missing_safety_doc)]"
-        ),
-        "crates/tfd-sys/src/lib.rs must deny clippy::undocumented_unsafe_blocks and clippy::missing_safety_doc"
-    );
+    let manifest = std::fs::read_to_string(sys.join("Cargo.toml")).unwrap();
+    let clippy = toml_table(&manifest, "[lints.clippy]");
+    for lint in ["undocumented_unsafe_blocks", "missing_safety_doc"] {
+        assert!(
+            clippy.contains(&format!("{lint}=\"deny\"")),
+            "crates/tfd-sys/Cargo.toml must say {lint} = \"deny\" in [lints.clippy]"
+        );
+    }
     let conf = std::fs::read_to_string(sys.join("clippy.toml")).unwrap_or_default();
     assert!(
         conf.lines().any(|l| l.replace(' ', "") == "check-private-items=true"),

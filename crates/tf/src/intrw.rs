@@ -105,7 +105,7 @@ pub fn intwrite(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> Done
     if let Err(e) = read {
         return Ok(fail(format!("intwrite: {local}: {e}")));
     }
-    if data.len() > tfp_client::v251::INT_MAX_SIZE {
+    if data.len() > tfp_client::intrw::INT_MAX_SIZE {
         return Ok(fail(format!(
             "intwrite: {local}: over 2 GiB, more than INTWRITE can carry"
         )));

@@ -1,5 +1,4 @@
 //! tf: a command-line TF Protocol client.
-#![forbid(unsafe_code)]
 
 use reply::fail;
 use std::process::ExitCode;
@@ -19,8 +18,8 @@ mod info;
 mod into_dir;
 mod intrw;
 mod layer;
-mod locks;
 mod mirror;
+mod netlock;
 mod probe;
 mod put_staged;
 mod remote;

@@ -49,7 +49,7 @@ impl Rerun {
             part(s.as_bytes());
         }
         part(dest.as_bytes());
-        let name: String = h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect();
+        let name = tfp_wire::hex::encode(&h.finalize()[..16]);
         Rerun {
             path: dir().map(|d| d.join(name)),
         }

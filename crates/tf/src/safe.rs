@@ -137,5 +137,5 @@ impl<R: io::Read> io::Read for HashingReader<R> {
 /// `0x` and the hex digest, as the server's SHA256 answers.
 pub fn hex(h: sha2::Sha256) -> String {
     let d = sha2::Digest::finalize(h);
-    format!("0x{}", d.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    format!("0x{}", tfp_wire::hex::encode(&d))
 }

@@ -10,7 +10,7 @@ use super::row::{want, Done, Failure};
 use super::v251::simple;
 use std::process::ExitCode;
 use tfp_client::replies::{AsStatus as _, Split as _};
-use tfp_client::secure_fs::mask;
+use tfp_client::secfs::mask;
 use tfp_client::{Client, ClientConfig};
 use tfp_wire::Status;
 

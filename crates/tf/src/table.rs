@@ -12,7 +12,7 @@ use super::explain;
 use super::reply::fail;
 pub use super::row::Part;
 use super::row::{row, special, Cmd, Does, Failure};
-use super::{basic, confine, info, intrw, layer, locks, remote, secfs, stages, tz, v251_fs};
+use super::{basic, confine, info, intrw, layer, netlock, remote, secfs, stages, tz, v251_fs};
 use std::process::ExitCode;
 
 /// A function of the shape `(client, config, name, args)` as a [`Run`](super::row::Run).
@@ -121,11 +121,11 @@ pub static TABLE: &[Cmd] = {
     row("fstatls", "LISTFILE", "TYPE SIZE ATIME MTIME PATH for each path in it", V251, P::All, on_session!(v251_fs::fstatls)),
     row("intread", "REMOTE LOCAL", "download REMOTE whole with its SHA-256, checked", V251, P::At(&[0]), on_session!(intrw::intread)).local(&[1]),
     row("intwrite", "LOCAL REMOTE [--expect HASH]", "replace REMOTE only if it still has HASH", V251, P::At(&[1]), in_ctx!(intrw::intwrite)).local(&[0]),
-    row("netlock", "TIMEOUT PATH", "lock PATH for the session (waits); print its id", V251, P::At(&[1]), in_ctx!(locks::netlock)).stateful(),
-    row("netlock_try", "TIMEOUT PATH", "the same, but fail at once if PATH is locked", V251, P::At(&[1]), in_ctx!(locks::netlock)).stateful(),
-    row("netunlock", "[ID]", "release lock ID (default: the session's last)", V251, P::No, in_ctx!(locks::netunlock)),
-    row("netmutacq_try", "PATH TOKEN", "acquire the persistent mutex in PATH as TOKEN", V251, P::At(&[0]), on_session!(locks::netmut)),
-    row("netmutrel", "PATH TOKEN", "release it", V251, P::At(&[0]), on_session!(locks::netmut)),
+    row("netlock", "TIMEOUT PATH", "lock PATH for the session (waits); print its id", V251, P::At(&[1]), in_ctx!(netlock::netlock)).stateful(),
+    row("netlock_try", "TIMEOUT PATH", "the same, but fail at once if PATH is locked", V251, P::At(&[1]), in_ctx!(netlock::netlock)).stateful(),
+    row("netunlock", "[ID]", "release lock ID (default: the session's last)", V251, P::No, in_ctx!(netlock::netunlock)),
+    row("netmutacq_try", "PATH TOKEN", "acquire the persistent mutex in PATH as TOKEN", V251, P::At(&[0]), on_session!(netlock::netmut)),
+    row("netmutrel", "PATH TOKEN", "release it", V251, P::At(&[0]), on_session!(netlock::netmut)),
     row("setfsid", "ID | --file FILE", "this session's secure-filesystem identity", V251, P::No, on_session!(secfs::setfsid)).stateful(),
     row("setfsperm", "ID MASK DIR", "give ID the rights MASK (number or rfile,...)", V251, P::At(&[2]), on_session!(secfs::setfsperm)),
     row("remfsperm", "ID DIR", "remove ID's entry from DIR ('' is everybody else)", V251, P::At(&[1]), on_session!(secfs::remfsperm)),

@@ -1,6 +1,6 @@
 //! What the 2.5.1 commands' files share: one line sent and its reply printed,
 //! and times as ISO 8601. Their rows are in table.rs; the families live in
-//! v251_fs.rs, intrw.rs, locks.rs, secfs.rs, tz.rs, layer.rs, confine.rs.
+//! v251_fs.rs, intrw.rs, netlock.rs, secfs.rs, tz.rs, layer.rs, confine.rs.
 
 use super::explain;
 use super::reply::report;

@@ -1,6 +1,5 @@
 //! The tf binary itself, before any server: also what makes a workspace `cargo test`
 //! build it, so the daemon's end-to-end tests (tests/cli) drive a fresh one.
-#![forbid(unsafe_code)]
 
 use std::process::Command;
 

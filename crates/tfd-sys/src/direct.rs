@@ -12,7 +12,6 @@
 //! filesystem or kernel without these calls, goes through the page cache as
 //! usual. The kernel keeps the two coherent (direct I/O first writes back and, for
 //! writes, drops the cached pages of its range).
-#![forbid(unsafe_code)]
 
 use crate::{AlignedBuf, IO_ALIGN};
 use std::fs::File;

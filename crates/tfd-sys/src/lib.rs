@@ -1,15 +1,14 @@
 //! The system layer of tfd and its client: the only crate of the workspace allowed
-//! `unsafe` (every other one says `#![forbid(unsafe_code)]`, so the compiler refuses
-//! it there). Thin, typed wrappers over the syscalls that neither std nor nix expose
-//! with owned file descriptors: each does one call and turns errno into
-//! `io::Error`; policy lives in the callers. Beside them, the file I/O both ends of a
+//! `unsafe` (the workspace's lints forbid it in every other one, so the compiler
+//! refuses it there; this crate's own lints are in its Cargo.toml). Thin, typed
+//! wrappers over the syscalls that neither std nor nix expose with owned file
+//! descriptors: each does one call and turns errno into `io::Error`; policy lives
+//! in the callers. Beside them, the file I/O both ends of a
 //! transfer share ([`direct`], [`write_behind`], [`dir`]), safe code on top of them.
 //!
 //! One file per kind of call (fs, process, child, signal, net, mem, tty, syslog);
 //! everything public is re-exported here, so callers name `tfd_sys::foo` and
 //! never the file it lives in.
-#![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
-#![warn(missing_docs)]
 
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -28,6 +27,8 @@ fn cvt_fd(r: libc::c_int) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+#[cfg(feature = "alloc-count")]
+pub mod alloc_count;
 pub mod dir;
 pub mod direct;
 pub mod private_file;

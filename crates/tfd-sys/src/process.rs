@@ -107,6 +107,14 @@ pub fn geteuid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
+/// Clock ticks per second, the unit of the CPU times in `/proc` (sysconf
+/// `_SC_CLK_TCK`); None if the system does not say.
+pub fn clock_ticks_per_second() -> Option<u64> {
+    // SAFETY: sysconf only reads a system constant.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    u64::try_from(hz).ok().filter(|&hz| hz > 0)
+}
+
 /// The calling thread's nice value (getpriority(2); threads created afterwards
 /// inherit it).
 pub fn nice() -> io::Result<i32> {

@@ -9,7 +9,6 @@
 //! comes (or a buffer is needed back). A transfer that ends within one chunk, as
 //! every small file does, is written on the session's own thread at
 //! [`WriteBehind::finish`], with no thread, channel or second buffer.
-#![forbid(unsafe_code)]
 
 use crate::AlignedBuf;
 use std::sync::mpsc::{self, Receiver, SyncSender};

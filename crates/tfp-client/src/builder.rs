@@ -1,6 +1,5 @@
 //! [`Builder`]: a session's parameters given one by one, then
 //! [`Builder::connect`].
-#![forbid(unsafe_code)]
 
 use crate::{Client, ClientConfig, Credentials, Error, FaiToken, Transport};
 use std::path::PathBuf;

@@ -19,7 +19,6 @@
 //!     other => panic!("{other}"),
 //! }
 //! ```
-#![forbid(unsafe_code)]
 
 use crate::escape::shown_str;
 use crate::tree::listing::TooBig;

@@ -11,7 +11,6 @@
 //! overrides, zero-width marks) as `\u{…}`, and bytes that are not UTF-8 as
 //! `\xHH`. Everything printable, in any script, is shown as it is. The rule
 //! is [`tfp_wire::escape`]'s, which tfd's ctl and log use too.
-#![forbid(unsafe_code)]
 
 use tfp_wire::Status;
 

@@ -3,7 +3,6 @@
 //! in a 0700 directory, so the next connection skips RSA. The file always holds
 //! the key of the next entrance: it is rewritten (temporary file, rename) as
 //! soon as an entrance has sent the next key, before anything else happens.
-#![forbid(unsafe_code)]
 
 use super::{Client, ClientConfig, Error, FaiToken};
 use sha2::{Digest, Sha256};
@@ -97,7 +96,7 @@ impl FaiCache {
             h.update([1]);
             h.update(dir.as_bytes());
         }
-        let name: String = h.finalize()[..12].iter().map(|b| format!("{b:02x}")).collect();
+        let name = tfp_wire::hex::encode(&h.finalize()[..12]);
         let name = format!("fai-{name}");
         Ok(FaiCache {
             path: dir.join(&name),

@@ -51,26 +51,26 @@
 //! assert_eq!(e.code(), Some(Code::Unknown));
 //! assert_eq!(e.to_string(), "the server does not know TFDSPACE (UNKNOWN)");
 //! ```
-#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod builder;
 pub mod cancel_points;
-pub mod confinement;
+pub mod confine;
 pub mod delta;
 pub mod engine;
 pub mod error;
 pub mod escape;
 pub mod fai_cache;
 pub mod interrupt;
-pub mod net_locks;
+pub mod intrw;
+pub mod netlock;
 pub mod notify;
 pub mod options;
 pub mod parallel;
 pub mod pattern_ops;
 pub mod replies;
+pub mod secfs;
 pub mod secret_files;
-pub mod secure_fs;
 pub mod session;
 pub mod shares;
 pub mod space;
@@ -78,8 +78,8 @@ pub mod staged;
 pub mod temporaries;
 pub mod transfer;
 pub mod tree;
+pub mod tz;
 pub mod v251;
-pub mod zones;
 
 use openssl::pkey::Public;
 use openssl::rsa::Rsa;
@@ -97,16 +97,16 @@ pub const DIRECT_WRITE_MIN: usize = 1 << 20;
 
 pub use builder::Builder;
 pub use cancel_points::{CanEvent, CanOutcome, Flow};
-pub use confinement::ScriptRun;
+pub use confine::ScriptRun;
 pub use error::{Error, Kept, Refusal};
-pub use net_locks::LockId;
+pub use netlock::LockId;
 pub use session::{Digest, Listing};
 pub use space::Space;
 pub use tfp_wire::fstat::FileType;
 pub use tfp_wire::{Code, Failed, Status};
 pub use transfer::LineSize;
 pub use tree::listing::{Entry, Kind, Stat};
-pub use zones::ZonedTime;
+pub use tz::ZonedTime;
 
 /// Connection parameters.
 #[derive(Clone)]

@@ -4,7 +4,6 @@
 //! (keep it, delete it, or end the session). There is no way back to command
 //! mode, so [`Notifications::start`] takes the session (owned, or borrowed
 //! for as long as the notifications are read) for good.
-#![forbid(unsafe_code)]
 
 use crate::{Client, Error};
 use std::borrow::BorrowMut;

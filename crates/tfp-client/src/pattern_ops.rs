@@ -17,7 +17,6 @@
 //! c.lsv2_to(true, "projects", "projects.list")?;
 //! # Ok::<(), tfp_client::Error>(())
 //! ```
-#![forbid(unsafe_code)]
 
 use crate::session::run;
 use crate::{Client, Error};

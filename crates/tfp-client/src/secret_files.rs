@@ -10,7 +10,6 @@
 //! Every check is made on the descriptor that is then read (fstat, never a
 //! second lookup of the path), so a file swapped between check and use is the
 //! file checked.
-#![forbid(unsafe_code)]
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};

@@ -3,7 +3,6 @@
 //! means, or [`Error::Refused`] when the server said FAILED or UNKNOWN. Paths
 //! are bytes as they go on the wire (`&str`, `String`, `&[u8]` and `Vec<u8>`
 //! all do).
-#![forbid(unsafe_code)]
 
 use crate::error::ok;
 use crate::tree::listing::{self, Entry, Stat};

@@ -1,7 +1,6 @@
 //! `tf df`'s question: the space a session may still use, and why. tfd answers
 //! TFDSPACE with the disk's free space and the quota beside FREESP's one
 //! number; another server only has FREESP, which is then all there is to show.
-#![forbid(unsafe_code)]
 
 use super::{Client, Error};
 use tfp_wire::Status;

@@ -45,7 +45,7 @@ pub fn remove_pending() {
 pub fn suffix() -> io::Result<String> {
     let mut r = [0u8; 6];
     getrandom::getrandom(&mut r).map_err(|e| io::Error::other(e.to_string()))?;
-    let tag: String = r.iter().map(|b| format!("{b:02x}")).collect();
+    let tag = tfp_wire::hex::encode(&r);
     Ok(format!(".tf-{}-{tag}", std::process::id()))
 }
 

@@ -1,13 +1,12 @@
 //! The 2.5.1 commands whose answers are not one status frame: the streamed
 //! listings (LSV2DOWN, LSRV2DOWN), the raw type and statistics units (FTYPE,
-//! FTYPELS, FSTATLS) and the integrity transfers (INTREAD, INTWRITE). Each
+//! FTYPELS, FSTATLS); the integrity transfers are in [`crate::intrw`]. Each
 //! reads exactly what the server sends, so the session stays in step for the
 //! next command whatever the outcome.
-#![forbid(unsafe_code)]
 
 use super::{Client, Error};
 use tfp_wire::fstat::{FileType, StatRecord, RECORD_LEN, TYPE_END, TYPE_FAIL};
-use tfp_wire::{Status, SHA256_TEXT_LEN};
+use tfp_wire::Status;
 
 /// LSV2DOWN's end marker: the listing is complete.
 const DOWN_DONE: i32 = -10;
@@ -19,12 +18,6 @@ const MAX_LINE: i32 = 1 << 20;
 /// sends the end marker (tfd stops at its `walk_limit`): 4 Mi answers, at most
 /// 128 MiB of FSTATLS records held.
 const MAX_ANSWERS: usize = 1 << 22;
-/// Largest INTREAD/INTWRITE payload: the size travels as an i32.
-pub const INT_MAX_SIZE: usize = i32::MAX as usize;
-
-/// INTREAD's answer: the server's hash text and the content.
-pub type Checked = (Vec<u8>, Vec<u8>);
-
 /// A streamed listing: one path a line (a directory ends in `/`), in the
 /// server's order, and whether the server listed everything.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,49 +123,6 @@ impl Client {
                 return Err(Error::Protocol("FSTATLS: no end record".into()));
             }
             v.push(r);
-        }
-    }
-
-    /// `INTREAD path`: the server's hash text (`0x` and 64 hex digits) and the
-    /// content. The server's −1 (missing, refused, locked too long, or larger
-    /// than its `intrw_max`) is [`Error::Declined`].
-    pub fn intread(&mut self, path: &[u8]) -> Result<Checked, Error> {
-        self.chan.tx.send_frame(&[b"INTREAD ", path].concat())?;
-        let n = self.chan.rx.recv_i32()?;
-        if n < 0 {
-            return Err(Error::Declined {
-                command: "INTREAD",
-                answer: n.into(),
-            });
-        }
-        let mut hash = vec![0u8; SHA256_TEXT_LEN];
-        self.chan.rx.recv_unit(&mut hash)?;
-        let mut data = vec![0u8; n as usize];
-        self.chan.rx.recv_unit(&mut data)?;
-        Ok((hash, data))
-    }
-
-    /// `INTWRITE path`: replaces the server's file with `data` only if its
-    /// current content hashes to `expected` (`0x` and 64 hex digits). `Ok`
-    /// when replaced; the document's −1 (the file changed meanwhile, or is
-    /// missing, refused or locked) is [`Error::Declined`] (see
-    /// [`Error::is_declined`]).
-    pub fn intwrite(&mut self, path: &[u8], expected: &[u8], data: &[u8]) -> Result<(), Error> {
-        if expected.len() != SHA256_TEXT_LEN {
-            return Err(Error::Protocol(format!(
-                "INTWRITE: a hash is {SHA256_TEXT_LEN} bytes (0x and 64 hex digits)"
-            )));
-        }
-        let size = i32::try_from(data.len()).map_err(|_| Error::Protocol("INTWRITE: content over 2 GiB".into()))?;
-        self.chan.tx.send_frame(&[b"INTWRITE ", path].concat())?;
-        self.chan.tx.send_units(&[expected])?;
-        self.chan.tx.send_units(&[&size.to_be_bytes(), data])?;
-        match self.chan.rx.recv_i32()? {
-            0 => Ok(()),
-            n => Err(Error::Declined {
-                command: "INTWRITE",
-                answer: n.into(),
-            }),
         }
     }
 }

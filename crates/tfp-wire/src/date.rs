@@ -2,7 +2,6 @@
 //! `YYYY-MM-DD HH:MM:SS` UTC text of DATEF/DTOF/FTOD. No libc time zone state,
 //! so it is unit-tested and cannot be skewed by TZ; the date commands, the
 //! xferlog and `tfd ctl` all use it.
-#![forbid(unsafe_code)]
 
 /// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant).
 pub fn civil_from_days(z: i64) -> (i64, u32, u32) {

@@ -1,7 +1,6 @@
 //! The Fast Access Interface's pure parts (document, "The Fast Access Interface";
 //! wire-notes §8.10): the `FAI://<uuid>` entrance in place of the version, the
 //! FAITOK lifetime rule and reply, and the token record a store keeps. No I/O.
-#![forbid(unsafe_code)]
 
 use super::uuid;
 
@@ -120,17 +119,14 @@ fn hex(b: &[u8]) -> String {
     if b.is_empty() {
         return "-".into();
     }
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    crate::hex::encode(b)
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || s.len() > 2 * 1024 {
+    if s.len() > 2 * 1024 {
         return None;
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
+    crate::hex::decode(s)
 }
 
 impl Record {

@@ -32,7 +32,6 @@
 //! ```compile_fail,E0432
 //! use tfd as _; // the daemon
 //! ```
-#![forbid(unsafe_code)]
 
 pub mod aes;
 pub mod cipher;
@@ -44,6 +43,7 @@ pub mod fai;
 pub mod frame;
 pub mod fstat;
 pub mod handshake;
+pub mod hex;
 pub mod hpf;
 pub mod netlock;
 pub mod noise;

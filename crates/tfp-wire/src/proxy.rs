@@ -7,7 +7,6 @@
 //! Bounds: a version 1 line is at most [`V1_MAX`] bytes (the specification's own
 //! limit), a version 2 header at most [`V2_MAX`] (its address block plus a little
 //! room for TLVs, which tfd reads past and ignores).
-#![forbid(unsafe_code)]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 

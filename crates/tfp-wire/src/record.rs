@@ -15,7 +15,6 @@
 //! without one was truncated.
 //!
 //! Pure: no I/O. The channel's `NetStream` moves the bytes.
-#![forbid(unsafe_code)]
 
 use super::noise::{CipherState, NoiseError, TAG};
 

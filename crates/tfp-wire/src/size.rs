@@ -4,7 +4,6 @@
 //! `MB` means the same as `M`, and refusing it only sent them to the manual). The
 //! config file and the user file (quotas) read sizes the same way, so `1T` means
 //! the same in both.
-#![forbid(unsafe_code)]
 
 /// Parses a size; None for anything else (a sign, a fraction, blanks, an
 /// unknown suffix, or a product beyond `u64`).

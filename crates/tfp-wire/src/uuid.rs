@@ -1,7 +1,6 @@
 //! Random (version 4) UUIDs in the reference's text form (RFC 9562): 36 lower-case
 //! characters, as `uuid_unparse_lower` writes them. GENUUID's answer and CIAON's
 //! identity token. Pure; the random bytes come from the caller.
-#![forbid(unsafe_code)]
 
 /// Length of a UUID's text form.
 pub const TEXT_LEN: usize = 36;

@@ -64,7 +64,7 @@ impl Listener {
     /// their address or name whole can be matched.
     fn lifted_elsewhere(&self, sh: &SharedThrottle, h: &Held, p: &Policy) -> bool {
         let now = throttle::now();
-        let began = |len: u32| crate::commands::access::began(shared_state::unix_now(), h.left, len);
+        let began = |len: u32| crate::auth::login_throttle::began(shared_state::unix_now(), h.left, len);
         match h.kind {
             HeldKind::Address => {
                 let Ok(ip) = h.label.trim_end_matches("/64").parse::<IpAddr>() else {

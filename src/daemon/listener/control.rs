@@ -97,7 +97,7 @@ impl Listener {
                 self.accepted,
                 self.refused,
                 self.ctx.services.registry.capacity(),
-                self.udp_pid
+                self.helpers.pid(Helper::Udp)
             ),
         };
         control::respond(conn, &text);

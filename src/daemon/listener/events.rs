@@ -6,10 +6,7 @@ impl Listener {
     /// How long the main loop may sleep before a helper restart is due.
     pub(super) fn poll_timeout(&self) -> PollTimeout {
         let due = [
-            self.respawn_keys_at,
-            self.respawn_udp_at,
-            self.respawn_fai_at,
-            self.respawn_sweep_at,
+            self.helpers.next_due(),
             self.sweep_cgroups_at.map(|(at, _)| at),
             self.waiting.next_deadline(),
             self.shared_bans.as_ref().map(|c| c.due()),
@@ -143,42 +140,14 @@ impl Listener {
                 Ok(WaitStatus::StillAlive) | Err(_) => break,
                 Ok(status) => {
                     if let Some(pid) = status.pid() {
-                        if pid.as_raw() == self.key_pid {
-                            self.key_pid = 0;
+                        if let Some(h) = self.helpers.ended(pid.as_raw()) {
                             if !self.stopping {
                                 warn!(
-                                    "key process ended ({}); restarting it unless tfd is stopping",
+                                    "{} ended ({}); restarting it unless tfd is stopping",
+                                    h.name(),
                                     ended_how(&status)
                                 );
-                                self.respawn_keys_at = Some(Instant::now() + RESPAWN_DELAY);
-                            }
-                        } else if pid.as_raw() == self.sweep_pid {
-                            self.sweep_pid = 0;
-                            if !self.stopping {
-                                warn!(
-                                    "sweeper ended ({}); restarting it unless tfd is stopping",
-                                    ended_how(&status)
-                                );
-                                // not at once: a sweeper that cannot run must not spin
-                                self.respawn_sweep_at = Some(Instant::now() + Duration::from_secs(10));
-                            }
-                        } else if pid.as_raw() == self.fai_pid {
-                            self.fai_pid = 0;
-                            if !self.stopping {
-                                warn!(
-                                    "FAI issuer ended ({}); restarting it unless tfd is stopping",
-                                    ended_how(&status)
-                                );
-                                self.respawn_fai_at = Some(Instant::now() + RESPAWN_DELAY);
-                            }
-                        } else if pid.as_raw() == self.udp_pid {
-                            self.udp_pid = 0;
-                            if !self.stopping {
-                                warn!(
-                                    "UDP responder ended ({}); restarting it unless tfd is stopping",
-                                    ended_how(&status)
-                                );
-                                self.respawn_udp_at = Some(Instant::now() + RESPAWN_DELAY);
+                                self.helpers.schedule(h);
                             }
                         } else if let Some(info) = self.children.remove(&pid.as_raw()) {
                             self.ctx.services.registry.free(info.slot);

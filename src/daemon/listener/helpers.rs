@@ -1,5 +1,6 @@
 //! The helper processes the listener starts and restarts: the UDP responder,
-//! the upload sweeper, the FAI store and the key process.
+//! the upload sweeper, the FAI store and the key process (their pids and
+//! restarts: supervisor.rs).
 
 use super::*;
 
@@ -9,7 +10,7 @@ impl Listener {
         // not even its own sockets' originals: it works on clones made before fork
         let keep_out = self.helper_must_close();
         match crate::daemon::udp::spawn(&self.udp, self.udp_user.as_ref(), &keep_out) {
-            Ok(pid) => self.udp_pid = pid,
+            Ok(pid) => self.helpers.started(Helper::Udp, pid),
             Err(e) => error!("cannot start the UDP responder: {e}"),
         }
     }
@@ -65,30 +66,26 @@ impl Listener {
         if self.stopping {
             return;
         }
-        if self.respawn_keys_at.is_some_and(|at| at <= now) {
-            self.respawn_keys_at = None;
-            self.ctx
-                .services
-                .metrics
-                .inc(crate::services::metrics::Counter::KeyRestarts);
-            self.respawn_keys();
-        }
-        if self.respawn_fai_at.is_some_and(|at| at <= now) {
-            self.respawn_fai_at = None;
-            self.spawn_fai();
-        }
-        if self.respawn_sweep_at.is_some_and(|at| at <= now) {
-            self.respawn_sweep_at = None;
-            self.spawn_sweeper();
-        }
-        if self.respawn_udp_at.is_some_and(|at| at <= now) {
-            self.respawn_udp_at = None;
-            self.ctx
-                .services
-                .metrics
-                .inc(crate::services::metrics::Counter::UdpRestarts);
-            self.spawn_udp();
-            info!("UDP responder restarted (pid {})", self.udp_pid);
+        for h in self.helpers.take_due(now) {
+            match h {
+                Helper::Keys => {
+                    self.ctx
+                        .services
+                        .metrics
+                        .inc(crate::services::metrics::Counter::KeyRestarts);
+                    self.respawn_keys();
+                }
+                Helper::Fai => self.spawn_fai(),
+                Helper::Sweeper => self.spawn_sweeper(),
+                Helper::Udp => {
+                    self.ctx
+                        .services
+                        .metrics
+                        .inc(crate::services::metrics::Counter::UdpRestarts);
+                    self.spawn_udp();
+                    info!("UDP responder restarted (pid {})", self.helpers.pid(Helper::Udp));
+                }
+            }
         }
     }
 
@@ -99,7 +96,7 @@ impl Listener {
         };
         let close = self.helper_must_close();
         match crate::daemon::sweeper::spawn(&self.ctx.cfg.dbdir, every, &close) {
-            Ok(pid) => self.sweep_pid = pid,
+            Ok(pid) => self.helpers.started(Helper::Sweeper, pid),
             Err(e) => error!("cannot start the sweeper of upload temporaries: {e}"),
         }
     }
@@ -110,7 +107,7 @@ impl Listener {
         let close = self.helper_must_close();
         match crate::services::fai::spawn(self.ctx.services.fai.store(), &close) {
             Ok((pid, link)) => {
-                self.fai_pid = pid;
+                self.helpers.started(Helper::Fai, pid);
                 self.ctx = Arc::new(self.ctx.with_fai(Arc::new(link)));
             }
             Err(e) => error!("cannot start the FAI issuer; FAITOK fails until a restart: {e}"),
@@ -130,7 +127,7 @@ impl Listener {
             &close,
         )
         .map_err(|e| format!("cannot start the key process: {e}"))?;
-        self.key_pid = pid;
+        self.helpers.started(Helper::Keys, pid);
         Ok(link)
     }
 
@@ -161,7 +158,7 @@ impl Listener {
                 return;
             }
         };
-        info!("key process restarted (pid {})", self.key_pid);
+        info!("key process restarted (pid {})", self.helpers.pid(Helper::Keys));
         self.ctx = Arc::new(self.ctx.with_keys(link));
     }
 }

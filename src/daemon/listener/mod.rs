@@ -30,8 +30,10 @@ mod helpers;
 mod reload;
 mod setup;
 mod shutdown;
+mod supervisor;
 
 use setup::{fai_store, load_tlb, open_xferlog, prepare_for_sessions, resolve_defusr, shared_bans, write_pidfile};
+use supervisor::Helper;
 
 /// How the daemon was started.
 #[derive(Debug, Clone, Default)]
@@ -66,22 +68,10 @@ struct Listener {
     stopping: bool,
     /// The UDP responder's sockets, kept here so it can be respawned.
     udp: super::udp::Responder,
-    /// The UDP responder's pid (0 when not running).
-    udp_pid: i32,
     /// Whom the UDP responder and the key process run as.
     udp_user: Option<crate::auth::privs::Identity>,
-    /// The key process's pid (0 when not running). Replaced ones, still answering
-    /// sessions that were forked before a reload, end on their own.
-    key_pid: i32,
-    /// The FAI issuer (0: not running).
-    fai_pid: i32,
-    /// The sweeper of upload temporaries (0: not running or off).
-    sweep_pid: i32,
-    respawn_sweep_at: Option<Instant>,
-    respawn_fai_at: Option<Instant>,
-    /// When a dead key process or UDP responder is due to be restarted.
-    respawn_keys_at: Option<Instant>,
-    respawn_udp_at: Option<Instant>,
+    /// The helper processes' pids and when a dead one is due to be restarted.
+    helpers: supervisor::Helpers,
     /// When to try again to remove script hosts' cgroups that were still busy
     /// (a host dies just after its session), and how many more tries.
     sweep_cgroups_at: Option<(Instant, u32)>,
@@ -103,11 +93,6 @@ struct Listener {
 }
 
 use super::SIGNALS;
-
-/// How long after a helper's death the listener waits before starting another:
-/// when a signal to the whole process group (Ctrl-C) killed it, the listener's own
-/// SIGINT/SIGTERM arrives within that time and nothing is restarted.
-const RESPAWN_DELAY: Duration = Duration::from_millis(100);
 
 /// How long stopped helpers get to end after SIGTERM before SIGKILL.
 const HELPER_STOP_WAIT: Duration = Duration::from_secs(1);
@@ -245,15 +230,8 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
         sig_flags,
         stopping: false,
         udp,
-        udp_pid: 0,
         udp_user,
-        key_pid: 0,
-        fai_pid: 0,
-        sweep_pid: 0,
-        respawn_sweep_at: None,
-        respawn_fai_at: None,
-        respawn_keys_at: None,
-        respawn_udp_at: None,
+        helpers: Default::default(),
         sweep_cgroups_at: None,
         control,
         control_conn: None,

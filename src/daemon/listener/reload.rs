@@ -141,15 +141,13 @@ impl Listener {
         });
         if fai.is_some() {
             // the old issuer ends once the sessions holding its request end have
-            self.respawn_fai_at = None;
+            self.helpers.cancel(Helper::Fai);
             self.spawn_fai();
         }
         // the responder holds the old TLB list: replace it
         self.udp.tlb = tlb;
         self.udp.trp = self.ctx.cfg.trp.clone().map(|t| (t, self.ctx.cfg.port));
-        if self.udp_pid > 0 {
-            let old = self.udp_pid;
-            self.udp_pid = 0;
+        if let Some(old) = self.helpers.forget(Helper::Udp) {
             let _ = kill(Pid::from_raw(old), Signal::SIGTERM);
         }
         self.spawn_udp();

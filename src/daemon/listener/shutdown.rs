@@ -10,19 +10,14 @@ impl Listener {
         crate::daemon::sd_notify::stopping();
         info!("shutting down: {} session(s) open", self.children.len());
         self.stopping = true;
-        self.respawn_keys_at = None;
-        self.respawn_udp_at = None;
-        self.respawn_fai_at = None;
-        self.respawn_sweep_at = None;
+        self.helpers.cancel_all();
         self.listeners.clear();
         self.control = None;
         // the key process also ends by itself once every request end is closed
         self.ctx.services.keys.close();
         self.ctx.services.fai.close();
-        for pid in [self.udp_pid, self.key_pid, self.fai_pid, self.sweep_pid] {
-            if pid > 0 {
-                let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
-            }
+        for pid in self.helpers.running() {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
         }
         // sessions get the grace period to finish on their own, then SIGTERM,
         // then a second later SIGKILL
@@ -42,26 +37,17 @@ impl Listener {
         }
         // the helpers: SIGTERMed above; SIGKILL whatever is left after a while
         let deadline = Instant::now() + HELPER_STOP_WAIT;
-        while (self.udp_pid > 0 || self.key_pid > 0 || self.fai_pid > 0 || self.sweep_pid > 0)
-            && Instant::now() < deadline
-        {
+        while !self.helpers.running().is_empty() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
             self.reap();
         }
-        for pid in [self.udp_pid, self.key_pid, self.fai_pid, self.sweep_pid] {
-            if pid > 0 {
-                warn!("helper process {pid} did not end on SIGTERM; killing it");
-                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-            }
+        for pid in self.helpers.running() {
+            warn!("helper process {pid} did not end on SIGTERM; killing it");
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         }
         // everything left was sent SIGKILL, which no process can ignore: so no tfd
         // process outlives the listener, and this wait ends
-        while !self.children.is_empty()
-            || self.udp_pid > 0
-            || self.key_pid > 0
-            || self.fai_pid > 0
-            || self.sweep_pid > 0
-        {
+        while !self.children.is_empty() || !self.helpers.running().is_empty() {
             match waitpid(Pid::from_raw(-1), None) {
                 Ok(s) => {
                     if let Some(p) = s.pid() {
@@ -69,16 +55,7 @@ impl Listener {
                         if let Some(info) = self.children.remove(&p) {
                             self.ctx.services.registry.free(info.slot);
                         }
-                        for h in [
-                            &mut self.udp_pid,
-                            &mut self.key_pid,
-                            &mut self.fai_pid,
-                            &mut self.sweep_pid,
-                        ] {
-                            if *h == p {
-                                *h = 0;
-                            }
-                        }
+                        self.helpers.ended(p);
                     }
                 }
                 Err(nix::errno::Errno::EINTR) => {}

@@ -22,7 +22,6 @@
 //! }
 //! # Ok::<(), Error>(())
 //! ```
-#![forbid(unsafe_code)]
 
 use crate::session::{number, run};
 use crate::{Client, Error};

@@ -14,7 +14,6 @@
 //! }
 //! # Ok::<(), tfp_client::Error>(())
 //! ```
-#![forbid(unsafe_code)]
 
 use crate::session::{run, text};
 use crate::{Client, Error};
@@ -34,10 +33,10 @@ impl ScriptRun {
     /// Splits tfd's `<ending>\n<output>`.
     ///
     /// ```
-    /// let r = tfp_client::confinement::ScriptRun::parse(b"exit 0\nhi\n".to_vec());
+    /// let r = tfp_client::confine::ScriptRun::parse(b"exit 0\nhi\n".to_vec());
     /// assert_eq!((r.ending.as_str(), &r.output[..]), ("exit 0", &b"hi\n"[..]));
     /// assert!(r.succeeded());
-    /// assert!(!tfp_client::confinement::ScriptRun::parse(b"exit 3\n".to_vec()).succeeded());
+    /// assert!(!tfp_client::confine::ScriptRun::parse(b"exit 3\n".to_vec()).succeeded());
     /// ```
     pub fn parse(mut reply: Vec<u8>) -> ScriptRun {
         match reply.iter().position(|&b| b == b'\n') {

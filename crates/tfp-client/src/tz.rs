@@ -15,7 +15,6 @@
 //! println!("{}", c.genuuid()?);
 //! # Ok::<(), tfp_client::Error>(())
 //! ```
-#![forbid(unsafe_code)]
 
 use crate::session::{number, run, text};
 use crate::{Client, Error};
@@ -34,11 +33,11 @@ impl ZonedTime {
     /// Reads `YYYY-MM-DD HH:MM:SS ZONE`.
     ///
     /// ```
-    /// let t = tfp_client::zones::ZonedTime::parse("2023-06-07 09:47:07 EST").unwrap();
+    /// let t = tfp_client::tz::ZonedTime::parse("2023-06-07 09:47:07 EST").unwrap();
     /// assert_eq!((t.date.as_str(), t.zone.as_str()), ("2023-06-07 09:47:07", "EST"));
     /// assert_eq!(t.wall_seconds(), 1686131227);
     /// assert_eq!(t.to_string(), "2023-06-07 09:47:07 EST");
-    /// assert!(tfp_client::zones::ZonedTime::parse("yesterday").is_none());
+    /// assert!(tfp_client::tz::ZonedTime::parse("yesterday").is_none());
     /// ```
     pub fn parse(text: &str) -> Option<ZonedTime> {
         let (day, rest) = text.split_once(' ')?;

@@ -6,7 +6,7 @@
 //! the document's "everybody else" entry and is allowed.
 //!
 //! ```no_run
-//! use tfp_client::secure_fs::mask;
+//! use tfp_client::secfs::mask;
 //!
 //! let mut c = tfp_client::Client::builder("127.0.0.1:10345")
 //!     .key_file("public.pem")
@@ -20,7 +20,6 @@
 //! c.remfsperm("bob", "vault")?;
 //! # Ok::<(), tfp_client::Error>(())
 //! ```
-#![forbid(unsafe_code)]
 
 use crate::session::{number, run};
 use crate::{Client, Error};
@@ -54,7 +53,7 @@ pub mod mask {
     /// The names of the bits set in `m`, in bit order.
     ///
     /// ```
-    /// use tfp_client::secure_fs::mask;
+    /// use tfp_client::secfs::mask;
     /// assert_eq!(mask::names(12), ["rfile", "wfile"]);
     /// assert!(mask::names(0).is_empty());
     /// ```
