@@ -62,6 +62,11 @@ pub struct Partial {
     data_name: CString,
     journal_name: CString,
     file: File,
+    /// Created by this open (O_EXCL): empty, and provably ours.
+    fresh: bool,
+    /// No journal can be beside it: removed since the lock was taken, and
+    /// none stored after (so the commit need not remove it again).
+    no_journal: bool,
 }
 
 /// The partial's and the journal's paths for `target`.
@@ -118,16 +123,23 @@ impl Partial {
         // a new partial is created exclusively; one already there is
         // continued only when it is provably ours (see `ours`)
         let created = place.open(&data_name, libc::O_RDWR | libc::O_CREAT | libc::O_EXCL, 0o600);
-        let fd = match created {
-            Ok(fd) => fd,
+        let (fd, fresh) = match created {
+            Ok(fd) => (fd, true),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 // O_NONBLOCK: a planted FIFO must not hold the open
-                place.open(&data_name, libc::O_RDWR | libc::O_NONBLOCK | libc::O_NOCTTY, 0)?
+                let fd = place.open(&data_name, libc::O_RDWR | libc::O_NONBLOCK | libc::O_NOCTTY, 0)?;
+                (fd, false)
             }
             Err(e) => return Err(e),
         };
         let file = File::from(fd);
-        ours(&file.metadata()?, &data, "download again")?;
+        // a file this open created (O_EXCL, no link followed, 0600) is a
+        // regular file of ours with one link: no one else can link a 0600
+        // file of another user (protected_hardlinks), so only one that was
+        // already there is looked at (a stat per file of a 10,000-file tree)
+        if !fresh {
+            ours(&file.metadata()?, &data, "download again")?;
+        }
         if !sys::try_lock_exclusive(file.as_fd())? {
             return Err(io::Error::new(
                 io::ErrorKind::WouldBlock,
@@ -144,6 +156,8 @@ impl Partial {
             data_name,
             journal_name,
             file,
+            fresh,
+            no_journal: false,
         })
     }
 
@@ -189,12 +203,14 @@ impl Partial {
     }
 
     /// Replaces the journal whole.
-    pub fn store_journal(&self, j: &Journal) -> io::Result<()> {
+    pub fn store_journal(&mut self, j: &Journal) -> io::Result<()> {
+        self.no_journal = false;
         j.store_at(self.place.dir(), &self.journal_name)
     }
 
     /// Where another thread may replace the journal.
-    pub fn journal_slot(&self) -> io::Result<Slot> {
+    pub fn journal_slot(&mut self) -> io::Result<Slot> {
+        self.no_journal = false;
         Ok(Slot {
             dir: self.place.dir_clone()?,
             name: self.journal_name.clone(),
@@ -202,15 +218,23 @@ impl Partial {
     }
 
     /// Empties the partial and forgets its journal: the next transfer starts
-    /// from nothing.
+    /// from nothing. A journal is removed even beside a partial this open
+    /// created (one whose partial was deleted by hand would otherwise claim
+    /// the new bytes for a resume); a created partial is empty already.
     pub fn reset(&mut self) -> io::Result<()> {
         self.place.remove(&self.journal_name);
+        self.no_journal = true;
+        if self.fresh {
+            return Ok(());
+        }
         self.file.set_len(0)
     }
 
     /// Removes the partial and its journal (a transfer that proved wrong).
     pub fn discard(self) {
-        self.place.remove(&self.journal_name);
+        if !self.no_journal {
+            self.place.remove(&self.journal_name);
+        }
         self.place.remove(&self.data_name);
     }
 
@@ -223,7 +247,9 @@ impl Partial {
     /// [`Partial::commit`] with the permission bits `mode` ([`Beside::commit_as`]).
     pub fn commit_as(self, mtime: Option<i64>, mode: Option<u32>) -> io::Result<()> {
         self.place.commit_as(&self.file, &self.data_name, mtime, mode)?;
-        self.place.remove(&self.journal_name);
+        if !self.no_journal {
+            self.place.remove(&self.journal_name);
+        }
         Ok(())
     }
 }

@@ -63,6 +63,15 @@ pub const ENGINE_FROM: u64 = 8 << 20;
 /// The most files one batch may ask for (tfd's bound).
 const MAX_BATCH: usize = 100_000;
 
+/// How many neighbouring files (a listing's order: mostly one directory's)
+/// go to one session before the next session's turn. Creating a file holds
+/// its directory's lock for the file system's whole inode allocation (on
+/// ext4 without a journal a scan past every inode freed in the last minute),
+/// so sessions dealt files one by one all wait on the same directory; runs
+/// let them land in different directories at once, and still share a tree
+/// of unknown sizes out evenly.
+const RUN: usize = 64;
+
 /// Fetches `files` in one batch per session (the caller's and up to
 /// `jobs - 1` more). `None` when the server has no batches (nothing done:
 /// the caller takes the per-file path). Returns the files done and the
@@ -86,8 +95,7 @@ pub(crate) fn download(
         return Ok(None);
     }
     let n = jobs.clamp(1, files.len());
-    // dealt out in turn: the sizes are not known before the answers
-    let groups: Vec<Vec<usize>> = (0..n).map(|g| (g..files.len()).step_by(n).collect()).collect();
+    let groups = deal(files.len(), n);
     let mut more = match copy::take_pool(t, cfg, n - 1, fai) {
         Ok(v) => v,
         Err(e) => {
@@ -148,6 +156,17 @@ pub(crate) fn download(
     t.report.transferred += done;
     big.sort_unstable_by_key(|b| b.0);
     Ok(Some((done, big)))
+}
+
+/// The indices of `files` files dealt to `n` sessions (`n` at most
+/// `files`) in turn (the sizes are not known before the answers), a run of
+/// neighbours at a time: [`RUN`], or less so that each session has at least
+/// four turns (a 300-file tree stays even).
+fn deal(files: usize, n: usize) -> Vec<Vec<usize>> {
+    let run = (files / (n * 4)).clamp(1, RUN);
+    (0..n)
+        .map(|g| (0..files).filter(|i| (i / run) % n == g).collect())
+        .collect()
 }
 
 /// One batch over one session. A server that turns out not to know the
@@ -306,4 +325,29 @@ fn fetch_one(c: &mut Client, w: &Want<'_>, p: &Progress) -> Result<Fetched, Erro
             Err(e) => Done::Local(e.to_string()),
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_dealt_in_runs_of_neighbours_each_once() {
+        for (files, n) in [(10_000, 4), (300, 4), (5, 4), (7, 7), (5, 1)] {
+            let g = deal(files, n);
+            assert_eq!(g.len(), n);
+            assert!(g.iter().all(|g| !g.is_empty()), "{files} files, {n} sessions");
+            let mut all: Vec<usize> = g.concat();
+            all.sort_unstable();
+            assert_eq!(all, (0..files).collect::<Vec<_>>());
+        }
+        let g = deal(10_000, 4);
+        assert_eq!(g[0][..RUN], (0..RUN).collect::<Vec<_>>()[..]);
+        assert_eq!(g[0][RUN], 4 * RUN);
+        assert_eq!(g[1][0], RUN);
+        // 300 files: runs of 18, at most one run apart
+        let sizes: Vec<usize> = deal(300, 4).iter().map(Vec::len).collect();
+        assert_eq!(sizes, [84, 72, 72, 72]);
+        assert_eq!(deal(5, 4), vec![vec![0, 4], vec![1], vec![2], vec![3]]);
+    }
 }
