@@ -469,27 +469,7 @@ impl Session {
             delta: mirror::Delta::Auto,
         };
         self.tree_run(py, progress, false, |c, cfg, heard| {
-            mirror::mirror(c, cfg, &src, &dst, &o, heard).map(|m| {
-                let mut r = TreeRun::of(m.report);
-                r.planned = m
-                    .planned
-                    .into_iter()
-                    .map(|p| match p {
-                        mirror::Planned::Delete(rel) => ("delete", rel),
-                        mirror::Planned::Replace(rel) => ("replace", rel),
-                        mirror::Planned::Mkdir(rel) => ("mkdir", rel),
-                        mirror::Planned::Copy(rel) => ("copy", rel),
-                    })
-                    .collect();
-                if let Some(sum) = m.summary {
-                    r.transferred = sum.transferred;
-                    r.deleted = sum.deleted;
-                    r.unchanged = sum.unchanged;
-                } else {
-                    r.stopped = true;
-                }
-                r
-            })
+            mirror::mirror(c, cfg, &src, &dst, &o, heard).map(TreeRun::of_mirror)
         })
     }
 

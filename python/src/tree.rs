@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tfp_client::tree::events::{Events, Fault, Progress, Report};
 use tfp_client::tree::filter::Filter;
+use tfp_client::tree::mirror::{MirrorReport, Planned};
 use tfp_client::{Client, ClientConfig, Error};
 
 /// What a tree run told through [`Events`], kept for the Python side, and
@@ -81,6 +82,30 @@ impl TreeRun {
             kept: r.kept,
             ..TreeRun::default()
         }
+    }
+
+    /// A mirror's report: its dry run's plan as (step, relative path), and
+    /// `stopped` when it ended before it had a plan (no summary).
+    pub(crate) fn of_mirror(m: MirrorReport) -> TreeRun {
+        let mut r = TreeRun::of(m.report);
+        r.planned = m
+            .planned
+            .into_iter()
+            .map(|p| match p {
+                Planned::Delete(rel) => ("delete", rel),
+                Planned::Replace(rel) => ("replace", rel),
+                Planned::Mkdir(rel) => ("mkdir", rel),
+                Planned::Copy(rel) => ("copy", rel),
+            })
+            .collect();
+        if let Some(sum) = m.summary {
+            r.transferred = sum.transferred;
+            r.deleted = sum.deleted;
+            r.unchanged = sum.unchanged;
+        } else {
+            r.stopped = true;
+        }
+        r
     }
 }
 
