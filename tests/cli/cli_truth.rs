@@ -14,7 +14,7 @@ use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 use tfp_client::replies::AsStatus as _;
@@ -42,6 +42,18 @@ const BAD: [(&[u8], &str); 3] = [
 
 fn os(b: &[u8]) -> &OsStr {
     OsStr::from_bytes(b)
+}
+
+/// The served `srv/`, made outside the protocol: `ok.txt` ("ok") beside one
+/// file ("odd") for each of [`BAD`]'s names. Returns its path.
+fn odd_tree(srv: &Server) -> PathBuf {
+    let t = srv.path("srv");
+    fs::create_dir(&t).unwrap();
+    fs::write(t.join("ok.txt"), b"ok").unwrap();
+    for (name, _) in BAD {
+        fs::write(t.join(os(name)), b"odd").unwrap();
+    }
+    t
 }
 
 /// `tf put` of a file whose remote name holds a newline, a tab or ESC is
@@ -129,12 +141,7 @@ fn names_the_server_cannot_store_are_refused_before_sending() {
 #[test]
 fn names_on_the_server_with_control_characters_are_skipped_by_name() {
     let srv = Server::start();
-    let t = srv.path("srv");
-    fs::create_dir(&t).unwrap();
-    fs::write(t.join("ok.txt"), b"ok").unwrap();
-    for (name, _) in BAD {
-        fs::write(t.join(os(name)), b"odd").unwrap();
-    }
+    let t = odd_tree(&srv);
     let back = tempdir("truth_back");
     for args in [
         vec!["get", "-r", "srv", back.to_str().unwrap()],
@@ -172,12 +179,7 @@ fn names_on_the_server_with_control_characters_are_skipped_by_name() {
 #[test]
 fn patterns_match_names_with_control_characters_by_their_real_bytes() {
     let srv = Server::start();
-    let t = srv.path("srv");
-    fs::create_dir(&t).unwrap();
-    fs::write(t.join("ok.txt"), b"ok").unwrap();
-    for (name, _) in BAD {
-        fs::write(t.join(os(name)), b"odd").unwrap();
-    }
+    let t = odd_tree(&srv);
     let o = srv.tf(&["ls", "srv/*"]);
     assert!(o.status.success(), "{}", text(&o));
     assert_clean(&o, "ls");
