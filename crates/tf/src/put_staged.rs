@@ -72,6 +72,13 @@ pub fn upload(
                 &r.reply,
             )));
         }
+        Err(e @ Error::Unsettled { .. }) => {
+            return Err(format!(
+                "put: {}: {} (`tf put --resume` sends nothing if it is the new one)",
+                shown_str(p.remote),
+                tfp_client::tree::listing::clause(&e.to_string()),
+            ))
+        }
         Err(e) => {
             return Err(format!(
                 "put: {}: {}; the file on the server is as it was{}",

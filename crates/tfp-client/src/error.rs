@@ -81,6 +81,18 @@ pub enum Error {
     },
     /// The server refused the command (FAILED or UNKNOWN); the session goes on.
     Refused(Refusal),
+    /// `error` (a lost connection) came after an upload's commit was asked
+    /// for (`command`: SNDFILE's last `OK`, `TFDSTAGEDONE`): the server may
+    /// have carried it out before its answer was lost, so the target is the
+    /// old file or the new one, whole, and which of them is not known here.
+    /// A server killed in that window made tf say "as it was" of a file it
+    /// had replaced.
+    Unsettled {
+        /// The command whose answer was lost.
+        command: &'static str,
+        /// How the connection failed.
+        error: Box<Error>,
+    },
     /// A command whose protocol has no status (SUP, SDOWN, INTREAD, INTWRITE,
     /// FSIZE) got the server's negative answer; the session goes on. For
     /// INTWRITE it means the file changed meanwhile (its hash is no longer the
@@ -149,7 +161,7 @@ impl Error {
     /// The error itself, looking through [`Error::Partial`].
     pub fn cause(&self) -> &Error {
         match self {
-            Error::Partial { error, .. } => error.cause(),
+            Error::Partial { error, .. } | Error::Unsettled { error, .. } => error.cause(),
             e => e,
         }
     }
@@ -157,7 +169,7 @@ impl Error {
     /// The error itself, without what [`Error::Partial`] kept.
     pub fn into_cause(self) -> Error {
         match self {
-            Error::Partial { error, .. } => error.into_cause(),
+            Error::Partial { error, .. } | Error::Unsettled { error, .. } => error.into_cause(),
             e => e,
         }
     }
@@ -263,6 +275,11 @@ impl std::fmt::Display for Error {
                 kept.bytes,
                 crate::escape::path(&kept.partial)
             ),
+            Error::Unsettled { command, error } => write!(
+                f,
+                "{error}, after {command} asked the server to commit: the file on the server is \
+                 either as it was or the new one, whole"
+            ),
         }
     }
 }
@@ -276,7 +293,7 @@ impl std::error::Error for Error {
             Error::Local(e) => Some(e),
             Error::File { source, .. } => Some(source),
             Error::Refused(r) => Some(r),
-            Error::Partial { error, .. } => Some(error.as_ref()),
+            Error::Partial { error, .. } | Error::Unsettled { error, .. } => Some(error.as_ref()),
             _ => None,
         }
     }

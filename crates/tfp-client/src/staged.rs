@@ -419,7 +419,11 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
             }
             let sha = local_sha.clone().unwrap_or_default();
             let arg = [format!("{sha} {} ", u8::from(req.overwrite)).as_bytes(), req.remote].concat();
-            match c.call("TFDSTAGEDONE", &arg)? {
+            let reply = c.call("TFDSTAGEDONE", &arg).map_err(|e| Error::Unsettled {
+                command: "TFDSTAGEDONE",
+                error: Box::new(e),
+            })?;
+            match reply {
                 Status::Ok(_) => {
                     report.sha256 = sha;
                     return Ok(report);

@@ -153,7 +153,13 @@ impl Client {
     /// SNDFILE's last word: `OK`, or `BREAK` when `changed` says why not.
     fn sndfile_end(&mut self, changed: &mut dyn FnMut() -> Option<String>) -> Result<(), Error> {
         match changed() {
-            None => done("SNDFILE", Status::parse(&self.raw(b"OK")?)),
+            None => {
+                let reply = self.raw(b"OK").map_err(|e| Error::Unsettled {
+                    command: "SNDFILE",
+                    error: Box::new(e),
+                })?;
+                done("SNDFILE", Status::parse(&reply))
+            }
             Some(why) => {
                 // the server answers a BREAK with OK, having discarded the data
                 let _ = Status::parse(&self.raw(b"BREAK")?);
