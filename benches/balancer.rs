@@ -85,43 +85,49 @@ fn haproxy() -> Option<&'static str> {
         .find(|p| std::path::Path::new(p).exists())
 }
 
-fn free_port() -> Result<u16, String> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    Ok(l.local_addr().map_err(|e| e.to_string())?.port())
-}
-
 impl Balancer {
+    /// HAProxy with its frontend socket bound and listening here before it
+    /// starts, handed to it as `fd@N` (tests/server/proxy.rs does the same): a
+    /// port chosen free and bound by HAProxy later could be taken meanwhile by
+    /// any program on the machine (a client's ephemeral port is enough), and
+    /// HAProxy then exited with "cannot bind socket" while the bench waited
+    /// for a listener that never came. With the socket listening first, a
+    /// client's connection waits in its backlog until HAProxy takes it, bounded
+    /// by the client's own timeout: no port race and nothing to poll for.
     fn start(bin: &str, backend: &str, send_proxy: bool) -> Result<Balancer, String> {
+        use std::os::fd::AsRawFd as _;
         let dir = private_tempdir("haproxy")?;
-        let port = free_port()?;
+        let front = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        let port = front.local_addr().map_err(|e| e.to_string())?.port();
+        // a dup has no close-on-exec flag: HAProxy inherits it
+        let fd = nix::unistd::dup(front.as_raw_fd()).map_err(|e| format!("dup: {e}"))?;
         let cfg = dir.join("haproxy.cfg");
         std::fs::write(
             &cfg,
             format!(
                 "global\n  maxconn 2000\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 120s\n  timeout server 120s\n\
-                 frontend tf\n  bind 127.0.0.1:{port}\n  default_backend tfd\n\
+                 frontend tf\n  bind fd@{fd}\n  default_backend tfd\n\
                  backend tfd\n  server a {backend}{}\n",
                 if send_proxy { " send-proxy-v2" } else { "" }
             ),
         )
         .map_err(|e| e.to_string())?;
-        let child = Command::new(bin)
+        let spawned = Command::new(bin)
             .arg("-db")
             .arg("-f")
             .arg(&cfg)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| format!("{bin}: {e}"))?;
-        let b = Balancer { child, port, dir };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline {
-                return Err("haproxy did not listen".into());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Ok(b)
+            .map_err(|e| format!("{bin}: {e}"));
+        // HAProxy holds the socket now; closed here, it closes with HAProxy
+        let _ = nix::unistd::close(fd);
+        drop(front);
+        Ok(Balancer {
+            child: spawned?,
+            port,
+            dir,
+        })
     }
 }
 

@@ -214,6 +214,55 @@ fn patterns_match_names_with_control_characters_by_their_real_bytes() {
     let _ = fs::remove_dir_all(&back);
 }
 
+/// Names on the server that are not UTF-8 (a Latin-1 `é`, the bytes 0xff
+/// 0xfe) are acted on by their real bytes (issue 44): `ls -l` of their
+/// directory and of a pattern gives each its size and shows it escaped, `get`
+/// of a pattern fetches each under its own bytes, `rm` of a pattern removes
+/// them. tf made such a name valid UTF-8 (U+FFFD for each bad byte), another
+/// name: `ls -l` asked FSTAT of it and showed `? ? ? ?`, and `rm 'srv8/*'`
+/// said "File does not exist" of files that are there.
+#[test]
+fn names_on_the_server_that_are_not_utf8_are_acted_on_by_their_bytes() {
+    const ODD: [(&[u8], &str); 2] = [(b"lat\xe9n", "lat\\xe9n"), (b"\xff\xfe", "\\xff\\xfe")];
+    let srv = Server::start();
+    let t = srv.path("srv8");
+    fs::create_dir(&t).unwrap();
+    for (name, _) in ODD {
+        fs::write(t.join(os(name)), b"odd").unwrap();
+    }
+    for args in [&["ls", "-l", "srv8"][..], &["ls", "-l", "srv8/*"]] {
+        let o = srv.tf(args);
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+        assert_clean(&o, "ls -l");
+        let out = stdout(&o);
+        for (_, shown) in ODD {
+            let line = out.lines().find(|l| l.ends_with(shown));
+            assert!(
+                line.is_some_and(|l| l.starts_with('-') && l.contains(" 3 ")),
+                "{args:?}: no line with {shown}'s size: {out}"
+            );
+        }
+    }
+    let back = tempdir("truth_utf8");
+    let o = srv.tf(&["get", "srv8/*", back.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_clean(&o, "get");
+    for (name, _) in ODD {
+        assert_eq!(
+            fs::read(back.join(os(name))).unwrap_or_default(),
+            b"odd",
+            "{}",
+            text(&o)
+        );
+    }
+    let o = srv.tf(&["rm", "srv8/*"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_clean(&o, "rm");
+    assert!(!stderr(&o).contains("does not exist"), "{}", text(&o));
+    assert_eq!(dir_names(&t), Vec::<String>::new(), "{}", text(&o));
+    let _ = fs::remove_dir_all(&back);
+}
+
 /// `put --resume` onto a remote file that is already this file whole sends
 /// nothing and says so (it sent all of it again: sftp's reput and lftp send
 /// nothing); the remote file is not replaced (same inode, same mtime). A

@@ -89,3 +89,63 @@ fn scripts_test_runs_every_stage_and_lists_every_failure() {
     );
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// The cargo stage's leak check counts its own run's test directories only
+/// (issue 44): another run of the suite beside it, or a test started by hand,
+/// makes `tfd-test-*` directories of its own meanwhile, and the check took
+/// them for this run's leaks. Here a stub cargo "runs" one passing test while
+/// another run's directory and one of a test started by hand appear: the
+/// stage passes; then it also leaves one of this run's: the stage fails,
+/// naming that one only.
+#[test]
+fn scripts_test_counts_only_its_own_runs_directories() {
+    let dir = tempdir("scripts-leak");
+    let tmp = dir.join("tmp");
+    let stub = dir.join("bin");
+    fs::create_dir_all(&tmp).unwrap();
+    fs::create_dir_all(&stub).unwrap();
+    fs::write(
+        stub.join("cargo"),
+        "#!/bin/sh\n\
+         echo '     Running tests/stub.rs (target/release/deps/stub-0)'\n\
+         case \" $* \" in\n\
+         *' --list '*) echo '1 test, 0 benchmarks' ;;\n\
+         *) mkdir -p \"$TMPDIR/tfd-test-r1_2-theirs-7-0\" \"$TMPDIR/tfd-test-byhand-8-0\"\n\
+            [ -z \"$LEAK\" ] || mkdir -p \"$TMPDIR/tfd-test-$TFD_TEST_RUN-mine-9-0\"\n\
+            echo 'test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out' ;;\n\
+         esac\n",
+    )
+    .unwrap();
+    fs::set_permissions(stub.join("cargo"), fs::Permissions::from_mode(0o755)).unwrap();
+    let run = |leak: bool| {
+        let _ = fs::remove_dir_all(&tmp);
+        fs::create_dir_all(&tmp).unwrap();
+        let mut c = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test"));
+        c.env("TFD_TEST_STAGES", "cargo")
+            .env_remove("TFD_TEST_RUN")
+            .env("TMPDIR", &tmp)
+            .env("CARGO_TARGET_DIR", dir.join("target"))
+            .env(
+                "PATH",
+                format!("{}:{}", stub.display(), std::env::var("PATH").unwrap_or_default()),
+            )
+            .stdin(std::process::Stdio::null());
+        if leak {
+            c.env("LEAK", "1");
+        }
+        let o = c.output().unwrap();
+        let out = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+        (o.status.code(), out)
+    };
+    let (code, out) = run(false);
+    assert_eq!(code, Some(0), "other runs' directories counted as this run's:\n{out}");
+    assert!(out.contains("  cargo          ok"), "{out}");
+    let (code, out) = run(true);
+    assert_eq!(code, Some(1), "this run's directory left behind passed:\n{out}");
+    assert!(
+        out.contains("the tests left 1 directories behind") && out.contains("-mine-9-0"),
+        "{out}"
+    );
+    assert!(!out.contains("theirs") && !out.contains("byhand"), "{out}");
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -121,11 +121,14 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// A new directory for a test, `$TMPDIR/tfd-test-TAG-PID-N`, removed when the
-/// test process exits (scripts/test fails on one left behind). Not when the
+/// A new directory for a test, `$TMPDIR/tfd-test-RUN-TAG-PID-N`, removed when
+/// the test process exits (scripts/test fails on one left behind). Not when the
 /// test ends: the tests of a binary run in parallel and some hand their
 /// directory to helpers that outlive the call, so, as with the system users,
-/// the process's exit is the moment none of them needs it.
+/// the process's exit is the moment none of them needs it. RUN is
+/// `$TFD_TEST_RUN`, the id scripts/test gives its run, so that its leak check
+/// counts its own run's directories only, never those of another run beside it
+/// (`x` when unset).
 pub fn tempdir(tag: &str) -> PathBuf {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     static REGISTER: std::sync::Once = std::sync::Once::new();
@@ -136,11 +139,20 @@ pub fn tempdir(tag: &str) -> PathBuf {
         );
     });
     let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let d = std::env::temp_dir().join(format!("tfd-test-{tag}-{}-{n}", std::process::id()));
+    let d = std::env::temp_dir().join(format!("tfd-test-{}-{tag}-{}-{n}", test_run(), std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     TEMPDIRS.lock().unwrap_or_else(|p| p.into_inner()).push(d.clone());
     d
+}
+
+/// The run id of [`tempdir`]'s names: `$TFD_TEST_RUN` when it is a plain word
+/// (letters, digits, `_`), else `x`.
+fn test_run() -> String {
+    match std::env::var("TFD_TEST_RUN") {
+        Ok(r) if !r.is_empty() && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') => r,
+        _ => "x".to_string(),
+    }
 }
 
 /// The directories [`tempdir`] made in this process.

@@ -52,12 +52,18 @@ from tfprotocol_client.tfprotocol import TfProtocol  # noqa: E402  (after the sw
 
 PROTO = "2.4.1"
 HOST = "127.0.0.1"
-START_TIMEOUT = 10.0
+# Bounds, not timings (a start takes well under a second): 30 s, as the Rust
+# harness's Server::wait_ready, for a machine loaded with builds.
+START_TIMEOUT = 30.0
 STOP_TIMEOUT = 5.0
 # Per-test wall-clock limit: the client loops forever on a socket EOF while it
 # waits for a reply (connection/client.py _recv), so a server that drops a
 # session would otherwise hang the suite. SIGALRM turns that into a failure.
-TEST_TIMEOUT = int(os.environ.get("INTEROP_TEST_TIMEOUT", "60"))
+# A guard against a hang, not a timing: the client enciphers in pure Python,
+# and test_metrics_follow_real_sessions alone takes 7-9 s of CPU (a 30 KB
+# SNDFILE and RCVFILE), 54-60 s of wall clock on 2 cores at load 13-15, where
+# 60 s failed it; 300 s holds under such load and still ends a hung test.
+TEST_TIMEOUT = int(os.environ.get("INTEROP_TEST_TIMEOUT", "300"))
 # Socket timeout for the client once connected (its own default is 120000 s).
 CLIENT_TIMEOUT = 20.0
 
@@ -223,8 +229,10 @@ class TfdServer:
         return "\n".join(lines) + "\n"
 
     def start(self):
-        for _attempt in range(3):
-            self.port = free_port()
+        for _attempt in range(5):
+            # free on both addresses the port is used on (the proxy's and the
+            # backend's), so the proxy does not meet a port taken on its own
+            self.port = free_port(HOST, self.listen_host) if self.via else free_port()
             self.conf.write_text(self.config_text())
             env = dict(os.environ, RUST_BACKTRACE="1")
             with open(self.log_file, "ab") as log:
@@ -233,8 +241,17 @@ class TfdServer:
                     stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                     cwd=self.base, env=env, start_new_session=True,
                 )
-            if self._wait_ready() and (not self.via or self._start_proxy()):
-                return self
+            if self._wait_ready():
+                if not self.via:
+                    return self
+                proxy = self._start_proxy()
+                if proxy is None:
+                    return self
+                self._kill_proxy()
+                self._kill()
+                if proxy == "in use":
+                    continue  # another program took the proxy's port meanwhile: another port
+                raise RuntimeError(f"the proxy tfd did not come up on {HOST}:{self.port} ({proxy}):\n{self.log()}")
             rc = self.proc.poll()
             log_text = self.log()
             if rc is not None and re.search(r"(?i)address.*in use", log_text):
@@ -243,8 +260,10 @@ class TfdServer:
             raise RuntimeError(f"tfd did not come up on {self.host}:{self.port} (exit {rc}):\n{log_text}")
         raise RuntimeError(f"tfd could not bind a port:\n{self.log()}")
 
-    def _start_proxy(self) -> bool:
-        """The transparent proxy in front of this server (TFD_INTEROP_PROXY)."""
+    def _start_proxy(self):
+        """The transparent proxy in front of this server (TFD_INTEROP_PROXY):
+        None once it answers on the port, "in use" when another program took
+        the port first (the caller tries another), else why it did not come up."""
         base = self.base / "proxy"
         (base / "data").mkdir(parents=True, exist_ok=True)
         target = "trp_ipv4 127.0.0.2" if self.via == "4" else "trp_ipv6 ::1"
@@ -253,19 +272,37 @@ class TfdServer:
             "\n".join([f"proto {PROTO}", f"hash {self.hash}", f"dbdir {base / 'data'}", f"port {self.port}",
                        f"listen {HOST}", f"privkey_file {self.key_file}", target]
                       + (["defusr root"] if self.is_root else [])) + "\n")
+        since = self.log_file.stat().st_size if self.log_file.exists() else 0
         with open(self.log_file, "ab") as log:
             self.proxy = subprocess.Popen([_tfd_bin(), "-c", str(conf)], stdin=subprocess.DEVNULL, stdout=log,
                                           stderr=log, cwd=base, start_new_session=True)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
-            if self.proxy.poll() is not None:
-                return False
+            rc = self.proxy.poll()
+            if rc is not None:
+                with open(self.log_file, "rb") as f:
+                    f.seek(since)
+                    said = f.read().decode(errors="replace")
+                return "in use" if re.search(r"(?i)address.*in use", said) else f"exit {rc}"
             try:
                 with socket.create_connection((HOST, self.port), timeout=0.5):
-                    return True
+                    return None
             except OSError:
                 time.sleep(0.05)
-        return False
+        return f"not listening after {START_TIMEOUT:.0f} s"
+
+    def _kill_proxy(self):
+        if self.proxy is None:
+            return
+        try:
+            os.killpg(self.proxy.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            self.proxy.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pass
+        self.proxy = None
 
     def _wait_ready(self) -> bool:
         deadline = time.monotonic() + START_TIMEOUT

@@ -17,11 +17,22 @@ from pathlib import Path
 _CREATED_USERS = []
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port free on `host` just now (a server that loses the race retries)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+def free_port(host: str = "127.0.0.1", *also: str) -> int:
+    """A TCP port free on `host` and on each of `also` just now (a server that
+    loses the race retries)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+            try:
+                for other in also:
+                    family = socket.AF_INET6 if ":" in other else socket.AF_INET
+                    with socket.socket(family, socket.SOCK_STREAM) as o:
+                        o.bind((other, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no TCP port free on {host} and {', '.join(also)} in 50 tries")
 
 
 def let_users_reach(data: Path) -> None:

@@ -71,7 +71,7 @@ fn prockey_and_udp_probes() {
 }
 
 #[test]
-fn killed_session_reads_dead_within_100ms() {
+fn killed_session_reads_dead_at_once() {
     let srv = Server::start();
     let u = udp(&srv);
     let mut c = srv.client();
@@ -90,23 +90,21 @@ fn killed_session_reads_dead_within_100ms() {
     assert_eq!(live.len(), 1, "{live:?} {tasks:?}");
     assert_eq!(probe(&u, &with_key(1, &key)), [1]);
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(live[0]), nix::sys::signal::SIGKILL).unwrap();
-    // the clock starts when the kernel has ended the process (zombie or gone), so a
-    // loaded machine's scheduling of the kill itself is not counted
+    // once the kernel has ended the process (zombie or gone), the very next probe
+    // reads it dead: no clock, so a loaded machine's scheduling (of the kill, of
+    // the listener's reaping, of the responder) cannot make this pass or fail,
+    // and a registry that waited for the reap (or any sweep) still answers 1 here
     let dead = |pid: i32| proc_stat(pid).is_none_or(|f| f[0] == "Z");
+    let t = Instant::now();
     while !dead(live[0]) {
+        assert!(t.elapsed() < Duration::from_secs(10), "SIGKILL did not end {}", live[0]);
         std::thread::yield_now();
     }
-    let t = Instant::now();
-    loop {
-        if probe(&u, &with_key(1, &key)) == [0] {
-            break;
-        }
-        assert!(
-            t.elapsed() < Duration::from_millis(100),
-            "still alive {:?} after SIGKILL",
-            t.elapsed()
-        );
-    }
+    assert_eq!(
+        probe(&u, &with_key(1, &key)),
+        [0],
+        "PROCHECK alive after the kernel ended the session"
+    );
     assert!(!std::path::Path::new("/dev/shm").read_dir().unwrap().any(|e| {
         e.map(|e| e.file_name().to_string_lossy().contains(&key[1..]))
             .unwrap_or(false)

@@ -594,8 +594,8 @@ fn an_unban_on_one_node_lifts_login_bans_on_every_node() {
 
 /// Bans propagate whatever came before (issue 31 item 10): after throttle
 /// bans, locks, their expiry and unbans, a `ctl ban` on one node is refused on
-/// the other within a second, and an unban there is served again on the first
-/// within a second.
+/// the other to every session begun 1.5 s after it, and after an unban there
+/// every session begun 1.5 s later is served again on the first.
 fn bans_propagate_after_any_sequence(cluster: &Cluster) {
     // throttle bans and a lock spread over both nodes, then lifted by an unban
     for (i, name) in ["h1", "h2", "h3", "h4"].iter().enumerate() {
@@ -611,33 +611,23 @@ fn bans_propagate_after_any_sequence(cluster: &Cluster) {
     assert!(cluster.ctl(1, &["ban", "127.0.0.5", "1h"]).contains("on every node"));
     assert!(cluster.ctl(0, &["unban", "127.0.0.5"]).contains("ok: unbanned"));
     std::thread::sleep(Duration::from_millis(1500));
+    // measured by when a session begins, not when it ends: a loaded machine
+    // may take long to finish a handshake, but a session begun 1.5 s after the
+    // ban (the unban) still treated the old way is the defect (each node
+    // re-reads the shared file at least every 750 ms)
+    let bound = Duration::from_millis(1500);
     for round in 0..3 {
         let (a, b) = if round % 2 == 0 { (0, 1) } else { (1, 0) };
         let out = cluster.ctl(a, &["ban", "127.0.0.5", "1h"]);
         assert!(out.contains("on every node"), "{out}");
-        let t = Instant::now();
-        assert!(
-            eventually(Duration::from_secs(3), || cluster.client_from(b, "127.0.0.5").is_err()),
-            "round {round}: node {b} still admits 127.0.0.5 after a ban on node {a}:\n{}",
-            cluster.logs()
-        );
-        assert!(
-            t.elapsed() < Duration::from_millis(1500),
-            "round {round}: refused after {:?}",
-            t.elapsed()
-        );
+        if let Err(e) = settles(cluster, b, "127.0.0.5", false, Instant::now(), bound) {
+            panic!("round {round} (ban on node {a}): {e}:\n{}", cluster.logs());
+        }
         let out = cluster.ctl(b, &["unban", "127.0.0.5"]);
         assert!(out.contains("ok: unbanned"), "{out}");
-        let t = Instant::now();
-        assert!(
-            eventually(Duration::from_secs(3), || cluster.client_from(a, "127.0.0.5").is_ok()),
-            "round {round}: node {a} still refuses 127.0.0.5 after an unban on node {b}"
-        );
-        assert!(
-            t.elapsed() < Duration::from_millis(1500),
-            "round {round}: served after {:?}",
-            t.elapsed()
-        );
+        if let Err(e) = settles(cluster, a, "127.0.0.5", true, Instant::now(), bound) {
+            panic!("round {round} (unban on node {b}): {e}:\n{}", cluster.logs());
+        }
     }
     assert!(
         cluster.client_from(0, "127.0.0.9").is_ok(),

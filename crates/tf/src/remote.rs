@@ -56,9 +56,9 @@ fn split_flags(args: &[String]) -> Vec<String> {
     out
 }
 
-/// An operand of ls: a path, and what it is once known.
+/// An operand of ls: a path (the server's bytes), and what it is once known.
 struct Operand {
-    path: String,
+    path: Vec<u8>,
     kind: Option<Kind>,
 }
 
@@ -106,19 +106,26 @@ pub fn ls(c: &mut Client, cmd: &str, args: &[String]) -> Done {
         }
     }
     let several = ops.len() > 1;
-    let mut files: Vec<(String, Option<Stat>)> = Vec::new();
-    let mut dirs: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut files: Vec<(Vec<u8>, Option<Stat>)> = Vec::new();
+    let mut dirs: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     for op in ops {
         if matches!(op.kind, Some(Kind::File | Kind::Other)) {
             let st = if long { stat(c, &op.path)? } else { None };
             files.push((op.path, st));
             continue;
         }
-        match c.list(cmd == "lsr", op.path.as_bytes()).split()? {
+        match c.list(cmd == "lsr", &op.path).split()? {
             Ok(t) => dirs.push((op.path, t)),
             Err(st) => match stat(c, &op.path)? {
                 Some(s) if s.kind != Kind::Dir => files.push((op.path, Some(s))),
-                _ => code = report(c, cmd, &[(op.path.as_str(), explain::Access::Read)], &st),
+                _ => {
+                    code = report(
+                        c,
+                        cmd,
+                        &[(&String::from_utf8_lossy(&op.path), explain::Access::Read)],
+                        &st,
+                    )
+                }
             },
         }
     }
@@ -135,7 +142,7 @@ pub fn ls(c: &mut Client, cmd: &str, args: &[String]) -> Done {
             });
         }
         // names are the server's text: escaped (tfp-client escape.rs)
-        out.extend_from_slice(shown(path.as_bytes()).as_bytes());
+        out.extend_from_slice(shown(path).as_bytes());
         out.push(b'\n');
     }
     for (i, (dir, text)) in dirs.iter().enumerate() {
@@ -143,22 +150,21 @@ pub fn ls(c: &mut Client, cmd: &str, args: &[String]) -> Done {
             if i > 0 || !files.is_empty() {
                 out.push(b'\n');
             }
-            let shown_dir = if dir.is_empty() {
-                "/".to_string()
-            } else {
-                shown(dir.as_bytes())
-            };
+            let shown_dir = if dir.is_empty() { "/".to_string() } else { shown(dir) };
             out.extend_from_slice(format!("{shown_dir}:\n").as_bytes());
         }
         for e in entries(text) {
             if long {
                 let bare = e.name.strip_suffix(b"/").unwrap_or(e.name);
-                let mut path = dir.trim_end_matches('/').as_bytes().to_vec();
+                let mut path = dir.clone();
+                while path.last() == Some(&b'/') {
+                    path.pop();
+                }
                 if !path.is_empty() {
                     path.push(b'/');
                 }
                 path.extend_from_slice(bare);
-                let st = stat(c, &String::from_utf8_lossy(&path))?;
+                let st = stat(c, &path)?;
                 out.extend_from_slice(formats::long_prefix(st, e.kind, human).as_bytes());
             } else {
                 out.extend_from_slice(&[e.kind, b':', b' ']);
@@ -178,8 +184,15 @@ pub fn ls(c: &mut Client, cmd: &str, args: &[String]) -> Done {
 /// the listing hides, as what they are: `S: NAME (stage of TARGET: ...)`, or
 /// with `-l` type `s`, the size the quota counts and the last write. A server
 /// without stages (or that refuses the listing) adds nothing.
-fn stage_lines(c: &mut Client, deep: bool, dir: &str, long: bool, human: bool, out: &mut Vec<u8>) -> Result<(), Error> {
-    let found = match tfp_client::staged::list(c, dir.as_bytes(), deep) {
+fn stage_lines(
+    c: &mut Client,
+    deep: bool,
+    dir: &[u8],
+    long: bool,
+    human: bool,
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
+    let found = match tfp_client::staged::list(c, dir, deep) {
         Ok(v) => v,
         Err(Error::Refused(_)) => return Ok(()),
         Err(e) => return Err(e),
@@ -196,23 +209,23 @@ fn stage_lines(c: &mut Client, deep: bool, dir: &str, long: bool, human: bool, o
             out.extend_from_slice(b"S: ");
         }
         out.extend_from_slice(shown(&s.path).as_bytes());
-        out.extend_from_slice(format!(" ({})\n", super::stages::what(&s, dir)).as_bytes());
+        out.extend_from_slice(format!(" ({})\n", super::stages::what(&s, &String::from_utf8_lossy(dir))).as_bytes());
     }
     Ok(())
 }
 
 /// Whether `path`'s last component is a stage's own name, as `ls -a` shows
 /// it: `rm` of one discards the stage (TFDSTAGEDROP), since DEL may not name it.
-fn names_a_stage(path: &str) -> bool {
-    let last = path.rsplit('/').next().unwrap_or(path);
-    last.strip_prefix(".tfd-part-s")
-        .is_some_and(|h| h.len() == 16 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+fn names_a_stage(path: &[u8]) -> bool {
+    let last = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+    last.strip_prefix(b".tfd-part-s")
+        .is_some_and(|h| h.len() == 16 && h.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b)))
 }
 
-/// FSTAT of `path`: None when refused or of another shape (an entry gone
-/// meanwhile shows '?').
-fn stat(c: &mut Client, path: &str) -> Result<Option<Stat>, Error> {
-    Ok(match c.call("FSTAT", path.as_bytes())? {
+/// FSTAT of `path` (the server's bytes): None when refused or of another
+/// shape (an entry gone meanwhile shows '?').
+fn stat(c: &mut Client, path: &[u8]) -> Result<Option<Stat>, Error> {
+    Ok(match c.call("FSTAT", path)? {
         Status::Ok(d) => listing::parse_fstat(&d),
         _ => None,
     })
@@ -227,7 +240,7 @@ pub fn del(c: &mut Client, cmd: &str, args: &[String]) -> Done {
     }
     let mut code = ExitCode::SUCCESS;
     for w in args {
-        let paths: Vec<String> = if rglob::is_pattern(w) {
+        let paths: Vec<Vec<u8>> = if rglob::is_pattern(w) {
             match rglob::expand(c, w)? {
                 Ok(v) if v.is_empty() => {
                     eprintln!("tf: {cmd}: {w}: no remote name matches");
@@ -240,7 +253,7 @@ pub fn del(c: &mut Client, cmd: &str, args: &[String]) -> Done {
                         if k == Kind::Dir {
                             eprintln!(
                                 "tf: {cmd}: {}: is a directory, left (rmdir removes directories)",
-                                shown(p.as_bytes())
+                                shown(&p)
                             );
                             code = ExitCode::from(2);
                             None
@@ -261,11 +274,11 @@ pub fn del(c: &mut Client, cmd: &str, args: &[String]) -> Done {
         for p in paths {
             let st = if names_a_stage(&p) {
                 // one's own stage, as ls -a shows it: discarded (tf stages --discard)
-                c.call("TFDSTAGEDROP", p.as_bytes())?
+                c.call("TFDSTAGEDROP", &p)?
             } else {
-                c.call("DEL", p.as_bytes())?
+                c.call("DEL", &p)?
             };
-            let one = report(c, "del", &[(p.as_str(), explain::Access::Read)], &st);
+            let one = report(c, "del", &[(&String::from_utf8_lossy(&p), explain::Access::Read)], &st);
             if one != ExitCode::SUCCESS {
                 code = one;
             }

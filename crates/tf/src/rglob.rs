@@ -12,19 +12,20 @@ pub fn is_pattern(word: &str) -> bool {
 }
 
 /// `word` without its escapes (a literal name).
-pub fn literal(word: &str) -> String {
-    String::from_utf8_lossy(&glob::unescape(word.as_bytes())).into_owned()
+pub fn literal(word: &str) -> Vec<u8> {
+    glob::unescape(word.as_bytes())
 }
 
-/// The remote paths `pattern` names, with what each is; Ok(Err(why)) when
-/// its directory cannot be listed ([`remote_glob::expand`], shown as text).
-pub fn expand(c: &mut Client, pattern: &str) -> Result<Result<Vec<(String, Kind)>, String>, Error> {
+/// Remote paths by their real bytes, with what each is.
+pub type Matches = Vec<(Vec<u8>, Kind)>;
+
+/// The remote paths `pattern` names, by their real bytes (a name on the
+/// server need not be UTF-8, and the name made valid UTF-8 is another name),
+/// with what each is; Ok(Err(why)) when its directory cannot be listed
+/// ([`remote_glob::expand`], shown as text).
+pub fn expand(c: &mut Client, pattern: &str) -> Result<Result<Matches, String>, Error> {
     match remote_glob::expand(c, pattern.as_bytes()) {
-        Ok(x) => Ok(Ok(x
-            .matches
-            .into_iter()
-            .map(|(p, k)| (String::from_utf8_lossy(&p).into_owned(), k))
-            .collect())),
+        Ok(x) => Ok(Ok(x.matches)),
         Err(e) if listing::session_failed(&e) => Err(e),
         Err(e) => Ok(Err(listing::reason(&e))),
     }
