@@ -535,3 +535,53 @@ fn mirror_down_fetches_changed_files_in_batches() {
     assert!(single.is_empty(), "no file came on its own: {single:?}");
     let _ = fs::remove_dir_all(&here);
 }
+
+/// A batch download makes each directory as its first file lands (not all
+/// before the first batch): an empty one is still made, and one that
+/// cannot be (a local file holds its name) is told once, with what is below
+/// it, and keeps no file of it while the rest of the tree lands.
+#[test]
+fn a_batch_download_makes_its_directories_as_the_files_land() {
+    let srv = Server::start();
+    let here = tempdir("cli_batch_dirs");
+    let t = srv.path("t");
+    for d in ["d0", "d1", "d1/sub", "empty", "d2/deep/er"] {
+        fs::create_dir_all(t.join(d)).unwrap();
+    }
+    for i in 0..10 {
+        fs::write(t.join(format!("d0/f{i}")), pattern(100 + i, i as u64)).unwrap();
+        fs::write(t.join(format!("d1/f{i}")), pattern(200 + i, i as u64)).unwrap();
+    }
+    fs::write(t.join("d1/sub/g"), b"g").unwrap();
+    fs::write(t.join("d2/deep/er/h"), b"h").unwrap();
+    fs::write(t.join("top.bin"), b"top").unwrap();
+    let down = here.join("down");
+    fs::create_dir_all(&down).unwrap();
+    fs::write(down.join("d1"), b"mine").unwrap();
+    let o = Options {
+        contents: true,
+        jobs: 3,
+        ..Options::default()
+    };
+    let mut c = srv.client();
+    let r = copy::get(&mut c, &srv.client_config(), &["t".to_string()], s(&down), &o, &Quiet).unwrap();
+    assert!(srv.log().contains("TFDGETMANY sent"), "no batch:\n{}", srv.log());
+    // d0's ten, d2/deep/er/h and top.bin; d1 and d1/sub told, nothing of them kept
+    assert_eq!((r.transferred, r.local, r.refused), (12, 2, 0), "{r:?}");
+    assert_eq!(fs::read(down.join("d1")).unwrap(), b"mine");
+    assert!(down.join("empty").is_dir());
+    assert_eq!(fs::read(down.join("d2/deep/er/h")).unwrap(), b"h");
+    for i in 0..10 {
+        assert_eq!(
+            fs::read(down.join(format!("d0/f{i}"))).unwrap(),
+            pattern(100 + i, i as u64)
+        );
+    }
+    let mut left = Vec::new();
+    for e in fs::read_dir(&down).unwrap().flatten() {
+        left.push(e.file_name().to_string_lossy().into_owned());
+    }
+    left.sort();
+    assert_eq!(left, ["d0", "d1", "d2", "empty", "top.bin"]);
+    let _ = fs::remove_dir_all(&here);
+}

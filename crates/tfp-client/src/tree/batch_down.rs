@@ -29,6 +29,43 @@ pub(crate) struct Want<'a> {
     pub(crate) remote: &'a [u8],
     /// Give the file the server's permission bits (`get -r -p`).
     pub(crate) keep_mode: bool,
+    /// The directory it goes in when that is made on demand ([`Dir`]).
+    pub(crate) dir: Option<&'a Dir<'a>>,
+}
+
+/// A directory of a tree download, made by the session that first lands a
+/// file in it (or by [`Dir::make`] after the batches, for those holding
+/// none), not all before the first batch: making 100 directories in one
+/// parent took 0.1 s on a quiet machine and 0.5 s at load 15 (ext4's inode
+/// allocation), all of it before any file's data was asked for; made here
+/// they overlap the transfer. Made once, however many sessions ask.
+pub(crate) struct Dir<'a> {
+    land: &'a Landing,
+    rel: &'a [u8],
+    made: std::sync::OnceLock<Result<(), String>>,
+}
+
+impl<'a> Dir<'a> {
+    /// Directory `rel` below `land`, not made yet.
+    pub(crate) fn new(land: &'a Landing, rel: &'a [u8]) -> Dir<'a> {
+        Dir {
+            land,
+            rel,
+            made: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Makes it and its missing parents ([`Landing::create_dir`]) unless
+    /// done; why not, the same for every caller.
+    pub(crate) fn make(&self) -> Result<(), &str> {
+        match self
+            .made
+            .get_or_init(|| self.land.create_dir(self.rel).map_err(|e| e.to_string()))
+        {
+            Ok(()) => Ok(()),
+            Err(why) => Err(why),
+        }
+    }
 }
 
 /// A file left to the engine: its index, and the server's permission bits
@@ -42,6 +79,9 @@ enum Fetched {
     /// Over the batch's size: left to the engine; the server's permission
     /// bits when it said them.
     Big(Option<u32>),
+    /// Not landed: its directory could not be made (told once, for the
+    /// directory, by whoever made the [`Dir`]s).
+    Unmade,
 }
 
 /// Whether the server takes download batches: asked once per session.
@@ -133,6 +173,7 @@ pub(crate) fn download(
                             big.push((i, mode));
                             continue;
                         }
+                        Fetched::Unmade => continue,
                     };
                     match o {
                         Done::Ok => done += 1,
@@ -205,9 +246,13 @@ fn fetch_batch(
         let kept = Partials::default();
         let mut v = Vec::with_capacity(files.len());
         for w in files {
-            v.push(Fetched::Done(copy::receive(
-                c, cfg, w.land, w.rel, w.remote, false, p, &kept, ev,
-            )?));
+            if w.dir.is_some_and(|d| d.make().is_err()) {
+                v.push(Fetched::Unmade);
+            } else {
+                v.push(Fetched::Done(copy::receive(
+                    c, cfg, w.land, w.rel, w.remote, false, p, &kept, ev,
+                )?));
+            }
             p.file_done();
         }
         return Ok(v);
@@ -254,7 +299,13 @@ fn fetch_one(c: &mut Client, w: &Want<'_>, p: &Progress) -> Result<Fetched, Erro
         let (code, why) = text.split_once(' ').unwrap_or((&text, ""));
         return Ok(Fetched::Done(Done::Refused(format!("FAILED {code}: {why}"))));
     }
+    // its directory, made by the first file in it (while the other
+    // sessions' data keeps arriving)
+    let unmade = w.dir.is_some_and(|d| d.make().is_err());
     if let Some(rest) = head.strip_prefix(b"B ") {
+        if unmade {
+            return Ok(Fetched::Unmade);
+        }
         // big: left to the engine (an older tfd says no mode)
         let mode = std::str::from_utf8(rest)
             .ok()
@@ -273,10 +324,14 @@ fn fetch_one(c: &mut Client, w: &Want<'_>, p: &Progress) -> Result<Fetched, Erro
     let size: u64 = size.parse().map_err(|_| protocol("a size that is not a number"))?;
     let mtime: i64 = mtime.parse().map_err(|_| protocol("an mtime that is not a number"))?;
     // where it lands; a refusal here still reads the data to stay in step
-    let mut part: Result<Partial, String> = Beside::within(w.land, w.rel)
-        .and_then(Partial::open_at)
-        .and_then(|mut pt| pt.reset().map(|()| pt))
-        .map_err(|e| e.to_string());
+    let mut part: Result<Partial, String> = if unmade {
+        Err(String::new())
+    } else {
+        Beside::within(w.land, w.rel)
+            .and_then(Partial::open_at)
+            .and_then(|mut pt| pt.reset().map(|()| pt))
+            .map_err(|e| e.to_string())
+    };
     let mut h = Sha256::new();
     let mut left = size;
     while left > 0 {
@@ -313,6 +368,7 @@ fn fetch_one(c: &mut Client, w: &Want<'_>, p: &Progress) -> Result<Fetched, Erro
     };
     let pt = match part {
         Ok(pt) => pt,
+        Err(_) if unmade => return Ok(Fetched::Unmade),
         Err(why) => return Ok(Fetched::Done(Done::Local(why))),
     };
     if let Err(d) = verdict {

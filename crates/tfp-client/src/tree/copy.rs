@@ -19,6 +19,7 @@ use crate::engine::beside::Beside;
 use crate::engine::{download, partial};
 use crate::replies::{AsStatus as _, Split as _};
 use crate::{escape, staged, Client, ClientConfig, Error};
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -461,6 +462,9 @@ struct Down {
     /// The permission bits to give it once landed (`-p`), when the server
     /// said them.
     mode: Option<u32>,
+    /// Its directory when a batch makes it ([`batch_down::Dir`]): an index
+    /// into `get`'s directories.
+    dir: Option<usize>,
 }
 
 /// The remote paths `pattern` names ([`remote_glob::expand`]), what cannot
@@ -537,6 +541,8 @@ pub fn get(
     }
     let mut landings: Vec<Landing> = Vec::new();
     let mut files: Vec<Down> = Vec::new();
+    // directories to make as their files land: landing, path, the source
+    let mut dirs: Vec<(usize, Vec<u8>, String)> = Vec::new();
     for src in &remotes {
         let shown = names::shown(src);
         let st = match listing::fstat(c, src).split()? {
@@ -574,6 +580,7 @@ pub fn get(
                             rel,
                             remote: src.clone(),
                             mode: None,
+                            dir: None,
                         });
                     }
                     Err(e) => t.local(format!("get: {}: {e}", escape::path(&dir))),
@@ -620,11 +627,21 @@ pub fn get(
                         names::shown(n)
                     ));
                 }
+                landings.push(land);
+                let at = landings.len() - 1;
+                // batches make the directories as their files land (the
+                // engine's path wants them all first)
+                let lazy = !o.resume && batch_down::supported(c)?;
                 let mut failed: Vec<&[u8]> = Vec::new();
+                let mut here: HashMap<&[u8], usize> = HashMap::new();
                 for e in &l.entries {
                     match e.kind {
+                        Kind::Dir if lazy => {
+                            here.insert(&e.rel, dirs.len());
+                            dirs.push((at, e.rel.clone(), shown.clone()));
+                        }
                         Kind::Dir => {
-                            if let Err(err) = land.create_dir(&e.rel) {
+                            if let Err(err) = landings[at].create_dir(&e.rel) {
                                 t.local(format!("get: {shown}: {err}"));
                                 failed.push(&e.rel);
                             }
@@ -636,17 +653,17 @@ pub fn get(
                         )),
                     }
                 }
-                landings.push(land);
-                let at = landings.len() - 1;
                 for e in l.entries.iter().filter(|e| e.kind == Kind::File) {
                     if failed.iter().any(|d| below(&e.rel, d)) {
                         continue;
                     }
+                    let parent = e.rel.iter().rposition(|&b| b == b'/').map(|i| &e.rel[..i]);
                     files.push(Down {
                         at,
                         rel: e.rel.clone(),
                         remote: rjoin(src, &e.rel),
                         mode: None,
+                        dir: parent.and_then(|d| here.get(d).copied()),
                     });
                 }
             }
@@ -654,6 +671,19 @@ pub fn get(
         }
     }
     let landings = &landings;
+    let made: Vec<batch_down::Dir<'_>> = dirs
+        .iter()
+        .map(|(at, rel, _)| batch_down::Dir::new(&landings[*at], rel))
+        .collect();
+    // every directory made (those no file was landed in, and those the
+    // engine's files go in), each one that could not be told once
+    let finish_dirs = |t: &mut Tally<'_>| {
+        for (d, (_, _, shown)) in made.iter().zip(&dirs) {
+            if let Err(err) = d.make() {
+                t.local(format!("get: {shown}: {err}"));
+            }
+        }
+    };
     let what = |d: &Down| format!("get: {}", names::shown(&d.remote));
     let kept = Partials::default();
     let work = |c: &mut Client, d: &Down, p: &Progress| {
@@ -677,10 +707,13 @@ pub fn get(
                 rel: &d.rel,
                 remote: &d.remote,
                 keep_mode: o.preserve,
+                dir: d.dir.map(|i| &made[i]),
             })
             .collect();
         let what = |w: &batch_down::Want<'_>| format!("get: {}", names::shown(w.remote));
-        if let Some((_, big)) = batch_down::download(c, cfg, o.jobs, o.fai, &wants, &what, ev, &mut t)? {
+        let got = batch_down::download(c, cfg, o.jobs, o.fai, &wants, &what, ev, &mut t)?;
+        finish_dirs(&mut t);
+        if let Some((_, big)) = got {
             // the big files through the engine, resumable
             let mut i = 0;
             files.retain_mut(|d| {

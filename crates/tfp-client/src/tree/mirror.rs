@@ -628,6 +628,7 @@ fn down(
                 rel: &f.rel,
                 remote: &f.remote,
                 keep_mode: false,
+                dir: None,
             })
             .collect();
         let what = |w: &batch_down::Want<'_>| format!("mirror: get {}", names::shown(w.remote));
