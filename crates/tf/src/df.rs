@@ -1,6 +1,7 @@
 //! `tf df`: the space this session may still use, and where a quota applies,
 //! how much of it is used, in `df -h`'s units.
 
+use super::exit::Exit;
 use super::explain;
 use std::process::ExitCode;
 use tfp_client::space::human;
@@ -39,7 +40,7 @@ pub fn run(c: &mut Client, cfg: &ClientConfig, args: &[String]) -> ExitCode {
         Err(Error::Protocol(why)) => super::reply::fail(why),
         Err(e) => {
             explain::session_error(&e, cfg).print();
-            ExitCode::from(1)
+            ExitCode::from(Exit::Error)
         }
     }
 }

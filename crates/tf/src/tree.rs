@@ -4,6 +4,7 @@
 //! `tf mirror`); this is the command line around them: the options, what the
 //! runs tell printed on stderr with a progress bar, the exit status.
 
+use super::exit::Exit;
 use super::explain;
 use super::reply::fail;
 use super::rerun::Rerun;
@@ -96,9 +97,9 @@ fn parse(cmd: &str, args: &[String]) -> Result<Opts, String> {
 /// refused anything, 0 otherwise.
 pub(super) fn code(r: &Report) -> ExitCode {
     if r.local > 0 {
-        ExitCode::from(1)
+        ExitCode::from(Exit::Error)
     } else if r.refused > 0 {
-        ExitCode::from(2)
+        ExitCode::from(Exit::Refused)
     } else {
         ExitCode::SUCCESS
     }
@@ -322,7 +323,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
         }
         Err(e) => {
             explain::session_error(&e, cfg).print();
-            ExitCode::from(1)
+            ExitCode::from(Exit::Error)
         }
     }
 }

@@ -1,6 +1,7 @@
 //! tf's transfer subcommands: options, progress bar, resume, verification and
 //! parallel streams.
 
+use super::exit::Exit;
 use super::explain::{self, Access};
 use super::reply::{fail, report};
 use super::safe;
@@ -191,7 +192,7 @@ fn make_parents(c: &mut Client, cfg: &ClientConfig, remote: &str) -> Result<Vec<
             }
             Err(e) => {
                 explain::session_error(&e, cfg).print();
-                return Err(ExitCode::from(1));
+                return Err(ExitCode::from(Exit::Error));
             }
         }
     }
@@ -443,7 +444,7 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
             None => sha256_file(Path::new(local)).map_err(|e| format!("{local}: {e}"))?,
         };
         if !verify(c, remote, &here, "local")? {
-            return Ok(ExitCode::from(3));
+            return Ok(ExitCode::from(Exit::Mismatch));
         }
     }
     Ok(outcome(c, cmd, remote, st))
@@ -512,7 +513,7 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
         if st.is_ok() && o.verify {
             let here = sha256_file(Path::new(local)).map_err(|e| format!("{local}: {e}"))?;
             if !verify(c, remote, &here, "local")? {
-                return Ok(ExitCode::from(3));
+                return Ok(ExitCode::from(Exit::Mismatch));
             }
         }
         return Ok(outcome(c, cmd, remote, st));
@@ -568,7 +569,7 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
                     sha256_file(&tmp_path).map_err(|e| format!("{}: {e}", tfp_client::escape::path(&tmp_path)))?;
                 if !verify(c, remote, &here, "downloaded")? {
                     eprintln!("tf: {} left as it was", tfp_client::escape::path(&target));
-                    return Ok(ExitCode::from(3));
+                    return Ok(ExitCode::from(Exit::Mismatch));
                 }
             }
             if st.is_ok() {
@@ -621,7 +622,7 @@ fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Resu
         // a delta is checked end to end already; --verify asks the server again
         let here = sha256_file(target).map_err(|e| format!("{}: {e}", tfp_client::escape::path(target)))?;
         if !verify(c, remote, &here, "local")? {
-            return Ok(ExitCode::from(3));
+            return Ok(ExitCode::from(Exit::Mismatch));
         }
     }
     let e = match r {
@@ -643,11 +644,11 @@ fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Resu
         Error::File { .. } | Error::Local(_) | Error::Usage(_) => fail(e.cause().to_string()),
         Error::Mismatch(m) => {
             eprintln!("tf: {m}");
-            ExitCode::from(3)
+            ExitCode::from(Exit::Mismatch)
         }
         other => {
             explain::session_error(other, cfg).print();
-            ExitCode::from(1)
+            ExitCode::from(Exit::Error)
         }
     };
     if let Some(k) = e.kept() {
@@ -680,7 +681,7 @@ fn stream_end(
     // `hash` is there exactly when --verify was given
     if let (true, Some(h)) = (st.is_ok() && !(cmd == "rcvfile" && o.delete), hash) {
         if !verify(c, remote, &safe::hex(h), what)? {
-            return Ok(ExitCode::from(3));
+            return Ok(ExitCode::from(Exit::Mismatch));
         }
     }
     Ok(outcome(c, cmd, remote, st))
