@@ -23,6 +23,7 @@ mod layer;
 mod mirror;
 mod netlock;
 mod probe;
+mod progress;
 mod put_staged;
 mod remote;
 mod reply;
