@@ -10,6 +10,31 @@ use super::{Cidr, ProxyProtocol, RunBash, SecureTransport, Trp};
 use crate::logging::LogTarget;
 use tfp_wire::size::{format_size, parse_size};
 
+/// Why a value does not do for its key: the message part of
+/// `ConfigError::InvalidValue` (the caller adds the file, line and key). A type
+/// of its own, so what a key's parser, check or slot refuses cannot be taken
+/// for any other text on its way to the error the user reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid(pub String);
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for Invalid {
+    fn from(message: String) -> Invalid {
+        Invalid(message)
+    }
+}
+
+impl From<&str> for Invalid {
+    fn from(message: &str) -> Invalid {
+        Invalid(message.into())
+    }
+}
+
 /// How a value is written and the range it must be in.
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
@@ -104,7 +129,7 @@ fn size_max(max: u64) -> String {
 impl Kind {
     /// Parses a non-empty value (flags and ignored keys: any value); the error
     /// is the message part (the caller adds file, line and key).
-    pub fn parse(&self, key: &str, value: &str) -> Result<Value, String> {
+    pub fn parse(&self, key: &str, value: &str) -> Result<Value, Invalid> {
         match *self {
             Kind::Text { max } => {
                 check_text(key, value, max)?;
@@ -126,11 +151,11 @@ impl Kind {
             }
             Kind::Int { min, max, .. } => number(value, min, max)
                 .map(Value::Num)
-                .map_err(|_| self.expected(value)),
+                .map_err(|_| self.expected(value).into()),
             Kind::Size { min, max, .. } => parse_size(value)
                 .filter(|n| (min..=max).contains(n))
                 .map(Value::Num)
-                .ok_or_else(|| self.expected(value)),
+                .ok_or_else(|| self.expected(value).into()),
             Kind::Words { words, fold_case } => {
                 let folded = if fold_case {
                     value.to_ascii_lowercase()
@@ -141,12 +166,12 @@ impl Kind {
                     .iter()
                     .find(|w| **w == folded)
                     .map(|w| Value::Word(w))
-                    .ok_or_else(|| self.expected(value))
+                    .ok_or_else(|| self.expected(value).into())
             }
             Kind::YesNo => match value {
                 "yes" | "on" | "true" => Ok(Value::Bool(true)),
                 "no" | "off" | "false" => Ok(Value::Bool(false)),
-                _ => Err(self.expected(value)),
+                _ => Err(self.expected(value).into()),
             },
             Kind::Listen => {
                 let (ip, port) = parse_listen(value).ok_or_else(|| {
@@ -156,18 +181,18 @@ impl Kind {
                     )
                 })?;
                 if port == Some(0) {
-                    return Err(format!("{value:?}: port must be 1..65535"));
+                    return Err(format!("{value:?}: port must be 1..65535").into());
                 }
                 Ok(Value::Addr(ip, port))
             }
             Kind::Ipv4 => value
                 .parse::<Ipv4Addr>()
                 .map(|ip| Value::Trp(Trp::V4(ip)))
-                .map_err(|_| format!("{value:?} is not an IPv4 address")),
+                .map_err(|_| format!("{value:?} is not an IPv4 address").into()),
             Kind::Ipv6 => value
                 .parse::<Ipv6Addr>()
                 .map(|ip| Value::Trp(Trp::V6(ip)))
-                .map_err(|_| format!("{value:?} is not an IPv6 address")),
+                .map_err(|_| format!("{value:?} is not an IPv6 address").into()),
             Kind::Host => {
                 check_host(value)?;
                 Ok(Value::Trp(Trp::Dns(value.into())))
@@ -305,7 +330,7 @@ impl Kind {
 pub trait Slot: fmt::Debug {
     /// Stores a value of the key's kind; an error is a message for the user
     /// (`proto` given twice) or a table entry whose kind does not fit its field.
-    fn set(&mut self, v: Value) -> Result<(), String>;
+    fn set(&mut self, v: Value) -> Result<(), Invalid>;
     /// The number a numeric field holds, for the range check.
     fn num(&self) -> Option<u64> {
         None
@@ -316,14 +341,14 @@ pub trait Slot: fmt::Debug {
     }
 }
 
-fn mismatch(v: &Value) -> String {
-    format!("{v:?} does not fit this setting (tfd bug)")
+fn mismatch(v: &Value) -> Invalid {
+    Invalid(format!("{v:?} does not fit this setting (tfd bug)"))
 }
 
 macro_rules! int_slot {
     ($($t:ty),*) => {$(
         impl Slot for $t {
-            fn set(&mut self, v: Value) -> Result<(), String> {
+            fn set(&mut self, v: Value) -> Result<(), Invalid> {
                 match v {
                     Value::Num(n) => *self = <$t>::try_from(n).map_err(|_| format!("{n} is too large"))?,
                     v => return Err(mismatch(&v)),
@@ -339,7 +364,7 @@ macro_rules! int_slot {
 int_slot!(u8, u16, u32, u64, usize);
 
 impl Slot for Duration {
-    fn set(&mut self, v: Value) -> Result<(), String> {
+    fn set(&mut self, v: Value) -> Result<(), Invalid> {
         match v {
             Value::Num(n) => *self = Duration::from_secs(n),
             v => return Err(mismatch(&v)),
@@ -353,7 +378,7 @@ impl Slot for Duration {
 
 /// 0 means off.
 impl Slot for Option<Duration> {
-    fn set(&mut self, v: Value) -> Result<(), String> {
+    fn set(&mut self, v: Value) -> Result<(), Invalid> {
         match v {
             Value::Num(n) => *self = (n > 0).then(|| Duration::from_secs(n)),
             v => return Err(mismatch(&v)),
@@ -367,7 +392,7 @@ impl Slot for Option<Duration> {
 
 /// 0 means none (quota_default).
 impl Slot for Option<u64> {
-    fn set(&mut self, v: Value) -> Result<(), String> {
+    fn set(&mut self, v: Value) -> Result<(), Invalid> {
         match v {
             Value::Num(n) => *self = (n > 0).then_some(n),
             v => return Err(mismatch(&v)),
@@ -380,7 +405,7 @@ impl Slot for Option<u64> {
 }
 
 impl Slot for bool {
-    fn set(&mut self, v: Value) -> Result<(), String> {
+    fn set(&mut self, v: Value) -> Result<(), Invalid> {
         match v {
             Value::Bool(b) => *self = b,
             v => return Err(mismatch(&v)),
@@ -390,7 +415,7 @@ impl Slot for bool {
 }
 
 impl Slot for String {
-    fn set(&mut self, v: Value) -> Result<(), String> {
+    fn set(&mut self, v: Value) -> Result<(), Invalid> {
         match v {
             Value::Text(s) => *self = s,
             v => return Err(mismatch(&v)),
@@ -400,7 +425,7 @@ impl Slot for String {
 }
 
 impl Slot for Option<String> {
-    fn set(&mut self, v: Value) -> Result<(), String> {
+    fn set(&mut self, v: Value) -> Result<(), Invalid> {
         match v {
             Value::Text(s) => *self = Some(s),
             Value::Word(w) => *self = Some(w.into()),
@@ -412,9 +437,9 @@ impl Slot for Option<String> {
 
 /// `proto`: repeatable, each string once.
 impl Slot for Vec<String> {
-    fn set(&mut self, v: Value) -> Result<(), String> {
+    fn set(&mut self, v: Value) -> Result<(), Invalid> {
         match v {
-            Value::Text(s) if self.contains(&s) => return Err(format!("{s:?} given twice")),
+            Value::Text(s) if self.contains(&s) => return Err(format!("{s:?} given twice").into()),
             Value::Text(s) => self.push(s),
             v => return Err(mismatch(&v)),
         }
@@ -423,7 +448,7 @@ impl Slot for Vec<String> {
 }
 
 impl Slot for PathBuf {
-    fn set(&mut self, v: Value) -> Result<(), String> {
+    fn set(&mut self, v: Value) -> Result<(), Invalid> {
         match v {
             Value::Text(s) => *self = s.into(),
             v => return Err(mismatch(&v)),
@@ -433,7 +458,7 @@ impl Slot for PathBuf {
 }
 
 impl Slot for Option<PathBuf> {
-    fn set(&mut self, v: Value) -> Result<(), String> {
+    fn set(&mut self, v: Value) -> Result<(), Invalid> {
         match v {
             Value::Text(s) => *self = Some(s.into()),
             v => return Err(mismatch(&v)),
@@ -444,7 +469,7 @@ impl Slot for Option<PathBuf> {
 
 /// PEM text, shown by its length only.
 impl Slot for Option<Vec<u8>> {
-    fn set(&mut self, v: Value) -> Result<(), String> {
+    fn set(&mut self, v: Value) -> Result<(), Invalid> {
         match v {
             Value::Pem(pem) => *self = Some(pem),
             v => return Err(mismatch(&v)),
@@ -461,7 +486,7 @@ impl Slot for Option<Vec<u8>> {
 
 /// The `runbash` flag: on, with the limits the runbash_* keys set.
 impl Slot for Option<RunBash> {
-    fn set(&mut self, v: Value) -> Result<(), String> {
+    fn set(&mut self, v: Value) -> Result<(), Invalid> {
         match v {
             Value::Bool(true) => {
                 self.get_or_insert_with(RunBash::unset);
@@ -475,7 +500,7 @@ impl Slot for Option<RunBash> {
 
 /// The first target given (a second one is a conflict the parser reports).
 impl Slot for Option<Trp> {
-    fn set(&mut self, v: Value) -> Result<(), String> {
+    fn set(&mut self, v: Value) -> Result<(), Invalid> {
         match v {
             Value::Trp(t) => {
                 self.get_or_insert(t);
@@ -488,7 +513,7 @@ impl Slot for Option<Trp> {
 
 /// What `Debug` reads for one trp_* key.
 impl Slot for Trp {
-    fn set(&mut self, v: Value) -> Result<(), String> {
+    fn set(&mut self, v: Value) -> Result<(), Invalid> {
         match v {
             Value::Trp(t) => *self = t,
             v => return Err(mismatch(&v)),
@@ -500,7 +525,7 @@ impl Slot for Trp {
 /// `listen`: an address without a port gets port 0 here, replaced by the
 /// `port` key's once the whole file is read.
 impl Slot for Vec<SocketAddr> {
-    fn set(&mut self, v: Value) -> Result<(), String> {
+    fn set(&mut self, v: Value) -> Result<(), Invalid> {
         match v {
             Value::Addr(ip, port) => self.push(SocketAddr::new(ip, port.unwrap_or(0))),
             v => return Err(mismatch(&v)),
@@ -510,7 +535,7 @@ impl Slot for Vec<SocketAddr> {
 }
 
 impl Slot for Vec<Cidr> {
-    fn set(&mut self, v: Value) -> Result<(), String> {
+    fn set(&mut self, v: Value) -> Result<(), Invalid> {
         match v {
             Value::Cidrs(list) => *self = list,
             v => return Err(mismatch(&v)),
@@ -520,7 +545,7 @@ impl Slot for Vec<Cidr> {
 }
 
 impl Slot for SecureTransport {
-    fn set(&mut self, v: Value) -> Result<(), String> {
+    fn set(&mut self, v: Value) -> Result<(), Invalid> {
         *self = match v {
             Value::Word("off") => SecureTransport::Off,
             Value::Word("allow") => SecureTransport::Allow,
@@ -532,7 +557,7 @@ impl Slot for SecureTransport {
 }
 
 impl Slot for ProxyProtocol {
-    fn set(&mut self, v: Value) -> Result<(), String> {
+    fn set(&mut self, v: Value) -> Result<(), Invalid> {
         *self = match v {
             Value::Word("off") => ProxyProtocol::Off,
             Value::Word("v1") => ProxyProtocol::V1,
@@ -545,7 +570,7 @@ impl Slot for ProxyProtocol {
 }
 
 impl Slot for LogTarget {
-    fn set(&mut self, v: Value) -> Result<(), String> {
+    fn set(&mut self, v: Value) -> Result<(), Invalid> {
         match v {
             Value::Word(w) => *self = LogTarget::parse(w).ok_or_else(|| mismatch(&v))?,
             v => return Err(mismatch(&v)),
@@ -555,12 +580,12 @@ impl Slot for LogTarget {
 }
 
 /// Plain decimal digits only: `str::parse` would also take a leading `+`.
-pub(super) fn number(value: &str, min: u64, max: u64) -> Result<u64, String> {
+pub(super) fn number(value: &str, min: u64, max: u64) -> Result<u64, Invalid> {
     let ok = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
     ok.then(|| value.parse::<u64>().ok())
         .flatten()
         .filter(|n| (min..=max).contains(n))
-        .ok_or_else(|| format!("{value:?} is not a number {min}..{max}"))
+        .ok_or_else(|| format!("{value:?} is not a number {min}..{max}").into())
 }
 
 /// `1.2.3.4`, `1.2.3.4:port`, `::1`, `[::1]` or `[::1]:port`; the port is
@@ -578,36 +603,36 @@ fn parse_listen(value: &str) -> Option<(IpAddr, Option<u16>)> {
 
 /// Control characters would be invisible in the file yet compared byte for
 /// byte against what a client sends.
-pub(super) fn check_text(key: &str, value: &str, max: usize) -> Result<(), String> {
+pub(super) fn check_text(key: &str, value: &str, max: usize) -> Result<(), Invalid> {
     if value.is_empty() {
         return Err("missing value".into());
     }
     if value.len() > max {
-        return Err(format!("{} bytes is too long (at most {max})", value.len()));
+        return Err(format!("{} bytes is too long (at most {max})", value.len()).into());
     }
     if value.chars().any(char::is_control) {
-        return Err(format!("{key} must not contain control characters"));
+        return Err(format!("{key} must not contain control characters").into());
     }
     Ok(())
 }
 
-pub(super) fn check_user(user: &str) -> Result<(), String> {
+pub(super) fn check_user(user: &str) -> Result<(), Invalid> {
     if user.is_empty() {
         return Err("missing value".into());
     }
     if user.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("{user:?} is not a user name"));
+        return Err(format!("{user:?} is not a user name").into());
     }
     Ok(())
 }
 
 /// Host names only: an address belongs in trp_ipv4/trp_ipv6, and the check
 /// keeps blanks or a `:port` from reaching the resolver.
-pub(super) fn check_host(host: &str) -> Result<(), String> {
+pub(super) fn check_host(host: &str) -> Result<(), Invalid> {
     let bad = || format!("{host:?} is not a host name");
     let name = host.strip_suffix('.').unwrap_or(host);
     if name.is_empty() || name.len() > 253 {
-        return Err(bad());
+        return Err(bad().into());
     }
     for label in name.split('.') {
         let ok = (1..=63).contains(&label.len())
@@ -617,7 +642,7 @@ pub(super) fn check_host(host: &str) -> Result<(), String> {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !ok {
-            return Err(bad());
+            return Err(bad().into());
         }
     }
     Ok(())
@@ -625,7 +650,7 @@ pub(super) fn check_host(host: &str) -> Result<(), String> {
 
 /// Only catches a block or file that is plainly not PEM; whether the key is
 /// usable is for the crypto code to say.
-pub(super) fn check_pem(pem: &[u8]) -> Result<(), String> {
+pub(super) fn check_pem(pem: &[u8]) -> Result<(), Invalid> {
     let has = |needle: &[u8]| pem.windows(needle.len()).any(|w| w == needle);
     if pem.iter().all(u8::is_ascii_whitespace) {
         return Err("empty PEM block".into());
@@ -639,7 +664,7 @@ pub(super) fn check_pem(pem: &[u8]) -> Result<(), String> {
 /// A PEM that must hold a private key: a public key or certificate here is the
 /// usual slip (pub.pem for key.pem), and is named as such rather than left to
 /// the key parser's decoder errors.
-pub(super) fn check_private_pem(pem: &[u8]) -> Result<(), String> {
+pub(super) fn check_private_pem(pem: &[u8]) -> Result<(), Invalid> {
     check_pem(pem)?;
     let has = |needle: &[u8]| pem.windows(needle.len()).any(|w| w == needle);
     if has(b"PRIVATE KEY-----") {

@@ -472,9 +472,9 @@ impl Config {
             return Err(invalid("proto", "missing value".into()));
         }
         for p in &self.proto {
-            check_text("proto", p, 31).map_err(|m| invalid("proto", m))?;
+            check_text("proto", p, 31).map_err(|m| invalid("proto", m.0))?;
         }
-        check_text("hash", &self.hash, 255).map_err(|m| invalid("hash", m))?;
+        check_text("hash", &self.hash, 255).map_err(|m| invalid("hash", m.0))?;
         if self.dbdir.as_os_str().is_empty() {
             return Err(invalid("dbdir", "missing value".into()));
         }
@@ -494,13 +494,13 @@ impl Config {
             });
         }
         if let Some(pem) = &self.privkey_pem {
-            check_private_pem(pem).map_err(|m| invalid("privkey", m))?;
+            check_private_pem(pem).map_err(|m| invalid("privkey", m.0))?;
         }
         if let Some(pem) = &self.pubkey_pem {
-            check_pem(pem).map_err(|m| invalid("pubkey", m))?;
+            check_pem(pem).map_err(|m| invalid("pubkey", m.0))?;
         }
         if let Some(user) = &self.defusr {
-            check_user(user).map_err(|m| invalid("defusr", m))?;
+            check_user(user).map_err(|m| invalid("defusr", m.0))?;
         }
         for (key, path) in [
             ("userdb", &self.userdb),
@@ -513,7 +513,7 @@ impl Config {
             }
         }
         if let Some(Trp::Dns(host)) = &self.trp {
-            check_host(host).map_err(|m| invalid("trp_dns", m))?;
+            check_host(host).map_err(|m| invalid("trp_dns", m.0))?;
         }
         if self.proxy_protocol != ProxyProtocol::Off && self.proxy_from.is_empty() {
             return Err(invalid(

@@ -171,12 +171,12 @@ pub(super) fn parse_named(text: &str, file: &str) -> Result<(Config, KeyLines), 
             }
             Kind::Pem { .. } => {
                 let pem = read_block(file, name, value, lineno, &mut lines)?;
-                key.kind.parse(name, &pem).map_err(invalid)?
+                key.kind.parse(name, &pem).map_err(|e| invalid(e.0))?
             }
-            kind => kind.parse(name, value).map_err(invalid)?,
+            kind => kind.parse(name, value).map_err(|e| invalid(e.0))?,
         };
         if let Some(at) = key.at {
-            (at.set)(&mut c).set(parsed).map_err(invalid)?;
+            (at.set)(&mut c).set(parsed).map_err(|e| invalid(e.0))?;
         }
         if matches!(key.kind, Kind::Listen) {
             listen_lines.push(lineno);

@@ -118,7 +118,7 @@ pub fn stage_name(uid: u32, name: &[u8]) -> CString {
     let d = h.finalize();
     let mut t = TEMP_PREFIX.to_vec();
     t.push(b's');
-    t.extend(d[..8].iter().flat_map(|b| format!("{b:02x}").into_bytes()));
+    t.extend(tfp_wire::hex::encode(&d[..8]).into_bytes());
     // hex and the prefix: no NUL
     CString::new(t).unwrap_or_default()
 }
@@ -169,7 +169,7 @@ fn records_of(f: &File) -> Vec<(u64, u64, String)> {
 fn token() -> String {
     let mut e = [0u8; 8];
     let _ = getrandom::getrandom(&mut e);
-    e.iter().map(|b| format!("{b:02x}")).collect()
+    tfp_wire::hex::encode(&e)
 }
 
 /// How far from `at` the stage open as `f` is written without a gap, as its
@@ -383,7 +383,7 @@ impl Stage {
         // longer matches the stage
         let mut e = [0u8; 8];
         let _ = getrandom::getrandom(&mut e);
-        let e: String = e.iter().map(|b| format!("{b:02x}")).collect();
+        let e = tfp_wire::hex::encode(&e);
         let _ = sys::fsetxattr(self.file.as_fd(), EPOCH, e.as_bytes());
         self.file.set_len(0)?;
         if let Some(id) = id {

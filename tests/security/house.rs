@@ -529,3 +529,96 @@ fn the_scanners_see_what_they_must() {
         ]
     );
 }
+
+/// Where `needle` occurs in the Rust files under `dirs` (comment lines left
+/// out), as `path:line`; `then` judges the text right after each occurrence.
+fn occurrences(dirs: &[&str], needle: &str, then: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut files = Vec::new();
+    for dir in dirs {
+        rust_files(&root().join(dir), &mut files);
+    }
+    files.sort();
+    let mut found = Vec::new();
+    for file in &files {
+        let text = fs::read_to_string(file).expect("read source");
+        for (n, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
+            for (i, _) in line.match_indices(needle) {
+                if then(&line[i + needle.len()..]) {
+                    let rel = file.strip_prefix(root()).expect("in the tree").display().to_string();
+                    found.push(format!("{rel}:{}", n + 1));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// tf writes no literal exit code (`ExitCode::from(2)`, `process::exit(1)`):
+/// each status is a named `Exit` in crates/tf/src/exit.rs, turned into an
+/// `ExitCode` there only (issue 46 allows 3; none are left, so none may come).
+#[test]
+fn tf_names_its_exit_codes() {
+    let digit = |rest: &str| rest.trim_start().starts_with(|c: char| c.is_ascii_digit());
+    let mut literal = occurrences(&["crates/tf/src"], "ExitCode::from(", digit);
+    literal.extend(occurrences(&["crates/tf/src"], "process::exit(", digit));
+    assert!(
+        literal.is_empty(),
+        "tf writes literal exit codes (name the status in crates/tf/src/exit.rs and say \
+         ExitCode::from(Exit::...)):\n{}",
+        literal.join("\n")
+    );
+    // the scanner sees what it must
+    let named = occurrences(&["crates/tf/src"], "ExitCode::from(", |r| r.starts_with("Exit::"));
+    assert!(
+        named.len() > 20,
+        "the scanner found only {} named exit codes",
+        named.len()
+    );
+}
+
+/// Whether the type arguments after a `Result<` (`rest`) are two and end in
+/// `String`: the error is a bare message rather than a type saying what failed
+/// (`io::Result<String>` has one and is no such thing).
+fn string_error(rest: &str) -> bool {
+    let (mut depth, mut last, mut two) = (0usize, String::new(), false);
+    for c in rest.chars() {
+        match c {
+            '<' => depth += 1,
+            '>' if depth == 0 => return two && last.trim() == "String",
+            '>' => depth -= 1,
+            ',' if depth == 0 => {
+                last.clear();
+                two = true;
+                continue;
+            }
+            _ => {}
+        }
+        last.push(c);
+    }
+    false
+}
+
+/// The most `Result<_, String>` the daemon (`src/`) and tf may hold: errors
+/// as bare messages cannot be matched, mapped once or told apart (issue 46
+/// wants at most 10; this is the count now, and it only goes down: a new
+/// function says what failed with a type, as `tfp_client::Error` or the
+/// config's errors do).
+const STRING_ERRORS: usize = 91;
+
+#[test]
+fn string_errors_do_not_grow() {
+    let found = occurrences(&["src", "crates/tf/src"], "Result<", string_error);
+    assert!(
+        found.len() <= STRING_ERRORS,
+        "{} Result<_, String> in the daemon and tf, at most {STRING_ERRORS} (give the error \
+         a type):\n{}",
+        found.len(),
+        found.join("\n")
+    );
+    assert!(string_error("(), String>") && string_error("Vec<u8>, String>, x"));
+    assert!(!string_error("u8, Error>") && !string_error("Result<u8, String>, Error>"));
+    assert!(!string_error("String>"), "io::Result<String> is no string error");
+}

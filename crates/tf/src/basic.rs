@@ -3,6 +3,7 @@
 //! print the reply; the rest hand over to the file that does the work.
 
 use super::ctx::Ctx;
+use super::exit::Exit;
 use super::reply::report;
 use super::row::{want, Cmd, Done};
 use super::{into_dir, mirror, probe, remote, tree, watch, xfer};
@@ -90,7 +91,7 @@ pub fn fsize(x: &mut Ctx<'_>, _: &Cmd, args: &[String]) -> Done {
     println!("{v}");
     Ok(if v < 0 {
         eprintln!("tf: {}: no such file on the server, or not readable", one);
-        ExitCode::from(2)
+        ExitCode::from(Exit::Refused)
     } else {
         ExitCode::SUCCESS
     })

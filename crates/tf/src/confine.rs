@@ -2,6 +2,7 @@
 //! bound to DIR from then on: every later command of a `tf shell` / `tf -b`
 //! session works inside it) and `runbash SCRIPT`.
 
+use super::exit::Exit;
 use super::explain::Access;
 use super::reply::report;
 use super::row::{want, Done};
@@ -41,5 +42,5 @@ pub fn runbash(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> 
     }
     let ending = tfp_client::escape::shown_str(&run.ending);
     eprintln!("tf: {}: the script ended: {ending}", args[0]);
-    Ok(ExitCode::from(2))
+    Ok(ExitCode::from(Exit::Refused))
 }

@@ -1,9 +1,10 @@
 //! `tf df`: the space this session may still use, and where a quota applies,
 //! how much of it is used, in `df -h`'s units.
 
+use super::exit::Exit;
 use super::explain;
+use super::formats::{bytes, Units};
 use std::process::ExitCode;
-use tfp_client::space::human;
 use tfp_client::{Client, ClientConfig, Error};
 
 /// Prints the space; `--raw` prints the numbers in bytes.
@@ -13,7 +14,7 @@ pub fn run(c: &mut Client, cfg: &ClientConfig, args: &[String]) -> ExitCode {
         [a] if a == "--raw" => true,
         _ => return super::reply::fail("usage: tf ... df [--raw]".to_string()),
     };
-    let size = |n: u64| if raw { n.to_string() } else { human(n) };
+    let size = |n: u64| if raw { n.to_string() } else { bytes(n as f64, Units::Df) };
     match c.space() {
         Ok(sp) => {
             println!("available  {}", size(sp.usable));
@@ -39,7 +40,7 @@ pub fn run(c: &mut Client, cfg: &ClientConfig, args: &[String]) -> ExitCode {
         Err(Error::Protocol(why)) => super::reply::fail(why),
         Err(e) => {
             explain::session_error(&e, cfg).print();
-            ExitCode::from(1)
+            ExitCode::from(Exit::Error)
         }
     }
 }

@@ -35,27 +35,57 @@ fn local_zone() -> Option<&'static tz::TimeZone> {
     .as_ref()
 }
 
-/// A size as `ls -lh` writes it: bytes below 1024, else one decimal under 10
-/// of a unit (`1.5K`), whole units above (`12M`), powers of 1024.
-pub fn human_size(n: u64) -> String {
-    const UNITS: [&str; 6] = ["K", "M", "G", "T", "P", "E"];
-    if n < 1024 {
-        return n.to_string();
-    }
-    let mut v = n as f64 / 1024.0;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
+/// How [`bytes`] writes a count: the three ways tf shows sizes, all in powers
+/// of 1024.
+#[derive(Clone, Copy)]
+pub enum Units {
+    /// As `ls -lh`: bytes below 1024 as the number alone, else one decimal
+    /// under 10 of a unit (`1.5K`), whole units above (`12M`), rounded up.
+    Ls,
+    /// As `df -h`: `1023B` below 1024, else one decimal under 10 of a unit
+    /// (`1.5K`), whole units above (`50M`), rounded to the nearest.
+    Df,
+    /// A transfer's figures (progress bars, summaries, rates): one decimal
+    /// and the IEC name after a space (`0.0 B`, `1.5 KiB`), up to TiB.
+    Iec,
+}
+
+/// `n` bytes (or bytes a second) written as `units` say: tf's one byte
+/// formatter, so `ls -h`, `df` and a progress bar scale alike.
+pub fn bytes(n: f64, units: Units) -> String {
+    const SHORT: [&str; 7] = ["B", "K", "M", "G", "T", "P", "E"];
+    const IEC: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let top = match units {
+        Units::Iec => IEC.len() - 1,
+        Units::Ls | Units::Df => SHORT.len() - 1,
+    };
+    let (mut v, mut i) = (n, 0);
+    while v >= 1024.0 && i < top {
         v /= 1024.0;
-        u += 1;
+        i += 1;
     }
-    // ls rounds up: a size is never shown smaller than it is
-    if v < 10.0 {
-        let r = (v * 10.0).ceil() / 10.0;
-        if r < 10.0 {
-            return format!("{r:.1}{}", UNITS[u]);
+    match units {
+        Units::Iec => format!("{v:.1} {}", IEC[i]),
+        Units::Ls if i == 0 => format!("{n}"),
+        Units::Df if i == 0 => format!("{n}B"),
+        Units::Df if v < 10.0 => format!("{v:.1}{}", SHORT[i]),
+        Units::Df => format!("{v:.0}{}", SHORT[i]),
+        Units::Ls => {
+            // ls rounds up: a size is never shown smaller than it is
+            if v < 10.0 {
+                let r = (v * 10.0).ceil() / 10.0;
+                if r < 10.0 {
+                    return format!("{r:.1}{}", SHORT[i]);
+                }
+            }
+            format!("{}{}", v.ceil() as u64, SHORT[i])
         }
     }
-    format!("{}{}", v.ceil() as u64, UNITS[u])
+}
+
+/// A size as `ls -lh` writes it ([`Units::Ls`]).
+pub fn human_size(n: u64) -> String {
+    bytes(n as f64, Units::Ls)
 }
 
 /// One `sha256sum` line for the SHA256 answer `reply` (`0x` and 64 hex
@@ -138,6 +168,26 @@ mod tests {
         assert_eq!(human_size(10 * 1024), "10K");
         assert_eq!(human_size(10 * 1024 - 1), "10K");
         assert_eq!(human_size(5 << 30), "5.0G");
+    }
+
+    #[test]
+    fn human_units() {
+        // as `df -h` writes them (tf df; the test was tfp-client's space.rs's)
+        let human = |n: u64| bytes(n as f64, Units::Df);
+        assert_eq!(human(0), "0B");
+        assert_eq!(human(1023), "1023B");
+        assert_eq!(human(1536), "1.5K");
+        assert_eq!(human(50 << 20), "50M");
+        assert_eq!(human(82 * (1 << 30) + (1 << 29)), "82G");
+    }
+
+    #[test]
+    fn transfer_figures_in_iec_units() {
+        let iec = |n: f64| bytes(n, Units::Iec);
+        assert_eq!(iec(0.0), "0.0 B");
+        assert_eq!(iec(1023.0), "1023.0 B");
+        assert_eq!(iec(1536.0), "1.5 KiB");
+        assert_eq!(iec(5.0 * 1024.0 * 1024.0 * 1024.0 * 1024.0 * 1024.0), "5120.0 TiB");
     }
 
     #[test]

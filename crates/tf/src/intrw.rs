@@ -4,6 +4,7 @@
 //! (`-` is stdout); an upload is a compare-and-swap: the server replaces REMOTE
 //! only while its content still has the expected hash.
 
+use super::exit::Exit;
 use super::reply::fail;
 use super::safe;
 use sha2::{Digest, Sha256};
@@ -34,7 +35,7 @@ pub fn intread(c: &mut Client, _: &ClientConfig, _: &str, args: &[String]) -> Do
     };
     let Some((hash, data)) = read else {
         eprintln!("tf: {remote}: INTREAD refused (no such file, not a regular file, refused, locked, or over the server's intrw_max)");
-        return Ok(ExitCode::from(2));
+        return Ok(ExitCode::from(Exit::Refused));
     };
     let here = hash_of(&data);
     if !here.as_bytes().eq_ignore_ascii_case(&hash) {
@@ -42,7 +43,7 @@ pub fn intread(c: &mut Client, _: &ClientConfig, _: &str, args: &[String]) -> Do
             "MISMATCH: received {here}, server {}; nothing written",
             tfp_client::escape::shown(&hash)
         );
-        return Ok(ExitCode::from(3));
+        return Ok(ExitCode::from(Exit::Mismatch));
     }
     let written = match safe::dest(local, remote) {
         safe::Dest::Stdout => {
@@ -141,5 +142,5 @@ pub fn intwrite(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> Done
         "tf: {remote}: INTWRITE refused: its content no longer has the hash {} (or it is missing, refused, locked, or over the server's intrw_max); nothing changed",
         tfp_client::escape::shown(&expected)
     );
-    Ok(ExitCode::from(2))
+    Ok(ExitCode::from(Exit::Refused))
 }

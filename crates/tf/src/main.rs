@@ -1,5 +1,6 @@
 //! tf: a command-line TF Protocol client.
 
+use exit::Exit;
 use reply::fail;
 use std::process::ExitCode;
 use tfp_client::{Client, ClientConfig};
@@ -12,6 +13,7 @@ mod ctx;
 mod df;
 mod editline;
 mod ended;
+mod exit;
 mod explain;
 mod formats;
 mod info;
@@ -21,6 +23,7 @@ mod layer;
 mod mirror;
 mod netlock;
 mod probe;
+mod progress;
 mod put_staged;
 mod remote;
 mod reply;
@@ -106,7 +109,7 @@ fn main() -> ExitCode {
             Ok(true) => {}
             Ok(false) if a.starts_with('-') && a.len() > 1 => {
                 explain::unknown_option(&a).print();
-                return ExitCode::from(1);
+                return ExitCode::from(Exit::Error);
             }
             Ok(false) => rest.push(a),
             Err(e) => return fail(e),
@@ -146,24 +149,24 @@ fn main() -> ExitCode {
     else {
         if let Some(e) = explain::misplaced_options(&rest) {
             e.print();
-            return ExitCode::from(1);
+            return ExitCode::from(Exit::Error);
         }
         eprintln!("tf: no server given: --server, --key and --hash (or -s NAME) are required");
         eprintln!("hint: or TF_SERVER, TF_KEY and TF_HASH; tf --help shows the usage");
-        return ExitCode::from(1);
+        return ExitCode::from(Exit::Error);
     };
     let cmd = rest.first().map(|c| c.to_ascii_lowercase());
     if cmd.is_none() && batch.is_none() {
         eprintln!("tf: no command given");
         eprintln!("hint: tf --help lists the commands; tf ... shell runs many on one session");
-        return ExitCode::from(1);
+        return ExitCode::from(Exit::Error);
     }
     if batch.is_some() && cmd.is_some() {
         return fail("-b runs the commands of its file: give no command after it");
     }
     if let Err(e) = explain::check_server(&server) {
         e.print();
-        return ExitCode::from(1);
+        return ExitCode::from(Exit::Error);
     }
     if cmd
         .as_deref()
@@ -178,7 +181,7 @@ fn main() -> ExitCode {
     };
     if let Err(e) = explain::check_key_file(&key, &pem) {
         e.print();
-        return ExitCode::from(1);
+        return ExitCode::from(Exit::Error);
     }
     let mut cfg = ClientConfig::new(&server, pem, &hash);
     cfg.proto = settings.proto.clone().unwrap_or_else(|| "2.4.1".into());
@@ -229,7 +232,7 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             explain::connect_error(&e, &cfg).print();
-            return ExitCode::from(1);
+            return ExitCode::from(Exit::Error);
         }
     };
     if settings.verbose {
@@ -244,7 +247,7 @@ fn main() -> ExitCode {
             shell::interactive(&mut x)
         }
         (Some(cmd), None) => table::run(&mut x, cmd, &rest[1..]),
-        (None, None) => ExitCode::from(1),
+        (None, None) => ExitCode::from(Exit::Error),
     };
     let _ = client.end();
     code

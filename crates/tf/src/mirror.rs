@@ -5,6 +5,7 @@
 //! options, the plan of a dry run and the summary on stdout, the rest told
 //! on stderr as `put -r`/`get -r` tell it.
 
+use super::exit::Exit;
 use super::explain;
 use super::reply::fail;
 use super::tree::{self, Told};
@@ -70,7 +71,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, args: &[String]) -> ExitCode {
         }
         Err(e) => {
             explain::session_error(&e, cfg).print();
-            ExitCode::from(1)
+            ExitCode::from(Exit::Error)
         }
     }
 }

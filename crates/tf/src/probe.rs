@@ -1,6 +1,7 @@
 //! tf's liveness subcommands: the UDP probes (no TCP session needed), and OOB,
 //! KEEPALIVE, PROCKEY, NIGMA and TLB over a session.
 
+use super::exit::Exit;
 use super::reply::{fail, print_status};
 use nix::sys::socket::{recv, send, MsgFlags};
 use std::net::{ToSocketAddrs, UdpSocket};
@@ -55,7 +56,7 @@ pub fn udp_probe(server: &str, args: &[String]) -> ExitCode {
     if reply.first() == Some(&1) {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(2)
+        ExitCode::from(Exit::Refused)
     }
 }
 

@@ -4,6 +4,7 @@
 //! journal says it stopped. Against a server without the extension, tf says
 //! what it cannot guarantee and writes in place as before.
 
+use super::exit::Exit;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicU64;
@@ -63,7 +64,7 @@ pub fn upload(
                     shown_str(p.remote),
                     tfp_client::tree::listing::clause(&why)
                 );
-                return Ok(Some(ExitCode::from(2)));
+                return Ok(Some(ExitCode::from(Exit::Refused)));
             }
             return Ok(Some(super::reply::report(
                 c,

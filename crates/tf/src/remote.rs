@@ -2,6 +2,7 @@
 //! and modification time), `del`/`rm` of files and patterns, `rmdir` that
 //! keeps a non-empty directory unless `-r` says otherwise.
 
+use super::exit::Exit;
 use super::reply::{fail, report};
 use super::row::Done;
 use super::{explain, formats, rglob};
@@ -96,12 +97,12 @@ pub fn ls(c: &mut Client, cmd: &str, args: &[String]) -> Done {
         match rglob::expand(c, w)? {
             Ok(v) if v.is_empty() => {
                 eprintln!("tf: {cmd}: {w}: no remote name matches");
-                code = ExitCode::from(2);
+                code = ExitCode::from(Exit::Refused);
             }
             Ok(v) => ops.extend(v.into_iter().map(|(path, k)| Operand { path, kind: Some(k) })),
             Err(why) => {
                 eprintln!("tf: {cmd}: {w}: {why}");
-                code = ExitCode::from(2);
+                code = ExitCode::from(Exit::Refused);
             }
         }
     }
@@ -244,7 +245,7 @@ pub fn del(c: &mut Client, cmd: &str, args: &[String]) -> Done {
             match rglob::expand(c, w)? {
                 Ok(v) if v.is_empty() => {
                     eprintln!("tf: {cmd}: {w}: no remote name matches");
-                    code = ExitCode::from(2);
+                    code = ExitCode::from(Exit::Refused);
                     continue;
                 }
                 Ok(v) => v
@@ -255,7 +256,7 @@ pub fn del(c: &mut Client, cmd: &str, args: &[String]) -> Done {
                                 "tf: {cmd}: {}: is a directory, left (rmdir removes directories)",
                                 shown(&p)
                             );
-                            code = ExitCode::from(2);
+                            code = ExitCode::from(Exit::Refused);
                             None
                         } else {
                             Some(p)
@@ -264,7 +265,7 @@ pub fn del(c: &mut Client, cmd: &str, args: &[String]) -> Done {
                     .collect(),
                 Err(why) => {
                     eprintln!("tf: {cmd}: {w}: {why}");
-                    code = ExitCode::from(2);
+                    code = ExitCode::from(Exit::Refused);
                     continue;
                 }
             }
@@ -310,7 +311,7 @@ pub fn rmdir(c: &mut Client, args: &[String]) -> Done {
                 if n == 1 { "y" } else { "ies" }
             );
             eprintln!("hint: tf ... rmdir -r {dir} removes it and everything in it");
-            Ok(ExitCode::from(2))
+            Ok(ExitCode::from(Exit::Refused))
         }
         Err(st) => Ok(report(c, "rmdir", &targets, &st)),
     }

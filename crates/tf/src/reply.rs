@@ -2,6 +2,7 @@
 //! reply printed (escaped), and after a FAILED or UNKNOWN one what it means
 //! (explain.rs). Every command's file ends through here.
 
+use super::exit::Exit;
 use super::explain;
 use std::process::ExitCode;
 // server text goes to the terminal escaped (tfp-client escape.rs)
@@ -14,7 +15,7 @@ use tfp_wire::Status;
 /// already escaped changes nothing).
 pub fn fail(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("tf: {}", lines_shown(&msg.to_string()));
-    ExitCode::from(1)
+    ExitCode::from(Exit::Error)
 }
 
 /// `text` escaped line by line: its own line breaks kept, no control
@@ -49,11 +50,11 @@ pub fn print_status(st: &Status) -> ExitCode {
         }
         Status::Failed(n, t) => {
             eprintln!("FAILED {n} : {}", shown(t.as_bytes()));
-            ExitCode::from(2)
+            ExitCode::from(Exit::Refused)
         }
         Status::Unknown => {
             eprintln!("UNKNOWN");
-            ExitCode::from(2)
+            ExitCode::from(Exit::Refused)
         }
         Status::Other(d) => {
             println!("{}", shown(d));

@@ -35,7 +35,7 @@ pub fn clean_on_signals() {
                 for note in temporaries::kept_notes() {
                     eprintln!("tf: {note}");
                 }
-                std::process::exit(128 + sig);
+                std::process::exit(super::exit::by_signal(sig));
             }
         });
     });

@@ -4,6 +4,7 @@
 //! sent; `lcd` changes the process's own directory, which local paths follow.
 
 use super::ctx::Ctx;
+use super::exit::Exit;
 use super::reply::fail;
 use super::row::{map_paths, Paths};
 use super::table;
@@ -336,11 +337,11 @@ impl Shell<'_, '_> {
             Ok(Status::Ok(_)) => fail(format!("cd {d}: /{p} is not a directory")),
             Ok(_) => {
                 eprintln!("tf: cd {d}: no directory /{p} on the server (or not readable)");
-                ExitCode::from(2)
+                ExitCode::from(Exit::Refused)
             }
             Err(e) => {
                 super::explain::session_error(&e, self.x.cfg).print();
-                ExitCode::from(1)
+                ExitCode::from(Exit::Error)
             }
         }
     }
@@ -381,7 +382,7 @@ pub fn batch(x: &mut Ctx<'_>, file: &str) -> ExitCode {
             Ok(w) => w,
             Err(e) => {
                 eprintln!("tf: {file}:{}: {e}", n + 1);
-                return ExitCode::from(1);
+                return ExitCode::from(Exit::Error);
             }
         };
         let Some(code) = sh.line(&w) else {
@@ -442,10 +443,10 @@ pub fn interactive(x: &mut Ctx<'_>) -> ExitCode {
                 }
                 Err(e) => {
                     super::explain::session_error(&e, sh.x.cfg).print();
-                    return ExitCode::from(1);
+                    return ExitCode::from(Exit::Error);
                 }
             }
-            last = ExitCode::from(130);
+            last = ExitCode::from(Exit::Interrupted);
             continue;
         }
         match r {

@@ -8,6 +8,7 @@
 //! command").
 
 use super::ctx::Ctx;
+use super::exit::Exit;
 use super::explain;
 use super::reply::fail;
 pub use super::row::Part;
@@ -168,7 +169,7 @@ pub fn run(x: &mut Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode {
         Err(Failure::Usage) => fail(format!("usage: tf ... {cmd} {}", r.args)),
         Err(Failure::Session(e)) => {
             explain::session_error(&e, x.cfg).print();
-            ExitCode::from(1)
+            ExitCode::from(Exit::Error)
         }
     }
 }

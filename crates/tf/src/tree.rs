@@ -4,15 +4,16 @@
 //! `tf mirror`); this is the command line around them: the options, what the
 //! runs tell printed on stderr with a progress bar, the exit status.
 
+use super::exit::Exit;
 use super::explain;
+use super::formats::{bytes, Units::Iec};
+use super::progress::Bar;
 use super::reply::fail;
 use super::rerun::Rerun;
-use std::io::IsTerminal;
 use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tfp_client::escape;
 use tfp_client::options::commands::{self, Family, ParseError};
 use tfp_client::temporaries;
@@ -96,59 +97,27 @@ fn parse(cmd: &str, args: &[String]) -> Result<Opts, String> {
 /// refused anything, 0 otherwise.
 pub(super) fn code(r: &Report) -> ExitCode {
     if r.local > 0 {
-        ExitCode::from(1)
+        ExitCode::from(Exit::Error)
     } else if r.refused > 0 {
-        ExitCode::from(2)
+        ExitCode::from(Exit::Refused)
     } else {
         ExitCode::SUCCESS
     }
 }
 
-fn human(n: f64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let (mut v, mut i) = (n, 0);
-    while v >= 1024.0 && i < units.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    format!("{v:.1} {}", units[i])
-}
-
-/// A progress bar drawing files done out of all and bytes moved.
-struct Bar {
-    stop: Arc<AtomicBool>,
-    thread: std::thread::JoinHandle<()>,
-}
-
-impl Bar {
-    /// Drawn on stderr only when it is a terminal.
-    fn start(total: usize, p: &Arc<Progress>) -> Option<Bar> {
-        if !std::io::stderr().is_terminal() {
-            return None;
-        }
-        let (q, stop) = (p.clone(), Arc::new(AtomicBool::new(false)));
-        let halt = stop.clone();
-        let thread = std::thread::spawn(move || {
-            let t0 = Instant::now();
-            loop {
-                let stop = halt.load(Ordering::Relaxed);
-                let b = q.moved() as f64;
-                let rate = b / t0.elapsed().as_secs_f64().max(1e-3);
-                eprint!("\r{}/{total} files  {}  {}/s   ", q.files(), human(b), human(rate));
-                if stop {
-                    eprintln!();
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(200));
-            }
-        });
-        Some(Bar { stop, thread })
-    }
-
-    fn finish(self) {
-        self.stop.store(true, Ordering::Relaxed);
-        let _ = self.thread.join();
-    }
+/// A tree run's progress bar: files done out of all and bytes moved.
+fn tree_bar(total: usize, p: &Arc<Progress>) -> Bar {
+    let q = p.clone();
+    Bar::start(move |secs| {
+        let b = q.moved() as f64;
+        let rate = b / secs;
+        format!(
+            "{}/{total} files  {}  {}/s   ",
+            q.files(),
+            bytes(b, Iec),
+            bytes(rate, Iec)
+        )
+    })
 }
 
 /// What a tree run tells, printed: failures and notes on stderr as
@@ -223,7 +192,7 @@ impl Events for Told<'_> {
             let id = temporaries::note_continue(how.clone());
             *self.note.lock().unwrap_or_else(|p| p.into_inner()) = Some(id);
         }
-        *self.bar.lock().unwrap_or_else(|p| p.into_inner()) = Bar::start(total, progress);
+        *self.bar.lock().unwrap_or_else(|p| p.into_inner()) = Some(tree_bar(total, progress));
         self.moved
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -262,7 +231,7 @@ impl Told<'_> {
             r.transferred,
             r.skipped,
             r.local + r.refused,
-            super::xfer::human(bytes as f64),
+            super::formats::bytes(bytes as f64, Iec),
             self.began.elapsed().as_secs_f64()
         )
     }
@@ -322,7 +291,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
         }
         Err(e) => {
             explain::session_error(&e, cfg).print();
-            ExitCode::from(1)
+            ExitCode::from(Exit::Error)
         }
     }
 }

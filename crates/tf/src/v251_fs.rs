@@ -4,6 +4,7 @@
 //! reads the list file too (RCVFILE), since the server answers in line order
 //! only.
 
+use super::exit::Exit;
 use super::explain::Access;
 use super::reply::report;
 use super::row::{want, Done, Failure};
@@ -60,7 +61,7 @@ pub fn lsv2(c: &mut Client, _: &ClientConfig, cmd: &str, args: &[String]) -> Don
     let _ = std::io::stdout().write_all(&out);
     if !listing.complete {
         eprintln!("tf: {dir}: the server stopped listing early (a limit or an error): the listing is incomplete");
-        return Ok(ExitCode::from(2));
+        return Ok(ExitCode::from(Exit::Refused));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -83,7 +84,7 @@ pub fn ftype(c: &mut Client, _: &ClientConfig, _: &str, args: &[String]) -> Done
     for p in args {
         let Some(t) = c.ftype(p.as_bytes())? else {
             eprintln!("tf: {p}: the server cannot tell its type (no such path, outside the root, or refused)");
-            code = ExitCode::from(2);
+            code = ExitCode::from(Exit::Refused);
             continue;
         };
         if args.len() == 1 {
@@ -131,7 +132,7 @@ fn list_outcome(list: &str, failed: usize, n: usize) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     eprintln!("tf: {list}: {failed} of {n} paths could not be read (no such path, outside the root, or refused)");
-    ExitCode::from(2)
+    ExitCode::from(Exit::Refused)
 }
 
 /// A list command: one answer per line of the server's LISTFILE (`ask`),

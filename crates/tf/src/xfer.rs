@@ -1,18 +1,20 @@
 //! tf's transfer subcommands: options, progress bar, resume, verification and
 //! parallel streams.
 
+use super::exit::Exit;
 use super::explain::{self, Access};
+use super::formats::{bytes, Units::Iec};
+use super::progress::Bar;
 use super::reply::{fail, report};
 use super::safe;
 use sha2::{Digest, Sha256};
 use std::fs::File;
-use std::io::{IsTerminal, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 use tfd_sys::direct::ChunkWriter;
 use tfp_client::engine::digest::sha256_file;
 use tfp_client::engine::download;
@@ -72,74 +74,28 @@ fn parse(args: &[String]) -> Result<Opts, String> {
     Ok(o)
 }
 
-/// A progress bar on stderr (bytes, rate, ETA), drawn from a thread while a
-/// transfer runs, only when stderr is a terminal.
-struct Bar {
-    done: Arc<AtomicBool>,
-    handle: Option<std::thread::JoinHandle<()>>,
-}
-
-pub(super) fn human(n: f64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n;
-    let mut i = 0;
-    while v >= 1024.0 && i < units.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    format!("{v:.1} {}", units[i])
-}
-
-impl Bar {
-    fn start(total: u64, counter: Arc<AtomicU64>) -> Bar {
-        let done = Arc::new(AtomicBool::new(false));
-        if !std::io::stderr().is_terminal() {
-            return Bar { done, handle: None };
-        }
-        let d = done.clone();
-        let handle = std::thread::spawn(move || {
-            let t0 = Instant::now();
-            loop {
-                let stop = d.load(Ordering::Relaxed);
-                let n = counter.load(Ordering::Relaxed);
-                let secs = t0.elapsed().as_secs_f64().max(1e-3);
-                let rate = n as f64 / secs;
-                let pct = if total > 0 {
-                    n as f64 * 100.0 / total as f64
-                } else {
-                    100.0
-                };
-                let eta = if rate > 0.0 && total > n {
-                    (total - n) as f64 / rate
-                } else {
-                    0.0
-                };
-                eprint!(
-                    "\r{pct:5.1}%  {} / {}  {}/s  ETA {:.0}s   ",
-                    human(n as f64),
-                    human(total as f64),
-                    human(rate),
-                    eta
-                );
-                if stop {
-                    eprintln!();
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(200));
-            }
-        });
-        Bar {
-            done,
-            handle: Some(handle),
-        }
-    }
-
-    fn finish(mut self) {
-        self.done.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
-    }
+/// A transfer's progress bar (bytes, rate, ETA): `counter` of `total` bytes.
+fn transfer_bar(total: u64, counter: Arc<AtomicU64>) -> Bar {
+    Bar::start(move |secs| {
+        let n = counter.load(Ordering::Relaxed);
+        let rate = n as f64 / secs;
+        let pct = if total > 0 {
+            n as f64 * 100.0 / total as f64
+        } else {
+            100.0
+        };
+        let eta = if rate > 0.0 && total > n {
+            (total - n) as f64 / rate
+        } else {
+            0.0
+        };
+        format!(
+            "{pct:5.1}%  {} / {}  {}/s  ETA {eta:.0}s   ",
+            bytes(n as f64, Iec),
+            bytes(total as f64, Iec),
+            bytes(rate, Iec),
+        )
+    })
 }
 
 /// Compares `here` (the local SHA-256 as `0x<hex>`) with the server's SHA256
@@ -191,7 +147,7 @@ fn make_parents(c: &mut Client, cfg: &ClientConfig, remote: &str) -> Result<Vec<
             }
             Err(e) => {
                 explain::session_error(&e, cfg).print();
-                return Err(ExitCode::from(1));
+                return Err(ExitCode::from(Exit::Error));
             }
         }
     }
@@ -354,7 +310,7 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
             bufsz: o.bufsz,
             resume: o.resume,
         };
-        let bar = Bar::start(size, counter.clone());
+        let bar = transfer_bar(size, counter.clone());
         let r = super::put_staged::upload(c, cfg, &p, &counter);
         bar.finish();
         if let Some(code) = r? {
@@ -376,7 +332,7 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
             (None, true) => declined_zero(c.fsize(remote.as_bytes())).map_err(err)?,
             _ => 0,
         };
-        let bar = Bar::start(size.saturating_sub(offset), counter.clone());
+        let bar = transfer_bar(size.saturating_sub(offset), counter.clone());
         let r = if o.streams > 1 && offset == 0 {
             // SNDFILE with overwrite empties the remote file first: no stale tail
             put_status(parallel::put(
@@ -406,7 +362,7 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
             Err(e) => return Err(err(e)),
         }
     } else {
-        let bar = Bar::start(size, counter.clone());
+        let bar = transfer_bar(size, counter.clone());
         let ctr = counter.clone();
         let overwrite = cmd == "put" || o.overwrite;
         // over a link with latency, and for --verify, a file goes up in a
@@ -443,7 +399,7 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
             None => sha256_file(Path::new(local)).map_err(|e| format!("{local}: {e}"))?,
         };
         if !verify(c, remote, &here, "local")? {
-            return Ok(ExitCode::from(3));
+            return Ok(ExitCode::from(Exit::Mismatch));
         }
     }
     Ok(outcome(c, cmd, remote, st))
@@ -462,7 +418,7 @@ impl Drop for Noted {
 /// false when it went no further than asking (the file is then sent whole,
 /// and tf says nothing new).
 fn put_delta(c: &mut Client, local: &str, remote: &str, size: u64, counter: &Arc<AtomicU64>) -> Result<bool, String> {
-    let bar = Bar::start(size, counter.clone());
+    let bar = transfer_bar(size, counter.clone());
     let r = delta::put(c, Path::new(local), remote.as_bytes(), counter);
     bar.finish();
     match r {
@@ -512,7 +468,7 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
         if st.is_ok() && o.verify {
             let here = sha256_file(Path::new(local)).map_err(|e| format!("{local}: {e}"))?;
             if !verify(c, remote, &here, "local")? {
-                return Ok(ExitCode::from(3));
+                return Ok(ExitCode::from(Exit::Mismatch));
             }
         }
         return Ok(outcome(c, cmd, remote, st));
@@ -568,7 +524,7 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
                     sha256_file(&tmp_path).map_err(|e| format!("{}: {e}", tfp_client::escape::path(&tmp_path)))?;
                 if !verify(c, remote, &here, "downloaded")? {
                     eprintln!("tf: {} left as it was", tfp_client::escape::path(&target));
-                    return Ok(ExitCode::from(3));
+                    return Ok(ExitCode::from(Exit::Mismatch));
                 }
             }
             if st.is_ok() {
@@ -589,7 +545,7 @@ fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Resu
         Ok(st) => st.size,
         _ => 0,
     };
-    let bar = Bar::start(total, counter.clone());
+    let bar = transfer_bar(total, counter.clone());
     let req = download::Request {
         remote: remote.as_bytes(),
         target: target.into(),
@@ -621,7 +577,7 @@ fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Resu
         // a delta is checked end to end already; --verify asks the server again
         let here = sha256_file(target).map_err(|e| format!("{}: {e}", tfp_client::escape::path(target)))?;
         if !verify(c, remote, &here, "local")? {
-            return Ok(ExitCode::from(3));
+            return Ok(ExitCode::from(Exit::Mismatch));
         }
     }
     let e = match r {
@@ -643,11 +599,11 @@ fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Resu
         Error::File { .. } | Error::Local(_) | Error::Usage(_) => fail(e.cause().to_string()),
         Error::Mismatch(m) => {
             eprintln!("tf: {m}");
-            ExitCode::from(3)
+            ExitCode::from(Exit::Mismatch)
         }
         other => {
             explain::session_error(other, cfg).print();
-            ExitCode::from(1)
+            ExitCode::from(Exit::Error)
         }
     };
     if let Some(k) = e.kept() {
@@ -680,7 +636,7 @@ fn stream_end(
     // `hash` is there exactly when --verify was given
     if let (true, Some(h)) = (st.is_ok() && !(cmd == "rcvfile" && o.delete), hash) {
         if !verify(c, remote, &safe::hex(h), what)? {
-            return Ok(ExitCode::from(3));
+            return Ok(ExitCode::from(Exit::Mismatch));
         }
     }
     Ok(outcome(c, cmd, remote, st))
@@ -700,7 +656,7 @@ fn fetch(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, out: Out<'_>) 
     Ok(match cmd {
         "get" => {
             let total = declined_zero(c.fsize(remote.as_bytes())).map_err(err)?;
-            let bar = Bar::start(total, counter.clone());
+            let bar = transfer_bar(total, counter.clone());
             let ctr = counter.clone();
             let mut progress = |n| ctr.store(n, Ordering::Relaxed);
             let r = match out {

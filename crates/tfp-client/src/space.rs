@@ -67,24 +67,6 @@ fn parse(d: &[u8]) -> Option<Space> {
     }
 }
 
-/// A byte count in the units `df -h` uses (1024-based, one decimal below 10).
-pub fn human(n: u64) -> String {
-    const UNITS: [&str; 7] = ["B", "K", "M", "G", "T", "P", "E"];
-    let mut v = n as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < UNITS.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{n}B")
-    } else if v < 10.0 {
-        format!("{v:.1}{}", UNITS[i])
-    } else {
-        format!("{v:.0}{}", UNITS[i])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,14 +85,5 @@ mod tests {
         for bad in [&b""[..], b"5", b"5 9 1", b"x 9", b"5  9", b"-1 9", b"1 2 3 4 5"] {
             assert_eq!(parse(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
-    }
-
-    #[test]
-    fn human_units() {
-        assert_eq!(human(0), "0B");
-        assert_eq!(human(1023), "1023B");
-        assert_eq!(human(1536), "1.5K");
-        assert_eq!(human(50 << 20), "50M");
-        assert_eq!(human(82 * (1 << 30) + (1 << 29)), "82G");
     }
 }

@@ -104,7 +104,7 @@ pub fn identity(f: &File) -> std::io::Result<String> {
         h.update(&buf[..n]);
     }
     let d = h.finalize();
-    let probe: String = d[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let probe = tfp_wire::hex::encode(&d[..8]);
     Ok(format!(
         "{}:{}.{}:{}:{probe}",
         m.len(),

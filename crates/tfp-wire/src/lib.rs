@@ -62,13 +62,9 @@ pub const SHA256_TEXT_LEN: usize = 66;
 
 /// The document's text form of a SHA-256: `0x` and 64 lower-case hex digits.
 pub fn sha256_text(digest: &[u8; 32]) -> [u8; SHA256_TEXT_LEN] {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = [0u8; SHA256_TEXT_LEN];
     out[..2].copy_from_slice(b"0x");
-    for (i, b) in digest.iter().enumerate() {
-        out[2 + 2 * i] = HEX[usize::from(b >> 4)];
-        out[3 + 2 * i] = HEX[usize::from(b & 0x0f)];
-    }
+    hex::encode_into(digest, &mut out[2..]);
     out
 }
 

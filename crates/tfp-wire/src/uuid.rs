@@ -10,17 +10,18 @@ pub const TEXT_LEN: usize = 36;
 pub fn v4_text(mut b: [u8; 16]) -> [u8; TEXT_LEN] {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = [0u8; TEXT_LEN];
     let mut o = 0;
-    for (i, byte) in b.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
+    for (i, group) in [&b[..4], &b[4..6], &b[6..8], &b[8..10], &b[10..]]
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
             out[o] = b'-';
             o += 1;
         }
-        out[o] = HEX[(byte >> 4) as usize];
-        out[o + 1] = HEX[(byte & 15) as usize];
-        o += 2;
+        crate::hex::encode_into(group, &mut out[o..]);
+        o += 2 * group.len();
     }
     out
 }

@@ -461,7 +461,7 @@ fn send_file(c: &mut Client, u: &Up, keep: Keep, buf: &mut [u8], bytes: &AtomicU
             "{why}; not sent (the server keeps its old copy), a later run sends it"
         )));
     }
-    let sum: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let sum = tfp_wire::hex::encode(&h.finalize());
     c.chan.tx.send_frame(format!("S {sum}").as_bytes())?;
     Ok(None)
 }

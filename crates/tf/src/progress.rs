@@ -1,0 +1,53 @@
+//! tf's one progress bar: a line on stderr redrawn every 200 ms from a thread
+//! while a transfer or a tree run moves bytes, only when stderr is a terminal
+//! (a script reading stderr gets no carriage returns). What the line says is
+//! the caller's (a transfer's bytes, rate and ETA; a tree run's files and
+//! bytes); how it is drawn, stopped and ended with a newline is here.
+
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A bar being drawn; [`Bar::finish`] draws it a last time and ends its line.
+pub struct Bar {
+    done: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Bar {
+    /// Starts drawing `line(seconds since the start)` after a carriage return
+    /// (the seconds never below 1 ms, so a rate is never a division by zero);
+    /// nothing is drawn when stderr is not a terminal.
+    pub fn start(line: impl Fn(f64) -> String + Send + 'static) -> Bar {
+        let done = Arc::new(AtomicBool::new(false));
+        if !std::io::stderr().is_terminal() {
+            return Bar { done, handle: None };
+        }
+        let d = done.clone();
+        let handle = std::thread::spawn(move || {
+            let t0 = Instant::now();
+            loop {
+                let stop = d.load(Ordering::Relaxed);
+                eprint!("\r{}", line(t0.elapsed().as_secs_f64().max(1e-3)));
+                if stop {
+                    eprintln!();
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
+        Bar {
+            done,
+            handle: Some(handle),
+        }
+    }
+
+    /// Draws the final figures and ends the bar's line; returns when it has.
+    pub fn finish(mut self) {
+        self.done.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
