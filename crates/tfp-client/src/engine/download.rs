@@ -141,7 +141,7 @@ struct RangeSink<'a> {
 
 impl<'a> RangeSink<'a> {
     /// The writer of journal range `i`, `r` as it stands, going on from
-    /// what of it landed.
+    /// what of it landed; chunks of `direct` bytes or more written direct.
     fn open(
         i: usize,
         r: &Range,
@@ -149,11 +149,12 @@ impl<'a> RangeSink<'a> {
         hash: Option<Sha256>,
         book: &'a Mutex<Book>,
         progress: &'a AtomicU64,
+        direct: usize,
     ) -> Result<RangeSink<'a>, Error> {
         let f = partial.writer().map_err(|e| Error::file(&partial.data, e))?;
         Ok(RangeSink {
             i,
-            w: ChunkWriter::new(f, r.start + r.done, DIRECT_WRITE_MIN),
+            w: ChunkWriter::new(f, r.start + r.done, direct),
             start: r.start,
             end: r.end,
             done: r.done,
@@ -520,7 +521,17 @@ fn move_ranges(
     let ranges = book.lock().unwrap_or_else(|p| p.into_inner()).journal.ranges.clone();
     let landed: u64 = ranges.iter().map(|r| r.done).sum();
     req.progress.store(landed, Ordering::Relaxed);
-    let sink_for = |i: usize, h: Sha256| RangeSink::open(i, &ranges[i], partial, hash.then_some(h), book, req.progress);
+    let sink_for = |i: usize, h: Sha256| {
+        RangeSink::open(
+            i,
+            &ranges[i],
+            partial,
+            hash.then_some(h),
+            book,
+            req.progress,
+            DIRECT_WRITE_MIN,
+        )
+    };
     let todo: Vec<usize> = (0..ranges.len()).filter(|&i| !ranges[i].complete()).collect();
     let mut hashers: Vec<Option<Sha256>> = hashers.into_iter().map(Some).collect();
     if req.streams <= 1 || todo.len() <= 1 {
@@ -623,7 +634,10 @@ fn share_ranges(
                 conn = Some(Client::connect(cfg)?);
             }
             let Some(cc) = conn.as_mut() else { break };
-            let mut sink = RangeSink::open(i, &range, partial, hash.then_some(h), book, req.progress)?;
+            // a lane's chunks are its windows: written direct as the bigger
+            // chunks of one stream are, past the cache
+            let direct = lanes::WINDOW as usize;
+            let mut sink = RangeSink::open(i, &range, partial, hash.then_some(h), book, req.progress, direct)?;
             let st = lanes::get_lane(cc, req.remote, &shares, me, s, req.bufsz, &mut |b| {
                 sink.take(b)?;
                 landed.set(sink.i, sink.start + sink.done);
