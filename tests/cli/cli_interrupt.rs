@@ -252,6 +252,11 @@ fn ok(o: &Output, what: &str) {
 
 /// One file: `get`, with `extra` options, stopped each way, then resumed.
 fn single(extra: &[&str], tag: &str, pre_partial: bool) {
+    single_resumed(extra, tag, pre_partial, &[]);
+}
+
+/// [`single`], the resume given `resume_extra` too.
+fn single_resumed(extra: &[&str], tag: &str, pre_partial: bool, resume_extra: &[&str]) {
     let mut srv = Server::start_with("rate_limit_session 6M\n");
     let mut rng = Rng::new(tag);
     let here = tempdir(tag);
@@ -285,7 +290,9 @@ fn single(extra: &[&str], tag: &str, pre_partial: bool) {
             got.len(),
             stderr(&o)
         );
-        let o = srv.tf(&["get", "big.bin", &ts, "--resume"]);
+        let mut args = vec!["get", "big.bin", ts.as_str(), "--resume"];
+        args.extend_from_slice(resume_extra);
+        let o = srv.tf(&args);
         ok(&o, &format!("{tag} {stop:?}: the resume"));
         assert_eq!(
             sha(&fs::read(&t).unwrap()),
@@ -304,6 +311,14 @@ fn single_get_interrupted_anywhere() {
 #[test]
 fn get_with_four_streams_interrupted_anywhere() {
     single(&["--streams", "4"], "int_streams", false);
+}
+
+/// The streams share the file (a stream that runs dry splits another's
+/// rest, in the journal too): stopped anywhere, the resume over four
+/// streams again continues the split journal and ends identical.
+#[test]
+fn get_with_four_streams_interrupted_anywhere_resumed_with_four() {
+    single_resumed(&["--streams", "4"], "int_streams4", false, &["--streams", "4"]);
 }
 
 #[test]

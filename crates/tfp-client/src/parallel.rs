@@ -207,7 +207,7 @@ fn range(c: &mut Client, remote: &[u8], start: u64, end: u64, bufsz: i64, mut de
 /// The grant of a GET or GETCAN answer (`OK` and 8 bytes), which must lie
 /// within `1..=want`; `None` when the answer is no grant at all (a refusal,
 /// or UNKNOWN from a server without the command).
-fn granted(answer: &[u8], want: i64) -> Result<Option<i64>, Error> {
+pub(crate) fn granted(answer: &[u8], want: i64) -> Result<Option<i64>, Error> {
     let grant = match answer.strip_prefix(b"OK ") {
         Some(g) if g.len() == 8 => i64::from_be_bytes(g.try_into().unwrap_or([0; 8])),
         _ => return Ok(None),

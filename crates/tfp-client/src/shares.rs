@@ -5,6 +5,8 @@
 //! for 0.7 s while the link stood mostly idle. Here each stream claims its
 //! bytes a chunk at a time, and a stream with nothing left to take splits
 //! off the back half of the largest rest another stream has not claimed.
+//! Downloads (`get --streams`) share theirs the same way, claiming a window
+//! of GETCAN at a time (`engine::lanes`).
 
 use std::fs::File;
 use std::io::Read;
@@ -28,6 +30,10 @@ struct Inner {
     most: usize,
     /// The least rest a split leaves to either side.
     least: u64,
+    /// Each stream's grain: a split of its range falls a whole number of
+    /// grains past what it claimed (a download's windows), or with 0 on a
+    /// block of the file (an upload's).
+    grains: Vec<u64>,
 }
 
 impl Shares {
@@ -43,6 +49,7 @@ impl Shares {
                 given: 0,
                 most: most.max(pieces.len()),
                 least: least.max(IO_ALIGN as u64),
+                grains: vec![0; lanes],
             }),
         }
     }
@@ -55,6 +62,13 @@ impl Shares {
     /// back half of the largest unclaimed rest of another stream. None when
     /// nothing is left worth a range of its own.
     pub fn next(&self, me: usize) -> Option<u64> {
+        self.next_grained(me, 0)
+    }
+
+    /// [`Shares::next`] for a stream that claims `grain` bytes at a time
+    /// from its range's start: a later split of the range falls on that
+    /// grid, so the stream never asks for a byte past it.
+    pub fn next_grained(&self, me: usize, grain: u64) -> Option<u64> {
         let mut s = self.lock();
         let (start, end) = match s.queue.pop() {
             Some(p) => p,
@@ -73,7 +87,10 @@ impl Shares {
                 }
                 let (pos, end) = s.lanes[v];
                 // inner boundaries stay on blocks: the server writes them direct
-                let cut = (pos + rest / 2).next_multiple_of(IO_ALIGN as u64);
+                let cut = match s.grains[v] {
+                    0 => (pos + rest / 2).next_multiple_of(IO_ALIGN as u64),
+                    g => pos + (rest / 2).next_multiple_of(g),
+                };
                 if cut >= end {
                     return None;
                 }
@@ -83,6 +100,7 @@ impl Shares {
         };
         s.given += 1;
         s.lanes[me] = (start, end);
+        s.grains[me] = grain;
         Some(start)
     }
 
@@ -141,6 +159,19 @@ mod tests {
         assert_eq!(s.claim(1, 6 * m as usize).1, 6 * m as usize);
         assert_eq!(s.next(0), None);
         assert_eq!(s.claim(1, 2 * m as usize), (15 * m, m as usize));
+    }
+
+    #[test]
+    fn a_grained_stream_is_split_on_its_own_grid() {
+        let k = 512 << 10;
+        // a lane off the block grid (a resumed download's), claimed a window
+        let s = Shares::new(&[(1000, 1000 + 10 * k)], 2, 8, k);
+        assert_eq!(s.next_grained(0, k), Some(1000));
+        assert_eq!(s.claim(0, k as usize), (1000, k as usize));
+        // 9 windows unclaimed: the cut leaves it 5, a whole number past its claim
+        let cut = s.next_grained(1, k).unwrap();
+        assert_eq!(cut, 1000 + 6 * k);
+        assert_eq!(s.end(0), cut);
     }
 
     #[test]

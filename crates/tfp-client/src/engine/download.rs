@@ -18,7 +18,9 @@
 
 use super::beside::Beside;
 use super::journal::{self, Identity, Journal, Range};
+use super::lanes;
 use super::partial::{Partial, Slot};
+use crate::shares::Shares;
 use crate::tree::landing::Landing;
 use crate::tree::{capped, listing};
 use crate::{parallel, temporaries, Client, ClientConfig, Error, Kept, DIRECT_WRITE_MIN};
@@ -137,7 +139,35 @@ struct RangeSink<'a> {
     progress: &'a AtomicU64,
 }
 
-impl RangeSink<'_> {
+impl<'a> RangeSink<'a> {
+    /// The writer of journal range `i`, `r` as it stands, going on from
+    /// what of it landed; chunks of `direct` bytes or more written direct.
+    fn open(
+        i: usize,
+        r: &Range,
+        partial: &Partial,
+        hash: Option<Sha256>,
+        book: &'a Mutex<Book>,
+        progress: &'a AtomicU64,
+        direct: usize,
+    ) -> Result<RangeSink<'a>, Error> {
+        let f = partial.writer().map_err(|e| Error::file(&partial.data, e))?;
+        Ok(RangeSink {
+            i,
+            w: ChunkWriter::new(f, r.start + r.done, direct),
+            start: r.start,
+            end: r.end,
+            done: r.done,
+            since: 0,
+            last: std::time::Instant::now(),
+            hash,
+            whole: None,
+            excess: 0,
+            book,
+            progress,
+        })
+    }
+
     fn take(&mut self, buf: &[u8]) -> io::Result<()> {
         let room = (self.end - self.start - self.done) as usize;
         let n = buf.len().min(room);
@@ -276,10 +306,12 @@ pub fn download(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, say: &mut
                 if let Err(e) = partial.reset() {
                     return Err(Error::file(&partial.data, e));
                 }
-                let list: Vec<Range> = parallel::ranges(identity.size, req.streams)
-                    .into_iter()
-                    .map(|(a, b)| Range::fresh(a, b))
-                    .collect();
+                let pieces = if req.streams > 1 {
+                    lanes::pieces(0, identity.size, req.streams)
+                } else {
+                    parallel::ranges(identity.size, 1)
+                };
+                let list: Vec<Range> = pieces.into_iter().map(|(a, b)| Range::fresh(a, b)).collect();
                 let n = list.len();
                 (list, vec![Sha256::new(); n])
             }
@@ -489,23 +521,16 @@ fn move_ranges(
     let ranges = book.lock().unwrap_or_else(|p| p.into_inner()).journal.ranges.clone();
     let landed: u64 = ranges.iter().map(|r| r.done).sum();
     req.progress.store(landed, Ordering::Relaxed);
-    let sink_for = |i: usize, h: Sha256| -> Result<RangeSink<'_>, Error> {
-        let r = &ranges[i];
-        let f = partial.writer().map_err(|e| Error::file(&partial.data, e))?;
-        Ok(RangeSink {
+    let sink_for = |i: usize, h: Sha256| {
+        RangeSink::open(
             i,
-            w: ChunkWriter::new(f, r.start + r.done, DIRECT_WRITE_MIN),
-            start: r.start,
-            end: r.end,
-            done: r.done,
-            since: 0,
-            last: std::time::Instant::now(),
-            hash: hash.then_some(h),
-            whole: None,
-            excess: 0,
+            &ranges[i],
+            partial,
+            hash.then_some(h),
             book,
-            progress: req.progress,
-        })
+            req.progress,
+            DIRECT_WRITE_MIN,
+        )
     };
     let todo: Vec<usize> = (0..ranges.len()).filter(|&i| !ranges[i].complete()).collect();
     let mut hashers: Vec<Option<Sha256>> = hashers.into_iter().map(Some).collect();
@@ -556,72 +581,120 @@ fn move_ranges(
         }
         return Ok(whole.map(|h| tfp_wire::sha256_text(&h.finalize().into()).to_vec()));
     }
-    // several streams, each taking the next range still to move
-    let queue = Mutex::new(
-        todo.into_iter()
-            .map(|i| (i, hashers[i].take().unwrap_or_default()))
-            .collect::<Vec<_>>(),
-    );
-    let threads = req.streams.min(ranges.len());
-    // the range from 0 was hashed from the file's start: the whole file's
-    // hash goes on from its end, reading back only the other ranges
-    let prefix: Mutex<Option<(u64, Sha256)>> = Mutex::new(None);
-    // a range from 0 already complete (a resume) is proven: its hasher holds it
+    share_ranges(cfg, req, partial, book, hashers, hash, &ranges)
+}
+
+/// Ranges a download's journal may be split into by its streams (each a
+/// line of a small text file).
+const MOST_RANGES: usize = 64;
+
+/// Moves the incomplete ranges over `req.streams` sessions sharing them
+/// ([`lanes`]): a stream that runs dry splits off the back half of the
+/// largest rest, in the journal too (the range ends at the cut, a new one
+/// goes on from it) before a byte of it lands. Returns the whole file's
+/// SHA-256, hashed in file order as the bytes land, when `hash`.
+fn share_ranges(
+    cfg: &ClientConfig,
+    req: &Request<'_>,
+    partial: &Partial,
+    book: &Mutex<Book>,
+    hashers: Vec<Option<Sha256>>,
+    hash: bool,
+    ranges: &[Range],
+) -> Result<Option<Vec<u8>>, Error> {
+    let size = req_size(book);
+    let todo: Vec<(u64, u64)> = ranges
+        .iter()
+        .filter(|r| !r.complete())
+        .map(|r| (r.start + r.done, r.end))
+        .collect();
+    let shares = Shares::new(&todo, req.streams, MOST_RANGES, lanes::WINDOW);
+    let landed = lanes::Landed::new(ranges);
+    let mut hashers = hashers;
+    // a range from 0 already complete (a resume) is proven: its hasher
+    // holds the file's beginning
+    let mut from = (0, Sha256::new());
     if let Some(i) = (0..ranges.len()).find(|&i| ranges[i].start == 0 && ranges[i].complete()) {
         if let Some(h) = hashers[i].take() {
-            *prefix.lock().unwrap_or_else(|p| p.into_inner()) = Some((ranges[i].end, h));
+            from = (ranges[i].end, h);
         }
     }
-    let results: Vec<Result<(), Error>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| -> Result<(), Error> {
-                    let mut conn: Option<Client> = None;
-                    loop {
-                        let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop();
-                        let Some((i, h)) = next else { break };
-                        if conn.is_none() {
-                            conn = Some(Client::connect(cfg)?);
-                        }
-                        let Some(cc) = conn.as_mut() else { break };
-                        let mut sink = sink_for(i, h)?;
-                        let r = &ranges[i];
-                        let st =
-                            parallel::get_range_bounded(cc, req.remote, r.start + r.done, r.end, req.bufsz, &mut |b| {
-                                sink.take(b)
-                            });
-                        hang_up_if_cut(cc, &st);
-                        finish_range(st, &mut sink, partial)?;
-                        if sink.start == 0 {
-                            if let Some(h) = sink.hash.take() {
-                                *prefix.lock().unwrap_or_else(|p| p.into_inner()) = Some((sink.end, h));
-                            }
-                        }
-                    }
-                    if let Some(cc) = conn {
-                        let _ = cc.end();
-                    }
-                    Ok(())
-                })
+    let hashers = Mutex::new(hashers);
+    let stream = |me: usize| -> Result<(), Error> {
+        let mut conn: Option<Client> = None;
+        while let Some(s) = shares.next_grained(me, lanes::WINDOW) {
+            let (i, range) = take_range(book, &landed, s).map_err(|e| Error::file(&partial.journal, e))?;
+            let h = hashers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_mut(i)
+                .and_then(Option::take)
+                .unwrap_or_default();
+            if conn.is_none() {
+                conn = Some(Client::connect(cfg)?);
+            }
+            let Some(cc) = conn.as_mut() else { break };
+            // a lane's chunks are its windows: written direct as the bigger
+            // chunks of one stream are, past the cache
+            let direct = lanes::WINDOW as usize;
+            let mut sink = RangeSink::open(i, &range, partial, hash.then_some(h), book, req.progress, direct)?;
+            let st = lanes::get_lane(cc, req.remote, &shares, me, s, req.bufsz, &mut |b| {
+                sink.take(b)?;
+                landed.set(sink.i, sink.start + sink.done);
+                Ok(())
+            });
+            // the lane's end, where no stream can split it any more
+            sink.end = shares.end(me);
+            if st.is_err() {
+                listing::hang_up(cc);
+            }
+            finish_range(st.map(drop), &mut sink, partial)?;
+        }
+        if let Some(cc) = conn {
+            let _ = cc.end();
+        }
+        Ok(())
+    };
+    let (results, whole) = std::thread::scope(|sc| {
+        let hasher = hash.then(|| {
+            let landed = &landed;
+            sc.spawn(move || {
+                let f = partial.reader().ok()?;
+                lanes::hash_in_order(&f, landed, size, from.0, from.1)
             })
-            .collect();
-        handles
+        });
+        let handles: Vec<_> = (0..req.streams).map(|me| sc.spawn(move || stream(me))).collect();
+        let results: Vec<Result<(), Error>> = handles
             .into_iter()
             .map(|h| h.join().unwrap_or(Err(Error::Protocol("a stream panicked".into()))))
-            .collect()
+            .collect();
+        landed.close();
+        (results, hasher.and_then(|h| h.join().ok().flatten()))
     });
     for r in results {
         r?;
     }
-    match prefix.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        Some((end, h)) if hash => {
-            let f = partial.reader().map_err(|e| Error::file(&partial.data, e))?;
-            hash_tail(&f, h, end)
-                .map(Some)
-                .map_err(|e| Error::file(&partial.data, e))
-        }
-        _ => Ok(None),
+    Ok(whole.map(|h| tfp_wire::sha256_text(&h.finalize().into()).to_vec()))
+}
+
+/// The journal range a stream's lane from `s` continues: one still to
+/// finish from there, or, for a split, a new range from `s` cut off the
+/// one holding it, stored before anything of it lands.
+fn take_range(book: &Mutex<Book>, landed: &lanes::Landed, s: u64) -> io::Result<(usize, Range)> {
+    let mut b = book.lock().unwrap_or_else(|p| p.into_inner());
+    let rs = &b.journal.ranges;
+    if let Some(i) = rs.iter().position(|r| r.start + r.done == s && s < r.end) {
+        return Ok((i, rs[i].clone()));
     }
+    let Some(i) = rs.iter().position(|r| r.start < s && s < r.end) else {
+        return Err(io::Error::other(format!("no range of the download holds {s}")));
+    };
+    let end = rs[i].end;
+    b.journal.ranges[i].end = s;
+    b.journal.ranges.push(Range::fresh(s, end));
+    landed.split(i, s);
+    b.slot.store(&b.journal)?;
+    Ok((b.journal.ranges.len() - 1, Range::fresh(s, end)))
 }
 
 fn req_size(book: &Mutex<Book>) -> u64 {

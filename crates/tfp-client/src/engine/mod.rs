@@ -12,6 +12,8 @@
 //!   sessions, resumed only as far as the journal proves, checked end to end
 //!   against the server's SHA256 when resumed, parallel or asked, committed
 //!   only when complete.
+//! - [`lanes`]: how the streams of one download share its ranges so that
+//!   they end together, and the whole-file hash that follows them in order.
 //!
 //! - [`beside`]: the target's directory, held open, and its name: where
 //!   everything above is created and committed, one name at a time with no
@@ -29,5 +31,6 @@ pub mod beside;
 pub mod digest;
 pub mod download;
 pub mod journal;
+pub mod lanes;
 pub mod partial;
 pub mod scratch;
