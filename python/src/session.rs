@@ -599,7 +599,7 @@ impl Session {
             }
         };
         let mut got = 0usize;
-        let b = PyBytes::new_with(py, n, |buf| {
+        let b = tfd_sys::pybytes::new_filled(py, n, |buf| {
             got = self.run(py, move |c| parallel::get_range_into(c, &remote, offset, buf, bufsz))?;
             Ok(())
         })?;
