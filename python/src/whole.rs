@@ -2,13 +2,14 @@
 //! two round trips: the FSTAT that sizes the object goes out with the GET
 //! (`tfp_client::parallel::SizedGet`), where a stat first and then the GET
 //! cost three (fsspec's `cat_file` of a small file). The data is deciphered
-//! straight into the object, which lies on huge pages when big
+//! straight into the object, which lies on huge pages when big and is
+//! zeroed a chunk ahead of the data rather than all before it
 //! (`tfd_sys::pybytes`).
 
 use crate::session::Session;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use tfp_client::parallel::SizedGet;
+use tfp_client::parallel::{Landing, SizedGet};
 use tfp_client::Error;
 
 /// The bytes of `remote` from `offset` to its end (empty past it). A file
@@ -25,7 +26,7 @@ pub(crate) fn read_to_end(
         let get = SizedGet::open(c, &remote, offset, bufsz)?;
         let Ok(n) = usize::try_from(get.len()) else {
             let len = get.len();
-            get.recv_into(c, &mut [])?;
+            get.recv_into(c, &mut &mut [][..])?;
             let e = pyo3::exceptions::PyValueError::new_err(format!("{len} bytes: too large"));
             return Ok((Err(e), 0));
         };
@@ -33,17 +34,19 @@ pub(crate) fn read_to_end(
         let mut pending = Some(get);
         let mut wire: Result<usize, Error> = Ok(0);
         let made = Python::with_gil(|py| {
-            tfd_sys::pybytes::new_filled(py, n, |buf| {
+            tfd_sys::pybytes::new_filled_lazily(py, n, |lazy| {
                 if let Some(get) = pending.take() {
-                    wire = py.allow_threads(|| get.recv_into(c, buf));
+                    wire = py.allow_threads(|| get.recv_into(c, &mut Zeroed(lazy)));
                 }
                 // a wire error is returned below, through `run`
-                wire.as_ref().map(|_| ()).map_err(|_| pyo3::exceptions::PyOSError::new_err("GET failed"))
+                wire.as_ref()
+                    .map(|_| ())
+                    .map_err(|_| pyo3::exceptions::PyOSError::new_err("GET failed"))
             })
             .map(Bound::unbind)
         });
         if let Some(get) = pending.take() {
-            get.recv_into(c, &mut [])?;
+            get.recv_into(c, &mut &mut [][..])?;
         }
         let got = wire?;
         Ok((made, got))
@@ -55,4 +58,18 @@ pub(crate) fn read_to_end(
         return Ok(PyBytes::new(py, &whole[..got]).unbind());
     }
     Ok(b)
+}
+
+/// The bytes object being filled, as the GET's landing: each chunk's room
+/// zeroed as it comes.
+struct Zeroed<'a, 'b>(&'a mut tfd_sys::pybytes::Lazy<'b>);
+
+impl Landing for Zeroed<'_, '_> {
+    fn size(&self) -> usize {
+        self.0.size()
+    }
+
+    fn room(&mut self, off: usize, len: usize) -> &mut [u8] {
+        self.0.room(off, len)
+    }
 }

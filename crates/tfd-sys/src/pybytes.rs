@@ -28,6 +28,21 @@ pub fn new_filled<'py, F>(py: Python<'py>, len: usize, fill: F) -> PyResult<Boun
 where
     F: FnOnce(&mut [u8]) -> PyResult<()>,
 {
+    new_filled_lazily(py, len, |lazy| {
+        let n = lazy.size();
+        fill(lazy.room(0, n))
+    })
+}
+
+/// [`new_filled`] with the zeroing done piece by piece as `fill` asks for
+/// room ([`Lazy::room`]), so the first touch of a big object's pages
+/// (their faults, the kernel's clearing, ours) goes along with the data
+/// arriving instead of before it; what `fill` never asked for is zeroed
+/// after it.
+pub fn new_filled_lazily<'py, F>(py: Python<'py>, len: usize, fill: F) -> PyResult<Bound<'py, PyBytes>>
+where
+    F: FnOnce(&mut Lazy<'_>) -> PyResult<()>,
+{
     let n = ffi::Py_ssize_t::try_from(len)
         .map_err(|_| pyo3::exceptions::PyOverflowError::new_err(format!("{len} bytes: too large")))?;
     // SAFETY: a NULL source with a length asks CPython for an uninitialised
@@ -46,16 +61,64 @@ where
     if len >= HUGE_MIN {
         advise_huge(buf, len);
     }
-    // SAFETY: `buf` points at `len` writable bytes (above) that no reference
-    // covers yet; zeroing them first makes every byte initialised, so the
-    // slice below is a valid `&mut [u8]` whatever CPython's allocator gave.
-    unsafe { std::ptr::write_bytes(buf, 0, len) };
-    // SAFETY: `len` initialised bytes at `buf`, borrowed only by `fill` and
-    // only while `bytes` (which owns them) lives; nothing else can reach the
-    // new object yet.
-    let slice = unsafe { std::slice::from_raw_parts_mut(buf, len) };
-    fill(slice)?;
-    Ok(bytes)
+    let mut lazy = Lazy {
+        buf,
+        len,
+        ready: 0,
+        _owner: std::marker::PhantomData,
+    };
+    let r = fill(&mut lazy);
+    // every byte initialised before Python can see the object
+    lazy.ready_to(len);
+    r.map(|()| bytes)
+}
+
+/// The buffer of a new bytes object being filled ([`new_filled_lazily`]):
+/// its bytes are zeroed from the front as far as room was asked for, and
+/// only those are ever handed out.
+pub struct Lazy<'a> {
+    buf: *mut u8,
+    len: usize,
+    /// `buf[..ready]` is zeroed (or written since).
+    ready: usize,
+    _owner: std::marker::PhantomData<&'a mut [u8]>,
+}
+
+// SAFETY: a Lazy is a `&mut [u8]` handed out in pieces: exclusive access to
+// the new object's buffer, which nothing else (no other thread, not CPython,
+// which has not given the object to anyone) touches while it lives; it never
+// touches the object itself, only those bytes, so it needs no GIL.
+unsafe impl Send for Lazy<'_> {}
+
+impl Lazy<'_> {
+    /// The object's length.
+    pub fn size(&self) -> usize {
+        self.len
+    }
+
+    /// The bytes `off..off + len`, clamped to the object's length; zeroed
+    /// first if they never were, kept as written if they were.
+    pub fn room(&mut self, off: usize, len: usize) -> &mut [u8] {
+        let off = off.min(self.len);
+        let end = off.saturating_add(len).min(self.len);
+        self.ready_to(end);
+        // SAFETY: `off <= end <= ready <= len`: the bytes lie in the object's
+        // buffer and are initialised; the slice borrows `self` mutably, so
+        // no other slice of the buffer lives meanwhile, and `self` cannot
+        // outlive the object (`new_filled_lazily` owns both).
+        unsafe { std::slice::from_raw_parts_mut(self.buf.add(off), end - off) }
+    }
+
+    /// Zeroes `buf[ready..end]` (`end <= len`).
+    fn ready_to(&mut self, end: usize) {
+        if end > self.ready {
+            // SAFETY: `ready < end <= len`: inside the buffer, writable (we
+            // own the new object), and not borrowed (every slice handed out
+            // borrowed `self`, which we hold mutably here).
+            unsafe { std::ptr::write_bytes(self.buf.add(self.ready), 0, end - self.ready) };
+            self.ready = end;
+        }
+    }
 }
 
 /// `MADV_HUGEPAGE` over the whole 2 MiB pages inside `[buf, buf + len)`

@@ -117,7 +117,7 @@ pub fn get_range_into(c: &mut Client, remote: &[u8], start: u64, dst: &mut [u8],
         return Ok(0);
     }
     let end = start + dst.len() as u64;
-    let pos = range(c, remote, start, end, bufsz, Dest::Memory(dst))?;
+    let pos = range(c, remote, start, end, bufsz, Dest::Memory(&mut { dst }))?;
     Ok((pos - start) as usize)
 }
 
@@ -156,7 +156,7 @@ impl SizedGet {
                 grant,
             }),
             (Err(e), Ok(grant)) => {
-                range_data(c, start, start, grant, Dest::Memory(&mut []))?;
+                range_data(c, start, start, grant, Dest::Memory(&mut &mut [][..]))?;
                 Err(e)
             }
             // both refused (no such file): FSTAT's word says why
@@ -180,10 +180,32 @@ impl SizedGet {
     /// (it grew) is dropped, and an empty `dst` just ends the GET (when the
     /// bytes could not be had after all). Returns the bytes that came,
     /// fewer when the file shrank meanwhile.
-    pub fn recv_into(self, c: &mut Client, dst: &mut [u8]) -> Result<usize, Error> {
-        let end = self.start + dst.len() as u64;
+    pub fn recv_into(self, c: &mut Client, dst: &mut dyn Landing) -> Result<usize, Error> {
+        let end = self.start + dst.size() as u64;
         let pos = range_data(c, self.start, end, self.grant, Dest::Memory(dst))?;
         Ok((pos - self.start) as usize)
+    }
+}
+
+/// Memory a GET's data lands in, asked for one chunk's room at a time, in
+/// order: so memory that must be made ready first (the Python binding's
+/// bytes object, zeroed before it may be written through a `&mut [u8]`)
+/// is made ready just ahead of the data, while the server goes on sending,
+/// instead of all of it before the first byte is read.
+pub trait Landing {
+    /// The bytes it holds.
+    fn size(&self) -> usize;
+    /// The `len` bytes from `off`, which lie within [`Landing::size`].
+    fn room(&mut self, off: usize, len: usize) -> &mut [u8];
+}
+
+impl Landing for &mut [u8] {
+    fn size(&self) -> usize {
+        self.len()
+    }
+
+    fn room(&mut self, off: usize, len: usize) -> &mut [u8] {
+        &mut self[off..off + len]
     }
 }
 
@@ -192,7 +214,7 @@ enum Dest<'a> {
     /// Each chunk's part inside the range handed on.
     Sink(&'a mut dyn FnMut(&[u8]) -> std::io::Result<()>),
     /// The range's memory: a chunk that lies inside it is received in place.
-    Memory(&'a mut [u8]),
+    Memory(&'a mut dyn Landing),
 }
 
 /// The GET of `[start, end)` behind [`get_range`] and [`get_range_into`]:
@@ -244,13 +266,13 @@ fn range_data(c: &mut Client, start: u64, end: u64, grant: i64, mut dest: Dest<'
         let take = (len as u64).min(end.saturating_sub(pos)) as usize;
         let off = (pos - start) as usize;
         match &mut dest {
-            Dest::Memory(m) if take == len as usize => c.chan.rx.recv_unit(&mut m[off..off + take])?,
+            Dest::Memory(m) if take == len as usize => c.chan.rx.recv_unit(m.room(off, take))?,
             dest => {
                 let buf = scratch.get_or_insert_with(|| AlignedBuf::zeroed(grant as usize));
                 c.chan.rx.recv_unit(&mut buf[..len as usize])?;
                 match dest {
                     Dest::Sink(sink) if take > 0 => sink(&buf[..take]).map_err(Error::Local)?,
-                    Dest::Memory(m) => m[off..off + take].copy_from_slice(&buf[..take]),
+                    Dest::Memory(m) => m.room(off, take).copy_from_slice(&buf[..take]),
                     Dest::Sink(_) => {}
                 }
             }
