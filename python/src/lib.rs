@@ -11,6 +11,7 @@ mod running;
 mod session;
 mod tree;
 mod upload;
+mod whole;
 
 use errors::py_err;
 use pyo3::prelude::*;

@@ -572,10 +572,10 @@ impl Session {
         })
     }
 
-    /// GET of `length` bytes from `offset` (None: to the end) as bytes. A
-    /// known length is deciphered straight into the bytes object returned
-    /// (`parallel::get_range_into`: no copy after the wire); a file shorter
-    /// than asked gives fewer.
+    /// GET of `length` bytes from `offset` (None: to the end, sized by an
+    /// FSTAT sent with it: `whole.rs`) as bytes, deciphered straight into
+    /// the bytes object returned (`parallel::get_range_into`: no copy after
+    /// the wire); a file shorter than asked gives fewer.
     #[pyo3(signature = (remote, offset=0, length=None, bufsz=BUFSZ))]
     fn get_bytes(
         &self,
@@ -589,17 +589,10 @@ impl Session {
             Some(0) => return Ok(PyBytes::new(py, b"").unbind()),
             Some(n) => usize::try_from(n)
                 .map_err(|_| pyo3::exceptions::PyValueError::new_err(format!("length {n}: too large")))?,
-            None => {
-                let v = self.run(py, move |c| {
-                    let mut out = Vec::new();
-                    c.get(&remote, offset, bufsz, &mut out, &mut |_| {})?;
-                    Ok(out)
-                })?;
-                return Ok(PyBytes::new(py, &v).unbind());
-            }
+            None => return crate::whole::read_to_end(self, py, remote, offset, bufsz),
         };
         let mut got = 0usize;
-        let b = PyBytes::new_with(py, n, |buf| {
+        let b = tfd_sys::pybytes::new_filled(py, n, |buf| {
             got = self.run(py, move |c| parallel::get_range_into(c, &remote, offset, buf, bufsz))?;
             Ok(())
         })?;

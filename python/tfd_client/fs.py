@@ -295,9 +295,9 @@ class TfFileSystem(AbstractFileSystem):
         with self._lock:
             s = self._s()
             if start is None and end is None:
-                # the size first: the data then lands in the bytes returned
-                size = s.stat(path).size
-                return s.read_bytes(path, 0, size) if size else s.read_bytes(path)
+                # sized by an FSTAT sent with the GET: two round trips, and
+                # the data lands in the bytes returned
+                return s.read_bytes(path)
             if (start is not None and start < 0) or (end is not None and end < 0):
                 size = s.stat(path).size
                 start = size + start if start is not None and start < 0 else start

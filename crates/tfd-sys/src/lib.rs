@@ -32,6 +32,8 @@ pub mod alloc_count;
 pub mod dir;
 pub mod direct;
 pub mod private_file;
+#[cfg(feature = "python")]
+pub mod pybytes;
 pub mod write_behind;
 
 mod child;

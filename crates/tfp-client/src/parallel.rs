@@ -117,8 +117,96 @@ pub fn get_range_into(c: &mut Client, remote: &[u8], start: u64, dst: &mut [u8],
         return Ok(0);
     }
     let end = start + dst.len() as u64;
-    let pos = range(c, remote, start, end, bufsz, Dest::Memory(dst))?;
+    let pos = range(c, remote, start, end, bufsz, Dest::Memory(&mut { dst }))?;
     Ok((pos - start) as usize)
+}
+
+/// A GET of a whole file (from an offset to its end) opened together with
+/// the FSTAT that says how big it is: both commands leave in one write and
+/// both answers are read before any data, so reading a small file costs the
+/// GET's two round trips where a stat first cost three (fsspec's
+/// `cat_file`, which needs the size to land the data in one bytes object).
+/// The data is then taken with [`SizedGet::recv_into`], which must follow
+/// on the same client before any other command.
+#[derive(Debug)]
+pub struct SizedGet {
+    /// The file's size when FSTAT answered.
+    pub size: u64,
+    start: u64,
+    grant: i64,
+}
+
+impl SizedGet {
+    /// Sends `FSTAT remote` and `GET remote` from `start` (chunks of at most
+    /// `bufsz`) back to back and reads both answers. A refusal of either is
+    /// the error, the session left taking commands (a GET granted after a
+    /// refused FSTAT is followed through to its end first).
+    pub fn open(c: &mut Client, remote: &[u8], start: u64, bufsz: i64) -> Result<SizedGet, Error> {
+        let want = bufsz.max(1);
+        let stat = [&b"FSTAT "[..], remote].concat();
+        c.chan.tx.hold();
+        c.chan.tx.send_frame(&stat)?;
+        c.chan.tx.send_frame(&get_command(remote, start, want))?;
+        c.chan.tx.release()?;
+        let st = crate::tree::listing::parse_fstat_answer(&c.chan.rx.recv_frame()?);
+        match (st, get_granted(c, want)) {
+            (Ok(st), Ok(grant)) => Ok(SizedGet {
+                size: st.size,
+                start,
+                grant,
+            }),
+            (Err(e), Ok(grant)) => {
+                range_data(c, start, start, grant, Dest::Memory(&mut &mut [][..]))?;
+                Err(e)
+            }
+            // both refused (no such file): FSTAT's word says why
+            (Err(e), Err(_)) | (Ok(_), Err(e)) => Err(e),
+        }
+    }
+
+    /// The bytes from the offset to the end as FSTAT saw it (0 when the
+    /// offset lies past it).
+    pub fn len(&self) -> u64 {
+        self.size.saturating_sub(self.start)
+    }
+
+    /// Whether [`SizedGet::len`] is 0.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The GET's data deciphered into `dst` (normally [`SizedGet::len`]
+    /// bytes) as [`get_range_into`] does; what the file holds past `dst`
+    /// (it grew) is dropped, and an empty `dst` just ends the GET (when the
+    /// bytes could not be had after all). Returns the bytes that came,
+    /// fewer when the file shrank meanwhile.
+    pub fn recv_into(self, c: &mut Client, dst: &mut dyn Landing) -> Result<usize, Error> {
+        let end = self.start + dst.size() as u64;
+        let pos = range_data(c, self.start, end, self.grant, Dest::Memory(dst))?;
+        Ok((pos - self.start) as usize)
+    }
+}
+
+/// Memory a GET's data lands in, asked for one chunk's room at a time, in
+/// order: so memory that must be made ready first (the Python binding's
+/// bytes object, zeroed before it may be written through a `&mut [u8]`)
+/// is made ready just ahead of the data, while the server goes on sending,
+/// instead of all of it before the first byte is read.
+pub trait Landing {
+    /// The bytes it holds.
+    fn size(&self) -> usize;
+    /// The `len` bytes from `off`, which lie within [`Landing::size`].
+    fn room(&mut self, off: usize, len: usize) -> &mut [u8];
+}
+
+impl Landing for &mut [u8] {
+    fn size(&self) -> usize {
+        self.len()
+    }
+
+    fn room(&mut self, off: usize, len: usize) -> &mut [u8] {
+        &mut self[off..off + len]
+    }
 }
 
 /// Where [`range`] lands the chunks.
@@ -126,20 +214,36 @@ enum Dest<'a> {
     /// Each chunk's part inside the range handed on.
     Sink(&'a mut dyn FnMut(&[u8]) -> std::io::Result<()>),
     /// The range's memory: a chunk that lies inside it is received in place.
-    Memory(&'a mut [u8]),
+    Memory(&'a mut dyn Landing),
 }
 
 /// The GET of `[start, end)` behind [`get_range`] and [`get_range_into`]:
 /// returns where the data stopped (`end`, or before it when the file is
 /// shorter); a server's cancel is [`Error::Cancelled`].
-fn range(c: &mut Client, remote: &[u8], start: u64, end: u64, bufsz: i64, mut dest: Dest<'_>) -> Result<u64, Error> {
+fn range(c: &mut Client, remote: &[u8], start: u64, end: u64, bufsz: i64, dest: Dest<'_>) -> Result<u64, Error> {
     let want = (end - start).clamp(1, bufsz.max(1) as u64) as i64;
+    c.chan.tx.send_frame(&get_command(remote, start, want))?;
+    let grant = get_granted(c, want)?;
+    range_data(c, start, end, grant, dest)
+}
+
+/// The frame of `GET remote` from `start` asking for chunks of `want`.
+fn get_command(remote: &[u8], start: u64, want: i64) -> Vec<u8> {
     let mut cmd = b"GET ".to_vec();
     cmd.extend_from_slice(&tfp_wire::hpf::encode(remote, start, want, None));
-    let f = c.raw(&cmd)?;
-    let Some(grant) = granted(&f, want)? else {
-        return Err(Error::refused("GET", Status::parse(&f)));
-    };
+    cmd
+}
+
+/// Reads a GET's answer: the grant, or the refusal as [`Error::Refused`].
+fn get_granted(c: &mut Client, want: i64) -> Result<i64, Error> {
+    let f = c.chan.rx.recv_frame()?;
+    granted(&f, want)?.ok_or_else(|| Error::refused("GET", Status::parse(&f)))
+}
+
+/// The data of a granted GET from `start`, what lies in `[start, end)`
+/// landed in `dest`, the rest dropped; through to the server's FIN, so the
+/// session takes commands again. Returns where the data stopped.
+fn range_data(c: &mut Client, start: u64, end: u64, grant: i64, mut dest: Dest<'_>) -> Result<u64, Error> {
     let mut pos = start;
     // chunks that do not land in place (a sink's, a tail past the range)
     let mut scratch: Option<AlignedBuf> = None;
@@ -162,13 +266,13 @@ fn range(c: &mut Client, remote: &[u8], start: u64, end: u64, bufsz: i64, mut de
         let take = (len as u64).min(end.saturating_sub(pos)) as usize;
         let off = (pos - start) as usize;
         match &mut dest {
-            Dest::Memory(m) if take == len as usize => c.chan.rx.recv_unit(&mut m[off..off + take])?,
+            Dest::Memory(m) if take == len as usize => c.chan.rx.recv_unit(m.room(off, take))?,
             dest => {
                 let buf = scratch.get_or_insert_with(|| AlignedBuf::zeroed(grant as usize));
                 c.chan.rx.recv_unit(&mut buf[..len as usize])?;
                 match dest {
                     Dest::Sink(sink) if take > 0 => sink(&buf[..take]).map_err(Error::Local)?,
-                    Dest::Memory(m) => m[off..off + take].copy_from_slice(&buf[..take]),
+                    Dest::Memory(m) => m.room(off, take).copy_from_slice(&buf[..take]),
                     Dest::Sink(_) => {}
                 }
             }

@@ -397,7 +397,13 @@ pub struct Stat {
 
 /// FSTAT: `OK <D|F|U> <size> <atime> <mtime>` parsed ([`Client::fstat`]).
 pub fn fstat(c: &mut Client, path: &[u8]) -> Result<Stat, Error> {
-    let d = crate::error::ok("FSTAT", c.call("FSTAT", path)?)?;
+    parse_fstat_answer(&c.raw(&[&b"FSTAT "[..], path].concat())?)
+}
+
+/// An FSTAT answer frame as [`fstat`] takes it (for a caller that sent the
+/// command itself, ahead of others).
+pub fn parse_fstat_answer(frame: &[u8]) -> Result<Stat, Error> {
+    let d = crate::error::ok("FSTAT", Status::parse(frame))?;
     parse_fstat(&d).ok_or_else(|| Error::Protocol(format!("FSTAT answered {:?}", names::shown(&d))))
 }
 

@@ -1,0 +1,137 @@
+//! A Python `bytes` object filled in place on huge pages, for the Python
+//! binding (python/, which forbids `unsafe`; built with the feature `python`).
+//!
+//! pyo3's `PyBytes::new_with` asks CPython for the object and zeroes it before
+//! handing it out; for a big read that zeroing is the first touch of a fresh
+//! `mmap` (glibc maps every block over 32 MiB anew), so a 256 MiB `cat_file`
+//! took 65,536 page faults with their memcg accounting, then as many pages to
+//! free: perf put 43 % of the Python process's time in the faults and 8 % in
+//! the unmap, more than the deciphering (27 %). Asking for transparent huge
+//! pages (`MADV_HUGEPAGE`; this machine's THP mode is `madvise`) before that
+//! first touch makes it 128 faults of 2 MiB each.
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+/// Blocks at least this large are advised onto huge pages: below, a 2 MiB
+/// page could not lie inside the block.
+pub const HUGE_MIN: usize = 4 << 20;
+
+/// The size of a transparent huge page on x86-64 and aarch64 (4 KiB pages).
+const HUGE: usize = 2 << 20;
+
+/// A new `bytes` of `len` bytes, zeroed (on huge pages when it is at least
+/// [`HUGE_MIN`]), then handed to `fill` as it would be by
+/// `PyBytes::new_with`; an error of `fill` drops the object.
+pub fn new_filled<'py, F>(py: Python<'py>, len: usize, fill: F) -> PyResult<Bound<'py, PyBytes>>
+where
+    F: FnOnce(&mut [u8]) -> PyResult<()>,
+{
+    new_filled_lazily(py, len, |lazy| {
+        let n = lazy.size();
+        fill(lazy.room(0, n))
+    })
+}
+
+/// [`new_filled`] with the zeroing done piece by piece as `fill` asks for
+/// room ([`Lazy::room`]), so the first touch of a big object's pages
+/// (their faults, the kernel's clearing, ours) goes along with the data
+/// arriving instead of before it; what `fill` never asked for is zeroed
+/// after it.
+pub fn new_filled_lazily<'py, F>(py: Python<'py>, len: usize, fill: F) -> PyResult<Bound<'py, PyBytes>>
+where
+    F: FnOnce(&mut Lazy<'_>) -> PyResult<()>,
+{
+    let n = ffi::Py_ssize_t::try_from(len)
+        .map_err(|_| pyo3::exceptions::PyOverflowError::new_err(format!("{len} bytes: too large")))?;
+    // SAFETY: a NULL source with a length asks CPython for an uninitialised
+    // bytes object of that length (documented API); we hold the GIL (`py`).
+    // The result is a new (owned) reference, or NULL with an exception set,
+    // which `from_owned_ptr_or_err` turns into the error.
+    let obj = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyBytes_FromStringAndSize(std::ptr::null(), n))? };
+    let bytes = obj.downcast_into::<PyBytes>()?;
+    // SAFETY: `bytes` is a bytes object we own and nobody else has seen, so
+    // its buffer (`len` bytes, plus CPython's trailing NUL) is ours to
+    // write; `PyBytes_AsString` of a bytes object cannot fail.
+    let buf: *mut u8 = unsafe { ffi::PyBytes_AsString(bytes.as_ptr()) }.cast();
+    if buf.is_null() {
+        return Err(PyErr::fetch(py));
+    }
+    if len >= HUGE_MIN {
+        advise_huge(buf, len);
+    }
+    let mut lazy = Lazy {
+        buf,
+        len,
+        ready: 0,
+        _owner: std::marker::PhantomData,
+    };
+    let r = fill(&mut lazy);
+    // every byte initialised before Python can see the object
+    lazy.ready_to(len);
+    r.map(|()| bytes)
+}
+
+/// The buffer of a new bytes object being filled ([`new_filled_lazily`]):
+/// its bytes are zeroed from the front as far as room was asked for, and
+/// only those are ever handed out.
+pub struct Lazy<'a> {
+    buf: *mut u8,
+    len: usize,
+    /// `buf[..ready]` is zeroed (or written since).
+    ready: usize,
+    _owner: std::marker::PhantomData<&'a mut [u8]>,
+}
+
+// SAFETY: a Lazy is a `&mut [u8]` handed out in pieces: exclusive access to
+// the new object's buffer, which nothing else (no other thread, not CPython,
+// which has not given the object to anyone) touches while it lives; it never
+// touches the object itself, only those bytes, so it needs no GIL.
+unsafe impl Send for Lazy<'_> {}
+
+impl Lazy<'_> {
+    /// The object's length.
+    pub fn size(&self) -> usize {
+        self.len
+    }
+
+    /// The bytes `off..off + len`, clamped to the object's length; zeroed
+    /// first if they never were, kept as written if they were.
+    pub fn room(&mut self, off: usize, len: usize) -> &mut [u8] {
+        let off = off.min(self.len);
+        let end = off.saturating_add(len).min(self.len);
+        self.ready_to(end);
+        // SAFETY: `off <= end <= ready <= len`: the bytes lie in the object's
+        // buffer and are initialised; the slice borrows `self` mutably, so
+        // no other slice of the buffer lives meanwhile, and `self` cannot
+        // outlive the object (`new_filled_lazily` owns both).
+        unsafe { std::slice::from_raw_parts_mut(self.buf.add(off), end - off) }
+    }
+
+    /// Zeroes `buf[ready..end]` (`end <= len`).
+    fn ready_to(&mut self, end: usize) {
+        if end > self.ready {
+            // SAFETY: `ready < end <= len`: inside the buffer, writable (we
+            // own the new object), and not borrowed (every slice handed out
+            // borrowed `self`, which we hold mutably here).
+            unsafe { std::ptr::write_bytes(self.buf.add(self.ready), 0, end - self.ready) };
+            self.ready = end;
+        }
+    }
+}
+
+/// `MADV_HUGEPAGE` over the whole 2 MiB pages inside `[buf, buf + len)`
+/// (the edges stay small pages). Only a hint: a kernel without THP, or with
+/// it off, refuses or ignores it and the pages are small as before.
+fn advise_huge(buf: *mut u8, len: usize) {
+    let start = (buf as usize).next_multiple_of(HUGE);
+    let end = (buf as usize + len) / HUGE * HUGE;
+    if end <= start {
+        return;
+    }
+    // SAFETY: madvise only changes how the kernel backs the range, which lies
+    // inside the block CPython just allocated for us (start and end are
+    // rounded inwards); MADV_HUGEPAGE never changes the memory's contents.
+    let _ = unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
+}
