@@ -2,9 +2,8 @@
 //! two round trips: the FSTAT that sizes the object goes out with the GET
 //! (`tfp_client::parallel::SizedGet`), where a stat first and then the GET
 //! cost three (fsspec's `cat_file` of a small file). The data is deciphered
-//! straight into the object, which lies on huge pages when big and is
-//! zeroed a chunk ahead of the data rather than all before it
-//! (`tfd_sys::pybytes`).
+//! straight into the object, which is zeroed a chunk ahead of the data
+//! rather than all before it (`tfd_sys::pybytes`).
 
 use crate::session::Session;
 use pyo3::prelude::*;

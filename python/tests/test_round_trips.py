@@ -111,7 +111,7 @@ def test_a_refused_whole_read_leaves_the_session_working(tfd, relayed):
     with pytest.raises(tfd_client.Refused):  # a directory: refused, as before
         fs.cat_file(f"{base}/d")
     assert fs.cat_file(f"{base}/f.bin") == b"abc"
-    # a bigger file through the same path: several chunks, huge pages
+    # a bigger file through the same path: several chunks
     big = os.urandom((9 << 20) + 7)
     (tfd.data / base / "big.bin").write_bytes(big)
     assert fs.cat_file(f"{base}/big.bin") == big
