@@ -443,14 +443,7 @@ fn read_ahead(
 /// file description `f` shares with its writers.)
 pub fn each_chunk(f: &File, from: u64, drop_cache: bool, each: &mut dyn FnMut(&[u8])) -> io::Result<()> {
     const CHUNK: usize = 4 << 20;
-    let drop_pages = |start: u64, len: u64| {
-        let _ = nix::fcntl::posix_fadvise(
-            std::os::fd::AsRawFd::as_raw_fd(f),
-            start as i64,
-            len as i64,
-            nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
-        );
-    };
+    let drop_pages = |start: u64, len: u64| drop_cached(f, start, len);
     let size = f.metadata()?.len();
     let mut ra = ReadAhead::new(f.try_clone()?, from, size, CHUNK, 0);
     let (mut at, mut dropped) = (from, from);
@@ -469,6 +462,18 @@ pub fn each_chunk(f: &File, from: u64, drop_cache: bool, each: &mut dyn FnMut(&[
         drop_pages(0, 0);
     }
     Ok(())
+}
+
+/// Gives the pages of `f` in `[start, start + len)` (`len` 0: to its end)
+/// back to the kernel: what a check read back of data written past the cache
+/// leaves nothing behind. Only a hint, so its failure changes nothing.
+pub fn drop_cached(f: &File, start: u64, len: u64) {
+    let _ = nix::fcntl::posix_fadvise(
+        std::os::fd::AsRawFd::as_raw_fd(f),
+        start as i64,
+        len as i64,
+        nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
+    );
 }
 
 /// [`ReadAhead`] as a byte stream, for transfers that frame the data their own

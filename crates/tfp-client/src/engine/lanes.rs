@@ -224,23 +224,12 @@ pub fn hash_in_order(file: &File, landed: &Landed, size: u64, mut pos: u64, mut 
         h.update(&buf[..n]);
         // the streams write past the page cache; reading back must not
         // undo that (as the read-back's `each_chunk` with `drop_cache`)
-        drop_cached(file, pos, n as u64);
+        tfd_sys::direct::drop_cached(file, pos, n as u64);
         pos += n as u64;
     }
     // and what the kernel read ahead beyond the last chunk
-    drop_cached(file, 0, 0);
+    tfd_sys::direct::drop_cached(file, 0, 0);
     Some(h)
-}
-
-/// Gives the pages of `file` in `[start, start + len)` (`len` 0: to its end)
-/// back to the kernel; only a hint, so its failure changes nothing.
-fn drop_cached(file: &File, start: u64, len: u64) {
-    let _ = nix::fcntl::posix_fadvise(
-        std::os::fd::AsRawFd::as_raw_fd(file),
-        start as i64,
-        len as i64,
-        nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
-    );
 }
 
 #[cfg(test)]
