@@ -3,7 +3,9 @@ checkout's target/release/tfd) on loopback with its own key, hash and root,
 as tests/interop/conftest.py starts one.
 
 A test that cannot run (no root for LOGIN, tfpasswd missing) FAILS naming
-what is missing; it is never skipped."""
+what is missing; it is never skipped. Should pytest die without its teardown
+(SIGKILL, a timeout), harness_watchdog's watcher kills every server still
+running, with its sessions, and removes its temp dir."""
 
 import os
 import secrets
@@ -20,6 +22,7 @@ HOST = "127.0.0.1"
 REPO = Path(__file__).resolve().parents[2]
 # the tfd harness the interop suite uses too (no client in it)
 sys.path.insert(0, str(REPO / "tests" / "interop"))
+import harness_watchdog  # noqa: E402
 from tfd_host import free_port, let_users_reach, make_userdb, remove_created_users  # noqa: E402
 ROOT = os.geteuid() == 0
 PW = "s3cret pass"
@@ -76,6 +79,10 @@ class Tfd:
 
     def start(self):
         multi = any(l.split()[:1] == ["userdb"] for l in self.extra)
+        conf = self.base / "tfd.conf"
+        # before the first spawn: a harness killed right after it leaves nothing
+        harness_watchdog.watch_dir(self.base)
+        harness_watchdog.watch_marker(str(conf))
         for _ in range(3):
             self.port = free_port(HOST)
             lines = [f"proto {self.proto}", f"hash {self.hash}", f"dbdir {self.data}", f"port {self.port}",
@@ -84,11 +91,11 @@ class Tfd:
                 let_users_reach(self.data)
             elif ROOT:
                 lines.append("defusr root")
-            conf = self.base / "tfd.conf"
             conf.write_text("\n".join(lines + self.extra) + "\n")
             with open(self.log, "ab") as log:
                 self.proc = subprocess.Popen([tfd_bin(), "-c", str(conf)], stdin=subprocess.DEVNULL, stdout=log,
                                              stderr=log, cwd=self.base, start_new_session=True)
+            harness_watchdog.watch_group(self.proc.pid)
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline and self.proc.poll() is None:
                 try:
@@ -120,6 +127,10 @@ class Tfd:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+        if self.proc and self.proc.poll() is not None:
+            # stopped: its pid may be reused, its directory stays for a look
+            harness_watchdog.forget("group", self.proc.pid)
+            harness_watchdog.forget("dir", self.base)
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
         assert "panicked" not in text, text[-4000:]
 

@@ -9,7 +9,10 @@ Fixtures:
   wd     a fresh directory inside the module server's data dir.
 Each server: temp dir with data/, an RSA-2048 key, a config in tfd's format,
 `tfd -c <conf>` in the foreground; on teardown SIGTERM (SIGKILL after 5 s), and
-the test fails if tfd did not exit 0 or its log mentions "panicked".
+the test fails if tfd did not exit 0 or its log mentions "panicked". Should
+pytest die without its teardown (SIGKILL, a timeout), harness_watchdog's
+watcher kills every server still running, with its sessions, and removes its
+temp dir.
 
 TFD_INTEROP_CLIENT=compat runs the same tests through tfd_client.compat, tfd's
 drop-in for tfprotocol_client (scripts/pytest-client): every module
@@ -26,6 +29,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import harness_watchdog
 import pytest
 from tfd_host import free_port, let_users_reach
 
@@ -229,6 +233,9 @@ class TfdServer:
         return "\n".join(lines) + "\n"
 
     def start(self):
+        # before the first spawn: a harness killed right after it leaves nothing
+        harness_watchdog.watch_dir(self.base)
+        harness_watchdog.watch_marker(str(self.conf))
         for _attempt in range(5):
             # free on both addresses the port is used on (the proxy's and the
             # backend's), so the proxy does not meet a port taken on its own
@@ -241,6 +248,7 @@ class TfdServer:
                     stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                     cwd=self.base, env=env, start_new_session=True,
                 )
+            harness_watchdog.watch_group(self.proc.pid)
             if self._wait_ready():
                 if not self.via:
                     return self
@@ -268,6 +276,7 @@ class TfdServer:
         (base / "data").mkdir(parents=True, exist_ok=True)
         target = "trp_ipv4 127.0.0.2" if self.via == "4" else "trp_ipv6 ::1"
         conf = base / "tfd.conf"
+        harness_watchdog.watch_marker(str(conf))
         conf.write_text(
             "\n".join([f"proto {PROTO}", f"hash {self.hash}", f"dbdir {base / 'data'}", f"port {self.port}",
                        f"listen {HOST}", f"privkey_file {self.key_file}", target]
@@ -276,6 +285,7 @@ class TfdServer:
         with open(self.log_file, "ab") as log:
             self.proxy = subprocess.Popen([_tfd_bin(), "-c", str(conf)], stdin=subprocess.DEVNULL, stdout=log,
                                           stderr=log, cwd=base, start_new_session=True)
+        harness_watchdog.watch_group(self.proxy.pid)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             rc = self.proxy.poll()
@@ -302,6 +312,8 @@ class TfdServer:
             self.proxy.wait(STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
             pass
+        else:
+            harness_watchdog.forget("group", self.proxy.pid)
         self.proxy = None
 
     def _wait_ready(self) -> bool:
@@ -377,6 +389,8 @@ class TfdServer:
             self.proc.wait(STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
             pass
+        else:
+            harness_watchdog.forget("group", self.proc.pid)
 
     def stop(self):
         """SIGTERM, wait up to 5 s, else SIGKILL. Returns a list of problems."""
@@ -417,6 +431,12 @@ class TfdServer:
             time.sleep(0.05)
         if "panicked" in self.log():
             problems.append("tfd log contains 'panicked'")
+        # stopped and checked: its pids may be reused, its directory stays for a look
+        if self.proxy is not None and self.proxy.poll() is not None:
+            harness_watchdog.forget("group", self.proxy.pid)
+        if self.proc.poll() is not None:
+            harness_watchdog.forget("group", self.proc.pid)
+        harness_watchdog.forget("dir", self.base)
         return problems
 
 
