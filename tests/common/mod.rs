@@ -8,6 +8,7 @@ pub mod liar;
 pub mod need;
 pub mod pty;
 pub mod reply;
+pub mod watchdog;
 
 #[allow(unused_imports)]
 pub use need::{require, require_root, require_tool};
@@ -142,6 +143,8 @@ pub fn tempdir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("tfd-test-{}-{tag}-{}-{n}", test_run(), std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
+    // before anything runs in it: a SIGKILLed test binary leaves nothing
+    watchdog::watch_dir(&d);
     TEMPDIRS.lock().unwrap_or_else(|p| p.into_inner()).push(d.clone());
     d
 }

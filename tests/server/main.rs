@@ -22,3 +22,4 @@ mod process;
 mod proxy;
 mod scaling;
 mod unseen;
+mod watchdog;
