@@ -394,10 +394,12 @@ fn wall_clock_limit_kills_the_script_and_its_children() {
     );
     assert!(cell.join("w/bg.pid").exists() && cell.join("w/lead.pid").exists());
     no_scripts_left(&cell).expect("survived the timeout");
-    // a script that ends leaves nothing running behind it
-    let t = Instant::now();
+    // a script that ends leaves nothing running behind it. Its run ends with
+    // it, not with the background child: waiting for that child would run
+    // into the 3 s wall clock and end "timeout" (src/sandbox/run.rs), so the
+    // ending proves it with no bound on elapsed time (a bound of 2 s was a
+    // race on a loaded 2-core machine)
     assert_eq!(run(&mut c, "quick.sh"), "exit 0\nstarted\n");
-    assert!(t.elapsed() < Duration::from_secs(2), "waited for the background child");
     assert!(cell.join("w/bg2.pid").exists());
     no_scripts_left(&cell).expect("a background child outlived its script");
 

@@ -286,6 +286,13 @@ fn reload_applies_new_limits_to_new_sessions() {
     let srv = Server::start();
     let data = pattern(2 * MIB, 22);
     data_dir_write(&srv.path("f"), &data);
+    // The running session fetches 20 MiB: at the new 2M it could not take
+    // less than 10 s (less a 50 ms burst), unlimited it takes a fraction of a
+    // second. Half the limited time tells the two apart with room for a
+    // loaded 2-core machine, where 2 MiB against 0.5 s (the bound this
+    // replaces) was a wall-clock race, not a proof.
+    let big = pattern(20 * MIB, 23);
+    data_dir_write(&srv.path("big"), &big);
     let mut old = srv.client();
     let conf = std::fs::read_to_string(&srv.conf).unwrap();
     std::fs::write(&srv.conf, format!("{conf}rate_limit_session 2M\n")).unwrap();
@@ -295,8 +302,8 @@ fn reload_applies_new_limits_to_new_sessions() {
         assert!(Instant::now() < deadline, "no reload:\n{}", srv.log());
         thread::sleep(Duration::from_millis(20));
     }
-    let (got, old_secs) = timed(|| get(&mut old, "f"));
-    assert_eq!(got, data);
+    let (got, old_secs) = timed(|| get(&mut old, "big"));
+    assert_eq!(got, big);
     let mut new = srv.client();
     let (got, new_secs) = timed(|| get(&mut new, "f"));
     assert_eq!(got, data);
@@ -306,5 +313,9 @@ fn reload_applies_new_limits_to_new_sessions() {
         ideal(data.len(), RATE),
         0.10,
     );
-    assert!(old_secs < 0.5, "the running session was unlimited: {old_secs:.3} s");
+    let limited = ideal(big.len(), RATE);
+    assert!(
+        old_secs < limited / 2.0,
+        "the running session took the new limit: 20 MiB in {old_secs:.3} s (limited: {limited:.1} s)"
+    );
 }

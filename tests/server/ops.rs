@@ -194,8 +194,10 @@ fn ctl_answers_every_request_and_exits_at_once() {
             .unwrap();
         let took = t.elapsed();
         let out = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+        // 8 s: a bound under the 10 s timeout it tells apart, with room for
+        // starting `tfd ctl` on a loaded 2-core machine (3 s was a race there)
         assert!(
-            took < Duration::from_secs(3),
+            took < Duration::from_secs(8),
             "ctl {req:?} took {took:?} (the 10 s timeout is not a way to end an answer): {out}"
         );
         assert_eq!(o.status.code(), Some(*code), "ctl {req:?}: {out}");

@@ -67,7 +67,8 @@ fn exercise(backend: &Server, proxy: &Server) {
         let t = Instant::now();
         let mut b = [0u8; 1];
         while recv(fd, &mut b, MsgFlags::MSG_OOB | MsgFlags::MSG_DONTWAIT) != Ok(1) {
-            assert!(t.elapsed() < Duration::from_secs(3), "no OOB echo through the proxy");
+            // a bound against a lost byte, not a timing: 20 s of room for load
+            assert!(t.elapsed() < Duration::from_secs(20), "no OOB echo through the proxy");
             std::thread::sleep(Duration::from_millis(2));
         }
         assert_eq!(&b, b"!");

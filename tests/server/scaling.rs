@@ -1176,6 +1176,10 @@ fn gluster_locks_and_tfpsfs_hold_across_nodes_at_once() {
     assert_eq!(reply(&mut a, "NETLOCK_TRY 30 d/f"), "OK 0");
     assert!(reply(&mut b, "NETLOCK_TRY 30 d/f").starts_with("FAILED 54"));
     a.end().unwrap();
+    // Bounds of 20 s, not timings: release takes milliseconds, but a session
+    // ending on a loaded 2-core machine with two tfds and GlusterFS beside it
+    // may take seconds; 20 s stays under the lock's own 30 s, so what frees
+    // the lock is still the END (or the kill), never the lock running out.
     let t = Instant::now();
     loop {
         let r = reply(&mut b, "NETLOCK_TRY 30 d/f");
@@ -1183,7 +1187,7 @@ fn gluster_locks_and_tfpsfs_hold_across_nodes_at_once() {
             break;
         }
         assert!(
-            t.elapsed() < Duration::from_secs(5),
+            t.elapsed() < Duration::from_secs(20),
             "END did not release the NETLOCK: {r}"
         );
         std::thread::sleep(Duration::from_millis(20));
@@ -1200,7 +1204,7 @@ fn gluster_locks_and_tfpsfs_hold_across_nodes_at_once() {
             break;
         }
         assert!(
-            t.elapsed() < Duration::from_secs(5),
+            t.elapsed() < Duration::from_secs(20),
             "SIGKILL did not release the NETLOCK: {r}"
         );
         std::thread::sleep(Duration::from_millis(20));
