@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 /// Finding 10: a control client sending a byte every 0.4 s held the listener
 /// (1 s per read, up to 1,024 reads): a TF client's version frame waited 11 s.
 /// A control request now has 2 s for the whole of it, and its client is then
-/// dropped; the TF client is answered within 3 s meanwhile.
+/// dropped; the TF client is answered meanwhile: within 6 s, a bound between
+/// the 2 s the listener may now be held and the 11 s of old, with room for a
+/// loaded 2-core machine (3 s left 1 s for it).
 #[test]
 fn a_slow_control_client_does_not_freeze_the_listener() {
     let sock = common::tempdir("slowctl").join("ctl.sock");
@@ -38,7 +40,7 @@ fn a_slow_control_client_does_not_freeze_the_listener() {
     assert_eq!(ch.rx.recv_frame().unwrap(), b"OK");
     let waited = t0.elapsed();
     assert!(
-        waited < Duration::from_secs(3),
+        waited < Duration::from_secs(6),
         "the version frame was answered after {waited:?} while a control client dribbled"
     );
     // the slow control client was dropped, told why

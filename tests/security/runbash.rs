@@ -715,10 +715,12 @@ fn a_client_that_leaves_ends_its_script_and_session() {
     let running = scripts_in(&cell);
     assert!(running.len() >= 2, "running before the client left: {running:?}");
     drop(c);
+    // a bound, not a timing: 30 s tells "at once" from the 600 s
+    // runbash_timeout it used to run on for, with room for a loaded machine
     let t = Instant::now();
     while pid_alive(session) {
         assert!(
-            t.elapsed() < Duration::from_secs(3),
+            t.elapsed() < Duration::from_secs(30),
             "the session outlived its client by {:?}",
             t.elapsed()
         );
