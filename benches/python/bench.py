@@ -18,7 +18,13 @@ against a baseline measured in the same run:
      `tf get` (target >= 0.8x) and against fsspec's sshfs (asyncssh) on the
      private sshd (target >= 5x), fs.put of 1,000 files of 16 KiB against
      sshfs (target >= 5x), medians of 3; and open("wb") of 256 MiB in a child
-     process, whose peak RSS must grow by less than 64 MiB.
+     process, whose peak RSS must grow by less than 64 MiB. Each round also
+     measures the machine's ceiling for a sealed stream over loopback (the
+     secure transport's AEAD records between two threads, no server, no
+     files: `scripts/bench transfer --only secure`'s "AEAD over loopback")
+     and prints it divided by sshfs's rate, i.e. the most any cat_file over
+     tfd's secure transport could reach against sshfs here; and the CPU
+     seconds per 256 MiB of each client and of its server.
 
 The last line is `BENCH_PYTHON key=value ...`. Missing a target is reported,
 never a failure."""
@@ -27,6 +33,7 @@ import argparse
 import asyncio
 import io
 import os
+import resource
 import secrets
 import shutil
 import signal
@@ -430,6 +437,39 @@ def median(xs):
     return xs[len(xs) // 2]
 
 
+def proc_cpu(pid):
+    """CPU seconds of a process and of its descendants, the live ones and
+    those it reaped (a daemon's per-connection children)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        f = stat[stat.rindex(")") + 2:].split()
+        own = sum(int(x) for x in f[11:15]) / tick  # utime stime cutime cstime
+        kids = []
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            kids += (task / "children").read_text().split()
+    except (OSError, ValueError):
+        return 0.0
+    return own + sum(proc_cpu(int(k)) for k in kids)
+
+
+def cpu_self():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def cpu_children():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def timed_cpu(fn, client, server_pid):
+    """(wall seconds, client CPU seconds, server CPU seconds) of fn()."""
+    c0, s0 = client(), proc_cpu(server_pid)
+    t = timed(fn)
+    return t, client() - c0, proc_cpu(server_pid) - s0
+
+
 def bench_fsspec(srv, sshd, tf_bin, base, results, runs=3):
     print("6. fsspec: tf:// against tf get and against sshfs (asyncssh)", flush=True)
     import fsspec
@@ -453,16 +493,49 @@ def bench_fsspec(srv, sshd, tf_bin, base, results, runs=3):
             out.unlink()
         subprocess.run(tf + ["get", "fs_big.bin", str(out)], check=True, stdout=subprocess.DEVNULL)
 
+    from tfd_client import _native
+
     t = {"tf_get": [], "tf_cat": [], "ssh_cat": []}
+    cpu = {k: ([], []) for k in t}  # client, server CPU seconds
+    ceiling, ceiling_cpu = [], []
     for _ in range(runs):
-        t["tf_get"].append(timed(tf_get))
-        t["tf_cat"].append(timed(lambda: tffs.cat_file("fs_big.bin")))
-        t["ssh_cat"].append(timed(lambda: ssh.cat_file(str(remote_dir / "fs_big.bin"))))
+        c0 = cpu_self()
+        ceiling.append(size / 1e6 / _native.sealed_loopback_mbps(size >> 20))
+        ceiling_cpu.append(cpu_self() - c0)
+        for k, fn, client, server in (
+                ("tf_get", tf_get, cpu_children, srv.proc.pid),
+                ("tf_cat", lambda: tffs.cat_file("fs_big.bin"), cpu_self, srv.proc.pid),
+                ("ssh_cat", lambda: ssh.cat_file(str(remote_dir / "fs_big.bin")), cpu_self, sshd.proc.pid)):
+            w, c, sv = timed_cpu(fn, client, server)
+            t[k].append(w)
+            cpu[k][0].append(c)
+            cpu[k][1].append(sv)
     assert len(tffs.cat_file("fs_big.bin")) == size
     m = {k: median(v) for k, v in t.items()}
     for k, v in m.items():
-        print(f"  {k}: {rate(size, v):.0f} MB/s", flush=True)
-    results.update(fs_cat_mbs=f"{rate(size, m['tf_cat']):.0f}", sshfs_cat_mbs=f"{rate(size, m['ssh_cat']):.0f}")
+        print(f"  {k}: {rate(size, v):.0f} MB/s (rounds: {', '.join(f'{rate(size, x):.0f}' for x in t[k])}); "
+              f"CPU s per 256 MiB: client {median(cpu[k][0]):.2f}, server {median(cpu[k][1]):.2f}", flush=True)
+        results[f"{k}_cpu_s"] = f"{median(cpu[k][0]):.3f}"
+        results[f"{k}_server_cpu_s"] = f"{median(cpu[k][1]):.3f}"
+    # client and server share the machine's cores: however well the two
+    # overlap, a transfer takes at least their CPU seconds over the cores
+    cores = os.cpu_count() or 1
+    bound = {k: (median(cpu[k][0]) + median(cpu[k][1])) / cores for k in t}
+    print(f"  CPU-bound on {cores} cores ((client + server) / cores): "
+          + ", ".join(f"{k} {rate(size, v):.0f} MB/s" for k, v in bound.items())
+          + f"; cat_file's bound / sshfs's bound: {bound['ssh_cat'] / bound['tf_cat']:.2f}x", flush=True)
+    results["fs_cat_cpu_bound_vs_sshfs"] = f"{bound['ssh_cat'] / bound['tf_cat']:.3f}"
+    ceil = median(ceiling)
+    print(f"  sealed stream over loopback (AEAD records, two threads, no server): {rate(size, ceil):.0f} MB/s "
+          f"(rounds: {', '.join(f'{rate(size, x):.0f}' for x in ceiling)}) = {m['ssh_cat'] / ceil:.2f}x sshfs, "
+          f"tf get at {ceil / m['tf_get']:.2f} of it, cat_file at {ceil / m['tf_cat']:.2f}: the most a sealed cat_file "
+          f"could reach here; its CPU s per 256 MiB (both ends): {median(ceiling_cpu):.2f}, bound on {cores} cores "
+          f"{rate(size, median(ceiling_cpu) / cores):.0f} MB/s = {bound['ssh_cat'] / (median(ceiling_cpu) / cores):.2f}x "
+          f"sshfs's bound", flush=True)
+    results.update(fs_cat_mbs=f"{rate(size, m['tf_cat']):.0f}", sshfs_cat_mbs=f"{rate(size, m['ssh_cat']):.0f}",
+                   tf_get_mbs=f"{rate(size, m['tf_get']):.0f}", sealed_loopback_mbs=f"{rate(size, ceil):.0f}",
+                   sealed_loopback_vs_sshfs=f"{m['ssh_cat'] / ceil:.3f}",
+                   sealed_loopback_cpu_s=f"{median(ceiling_cpu):.3f}")
     check("cat_file tf:// / tf get", m["tf_get"] / m["tf_cat"], 0.8, results, "fs_cat_vs_tf")
     check("cat_file tf:// / sshfs", m["ssh_cat"] / m["tf_cat"], 5, results, "fs_cat_vs_sshfs")
 
@@ -476,7 +549,8 @@ def bench_fsspec(srv, sshd, tf_bin, base, results, runs=3):
         sp.append(timed(lambda: ssh.put(str(small), str(remote_dir / f"small{r}"), recursive=True)))
     assert len(os.listdir(srv.data / "small0")) == 1000 and len(os.listdir(remote_dir / "small0")) == 1000
     mt, ms = median(tp), median(sp)
-    print(f"  put 1,000 x 16 KiB: tf:// {mt:.2f} s, sshfs {ms:.2f} s", flush=True)
+    print(f"  put 1,000 x 16 KiB: tf:// {mt:.2f} s, sshfs {ms:.2f} s (rounds: "
+          f"{', '.join(f'{a:.2f}/{b:.2f}' for a, b in zip(tp, sp))})", flush=True)
     check("put 1,000 x 16 KiB tf:// / sshfs", ms / mt, 5, results, "fs_put_small_vs_sshfs")
     tffs.close()
 

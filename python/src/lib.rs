@@ -5,6 +5,7 @@
 #![allow(clippy::too_many_arguments)]
 
 mod can;
+mod ceiling;
 mod errors;
 mod pyio;
 mod running;
@@ -106,5 +107,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<upload::Upload>()?;
     m.add_function(wrap_pyfunction!(connect, m)?)?;
     m.add_function(wrap_pyfunction!(failed_codes, m)?)?;
+    m.add_function(wrap_pyfunction!(ceiling::sealed_loopback_mbps, m)?)?;
     Ok(())
 }

