@@ -28,8 +28,14 @@
 //!   same way; by default only on profiles of 1 Gbit/s and more.
 //!
 //! Per case and tool: the median time of `--rounds` (3) whole commands (start,
-//! handshake, authentication, transfer; contenders alternate within each round
-//! so drift falls on all alike), the bytes that crossed the link each way (the
+//! handshake, authentication, transfer; the contenders take turns within each
+//! round, every other round in reverse order, so drift falls on all alike;
+//! each timed command starts after a `sync`, and at least
+//! `vm.dirty_expire_centisecs` + 1 s after the last tree of 2,000 entries or
+//! more was removed, whose freed inodes slow an ext4 without a journal's
+//! file creation until then;
+//! the tree cases land every round in a new directory and remove the copies
+//! only after the case), the bytes that crossed the link each way (the
 //! counters of the clients' end of the link, read before and after each
 //! command: IP packets, headers included), for single files the fraction of
 //! the link's rate, and each other tool's time ÷ tf's (the median over the
@@ -43,8 +49,8 @@
 //! `scripts/bench wan [--profiles 100/50,200/20/0.5] [--only big,tree,...]
 //! [--rounds N] [--big-mib M] [--edits-mib M] [--sftp-trees] [--baseline-tf
 //! PATH] [--limit SECS] [--budget SECS] [--quick] [--smoke]`. `--baseline-tf`
-//! times another tf binary (say main's) beside this one in the `big` case, one
-//! stream and `--streams 4`, in the same rounds: its row's ratio is its time ÷
+//! times another tf binary (say main's) beside this one in the `big` case (one
+//! stream and `--streams 4`) and the tree cases, in the same rounds: its row's ratio is its time ÷
 //! this tf's (a before/after in one run). `--quick`: one round, 16 MiB files,
 //! no tree10k or edits unless named; `--smoke`: the shortest run that proves
 //! the bench end to end (one small profile, tiny files and trees, every tool
@@ -337,12 +343,21 @@ fn alternate(b: &Bed, rounds: usize, deadline: Instant, mut cs: Vec<Contender<'_
             println!("    (time budget reached: {r} round(s))");
             break;
         }
-        for (c, s) in cs.iter_mut().zip(out.iter_mut()) {
+        // every other round the other way round: what one tool leaves the
+        // disk or the link (writeback, a warm cache) falls on each in turn
+        let order: Vec<usize> = if r % 2 == 1 {
+            (0..cs.len()).rev().collect()
+        } else {
+            (0..cs.len()).collect()
+        };
+        for i in order {
+            let (c, s) = (&mut cs[i], &mut out[i]);
             if s.failed.is_some() || stopping() {
                 continue;
             }
             let run = (|| {
                 let mut cmd = (c.prepare)().map_err(|e| Failure::Broken(format!("set-up: {e}")))?;
+                settle();
                 let before = b.link.wire().map_err(Failure::Broken)?;
                 let secs = timed(&mut cmd, &b.dir, &c.name, c.is_tf, b.limit)?;
                 let wire = b.link.wire().map_err(Failure::Broken)?.since(before);
@@ -366,6 +381,65 @@ fn alternate(b: &Bed, rounds: usize, deadline: Instant, mut cs: Vec<Contender<'_
         }
     }
     out
+}
+
+/// When a tree was last removed ([`clear_tree`]).
+static REMOVED: std::sync::Mutex<Option<Instant>> = std::sync::Mutex::new(None);
+
+/// Removes a tree and, when it held [`MANY`] entries or more, notes when:
+/// the file system takes a while to settle after ([`settle`]). The smaller
+/// trees (`--smoke`'s, the 300-file case) cost nothing measurable after.
+fn clear_tree(path: &Path) {
+    let many = entries(path, MANY) >= MANY;
+    support::race::clear(path);
+    if many {
+        *REMOVED.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+    }
+}
+
+/// How many removed entries make the next timed command wait.
+const MANY: usize = 2000;
+
+/// The entries below `dir`, counted up to `most`.
+fn entries(dir: &Path, most: usize) -> usize {
+    let (mut n, mut stack) = (0, vec![dir.to_path_buf()]);
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).into_iter().flatten().flatten() {
+            n += 1;
+            if n >= most {
+                return n;
+            }
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(e.path());
+            }
+        }
+    }
+    n
+}
+
+/// Before a timed command: everything written so far on disk (`sync`), and
+/// the file system past the last tree's removal. On an ext4 without a
+/// journal (this machine's) the inode allocator skips every inode freed
+/// within `vm.dirty_expire_centisecs` (30 s), so 10,000 files created just
+/// after 10,000 were removed took twice as long, whichever tool made them.
+fn settle() {
+    nix::unistd::sync();
+    let Some(at) = *REMOVED.lock().unwrap_or_else(|p| p.into_inner()) else {
+        return;
+    };
+    let expire = fs::read_to_string("/proc/sys/vm/dirty_expire_centisecs")
+        .ok()
+        .and_then(|t| t.trim().parse::<u64>().ok())
+        .unwrap_or(3000);
+    let wait = Duration::from_millis(expire * 10 + 1000).saturating_sub(at.elapsed());
+    if !wait.is_zero() {
+        println!(
+            "    (waiting {:.0} s for the file system to settle)",
+            wait.as_secs_f64()
+        );
+        std::thread::sleep(wait);
+        nix::unistd::sync();
+    }
 }
 
 // ---------------------------------------------------------------------------

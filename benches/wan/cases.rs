@@ -3,12 +3,14 @@
 //! `rsync -a`; each returns its outcome in both directions.
 
 use super::support::race::{check_big, clear, make_big, Tree, MIB};
-use super::{alternate, p, Bed, Case, Contender, Prep};
+use super::{alternate, clear_tree, p, Bed, Case, Contender, Prep};
 use sha2::{Digest, Sha256};
+use std::cell::RefCell;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime};
 
 // ---------------------------------------------------------------------------
@@ -38,6 +40,45 @@ fn contender<'a>(
             clear(&to2);
             r
         }),
+    }
+}
+
+/// A tree contender: every round lands in a directory of its own (`TO.1`,
+/// `TO.2`, ...), each kept in `kept` until the case ends. Removing a 10,000-file
+/// copy right before the next tool's run made that run pay for it: on this
+/// ext4 (no journal) an inode freed in the last `dirty_expire_centisecs`
+/// (30 s) is skipped by the allocator, so the next 10,000 creations scanned
+/// past it and rsync took 4.4–4.8 s instead of ~2 s. The copies go when the
+/// case is over ([`clear_tree`]), and the next timed run waits that out.
+fn fresh_contender<'a>(
+    key: &'static str,
+    name: &str,
+    is_tf: bool,
+    to: PathBuf,
+    kept: &'a RefCell<Vec<PathBuf>>,
+    check: impl Fn(&Path) -> Result<(), String> + 'a,
+    mut make: impl FnMut(&Path) -> Result<Command, String> + 'a,
+) -> Contender<'a> {
+    let now = Rc::new(RefCell::new(to.clone()));
+    let now2 = now.clone();
+    Contender {
+        key,
+        name: name.to_string(),
+        is_tf,
+        prepare: Box::new(move || {
+            let mut round = kept.borrow().len() + 1;
+            let at = loop {
+                let at = PathBuf::from(format!("{}.{round}", to.display()));
+                if !at.exists() {
+                    break at;
+                }
+                round += 1;
+            };
+            kept.borrow_mut().push(at.clone());
+            *now.borrow_mut() = at.clone();
+            make(&at)
+        }),
+        check: Box::new(move || check(&now2.borrow())),
     }
 }
 
@@ -167,18 +208,47 @@ pub fn case_tree(b: &Bed, deadline: Instant, key: &str, shape: (usize, usize, u6
         "  [{key}] {what} up: tf put -r, rsync -a{} ...",
         if sftp { ", sftp put -r" } else { "" }
     );
+    let kept = RefCell::new(Vec::new());
+    let kept = &kept;
     let mut cs = vec![
-        contender("tf", "tf put -r", true, data.join("tf"), ck, |_| {
-            b.tf(&["put", "-r", l, "tf"])
+        fresh_contender("tf", "tf put -r", true, data.join("tf"), kept, ck, |to| {
+            let rel = to
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            b.tf(&["put", "-r", l, &rel])
         }),
-        contender("rsync", "rsync -a", false, data.join("rsync"), ck, |to| {
+        fresh_contender("rsync", "rsync -a", false, data.join("rsync"), kept, ck, |to| {
             Ok(b.rsync(format!("{l}/"), format!("{}/", b.remote(to))))
         }),
     ];
     if sftp {
-        cs.push(contender("sftp", "sftp put -r", false, data.join("sftp"), ck, |to| {
-            b.sftp(&format!("put -r {l} {}", to.display()))
-        }));
+        cs.push(fresh_contender(
+            "sftp",
+            "sftp put -r",
+            false,
+            data.join("sftp"),
+            kept,
+            ck,
+            |to| b.sftp(&format!("put -r {l} {}", to.display())),
+        ));
+    }
+    if let Some(base) = &b.o.baseline_tf {
+        cs.push(fresh_contender(
+            "tfbase",
+            "baseline tf put -r",
+            false,
+            data.join("tfb"),
+            kept,
+            ck,
+            move |to| {
+                let rel = to
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                b.tf_bin(base, &["put", "-r", l, &rel])
+            },
+        ));
     }
     let up = alternate(b, b.o.rounds, deadline, cs);
     let src = data.join(format!("{key}-src"));
@@ -194,21 +264,39 @@ pub fn case_tree(b: &Bed, deadline: Instant, key: &str, shape: (usize, usize, u6
     );
     let d = &b.dir;
     let mut cs = vec![
-        contender("tf", "tf get -r", true, d.join("tf"), ck, |to| {
+        fresh_contender("tf", "tf get -r", true, d.join("tf"), kept, ck, |to| {
             b.tf(&["get", "-r", rel, &p(to)])
         }),
-        contender("rsync", "rsync -a", false, d.join("rsync"), ck, |to| {
+        fresh_contender("rsync", "rsync -a", false, d.join("rsync"), kept, ck, |to| {
             Ok(b.rsync(format!("{}/", b.remote(&src)), format!("{}/", to.display())))
         }),
     ];
     if sftp {
-        cs.push(contender("sftp", "sftp get -r", false, d.join("sftp"), ck, |to| {
-            b.sftp(&format!("get -r {s} {}", to.display()))
-        }));
+        cs.push(fresh_contender(
+            "sftp",
+            "sftp get -r",
+            false,
+            d.join("sftp"),
+            kept,
+            ck,
+            |to| b.sftp(&format!("get -r {s} {}", to.display())),
+        ));
+    }
+    if let Some(base) = &b.o.baseline_tf {
+        cs.push(fresh_contender(
+            "tfbase",
+            "baseline tf get -r",
+            false,
+            d.join("tfb"),
+            kept,
+            ck,
+            move |to| b.tf_bin(base, &["get", "-r", rel, &p(to)]),
+        ));
     }
     let down = alternate(b, b.o.rounds, deadline, cs);
-    clear(&src);
-    clear(&local);
+    for d in kept.borrow().iter().chain([&src, &local]) {
+        clear_tree(d);
+    }
     Ok(vec![
         Case {
             key: format!("{key}_up"),
@@ -347,7 +435,7 @@ pub fn case_mirror(b: &Bed, deadline: Instant) -> Result<Vec<Case>, String> {
         ],
     );
     for d in [&local, &remote_src, &tf_up, &rs_up, &tf_down, &rs_down] {
-        clear(d);
+        clear_tree(d);
     }
     Ok(vec![
         Case {

@@ -303,3 +303,56 @@ fn get_r_through_lsr_lands_odd_names_and_tells_hidden_ones() {
     assert_eq!((r.transferred, r.refused), (4, 4), "{r:?} {said:?}");
     assert_eq!(said.iter().filter(|l| l.contains("d?ir")).count(), 1, "{said:?}");
 }
+
+/// `get -r` sends a source's TFDLIST (and the batch probe) behind its FSTAT
+/// and drops their answers when the source is not a directory: a file, a
+/// missing path and a directory given one after the other on one session
+/// each come out as asked, the session in step for the next, and the same
+/// session lists and fetches again afterwards.
+#[test]
+fn get_r_of_a_file_a_missing_path_and_a_tree_on_one_session_stays_in_step() {
+    let srv = Server::start();
+    fs::create_dir_all(srv.path("tree/sub")).unwrap();
+    fs::write(srv.path("one.bin"), pattern(5000)).unwrap();
+    for i in 0..80 {
+        fs::write(srv.path(&format!("tree/sub/f{i:02}")), pattern(100 + i)).unwrap();
+    }
+    let here = tempdir("get-r-ahead");
+    let mut c = srv.client();
+    let o = Options {
+        recursive: true,
+        ..Options::default()
+    };
+    let sources = ["one.bin", "missing", "tree", "one.bin"].map(String::from);
+    let heard = Heard::default();
+    let r = copy::get(
+        &mut c,
+        &srv.client_config(),
+        &sources,
+        here.to_str().unwrap(),
+        &o,
+        &heard,
+    )
+    .unwrap();
+    let said = heard.said();
+    assert_eq!((r.transferred, r.refused), (82, 1), "{r:?} {said:?}");
+    assert!(said.len() == 1 && said[0].contains("missing"), "{said:?}");
+    same_file(&here.join("one.bin"), &srv.path("one.bin"));
+    for i in 0..80 {
+        let rel = format!("tree/sub/f{i:02}");
+        same_file(&here.join(&rel), &srv.path(&rel));
+    }
+    // the session is still in step
+    let again = tempdir("get-r-ahead-again");
+    let r = copy::get(
+        &mut c,
+        &srv.client_config(),
+        &sources[2..3],
+        again.to_str().unwrap(),
+        &o,
+        &Quiet,
+    )
+    .unwrap();
+    assert_eq!(r.transferred, 80, "{r:?}");
+    same_file(&again.join("tree/sub/f79"), &srv.path("tree/sub/f79"));
+}

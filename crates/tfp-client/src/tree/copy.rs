@@ -543,9 +543,25 @@ pub fn get(
     let mut files: Vec<Down> = Vec::new();
     // directories to make as their files land: landing, path, the source
     let mut dirs: Vec<(usize, Vec<u8>, String)> = Vec::new();
+    let probe = (!o.resume).then_some(batch::Which::Get);
     for src in &remotes {
         let shown = names::shown(src);
-        let st = match listing::fstat(c, src).split()? {
+        // a tree's listing (and the batch probe) asked behind the FSTAT that
+        // says it is one: a round trip less; dropped if it is not
+        let (st, ahead) = if o.recursive {
+            c.chan.tx.hold();
+            c.chan.tx.send_frame(&[&b"FSTAT "[..], src].concat())?;
+            let ahead = listing::send_tree_listing(c, src, probe)?;
+            c.chan.tx.release()?;
+            (listing::parse_fstat_answer(&c.chan.rx.recv_frame()?), Some(ahead))
+        } else {
+            (listing::fstat(c, src), None)
+        };
+        let st = st.split()?;
+        if let Some(a) = ahead.filter(|_| !matches!(&st, Ok(s) if s.kind == Kind::Dir)) {
+            listing::drain_tree_listing(c, a)?;
+        }
+        let st = match st {
             Ok(st) => st,
             Err(st) => {
                 t.refused(format!("get: {shown}: {}", listing::status_text(&st)));
@@ -556,6 +572,9 @@ pub fn get(
         if local_is_dir && !name.is_empty() {
             if let Err(why) = names::check(name) {
                 t.refused(format!("get: {shown}: its name is {why}; refused"));
+                if let Some(a) = ahead.filter(|_| st.kind == Kind::Dir) {
+                    listing::drain_tree_listing(c, a)?;
+                }
                 continue;
             }
         }
@@ -603,11 +622,17 @@ pub fn get(
                     Ok(l) => l,
                     Err(e) => {
                         t.local(format!("get: {}: {e}", escape::path(local)));
+                        if let Some(a) = ahead {
+                            listing::drain_tree_listing(c, a)?;
+                        }
                         continue;
                     }
                 };
-                let probe = (!o.resume).then_some(batch::Which::Get);
-                let mut l = match listing::list_tree(c, src, probe) {
+                let listed = match ahead {
+                    Some(a) => listing::recv_tree_listing(c, src, a),
+                    None => listing::list_tree(c, src, probe),
+                };
+                let mut l = match listed {
                     Ok(l) => l,
                     Err(e) if listing::session_failed(&e) => return Err(e),
                     Err(e @ Error::TooBig(_)) => {

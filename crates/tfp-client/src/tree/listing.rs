@@ -297,6 +297,12 @@ fn list_stat_probing(
     }
     let cmd = [&b"TFDLIST "[..], dir].concat();
     send_probing(c, &cmd, probe)?;
+    recv_stat(c)
+}
+
+/// A TFDLIST answer whose command was sent, bounded and parsed as
+/// [`list_stat`] says.
+fn recv_stat(c: &mut Client) -> Result<Option<StatListing>, Error> {
     let mut out = Bounded(Vec::new());
     match c.recv_chunks(&mut out) {
         Ok(Status::Ok(_)) => {}
@@ -321,7 +327,18 @@ fn list_stat_probing(
 /// its names holding a `?` asked after ([`unhidden`]); a batch command's
 /// probe, if given, rides ahead of the first of them.
 pub(crate) fn list_tree(c: &mut Client, dir: &[u8], probe: Option<super::batch::Which>) -> Result<Listing, Error> {
-    match list_stat_probing(c, dir, probe)? {
+    let stat = list_stat_probing(c, dir, probe)?;
+    tree_or_lsr(c, dir, stat, probe)
+}
+
+/// A TFDLIST answer as a tree's listing, or, with none, LSR's.
+fn tree_or_lsr(
+    c: &mut Client,
+    dir: &[u8],
+    stat: Option<StatListing>,
+    probe: Option<super::batch::Which>,
+) -> Result<Listing, Error> {
+    match stat {
         Some(l) => Ok(Listing {
             entries: l.entries.into_iter().map(|e| e.entry).collect(),
             refused: l.refused,
@@ -331,6 +348,69 @@ pub(crate) fn list_tree(c: &mut Client, dir: &[u8], probe: Option<super::batch::
             unhidden(c, dir, l)
         }
     }
+}
+
+/// What [`send_tree_listing`] sent ahead: the batch probe, TFDLIST.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ahead {
+    probe: Option<super::batch::Which>,
+    tfdlist: bool,
+}
+
+/// Sends what [`list_tree`] would send first (the probe, if still to ask,
+/// and TFDLIST where the server may have it) without reading an answer: a
+/// tree download sends it behind its FSTAT of the source, so the listing
+/// costs no round trip of its own. The caller holds the sending side and
+/// then reads with [`recv_tree_listing`] (a directory) or
+/// [`drain_tree_listing`] (anything else).
+pub(crate) fn send_tree_listing(
+    c: &mut Client,
+    dir: &[u8],
+    probe: Option<super::batch::Which>,
+) -> Result<Ahead, Error> {
+    let probe = probe.filter(|w| w.unasked(c));
+    if let Some(w) = probe {
+        c.chan.tx.send_frame(w.probe_line())?;
+    }
+    let tfdlist = !c.no_tfdlist;
+    if tfdlist {
+        c.chan.tx.send_frame(&[&b"TFDLIST "[..], dir].concat())?;
+    }
+    Ok(Ahead { probe, tfdlist })
+}
+
+/// Reads the probe's answer sent ahead.
+fn recv_probe(c: &mut Client, a: Ahead) -> Result<(), Error> {
+    if let Some(w) = a.probe {
+        let st = Status::parse(&c.chan.rx.recv_frame()?);
+        w.learn(c, &st);
+    }
+    Ok(())
+}
+
+/// [`list_tree`] of what [`send_tree_listing`] sent ahead.
+pub(crate) fn recv_tree_listing(c: &mut Client, dir: &[u8], a: Ahead) -> Result<Listing, Error> {
+    recv_probe(c, a)?;
+    let stat = if a.tfdlist { recv_stat(c)? } else { None };
+    tree_or_lsr(c, dir, stat, None)
+}
+
+/// Reads and drops the answers to what [`send_tree_listing`] sent ahead of
+/// a source that turned out not to be a directory (TFDLIST refuses it; one
+/// made a directory meanwhile is read to its end, bounded).
+pub(crate) fn drain_tree_listing(c: &mut Client, a: Ahead) -> Result<(), Error> {
+    recv_probe(c, a)?;
+    if a.tfdlist {
+        match recv_stat(c) {
+            Ok(_) => {}
+            Err(e) if session_failed(&e) => return Err(e),
+            // a refusal is the expected answer; one over the bound left the
+            // session hung up
+            Err(Error::TooBig(t)) => return Err(Error::Protocol(format!("the listing sent ahead: {t}"))),
+            Err(_) => {}
+        }
+    }
+    Ok(())
 }
 
 /// An LSR listing with the names it shows but that do not exist taken out:
