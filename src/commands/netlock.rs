@@ -21,7 +21,7 @@
 //! (the dispatcher starts it before any command that may wait), so urgent bytes
 //! are answered.
 
-use super::{CmdError, CmdResult, Reply};
+use super::{CmdError, CmdResult, DeniedOr, OrFailed, Reply};
 use crate::fsys::Kind;
 use crate::session::Session;
 use log::{info, warn};
@@ -157,8 +157,8 @@ fn open_lockable(s: &Session, path: &[u8], bad: Failed) -> Result<(File, libc::s
     }
     let fd = s
         .open(&p, libc::O_RDWR | libc::O_NOCTTY | libc::O_NONBLOCK, 0)
-        .map_err(|e| crate::session::denied_or(e, bad))?;
-    let st = sys::fstat(fd.as_fd()).map_err(|_| bad)?;
+        .denied_or(bad)?;
+    let st = sys::fstat(fd.as_fd()).or_failed(bad)?;
     if Kind::of(&st) != Kind::File {
         return Err(bad);
     }
@@ -212,7 +212,7 @@ pub fn netlock_try(s: &mut Session, arg: &[u8]) -> CmdResult {
 
 /// `NETUNLOCK <lock-id>`.
 pub fn netunlock(s: &mut Session, arg: &[u8]) -> CmdResult {
-    let id = netlock::parse_id(arg, MAX_LOCKS).map_err(|_| Failed::NetLock)?;
+    let id = netlock::parse_id(arg, MAX_LOCKS).or_failed(Failed::NetLock)?;
     let held = s.netlocks.slots[id].take().ok_or(Failed::NetLock)?;
     // closing the only descriptor of the description releases the lock; unlock
     // first anyway so nothing depends on when the descriptor is dropped
@@ -247,7 +247,7 @@ fn mutex_file(s: &Session, path: &[u8]) -> Result<File, CmdError> {
 pub fn netmutacq_try(s: &mut Session, arg: &[u8]) -> CmdResult {
     let a = netlock::parse_mut(arg).map_err(|e| lock_failed(e, Failed::NetMut))?;
     let mut f = mutex_file(s, a.path)?;
-    let content = content_upto(&mut f, netlock::MAX_TOKEN).map_err(|_| Failed::NetMut)?;
+    let content = content_upto(&mut f, netlock::MAX_TOKEN).or_failed(Failed::NetMut)?;
     match content {
         Some(c) if c.is_empty() => {
             f.seek(SeekFrom::Start(0))
@@ -275,11 +275,11 @@ pub fn netmutacq_try(s: &mut Session, arg: &[u8]) -> CmdResult {
 pub fn netmutrel(s: &mut Session, arg: &[u8]) -> CmdResult {
     let a = netlock::parse_mut(arg).map_err(|e| lock_failed(e, Failed::NetMut))?;
     let mut f = mutex_file(s, a.path)?;
-    let content = content_upto(&mut f, netlock::MAX_TOKEN).map_err(|_| Failed::NetMut)?;
+    let content = content_upto(&mut f, netlock::MAX_TOKEN).or_failed(Failed::NetMut)?;
     match content {
         Some(c) if c.is_empty() => {}
         Some(c) if c == a.token => {
-            f.set_len(0).and_then(|_| f.sync_data()).map_err(|_| Failed::NetMut)?;
+            f.set_len(0).and_then(|_| f.sync_data()).or_failed(Failed::NetMut)?;
         }
         _ => return Err(Failed::NetMut.into()),
     }

@@ -16,7 +16,7 @@
 //! Locks do not apply to notifications (the document says so).
 
 use super::{CmdResult, Reply};
-use crate::fsys::{cname, secfs, walk, FsError, RelPath, MAX_NAME};
+use crate::fsys::{cname, secfs, walk, FsError, IntoFs, RelPath, MAX_NAME};
 use crate::session::Session;
 use log::{debug, info, warn};
 use nix::errno::Errno;
@@ -409,7 +409,7 @@ impl Watcher {
     /// a directory renamed or swapped since cannot redirect the removal.
     fn delete(&self, s: &Session, i: usize, dir: BorrowedFd<'_>, name: &[u8]) {
         let r = cname(name)
-            .and_then(|c| sys::unlinkat(dir, &c, false).map_err(FsError::from))
+            .and_then(|c| sys::unlinkat(dir, &c, false).into_fs())
             .map_err(|e| e.to_string());
         if let Err(e) = r {
             debug!(

@@ -3,9 +3,9 @@
 //! directory. The checks every other command meets live in the session's path
 //! resolution (see [`SecfsState`]); the files in [`crate::fsys::secfs`].
 
-use super::{CmdResult, Reply, Tfpsfs};
+use super::{denied_or, CmdResult, DeniedOr, Reply, Tfpsfs};
 use crate::fsys::{is_secure_name, secfs, walk, FsError, Kind, RelPath, Root};
-use crate::session::{denied_or, Session};
+use crate::session::Session;
 use log::{info, warn};
 use std::cell::{Cell, RefCell};
 use std::os::fd::{AsFd, OwnedFd};
@@ -235,7 +235,7 @@ pub fn rmsecdir(s: &mut Session, arg: &[u8]) -> CmdResult {
         info!("{} RMSECDIR refused: token not found", s.peer);
         return Err(Failed::RmSecDir.into());
     }
-    let (parent, name) = s.root.parent(&p).map_err(|e| denied_or(e, Failed::RmSecDir))?;
+    let (parent, name) = s.root.parent(&p).denied_or(Failed::RmSecDir)?;
     let mut budget = s.ctx.cfg.walk_limit;
     let r = walk::remove_tree(parent.as_fd(), &name, false, &mut budget);
     if sys::fstatat(parent.as_fd(), &name, false).is_ok() {

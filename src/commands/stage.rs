@@ -35,7 +35,7 @@
 
 use super::hpf::{self, PutEnd};
 use super::transfer::{check_target, logged, Track};
-use super::{CmdResult, Reply};
+use super::{CmdResult, OrFailed, Reply};
 use crate::fsys::stage::{self as fstage, DiscardError, Stage, StageError, MAX_IDENTITY};
 use crate::fsys::{FsError, RelPath};
 use crate::session::Session;
@@ -558,7 +558,7 @@ pub fn discard(s: &mut Session, arg: &[u8]) -> CmdResult {
                 Failed::NoSuchFile
             }
         })?;
-        let name = crate::fsys::cname(last).map_err(|_| Failed::NoSuchFile)?;
+        let name = crate::fsys::cname(last).or_failed(Failed::NoSuchFile)?;
         (fd, name, p)
     } else {
         let p = s.path(arg)?;

@@ -19,6 +19,7 @@ use std::time::Instant;
 use tfp_channel::{Channel, ChannelError, NetStream, PreparedFrame, TxHalf};
 use tfp_wire::{command, Failed, MAX_CHUNK};
 
+pub use crate::commands::denied_or;
 pub use handshake::handshake;
 pub use stage::{Duty, Mode, Stage, State};
 
@@ -549,15 +550,6 @@ fn os_cause() -> String {
     crate::logging::take_os_error()
         .map(|e| format!(" os_error=\"{e}\""))
         .unwrap_or_default()
-}
-
-/// Maps the common filesystem errors; callers handle the command-specific ones first.
-pub fn denied_or(e: FsError, otherwise: Failed) -> Failed {
-    if e.is_denied() {
-        Failed::AccessDenied
-    } else {
-        otherwise
-    }
 }
 
 /// Runs one accepted connection to the end, in the session process.
