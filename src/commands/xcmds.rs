@@ -257,7 +257,7 @@ pub fn xdel(s: &mut Session, arg: &[u8]) -> CmdResult {
         Failed::NotADirectory,
         |_, parent, name, _| {
             // never a directory, whatever was renamed there since the walk
-            sys::unlinkat(parent, name, false).map_err(|e| e.to_string())
+            sys::unlinkat(parent, name, false).map_err(Skipped::Os)
         },
     )
 }
@@ -275,17 +275,38 @@ pub fn xrmdir(s: &mut Session, arg: &[u8]) -> CmdResult {
         |t, parent, name, budget| {
             match sys::fstatat(parent, name, false) {
                 Ok(st) if Kind::of(&st) == Kind::Dir => {}
-                _ => return Err("no longer a directory".into()),
+                _ => return Err(Skipped::NotDir),
             }
             let r = walk::remove_tree(parent, name, true, budget);
             if r.kept == 0 {
                 Ok(())
             } else {
                 t.truncated |= *budget == 0;
-                Err(format!("{} entries kept", r.kept))
+                Err(Skipped::Kept(r.kept))
             }
         },
     )
+}
+
+/// Why XDEL or XRMDIR left a match it found (logged; the command goes on).
+enum Skipped {
+    /// The OS refused the removal.
+    Os(std::io::Error),
+    /// XRMDIR: the match is no directory any more.
+    NotDir,
+    /// XRMDIR: entries of the tree stayed (secure directories, or the walk's
+    /// budget ran out).
+    Kept(u64),
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Skipped::Os(e) => write!(f, "{e}"),
+            Skipped::NotDir => f.write_str("no longer a directory"),
+            Skipped::Kept(n) => write!(f, "{n} entries kept"),
+        }
+    }
 }
 
 /// The shared body of XDEL and XRMDIR: walk for matches first, then remove each
@@ -296,7 +317,7 @@ fn remove_matches(
     cmd: &str,
     want: walk::Want,
     missing: Failed,
-    remove: impl Fn(&mut Tally, BorrowedFd<'_>, &CStr, &mut u64) -> Result<(), String>,
+    remove: impl Fn(&mut Tally, BorrowedFd<'_>, &CStr, &mut u64) -> Result<(), Skipped>,
 ) -> CmdResult {
     let (d, n) = split_dir_name(arg)?;
     let pat = pattern(s, n)?;
