@@ -242,7 +242,7 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
         if deferred { ", switching at INJAIL" } else { "" }
     );
     s.user = entry.name.clone();
-    if let Some(p) = &s.pace {
+    if let Some(p) = s.pace() {
         p.set_user(&s.user);
     }
     s.auth.quota = quota;
