@@ -86,3 +86,28 @@ impl<T> DeniedOr<T> for Result<T, FsError> {
         self.map_err(|e| denied_or(e, code))
     }
 }
+
+/// A 2.5.1 argument the grammar refused: `FAILED 16` when a part is missing
+/// (NETLOCK's and TFPSFS's commands alike), else the command's own `code`.
+pub trait ArgOr<T> {
+    /// See [`ArgOr`].
+    fn arg_or(self, code: Failed) -> Result<T, Failed>;
+}
+
+impl<T> ArgOr<T> for Result<T, tfp_wire::netlock::ArgError> {
+    fn arg_or(self, code: Failed) -> Result<T, Failed> {
+        self.map_err(|e| match e {
+            tfp_wire::netlock::ArgError::Missing => Failed::MissingParameter,
+            _ => code,
+        })
+    }
+}
+
+impl<T> ArgOr<T> for Result<T, tfp_wire::secfs::ArgError> {
+    fn arg_or(self, code: Failed) -> Result<T, Failed> {
+        self.map_err(|e| match e {
+            tfp_wire::secfs::ArgError::Missing => Failed::MissingParameter,
+            _ => code,
+        })
+    }
+}

@@ -32,7 +32,7 @@ pub mod xcmds;
 mod failure;
 
 pub(crate) use failure::no_room;
-pub use failure::{denied_or, CmdError, DeniedOr, OrFailed};
+pub use failure::{denied_or, ArgOr, CmdError, DeniedOr, OrFailed};
 
 use crate::session::Session;
 use tfp_wire::secfs as bits;

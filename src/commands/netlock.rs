@@ -21,7 +21,7 @@
 //! (the dispatcher starts it before any command that may wait), so urgent bytes
 //! are answered.
 
-use super::{CmdError, CmdResult, DeniedOr, OrFailed, Reply};
+use super::{ArgOr, CmdError, CmdResult, DeniedOr, OrFailed, Reply};
 use crate::fsys::Kind;
 use crate::session::Session;
 use log::{info, warn};
@@ -31,7 +31,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant};
 use tfd_sys::{self as sys, OfdLock};
 use tfp_channel::ChannelError;
-use tfp_wire::netlock::{self, ArgError};
+use tfp_wire::netlock;
 use tfp_wire::Failed;
 
 /// Locks one session may hold at once (the reference's table has 8 slots, ids 0..7).
@@ -140,13 +140,6 @@ fn apply_timeout(s: &Session) {
     let _ = s.chan.stream().set_read_timeout(t);
 }
 
-fn lock_failed(e: ArgError, bad: Failed) -> Failed {
-    match e {
-        ArgError::Missing => Failed::MissingParameter,
-        _ => bad,
-    }
-}
-
 /// Opens an existing regular file for a lock; the path is confined like any
 /// other. Write access is needed (an exclusive fcntl lock needs a writable
 /// descriptor, as in the reference).
@@ -166,7 +159,7 @@ fn open_lockable(s: &Session, path: &[u8], bad: Failed) -> Result<(File, libc::s
 }
 
 fn netlock_common(s: &mut Session, arg: &[u8], wait: bool) -> CmdResult {
-    let a = netlock::parse_lock(arg).map_err(|e| lock_failed(e, Failed::NetLock))?;
+    let a = netlock::parse_lock(arg).arg_or(Failed::NetLock)?;
     let Some(slot) = s.netlocks().slots.iter().position(Option::is_none) else {
         info!("{} NETLOCK refused: all {MAX_LOCKS} locks held", s.peer);
         return Err(Failed::NetLock.into());
@@ -245,7 +238,7 @@ fn mutex_file(s: &Session, path: &[u8]) -> Result<File, CmdError> {
 /// empty (the token is then written and synced, so it outlives a crash) or
 /// already holds exactly the token.
 pub fn netmutacq_try(s: &mut Session, arg: &[u8]) -> CmdResult {
-    let a = netlock::parse_mut(arg).map_err(|e| lock_failed(e, Failed::NetMut))?;
+    let a = netlock::parse_mut(arg).arg_or(Failed::NetMut)?;
     let mut f = mutex_file(s, a.path)?;
     let content = content_upto(&mut f, netlock::MAX_TOKEN).or_failed(Failed::NetMut)?;
     match content {
@@ -273,7 +266,7 @@ pub fn netmutacq_try(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// `NETMUTREL <path> <token>`: empties the file when it is empty or holds
 /// exactly the token.
 pub fn netmutrel(s: &mut Session, arg: &[u8]) -> CmdResult {
-    let a = netlock::parse_mut(arg).map_err(|e| lock_failed(e, Failed::NetMut))?;
+    let a = netlock::parse_mut(arg).arg_or(Failed::NetMut)?;
     let mut f = mutex_file(s, a.path)?;
     let content = content_upto(&mut f, netlock::MAX_TOKEN).or_failed(Failed::NetMut)?;
     match content {
