@@ -39,7 +39,7 @@ pub fn keepalive(s: &mut Session, arg: &[u8]) -> CmdResult {
 
 /// `PROCKEY` → `OK /<32 hex>`: an unguessable key for the UDP probes.
 pub fn prockey(s: &mut Session, _arg: &[u8]) -> CmdResult {
-    Ok(Reply::Data(registry::key_string(&s.live.key).into_bytes()))
+    Ok(Reply::Data(registry::key_string(&s.live().key).into_bytes()))
 }
 
 /// `NIGMA <n>`: a new session key of n bytes (≥ 8, a multiple of 4) from the OS

@@ -114,7 +114,7 @@ pub struct Session {
     /// ADDNTFY registrations, in order (their index is the notification's).
     ntfy: Vec<commands::notify::Registration>,
     /// Registry slot and PROCKEY.
-    pub live: liveness::Liveness,
+    live: liveness::Liveness,
     /// The socket for the OOB thread, until the thread is started (see
     /// [`Session::ensure_oob_thread`]).
     oob_pending: Option<TcpStream>,
@@ -131,7 +131,7 @@ pub struct Session {
     /// NETLOCK slots (released with their descriptors when the session ends).
     netlocks: commands::netlock::Locks,
     /// What TFDSECURE needs from the handshake (the pre-shared key).
-    pub secure: commands::transport::SecureState,
+    secure: commands::transport::SecureState,
     /// RUNBASH's script host (process 1 of a PID namespace of its own), started
     /// before the chroot when `runbash` is on; None otherwise.
     pub script_host: Option<crate::sandbox::Host>,
@@ -171,6 +171,17 @@ impl Session {
     /// TFDSTAGEPUT's running hash, for TFDSTAGEDONE.
     pub fn stage_sum_mut(&mut self) -> &mut Option<commands::stage::InFlight> {
         &mut self.stage_sum
+    }
+
+    /// The registry slot and PROCKEY's key (PROCKEY, the quota's ledger).
+    pub fn live(&self) -> &liveness::Liveness {
+        &self.live
+    }
+
+    /// What TFDSECURE needs from the handshake (the pre-shared key, which
+    /// TFDSECURE forgets once used).
+    pub fn secure_mut(&mut self) -> &mut commands::transport::SecureState {
+        &mut self.secure
     }
 
     /// The session's bandwidth limits (None: no `rate_limit_*` set).
