@@ -5,7 +5,7 @@
 //! policy is [`crate::auth::login_throttle`]'s; LOGIN adds the metrics and the
 //! refusal's words.
 
-use super::{CmdResult, Gate, Reply};
+use super::{denied_or, CmdResult, Gate, OrFailed, Reply};
 use crate::auth::login_throttle::{refusal_text, Attempt};
 use crate::auth::names;
 use crate::auth::shared_state::SharedThrottle;
@@ -15,7 +15,7 @@ use crate::fsys::{FsError, Kind, RelPath, Root};
 use crate::services::metrics::Counter;
 use crate::session::identity::{self, SwitchError, Target};
 use crate::session::jail;
-use crate::session::{denied_or, Session, Stage};
+use crate::session::{Session, Stage};
 use log::{error, info, warn};
 use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
@@ -242,7 +242,7 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
         if deferred { ", switching at INJAIL" } else { "" }
     );
     s.user = entry.name.clone();
-    if let Some(p) = &s.pace {
+    if let Some(p) = s.pace() {
         p.set_user(&s.user);
     }
     s.auth.quota = quota;
@@ -266,7 +266,7 @@ fn enter_user_jail(
     deferred: bool,
 ) -> Result<Result<bool, CmdResult>, Failed> {
     let peer = s.peer;
-    let p = RelPath::parse(jail.as_bytes()).map_err(|_| Failed::JailAcl)?;
+    let p = RelPath::parse(jail.as_bytes()).or_failed(Failed::JailAcl)?;
     let trusted = jail::trusted_owner();
     let as_root = sys::geteuid() == 0;
     let opened = identity::with_rights_of(Some(id).filter(|_| as_root), || {
@@ -501,7 +501,7 @@ pub fn chmod(s: &mut Session, arg: &[u8]) -> CmdResult {
         Err(FsError::NotFound) | Err(FsError::NotDir) => return Err(Failed::NoSuchFile.into()),
         Err(e) => return Err(denied_or(e, Failed::Chmod).into()),
     };
-    let st = sys::fstat(fd.as_fd()).map_err(|_| Failed::Chmod)?;
+    let st = sys::fstat(fd.as_fd()).or_failed(Failed::Chmod)?;
     if mode & 0o4000 != 0 || (mode & 0o2000 != 0 && Kind::of(&st) != Kind::Dir) {
         info!("{} CHMOD {mode:o} refused: set-id bits", s.peer);
         return Err(Failed::Chmod.into());

@@ -1,7 +1,7 @@
 //! KEEPALIVE, PROCKEY, NIGMA and TLB: the commands about the connection itself
 //! rather than files.
 
-use super::{CmdResult, Reply};
+use super::{CmdResult, OrFailed, Reply};
 use crate::services::registry;
 use crate::session::liveness::{set_keepalive, Keepalive};
 use crate::session::Session;
@@ -39,7 +39,7 @@ pub fn keepalive(s: &mut Session, arg: &[u8]) -> CmdResult {
 
 /// `PROCKEY` → `OK /<32 hex>`: an unguessable key for the UDP probes.
 pub fn prockey(s: &mut Session, _arg: &[u8]) -> CmdResult {
-    Ok(Reply::Data(registry::key_string(&s.live.key).into_bytes()))
+    Ok(Reply::Data(registry::key_string(&s.live().key).into_bytes()))
 }
 
 /// `NIGMA <n>`: a new session key of n bytes (≥ 8, a multiple of 4) from the OS
@@ -51,7 +51,7 @@ pub fn nigma(s: &mut Session, arg: &[u8]) -> CmdResult {
         return Err(Failed::Nigma.into());
     }
     let mut key = vec![0u8; n as usize];
-    getrandom::getrandom(&mut key).map_err(|_| Failed::Nigma)?;
+    getrandom::getrandom(&mut key).or_failed(Failed::Nigma)?;
     s.chan.tx.send_frame(b"OK")?;
     s.chan.tx.send_units(&[&(n as i32).to_be_bytes(), &key])?;
     s.chan.tx.set_cipher(Cipher::new(&key));

@@ -3,9 +3,9 @@
 //! [`crate::fsys::Root`]; replies follow the document and wire-notes §3, with the
 //! reference's false statuses fixed (decisions.md).
 
-use super::{CmdError, CmdResult, Reply};
-use crate::fsys::{walk, FsError, Kind, RelPath, MAX_NAME};
-use crate::session::{denied_or, Session};
+use super::{denied_or, CmdError, CmdResult, DeniedOr, OrFailed, Reply};
+use crate::fsys::{walk, FsError, IntoFs, Kind, RelPath, MAX_NAME};
+use crate::session::Session;
 use log::{info, warn};
 use sha2::{Digest, Sha256};
 use std::fs::File;
@@ -29,8 +29,8 @@ pub fn mkdir(s: &mut Session, arg: &[u8]) -> CmdResult {
         return Err(Failed::DirExists.into());
     }
     s.check_lock_parent(&p)?;
-    let (dir, name) = s.root.parent_new(&p).map_err(|e| denied_or(e, Failed::AccessDenied))?;
-    match sys::mkdirat(dir.as_fd(), &name, 0o755).map_err(FsError::from) {
+    let (dir, name) = s.root.parent_new(&p).denied_or(Failed::AccessDenied)?;
+    match sys::mkdirat(dir.as_fd(), &name, 0o755).into_fs() {
         Ok(()) => Ok(Reply::Ok),
         Err(FsError::Exists) => Err(Failed::DirExists.into()),
         Err(_) => Err(Failed::AccessDenied.into()),
@@ -94,7 +94,7 @@ fn make_levels(s: &Session, p: &RelPath, made: &mut usize) -> CmdResult {
             }
             s.check_lock_dir(&at.parent())?;
         }
-        match sys::mkdirat(dir.as_fd(), &name, 0o755).map_err(FsError::from) {
+        match sys::mkdirat(dir.as_fd(), &name, 0o755).into_fs() {
             Ok(()) => *made += 1,
             Err(FsError::Exists) => {}
             Err(FsError::Escape) => return Err(Failed::AccessDenied.into()),
@@ -127,8 +127,8 @@ pub fn del(s: &mut Session, arg: &[u8]) -> CmdResult {
     if Kind::of(&st) == Kind::Dir {
         return Err(Failed::IsDirectory.into());
     }
-    let (dir, name) = s.root.parent(&p).map_err(|e| denied_or(e, Failed::NoSuchFile))?;
-    match sys::unlinkat(dir.as_fd(), &name, false).map_err(FsError::from) {
+    let (dir, name) = s.root.parent(&p).denied_or(Failed::NoSuchFile)?;
+    match sys::unlinkat(dir.as_fd(), &name, false).into_fs() {
         Ok(()) => Ok(Reply::Ok),
         Err(FsError::NotFound) => Err(Failed::NoSuchFile.into()),
         Err(e) if e.is_denied() => Err(Failed::AccessDenied.into()),
@@ -167,7 +167,7 @@ pub fn rmdir(s: &mut Session, arg: &[u8]) -> CmdResult {
         );
         return Err(Failed::DirStillExists.into());
     }
-    let (dir, name) = s.root.parent(&p).map_err(|e| denied_or(e, Failed::AccessDenied))?;
+    let (dir, name) = s.root.parent(&p).denied_or(Failed::AccessDenied)?;
     walk::remove_tree(dir.as_fd(), &name, true, &mut budget);
     if sys::fstatat(dir.as_fd(), &name, false).is_ok() {
         return Err(Failed::DirStillExists.into());
@@ -203,7 +203,7 @@ pub fn copy(s: &mut Session, arg: &[u8]) -> CmdResult {
         super::quota::refused(s, "COPY");
         return Err(Failed::Quota.into());
     }
-    let (dir, name) = s.root.parent_new(&dst).map_err(|e| denied_or(e, Failed::CopyError))?;
+    let (dir, name) = s.root.parent_new(&dst).denied_or(Failed::CopyError)?;
     match walk::copy_file(&file, dir.as_fd(), &name, st.st_mode) {
         Ok(_) => {
             super::quota::settle(&mut budget);
@@ -228,9 +228,7 @@ pub fn touch(s: &mut Session, arg: &[u8]) -> CmdResult {
         Ok(x) => x,
         Err(e) => return Err(denied_or(e, Failed::CreateFile).into()),
     };
-    match sys::openat_nofollow(dir.as_fd(), &name, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, 0o644)
-        .map_err(FsError::from)
-    {
+    match sys::openat_nofollow(dir.as_fd(), &name, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, 0o644).into_fs() {
         Ok(_) => Ok(Reply::Ok),
         Err(FsError::Exists) => Err(Failed::FileExists.into()),
         Err(e) => Err(denied_or(e, Failed::CreateFile).into()),
@@ -277,8 +275,8 @@ pub fn fupd(s: &mut Session, arg: &[u8]) -> CmdResult {
     let fd = s
         .open(&p, libc::O_RDONLY | flags, 0)
         .or_else(|_| s.open(&p, libc::O_WRONLY | flags, 0))
-        .map_err(|e| denied_or(e, Failed::TimestampUpdate))?;
-    sys::touch_now(fd.as_fd()).map_err(|_| Failed::TimestampUpdate)?;
+        .denied_or(Failed::TimestampUpdate)?;
+    sys::touch_now(fd.as_fd()).or_failed(Failed::TimestampUpdate)?;
     Ok(Reply::Ok)
 }
 
@@ -308,12 +306,9 @@ pub fn cpdir(s: &mut Session, arg: &[u8]) -> CmdResult {
             return Err(Failed::Quota.into());
         }
     }
-    let (dir, name) = s
-        .root
-        .parent_new(&dst)
-        .map_err(|e| denied_or(e, Failed::ReplicateTree))?;
+    let (dir, name) = s.root.parent_new(&dst).denied_or(Failed::ReplicateTree)?;
     // the path check above misses links: compare inodes up the destination's chain
-    let src_st = sys::fstat(fd.as_fd()).map_err(|_| Failed::ReplicateTree)?;
+    let src_st = sys::fstat(fd.as_fd()).or_failed(Failed::ReplicateTree)?;
     if s.root.dir_is_within(dir.as_fd(), (src_st.st_dev, src_st.st_ino)) {
         return Err(Failed::ReplicateTree.into());
     }
@@ -344,9 +339,9 @@ pub fn renam(s: &mut Session, arg: &[u8]) -> CmdResult {
         _ => s.check_lock_parent(&old)?,
     }
     s.check_lock_parent(&new)?;
-    let (od, on) = s.root.parent(&old).map_err(|e| denied_or(e, Failed::Rename))?;
-    let (nd, nn) = s.root.parent_new(&new).map_err(|e| denied_or(e, Failed::Rename))?;
-    match sys::renameat2(od.as_fd(), &on, nd.as_fd(), &nn, false).map_err(FsError::from) {
+    let (od, on) = s.root.parent(&old).denied_or(Failed::Rename)?;
+    let (nd, nn) = s.root.parent_new(&new).denied_or(Failed::Rename)?;
+    match sys::renameat2(od.as_fd(), &on, nd.as_fd(), &nn, false).into_fs() {
         Ok(()) => Ok(Reply::Ok),
         Err(FsError::Access) => Err(Failed::AccessDenied.into()),
         Err(_) => Err(Failed::Rename.into()),

@@ -15,16 +15,18 @@
 use super::netlock::LockWait;
 use super::{CmdError, CmdResult, Reply};
 use crate::fsys::upload::Upload;
-use crate::fsys::RelPath;
+use crate::fsys::{FsError, RelPath};
 use crate::session::Session;
 use log::info;
 use sha2::{Digest, Sha256};
+use std::fmt;
 use std::fs::File;
-use std::io::Read;
+use std::io::{self, Read};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
 use tfd_sys::{self as sys, OfdLock};
 use tfp_channel::PartFrame;
+use tfp_wire::Failed;
 
 /// Longest wait for a file locked by someone else (a NETLOCK holder, another
 /// INTWRITE) before answering −1.
@@ -37,47 +39,108 @@ fn hex_hash(h: Sha256) -> [u8; HASH_LEN] {
     tfp_wire::sha256_text(&h.finalize().into())
 }
 
+/// Why INTREAD or INTWRITE answered −1. Only logged, never sent (the
+/// document's answer is the single −1), so a kind is its words in the log
+/// line; the `From` impls let each step say `?`.
+#[derive(Debug)]
+enum Minus {
+    /// A reason in fixed words.
+    Said(&'static str),
+    /// The session refused the path ([`Session::path`]) or found its
+    /// directory LOCKed ([`Session::check_lock_parent`]).
+    Refused(Failed),
+    /// The file system's answer for the path.
+    Fs(FsError),
+    /// Reading or cloning the file.
+    Io(io::Error),
+    /// The lock failed for a reason other than a holder.
+    Lock(io::Error),
+    /// The file's size, above `intrw_max`.
+    TooBig(i64, u64),
+    /// The file grew above `intrw_max` while read.
+    Grew(u64),
+    /// A negative size announced.
+    Negative(i32),
+    /// The payload announced, above `intrw_max`.
+    Payload(usize),
+    /// A step on the temporary file, named.
+    Temp(&'static str, FsError),
+}
+
+impl fmt::Display for Minus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Minus::Said(why) => f.write_str(why),
+            Minus::Refused(Failed::Locked) => f.write_str("directory locked"),
+            Minus::Refused(_) => f.write_str("path refused"),
+            Minus::Fs(e) => write!(f, "{e}"),
+            Minus::Io(e) => write!(f, "{e}"),
+            Minus::Lock(e) => write!(f, "the lock failed: {e}"),
+            Minus::TooBig(size, max) => write!(f, "{size} bytes, above intrw_max {max}"),
+            Minus::Grew(max) => write!(f, "grew above intrw_max {max}"),
+            Minus::Negative(size) => write!(f, "negative size {size}"),
+            Minus::Payload(n) => write!(f, "{n} bytes, above intrw_max"),
+            Minus::Temp(what, e) => write!(f, "{what}: {e}"),
+        }
+    }
+}
+
+impl From<Failed> for Minus {
+    fn from(f: Failed) -> Self {
+        Minus::Refused(f)
+    }
+}
+
+impl From<FsError> for Minus {
+    fn from(e: FsError) -> Self {
+        Minus::Fs(e)
+    }
+}
+
+impl From<io::Error> for Minus {
+    fn from(e: io::Error) -> Self {
+        Minus::Io(e)
+    }
+}
+
 /// The lock step of INTREAD and INTWRITE: waits at most [`LOCK_WAIT`] (watching
 /// the client). Only a conflicting holder reads as "locked by another holder";
 /// any other error of the lock (ESTALE, EIO, ENOLCK…) is reported as itself,
 /// with its errno, in the reason the caller logs.
-fn lock_step(fd: &OwnedFd, what: OfdLock, client: Option<BorrowedFd<'_>>) -> Result<(), String> {
+fn lock_step(fd: &OwnedFd, what: OfdLock, client: Option<BorrowedFd<'_>>) -> Result<(), Minus> {
     match super::netlock::wait_lock(fd, what, LOCK_WAIT, client) {
         Ok(LockWait::Got) => Ok(()),
-        Ok(LockWait::Held) => Err("locked by another holder".into()),
-        Ok(LockWait::ClientGone) => Err("the client left while waiting for the lock".into()),
-        Err(e) => Err(format!("the lock failed: {e}")),
+        Ok(LockWait::Held) => Err(Minus::Said("locked by another holder")),
+        Ok(LockWait::ClientGone) => Err(Minus::Said("the client left while waiting for the lock")),
+        Err(e) => Err(Minus::Lock(e)),
     }
 }
 
 /// A regular file inside the root, opened with `flags`.
-fn open_file(s: &Session, p: &RelPath, flags: i32) -> Result<(OwnedFd, libc::stat), String> {
+fn open_file(s: &Session, p: &RelPath, flags: i32) -> Result<(OwnedFd, libc::stat), Minus> {
     if p.is_root() {
-        return Err("the root is not a file".into());
+        return Err(Minus::Said("the root is not a file"));
     }
     // the one way commands open a file's data: never blocking on a FIFO or a
     // device, anything but a regular file refused, then blocking I/O again; a
     // stale handle (another node replaced the file) is pinned and judged again
-    let (file, st) = s.open_file(p, flags, 0).map_err(|e| e.to_string())?;
+    let (file, st) = s.open_file(p, flags, 0)?;
     Ok((OwnedFd::from(file), st))
 }
 
 /// The file's whole content if it is at most `max` bytes, under a shared lock.
-fn snapshot(s: &Session, arg: &[u8]) -> Result<Vec<u8>, String> {
-    let p = s.path(arg).map_err(|_| "path refused".to_string())?;
+fn snapshot(s: &Session, arg: &[u8]) -> Result<Vec<u8>, Minus> {
+    let p = s.path(arg)?;
     let (fd, st) = open_file(s, &p, libc::O_RDONLY)?;
     let max = s.ctx.cfg.intrw_max;
     if st.st_size.max(0) as u64 > max {
-        return Err(format!("{} bytes, above intrw_max {max}", st.st_size));
+        return Err(Minus::TooBig(st.st_size, max));
     }
     lock_step(&fd, OfdLock::Shared, Some(s.chan.stream().as_fd()))?;
     let mut data = Vec::with_capacity(st.st_size.max(0) as usize);
-    File::from(fd)
-        .take(max + 1)
-        .read_to_end(&mut data)
-        .map_err(|e| e.to_string())?;
+    File::from(fd).take(max + 1).read_to_end(&mut data)?;
     if data.len() as u64 > max {
-        return Err(format!("grew above intrw_max {max}"));
+        return Err(Minus::Grew(max));
     }
     Ok(data)
 }
@@ -128,12 +191,12 @@ pub fn intwrite(s: &mut Session, arg: &[u8]) -> CmdResult {
 
 /// Receives the payload (always all of it, so the stream stays in step) and
 /// swaps it in if everything holds. The outer error is a broken connection.
-fn receive_and_swap(s: &mut Session, arg: &[u8], expected: &[u8], size: i32) -> Result<Result<(), String>, CmdError> {
+fn receive_and_swap(s: &mut Session, arg: &[u8], expected: &[u8], size: i32) -> Result<Result<(), Minus>, CmdError> {
     // a negative size announces no payload
     let len = usize::try_from(size).ok();
     let prepared = match len {
-        None => Err(format!("negative size {size}")),
-        Some(n) if n as u64 > s.ctx.cfg.intrw_max => Err(format!("{n} bytes, above intrw_max")),
+        None => Err(Minus::Negative(size)),
+        Some(n) if n as u64 > s.ctx.cfg.intrw_max => Err(Minus::Payload(n)),
         Some(n) => prepare(s, arg, n as u64),
     };
     let Some(len) = len else {
@@ -146,7 +209,7 @@ fn receive_and_swap(s: &mut Session, arg: &[u8], expected: &[u8], size: i32) -> 
         let n = s.chan.rx.read_frame_part(&mut part, &mut buf)?;
         if let Ok(w) = state.as_mut() {
             if let Err(e) = w.up.write(&buf[..n]) {
-                state = Err(format!("writing the temporary file: {e}"));
+                state = Err(Minus::Temp("writing the temporary file", e));
             }
         }
     }
@@ -166,16 +229,16 @@ struct Pending {
     budget: Option<super::quota::Budget>,
 }
 
-fn prepare(s: &Session, arg: &[u8], len: u64) -> Result<Pending, String> {
-    let p = s.path(arg).map_err(|_| "path refused".to_string())?;
-    s.check_lock_parent(&p).map_err(|_| "directory locked".to_string())?;
+fn prepare(s: &Session, arg: &[u8], len: u64) -> Result<Pending, Minus> {
+    let p = s.path(arg)?;
+    s.check_lock_parent(&p)?;
     let (target, st) = open_file(s, &p, libc::O_RDWR)?;
     let mut budget = super::quota::budget(s, Some(&p));
     if !super::quota::reserve(&mut budget, len) {
         super::quota::refused(s, "INTWRITE");
-        return Err("quota".into());
+        return Err(Minus::Said("quota"));
     }
-    let up = Upload::begin(&s.root, &p, 0, s.ctx.cfg.sync_uploads).map_err(|e| format!("temporary file: {e}"))?;
+    let up = Upload::begin(&s.root, &p, 0, s.ctx.cfg.sync_uploads).map_err(|e| Minus::Temp("temporary file", e))?;
     Ok(Pending {
         p,
         target,
@@ -185,27 +248,27 @@ fn prepare(s: &Session, arg: &[u8], len: u64) -> Result<Pending, String> {
     })
 }
 
-fn swap(s: &Session, mut w: Pending, expected: &[u8]) -> Result<(), String> {
+fn swap(s: &Session, mut w: Pending, expected: &[u8]) -> Result<(), Minus> {
     lock_step(&w.target, OfdLock::Exclusive, Some(s.chan.stream().as_fd()))?;
     // the name must still hold the file we locked: another INTWRITE may have
     // replaced it while we waited, and its content is not what was hashed
-    let now = s.stat(&w.p).map_err(|e| e.to_string())?;
+    let now = s.stat(&w.p)?;
     if (now.st_dev, now.st_ino) != (w.st.st_dev, w.st.st_ino) {
-        return Err("replaced meanwhile".into());
+        return Err(Minus::Said("replaced meanwhile"));
     }
     let mut h = Sha256::new();
-    let mut f = File::from(w.target.try_clone().map_err(|e| e.to_string())?);
+    let mut f = File::from(w.target.try_clone()?);
     let mut buf = vec![0u8; 256 * 1024];
     loop {
         match f.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => h.update(&buf[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(e.into()),
         }
     }
     if !hex_hash(h).eq_ignore_ascii_case(expected) {
-        return Err("hash mismatch".into());
+        return Err(Minus::Said("hash mismatch"));
     }
     let owner = (sys::geteuid() == 0).then_some((w.st.st_uid, w.st.st_gid));
     // never the set-uid/set-gid bits: the replacement is new content (for a
@@ -213,8 +276,8 @@ fn swap(s: &Session, mut w: Pending, expected: &[u8]) -> Result<(), String> {
     // any write, and COPY and CHMOD never give them either
     let mode = w.st.st_mode & 0o7777 & !(libc::S_ISUID | libc::S_ISGID);
     w.up.finish_like(mode, owner)
-        .map_err(|e| format!("temporary file: {e}"))?;
-    w.up.commit(true).map_err(|e| format!("rename: {e}"))?;
+        .map_err(|e| Minus::Temp("temporary file", e))?;
+    w.up.commit(true).map_err(|e| Minus::Temp("rename", e))?;
     super::quota::settle(&mut w.budget);
     // the lock goes with the replaced file's descriptor
     drop(w.target);
@@ -236,7 +299,7 @@ mod tests {
         std::fs::write(&dir, b"x").unwrap();
         let fd = OwnedFd::from(File::open(&dir).unwrap());
         let t = std::time::Instant::now();
-        let why = lock_step(&fd, OfdLock::Exclusive, None).unwrap_err();
+        let why = lock_step(&fd, OfdLock::Exclusive, None).unwrap_err().to_string();
         let _ = std::fs::remove_file(&dir);
         assert!(
             t.elapsed() < Duration::from_secs(1),

@@ -29,10 +29,13 @@ pub mod transport;
 pub mod tz;
 pub mod xcmds;
 
+mod failure;
+
+pub(crate) use failure::no_room;
+pub use failure::{denied_or, ArgOr, CmdError, DeniedOr, OrFailed};
+
 use crate::session::Session;
-use tfp_channel::ChannelError;
 use tfp_wire::secfs as bits;
-use tfp_wire::Failed;
 
 /// What a handler produced when it did not fail.
 #[derive(Debug)]
@@ -49,47 +52,6 @@ pub enum Reply {
     Sent,
     /// End the session without a reply.
     Close,
-}
-
-/// Why a handler failed.
-#[derive(Debug)]
-pub enum CmdError {
-    /// Answer `FAILED <n> : <text>`; the session continues.
-    Failed(Failed),
-    /// Answer `FAILED <n> : <text>` with a text of its own: the code's meaning
-    /// for clients that read only the code, the real cause in plain words for
-    /// people (a LOGIN refused for a while is not a wrong password).
-    Told(Failed, String),
-    /// Answer the bare `FAILED ` the document lists for DEL's unexpected errors.
-    Bare(String),
-    /// The connection broke; the session ends.
-    Channel(ChannelError),
-}
-
-impl From<Failed> for CmdError {
-    fn from(f: Failed) -> Self {
-        CmdError::Failed(f)
-    }
-}
-
-impl From<ChannelError> for CmdError {
-    fn from(e: ChannelError) -> Self {
-        CmdError::Channel(e)
-    }
-}
-
-/// `FAILED 13` for an upload that found no room, with its cause in words: a
-/// full file system says so ([`tfp_wire::status::DISK_FULL`]), a file
-/// system quota keeps the code's own text ("Quota exceeded."). The code is
-/// the document's for either, so a reference client reads it as before.
-/// `None` when `e` is neither.
-pub(crate) fn no_room(e: &crate::fsys::FsError) -> Option<CmdError> {
-    use crate::fsys::FsError;
-    match e {
-        FsError::NoSpace => Some(CmdError::Told(Failed::Quota, tfp_wire::status::DISK_FULL.into())),
-        FsError::QuotaFull => Some(CmdError::Failed(Failed::Quota)),
-        _ => None,
-    }
 }
 
 /// A handler's result.

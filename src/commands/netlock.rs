@@ -21,7 +21,7 @@
 //! (the dispatcher starts it before any command that may wait), so urgent bytes
 //! are answered.
 
-use super::{CmdError, CmdResult, Reply};
+use super::{ArgOr, CmdError, CmdResult, DeniedOr, OrFailed, Reply};
 use crate::fsys::Kind;
 use crate::session::Session;
 use log::{info, warn};
@@ -31,7 +31,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant};
 use tfd_sys::{self as sys, OfdLock};
 use tfp_channel::ChannelError;
-use tfp_wire::netlock::{self, ArgError};
+use tfp_wire::netlock;
 use tfp_wire::Failed;
 
 /// Locks one session may hold at once (the reference's table has 8 slots, ids 0..7).
@@ -133,18 +133,11 @@ fn session_lock(s: &Session, fd: &OwnedFd, wait: Duration, cmd: &str, bad: Faile
 fn apply_timeout(s: &Session) {
     let idle = s.ctx.cfg.idle_timeout;
     let idle = (!idle.is_zero()).then_some(idle);
-    let t = match (s.netlocks.min_timeout(), idle) {
+    let t = match (s.netlocks().min_timeout(), idle) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
     let _ = s.chan.stream().set_read_timeout(t);
-}
-
-fn lock_failed(e: ArgError, bad: Failed) -> Failed {
-    match e {
-        ArgError::Missing => Failed::MissingParameter,
-        _ => bad,
-    }
 }
 
 /// Opens an existing regular file for a lock; the path is confined like any
@@ -157,8 +150,8 @@ fn open_lockable(s: &Session, path: &[u8], bad: Failed) -> Result<(File, libc::s
     }
     let fd = s
         .open(&p, libc::O_RDWR | libc::O_NOCTTY | libc::O_NONBLOCK, 0)
-        .map_err(|e| crate::session::denied_or(e, bad))?;
-    let st = sys::fstat(fd.as_fd()).map_err(|_| bad)?;
+        .denied_or(bad)?;
+    let st = sys::fstat(fd.as_fd()).or_failed(bad)?;
     if Kind::of(&st) != Kind::File {
         return Err(bad);
     }
@@ -166,14 +159,14 @@ fn open_lockable(s: &Session, path: &[u8], bad: Failed) -> Result<(File, libc::s
 }
 
 fn netlock_common(s: &mut Session, arg: &[u8], wait: bool) -> CmdResult {
-    let a = netlock::parse_lock(arg).map_err(|e| lock_failed(e, Failed::NetLock))?;
-    let Some(slot) = s.netlocks.slots.iter().position(Option::is_none) else {
+    let a = netlock::parse_lock(arg).arg_or(Failed::NetLock)?;
+    let Some(slot) = s.netlocks().slots.iter().position(Option::is_none) else {
         info!("{} NETLOCK refused: all {MAX_LOCKS} locks held", s.peer);
         return Err(Failed::NetLock.into());
     };
     let (file, st) = open_lockable(s, a.path, Failed::NetLock)?;
     let id = (st.st_dev, st.st_ino);
-    if s.netlocks.slots.iter().flatten().any(|h| h.id == id) {
+    if s.netlocks().slots.iter().flatten().any(|h| h.id == id) {
         return Err(Failed::NetLock.into());
     }
     let fd = OwnedFd::from(file);
@@ -189,7 +182,7 @@ fn netlock_common(s: &mut Session, arg: &[u8], wait: bool) -> CmdResult {
     if !got {
         return Err(Failed::NetLock.into());
     }
-    s.netlocks.slots[slot] = Some(Held { fd, id, timeout });
+    s.netlocks_mut().slots[slot] = Some(Held { fd, id, timeout });
     apply_timeout(s);
     info!(
         "{} NETLOCK {slot} on {:?} timeout={}s",
@@ -212,8 +205,8 @@ pub fn netlock_try(s: &mut Session, arg: &[u8]) -> CmdResult {
 
 /// `NETUNLOCK <lock-id>`.
 pub fn netunlock(s: &mut Session, arg: &[u8]) -> CmdResult {
-    let id = netlock::parse_id(arg, MAX_LOCKS).map_err(|_| Failed::NetLock)?;
-    let held = s.netlocks.slots[id].take().ok_or(Failed::NetLock)?;
+    let id = netlock::parse_id(arg, MAX_LOCKS).or_failed(Failed::NetLock)?;
+    let held = s.netlocks_mut().slots[id].take().ok_or(Failed::NetLock)?;
     // closing the only descriptor of the description releases the lock; unlock
     // first anyway so nothing depends on when the descriptor is dropped
     let _ = sys::ofd_setlk(held.fd.as_fd(), OfdLock::Unlock);
@@ -245,9 +238,9 @@ fn mutex_file(s: &Session, path: &[u8]) -> Result<File, CmdError> {
 /// empty (the token is then written and synced, so it outlives a crash) or
 /// already holds exactly the token.
 pub fn netmutacq_try(s: &mut Session, arg: &[u8]) -> CmdResult {
-    let a = netlock::parse_mut(arg).map_err(|e| lock_failed(e, Failed::NetMut))?;
+    let a = netlock::parse_mut(arg).arg_or(Failed::NetMut)?;
     let mut f = mutex_file(s, a.path)?;
-    let content = content_upto(&mut f, netlock::MAX_TOKEN).map_err(|_| Failed::NetMut)?;
+    let content = content_upto(&mut f, netlock::MAX_TOKEN).or_failed(Failed::NetMut)?;
     match content {
         Some(c) if c.is_empty() => {
             f.seek(SeekFrom::Start(0))
@@ -273,13 +266,13 @@ pub fn netmutacq_try(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// `NETMUTREL <path> <token>`: empties the file when it is empty or holds
 /// exactly the token.
 pub fn netmutrel(s: &mut Session, arg: &[u8]) -> CmdResult {
-    let a = netlock::parse_mut(arg).map_err(|e| lock_failed(e, Failed::NetMut))?;
+    let a = netlock::parse_mut(arg).arg_or(Failed::NetMut)?;
     let mut f = mutex_file(s, a.path)?;
-    let content = content_upto(&mut f, netlock::MAX_TOKEN).map_err(|_| Failed::NetMut)?;
+    let content = content_upto(&mut f, netlock::MAX_TOKEN).or_failed(Failed::NetMut)?;
     match content {
         Some(c) if c.is_empty() => {}
         Some(c) if c == a.token => {
-            f.set_len(0).and_then(|_| f.sync_data()).map_err(|_| Failed::NetMut)?;
+            f.set_len(0).and_then(|_| f.sync_data()).or_failed(Failed::NetMut)?;
         }
         _ => return Err(Failed::NetMut.into()),
     }

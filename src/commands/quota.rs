@@ -99,7 +99,7 @@ pub fn budget(s: &Session, replacing: Option<&RelPath>) -> Option<Budget> {
     }
     Some(Budget {
         reg,
-        slot: s.live.slot,
+        slot: s.live().slot,
         key,
         limit: q.limit,
         base: used,

@@ -22,11 +22,11 @@
 //! run, and every process it leaves is killed when it ends. The reply is `OK <ending>\n<output>` (see [`reply`]); each run is
 //! logged with user, path, ending, duration and output size, never the output.
 
-use super::{CmdError, CmdResult, Reply};
+use super::{denied_or, CmdError, CmdResult, OrFailed, Reply};
 use crate::config::RunBash;
 use crate::fsys::{FsError, RelPath};
 use crate::sandbox::{self, Limits, Outcome};
-use crate::session::{denied_or, Session};
+use crate::session::Session;
 use log::{info, warn};
 use std::ffi::OsStr;
 use std::io::Read;
@@ -107,7 +107,7 @@ fn read_script(s: &Session, p: &RelPath) -> Result<Vec<u8>, Failed> {
     let mut text = Vec::new();
     file.take(MAX_SCRIPT + 1)
         .read_to_end(&mut text)
-        .map_err(|_| Failed::RunBash)?;
+        .or_failed(Failed::RunBash)?;
     if text.len() as u64 > MAX_SCRIPT || text.contains(&0) {
         info!(
             "{} RUNBASH {}: too large or holds a NUL byte",

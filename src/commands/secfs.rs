@@ -3,14 +3,14 @@
 //! directory. The checks every other command meets live in the session's path
 //! resolution (see [`SecfsState`]); the files in [`crate::fsys::secfs`].
 
-use super::{CmdResult, Reply, Tfpsfs};
+use super::{denied_or, ArgOr, CmdResult, DeniedOr, Reply, Tfpsfs};
 use crate::fsys::{is_secure_name, secfs, walk, FsError, Kind, RelPath, Root};
-use crate::session::{denied_or, Session};
+use crate::session::Session;
 use log::{info, warn};
 use std::cell::{Cell, RefCell};
 use std::os::fd::{AsFd, OwnedFd};
 use tfd_sys as sys;
-use tfp_wire::secfs::{self as fmt, ArgError};
+use tfp_wire::secfs as fmt;
 use tfp_wire::{command, Failed};
 
 /// A session's TFPSFS state: its identity and the rule of the command running.
@@ -114,18 +114,7 @@ pub fn setfsid(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// naming metadata is `FAILED 1`, anything but a directory is `otherwise`.
 fn managed_dir(s: &Session, path: &[u8], otherwise: Failed) -> Result<OwnedFd, Failed> {
     let p = s.path(path)?;
-    match s.root.dir_handle(&p) {
-        Ok(d) => Ok(d),
-        Err(e) if e.is_denied() => Err(Failed::AccessDenied),
-        Err(_) => Err(otherwise),
-    }
-}
-
-fn arg_failure(e: ArgError, own: Failed) -> Failed {
-    match e {
-        ArgError::Missing => Failed::MissingParameter,
-        _ => own,
-    }
+    s.root.dir_handle(&p).denied_or(otherwise)
 }
 
 /// `SETFSPERM <id>:<mask> <dir>`: the first entry of a directory makes it secure
@@ -137,7 +126,7 @@ fn arg_failure(e: ArgError, own: Failed) -> Failed {
 /// the system user owning the directory (or root) may set it: another user of a
 /// shared, sticky directory cannot lock its other users out of their own files.
 pub fn setfsperm(s: &mut Session, arg: &[u8]) -> CmdResult {
-    let (id, mask, path) = fmt::parse_setfsperm(arg).map_err(|e| arg_failure(e, Failed::SetFsPerm))?;
+    let (id, mask, path) = fmt::parse_setfsperm(arg).arg_or(Failed::SetFsPerm)?;
     let dir = managed_dir(s, path, Failed::SetFsPerm)?;
     let me = s.secfs.id();
     let euid = sys::geteuid();
@@ -163,7 +152,7 @@ pub fn setfsperm(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// session's own entry to hold REMPERM. Removing an identity without an entry
 /// is OK, as the reference answers.
 pub fn remfsperm(s: &mut Session, arg: &[u8]) -> CmdResult {
-    let (id, path) = fmt::split_id(arg).map_err(|e| arg_failure(e, Failed::RemFsPerm))?;
+    let (id, path) = fmt::split_id(arg).arg_or(Failed::RemFsPerm)?;
     let dir = managed_dir(s, path, Failed::RemFsPerm)?;
     if !secfs::is_secure(dir.as_fd()) {
         return Err(Failed::RemFsPerm.into());
@@ -186,7 +175,7 @@ pub fn remfsperm(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// `GETFSPERM <id> <dir>` → `OK <mask>`; an identity without an entry, or a
 /// directory outside the domain, reads `OK 0` (as the reference answers).
 pub fn getfsperm(s: &mut Session, arg: &[u8]) -> CmdResult {
-    let (id, path) = fmt::split_id(arg).map_err(|e| arg_failure(e, Failed::GetFsPerm))?;
+    let (id, path) = fmt::split_id(arg).arg_or(Failed::GetFsPerm)?;
     let dir = managed_dir(s, path, Failed::GetFsPerm)?;
     let perms = secfs::load(dir.as_fd()).map_err(|e| {
         warn!("{} GETFSPERM: unreadable metadata: {e}", s.peer);
@@ -235,7 +224,7 @@ pub fn rmsecdir(s: &mut Session, arg: &[u8]) -> CmdResult {
         info!("{} RMSECDIR refused: token not found", s.peer);
         return Err(Failed::RmSecDir.into());
     }
-    let (parent, name) = s.root.parent(&p).map_err(|e| denied_or(e, Failed::RmSecDir))?;
+    let (parent, name) = s.root.parent(&p).denied_or(Failed::RmSecDir)?;
     let mut budget = s.ctx.cfg.walk_limit;
     let r = walk::remove_tree(parent.as_fd(), &name, false, &mut budget);
     if sys::fstatat(parent.as_fd(), &name, false).is_ok() {

@@ -1,7 +1,7 @@
 //! DATE, UDATE, NDATE, DATEF, DTOF, FTOD. All UTC; the calendar arithmetic is
 //! pure ([`tfp_wire::date`]: no libc time zone state), so it cannot be skewed by TZ.
 
-use super::{CmdResult, Reply};
+use super::{CmdResult, OrFailed, Reply};
 use crate::session::Session;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tfp_wire::date::{format_utc, parse_utc};
@@ -55,7 +55,7 @@ pub fn ftod(_s: &mut Session, arg: &[u8]) -> CmdResult {
     if arg.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Failed::MissingParameter.into());
     }
-    let s = std::str::from_utf8(arg).map_err(|_| Failed::DateNotRepresentable)?;
+    let s = std::str::from_utf8(arg).or_failed(Failed::DateNotRepresentable)?;
     let ts = parse_utc(s).ok_or(Failed::DateNotRepresentable)?;
     Ok(Reply::Data(ts.to_string().into_bytes()))
 }

@@ -81,7 +81,7 @@ pub fn tfdsecure(s: &mut Session, arg: &[u8]) -> CmdResult {
     let Some(suite) = Suite::from_name(name) else {
         return decline(s, "unknown protocol name");
     };
-    let Some(psk) = s.secure.psk else {
+    let Some(psk) = s.secure_mut().psk else {
         return decline(s, "no session key to bind to");
     };
     let resp = match Responder::read(suite, PROLOGUE, &psk, msg1) {
@@ -98,7 +98,7 @@ pub fn tfdsecure(s: &mut Session, arg: &[u8]) -> CmdResult {
         Ok(t) => t,
         Err(e) => return refuse(s, &format!("message 2: {e}")),
     };
-    s.secure.forget();
+    s.secure_mut().forget();
     s.chan.tx.send_frame_parts(&[b"OK ", &msg2])?;
     s.chan.tx.start_sealing(Sealer::new(t.send, REKEY_AFTER));
     s.chan.rx.start_opening(Opener::new(t.recv), Some(t.h));

@@ -18,9 +18,9 @@
 //!   made hard links), counted against the session's quota like COPY and CPDIR:
 //!   the copies stop at the first one that would not fit (logged).
 
-use super::{quota, CmdResult, Reply};
-use crate::fsys::{cname, walk, FsError, Kind, RelPath, MAX_NAME};
-use crate::session::{denied_or, Session};
+use super::{denied_or, quota, CmdResult, DeniedOr, OrFailed, Reply};
+use crate::fsys::{cname, walk, FsError, IntoFs, Kind, RelPath, MAX_NAME};
+use crate::session::Session;
 use log::{debug, info, warn};
 use std::ffi::{CStr, CString};
 use std::io::{Seek, SeekFrom};
@@ -49,7 +49,7 @@ fn new_name(s: &Session, name: &[u8]) -> Result<CString, Failed> {
         debug!("{} X-command: invalid new name", s.peer);
         return Err(Failed::AccessDenied);
     }
-    cname(name).map_err(|_| Failed::AccessDenied)
+    cname(name).or_failed(Failed::AccessDenied)
 }
 
 /// A match pattern, normalised like a path (`..` may not climb out of it:
@@ -125,7 +125,7 @@ pub fn xcopy(s: &mut Session, arg: &[u8]) -> CmdResult {
     };
     let size = st.st_size.max(0) as u64;
     copy_into_matches(s, "XCOPY", &pat, None, size, |dir, _budget| {
-        (&file).seek(SeekFrom::Start(0)).map_err(FsError::from)?;
+        (&file).seek(SeekFrom::Start(0)).into_fs()?;
         walk::copy_file(&file, dir, &name, st.st_mode).map(drop)
     })
 }
@@ -149,7 +149,7 @@ pub fn xcpdir(s: &mut Session, arg: &[u8]) -> CmdResult {
         Err(FsError::NotFound) => return Err(Failed::NoSourcePath.into()),
         Err(e) => return Err(denied_or(e, Failed::NotADirectory).into()),
     };
-    let st = sys::fstat(src_fd.as_fd()).map_err(|_| Failed::NoSourcePath)?;
+    let st = sys::fstat(src_fd.as_fd()).or_failed(Failed::NoSourcePath)?;
     let me = (st.st_dev, st.st_ino);
     // what one copy writes (an upper bound: secure directories are not copied)
     let size = match s.auth.quota {
@@ -235,7 +235,7 @@ fn start_dir(s: &Session, arg: &[u8], missing: Failed) -> Result<std::os::fd::Ow
         Err(e) => return Err(denied_or(e, missing)),
     }
     s.check_lock_dir(&dir)?;
-    s.root.open_dir(&dir).map_err(|e| denied_or(e, missing))
+    s.root.open_dir(&dir).denied_or(missing)
 }
 
 /// `<dir> <name>` (XDEL, XRMDIR): the directory runs to the first space.
@@ -257,7 +257,7 @@ pub fn xdel(s: &mut Session, arg: &[u8]) -> CmdResult {
         Failed::NotADirectory,
         |_, parent, name, _| {
             // never a directory, whatever was renamed there since the walk
-            sys::unlinkat(parent, name, false).map_err(|e| e.to_string())
+            sys::unlinkat(parent, name, false).map_err(Skipped::Os)
         },
     )
 }
@@ -275,17 +275,38 @@ pub fn xrmdir(s: &mut Session, arg: &[u8]) -> CmdResult {
         |t, parent, name, budget| {
             match sys::fstatat(parent, name, false) {
                 Ok(st) if Kind::of(&st) == Kind::Dir => {}
-                _ => return Err("no longer a directory".into()),
+                _ => return Err(Skipped::NotDir),
             }
             let r = walk::remove_tree(parent, name, true, budget);
             if r.kept == 0 {
                 Ok(())
             } else {
                 t.truncated |= *budget == 0;
-                Err(format!("{} entries kept", r.kept))
+                Err(Skipped::Kept(r.kept))
             }
         },
     )
+}
+
+/// Why XDEL or XRMDIR left a match it found (logged; the command goes on).
+enum Skipped {
+    /// The OS refused the removal.
+    Os(std::io::Error),
+    /// XRMDIR: the match is no directory any more.
+    NotDir,
+    /// XRMDIR: entries of the tree stayed (secure directories, or the walk's
+    /// budget ran out).
+    Kept(u64),
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Skipped::Os(e) => write!(f, "{e}"),
+            Skipped::NotDir => f.write_str("no longer a directory"),
+            Skipped::Kept(n) => write!(f, "{n} entries kept"),
+        }
+    }
 }
 
 /// The shared body of XDEL and XRMDIR: walk for matches first, then remove each
@@ -296,7 +317,7 @@ fn remove_matches(
     cmd: &str,
     want: walk::Want,
     missing: Failed,
-    remove: impl Fn(&mut Tally, BorrowedFd<'_>, &CStr, &mut u64) -> Result<(), String>,
+    remove: impl Fn(&mut Tally, BorrowedFd<'_>, &CStr, &mut u64) -> Result<(), Skipped>,
 ) -> CmdResult {
     let (d, n) = split_dir_name(arg)?;
     let pat = pattern(s, n)?;

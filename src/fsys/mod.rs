@@ -123,6 +123,19 @@ impl From<io::Error> for FsError {
     }
 }
 
+/// An OS call's result with its error read the way every command needs it
+/// ([`FsError::from_io`]).
+pub trait IntoFs<T> {
+    /// See [`IntoFs`].
+    fn into_fs(self) -> Result<T, FsError>;
+}
+
+impl<T> IntoFs<T> for io::Result<T> {
+    fn into_fs(self) -> Result<T, FsError> {
+        self.map_err(FsError::from_io)
+    }
+}
+
 impl std::fmt::Display for FsError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -642,7 +655,7 @@ const NONBLOCKING_OPEN: i32 = libc::O_NONBLOCK | libc::O_NOCTTY;
 /// Opens `dir/name` (never following a final symlink) as a regular file; the
 /// descriptor-relative twin of [`Root::open_file`], for tree walks.
 pub fn open_regular_at(dir: BorrowedFd<'_>, name: &CStr, flags: i32, mode: u32) -> Result<(File, libc::stat), FsError> {
-    regular_only(sys::openat_nofollow(dir, name, flags | NONBLOCKING_OPEN, mode).map_err(FsError::from))
+    regular_only(sys::openat_nofollow(dir, name, flags | NONBLOCKING_OPEN, mode).into_fs())
 }
 
 /// The rule behind every data open: the open itself never blocks (O_NONBLOCK),

@@ -187,9 +187,7 @@ impl Lister {
                     self.truncated = true;
                     return true;
                 }
-                let sub = cname(&name)
-                    .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
-                    .and_then(|c| open_subdir(top.reader.fd(), &c));
+                let sub = os_name(&name).and_then(|c| open_subdir(top.reader.fd(), &c));
                 // a TFPSFS directory below the top is entered only where its own
                 // permissions allow it (its entry is listed either way)
                 if let Ok(fd) = &sub {
@@ -451,17 +449,23 @@ pub fn open_dir_nofollow(start: BorrowedFd<'_>, rel: &RelPath) -> io::Result<Own
     let flags = libc::O_PATH | libc::O_DIRECTORY;
     let mut cur = sys::openat_nofollow(start, c".", flags, 0)?;
     for c in rel.components() {
-        let name = cname(c).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let name = os_name(c)?;
         cur = sys::openat_nofollow(cur.as_fd(), &name, flags, 0)?;
     }
     Ok(cur)
+}
+
+/// [`cname`] for the walks, which speak `io::Error`: a name with a NUL byte
+/// is EINVAL, as the kernel would answer it.
+fn os_name(name: &[u8]) -> io::Result<CString> {
+    cname(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
 }
 
 /// The parent of `rel` (opened as [`open_dir_nofollow`] does) and the final name;
 /// `rel` must not be empty.
 pub fn parent_nofollow(start: BorrowedFd<'_>, rel: &RelPath) -> io::Result<(OwnedFd, CString)> {
     let name = rel.name().ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
-    let name = cname(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let name = os_name(name)?;
     Ok((open_dir_nofollow(start, &rel.parent())?, name))
 }
 

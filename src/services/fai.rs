@@ -51,6 +51,48 @@ pub struct Issued {
     pub key: Vec<u8>,
 }
 
+/// Why a token was not issued: on the session's side, why FAITOK got none; on
+/// the issuer's, why it refused a request. Only logged (FAITOK answers its one
+/// code), so a kind is its words.
+#[derive(Debug)]
+pub enum FaiError {
+    /// A reason in fixed words.
+    Said(&'static str),
+    /// The link to the issuer failed at this step.
+    Link(&'static str, nix::Error),
+    /// The issuer's reply was neither a token nor a refusal: its length.
+    Malformed(usize),
+    /// No key for the token.
+    Key(std::io::Error),
+    /// The token could not be stored.
+    Store(std::io::Error),
+}
+
+impl std::fmt::Display for FaiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FaiError::Said(why) => f.write_str(why),
+            FaiError::Link(what, e) => write!(f, "{what}: {e}"),
+            FaiError::Malformed(n) => write!(f, "malformed reply of {n} bytes"),
+            FaiError::Key(e) => write!(f, "{e}"),
+            FaiError::Store(e) => write!(f, "cannot store the token: {e}"),
+        }
+    }
+}
+
+impl From<&'static str> for FaiError {
+    fn from(why: &'static str) -> Self {
+        FaiError::Said(why)
+    }
+}
+
+/// [`super::helper_link::send_request`]'s error: the step and its errno.
+impl From<(&'static str, nix::Error)> for FaiError {
+    fn from((what, e): (&'static str, nix::Error)) -> Self {
+        FaiError::Link(what, e)
+    }
+}
+
 /// The request end of the issuer, with the store both sides use.
 pub struct FaiLink {
     fd: Mutex<Option<OwnedFd>>,
@@ -72,7 +114,7 @@ impl FaiLink {
     }
 
     /// Asks the issuer for a token bound to this process's uid.
-    pub fn issue(&self, minutes: u32, login: Option<&str>, jail: Option<&[u8]>) -> Result<Issued, String> {
+    pub fn issue(&self, minutes: u32, login: Option<&str>, jail: Option<&[u8]>) -> Result<Issued, FaiError> {
         let login = login.unwrap_or("").as_bytes();
         let jail = jail.unwrap_or(b"");
         let mut req = Vec::with_capacity(MAX_REQUEST);
@@ -83,19 +125,18 @@ impl FaiLink {
         if login.len() > 256 || req.len() > MAX_REQUEST {
             return Err("request too long".into());
         }
-        let guard = self.fd.lock().map_err(|_| "poisoned".to_string())?;
+        let guard = self.fd.lock().map_err(|_| "poisoned")?;
         let link = guard.as_ref().ok_or("the FAI issuer is not running")?;
-        let mine =
-            super::helper_link::send_request(link, &req, REPLY_TIMEOUT).map_err(|(what, e)| format!("{what}: {e}"))?;
+        let mine = super::helper_link::send_request(link, &req, REPLY_TIMEOUT)?;
         drop(guard);
         let mut reply = [0u8; MAX_REPLY];
-        let n = recv(mine.as_raw_fd(), &mut reply, MsgFlags::empty()).map_err(|e| format!("reply: {e}"))?;
+        let n = recv(mine.as_raw_fd(), &mut reply, MsgFlags::empty()).map_err(|e| FaiError::Link("reply", e))?;
         let parsed = match reply[..n] {
             [OK, ref text @ ..] => tfp_wire::fai::parse_faitok_reply(text)
                 .map(|(expiry, token, key)| Issued { expiry, token, key })
-                .ok_or_else(|| "malformed reply".to_string()),
+                .ok_or(FaiError::Said("malformed reply")),
             [REFUSED] => Err("refused by the issuer (see its log)".into()),
-            _ => Err(format!("malformed reply of {n} bytes")),
+            _ => Err(FaiError::Malformed(n)),
         };
         reply.fill(0);
         parsed
@@ -197,8 +238,8 @@ fn serve(store: &Store, service: OwnedFd) -> i32 {
         };
         let reply = match (truncated, uid) {
             (false, Some(uid)) => answer(store, &buf[..bytes], uid),
-            (_, None) => Err("no sender credentials".to_string()),
-            (true, _) => Err("request too long".to_string()),
+            (_, None) => Err(FaiError::Said("no sender credentials")),
+            (true, _) => Err(FaiError::Said("request too long")),
         };
         let mut out = match reply {
             Ok(text) => [&[OK][..], &text].concat(),
@@ -218,7 +259,7 @@ fn serve(store: &Store, service: OwnedFd) -> i32 {
 }
 
 /// Issues one token for `uid`; returns FAITOK's answer text.
-fn answer(store: &Store, req: &[u8], uid: u32) -> Result<Vec<u8>, String> {
+fn answer(store: &Store, req: &[u8], uid: u32) -> Result<Vec<u8>, FaiError> {
     if uid == 0 {
         return Err("a root session asked for a token (FAI never opens a root session)".into());
     }
@@ -238,11 +279,9 @@ fn answer(store: &Store, req: &[u8], uid: u32) -> Result<Vec<u8>, String> {
         uid,
         login: (!login.is_empty()).then(|| login.to_string()),
         jail: (!jail.is_empty()).then(|| jail.to_vec()),
-        key: crate::auth::fai::new_key().map_err(|e| e.to_string())?,
+        key: crate::auth::fai::new_key().map_err(FaiError::Key)?,
     };
-    let token = store
-        .issue(&record)
-        .map_err(|e| format!("cannot store the token: {e}"))?;
+    let token = store.issue(&record).map_err(FaiError::Store)?;
     info!(
         "FAI issuer: token for uid {uid}{}, valid {minutes} min",
         record

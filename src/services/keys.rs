@@ -53,6 +53,13 @@ pub enum KeyError {
     Unavailable(String),
 }
 
+/// [`super::helper_link::send_request`]'s error: the step and its errno.
+impl From<(&'static str, nix::Error)> for KeyError {
+    fn from((what, e): (&'static str, nix::Error)) -> Self {
+        KeyError::Unavailable(format!("{what}: {e}"))
+    }
+}
+
 impl std::fmt::Display for KeyError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -97,8 +104,7 @@ impl KeyLink {
         let link = guard
             .as_ref()
             .ok_or_else(|| KeyError::Unavailable("request end already closed".into()))?;
-        let mine = super::helper_link::send_request(link, ciphertext, REPLY_TIMEOUT)
-            .map_err(|(what, e)| unavailable(what, e))?;
+        let mine = super::helper_link::send_request(link, ciphertext, REPLY_TIMEOUT)?;
         drop(guard);
         let mut reply = [0u8; 1 + CIPHERTEXT];
         let n = recv(mine.as_raw_fd(), &mut reply, MsgFlags::empty()).map_err(|e| unavailable("reply", e))?;

@@ -42,6 +42,15 @@ impl From<ChannelError> for HandshakeError {
     }
 }
 
+/// An I/O error of the client's socket (its timeouts, its channel's set-up):
+/// the connection failed. The served root's errors are [`HandshakeError::Root`],
+/// said where the root is opened.
+impl From<std::io::Error> for HandshakeError {
+    fn from(e: std::io::Error) -> Self {
+        HandshakeError::Channel(e.into())
+    }
+}
+
 pub(super) fn refuse(chan: &mut Channel, f: Failed) -> HandshakeError {
     let _ = chan.tx.send_frame(&f.to_wire());
     HandshakeError::Refused(f)
@@ -57,12 +66,8 @@ pub fn handshake(
 ) -> Result<Session, HandshakeError> {
     let limit = ctx.cfg.prelogin_timeout;
     tfd_sys::alarm(limit.as_secs().max(1) as u32);
-    stream
-        .set_read_timeout(Some(limit))
-        .map_err(|e| HandshakeError::Channel(e.into()))?;
-    stream
-        .set_write_timeout(Some(limit))
-        .map_err(|e| HandshakeError::Channel(e.into()))?;
+    stream.set_read_timeout(Some(limit))?;
+    stream.set_write_timeout(Some(limit))?;
     // A PROXY header here came from an address not trusted to send one (a
     // trusted balancer's was consumed by the listener), or is a second one: a
     // client forging its address. No valid first frame starts like one (its
@@ -73,7 +78,7 @@ pub fn handshake(
             .peek(&mut first)
             .is_ok_and(|n| tfp_wire::proxy::looks_like(&first[..n]))
     };
-    let mut chan = Channel::with_urgent(stream, Some(urgent)).map_err(|e| HandshakeError::Channel(e.into()))?;
+    let mut chan = Channel::with_urgent(stream, Some(urgent))?;
     if forged {
         warn!("{peer} refused: a PROXY header from an address not in proxy_from (or a second one)");
         return Err(refuse(&mut chan, Failed::IncompatibleProtocol));

@@ -19,6 +19,7 @@ use std::time::Instant;
 use tfp_channel::{Channel, ChannelError, NetStream, PreparedFrame, TxHalf};
 use tfp_wire::{command, Failed, MAX_CHUNK};
 
+pub use crate::commands::denied_or;
 pub use handshake::handshake;
 pub use stage::{Duty, Mode, Stage, State};
 
@@ -107,35 +108,86 @@ pub struct Session {
     /// The user the session runs as, for logs.
     pub user: String,
     /// Set by END or a fatal error.
-    pub closing: bool,
+    closing: bool,
     /// Pending identity, quota, jail state.
     pub auth: crate::auth::SessionAuth,
     /// ADDNTFY registrations, in order (their index is the notification's).
-    pub ntfy: Vec<commands::notify::Registration>,
+    ntfy: Vec<commands::notify::Registration>,
     /// Registry slot and PROCKEY.
-    pub live: liveness::Liveness,
+    live: liveness::Liveness,
     /// The socket for the OOB thread, until the thread is started (see
     /// [`Session::ensure_oob_thread`]).
-    pub oob_pending: Option<TcpStream>,
+    oob_pending: Option<TcpStream>,
     /// Still at the listener's priority (`priority_boost`): connection set-up,
     /// the handshake and a transport upgrade, is short and should not queue
     /// behind busy sessions; the first other command ends it.
-    pub setting_up: bool,
+    setting_up: bool,
     /// The time zone of GETTZ/SETTZ/LOCALTIME (UTC until SETTZ).
-    pub tz: commands::tz::SessionTz,
+    tz: commands::tz::SessionTz,
     /// The session's bandwidth limits (None: no `rate_limit_*` set).
-    pub pace: Option<Arc<tfp_channel::bandwidth::Pace>>,
+    pace: Option<Arc<tfp_channel::bandwidth::Pace>>,
     /// TFPSFS: the SETFSID identity and the running command's rule.
     pub secfs: commands::secfs::SecfsState,
     /// NETLOCK slots (released with their descriptors when the session ends).
-    pub netlocks: commands::netlock::Locks,
+    netlocks: commands::netlock::Locks,
     /// What TFDSECURE needs from the handshake (the pre-shared key).
-    pub secure: commands::transport::SecureState,
+    secure: commands::transport::SecureState,
     /// RUNBASH's script host (process 1 of a PID namespace of its own), started
     /// before the chroot when `runbash` is on; None otherwise.
     pub script_host: Option<crate::sandbox::Host>,
     /// TFDSTAGEPUT's hash of the stage bytes it wrote, for TFDSTAGEDONE.
-    pub stage_sum: Option<commands::stage::InFlight>,
+    stage_sum: Option<commands::stage::InFlight>,
+}
+
+/// The state of single command families, each reached by its family's file
+/// alone through these (the session itself only holds it for the session's
+/// life, and drops it at the end).
+impl Session {
+    /// GETTZ, SETTZ, LOCALTIME: the session's time zone.
+    pub fn tz(&self) -> &commands::tz::SessionTz {
+        &self.tz
+    }
+
+    /// SETTZ: the session's time zone, to change.
+    pub fn tz_mut(&mut self) -> &mut commands::tz::SessionTz {
+        &mut self.tz
+    }
+
+    /// ADDNTFY, STARTNTFY: the registrations, in order.
+    pub fn ntfy_mut(&mut self) -> &mut Vec<commands::notify::Registration> {
+        &mut self.ntfy
+    }
+
+    /// The NETLOCK slots.
+    pub fn netlocks(&self) -> &commands::netlock::Locks {
+        &self.netlocks
+    }
+
+    /// The NETLOCK slots, to take or release one.
+    pub fn netlocks_mut(&mut self) -> &mut commands::netlock::Locks {
+        &mut self.netlocks
+    }
+
+    /// TFDSTAGEPUT's running hash, for TFDSTAGEDONE.
+    pub fn stage_sum_mut(&mut self) -> &mut Option<commands::stage::InFlight> {
+        &mut self.stage_sum
+    }
+
+    /// The registry slot and PROCKEY's key (PROCKEY, the quota's ledger).
+    pub fn live(&self) -> &liveness::Liveness {
+        &self.live
+    }
+
+    /// What TFDSECURE needs from the handshake (the pre-shared key, which
+    /// TFDSECURE forgets once used).
+    pub fn secure_mut(&mut self) -> &mut commands::transport::SecureState {
+        &mut self.secure
+    }
+
+    /// The session's bandwidth limits (None: no `rate_limit_*` set).
+    pub fn pace(&self) -> Option<&Arc<tfp_channel::bandwidth::Pace>> {
+        self.pace.as_ref()
+    }
 }
 
 /// The pauses before a stale handle's path is looked up again, one per try
@@ -549,15 +601,6 @@ fn os_cause() -> String {
     crate::logging::take_os_error()
         .map(|e| format!(" os_error=\"{e}\""))
         .unwrap_or_default()
-}
-
-/// Maps the common filesystem errors; callers handle the command-specific ones first.
-pub fn denied_or(e: FsError, otherwise: Failed) -> Failed {
-    if e.is_denied() {
-        Failed::AccessDenied
-    } else {
-        otherwise
-    }
 }
 
 /// Runs one accepted connection to the end, in the session process.
