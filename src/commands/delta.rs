@@ -74,32 +74,33 @@ pub fn sig(s: &mut Session, arg: &[u8]) -> CmdResult {
     let block = wire::block_size(size);
     let head = format!("OK {size} {block} {} {}", wire::STRONG, identity_of(&st));
     s.chan.tx.send_frame(head.as_bytes())?;
-    // whole blocks per window, so the windows' signatures join into the file's
-    let window = (WINDOW / block as usize).max(1) * block as usize;
-    let mut buf = vec![0u8; window];
     let mut frame = Vec::with_capacity(wire::FRAME_DATA + wire::ENTRY);
-    let mut at = 0u64;
-    while at < size {
-        let n = (size - at).min(window as u64) as usize;
-        if let Err(e) = read_exact_at(&file, &mut buf[..n], at) {
-            warn!("{} TFDDELTASIG: reading at {at}: {e}", s.peer);
+    let read = |buf: &mut [u8], at: u64| read_exact_at(&file, buf, at);
+    let tx = &mut s.chan.tx;
+    let sent = wire::signatures_ahead(size, block, WINDOW, &read, &mut |entries: &[u8]| {
+        for entry in entries.chunks(wire::ENTRY) {
+            if frame.is_empty() {
+                frame.push(b'S');
+            }
+            frame.extend_from_slice(entry);
+            if frame.len() >= wire::FRAME_DATA {
+                tx.send_frame(&frame)?;
+                frame.clear();
+            }
+        }
+        Ok::<(), tfp_channel::ChannelError>(())
+    });
+    match sent {
+        Ok(()) => {}
+        Err(wire::SigStop::Emit(e)) => return Err(e.into()),
+        Err(wire::SigStop::Read(e)) => {
+            warn!("{} TFDDELTASIG: reading: {e}", s.peer);
             s.chan.tx.send_frame(&failed_frame(
                 Failed::TransferApi,
                 "the server could not read the file (changed meanwhile?)",
             ))?;
             return Ok(Reply::Sent);
         }
-        for entry in wire::signature_entries(&buf[..n], block).chunks(wire::ENTRY) {
-            if frame.is_empty() {
-                frame.push(b'S');
-            }
-            frame.extend_from_slice(entry);
-            if frame.len() >= wire::FRAME_DATA {
-                s.chan.tx.send_frame(&frame)?;
-                frame.clear();
-            }
-        }
-        at += n as u64;
     }
     if !frame.is_empty() {
         s.chan.tx.send_frame(&frame)?;

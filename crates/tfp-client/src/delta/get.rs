@@ -239,22 +239,18 @@ impl Drop for Pending {
     }
 }
 
-/// The old copy's block signatures in `S` frames, read in windows.
-/// Stops early (an error) once `stop` is set.
+/// The old copy's block signatures in `S` frames, read in windows (the next
+/// one on a second thread while this one's are made). Stops early (an
+/// error) once `stop` is set.
 fn signature_frames(old: &File, size: u64, block: u32, stop: &AtomicBool) -> io::Result<Vec<Vec<u8>>> {
-    // whole blocks per window, so the windows' signatures join into the file's
-    let window = (READ / block as usize).max(1) * block as usize;
-    let mut buf = vec![0u8; (window as u64).min(size) as usize];
     let mut frames = Vec::new();
     let mut frame = Vec::with_capacity(wire::FRAME_DATA + wire::ENTRY);
-    let mut at = 0u64;
-    while at < size {
+    let read = |buf: &mut [u8], at: u64| old.read_exact_at(buf, at);
+    wire::signatures_ahead(size, block, READ, &read, &mut |entries: &[u8]| {
         if stop.load(Ordering::Relaxed) {
             return Err(io::Error::other("not wanted"));
         }
-        let n = (size - at).min(window as u64) as usize;
-        old.read_exact_at(&mut buf[..n], at)?;
-        for entry in wire::signature_entries(&buf[..n], block).chunks(wire::ENTRY) {
+        for entry in entries.chunks(wire::ENTRY) {
             if frame.is_empty() {
                 frame.push(b'S');
             }
@@ -263,8 +259,11 @@ fn signature_frames(old: &File, size: u64, block: u32, stop: &AtomicBool) -> io:
                 frames.push(std::mem::take(&mut frame));
             }
         }
-        at += n as u64;
-    }
+        Ok(())
+    })
+    .map_err(|e| match e {
+        wire::SigStop::Read(e) | wire::SigStop::Emit(e) => e,
+    })?;
     if !frame.is_empty() {
         frames.push(frame);
     }
