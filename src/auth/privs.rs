@@ -49,9 +49,16 @@ impl From<PrivError> for String {
     }
 }
 
-/// The `map_err` for the system call `call`.
-fn call(call: &'static str) -> impl FnOnce(Errno) -> PrivError {
-    move |e| PrivError::Call(call, e)
+/// Names the system call (or step) an error came from: `.named("setgroups")?`.
+trait Named<T> {
+    /// The error as [`PrivError::Call`] of `call`.
+    fn named(self, call: &'static str) -> Result<T, PrivError>;
+}
+
+impl<T> Named<T> for nix::Result<T> {
+    fn named(self, call: &'static str) -> Result<T, PrivError> {
+        self.map_err(|e| PrivError::Call(call, e))
+    }
 }
 
 /// Looks a system user up (before any chroot, while /etc is reachable).
@@ -82,7 +89,7 @@ pub struct Identity {
 pub fn resolve(name: &str) -> Result<Identity, PrivError> {
     let u = lookup(name)?;
     let cname = CString::new(u.name.as_bytes()).map_err(|_| PrivError::NulInName)?;
-    let groups = unistd::getgrouplist(&cname, u.gid).map_err(call("getgrouplist"))?;
+    let groups = unistd::getgrouplist(&cname, u.gid).named("getgrouplist")?;
     Ok(Identity {
         name: u.name,
         uid: u.uid,
@@ -98,9 +105,9 @@ pub fn become_user(name: &str) -> Result<(), PrivError> {
 
 /// Switches to a resolved identity: supplementary groups, gid, uid, then proof.
 pub fn switch(id: &Identity) -> Result<(), PrivError> {
-    unistd::setgroups(&id.groups).map_err(call("setgroups"))?;
-    unistd::setresgid(id.gid, id.gid, id.gid).map_err(call("setresgid"))?;
-    let switched = unistd::setresuid(id.uid, id.uid, id.uid).map_err(call("setresuid"));
+    unistd::setgroups(&id.groups).named("setgroups")?;
+    unistd::setresgid(id.gid, id.gid, id.gid).named("setresgid")?;
+    let switched = unistd::setresuid(id.uid, id.uid, id.uid).named("setresuid");
     // the kernel dropped the die-with-the-listener request with the old ids
     tfd_sys::die_with_parent();
     switched?;
@@ -113,9 +120,9 @@ pub fn switch(id: &Identity) -> Result<(), PrivError> {
 /// jail and reading its key file. An error means the process could not be put
 /// back as it was; the caller must end the session.
 pub fn as_user<T>(id: &Identity, f: impl FnOnce() -> T) -> Result<T, String> {
-    let groups = unistd::getgroups().map_err(|e| format!("getgroups: {e}"))?;
-    let u = unistd::getresuid().map_err(|e| format!("getresuid: {e}"))?;
-    let g = unistd::getresgid().map_err(|e| format!("getresgid: {e}"))?;
+    let groups = unistd::getgroups().named("getgroups")?;
+    let u = unistd::getresuid().named("getresuid")?;
+    let g = unistd::getresgid().named("getresgid")?;
     let dropped = unistd::setgroups(&id.groups)
         .and_then(|_| unistd::setresgid(g.real, id.gid, g.saved))
         .and_then(|_| unistd::setresuid(u.real, id.uid, u.saved));
@@ -125,7 +132,7 @@ pub fn as_user<T>(id: &Identity, f: impl FnOnce() -> T) -> Result<T, String> {
     let restored = unistd::setresuid(u.real, u.effective, u.saved)
         .and_then(|_| unistd::setresgid(g.real, g.effective, g.saved))
         .and_then(|_| unistd::setgroups(&groups))
-        .map_err(|e| format!("taking the original ids back: {e}"));
+        .named("taking the original ids back");
     // each id change above made the kernel forget the die-with-the-listener request
     tfd_sys::die_with_parent();
     restored?;

@@ -45,9 +45,28 @@ impl fmt::Display for SecretsError {
 
 impl std::error::Error for SecretsError {}
 
-/// The `map_err` for an I/O step on `p`.
-fn on(p: &Path) -> impl FnOnce(io::Error) -> SecretsError + '_ {
-    move |e| SecretsError::File(p.to_path_buf(), e)
+/// Names the file an I/O error came from: `.at(path)?`.
+trait At<T> {
+    /// The error as [`SecretsError::File`] of `p`.
+    fn at(self, p: &Path) -> Result<T, SecretsError>;
+}
+
+impl<T> At<T> for io::Result<T> {
+    fn at(self, p: &Path) -> Result<T, SecretsError> {
+        self.map_err(|e| SecretsError::File(p.to_path_buf(), e))
+    }
+}
+
+/// Names the OpenSSL step an error came from: `.step("encoding the key")?`.
+trait Step<T> {
+    /// The error as [`SecretsError::Openssl`] of `what`.
+    fn step(self, what: &'static str) -> Result<T, SecretsError>;
+}
+
+impl<T> Step<T> for Result<T, ErrorStack> {
+    fn step(self, what: &'static str) -> Result<T, SecretsError> {
+        self.map_err(|e| SecretsError::Openssl(what, e))
+    }
 }
 
 /// Bytes of randomness in a generated hash (hex-encoded: 48 characters, what
@@ -57,7 +76,7 @@ const HASH_BYTES: usize = 24;
 /// Makes the secrets `config` names and lacks; returns one line per thing done
 /// (none when everything was in place).
 pub fn init(config: &Path) -> Result<Vec<String>, SecretsError> {
-    let text = fs::read_to_string(config).map_err(on(config))?;
+    let text = fs::read_to_string(config).at(config)?;
     let cfg = Config::parse_str(&text).map_err(|e| SecretsError::Config(config.into(), e))?;
     let base = config
         .parent()
@@ -75,15 +94,15 @@ pub fn init(config: &Path) -> Result<Vec<String>, SecretsError> {
         let key_file = base.join(key_file);
         let public = key_file.with_file_name("pub.pem");
         if !exists(&key_file)? {
-            let rsa = Rsa::generate(2048).map_err(|e| SecretsError::Openssl("generating an RSA-2048 key", e))?;
+            let rsa = Rsa::generate(2048).step("generating an RSA-2048 key")?;
             let pem = PKey::from_rsa(rsa)
                 .and_then(|k| k.private_key_to_pem_pkcs8())
-                .map_err(|e| SecretsError::Openssl("encoding the key", e))?;
+                .step("encoding the key")?;
             write_new(&key_file, &pem, 0o600)?;
             done.push(format!("generated {} (RSA-2048, mode 0600)", key_file.display()));
         }
         if !exists(&public)? {
-            let pem = fs::read(&key_file).map_err(on(&key_file))?;
+            let pem = fs::read(&key_file).at(&key_file)?;
             let public_pem = super::key_from_pem(&pem)
                 .and_then(|k| k.public_key_to_pem().map_err(|e| e.to_string()))
                 .map_err(|why| SecretsError::Key(key_file.clone(), why))?;
@@ -111,14 +130,14 @@ fn write_new(p: &Path, bytes: &[u8], mode: u32) -> Result<(), SecretsError> {
         .dir_checked()
         .no_replace()
         .write(p, bytes)
-        .map_err(on(p))
+        .at(p)
 }
 
 /// Rewrites the config with a random hash on every `hash` line: a temporary
 /// file with the original's mode and owner, synced, renamed over it.
 fn replace_hash(config: &Path, text: &str) -> Result<(), SecretsError> {
     let mut raw = [0u8; HASH_BYTES];
-    openssl::rand::rand_bytes(&mut raw).map_err(|e| SecretsError::Openssl("random hash", e))?;
+    openssl::rand::rand_bytes(&mut raw).step("random hash")?;
     let hash = tfp_wire::hex::encode(&raw);
     let mut out = String::with_capacity(text.len() + hash.len());
     for line in text.split_inclusive('\n') {
@@ -129,13 +148,13 @@ fn replace_hash(config: &Path, text: &str) -> Result<(), SecretsError> {
             out.push_str(line);
         }
     }
-    let meta = fs::metadata(config).map_err(on(config))?;
+    let meta = fs::metadata(config).at(config)?;
     // the original's owner and mode; its directory is the start's to judge
     tfd_sys::private_file::Writer::new(meta.mode())
         .owner(meta.uid(), meta.gid())
         .dir_checked()
         .write(config, out.as_bytes())
-        .map_err(on(config))
+        .at(config)
 }
 
 #[cfg(test)]
