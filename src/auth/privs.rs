@@ -1,15 +1,72 @@
 //! Dropping root for good: supplementary groups, then gid, then uid (the order
 //! sudo-rs and OpenSSH use), then proof that root cannot be regained.
 
+use nix::errno::Errno;
 use nix::unistd::{self, Gid, Uid, User};
 use std::ffi::CString;
+use std::fmt;
+
+/// Why a user could not be looked up or taken on: logged, or told the
+/// operator at start, as it displays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrivError {
+    /// No system user of this name.
+    NoUser(String),
+    /// The user database could not be asked about this name.
+    Lookup(String, Errno),
+    /// The name holds a NUL, which no C call can take.
+    NulInName,
+    /// A system call failed: its name and the error.
+    Call(&'static str, Errno),
+    /// The ids could not be read back to check them.
+    ReadBack(Errno),
+    /// Real, effective and saved ids are not all the new ones.
+    NotAllChanged,
+    /// uid 0 could be taken back after the switch.
+    RootRegained,
+}
+
+impl fmt::Display for PrivError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PrivError::NoUser(name) => write!(f, "system user {name:?} does not exist"),
+            PrivError::Lookup(name, e) => write!(f, "looking up {name:?}: {e}"),
+            PrivError::NulInName => f.write_str("user name has a NUL"),
+            PrivError::Call(call, e) => write!(f, "{call}: {e}"),
+            PrivError::ReadBack(e) => write!(f, "{e}"),
+            PrivError::NotAllChanged => f.write_str("ids did not all change"),
+            PrivError::RootRegained => f.write_str("root could be regained"),
+        }
+    }
+}
+
+impl std::error::Error for PrivError {}
+
+/// For the callers that still say what failed as a message.
+impl From<PrivError> for String {
+    fn from(e: PrivError) -> String {
+        e.to_string()
+    }
+}
+
+/// Names the system call (or step) an error came from: `.named("setgroups")?`.
+trait Named<T> {
+    /// The error as [`PrivError::Call`] of `call`.
+    fn named(self, call: &'static str) -> Result<T, PrivError>;
+}
+
+impl<T> Named<T> for nix::Result<T> {
+    fn named(self, call: &'static str) -> Result<T, PrivError> {
+        self.map_err(|e| PrivError::Call(call, e))
+    }
+}
 
 /// Looks a system user up (before any chroot, while /etc is reachable).
-pub fn lookup(name: &str) -> Result<User, String> {
+pub fn lookup(name: &str) -> Result<User, PrivError> {
     match User::from_name(name) {
         Ok(Some(u)) => Ok(u),
-        Ok(None) => Err(format!("system user {name:?} does not exist")),
-        Err(e) => Err(format!("looking up {name:?}: {e}")),
+        Ok(None) => Err(PrivError::NoUser(name.to_string())),
+        Err(e) => Err(PrivError::Lookup(name.to_string(), e)),
     }
 }
 
@@ -29,10 +86,10 @@ pub struct Identity {
 }
 
 /// Resolves a user name into an [`Identity`].
-pub fn resolve(name: &str) -> Result<Identity, String> {
+pub fn resolve(name: &str) -> Result<Identity, PrivError> {
     let u = lookup(name)?;
-    let cname = CString::new(u.name.as_bytes()).map_err(|_| "user name has a NUL".to_string())?;
-    let groups = unistd::getgrouplist(&cname, u.gid).map_err(|e| format!("getgrouplist: {e}"))?;
+    let cname = CString::new(u.name.as_bytes()).map_err(|_| PrivError::NulInName)?;
+    let groups = unistd::getgrouplist(&cname, u.gid).named("getgrouplist")?;
     Ok(Identity {
         name: u.name,
         uid: u.uid,
@@ -42,15 +99,15 @@ pub fn resolve(name: &str) -> Result<Identity, String> {
 }
 
 /// Switches the whole process to `name` irrevocably.
-pub fn become_user(name: &str) -> Result<(), String> {
+pub fn become_user(name: &str) -> Result<(), PrivError> {
     switch(&resolve(name)?)
 }
 
 /// Switches to a resolved identity: supplementary groups, gid, uid, then proof.
-pub fn switch(id: &Identity) -> Result<(), String> {
-    unistd::setgroups(&id.groups).map_err(|e| format!("setgroups: {e}"))?;
-    unistd::setresgid(id.gid, id.gid, id.gid).map_err(|e| format!("setresgid: {e}"))?;
-    let switched = unistd::setresuid(id.uid, id.uid, id.uid).map_err(|e| format!("setresuid: {e}"));
+pub fn switch(id: &Identity) -> Result<(), PrivError> {
+    unistd::setgroups(&id.groups).named("setgroups")?;
+    unistd::setresgid(id.gid, id.gid, id.gid).named("setresgid")?;
+    let switched = unistd::setresuid(id.uid, id.uid, id.uid).named("setresuid");
     // the kernel dropped the die-with-the-listener request with the old ids
     tfd_sys::die_with_parent();
     switched?;
@@ -63,9 +120,9 @@ pub fn switch(id: &Identity) -> Result<(), String> {
 /// jail and reading its key file. An error means the process could not be put
 /// back as it was; the caller must end the session.
 pub fn as_user<T>(id: &Identity, f: impl FnOnce() -> T) -> Result<T, String> {
-    let groups = unistd::getgroups().map_err(|e| format!("getgroups: {e}"))?;
-    let u = unistd::getresuid().map_err(|e| format!("getresuid: {e}"))?;
-    let g = unistd::getresgid().map_err(|e| format!("getresgid: {e}"))?;
+    let groups = unistd::getgroups().named("getgroups")?;
+    let u = unistd::getresuid().named("getresuid")?;
+    let g = unistd::getresgid().named("getresgid")?;
     let dropped = unistd::setgroups(&id.groups)
         .and_then(|_| unistd::setresgid(g.real, id.gid, g.saved))
         .and_then(|_| unistd::setresuid(u.real, id.uid, u.saved));
@@ -75,7 +132,7 @@ pub fn as_user<T>(id: &Identity, f: impl FnOnce() -> T) -> Result<T, String> {
     let restored = unistd::setresuid(u.real, u.effective, u.saved)
         .and_then(|_| unistd::setresgid(g.real, g.effective, g.saved))
         .and_then(|_| unistd::setgroups(&groups))
-        .map_err(|e| format!("taking the original ids back: {e}"));
+        .named("taking the original ids back");
     // each id change above made the kernel forget the die-with-the-listener request
     tfd_sys::die_with_parent();
     restored?;
@@ -87,14 +144,14 @@ pub fn as_user<T>(id: &Identity, f: impl FnOnce() -> T) -> Result<T, String> {
 }
 
 /// Checks real, effective and saved ids, and that uid 0 is out of reach.
-fn verify(uid: Uid, gid: Gid) -> Result<(), String> {
-    let r = unistd::getresuid().map_err(|e| e.to_string())?;
-    let g = unistd::getresgid().map_err(|e| e.to_string())?;
+fn verify(uid: Uid, gid: Gid) -> Result<(), PrivError> {
+    let r = unistd::getresuid().map_err(PrivError::ReadBack)?;
+    let g = unistd::getresgid().map_err(PrivError::ReadBack)?;
     if [r.real, r.effective, r.saved] != [uid; 3] || [g.real, g.effective, g.saved] != [gid; 3] {
-        return Err("ids did not all change".into());
+        return Err(PrivError::NotAllChanged);
     }
     if !uid.is_root() && unistd::setuid(Uid::from_raw(0)).is_ok() {
-        return Err("root could be regained".into());
+        return Err(PrivError::RootRegained);
     }
     Ok(())
 }

@@ -4,7 +4,9 @@
 //! listener's own state and the shared registry, so serving them never blocks
 //! the accept loop for long.
 
+use crate::auth::shared_state::StateError;
 use std::collections::HashMap;
+use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::IpAddr;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -71,8 +73,65 @@ pub struct Command {
     /// What it does.
     pub summary: &'static str,
     /// The request from the other words.
-    pub parse: fn(&[&str]) -> Result<Request, String>,
+    pub parse: fn(&[&str]) -> Result<Request, ArgError>,
 }
+
+/// Why a request's arguments were not taken (after its name, in the answer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArgError {
+    /// Words after a request that takes none.
+    NoArgument,
+    /// The wrong number of words: what the request needs.
+    Needs(&'static str),
+    /// `kick`'s word is neither.
+    NotPidOrIp(String),
+    /// Not an IP address.
+    NotIp(String),
+    /// Not a duration [`parse_duration`] reads.
+    NotDuration(String),
+}
+
+impl fmt::Display for ArgError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ArgError::NoArgument => f.write_str("takes no argument"),
+            ArgError::Needs(what) => write!(f, "needs {what}"),
+            ArgError::NotPidOrIp(w) => write!(f, "{w:?} is neither a pid nor an IP"),
+            ArgError::NotIp(w) => write!(f, "{w:?} is not an IP address"),
+            ArgError::NotDuration(w) => write!(f, "{w:?} is not a duration like 30s, 10m, 2h, 1d"),
+        }
+    }
+}
+
+/// Why a request line was not taken, answered as `error: …`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestError {
+    /// The first word (or none) names no request: the line as sent.
+    Unknown(String),
+    /// A request whose arguments do not fit: its name and why.
+    Arguments(&'static str, ArgError),
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequestError::Unknown(line) => {
+                let list: Vec<String> = COMMANDS
+                    .iter()
+                    .map(|c| format!("{} {}", c.name, c.args).trim_end().to_string())
+                    .collect();
+                write!(
+                    f,
+                    "unknown request {line:?} ({}; tfd ctl help says more)",
+                    list.join(", ")
+                )
+            }
+            RequestError::Arguments(name, why) => write!(f, "{name}: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for RequestError {}
 
 /// An address as typed, in the one form every rule uses (IPv4-mapped IPv6
 /// becomes IPv4, as every client address does where it enters).
@@ -80,12 +139,12 @@ fn address(word: &str) -> Option<IpAddr> {
     word.parse::<IpAddr>().ok().map(|ip| ip.to_canonical())
 }
 
-fn no_args(r: Request) -> impl Fn(&[&str]) -> Result<Request, String> {
+fn no_args(r: Request) -> impl Fn(&[&str]) -> Result<Request, ArgError> {
     move |w| {
         if w.is_empty() {
             Ok(r.clone())
         } else {
-            Err("takes no argument".into())
+            Err(ArgError::NoArgument)
         }
     }
 }
@@ -107,9 +166,9 @@ pub const COMMANDS: &[Command] = &[
                 Ok(pid) if pid > 0 => Ok(Request::KickPid(pid)),
                 _ => address(target)
                     .map(Request::KickIp)
-                    .ok_or(format!("{target:?} is neither a pid nor an IP")),
+                    .ok_or(ArgError::NotPidOrIp(target.to_string())),
             },
-            _ => Err("needs a PID or an ADDRESS".into()),
+            _ => Err(ArgError::Needs("a PID or an ADDRESS")),
         },
     },
     Command {
@@ -118,11 +177,11 @@ pub const COMMANDS: &[Command] = &[
         summary: "refuse an address for a while (30s, 10m, 2h, 1d), on every node sharing shared_state_dir, and end its sessions",
         parse: |w| match w {
             [ip, dur] => {
-                let ip = address(ip).ok_or(format!("{ip:?} is not an IP address"))?;
-                let d = parse_duration(dur).ok_or(format!("{dur:?} is not a duration like 30s, 10m, 2h, 1d"))?;
+                let ip = address(ip).ok_or(ArgError::NotIp(ip.to_string()))?;
+                let d = parse_duration(dur).ok_or(ArgError::NotDuration(dur.to_string()))?;
                 Ok(Request::Ban(ip, d))
             }
-            _ => Err("needs an ADDRESS and a DURATION".into()),
+            _ => Err(ArgError::Needs("an ADDRESS and a DURATION")),
         },
     },
     Command {
@@ -134,7 +193,7 @@ pub const COMMANDS: &[Command] = &[
                 Some(ip) => Target::Ip(ip),
                 None => Target::Name(x.to_string()),
             })),
-            _ => Err("needs an ADDRESS or a NAME".into()),
+            _ => Err(ArgError::Needs("an ADDRESS or a NAME")),
         },
     },
     Command {
@@ -184,23 +243,16 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 }
 
 /// Parses one request line through [`COMMANDS`].
-pub fn parse(line: &str) -> Result<Request, String> {
+pub fn parse(line: &str) -> Result<Request, RequestError> {
     let words: Vec<&str> = line.split_whitespace().collect();
+    let unknown = || RequestError::Unknown(line.to_string());
     let Some((first, rest)) = words.split_first() else {
-        return Err(unknown(line));
+        return Err(unknown());
     };
     match COMMANDS.iter().find(|c| c.name == *first) {
-        Some(c) => (c.parse)(rest).map_err(|e| format!("{}: {e}", c.name)),
-        None => Err(unknown(line)),
+        Some(c) => (c.parse)(rest).map_err(|e| RequestError::Arguments(c.name, e)),
+        None => Err(unknown()),
     }
-}
-
-fn unknown(line: &str) -> String {
-    let list: Vec<String> = COMMANDS
-        .iter()
-        .map(|c| format!("{} {}", c.name, c.args).trim_end().to_string())
-        .collect();
-    format!("unknown request {line:?} ({}; tfd ctl help says more)", list.join(", "))
 }
 
 /// Addresses refused until a deadline.
@@ -433,13 +485,10 @@ impl SharedBanCache {
     }
 
     /// Bans `ip` on every node (and at once in this copy).
-    pub fn ban(&mut self, ip: IpAddr, d: Duration) -> Result<(), String> {
+    pub fn ban(&mut self, ip: IpAddr, d: Duration) -> Result<(), StateError> {
         let now = crate::auth::shared_state::unix_now();
         let until = now.saturating_add(d.as_secs());
-        let evicted = self
-            .file
-            .ban(ip, until, now, SHARED_BANS_WRITE_WAIT)
-            .map_err(|e| e.to_string())?;
+        let evicted = self.file.ban(ip, until, now, SHARED_BANS_WRITE_WAIT)?;
         if evicted {
             log::warn!(
                 "shared bans: all {} slots held bans; the one ending soonest was dropped",
@@ -451,12 +500,9 @@ impl SharedBanCache {
     }
 
     /// Lifts `ip`'s ban on every node; whether one was in force there.
-    pub fn unban(&mut self, ip: IpAddr) -> Result<bool, String> {
+    pub fn unban(&mut self, ip: IpAddr) -> Result<bool, StateError> {
         let now = crate::auth::shared_state::unix_now();
-        let found = self
-            .file
-            .unban(ip, now, SHARED_BANS_WRITE_WAIT)
-            .map_err(|e| e.to_string())?;
+        let found = self.file.unban(ip, now, SHARED_BANS_WRITE_WAIT)?;
         let here = self.until.remove(&ip.to_canonical()).is_some();
         Ok(found || here)
     }
@@ -489,12 +535,11 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
 
 /// Reads one request from a connection, checking that the peer is root (or the
 /// user tfd runs as, when it is not root).
-pub fn read_request(s: &UnixStream) -> Result<String, String> {
-    let cred =
-        nix::sys::socket::getsockopt(s, nix::sys::socket::sockopt::PeerCredentials).map_err(|e| e.to_string())?;
+pub fn read_request(s: &UnixStream) -> Result<String, ReadError> {
+    let cred = nix::sys::socket::getsockopt(s, nix::sys::socket::sockopt::PeerCredentials).map_err(ReadError::Peer)?;
     let me = tfd_sys::geteuid();
     if cred.uid() != 0 && cred.uid() != me {
-        return Err(format!("permission denied for uid {}", cred.uid()));
+        return Err(ReadError::Denied(cred.uid()));
     }
     read_line_by(s, Instant::now() + REQUEST_DEADLINE)
 }
@@ -504,27 +549,59 @@ pub fn read_request(s: &UnixStream) -> Result<String, String> {
 /// hold it up this long at most, and is then dropped.
 pub const REQUEST_DEADLINE: Duration = Duration::from_secs(2);
 
+/// Why no request line was read (logged, and answered as `error: …`).
+#[derive(Debug)]
+pub enum ReadError {
+    /// The peer's credentials could not be asked for.
+    Peer(nix::errno::Errno),
+    /// The peer is neither root nor tfd's own user: its uid.
+    Denied(u32),
+    /// [`REQUEST_DEADLINE`] passed first: the bytes received.
+    Late(usize),
+    /// The socket's read timeout could not be set.
+    Timeout(io::Error),
+    /// Reading failed.
+    Read(io::Error),
+    /// The line is not UTF-8.
+    NotUtf8,
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Peer(e) => write!(f, "{e}"),
+            ReadError::Denied(uid) => write!(f, "permission denied for uid {uid}"),
+            ReadError::Late(got) => write!(
+                f,
+                "reading the request: not complete within {} s ({got} bytes received)",
+                REQUEST_DEADLINE.as_secs()
+            ),
+            ReadError::Timeout(e) => write!(f, "{e}"),
+            ReadError::Read(e) => write!(f, "reading the request: {e}"),
+            ReadError::NotUtf8 => f.write_str("reading the request: not UTF-8"),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
+
 /// One line (at most [`MAX_REQUEST`] bytes) read before `deadline`: each read
 /// waits only for what is left of the whole, not for a fresh second.
-fn read_line_by(mut s: &UnixStream, deadline: Instant) -> Result<String, String> {
+fn read_line_by(mut s: &UnixStream, deadline: Instant) -> Result<String, ReadError> {
     let mut got: Vec<u8> = Vec::new();
     let mut buf = [0u8; 256];
     while !got.contains(&b'\n') && (got.len() as u64) < MAX_REQUEST {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(format!(
-                "reading the request: not complete within {} s ({} bytes received)",
-                REQUEST_DEADLINE.as_secs(),
-                got.len()
-            ));
+            return Err(ReadError::Late(got.len()));
         }
-        s.set_read_timeout(Some(left)).map_err(|e| e.to_string())?;
+        s.set_read_timeout(Some(left)).map_err(ReadError::Timeout)?;
         match s.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => got.extend_from_slice(&buf[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
-            Err(e) => return Err(format!("reading the request: {e}")),
+            Err(e) => return Err(ReadError::Read(e)),
         }
     }
     let end = got
@@ -532,7 +609,7 @@ fn read_line_by(mut s: &UnixStream, deadline: Instant) -> Result<String, String>
         .position(|&b| b == b'\n')
         .unwrap_or(got.len())
         .min(MAX_REQUEST as usize);
-    let line = std::str::from_utf8(&got[..end]).map_err(|_| "reading the request: not UTF-8".to_string())?;
+    let line = std::str::from_utf8(&got[..end]).map_err(|_| ReadError::NotUtf8)?;
     Ok(line.trim().to_string())
 }
 

@@ -9,12 +9,65 @@
 //! `pub.pem` beside it — and changes nothing that is already there, so it costs
 //! nothing on later starts and never replaces an admin's key or hash.
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
+use openssl::error::ErrorStack;
 use openssl::pkey::PKey;
 use openssl::rsa::Rsa;
+use std::fmt;
 use std::fs;
+use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+
+/// Why a secret could not be made (after `--init-secrets: `).
+#[derive(Debug)]
+pub enum SecretsError {
+    /// A file could not be read, looked at or written.
+    File(PathBuf, io::Error),
+    /// The config does not parse.
+    Config(PathBuf, ConfigError),
+    /// The key file holds no usable private key: why.
+    Key(PathBuf, String),
+    /// OpenSSL failed at a step: which, and why.
+    Openssl(&'static str, ErrorStack),
+}
+
+impl fmt::Display for SecretsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretsError::File(p, e) => write!(f, "{}: {e}", p.display()),
+            SecretsError::Config(p, e) => write!(f, "{}: {e}", p.display()),
+            SecretsError::Key(p, why) => write!(f, "{}: {why}", p.display()),
+            SecretsError::Openssl(step, e) => write!(f, "{step}: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SecretsError {}
+
+/// Names the file an I/O error came from: `.at(path)?`.
+trait At<T> {
+    /// The error as [`SecretsError::File`] of `p`.
+    fn at(self, p: &Path) -> Result<T, SecretsError>;
+}
+
+impl<T> At<T> for io::Result<T> {
+    fn at(self, p: &Path) -> Result<T, SecretsError> {
+        self.map_err(|e| SecretsError::File(p.to_path_buf(), e))
+    }
+}
+
+/// Names the OpenSSL step an error came from: `.step("encoding the key")?`.
+trait Step<T> {
+    /// The error as [`SecretsError::Openssl`] of `what`.
+    fn step(self, what: &'static str) -> Result<T, SecretsError>;
+}
+
+impl<T> Step<T> for Result<T, ErrorStack> {
+    fn step(self, what: &'static str) -> Result<T, SecretsError> {
+        self.map_err(|e| SecretsError::Openssl(what, e))
+    }
+}
 
 /// Bytes of randomness in a generated hash (hex-encoded: 48 characters, what
 /// `openssl rand -hex 24` makes).
@@ -22,9 +75,9 @@ const HASH_BYTES: usize = 24;
 
 /// Makes the secrets `config` names and lacks; returns one line per thing done
 /// (none when everything was in place).
-pub fn init(config: &Path) -> Result<Vec<String>, String> {
-    let text = fs::read_to_string(config).map_err(|e| format!("{}: {e}", config.display()))?;
-    let cfg = Config::parse_str(&text).map_err(|e| format!("{}: {e}", config.display()))?;
+pub fn init(config: &Path) -> Result<Vec<String>, SecretsError> {
+    let text = fs::read_to_string(config).at(config)?;
+    let cfg = Config::parse_str(&text).map_err(|e| SecretsError::Config(config.into(), e))?;
     let base = config
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -41,18 +94,18 @@ pub fn init(config: &Path) -> Result<Vec<String>, String> {
         let key_file = base.join(key_file);
         let public = key_file.with_file_name("pub.pem");
         if !exists(&key_file)? {
-            let rsa = Rsa::generate(2048).map_err(|e| format!("generating an RSA-2048 key: {e}"))?;
+            let rsa = Rsa::generate(2048).step("generating an RSA-2048 key")?;
             let pem = PKey::from_rsa(rsa)
                 .and_then(|k| k.private_key_to_pem_pkcs8())
-                .map_err(|e| format!("encoding the key: {e}"))?;
+                .step("encoding the key")?;
             write_new(&key_file, &pem, 0o600)?;
             done.push(format!("generated {} (RSA-2048, mode 0600)", key_file.display()));
         }
         if !exists(&public)? {
-            let pem = fs::read(&key_file).map_err(|e| format!("{}: {e}", key_file.display()))?;
+            let pem = fs::read(&key_file).at(&key_file)?;
             let public_pem = super::key_from_pem(&pem)
                 .and_then(|k| k.public_key_to_pem().map_err(|e| e.to_string()))
-                .map_err(|e| format!("{}: {e}", key_file.display()))?;
+                .map_err(|why| SecretsError::Key(key_file.clone(), why))?;
             write_new(&public, &public_pem, 0o644)?;
             done.push(format!("wrote {} (give it to clients)", public.display()));
         }
@@ -60,11 +113,11 @@ pub fn init(config: &Path) -> Result<Vec<String>, String> {
     Ok(done)
 }
 
-fn exists(p: &Path) -> Result<bool, String> {
+fn exists(p: &Path) -> Result<bool, SecretsError> {
     match fs::symlink_metadata(p) {
         Ok(_) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(format!("{}: {e}", p.display())),
+        Err(e) => Err(SecretsError::File(p.into(), e)),
     }
 }
 
@@ -72,20 +125,19 @@ fn exists(p: &Path) -> Result<bool, String> {
 /// syncs it and its directory, through tfd-sys's private-file writer. The
 /// directory is not checked here: the start's checks refuse a key in a
 /// directory others can change, naming the chmod that mends it.
-fn write_new(p: &Path, bytes: &[u8], mode: u32) -> Result<(), String> {
+fn write_new(p: &Path, bytes: &[u8], mode: u32) -> Result<(), SecretsError> {
     tfd_sys::private_file::Writer::new(mode)
         .dir_checked()
         .no_replace()
         .write(p, bytes)
-        .map_err(|e| format!("{}: {e}", p.display()))
+        .at(p)
 }
 
 /// Rewrites the config with a random hash on every `hash` line: a temporary
 /// file with the original's mode and owner, synced, renamed over it.
-fn replace_hash(config: &Path, text: &str) -> Result<(), String> {
-    let err = |e: std::io::Error| format!("{}: {e}", config.display());
+fn replace_hash(config: &Path, text: &str) -> Result<(), SecretsError> {
     let mut raw = [0u8; HASH_BYTES];
-    openssl::rand::rand_bytes(&mut raw).map_err(|e| format!("random hash: {e}"))?;
+    openssl::rand::rand_bytes(&mut raw).step("random hash")?;
     let hash = tfp_wire::hex::encode(&raw);
     let mut out = String::with_capacity(text.len() + hash.len());
     for line in text.split_inclusive('\n') {
@@ -96,13 +148,13 @@ fn replace_hash(config: &Path, text: &str) -> Result<(), String> {
             out.push_str(line);
         }
     }
-    let meta = fs::metadata(config).map_err(err)?;
+    let meta = fs::metadata(config).at(config)?;
     // the original's owner and mode; its directory is the start's to judge
     tfd_sys::private_file::Writer::new(meta.mode())
         .owner(meta.uid(), meta.gid())
         .dir_checked()
         .write(config, out.as_bytes())
-        .map_err(err)
+        .at(config)
 }
 
 #[cfg(test)]

@@ -2,8 +2,9 @@
 //! memory and processes (v2, or v1's memory and pids hierarchies), and the
 //! sweep of groups that ended sessions left.
 
+use std::fmt;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The directory, in each cgroup hierarchy tfd uses, that holds one group per
 /// session's script host: `<hierarchy>/tfd-runbash/s<session pid>`.
@@ -92,35 +93,79 @@ fn unescape_mount_path(s: &str) -> Vec<u8> {
     out
 }
 
-fn read_cgroup_mounts() -> Result<Vec<CgroupMount>, String> {
-    std::fs::read_to_string("/proc/self/mountinfo")
+/// Why a script host got no group of its own (said in the log, after
+/// "per-process rlimits only"): a type, so each step says `?` and the text is
+/// written in one place.
+#[derive(Debug)]
+pub(super) enum CgroupError {
+    /// A file or directory of a hierarchy could not be read, made or written.
+    Io(PathBuf, io::Error),
+    /// The cgroup v2 root could not be looked at.
+    Statfs(PathBuf, nix::errno::Errno),
+    /// The cgroup v2 root is some other file system.
+    NotV2(PathBuf),
+    /// A controller the group needs is not enabled at the v2 root.
+    NoController(&'static str, PathBuf),
+    /// No v1 hierarchy of this controller is mounted.
+    NoHierarchy(&'static str),
+    /// Neither v2 nor v1 worked: both reasons.
+    Neither(Box<CgroupError>, Box<CgroupError>),
+}
+
+impl fmt::Display for CgroupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CgroupError::Io(p, e) => write!(f, "{}: {e}", p.display()),
+            CgroupError::Statfs(p, e) => write!(f, "{}: {e}", p.display()),
+            CgroupError::NotV2(root) => write!(f, "{} is not a cgroup v2 hierarchy", root.display()),
+            CgroupError::NoController(c, root) => {
+                write!(f, "the {c} controller is not enabled at {}", root.display())
+            }
+            CgroupError::NoHierarchy(c) => write!(f, "no {c} hierarchy is mounted"),
+            CgroupError::Neither(v2, v1) => write!(f, "cgroup v2: {v2}; cgroup v1: {v1}"),
+        }
+    }
+}
+
+impl std::error::Error for CgroupError {}
+
+/// The `map_err` for an I/O step on `path`.
+fn at(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> CgroupError {
+    let path = path.into();
+    move |e| CgroupError::Io(path, e)
+}
+
+fn read_cgroup_mounts() -> Result<Vec<CgroupMount>, CgroupError> {
+    const MOUNTINFO: &str = "/proc/self/mountinfo";
+    std::fs::read_to_string(MOUNTINFO)
         .map(|m| cgroup_mounts(&m))
-        .map_err(|e| format!("/proc/self/mountinfo: {e}"))
+        .map_err(at(MOUNTINFO))
 }
 
 /// Writes one control file of a group.
-fn set(group: &Path, file: &str, value: &str) -> Result<(), String> {
-    std::fs::write(group.join(file), value).map_err(|e| format!("{}/{file}: {e}", group.display()))
+fn set(group: &Path, file: &str, value: &str) -> Result<(), CgroupError> {
+    let path = group.join(file);
+    std::fs::write(&path, value).map_err(at(path))
 }
 
 /// `<hierarchy>/tfd-runbash`, made if missing.
-fn group_parent(hierarchy: &Path) -> Result<std::path::PathBuf, String> {
+fn group_parent(hierarchy: &Path) -> Result<PathBuf, CgroupError> {
     let parent = hierarchy.join(GROUP_DIR);
     match std::fs::create_dir(&parent) {
-        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(format!("{}: {e}", parent.display())),
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(CgroupError::Io(parent, e)),
         _ => Ok(parent),
     }
 }
 
 /// A fresh `<parent>/s<session>` (one left by an earlier session of this pid
 /// is empty and made anew, or in use and an error).
-fn new_group(parent: &Path, session: u32) -> Result<std::path::PathBuf, String> {
+fn new_group(parent: &Path, session: u32) -> Result<PathBuf, CgroupError> {
     use std::fs;
     let group = parent.join(format!("s{session}"));
     if let Err(e) = fs::create_dir(&group) {
         let again = || fs::remove_dir(&group).and_then(|_| fs::create_dir(&group));
         if e.kind() != io::ErrorKind::AlreadyExists || again().is_err() {
-            return Err(format!("{}: {e}", group.display()));
+            return Err(CgroupError::Io(group, e));
         }
     }
     Ok(group)
@@ -129,18 +174,18 @@ fn new_group(parent: &Path, session: u32) -> Result<std::path::PathBuf, String> 
 /// Puts this process (the host, still root and not yet chrooted) into a
 /// cgroup v2 group of its own with `limits`, so its scripts together stay
 /// within them; the description for the log, or why not.
-fn join_cgroup_v2(session: u32, limits: GroupLimits) -> Result<String, String> {
+fn join_cgroup_v2(session: u32, limits: GroupLimits) -> Result<String, CgroupError> {
     use std::fs;
     let root = Path::new(CGROUP_V2_ROOT);
-    let fs_type = nix::sys::statfs::statfs(root).map_err(|e| format!("{}: {e}", root.display()))?;
+    let fs_type = nix::sys::statfs::statfs(root).map_err(|e| CgroupError::Statfs(root.into(), e))?;
     if fs_type.filesystem_type() != nix::sys::statfs::CGROUP2_SUPER_MAGIC {
-        return Err(format!("{} is not a cgroup v2 hierarchy", root.display()));
+        return Err(CgroupError::NotV2(root.into()));
     }
-    let enabled =
-        fs::read_to_string(root.join("cgroup.subtree_control")).map_err(|e| format!("cgroup.subtree_control: {e}"))?;
+    // the log names the file alone
+    let enabled = fs::read_to_string(root.join("cgroup.subtree_control")).map_err(at("cgroup.subtree_control"))?;
     for c in ["memory", "pids"] {
         if !enabled.split_whitespace().any(|w| w == c) {
-            return Err(format!("the {c} controller is not enabled at {}", root.display()));
+            return Err(CgroupError::NoController(c, root.into()));
         }
     }
     let parent = group_parent(root)?;
@@ -173,17 +218,21 @@ fn join_cgroup_v2(session: u32, limits: GroupLimits) -> Result<String, String> {
 /// hierarchy where that is mounted. Memory is required; without a pids
 /// hierarchy RLIMIT_NPROC stays the only process bound, and the description
 /// says so.
-fn join_cgroup_v1(session: u32, limits: GroupLimits, mounts: &[CgroupMount]) -> Result<String, String> {
-    let hierarchy = |c: &str| mounts.iter().find(|m| m.has(c)).map(|m| m.dir.as_path());
-    let memory = hierarchy("memory").ok_or("no memory hierarchy is mounted")?;
+fn join_cgroup_v1(session: u32, limits: GroupLimits, mounts: &[CgroupMount]) -> Result<String, CgroupError> {
+    let hierarchy = |c: &'static str| {
+        mounts
+            .iter()
+            .find(|m| m.has(c))
+            .map(|m| m.dir.as_path())
+            .ok_or(CgroupError::NoHierarchy(c))
+    };
+    let memory = hierarchy("memory")?;
     let mem_group = new_group(&group_parent(memory)?, session)?;
     let bytes = limits.memory.to_string();
     let memsw = mem_group.join("memory.memsw.limit_in_bytes").exists();
     // the pids group is made before anything is joined, so a failure of the
     // memory group leaves nothing joined
-    let pids = hierarchy("pids")
-        .ok_or_else(|| "no pids hierarchy is mounted".to_string())
-        .and_then(|h| pids_group_v1(h, session, limits.nproc));
+    let pids = hierarchy("pids").and_then(|h| pids_group_v1(h, session, limits.nproc));
     let joined = (|| {
         set(&mem_group, "memory.limit_in_bytes", &bytes)?;
         // memory plus swap, which may not be below memory.limit_in_bytes: after it
@@ -223,7 +272,7 @@ fn join_cgroup_v1(session: u32, limits: GroupLimits, mounts: &[CgroupMount]) -> 
 }
 
 /// A fresh group with pids.max `max` in the v1 pids hierarchy at `hierarchy`.
-fn pids_group_v1(hierarchy: &Path, session: u32, max: u64) -> Result<std::path::PathBuf, String> {
+fn pids_group_v1(hierarchy: &Path, session: u32, max: u64) -> Result<PathBuf, CgroupError> {
     let group = new_group(&group_parent(hierarchy)?, session)?;
     if let Err(e) = set(&group, "pids.max", &max.to_string()) {
         let _ = std::fs::remove_dir(&group);
@@ -236,13 +285,13 @@ fn pids_group_v1(hierarchy: &Path, session: u32, max: u64) -> Result<std::path::
 /// of its own bounding all its scripts together: cgroup v2 where
 /// `/sys/fs/cgroup` is usable, else cgroup v1. The description for the log,
 /// or why neither (the rlimits alone are then in force).
-pub(super) fn join_cgroup(session: u32, limits: GroupLimits) -> Result<String, String> {
+pub(super) fn join_cgroup(session: u32, limits: GroupLimits) -> Result<String, CgroupError> {
     let v2 = match join_cgroup_v2(session, limits) {
         Ok(how) => return Ok(how),
         Err(why) => why,
     };
     let v1 = read_cgroup_mounts().and_then(|m| join_cgroup_v1(session, limits, &m));
-    v1.map_err(|v1| format!("cgroup v2: {v2}; cgroup v1: {v1}"))
+    v1.map_err(|v1| CgroupError::Neither(Box::new(v2), Box::new(v1)))
 }
 
 /// Removes the script hosts' groups, in every cgroup hierarchy, whose session

@@ -11,8 +11,8 @@
 //!    links included: a lower room that points up is how the climbing starts);
 //! 3. rooms on the same floor may use each other, but the only circle is the
 //!    dispatch idiom, `session` ⇄ `commands`;
-//! 4. no source file of any crate grows past [`MAX_LINES`]: big files are where
-//!    rooms blur.
+//! 4. no source file of any crate grows past [`MAX_LINES`] (the Python
+//!    binding's past [`MAX_LINES_PYO3`]): big files are where rooms blur.
 //!
 //! (Gone with the split: the floors `wire`, `size`, `sys`, `bandwidth`,
 //! `channel` and `client`, which are crates now, so a `crate::` path into them
@@ -67,11 +67,17 @@ const FLOORS: &[&[&str]] = &[
     &["logging", "xferlog"],
 ];
 
-/// The longest a source file of a crate may be.
-const MAX_LINES: usize = 1000;
+/// The longest a source file of a crate may be (issue 46: 800).
+const MAX_LINES: usize = 800;
 
-/// Files allowed over [`MAX_LINES`] for now (none: keep it so).
-const TOO_LONG_ALLOWED: &[&str] = &[];
+/// The longest a file of the Python binding (`python/src/`) may be (issue 46
+/// allows it 1,000: without pyo3's `multiple-pymethods` a class's methods are
+/// one block, in one file).
+const MAX_LINES_PYO3: usize = 1000;
+
+/// Files allowed over [`MAX_LINES`] for now, each waiting for its split (the
+/// delta format and the tree copy are being changed elsewhere; keep it short).
+const TOO_LONG_ALLOWED: &[&str] = &["crates/tfp-wire/src/delta.rs", "crates/tfp-client/src/tree/copy.rs"];
 
 fn floor_of(room: &str) -> Option<usize> {
     FLOORS.iter().position(|f| f.contains(&room))
@@ -382,13 +388,18 @@ fn no_source_file_is_too_long() {
     for file in &files {
         let rel = file.strip_prefix(root()).expect("in the tree").display().to_string();
         let lines = fs::read_to_string(file).expect("read source").lines().count();
-        if lines > MAX_LINES && !TOO_LONG_ALLOWED.contains(&rel.as_str()) {
-            long.push(format!("{rel}: {lines} lines"));
+        let max = if rel.starts_with("python/") {
+            MAX_LINES_PYO3
+        } else {
+            MAX_LINES
+        };
+        if lines > max && !TOO_LONG_ALLOWED.contains(&rel.as_str()) {
+            long.push(format!("{rel}: {lines} lines, at most {max}"));
         }
     }
     assert!(
         long.is_empty(),
-        "source files over {MAX_LINES} lines (split them by job):\n{}",
+        "source files too long (split them by job):\n{}",
         long.join("\n")
     );
 }
@@ -606,7 +617,7 @@ fn string_error(rest: &str) -> bool {
 /// wants at most 10; this is the count now, and it only goes down: a new
 /// function says what failed with a type, as `tfp_client::Error` or the
 /// config's errors do).
-const STRING_ERRORS: usize = 82;
+const STRING_ERRORS: usize = 45;
 
 #[test]
 fn string_errors_do_not_grow() {
@@ -629,7 +640,7 @@ fn string_errors_do_not_grow() {
 /// `or_failed` or `denied_or`), not worded again at every step (issue 46 wants
 /// at most 100; this is the count now, and it only goes down: a new error type
 /// gets a `From` impl instead).
-const DAEMON_MAP_ERR: usize = 239;
+const DAEMON_MAP_ERR: usize = 214;
 
 #[test]
 fn map_err_does_not_grow() {

@@ -41,6 +41,7 @@ mod v251;
 mod v251_fs;
 mod watch;
 mod xfer;
+mod xfer_error;
 
 /// The head of `tf --help`, before the options (from the option table).
 const USAGE_HEAD: &str = "\

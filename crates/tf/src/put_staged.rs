@@ -5,6 +5,7 @@
 //! what it cannot guarantee and writes in place as before.
 
 use super::exit::Exit;
+use super::xfer_error::XferError;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicU64;
@@ -35,7 +36,7 @@ pub fn upload(
     cfg: &ClientConfig,
     p: &Put<'_>,
     counter: &Arc<AtomicU64>,
-) -> Result<Option<ExitCode>, String> {
+) -> Result<Option<ExitCode>, XferError> {
     let req = Request {
         local: Path::new(p.local),
         remote: p.remote.as_bytes(),
@@ -74,14 +75,14 @@ pub fn upload(
             )));
         }
         Err(e @ Error::Unsettled { .. }) => {
-            return Err(format!(
+            return Err(XferError::Said(format!(
                 "put: {}: {} (`tf put --resume` sends nothing if it is the new one)",
                 shown_str(p.remote),
                 tfp_client::tree::listing::clause(&e.to_string()),
-            ))
+            )))
         }
         Err(e) => {
-            return Err(format!(
+            return Err(XferError::Said(format!(
                 "put: {}: {}; the file on the server is as it was{}",
                 shown_str(p.remote),
                 tfp_client::tree::listing::clause(&e.to_string()),
@@ -90,7 +91,7 @@ pub fn upload(
                 } else {
                     ""
                 }
-            ))
+            )))
         }
     };
     if r.unchanged {

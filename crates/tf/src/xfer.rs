@@ -7,9 +7,10 @@ use super::formats::{bytes, Units::Iec};
 use super::progress::Bar;
 use super::reply::{fail, report};
 use super::safe;
+use super::xfer_error::XferError;
 use sha2::{Digest, Sha256};
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::process::ExitCode;
@@ -25,6 +26,11 @@ use tfp_client::tree::batch::{self, Failure};
 use tfp_client::tree::capped::Capped;
 use tfp_client::{delta, escape, parallel, temporaries, Client, ClientConfig, Error, DIRECT_WRITE_MIN};
 use tfp_wire::Status;
+
+/// The `map_err` for an I/O step on the local file `what`.
+fn on(what: &str) -> impl FnOnce(io::Error) -> XferError + '_ {
+    move |e| XferError::Local(what.into(), e)
+}
 
 #[derive(Default)]
 struct Opts {
@@ -45,10 +51,10 @@ struct Opts {
     resumed: String,
 }
 
-fn parse(args: &[String]) -> Result<Opts, String> {
+fn parse(args: &[String]) -> Result<Opts, XferError> {
     let g = commands::parse(Family::Transfer, args).map_err(|e| match e {
-        ParseError::Unknown(s) => format!("unknown option {s}"),
-        ParseError::Bad(m) => m,
+        ParseError::Unknown(s) => XferError::Said(format!("unknown option {s}")),
+        ParseError::Bad(m) => XferError::Said(m),
     })?;
     let o = Opts {
         offset: g.num("--offset"),
@@ -100,8 +106,8 @@ fn transfer_bar(total: u64, counter: Arc<AtomicU64>) -> Bar {
 
 /// Compares `here` (the local SHA-256 as `0x<hex>`) with the server's SHA256
 /// of `remote`; `what` names the local side in the message.
-fn verify(c: &mut Client, remote: &str, here: &str, what: &str) -> Result<bool, String> {
-    match c.call("SHA256", remote.as_bytes()).map_err(|e| e.to_string())? {
+fn verify(c: &mut Client, remote: &str, here: &str, what: &str) -> Result<bool, XferError> {
+    match c.call("SHA256", remote.as_bytes())? {
         Status::Ok(d) if d == here.as_bytes() => {
             eprintln!("verified: SHA-256 {here}");
             Ok(true)
@@ -110,7 +116,7 @@ fn verify(c: &mut Client, remote: &str, here: &str, what: &str) -> Result<bool, 
             eprintln!("MISMATCH: {what} {here}, server {}", tfp_client::escape::shown(&d));
             Ok(false)
         }
-        other => Err(format!("SHA256 on the server: {other:?}")),
+        other => Err(XferError::Sha256(other)),
     }
 }
 
@@ -176,20 +182,24 @@ enum Source {
     File(File, u64),
 }
 
-fn open_source(local: &str) -> Result<Source, String> {
+fn open_source(local: &str) -> Result<Source, XferError> {
     if local == "-" {
         return Ok(Source::Stdin);
     }
     // stat first: opening a FIFO would block, and a directory opens fine
-    let m = std::fs::metadata(local).map_err(|e| format!("{local}: {e}"))?;
+    let m = std::fs::metadata(local).map_err(on(local))?;
     if m.is_dir() {
-        return Err(format!("{local}: is a directory; tf uploads one regular file"));
+        return Err(XferError::Said(format!(
+            "{local}: is a directory; tf uploads one regular file"
+        )));
     }
     if !m.is_file() {
-        return Err(format!("{local}: is not a regular file (use - to upload from stdin)"));
+        return Err(XferError::Said(format!(
+            "{local}: is not a regular file (use - to upload from stdin)"
+        )));
     }
-    let f = File::open(local).map_err(|e| format!("{local}: {e}"))?;
-    let size = f.metadata().map_err(|e| format!("{local}: {e}"))?.len();
+    let f = File::open(local).map_err(on(local))?;
+    let size = f.metadata().map_err(on(local))?.len();
     Ok(Source::File(f, size))
 }
 
@@ -258,26 +268,25 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
 /// The outcome of a PUT: a refusal as its status, a PUT the server
 /// cancelled told like one (FAILED 7, as RCVFILE's failed transfer), to be
 /// explained; anything else said as it is.
-fn put_status(r: Result<(), Error>) -> Result<Result<(), Status>, String> {
+fn put_status(r: Result<(), Error>) -> Result<Result<(), Status>, XferError> {
     match r {
         Ok(()) => Ok(Ok(())),
         Err(Error::Refused(r)) => Ok(Err(r.reply)),
         Err(Error::Cancelled { command }) => Ok(Err(Status::Failed(7, format!("server cancelled the {command}")))),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// Uploads. `put` replaces the remote file whole through SNDFILE with
 /// overwrite (tfd writes a temporary and renames it into place); only
 /// `--resume`, `--offset` and `--streams` write in place with PUT.
-fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) -> Result<ExitCode, String> {
+fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) -> Result<ExitCode, XferError> {
     let (local, remote) = (o.positional[0].as_str(), o.positional[1].as_str());
     let counter = Arc::new(AtomicU64::new(0));
-    let err = |e: Error| e.to_string();
     let (mut reader, mut file, size): (Box<dyn Read>, Option<File>, u64) = match src {
         Source::Stdin => (Box::new(std::io::stdin().lock()), None, 0),
         Source::File(f, size) => {
-            let again = f.try_clone().map_err(|e| format!("{local}: {e}"))?;
+            let again = f.try_clone().map_err(on(local))?;
             (Box::new(again), Some(f), size)
         }
     };
@@ -329,7 +338,7 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
     } else if in_place {
         let offset = match (o.offset, o.resume) {
             (Some(n), _) => n,
-            (None, true) => declined_zero(c.fsize(remote.as_bytes())).map_err(err)?,
+            (None, true) => declined_zero(c.fsize(remote.as_bytes()))?,
             _ => 0,
         };
         let bar = transfer_bar(size.saturating_sub(offset), counter.clone());
@@ -344,8 +353,8 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
                 &counter,
             ))?
         } else {
-            let mut f = File::open(local).map_err(|e| format!("{local}: {e}"))?;
-            f.seek(SeekFrom::Start(offset)).map_err(|e| e.to_string())?;
+            let mut f = File::open(local).map_err(on(local))?;
+            f.seek(SeekFrom::Start(offset)).map_err(XferError::Io)?;
             let ctr = counter.clone();
             put_status(c.put(remote.as_bytes(), offset, o.bufsz, &mut f, &mut |n| {
                 ctr.store(n, Ordering::Relaxed)
@@ -359,7 +368,7 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
             Err(Error::Declined { answer, .. }) => {
                 Err(Status::Failed(answer as i32, "SUP failed on the server".into()))
             }
-            Err(e) => return Err(err(e)),
+            Err(e) => return Err(e.into()),
         }
     } else {
         let bar = transfer_bar(size, counter.clone());
@@ -369,7 +378,7 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
         // batch of its own where the server has them (batch::put_one)
         let batched = match &file {
             Some(_) if cmd == "put" && (o.verify || delta::link_is_slow(c)) => {
-                batch::put_one(c, Path::new(local), remote.as_bytes(), &counter).map_err(err)?
+                batch::put_one(c, Path::new(local), remote.as_bytes(), &counter)?
             }
             _ => None,
         };
@@ -389,14 +398,14 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
         match r {
             Ok(Status::Ok(_)) => Ok(()),
             Ok(other) => Err(other),
-            Err(Error::Local(e)) => return Err(format!("{local}: {e}")),
-            Err(e) => return Err(err(e)),
+            Err(Error::Local(e)) => return Err(XferError::Local(local.into(), e)),
+            Err(e) => return Err(e.into()),
         }
     };
     if st.is_ok() && o.verify {
         let here = match hashing.hash {
             Some(h) => safe::hex(h),
-            None => sha256_file(Path::new(local)).map_err(|e| format!("{local}: {e}"))?,
+            None => sha256_file(Path::new(local)).map_err(on(local))?,
         };
         if !verify(c, remote, &here, "local")? {
             return Ok(ExitCode::from(Exit::Mismatch));
@@ -417,7 +426,13 @@ impl Drop for Noted {
 /// Uploads `local` onto an existing `remote` as a delta (tfp_client::delta);
 /// false when it went no further than asking (the file is then sent whole,
 /// and tf says nothing new).
-fn put_delta(c: &mut Client, local: &str, remote: &str, size: u64, counter: &Arc<AtomicU64>) -> Result<bool, String> {
+fn put_delta(
+    c: &mut Client,
+    local: &str,
+    remote: &str,
+    size: u64,
+    counter: &Arc<AtomicU64>,
+) -> Result<bool, XferError> {
     let bar = transfer_bar(size, counter.clone());
     let r = delta::put(c, Path::new(local), remote.as_bytes(), counter);
     bar.finish();
@@ -427,8 +442,8 @@ fn put_delta(c: &mut Client, local: &str, remote: &str, size: u64, counter: &Arc
             counter.store(0, Ordering::Relaxed);
             Ok(false)
         }
-        Err(Error::Local(e)) => Err(format!("{local}: {e}")),
-        Err(e) => Err(e.to_string()),
+        Err(Error::Local(e)) => Err(XferError::Local(local.into(), e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -448,10 +463,10 @@ enum Out<'a> {
 /// (the same place beside the target and the same commit), keeping only
 /// the size the server announced. Either way a failure leaves the local file
 /// as it was. `--offset` alone writes in place.
-fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<ExitCode, String> {
+fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<ExitCode, XferError> {
     let (remote, local) = (o.positional[0].as_str(), o.positional[1].as_str());
     if (o.resume || o.offset.is_some()) && cmd != "get" {
-        return Err(format!("{cmd}: --resume and --offset are for get"));
+        return Err(XferError::Said(format!("{cmd}: --resume and --offset are for get")));
     }
     if (o.resume || o.offset.is_some()) && local == "-" {
         return Err("get: --resume and --offset need a local file, not -".into());
@@ -463,10 +478,10 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
             .create(true)
             .truncate(false)
             .open(local)
-            .map_err(|e| local_cause(Path::new(local), &e))?;
+            .map_err(local_failure(Path::new(local)))?;
         let st = fetch(c, cfg, cmd, o, Out::File(f, offset))?;
         if st.is_ok() && o.verify {
-            let here = sha256_file(Path::new(local)).map_err(|e| format!("{local}: {e}"))?;
+            let here = sha256_file(Path::new(local)).map_err(on(local))?;
             if !verify(c, remote, &here, "local")? {
                 return Ok(ExitCode::from(Exit::Mismatch));
             }
@@ -484,20 +499,20 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
                 hash: o.verify.then(Sha256::new),
             };
             let st = fetch(c, cfg, cmd, o, Out::Stream(&mut w))?;
-            w.flush().map_err(|e| format!("stdout: {e}"))?;
+            w.flush().map_err(on("stdout"))?;
             stream_end(c, cmd, o, st, w.hash, "stdout")
         }
         safe::Dest::Special(p) => {
             if o.resume {
-                return Err(format!(
+                return Err(XferError::Said(format!(
                     "get: {}: --resume needs a regular file",
                     tfp_client::escape::path(&p)
-                ));
+                )));
             }
             let mut f = std::fs::OpenOptions::new()
                 .write(true)
                 .open(&p)
-                .map_err(|e| local_cause(&p, &e))?;
+                .map_err(local_failure(&p))?;
             let mut w = safe::Hashing {
                 inner: &mut f,
                 hash: o.verify.then(Sha256::new),
@@ -509,26 +524,25 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
         safe::Dest::File(target) => {
             safe::clean_on_signals();
             let cannot = |e: std::io::Error| {
-                format!(
+                XferError::Said(format!(
                     "{}: cannot create a temporary beside it: {}",
                     tfp_client::escape::path(&target),
                     local_cause(&target, &e)
-                )
+                ))
             };
             let mut tmp = Scratch::create(&target).map_err(cannot)?;
             let file = tmp.file().try_clone().map_err(cannot)?;
             let tmp_path = tmp.path().to_path_buf();
             let st = fetch(c, cfg, cmd, o, Out::File(file, 0))?;
             if st.is_ok() && o.verify && !(cmd == "rcvfile" && o.delete) {
-                let here =
-                    sha256_file(&tmp_path).map_err(|e| format!("{}: {e}", tfp_client::escape::path(&tmp_path)))?;
+                let here = sha256_file(&tmp_path).map_err(on(&tfp_client::escape::path(&tmp_path)))?;
                 if !verify(c, remote, &here, "downloaded")? {
                     eprintln!("tf: {} left as it was", tfp_client::escape::path(&target));
                     return Ok(ExitCode::from(Exit::Mismatch));
                 }
             }
             if st.is_ok() {
-                tmp.commit(None).map_err(|e| local_cause(&target, &e))?;
+                tmp.commit(None).map_err(local_failure(&target))?;
             }
             Ok(outcome(c, cmd, remote, st))
         }
@@ -536,7 +550,7 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
 }
 
 /// `get` into a regular file, through the engine.
-fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Result<ExitCode, String> {
+fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Result<ExitCode, XferError> {
     let remote = o.positional[0].as_str();
     safe::clean_on_signals();
     let _note = Noted(temporaries::note_continue(format!("`{}` continues it", o.resumed)));
@@ -575,7 +589,7 @@ fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Resu
     bar.finish();
     if by_delta && o.verify {
         // a delta is checked end to end already; --verify asks the server again
-        let here = sha256_file(target).map_err(|e| format!("{}: {e}", tfp_client::escape::path(target)))?;
+        let here = sha256_file(target).map_err(on(&tfp_client::escape::path(target)))?;
         if !verify(c, remote, &here, "local")? {
             return Ok(ExitCode::from(Exit::Mismatch));
         }
@@ -623,6 +637,11 @@ fn local_cause(p: &Path, e: &std::io::Error) -> String {
     tfp_client::error::local_cause(p, e)
 }
 
+/// [`local_cause`] as the error that stops the transfer.
+fn local_failure(p: &Path) -> impl FnOnce(std::io::Error) -> XferError + '_ {
+    move |e| XferError::Said(local_cause(p, &e))
+}
+
 /// The end of a download written as a stream: verified from what passed.
 fn stream_end(
     c: &mut Client,
@@ -631,7 +650,7 @@ fn stream_end(
     st: Result<(), Status>,
     hash: Option<Sha256>,
     what: &str,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode, XferError> {
     let remote = o.positional[0].as_str();
     // `hash` is there exactly when --verify was given
     if let (true, Some(h)) = (st.is_ok() && !(cmd == "rcvfile" && o.delete), hash) {
@@ -644,18 +663,23 @@ fn stream_end(
 
 /// Moves the remote file's bytes into `out`: `get` from `--offset` (or 0),
 /// `rcvfile`/`sdown` whole, keeping only the size the server announced.
-fn fetch(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, out: Out<'_>) -> Result<Result<(), Status>, String> {
+fn fetch(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    cmd: &str,
+    o: &Opts,
+    out: Out<'_>,
+) -> Result<Result<(), Status>, XferError> {
     let _ = cfg;
     let remote = o.positional[0].as_str();
-    let err = |e: Error| e.to_string();
     let counter = Arc::new(AtomicU64::new(0));
     let local_err = |e: Error| match e {
-        Error::Local(io) => local_cause(Path::new(&o.positional[1]), &io),
-        e => e.to_string(),
+        Error::Local(io) => XferError::Said(local_cause(Path::new(&o.positional[1]), &io)),
+        e => e.into(),
     };
     Ok(match cmd {
         "get" => {
-            let total = declined_zero(c.fsize(remote.as_bytes())).map_err(err)?;
+            let total = declined_zero(c.fsize(remote.as_bytes()))?;
             let bar = transfer_bar(total, counter.clone());
             let ctr = counter.clone();
             let mut progress = |n| ctr.store(n, Ordering::Relaxed);
@@ -677,10 +701,7 @@ fn fetch(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, out: Out<'_>) 
         }
         "rcvfile" | "sdown" => {
             // the size announced before the transfer is all that is kept
-            let size = match tfp_client::tree::listing::fstat(c, remote.as_bytes())
-                .split()
-                .map_err(err)?
-            {
+            let size = match tfp_client::tree::listing::fstat(c, remote.as_bytes()).split()? {
                 Ok(st) => Some(st.size),
                 Err(_) => None,
             };
@@ -692,7 +713,7 @@ fn fetch(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, out: Out<'_>) 
                 }
                 Out::Stream(w) => w,
             };
-            let run = |c: &mut Client, w: &mut dyn Write| -> Result<Result<(), Status>, String> {
+            let run = |c: &mut Client, w: &mut dyn Write| -> Result<Result<(), Status>, XferError> {
                 Ok(if cmd == "rcvfile" {
                     match c.rcvfile(remote.as_bytes(), o.delete, w).status().map_err(local_err)? {
                         Status::Ok(_) => Ok(()),
@@ -713,7 +734,7 @@ fn fetch(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, out: Out<'_>) 
                     let st = run(c, &mut cw)?;
                     if st.is_ok() {
                         if let Err(why) = cw.verdict() {
-                            return Err(format!("{cmd} {remote}: {why}"));
+                            return Err(XferError::Said(format!("{cmd} {remote}: {why}")));
                         }
                     }
                     st
@@ -722,7 +743,7 @@ fn fetch(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, out: Out<'_>) 
                 None => run(c, w)?,
             }
         }
-        _ => return Err(format!("unknown transfer {cmd}")),
+        _ => return Err(XferError::Said(format!("unknown transfer {cmd}"))),
     })
 }
 

@@ -221,7 +221,13 @@ pub fn main(args: Vec<String>) -> ExitCode {
     };
     match super::run(cfg, opts) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if demo_mode && e.contains("in use") => fail(demo::port_message(&e, demo_port)),
-        Err(e) => fail(e),
+        Err(e) => {
+            let e = e.to_string();
+            if demo_mode && e.contains("in use") {
+                fail(demo::port_message(&e, demo_port))
+            } else {
+                fail(e)
+            }
+        }
     }
 }

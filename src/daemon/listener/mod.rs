@@ -30,9 +30,12 @@ mod helpers;
 mod reload;
 mod setup;
 mod shutdown;
+mod start;
 mod supervisor;
 
 use setup::{fai_store, load_tlb, open_xferlog, prepare_for_sessions, resolve_defusr, shared_bans, write_pidfile};
+pub use start::StartError;
+use start::Step as _;
 use supervisor::Helper;
 
 /// How the daemon was started.
@@ -125,11 +128,11 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 }
 
 /// Runs the daemon until SIGTERM/SIGINT. Returns after all sessions have ended.
-pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
+pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), StartError> {
     let rsa = super::load_key(&cfg)?;
     let fai_store = fai_store(&cfg, &rsa)?;
     let udp_user = if sys::geteuid() == 0 && !opts.serve_as_self {
-        Some(crate::auth::privs::resolve(&cfg.udp_user).map_err(|e| format!("udp_user: {e}"))?)
+        Some(crate::auth::privs::resolve(&cfg.udp_user).map_err(StartError::UdpUser)?)
     } else {
         None
     };
@@ -139,22 +142,22 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
     crate::services::tz::preload();
     let mut listeners = Vec::new();
     for addr in &cfg.listen {
-        let l = bind(*addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let l = bind(*addr).map_err(|e| StartError::Listen(*addr, e))?;
         info!(
             "listening on {}",
             l.local_addr().map(|a| a.to_string()).unwrap_or_default()
         );
         listeners.push(l);
     }
-    let (sig_rx, sig_tx) = UnixStream::pair().map_err(|e| e.to_string())?;
-    sig_rx.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let (sig_rx, sig_tx) = UnixStream::pair()?;
+    sig_rx.set_nonblocking(true)?;
     let mut sig_flags = Vec::new();
     for sig in SIGNALS {
         let flag = Arc::new(AtomicBool::new(false));
         // Order matters: the flag is set before the wake-up byte is written.
-        signal_hook::flag::register(sig, flag.clone()).map_err(|e| format!("signal setup: {e}"))?;
-        let tx = sig_tx.try_clone().map_err(|e| e.to_string())?;
-        signal_hook::low_level::pipe::register(sig, tx).map_err(|e| format!("signal setup: {e}"))?;
+        signal_hook::flag::register(sig, flag.clone()).step("signal setup")?;
+        let tx = sig_tx.try_clone()?;
+        signal_hook::low_level::pipe::register(sig, tx).step("signal setup")?;
         sig_flags.push((sig, flag));
     }
     drop(sig_tx);
@@ -163,12 +166,10 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
     let (shared_state, shared_bans) = shared_bans(&cfg, None)?;
     let cfg_control = cfg.control_socket.clone();
     let xferlog = open_xferlog(&cfg)?;
-    let registry = Arc::new(
-        crate::services::registry::Registry::new(cfg.max_sessions.max(64) as usize)
-            .map_err(|e| format!("session registry: {e}"))?,
-    );
+    let registry =
+        Arc::new(crate::services::registry::Registry::new(cfg.max_sessions.max(64) as usize).step("session registry")?);
     let registry_slots = registry.capacity();
-    let udp_sockets = super::udp::bind(&cfg.listen).map_err(|e| format!("cannot bind the UDP port: {e}"))?;
+    let udp_sockets = super::udp::bind(&cfg.listen).step("cannot bind the UDP port")?;
     let udp = super::udp::Responder {
         sockets: udp_sockets,
         registry: registry.clone(),
@@ -185,7 +186,7 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
             registry,
             metrics: Arc::new(
                 crate::services::metrics::Metrics::new(crate::commands::TABLE.iter().map(|s| (s.name, s.transfer)))
-                    .map_err(|e| format!("metrics table: {e}"))?,
+                    .step("metrics table")?,
             ),
         },
         serve_as_self: opts.serve_as_self,
@@ -193,13 +194,10 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
         self_user: crate::auth::privs::current_user_name(),
         tlb,
         throttle: Arc::new(
-            crate::auth::throttle::Throttle::new(crate::auth::throttle::DEFAULT_SLOTS)
-                .map_err(|e| format!("login throttle table: {e}"))?,
+            crate::auth::throttle::Throttle::new(crate::auth::throttle::DEFAULT_SLOTS).step("login throttle table")?,
         ),
         xferlog,
-        buckets: Arc::new(
-            tfp_channel::bandwidth::Buckets::new(registry_slots).map_err(|e| format!("bandwidth buckets: {e}"))?,
-        ),
+        buckets: Arc::new(tfp_channel::bandwidth::Buckets::new(registry_slots).step("bandwidth buckets")?),
         shared_state,
     });
     let control_path = match (&cfg_control, sys::geteuid() == 0 && !opts.serve_as_self) {
@@ -213,7 +211,7 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
                 info!("control socket {}", p.display());
                 Some(l)
             }
-            Err(e) if cfg_control.is_some() => return Err(format!("control_socket {}: {e}", p.display())),
+            Err(e) if cfg_control.is_some() => return Err(StartError::Control(p.clone(), e)),
             Err(e) => {
                 warn!("no control socket ({}: {e})", p.display());
                 None
@@ -249,8 +247,8 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), String> {
     let mut daemon_ready = None;
     if let Some(pidfile) = &l.opts.daemon_pidfile {
         // everything that can fail at start has failed (or not) on the terminal
-        daemon_ready = Some(sys::daemonize().map_err(|e| format!("daemonize: {e}"))?);
-        write_pidfile(pidfile).map_err(|e| format!("pidfile {}: {e}", pidfile.display()))?;
+        daemon_ready = Some(sys::daemonize().step("daemonize")?);
+        write_pidfile(pidfile).map_err(|e| StartError::Pidfile(pidfile.clone(), e))?;
     }
     prepare_for_sessions();
     crate::services::priority::boost(l.ctx.cfg.priority_boost, l.ctx.cfg.priority_boost_asked);
