@@ -544,11 +544,18 @@ pub fn get(
     // directories to make as their files land: landing, path, the source
     let mut dirs: Vec<(usize, Vec<u8>, String)> = Vec::new();
     let probe = (!o.resume).then_some(batch::Which::Get);
+    let prime: fn(&mut Client) = if o.resume { |_| {} } else { batch_down::prime };
     for src in &remotes {
         let shown = names::shown(src);
         // a tree's listing (and the batch probe) asked behind the FSTAT that
         // says it is one: a round trip less; dropped if it is not
         let (st, ahead) = if o.recursive {
+            // the tree's sessions open from here, not from the answer that
+            // says it is one: they, not the listing, were the last to be
+            // ready (a handshake's four round trips and the probe's against
+            // the listing's slow start). A source that is no directory
+            // waits for them at the end, to end them cleanly.
+            start_pool(&mut t, cfg, o.jobs, o.fai, prime);
             c.chan.tx.hold();
             c.chan.tx.send_frame(&[&b"FSTAT "[..], src].concat())?;
             let ahead = listing::send_tree_listing(c, src, probe)?;
@@ -607,8 +614,8 @@ pub fn get(
             }
             Kind::Dir if !o.recursive => t.local(format!("get: {shown}: is a directory (use get -r)")),
             Kind::Dir => {
-                // the tree's sessions open while this one lists
-                let prime: fn(&mut Client) = if o.resume { |_| {} } else { batch_down::prime };
+                // the tree's sessions open while this one lists (started
+                // above unless it was not asked ahead)
                 start_pool(&mut t, cfg, o.jobs, o.fai, prime);
                 let target = if local_is_dir && !name.is_empty() && !o.contents {
                     Landing::open(local).and_then(|l| l.create_dir(name).and_then(|()| l.sub(name)))
