@@ -94,7 +94,7 @@ pub fn sig(s: &mut Session, arg: &[u8]) -> CmdResult {
         Ok(()) => {}
         Err(wire::SigStop::Emit(e)) => return Err(e.into()),
         Err(wire::SigStop::Read(e)) => {
-            warn!("{} TFDDELTASIG: reading: {e}", s.peer);
+            warn!("{} TFDDELTASIG: reading: {e}", s.peer());
             s.chan.tx.send_frame(&failed_frame(
                 Failed::TransferApi,
                 "the server could not read the file (changed meanwhile?)",
@@ -106,7 +106,7 @@ pub fn sig(s: &mut Session, arg: &[u8]) -> CmdResult {
         s.chan.tx.send_frame(&frame)?;
     }
     s.chan.tx.send_frame(b"OK")?;
-    info!("{} TFDDELTASIG {size} bytes in blocks of {block}", s.peer);
+    info!("{} TFDDELTASIG {size} bytes in blocks of {block}", s.peer());
     Ok(Reply::Sent)
 }
 
@@ -220,7 +220,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     check_target(s, &p, true)?;
     let (old, st) = open_old(s, &p)?;
     if identity_of(&st).as_bytes() != identity {
-        info!("{} TFDDELTAPUT: the file changed since its signatures", s.peer);
+        info!("{} TFDDELTAPUT: the file changed since its signatures", s.peer());
         return Ok(Reply::Frame(failed_frame(
             Failed::TransferApi,
             "the file changed since its signatures were sent",
@@ -234,7 +234,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         super::quota::refused(s, "TFDDELTAPUT");
         return Ok(Reply::Frame(failed_frame(Failed::Quota, "Quota exceeded.")));
     }
-    let mut up = Upload::begin(&s.root, &p, direct_io_min(s), s.ctx.cfg.sync_uploads)
+    let mut up = Upload::begin(s.root(), &p, direct_io_min(s), s.ctx().cfg.sync_uploads)
         .map_err(|e| super::no_room(&e).unwrap_or_else(|| denied_or(e, Failed::TransferApi).into()))?;
     t.path = Some(p.clone());
     s.chan.tx.send_frame(b"OK")?;
@@ -273,7 +273,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         // the client's `Ex`: it gave the delta up (it will not pay, its file
         // moved while read): nothing is built
         _ if want == b"x" => {
-            info!("{} TFDDELTAPUT abandoned by the client", s.peer);
+            info!("{} TFDDELTAPUT abandoned by the client", s.peer());
             if wire_bytes == 0 {
                 // withdrawn before any record (sent ahead, then the delta
                 // would not pay): no transfer to log
@@ -282,11 +282,11 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             failed_frame(Failed::TransferApi, "the client abandoned the delta")
         }
         Some(Stop::Bad(why)) => {
-            warn!("{} TFDDELTAPUT refused: {why}", s.peer);
+            warn!("{} TFDDELTAPUT refused: {why}", s.peer());
             failed_frame(Failed::TransferApi, why)
         }
         Some(Stop::Write(e)) => {
-            warn!("{} TFDDELTAPUT write failed: {e}", s.peer);
+            warn!("{} TFDDELTAPUT write failed: {e}", s.peer());
             match e {
                 FsError::NoSpace => failed_frame(Failed::TransferApi, tfp_wire::status::DISK_FULL),
                 FsError::QuotaFull => failed_frame(Failed::Quota, "Quota exceeded."),
@@ -297,7 +297,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             }
         }
         Some(Stop::Read(e)) => {
-            warn!("{} TFDDELTAPUT: reading the old file: {e}", s.peer);
+            warn!("{} TFDDELTAPUT: reading the old file: {e}", s.peer());
             failed_frame(Failed::TransferApi, "the old file changed during the delta")
         }
         None if built != size => failed_frame(
@@ -308,20 +308,20 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             let have: String = hash.finalize().iter().map(|x| format!("{x:02x}")).collect();
             let now = s.stat(&p).ok().map(|st| identity_of(&st));
             if !have.as_bytes().eq_ignore_ascii_case(want) {
-                warn!("{} TFDDELTAPUT: SHA-256 mismatch", s.peer);
+                warn!("{} TFDDELTAPUT: SHA-256 mismatch", s.peer());
                 failed_frame(
                     Failed::TransferApi,
                     &format!("SHA-256 mismatch (server 0x{have}): the delta is discarded"),
                 )
             } else if now.as_deref().map(str::as_bytes) != Some(identity) {
-                warn!("{} TFDDELTAPUT: the file changed during the delta", s.peer);
+                warn!("{} TFDDELTAPUT: the file changed during the delta", s.peer());
                 failed_frame(Failed::TransferApi, "the file changed during the delta")
             } else {
                 match up.stamp(mode, mtime).and_then(|()| up.commit(true)) {
                     Ok(()) => {
                         super::quota::settle(&mut budget);
                         t.complete = true;
-                        info!("{} TFDDELTAPUT built {size} bytes from {wire_bytes} sent", s.peer);
+                        info!("{} TFDDELTAPUT built {size} bytes from {wire_bytes} sent", s.peer());
                         s.chan.tx.send_frame(b"OK")?;
                         return Ok(Reply::Sent);
                     }

@@ -125,11 +125,11 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 }
                 Some((b'E', [])) => break,
                 Some((b'A', [])) => {
-                    info!("{} TFDDELTAGET: the client gave up", s.peer);
+                    info!("{} TFDDELTAGET: the client gave up", s.peer());
                     return Ok(Reply::Sent);
                 }
                 _ => {
-                    warn!("{} TFDDELTAGET out of step; ending the session", s.peer);
+                    warn!("{} TFDDELTAGET out of step; ending the session", s.peer());
                     s.chan.tx.send_frame(&failed_frame(
                         Failed::MissingParameter,
                         "a frame that is neither signatures nor their end",
@@ -147,7 +147,7 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         };
         let Some(sig) = sig else {
             let why = wrong.unwrap_or("signatures that do not parse");
-            warn!("{} TFDDELTAGET refused: {why}", s.peer);
+            warn!("{} TFDDELTAGET refused: {why}", s.peer());
             s.chan.tx.send_frame(&failed_frame(Failed::MissingParameter, why))?;
             return Ok(Reply::Sent);
         };
@@ -226,12 +226,14 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 t.complete = true;
                 info!(
                     "{} TFDDELTAGET {size} bytes as {} of records ({} reused)",
-                    s.peer, out.sent, out.reused
+                    s.peer(),
+                    out.sent,
+                    out.reused
                 );
             }
             Err(Stop::Channel(e)) => return Err(e.into()),
             Err(Stop::Told(why)) => {
-                info!("{} TFDDELTAGET: {why}", s.peer);
+                info!("{} TFDDELTAGET: {why}", s.peer());
                 s.chan.tx.send_frame(&failed_frame(Failed::TransferApi, why))?;
             }
         }

@@ -75,7 +75,7 @@ fn getmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             Err((f, why)) => {
                 info!(
                     "{} TFDGETMANY {:?}: FAILED {} ({why})",
-                    s.peer,
+                    s.peer(),
                     String::from_utf8_lossy(path),
                     f.code()
                 );
@@ -103,7 +103,7 @@ fn getmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                             Ok(k) => got += k,
                             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                             Err(e) => {
-                                warn!("{} TFDGETMANY read: {e}", s.peer);
+                                warn!("{} TFDGETMANY read: {e}", s.peer());
                                 short = true;
                             }
                         }
@@ -137,7 +137,7 @@ fn getmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     if let Ok(p) = s.path(b"/") {
         t.path = Some(p);
     }
-    info!("{} TFDGETMANY sent {sent} of {n} files, {bytes} bytes", s.peer);
+    info!("{} TFDGETMANY sent {sent} of {n} files, {bytes} bytes", s.peer());
     Ok(Reply::Sent)
 }
 
@@ -158,7 +158,7 @@ fn open(s: &Session, path: &[u8]) -> Result<(std::fs::File, libc::stat), (Failed
 
 /// A batch that cannot be read on: answered and the session ended.
 fn out_of_step(s: &mut Session, why: &str) -> CmdResult {
-    warn!("{} TFDGETMANY out of step: {why}; ending the session", s.peer);
+    warn!("{} TFDGETMANY out of step: {why}; ending the session", s.peer());
     s.chan
         .tx
         .send_frame(format!("FAILED {} : {why}", Failed::MissingParameter.code()).as_bytes())?;

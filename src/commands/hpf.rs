@@ -61,7 +61,7 @@ fn open(s: &Session, arg: &[u8], can: bool, write: bool) -> Result<Opened, Faile
         Err(e) => {
             log::warn!(
                 "{} HPF open of {:?} failed: {e}",
-                s.peer,
+                s.peer(),
                 String::from_utf8_lossy(&p.to_bytes())
             );
             return Err(Failed::HpfOpen);
@@ -74,7 +74,7 @@ fn open(s: &Session, arg: &[u8], can: bool, write: bool) -> Result<Opened, Faile
         }
         return Err(Failed::HpfSeek);
     }
-    let grant = (req.bufsz as u64).min(s.ctx.cfg.hpf_max_buffer) as usize;
+    let grant = (req.bufsz as u64).min(s.ctx().cfg.hpf_max_buffer) as usize;
     Ok(Opened {
         file,
         offset: req.offset,
@@ -89,7 +89,7 @@ pub(crate) fn send_grant(s: &mut Session, grant: usize) -> Result<(), ChannelErr
 }
 
 fn remove(s: &Session, p: &RelPath) {
-    if let Ok((dir, name)) = s.root.parent(p) {
+    if let Ok((dir, name)) = s.root().parent(p) {
         let _ = sys::unlinkat(dir.as_fd(), &name, false);
     }
 }
@@ -127,7 +127,7 @@ pub(crate) fn chunk_writer(s: &Session, file: File, offset: u64) -> ChunkWriter 
 /// is acknowledged: the file's data, and the directory entry of a file the
 /// command created.
 fn make_durable(s: &Session, file: &File, created: bool, path: &RelPath) -> std::io::Result<()> {
-    if !s.ctx.cfg.sync_uploads {
+    if !s.ctx().cfg.sync_uploads {
         return Ok(());
     }
     // fdatasync: the data and what finding it needs (size, blocks), not the
@@ -135,7 +135,10 @@ fn make_durable(s: &Session, file: &File, created: bool, path: &RelPath) -> std:
     // a journal commit
     file.sync_data()?;
     if created {
-        let (dir, _) = s.root.parent(path).map_err(|e| std::io::Error::other(e.to_string()))?;
+        let (dir, _) = s
+            .root()
+            .parent(path)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
         crate::fsys::upload::sync_dir(dir.as_fd(), file.as_fd())?;
     }
     Ok(())
@@ -242,7 +245,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     };
     match &ended {
         PutEnd::WriteFailed(e) => {
-            warn!("{} PUT write failed after {written} bytes: {e}", s.peer);
+            warn!("{} PUT write failed after {written} bytes: {e}", s.peer());
             // remove first, so a client that has seen the cancel finds no file
             if created {
                 remove(s, &path);
@@ -254,7 +257,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             if *len == code::CANCEL {
                 remove(s, &path);
             }
-            info!("{} PUT stored {written} bytes (end code {len})", s.peer);
+            info!("{} PUT stored {written} bytes (end code {len})", s.peer());
         }
     }
     finish_put(s, &ended, grant)?;
@@ -283,7 +286,7 @@ fn putcan_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             n if n > 0 => {
                 let chunk = recv_chunk(&mut s.chan.rx, &mut buf, n, o.grant)?;
                 if !failed && write_within(&mut writer, chunk, &mut budget).is_err() {
-                    warn!("{} PUTCAN write failed", s.peer);
+                    warn!("{} PUTCAN write failed", s.peer());
                     failed = true;
                     if o.created {
                         remove(s, &o.path);
@@ -304,7 +307,7 @@ fn putcan_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 t.complete = !failed;
                 if !failed {
                     if let Err(e) = make_durable(s, writer.file(), o.created, &o.path) {
-                        warn!("{} PUTCAN could not make the file durable: {e}", s.peer);
+                        warn!("{} PUTCAN could not make the file durable: {e}", s.peer());
                         t.complete = false;
                     }
                 }
@@ -342,7 +345,7 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     }
     send_grant(s, o.grant)?;
     let mut chunks = ReadAhead::new(o.file, o.offset, size, o.grant, super::transfer::direct_io_min(s));
-    let peer = s.peer;
+    let peer = s.peer();
     let (tx, rx) = (&mut s.chan.tx, &mut s.chan.rx);
     let mut sent = 0u64;
     let mut end = code::END;

@@ -132,7 +132,7 @@ fn open_file(s: &Session, p: &RelPath, flags: i32) -> Result<(OwnedFd, libc::sta
 fn snapshot(s: &Session, arg: &[u8]) -> Result<Vec<u8>, Minus> {
     let p = s.path(arg)?;
     let (fd, st) = open_file(s, &p, libc::O_RDONLY)?;
-    let max = s.ctx.cfg.intrw_max;
+    let max = s.ctx().cfg.intrw_max;
     if st.st_size.max(0) as u64 > max {
         return Err(Minus::TooBig(st.st_size, max));
     }
@@ -157,13 +157,13 @@ pub fn intread(s: &mut Session, arg: &[u8]) -> CmdResult {
                 .send_units(&[&(data.len() as i32).to_be_bytes(), &hash, &data])?;
             info!(
                 "{} INTREAD {:?} {} bytes",
-                s.peer,
+                s.peer(),
                 String::from_utf8_lossy(arg),
                 data.len()
             );
         }
         Err(why) => {
-            info!("{} INTREAD {:?} -> -1 ({why})", s.peer, String::from_utf8_lossy(arg));
+            info!("{} INTREAD {:?} -> -1 ({why})", s.peer(), String::from_utf8_lossy(arg));
             s.chan.tx.send_i32(-1)?;
         }
     }
@@ -180,10 +180,10 @@ pub fn intwrite(s: &mut Session, arg: &[u8]) -> CmdResult {
     match &outcome {
         Ok(()) => info!(
             "{} INTWRITE {:?} {size} bytes replaced",
-            s.peer,
+            s.peer(),
             String::from_utf8_lossy(arg)
         ),
-        Err(why) => info!("{} INTWRITE {:?} -> -1 ({why})", s.peer, String::from_utf8_lossy(arg)),
+        Err(why) => info!("{} INTWRITE {:?} -> -1 ({why})", s.peer(), String::from_utf8_lossy(arg)),
     }
     s.chan.tx.send_i32(if outcome.is_ok() { 0 } else { -1 })?;
     Ok(Reply::Sent)
@@ -196,7 +196,7 @@ fn receive_and_swap(s: &mut Session, arg: &[u8], expected: &[u8], size: i32) -> 
     let len = usize::try_from(size).ok();
     let prepared = match len {
         None => Err(Minus::Negative(size)),
-        Some(n) if n as u64 > s.ctx.cfg.intrw_max => Err(Minus::Payload(n)),
+        Some(n) if n as u64 > s.ctx().cfg.intrw_max => Err(Minus::Payload(n)),
         Some(n) => prepare(s, arg, n as u64),
     };
     let Some(len) = len else {
@@ -238,7 +238,7 @@ fn prepare(s: &Session, arg: &[u8], len: u64) -> Result<Pending, Minus> {
         super::quota::refused(s, "INTWRITE");
         return Err(Minus::Said("quota"));
     }
-    let up = Upload::begin(&s.root, &p, 0, s.ctx.cfg.sync_uploads).map_err(|e| Minus::Temp("temporary file", e))?;
+    let up = Upload::begin(s.root(), &p, 0, s.ctx().cfg.sync_uploads).map_err(|e| Minus::Temp("temporary file", e))?;
     Ok(Pending {
         p,
         target,

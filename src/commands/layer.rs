@@ -21,16 +21,16 @@ pub fn goaes(s: &mut Session, _arg: &[u8]) -> CmdResult {
     key.fill(0);
     // both contexts must exist before the OK: after it there is no way back
     if let Err(e) = AesEncrypt::new(&k) {
-        warn!("{} GOAES: {e}", s.peer);
+        warn!("{} GOAES: {e}", s.peer());
         return Err(Failed::Aes.into());
     }
     if let Err(e) = s.chan.rx.set_aes(Some(&k)) {
-        warn!("{} GOAES: {e}", s.peer);
+        warn!("{} GOAES: {e}", s.peer());
         return Err(Failed::Aes.into());
     }
     s.chan.tx.send_frame(b"OK")?;
     s.chan.tx.set_aes(Some(&k))?;
-    info!("{} GOAES: AES-256-CBC on", s.peer);
+    info!("{} GOAES: AES-256-CBC on", s.peer());
     Ok(Reply::Sent)
 }
 
@@ -41,7 +41,7 @@ pub fn tfpcrypto(s: &mut Session, _arg: &[u8]) -> CmdResult {
     if s.chan.tx.aes_on() || s.chan.rx.aes_on() {
         s.chan.tx.set_aes(None)?;
         s.chan.rx.set_aes(None)?;
-        info!("{} TFPCRYPTO: back to the stream cipher", s.peer);
+        info!("{} TFPCRYPTO: back to the stream cipher", s.peer());
     }
     Ok(Reply::Sent)
 }
@@ -57,7 +57,7 @@ pub fn ciaon(s: &mut Session, _arg: &[u8]) -> CmdResult {
     let token = uuid::v4_text(raw);
     s.chan.tx.send_frame_parts(&[b"OK ", &token])?;
     s.chan.rx.set_ident(Some(token));
-    info!("{} CIAON: identity token on", s.peer);
+    info!("{} CIAON: identity token on", s.peer());
     Ok(Reply::Sent)
 }
 

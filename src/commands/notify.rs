@@ -58,15 +58,15 @@ pub struct Registration {
 pub fn addntfy(s: &mut Session, arg: &[u8]) -> CmdResult {
     let (token, dir) = command::split_space(arg).unwrap_or((arg, b""));
     if token.len() > MAX_NAME || token == b"." || token == b".." || token.contains(&b'/') || token.contains(&0) {
-        debug!("{} ADDNTFY: invalid token", s.peer);
+        debug!("{} ADDNTFY: invalid token", s.peer());
         return Err(Failed::NotifyAdd.into());
     }
     if s.ntfy_mut().len() >= MAX_REGISTRATIONS {
-        debug!("{} ADDNTFY: more than {MAX_REGISTRATIONS} registrations", s.peer);
+        debug!("{} ADDNTFY: more than {MAX_REGISTRATIONS} registrations", s.peer());
         return Err(Failed::NotifyAdd.into());
     }
     let p = s.path(dir)?;
-    match s.root.open_dir(&p) {
+    match s.root().open_dir(&p) {
         Ok(_) => {}
         Err(e) if e.is_denied() => return Err(Failed::AccessDenied.into()),
         Err(_) => return Err(Failed::NotifyAdd.into()),
@@ -91,7 +91,7 @@ pub fn startntfy(s: &mut Session, arg: &[u8]) -> CmdResult {
     let regs = std::mem::take(s.ntfy_mut());
     info!(
         "{} notification mode: {} registrations, interval {:?}",
-        s.peer,
+        s.peer(),
         regs.len(),
         interval
     );
@@ -99,7 +99,8 @@ pub fn startntfy(s: &mut Session, arg: &[u8]) -> CmdResult {
     let end = w.run(s);
     info!(
         "{} notification mode ended ({end}) after {} notifications",
-        s.peer, w.sent
+        s.peer(),
+        w.sent
     );
     Ok(Reply::Close)
 }
@@ -351,8 +352,8 @@ impl Watcher {
             // ADDNTFY is not TFPSFS-tagged, so a secure directory renamed onto
             // the watched name since is judged on the descriptor opened, and
             // skipped (its files are never named, nor deleted by the answer)
-            let opened = s.root.open_dir(&self.regs[i].dir).and_then(|d| {
-                if secfs::permits(d.as_fd(), s.secfs.id(), None) {
+            let opened = s.root().open_dir(&self.regs[i].dir).and_then(|d| {
+                if secfs::permits(d.as_fd(), s.secfs().id(), None) {
                     Ok(d)
                 } else {
                     Err(FsError::Access)
@@ -361,14 +362,14 @@ impl Watcher {
             let dir = match opened {
                 Ok(d) => {
                     if self.missing[i] {
-                        info!("{} notification {i}: directory is back", s.peer);
+                        info!("{} notification {i}: directory is back", s.peer());
                         self.missing[i] = false;
                     }
                     d
                 }
                 Err(e) => {
                     if !self.missing[i] {
-                        info!("{} notification {i}: directory unavailable ({e}), skipped", s.peer);
+                        info!("{} notification {i}: directory unavailable ({e}), skipped", s.peer());
                         self.missing[i] = true;
                     }
                     continue;
@@ -385,7 +386,7 @@ impl Watcher {
                 Ok(Some(n)) => n,
                 Ok(None) => continue,
                 Err(e) => {
-                    debug!("{} notification {i}: scan failed: {e}", s.peer);
+                    debug!("{} notification {i}: scan failed: {e}", s.peer());
                     continue;
                 }
             };
@@ -414,7 +415,7 @@ impl Watcher {
         if let Err(e) = r {
             debug!(
                 "{} notification {i}: DEL {:?} failed: {e}",
-                s.peer,
+                s.peer(),
                 String::from_utf8_lossy(name)
             );
         }
@@ -435,7 +436,7 @@ impl Watcher {
             Err(e) => {
                 debug!(
                     "{} inotify watch refused ({e}); the interval paces this directory",
-                    s.peer
+                    s.peer()
                 );
                 self.unwatchable.insert(id);
             }
@@ -514,7 +515,7 @@ impl Watcher {
         }
         debug!(
             "{} notification mode: ignored an unasked frame of {} bytes",
-            s.peer,
+            s.peer(),
             f.len()
         );
         Ok(())

@@ -163,7 +163,7 @@ fn commit_group(
         match up.fs_handle().and_then(|fd| tfd_sys::syncfs(fd.as_fd()).map(|()| fd)) {
             Ok(fd) => systems.push((*dev, fd)),
             Err(e) => {
-                warn!("{} TFDPUTMANY: syncfs: {e}; committing file by file", s.peer);
+                warn!("{} TFDPUTMANY: syncfs: {e}; committing file by file", s.peer());
                 grouped = false;
             }
         }
@@ -186,7 +186,7 @@ fn commit_group(
         for (_, fd) in &systems {
             if let Err(e) = tfd_sys::syncfs(fd.as_fd()) {
                 // the files are in place; only their names' durability is in doubt
-                warn!("{} TFDPUTMANY: syncfs after the commits: {e}", s.peer);
+                warn!("{} TFDPUTMANY: syncfs after the commits: {e}", s.peer());
             }
         }
     }
@@ -245,7 +245,7 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             Ok(Outcome::Failed(f, why)) => {
                 info!(
                     "{} TFDPUTMANY {:?}: FAILED {} ({why})",
-                    s.peer,
+                    s.peer(),
                     String::from_utf8_lossy(&h.path),
                     f.code()
                 );
@@ -268,7 +268,7 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     if let Ok(p) = s.path(b"/") {
         t.path = Some(p);
     }
-    info!("{} TFDPUTMANY stored {stored} of {n} files, {bytes} bytes", s.peer);
+    info!("{} TFDPUTMANY stored {stored} of {n} files, {bytes} bytes", s.peer());
     s.chan.tx.hold();
     s.chan
         .tx
@@ -283,7 +283,7 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
 /// A batch that cannot be read on: answered and the session ended (what the
 /// client sends next cannot be told from commands).
 fn out_of_step(s: &mut Session, why: &str) -> CmdResult {
-    warn!("{} TFDPUTMANY out of step: {why}; ending the session", s.peer);
+    warn!("{} TFDPUTMANY out of step: {why}; ending the session", s.peer());
     s.chan
         .tx
         .send_frame(format!("FAILED {} : {why}", Failed::MissingParameter.code()).as_bytes())?;
@@ -305,7 +305,7 @@ fn one(
         Err(f) => failed = Some((f, "path refused".into())),
         Ok(p) => match check_target(s, &p, true) {
             Err(f) => failed = Some((f, "target refused".into())),
-            Ok(()) => match Upload::begin(&s.root, &p, 0, s.ctx.cfg.sync_uploads) {
+            Ok(()) => match Upload::begin(s.root(), &p, 0, s.ctx().cfg.sync_uploads) {
                 Ok(u) => up = Some(u),
                 Err(e) => failed = Some((upload_error(&e), e.to_string())),
             },

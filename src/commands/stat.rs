@@ -66,7 +66,7 @@ pub(super) fn for_each_line(
     mut each: impl FnMut(&mut Session, &[u8]) -> Result<(), super::CmdError>,
 ) -> Result<(), super::CmdError> {
     let Some(mut r) = open_list(s, arg) else { return Ok(()) };
-    let mut budget = s.ctx.cfg.walk_limit;
+    let mut budget = s.ctx().cfg.walk_limit;
     let mut line = Vec::new();
     while budget > 0 {
         line.clear();

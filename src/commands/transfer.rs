@@ -73,7 +73,7 @@ pub(crate) fn check_target(s: &Session, p: &RelPath, overwrite: bool) -> Result<
 /// Uploads written in pieces of at least this size bypass the page cache
 /// (`direct_io_min`; 0 = never).
 pub(crate) fn direct_io_min(s: &Session) -> usize {
-    usize::try_from(s.ctx.cfg.direct_io_min).unwrap_or(usize::MAX)
+    usize::try_from(s.ctx().cfg.direct_io_min).unwrap_or(usize::MAX)
 }
 
 fn upload_error(e: FsError) -> super::CmdError {
@@ -163,7 +163,7 @@ fn sndfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let p = s.path(path)?;
     check_target(s, &p, overwrite)?;
     let mut budget = super::quota::budget(s, overwrite.then_some(&p));
-    let mut up = Upload::begin(&s.root, &p, direct_io_min(s), s.ctx.cfg.sync_uploads).map_err(upload_error)?;
+    let mut up = Upload::begin(s.root(), &p, direct_io_min(s), s.ctx().cfg.sync_uploads).map_err(upload_error)?;
     t.path = Some(p.clone());
     let chunk = disk_chunk(s);
     s.chan.tx.send_frame(b"CONT")?;
@@ -235,11 +235,11 @@ fn sndfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     match (end, failure) {
         (SndEnd::Break, _) => {
             up.abort();
-            info!("{} SNDFILE broken off by the client", s.peer);
+            info!("{} SNDFILE broken off by the client", s.peer());
             Ok(Reply::Ok)
         }
         (SndEnd::Failed(e), _) | (_, Some(e)) => {
-            warn!("{} SNDFILE write failed: {e}", s.peer);
+            warn!("{} SNDFILE write failed: {e}", s.peer());
             up.abort();
             Err(upload_error(e))
         }
@@ -253,7 +253,7 @@ fn sndfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             match up.commit(overwrite) {
                 Ok(()) => {
                     super::quota::settle(&mut budget);
-                    info!("{} SNDFILE stored {} bytes", s.peer, n);
+                    info!("{} SNDFILE stored {} bytes", s.peer(), n);
                     t.complete = true;
                     Ok(Reply::Ok)
                 }
@@ -316,14 +316,14 @@ fn rcvfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     t.complete = complete;
     info!(
         "{} RCVFILE sent {} bytes{}",
-        s.peer,
+        s.peer(),
         sent,
         if complete { "" } else { " (broken off)" }
     );
     if complete && delete {
-        if let Ok((dir, name)) = s.root.parent(&p) {
+        if let Ok((dir, name)) = s.root().parent(&p) {
             if let Err(e) = sys::unlinkat(dir.as_fd(), &name, false) {
-                warn!("{} RCVFILE could not delete after download: {e}", s.peer);
+                warn!("{} RCVFILE could not delete after download: {e}", s.peer());
             }
         }
     }
@@ -361,7 +361,7 @@ fn sdown_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 t.bytes += n as u64;
             }
             Err(e) => {
-                warn!("{} SDOWN read failed: {e}", s.peer);
+                warn!("{} SDOWN read failed: {e}", s.peer());
                 s.chan.tx.send_i32(-1)?;
                 return Ok(Reply::Sent);
             }
@@ -379,7 +379,7 @@ fn sup_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let mut budget = s.path(arg).ok().and_then(|p| super::quota::budget(s, Some(&p)));
     let mut up = s.path(arg).ok().and_then(|p| {
         check_target(s, &p, true).ok()?;
-        Upload::begin(&s.root, &p, direct_io_min(s), s.ctx.cfg.sync_uploads).ok()
+        Upload::begin(s.root(), &p, direct_io_min(s), s.ctx().cfg.sync_uploads).ok()
     });
     let mut failed = up.is_none();
     if !failed {

@@ -52,7 +52,7 @@ impl SecureState {
 /// authenticate means someone tampers with the connection, and neither side
 /// can trust it any more.
 fn refuse(s: &mut Session, why: &str) -> CmdResult {
-    warn!("{} TFDSECURE refused: {why}; closing", s.peer);
+    warn!("{} TFDSECURE refused: {why}; closing", s.peer());
     s.chan.tx.send_frame(&Failed::Secure.to_wire())?;
     Ok(Reply::Close)
 }
@@ -60,13 +60,13 @@ fn refuse(s: &mut Session, why: &str) -> CmdResult {
 /// A request tfd cannot take (nothing was exchanged yet): FAILED, and the
 /// session goes on as it was.
 fn decline(s: &mut Session, why: &str) -> CmdResult {
-    info!("{} TFDSECURE declined: {why}", s.peer);
+    info!("{} TFDSECURE declined: {why}", s.peer());
     Err(Failed::Secure.into())
 }
 
 /// `TFDSECURE <protocol name> <message 1>`.
 pub fn tfdsecure(s: &mut Session, arg: &[u8]) -> CmdResult {
-    if s.ctx.cfg.secure_transport == crate::config::SecureTransport::Off {
+    if s.ctx().cfg.secure_transport == crate::config::SecureTransport::Off {
         return Ok(Reply::Unknown);
     }
     if s.chan.tx.secure() {
@@ -102,7 +102,7 @@ pub fn tfdsecure(s: &mut Session, arg: &[u8]) -> CmdResult {
     s.chan.tx.send_frame_parts(&[b"OK ", &msg2])?;
     s.chan.tx.start_sealing(Sealer::new(t.send, REKEY_AFTER));
     s.chan.rx.start_opening(Opener::new(t.recv), Some(t.h));
-    info!("{} secure transport on ({})", s.peer, suite.protocol_name());
+    info!("{} secure transport on ({})", s.peer(), suite.protocol_name());
     Ok(Reply::Sent)
 }
 
