@@ -59,7 +59,7 @@ fn shown(name: &[u8]) -> String {
 /// Sends a failure now and ends the session: for states that must not go on
 /// (a half-done privilege switch).
 fn fail_and_close(s: &mut Session, f: Failed) -> CmdResult {
-    s.chan.tx.send_frame(&f.to_wire())?;
+    s.chan_mut().tx.send_frame(&f.to_wire())?;
     Ok(Reply::Close)
 }
 
@@ -309,7 +309,7 @@ fn enter_user_jail(
     }
     s.auth_mut().names = entered.names;
     s.auth_mut().jail_base = Some(jail.as_bytes().to_vec());
-    s.script_host = host;
+    s.set_script_host(host);
     info!(
         "{peer} LOGIN {who:?} confined to its jail /{jail} ({})",
         if entered.chrooted {
@@ -445,7 +445,7 @@ pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
     if entered.names.is_some() {
         s.auth_mut().names = entered.names;
     }
-    s.script_host = host;
+    s.set_script_host(host);
     // beneath the served root: inside the user file's jail, if any
     let full = match &s.auth().jail_base {
         Some(base) => [&base[..], b"/", &p.to_bytes()].concat(),

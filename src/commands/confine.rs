@@ -38,7 +38,7 @@ fn enter(s: &mut Session, dir: &OwnedFd, what: &str, p: &RelPath, refusal: Faile
         }
         Err(e @ SwitchError::Broken(_)) => {
             error!("{} {what}: {e}; closing", s.peer());
-            s.chan.tx.send_frame(&refusal.to_wire())?;
+            s.chan_mut().tx.send_frame(&refusal.to_wire())?;
             return Ok(Some(Reply::Close));
         }
     };

@@ -28,7 +28,7 @@ pub fn parse_keepalive(arg: &[u8]) -> Option<Keepalive> {
 /// `KEEPALIVE <on> <idle> | <intvl> | <cnt>`.
 pub fn keepalive(s: &mut Session, arg: &[u8]) -> CmdResult {
     let k = parse_keepalive(arg).ok_or(Failed::MissingParameter)?;
-    match set_keepalive(s.chan.stream(), k) {
+    match set_keepalive(s.chan().stream(), k) {
         Ok(()) => Ok(Reply::Ok),
         Err(e) => {
             warn!("{} KEEPALIVE {k:?}: {e}", s.peer());
@@ -52,10 +52,10 @@ pub fn nigma(s: &mut Session, arg: &[u8]) -> CmdResult {
     }
     let mut key = vec![0u8; n as usize];
     getrandom::getrandom(&mut key).or_failed(Failed::Nigma)?;
-    s.chan.tx.send_frame(b"OK")?;
-    s.chan.tx.send_units(&[&(n as i32).to_be_bytes(), &key])?;
-    s.chan.tx.set_cipher(Cipher::new(&key));
-    s.chan.rx.set_cipher(Cipher::new(&key));
+    s.chan_mut().tx.send_frame(b"OK")?;
+    s.chan_mut().tx.send_units(&[&(n as i32).to_be_bytes(), &key])?;
+    s.chan_mut().tx.set_cipher(Cipher::new(&key));
+    s.chan_mut().rx.set_cipher(Cipher::new(&key));
     info!("{} NIGMA: session key replaced ({n} bytes)", s.peer());
     Ok(Reply::Sent)
 }

@@ -73,10 +73,10 @@ pub fn sig(s: &mut Session, arg: &[u8]) -> CmdResult {
     let size = st.st_size as u64;
     let block = wire::block_size(size);
     let head = format!("OK {size} {block} {} {}", wire::STRONG, identity_of(&st));
-    s.chan.tx.send_frame(head.as_bytes())?;
+    s.chan_mut().tx.send_frame(head.as_bytes())?;
     let mut frame = Vec::with_capacity(wire::FRAME_DATA + wire::ENTRY);
     let read = |buf: &mut [u8], at: u64| read_exact_at(&file, buf, at);
-    let tx = &mut s.chan.tx;
+    let tx = &mut s.chan_mut().tx;
     let sent = wire::signatures_ahead(size, block, WINDOW, &read, &mut |entries: &[u8]| {
         for entry in entries.chunks(wire::ENTRY) {
             if frame.is_empty() {
@@ -95,7 +95,7 @@ pub fn sig(s: &mut Session, arg: &[u8]) -> CmdResult {
         Err(wire::SigStop::Emit(e)) => return Err(e.into()),
         Err(wire::SigStop::Read(e)) => {
             warn!("{} TFDDELTASIG: reading: {e}", s.peer());
-            s.chan.tx.send_frame(&failed_frame(
+            s.chan_mut().tx.send_frame(&failed_frame(
                 Failed::TransferApi,
                 "the server could not read the file (changed meanwhile?)",
             ))?;
@@ -103,9 +103,9 @@ pub fn sig(s: &mut Session, arg: &[u8]) -> CmdResult {
         }
     }
     if !frame.is_empty() {
-        s.chan.tx.send_frame(&frame)?;
+        s.chan_mut().tx.send_frame(&frame)?;
     }
-    s.chan.tx.send_frame(b"OK")?;
+    s.chan_mut().tx.send_frame(b"OK")?;
     info!("{} TFDDELTASIG {size} bytes in blocks of {block}", s.peer());
     Ok(Reply::Sent)
 }
@@ -237,7 +237,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let mut up = Upload::begin(s.root(), &p, direct_io_min(s), s.ctx().cfg.sync_uploads)
         .map_err(|e| super::no_room(&e).unwrap_or_else(|| denied_or(e, Failed::TransferApi).into()))?;
     t.path = Some(p.clone());
-    s.chan.tx.send_frame(b"OK")?;
+    s.chan_mut().tx.send_frame(b"OK")?;
     let old_size = st.st_size as u64;
     // the new file goes through aligned buffers a writer thread writes
     // (direct) while this one reads the old file and hashes
@@ -254,7 +254,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         let mut stop = None;
         let mut wire_bytes = 0u64;
         let want = loop {
-            let frame = s.chan.rx.recv_frame_max(MAX_FRAME)?;
+            let frame = s.chan_mut().rx.recv_frame_max(MAX_FRAME)?;
             if let Some(sum) = frame.strip_prefix(b"E") {
                 break sum.to_vec();
             }
@@ -322,7 +322,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                         super::quota::settle(&mut budget);
                         t.complete = true;
                         info!("{} TFDDELTAPUT built {size} bytes from {wire_bytes} sent", s.peer());
-                        s.chan.tx.send_frame(b"OK")?;
+                        s.chan_mut().tx.send_frame(b"OK")?;
                         return Ok(Reply::Sent);
                     }
                     Err(FsError::NoSpace) => failed_frame(Failed::TransferApi, tfp_wire::status::DISK_FULL),
@@ -335,6 +335,6 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             }
         }
     };
-    s.chan.tx.send_frame(&reply)?;
+    s.chan_mut().tx.send_frame(&reply)?;
     Ok(Reply::Sent)
 }

@@ -85,7 +85,9 @@ fn open(s: &Session, arg: &[u8], can: bool, write: bool) -> Result<Opened, Faile
 }
 
 pub(crate) fn send_grant(s: &mut Session, grant: usize) -> Result<(), ChannelError> {
-    s.chan.tx.send_frame_parts(&[b"OK ", &(grant as i64).to_be_bytes()])
+    s.chan_mut()
+        .tx
+        .send_frame_parts(&[b"OK ", &(grant as i64).to_be_bytes()])
 }
 
 fn remove(s: &Session, p: &RelPath) {
@@ -208,15 +210,15 @@ where
 pub(crate) fn finish_put(s: &mut Session, ended: &PutEnd, grant: usize) -> Result<(), CmdError> {
     match ended {
         PutEnd::WriteFailed(_) => {
-            s.chan
+            s.chan_mut()
                 .tx
                 .send_units(&[&code::CANCEL.to_be_bytes(), &code::FIN.to_be_bytes()])?;
-            drain_to_fin(&mut s.chan.rx, grant)
+            drain_to_fin(&mut s.chan_mut().rx, grant)
         }
-        PutEnd::Client(code::FIN) => Ok(s.chan.tx.send_i64(code::FIN)?),
+        PutEnd::Client(code::FIN) => Ok(s.chan_mut().tx.send_i64(code::FIN)?),
         PutEnd::Client(_) => {
-            s.chan.tx.send_i64(code::FIN)?;
-            drain_to_fin(&mut s.chan.rx, grant)
+            s.chan_mut().tx.send_i64(code::FIN)?;
+            drain_to_fin(&mut s.chan_mut().rx, grant)
         }
     }
 }
@@ -229,7 +231,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     send_grant(s, o.grant)?;
     let (grant, created, path) = (o.grant, o.created, o.path.clone());
     let mut written = 0u64;
-    let ended = receive(&mut s.chan.rx, grant, |chunk: &[u8]| {
+    let ended = receive(&mut s.chan_mut().rx, grant, |chunk: &[u8]| {
         write_within(&mut writer, chunk, &mut budget)?;
         written += chunk.len() as u64;
         Ok(())
@@ -281,10 +283,10 @@ fn putcan_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let mut chunks = 0u64;
     let mut failed = false;
     loop {
-        let len = s.chan.rx.recv_i64()?;
+        let len = s.chan_mut().rx.recv_i64()?;
         match len {
             n if n > 0 => {
-                let chunk = recv_chunk(&mut s.chan.rx, &mut buf, n, o.grant)?;
+                let chunk = recv_chunk(&mut s.chan_mut().rx, &mut buf, n, o.grant)?;
                 if !failed && write_within(&mut writer, chunk, &mut budget).is_err() {
                     warn!("{} PUTCAN write failed", s.peer());
                     failed = true;
@@ -297,10 +299,10 @@ fn putcan_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 chunks += 1;
                 if canpt > 0 && chunks % canpt == 0 {
                     if failed {
-                        s.chan.tx.send_i64(code::CANCEL)?;
+                        s.chan_mut().tx.send_i64(code::CANCEL)?;
                         return Ok(Reply::Sent);
                     }
-                    s.chan.tx.send_i64(code::CONT)?;
+                    s.chan_mut().tx.send_i64(code::CONT)?;
                 }
             }
             code::END | code::STOP => {
@@ -341,12 +343,13 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     // The grant, the data and the end leave in one write.
     let one_chunk = size.saturating_sub(o.offset) <= o.grant as u64;
     if one_chunk {
-        s.chan.tx.hold();
+        s.chan_mut().tx.hold();
     }
     send_grant(s, o.grant)?;
     let mut chunks = ReadAhead::new(o.file, o.offset, size, o.grant, super::transfer::direct_io_min(s));
     let peer = s.peer();
-    let (tx, rx) = (&mut s.chan.tx, &mut s.chan.rx);
+    let chan = s.chan_mut();
+    let (tx, rx) = (&mut chan.tx, &mut chan.rx);
     let mut sent = 0u64;
     let mut end = code::END;
     let mut send_all = |tx: &mut TxHalf<NetStream>| {
@@ -407,7 +410,7 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     };
     t.bytes = sent;
     reader_result?;
-    s.chan.tx.send_i64(code::FIN)?;
+    s.chan_mut().tx.send_i64(code::FIN)?;
     t.complete = end == code::END && !cancel.load(Ordering::SeqCst);
     info!(
         "{peer} GET sent {sent} bytes{}",
@@ -438,21 +441,21 @@ fn getcan_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => {
-                s.chan.tx.send_i64(code::CANCEL)?;
+                s.chan_mut().tx.send_i64(code::CANCEL)?;
                 return Ok(Reply::Sent);
             }
         };
         if n == 0 {
-            s.chan.tx.send_i64(code::END)?;
+            s.chan_mut().tx.send_i64(code::END)?;
             t.complete = true;
             return Ok(Reply::Sent);
         }
-        s.chan
+        s.chan_mut()
             .tx
             .send_units_in_place(&(n as i64).to_be_bytes(), &mut buf[..n])?;
         t.bytes += n as u64;
         chunks += 1;
-        if canpt > 0 && chunks % canpt == 0 && s.chan.rx.recv_i64()? != code::CONT {
+        if canpt > 0 && chunks % canpt == 0 && s.chan_mut().rx.recv_i64()? != code::CONT {
             return Ok(Reply::Sent);
         }
     }

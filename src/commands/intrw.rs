@@ -136,7 +136,7 @@ fn snapshot(s: &Session, arg: &[u8]) -> Result<Vec<u8>, Minus> {
     if st.st_size.max(0) as u64 > max {
         return Err(Minus::TooBig(st.st_size, max));
     }
-    lock_step(&fd, OfdLock::Shared, Some(s.chan.stream().as_fd()))?;
+    lock_step(&fd, OfdLock::Shared, Some(s.chan().stream().as_fd()))?;
     let mut data = Vec::with_capacity(st.st_size.max(0) as usize);
     File::from(fd).take(max + 1).read_to_end(&mut data)?;
     if data.len() as u64 > max {
@@ -152,7 +152,7 @@ pub fn intread(s: &mut Session, arg: &[u8]) -> CmdResult {
             let mut h = Sha256::new();
             h.update(&data);
             let hash = hex_hash(h);
-            s.chan
+            s.chan_mut()
                 .tx
                 .send_units(&[&(data.len() as i32).to_be_bytes(), &hash, &data])?;
             info!(
@@ -164,7 +164,7 @@ pub fn intread(s: &mut Session, arg: &[u8]) -> CmdResult {
         }
         Err(why) => {
             info!("{} INTREAD {:?} -> -1 ({why})", s.peer(), String::from_utf8_lossy(arg));
-            s.chan.tx.send_i32(-1)?;
+            s.chan_mut().tx.send_i32(-1)?;
         }
     }
     Ok(Reply::Sent)
@@ -174,8 +174,8 @@ pub fn intread(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// expects, an i32 size and the new bytes; the answer is i32 0 (replaced) or −1.
 pub fn intwrite(s: &mut Session, arg: &[u8]) -> CmdResult {
     let mut expected = [0u8; HASH_LEN];
-    s.chan.rx.recv_unit(&mut expected)?;
-    let size = s.chan.rx.recv_i32()?;
+    s.chan_mut().rx.recv_unit(&mut expected)?;
+    let size = s.chan_mut().rx.recv_i32()?;
     let outcome = receive_and_swap(s, arg, &expected, size)?;
     match &outcome {
         Ok(()) => info!(
@@ -185,7 +185,7 @@ pub fn intwrite(s: &mut Session, arg: &[u8]) -> CmdResult {
         ),
         Err(why) => info!("{} INTWRITE {:?} -> -1 ({why})", s.peer(), String::from_utf8_lossy(arg)),
     }
-    s.chan.tx.send_i32(if outcome.is_ok() { 0 } else { -1 })?;
+    s.chan_mut().tx.send_i32(if outcome.is_ok() { 0 } else { -1 })?;
     Ok(Reply::Sent)
 }
 
@@ -206,7 +206,7 @@ fn receive_and_swap(s: &mut Session, arg: &[u8], expected: &[u8], size: i32) -> 
     let mut state = prepared;
     let mut buf = vec![0u8; len.min(256 * 1024)];
     while part.left() > 0 {
-        let n = s.chan.rx.read_frame_part(&mut part, &mut buf)?;
+        let n = s.chan_mut().rx.read_frame_part(&mut part, &mut buf)?;
         if let Ok(w) = state.as_mut() {
             if let Err(e) = w.up.write(&buf[..n]) {
                 state = Err(Minus::Temp("writing the temporary file", e));
@@ -249,7 +249,7 @@ fn prepare(s: &Session, arg: &[u8], len: u64) -> Result<Pending, Minus> {
 }
 
 fn swap(s: &Session, mut w: Pending, expected: &[u8]) -> Result<(), Minus> {
-    lock_step(&w.target, OfdLock::Exclusive, Some(s.chan.stream().as_fd()))?;
+    lock_step(&w.target, OfdLock::Exclusive, Some(s.chan().stream().as_fd()))?;
     // the name must still hold the file we locked: another INTWRITE may have
     // replaced it while we waited, and its content is not what was hashed
     let now = s.stat(&w.p)?;

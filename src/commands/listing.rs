@@ -165,7 +165,7 @@ const DOWN_PARTIAL: i32 = -11;
 fn lsv2down_common(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
     let p = s.path(arg)?;
     let mut lister = v2_lister(s, &p, recursive)?;
-    s.chan.tx.send_frame(b"OK")?;
+    s.chan_mut().tx.send_frame(b"OK")?;
     let mut lines: Vec<u8> = Vec::with_capacity(64 * 1024);
     let mut ends: Vec<usize> = Vec::new();
     loop {
@@ -206,7 +206,7 @@ fn lsv2down_common(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
             last = code.to_be_bytes();
             refs.push(&last);
         }
-        s.chan.tx.send_units(&refs)?;
+        s.chan_mut().tx.send_units(&refs)?;
         if !more {
             return Ok(Reply::Sent);
         }

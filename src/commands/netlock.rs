@@ -114,7 +114,7 @@ pub(crate) fn wait_lock(
 /// error of the lock with its errno and maps it to `bad`, and ends the session
 /// when the client left.
 fn session_lock(s: &Session, fd: &OwnedFd, wait: Duration, cmd: &str, bad: Failed) -> Result<bool, CmdError> {
-    match wait_lock(fd, OfdLock::Exclusive, wait, Some(s.chan.stream().as_fd())) {
+    match wait_lock(fd, OfdLock::Exclusive, wait, Some(s.chan().stream().as_fd())) {
         Ok(LockWait::Got) => Ok(true),
         Ok(LockWait::Held) => Ok(false),
         Ok(LockWait::ClientGone) => {
@@ -137,7 +137,7 @@ fn apply_timeout(s: &Session) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
-    let _ = s.chan.stream().set_read_timeout(t);
+    let _ = s.chan().stream().set_read_timeout(t);
 }
 
 /// Opens an existing regular file for a lock; the path is confined like any

@@ -390,9 +390,11 @@ impl Watcher {
                     continue;
                 }
             };
-            s.chan.tx.send_frame_parts(&[i.to_string().as_bytes(), b" ", &name])?;
+            s.chan_mut()
+                .tx
+                .send_frame_parts(&[i.to_string().as_bytes(), b" ", &name])?;
             self.sent += 1;
-            let answer = s.chan.rx.recv_frame()?.to_ascii_uppercase();
+            let answer = s.chan_mut().rx.recv_frame()?.to_ascii_uppercase();
             match &answer[..] {
                 b"END" => return Err(End::Requested),
                 b"DEL" => self.delete(s, i, dir.as_fd(), &name),
@@ -461,7 +463,7 @@ impl Watcher {
     /// else is ignored), so pending bytes can never make the poll spin.
     fn wait(&mut self, s: &mut Session, deadline: Instant) -> Result<(), End> {
         loop {
-            if s.chan.rx.buffered() > 0 {
+            if s.chan_mut().rx.buffered() > 0 {
                 return self.unasked(s);
             }
             let left = deadline.saturating_duration_since(Instant::now());
@@ -469,7 +471,7 @@ impl Watcher {
             // turns into a zero timeout
             let ms = left.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as u32;
             let timeout = PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX);
-            let sock = s.chan.stream().as_fd();
+            let sock = s.chan().stream().as_fd();
             let sock_flags = PollFlags::POLLIN;
             let mut fds = vec![PollFd::new(sock, sock_flags)];
             if let Some(ino) = &self.inotify {
@@ -489,7 +491,7 @@ impl Watcher {
                 // the client while inotify events pile up.
                 let mut b = [0u8; 1];
                 let flags = MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT;
-                match recv(s.chan.stream().as_raw_fd(), &mut b, flags) {
+                match recv(s.chan().stream().as_raw_fd(), &mut b, flags) {
                     Ok(0) => return Err(End::Gone),
                     Ok(_) => return self.unasked(s),
                     Err(Errno::EINTR) => continue,
@@ -509,7 +511,7 @@ impl Watcher {
 
     /// A frame the client sent while no notification was pending.
     fn unasked(&mut self, s: &mut Session) -> Result<(), End> {
-        let f = s.chan.rx.recv_frame()?;
+        let f = s.chan_mut().rx.recv_frame()?;
         if f.eq_ignore_ascii_case(b"END") {
             return Err(End::Requested);
         }

@@ -40,8 +40,8 @@ pub(super) fn open_batch(s: &mut Session, n: u64) -> Result<bool, super::CmdErro
             format!("at most {MAX_FILES} files in one batch"),
         ));
     }
-    s.chan.tx.send_frame(b"OK")?;
-    s.chan.tx.release()?;
+    s.chan_mut().tx.send_frame(b"OK")?;
+    s.chan_mut().tx.release()?;
     Ok(n > 0)
 }
 
@@ -208,7 +208,7 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     // batch (a cut connection, a batch out of step), as file by file it was
     let mut started = std::time::Instant::now();
     for i in 0..n {
-        let head = match s.chan.rx.recv_frame_max(MAX_HEADER) {
+        let head = match s.chan_mut().rx.recv_frame_max(MAX_HEADER) {
             Ok(h) => h,
             Err(e) => {
                 commit_group(s, &mut group, &mut failures, &mut stored, &mut bytes);
@@ -257,7 +257,7 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             }
         }
     }
-    let end = s.chan.rx.recv_frame_max(MAX_TRAILER)?;
+    let end = s.chan_mut().rx.recv_frame_max(MAX_TRAILER)?;
     commit_group(s, &mut group, &mut failures, &mut stored, &mut bytes);
     if end != b"E" {
         return out_of_step(s, "no end frame after the announced files");
@@ -269,14 +269,16 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         t.path = Some(p);
     }
     info!("{} TFDPUTMANY stored {stored} of {n} files, {bytes} bytes", s.peer());
-    s.chan.tx.hold();
-    s.chan
+    s.chan_mut().tx.hold();
+    s.chan_mut()
         .tx
         .send_frame(format!("OK {stored} {}", failures.len()).as_bytes())?;
     for (i, f, why) in failures {
-        s.chan.tx.send_frame(format!("{i} {} {why}", f.code()).as_bytes())?;
+        s.chan_mut()
+            .tx
+            .send_frame(format!("{i} {} {why}", f.code()).as_bytes())?;
     }
-    s.chan.tx.release()?;
+    s.chan_mut().tx.release()?;
     Ok(Reply::Sent)
 }
 
@@ -284,7 +286,7 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
 /// client sends next cannot be told from commands).
 fn out_of_step(s: &mut Session, why: &str) -> CmdResult {
     warn!("{} TFDPUTMANY out of step: {why}; ending the session", s.peer());
-    s.chan
+    s.chan_mut()
         .tx
         .send_frame(format!("FAILED {} : {why}", Failed::MissingParameter.code()).as_bytes())?;
     Ok(Reply::Close)
@@ -323,7 +325,7 @@ fn one(
     let mut hash = Sha256::new();
     let mut left = h.size;
     while left > 0 {
-        let data = s.chan.rx.recv_frame_max(MAX_FRAME)?;
+        let data = s.chan_mut().rx.recv_frame_max(MAX_FRAME)?;
         if data.is_empty() {
             return Ok(Err("an empty data frame".into()));
         }
@@ -342,7 +344,7 @@ fn one(
             }
         }
     }
-    let trailer = s.chan.rx.recv_frame_max(MAX_TRAILER)?;
+    let trailer = s.chan_mut().rx.recv_frame_max(MAX_TRAILER)?;
     let Some(sum) = parse_trailer(&trailer) else {
         return Ok(Err("a trailer that does not parse".into()));
     };

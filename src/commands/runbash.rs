@@ -30,7 +30,6 @@ use crate::session::Session;
 use log::{info, warn};
 use std::ffi::OsStr;
 use std::io::Read;
-use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use tfd_sys::ChildLimits;
@@ -80,7 +79,7 @@ fn refusal(s: &Session) -> Option<&'static str> {
     if s.auth().quota.is_some() {
         return Some("a quota is in force, which a script's writes would bypass");
     }
-    if s.script_host.is_none() {
+    if !s.has_script_host() {
         return Some("the session has no script host (its start failed when the jail was entered; see above)");
     }
     None
@@ -195,14 +194,13 @@ pub fn runbash(s: &mut Session, arg: &[u8]) -> CmdResult {
     // the host's namespace dies with the session (and the host with it), so
     // the listener has no process group to kill for this run; the wait also
     // watches the client, whose leaving ends the run and the session
-    let client = s.chan.stream().as_fd();
-    let Some(host) = s.script_host.as_mut() else {
+    let Some((host, client)) = s.script_host_and_client() else {
         return Err(Failed::RunBash.into());
     };
     let ran = host.run(bash, &args, ENV, Path::new("/"), &limits(&rb), Some(client));
     if ran.as_ref().map_or(true, |o| o.ending == sandbox::Ending::Abandoned) {
         // a host that failed, or was killed with the run, is not used again
-        s.script_host = None;
+        s.set_script_host(None);
     }
     match ran {
         Ok(o) => {

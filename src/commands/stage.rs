@@ -333,7 +333,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     hpf::send_grant(s, grant)?;
     let (start, size) = (req.offset, stage.size);
     let mut written = 0u64;
-    let ended = hpf::receive(&mut s.chan.rx, grant, |chunk: &[u8]| {
+    let ended = hpf::receive(&mut s.chan_mut().rx, grant, |chunk: &[u8]| {
         if writer.position() + chunk.len() as u64 > size {
             return Err(std::io::Error::other("data past the size the stage was opened for"));
         }

@@ -94,7 +94,7 @@ impl Context {
 /// A live session.
 pub struct Session {
     /// The encrypted connection.
-    pub chan: Channel,
+    chan: Channel,
     /// The served root (the jail after INJAIL).
     root: Root,
     /// The active LOCK name, if any.
@@ -134,7 +134,7 @@ pub struct Session {
     secure: commands::transport::SecureState,
     /// RUNBASH's script host (process 1 of a PID namespace of its own), started
     /// before the chroot when `runbash` is on; None otherwise.
-    pub script_host: Option<crate::sandbox::Host>,
+    script_host: Option<crate::sandbox::Host>,
     /// TFDSTAGEPUT's hash of the stage bytes it wrote, for TFDSTAGEDONE.
     stage_sum: Option<commands::stage::InFlight>,
 }
@@ -206,6 +206,35 @@ impl Session {
     /// LOGIN: the user the session now runs as.
     pub fn set_user(&mut self, user: String) {
         self.user = user;
+    }
+
+    /// The encrypted connection.
+    pub fn chan(&self) -> &Channel {
+        &self.chan
+    }
+
+    /// The encrypted connection, to send or receive on.
+    pub fn chan_mut(&mut self) -> &mut Channel {
+        &mut self.chan
+    }
+
+    /// RUNBASH: the script host, if the session has one, with the client's
+    /// socket (a run watches it: the client leaving ends the run). Both at
+    /// once, as the host runs while the socket is watched.
+    pub fn script_host_and_client(&mut self) -> Option<(&mut crate::sandbox::Host, std::os::fd::BorrowedFd<'_>)> {
+        let client = std::os::fd::AsFd::as_fd(self.chan.stream());
+        self.script_host.as_mut().map(|h| (h, client))
+    }
+
+    /// Whether the session has a script host for RUNBASH.
+    pub fn has_script_host(&self) -> bool {
+        self.script_host.is_some()
+    }
+
+    /// INJAIL: the script host started for the jail (None: none, or its start
+    /// failed); RUNBASH: None once the host failed or was killed with a run.
+    pub fn set_script_host(&mut self, host: Option<crate::sandbox::Host>) {
+        self.script_host = host;
     }
 
     /// The shared daemon context.
