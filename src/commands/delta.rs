@@ -20,7 +20,7 @@
 //!   SNDFILE's overwrite does.
 
 use super::transfer::{check_target, direct_io_min, logged, Track};
-use super::{CmdResult, Reply};
+use super::{CmdResult, OrFailed, Reply};
 use crate::fsys::upload::Upload;
 use crate::fsys::{FsError, RelPath};
 use crate::session::{denied_or, Session};
@@ -127,6 +127,12 @@ enum Stop {
     Read(std::io::Error),
 }
 
+impl From<std::io::Error> for Stop {
+    fn from(e: std::io::Error) -> Stop {
+        Stop::Read(e)
+    }
+}
+
 /// The build: the new file gathered for the writer thread, its hash, what arrived.
 struct Build<'a, 'scope, 'env> {
     out: Gather<'scope, 'env, FsError>,
@@ -174,9 +180,7 @@ impl Build<'_, '_, '_> {
                         return Err(Stop::Bad("a copy past the end of the old file"));
                     }
                     let old = self.old;
-                    self.place(len, &mut |room, at| {
-                        read_exact_at(old, room, offset + at).map_err(Stop::Read)
-                    })?;
+                    self.place(len, &mut |room, at| Ok(read_exact_at(old, room, offset + at)?))?;
                 }
             }
         }
@@ -193,13 +197,13 @@ fn identity_word(w: &[u8]) -> Result<(&[u8], Stamp), Failed> {
     let identity = parts.next().unwrap_or_default();
     let (mut mode, mut mtime) = (None, None);
     for part in parts {
-        let text = std::str::from_utf8(part).map_err(|_| Failed::MissingParameter)?;
+        let text = std::str::from_utf8(part).or_failed(Failed::MissingParameter)?;
         match text.split_at_checked(1) {
             Some(("m", m)) if mode.is_none() => {
-                mode = Some(u32::from_str_radix(m, 8).map_err(|_| Failed::MissingParameter)? & 0o777);
+                mode = Some(u32::from_str_radix(m, 8).or_failed(Failed::MissingParameter)? & 0o777);
             }
             Some(("t", t)) if mtime.is_none() => {
-                mtime = Some(t.parse::<i64>().map_err(|_| Failed::MissingParameter)?);
+                mtime = Some(t.parse::<i64>().or_failed(Failed::MissingParameter)?);
             }
             _ => return Err(Failed::MissingParameter),
         }

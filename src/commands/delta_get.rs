@@ -186,7 +186,7 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                     &buf[from..],
                     last,
                     &mut out,
-                    &mut |f: &[u8]| tx.send_frame(f).map_err(Stop::from),
+                    &mut |f: &[u8]| Ok(tx.send_frame(f)?),
                     &bad,
                 )?;
                 reader.give_back(buf);
@@ -202,7 +202,7 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 _ => return Err(unread(std::io::Error::other("no reader"))),
             };
             let tx = &mut s.chan_mut().tx;
-            out.finish(&mut |f: &[u8]| tx.send_frame(f).map_err(Stop::from))?;
+            out.finish(&mut |f: &[u8]| Ok::<_, Stop>(tx.send_frame(f)?))?;
             // written to while read: the records are no version of it
             let moved = file.metadata().map_or(true, |m| {
                 (m.size(), m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec())

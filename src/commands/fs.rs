@@ -406,7 +406,7 @@ pub fn sha256(s: &mut Session, arg: &[u8]) -> CmdResult {
         return Err(Failed::MissingParameter.into());
     }
     let p = s.path(arg)?;
-    let (mut file, st) = open_source(s, &p).map_err(|e| denied_or(e, Failed::Sha256))?;
+    let (mut file, st) = open_source(s, &p).denied_or(Failed::Sha256)?;
     if Kind::of(&st) != Kind::File {
         return Err(Failed::Sha256.into());
     }

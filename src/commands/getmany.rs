@@ -13,7 +13,7 @@
 //! and the session ends.
 
 use super::transfer::{logged, Track};
-use super::{CmdResult, Reply};
+use super::{CmdResult, OrFailed, Reply};
 use crate::fsys::FsError;
 use crate::session::{denied_or, Session};
 use crate::xferlog::Direction;
@@ -39,7 +39,7 @@ pub fn getmany(s: &mut Session, arg: &[u8]) -> CmdResult {
 }
 
 fn getmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
-    let text = std::str::from_utf8(arg).map_err(|_| Failed::MissingParameter)?;
+    let text = std::str::from_utf8(arg).or_failed(Failed::MissingParameter)?;
     let mut words = text.split_whitespace();
     let n: u64 = words
         .next()
@@ -48,7 +48,7 @@ fn getmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     // files larger than this are only announced (`B <size>`): the client
     // fetches them through its resumable engine
     let max: u64 = match words.next() {
-        Some(w) => w.parse().map_err(|_| Failed::MissingParameter)?,
+        Some(w) => w.parse().or_failed(Failed::MissingParameter)?,
         None => u64::MAX,
     };
     if !super::putmany::open_batch(s, n)? {

@@ -4,7 +4,7 @@
 //! file the client names, LSV2DOWN/LSRV2DOWN send it as raw length-prefixed lines.
 //! Every form hides secure `*.sd` directories and secure-FS metadata.
 
-use super::{CmdResult, Reply};
+use super::{CmdResult, DeniedOr, OrFailed, Reply};
 use crate::fsys::secfs;
 use crate::fsys::upload::Upload;
 use crate::fsys::walk::{Lister, Style};
@@ -36,7 +36,7 @@ fn list_styled(s: &mut Session, arg: &[u8], recursive: bool, style: Style) -> Cm
     s.check_lock_dir(&p)?;
     let id = s.secfs().id().map(<[u8]>::to_vec);
     let mut lister = Lister::styled(fd, recursive, s.ctx().cfg.walk_limit, style)
-        .map_err(|_| Failed::NoSuchDir)?
+        .or_failed(Failed::NoSuchDir)?
         .enter_secure_if(move |d| secfs::permits(d, id.as_deref(), Some(bits::LRDIR)));
     s.send_chunks(|buf, want| Ok(lister.fill(buf, want)))?;
     if lister.truncated {
@@ -78,7 +78,7 @@ fn v2_lister(s: &Session, p: &RelPath, recursive: bool) -> Result<Lister, Failed
     let id = s.secfs().id().map(<[u8]>::to_vec);
     Ok(
         Lister::styled(fd, recursive, s.ctx().cfg.walk_limit, Style::Rooted { prefix })
-            .map_err(|_| Failed::LsrV2)?
+            .or_failed(Failed::LsrV2)?
             .enter_secure_if(move |d| secfs::permits(d, id.as_deref(), Some(bits::LRDIR))),
     )
 }
@@ -106,8 +106,7 @@ fn lsv2_common(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
         _ => {}
     }
     let mut budget = super::quota::budget(s, Some(&out));
-    let mut up =
-        Upload::begin(s.root(), &out, 0, s.ctx().cfg.sync_uploads).map_err(|e| denied_or(e, Failed::AccessDenied))?;
+    let mut up = Upload::begin(s.root(), &out, 0, s.ctx().cfg.sync_uploads).denied_or(Failed::AccessDenied)?;
     let mut buf = Vec::with_capacity(64 * 1024);
     loop {
         buf.clear();
