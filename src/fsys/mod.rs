@@ -238,6 +238,23 @@ fn errno_error(errno: i32) -> FsError {
     FsError::from_io(io::Error::from_raw_os_error(errno))
 }
 
+/// An OS error number, as a symlink's resolution answers it (the kernel's
+/// `RESOLVE_BENEATH` would fail the lookup with it): a step's error converts by
+/// `?`, the way the kernel would have said it.
+struct Errno(i32);
+
+impl From<FsError> for Errno {
+    fn from(e: FsError) -> Errno {
+        Errno(errno_of(&e))
+    }
+}
+
+impl From<io::Error> for Errno {
+    fn from(e: io::Error) -> Errno {
+        Errno(e.raw_os_error().unwrap_or(libc::EIO))
+    }
+}
+
 fn errno_of(e: &FsError) -> i32 {
     match e {
         FsError::Escape => libc::EXDEV,
@@ -481,7 +498,7 @@ impl Root {
                         e.object = Some(d);
                         Err(libc::EISDIR)
                     }
-                    Err(errno) => Err(errno),
+                    Err(Errno(errno)) => Err(errno),
                 });
             }
             _ => {}
@@ -492,24 +509,24 @@ impl Root {
     /// Where the symlink `e` (named by `p`) leads, pinned. An absolute link, one
     /// climbing above the root, or too many links are refused as the kernel's
     /// `RESOLVE_BENEATH` refuses them.
-    fn link_target(&self, e: &Entry, p: &RelPath, hops: usize) -> Result<Pin, i32> {
+    fn link_target(&self, e: &Entry, p: &RelPath, hops: usize) -> Result<Pin, Errno> {
         if hops >= MAX_LINKS {
-            return Err(libc::ELOOP);
+            return Err(Errno(libc::ELOOP));
         }
-        let text = sys::readlinkat(e.dir.as_fd(), &e.name).map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+        let text = sys::readlinkat(e.dir.as_fd(), &e.name)?;
         if text.first() == Some(&b'/') {
-            return Err(libc::EXDEV);
+            return Err(Errno(libc::EXDEV));
         }
         let mut joined = p.parent().to_bytes();
         joined.push(b'/');
         joined.extend_from_slice(&text);
         // the metadata mark is refused for links too: no link reaches it either
-        let q = RelPath::parse(&joined).map_err(|e| errno_of(&e))?;
+        let q = RelPath::parse(&joined)?;
         let Some(name) = q.name() else {
-            return Ok(Pin::Dir(self.dir_handle(&q).map_err(|e| errno_of(&e))?));
+            return Ok(Pin::Dir(self.dir_handle(&q)?));
         };
-        let dir = self.dir_handle(&q.parent()).map_err(|e| errno_of(&e))?;
-        let name = cname(name).map_err(|e| errno_of(&e))?;
+        let dir = self.dir_handle(&q.parent())?;
+        let name = cname(name)?;
         Ok(self.entry(dir, name, &q, hops + 1))
     }
 
