@@ -258,7 +258,7 @@ pub fn xdel(s: &mut Session, arg: &[u8]) -> CmdResult {
         Failed::NotADirectory,
         |_, parent, name, _| {
             // never a directory, whatever was renamed there since the walk
-            sys::unlinkat(parent, name, false).map_err(Skipped::Os)
+            Ok(sys::unlinkat(parent, name, false)?)
         },
     )
 }
@@ -298,6 +298,12 @@ enum Skipped {
     /// XRMDIR: entries of the tree stayed (secure directories, or the walk's
     /// budget ran out).
     Kept(u64),
+}
+
+impl From<std::io::Error> for Skipped {
+    fn from(e: std::io::Error) -> Self {
+        Skipped::Os(e)
+    }
 }
 
 impl std::fmt::Display for Skipped {
