@@ -8,6 +8,7 @@
 //! act on the confined parent descriptor plus the final name, never following a
 //! final symlink.
 
+mod errno;
 pub mod quota;
 pub mod secfs;
 pub mod stage;
@@ -16,6 +17,7 @@ pub mod tempmark;
 pub mod upload;
 pub mod walk;
 
+use errno::{errno_error, errno_of, Errno};
 use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io;
@@ -231,46 +233,6 @@ impl Entry {
             Some(Ok((d, n))) => Ok((d.as_fd(), n)),
             Some(Err(errno)) => Err(errno_error(*errno)),
         }
-    }
-}
-
-fn errno_error(errno: i32) -> FsError {
-    FsError::from_io(io::Error::from_raw_os_error(errno))
-}
-
-/// An OS error number, as a symlink's resolution answers it (the kernel's
-/// `RESOLVE_BENEATH` would fail the lookup with it): a step's error converts by
-/// `?`, the way the kernel would have said it.
-struct Errno(i32);
-
-impl From<FsError> for Errno {
-    fn from(e: FsError) -> Errno {
-        Errno(errno_of(&e))
-    }
-}
-
-impl From<io::Error> for Errno {
-    fn from(e: io::Error) -> Errno {
-        Errno(e.raw_os_error().unwrap_or(libc::EIO))
-    }
-}
-
-fn errno_of(e: &FsError) -> i32 {
-    match e {
-        FsError::Escape => libc::EXDEV,
-        FsError::Invalid => libc::EINVAL,
-        FsError::NotFound => libc::ENOENT,
-        FsError::Access | FsError::Reserved => libc::EACCES,
-        FsError::BadName => libc::EINVAL,
-        FsError::Exists => libc::EEXIST,
-        FsError::NotDir => libc::ENOTDIR,
-        FsError::IsDir => libc::EISDIR,
-        FsError::NotEmpty => libc::ENOTEMPTY,
-        FsError::NotRegular => libc::ENXIO,
-        FsError::NoSpace => libc::ENOSPC,
-        FsError::QuotaFull => libc::EDQUOT,
-        FsError::Stale => libc::ESTALE,
-        FsError::Other(e) => e.raw_os_error().unwrap_or(libc::EIO),
     }
 }
 
