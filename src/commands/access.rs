@@ -59,17 +59,17 @@ fn shown(name: &[u8]) -> String {
 /// Sends a failure now and ends the session: for states that must not go on
 /// (a half-done privilege switch).
 fn fail_and_close(s: &mut Session, f: Failed) -> CmdResult {
-    s.chan.tx.send_frame(&f.to_wire())?;
+    s.chan_mut().tx.send_frame(&f.to_wire())?;
     Ok(Reply::Close)
 }
 
 /// One LOGIN attempt as the throttle judges it.
 fn attempt<'a>(s: &'a Session, name: &'a [u8]) -> Attempt<'a> {
     Attempt::new(
-        &s.ctx.throttle,
-        Policy::from_config(&s.ctx.cfg),
-        s.ctx.shared_state.clone().map(SharedThrottle::new),
-        s.peer,
+        &s.ctx().throttle,
+        Policy::from_config(&s.ctx().cfg),
+        s.ctx().shared_state.clone().map(SharedThrottle::new),
+        s.peer(),
         name,
         shown(name),
     )
@@ -77,12 +77,12 @@ fn attempt<'a>(s: &'a Session, name: &'a [u8]) -> Attempt<'a> {
 
 /// LOGIN step 1: refused while the address or the name is banned or locked.
 fn throttle_gate(s: &Session, a: &Attempt) -> Result<(), super::CmdError> {
-    let peer = s.peer;
+    let peer = s.peer();
     let who = &a.who;
     match a.blocked() {
         Some(b) => {
             warn!("{peer} LOGIN {who:?} refused: {b}");
-            s.ctx.services.metrics.inc(Counter::LoginFailures);
+            s.ctx().services.metrics.inc(Counter::LoginFailures);
             Err(super::CmdError::Told(
                 Failed::LoginFailed,
                 refusal_text(b, peer.ip(), who),
@@ -95,9 +95,9 @@ fn throttle_gate(s: &Session, a: &Attempt) -> Result<(), super::CmdError> {
 /// LOGIN step 2: the user file's entry for the name and password; a wrong
 /// one is counted ([`count_failure`]).
 fn check_password(s: &Session, a: &Attempt, password: &[u8]) -> Result<userdb::Entry, Failed> {
-    let peer = s.peer;
+    let peer = s.peer();
     let who = &a.who;
-    let Some(path) = s.ctx.cfg.userdb.as_deref() else {
+    let Some(path) = s.ctx().cfg.userdb.as_deref() else {
         warn!("{peer} LOGIN {who:?}: no userdb configured");
         return Err(Failed::UserDb);
     };
@@ -129,14 +129,14 @@ fn check_password(s: &Session, a: &Attempt, password: &[u8]) -> Result<userdb::E
 /// LOGIN, a wrong password: the throttle's counts, the metrics, and
 /// a log line for each ban or lock it started.
 fn count_failure(s: &Session, a: &Attempt, why: userdb::Refusal) {
-    let peer = s.peer;
+    let peer = s.peer();
     let effect = a.failure();
-    s.ctx.services.metrics.inc(Counter::LoginFailures);
+    s.ctx().services.metrics.inc(Counter::LoginFailures);
     if effect.ip_banned.is_some() {
-        s.ctx.services.metrics.inc(Counter::BansLogin);
+        s.ctx().services.metrics.inc(Counter::BansLogin);
     }
     if effect.account_locked.is_some() {
-        s.ctx.services.metrics.inc(Counter::LocksLogin);
+        s.ctx().services.metrics.inc(Counter::LocksLogin);
     }
     info!(
         "{peer} LOGIN {:?} refused: {}",
@@ -172,7 +172,7 @@ fn count_failure(s: &Session, a: &Attempt, why: userdb::Refusal) {
 /// per address and per name; on success the session process becomes the mapped
 /// system user for good (after INJAIL's chroot when `injail` is set).
 pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
-    if s.state.logged_in() {
+    if s.state().logged_in() {
         return Err(Failed::AlreadyLogged.into());
     }
     let (name, password) = command::split_space(arg).ok_or(Failed::MissingParameter)?;
@@ -182,7 +182,7 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
     let a = attempt(s, name);
     throttle_gate(s, &a)?;
     let entry = check_password(s, &a, password)?;
-    let peer = s.peer;
+    let peer = s.peer();
     let who = &a.who;
     let id = match privs::resolve(entry.system_user()) {
         Ok(id) => id,
@@ -191,7 +191,7 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
             return Err(Failed::LoginFailed.into());
         }
     };
-    if id.uid.is_root() && !s.ctx.cfg.userdb_allow_root {
+    if id.uid.is_root() && !s.ctx().cfg.userdb_allow_root {
         error!(
             "{peer} LOGIN {who:?} refused: the user file maps it to system user {} (uid 0); \
              set userdb_allow_root in tfd.conf if that is meant",
@@ -200,11 +200,11 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
         return Err(Failed::LoginFailed.into());
     }
     a.forgive();
-    let quota = entry.quota.resolve(s.ctx.cfg.quota_default).map(|limit| Quota {
+    let quota = entry.quota.resolve(s.ctx().cfg.quota_default).map(|limit| Quota {
         uid: id.uid.as_raw(),
         limit,
     });
-    let Some(mut next) = s.state.stage.after_login(id.clone()) else {
+    let Some(mut next) = s.state().stage.after_login(id.clone()) else {
         return Err(Failed::AlreadyLogged.into());
     };
     // LOGIN step 4, the switch: now, unless INJAIL's chroot must come first
@@ -241,13 +241,13 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
         id.groups.iter().map(|g| g.as_raw()).collect::<Vec<_>>(),
         if deferred { ", switching at INJAIL" } else { "" }
     );
-    s.user = entry.name.clone();
+    s.set_user(entry.name.clone());
     if let Some(p) = s.pace() {
-        p.set_user(&s.user);
+        p.set_user(s.user());
     }
-    s.auth.quota = quota;
-    s.state.stage = next;
-    if s.state.serving() {
+    s.auth_mut().quota = quota;
+    s.state_mut().stage = next;
+    if s.state().serving() {
         s.enter_logged_in();
     }
     Ok(Reply::Ok)
@@ -265,12 +265,12 @@ fn enter_user_jail(
     id: &privs::Identity,
     deferred: bool,
 ) -> Result<Result<bool, CmdResult>, Failed> {
-    let peer = s.peer;
+    let peer = s.peer();
     let p = RelPath::parse(jail.as_bytes()).or_failed(Failed::JailAcl)?;
     let trusted = jail::trusted_owner();
     let as_root = sys::geteuid() == 0;
     let opened = identity::with_rights_of(Some(id).filter(|_| as_root), || {
-        jail::open_guarded_at(&s.root, &p, trusted, Some(&s.ctx.cfg.dbdir))
+        jail::open_guarded_at(s.root(), &p, trusted, Some(&s.ctx().cfg.dbdir))
     });
     let dir = match opened {
         Ok(Ok(dir)) => dir,
@@ -286,7 +286,7 @@ fn enter_user_jail(
     let host = if deferred {
         None
     } else {
-        identity::script_host(&dir, Some(id), s.ctx.cfg.runbash, peer, "LOGIN")
+        identity::script_host(&dir, Some(id), s.ctx().cfg.runbash, peer, "LOGIN")
     };
     let target = Target {
         jail: Some(&dir),
@@ -305,11 +305,11 @@ fn enter_user_jail(
         }
     };
     if let Some(root) = entered.root {
-        s.root = root;
+        s.set_root(root);
     }
-    s.auth.names = entered.names;
-    s.auth.jail_base = Some(jail.as_bytes().to_vec());
-    s.script_host = host;
+    s.auth_mut().names = entered.names;
+    s.auth_mut().jail_base = Some(jail.as_bytes().to_vec());
+    s.set_script_host(host);
     info!(
         "{peer} LOGIN {who:?} confined to its jail /{jail} ({})",
         if entered.chrooted {
@@ -384,7 +384,7 @@ fn check_key(jail: OwnedFd, p: &RelPath, token: &[u8], trusted: u32) -> Result<O
 /// LOGIN or by the listener; user and group names for CHOWN are read now); then
 /// the session switches to its user. Paths then resolve inside the jail.
 pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
-    if !s.ctx.cfg.injail || !matches!(s.state.stage, Stage::AwaitingJail { .. }) {
+    if !s.ctx().cfg.injail || !matches!(s.state().stage, Stage::AwaitingJail { .. }) {
         return Err(Failed::AlreadyJailed.into());
     }
     let (token, dir) = command::split_pipe(arg).ok_or(Failed::MissingParameter)?;
@@ -392,9 +392,9 @@ pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
         return Err(Failed::MissingParameter.into());
     }
     let p = s.path(dir)?;
-    let peer = s.peer;
-    let pending = s.state.pending().cloned();
-    let found = match open_jail(&s.root, &p, token, pending.as_ref()) {
+    let peer = s.peer();
+    let pending = s.state().pending().cloned();
+    let found = match open_jail(s.root(), &p, token, pending.as_ref()) {
         Ok(r) => r,
         Err(e) => {
             error!("{peer} INJAIL: {e}; closing");
@@ -419,14 +419,14 @@ pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
             return Err(f.into());
         }
     };
-    let host = identity::script_host(&jail, pending.as_ref(), s.ctx.cfg.runbash, peer, "INJAIL");
+    let host = identity::script_host(&jail, pending.as_ref(), s.ctx().cfg.runbash, peer, "INJAIL");
     let as_root = sys::geteuid() == 0;
     let target = Target {
         jail: Some(&jail),
         // without root there is nobody else to become
         user: pending.as_ref().filter(|_| as_root),
         // read before the user file's jail, if any: /etc there is the jail's
-        have_names: s.auth.names.is_some(),
+        have_names: s.auth().names.is_some(),
     };
     let entered = match identity::enter(target) {
         Ok(e) => e,
@@ -440,20 +440,20 @@ pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
         }
     };
     if let Some(root) = entered.root {
-        s.root = root;
+        s.set_root(root);
     }
     if entered.names.is_some() {
-        s.auth.names = entered.names;
+        s.auth_mut().names = entered.names;
     }
-    s.script_host = host;
+    s.set_script_host(host);
     // beneath the served root: inside the user file's jail, if any
-    let full = match &s.auth.jail_base {
+    let full = match &s.auth().jail_base {
         Some(base) => [&base[..], b"/", &p.to_bytes()].concat(),
         None => p.to_bytes(),
     };
     // the identity waiting for the jail was taken on with it
-    if let Some(next) = s.state.stage.after_injail(full, entered.chrooted) {
-        s.state.stage = next;
+    if let Some(next) = s.state().stage.after_injail(full, entered.chrooted) {
+        s.state_mut().stage = next;
     }
     s.enter_logged_in();
     info!(
@@ -464,7 +464,7 @@ pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
         } else {
             "descriptor only: not root"
         },
-        s.user
+        s.user()
     );
     Ok(Reply::Ok)
 }
@@ -492,7 +492,7 @@ pub fn chmod(s: &mut Session, arg: &[u8]) -> CmdResult {
         return Err(Failed::MissingParameter.into());
     }
     let Some(mode) = parse_mode(mode) else {
-        info!("{} CHMOD: {:?} is not an octal mode", s.peer, shown(mode));
+        info!("{} CHMOD: {:?} is not an octal mode", s.peer(), shown(mode));
         return Err(Failed::Chmod.into());
     };
     let p = s.path(path)?;
@@ -503,7 +503,7 @@ pub fn chmod(s: &mut Session, arg: &[u8]) -> CmdResult {
     };
     let st = sys::fstat(fd.as_fd()).or_failed(Failed::Chmod)?;
     if mode & 0o4000 != 0 || (mode & 0o2000 != 0 && Kind::of(&st) != Kind::Dir) {
-        info!("{} CHMOD {mode:o} refused: set-id bits", s.peer);
+        info!("{} CHMOD {mode:o} refused: set-id bits", s.peer());
         return Err(Failed::Chmod.into());
     }
     let r = match sys::fchmod_path_fd(fd.as_fd(), mode) {
@@ -515,7 +515,7 @@ pub fn chmod(s: &mut Session, arg: &[u8]) -> CmdResult {
             ) =>
         {
             let flags = libc::O_NONBLOCK | libc::O_NOCTTY;
-            s.root
+            s.root()
                 .open(&p, libc::O_RDONLY | flags, 0)
                 .or_else(|_| s.open(&p, libc::O_WRONLY | flags, 0))
                 .map_err(|e| match e {
@@ -529,7 +529,7 @@ pub fn chmod(s: &mut Session, arg: &[u8]) -> CmdResult {
     match r {
         Ok(()) => Ok(Reply::Ok),
         Err(e) => {
-            info!("{} CHMOD {mode:o}: {e}", s.peer);
+            info!("{} CHMOD {mode:o}: {e}", s.peer());
             match e.raw_os_error() {
                 Some(libc::EACCES) => Err(Failed::AccessDenied.into()),
                 _ => Err(Failed::Chmod.into()),
@@ -547,7 +547,7 @@ pub fn chown(s: &mut Session, arg: &[u8]) -> CmdResult {
     if path.is_empty() || user.is_empty() || group.is_empty() {
         return Err(Failed::MissingParameter.into());
     }
-    let tables = s.auth.names.as_ref();
+    let tables = s.auth().names.as_ref();
     let uid = std::str::from_utf8(user)
         .ok()
         .and_then(|u| names::uid(u, tables))
@@ -560,14 +560,14 @@ pub fn chown(s: &mut Session, arg: &[u8]) -> CmdResult {
     let fd = match s.open(&p, libc::O_PATH, 0) {
         Ok(fd) => fd,
         Err(e) => {
-            info!("{} CHOWN: {e}", s.peer);
+            info!("{} CHOWN: {e}", s.peer());
             return Err(denied_or(e, Failed::Chown).into());
         }
     };
     match sys::fchown_path_fd(fd.as_fd(), uid, gid) {
         Ok(()) => Ok(Reply::Ok),
         Err(e) => {
-            info!("{} CHOWN {uid}:{gid}: {e}", s.peer);
+            info!("{} CHOWN {uid}:{gid}: {e}", s.peer());
             match e.raw_os_error() {
                 Some(libc::EACCES) => Err(Failed::AccessDenied.into()),
                 _ => Err(Failed::Chown.into()),

@@ -22,45 +22,45 @@ use tfp_wire::Failed;
 /// left part-way has ended the session (`Reply::Close` after the answer).
 fn enter(s: &mut Session, dir: &OwnedFd, what: &str, p: &RelPath, refusal: Failed) -> Result<Option<Reply>, CmdError> {
     // LOCKSYS and FLYCONTEXT are gated to serving sessions
-    if !s.state.serving() {
+    if !s.state().serving() {
         return Err(refusal.into());
     }
     let target = Target {
         jail: Some(dir),
         user: None,
-        have_names: s.auth.names.is_some(),
+        have_names: s.auth().names.is_some(),
     };
     let entered = match identity::enter(target) {
         Ok(e) => e,
         Err(e @ SwitchError::Untouched(_)) => {
-            error!("{} {what}: {e}", s.peer);
+            error!("{} {what}: {e}", s.peer());
             return Err(refusal.into());
         }
         Err(e @ SwitchError::Broken(_)) => {
-            error!("{} {what}: {e}; closing", s.peer);
-            s.chan.tx.send_frame(&refusal.to_wire())?;
+            error!("{} {what}: {e}; closing", s.peer());
+            s.chan_mut().tx.send_frame(&refusal.to_wire())?;
             return Ok(Some(Reply::Close));
         }
     };
     if let Some(root) = entered.root {
-        s.root = root;
+        s.set_root(root);
     }
     if entered.names.is_some() {
-        s.auth.names = entered.names;
+        s.auth_mut().names = entered.names;
     }
-    if let Some(next) = s.state.stage.after_confining(entered.chrooted) {
-        s.state.stage = next;
+    if let Some(next) = s.state().stage.after_confining(entered.chrooted) {
+        s.state_mut().stage = next;
     }
     info!(
         "{} {what} into /{} ({}) user={}",
-        s.peer,
+        s.peer(),
         String::from_utf8_lossy(&p.to_bytes()),
         if entered.chrooted {
             "chroot"
         } else {
             "descriptor only: not root"
         },
-        s.user
+        s.user()
     );
     Ok(None)
 }
@@ -68,7 +68,7 @@ fn enter(s: &mut Session, dir: &OwnedFd, what: &str, p: &RelPath, refusal: Faile
 /// `LOCKSYS <dir>`: `dir` must be an existing directory (`FAILED 10`); a path
 /// leaving the root is `FAILED 1`; a second LOCKSYS is `FAILED 61`.
 pub fn locksys(s: &mut Session, arg: &[u8]) -> CmdResult {
-    if s.state.locksys == Duty::Done {
+    if s.state().locksys == Duty::Done {
         return Err(Failed::LockSys.into());
     }
     let p = s.path(arg)?;
@@ -80,7 +80,7 @@ pub fn locksys(s: &mut Session, arg: &[u8]) -> CmdResult {
     if let Some(closed) = enter(s, &dir, "LOCKSYS", &p, Failed::LockSys)? {
         return Ok(closed);
     }
-    s.state.locksys = Duty::Done;
+    s.state_mut().locksys = Duty::Done;
     Ok(Reply::Ok)
 }
 
@@ -90,8 +90,11 @@ pub fn locksys(s: &mut Session, arg: &[u8]) -> CmdResult {
 fn make_dirs(s: &Session, p: &RelPath) -> Result<OwnedFd, FsError> {
     let mut at = RelPath::default();
     for c in p.components() {
-        at = s.secfs.pin_again(&s.root, &at.join(c)).map_err(|_| FsError::Reserved)?;
-        let (parent, name) = s.root.parent_new(&at)?;
+        at = s
+            .secfs()
+            .pin_again(s.root(), &at.join(c))
+            .map_err(|_| FsError::Reserved)?;
+        let (parent, name) = s.root().parent_new(&at)?;
         match sys::mkdirat(parent.as_fd(), &name, 0o755) {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
@@ -99,7 +102,7 @@ fn make_dirs(s: &Session, p: &RelPath) -> Result<OwnedFd, FsError> {
         }
     }
     // pinned again: the last level did not exist when it was pinned
-    let at = s.secfs.pin_again(&s.root, &at).map_err(|_| FsError::Reserved)?;
+    let at = s.secfs().pin_again(s.root(), &at).map_err(|_| FsError::Reserved)?;
     let dir = s.open(&at, libc::O_PATH | libc::O_DIRECTORY, 0)?;
     match sys::fstat(dir.as_fd()) {
         Ok(st) if Kind::of(&st) == Kind::Dir => Ok(dir),
@@ -119,17 +122,17 @@ pub fn flycontext(s: &mut Session, arg: &[u8]) -> CmdResult {
         Ok(d) => d,
         Err(FsError::Escape) => return Err(Failed::AccessDenied.into()),
         Err(FsError::Reserved) => {
-            info!("{} FLYCONTEXT refused by TFPSFS", s.peer);
+            info!("{} FLYCONTEXT refused by TFPSFS", s.peer());
             return Err(Failed::AccessDenied.into());
         }
         Err(e) => {
-            info!("{} FLYCONTEXT refused: {e}", s.peer);
+            info!("{} FLYCONTEXT refused: {e}", s.peer());
             return Err(Failed::FlyContext.into());
         }
     };
     if let Some(closed) = enter(s, &dir, "FLYCONTEXT", &p, Failed::FlyContext)? {
         return Ok(closed);
     }
-    s.state.flycontext = Duty::Done;
+    s.state_mut().flycontext = Duty::Done;
     Ok(Reply::Ok)
 }

@@ -28,10 +28,10 @@ pub fn parse_keepalive(arg: &[u8]) -> Option<Keepalive> {
 /// `KEEPALIVE <on> <idle> | <intvl> | <cnt>`.
 pub fn keepalive(s: &mut Session, arg: &[u8]) -> CmdResult {
     let k = parse_keepalive(arg).ok_or(Failed::MissingParameter)?;
-    match set_keepalive(s.chan.stream(), k) {
+    match set_keepalive(s.chan().stream(), k) {
         Ok(()) => Ok(Reply::Ok),
         Err(e) => {
-            warn!("{} KEEPALIVE {k:?}: {e}", s.peer);
+            warn!("{} KEEPALIVE {k:?}: {e}", s.peer());
             Err(Failed::Keepalive.into())
         }
     }
@@ -52,21 +52,21 @@ pub fn nigma(s: &mut Session, arg: &[u8]) -> CmdResult {
     }
     let mut key = vec![0u8; n as usize];
     getrandom::getrandom(&mut key).or_failed(Failed::Nigma)?;
-    s.chan.tx.send_frame(b"OK")?;
-    s.chan.tx.send_units(&[&(n as i32).to_be_bytes(), &key])?;
-    s.chan.tx.set_cipher(Cipher::new(&key));
-    s.chan.rx.set_cipher(Cipher::new(&key));
-    info!("{} NIGMA: session key replaced ({n} bytes)", s.peer);
+    s.chan_mut().tx.send_frame(b"OK")?;
+    s.chan_mut().tx.send_units(&[&(n as i32).to_be_bytes(), &key])?;
+    s.chan_mut().tx.set_cipher(Cipher::new(&key));
+    s.chan_mut().rx.set_cipher(Cipher::new(&key));
+    info!("{} NIGMA: session key replaced ({n} bytes)", s.peer());
     Ok(Reply::Sent)
 }
 
 /// `TLB` → `OK <4|6 ip;port>`, round-robin across every session of this server.
 pub fn tlb(s: &mut Session, _arg: &[u8]) -> CmdResult {
-    let list = &s.ctx.tlb;
+    let list = &s.ctx().tlb;
     if list.is_empty() {
         return Err(Failed::Tlb.into());
     }
-    let i = (s.ctx.services.registry.tlb_next() % list.len() as u64) as usize;
+    let i = (s.ctx().services.registry.tlb_next() % list.len() as u64) as usize;
     Ok(Reply::Data(list[i].clone().into_bytes()))
 }
 

@@ -20,7 +20,7 @@
 //!   SNDFILE's overwrite does.
 
 use super::transfer::{check_target, direct_io_min, logged, Track};
-use super::{CmdResult, Reply};
+use super::{CmdResult, OrFailed, Reply};
 use crate::fsys::upload::Upload;
 use crate::fsys::{FsError, RelPath};
 use crate::session::{denied_or, Session};
@@ -73,10 +73,10 @@ pub fn sig(s: &mut Session, arg: &[u8]) -> CmdResult {
     let size = st.st_size as u64;
     let block = wire::block_size(size);
     let head = format!("OK {size} {block} {} {}", wire::STRONG, identity_of(&st));
-    s.chan.tx.send_frame(head.as_bytes())?;
+    s.chan_mut().tx.send_frame(head.as_bytes())?;
     let mut frame = Vec::with_capacity(wire::FRAME_DATA + wire::ENTRY);
     let read = |buf: &mut [u8], at: u64| read_exact_at(&file, buf, at);
-    let tx = &mut s.chan.tx;
+    let tx = &mut s.chan_mut().tx;
     let sent = wire::signatures_ahead(size, block, WINDOW, &read, &mut |entries: &[u8]| {
         for entry in entries.chunks(wire::ENTRY) {
             if frame.is_empty() {
@@ -94,8 +94,8 @@ pub fn sig(s: &mut Session, arg: &[u8]) -> CmdResult {
         Ok(()) => {}
         Err(wire::SigStop::Emit(e)) => return Err(e.into()),
         Err(wire::SigStop::Read(e)) => {
-            warn!("{} TFDDELTASIG: reading: {e}", s.peer);
-            s.chan.tx.send_frame(&failed_frame(
+            warn!("{} TFDDELTASIG: reading: {e}", s.peer());
+            s.chan_mut().tx.send_frame(&failed_frame(
                 Failed::TransferApi,
                 "the server could not read the file (changed meanwhile?)",
             ))?;
@@ -103,10 +103,10 @@ pub fn sig(s: &mut Session, arg: &[u8]) -> CmdResult {
         }
     }
     if !frame.is_empty() {
-        s.chan.tx.send_frame(&frame)?;
+        s.chan_mut().tx.send_frame(&frame)?;
     }
-    s.chan.tx.send_frame(b"OK")?;
-    info!("{} TFDDELTASIG {size} bytes in blocks of {block}", s.peer);
+    s.chan_mut().tx.send_frame(b"OK")?;
+    info!("{} TFDDELTASIG {size} bytes in blocks of {block}", s.peer());
     Ok(Reply::Sent)
 }
 
@@ -125,6 +125,12 @@ enum Stop {
     Bad(&'static str),
     Write(FsError),
     Read(std::io::Error),
+}
+
+impl From<std::io::Error> for Stop {
+    fn from(e: std::io::Error) -> Stop {
+        Stop::Read(e)
+    }
 }
 
 /// The build: the new file gathered for the writer thread, its hash, what arrived.
@@ -174,9 +180,7 @@ impl Build<'_, '_, '_> {
                         return Err(Stop::Bad("a copy past the end of the old file"));
                     }
                     let old = self.old;
-                    self.place(len, &mut |room, at| {
-                        read_exact_at(old, room, offset + at).map_err(Stop::Read)
-                    })?;
+                    self.place(len, &mut |room, at| Ok(read_exact_at(old, room, offset + at)?))?;
                 }
             }
         }
@@ -193,13 +197,13 @@ fn identity_word(w: &[u8]) -> Result<(&[u8], Stamp), Failed> {
     let identity = parts.next().unwrap_or_default();
     let (mut mode, mut mtime) = (None, None);
     for part in parts {
-        let text = std::str::from_utf8(part).map_err(|_| Failed::MissingParameter)?;
+        let text = std::str::from_utf8(part).or_failed(Failed::MissingParameter)?;
         match text.split_at_checked(1) {
             Some(("m", m)) if mode.is_none() => {
-                mode = Some(u32::from_str_radix(m, 8).map_err(|_| Failed::MissingParameter)? & 0o777);
+                mode = Some(u32::from_str_radix(m, 8).or_failed(Failed::MissingParameter)? & 0o777);
             }
             Some(("t", t)) if mtime.is_none() => {
-                mtime = Some(t.parse::<i64>().map_err(|_| Failed::MissingParameter)?);
+                mtime = Some(t.parse::<i64>().or_failed(Failed::MissingParameter)?);
             }
             _ => return Err(Failed::MissingParameter),
         }
@@ -220,7 +224,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     check_target(s, &p, true)?;
     let (old, st) = open_old(s, &p)?;
     if identity_of(&st).as_bytes() != identity {
-        info!("{} TFDDELTAPUT: the file changed since its signatures", s.peer);
+        info!("{} TFDDELTAPUT: the file changed since its signatures", s.peer());
         return Ok(Reply::Frame(failed_frame(
             Failed::TransferApi,
             "the file changed since its signatures were sent",
@@ -234,10 +238,10 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         super::quota::refused(s, "TFDDELTAPUT");
         return Ok(Reply::Frame(failed_frame(Failed::Quota, "Quota exceeded.")));
     }
-    let mut up = Upload::begin(&s.root, &p, direct_io_min(s), s.ctx.cfg.sync_uploads)
+    let mut up = Upload::begin(s.root(), &p, direct_io_min(s), s.ctx().cfg.sync_uploads)
         .map_err(|e| super::no_room(&e).unwrap_or_else(|| denied_or(e, Failed::TransferApi).into()))?;
     t.path = Some(p.clone());
-    s.chan.tx.send_frame(b"OK")?;
+    s.chan_mut().tx.send_frame(b"OK")?;
     let old_size = st.st_size as u64;
     // the new file goes through aligned buffers a writer thread writes
     // (direct) while this one reads the old file and hashes
@@ -254,7 +258,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         let mut stop = None;
         let mut wire_bytes = 0u64;
         let want = loop {
-            let frame = s.chan.rx.recv_frame_max(MAX_FRAME)?;
+            let frame = s.chan_mut().rx.recv_frame_max(MAX_FRAME)?;
             if let Some(sum) = frame.strip_prefix(b"E") {
                 break sum.to_vec();
             }
@@ -273,7 +277,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         // the client's `Ex`: it gave the delta up (it will not pay, its file
         // moved while read): nothing is built
         _ if want == b"x" => {
-            info!("{} TFDDELTAPUT abandoned by the client", s.peer);
+            info!("{} TFDDELTAPUT abandoned by the client", s.peer());
             if wire_bytes == 0 {
                 // withdrawn before any record (sent ahead, then the delta
                 // would not pay): no transfer to log
@@ -282,11 +286,11 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             failed_frame(Failed::TransferApi, "the client abandoned the delta")
         }
         Some(Stop::Bad(why)) => {
-            warn!("{} TFDDELTAPUT refused: {why}", s.peer);
+            warn!("{} TFDDELTAPUT refused: {why}", s.peer());
             failed_frame(Failed::TransferApi, why)
         }
         Some(Stop::Write(e)) => {
-            warn!("{} TFDDELTAPUT write failed: {e}", s.peer);
+            warn!("{} TFDDELTAPUT write failed: {e}", s.peer());
             match e {
                 FsError::NoSpace => failed_frame(Failed::TransferApi, tfp_wire::status::DISK_FULL),
                 FsError::QuotaFull => failed_frame(Failed::Quota, "Quota exceeded."),
@@ -297,7 +301,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             }
         }
         Some(Stop::Read(e)) => {
-            warn!("{} TFDDELTAPUT: reading the old file: {e}", s.peer);
+            warn!("{} TFDDELTAPUT: reading the old file: {e}", s.peer());
             failed_frame(Failed::TransferApi, "the old file changed during the delta")
         }
         None if built != size => failed_frame(
@@ -308,21 +312,21 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             let have: String = hash.finalize().iter().map(|x| format!("{x:02x}")).collect();
             let now = s.stat(&p).ok().map(|st| identity_of(&st));
             if !have.as_bytes().eq_ignore_ascii_case(want) {
-                warn!("{} TFDDELTAPUT: SHA-256 mismatch", s.peer);
+                warn!("{} TFDDELTAPUT: SHA-256 mismatch", s.peer());
                 failed_frame(
                     Failed::TransferApi,
                     &format!("SHA-256 mismatch (server 0x{have}): the delta is discarded"),
                 )
             } else if now.as_deref().map(str::as_bytes) != Some(identity) {
-                warn!("{} TFDDELTAPUT: the file changed during the delta", s.peer);
+                warn!("{} TFDDELTAPUT: the file changed during the delta", s.peer());
                 failed_frame(Failed::TransferApi, "the file changed during the delta")
             } else {
                 match up.stamp(mode, mtime).and_then(|()| up.commit(true)) {
                     Ok(()) => {
                         super::quota::settle(&mut budget);
                         t.complete = true;
-                        info!("{} TFDDELTAPUT built {size} bytes from {wire_bytes} sent", s.peer);
-                        s.chan.tx.send_frame(b"OK")?;
+                        info!("{} TFDDELTAPUT built {size} bytes from {wire_bytes} sent", s.peer());
+                        s.chan_mut().tx.send_frame(b"OK")?;
                         return Ok(Reply::Sent);
                     }
                     Err(FsError::NoSpace) => failed_frame(Failed::TransferApi, tfp_wire::status::DISK_FULL),
@@ -335,6 +339,6 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             }
         }
     };
-    s.chan.tx.send_frame(&reply)?;
+    s.chan_mut().tx.send_frame(&reply)?;
     Ok(Reply::Sent)
 }

@@ -105,7 +105,7 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     t.path = Some(p);
     let size = st.st_size.max(0) as u64;
     let head = format!("OK {size} {} {:o}", st.st_mtime, st.st_mode & 0o7777);
-    s.chan.tx.send_frame(head.as_bytes())?;
+    s.chan_mut().tx.send_frame(head.as_bytes())?;
     // the file is read (and hashed) ahead while the signatures come
     let read = |buf: &mut [u8], at: u64| file.read_exact_at(buf, at);
     wire::read_ahead(size, WINDOW, AHEAD, &read, |reader| -> CmdResult {
@@ -113,7 +113,7 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         let mut sig = wire::sig_header(block).to_vec();
         let mut wrong = None;
         loop {
-            let f = s.chan.rx.recv_frame_max(MAX_FRAME)?;
+            let f = s.chan_mut().rx.recv_frame_max(MAX_FRAME)?;
             match f.split_first() {
                 Some((b'S', entries)) => {
                     let held = (sig.len() - wire::SIG_HEADER) as u64;
@@ -125,12 +125,12 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 }
                 Some((b'E', [])) => break,
                 Some((b'A', [])) => {
-                    info!("{} TFDDELTAGET: the client gave up", s.peer);
+                    info!("{} TFDDELTAGET: the client gave up", s.peer());
                     return Ok(Reply::Sent);
                 }
                 _ => {
-                    warn!("{} TFDDELTAGET out of step; ending the session", s.peer);
-                    s.chan.tx.send_frame(&failed_frame(
+                    warn!("{} TFDDELTAGET out of step; ending the session", s.peer());
+                    s.chan_mut().tx.send_frame(&failed_frame(
                         Failed::MissingParameter,
                         "a frame that is neither signatures nor their end",
                     ))?;
@@ -147,8 +147,10 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         };
         let Some(sig) = sig else {
             let why = wrong.unwrap_or("signatures that do not parse");
-            warn!("{} TFDDELTAGET refused: {why}", s.peer);
-            s.chan.tx.send_frame(&failed_frame(Failed::MissingParameter, why))?;
+            warn!("{} TFDDELTAGET refused: {why}", s.peer());
+            s.chan_mut()
+                .tx
+                .send_frame(&failed_frame(Failed::MissingParameter, why))?;
             return Ok(Reply::Sent);
         };
         let mut d = wire::Diff::new(&sig, their_size, block);
@@ -179,12 +181,12 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                     Some(o) if o <= buf.len() as u64 => o as usize,
                     _ => return Err(bad()),
                 };
-                let tx = &mut s.chan.tx;
+                let tx = &mut s.chan_mut().tx;
                 let done = d.feed(
                     &buf[from..],
                     last,
                     &mut out,
-                    &mut |f: &[u8]| tx.send_frame(f).map_err(Stop::from),
+                    &mut |f: &[u8]| Ok(tx.send_frame(f)?),
                     &bad,
                 )?;
                 reader.give_back(buf);
@@ -199,8 +201,8 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 Some(wire::Ahead::Failed(e)) => return Err(unread(e)),
                 _ => return Err(unread(std::io::Error::other("no reader"))),
             };
-            let tx = &mut s.chan.tx;
-            out.finish(&mut |f: &[u8]| tx.send_frame(f).map_err(Stop::from))?;
+            let tx = &mut s.chan_mut().tx;
+            out.finish(&mut |f: &[u8]| Ok::<_, Stop>(tx.send_frame(f)?))?;
             // written to while read: the records are no version of it
             let moved = file.metadata().map_or(true, |m| {
                 (m.size(), m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec())
@@ -222,17 +224,19 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                     .iter()
                     .map(|b| format!("{b:02x}"))
                     .collect();
-                s.chan.tx.send_frame(format!("E{sum}").as_bytes())?;
+                s.chan_mut().tx.send_frame(format!("E{sum}").as_bytes())?;
                 t.complete = true;
                 info!(
                     "{} TFDDELTAGET {size} bytes as {} of records ({} reused)",
-                    s.peer, out.sent, out.reused
+                    s.peer(),
+                    out.sent,
+                    out.reused
                 );
             }
             Err(Stop::Channel(e)) => return Err(e.into()),
             Err(Stop::Told(why)) => {
-                info!("{} TFDDELTAGET: {why}", s.peer);
-                s.chan.tx.send_frame(&failed_frame(Failed::TransferApi, why))?;
+                info!("{} TFDDELTAGET: {why}", s.peer());
+                s.chan_mut().tx.send_frame(&failed_frame(Failed::TransferApi, why))?;
             }
         }
         Ok(Reply::Sent)

@@ -10,13 +10,13 @@ use tfp_wire::Failed;
 /// (clamped to `fai_max_minutes`), bound to this session's user and jail. Once
 /// per session, never for a root session (the issuer refuses uid 0 as well).
 pub fn faitok(s: &mut Session, arg: &[u8]) -> CmdResult {
-    let max = s.ctx.cfg.fai_max_minutes;
-    let peer = s.peer;
+    let max = s.ctx().cfg.fai_max_minutes;
+    let peer = s.peer();
     if max == 0 {
         info!("{peer} FAITOK refused: fai_max_minutes is 0");
         return Err(Failed::FaiInit.into());
     }
-    if s.auth.fai_issued {
+    if s.auth().fai_issued {
         info!("{peer} FAITOK refused: already used in this session");
         return Err(Failed::FaiInit.into());
     }
@@ -25,11 +25,11 @@ pub fn faitok(s: &mut Session, arg: &[u8]) -> CmdResult {
         return Err(Failed::FaiInit.into());
     }
     let minutes = tfp_wire::fai::minutes(arg, max);
-    let login = (!s.state.single_user()).then_some(s.user.as_str());
-    match s.ctx.services.fai.issue(minutes, login, s.state.jail()) {
+    let login = (!s.state().single_user()).then_some(s.user());
+    match s.ctx().services.fai.issue(minutes, login, s.state().jail()) {
         Ok(mut t) => {
-            s.auth.fai_issued = true;
-            info!("{peer} FAITOK user={} valid {minutes} min", s.user);
+            s.auth_mut().fai_issued = true;
+            info!("{peer} FAITOK user={} valid {minutes} min", s.user());
             let reply = tfp_wire::fai::faitok_reply(t.expiry, &t.token, &t.key);
             t.key.fill(0);
             Ok(Reply::Data(reply))
@@ -43,5 +43,5 @@ pub fn faitok(s: &mut Session, arg: &[u8]) -> CmdResult {
 
 /// `FAIMQ`: the longest validity FAITOK grants, in minutes.
 pub fn faimq(s: &mut Session, _arg: &[u8]) -> CmdResult {
-    Ok(Reply::Data(s.ctx.cfg.fai_max_minutes.to_string().into_bytes()))
+    Ok(Reply::Data(s.ctx().cfg.fai_max_minutes.to_string().into_bytes()))
 }

@@ -29,7 +29,7 @@ pub fn mkdir(s: &mut Session, arg: &[u8]) -> CmdResult {
         return Err(Failed::DirExists.into());
     }
     s.check_lock_parent(&p)?;
-    let (dir, name) = s.root.parent_new(&p).denied_or(Failed::AccessDenied)?;
+    let (dir, name) = s.root().parent_new(&p).denied_or(Failed::AccessDenied)?;
     match sys::mkdirat(dir.as_fd(), &name, 0o755).into_fs() {
         Ok(()) => Ok(Reply::Ok),
         Err(FsError::Exists) => Err(Failed::DirExists.into()),
@@ -51,7 +51,8 @@ pub fn rmkdir(s: &mut Session, arg: &[u8]) -> CmdResult {
     if arg.split(|&b| b == b'/').any(|c| c.len() > MAX_NAME) {
         info!(
             "{} user={} RMKDIR: a component longer than {MAX_NAME} bytes",
-            s.peer, s.user
+            s.peer(),
+            s.user()
         );
         return Err(Failed::RecursiveMkdir.into());
     }
@@ -63,8 +64,8 @@ pub fn rmkdir(s: &mut Session, arg: &[u8]) -> CmdResult {
         Err(CmdError::Failed(f)) if made > 0 && f != Failed::RecursiveMkdir => {
             info!(
                 "{} user={} RMKDIR made {made} level(s), then failed ({}): FAILED 63",
-                s.peer,
-                s.user,
+                s.peer(),
+                s.user(),
                 f.code()
             );
             Err(Failed::RecursiveMkdir.into())
@@ -79,11 +80,11 @@ fn make_levels(s: &Session, p: &RelPath, made: &mut usize) -> CmdResult {
         // each directory made needs MKDIR where it is made: `a/b/c` with `a`
         // secure and `b` missing is judged in `a` too, not only in `b`; judged
         // and made through one pinned descriptor
-        at = match s.secfs.pin_again(&s.root, &at.join(c)) {
+        at = match s.secfs().pin_again(s.root(), &at.join(c)) {
             Ok(q) => q,
             Err(_) => return Err(Failed::AccessDenied.into()),
         };
-        let (dir, name) = match s.root.parent(&at) {
+        let (dir, name) = match s.root().parent(&at) {
             Ok(x) => x,
             Err(e) if e.is_denied() => return Err(Failed::AccessDenied.into()),
             Err(_) => return Err(Failed::RecursiveMkdir.into()),
@@ -102,7 +103,7 @@ fn make_levels(s: &Session, p: &RelPath, made: &mut usize) -> CmdResult {
         }
     }
     // pinned again: the last level did not exist when `p` was pinned
-    match s.stat(&s.root.pin(p)) {
+    match s.stat(&s.root().pin(p)) {
         Ok(st) if Kind::of(&st) == Kind::Dir => Ok(Reply::Ok),
         Err(FsError::Escape) => Err(Failed::AccessDenied.into()),
         _ => Err(Failed::RecursiveMkdir.into()),
@@ -115,11 +116,11 @@ pub fn del(s: &mut Session, arg: &[u8]) -> CmdResult {
     if p.is_root() {
         return Err(Failed::IsDirectory.into());
     }
-    let is_lock_file = matches!((&s.lock, p.name()), (Some(l), Some(n)) if l.as_slice() == n);
+    let is_lock_file = matches!((s.lock(), p.name()), (Some(l), Some(n)) if l == n);
     if !is_lock_file {
         s.check_lock_parent(&p)?;
     }
-    let st = match s.root.lstat(&p) {
+    let st = match s.root().lstat(&p) {
         Ok(st) => st,
         Err(FsError::NotFound) | Err(FsError::NotDir) => return Err(Failed::NoSuchFile.into()),
         Err(e) => return Err(denied_or(e, Failed::NoSuchFile).into()),
@@ -127,7 +128,7 @@ pub fn del(s: &mut Session, arg: &[u8]) -> CmdResult {
     if Kind::of(&st) == Kind::Dir {
         return Err(Failed::IsDirectory.into());
     }
-    let (dir, name) = s.root.parent(&p).denied_or(Failed::NoSuchFile)?;
+    let (dir, name) = s.root().parent(&p).denied_or(Failed::NoSuchFile)?;
     match sys::unlinkat(dir.as_fd(), &name, false).into_fs() {
         Ok(()) => Ok(Reply::Ok),
         Err(FsError::NotFound) => Err(Failed::NoSuchFile.into()),
@@ -140,20 +141,20 @@ pub fn del(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// but kept, and answered FAILED 15 (the document).
 pub fn rmdir(s: &mut Session, arg: &[u8]) -> CmdResult {
     let p = s.path(arg)?;
-    let mut budget = s.ctx.cfg.walk_limit;
+    let mut budget = s.ctx().cfg.walk_limit;
     if p.is_root() {
         s.check_lock_dir(&p)?;
-        let r = walk::empty_dir(s.root.fd(), true, &mut budget);
+        let r = walk::empty_dir(s.root().fd(), true, &mut budget);
         log::info!(
             "{} RMDIR of the root removed {} entries, kept {}",
-            s.peer,
+            s.peer(),
             r.removed,
             r.kept
         );
         return Err(Failed::DirStillExists.into());
     }
     s.check_lock_parent(&p)?;
-    match s.root.lstat(&p) {
+    match s.root().lstat(&p) {
         Ok(st) if Kind::of(&st) == Kind::Dir => {}
         Ok(_) => return Err(Failed::NotADirectory.into()),
         Err(FsError::NotFound) | Err(FsError::NotDir) => return Err(Failed::NoSuchDir.into()),
@@ -163,11 +164,11 @@ pub fn rmdir(s: &mut Session, arg: &[u8]) -> CmdResult {
     if p.name().is_some_and(crate::fsys::is_secure_name) {
         log::info!(
             "{} RMDIR refused on a secure directory (RMSECDIR removes those)",
-            s.peer
+            s.peer()
         );
         return Err(Failed::DirStillExists.into());
     }
-    let (dir, name) = s.root.parent(&p).denied_or(Failed::AccessDenied)?;
+    let (dir, name) = s.root().parent(&p).denied_or(Failed::AccessDenied)?;
     walk::remove_tree(dir.as_fd(), &name, true, &mut budget);
     if sys::fstatat(dir.as_fd(), &name, false).is_ok() {
         return Err(Failed::DirStillExists.into());
@@ -203,7 +204,7 @@ pub fn copy(s: &mut Session, arg: &[u8]) -> CmdResult {
         super::quota::refused(s, "COPY");
         return Err(Failed::Quota.into());
     }
-    let (dir, name) = s.root.parent_new(&dst).denied_or(Failed::CopyError)?;
+    let (dir, name) = s.root().parent_new(&dst).denied_or(Failed::CopyError)?;
     match walk::copy_file(&file, dir.as_fd(), &name, st.st_mode) {
         Ok(_) => {
             super::quota::settle(&mut budget);
@@ -224,7 +225,7 @@ pub fn touch(s: &mut Session, arg: &[u8]) -> CmdResult {
         return Err(Failed::FileExists.into());
     }
     s.check_lock_parent(&p)?;
-    let (dir, name) = match s.root.parent_new(&p) {
+    let (dir, name) = match s.root().parent_new(&p) {
         Ok(x) => x,
         Err(e) => return Err(denied_or(e, Failed::CreateFile).into()),
     };
@@ -285,14 +286,14 @@ pub fn cpdir(s: &mut Session, arg: &[u8]) -> CmdResult {
     let (a, b) = two_paths(arg)?;
     let src = s.path(a)?;
     let dst = s.path(b)?;
-    let fd = match s.root.open_dir(&src) {
+    let fd = match s.root().open_dir(&src) {
         Ok(fd) => fd,
         Err(e) if e.is_denied() => return Err(Failed::AccessDenied.into()),
         Err(_) => return Err(Failed::NotADirectory.into()),
     };
     s.check_lock_dir(&src)?;
     s.check_lock_parent(&dst)?;
-    if dst.is_root() || s.root.lstat(&dst).is_ok() {
+    if dst.is_root() || s.root().lstat(&dst).is_ok() {
         return Err(Failed::DirExists.into());
     }
     if dst.starts_with(&src) {
@@ -300,19 +301,19 @@ pub fn cpdir(s: &mut Session, arg: &[u8]) -> CmdResult {
     }
     let mut quota = super::quota::budget(s, None);
     if quota.is_some() {
-        let size = crate::fsys::quota::tree_size(fd.as_fd(), s.ctx.cfg.walk_limit).bytes;
+        let size = crate::fsys::quota::tree_size(fd.as_fd(), s.ctx().cfg.walk_limit).bytes;
         if !super::quota::reserve(&mut quota, size) {
             super::quota::refused(s, "CPDIR");
             return Err(Failed::Quota.into());
         }
     }
-    let (dir, name) = s.root.parent_new(&dst).denied_or(Failed::ReplicateTree)?;
+    let (dir, name) = s.root().parent_new(&dst).denied_or(Failed::ReplicateTree)?;
     // the path check above misses links: compare inodes up the destination's chain
     let src_st = sys::fstat(fd.as_fd()).or_failed(Failed::ReplicateTree)?;
-    if s.root.dir_is_within(dir.as_fd(), (src_st.st_dev, src_st.st_ino)) {
+    if s.root().dir_is_within(dir.as_fd(), (src_st.st_dev, src_st.st_ino)) {
         return Err(Failed::ReplicateTree.into());
     }
-    let mut budget = s.ctx.cfg.walk_limit;
+    let mut budget = s.ctx().cfg.walk_limit;
     match walk::copy_tree(fd, dir.as_fd(), &name, &mut budget) {
         Ok(()) => {
             super::quota::settle(&mut quota);
@@ -334,13 +335,13 @@ pub fn renam(s: &mut Session, arg: &[u8]) -> CmdResult {
     if old.is_root() || new.is_root() {
         return Err(Failed::Rename.into());
     }
-    match s.root.lstat(&old) {
+    match s.root().lstat(&old) {
         Ok(st) if Kind::of(&st) == Kind::Dir => s.check_lock_dir(&old)?,
         _ => s.check_lock_parent(&old)?,
     }
     s.check_lock_parent(&new)?;
-    let (od, on) = s.root.parent(&old).denied_or(Failed::Rename)?;
-    let (nd, nn) = s.root.parent_new(&new).denied_or(Failed::Rename)?;
+    let (od, on) = s.root().parent(&old).denied_or(Failed::Rename)?;
+    let (nd, nn) = s.root().parent_new(&new).denied_or(Failed::Rename)?;
     match sys::renameat2(od.as_fd(), &on, nd.as_fd(), &nn, false).into_fs() {
         Ok(()) => Ok(Reply::Ok),
         Err(FsError::Access) => Err(Failed::AccessDenied.into()),
@@ -354,7 +355,7 @@ pub fn renam(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// client told 82 GB under a 50 MB quota would plan uploads that fail.
 pub fn freesp(s: &mut Session, _arg: &[u8]) -> CmdResult {
     let space = space(s).map_err(|e| {
-        warn!("{} FREESP: {e}", s.peer);
+        warn!("{} FREESP: {e}", s.peer());
         Failed::AccessDenied
     })?;
     Ok(Reply::Data(space.usable().to_string().into_bytes()))
@@ -379,7 +380,7 @@ impl Space {
 
 fn space(s: &Session) -> Result<Space, std::io::Error> {
     Ok(Space {
-        disk: sys::free_bytes(s.root.fd())?,
+        disk: sys::free_bytes(s.root().fd())?,
         quota: super::quota::standing(s),
     })
 }
@@ -389,7 +390,7 @@ fn space(s: &Session) -> Result<Space, std::io::Error> {
 /// tell a full quota from a full disk.
 pub fn tfdspace(s: &mut Session, _arg: &[u8]) -> CmdResult {
     let space = space(s).map_err(|e| {
-        warn!("{} TFDSPACE: {e}", s.peer);
+        warn!("{} TFDSPACE: {e}", s.peer());
         Failed::AccessDenied
     })?;
     let mut text = format!("{} {}", space.usable(), space.disk);
@@ -405,7 +406,7 @@ pub fn sha256(s: &mut Session, arg: &[u8]) -> CmdResult {
         return Err(Failed::MissingParameter.into());
     }
     let p = s.path(arg)?;
-    let (mut file, st) = open_source(s, &p).map_err(|e| denied_or(e, Failed::Sha256))?;
+    let (mut file, st) = open_source(s, &p).denied_or(Failed::Sha256)?;
     if Kind::of(&st) != Kind::File {
         return Err(Failed::Sha256.into());
     }
@@ -426,12 +427,12 @@ pub fn sha256(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// invalid name is refused and not stored (the reference stored it anyway).
 pub fn lock(s: &mut Session, arg: &[u8]) -> CmdResult {
     if arg.is_empty() {
-        s.lock = None;
+        s.set_lock(None);
         return Ok(Reply::Ok);
     }
     if arg.iter().any(|&b| b == b'.' || b == b'/' || b == 0) || arg.len() > crate::fsys::MAX_NAME {
         return Err(Failed::InvalidLockToken.into());
     }
-    s.lock = Some(arg.to_vec());
+    s.set_lock(Some(arg.to_vec()));
     Ok(Reply::Ok)
 }

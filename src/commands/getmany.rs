@@ -13,7 +13,7 @@
 //! and the session ends.
 
 use super::transfer::{logged, Track};
-use super::{CmdResult, Reply};
+use super::{CmdResult, OrFailed, Reply};
 use crate::fsys::FsError;
 use crate::session::{denied_or, Session};
 use crate::xferlog::Direction;
@@ -39,7 +39,7 @@ pub fn getmany(s: &mut Session, arg: &[u8]) -> CmdResult {
 }
 
 fn getmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
-    let text = std::str::from_utf8(arg).map_err(|_| Failed::MissingParameter)?;
+    let text = std::str::from_utf8(arg).or_failed(Failed::MissingParameter)?;
     let mut words = text.split_whitespace();
     let n: u64 = words
         .next()
@@ -48,7 +48,7 @@ fn getmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     // files larger than this are only announced (`B <size>`): the client
     // fetches them through its resumable engine
     let max: u64 = match words.next() {
-        Some(w) => w.parse().map_err(|_| Failed::MissingParameter)?,
+        Some(w) => w.parse().or_failed(Failed::MissingParameter)?,
         None => u64::MAX,
     };
     if !super::putmany::open_batch(s, n)? {
@@ -57,40 +57,40 @@ fn getmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let mut paths = Vec::with_capacity(n.min(4096) as usize);
     let mut held = 0usize;
     for i in 0..n {
-        let p = s.chan.rx.recv_frame_max(MAX_PATH)?;
+        let p = s.chan_mut().rx.recv_frame_max(MAX_PATH)?;
         held += p.len();
         if held > MAX_PATH_BYTES {
             return out_of_step(s, &format!("path {i}: the paths hold more than {MAX_PATH_BYTES} bytes"));
         }
         paths.push(p);
     }
-    if s.chan.rx.recv_frame_max(16)? != b"E" {
+    if s.chan_mut().rx.recv_frame_max(16)? != b"E" {
         return out_of_step(s, "no end frame after the announced paths");
     }
     let mut buf = vec![0u8; DATA_FRAME];
     let (mut sent, mut bytes) = (0u64, 0u64);
-    s.chan.tx.hold();
+    s.chan_mut().tx.hold();
     for path in &paths {
         match open(s, path) {
             Err((f, why)) => {
                 info!(
                     "{} TFDGETMANY {:?}: FAILED {} ({why})",
-                    s.peer,
+                    s.peer(),
                     String::from_utf8_lossy(path),
                     f.code()
                 );
-                s.chan.tx.send_frame(format!("X {} {why}", f.code()).as_bytes())?;
+                s.chan_mut().tx.send_frame(format!("X {} {why}", f.code()).as_bytes())?;
             }
             Ok((mut file, st)) => {
                 let size = st.st_size.max(0) as u64;
                 if size > max {
-                    s.chan
+                    s.chan_mut()
                         .tx
                         .send_frame(format!("B {size} {:o}", st.st_mode & 0o7777).as_bytes())?;
                     continue;
                 }
                 let head = format!("F {size} {:o} {}", st.st_mode & 0o7777, st.st_mtime);
-                s.chan.tx.send_frame(head.as_bytes())?;
+                s.chan_mut().tx.send_frame(head.as_bytes())?;
                 let mut h = Sha256::new();
                 let mut left = size;
                 let mut short = false;
@@ -103,14 +103,14 @@ fn getmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                             Ok(k) => got += k,
                             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                             Err(e) => {
-                                warn!("{} TFDGETMANY read: {e}", s.peer);
+                                warn!("{} TFDGETMANY read: {e}", s.peer());
                                 short = true;
                             }
                         }
                     }
                     buf[got..want].fill(0);
                     h.update(&buf[..want]);
-                    s.chan.tx.send_frame(&buf[..want])?;
+                    s.chan_mut().tx.send_frame(&buf[..want])?;
                     left -= want as u64;
                 }
                 // written to while read: the bytes sent are no version of it
@@ -120,24 +120,24 @@ fn getmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                         != (size, st.st_mtime, st.st_mtime_nsec, st.st_ctime, st.st_ctime_nsec)
                 });
                 if short || moved {
-                    s.chan.tx.send_frame(b"A")?;
+                    s.chan_mut().tx.send_frame(b"A")?;
                 } else {
                     let sum: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-                    s.chan.tx.send_frame(format!("S {sum}").as_bytes())?;
+                    s.chan_mut().tx.send_frame(format!("S {sum}").as_bytes())?;
                     sent += 1;
                     bytes += size;
                 }
             }
         }
     }
-    s.chan.tx.send_frame(format!("OK {sent}").as_bytes())?;
-    s.chan.tx.release()?;
+    s.chan_mut().tx.send_frame(format!("OK {sent}").as_bytes())?;
+    s.chan_mut().tx.release()?;
     t.bytes = bytes;
     t.complete = true;
     if let Ok(p) = s.path(b"/") {
         t.path = Some(p);
     }
-    info!("{} TFDGETMANY sent {sent} of {n} files, {bytes} bytes", s.peer);
+    info!("{} TFDGETMANY sent {sent} of {n} files, {bytes} bytes", s.peer());
     Ok(Reply::Sent)
 }
 
@@ -158,8 +158,8 @@ fn open(s: &Session, path: &[u8]) -> Result<(std::fs::File, libc::stat), (Failed
 
 /// A batch that cannot be read on: answered and the session ended.
 fn out_of_step(s: &mut Session, why: &str) -> CmdResult {
-    warn!("{} TFDGETMANY out of step: {why}; ending the session", s.peer);
-    s.chan
+    warn!("{} TFDGETMANY out of step: {why}; ending the session", s.peer());
+    s.chan_mut()
         .tx
         .send_frame(format!("FAILED {} : {why}", Failed::MissingParameter.code()).as_bytes())?;
     Ok(Reply::Close)

@@ -61,7 +61,7 @@ fn open(s: &Session, arg: &[u8], can: bool, write: bool) -> Result<Opened, Faile
         Err(e) => {
             log::warn!(
                 "{} HPF open of {:?} failed: {e}",
-                s.peer,
+                s.peer(),
                 String::from_utf8_lossy(&p.to_bytes())
             );
             return Err(Failed::HpfOpen);
@@ -74,7 +74,7 @@ fn open(s: &Session, arg: &[u8], can: bool, write: bool) -> Result<Opened, Faile
         }
         return Err(Failed::HpfSeek);
     }
-    let grant = (req.bufsz as u64).min(s.ctx.cfg.hpf_max_buffer) as usize;
+    let grant = (req.bufsz as u64).min(s.ctx().cfg.hpf_max_buffer) as usize;
     Ok(Opened {
         file,
         offset: req.offset,
@@ -85,11 +85,13 @@ fn open(s: &Session, arg: &[u8], can: bool, write: bool) -> Result<Opened, Faile
 }
 
 pub(crate) fn send_grant(s: &mut Session, grant: usize) -> Result<(), ChannelError> {
-    s.chan.tx.send_frame_parts(&[b"OK ", &(grant as i64).to_be_bytes()])
+    s.chan_mut()
+        .tx
+        .send_frame_parts(&[b"OK ", &(grant as i64).to_be_bytes()])
 }
 
 fn remove(s: &Session, p: &RelPath) {
-    if let Ok((dir, name)) = s.root.parent(p) {
+    if let Ok((dir, name)) = s.root().parent(p) {
         let _ = sys::unlinkat(dir.as_fd(), &name, false);
     }
 }
@@ -127,7 +129,7 @@ pub(crate) fn chunk_writer(s: &Session, file: File, offset: u64) -> ChunkWriter 
 /// is acknowledged: the file's data, and the directory entry of a file the
 /// command created.
 fn make_durable(s: &Session, file: &File, created: bool, path: &RelPath) -> std::io::Result<()> {
-    if !s.ctx.cfg.sync_uploads {
+    if !s.ctx().cfg.sync_uploads {
         return Ok(());
     }
     // fdatasync: the data and what finding it needs (size, blocks), not the
@@ -135,7 +137,10 @@ fn make_durable(s: &Session, file: &File, created: bool, path: &RelPath) -> std:
     // a journal commit
     file.sync_data()?;
     if created {
-        let (dir, _) = s.root.parent(path).map_err(|e| std::io::Error::other(e.to_string()))?;
+        let (dir, _) = s
+            .root()
+            .parent(path)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
         crate::fsys::upload::sync_dir(dir.as_fd(), file.as_fd())?;
     }
     Ok(())
@@ -205,15 +210,15 @@ where
 pub(crate) fn finish_put(s: &mut Session, ended: &PutEnd, grant: usize) -> Result<(), CmdError> {
     match ended {
         PutEnd::WriteFailed(_) => {
-            s.chan
+            s.chan_mut()
                 .tx
                 .send_units(&[&code::CANCEL.to_be_bytes(), &code::FIN.to_be_bytes()])?;
-            drain_to_fin(&mut s.chan.rx, grant)
+            drain_to_fin(&mut s.chan_mut().rx, grant)
         }
-        PutEnd::Client(code::FIN) => Ok(s.chan.tx.send_i64(code::FIN)?),
+        PutEnd::Client(code::FIN) => Ok(s.chan_mut().tx.send_i64(code::FIN)?),
         PutEnd::Client(_) => {
-            s.chan.tx.send_i64(code::FIN)?;
-            drain_to_fin(&mut s.chan.rx, grant)
+            s.chan_mut().tx.send_i64(code::FIN)?;
+            drain_to_fin(&mut s.chan_mut().rx, grant)
         }
     }
 }
@@ -226,7 +231,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     send_grant(s, o.grant)?;
     let (grant, created, path) = (o.grant, o.created, o.path.clone());
     let mut written = 0u64;
-    let ended = receive(&mut s.chan.rx, grant, |chunk: &[u8]| {
+    let ended = receive(&mut s.chan_mut().rx, grant, |chunk: &[u8]| {
         write_within(&mut writer, chunk, &mut budget)?;
         written += chunk.len() as u64;
         Ok(())
@@ -242,7 +247,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     };
     match &ended {
         PutEnd::WriteFailed(e) => {
-            warn!("{} PUT write failed after {written} bytes: {e}", s.peer);
+            warn!("{} PUT write failed after {written} bytes: {e}", s.peer());
             // remove first, so a client that has seen the cancel finds no file
             if created {
                 remove(s, &path);
@@ -254,7 +259,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             if *len == code::CANCEL {
                 remove(s, &path);
             }
-            info!("{} PUT stored {written} bytes (end code {len})", s.peer);
+            info!("{} PUT stored {written} bytes (end code {len})", s.peer());
         }
     }
     finish_put(s, &ended, grant)?;
@@ -278,12 +283,12 @@ fn putcan_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let mut chunks = 0u64;
     let mut failed = false;
     loop {
-        let len = s.chan.rx.recv_i64()?;
+        let len = s.chan_mut().rx.recv_i64()?;
         match len {
             n if n > 0 => {
-                let chunk = recv_chunk(&mut s.chan.rx, &mut buf, n, o.grant)?;
+                let chunk = recv_chunk(&mut s.chan_mut().rx, &mut buf, n, o.grant)?;
                 if !failed && write_within(&mut writer, chunk, &mut budget).is_err() {
-                    warn!("{} PUTCAN write failed", s.peer);
+                    warn!("{} PUTCAN write failed", s.peer());
                     failed = true;
                     if o.created {
                         remove(s, &o.path);
@@ -294,17 +299,17 @@ fn putcan_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 chunks += 1;
                 if canpt > 0 && chunks % canpt == 0 {
                     if failed {
-                        s.chan.tx.send_i64(code::CANCEL)?;
+                        s.chan_mut().tx.send_i64(code::CANCEL)?;
                         return Ok(Reply::Sent);
                     }
-                    s.chan.tx.send_i64(code::CONT)?;
+                    s.chan_mut().tx.send_i64(code::CONT)?;
                 }
             }
             code::END | code::STOP => {
                 t.complete = !failed;
                 if !failed {
                     if let Err(e) = make_durable(s, writer.file(), o.created, &o.path) {
-                        warn!("{} PUTCAN could not make the file durable: {e}", s.peer);
+                        warn!("{} PUTCAN could not make the file durable: {e}", s.peer());
                         t.complete = false;
                     }
                 }
@@ -338,12 +343,13 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     // The grant, the data and the end leave in one write.
     let one_chunk = size.saturating_sub(o.offset) <= o.grant as u64;
     if one_chunk {
-        s.chan.tx.hold();
+        s.chan_mut().tx.hold();
     }
     send_grant(s, o.grant)?;
     let mut chunks = ReadAhead::new(o.file, o.offset, size, o.grant, super::transfer::direct_io_min(s));
-    let peer = s.peer;
-    let (tx, rx) = (&mut s.chan.tx, &mut s.chan.rx);
+    let peer = s.peer();
+    let chan = s.chan_mut();
+    let (tx, rx) = (&mut chan.tx, &mut chan.rx);
     let mut sent = 0u64;
     let mut end = code::END;
     let mut send_all = |tx: &mut TxHalf<NetStream>| {
@@ -404,7 +410,7 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     };
     t.bytes = sent;
     reader_result?;
-    s.chan.tx.send_i64(code::FIN)?;
+    s.chan_mut().tx.send_i64(code::FIN)?;
     t.complete = end == code::END && !cancel.load(Ordering::SeqCst);
     info!(
         "{peer} GET sent {sent} bytes{}",
@@ -435,21 +441,21 @@ fn getcan_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => {
-                s.chan.tx.send_i64(code::CANCEL)?;
+                s.chan_mut().tx.send_i64(code::CANCEL)?;
                 return Ok(Reply::Sent);
             }
         };
         if n == 0 {
-            s.chan.tx.send_i64(code::END)?;
+            s.chan_mut().tx.send_i64(code::END)?;
             t.complete = true;
             return Ok(Reply::Sent);
         }
-        s.chan
+        s.chan_mut()
             .tx
             .send_units_in_place(&(n as i64).to_be_bytes(), &mut buf[..n])?;
         t.bytes += n as u64;
         chunks += 1;
-        if canpt > 0 && chunks % canpt == 0 && s.chan.rx.recv_i64()? != code::CONT {
+        if canpt > 0 && chunks % canpt == 0 && s.chan_mut().rx.recv_i64()? != code::CONT {
             return Ok(Reply::Sent);
         }
     }

@@ -132,11 +132,11 @@ fn open_file(s: &Session, p: &RelPath, flags: i32) -> Result<(OwnedFd, libc::sta
 fn snapshot(s: &Session, arg: &[u8]) -> Result<Vec<u8>, Minus> {
     let p = s.path(arg)?;
     let (fd, st) = open_file(s, &p, libc::O_RDONLY)?;
-    let max = s.ctx.cfg.intrw_max;
+    let max = s.ctx().cfg.intrw_max;
     if st.st_size.max(0) as u64 > max {
         return Err(Minus::TooBig(st.st_size, max));
     }
-    lock_step(&fd, OfdLock::Shared, Some(s.chan.stream().as_fd()))?;
+    lock_step(&fd, OfdLock::Shared, Some(s.chan().stream().as_fd()))?;
     let mut data = Vec::with_capacity(st.st_size.max(0) as usize);
     File::from(fd).take(max + 1).read_to_end(&mut data)?;
     if data.len() as u64 > max {
@@ -152,19 +152,19 @@ pub fn intread(s: &mut Session, arg: &[u8]) -> CmdResult {
             let mut h = Sha256::new();
             h.update(&data);
             let hash = hex_hash(h);
-            s.chan
+            s.chan_mut()
                 .tx
                 .send_units(&[&(data.len() as i32).to_be_bytes(), &hash, &data])?;
             info!(
                 "{} INTREAD {:?} {} bytes",
-                s.peer,
+                s.peer(),
                 String::from_utf8_lossy(arg),
                 data.len()
             );
         }
         Err(why) => {
-            info!("{} INTREAD {:?} -> -1 ({why})", s.peer, String::from_utf8_lossy(arg));
-            s.chan.tx.send_i32(-1)?;
+            info!("{} INTREAD {:?} -> -1 ({why})", s.peer(), String::from_utf8_lossy(arg));
+            s.chan_mut().tx.send_i32(-1)?;
         }
     }
     Ok(Reply::Sent)
@@ -174,18 +174,18 @@ pub fn intread(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// expects, an i32 size and the new bytes; the answer is i32 0 (replaced) or −1.
 pub fn intwrite(s: &mut Session, arg: &[u8]) -> CmdResult {
     let mut expected = [0u8; HASH_LEN];
-    s.chan.rx.recv_unit(&mut expected)?;
-    let size = s.chan.rx.recv_i32()?;
+    s.chan_mut().rx.recv_unit(&mut expected)?;
+    let size = s.chan_mut().rx.recv_i32()?;
     let outcome = receive_and_swap(s, arg, &expected, size)?;
     match &outcome {
         Ok(()) => info!(
             "{} INTWRITE {:?} {size} bytes replaced",
-            s.peer,
+            s.peer(),
             String::from_utf8_lossy(arg)
         ),
-        Err(why) => info!("{} INTWRITE {:?} -> -1 ({why})", s.peer, String::from_utf8_lossy(arg)),
+        Err(why) => info!("{} INTWRITE {:?} -> -1 ({why})", s.peer(), String::from_utf8_lossy(arg)),
     }
-    s.chan.tx.send_i32(if outcome.is_ok() { 0 } else { -1 })?;
+    s.chan_mut().tx.send_i32(if outcome.is_ok() { 0 } else { -1 })?;
     Ok(Reply::Sent)
 }
 
@@ -196,7 +196,7 @@ fn receive_and_swap(s: &mut Session, arg: &[u8], expected: &[u8], size: i32) -> 
     let len = usize::try_from(size).ok();
     let prepared = match len {
         None => Err(Minus::Negative(size)),
-        Some(n) if n as u64 > s.ctx.cfg.intrw_max => Err(Minus::Payload(n)),
+        Some(n) if n as u64 > s.ctx().cfg.intrw_max => Err(Minus::Payload(n)),
         Some(n) => prepare(s, arg, n as u64),
     };
     let Some(len) = len else {
@@ -206,7 +206,7 @@ fn receive_and_swap(s: &mut Session, arg: &[u8], expected: &[u8], size: i32) -> 
     let mut state = prepared;
     let mut buf = vec![0u8; len.min(256 * 1024)];
     while part.left() > 0 {
-        let n = s.chan.rx.read_frame_part(&mut part, &mut buf)?;
+        let n = s.chan_mut().rx.read_frame_part(&mut part, &mut buf)?;
         if let Ok(w) = state.as_mut() {
             if let Err(e) = w.up.write(&buf[..n]) {
                 state = Err(Minus::Temp("writing the temporary file", e));
@@ -238,7 +238,7 @@ fn prepare(s: &Session, arg: &[u8], len: u64) -> Result<Pending, Minus> {
         super::quota::refused(s, "INTWRITE");
         return Err(Minus::Said("quota"));
     }
-    let up = Upload::begin(&s.root, &p, 0, s.ctx.cfg.sync_uploads).map_err(|e| Minus::Temp("temporary file", e))?;
+    let up = Upload::begin(s.root(), &p, 0, s.ctx().cfg.sync_uploads).map_err(|e| Minus::Temp("temporary file", e))?;
     Ok(Pending {
         p,
         target,
@@ -249,7 +249,7 @@ fn prepare(s: &Session, arg: &[u8], len: u64) -> Result<Pending, Minus> {
 }
 
 fn swap(s: &Session, mut w: Pending, expected: &[u8]) -> Result<(), Minus> {
-    lock_step(&w.target, OfdLock::Exclusive, Some(s.chan.stream().as_fd()))?;
+    lock_step(&w.target, OfdLock::Exclusive, Some(s.chan().stream().as_fd()))?;
     // the name must still hold the file we locked: another INTWRITE may have
     // replaced it while we waited, and its content is not what was hashed
     let now = s.stat(&w.p)?;

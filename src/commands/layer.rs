@@ -15,33 +15,33 @@ use tfp_wire::{uuid, Failed};
 pub fn goaes(s: &mut Session, _arg: &[u8]) -> CmdResult {
     let mut key = [0u8; KEY_LEN];
     let mut iv = [0u8; IV_LEN];
-    s.chan.rx.recv_unit(&mut key)?;
-    s.chan.rx.recv_unit(&mut iv)?;
+    s.chan_mut().rx.recv_unit(&mut key)?;
+    s.chan_mut().rx.recv_unit(&mut iv)?;
     let k = AesKey::new(key, iv);
     key.fill(0);
     // both contexts must exist before the OK: after it there is no way back
     if let Err(e) = AesEncrypt::new(&k) {
-        warn!("{} GOAES: {e}", s.peer);
+        warn!("{} GOAES: {e}", s.peer());
         return Err(Failed::Aes.into());
     }
-    if let Err(e) = s.chan.rx.set_aes(Some(&k)) {
-        warn!("{} GOAES: {e}", s.peer);
+    if let Err(e) = s.chan_mut().rx.set_aes(Some(&k)) {
+        warn!("{} GOAES: {e}", s.peer());
         return Err(Failed::Aes.into());
     }
-    s.chan.tx.send_frame(b"OK")?;
-    s.chan.tx.set_aes(Some(&k))?;
-    info!("{} GOAES: AES-256-CBC on", s.peer);
+    s.chan_mut().tx.send_frame(b"OK")?;
+    s.chan_mut().tx.set_aes(Some(&k))?;
+    info!("{} GOAES: AES-256-CBC on", s.peer());
     Ok(Reply::Sent)
 }
 
 /// `TFPCRYPTO`: the reply still in AES, then both directions back to the stream
 /// cipher with the state GOAES left (the document). Without AES on, just `OK`.
 pub fn tfpcrypto(s: &mut Session, _arg: &[u8]) -> CmdResult {
-    s.chan.tx.send_frame(b"OK")?;
-    if s.chan.tx.aes_on() || s.chan.rx.aes_on() {
-        s.chan.tx.set_aes(None)?;
-        s.chan.rx.set_aes(None)?;
-        info!("{} TFPCRYPTO: back to the stream cipher", s.peer);
+    s.chan_mut().tx.send_frame(b"OK")?;
+    if s.chan_mut().tx.aes_on() || s.chan_mut().rx.aes_on() {
+        s.chan_mut().tx.set_aes(None)?;
+        s.chan_mut().rx.set_aes(None)?;
+        info!("{} TFPCRYPTO: back to the stream cipher", s.peer());
     }
     Ok(Reply::Sent)
 }
@@ -55,15 +55,15 @@ pub fn ciaon(s: &mut Session, _arg: &[u8]) -> CmdResult {
     let mut raw = [0u8; 16];
     getrandom::getrandom(&mut raw).map_err(|e| super::CmdError::Bare(format!("CIAON: no random bytes: {e}")))?;
     let token = uuid::v4_text(raw);
-    s.chan.tx.send_frame_parts(&[b"OK ", &token])?;
-    s.chan.rx.set_ident(Some(token));
-    info!("{} CIAON: identity token on", s.peer);
+    s.chan_mut().tx.send_frame_parts(&[b"OK ", &token])?;
+    s.chan_mut().rx.set_ident(Some(token));
+    info!("{} CIAON: identity token on", s.peer());
     Ok(Reply::Sent)
 }
 
 /// `CIAOFF` → `OK`: no token from the next unit on (this command's own units
 /// still carried it).
 pub fn ciaoff(s: &mut Session, _arg: &[u8]) -> CmdResult {
-    s.chan.rx.set_ident(None);
+    s.chan_mut().rx.set_ident(None);
     Ok(Reply::Ok)
 }

@@ -4,7 +4,7 @@
 //! file the client names, LSV2DOWN/LSRV2DOWN send it as raw length-prefixed lines.
 //! Every form hides secure `*.sd` directories and secure-FS metadata.
 
-use super::{CmdResult, Reply};
+use super::{CmdResult, DeniedOr, OrFailed, Reply};
 use crate::fsys::secfs;
 use crate::fsys::upload::Upload;
 use crate::fsys::walk::{Lister, Style};
@@ -27,22 +27,23 @@ pub fn tfdlist(s: &mut Session, arg: &[u8]) -> CmdResult {
 
 fn list_styled(s: &mut Session, arg: &[u8], recursive: bool, style: Style) -> CmdResult {
     let p = s.path(arg)?;
-    let fd = match s.root.open_dir(&p) {
+    let fd = match s.root().open_dir(&p) {
         Ok(fd) => fd,
         Err(e) if e.is_denied() => return Err(Failed::AccessDenied.into()),
         Err(FsError::NotFound) | Err(FsError::NotDir) => return Err(Failed::NoSuchDir.into()),
         Err(_) => return Err(Failed::NoSuchDir.into()),
     };
     s.check_lock_dir(&p)?;
-    let id = s.secfs.id().map(<[u8]>::to_vec);
-    let mut lister = Lister::styled(fd, recursive, s.ctx.cfg.walk_limit, style)
-        .map_err(|_| Failed::NoSuchDir)?
+    let id = s.secfs().id().map(<[u8]>::to_vec);
+    let mut lister = Lister::styled(fd, recursive, s.ctx().cfg.walk_limit, style)
+        .or_failed(Failed::NoSuchDir)?
         .enter_secure_if(move |d| secfs::permits(d, id.as_deref(), Some(bits::LRDIR)));
     s.send_chunks(|buf, want| Ok(lister.fill(buf, want)))?;
     if lister.truncated {
         warn!(
             "{} listing incomplete (walk_limit {}, depth or descriptors)",
-            s.peer, s.ctx.cfg.walk_limit
+            s.peer(),
+            s.ctx().cfg.walk_limit
         );
     }
     Ok(Reply::Ok)
@@ -64,7 +65,7 @@ pub fn lsr(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// 53 (the reference's `stat` failure), not a directory → 20, refused → 1.
 fn v2_lister(s: &Session, p: &RelPath, recursive: bool) -> Result<Lister, Failed> {
     s.check_lock_dir(p)?;
-    let fd = match s.root.open_dir(p) {
+    let fd = match s.root().open_dir(p) {
         Ok(fd) => fd,
         Err(e) if e.is_denied() => return Err(Failed::AccessDenied),
         Err(FsError::NotDir) => return Err(Failed::NotADirectory),
@@ -74,10 +75,10 @@ fn v2_lister(s: &Session, p: &RelPath, recursive: bool) -> Result<Lister, Failed
     if !prefix.is_empty() {
         prefix.push(b'/');
     }
-    let id = s.secfs.id().map(<[u8]>::to_vec);
+    let id = s.secfs().id().map(<[u8]>::to_vec);
     Ok(
-        Lister::styled(fd, recursive, s.ctx.cfg.walk_limit, Style::Rooted { prefix })
-            .map_err(|_| Failed::LsrV2)?
+        Lister::styled(fd, recursive, s.ctx().cfg.walk_limit, Style::Rooted { prefix })
+            .or_failed(Failed::LsrV2)?
             .enter_secure_if(move |d| secfs::permits(d, id.as_deref(), Some(bits::LRDIR))),
     )
 }
@@ -105,8 +106,7 @@ fn lsv2_common(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
         _ => {}
     }
     let mut budget = super::quota::budget(s, Some(&out));
-    let mut up =
-        Upload::begin(&s.root, &out, 0, s.ctx.cfg.sync_uploads).map_err(|e| denied_or(e, Failed::AccessDenied))?;
+    let mut up = Upload::begin(s.root(), &out, 0, s.ctx().cfg.sync_uploads).denied_or(Failed::AccessDenied)?;
     let mut buf = Vec::with_capacity(64 * 1024);
     loop {
         buf.clear();
@@ -123,7 +123,8 @@ fn lsv2_common(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
     if lister.truncated {
         warn!(
             "{} LSV2 listing incomplete (walk_limit {}, depth or descriptors): no file written",
-            s.peer, s.ctx.cfg.walk_limit
+            s.peer(),
+            s.ctx().cfg.walk_limit
         );
         return Err(Failed::LsrV2.into());
     }
@@ -163,7 +164,7 @@ const DOWN_PARTIAL: i32 = -11;
 fn lsv2down_common(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
     let p = s.path(arg)?;
     let mut lister = v2_lister(s, &p, recursive)?;
-    s.chan.tx.send_frame(b"OK")?;
+    s.chan_mut().tx.send_frame(b"OK")?;
     let mut lines: Vec<u8> = Vec::with_capacity(64 * 1024);
     let mut ends: Vec<usize> = Vec::new();
     loop {
@@ -197,13 +198,14 @@ fn lsv2down_common(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
             if lister.truncated {
                 warn!(
                     "{} LSV2DOWN listing incomplete (walk_limit {}, depth or descriptors)",
-                    s.peer, s.ctx.cfg.walk_limit
+                    s.peer(),
+                    s.ctx().cfg.walk_limit
                 );
             }
             last = code.to_be_bytes();
             refs.push(&last);
         }
-        s.chan.tx.send_units(&refs)?;
+        s.chan_mut().tx.send_units(&refs)?;
         if !more {
             return Ok(Reply::Sent);
         }

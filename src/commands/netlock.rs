@@ -114,15 +114,15 @@ pub(crate) fn wait_lock(
 /// error of the lock with its errno and maps it to `bad`, and ends the session
 /// when the client left.
 fn session_lock(s: &Session, fd: &OwnedFd, wait: Duration, cmd: &str, bad: Failed) -> Result<bool, CmdError> {
-    match wait_lock(fd, OfdLock::Exclusive, wait, Some(s.chan.stream().as_fd())) {
+    match wait_lock(fd, OfdLock::Exclusive, wait, Some(s.chan().stream().as_fd())) {
         Ok(LockWait::Got) => Ok(true),
         Ok(LockWait::Held) => Ok(false),
         Ok(LockWait::ClientGone) => {
-            info!("{} user={} left while {cmd} waited for a lock", s.peer, s.user);
+            info!("{} user={} left while {cmd} waited for a lock", s.peer(), s.user());
             Err(CmdError::Channel(ChannelError::Closed))
         }
         Err(e) => {
-            warn!("{} user={} {cmd}: the lock failed: {e}", s.peer, s.user);
+            warn!("{} user={} {cmd}: the lock failed: {e}", s.peer(), s.user());
             Err(bad.into())
         }
     }
@@ -131,13 +131,13 @@ fn session_lock(s: &Session, fd: &OwnedFd, wait: Duration, cmd: &str, bad: Faile
 /// Sets the socket's read timeout to the shortest lock timeout, or back to
 /// `idle_timeout` when no lock is held.
 fn apply_timeout(s: &Session) {
-    let idle = s.ctx.cfg.idle_timeout;
+    let idle = s.ctx().cfg.idle_timeout;
     let idle = (!idle.is_zero()).then_some(idle);
     let t = match (s.netlocks().min_timeout(), idle) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
-    let _ = s.chan.stream().set_read_timeout(t);
+    let _ = s.chan().stream().set_read_timeout(t);
 }
 
 /// Opens an existing regular file for a lock; the path is confined like any
@@ -161,7 +161,7 @@ fn open_lockable(s: &Session, path: &[u8], bad: Failed) -> Result<(File, libc::s
 fn netlock_common(s: &mut Session, arg: &[u8], wait: bool) -> CmdResult {
     let a = netlock::parse_lock(arg).arg_or(Failed::NetLock)?;
     let Some(slot) = s.netlocks().slots.iter().position(Option::is_none) else {
-        info!("{} NETLOCK refused: all {MAX_LOCKS} locks held", s.peer);
+        info!("{} NETLOCK refused: all {MAX_LOCKS} locks held", s.peer());
         return Err(Failed::NetLock.into());
     };
     let (file, st) = open_lockable(s, a.path, Failed::NetLock)?;
@@ -186,7 +186,7 @@ fn netlock_common(s: &mut Session, arg: &[u8], wait: bool) -> CmdResult {
     apply_timeout(s);
     info!(
         "{} NETLOCK {slot} on {:?} timeout={}s",
-        s.peer,
+        s.peer(),
         String::from_utf8_lossy(a.path),
         netlock::format_timeout(a.timeout_ms)
     );
@@ -212,7 +212,7 @@ pub fn netunlock(s: &mut Session, arg: &[u8]) -> CmdResult {
     let _ = sys::ofd_setlk(held.fd.as_fd(), OfdLock::Unlock);
     drop(held);
     apply_timeout(s);
-    info!("{} NETUNLOCK {id}", s.peer);
+    info!("{} NETUNLOCK {id}", s.peer());
     Ok(Reply::Ok)
 }
 
@@ -257,7 +257,7 @@ pub fn netmutacq_try(s: &mut Session, arg: &[u8]) -> CmdResult {
     }
     info!(
         "{} NETMUTACQ_TRY {:?} acquired",
-        s.peer,
+        s.peer(),
         String::from_utf8_lossy(a.path)
     );
     Ok(Reply::Ok)
@@ -276,6 +276,6 @@ pub fn netmutrel(s: &mut Session, arg: &[u8]) -> CmdResult {
         }
         _ => return Err(Failed::NetMut.into()),
     }
-    info!("{} NETMUTREL {:?} released", s.peer, String::from_utf8_lossy(a.path));
+    info!("{} NETMUTREL {:?} released", s.peer(), String::from_utf8_lossy(a.path));
     Ok(Reply::Ok)
 }

@@ -58,15 +58,15 @@ pub struct Registration {
 pub fn addntfy(s: &mut Session, arg: &[u8]) -> CmdResult {
     let (token, dir) = command::split_space(arg).unwrap_or((arg, b""));
     if token.len() > MAX_NAME || token == b"." || token == b".." || token.contains(&b'/') || token.contains(&0) {
-        debug!("{} ADDNTFY: invalid token", s.peer);
+        debug!("{} ADDNTFY: invalid token", s.peer());
         return Err(Failed::NotifyAdd.into());
     }
     if s.ntfy_mut().len() >= MAX_REGISTRATIONS {
-        debug!("{} ADDNTFY: more than {MAX_REGISTRATIONS} registrations", s.peer);
+        debug!("{} ADDNTFY: more than {MAX_REGISTRATIONS} registrations", s.peer());
         return Err(Failed::NotifyAdd.into());
     }
     let p = s.path(dir)?;
-    match s.root.open_dir(&p) {
+    match s.root().open_dir(&p) {
         Ok(_) => {}
         Err(e) if e.is_denied() => return Err(Failed::AccessDenied.into()),
         Err(_) => return Err(Failed::NotifyAdd.into()),
@@ -91,7 +91,7 @@ pub fn startntfy(s: &mut Session, arg: &[u8]) -> CmdResult {
     let regs = std::mem::take(s.ntfy_mut());
     info!(
         "{} notification mode: {} registrations, interval {:?}",
-        s.peer,
+        s.peer(),
         regs.len(),
         interval
     );
@@ -99,7 +99,8 @@ pub fn startntfy(s: &mut Session, arg: &[u8]) -> CmdResult {
     let end = w.run(s);
     info!(
         "{} notification mode ended ({end}) after {} notifications",
-        s.peer, w.sent
+        s.peer(),
+        w.sent
     );
     Ok(Reply::Close)
 }
@@ -351,8 +352,8 @@ impl Watcher {
             // ADDNTFY is not TFPSFS-tagged, so a secure directory renamed onto
             // the watched name since is judged on the descriptor opened, and
             // skipped (its files are never named, nor deleted by the answer)
-            let opened = s.root.open_dir(&self.regs[i].dir).and_then(|d| {
-                if secfs::permits(d.as_fd(), s.secfs.id(), None) {
+            let opened = s.root().open_dir(&self.regs[i].dir).and_then(|d| {
+                if secfs::permits(d.as_fd(), s.secfs().id(), None) {
                     Ok(d)
                 } else {
                     Err(FsError::Access)
@@ -361,14 +362,14 @@ impl Watcher {
             let dir = match opened {
                 Ok(d) => {
                     if self.missing[i] {
-                        info!("{} notification {i}: directory is back", s.peer);
+                        info!("{} notification {i}: directory is back", s.peer());
                         self.missing[i] = false;
                     }
                     d
                 }
                 Err(e) => {
                     if !self.missing[i] {
-                        info!("{} notification {i}: directory unavailable ({e}), skipped", s.peer);
+                        info!("{} notification {i}: directory unavailable ({e}), skipped", s.peer());
                         self.missing[i] = true;
                     }
                     continue;
@@ -385,13 +386,15 @@ impl Watcher {
                 Ok(Some(n)) => n,
                 Ok(None) => continue,
                 Err(e) => {
-                    debug!("{} notification {i}: scan failed: {e}", s.peer);
+                    debug!("{} notification {i}: scan failed: {e}", s.peer());
                     continue;
                 }
             };
-            s.chan.tx.send_frame_parts(&[i.to_string().as_bytes(), b" ", &name])?;
+            s.chan_mut()
+                .tx
+                .send_frame_parts(&[i.to_string().as_bytes(), b" ", &name])?;
             self.sent += 1;
-            let answer = s.chan.rx.recv_frame()?.to_ascii_uppercase();
+            let answer = s.chan_mut().rx.recv_frame()?.to_ascii_uppercase();
             match &answer[..] {
                 b"END" => return Err(End::Requested),
                 b"DEL" => self.delete(s, i, dir.as_fd(), &name),
@@ -414,7 +417,7 @@ impl Watcher {
         if let Err(e) = r {
             debug!(
                 "{} notification {i}: DEL {:?} failed: {e}",
-                s.peer,
+                s.peer(),
                 String::from_utf8_lossy(name)
             );
         }
@@ -435,7 +438,7 @@ impl Watcher {
             Err(e) => {
                 debug!(
                     "{} inotify watch refused ({e}); the interval paces this directory",
-                    s.peer
+                    s.peer()
                 );
                 self.unwatchable.insert(id);
             }
@@ -460,7 +463,7 @@ impl Watcher {
     /// else is ignored), so pending bytes can never make the poll spin.
     fn wait(&mut self, s: &mut Session, deadline: Instant) -> Result<(), End> {
         loop {
-            if s.chan.rx.buffered() > 0 {
+            if s.chan_mut().rx.buffered() > 0 {
                 return self.unasked(s);
             }
             let left = deadline.saturating_duration_since(Instant::now());
@@ -468,7 +471,7 @@ impl Watcher {
             // turns into a zero timeout
             let ms = left.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as u32;
             let timeout = PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX);
-            let sock = s.chan.stream().as_fd();
+            let sock = s.chan().stream().as_fd();
             let sock_flags = PollFlags::POLLIN;
             let mut fds = vec![PollFd::new(sock, sock_flags)];
             if let Some(ino) = &self.inotify {
@@ -488,7 +491,7 @@ impl Watcher {
                 // the client while inotify events pile up.
                 let mut b = [0u8; 1];
                 let flags = MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT;
-                match recv(s.chan.stream().as_raw_fd(), &mut b, flags) {
+                match recv(s.chan().stream().as_raw_fd(), &mut b, flags) {
                     Ok(0) => return Err(End::Gone),
                     Ok(_) => return self.unasked(s),
                     Err(Errno::EINTR) => continue,
@@ -508,13 +511,13 @@ impl Watcher {
 
     /// A frame the client sent while no notification was pending.
     fn unasked(&mut self, s: &mut Session) -> Result<(), End> {
-        let f = s.chan.rx.recv_frame()?;
+        let f = s.chan_mut().rx.recv_frame()?;
         if f.eq_ignore_ascii_case(b"END") {
             return Err(End::Requested);
         }
         debug!(
             "{} notification mode: ignored an unasked frame of {} bytes",
-            s.peer,
+            s.peer(),
             f.len()
         );
         Ok(())

@@ -40,8 +40,8 @@ pub(super) fn open_batch(s: &mut Session, n: u64) -> Result<bool, super::CmdErro
             format!("at most {MAX_FILES} files in one batch"),
         ));
     }
-    s.chan.tx.send_frame(b"OK")?;
-    s.chan.tx.release()?;
+    s.chan_mut().tx.send_frame(b"OK")?;
+    s.chan_mut().tx.release()?;
     Ok(n > 0)
 }
 
@@ -163,7 +163,7 @@ fn commit_group(
         match up.fs_handle().and_then(|fd| tfd_sys::syncfs(fd.as_fd()).map(|()| fd)) {
             Ok(fd) => systems.push((*dev, fd)),
             Err(e) => {
-                warn!("{} TFDPUTMANY: syncfs: {e}; committing file by file", s.peer);
+                warn!("{} TFDPUTMANY: syncfs: {e}; committing file by file", s.peer());
                 grouped = false;
             }
         }
@@ -186,7 +186,7 @@ fn commit_group(
         for (_, fd) in &systems {
             if let Err(e) = tfd_sys::syncfs(fd.as_fd()) {
                 // the files are in place; only their names' durability is in doubt
-                warn!("{} TFDPUTMANY: syncfs after the commits: {e}", s.peer);
+                warn!("{} TFDPUTMANY: syncfs after the commits: {e}", s.peer());
             }
         }
     }
@@ -208,7 +208,7 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     // batch (a cut connection, a batch out of step), as file by file it was
     let mut started = std::time::Instant::now();
     for i in 0..n {
-        let head = match s.chan.rx.recv_frame_max(MAX_HEADER) {
+        let head = match s.chan_mut().rx.recv_frame_max(MAX_HEADER) {
             Ok(h) => h,
             Err(e) => {
                 commit_group(s, &mut group, &mut failures, &mut stored, &mut bytes);
@@ -245,7 +245,7 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             Ok(Outcome::Failed(f, why)) => {
                 info!(
                     "{} TFDPUTMANY {:?}: FAILED {} ({why})",
-                    s.peer,
+                    s.peer(),
                     String::from_utf8_lossy(&h.path),
                     f.code()
                 );
@@ -257,7 +257,7 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             }
         }
     }
-    let end = s.chan.rx.recv_frame_max(MAX_TRAILER)?;
+    let end = s.chan_mut().rx.recv_frame_max(MAX_TRAILER)?;
     commit_group(s, &mut group, &mut failures, &mut stored, &mut bytes);
     if end != b"E" {
         return out_of_step(s, "no end frame after the announced files");
@@ -268,23 +268,25 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     if let Ok(p) = s.path(b"/") {
         t.path = Some(p);
     }
-    info!("{} TFDPUTMANY stored {stored} of {n} files, {bytes} bytes", s.peer);
-    s.chan.tx.hold();
-    s.chan
+    info!("{} TFDPUTMANY stored {stored} of {n} files, {bytes} bytes", s.peer());
+    s.chan_mut().tx.hold();
+    s.chan_mut()
         .tx
         .send_frame(format!("OK {stored} {}", failures.len()).as_bytes())?;
     for (i, f, why) in failures {
-        s.chan.tx.send_frame(format!("{i} {} {why}", f.code()).as_bytes())?;
+        s.chan_mut()
+            .tx
+            .send_frame(format!("{i} {} {why}", f.code()).as_bytes())?;
     }
-    s.chan.tx.release()?;
+    s.chan_mut().tx.release()?;
     Ok(Reply::Sent)
 }
 
 /// A batch that cannot be read on: answered and the session ended (what the
 /// client sends next cannot be told from commands).
 fn out_of_step(s: &mut Session, why: &str) -> CmdResult {
-    warn!("{} TFDPUTMANY out of step: {why}; ending the session", s.peer);
-    s.chan
+    warn!("{} TFDPUTMANY out of step: {why}; ending the session", s.peer());
+    s.chan_mut()
         .tx
         .send_frame(format!("FAILED {} : {why}", Failed::MissingParameter.code()).as_bytes())?;
     Ok(Reply::Close)
@@ -305,7 +307,7 @@ fn one(
         Err(f) => failed = Some((f, "path refused".into())),
         Ok(p) => match check_target(s, &p, true) {
             Err(f) => failed = Some((f, "target refused".into())),
-            Ok(()) => match Upload::begin(&s.root, &p, 0, s.ctx.cfg.sync_uploads) {
+            Ok(()) => match Upload::begin(s.root(), &p, 0, s.ctx().cfg.sync_uploads) {
                 Ok(u) => up = Some(u),
                 Err(e) => failed = Some((upload_error(&e), e.to_string())),
             },
@@ -323,7 +325,7 @@ fn one(
     let mut hash = Sha256::new();
     let mut left = h.size;
     while left > 0 {
-        let data = s.chan.rx.recv_frame_max(MAX_FRAME)?;
+        let data = s.chan_mut().rx.recv_frame_max(MAX_FRAME)?;
         if data.is_empty() {
             return Ok(Err("an empty data frame".into()));
         }
@@ -342,7 +344,7 @@ fn one(
             }
         }
     }
-    let trailer = s.chan.rx.recv_frame_max(MAX_TRAILER)?;
+    let trailer = s.chan_mut().rx.recv_frame_max(MAX_TRAILER)?;
     let Some(sum) = parse_trailer(&trailer) else {
         return Ok(Err("a trailer that does not parse".into()));
     };

@@ -73,25 +73,27 @@ fn ledger_key(uid: u32, root: &libc::stat) -> u64 {
 /// TFDDELTAPUT): a stage, which may stay for days before its commit, is
 /// charged whole until it replaces something (issue 47 finding 7).
 pub fn budget(s: &Session, replacing: Option<&RelPath>) -> Option<Budget> {
-    let q = s.auth.quota?;
-    let reg = s.ctx.services.registry.clone();
-    let root_st = tfd_sys::fstat(s.root.fd().as_fd()).ok();
+    let q = s.auth().quota?;
+    let reg = s.ctx().services.registry.clone();
+    let root_st = tfd_sys::fstat(s.root().fd().as_fd()).ok();
     let key = root_st.map_or(1, |st| ledger_key(q.uid, &st));
     // read before the walk: whatever is settled after it may be missed by it
     let settled_before = reg.quota_settled(key).load(Ordering::SeqCst);
-    let u = quota::usage(s.root.fd(), q.uid, s.ctx.cfg.walk_limit);
+    let u = quota::usage(s.root().fd(), q.uid, s.ctx().cfg.walk_limit);
     if u.truncated {
         warn!(
             "{} quota: the usage walk stopped at walk_limit {}; usage counted as {} bytes",
-            s.peer, s.ctx.cfg.walk_limit, u.bytes
+            s.peer(),
+            s.ctx().cfg.walk_limit,
+            u.bytes
         );
     }
     if u.swept > 0 {
-        info!("{} removed {} stale upload temporaries", s.peer, u.swept);
+        info!("{} removed {} stale upload temporaries", s.peer(), u.swept);
     }
     let mut used = u.bytes;
     if let Some(p) = replacing {
-        if let Ok(st) = s.root.lstat(p) {
+        if let Ok(st) = s.root().lstat(p) {
             if Kind::of(&st) == Kind::File && st.st_uid == q.uid {
                 used = used.saturating_sub(st.st_size.max(0) as u64);
             }
@@ -242,5 +244,5 @@ pub fn standing(s: &Session) -> Option<(u64, u64)> {
 
 /// Logs a quota refusal.
 pub fn refused(s: &Session, what: &str) {
-    info!("{} {what}: quota of user {} exceeded", s.peer, s.user);
+    info!("{} {what}: quota of user {} exceeded", s.peer(), s.user());
 }

@@ -30,7 +30,6 @@ use crate::session::Session;
 use log::{info, warn};
 use std::ffi::OsStr;
 use std::io::Read;
-use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use tfd_sys::ChildLimits;
@@ -57,7 +56,7 @@ fn shown(p: &[u8]) -> String {
 
 /// Why the session may not run scripts now, if it may not.
 fn refusal(s: &Session) -> Option<&'static str> {
-    if s.ctx.serve_as_self {
+    if s.ctx().serve_as_self {
         return Some("the session runs as the daemon's own user");
     }
     match (nix::unistd::getresuid(), nix::unistd::getresgid()) {
@@ -74,13 +73,13 @@ fn refusal(s: &Session) -> Option<&'static str> {
         }
         _ => return Some("the session's ids cannot be read"),
     }
-    if !s.state.chrooted() {
+    if !s.state().chrooted() {
         return Some("the session is not in a chroot jail (INJAIL as root)");
     }
-    if s.auth.quota.is_some() {
+    if s.auth().quota.is_some() {
         return Some("a quota is in force, which a script's writes would bypass");
     }
-    if s.script_host.is_none() {
+    if !s.has_script_host() {
         return Some("the session has no script host (its start failed when the jail was entered; see above)");
     }
     None
@@ -99,7 +98,7 @@ fn read_script(s: &Session, p: &RelPath) -> Result<Vec<u8>, Failed> {
     if st.st_size < 0 || st.st_size as u64 > MAX_SCRIPT {
         info!(
             "{} RUNBASH {}: larger than {MAX_SCRIPT} bytes",
-            s.peer,
+            s.peer(),
             shown(&p.to_bytes())
         );
         return Err(Failed::RunBash);
@@ -111,7 +110,7 @@ fn read_script(s: &Session, p: &RelPath) -> Result<Vec<u8>, Failed> {
     if text.len() as u64 > MAX_SCRIPT || text.contains(&0) {
         info!(
             "{} RUNBASH {}: too large or holds a NUL byte",
-            s.peer,
+            s.peer(),
             shown(&p.to_bytes())
         );
         return Err(Failed::RunBash);
@@ -153,18 +152,27 @@ pub fn reply(o: &Outcome) -> Vec<u8> {
 /// otherwise the script runs to its end and the reply carries how it ended and
 /// its output.
 pub fn runbash(s: &mut Session, arg: &[u8]) -> CmdResult {
-    let Some(rb) = s.ctx.cfg.runbash else {
-        info!("{} RUNBASH {} refused: not enabled user={}", s.peer, shown(arg), s.user);
+    let Some(rb) = s.ctx().cfg.runbash else {
+        info!(
+            "{} RUNBASH {} refused: not enabled user={}",
+            s.peer(),
+            shown(arg),
+            s.user()
+        );
         return Err(Failed::RunBash.into());
     };
     if let Some(why) = refusal(s) {
-        warn!("{} RUNBASH {} refused: {why} user={}", s.peer, shown(arg), s.user);
+        warn!("{} RUNBASH {} refused: {why} user={}", s.peer(), shown(arg), s.user());
         return Err(Failed::RunBash.into());
     }
     let p = s.path(arg)?;
     let script = read_script(s, &p)?;
     let Some(bash) = BASH.iter().map(Path::new).find(|b| b.is_file()) else {
-        warn!("{} RUNBASH refused: no bash in the jail ({})", s.peer, BASH.join(", "));
+        warn!(
+            "{} RUNBASH refused: no bash in the jail ({})",
+            s.peer(),
+            BASH.join(", ")
+        );
         return Err(Failed::RunBash.into());
     };
     let mut name = b"/".to_vec();
@@ -177,26 +185,30 @@ pub fn runbash(s: &mut Session, arg: &[u8]) -> CmdResult {
         OsStr::from_bytes(&name),
     ];
     let uid = nix::unistd::getuid();
-    info!("{} RUNBASH {} user={} uid={uid} started", s.peer, shown(&name), s.user);
+    info!(
+        "{} RUNBASH {} user={} uid={uid} started",
+        s.peer(),
+        shown(&name),
+        s.user()
+    );
     // the host's namespace dies with the session (and the host with it), so
     // the listener has no process group to kill for this run; the wait also
     // watches the client, whose leaving ends the run and the session
-    let client = s.chan.stream().as_fd();
-    let Some(host) = s.script_host.as_mut() else {
+    let Some((host, client)) = s.script_host_and_client() else {
         return Err(Failed::RunBash.into());
     };
     let ran = host.run(bash, &args, ENV, Path::new("/"), &limits(&rb), Some(client));
     if ran.as_ref().map_or(true, |o| o.ending == sandbox::Ending::Abandoned) {
         // a host that failed, or was killed with the run, is not used again
-        s.script_host = None;
+        s.set_script_host(None);
     }
     match ran {
         Ok(o) => {
             info!(
                 "{} RUNBASH {} user={} uid={uid} {} duration={:.3}s output_bytes={}{}",
-                s.peer,
+                s.peer(),
                 shown(&name),
-                s.user,
+                s.user(),
                 o.ending,
                 o.elapsed.as_secs_f64(),
                 o.output_bytes,
@@ -211,9 +223,9 @@ pub fn runbash(s: &mut Session, arg: &[u8]) -> CmdResult {
         Err(e) => {
             warn!(
                 "{} RUNBASH {} user={} uid={uid} did not run: {e}",
-                s.peer,
+                s.peer(),
                 shown(&name),
-                s.user
+                s.user()
             );
             Err(Failed::RunBash.into())
         }

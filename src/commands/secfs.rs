@@ -106,7 +106,7 @@ impl SecfsState {
 
 /// `SETFSID <identity>`: always OK (the document); an empty identity clears it.
 pub fn setfsid(s: &mut Session, arg: &[u8]) -> CmdResult {
-    s.secfs.id = (!arg.is_empty()).then(|| arg.to_vec());
+    s.secfs_mut().id = (!arg.is_empty()).then(|| arg.to_vec());
     Ok(Reply::Ok)
 }
 
@@ -114,7 +114,7 @@ pub fn setfsid(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// naming metadata is `FAILED 1`, anything but a directory is `otherwise`.
 fn managed_dir(s: &Session, path: &[u8], otherwise: Failed) -> Result<OwnedFd, Failed> {
     let p = s.path(path)?;
-    s.root.dir_handle(&p).denied_or(otherwise)
+    s.root().dir_handle(&p).denied_or(otherwise)
 }
 
 /// `SETFSPERM <id>:<mask> <dir>`: the first entry of a directory makes it secure
@@ -128,7 +128,7 @@ fn managed_dir(s: &Session, path: &[u8], otherwise: Failed) -> Result<OwnedFd, F
 pub fn setfsperm(s: &mut Session, arg: &[u8]) -> CmdResult {
     let (id, mask, path) = fmt::parse_setfsperm(arg).arg_or(Failed::SetFsPerm)?;
     let dir = managed_dir(s, path, Failed::SetFsPerm)?;
-    let me = s.secfs.id();
+    let me = s.secfs().id();
     let euid = sys::geteuid();
     let owns = euid == 0 || sys::fstat(dir.as_fd()).is_ok_and(|st| st.st_uid == euid);
     secfs::update(dir.as_fd(), |perms| {
@@ -142,7 +142,7 @@ pub fn setfsperm(s: &mut Session, arg: &[u8]) -> CmdResult {
         Ok(())
     })
     .map_err(|e| {
-        info!("{} SETFSPERM refused: {e}", s.peer);
+        info!("{} SETFSPERM refused: {e}", s.peer());
         Failed::SetFsPerm
     })?;
     Ok(Reply::Ok)
@@ -157,7 +157,7 @@ pub fn remfsperm(s: &mut Session, arg: &[u8]) -> CmdResult {
     if !secfs::is_secure(dir.as_fd()) {
         return Err(Failed::RemFsPerm.into());
     }
-    let me = s.secfs.id();
+    let me = s.secfs().id();
     secfs::update(dir.as_fd(), |perms| {
         if !perms.own_entry_allows(me, fmt::REMPERM) {
             return Err(());
@@ -166,7 +166,7 @@ pub fn remfsperm(s: &mut Session, arg: &[u8]) -> CmdResult {
         Ok(())
     })
     .map_err(|e| {
-        info!("{} REMFSPERM refused: {e}", s.peer);
+        info!("{} REMFSPERM refused: {e}", s.peer());
         Failed::RemFsPerm
     })?;
     Ok(Reply::Ok)
@@ -178,7 +178,7 @@ pub fn getfsperm(s: &mut Session, arg: &[u8]) -> CmdResult {
     let (id, path) = fmt::split_id(arg).arg_or(Failed::GetFsPerm)?;
     let dir = managed_dir(s, path, Failed::GetFsPerm)?;
     let perms = secfs::load(dir.as_fd()).map_err(|e| {
-        warn!("{} GETFSPERM: unreadable metadata: {e}", s.peer);
+        warn!("{} GETFSPERM: unreadable metadata: {e}", s.peer());
         Failed::GetFsPerm
     })?;
     let mask = perms.and_then(|p| p.get(id)).unwrap_or(0);
@@ -209,10 +209,10 @@ pub fn rmsecdir(s: &mut Session, arg: &[u8]) -> CmdResult {
         return Err(Failed::DirStillExists.into());
     }
     if !p.name().is_some_and(is_secure_name) {
-        info!("{} RMSECDIR refused: not a secure (*.sd) directory", s.peer);
+        info!("{} RMSECDIR refused: not a secure (*.sd) directory", s.peer());
         return Err(Failed::RmSecDir.into());
     }
-    match s.root.lstat(&p) {
+    match s.root().lstat(&p) {
         Ok(st) if Kind::of(&st) == Kind::Dir => {}
         Ok(_) => return Err(Failed::RmSecDir.into()),
         Err(FsError::NotFound) | Err(FsError::NotDir) => return Err(Failed::NoSuchDir.into()),
@@ -220,15 +220,15 @@ pub fn rmsecdir(s: &mut Session, arg: &[u8]) -> CmdResult {
     }
     s.check_lock_dir(&p)?;
     let token_ok = token != b"." && token != b".." && !token.contains(&b'/') && !token.contains(&0);
-    if !token_ok || !s.root.entry_exists(&p, token) {
-        info!("{} RMSECDIR refused: token not found", s.peer);
+    if !token_ok || !s.root().entry_exists(&p, token) {
+        info!("{} RMSECDIR refused: token not found", s.peer());
         return Err(Failed::RmSecDir.into());
     }
-    let (parent, name) = s.root.parent(&p).denied_or(Failed::RmSecDir)?;
-    let mut budget = s.ctx.cfg.walk_limit;
+    let (parent, name) = s.root().parent(&p).denied_or(Failed::RmSecDir)?;
+    let mut budget = s.ctx().cfg.walk_limit;
     let r = walk::remove_tree(parent.as_fd(), &name, false, &mut budget);
     if sys::fstatat(parent.as_fd(), &name, false).is_ok() {
-        info!("{} RMSECDIR left {} entries", s.peer, r.kept);
+        info!("{} RMSECDIR left {} entries", s.peer(), r.kept);
         return Err(Failed::DirStillExists.into());
     }
     Ok(Reply::Ok)

@@ -161,7 +161,7 @@ fn failed(f: Failed, why: &str) -> CmdResult {
 
 /// The reason a stage could not be had, as the client gets it.
 fn stage_failed(s: &Session, what: &str, e: StageError) -> CmdResult {
-    warn!("{} {what}: {e:?}", s.peer);
+    warn!("{} {what}: {e:?}", s.peer());
     match e {
         StageError::Missing => failed(Failed::TransferApi, "no staged upload of this file (TFDSTAGE first)"),
         StageError::NoAttributes => failed(
@@ -240,7 +240,7 @@ pub fn open(s: &mut Session, arg: &[u8]) -> CmdResult {
         return Err(Failed::MissingParameter.into());
     }
     let p = target(s, path)?;
-    match Stage::open(&s.root, &p, size, identity, fresh == b"1") {
+    match Stage::open(s.root(), &p, size, identity, fresh == b"1") {
         Ok((stage, done)) => {
             // the whole file must fit beside everything the user stores, the
             // file it will replace included (that is still there until the
@@ -264,7 +264,7 @@ pub fn open(s: &mut Session, arg: &[u8]) -> CmdResult {
             for (a, b) in &done {
                 out.push_str(&format!(" {a}-{b}"));
             }
-            info!("{} TFDSTAGE {size} bytes, {} ranges kept", s.peer, done.len());
+            info!("{} TFDSTAGE {size} bytes, {} ranges kept", s.peer(), done.len());
             Ok(Reply::Data(out.into_bytes()))
         }
         Err(e) => stage_failed(s, "TFDSTAGE", e),
@@ -282,7 +282,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     if req.bufsz <= 0 {
         return Err(Failed::HpfBuffer.into());
     }
-    let stage = match Stage::open_existing(&s.root, &p) {
+    let stage = match Stage::open_existing(s.root(), &p) {
         Ok(st) => st,
         Err(e) => return stage_failed(s, "TFDSTAGEPUT", e),
     };
@@ -294,7 +294,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         Err(e) => return fs_failed(&e.into()),
     };
     t.path = Some(p.clone());
-    let grant = (req.bufsz as u64).min(s.ctx.cfg.hpf_max_buffer) as usize;
+    let grant = (req.bufsz as u64).min(s.ctx().cfg.hpf_max_buffer) as usize;
     // no credit for the target: the stage is charged whole until its commit
     // replaces it (issue 47 finding 7: a stage of an existing file took a
     // user to 1.76× the quota for the stage's 2 days)
@@ -333,7 +333,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     hpf::send_grant(s, grant)?;
     let (start, size) = (req.offset, stage.size);
     let mut written = 0u64;
-    let ended = hpf::receive(&mut s.chan.rx, grant, |chunk: &[u8]| {
+    let ended = hpf::receive(&mut s.chan_mut().rx, grant, |chunk: &[u8]| {
         if writer.position() + chunk.len() as u64 > size {
             return Err(std::io::Error::other("data past the size the stage was opened for"));
         }
@@ -353,7 +353,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         stage.bump_generation();
     }
     let ended = match ended {
-        PutEnd::Client(len @ (code::END | code::STOP)) if s.ctx.cfg.sync_uploads => match writer.file().sync_data() {
+        PutEnd::Client(len @ (code::END | code::STOP)) if s.ctx().cfg.sync_uploads => match writer.file().sync_data() {
             Ok(()) => PutEnd::Client(len),
             Err(e) => PutEnd::WriteFailed(e),
         },
@@ -362,7 +362,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     hpf::finish_put(s, &ended, grant)?;
     match ended {
         PutEnd::WriteFailed(e) => {
-            warn!("{} TFDSTAGEPUT write failed after {written} bytes: {e}", s.peer);
+            warn!("{} TFDSTAGEPUT write failed after {written} bytes: {e}", s.peer());
             if e.to_string() == QUOTA {
                 super::quota::refused(s, "TFDSTAGEPUT");
             }
@@ -389,7 +389,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                         {
                             Ok(t) => Sum::Following(stop, t),
                             Err(e) => {
-                                warn!("{} TFDSTAGEPUT: no thread to hash the stage: {e}", s.peer);
+                                warn!("{} TFDSTAGEPUT: no thread to hash the stage: {e}", s.peer());
                                 Sum::Here(end, hash)
                             }
                         }
@@ -403,7 +403,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                     sum,
                 });
             }
-            info!("{} TFDSTAGEPUT stored {written} bytes at {start}", s.peer);
+            info!("{} TFDSTAGEPUT stored {written} bytes at {start}", s.peer());
             Ok(Reply::Ok)
         }
     }
@@ -416,7 +416,7 @@ pub fn done(s: &mut Session, arg: &[u8]) -> CmdResult {
     let overwrite = overwrite == b"1";
     let p = s.path(path)?;
     check_target(s, &p, overwrite)?;
-    let mut stage = match Stage::open_existing(&s.root, &p) {
+    let mut stage = match Stage::open_existing(s.root(), &p) {
         Ok(st) => st,
         Err(e) => return stage_failed(s, "TFDSTAGEDONE", e),
     };
@@ -453,14 +453,14 @@ pub fn done(s: &mut Session, arg: &[u8]) -> CmdResult {
     };
     info!(
         "{} TFDSTAGEDONE: {} bytes hashed in flight, {} read back in {:.3} s",
-        s.peer,
+        s.peer(),
         from,
         stage.size - from,
         t0.elapsed().as_secs_f64()
     );
     let want = want.strip_prefix(b"0x").unwrap_or(want);
     if !have[2..].eq_ignore_ascii_case(want) {
-        warn!("{} TFDSTAGEDONE: SHA-256 mismatch; the stage is emptied", s.peer);
+        warn!("{} TFDSTAGEDONE: SHA-256 mismatch; the stage is emptied", s.peer());
         let _ = stage.reset(None);
         return failed(
             Failed::TransferApi,
@@ -471,9 +471,9 @@ pub fn done(s: &mut Session, arg: &[u8]) -> CmdResult {
         );
     }
     let size = stage.size;
-    match stage.commit(overwrite, s.ctx.cfg.sync_uploads) {
+    match stage.commit(overwrite, s.ctx().cfg.sync_uploads) {
         Ok(()) => {
-            info!("{} TFDSTAGEDONE: {size} bytes verified and in place", s.peer);
+            info!("{} TFDSTAGEDONE: {size} bytes verified and in place", s.peer());
             Ok(Reply::Ok)
         }
         Err(e) => stage_failed(s, "TFDSTAGEDONE", e),
@@ -497,21 +497,22 @@ pub fn list(s: &mut Session, arg: &[u8]) -> CmdResult {
         },
     };
     let p = s.path(dir)?;
-    let fd = match s.root.open_dir(&p) {
+    let fd = match s.root().open_dir(&p) {
         Ok(fd) => fd,
         Err(e) if e.is_denied() => return Err(Failed::AccessDenied.into()),
         Err(_) => return Err(Failed::NoSuchDir.into()),
     };
     s.check_lock_dir(&p)?;
-    let id = s.secfs.id().map(<[u8]>::to_vec);
+    let id = s.secfs().id().map(<[u8]>::to_vec);
     let may = move |d: std::os::fd::BorrowedFd<'_>| {
         crate::fsys::secfs::permits(d, id.as_deref(), Some(tfp_wire::secfs::LRDIR))
     };
-    let (found, truncated) = fstage::list_owned(fd, deep, s.ctx.cfg.walk_limit, &may);
+    let (found, truncated) = fstage::list_owned(fd, deep, s.ctx().cfg.walk_limit, &may);
     if truncated {
         warn!(
             "{} TFDSTAGES incomplete (walk_limit {}, depth or descriptors)",
-            s.peer, s.ctx.cfg.walk_limit
+            s.peer(),
+            s.ctx().cfg.walk_limit
         );
     }
     let mut lines = Vec::new();
@@ -526,7 +527,7 @@ pub fn list(s: &mut Session, arg: &[u8]) -> CmdResult {
         lines.extend_from_slice(&target);
         lines.push(b'\n');
     }
-    info!("{} TFDSTAGES: {} stages of this user", s.peer, found.len());
+    info!("{} TFDSTAGES: {} stages of this user", s.peer(), found.len());
     let mut left = &lines[..];
     s.send_chunks(|buf, want| {
         let n = want.saturating_sub(buf.len()).min(left.len());
@@ -551,7 +552,7 @@ pub fn discard(s: &mut Session, arg: &[u8]) -> CmdResult {
     };
     let (dir, name, dir_path) = if fstage::is_stage_name(last) {
         let p = s.path(dir_arg)?;
-        let fd = s.root.open_dir(&p).map_err(|e| {
+        let fd = s.root().open_dir(&p).map_err(|e| {
             if e.is_denied() {
                 Failed::AccessDenied
             } else {
@@ -565,7 +566,7 @@ pub fn discard(s: &mut Session, arg: &[u8]) -> CmdResult {
         if p.is_root() {
             return Err(Failed::NoSuchFile.into());
         }
-        let (fd, target) = s.root.parent(&p).map_err(|e| {
+        let (fd, target) = s.root().parent(&p).map_err(|e| {
             if e.is_denied() {
                 Failed::AccessDenied
             } else {
@@ -580,7 +581,10 @@ pub fn discard(s: &mut Session, arg: &[u8]) -> CmdResult {
         Ok(l) => {
             info!(
                 "{} TFDSTAGEDROP: removed a stage of {} bytes ({} of {} written)",
-                s.peer, l.counted, l.written, l.size
+                s.peer(),
+                l.counted,
+                l.written,
+                l.size
             );
             Ok(Reply::Ok)
         }
@@ -591,7 +595,7 @@ pub fn discard(s: &mut Session, arg: &[u8]) -> CmdResult {
         ),
         Err(DiscardError::Io(e)) => {
             let e = std::io::Error::from_raw_os_error(e);
-            warn!("{} TFDSTAGEDROP: {e}", s.peer);
+            warn!("{} TFDSTAGEDROP: {e}", s.peer());
             fs_failed(&e.into())
         }
     }

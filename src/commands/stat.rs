@@ -66,7 +66,7 @@ pub(super) fn for_each_line(
     mut each: impl FnMut(&mut Session, &[u8]) -> Result<(), super::CmdError>,
 ) -> Result<(), super::CmdError> {
     let Some(mut r) = open_list(s, arg) else { return Ok(()) };
-    let mut budget = s.ctx.cfg.walk_limit;
+    let mut budget = s.ctx().cfg.walk_limit;
     let mut line = Vec::new();
     while budget > 0 {
         line.clear();
@@ -85,7 +85,7 @@ pub(super) fn for_each_line(
 /// Sends `values` as units (one each) in one write.
 fn flush<const N: usize>(s: &mut Session, values: &mut Vec<[u8; N]>) -> Result<(), super::CmdError> {
     let refs: Vec<&[u8]> = values.iter().map(|v| &v[..]).collect();
-    s.chan.tx.send_units(&refs)?;
+    s.chan_mut().tx.send_units(&refs)?;
     values.clear();
     Ok(())
 }
@@ -93,7 +93,7 @@ fn flush<const N: usize>(s: &mut Session, values: &mut Vec<[u8; N]>) -> Result<(
 /// `FTYPE <path>` → one raw signed byte: the type, or −1.
 pub fn ftype(s: &mut Session, arg: &[u8]) -> CmdResult {
     let t = type_of(s, arg);
-    s.chan.tx.send_units(&[&[t as u8]])?;
+    s.chan_mut().tx.send_units(&[&[t as u8]])?;
     Ok(Reply::Sent)
 }
 

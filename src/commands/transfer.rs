@@ -73,7 +73,7 @@ pub(crate) fn check_target(s: &Session, p: &RelPath, overwrite: bool) -> Result<
 /// Uploads written in pieces of at least this size bypass the page cache
 /// (`direct_io_min`; 0 = never).
 pub(crate) fn direct_io_min(s: &Session) -> usize {
-    usize::try_from(s.ctx.cfg.direct_io_min).unwrap_or(usize::MAX)
+    usize::try_from(s.ctx().cfg.direct_io_min).unwrap_or(usize::MAX)
 }
 
 fn upload_error(e: FsError) -> super::CmdError {
@@ -163,10 +163,10 @@ fn sndfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let p = s.path(path)?;
     check_target(s, &p, overwrite)?;
     let mut budget = super::quota::budget(s, overwrite.then_some(&p));
-    let mut up = Upload::begin(&s.root, &p, direct_io_min(s), s.ctx.cfg.sync_uploads).map_err(upload_error)?;
+    let mut up = Upload::begin(s.root(), &p, direct_io_min(s), s.ctx().cfg.sync_uploads).map_err(upload_error)?;
     t.path = Some(p.clone());
     let chunk = disk_chunk(s);
-    s.chan.tx.send_frame(b"CONT")?;
+    s.chan_mut().tx.send_frame(b"CONT")?;
     // The flow is stop-and-wait per frame, so every moment the client waits for a
     // CONT is lost. A data frame is acknowledged as soon as its first word is
     // read, and the client sends the next one while this one is still deciphered,
@@ -182,7 +182,7 @@ fn sndfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         };
         let end = loop {
             let mut head = [0u8; SNDFILE_HEAD];
-            let rx = &mut s.chan.rx;
+            let rx = &mut s.chan_mut().rx;
             let mut part = rx.begin_frame(MAX_FRAME, &mut head)?;
             let filled = part.filled();
             // a first word longer than the head: read the (odd) frame whole
@@ -214,14 +214,14 @@ fn sndfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             };
             if let Some(end) = end {
                 // the whole frame is read, so the next command is in step
-                s.chan.rx.skip_frame_rest(&mut part)?;
+                s.chan_mut().rx.skip_frame_rest(&mut part)?;
                 break end;
             }
-            s.chan.tx.send_frame(b"CONT")?;
+            s.chan_mut().tx.send_frame(b"CONT")?;
             g.append(&bytes[start..], &mut behind);
             while part.left() > 0 {
                 let used = g.used;
-                g.used += s.chan.rx.read_frame_part(&mut part, &mut g.cur[used..])?;
+                g.used += s.chan_mut().rx.read_frame_part(&mut part, &mut g.cur[used..])?;
                 g.hand_over_if_full(&mut behind);
             }
         };
@@ -235,11 +235,11 @@ fn sndfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     match (end, failure) {
         (SndEnd::Break, _) => {
             up.abort();
-            info!("{} SNDFILE broken off by the client", s.peer);
+            info!("{} SNDFILE broken off by the client", s.peer());
             Ok(Reply::Ok)
         }
         (SndEnd::Failed(e), _) | (_, Some(e)) => {
-            warn!("{} SNDFILE write failed: {e}", s.peer);
+            warn!("{} SNDFILE write failed: {e}", s.peer());
             up.abort();
             Err(upload_error(e))
         }
@@ -253,7 +253,7 @@ fn sndfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             match up.commit(overwrite) {
                 Ok(()) => {
                     super::quota::settle(&mut budget);
-                    info!("{} SNDFILE stored {} bytes", s.peer, n);
+                    info!("{} SNDFILE stored {} bytes", s.peer(), n);
                     t.complete = true;
                     Ok(Reply::Ok)
                 }
@@ -316,14 +316,14 @@ fn rcvfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     t.complete = complete;
     info!(
         "{} RCVFILE sent {} bytes{}",
-        s.peer,
+        s.peer(),
         sent,
         if complete { "" } else { " (broken off)" }
     );
     if complete && delete {
-        if let Ok((dir, name)) = s.root.parent(&p) {
+        if let Ok((dir, name)) = s.root().parent(&p) {
             if let Err(e) = sys::unlinkat(dir.as_fd(), &name, false) {
-                warn!("{} RCVFILE could not delete after download: {e}", s.peer);
+                warn!("{} RCVFILE could not delete after download: {e}", s.peer());
             }
         }
     }
@@ -338,7 +338,7 @@ pub fn sdown(s: &mut Session, arg: &[u8]) -> CmdResult {
 fn sdown_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let opened = s.path(arg).ok().and_then(|p| open_download(s, &p).ok().map(|f| (f, p)));
     let Some((file, p)) = opened else {
-        s.chan.tx.send_i32(-1)?;
+        s.chan_mut().tx.send_i32(-1)?;
         return Ok(Reply::Sent);
     };
     t.path = Some(p);
@@ -346,23 +346,23 @@ fn sdown_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let mut buf = vec![0u8; file.room(SMALL_READ, MAX_FRAME)];
     // the client reads to the end without answering: a small file's data and
     // its end leave in one write (the session releases after the command)
-    s.chan.tx.hold();
+    s.chan_mut().tx.hold();
     loop {
         match read_full(&mut file, &mut buf) {
             Ok(0) => {
-                s.chan.tx.send_i32(0)?;
+                s.chan_mut().tx.send_i32(0)?;
                 t.complete = true;
                 return Ok(Reply::Sent);
             }
             Ok(n) => {
-                s.chan
+                s.chan_mut()
                     .tx
                     .send_units_in_place(&(n as i32).to_be_bytes(), &mut buf[..n])?;
                 t.bytes += n as u64;
             }
             Err(e) => {
-                warn!("{} SDOWN read failed: {e}", s.peer);
-                s.chan.tx.send_i32(-1)?;
+                warn!("{} SDOWN read failed: {e}", s.peer());
+                s.chan_mut().tx.send_i32(-1)?;
                 return Ok(Reply::Sent);
             }
         }
@@ -379,7 +379,7 @@ fn sup_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let mut budget = s.path(arg).ok().and_then(|p| super::quota::budget(s, Some(&p)));
     let mut up = s.path(arg).ok().and_then(|p| {
         check_target(s, &p, true).ok()?;
-        Upload::begin(&s.root, &p, direct_io_min(s), s.ctx.cfg.sync_uploads).ok()
+        Upload::begin(s.root(), &p, direct_io_min(s), s.ctx().cfg.sync_uploads).ok()
     });
     let mut failed = up.is_none();
     if !failed {
@@ -387,7 +387,7 @@ fn sup_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     }
     let mut buf = Vec::new();
     loop {
-        let len = s.chan.rx.recv_i32()?;
+        let len = s.chan_mut().rx.recv_i32()?;
         if len < 0 {
             drop(up);
             return Ok(Reply::Sent);
@@ -398,7 +398,7 @@ fn sup_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 super::quota::settle(&mut budget);
             }
             t.complete = ok;
-            s.chan.tx.send_i32(if ok { 0 } else { -1 })?;
+            s.chan_mut().tx.send_i32(if ok { 0 } else { -1 })?;
             return Ok(Reply::Sent);
         }
         if len as usize > MAX_FRAME {
@@ -408,7 +408,7 @@ fn sup_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             })));
         }
         buf.resize(len as usize, 0);
-        s.chan.rx.recv_unit(&mut buf)?;
+        s.chan_mut().rx.recv_unit(&mut buf)?;
         if up.is_some() && !super::quota::reserve(&mut budget, buf.len() as u64) {
             super::quota::refused(s, "SUP");
             failed = true;
@@ -439,7 +439,7 @@ fn size_of(s: &Session, path: &[u8]) -> i64 {
 /// `FSIZE <path>` → one raw i64.
 pub fn fsize(s: &mut Session, arg: &[u8]) -> CmdResult {
     let v = size_of(s, arg);
-    s.chan.tx.send_i64(v)?;
+    s.chan_mut().tx.send_i64(v)?;
     Ok(Reply::Sent)
 }
 
@@ -447,8 +447,8 @@ pub fn fsize(s: &mut Session, arg: &[u8]) -> CmdResult {
 pub fn fsizels(s: &mut Session, arg: &[u8]) -> CmdResult {
     super::stat::for_each_line(s, arg, |s, path| {
         let v = size_of(s, path);
-        Ok(s.chan.tx.send_i64(v)?)
+        Ok(s.chan_mut().tx.send_i64(v)?)
     })?;
-    s.chan.tx.send_i64(-3)?;
+    s.chan_mut().tx.send_i64(-3)?;
     Ok(Reply::Sent)
 }

@@ -52,27 +52,27 @@ impl SecureState {
 /// authenticate means someone tampers with the connection, and neither side
 /// can trust it any more.
 fn refuse(s: &mut Session, why: &str) -> CmdResult {
-    warn!("{} TFDSECURE refused: {why}; closing", s.peer);
-    s.chan.tx.send_frame(&Failed::Secure.to_wire())?;
+    warn!("{} TFDSECURE refused: {why}; closing", s.peer());
+    s.chan_mut().tx.send_frame(&Failed::Secure.to_wire())?;
     Ok(Reply::Close)
 }
 
 /// A request tfd cannot take (nothing was exchanged yet): FAILED, and the
 /// session goes on as it was.
 fn decline(s: &mut Session, why: &str) -> CmdResult {
-    info!("{} TFDSECURE declined: {why}", s.peer);
+    info!("{} TFDSECURE declined: {why}", s.peer());
     Err(Failed::Secure.into())
 }
 
 /// `TFDSECURE <protocol name> <message 1>`.
 pub fn tfdsecure(s: &mut Session, arg: &[u8]) -> CmdResult {
-    if s.ctx.cfg.secure_transport == crate::config::SecureTransport::Off {
+    if s.ctx().cfg.secure_transport == crate::config::SecureTransport::Off {
         return Ok(Reply::Unknown);
     }
-    if s.chan.tx.secure() {
+    if s.chan().tx.secure() {
         return decline(s, "already on");
     }
-    if s.chan.tx.aes_on() {
+    if s.chan_mut().tx.aes_on() {
         return decline(s, "GOAES is on (send TFPCRYPTO first)");
     }
     let Some((name, msg1)) = tfp_wire::command::split_space(arg) else {
@@ -99,16 +99,16 @@ pub fn tfdsecure(s: &mut Session, arg: &[u8]) -> CmdResult {
         Err(e) => return refuse(s, &format!("message 2: {e}")),
     };
     s.secure_mut().forget();
-    s.chan.tx.send_frame_parts(&[b"OK ", &msg2])?;
-    s.chan.tx.start_sealing(Sealer::new(t.send, REKEY_AFTER));
-    s.chan.rx.start_opening(Opener::new(t.recv), Some(t.h));
-    info!("{} secure transport on ({})", s.peer, suite.protocol_name());
+    s.chan_mut().tx.send_frame_parts(&[b"OK ", &msg2])?;
+    s.chan_mut().tx.start_sealing(Sealer::new(t.send, REKEY_AFTER));
+    s.chan_mut().rx.start_opening(Opener::new(t.recv), Some(t.h));
+    info!("{} secure transport on ({})", s.peer(), suite.protocol_name());
     Ok(Reply::Sent)
 }
 
 /// Ends a secure stream with its `Close` record (nothing otherwise).
 pub fn close(s: &mut Session) -> Result<(), ChannelError> {
-    s.chan.tx.send_close()
+    s.chan_mut().tx.send_close()
 }
 
 #[cfg(test)]

@@ -176,7 +176,7 @@ pub fn dateftz(_s: &mut Session, arg: &[u8]) -> CmdResult {
 pub fn genuuid(s: &mut Session, _arg: &[u8]) -> CmdResult {
     let mut b = [0u8; 16];
     if let Err(e) = getrandom::getrandom(&mut b) {
-        error!("{} GENUUID: no randomness: {e}", s.peer);
+        error!("{} GENUUID: no randomness: {e}", s.peer());
         return Err(Failed::Memory.into());
     }
     Ok(Reply::Data(uuid::v4_text(b).to_vec()))

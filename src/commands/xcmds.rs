@@ -46,7 +46,7 @@ fn split_x(arg: &[u8]) -> Result<XArgs<'_>, Failed> {
 /// lead somewhere other than into the matched directory (`FAILED 1`).
 fn new_name(s: &Session, name: &[u8]) -> Result<CString, Failed> {
     if name == b"." || name == b".." || name.contains(&b'/') || name.len() > MAX_NAME {
-        debug!("{} X-command: invalid new name", s.peer);
+        debug!("{} X-command: invalid new name", s.peer());
         return Err(Failed::AccessDenied);
     }
     cname(name).or_failed(Failed::AccessDenied)
@@ -65,7 +65,7 @@ fn pattern(s: &Session, arg: &[u8]) -> Result<RelPath, Failed> {
 /// True when the session's lock file exists in `dir` (the LOCK rule, applied to a
 /// descriptor the walk reached).
 fn locked(s: &Session, dir: BorrowedFd<'_>) -> bool {
-    match s.lock.as_deref().map(cname) {
+    match s.lock().map(cname) {
         Some(Ok(name)) => sys::fstatat(dir, &name, false).is_ok(),
         _ => false,
     }
@@ -93,17 +93,18 @@ impl Tally {
         self.skipped += 1;
         debug!(
             "{} {cmd} skipped {:?}: {why}",
-            s.peer,
+            s.peer(),
             String::from_utf8_lossy(&rel.to_bytes())
         );
     }
 
     fn report(&self, s: &Session, cmd: &str) {
-        info!("{} {cmd} done {} skipped {}", s.peer, self.done, self.skipped);
+        info!("{} {cmd} done {} skipped {}", s.peer(), self.done, self.skipped);
         if self.truncated {
             warn!(
                 "{} {cmd} stopped at walk_limit ({}) or the depth bound; the rest was not done",
-                s.peer, s.ctx.cfg.walk_limit
+                s.peer(),
+                s.ctx().cfg.walk_limit
             );
         }
     }
@@ -144,7 +145,7 @@ pub fn xcpdir(s: &mut Session, arg: &[u8]) -> CmdResult {
         Err(e) => return Err(denied_or(e, Failed::NoSourcePath).into()),
     }
     s.check_lock_dir(&src)?;
-    let src_fd = match s.root.open_dir(&src) {
+    let src_fd = match s.root().open_dir(&src) {
         Ok(fd) => fd,
         Err(FsError::NotFound) => return Err(Failed::NoSourcePath.into()),
         Err(e) => return Err(denied_or(e, Failed::NotADirectory).into()),
@@ -152,8 +153,8 @@ pub fn xcpdir(s: &mut Session, arg: &[u8]) -> CmdResult {
     let st = sys::fstat(src_fd.as_fd()).or_failed(Failed::NoSourcePath)?;
     let me = (st.st_dev, st.st_ino);
     // what one copy writes (an upper bound: secure directories are not copied)
-    let size = match s.auth.quota {
-        Some(_) => crate::fsys::quota::tree_size(src_fd.as_fd(), s.ctx.cfg.walk_limit).bytes,
+    let size = match s.auth().quota {
+        Some(_) => crate::fsys::quota::tree_size(src_fd.as_fd(), s.ctx().cfg.walk_limit).bytes,
         None => 0,
     };
     copy_into_matches(s, "XCPDIR", &pat, Some(me), size, |dir, budget| {
@@ -176,8 +177,8 @@ fn copy_into_matches(
     mut copy: impl FnMut(BorrowedFd<'_>, &mut u64) -> Result<(), FsError>,
 ) -> CmdResult {
     let mut share = quota::budget(s, None);
-    let mut budget = s.ctx.cfg.walk_limit;
-    let found = walk::find_matches(s.root.fd(), walk::Want::Dirs, pat, exclude, &mut budget);
+    let mut budget = s.ctx().cfg.walk_limit;
+    let found = walk::find_matches(s.root().fd(), walk::Want::Dirs, pat, exclude, &mut budget);
     let mut t = Tally {
         truncated: found.truncated,
         ..Tally::default()
@@ -187,7 +188,7 @@ fn copy_into_matches(
             t.truncated = true;
             break;
         }
-        let dir = match walk::open_dir_nofollow(s.root.fd(), rel) {
+        let dir = match walk::open_dir_nofollow(s.root().fd(), rel) {
             Ok(d) => d,
             Err(e) => {
                 t.skip(s, cmd, rel, e);
@@ -208,7 +209,7 @@ fn copy_into_matches(
                 t.done += 1;
             }
             Err(FsError::NoSpace | FsError::QuotaFull) => {
-                warn!("{} {cmd}: disk full, stopping", s.peer);
+                warn!("{} {cmd}: disk full, stopping", s.peer());
                 break;
             }
             Err(e) => {
@@ -235,7 +236,7 @@ fn start_dir(s: &Session, arg: &[u8], missing: Failed) -> Result<std::os::fd::Ow
         Err(e) => return Err(denied_or(e, missing)),
     }
     s.check_lock_dir(&dir)?;
-    s.root.open_dir(&dir).denied_or(missing)
+    s.root().open_dir(&dir).denied_or(missing)
 }
 
 /// `<dir> <name>` (XDEL, XRMDIR): the directory runs to the first space.
@@ -257,7 +258,7 @@ pub fn xdel(s: &mut Session, arg: &[u8]) -> CmdResult {
         Failed::NotADirectory,
         |_, parent, name, _| {
             // never a directory, whatever was renamed there since the walk
-            sys::unlinkat(parent, name, false).map_err(Skipped::Os)
+            Ok(sys::unlinkat(parent, name, false)?)
         },
     )
 }
@@ -299,6 +300,12 @@ enum Skipped {
     Kept(u64),
 }
 
+impl From<std::io::Error> for Skipped {
+    fn from(e: std::io::Error) -> Self {
+        Skipped::Os(e)
+    }
+}
+
 impl std::fmt::Display for Skipped {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -322,7 +329,7 @@ fn remove_matches(
     let (d, n) = split_dir_name(arg)?;
     let pat = pattern(s, n)?;
     let start = start_dir(s, d, missing)?;
-    let mut budget = s.ctx.cfg.walk_limit;
+    let mut budget = s.ctx().cfg.walk_limit;
     let found = walk::find_matches(start.as_fd(), want, &pat, None, &mut budget);
     let mut t = Tally {
         truncated: found.truncated,

@@ -8,6 +8,7 @@
 //! act on the confined parent descriptor plus the final name, never following a
 //! final symlink.
 
+mod errno;
 pub mod quota;
 pub mod secfs;
 pub mod stage;
@@ -16,6 +17,7 @@ pub mod tempmark;
 pub mod upload;
 pub mod walk;
 
+use errno::{errno_error, errno_of, Errno};
 use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io;
@@ -231,29 +233,6 @@ impl Entry {
             Some(Ok((d, n))) => Ok((d.as_fd(), n)),
             Some(Err(errno)) => Err(errno_error(*errno)),
         }
-    }
-}
-
-fn errno_error(errno: i32) -> FsError {
-    FsError::from_io(io::Error::from_raw_os_error(errno))
-}
-
-fn errno_of(e: &FsError) -> i32 {
-    match e {
-        FsError::Escape => libc::EXDEV,
-        FsError::Invalid => libc::EINVAL,
-        FsError::NotFound => libc::ENOENT,
-        FsError::Access | FsError::Reserved => libc::EACCES,
-        FsError::BadName => libc::EINVAL,
-        FsError::Exists => libc::EEXIST,
-        FsError::NotDir => libc::ENOTDIR,
-        FsError::IsDir => libc::EISDIR,
-        FsError::NotEmpty => libc::ENOTEMPTY,
-        FsError::NotRegular => libc::ENXIO,
-        FsError::NoSpace => libc::ENOSPC,
-        FsError::QuotaFull => libc::EDQUOT,
-        FsError::Stale => libc::ESTALE,
-        FsError::Other(e) => e.raw_os_error().unwrap_or(libc::EIO),
     }
 }
 
@@ -481,7 +460,7 @@ impl Root {
                         e.object = Some(d);
                         Err(libc::EISDIR)
                     }
-                    Err(errno) => Err(errno),
+                    Err(Errno(errno)) => Err(errno),
                 });
             }
             _ => {}
@@ -492,24 +471,24 @@ impl Root {
     /// Where the symlink `e` (named by `p`) leads, pinned. An absolute link, one
     /// climbing above the root, or too many links are refused as the kernel's
     /// `RESOLVE_BENEATH` refuses them.
-    fn link_target(&self, e: &Entry, p: &RelPath, hops: usize) -> Result<Pin, i32> {
+    fn link_target(&self, e: &Entry, p: &RelPath, hops: usize) -> Result<Pin, Errno> {
         if hops >= MAX_LINKS {
-            return Err(libc::ELOOP);
+            return Err(Errno(libc::ELOOP));
         }
-        let text = sys::readlinkat(e.dir.as_fd(), &e.name).map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+        let text = sys::readlinkat(e.dir.as_fd(), &e.name)?;
         if text.first() == Some(&b'/') {
-            return Err(libc::EXDEV);
+            return Err(Errno(libc::EXDEV));
         }
         let mut joined = p.parent().to_bytes();
         joined.push(b'/');
         joined.extend_from_slice(&text);
         // the metadata mark is refused for links too: no link reaches it either
-        let q = RelPath::parse(&joined).map_err(|e| errno_of(&e))?;
+        let q = RelPath::parse(&joined)?;
         let Some(name) = q.name() else {
-            return Ok(Pin::Dir(self.dir_handle(&q).map_err(|e| errno_of(&e))?));
+            return Ok(Pin::Dir(self.dir_handle(&q)?));
         };
-        let dir = self.dir_handle(&q.parent()).map_err(|e| errno_of(&e))?;
-        let name = cname(name).map_err(|e| errno_of(&e))?;
+        let dir = self.dir_handle(&q.parent())?;
+        let name = cname(name)?;
         Ok(self.entry(dir, name, &q, hops + 1))
     }
 

@@ -190,8 +190,7 @@ pub fn enter(
         jail: jail.as_ref(),
         user,
         have_names: false,
-    })
-    .map_err(|e| HandshakeError::Privilege(e.to_string()))?;
+    })?;
     let stage = match (entered.root, &rec.jail) {
         (Some(r), Some(jail)) => {
             root = r;

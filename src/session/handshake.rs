@@ -42,6 +42,14 @@ impl From<ChannelError> for HandshakeError {
     }
 }
 
+/// The session could not take on its user (LOGIN's switch at the handshake,
+/// the FAI entrance's): the session ends, the log says why.
+impl From<super::identity::SwitchError> for HandshakeError {
+    fn from(e: super::identity::SwitchError) -> Self {
+        HandshakeError::Privilege(e.to_string())
+    }
+}
+
 /// An I/O error of the client's socket (its timeouts, its channel's set-up):
 /// the connection failed. The served root's errors are [`HandshakeError::Root`],
 /// said where the root is opened.
@@ -156,7 +164,7 @@ pub fn handshake(
                     user: Some(id),
                     have_names: false,
                 };
-                super::identity::enter(target).map_err(|e| HandshakeError::Privilege(e.to_string()))?;
+                super::identity::enter(target)?;
             }
             user = id.name.clone();
             quota_uid = id.uid.as_raw();

@@ -94,23 +94,23 @@ impl Context {
 /// A live session.
 pub struct Session {
     /// The encrypted connection.
-    pub chan: Channel,
+    chan: Channel,
     /// The served root (the jail after INJAIL).
-    pub root: Root,
+    root: Root,
     /// The active LOCK name, if any.
-    pub lock: Option<Vec<u8>>,
+    lock: Option<Vec<u8>>,
     /// Gating state.
-    pub state: State,
+    state: State,
     /// The peer, for logs.
-    pub peer: SocketAddr,
+    peer: SocketAddr,
     /// Shared daemon context.
-    pub ctx: Arc<Context>,
+    ctx: Arc<Context>,
     /// The user the session runs as, for logs.
-    pub user: String,
+    user: String,
     /// Set by END or a fatal error.
     closing: bool,
     /// Pending identity, quota, jail state.
-    pub auth: crate::auth::SessionAuth,
+    auth: crate::auth::SessionAuth,
     /// ADDNTFY registrations, in order (their index is the notification's).
     ntfy: Vec<commands::notify::Registration>,
     /// Registry slot and PROCKEY.
@@ -127,14 +127,14 @@ pub struct Session {
     /// The session's bandwidth limits (None: no `rate_limit_*` set).
     pace: Option<Arc<tfp_channel::bandwidth::Pace>>,
     /// TFPSFS: the SETFSID identity and the running command's rule.
-    pub secfs: commands::secfs::SecfsState,
+    secfs: commands::secfs::SecfsState,
     /// NETLOCK slots (released with their descriptors when the session ends).
     netlocks: commands::netlock::Locks,
     /// What TFDSECURE needs from the handshake (the pre-shared key).
     secure: commands::transport::SecureState,
     /// RUNBASH's script host (process 1 of a PID namespace of its own), started
     /// before the chroot when `runbash` is on; None otherwise.
-    pub script_host: Option<crate::sandbox::Host>,
+    script_host: Option<crate::sandbox::Host>,
     /// TFDSTAGEPUT's hash of the stage bytes it wrote, for TFDSTAGEDONE.
     stage_sum: Option<commands::stage::InFlight>,
 }
@@ -187,6 +187,109 @@ impl Session {
     /// The session's bandwidth limits (None: no `rate_limit_*` set).
     pub fn pace(&self) -> Option<&Arc<tfp_channel::bandwidth::Pace>> {
         self.pace.as_ref()
+    }
+}
+
+/// The session's own state: read by any handler, changed only where the
+/// protocol changes it (LOGIN the user, INJAIL the root, LOCK the lock name).
+impl Session {
+    /// The peer, for logs.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// The user the session runs as, for logs.
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// LOGIN: the user the session now runs as.
+    pub fn set_user(&mut self, user: String) {
+        self.user = user;
+    }
+
+    /// The encrypted connection.
+    pub fn chan(&self) -> &Channel {
+        &self.chan
+    }
+
+    /// The encrypted connection, to send or receive on.
+    pub fn chan_mut(&mut self) -> &mut Channel {
+        &mut self.chan
+    }
+
+    /// RUNBASH: the script host, if the session has one, with the client's
+    /// socket (a run watches it: the client leaving ends the run). Both at
+    /// once, as the host runs while the socket is watched.
+    pub fn script_host_and_client(&mut self) -> Option<(&mut crate::sandbox::Host, std::os::fd::BorrowedFd<'_>)> {
+        let client = std::os::fd::AsFd::as_fd(self.chan.stream());
+        self.script_host.as_mut().map(|h| (h, client))
+    }
+
+    /// Whether the session has a script host for RUNBASH.
+    pub fn has_script_host(&self) -> bool {
+        self.script_host.is_some()
+    }
+
+    /// INJAIL: the script host started for the jail (None: none, or its start
+    /// failed); RUNBASH: None once the host failed or was killed with a run.
+    pub fn set_script_host(&mut self, host: Option<crate::sandbox::Host>) {
+        self.script_host = host;
+    }
+
+    /// The shared daemon context.
+    pub fn ctx(&self) -> &Arc<Context> {
+        &self.ctx
+    }
+
+    /// The served root (the jail after INJAIL).
+    pub fn root(&self) -> &Root {
+        &self.root
+    }
+
+    /// INJAIL, LOCKSYS: the root the session is confined to from now on.
+    pub fn set_root(&mut self, root: Root) {
+        self.root = root;
+    }
+
+    /// The active LOCK name, if any.
+    pub fn lock(&self) -> Option<&[u8]> {
+        self.lock.as_deref()
+    }
+
+    /// LOCK: the name that locks a directory from now on (None: no lock).
+    pub fn set_lock(&mut self, name: Option<Vec<u8>>) {
+        self.lock = name;
+    }
+
+    /// The gating state.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// LOGIN, INJAIL, LOCKSYS, FLYCONTEXT: the gating state, to move on.
+    pub fn state_mut(&mut self) -> &mut State {
+        &mut self.state
+    }
+
+    /// The pending identity, quota and jail state.
+    pub fn auth(&self) -> &crate::auth::SessionAuth {
+        &self.auth
+    }
+
+    /// LOGIN, INJAIL, FAITOK: the identity, quota and jail state, to change.
+    pub fn auth_mut(&mut self) -> &mut crate::auth::SessionAuth {
+        &mut self.auth
+    }
+
+    /// TFPSFS: the SETFSID identity and the running command's rule.
+    pub fn secfs(&self) -> &commands::secfs::SecfsState {
+        &self.secfs
+    }
+
+    /// SETFSID: the identity, to change.
+    pub fn secfs_mut(&mut self) -> &mut commands::secfs::SecfsState {
+        &mut self.secfs
     }
 }
 
