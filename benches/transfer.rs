@@ -361,75 +361,10 @@ fn aead_rate(mib: u64) -> f64 {
     done as f64 / t.elapsed().as_secs_f64() / 1e6
 }
 
-/// The secure transport's ceiling on this machine: the same AEAD records
-/// (64 KiB, sealed by one thread, written to a loopback TCP socket, read and
-/// opened by another) with no server, no protocol and no files, MB/s of data.
-/// A loopback stream pays both ends' AEAD and the kernel's copies into and out
-/// of the socket on the same cores, so no implementation's secure transfer over
-/// loopback can beat this; it shows what the one-core AEAD ratio can reach here.
+/// The secure transport's ceiling on this machine (`tfp_client::ceiling`):
+/// no secure transfer over loopback can beat it.
 fn aead_loopback_rate(mib: u64) -> f64 {
-    use std::net::{TcpListener, TcpStream};
-    use tfp_wire::noise::{CipherState, Suite};
-    use tfp_wire::record::{Kind, Opener, Sealer, HEADER, MAX_DATA, REKEY_AFTER};
-    let key = [9u8; 32];
-    let total = (mib * MIB).div_ceil(MAX_DATA as u64) * MAX_DATA as u64;
-    let Ok(listener) = TcpListener::bind("127.0.0.1:0") else {
-        return 0.0;
-    };
-    let Ok(addr) = listener.local_addr() else { return 0.0 };
-    let t = Instant::now();
-    let sent = thread::scope(|scope| {
-        let sender = scope.spawn(move || -> io::Result<()> {
-            let mut sock = TcpStream::connect(addr)?;
-            sock.set_nodelay(true)?;
-            let mut s = Sealer::new(CipherState::with_key(Suite::preferred(), key), REKEY_AFTER);
-            let data = vec![0x5au8; MAX_DATA];
-            let mut out = vec![0u8; tfp_wire::record::seal_room(MAX_DATA)];
-            let mut done = 0u64;
-            while done < total {
-                let n = s.seal_into(Kind::Data, &data, &mut out).map_err(io::Error::other)?;
-                sock.write_all(&out[..n])?;
-                done += MAX_DATA as u64;
-            }
-            Ok(())
-        });
-        let received = (|| -> io::Result<u64> {
-            let (mut sock, _) = listener.accept()?;
-            let mut o = Opener::new(CipherState::with_key(Suite::preferred(), key));
-            let mut raw = vec![0u8; 4 * (HEADER + tfp_wire::record::MAX_BODY)];
-            let mut sink = vec![0u8; MAX_DATA];
-            let (mut start, mut end, mut got) = (0usize, 0usize, 0u64);
-            loop {
-                // open every whole record buffered, then read more
-                while end - start >= HEADER {
-                    let mut hdr = [0u8; HEADER];
-                    hdr.copy_from_slice(&raw[start..start + HEADER]);
-                    let body = Opener::body_len(hdr).map_err(io::Error::other)?;
-                    if end - start < HEADER + body {
-                        break;
-                    }
-                    let at = start + HEADER;
-                    let (_, n) = o
-                        .open_to(hdr, &raw[at..at + body], &mut sink)
-                        .map_err(io::Error::other)?;
-                    got += n as u64;
-                    start = at + body;
-                }
-                raw.copy_within(start..end, 0);
-                end -= start;
-                start = 0;
-                match sock.read(&mut raw[end..])? {
-                    0 => return Ok(got),
-                    n => end += n,
-                }
-            }
-        })();
-        match (sender.join(), received) {
-            (Ok(Ok(())), Ok(got)) if got == total => got,
-            _ => 0,
-        }
-    });
-    sent as f64 / t.elapsed().as_secs_f64() / 1e6
+    tfp_client::ceiling::sealed_loopback_mbps(mib)
 }
 
 fn cipher_rate_threads(mib: u64, threads: usize) -> f64 {

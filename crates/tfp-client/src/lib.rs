@@ -55,6 +55,7 @@
 
 pub mod builder;
 pub mod cancel_points;
+pub mod ceiling;
 pub mod confine;
 pub mod delta;
 pub mod engine;
