@@ -43,6 +43,21 @@ pub enum Refusal {
     Store(String),
 }
 
+/// A step of the store that failed on I/O: the store's fault, as the error says.
+impl From<io::Error> for Refusal {
+    fn from(e: io::Error) -> Refusal {
+        Refusal::Store(e.to_string())
+    }
+}
+
+/// The binding check's refusal: the reason is for the log (see
+/// [`Store::redeem`]).
+impl From<String> for Refusal {
+    fn from(why: String) -> Refusal {
+        Refusal::Invalid(why)
+    }
+}
+
 /// A successful entrance: the record as it was (its key opens this session)
 /// and the key that replaced it (sent to the client for the next one).
 pub struct Entry<T> {
@@ -66,7 +81,7 @@ pub struct Store {
 /// server with another key is another server, whatever it shares; the label
 /// keeps the value from being any other use's hash of the key.
 pub fn server_id(key: &openssl::rsa::RsaRef<openssl::pkey::Private>) -> io::Result<[u8; wire::SERVER_ID_LEN]> {
-    let der = key.public_key_to_der_pkcs1().map_err(io::Error::other)?;
+    let der = key.public_key_to_der_pkcs1()?;
     let mut h = openssl::sha::Sha256::new();
     h.update(b"tfd FAI server id\0");
     h.update(&der);
@@ -83,10 +98,10 @@ pub fn now() -> u64 {
 /// A fresh random FAI key of a random length in the document's range.
 pub fn new_key() -> io::Result<Vec<u8>> {
     let mut len = [0u8; 1];
-    openssl::rand::rand_bytes(&mut len).map_err(io::Error::other)?;
+    openssl::rand::rand_bytes(&mut len)?;
     let span = (wire::KEY_MAX - wire::KEY_MIN + 1) as u8;
     let mut key = vec![0u8; wire::KEY_MIN + (len[0] % span) as usize];
-    openssl::rand::rand_bytes(&mut key).map_err(io::Error::other)?;
+    openssl::rand::rand_bytes(&mut key)?;
     Ok(key)
 }
 
@@ -139,7 +154,7 @@ impl Store {
     pub fn check_writable(&self) -> io::Result<()> {
         self.check_dir(true)?;
         let mut nonce = [0u8; 8];
-        openssl::rand::rand_bytes(&mut nonce).map_err(io::Error::other)?;
+        openssl::rand::rand_bytes(&mut nonce)?;
         let probe = self.dir.join(format!(".tmp-probe-{}", tfp_wire::hex::encode(&nonce)));
         OpenOptions::new()
             .write(true)
@@ -176,7 +191,7 @@ impl Store {
         }
         self.check_dir(true)?;
         let mut b = [0u8; 16];
-        openssl::rand::rand_bytes(&mut b).map_err(io::Error::other)?;
+        openssl::rand::rand_bytes(&mut b)?;
         let token = uuid::v4_text(b);
         let path = self.path(&token);
         if fs::symlink_metadata(&path).is_ok() {
@@ -190,12 +205,15 @@ impl Store {
     /// decide whether it may still be honoured (the user and jail it names),
     /// then replaces its key with a fresh one. All of it under the token file's
     /// lock, so two entrances with one key cannot both succeed.
-    pub fn redeem<T>(
+    pub fn redeem<T, E>(
         &self,
         token: &[u8; uuid::TEXT_LEN],
         now: u64,
-        bind: impl FnOnce(&Record) -> Result<T, String>,
-    ) -> Result<Entry<T>, Refusal> {
+        bind: impl FnOnce(&Record) -> Result<T, E>,
+    ) -> Result<Entry<T>, Refusal>
+    where
+        Refusal: From<E>,
+    {
         self.check_dir(false).map_err(|e| match e.kind() {
             io::ErrorKind::NotFound => Refusal::Unknown,
             _ => Refusal::Store(e.to_string()),
@@ -213,7 +231,7 @@ impl Store {
         };
         let mut locked = Flock::lock(file, FlockArg::LockExclusive)
             .map_err(|(_, e)| Refusal::Store(format!("cannot lock the token file: {e}")))?;
-        let meta = locked.metadata().map_err(|e| Refusal::Store(e.to_string()))?;
+        let meta = locked.metadata()?;
         if meta.nlink() == 0 {
             // another entrance used this key while we waited for the lock
             return Err(Refusal::Unknown);
@@ -224,8 +242,7 @@ impl Store {
         let mut bytes = Vec::new();
         (&mut *locked)
             .take(wire::MAX_RECORD as u64 + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| Refusal::Store(e.to_string()))?;
+            .read_to_end(&mut bytes)?;
         let parsed = Record::parse(&bytes);
         bytes.fill(0);
         let Some(record) = parsed else {
@@ -240,8 +257,8 @@ impl Store {
             let _ = fs::remove_file(&path);
             return Err(Refusal::Expired);
         }
-        let bound = bind(&record).map_err(Refusal::Invalid)?;
-        let next_key = new_key().map_err(|e| Refusal::Store(e.to_string()))?;
+        let bound = bind(&record)?;
+        let next_key = new_key()?;
         let next = Record {
             key: next_key.clone(),
             ..record.clone()
@@ -364,21 +381,27 @@ mod tests {
         assert_eq!(fs::metadata(s.dir()).unwrap().mode() & 0o7777, 0o700);
         let f = s.dir().join(std::str::from_utf8(&t).unwrap());
         assert_eq!(fs::metadata(&f).unwrap().mode() & 0o7777, 0o600);
-        let e = s.redeem(&t, now(), |_| Ok(())).unwrap();
+        let e = s.redeem(&t, now(), |_| Ok::<_, String>(())).unwrap();
         assert_eq!(e.record, r);
         assert_ne!(e.next_key, r.key);
-        let e2 = s.redeem(&t, now(), |rec| Ok(rec.key.clone())).unwrap();
+        let e2 = s.redeem(&t, now(), |rec| Ok::<_, String>(rec.key.clone())).unwrap();
         assert_eq!(e2.record.key, e.next_key);
         assert_eq!(fs::metadata(&f).unwrap().mode() & 0o7777, 0o600);
         // the binding check can refuse
         assert!(matches!(
-            s.redeem(&t, now(), |_| Err::<(), _>("no".into())),
+            s.redeem(&t, now(), |_| Err::<(), String>("no".into())),
             Err(Refusal::Invalid(_))
         ));
         // expiry deletes the file
-        assert_eq!(s.redeem(&t, e2.record.expiry, |_| Ok(())).err(), Some(Refusal::Expired));
+        assert_eq!(
+            s.redeem(&t, e2.record.expiry, |_| Ok::<_, String>(())).err(),
+            Some(Refusal::Expired)
+        );
         assert!(!f.exists());
-        assert_eq!(s.redeem(&t, now(), |_| Ok(())).err(), Some(Refusal::Unknown));
+        assert_eq!(
+            s.redeem(&t, now(), |_| Ok::<_, String>(())).err(),
+            Some(Refusal::Unknown)
+        );
         fs::remove_dir_all(&d).unwrap();
     }
 
@@ -391,15 +414,18 @@ mod tests {
         let t = mine.issue(&rec(now() + 60)).unwrap();
         let f = d.join(std::str::from_utf8(&t).unwrap());
         let before = fs::read(&f).unwrap();
-        assert_eq!(theirs.redeem(&t, now(), |_| Ok(())).err(), Some(Refusal::OtherServer));
+        assert_eq!(
+            theirs.redeem(&t, now(), |_| Ok::<_, String>(())).err(),
+            Some(Refusal::OtherServer)
+        );
         // not even an expiry seen from there deletes it
         assert_eq!(
-            theirs.redeem(&t, now() + 3600, |_| Ok(())).err(),
+            theirs.redeem(&t, now() + 3600, |_| Ok::<_, String>(())).err(),
             Some(Refusal::OtherServer)
         );
         assert_eq!(theirs.purge(now()).unwrap(), 0);
         assert_eq!(fs::read(&f).unwrap(), before);
-        assert!(mine.redeem(&t, now(), |_| Ok(())).is_ok());
+        assert!(mine.redeem(&t, now(), |_| Ok::<_, String>(())).is_ok());
         fs::remove_dir_all(&d).unwrap();
     }
 
@@ -426,11 +452,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.purge(now()).unwrap(), 2);
-        assert!(s.redeem(&live, now(), |_| Ok(())).is_ok());
-        assert_eq!(s.redeem(&dead, now(), |_| Ok(())).err(), Some(Refusal::Unknown));
+        assert!(s.redeem(&live, now(), |_| Ok::<_, String>(())).is_ok());
+        assert_eq!(
+            s.redeem(&dead, now(), |_| Ok::<_, String>(())).err(),
+            Some(Refusal::Unknown)
+        );
         fs::set_permissions(&d, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
         assert!(s.issue(&rec(now() + 600)).is_err());
-        assert!(matches!(s.redeem(&live, now(), |_| Ok(())), Err(Refusal::Store(_))));
+        assert!(matches!(
+            s.redeem(&live, now(), |_| Ok::<_, String>(())),
+            Err(Refusal::Store(_))
+        ));
         fs::remove_dir_all(&d).unwrap();
     }
 }

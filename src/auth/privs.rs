@@ -24,6 +24,12 @@ pub enum PrivError {
     NotAllChanged,
     /// uid 0 could be taken back after the switch.
     RootRegained,
+    /// [`as_user`] could not take on the user's ids: the user and the error.
+    TakeOn(String, Errno),
+    /// [`as_user`] could not put the original ids back.
+    NotBack,
+    /// [`as_user`]'s step did not run (the ids were not taken on).
+    NotRun,
 }
 
 impl fmt::Display for PrivError {
@@ -36,11 +42,21 @@ impl fmt::Display for PrivError {
             PrivError::ReadBack(e) => write!(f, "{e}"),
             PrivError::NotAllChanged => f.write_str("ids did not all change"),
             PrivError::RootRegained => f.write_str("root could be regained"),
+            PrivError::TakeOn(name, e) => write!(f, "taking on {name}'s ids: {e}"),
+            PrivError::NotBack => f.write_str("the original ids did not come back"),
+            PrivError::NotRun => f.write_str("not run"),
         }
     }
 }
 
 impl std::error::Error for PrivError {}
+
+/// A user name with a NUL, which no C call can take.
+impl From<std::ffi::NulError> for PrivError {
+    fn from(_: std::ffi::NulError) -> PrivError {
+        PrivError::NulInName
+    }
+}
 
 /// For the callers that still say what failed as a message.
 impl From<PrivError> for String {
@@ -88,7 +104,7 @@ pub struct Identity {
 /// Resolves a user name into an [`Identity`].
 pub fn resolve(name: &str) -> Result<Identity, PrivError> {
     let u = lookup(name)?;
-    let cname = CString::new(u.name.as_bytes()).map_err(|_| PrivError::NulInName)?;
+    let cname = CString::new(u.name.as_bytes())?;
     let groups = unistd::getgrouplist(&cname, u.gid).named("getgrouplist")?;
     Ok(Identity {
         name: u.name,
@@ -119,7 +135,7 @@ pub fn switch(id: &Identity) -> Result<(), PrivError> {
 /// with the user's rights but before a chroot that needs root: INJAIL opening the
 /// jail and reading its key file. An error means the process could not be put
 /// back as it was; the caller must end the session.
-pub fn as_user<T>(id: &Identity, f: impl FnOnce() -> T) -> Result<T, String> {
+pub fn as_user<T>(id: &Identity, f: impl FnOnce() -> T) -> Result<T, PrivError> {
     let groups = unistd::getgroups().named("getgroups")?;
     let u = unistd::getresuid().named("getresuid")?;
     let g = unistd::getresgid().named("getresgid")?;
@@ -137,16 +153,20 @@ pub fn as_user<T>(id: &Identity, f: impl FnOnce() -> T) -> Result<T, String> {
     tfd_sys::die_with_parent();
     restored?;
     if unistd::geteuid() != u.effective || unistd::getegid() != g.effective {
-        return Err("the original ids did not come back".into());
+        return Err(PrivError::NotBack);
     }
-    dropped.map_err(|e| format!("taking on {}'s ids: {e}", id.name))?;
-    out.ok_or_else(|| "not run".to_string())
+    match (dropped, out) {
+        (Err(e), _) => Err(PrivError::TakeOn(id.name.clone(), e)),
+        (Ok(_), Some(out)) => Ok(out),
+        (Ok(_), None) => Err(PrivError::NotRun),
+    }
 }
 
 /// Checks real, effective and saved ids, and that uid 0 is out of reach.
 fn verify(uid: Uid, gid: Gid) -> Result<(), PrivError> {
-    let r = unistd::getresuid().map_err(PrivError::ReadBack)?;
-    let g = unistd::getresgid().map_err(PrivError::ReadBack)?;
+    let (r, g) = unistd::getresuid()
+        .and_then(|r| Ok((r, unistd::getresgid()?)))
+        .map_err(PrivError::ReadBack)?;
     if [r.real, r.effective, r.saved] != [uid; 3] || [g.real, g.effective, g.saved] != [gid; 3] {
         return Err(PrivError::NotAllChanged);
     }

@@ -111,7 +111,7 @@ pub fn enter(to: Target<'_>) -> Result<Entered, SwitchError> {
 /// not be put back: the session must end.
 pub fn with_rights_of<T>(user: Option<&Identity>, f: impl FnOnce() -> T) -> Result<T, String> {
     match user {
-        Some(id) if tfd_sys::geteuid() == 0 => privs::as_user(id, f),
+        Some(id) if tfd_sys::geteuid() == 0 => Ok(privs::as_user(id, f)?),
         _ => Ok(f()),
     }
 }

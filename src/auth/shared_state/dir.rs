@@ -14,6 +14,7 @@
 //! must itself be root's or tfd's.
 
 use std::ffi::{CStr, CString};
+use std::fmt;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
@@ -66,28 +67,60 @@ fn fstat(fd: BorrowedFd<'_>) -> io::Result<libc::stat> {
     sys::fstatat(fd, c"", false)
 }
 
+/// Opens the directory `name` below `at` (`/` itself when `at` is None),
+/// never following a symlink, and stats what was opened.
+fn enter(at: Option<BorrowedFd<'_>>, name: &std::ffi::OsStr) -> io::Result<(OwnedFd, libc::stat)> {
+    let fd = match at {
+        Some(d) => {
+            let Ok(c) = CString::new(name.as_bytes()) else {
+                return Err(io::Error::new(io::ErrorKind::InvalidInput, "a NUL in the name"));
+            };
+            sys::openat_nofollow(d, &c, libc::O_DIRECTORY | libc::O_RDONLY, 0)?
+        }
+        None => OwnedFd::from(File::open(name)?),
+    };
+    let st = fstat(fd.as_fd())?;
+    Ok((fd, st))
+}
+
+/// Why `shared_state_dir` (or one of its files) cannot be used, naming the
+/// directory or file at fault as it displays.
+#[derive(Debug)]
+pub enum DirError {
+    /// Creating, resolving, opening or checking this path failed.
+    Io(PathBuf, io::Error),
+    /// `/` itself may not be trusted, and why.
+    UntrustedRoot(String),
+    /// A directory on the way may not be trusted, and why.
+    Untrusted(PathBuf, String),
+    /// One of the state's files could not be checked or repaired.
+    File(PathBuf, super::StateError),
+}
+
+impl fmt::Display for DirError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DirError::Io(path, e) => write!(f, "{}: {e}", path.display()),
+            DirError::UntrustedRoot(why) => write!(f, "shared_state_dir: / {why}"),
+            DirError::Untrusted(path, why) => write!(f, "{} {why}", path.display()),
+            DirError::File(path, e) => write!(f, "{}: {e}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for DirError {}
+
 impl StateDir {
     /// Creates `dir` (0700) if missing, then checks and opens it: every
     /// ancestor root's (or tfd's) and writable by nobody else, the directory
     /// tfd's and closed to others. The error names the directory at fault.
-    pub fn open(dir: &Path) -> Result<StateDir, String> {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|e| format!("{}: {e}", dir.display()))?;
+    pub fn open(dir: &Path) -> Result<StateDir, DirError> {
+        let made = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir);
         // a symlink on the way is resolved once; what it leads to is checked
-        let real = std::fs::canonicalize(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let real = made
+            .and_then(|()| std::fs::canonicalize(dir))
+            .map_err(|e| DirError::Io(dir.to_path_buf(), e))?;
         let me = sys::geteuid();
-        let open_dir = |at: Option<BorrowedFd<'_>>, name: &CStr| -> io::Result<OwnedFd> {
-            match at {
-                Some(d) => sys::openat_nofollow(d, name, libc::O_DIRECTORY | libc::O_RDONLY, 0),
-                None => {
-                    let f = File::open("/")?;
-                    Ok(OwnedFd::from(f))
-                }
-            }
-        };
         let comps: Vec<&std::ffi::OsStr> = real
             .components()
             .filter_map(|c| match c {
@@ -95,20 +128,17 @@ impl StateDir {
                 _ => None,
             })
             .collect();
-        let mut cur = open_dir(None, c"/").map_err(|e| format!("/: {e}"))?;
         let mut here = PathBuf::from("/");
-        let st = fstat(cur.as_fd()).map_err(|e| format!("/: {e}"))?;
+        let (mut cur, st) = enter(None, here.as_os_str()).map_err(|e| DirError::Io(here.clone(), e))?;
         if let Some(why) = untrusted(&st, me, comps.is_empty()) {
-            return Err(format!("shared_state_dir: / {why}"));
+            return Err(DirError::UntrustedRoot(why));
         }
         for (i, name) in comps.iter().enumerate() {
             here.push(name);
-            let c = CString::new(name.as_bytes()).map_err(|_| format!("{}: a NUL in the name", here.display()))?;
-            let next = open_dir(Some(cur.as_fd()), &c).map_err(|e| format!("{}: {e}", here.display()))?;
-            let st = fstat(next.as_fd()).map_err(|e| format!("{}: {e}", here.display()))?;
+            let (next, st) = enter(Some(cur.as_fd()), name).map_err(|e| DirError::Io(here.clone(), e))?;
             let last = i + 1 == comps.len();
             if let Some(why) = untrusted(&st, me, last) {
-                return Err(format!("{} {why}", here.display()));
+                return Err(DirError::Untrusted(here, why));
             }
             cur = next;
         }

@@ -43,7 +43,7 @@ use tfd_sys::{self as sys, OfdLock};
 mod bans;
 mod dir;
 pub use bans::{Ban, BanList, SharedBans};
-pub use dir::StateDir;
+pub use dir::{DirError, StateDir};
 
 /// The throttle tables' file in `shared_state_dir`.
 pub const THROTTLE_FILE: &str = "login-throttle";
@@ -146,12 +146,12 @@ pub fn unix_now() -> u64 {
 /// sshd's StrictModes does, then held open), and checks (creating or
 /// repairing) both files, so a directory tfd cannot use shows at start or
 /// reload, not at the first LOGIN.
-pub fn prepare(dir: &Path) -> Result<Arc<StateDir>, String> {
+pub fn prepare(dir: &Path) -> Result<Arc<StateDir>, DirError> {
     let d = StateDir::open(dir)?;
     for (name, kind) in [(THROTTLE_FILE, Kind::Throttle), (BANS_FILE, Kind::Bans)] {
         Locked::open(&d, kind, OfdLock::Exclusive, Duration::from_secs(5), true)
             .and_then(Locked::finish)
-            .map_err(|e| format!("{}: {e}", d.path().join(name).display()))?;
+            .map_err(|e| DirError::File(d.path().join(name), e))?;
     }
     Ok(Arc::new(d))
 }
@@ -235,20 +235,53 @@ fn encode_header(kind: Kind, key: &[u8; 16]) -> [u8; HEADER] {
     h
 }
 
+/// Why a file's header or length is not sound: the damage, as logged.
+#[derive(Debug)]
+enum Unsound {
+    /// The header could not be read.
+    Io(io::Error),
+    /// The file holds this many bytes, fewer than a header.
+    Short(usize),
+    /// The checksum or the magic is wrong.
+    Damaged,
+    /// Another version, kind or layout.
+    Layout,
+    /// The file's length and the length its kind has.
+    Length(u64, u64),
+}
+
+impl fmt::Display for Unsound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unsound::Io(e) => write!(f, "{e}"),
+            Unsound::Short(n) => write!(f, "{n} bytes, shorter than its header"),
+            Unsound::Damaged => f.write_str("damaged header"),
+            Unsound::Layout => f.write_str("written for another version or layout"),
+            Unsound::Length(len, want) => write!(f, "{len} bytes long, not {want}"),
+        }
+    }
+}
+
+impl From<io::Error> for Unsound {
+    fn from(e: io::Error) -> Unsound {
+        Unsound::Io(e)
+    }
+}
+
 /// The hash key of a sound header for `kind`, or why it is not one.
-fn decode_header(h: &[u8], kind: Kind) -> Result<[u8; 16], String> {
+fn decode_header(h: &[u8], kind: Kind) -> Result<[u8; 16], Unsound> {
     if h.len() < HEADER {
-        return Err(format!("{} bytes, shorter than its header", h.len()));
+        return Err(Unsound::Short(h.len()));
     }
     if Sha256::digest(&h[..HEADER - 8])[..8] != h[HEADER - 8..HEADER] || &h[..8] != MAGIC {
-        return Err("damaged header".into());
+        return Err(Unsound::Damaged);
     }
     if h[8..12] != VERSION.to_le_bytes()
         || h[12..16] != (kind as u32).to_le_bytes()
         || h[16..20] != (kind.slots() as u32).to_le_bytes()
         || h[20..24] != (kind.record() as u32).to_le_bytes()
     {
-        return Err("written for another version or layout".into());
+        return Err(Unsound::Layout);
     }
     let mut key = [0u8; 16];
     key.copy_from_slice(&h[24..40]);
@@ -335,13 +368,13 @@ impl Locked {
     }
 
     /// The header's key, when header and length are sound.
-    fn sound(&self) -> Result<[u8; 16], String> {
+    fn sound(&self) -> Result<[u8; 16], Unsound> {
         let mut h = [0u8; HEADER];
-        let n = read_full(&self.file, &mut h, 0).map_err(|e| e.to_string())?;
+        let n = read_full(&self.file, &mut h, 0)?;
         let key = decode_header(&h[..n], self.kind)?;
-        let len = self.file.metadata().map_err(|e| e.to_string())?.len();
+        let len = self.file.metadata()?.len();
         if len != self.kind.len() {
-            return Err(format!("{len} bytes long, not {}", self.kind.len()));
+            return Err(Unsound::Length(len, self.kind.len()));
         }
         Ok(key)
     }
