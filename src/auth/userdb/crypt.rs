@@ -69,24 +69,75 @@ impl fmt::Display for CryptHash {
     }
 }
 
+/// Why a password hash field does not parse: displays as the message the
+/// user file's errors and tfpasswd show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HashError {
+    /// Not `$...`.
+    NoScheme,
+    /// A scheme tfd does not verify (its id).
+    Unsupported(String),
+    /// Nothing after the `$`.
+    Empty,
+    /// No salt part.
+    NoSalt,
+    /// `rounds=` out of range or not canonical decimal.
+    Rounds,
+    /// The salt's length or alphabet.
+    Salt,
+    /// No digest part.
+    NoDigest,
+    /// More `$` parts after the digest.
+    Trailing,
+    /// The digest's length or alphabet for this scheme.
+    Digest(Scheme),
+}
+
+impl fmt::Display for HashError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HashError::NoScheme => f.write_str("a password hash must start with $5$ or $6$"),
+            HashError::Unsupported(other) => write!(
+                f,
+                "unsupported hash scheme ${other}$ (tfd verifies $6$ SHA-512-crypt and $5$ SHA-256-crypt)"
+            ),
+            HashError::Empty => f.write_str("empty password hash"),
+            HashError::NoSalt => f.write_str("password hash without salt"),
+            HashError::Rounds => write!(f, "rounds must be {MIN_ROUNDS}..{MAX_ROUNDS}"),
+            HashError::Salt => write!(f, "the salt must be 1..{MAX_SALT} characters of [./0-9A-Za-z]"),
+            HashError::NoDigest => f.write_str("password hash without digest"),
+            HashError::Trailing => f.write_str("trailing text after the password hash"),
+            HashError::Digest(scheme) => write!(
+                f,
+                "the ${}$ digest must be {} characters of [./0-9A-Za-z]",
+                scheme.id(),
+                scheme.digest_len()
+            ),
+        }
+    }
+}
+
+/// No randomness for a salt.
+impl From<getrandom::Error> for UserDbError {
+    fn from(_: getrandom::Error) -> UserDbError {
+        UserDbError::Random
+    }
+}
+
 impl CryptHash {
     /// Parses `$6$[rounds=N$]salt$digest` or the `$5$` form.
-    pub fn parse(s: &str) -> Result<CryptHash, String> {
+    pub fn parse(s: &str) -> Result<CryptHash, HashError> {
         let mut parts = s.split('$');
         if parts.next() != Some("") {
-            return Err("a password hash must start with $5$ or $6$".into());
+            return Err(HashError::NoScheme);
         }
         let scheme = match parts.next() {
             Some("6") => Scheme::Sha512,
             Some("5") => Scheme::Sha256,
-            Some(other) => {
-                return Err(format!(
-                    "unsupported hash scheme ${other}$ (tfd verifies $6$ SHA-512-crypt and $5$ SHA-256-crypt)"
-                ))
-            }
-            None => return Err("empty password hash".into()),
+            Some(other) => return Err(HashError::Unsupported(other.into())),
+            None => return Err(HashError::Empty),
         };
-        let mut next = parts.next().ok_or("password hash without salt")?;
+        let mut next = parts.next().ok_or(HashError::NoSalt)?;
         let (rounds, explicit_rounds) = match next.strip_prefix("rounds=") {
             Some(n) => {
                 // canonical decimal only: `rounds=09999` would be rewritten as
@@ -96,26 +147,22 @@ impl CryptHash {
                     .then(|| n.parse::<u32>().ok())
                     .flatten()
                     .filter(|r| (MIN_ROUNDS..=MAX_ROUNDS).contains(r))
-                    .ok_or_else(|| format!("rounds must be {MIN_ROUNDS}..{MAX_ROUNDS}"))?;
-                next = parts.next().ok_or("password hash without salt")?;
+                    .ok_or(HashError::Rounds)?;
+                next = parts.next().ok_or(HashError::NoSalt)?;
                 (rounds, true)
             }
             None => (DEFAULT_ROUNDS, false),
         };
         let salt = next;
         if salt.is_empty() || salt.len() > MAX_SALT || !salt.bytes().all(|b| CRYPT_ALPHABET.contains(&b)) {
-            return Err(format!("the salt must be 1..{MAX_SALT} characters of [./0-9A-Za-z]"));
+            return Err(HashError::Salt);
         }
-        let digest = parts.next().ok_or("password hash without digest")?;
+        let digest = parts.next().ok_or(HashError::NoDigest)?;
         if parts.next().is_some() {
-            return Err("trailing text after the password hash".into());
+            return Err(HashError::Trailing);
         }
         if digest.len() != scheme.digest_len() || !digest.bytes().all(|b| CRYPT_ALPHABET.contains(&b)) {
-            return Err(format!(
-                "the ${}$ digest must be {} characters of [./0-9A-Za-z]",
-                scheme.id(),
-                scheme.digest_len()
-            ));
+            return Err(HashError::Digest(scheme));
         }
         Ok(CryptHash {
             scheme,
@@ -135,7 +182,7 @@ impl CryptHash {
         }
         let mut salt = String::with_capacity(MAX_SALT);
         let mut r = [0u8; MAX_SALT];
-        getrandom::getrandom(&mut r).map_err(|_| UserDbError::Random)?;
+        getrandom::getrandom(&mut r)?;
         for b in r {
             // 256 is a multiple of 64, so `& 63` is uniform
             salt.push(CRYPT_ALPHABET[(b & 63) as usize] as char);

@@ -2,6 +2,85 @@
 
 use super::*;
 
+/// Why a field of the user file (or a value tfpasswd was given for one) is
+/// refused: displays as the message the file's errors and tfpasswd show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldError {
+    /// A quota that is not a size.
+    Quota(String),
+    /// A LOGIN name outside the allowed form.
+    Name(String),
+    /// A system user name getpwnam could not take.
+    SystemUser(String),
+    /// A jail (as given) and what is wrong with it.
+    Jail(String, &'static str),
+    /// A password hash that does not parse.
+    Hash(HashError),
+    /// A line with neither `:` nor a blank.
+    NoSeparator,
+    /// A legacy line's name is not UTF-8.
+    NameNotUtf8,
+    /// A legacy line (its name) without a password.
+    NoPassword(String),
+    /// A line that is not UTF-8.
+    LineNotUtf8,
+    /// A line with this many fields.
+    Fields(usize),
+    /// A field of this user's line.
+    OfUser(String, Box<FieldError>),
+}
+
+impl FieldError {
+    /// `e`, found in the line of `name`.
+    fn of_user(name: &str, e: FieldError) -> FieldError {
+        FieldError::OfUser(name.into(), Box::new(e))
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FieldError::Quota(s) => write!(
+                f,
+                "quota {s:?} is not a size (bytes, or a number with a K, M, G or T suffix)"
+            ),
+            FieldError::Name(name) => write!(
+                f,
+                "user name {name:?} must be 1..{MAX_NAME} letters, digits, '.', '_', '-' or '@', not starting with '-'"
+            ),
+            FieldError::SystemUser(name) => write!(f, "{name:?} is not a system user name"),
+            FieldError::Jail(jail, why) => write!(f, "jail {jail:?} {why}"),
+            FieldError::Hash(e) => write!(f, "{e}"),
+            FieldError::NoSeparator => {
+                f.write_str("a line must be name:hash:system_user:quota (or the legacy `name password`)")
+            }
+            FieldError::NameNotUtf8 => f.write_str("the user name is not UTF-8"),
+            FieldError::NoPassword(name) => write!(f, "legacy line for {name:?} has no password"),
+            FieldError::LineNotUtf8 => f.write_str("the line is not UTF-8"),
+            FieldError::Fields(n) => write!(
+                f,
+                "{n} fields; a line must be name:hash:system_user:quota[:jail] (the last ones may be empty)"
+            ),
+            FieldError::OfUser(name, e) => write!(f, "user {name:?}: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for FieldError {}
+
+impl From<HashError> for FieldError {
+    fn from(e: HashError) -> FieldError {
+        FieldError::Hash(e)
+    }
+}
+
+/// A field refused in a value given to an operation ([`UserDb::add`]).
+impl From<FieldError> for UserDbError {
+    fn from(e: FieldError) -> UserDbError {
+        UserDbError::Invalid(e.to_string())
+    }
+}
+
 /// A user's quota field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QuotaSpec {
@@ -15,16 +94,14 @@ pub enum QuotaSpec {
 
 impl QuotaSpec {
     /// Parses the field (empty, `0`, or a size with an optional K/M/G/T suffix).
-    pub fn parse(s: &str) -> Result<QuotaSpec, String> {
+    pub fn parse(s: &str) -> Result<QuotaSpec, FieldError> {
         if s.is_empty() {
             return Ok(QuotaSpec::Default);
         }
         match parse_size(s) {
             Some(0) => Ok(QuotaSpec::Unlimited),
             Some(n) => Ok(QuotaSpec::Bytes(n)),
-            None => Err(format!(
-                "quota {s:?} is not a size (bytes, or a number with a K, M, G or T suffix)"
-            )),
+            None => Err(FieldError::Quota(s.into())),
         }
     }
 
@@ -52,7 +129,7 @@ impl fmt::Display for QuotaSpec {
 pub use tfp_wire::size::{format_size, parse_size};
 
 /// Checks a LOGIN name.
-pub fn check_name(name: &str) -> Result<(), String> {
+pub fn check_name(name: &str) -> Result<(), FieldError> {
     let ok = !name.is_empty()
         && name.len() <= MAX_NAME
         && !name.starts_with('-')
@@ -62,14 +139,12 @@ pub fn check_name(name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "user name {name:?} must be 1..{MAX_NAME} letters, digits, '.', '_', '-' or '@', not starting with '-'"
-        ))
+        Err(FieldError::Name(name.into()))
     }
 }
 
 /// Checks a system user name (what getpwnam gets): no `:`, blanks or controls.
-pub fn check_system_user(name: &str) -> Result<(), String> {
+pub fn check_system_user(name: &str) -> Result<(), FieldError> {
     let ok = !name.is_empty()
         && name.len() <= 256
         && !name.starts_with('-')
@@ -77,7 +152,7 @@ pub fn check_system_user(name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("{name:?} is not a system user name"))
+        Err(FieldError::SystemUser(name.into()))
     }
 }
 
@@ -86,8 +161,8 @@ pub fn check_system_user(name: &str) -> Result<(), String> {
 /// components, a `:`, blanks and control characters are refused, so what the
 /// file says is the one directory tfd opens. Returns it without its leading
 /// and trailing `/` (what the protocol's paths resolve to).
-pub fn check_jail(jail: &str) -> Result<String, String> {
-    let bad = |why: &str| Err(format!("jail {jail:?} {why}"));
+pub fn check_jail(jail: &str) -> Result<String, FieldError> {
+    let bad = |why: &'static str| Err(FieldError::Jail(jail.into(), why));
     if jail.len() > 1024 {
         return bad("is longer than 1024 bytes");
     }
@@ -105,7 +180,7 @@ pub fn check_jail(jail: &str) -> Result<String, String> {
 }
 
 /// Parses one non-comment line (leading blanks removed).
-pub(super) fn parse_entry(line: &[u8]) -> Result<Entry, String> {
+pub(super) fn parse_entry(line: &[u8]) -> Result<Entry, FieldError> {
     let first_sep = line.iter().position(|&b| b == b':' || b == b' ' || b == b'\t');
     let legacy = match first_sep {
         Some(i) => line[i] != b':',
@@ -114,13 +189,13 @@ pub(super) fn parse_entry(line: &[u8]) -> Result<Entry, String> {
     if legacy {
         // reference format: `name password`, the password being the rest of the line
         let Some(i) = first_sep else {
-            return Err("a line must be name:hash:system_user:quota (or the legacy `name password`)".into());
+            return Err(FieldError::NoSeparator);
         };
-        let name = std::str::from_utf8(&line[..i]).map_err(|_| "the user name is not UTF-8".to_string())?;
+        let name = std::str::from_utf8(&line[..i]).map_err(|_| FieldError::NameNotUtf8)?;
         check_name(name)?;
         let pw = &line[i + 1..];
         if pw.is_empty() {
-            return Err(format!("legacy line for {name:?} has no password"));
+            return Err(FieldError::NoPassword(name.into()));
         }
         return Ok(Entry {
             name: name.into(),
@@ -132,13 +207,10 @@ pub(super) fn parse_entry(line: &[u8]) -> Result<Entry, String> {
             line: 0,
         });
     }
-    let text = std::str::from_utf8(line.trim_ascii_end()).map_err(|_| "the line is not UTF-8".to_string())?;
+    let text = std::str::from_utf8(line.trim_ascii_end()).map_err(|_| FieldError::LineNotUtf8)?;
     let fields: Vec<&str> = text.split(':').collect();
     if fields.len() != 4 && fields.len() != 5 {
-        return Err(format!(
-            "{} fields; a line must be name:hash:system_user:quota[:jail] (the last ones may be empty)",
-            fields.len()
-        ));
+        return Err(FieldError::Fields(fields.len()));
     }
     let name = fields[0];
     check_name(name)?;
@@ -146,7 +218,7 @@ pub(super) fn parse_entry(line: &[u8]) -> Result<Entry, String> {
         Some(h) => (true, h),
         None => (false, fields[1]),
     };
-    let hash = CryptHash::parse(hash).map_err(|m| format!("user {name:?}: {m}"))?;
+    let hash = CryptHash::parse(hash).map_err(|e| FieldError::of_user(name, e.into()))?;
     let system_user = match fields[2] {
         "" => None,
         u => {
@@ -157,7 +229,7 @@ pub(super) fn parse_entry(line: &[u8]) -> Result<Entry, String> {
     let quota = QuotaSpec::parse(fields[3])?;
     let jail = match fields.get(4) {
         None | Some(&"") => None,
-        Some(j) => Some(check_jail(j).map_err(|m| format!("user {name:?}: {m}"))?),
+        Some(j) => Some(check_jail(j).map_err(|e| FieldError::of_user(name, e))?),
     };
     Ok(Entry {
         name: name.into(),

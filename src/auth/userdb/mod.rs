@@ -39,9 +39,9 @@ mod crypt;
 mod format;
 mod store;
 
-pub use crypt::{Cost, CryptHash, Scheme};
+pub use crypt::{Cost, CryptHash, HashError, Scheme};
 use format::parse_entry;
-pub use format::{check_jail, check_name, check_system_user, format_size, parse_size, QuotaSpec};
+pub use format::{check_jail, check_name, check_system_user, format_size, parse_size, FieldError, QuotaSpec};
 pub use store::{convert_legacy, load, load_trusted, readable_by_others, save_atomic, startup_check, update};
 
 /// Larger files are refused: no user file is, and a wrong path must not make the
@@ -262,10 +262,10 @@ impl UserDb {
         for (i, raw) in body.split(|&b| b == b'\n').enumerate() {
             let lineno = i + 1;
             let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-            let syntax = |message: String| UserDbError::Syntax {
+            let syntax = |e: FieldError| UserDbError::Syntax {
                 file: file.into(),
                 line: lineno,
-                message,
+                message: e.to_string(),
             };
             let trimmed = raw.trim_ascii();
             if trimmed.is_empty() || trimmed.starts_with(b"#") {
@@ -325,9 +325,9 @@ impl UserDb {
 
     /// Adds a user at the end; the name must be new and valid.
     pub fn add(&mut self, entry: Entry) -> Result<(), UserDbError> {
-        check_name(&entry.name).map_err(UserDbError::Invalid)?;
+        check_name(&entry.name)?;
         if let Some(u) = &entry.system_user {
-            check_system_user(u).map_err(UserDbError::Invalid)?;
+            check_system_user(u)?;
         }
         if self.get(&entry.name).is_some() {
             return Err(UserDbError::Exists(entry.name));

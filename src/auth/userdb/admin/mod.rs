@@ -4,7 +4,7 @@
 
 mod password;
 
-use crate::auth::userdb::{self, CryptHash, Entry, QuotaSpec, Scheme, Secret, UserDbError};
+use crate::auth::userdb::{self, CryptHash, Entry, FieldError, QuotaSpec, Scheme, Secret, UserDbError};
 use password::read_password;
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -46,6 +46,14 @@ pub(super) enum Error {
     Usage(String),
     /// Anything else: status 1.
     Failed(String),
+}
+
+/// A value given on the command line that the file could not hold: a usage
+/// error, as the field's message says.
+impl From<FieldError> for Error {
+    fn from(e: FieldError) -> Self {
+        Error::Usage(e.to_string())
+    }
 }
 
 impl From<UserDbError> for Error {
@@ -123,20 +131,20 @@ fn quota_arg(q: &str) -> Result<QuotaSpec, Error> {
     match q {
         "default" => Ok(QuotaSpec::Default),
         "" => Err(Error::Usage("--quota needs a size, 0 or \"default\"".into())),
-        q => QuotaSpec::parse(q).map_err(Error::Usage),
+        q => Ok(QuotaSpec::parse(q)?),
     }
 }
 
 /// `--jail DIR`: checked as the file's field is, written from the root (`/DIR`).
 fn jail_arg(j: &str) -> Result<String, Error> {
-    userdb::check_jail(j).map_err(Error::Usage)
+    Ok(userdb::check_jail(j)?)
 }
 
 fn system_user_arg(u: &Option<String>) -> Result<Option<String>, Error> {
     match u {
         None => Ok(None),
         Some(u) => {
-            userdb::check_system_user(u).map_err(Error::Usage)?;
+            userdb::check_system_user(u)?;
             Ok(Some(u.clone()))
         }
     }
@@ -261,7 +269,7 @@ fn run(a: Args) -> Result<(), Error> {
                 "--rounds",
             ])?;
             let name = one_name(&a)?;
-            userdb::check_name(&name).map_err(Error::Usage)?;
+            userdb::check_name(&name)?;
             let system_user = system_user_arg(&a.system_user)?;
             root_mapping(&a, &name, system_user.as_deref())?;
             let jail = a.jail.as_deref().map(jail_arg).transpose()?;
@@ -358,37 +366,7 @@ fn run(a: Args) -> Result<(), Error> {
                 return Err(Error::Usage("list takes no arguments".into()));
             }
             let db = userdb::load(&path)?;
-            let mut out = io::stdout().lock();
-            let w = |e: io::Error| Error::Failed(format!("stdout: {e}"));
-            writeln!(
-                out,
-                "{:<24} {:<16} {:>10} {:<17} JAIL",
-                "NAME", "SYSTEM_USER", "QUOTA", "STATE"
-            )
-            .map_err(w)?;
-            for e in db.users() {
-                let quota = match e.quota {
-                    QuotaSpec::Default => "default".to_string(),
-                    QuotaSpec::Unlimited => "none".to_string(),
-                    QuotaSpec::Bytes(n) => userdb::format_size(n),
-                };
-                let state = if e.is_legacy() {
-                    "legacy-plain-text"
-                } else if e.locked {
-                    "locked"
-                } else {
-                    "active"
-                };
-                let jail = e.jail.as_deref().map_or("-".to_string(), |j| format!("/{j}"));
-                writeln!(
-                    out,
-                    "{:<24} {:<16} {:>10} {state:<17} {jail}",
-                    e.name,
-                    e.system_user(),
-                    quota
-                )
-                .map_err(w)?;
-            }
+            list(&db, &mut io::stdout().lock()).map_err(|e| Error::Failed(format!("stdout: {e}")))?;
         }
         "import" => {
             only(&["--sha256", "--rounds"])?;
@@ -472,6 +450,38 @@ fn run(a: Args) -> Result<(), Error> {
             );
         }
         other => return Err(Error::Usage(format!("unknown command {other:?}"))),
+    }
+    Ok(())
+}
+
+/// `list`: one line a user, under a header.
+fn list(db: &userdb::UserDb, out: &mut impl Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:<24} {:<16} {:>10} {:<17} JAIL",
+        "NAME", "SYSTEM_USER", "QUOTA", "STATE"
+    )?;
+    for e in db.users() {
+        let quota = match e.quota {
+            QuotaSpec::Default => "default".to_string(),
+            QuotaSpec::Unlimited => "none".to_string(),
+            QuotaSpec::Bytes(n) => userdb::format_size(n),
+        };
+        let state = if e.is_legacy() {
+            "legacy-plain-text"
+        } else if e.locked {
+            "locked"
+        } else {
+            "active"
+        };
+        let jail = e.jail.as_deref().map_or("-".to_string(), |j| format!("/{j}"));
+        writeln!(
+            out,
+            "{:<24} {:<16} {:>10} {state:<17} {jail}",
+            e.name,
+            e.system_user(),
+            quota
+        )?;
     }
     Ok(())
 }

@@ -57,20 +57,33 @@ fn password_from_stdin() -> Result<Vec<u8>, Error> {
     check_password(strip_eol(line))
 }
 
-fn prompt(tty: &std::fs::File, text: &str) -> Result<Vec<u8>, Error> {
-    let io_err = |e: io::Error| Error::Failed(format!("terminal: {e}"));
+/// A step on the terminal failed: `terminal: ...`, status 1.
+struct Terminal(io::Error);
+
+impl From<io::Error> for Terminal {
+    fn from(e: io::Error) -> Terminal {
+        Terminal(e)
+    }
+}
+
+impl From<Terminal> for Error {
+    fn from(Terminal(e): Terminal) -> Error {
+        Error::Failed(format!("terminal: {e}"))
+    }
+}
+
+fn prompt(tty: &std::fs::File, text: &str) -> Result<Vec<u8>, Terminal> {
     let mut out = tty;
-    out.write_all(text.as_bytes()).map_err(io_err)?;
-    out.flush().map_err(io_err)?;
-    let was_on = tfd_sys::set_tty_echo(tty.as_fd(), false).map_err(io_err)?;
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    let was_on = tfd_sys::set_tty_echo(tty.as_fd(), false)?;
     let guard = NoEcho { tty, was_on };
     let mut line = Vec::new();
     io::BufReader::new(tty)
         .take(MAX_PASSWORD as u64 + 2)
-        .read_until(b'\n', &mut line)
-        .map_err(io_err)?;
+        .read_until(b'\n', &mut line)?;
     drop(guard);
-    out.write_all(b"\n").map_err(io_err)?;
+    out.write_all(b"\n")?;
     Ok(strip_eol(line))
 }
 
