@@ -43,10 +43,14 @@ pub enum Refusal {
     Store(String),
 }
 
-/// A step of the store that failed on I/O: the store's fault, as the error says.
+/// A step of the store that failed on I/O: the store's fault, as the error
+/// says; except a directory or file that is not there, which holds no token.
 impl From<io::Error> for Refusal {
     fn from(e: io::Error) -> Refusal {
-        Refusal::Store(e.to_string())
+        match e.kind() {
+            io::ErrorKind::NotFound => Refusal::Unknown,
+            _ => Refusal::Store(e.to_string()),
+        }
     }
 }
 
@@ -214,10 +218,7 @@ impl Store {
     where
         Refusal: From<E>,
     {
-        self.check_dir(false).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => Refusal::Unknown,
-            _ => Refusal::Store(e.to_string()),
-        })?;
+        self.check_dir(false)?;
         let path = self.path(token);
         let file = match OpenOptions::new()
             .read(true)

@@ -35,6 +35,32 @@ impl From<&str> for Invalid {
     }
 }
 
+/// What a check of one key's value refuses, and the key: [`Config::validate`]
+/// places it in its file and line once (a key's parser, which knows its key
+/// and line already, keeps only the message).
+///
+/// [`Config::validate`]: super::Config::validate
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInvalid {
+    /// The key whose value is refused.
+    pub key: &'static str,
+    /// Why.
+    pub why: Invalid,
+}
+
+impl KeyInvalid {
+    /// `why`, about `key`'s value.
+    pub fn new(key: &'static str, why: impl Into<Invalid>) -> KeyInvalid {
+        KeyInvalid { key, why: why.into() }
+    }
+}
+
+impl From<KeyInvalid> for Invalid {
+    fn from(e: KeyInvalid) -> Invalid {
+        e.why
+    }
+}
+
 /// How a value is written and the range it must be in.
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
@@ -129,29 +155,29 @@ fn size_max(max: u64) -> String {
 impl Kind {
     /// Parses a non-empty value (flags and ignored keys: any value); the error
     /// is the message part (the caller adds file, line and key).
-    pub fn parse(&self, key: &str, value: &str) -> Result<Value, Invalid> {
+    pub fn parse(&self, key: &'static str, value: &str) -> Result<Value, Invalid> {
         match *self {
             Kind::Text { max } => {
                 check_text(key, value, max)?;
                 Ok(Value::Text(value.into()))
             }
             Kind::User => {
-                check_user(value)?;
+                check_user(key, value)?;
                 Ok(Value::Text(value.into()))
             }
             Kind::Path => Ok(Value::Text(value.into())),
             Kind::Flag | Kind::Ignored => Ok(Value::Bool(true)),
             Kind::Pem { private } => {
-                let checked = if private {
-                    check_private_pem(value.as_bytes())
+                if private {
+                    check_private_pem(key, value.as_bytes())?;
                 } else {
-                    check_pem(value.as_bytes())
-                };
-                checked.map(|()| Value::Pem(value.as_bytes().to_vec()))
+                    check_pem(key, value.as_bytes())?;
+                }
+                Ok(Value::Pem(value.as_bytes().to_vec()))
             }
             Kind::Int { min, max, .. } => number(value, min, max)
                 .map(Value::Num)
-                .map_err(|_| self.expected(value).into()),
+                .ok_or_else(|| self.expected(value).into()),
             Kind::Size { min, max, .. } => parse_size(value)
                 .filter(|n| (min..=max).contains(n))
                 .map(Value::Num)
@@ -194,7 +220,7 @@ impl Kind {
                 .map(|ip| Value::Trp(Trp::V6(ip)))
                 .map_err(|_| format!("{value:?} is not an IPv6 address").into()),
             Kind::Host => {
-                check_host(value)?;
+                check_host(key, value)?;
                 Ok(Value::Trp(Trp::Dns(value.into())))
             }
             Kind::Cidrs => {
@@ -579,13 +605,13 @@ impl Slot for LogTarget {
     }
 }
 
-/// Plain decimal digits only: `str::parse` would also take a leading `+`.
-pub(super) fn number(value: &str, min: u64, max: u64) -> Result<u64, Invalid> {
+/// Plain decimal digits only (`str::parse` would also take a leading `+`),
+/// within `min..=max`; None otherwise (the kind says what it expected).
+pub(super) fn number(value: &str, min: u64, max: u64) -> Option<u64> {
     let ok = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
     ok.then(|| value.parse::<u64>().ok())
         .flatten()
         .filter(|n| (min..=max).contains(n))
-        .ok_or_else(|| format!("{value:?} is not a number {min}..{max}").into())
 }
 
 /// `1.2.3.4`, `1.2.3.4:port`, `::1`, `[::1]` or `[::1]:port`; the port is
@@ -603,36 +629,42 @@ fn parse_listen(value: &str) -> Option<(IpAddr, Option<u16>)> {
 
 /// Control characters would be invisible in the file yet compared byte for
 /// byte against what a client sends.
-pub(super) fn check_text(key: &str, value: &str, max: usize) -> Result<(), Invalid> {
+pub(super) fn check_text(key: &'static str, value: &str, max: usize) -> Result<(), KeyInvalid> {
     if value.is_empty() {
-        return Err("missing value".into());
+        return Err(KeyInvalid::new(key, "missing value"));
     }
     if value.len() > max {
-        return Err(format!("{} bytes is too long (at most {max})", value.len()).into());
+        return Err(KeyInvalid::new(
+            key,
+            format!("{} bytes is too long (at most {max})", value.len()),
+        ));
     }
     if value.chars().any(char::is_control) {
-        return Err(format!("{key} must not contain control characters").into());
+        return Err(KeyInvalid::new(
+            key,
+            format!("{key} must not contain control characters"),
+        ));
     }
     Ok(())
 }
 
-pub(super) fn check_user(user: &str) -> Result<(), Invalid> {
+pub(super) fn check_user(key: &'static str, user: &str) -> Result<(), KeyInvalid> {
     if user.is_empty() {
-        return Err("missing value".into());
+        return Err(KeyInvalid::new(key, "missing value"));
     }
     if user.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("{user:?} is not a user name").into());
+        return Err(KeyInvalid::new(key, format!("{user:?} is not a user name")));
     }
     Ok(())
 }
 
 /// Host names only: an address belongs in trp_ipv4/trp_ipv6, and the check
 /// keeps blanks or a `:port` from reaching the resolver.
-pub(super) fn check_host(host: &str) -> Result<(), Invalid> {
-    let bad = || format!("{host:?} is not a host name");
+pub(super) fn check_host(key: &'static str, host: &str) -> Result<(), KeyInvalid> {
+    let bad = || KeyInvalid::new(key, format!("{host:?} is not a host name"));
     let name = host.strip_suffix('.').unwrap_or(host);
     if name.is_empty() || name.len() > 253 {
-        return Err(bad().into());
+        return Err(bad());
     }
     for label in name.split('.') {
         let ok = (1..=63).contains(&label.len())
@@ -642,7 +674,7 @@ pub(super) fn check_host(host: &str) -> Result<(), Invalid> {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !ok {
-            return Err(bad().into());
+            return Err(bad());
         }
     }
     Ok(())
@@ -650,13 +682,13 @@ pub(super) fn check_host(host: &str) -> Result<(), Invalid> {
 
 /// Only catches a block or file that is plainly not PEM; whether the key is
 /// usable is for the crypto code to say.
-pub(super) fn check_pem(pem: &[u8]) -> Result<(), Invalid> {
+pub(super) fn check_pem(key: &'static str, pem: &[u8]) -> Result<(), KeyInvalid> {
     let has = |needle: &[u8]| pem.windows(needle.len()).any(|w| w == needle);
     if pem.iter().all(u8::is_ascii_whitespace) {
-        return Err("empty PEM block".into());
+        return Err(KeyInvalid::new(key, "empty PEM block"));
     }
     if !has(b"-----BEGIN ") || !has(b"-----END ") {
-        return Err("not PEM text (no -----BEGIN/-----END lines)".into());
+        return Err(KeyInvalid::new(key, "not PEM text (no -----BEGIN/-----END lines)"));
     }
     Ok(())
 }
@@ -664,16 +696,21 @@ pub(super) fn check_pem(pem: &[u8]) -> Result<(), Invalid> {
 /// A PEM that must hold a private key: a public key or certificate here is the
 /// usual slip (pub.pem for key.pem), and is named as such rather than left to
 /// the key parser's decoder errors.
-pub(super) fn check_private_pem(pem: &[u8]) -> Result<(), Invalid> {
-    check_pem(pem)?;
+pub(super) fn check_private_pem(key: &'static str, pem: &[u8]) -> Result<(), KeyInvalid> {
+    check_pem(key, pem)?;
     let has = |needle: &[u8]| pem.windows(needle.len()).any(|w| w == needle);
     if has(b"PRIVATE KEY-----") {
         return Ok(());
     }
     if has(b"PUBLIC KEY-----") {
-        return Err("this is a public key; the server needs its private key here \
-                    (key.pem, not pub.pem: clients get the public one)"
-            .into());
+        return Err(KeyInvalid::new(
+            key,
+            "this is a public key; the server needs its private key here \
+             (key.pem, not pub.pem: clients get the public one)",
+        ));
     }
-    Err("no PRIVATE KEY block (a certificate or another PEM?); the server needs its RSA private key".into())
+    Err(KeyInvalid::new(
+        key,
+        "no PRIVATE KEY block (a certificate or another PEM?); the server needs its RSA private key",
+    ))
 }

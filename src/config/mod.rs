@@ -32,7 +32,7 @@ mod tests;
 pub use error::ConfigError;
 pub use keys::{key, keys, Key, Section};
 pub use kind::Kind;
-use kind::{check_host, check_pem, check_private_pem, check_text, check_user};
+use kind::{check_host, check_pem, check_private_pem, check_text, check_user, KeyInvalid};
 
 /// Larger files are refused before parsing, so a wrong path (a log, a device)
 /// cannot make the daemon read an unbounded amount into memory.
@@ -396,14 +396,8 @@ impl Config {
 
         if let Some(key_file) = config.privkey_file.take() {
             let key_file = base.join(key_file);
-            let pem = read_capped(&key_file, MAX_FILE_SIZE).map_err(|e| {
-                let why = match e {
-                    CappedError::Io(e) => e.to_string(),
-                    CappedError::TooLarge => format!("larger than {MAX_FILE_SIZE} bytes"),
-                };
-                resolve_err("privkey_file", format!("{}: {why}", key_file.display()))
-            })?;
-            check_private_pem(&pem).map_err(|m| resolve_err("privkey_file", format!("{}: {m}", key_file.display())))?;
+            let pem = read_private_key(&key_file)
+                .map_err(|why| resolve_err("privkey_file", format!("{}: {why}", key_file.display())))?;
             warn_if_readable_by_others(&key_file, "private key file");
             config.privkey_pem = Some(pem);
             config.privkey_file = Some(key_file);
@@ -462,19 +456,20 @@ impl Config {
     }
 
     fn check(&self, file: &str, lines: &KeyLines) -> Result<(), ConfigError> {
-        let invalid = |key: &'static str, message: String| ConfigError::InvalidValue {
-            file: file.into(),
-            line: lines.get(key).copied(),
-            key: key.into(),
-            message,
-        };
+        self.check_keys().map_err(|refused| refused.place(file, lines))
+    }
+
+    /// [`Config::check`]'s checks, in order; the error names the key, and
+    /// `check` places it in the file.
+    fn check_keys(&self) -> Result<(), Unplaced> {
+        let invalid = |key: &'static str, message: String| Unplaced::from(KeyInvalid::new(key, message));
         if self.proto.is_empty() {
             return Err(invalid("proto", "missing value".into()));
         }
         for p in &self.proto {
-            check_text("proto", p, 31).map_err(|m| invalid("proto", m.0))?;
+            check_text("proto", p, 31)?;
         }
-        check_text("hash", &self.hash, 255).map_err(|m| invalid("hash", m.0))?;
+        check_text("hash", &self.hash, 255)?;
         if self.dbdir.as_os_str().is_empty() {
             return Err(invalid("dbdir", "missing value".into()));
         }
@@ -488,19 +483,16 @@ impl Config {
         // privkey_pem. Only the parser can tell the two sources apart, so it
         // rejects a file giving both.
         if self.privkey_pem.is_none() && self.privkey_file.is_none() {
-            return Err(ConfigError::MissingKey {
-                file: file.into(),
-                key: "privkey or privkey_file".into(),
-            });
+            return Err(Unplaced::MissingKey("privkey or privkey_file"));
         }
         if let Some(pem) = &self.privkey_pem {
-            check_private_pem(pem).map_err(|m| invalid("privkey", m.0))?;
+            check_private_pem("privkey", pem)?;
         }
         if let Some(pem) = &self.pubkey_pem {
-            check_pem(pem).map_err(|m| invalid("pubkey", m.0))?;
+            check_pem("pubkey", pem)?;
         }
         if let Some(user) = &self.defusr {
-            check_user(user).map_err(|m| invalid("defusr", m.0))?;
+            check_user("defusr", user)?;
         }
         for (key, path) in [
             ("userdb", &self.userdb),
@@ -513,7 +505,7 @@ impl Config {
             }
         }
         if let Some(Trp::Dns(host)) = &self.trp {
-            check_host(host).map_err(|m| invalid("trp_dns", m.0))?;
+            check_host("trp_dns", host)?;
         }
         if self.proxy_protocol != ProxyProtocol::Off && self.proxy_from.is_empty() {
             return Err(invalid(
@@ -547,6 +539,76 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Why [`Config::check_keys`] refused a config, before it is placed in the
+/// file: a key's value, or a required key absent.
+#[derive(Debug)]
+enum Unplaced {
+    /// A value refused.
+    Invalid(KeyInvalid),
+    /// A required key absent (what the user must give).
+    MissingKey(&'static str),
+}
+
+impl From<KeyInvalid> for Unplaced {
+    fn from(e: KeyInvalid) -> Unplaced {
+        Unplaced::Invalid(e)
+    }
+}
+
+impl Unplaced {
+    /// The error the user reads: in `file`, at the key's line when it has one.
+    fn place(self, file: &str, lines: &KeyLines) -> ConfigError {
+        match self {
+            Unplaced::Invalid(KeyInvalid { key, why }) => ConfigError::InvalidValue {
+                file: file.into(),
+                line: lines.get(key).copied(),
+                key: key.into(),
+                message: why.0,
+            },
+            Unplaced::MissingKey(key) => ConfigError::MissingKey {
+                file: file.into(),
+                key: key.into(),
+            },
+        }
+    }
+}
+
+/// Why `privkey_file` cannot be used: the file could not be read, or holds
+/// no private key.
+enum KeyFileError {
+    Read(CappedError),
+    Pem(KeyInvalid),
+}
+
+impl fmt::Display for KeyFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyFileError::Read(CappedError::Io(e)) => write!(f, "{e}"),
+            KeyFileError::Read(CappedError::TooLarge) => write!(f, "larger than {MAX_FILE_SIZE} bytes"),
+            KeyFileError::Pem(e) => write!(f, "{}", e.why),
+        }
+    }
+}
+
+impl From<CappedError> for KeyFileError {
+    fn from(e: CappedError) -> KeyFileError {
+        KeyFileError::Read(e)
+    }
+}
+
+impl From<KeyInvalid> for KeyFileError {
+    fn from(e: KeyInvalid) -> KeyFileError {
+        KeyFileError::Pem(e)
+    }
+}
+
+/// The private key file's text, when it is one (at most [`MAX_FILE_SIZE`]).
+fn read_private_key(path: &Path) -> Result<Vec<u8>, KeyFileError> {
+    let pem = read_capped(path, MAX_FILE_SIZE)?;
+    check_private_pem("privkey_file", &pem)?;
+    Ok(pem)
 }
 
 /// The example config's `hash CHANGE-ME-...` and its spellings (which

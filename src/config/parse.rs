@@ -3,12 +3,13 @@
 //! field; what needs the whole file (required keys, listen ports, one private
 //! key source) is [`finish`]ed after the last line.
 use std::collections::HashMap;
+use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::keys::{key, keys};
-use super::kind::{Kind, Value};
+use super::kind::{Invalid, Kind, Value};
 use super::{Config, ConfigError, KeyLines, DEFAULT_FAI_DIR};
 
 /// The transparent proxy's keys: at most one may be given.
@@ -75,19 +76,36 @@ impl Config {
     /// A config holding every key's default, each parsed from the table as a
     /// file's value would be. An error is a table entry whose default does
     /// not parse (a tfd bug; the tests parse them all).
-    pub(super) fn with_defaults() -> Result<Config, String> {
+    pub(super) fn with_defaults() -> Result<Config, BadDefault> {
         let mut c = Config::blank();
         for key in keys() {
             if let (Some(text), Some(at)) = (key.default, key.at) {
-                let value = key
-                    .kind
-                    .parse(key.name, text)
-                    .and_then(|v| (at.set)(&mut c).set(v))
-                    .map_err(|m| format!("{}: default {text:?}: {m} (tfd bug)", key.name));
-                value?;
+                let set = key.kind.parse(key.name, text).and_then(|v| (at.set)(&mut c).set(v));
+                if let Err(why) = set {
+                    return Err(BadDefault {
+                        key: key.name,
+                        text,
+                        why,
+                    });
+                }
             }
         }
         Ok(c)
+    }
+}
+
+/// A key whose default in the table does not parse or fit its field (a tfd
+/// bug; the tests parse them all): the key, the default, and why.
+#[derive(Debug)]
+pub(super) struct BadDefault {
+    key: &'static str,
+    text: &'static str,
+    why: Invalid,
+}
+
+impl fmt::Display for BadDefault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: default {:?}: {} (tfd bug)", self.key, self.text, self.why)
     }
 }
 
@@ -96,10 +114,10 @@ pub(super) fn parse_named(text: &str, file: &str) -> Result<(Config, KeyLines), 
     let mut lines = text.split('\n').enumerate().map(|(i, l)| (i + 1, l));
     let mut seen = KeyLines::new();
     let mut listen_lines = Vec::new();
-    let mut c = Config::with_defaults().map_err(|message| ConfigError::Conflict {
+    let mut c = Config::with_defaults().map_err(|bad| ConfigError::Conflict {
         file: file.into(),
         line: None,
-        message,
+        message: bad.to_string(),
     })?;
 
     while let Some((lineno, raw)) = lines.next() {
@@ -140,7 +158,7 @@ pub(super) fn parse_named(text: &str, file: &str) -> Result<(Config, KeyLines), 
             message,
         };
 
-        let parsed = match key.kind {
+        let parsed: Result<Value, Invalid> = match key.kind {
             Kind::Ignored => {
                 log::warn!("{file}:{lineno}: {name} is accepted for compatibility and ignored");
                 continue;
@@ -152,7 +170,7 @@ pub(super) fn parse_named(text: &str, file: &str) -> Result<(Config, KeyLines), 
                     message: format!("{name} is a flag and takes no value"),
                 });
             }
-            Kind::Flag => Value::Bool(true),
+            Kind::Flag => Ok(Value::Bool(true)),
             _ if value.is_empty() => {
                 return Err(ConfigError::MissingValue {
                     file: file.into(),
@@ -171,13 +189,14 @@ pub(super) fn parse_named(text: &str, file: &str) -> Result<(Config, KeyLines), 
             }
             Kind::Pem { .. } => {
                 let pem = read_block(file, name, value, lineno, &mut lines)?;
-                key.kind.parse(name, &pem).map_err(|e| invalid(e.0))?
+                key.kind.parse(name, &pem)
             }
-            kind => kind.parse(name, value).map_err(|e| invalid(e.0))?,
+            kind => kind.parse(name, value),
         };
-        if let Some(at) = key.at {
-            (at.set)(&mut c).set(parsed).map_err(|e| invalid(e.0))?;
-        }
+        // the value parsed and stored in its field, or why not
+        parsed
+            .and_then(|v| key.at.map_or(Ok(()), |at| (at.set)(&mut c).set(v)))
+            .map_err(|Invalid(message)| invalid(message))?;
         if matches!(key.kind, Kind::Listen) {
             listen_lines.push(lineno);
         }

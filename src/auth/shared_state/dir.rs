@@ -67,20 +67,23 @@ fn fstat(fd: BorrowedFd<'_>) -> io::Result<libc::stat> {
     sys::fstatat(fd, c"", false)
 }
 
-/// Opens the directory `name` below `at` (`/` itself when `at` is None),
-/// never following a symlink, and stats what was opened.
-fn enter(at: Option<BorrowedFd<'_>>, name: &std::ffi::OsStr) -> io::Result<(OwnedFd, libc::stat)> {
-    let fd = match at {
-        Some(d) => {
-            let Ok(c) = CString::new(name.as_bytes()) else {
-                return Err(io::Error::new(io::ErrorKind::InvalidInput, "a NUL in the name"));
-            };
-            sys::openat_nofollow(d, &c, libc::O_DIRECTORY | libc::O_RDONLY, 0)?
-        }
-        None => OwnedFd::from(File::open(name)?),
+/// Opens the directory `here` (its last component, below `at`; `/` itself
+/// when `at` is None), never following a symlink, and stats what was opened.
+fn enter(at: Option<BorrowedFd<'_>>, here: &Path) -> Result<(OwnedFd, libc::stat), DirError> {
+    let open = || -> io::Result<(OwnedFd, libc::stat)> {
+        let fd = match (at, here.file_name()) {
+            (Some(d), Some(name)) => {
+                let Ok(c) = CString::new(name.as_bytes()) else {
+                    return Err(io::Error::new(io::ErrorKind::InvalidInput, "a NUL in the name"));
+                };
+                sys::openat_nofollow(d, &c, libc::O_DIRECTORY | libc::O_RDONLY, 0)?
+            }
+            _ => OwnedFd::from(File::open("/")?),
+        };
+        let st = fstat(fd.as_fd())?;
+        Ok((fd, st))
     };
-    let st = fstat(fd.as_fd())?;
-    Ok((fd, st))
+    open().map_err(|e| DirError::Io(here.to_path_buf(), e))
 }
 
 /// Why `shared_state_dir` (or one of its files) cannot be used, naming the
@@ -129,13 +132,13 @@ impl StateDir {
             })
             .collect();
         let mut here = PathBuf::from("/");
-        let (mut cur, st) = enter(None, here.as_os_str()).map_err(|e| DirError::Io(here.clone(), e))?;
+        let (mut cur, st) = enter(None, &here)?;
         if let Some(why) = untrusted(&st, me, comps.is_empty()) {
             return Err(DirError::UntrustedRoot(why));
         }
         for (i, name) in comps.iter().enumerate() {
             here.push(name);
-            let (next, st) = enter(Some(cur.as_fd()), name).map_err(|e| DirError::Io(here.clone(), e))?;
+            let (next, st) = enter(Some(cur.as_fd()), &here)?;
             let last = i + 1 == comps.len();
             if let Some(why) = untrusted(&st, me, last) {
                 return Err(DirError::Untrusted(here, why));

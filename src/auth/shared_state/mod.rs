@@ -134,6 +134,13 @@ impl From<io::Error> for StateError {
     }
 }
 
+/// No randomness for a new hash key: an I/O failure, as getrandom words it.
+impl From<getrandom::Error> for StateError {
+    fn from(e: getrandom::Error) -> StateError {
+        StateError::Io(io::Error::other(e.to_string()))
+    }
+}
+
 /// Seconds since the Unix epoch: the one clock every node shares (via NTP).
 pub fn unix_now() -> u64 {
     std::time::SystemTime::now()
@@ -393,7 +400,7 @@ impl Locked {
                 }
             }
         } else {
-            getrandom::getrandom(&mut self.key).map_err(|e| StateError::Io(io::Error::other(e.to_string())))?;
+            getrandom::getrandom(&mut self.key)?;
         }
         self.file.set_len(kind.len())?;
         self.file.write_all_at(&body, HEADER as u64)?;

@@ -145,7 +145,7 @@ fn prepare_refuses_a_directory_others_may_write() {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir(&d).unwrap();
     std::fs::set_permissions(&d, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
-    let e = prepare(&d).unwrap_err();
+    let e = prepare(&d).unwrap_err().to_string();
     assert!(e.contains("closed to everyone else"), "{e}");
     std::fs::remove_dir_all(&d).unwrap();
 }

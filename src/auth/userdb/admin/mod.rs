@@ -366,7 +366,7 @@ fn run(a: Args) -> Result<(), Error> {
                 return Err(Error::Usage("list takes no arguments".into()));
             }
             let db = userdb::load(&path)?;
-            list(&db, &mut io::stdout().lock()).map_err(|e| Error::Failed(format!("stdout: {e}")))?;
+            list(&db, &mut io::stdout().lock())?;
         }
         "import" => {
             only(&["--sha256", "--rounds"])?;
@@ -454,8 +454,23 @@ fn run(a: Args) -> Result<(), Error> {
     Ok(())
 }
 
+/// Writing to standard output failed: `stdout: ...`, status 1.
+struct Stdout(io::Error);
+
+impl From<io::Error> for Stdout {
+    fn from(e: io::Error) -> Stdout {
+        Stdout(e)
+    }
+}
+
+impl From<Stdout> for Error {
+    fn from(Stdout(e): Stdout) -> Error {
+        Error::Failed(format!("stdout: {e}"))
+    }
+}
+
 /// `list`: one line a user, under a header.
-fn list(db: &userdb::UserDb, out: &mut impl Write) -> io::Result<()> {
+fn list(db: &userdb::UserDb, out: &mut impl Write) -> Result<(), Stdout> {
     writeln!(
         out,
         "{:<24} {:<16} {:>10} {:<17} JAIL",

@@ -46,15 +46,35 @@ fn strip_eol(mut line: Vec<u8>) -> Vec<u8> {
     line
 }
 
+/// Reading standard input failed (status 1).
+struct Stdin(io::Error);
+
+impl From<io::Error> for Stdin {
+    fn from(e: io::Error) -> Stdin {
+        Stdin(e)
+    }
+}
+
+impl From<Stdin> for Error {
+    fn from(Stdin(e): Stdin) -> Error {
+        Error::Failed(format!("reading the password from standard input: {e}"))
+    }
+}
+
 /// One line of standard input (`--stdin`): for scripts and tests.
 fn password_from_stdin() -> Result<Vec<u8>, Error> {
+    check_password(strip_eol(stdin_line()?))
+}
+
+/// The first line of standard input, at most a password's length (and its
+/// end of line) read.
+fn stdin_line() -> Result<Vec<u8>, Stdin> {
     let mut line = Vec::new();
     io::stdin()
         .lock()
         .take(MAX_PASSWORD as u64 + 2)
-        .read_until(b'\n', &mut line)
-        .map_err(|e| Error::Failed(format!("reading the password from standard input: {e}")))?;
-    check_password(strip_eol(line))
+        .read_until(b'\n', &mut line)?;
+    Ok(line)
 }
 
 /// A step on the terminal failed: `terminal: ...`, status 1.
