@@ -154,7 +154,7 @@ pub fn enter(
     chan.tx.send_frame(b"OK")?;
     chan.start_cipher(&entry.record.key);
     // TFDSECURE binds to the key this session started with, as after RSA
-    let secure = crate::commands::transport::SecureState::for_session(&ctx.cfg, &entry.record.key);
+    let secure = super::SecureState::for_session(&ctx.cfg, &entry.record.key);
     entry.record.key.fill(0);
     let mut next = openssl::base64::encode_block(&entry.next_key).into_bytes();
     entry.next_key.fill(0);
