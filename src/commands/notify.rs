@@ -411,9 +411,7 @@ impl Watcher {
     /// DEL: unlinks the notified file through the descriptor it was found in, so
     /// a directory renamed or swapped since cannot redirect the removal.
     fn delete(&self, s: &Session, i: usize, dir: BorrowedFd<'_>, name: &[u8]) {
-        let r = cname(name)
-            .and_then(|c| sys::unlinkat(dir, &c, false).into_fs())
-            .map_err(|e| e.to_string());
+        let r = cname(name).and_then(|c| sys::unlinkat(dir, &c, false).into_fs());
         if let Err(e) = r {
             debug!(
                 "{} notification {i}: DEL {:?} failed: {e}",

@@ -35,7 +35,7 @@
 
 use super::hpf::{self, PutEnd};
 use super::transfer::{check_target, logged, Track};
-use super::{CmdResult, OrFailed, Reply};
+use super::{CmdResult, DeniedOr, OrFailed, Reply};
 use crate::fsys::stage::{self as fstage, DiscardError, Stage, StageError, MAX_IDENTITY};
 use crate::fsys::{FsError, RelPath};
 use crate::session::Session;
@@ -552,13 +552,7 @@ pub fn discard(s: &mut Session, arg: &[u8]) -> CmdResult {
     };
     let (dir, name, dir_path) = if fstage::is_stage_name(last) {
         let p = s.path(dir_arg)?;
-        let fd = s.root().open_dir(&p).map_err(|e| {
-            if e.is_denied() {
-                Failed::AccessDenied
-            } else {
-                Failed::NoSuchFile
-            }
-        })?;
+        let fd = s.root().open_dir(&p).denied_or(Failed::NoSuchFile)?;
         let name = crate::fsys::cname(last).or_failed(Failed::NoSuchFile)?;
         (fd, name, p)
     } else {
@@ -566,13 +560,7 @@ pub fn discard(s: &mut Session, arg: &[u8]) -> CmdResult {
         if p.is_root() {
             return Err(Failed::NoSuchFile.into());
         }
-        let (fd, target) = s.root().parent(&p).map_err(|e| {
-            if e.is_denied() {
-                Failed::AccessDenied
-            } else {
-                Failed::NoSuchFile
-            }
-        })?;
+        let (fd, target) = s.root().parent(&p).denied_or(Failed::NoSuchFile)?;
         let name = fstage::stage_name(tfd_sys::geteuid(), target.as_bytes());
         (fd, name, p.parent())
     };
