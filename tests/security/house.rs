@@ -658,7 +658,7 @@ fn string_errors_do_not_grow() {
 }
 
 /// The most `map_err` the daemon (`src/`) may hold. A failure is mapped to
-/// the wire once (src/commands/failure.rs: a handler says `?` through the
+/// the wire once (src/dispatch/failure.rs: a handler says `?` through the
 /// `From` impls of its error types, and names its command's FAILED code with
 /// `or_failed` or `denied_or`), not worded again at every step (issue 46 wants
 /// at most 100; this is the count now, and it only goes down: a new error type
