@@ -1,8 +1,9 @@
 //! tfd: the TF Protocol daemon (tfd, tfpasswd) as a library its two binaries call.
 //!
 //! Floors, top to bottom (doc/architecture.md): `daemon` (listener, processes,
-//! signals) → `session` ⇄ `commands` (handshake, gating, dispatch; one file per
-//! command family) → `services` (what sessions share) → `fsys`, `auth`, `sandbox` →
+//! signals) → `session`, `commands` (handshake, gating, dispatch; one file per
+//! command family, using the session) → `dispatch` (the command vocabulary the
+//! session dispatches with) → `services` (what sessions share) → `fsys`, `auth`, `sandbox` →
 //! `config` → `logging`, `xferlog`. Below them, crates of their own: `tfp_channel`
 //! (the byte stream), `tfp_wire` (the protocol, free of I/O) and `tfd_sys` (the only
 //! crate allowed `unsafe`). The client library, `tfp_client`, is a sibling that no
@@ -14,6 +15,7 @@ pub mod commands;
 #[allow(missing_docs)]
 pub mod config;
 pub mod daemon;
+mod dispatch;
 pub mod fsys;
 pub mod logging;
 mod sandbox;

@@ -335,37 +335,44 @@ fn open_jail(
     p: &RelPath,
     token: &[u8],
     user: Option<&privs::Identity>,
-) -> Result<Result<OwnedFd, (Failed, Option<String>)>, String> {
+) -> Result<Result<OwnedFd, JailRefusal>, identity::RightsNotRestored> {
     let trusted = jail::trusted_owner();
     let jail = match identity::with_rights_of(user, || jail::open_guarded(root, p, trusted))? {
         Ok(fd) => fd,
-        Err(jail::Refused::Denied(_)) => return Ok(Err((Failed::AccessDenied, None))),
-        Err(jail::Refused::Missing(_)) => return Ok(Err((Failed::JailAcl, None))),
-        Err(e @ jail::Refused::Unsafe(_)) => return Ok(Err((Failed::JailAcl, Some(e.to_string())))),
+        Err(jail::Refused::Denied(_)) => return Ok(Err(JailRefusal(Failed::AccessDenied, None))),
+        Err(jail::Refused::Missing(_)) => return Ok(Err(JailRefusal(Failed::JailAcl, None))),
+        Err(e @ jail::Refused::Unsafe(_)) => return Ok(Err(JailRefusal(Failed::JailAcl, Some(e.to_string())))),
     };
     Ok(check_key(jail, p, token, trusted))
 }
 
+/// INJAIL's refusal: its code, and why the jail breaks its guard when it
+/// does (logged as an error: someone set the jail up unsafely).
+struct JailRefusal(Failed, Option<String>);
+
+/// The key could not be opened or read: `FAILED 48`, nothing to tell.
+impl From<std::io::Error> for JailRefusal {
+    fn from(_: std::io::Error) -> Self {
+        JailRefusal(Failed::JailAcl, None)
+    }
+}
+
 /// The token against the open jail's `jail.key`, judged on the descriptor read.
-fn check_key(jail: OwnedFd, p: &RelPath, token: &[u8], trusted: u32) -> Result<OwnedFd, (Failed, Option<String>)> {
+fn check_key(jail: OwnedFd, p: &RelPath, token: &[u8], trusted: u32) -> Result<OwnedFd, JailRefusal> {
     let key = sys::openat2_beneath(
         jail.as_fd(),
         jail::JAIL_KEY,
         libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY,
         0,
-    )
-    .map_err(|_| (Failed::JailAcl, None))?;
+    )?;
     let shown = String::from_utf8_lossy(&p.to_bytes()).into_owned();
     match jail::judge_key(key.as_fd(), &shown, trusted) {
         Ok(()) => {}
-        Err(e @ jail::Refused::Unsafe(_)) => return Err((Failed::JailAcl, Some(e.to_string()))),
-        Err(_) => return Err((Failed::JailAcl, None)),
+        Err(e @ jail::Refused::Unsafe(_)) => return Err(JailRefusal(Failed::JailAcl, Some(e.to_string()))),
+        Err(_) => return Err(JailRefusal(Failed::JailAcl, None)),
     }
     let mut text = Vec::new();
-    std::fs::File::from(key)
-        .take(MAX_JAIL_KEY)
-        .read_to_end(&mut text)
-        .map_err(|_| (Failed::JailAcl, None))?;
+    std::fs::File::from(key).take(MAX_JAIL_KEY).read_to_end(&mut text)?;
     let mut found = false;
     for line in text.split(|&b| b == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -374,7 +381,7 @@ fn check_key(jail: OwnedFd, p: &RelPath, token: &[u8], trusted: u32) -> Result<O
     if found {
         Ok(jail)
     } else {
-        Err((Failed::JailToken, None))
+        Err(JailRefusal(Failed::JailToken, None))
     }
 }
 
@@ -403,7 +410,7 @@ pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
     };
     let jail = match found {
         Ok(j) => j,
-        Err((f, None)) => {
+        Err(JailRefusal(f, None)) => {
             info!(
                 "{peer} INJAIL {:?} refused (FAILED {})",
                 String::from_utf8_lossy(&p.to_bytes()),
@@ -411,7 +418,7 @@ pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
             );
             return Err(f.into());
         }
-        Err((f, Some(why))) => {
+        Err(JailRefusal(f, Some(why))) => {
             error!(
                 "{peer} INJAIL refused (FAILED {}): the jail breaks its guard: {why}",
                 f.code()

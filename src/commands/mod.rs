@@ -29,58 +29,18 @@ pub mod transport;
 pub mod tz;
 pub mod xcmds;
 
-mod failure;
+pub(crate) use crate::dispatch::no_room;
+pub use crate::dispatch::{denied_or, ArgOr, CmdError, CmdResult, DeniedOr, Gate, OrFailed, Reply, Tfpsfs};
 
-pub(crate) use failure::no_room;
-pub use failure::{denied_or, ArgOr, CmdError, DeniedOr, OrFailed};
-
+use crate::dispatch::row;
 use crate::session::Session;
 use tfp_wire::secfs as bits;
 
-/// What a handler produced when it did not fail.
-#[derive(Debug)]
-pub enum Reply {
-    /// `OK`.
-    Ok,
-    /// `OK <data>`.
-    Data(Vec<u8>),
-    /// A frame sent verbatim (ECHO).
-    Frame(Vec<u8>),
-    /// `UNKNOWN`.
-    Unknown,
-    /// The handler already sent everything.
-    Sent,
-    /// End the session without a reply.
-    Close,
-}
-
-/// A handler's result.
-pub type CmdResult = Result<Reply, CmdError>;
+/// A row of tfd's command table: a handler given the session.
+pub type Spec = crate::dispatch::Spec<Session>;
 
 /// A command handler.
-pub type Handler = fn(&mut Session, &[u8]) -> CmdResult;
-
-/// Where in the gating sequence a command is allowed (document, "Security
-/// enhancement" and "In-jail").
-#[derive(Debug, Clone, Copy)]
-pub struct Gate {
-    /// Allowed before LOGIN (END, LOGIN, KEEPALIVE, PROCKEY).
-    pub before_login: bool,
-    /// Allowed before INJAIL in multi-user mode (INJAIL, LOGIN, KEEPALIVE, PROCKEY);
-    /// in single-user mode only the [`Gate::single_user_jail`] ones are.
-    pub before_jail: bool,
-    /// Allowed before INJAIL in single-user mode (INJAIL, and the upgrade that
-    /// protects its token).
-    pub single_user_jail: bool,
-    /// Allowed under `secure_transport require` before the upgrade (TFDSECURE,
-    /// KEEPALIVE, PROCKEY).
-    pub before_secure: bool,
-    /// LOCKSYS itself: allowed while `locksys` waits for it, and while
-    /// `flycontext` waits (the document's order: LOCKSYS, then FLYCONTEXT).
-    pub locksys: bool,
-    /// FLYCONTEXT itself: allowed while `flycontext` waits for it.
-    pub flycontext: bool,
-}
+pub type Handler = crate::dispatch::Handler<Session>;
 
 const ANY: Gate = Gate {
     before_login: false,
@@ -107,93 +67,12 @@ const UPGRADE: Gate = Gate {
     ..PRE
 };
 
-/// How a command meets TFPSFS, the document's secure filesystem ("TFProtocol
-/// Secure Filesystem"). The session enforces it in one place: every path a
-/// handler resolves through [`Session::path`] is checked against the secure
-/// directory it lands in (see [`crate::fsys::secfs::judge`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tfpsfs {
-    /// Not tagged `[Supports TFPSFS]`: every path it names fails with `FAILED 1`
-    /// in (or for an entry of) a secure directory. Right for commands without paths.
-    Untagged,
-    /// Tagged: the n-th path the handler resolves needs every bit of `bits[n]`
-    /// (the last entry repeats: COPY is `[RFILE, WFILE]`, source then target;
-    /// FSIZELS `[RFILE, STAT]`, the list then each line).
-    Needs(&'static [u32]),
-    /// SETFSPERM, REMFSPERM, GETFSPERM, ISSECFS: they apply the document's own
-    /// rules to the directory they manage, so paths pass unchecked.
-    Manages,
-}
-
 /// A command the document does not tag `[Supports TFPSFS]`.
 pub const NOT_TFPSFS: Tfpsfs = Tfpsfs::Untagged;
 
 /// Shorthand for a tagged command's row.
 const fn needs(b: &'static [u32]) -> Tfpsfs {
     Tfpsfs::Needs(b)
-}
-
-/// One row of the command table: every per-command fact the dispatcher, the
-/// gate, TFPSFS and the metrics need, so adding a command is one row, its
-/// handler and its tests.
-pub struct Spec {
-    /// Upper-case name as on the wire.
-    pub name: &'static str,
-    /// The handler.
-    pub handler: Handler,
-    /// Gating.
-    pub gate: Gate,
-    /// TFPSFS: whether the command is tagged and which permission bits it needs.
-    pub tfpsfs: Tfpsfs,
-    /// Answered from memory at once, so it needs no OOB thread running (see
-    /// [`crate::session::Session::ensure_oob_thread`]): the session is back to
-    /// waiting for input, where its reader answers urgent bytes, within
-    /// microseconds.
-    pub at_once: bool,
-    /// The raw units a client sends right after the command, before any reply
-    /// (GOAES: the key, then the IV). A command refused at the gate still has
-    /// them read, so the stream stays in step with the client.
-    pub trailing: &'static [usize],
-    /// A transfer: its duration goes into the metrics' histogram.
-    pub transfer: bool,
-    /// Part of a connection's set-up (the secure upgrade): `priority_boost`
-    /// lasts through it.
-    pub setup: bool,
-}
-
-/// A row with the common facts: none of the flags.
-const fn row(name: &'static str, handler: Handler, gate: Gate, tfpsfs: Tfpsfs) -> Spec {
-    Spec {
-        name,
-        handler,
-        gate,
-        tfpsfs,
-        at_once: false,
-        trailing: &[],
-        transfer: false,
-        setup: false,
-    }
-}
-
-impl Spec {
-    const fn at_once(self) -> Spec {
-        Spec { at_once: true, ..self }
-    }
-
-    const fn transfer(self) -> Spec {
-        Spec { transfer: true, ..self }
-    }
-
-    const fn trailing(self, units: &'static [usize]) -> Spec {
-        Spec {
-            trailing: units,
-            ..self
-        }
-    }
-
-    const fn setup(self) -> Spec {
-        Spec { setup: true, ..self }
-    }
 }
 
 /// LOCKSYS's gate.
@@ -318,7 +197,7 @@ pub static TABLE: &[Spec] = &[
 
 /// Finds a command by its upper-case name.
 pub fn lookup(name: &str) -> Option<&'static Spec> {
-    TABLE.iter().find(|s| s.name == name)
+    crate::dispatch::lookup(TABLE, name)
 }
 
 #[cfg(test)]

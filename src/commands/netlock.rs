@@ -133,7 +133,7 @@ fn session_lock(s: &Session, fd: &OwnedFd, wait: Duration, cmd: &str, bad: Faile
 fn apply_timeout(s: &Session) {
     let idle = s.ctx().cfg.idle_timeout;
     let idle = (!idle.is_zero()).then_some(idle);
-    let t = match (s.netlocks().min_timeout(), idle) {
+    let t = match (s.family::<Locks>().and_then(Locks::min_timeout), idle) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
@@ -160,13 +160,13 @@ fn open_lockable(s: &Session, path: &[u8], bad: Failed) -> Result<(File, libc::s
 
 fn netlock_common(s: &mut Session, arg: &[u8], wait: bool) -> CmdResult {
     let a = netlock::parse_lock(arg).arg_or(Failed::NetLock)?;
-    let Some(slot) = s.netlocks().slots.iter().position(Option::is_none) else {
+    let Some(slot) = s.family_mut::<Locks>().slots.iter().position(Option::is_none) else {
         info!("{} NETLOCK refused: all {MAX_LOCKS} locks held", s.peer());
         return Err(Failed::NetLock.into());
     };
     let (file, st) = open_lockable(s, a.path, Failed::NetLock)?;
     let id = (st.st_dev, st.st_ino);
-    if s.netlocks().slots.iter().flatten().any(|h| h.id == id) {
+    if s.family_mut::<Locks>().slots.iter().flatten().any(|h| h.id == id) {
         return Err(Failed::NetLock.into());
     }
     let fd = OwnedFd::from(file);
@@ -182,7 +182,7 @@ fn netlock_common(s: &mut Session, arg: &[u8], wait: bool) -> CmdResult {
     if !got {
         return Err(Failed::NetLock.into());
     }
-    s.netlocks_mut().slots[slot] = Some(Held { fd, id, timeout });
+    s.family_mut::<Locks>().slots[slot] = Some(Held { fd, id, timeout });
     apply_timeout(s);
     info!(
         "{} NETLOCK {slot} on {:?} timeout={}s",
@@ -206,7 +206,7 @@ pub fn netlock_try(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// `NETUNLOCK <lock-id>`.
 pub fn netunlock(s: &mut Session, arg: &[u8]) -> CmdResult {
     let id = netlock::parse_id(arg, MAX_LOCKS).or_failed(Failed::NetLock)?;
-    let held = s.netlocks_mut().slots[id].take().ok_or(Failed::NetLock)?;
+    let held = s.family_mut::<Locks>().slots[id].take().ok_or(Failed::NetLock)?;
     // closing the only descriptor of the description releases the lock; unlock
     // first anyway so nothing depends on when the descriptor is dropped
     let _ = sys::ofd_setlk(held.fd.as_fd(), OfdLock::Unlock);

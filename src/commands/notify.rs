@@ -61,7 +61,7 @@ pub fn addntfy(s: &mut Session, arg: &[u8]) -> CmdResult {
         debug!("{} ADDNTFY: invalid token", s.peer());
         return Err(Failed::NotifyAdd.into());
     }
-    if s.ntfy_mut().len() >= MAX_REGISTRATIONS {
+    if s.family_mut::<Vec<Registration>>().len() >= MAX_REGISTRATIONS {
         debug!("{} ADDNTFY: more than {MAX_REGISTRATIONS} registrations", s.peer());
         return Err(Failed::NotifyAdd.into());
     }
@@ -73,7 +73,7 @@ pub fn addntfy(s: &mut Session, arg: &[u8]) -> CmdResult {
     }
     // watched by name, not pinned: a directory deleted and made again is
     // watched again (each poll resolves it anew)
-    s.ntfy_mut().push(Registration {
+    s.family_mut::<Vec<Registration>>().push(Registration {
         token: token.to_vec(),
         dir: p.unpinned(),
     });
@@ -84,11 +84,11 @@ pub fn addntfy(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// client answers `END` or goes away. Without registrations: `FAILED 6`, and the
 /// session stays in command mode.
 pub fn startntfy(s: &mut Session, arg: &[u8]) -> CmdResult {
-    if s.ntfy_mut().is_empty() {
+    if s.family_mut::<Vec<Registration>>().is_empty() {
         return Err(Failed::NotifyEmpty.into());
     }
     let interval = parse_interval(arg);
-    let regs = std::mem::take(s.ntfy_mut());
+    let regs = std::mem::take(s.family_mut::<Vec<Registration>>());
     info!(
         "{} notification mode: {} registrations, interval {:?}",
         s.peer(),
@@ -411,9 +411,7 @@ impl Watcher {
     /// DEL: unlinks the notified file through the descriptor it was found in, so
     /// a directory renamed or swapped since cannot redirect the removal.
     fn delete(&self, s: &Session, i: usize, dir: BorrowedFd<'_>, name: &[u8]) {
-        let r = cname(name)
-            .and_then(|c| sys::unlinkat(dir, &c, false).into_fs())
-            .map_err(|e| e.to_string());
+        let r = cname(name).and_then(|c| sys::unlinkat(dir, &c, false).into_fs());
         if let Err(e) = r {
             debug!(
                 "{} notification {i}: DEL {:?} failed: {e}",

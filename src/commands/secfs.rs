@@ -1,112 +1,20 @@
 //! SETFSID, SETFSPERM, REMFSPERM, GETFSPERM, ISSECFS: the document's TFPSFS
 //! commands; and RMSECDIR, which removes an entry of a secure (`*.sd`)
 //! directory. The checks every other command meets live in the session's path
-//! resolution (see [`SecfsState`]); the files in [`crate::fsys::secfs`].
+//! resolution (see [`crate::dispatch::SecfsState`]); the files in [`crate::fsys::secfs`].
 
-use super::{denied_or, ArgOr, CmdResult, DeniedOr, Reply, Tfpsfs};
-use crate::fsys::{is_secure_name, secfs, walk, FsError, Kind, RelPath, Root};
+use super::{denied_or, ArgOr, CmdResult, DeniedOr, Reply};
+use crate::fsys::{is_secure_name, secfs, walk, FsError, Kind};
 use crate::session::Session;
 use log::{info, warn};
-use std::cell::{Cell, RefCell};
 use std::os::fd::{AsFd, OwnedFd};
 use tfd_sys as sys;
 use tfp_wire::secfs as fmt;
 use tfp_wire::{command, Failed};
 
-/// A session's TFPSFS state: its identity and the rule of the command running.
-#[derive(Debug)]
-pub struct SecfsState {
-    /// The identity from SETFSID; None until one is set (such a session is only
-    /// ever "everybody else", and can never SETFSPERM/REMFSPERM: decisions.md).
-    /// Never logged: knowing it is what grants its permissions.
-    id: Option<Vec<u8>>,
-    /// The running command's row.
-    rule: Tfpsfs,
-    /// How many paths the running command has resolved so far.
-    next: Cell<usize>,
-    /// Which rule (by position) judged each path the running command pinned,
-    /// so a path looked up again after a stale handle ([`SecfsState::repin`])
-    /// is judged as it was the first time.
-    judged: RefCell<Vec<(Vec<u8>, usize)>>,
-}
-
-impl Default for SecfsState {
-    fn default() -> Self {
-        SecfsState {
-            id: None,
-            rule: Tfpsfs::Untagged,
-            next: Cell::new(0),
-            judged: RefCell::new(Vec::new()),
-        }
-    }
-}
-
-impl SecfsState {
-    /// Called by the dispatcher before each handler.
-    pub fn begin(&mut self, rule: Tfpsfs) {
-        self.rule = rule;
-        self.next.set(0);
-        self.judged.borrow_mut().clear();
-    }
-
-    /// The identity, if SETFSID set one.
-    pub fn id(&self) -> Option<&[u8]> {
-        self.id.as_deref()
-    }
-
-    /// Pins the next path the running command resolves and checks it (see
-    /// [`Tfpsfs`]): the command acts through the returned path, so what it acts
-    /// on is what was judged.
-    pub fn pin(&self, root: &Root, p: &RelPath) -> Result<RelPath, FsError> {
-        let n = self.next.get();
-        self.next.set(n.saturating_add(1));
-        self.pin_nth(root, p, n)
-    }
-
-    /// Pins and checks one more path under the rule of the path resolved last:
-    /// a command that makes its path level by level (RMKDIR, FLYCONTEXT) judges
-    /// every directory it creates in, where it creates it.
-    pub fn pin_again(&self, root: &Root, p: &RelPath) -> Result<RelPath, FsError> {
-        self.pin_nth(root, p, self.next.get().saturating_sub(1))
-    }
-
-    /// Pins `p` afresh after its pin went stale (ESTALE: another node replaced
-    /// what it held) and judges it again under the rule that judged it first:
-    /// the command acts only on what is judged, never on a bare lookup.
-    pub fn repin(&self, root: &Root, p: &RelPath) -> Result<RelPath, FsError> {
-        let key = p.to_bytes();
-        let n = self
-            .judged
-            .borrow()
-            .iter()
-            .rev()
-            .find(|(k, _)| *k == key)
-            .map(|(_, n)| *n)
-            .unwrap_or_else(|| self.next.get().saturating_sub(1));
-        self.pin_nth(root, &p.unpinned(), n)
-    }
-
-    fn pin_nth(&self, root: &Root, p: &RelPath, n: usize) -> Result<RelPath, FsError> {
-        if let Ok(mut j) = self.judged.try_borrow_mut() {
-            // bounded: a command resolves a handful of paths (LSR walks its own)
-            if j.len() < 64 {
-                j.push((p.to_bytes(), n));
-            }
-        }
-        let pinned = root.pin(p);
-        let need = match self.rule {
-            Tfpsfs::Manages => return Ok(pinned),
-            Tfpsfs::Untagged => None,
-            Tfpsfs::Needs(bits) => Some(bits.get(n).or(bits.last()).copied().unwrap_or(0)),
-        };
-        secfs::judge(root, &pinned, self.id(), need)?;
-        Ok(pinned)
-    }
-}
-
 /// `SETFSID <identity>`: always OK (the document); an empty identity clears it.
 pub fn setfsid(s: &mut Session, arg: &[u8]) -> CmdResult {
-    s.secfs_mut().id = (!arg.is_empty()).then(|| arg.to_vec());
+    s.secfs_mut().set_id((!arg.is_empty()).then(|| arg.to_vec()));
     Ok(Reply::Ok)
 }
 

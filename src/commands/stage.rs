@@ -35,7 +35,7 @@
 
 use super::hpf::{self, PutEnd};
 use super::transfer::{check_target, logged, Track};
-use super::{CmdResult, OrFailed, Reply};
+use super::{CmdResult, DeniedOr, OrFailed, Reply};
 use crate::fsys::stage::{self as fstage, DiscardError, Stage, StageError, MAX_IDENTITY};
 use crate::fsys::{FsError, RelPath};
 use crate::session::Session;
@@ -315,12 +315,12 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     // from 0, or right where this session's earlier range of the same
     // stage ended: the bytes continue the stage's hash (a follower already
     // hashing this stage goes on: it reads these bytes back in turn)
-    let mut hash = match s.stage_sum_mut().take() {
+    let mut hash = match s.family_mut::<Option<InFlight>>().take() {
         Some(f) if f.key == key && f.epoch == epoch && f.generation == generation => match f.sum {
             Sum::Here(end, h) if end == req.offset => Some(h),
             Sum::Here(..) => None,
             following => {
-                *s.stage_sum_mut() = Some(InFlight { sum: following, ..f });
+                *s.family_mut::<Option<InFlight>>() = Some(InFlight { sum: following, ..f });
                 None
             }
         },
@@ -396,7 +396,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                     }
                     _ => Sum::Here(end, hash),
                 };
-                *s.stage_sum_mut() = Some(InFlight {
+                *s.family_mut::<Option<InFlight>>() = Some(InFlight {
                     key,
                     epoch,
                     generation,
@@ -433,7 +433,7 @@ pub fn done(s: &mut Session, arg: &[u8]) -> CmdResult {
     // what this session hashed on the way in counts while the stage is the
     // same file, not emptied since; the rest is read back
     let key = stage.key().ok();
-    let (hash, from) = match s.stage_sum_mut().take() {
+    let (hash, from) = match s.family_mut::<Option<InFlight>>().take() {
         Some(f) if Some(f.key) == key && f.epoch == stage.epoch() && f.generation == stage.generation() => {
             match f.finish() {
                 (end, h) if end <= stage.size => (h, end),
@@ -552,13 +552,7 @@ pub fn discard(s: &mut Session, arg: &[u8]) -> CmdResult {
     };
     let (dir, name, dir_path) = if fstage::is_stage_name(last) {
         let p = s.path(dir_arg)?;
-        let fd = s.root().open_dir(&p).map_err(|e| {
-            if e.is_denied() {
-                Failed::AccessDenied
-            } else {
-                Failed::NoSuchFile
-            }
-        })?;
+        let fd = s.root().open_dir(&p).denied_or(Failed::NoSuchFile)?;
         let name = crate::fsys::cname(last).or_failed(Failed::NoSuchFile)?;
         (fd, name, p)
     } else {
@@ -566,13 +560,7 @@ pub fn discard(s: &mut Session, arg: &[u8]) -> CmdResult {
         if p.is_root() {
             return Err(Failed::NoSuchFile.into());
         }
-        let (fd, target) = s.root().parent(&p).map_err(|e| {
-            if e.is_denied() {
-                Failed::AccessDenied
-            } else {
-                Failed::NoSuchFile
-            }
-        })?;
+        let (fd, target) = s.root().parent(&p).denied_or(Failed::NoSuchFile)?;
         let name = fstage::stage_name(tfd_sys::geteuid(), target.as_bytes());
         (fd, name, p.parent())
     };

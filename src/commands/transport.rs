@@ -10,43 +10,11 @@
 use super::{CmdResult, Reply};
 use crate::session::Session;
 use log::{info, warn};
-use tfp_channel::ChannelError;
 use tfp_wire::noise::{self, Responder, Suite};
 use tfp_wire::record::{Opener, Sealer, REKEY_AFTER};
 use tfp_wire::Failed;
 
 pub use tfp_wire::noise::{psk_from_session_key, PROLOGUE};
-
-/// What a session keeps for a later TFDSECURE: the pre-shared key derived from
-/// its session key (only the holder of the server's RSA key could learn that).
-#[derive(Default)]
-pub struct SecureState {
-    psk: Option<[u8; noise::LEN]>,
-}
-
-impl Drop for SecureState {
-    fn drop(&mut self) {
-        self.forget();
-    }
-}
-
-impl SecureState {
-    /// Derives the pre-shared key from the key the session's cipher started
-    /// from (the RSA step's, or a FAI token's), unless the upgrade is off.
-    pub fn for_session(cfg: &crate::config::Config, key: &[u8]) -> SecureState {
-        let offered = cfg.secure_transport != crate::config::SecureTransport::Off;
-        SecureState {
-            psk: offered.then(|| psk_from_session_key(key).ok()).flatten(),
-        }
-    }
-
-    fn forget(&mut self) {
-        if let Some(p) = self.psk.as_mut() {
-            p.fill(0);
-        }
-        self.psk = None;
-    }
-}
 
 /// Answers FAILED and ends the session: a handshake message that does not
 /// authenticate means someone tampers with the connection, and neither side
@@ -81,7 +49,7 @@ pub fn tfdsecure(s: &mut Session, arg: &[u8]) -> CmdResult {
     let Some(suite) = Suite::from_name(name) else {
         return decline(s, "unknown protocol name");
     };
-    let Some(psk) = s.secure_mut().psk else {
+    let Some(psk) = s.secure_mut().psk() else {
         return decline(s, "no session key to bind to");
     };
     let resp = match Responder::read(suite, PROLOGUE, &psk, msg1) {
@@ -104,11 +72,6 @@ pub fn tfdsecure(s: &mut Session, arg: &[u8]) -> CmdResult {
     s.chan_mut().rx.start_opening(Opener::new(t.recv), Some(t.h));
     info!("{} secure transport on ({})", s.peer(), suite.protocol_name());
     Ok(Reply::Sent)
-}
-
-/// Ends a secure stream with its `Close` record (nothing otherwise).
-pub fn close(s: &mut Session) -> Result<(), ChannelError> {
-    s.chan_mut().tx.send_close()
 }
 
 #[cfg(test)]

@@ -142,7 +142,7 @@ fn zone_arg(arg: &[u8]) -> Result<&[u8], Failed> {
 
 /// `GETTZ` → `OK <zone>`: what the last successful SETTZ set, `UTC` before.
 pub fn gettz(s: &mut Session, _arg: &[u8]) -> CmdResult {
-    Ok(Reply::Data(s.tz().name.clone()))
+    Ok(Reply::Data(s.family_mut::<SessionTz>().name.clone()))
 }
 
 /// `SETTZ <zone>` → `OK`; an empty argument is FAILED 16, a zone that is neither
@@ -150,7 +150,7 @@ pub fn gettz(s: &mut Session, _arg: &[u8]) -> CmdResult {
 pub fn settz(s: &mut Session, arg: &[u8]) -> CmdResult {
     let arg = zone_arg(arg)?;
     let zone = resolve(arg).ok_or(Failed::DateNotRepresentable)?;
-    *s.tz_mut() = SessionTz {
+    *s.family_mut::<SessionTz>() = SessionTz {
         name: arg.to_vec(),
         zone,
     };
@@ -159,7 +159,7 @@ pub fn settz(s: &mut Session, arg: &[u8]) -> CmdResult {
 
 /// `LOCALTIME` → `OK YYYY-MM-DD HH:MM:SS ZONE` in the session's zone.
 pub fn localtime(s: &mut Session, _arg: &[u8]) -> CmdResult {
-    let t = format_in(&s.tz().zone, now()).ok_or(Failed::DateNotRepresentable)?;
+    let t = format_in(&s.family_mut::<SessionTz>().zone, now()).ok_or(Failed::DateNotRepresentable)?;
     Ok(Reply::Data(t.into_bytes()))
 }
 

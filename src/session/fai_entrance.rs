@@ -20,6 +20,7 @@ use crate::auth::{userdb, Quota, SessionAuth};
 use crate::fsys::{RelPath, Root};
 use log::{error, info, warn};
 use std::net::SocketAddr;
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use tfp_channel::Channel;
 use tfp_wire::{fai::Record, uuid, Failed};
@@ -104,6 +105,62 @@ fn bind(ctx: &Context, rec: &Record) -> Result<Bound, String> {
     }
 }
 
+/// Why the token's jail could not be opened: the entrance ends the session.
+#[derive(Debug)]
+enum TokenJail {
+    /// The jail is no path beneath the served root.
+    Path(crate::fsys::FsError),
+    /// The jail breaks its guard, or is not there.
+    Refused(super::jail::Refused),
+    /// The ids could not be put back after opening it as the user.
+    Rights(identity::RightsNotRestored),
+}
+
+impl std::fmt::Display for TokenJail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenJail::Path(e) => write!(f, "token jail: {e}"),
+            TokenJail::Refused(e) => write!(f, "token jail: {e}"),
+            TokenJail::Rights(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<crate::fsys::FsError> for TokenJail {
+    fn from(e: crate::fsys::FsError) -> Self {
+        TokenJail::Path(e)
+    }
+}
+
+impl From<super::jail::Refused> for TokenJail {
+    fn from(e: super::jail::Refused) -> Self {
+        TokenJail::Refused(e)
+    }
+}
+
+impl From<identity::RightsNotRestored> for TokenJail {
+    fn from(e: identity::RightsNotRestored) -> Self {
+        TokenJail::Rights(e)
+    }
+}
+
+/// The session cannot take on the token's confinement: it ends, the log says why.
+impl From<TokenJail> for HandshakeError {
+    fn from(e: TokenJail) -> Self {
+        HandshakeError::Privilege(e.to_string())
+    }
+}
+
+/// Opens the token's jail beneath the served root with the rights of `user`,
+/// judged as INJAIL judges it.
+fn open_token_jail(root: &Root, jail: &[u8], user: Option<&Identity>) -> Result<OwnedFd, TokenJail> {
+    let p = RelPath::parse(jail)?;
+    let trusted = super::jail::trusted_owner();
+    Ok(identity::with_rights_of(user, || {
+        super::jail::open_guarded(root, &p, trusted)
+    })??)
+}
+
 /// Runs the entrance for the token in the version frame.
 pub fn enter(
     mut chan: Channel,
@@ -154,7 +211,7 @@ pub fn enter(
     chan.tx.send_frame(b"OK")?;
     chan.start_cipher(&entry.record.key);
     // TFDSECURE binds to the key this session started with, as after RSA
-    let secure = crate::commands::transport::SecureState::for_session(&ctx.cfg, &entry.record.key);
+    let secure = super::SecureState::for_session(&ctx.cfg, &entry.record.key);
     entry.record.key.fill(0);
     let mut next = openssl::base64::encode_block(&entry.next_key).into_bytes();
     entry.next_key.fill(0);
@@ -175,11 +232,7 @@ pub fn enter(
     let mut script_host = None;
     let jail = match &rec.jail {
         Some(jail) => {
-            let p = RelPath::parse(jail).map_err(|e| HandshakeError::Privilege(format!("token jail: {e}")))?;
-            let trusted = super::jail::trusted_owner();
-            let dir = identity::with_rights_of(user, || super::jail::open_guarded(&root, &p, trusted))
-                .map_err(HandshakeError::Privilege)?
-                .map_err(|e| HandshakeError::Privilege(format!("token jail: {e}")))?;
+            let dir = open_token_jail(&root, jail, user)?;
             script_host = identity::script_host(&dir, user, ctx.cfg.runbash, peer, "FAI entrance");
             Some(dir)
         }

@@ -133,7 +133,7 @@ pub fn handshake(
     };
     chan.tx.send_frame(b"OK")?;
     chan.start_cipher(&key);
-    let secure = crate::commands::transport::SecureState::for_session(&ctx.cfg, &key);
+    let secure = super::SecureState::for_session(&ctx.cfg, &key);
 
     // 5–6: hash, encrypted
     let hash = match chan.rx.recv_frame_max(hs::MAX_HASH_FRAME) {
@@ -212,17 +212,14 @@ pub(super) fn assemble(
         user,
         closing: false,
         auth,
-        ntfy: Vec::new(),
+        families: Default::default(),
         live,
         oob_pending: None,
         setting_up: true,
-        tz: Default::default(),
         pace,
         secfs: Default::default(),
-        netlocks: Default::default(),
         secure: Default::default(),
         script_host: None,
-        stage_sum: None,
     };
     session.publish_identity();
     // with injail the pre-login deadline goes on until INJAIL

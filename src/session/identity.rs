@@ -104,12 +104,31 @@ pub fn enter(to: Target<'_>) -> Result<Entered, SwitchError> {
     Ok(done)
 }
 
+/// The process's ids could not be put back after a step with a user's
+/// rights ([`with_rights_of`]): it is neither that user nor itself, and the
+/// session must end. Says why in the words of the failed call.
+#[derive(Debug)]
+pub struct RightsNotRestored(String);
+
+impl std::fmt::Display for RightsNotRestored {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// [`privs::as_user`]'s failure, which it words itself.
+impl From<privs::PrivError> for RightsNotRestored {
+    fn from(why: privs::PrivError) -> Self {
+        RightsNotRestored(why.to_string())
+    }
+}
+
 /// Runs `f` with `user`'s effective ids when the process is root (root kept as
 /// the saved uid, and taken back after), otherwise as the process is: the jail
 /// is opened, and its key read, with the rights of the user who will live in
 /// it, before the chroot that still needs root. An error means the ids could
 /// not be put back: the session must end.
-pub fn with_rights_of<T>(user: Option<&Identity>, f: impl FnOnce() -> T) -> Result<T, String> {
+pub fn with_rights_of<T>(user: Option<&Identity>, f: impl FnOnce() -> T) -> Result<T, RightsNotRestored> {
     match user {
         Some(id) if tfd_sys::geteuid() == 0 => Ok(privs::as_user(id, f)?),
         _ => Ok(f()),

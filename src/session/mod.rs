@@ -7,9 +7,10 @@ mod handshake;
 pub mod identity;
 pub mod jail;
 pub mod liveness;
+mod secure;
 mod stage;
 
-use crate::commands::{self, CmdError, Reply};
+use crate::dispatch::{CmdError, Families, Reply, SecfsState, Spec};
 use crate::fsys::{FsError, RelPath, Root};
 use crate::services::metrics::{Counter, Refusal, Row};
 use log::{debug, info, warn};
@@ -19,8 +20,9 @@ use std::time::Instant;
 use tfp_channel::{Channel, ChannelError, NetStream, PreparedFrame, TxHalf};
 use tfp_wire::{command, Failed, MAX_CHUNK};
 
-pub use crate::commands::denied_or;
+pub use crate::dispatch::denied_or;
 pub use handshake::handshake;
+pub use secure::SecureState;
 pub use stage::{Duty, Mode, Stage, State};
 
 /// Bound on a command frame before LOGIN: nothing legitimate is larger.
@@ -34,6 +36,9 @@ pub const PRELOGIN_MAX_BYTES: u64 = 64 * 1024;
 pub struct Context {
     /// The configuration in force when the connection was accepted.
     pub cfg: crate::config::Config,
+    /// The command table the session dispatches through (the daemon hands
+    /// it the commands' `TABLE`: the session never names a command family).
+    pub commands: &'static [Spec<Session>],
     /// The shared services: key process, FAI issuer, session registry, metrics.
     pub services: crate::services::Services,
     /// Serve as the invoking user (not root, or demo mode): no LOGIN, no switch.
@@ -73,6 +78,7 @@ impl Context {
     fn with(&self, keys: crate::services::keys::KeyLink, fai: Arc<crate::services::fai::FaiLink>) -> Context {
         Context {
             cfg: self.cfg.clone(),
+            commands: self.commands,
             services: crate::services::Services {
                 keys,
                 fai,
@@ -111,8 +117,10 @@ pub struct Session {
     closing: bool,
     /// Pending identity, quota, jail state.
     auth: crate::auth::SessionAuth,
-    /// ADDNTFY registrations, in order (their index is the notification's).
-    ntfy: Vec<commands::notify::Registration>,
+    /// The state single command families keep for the session's life (the
+    /// time zone, ADDNTFY's registrations, the NETLOCK slots, TFDSTAGEPUT's
+    /// hash), each in its family's own type.
+    families: Families,
     /// Registry slot and PROCKEY.
     live: liveness::Liveness,
     /// The socket for the OOB thread, until the thread is started (see
@@ -122,55 +130,30 @@ pub struct Session {
     /// the handshake and a transport upgrade, is short and should not queue
     /// behind busy sessions; the first other command ends it.
     setting_up: bool,
-    /// The time zone of GETTZ/SETTZ/LOCALTIME (UTC until SETTZ).
-    tz: commands::tz::SessionTz,
     /// The session's bandwidth limits (None: no `rate_limit_*` set).
     pace: Option<Arc<tfp_channel::bandwidth::Pace>>,
     /// TFPSFS: the SETFSID identity and the running command's rule.
-    secfs: commands::secfs::SecfsState,
-    /// NETLOCK slots (released with their descriptors when the session ends).
-    netlocks: commands::netlock::Locks,
+    secfs: SecfsState,
     /// What TFDSECURE needs from the handshake (the pre-shared key).
-    secure: commands::transport::SecureState,
+    secure: SecureState,
     /// RUNBASH's script host (process 1 of a PID namespace of its own), started
     /// before the chroot when `runbash` is on; None otherwise.
     script_host: Option<crate::sandbox::Host>,
-    /// TFDSTAGEPUT's hash of the stage bytes it wrote, for TFDSTAGEDONE.
-    stage_sum: Option<commands::stage::InFlight>,
 }
 
 /// The state of single command families, each reached by its family's file
 /// alone through these (the session itself only holds it for the session's
 /// life, and drops it at the end).
 impl Session {
-    /// GETTZ, SETTZ, LOCALTIME: the session's time zone.
-    pub fn tz(&self) -> &commands::tz::SessionTz {
-        &self.tz
+    /// The state of the command family whose type is `T`, if it made it yet.
+    pub fn family<T: 'static>(&self) -> Option<&T> {
+        self.families.get()
     }
 
-    /// SETTZ: the session's time zone, to change.
-    pub fn tz_mut(&mut self) -> &mut commands::tz::SessionTz {
-        &mut self.tz
-    }
-
-    /// ADDNTFY, STARTNTFY: the registrations, in order.
-    pub fn ntfy_mut(&mut self) -> &mut Vec<commands::notify::Registration> {
-        &mut self.ntfy
-    }
-
-    /// The NETLOCK slots.
-    pub fn netlocks(&self) -> &commands::netlock::Locks {
-        &self.netlocks
-    }
-
-    /// The NETLOCK slots, to take or release one.
-    pub fn netlocks_mut(&mut self) -> &mut commands::netlock::Locks {
-        &mut self.netlocks
-    }
-
-    /// TFDSTAGEPUT's running hash, for TFDSTAGEDONE.
-    pub fn stage_sum_mut(&mut self) -> &mut Option<commands::stage::InFlight> {
-        &mut self.stage_sum
+    /// The state of the command family whose type is `T`, to change (made, as
+    /// its default, at the family's first use).
+    pub fn family_mut<T: Default + 'static>(&mut self) -> &mut T {
+        self.families.get_mut()
     }
 
     /// The registry slot and PROCKEY's key (PROCKEY, the quota's ledger).
@@ -180,7 +163,7 @@ impl Session {
 
     /// What TFDSECURE needs from the handshake (the pre-shared key, which
     /// TFDSECURE forgets once used).
-    pub fn secure_mut(&mut self) -> &mut commands::transport::SecureState {
+    pub fn secure_mut(&mut self) -> &mut SecureState {
         &mut self.secure
     }
 
@@ -283,12 +266,12 @@ impl Session {
     }
 
     /// TFPSFS: the SETFSID identity and the running command's rule.
-    pub fn secfs(&self) -> &commands::secfs::SecfsState {
+    pub fn secfs(&self) -> &SecfsState {
         &self.secfs
     }
 
     /// SETFSID: the identity, to change.
-    pub fn secfs_mut(&mut self) -> &mut commands::secfs::SecfsState {
+    pub fn secfs_mut(&mut self) -> &mut SecfsState {
         &mut self.secfs
     }
 }
@@ -516,7 +499,7 @@ impl Session {
             if req.name == "END" {
                 break;
             }
-            if self.setting_up && !commands::lookup(&req.name).is_some_and(|s| s.setup) {
+            if self.setting_up && !crate::dispatch::lookup(self.ctx.commands, &req.name).is_some_and(|s| s.setup) {
                 // set-up is over: commands run at the sessions' own priority
                 crate::services::priority::unboost();
                 self.setting_up = false;
@@ -546,12 +529,13 @@ impl Session {
             }
         }
         count(self, Row::Other);
-        // the peer can tell this end from a truncation (secure transport only)
-        let _ = commands::transport::close(self);
+        // ends a secure stream with its `Close` record, so the peer can tell
+        // this end from a truncation (nothing on the legacy cipher)
+        let _ = self.chan.tx.send_close();
     }
 
     fn dispatch(&mut self, name: &str, arg: &[u8]) -> Result<Reply, CmdError> {
-        let spec = commands::lookup(name);
+        let spec = crate::dispatch::lookup(self.ctx.commands, name);
         let refusal = self.gate(spec);
         if refusal.is_err() {
             for &n in spec.map_or(&[][..], |s| s.trailing) {
@@ -574,8 +558,8 @@ impl Session {
     }
 
     /// The gating sequence (document, "Security enhancement" and "In-jail").
-    fn gate(&self, spec: Option<&'static commands::Spec>) -> Result<(), CmdError> {
-        let gate = |f: fn(&commands::Gate) -> bool| spec.is_some_and(|s| f(&s.gate));
+    fn gate(&self, spec: Option<&'static Spec<Session>>) -> Result<(), CmdError> {
+        let gate = |f: fn(&crate::dispatch::Gate) -> bool| spec.is_some_and(|s| f(&s.gate));
         if self.ctx.cfg.secure_transport == crate::config::SecureTransport::Require
             && !self.chan.tx.secure()
             && !gate(|g| g.before_secure)

@@ -177,6 +177,7 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), StartError> {
         trp: cfg.trp.clone().map(|t| (t, cfg.port)),
     };
     let ctx = Arc::new(Context {
+        commands: crate::commands::TABLE,
         cfg,
         services: crate::services::Services {
             // the key process starts below, once the listener has daemonized

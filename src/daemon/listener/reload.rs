@@ -123,6 +123,7 @@ impl Listener {
         cfg.listen = self.ctx.cfg.listen.clone();
         cfg.forget_private_key();
         self.ctx = Arc::new(Context {
+            commands: crate::commands::TABLE,
             cfg,
             services: crate::services::Services {
                 keys,
