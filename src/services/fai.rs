@@ -80,6 +80,13 @@ impl std::fmt::Display for FaiError {
     }
 }
 
+/// The link's lock was poisoned (a thread panicked holding it).
+impl<T> From<std::sync::PoisonError<T>> for FaiError {
+    fn from(_: std::sync::PoisonError<T>) -> Self {
+        FaiError::Said("poisoned")
+    }
+}
+
 impl From<&'static str> for FaiError {
     fn from(why: &'static str) -> Self {
         FaiError::Said(why)
@@ -125,7 +132,7 @@ impl FaiLink {
         if login.len() > 256 || req.len() > MAX_REQUEST {
             return Err("request too long".into());
         }
-        let guard = self.fd.lock().map_err(|_| "poisoned")?;
+        let guard = self.fd.lock()?;
         let link = guard.as_ref().ok_or("the FAI issuer is not running")?;
         let mine = super::helper_link::send_request(link, &req, REPLY_TIMEOUT)?;
         drop(guard);

@@ -53,6 +53,13 @@ pub enum KeyError {
     Unavailable(String),
 }
 
+/// The link's lock was poisoned (a thread panicked holding it).
+impl<T> From<std::sync::PoisonError<T>> for KeyError {
+    fn from(_: std::sync::PoisonError<T>) -> Self {
+        KeyError::Unavailable("poisoned".into())
+    }
+}
+
 /// [`super::helper_link::send_request`]'s error: the step and its errno.
 impl From<(&'static str, nix::Error)> for KeyError {
     fn from((what, e): (&'static str, nix::Error)) -> Self {
@@ -100,7 +107,7 @@ impl KeyLink {
             return Err(KeyError::Refused);
         }
         let unavailable = |what: &str, e: nix::Error| KeyError::Unavailable(format!("{what}: {e}"));
-        let guard = self.fd.lock().map_err(|_| KeyError::Unavailable("poisoned".into()))?;
+        let guard = self.fd.lock()?;
         let link = guard
             .as_ref()
             .ok_or_else(|| KeyError::Unavailable("request end already closed".into()))?;
