@@ -23,7 +23,7 @@
 use super::helper_link::Received;
 use crate::auth::replay::{ReplayCache, ReplayPolicy};
 use log::{error, info, warn};
-use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
+use nix::sys::socket::{send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
 use openssl::pkey::Private;
 use openssl::rsa::Rsa;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -106,7 +106,6 @@ impl KeyLink {
         if ciphertext.len() != CIPHERTEXT {
             return Err(KeyError::Refused);
         }
-        let unavailable = |what: &str, e: nix::Error| KeyError::Unavailable(format!("{what}: {e}"));
         let guard = self.fd.lock()?;
         let link = guard
             .as_ref()
@@ -114,7 +113,7 @@ impl KeyLink {
         let mine = super::helper_link::send_request(link, ciphertext, REPLY_TIMEOUT)?;
         drop(guard);
         let mut reply = [0u8; 1 + CIPHERTEXT];
-        let n = recv(mine.as_raw_fd(), &mut reply, MsgFlags::empty()).map_err(|e| unavailable("reply", e))?;
+        let n = super::helper_link::reply(&mine, &mut reply)?;
         match reply[..n] {
             [OK, ref key @ ..] if !key.is_empty() => Ok(key.to_vec()),
             [REFUSED] => Err(KeyError::Refused),
