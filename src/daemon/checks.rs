@@ -64,12 +64,12 @@ pub fn run(cfg: &Config, how: &Setting) -> Vec<Finding> {
         }
     }
     if let Err(e) = super::load_key(cfg) {
-        out.push(Finding::Error(e));
+        out.push(Finding::Error(e.to_string()));
     }
     match super::check_dbdir(cfg) {
         Ok(Some(w)) => out.push(Finding::Warning(w)),
         Ok(None) => {}
-        Err(e) => out.push(Finding::Error(e)),
+        Err(e) => out.push(Finding::Error(e.to_string())),
     }
     if let Some(u) = &cfg.defusr {
         if let Err(e) = crate::auth::privs::lookup(u) {

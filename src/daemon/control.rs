@@ -536,7 +536,7 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
 /// Reads one request from a connection, checking that the peer is root (or the
 /// user tfd runs as, when it is not root).
 pub fn read_request(s: &UnixStream) -> Result<String, ReadError> {
-    let cred = nix::sys::socket::getsockopt(s, nix::sys::socket::sockopt::PeerCredentials).map_err(ReadError::Peer)?;
+    let cred = nix::sys::socket::getsockopt(s, nix::sys::socket::sockopt::PeerCredentials)?;
     let me = tfd_sys::geteuid();
     if cred.uid() != 0 && cred.uid() != me {
         return Err(ReadError::Denied(cred.uid()));
@@ -564,6 +564,19 @@ pub enum ReadError {
     Read(io::Error),
     /// The line is not UTF-8.
     NotUtf8,
+}
+
+/// The one nix call of [`read_request`] asks for the peer's credentials.
+impl From<nix::errno::Errno> for ReadError {
+    fn from(e: nix::errno::Errno) -> ReadError {
+        ReadError::Peer(e)
+    }
+}
+
+impl From<std::str::Utf8Error> for ReadError {
+    fn from(_: std::str::Utf8Error) -> ReadError {
+        ReadError::NotUtf8
+    }
 }
 
 impl fmt::Display for ReadError {
@@ -609,7 +622,7 @@ fn read_line_by(mut s: &UnixStream, deadline: Instant) -> Result<String, ReadErr
         .position(|&b| b == b'\n')
         .unwrap_or(got.len())
         .min(MAX_REQUEST as usize);
-    let line = std::str::from_utf8(&got[..end]).map_err(|_| ReadError::NotUtf8)?;
+    let line = std::str::from_utf8(&got[..end])?;
     Ok(line.trim().to_string())
 }
 

@@ -3,9 +3,11 @@
 //! serves that folder on 127.0.0.1 as the invoking user and prints how to connect.
 
 use crate::config::Config;
+use openssl::error::ErrorStack;
 use openssl::rsa::Rsa;
+use std::fmt;
 use std::fs;
-use std::io::Write;
+use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -14,41 +16,77 @@ pub const DEFAULT_DIR: &str = "tfd-demo";
 /// See [`DEFAULT_DIR`].
 pub const DEFAULT_PORT: u16 = 10345;
 
-fn write_new(path: &Path, mode: u32, data: &[u8]) -> Result<(), String> {
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    f.write_all(data).map_err(|e| format!("{}: {e}", path.display()))
+/// Why the demo could not be set up (after `tfd: `).
+#[derive(Debug)]
+pub enum DemoError {
+    /// A file or folder of the demo could not be made: which, and why.
+    At(PathBuf, io::Error),
+    /// OpenSSL failed making the key pair.
+    Openssl(ErrorStack),
+    /// No randomness for the hash.
+    Random(getrandom::Error),
+    /// The port is taken: the message with the way out, worked out when the
+    /// bind failed (it probes the ports after it).
+    PortTaken(String),
+}
+
+impl fmt::Display for DemoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DemoError::At(p, e) => write!(f, "{}: {e}", p.display()),
+            DemoError::Openssl(e) => write!(f, "{e}"),
+            DemoError::Random(e) => write!(f, "{e}"),
+            DemoError::PortTaken(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for DemoError {}
+
+impl From<ErrorStack> for DemoError {
+    fn from(e: ErrorStack) -> DemoError {
+        DemoError::Openssl(e)
+    }
+}
+
+impl From<getrandom::Error> for DemoError {
+    fn from(e: getrandom::Error) -> DemoError {
+        DemoError::Random(e)
+    }
+}
+
+fn write_new(path: &Path, mode: u32, data: &[u8]) -> Result<(), DemoError> {
+    let write = || -> io::Result<()> {
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(path)?
+            .write_all(data)
+    };
+    write().map_err(|e| DemoError::At(path.to_path_buf(), e))
 }
 
 /// Creates what is missing in `dir` and returns the config path.
-pub fn prepare(dir: &Path, port: u16) -> Result<PathBuf, String> {
+pub fn prepare(dir: &Path, port: u16) -> Result<PathBuf, DemoError> {
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir.join("data"))
-        .map_err(|e| format!("{}: {e}", dir.display()))?;
+        .map_err(|e| DemoError::At(dir.to_path_buf(), e))?;
     let key = dir.join("key.pem");
     let public = dir.join("pub.pem");
     if !key.exists() {
-        let rsa = Rsa::generate(2048).map_err(|e| e.to_string())?;
-        let pkey = openssl::pkey::PKey::from_rsa(rsa).map_err(|e| e.to_string())?;
-        write_new(
-            &key,
-            0o600,
-            &pkey.private_key_to_pem_pkcs8().map_err(|e| e.to_string())?,
-        )?;
+        let pkey = openssl::pkey::PKey::from_rsa(Rsa::generate(2048)?)?;
+        write_new(&key, 0o600, &pkey.private_key_to_pem_pkcs8()?)?;
         let _ = fs::remove_file(&public);
-        write_new(&public, 0o644, &pkey.public_key_to_pem().map_err(|e| e.to_string())?)?;
+        write_new(&public, 0o644, &pkey.public_key_to_pem()?)?;
         eprintln!("tfd demo: generated a new RSA-2048 key pair in {}", dir.display());
     }
     let conf = dir.join("tfd.conf");
     if !conf.exists() {
         let mut h = [0u8; 16];
-        getrandom::getrandom(&mut h).map_err(|e| e.to_string())?;
+        getrandom::getrandom(&mut h)?;
         let hash = tfp_wire::hex::encode(&h);
         let text = format!(
             "# tfd demo configuration (generated; see conf/tfd.conf for every key)\n\
@@ -70,10 +108,10 @@ pub fn control_socket(dir: &Path, port: u16) -> PathBuf {
 /// Fails with a hint when the demo's port is taken (TCP or UDP, both are
 /// served), before anything is created or printed. The real bind follows in
 /// the listener; this only turns the common case into a clear message.
-pub fn check_port(port: u16) -> Result<(), String> {
+pub fn check_port(port: u16) -> Result<(), DemoError> {
     match bind_both(port) {
         Ok(()) => Ok(()),
-        Err(e) => Err(port_message(&e.to_string(), port)),
+        Err(e) => Err(DemoError::PortTaken(port_message(&e.to_string(), port))),
     }
 }
 

@@ -6,6 +6,7 @@ pub mod checks;
 pub mod cli;
 pub mod control;
 pub mod demo;
+pub mod error;
 pub mod listener;
 pub mod proxy_header;
 pub mod rootcheck;
@@ -15,6 +16,7 @@ pub mod sweeper;
 pub mod udp;
 
 use crate::config::Config;
+pub use error::{DbdirError, KeyError};
 use openssl::pkey::Private;
 use openssl::rsa::Rsa;
 
@@ -22,27 +24,21 @@ pub(crate) use crate::services::SIGNALS;
 pub use listener::{run, RunOptions};
 
 /// Loads and checks the server's private key (RSA-2048, as the protocol requires).
-pub fn load_key(cfg: &Config) -> Result<Rsa<Private>, String> {
-    let pem = cfg
-        .privkey_pem
-        .as_deref()
-        .ok_or("no private key configured (privkey or privkey_file)")?;
+pub fn load_key(cfg: &Config) -> Result<Rsa<Private>, KeyError> {
+    let pem = cfg.privkey_pem.as_deref().ok_or(KeyError::Missing)?;
     key_from_pem(pem)
 }
 
 /// Parses and checks an RSA-2048 private key in PEM (PKCS#1 or PKCS#8).
-pub fn key_from_pem(pem: &[u8]) -> Result<Rsa<Private>, String> {
+pub fn key_from_pem(pem: &[u8]) -> Result<Rsa<Private>, KeyError> {
     let rsa = Rsa::private_key_from_pem(pem)
         .or_else(|_| openssl::pkey::PKey::private_key_from_pem(pem).and_then(|k| k.rsa()))
-        .map_err(|e| format!("private key is not a readable RSA PEM key: {e}"))?;
+        .map_err(KeyError::Unreadable)?;
     if rsa.size() != 256 {
-        return Err(format!(
-            "private key is {} bits; the TF protocol requires RSA-2048",
-            rsa.size() * 8
-        ));
+        return Err(KeyError::Size(rsa.size() as usize * 8));
     }
     if !rsa.check_key().unwrap_or(false) {
-        return Err("private key failed its consistency check".into());
+        return Err(KeyError::Inconsistent);
     }
     warm_up(&rsa)?;
     Ok(rsa)
@@ -50,35 +46,27 @@ pub fn key_from_pem(pem: &[u8]) -> Result<Rsa<Private>, String> {
 
 /// One full OAEP round trip: proves the two halves match, and computes the key's
 /// cached Montgomery contexts before the key process forks off with it.
-fn warm_up(rsa: &Rsa<Private>) -> Result<(), String> {
-    let public = Rsa::from_public_components(
-        rsa.n().to_owned().map_err(|e| e.to_string())?,
-        rsa.e().to_owned().map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| e.to_string())?;
+fn warm_up(rsa: &Rsa<Private>) -> Result<(), KeyError> {
+    let public = Rsa::from_public_components(rsa.n().to_owned()?, rsa.e().to_owned()?)?;
     let probe = [0x5au8; 16];
-    let enc = tfp_wire::handshake::encrypt_session_key(&public, &probe).map_err(|e| e.to_string())?;
+    let enc = tfp_wire::handshake::encrypt_session_key(&public, &probe)?;
     match tfp_wire::handshake::decrypt_session_key(rsa, &enc) {
         Ok(k) if k == probe => Ok(()),
-        _ => Err("private key does not decrypt what its public half encrypts".into()),
+        _ => Err(KeyError::Mismatch),
     }
 }
 
 /// Start-up check of the served root: a directory anyone may write to (without the
 /// sticky bit) lets any local user plant files and symlinks in every session's tree,
 /// so tfd refuses it; a root owned by an account tfd does not serve as is only warned about.
-pub fn check_dbdir(cfg: &Config) -> Result<Option<String>, String> {
+pub fn check_dbdir(cfg: &Config) -> Result<Option<String>, DbdirError> {
     use std::os::unix::fs::MetadataExt;
-    let m = std::fs::metadata(&cfg.dbdir).map_err(|e| format!("dbdir {}: {e}", cfg.dbdir.display()))?;
+    let m = std::fs::metadata(&cfg.dbdir).map_err(|e| DbdirError::Stat(cfg.dbdir.clone(), e))?;
     if !m.is_dir() {
-        return Err(format!("dbdir {} is not a directory", cfg.dbdir.display()));
+        return Err(DbdirError::NotDir(cfg.dbdir.clone()));
     }
     if m.mode() & 0o002 != 0 && m.mode() & 0o1000 == 0 {
-        return Err(format!(
-            "dbdir {} is writable by everyone (mode {:o}); chmod o-w it (or set the sticky bit)",
-            cfg.dbdir.display(),
-            m.mode() & 0o7777
-        ));
+        return Err(DbdirError::Open(cfg.dbdir.clone(), m.mode() & 0o7777));
     }
     // a root owned by an account sessions run as (defusr, a LOGIN user's) is
     // what makes a multi-user set-up work; so is one owned by tfd's own

@@ -109,9 +109,23 @@ pub fn check(cfg: &Config) -> RootCheck {
     r
 }
 
+/// Why [`probe`] failed: the directory could not be read (std's error), or
+/// is not writable (nix's: the access check is the probe's only nix call).
 enum Probe {
     Open(std::io::Error),
     Write(nix::Error),
+}
+
+impl From<std::io::Error> for Probe {
+    fn from(e: std::io::Error) -> Probe {
+        Probe::Open(e)
+    }
+}
+
+impl From<nix::Error> for Probe {
+    fn from(e: nix::Error) -> Probe {
+        Probe::Write(e)
+    }
 }
 
 /// Some directory directly under `dir` the process may write in: Some(()).
@@ -172,8 +186,13 @@ pub fn check_jails(cfg: &Config) -> (Vec<String>, Vec<String>) {
 }
 
 fn probe(root: &Path) -> Result<(), Probe> {
-    std::fs::read_dir(root).map_err(Probe::Open)?;
-    nix::unistd::faccessat(None, root, AccessFlags::W_OK | AccessFlags::X_OK, AtFlags::AT_EACCESS).map_err(Probe::Write)
+    std::fs::read_dir(root)?;
+    Ok(nix::unistd::faccessat(
+        None,
+        root,
+        AccessFlags::W_OK | AccessFlags::X_OK,
+        AtFlags::AT_EACCESS,
+    )?)
 }
 
 /// The uids of the served accounts (a root owned by one of them is what a

@@ -27,7 +27,7 @@ pub enum SecretsError {
     /// The config does not parse.
     Config(PathBuf, ConfigError),
     /// The key file holds no usable private key: why.
-    Key(PathBuf, String),
+    Key(PathBuf, super::KeyError),
     /// OpenSSL failed at a step: which, and why.
     Openssl(&'static str, ErrorStack),
 }
@@ -104,7 +104,7 @@ pub fn init(config: &Path) -> Result<Vec<String>, SecretsError> {
         if !exists(&public)? {
             let pem = fs::read(&key_file).at(&key_file)?;
             let public_pem = super::key_from_pem(&pem)
-                .and_then(|k| k.public_key_to_pem().map_err(|e| e.to_string()))
+                .and_then(|k| Ok(k.public_key_to_pem()?))
                 .map_err(|why| SecretsError::Key(key_file.clone(), why))?;
             write_new(&public, &public_pem, 0o644)?;
             done.push(format!("wrote {} (give it to clients)", public.display()));

@@ -125,6 +125,20 @@ impl From<io::Error> for FsError {
     }
 }
 
+/// A NUL in a name: no path can hold it.
+impl From<std::ffi::NulError> for FsError {
+    fn from(_: std::ffi::NulError) -> Self {
+        FsError::Invalid
+    }
+}
+
+/// The system gave no randomness (for a temporary's name).
+impl From<getrandom::Error> for FsError {
+    fn from(_: getrandom::Error) -> Self {
+        FsError::Other(io::Error::other("no randomness"))
+    }
+}
+
 /// An OS call's result with its error read the way every command needs it
 /// ([`FsError::from_io`]).
 pub trait IntoFs<T> {
@@ -345,7 +359,7 @@ impl RelPath {
 
 /// Converts one name (no NUL by construction) for a syscall.
 pub fn cname(name: &[u8]) -> Result<CString, FsError> {
-    CString::new(name).map_err(|_| FsError::Invalid)
+    Ok(CString::new(name)?)
 }
 
 /// The served root: a directory descriptor everything resolves beneath.
@@ -689,14 +703,12 @@ pub const SELF: &CStr = c"";
 mod tests {
     use super::*;
 
-    fn p(s: &str) -> Result<Vec<String>, String> {
-        RelPath::parse(s.as_bytes())
-            .map(|r| {
-                r.components()
-                    .map(|c| String::from_utf8_lossy(c).into_owned())
-                    .collect()
-            })
-            .map_err(|e| e.to_string())
+    fn p(s: &str) -> Result<Vec<String>, FsError> {
+        RelPath::parse(s.as_bytes()).map(|r| {
+            r.components()
+                .map(|c| String::from_utf8_lossy(c).into_owned())
+                .collect()
+        })
     }
 
     #[test]

@@ -188,7 +188,7 @@ pub struct Upload {
 /// A fresh hidden temporary name.
 fn temp_name() -> Result<CString, FsError> {
     let mut r = [0u8; 8];
-    getrandom::getrandom(&mut r).map_err(|_| FsError::Other(std::io::Error::other("no randomness")))?;
+    getrandom::getrandom(&mut r)?;
     let mut t = TEMP_PREFIX.to_vec();
     t.extend(tfp_wire::hex::encode(&r).into_bytes());
     cname(&t)

@@ -6,6 +6,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use std::ffi::OsStr;
+use std::fmt;
 use std::io::{self, Read};
 use std::os::fd::AsFd;
 use std::path::Path;
@@ -188,7 +189,7 @@ fn decode_reply(m: &[u8]) -> io::Result<Outcome> {
         Some((0, rest)) => {
             let mut f = Fields(rest);
             let kind = f.take(1).ok_or_else(bad)?[0];
-            let code = i32::from_le_bytes(f.take(4).ok_or_else(bad)?.try_into().map_err(|_| bad())?);
+            let code = i32::from_le_bytes(f.take(4).and_then(|b| b.try_into().ok()).ok_or_else(bad)?);
             let output_bytes = f.u64().ok_or_else(bad)?;
             let truncated = f.take(1).ok_or_else(bad)?[0] != 0;
             let elapsed = Duration::from_micros(f.u64().ok_or_else(bad)?);
@@ -211,6 +212,84 @@ fn decode_reply(m: &[u8]) -> io::Result<Outcome> {
     }
 }
 
+/// Why a session has no script host (logged with the session's peer).
+#[derive(Debug)]
+pub enum HostError {
+    /// The link to the host could not be made.
+    Socketpair(io::Error),
+    /// The host's PID namespace could not be made.
+    PidNamespace(io::Error),
+    /// The host's first message did not come.
+    Link(io::Error),
+    /// The host ended before it said anything.
+    EndedAtStart,
+    /// The host could not set itself up: why, in its words ([`SetupError`]).
+    Refused(String),
+    /// The host's first message was empty.
+    Silent,
+}
+
+impl fmt::Display for HostError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HostError::Socketpair(e) => write!(f, "socketpair: {e}"),
+            HostError::PidNamespace(e) => write!(f, "new PID namespace: {e}"),
+            HostError::Link(e) => write!(f, "script host: {e}"),
+            HostError::EndedAtStart => f.write_str("the script host ended at its start"),
+            HostError::Refused(why) => f.write_str(why),
+            HostError::Silent => f.write_str("the script host answered nothing"),
+        }
+    }
+}
+
+impl std::error::Error for HostError {}
+
+/// Why the new host could not confine itself: the step and the OS's error
+/// (sent to the session as text, which logs it).
+#[derive(Debug)]
+enum SetupError {
+    /// A step of tfd-sys's, which speaks `io::Error`.
+    Os(&'static str, io::Error),
+    /// A step of nix's, whose errors read as errno names.
+    Nix(&'static str, nix::errno::Errno),
+    /// The switch to the session's user.
+    Switch(crate::auth::privs::PrivError),
+}
+
+impl fmt::Display for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SetupError::Os(step, e) => write!(f, "{step}: {e}"),
+            SetupError::Nix(step, e) => write!(f, "{step}: {e}"),
+            SetupError::Switch(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<crate::auth::privs::PrivError> for SetupError {
+    fn from(e: crate::auth::privs::PrivError) -> SetupError {
+        SetupError::Switch(e)
+    }
+}
+
+/// Names the set-up step an error came from: `.step("chroot")?`.
+trait Step<T> {
+    /// The error as a [`SetupError`] of `step`.
+    fn step(self, step: &'static str) -> Result<T, SetupError>;
+}
+
+impl<T> Step<T> for io::Result<T> {
+    fn step(self, step: &'static str) -> Result<T, SetupError> {
+        self.map_err(|e| SetupError::Os(step, e))
+    }
+}
+
+impl<T> Step<T> for nix::Result<T> {
+    fn step(self, step: &'static str) -> Result<T, SetupError> {
+        self.map_err(|e| SetupError::Nix(step, e))
+    }
+}
+
 impl Host {
     /// Starts the host for a session about to chroot into `jail` and become
     /// `id` (the caller is still root and not yet confined); with `group`, in
@@ -220,11 +299,11 @@ impl Host {
         jail: &std::os::fd::OwnedFd,
         id: &crate::auth::privs::Identity,
         group: Option<GroupLimits>,
-    ) -> Result<(Host, String), String> {
+    ) -> Result<(Host, String), HostError> {
         use std::os::fd::AsRawFd;
-        let (mine, theirs) = std::os::unix::net::UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
+        let (mine, theirs) = std::os::unix::net::UnixStream::pair().map_err(HostError::Socketpair)?;
         let session = std::process::id();
-        match sys::fork_in_new_pid_ns().map_err(|e| format!("new PID namespace: {e}"))? {
+        match sys::fork_in_new_pid_ns().map_err(HostError::PidNamespace)? {
             sys::Fork::Parent(pid) => {
                 let mut host = Host { link: mine, pid };
                 // the host's first message says how it is set up (it does not
@@ -233,12 +312,12 @@ impl Host {
                     .link
                     .set_read_timeout(Some(HOST_GRACE))
                     .and_then(|_| read_message(&mut host.link))
-                    .map_err(|e| format!("script host: {e}"))?
-                    .ok_or("the script host ended at its start")?;
+                    .map_err(HostError::Link)?
+                    .ok_or(HostError::EndedAtStart)?;
                 match hello.split_first() {
                     Some((0, how)) => Ok((host, String::from_utf8_lossy(how).into_owned())),
-                    Some((_, why)) => Err(String::from_utf8_lossy(why).into_owned()),
-                    None => Err("the script host answered nothing".into()),
+                    Some((_, why)) => Err(HostError::Refused(String::from_utf8_lossy(why).into_owned())),
+                    None => Err(HostError::Silent),
                 }
             }
             sys::Fork::Child => {
@@ -253,7 +332,7 @@ impl Host {
                         }
                     }
                     Err(why) => {
-                        let _ = send_message(&mut link, &[&[1u8][..], why.as_bytes()].concat());
+                        let _ = send_message(&mut link, &[&[1u8][..], why.to_string().as_bytes()].concat());
                         1
                     }
                 };
@@ -331,23 +410,23 @@ fn host_setup(
     id: &crate::auth::privs::Identity,
     session: u32,
     group: Option<GroupLimits>,
-) -> Result<String, String> {
+) -> Result<String, SetupError> {
     sys::forget_listener();
-    sys::kill_me_with_parent().map_err(|e| format!("PDEATHSIG: {e}"))?;
-    sys::close_all_but(&[jail, link]).map_err(|e| format!("closing descriptors: {e}"))?;
+    sys::kill_me_with_parent().step("PDEATHSIG")?;
+    sys::close_all_but(&[jail, link]).step("closing descriptors")?;
     // before the chroot hides /sys/fs/cgroup and the switch takes root away
     let how = match group.map(|g| join_cgroup(session, g)) {
         Some(Ok(how)) => how,
         Some(Err(why)) => format!("per-process rlimits only ({why})"),
         None => "per-process rlimits only".into(),
     };
-    nix::unistd::fchdir(jail).map_err(|e| format!("fchdir: {e}"))?;
-    nix::unistd::chroot(".").map_err(|e| format!("chroot: {e}"))?;
-    nix::unistd::chdir("/").map_err(|e| format!("chdir: {e}"))?;
+    nix::unistd::fchdir(jail).step("fchdir")?;
+    nix::unistd::chroot(".").step("chroot")?;
+    nix::unistd::chdir("/").step("chdir")?;
     sys::close_fd(jail);
     crate::auth::privs::switch(id)?;
     // the id change dropped the request made above
-    sys::kill_me_with_parent().map_err(|e| format!("PDEATHSIG: {e}"))?;
+    sys::kill_me_with_parent().step("PDEATHSIG")?;
     Ok(how)
 }
 

@@ -19,7 +19,7 @@
 use super::helper_link::Received;
 use crate::auth::fai::Store;
 use log::{error, info, warn};
-use nix::sys::socket::{recv, send, setsockopt, socketpair, sockopt, AddressFamily, MsgFlags, SockFlag, SockType};
+use nix::sys::socket::{send, setsockopt, socketpair, sockopt, AddressFamily, MsgFlags, SockFlag, SockType};
 use nix::sys::time::TimeVal;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::Mutex;
@@ -80,6 +80,13 @@ impl std::fmt::Display for FaiError {
     }
 }
 
+/// The link's lock was poisoned (a thread panicked holding it).
+impl<T> From<std::sync::PoisonError<T>> for FaiError {
+    fn from(_: std::sync::PoisonError<T>) -> Self {
+        FaiError::Said("poisoned")
+    }
+}
+
 impl From<&'static str> for FaiError {
     fn from(why: &'static str) -> Self {
         FaiError::Said(why)
@@ -125,12 +132,12 @@ impl FaiLink {
         if login.len() > 256 || req.len() > MAX_REQUEST {
             return Err("request too long".into());
         }
-        let guard = self.fd.lock().map_err(|_| "poisoned")?;
+        let guard = self.fd.lock()?;
         let link = guard.as_ref().ok_or("the FAI issuer is not running")?;
         let mine = super::helper_link::send_request(link, &req, REPLY_TIMEOUT)?;
         drop(guard);
         let mut reply = [0u8; MAX_REPLY];
-        let n = recv(mine.as_raw_fd(), &mut reply, MsgFlags::empty()).map_err(|e| FaiError::Link("reply", e))?;
+        let n = super::helper_link::reply(&mine, &mut reply)?;
         let parsed = match reply[..n] {
             [OK, ref text @ ..] => tfp_wire::fai::parse_faitok_reply(text)
                 .map(|(expiry, token, key)| Issued { expiry, token, key })

@@ -33,6 +33,14 @@ pub fn send_request(link: &OwnedFd, req: &[u8], timeout: Duration) -> Result<Own
     Ok(mine)
 }
 
+/// Waits on our end of a request's reply socket ([`send_request`]'s) for
+/// the reply, into `buf`; its length. The error names the step, as
+/// [`send_request`]'s does, so each helper's error type maps both with one
+/// `From`.
+pub fn reply(mine: &OwnedFd, buf: &mut [u8]) -> Result<usize, (&'static str, nix::Error)> {
+    nix::sys::socket::recv(mine.as_raw_fd(), buf, MsgFlags::empty()).map_err(|e| ("reply", e))
+}
+
 /// What a helper's request socket gave.
 pub enum Received {
     /// A request.

@@ -23,7 +23,7 @@
 use super::helper_link::Received;
 use crate::auth::replay::{ReplayCache, ReplayPolicy};
 use log::{error, info, warn};
-use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
+use nix::sys::socket::{send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
 use openssl::pkey::Private;
 use openssl::rsa::Rsa;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -51,6 +51,13 @@ pub enum KeyError {
     Replayed,
     /// The key process could not be reached or answered nonsense (ours).
     Unavailable(String),
+}
+
+/// The link's lock was poisoned (a thread panicked holding it).
+impl<T> From<std::sync::PoisonError<T>> for KeyError {
+    fn from(_: std::sync::PoisonError<T>) -> Self {
+        KeyError::Unavailable("poisoned".into())
+    }
 }
 
 /// [`super::helper_link::send_request`]'s error: the step and its errno.
@@ -99,15 +106,14 @@ impl KeyLink {
         if ciphertext.len() != CIPHERTEXT {
             return Err(KeyError::Refused);
         }
-        let unavailable = |what: &str, e: nix::Error| KeyError::Unavailable(format!("{what}: {e}"));
-        let guard = self.fd.lock().map_err(|_| KeyError::Unavailable("poisoned".into()))?;
+        let guard = self.fd.lock()?;
         let link = guard
             .as_ref()
             .ok_or_else(|| KeyError::Unavailable("request end already closed".into()))?;
         let mine = super::helper_link::send_request(link, ciphertext, REPLY_TIMEOUT)?;
         drop(guard);
         let mut reply = [0u8; 1 + CIPHERTEXT];
-        let n = recv(mine.as_raw_fd(), &mut reply, MsgFlags::empty()).map_err(|e| unavailable("reply", e))?;
+        let n = super::helper_link::reply(&mine, &mut reply)?;
         match reply[..n] {
             [OK, ref key @ ..] if !key.is_empty() => Ok(key.to_vec()),
             [REFUSED] => Err(KeyError::Refused),

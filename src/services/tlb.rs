@@ -2,18 +2,72 @@
 //! format), validated when the configuration is loaded so a typo is refused at
 //! start or reload rather than handed to clients.
 
+use std::fmt;
+use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// A line of the list in no form of the document's: its number (from 1) and
+/// its text.
+#[derive(Debug)]
+pub struct BadLine(usize, String);
+
+impl fmt::Display for BadLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "line {}: {:?} is not `4 <ipv4>;<port>` or `6 <ipv6>;<port>`",
+            self.0, self.1
+        )
+    }
+}
+
+/// Why the list named by `tlb` was refused: the file, and what was wrong.
+#[derive(Debug)]
+pub struct TlbError {
+    path: PathBuf,
+    why: Why,
+}
+
+/// What was wrong with the list's file.
+#[derive(Debug)]
+enum Why {
+    Read(io::Error),
+    Line(BadLine),
+}
+
+impl From<io::Error> for Why {
+    fn from(e: io::Error) -> Why {
+        Why::Read(e)
+    }
+}
+
+impl From<BadLine> for Why {
+    fn from(e: BadLine) -> Why {
+        Why::Line(e)
+    }
+}
+
+impl fmt::Display for TlbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.why {
+            Why::Read(e) => write!(f, "tlb {}: {e}", self.path.display()),
+            Why::Line(e) => write!(f, "tlb {}: {e}", self.path.display()),
+        }
+    }
+}
+
+impl std::error::Error for TlbError {}
 
 /// Parses the list; `#` comments and blank lines are skipped.
-pub fn parse(text: &str) -> Result<Vec<String>, String> {
+pub fn parse(text: &str) -> Result<Vec<String>, BadLine> {
     let mut out = Vec::new();
     for (n, raw) in text.lines().enumerate() {
         let line = raw.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let bad = || format!("line {}: {line:?} is not `4 <ipv4>;<port>` or `6 <ipv6>;<port>`", n + 1);
+        let bad = || BadLine(n + 1, line.to_string());
         let (fam, rest) = line.split_once(' ').ok_or_else(bad)?;
         let (ip, port) = rest.trim().rsplit_once(';').ok_or_else(bad)?;
         let ok_ip = match fam {
@@ -32,9 +86,12 @@ pub fn parse(text: &str) -> Result<Vec<String>, String> {
 }
 
 /// Loads the list named by the `tlb` key.
-pub fn load(path: &Path) -> Result<Vec<String>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("tlb {}: {e}", path.display()))?;
-    parse(&text).map_err(|e| format!("tlb {}: {e}", path.display()))
+pub fn load(path: &Path) -> Result<Vec<String>, TlbError> {
+    let read = || -> Result<Vec<String>, Why> { Ok(parse(&std::fs::read_to_string(path)?)?) };
+    read().map_err(|why| TlbError {
+        path: path.to_path_buf(),
+        why,
+    })
 }
 
 #[cfg(test)]

@@ -19,11 +19,33 @@ use tfp_client::tree::names;
 const USAGE: &str =
     "usage: tf ... mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] [--whole-file|--no-whole-file] [--exclude P] [--include P] SRC DST";
 
-fn parse(args: &[String]) -> Result<(Options, String, String), String> {
-    let g = commands::parse(Family::Mirror, args).map_err(|e| match e {
-        ParseError::Unknown(s) => format!("mirror: unknown option {s}\n{USAGE}"),
-        ParseError::Bad(m) => m,
-    })?;
+/// Why `mirror`'s words are no good (its message, with the usage where it helps).
+#[derive(Debug)]
+enum Usage {
+    /// The option table refused a word.
+    Parse(ParseError),
+    /// Not one SRC and one DST.
+    Operands,
+}
+
+impl From<ParseError> for Usage {
+    fn from(e: ParseError) -> Usage {
+        Usage::Parse(e)
+    }
+}
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Usage::Parse(ParseError::Unknown(s)) => write!(f, "mirror: unknown option {s}\n{USAGE}"),
+            Usage::Parse(ParseError::Bad(m)) => f.write_str(m),
+            Usage::Operands => f.write_str(USAGE),
+        }
+    }
+}
+
+fn parse(args: &[String]) -> Result<(Options, String, String), Usage> {
+    let g = commands::parse(Family::Mirror, args)?;
     let o = Options {
         upload: g.flag("-R"),
         delete: g.flag("--delete"),
@@ -41,7 +63,7 @@ fn parse(args: &[String]) -> Result<(Options, String, String), String> {
         },
     };
     let [src, dst] = g.positional.as_slice() else {
-        return Err(USAGE.into());
+        return Err(Usage::Operands);
     };
     Ok((o, src.clone(), dst.clone()))
 }

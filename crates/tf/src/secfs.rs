@@ -18,8 +18,24 @@ use tfp_wire::Status;
 /// SECFS_* names, lower case, without the prefix).
 const NAMES: &[(&str, u32)] = mask::NAMES;
 
+/// A mask that is neither a number nor known names: the mask as given.
+#[derive(Debug, PartialEq, Eq)]
+struct BadMask(String);
+
+impl std::fmt::Display for BadMask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let known: Vec<&str> = NAMES.iter().map(|(n, _)| *n).collect();
+        write!(
+            f,
+            "MASK {:?}: a number, or names from {} joined by ','",
+            self.0,
+            known.join(",")
+        )
+    }
+}
+
 /// A mask: a decimal number, or names joined by `,` (`all` for every bit).
-fn parse_mask(m: &str) -> Result<u32, String> {
+fn parse_mask(m: &str) -> Result<u32, BadMask> {
     if let Ok(n) = m.parse::<u32>() {
         return Ok(n);
     }
@@ -31,10 +47,7 @@ fn parse_mask(m: &str) -> Result<u32, String> {
                 .iter()
                 .find(|(n, _)| n.eq_ignore_ascii_case(w))
                 .map(|(_, b)| *b)
-                .ok_or_else(|| {
-                    let known: Vec<&str> = NAMES.iter().map(|(n, _)| *n).collect();
-                    format!("MASK {m:?}: a number, or names from {} joined by ','", known.join(","))
-                })?,
+                .ok_or_else(|| BadMask(m.to_string()))?,
         };
     }
     Ok(bits)

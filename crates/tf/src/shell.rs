@@ -59,9 +59,19 @@ struct Shell<'a, 'b> {
     cwd: String,
 }
 
+/// A line whose quote is not closed.
+#[derive(Debug)]
+pub struct UnterminatedQuote;
+
+impl std::fmt::Display for UnterminatedQuote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("unterminated quote")
+    }
+}
+
 /// Splits a line into words: blanks separate, '...' and "..." quote, a
 /// backslash escapes the next character.
-pub fn words(line: &str) -> Result<Vec<String>, String> {
+pub fn words(line: &str) -> Result<Vec<String>, UnterminatedQuote> {
     let mut out = Vec::new();
     let mut cur: Option<String> = None;
     let mut chars = line.chars();
@@ -79,7 +89,7 @@ pub fn words(line: &str) -> Result<Vec<String>, String> {
                         Some(c) if c == ch => break,
                         Some('\\') if ch == '"' => w.extend(chars.next()),
                         Some(c) => w.push(c),
-                        None => return Err("unterminated quote".into()),
+                        None => return Err(UnterminatedQuote),
                     }
                 }
             }

@@ -49,33 +49,63 @@ struct Opts {
     dest: String,
 }
 
-fn parse(cmd: &str, args: &[String]) -> Result<Opts, String> {
-    let g = commands::parse(Family::Tree, args).map_err(|e| match e {
-        ParseError::Unknown(s) => {
-            format!("{s} is not an option of {cmd} -r (only -r, -p, --jobs N, --exclude PATTERN, --include PATTERN)")
+/// Why the words of `put -r`/`get -r` are no good: the command, and what.
+#[derive(Debug)]
+struct Usage<'a>(&'a str, Wrong);
+
+/// What is wrong with a tree command's words.
+#[derive(Debug)]
+enum Wrong {
+    /// The option table refused a word.
+    Parse(ParseError),
+    /// `--resume` on another command than get.
+    Resume,
+    /// No source or no destination.
+    Operands,
+    /// `-` (stdin/stdout) among them.
+    Stdio,
+}
+
+impl std::fmt::Display for Usage<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cmd = self.0;
+        match &self.1 {
+            Wrong::Parse(ParseError::Unknown(s)) => write!(
+                f,
+                "{s} is not an option of {cmd} -r (only -r, -p, --jobs N, --exclude PATTERN, --include PATTERN)"
+            ),
+            Wrong::Parse(ParseError::Bad(m)) => f.write_str(m),
+            Wrong::Resume => write!(f, "{cmd}: --resume with several files is for get -r"),
+            Wrong::Operands => write!(
+                f,
+                "usage: tf ... {cmd} -r [--jobs N] {}",
+                if cmd == "put" {
+                    "LOCAL... REMOTE"
+                } else {
+                    "REMOTE... LOCAL"
+                }
+            ),
+            Wrong::Stdio => write!(f, "{cmd}: - (stdin/stdout) moves one file: use {cmd} without -r"),
         }
-        ParseError::Bad(m) => m,
-    })?;
+    }
+}
+
+fn parse<'a>(cmd: &'a str, args: &[String]) -> Result<Opts, Usage<'a>> {
+    let wrong = |w| Usage(cmd, w);
+    let g = commands::parse(Family::Tree, args).map_err(|e| wrong(Wrong::Parse(e)))?;
     let (recursive, jobs) = (g.flag("-r"), g.num("--jobs").map_or(DEFAULT_JOBS, |n| n as usize));
     let resume = g.flag("--resume");
     let preserve = g.flag("-p");
     if resume && cmd != "get" {
-        return Err(format!("{cmd}: --resume with several files is for get -r"));
+        return Err(wrong(Wrong::Resume));
     }
     let filter = Filter::of(&g);
     let mut pos = g.positional;
     let Some(dest) = pos.pop().filter(|_| !pos.is_empty()) else {
-        return Err(format!(
-            "usage: tf ... {cmd} -r [--jobs N] {}",
-            if cmd == "put" {
-                "LOCAL... REMOTE"
-            } else {
-                "REMOTE... LOCAL"
-            }
-        ));
+        return Err(wrong(Wrong::Operands));
     };
     if pos.iter().any(|s| s == "-") || dest == "-" {
-        return Err(format!("{cmd}: - (stdin/stdout) moves one file: use {cmd} without -r"));
+        return Err(wrong(Wrong::Stdio));
     }
     let run = Options {
         recursive,

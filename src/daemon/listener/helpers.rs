@@ -118,7 +118,7 @@ impl Listener {
     pub(super) fn spawn_keys(
         &mut self,
         rsa: &openssl::rsa::Rsa<openssl::pkey::Private>,
-    ) -> Result<crate::services::keys::KeyLink, String> {
+    ) -> Result<crate::services::keys::KeyLink, StartError> {
         let close = self.helper_must_close();
         let (pid, link) = crate::services::keys::spawn(
             rsa,
@@ -126,7 +126,7 @@ impl Listener {
             self.udp_user.as_ref(),
             &close,
         )
-        .map_err(|e| format!("cannot start the key process: {e}"))?;
+        .map_err(StartError::KeyProcess)?;
         self.helpers.started(Helper::Keys, pid);
         Ok(link)
     }
@@ -135,23 +135,7 @@ impl Listener {
     /// listener keeps no copy of the key), and give sessions forked from now on
     /// its request end.
     pub(super) fn respawn_keys(&mut self) {
-        let source = match (&self.ctx.cfg.privkey_file, &self.opts.config_path) {
-            (Some(file), _) => std::fs::read(file)
-                .map_err(|e| format!("{}: {e}", file.display()))
-                .map(|pem| (pem, file.clone())),
-            (None, Some(conf)) => Config::load(conf)
-                .map_err(|e| e.to_string())
-                .and_then(|c| c.privkey_pem.clone().ok_or_else(|| "no privkey".to_string()))
-                .map(|pem| (pem, conf.clone())),
-            (None, None) => Err("the key was given inline and there is no config file to read it from".into()),
-        };
-        let rsa = source.and_then(|(mut pem, from)| {
-            let k = crate::daemon::key_from_pem(&pem);
-            pem.iter_mut().for_each(|b| *b = 0);
-            std::hint::black_box(&pem);
-            k.map_err(|e| format!("{}: {e}", from.display()))
-        });
-        let link = match rsa.and_then(|rsa| self.spawn_keys(&rsa)) {
+        let link = match self.key_again().and_then(|rsa| self.spawn_keys(&rsa)) {
             Ok(l) => l,
             Err(e) => {
                 error!("cannot restart the key process; new handshakes fail until a reload: {e}");
@@ -160,5 +144,25 @@ impl Listener {
         };
         info!("key process restarted (pid {})", self.helpers.pid(Helper::Keys));
         self.ctx = Arc::new(self.ctx.with_keys(link));
+    }
+
+    /// The key read again from its source (the listener keeps no copy): the
+    /// key file, or the config that holds it inline.
+    fn key_again(&self) -> Result<openssl::rsa::Rsa<openssl::pkey::Private>, StartError> {
+        let (mut pem, from) = match (&self.ctx.cfg.privkey_file, &self.opts.config_path) {
+            (Some(file), _) => (
+                std::fs::read(file).map_err(|e| StartError::KeyFile(file.clone(), e))?,
+                file.clone(),
+            ),
+            (None, Some(conf)) => (
+                Config::load(conf)?.privkey_pem.clone().ok_or(StartError::NoPrivkey)?,
+                conf.clone(),
+            ),
+            (None, None) => return Err(StartError::InlineKey),
+        };
+        let k = crate::daemon::key_from_pem(&pem);
+        pem.iter_mut().for_each(|b| *b = 0);
+        std::hint::black_box(&pem);
+        k.map_err(|e| StartError::KeyAt(from, e))
     }
 }

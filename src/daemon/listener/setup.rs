@@ -6,31 +6,29 @@ use super::*;
 pub(super) fn resolve_defusr(
     cfg: &Config,
     serve_as_self: bool,
-) -> Result<Option<crate::auth::privs::Identity>, String> {
+) -> Result<Option<crate::auth::privs::Identity>, StartError> {
     match &cfg.defusr {
-        Some(name) if !serve_as_self => crate::auth::privs::resolve(name)
-            .map(Some)
-            .map_err(|e| format!("defusr: {e}")),
+        Some(name) if !serve_as_self => crate::auth::privs::resolve(name).map(Some).map_err(StartError::Defusr),
         _ => Ok(None),
     }
 }
 
 /// Loads the TLB list named by the config (empty when none).
-pub(super) fn load_tlb(cfg: &Config) -> Result<Arc<Vec<String>>, String> {
+pub(super) fn load_tlb(cfg: &Config) -> Result<Arc<Vec<String>>, StartError> {
     match &cfg.tlb {
-        Some(p) => crate::services::tlb::load(p).map(Arc::new),
+        Some(p) => Ok(Arc::new(crate::services::tlb::load(p)?)),
         None => Ok(Arc::new(Vec::new())),
     }
 }
 
 /// Opens the transfer log in the listener, as root, before any fork.
-pub(super) fn open_xferlog(cfg: &Config) -> Result<Option<Arc<crate::xferlog::XferLog>>, String> {
+pub(super) fn open_xferlog(cfg: &Config) -> Result<Option<Arc<crate::xferlog::XferLog>>, StartError> {
     cfg.xferlog
         .as_deref()
         .map(crate::xferlog::XferLog::open)
         .transpose()
         .map(|x| x.map(Arc::new))
-        .map_err(|e| format!("xferlog: {e}"))
+        .map_err(StartError::Xferlog)
 }
 
 /// Does once, in the listener, the lazy set-up that every session would otherwise
@@ -61,8 +59,8 @@ pub(super) fn prepare_for_sessions() {
 pub(super) fn fai_store(
     cfg: &Config,
     key: &openssl::rsa::Rsa<openssl::pkey::Private>,
-) -> Result<crate::auth::fai::Store, String> {
-    let id = crate::auth::fai::server_id(key).map_err(|e| format!("FAI server identity: {e}"))?;
+) -> Result<crate::auth::fai::Store, StartError> {
+    let id = crate::auth::fai::server_id(key).map_err(StartError::FaiIdentity)?;
     Ok(crate::auth::fai::Store::new(&cfg.fai_dir, id))
 }
 
@@ -80,15 +78,15 @@ pub(super) type SharedState = (
 pub(super) fn shared_bans(
     cfg: &Config,
     old: Option<&Arc<crate::auth::shared_state::StateDir>>,
-) -> Result<SharedState, String> {
+) -> Result<SharedState, StartError> {
     let Some(dir) = &cfg.shared_state_dir else {
         return Ok((None, None));
     };
-    let checked = crate::auth::shared_state::StateDir::open(dir).map_err(|e| format!("shared_state_dir: {e}"))?;
+    let checked = crate::auth::shared_state::StateDir::open(dir)?;
     if let Some(old) = old.filter(|o| o.same_as(&checked)) {
         return Ok((Some(old.clone()), None));
     }
-    let held = crate::auth::shared_state::prepare(dir).map_err(|e| format!("shared_state_dir: {e}"))?;
+    let held = crate::auth::shared_state::prepare(dir)?;
     let mut cache = crate::daemon::control::SharedBanCache::new(held.clone());
     cache.refresh(true);
     info!("login throttle and bans shared with other nodes in {}", dir.display());

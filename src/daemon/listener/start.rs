@@ -2,6 +2,9 @@
 //! `?`, and this type writes the message the operator sees once.
 
 use crate::auth::privs::PrivError;
+use crate::config::ConfigError;
+use crate::daemon::KeyError;
+use crate::services::tlb::TlbError;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
@@ -22,9 +25,30 @@ pub enum StartError {
     Control(PathBuf, io::Error),
     /// The pid file could not be written.
     Pidfile(PathBuf, io::Error),
-    /// A step that words its own message (the key, the stores, the config's
-    /// files).
-    Said(String),
+    /// The server's key is unusable.
+    Key(KeyError),
+    /// The key read again (for a new key process) from this file is unusable.
+    KeyAt(PathBuf, KeyError),
+    /// The key file could not be read again (for a new key process).
+    KeyFile(PathBuf, io::Error),
+    /// The config read again (for the key) does not load.
+    Config(ConfigError),
+    /// The config read again names no key.
+    NoPrivkey,
+    /// The key was inline and no config file is there to read it again from.
+    InlineKey,
+    /// The key process could not be started.
+    KeyProcess(io::Error),
+    /// The FAI server identity could not be derived from the key.
+    FaiIdentity(io::Error),
+    /// `defusr` names no usable user.
+    Defusr(PrivError),
+    /// The TLB list is refused.
+    Tlb(TlbError),
+    /// The transfer log cannot be opened.
+    Xferlog(io::Error),
+    /// `shared_state_dir` is refused: why, in the state directory's words.
+    SharedState(crate::auth::shared_state::DirError),
 }
 
 impl fmt::Display for StartError {
@@ -36,7 +60,20 @@ impl fmt::Display for StartError {
             StartError::Listen(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
             StartError::Control(p, e) => write!(f, "control_socket {}: {e}", p.display()),
             StartError::Pidfile(p, e) => write!(f, "pidfile {}: {e}", p.display()),
-            StartError::Said(s) => f.write_str(s),
+            StartError::Key(e) => write!(f, "{e}"),
+            StartError::KeyAt(p, e) => write!(f, "{}: {e}", p.display()),
+            StartError::KeyFile(p, e) => write!(f, "{}: {e}", p.display()),
+            StartError::Config(e) => write!(f, "{e}"),
+            StartError::NoPrivkey => f.write_str("no privkey"),
+            StartError::InlineKey => {
+                f.write_str("the key was given inline and there is no config file to read it from")
+            }
+            StartError::KeyProcess(e) => write!(f, "cannot start the key process: {e}"),
+            StartError::FaiIdentity(e) => write!(f, "FAI server identity: {e}"),
+            StartError::Defusr(e) => write!(f, "defusr: {e}"),
+            StartError::Tlb(e) => write!(f, "{e}"),
+            StartError::Xferlog(e) => write!(f, "xferlog: {e}"),
+            StartError::SharedState(why) => write!(f, "shared_state_dir: {why}"),
         }
     }
 }
@@ -49,9 +86,27 @@ impl From<io::Error> for StartError {
     }
 }
 
-impl From<String> for StartError {
-    fn from(s: String) -> StartError {
-        StartError::Said(s)
+impl From<KeyError> for StartError {
+    fn from(e: KeyError) -> StartError {
+        StartError::Key(e)
+    }
+}
+
+impl From<crate::auth::shared_state::DirError> for StartError {
+    fn from(e: crate::auth::shared_state::DirError) -> Self {
+        StartError::SharedState(e)
+    }
+}
+
+impl From<TlbError> for StartError {
+    fn from(e: TlbError) -> StartError {
+        StartError::Tlb(e)
+    }
+}
+
+impl From<ConfigError> for StartError {
+    fn from(e: ConfigError) -> StartError {
+        StartError::Config(e)
     }
 }
 
