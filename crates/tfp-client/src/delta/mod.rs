@@ -38,8 +38,9 @@ pub const MIN_SIZE: u64 = 256 << 10;
 const MAX_SIGNATURE: u64 = 128 << 20;
 /// Bytes of the local file read (and diffed) at once.
 const WINDOW: usize = 8 << 20;
-/// Windows read and hashed ahead of the diff at most (while the signatures
-/// come, while the diff runs): memory stays under `(AHEAD + 2) * WINDOW`.
+/// Windows read and hashed ahead of the diff at most (once the probe says
+/// the delta pays; before it, only the first): memory stays under
+/// `(AHEAD + 2) * WINDOW`.
 const AHEAD: usize = 6;
 /// Bytes at the front of the file diffed first to decide whether a delta pays.
 const PROBE: usize = 1 << 20;
@@ -260,6 +261,8 @@ fn send_delta(
         abandon(c)?;
         return whole("most of the file changed");
     }
+    // the delta pays: the rest of the file is read and hashed ahead
+    reader.go();
     match Status::parse(&c.chan.rx.recv_frame()?) {
         Status::Ok(_) => {}
         other => return whole(format!("refused: {other:?}")),

@@ -89,6 +89,7 @@ pub enum Ahead {
 pub struct Reader {
     rx: std::sync::mpsc::Receiver<Ahead>,
     back: std::sync::mpsc::Sender<Vec<u8>>,
+    go: std::sync::mpsc::Sender<()>,
 }
 
 impl Reader {
@@ -102,13 +103,23 @@ impl Reader {
     pub fn give_back(&self, buf: Vec<u8>) {
         let _ = self.back.send(buf);
     }
+
+    /// Lets the reader go on past the first window: the differ has probed
+    /// it and the delta pays. Until then only the first window is read and
+    /// hashed, so a file that goes whole after the probe (it changed
+    /// entirely) cost one window, not `ahead` of them (issue 43: a forced
+    /// delta of a changed file hashed 56 of its 64 MiB for nothing).
+    pub fn go(&self) {
+        let _ = self.go.send(());
+    }
 }
 
 /// Runs `body` with a reader that reads a file of `size` bytes with `read`
 /// (bytes at an offset) on a second thread, in windows of `window` bytes,
 /// at most `ahead` of them waiting, hashing every byte once as it goes: the
 /// hash is done while the differ waits for signatures or diffs, and the
-/// file is read once. The reader stops when `body` returns.
+/// file is read once. Past the first window it waits for [`Reader::go`].
+/// The reader stops when `body` returns.
 pub fn read_ahead<T>(
     size: u64,
     window: usize,
@@ -118,6 +129,7 @@ pub fn read_ahead<T>(
 ) -> T {
     let (tx, rx) = std::sync::mpsc::sync_channel(ahead.max(1));
     let (back, spare) = std::sync::mpsc::channel::<Vec<u8>>();
+    let (go, gate) = std::sync::mpsc::channel::<()>();
     let step = (window as u64).max(OVERLAP + 1) - OVERLAP;
     std::thread::scope(|s| {
         s.spawn(move || {
@@ -126,7 +138,17 @@ pub fn read_ahead<T>(
             // (the first window starts at 0; each next one OVERLAP before
             // where the last one ended)
             let mut start = 0u64;
+            let mut gate = Some(gate);
             while at < size || size == 0 {
+                // past the first window only once the differ says go (a
+                // `body` that returned first drops the sender: stop)
+                if start > 0 {
+                    if let Some(g) = gate.take() {
+                        if g.recv().is_err() {
+                            return;
+                        }
+                    }
+                }
                 let end = (start + window as u64).min(size);
                 let mut buf = spare.try_recv().unwrap_or_default();
                 buf.resize((end - start) as usize, 0);
@@ -146,7 +168,7 @@ pub fn read_ahead<T>(
             }
             let _ = tx.send(Ahead::Sum(hash));
         });
-        let reader = Reader { rx, back };
+        let reader = Reader { rx, back, go };
         let r = body(&reader);
         // the reader sees it gone and stops
         drop(reader);
