@@ -35,6 +35,9 @@ use tfp_wire::{command, Failed, MAX_FRAME};
 
 /// Bytes of the old file read at once for its signatures.
 const WINDOW: usize = 4 << 20;
+/// Bytes of the old file whose signatures TFDDELTASIGP sends a window at a
+/// time (the client probes after 8 MiB of them), not a full frame at a time.
+const FRAME_EACH_WINDOW: u64 = 16 << 20;
 /// Bytes of each buffer the new file is gathered in (two of them).
 const CHUNK: usize = 4 << 20;
 
@@ -64,6 +67,51 @@ fn read_exact_at(f: &File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
 
 /// `TFDDELTASIG <path>`.
 pub fn sig(s: &mut Session, arg: &[u8]) -> CmdResult {
+    signatures(s, arg, false)
+}
+
+/// `TFDDELTASIGP <path>`: TFDDELTASIG, the client saying `G` (go on) or `A`
+/// (stop: its first MiB reuses too little of what came) once it has probed;
+/// an `A` that comes while the signatures are made ends them, answered
+/// `FAILED 7` in place of the final `OK`, so a file that changed entirely
+/// is not signed to its end for nothing.
+pub fn sig_probed(s: &mut Session, arg: &[u8]) -> CmdResult {
+    signatures(s, arg, true)
+}
+
+/// What the client said of the signatures (TFDDELTASIGP).
+#[derive(PartialEq)]
+enum Said {
+    Nothing,
+    Go,
+    Stop,
+}
+
+/// Why TFDDELTASIGP's signatures stopped short.
+enum Halt {
+    Channel(tfp_channel::ChannelError),
+    /// The client said `A`.
+    Stopped,
+}
+
+impl From<tfp_channel::ChannelError> for Halt {
+    fn from(e: tfp_channel::ChannelError) -> Halt {
+        Halt::Channel(e)
+    }
+}
+
+/// Reads the client's `G` or `A`; anything else is out of step.
+fn said(rx: &mut tfp_channel::RxHalf<tfp_channel::NetStream>) -> Result<Said, tfp_channel::ChannelError> {
+    match rx.recv_frame_max(MAX_FRAME)?.as_slice() {
+        b"G" => Ok(Said::Go),
+        b"A" => Ok(Said::Stop),
+        _ => Err(tfp_channel::ChannelError::Io(std::io::Error::other(
+            "TFDDELTASIGP: neither G nor A after the signatures",
+        ))),
+    }
+}
+
+fn signatures(s: &mut Session, arg: &[u8], probed: bool) -> CmdResult {
     let p = s.path(arg)?;
     if p.is_root() {
         return Err(Failed::IsDirectory.into());
@@ -76,8 +124,28 @@ pub fn sig(s: &mut Session, arg: &[u8]) -> CmdResult {
     s.chan_mut().tx.send_frame(head.as_bytes())?;
     let mut frame = Vec::with_capacity(wire::FRAME_DATA + wire::ENTRY);
     let read = |buf: &mut [u8], at: u64| read_exact_at(&file, buf, at);
-    let tx = &mut s.chan_mut().tx;
+    // the client's G or A, looked for between windows (its own socket: a dup)
+    let sock = match probed {
+        true => match s.chan_mut().stream().try_clone() {
+            Ok(sock) => Some(sock),
+            Err(e) => return Err(tfp_channel::ChannelError::Io(e).into()),
+        },
+        false => None,
+    };
+    let mut heard = Said::Nothing;
+    let mut covered = 0u64;
+    let chan = s.chan_mut();
+    let (tx, rx) = (&mut chan.tx, &mut chan.rx);
     let sent = wire::signatures_ahead(size, block, WINDOW, &read, &mut |entries: &[u8]| {
+        if let Some(sock) = sock.as_ref().filter(|_| heard == Said::Nothing) {
+            use std::os::fd::AsFd as _;
+            if tfd_sys::readable_now(sock.as_fd()) {
+                heard = said(rx)?;
+                if heard == Said::Stop {
+                    return Err(Halt::Stopped);
+                }
+            }
+        }
         for entry in entries.chunks(wire::ENTRY) {
             if frame.is_empty() {
                 frame.push(b'S');
@@ -88,17 +156,30 @@ pub fn sig(s: &mut Session, arg: &[u8]) -> CmdResult {
                 frame.clear();
             }
         }
-        Ok::<(), tfp_channel::ChannelError>(())
+        // the first ones go a window at a time, for the client's early probe
+        covered += (entries.len() / wire::ENTRY) as u64 * block as u64;
+        if sock.is_some() && covered <= FRAME_EACH_WINDOW && !frame.is_empty() {
+            tx.send_frame(&frame)?;
+            frame.clear();
+        }
+        Ok::<(), Halt>(())
     });
     match sent {
         Ok(()) => {}
-        Err(wire::SigStop::Emit(e)) => return Err(e.into()),
-        Err(wire::SigStop::Read(e)) => {
-            warn!("{} TFDDELTASIG: reading: {e}", s.peer());
-            s.chan_mut().tx.send_frame(&failed_frame(
-                Failed::TransferApi,
-                "the server could not read the file (changed meanwhile?)",
-            ))?;
+        Err(wire::SigStop::Emit(Halt::Channel(e))) => return Err(e.into()),
+        // a read that failed, or the client's A: FAILED in place of OK
+        Err(stop) => {
+            let why = match stop {
+                wire::SigStop::Read(e) => {
+                    warn!("{} TFDDELTASIG: reading: {e}", s.peer());
+                    "the server could not read the file (changed meanwhile?)"
+                }
+                wire::SigStop::Emit(_) => {
+                    info!("{} TFDDELTASIGP: the client needs no more signatures", s.peer());
+                    "the client needs no more signatures"
+                }
+            };
+            s.chan_mut().tx.send_frame(&failed_frame(Failed::TransferApi, why))?;
             return Ok(Reply::Sent);
         }
     }
@@ -106,6 +187,10 @@ pub fn sig(s: &mut Session, arg: &[u8]) -> CmdResult {
         s.chan_mut().tx.send_frame(&frame)?;
     }
     s.chan_mut().tx.send_frame(b"OK")?;
+    if probed && heard == Said::Nothing {
+        // all sent before the client probed: its word comes now
+        said(&mut s.chan_mut().rx)?;
+    }
     info!("{} TFDDELTASIG {size} bytes in blocks of {block}", s.peer());
     Ok(Reply::Sent)
 }

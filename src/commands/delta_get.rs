@@ -42,6 +42,13 @@ const AHEAD: usize = 2;
 const PROBE: usize = 1 << 20;
 /// The probe must reuse at least this share (in percent) of its bytes.
 const MIN_REUSED_PERCENT: u64 = 20;
+/// Bytes of the client's old copy whose signatures, once they have come,
+/// are enough for a first probe: a first MiB that reuses nothing of them is
+/// answered FAILED at once, while the client still makes the rest (it stops
+/// when it sees the answer), instead of after all of them (issue 43: a
+/// forced delta of a file that changed entirely cost 1.4× its whole
+/// download, most of it signatures of the old copy).
+const EARLY: u64 = 8 << 20;
 
 /// `TFDDELTAGET <size> <block> <strong> <path>`.
 pub fn get(s: &mut Session, arg: &[u8]) -> CmdResult {
@@ -69,6 +76,27 @@ fn signature_len(size: u64, block: u32, strong: u32) -> Option<u64> {
     let ok = size <= i64::MAX as u64 && (wire::MIN_BLOCK..=wire::MAX_BLOCK).contains(&block) && strong == wire::STRONG;
     let n = wire::entries(size, block).checked_mul(wire::ENTRY as u64)?;
     (ok && n <= MAX_SIGNATURE).then_some(n)
+}
+
+/// The early probe: the file's first window (what the reader gave, to be
+/// used again) and whether its first MiB reuses enough of the blocks of the
+/// first `covers` bytes of the old copy, whose signatures `sig` holds (a
+/// failed read or a signature that does not parse: it pays, the full
+/// probe and the diff will tell).
+fn early_probe(reader: &wire::Reader, sig: &[u8], covers: u64, block: u32) -> (Option<wire::Ahead>, bool) {
+    let first = reader.next();
+    let Some(wire::Ahead::Window(0, buf)) = &first else {
+        return (first, true);
+    };
+    let Ok(sig) = fast_rsync::Signature::deserialize(sig.to_vec()) else {
+        return (first, true);
+    };
+    let probe = buf.len().min(PROBE);
+    let pays = match wire::Diff::new(&sig, covers, block).literal_share(&buf[..probe]) {
+        Some(literal) => literal * 100 <= probe as u64 * (100 - MIN_REUSED_PERCENT),
+        None => true,
+    };
+    (first, pays)
 }
 
 /// Why the stream of records stopped short.
@@ -112,17 +140,39 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         // the client's signatures: never more than it announced
         let mut sig = wire::sig_header(block).to_vec();
         let mut wrong = None;
+        // the file's first window, once taken for the early probe
+        let mut first = None;
+        // the answer already sent (the early probe failed): the rest is drained
+        let mut told = false;
         loop {
             let f = s.chan_mut().rx.recv_frame_max(MAX_FRAME)?;
             match f.split_first() {
+                Some((b'S', _)) if told => {}
                 Some((b'S', entries)) => {
                     let held = (sig.len() - wire::SIG_HEADER) as u64;
                     if entries.len() % wire::ENTRY != 0 || held + entries.len() as u64 > want {
                         wrong = Some("more signatures than a file of that size has");
                     } else if wrong.is_none() {
                         sig.extend_from_slice(entries);
+                        let now = (sig.len() - wire::SIG_HEADER) as u64;
+                        let covers = (now / wire::ENTRY as u64).saturating_mul(block as u64);
+                        if first.is_none() && (covers >= EARLY || now == want) {
+                            let (buf, pays) = early_probe(reader, &sig, their_size.min(covers), block);
+                            first = buf;
+                            if pays {
+                                reader.go();
+                            } else {
+                                info!("{} TFDDELTAGET: a delta would not pay (early probe)", s.peer());
+                                s.chan_mut().tx.send_frame(&failed_frame(
+                                    Failed::TransferApi,
+                                    "a delta would not pay: most of the file differs",
+                                ))?;
+                                told = true;
+                            }
+                        }
                     }
                 }
+                Some((b'E', [])) if told => return Ok(Reply::Sent),
                 Some((b'E', [])) => break,
                 Some((b'A', [])) => {
                     info!("{} TFDDELTAGET: the client gave up", s.peer());
@@ -161,18 +211,19 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             let unread = |_| Stop::Told("the server could not read the file (changed meanwhile?)");
             let mut settled = 0u64;
             loop {
-                let (start, buf) = match reader.next() {
+                let (start, buf) = match first.take().map_or_else(|| reader.next(), Some) {
                     Some(wire::Ahead::Window(start, buf)) => (start, buf),
                     Some(wire::Ahead::Failed(e)) => return Err(unread(e)),
                     _ => return Err(unread(std::io::Error::other("no reader"))),
                 };
                 if start == 0 {
-                    // the first MiB decides whether a delta pays
+                    // the first MiB, against all the signatures, decides whether a delta pays
                     let probe = buf.len().min(PROBE);
                     let literal = d.literal_share(&buf[..probe]).ok_or_else(bad)?;
                     if literal * 100 > probe as u64 * (100 - MIN_REUSED_PERCENT) {
                         return Err(Stop::Told("a delta would not pay: most of the file differs"));
                     }
+                    reader.go();
                 }
                 let end = start + buf.len() as u64;
                 let last = end == size;

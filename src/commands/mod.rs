@@ -183,6 +183,7 @@ pub static TABLE: &[Spec] = &[
     row("TFDSTAGEDROP", stage::discard, ANY, needs(&[bits::DFILE])),
     // tfd's own: delta uploads (doc/compatibility.md "Delta transfers")
     row("TFDDELTASIG", delta::sig, ANY, needs(&[bits::RFILE])),
+    row("TFDDELTASIGP", delta::sig_probed, ANY, needs(&[bits::RFILE])),
     row("TFDDELTAPUT", delta::put, ANY, needs(&[bits::RFILE | bits::WFILE])).transfer(),
     // and delta downloads, the other way
     row("TFDDELTAGET", delta_get::get, ANY, needs(&[bits::RFILE])).transfer(),

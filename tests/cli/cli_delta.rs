@@ -164,6 +164,56 @@ fn signatures(c: &mut tfp_client::Client, name: &str) -> (u64, String) {
     (w[0].parse().unwrap(), w[3].to_string())
 }
 
+/// TFDDELTASIGP: a client that says `A` after the first signatures stops
+/// the rest (the answer is FAILED in place of OK, fewer entries than the
+/// file has came), one that says `G` after all of them gets `OK` and goes
+/// on; the session stays in step either way. (TFDDELTASIG alone signed the
+/// whole old file whatever the client then did: UNKNOWN before it.)
+#[test]
+fn tfddeltasigp_stops_its_signatures_when_told() {
+    let srv = Server::start();
+    // 128 MiB (sparse): 16,384 entries in blocks of 8 KiB, signed 4 MiB a window
+    let f = fs::File::create(srv.path("p.bin")).unwrap();
+    f.set_len(128 * MIB as u64).unwrap();
+    drop(f);
+    let all = wire::entries(128 * MIB as u64, wire::block_size(128 * MIB as u64));
+    let mut c = srv.client();
+    assert!(matches!(c.call("TFDDELTASIGP", b"p.bin").unwrap(), Status::Ok(_)));
+    let mut got = 0u64;
+    let mut told = false;
+    let end = loop {
+        let f = c.chan.rx.recv_frame().unwrap();
+        if f.first() != Some(&b'S') {
+            break f;
+        }
+        got += ((f.len() - 1) / wire::ENTRY) as u64;
+        if !told {
+            c.chan.tx.send_frame(b"A").unwrap();
+            told = true;
+        }
+    };
+    assert!(
+        matches!(Status::parse(&end), Status::Failed(..)),
+        "{}",
+        String::from_utf8_lossy(&end)
+    );
+    assert!(got < all, "{got} of {all} entries: the signatures went on");
+    assert!(c.call("ECHO", b"still").is_ok(), "the session goes on");
+    assert!(matches!(c.call("TFDDELTASIGP", b"p.bin").unwrap(), Status::Ok(_)));
+    let mut got = 0u64;
+    let end = loop {
+        let f = c.chan.rx.recv_frame().unwrap();
+        if f.first() != Some(&b'S') {
+            break f;
+        }
+        got += ((f.len() - 1) / wire::ENTRY) as u64;
+    };
+    assert_eq!((end.as_slice(), got), (&b"OK"[..], all));
+    c.chan.tx.send_frame(b"G").unwrap();
+    assert!(c.call("ECHO", b"still").is_ok(), "the session goes on");
+    assert_eq!(fs::metadata(srv.path("p.bin")).unwrap().len(), 128 * MIB as u64);
+}
+
 fn sum(d: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(d).iter().map(|b| format!("{b:02x}")).collect()

@@ -241,6 +241,61 @@ fn a_hostile_clients_signatures_are_refused() {
     assert!(fs::read(srv.path("h.bin")).unwrap() == new);
 }
 
+/// A file that changed entirely is answered early: once the signatures of
+/// the first 8 MiB of the old copy have come, the server says a delta would
+/// not pay without waiting for the rest (tf stops making them when it sees
+/// the answer, and ends with `A`); a client that sends them all and `E`, as
+/// tf did before, gets the same answer after, and the session goes on either
+/// way. (Before the early probe the server answered only after `E`: the
+/// read below timed out.)
+#[test]
+fn a_changed_file_is_answered_before_all_its_signatures() {
+    let srv = Server::start();
+    fs::write(srv.path("e.bin"), pattern(24 * MIB, 51)).unwrap();
+    let old = pattern(24 * MIB, 52);
+    let block = wire::block_size(old.len() as u64) as usize;
+    let entries = fast_rsync::Signature::calculate(
+        &old,
+        fast_rsync::SignatureOptions {
+            block_size: block as u32,
+            crypto_hash_size: wire::STRONG,
+        },
+    )
+    .serialized()[wire::SIG_HEADER..]
+        .to_vec();
+    // the signatures of the first 12 MiB, in frames of 2 MiB's
+    let per = (2 * MIB / block) * wire::ENTRY;
+    let early: Vec<Vec<u8>> = entries[..6 * per]
+        .chunks(per)
+        .map(|c| [&b"S"[..], c].concat())
+        .collect();
+    let mut c = srv.client();
+    c.chan.stream().set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    assert!(matches!(head(&mut c, &arg_for(&old, "e.bin")), Status::Ok(_)));
+    for f in &early {
+        c.chan.tx.send_frame(f).unwrap();
+    }
+    let st = Status::parse(&c.chan.rx.recv_frame().expect("an answer before all the signatures"));
+    assert!(matches!(st, Status::Failed(..)), "{st:?}");
+    c.chan.tx.send_frame(b"A").unwrap();
+    assert!(c.call("ECHO", b"still").is_ok(), "the session goes on");
+    // all of them, then E, as an older tf sends them: the answer comes anyway
+    assert!(matches!(head(&mut c, &arg_for(&old, "e.bin")), Status::Ok(_)));
+    for f in entries.chunks(per).map(|c| [&b"S"[..], c].concat()) {
+        c.chan.tx.send_frame(&f).unwrap();
+    }
+    c.chan.tx.send_frame(b"E").unwrap();
+    let st = Status::parse(&c.chan.rx.recv_frame().unwrap());
+    assert!(matches!(st, Status::Failed(..)), "{st:?}");
+    assert!(c.call("ECHO", b"still").is_ok(), "the session goes on");
+    // and tf fetches such a file whole, right
+    let here = tempdir("deltadown_early");
+    fs::write(here.join("e.bin"), &old).unwrap();
+    let o = srv.tf(&["get", "e.bin", s(&here.join("e.bin")), "--no-whole-file"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(fs::read(here.join("e.bin")).unwrap() == fs::read(srv.path("e.bin")).unwrap());
+}
+
 /// Applies raw records to `old`.
 fn build(old: &[u8], frames: &[Vec<u8>]) -> Vec<u8> {
     let mut out = Vec::new();

@@ -173,6 +173,7 @@ fn probe(name: &str) -> Option<Probe> {
         "TFDGETMANY" => p(b"0", Flow::Frame),
         // a missing file: refused in one frame before any signature or delta
         "TFDDELTASIG" => p(MISSING, Flow::Frame),
+        "TFDDELTASIGP" => p(MISSING, Flow::Frame),
         "TFDDELTAPUT" => p(&[&b"1 probe "[..], MISSING].concat(), Flow::Frame),
         "TFDDELTAGET" => p(&[&b"0 700 8 "[..], MISSING].concat(), Flow::Frame),
         "GET" => p(&hpf::encode(MISSING, 0, 65536, None), Flow::Get),

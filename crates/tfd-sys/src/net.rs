@@ -112,3 +112,17 @@ pub fn tcp_rtt(fd: BorrowedFd<'_>) -> Option<std::time::Duration> {
     };
     Some(std::time::Duration::from_micros(u64::from(us)))
 }
+
+/// Whether the peer has sent something on `fd` that is waiting to be read,
+/// without waiting: a delta download's client stops making signatures the
+/// server already answered (it said early that a delta would not pay).
+pub fn readable_now(fd: BorrowedFd<'_>) -> bool {
+    let mut p = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, a timeout of zero: poll only fills `revents`.
+    let r = unsafe { libc::poll(&mut p, 1, 0) };
+    r > 0 && p.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0
+}

@@ -297,6 +297,8 @@ pub struct Client {
     /// Likewise for TFDDELTAGET ([`delta::get`]: a mirror's files then
     /// cost no round trip each to learn it).
     pub(crate) no_deltaget: bool,
+    /// The server answered TFDDELTASIGP `UNKNOWN`: TFDDELTASIG from now on.
+    pub(crate) no_sigprobe: bool,
 }
 
 impl Client {
@@ -362,6 +364,7 @@ impl Client {
             getmany_ok: false,
             no_tfdlist: false,
             no_deltaget: false,
+            no_sigprobe: false,
         };
         if let Some(up) = upgrade {
             c.upgrade_finish(up, cfg)?;
@@ -426,6 +429,7 @@ impl Client {
             getmany_ok: false,
             no_tfdlist: false,
             no_deltaget: false,
+            no_sigprobe: false,
         };
         // bound to the key this session runs under, as after RSA
         if let Some(up) = Self::upgrade_request(&mut c.chan, &fai.key, cfg)? {

@@ -25,6 +25,7 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
 use tfd_sys::direct::ChunkWriter;
 use tfd_sys::write_behind::{Fill, Gather, WriteBehind};
 use tfp_wire::delta::{self as wire, Op};
@@ -87,19 +88,13 @@ pub fn get(c: &mut Client, remote: &[u8], target: Target<'_>, progress: &AtomicU
     let mut arg = format!("{old_size} {block} {} ", wire::STRONG).into_bytes();
     arg.extend_from_slice(remote);
     // the signatures are made while the command makes its round trip (at
-    // most MAX_GET_SIGNATURE bytes of them, checked above)
-    let stop = AtomicBool::new(false);
-    let (answer, frames) = std::thread::scope(|t| {
-        let made = t.spawn(|| signature_frames(&old, old_size, block, &stop));
-        let answer = c.call("TFDDELTAGET", &arg);
-        if !matches!(answer, Ok(Status::Ok(_))) {
-            stop.store(true, Ordering::Relaxed);
-        }
-        let frames = made
-            .join()
-            .unwrap_or_else(|_| Err(io::Error::other("the signature thread failed")));
-        (answer, frames)
-    });
+    // most MAX_GET_SIGNATURE bytes of them, checked above), and sent as
+    // they come; the signer stops when it is dropped
+    let signer = match old.try_clone() {
+        Ok(f) => Signer::start(f, old_size, block),
+        Err(e) => return whole(format!("the local copy could not be read: {e}")),
+    };
+    let answer = c.call("TFDDELTAGET", &arg);
     let head = match answer? {
         Status::Ok(d) => match parse_head(&d) {
             Some(h) => h,
@@ -125,7 +120,7 @@ pub fn get(c: &mut Client, remote: &[u8], target: Target<'_>, progress: &AtomicU
     };
     // no journal makes it resumable: a signal (tf's handler) removes it
     let _pending = Pending::new(&partial.data);
-    if let Err(e) = send_signatures(c, frames) {
+    if let Err(e) = send_signatures(c, signer) {
         partial.discard();
         return match e {
             Error::Local(e) => {
@@ -239,16 +234,86 @@ impl Drop for Pending {
     }
 }
 
-/// The old copy's block signatures in `S` frames, read in windows (the next
-/// one on a second thread while this one's are made). Stops early (an
-/// error) once `stop` is set.
-fn signature_frames(old: &File, size: u64, block: u32, stop: &AtomicBool) -> io::Result<Vec<Vec<u8>>> {
-    let mut frames = Vec::new();
+/// Signature frames sent at most ahead of the session (a frame per window
+/// of the first [`FRAME_EACH_WINDOW`] bytes, then per [`wire::FRAME_DATA`]).
+const FRAMES_AHEAD: usize = 16;
+/// Bytes of the old copy whose signatures go a window at a time: the
+/// server probes after the first 8 MiB of them and may answer early that a
+/// delta would not pay (doc/compatibility.md), which stops the rest.
+const FRAME_EACH_WINDOW: u64 = 16 << 20;
+
+/// The old copy's block signatures in `S` frames, made on a thread of their
+/// own (reading in windows, the next one on a second thread while this one's
+/// are made) and handed on as they come. Dropping it stops the thread at
+/// its next window and waits for it.
+struct Signer {
+    rx: Option<mpsc::Receiver<io::Result<Vec<u8>>>>,
+    stop: Arc<AtomicBool>,
+    made: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Signer {
+    fn start(old: File, size: u64, block: u32) -> Signer {
+        let (tx, rx) = mpsc::sync_channel(FRAMES_AHEAD);
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let made = std::thread::Builder::new().name("tf-signatures".into()).spawn(move || {
+            if let Err(e) = signature_frames(&old, size, block, &stopped, &tx) {
+                let _ = tx.send(Err(e));
+            }
+        });
+        match made {
+            Ok(h) => Signer {
+                rx: Some(rx),
+                stop,
+                made: Some(h),
+            },
+            Err(e) => {
+                // no thread: the frames are made here, now
+                let (tx, rx) = mpsc::sync_channel(1);
+                let _ = tx.send(Err(e));
+                Signer {
+                    rx: Some(rx),
+                    stop,
+                    made: None,
+                }
+            }
+        }
+    }
+
+    /// The next frame; `None` after the last.
+    fn next(&self) -> Option<io::Result<Vec<u8>>> {
+        self.rx.as_ref()?.recv().ok()
+    }
+}
+
+impl Drop for Signer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // a thread blocked on a full queue sees it gone
+        self.rx.take();
+        if let Some(h) = self.made.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// Makes the old copy's signature frames for `tx`. Stops early (an error)
+/// once `stop` is set or `tx`'s receiver is gone.
+fn signature_frames(
+    old: &File,
+    size: u64,
+    block: u32,
+    stop: &AtomicBool,
+    tx: &mpsc::SyncSender<io::Result<Vec<u8>>>,
+) -> io::Result<()> {
     let mut frame = Vec::with_capacity(wire::FRAME_DATA + wire::ENTRY);
+    let mut covered = 0u64;
+    let gone = || io::Error::other("not wanted");
     let read = |buf: &mut [u8], at: u64| old.read_exact_at(buf, at);
     wire::signatures_ahead(size, block, READ, &read, &mut |entries: &[u8]| {
         if stop.load(Ordering::Relaxed) {
-            return Err(io::Error::other("not wanted"));
+            return Err(gone());
         }
         for entry in entries.chunks(wire::ENTRY) {
             if frame.is_empty() {
@@ -256,8 +321,13 @@ fn signature_frames(old: &File, size: u64, block: u32, stop: &AtomicBool) -> io:
             }
             frame.extend_from_slice(entry);
             if frame.len() >= wire::FRAME_DATA {
-                frames.push(std::mem::take(&mut frame));
+                tx.send(Ok(std::mem::take(&mut frame))).map_err(|_| gone())?;
             }
+        }
+        covered += (entries.len() / wire::ENTRY) as u64 * block as u64;
+        // the first ones go a window at a time, for the server's early probe
+        if covered <= FRAME_EACH_WINDOW && !frame.is_empty() {
+            tx.send(Ok(std::mem::take(&mut frame))).map_err(|_| gone())?;
         }
         Ok(())
     })
@@ -265,16 +335,24 @@ fn signature_frames(old: &File, size: u64, block: u32, stop: &AtomicBool) -> io:
         wire::SigStop::Read(e) | wire::SigStop::Emit(e) => e,
     })?;
     if !frame.is_empty() {
-        frames.push(frame);
+        tx.send(Ok(frame)).map_err(|_| gone())?;
     }
-    Ok(frames)
+    Ok(())
 }
 
-/// Sends the signature frames, then `E`. `Err(Error::Local)` when the copy
-/// could not be read (nothing is ended).
-fn send_signatures(c: &mut Client, frames: io::Result<Vec<Vec<u8>>>) -> Result<(), Error> {
-    for f in frames.map_err(Error::Local)? {
-        c.chan.tx.send_frame(&f)?;
+/// Sends the signature frames as they are made, then `E`; or `A` as soon
+/// as the server has answered (it said early that a delta would not pay:
+/// the answer is read after). `Err(Error::Local)` when the copy could not
+/// be read (nothing is ended).
+fn send_signatures(c: &mut Client, signer: Signer) -> Result<(), Error> {
+    use std::os::fd::AsFd as _;
+    while let Some(f) = signer.next() {
+        c.chan.tx.send_frame(&f.map_err(Error::Local)?)?;
+        if tfd_sys::readable_now(c.chan.stream().as_fd()) {
+            drop(signer);
+            c.chan.tx.send_frame(b"A")?;
+            return Ok(());
+        }
     }
     c.chan.tx.send_frame(b"E")?;
     Ok(())

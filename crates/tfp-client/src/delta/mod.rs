@@ -38,8 +38,9 @@ pub const MIN_SIZE: u64 = 256 << 10;
 const MAX_SIGNATURE: u64 = 128 << 20;
 /// Bytes of the local file read (and diffed) at once.
 const WINDOW: usize = 8 << 20;
-/// Windows read and hashed ahead of the diff at most (while the signatures
-/// come, while the diff runs): memory stays under `(AHEAD + 2) * WINDOW`.
+/// Windows read and hashed ahead of the diff at most (once the probe says
+/// the delta pays; before it, only the first): memory stays under
+/// `(AHEAD + 2) * WINDOW`.
 const AHEAD: usize = 6;
 /// Bytes at the front of the file diffed first to decide whether a delta pays.
 const PROBE: usize = 1 << 20;
@@ -92,20 +93,34 @@ fn parse_head(data: &[u8]) -> Option<SigHead> {
     ok.then_some(SigHead { size, block, identity })
 }
 
+/// Bytes of the old file whose signatures are enough for the early probe
+/// (TFDDELTASIGP): a first MiB that reuses too little of them stops the
+/// server's signatures there.
+const EARLY: u64 = 8 << 20;
+
+/// The early probe of a TFDDELTASIGP: given the signatures so far (with
+/// their header) and the bytes of the old file they cover, whether the
+/// delta goes on (`G` is then sent, and what must follow it).
+type Probe<'a> = &'a mut dyn FnMut(&mut Client, &[u8], u64) -> Result<bool, Error>;
+
 /// Reads the signature frames after the head, never more than a file of
 /// `head.size` bytes has. `Ok(None)`: too many to hold, or the server's final status was a
-/// failure (the session is in step).
-fn read_signature(c: &mut Client, head: &SigHead) -> Result<Option<Signature>, Error> {
+/// failure, or `probe` said stop (the session is in step). With `probe`
+/// (TFDDELTASIGP) it is asked once the signatures of the first [`EARLY`]
+/// bytes (or all) have come, and its answer said: `G`, or `A` and the rest
+/// is read and dropped.
+fn read_signature(c: &mut Client, head: &SigHead, mut probe: Option<Probe<'_>>) -> Result<Option<Signature>, Error> {
     let max = wire::entries(head.size, head.block).saturating_mul(wire::ENTRY as u64);
     // more than this (a file of over 1 TiB, or a lying head) is not held:
     // the frames are read and dropped, and the file goes whole
     let keep = max <= MAX_SIGNATURE;
     let max = max.min(MAX_SIGNATURE) as usize;
     let mut sig = wire::sig_header(head.block).to_vec();
+    let mut stopped = false;
     loop {
         let frame = c.chan.rx.recv_frame()?;
         match frame.split_first() {
-            Some((b'S', _)) if !keep => {}
+            Some((b'S', _)) if !keep || stopped => {}
             Some((b'S', entries)) => {
                 if sig.len() - wire::SIG_HEADER + entries.len() > max || entries.len() % wire::ENTRY != 0 {
                     return Err(Error::Protocol(
@@ -113,9 +128,24 @@ fn read_signature(c: &mut Client, head: &SigHead) -> Result<Option<Signature>, E
                     ));
                 }
                 sig.extend_from_slice(entries);
+                let held = sig.len() - wire::SIG_HEADER;
+                let covers = (held / wire::ENTRY) as u64 * head.block as u64;
+                if covers >= EARLY || held == max {
+                    if let Some(p) = probe.take() {
+                        let go = p(c, &sig, covers.min(head.size))?;
+                        stopped = !go;
+                    }
+                }
             }
             _ => {
-                return match Status::parse(&frame) {
+                let st = Status::parse(&frame);
+                if matches!(st, Status::Ok(_)) && probe.is_some() {
+                    // never probed (nothing held): the server waits for a word
+                    c.chan.tx.send_frame(b"A")?;
+                    return Ok(None);
+                }
+                return match st {
+                    _ if stopped => Ok(None),
                     Status::Ok(_) if !keep => Ok(None),
                     Status::Ok(_) if sig.len() - wire::SIG_HEADER == max => Signature::deserialize(sig)
                         .map(Some)
@@ -128,6 +158,12 @@ fn read_signature(c: &mut Client, head: &SigHead) -> Result<Option<Signature>, E
             }
         }
     }
+}
+
+/// Tells a TFDDELTASIGP's server to stop (`A`): no delta follows.
+fn stop_signatures(c: &mut Client) -> Result<bool, Error> {
+    c.chan.tx.send_frame(b"A")?;
+    Ok(false)
 }
 
 /// Gives up the TFDDELTAPUT sent ahead: its answer is read and, when it
@@ -212,19 +248,47 @@ fn send_delta(
     keep: Keep,
 ) -> Result<Outcome, Error> {
     let size = before.len();
-    let head = match c.call("TFDDELTASIG", remote)? {
-        Status::Ok(data) => parse_head(&data).ok_or_else(|| Error::Protocol("malformed TFDDELTASIG answer".into()))?,
-        Status::Unknown => return whole("the server has no delta transfers"),
-        other => return whole(format!("no signatures: {other:?}")),
+    // TFDDELTASIGP where the server has it (an early probe can stop its
+    // signatures), else TFDDELTASIG
+    let mut probed = !c.no_sigprobe;
+    let head = loop {
+        let cmd = if probed { "TFDDELTASIGP" } else { "TFDDELTASIG" };
+        match c.call(cmd, remote)? {
+            Status::Ok(data) => {
+                break parse_head(&data).ok_or_else(|| Error::Protocol("malformed TFDDELTASIG answer".into()))?
+            }
+            Status::Unknown if probed => {
+                c.no_sigprobe = true;
+                probed = false;
+            }
+            Status::Unknown => return whole("the server has no delta transfers"),
+            other => return whole(format!("no signatures: {other:?}")),
+        }
     };
     let held = wire::entries(head.size, head.block).saturating_mul(wire::ENTRY as u64) <= MAX_SIGNATURE;
     if head.size == 0 || !held {
-        read_signature(c, &head)?;
+        // (a probed one is told A at the end: nothing was probed)
+        let mut never = |c: &mut Client, _: &[u8], _: u64| stop_signatures(c);
+        read_signature(c, &head, probed.then_some(&mut never as Probe<'_>))?;
         return whole(if held { "an empty target" } else { "too many signatures" });
     }
-    // TFDDELTAPUT goes now, behind TFDDELTASIG: its answer comes after the
-    // signatures instead of a round trip later; a delta that will not be
-    // made after all is abandoned (`Ex`: no file has that sum)
+    // the first window, for the probes
+    let first = match reader.next() {
+        Some(wire::Ahead::Window(0, buf)) => buf,
+        other => {
+            let mut never = |c: &mut Client, _: &[u8], _: u64| stop_signatures(c);
+            read_signature(c, &head, probed.then_some(&mut never as Probe<'_>))?;
+            return Err(Error::Local(match other {
+                Some(wire::Ahead::Failed(e)) => e,
+                _ => std::io::Error::other("the local file could not be read"),
+            }));
+        }
+    };
+    let probe = first.len().min(PROBE);
+    // TFDDELTAPUT goes behind TFDDELTASIG (or TFDDELTASIGP's G), before the
+    // signatures end: its answer comes after them instead of a round trip
+    // later; a delta that will not be made after all is abandoned (`Ex`: no
+    // file has that sum)
     let mut stamp = String::new();
     if keep.mode {
         stamp.push_str(&format!(",m{:o}", before.mode() & 0o777));
@@ -235,23 +299,46 @@ fn send_delta(
     }
     let mut line = format!("TFDDELTAPUT {size} {}{stamp} ", head.identity).into_bytes();
     line.extend_from_slice(remote);
-    c.chan.tx.send_frame(&line)?;
-    let Some(sig) = read_signature(c, &head)? else {
-        abandon(c)?;
-        return whole("the server could not make the signatures");
+    let sig = if probed {
+        // TFDDELTAPUT goes behind the G (the server reads G or A between
+        // its windows): still before the rest of the signatures come
+        let mut went = false;
+        let mut early = |c: &mut Client, sig: &[u8], covers: u64| -> Result<bool, Error> {
+            // a partial signature that does not parse: the full one will tell
+            let pays = match Signature::deserialize(sig.to_vec()) {
+                Ok(part) => match wire::Diff::new(&part, covers, head.block).literal_share(&first[..probe]) {
+                    Some(literal) => literal * 100 <= probe as u64 * (100 - MIN_REUSED_PERCENT),
+                    None => true,
+                },
+                Err(_) => true,
+            };
+            if !pays {
+                return stop_signatures(c);
+            }
+            c.chan.tx.send_frame(b"G")?;
+            c.chan.tx.send_frame(&line)?;
+            went = true;
+            Ok(true)
+        };
+        match read_signature(c, &head, Some(&mut early))? {
+            Some(sig) => sig,
+            // the server could not make them, after G and TFDDELTAPUT
+            None if went => {
+                abandon(c)?;
+                return whole("the server could not make the signatures");
+            }
+            // stopped early: no TFDDELTAPUT went
+            None => return whole("most of the file changed"),
+        }
+    } else {
+        c.chan.tx.send_frame(&line)?;
+        let Some(sig) = read_signature(c, &head, None)? else {
+            abandon(c)?;
+            return whole("the server could not make the signatures");
+        };
+        sig
     };
     let mut d = wire::Diff::new(&sig, head.size, head.block);
-    let first = match reader.next() {
-        Some(wire::Ahead::Window(0, buf)) => buf,
-        other => {
-            abandon(c)?;
-            return Err(Error::Local(match other {
-                Some(wire::Ahead::Failed(e)) => e,
-                _ => std::io::Error::other("the local file could not be read"),
-            }));
-        }
-    };
-    let probe = first.len().min(PROBE);
     let Some(literal) = d.literal_share(&first[..probe]) else {
         abandon(c)?;
         return Err(unreadable());
@@ -260,6 +347,8 @@ fn send_delta(
         abandon(c)?;
         return whole("most of the file changed");
     }
+    // the delta pays: the rest of the file is read and hashed ahead
+    reader.go();
     match Status::parse(&c.chan.rx.recv_frame()?) {
         Status::Ok(_) => {}
         other => return whole(format!("refused: {other:?}")),
