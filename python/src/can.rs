@@ -1,7 +1,7 @@
 //! PUTCAN/GETCAN's cancellation points as a Python callback answers them.
 
 use crate::pyio::Raised;
-use crate::session::Session;
+use crate::state::Session;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use tfp_client::{CanEvent, CanOutcome, Client, Error, Flow};

@@ -149,7 +149,7 @@ impl std::io::Write for PyWrite<'_> {
     }
 }
 
-impl crate::session::Session {
+impl crate::state::Session {
     /// GET from `offset` to the end into the Python writer `sink` as it
     /// comes (`Session.get_to`). An exception of `sink` is raised and ends
     /// the session: GET cannot stop the server midway, the rest of the file

@@ -9,7 +9,7 @@
 //! raises `tfd_client.SessionBusy` at once ([`Session::held`]).
 
 use crate::errors::{busy, py_err};
-use crate::session::Session;
+use crate::state::{Conn, Session};
 use pyo3::prelude::*;
 use std::sync::{MutexGuard, TryLockError};
 use std::time::Duration;
@@ -21,30 +21,6 @@ use tfp_client::{Client, ClientConfig, Error};
 /// for an answer.
 pub(crate) fn notifying() -> Error {
     Error::Protocol("the session is in notification mode: it takes no command".into())
-}
-
-/// The session taking commands, or in notification mode (for good).
-pub(crate) enum Conn {
-    /// Taking commands.
-    Commands(Client),
-    /// In notification mode.
-    Notify(Notifications<Client>),
-}
-
-impl Conn {
-    pub(crate) fn client(&self) -> &Client {
-        match self {
-            Conn::Commands(c) => c,
-            Conn::Notify(n) => n.client(),
-        }
-    }
-
-    pub(crate) fn client_mut(&mut self) -> &mut Client {
-        match self {
-            Conn::Commands(c) => c,
-            Conn::Notify(n) => n.client_mut(),
-        }
-    }
 }
 
 /// What a call found: the session held by another call of it.

@@ -3,7 +3,7 @@
 
 use crate::errors::py_err;
 use crate::pyio::{polled, progress_fn, PyRead, PyWrite};
-use crate::running::Conn;
+use crate::state::{Conn, Session};
 use crate::tree::{filter, TreeRun};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -16,7 +16,7 @@ use std::time::Duration;
 use tfp_client::notify::{Answer, Notifications};
 use tfp_client::tree::listing::Kind;
 use tfp_client::tree::{copy, mirror};
-use tfp_client::{parallel, ClientConfig, Error, FaiToken, FileType, DIRECT_WRITE_MIN};
+use tfp_client::{parallel, Error, FaiToken, FileType, DIRECT_WRITE_MIN};
 
 /// Chunk size asked for PUT/GET when the caller names none (4 MiB).
 const BUFSZ: i64 = 4 << 20;
@@ -40,24 +40,6 @@ type StatTuple = (&'static str, u64, i64);
 
 /// A listed entry with its stat: (kind, rel, size, mtime).
 type StatEntryTuple = (&'static str, Vec<u8>, u64, i64);
-
-/// One TF Protocol session (a connected tfp_client::Client).
-#[pyclass(module = "tfd_client._native")]
-pub(crate) struct Session {
-    pub(crate) client: Mutex<Option<Conn>>,
-    pub(crate) cfg: ClientConfig,
-    /// What closed the session (when `client` is None and nothing holds it
-    /// on loan): SessionClosed's message.
-    pub(crate) why: Mutex<&'static str>,
-    /// A file opened for writing (`crate::upload`) holds the connection.
-    pub(crate) lent: std::sync::atomic::AtomicBool,
-    /// The cancel of the long operation running now (`run_long`), which
-    /// `interrupt` fires.
-    pub(crate) running: Mutex<Option<tfp_client::interrupt::Cancel>>,
-    /// The queue of the file of this session open for writing, which
-    /// `interrupt` gives up.
-    pub(crate) uploading: Mutex<Option<Arc<crate::upload::Shared>>>,
-}
 
 fn fai_tuple(t: &FaiToken) -> (String, u64, Vec<u8>) {
     (t.token.clone(), t.expiry, t.key.clone())

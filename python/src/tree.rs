@@ -2,7 +2,7 @@
 //! [`Events`] kept in order, and their report as `tfd_client.TreeReport`.
 
 use crate::pyio::polled;
-use crate::session::Session;
+use crate::state::Session;
 use pyo3::prelude::*;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -13,13 +13,12 @@
 //! the session raise SessionBusy.
 
 use crate::errors::py_err;
-use crate::running::Conn;
-use crate::session::Session;
+use crate::queue::Shared;
+use crate::state::{Conn, Session};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
-use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use tfp_client::Error;
@@ -28,30 +27,6 @@ use tfp_client::Error;
 pub(crate) const WINDOW: usize = 8 << 20;
 /// The largest piece a write is queued in.
 const PIECE: usize = 1 << 20;
-
-#[derive(Default)]
-struct State {
-    queue: VecDeque<Vec<u8>>,
-    queued: usize,
-    /// `close`: the data is complete.
-    ended: bool,
-    /// Why the upload was given up (BREAK), if it was.
-    abandoned: Option<String>,
-    /// The worker returned (the flow is over).
-    finished: bool,
-}
-
-#[derive(Default)]
-pub(crate) struct Shared {
-    state: Mutex<State>,
-    moved: Condvar,
-}
-
-impl Shared {
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
 
 /// The worker's source: what Python queued, EOF at `close` or when given up.
 struct Pipe {

@@ -5,7 +5,7 @@
 //! straight into the object, which is zeroed a chunk ahead of the data
 //! rather than all before it (`tfd_sys::pybytes`).
 
-use crate::session::Session;
+use crate::state::Session;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use tfp_client::parallel::{Landing, SizedGet};

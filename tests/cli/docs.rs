@@ -7,6 +7,17 @@ use std::io::ErrorKind;
 use std::path::PathBuf;
 use std::process::Command;
 
+/// tf's exit statuses with their texts (tf is a binary, so its file is
+/// included here to generate tf(1)'s EXIT STATUS and check `tf --help`).
+#[path = "../../crates/tf/src/exit.rs"]
+#[allow(dead_code)]
+mod exit;
+
+/// The lines around tf(1)'s EXIT STATUS entries, which [`exit::man_text`] makes.
+const EXIT_BEGIN: &str =
+    ".\\\" BEGIN EXIT STATUS: generated from tf's statuses, crates/tf/src/exit.rs (doc/architecture.md)";
+const EXIT_END: &str = ".\\\" END EXIT STATUS";
+
 const MAN_PAGES: [&str; 4] = ["man/tfd.8", "man/tfd.conf.5", "man/tf.1", "man/tfpasswd.8"];
 
 fn path(rel: &str) -> PathBuf {
@@ -141,7 +152,9 @@ fn generated_config_docs_are_current() {
 #[test]
 fn generated_tf_docs_are_current() {
     let have = read("man/tf.1");
-    let want = tfp_client::options::docs::splice_man(&have).unwrap_or_else(|e| panic!("man/tf.1: {e}"));
+    let want = tfp_client::options::docs::splice_man(&have)
+        .and_then(|page| tfp_client::options::docs::splice(&page, EXIT_BEGIN, EXIT_END, &exit::man_text()))
+        .unwrap_or_else(|e| panic!("man/tf.1: {e}"));
     if have != want {
         if std::env::var_os("TFD_BLESS").is_some() {
             fs::write(path("man/tf.1"), want).unwrap_or_else(|e| panic!("cannot write man/tf.1: {e}"));
@@ -150,8 +163,8 @@ fn generated_tf_docs_are_current() {
             let line = line.unwrap_or_else(|| have.lines().count().min(want.lines().count())) + 1;
             panic!(
                 "man/tf.1 (first difference on line {line}) is not what tf's option tables in \
-                 crates/tfp-client/src/options (table.rs, commands.rs) generate: edit the tables, not the \
-                 page, then run `TFD_BLESS=1 cargo test --test cli docs::` to rewrite it"
+                 crates/tfp-client/src/options (table.rs, commands.rs) and its statuses \
+                 (crates/tf/src/exit.rs) generate: edit those, not the page, then run `TFD_BLESS=1 cargo test --test cli docs::` to rewrite it"
             );
         }
     }
@@ -163,6 +176,10 @@ fn generated_tf_docs_are_current() {
     assert!(
         help.contains(&tfp_client::options::docs::command_help_text()),
         "tf --help does not show the command option table's entries:\n{help}"
+    );
+    assert!(
+        help.contains(&exit::help_text()),
+        "tf --help does not show the exit statuses of crates/tf/src/exit.rs:\n{help}"
     );
     // ENVIRONMENT is written by hand (TF_PASSWORD and the XDG variables have no
     // option): each option's variable must have its entry there

@@ -86,7 +86,7 @@ fn floor_of(room: &str) -> Option<usize> {
     FLOORS.iter().position(|f| f.contains(&room))
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+pub(super) fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
         let path = entry.expect("directory entry").path();
         if path.is_dir() {
@@ -112,7 +112,7 @@ fn module_path(rel: &Path) -> Vec<String> {
     parts
 }
 
-fn is_ident(c: char) -> bool {
+pub(super) fn is_ident(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
 
@@ -279,7 +279,7 @@ fn no_rooms_use_each_other_in_a_circle() {
 
 /// Every set of nodes of `edges` that reach each other (a strongly connected
 /// set of two or more), each written `a ⇄ b ⇄ …` in name order.
-fn circles(edges: &BTreeMap<String, BTreeSet<String>>, nodes: &[String]) -> BTreeSet<String> {
+pub(super) fn circles(edges: &BTreeMap<String, BTreeSet<String>>, nodes: &[String]) -> BTreeSet<String> {
     // what each node reaches, itself excluded unless through a circle
     let reach = |from: &str| -> BTreeSet<String> {
         let mut seen = BTreeSet::new();
@@ -513,7 +513,7 @@ fn crates_depend_only_on_crates_below() {
     assert_eq!(members, placed, "workspace members and the crates of CRATES differ");
 }
 
-fn root() -> PathBuf {
+pub(super) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 

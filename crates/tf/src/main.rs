@@ -54,22 +54,19 @@ usage: tf --server HOST:PORT --key PUB.pem --hash HASH [--user NAME] COMMAND [AR
 const USAGE_COMMANDS: &str = "Options come before the command; words after it are the command's arguments.";
 
 /// The end of `tf --help`, after the command options and before the 2.5.1
-/// commands.
-const USAGE_END: &str = "\
+/// commands: how errors are written, then the statuses ([`exit::help_text`]).
+const USAGE_ERRORS: &str = "\
 Errors: the server's FAILED line as sent, then what it means (\"tf: ...\") and a
-hint (\"hint: ...\"), both on stderr.
-Exit status: 0 on OK, 2 on a FAILED or UNKNOWN reply (or rmdir of a non-empty directory
-without -r; for put/get of trees and mirror: a file or name the server refused), 3 when --verify finds
-a SHA-256 mismatch, 1 on a connection, handshake or usage error, or a local file that
-cannot be read or written (it wins over 2 when a tree meets both).";
+hint (\"hint: ...\"), both on stderr.";
 
 /// The usage text: the options and command options parts from their tables.
 fn usage() -> String {
     format!(
-        "{USAGE_HEAD}\n{}\n{USAGE_COMMANDS}\n\n{}\n\n{}\n\n{USAGE_END}\n\n{}",
+        "{USAGE_HEAD}\n{}\n{USAGE_COMMANDS}\n\n{}\n\n{}\n\n{USAGE_ERRORS}\n{}\n\n{}",
         tfp_client::options::docs::help_text(),
         table::commands_help(),
         tfp_client::options::docs::command_help_text(),
+        exit::help_text(),
         table::part_help(table::Part::V251)
     )
 }

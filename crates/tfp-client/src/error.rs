@@ -21,7 +21,7 @@
 //! ```
 
 use crate::escape::shown_str;
-use crate::tree::listing::TooBig;
+use crate::tree::{MAX_ENTRIES, MAX_LISTING_BYTES};
 use std::io;
 use std::path::{Path, PathBuf};
 use tfp_channel::ChannelError;
@@ -336,5 +336,25 @@ pub(crate) fn ok(command: &str, reply: Status) -> Result<Vec<u8>, Error> {
     match reply {
         Status::Ok(d) => Ok(d),
         other => Err(Error::refused(command, other)),
+    }
+}
+
+/// Why a listing as a whole is refused ([`Error::TooBig`]): here, below the
+/// listing (`tree::listing`) that makes it, so the error room names no room
+/// that names it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TooBig {
+    /// More entries than [`MAX_ENTRIES`] (how many).
+    Entries(usize),
+    /// More bytes than [`MAX_LISTING_BYTES`].
+    Bytes,
+}
+
+impl std::fmt::Display for TooBig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TooBig::Entries(n) => write!(f, "the listing names {n} entries, more than the {MAX_ENTRIES} allowed"),
+            TooBig::Bytes => write!(f, "the listing is longer than {} MiB", MAX_LISTING_BYTES >> 20),
+        }
     }
 }

@@ -24,6 +24,7 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::fd::BorrowedFd;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// First line of every journal; a different one is not ours (or too new).
@@ -168,7 +169,7 @@ impl Journal {
         // one another user planted (or linked) proves nothing: ignored, and
         // replaced whole by the next store
         let shown = Path::new(std::ffi::OsStr::from_bytes(name.to_bytes()));
-        super::partial::ours(&f.metadata().ok()?, shown, "").ok()?;
+        ours(&f.metadata().ok()?, shown, "").ok()?;
         let mut text = String::new();
         // a journal is a few lines; a huge file there is not one
         (&mut f).take(1 << 20).read_to_string(&mut text).ok()?;
@@ -223,6 +224,33 @@ pub fn prove(file: &mut File, r: &Range) -> io::Result<Option<Sha256>> {
     }
     let got: [u8; 32] = h.clone().finalize().into();
     Ok(r.digest.map_or(true, |d| d == got).then_some(h))
+}
+
+/// Whether a partial or journal already there (`meta`, from the open
+/// descriptor itself) is provably one this user's tf made: a regular file,
+/// owned by the effective user, with no permission for group or others
+/// (tf creates them 0600) and no other hard link. Anything else was put
+/// there by someone else (a planted file in a shared directory, held open
+/// to read what lands or to hand root another user's inode) and is refused
+/// with one sentence naming it (escaped), never written through: `fix` says
+/// what to do.
+pub fn ours(meta: &std::fs::Metadata, path: &Path, fix: &str) -> io::Result<()> {
+    let why = if !meta.is_file() {
+        "not a regular file".to_string()
+    } else if meta.uid() != tfd_sys::geteuid() {
+        format!("owned by uid {}, not by you", meta.uid())
+    } else if meta.mode() & 0o077 != 0 {
+        format!("mode {:04o}, others may read or write it", meta.mode() & 0o7777)
+    } else if meta.nlink() > 1 {
+        "it has other hard links".to_string()
+    } else {
+        return Ok(());
+    };
+    let shown = crate::escape::shown(path.as_os_str().as_bytes());
+    Err(io::Error::new(
+        io::ErrorKind::PermissionDenied,
+        format!("{shown}: refused, not a partial tf made for you ({why}); remove it to {fix}"),
+    ))
 }
 
 #[cfg(test)]

@@ -25,32 +25,9 @@ use tfd_sys as sys;
 const DATA: &str = ".tf-partial";
 const JOURNAL: &str = ".tf-partial.journal";
 
-/// Whether a partial or journal already there (`meta`, from the open
-/// descriptor itself) is provably one this user's tf made: a regular file,
-/// owned by the effective user, with no permission for group or others
-/// (tf creates them 0600) and no other hard link. Anything else was put
-/// there by someone else (a planted file in a shared directory, held open
-/// to read what lands or to hand root another user's inode) and is refused
-/// with one sentence naming it (escaped), never written through: `fix` says
-/// what to do.
-pub fn ours(meta: &std::fs::Metadata, path: &Path, fix: &str) -> io::Result<()> {
-    let why = if !meta.is_file() {
-        "not a regular file".to_string()
-    } else if meta.uid() != sys::geteuid() {
-        format!("owned by uid {}, not by you", meta.uid())
-    } else if meta.mode() & 0o077 != 0 {
-        format!("mode {:04o}, others may read or write it", meta.mode() & 0o7777)
-    } else if meta.nlink() > 1 {
-        "it has other hard links".to_string()
-    } else {
-        return Ok(());
-    };
-    let shown = crate::escape::shown(path.as_os_str().as_bytes());
-    Err(io::Error::new(
-        io::ErrorKind::PermissionDenied,
-        format!("{shown}: refused, not a partial tf made for you ({why}); remove it to {fix}"),
-    ))
-}
+// named here too, where it always was: it lives in journal.rs, which checks
+// a journal with it and is below this file
+pub use super::journal::ours;
 
 /// The partial of one target, locked by this process.
 pub struct Partial {

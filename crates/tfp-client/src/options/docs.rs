@@ -182,8 +182,9 @@ pub fn man_keys() -> String {
 }
 
 /// `page` with the lines between `begin` and `end` replaced by `body`; an
-/// error when the markers are missing.
-fn splice(page: &str, begin: &str, end: &str, body: &str) -> Result<String, String> {
+/// error when the markers are missing (tests/cli/docs.rs splices tf's exit
+/// statuses with it too).
+pub fn splice(page: &str, begin: &str, end: &str, body: &str) -> Result<String, String> {
     let at = page
         .find(&format!("{begin}\n"))
         .ok_or_else(|| format!("no line {begin:?}"))?;

@@ -1,6 +1,6 @@
 //! The rows of tf's global option table, in the order `tf --help` and tf(1)
 //! show them.
-use super::{FileKey, Opt, Scope, Settings, Store};
+use super::row::{FileKey, Opt, Scope, Settings, Store};
 use crate::Transport;
 
 /// The fields most rows leave as they are.

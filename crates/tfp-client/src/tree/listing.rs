@@ -4,6 +4,9 @@
 
 use super::names::{self, Refused};
 use super::{MAX_ENTRIES, MAX_LISTING_BYTES};
+// named here too, where it always was: it lives in error.rs, below the
+// listing that makes it
+pub use crate::error::TooBig;
 use crate::{Client, Error};
 use std::io::{self, Write};
 use tfp_wire::Status;
@@ -36,24 +39,6 @@ pub struct Listing {
     pub entries: Vec<Entry>,
     /// Lines refused, as sent, with the reason.
     pub refused: Vec<(Vec<u8>, Refused)>,
-}
-
-/// Why a listing as a whole is refused.
-#[derive(Debug, PartialEq, Eq)]
-pub enum TooBig {
-    /// More entries than [`MAX_ENTRIES`] (how many).
-    Entries(usize),
-    /// More bytes than [`MAX_LISTING_BYTES`].
-    Bytes,
-}
-
-impl std::fmt::Display for TooBig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TooBig::Entries(n) => write!(f, "the listing names {n} entries, more than the {MAX_ENTRIES} allowed"),
-            TooBig::Bytes => write!(f, "the listing is longer than {} MiB", MAX_LISTING_BYTES >> 20),
-        }
-    }
 }
 
 /// Parses an LS/LSR answer: `D: rel/`, `F: rel`, `U: rel` a line. Each name
