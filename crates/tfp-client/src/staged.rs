@@ -323,7 +323,7 @@ fn send_all(
                 scope.spawn(move || {
                     let mut c = match ready {
                         Some(c) => c,
-                        None => Client::connect(cfg)?,
+                        None => crate::spare::take(cfg)?,
                     };
                     let r = stream(&mut c, me);
                     let _ = c.end();
@@ -391,7 +391,7 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
     // handshakes cost no round trips of their own before the data
     let mut early = (req.streams > 1).then(|| {
         let cfg = cfg.clone();
-        Early::start(req.streams - 1, true, move || Client::connect(&cfg), |_| {})
+        Early::start(req.streams - 1, true, move || crate::spare::take(&cfg), |_| {})
     });
     let mut done = open_stage(c, req, size, &id, !req.resume)?;
     let mut report = Report {
