@@ -227,11 +227,20 @@ impl Landed {
     }
 }
 
+/// How far ahead of its reads the in-order hash asks for what has landed.
+const READ_AHEAD: u64 = 8 << 20;
+
 /// The SHA-256 of `file`'s `size` bytes, `h` holding those before `pos`,
 /// read back in file order as [`Landed`] says they land. None when the
 /// streams ended before the file was whole.
 pub fn hash_in_order(file: &File, landed: &Landed, size: u64, mut pos: u64, mut h: Sha256) -> Option<Sha256> {
     let mut buf = vec![0u8; 1 << 20];
+    // asked of the kernel ahead of the reads: the streams write past the
+    // cache, and at the end the hash is left most of the file to read back
+    // (a stream's first range is landed in full only at the end), which
+    // one synchronous read after another took 63 ms of a 64 MiB download's
+    // 3.2 s over 200 Mbit/s
+    let mut advised = pos;
     while pos < size {
         let upto = {
             let mut s = landed.lock();
@@ -250,6 +259,17 @@ pub fn hash_in_order(file: &File, landed: &Landed, size: u64, mut pos: u64, mut 
                     .unwrap_or_else(|p| p.into_inner().0);
             }
         };
+        let ahead = upto.min(pos + READ_AHEAD);
+        if ahead > advised {
+            let from = advised.max(pos);
+            let _ = nix::fcntl::posix_fadvise(
+                std::os::fd::AsRawFd::as_raw_fd(file),
+                from as i64,
+                (ahead - from) as i64,
+                nix::fcntl::PosixFadviseAdvice::POSIX_FADV_WILLNEED,
+            );
+            advised = ahead;
+        }
         let n = (upto - pos).min(buf.len() as u64) as usize;
         file.read_exact_at(&mut buf[..n], pos).ok()?;
         h.update(&buf[..n]);
