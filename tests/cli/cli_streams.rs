@@ -119,3 +119,23 @@ fn streams_split_the_largest_rest_and_fetch_each_byte_once() {
     assert_eq!(total, want, "the server sent each missing byte once ({n} transfers)");
     let _ = fs::remove_dir_all(&here);
 }
+
+/// The sessions `--streams 4` opens at the command's start for its streams
+/// (beside the command's own, so their handshakes overlap it) end with the
+/// command when it has no use for them: a file too small to share, both
+/// ways; the copies are whole and no session is left behind.
+#[test]
+fn spare_sessions_nobody_takes_end_with_the_command() {
+    let srv = Server::start();
+    fs::write(srv.path("small.bin"), b"one byte short of nothing").unwrap();
+    let here = tempdir("spares");
+    let local = here.join("small.bin");
+    let o = srv.tf(&["get", "--streams", "4", "small.bin", local.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(fs::read(&local).unwrap(), b"one byte short of nothing");
+    let o = srv.tf(&["put", "--streams", "4", local.to_str().unwrap(), "up.bin"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(fs::read(srv.path("up.bin")).unwrap(), b"one byte short of nothing");
+    srv.wait_sessions(0, "the spare sessions ended with tf");
+    let _ = fs::remove_dir_all(&here);
+}

@@ -209,6 +209,12 @@ fn main() -> ExitCode {
     } else if settings.password_file.is_some() {
         return fail("--password-file needs --user (or TF_USER, or user in the config file)");
     }
+    // the sessions of `--streams N` open beside the command's own
+    if !settings.fai {
+        if let Some(n) = stream_sessions(cmd.as_deref(), &rest) {
+            tfp_client::spare::start(&cfg, n);
+        }
+    }
     let connected = if settings.fai {
         let Some(dir) = tfp_client::fai_cache::default_dir() else {
             return fail("--fai: neither XDG_CACHE_HOME nor HOME is set");
@@ -247,6 +253,43 @@ fn main() -> ExitCode {
         (Some(cmd), None) => table::run(&mut x, cmd, &rest[1..]),
         (None, None) => ExitCode::from(Exit::Error),
     };
+    tfp_client::spare::end();
     let _ = client.end();
     code
+}
+
+/// The sessions `put`/`get --streams N` open besides the command's own: the
+/// streams of an upload but the first (which is the command's session), the
+/// streams of a download and the one asking the server's hash.
+fn stream_sessions(cmd: Option<&str>, rest: &[String]) -> Option<usize> {
+    let at = rest.iter().position(|a| a == "--streams")?;
+    let n: usize = rest.get(at + 1)?.parse().ok()?;
+    match cmd? {
+        _ if n <= 1 => None,
+        "put" => Some(n - 1),
+        "get" => Some(n + 1),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stream_sessions;
+
+    #[test]
+    fn spares_for_the_streams_of_put_and_get_only() {
+        let a = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            stream_sessions(Some("put"), &a(&["put", "--streams", "4", "f"])),
+            Some(3)
+        );
+        assert_eq!(
+            stream_sessions(Some("get"), &a(&["get", "f", "--streams", "4"])),
+            Some(5)
+        );
+        assert_eq!(stream_sessions(Some("get"), &a(&["get", "--streams", "1", "f"])), None);
+        assert_eq!(stream_sessions(Some("put"), &a(&["put", "--streams", "x", "f"])), None);
+        assert_eq!(stream_sessions(Some("ls"), &a(&["ls", "--streams", "4"])), None);
+        assert_eq!(stream_sessions(Some("put"), &a(&["put", "f"])), None);
+    }
 }

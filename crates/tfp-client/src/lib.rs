@@ -75,6 +75,7 @@ pub mod secret_files;
 pub mod session;
 pub mod shares;
 pub mod space;
+pub mod spare;
 pub mod staged;
 pub mod temporaries;
 pub mod transfer;

@@ -466,7 +466,7 @@ fn merge_prefix(book: &Mutex<Book>, hashers: Vec<Sha256>) -> io::Result<Vec<Sha2
 /// The server's SHA256 of `remote` on a session of its own; None when that
 /// cannot be had (the caller then asks on its own session).
 fn server_sha(cfg: &ClientConfig, remote: &[u8]) -> Option<Vec<u8>> {
-    let mut c = Client::connect(cfg).ok()?;
+    let mut c = crate::spare::take(cfg).ok()?;
     let r = match c.call("SHA256", remote) {
         Ok(Status::Ok(d)) => Some(d),
         _ => None,
@@ -631,7 +631,7 @@ fn share_ranges(
                 .and_then(Option::take)
                 .unwrap_or_default();
             if conn.is_none() {
-                conn = Some(Client::connect(cfg)?);
+                conn = Some(crate::spare::take(cfg)?);
             }
             let Some(cc) = conn.as_mut() else { break };
             // a lane's chunks are its windows: written direct as the bigger
