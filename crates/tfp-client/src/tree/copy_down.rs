@@ -132,7 +132,7 @@ pub fn get(
             // ready (a handshake's four round trips and the probe's against
             // the listing's slow start). A source that is no directory
             // waits for them at the end, to end them cleanly.
-            start_pool(&mut t, cfg, o.jobs, o.fai, prime);
+            start_pool(&mut t, cfg, o.jobs, o.fai, prime, &o.opening);
             c.chan.tx.hold();
             c.chan.tx.send_frame(&[&b"FSTAT "[..], src].concat())?;
             let ahead = listing::send_tree_listing(c, src, probe)?;
@@ -193,7 +193,7 @@ pub fn get(
             Kind::Dir => {
                 // the tree's sessions open while this one lists (started
                 // above unless it was not asked ahead)
-                start_pool(&mut t, cfg, o.jobs, o.fai, prime);
+                start_pool(&mut t, cfg, o.jobs, o.fai, prime, &o.opening);
                 let target = if local_is_dir && !name.is_empty() && !o.contents {
                     Landing::open(local).and_then(|l| l.create_dir(name).and_then(|()| l.sub(name)))
                 } else if local_is_dir {

@@ -779,6 +779,7 @@ fn up(
         jobs.push(Up {
             local: src.join(OsStr::from_bytes(rel)),
             remote: rjoin(&dst, rel),
+            size: None,
         });
     }
     let keep = batch::Keep {
