@@ -429,13 +429,7 @@ impl Session {
         self.send_chunks_led(MAX_CHUNK, fill)
     }
 
-    /// [`Session::send_chunks`] with a first chunk of at most `first` bytes,
-    /// sent as soon as it is filled: a stream whose data is slow to make (a
-    /// listing that walks and stats a tree) starts while the rest is made.
-    /// TFDLIST of 10,000 files walked the whole tree, 0.03–0.1 s, before its
-    /// one chunk left; a first chunk the size of a new connection's first
-    /// flight costs no round trip of its own (the client answers a chunk as
-    /// its header arrives, and the next is made meanwhile).
+    /// [`Session::send_chunks`], its first chunk at most `first` bytes: TFDLIST's leaves while it walks.
     pub fn send_chunks_led(
         &mut self,
         first: usize,

@@ -277,6 +277,15 @@ pub(crate) struct Up {
 }
 
 impl Up {
+    /// A file whose size is looked at when needed.
+    pub(crate) fn new(local: PathBuf, remote: Vec<u8>) -> Up {
+        Up {
+            local,
+            remote,
+            size: None,
+        }
+    }
+
     /// Its size: the walk's, else the file's now (0 when unreadable).
     pub(crate) fn size(&self) -> u64 {
         self.size
