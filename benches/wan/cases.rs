@@ -3,7 +3,7 @@
 //! `rsync -a`; each returns its outcome in both directions.
 
 use super::support::race::{check_big, clear, make_big, Tree, MIB};
-use super::{alternate, clear_tree, p, Bed, Case, Contender, Prep};
+use super::{alternate, clear_tree, p, prior_removals, Bed, Case, Contender, Prep, MANY};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::fs;
@@ -194,6 +194,9 @@ pub fn case_big(b: &Bed, deadline: Instant) -> Result<Vec<Case>, String> {
 /// A tree up with `tf put -r` and down with `tf get -r`, against rsync -a (and sftp).
 pub fn case_tree(b: &Bed, deadline: Instant, key: &str, shape: (usize, usize, u64)) -> Result<Vec<Case>, String> {
     let (files, dirs, size) = shape;
+    if files >= MANY {
+        prior_removals();
+    }
     let tree = Tree::spec(files, dirs, |_| size);
     let tree = &tree;
     let local = b.dir.join(format!("{key}-src"));

@@ -25,6 +25,11 @@ pub fn tfdlist(s: &mut Session, arg: &[u8]) -> CmdResult {
     list_styled(s, arg, true, Style::Stat)
 }
 
+/// The first chunk of a TFDLIST: what a new connection's first flight
+/// carries (10 segments), so the first entries leave while the walk goes on
+/// (LS and LSR keep the reference's full chunks).
+const FIRST_CHUNK: usize = 12 << 10;
+
 fn list_styled(s: &mut Session, arg: &[u8], recursive: bool, style: Style) -> CmdResult {
     let p = s.path(arg)?;
     let fd = match s.root().open_dir(&p) {
@@ -35,10 +40,15 @@ fn list_styled(s: &mut Session, arg: &[u8], recursive: bool, style: Style) -> Cm
     };
     s.check_lock_dir(&p)?;
     let id = s.secfs().id().map(<[u8]>::to_vec);
+    let first = if matches!(style, Style::Stat) {
+        FIRST_CHUNK
+    } else {
+        tfp_wire::MAX_CHUNK
+    };
     let mut lister = Lister::styled(fd, recursive, s.ctx().cfg.walk_limit, style)
         .or_failed(Failed::NoSuchDir)?
         .enter_secure_if(move |d| secfs::permits(d, id.as_deref(), Some(bits::LRDIR)));
-    s.send_chunks(|buf, want| Ok(lister.fill(buf, want)))?;
+    s.send_chunks_led(first, |buf, want| Ok(lister.fill(buf, want)))?;
     if lister.truncated {
         warn!(
             "{} listing incomplete (walk_limit {}, depth or descriptors)",

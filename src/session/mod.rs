@@ -407,6 +407,15 @@ impl Session {
     /// frame's buffer, which is reused from frame to frame.
     pub fn send_chunks(
         &mut self,
+        fill: impl FnMut(&mut Vec<u8>, usize) -> Result<bool, CmdError>,
+    ) -> Result<bool, CmdError> {
+        self.send_chunks_led(MAX_CHUNK, fill)
+    }
+
+    /// [`Session::send_chunks`], its first chunk at most `first` bytes: TFDLIST's leaves while it walks.
+    pub fn send_chunks_led(
+        &mut self,
+        first: usize,
         mut fill: impl FnMut(&mut Vec<u8>, usize) -> Result<bool, CmdError>,
     ) -> Result<bool, CmdError> {
         /// Header room and `CONT `, before the data.
@@ -414,19 +423,21 @@ impl Session {
         // what `fill` gave beyond a chunk, for the next one
         let mut carry: Vec<u8> = Vec::new();
         let mut more = true;
+        let mut limit = first.clamp(1, MAX_CHUNK);
         let mut next = |tx: &mut TxHalf<NetStream>, carry: &mut Vec<u8>| -> Result<Option<PreparedFrame>, CmdError> {
+            let max = std::mem::replace(&mut limit, MAX_CHUNK);
             let mut frame = tx.frame_buffer(HEAD - 4);
             frame[4..HEAD].copy_from_slice(b"CONT ");
             frame.append(carry);
-            while more && frame.len() < HEAD + MAX_CHUNK {
-                more = fill(&mut frame, HEAD + MAX_CHUNK)?;
+            while more && frame.len() < HEAD + max {
+                more = fill(&mut frame, HEAD + max)?;
             }
             if frame.len() == HEAD {
                 return Ok(None);
             }
-            if frame.len() > HEAD + MAX_CHUNK {
-                carry.extend_from_slice(&frame[HEAD + MAX_CHUNK..]);
-                frame.truncate(HEAD + MAX_CHUNK);
+            if frame.len() > HEAD + max {
+                carry.extend_from_slice(&frame[HEAD + max..]);
+                frame.truncate(HEAD + max);
             }
             Ok(Some(tx.prepare_frame_buffer(frame)?))
         };

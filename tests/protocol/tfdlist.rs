@@ -173,3 +173,45 @@ fn tfdlist_lists_nothing_outside_the_root() {
     assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");
     let _ = fs::remove_dir_all(&outside);
 }
+
+/// A listing longer than a new connection's first flight leaves in a small
+/// first chunk, so it starts while tfd still walks the tree, and the rest
+/// follows: every entry arrives, once, with its size. (Its first chunk was
+/// the whole listing, up to 512 KiB, made before a byte left.)
+#[test]
+fn tfdlist_starts_with_a_small_chunk_and_lists_every_entry() {
+    let srv = Server::start();
+    let long = "n".repeat(100);
+    for d in 0..10 {
+        let dir = srv.path(&format!("big/d{d}"));
+        fs::create_dir_all(&dir).unwrap();
+        for i in 0..200 {
+            fs::write(dir.join(format!("{long}{i:03}")), vec![b'x'; i]).unwrap();
+        }
+    }
+    let mut c = srv.client();
+    c.chan.tx.send_frame(b"TFDLIST big").unwrap();
+    let first = c.chan.rx.recv_frame().unwrap();
+    assert!(first.starts_with(b"CONT "));
+    let n = first.len() - 5;
+    assert!(n > 0 && n <= 16 << 10, "a first chunk of {n} bytes");
+    c.chan.tx.send_frame(b"BREAK").unwrap();
+    assert_eq!(c.chan.rx.recv_frame().unwrap(), b"OK");
+    let l = listing::list_stat(&mut c, b"big").unwrap().unwrap();
+    assert!(l.refused.is_empty(), "{:?}", l.refused);
+    assert_eq!(l.entries.len(), 2010);
+    let mut files: Vec<(Vec<u8>, u64)> = l
+        .entries
+        .iter()
+        .filter(|e| e.entry.kind == Kind::File)
+        .map(|e| (e.entry.rel.clone(), e.size))
+        .collect();
+    files.sort();
+    files.dedup();
+    assert_eq!(files.len(), 2000);
+    for (rel, size) in &files {
+        let i: u64 = std::str::from_utf8(&rel[rel.len() - 3..]).unwrap().parse().unwrap();
+        assert_eq!(*size, i, "{}", String::from_utf8_lossy(rel));
+    }
+    assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");
+}

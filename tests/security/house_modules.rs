@@ -18,7 +18,7 @@ use std::path::Path;
 const TFP_CLIENT_CIRCLES_LEFT: &[&str] = &[
     "delta ⇄ delta::get",
     "engine::download ⇄ engine::lanes ⇄ parallel ⇄ staged ⇄ transfer ⇄ tree::batch ⇄ \
-     tree::batch_down ⇄ tree::copy ⇄ tree::filter ⇄ tree::listing ⇄ tree::remote_glob ⇄ tree::sync",
+     tree::batch_down ⇄ tree::copy ⇄ tree::copy_down ⇄ tree::filter ⇄ tree::listing ⇄ tree::remote_glob ⇄ tree::sync",
 ];
 
 /// The paths a text spells from its start, each as its identifiers:
@@ -192,7 +192,7 @@ fn tfp_client_modules_use_each_other_without_a_circle() {
     // what the scanner must see: a `crate::` path, a `super::` group, a
     // `super::` path from a test module, a child named bare
     assert!(
-        edges["tree::copy"].contains("engine::download")
+        edges["tree::copy_down"].contains("engine::download")
             && edges["tree::copy"].contains("tree::walk")
             && edges["delta"].contains("delta::get")
             && edges["error"].contains("escape"),

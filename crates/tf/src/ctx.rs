@@ -23,6 +23,9 @@ pub struct Ctx<'a> {
     pub held: Vec<String>,
     /// How tf was started, for the commands it prints to continue a run.
     pub invoked: Invoked,
+    /// A tree command's other sessions, started beside this one's
+    /// handshake (`tf put -r`/`get -r` given on the command line).
+    pub opening: tfp_client::tree::copy::Opening,
 }
 
 /// The connection options tf was given on its command line (`-s NAME`,
@@ -100,6 +103,7 @@ impl<'a> Ctx<'a> {
             stdin: Stdin { commands: false },
             held: Vec::new(),
             invoked: Invoked::default(),
+            opening: Default::default(),
         }
     }
 }

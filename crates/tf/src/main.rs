@@ -215,6 +215,11 @@ fn main() -> ExitCode {
             tfp_client::spare::start(&cfg, n);
         }
     }
+    // a tree command's other sessions open beside this one
+    let opening = match cmd.as_deref().and_then(table::find) {
+        Some(r) if batch.is_none() => tree::opening(r.name, &rest[1..], &cfg, settings.fai),
+        _ => Default::default(),
+    };
     let connected = if settings.fai {
         let Some(dir) = tfp_client::fai_cache::default_dir() else {
             return fail("--fai: neither XDG_CACHE_HOME nor HOME is set");
@@ -243,6 +248,7 @@ fn main() -> ExitCode {
         eprintln!("tf: transport: {}", client.transport_name());
     }
     let mut x = ctx::Ctx::new(&mut client, &cfg, settings.fai);
+    x.opening = opening;
     // everything before the command is a connection option
     x.invoked = ctx::Invoked::of(&raw[..raw.len() - rest.len()]);
     let code = match (cmd.as_deref(), &batch) {

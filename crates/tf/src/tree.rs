@@ -23,6 +23,34 @@ use tfp_client::tree::filter::Filter;
 use tfp_client::tree::glob;
 use tfp_client::{ClientConfig, Error};
 
+/// The other sessions of `tf put -r`/`get -r` given on the command line,
+/// started before tf's own session is opened so that their handshakes run
+/// beside its own rather than after it (nothing for any other command, a
+/// `put -r` of no local directory, or Fast Access, whose sessions enter one
+/// after the other).
+pub fn opening(cmd: &str, args: &[String], cfg: &ClientConfig, fai: bool) -> copy::Opening {
+    let upload = match cmd {
+        "put" => true,
+        "get" => false,
+        _ => return copy::Opening::default(),
+    };
+    if fai || !wanted(args) {
+        return copy::Opening::default();
+    }
+    let Ok(o) = parse(cmd, args) else {
+        return copy::Opening::default();
+    };
+    let dirs = !upload
+        || o.sources.iter().filter(|s| !glob::has_magic(s.as_bytes())).any(|s| {
+            std::fs::symlink_metadata(std::ffi::OsStr::from_bytes(&glob::unescape(s.as_bytes())))
+                .is_ok_and(|m| m.is_dir())
+        });
+    if !o.run.recursive || !dirs {
+        return copy::Opening::default();
+    }
+    copy::Opening::start(cfg, o.run.jobs, upload, o.run.resume)
+}
+
 /// Whether `put`/`get` with `args` is a tree command: `-r`, `--jobs`, more
 /// than one source, or a source with a wildcard or an escape.
 pub fn wanted(args: &[String]) -> bool {
@@ -115,6 +143,7 @@ fn parse<'a>(cmd: &'a str, args: &[String]) -> Result<Opts, Usage<'a>> {
         fai: false,
         contents: false,
         preserve,
+        opening: Default::default(),
     };
     Ok(Opts {
         run,
@@ -288,6 +317,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
         Err(e) => return fail(e),
     };
     o.run.fai = x.fai;
+    o.run.opening = std::mem::take(&mut x.opening);
     let rerun = Rerun::of(cfg, cmd, &o.sources, &o.dest);
     o.run.contents = rerun.pending();
     let mut again: Vec<&str> = vec![cmd];

@@ -149,9 +149,7 @@ pub(crate) fn upload(
     if !supported(c)? {
         return Ok(copy::run_pool(c, cfg, jobs, fai, files, what, &per_file, t));
     }
-    let (big, small): (Vec<&Up>, Vec<&Up>) = files
-        .iter()
-        .partition(|u| std::fs::symlink_metadata(&u.local).is_ok_and(|m| m.len() >= copy::STAGED_FROM));
+    let (big, small): (Vec<&Up>, Vec<&Up>) = files.iter().partition(|u| u.size() >= copy::STAGED_FROM);
     let mut done = 0;
     if !small.is_empty() {
         done += batches(c, cfg, jobs, fai, &small, keep, what, t);
@@ -162,6 +160,7 @@ pub(crate) fn upload(
             .map(|u| Up {
                 local: u.local.clone(),
                 remote: u.remote.clone(),
+                size: u.size,
             })
             .collect();
         done += copy::run_pool(c, cfg, jobs, fai, &big, what, &per_file, t);
@@ -183,11 +182,7 @@ fn batches(
     t: &mut Tally<'_>,
 ) -> usize {
     let n = jobs.clamp(1, files.len());
-    let mut order: Vec<(usize, u64)> = files
-        .iter()
-        .enumerate()
-        .map(|(i, u)| (i, std::fs::symlink_metadata(&u.local).map_or(0, |m| m.len())))
-        .collect();
+    let mut order: Vec<(usize, u64)> = files.iter().enumerate().map(|(i, u)| (i, u.size())).collect();
     order.sort_by_key(|o| std::cmp::Reverse(o.1));
     let mut groups: Vec<(u64, Vec<usize>)> = (0..n).map(|_| (0, Vec::new())).collect();
     for (i, size) in order {
@@ -320,6 +315,7 @@ pub fn put_one(
     let u = Up {
         local: local.to_path_buf(),
         remote: remote.to_vec(),
+        size: None,
     };
     Ok(exchange(c, &[&u], Keep::default(), bytes)?.and_then(|mut v| v.pop()))
 }

@@ -5,21 +5,19 @@
 //!
 //! Every file is either replaced whole or left as it was: an upload is one
 //! SNDFILE with overwrite (the server writes a temporary and renames it) or,
-//! from [`STAGED_FROM`] bytes, a staged upload that a later run continues; a
-//! download lands beside its target through [`Landing`] and is renamed over
-//! it only when complete, its partial kept (and named in [`Report::kept`])
-//! for [`Options::resume`] to continue.
+//! from [`STAGED_FROM`] bytes, a staged upload that a later run continues.
+//! Here are the options, the pool that both directions run over, and the
+//! uploads; the downloads ([`get`]) are in [`super::copy_down`].
 
+pub use super::copy_down::get;
+pub(crate) use super::copy_down::{receive, Partials};
 use super::events::{Events, Progress, Report, Tally};
 use super::filter::Filter;
-use super::landing::Landing;
 use super::listing::{self, Kind};
-use super::{batch, batch_down, glob, names, pool, remote_glob, walk};
-use crate::engine::beside::Beside;
-use crate::engine::{download, partial};
+use super::{batch, batch_down, glob, names, pool, walk};
+use crate::engine::partial;
 use crate::replies::{AsStatus as _, Split as _};
 use crate::{escape, staged, Client, ClientConfig, Error};
-use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -49,6 +47,9 @@ pub struct Options {
     /// `-p`: uploads keep each file's mode and mtime (on a server with
     /// batches, doc/compatibility.md "Batch uploads").
     pub preserve: bool,
+    /// The run's other sessions, when the caller started opening them
+    /// before its own session was open ([`Opening::start`]).
+    pub opening: Opening,
 }
 
 impl Default for Options {
@@ -61,7 +62,48 @@ impl Default for Options {
             fai: false,
             contents: false,
             preserve: false,
+            opening: Opening::default(),
         }
+    }
+}
+
+/// The `jobs - 1` more sessions of a tree run, opening while the caller's
+/// own session is: `tf` starts them beside its first handshake, so they are
+/// ready when that session is instead of a handshake's five round trips
+/// later (0.3 s at 50 ms, on the path of every `put -r` and `get -r`). A
+/// run takes them at its [`start_pool`]; those no run takes are ended when
+/// the last clone is dropped.
+#[derive(Clone, Default)]
+pub struct Opening(Arc<Mutex<Option<pool::Early>>>);
+
+impl std::fmt::Debug for Opening {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Opening")
+    }
+}
+
+impl Opening {
+    /// Starts opening the `jobs - 1` more sessions of an upload (`put -r`)
+    /// or a download (`get -r`, `resume` when it continues partials), each
+    /// asking the batch probe as [`start_pool`]'s do. Not for Fast Access,
+    /// whose sessions enter one after the other with the key the last one
+    /// was handed.
+    pub fn start(cfg: &ClientConfig, jobs: usize, upload: bool, resume: bool) -> Opening {
+        if jobs <= 1 {
+            return Opening::default();
+        }
+        let prime: fn(&mut Client) = match (upload, resume) {
+            (true, _) => batch::prime,
+            (false, false) => batch_down::prime,
+            (false, true) => |_| {},
+        };
+        let early = pool::Early::start(jobs - 1, true, connector(cfg, false), prime);
+        Opening(Arc::new(Mutex::new(Some(early))))
+    }
+
+    /// The sessions started, once (a second run opens its own).
+    fn take(&self) -> Option<pool::Early> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 }
 
@@ -75,9 +117,6 @@ pub const DEFAULT_JOBS: usize = 4;
 /// extra round trips and its hash.
 pub const STAGED_FROM: u64 = 32 << 20;
 
-/// The GET buffer a tree's files ask for (`tf get`'s default).
-const TREE_BUFSZ: i64 = 4 << 20;
-
 /// `a/b` joined to `dir` ("" is the served root).
 pub fn rjoin(dir: &[u8], name: &[u8]) -> Vec<u8> {
     let d = dir.strip_suffix(b"/").unwrap_or(dir);
@@ -85,12 +124,6 @@ pub fn rjoin(dir: &[u8], name: &[u8]) -> Vec<u8> {
         return name.to_vec();
     }
     [d, b"/", name].concat()
-}
-
-/// The last component of a remote path ("" for the root).
-fn last(p: &[u8]) -> &[u8] {
-    let p = p.strip_suffix(b"/").unwrap_or(p);
-    p.rsplit(|&b| b == b'/').next().unwrap_or(p)
 }
 
 /// Whether `path` lies strictly below `dir`.
@@ -125,11 +158,23 @@ pub(crate) fn open_pool(cfg: &ClientConfig, n: usize, fai: bool) -> Result<Vec<C
 }
 
 /// Starts opening the `jobs - 1` more sessions of a tree run in the
-/// background ([`pool::Early`]), each primed with `prime`; [`take_pool`]
-/// takes them when the files are known.
-pub(crate) fn start_pool(t: &mut Tally<'_>, cfg: &ClientConfig, jobs: usize, fai: bool, prime: fn(&mut Client)) {
+/// background ([`pool::Early`]), each primed with `prime`, unless the
+/// caller started them already (`opening`); [`take_pool`] takes them when
+/// the files are known.
+pub(crate) fn start_pool(
+    t: &mut Tally<'_>,
+    cfg: &ClientConfig,
+    jobs: usize,
+    fai: bool,
+    prime: fn(&mut Client),
+    opening: &Opening,
+) {
     if t.pool.is_none() && jobs > 1 {
-        t.pool = Some(pool::Early::start(jobs - 1, !fai, connector(cfg, fai), prime));
+        t.pool = Some(
+            opening
+                .take()
+                .unwrap_or_else(|| pool::Early::start(jobs - 1, !fai, connector(cfg, fai), prime)),
+        );
     }
 }
 
@@ -224,6 +269,28 @@ pub(crate) fn run_pool<J: Sync>(
 pub(crate) struct Up {
     pub(crate) local: PathBuf,
     pub(crate) remote: Vec<u8>,
+    /// Its size when the walk saw it: batches are split and balanced by it
+    /// without a second look at each file (10,000 more stats, 40 ms and
+    /// more on a loaded machine, on the path before the first byte is
+    /// sent). What is sent is what the file holds when read.
+    pub(crate) size: Option<u64>,
+}
+
+impl Up {
+    /// A file whose size is looked at when needed.
+    pub(crate) fn new(local: PathBuf, remote: Vec<u8>) -> Up {
+        Up {
+            local,
+            remote,
+            size: None,
+        }
+    }
+
+    /// Its size: the walk's, else the file's now (0 when unreadable).
+    pub(crate) fn size(&self) -> u64 {
+        self.size
+            .unwrap_or_else(|| std::fs::symlink_metadata(&self.local).map_or(0, |m| m.len()))
+    }
 }
 
 /// Uploads `sources` (local paths; a glob pattern names what it matches, a
@@ -262,7 +329,7 @@ pub fn put(
             .iter()
             .any(|l| std::fs::symlink_metadata(l).is_ok_and(|m| m.is_dir()))
     {
-        start_pool(&mut t, cfg, o.jobs, o.fai, batch::prime);
+        start_pool(&mut t, cfg, o.jobs, o.fai, batch::prime, &o.opening);
     }
     let given = dest;
     let dest = glob::unescape(given.as_bytes());
@@ -305,6 +372,7 @@ pub fn put(
             files.push(Up {
                 local: src.clone(),
                 remote: base,
+                size: Some(m.len()),
             });
         } else if ft.is_dir() {
             if !o.recursive {
@@ -346,9 +414,10 @@ pub fn put(
             }
             let kept =
                 |p: &Path, dir: bool| kept(p, dir) && (dir || !partial::is_partial_name(p.as_os_str().as_bytes()));
-            files.extend(tree.files.iter().filter(|(p, _)| kept(p, false)).map(|(p, _)| Up {
+            files.extend(tree.files.iter().filter(|(p, _)| kept(p, false)).map(|(p, size)| Up {
                 local: src.join(p),
                 remote: rjoin(&base, p.as_os_str().as_bytes()),
+                size: Some(*size),
             }));
         } else {
             t.local(format!("put: {shown}: not a regular file or directory"));
@@ -450,395 +519,5 @@ pub(crate) fn upload_one(c: &mut Client, cfg: &ClientConfig, u: &Up, p: &Progres
     Ok(match st {
         Status::Ok(_) => Done::Ok,
         st => Done::Refused(listing::status_text(&st)),
-    })
-}
-
-/// One file of a download: where it lands (an index into the landings), its
-/// path there, and its remote path.
-struct Down {
-    at: usize,
-    rel: Vec<u8>,
-    remote: Vec<u8>,
-    /// The permission bits to give it once landed (`-p`), when the server
-    /// said them.
-    mode: Option<u32>,
-    /// Its directory when a batch makes it ([`batch_down::Dir`]): an index
-    /// into `get`'s directories.
-    dir: Option<usize>,
-}
-
-/// The remote paths `pattern` names ([`remote_glob::expand`]), what cannot
-/// be listed or was refused told on the way.
-fn expand_remote(c: &mut Client, pattern: &[u8], t: &mut Tally<'_>) -> Result<Vec<Vec<u8>>, Error> {
-    let shown = names::shown(pattern);
-    let x = match remote_glob::expand(c, pattern) {
-        Ok(x) => x,
-        Err(e) if listing::session_failed(&e) => return Err(e),
-        Err(e) => {
-            let (dir, _) = remote_glob::split(pattern);
-            t.refused(format!(
-                "get: {shown}: listing /{}: {}",
-                names::shown(&dir),
-                listing::reason(&e)
-            ));
-            return Ok(Vec::new());
-        }
-    };
-    for (name, why) in &x.refused {
-        t.refused(format!(
-            "get: {shown}: the server listed \"{}\": {why}; refused",
-            names::shown(name)
-        ));
-    }
-    let out: Vec<Vec<u8>> = x
-        .matches
-        .into_iter()
-        .filter(|(_, k)| *k != Kind::Other)
-        .map(|(p, _)| p)
-        .collect();
-    if out.is_empty() {
-        t.refused(format!("get: {shown}: no remote file matches"));
-    }
-    Ok(out)
-}
-
-/// Downloads `sources` (remote paths; a glob pattern names what it matches)
-/// to `dest` here: into it when it is an existing directory (several
-/// sources or a pattern need one), as it otherwise. Every name the server
-/// lists is checked before it is used and lands only below `dest`.
-/// Directories need [`Options::recursive`]. `Err` only when the caller's
-/// session failed.
-pub fn get(
-    c: &mut Client,
-    cfg: &ClientConfig,
-    sources: &[String],
-    dest: &str,
-    o: &Options,
-    ev: &dyn Events,
-) -> Result<Report, Error> {
-    let mut t = Tally::new(ev);
-    let mut remotes: Vec<Vec<u8>> = Vec::new();
-    let mut patterned = false;
-    for s in sources {
-        if glob::has_magic(s.as_bytes()) {
-            patterned = true;
-            remotes.extend(expand_remote(c, s.as_bytes(), &mut t)?);
-        } else {
-            let u = glob::unescape(s.as_bytes());
-            remotes.push(u.strip_suffix(b"/").filter(|d| !d.is_empty()).unwrap_or(&u).to_vec());
-        }
-    }
-    if remotes.is_empty() {
-        return Ok(t.report);
-    }
-    let local = Path::new(dest);
-    let local_is_dir = local.is_dir();
-    if !local_is_dir && (remotes.len() > 1 || patterned || dest.ends_with('/')) {
-        t.local(format!(
-            "get: {dest}: no such directory (several sources, or a pattern, need an existing directory)"
-        ));
-        return Ok(t.report);
-    }
-    let mut landings: Vec<Landing> = Vec::new();
-    let mut files: Vec<Down> = Vec::new();
-    // directories to make as their files land: landing, path, the source
-    let mut dirs: Vec<(usize, Vec<u8>, String)> = Vec::new();
-    let probe = (!o.resume).then_some(batch::Which::Get);
-    let prime: fn(&mut Client) = if o.resume { |_| {} } else { batch_down::prime };
-    for src in &remotes {
-        let shown = names::shown(src);
-        // a tree's listing (and the batch probe) asked behind the FSTAT that
-        // says it is one: a round trip less; dropped if it is not
-        let (st, ahead) = if o.recursive {
-            // the tree's sessions open from here, not from the answer that
-            // says it is one: they, not the listing, were the last to be
-            // ready (a handshake's four round trips and the probe's against
-            // the listing's slow start). A source that is no directory
-            // waits for them at the end, to end them cleanly.
-            start_pool(&mut t, cfg, o.jobs, o.fai, prime);
-            c.chan.tx.hold();
-            c.chan.tx.send_frame(&[&b"FSTAT "[..], src].concat())?;
-            let ahead = listing::send_tree_listing(c, src, probe)?;
-            c.chan.tx.release()?;
-            (listing::parse_fstat_answer(&c.chan.rx.recv_frame()?), Some(ahead))
-        } else {
-            (listing::fstat(c, src), None)
-        };
-        let st = st.split()?;
-        if let Some(a) = ahead.filter(|_| !matches!(&st, Ok(s) if s.kind == Kind::Dir)) {
-            listing::drain_tree_listing(c, a)?;
-        }
-        let st = match st {
-            Ok(st) => st,
-            Err(st) => {
-                t.refused(format!("get: {shown}: {}", listing::status_text(&st)));
-                continue;
-            }
-        };
-        let name = last(src);
-        if local_is_dir && !name.is_empty() {
-            if let Err(why) = names::check(name) {
-                t.refused(format!("get: {shown}: its name is {why}; refused"));
-                if let Some(a) = ahead.filter(|_| st.kind == Kind::Dir) {
-                    listing::drain_tree_listing(c, a)?;
-                }
-                continue;
-            }
-        }
-        match st.kind {
-            Kind::File => {
-                // the landing is the directory the file goes in
-                let (dir, rel) = if local_is_dir {
-                    (local.to_path_buf(), name.to_vec())
-                } else {
-                    let parent = match local.parent() {
-                        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-                        _ => PathBuf::from("."),
-                    };
-                    let file = local.file_name().map(|n| n.as_bytes().to_vec()).unwrap_or_default();
-                    (parent, file)
-                };
-                match Landing::open(&dir) {
-                    Ok(l) => {
-                        landings.push(l);
-                        files.push(Down {
-                            at: landings.len() - 1,
-                            rel,
-                            remote: src.clone(),
-                            mode: None,
-                            dir: None,
-                        });
-                    }
-                    Err(e) => t.local(format!("get: {}: {e}", escape::path(&dir))),
-                }
-            }
-            Kind::Dir if !o.recursive => t.local(format!("get: {shown}: is a directory (use get -r)")),
-            Kind::Dir => {
-                // the tree's sessions open while this one lists (started
-                // above unless it was not asked ahead)
-                start_pool(&mut t, cfg, o.jobs, o.fai, prime);
-                let target = if local_is_dir && !name.is_empty() && !o.contents {
-                    Landing::open(local).and_then(|l| l.create_dir(name).and_then(|()| l.sub(name)))
-                } else if local_is_dir {
-                    Landing::open(local)
-                } else {
-                    t.ev.making_destination();
-                    std::fs::create_dir(local).and_then(|()| Landing::open(local))
-                };
-                let land = match target {
-                    Ok(l) => l,
-                    Err(e) => {
-                        t.local(format!("get: {}: {e}", escape::path(local)));
-                        if let Some(a) = ahead {
-                            listing::drain_tree_listing(c, a)?;
-                        }
-                        continue;
-                    }
-                };
-                let listed = match ahead {
-                    Some(a) => listing::recv_tree_listing(c, src, a),
-                    None => listing::list_tree(c, src, probe),
-                };
-                let mut l = match listed {
-                    Ok(l) => l,
-                    Err(e) if listing::session_failed(&e) => return Err(e),
-                    Err(e @ Error::TooBig(_)) => {
-                        // the rest of an over-long listing is still on the wire
-                        t.refused(format!("get: {shown}: {e}; nothing of it transferred"));
-                        return Ok(t.report);
-                    }
-                    Err(e) => {
-                        t.refused(format!("get: {shown}: {}", listing::reason(&e)));
-                        continue;
-                    }
-                };
-                l.entries.retain(|e| !o.filter.excludes(&e.rel, e.kind == Kind::Dir));
-                for (n, why) in &l.refused {
-                    t.refused(format!(
-                        "get: {shown}: the server listed \"{}\": {why}; skipped",
-                        names::shown(n)
-                    ));
-                }
-                landings.push(land);
-                let at = landings.len() - 1;
-                // batches make the directories as their files land (the
-                // engine's path wants them all first)
-                let lazy = !o.resume && batch_down::supported(c)?;
-                let mut failed: Vec<&[u8]> = Vec::new();
-                let mut here: HashMap<&[u8], usize> = HashMap::new();
-                for e in &l.entries {
-                    match e.kind {
-                        Kind::Dir if lazy => {
-                            here.insert(&e.rel, dirs.len());
-                            dirs.push((at, e.rel.clone(), shown.clone()));
-                        }
-                        Kind::Dir => {
-                            if let Err(err) = landings[at].create_dir(&e.rel) {
-                                t.local(format!("get: {shown}: {err}"));
-                                failed.push(&e.rel);
-                            }
-                        }
-                        Kind::File => {}
-                        Kind::Other => t.skipped(format!(
-                            "get: {}: not a regular file or directory on the server, skipped",
-                            names::shown(&rjoin(src, &e.rel))
-                        )),
-                    }
-                }
-                for e in l.entries.iter().filter(|e| e.kind == Kind::File) {
-                    if failed.iter().any(|d| below(&e.rel, d)) {
-                        continue;
-                    }
-                    let parent = e.rel.iter().rposition(|&b| b == b'/').map(|i| &e.rel[..i]);
-                    files.push(Down {
-                        at,
-                        rel: e.rel.clone(),
-                        remote: rjoin(src, &e.rel),
-                        mode: None,
-                        dir: parent.and_then(|d| here.get(d).copied()),
-                    });
-                }
-            }
-            Kind::Other => t.refused(format!("get: {shown}: not a regular file or directory on the server")),
-        }
-    }
-    let landings = &landings;
-    let made: Vec<batch_down::Dir<'_>> = dirs
-        .iter()
-        .map(|(at, rel, _)| batch_down::Dir::new(&landings[*at], rel))
-        .collect();
-    // every directory made (those no file was landed in, and those the
-    // engine's files go in), each one that could not be told once
-    let finish_dirs = |t: &mut Tally<'_>| {
-        for (d, (_, _, shown)) in made.iter().zip(&dirs) {
-            if let Err(err) = d.make() {
-                t.local(format!("get: {shown}: {err}"));
-            }
-        }
-    };
-    let what = |d: &Down| format!("get: {}", names::shown(&d.remote));
-    let kept = Partials::default();
-    let work = |c: &mut Client, d: &Down, p: &Progress| {
-        let resume = o.resume && Partials::resumable(&landings[d.at], &d.rel);
-        let done = receive(c, cfg, &landings[d.at], &d.rel, &d.remote, resume, p, &kept, ev)?;
-        Ok(match (done, d.mode) {
-            (Done::Ok, Some(mode)) => match Beside::within(&landings[d.at], &d.rel).and_then(|b| b.set_mode(mode)) {
-                Ok(()) => Done::Ok,
-                Err(e) => Done::Local(format!("its mode: {e}")),
-            },
-            (done, _) => done,
-        })
-    };
-    // one exchange per session where the server has batches (a resume
-    // needs the engine's journals)
-    if !o.resume {
-        let wants: Vec<batch_down::Want<'_>> = files
-            .iter()
-            .map(|d| batch_down::Want {
-                land: &landings[d.at],
-                rel: &d.rel,
-                remote: &d.remote,
-                keep_mode: o.preserve,
-                dir: d.dir.map(|i| &made[i]),
-            })
-            .collect();
-        let what = |w: &batch_down::Want<'_>| format!("get: {}", names::shown(w.remote));
-        let got = batch_down::download(c, cfg, o.jobs, o.fai, &wants, &what, ev, &mut t)?;
-        finish_dirs(&mut t);
-        if let Some((_, big)) = got {
-            // the big files through the engine, resumable
-            let mut i = 0;
-            files.retain_mut(|d| {
-                i += 1;
-                match big.binary_search_by_key(&(i - 1), |b| b.0) {
-                    Ok(k) => {
-                        d.mode = big[k].1;
-                        true
-                    }
-                    Err(_) => false,
-                }
-            });
-            if files.is_empty() {
-                return Ok(t.report);
-            }
-        }
-    }
-    run_pool(c, cfg, o.jobs, o.fai, &files, &what, &work, &mut t);
-    t.report.kept = kept.into_inner();
-    Ok(t.report)
-}
-
-/// The partial downloads a run kept for a later resume.
-#[derive(Default)]
-pub(crate) struct Partials {
-    files: Mutex<Vec<(PathBuf, u64)>>,
-}
-
-impl Partials {
-    /// Whether the file `rel` has a partial download with a journal (only
-    /// those are resumed: the rest are moved whole, unverified, as usual).
-    pub(crate) fn resumable(land: &Landing, rel: &[u8]) -> bool {
-        Beside::within(land, rel).is_ok_and(|b| partial::has_journal(&b))
-    }
-
-    fn add(&self, k: &crate::Kept) {
-        self.files
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((k.partial.clone(), k.bytes));
-    }
-
-    pub(crate) fn into_inner(self) -> Vec<(PathBuf, u64)> {
-        self.files.into_inner().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-/// One file of a tree down through the transfer engine: its partial and
-/// journal beside its final name in the landing (never reached by a path
-/// looked up again), kept only when exactly the size the server announced
-/// came, renamed over the name with the server's mtime; continued as far as
-/// its journal proves when `resume`. A failure that kept a partial records
-/// it in `kept`.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn receive(
-    c: &mut Client,
-    cfg: &ClientConfig,
-    land: &Landing,
-    rel: &[u8],
-    remote: &[u8],
-    resume: bool,
-    p: &Progress,
-    kept: &Partials,
-    ev: &dyn Events,
-) -> Result<Done, Error> {
-    let counter = p.begin();
-    let req = download::Request {
-        remote,
-        target: download::Target::Within(land, rel),
-        streams: 1,
-        bufsz: TREE_BUFSZ,
-        resume,
-        verify: false,
-        unverified: false,
-        progress: &counter,
-    };
-    // the engine names the file by its local path, which holds the server's name
-    let r = download::download(c, cfg, &req, &mut |m| ev.note(&escape::shown_str(m)));
-    p.end(&counter);
-    let e = match r {
-        Ok(()) => return Ok(Done::Ok),
-        Err(e) => e,
-    };
-    if let Some(k) = e.kept() {
-        kept.add(k);
-    }
-    // one file's failure is told and the run goes on; a failed session ends it
-    Ok(match e.cause() {
-        Error::Refused(r) => Done::Refused(listing::status_text(&r.reply)),
-        Error::Cancelled { .. } => Done::Refused(e.cause().to_string()),
-        Error::Local(_) | Error::File { .. } | Error::Usage(_) | Error::Mismatch(_) => {
-            Done::Local(escape::shown_str(&e.cause().to_string()))
-        }
-        _ => return Err(e.into_cause()),
     })
 }

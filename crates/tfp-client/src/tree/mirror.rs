@@ -776,10 +776,7 @@ fn up(
     }
     let mut jobs = Vec::with_capacity(p.copy.len());
     for rel in placeable(&p.copy, &failed_dirs, Fault::Refused, t) {
-        jobs.push(Up {
-            local: src.join(OsStr::from_bytes(rel)),
-            remote: rjoin(&dst, rel),
-        });
+        jobs.push(Up::new(src.join(OsStr::from_bytes(rel)), rjoin(&dst, rel)));
     }
     let keep = batch::Keep {
         mode: true,

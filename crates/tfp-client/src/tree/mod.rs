@@ -17,6 +17,7 @@ pub mod batch;
 pub mod batch_down;
 pub mod capped;
 pub mod copy;
+pub mod copy_down;
 pub mod events;
 pub mod filter;
 pub mod glob;

@@ -271,8 +271,10 @@ pub fn plan(src: &Side, dst: &Side, rule: Rule, delete: bool) -> Plan {
     p
 }
 
-/// Most commands sent ahead of their answers on one session.
-const WINDOW: usize = 64;
+/// Most commands sent ahead of their answers on one session: a tree's
+/// directories in one round trip (their answers, tens of bytes each, fit
+/// the socket buffers many times over, so neither end blocks writing).
+const WINDOW: usize = 256;
 
 /// Sends `NAME arg` for every arg on `c` without waiting for each answer (at
 /// most `WINDOW` ahead: the server answers in order), and returns the
@@ -289,15 +291,22 @@ pub fn pipelined_lines(c: &mut Client, first: &[&[u8]], name: &str, args: &[Vec<
     let mut out = Vec::with_capacity(total);
     let mut sent = 0;
     while out.len() < total {
-        while sent < total && sent - out.len() < WINDOW {
-            match first.get(sent) {
-                Some(line) => c.chan.tx.send_frame(line)?,
-                None => c
-                    .chan
-                    .tx
-                    .send_frame_parts(&[name.as_bytes(), b" ", &args[sent - first.len()]])?,
+        // what the window allows leaves in one write: sent frame by frame,
+        // 100 MKDIRs were 100 packets, which a new connection's congestion
+        // window (10 packets) let out over three round trips
+        if sent < total && sent - out.len() < WINDOW {
+            c.chan.tx.hold();
+            while sent < total && sent - out.len() < WINDOW {
+                match first.get(sent) {
+                    Some(line) => c.chan.tx.send_frame(line)?,
+                    None => c
+                        .chan
+                        .tx
+                        .send_frame_parts(&[name.as_bytes(), b" ", &args[sent - first.len()]])?,
+                }
+                sent += 1;
             }
-            sent += 1;
+            c.chan.tx.release()?;
         }
         out.push(Status::parse(&c.chan.rx.recv_frame()?));
     }
