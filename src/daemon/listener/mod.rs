@@ -33,7 +33,9 @@ mod shutdown;
 mod start;
 mod supervisor;
 
-use setup::{fai_store, load_tlb, open_xferlog, prepare_for_sessions, resolve_defusr, shared_bans, write_pidfile};
+use setup::{
+    fai_store, load_tlb, open_xferlog, prepare_for_sessions, resolve_defusr, resolve_user, shared_bans, write_pidfile,
+};
 pub use start::StartError;
 use start::Step as _;
 use supervisor::Helper;
@@ -132,7 +134,7 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), StartError> {
     let rsa = super::load_key(&cfg)?;
     let fai_store = fai_store(&cfg, &rsa)?;
     let udp_user = if sys::geteuid() == 0 && !opts.serve_as_self {
-        Some(crate::auth::privs::resolve(&cfg.udp_user).map_err(StartError::UdpUser)?)
+        Some(resolve_user("udp_user", &cfg.udp_user)?)
     } else {
         None
     };
