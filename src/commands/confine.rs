@@ -84,16 +84,19 @@ pub fn locksys(s: &mut Session, arg: &[u8]) -> CmdResult {
     Ok(Reply::Ok)
 }
 
+/// One level of [`make_dirs`] pinned under the rule that judged the path;
+/// whatever refuses it is `Reserved`.
+fn pin(s: &Session, at: &RelPath) -> Result<RelPath, FsError> {
+    s.secfs().pin_again(s.root(), at).map_err(|_| FsError::Reserved)
+}
+
 /// Creates every missing component of `p` (0755) and opens it, each level
 /// pinned and judged by TFPSFS where it is created (`Access` when refused), so
 /// no directory appears inside a secure directory the session may not use.
 fn make_dirs(s: &Session, p: &RelPath) -> Result<OwnedFd, FsError> {
     let mut at = RelPath::default();
     for c in p.components() {
-        at = s
-            .secfs()
-            .pin_again(s.root(), &at.join(c))
-            .map_err(|_| FsError::Reserved)?;
+        at = pin(s, &at.join(c))?;
         let (parent, name) = s.root().parent_new(&at)?;
         match sys::mkdirat(parent.as_fd(), &name, 0o755) {
             Ok(()) => {}
@@ -102,7 +105,7 @@ fn make_dirs(s: &Session, p: &RelPath) -> Result<OwnedFd, FsError> {
         }
     }
     // pinned again: the last level did not exist when it was pinned
-    let at = s.secfs().pin_again(s.root(), &at).map_err(|_| FsError::Reserved)?;
+    let at = pin(s, &at)?;
     let dir = s.open(&at, libc::O_PATH | libc::O_DIRECTORY, 0)?;
     match sys::fstat(dir.as_fd()) {
         Ok(st) if Kind::of(&st) == Kind::Dir => Ok(dir),

@@ -354,10 +354,7 @@ pub fn renam(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// (as the related protocols' backup hub answers "space left to use"); a
 /// client told 82 GB under a 50 MB quota would plan uploads that fail.
 pub fn freesp(s: &mut Session, _arg: &[u8]) -> CmdResult {
-    let space = space(s).map_err(|e| {
-        warn!("{} FREESP: {e}", s.peer());
-        Failed::AccessDenied
-    })?;
+    let space = space(s, "FREESP")?;
     Ok(Reply::Data(space.usable().to_string().into_bytes()))
 }
 
@@ -378,9 +375,15 @@ impl Space {
     }
 }
 
-fn space(s: &Session) -> Result<Space, std::io::Error> {
+/// Measures for `command` (FREESP, TFDSPACE); a file system that cannot say
+/// its free space is logged under the command's name and refused.
+fn space(s: &Session, command: &str) -> Result<Space, Failed> {
+    let disk = sys::free_bytes(s.root().fd()).map_err(|e| {
+        warn!("{} {command}: {e}", s.peer());
+        Failed::AccessDenied
+    })?;
     Ok(Space {
-        disk: sys::free_bytes(s.root().fd())?,
+        disk,
         quota: super::quota::standing(s),
     })
 }
@@ -389,10 +392,7 @@ fn space(s: &Session) -> Result<Space, std::io::Error> {
 /// a quota applies, ` <quota used> <quota limit>`: FREESP's one number cannot
 /// tell a full quota from a full disk.
 pub fn tfdspace(s: &mut Session, _arg: &[u8]) -> CmdResult {
-    let space = space(s).map_err(|e| {
-        warn!("{} TFDSPACE: {e}", s.peer());
-        Failed::AccessDenied
-    })?;
+    let space = space(s, "TFDSPACE")?;
     let mut text = format!("{} {}", space.usable(), space.disk);
     if let Some((used, limit)) = space.quota {
         text.push_str(&format!(" {used} {limit}"));

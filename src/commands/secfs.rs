@@ -25,6 +25,21 @@ fn managed_dir(s: &Session, path: &[u8], otherwise: Failed) -> Result<OwnedFd, F
     s.root().dir_handle(&p).denied_or(otherwise)
 }
 
+/// Changes a managed directory's entries (SETFSPERM, REMFSPERM); a refusal
+/// is logged under `command`'s name and answered `failed`.
+fn update(
+    s: &Session,
+    dir: &OwnedFd,
+    command: &str,
+    failed: Failed,
+    change: impl FnOnce(&mut fmt::Perms) -> Result<(), ()>,
+) -> Result<(), Failed> {
+    secfs::update(dir.as_fd(), change).map_err(|e| {
+        info!("{} {command} refused: {e}", s.peer());
+        failed
+    })
+}
+
 /// `SETFSPERM <id>:<mask> <dir>`: the first entry of a directory makes it secure
 /// and names its owner; afterwards only a SETFSID identity whose own entry holds
 /// SETPERM may set (never through everybody-else). Setting an identity that has
@@ -39,7 +54,7 @@ pub fn setfsperm(s: &mut Session, arg: &[u8]) -> CmdResult {
     let me = s.secfs().id();
     let euid = sys::geteuid();
     let owns = euid == 0 || sys::fstat(dir.as_fd()).is_ok_and(|st| st.st_uid == euid);
-    secfs::update(dir.as_fd(), |perms| {
+    update(s, &dir, "SETFSPERM", Failed::SetFsPerm, |perms| {
         if perms.is_empty() && !owns {
             return Err(());
         }
@@ -48,10 +63,6 @@ pub fn setfsperm(s: &mut Session, arg: &[u8]) -> CmdResult {
         }
         perms.set(id, mask);
         Ok(())
-    })
-    .map_err(|e| {
-        info!("{} SETFSPERM refused: {e}", s.peer());
-        Failed::SetFsPerm
     })?;
     Ok(Reply::Ok)
 }
@@ -66,16 +77,12 @@ pub fn remfsperm(s: &mut Session, arg: &[u8]) -> CmdResult {
         return Err(Failed::RemFsPerm.into());
     }
     let me = s.secfs().id();
-    secfs::update(dir.as_fd(), |perms| {
+    update(s, &dir, "REMFSPERM", Failed::RemFsPerm, |perms| {
         if !perms.own_entry_allows(me, fmt::REMPERM) {
             return Err(());
         }
         perms.remove(id);
         Ok(())
-    })
-    .map_err(|e| {
-        info!("{} REMFSPERM refused: {e}", s.peer());
-        Failed::RemFsPerm
     })?;
     Ok(Reply::Ok)
 }

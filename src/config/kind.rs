@@ -152,6 +152,13 @@ fn size_max(max: u64) -> String {
     }
 }
 
+/// An address of one family (`family` as the message names it: IPv4, IPv6).
+fn parse_ip<T: std::str::FromStr>(value: &str, family: &str) -> Result<T, Invalid> {
+    value
+        .parse::<T>()
+        .map_err(|_| format!("{value:?} is not an {family} address").into())
+}
+
 impl Kind {
     /// Parses a non-empty value (flags and ignored keys: any value); the error
     /// is the message part (the caller adds file, line and key).
@@ -211,14 +218,8 @@ impl Kind {
                 }
                 Ok(Value::Addr(ip, port))
             }
-            Kind::Ipv4 => value
-                .parse::<Ipv4Addr>()
-                .map(|ip| Value::Trp(Trp::V4(ip)))
-                .map_err(|_| format!("{value:?} is not an IPv4 address").into()),
-            Kind::Ipv6 => value
-                .parse::<Ipv6Addr>()
-                .map(|ip| Value::Trp(Trp::V6(ip)))
-                .map_err(|_| format!("{value:?} is not an IPv6 address").into()),
+            Kind::Ipv4 => parse_ip::<Ipv4Addr>(value, "IPv4").map(|ip| Value::Trp(Trp::V4(ip))),
+            Kind::Ipv6 => parse_ip::<Ipv6Addr>(value, "IPv6").map(|ip| Value::Trp(Trp::V6(ip))),
             Kind::Host => {
                 check_host(key, value)?;
                 Ok(Value::Trp(Trp::Dns(value.into())))

@@ -94,20 +94,27 @@ pub trait ArgOr<T> {
     fn arg_or(self, code: Failed) -> Result<T, Failed>;
 }
 
-impl<T> ArgOr<T> for Result<T, tfp_wire::netlock::ArgError> {
-    fn arg_or(self, code: Failed) -> Result<T, Failed> {
-        self.map_err(|e| match e {
-            tfp_wire::netlock::ArgError::Missing => Failed::MissingParameter,
-            _ => code,
-        })
+/// A grammar's refusal of a 2.5.1 argument: whether a part is missing (the
+/// one refusal [`ArgOr`] answers apart).
+pub trait ArgRefusal {
+    /// A part of the argument is missing.
+    fn missing(&self) -> bool;
+}
+
+impl ArgRefusal for tfp_wire::netlock::ArgError {
+    fn missing(&self) -> bool {
+        matches!(self, tfp_wire::netlock::ArgError::Missing)
     }
 }
 
-impl<T> ArgOr<T> for Result<T, tfp_wire::secfs::ArgError> {
+impl ArgRefusal for tfp_wire::secfs::ArgError {
+    fn missing(&self) -> bool {
+        matches!(self, tfp_wire::secfs::ArgError::Missing)
+    }
+}
+
+impl<T, E: ArgRefusal> ArgOr<T> for Result<T, E> {
     fn arg_or(self, code: Failed) -> Result<T, Failed> {
-        self.map_err(|e| match e {
-            tfp_wire::secfs::ArgError::Missing => Failed::MissingParameter,
-            _ => code,
-        })
+        self.map_err(|e| if e.missing() { Failed::MissingParameter } else { code })
     }
 }

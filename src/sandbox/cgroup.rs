@@ -137,9 +137,12 @@ fn at(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> CgroupError {
 
 fn read_cgroup_mounts() -> Result<Vec<CgroupMount>, CgroupError> {
     const MOUNTINFO: &str = "/proc/self/mountinfo";
-    std::fs::read_to_string(MOUNTINFO)
-        .map(|m| cgroup_mounts(&m))
-        .map_err(at(MOUNTINFO))
+    read(Path::new(MOUNTINFO), MOUNTINFO).map(|m| cgroup_mounts(&m))
+}
+
+/// Reads a file of the cgroup file system; the error names it as `shown`.
+fn read(path: &Path, shown: &str) -> Result<String, CgroupError> {
+    std::fs::read_to_string(path).map_err(at(shown))
 }
 
 /// Writes one control file of a group.
@@ -182,7 +185,7 @@ fn join_cgroup_v2(session: u32, limits: GroupLimits) -> Result<String, CgroupErr
         return Err(CgroupError::NotV2(root.into()));
     }
     // the log names the file alone
-    let enabled = fs::read_to_string(root.join("cgroup.subtree_control")).map_err(at("cgroup.subtree_control"))?;
+    let enabled = read(&root.join("cgroup.subtree_control"), "cgroup.subtree_control")?;
     for c in ["memory", "pids"] {
         if !enabled.split_whitespace().any(|w| w == c) {
             return Err(CgroupError::NoController(c, root.into()));

@@ -11,7 +11,7 @@
 //! uid; the jail is gone; the server's mode changed) is `FAILED 69`. Both in
 //! plaintext, then the connection closes. The token never reaches the log.
 
-use super::handshake::{assemble, refuse, HandshakeError};
+use super::handshake::{assemble, refuse, served_root, HandshakeError};
 use super::identity::{self, Target};
 use super::{Context, Duty, Mode, Session, Stage, State};
 use crate::auth::fai::Refusal;
@@ -222,7 +222,7 @@ pub fn enter(
     let rec = &entry.record;
     let bound = entry.bound;
     let as_root = tfd_sys::geteuid() == 0;
-    let mut root = Root::open_root(&ctx.cfg.dbdir).map_err(HandshakeError::Root)?;
+    let mut root = served_root(&ctx)?;
     let mut auth = SessionAuth {
         quota: bound.quota,
         ..Default::default()

@@ -59,6 +59,13 @@ impl From<std::io::Error> for HandshakeError {
     }
 }
 
+/// Opens the served root (`dbdir`) for a new session, its error said as
+/// [`HandshakeError::Root`]: both ways in (LOGIN's handshake, the FAI entrance)
+/// open it here.
+pub(super) fn served_root(ctx: &Context) -> Result<Root, HandshakeError> {
+    Root::open_root(&ctx.cfg.dbdir).map_err(HandshakeError::Root)
+}
+
 pub(super) fn refuse(chan: &mut Channel, f: Failed) -> HandshakeError {
     let _ = chan.tx.send_frame(&f.to_wire());
     HandshakeError::Refused(f)
@@ -179,7 +186,7 @@ pub fn handshake(
     if let (true, Some(p)) = (single_user, &pace) {
         p.set_user(&user);
     }
-    let root = Root::open_root(&ctx.cfg.dbdir).map_err(HandshakeError::Root)?;
+    let root = served_root(&ctx)?;
     let mode = if single_user { Mode::SingleUser } else { Mode::MultiUser };
     let state = State::start(mode, ctx.cfg.injail, pending, ctx.cfg.locksys, ctx.cfg.flycontext);
     let mut session = assemble(chan, root, state, peer, ctx, user, auth, live, pace);

@@ -121,7 +121,7 @@ pub fn open_guarded_at(root: &Root, jail: &RelPath, trusted: u32, disk: Option<&
                 })
             }
         };
-        let st = sys::fstat(fd.as_fd()).map_err(|e| Refused::Missing(format!("{at}: {e}")))?;
+        let st = stat_at(fd.as_fd(), &at)?;
         judge(&st, &at, trusted, disk)?;
         dir = fd;
     }
@@ -136,11 +136,18 @@ pub fn open_guarded_at(root: &Root, jail: &RelPath, trusted: u32, disk: Option<&
 
 /// Judges an open `jail.key` (the descriptor then read).
 pub fn judge_key(key: BorrowedFd<'_>, jail: &str, trusted: u32) -> Result<(), Refused> {
-    let st = sys::fstat(key).map_err(|e| Refused::Missing(format!("/{jail}/jail.key: {e}")))?;
+    let at = format!("/{jail}/jail.key");
+    let st = stat_at(key, &at)?;
     if st.st_mode & libc::S_IFMT != libc::S_IFREG {
-        return Err(Refused::Missing(format!("/{jail}/jail.key is not a regular file")));
+        return Err(Refused::Missing(format!("{at} is not a regular file")));
     }
-    judge(&st, &format!("/{jail}/jail.key"), trusted, None)
+    judge(&st, &at, trusted, None)
+}
+
+/// fstat of a jail's directory or key, its failure said at `at` (the path as
+/// the jail names it).
+fn stat_at(fd: BorrowedFd<'_>, at: &str) -> Result<libc::stat, Refused> {
+    sys::fstat(fd).map_err(|e| Refused::Missing(format!("{at}: {e}")))
 }
 
 /// True when the pinned path `p` names, or leads by a symlink to, the key

@@ -2,6 +2,7 @@
 //! (pre-login, pre-jail) and dispatch. Runs in its own process, forked by the
 //! listener, so per-session setuid and chroot never touch another client.
 
+mod context;
 mod fai_entrance;
 mod handshake;
 pub mod identity;
@@ -21,6 +22,7 @@ use tfp_channel::{Channel, ChannelError, NetStream, PreparedFrame, TxHalf};
 use tfp_wire::{command, Failed, MAX_CHUNK};
 
 pub use crate::dispatch::denied_or;
+pub use context::{Context, Lasting, Loaded};
 pub use handshake::handshake;
 pub use secure::SecureState;
 pub use stage::{Duty, Mode, Stage, State};
@@ -31,71 +33,6 @@ pub const PRELOGIN_MAX_FRAME: usize = 4096;
 /// Bound on everything a client may send before LOGIN (handshake included): a
 /// pre-auth client cannot make the server read without end.
 pub const PRELOGIN_MAX_BYTES: u64 = 64 * 1024;
-
-/// Everything a session needs from the daemon, fixed at fork time.
-pub struct Context {
-    /// The configuration in force when the connection was accepted.
-    pub cfg: crate::config::Config,
-    /// The command table the session dispatches through (the daemon hands
-    /// it the commands' `TABLE`: the session never names a command family).
-    pub commands: &'static [Spec<Session>],
-    /// The shared services: key process, FAI issuer, session registry, metrics.
-    pub services: crate::services::Services,
-    /// Serve as the invoking user (not root, or demo mode): no LOGIN, no switch.
-    pub serve_as_self: bool,
-    /// `defusr`, resolved by the listener.
-    pub defusr: Option<crate::auth::privs::Identity>,
-    /// The listener's own user name (looked up once: an NSS lookup per session
-    /// costs more than the rest of a short session's setup).
-    pub self_user: String,
-    /// The TLB tuples.
-    pub tlb: Arc<Vec<String>>,
-    /// The transfer log, opened by the listener (so sessions that dropped root
-    /// can still append).
-    pub xferlog: Option<Arc<crate::xferlog::XferLog>>,
-    /// The LOGIN throttle's counters (shared memory, mapped before fork).
-    pub throttle: Arc<crate::auth::throttle::Throttle>,
-    /// The per-user and node-wide bandwidth buckets (shared memory, mapped before fork).
-    pub buckets: Arc<tfp_channel::bandwidth::Buckets>,
-    /// `shared_state_dir`, checked and held open by the listener: LOGIN reaches
-    /// the shared throttle only through it.
-    pub shared_state: Option<Arc<crate::auth::shared_state::StateDir>>,
-}
-
-impl Context {
-    /// The same context with another key process's request end (after the key
-    /// process was restarted).
-    pub fn with_keys(&self, keys: crate::services::keys::KeyLink) -> Context {
-        self.with(keys, self.services.fai.clone())
-    }
-
-    /// The same context with another FAI issuer's request end.
-    pub fn with_fai(&self, fai: Arc<crate::services::fai::FaiLink>) -> Context {
-        let keys = crate::services::keys::KeyLink::from_fd(self.services.keys.take());
-        self.with(keys, fai)
-    }
-
-    fn with(&self, keys: crate::services::keys::KeyLink, fai: Arc<crate::services::fai::FaiLink>) -> Context {
-        Context {
-            cfg: self.cfg.clone(),
-            commands: self.commands,
-            services: crate::services::Services {
-                keys,
-                fai,
-                registry: self.services.registry.clone(),
-                metrics: self.services.metrics.clone(),
-            },
-            serve_as_self: self.serve_as_self,
-            defusr: self.defusr.clone(),
-            self_user: self.self_user.clone(),
-            tlb: self.tlb.clone(),
-            xferlog: self.xferlog.clone(),
-            throttle: self.throttle.clone(),
-            buckets: self.buckets.clone(),
-            shared_state: self.shared_state.clone(),
-        }
-    }
-}
 
 /// A live session.
 pub struct Session {

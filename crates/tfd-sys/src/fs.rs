@@ -431,6 +431,22 @@ pub fn lock_shared(fd: BorrowedFd<'_>) -> io::Result<()> {
     }
 }
 
+/// flock(2) `LOCK_EX`, waiting for the holder (retried on EINTR); the lock
+/// goes with the last descriptor of the open file.
+pub fn lock_exclusive(fd: BorrowedFd<'_>) -> io::Result<()> {
+    loop {
+        // SAFETY: flock takes a descriptor and integer flags; no pointers.
+        let r = unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX) };
+        if r == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINTR) {
+            return Err(e);
+        }
+    }
+}
+
 /// linkat(2) without following: `to` in `to_dir` becomes another name of
 /// `from` in `from_dir`; fails with EEXIST when `to` is there.
 pub fn linkat(from_dir: BorrowedFd<'_>, from: &CStr, to_dir: BorrowedFd<'_>, to: &CStr) -> io::Result<()> {

@@ -85,6 +85,20 @@ pub fn save_atomic(path: &Path, db: &UserDb) -> Result<(), UserDbError> {
         })
 }
 
+/// Opens (making it 0600 if missing) and locks `<file>.lock`, waiting for
+/// another `tfpasswd` holding it; the lock lasts as long as the file is open.
+fn lock_exclusive(lp: &Path) -> io::Result<std::fs::File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(lp)?;
+    tfd_sys::lock_exclusive(std::os::fd::AsFd::as_fd(&file))?;
+    Ok(file)
+}
+
 /// Read-modify-write under an exclusive lock (`<file>.lock`, flock), so concurrent
 /// `tfpasswd` runs apply one after the other and none loses another's change. A
 /// missing file is an empty one when `create` is true.
@@ -94,22 +108,11 @@ pub fn update<T>(
     f: impl FnOnce(&mut UserDb) -> Result<T, UserDbError>,
 ) -> Result<T, UserDbError> {
     let lp = lock_path(path);
-    let lock_file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&lp)
-        .map_err(|error| UserDbError::Io {
-            file: lp.display().to_string(),
-            error,
-        })?;
-    let _lock =
-        nix::fcntl::Flock::lock(lock_file, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, e)| UserDbError::Io {
-            file: lp.display().to_string(),
-            error: e.into(),
-        })?;
+    // held (and the lock with it) until the update is written
+    let _lock = lock_exclusive(&lp).map_err(|error| UserDbError::Io {
+        file: lp.display().to_string(),
+        error,
+    })?;
     let mut db = match load(path) {
         Ok(db) => db,
         Err(UserDbError::Io { error, .. }) if create && error.kind() == io::ErrorKind::NotFound => UserDb::default(),

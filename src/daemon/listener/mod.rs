@@ -5,7 +5,7 @@
 
 use crate::config::Config;
 use crate::services::metrics::Refusal;
-use crate::session::{self, Context};
+use crate::session::{self, Context, Lasting, Loaded};
 use log::{error, info, warn};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
@@ -33,7 +33,9 @@ mod shutdown;
 mod start;
 mod supervisor;
 
-use setup::{fai_store, load_tlb, open_xferlog, prepare_for_sessions, resolve_defusr, shared_bans, write_pidfile};
+use setup::{
+    fai_store, load_tlb, open_xferlog, prepare_for_sessions, resolve_defusr, resolve_user, shared_bans, write_pidfile,
+};
 pub use start::StartError;
 use start::Step as _;
 use supervisor::Helper;
@@ -132,7 +134,7 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), StartError> {
     let rsa = super::load_key(&cfg)?;
     let fai_store = fai_store(&cfg, &rsa)?;
     let udp_user = if sys::geteuid() == 0 && !opts.serve_as_self {
-        Some(crate::auth::privs::resolve(&cfg.udp_user).map_err(StartError::UdpUser)?)
+        Some(resolve_user("udp_user", &cfg.udp_user)?)
     } else {
         None
     };
@@ -176,31 +178,34 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), StartError> {
         tlb: tlb.clone(),
         trp: cfg.trp.clone().map(|t| (t, cfg.port)),
     };
-    let ctx = Arc::new(Context {
+    let services = crate::services::Services {
+        // the key process starts below, once the listener has daemonized
+        keys: crate::services::keys::KeyLink::closed(),
+        // the issuer starts with the key process
+        fai: Arc::new(crate::services::fai::FaiLink::closed(fai_store)),
+        registry,
+        metrics: Arc::new(
+            crate::services::metrics::Metrics::new(crate::commands::TABLE.iter().map(|s| (s.name, s.transfer)))
+                .step("metrics table")?,
+        ),
+    };
+    let lasting = Lasting {
         commands: crate::commands::TABLE,
-        cfg,
-        services: crate::services::Services {
-            // the key process starts below, once the listener has daemonized
-            keys: crate::services::keys::KeyLink::closed(),
-            // the issuer starts with the key process
-            fai: Arc::new(crate::services::fai::FaiLink::closed(fai_store)),
-            registry,
-            metrics: Arc::new(
-                crate::services::metrics::Metrics::new(crate::commands::TABLE.iter().map(|s| (s.name, s.transfer)))
-                    .step("metrics table")?,
-            ),
-        },
         serve_as_self: opts.serve_as_self,
-        defusr,
         self_user: crate::auth::privs::current_user_name(),
-        tlb,
         throttle: Arc::new(
             crate::auth::throttle::Throttle::new(crate::auth::throttle::DEFAULT_SLOTS).step("login throttle table")?,
         ),
-        xferlog,
         buckets: Arc::new(tfp_channel::bandwidth::Buckets::new(registry_slots).step("bandwidth buckets")?),
+    };
+    let loaded = Loaded {
+        cfg,
+        defusr,
+        tlb,
+        xferlog,
         shared_state,
-    });
+    };
+    let ctx = Arc::new(Context::new(loaded, services, lasting));
     let control_path = match (&cfg_control, sys::geteuid() == 0 && !opts.serve_as_self) {
         (Some(p), _) => Some(p.clone()),
         (None, true) => Some(PathBuf::from(crate::config::DEFAULT_CONTROL_SOCKET)),

@@ -122,24 +122,22 @@ impl Listener {
         let mut cfg = cfg;
         cfg.listen = self.ctx.cfg.listen.clone();
         cfg.forget_private_key();
-        self.ctx = Arc::new(Context {
-            commands: crate::commands::TABLE,
+        let loaded = Loaded {
             cfg,
-            services: crate::services::Services {
-                keys,
-                fai: fai.clone().unwrap_or_else(|| self.ctx.services.fai.clone()),
-                registry: self.ctx.services.registry.clone(),
-                metrics: self.ctx.services.metrics.clone(),
-            },
-            serve_as_self: self.opts.serve_as_self,
             defusr,
-            self_user: self.ctx.self_user.clone(),
             tlb: tlb.clone(),
-            throttle: self.ctx.throttle.clone(),
             xferlog,
-            buckets: self.ctx.buckets.clone(),
             shared_state,
-        });
+        };
+        let services = crate::services::Services {
+            keys,
+            fai: fai.clone().unwrap_or_else(|| self.ctx.services.fai.clone()),
+            registry: self.ctx.services.registry.clone(),
+            metrics: self.ctx.services.metrics.clone(),
+        };
+        // the command table, serve_as_self (the same options), the user name
+        // and the shared tables last the listener's life
+        self.ctx = Arc::new(Context::new(loaded, services, self.ctx.lasting()));
         if fai.is_some() {
             // the old issuer ends once the sessions holding its request end have
             self.helpers.cancel(Helper::Fai);

@@ -8,9 +8,15 @@ pub(super) fn resolve_defusr(
     serve_as_self: bool,
 ) -> Result<Option<crate::auth::privs::Identity>, StartError> {
     match &cfg.defusr {
-        Some(name) if !serve_as_self => crate::auth::privs::resolve(name).map(Some).map_err(StartError::Defusr),
+        Some(name) if !serve_as_self => resolve_user("defusr", name).map(Some),
         _ => Ok(None),
     }
+}
+
+/// Resolves the user the config's `key` names (`udp_user`, `defusr`); the
+/// error names the key.
+pub(super) fn resolve_user(key: &'static str, name: &str) -> Result<crate::auth::privs::Identity, StartError> {
+    crate::auth::privs::resolve(name).map_err(|e| StartError::User(key, e))
 }
 
 /// Loads the TLB list named by the config (empty when none).

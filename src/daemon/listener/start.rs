@@ -17,8 +17,8 @@ pub enum StartError {
     Step(&'static str, io::Error),
     /// An OS error with nothing to add.
     Io(io::Error),
-    /// `udp_user` names no usable user.
-    UdpUser(PrivError),
+    /// The user a config key (`udp_user`, `defusr`) names is not usable.
+    User(&'static str, PrivError),
     /// An address of `listen` could not be bound.
     Listen(SocketAddr, io::Error),
     /// The `control_socket` the config names could not be bound.
@@ -41,8 +41,6 @@ pub enum StartError {
     KeyProcess(io::Error),
     /// The FAI server identity could not be derived from the key.
     FaiIdentity(io::Error),
-    /// `defusr` names no usable user.
-    Defusr(PrivError),
     /// The TLB list is refused.
     Tlb(TlbError),
     /// The transfer log cannot be opened.
@@ -56,7 +54,7 @@ impl fmt::Display for StartError {
         match self {
             StartError::Step(what, e) => write!(f, "{what}: {e}"),
             StartError::Io(e) => write!(f, "{e}"),
-            StartError::UdpUser(e) => write!(f, "udp_user: {e}"),
+            StartError::User(key, e) => write!(f, "{key}: {e}"),
             StartError::Listen(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
             StartError::Control(p, e) => write!(f, "control_socket {}: {e}", p.display()),
             StartError::Pidfile(p, e) => write!(f, "pidfile {}: {e}", p.display()),
@@ -70,7 +68,6 @@ impl fmt::Display for StartError {
             }
             StartError::KeyProcess(e) => write!(f, "cannot start the key process: {e}"),
             StartError::FaiIdentity(e) => write!(f, "FAI server identity: {e}"),
-            StartError::Defusr(e) => write!(f, "defusr: {e}"),
             StartError::Tlb(e) => write!(f, "{e}"),
             StartError::Xferlog(e) => write!(f, "xferlog: {e}"),
             StartError::SharedState(why) => write!(f, "shared_state_dir: {why}"),
