@@ -12,14 +12,12 @@ use std::path::Path;
 
 /// Circles among the client library's files still waiting for their break,
 /// in files other work is changing now: the delta upload and its download
-/// side (issue 43), the tree copy with the transfer engine it drives (issue
-/// 42). Only ever shorter: a circle not listed fails, and so does a listed
-/// one that is gone.
-const TFP_CLIENT_CIRCLES_LEFT: &[&str] = &[
-    "delta ⇄ delta::get",
-    "engine::download ⇄ engine::lanes ⇄ parallel ⇄ staged ⇄ transfer ⇄ tree::batch ⇄ \
-     tree::batch_down ⇄ tree::copy ⇄ tree::copy_down ⇄ tree::filter ⇄ tree::listing ⇄ tree::remote_glob ⇄ tree::sync",
-];
+/// side (issue 43). (The tree copy's circle with the transfer engine it
+/// drives is broken: what the copies, the batches and the listing share
+/// lives below them, in `tree/jobs.rs`, `tree/batch_flags.rs`,
+/// `tree/pipeline.rs`, and `transfer::moved`.) Only ever shorter: a circle
+/// not listed fails, and so does a listed one that is gone.
+const TFP_CLIENT_CIRCLES_LEFT: &[&str] = &["delta ⇄ delta::get"];
 
 /// The paths a text spells from its start, each as its identifiers:
 /// `a::{b::c, d}` is `[a, b, c]` and `[a, d]` (a group may span lines; `*`
@@ -192,7 +190,7 @@ fn tfp_client_modules_use_each_other_without_a_circle() {
     // what the scanner must see: a `crate::` path, a `super::` group, a
     // `super::` path from a test module, a child named bare
     assert!(
-        edges["tree::copy_down"].contains("engine::download")
+        edges["tree::jobs"].contains("engine::download")
             && edges["tree::copy"].contains("tree::walk")
             && edges["delta"].contains("delta::get")
             && edges["error"].contains("escape"),

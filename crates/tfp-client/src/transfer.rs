@@ -87,7 +87,7 @@ impl Client {
         let f = &*file;
         let mut reader = f;
         self.sndfile_checked(remote, overwrite, &mut reader, progress, &mut || match f.metadata() {
-            Ok(after) if crate::tree::batch::moved(&before, &after) => Some(
+            Ok(after) if moved(&before, &after) => Some(
                 "it changed while it was read; not sent (the server keeps its old copy), a later run sends it"
                     .to_string(),
             ),
@@ -544,4 +544,12 @@ impl Client {
 /// `Ok` for a final `OK`, the refusal otherwise.
 fn done(command: &str, st: Status) -> Result<(), Error> {
     crate::error::ok(command, st).map(drop)
+}
+
+/// Whether the file moved between the two looks (a write, a truncation, a
+/// `touch`): its size, mtime or ctime.
+pub(crate) fn moved(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    (a.len(), a.mtime(), a.mtime_nsec(), a.ctime(), a.ctime_nsec())
+        != (b.len(), b.mtime(), b.mtime_nsec(), b.ctime(), b.ctime_nsec())
 }

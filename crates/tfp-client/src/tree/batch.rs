@@ -11,9 +11,15 @@
 //! trailer in place of the hash and the server keeps the old file; the run
 //! says so and fails, and the next run sends it.
 
-use super::copy::{self, Done, Up};
 use super::events::{Progress, Tally};
+use super::jobs::{self as copy, Done, Up};
 use super::{listing, pool};
+// named here too, where it always was: it lives in batch_flags.rs, below
+// the listing that probes with it
+pub(crate) use super::batch_flags::Which;
+// named here too, where it always was: it lives in transfer.rs, below the
+// batch, where a single upload checks it as well
+pub(crate) use crate::transfer::moved;
 use crate::{Client, ClientConfig, Error};
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -68,52 +74,6 @@ pub fn supported(c: &mut Client) -> Result<bool, Error> {
 /// background, while the caller's session still lists or makes directories).
 pub(crate) fn prime(c: &mut Client) {
     let _ = supported(c);
-}
-
-/// Which batch command a session's flags are about.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Which {
-    Put,
-    Get,
-}
-
-impl Which {
-    /// (answered UNKNOWN, answered OK) for this command.
-    pub(crate) fn flags(self, c: &mut Client) -> (&mut bool, &mut bool) {
-        match self {
-            Which::Put => (&mut c.no_putmany, &mut c.putmany_ok),
-            Which::Get => (&mut c.no_getmany, &mut c.getmany_ok),
-        }
-    }
-
-    /// The command's probe line, `cmd 0`.
-    pub(crate) fn probe_line(self) -> &'static [u8] {
-        match self {
-            Which::Put => b"TFDPUTMANY 0",
-            Which::Get => b"TFDGETMANY 0",
-        }
-    }
-
-    /// Records the answer to the probe: whether the session takes batches.
-    pub(crate) fn learn(self, c: &mut Client, st: &Status) -> bool {
-        let (no, ok) = self.flags(c);
-        match st {
-            Status::Ok(_) => {
-                *ok = true;
-                true
-            }
-            _ => {
-                *no = true;
-                false
-            }
-        }
-    }
-
-    /// Whether the probe is still to be asked on this session.
-    pub(crate) fn unasked(self, c: &mut Client) -> bool {
-        let (no, ok) = self.flags(c);
-        !*no && !*ok
-    }
 }
 
 /// Asks `cmd 0` (a batch of no files) once per session; the answer is
@@ -398,13 +358,6 @@ fn exchange(
         }
     }
     Ok(Some(out.into_iter().map(|o| o.map_or(Ok(()), Err)).collect()))
-}
-
-/// Whether the file moved between the two looks (a write, a truncation, a
-/// `touch`): its size, mtime or ctime.
-pub(crate) fn moved(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
-    (a.len(), a.mtime(), a.mtime_nsec(), a.ctime(), a.ctime_nsec())
-        != (b.len(), b.mtime(), b.mtime_nsec(), b.ctime(), b.ctime_nsec())
 }
 
 /// Sends one file's header, data and trailer. `Some(why)` when it was not

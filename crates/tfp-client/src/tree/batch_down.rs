@@ -10,8 +10,8 @@
 //! more is cut off: the session is dropped), renamed over the name with the
 //! server's mtime only when the SHA-256 of what came is the trailer's.
 
-use super::copy::{self, Done, Partials};
 use super::events::{Events, Progress, Tally};
+use super::jobs::{self as copy, Done, Partials};
 use super::landing::Landing;
 use super::{listing, pool};
 use crate::engine::beside::Beside;

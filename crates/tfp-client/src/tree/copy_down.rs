@@ -7,22 +7,17 @@
 //! [`Report::kept`]) for [`Options::resume`] to continue; every name the
 //! server lists is checked before it is used.
 
-use super::copy::{below, rjoin, run_pool, start_pool, Done, Options};
 use super::events::{Events, Progress, Report, Tally};
+use super::jobs::{below, receive, rjoin, run_pool, start_pool, Done, Options, Partials};
 use super::landing::Landing;
 use super::listing::{self, Kind};
 use super::{batch, batch_down, glob, names, remote_glob};
 use crate::engine::beside::Beside;
-use crate::engine::{download, partial};
 use crate::replies::Split as _;
 use crate::{escape, Client, ClientConfig, Error};
 use std::collections::HashMap;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-
-/// The GET buffer a tree's files ask for (`tf get`'s default).
-const TREE_BUFSZ: i64 = 4 << 20;
 
 /// The last component of a remote path ("" for the root).
 fn last(p: &[u8]) -> &[u8] {
@@ -343,79 +338,4 @@ pub fn get(
     run_pool(c, cfg, o.jobs, o.fai, &files, &what, &work, &mut t);
     t.report.kept = kept.into_inner();
     Ok(t.report)
-}
-
-/// The partial downloads a run kept for a later resume.
-#[derive(Default)]
-pub(crate) struct Partials {
-    files: Mutex<Vec<(PathBuf, u64)>>,
-}
-
-impl Partials {
-    /// Whether the file `rel` has a partial download with a journal (only
-    /// those are resumed: the rest are moved whole, unverified, as usual).
-    pub(crate) fn resumable(land: &Landing, rel: &[u8]) -> bool {
-        Beside::within(land, rel).is_ok_and(|b| partial::has_journal(&b))
-    }
-
-    fn add(&self, k: &crate::Kept) {
-        self.files
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((k.partial.clone(), k.bytes));
-    }
-
-    pub(crate) fn into_inner(self) -> Vec<(PathBuf, u64)> {
-        self.files.into_inner().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-/// One file of a tree down through the transfer engine: its partial and
-/// journal beside its final name in the landing (never reached by a path
-/// looked up again), kept only when exactly the size the server announced
-/// came, renamed over the name with the server's mtime; continued as far as
-/// its journal proves when `resume`. A failure that kept a partial records
-/// it in `kept`.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn receive(
-    c: &mut Client,
-    cfg: &ClientConfig,
-    land: &Landing,
-    rel: &[u8],
-    remote: &[u8],
-    resume: bool,
-    p: &Progress,
-    kept: &Partials,
-    ev: &dyn Events,
-) -> Result<Done, Error> {
-    let counter = p.begin();
-    let req = download::Request {
-        remote,
-        target: download::Target::Within(land, rel),
-        streams: 1,
-        bufsz: TREE_BUFSZ,
-        resume,
-        verify: false,
-        unverified: false,
-        progress: &counter,
-    };
-    // the engine names the file by its local path, which holds the server's name
-    let r = download::download(c, cfg, &req, &mut |m| ev.note(&escape::shown_str(m)));
-    p.end(&counter);
-    let e = match r {
-        Ok(()) => return Ok(Done::Ok),
-        Err(e) => e,
-    };
-    if let Some(k) = e.kept() {
-        kept.add(k);
-    }
-    // one file's failure is told and the run goes on; a failed session ends it
-    Ok(match e.cause() {
-        Error::Refused(r) => Done::Refused(listing::status_text(&r.reply)),
-        Error::Cancelled { .. } => Done::Refused(e.cause().to_string()),
-        Error::Local(_) | Error::File { .. } | Error::Usage(_) | Error::Mismatch(_) => {
-            Done::Local(escape::shown_str(&e.cause().to_string()))
-        }
-        _ => return Err(e.into_cause()),
-    })
 }

@@ -136,7 +136,7 @@ pub(crate) fn list_probing(
     c: &mut Client,
     dir: &[u8],
     recursive: bool,
-    probe: Option<super::batch::Which>,
+    probe: Option<super::batch_flags::Which>,
 ) -> Result<Listing, Error> {
     let name = if recursive { "LSR" } else { "LS" };
     let cmd = [name.as_bytes(), b" ", dir].concat();
@@ -256,7 +256,7 @@ pub fn list_stat(c: &mut Client, dir: &[u8]) -> Result<Option<StatListing>, Erro
 /// Sends `cmd`, with the probe of a batch command just before it (its
 /// answer read first) when one is still to ask: the probe rides the
 /// command's round trip instead of costing one of its own.
-fn send_probing(c: &mut Client, cmd: &[u8], probe: Option<super::batch::Which>) -> Result<(), Error> {
+fn send_probing(c: &mut Client, cmd: &[u8], probe: Option<super::batch_flags::Which>) -> Result<(), Error> {
     match probe.filter(|w| w.unasked(c)) {
         Some(w) => {
             c.chan.tx.hold();
@@ -275,7 +275,7 @@ fn send_probing(c: &mut Client, cmd: &[u8], probe: Option<super::batch::Which>) 
 fn list_stat_probing(
     c: &mut Client,
     dir: &[u8],
-    probe: Option<super::batch::Which>,
+    probe: Option<super::batch_flags::Which>,
 ) -> Result<Option<StatListing>, Error> {
     if c.no_tfdlist {
         return Ok(None);
@@ -311,7 +311,11 @@ fn recv_stat(c: &mut Client) -> Result<Option<StatListing>, Error> {
 /// the download then asked for a file that does not exist), else LSR, with
 /// its names holding a `?` asked after ([`unhidden`]); a batch command's
 /// probe, if given, rides ahead of the first of them.
-pub(crate) fn list_tree(c: &mut Client, dir: &[u8], probe: Option<super::batch::Which>) -> Result<Listing, Error> {
+pub(crate) fn list_tree(
+    c: &mut Client,
+    dir: &[u8],
+    probe: Option<super::batch_flags::Which>,
+) -> Result<Listing, Error> {
     let stat = list_stat_probing(c, dir, probe)?;
     tree_or_lsr(c, dir, stat, probe)
 }
@@ -321,7 +325,7 @@ fn tree_or_lsr(
     c: &mut Client,
     dir: &[u8],
     stat: Option<StatListing>,
-    probe: Option<super::batch::Which>,
+    probe: Option<super::batch_flags::Which>,
 ) -> Result<Listing, Error> {
     match stat {
         Some(l) => Ok(Listing {
@@ -338,7 +342,7 @@ fn tree_or_lsr(
 /// What [`send_tree_listing`] sent ahead: the batch probe, TFDLIST.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ahead {
-    probe: Option<super::batch::Which>,
+    probe: Option<super::batch_flags::Which>,
     tfdlist: bool,
 }
 
@@ -351,7 +355,7 @@ pub(crate) struct Ahead {
 pub(crate) fn send_tree_listing(
     c: &mut Client,
     dir: &[u8],
-    probe: Option<super::batch::Which>,
+    probe: Option<super::batch_flags::Which>,
 ) -> Result<Ahead, Error> {
     let probe = probe.filter(|w| w.unasked(c));
     if let Some(w) = probe {
@@ -423,7 +427,7 @@ fn unhidden(c: &mut Client, dir: &[u8], mut l: Listing) -> Result<Listing, Error
             p
         })
         .collect();
-    let answers = super::sync::pipelined_lines(c, &[], "FSTAT", &paths)?;
+    let answers = super::pipeline::pipelined_lines(c, &[], "FSTAT", &paths)?;
     let hidden: Vec<Vec<u8>> = asked
         .iter()
         .zip(answers)

@@ -15,16 +15,19 @@
 
 pub mod batch;
 pub mod batch_down;
+mod batch_flags;
 pub mod capped;
 pub mod copy;
 pub mod copy_down;
 pub mod events;
 pub mod filter;
 pub mod glob;
+mod jobs;
 pub mod landing;
 pub mod listing;
 pub mod mirror;
 pub mod names;
+mod pipeline;
 pub mod pool;
 pub mod remote_glob;
 pub mod sync;

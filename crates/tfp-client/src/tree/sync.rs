@@ -8,6 +8,9 @@
 
 use super::listing::{self, Kind};
 use super::names;
+// where they always were named: they live in pipeline.rs, below the
+// listing that pipelines its FSTATs
+pub use super::pipeline::{pipelined, pipelined_lines};
 use super::{MAX_DEPTH, MAX_ENTRIES};
 use crate::{Client, Error};
 use std::collections::BTreeMap;
@@ -269,48 +272,6 @@ pub fn plan(src: &Side, dst: &Side, rule: Rule, delete: bool) -> Plan {
         }
     }
     p
-}
-
-/// Most commands sent ahead of their answers on one session: a tree's
-/// directories in one round trip (their answers, tens of bytes each, fit
-/// the socket buffers many times over, so neither end blocks writing).
-const WINDOW: usize = 256;
-
-/// Sends `NAME arg` for every arg on `c` without waiting for each answer (at
-/// most `WINDOW` ahead: the server answers in order), and returns the
-/// answers in order. One round trip per window instead of per command: what
-/// makes a mirror of many unchanged files fast.
-pub fn pipelined(c: &mut Client, name: &str, args: &[Vec<u8>]) -> Result<Vec<Status>, Error> {
-    pipelined_lines(c, &[], name, args)
-}
-
-/// [`pipelined`] behind the commands `first` (whole lines, answered first):
-/// a probe rides with the directories a run makes, no round trip of its own.
-pub fn pipelined_lines(c: &mut Client, first: &[&[u8]], name: &str, args: &[Vec<u8>]) -> Result<Vec<Status>, Error> {
-    let total = first.len() + args.len();
-    let mut out = Vec::with_capacity(total);
-    let mut sent = 0;
-    while out.len() < total {
-        // what the window allows leaves in one write: sent frame by frame,
-        // 100 MKDIRs were 100 packets, which a new connection's congestion
-        // window (10 packets) let out over three round trips
-        if sent < total && sent - out.len() < WINDOW {
-            c.chan.tx.hold();
-            while sent < total && sent - out.len() < WINDOW {
-                match first.get(sent) {
-                    Some(line) => c.chan.tx.send_frame(line)?,
-                    None => c
-                        .chan
-                        .tx
-                        .send_frame_parts(&[name.as_bytes(), b" ", &args[sent - first.len()]])?,
-                }
-                sent += 1;
-            }
-            c.chan.tx.release()?;
-        }
-        out.push(Status::parse(&c.chan.rx.recv_frame()?));
-    }
-    Ok(out)
 }
 
 /// FSTAT of every path, pipelined. The outer error is the session's (it
