@@ -36,7 +36,7 @@ use tfp_wire::{command, Failed, MAX_FRAME};
 /// Bytes of the old file read at once for its signatures.
 const WINDOW: usize = 4 << 20;
 /// Bytes of the old file whose signatures TFDDELTASIGP sends a window at a
-/// time (the client probes after 8 MiB of them), not a full frame at a time.
+/// time (the client probes after 4 MiB of them), not a full frame at a time.
 const FRAME_EACH_WINDOW: u64 = 16 << 20;
 /// Bytes of each buffer the new file is gathered in (two of them).
 const CHUNK: usize = 4 << 20;

@@ -136,7 +136,7 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     s.chan_mut().tx.send_frame(head.as_bytes())?;
     // the file is read (and hashed) ahead while the signatures come
     let read = |buf: &mut [u8], at: u64| file.read_exact_at(buf, at);
-    wire::read_ahead(size, WINDOW, AHEAD, &read, |reader| -> CmdResult {
+    wire::read_ahead(size, WINDOW, WINDOW, AHEAD, &read, |reader| -> CmdResult {
         // the client's signatures: never more than it announced
         let mut sig = wire::sig_header(block).to_vec();
         let mut wrong = None;

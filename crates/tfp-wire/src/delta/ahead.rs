@@ -115,13 +115,16 @@ impl Reader {
 }
 
 /// Runs `body` with a reader that reads a file of `size` bytes with `read`
-/// (bytes at an offset) on a second thread, in windows of `window` bytes,
+/// (bytes at an offset) on a second thread, in windows of `window` bytes
+/// (the first of `first` bytes: what the differ's probe needs, so a file
+/// that goes whole after it was not read and hashed further for nothing),
 /// at most `ahead` of them waiting, hashing every byte once as it goes: the
 /// hash is done while the differ waits for signatures or diffs, and the
 /// file is read once. Past the first window it waits for [`Reader::go`].
 /// The reader stops when `body` returns.
 pub fn read_ahead<T>(
     size: u64,
+    first: usize,
     window: usize,
     ahead: usize,
     read: &(dyn Fn(&mut [u8], u64) -> std::io::Result<()> + Sync),
@@ -130,7 +133,9 @@ pub fn read_ahead<T>(
     let (tx, rx) = std::sync::mpsc::sync_channel(ahead.max(1));
     let (back, spare) = std::sync::mpsc::channel::<Vec<u8>>();
     let (go, gate) = std::sync::mpsc::channel::<()>();
-    let step = (window as u64).max(OVERLAP + 1) - OVERLAP;
+    // every window holds more than it repeats of the last
+    let window = (window as u64).max(OVERLAP + 1);
+    let first = (first as u64).max(OVERLAP + 1);
     std::thread::scope(|s| {
         s.spawn(move || {
             let mut hash = Sha256::new();
@@ -149,7 +154,7 @@ pub fn read_ahead<T>(
                         }
                     }
                 }
-                let end = (start + window as u64).min(size);
+                let end = (start + if start == 0 { first } else { window }).min(size);
                 let mut buf = spare.try_recv().unwrap_or_default();
                 buf.resize((end - start) as usize, 0);
                 if let Err(e) = read(&mut buf, start) {
@@ -164,7 +169,7 @@ pub fn read_ahead<T>(
                 if end == size {
                     break;
                 }
-                start += step;
+                start = end - OVERLAP;
             }
             let _ = tx.send(Ahead::Sum(hash));
         });
@@ -208,5 +213,37 @@ mod tests {
         assert!(matches!(r, Err(SigStop::Read(_))));
         let r = signatures_ahead(9 << 20, block, 1 << 20, &read, &mut |_: &[u8]| Err("stop"));
         assert!(matches!(r, Err(SigStop::Emit("stop"))));
+    }
+
+    #[test]
+    fn a_small_first_window_then_the_rest_joins_into_the_file() {
+        let data = noise(22, (3 << 20) + 777);
+        let read = |buf: &mut [u8], at: u64| {
+            buf.copy_from_slice(&data[at as usize..at as usize + buf.len()]);
+            Ok(())
+        };
+        let (mut joined, mut sum) = (Vec::new(), None);
+        read_ahead(data.len() as u64, 1 << 20, 1 << 21, 2, &read, |r| {
+            r.go();
+            while let Some(a) = r.next() {
+                match a {
+                    Ahead::Window(start, buf) => {
+                        assert!(
+                            start == 0 || start + OVERLAP == joined.len() as u64,
+                            "each repeats OVERLAP"
+                        );
+                        if start == 0 {
+                            assert_eq!(buf.len(), 1 << 20, "the first window is the probe's");
+                        }
+                        joined.truncate(start as usize);
+                        joined.extend_from_slice(&buf);
+                    }
+                    Ahead::Sum(h) => sum = Some(h.finalize()),
+                    Ahead::Failed(e) => panic!("{e}"),
+                }
+            }
+        });
+        assert!(joined == data, "the windows join into the file");
+        assert_eq!(sum, Some(Sha256::digest(&data)), "every byte hashed once");
     }
 }
