@@ -15,7 +15,7 @@
 //! A server whose records break the bounds or whose hash does not hold:
 //! `Err` (the session is hung up when it is out of step).
 
-use super::{whole, Outcome, MIN_SIZE};
+use super::outcome::{whole, Outcome, MIN_SIZE};
 use crate::engine::download::Target;
 use crate::engine::partial::Partial;
 use crate::tree::listing::hang_up;

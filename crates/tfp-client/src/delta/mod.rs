@@ -30,10 +30,11 @@ use tfp_wire::delta as wire;
 use tfp_wire::Status;
 
 mod get;
+mod outcome;
 
-/// Files smaller than this go whole: a delta's round trips cost more than
-/// sending them.
-pub const MIN_SIZE: u64 = 256 << 10;
+use outcome::whole;
+pub use outcome::{Outcome, MIN_SIZE};
+
 /// The most signature bytes held (a 1 TiB file in 128 KiB blocks has 96 MiB).
 const MAX_SIGNATURE: u64 = 128 << 20;
 /// Bytes of the local file read (and diffed) at once.
@@ -48,28 +49,6 @@ const PROBE: usize = 1 << 20;
 /// The probe must reuse at least this share (in percent) of its bytes, or
 /// the file goes whole.
 const MIN_REUSED_PERCENT: u64 = 20;
-
-/// How a delta upload went.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// The file is in place, built from a delta.
-    Delta {
-        /// Bytes of delta records sent (literal data and instructions).
-        sent: u64,
-        /// Bytes of the new file taken from the old one.
-        reused: u64,
-    },
-    /// No delta was made or it did not land (`why` says why, for logs);
-    /// send the file whole. The target is as it was.
-    Whole {
-        /// Why, in words.
-        why: String,
-    },
-}
-
-fn whole(why: impl Into<String>) -> Result<Outcome, Error> {
-    Ok(Outcome::Whole { why: why.into() })
-}
 
 /// What TFDDELTASIG answered first.
 struct SigHead {
