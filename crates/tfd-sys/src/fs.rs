@@ -219,18 +219,10 @@ pub fn fchown_path_fd(fd: BorrowedFd<'_>, uid: u32, gid: u32) -> io::Result<()> 
 /// when another open file description holds one. The lock lives as long as the
 /// open file description: a process that dies, even by SIGKILL, lets it go.
 pub fn try_lock_exclusive(fd: BorrowedFd<'_>) -> io::Result<bool> {
-    loop {
-        // SAFETY: flock takes a descriptor and integer flags; no pointers.
-        let r = unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if r == 0 {
-            return Ok(true);
-        }
-        let e = io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EWOULDBLOCK) => return Ok(false),
-            Some(libc::EINTR) => continue,
-            _ => return Err(e),
-        }
+    match flock(fd, libc::LOCK_EX | libc::LOCK_NB) {
+        Ok(()) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
@@ -434,9 +426,14 @@ pub fn lock_shared(fd: BorrowedFd<'_>) -> io::Result<()> {
 /// flock(2) `LOCK_EX`, waiting for the holder (retried on EINTR); the lock
 /// goes with the last descriptor of the open file.
 pub fn lock_exclusive(fd: BorrowedFd<'_>) -> io::Result<()> {
+    flock(fd, libc::LOCK_EX)
+}
+
+/// flock(2) with `op`, retried when a signal interrupts it.
+fn flock(fd: BorrowedFd<'_>, op: libc::c_int) -> io::Result<()> {
     loop {
         // SAFETY: flock takes a descriptor and integer flags; no pointers.
-        let r = unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX) };
+        let r = unsafe { libc::flock(fd.as_raw_fd(), op) };
         if r == 0 {
             return Ok(());
         }
