@@ -47,8 +47,10 @@ const MIN_REUSED_PERCENT: u64 = 20;
 /// answered FAILED at once, while the client still makes the rest (it stops
 /// when it sees the answer), instead of after all of them (issue 43: a
 /// forced delta of a file that changed entirely cost 1.4× its whole
-/// download, most of it signatures of the old copy).
-const EARLY: u64 = 8 << 20;
+/// download, most of it signatures of the old copy). One window of tf's
+/// (4 MiB), as an upload's probe waits for one of the server's: 8 MiB cost
+/// a second window of MD4 before the answer.
+const EARLY: u64 = 4 << 20;
 
 /// `TFDDELTAGET <size> <block> <strong> <path>`.
 pub fn get(s: &mut Session, arg: &[u8]) -> CmdResult {
@@ -80,7 +82,8 @@ fn signature_len(size: u64, block: u32, strong: u32) -> Option<u64> {
 
 /// The early probe: the file's first window (what the reader gave, to be
 /// used again) and whether its first MiB reuses enough of the blocks of the
-/// first `covers` bytes of the old copy, whose signatures `sig` holds (a
+/// first `covers` bytes of the old copy, whose signatures `sig` holds,
+/// judged on samples of it ([`wire::Diff::early_pays`]) (a
 /// failed read or a signature that does not parse: it pays, the full
 /// probe and the diff will tell).
 fn early_probe(reader: &wire::Reader, sig: &[u8], covers: u64, block: u32) -> (Option<wire::Ahead>, bool) {
@@ -92,10 +95,7 @@ fn early_probe(reader: &wire::Reader, sig: &[u8], covers: u64, block: u32) -> (O
         return (first, true);
     };
     let probe = buf.len().min(PROBE);
-    let pays = match wire::Diff::new(&sig, covers, block).literal_share(&buf[..probe]) {
-        Some(literal) => literal * 100 <= probe as u64 * (100 - MIN_REUSED_PERCENT),
-        None => true,
-    };
+    let pays = wire::Diff::new(&sig, covers, block).early_pays(&buf[..probe], MIN_REUSED_PERCENT);
     (first, pays)
 }
 
@@ -134,9 +134,11 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let size = st.st_size.max(0) as u64;
     let head = format!("OK {size} {} {:o}", st.st_mtime, st.st_mode & 0o7777);
     s.chan_mut().tx.send_frame(head.as_bytes())?;
-    // the file is read (and hashed) ahead while the signatures come
+    // the file is read (and hashed) ahead while the signatures come: first
+    // what the probe needs, the rest once it says the delta pays (reading
+    // and hashing 8 MiB first took a core from tf's signatures)
     let read = |buf: &mut [u8], at: u64| file.read_exact_at(buf, at);
-    wire::read_ahead(size, WINDOW, WINDOW, AHEAD, &read, |reader| -> CmdResult {
+    wire::read_ahead(size, PROBE, WINDOW, AHEAD, &read, |reader| -> CmdResult {
         // the client's signatures: never more than it announced
         let mut sig = wire::sig_header(block).to_vec();
         let mut wrong = None;

@@ -288,11 +288,10 @@ fn send_delta(
         let mut went = false;
         let mut early = |c: &mut Client, sig: &[u8], covers: u64| -> Result<bool, Error> {
             // a partial signature that does not parse: the full one will tell
+            // judged on samples of the first MiB (Diff::early_pays), as tfd
+            // judges a download's
             let pays = match Signature::deserialize(sig.to_vec()) {
-                Ok(part) => match wire::Diff::new(&part, covers, head.block).literal_share(&first[..probe]) {
-                    Some(literal) => literal * 100 <= probe as u64 * (100 - MIN_REUSED_PERCENT),
-                    None => true,
-                },
+                Ok(part) => wire::Diff::new(&part, covers, head.block).early_pays(&first[..probe], MIN_REUSED_PERCENT),
                 Err(_) => true,
             };
             if !pays {
