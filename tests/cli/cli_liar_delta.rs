@@ -206,3 +206,44 @@ fn a_delta_the_server_abandons_midway_is_fetched_whole() {
     assert_eq!(names, ["f.bin"]);
     assert_eq!(text(&out), "", "nothing said");
 }
+
+/// A server that answers early that a delta would not pay, after the
+/// signatures of the first 32 MiB of a 1 GiB old copy (sparse): tf stops
+/// making them within a window or two of the answer, ends with `A`, and
+/// fetches the file whole. (Before, past its first 16 MiB tf sent a frame
+/// per 256 KiB of signatures and looked for the answer only between
+/// frames: 268 KiB of its 384 KiB had crossed when it stopped.)
+#[test]
+fn tf_stops_its_signatures_soon_after_an_early_answer() {
+    let new = pattern(2 << 20, 5);
+    let size = 1u64 << 30;
+    let all = wire::entries(size, wire::block_size(size)) * wire::ENTRY as u64;
+    let after = (32 << 20) / wire::block_size(size) as u64 * wire::ENTRY as u64;
+    let frames = vec![
+        format!("AFTER {after}").into_bytes(),
+        b"FAILED 7 : a delta would not pay: most of the file differs".to_vec(),
+    ];
+    let liar = Liar::start(Script::new().file("f.bin", &new).delta("f.bin", frames));
+    let d = tempdir("liar_delta_early");
+    let local = d.join("f.bin");
+    fs::File::create(&local).unwrap().set_len(size).unwrap();
+    let o = liar
+        .tf_command(&["get", "f.bin", local.to_str().unwrap(), "--no-whole-file"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(fs::read(&local).unwrap() == new, "the new file, whole");
+    let got: u64 = liar
+        .requests()
+        .iter()
+        .find_map(|r| r.strip_prefix(b"SIGNATURES "))
+        .and_then(|n| std::str::from_utf8(n).ok()?.parse().ok())
+        .expect("the liar counted the signatures");
+    assert!(got >= after, "{got}");
+    assert!(
+        got < after + all / 8,
+        "{got} bytes of signatures of {all} came, the answer after {after}: tf did not stop"
+    );
+    assert_eq!(dir_names(&d), ["f.bin"], "nothing left beside it");
+    let _ = fs::remove_dir_all(&d);
+}

@@ -3,8 +3,11 @@
 //! as tfd does (`OK <size> <mtime> <mode>`, the size FSTAT claims), reads
 //! the client's signatures to their `E` (or `A`), then sends the scripted
 //! frames as they are: records that copy past the client's old copy, build
-//! more than announced, a literal bigger than the file, a wrong hash. A file
-//! without them is `UNKNOWN`, as on a server without the command.
+//! more than announced, a literal bigger than the file, a wrong hash; or,
+//! after a first frame `AFTER <n>`, sends them as soon as `n` bytes of
+//! signatures have come (an early answer). The signature bytes that came
+//! are noted among the requests as `SIGNATURES <n>`. A file without them is
+//! `UNKNOWN`, as on a server without the command.
 
 use super::{bad, lock, norm, Conn, Io, Node, Script, Shared, MTIME};
 use tfp_wire::{command, MAX_FRAME};
@@ -39,17 +42,39 @@ impl Conn {
             return self.send_frame(b"UNKNOWN");
         };
         self.send_frame(format!("OK {size} {MTIME} 644").as_bytes())?;
-        loop {
+        // `AFTER <n>` first: the rest go once n bytes of signatures have
+        // come, before their end, as tfd's early probe answers
+        let (after, frames) = match frames.split_first() {
+            Some((f, rest)) if f.starts_with(b"AFTER ") => {
+                let n = std::str::from_utf8(&f[6..]).ok().and_then(|t| t.parse::<u64>().ok());
+                (n, rest.to_vec())
+            }
+            _ => (None, frames),
+        };
+        let (mut got, mut told) = (0u64, false);
+        let ended = loop {
             let f = self.recv_frame(MAX_FRAME)?;
             match f.first() {
-                Some(b'S') => {}
-                Some(b'E') => break,
-                Some(b'A') => return Ok(()),
+                Some(b'S') => {
+                    got += f.len() as u64 - 1;
+                    if !told && after.is_some_and(|n| got >= n) {
+                        for f in &frames {
+                            self.send_frame(f)?;
+                        }
+                        told = true;
+                    }
+                }
+                Some(b'E') => break true,
+                Some(b'A') => break false,
                 _ => return Err(bad("TFDDELTAGET: not a signature frame")),
             }
-        }
-        for f in &frames {
-            self.send_frame(f)?;
+        };
+        // the signature bytes that came, among the requests
+        lock(&shared.requests).push(format!("SIGNATURES {got}").into_bytes());
+        if ended && !told {
+            for f in &frames {
+                self.send_frame(f)?;
+            }
         }
         Ok(())
     }

@@ -33,6 +33,14 @@ use tfp_wire::{Status, MAX_FRAME};
 
 /// Bytes of the old copy read at once (signatures and copies).
 const READ: usize = 4 << 20;
+/// Bytes of the old copy read at once for the signatures of its first
+/// [`SMALL_SPAN`] bytes: the server probes after those of its first 4 MiB,
+/// and they come sooner, with a core left for its probe, from 1 MiB reads
+/// signed by one thread (wire::signatures_ahead_from).
+const SMALL_READ: usize = 1 << 20;
+/// Bytes of the old copy signed in [`SMALL_READ`] windows: the server's
+/// early probe (4 MiB) and what tf signs while it runs.
+const SMALL_SPAN: u64 = 8 << 20;
 
 /// What TFDDELTAGET answered first: the server's file.
 struct Head {
@@ -110,26 +118,24 @@ pub fn get(c: &mut Client, remote: &[u8], target: Target<'_>, progress: &AtomicU
         c.chan.tx.send_frame(b"A")?;
         return whole("a small file on the server");
     }
-    // where the new file is built; a refusal is the whole download's to tell
-    let partial = match Partial::open_at(place).and_then(|mut p| p.reset().map(|()| p)) {
-        Ok(p) => p,
-        Err(e) => {
+    // the signatures, then the partial where the new file is built: a
+    // server that answers early that a delta would not pay (a file that
+    // changed entirely) costs no partial made and removed
+    let partial = match send_signatures(c, signer, || {
+        Partial::open_at(place).and_then(|mut p| p.reset().map(|()| p))
+    }) {
+        Ok(Sent::Ended(p)) => p,
+        Ok(Sent::Stopped) => return early_answer(c),
+        // a refusal is the whole download's to tell
+        Ok(Sent::NoPartial(e)) => return whole(format!("no partial: {e}")),
+        Err(Error::Local(e)) => {
             c.chan.tx.send_frame(b"A")?;
-            return whole(format!("no partial: {e}"));
+            return whole(format!("the local copy could not be read: {e}"));
         }
+        Err(e) => return Err(e),
     };
     // no journal makes it resumable: a signal (tf's handler) removes it
     let _pending = Pending::new(&partial.data);
-    if let Err(e) = send_signatures(c, signer) {
-        partial.discard();
-        return match e {
-            Error::Local(e) => {
-                c.chan.tx.send_frame(b"A")?;
-                whole(format!("the local copy could not be read: {e}"))
-            }
-            e => Err(e),
-        };
-    }
     let writer = match partial.writer() {
         Ok(f) => f,
         Err(e) => {
@@ -234,13 +240,11 @@ impl Drop for Pending {
     }
 }
 
-/// Signature frames sent at most ahead of the session (a frame per window
-/// of the first [`FRAME_EACH_WINDOW`] bytes, then per [`wire::FRAME_DATA`]).
+/// Signature frames sent at most ahead of the session (a frame per window).
 const FRAMES_AHEAD: usize = 16;
-/// Bytes of the old copy whose signatures go a window at a time: the
-/// server probes after the first 8 MiB of them and may answer early that a
-/// delta would not pay (doc/compatibility.md), which stops the rest.
-const FRAME_EACH_WINDOW: u64 = 16 << 20;
+/// How often the session is looked at for the server's early answer while
+/// the signatures are made.
+const ANSWER_LOOK: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// The old copy's block signatures in `S` frames, made on a thread of their
 /// own (reading in windows, the next one on a second thread while this one's
@@ -281,9 +285,25 @@ impl Signer {
         }
     }
 
-    /// The next frame; `None` after the last.
-    fn next(&self) -> Option<io::Result<Vec<u8>>> {
-        self.rx.as_ref()?.recv().ok()
+    /// The next frame (`Some(None)` after the last), or `None` when none
+    /// came within `wait`.
+    fn next_within(&self, wait: std::time::Duration) -> Option<Option<io::Result<Vec<u8>>>> {
+        let rx = self.rx.as_ref()?;
+        match rx.recv_timeout(wait) {
+            Ok(f) => Some(Some(f)),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Some(None),
+            Err(mpsc::RecvTimeoutError::Timeout) => None,
+        }
+    }
+
+    /// Stops the thread without waiting for it: it ends at its next window
+    /// (what it reads and hashes then is thrown away), while the caller
+    /// goes on (issue 43: waiting for it cost the whole download that
+    /// follows an early refusal a window's read and MD4).
+    fn abandon(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.rx.take();
+        self.made.take();
     }
 }
 
@@ -308,10 +328,10 @@ fn signature_frames(
     tx: &mpsc::SyncSender<io::Result<Vec<u8>>>,
 ) -> io::Result<()> {
     let mut frame = Vec::with_capacity(wire::FRAME_DATA + wire::ENTRY);
-    let mut covered = 0u64;
     let gone = || io::Error::other("not wanted");
     let read = |buf: &mut [u8], at: u64| old.read_exact_at(buf, at);
-    wire::signatures_ahead(size, block, READ, &read, &mut |entries: &[u8]| {
+    let small = (SMALL_READ, SMALL_SPAN);
+    wire::signatures_ahead_from(size, block, small, READ, &read, &mut |entries: &[u8]| {
         if stop.load(Ordering::Relaxed) {
             return Err(gone());
         }
@@ -324,9 +344,12 @@ fn signature_frames(
                 tx.send(Ok(std::mem::take(&mut frame))).map_err(|_| gone())?;
             }
         }
-        covered += (entries.len() / wire::ENTRY) as u64 * block as u64;
-        // the first ones go a window at a time, for the server's early probe
-        if covered <= FRAME_EACH_WINDOW && !frame.is_empty() {
+        // every window's go as it is made: the server probes after the
+        // first and may answer early that a delta would not pay, which tf
+        // sees only between frames (issue 43: with one frame for all past
+        // 16 MiB, a 64 MiB file's every signature was made before the
+        // answer was seen)
+        if !frame.is_empty() {
             tx.send(Ok(std::mem::take(&mut frame))).map_err(|_| gone())?;
         }
         Ok(())
@@ -340,22 +363,63 @@ fn signature_frames(
     Ok(())
 }
 
-/// Sends the signature frames as they are made, then `E`; or `A` as soon
-/// as the server has answered (it said early that a delta would not pay:
-/// the answer is read after). `Err(Error::Local)` when the copy could not
-/// be read (nothing is ended).
-fn send_signatures(c: &mut Client, signer: Signer) -> Result<(), Error> {
+/// How the signatures ended.
+enum Sent {
+    /// All sent, then `E`: the records come, built in this partial.
+    Ended(Partial),
+    /// The server answered before the end (early: a delta would not pay);
+    /// `A` was sent, the answer is still to be read.
+    Stopped,
+    /// No partial could be made for the new file: `A` was sent, nothing
+    /// more comes.
+    NoPartial(io::Error),
+}
+
+/// Sends the signature frames as they are made, then, with the partial
+/// `open` makes, `E`; or `A` as soon as the server has answered (it said
+/// early that a delta would not pay) or when no partial could be made.
+/// `Err(Error::Local)` when the copy could not be read (nothing is ended).
+fn send_signatures(c: &mut Client, signer: Signer, open: impl FnOnce() -> io::Result<Partial>) -> Result<Sent, Error> {
     use std::os::fd::AsFd as _;
-    while let Some(f) = signer.next() {
-        c.chan.tx.send_frame(&f.map_err(Error::Local)?)?;
+    loop {
+        // the server says nothing before the end but its early refusal:
+        // looked for between frames and while a window is made, so that a
+        // file that changed entirely is not signed further than needed
+        let next = signer.next_within(ANSWER_LOOK);
         if tfd_sys::readable_now(c.chan.stream().as_fd()) {
-            drop(signer);
+            signer.abandon();
             c.chan.tx.send_frame(b"A")?;
-            return Ok(());
+            return Ok(Sent::Stopped);
+        }
+        match next {
+            Some(Some(f)) => {
+                c.chan.tx.send_frame(&f.map_err(Error::Local)?)?;
+            }
+            Some(None) => break,
+            None => {}
         }
     }
-    c.chan.tx.send_frame(b"E")?;
-    Ok(())
+    drop(signer);
+    match open() {
+        Ok(p) => {
+            c.chan.tx.send_frame(b"E")?;
+            Ok(Sent::Ended(p))
+        }
+        Err(e) => {
+            c.chan.tx.send_frame(b"A")?;
+            Ok(Sent::NoPartial(e))
+        }
+    }
+}
+
+/// The answer the server sent before the signatures ended: only its early
+/// "a delta would not pay" may come then.
+fn early_answer(c: &mut Client) -> Result<Outcome, Error> {
+    let f = c.chan.rx.recv_frame_max(MAX_FRAME)?;
+    match Status::parse(&f) {
+        st @ Status::Failed(..) => whole(format!("the server made no delta: {st:?}")),
+        _ => Err(liar(c, "an answer before the signatures' end that is no refusal")),
+    }
 }
 
 /// Bytes of each buffer the new file is gathered in (two of them): the
