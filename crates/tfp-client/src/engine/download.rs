@@ -327,7 +327,7 @@ pub fn download_stated(
                     return Err(Error::file(&partial.data, e));
                 }
                 let pieces = if req.streams > 1 {
-                    lanes::pieces(0, identity.size, req.streams)
+                    lanes::pieces(0, identity.size, PIECES_PER_STREAM * req.streams)
                 } else {
                     parallel::ranges(identity.size, 1)
                 };
@@ -603,6 +603,16 @@ fn move_ranges(
     }
     share_ranges(cfg, req, partial, book, hashers, hash, &ranges)
 }
+
+/// Pieces a fresh download of several streams starts from, per stream,
+/// taken in file order. The whole file's hash can only follow the landed
+/// bytes from the file's start: with one piece a stream, the first
+/// stream's quarter of a 64 MiB file (4 streams) landed in full only at the
+/// end, leaving the other three quarters to hash after the last byte (47 ms
+/// of a 3.1 s download at 200 Mbit/s, 20 ms). With two, half the file is
+/// landed, and hashed, by about half time; each stream pays one GETCAN's
+/// round trip more.
+const PIECES_PER_STREAM: usize = 2;
 
 /// Ranges a download's journal may be split into by its streams (each a
 /// line of a small text file).
