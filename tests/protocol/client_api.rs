@@ -443,3 +443,71 @@ fn downloads_fail_in_the_one_error_shape() {
     assert!(e.session_usable());
     assert_eq!(fs::read(&target).unwrap(), b"old");
 }
+
+/// A relay to `to` on loopback that holds each connection `delay` before
+/// passing it on, as a lost SYN (sent again after 1 s) makes a session
+/// late. It accepts for 30 s; each pipe ends with its sockets.
+fn late_relay(to: String, delay: Duration) -> String {
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    l.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let until = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < until {
+            let Ok((s, _)) = l.accept() else {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            };
+            let to = to.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(delay);
+                let (Ok(t), Ok(())) = (TcpStream::connect(&to), s.set_nonblocking(false)) else {
+                    return;
+                };
+                let pipe = |mut a: TcpStream, mut b: TcpStream| {
+                    let _ = a.set_read_timeout(Some(Duration::from_secs(30)));
+                    let _ = std::io::copy(&mut a, &mut b);
+                    let _ = b.shutdown(Shutdown::Write);
+                };
+                if let (Ok(s2), Ok(t2)) = (s.try_clone(), t.try_clone()) {
+                    std::thread::spawn(move || pipe(s2, t2));
+                    pipe(t, s);
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// `staged::put` over four streams sends on the command's own session
+/// without waiting for the other streams' sessions (issue 42): each stream
+/// waits for its own, and one with nothing left to take stops waiting. Here
+/// every other session is 4 s late (a relay holds it): the upload ends
+/// before that, whole on the server, where it used to wait for all of them
+/// first.
+#[test]
+fn a_staged_put_does_not_wait_for_late_stream_sessions() {
+    let srv = Server::start();
+    let delay = Duration::from_secs(4);
+    let mut cfg = srv.client_config();
+    cfg.server = late_relay(srv.addr(), delay);
+    let mut c = srv.client();
+    let src = tempdir("late-streams").join("src.bin");
+    let data = pattern(8 << 20, 5);
+    fs::write(&src, &data).unwrap();
+    let req = tfp_client::staged::Request {
+        local: &src,
+        remote: b"late.bin",
+        streams: 4,
+        bufsz: 1 << 20,
+        resume: false,
+        overwrite: true,
+    };
+    let t = std::time::Instant::now();
+    let r = tfp_client::staged::put(&mut c, &cfg, &req, &Default::default());
+    let took = t.elapsed();
+    assert!(r.is_ok(), "{r:?}");
+    assert!(fs::read(srv.path("late.bin")).unwrap() == data, "the bytes differ");
+    assert!(took < delay, "the upload waited for the late sessions: {took:?}");
+}
