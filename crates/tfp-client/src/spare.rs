@@ -98,6 +98,35 @@ pub fn take(cfg: &ClientConfig) -> Result<Client, Error> {
     Client::connect(cfg)
 }
 
+/// [`take`] for a stream whose work others may finish before a session
+/// comes for it: waits only while `wanted` says so (asked every 20 ms);
+/// None once it does not. A stream that waited for a spare whose SYN was
+/// lost (sent again after 1 s) held its whole command that long, though
+/// the other streams had taken its share meanwhile.
+pub fn take_while(cfg: &ClientConfig, wanted: impl Fn() -> bool) -> Result<Option<Client>, Error> {
+    loop {
+        // asked without the lock: `wanted` may take locks of its own
+        if !wanted() {
+            return Ok(None);
+        }
+        let mut s = lock();
+        match s.as_mut() {
+            Some(sp) if sp.server == cfg.server => {
+                if let Some(c) = sp.ready.pop() {
+                    return Ok(Some(c));
+                }
+                if sp.pending == 0 {
+                    break;
+                }
+            }
+            _ => break,
+        }
+        // an opening is bounded by the configuration's timeouts
+        let _ = CHANGED.wait_timeout(s, std::time::Duration::from_millis(20));
+    }
+    Client::connect(cfg).map(Some)
+}
+
 /// Ends the spares nobody took (those still opening end as they arrive).
 pub fn end() {
     let left = lock().take();

@@ -351,9 +351,11 @@ pub fn download_stated(
         let book = Mutex::new(Book { journal, slot });
         // the server hashes its file on a session of its own while the data
         // moves, so the check adds little more than the comparison
+        let moving = std::sync::atomic::AtomicBool::new(true);
         let (moved, early) = std::thread::scope(|sc| {
-            let early = must_verify.then(|| sc.spawn(|| server_sha(cfg, req.remote)));
+            let early = must_verify.then(|| sc.spawn(|| server_sha(cfg, req.remote, &moving)));
             let moved = move_ranges(c, cfg, req, &partial, &book, hashers, must_verify);
+            moving.store(false, Ordering::Relaxed);
             (moved, early.and_then(|h| h.join().ok().flatten()))
         });
         let book = book.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -485,8 +487,9 @@ fn merge_prefix(book: &Mutex<Book>, hashers: Vec<Sha256>) -> io::Result<Vec<Sha2
 
 /// The server's SHA256 of `remote` on a session of its own; None when that
 /// cannot be had (the caller then asks on its own session).
-fn server_sha(cfg: &ClientConfig, remote: &[u8]) -> Option<Vec<u8>> {
-    let mut c = crate::spare::take(cfg).ok()?;
+fn server_sha(cfg: &ClientConfig, remote: &[u8], moving: &std::sync::atomic::AtomicBool) -> Option<Vec<u8>> {
+    // not waited for past the data (a late session): the caller asks then
+    let mut c = crate::spare::take_while(cfg, || moving.load(Ordering::Relaxed)).ok()??;
     let r = match c.call("SHA256", remote) {
         Ok(Status::Ok(d)) => Some(d),
         _ => None,
@@ -651,7 +654,12 @@ fn share_ranges(
     }
     let hashers = Mutex::new(hashers);
     let stream = |me: usize| -> Result<(), Error> {
-        let mut conn: Option<Client> = None;
+        // its session before it holds a lane: one that comes late (a lost
+        // SYN) leaves the lanes to the others, and is not waited for once
+        // nothing is left to take
+        let Some(mut cc) = crate::spare::take_while(cfg, || !shares.dry())? else {
+            return Ok(());
+        };
         while let Some(s) = shares.next_grained(me, lanes::WINDOW) {
             let (i, range) = take_range(book, &landed, s).map_err(|e| Error::file(&partial.journal, e))?;
             let h = hashers
@@ -660,15 +668,11 @@ fn share_ranges(
                 .get_mut(i)
                 .and_then(Option::take)
                 .unwrap_or_default();
-            if conn.is_none() {
-                conn = Some(crate::spare::take(cfg)?);
-            }
-            let Some(cc) = conn.as_mut() else { break };
             // a lane's chunks are its windows: written direct as the bigger
             // chunks of one stream are, past the cache
             let direct = lanes::WINDOW as usize;
             let mut sink = RangeSink::open(i, &range, partial, hash.then_some(h), book, req.progress, direct)?;
-            let st = lanes::get_lane(cc, req.remote, &shares, me, s, req.bufsz, &mut |b| {
+            let st = lanes::get_lane(&mut cc, req.remote, &shares, me, s, req.bufsz, &mut |b| {
                 sink.take(b)?;
                 landed.set(sink.i, sink.start + sink.done);
                 Ok(())
@@ -676,13 +680,11 @@ fn share_ranges(
             // the lane's end, where no stream can split it any more
             sink.end = shares.end(me);
             if st.is_err() {
-                listing::hang_up(cc);
+                listing::hang_up(&cc);
             }
             finish_range(st.map(drop), &mut sink, partial)?;
         }
-        if let Some(cc) = conn {
-            let _ = cc.end();
-        }
+        let _ = cc.end();
         Ok(())
     };
     let (results, whole) = std::thread::scope(|sc| {
