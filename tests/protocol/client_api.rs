@@ -443,3 +443,113 @@ fn downloads_fail_in_the_one_error_shape() {
     assert!(e.session_usable());
     assert_eq!(fs::read(&target).unwrap(), b"old");
 }
+
+/// A relay to `to` on loopback that holds each of the first `held`
+/// connections `delay` before passing it on, as a lost SYN (sent again after 1 s) makes a session
+/// late. It accepts for 30 s; each pipe ends with its sockets.
+fn late_relay(to: String, delay: Duration, held: usize) -> String {
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    l.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let mut held = held;
+        let until = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < until {
+            let Ok((s, _)) = l.accept() else {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            };
+            let to = to.clone();
+            let wait = if held > 0 { delay } else { Duration::ZERO };
+            held = held.saturating_sub(1);
+            std::thread::spawn(move || {
+                std::thread::sleep(wait);
+                let (Ok(t), Ok(())) = (TcpStream::connect(&to), s.set_nonblocking(false)) else {
+                    return;
+                };
+                let pipe = |mut a: TcpStream, mut b: TcpStream| {
+                    let _ = a.set_read_timeout(Some(Duration::from_secs(30)));
+                    let _ = std::io::copy(&mut a, &mut b);
+                    let _ = b.shutdown(Shutdown::Write);
+                };
+                if let (Ok(s2), Ok(t2)) = (s.try_clone(), t.try_clone()) {
+                    std::thread::spawn(move || pipe(s2, t2));
+                    pipe(t, s);
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// `staged::put` over four streams sends on the command's own session
+/// without waiting for the other streams' sessions (issue 42): each stream
+/// waits for its own, and one with nothing left to take stops waiting. Here
+/// every other session is 4 s late (a relay holds it): the upload ends
+/// before that, whole on the server, where it used to wait for all of them
+/// first.
+#[test]
+fn a_staged_put_does_not_wait_for_late_stream_sessions() {
+    let srv = Server::start();
+    let delay = Duration::from_secs(4);
+    let mut cfg = srv.client_config();
+    cfg.server = late_relay(srv.addr(), delay, usize::MAX);
+    let mut c = srv.client();
+    let src = tempdir("late-streams").join("src.bin");
+    let data = pattern(8 << 20, 5);
+    fs::write(&src, &data).unwrap();
+    let req = tfp_client::staged::Request {
+        local: &src,
+        remote: b"late.bin",
+        streams: 4,
+        bufsz: 1 << 20,
+        resume: false,
+        overwrite: true,
+    };
+    let t = std::time::Instant::now();
+    let r = tfp_client::staged::put(&mut c, &cfg, &req, &Default::default());
+    let took = t.elapsed();
+    assert!(r.is_ok(), "{r:?}");
+    assert!(fs::read(srv.path("late.bin")).unwrap() == data, "the bytes differ");
+    assert!(took < delay, "the upload waited for the late sessions: {took:?}");
+}
+
+/// `get --streams 4`'s streams do not wait for a session of theirs that
+/// comes late (issue 42): a stream takes its session before a lane, and
+/// one still waiting when the others have taken everything, or the
+/// server's hash on a session of its own, gives up on it. Here the streams'
+/// sessions open beside the command's as tf opens them, the first through a
+/// relay that holds it 4 s: the download ends before that, whole.
+#[test]
+fn a_parallel_download_does_not_wait_for_a_late_stream_session() {
+    use std::sync::{atomic::AtomicU64, Arc};
+    use tfp_client::engine::download;
+    let srv = Server::start();
+    let data = pattern(8 << 20, 9);
+    fs::write(srv.path("late-get.bin"), &data).unwrap();
+    let delay = Duration::from_secs(4);
+    let mut cfg = srv.client_config();
+    cfg.server = late_relay(srv.addr(), delay, 1);
+    tfp_client::spare::start(&cfg, 5);
+    let mut c = srv.client();
+    let target = tempdir("late-get").join("got.bin");
+    let progress = Arc::new(AtomicU64::new(0));
+    let req = download::Request {
+        remote: b"late-get.bin",
+        target: download::Target::Path(&target),
+        streams: 4,
+        bufsz: 1 << 20,
+        resume: false,
+        verify: false,
+        unverified: false,
+        progress: &progress,
+    };
+    let t = std::time::Instant::now();
+    let r = download::download(&mut c, &cfg, &req, &mut |_| {});
+    let took = t.elapsed();
+    tfp_client::spare::end();
+    assert!(r.is_ok(), "{r:?}");
+    assert!(fs::read(&target).unwrap() == data, "the bytes differ");
+    assert!(took < delay, "the download waited for the late session: {took:?}");
+}

@@ -555,10 +555,8 @@ fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Resu
     safe::clean_on_signals();
     let _note = Noted(temporaries::note_continue(format!("`{}` continues it", o.resumed)));
     let counter = Arc::new(AtomicU64::new(0));
-    let total = match tfp_client::tree::listing::fstat(c, remote.as_bytes()) {
-        Ok(st) => st.size,
-        _ => 0,
-    };
+    let stated = tfp_client::tree::listing::fstat(c, remote.as_bytes()).ok();
+    let total = stated.as_ref().map_or(0, |st| st.size);
     let bar = transfer_bar(total, counter.clone());
     let req = download::Request {
         remote: remote.as_bytes(),
@@ -583,7 +581,7 @@ fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Resu
         Some(Err(e)) => Err(e),
         Some(Ok(delta::Outcome::Whole { .. })) | None => {
             counter.store(0, Ordering::Relaxed);
-            download::download(c, cfg, &req, &mut |m| eprintln!("tf: {m}"))
+            download::download_stated(c, cfg, &req, stated, &mut |m| eprintln!("tf: {m}"))
         }
     };
     bar.finish();

@@ -104,6 +104,18 @@ impl Shares {
         Some(start)
     }
 
+    /// Whether [`Shares::next`] would find nothing for a stream that has
+    /// not started: no piece left and no rest worth splitting (a stream
+    /// whose session is late then stops waiting for it).
+    pub fn dry(&self) -> bool {
+        let s = self.lock();
+        if !s.queue.is_empty() {
+            return false;
+        }
+        let most = s.lanes.iter().map(|&(pos, end)| end - pos).max().unwrap_or(0);
+        s.given >= s.most || most < 2 * s.least
+    }
+
     /// Claims up to `max` bytes of stream `me`'s range: where they start
     /// and how many (0 at its end, which another stream may have moved).
     pub fn claim(&self, me: usize, max: usize) -> (u64, usize) {
@@ -172,6 +184,18 @@ mod tests {
         let cut = s.next_grained(1, k).unwrap();
         assert_eq!(cut, 1000 + 6 * k);
         assert_eq!(s.end(0), cut);
+    }
+
+    #[test]
+    fn dry_once_no_piece_and_no_rest_worth_a_split() {
+        let m = 1 << 20;
+        let s = Shares::new(&[(0, 4 * m)], 2, 8, m);
+        assert!(!s.dry(), "a piece is left");
+        assert_eq!(s.next(0), Some(0));
+        assert!(!s.dry(), "stream 0's 4 MiB rest can be split");
+        assert_eq!(s.claim(0, 3 * m as usize).1, 3 * m as usize);
+        assert!(s.dry(), "1 MiB left: below two of the least split");
+        assert_eq!(s.next(1), None);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use super::transfer::PutOutcome;
 use super::{Client, ClientConfig, Error};
 use crate::replies::Split;
 use crate::shares::{LaneReader, Shares};
-use crate::tree::pool::Early;
+use crate::spare::Opening;
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -251,7 +251,7 @@ fn send_all(
     req: &Request<'_>,
     pieces: &[(u64, u64)],
     progress: &AtomicU64,
-    early: &mut Option<Early>,
+    early: &mut Opening,
 ) -> Result<Result<(), Status>, Error> {
     if pieces.len() <= 1 || req.streams <= 1 {
         for &p in pieces {
@@ -314,19 +314,21 @@ fn send_all(
         tfd_sys::set_notsent_lowat(c.chan.stream().as_fd(), 0);
         r
     };
-    // the sessions opened while the stage was (only the first time)
-    let mut opened = match early.take() {
-        Some(e) => e.join()?,
-        None => Vec::new(),
-    };
+    // the sessions opening since the stage did (only the first time): each
+    // stream waits for its own, the others send meanwhile
+    let mut opening = std::mem::take(early);
     let results: Vec<Result<Result<(), Status>, Error>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (1..lanes)
             .map(|me| {
-                let stream = &stream;
-                let ready = opened.pop();
+                let (stream, shares) = (&stream, &shares);
+                let pending = opening.pop();
                 scope.spawn(move || {
-                    let mut c = match ready {
-                        Some(c) => c,
+                    let mut c = match pending {
+                        Some(p) => match p.wait_while(cfg, || !shares.dry())? {
+                            Some(c) => c,
+                            // the others sent it all meanwhile
+                            None => return Ok(Ok(())),
+                        },
                         None => crate::spare::take(cfg)?,
                     };
                     let r = stream(&mut c, me);
@@ -343,9 +345,6 @@ fn send_all(
         );
         out
     });
-    for c in opened {
-        let _ = c.end();
-    }
     // a refusal with the server's reason before a lost connection: it says why
     let mut lost = None;
     for r in results {
@@ -393,10 +392,7 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
     }
     // the streams' sessions open while this one opens the stage: their
     // handshakes cost no round trips of their own before the data
-    let mut early = (req.streams > 1).then(|| {
-        let cfg = cfg.clone();
-        Early::start(req.streams - 1, true, move || crate::spare::take(&cfg), |_| {})
-    });
+    let mut early = Opening::start(cfg, req.streams.saturating_sub(1));
     let mut done = open_stage(c, req, size, &id, !req.resume)?;
     let mut report = Report {
         kept: done.iter().map(|(a, b)| b - a).sum(),
