@@ -288,8 +288,14 @@ fn list_stat_probing(
 /// A TFDLIST answer whose command was sent, bounded and parsed as
 /// [`list_stat`] says.
 fn recv_stat(c: &mut Client) -> Result<Option<StatListing>, Error> {
+    recv_stat_ahead(c, false)
+}
+
+/// [`recv_stat`] where a `CONT` went ahead with the command
+/// ([`Client::recv_chunks_ahead`]).
+fn recv_stat_ahead(c: &mut Client, cont: bool) -> Result<Option<StatListing>, Error> {
     let mut out = Bounded(Vec::new());
-    match c.recv_chunks(&mut out) {
+    match c.recv_chunks_ahead(&mut out, cont) {
         Ok(Status::Ok(_)) => {}
         Ok(Status::Unknown) => {
             c.no_tfdlist = true;
@@ -364,6 +370,11 @@ pub(crate) fn send_tree_listing(
     let tfdlist = !c.no_tfdlist;
     if tfdlist {
         c.chan.tx.send_frame(&[&b"TFDLIST "[..], dir].concat())?;
+        // the first chunk's answer goes with it: tfd sends the rest of the
+        // listing as soon as it is walked, not a round trip after the first
+        // chunk arrives here (which left the link idle for that round trip
+        // of a 10,000-file tree's 0.5 s before its first file)
+        c.chan.tx.send_frame(b"CONT")?;
     }
     Ok(Ahead { probe, tfdlist })
 }
@@ -380,7 +391,7 @@ fn recv_probe(c: &mut Client, a: Ahead) -> Result<(), Error> {
 /// [`list_tree`] of what [`send_tree_listing`] sent ahead.
 pub(crate) fn recv_tree_listing(c: &mut Client, dir: &[u8], a: Ahead) -> Result<Listing, Error> {
     recv_probe(c, a)?;
-    let stat = if a.tfdlist { recv_stat(c)? } else { None };
+    let stat = if a.tfdlist { recv_stat_ahead(c, true)? } else { None };
     tree_or_lsr(c, dir, stat, None)
 }
 
@@ -390,7 +401,7 @@ pub(crate) fn recv_tree_listing(c: &mut Client, dir: &[u8], a: Ahead) -> Result<
 pub(crate) fn drain_tree_listing(c: &mut Client, a: Ahead) -> Result<(), Error> {
     recv_probe(c, a)?;
     if a.tfdlist {
-        match recv_stat(c) {
+        match recv_stat_ahead(c, true) {
             Ok(_) => {}
             Err(e) if session_failed(&e) => return Err(e),
             // a refusal is the expected answer; one over the bound left the
