@@ -295,6 +295,8 @@ pub struct Client {
     pub(crate) getmany_ok: bool,
     /// Likewise for TFDLIST ([`tree::listing::list_stat`]).
     pub(crate) no_tfdlist: bool,
+    /// Likewise for TFDNAMES (a tree download's listing, then TFDLIST's).
+    pub(crate) no_tfdnames: bool,
     /// Likewise for TFDDELTAGET ([`delta::get`]: a mirror's files then
     /// cost no round trip each to learn it).
     pub(crate) no_deltaget: bool,
@@ -364,6 +366,7 @@ impl Client {
             putmany_ok: false,
             getmany_ok: false,
             no_tfdlist: false,
+            no_tfdnames: false,
             no_deltaget: false,
             no_sigprobe: false,
         };
@@ -429,6 +432,7 @@ impl Client {
             putmany_ok: false,
             getmany_ok: false,
             no_tfdlist: false,
+            no_tfdnames: false,
             no_deltaget: false,
             no_sigprobe: false,
         };
@@ -485,6 +489,7 @@ impl Client {
     /// for tests of that path.
     pub fn without_tfdlist(&mut self) {
         self.no_tfdlist = true;
+        self.no_tfdnames = true;
     }
 
     /// Raw: sends `NAME arg` and returns the reply as it came.
