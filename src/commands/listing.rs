@@ -25,7 +25,16 @@ pub fn tfdlist(s: &mut Session, arg: &[u8]) -> CmdResult {
     list_styled(s, arg, true, Style::Stat)
 }
 
-/// The first chunk of a TFDLIST: what a new connection's first flight
+/// `TFDNAMES <dir>` (tfd's extension, doc/compatibility.md "Listings with
+/// metadata"): TFDLIST without the sizes, times and modes, half its bytes,
+/// which a tree's download does not need (its files' come with their data)
+/// and which a new connection's slow start pays for: 10,000 files listed in
+/// 190 KB instead of 390 KB.
+pub fn tfdnames(s: &mut Session, arg: &[u8]) -> CmdResult {
+    list_styled(s, arg, true, Style::Names)
+}
+
+/// The first chunk of a TFDLIST (or TFDNAMES): what a new connection's first flight
 /// carries (10 segments), so the first entries leave while the walk goes on
 /// (LS and LSR keep the reference's full chunks).
 const FIRST_CHUNK: usize = 12 << 10;
@@ -40,7 +49,7 @@ fn list_styled(s: &mut Session, arg: &[u8], recursive: bool, style: Style) -> Cm
     };
     s.check_lock_dir(&p)?;
     let id = s.secfs().id().map(<[u8]>::to_vec);
-    let first = if matches!(style, Style::Stat) {
+    let first = if matches!(style, Style::Stat | Style::Names) {
         FIRST_CHUNK
     } else {
         tfp_wire::MAX_CHUNK

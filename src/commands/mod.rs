@@ -194,6 +194,8 @@ pub static TABLE: &[Spec] = &[
     // tfd's own: a tree listed with sizes, mtimes and modes in one exchange
     // (doc/compatibility.md "Listings with metadata")
     row("TFDLIST", listing::tfdlist, ANY, needs(&[bits::LRDIR])),
+    // and the same names alone, what a tree's download lists
+    row("TFDNAMES", listing::tfdnames, ANY, needs(&[bits::LRDIR])),
 ];
 
 /// Finds a command by its upper-case name.

@@ -67,6 +67,10 @@ pub enum Style {
     /// the name raw (any byte but NUL and `/` a component) and its length in
     /// bytes before it; the numbers are lstat's (0 for an entry gone meanwhile).
     Stat,
+    /// TFDNAMES: TFDLIST's lines without the numbers, `<D|F|U> <length> <rel>`
+    /// (no stat of each entry): what a tree's download needs, whose files'
+    /// sizes, modes and times come with their data.
+    Names,
 }
 
 /// Decides whether a recursive listing may enter a TFPSFS directory.
@@ -147,19 +151,23 @@ impl Lister {
             let mut rel = top.prefix.clone();
             rel.extend_from_slice(&name);
             let line_start = out.len();
-            if self.style == Style::Stat {
-                let st = cname(&name)
-                    .ok()
-                    .and_then(|c| sys::fstatat(top.reader.fd(), &c, false).ok());
-                let (size, mtime, mode) = st.map_or((0, 0, 0), |st| {
-                    (st.st_size.max(0) as u64, st.st_mtime, st.st_mode & 0o7777)
-                });
+            if matches!(self.style, Style::Stat | Style::Names) {
                 let tag = match kind {
                     Kind::Dir => 'D',
                     Kind::File => 'F',
                     Kind::Other => 'U',
                 };
-                out.extend_from_slice(format!("{tag} {size} {mtime} {mode:o} {} ", rel.len()).as_bytes());
+                if self.style == Style::Stat {
+                    let st = cname(&name)
+                        .ok()
+                        .and_then(|c| sys::fstatat(top.reader.fd(), &c, false).ok());
+                    let (size, mtime, mode) = st.map_or((0, 0, 0), |st| {
+                        (st.st_size.max(0) as u64, st.st_mtime, st.st_mode & 0o7777)
+                    });
+                    out.extend_from_slice(format!("{tag} {size} {mtime} {mode:o} {} ", rel.len()).as_bytes());
+                } else {
+                    out.extend_from_slice(format!("{tag} {} ", rel.len()).as_bytes());
+                }
                 out.extend_from_slice(&rel);
                 out.push(b'\n');
             } else {
@@ -170,7 +178,7 @@ impl Lister {
                         Kind::Other => b"U: ",
                     }),
                     Style::Rooted { prefix } => out.extend_from_slice(prefix),
-                    Style::Stat => {}
+                    Style::Stat | Style::Names => {}
                 }
                 out.extend_from_slice(&rel);
                 // the line so far: tag or prefix (the listed directory's own name may

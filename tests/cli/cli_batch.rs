@@ -605,3 +605,63 @@ fn a_batch_download_makes_its_directories_as_the_files_land() {
     assert_eq!(left, ["d0", "d1", "d2", "empty", "top.bin"]);
     let _ = fs::remove_dir_all(&here);
 }
+
+/// `TFDGETMANY <n> <max> p` sends a file of at most 64 KiB in one frame,
+/// `f <size> <mode> <mtime> `, its bytes and its SHA-256 raw; a bigger one,
+/// and every file of a batch without `p` (an older tf), in the long form.
+#[test]
+fn a_packed_download_batch_sends_small_files_in_one_frame() {
+    let srv = Server::start();
+    let small = pattern(1000, 7);
+    let big = pattern((64 << 10) + 1, 8);
+    fs::write(srv.path("small"), &small).unwrap();
+    fs::write(srv.path("big"), &big).unwrap();
+    let mtime = fs::metadata(srv.path("small")).unwrap().mtime();
+    let mut c = srv.client();
+    for packed in [true, false] {
+        let line: &[u8] = if packed {
+            b"TFDGETMANY 2 1000000 p"
+        } else {
+            b"TFDGETMANY 2 1000000"
+        };
+        c.chan.tx.send_frame(line).unwrap();
+        assert_eq!(c.chan.rx.recv_frame().unwrap(), b"OK");
+        for p in [&b"small"[..], b"big", b"E"] {
+            c.chan.tx.send_frame(p).unwrap();
+        }
+        let head = c.chan.rx.recv_frame().unwrap();
+        if packed {
+            let h = format!("f 1000 644 {mtime} ");
+            assert!(
+                head.starts_with(h.as_bytes()),
+                "{:?}",
+                String::from_utf8_lossy(&head[..40])
+            );
+            let body = &head[h.len()..];
+            assert_eq!(body.len(), 1000 + 32);
+            assert_eq!(&body[..1000], &small[..]);
+            assert_eq!(&body[1000..], Sha256::digest(&small).as_slice());
+        } else {
+            assert_eq!(head, format!("F 1000 644 {mtime}").as_bytes());
+            assert_eq!(c.chan.rx.recv_frame().unwrap(), small);
+            assert_eq!(
+                c.chan.rx.recv_frame().unwrap(),
+                format!("S {}", hex(&Sha256::digest(&small))).as_bytes()
+            );
+        }
+        // the big one in the long form either way
+        let head = c.chan.rx.recv_frame().unwrap();
+        assert!(head.starts_with(format!("F {} 644 ", big.len()).as_bytes()));
+        let mut got = Vec::new();
+        while got.len() < big.len() {
+            got.extend(c.chan.rx.recv_frame().unwrap());
+        }
+        assert_eq!(got, big);
+        assert_eq!(
+            c.chan.rx.recv_frame().unwrap(),
+            format!("S {}", hex(&Sha256::digest(&big))).as_bytes()
+        );
+        assert_eq!(c.chan.rx.recv_frame().unwrap(), b"OK 2");
+    }
+    assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");
+}

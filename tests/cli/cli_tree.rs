@@ -417,3 +417,64 @@ fn partials_of_interrupted_downloads_are_not_files_of_the_tree() {
     );
     let _ = fs::remove_dir_all(&here);
 }
+
+/// `put -r` sends each batch with the tree's directories in front of it
+/// (no round trip of their own) where there are at most 256, and makes them
+/// first where there are more: either way every directory is there, empty
+/// or nested, before its files; a directory whose name the server has as a
+/// file fails only what is below it; `get -r` (its listing's first chunk
+/// answered ahead) brings it all back, and an empty tree too.
+#[test]
+fn a_tree_of_many_directories_lands_whole_with_its_directories_ahead() {
+    let srv = Server::start();
+    let here = tempdir("cli_tree_dirs");
+    for (name, dirs) in [("few", 40usize), ("many", 300)] {
+        let src = here.join(name);
+        for i in 0..dirs {
+            // three levels, parents listed before their children
+            let d = src.join(format!("a{}/b{}/c{i}", i % 3, i % 7));
+            fs::create_dir_all(&d).unwrap();
+            if i % 5 != 0 {
+                fs::write(d.join("f"), pattern(500 + i, i as u64)).unwrap();
+            }
+        }
+        fs::create_dir_all(src.join("empty/deeper")).unwrap();
+        let want = inventory(&src);
+        for jobs in ["1", "4"] {
+            let remote = format!("{name}{jobs}");
+            let o = srv.tf(&["put", "-r", "--jobs", jobs, src.to_str().unwrap(), &remote]);
+            ok(&o, &format!("put -r of {dirs} directories over --jobs {jobs}"));
+            assert_eq!(inventory(&srv.path(&remote)), want, "{remote}: the server's copy");
+            let back = here.join(format!("back-{remote}"));
+            let o = srv.tf(&["get", "-r", "--jobs", jobs, &remote, back.to_str().unwrap()]);
+            ok(&o, &format!("get -r of {remote}"));
+            assert_eq!(inventory(&back), want, "{remote}: the local copy");
+        }
+    }
+    // a directory the server has as a file: what is below it fails, in one
+    // line, and the rest lands
+    let src = here.join("few");
+    fs::create_dir_all(srv.path("taken/few/a1")).unwrap();
+    fs::write(srv.path("taken/few/a1/b1"), b"a file").unwrap();
+    let o = srv.tf(&["put", "-r", "--jobs", "4", src.to_str().unwrap(), "taken"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(fs::read(srv.path("taken/few/a1/b1")).unwrap(), b"a file");
+    let landed = inventory(&srv.path("taken/few"));
+    for (p, v) in inventory(&src) {
+        if p.starts_with("a1/b1") {
+            assert!(!landed.contains_key(&p) || p == Path::new("a1/b1"), "{p:?} landed");
+        } else {
+            assert_eq!(landed.get(&p), Some(&v), "{p:?}: {}", text(&o));
+        }
+    }
+    // an empty tree: the listing's CONT sent ahead is answered and dropped
+    fs::create_dir(srv.path("void")).unwrap();
+    let o = srv.tf(&["get", "-r", "void", here.join("void").to_str().unwrap()]);
+    ok(&o, "get -r of an empty directory");
+    assert!(here.join("void").is_dir());
+    let o = srv.tf(&["get", "-r", "nosuch", here.join("nosuch").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = srv.tf(&["ls", "/"]);
+    ok(&o, "the session after");
+    let _ = fs::remove_dir_all(&here);
+}

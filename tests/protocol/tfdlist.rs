@@ -215,3 +215,75 @@ fn tfdlist_starts_with_a_small_chunk_and_lists_every_entry() {
     }
     assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");
 }
+
+/// TFDNAMES, what `get -r` lists a tree with: TFDLIST's entries, the same
+/// kinds and raw names (odd bytes whole), without the numbers, in fewer
+/// bytes; refused outside the root as TFDLIST is; a `get -r` of the tree
+/// through it lands every file.
+#[test]
+fn tfdnames_lists_tfdlists_entries_without_the_numbers() {
+    let srv = Server::start();
+    let here = tempdir("tfdnames");
+    tree(&srv.path("m"));
+    let mut c = srv.client();
+    let mut text = Vec::new();
+    c.chan.tx.send_frame(b"TFDNAMES m").unwrap();
+    assert!(matches!(c.recv_chunks(&mut text).unwrap(), tfp_wire::Status::Ok(_)));
+    let names = listing::parse_names(&text).expect("a TFDNAMES answer that parses");
+    let stat = listing::list_stat(&mut c, b"m").unwrap().expect("tfd answers TFDLIST");
+    let mut full = Vec::new();
+    c.chan.tx.send_frame(b"TFDLIST m").unwrap();
+    assert!(matches!(c.recv_chunks(&mut full).unwrap(), tfp_wire::Status::Ok(_)));
+    assert!(
+        text.len() < full.len(),
+        "{} bytes against TFDLIST's {}",
+        text.len(),
+        full.len()
+    );
+    let pairs = |l: &listing::StatListing| -> Vec<(Vec<u8>, Kind)> {
+        let mut v: Vec<(Vec<u8>, Kind)> = l.entries.iter().map(|e| (e.entry.rel.clone(), e.entry.kind)).collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    assert_eq!(pairs(&names), pairs(&stat));
+    assert_eq!(names.entries.len(), 12);
+    assert!(names.entries.iter().all(|e| (e.size, e.mtime, e.mode) == (0, 0, 0)));
+    // a line is `<kind> <length> <name>`
+    let first = text.split(|&b| b == b'\n').next().unwrap();
+    let f: Vec<&[u8]> = first.splitn(3, |&b| b == b' ').collect();
+    assert_eq!(
+        f[1],
+        f[2].len().to_string().as_bytes(),
+        "{:?}",
+        String::from_utf8_lossy(first)
+    );
+    // confined as TFDLIST: a symlink out, a file, a missing path are refused
+    let outside = tempdir("tfdnames_outside");
+    symlink(&outside, srv.path("out")).unwrap();
+    for arg in [&b"out"[..], b"m/plain.txt", b"missing"] {
+        let mut t = Vec::new();
+        c.chan.tx.send_frame(&[&b"TFDNAMES "[..], arg].concat()).unwrap();
+        let st = c.recv_chunks(&mut t).unwrap();
+        assert!(matches!(st, tfp_wire::Status::Failed(..)), "TFDNAMES {arg:?}: {st:?}");
+    }
+    assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");
+    // get -r lists with it and lands the tree
+    let back = here.join("back");
+    let r = tfp_client::tree::copy::get(
+        &mut c,
+        &srv.client_config(),
+        &["m".to_string()],
+        back.to_str().unwrap(),
+        &tfp_client::tree::copy::Options {
+            recursive: true,
+            ..Default::default()
+        },
+        &Quiet,
+    )
+    .unwrap();
+    assert_eq!(r.transferred, 10, "{r:?}");
+    let bytes = |d: &Path| -> Vec<(Vec<u8>, Vec<u8>)> { inventory(d).into_iter().map(|(n, b, _)| (n, b)).collect() };
+    assert!(bytes(&back) == bytes(&srv.path("m")), "the download is not the tree");
+    let _ = fs::remove_dir_all(&here);
+    let _ = fs::remove_dir_all(&outside);
+}

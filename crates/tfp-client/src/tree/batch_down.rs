@@ -258,7 +258,7 @@ fn fetch_batch(
             return fetch_parts(c, files, &parts, p);
         }
     }
-    let line = format!("TFDGETMANY {} {}", files.len(), ENGINE_FROM - 1);
+    let line = format!("TFDGETMANY {} {} p", files.len(), ENGINE_FROM - 1);
     // a session that answered the probe OK sends the paths at once
     let pipelined = c.getmany_ok;
     let ok = pipelined
@@ -339,7 +339,7 @@ fn fetch_parts(
         let writer = s.spawn(move || -> Result<(), Error> {
             for r in parts {
                 tx.hold();
-                tx.send_frame(format!("TFDGETMANY {} {}", r.len(), ENGINE_FROM - 1).as_bytes())?;
+                tx.send_frame(format!("TFDGETMANY {} {} p", r.len(), ENGINE_FROM - 1).as_bytes())?;
                 for w in &files[r.clone()] {
                     tx.send_frame(w.remote)?;
                 }
@@ -414,9 +414,28 @@ fn fetch_one(rx: &mut Rx, w: &Want<'_>, p: &Progress) -> Result<Fetched, Error> 
             .and_then(|m| u32::from_str_radix(m, 8).ok());
         return Ok(Fetched::Big(mode.filter(|_| w.keep_mode)));
     }
-    let text = std::str::from_utf8(&head).map_err(|_| protocol("a header that is not text"))?;
-    let mut it = text.split(' ');
-    let (Some("F"), Some(size), Some(mode), Some(mtime), None) =
+    // a small file packed in one frame (`f <size> <mode> <mtime> `, its
+    // bytes, its SHA-256 raw) or the long form's header
+    let (words, packed) = match head.strip_prefix(b"f ") {
+        Some(rest) => {
+            let ends: Vec<usize> = rest
+                .iter()
+                .take(64)
+                .enumerate()
+                .filter(|(_, &b)| b == b' ')
+                .map(|(i, _)| i)
+                .take(3)
+                .collect();
+            let [_, _, end] = ends[..] else {
+                return Err(protocol("a packed header that does not parse"));
+            };
+            (&head[..end + 2], Some(&rest[end + 1..]))
+        }
+        None => (&head[..], None),
+    };
+    let text = std::str::from_utf8(words).map_err(|_| protocol("a header that is not text"))?;
+    let mut it = text.trim_end_matches(' ').split(' ');
+    let (Some("F" | "f"), Some(size), Some(mode), Some(mtime), None) =
         (it.next(), it.next(), it.next(), it.next(), it.next())
     else {
         return Err(protocol(&format!("a header {text:?}")));
@@ -435,6 +454,21 @@ fn fetch_one(rx: &mut Rx, w: &Want<'_>, p: &Progress) -> Result<Fetched, Error> 
     };
     let mut h = Sha256::new();
     let mut left = size;
+    let packed = match packed {
+        Some(body) if body.len() as u64 == size.saturating_add(32) => Some(body.split_at(size as usize)),
+        Some(_) => return Err(protocol("a packed file of another size than it announced")),
+        None => None,
+    };
+    if let Some((data, _)) = packed {
+        left = 0;
+        h.update(data);
+        p.bytes().fetch_add(data.len() as u64, Ordering::Relaxed);
+        if let Ok(pt) = part.as_mut() {
+            if let Err(e) = pt.file().write_all(data) {
+                part = Err(e.to_string());
+            }
+        }
+    }
     while left > 0 {
         let data = rx.recv_frame_max(MAX_FRAME)?;
         if data.is_empty() || data.len() as u64 > left {
@@ -452,20 +486,26 @@ fn fetch_one(rx: &mut Rx, w: &Want<'_>, p: &Progress) -> Result<Fetched, Error> 
             }
         }
     }
-    let trailer = rx.recv_frame()?;
-    let sum: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    let verdict = if trailer == b"A" {
-        Err(Done::Refused(
-            "it changed on the server while it was read; not written, a later run fetches it".into(),
-        ))
-    } else if trailer.strip_prefix(b"S ") == Some(sum.as_bytes()) {
-        Ok(())
-    } else if trailer.starts_with(b"S ") {
-        Err(Done::Refused(
-            "the data does not hash to the server's SHA-256; not written".into(),
-        ))
-    } else {
-        return Err(protocol("a trailer that does not parse"));
+    let digest = h.finalize();
+    let mismatch = || Done::Refused("the data does not hash to the server's SHA-256; not written".into());
+    let verdict = match packed {
+        Some((_, raw)) if raw == digest.as_slice() => Ok(()),
+        Some(_) => Err(mismatch()),
+        None => {
+            let trailer = rx.recv_frame()?;
+            let sum: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            if trailer == b"A" {
+                Err(Done::Refused(
+                    "it changed on the server while it was read; not written, a later run fetches it".into(),
+                ))
+            } else if trailer.strip_prefix(b"S ") == Some(sum.as_bytes()) {
+                Ok(())
+            } else if trailer.starts_with(b"S ") {
+                Err(mismatch())
+            } else {
+                return Err(protocol("a trailer that does not parse"));
+            }
+        }
     };
     let pt = match part {
         Ok(pt) => pt,

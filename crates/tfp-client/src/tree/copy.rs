@@ -80,11 +80,11 @@ pub fn put(
     }
     // a tree's sessions open while this one looks at the destination,
     // walks the sources and makes the directories
-    if o.recursive
+    let tree = o.recursive
         && locals
             .iter()
-            .any(|l| std::fs::symlink_metadata(l).is_ok_and(|m| m.is_dir()))
-    {
+            .any(|l| std::fs::symlink_metadata(l).is_ok_and(|m| m.is_dir()));
+    if tree {
         start_pool(&mut t, cfg, o.jobs, o.fai, batch::prime, &o.opening);
     }
     let given = dest;
@@ -94,7 +94,21 @@ pub fn put(
         .filter(|d| !d.is_empty())
         .unwrap_or(&dest)
         .to_vec();
-    let dest_is_dir = match listing::fstat(c, &dest).split()? {
+    // a tree's batch probe rides with the FSTAT, so the batches, with the
+    // directories in front, leave as soon as the tree is walked
+    let probe = tree && batch::Which::Put.unasked(c);
+    let answer = if probe {
+        c.chan.tx.hold();
+        c.chan.tx.send_frame(batch::Which::Put.probe_line())?;
+        c.chan.tx.send_frame_parts(&[b"FSTAT ", &dest])?;
+        c.chan.tx.release()?;
+        let st = Status::parse(&c.chan.rx.recv_frame()?);
+        batch::Which::Put.learn(c, &st);
+        listing::parse_fstat_answer(&c.chan.rx.recv_frame()?)
+    } else {
+        listing::fstat(c, &dest)
+    };
+    let dest_is_dir = match answer.split()? {
         Ok(st) => st.kind == Kind::Dir,
         Err(_) => false,
     } || dest.is_empty();
@@ -194,48 +208,23 @@ pub fn put(
     };
     dirs.retain(|d| !refuse(d, Path::new(OsStr::from_bytes(d)), &mut t));
     files.retain(|u| !refuse(&u.remote, &u.local, &mut t));
-    // directories first, parents before children, on the caller's session,
-    // sent without waiting for each answer (the server answers in order): a
-    // tree of many directories costs a round trip per window of them, not
-    // per directory (300 directories over 50 ms took 15 s one by one). A
-    // child of a directory that could not be made fails too and is not told
-    // again.
-    let mut failed_dirs: Vec<Vec<u8>> = Vec::new();
-    // the batch probe rides in front of them
-    let probe = !files.is_empty() && batch::Which::Put.unasked(c);
-    let first: &[&[u8]] = if probe { &[batch::Which::Put.probe_line()] } else { &[] };
-    let mut answers = super::sync::pipelined_lines(c, first, "MKDIR", &dirs)?;
-    if probe && !answers.is_empty() {
-        let st = answers.remove(0);
-        batch::Which::Put.learn(c, &st);
-    }
-    for (d, st) in dirs.iter().zip(answers) {
-        if failed_dirs.iter().any(|f| below(d, f)) {
-            continue;
-        }
-        match st {
-            Status::Ok(_) => {}
-            Status::Failed(n, _) if n == i32::from(tfp_wire::Failed::DirExists.code()) => {}
-            st => {
-                t.refused(format!("put: mkdir {}: {}", names::shown(d), listing::status_text(&st)));
-                failed_dirs.push(d.clone());
-            }
-        }
-    }
-    let before = files.len();
-    files.retain(|f| !failed_dirs.iter().any(|d| below(&f.remote, d)));
-    if files.len() < before {
-        t.refused(format!(
-            "put: {} file(s) not sent: their directory could not be made",
-            before - files.len()
-        ));
-    }
+    // directories first, parents before children, sent without waiting for
+    // each answer (the server answers in order): a tree of many directories
+    // costs a round trip per window of them, not per directory (300
+    // directories over 50 ms took 15 s one by one), and where the files go
+    // in batches no round trip of their own (they ride in front of each
+    // batch: [`batch::upload`]). A child of a directory that could not be
+    // made fails too and is not told again.
+    let mut dirs = batch::Dirs {
+        make: dirs,
+        failed: Vec::new(),
+    };
     let what = |u: &Up| format!("put: {} -> {}", escape::path(&u.local), names::shown(&u.remote));
     let keep = batch::Keep {
         mode: o.preserve,
         mtime: o.preserve,
         not_fresh: false,
     };
-    batch::upload(c, cfg, o.jobs, o.fai, &files, keep, &what, &mut t)?;
+    batch::upload(c, cfg, o.jobs, o.fai, &files, &mut dirs, keep, &what, &mut t)?;
     Ok(t.report)
 }

@@ -185,7 +185,18 @@ pub struct StatListing {
 /// Parses a TFDLIST answer: `<D|F|U> <size> <mtime> <mode, octal> <length>
 /// <name>\n` a line, the name `length` raw bytes. `None`: a line that does
 /// not parse (the answer is not used), or more than [`MAX_ENTRIES`].
-pub fn parse_stat(mut text: &[u8]) -> Option<StatListing> {
+pub fn parse_stat(text: &[u8]) -> Option<StatListing> {
+    parse_lines(text, true)
+}
+
+/// Parses a TFDNAMES answer: TFDLIST's lines without the numbers,
+/// `<D|F|U> <length> <name>\n`; sizes, mtimes and modes are 0.
+pub fn parse_names(text: &[u8]) -> Option<StatListing> {
+    parse_lines(text, false)
+}
+
+/// TFDLIST's lines (`numbers`) or TFDNAMES'.
+fn parse_lines(mut text: &[u8], numbers: bool) -> Option<StatListing> {
     let mut out = StatListing::default();
     let mut n = 0usize;
     while !text.is_empty() {
@@ -193,10 +204,11 @@ pub fn parse_stat(mut text: &[u8]) -> Option<StatListing> {
         if n > MAX_ENTRIES {
             return None;
         }
-        let mut fields = [&b""[..]; 5];
-        for f in &mut fields {
+        let mut fields = [&b"0"[..]; 5];
+        let at: &[usize] = if numbers { &[0, 1, 2, 3, 4] } else { &[0, 4] };
+        for &i in at {
             let sp = text.iter().take(24).position(|&b| b == b' ')?;
-            *f = &text[..sp];
+            fields[i] = &text[..sp];
             text = &text[sp + 1..];
         }
         let kind = match fields[0] {
@@ -288,21 +300,31 @@ fn list_stat_probing(
 /// A TFDLIST answer whose command was sent, bounded and parsed as
 /// [`list_stat`] says.
 fn recv_stat(c: &mut Client) -> Result<Option<StatListing>, Error> {
+    recv_stat_ahead(c, false, false)
+}
+
+/// [`recv_stat`] where a `CONT` went ahead with the command
+/// ([`Client::recv_chunks_ahead`]), of TFDNAMES (`names`) or TFDLIST.
+fn recv_stat_ahead(c: &mut Client, cont: bool, names: bool) -> Result<Option<StatListing>, Error> {
     let mut out = Bounded(Vec::new());
-    match c.recv_chunks(&mut out) {
+    match c.recv_chunks_ahead(&mut out, cont) {
         Ok(Status::Ok(_)) => {}
         Ok(Status::Unknown) => {
-            c.no_tfdlist = true;
+            if names {
+                c.no_tfdnames = true;
+            } else {
+                c.no_tfdlist = true;
+            }
             return Ok(None);
         }
-        Ok(st) => return Err(Error::refused("TFDLIST", st)),
+        Ok(st) => return Err(Error::refused(if names { "TFDNAMES" } else { "TFDLIST" }, st)),
         Err(Error::Local(_)) => {
             hang_up(c);
             return Err(Error::TooBig(TooBig::Bytes));
         }
         Err(e) => return Err(e),
     }
-    Ok(parse_stat(&out.0))
+    Ok(if names { parse_names(&out.0) } else { parse_stat(&out.0) })
 }
 
 /// Every entry below `dir` by its real bytes, for a tree download: TFDLIST
@@ -344,6 +366,8 @@ fn tree_or_lsr(
 pub(crate) struct Ahead {
     probe: Option<super::batch_flags::Which>,
     tfdlist: bool,
+    /// TFDNAMES rather than TFDLIST.
+    names: bool,
 }
 
 /// Sends what [`list_tree`] would send first (the probe, if still to ask,
@@ -361,11 +385,20 @@ pub(crate) fn send_tree_listing(
     if let Some(w) = probe {
         c.chan.tx.send_frame(w.probe_line())?;
     }
+    // the names alone where the server has them: half the bytes of a
+    // listing that a new connection's slow start carries
+    let names = !c.no_tfdnames && !c.no_tfdlist;
     let tfdlist = !c.no_tfdlist;
     if tfdlist {
-        c.chan.tx.send_frame(&[&b"TFDLIST "[..], dir].concat())?;
+        let cmd: &[u8] = if names { b"TFDNAMES " } else { b"TFDLIST " };
+        c.chan.tx.send_frame(&[cmd, dir].concat())?;
+        // the first chunk's answer goes with it: tfd sends the rest of the
+        // listing as soon as it is walked, not a round trip after the first
+        // chunk arrives here (which left the link idle for that round trip
+        // of a 10,000-file tree's 0.5 s before its first file)
+        c.chan.tx.send_frame(b"CONT")?;
     }
-    Ok(Ahead { probe, tfdlist })
+    Ok(Ahead { probe, tfdlist, names })
 }
 
 /// Reads the probe's answer sent ahead.
@@ -380,7 +413,15 @@ fn recv_probe(c: &mut Client, a: Ahead) -> Result<(), Error> {
 /// [`list_tree`] of what [`send_tree_listing`] sent ahead.
 pub(crate) fn recv_tree_listing(c: &mut Client, dir: &[u8], a: Ahead) -> Result<Listing, Error> {
     recv_probe(c, a)?;
-    let stat = if a.tfdlist { recv_stat(c)? } else { None };
+    let mut stat = if a.tfdlist {
+        recv_stat_ahead(c, true, a.names)?
+    } else {
+        None
+    };
+    if stat.is_none() && a.names && c.no_tfdnames {
+        // a tfd from before TFDNAMES: its TFDLIST, a round trip more
+        stat = list_stat(c, dir)?;
+    }
     tree_or_lsr(c, dir, stat, None)
 }
 
@@ -390,7 +431,7 @@ pub(crate) fn recv_tree_listing(c: &mut Client, dir: &[u8], a: Ahead) -> Result<
 pub(crate) fn drain_tree_listing(c: &mut Client, a: Ahead) -> Result<(), Error> {
     recv_probe(c, a)?;
     if a.tfdlist {
-        match recv_stat(c) {
+        match recv_stat_ahead(c, true, a.names) {
             Ok(_) => {}
             Err(e) if session_failed(&e) => return Err(e),
             // a refusal is the expected answer; one over the bound left the

@@ -791,7 +791,8 @@ fn up(
     let (jobs, deltas) = by_delta(c, o, stamps, jobs, &theirs, &dst);
     let (sent, whole) = send_deltas(c, cfg, o, deltas, keep, &what, t);
     let jobs: Vec<Up> = jobs.into_iter().chain(whole).collect();
-    n.transferred = sent + batch::upload(c, cfg, o.jobs, o.fai, &jobs, keep, &what, t)?;
+    let mut dirs = batch::Dirs::default();
+    n.transferred = sent + batch::upload(c, cfg, o.jobs, o.fai, &jobs, &mut dirs, keep, &what, t)?;
     n.failed = before + (total - n.transferred);
     Ok(Some((n, Vec::new())))
 }

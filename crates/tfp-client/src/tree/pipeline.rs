@@ -8,7 +8,7 @@ use tfp_wire::Status;
 /// Most commands sent ahead of their answers on one session: a tree's
 /// directories in one round trip (their answers, tens of bytes each, fit
 /// the socket buffers many times over, so neither end blocks writing).
-const WINDOW: usize = 256;
+pub(crate) const WINDOW: usize = 256;
 
 /// Sends `NAME arg` for every arg on `c` without waiting for each answer (at
 /// most `WINDOW` ahead: the server answers in order), and returns the
