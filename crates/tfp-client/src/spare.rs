@@ -77,25 +77,10 @@ fn arrived(c: Option<Client>) {
 /// A session for `cfg`: a spare (waiting for one still opening, which is
 /// never slower than opening another), else a new one.
 pub fn take(cfg: &ClientConfig) -> Result<Client, Error> {
-    {
-        let mut s = lock();
-        loop {
-            match s.as_mut() {
-                Some(sp) if sp.server == cfg.server => {
-                    if let Some(c) = sp.ready.pop() {
-                        return Ok(c);
-                    }
-                    if sp.pending == 0 {
-                        break;
-                    }
-                }
-                _ => break,
-            }
-            // an opening is bounded by the configuration's timeouts
-            s = CHANGED.wait(s).unwrap_or_else(|p| p.into_inner());
-        }
+    match take_while(cfg, || true)? {
+        Some(c) => Ok(c),
+        None => Client::connect(cfg),
     }
-    Client::connect(cfg)
 }
 
 /// [`take`] for a stream whose work others may finish before a session
