@@ -148,16 +148,7 @@ fn make_durable(s: &Session, file: &File, created: bool, path: &RelPath) -> std:
 
 /// Reads `[len][data]` pairs until the client's HPFFIN, discarding the data.
 fn drain_to_fin(rx: &mut RxHalf<NetStream>, grant: usize) -> Result<(), CmdError> {
-    let mut sink = vec![0u8; grant];
-    loop {
-        let len = rx.recv_i64()?;
-        if len == code::FIN {
-            return Ok(());
-        }
-        if len > 0 {
-            recv_chunk(rx, &mut sink, len, grant)?;
-        }
-    }
+    Ok(rx.drain_to_fin(grant)?)
 }
 
 /// `PUT <path> <hpfile>`.
@@ -221,6 +212,24 @@ pub(crate) fn finish_put(s: &mut Session, ended: &PutEnd, grant: usize) -> Resul
             drain_to_fin(&mut s.chan_mut().rx, grant)
         }
     }
+}
+
+/// [`finish_put`] for a command whose status frame follows its FIN
+/// (TFDSTAGEPUT): the FIN is held back to leave with that status, and the
+/// client's FIN is read before the next command (by the session), not
+/// here. A client sends its FIN before it reads the status either way, so
+/// nothing changes for it but the wait: the status arrives a round trip
+/// sooner (a staged upload's streams and its commit wait for it).
+pub(crate) fn finish_put_owing(s: &mut Session, ended: &PutEnd, grant: usize) -> Result<(), CmdError> {
+    let tx = &mut s.chan_mut().tx;
+    tx.hold();
+    match ended {
+        PutEnd::WriteFailed(_) => tx.send_units(&[&code::CANCEL.to_be_bytes(), &code::FIN.to_be_bytes()])?,
+        PutEnd::Client(code::FIN) => return Ok(tx.send_i64(code::FIN)?),
+        PutEnd::Client(_) => tx.send_i64(code::FIN)?,
+    }
+    s.owe_fin(grant);
+    Ok(())
 }
 
 fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {

@@ -359,7 +359,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         },
         other => other,
     };
-    hpf::finish_put(s, &ended, grant)?;
+    hpf::finish_put_owing(s, &ended, grant)?;
     match ended {
         PutEnd::WriteFailed(e) => {
             warn!("{} TFDSTAGEPUT write failed after {written} bytes: {e}", s.peer());

@@ -226,6 +226,7 @@ pub(super) fn assemble(
         pace,
         secfs: Default::default(),
         secure: Default::default(),
+        owed_fin: None,
         script_host: None,
     };
     session.publish_identity();

@@ -73,6 +73,10 @@ pub struct Session {
     secfs: SecfsState,
     /// What TFDSECURE needs from the handshake (the pre-shared key).
     secure: SecureState,
+    /// An upload's end the client still owes (its FIN, with the HPF grant
+    /// that bounds data before it): read after the answer, so a status
+    /// that follows the FIN leaves with it (TFDSTAGEPUT).
+    owed_fin: Option<usize>,
     /// RUNBASH's script host (process 1 of a PID namespace of its own), started
     /// before the chroot when `runbash` is on; None otherwise.
     script_host: Option<crate::sandbox::Host>,
@@ -136,6 +140,11 @@ impl Session {
     /// The encrypted connection, to send or receive on.
     pub fn chan_mut(&mut self) -> &mut Channel {
         &mut self.chan
+    }
+
+    /// The client's FIN of the upload just answered is read after the answer.
+    pub(crate) fn owe_fin(&mut self, grant: usize) {
+        self.owed_fin = Some(grant);
     }
 
     /// RUNBASH: the script host, if the session has one, with the client's
@@ -466,6 +475,10 @@ impl Session {
             self.publish_identity();
             // what a handler held back (TxHalf::hold) leaves with its answer
             let answered = self.answer(&req.name, outcome).and_then(|_| self.chan.tx.release());
+            let answered = match (answered, self.owed_fin.take()) {
+                (Ok(()), Some(grant)) => self.chan.rx.drain_to_fin(grant),
+                (r, _) => r,
+            };
             let row = self.ctx.services.metrics.row(&req.name);
             count(self, row);
             self.ctx.services.metrics.observe_transfer(row, began.elapsed());

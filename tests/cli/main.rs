@@ -24,6 +24,7 @@ mod cli_mirror_delta;
 mod cli_put_atomic;
 mod cli_rerun;
 mod cli_resume;
+mod cli_round_trips;
 mod cli_safe;
 mod cli_session;
 mod cli_streams;

@@ -57,8 +57,8 @@ pub fn put(x: &mut Ctx<'_>, r: &Cmd, args: &[String]) -> Done {
     if tree::wanted(args) {
         return Ok(tree::run(x, r.name, args));
     }
-    let args = into_dir::put(x.c, args)?;
-    Ok(xfer::run(x, r.name, &args))
+    let (args, dest) = into_dir::put(x.c, args, xfer::staged_words(args))?;
+    Ok(xfer::run_put(x, r.name, &args, dest))
 }
 
 /// `get`: one file, or trees and many files.

@@ -27,6 +27,10 @@ pub struct Put<'a> {
     pub bufsz: i64,
     /// Continue what the server's stage holds.
     pub resume: bool,
+    /// Nobody asked whether `remote` is a directory (into_dir.rs
+    /// `Dest::Deferred`): TFDSTAGE's FAILED 8 says so, and the upload goes
+    /// into it under the local file's name, as `put FILE DIR` does.
+    pub deferred: bool,
 }
 
 /// Runs the upload; `Ok(None)` when the server has no staged uploads (the
@@ -47,6 +51,17 @@ pub fn upload(
     };
     let r = match staged::put(c, cfg, &req, counter) {
         Ok(r) => r,
+        Err(Error::Refused(r)) if p.deferred && is_directory(&r) => {
+            if let Some(inside) = super::into_dir::into_refused_dir(p.local, p.remote) {
+                let p = Put {
+                    remote: &inside,
+                    deferred: false,
+                    ..*p
+                };
+                return upload(c, cfg, &p, counter);
+            }
+            return Err(Error::Refused(r).into());
+        }
         Err(e) if staged::unsupported(&e) => {
             eprintln!(
                 "tf: put: the server has no staged uploads (a tfd extension): {} is written in place, \
@@ -117,4 +132,9 @@ pub fn upload(
     }
     eprintln!("verified: SHA-256 {}", r.sha256);
     Ok(Some(ExitCode::SUCCESS))
+}
+
+/// TFDSTAGE's refusal of a directory target.
+fn is_directory(r: &tfp_client::error::Refusal) -> bool {
+    r.command == "TFDSTAGE" && r.code == tfp_wire::Code::Known(tfp_wire::Failed::IsDirectory)
 }

@@ -4,6 +4,7 @@
 use super::exit::Exit;
 use super::explain::{self, Access};
 use super::formats::{bytes, Units::Iec};
+use super::into_dir::Dest;
 use super::progress::Bar;
 use super::reply::{fail, report};
 use super::safe;
@@ -49,6 +50,8 @@ struct Opts {
     /// given), `--resume` added when `resumed`.
     again: String,
     resumed: String,
+    /// What `put` learned of the destination before (into_dir.rs).
+    dest: Dest,
 }
 
 fn parse(args: &[String]) -> Result<Opts, XferError> {
@@ -70,6 +73,7 @@ fn parse(args: &[String]) -> Result<Opts, XferError> {
         positional: g.positional,
         again: String::new(),
         resumed: String::new(),
+        dest: Dest::Known,
     };
     if o.positional.len() != 2 {
         return Err("needs a source and a destination".into());
@@ -203,15 +207,27 @@ fn open_source(local: &str) -> Result<Source, XferError> {
     Ok(Source::File(f, size))
 }
 
+/// Whether `put` with these words goes through a staged upload (its
+/// destination then need not be asked about first: [`Dest::Deferred`]).
+pub fn staged_words(args: &[String]) -> bool {
+    parse(args).is_ok_and(|o| o.offset.is_none() && (o.resume || o.streams > 1) && o.positional[0] != "-")
+}
+
 /// Runs one transfer subcommand. Uploads check their local source before the
 /// server hears of them, and a failed one takes back the directories
 /// `--parents` made for it.
 pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode {
+    run_put(x, cmd, args, Dest::Known)
+}
+
+/// [`run`] for a `put` whose destination `put` has looked at already.
+pub fn run_put(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String], dest: Dest) -> ExitCode {
     let (c, cfg) = (&mut *x.c, x.cfg);
     let mut o = match parse(args) {
         Ok(o) => o,
         Err(e) => return fail(format!("{cmd}: {e}")),
     };
+    o.dest = dest;
     let mut words: Vec<&str> = vec![cmd];
     words.extend(args.iter().map(String::as_str).filter(|a| *a != "--resume"));
     o.again = x.invoked.command(&words);
@@ -318,6 +334,7 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
             streams: o.streams,
             bufsz: o.bufsz,
             resume: o.resume,
+            deferred: o.dest == Dest::Deferred,
         };
         let bar = transfer_bar(size, counter.clone());
         let r = super::put_staged::upload(c, cfg, &p, &counter);
@@ -326,11 +343,20 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
             return Ok(code);
         }
     }
+    // the staged upload did not ask whether the destination is a directory
+    let resolved;
+    let remote = if o.dest == Dest::Deferred {
+        resolved = super::into_dir::resolve(c, local, remote);
+        resolved.as_str()
+    } else {
+        remote
+    };
     let in_place = cmd == "put" && (o.resume || o.offset.is_some() || o.streams > 1);
     let delta = cmd == "put"
         && !in_place
         && !from_stdin
         && !o.whole_file
+        && o.dest != Dest::Absent
         && size >= delta::MIN_SIZE
         && (o.no_whole_file || delta::link_is_slow(c));
     let st: Result<(), Status> = if delta && put_delta(c, local, remote, size, &counter)? {

@@ -290,6 +290,27 @@ impl<R: Read> RxHalf<R> {
         Ok(i64::from_be_bytes(b))
     }
 
+    /// Reads an HPF upload's data units and codes up to the client's FIN
+    /// (`-127`), dropping the data: what a server does once it has ended or
+    /// cancelled a PUT-style flow. A unit larger than `grant` breaks the
+    /// connection (`FrameError::TooLarge`), as it would during the flow.
+    pub fn drain_to_fin(&mut self, grant: usize) -> Result<(), ChannelError> {
+        let mut sink = vec![0u8; grant];
+        loop {
+            let len = self.recv_i64()?;
+            if len == tfp_wire::hpf::code::FIN {
+                return Ok(());
+            }
+            if len > grant as i64 {
+                let len = len.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
+                return Err(ChannelError::Frame(tfp_wire::FrameError::TooLarge { len, max: grant }));
+            }
+            if len > 0 {
+                self.recv_unit(&mut sink[..len as usize])?;
+            }
+        }
+    }
+
     /// Reads one raw big-endian i32 unit (SUP/SDOWN headers).
     pub fn recv_i32(&mut self) -> Result<i32, ChannelError> {
         let mut b = [0u8; 4];

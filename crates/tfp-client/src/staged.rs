@@ -167,10 +167,19 @@ fn send_piece(
     req: &Request<'_>,
     (start, end): (u64, u64),
     progress: &AtomicU64,
+    requested: bool,
 ) -> Result<Result<(), Status>, Error> {
     let mut f = File::open(req.local).map_err(Error::Local)?;
     f.seek(SeekFrom::Start(start)).map_err(Error::Local)?;
-    let sent = send_range(c, req.remote, start, req.bufsz, &mut f.take(end - start), progress)?;
+    let sent = send_range(
+        c,
+        req.remote,
+        start,
+        req.bufsz,
+        &mut f.take(end - start),
+        progress,
+        requested,
+    )?;
     Ok(sent.and_then(|n| whole(start, n, end)))
 }
 
@@ -184,7 +193,8 @@ fn whole(start: u64, sent: u64, end: u64) -> Result<(), Status> {
 }
 
 /// Sends what `data` holds into the stage from `start` over `c`: the bytes
-/// the server stored, or its refusal.
+/// the server stored, or its refusal. `requested`: the TFDSTAGEPUT for
+/// `start` and `bufsz` went out already, behind TFDSTAGE ([`open_stage_ahead`]).
 fn send_range(
     c: &mut Client,
     remote: &[u8],
@@ -192,14 +202,19 @@ fn send_range(
     bufsz: i64,
     data: &mut dyn Read,
     progress: &AtomicU64,
+    requested: bool,
 ) -> Result<Result<u64, Status>, Error> {
     let mut last = 0;
-    let r = c
-        .put_as("TFDSTAGEPUT", remote, start, bufsz, data, &mut |n| {
-            progress.fetch_add(n - last, Ordering::Relaxed);
-            last = n;
-        })
-        .split()?;
+    let mut counted = |n| {
+        progress.fetch_add(n - last, Ordering::Relaxed);
+        last = n;
+    };
+    let r = if requested {
+        c.put_requested("TFDSTAGEPUT", bufsz, data, &mut counted)
+    } else {
+        c.put_as("TFDSTAGEPUT", remote, start, bufsz, data, &mut counted)
+    };
+    let r = r.split()?;
     match r {
         // refused before any data: the status is the reply
         Err(st) => Ok(Err(st)),
@@ -252,10 +267,11 @@ fn send_all(
     pieces: &[(u64, u64)],
     progress: &AtomicU64,
     early: &mut Opening,
+    requested: bool,
 ) -> Result<Result<(), Status>, Error> {
-    if pieces.len() <= 1 || req.streams <= 1 {
-        for &p in pieces {
-            if let Err(st) = send_piece(c, req, p, progress)? {
+    if one_stream(req, pieces) {
+        for (i, &p) in pieces.iter().enumerate() {
+            if let Err(st) = send_piece(c, req, p, progress, requested && i == 0)? {
                 return Ok(Err(st));
             }
         }
@@ -288,8 +304,13 @@ fn send_all(
     let file = File::open(req.local).map_err(Error::Local)?;
     let failed = std::sync::atomic::AtomicBool::new(false);
     let bufsz = req.bufsz.min(STREAM_CHUNK);
-    // one stream: ranges until none is left or another stream failed
-    let stream = |c: &mut Client, me: usize| -> Result<Result<(), Status>, Error> {
+    if requested && first != Some(0) {
+        // not the range asked for ahead (a fresh upload's first is from 0)
+        settle_request(c, bufsz)?;
+    }
+    // one stream: ranges until none is left or another stream failed;
+    // `requested`: its first range's TFDSTAGEPUT went out already
+    let stream = |c: &mut Client, me: usize, mut requested: bool| -> Result<Result<(), Status>, Error> {
         tfd_sys::set_notsent_lowat(c.chan.stream().as_fd(), UNSENT_MOST);
         let mut start = if me == 0 { first } else { shares.next(me) };
         let r = loop {
@@ -302,7 +323,8 @@ fn send_all(
                 me,
                 file: &file,
             };
-            let r = send_range(c, req.remote, at, bufsz, &mut data, progress);
+            let r = send_range(c, req.remote, at, bufsz, &mut data, progress, requested);
+            requested = false;
             let r = r.map(|sent| sent.and_then(|n| whole(at, n, shares.end(me))));
             if !matches!(r, Ok(Ok(()))) {
                 failed.store(true, Ordering::Relaxed);
@@ -331,13 +353,13 @@ fn send_all(
                         },
                         None => crate::spare::take(cfg)?,
                     };
-                    let r = stream(&mut c, me);
+                    let r = stream(&mut c, me, false);
                     let _ = c.end();
                     r
                 })
             })
             .collect();
-        let mut out = vec![stream(c, 0)];
+        let mut out = vec![stream(c, 0, requested && first == Some(0))];
         out.extend(
             handles
                 .into_iter()
@@ -369,6 +391,56 @@ fn open_stage(c: &mut Client, req: &Request<'_>, size: u64, id: &str, fresh: boo
     }
 }
 
+/// Whether `pieces` go over `c` alone, one after the other.
+fn one_stream(req: &Request<'_>, pieces: &[(u64, u64)]) -> bool {
+    pieces.len() <= 1 || req.streams <= 1
+}
+
+/// The HPF buffer the first range of `pieces` is asked with.
+fn first_bufsz(req: &Request<'_>, pieces: &[(u64, u64)]) -> i64 {
+    if one_stream(req, pieces) {
+        req.bufsz
+    } else {
+        req.bufsz.min(STREAM_CHUNK)
+    }
+}
+
+/// [`open_stage`] for a fresh upload, with the first range's TFDSTAGEPUT
+/// (from 0, with `bufsz`) sent right behind TFDSTAGE: a fresh stage holds
+/// nothing, so what to send first is known before the answer, and the data
+/// leaves a round trip sooner. On a refusal the request is answered too
+/// (refused in turn, as there is no stage; or granted onto an older stage,
+/// and then ended at once, nothing written), so the session stays in step.
+fn open_stage_ahead(c: &mut Client, req: &Request<'_>, size: u64, id: &str, bufsz: i64) -> Result<Ranges, Error> {
+    let arg = [format!("{size} {id} 1 ").as_bytes(), req.remote].concat();
+    // one write: one segment, both commands read by the server at once
+    c.chan.tx.hold();
+    c.chan.tx.send_frame(&[&b"TFDSTAGE "[..], &arg].concat())?;
+    c.hpf_request("TFDSTAGEPUT", req.remote, 0, bufsz, None)?;
+    c.chan.tx.release()?;
+    match Status::parse(&c.chan.rx.recv_frame()?) {
+        Status::Ok(d) => parse_ranges(&d).ok_or_else(|| Error::Protocol("TFDSTAGE: unreadable ranges".into())),
+        st => {
+            settle_request(c, bufsz)?;
+            Err(Error::refused("TFDSTAGE", st))
+        }
+    }
+}
+
+/// Answers a TFDSTAGEPUT sent ahead that is not wanted after all: its
+/// refusal is read, or its grant ended before any data (and its final
+/// frame read).
+fn settle_request(c: &mut Client, bufsz: i64) -> Result<(), Error> {
+    match c.put_requested("TFDSTAGEPUT", bufsz, &mut std::io::empty(), &mut |_| {}) {
+        Ok(_) => {
+            c.chan.rx.recv_frame()?;
+            Ok(())
+        }
+        Err(Error::Refused(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Uploads `req.local` to `req.remote` through a stage. `c` is a logged-in
 /// connection (more are opened from `cfg` for the streams). In place and
 /// verified, the [`Report`]; a refusal (the server's reason; the target is
@@ -393,7 +465,15 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
     // the streams' sessions open while this one opens the stage: their
     // handshakes cost no round trips of their own before the data
     let mut early = Opening::start(cfg, req.streams.saturating_sub(1));
-    let mut done = open_stage(c, req, size, &id, !req.resume)?;
+    // a fresh upload asks its first range with the stage
+    let ahead = (!req.resume)
+        .then(|| pieces(size, &[], req.streams))
+        .filter(|todo| todo.first().is_some_and(|&(a, _)| a == 0));
+    let mut done = match &ahead {
+        Some(todo) => open_stage_ahead(c, req, size, &id, first_bufsz(req, todo))?,
+        None => open_stage(c, req, size, &id, !req.resume)?,
+    };
+    let mut requested = ahead.as_ref().map(|todo| first_bufsz(req, todo));
     let mut report = Report {
         kept: done.iter().map(|(a, b)| b - a).sum(),
         ..Report::default()
@@ -406,7 +486,17 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
         loop {
             let todo = pieces(size, &done, req.streams);
             report.sent += todo.iter().map(|(a, b)| b - a).sum::<u64>();
-            if let Err(st) = send_all(c, cfg, req, &todo, progress, &mut early)? {
+            // what was asked ahead must be what is sent first (it is, for a
+            // fresh stage: it holds nothing)
+            let ahead = match requested.take() {
+                Some(b) if b == first_bufsz(req, &todo) && todo.first().is_some_and(|&(a, _)| a == 0) => true,
+                Some(b) => {
+                    settle_request(c, b)?;
+                    false
+                }
+                None => false,
+            };
+            if let Err(st) = send_all(c, cfg, req, &todo, progress, &mut early, ahead)? {
                 return Err(Error::refused("TFDSTAGEPUT", st));
             }
             if local_sha.is_none() {

@@ -201,10 +201,31 @@ impl Client {
         bufsz: i64,
         canpt: Option<u64>,
     ) -> Result<usize, Error> {
+        self.hpf_request(name, remote, offset, bufsz, canpt)?;
+        self.hpf_granted(name, bufsz)
+    }
+
+    /// Sends the HPF request `name remote <struct>` without waiting: its
+    /// answer is [`Client::hpf_granted`]'s to read, so the request can go
+    /// behind another command and both answers come in one round trip.
+    pub(crate) fn hpf_request(
+        &mut self,
+        name: &str,
+        remote: &[u8],
+        offset: u64,
+        bufsz: i64,
+        canpt: Option<u64>,
+    ) -> Result<(), Error> {
         let mut cmd = name.as_bytes().to_vec();
         cmd.push(b' ');
         cmd.extend_from_slice(&hpf::encode(remote, offset, bufsz, canpt));
-        let f = self.raw(&cmd)?;
+        Ok(self.chan.tx.send_frame(&cmd)?)
+    }
+
+    /// Reads the answer to an HPF request sent with `bufsz`: the granted
+    /// buffer, or the refusal.
+    pub(crate) fn hpf_granted(&mut self, name: &str, bufsz: i64) -> Result<usize, Error> {
+        let f = self.chan.rx.recv_frame()?;
         match f.strip_prefix(b"OK ") {
             Some(g) if g.len() == 8 => {
                 let grant = i64::from_be_bytes(g.try_into().unwrap_or([0; 8]));
@@ -249,6 +270,25 @@ impl Client {
         progress: Progress<'_>,
     ) -> Result<PutOutcome, Error> {
         let grant = self.hpf_open(name, remote, offset, bufsz, None)?;
+        self.put_granted(grant, data, progress)
+    }
+
+    /// [`Client::put_as`] whose request was sent already
+    /// ([`Client::hpf_request`] with `bufsz`).
+    pub(crate) fn put_requested(
+        &mut self,
+        name: &str,
+        bufsz: i64,
+        data: &mut dyn Read,
+        progress: Progress<'_>,
+    ) -> Result<PutOutcome, Error> {
+        let grant = self.hpf_granted(name, bufsz)?;
+        self.put_granted(grant, data, progress)
+    }
+
+    /// PUT's data flow once `grant` is granted: the chunks, the end code and
+    /// the FIN exchange.
+    fn put_granted(&mut self, grant: usize, data: &mut dyn Read, progress: Progress<'_>) -> Result<PutOutcome, Error> {
         let mut buf = vec![0u8; grant];
         let mut total = 0u64;
         let mut outcome = PutOutcome::Done;
