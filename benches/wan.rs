@@ -25,7 +25,11 @@
 //!   `tf mirror` against `rsync -a` (whose delta is on over a network); each
 //!   round starts from the old file at the destination (an older mtime);
 //! - `edits`: a 1 GiB file (`--edits-mib`) with ten scattered 4 KiB edits, the
-//!   same way; by default only on profiles of 1 Gbit/s and more.
+//!   same way; by default only on profiles of 1 Gbit/s and more;
+//! - `ops`: commands that move almost nothing, where the connection's round
+//!   trips are the cost: `tf echo hi` against `ssh HOST true`, and `tf ls` of
+//!   a directory of ten files against one `ls` through `sftp` (with
+//!   `--baseline-tf`, the other tf too: a before/after of the handshake).
 //!
 //! Per case and tool: the median time of `--rounds` (3) whole commands (start,
 //! handshake, authentication, transfer; the contenders take turns within each
@@ -52,7 +56,7 @@
 //! [--rounds N] [--big-mib M] [--edits-mib M] [--sftp-trees] [--baseline-tf
 //! PATH] [--limit SECS] [--budget SECS] [--quick] [--smoke]`. `--baseline-tf`
 //! times another tf binary (say main's) beside this one in the `big` case (one
-//! stream and `--streams 4`) and the tree cases, in the same rounds: its row's ratio is its time ÷
+//! stream and `--streams 4`), the tree cases and `ops`, in the same rounds: its row's ratio is its time ÷
 //! this tf's (a before/after in one run). `--quick`: one round, 16 MiB files,
 //! no tree10k or edits unless named; `--smoke`: the shortest run that proves
 //! the bench end to end (one small profile, tiny files and trees, every tool
@@ -68,7 +72,7 @@
 mod cases;
 mod support;
 
-use cases::{case_big, case_mirror, case_tree, cases_delta, cases_edits};
+use cases::{case_big, case_mirror, case_ops, case_tree, cases_delta, cases_edits};
 use std::fs;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -79,9 +83,9 @@ use support::sshd::{missing_tools, Sshd};
 use support::wan::{forget_dir, on_signal_clean_up, remember_dir, stopping, wan_dir, Link, Wire};
 use support::{cli, log_problems, private_tempdir, tf_binary, tfd_binary, Server};
 
-const CASES: &[&str] = &["big", "tree", "tree10k", "mirror", "delta", "edits"];
+const CASES: &[&str] = &["big", "tree", "tree10k", "mirror", "delta", "edits", "ops"];
 const GCM: &str = "aes128-gcm@openssh.com";
-const USAGE: &str = "usage: wan [--profiles RATE/RTT[/LOSS],...] [--only big,tree,tree10k,mirror,delta,edits] \
+const USAGE: &str = "usage: wan [--profiles RATE/RTT[/LOSS],...] [--only big,tree,tree10k,mirror,delta,edits,ops] \
                      [--rounds N] [--big-mib M] [--edits-mib M] [--sftp-trees] [--baseline-tf PATH] [--limit SECS] \
                      [--budget SECS] \
                      [--quick] [--smoke]";
@@ -526,6 +530,15 @@ impl Bed<'_> {
         Ok(c)
     }
 
+    /// `ssh HOST CMD`.
+    fn ssh(&self, cmd: &str) -> Command {
+        let mut c = self.link.client("ssh");
+        c.args(["-c", GCM, "-p"]).arg(self.sshd().port().to_string());
+        self.ssh_opts(&mut c);
+        c.arg(self.sshd().login()).arg(cmd);
+        c
+    }
+
     fn rsync(&self, from: String, to: String) -> Command {
         let mut c = self.link.client("rsync");
         c.args(["-a", "-e"]).arg(self.sshd().rsync_shell()).arg(from).arg(to);
@@ -699,6 +712,7 @@ fn run_profile(o: &Options, wan: &Path, name: &str, profile: &Profile, deadline:
         ("mirror", Box::new(|b| case_mirror(b, deadline))),
         ("delta", Box::new(|b| cases_delta(b, deadline))),
         ("edits", Box::new(|b| cases_edits(b, deadline))),
+        ("ops", Box::new(|b| case_ops(b, deadline))),
     ];
     for (case, f) in steps {
         if !o.wants(case, profile) || stopping() {

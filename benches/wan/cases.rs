@@ -677,3 +677,82 @@ pub fn cases_edits(b: &Bed, deadline: Instant) -> Result<Vec<Case>, String> {
         },
     )
 }
+
+/// A contender of the `ops` case: a command that moves (almost) nothing,
+/// checked by what it printed (`b.dir/cmd.out`, see `timed`) holding `want`.
+fn small_op<'a>(
+    b: &'a Bed,
+    key: &'static str,
+    name: &str,
+    want: &'a str,
+    make: impl FnMut() -> Result<Command, String> + 'a,
+) -> Contender<'a> {
+    let out = b.dir.join("cmd.out");
+    Contender {
+        key,
+        name: name.to_string(),
+        is_tf: key == "tf",
+        prepare: Box::new(make),
+        check: Box::new(move || {
+            let got = fs::read_to_string(&out).map_err(|e| e.to_string())?;
+            if got.contains(want) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "printed {:?}, not {want:?}",
+                    got.chars().take(200).collect::<String>()
+                ))
+            }
+        }),
+    }
+}
+
+/// Small operations, where the connection's round trips are the whole cost:
+/// `tf echo` against `ssh HOST true`, and `tf ls` of a directory of ten
+/// files against one `ls` through `sftp`; with `--baseline-tf`, the other tf
+/// beside them (a before/after of the handshake).
+pub fn case_ops(b: &Bed, deadline: Instant) -> Result<Vec<Case>, String> {
+    let remote = b.data().join("ops");
+    fs::create_dir_all(&remote).map_err(|e| e.to_string())?;
+    for i in 0..10 {
+        fs::write(remote.join(format!("f{i}.txt")), format!("{i}\n")).map_err(|e| e.to_string())?;
+    }
+    let r = &p(&remote);
+    println!("  [ops] tf echo, ssh true ...");
+    let mut cs = vec![
+        small_op(b, "tf", "tf echo", "hi", || b.tf(&["echo", "hi"])),
+        small_op(b, "ssh", "ssh true", "", || Ok(b.ssh("true"))),
+    ];
+    if let Some(base) = &b.o.baseline_tf {
+        cs.push(small_op(b, "tfbase", "baseline tf echo", "hi", move || {
+            b.tf_bin(base, &["echo", "hi"])
+        }));
+    }
+    let echo = alternate(b, b.o.rounds, deadline, cs);
+    println!("  [ops] tf ls, sftp ls ...");
+    let mut cs = vec![
+        small_op(b, "tf", "tf ls", "f9.txt", || b.tf(&["ls", "ops"])),
+        small_op(b, "sftp", "sftp ls", "f9.txt", || b.sftp(&format!("ls {r}"))),
+    ];
+    if let Some(base) = &b.o.baseline_tf {
+        cs.push(small_op(b, "tfbase", "baseline tf ls", "f9.txt", move || {
+            b.tf_bin(base, &["ls", "ops"])
+        }));
+    }
+    let ls = alternate(b, b.o.rounds, deadline, cs);
+    clear(&remote);
+    Ok(vec![
+        Case {
+            key: "ops_echo".into(),
+            what: "echo (one command)".into(),
+            payload: None,
+            stats: echo,
+        },
+        Case {
+            key: "ops_ls".into(),
+            what: "ls of 10 files".into(),
+            payload: None,
+            stats: ls,
+        },
+    ])
+}

@@ -15,6 +15,7 @@ mod client_trees;
 mod commands;
 mod direct_io;
 mod diskfull;
+mod handshake_flight;
 mod hpf_rounds;
 mod intrw;
 mod locksys;

@@ -250,6 +250,15 @@ struct Upgrade {
     init: tfp_wire::noise::Initiator,
 }
 
+/// The handshake sent in one flight, its answers not yet read.
+struct Flight {
+    chan: Channel,
+    /// The receiving side's cipher, started once the key's `OK` is read.
+    rx: tfp_wire::Cipher,
+    /// The upgrade request behind the hash, if one was sent.
+    upgrade: Option<Upgrade>,
+}
+
 /// A public key as parsed from its PEM (kept with the PEM, to notice a change).
 type ParsedKey = (Vec<u8>, Rsa<Public>);
 
@@ -305,12 +314,20 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects and runs the handshake.
+    /// Connects and runs the handshake: the version, the RSA-encrypted
+    /// session key, the hash and the upgrade request leave in one write, then
+    /// their answers are read in order (see [`Client::rsa_steps`]).
     pub fn connect(cfg: &ClientConfig) -> Result<Client, Error> {
         let rsa = cfg.public_key()?;
-        let mut chan = Self::open(cfg)?;
-        chan.tx.send_frame(cfg.proto.as_bytes())?;
-        Self::rsa_steps(cfg, &rsa, chan)
+        // the key and its envelope before the connection, so nothing stands
+        // between the TCP handshake and the flight
+        let mut key = vec![0u8; cfg.key_len.clamp(hs::KEY_MIN, hs::KEY_MAX)];
+        getrandom::getrandom(&mut key).map_err(|e| Error::Key(e.to_string()))?;
+        let sent = hs::encrypt_session_key(&rsa, &key)
+            .map_err(|e| Error::Key(e.to_string()))
+            .and_then(|enc| Self::send_flight(cfg, Self::open(cfg)?, &enc, &key));
+        key.fill(0);
+        Self::rsa_steps(cfg, sent?)
     }
 
     /// The TCP connection with the configured timeouts.
@@ -341,21 +358,43 @@ impl Client {
         Ok(Channel::new(stream)?)
     }
 
-    /// The rest of the ordinary handshake once the version is sent.
-    fn rsa_steps(cfg: &ClientConfig, rsa: &Rsa<Public>, mut chan: Channel) -> Result<Client, Error> {
-        expect_ok(&mut chan, "version")?;
-        let mut key = vec![0u8; cfg.key_len.clamp(hs::KEY_MIN, hs::KEY_MAX)];
-        getrandom::getrandom(&mut key).map_err(|e| Error::Key(e.to_string()))?;
-        let enc = hs::encrypt_session_key(rsa, &key).map_err(|e| Error::Key(e.to_string()))?;
-        chan.tx.send_frame(&enc)?;
-        expect_ok(&mut chan, "session key")?;
-        chan.start_cipher(&key);
+    /// Sends the whole ordinary handshake as one flight: the version, the
+    /// session key under the server's public key (known in advance), the hash
+    /// under the session key, and the upgrade request bound to it. No frame
+    /// depends on an answer, and a server reads each frame by its length (the
+    /// reference as tfd), so the later ones wait in its socket until it gets
+    /// to them: two round trips before the first command (TCP's and this one)
+    /// instead of four. A server that refuses a step answers FAILED and
+    /// closes with our later frames unread; its kernel then resets the
+    /// connection, but the refusal came first and is read before the reset
+    /// is seen ([`Client::rsa_steps`]).
+    fn send_flight(cfg: &ClientConfig, mut chan: Channel, enc: &[u8], key: &[u8]) -> Result<Flight, Error> {
+        chan.tx.hold();
+        chan.tx.send_frame(cfg.proto.as_bytes())?;
+        chan.tx.send_frame(enc)?;
+        // the sending side enciphers from the hash on; the answers to the
+        // version and the key come in plaintext, so the receiving side
+        // starts only after them
+        chan.tx.set_cipher(tfp_wire::Cipher::new(key));
         chan.tx.send_frame(cfg.hash.as_bytes())?;
-        // the upgrade request goes right behind the hash, without waiting for
-        // its OK: one round trip less (a server that refuses the hash closes;
-        // an older one answers the request UNKNOWN)
-        let upgrade = Self::upgrade_request(&mut chan, &key, cfg)?;
-        key.fill(0);
+        // an older server answers the request UNKNOWN
+        let upgrade = Self::upgrade_request(&mut chan, key, cfg)?;
+        chan.tx.release()?;
+        Ok(Flight {
+            chan,
+            rx: tfp_wire::Cipher::new(key),
+            upgrade,
+        })
+    }
+
+    /// Reads the answers to [`Client::send_flight`]'s frames in order, each
+    /// refusal reported as the step it refused, then finishes the upgrade,
+    /// GOAES, LOGIN and INJAIL as `cfg` asks.
+    fn rsa_steps(cfg: &ClientConfig, flight: Flight) -> Result<Client, Error> {
+        let Flight { mut chan, rx, upgrade } = flight;
+        expect_ok(&mut chan, "version")?;
+        expect_ok(&mut chan, "session key")?;
+        chan.rx.set_cipher(rx);
         expect_ok(&mut chan, "hash")?;
         let mut c = Client {
             chan,
@@ -414,12 +453,20 @@ impl Client {
     /// server sends the next key at once. Returns the session and the token
     /// with that next key (store it: the used key no longer opens anything).
     /// A refused entrance (FAILED 68/69) is `Error::Handshake("fai", ..)`.
+    /// As with [`Client::send_flight`], the token and the upgrade request
+    /// (under `fai.key`, known in advance) leave in one write.
     pub fn connect_fai(cfg: &ClientConfig, fai: &FaiToken) -> Result<(Client, FaiToken), Error> {
         let mut chan = Self::open(cfg)?;
+        chan.tx.hold();
         chan.tx
             .send_frame(&[tfp_wire::fai::PREFIX, fai.token.as_bytes()].concat())?;
+        // bound to the key this session runs under, as after RSA; the answer
+        // to the token comes in plaintext, so only the sending side starts
+        chan.tx.set_cipher(tfp_wire::Cipher::new(&fai.key));
+        let upgrade = Self::upgrade_request(&mut chan, &fai.key, cfg)?;
+        chan.tx.release()?;
         expect_ok(&mut chan, "fai")?;
-        chan.start_cipher(&fai.key);
+        chan.rx.set_cipher(tfp_wire::Cipher::new(&fai.key));
         let next = chan.rx.recv_frame_max(1024)?;
         let key = tfp_wire::fai::decode_key(&next)
             .ok_or_else(|| Error::Protocol("the FAI entrance sent no usable next key".into()))?;
@@ -436,8 +483,7 @@ impl Client {
             no_deltaget: false,
             no_sigprobe: false,
         };
-        // bound to the key this session runs under, as after RSA
-        if let Some(up) = Self::upgrade_request(&mut c.chan, &fai.key, cfg)? {
+        if let Some(up) = upgrade {
             c.upgrade_finish(up, cfg)?;
         }
         if cfg.aes {
