@@ -32,7 +32,11 @@
 //!    `--no-whole-file` (the delta path forced, as a slow link would take it)
 //!    ÷ the same with `--whole-file`: the delta's time at most 1.1 × whole's
 //!    (issue 43: tf notices early that a delta would not pay);
-//! 5. `loop` (for information): the same tree uploaded by a shell loop of
+//! 5. `edited` (for information): the same 64 MiB file with 1 MiB rewritten in
+//!    the middle, as `changed` measures it: the delta moves a 64th of the file
+//!    (what a slow link gains) but both ends read and hash their copies whole
+//!    (on loopback tf's default is whole);
+//! 6. `loop` (for information): the same tree uploaded by a shell loop of
 //!    `tf sndfile --parents`, one process per file, ÷ sftp `put -r`.
 //!
 //! A `tf` command that does not exist yet (an unknown command, or a usage error:
@@ -42,7 +46,7 @@
 //! missing and stops (scripts/deps installs them).
 //!
 //! `scripts/bench tools [--quick] [--rounds N] [--big-rounds N] [--big-mib M]
-//! [--jobs N] [--only tree,big,mirror,changed,loop]`; `--jobs N` is passed to `tf put -r`,
+//! [--jobs N] [--only tree,big,mirror,changed,edited,loop]`; `--jobs N` is passed to `tf put -r`,
 //! `get -r` and `mirror`. Bounded in time: a full run (5 rounds, 3 of 1 GiB) takes
 //! about three minutes, `--quick` (2 rounds, 1 of 128 MiB, no `loop` unless named
 //! in `--only`) under one; no phase or round starts past a budget. The last
@@ -77,11 +81,13 @@ const GOAL_BIG: f64 = 2.0;
 const GOAL_MIRROR: f64 = 1.0;
 /// One command that runs longer than this is killed and fails its phase.
 const COMMAND_LIMIT: Duration = Duration::from_secs(120);
-const PHASES: &[&str] = &["tree", "big", "mirror", "changed", "loop"];
+const PHASES: &[&str] = &["tree", "big", "mirror", "changed", "edited", "loop"];
 const USAGE: &str = "usage: tools [--quick] [--rounds N] [--big-rounds N] [--big-mib M] [--jobs N] \
-                     [--only tree,big,mirror,changed,loop]";
-/// The file of the `changed` phase.
+                     [--only tree,big,mirror,changed,edited,loop]";
+/// The file of the `changed` and `edited` phases.
 const CHANGED_MIB: usize = 64;
+/// What the `edited` phase rewrites in the middle of that file.
+const EDITED_MIB: usize = 1;
 /// Issue 43: a file that changed entirely, forced through the delta path,
 /// at most 10% slower than sent whole (whole's time ÷ the delta's).
 const GOAL_CHANGED: f64 = 1.0 / 1.1;
@@ -576,14 +582,25 @@ fn changed_contender<'a>(
     }
 }
 
-/// A file rewritten entirely, up (`tf mirror -R`) and down (`tf mirror`),
-/// through the delta path (`--no-whole-file`) and whole (`--whole-file`).
-fn phase_changed(bed: &Bed, o: &Options, deadline: Instant) -> Result<(Outcome, Outcome), String> {
+/// A file rewritten entirely (`phase` "changed"), or [`EDITED_MIB`] of it in
+/// the middle ("edited"), up (`tf mirror -R`) and down (`tf mirror`, what
+/// `tf get` onto the old copy does: TFDDELTAGET), through the delta path
+/// (`--no-whole-file`) and whole (`--whole-file`).
+fn phase_changed(bed: &Bed, o: &Options, deadline: Instant, phase: &'static str) -> Result<(Outcome, Outcome), String> {
     let n = CHANGED_MIB << 20;
-    let (old, new) = (bytes(0x01d, n), bytes(0x4e3, n));
+    let old = bytes(0x01d, n);
+    let (new, how) = if phase == "edited" {
+        let mut new = old.clone();
+        let at = n / 2;
+        new[at..at + (EDITED_MIB << 20)].copy_from_slice(&bytes(0x4e3, EDITED_MIB << 20));
+        (new, format!("with {EDITED_MIB} MiB rewritten in the middle"))
+    } else {
+        (bytes(0x4e3, n), "rewritten entirely".to_string())
+    };
     let want = Sha256::digest(&new).to_vec();
     let sd = bed.sync.data_dir();
-    let (src, rsrc) = (bed.dir.join("changed-new"), sd.join("changed-new"));
+    let dir = |what: &str| format!("{phase}-{what}");
+    let (src, rsrc) = (bed.dir.join(dir("new")), sd.join(dir("new")));
     for d in [&src, &rsrc] {
         fs::create_dir_all(d).map_err(|e| e.to_string())?;
         fs::write(d.join("f.bin"), &new).map_err(|e| e.to_string())?;
@@ -592,27 +609,31 @@ fn phase_changed(bed: &Bed, o: &Options, deadline: Instant) -> Result<(Outcome, 
     nix::unistd::sync();
     let (old, want, srcs) = (&old, &want, &p(&src));
     println!(
-        "  [changed] {CHANGED_MIB} MiB rewritten entirely, {} round(s): tf mirror -R and tf mirror, \
+        "  [{phase}] {CHANGED_MIB} MiB {how}, {} round(s): tf mirror -R and tf mirror, \
          --no-whole-file and --whole-file ...",
         o.rounds
     );
-    let up = |name, how: &'static str, to: &'static str| {
-        let make = Box::new(move || bed.tf(&bed.sync, &["mirror", "-R", how, srcs, to]));
-        changed_contender(name, sd.join(to), old, want, make)
+    let (delta, whole, new_dir) = (dir("delta"), dir("whole"), dir("new"));
+    let up = |name, how: &'static str, to: &str| {
+        let to = to.to_string();
+        let dst = sd.join(&to);
+        let make = Box::new(move || bed.tf(&bed.sync, &["mirror", "-R", how, srcs, &to]));
+        changed_contender(name, dst, old, want, make)
     };
     let up_out = alternate(
         o.rounds,
         deadline,
         &bed.dir,
         vec![
-            up("tf mirror -R, delta", "--no-whole-file", "changed-delta"),
-            up("tf mirror -R, whole", "--whole-file", "changed-whole"),
+            up("tf mirror -R, delta", "--no-whole-file", &delta),
+            up("tf mirror -R, whole", "--whole-file", &whole),
         ],
     );
-    let down = |name, how: &'static str, to: &'static str| {
+    let down = |name, how: &'static str, to: &str| {
         let dst = bed.dir.join(to);
         let d = p(&dst);
-        let make = Box::new(move || bed.tf(&bed.sync, &["mirror", how, "changed-new", &d]));
+        let from = new_dir.clone();
+        let make = Box::new(move || bed.tf(&bed.sync, &["mirror", how, &from, &d]));
         changed_contender(name, dst, old, want, make)
     };
     let down_out = alternate(
@@ -620,8 +641,8 @@ fn phase_changed(bed: &Bed, o: &Options, deadline: Instant) -> Result<(Outcome, 
         deadline,
         &bed.dir,
         vec![
-            down("tf mirror, delta", "--no-whole-file", "changed-delta"),
-            down("tf mirror, whole", "--whole-file", "changed-whole"),
+            down("tf mirror, delta", "--no-whole-file", &delta),
+            down("tf mirror, whole", "--whole-file", &whole),
         ],
     );
     clear(&src);
@@ -976,7 +997,12 @@ fn run(o: &Options) -> Result<(), String> {
             None
         };
         let changed = if o.wants("changed") && in_budget("changed") {
-            Some(phase("changed", || phase_changed(&bed, o, deadline))?)
+            Some(phase("changed", || phase_changed(&bed, o, deadline, "changed"))?)
+        } else {
+            None
+        };
+        let edited = if o.wants("edited") && in_budget("edited") {
+            Some(phase("edited", || phase_changed(&bed, o, deadline, "edited"))?)
         } else {
             None
         };
@@ -1079,24 +1105,28 @@ fn run(o: &Options) -> Result<(), String> {
                 goal: Some(GOAL_MIRROR),
             });
         }
-        if let Some((up, down)) = &changed {
+        let cases = [
+            (
+                &changed,
+                ["changed_up", "changed_down"],
+                "all changed",
+                Some(GOAL_CHANGED),
+            ),
+            (&edited, ["edited_up", "edited_down"], "with 1 MiB rewritten", None),
+        ];
+        for (outcomes, [key_up, key_down], what, goal) in cases {
+            let Some((up, down)) = outcomes else { continue };
             for (key, dir, outcome, tf, other) in [
-                (
-                    "changed_up",
-                    "mirror -R",
-                    up,
-                    "tf mirror -R, delta",
-                    "tf mirror -R, whole",
-                ),
-                ("changed_down", "mirror", down, "tf mirror, delta", "tf mirror, whole"),
+                (key_up, "mirror -R", up, "tf mirror -R, delta", "tf mirror -R, whole"),
+                (key_down, "mirror", down, "tf mirror, delta", "tf mirror, whole"),
             ] {
                 lines.push(Line {
                     key,
-                    what: format!("tf {dir} --no-whole-file ÷ --whole-file, {CHANGED_MIB} MiB all changed"),
+                    what: format!("tf {dir} --no-whole-file ÷ --whole-file, {CHANGED_MIB} MiB {what}"),
                     outcome,
                     tf,
                     other,
-                    goal: Some(GOAL_CHANGED),
+                    goal,
                 });
             }
         }

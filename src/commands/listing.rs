@@ -49,15 +49,17 @@ fn list_styled(s: &mut Session, arg: &[u8], recursive: bool, style: Style) -> Cm
     };
     s.check_lock_dir(&p)?;
     let id = s.secfs().id().map(<[u8]>::to_vec);
-    let first = if matches!(style, Style::Stat | Style::Names) {
-        FIRST_CHUNK
+    // tfd's own listings: a small first chunk, and the next one sent before
+    // its answer comes (LS and LSR keep the reference's stop-and-wait)
+    let (first, window) = if matches!(style, Style::Stat | Style::Names) {
+        (FIRST_CHUNK, 2)
     } else {
-        tfp_wire::MAX_CHUNK
+        (tfp_wire::MAX_CHUNK, 1)
     };
     let mut lister = Lister::styled(fd, recursive, s.ctx().cfg.walk_limit, style)
         .or_failed(Failed::NoSuchDir)?
         .enter_secure_if(move |d| secfs::permits(d, id.as_deref(), Some(bits::LRDIR)));
-    s.send_chunks_led(first, |buf, want| Ok(lister.fill(buf, want)))?;
+    s.send_chunks_led(first, window, |buf, want| Ok(lister.fill(buf, want)))?;
     if lister.truncated {
         warn!(
             "{} listing incomplete (walk_limit {}, depth or descriptors)",

@@ -355,13 +355,22 @@ impl Session {
         &mut self,
         fill: impl FnMut(&mut Vec<u8>, usize) -> Result<bool, CmdError>,
     ) -> Result<bool, CmdError> {
-        self.send_chunks_led(MAX_CHUNK, fill)
+        self.send_chunks_led(MAX_CHUNK, 1, fill)
     }
 
     /// [`Session::send_chunks`], its first chunk at most `first` bytes: TFDLIST's leaves while it walks.
+    /// With `window` 2 (TFDLIST and TFDNAMES) a chunk goes out before the
+    /// previous one's answer is read: tfd does not leave the link idle a
+    /// round trip after each (after the small first one, a round trip
+    /// before a tree download's first file), and the client sends no
+    /// `CONT` ahead of a chunk to get that, which a server without the
+    /// command, or an empty or refused listing, read as a command. Every
+    /// chunk is still answered; after a `BREAK` the client reads the chunk
+    /// already sent, unanswered, before the `OK` (doc/compatibility.md).
     pub fn send_chunks_led(
         &mut self,
         first: usize,
+        window: usize,
         mut fill: impl FnMut(&mut Vec<u8>, usize) -> Result<bool, CmdError>,
     ) -> Result<bool, CmdError> {
         /// Header room and `CONT `, before the data.
@@ -391,17 +400,38 @@ impl Session {
             return Ok(true);
         };
         self.chan.tx.send_prepared(first)?;
+        let window = window.max(1);
+        // chunks sent whose answer is still to read
+        let mut unanswered = 1usize;
         loop {
             // ahead of the client's answer; a read error is reported only after
-            // that answer is consumed, so the stream stays in step
-            let ahead = next(&mut self.chan.tx, &mut carry);
+            // every chunk sent is answered, so the stream stays in step
+            let ahead = match next(&mut self.chan.tx, &mut carry) {
+                Ok(Some(f)) if unanswered < window => {
+                    self.chan.tx.send_prepared(f)?;
+                    unanswered += 1;
+                    continue;
+                }
+                other => other,
+            };
             let answer = self.chan.rx.recv_frame()?;
+            unanswered -= 1;
             if answer == b"BREAK" {
                 return Ok(false);
             }
-            match ahead? {
-                Some(f) => self.chan.tx.send_prepared(f)?,
-                None => return Ok(true),
+            match ahead {
+                Ok(Some(f)) => {
+                    self.chan.tx.send_prepared(f)?;
+                    unanswered += 1;
+                }
+                end => {
+                    for _ in 0..unanswered {
+                        if self.chan.rx.recv_frame()? == b"BREAK" {
+                            return end.map(|_| false);
+                        }
+                    }
+                    return end.map(|_| true);
+                }
             }
         }
     }

@@ -181,6 +181,28 @@ fn get_asks_fstat_once() {
     let _ = fs::remove_dir_all(&here);
 }
 
+/// `tf get -r` against a server without tfd's listings (the liar answers
+/// TFDNAMES and TFDLIST `UNKNOWN`, as the reference server does): tf sends
+/// it no `CONT` but in answer to a chunk it sent (the liar reads those in
+/// its LSR, so none is among the commands it recorded); the tree lands.
+#[test]
+fn get_r_sends_no_cont_a_server_did_not_ask_for() {
+    let liar = Liar::start(tree());
+    let here = tempdir("liar_no_cont");
+    let local = here.join("t");
+    let o = tf(&liar, &["get", "-r", "--jobs", "1", "tree", local.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(fs::read(local.join("sub/b.txt")).unwrap(), b"bravo bravo\n");
+    let seen: Vec<String> = liar
+        .requests()
+        .iter()
+        .map(|r| String::from_utf8_lossy(r).into_owned())
+        .collect();
+    assert!(seen.iter().any(|r| r == "LSR tree"), "listed with LSR: {seen:?}");
+    assert!(!seen.iter().any(|r| r == "CONT"), "a CONT read as a command: {seen:?}");
+    let _ = fs::remove_dir_all(&here);
+}
+
 /// `tf get --offset 0` (written in place, trusting GET's stream) shows the
 /// liar really does send more than it announced (the attack tests below need
 /// that to be so); a plain `get`, `rcvfile` and `sdown` keep only the

@@ -422,8 +422,8 @@ fn partials_of_interrupted_downloads_are_not_files_of_the_tree() {
 /// (no round trip of their own) where there are at most 256, and makes them
 /// first where there are more: either way every directory is there, empty
 /// or nested, before its files; a directory whose name the server has as a
-/// file fails only what is below it; `get -r` (its listing's first chunk
-/// answered ahead) brings it all back, and an empty tree too.
+/// file fails only what is below it; `get -r` brings it all back, and an
+/// empty tree too.
 #[test]
 fn a_tree_of_many_directories_lands_whole_with_its_directories_ahead() {
     let srv = Server::start();
@@ -467,7 +467,7 @@ fn a_tree_of_many_directories_lands_whole_with_its_directories_ahead() {
             assert_eq!(landed.get(&p), Some(&v), "{p:?}: {}", text(&o));
         }
     }
-    // an empty tree: the listing's CONT sent ahead is answered and dropped
+    // an empty tree, then a missing one: the session stays in step
     fs::create_dir(srv.path("void")).unwrap();
     let o = srv.tf(&["get", "-r", "void", here.join("void").to_str().unwrap()]);
     ok(&o, "get -r of an empty directory");
@@ -476,5 +476,48 @@ fn a_tree_of_many_directories_lands_whole_with_its_directories_ahead() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let o = srv.tf(&["ls", "/"]);
     ok(&o, "the session after");
+    let _ = fs::remove_dir_all(&here);
+}
+
+/// `get -r` of a source that turns out not to be a directory (a regular
+/// file), of an empty directory and of a missing one: the listing asked for
+/// ahead of the source's FSTAT sends no chunk, and nothing else of what tf
+/// sent goes unconsumed. The log tells: tfd logs each command it does not
+/// know, which a `CONT` no chunk asked for would be; the session after is
+/// in step (the same tf session's later command answered right).
+#[test]
+fn a_listing_without_chunks_leaves_no_stray_command() {
+    let srv = Server::start();
+    let here = tempdir("cli_tree_stray");
+    fs::write(srv.path("plain.txt"), b"a regular file\n").unwrap();
+    fs::create_dir(srv.path("void")).unwrap();
+    let o = srv.tf(&["get", "-r", "plain.txt", here.join("plain.txt").to_str().unwrap()]);
+    ok(&o, "get -r of a regular file");
+    assert_eq!(fs::read(here.join("plain.txt")).unwrap(), b"a regular file\n");
+    let o = srv.tf(&["get", "-r", "void", here.join("void").to_str().unwrap()]);
+    ok(&o, "get -r of an empty directory");
+    assert!(here.join("void").is_dir());
+    let o = srv.tf(&["get", "-r", "nosuch", here.join("nosuch").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    // a tree with files after them on one session: every answer in step
+    fs::create_dir(srv.path("full")).unwrap();
+    fs::write(srv.path("full/f"), b"f").unwrap();
+    fs::create_dir(here.join("both")).unwrap();
+    let o = srv.tf(&[
+        "get",
+        "-r",
+        "--jobs",
+        "1",
+        "void",
+        "full",
+        here.join("both").to_str().unwrap(),
+    ]);
+    ok(&o, "get -r of an empty and a full directory");
+    assert_eq!(fs::read(here.join("both/full/f")).unwrap(), b"f");
+    let log = srv.log();
+    assert!(
+        !log.contains("unknown command"),
+        "a command tf sent went unconsumed:\n{log}"
+    );
     let _ = fs::remove_dir_all(&here);
 }

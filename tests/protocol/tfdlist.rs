@@ -176,8 +176,9 @@ fn tfdlist_lists_nothing_outside_the_root() {
 
 /// A listing longer than a new connection's first flight leaves in a small
 /// first chunk, so it starts while tfd still walks the tree, and the rest
-/// follows: every entry arrives, once, with its size. (Its first chunk was
-/// the whole listing, up to 512 KiB, made before a byte left.)
+/// follows without waiting for the first one's answer: every entry arrives,
+/// once, with its size. (Its first chunk was the whole listing, up to 512
+/// KiB, made before a byte left.)
 #[test]
 fn tfdlist_starts_with_a_small_chunk_and_lists_every_entry() {
     let srv = Server::start();
@@ -195,6 +196,10 @@ fn tfdlist_starts_with_a_small_chunk_and_lists_every_entry() {
     assert!(first.starts_with(b"CONT "));
     let n = first.len() - 5;
     assert!(n > 0 && n <= 16 << 10, "a first chunk of {n} bytes");
+    // the second chunk left without waiting for the first one's answer: it
+    // comes, unanswered, before the BREAK's OK
+    let second = c.chan.rx.recv_frame().unwrap();
+    assert!(second.starts_with(b"CONT "), "the second chunk before any answer");
     c.chan.tx.send_frame(b"BREAK").unwrap();
     assert_eq!(c.chan.rx.recv_frame().unwrap(), b"OK");
     let l = listing::list_stat(&mut c, b"big").unwrap().unwrap();

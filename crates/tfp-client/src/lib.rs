@@ -556,20 +556,7 @@ impl Client {
     /// answers each `CONT` chunk with `CONT` (as soon as its first word is read)
     /// until the final status, which it returns.
     pub fn recv_chunks(&mut self, out: &mut dyn Write) -> Result<Status, Error> {
-        self.recv_chunks_ahead(out, false)
-    }
-
-    /// [`Client::recv_chunks`] where the caller sent one `CONT` ahead,
-    /// right behind the command (`ahead`): the server finds it waiting
-    /// after the first chunk and sends the next one as soon as it is made,
-    /// instead of a round trip later; so the first chunk is not answered,
-    /// and every later one is, as ever (the server reads one answer per
-    /// chunk). A stream of no chunks (a refusal, an empty listing, a server
-    /// that does not know the command) leaves that `CONT` read as a command:
-    /// its answer, one frame, is read and dropped.
-    pub fn recv_chunks_ahead(&mut self, out: &mut dyn Write, ahead: bool) -> Result<Status, Error> {
         let mut data = Vec::new();
-        let mut owed = ahead;
         loop {
             let mut head = [0u8; 5];
             let mut part = self.chan.rx.begin_frame(MAX_FRAME, &mut head)?;
@@ -579,20 +566,14 @@ impl Client {
                 let mut f = head[..filled].to_vec();
                 f.resize(part.len(), 0);
                 self.chan.rx.read_frame_part(&mut part, &mut f[filled..])?;
-                if owed {
-                    // the CONT sent ahead was read as a command
-                    self.chan.rx.recv_frame()?;
-                }
                 return Ok(Status::parse(&f));
             }
             if part.left() > MAX_CHUNK {
                 return Err(Error::Protocol("chunk over the maximum".into()));
             }
             // answer at once: the server sends the next chunk while this one is
-            // deciphered and stored (the first one's answer may have gone ahead)
-            if !std::mem::replace(&mut owed, false) {
-                self.chan.tx.send_frame(b"CONT")?;
-            }
+            // deciphered and stored
+            self.chan.tx.send_frame(b"CONT")?;
             data.resize(part.left(), 0);
             self.chan.rx.read_frame_part(&mut part, &mut data)?;
             out.write_all(&data).map_err(Error::Local)?;

@@ -300,14 +300,13 @@ fn list_stat_probing(
 /// A TFDLIST answer whose command was sent, bounded and parsed as
 /// [`list_stat`] says.
 fn recv_stat(c: &mut Client) -> Result<Option<StatListing>, Error> {
-    recv_stat_ahead(c, false, false)
+    recv_listing(c, false)
 }
 
-/// [`recv_stat`] where a `CONT` went ahead with the command
-/// ([`Client::recv_chunks_ahead`]), of TFDNAMES (`names`) or TFDLIST.
-fn recv_stat_ahead(c: &mut Client, cont: bool, names: bool) -> Result<Option<StatListing>, Error> {
+/// [`recv_stat`] of TFDNAMES (`names`) or TFDLIST.
+fn recv_listing(c: &mut Client, names: bool) -> Result<Option<StatListing>, Error> {
     let mut out = Bounded(Vec::new());
-    match c.recv_chunks_ahead(&mut out, cont) {
+    match c.recv_chunks(&mut out) {
         Ok(Status::Ok(_)) => {}
         Ok(Status::Unknown) => {
             if names {
@@ -391,12 +390,11 @@ pub(crate) fn send_tree_listing(
     let tfdlist = !c.no_tfdlist;
     if tfdlist {
         let cmd: &[u8] = if names { b"TFDNAMES " } else { b"TFDLIST " };
+        // no CONT ahead of its first chunk: tfd sends the next chunk
+        // without waiting for that answer, and a server without the
+        // command, or a listing refused or empty, would read one as a
+        // command
         c.chan.tx.send_frame(&[cmd, dir].concat())?;
-        // the first chunk's answer goes with it: tfd sends the rest of the
-        // listing as soon as it is walked, not a round trip after the first
-        // chunk arrives here (which left the link idle for that round trip
-        // of a 10,000-file tree's 0.5 s before its first file)
-        c.chan.tx.send_frame(b"CONT")?;
     }
     Ok(Ahead { probe, tfdlist, names })
 }
@@ -413,11 +411,7 @@ fn recv_probe(c: &mut Client, a: Ahead) -> Result<(), Error> {
 /// [`list_tree`] of what [`send_tree_listing`] sent ahead.
 pub(crate) fn recv_tree_listing(c: &mut Client, dir: &[u8], a: Ahead) -> Result<Listing, Error> {
     recv_probe(c, a)?;
-    let mut stat = if a.tfdlist {
-        recv_stat_ahead(c, true, a.names)?
-    } else {
-        None
-    };
+    let mut stat = if a.tfdlist { recv_listing(c, a.names)? } else { None };
     if stat.is_none() && a.names && c.no_tfdnames {
         // a tfd from before TFDNAMES: its TFDLIST, a round trip more
         stat = list_stat(c, dir)?;
@@ -431,7 +425,7 @@ pub(crate) fn recv_tree_listing(c: &mut Client, dir: &[u8], a: Ahead) -> Result<
 pub(crate) fn drain_tree_listing(c: &mut Client, a: Ahead) -> Result<(), Error> {
     recv_probe(c, a)?;
     if a.tfdlist {
-        match recv_stat_ahead(c, true, a.names) {
+        match recv_listing(c, a.names) {
             Ok(_) => {}
             Err(e) if session_failed(&e) => return Err(e),
             // a refusal is the expected answer; one over the bound left the

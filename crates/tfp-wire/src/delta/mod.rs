@@ -38,8 +38,8 @@ pub const MAX_BLOCK: u32 = 1 << 17;
 pub const FRAME_DATA: usize = 256 << 10;
 /// The most signature bytes a delta download's client may send (tfd holds
 /// them and an index of them: 32 MiB, 2.8 million blocks, a file of 350 GiB
-/// in 128 KiB blocks, took a session to a peak of 172 MiB resident, see
-/// the test `delta_down_signature_memory`); a bigger old copy is fetched
+/// in 128 KiB blocks, took a session to a peak of 170 MiB resident:
+/// `scripts/bench transfer --only sigmem`); a bigger old copy is fetched
 /// whole.
 pub const MAX_GET_SIGNATURE: u64 = 32 << 20;
 /// Bytes of a run of copies after which its record is sent ([`Records::copy`]).
