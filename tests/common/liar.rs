@@ -418,6 +418,9 @@ pub struct Liar {
 struct Shared {
     script: Mutex<Script>,
     requests: Mutex<Vec<Vec<u8>>>,
+    /// The commands whose answer the client waited for before it sent
+    /// anything more: a round trip each.
+    waited: Mutex<Vec<Vec<u8>>>,
     conns: Mutex<Vec<(TcpStream, JoinHandle<()>)>>,
     /// Bytes written to clients' sockets, all connections.
     sent: Arc<std::sync::atomic::AtomicU64>,
@@ -443,6 +446,7 @@ impl Liar {
         let shared = Arc::new(Shared {
             script: Mutex::new(script),
             requests: Mutex::new(Vec::new()),
+            waited: Mutex::new(Vec::new()),
             conns: Mutex::new(Vec::new()),
             sent: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             spoke_mid_get: std::sync::atomic::AtomicU64::new(0),
@@ -491,6 +495,15 @@ impl Liar {
     /// connections).
     pub fn requests(&self) -> Vec<Vec<u8>> {
         lock(&self.shared.requests).clone()
+    }
+
+    /// The commands (all connections, in order) whose answer the client
+    /// waited for: nothing more of it was there when the answer was about
+    /// to leave (what a client sent without waiting, behind the command, is
+    /// there by then, since the answers leave only when the liar reads on).
+    /// Each is a round trip the client paid.
+    pub fn waited_for(&self) -> Vec<Vec<u8>> {
+        lock(&self.shared.waited).clone()
     }
 
     /// Bytes the liar managed to write to its clients' sockets so far, all
@@ -731,6 +744,9 @@ impl Conn {
                 "TFDDELTAGET" => self.deltaget(shared, arg)?,
                 // TFDSECURE among them: an older server, so the legacy cipher stays
                 _ => self.send_frame(b"UNKNOWN")?,
+            }
+            if !self.out.is_empty() && !self.client_spoke()? {
+                lock(&shared.waited).push(line);
             }
             self.flush()?;
         }

@@ -25,7 +25,7 @@ use crate::tree::listing;
 use crate::{parallel, temporaries, Client, ClientConfig, Error, Kept, DIRECT_WRITE_MIN};
 use sha2::{Digest, Sha256};
 use std::io::{self, Read, Seek, SeekFrom};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use tfp_wire::Status;
 
@@ -51,10 +51,103 @@ pub fn download_stated(
     stated: Option<listing::Stat>,
     say: &mut dyn FnMut(&str),
 ) -> Result<(), Error> {
+    download_with(c, cfg, req, stated, None, say)
+}
+
+/// [`download`] that stores the file's size in `told` as soon as the server
+/// said it (a progress display's total): `tf get` of a file it has no copy
+/// of need not ask FSTAT itself, so the engine's FSTAT goes out with the
+/// GET (see [`stat_and_get`]).
+pub fn download_told(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    req: &Request<'_>,
+    told: &AtomicU64,
+    say: &mut dyn FnMut(&str),
+) -> Result<(), Error> {
+    download_with(c, cfg, req, None, Some(told), say)
+}
+
+fn download_with(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    req: &Request<'_>,
+    stated: Option<listing::Stat>,
+    told: Option<&AtomicU64>,
+    say: &mut dyn FnMut(&str),
+) -> Result<(), Error> {
+    let mut ahead = None;
+    let r = download_inner(c, cfg, req, stated, told, &mut ahead, say);
+    if let Some(grant) = ahead {
+        // the GET sent ahead went unused (the download ended before its
+        // data): followed to its end, so the session takes commands again
+        if let Err(e) = crate::parallel::drain_get(c, grant) {
+            return r.and(Err(e));
+        }
+    }
+    r
+}
+
+/// FSTAT's answer and the GET's grant (or refusal), read together.
+type StatAndGet = (Result<listing::Stat, Error>, Result<i64, Error>);
+
+/// Sends FSTAT and a GET from the file's start back to back and reads both
+/// answers: a fresh download of one stream needs nothing of FSTAT's answer
+/// to ask for its data, so the first byte comes a round trip after the
+/// commands instead of two (20 ms of a 3 s download of 64 MiB at 200
+/// Mbit/s, 20 ms). Returns FSTAT's answer and, when the GET was granted,
+/// its grant, which the caller must take the data of or drain
+/// ([`crate::parallel::drain_get`]); a refused GET is the error when FSTAT
+/// said it is a file. Any server takes both commands (plain FSTAT and GET).
+fn stat_and_get(c: &mut Client, remote: &[u8], bufsz: i64) -> Result<StatAndGet, Error> {
+    let want = bufsz.max(1);
+    c.chan.tx.hold();
+    c.chan.tx.send_frame(&[&b"FSTAT "[..], remote].concat())?;
+    c.chan.tx.send_frame(&crate::parallel::get_command(remote, 0, want))?;
+    c.chan.tx.release()?;
+    let st = listing::parse_fstat_answer(&c.chan.rx.recv_frame()?);
+    let f = c.chan.rx.recv_frame()?;
+    let get =
+        crate::parallel::granted(&f, want).and_then(|g| g.ok_or_else(|| Error::refused("GET", Status::parse(&f))));
+    Ok((st, get))
+}
+
+/// Whether a download starts with [`stat_and_get`]: one stream, asked of
+/// nothing the caller knew, and no journal a resume would continue (that
+/// one starts where the journal says, known only after FSTAT).
+fn gets_ahead(req: &Request<'_>, stated: &Option<listing::Stat>) -> bool {
+    stated.is_none()
+        && req.streams <= 1
+        && match req.target.place() {
+            Ok(p) => !(req.resume && super::partial::has_journal(&p)),
+            // its error is met where it always was, after FSTAT alone
+            Err(_) => false,
+        }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn download_inner(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    req: &Request<'_>,
+    stated: Option<listing::Stat>,
+    told: Option<&AtomicU64>,
+    ahead: &mut Option<i64>,
+    say: &mut dyn FnMut(&str),
+) -> Result<(), Error> {
     let target_path = req.target.shown();
     let shown = crate::escape::path(&target_path);
+    let mut refused_get = None;
     let asked = match stated {
         Some(st) => Ok(st),
+        None if gets_ahead(req, &stated) => {
+            let (st, get) = stat_and_get(c, req.remote, req.bufsz)?;
+            match get {
+                Ok(grant) => *ahead = Some(grant),
+                Err(e) => refused_get = Some(e),
+            }
+            st
+        }
         None => listing::fstat(c, req.remote),
     };
     let st = match crate::replies::Split::split(asked) {
@@ -67,6 +160,12 @@ pub fn download_stated(
             "{}: not a regular file on the server (get -r moves a directory)",
             crate::tree::names::shown(req.remote)
         )));
+    }
+    if let Some(t) = told {
+        t.store(st.size, Ordering::Relaxed);
+    }
+    if let Some(e) = refused_get {
+        return Err(e);
     }
     let identity = Identity {
         name: req.remote.to_vec(),
@@ -178,7 +277,7 @@ pub fn download_stated(
         let moving = std::sync::atomic::AtomicBool::new(true);
         let (moved, early) = std::thread::scope(|sc| {
             let early = must_verify.then(|| sc.spawn(|| server_sha(cfg, req.remote, &moving)));
-            let moved = move_ranges(c, cfg, req, &partial, &book, hashers, must_verify);
+            let moved = move_ranges(c, cfg, req, &partial, &book, hashers, must_verify, ahead);
             moving.store(false, Ordering::Relaxed);
             (moved, early.and_then(|h| h.join().ok().flatten()))
         });
@@ -342,7 +441,9 @@ fn feed(f: &mut std::fs::File, start: u64, len: u64, h: &mut Sha256) -> io::Resu
 /// Moves every incomplete range; returns the whole file's SHA-256 when it
 /// could be had on the way (one stream: ranges in file order, each byte
 /// hashed once; several: the range from 0's hash, continued over the other
-/// ranges read back), else None.
+/// ranges read back), else None. `ahead`: the grant of a GET from the
+/// file's start already sent ([`stat_and_get`]), taken by the range from 0.
+#[allow(clippy::too_many_arguments)]
 fn move_ranges(
     c: &mut Client,
     cfg: &ClientConfig,
@@ -351,6 +452,7 @@ fn move_ranges(
     book: &Mutex<Book>,
     hashers: Vec<Sha256>,
     hash: bool,
+    ahead: &mut Option<i64>,
 ) -> Result<Option<Vec<u8>>, Error> {
     let left = book
         .lock()
@@ -417,7 +519,11 @@ fn move_ranges(
             let from = r.start + r.done;
             let st = if r.end == req_size(book) {
                 // the last range reads to the end of the file, written behind
-                let out = c.get_to_sink(req.remote, from, req.bufsz, |buf: &[u8]| sink.take(buf), &mut |_| {});
+                let take = |buf: &[u8]| sink.take(buf);
+                let out = match ahead.take_if(|_| from == 0) {
+                    Some(grant) => c.get_granted_to_sink(grant as usize, take, &mut |_| {}),
+                    None => c.get_to_sink(req.remote, from, req.bufsz, take, &mut |_| {}),
+                };
                 out.map(drop)
             } else {
                 parallel::get_range(c, req.remote, from, r.end, req.bufsz, &mut |b| sink.take(b))
