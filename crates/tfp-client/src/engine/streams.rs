@@ -66,8 +66,21 @@ pub(super) fn share_ranges(
         let Some(mut cc) = crate::spare::take_while(cfg, || !shares.dry())? else {
             return Ok(());
         };
-        while let Some(s) = shares.next_grained(me, lanes::WINDOW) {
-            let (i, range) = take_range(book, &landed, s).map_err(|e| Error::file(&partial.journal, e))?;
+        // the next lane, taken (in the journal too) when the lane before
+        // it is all asked for, its GETCAN sent behind that lane's stop
+        let mut then: Option<(lanes::Asked, usize, Range)> = None;
+        loop {
+            let (asked, i, range) = match then.take() {
+                Some((a, i, r)) => (Some(a), i, r),
+                None => {
+                    let Some(s) = shares.next_grained(me, lanes::WINDOW) else {
+                        break;
+                    };
+                    let (i, r) = take_range(book, &landed, s).map_err(|e| Error::file(&partial.journal, e))?;
+                    (None, i, r)
+                }
+            };
+            let s = range.start + range.done;
             let h = hashers
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -78,17 +91,42 @@ pub(super) fn share_ranges(
             // chunks of one stream are, past the cache
             let direct = lanes::WINDOW as usize;
             let mut sink = RangeSink::open(i, &range, partial, hash.then_some(h), book, req.progress, direct)?;
-            let st = lanes::get_lane(&mut cc, req.remote, &shares, me, s, req.bufsz, &mut |b| {
-                sink.take(b)?;
-                landed.set(sink.i, sink.start + sink.done);
-                Ok(())
-            });
+            let mut taken = None;
+            let mut next = || -> Result<Option<u64>, Error> {
+                let Some(s) = shares.next_grained(me, lanes::WINDOW) else {
+                    return Ok(None);
+                };
+                let (i, r) = take_range(book, &landed, s).map_err(|e| Error::file(&partial.journal, e))?;
+                taken = Some((i, r));
+                Ok(Some(s))
+            };
+            let mut asked_next = None;
+            let st = lanes::get_lane(
+                &mut cc,
+                req.remote,
+                &shares,
+                me,
+                s,
+                req.bufsz,
+                asked,
+                &mut next,
+                &mut asked_next,
+                &mut |b| {
+                    sink.take(b)?;
+                    landed.set(sink.i, sink.start + sink.done);
+                    Ok(())
+                },
+            );
             // the lane's end, where no stream can split it any more
-            sink.end = shares.end(me);
+            sink.end = match &st {
+                Ok(m) => m.end,
+                Err(_) => shares.end(me),
+            };
             if st.is_err() {
                 listing::hang_up(&cc);
             }
             finish_range(st.map(drop), &mut sink, partial)?;
+            then = asked_next.zip(taken).map(|(a, (i, r))| (a, i, r));
         }
         let _ = cc.end();
         Ok(())
