@@ -224,6 +224,39 @@ fn a_fresh_get_asks_fstat_and_get_together() {
     let _ = fs::remove_dir_all(&here);
 }
 
+/// `get --streams 2` asks for each stream's next lane right behind the
+/// stop word of its lane: no GETCAN but each stream's first waits for the
+/// last window of the lane before it (issue 42: a round trip with the
+/// stream's socket empty, for every lane but the first), and the bytes
+/// are right.
+#[test]
+fn streams_ask_their_next_lane_behind_the_stop() {
+    // 8 MiB: four pieces of 2 MiB, in 256 KiB windows
+    let big = common::pattern(8 * 1024 * 1024 + 3, 7);
+    let liar = Liar::start(tree().file("tree/big.bin", &big).getcan());
+    let here = tempdir("liar_next_lane");
+    let local = here.join("big");
+    let o = tf(
+        &liar,
+        &["get", "tree/big.bin", local.to_str().unwrap(), "--streams", "2"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(fs::read(&local).unwrap() == big, "bytes differ");
+    let lanes = liar.requests().iter().filter(|r| r.starts_with(b"GETCAN ")).count();
+    assert!(lanes >= 4, "{lanes} GETCANs: the streams did not move lanes");
+    let waited = liar.waited_for().iter().filter(|r| r.starts_with(b"GETCAN ")).count();
+    // a stream's last lane is followed by its END: that one it waits for
+    assert!(
+        waited <= 2,
+        "{waited} of {lanes} GETCANs waited for before the next command: {:?}",
+        liar.waited_for()
+            .iter()
+            .map(|r| String::from_utf8_lossy(r))
+            .collect::<Vec<_>>()
+    );
+    let _ = fs::remove_dir_all(&here);
+}
+
 /// `tf get --offset 0` (written in place, trusting GET's stream) shows the
 /// liar really does send more than it announced (the attack tests below need
 /// that to be so); a plain `get`, `rcvfile` and `sdown` keep only the

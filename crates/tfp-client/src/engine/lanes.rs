@@ -105,11 +105,12 @@ fn ask(c: &mut Client, remote: &[u8], shares: &Shares, me: usize, start: u64, wa
 /// [`Shares::next_grained`] gave it, with the grain [`WINDOW`]) through
 /// GETCAN, each byte handed to `sink` in order; `asked`: its GETCAN
 /// already left (the lane before asked for it). When the lane is all
-/// claimed and its stop word sent, `next` gives the stream's next lane
-/// (None: there is none) and its GETCAN leaves right behind the stop, put
-/// in `then`: its first window follows this lane's last one instead of a
-/// round trip later (each stream's lanes but the first cost that round
-/// trip's data, under loss ~1/4 of the link for 20 ms each). A server
+/// claimed, `next` gives the stream's next lane (None: there is none),
+/// its GETCAN leaves in one write with the stop word (put in `then`), and
+/// `took` records it (the journal's range, stored before a byte lands):
+/// its first window follows this lane's last one instead of a round trip
+/// later (each stream's lanes but the first cost that round trip's data,
+/// under loss ~1/4 of the link for 20 ms each). A server
 /// without GETCAN gets one GET of the whole lane. A failure may leave the
 /// session out of step: the caller drops it.
 #[allow(clippy::too_many_arguments)]
@@ -121,7 +122,8 @@ pub fn get_lane(
     start: u64,
     bufsz: i64,
     asked: Option<Asked>,
-    next: &mut dyn FnMut() -> Result<Option<u64>, Error>,
+    next: &mut dyn FnMut() -> Option<u64>,
+    took: &mut dyn FnMut(u64) -> Result<(), Error>,
     then: &mut Option<Asked>,
     sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
 ) -> Result<Moved, Error> {
@@ -173,12 +175,21 @@ pub fn get_lane(
                 claimed += n as u64;
             }
             if claimed <= start + j * grant {
+                // the stop and the next lane's GETCAN in one write: the
+                // server finds the command waiting when it reads the stop
+                c.chan.tx.hold();
                 c.chan.tx.send_i64(code::CANCEL)?;
                 stop = Some(j);
                 // all claimed: the lane ends here now, whoever splits later
                 end = shares.end(me);
-                if let Some(s) = next()? {
+                let s = next();
+                if let Some(s) = s {
                     *then = Some(ask(c, remote, shares, me, s, want)?);
+                }
+                c.chan.tx.release()?;
+                if let Some(s) = s {
+                    // no byte of it is read before this lane's last
+                    took(s)?;
                 }
             } else {
                 c.chan.tx.send_i64(code::CONT)?;

@@ -92,13 +92,10 @@ pub(super) fn share_ranges(
             let direct = lanes::WINDOW as usize;
             let mut sink = RangeSink::open(i, &range, partial, hash.then_some(h), book, req.progress, direct)?;
             let mut taken = None;
-            let mut next = || -> Result<Option<u64>, Error> {
-                let Some(s) = shares.next_grained(me, lanes::WINDOW) else {
-                    return Ok(None);
-                };
-                let (i, r) = take_range(book, &landed, s).map_err(|e| Error::file(&partial.journal, e))?;
-                taken = Some((i, r));
-                Ok(Some(s))
+            let mut next = || shares.next_grained(me, lanes::WINDOW);
+            let mut took = |s: u64| -> Result<(), Error> {
+                taken = Some(take_range(book, &landed, s).map_err(|e| Error::file(&partial.journal, e))?);
+                Ok(())
             };
             let mut asked_next = None;
             let st = lanes::get_lane(
@@ -110,6 +107,7 @@ pub(super) fn share_ranges(
                 req.bufsz,
                 asked,
                 &mut next,
+                &mut took,
                 &mut asked_next,
                 &mut |b| {
                     sink.take(b)?;
