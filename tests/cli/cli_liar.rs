@@ -203,6 +203,82 @@ fn get_r_sends_no_cont_a_server_did_not_ask_for() {
     let _ = fs::remove_dir_all(&here);
 }
 
+/// A fresh `tf get` (no local copy, no partial) sends its GET right behind
+/// FSTAT: the client waits for no answer before the data but the GET's own
+/// (issue 42: FSTAT's round trip was 20 ms before the first byte at 200
+/// Mbit/s, 20 ms). Over a copy it still asks FSTAT first (the delta
+/// decision needs the size), and a missing file or a directory is still
+/// reported as before, the session going on to END.
+#[test]
+fn a_fresh_get_asks_fstat_and_get_together() {
+    let big = common::pattern(3 * 1024 * 1024 + 7, 5);
+    let liar = Liar::start(tree().file("tree/big.bin", &big));
+    let here = tempdir("liar_fresh_get");
+    let local = here.join("fresh");
+    let o = tf(&liar, &["get", "tree/big.bin", local.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(fs::read(&local).unwrap() == big, "bytes differ");
+    let asked = liar.requests();
+    // after the offer of the secure transport, which the liar declines
+    let names: Vec<String> = asked
+        .iter()
+        .map(|r| String::from_utf8_lossy(r.split(|&b| b == b' ').next().unwrap_or(r)).into_owned())
+        .filter(|n| n != "TFDSECURE")
+        .collect();
+    assert_eq!(names, ["FSTAT", "GET", "END"]);
+    let waited = liar.waited_for();
+    assert!(
+        !waited.iter().any(|r| r.starts_with(b"FSTAT")),
+        "the GET waited for FSTAT's answer: {:?}",
+        waited.iter().map(|r| String::from_utf8_lossy(r)).collect::<Vec<_>>()
+    );
+    for (remote, says) in [("tree/nosuch", "no such file"), ("tree/sub", "not a regular file")] {
+        let gone = here.join("gone");
+        let o = tf(&liar, &["get", remote, gone.to_str().unwrap()]);
+        assert!(!o.status.success(), "{remote}");
+        assert!(stderr(&o).contains(says), "{remote}: {}", stderr(&o));
+        assert!(
+            fs::read_dir(&here).unwrap().count() == 1,
+            "{remote}: left something beside"
+        );
+        assert_eq!(liar.requests().last().map(Vec::as_slice), Some(&b"END"[..]), "{remote}");
+    }
+    let _ = fs::remove_dir_all(&here);
+}
+
+/// `get --streams 2` asks for each stream's next lane right behind the
+/// stop word of its lane: no GETCAN but each stream's first waits for the
+/// last window of the lane before it (issue 42: a round trip with the
+/// stream's socket empty, for every lane but the first), and the bytes
+/// are right.
+#[test]
+fn streams_ask_their_next_lane_behind_the_stop() {
+    // 8 MiB: four pieces of 2 MiB, in 256 KiB windows
+    let big = common::pattern(8 * 1024 * 1024 + 3, 7);
+    let liar = Liar::start(tree().file("tree/big.bin", &big).getcan());
+    let here = tempdir("liar_next_lane");
+    let local = here.join("big");
+    let o = tf(
+        &liar,
+        &["get", "tree/big.bin", local.to_str().unwrap(), "--streams", "2"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(fs::read(&local).unwrap() == big, "bytes differ");
+    let lanes = liar.requests().iter().filter(|r| r.starts_with(b"GETCAN ")).count();
+    assert!(lanes >= 4, "{lanes} GETCANs: the streams did not move lanes");
+    let waited = liar.waited_for().iter().filter(|r| r.starts_with(b"GETCAN ")).count();
+    // a stream's last lane is followed by its END: that one it waits for
+    assert!(
+        waited <= 2,
+        "{waited} of {lanes} GETCANs waited for before the next command: {:?}",
+        liar.waited_for()
+            .iter()
+            .map(|r| String::from_utf8_lossy(r))
+            .collect::<Vec<_>>()
+    );
+    let _ = fs::remove_dir_all(&here);
+}
+
 /// `tf get --offset 0` (written in place, trusting GET's stream) shows the
 /// liar really does send more than it announced (the attack tests below need
 /// that to be so); a plain `get`, `rcvfile` and `sdown` keep only the

@@ -145,6 +145,8 @@ pub struct Script {
     /// TFDDELTAGET's answers by path: the frames sent after the client's
     /// signatures ([`Script::delta`]).
     deltas: BTreeMap<String, Vec<Vec<u8>>>,
+    /// GETCAN served ([`Script::getcan`]); else UNKNOWN, as an older server.
+    getcan: bool,
 }
 
 impl Default for Script {
@@ -165,7 +167,16 @@ impl Script {
             anything: None,
             endless: Vec::new(),
             deltas: BTreeMap::new(),
+            getcan: false,
         }
+    }
+
+    /// Serves GETCAN as tfd does (`get --streams` then moves lanes through
+    /// it); without this the liar answers it UNKNOWN, as an older server,
+    /// and the streams fall back to GET.
+    pub fn getcan(mut self) -> Script {
+        self.getcan = true;
+        self
     }
 
     /// Adds the directory `path` (and every directory above it).
@@ -344,6 +355,7 @@ impl Script {
             anything: None,
             endless: Vec::new(),
             deltas: BTreeMap::new(),
+            getcan: false,
         };
         lies_only.walk(dir, true, rel, depth, emit);
     }
@@ -405,6 +417,15 @@ fn norm(arg: &[u8]) -> String {
 #[path = "liar_delta.rs"]
 mod delta;
 
+/// A granted HPF download: the file's bytes, where the data starts, the
+/// grant and (GETCAN) the chunks between the client's words.
+struct Opened {
+    data: Vec<u8>,
+    from: usize,
+    grant: i64,
+    canpt: u64,
+}
+
 /// The running liar; dropping it stops it.
 pub struct Liar {
     addr: std::net::SocketAddr,
@@ -418,6 +439,9 @@ pub struct Liar {
 struct Shared {
     script: Mutex<Script>,
     requests: Mutex<Vec<Vec<u8>>>,
+    /// The commands whose answer the client waited for before it sent
+    /// anything more: a round trip each.
+    waited: Mutex<Vec<Vec<u8>>>,
     conns: Mutex<Vec<(TcpStream, JoinHandle<()>)>>,
     /// Bytes written to clients' sockets, all connections.
     sent: Arc<std::sync::atomic::AtomicU64>,
@@ -443,6 +467,7 @@ impl Liar {
         let shared = Arc::new(Shared {
             script: Mutex::new(script),
             requests: Mutex::new(Vec::new()),
+            waited: Mutex::new(Vec::new()),
             conns: Mutex::new(Vec::new()),
             sent: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             spoke_mid_get: std::sync::atomic::AtomicU64::new(0),
@@ -491,6 +516,16 @@ impl Liar {
     /// connections).
     pub fn requests(&self) -> Vec<Vec<u8>> {
         lock(&self.shared.requests).clone()
+    }
+
+    /// The commands (all connections, in order) whose answer the client
+    /// waited for: nothing more of it was there when the liar was done with
+    /// the command (what a client sent without waiting, behind the command,
+    /// is there by then, since the answers leave only when the liar reads
+    /// on, or, for GETCAN's stop, just before it reads the stop word). Each
+    /// is a round trip the client paid.
+    pub fn waited_for(&self) -> Vec<Vec<u8>> {
+        lock(&self.shared.waited).clone()
     }
 
     /// Bytes the liar managed to write to its clients' sockets so far, all
@@ -723,6 +758,7 @@ impl Conn {
                 }
                 "SHA256" => self.sha256(shared, arg)?,
                 "GET" => self.get(shared, arg)?,
+                "GETCAN" if lock(&shared.script).getcan => self.getcan(shared, arg)?,
                 "RCVFILE" => self.rcvfile(shared, arg)?,
                 "SDOWN" => self.sdown(shared, arg)?,
                 "SNDFILE" => self.sndfile(shared, arg)?,
@@ -731,6 +767,11 @@ impl Conn {
                 "TFDDELTAGET" => self.deltaget(shared, arg)?,
                 // TFDSECURE among them: an older server, so the legacy cipher stays
                 _ => self.send_frame(b"UNKNOWN")?,
+            }
+            // (a command whose end the liar had to read a word for, as
+            // GETCAN's stop, has flushed its answer already: the same test)
+            if !self.client_spoke()? {
+                lock(&shared.waited).push(line);
             }
             self.flush()?;
         }
@@ -919,22 +960,41 @@ impl Conn {
         }
     }
 
-    /// GET `<path> <offset,bufsz>` (src/commands/hpf.rs): `OK <i64 grant>`, then
-    /// `[i64 len][data]` units, 0, the client's FIN (−127), our FIN.
-    fn get(&mut self, shared: &Shared, arg: &[u8]) -> Io<()> {
-        let Some(req) = hpf::parse(arg, false) else {
-            return self.send_failed(Failed::MissingParameter);
+    /// An HPF download's request read and its file found, the grant sent;
+    /// None when it was refused (the refusal sent).
+    fn hpf_open(&mut self, shared: &Shared, arg: &[u8], can: bool) -> Io<Option<Opened>> {
+        let Some(req) = hpf::parse(arg, can) else {
+            self.send_failed(Failed::MissingParameter)?;
+            return Ok(None);
         };
         if req.bufsz <= 0 {
-            return self.send_failed(Failed::HpfBuffer);
+            self.send_failed(Failed::HpfBuffer)?;
+            return Ok(None);
         }
         let data = match self.download(shared, &norm(req.path), Failed::HpfOpen, Failed::HpfOpen) {
             Ok(d) => d,
-            Err(f) => return self.send_failed(f),
+            Err(f) => {
+                self.send_failed(f)?;
+                return Ok(None);
+            }
         };
         let grant = req.bufsz.min(MAX_GRANT);
         self.send_frame(&[&b"OK "[..], &grant.to_be_bytes()].concat())?;
         let from = usize::try_from(req.offset).unwrap_or(usize::MAX).min(data.len());
+        Ok(Some(Opened {
+            data,
+            from,
+            grant,
+            canpt: req.canpt.unwrap_or(0),
+        }))
+    }
+
+    /// GET `<path> <offset,bufsz>` (src/commands/hpf.rs): `OK <i64 grant>`, then
+    /// `[i64 len][data]` units, 0, the client's FIN (−127), our FIN.
+    fn get(&mut self, shared: &Shared, arg: &[u8]) -> Io<()> {
+        let Some(Opened { data, from, grant, .. }) = self.hpf_open(shared, arg, false)? else {
+            return Ok(());
+        };
         // a client that has its range cancels (−2) then FINs; as tfd, no end
         // code follows a cancel
         let (mut cancelled, mut fin) = (false, false);
@@ -961,6 +1021,35 @@ impl Conn {
             fin = self.recv_i64()? == hpf::code::FIN;
         }
         self.send_unit(&hpf::code::FIN.to_be_bytes())
+    }
+
+    /// GETCAN `<path> <offset,bufsz,canpt>` as tfd serves it
+    /// (src/commands/hpf.rs): `OK <grant>`, chunks, after every `canpt` of
+    /// them the client's word (CONT goes on, anything else stops, silently),
+    /// 0 at the end of the file, no FIN.
+    fn getcan(&mut self, shared: &Shared, arg: &[u8]) -> Io<()> {
+        let Some(Opened {
+            data,
+            from,
+            grant,
+            canpt,
+        }) = self.hpf_open(shared, arg, true)?
+        else {
+            return Ok(());
+        };
+        let (grant, mut pos) = (grant as usize, from);
+        let mut chunks = 0u64;
+        while pos < data.len() {
+            let chunk = &data[pos..data.len().min(pos + grant)];
+            self.send_unit(&(chunk.len() as i64).to_be_bytes())?;
+            self.send_unit(chunk)?;
+            pos += chunk.len();
+            chunks += 1;
+            if canpt > 0 && chunks % canpt == 0 && self.recv_i64()? != hpf::code::CONT {
+                return Ok(());
+            }
+        }
+        self.send_unit(&hpf::code::END.to_be_bytes())
     }
 
     /// Whether the client has sent something not yet read (GET's cancel),

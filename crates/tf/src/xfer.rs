@@ -86,7 +86,13 @@ fn parse(args: &[String]) -> Result<Opts, XferError> {
 
 /// A transfer's progress bar (bytes, rate, ETA): `counter` of `total` bytes.
 fn transfer_bar(total: u64, counter: Arc<AtomicU64>) -> Bar {
+    told_bar(Arc::new(AtomicU64::new(total)), counter)
+}
+
+/// [`transfer_bar`] whose total is told as the transfer learns it.
+fn told_bar(told: Arc<AtomicU64>, counter: Arc<AtomicU64>) -> Bar {
     Bar::start(move |secs| {
+        let total = told.load(Ordering::Relaxed);
         let n = counter.load(Ordering::Relaxed);
         let rate = n as f64 / secs;
         let pct = if total > 0 {
@@ -581,9 +587,16 @@ fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Resu
     safe::clean_on_signals();
     let _note = Noted(temporaries::note_continue(format!("`{}` continues it", o.resumed)));
     let counter = Arc::new(AtomicU64::new(0));
-    let stated = tfp_client::tree::listing::fstat(c, remote.as_bytes()).ok();
-    let total = stated.as_ref().map_or(0, |st| st.size);
-    let bar = transfer_bar(total, counter.clone());
+    // no local copy: nothing for a delta to start from, so the size is the
+    // bar's only use of FSTAT, and the engine asks it with the GET, a round
+    // trip less before the first byte
+    let fresh = o.streams <= 1 && matches!(target.symlink_metadata(), Err(e) if e.kind() == io::ErrorKind::NotFound);
+    let stated = (!fresh)
+        .then(|| tfp_client::tree::listing::fstat(c, remote.as_bytes()).ok())
+        .flatten();
+    let told = Arc::new(AtomicU64::new(stated.as_ref().map_or(0, |st| st.size)));
+    let total = told.load(Ordering::Relaxed);
+    let bar = told_bar(told.clone(), counter.clone());
     let req = download::Request {
         remote: remote.as_bytes(),
         target: target.into(),
@@ -607,7 +620,11 @@ fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Resu
         Some(Err(e)) => Err(e),
         Some(Ok(delta::Outcome::Whole { .. })) | None => {
             counter.store(0, Ordering::Relaxed);
-            download::download_stated(c, cfg, &req, stated, &mut |m| eprintln!("tf: {m}"))
+            if fresh {
+                download::download_told(c, cfg, &req, &told, &mut |m| eprintln!("tf: {m}"))
+            } else {
+                download::download_stated(c, cfg, &req, stated, &mut |m| eprintln!("tf: {m}"))
+            }
         }
     };
     bar.finish();

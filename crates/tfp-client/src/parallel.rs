@@ -228,7 +228,7 @@ fn range(c: &mut Client, remote: &[u8], start: u64, end: u64, bufsz: i64, dest: 
 }
 
 /// The frame of `GET remote` from `start` asking for chunks of `want`.
-fn get_command(remote: &[u8], start: u64, want: i64) -> Vec<u8> {
+pub(crate) fn get_command(remote: &[u8], start: u64, want: i64) -> Vec<u8> {
     let mut cmd = b"GET ".to_vec();
     cmd.extend_from_slice(&tfp_wire::hpf::encode(remote, start, want, None));
     cmd
@@ -238,6 +238,13 @@ fn get_command(remote: &[u8], start: u64, want: i64) -> Vec<u8> {
 fn get_granted(c: &mut Client, want: i64) -> Result<i64, Error> {
     let f = c.chan.rx.recv_frame()?;
     granted(&f, want)?.ok_or_else(|| Error::refused("GET", Status::parse(&f)))
+}
+
+/// A granted GET whose data is not wanted after all, followed through to
+/// the server's FIN (cancelled at its first chunk) so the session takes
+/// commands again.
+pub(crate) fn drain_get(c: &mut Client, grant: i64) -> Result<(), Error> {
+    range_data(c, 0, 0, grant, Dest::Sink(&mut |_| Ok(()))).map(drop)
 }
 
 /// The data of a granted GET from `start`, what lies in `[start, end)`

@@ -432,6 +432,16 @@ impl Client {
         S: FnMut(&[u8]) -> std::io::Result<()> + Send,
     {
         let grant = self.hpf_open("GET", remote, offset, bufsz, None)?;
+        self.get_granted_to_sink(grant, sink, progress)
+    }
+
+    /// The data of a GET already sent and granted `grant` (the download
+    /// engine sends it right behind its FSTAT), as [`Client::get_to_sink`]
+    /// takes it.
+    pub(crate) fn get_granted_to_sink<S>(&mut self, grant: usize, sink: S, progress: Progress<'_>) -> Result<u64, Error>
+    where
+        S: FnMut(&[u8]) -> std::io::Result<()> + Send,
+    {
         std::thread::scope(|scope| {
             let mut behind = WriteBehind::start(scope, grant, sink);
             let mut total = 0u64;

@@ -10,200 +10,24 @@
 //!   the journal recorded; anything else is moved again, never spliced.
 //! - Only the size the server announced (FSTAT) is kept: a server that sends
 //!   less fails the transfer, more is dropped and, past
-//!   [`capped::MAX_EXCESS`], broken off.
+//!   [`crate::tree::capped::MAX_EXCESS`], broken off.
 //! - A resumed or parallel download (and any with `verify`) is compared end
 //!   to end with the server's SHA256 before it replaces the target; a mismatch
 //!   moves the file again once, then fails with the target as it was.
 //! - Complete and verified, the partial is renamed over the target.
 
-use super::beside::Beside;
+use super::job::{finish_range, req_size, Book, RangeSink};
+pub use super::job::{Request, Target};
 use super::journal::{self, Identity, Journal, Range};
-use super::lanes;
-use super::partial::{Partial, Slot};
-use crate::shares::Shares;
-use crate::tree::landing::Landing;
-use crate::tree::{capped, listing};
+use super::partial::Partial;
+use super::{lanes, streams};
+use crate::tree::listing;
 use crate::{parallel, temporaries, Client, ClientConfig, Error, Kept, DIRECT_WRITE_MIN};
 use sha2::{Digest, Sha256};
 use std::io::{self, Read, Seek, SeekFrom};
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use tfd_sys::direct::ChunkWriter;
+use std::sync::Mutex;
 use tfp_wire::Status;
-
-/// Bytes of one range between two journal updates (or a second, whichever
-/// comes first): what an interruption may cost a resume.
-const CHECKPOINT: u64 = 16 << 20;
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// One download.
-pub struct Request<'a> {
-    /// The remote file.
-    pub remote: &'a [u8],
-    /// The local file it replaces (a regular file or nothing yet).
-    pub target: Target<'a>,
-    /// Connections to use (1: the caller's session only).
-    pub streams: usize,
-    /// The GET buffer size asked for.
-    pub bufsz: i64,
-    /// Continue a partial the journal proves.
-    pub resume: bool,
-    /// Compare end to end even when neither resumed nor parallel.
-    pub verify: bool,
-    /// Skip the end-to-end comparison even where the engine would make it.
-    /// Only for measuring what the comparison costs (scripts/bench's verify
-    /// bench); `tf` never sets it.
-    pub unverified: bool,
-    /// Bytes landed so far (for a progress display).
-    pub progress: &'a Arc<AtomicU64>,
-}
-
-/// Where a download lands.
-#[derive(Clone, Copy)]
-pub enum Target<'a> {
-    /// A file the user named (its directory is looked up by path once).
-    Path(&'a Path),
-    /// File `rel` below a tree's landing (`get -r`, `mirror`): reached only
-    /// through the landing's descriptor, given the server's mtime.
-    Within(&'a Landing, &'a [u8]),
-}
-
-impl<'a> From<&'a Path> for Target<'a> {
-    fn from(p: &'a Path) -> Target<'a> {
-        Target::Path(p)
-    }
-}
-
-impl Target<'_> {
-    pub(crate) fn place(&self) -> io::Result<Beside> {
-        match *self {
-            Target::Path(p) => Beside::path(p),
-            Target::Within(l, rel) => Beside::within(l, rel),
-        }
-    }
-
-    /// The mtime the landed file gets: the server's for a tree's file.
-    pub(crate) fn mtime(&self, server: i64) -> Option<i64> {
-        matches!(self, Target::Within(..)).then_some(server)
-    }
-
-    fn shown(&self) -> PathBuf {
-        match *self {
-            Target::Path(p) => p.to_path_buf(),
-            Target::Within(l, rel) => l.path().join(std::ffi::OsStr::from_bytes(rel)),
-        }
-    }
-}
-
-/// A session error, with a failure of the local writes named by the file.
-fn session_or_local(e: Error, partial: &Path) -> Error {
-    match e {
-        Error::Local(io) => Error::file(partial, io),
-        other => other,
-    }
-}
-
-/// Shared by the range writers: the journal as it stands.
-struct Book {
-    journal: Journal,
-    slot: Slot,
-}
-
-impl Book {
-    /// Records that `done` bytes of range `i` landed, hashing to `digest`
-    /// (None: not hashed).
-    fn record(&mut self, i: usize, done: u64, digest: Option<[u8; 32]>) -> io::Result<()> {
-        self.journal.ranges[i].done = done;
-        self.journal.ranges[i].digest = digest;
-        self.slot.store(&self.journal)
-    }
-}
-
-/// The writer of one range: its own descriptor, its own hasher.
-struct RangeSink<'a> {
-    i: usize,
-    w: ChunkWriter,
-    start: u64,
-    end: u64,
-    done: u64,
-    since: u64,
-    last: std::time::Instant,
-    /// The range's hash, when this download is checked end to end.
-    hash: Option<Sha256>,
-    /// The whole file's hash, when the ranges are moved in file order.
-    whole: Option<Sha256>,
-    excess: u64,
-    book: &'a Mutex<Book>,
-    progress: &'a AtomicU64,
-}
-
-impl<'a> RangeSink<'a> {
-    /// The writer of journal range `i`, `r` as it stands, going on from
-    /// what of it landed; chunks of `direct` bytes or more written direct.
-    fn open(
-        i: usize,
-        r: &Range,
-        partial: &Partial,
-        hash: Option<Sha256>,
-        book: &'a Mutex<Book>,
-        progress: &'a AtomicU64,
-        direct: usize,
-    ) -> Result<RangeSink<'a>, Error> {
-        let f = partial.writer().map_err(|e| Error::file(&partial.data, e))?;
-        Ok(RangeSink {
-            i,
-            w: ChunkWriter::new(f, r.start + r.done, direct),
-            start: r.start,
-            end: r.end,
-            done: r.done,
-            since: 0,
-            last: std::time::Instant::now(),
-            hash,
-            whole: None,
-            excess: 0,
-            book,
-            progress,
-        })
-    }
-
-    fn take(&mut self, buf: &[u8]) -> io::Result<()> {
-        let room = (self.end - self.start - self.done) as usize;
-        let n = buf.len().min(room);
-        if n > 0 {
-            self.w.write_chunk(&buf[..n])?;
-            if let Some(h) = self.hash.as_mut() {
-                h.update(&buf[..n]);
-            }
-            if let Some(h) = self.whole.as_mut() {
-                h.update(&buf[..n]);
-            }
-            self.done += n as u64;
-            self.since += n as u64;
-            self.progress.fetch_add(n as u64, Ordering::Relaxed);
-            if self.since >= CHECKPOINT || self.last.elapsed() >= CHECKPOINT_EVERY {
-                self.checkpoint()?;
-            }
-        }
-        self.excess += (buf.len() - n) as u64;
-        if self.excess > capped::MAX_EXCESS {
-            return Err(io::Error::other(format!(
-                "the server sent more than the {} bytes it announced; broken off",
-                self.end
-            )));
-        }
-        Ok(())
-    }
-
-    fn checkpoint(&mut self) -> io::Result<()> {
-        self.since = 0;
-        self.last = std::time::Instant::now();
-        let digest = self.hash.clone().map(|h| h.finalize().into());
-        let mut b = self.book.lock().unwrap_or_else(|p| p.into_inner());
-        b.record(self.i, self.done, digest)
-    }
-}
 
 /// Runs one download. `say` hears what the engine decided that the user
 /// should know (a resume, a restart and why, a mismatch moved again).
@@ -227,10 +51,103 @@ pub fn download_stated(
     stated: Option<listing::Stat>,
     say: &mut dyn FnMut(&str),
 ) -> Result<(), Error> {
+    download_with(c, cfg, req, stated, None, say)
+}
+
+/// [`download`] that stores the file's size in `told` as soon as the server
+/// said it (a progress display's total): `tf get` of a file it has no copy
+/// of need not ask FSTAT itself, so the engine's FSTAT goes out with the
+/// GET (see [`stat_and_get`]).
+pub fn download_told(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    req: &Request<'_>,
+    told: &AtomicU64,
+    say: &mut dyn FnMut(&str),
+) -> Result<(), Error> {
+    download_with(c, cfg, req, None, Some(told), say)
+}
+
+fn download_with(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    req: &Request<'_>,
+    stated: Option<listing::Stat>,
+    told: Option<&AtomicU64>,
+    say: &mut dyn FnMut(&str),
+) -> Result<(), Error> {
+    let mut ahead = None;
+    let r = download_inner(c, cfg, req, stated, told, &mut ahead, say);
+    if let Some(grant) = ahead {
+        // the GET sent ahead went unused (the download ended before its
+        // data): followed to its end, so the session takes commands again
+        if let Err(e) = crate::parallel::drain_get(c, grant) {
+            return r.and(Err(e));
+        }
+    }
+    r
+}
+
+/// FSTAT's answer and the GET's grant (or refusal), read together.
+type StatAndGet = (Result<listing::Stat, Error>, Result<i64, Error>);
+
+/// Sends FSTAT and a GET from the file's start back to back and reads both
+/// answers: a fresh download of one stream needs nothing of FSTAT's answer
+/// to ask for its data, so the first byte comes a round trip after the
+/// commands instead of two (20 ms of a 3 s download of 64 MiB at 200
+/// Mbit/s, 20 ms). Returns FSTAT's answer and, when the GET was granted,
+/// its grant, which the caller must take the data of or drain
+/// ([`crate::parallel::drain_get`]); a refused GET is the error when FSTAT
+/// said it is a file. Any server takes both commands (plain FSTAT and GET).
+fn stat_and_get(c: &mut Client, remote: &[u8], bufsz: i64) -> Result<StatAndGet, Error> {
+    let want = bufsz.max(1);
+    c.chan.tx.hold();
+    c.chan.tx.send_frame(&[&b"FSTAT "[..], remote].concat())?;
+    c.chan.tx.send_frame(&crate::parallel::get_command(remote, 0, want))?;
+    c.chan.tx.release()?;
+    let st = listing::parse_fstat_answer(&c.chan.rx.recv_frame()?);
+    let f = c.chan.rx.recv_frame()?;
+    let get =
+        crate::parallel::granted(&f, want).and_then(|g| g.ok_or_else(|| Error::refused("GET", Status::parse(&f))));
+    Ok((st, get))
+}
+
+/// Whether a download starts with [`stat_and_get`]: one stream, asked of
+/// nothing the caller knew, and no journal a resume would continue (that
+/// one starts where the journal says, known only after FSTAT).
+fn gets_ahead(req: &Request<'_>, stated: &Option<listing::Stat>) -> bool {
+    stated.is_none()
+        && req.streams <= 1
+        && match req.target.place() {
+            Ok(p) => !(req.resume && super::partial::has_journal(&p)),
+            // its error is met where it always was, after FSTAT alone
+            Err(_) => false,
+        }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn download_inner(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    req: &Request<'_>,
+    stated: Option<listing::Stat>,
+    told: Option<&AtomicU64>,
+    ahead: &mut Option<i64>,
+    say: &mut dyn FnMut(&str),
+) -> Result<(), Error> {
     let target_path = req.target.shown();
     let shown = crate::escape::path(&target_path);
+    let mut refused_get = None;
     let asked = match stated {
         Some(st) => Ok(st),
+        None if gets_ahead(req, &stated) => {
+            let (st, get) = stat_and_get(c, req.remote, req.bufsz)?;
+            match get {
+                Ok(grant) => *ahead = Some(grant),
+                Err(e) => refused_get = Some(e),
+            }
+            st
+        }
         None => listing::fstat(c, req.remote),
     };
     let st = match crate::replies::Split::split(asked) {
@@ -243,6 +160,12 @@ pub fn download_stated(
             "{}: not a regular file on the server (get -r moves a directory)",
             crate::tree::names::shown(req.remote)
         )));
+    }
+    if let Some(t) = told {
+        t.store(st.size, Ordering::Relaxed);
+    }
+    if let Some(e) = refused_get {
+        return Err(e);
     }
     let identity = Identity {
         name: req.remote.to_vec(),
@@ -327,7 +250,7 @@ pub fn download_stated(
                     return Err(Error::file(&partial.data, e));
                 }
                 let pieces = if req.streams > 1 {
-                    lanes::pieces(0, identity.size, PIECES_PER_STREAM * req.streams)
+                    lanes::pieces(0, identity.size, streams::PIECES_PER_STREAM * req.streams)
                 } else {
                     parallel::ranges(identity.size, 1)
                 };
@@ -354,7 +277,7 @@ pub fn download_stated(
         let moving = std::sync::atomic::AtomicBool::new(true);
         let (moved, early) = std::thread::scope(|sc| {
             let early = must_verify.then(|| sc.spawn(|| server_sha(cfg, req.remote, &moving)));
-            let moved = move_ranges(c, cfg, req, &partial, &book, hashers, must_verify);
+            let moved = move_ranges(c, cfg, req, &partial, &book, hashers, must_verify, ahead);
             moving.store(false, Ordering::Relaxed);
             (moved, early.and_then(|h| h.join().ok().flatten()))
         });
@@ -518,7 +441,9 @@ fn feed(f: &mut std::fs::File, start: u64, len: u64, h: &mut Sha256) -> io::Resu
 /// Moves every incomplete range; returns the whole file's SHA-256 when it
 /// could be had on the way (one stream: ranges in file order, each byte
 /// hashed once; several: the range from 0's hash, continued over the other
-/// ranges read back), else None.
+/// ranges read back), else None. `ahead`: the grant of a GET from the
+/// file's start already sent ([`stat_and_get`]), taken by the range from 0.
+#[allow(clippy::too_many_arguments)]
 fn move_ranges(
     c: &mut Client,
     cfg: &ClientConfig,
@@ -527,6 +452,7 @@ fn move_ranges(
     book: &Mutex<Book>,
     hashers: Vec<Sha256>,
     hash: bool,
+    ahead: &mut Option<i64>,
 ) -> Result<Option<Vec<u8>>, Error> {
     let left = book
         .lock()
@@ -593,7 +519,11 @@ fn move_ranges(
             let from = r.start + r.done;
             let st = if r.end == req_size(book) {
                 // the last range reads to the end of the file, written behind
-                let out = c.get_to_sink(req.remote, from, req.bufsz, |buf: &[u8]| sink.take(buf), &mut |_| {});
+                let take = |buf: &[u8]| sink.take(buf);
+                let out = match ahead.take_if(|_| from == 0) {
+                    Some(grant) => c.get_granted_to_sink(grant as usize, take, &mut |_| {}),
+                    None => c.get_to_sink(req.remote, from, req.bufsz, take, &mut |_| {}),
+                };
                 out.map(drop)
             } else {
                 parallel::get_range(c, req.remote, from, r.end, req.bufsz, &mut |b| sink.take(b))
@@ -604,133 +534,7 @@ fn move_ranges(
         }
         return Ok(whole.map(|h| tfp_wire::sha256_text(&h.finalize().into()).to_vec()));
     }
-    share_ranges(cfg, req, partial, book, hashers, hash, &ranges)
-}
-
-/// Pieces a fresh download of several streams starts from, per stream,
-/// taken in file order. The whole file's hash can only follow the landed
-/// bytes from the file's start: with one piece a stream, the first
-/// stream's quarter of a 64 MiB file (4 streams) landed in full only at the
-/// end, leaving the other three quarters to hash after the last byte (47 ms
-/// of a 3.1 s download at 200 Mbit/s, 20 ms). With two, half the file is
-/// landed, and hashed, by about half time; each stream pays one GETCAN's
-/// round trip more.
-const PIECES_PER_STREAM: usize = 2;
-
-/// Ranges a download's journal may be split into by its streams (each a
-/// line of a small text file).
-const MOST_RANGES: usize = 64;
-
-/// Moves the incomplete ranges over `req.streams` sessions sharing them
-/// ([`lanes`]): a stream that runs dry splits off the back half of the
-/// largest rest, in the journal too (the range ends at the cut, a new one
-/// goes on from it) before a byte of it lands. Returns the whole file's
-/// SHA-256, hashed in file order as the bytes land, when `hash`.
-fn share_ranges(
-    cfg: &ClientConfig,
-    req: &Request<'_>,
-    partial: &Partial,
-    book: &Mutex<Book>,
-    hashers: Vec<Option<Sha256>>,
-    hash: bool,
-    ranges: &[Range],
-) -> Result<Option<Vec<u8>>, Error> {
-    let size = req_size(book);
-    let todo: Vec<(u64, u64)> = ranges
-        .iter()
-        .filter(|r| !r.complete())
-        .map(|r| (r.start + r.done, r.end))
-        .collect();
-    let shares = Shares::new(&todo, req.streams, MOST_RANGES, lanes::WINDOW);
-    let landed = lanes::Landed::new(ranges);
-    let mut hashers = hashers;
-    // a range from 0 already complete (a resume) is proven: its hasher
-    // holds the file's beginning
-    let mut from = (0, Sha256::new());
-    if let Some(i) = (0..ranges.len()).find(|&i| ranges[i].start == 0 && ranges[i].complete()) {
-        if let Some(h) = hashers[i].take() {
-            from = (ranges[i].end, h);
-        }
-    }
-    let hashers = Mutex::new(hashers);
-    let stream = |me: usize| -> Result<(), Error> {
-        // its session before it holds a lane: one that comes late (a lost
-        // SYN) leaves the lanes to the others, and is not waited for once
-        // nothing is left to take
-        let Some(mut cc) = crate::spare::take_while(cfg, || !shares.dry())? else {
-            return Ok(());
-        };
-        while let Some(s) = shares.next_grained(me, lanes::WINDOW) {
-            let (i, range) = take_range(book, &landed, s).map_err(|e| Error::file(&partial.journal, e))?;
-            let h = hashers
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get_mut(i)
-                .and_then(Option::take)
-                .unwrap_or_default();
-            // a lane's chunks are its windows: written direct as the bigger
-            // chunks of one stream are, past the cache
-            let direct = lanes::WINDOW as usize;
-            let mut sink = RangeSink::open(i, &range, partial, hash.then_some(h), book, req.progress, direct)?;
-            let st = lanes::get_lane(&mut cc, req.remote, &shares, me, s, req.bufsz, &mut |b| {
-                sink.take(b)?;
-                landed.set(sink.i, sink.start + sink.done);
-                Ok(())
-            });
-            // the lane's end, where no stream can split it any more
-            sink.end = shares.end(me);
-            if st.is_err() {
-                listing::hang_up(&cc);
-            }
-            finish_range(st.map(drop), &mut sink, partial)?;
-        }
-        let _ = cc.end();
-        Ok(())
-    };
-    let (results, whole) = std::thread::scope(|sc| {
-        let hasher = hash.then(|| {
-            let landed = &landed;
-            sc.spawn(move || {
-                let f = partial.reader().ok()?;
-                lanes::hash_in_order(&f, landed, size, from.0, from.1)
-            })
-        });
-        let handles: Vec<_> = (0..req.streams).map(|me| sc.spawn(move || stream(me))).collect();
-        let results: Vec<Result<(), Error>> = handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or(Err(Error::Protocol("a stream panicked".into()))))
-            .collect();
-        landed.close();
-        (results, hasher.and_then(|h| h.join().ok().flatten()))
-    });
-    for r in results {
-        r?;
-    }
-    Ok(whole.map(|h| tfp_wire::sha256_text(&h.finalize().into()).to_vec()))
-}
-
-/// The journal range a stream's lane from `s` continues: one still to
-/// finish from there, or, for a split, a new range from `s` cut off the
-/// one holding it, stored before anything of it lands.
-fn take_range(book: &Mutex<Book>, landed: &lanes::Landed, s: u64) -> io::Result<(usize, Range)> {
-    let mut b = book.lock().unwrap_or_else(|p| p.into_inner());
-    let rs = &b.journal.ranges;
-    if let Some(i) = rs.iter().position(|r| r.start + r.done == s && s < r.end) {
-        return Ok((i, rs[i].clone()));
-    }
-    let Some(i) = rs.iter().position(|r| r.start < s && s < r.end) else {
-        return Err(io::Error::other(format!("no range of the download holds {s}")));
-    };
-    let end = rs[i].end;
-    b.journal.ranges[i].end = s;
-    b.journal.ranges.push(Range::fresh(s, end));
-    landed.split(i, s);
-    b.slot.store(&b.journal)?;
-    Ok((b.journal.ranges.len() - 1, Range::fresh(s, end)))
-}
-
-fn req_size(book: &Mutex<Book>) -> u64 {
-    book.lock().unwrap_or_else(|p| p.into_inner()).journal.source.size
+    streams::share_ranges(cfg, req, partial, book, hashers, hash, &ranges)
 }
 
 /// A GET its sink cut off (more than the announced size, a local write
@@ -741,24 +545,4 @@ fn hang_up_if_cut(c: &Client, st: &Result<(), Error>) {
     if matches!(st, Err(Error::Local(_))) {
         listing::hang_up(c);
     }
-}
-
-/// After one range's GET: its last bytes journaled, its outcome judged.
-fn finish_range(st: Result<(), Error>, sink: &mut RangeSink<'_>, partial: &Partial) -> Result<(), Error> {
-    // what landed is recorded whatever happened, for a resume
-    let rec = sink.checkpoint();
-    match st {
-        Ok(()) => {}
-        Err(e) => return Err(session_or_local(e, &partial.data)),
-    }
-    rec.map_err(|e| Error::file(&partial.journal, e))?;
-    let want = sink.end - sink.start;
-    if sink.done != want || sink.excess > 0 {
-        return Err(Error::Mismatch(format!(
-            "the server announced {} bytes and sent {}; not kept (changed during the transfer?)",
-            sink.end,
-            sink.start + sink.done + sink.excess
-        )));
-    }
-    Ok(())
 }

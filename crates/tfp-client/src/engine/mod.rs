@@ -11,7 +11,9 @@
 //! - [`download`]: one remote file into a local target over one or several
 //!   sessions, resumed only as far as the journal proves, checked end to end
 //!   against the server's SHA256 when resumed, parallel or asked, committed
-//!   only when complete.
+//!   only when complete; what one download is (its request, the journal as
+//!   its range writers share it, the writers) in `job`, its streams in
+//!   `streams`.
 //! - [`lanes`]: how the streams of one download share its ranges so that
 //!   they end together, and the whole-file hash that follows them in order.
 //!
@@ -30,7 +32,9 @@
 pub mod beside;
 pub mod digest;
 pub mod download;
+mod job;
 pub mod journal;
 pub mod lanes;
 pub mod partial;
 pub mod scratch;
+mod streams;
