@@ -281,6 +281,13 @@ fn download_inner(
             moving.store(false, Ordering::Relaxed);
             (moved, early.and_then(|h| h.join().ok().flatten()))
         });
+        // a GET sent ahead that no range took (an empty file has none) is
+        // followed to its end here: the SHA256 below is the next command
+        if moved.is_ok() {
+            if let Some(grant) = ahead.take() {
+                crate::parallel::drain_get(c, grant)?;
+            }
+        }
         let book = book.into_inner().unwrap_or_else(|p| p.into_inner());
         let whole_hash = match moved {
             Ok(h) => h,
