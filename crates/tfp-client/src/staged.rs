@@ -194,7 +194,7 @@ fn whole(start: u64, sent: u64, end: u64) -> Result<(), Status> {
 
 /// Sends what `data` holds into the stage from `start` over `c`: the bytes
 /// the server stored, or its refusal. `requested`: the TFDSTAGEPUT for
-/// `start` and `bufsz` went out already, behind TFDSTAGE ([`open_stage_ahead`]).
+/// `start` and `bufsz` went out already, behind TFDSTAGE ([`open_stage`]).
 fn send_range(
     c: &mut Client,
     remote: &[u8],
@@ -267,8 +267,18 @@ fn send_all(
     pieces: &[(u64, u64)],
     progress: &AtomicU64,
     early: &mut Opening,
-    requested: bool,
+    asked: Option<i64>,
 ) -> Result<Result<(), Status>, Error> {
+    // what was asked ahead (behind TFDSTAGE) is taken by the first range
+    // when it is that range's request; else it is answered and left
+    let requested = match asked {
+        Some(b) if b == first_bufsz(req, pieces) && pieces.first().is_some_and(|&(a, _)| a == 0) => true,
+        Some(b) => {
+            settle_request(c, b)?;
+            false
+        }
+        None => false,
+    };
     if one_stream(req, pieces) {
         for (i, &p) in pieces.iter().enumerate() {
             if let Err(st) = send_piece(c, req, p, progress, requested && i == 0)? {
@@ -305,7 +315,8 @@ fn send_all(
     let failed = std::sync::atomic::AtomicBool::new(false);
     let bufsz = req.bufsz.min(STREAM_CHUNK);
     if requested && first != Some(0) {
-        // not the range asked for ahead (a fresh upload's first is from 0)
+        // the shares deal the first piece, from 0, to this stream: a
+        // request not taken would leave the session out of step
         settle_request(c, bufsz)?;
     }
     // one stream: ranges until none is left or another stream failed;
@@ -382,12 +393,37 @@ fn send_all(
 /// Byte ranges `[start, end)`.
 type Ranges = Vec<(u64, u64)>;
 
-/// Opens the stage: the ranges it holds for this source.
-fn open_stage(c: &mut Client, req: &Request<'_>, size: u64, id: &str, fresh: bool) -> Result<Ranges, Error> {
+/// Opens the stage: the ranges it holds for this source. With `ahead`
+/// (a fresh upload), the first range's TFDSTAGEPUT (from 0, with that
+/// buffer) goes in the same write, right behind TFDSTAGE: a fresh stage
+/// holds nothing, so what to send first is known before the answer, and
+/// the data leaves a round trip sooner. On a refusal that request is
+/// answered too (refused in turn, as there is no stage; or granted onto an
+/// older stage, and then ended at once, nothing written), so the session
+/// stays in step.
+fn open_stage(
+    c: &mut Client,
+    req: &Request<'_>,
+    size: u64,
+    id: &str,
+    fresh: bool,
+    ahead: Option<i64>,
+) -> Result<Ranges, Error> {
     let arg = [format!("{size} {id} {} ", u8::from(fresh)).as_bytes(), req.remote].concat();
-    match c.call("TFDSTAGE", &arg)? {
+    c.chan.tx.hold();
+    c.chan.tx.send_frame(&[&b"TFDSTAGE "[..], &arg].concat())?;
+    if let Some(bufsz) = ahead {
+        c.hpf_request("TFDSTAGEPUT", req.remote, 0, bufsz, None)?;
+    }
+    c.chan.tx.release()?;
+    match Status::parse(&c.chan.rx.recv_frame()?) {
         Status::Ok(d) => parse_ranges(&d).ok_or_else(|| Error::Protocol("TFDSTAGE: unreadable ranges".into())),
-        st => Err(Error::refused("TFDSTAGE", st)),
+        st => {
+            if let Some(bufsz) = ahead {
+                settle_request(c, bufsz)?;
+            }
+            Err(Error::refused("TFDSTAGE", st))
+        }
     }
 }
 
@@ -402,28 +438,6 @@ fn first_bufsz(req: &Request<'_>, pieces: &[(u64, u64)]) -> i64 {
         req.bufsz
     } else {
         req.bufsz.min(STREAM_CHUNK)
-    }
-}
-
-/// [`open_stage`] for a fresh upload, with the first range's TFDSTAGEPUT
-/// (from 0, with `bufsz`) sent right behind TFDSTAGE: a fresh stage holds
-/// nothing, so what to send first is known before the answer, and the data
-/// leaves a round trip sooner. On a refusal the request is answered too
-/// (refused in turn, as there is no stage; or granted onto an older stage,
-/// and then ended at once, nothing written), so the session stays in step.
-fn open_stage_ahead(c: &mut Client, req: &Request<'_>, size: u64, id: &str, bufsz: i64) -> Result<Ranges, Error> {
-    let arg = [format!("{size} {id} 1 ").as_bytes(), req.remote].concat();
-    // one write: one segment, both commands read by the server at once
-    c.chan.tx.hold();
-    c.chan.tx.send_frame(&[&b"TFDSTAGE "[..], &arg].concat())?;
-    c.hpf_request("TFDSTAGEPUT", req.remote, 0, bufsz, None)?;
-    c.chan.tx.release()?;
-    match Status::parse(&c.chan.rx.recv_frame()?) {
-        Status::Ok(d) => parse_ranges(&d).ok_or_else(|| Error::Protocol("TFDSTAGE: unreadable ranges".into())),
-        st => {
-            settle_request(c, bufsz)?;
-            Err(Error::refused("TFDSTAGE", st))
-        }
     }
 }
 
@@ -469,11 +483,8 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
     let ahead = (!req.resume)
         .then(|| pieces(size, &[], req.streams))
         .filter(|todo| todo.first().is_some_and(|&(a, _)| a == 0));
-    let mut done = match &ahead {
-        Some(todo) => open_stage_ahead(c, req, size, &id, first_bufsz(req, todo))?,
-        None => open_stage(c, req, size, &id, !req.resume)?,
-    };
-    let mut requested = ahead.as_ref().map(|todo| first_bufsz(req, todo));
+    let mut asked = ahead.as_ref().map(|todo| first_bufsz(req, todo));
+    let mut done = open_stage(c, req, size, &id, !req.resume, asked)?;
     let mut report = Report {
         kept: done.iter().map(|(a, b)| b - a).sum(),
         ..Report::default()
@@ -486,17 +497,7 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
         loop {
             let todo = pieces(size, &done, req.streams);
             report.sent += todo.iter().map(|(a, b)| b - a).sum::<u64>();
-            // what was asked ahead must be what is sent first (it is, for a
-            // fresh stage: it holds nothing)
-            let ahead = match requested.take() {
-                Some(b) if b == first_bufsz(req, &todo) && todo.first().is_some_and(|&(a, _)| a == 0) => true,
-                Some(b) => {
-                    settle_request(c, b)?;
-                    false
-                }
-                None => false,
-            };
-            if let Err(st) = send_all(c, cfg, req, &todo, progress, &mut early, ahead)? {
+            if let Err(st) = send_all(c, cfg, req, &todo, progress, &mut early, asked.take())? {
                 return Err(Error::refused("TFDSTAGEPUT", st));
             }
             if local_sha.is_none() {
@@ -522,7 +523,7 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
                     // the stage is emptied on the server: everything again, once
                     report.moved_again = true;
                     let _ = n;
-                    done = open_stage(c, req, size, &id, true)?;
+                    done = open_stage(c, req, size, &id, true, None)?;
                 }
                 st => return Err(Error::refused("TFDSTAGEDONE", st)),
             }
