@@ -15,7 +15,11 @@
 //!   every byte; its SHA-256 must equal the client's, else the stage is
 //!   emptied and the answer says so; then it replaces the target by rename
 //!   (`0`: only if the target does not exist), with the target's mode and
-//!   owner.
+//!   owner. While bytes are missing and another connection's TFDSTAGEPUT
+//!   still writes into the stage (its mark, [`Stage::writing`]), the commit
+//!   waits for it, bounded by [`WRITERS_STALL`] without progress: a client
+//!   commits as soon as its own connection has nothing more to send, a
+//!   round trip sooner than after all its streams ended.
 //!
 //! The data is written like PUT's (direct, past the page cache, in full
 //! chunks), and what a session writes in order from offset 0 is hashed on the
@@ -330,6 +334,9 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         }
         None => (req.offset == 0).then(Sha256::new),
     };
+    // a commit on another connection waits while this one writes (until
+    // every chunk taken is written and recorded: let go right after)
+    let writing = stage.writing();
     hpf::send_grant(s, grant)?;
     let (start, size) = (req.offset, stage.size);
     let mut written = 0u64;
@@ -345,13 +352,16 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         // the journal names only what is written
         stage.record(start, writer.position());
         Ok(())
-    })?;
+    });
     t.bytes = written;
     // a writer that raced this one over the same bytes (neither saw the
-    // other's range when it began): every hash of them is void
+    // other's range when it began): every hash of them is void, before the
+    // mark goes (a commit waiting for this writer then compares generations)
     if written > 0 && stage.overlaps_others(start, start + written) {
         stage.bump_generation();
     }
+    drop(writing);
+    let ended = ended?;
     let ended = match ended {
         PutEnd::Client(len @ (code::END | code::STOP)) if s.ctx().cfg.sync_uploads => match writer.file().sync_data() {
             Ok(()) => PutEnd::Client(len),
@@ -409,6 +419,58 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     }
 }
 
+/// How long a commit waits for the stage's other writers while the bytes
+/// the journal records stop growing. A writer that is alive but stalled (its
+/// client stopped sending, a network that went quiet without a reset) would
+/// otherwise hold the commit for as long as its session lives; 30 s outlasts
+/// any pause of a connection that still moves data, and a client whose
+/// commit gave up commits again once its streams end.
+const WRITERS_STALL: std::time::Duration = std::time::Duration::from_secs(30);
+/// How often a waiting commit looks again (a check of a lock and the journal).
+const WRITERS_POLL: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// What the stage still misses (`None`: complete) once no other connection
+/// writes into it: the client commits as soon as its own connection has
+/// nothing more to send, while its other connections still finish their last
+/// ranges, which saves it a round trip at the end of every multi-stream
+/// upload. Waits while another `TFDSTAGEPUT` holds its mark on the stage
+/// ([`Stage::writing`]), and answers at once when bytes are missing and no
+/// one writes; gives up after [`WRITERS_STALL`] without progress.
+fn missing_after_writers(s: &Session, stage: &Stage) -> Result<Option<u64>, StageError> {
+    let t0 = std::time::Instant::now();
+    let (mut least, mut moved, mut waited) = (u64::MAX, t0, false);
+    loop {
+        // the mark before the journal: a writer records its last range
+        // before it lets go, so what is missing once it let go stays missing
+        let busy = stage.others_writing();
+        let missing = stage.missing()?;
+        if waited && (missing.is_none() || !busy) {
+            info!(
+                "{} TFDSTAGEDONE waited {:.3} s for the stage's other writers: {}",
+                s.peer(),
+                t0.elapsed().as_secs_f64(),
+                missing.map_or("complete".to_string(), |n| format!("{n} bytes still missing"))
+            );
+        }
+        let Some(n) = missing.filter(|_| busy) else {
+            return Ok(missing);
+        };
+        if n < least {
+            (least, moved) = (n, std::time::Instant::now());
+        } else if moved.elapsed() >= WRITERS_STALL {
+            warn!(
+                "{} TFDSTAGEDONE waited {:.3} s for the stage's other writers, the last {} s without progress: {n} bytes still missing, not waiting longer",
+                s.peer(),
+                t0.elapsed().as_secs_f64(),
+                WRITERS_STALL.as_secs()
+            );
+            return Ok(missing);
+        }
+        waited = true;
+        std::thread::sleep(WRITERS_POLL);
+    }
+}
+
 /// `TFDSTAGEDONE <sha256> <0|1> <path>`.
 pub fn done(s: &mut Session, arg: &[u8]) -> CmdResult {
     let (want, rest) = word(arg)?;
@@ -420,7 +482,9 @@ pub fn done(s: &mut Session, arg: &[u8]) -> CmdResult {
         Ok(st) => st,
         Err(e) => return stage_failed(s, "TFDSTAGEDONE", e),
     };
-    match stage.missing() {
+    // before this session's hash is taken: its follower goes on hashing
+    // behind the writers waited for
+    match missing_after_writers(s, &stage) {
         Ok(None) => {}
         Ok(Some(n)) => {
             return failed(

@@ -61,6 +61,10 @@ const RANGE_PREFIX: &str = "user.tfd.r.";
 pub const MAX_RANGES: usize = 32;
 /// Longest identity a client may give.
 pub const MAX_IDENTITY: usize = 128;
+/// The byte whose open-file-description read lock marks a `TFDSTAGEPUT`
+/// writing ([`Stage::writing`]): past any data (8 EiB), and OFD locks never
+/// meet the `flock` the stage's users and the sweeper take.
+const WRITING_AT: i64 = i64::MAX - 1;
 
 /// An open stage.
 pub struct Stage {
@@ -74,6 +78,16 @@ pub struct Stage {
     pub size: u64,
     /// This opener's token in the ranges it records.
     token: String,
+}
+
+/// A writer's mark on its stage ([`Stage::writing`]), let go when dropped: the
+/// open file may live on (a hash following the writers shares it).
+pub struct Writing<'a>(&'a File);
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        let _ = sys::ofd_setlk_range(self.0.as_fd(), sys::OfdLock::Unlock, WRITING_AT, 1);
+    }
 }
 
 /// Why a stage cannot be had.
@@ -299,6 +313,27 @@ impl Stage {
     /// The file, for writing ranges (positioned writes by the caller).
     pub fn file(&self) -> &File {
         &self.file
+    }
+
+    /// Marks the stage written through this opener until the mark is dropped
+    /// or the open file goes (SIGKILL included), so that a commit on another
+    /// connection waits for what it still writes ([`Stage::others_writing`]).
+    /// `None` where the file system keeps no such locks: no commit waits.
+    pub fn writing(&self) -> Option<Writing<'_>> {
+        // never refused: a read lock meets only write locks, which nobody takes
+        match sys::ofd_setlk_range(self.file.as_fd(), sys::OfdLock::Shared, WRITING_AT, 1) {
+            Ok(taken) => taken.then_some(Writing(&self.file)),
+            Err(e) => {
+                log::warn!("stage: no writer's mark on the stage ({e}): a commit will not wait for this writer");
+                None
+            }
+        }
+    }
+
+    /// Whether another opener (connection) holds its [`Stage::writing`] mark
+    /// now; this one's own never counts; without such locks, no one.
+    pub fn others_writing(&self) -> bool {
+        sys::ofd_held_range(self.file.as_fd(), sys::OfdLock::Exclusive, WRITING_AT, 1).unwrap_or(false)
     }
 
     /// The ranges the journal names (unmerged).

@@ -353,6 +353,12 @@ pub enum OfdLock {
 /// processes do, they work across NFSv4 and other nodes sharing the file system,
 /// and they vanish when the last descriptor closes (session end, SIGKILL).
 pub fn ofd_setlk(fd: BorrowedFd<'_>, what: OfdLock) -> io::Result<bool> {
+    // l_start 0, l_len 0: the whole file, however it grows
+    ofd_setlk_range(fd, what, 0, 0)
+}
+
+/// The `struct flock` of an open file description lock on `[start, start + len)`.
+fn ofd_flock(what: OfdLock, start: i64, len: i64) -> libc::flock {
     // SAFETY: flock is plain old data; all-zero is a valid value for every field.
     let mut fl: libc::flock = unsafe { std::mem::zeroed() };
     fl.l_type = match what {
@@ -361,13 +367,35 @@ pub fn ofd_setlk(fd: BorrowedFd<'_>, what: OfdLock) -> io::Result<bool> {
         OfdLock::Unlock => libc::F_UNLCK,
     } as libc::c_short;
     fl.l_whence = libc::SEEK_SET as libc::c_short;
-    // l_start 0, l_len 0: the whole file, however it grows; l_pid must be 0 for OFD
+    fl.l_start = start as libc::off_t;
+    fl.l_len = len as libc::off_t;
+    // l_pid stays 0, as OFD locks require
+    fl
+}
+
+/// [`ofd_setlk`] on the bytes `[start, start + len)` only (`len` 0: to the end,
+/// however the file grows). A range past the end of the file may be locked: a
+/// lock on a byte the data never reaches marks the file without touching the
+/// locks of its data, nor any `flock(2)` on it.
+pub fn ofd_setlk_range(fd: BorrowedFd<'_>, what: OfdLock, start: i64, len: i64) -> io::Result<bool> {
+    let fl = ofd_flock(what, start, len);
     // SAFETY: fd is a live descriptor borrowed for the call; fl outlives it.
     match cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_OFD_SETLK, &fl) }) {
         Ok(_) => Ok(true),
         Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::EACCES)) => Ok(false),
         Err(e) => Err(e),
     }
+}
+
+/// fcntl(F_OFD_GETLK): whether another open file description holds a lock on
+/// `[start, start + len)` that would stop this one from taking `what` there
+/// (`Exclusive`: any lock at all). This description's own locks never count.
+pub fn ofd_held_range(fd: BorrowedFd<'_>, what: OfdLock, start: i64, len: i64) -> io::Result<bool> {
+    let mut fl = ofd_flock(what, start, len);
+    // SAFETY: fd is a live descriptor borrowed for the call; the kernel writes
+    // into fl, which outlives it.
+    cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_OFD_GETLK, &mut fl) })?;
+    Ok(fl.l_type != libc::F_UNLCK as libc::c_short)
 }
 
 /// Tries once to take an exclusive whole-file open-file-description lock:
@@ -478,4 +506,46 @@ pub fn fill_random(buf: &mut [u8]) -> io::Result<()> {
         at += n as usize;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    /// A read lock on a byte far past the end marks the file for other open
+    /// files only, until let go; it does not meet a `flock` on the file.
+    #[test]
+    fn a_range_lock_past_the_end_is_seen_by_other_open_files_only() {
+        let dir = std::env::temp_dir().join(format!("tfd-sys-ofd-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("f");
+        let open = || {
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .expect("open")
+        };
+        let (a, b) = (open(), open());
+        let at = i64::MAX - 1;
+        assert!(!ofd_held_range(b.as_fd(), OfdLock::Exclusive, at, 1).unwrap());
+        assert!(ofd_setlk_range(a.as_fd(), OfdLock::Shared, at, 1).unwrap());
+        assert!(ofd_held_range(b.as_fd(), OfdLock::Exclusive, at, 1).unwrap());
+        assert!(
+            !ofd_held_range(a.as_fd(), OfdLock::Exclusive, at, 1).unwrap(),
+            "its own lock counted"
+        );
+        assert!(
+            !ofd_held_range(b.as_fd(), OfdLock::Exclusive, 0, at).unwrap(),
+            "the data's bytes are locked"
+        );
+        assert!(try_lock_exclusive(b.as_fd()).unwrap(), "the mark met a flock");
+        assert!(ofd_setlk_range(a.as_fd(), OfdLock::Unlock, at, 1).unwrap());
+        assert!(!ofd_held_range(b.as_fd(), OfdLock::Exclusive, at, 1).unwrap());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
