@@ -1,0 +1,20 @@
+//! What a staged upload is asked to do: below both the upload's course
+//! (`mod.rs`) and its ranges' sending (`send.rs`), which read it.
+
+use std::path::Path;
+
+/// What a staged upload is asked to do.
+pub struct Request<'a> {
+    /// The local source (a regular file).
+    pub local: &'a Path,
+    /// The target on the server.
+    pub remote: &'a [u8],
+    /// Connections for the data (at least 1).
+    pub streams: usize,
+    /// The HPF buffer each connection asks for.
+    pub bufsz: i64,
+    /// Continue what the stage holds for this same source (else start empty).
+    pub resume: bool,
+    /// Replace an existing target.
+    pub overwrite: bool,
+}
