@@ -13,6 +13,10 @@ use tfp_wire::{Status, MAX_CHUNK, MAX_FRAME};
 /// Called with the running byte count as data moves.
 pub type Progress<'a> = &'a mut dyn FnMut(u64);
 
+/// What goes out right behind a PUT's end code and FIN, in the same write
+/// ([`Client::put_granted_then`]), told how the data went.
+pub(crate) type Behind<'a> = &'a mut dyn FnMut(&mut Client, &PutOutcome) -> Result<(), Error>;
+
 /// What FSIZELS says of one line of its list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineSize {
@@ -289,6 +293,23 @@ impl Client {
     /// PUT's data flow once `grant` is granted: the chunks, the end code and
     /// the FIN exchange.
     fn put_granted(&mut self, grant: usize, data: &mut dyn Read, progress: Progress<'_>) -> Result<PutOutcome, Error> {
+        self.put_granted_then(grant, data, progress, None)
+    }
+
+    /// [`Client::put_granted`]; with `then`, this side's FIN leaves right
+    /// behind the end code instead of after the server's, and `then` adds
+    /// what follows (the next range's request, a commit) to the same write:
+    /// the next command reaches the server a round trip sooner. A server reads
+    /// them in order either way (tfd reads the FIN it is owed before its next
+    /// command; an older one reads it as the FIN it waits for), and a cancel
+    /// of the server's still ends in its own FIN.
+    pub(crate) fn put_granted_then(
+        &mut self,
+        grant: usize,
+        data: &mut dyn Read,
+        progress: Progress<'_>,
+        then: Option<Behind<'_>>,
+    ) -> Result<PutOutcome, Error> {
         let mut buf = vec![0u8; grant];
         let mut total = 0u64;
         let mut outcome = PutOutcome::Done;
@@ -316,8 +337,18 @@ impl Client {
             PutOutcome::ReadFailed(_) => code::STOP,
             _ => code::END,
         };
-        self.chan.tx.send_i64(end)?;
-        // read codes until the server's FIN, then answer FIN
+        let early = then.is_some();
+        match then {
+            Some(then) => {
+                self.chan.tx.hold();
+                self.chan.tx.send_i64(end)?;
+                self.chan.tx.send_i64(code::FIN)?;
+                then(self, &outcome)?;
+                self.chan.tx.release()?;
+            }
+            None => self.chan.tx.send_i64(end)?,
+        }
+        // read codes until the server's FIN, then answer FIN (unless sent)
         loop {
             match self.chan.rx.recv_i64()? {
                 code::FIN => break,
@@ -329,7 +360,9 @@ impl Client {
                 other => return Err(Error::Protocol(format!("unexpected PUT code {other}"))),
             }
         }
-        self.chan.tx.send_i64(code::FIN)?;
+        if !early {
+            self.chan.tx.send_i64(code::FIN)?;
+        }
         Ok(outcome)
     }
 

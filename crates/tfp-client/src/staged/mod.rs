@@ -22,7 +22,7 @@ pub use request::Request;
 use crate::replies::Split;
 use crate::spare::Opening;
 use crate::{Client, ClientConfig, Error};
-use send::{first_bufsz, send_all, settle_request};
+use send::{first_bufsz, send_all, settle_request, unsettled};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{Seek, SeekFrom};
@@ -218,16 +218,39 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
         kept: done.iter().map(|(a, b)| b - a).sum(),
         ..Report::default()
     };
-    // the local hash runs beside the transfer, not after it
+    // the local hash runs beside the transfer, not after it; the commit
+    // can go behind the last range once it is known
+    let local = std::sync::OnceLock::new();
     std::thread::scope(|scope| {
-        let hasher = scope.spawn(|| crate::engine::digest::sha256_file(req.local));
+        let hasher = scope.spawn(|| {
+            let h = crate::engine::digest::sha256_file(req.local)?;
+            let _ = local.set(h.clone());
+            Ok::<_, std::io::Error>(h)
+        });
         let mut hasher = Some(hasher);
         let mut local_sha: Option<String> = None;
+        let commit_arg = |sha: &str| [format!("{sha} {} ", u8::from(req.overwrite)).as_bytes(), req.remote].concat();
         loop {
             let todo = pieces(size, &done, req.streams);
             report.sent += todo.iter().map(|(a, b)| b - a).sum::<u64>();
-            if let Err(st) = send_all(c, cfg, req, &todo, progress, &mut early, asked.take())? {
-                return Err(Error::refused("TFDSTAGEPUT", st));
+            let mut commit = |c: &mut Client| -> Result<bool, Error> {
+                let Some(sha) = local.get() else { return Ok(false) };
+                c.chan
+                    .tx
+                    .send_frame(&[&b"TFDSTAGEDONE "[..], &commit_arg(sha)].concat())?;
+                Ok(true)
+            };
+            let sent = send_all(c, cfg, req, &todo, progress, &mut early, asked.take(), &mut commit)?;
+            let early_reply = match (sent.reply, sent.committed) {
+                (Some(r), _) => Some(r),
+                (None, true) => Some(Status::parse(&c.chan.rx.recv_frame().map_err(|e| unsettled(e.into()))?)),
+                (None, false) => None,
+            };
+            // a commit in place speaks for every byte, whatever a stream said
+            match (sent.result, &early_reply) {
+                (Err(_), Some(Status::Ok(_))) => {}
+                (Err(st), _) => return Err(Error::refused("TFDSTAGEPUT", st)),
+                (Ok(()), _) => {}
             }
             if local_sha.is_none() {
                 let h = hasher.take().map(|h| h.join());
@@ -238,21 +261,36 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
                 });
             }
             let sha = local_sha.clone().unwrap_or_default();
-            let arg = [format!("{sha} {} ", u8::from(req.overwrite)).as_bytes(), req.remote].concat();
-            let reply = c.call("TFDSTAGEDONE", &arg).map_err(|e| Error::Unsettled {
-                command: "TFDSTAGEDONE",
-                error: Box::new(e),
-            })?;
+            let reply = match early_reply {
+                // an older tfd does not wait for the other streams: once they
+                // are done, the commit goes again
+                Some(Status::Failed(_, why)) if why.contains("incomplete") => None,
+                other => other,
+            };
+            let reply = match reply {
+                Some(r) => r,
+                None => c
+                    .call("TFDSTAGEDONE", &commit_arg(&sha))
+                    .map_err(|e| Error::Unsettled {
+                        command: "TFDSTAGEDONE",
+                        error: Box::new(e),
+                    })?,
+            };
             match reply {
                 Status::Ok(_) => {
                     report.sha256 = sha;
                     return Ok(report);
                 }
-                Status::Failed(n, why) if why.contains("mismatch") && !report.moved_again => {
+                Status::Failed(_, why) if why.contains("mismatch") && !report.moved_again => {
                     // the stage is emptied on the server: everything again, once
                     report.moved_again = true;
-                    let _ = n;
                     done = open_stage(c, req, size, &id, true, None)?;
+                }
+                // the stage gone: an earlier run of this upload, cut off
+                // after it sent its commit, may have put it in place meanwhile
+                Status::Failed(..) if req.resume && already_there(c, req.local, req.remote, size)?.is_some() => {
+                    report.sha256 = sha;
+                    return Ok(report);
                 }
                 st => return Err(Error::refused("TFDSTAGEDONE", st)),
             }

@@ -1,5 +1,7 @@
 //! Sending a staged upload's ranges: over one connection or several that
-//! share them ([`crate::shares`]).
+//! share them ([`crate::shares`]), each range's end, FIN and the next
+//! range's request in one write, and the commit behind the last range of the
+//! session that commits.
 
 use super::request::Request;
 use crate::replies::Split;
@@ -8,33 +10,138 @@ use crate::spare::Opening;
 use crate::transfer::PutOutcome;
 use crate::{Client, ClientConfig, Error};
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use tfd_sys::IO_ALIGN;
 use tfp_wire::Status;
 
-/// Sends `[start, end)` of `local` into the stage over `c`; the server's
-/// final frame tells how its side went.
-fn send_piece(
+/// Where one stream's ranges come from, one after the other: `next` deals
+/// the next range's start (None: nothing left for this stream), `end` says
+/// where the range being sent ends now (another stream may have moved it),
+/// and `data` reads a range from its start.
+struct StreamRanges<'r, 'd> {
+    next: &'r mut dyn FnMut() -> Option<u64>,
+    end: &'r dyn Fn() -> u64,
+    data: &'r dyn Fn(u64) -> Box<dyn Read + 'd>,
+}
+
+/// Sends the commit behind a stream's last range, when it can go: whether
+/// it went.
+pub(super) type Commit<'a> = &'a mut dyn FnMut(&mut Client) -> Result<bool, Error>;
+
+/// How a stream's ranges went, and whether the commit went behind its last.
+pub(super) struct Sent {
+    pub(super) result: Result<(), Status>,
+    pub(super) committed: bool,
+    /// The commit's answer, when it was read already.
+    pub(super) reply: Option<Status>,
+}
+
+/// An error once the commit went out: the target may be the new file.
+pub(super) fn unsettled(e: Error) -> Error {
+    match e {
+        e @ Error::Unsettled { .. } => e,
+        e => Error::Unsettled {
+            command: "TFDSTAGEDONE",
+            error: Box::new(e),
+        },
+    }
+}
+
+/// Sends a stream's ranges into the stage over `c`, from `first` on
+/// (`requested`: its TFDSTAGEPUT went out already, behind TFDSTAGE). Each
+/// range's end goes with the next range's request in one write, so the
+/// server's status and its grant come back together: one round trip between
+/// ranges instead of two. Behind the last range, `commit` may send the
+/// commit (it says whether it did) in that same write. Stops at the first
+/// refusal, or when `failed` says another stream failed.
+#[allow(clippy::too_many_arguments)]
+fn send_ranges(
     c: &mut Client,
-    req: &Request<'_>,
-    (start, end): (u64, u64),
+    remote: &[u8],
+    bufsz: i64,
+    ranges: StreamRanges<'_, '_>,
+    (first, requested): (Option<u64>, bool),
     progress: &AtomicU64,
-    requested: bool,
-) -> Result<Result<(), Status>, Error> {
-    let mut f = File::open(req.local).map_err(Error::Local)?;
-    f.seek(SeekFrom::Start(start)).map_err(Error::Local)?;
-    let sent = send_range(
-        c,
-        req.remote,
-        start,
-        req.bufsz,
-        &mut f.take(end - start),
-        progress,
-        requested,
-    )?;
-    Ok(sent.and_then(|n| whole(start, n, end)))
+    failed: &AtomicBool,
+    mut commit: Option<Commit<'_>>,
+    mut granted: impl FnMut(),
+) -> Result<Sent, Error> {
+    let (mut at, mut requested) = (first, requested);
+    let mut committed = false;
+    while let Some(start) = at {
+        let grant = if requested {
+            c.hpf_granted("TFDSTAGEPUT", bufsz)
+        } else {
+            c.hpf_open("TFDSTAGEPUT", remote, start, bufsz, None)
+        };
+        let grant = match grant.split()? {
+            Ok(g) => g,
+            Err(st) => {
+                return Ok(Sent {
+                    result: Err(st),
+                    committed,
+                    reply: None,
+                })
+            }
+        };
+        granted();
+        let mut last = 0;
+        let mut counted = |n| {
+            progress.fetch_add(n - last, Ordering::Relaxed);
+            last = n;
+        };
+        let (mut end, mut next, mut asked) = (start, None, false);
+        let mut behind = |c: &mut Client, outcome: &PutOutcome| -> Result<(), Error> {
+            end = (ranges.end)();
+            if !matches!(outcome, PutOutcome::Done) || failed.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            next = (ranges.next)();
+            match next {
+                Some(n) => {
+                    c.hpf_request("TFDSTAGEPUT", remote, n, bufsz, None)?;
+                    asked = true;
+                }
+                None => {
+                    if let Some(commit) = commit.as_mut() {
+                        committed = commit(c)?;
+                    }
+                }
+            }
+            Ok(())
+        };
+        let ended = c.put_granted_then(grant, &mut (ranges.data)(start), &mut counted, Some(&mut behind));
+        let ended = ended.and_then(|o| Ok((o, Status::parse(&c.chan.rx.recv_frame()?))));
+        let (outcome, st) = match ended {
+            Ok(x) => x,
+            Err(e) if committed => return Err(unsettled(e)),
+            Err(e) => return Err(e),
+        };
+        let r = match (outcome, st) {
+            (PutOutcome::ReadFailed(e), _) => return Err(Error::Local(e)),
+            (PutOutcome::Done, Status::Ok(_)) => whole(start, last, end),
+            (_, Status::Ok(_)) => Err(Status::Failed(7, format!("range from {start} ended early"))),
+            (_, st) => Err(st),
+        };
+        if let Err(st) = r {
+            if asked {
+                settle_request(c, bufsz)?;
+            }
+            return Ok(Sent {
+                result: Err(st),
+                committed,
+                reply: None,
+            });
+        }
+        (at, requested) = (next, asked);
+    }
+    Ok(Sent {
+        result: Ok(()),
+        committed,
+        reply: None,
+    })
 }
 
 /// Ok when `sent` bytes from `start` reached `end`.
@@ -46,41 +153,19 @@ fn whole(start: u64, sent: u64, end: u64) -> Result<(), Status> {
     }
 }
 
-/// Sends what `data` holds into the stage from `start` over `c`: the bytes
-/// the server stored, or its refusal. `requested`: the TFDSTAGEPUT for
-/// `start` and `bufsz` went out already, behind TFDSTAGE ([`open_stage`]).
-fn send_range(
-    c: &mut Client,
-    remote: &[u8],
-    start: u64,
-    bufsz: i64,
-    data: &mut dyn Read,
-    progress: &AtomicU64,
-    requested: bool,
-) -> Result<Result<u64, Status>, Error> {
-    let mut last = 0;
-    let mut counted = |n| {
-        progress.fetch_add(n - last, Ordering::Relaxed);
-        last = n;
-    };
-    let r = if requested {
-        c.put_requested("TFDSTAGEPUT", bufsz, data, &mut counted)
-    } else {
-        c.put_as("TFDSTAGEPUT", remote, start, bufsz, data, &mut counted)
-    };
-    let r = r.split()?;
-    match r {
-        // refused before any data: the status is the reply
-        Err(st) => Ok(Err(st)),
-        Ok(outcome) => {
-            let st = Status::parse(&c.chan.rx.recv_frame()?);
-            Ok(match (outcome, st) {
-                (PutOutcome::ReadFailed(e), _) => return Err(Error::Local(e)),
-                (PutOutcome::Done, Status::Ok(_)) => Ok(last),
-                (_, Status::Ok(_)) => Err(Status::Failed(7, format!("range from {start} ended early"))),
-                (_, st) => Err(st),
-            })
-        }
+/// `[at, end)` of a file, read where it lies (streams share one descriptor).
+struct Span<'f> {
+    file: &'f File,
+    at: u64,
+    end: u64,
+}
+
+impl Read for Span<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = (self.end - self.at).min(buf.len() as u64) as usize;
+        let n = std::os::unix::fs::FileExt::read_at(self.file, &mut buf[..n], self.at)?;
+        self.at += n as u64;
+        Ok(n)
     }
 }
 
@@ -114,6 +199,11 @@ const UNSENT_MOST: u32 = 128 << 10;
 /// Sends every piece: over `c` and `streams - 1` more connections, each
 /// taking the next piece in file order, then splitting the largest rest
 /// another has not claimed ([`crate::shares`]); the first failure wins.
+/// `commit` sends the commit behind `c`'s last range once every other
+/// stream holds its last range granted (their bytes then are all on their
+/// way, and tfd's commit waits for them; an older tfd answers that the
+/// stage is incomplete, and the caller commits again).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn send_all(
     c: &mut Client,
     cfg: &ClientConfig,
@@ -122,7 +212,8 @@ pub(super) fn send_all(
     progress: &AtomicU64,
     early: &mut Opening,
     asked: Option<i64>,
-) -> Result<Result<(), Status>, Error> {
+    commit: Commit<'_>,
+) -> Result<Sent, Error> {
     // what was asked ahead (behind TFDSTAGE) is taken by the first range
     // when it is that range's request; else it is answered and left
     let requested = match asked {
@@ -133,13 +224,37 @@ pub(super) fn send_all(
         }
         None => false,
     };
+    let file = File::open(req.local).map_err(Error::Local)?;
+    let failed = AtomicBool::new(false);
     if one_stream(req, pieces) {
-        for (i, &p) in pieces.iter().enumerate() {
-            if let Err(st) = send_piece(c, req, p, progress, requested && i == 0)? {
-                return Ok(Err(st));
-            }
-        }
-        return Ok(Ok(()));
+        let at = std::cell::Cell::new(0);
+        let ranges = StreamRanges {
+            next: &mut || {
+                at.set(at.get() + 1);
+                pieces.get(at.get()).map(|p| p.0)
+            },
+            end: &|| pieces.get(at.get()).map_or(0, |p| p.1),
+            data: &|start| {
+                let end = pieces.get(at.get()).map_or(start, |p| p.1);
+                Box::new(Span {
+                    file: &file,
+                    at: start,
+                    end,
+                })
+            },
+        };
+        let first = (pieces.first().map(|p| p.0), requested);
+        return send_ranges(
+            c,
+            req.remote,
+            req.bufsz,
+            ranges,
+            first,
+            progress,
+            &failed,
+            Some(commit),
+            || {},
+        );
     }
     let missing: u64 = pieces.iter().map(|(a, b)| b - a).sum();
     // half the journal's ranges for the pieces, half for the splits
@@ -165,66 +280,91 @@ pub(super) fn send_all(
     // the first piece (from offset 0 on a fresh upload) goes over `c`, the
     // session that commits: its server side hashes the stage in file order
     let first = shares.next(0);
-    let file = File::open(req.local).map_err(Error::Local)?;
-    let failed = std::sync::atomic::AtomicBool::new(false);
     let bufsz = req.bufsz.min(STREAM_CHUNK);
     if requested && first != Some(0) {
         // the shares deal the first piece, from 0, to this stream: a
         // request not taken would leave the session out of step
         settle_request(c, bufsz)?;
     }
+    let states: Vec<AtomicU8> = (0..lanes).map(|_| AtomicU8::new(ASKED)).collect();
     // one stream: ranges until none is left or another stream failed;
     // `requested`: its first range's TFDSTAGEPUT went out already
-    let stream = |c: &mut Client, me: usize, mut requested: bool| -> Result<Result<(), Status>, Error> {
+    let stream = |c: &mut Client, me: usize, requested: bool, commit: Option<Commit<'_>>| -> Result<Sent, Error> {
+        let _leaving = Leaving(&states[me]);
         tfd_sys::set_notsent_lowat(c.chan.stream().as_fd(), UNSENT_MOST);
-        let mut start = if me == 0 { first } else { shares.next(me) };
-        let r = loop {
-            let Some(at) = start else { break Ok(Ok(())) };
-            if failed.load(Ordering::Relaxed) {
-                break Ok(Ok(()));
-            }
-            let mut data = LaneReader {
-                shares: &shares,
-                me,
-                file: &file,
-            };
-            let r = send_range(c, req.remote, at, bufsz, &mut data, progress, requested);
-            requested = false;
-            let r = r.map(|sent| sent.and_then(|n| whole(at, n, shares.end(me))));
-            if !matches!(r, Ok(Ok(()))) {
-                failed.store(true, Ordering::Relaxed);
-                break r;
-            }
-            start = shares.next(me);
+        let start = if me == 0 { first } else { deal(&shares, &states, me) };
+        let ranges = StreamRanges {
+            next: &mut || deal(&shares, &states, me),
+            end: &|| shares.end(me),
+            data: &|_| {
+                Box::new(LaneReader {
+                    shares: &shares,
+                    me,
+                    file: &file,
+                })
+            },
         };
+        let granted = || states[me].store(SENDING, Ordering::SeqCst);
+        let r = send_ranges(
+            c,
+            req.remote,
+            bufsz,
+            ranges,
+            (start, requested),
+            progress,
+            &failed,
+            commit,
+            granted,
+        );
+        if !matches!(r, Ok(Sent { result: Ok(()), .. })) {
+            failed.store(true, Ordering::Relaxed);
+        }
         // back to the system's default for what else the session does
         tfd_sys::set_notsent_lowat(c.chan.stream().as_fd(), 0);
         r
     };
+    // the commit goes once no other stream waits for a grant: each holds
+    // its last range then (no range is dealt after this one's last)
+    let mut commit_last = |c: &mut Client| -> Result<bool, Error> {
+        while states[1..].iter().any(|s| s.load(Ordering::SeqCst) == ASKED) {
+            if failed.load(Ordering::Relaxed) {
+                return Ok(false);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        commit(c)
+    };
     // the sessions opening since the stage did (only the first time): each
     // stream waits for its own, the others send meanwhile
     let mut opening = std::mem::take(early);
-    let results: Vec<Result<Result<(), Status>, Error>> = std::thread::scope(|scope| {
+    let results: Vec<Result<Sent, Error>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (1..lanes)
             .map(|me| {
-                let (stream, shares) = (&stream, &shares);
+                let (stream, shares, states) = (&stream, &shares, &states);
                 let pending = opening.pop();
                 scope.spawn(move || {
+                    let _leaving = Leaving(&states[me]);
                     let mut c = match pending {
                         Some(p) => match p.wait_while(cfg, || !shares.dry())? {
                             Some(c) => c,
                             // the others sent it all meanwhile
-                            None => return Ok(Ok(())),
+                            None => {
+                                return Ok(Sent {
+                                    result: Ok(()),
+                                    committed: false,
+                                    reply: None,
+                                })
+                            }
                         },
                         None => crate::spare::take(cfg)?,
                     };
-                    let r = stream(&mut c, me, false);
+                    let r = stream(&mut c, me, false, None);
                     let _ = c.end();
                     r
                 })
             })
             .collect();
-        let mut out = vec![stream(c, 0, requested && first == Some(0))];
+        let mut out = vec![stream(c, 0, requested && first == Some(0), Some(&mut commit_last))];
         out.extend(
             handles
                 .into_iter()
@@ -232,16 +372,71 @@ pub(super) fn send_all(
         );
         out
     });
+    let committed = matches!(results.first(), Some(Ok(Sent { committed: true, .. })));
     // a refusal with the server's reason before a lost connection: it says why
     let mut lost = None;
     for r in results {
         match r {
-            Ok(Ok(())) => {}
-            Ok(Err(st)) => return Ok(Err(st)),
+            Ok(Sent { result: Ok(()), .. }) => {}
+            Ok(Sent { result: Err(st), .. }) => {
+                return Ok(Sent {
+                    result: Err(st),
+                    committed,
+                    reply: None,
+                })
+            }
             Err(e) => lost = lost.or(Some(e)),
         }
     }
-    lost.map_or(Ok(Ok(())), Err)
+    match lost {
+        // a stream lost after the commit went: its answer tells (incomplete,
+        // once the lost session let go; or in place, had every byte come)
+        Some(e) if committed => match c.chan.rx.recv_frame() {
+            Ok(f) => match Status::parse(&f) {
+                st @ Status::Ok(_) => Ok(Sent {
+                    result: Ok(()),
+                    committed,
+                    reply: Some(st),
+                }),
+                _ => Err(e),
+            },
+            Err(lost_too) => Err(unsettled(lost_too.into())),
+        },
+        Some(e) => Err(e),
+        None => Ok(Sent {
+            result: Ok(()),
+            committed,
+            reply: None,
+        }),
+    }
+}
+
+/// A stream's state, for the commit sent behind the first stream's last
+/// range: waiting for a range's grant (or not started), sending a granted
+/// range, or done.
+const ASKED: u8 = 0;
+const SENDING: u8 = 1;
+const DONE: u8 = 2;
+
+/// Marks a stream done however it leaves.
+struct Leaving<'a>(&'a AtomicU8);
+
+impl Drop for Leaving<'_> {
+    fn drop(&mut self) {
+        self.0.store(DONE, Ordering::SeqCst);
+    }
+}
+
+/// The next range for stream `me`, its state marked asked before the deal
+/// and done when there is none: a stream the deal gave a range is never
+/// seen done or sending by the commit before its grant.
+fn deal(shares: &Shares, states: &[AtomicU8], me: usize) -> Option<u64> {
+    states[me].store(ASKED, Ordering::SeqCst);
+    let next = shares.next(me);
+    if next.is_none() {
+        states[me].store(DONE, Ordering::SeqCst);
+    }
+    next
 }
 
 /// Whether `pieces` go over `c` alone, one after the other.
