@@ -787,3 +787,76 @@ fn an_answer_lost_after_the_commit_is_not_told_as_nothing_changed() {
         assert_eq!(fs::read(srv.path(&name)).unwrap(), new, "{what}");
     }
 }
+
+/// A relay to `to` that passes `budget` bytes from the client, then reads
+/// nothing more from it and keeps every socket open: a peer that hangs.
+fn stalling_relay(to: String, budget: u64) -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(a) = conn else { return };
+            let Ok(b) = TcpStream::connect(&to) else { continue };
+            let (mut down_from, mut down_to) = (b.try_clone().unwrap(), a.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut down_from, &mut down_to);
+            });
+            let (mut from, mut into) = (a, b);
+            std::thread::spawn(move || {
+                let mut left = budget;
+                let mut buf = vec![0u8; 64 << 10];
+                while left > 0 {
+                    let want = buf.len().min(left as usize);
+                    let n = match from.read(&mut buf[..want]) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    left -= n as u64;
+                    if into.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                // held open, unread, for longer than any wait below
+                std::thread::sleep(Duration::from_secs(60));
+                drop((from, into));
+            });
+        }
+    });
+    addr
+}
+
+/// A server that stops reading mid-upload and never hangs up: tf gives up
+/// after its `--timeout` once, not once for every write it had left (the
+/// end code, `END`, the close record each waited the timeout out again, so
+/// a cut `put` sat three timeouts before it said so), and the target is as
+/// it was.
+#[test]
+fn a_put_to_a_peer_that_stops_reading_gives_up_after_one_timeout() {
+    let srv = Server::start();
+    let relay = stalling_relay(srv.addr(), 1 << 20);
+    let here = tempdir("stalled_put");
+    let src = here.join("big.bin");
+    // more than the socket buffers on both sides of the relay hold
+    fs::write(&src, pattern(48 * MIB, 7)).unwrap();
+    let started = Instant::now();
+    let o = srv
+        .tf_via(
+            &relay,
+            &[
+                "--timeout",
+                "2",
+                "put",
+                "--resume",
+                src.to_str().unwrap(),
+                "stalled.bin",
+            ],
+        )
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    assert!(!o.status.success(), "exit 0 through a stalled peer: {}", text(&o));
+    // one timeout (2 s) and the set-up; three were 6 s and more
+    assert!(took < Duration::from_secs(5), "gave up after {took:?}: {}", text(&o));
+    assert!(!srv.path("stalled.bin").exists(), "a target appeared");
+    let _ = fs::remove_dir_all(&here);
+}

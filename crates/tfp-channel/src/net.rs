@@ -36,12 +36,43 @@ impl NetStream {
     }
 
     fn write_sock(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let Some(p) = &self.pace else {
-            return self.sock.write(buf);
+        let since = std::time::Instant::now();
+        let (r, asked) = match &self.pace {
+            None => (self.sock.write(buf), buf.len()),
+            Some(p) => {
+                let n = buf.len().min(p.quantum());
+                p.charge(crate::bandwidth::Dir::Out, n);
+                (self.sock.write(&buf[..n]), n)
+            }
         };
-        let n = buf.len().min(p.quantum());
-        p.charge(crate::bandwidth::Dir::Out, n);
-        self.sock.write(&buf[..n])
+        self.judged(r, asked, since)
+    }
+
+    /// A write that ran out its timeout (the peer stopped reading) ends the
+    /// connection: it may have cut a frame in two, so nothing sent after it
+    /// could be read, and each later write would wait the timeout out again
+    /// (a `tf put` to a peer that hung sat three timeouts, 90 s, before it
+    /// said so). A blocking write that timed out after taking some bytes
+    /// returns their count, not an error: it counts when it took the whole
+    /// timeout. Shut down, later writes fail at once.
+    fn judged(&self, r: io::Result<usize>, asked: usize, since: std::time::Instant) -> io::Result<usize> {
+        let short = match &r {
+            Ok(n) => *n < asked,
+            Err(e) => e.kind() == io::ErrorKind::WouldBlock,
+        };
+        if !short {
+            return r;
+        }
+        match self.sock.write_timeout() {
+            Ok(Some(limit)) if r.is_err() || since.elapsed() >= limit => {
+                let _ = self.sock.shutdown(std::net::Shutdown::Both);
+                Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the other side took nothing for the whole write timeout",
+                ))
+            }
+            _ => r,
+        }
     }
 
     pub(super) fn write_sock_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
@@ -87,7 +118,9 @@ impl Write for NetStream {
     /// header alone, as a segment of its own.
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
         if self.seal.is_none() && self.pace.is_none() {
-            return self.sock.write_vectored(bufs);
+            let (since, asked) = (std::time::Instant::now(), bufs.iter().map(|b| b.len()).sum());
+            let r = self.sock.write_vectored(bufs);
+            return self.judged(r, asked, since);
         }
         let first = bufs.iter().find(|b| !b.is_empty()).map_or(&[][..], |b| &**b);
         self.write(first)
