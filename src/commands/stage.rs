@@ -467,7 +467,11 @@ fn missing_after_writers(s: &Session, stage: &Stage) -> Result<Option<u64>, Stag
             return Ok(missing);
         }
         waited = true;
-        std::thread::sleep(WRITERS_POLL);
+        // a commit whose client has gone answers no one: it stops waiting
+        if crate::session::liveness::client_gone_within(std::os::fd::AsFd::as_fd(s.chan().stream()), WRITERS_POLL) {
+            info!("{} TFDSTAGEDONE: the client left while it waited", s.peer());
+            return Ok(missing);
+        }
     }
 }
 

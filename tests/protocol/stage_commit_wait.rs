@@ -231,3 +231,46 @@ fn a_commit_waiting_for_a_writer_whose_connection_dies_answers_incomplete_prompt
     assert_ok(&st, "the resumed commit");
     assert!(std::fs::read(srv.path(remote)).unwrap() == data, "the resumed file");
 }
+
+/// A commit whose own client leaves while it waits stops waiting at once,
+/// while B still writes (it answers no one): the wait sleeps watching A's
+/// socket, as every wait for something other than the client does
+/// (`session::liveness::client_gone_within`). The target is untouched.
+#[test]
+fn a_commit_whose_client_leaves_stops_waiting() {
+    let srv = Server::start();
+    let old = pattern(1000, 6);
+    let data = pattern(SIZE, 73);
+    let remote = "left.bin";
+    std::fs::write(srv.path(remote), &old).unwrap();
+    let mut a = srv.client();
+    assert_ok(
+        &a.call("TFDSTAGE", format!("{SIZE} left 1 {remote}").as_bytes())
+            .unwrap(),
+        "TFDSTAGE",
+    );
+    assert_ok(&stage_put(&mut a, remote, 0, &data[..MIB]), "A's half");
+    let (_sock, go_on, b) = paused_writer(&srv, remote, MIB as u64, &data[MIB..]);
+    a.chan
+        .tx
+        .send_frame(format!("TFDSTAGEDONE {} 1 {remote}", sha_text(&data)).as_bytes())
+        .unwrap();
+    assert!(
+        !replied_within(&a, Duration::from_millis(300)),
+        "A's commit was answered while B still writes"
+    );
+    a.chan.stream().shutdown(Shutdown::Both).unwrap();
+    drop(a);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !srv.log().contains("the client left while it waited") {
+        assert!(
+            Instant::now() < deadline,
+            "the commit went on waiting for B after its client left:\n{}",
+            srv.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(go_on);
+    let _ = b.join().unwrap();
+    assert_eq!(std::fs::read(srv.path(remote)).unwrap(), old, "the target was touched");
+}
