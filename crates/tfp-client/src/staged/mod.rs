@@ -223,12 +223,10 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
     let local = std::sync::OnceLock::new();
     std::thread::scope(|scope| {
         let hasher = scope.spawn(|| {
-            let h = crate::engine::digest::sha256_file(req.local)?;
-            let _ = local.set(h.clone());
-            Ok::<_, std::io::Error>(h)
+            let _ = local.set(crate::engine::digest::sha256_file(req.local)?);
+            Ok::<_, std::io::Error>(())
         });
         let mut hasher = Some(hasher);
-        let mut local_sha: Option<String> = None;
         let commit_arg = |sha: &str| [format!("{sha} {} ", u8::from(req.overwrite)).as_bytes(), req.remote].concat();
         loop {
             let todo = pieces(size, &done, req.streams);
@@ -252,15 +250,14 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
                 (Err(st), _) => return Err(Error::refused("TFDSTAGEPUT", st)),
                 (Ok(()), _) => {}
             }
-            if local_sha.is_none() {
-                let h = hasher.take().map(|h| h.join());
-                local_sha = Some(match h {
-                    Some(Ok(Ok(s))) => s,
-                    Some(Ok(Err(e))) => return Err(Error::Local(e)),
-                    _ => return Err(Error::Protocol("the hashing thread failed".into())),
-                });
+            match hasher.take().map(|h| h.join()) {
+                None | Some(Ok(Ok(()))) => {}
+                Some(Ok(Err(e))) => return Err(Error::Local(e)),
+                Some(Err(_)) => return Err(Error::Protocol("the hashing thread failed".into())),
             }
-            let sha = local_sha.clone().unwrap_or_default();
+            let Some(sha) = local.get().cloned() else {
+                return Err(Error::Protocol("the hashing thread failed".into()));
+            };
             let reply = match early_reply {
                 // an older tfd does not wait for the other streams: once they
                 // are done, the commit goes again
@@ -269,12 +266,7 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
             };
             let reply = match reply {
                 Some(r) => r,
-                None => c
-                    .call("TFDSTAGEDONE", &commit_arg(&sha))
-                    .map_err(|e| Error::Unsettled {
-                        command: "TFDSTAGEDONE",
-                        error: Box::new(e),
-                    })?,
+                None => c.call("TFDSTAGEDONE", &commit_arg(&sha)).map_err(unsettled)?,
             };
             match reply {
                 Status::Ok(_) => {
