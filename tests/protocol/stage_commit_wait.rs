@@ -110,6 +110,30 @@ fn paused_writer(srv: &Server, remote: &str, at: u64, data: &[u8]) -> Writer {
     (sock, go_on, t)
 }
 
+/// A stages `data` as `remote` (source identity `id`) and writes the first
+/// half; B writes the second on its own connection and pauses; A sends its
+/// commit. A, and B's sender that lets it go on, and B's thread.
+fn committing_while_b_writes(
+    srv: &Server,
+    remote: &str,
+    id: &str,
+    data: &[u8],
+) -> (Client, Sender<()>, std::thread::JoinHandle<Result<Status, String>>) {
+    let mut a = srv.client();
+    assert_ok(
+        &a.call("TFDSTAGE", format!("{SIZE} {id} 1 {remote}").as_bytes())
+            .unwrap(),
+        "TFDSTAGE",
+    );
+    assert_ok(&stage_put(&mut a, remote, 0, &data[..MIB]), "A's half");
+    let (_sock, go_on, b) = paused_writer(srv, remote, MIB as u64, &data[MIB..]);
+    a.chan
+        .tx
+        .send_frame(format!("TFDSTAGEDONE {} 1 {remote}", sha_text(data)).as_bytes())
+        .unwrap();
+    (a, go_on, b)
+}
+
 /// Whether a reply is waiting on `c`'s connection within `wait` (nothing is
 /// consumed).
 fn replied_within(c: &Client, wait: Duration) -> bool {
@@ -142,18 +166,7 @@ fn a_commit_waits_for_the_other_connections_writing() {
     let srv = Server::start();
     let data = pattern(SIZE, 71);
     let remote = "waited.bin";
-    let mut a = srv.client();
-    assert_ok(
-        &a.call("TFDSTAGE", format!("{SIZE} waited 1 {remote}").as_bytes())
-            .unwrap(),
-        "TFDSTAGE",
-    );
-    assert_ok(&stage_put(&mut a, remote, 0, &data[..MIB]), "A's half");
-    let (_sock, go_on, b) = paused_writer(&srv, remote, MIB as u64, &data[MIB..]);
-    a.chan
-        .tx
-        .send_frame(format!("TFDSTAGEDONE {} 1 {remote}", sha_text(&data)).as_bytes())
-        .unwrap();
+    let (mut a, go_on, b) = committing_while_b_writes(&srv, remote, "waited", &data);
     assert!(
         !replied_within(&a, Duration::from_millis(500)),
         "A's commit was answered while B still writes: {:?}",
@@ -243,18 +256,7 @@ fn a_commit_whose_client_leaves_stops_waiting() {
     let data = pattern(SIZE, 73);
     let remote = "left.bin";
     std::fs::write(srv.path(remote), &old).unwrap();
-    let mut a = srv.client();
-    assert_ok(
-        &a.call("TFDSTAGE", format!("{SIZE} left 1 {remote}").as_bytes())
-            .unwrap(),
-        "TFDSTAGE",
-    );
-    assert_ok(&stage_put(&mut a, remote, 0, &data[..MIB]), "A's half");
-    let (_sock, go_on, b) = paused_writer(&srv, remote, MIB as u64, &data[MIB..]);
-    a.chan
-        .tx
-        .send_frame(format!("TFDSTAGEDONE {} 1 {remote}", sha_text(&data)).as_bytes())
-        .unwrap();
+    let (a, go_on, b) = committing_while_b_writes(&srv, remote, "left", &data);
     assert!(
         !replied_within(&a, Duration::from_millis(300)),
         "A's commit was answered while B still writes"
