@@ -40,7 +40,8 @@
 use super::hpf::{self, PutEnd};
 use super::transfer::{check_target, logged, Track};
 use super::{CmdResult, DeniedOr, OrFailed, Reply};
-use crate::fsys::stage::{self as fstage, DiscardError, Stage, StageError, MAX_IDENTITY};
+use crate::fsys::stage::{Stage, StageError, MAX_IDENTITY};
+use crate::fsys::stage_owned::{self as fstage, DiscardError};
 use crate::fsys::{FsError, RelPath};
 use crate::session::Session;
 use crate::xferlog::Direction;
@@ -629,7 +630,7 @@ pub fn discard(s: &mut Session, arg: &[u8]) -> CmdResult {
             return Err(Failed::NoSuchFile.into());
         }
         let (fd, target) = s.root().parent(&p).denied_or(Failed::NoSuchFile)?;
-        let name = fstage::stage_name(tfd_sys::geteuid(), target.as_bytes());
+        let name = crate::fsys::stage::stage_name(tfd_sys::geteuid(), target.as_bytes());
         (fd, name, p.parent())
     };
     s.check_lock_dir(&dir_path)?;

@@ -12,6 +12,7 @@ mod errno;
 pub mod quota;
 pub mod secfs;
 pub mod stage;
+pub mod stage_owned;
 pub mod sweep;
 pub mod tempmark;
 pub mod upload;
