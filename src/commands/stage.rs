@@ -177,6 +177,10 @@ fn stage_failed(s: &Session, what: &str, e: StageError) -> CmdResult {
             Failed::AccessDenied,
             "a file not made by tfd holds the staged upload's name",
         ),
+        StageError::Busy => failed(
+            Failed::TransferApi,
+            "the staged upload is in use by another connection; try again in a moment",
+        ),
         StageError::Fs(e) => fs_failed(&e),
     }
 }

@@ -54,6 +54,9 @@ const GEN: &std::ffi::CStr = c"user.tfd.gen";
 /// The target's name (its last component), so that the stage's owner sees
 /// what it is a stage of (`TFDSTAGES`).
 pub(super) const NAME: &std::ffi::CStr = c"user.tfd.name";
+/// How long TFDSTAGE waits for the holders of a stage left by a cut commit
+/// (a killed upload's sessions are gone within moments).
+const CUT_COMMIT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// Prefix of the range attributes (`user.tfd.r.<start>`).
 const RANGE_PREFIX: &str = "user.tfd.r.";
 /// Ranges kept after a compaction (a file system bounds a file's attributes:
@@ -101,6 +104,8 @@ pub enum StageError {
     NoAttributes,
     /// Something not made by tfd holds the stage's name.
     Foreign,
+    /// A stage left by a cut commit that another connection still holds.
+    Busy,
 }
 
 impl From<FsError> for StageError {
@@ -122,6 +127,48 @@ fn open_error(e: std::io::Error) -> StageError {
     } else {
         e.into()
     }
+}
+
+/// Removes what a commit cut between [`apply_attrs`] and its rename (the
+/// session killed there) left under the stage's name: tfd's stage mark still
+/// on it but the target's mode, and for a root session its owner, or (the
+/// link(2) fallback cut before its unlink) a second name, the target's. It is
+/// no longer provably private, so it is never reused: once nobody holds it
+/// (a commit still running holds it a moment, the writers of a killed upload
+/// until their connections go) its name is unlinked and true is returned,
+/// for the caller to create a fresh stage. False: not such a stage.
+fn cleared_cut_commit(
+    dir: std::os::fd::BorrowedFd<'_>,
+    tmp: &std::ffi::CStr,
+    fd: std::os::fd::BorrowedFd<'_>,
+    st: &libc::stat,
+    me: u32,
+) -> Result<bool, StageError> {
+    // only root's commit gives a stage another owner
+    if (st.st_uid != me && me != 0) || tempmark::proven(fd, st) != Some(TempKind::Stage) {
+        return Ok(false);
+    }
+    let deadline = std::time::Instant::now() + CUT_COMMIT_WAIT;
+    while !sys::try_lock_exclusive(fd)? {
+        if std::time::Instant::now() >= deadline {
+            return Err(StageError::Busy);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    match sys::fstatat(dir, tmp, false) {
+        Ok(now) if (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino) => {}
+        // gone or replaced since: look again
+        _ => return Ok(true),
+    }
+    sys::unlinkat(dir, tmp, false)?;
+    log::info!(
+        "stage {}: left by a commit cut before its rename (mode {:o}, owner {}, {} links); removed, the upload starts afresh",
+        tmp.to_string_lossy(),
+        st.st_mode & 0o7777,
+        st.st_uid,
+        st.st_nlink
+    );
+    Ok(true)
 }
 
 /// The stage's name for target `name` of user `uid`.
@@ -268,14 +315,18 @@ impl Stage {
                 },
             };
             let st = sys::fstat(fd.as_fd())?;
-            if Kind::of(&st) != Kind::File || st.st_uid != me || st.st_nlink != 1 {
+            if Kind::of(&st) != Kind::File {
+                return Err(StageError::Foreign);
+            }
+            if st.st_uid != me || st.st_nlink != 1 || (!made && st.st_mode & 0o7777 != 0o600) {
+                if create && cleared_cut_commit(dir.as_fd(), &tmp, fd.as_fd(), &st, me)? {
+                    continue;
+                }
                 return Err(StageError::Foreign);
             }
             if made {
                 // the umask may have taken bits; a stage is 0600 exactly
                 sys::fchmod(fd.as_fd(), 0o600)?;
-            } else if st.st_mode & 0o7777 != 0o600 {
-                return Err(StageError::Foreign);
             }
             // held shared while in use: the sweeper needs it exclusive
             sys::lock_shared(fd.as_fd())?;

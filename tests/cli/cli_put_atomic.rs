@@ -860,3 +860,62 @@ fn a_put_to_a_peer_that_stops_reading_gives_up_after_one_timeout() {
     assert!(!srv.path("stalled.bin").exists(), "a target appeared");
     let _ = fs::remove_dir_all(&here);
 }
+
+/// A commit cut between giving the stage its target's mode and owner and its
+/// rename (tfd SIGKILLed there: CI's random interruptions, seed
+/// 1795711927092751846) left a stage tfd then took for another's, and every
+/// later `--resume` failed: "a file not made by tfd holds the staged upload's
+/// name". Such a stage (tfd's mark on it, nobody holding it) is removed and
+/// the resume starts afresh; while another still holds it, it is left alone
+/// and the resume says so.
+#[test]
+fn a_stage_left_by_a_commit_cut_before_its_rename_does_not_block_the_resume() {
+    let srv = Server::start_with("rate_limit_session 8M\n");
+    for (round, (mode, owner)) in [(0o644, None), (0o640, Some(65534))].into_iter().enumerate() {
+        let name = format!("c{round}.bin");
+        let (old, new, local) = setup(&srv, &name, MIB, 8 * MIB, 300 + round as u64);
+        let l = local.to_str().unwrap();
+        // an interrupted upload leaves its stage
+        let child = srv
+            .tf_via(&srv.addr(), &["put", l, &name, "--streams", "2"])
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while stages(&srv.data)
+            .iter()
+            .all(|p| fs::metadata(p).map_or(0, |m| m.len()) < MIB as u64)
+        {
+            assert!(Instant::now() < deadline, "no staged data appeared:\n{}", srv.log());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
+        let _ = child.wait_with_output();
+        while !srv.children().0.is_empty() {
+            assert!(Instant::now() < deadline, "the sessions outlived their client");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let st = stages(&srv.data);
+        assert_eq!(st.len(), 1, "{st:?}");
+        // what the cut commit left: the target's attributes on the stage
+        fs::set_permissions(&st[0], fs::Permissions::from_mode(mode)).unwrap();
+        if let Some(uid) = owner {
+            nix::unistd::chown(&st[0], Some(uid.into()), None).unwrap();
+        }
+        if round == 0 {
+            // held (a commit still on its way): left alone, and said so
+            let held = nix::fcntl::Flock::lock(fs::File::open(&st[0]).unwrap(), nix::fcntl::FlockArg::LockShared)
+                .map_err(|(_, e)| e)
+                .unwrap();
+            let o = srv.tf(&["put", l, &name, "--resume"]);
+            assert!(!o.status.success(), "{}", text(&o));
+            assert!(text(&o).contains("in use"), "{}", text(&o));
+            assert!(st[0].exists(), "a held stage was removed");
+            assert_eq!(sha(&fs::read(srv.path(&name)).unwrap()), sha(&old));
+            drop(held);
+        }
+        let o = srv.tf(&["put", l, &name, "--resume"]);
+        assert!(o.status.success(), "round {round}: {}\n{}", text(&o), srv.log());
+        assert_eq!(sha(&fs::read(srv.path(&name)).unwrap()), sha(&new), "round {round}");
+        assert!(stages(&srv.data).is_empty(), "round {round}: {:?}", stages(&srv.data));
+    }
+}
