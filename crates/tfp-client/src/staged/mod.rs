@@ -232,7 +232,19 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
             let todo = pieces(size, &done, req.streams);
             report.sent += todo.iter().map(|(a, b)| b - a).sum::<u64>();
             let mut commit = |c: &mut Client| -> Result<bool, Error> {
-                let Some(sha) = local.get() else { return Ok(false) };
+                // every byte is sent: the hash, reading the same file beside
+                // the sending, is moments behind at most, and waiting for it
+                // here costs less than the round trip of a commit sent after
+                // the stream's answer (a loaded machine lagged it so)
+                let sha = loop {
+                    if let Some(sha) = local.get() {
+                        break sha;
+                    }
+                    if hasher.as_ref().map_or(true, |h| h.is_finished()) {
+                        return Ok(false);
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                };
                 c.chan
                     .tx
                     .send_frame(&[&b"TFDSTAGEDONE "[..], &commit_arg(sha)].concat())?;
