@@ -249,7 +249,21 @@ pub fn open(s: &mut Session, arg: &[u8]) -> CmdResult {
         return Err(Failed::MissingParameter.into());
     }
     let p = target(s, path)?;
-    match Stage::open(s.root(), &p, size, identity, fresh == b"1") {
+    // a stage a cut commit left is held a moment by the killed upload's
+    // other connections: wait for them, watching this client
+    let gone_by = std::time::Instant::now() + CUT_COMMIT_WAIT;
+    let opened = loop {
+        match Stage::open(s.root(), &p, size, identity, fresh == b"1") {
+            Err(StageError::Busy)
+                if std::time::Instant::now() < gone_by
+                    && !crate::session::liveness::client_gone_within(
+                        std::os::fd::AsFd::as_fd(s.chan().stream()),
+                        CUT_COMMIT_POLL,
+                    ) => {}
+            r => break r,
+        }
+    };
+    match opened {
         Ok((stage, done)) => {
             // the whole file must fit beside everything the user stores, the
             // file it will replace included (that is still there until the
@@ -431,6 +445,11 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
 /// any pause of a connection that still moves data, and a client whose
 /// commit gave up commits again once its streams end.
 const WRITERS_STALL: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long TFDSTAGE waits for the holders of a stage left by a cut commit
+/// (a killed upload's sessions are gone within moments), looking again every
+/// [`CUT_COMMIT_POLL`].
+const CUT_COMMIT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+const CUT_COMMIT_POLL: std::time::Duration = std::time::Duration::from_millis(10);
 /// How often a waiting commit looks again (a check of a lock and the journal).
 const WRITERS_POLL: std::time::Duration = std::time::Duration::from_millis(2);
 

@@ -54,9 +54,6 @@ const GEN: &std::ffi::CStr = c"user.tfd.gen";
 /// The target's name (its last component), so that the stage's owner sees
 /// what it is a stage of (`TFDSTAGES`).
 pub(super) const NAME: &std::ffi::CStr = c"user.tfd.name";
-/// How long TFDSTAGE waits for the holders of a stage left by a cut commit
-/// (a killed upload's sessions are gone within moments).
-const CUT_COMMIT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// Prefix of the range attributes (`user.tfd.r.<start>`).
 const RANGE_PREFIX: &str = "user.tfd.r.";
 /// Ranges kept after a compaction (a file system bounds a file's attributes:
@@ -133,10 +130,11 @@ fn open_error(e: std::io::Error) -> StageError {
 /// session killed there) left under the stage's name: tfd's stage mark still
 /// on it but the target's mode, and for a root session its owner, or (the
 /// link(2) fallback cut before its unlink) a second name, the target's. It is
-/// no longer provably private, so it is never reused: once nobody holds it
-/// (a commit still running holds it a moment, the writers of a killed upload
-/// until their connections go) its name is unlinked and true is returned,
-/// for the caller to create a fresh stage. False: not such a stage.
+/// no longer provably private, so it is never reused: when nobody holds it
+/// its name is unlinked and true is returned, for the caller to create a
+/// fresh stage; while someone does (a commit still running holds it a
+/// moment, the writers of a killed upload until their connections go),
+/// [`StageError::Busy`], for the caller to wait. False: not such a stage.
 fn cleared_cut_commit(
     dir: std::os::fd::BorrowedFd<'_>,
     tmp: &std::ffi::CStr,
@@ -148,12 +146,8 @@ fn cleared_cut_commit(
     if (st.st_uid != me && me != 0) || tempmark::proven(fd, st) != Some(TempKind::Stage) {
         return Ok(false);
     }
-    let deadline = std::time::Instant::now() + CUT_COMMIT_WAIT;
-    while !sys::try_lock_exclusive(fd)? {
-        if std::time::Instant::now() >= deadline {
-            return Err(StageError::Busy);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
+    if !sys::try_lock_exclusive(fd)? {
+        return Err(StageError::Busy);
     }
     match sys::fstatat(dir, tmp, false) {
         Ok(now) if (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino) => {}
