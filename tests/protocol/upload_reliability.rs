@@ -158,14 +158,18 @@ fn stale_hidden_temporaries_are_swept_and_not_charged() {
 /// The syscalls of the listener and its sessions while one upload runs, as
 /// strace prints them (one line each, pid first).
 fn traced(srv: &Server, upload: impl FnOnce()) -> Vec<String> {
+    traced_calls(
+        srv,
+        "fsync,fdatasync,syncfs,linkat,renameat,renameat2,write,writev,sendto,sendmsg",
+        upload,
+    )
+}
+
+/// [`traced`] for the system calls `calls` (strace's `trace=` list).
+fn traced_calls(srv: &Server, calls: &str, upload: impl FnOnce()) -> Vec<String> {
     let out = srv.dir.join("strace.out");
     let mut st = Command::new("strace")
-        .args([
-            "-f",
-            "-qq",
-            "-e",
-            "trace=fsync,fdatasync,syncfs,linkat,renameat,renameat2,write,writev,sendto,sendmsg",
-        ])
+        .args(["-f", "-qq", "-e", &format!("trace={calls}")])
         .arg("-o")
         .arg(&out)
         .arg("-p")
@@ -440,4 +444,72 @@ fn batched_uploads_are_synced_as_a_group_before_the_answer() {
     // the answer (the session's first send after the data) follows the last sync
     assert!(!trace[first..last].iter().any(|l| is_send(l)), "{text}");
     assert!(trace[last..].iter().any(|l| is_send(l)), "{text}");
+}
+
+/// A new file of a batch (TFDPUTMANY: `put -r`, `mirror -R`) is linked
+/// straight at its name: no hidden name renamed over it, no temporary's mark
+/// set and taken off. On the old code every file took both, a quarter of the
+/// server's time for a tree of 10,000 files of 1 KiB. A file that is there
+/// already is still replaced through a hidden name, whole, keeping its mode,
+/// and neither leaves a mark or a hidden name behind.
+#[test]
+fn new_files_of_a_batch_are_linked_straight_at_their_names() {
+    if !require_root("strace follows the session's system calls")
+        || !require_tool("strace", &["-V"], "scripts/deps installs it")
+    {
+        return;
+    }
+    let srv = Server::start();
+    let src = srv.dir.join("straight-src");
+    std::fs::create_dir_all(&src).unwrap();
+    for i in 0..10 {
+        std::fs::write(src.join(format!("n{i:02}")), vec![i as u8; 2000]).unwrap();
+    }
+    let calls = "linkat,renameat,renameat2,fsetxattr,fremovexattr";
+    let trace = traced_calls(&srv, calls, || {
+        let o = srv.tf(&["put", "-r", "--jobs", "1", src.to_str().unwrap(), "straight"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    });
+    let text = trace.join("\n");
+    for i in 0..10 {
+        let name = format!("n{i:02}");
+        assert_eq!(
+            std::fs::read(srv.path(&format!("straight/{name}"))).unwrap(),
+            vec![i as u8; 2000]
+        );
+        let linked = trace
+            .iter()
+            .filter(|l| l.contains("linkat(") && l.contains(&format!("\"{name}\"")))
+            .count();
+        assert_eq!(linked, 1, "{name} not linked at its name once: {text}");
+    }
+    assert!(!text.contains("renameat"), "a hidden name renamed: {text}");
+    assert!(!text.contains("xattr("), "a temporary's mark: {text}");
+    assert!(!text.contains(".tfd-part-"), "a hidden name: {text}");
+
+    // an existing file replaced: through a hidden name, whole
+    std::fs::write(src.join("n03"), b"replaced, another size").unwrap();
+    let trace = traced_calls(&srv, calls, || {
+        let o = srv.tf(&["mirror", "-R", "--jobs", "1", src.to_str().unwrap(), "straight"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    });
+    let text = trace.join("\n");
+    assert_eq!(
+        std::fs::read(srv.path("straight/n03")).unwrap(),
+        b"replaced, another size"
+    );
+    assert!(
+        trace.iter().any(|l| l.contains("renameat") && l.contains("\"n03\"")),
+        "n03 not renamed into place: {text}"
+    );
+    assert_eq!(all_files(&srv.path("straight")).len(), 10, "a hidden name left: {text}");
+    for i in 0..10 {
+        let f = std::fs::File::open(srv.path(&format!("straight/n{i:02}"))).unwrap();
+        let mark = tfd_sys::fgetxattr(std::os::fd::AsFd::as_fd(&f), c"user.tfd.part", 64);
+        assert_eq!(
+            mark.map_err(|e| e.raw_os_error()),
+            Err(Some(libc::ENODATA)),
+            "a mark left on n{i:02}"
+        );
+    }
 }
