@@ -513,3 +513,57 @@ fn new_files_of_a_batch_are_linked_straight_at_their_names() {
         );
     }
 }
+
+/// A batch of several groups syncs once a group, not twice: each group's
+/// data sync also covers the previous group's names, and one more sync
+/// before the answer covers the last group's. On the old code the names'
+/// sync of one group was followed at once by the data sync of the next
+/// (four sessions of a 10,000-file `put -r` waited twice as long in syncfs).
+/// Every name still comes after a sync of its data, and the answer after
+/// a sync of every name.
+#[test]
+fn a_batch_of_many_groups_syncs_once_a_group() {
+    if !require_root("strace follows the session's system calls")
+        || !require_tool("strace", &["-V"], "scripts/deps installs it")
+    {
+        return;
+    }
+    let srv = Server::start();
+    let src = srv.dir.join("groups-src");
+    std::fs::create_dir_all(&src).unwrap();
+    // more than two groups of 256 files
+    for i in 0..600 {
+        std::fs::write(src.join(format!("h{i:03}")), [i as u8; 64]).unwrap();
+    }
+    let trace = traced(&srv, || {
+        let o = srv.tf(&["put", "-r", "--jobs", "1", src.to_str().unwrap(), "groups"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    });
+    for i in (0..600).step_by(37) {
+        assert_eq!(
+            std::fs::read(srv.path(&format!("groups/h{i:03}"))).unwrap(),
+            [i as u8; 64]
+        );
+    }
+    let text = trace.join("\n");
+    let syncfs = lines_of(&trace, "syncfs");
+    let links: Vec<usize> = trace
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.contains("linkat(") && l.contains("\"h"))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(links.len(), 600, "{text}");
+    assert!(syncfs.len() >= 4, "fewer syncs than 3 groups and the answer: {text}");
+    // between two syncs, a group's links: never two syncs in a row
+    for w in syncfs.windows(2) {
+        assert!(
+            links.iter().any(|&l| w[0] < l && l < w[1]),
+            "two syncs in a row: {text}"
+        );
+    }
+    let (first, last) = (syncfs[0], *syncfs.last().unwrap());
+    assert!(links.iter().all(|&l| first < l && l < last), "{text}");
+    assert!(!trace[first..last].iter().any(|l| is_send(l)), "{text}");
+    assert!(trace[last..].iter().any(|l| is_send(l)), "{text}");
+}
