@@ -34,14 +34,8 @@
 //! Per case and tool: the median time of `--rounds` (3) whole commands (start,
 //! handshake, authentication, transfer; the contenders take turns within each
 //! round, every other round in reverse order, so drift falls on all alike;
-//! each timed command starts after a `sync`, and at least
-//! `vm.dirty_expire_centisecs` + 1 s after the last tree of 2,000 entries or
-//! more was removed, whose freed inodes slow an ext4 without a journal's
-//! file creation until then (before a case of that many files, the bench's
-//! own start counts as such a removal: an earlier run's, or anything else's,
-//! is not seen);
-//! the tree cases land every round in a new directory and remove the copies
-//! only after the case), the bytes that crossed the link each way (the
+//! each timed command starts after a `sync`; the tree cases land every round
+//! in a new directory and remove the copies only after the case), the bytes that crossed the link each way (the
 //! counters of the clients' end of the link, read before and after each
 //! command: IP packets, headers included), for single files the fraction of
 //! the link's rate, and each other tool's time ÷ tf's (the median over the
@@ -52,9 +46,22 @@
 //! Missing a target is reported, never a failure; without root, `ip`, `cc`,
 //! sshd, ssh, scp, sftp or rsync the bench says what is missing and fails.
 //!
+//! Every file the bench makes, served or local, is on a fresh ext4 with a
+//! journal (a sparse image on the same disk, on a loop device doing direct
+//! I/O; removed at the end): this machine's root is an ext4 without a
+//! journal, whose allocator scans past every inode freed in the last 60 to
+//! 360 s at each creation, so the tree cases there measured the history of
+//! the disk (`put -r` of 10,000 files from 0.45 s to 2.6 s run to run,
+//! whichever tool) more than the tools ([`support::fresh_fs`]).
+//! `--same-fs` keeps them on the temporary directory's own file system, and
+//! then waits 61 s after the removal of a tree of 2,000 entries or more
+//! before the next timed command (the bench's start counts as one before a
+//! case of that many files; an earlier run's removal is not seen, nor the
+//! 360 s of an inode table block dirtied meanwhile).
+//!
 //! `scripts/bench wan [--profiles 100/50,200/20/0.5] [--only big,tree,...]
 //! [--rounds N] [--big-mib M] [--edits-mib M] [--sftp-trees] [--baseline-tf
-//! PATH] [--limit SECS] [--budget SECS] [--quick] [--smoke]`. `--baseline-tf`
+//! PATH] [--limit SECS] [--budget SECS] [--quick] [--smoke] [--same-fs]`. `--baseline-tf`
 //! times another tf binary (say main's) beside this one in the `big` case (one
 //! stream and `--streams 4`), the tree cases and `ops`, in the same rounds: its row's ratio is its time ÷
 //! this tf's (a before/after in one run). `--quick`: one round, 16 MiB files,
@@ -88,7 +95,7 @@ const GCM: &str = "aes128-gcm@openssh.com";
 const USAGE: &str = "usage: wan [--profiles RATE/RTT[/LOSS],...] [--only big,tree,tree10k,mirror,delta,edits,ops] \
                      [--rounds N] [--big-mib M] [--edits-mib M] [--sftp-trees] [--baseline-tf PATH] [--limit SECS] \
                      [--budget SECS] \
-                     [--quick] [--smoke]";
+                     [--quick] [--smoke] [--same-fs]";
 
 #[derive(Clone)]
 struct Profile {
@@ -154,6 +161,9 @@ struct Options {
     budget: Duration,
     quick: bool,
     smoke: bool,
+    /// The files on the system's temporary directory's own file system,
+    /// not a fresh one ([`support::fresh_fs`]).
+    same_fs: bool,
 }
 
 impl Options {
@@ -181,6 +191,7 @@ impl Options {
             budget: Duration::from_secs(3 * 3600),
             quick: false,
             smoke: false,
+            same_fs: false,
         };
         let (mut profiles, mut rounds, mut big, mut edits, mut budget) = (None, None, None, None, None);
         while let Some(a) = args.next() {
@@ -188,6 +199,7 @@ impl Options {
                 "--quick" => o.quick = true,
                 "--smoke" => o.smoke = true,
                 "--sftp-trees" => o.sftp_trees = true,
+                "--same-fs" => o.same_fs = true,
                 "--baseline-tf" => {
                     let b = PathBuf::from(args.value("--baseline-tf")?);
                     if !b.is_file() {
@@ -396,7 +408,7 @@ static REMOVED: std::sync::Mutex<Option<Instant>> = std::sync::Mutex::new(None);
 /// the file system takes a while to settle after ([`settle`]). The smaller
 /// trees (`--smoke`'s, the 300-file case) cost nothing measurable after.
 fn clear_tree(path: &Path) {
-    let many = entries(path, MANY) >= MANY;
+    let many = SAME_FS.load(std::sync::atomic::Ordering::Relaxed) && entries(path, MANY) >= MANY;
     support::race::clear(path);
     if many {
         *REMOVED.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
@@ -416,6 +428,9 @@ static STARTED: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
 /// noted, the bench's start stands for one, so its first timed command
 /// waits as [`settle`] waits after any.
 fn prior_removals() {
+    if !SAME_FS.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
     let mut at = REMOVED.lock().unwrap_or_else(|p| p.into_inner());
     if at.is_none() {
         *at = Some(*STARTED.get_or_init(Instant::now));
@@ -439,21 +454,24 @@ fn entries(dir: &Path, most: usize) -> usize {
     n
 }
 
-/// Before a timed command: everything written so far on disk (`sync`), and
-/// the file system past the last tree's removal. On an ext4 without a
-/// journal (this machine's) the inode allocator skips every inode freed
-/// within `vm.dirty_expire_centisecs` (30 s), so 10,000 files created just
-/// after 10,000 were removed took twice as long, whichever tool made them.
+/// Before a timed command: everything written so far on disk (`sync`), and,
+/// with `--same-fs`, the file system past the last tree's removal: on an
+/// ext4 without a journal (this machine's root) the inode allocator skips
+/// every inode freed in the last 60 s (360 s while its inode table block is
+/// dirty), scanning past each at every creation, so 10,000 files created
+/// just after 10,000 were removed took twice as long or more, whichever tool
+/// made them. The wait covers the 60 s; the fresh file system (the default,
+/// [`support::fresh_fs`]) has a journal and needs none.
+/// How long ext4 without a journal keeps a freed inode from reuse (its
+/// inode table block clean: `RECENTCY_MIN`), and a second.
+const RECENTLY_FREED: Duration = Duration::from_secs(61);
+
 fn settle() {
     nix::unistd::sync();
     let Some(at) = *REMOVED.lock().unwrap_or_else(|p| p.into_inner()) else {
         return;
     };
-    let expire = fs::read_to_string("/proc/sys/vm/dirty_expire_centisecs")
-        .ok()
-        .and_then(|t| t.trim().parse::<u64>().ok())
-        .unwrap_or(3000);
-    let wait = Duration::from_millis(expire * 10 + 1000).saturating_sub(at.elapsed());
+    let wait = RECENTLY_FREED.saturating_sub(at.elapsed());
     if !wait.is_zero() {
         println!(
             "    (waiting {:.0} s for the file system to settle)",
@@ -753,14 +771,53 @@ fn missing() -> Option<String> {
 
 fn run(o: &Options) -> Result<(), String> {
     let started = Instant::now();
-    let deadline = started + o.budget;
-    if let Some(why) = missing() {
+    if let Some(why) = missing().or_else(|| (!o.same_fs).then(missing_fresh_fs).flatten()) {
         println!("wan bench: cannot run: {why}");
         println!();
         println!("BENCH_WAN missing=true");
         return Err(why);
     }
     on_signal_clean_up()?;
+    if !o.same_fs {
+        let fs = support::fresh_fs::FreshFs::make(FRESH_FS_GIB)?;
+        println!(
+            "the bench's files (served and local) on a fresh ext4 at {}",
+            fs.path().display()
+        );
+        // every directory, wanlink's build and the servers' files below it
+        std::env::set_var("TMPDIR", fs.path());
+        support::fresh_fs::hold(fs);
+    }
+    SAME_FS.store(o.same_fs, std::sync::atomic::Ordering::Relaxed);
+    let r = run_profiles(o, started);
+    support::fresh_fs::release();
+    r
+}
+
+/// The fresh file system's size (sparse): the `edits` case's 1 GiB files
+/// with their copies, the trees' copies kept to the end of each case.
+const FRESH_FS_GIB: u64 = 32;
+
+/// Whether the files are on the temporary directory's own file system
+/// (`--same-fs`): only there do removals need [`settle`]'s wait.
+static SAME_FS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// What the fresh file system needs and this machine lacks.
+fn missing_fresh_fs() -> Option<String> {
+    let on_path =
+        |t: &str| std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(t).is_file()));
+    support::fresh_fs::TOOLS
+        .iter()
+        .find(|t| !on_path(t))
+        .map(|t| format!("no {t} (e2fsprogs, util-linux) for the fresh file system; --same-fs goes without"))
+        .or_else(|| {
+            (!Path::new("/dev/loop-control").exists())
+                .then(|| "no /dev/loop-control (loop devices) for the fresh file system; --same-fs goes without".into())
+        })
+}
+
+fn run_profiles(o: &Options, started: Instant) -> Result<(), String> {
+    let deadline = started + o.budget;
     let wan = wan_dir()?;
     let (tf, tfd) = (tf_binary()?, tfd_binary()?);
     println!(

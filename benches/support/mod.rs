@@ -9,6 +9,7 @@
 
 pub mod cli;
 pub mod floor;
+pub mod fresh_fs;
 pub mod race;
 #[path = "../../tests/common/reply.rs"]
 pub mod reply;

@@ -97,6 +97,7 @@ pub fn on_signal_clean_up() -> Result<(), String> {
                     let _ = std::fs::remove_dir_all(d);
                 }
             }
+            super::fresh_fs::release();
             std::process::exit(128 + sig);
         }
     });

@@ -45,11 +45,11 @@ fn contender<'a>(
 
 /// A tree contender: every round lands in a directory of its own (`TO.1`,
 /// `TO.2`, ...), each kept in `kept` until the case ends. Removing a 10,000-file
-/// copy right before the next tool's run made that run pay for it: on this
-/// ext4 (no journal) an inode freed in the last `dirty_expire_centisecs`
-/// (30 s) is skipped by the allocator, so the next 10,000 creations scanned
-/// past it and rsync took 4.4–4.8 s instead of ~2 s. The copies go when the
-/// case is over ([`clear_tree`]), and the next timed run waits that out.
+/// copy right before the next tool's run made that run pay for it: on an
+/// ext4 without a journal (this machine's root, `--same-fs`) an inode freed
+/// in the last 60 s is skipped by the allocator, so the next 10,000
+/// creations scanned past it and rsync took 4.4–4.8 s instead of ~2 s. The
+/// copies go when the case is over ([`clear_tree`]).
 fn fresh_contender<'a>(
     key: &'static str,
     name: &str,
