@@ -162,7 +162,8 @@ impl Commits {
             }
         }
         *group = readied;
-        let keys: Vec<Option<u64>> = group.iter().map(|(_, up, _)| up.groupable()).collect();
+        let mut known = Vec::new();
+        let keys: Vec<Option<u64>> = group.iter().map(|(_, up, _)| up.groupable(&mut known)).collect();
         let mut systems: Vec<(u64, OwnedFd)> = Vec::new();
         let mut grouped = true;
         for ((_, up, _), key) in group.iter().zip(&keys) {

@@ -324,13 +324,18 @@ impl Upload {
     pub fn commit(mut self, overwrite: bool) -> Result<(), FsError> {
         self.file.flush()?;
         // an overwrite replaces only a file the session's user may write
-        // ([`replace_attrs`]), whoever set the attributes
-        let attrs = if overwrite {
-            replace_attrs(self.dir.as_fd(), &self.name)?
+        // ([`replace_attrs`]), whoever set the attributes; a file without a
+        // name whose attributes are set meets a file there only as the
+        // link's EEXIST, and is checked then ([`Upload::link_anonymous`])
+        let anonymous = matches!(self.temp, Temp::Anonymous);
+        let attrs = if self.attrs_set && anonymous {
+            None
+        } else if overwrite {
+            Some(replace_attrs(self.dir.as_fd(), &self.name)?)
         } else {
-            final_attrs(self.dir.as_fd(), &self.name)
+            Some(final_attrs(self.dir.as_fd(), &self.name))
         };
-        if !self.attrs_set {
+        if let (false, Some(attrs)) = (self.attrs_set, attrs) {
             apply_attrs(self.file.file().as_fd(), attrs)?;
         }
         if self.sync {
@@ -338,7 +343,7 @@ impl Upload {
             self.file.file().sync_data()?;
         }
         let r = match &self.temp {
-            Temp::Anonymous => self.link_anonymous(overwrite, attrs.1.is_some()),
+            Temp::Anonymous => self.link_anonymous(overwrite, attrs.is_some_and(|a| a.1.is_some())),
             Temp::Named(tmp) => self.rename_named(tmp, overwrite).map(|()| false),
         };
         let marked = r?;
@@ -356,12 +361,24 @@ impl Upload {
     /// its file system is a local one whose syncfs(2) commits everything
     /// written before it (ext4, XFS, btrfs, tmpfs). A network or FUSE file
     /// system (GlusterFS, NFS) may not honour syncfs, so its uploads keep
-    /// their own fsyncs. The device is the group's key.
-    pub fn groupable(&self) -> Option<u64> {
+    /// their own fsyncs. The device is the group's key; `known` holds the
+    /// devices judged already (one statfs a file system, not one a file).
+    pub fn groupable(&self, known: &mut Vec<(u64, bool)>) -> Option<u64> {
         const LOCAL: [i64; 4] = [0xEF53, 0x5846_5342, 0x9123_683E, 0x0102_1994];
-        let st = nix::sys::statfs::fstatfs(self.file.file()).ok()?;
-        let local = LOCAL.contains(&(st.filesystem_type().0 as i64));
-        (local && self.sync).then(|| sys::fstat(self.file.file().as_fd()).ok().map(|s| s.st_dev))?
+        if !self.sync {
+            return None;
+        }
+        let dev = sys::fstat(self.file.file().as_fd()).ok()?.st_dev;
+        let local = match known.iter().find(|(d, _)| *d == dev) {
+            Some(&(_, local)) => local,
+            None => {
+                let st = nix::sys::statfs::fstatfs(self.file.file()).ok()?;
+                let local = LOCAL.contains(&(st.filesystem_type().0 as i64));
+                known.push((dev, local));
+                local
+            }
+        };
+        local.then_some(dev)
     }
 
     /// A descriptor of the upload's file system that outlives the upload
@@ -406,7 +423,8 @@ impl Upload {
     /// files spent a quarter of its server time on the hidden names' renames
     /// and marks. Whether the file was marked on the way (the mark is then
     /// to be taken off).
-    /// `replacing`: the overwrite's check found a file to replace.
+    /// `replacing`: the overwrite's check found a file to replace (else it is
+    /// checked here, when the link finds one).
     fn link_anonymous(&self, overwrite: bool, replacing: bool) -> Result<bool, FsError> {
         let proc = proc_fd().ok_or_else(|| FsError::Other(std::io::Error::other("/proc/self/fd is gone")))?;
         let fd = std::os::fd::AsRawFd::as_raw_fd(self.file.file());
@@ -611,6 +629,36 @@ mod tests {
         up.write(b"g").unwrap();
         up.commit(false).unwrap();
         assert_eq!(std::fs::read(tmp.join("g")).unwrap(), b"g");
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    /// A grouped overwrite whose name was free when its attributes were set
+    /// links straight at it; a file that came there after is replaced whole
+    /// (through the hidden name, then checked), and neither leaves a hidden
+    /// name or a mark.
+    #[test]
+    fn grouped_overwrite_links_a_free_name_and_replaces_a_file_come_since() {
+        let (tmp, root) = setup("grouped");
+        let mark = |name: &str| {
+            let f = std::fs::File::open(tmp.join(name)).unwrap();
+            sys::fgetxattr(f.as_fd(), c"user.tfd.part", 64)
+                .err()
+                .and_then(|e| e.raw_os_error())
+        };
+        for (name, there) in [("free", false), ("came", true)] {
+            let p = RelPath::parse(name.as_bytes()).unwrap();
+            let mut up = Upload::begin(&root, &p, 0, true).unwrap();
+            assert!(up.is_anonymous(), "this machine has /proc and O_TMPFILE");
+            up.write(b"new").unwrap();
+            up.ready_for_group(true).unwrap();
+            if there {
+                std::fs::write(tmp.join(name), b"old, longer").unwrap();
+            }
+            up.commit_grouped(true).unwrap();
+            assert_eq!(std::fs::read(tmp.join(name)).unwrap(), b"new", "{name}");
+            assert_eq!(mark(name), Some(libc::ENODATA), "{name}");
+        }
+        assert_eq!(temp_files(&tmp), 0);
         std::fs::remove_dir_all(&tmp).unwrap();
     }
 
