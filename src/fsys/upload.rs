@@ -6,9 +6,10 @@
 //! The file is made with `O_TMPFILE`: it has no name at all while it is written,
 //! so it cannot outlive the session, whatever ends it (SIGKILL and power cuts
 //! included: the kernel frees an unnamed inode, and the journal replays that).
-//! It is linked into place through the session's own `/proc/self/fd` (the one
-//! way an unprivileged process may name an `O_TMPFILE` file; `AT_EMPTY_PATH`
-//! needs CAP_DAC_READ_SEARCH). That directory is opened before INJAIL's chroot
+//! It is linked into place by its descriptor (`AT_EMPTY_PATH`, which Linux
+//! 6.10+ allows the process that opened it) or else through the session's own
+//! `/proc/self/fd` (the one way an unprivileged process may name an
+//! `O_TMPFILE` file on older kernels). That directory is opened before INJAIL's chroot
 //! hides `/proc` ([`prepare`]). Where either is missing (a file system without
 //! `O_TMPFILE`, such as NFS, or no `/proc`), the file gets a hidden name
 //! `.tfd-part-*` and holds an flock for its whole life; a hidden file nobody
@@ -189,6 +190,10 @@ pub struct Upload {
     /// Bytes written so far.
     pub written: u64,
 }
+
+/// Whether this process links its `O_TMPFILE` files by descriptor
+/// ([`Upload::link_at`]): until the kernel refuses it once.
+static EMPTY_PATH_LINKS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
 
 /// A fresh hidden temporary name.
 fn temp_name() -> Result<CString, FsError> {
@@ -429,7 +434,7 @@ impl Upload {
         let proc = proc_fd().ok_or_else(|| FsError::Other(std::io::Error::other("/proc/self/fd is gone")))?;
         let fd = std::os::fd::AsRawFd::as_raw_fd(self.file.file());
         let fd_name = cname(fd.to_string().as_bytes())?;
-        match sys::link_following(proc, &fd_name, self.dir.as_fd(), &self.name) {
+        match self.link_at(proc, &fd_name, &self.name) {
             Err(e) if overwrite && e.raw_os_error() == Some(libc::EEXIST) => {
                 if !replacing {
                     // a file came since the check: replaced only as any
@@ -447,7 +452,7 @@ impl Upload {
         let marked = tempmark::mark(self.file.file().as_fd(), TempKind::Upload).is_ok();
         for _ in 0..8 {
             let tmp = temp_name()?;
-            match sys::link_following(proc, &fd_name, self.dir.as_fd(), &tmp) {
+            match self.link_at(proc, &fd_name, &tmp) {
                 Ok(()) => {
                     let r = sys::renameat2(self.dir.as_fd(), &tmp, self.dir.as_fd(), &self.name, false);
                     if r.is_err() {
@@ -461,6 +466,25 @@ impl Upload {
             }
         }
         Err(FsError::Exists)
+    }
+
+    /// Links the `O_TMPFILE` file at `to` in its directory: by its
+    /// descriptor where the kernel lets the process that opened it
+    /// (`AT_EMPTY_PATH`, Linux 6.10+), else through `/proc/self/fd`
+    /// (`proc`/`fd_name`), whose walk through procfs was a quarter of the
+    /// link's time.
+    fn link_at(&self, proc: BorrowedFd<'_>, fd_name: &CStr, to: &CStr) -> std::io::Result<()> {
+        if EMPTY_PATH_LINKS.load(std::sync::atomic::Ordering::Relaxed) {
+            match sys::link_fd(self.file.file().as_fd(), self.dir.as_fd(), to) {
+                // an older kernel, or other credentials than the opener's:
+                // not tried again in this process
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EPERM)) => {
+                    EMPTY_PATH_LINKS.store(false, std::sync::atomic::Ordering::Relaxed);
+                }
+                r => return r,
+            }
+        }
+        sys::link_following(proc, fd_name, self.dir.as_fd(), to)
     }
 
     fn rename_named(&self, tmp: &CStr, overwrite: bool) -> Result<(), FsError> {

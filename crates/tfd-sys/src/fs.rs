@@ -226,6 +226,26 @@ pub fn try_lock_exclusive(fd: BorrowedFd<'_>) -> io::Result<bool> {
     }
 }
 
+/// linkat(2) with `AT_EMPTY_PATH`: gives the file `fd` a name. Linux 6.10
+/// and later let the process that opened `fd` (with the credentials it has
+/// now) do it without CAP_DAC_READ_SEARCH; elsewhere it fails with ENOENT
+/// (or EPERM), and [`link_following`] through `/proc/self/fd` does the same
+/// at the cost of a walk through procfs. Fails with EEXIST, atomically,
+/// when `to` exists.
+pub fn link_fd(fd: BorrowedFd<'_>, to_dir: BorrowedFd<'_>, to: &CStr) -> io::Result<()> {
+    // SAFETY: valid fds and NUL-terminated names.
+    cvt(unsafe {
+        libc::linkat(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            to_dir.as_raw_fd(),
+            to.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    })
+    .map(drop)
+}
+
 /// linkat(2) with `AT_SYMLINK_FOLLOW`: gives a name to what `from_dir`/`from`
 /// leads to. Used on `/proc/self/fd/N` to link an `O_TMPFILE` file into place,
 /// which needs no privilege (unlike `AT_EMPTY_PATH`). Fails with EEXIST,
