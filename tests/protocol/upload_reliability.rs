@@ -192,6 +192,33 @@ fn traced_calls(srv: &Server, calls: &str, upload: impl FnOnce()) -> Vec<String>
         .collect()
 }
 
+/// A server for a test that follows it with strace (root and strace, or the
+/// test fails saying which is missing).
+#[track_caller]
+fn traced_server() -> Option<Server> {
+    (require_root("strace follows the session's system calls")
+        && require_tool("strace", &["-V"], "scripts/deps installs it"))
+    .then(Server::start)
+}
+
+/// `n` local files `PREFIX<i>` (`i` zero-padded to the width of `n - 1`,
+/// at least 2) holding `data(i)`, in a directory `name` beside the server's.
+fn source_files(
+    srv: &Server,
+    name: &str,
+    prefix: &str,
+    n: usize,
+    data: impl Fn(usize) -> Vec<u8>,
+) -> std::path::PathBuf {
+    let src = srv.dir.join(name);
+    std::fs::create_dir_all(&src).unwrap();
+    let width = (n.max(1) - 1).to_string().len().max(2);
+    for i in 0..n {
+        std::fs::write(src.join(format!("{prefix}{i:0width$}")), data(i)).unwrap();
+    }
+    src
+}
+
 /// The indexes of the lines about `call`.
 fn lines_of(trace: &[String], call: &str) -> Vec<usize> {
     trace
@@ -407,17 +434,8 @@ fn put_completes_when_its_directory_is_renamed_meanwhile() {
 /// journal commits a file: 10,000 files of 1 KiB took 17 s over one session).
 #[test]
 fn batched_uploads_are_synced_as_a_group_before_the_answer() {
-    if !require_root("strace follows the session's system calls")
-        || !require_tool("strace", &["-V"], "scripts/deps installs it")
-    {
-        return;
-    }
-    let srv = Server::start();
-    let src = srv.dir.join("batch-src");
-    std::fs::create_dir_all(&src).unwrap();
-    for i in 0..20 {
-        std::fs::write(src.join(format!("g{i:02}")), vec![i as u8; 3000]).unwrap();
-    }
+    let Some(srv) = traced_server() else { return };
+    let src = source_files(&srv, "batch-src", "g", 20, |i| vec![i as u8; 3000]);
     let trace = traced(&srv, || {
         let o = srv.tf(&["put", "-r", "--jobs", "1", src.to_str().unwrap(), "grouped"]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -450,21 +468,12 @@ fn batched_uploads_are_synced_as_a_group_before_the_answer() {
 /// straight at its name: no hidden name renamed over it, no temporary's mark
 /// set and taken off. On the old code every file took both, a quarter of the
 /// server's time for a tree of 10,000 files of 1 KiB. A file that is there
-/// already is still replaced through a hidden name, whole, keeping its mode,
-/// and neither leaves a mark or a hidden name behind.
+/// already is still replaced through a hidden name, whole, and neither
+/// leaves a mark or a hidden name behind.
 #[test]
 fn new_files_of_a_batch_are_linked_straight_at_their_names() {
-    if !require_root("strace follows the session's system calls")
-        || !require_tool("strace", &["-V"], "scripts/deps installs it")
-    {
-        return;
-    }
-    let srv = Server::start();
-    let src = srv.dir.join("straight-src");
-    std::fs::create_dir_all(&src).unwrap();
-    for i in 0..10 {
-        std::fs::write(src.join(format!("n{i:02}")), vec![i as u8; 2000]).unwrap();
-    }
+    let Some(srv) = traced_server() else { return };
+    let src = source_files(&srv, "straight-src", "n", 10, |i| vec![i as u8; 2000]);
     let calls = "linkat,renameat,renameat2,fsetxattr,fremovexattr";
     let trace = traced_calls(&srv, calls, || {
         let o = srv.tf(&["put", "-r", "--jobs", "1", src.to_str().unwrap(), "straight"]);
@@ -523,18 +532,9 @@ fn new_files_of_a_batch_are_linked_straight_at_their_names() {
 /// a sync of every name.
 #[test]
 fn a_batch_of_many_groups_syncs_once_a_group() {
-    if !require_root("strace follows the session's system calls")
-        || !require_tool("strace", &["-V"], "scripts/deps installs it")
-    {
-        return;
-    }
-    let srv = Server::start();
-    let src = srv.dir.join("groups-src");
-    std::fs::create_dir_all(&src).unwrap();
+    let Some(srv) = traced_server() else { return };
     // more than two groups of 256 files
-    for i in 0..600 {
-        std::fs::write(src.join(format!("h{i:03}")), [i as u8; 64]).unwrap();
-    }
+    let src = source_files(&srv, "groups-src", "h", 600, |i| vec![i as u8; 64]);
     let trace = traced(&srv, || {
         let o = srv.tf(&["put", "-r", "--jobs", "1", src.to_str().unwrap(), "groups"]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
