@@ -158,11 +158,7 @@ fn stale_hidden_temporaries_are_swept_and_not_charged() {
 /// The syscalls of the listener and its sessions while one upload runs, as
 /// strace prints them (one line each, pid first).
 fn traced(srv: &Server, upload: impl FnOnce()) -> Vec<String> {
-    traced_calls(
-        srv,
-        "fsync,fdatasync,syncfs,linkat,renameat,renameat2,write,writev,sendto,sendmsg",
-        upload,
-    )
+    traced_calls(srv, BATCH_CALLS, upload)
 }
 
 /// [`traced`] for the system calls `calls` (strace's `trace=` list).
@@ -217,6 +213,18 @@ fn source_files(
         std::fs::write(src.join(format!("{prefix}{i:0width$}")), data(i)).unwrap();
     }
     src
+}
+
+/// The system calls [`traced`] follows.
+const BATCH_CALLS: &str = "fsync,fdatasync,syncfs,linkat,renameat,renameat2,write,writev,sendto,sendmsg";
+
+/// [`traced_calls`] of `tf put -r --jobs 1 SRC DST` (one session, one
+/// batch), which must succeed.
+fn traced_put(srv: &Server, calls: &str, src: &Path, dst: &str) -> Vec<String> {
+    traced_calls(srv, calls, || {
+        let o = srv.tf(&["put", "-r", "--jobs", "1", src.to_str().unwrap(), dst]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    })
 }
 
 /// The indexes of the lines about `call`.
@@ -436,10 +444,7 @@ fn put_completes_when_its_directory_is_renamed_meanwhile() {
 fn batched_uploads_are_synced_as_a_group_before_the_answer() {
     let Some(srv) = traced_server() else { return };
     let src = source_files(&srv, "batch-src", "g", 20, |i| vec![i as u8; 3000]);
-    let trace = traced(&srv, || {
-        let o = srv.tf(&["put", "-r", "--jobs", "1", src.to_str().unwrap(), "grouped"]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    });
+    let trace = traced_put(&srv, BATCH_CALLS, &src, "grouped");
     let text = trace.join("\n");
     for i in 0..20 {
         assert_eq!(
@@ -475,10 +480,7 @@ fn new_files_of_a_batch_are_linked_straight_at_their_names() {
     let Some(srv) = traced_server() else { return };
     let src = source_files(&srv, "straight-src", "n", 10, |i| vec![i as u8; 2000]);
     let calls = "linkat,renameat,renameat2,fsetxattr,fremovexattr";
-    let trace = traced_calls(&srv, calls, || {
-        let o = srv.tf(&["put", "-r", "--jobs", "1", src.to_str().unwrap(), "straight"]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    });
+    let trace = traced_put(&srv, calls, &src, "straight");
     let text = trace.join("\n");
     for i in 0..10 {
         let name = format!("n{i:02}");
@@ -535,10 +537,7 @@ fn a_batch_of_many_groups_syncs_once_a_group() {
     let Some(srv) = traced_server() else { return };
     // more than two groups of 256 files
     let src = source_files(&srv, "groups-src", "h", 600, |i| vec![i as u8; 64]);
-    let trace = traced(&srv, || {
-        let o = srv.tf(&["put", "-r", "--jobs", "1", src.to_str().unwrap(), "groups"]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    });
+    let trace = traced_put(&srv, BATCH_CALLS, &src, "groups");
     for i in (0..600).step_by(37) {
         assert_eq!(
             std::fs::read(srv.path(&format!("groups/h{i:03}"))).unwrap(),
