@@ -454,6 +454,10 @@ fn entries(dir: &Path, most: usize) -> usize {
     n
 }
 
+/// How long ext4 without a journal keeps a freed inode from reuse (its
+/// inode table block clean: `RECENTCY_MIN`), and a second.
+const RECENTLY_FREED: Duration = Duration::from_secs(61);
+
 /// Before a timed command: everything written so far on disk (`sync`), and,
 /// with `--same-fs`, the file system past the last tree's removal: on an
 /// ext4 without a journal (this machine's root) the inode allocator skips
@@ -462,10 +466,6 @@ fn entries(dir: &Path, most: usize) -> usize {
 /// just after 10,000 were removed took twice as long or more, whichever tool
 /// made them. The wait covers the 60 s; the fresh file system (the default,
 /// [`support::fresh_fs`]) has a journal and needs none.
-/// How long ext4 without a journal keeps a freed inode from reuse (its
-/// inode table block clean: `RECENTCY_MIN`), and a second.
-const RECENTLY_FREED: Duration = Duration::from_secs(61);
-
 fn settle() {
     nix::unistd::sync();
     let Some(at) = *REMOVED.lock().unwrap_or_else(|p| p.into_inner()) else {
@@ -752,12 +752,15 @@ fn run_profile(o: &Options, wan: &Path, name: &str, profile: &Profile, deadline:
 }
 
 /// What the bench needs that is not there, first one only.
+/// Whether `tool` is a file in a directory of `PATH`.
+fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+}
+
 fn missing() -> Option<String> {
     if !nix::unistd::geteuid().is_root() {
         return Some("not root (network namespaces and TUN devices need it)".into());
     }
-    let on_path =
-        |t: &str| std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(t).is_file()));
     for (tool, package) in [("ip", "iproute2"), ("cc", "gcc"), ("cp", "coreutils"), ("bash", "bash")] {
         if !on_path(tool) {
             return Some(format!("no {tool} ({package}; run scripts/deps)"));
@@ -804,8 +807,6 @@ static SAME_FS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::n
 
 /// What the fresh file system needs and this machine lacks.
 fn missing_fresh_fs() -> Option<String> {
-    let on_path =
-        |t: &str| std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(t).is_file()));
     support::fresh_fs::TOOLS
         .iter()
         .find(|t| !on_path(t))

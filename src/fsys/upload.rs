@@ -431,10 +431,7 @@ impl Upload {
     /// `replacing`: the overwrite's check found a file to replace (else it is
     /// checked here, when the link finds one).
     fn link_anonymous(&self, overwrite: bool, replacing: bool) -> Result<bool, FsError> {
-        let proc = proc_fd().ok_or_else(|| FsError::Other(std::io::Error::other("/proc/self/fd is gone")))?;
-        let fd = std::os::fd::AsRawFd::as_raw_fd(self.file.file());
-        let fd_name = cname(fd.to_string().as_bytes())?;
-        match self.link_at(proc, &fd_name, &self.name) {
+        match self.link_at(&self.name) {
             Err(e) if overwrite && e.raw_os_error() == Some(libc::EEXIST) => {
                 if !replacing {
                     // a file came since the check: replaced only as any
@@ -452,7 +449,7 @@ impl Upload {
         let marked = tempmark::mark(self.file.file().as_fd(), TempKind::Upload).is_ok();
         for _ in 0..8 {
             let tmp = temp_name()?;
-            match self.link_at(proc, &fd_name, &tmp) {
+            match self.link_at(&tmp) {
                 Ok(()) => {
                     let r = sys::renameat2(self.dir.as_fd(), &tmp, self.dir.as_fd(), &self.name, false);
                     if r.is_err() {
@@ -470,10 +467,9 @@ impl Upload {
 
     /// Links the `O_TMPFILE` file at `to` in its directory: by its
     /// descriptor where the kernel lets the process that opened it
-    /// (`AT_EMPTY_PATH`, Linux 6.10+), else through `/proc/self/fd`
-    /// (`proc`/`fd_name`), whose walk through procfs was a quarter of the
-    /// link's time.
-    fn link_at(&self, proc: BorrowedFd<'_>, fd_name: &CStr, to: &CStr) -> std::io::Result<()> {
+    /// (`AT_EMPTY_PATH`, Linux 6.10+), else through `/proc/self/fd`, whose
+    /// walk through procfs was a quarter of the link's time.
+    fn link_at(&self, to: &CStr) -> std::io::Result<()> {
         if EMPTY_PATH_LINKS.load(std::sync::atomic::Ordering::Relaxed) {
             match sys::link_fd(self.file.file().as_fd(), self.dir.as_fd(), to) {
                 // an older kernel, or other credentials than the opener's:
@@ -484,7 +480,11 @@ impl Upload {
                 r => return r,
             }
         }
-        sys::link_following(proc, fd_name, self.dir.as_fd(), to)
+        let proc = proc_fd().ok_or_else(|| std::io::Error::other("/proc/self/fd is gone"))?;
+        let fd = std::os::fd::AsRawFd::as_raw_fd(self.file.file());
+        // digits hold no NUL
+        let fd_name = CString::new(fd.to_string()).unwrap_or_default();
+        sys::link_following(proc, &fd_name, self.dir.as_fd(), to)
     }
 
     fn rename_named(&self, tmp: &CStr, overwrite: bool) -> Result<(), FsError> {
