@@ -24,7 +24,10 @@ use crate::session::Session;
 use crate::xferlog::Direction;
 use log::{info, warn};
 use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::thread::JoinHandle;
 use tfp_wire::{Failed, MAX_FRAME};
 
 /// The most files one batch may announce.
@@ -124,8 +127,18 @@ enum Outcome {
 /// of a 10,000-file `put -r` waited 0.73 s in syncfs, 0.33 s with one). The client hears
 /// nothing before the batch's end, so committing later changes no answer,
 /// and every upload is still on stable storage before the batch is
-/// acknowledged. At most [`GROUP_FILES`] held open at once.
+/// acknowledged. At most [`GROUP_FILES`] in a group (fewer where the
+/// descriptors allowed are few: [`group_files`]).
 const GROUP_FILES: usize = 256;
+
+/// The files a group holds: [`GROUP_FILES`], or fewer when this process may
+/// not open the descriptors of the three groups a batch can hold at once (one
+/// committing, one waiting, one filling; two descriptors a file).
+fn group_files() -> usize {
+    let soft = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).map_or(1024, |l| l.0);
+    let allowed = usize::try_from(soft.saturating_sub(64) / 6).unwrap_or(usize::MAX);
+    GROUP_FILES.min(allowed).max(1)
+}
 
 /// ... and no file waits longer than this for its commit, so a batch cut
 /// off midway leaves little that was received but not yet in place.
@@ -152,7 +165,7 @@ impl Commits {
     /// once (their data, and the previous group's names), every upload
     /// named; uploads on other file systems, or all of them when a sync
     /// fails, commit with their own fsyncs.
-    fn group(&mut self, s: &Session, group: &mut Group) {
+    fn group(&mut self, peer: SocketAddr, group: &mut Group) {
         // everything but the names first: data written, attributes set
         let mut readied: Group = Vec::with_capacity(group.len());
         for (i, mut up, n) in group.drain(..) {
@@ -174,7 +187,7 @@ impl Commits {
             match up.fs_handle().and_then(|fd| tfd_sys::syncfs(fd.as_fd()).map(|()| fd)) {
                 Ok(fd) => systems.push((*dev, fd)),
                 Err(e) => {
-                    warn!("{} TFDPUTMANY: syncfs: {e}; committing file by file", s.peer());
+                    warn!("{peer} TFDPUTMANY: syncfs: {e}; committing file by file");
                     grouped = false;
                 }
             }
@@ -200,14 +213,85 @@ impl Commits {
         }
     }
 
-    /// Commits what `group` holds and syncs the names no sync covered yet:
-    /// everything the batch stored is on stable storage after it.
-    fn finish(&mut self, s: &Session, group: &mut Group) {
-        self.group(s, group);
+    /// Syncs the names no sync covered yet: everything the batch stored is
+    /// on stable storage after it.
+    fn sync_names(&mut self, peer: SocketAddr) {
         for (_, fd) in self.unsynced.drain(..) {
             if let Err(e) = tfd_sys::syncfs(fd.as_fd()) {
                 // the files are in place; only their names' durability is in doubt
-                warn!("{} TFDPUTMANY: syncfs after the commits: {e}", s.peer());
+                warn!("{peer} TFDPUTMANY: syncfs after the commits: {e}");
+            }
+        }
+    }
+}
+
+/// Who commits a batch's groups: a thread of its own while the batch goes
+/// on arriving, so that a group's syncs are waited on while the next files
+/// are received and written (the sessions of a 10,000-file `put -r`, each
+/// blocked in its syncfs while nothing arrived, left the CPUs idle a tenth of
+/// the time); the session's own thread where none could be started.
+enum Committer {
+    Thread(SyncSender<Group>, JoinHandle<Commits>),
+    Inline(Commits),
+}
+
+impl Committer {
+    fn start(peer: SocketAddr) -> Committer {
+        // one group waits while one is committed: the receiving stops there
+        let (tx, rx) = sync_channel::<Group>(1);
+        let spawned = std::thread::Builder::new().name("commit".into()).spawn(move || {
+            let mut commits = Commits::default();
+            for mut group in rx {
+                commits.group(peer, &mut group);
+            }
+            commits.sync_names(peer);
+            commits
+        });
+        match spawned {
+            Ok(handle) => Committer::Thread(tx, handle),
+            Err(e) => {
+                warn!("{peer} TFDPUTMANY: no commit thread ({e}); committing as the files arrive");
+                Committer::Inline(Commits::default())
+            }
+        }
+    }
+
+    /// Hands `group` (emptied) on to be committed.
+    fn commit(&mut self, peer: SocketAddr, group: &mut Group) {
+        let mut group = std::mem::take(group);
+        match self {
+            Committer::Thread(tx, _) => {
+                if let Err(back) = tx.send(group) {
+                    // the thread is gone (it cannot be, short of a panic):
+                    // this thread commits from now on
+                    warn!("{peer} TFDPUTMANY: the commit thread ended early");
+                    let mut inline = Commits::default();
+                    inline.group(peer, &mut { back.0 });
+                    *self = Committer::Inline(inline);
+                }
+            }
+            Committer::Inline(commits) => commits.group(peer, &mut group),
+        }
+    }
+
+    /// Commits what `group` holds, waits for every commit and syncs the
+    /// names no sync covered yet: everything the batch stored is on stable
+    /// storage after it.
+    fn finish(mut self, peer: SocketAddr, group: &mut Group) -> Commits {
+        if !group.is_empty() {
+            self.commit(peer, group);
+        }
+        match self {
+            Committer::Thread(tx, handle) => {
+                drop(tx);
+                handle.join().unwrap_or_else(|_| {
+                    warn!("{peer} TFDPUTMANY: the commit thread failed");
+                    Commits::default()
+                })
+            }
+            Committer::Inline(mut commits) => {
+                commits.sync_names(peer);
+                commits
             }
         }
     }
@@ -221,9 +305,15 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     if !open_batch(s, n)? {
         return Ok(Reply::Sent);
     }
-    let mut commits = Commits::default();
+    let peer = s.peer();
+    let mut committer = Committer::start(peer);
+    let most = group_files();
+    // files that failed before their commit
+    let mut failures = Vec::new();
     let mut group: Group = Vec::new();
     let mut budget = super::quota::budget(s, None);
+    // the directory the file before was pinned in, by its path
+    let mut near = None;
     // what was received whole and verified is committed whatever ends the
     // batch (a cut connection, a batch out of step), as file by file it was
     let mut started = std::time::Instant::now();
@@ -231,18 +321,18 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         let head = match s.chan_mut().rx.recv_frame_max(MAX_HEADER) {
             Ok(h) => h,
             Err(e) => {
-                commits.finish(s, &mut group);
+                committer.finish(peer, &mut group);
                 return Err(e.into());
             }
         };
         let Some(h) = parse_header(&head) else {
-            commits.finish(s, &mut group);
+            committer.finish(peer, &mut group);
             return out_of_step(s, &format!("file {i}: a header that does not parse"));
         };
-        let r = match one(s, &h, &mut budget) {
+        let r = match one(s, &h, &mut budget, &mut near) {
             Ok(r) => r,
             Err(e) => {
-                commits.finish(s, &mut group);
+                committer.finish(peer, &mut group);
                 return Err(e);
             }
         };
@@ -258,8 +348,8 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                     started = std::time::Instant::now();
                 }
                 group.push((i, up, b));
-                if group.len() >= GROUP_FILES || started.elapsed() >= GROUP_AGE {
-                    commits.group(s, &mut group);
+                if group.len() >= most || started.elapsed() >= GROUP_AGE {
+                    committer.commit(peer, &mut group);
                 }
             }
             Ok(Outcome::Failed(f, why)) => {
@@ -269,22 +359,24 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                     String::from_utf8_lossy(&h.path),
                     f.code()
                 );
-                commits.failures.push((i, f, why));
+                failures.push((i, f, why));
             }
             Err(why) => {
-                commits.finish(s, &mut group);
+                committer.finish(peer, &mut group);
                 return out_of_step(s, &format!("file {i}: {why}"));
             }
         }
     }
-    let end = s.chan_mut().rx.recv_frame_max(MAX_TRAILER)?;
-    commits.finish(s, &mut group);
+    let end = s.chan_mut().rx.recv_frame_max(MAX_TRAILER);
+    let commits = committer.finish(peer, &mut group);
+    let end = end?;
     let Commits {
-        mut failures,
+        failures: failed,
         stored,
         bytes,
         ..
     } = commits;
+    failures.extend(failed);
     if end != b"E" {
         return out_of_step(s, "no end frame after the announced files");
     }
@@ -325,11 +417,12 @@ fn one(
     s: &mut Session,
     h: &Header,
     budget: &mut Option<super::quota::Budget>,
+    near: &mut Option<(Vec<u8>, OwnedFd)>,
 ) -> Result<Result<Outcome, String>, super::CmdError> {
     // the target, checked as SNDFILE with overwrite checks it
     let mut failed: Option<(Failed, String)> = None;
     let mut up = None;
-    match s.path(&h.path) {
+    match s.path_near(&h.path, near) {
         Err(f) => failed = Some((f, "path refused".into())),
         Ok(p) => match check_target(s, &p, true) {
             Err(f) => failed = Some((f, "target refused".into())),

@@ -39,6 +39,8 @@ pub struct SecfsState {
     /// so a path looked up again after a stale handle ([`SecfsState::repin`])
     /// is judged as it was the first time.
     judged: RefCell<Vec<(Vec<u8>, usize)>>,
+    /// The directories [`SecfsState::pin_in`] let pass in the running command.
+    passed: secfs::Passed,
 }
 
 impl Default for SecfsState {
@@ -48,6 +50,7 @@ impl Default for SecfsState {
             rule: Tfpsfs::Untagged,
             next: Cell::new(0),
             judged: RefCell::new(Vec::new()),
+            passed: secfs::Passed::default(),
         }
     }
 }
@@ -58,6 +61,7 @@ impl SecfsState {
         self.rule = rule;
         self.next.set(0);
         self.judged.borrow_mut().clear();
+        self.passed.clear();
     }
 
     /// SETFSID: the identity from now on (None clears it).
@@ -77,6 +81,16 @@ impl SecfsState {
         let n = self.next.get();
         self.next.set(n.saturating_add(1));
         self.pin_nth(root, p, n)
+    }
+
+    /// [`SecfsState::pin`] for a batch's files: in `dir` when given (pinned
+    /// for the file before, in the same directory), which is not looked up
+    /// again, and a directory judged once for the command is not judged
+    /// again (see [`secfs::Passed`]).
+    pub fn pin_in(&self, root: &Root, p: &RelPath, dir: Option<std::os::fd::OwnedFd>) -> Result<RelPath, FsError> {
+        let n = self.next.get();
+        self.next.set(n.saturating_add(1));
+        self.pin_judged(root, p, n, dir, Some(&self.passed))
     }
 
     /// Pins and checks one more path under the rule of the path resolved last:
@@ -103,19 +117,31 @@ impl SecfsState {
     }
 
     fn pin_nth(&self, root: &Root, p: &RelPath, n: usize) -> Result<RelPath, FsError> {
+        self.pin_judged(root, p, n, None, None)
+    }
+
+    /// Pins `p` (in `dir` when given) and judges it under the `n`-th rule.
+    fn pin_judged(
+        &self,
+        root: &Root,
+        p: &RelPath,
+        n: usize,
+        dir: Option<std::os::fd::OwnedFd>,
+        passed: Option<&secfs::Passed>,
+    ) -> Result<RelPath, FsError> {
         if let Ok(mut j) = self.judged.try_borrow_mut() {
             // bounded: a command resolves a handful of paths (LSR walks its own)
             if j.len() < 64 {
                 j.push((p.to_bytes(), n));
             }
         }
-        let pinned = root.pin(p);
+        let pinned = root.pin_in(p, dir);
         let need = match self.rule {
             Tfpsfs::Manages => return Ok(pinned),
             Tfpsfs::Untagged => None,
             Tfpsfs::Needs(bits) => Some(bits.get(n).or(bits.last()).copied().unwrap_or(0)),
         };
-        secfs::judge(root, &pinned, self.id(), need)?;
+        secfs::judge(root, &pinned, self.id(), need, passed)?;
         Ok(pinned)
     }
 }

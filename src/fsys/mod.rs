@@ -430,13 +430,18 @@ impl Root {
     /// alike), and returns the path with those descriptors. Never fails: a
     /// directory that does not resolve is pinned as missing.
     pub fn pin(&self, p: &RelPath) -> RelPath {
+        self.pin_in(p, None)
+    }
+
+    /// [`Root::pin`] with `p`'s directory given where the caller holds it
+    /// (pinned for a path in it earlier in the running command): a batch's
+    /// files in one directory resolve it once.
+    pub fn pin_in(&self, p: &RelPath, dir: Option<OwnedFd>) -> RelPath {
         let Some(name) = p.name() else {
             return p.unpinned();
         };
-        let entry = match self
-            .dir_handle(&p.parent().unpinned())
-            .and_then(|dir| Ok((dir, cname(name)?)))
-        {
+        let dir = dir.map_or_else(|| self.dir_handle(&p.parent().unpinned()), Ok);
+        let entry = match dir.and_then(|dir| Ok((dir, cname(name)?))) {
             Ok((dir, name)) => self.entry(dir, name, p, 0),
             Err(e) => Pin::Missing(errno_of(&e)),
         };

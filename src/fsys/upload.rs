@@ -17,7 +17,11 @@
 //! ([`sweep_if_stale`]) once it has proven it tfd's own ([`super::tempmark`]).
 //!
 //! The temporary is created mode 0600 (another user given its name reads
-//! nothing) and gets its final attributes at the commit: an overwrite replaces
+//! nothing) and gets its final attributes at the commit, unless it has no
+//! name and its name was free when the upload began: it is then made with a
+//! new file's mode at once (no chmod, no second look at the name, which cost
+//! a tenth of a 10,000-file batch's server time), and a file the link finds
+//! at the name is judged and its attributes taken then. An overwrite replaces
 //! only a file the session's user could open for writing ([`replace_attrs`]:
 //! a directory others may write does not let them replace a file they may
 //! not write), and keeps the replaced file's mode (less set-uid/set-gid), its
@@ -52,6 +56,11 @@ pub const STAGE_KEEP_SECS: i64 = 2 * 24 * 3600;
 
 /// Mode of a temporary while it is written.
 const TEMP_MODE: u32 = 0o600;
+
+/// Mode (before the umask) of a new file, and of an unnamed temporary for a
+/// name that was free: only the session's own process can reach that file
+/// before its link, through its descriptor.
+const NEW_MODE: u32 = 0o644;
 
 /// procfs's magic number (statfs f_type).
 const PROC_SUPER_MAGIC: u32 = 0x9fa0;
@@ -119,7 +128,7 @@ fn attrs_of(st: Option<&libc::stat>) -> (u32, Option<(u32, u32)>) {
             let mode = st.st_mode & 0o7777 & !(libc::S_ISUID | libc::S_ISGID);
             (mode, Some((st.st_uid, st.st_gid)))
         }
-        _ => (0o644 & !umask(), None),
+        _ => (NEW_MODE & !umask(), None),
     }
 }
 
@@ -169,6 +178,21 @@ pub fn apply_attrs(fd: BorrowedFd<'_>, (mode, owner): (u32, Option<(u32, u32)>))
     sys::fchmod(fd, mode)
 }
 
+/// What gave the file in progress its attributes.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Attrs {
+    /// Nothing yet: the commit gives them.
+    Unset,
+    /// A new file's (the name was free): a file the link finds at the name
+    /// is judged then, and its mode and owner taken.
+    New,
+    /// The client's mode, the name having been free: a file the link finds
+    /// there gives only its owner.
+    Client(u32),
+    /// Final: the replaced file's, or set by [`Upload::finish_like`].
+    Set,
+}
+
 /// How the file in progress is held.
 enum Temp {
     /// `O_TMPFILE`: no name until the commit.
@@ -185,8 +209,13 @@ pub struct Upload {
     file: Staged,
     sync: bool,
     done: bool,
-    /// [`Upload::finish_like`] gave the file its attributes already.
-    attrs_set: bool,
+    /// Where the file's attributes stand.
+    attrs: Attrs,
+    /// The name was free when the upload began, and the file (unnamed) was
+    /// made with a new file's mode.
+    fresh: bool,
+    /// The file's device, once a stat found it.
+    dev: Option<u64>,
     /// Bytes written so far.
     pub written: u64,
 }
@@ -212,10 +241,16 @@ impl Upload {
     pub fn begin(root: &Root, p: &RelPath, direct_min: usize, sync: bool) -> Result<Upload, FsError> {
         let (dir, name) = root.parent_new(p)?;
         if proc_fd().is_some() {
-            match sys::openat_nofollow(dir.as_fd(), c".", libc::O_WRONLY | libc::O_TMPFILE, TEMP_MODE) {
+            let fresh = Root::pinned_absent(p);
+            let mode = if fresh { NEW_MODE } else { TEMP_MODE };
+            match sys::openat_nofollow(dir.as_fd(), c".", libc::O_WRONLY | libc::O_TMPFILE, mode) {
                 // unmarked: with no name it needs no proof for the sweep; the
                 // mark comes only with a hidden name (`link_anonymous`)
-                Ok(fd) => return Ok(Upload::new(fd, dir, name, Temp::Anonymous, direct_min, sync)),
+                Ok(fd) => {
+                    let mut up = Upload::new(fd, dir, name, Temp::Anonymous, direct_min, sync);
+                    up.fresh = fresh;
+                    return Ok(up);
+                }
                 // no O_TMPFILE on this file system (EISDIR: kernels before 3.11)
                 Err(e) if matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL)) => {}
                 Err(e) => return Err(e.into()),
@@ -232,7 +267,9 @@ impl Upload {
             file: Staged::new(File::from(fd), 0, direct_min),
             sync,
             done: false,
-            attrs_set: false,
+            attrs: Attrs::Unset,
+            fresh: false,
+            dev: None,
             written: 0,
         }
     }
@@ -299,7 +336,7 @@ impl Upload {
         }
         sys::fchmod(f.as_fd(), mode)?;
         f.sync_all()?;
-        self.attrs_set = true;
+        self.attrs = Attrs::Set;
         Ok(())
     }
 
@@ -310,14 +347,18 @@ impl Upload {
     /// the file's mtime.
     pub fn stamp(&mut self, mode: Option<u32>, mtime: Option<i64>) -> Result<(), FsError> {
         self.file.flush()?;
-        let fd = self.file.file().as_fd();
         if let Some(mode) = mode {
-            let (_, owner) = final_attrs(self.dir.as_fd(), &self.name);
-            apply_attrs(fd, (mode & 0o777, owner))?;
-            self.attrs_set = true;
+            if self.fresh {
+                self.give_mode(mode & 0o777)?;
+                self.attrs = Attrs::Client(mode & 0o777);
+            } else {
+                let (_, owner) = final_attrs(self.dir.as_fd(), &self.name);
+                apply_attrs(self.file.file().as_fd(), (mode & 0o777, owner))?;
+                self.attrs = Attrs::Set;
+            }
         }
         if let Some(t) = mtime {
-            sys::set_mtime(fd, t)?;
+            sys::set_mtime(self.file.file().as_fd(), t)?;
         }
         Ok(())
     }
@@ -333,14 +374,18 @@ impl Upload {
         // name whose attributes are set meets a file there only as the
         // link's EEXIST, and is checked then ([`Upload::link_anonymous`])
         let anonymous = matches!(self.temp, Temp::Anonymous);
-        let attrs = if self.attrs_set && anonymous {
+        if self.fresh && self.attrs == Attrs::Unset {
+            self.give_mode(NEW_MODE & !umask())?;
+            self.attrs = Attrs::New;
+        }
+        let attrs = if self.attrs != Attrs::Unset && anonymous {
             None
         } else if overwrite {
             Some(replace_attrs(self.dir.as_fd(), &self.name)?)
         } else {
             Some(final_attrs(self.dir.as_fd(), &self.name))
         };
-        if let (false, Some(attrs)) = (self.attrs_set, attrs) {
+        if let (Attrs::Unset, Some(attrs)) = (self.attrs, attrs) {
             apply_attrs(self.file.file().as_fd(), attrs)?;
         }
         if self.sync {
@@ -373,7 +418,10 @@ impl Upload {
         if !self.sync {
             return None;
         }
-        let dev = sys::fstat(self.file.file().as_fd()).ok()?.st_dev;
+        let dev = match self.dev {
+            Some(dev) => dev,
+            None => sys::fstat(self.file.file().as_fd()).ok()?.st_dev,
+        };
         let local = match known.iter().find(|(d, _)| *d == dev) {
             Some(&(_, local)) => local,
             None => {
@@ -402,14 +450,33 @@ impl Upload {
     /// that the group's first sync covers all of it but the name.
     pub fn ready_for_group(&mut self, overwrite: bool) -> Result<(), FsError> {
         self.file.flush()?;
-        if !self.attrs_set {
-            let attrs = if overwrite {
-                replace_attrs(self.dir.as_fd(), &self.name)?
+        if self.attrs == Attrs::Unset {
+            if self.fresh {
+                self.give_mode(NEW_MODE & !umask())?;
+                self.attrs = Attrs::New;
             } else {
-                final_attrs(self.dir.as_fd(), &self.name)
-            };
-            apply_attrs(self.file.file().as_fd(), attrs)?;
-            self.attrs_set = true;
+                let attrs = if overwrite {
+                    replace_attrs(self.dir.as_fd(), &self.name)?
+                } else {
+                    final_attrs(self.dir.as_fd(), &self.name)
+                };
+                apply_attrs(self.file.file().as_fd(), attrs)?;
+                self.attrs = Attrs::Set;
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives the file `mode` unless it has it: the mode it was made with is
+    /// a new file's, which is mostly the one wanted (a default ACL on the
+    /// directory may have made another). The stat also gives the device a
+    /// group commit asks for ([`Upload::groupable`]).
+    fn give_mode(&mut self, mode: u32) -> Result<(), FsError> {
+        let fd = self.file.file().as_fd();
+        let st = sys::fstat(fd)?;
+        self.dev = Some(st.st_dev);
+        if st.st_mode & 0o7777 != mode {
+            sys::fchmod(fd, mode)?;
         }
         Ok(())
     }
@@ -437,9 +504,12 @@ impl Upload {
                     // a file came since the check: replaced only as any
                     // other overwrite is, when the session's user may write
                     // it (and given its attributes, unless set already)
-                    let attrs = replace_attrs(self.dir.as_fd(), &self.name)?;
-                    if !self.attrs_set {
-                        apply_attrs(self.file.file().as_fd(), attrs)?;
+                    let (mode, owner) = replace_attrs(self.dir.as_fd(), &self.name)?;
+                    let fd = self.file.file().as_fd();
+                    match self.attrs {
+                        Attrs::Unset | Attrs::New => apply_attrs(fd, (mode, owner))?,
+                        Attrs::Client(mode) => apply_attrs(fd, (mode, owner))?,
+                        Attrs::Set => {}
                     }
                 }
             }

@@ -665,3 +665,88 @@ fn a_packed_download_batch_sends_small_files_in_one_frame() {
     }
     assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");
 }
+
+/// Sends a batch of `files` (path, data) and returns its answer: the head
+/// and the failures' (index, code).
+fn batch(c: &mut tfp_client::Client, files: &[(&str, &[u8])]) -> (String, Vec<(String, String)>) {
+    let n = files.len().to_string();
+    assert!(matches!(c.call("TFDPUTMANY", n.as_bytes()).unwrap(), Status::Ok(_)));
+    for (path, data) in files {
+        send(c, path.as_bytes(), data, &good(data));
+    }
+    c.chan.tx.send_frame(b"E").unwrap();
+    let head = String::from_utf8(c.chan.rx.recv_frame().unwrap()).unwrap();
+    let failed: usize = head.rsplit(' ').next().unwrap().parse().unwrap();
+    let codes = (0..failed)
+        .map(|_| {
+            let f = String::from_utf8(c.chan.rx.recv_frame().unwrap()).unwrap();
+            let mut it = f.split(' ');
+            (it.next().unwrap().to_string(), it.next().unwrap().to_string())
+        })
+        .collect();
+    (head, codes)
+}
+
+/// A batch answers to TFPSFS in every directory it writes, file by file,
+/// however its files alternate between directories: a secure directory
+/// whose mask lacks WFILE refuses each of its files (FAILED 1), one that
+/// grants it and a plain one store theirs. A directory judged once is not
+/// read again for the rest of the batch, but the next batch is judged
+/// afresh: WFILE taken away between two batches refuses the second.
+#[test]
+fn a_batch_answers_to_tfpsfs_in_each_directory_and_each_batch_anew() {
+    let srv = Server::start();
+    for d in ["open", "yes", "no"] {
+        fs::create_dir(srv.path(d)).unwrap();
+    }
+    let mut owner = srv.client();
+    let set = |c: &mut tfp_client::Client, arg: &str| {
+        assert!(
+            matches!(c.call("SETFSPERM", arg.as_bytes()).unwrap(), Status::Ok(_)),
+            "{arg}"
+        );
+    };
+    assert!(matches!(owner.call("SETFSID", b"alice").unwrap(), Status::Ok(_)));
+    let all = tfp_wire::secfs::WFILE | tfp_wire::secfs::RFILE | tfp_wire::secfs::STAT;
+    for (d, m) in [("yes", all), ("no", all & !tfp_wire::secfs::WFILE)] {
+        set(&mut owner, &format!("alice:4095 {d}"));
+        set(&mut owner, &format!("u:{m} {d}"));
+    }
+    let mut c = srv.client();
+    assert!(matches!(c.call("SETFSID", b"u").unwrap(), Status::Ok(_)));
+    let files: [(&str, &[u8]); 7] = [
+        ("open/a", b"1"),
+        ("yes/a", b"2"),
+        ("yes/b", b"3"),
+        ("no/a", b"4"),
+        ("no/b", b"5"),
+        ("yes/c", b"6"),
+        ("no/c", b"7"),
+    ];
+    let (head, codes) = batch(&mut c, &files);
+    assert_eq!(head, "OK 4 3");
+    let want: Vec<(String, String)> = ["3", "4", "6"]
+        .iter()
+        .map(|i| (i.to_string(), "1".to_string()))
+        .collect();
+    assert_eq!(codes, want);
+    for (path, data) in &files[..3] {
+        assert_eq!(fs::read(srv.path(path)).unwrap(), *data, "{path}");
+    }
+    assert_eq!(fs::read(srv.path("yes/c")).unwrap(), b"6");
+    assert_eq!(
+        dir_names(&srv.path("no"))
+            .iter()
+            .filter(|n| !n.starts_with(".securefs"))
+            .count(),
+        0
+    );
+    // WFILE taken away: the same session's next batch is judged again
+    set(&mut owner, &format!("u:{} yes", all & !tfp_wire::secfs::WFILE));
+    let (head, codes) = batch(&mut c, &[("yes/d", b"8"), ("open/b", b"9")]);
+    assert_eq!(head, "OK 1 1");
+    assert_eq!(codes, [("0".to_string(), "1".to_string())]);
+    assert!(!srv.path("yes/d").exists());
+    assert_eq!(fs::read(srv.path("open/b")).unwrap(), b"9");
+    assert!(temporaries(&srv.data).is_empty());
+}

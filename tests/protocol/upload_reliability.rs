@@ -566,3 +566,41 @@ fn a_batch_of_many_groups_syncs_once_a_group() {
     assert!(!trace[first..last].iter().any(|l| is_send(l)), "{text}");
     assert!(trace[last..].iter().any(|l| is_send(l)), "{text}");
 }
+
+/// A batch resolves and judges each directory once, not once a file, and a
+/// new file takes one look at its name and no chmod: the next file in the
+/// same directory is pinned in the directory the one before was (no
+/// `openat2` from the root, no read of the TFPSFS metadata again), and a
+/// free name's file is made with a new file's mode. On the old code each
+/// file had its own `openat2`, metadata open, second stat of its name and
+/// `fchmod`: a fifth of the server's time for 10,000 files of 1 KiB.
+#[test]
+fn a_batch_looks_at_each_directory_once_and_each_new_name_once() {
+    let Some(srv) = traced_server() else { return };
+    let src = source_files(&srv, "looks-src/a", "p", 12, |i| vec![i as u8; 100]);
+    let src = src.parent().unwrap().to_path_buf();
+    source_files(&srv, "looks-src/b", "q", 12, |i| vec![i as u8 + 1; 100]);
+    let trace = traced_put(&srv, "openat,openat2,newfstatat,fchmod", &src, "looks");
+    let text = trace.join("\n");
+    for (d, p, add) in [("a", "p", 0u8), ("b", "q", 1)] {
+        for i in 0..12u8 {
+            let f = srv.path(&format!("looks/{d}/{p}{i:02}"));
+            assert_eq!(std::fs::read(&f).unwrap(), [i + add; 100]);
+            let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&f).unwrap().permissions());
+            assert_eq!(mode & 0o777, 0o644, "{}", f.display());
+            let looks = trace
+                .iter()
+                .filter(|l| l.contains(" newfstatat(") && l.contains(&format!("\"{p}{i:02}\"")))
+                .count();
+            assert_eq!(looks, 1, "{p}{i:02} looked at {looks} times: {text}");
+        }
+    }
+    assert_eq!(lines_of(&trace, "fchmod").len(), 0, "{text}");
+    let metadata = trace.iter().filter(|l| l.contains(".securefs_metadata")).count();
+    assert!(metadata <= 8, "{metadata} metadata reads for 2 directories: {text}");
+    let resolved = lines_of(&trace, "openat2").len();
+    assert!(
+        resolved <= 10,
+        "{resolved} lookups from the root for 2 directories: {text}"
+    );
+}

@@ -166,3 +166,55 @@ fn sweep_takes_only_stale_unlocked_temporaries() {
     assert!(!sweep_if_stale(dir.as_fd(), c"plain", &st));
     std::fs::remove_dir_all(&tmp).unwrap();
 }
+
+/// An upload to a free name (pinned absent) is made with a new file's mode
+/// and takes no second look at the name; a file that comes to the name after
+/// the upload was readied is still replaced as every overwrite is, with its
+/// own mode and owner (the client's mode, when it gave one). On the old code
+/// the readied upload kept 0644 and the session's owner over such a file.
+#[test]
+fn a_free_names_upload_takes_the_attributes_of_a_file_come_since() {
+    let (tmp, root) = setup("fresh");
+    let root_user = sys::geteuid() == 0;
+    let attrs = |name: &str| {
+        let m = std::fs::symlink_metadata(tmp.join(name)).unwrap();
+        (
+            std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o7777,
+            std::os::unix::fs::MetadataExt::uid(&m),
+        )
+    };
+    let me = sys::geteuid();
+    let new_mode = NEW_MODE & !umask();
+    // (name, a file comes after the upload is readied, the client's mode)
+    for (name, comes, client) in [
+        ("free", false, None),
+        ("came", true, None),
+        ("client", true, Some(0o750)),
+    ] {
+        let p = root.pin(&RelPath::parse(name.as_bytes()).unwrap());
+        assert!(Root::pinned_absent(&p), "{name}");
+        let mut up = Upload::begin(&root, &p, 0, true).unwrap();
+        assert!(up.is_anonymous(), "this machine has /proc and O_TMPFILE");
+        up.write(b"new").unwrap();
+        up.stamp(client, None).unwrap();
+        up.ready_for_group(true).unwrap();
+        if comes {
+            std::fs::write(tmp.join(name), b"old, longer").unwrap();
+            std::fs::set_permissions(tmp.join(name), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+            if root_user {
+                std::os::unix::fs::chown(tmp.join(name), Some(65534), Some(65534)).unwrap();
+            }
+        }
+        up.commit_grouped(true).unwrap();
+        assert_eq!(std::fs::read(tmp.join(name)).unwrap(), b"new", "{name}");
+        let owner = if comes && root_user { 65534 } else { me };
+        let mode = match (comes, client) {
+            (_, Some(m)) => m,
+            (true, None) => 0o600,
+            (false, None) => new_mode,
+        };
+        assert_eq!(attrs(name), (mode, owner), "{name}");
+    }
+    assert_eq!(temp_files(&tmp), 0);
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
