@@ -18,6 +18,7 @@
 
 use super::transfer::{check_target, logged, Track};
 use super::{CmdResult, Reply};
+use crate::dispatch::Held;
 use crate::fsys::upload::Upload;
 use crate::fsys::FsError;
 use crate::session::Session;
@@ -410,6 +411,30 @@ fn out_of_step(s: &mut Session, why: &str) -> CmdResult {
     Ok(Reply::Close)
 }
 
+/// The upload for `path`, checked as SNDFILE with overwrite checks its
+/// target, or why not; `true` with a reason when the upload could not begin
+/// in a directory that is gone (removed, or replaced on a shared file system
+/// by another node: ESTALE).
+fn open_target(s: &Session, path: &[u8], near: &mut Option<Held>) -> Result<Upload, (Failed, String, bool)> {
+    let p = match s.path_near(path, near) {
+        Ok(p) => p,
+        Err(f) => return Err((f, "path refused".into(), false)),
+    };
+    if let Err(f) = check_target(s, &p, true) {
+        return Err((f, "target refused".into(), false));
+    }
+    match Upload::begin(s.root(), &p, 0, s.ctx().cfg.sync_uploads) {
+        Ok(u) => Ok(u),
+        Err(e) => {
+            let gone = matches!(e, FsError::Stale)
+                || near
+                    .as_ref()
+                    .is_some_and(|h| tfd_sys::fstat(h.dir()).map_or(true, |st| st.st_nlink == 0));
+            Err((upload_error(&e), e.to_string(), gone))
+        }
+    }
+}
+
 /// Receives one file's data and trailer. The outer `Err` is the channel's;
 /// the inner one a batch out of step.
 #[allow(clippy::type_complexity)]
@@ -417,21 +442,24 @@ fn one(
     s: &mut Session,
     h: &Header,
     budget: &mut Option<super::quota::Budget>,
-    near: &mut Option<(Vec<u8>, OwnedFd)>,
+    near: &mut Option<Held>,
 ) -> Result<Result<Outcome, String>, super::CmdError> {
     // the target, checked as SNDFILE with overwrite checks it
-    let mut failed: Option<(Failed, String)> = None;
-    let mut up = None;
-    match s.path_near(&h.path, near) {
-        Err(f) => failed = Some((f, "path refused".into())),
-        Ok(p) => match check_target(s, &p, true) {
-            Err(f) => failed = Some((f, "target refused".into())),
-            Ok(()) => match Upload::begin(s.root(), &p, 0, s.ctx().cfg.sync_uploads) {
-                Ok(u) => up = Some(u),
-                Err(e) => failed = Some((upload_error(&e), e.to_string())),
-            },
-        },
+    let held = near.is_some();
+    let mut opened = open_target(s, &h.path, near);
+    if let (true, Err((_, _, true))) = (held, &opened) {
+        // the directory held from the file before is gone: looked up
+        // afresh, as the path names it now
+        *near = None;
+        opened = open_target(s, &h.path, near);
     }
+    let (mut up, mut failed) = match opened {
+        Ok(u) => (Some(u), None),
+        Err((f, why, _)) => {
+            *near = None;
+            (None, Some((f, why)))
+        }
+    };
     // the whole announced size is reserved before any data (issue 47 finding
     // 7): a file that can never fit is refused at once and holds nothing, so
     // it cannot starve a file of another job that fits, as reserving frame

@@ -13,7 +13,7 @@ mod tfpsfs;
 
 pub(crate) use failure::no_room;
 pub use failure::{denied_or, ArgOr, CmdError, DeniedOr, OrFailed};
-pub use tfpsfs::{SecfsState, Tfpsfs};
+pub use tfpsfs::{Held, SecfsState, Tfpsfs};
 
 use std::any::Any;
 

@@ -3,8 +3,27 @@
 //! that applies it to every path a handler resolves ([`SecfsState`]). Below the
 //! session, so the dispatcher can judge paths without naming a command family.
 
-use crate::fsys::{secfs, FsError, RelPath, Root};
+use crate::fsys::{secfs, FsError, Pin, RelPath, Root};
 use std::cell::{Cell, RefCell};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+/// The directory a batch's file was pinned in and judged, held for the next
+/// file in the same directory ([`SecfsState::pin_in`]).
+#[derive(Debug)]
+pub struct Held {
+    /// Its path, as the client named it.
+    parent: Vec<u8>,
+    dir: OwnedFd,
+    /// What its judgement asked.
+    need: Option<u32>,
+}
+
+impl Held {
+    /// The directory held.
+    pub fn dir(&self) -> BorrowedFd<'_> {
+        self.dir.as_fd()
+    }
+}
 
 /// How a command meets TFPSFS, the document's secure filesystem ("TFProtocol
 /// Secure Filesystem"). The session enforces it in one place: every path a
@@ -39,8 +58,6 @@ pub struct SecfsState {
     /// so a path looked up again after a stale handle ([`SecfsState::repin`])
     /// is judged as it was the first time.
     judged: RefCell<Vec<(Vec<u8>, usize)>>,
-    /// The directories [`SecfsState::pin_in`] let pass in the running command.
-    passed: secfs::Passed,
 }
 
 impl Default for SecfsState {
@@ -50,7 +67,6 @@ impl Default for SecfsState {
             rule: Tfpsfs::Untagged,
             next: Cell::new(0),
             judged: RefCell::new(Vec::new()),
-            passed: secfs::Passed::default(),
         }
     }
 }
@@ -61,7 +77,6 @@ impl SecfsState {
         self.rule = rule;
         self.next.set(0);
         self.judged.borrow_mut().clear();
-        self.passed.clear();
     }
 
     /// SETFSID: the identity from now on (None clears it).
@@ -83,14 +98,27 @@ impl SecfsState {
         self.pin_nth(root, p, n)
     }
 
-    /// [`SecfsState::pin`] for a batch's files: in `dir` when given (pinned
-    /// for the file before, in the same directory), which is not looked up
-    /// again, and a directory judged once for the command is not judged
-    /// again (see [`secfs::Passed`]).
-    pub fn pin_in(&self, root: &Root, p: &RelPath, dir: Option<std::os::fd::OwnedFd>) -> Result<RelPath, FsError> {
+    /// [`SecfsState::pin`] for a batch's files: a file in the directory
+    /// `held` holds (that of the file before, judged for the same need) is
+    /// pinned in it, neither looking it up nor judging it again: the same
+    /// open directory cannot have become another. Otherwise `held` then
+    /// holds this file's directory, once judged.
+    pub fn pin_in(&self, root: &Root, p: &RelPath, held: &mut Option<Held>) -> Result<RelPath, FsError> {
         let n = self.next.get();
         self.next.set(n.saturating_add(1));
-        self.pin_judged(root, p, n, dir, Some(&self.passed))
+        let parent = p.parent().to_bytes();
+        let need = self.need(n);
+        let same = held.as_ref().filter(|h| h.parent == parent && h.need == need);
+        let dir = same.and_then(|h| h.dir.try_clone().ok());
+        let kept = dir.is_some();
+        let pinned = self.pin_judged(root, p, n, dir)?;
+        if !kept {
+            *held = match pinned.pinned() {
+                Some(Pin::At(e)) => e.dir.try_clone().ok().map(|dir| Held { parent, dir, need }),
+                _ => None,
+            };
+        }
+        Ok(pinned)
     }
 
     /// Pins and checks one more path under the rule of the path resolved last:
@@ -117,31 +145,32 @@ impl SecfsState {
     }
 
     fn pin_nth(&self, root: &Root, p: &RelPath, n: usize) -> Result<RelPath, FsError> {
-        self.pin_judged(root, p, n, None, None)
+        self.pin_judged(root, p, n, None)
     }
 
-    /// Pins `p` (in `dir` when given) and judges it under the `n`-th rule.
-    fn pin_judged(
-        &self,
-        root: &Root,
-        p: &RelPath,
-        n: usize,
-        dir: Option<std::os::fd::OwnedFd>,
-        passed: Option<&secfs::Passed>,
-    ) -> Result<RelPath, FsError> {
+    /// The need of the `n`-th path (None: untagged, or managed).
+    fn need(&self, n: usize) -> Option<u32> {
+        match self.rule {
+            Tfpsfs::Manages | Tfpsfs::Untagged => None,
+            Tfpsfs::Needs(bits) => Some(bits.get(n).or(bits.last()).copied().unwrap_or(0)),
+        }
+    }
+
+    /// Pins `p` and judges it under the `n`-th rule; in `held`, a directory
+    /// judged for the same need, when given (see [`SecfsState::pin_in`]).
+    fn pin_judged(&self, root: &Root, p: &RelPath, n: usize, held: Option<OwnedFd>) -> Result<RelPath, FsError> {
         if let Ok(mut j) = self.judged.try_borrow_mut() {
             // bounded: a command resolves a handful of paths (LSR walks its own)
             if j.len() < 64 {
                 j.push((p.to_bytes(), n));
             }
         }
-        let pinned = root.pin_in(p, dir);
-        let need = match self.rule {
-            Tfpsfs::Manages => return Ok(pinned),
-            Tfpsfs::Untagged => None,
-            Tfpsfs::Needs(bits) => Some(bits.get(n).or(bits.last()).copied().unwrap_or(0)),
-        };
-        secfs::judge(root, &pinned, self.id(), need, passed)?;
+        let judged = held.is_some();
+        let pinned = root.pin_in(p, held);
+        if self.rule == Tfpsfs::Manages {
+            return Ok(pinned);
+        }
+        secfs::judge(root, &pinned, self.id(), self.need(n), judged)?;
         Ok(pinned)
     }
 }

@@ -16,7 +16,6 @@
 //! component containing [`META_MARK`] and every walk hides them.
 
 use super::{FsError, Pin, RelPath, Root};
-use std::cell::RefCell;
 use std::ffi::CStr;
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -169,20 +168,12 @@ fn verdict(dir: BorrowedFd<'_>, id: Option<&[u8]>, need: Option<u32>) -> Result<
 /// in and to the one it leads to. A path whose directory does not resolve is
 /// left to the command, which fails on its pin anyway.
 ///
-/// `passed`, when given, holds the directories this judgement already let
-/// pass for the same need in the running command; each that passes joins.
-pub fn judge(
-    root: &Root,
-    p: &RelPath,
-    id: Option<&[u8]>,
-    need: Option<u32>,
-    passed: Option<&Passed>,
-) -> Result<(), FsError> {
+/// `dir_judged`: the directory of a pinned name is the very descriptor the
+/// running command judged for the same need a moment ago (a batch's next
+/// file in it), and is not read again.
+pub fn judge(root: &Root, p: &RelPath, id: Option<&[u8]>, need: Option<u32>, dir_judged: bool) -> Result<(), FsError> {
     let content_only = need.is_some_and(|n| n != 0 && n & !CONTENT_BITS == 0);
-    let refuse = |d: BorrowedFd<'_>| match passed {
-        None => verdict(d, id, need),
-        Some(passed) => passed.verdict(d, id, need),
-    };
+    let refuse = |d: BorrowedFd<'_>| verdict(d, id, need);
     match p.pinned() {
         None if p.is_root() => refuse(root.fd()),
         // only pinned paths are acted on safely: judge nothing else as allowed
@@ -196,45 +187,14 @@ pub fn judge(
                     return Ok(());
                 }
             }
-            refuse(e.dir.as_fd())?;
+            if !dir_judged {
+                refuse(e.dir.as_fd())?;
+            }
             match &e.follow {
                 Some(Ok((d, _))) => refuse(d.as_fd()),
                 _ => Ok(()),
             }
         }
-    }
-}
-
-/// Directories whose verdict passed in the running command, by identity
-/// and need: a batch's files in one directory are judged once, not once each
-/// (reading the metadata was a twentieth of a 10,000-file batch's server
-/// time). A change of the directory's permissions meanwhile applies from the
-/// next command on, as it does to a transfer under way.
-#[derive(Debug, Default)]
-pub struct Passed(RefCell<Vec<(u64, u64, Option<u32>)>>);
-
-impl Passed {
-    /// Forgets every verdict: a new command begins.
-    pub fn clear(&self) {
-        self.0.borrow_mut().clear();
-    }
-
-    fn verdict(&self, dir: BorrowedFd<'_>, id: Option<&[u8]>, need: Option<u32>) -> Result<(), FsError> {
-        let Ok(st) = sys::fstat(dir) else {
-            return verdict(dir, id, need);
-        };
-        let key = (st.st_dev, st.st_ino, need);
-        if self.0.borrow().contains(&key) {
-            return Ok(());
-        }
-        verdict(dir, id, need)?;
-        let mut known = self.0.borrow_mut();
-        // bounded: a batch walks its directories one after another
-        if known.len() >= 64 {
-            known.remove(0);
-        }
-        known.push(key);
-        Ok(())
     }
 }
 

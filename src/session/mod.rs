@@ -11,12 +11,11 @@ pub mod liveness;
 mod secure;
 mod stage;
 
-use crate::dispatch::{CmdError, Families, Reply, SecfsState, Spec};
-use crate::fsys::{FsError, Pin, RelPath, Root};
+use crate::dispatch::{CmdError, Families, Held, Reply, SecfsState, Spec};
+use crate::fsys::{FsError, RelPath, Root};
 use crate::services::metrics::{Counter, Refusal, Row};
 use log::{debug, info, warn};
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::Instant;
 use tfp_channel::{Channel, ChannelError, NetStream, PreparedFrame, TxHalf};
@@ -244,25 +243,11 @@ impl Session {
         self.path_by(arg, |p| self.secfs.pin(&self.root, p))
     }
 
-    /// [`Session::path`] for a batch's next file: `near` holds the directory
-    /// pinned for the file before, by its path; a file in the same directory
-    /// is pinned in it, neither looking it up nor judging it again
-    /// ([`SecfsState::pin_in`]), and `near` then holds this file's.
-    pub fn path_near(&self, arg: &[u8], near: &mut Option<(Vec<u8>, OwnedFd)>) -> Result<RelPath, Failed> {
-        self.path_by(arg, |p| {
-            let parent = p.parent().to_bytes();
-            let same = near.as_ref().filter(|(at, _)| *at == parent);
-            let dir = same.and_then(|(_, d)| d.try_clone().ok());
-            let kept = dir.is_some();
-            let pinned = self.secfs.pin_in(&self.root, p, dir)?;
-            if !kept {
-                *near = match pinned.pinned() {
-                    Some(Pin::At(e)) => e.dir.try_clone().ok().map(|d| (parent, d)),
-                    _ => None,
-                };
-            }
-            Ok(pinned)
-        })
+    /// [`Session::path`] for a batch's next file: one in the directory
+    /// `held` holds (the file before's) is pinned in it, neither looked up
+    /// nor judged again ([`SecfsState::pin_in`]).
+    pub fn path_near(&self, arg: &[u8], held: &mut Option<Held>) -> Result<RelPath, Failed> {
+        self.path_by(arg, |p| self.secfs.pin_in(&self.root, p, held))
     }
 
     /// A client path parsed, pinned by `pin` and judged (see [`Session::path`]).

@@ -750,3 +750,48 @@ fn a_batch_answers_to_tfpsfs_in_each_directory_and_each_batch_anew() {
     assert_eq!(fs::read(srv.path("open/b")).unwrap(), b"9");
     assert!(temporaries(&srv.data).is_empty());
 }
+
+/// A directory removed and made again while a batch writes in it: the file
+/// whose upload began in the removed one fails (there is nowhere to link it),
+/// and the next files go into the new directory, as the path names it now.
+/// The batch holds a file's directory for the next file in it, and must not
+/// keep failing in the one that is gone.
+#[test]
+fn a_batch_follows_a_directory_made_again_while_it_writes() {
+    let srv = Server::start();
+    fs::create_dir(srv.path("d")).unwrap();
+    let mut c = srv.client();
+    assert!(matches!(c.call("TFDPUTMANY", b"3").unwrap(), Status::Ok(_)));
+    send(&mut c, b"d/a", b"first", &good(b"first"));
+    // the server has begun d/a when the directory goes
+    let until = Instant::now() + Duration::from_secs(10);
+    while !said_begun(&srv) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    fs::remove_dir(srv.path("d")).unwrap();
+    fs::create_dir(srv.path("d")).unwrap();
+    send(&mut c, b"d/b", b"second", &good(b"second"));
+    send(&mut c, b"d/c", b"third", &good(b"third"));
+    c.chan.tx.send_frame(b"E").unwrap();
+    let head = String::from_utf8(c.chan.rx.recv_frame().unwrap()).unwrap();
+    assert_eq!(head, "OK 2 1");
+    let failed = String::from_utf8(c.chan.rx.recv_frame().unwrap()).unwrap();
+    assert!(failed.starts_with("0 "), "{failed}");
+    assert_eq!(fs::read(srv.path("d/b")).unwrap(), b"second");
+    assert_eq!(fs::read(srv.path("d/c")).unwrap(), b"third");
+    assert_eq!(dir_names(&srv.path("d")), ["b", "c"]);
+}
+
+/// Whether the server's session has a file open in the test's directory
+/// `d` (an upload's temporary, which has no name).
+fn said_begun(srv: &Server) -> bool {
+    let Ok(procs) = fs::read_dir("/proc") else { return false };
+    let d = srv.path("d");
+    procs.flatten().any(|p| {
+        fs::read_dir(p.path().join("fd")).is_ok_and(|fds| {
+            fds.flatten()
+                .any(|f| fs::read_link(f.path()).is_ok_and(|t| t.parent() == Some(d.as_path())))
+        })
+    })
+}
