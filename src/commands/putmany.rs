@@ -277,22 +277,24 @@ impl Committer {
 
     /// Commits what `group` holds, waits for every commit and syncs the
     /// names no sync covered yet: everything the batch stored is on stable
-    /// storage after it.
-    fn finish(mut self, peer: SocketAddr, group: &mut Group) -> Commits {
+    /// storage after it. None when the commit thread failed (a panic): what
+    /// it committed is then unknown.
+    fn finish(mut self, peer: SocketAddr, group: &mut Group) -> Option<Commits> {
         if !group.is_empty() {
             self.commit(peer, group);
         }
         match self {
             Committer::Thread(tx, handle) => {
                 drop(tx);
-                handle.join().unwrap_or_else(|_| {
+                let done = handle.join().ok();
+                if done.is_none() {
                     warn!("{peer} TFDPUTMANY: the commit thread failed");
-                    Commits::default()
-                })
+                }
+                done
             }
             Committer::Inline(mut commits) => {
                 commits.sync_names(peer);
-                commits
+                Some(commits)
             }
         }
     }
@@ -371,6 +373,14 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let end = s.chan_mut().rx.recv_frame_max(MAX_TRAILER);
     let commits = committer.finish(peer, &mut group);
     let end = end?;
+    let Some(commits) = commits else {
+        // no count could be told true: the session ends, and the client's
+        // next run compares and sends again what did not land
+        s.chan_mut()
+            .tx
+            .send_frame(format!("FAILED {} : the batch's commits failed", Failed::TransferApi.code()).as_bytes())?;
+        return Ok(Reply::Close);
+    };
     let Commits {
         failures: failed,
         stored,
