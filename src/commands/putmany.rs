@@ -259,19 +259,17 @@ impl Committer {
 
     /// Hands `group` (emptied) on to be committed.
     fn commit(&mut self, peer: SocketAddr, group: &mut Group) {
-        let mut group = std::mem::take(group);
+        let group = std::mem::take(group);
         match self {
             Committer::Thread(tx, _) => {
-                if let Err(back) = tx.send(group) {
-                    // the thread is gone (it cannot be, short of a panic):
-                    // this thread commits from now on
+                // the thread gone (a panic) takes nothing more: the group's
+                // temporaries go with it, its old files stay, and
+                // [`Committer::finish`] tells the batch failed
+                if tx.send(group).is_err() {
                     warn!("{peer} TFDPUTMANY: the commit thread ended early");
-                    let mut inline = Commits::default();
-                    inline.group(peer, &mut { back.0 });
-                    *self = Committer::Inline(inline);
                 }
             }
-            Committer::Inline(commits) => commits.group(peer, &mut group),
+            Committer::Inline(commits) => commits.group(peer, &mut { group }),
         }
     }
 
@@ -315,8 +313,8 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let mut failures = Vec::new();
     let mut group: Group = Vec::new();
     let mut budget = super::quota::budget(s, None);
-    // the directory the file before was pinned in, by its path
-    let mut near = None;
+    // the directory the file before was pinned in (see Session::path_near)
+    let mut held = None;
     // what was received whole and verified is committed whatever ends the
     // batch (a cut connection, a batch out of step), as file by file it was
     let mut started = std::time::Instant::now();
@@ -332,7 +330,7 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             committer.finish(peer, &mut group);
             return out_of_step(s, &format!("file {i}: a header that does not parse"));
         };
-        let r = match one(s, &h, &mut budget, &mut near) {
+        let r = match one(s, &h, &mut budget, &mut held) {
             Ok(r) => r,
             Err(e) => {
                 committer.finish(peer, &mut group);
@@ -425,8 +423,8 @@ fn out_of_step(s: &mut Session, why: &str) -> CmdResult {
 /// target, or why not; `true` with a reason when the upload could not begin
 /// in a directory that is gone (removed, or replaced on a shared file system
 /// by another node: ESTALE).
-fn open_target(s: &Session, path: &[u8], near: &mut Option<Held>) -> Result<Upload, (Failed, String, bool)> {
-    let p = match s.path_near(path, near) {
+fn open_target(s: &Session, path: &[u8], held: &mut Option<Held>) -> Result<Upload, (Failed, String, bool)> {
+    let p = match s.path_near(path, held) {
         Ok(p) => p,
         Err(f) => return Err((f, "path refused".into(), false)),
     };
@@ -437,7 +435,7 @@ fn open_target(s: &Session, path: &[u8], near: &mut Option<Held>) -> Result<Uplo
         Ok(u) => Ok(u),
         Err(e) => {
             let gone = matches!(e, FsError::Stale)
-                || near
+                || held
                     .as_ref()
                     .is_some_and(|h| tfd_sys::fstat(h.dir()).map_or(true, |st| st.st_nlink == 0));
             Err((upload_error(&e), e.to_string(), gone))
@@ -452,21 +450,21 @@ fn one(
     s: &mut Session,
     h: &Header,
     budget: &mut Option<super::quota::Budget>,
-    near: &mut Option<Held>,
+    held: &mut Option<Held>,
 ) -> Result<Result<Outcome, String>, super::CmdError> {
     // the target, checked as SNDFILE with overwrite checks it
-    let held = near.is_some();
-    let mut opened = open_target(s, &h.path, near);
-    if let (true, Err((_, _, true))) = (held, &opened) {
+    let was_held = held.is_some();
+    let mut opened = open_target(s, &h.path, held);
+    if let (true, Err((_, _, true))) = (was_held, &opened) {
         // the directory held from the file before is gone: looked up
         // afresh, as the path names it now
-        *near = None;
-        opened = open_target(s, &h.path, near);
+        *held = None;
+        opened = open_target(s, &h.path, held);
     }
     let (mut up, mut failed) = match opened {
         Ok(u) => (Some(u), None),
         Err((f, why, _)) => {
-            *near = None;
+            *held = None;
             (None, Some((f, why)))
         }
     };

@@ -374,10 +374,7 @@ impl Upload {
         // name whose attributes are set meets a file there only as the
         // link's EEXIST, and is checked then ([`Upload::link_anonymous`])
         let anonymous = matches!(self.temp, Temp::Anonymous);
-        if self.fresh && self.attrs == Attrs::Unset {
-            self.give_mode(NEW_MODE & !umask())?;
-            self.attrs = Attrs::New;
-        }
+        self.take_new_mode()?;
         let attrs = if self.attrs != Attrs::Unset && anonymous {
             None
         } else if overwrite {
@@ -450,19 +447,25 @@ impl Upload {
     /// that the group's first sync covers all of it but the name.
     pub fn ready_for_group(&mut self, overwrite: bool) -> Result<(), FsError> {
         self.file.flush()?;
+        self.take_new_mode()?;
         if self.attrs == Attrs::Unset {
-            if self.fresh {
-                self.give_mode(NEW_MODE & !umask())?;
-                self.attrs = Attrs::New;
+            let attrs = if overwrite {
+                replace_attrs(self.dir.as_fd(), &self.name)?
             } else {
-                let attrs = if overwrite {
-                    replace_attrs(self.dir.as_fd(), &self.name)?
-                } else {
-                    final_attrs(self.dir.as_fd(), &self.name)
-                };
-                apply_attrs(self.file.file().as_fd(), attrs)?;
-                self.attrs = Attrs::Set;
-            }
+                final_attrs(self.dir.as_fd(), &self.name)
+            };
+            apply_attrs(self.file.file().as_fd(), attrs)?;
+            self.attrs = Attrs::Set;
+        }
+        Ok(())
+    }
+
+    /// A free name's upload whose attributes nothing set yet takes a new
+    /// file's mode, without a look at the name (see the module's doc).
+    fn take_new_mode(&mut self) -> Result<(), FsError> {
+        if self.fresh && self.attrs == Attrs::Unset {
+            self.give_mode(NEW_MODE & !umask())?;
+            self.attrs = Attrs::New;
         }
         Ok(())
     }
@@ -542,14 +545,25 @@ impl Upload {
     fn link_at(&self, to: &CStr) -> std::io::Result<()> {
         if EMPTY_PATH_LINKS.load(std::sync::atomic::Ordering::Relaxed) {
             match sys::link_fd(self.file.file().as_fd(), self.dir.as_fd(), to) {
-                // an older kernel, or other credentials than the opener's:
-                // not tried again in this process
+                // an older kernel, or other credentials than the opener's, or
+                // a directory removed meanwhile: only when the link through
+                // /proc works was it the descriptor that was refused, and the
+                // process stops trying it
                 Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EPERM)) => {
-                    EMPTY_PATH_LINKS.store(false, std::sync::atomic::Ordering::Relaxed);
+                    let r = self.link_by_proc(to);
+                    if r.is_ok() {
+                        EMPTY_PATH_LINKS.store(false, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    return r;
                 }
                 r => return r,
             }
         }
+        self.link_by_proc(to)
+    }
+
+    /// [`Upload::link_at`] through `/proc/self/fd`.
+    fn link_by_proc(&self, to: &CStr) -> std::io::Result<()> {
         let proc = proc_fd().ok_or_else(|| std::io::Error::other("/proc/self/fd is gone"))?;
         let fd = std::os::fd::AsRawFd::as_raw_fd(self.file.file());
         // digits hold no NUL
