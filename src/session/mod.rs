@@ -495,6 +495,8 @@ impl Session {
                 break;
             }
             let req = command::split(&frame);
+            // the command's name only: its arguments may hold secrets
+            debug!("{} command {}", self.peer, tfp_wire::escape::shown_str(&req.name));
             if req.name == "END" {
                 break;
             }
