@@ -7,8 +7,7 @@ use crate::state::{Conn, Session};
 use crate::tree::{filter, TreeRun};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use std::fs::{File, OpenOptions};
-use std::io::{Seek, SeekFrom};
+use std::fs::OpenOptions;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
@@ -316,35 +315,64 @@ impl Session {
         Ok(PyBytes::new(py, &v).unbind())
     }
 
-    /// PUT of a local file at `offset` (the file read from there too); with
-    /// `streams` > 1 and offset 0, several connections (tfp_client::parallel::put).
-    #[pyo3(signature = (local, remote, offset=0, bufsz=BUFSZ, streams=1, progress=None))]
-    fn put_file(
+    /// One local file up through tfp-client's upload engine, what `tf put`
+    /// runs (tfp_client::engine::upload: the engine alone chooses the
+    /// route, so the same request sends the same commands as tf): into
+    /// `remote`, or into it under the file's name when it is a directory;
+    /// with `streams` > 1 or `resume`, a staged upload (in place with PUT on
+    /// a server without them); a delta onto a changed file over a slow
+    /// link; with `verify`, a batch whose commit checks the SHA-256.
+    /// `whole_file` as rsync's: None lets the link decide whether a delta
+    /// may go, True never, False whatever the link.
+    /// `progress` hears the running count about ten times a second.
+    /// Returns the remote name the file landed at.
+    #[pyo3(signature = (local, remote, streams=1, bufsz=BUFSZ, resume=false, verify=false, whole_file=None, progress=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn put(
         &self,
         py: Python<'_>,
         local: PathBuf,
         remote: Vec<u8>,
-        offset: u64,
-        bufsz: i64,
         streams: usize,
+        bufsz: i64,
+        resume: bool,
+        verify: bool,
+        whole_file: Option<bool>,
         progress: Option<PyObject>,
-    ) -> PyResult<()> {
-        if streams > 1 && offset == 0 {
-            let counter = Arc::new(AtomicU64::new(0));
-            self.run_long(py, |_, cfg| {
-                parallel::put(cfg, &local, &remote, streams, bufsz, &counter)
-            })?;
-            if let Some(cb) = progress {
-                cb.call1(py, (counter.load(std::sync::atomic::Ordering::Relaxed),))?;
-            }
-            return Ok(());
-        }
-        let mut cb = progress_fn(progress);
-        self.run_long(py, move |c, _| {
-            let mut f = File::open(&local).map_err(Error::Local)?;
-            f.seek(SeekFrom::Start(offset)).map_err(Error::Local)?;
-            c.put(&remote, offset, bufsz, &mut f, &mut cb)
-        })
+    ) -> PyResult<Py<PyBytes>> {
+        use tfp_client::engine::upload;
+        let done = AtomicU64::new(0);
+        let landed = self.run_long(py, |c, cfg| {
+            polled(
+                || done.load(std::sync::atomic::Ordering::Relaxed),
+                progress.as_ref(),
+                || {
+                    let size = std::fs::metadata(&local).map_err(Error::Local)?.len();
+                    let mut req = upload::Request {
+                        resume,
+                        streams: streams.max(1),
+                        bufsz,
+                        verify,
+                        delta: match whole_file {
+                            None => upload::DeltaRule::Auto,
+                            Some(true) => upload::DeltaRule::Never,
+                            Some(false) => upload::DeltaRule::Always,
+                        },
+                        dest: upload::Dest::Deferred,
+                        ..upload::Request::new(upload::Source::File(&local, size), &remote, upload::Kind::Put)
+                    };
+                    let total = AtomicU64::new(size);
+                    let progress = upload::Progress {
+                        done: &done,
+                        total: &total,
+                    };
+                    upload::send(c, cfg, &mut req, &progress, &mut |_| {})
+                        .map(|sent| sent.remote)
+                        .map_err(|f| f.error)
+                },
+            )
+        })?;
+        Ok(PyBytes::new(py, &landed).unbind())
     }
 
     /// GET through tfp-client's download engine (what `tf get` runs): a
@@ -453,48 +481,6 @@ impl Session {
         self.tree_run(py, progress, false, |c, cfg, heard| {
             mirror::mirror(c, cfg, &src, &dst, &o, heard).map(TreeRun::of_mirror)
         })
-    }
-
-    /// A staged upload (tfp_client::staged::put, what `tf put --resume` and
-    /// `--streams` run): the data lands in a hidden stage beside the target,
-    /// resumable, and replaces it only when whole and matching the local
-    /// SHA-256. Returns (kept, sent, moved_again, sha256), or None when the
-    /// server has no staged uploads (the caller then writes in place).
-    #[pyo3(signature = (local, remote, streams=1, bufsz=BUFSZ, resume=false, progress=None))]
-    fn staged_put(
-        &self,
-        py: Python<'_>,
-        local: PathBuf,
-        remote: Vec<u8>,
-        streams: usize,
-        bufsz: i64,
-        resume: bool,
-        progress: Option<PyObject>,
-    ) -> PyResult<Option<(u64, u64, bool, String)>> {
-        use tfp_client::staged::{self, Request};
-        let counter = AtomicU64::new(0);
-        let out = self.run_long(py, |c, cfg| {
-            polled(
-                || counter.load(std::sync::atomic::Ordering::Relaxed),
-                progress.as_ref(),
-                || {
-                    let req = Request {
-                        local: &local,
-                        remote: &remote,
-                        streams: streams.max(1),
-                        bufsz,
-                        resume,
-                        overwrite: true,
-                    };
-                    match staged::put(c, cfg, &req, &counter) {
-                        Ok(r) => Ok(Some((r.kept, r.sent, r.moved_again, r.sha256))),
-                        Err(e) if staged::unsupported(&e) => Ok(None),
-                        Err(e) => Err(e),
-                    }
-                },
-            )
-        })?;
-        Ok(out)
     }
 
     /// A remote file open for writing (crate::upload): SNDFILE of `remote`
@@ -710,22 +696,6 @@ impl Session {
     ) -> PyResult<()> {
         let mut cb = progress_fn(progress);
         self.run(py, move |c| c.sndfile(&remote, overwrite, &mut &data[..], &mut cb))
-    }
-    /// SNDFILE of a local file.
-    #[pyo3(signature = (local, remote, overwrite=true, progress=None))]
-    fn sndfile_file(
-        &self,
-        py: Python<'_>,
-        local: PathBuf,
-        remote: Vec<u8>,
-        overwrite: bool,
-        progress: Option<PyObject>,
-    ) -> PyResult<()> {
-        let mut cb = progress_fn(progress);
-        self.run_long(py, move |c, _| {
-            let mut f = File::open(&local).map_err(Error::Local)?;
-            c.sndfile(&remote, overwrite, &mut f, &mut cb)
-        })
     }
     /// RCVFILE: the file's bytes.
     #[pyo3(signature = (remote, delete=false))]

@@ -419,23 +419,31 @@ class Session:
         verify: bool = False,
         progress: Optional[Progress] = None,
         bufsz: int = 4 << 20,
+        whole_file: Optional[bool] = None,
     ) -> None:
-        """Uploads a local file as ``tf put`` does: whole through SNDFILE with
-        overwrite (the server writes a temporary and renames it into place);
-        with streams > 1 or resume, a staged upload (tfp-client's staged::put:
-        that many connections, resumable, replacing the target only when whole
-        and matching the local SHA-256), or in place with PUT on a server
-        without staged uploads. verify: compare SHA-256 of both ends afterwards
-        (Mismatch, a ProtocolError, on a mismatch)."""
+        """Uploads a local file through the client engine ``tf put`` runs,
+        which alone chooses how, so both send the same commands: into
+        `remote`, or into it under the file's own name when it is a directory
+        on the server (as cp and ``tf put`` do); whole through SNDFILE with
+        overwrite (the server writes a temporary and renames it into place),
+        over a slow link as a delta onto a changed file or in a batch; with
+        streams > 1 or resume, a staged upload (that many connections,
+        resumable, replacing the target only when whole and matching the
+        local SHA-256), or in place with PUT on a server without staged
+        uploads. verify: the server commits only what matches the local
+        SHA-256, and both ends are compared afterwards (Mismatch, a
+        ProtocolError, on a mismatch). whole_file, as rsync's --whole-file:
+        None lets the link decide whether a changed file goes as a delta,
+        True sends it whole, False sends a delta whatever the link."""
         try:
-            self._put(local, remote, streams=streams, resume=resume, progress=progress, bufsz=bufsz)
+            landed = self._n.put(_local(local), _b(remote), streams, bufsz, resume, verify, whole_file, progress)
         except Refused as e:
             said = self._explain_put(remote, e)
             if said is e:
                 raise
             raise said from e
         if verify:
-            self._verify(local, remote)
+            self._verify(local, landed)
 
     def _explain_put(self, remote: PathLike, e: Error) -> Error:
         """A refused upload said in words: FileNotFoundError naming the
@@ -467,25 +475,6 @@ class Session:
             f"cannot upload to {_s(_b(remote))}: no directory {parent} on the server"
             + (f" ({missing} is missing)" if missing != parent else "")
             + f"; makedirs({parent!r}) makes it", e.code, e.text, e.command)
-
-    def _put(self, local: PathLike, remote: PathLike, *, streams: int, resume: bool,
-             progress: Optional[Progress], bufsz: int) -> None:
-        src = _local(local)
-        if streams > 1 or resume:
-            report = self._n.staged_put(src, _b(remote), streams, bufsz, resume, progress)
-            if report is None:
-                # no staged uploads on this server: in place, as tf does
-                offset = 0
-                if resume:
-                    try:
-                        offset = self._n.fsize(_b(remote))
-                    except (Declined, NotFound):
-                        offset = 0
-                    if offset > os.path.getsize(src):
-                        offset = 0
-                self._n.put_file(src, _b(remote), offset, bufsz, streams if offset == 0 else 1, progress)
-        else:
-            self._n.sndfile_file(src, _b(remote), True, progress)
 
     def get(
         self,

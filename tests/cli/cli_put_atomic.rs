@@ -610,6 +610,31 @@ fn a_server_without_the_extension_is_named() {
     let _ = fs::remove_dir_all(&dir);
 }
 
+/// `put --resume` against a server without staged uploads continues in
+/// place after what the server's file holds; a server file longer than the
+/// local one is no prefix of it, and is replaced whole (the old code wrote
+/// nothing past its end and left the longer, older file).
+#[test]
+fn a_resume_without_stages_onto_a_longer_file_replaces_it() {
+    use common::liar::{Liar, Node, Script};
+    let liar = Liar::start(Script::new().dir("d").file("d/f.bin", pattern(4 * MIB, 22)));
+    let dir = tempdir("noext-longer");
+    let local = dir.join("f.bin");
+    let data = pattern(3 * MIB, 23);
+    fs::write(&local, &data).unwrap();
+    let o = liar
+        .tf_command(&["put", local.to_str().unwrap(), "d/f.bin", "--resume"])
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    match liar.node("d/f.bin") {
+        Some(Node::File(c)) => assert_eq!((c.len(), sha(&c)), (data.len(), sha(&data))),
+        other => panic!("no file on the liar: {other:?}"),
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
+
 /// Tree uploads in batches (TFDPUTMANY) onto a full disk and over a quota
 /// (issue 42): `mirror -R` of eight 1 MiB files over their 100 KiB old
 /// versions, with room for only a few: the run fails naming the files it

@@ -57,7 +57,7 @@ pub fn put(x: &mut Ctx<'_>, r: &Cmd, args: &[String]) -> Done {
     if tree::wanted(args) {
         return Ok(tree::run(x, r.name, args));
     }
-    let (args, dest) = into_dir::put(x.c, args, xfer::staged_words(args))?;
+    let (args, dest) = into_dir::put(args);
     Ok(xfer::run_put(x, r.name, &args, dest))
 }
 

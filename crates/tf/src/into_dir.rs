@@ -6,9 +6,8 @@
 //! destination path; this only rewrites it.
 
 use std::path::Path;
+use tfp_client::engine::upload::{file_name, in_dir, Dest};
 use tfp_client::options::commands::{self, Family};
-use tfp_client::tree::listing::{self, Kind};
-use tfp_client::{Client, Error};
 
 /// The indices of the positional words of a one-file transfer.
 fn positional(args: &[String]) -> Vec<usize> {
@@ -50,87 +49,25 @@ fn implied(args: &[String]) -> Vec<String> {
     a
 }
 
-/// The last component of `p` (None for `-`, or nothing left).
-fn file_name(p: &str) -> Option<&str> {
-    let n = p.trim_end_matches('/').rsplit('/').next()?;
-    (!n.is_empty() && n != "-" && n != "." && n != "..").then_some(n)
-}
-
-/// What `put` learned of its destination before the transfer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Dest {
-    /// A file, or nothing asked, or nothing known.
-    #[default]
-    Known,
-    /// The server has nothing there (FSTAT: no such file or directory): an
-    /// upload has no old copy to send a delta against, so it asks for none.
-    Absent,
-    /// Not asked: a staged upload's TFDSTAGE refuses a directory target
-    /// (FAILED 8) at no round trip of its own; any other path asks with
-    /// [`resolve`] before it sends.
-    Deferred,
-}
-
-/// `put` words with a remote directory destination turned into a path in
-/// it, and what the server said of the destination. With `defer` (a staged
-/// upload) the server is not asked: [`Dest::Deferred`].
-pub fn put(c: &mut Client, args: &[String], defer: bool) -> Result<(Vec<String>, Dest), Error> {
+/// `put` words with a destination ending in `/` turned into a path in it,
+/// and what is known of the destination: a name without the `/` may be a
+/// directory, which the engine finds out on its way
+/// ([`Dest::Deferred`]: TFDSTAGE's refusal of a directory, else FSTAT).
+pub fn put(args: &[String]) -> (Vec<String>, Dest) {
     let args = &implied(args)[..];
     let mut a = args.to_vec();
     let Some((s, d)) = paths(args) else {
-        return Ok((a, Dest::Known));
+        return (a, Dest::Known);
     };
     let Some(name) = file_name(&args[s]) else {
-        return Ok((a, Dest::Known));
+        return (a, Dest::Known);
     };
     let dest = &args[d];
-    if defer && !dest.ends_with('/') {
-        return Ok((a, Dest::Deferred));
+    if !dest.ends_with('/') {
+        return (a, Dest::Deferred);
     }
-    let (into, seen) = if dest.ends_with('/') {
-        (true, Dest::Known)
-    } else {
-        match listing::fstat(c, dest.as_bytes()) {
-            Ok(st) => (st.kind == Kind::Dir, Dest::Known),
-            Err(e) if absent(&e) => (false, Dest::Absent),
-            Err(_) => (false, Dest::Known),
-        }
-    };
-    if into {
-        a[d] = in_dir(dest, name);
-    }
-    Ok((a, seen))
-}
-
-/// A [`Dest::Deferred`] destination as [`put`] would have made it: in it
-/// when the server says it is a directory.
-pub fn resolve(c: &mut Client, local: &str, dest: &str) -> String {
-    match (file_name(local), listing::fstat(c, dest.as_bytes())) {
-        (Some(name), Ok(st)) if st.kind == Kind::Dir => in_dir(dest, name),
-        _ => dest.to_string(),
-    }
-}
-
-/// `dest` named by TFDSTAGE's FAILED 8 (a directory): the path in it.
-pub fn into_refused_dir(local: &str, dest: &str) -> Option<String> {
-    file_name(local).map(|name| in_dir(dest, name))
-}
-
-/// `name` inside the directory `dest`.
-fn in_dir(dest: &str, name: &str) -> String {
-    let dir = dest.trim_end_matches('/');
-    if dir.is_empty() {
-        name.to_string()
-    } else {
-        format!("{dir}/{name}")
-    }
-}
-
-/// Whether FSTAT's refusal says nothing is there.
-fn absent(e: &Error) -> bool {
-    use tfp_wire::{Code, Failed};
-    e.refusal()
-        .is_some_and(|r| matches!(r.code, Code::Known(Failed::NoSuchFile) | Code::Known(Failed::NoSuchDir)))
+    a[d] = in_dir(dest, name);
+    (a, Dest::Known)
 }
 
 /// `get` words with a local directory destination turned into a path in it.

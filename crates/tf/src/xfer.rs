@@ -4,14 +4,13 @@
 use super::exit::Exit;
 use super::explain::{self, Access};
 use super::formats::{bytes, Units::Iec};
-use super::into_dir::Dest;
 use super::progress::Bar;
 use super::reply::{fail, report};
 use super::safe;
 use super::xfer_error::XferError;
 use sha2::{Digest, Sha256};
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::process::ExitCode;
@@ -21,11 +20,12 @@ use tfd_sys::direct::ChunkWriter;
 use tfp_client::engine::digest::sha256_file;
 use tfp_client::engine::download;
 use tfp_client::engine::scratch::Scratch;
+use tfp_client::engine::upload;
+use tfp_client::engine::upload::Dest;
 use tfp_client::options::commands::{self, Family, ParseError};
 use tfp_client::replies::{AsStatus as _, Split as _};
-use tfp_client::tree::batch::{self, Failure};
 use tfp_client::tree::capped::Capped;
-use tfp_client::{delta, escape, parallel, temporaries, Client, ClientConfig, Error, DIRECT_WRITE_MIN};
+use tfp_client::{delta, escape, temporaries, Client, ClientConfig, Error, DIRECT_WRITE_MIN};
 use tfp_wire::Status;
 
 /// The `map_err` for an I/O step on the local file `what`.
@@ -188,8 +188,8 @@ fn undo_parents(c: &mut Client, made: &[String]) {
 enum Source {
     /// `-`.
     Stdin,
-    /// A readable regular file and its size.
-    File(File, u64),
+    /// A regular file that opened for reading, and its size.
+    File(u64),
 }
 
 fn open_source(local: &str) -> Result<Source, XferError> {
@@ -210,13 +210,7 @@ fn open_source(local: &str) -> Result<Source, XferError> {
     }
     let f = File::open(local).map_err(on(local))?;
     let size = f.metadata().map_err(on(local))?.len();
-    Ok(Source::File(f, size))
-}
-
-/// Whether `put` with these words goes through a staged upload (its
-/// destination then need not be asked about first: [`Dest::Deferred`]).
-pub fn staged_words(args: &[String]) -> bool {
-    parse(args).is_ok_and(|o| o.offset.is_none() && (o.resume || o.streams > 1) && o.positional[0] != "-")
+    Ok(Source::File(size))
 }
 
 /// Runs one transfer subcommand. Uploads check their local source before the
@@ -287,31 +281,13 @@ pub fn run_put(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String], dest: De
     code
 }
 
-/// The outcome of a PUT: a refusal as its status, a PUT the server
-/// cancelled told like one (FAILED 7, as RCVFILE's failed transfer), to be
-/// explained; anything else said as it is.
-fn put_status(r: Result<(), Error>) -> Result<Result<(), Status>, XferError> {
-    match r {
-        Ok(()) => Ok(Ok(())),
-        Err(Error::Refused(r)) => Ok(Err(r.reply)),
-        Err(Error::Cancelled { command }) => Ok(Err(Status::Failed(7, format!("server cancelled the {command}")))),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Uploads. `put` replaces the remote file whole through SNDFILE with
-/// overwrite (tfd writes a temporary and renames it into place); only
-/// `--resume`, `--offset` and `--streams` write in place with PUT.
+/// Uploads: the words said as an upload request, sent by the client
+/// engine (tfp_client::engine::upload, which alone chooses the route), the
+/// outcome told. `put` replaces the remote file whole; only `--resume`,
+/// `--offset` and `--streams` against a server without stages write in
+/// place.
 fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) -> Result<ExitCode, XferError> {
     let (local, remote) = (o.positional[0].as_str(), o.positional[1].as_str());
-    let counter = Arc::new(AtomicU64::new(0));
-    let (mut reader, mut file, size): (Box<dyn Read>, Option<File>, u64) = match src {
-        Source::Stdin => (Box::new(std::io::stdin().lock()), None, 0),
-        Source::File(f, size) => {
-            let again = f.try_clone().map_err(on(local))?;
-            (Box::new(again), Some(f), size)
-        }
-    };
     let from_stdin = local == "-";
     let staged = cmd == "put" && o.offset.is_none() && (o.resume || o.streams > 1);
     if o.offset.is_some() {
@@ -328,112 +304,64 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
     });
     // stdin is read once: hash it on the way for --verify (a file is hashed
     // after, from the disk; nothing is hashed without --verify)
+    let mut stdin = std::io::stdin().lock();
     let mut hashing = safe::HashingReader {
-        inner: &mut reader,
+        inner: &mut stdin,
         hash: (from_stdin && o.verify).then(Sha256::new),
     };
-    if staged {
-        // a complete, verified file replaces the target in one step
-        let p = super::put_staged::Put {
-            local,
-            remote,
-            streams: o.streams,
-            bufsz: o.bufsz,
-            resume: o.resume,
-            deferred: o.dest == Dest::Deferred,
-        };
-        let bar = transfer_bar(size, counter.clone());
-        let r = super::put_staged::upload(c, cfg, &p, &counter);
+    let (source, size) = match src {
+        Source::Stdin => (upload::Source::Stream(&mut hashing), 0),
+        Source::File(size) => (upload::Source::File(Path::new(local), size), size),
+    };
+    let kind = match cmd {
+        "put" => upload::Kind::Put,
+        "sup" => upload::Kind::Sup,
+        _ => upload::Kind::Sndfile { overwrite: o.overwrite },
+    };
+    let mut req = upload::Request {
+        offset: o.offset,
+        resume: o.resume,
+        streams: o.streams,
+        bufsz: o.bufsz,
+        verify: o.verify,
+        delta: match (o.whole_file, o.no_whole_file) {
+            (true, _) => upload::DeltaRule::Never,
+            (_, true) => upload::DeltaRule::Always,
+            _ => upload::DeltaRule::Auto,
+        },
+        dest: o.dest,
+        ..upload::Request::new(source, remote.as_bytes(), kind)
+    };
+    let (done, total) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(size)));
+    let bar = (kind != upload::Kind::Sup).then(|| told_bar(total.clone(), done.clone()));
+    let progress = upload::Progress {
+        done: &done,
+        total: &total,
+    };
+    let r = upload::send(c, cfg, &mut req, &progress, &mut |n| match n {
+        upload::Note::NoStages => super::put_staged::no_stages(remote),
+    });
+    if let Some(bar) = bar {
         bar.finish();
-        if let Some(code) = r? {
-            return Ok(code);
-        }
     }
-    // the staged upload did not ask whether the destination is a directory
-    let resolved;
-    let remote = if o.dest == Dest::Deferred {
-        resolved = super::into_dir::resolve(c, local, remote);
-        resolved.as_str()
-    } else {
-        remote
-    };
-    let in_place = cmd == "put" && (o.resume || o.offset.is_some() || o.streams > 1);
-    let delta = cmd == "put"
-        && !in_place
-        && !from_stdin
-        && !o.whole_file
-        && o.dest != Dest::Absent
-        && size >= delta::MIN_SIZE
-        && (o.no_whole_file || delta::link_is_slow(c));
-    let st: Result<(), Status> = if delta && put_delta(c, local, remote, size, &counter)? {
-        Ok(())
-    } else if in_place {
-        let offset = match (o.offset, o.resume) {
-            (Some(n), _) => n,
-            (None, true) => declined_zero(c.fsize(remote.as_bytes()))?,
-            _ => 0,
-        };
-        let bar = transfer_bar(size.saturating_sub(offset), counter.clone());
-        let r = if o.streams > 1 && offset == 0 {
-            // SNDFILE with overwrite empties the remote file first: no stale tail
-            put_status(parallel::put(
-                cfg,
-                Path::new(local),
-                remote.as_bytes(),
-                o.streams,
-                o.bufsz,
-                &counter,
-            ))?
-        } else {
-            let mut f = File::open(local).map_err(on(local))?;
-            f.seek(SeekFrom::Start(offset)).map_err(XferError::Io)?;
-            let ctr = counter.clone();
-            put_status(c.put(remote.as_bytes(), offset, o.bufsz, &mut f, &mut |n| {
-                ctr.store(n, Ordering::Relaxed)
-            }))?
-        };
-        bar.finish();
-        r
-    } else if cmd == "sup" {
-        match c.sup(remote.as_bytes(), &mut hashing) {
-            Ok(()) => Ok(()),
-            Err(Error::Declined { answer, .. }) => {
-                Err(Status::Failed(answer as i32, "SUP failed on the server".into()))
+    let (st, remote) = match r {
+        Ok(sent) => {
+            let remote = String::from_utf8_lossy(&sent.remote).into_owned();
+            if let Some(report) = &sent.staged {
+                super::put_staged::told(report, &remote, o.resume);
+                return Ok(ExitCode::SUCCESS);
             }
-            Err(e) => return Err(e.into()),
+            (Ok(()), remote)
         }
-    } else {
-        let bar = transfer_bar(size, counter.clone());
-        let ctr = counter.clone();
-        let overwrite = cmd == "put" || o.overwrite;
-        // over a link with latency, and for --verify, a file goes up in a
-        // batch of its own where the server has them (batch::put_one)
-        let batched = match &file {
-            Some(_) if cmd == "put" && (o.verify || delta::link_is_slow(c)) => {
-                batch::put_one(c, Path::new(local), remote.as_bytes(), &counter)?
+        Err(f) => {
+            let remote = String::from_utf8_lossy(&f.remote).into_owned();
+            if let upload::Route::Staged { .. } = f.route {
+                return super::put_staged::failed(c, &remote, f.error, o.resume || o.streams > 1);
             }
-            _ => None,
-        };
-        let mut progress = |n| ctr.store(n, Ordering::Relaxed);
-        let r = match (batched, &mut file) {
-            (Some(Ok(())), _) => Ok(Status::Ok(Vec::new())),
-            (Some(Err(Failure::Refused(code, text))), _) => Ok(Status::Failed(code, text)),
-            (Some(Err(Failure::Batch(st))), _) => Ok(st),
-            (Some(Err(Failure::Local(why))), _) => Err(Error::Local(std::io::Error::other(why))),
-            // a file that changes while it is read is broken off, not committed
-            (None, Some(f)) => c.sndfile_file(remote.as_bytes(), overwrite, f, &mut progress).status(),
-            (None, None) => c
-                .sndfile(remote.as_bytes(), overwrite, &mut hashing, &mut progress)
-                .status(),
-        };
-        bar.finish();
-        match r {
-            Ok(Status::Ok(_)) => Ok(()),
-            Ok(other) => Err(other),
-            Err(Error::Local(e)) => return Err(XferError::Local(local.into(), e)),
-            Err(e) => return Err(e.into()),
+            (told_failure(local, f)?, remote)
         }
     };
+    let remote = remote.as_str();
     if st.is_ok() && o.verify {
         let here = match hashing.hash {
             Some(h) => safe::hex(h),
@@ -446,36 +374,28 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
     Ok(outcome(c, cmd, remote, st))
 }
 
+/// A failed upload (not a staged one, which put_staged tells) as tf tells
+/// it: a refusal as its status, to be explained; a PUT the server cancelled
+/// told like one (FAILED 7, as RCVFILE's failed transfer); anything else
+/// said as it is.
+fn told_failure(local: &str, f: upload::Failure) -> Result<Result<(), Status>, XferError> {
+    match (f.route, f.error) {
+        (_, Error::Local(e)) => Err(XferError::Local(local.into(), e)),
+        (upload::Route::Delta, e) => Err(e.into()),
+        (_, Error::Refused(r)) => Ok(Err(r.reply)),
+        (upload::Route::InPlace { .. }, Error::Cancelled { command }) => {
+            Ok(Err(Status::Failed(7, format!("server cancelled the {command}"))))
+        }
+        (_, e) => Err(e.into()),
+    }
+}
+
 /// A note for the signal thread, dropped when the command ends.
 struct Noted(u64);
 
 impl Drop for Noted {
     fn drop(&mut self) {
         temporaries::drop_note(self.0);
-    }
-}
-
-/// Uploads `local` onto an existing `remote` as a delta (tfp_client::delta);
-/// false when it went no further than asking (the file is then sent whole,
-/// and tf says nothing new).
-fn put_delta(
-    c: &mut Client,
-    local: &str,
-    remote: &str,
-    size: u64,
-    counter: &Arc<AtomicU64>,
-) -> Result<bool, XferError> {
-    let bar = transfer_bar(size, counter.clone());
-    let r = delta::put(c, Path::new(local), remote.as_bytes(), counter);
-    bar.finish();
-    match r {
-        Ok(delta::Outcome::Delta { .. }) => Ok(true),
-        Ok(delta::Outcome::Whole { .. }) => {
-            counter.store(0, Ordering::Relaxed);
-            Ok(false)
-        }
-        Err(Error::Local(e)) => Err(XferError::Local(local.into(), e)),
-        Err(e) => Err(e.into()),
     }
 }
 

@@ -16,8 +16,6 @@ pub enum XferError {
     Said(String),
     /// A local file (its name as shown) and the error.
     Local(String, io::Error),
-    /// A local step with no file to name.
-    Io(io::Error),
     /// The session or the server, as tfp_client says it.
     Client(Error),
     /// The server's SHA256 answered no digest.
@@ -29,7 +27,6 @@ impl fmt::Display for XferError {
         match self {
             XferError::Said(s) => f.write_str(s),
             XferError::Local(what, e) => write!(f, "{what}: {e}"),
-            XferError::Io(e) => write!(f, "{e}"),
             XferError::Client(e) => write!(f, "{e}"),
             XferError::Sha256(st) => write!(f, "SHA256 on the server: {st:?}"),
         }

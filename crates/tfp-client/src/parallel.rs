@@ -7,7 +7,6 @@ use super::{Client, ClientConfig, Error};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use tfd_sys::{AlignedBuf, IO_ALIGN};
 use tfp_wire::hpf::code;
 use tfp_wire::Status;
@@ -37,7 +36,7 @@ pub fn put(
     remote: &[u8],
     streams: usize,
     bufsz: i64,
-    progress: &Arc<AtomicU64>,
+    progress: &AtomicU64,
 ) -> Result<(), Error> {
     let size = std::fs::metadata(local).map_err(Error::Local)?.len();
     let mut c = Client::connect(cfg)?;
@@ -47,7 +46,6 @@ pub fn put(
         let handles: Vec<_> = ranges(size, streams)
             .into_iter()
             .map(|(start, end)| {
-                let progress = progress.clone();
                 scope.spawn(move || -> StreamResult {
                     let mut f = File::open(local).map_err(Error::Local)?;
                     f.seek(SeekFrom::Start(start)).map_err(Error::Local)?;

@@ -38,3 +38,4 @@ pub mod lanes;
 pub mod partial;
 pub mod scratch;
 mod streams;
+pub mod upload;

@@ -3,7 +3,7 @@
 //! use when the server has it, so a tree costs its bytes and a few round
 //! trips instead of a round trip per file. A server without it (`UNKNOWN`,
 //! remembered on the [`Client`] so it is asked once) gets today's per-file
-//! path ([`copy::upload_one`]); so do files of [`copy::STAGED_FROM`] bytes
+//! path ([`copy::upload_one`]); so do files of [`crate::engine::upload::STAGED_FROM`] bytes
 //! and more, which go through a stage.
 //!
 //! Each file is read once, hashed as it is sent, and checked after: if its
@@ -162,7 +162,7 @@ pub(crate) fn upload(
 ) -> Result<usize, Error> {
     let per_file = |c: &mut Client, u: &Up, p: &Progress| copy::upload_one(c, cfg, u, p);
     let batched = !files.is_empty() && supported(c)?;
-    let small = |u: &&Up| u.size() < copy::STAGED_FROM;
+    let small = |u: &&Up| crate::engine::upload::route::rides_batch(u.size());
     let ahead = batched && files.iter().all(|u| small(&u)) && dirs.make.len() <= pipeline::WINDOW;
     if !ahead && !dirs.make.is_empty() {
         dirs.make_now(c, t)?;

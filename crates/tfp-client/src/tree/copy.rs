@@ -5,7 +5,7 @@
 //!
 //! Every file is either replaced whole or left as it was: an upload is one
 //! SNDFILE with overwrite (the server writes a temporary and renames it) or,
-//! from [`STAGED_FROM`] bytes, a staged upload that a later run continues.
+//! from [`crate::engine::upload::STAGED_FROM`] bytes, a staged upload that a later run continues.
 //! Here are the uploads; the downloads ([`get`]) are in [`super::copy_down`],
 //! and the options, the pool both directions run over and one file's
 //! transfer each way are in `jobs.rs`, below the batches that use them too
@@ -15,7 +15,7 @@ pub use super::copy_down::get;
 use super::events::{Events, Report, Tally};
 pub(crate) use super::jobs::{below, receive, run_pool, Done, Partials, Up};
 use super::jobs::{connector, start_pool};
-pub use super::jobs::{rjoin, Opening, Options, DEFAULT_JOBS, STAGED_FROM};
+pub use super::jobs::{rjoin, Opening, Options, DEFAULT_JOBS};
 use super::listing::{self, Kind};
 use super::{batch, batch_down, glob, names, pool, walk};
 use crate::engine::partial;

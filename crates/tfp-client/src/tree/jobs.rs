@@ -7,13 +7,11 @@ use super::filter::Filter;
 use super::landing::Landing;
 use super::{listing, pool};
 use crate::engine::beside::Beside;
-use crate::engine::{download, partial};
-use crate::replies::AsStatus as _;
-use crate::{escape, staged, Client, ClientConfig, Error};
+use crate::engine::{download, partial, upload};
+use crate::{escape, Client, ClientConfig, Error};
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
-use tfp_wire::Status;
 
 /// The GET buffer a tree's files ask for (`tf get`'s default).
 const TREE_BUFSZ: i64 = 4 << 20;
@@ -84,13 +82,6 @@ impl Opening {
 
 /// Sessions of the pool unless told otherwise.
 pub const DEFAULT_JOBS: usize = 4;
-
-/// Files from this size on go up through a stage (tfd's staged uploads), so
-/// an interrupted run keeps what it moved of a big file and the next run
-/// continues it, checked end to end before the target is replaced. Smaller
-/// files are one SNDFILE: moving them again costs less than a stage's two
-/// extra round trips and its hash.
-pub const STAGED_FROM: u64 = 32 << 20;
 
 /// `a/b` joined to `dir` ("" is the served root).
 pub fn rjoin(dir: &[u8], name: &[u8]) -> Vec<u8> {
@@ -268,42 +259,32 @@ impl Up {
     }
 }
 
-/// One file up, replacing the remote file whole or leaving it as it was: a
-/// big file through a stage (continuing what an earlier run moved of this
-/// same source), anything else, or any file on a server without stages,
-/// with SNDFILE and overwrite (a temporary renamed into place).
+/// One file up, replacing the remote file whole or leaving it as it was,
+/// by the route the engine chooses for a file of a tree
+/// ([`upload::route::choose`]: a big file through a stage, continuing what
+/// an earlier run moved of this same source; anything else, or any file on
+/// a server without stages, with SNDFILE and overwrite).
 pub(crate) fn upload_one(c: &mut Client, cfg: &ClientConfig, u: &Up, p: &Progress) -> Result<Done, Error> {
-    let mut f = match std::fs::File::open(&u.local) {
-        Ok(f) => f,
+    let size = match std::fs::File::open(&u.local).and_then(|f| f.metadata()) {
+        Ok(m) => m.len(),
         Err(e) => return Ok(Done::Local(e.to_string())),
     };
-    if f.metadata().is_ok_and(|m| m.len() >= STAGED_FROM) {
-        let req = staged::Request {
-            local: &u.local,
-            remote: &u.remote,
-            streams: 1,
-            bufsz: 4 << 20,
-            resume: true,
-            overwrite: true,
-        };
-        match staged::put(c, cfg, &req, p.bytes()) {
-            Ok(_) => return Ok(Done::Ok),
-            Err(e) if staged::unsupported(&e) => {}
-            Err(Error::Refused(r)) => return Ok(Done::Refused(listing::status_text(&r.reply))),
-            Err(e) => return Err(e),
-        }
+    let mut req = upload::Request {
+        member: true,
+        ..upload::Request::new(upload::Source::File(&u.local, size), &u.remote, upload::Kind::Put)
+    };
+    let total = AtomicU64::new(size);
+    let progress = upload::Progress {
+        done: p.bytes(),
+        total: &total,
+    };
+    match upload::send(c, cfg, &mut req, &progress, &mut |_| {}) {
+        Ok(_) => Ok(Done::Ok),
+        Err(f) => match f.error {
+            Error::Refused(r) => Ok(Done::Refused(listing::status_text(&r.reply))),
+            e => Err(e),
+        },
     }
-    let mut last = 0;
-    let st = c
-        .sndfile(&u.remote, true, &mut f, &mut |n| {
-            p.bytes().fetch_add(n - last, Ordering::Relaxed);
-            last = n;
-        })
-        .status()?;
-    Ok(match st {
-        Status::Ok(_) => Done::Ok,
-        st => Done::Refused(listing::status_text(&st)),
-    })
 }
 
 /// The partial downloads a run kept for a later resume.

@@ -1,0 +1,268 @@
+//! The one place an upload's protocol route is chosen (rsync's generator
+//! deciding once per file), from what the caller asked ([`Request`]), what
+//! the session's link is ([`Link`]) and nothing else: tf's `put`, `sndfile`
+//! and `sup`, a file of a tree, and the Python package all reach the server
+//! through [`choose`], so the same request sends the same commands.
+//!
+//! A server that lacks an extension (tfd's own, or any 2.4.1 server) is not
+//! known before it answers, so the choice is a ladder: each rung is tried in
+//! order, and a rung the server does not take hands the file to the next
+//! ([`super::run`]). Only the last rung is plain 2.4.1.
+
+use super::{DeltaRule, Dest, Kind, Request};
+
+/// How the bytes of one upload travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// tfd's staged upload (TFDSTAGE, TFDSTAGEPUT, TFDSTAGEDONE): resumable,
+    /// over `streams` connections, the target replaced only by a complete,
+    /// verified file.
+    Staged {
+        /// Connections for the data.
+        streams: usize,
+        /// Continue what the stage holds for this same source.
+        resume: bool,
+    },
+    /// tfd's delta upload onto the existing file (TFDDELTASIG(P),
+    /// TFDDELTAPUT): what changed, verified, replacing the file whole.
+    Delta,
+    /// A batch of one (TFDPUTMANY): streamed without a round trip per chunk,
+    /// committed only on the SHA-256 of what was read here.
+    Batch,
+    /// PUT in place from `from` (2.4.1): what `--offset` and a resume
+    /// without stages ask; with `streams` > 1 from 0, over that many
+    /// connections.
+    InPlace {
+        /// Where the writing starts.
+        from: Offset,
+        /// Connections, used only when the writing starts at 0.
+        streams: usize,
+    },
+    /// SUP (2.4.1): streamed, no overwrite check of its own.
+    Sup,
+    /// SNDFILE (2.4.1): with overwrite, tfd writes a temporary renamed over
+    /// the target.
+    Whole {
+        /// SNDFILE's overwrite flag.
+        overwrite: bool,
+    },
+}
+
+/// Where an in-place PUT starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Offset {
+    /// At this byte (`--offset`), or 0.
+    At(u64),
+    /// After what the server's file holds (a resume without stages: FSIZE,
+    /// 0 when the server declines; the whole file when the server's is
+    /// longer than the local one).
+    ServerSize,
+}
+
+/// What the chooser knows of the session's link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Link {
+    /// Latency enough that a round trip per chunk costs more than a delta's
+    /// or a batch's work ([`crate::delta::link_is_slow`]).
+    pub slow: bool,
+}
+
+/// Files of a tree from this size on go up through a stage (tfd's staged
+/// uploads), so an interrupted run keeps what it moved of a big file and the
+/// next run continues it, checked end to end before the target is replaced.
+/// Smaller files ride in a batch, or are one SNDFILE: moving them again
+/// costs less than a stage's two extra round trips and its hash.
+pub const STAGED_FROM: u64 = 32 << 20;
+
+/// Whether a file of a tree of `size` bytes rides in a batch (TFDPUTMANY)
+/// where the server has them; a bigger one goes by [`choose`] alone.
+pub fn rides_batch(size: u64) -> bool {
+    size < STAGED_FROM
+}
+
+/// The routes to try for `req` over `link`, in order. Never empty.
+pub fn choose(req: &Request<'_>, link: Link) -> Vec<Route> {
+    let mut ladder = Vec::with_capacity(3);
+    let file = req.source.size();
+    let put = req.kind == Kind::Put;
+    if let (true, Some(size)) = (put && req.offset.is_none(), file) {
+        if req.resume || req.streams > 1 {
+            ladder.push(Route::Staged {
+                streams: req.streams.max(1),
+                resume: req.resume,
+            });
+        } else if req.member && size >= STAGED_FROM {
+            // a big file of a tree: a later run continues it
+            ladder.push(Route::Staged {
+                streams: 1,
+                resume: true,
+            });
+        }
+    }
+    let in_place = put && (req.resume || req.offset.is_some() || req.streams > 1);
+    if in_place {
+        let from = match req.offset {
+            Some(n) => Offset::At(n),
+            None if req.resume => Offset::ServerSize,
+            None => Offset::At(0),
+        };
+        ladder.push(Route::InPlace {
+            from,
+            streams: req.streams.max(1),
+        });
+        return ladder;
+    }
+    if req.kind == Kind::Sup {
+        ladder.push(Route::Sup);
+        return ladder;
+    }
+    let delta = match req.delta {
+        DeltaRule::Never => false,
+        DeltaRule::Always => true,
+        DeltaRule::Auto => link.slow,
+    };
+    if put && !req.member && delta && req.dest != Dest::Absent && file.is_some_and(|n| n >= crate::delta::MIN_SIZE) {
+        ladder.push(Route::Delta);
+    }
+    // over a link with latency SNDFILE waits a round trip for every chunk's
+    // CONT, where a batch streams; and a batch's commit checks the hash
+    if put && !req.member && file.is_some() && (req.verify || link.slow) {
+        ladder.push(Route::Batch);
+    }
+    ladder.push(Route::Whole {
+        overwrite: put || req.kind == (Kind::Sndfile { overwrite: true }),
+    });
+    ladder
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Source;
+    use super::*;
+    use std::path::Path;
+
+    fn file(size: u64) -> Request<'static> {
+        Request::new(Source::File(Path::new("f"), size), b"r", Kind::Put)
+    }
+
+    const FAST: Link = Link { slow: false };
+    const SLOW: Link = Link { slow: true };
+
+    #[test]
+    fn a_plain_put_goes_whole_on_a_fast_link_and_as_a_delta_or_batch_on_a_slow_one() {
+        let r = file(1 << 20);
+        assert_eq!(choose(&r, FAST), [Route::Whole { overwrite: true }]);
+        assert_eq!(
+            choose(&r, SLOW),
+            [Route::Delta, Route::Batch, Route::Whole { overwrite: true }]
+        );
+        // too small for a delta, and nothing to send a delta against
+        assert_eq!(
+            choose(&file(100), SLOW),
+            [Route::Batch, Route::Whole { overwrite: true }]
+        );
+        let absent = Request {
+            dest: Dest::Absent,
+            ..file(1 << 20)
+        };
+        assert_eq!(choose(&absent, SLOW), [Route::Batch, Route::Whole { overwrite: true }]);
+        let whole = Request {
+            delta: DeltaRule::Never,
+            ..file(1 << 20)
+        };
+        assert_eq!(choose(&whole, SLOW), [Route::Batch, Route::Whole { overwrite: true }]);
+        let asked = Request {
+            delta: DeltaRule::Always,
+            ..file(1 << 20)
+        };
+        assert_eq!(choose(&asked, FAST), [Route::Delta, Route::Whole { overwrite: true }]);
+    }
+
+    #[test]
+    fn resume_and_streams_go_staged_then_in_place() {
+        let r = Request {
+            resume: true,
+            ..file(10)
+        };
+        assert_eq!(
+            choose(&r, SLOW),
+            [
+                Route::Staged {
+                    streams: 1,
+                    resume: true
+                },
+                Route::InPlace {
+                    from: Offset::ServerSize,
+                    streams: 1
+                }
+            ]
+        );
+        let r = Request { streams: 4, ..file(10) };
+        assert_eq!(
+            choose(&r, FAST),
+            [
+                Route::Staged {
+                    streams: 4,
+                    resume: false
+                },
+                Route::InPlace {
+                    from: Offset::At(0),
+                    streams: 4
+                }
+            ]
+        );
+        let r = Request {
+            offset: Some(7),
+            ..file(10)
+        };
+        assert_eq!(
+            choose(&r, FAST),
+            [Route::InPlace {
+                from: Offset::At(7),
+                streams: 1
+            }]
+        );
+    }
+
+    #[test]
+    fn a_tree_member_is_staged_from_32_mib_and_never_a_delta() {
+        let big = Request {
+            member: true,
+            ..file(STAGED_FROM)
+        };
+        assert_eq!(
+            choose(&big, SLOW),
+            [
+                Route::Staged {
+                    streams: 1,
+                    resume: true
+                },
+                Route::Whole { overwrite: true }
+            ]
+        );
+        let small = Request {
+            member: true,
+            ..file(STAGED_FROM - 1)
+        };
+        assert_eq!(choose(&small, SLOW), [Route::Whole { overwrite: true }]);
+    }
+
+    #[test]
+    fn stdin_sndfile_and_sup_take_the_2_4_1_commands() {
+        let mut empty = std::io::empty();
+        let r = Request::new(Source::Stream(&mut empty), b"r", Kind::Put);
+        assert_eq!(choose(&r, SLOW), [Route::Whole { overwrite: true }]);
+        let r = Request::new(
+            Source::File(Path::new("f"), 1 << 20),
+            b"r",
+            Kind::Sndfile { overwrite: false },
+        );
+        assert_eq!(choose(&r, SLOW), [Route::Whole { overwrite: false }]);
+        let r = Request::new(Source::File(Path::new("f"), 1 << 20), b"r", Kind::Sup);
+        assert_eq!(choose(&r, SLOW), [Route::Sup]);
+        assert_eq!(
+            Request::new(Source::File(Path::new("f"), 0), b"r", Kind::Put).dest,
+            Dest::Known
+        );
+    }
+}
