@@ -679,6 +679,16 @@ fn map_err_does_not_grow() {
     assert!(found.len() > 50, "the scanner found only {} map_err", found.len());
 }
 
+/// The lines between `header` (a struct's opening line, at the file's left
+/// edge) and its closing brace.
+fn struct_body<'a>(text: &'a str, header: &str) -> Vec<&'a str> {
+    text.lines()
+        .skip_while(|l| !l.starts_with(header))
+        .skip(1)
+        .take_while(|l| !l.starts_with('}'))
+        .collect()
+}
+
 /// `Session` has no public fields (src/session/mod.rs), as issue 46 asks.
 /// The state of one command family (the time zone, ADDNTFY's registrations,
 /// the NETLOCK slots, TFDSTAGEPUT's hash, the pace, the PROCKEY slot,
@@ -691,12 +701,7 @@ fn map_err_does_not_grow() {
 #[test]
 fn session_public_fields_do_not_grow() {
     let text = fs::read_to_string(root().join("src/session/mod.rs")).expect("read source");
-    let body: Vec<&str> = text
-        .lines()
-        .skip_while(|l| !l.starts_with("pub struct Session {"))
-        .skip(1)
-        .take_while(|l| !l.starts_with('}'))
-        .collect();
+    let body = struct_body(&text, "pub struct Session {");
     let fields = body
         .iter()
         .filter(|l| l.contains(':') && !l.trim_start().starts_with("//"));
@@ -708,5 +713,48 @@ fn session_public_fields_do_not_grow() {
          accessor):\n{}",
         public.len(),
         public.join("\n")
+    );
+}
+
+/// The `bool` fields `Client` may hold (crates/tfp-client/src/lib.rs): real
+/// configuration, none today. What a session learned of tfd's extensions is
+/// one value, `caps: Caps` (crates/tfp-client/src/caps.rs), not a flag a
+/// command each.
+const CLIENT_BOOLS: &[&str] = &[];
+
+/// `Client`'s capability state is one value: no field of `pub struct Client`
+/// is a `bool` (outside [`CLIENT_BOOLS`]) or named like a capability flag
+/// (`no_*`, `*_ok`), so an extension is asked once per session through
+/// `caps` and a pool session's knowledge is one value to read or copy.
+#[test]
+fn client_capabilities_are_one_value() {
+    let text = fs::read_to_string(root().join("crates/tfp-client/src/lib.rs")).expect("read source");
+    let body = struct_body(&text, "pub struct Client {");
+    let fields: Vec<(&str, &str)> = body
+        .iter()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .filter_map(|l| l.split_once(':'))
+        .map(|(name, ty)| (name.split_whitespace().last().unwrap_or(""), ty.trim()))
+        .collect();
+    assert!(
+        fields.iter().any(|(n, _)| *n == "chan"),
+        "the scanner found no Client struct"
+    );
+    let flags: Vec<String> = fields
+        .iter()
+        .filter(|(n, ty)| {
+            let boolish = ty
+                .trim_end_matches(',')
+                .split(|c: char| !c.is_alphanumeric() && c != '_')
+                .any(|w| w == "bool");
+            (boolish && !CLIENT_BOOLS.contains(n)) || n.starts_with("no_") || n.ends_with("_ok")
+        })
+        .map(|(n, ty)| format!("{n}: {ty}"))
+        .collect();
+    assert!(
+        flags.is_empty(),
+        "Client holds capability flags; keep what a session learned in its `caps: Caps` \
+         (crates/tfp-client/src/caps.rs):\n{}",
+        flags.join("\n")
     );
 }

@@ -55,6 +55,7 @@
 
 pub mod builder;
 pub mod cancel_points;
+pub mod caps;
 pub mod ceiling;
 pub mod confine;
 pub mod delta;
@@ -83,6 +84,7 @@ pub mod tree;
 pub mod tz;
 pub mod v251;
 
+use caps::{Caps, Ext};
 use openssl::pkey::Public;
 use openssl::rsa::Rsa;
 use std::io::{self, Write};
@@ -291,26 +293,9 @@ pub struct Client {
     suite: Option<tfp_wire::noise::Suite>,
     /// The FAI token with its next key, after a [`Builder::fai`] entrance.
     next_fai: Option<FaiToken>,
-    /// The server answered `UNKNOWN` to TFDPUTMANY once in this session:
-    /// never sent again ([`tree::batch`]).
-    pub(crate) no_putmany: bool,
-    /// Likewise for TFDGETMANY ([`tree::batch_down`]).
-    pub(crate) no_getmany: bool,
-    /// This session answered TFDPUTMANY (or its probe) `OK`: its batches
-    /// go out without waiting for the command's `OK` (a server that knows
-    /// the command answers a batch of at most its maximum `OK`).
-    pub(crate) putmany_ok: bool,
-    /// Likewise for TFDGETMANY.
-    pub(crate) getmany_ok: bool,
-    /// Likewise for TFDLIST ([`tree::listing::list_stat`]).
-    pub(crate) no_tfdlist: bool,
-    /// Likewise for TFDNAMES (a tree download's listing, then TFDLIST's).
-    pub(crate) no_tfdnames: bool,
-    /// Likewise for TFDDELTAGET ([`delta::get`]: a mirror's files then
-    /// cost no round trip each to learn it).
-    pub(crate) no_deltaget: bool,
-    /// The server answered TFDDELTASIGP `UNKNOWN`: TFDDELTASIG from now on.
-    pub(crate) no_sigprobe: bool,
+    /// What this session learned of tfd's extensions: each asked at most
+    /// once ([`caps`]).
+    pub(crate) caps: Caps,
 }
 
 impl Client {
@@ -400,14 +385,7 @@ impl Client {
             chan,
             suite: None,
             next_fai: None,
-            no_putmany: false,
-            no_getmany: false,
-            putmany_ok: false,
-            getmany_ok: false,
-            no_tfdlist: false,
-            no_tfdnames: false,
-            no_deltaget: false,
-            no_sigprobe: false,
+            caps: Caps::default(),
         };
         if let Some(up) = upgrade {
             c.upgrade_finish(up, cfg)?;
@@ -474,14 +452,7 @@ impl Client {
             chan,
             suite: None,
             next_fai: None,
-            no_putmany: false,
-            no_getmany: false,
-            putmany_ok: false,
-            getmany_ok: false,
-            no_tfdlist: false,
-            no_tfdnames: false,
-            no_deltaget: false,
-            no_sigprobe: false,
+            caps: Caps::default(),
         };
         if let Some(up) = upgrade {
             c.upgrade_finish(up, cfg)?;
@@ -526,16 +497,22 @@ impl Client {
     /// on it): for a
     /// server known to mishandle them, and for tests of that path.
     pub fn without_batches(&mut self) {
-        self.no_putmany = true;
-        self.no_getmany = true;
+        self.caps.learn(Ext::PutMany, false);
+        self.caps.learn(Ext::GetMany, false);
     }
 
     /// Makes this session's mirrors list the remote tree with LSR and
     /// FSTATs, as with a server without tfd's TFDLIST (never sent on it):
     /// for tests of that path.
     pub fn without_tfdlist(&mut self) {
-        self.no_tfdlist = true;
-        self.no_tfdnames = true;
+        self.caps.learn(Ext::TfdList, false);
+        self.caps.learn(Ext::TfdNames, false);
+    }
+
+    /// What this session has learned of tfd's own extensions so far: which
+    /// it answered `OK` or `UNKNOWN`, and which are still to be asked.
+    pub fn caps(&self) -> Caps {
+        self.caps
     }
 
     /// Raw: sends `NAME arg` and returns the reply as it came.

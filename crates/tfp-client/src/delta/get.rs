@@ -16,6 +16,7 @@
 //! `Err` (the session is hung up when it is out of step).
 
 use super::outcome::{whole, Outcome, MIN_SIZE};
+use crate::caps::{Ext, Known};
 use crate::engine::download::Target;
 use crate::engine::partial::Partial;
 use crate::tree::listing::hang_up;
@@ -81,7 +82,7 @@ pub fn get(c: &mut Client, remote: &[u8], target: Target<'_>, progress: &AtomicU
     if old_size < MIN_SIZE {
         return whole("a small local copy");
     }
-    if c.no_deltaget {
+    if c.caps.get(Ext::DeltaGet) == Known::No {
         return whole("the server has no delta transfers");
     }
     if crate::engine::partial::has_journal(&place) {
@@ -104,12 +105,15 @@ pub fn get(c: &mut Client, remote: &[u8], target: Target<'_>, progress: &AtomicU
     };
     let answer = c.call("TFDDELTAGET", &arg);
     let head = match answer? {
-        Status::Ok(d) => match parse_head(&d) {
-            Some(h) => h,
-            None => return Err(liar(c, "a malformed TFDDELTAGET answer")),
-        },
+        Status::Ok(d) => {
+            c.caps.learn(Ext::DeltaGet, true);
+            match parse_head(&d) {
+                Some(h) => h,
+                None => return Err(liar(c, "a malformed TFDDELTAGET answer")),
+            }
+        }
         Status::Unknown => {
-            c.no_deltaget = true;
+            c.caps.learn(Ext::DeltaGet, false);
             return whole("the server has no delta transfers");
         }
         other => return whole(format!("refused: {other:?}")),

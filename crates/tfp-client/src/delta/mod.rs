@@ -19,6 +19,7 @@
 
 pub use super::tree::batch::Keep;
 use super::{Client, Error};
+use crate::caps::{Ext, Known};
 use fast_rsync::Signature;
 pub use get::get;
 use sha2::{Digest, Sha256};
@@ -233,15 +234,18 @@ fn send_delta(
     let size = before.len();
     // TFDDELTASIGP where the server has it (an early probe can stop its
     // signatures), else TFDDELTASIG
-    let mut probed = !c.no_sigprobe;
+    let mut probed = c.caps.get(Ext::SigProbe) != Known::No;
     let head = loop {
         let cmd = if probed { "TFDDELTASIGP" } else { "TFDDELTASIG" };
         match c.call(cmd, remote)? {
             Status::Ok(data) => {
-                break parse_head(&data).ok_or_else(|| Error::Protocol("malformed TFDDELTASIG answer".into()))?
+                if probed {
+                    c.caps.learn(Ext::SigProbe, true);
+                }
+                break parse_head(&data).ok_or_else(|| Error::Protocol("malformed TFDDELTASIG answer".into()))?;
             }
             Status::Unknown if probed => {
-                c.no_sigprobe = true;
+                c.caps.learn(Ext::SigProbe, false);
                 probed = false;
             }
             Status::Unknown => return whole("the server has no delta transfers"),

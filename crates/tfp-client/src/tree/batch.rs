@@ -80,9 +80,9 @@ pub(crate) fn prime(c: &mut Client) {
 /// remembered on the session, so it is never asked again, and a session
 /// that said `OK` sends its batches without waiting for the command's `OK`.
 pub(crate) fn probe(c: &mut Client, cmd: &str, which: Which) -> Result<bool, Error> {
-    let (no, ok) = which.flags(c);
-    if *no || *ok {
-        return Ok(*ok);
+    match c.caps.get(which.ext()) {
+        crate::caps::Known::Unknown => {}
+        known => return Ok(known == crate::caps::Known::Yes),
     }
     let st = c.call(cmd, b"0")?;
     Ok(which.learn(c, &st))
@@ -392,7 +392,7 @@ pub fn put_one(
 /// command's `OK`: a session that answered the probe OK answers this OK too
 /// (a batch of at most MAX_FILES).
 fn pipelines(c: &Client, n: usize) -> bool {
-    c.putmany_ok && n as u64 <= MAX_FILES
+    c.caps.get(crate::caps::Ext::PutMany) == crate::caps::Known::Yes && n as u64 <= MAX_FILES
 }
 
 /// TFDPUTMANY with `files`, behind MKDIRs of `ahead` (only where the batch
@@ -408,7 +408,7 @@ fn exchange(
     keep: Keep,
     bytes: &AtomicU64,
 ) -> Result<Option<(Vec<Status>, Vec<Result<(), Failure>>)>, Error> {
-    if c.no_putmany {
+    if c.caps.get(crate::caps::Ext::PutMany) == crate::caps::Known::No {
         return Ok(None);
     }
     let line = format!("TFDPUTMANY {}", files.len());
@@ -426,9 +426,9 @@ fn exchange(
             c.chan.tx.send_frame(line.as_bytes())?;
             c.chan.rx.recv_frame()?
         }) {
-            Status::Ok(_) => c.putmany_ok = true,
+            Status::Ok(_) => c.caps.learn(crate::caps::Ext::PutMany, true),
             Status::Unknown => {
-                c.no_putmany = true;
+                c.caps.learn(crate::caps::Ext::PutMany, false);
                 return Ok(None);
             }
             st => {

@@ -252,7 +252,7 @@ fn fetch_batch(
     // a session that answered the probe OK answers every batch OK too: the
     // parts are sent at once, one after the other, while their answers are
     // read
-    if c.getmany_ok {
+    if c.caps.get(crate::caps::Ext::GetMany) == crate::caps::Known::Yes {
         let parts = parts(files.iter().map(|w| w.remote.len()));
         if parts.len() > 1 {
             return fetch_parts(c, files, &parts, p);
@@ -260,16 +260,16 @@ fn fetch_batch(
     }
     let line = format!("TFDGETMANY {} {} p", files.len(), ENGINE_FROM - 1);
     // a session that answered the probe OK sends the paths at once
-    let pipelined = c.getmany_ok;
+    let pipelined = c.caps.get(crate::caps::Ext::GetMany) == crate::caps::Known::Yes;
     let ok = pipelined
-        || !c.no_getmany
+        || c.caps.get(crate::caps::Ext::GetMany) != crate::caps::Known::No
             && match c.command(line.as_bytes())? {
                 Status::Ok(_) => {
-                    c.getmany_ok = true;
+                    c.caps.learn(crate::caps::Ext::GetMany, true);
                     true
                 }
                 Status::Unknown => {
-                    c.no_getmany = true;
+                    c.caps.learn(crate::caps::Ext::GetMany, false);
                     false
                 }
                 st => {

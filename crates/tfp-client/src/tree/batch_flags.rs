@@ -1,11 +1,13 @@
-//! Which batch command (TFDPUTMANY, TFDGETMANY) a session has been asked
-//! about and what it answered: below [`super::listing`], whose LSR carries
-//! the probe, and [`super::batch`], which sends the batches.
+//! Which batch command (TFDPUTMANY, TFDGETMANY) a session is asked about,
+//! and its answer kept in the session's [`crate::caps::Caps`]: below
+//! [`super::listing`], whose LSR carries the probe, and [`super::batch`],
+//! which sends the batches.
 
+use crate::caps::{Ext, Known};
 use crate::Client;
 use tfp_wire::Status;
 
-/// Which batch command a session's flags are about.
+/// Which batch command a probe is about.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Which {
     Put,
@@ -13,11 +15,11 @@ pub(crate) enum Which {
 }
 
 impl Which {
-    /// (answered UNKNOWN, answered OK) for this command.
-    pub(crate) fn flags(self, c: &mut Client) -> (&mut bool, &mut bool) {
+    /// The extension this command is.
+    pub(crate) fn ext(self) -> Ext {
         match self {
-            Which::Put => (&mut c.no_putmany, &mut c.putmany_ok),
-            Which::Get => (&mut c.no_getmany, &mut c.getmany_ok),
+            Which::Put => Ext::PutMany,
+            Which::Get => Ext::GetMany,
         }
     }
 
@@ -31,22 +33,13 @@ impl Which {
 
     /// Records the answer to the probe: whether the session takes batches.
     pub(crate) fn learn(self, c: &mut Client, st: &Status) -> bool {
-        let (no, ok) = self.flags(c);
-        match st {
-            Status::Ok(_) => {
-                *ok = true;
-                true
-            }
-            _ => {
-                *no = true;
-                false
-            }
-        }
+        let yes = matches!(st, Status::Ok(_));
+        c.caps.learn(self.ext(), yes);
+        yes
     }
 
     /// Whether the probe is still to be asked on this session.
     pub(crate) fn unasked(self, c: &mut Client) -> bool {
-        let (no, ok) = self.flags(c);
-        !*no && !*ok
+        c.caps.get(self.ext()) == Known::Unknown
     }
 }

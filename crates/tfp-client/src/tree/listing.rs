@@ -4,6 +4,7 @@
 
 use super::names::{self, Refused};
 use super::{MAX_ENTRIES, MAX_LISTING_BYTES};
+use crate::caps::{Ext, Known};
 // named here too, where it always was: it lives in error.rs, below the
 // listing that makes it
 pub use crate::error::TooBig;
@@ -289,7 +290,7 @@ fn list_stat_probing(
     dir: &[u8],
     probe: Option<super::batch_flags::Which>,
 ) -> Result<Option<StatListing>, Error> {
-    if c.no_tfdlist {
+    if c.caps.get(Ext::TfdList) == Known::No {
         return Ok(None);
     }
     let cmd = [&b"TFDLIST "[..], dir].concat();
@@ -305,15 +306,12 @@ fn recv_stat(c: &mut Client) -> Result<Option<StatListing>, Error> {
 
 /// [`recv_stat`] of TFDNAMES (`names`) or TFDLIST.
 fn recv_listing(c: &mut Client, names: bool) -> Result<Option<StatListing>, Error> {
+    let ext = if names { Ext::TfdNames } else { Ext::TfdList };
     let mut out = Bounded(Vec::new());
     match c.recv_chunks(&mut out) {
-        Ok(Status::Ok(_)) => {}
+        Ok(Status::Ok(_)) => c.caps.learn(ext, true),
         Ok(Status::Unknown) => {
-            if names {
-                c.no_tfdnames = true;
-            } else {
-                c.no_tfdlist = true;
-            }
+            c.caps.learn(ext, false);
             return Ok(None);
         }
         Ok(st) => return Err(Error::refused(if names { "TFDNAMES" } else { "TFDLIST" }, st)),
@@ -386,8 +384,8 @@ pub(crate) fn send_tree_listing(
     }
     // the names alone where the server has them: half the bytes of a
     // listing that a new connection's slow start carries
-    let names = !c.no_tfdnames && !c.no_tfdlist;
-    let tfdlist = !c.no_tfdlist;
+    let tfdlist = c.caps.get(Ext::TfdList) != Known::No;
+    let names = tfdlist && c.caps.get(Ext::TfdNames) != Known::No;
     if tfdlist {
         let cmd: &[u8] = if names { b"TFDNAMES " } else { b"TFDLIST " };
         // no CONT ahead of its first chunk: tfd sends the next chunk
@@ -412,7 +410,7 @@ fn recv_probe(c: &mut Client, a: Ahead) -> Result<(), Error> {
 pub(crate) fn recv_tree_listing(c: &mut Client, dir: &[u8], a: Ahead) -> Result<Listing, Error> {
     recv_probe(c, a)?;
     let mut stat = if a.tfdlist { recv_listing(c, a.names)? } else { None };
-    if stat.is_none() && a.names && c.no_tfdnames {
+    if stat.is_none() && a.names && c.caps.get(Ext::TfdNames) == Known::No {
         // a tfd from before TFDNAMES: its TFDLIST, a round trip more
         stat = list_stat(c, dir)?;
     }

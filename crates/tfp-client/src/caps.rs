@@ -1,0 +1,100 @@
+//! What a session has learned of tfd's own extensions (doc/compatibility.md):
+//! one value on the [`crate::Client`], so each extension is asked about at
+//! most once per session and every transfer reads the same answer. A server
+//! that answered `UNKNOWN` is never sent the command again on that session; a
+//! batch command answered `OK` lets later batches leave without waiting for it.
+
+/// tfd's own extensions a client learns about per session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ext {
+    /// TFDPUTMANY, batch uploads ([`crate::tree::batch`]).
+    PutMany,
+    /// TFDGETMANY, batch downloads ([`crate::tree::batch_down`]).
+    GetMany,
+    /// TFDLIST, a tree's entries with their sizes, mtimes and modes
+    /// ([`crate::tree::listing::list_stat`]).
+    TfdList,
+    /// TFDNAMES, a tree's names alone (a tree download's listing).
+    TfdNames,
+    /// TFDDELTAGET, delta downloads ([`crate::delta::get`]).
+    DeltaGet,
+    /// TFDDELTASIGP, the delta upload's signatures that an early probe can
+    /// stop (without it, TFDDELTASIG).
+    SigProbe,
+}
+
+impl Ext {
+    /// The number of extensions, the size of [`Caps`]' table.
+    const COUNT: usize = 6;
+
+    /// This extension's row in [`Caps`]' table.
+    fn row(self) -> usize {
+        match self {
+            Ext::PutMany => 0,
+            Ext::GetMany => 1,
+            Ext::TfdList => 2,
+            Ext::TfdNames => 3,
+            Ext::DeltaGet => 4,
+            Ext::SigProbe => 5,
+        }
+    }
+}
+
+/// What a session knows of one extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Known {
+    /// Not asked yet (or its answer told nothing).
+    #[default]
+    Unknown,
+    /// The server answered the command `OK`.
+    Yes,
+    /// The server answered `UNKNOWN` (or the session was told to do without
+    /// it): the command is not sent again.
+    No,
+}
+
+/// A session's knowledge of every [`Ext`], all [`Known::Unknown`] when it
+/// opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Caps([Known; Ext::COUNT]);
+
+impl Caps {
+    /// What the session knows of `e`.
+    pub fn get(&self, e: Ext) -> Known {
+        self.0[e.row()]
+    }
+
+    /// Records the server's answer about `e`: whether it has it. The latest
+    /// answer stands.
+    pub fn learn(&mut self, e: Ext, yes: bool) {
+        self.0[e.row()] = if yes { Known::Yes } else { Known::No };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_extension_is_its_own_row() {
+        let all = [
+            Ext::PutMany,
+            Ext::GetMany,
+            Ext::TfdList,
+            Ext::TfdNames,
+            Ext::DeltaGet,
+            Ext::SigProbe,
+        ];
+        let mut c = Caps::default();
+        assert!(all.iter().all(|&e| c.get(e) == Known::Unknown));
+        for (i, &e) in all.iter().enumerate() {
+            c.learn(e, i % 2 == 0);
+        }
+        for (i, &e) in all.iter().enumerate() {
+            assert_eq!(c.get(e), if i % 2 == 0 { Known::Yes } else { Known::No });
+        }
+        c.learn(Ext::PutMany, false);
+        assert_eq!(c.get(Ext::PutMany), Known::No);
+        assert_eq!(c.get(Ext::TfdList), Known::Yes);
+    }
+}
