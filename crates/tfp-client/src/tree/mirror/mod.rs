@@ -27,7 +27,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use tfp_wire::Status;
 
-#[path = "mirror_delta.rs"]
 mod deltas;
 
 /// What a mirror may do.
