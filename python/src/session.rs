@@ -476,7 +476,7 @@ impl Session {
             jobs: jobs.max(1),
             fai: false,
             filter: filter(&filters),
-            delta: mirror::Delta::Auto,
+            delta: tfp_client::engine::upload::DeltaRule::Auto,
         };
         self.tree_run(py, progress, false, |c, cfg, heard| {
             mirror::mirror(c, cfg, &src, &dst, &o, heard).map(TreeRun::of_mirror)

@@ -11,9 +11,10 @@ use super::reply::fail;
 use super::tree::{self, Told};
 use std::io::Write;
 use std::process::ExitCode;
+use tfp_client::engine::upload::DeltaRule;
 use tfp_client::options::commands::{self, Family, ParseError};
 use tfp_client::tree::filter::Filter;
-use tfp_client::tree::mirror::{self, Delta, MirrorReport, Options, Planned, Summary};
+use tfp_client::tree::mirror::{self, MirrorReport, Options, Planned, Summary};
 use tfp_client::tree::names;
 
 const USAGE: &str =
@@ -55,11 +56,11 @@ fn parse(args: &[String]) -> Result<(Options, String, String), Usage> {
         fai: false,
         filter: Filter::of(&g),
         delta: if g.flag("--whole-file") {
-            Delta::Never
+            DeltaRule::Never
         } else if g.flag("--no-whole-file") {
-            Delta::Always
+            DeltaRule::Always
         } else {
-            Delta::Auto
+            DeltaRule::Auto
         },
     };
     let [src, dst] = g.positional.as_slice() else {

@@ -19,6 +19,7 @@ use super::{listing, pipeline, pool};
 pub(crate) use super::batch_flags::Which;
 // named here too, where it always was: it lives in transfer.rs, below the
 // batch, where a single upload checks it as well
+use crate::engine::upload::route;
 pub(crate) use crate::transfer::moved;
 use crate::{Client, ClientConfig, Error};
 use sha2::{Digest, Sha256};
@@ -162,7 +163,7 @@ pub(crate) fn upload(
 ) -> Result<usize, Error> {
     let per_file = |c: &mut Client, u: &Up, p: &Progress| copy::upload_one(c, cfg, u, p);
     let batched = !files.is_empty() && supported(c)?;
-    let small = |u: &&Up| crate::engine::upload::route::rides_batch(u.size());
+    let small = |u: &&Up| route::tree_file(u.size(), None, false) == route::TreeRoute::Batch;
     let ahead = batched && files.iter().all(|u| small(&u)) && dirs.make.len() <= pipeline::WINDOW;
     if !ahead && !dirs.make.is_empty() {
         dirs.make_now(c, t)?;

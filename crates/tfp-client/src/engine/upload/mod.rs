@@ -10,7 +10,7 @@
 pub mod route;
 mod run;
 
-pub use route::{Link, Offset, Route, STAGED_FROM};
+pub use route::{Link, Offset, Route, TreeRoute, STAGED_FROM};
 
 use crate::{Client, ClientConfig, Error};
 use std::io::Read;
@@ -51,7 +51,8 @@ pub enum Kind {
     Sup,
 }
 
-/// Whether a changed file may go as a delta.
+/// Whether a changed file may go as a delta (rsync's `--whole-file` and
+/// `--no-whole-file`), for a single file and a mirror alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DeltaRule {
     /// Where the link is slow ([`Link::slow`]).
@@ -175,9 +176,7 @@ pub fn send(
     progress: &Progress<'_>,
     note: &mut dyn FnMut(Note),
 ) -> Result<Sent, Failure> {
-    let link = Link {
-        slow: crate::delta::link_is_slow(c),
-    };
+    let link = Link::of(c);
     let mut ladder = route::choose(req, link);
     if req.dest == Dest::Deferred && !matches!(ladder.first(), Some(Route::Staged { .. })) {
         // FSTAT tells a directory, and a name with nothing there, which

@@ -67,6 +67,52 @@ pub struct Link {
     pub slow: bool,
 }
 
+impl Link {
+    /// What the session's socket tells of its link.
+    pub fn of(c: &crate::Client) -> Link {
+        Link {
+            slow: crate::delta::link_is_slow(c),
+        }
+    }
+}
+
+/// Whether a changed file may go as a delta under `rule` over `link`, in
+/// either direction (a tree's, a mirror's, a single file's).
+pub fn deltas(rule: DeltaRule, link: Link) -> bool {
+    match rule {
+        DeltaRule::Never => false,
+        DeltaRule::Always => true,
+        DeltaRule::Auto => link.slow,
+    }
+}
+
+/// How a file of a tree goes up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TreeRoute {
+    /// In a batch with the others (TFDPUTMANY), or whole one by one where
+    /// the server has no batches.
+    Batch,
+    /// As a delta onto the server's old copy, one at a time on the run's
+    /// pool; whole in a batch after all where the delta would not pay.
+    Delta,
+    /// On its own, by [`choose`] for a file of a tree (a big file: a stage).
+    Alone,
+}
+
+/// The route of a tree's file of `size` bytes whose old copy on the server
+/// is `theirs` bytes (None: none, or not a file of a known size), where
+/// `deltas` says changed files may go as deltas ([`deltas`], and the server
+/// keeps mtimes, so the next run sees the file unchanged).
+pub fn tree_file(size: u64, theirs: Option<u64>, deltas: bool) -> TreeRoute {
+    if deltas && theirs.is_some_and(|n| n > 0) && size >= crate::delta::MIN_SIZE {
+        TreeRoute::Delta
+    } else if rides_batch(size) {
+        TreeRoute::Batch
+    } else {
+        TreeRoute::Alone
+    }
+}
+
 /// Files of a tree from this size on go up through a stage (tfd's staged
 /// uploads), so an interrupted run keeps what it moved of a big file and the
 /// next run continues it, checked end to end before the target is replaced.
@@ -76,7 +122,7 @@ pub const STAGED_FROM: u64 = 32 << 20;
 
 /// Whether a file of a tree of `size` bytes rides in a batch (TFDPUTMANY)
 /// where the server has them; a bigger one goes by [`choose`] alone.
-pub fn rides_batch(size: u64) -> bool {
+fn rides_batch(size: u64) -> bool {
     size < STAGED_FROM
 }
 
@@ -116,11 +162,7 @@ pub fn choose(req: &Request<'_>, link: Link) -> Vec<Route> {
         ladder.push(Route::Sup);
         return ladder;
     }
-    let delta = match req.delta {
-        DeltaRule::Never => false,
-        DeltaRule::Always => true,
-        DeltaRule::Auto => link.slow,
-    };
+    let delta = deltas(req.delta, link);
     if put && !req.member && delta && req.dest != Dest::Absent && file.is_some_and(|n| n >= crate::delta::MIN_SIZE) {
         ladder.push(Route::Delta);
     }
@@ -245,6 +287,20 @@ mod tests {
             ..file(STAGED_FROM - 1)
         };
         assert_eq!(choose(&small, SLOW), [Route::Whole { overwrite: true }]);
+    }
+
+    #[test]
+    fn a_trees_files_ride_in_batches_but_big_or_changed_ones() {
+        let min = crate::delta::MIN_SIZE;
+        assert_eq!(tree_file(10, None, true), TreeRoute::Batch);
+        assert_eq!(tree_file(min, Some(min), false), TreeRoute::Batch);
+        assert_eq!(tree_file(min, Some(min), true), TreeRoute::Delta);
+        assert_eq!(tree_file(min, Some(0), true), TreeRoute::Batch);
+        assert_eq!(tree_file(min - 1, Some(min), true), TreeRoute::Batch);
+        assert_eq!(tree_file(STAGED_FROM, None, true), TreeRoute::Alone);
+        assert_eq!(tree_file(STAGED_FROM, Some(1), true), TreeRoute::Delta);
+        assert!(!deltas(DeltaRule::Auto, FAST) && deltas(DeltaRule::Auto, SLOW));
+        assert!(deltas(DeltaRule::Always, FAST) && !deltas(DeltaRule::Never, SLOW));
     }
 
     #[test]

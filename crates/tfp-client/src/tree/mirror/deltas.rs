@@ -3,9 +3,10 @@
 //! or more, when [`Options::delta`] allows it; one at a time on the run's
 //! pool of sessions. Those a delta would not take go whole, as the others.
 
-use super::{Delta, Fetch, Options};
+use super::{Fetch, Options};
 use crate::delta;
 use crate::engine::download::Target;
+use crate::engine::upload::route::{self, TreeRoute};
 use crate::tree::batch;
 use crate::tree::copy::{self, Done, Up};
 use crate::tree::events::{Progress, Tally};
@@ -16,14 +17,10 @@ use crate::{Client, ClientConfig, Error};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-/// Whether changed files the other side has go as deltas: never with
-/// [`Delta::Never`], always with [`Delta::Always`], else over a slow link.
+/// Whether changed files the other side has go as deltas
+/// ([`route::deltas`]).
 pub(super) fn delta_allowed(c: &Client, o: &Options) -> bool {
-    match o.delta {
-        Delta::Never => false,
-        Delta::Always => true,
-        Delta::Auto => delta::link_is_slow(c),
-    }
+    route::deltas(o.delta, route::Link::of(c))
 }
 
 /// One file down as a delta onto its old copy ([`delta::get`]), landed with
@@ -44,9 +41,9 @@ pub(super) fn fetch_delta(c: &mut Client, land: &Landing, f: &Fetch, p: &Progres
 }
 
 /// Splits an upload's files into those sent whole and those tried as a
-/// delta: a file the server has (as a file of known size), that differs, of
-/// [`delta::MIN_SIZE`] bytes or more, to a server that keeps mtimes
-/// (`stamps`), over a slow link or with [`Delta::Always`].
+/// delta ([`route::tree_file`]): a file the server has (as a file of known
+/// size), that differs, to a server that keeps mtimes (`stamps`), where
+/// [`delta_allowed`].
 pub(super) fn by_delta(
     c: &Client,
     o: &Options,
@@ -64,9 +61,10 @@ pub(super) fn by_delta(
         let rel = rel.strip_prefix(b"/").unwrap_or(rel);
         let on_server = theirs
             .get(rel)
-            .is_some_and(|m| m.kind == Kind::File && m.size != u64::MAX && m.size > 0);
+            .filter(|m| m.kind == Kind::File && m.size != u64::MAX)
+            .map(|m| m.size);
         let size = std::fs::symlink_metadata(&u.local).map_or(0, |m| if m.is_file() { m.len() } else { 0 });
-        !(on_server && size >= delta::MIN_SIZE)
+        route::tree_file(size, on_server, true) != TreeRoute::Delta
     })
 }
 

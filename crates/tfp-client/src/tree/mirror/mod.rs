@@ -18,6 +18,7 @@ use super::sync::{self, Meta, Plan, Rule, Side};
 use super::{batch, batch_down, names};
 use crate::delta;
 use crate::engine::partial;
+use crate::engine::upload::DeltaRule;
 use crate::replies::Split as _;
 use crate::{Client, ClientConfig, Error};
 use deltas::{by_delta, delta_allowed, fetch_delta, send_deltas};
@@ -46,22 +47,10 @@ pub struct Options {
     pub fai: bool,
     /// `--exclude`/`--include`, on both sides.
     pub filter: Filter,
-    /// When a changed file goes as a delta (both ways).
-    pub delta: Delta,
-}
-
-/// When a file the destination has, that differs, goes as a delta
-/// ([`crate::delta`]: `mirror -R` sends one, `mirror` fetches one); the rest
-/// go whole (up: in batches).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Delta {
-    /// Over a slow link only ([`crate::delta::link_is_slow`]).
-    #[default]
-    Auto,
-    /// Whatever the link (`--no-whole-file`).
-    Always,
-    /// Never (`--whole-file`).
-    Never,
+    /// When a changed file the destination has goes as a delta, both ways
+    /// (`mirror -R` sends one, `mirror` fetches one); the rest go whole (up:
+    /// in batches).
+    pub delta: DeltaRule,
 }
 
 impl Default for Options {
@@ -74,7 +63,7 @@ impl Default for Options {
             jobs: copy::DEFAULT_JOBS,
             fai: false,
             filter: Filter::default(),
-            delta: Delta::Auto,
+            delta: DeltaRule::Auto,
         }
     }
 }
