@@ -20,6 +20,17 @@ use tfp_client::{parallel, Error, FaiToken, FileType, DIRECT_WRITE_MIN};
 /// Chunk size asked for PUT/GET when the caller names none (4 MiB).
 const BUFSZ: i64 = 4 << 20;
 
+/// rsync's `--whole-file` as Python says it (None: the link decides) in the
+/// engine's words.
+fn whole_file_rule(whole_file: Option<bool>) -> tfp_client::engine::upload::DeltaRule {
+    use tfp_client::engine::upload::DeltaRule;
+    match whole_file {
+        None => DeltaRule::Auto,
+        Some(true) => DeltaRule::Never,
+        Some(false) => DeltaRule::Always,
+    }
+}
+
 /// A typed FTYPE answer as the document's byte (what the compat layer hands
 /// on, and what the Pythonic layer names).
 fn type_code(t: Option<FileType>) -> i8 {
@@ -353,11 +364,7 @@ impl Session {
                         streams: streams.max(1),
                         bufsz,
                         verify,
-                        delta: match whole_file {
-                            None => upload::DeltaRule::Auto,
-                            Some(true) => upload::DeltaRule::Never,
-                            Some(false) => upload::DeltaRule::Always,
-                        },
+                        delta: whole_file_rule(whole_file),
                         dest: upload::Dest::Deferred,
                         ..upload::Request::new(upload::Source::File(&local, size), &remote, upload::Kind::Put)
                     };
@@ -375,11 +382,15 @@ impl Session {
         Ok(PyBytes::new(py, &landed).unbind())
     }
 
-    /// GET through tfp-client's download engine (what `tf get` runs): a
-    /// partial beside the target, journaled for `resume`, `streams`
-    /// connections, checked end to end with `verify`, renamed into place when
-    /// complete. `progress` hears the running count about ten times a second.
-    #[pyo3(signature = (remote, local, streams=1, bufsz=BUFSZ, resume=false, verify=false, progress=None))]
+    /// One file down as `tf get` takes it (tfp_client::engine::fetch, which
+    /// alone chooses the route): onto a local copy over a slow link a delta
+    /// (`whole_file` as rsync's: None lets the link decide, True never,
+    /// False always), else the download engine: a partial beside the
+    /// target, journaled for `resume`, `streams` connections, checked end to
+    /// end with `verify`, renamed into place when complete. `progress` hears
+    /// the running count about ten times a second.
+    #[pyo3(signature = (remote, local, streams=1, bufsz=BUFSZ, resume=false, verify=false, whole_file=None, progress=None))]
+    #[allow(clippy::too_many_arguments)]
     fn download(
         &self,
         py: Python<'_>,
@@ -389,9 +400,10 @@ impl Session {
         bufsz: i64,
         resume: bool,
         verify: bool,
+        whole_file: Option<bool>,
         progress: Option<PyObject>,
     ) -> PyResult<()> {
-        use tfp_client::engine::download;
+        use tfp_client::engine::{download, fetch};
         let counter = Arc::new(AtomicU64::new(0));
         let messages = Mutex::new(Vec::<String>::new());
         self.run_long(py, |c, cfg| {
@@ -409,9 +421,11 @@ impl Session {
                         unverified: false,
                         progress: &counter,
                     };
-                    download::download(c, cfg, &req, &mut |m| {
+                    let told = AtomicU64::new(0);
+                    fetch::fetch(c, cfg, &req, whole_file_rule(whole_file), &told, &mut |m| {
                         messages.lock().unwrap_or_else(|p| p.into_inner()).push(m.to_string())
                     })
+                    .map(|_| ())
                 },
             )
         })

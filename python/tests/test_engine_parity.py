@@ -112,7 +112,7 @@ def test_a_put_into_a_directory_lands_under_the_files_name_from_both(logged, tmp
     assert (logged.data / "box" / "inside.bin").read_bytes() == SEED[:1000]
 
 
-def test_a_changed_file_goes_as_the_same_delta_from_both(logged, tmp_path):
+def test_a_changed_file_goes_as_the_same_delta_both_ways_from_both(logged, tmp_path):
     old = os.urandom(1 << 20)
     new = bytearray(old)
     new[1000:1010] = b"x" * 10
@@ -131,6 +131,22 @@ def test_a_changed_file_goes_as_the_same_delta_from_both(logged, tmp_path):
     assert by_tf == by_py
     assert any("TFDDELTAPUT" in s for s in by_py), by_py
     assert (logged.data / "big.bin").read_bytes() == bytes(new)
+
+    # and down: the local copy is the old one, the server's the new
+    here = tmp_path / "here.bin"
+
+    def old_copy():
+        write(here, old)
+
+    by_tf, by_py = both(
+        logged,
+        ["get", "--no-whole-file", "big.bin", str(here)],
+        lambda s: s.get("big.bin", here, whole_file=False),
+        old_copy,
+    )
+    assert by_tf == by_py
+    assert any("TFDDELTAGET" in s for s in by_py), by_py
+    assert here.read_bytes() == bytes(new)
 
 
 def test_a_tree_and_a_mirror_send_the_same_commands(logged, tmp_path):

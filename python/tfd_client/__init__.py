@@ -486,17 +486,21 @@ class Session:
         verify: bool = False,
         progress: Optional[Progress] = None,
         bufsz: int = 4 << 20,
+        whole_file: Optional[bool] = None,
     ) -> int:
-        """Downloads a remote file with tfp-client's download engine (what
-        ``tf get`` runs): into a partial file beside `local`, renamed into
-        place when complete. streams > 1: that many connections; resume:
-        continue a download broken off earlier (its journaled partial);
-        verify: check the bytes end to end with the server's SHA-256
-        (Mismatch, a ProtocolError, on a mismatch). A failure after data
-        landed keeps the partial: the error's ``.kept`` names it and its
-        bytes, and resume=True continues it. Returns the file's size."""
+        """Downloads a remote file through the client engine ``tf get`` runs,
+        which alone chooses how: onto a local copy over a slow link as a
+        delta (whole_file, as rsync's --whole-file: None lets the link
+        decide, True never, False always), else into a partial file beside
+        `local`, renamed into place when complete. streams > 1: that many
+        connections; resume: continue a download broken off earlier (its
+        journaled partial); verify: check the bytes end to end with the
+        server's SHA-256 (Mismatch, a ProtocolError, on a mismatch). A
+        failure after data landed keeps the partial: the error's ``.kept``
+        names it and its bytes, and resume=True continues it. Returns the
+        file's size."""
         try:
-            self._n.download(_b(remote), _local(local), streams, bufsz, resume, verify, progress)
+            self._n.download(_b(remote), _local(local), streams, bufsz, resume, verify, whole_file, progress)
         except (NotFound, UsageError) as e:
             said = self._explain_get(remote, e)
             if said is e:

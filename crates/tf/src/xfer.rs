@@ -18,14 +18,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tfd_sys::direct::ChunkWriter;
 use tfp_client::engine::digest::sha256_file;
-use tfp_client::engine::download;
 use tfp_client::engine::scratch::Scratch;
 use tfp_client::engine::upload;
 use tfp_client::engine::upload::Dest;
+use tfp_client::engine::{download, fetch};
 use tfp_client::options::commands::{self, Family, ParseError};
 use tfp_client::replies::{AsStatus as _, Split as _};
 use tfp_client::tree::capped::Capped;
-use tfp_client::{delta, escape, temporaries, Client, ClientConfig, Error, DIRECT_WRITE_MIN};
+use tfp_client::{escape, temporaries, Client, ClientConfig, Error, DIRECT_WRITE_MIN};
 use tfp_wire::Status;
 
 /// The `map_err` for an I/O step on the local file `what`.
@@ -324,11 +324,7 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
         streams: o.streams,
         bufsz: o.bufsz,
         verify: o.verify,
-        delta: match (o.whole_file, o.no_whole_file) {
-            (true, _) => upload::DeltaRule::Never,
-            (_, true) => upload::DeltaRule::Always,
-            _ => upload::DeltaRule::Auto,
-        },
+        delta: delta_rule(o),
         dest: o.dest,
         ..upload::Request::new(source, remote.as_bytes(), kind)
     };
@@ -387,6 +383,15 @@ fn told_failure(local: &str, f: upload::Failure) -> Result<Result<(), Status>, X
             Ok(Err(Status::Failed(7, format!("server cancelled the {command}"))))
         }
         (_, e) => Err(e.into()),
+    }
+}
+
+/// `--whole-file` and `--no-whole-file` as the engine takes them.
+fn delta_rule(o: &Opts) -> upload::DeltaRule {
+    match (o.whole_file, o.no_whole_file) {
+        (true, _) => upload::DeltaRule::Never,
+        (_, true) => upload::DeltaRule::Always,
+        _ => upload::DeltaRule::Auto,
     }
 }
 
@@ -507,15 +512,7 @@ fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Resu
     safe::clean_on_signals();
     let _note = Noted(temporaries::note_continue(format!("`{}` continues it", o.resumed)));
     let counter = Arc::new(AtomicU64::new(0));
-    // no local copy: nothing for a delta to start from, so the size is the
-    // bar's only use of FSTAT, and the engine asks it with the GET, a round
-    // trip less before the first byte
-    let fresh = o.streams <= 1 && matches!(target.symlink_metadata(), Err(e) if e.kind() == io::ErrorKind::NotFound);
-    let stated = (!fresh)
-        .then(|| tfp_client::tree::listing::fstat(c, remote.as_bytes()).ok())
-        .flatten();
-    let told = Arc::new(AtomicU64::new(stated.as_ref().map_or(0, |st| st.size)));
-    let total = told.load(Ordering::Relaxed);
+    let told = Arc::new(AtomicU64::new(0));
     let bar = told_bar(told.clone(), counter.clone());
     let req = download::Request {
         remote: remote.as_bytes(),
@@ -527,26 +524,9 @@ fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Resu
         unverified: false,
         progress: &counter,
     };
-    // onto an old copy, over a slow link (or asked): what changed, as rsync does
-    let delta = o.streams <= 1
-        && !o.resume
-        && !o.whole_file
-        && total >= delta::MIN_SIZE
-        && (o.no_whole_file || delta::link_is_slow(c));
-    let tried = delta.then(|| delta::get(c, remote.as_bytes(), target.into(), &counter));
-    let by_delta = matches!(tried, Some(Ok(delta::Outcome::Delta { .. })));
-    let r = match tried {
-        Some(Ok(delta::Outcome::Delta { .. })) => Ok(()),
-        Some(Err(e)) => Err(e),
-        Some(Ok(delta::Outcome::Whole { .. })) | None => {
-            counter.store(0, Ordering::Relaxed);
-            if fresh {
-                download::download_told(c, cfg, &req, &told, &mut |m| eprintln!("tf: {m}"))
-            } else {
-                download::download_stated(c, cfg, &req, stated, &mut |m| eprintln!("tf: {m}"))
-            }
-        }
-    };
+    let r = fetch::fetch(c, cfg, &req, delta_rule(o), &told, &mut |m| eprintln!("tf: {m}"));
+    let by_delta = matches!(r, Ok(fetch::Fetched::Delta));
+    let r = r.map(|_| ());
     bar.finish();
     if by_delta && o.verify {
         // a delta is checked end to end already; --verify asks the server again

@@ -16,6 +16,13 @@
 //!   `streams`.
 //! - [`lanes`]: how the streams of one download share its ranges so that
 //!   they end together, and the whole-file hash that follows them in order.
+//! - [`fetch`]: one file down whoever asks (`tf get`, Python's `get`): the
+//!   one place its route is chosen, a delta onto the local copy or
+//!   [`download`].
+//! - [`upload`]: one file up whoever asks (`tf put`/`sndfile`/`sup`, a
+//!   tree's file no batch carries, Python's `put`): the request, the one
+//!   place its route is chosen (`upload::route`, which also routes a tree's
+//!   files between batches, deltas and stages) and the runners.
 //!
 //! - [`beside`]: the target's directory, held open, and its name: where
 //!   everything above is created and committed, one name at a time with no
@@ -32,6 +39,7 @@
 pub mod beside;
 pub mod digest;
 pub mod download;
+pub mod fetch;
 mod job;
 pub mod journal;
 pub mod lanes;
