@@ -48,7 +48,11 @@ pub fn fetch(
     let total = stated.as_ref().map_or(0, |st| st.size);
     told.store(total, Ordering::Relaxed);
     // onto an old copy, over a slow link (or asked): what changed, as rsync does
-    let delta = req.streams <= 1 && !req.resume && total >= delta::MIN_SIZE && route::deltas(rule, Link::of(c));
+    let ours = match req.target {
+        Target::Path(p) => p.symlink_metadata().ok().filter(|m| m.is_file()).map(|m| m.len()),
+        Target::Within(..) => None,
+    };
+    let delta = req.streams <= 1 && !req.resume && route::delta_down(total, ours, route::deltas(rule, Link::of(c)));
     if delta {
         match delta::get(c, req.remote, req.target, req.progress)? {
             delta::Outcome::Delta { .. } => return Ok(Fetched::Delta),

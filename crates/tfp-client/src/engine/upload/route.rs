@@ -113,6 +113,15 @@ pub fn tree_file(size: u64, theirs: Option<u64>, deltas: bool) -> TreeRoute {
     }
 }
 
+/// Whether a file of `size` bytes comes down as a delta onto the local copy
+/// of `ours` bytes (None: none, or not a regular file), where `deltas`
+/// ([`deltas`]): both big enough for a delta to pay (`tf get` and `mirror`
+/// alike; a delta download also needs one stream and no resume).
+pub fn delta_down(size: u64, ours: Option<u64>, deltas: bool) -> bool {
+    let min = crate::delta::MIN_SIZE;
+    deltas && ours.is_some_and(|n| n >= min) && size >= min
+}
+
 /// Files of a tree from this size on go up through a stage (tfd's staged
 /// uploads), so an interrupted run keeps what it moved of a big file and the
 /// next run continues it, checked end to end before the target is replaced.
@@ -300,6 +309,10 @@ mod tests {
         assert_eq!(tree_file(STAGED_FROM, None, true), TreeRoute::Alone);
         assert_eq!(tree_file(STAGED_FROM, Some(1), true), TreeRoute::Delta);
         assert!(!deltas(DeltaRule::Auto, FAST) && deltas(DeltaRule::Auto, SLOW));
+        assert!(delta_down(min, Some(min), true));
+        assert!(!delta_down(min, Some(min), false));
+        assert!(!delta_down(min, Some(min - 1), true) && !delta_down(min - 1, Some(min), true));
+        assert!(!delta_down(min, None, true));
         assert!(deltas(DeltaRule::Always, FAST) && !deltas(DeltaRule::Never, SLOW));
     }
 

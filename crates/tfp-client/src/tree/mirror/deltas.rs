@@ -1,6 +1,6 @@
 //! The files of a mirror that go as deltas ([`crate::delta`]): changed
-//! files the destination has an old copy of, of [`delta::MIN_SIZE`] bytes
-//! or more, when [`Options::delta`] allows it; one at a time on the run's
+//! files the destination has an old copy of, as
+//! [`crate::engine::upload::route`] chooses them; one at a time on the run's
 //! pool of sessions. Those a delta would not take go whole, as the others.
 
 use super::{Fetch, Options};

@@ -16,9 +16,8 @@ use super::landing::Landing;
 use super::listing::{self, Kind};
 use super::sync::{self, Meta, Plan, Rule, Side};
 use super::{batch, batch_down, names};
-use crate::delta;
 use crate::engine::partial;
-use crate::engine::upload::DeltaRule;
+use crate::engine::upload::{route, DeltaRule};
 use crate::replies::Split as _;
 use crate::{Client, ClientConfig, Error};
 use deltas::{by_delta, delta_allowed, fetch_delta, send_deltas};
@@ -579,13 +578,11 @@ fn down(
             continue;
         };
         // a changed file of which an old copy is here may come as a delta
-        let old = ours
-            .get(rel)
-            .is_some_and(|l| l.kind == Kind::File && l.size >= delta::MIN_SIZE);
+        let old = ours.get(rel).filter(|l| l.kind == Kind::File).map(|l| l.size);
         jobs.push(Fetch {
             rel: rel.clone(),
             remote: rjoin(&src, rel),
-            delta: deltas && old && m.size >= delta::MIN_SIZE,
+            delta: route::delta_down(m.size, old, deltas),
         });
     }
     // a re-run continues what an interrupted one kept, as far as its journal proves
