@@ -391,3 +391,13 @@ fn every_target_is_wired_up() {
 fn proxy() {
     run("proxy");
 }
+
+#[test]
+fn batch_put() {
+    run("batch_put");
+}
+
+#[test]
+fn batch_get() {
+    run("batch_get");
+}

@@ -33,6 +33,8 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("secure_record", secure_record),
     ("fai", fai),
     ("proxy", proxy),
+    ("batch_put", batch_put),
+    ("batch_get", batch_get),
 ];
 
 /// Takes structured values off the front of the input; past the end everything is 0.
@@ -572,5 +574,57 @@ pub fn proxy(data: &[u8]) {
         }
         Ok(Parsed::Incomplete) => assert!(data.len() < V2_MAX, "incomplete at {} bytes", data.len()),
         Err(_) => {}
+    }
+}
+
+/// TFDPUTMANY's frames (`wire::batch::put`, and the trailer and end frame
+/// both batches share): every parser takes any bytes, and whatever parses
+/// encodes to a frame that parses to the same value (a header within its
+/// bound, its flags in range and its path not empty).
+pub fn batch_put(data: &[u8]) {
+    use tfp_wire::batch::put::{Failure, FileHead, PutMany, Stored, MAX_HEADER};
+    use tfp_wire::batch::{is_end, Trailer, END};
+    if let Some(c) = PutMany::parse(data) {
+        assert_eq!(PutMany::parse(&c.encode()), Some(c));
+        assert!(c.line().ends_with(&c.encode()));
+    }
+    if let Some(h) = FileHead::parse(data) {
+        assert!(data.len() <= MAX_HEADER && !h.path.is_empty() && h.flags <= 3);
+        assert!(h.encode().len() <= data.len());
+        assert_eq!(FileHead::parse(&h.encode()), Some(h));
+    }
+    if let Some(t) = Trailer::parse(data) {
+        assert_eq!(Trailer::parse(&t.encode()), Some(t));
+    }
+    if let Some(s) = Stored::parse(data) {
+        assert_eq!(Stored::parse(&s.encode()), Some(s));
+    }
+    if let Some(f) = Failure::parse(data) {
+        assert_eq!(Failure::parse(&f.encode()), Some(f));
+    }
+    assert_eq!(is_end(data), data == END);
+}
+
+/// TFDGETMANY's frames (`wire::batch::get`): every parser takes any bytes,
+/// and whatever parses encodes to a frame that parses to the same value (a
+/// packed file's bytes exactly the size it announces).
+pub fn batch_get(data: &[u8]) {
+    use tfp_wire::batch::get::{GetMany, Reply, Sent};
+    use tfp_wire::batch::Trailer;
+    if let Some(c) = GetMany::parse(data) {
+        assert_eq!(GetMany::parse(&c.encode()), Some(c));
+        assert!(c.line().ends_with(&c.encode()));
+    }
+    if let Some(r) = Reply::parse(data) {
+        if let Reply::Packed { meta, data: bytes, .. } = &r {
+            assert_eq!(bytes.len() as u64, meta.size);
+        }
+        assert_eq!(Reply::parse(&r.encode()), Some(r));
+    }
+    if let Some(t) = Trailer::parse(data) {
+        assert_eq!(Trailer::parse(&t.encode()), Some(t));
+    }
+    if let Some(s) = Sent::parse(data) {
+        assert_eq!(Sent::parse(&s.encode()), Some(s));
     }
 }

@@ -1,43 +1,29 @@
 //! tfd's batch download (doc/compatibility.md "Batch downloads"): many files
 //! down in one exchange.
 //!
-//! `TFDGETMANY <n> [<max>]` (`n` at most [`MAX_FILES`]; `0` is a probe
-//! answered `OK` alone; a file over `max` bytes is only announced, `B
-//! <size> <mode, octal>`, for the client to fetch otherwise). After `OK` the client sends `n` frames, each a path, then `E`;
-//! only then does the server send, per file, either `X <FAILED code>
+//! `TFDGETMANY <n> [<max>]` (`n` at most [`tfp_wire::batch::MAX_FILES`];
+//! `0` is a probe answered `OK` alone; a file over `max` bytes is only
+//! announced, `B <size> <mode, octal>`, for the client to fetch otherwise).
+//! After `OK` the client sends `n` frames, each a path, then `E`; only then does the server send, per file, either `X <FAILED code>
 //! <reason>` or a header `F <size> <mode, octal> <mtime>`, the data in frames
 //! holding exactly `size` bytes together and a trailer `S <sha-256 of those
 //! bytes, hex>` (or `A` when the file changed while it was read: the bytes
 //! sent are no version of it), and at the end `OK <n>`. The paths together may
 //! hold at most [`MAX_PATH_BYTES`]; a batch out of step is answered `FAILED`
-//! and the session ends.
+//! and the session ends. The frames are typed in [`tfp_wire::batch::get`].
 
 use super::transfer::{logged, Track};
-use super::{CmdResult, OrFailed, Reply};
+use super::{CmdResult, Reply};
 use crate::fsys::FsError;
 use crate::session::{denied_or, Session};
 use crate::xferlog::Direction;
 use log::{info, warn};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::io::Read;
+use tfp_wire::batch::get::{self, GetMany, Meta, Sent, MAX_PATH, MAX_PATH_BYTES, PACKED_MAX};
+use tfp_wire::batch::{is_end, Trailer, DATA_FRAME, GETMANY};
 use tfp_wire::Failed;
-
-pub use super::putmany::MAX_FILES;
-
-/// The most bytes all the paths of one batch may hold.
-pub const MAX_PATH_BYTES: usize = 16 << 20;
-
-/// The longest path frame.
-const MAX_PATH: usize = 4096;
-
-/// The data frames sent.
-const DATA_FRAME: usize = 256 << 10;
-
-/// The largest file a packed batch (`TFDGETMANY <n> <max> p`) sends in one
-/// frame, `f <size> <mode> <mtime> `, its bytes and its SHA-256 raw (32
-/// bytes): 58 bytes of framing where the long form's three frames and hex
-/// trailer take 99, a tenth of a 1 KiB file's bytes on the wire.
-const PACKED_MAX: usize = 64 << 10;
 
 /// Reads all of `out.len()` bytes of `file` (stat'ed as `st`) and hashes
 /// them: `None` when it ended short, failed, or changed while read.
@@ -74,24 +60,15 @@ fn moved(file: &std::fs::File, st: &libc::stat) -> bool {
 
 /// `TFDGETMANY <n>`.
 pub fn getmany(s: &mut Session, arg: &[u8]) -> CmdResult {
-    logged(s, arg, "TFDGETMANY", Direction::Outgoing, getmany_t)
+    logged(s, arg, GETMANY, Direction::Outgoing, getmany_t)
 }
 
 fn getmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
-    let text = std::str::from_utf8(arg).or_failed(Failed::MissingParameter)?;
-    let mut words = text.split_whitespace();
-    let n: u64 = words
-        .next()
-        .and_then(|w| w.parse().ok())
-        .ok_or(Failed::MissingParameter)?;
+    // `packed` (`p`): a small file in one frame, its hash raw ([`PACKED_MAX`])
+    let GetMany { n, max, packed } = GetMany::parse(arg).ok_or(Failed::MissingParameter)?;
     // files larger than this are only announced (`B <size>`): the client
     // fetches them through its resumable engine
-    let max: u64 = match words.next() {
-        Some(w) => w.parse().or_failed(Failed::MissingParameter)?,
-        None => u64::MAX,
-    };
-    // `p`: a small file in one frame, its hash raw ([`PACKED_MAX`])
-    let packed = words.next() == Some("p");
+    let max = max.unwrap_or(u64::MAX);
     if !super::putmany::open_batch(s, n)? {
         return Ok(Reply::Sent);
     }
@@ -105,7 +82,7 @@ fn getmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         }
         paths.push(p);
     }
-    if s.chan_mut().rx.recv_frame_max(16)? != b"E" {
+    if !is_end(&s.chan_mut().rx.recv_frame_max(16)?) {
         return out_of_step(s, "no end frame after the announced paths");
     }
     let mut buf = vec![0u8; DATA_FRAME];
@@ -120,22 +97,33 @@ fn getmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                     String::from_utf8_lossy(path),
                     f.code()
                 );
-                s.chan_mut().tx.send_frame(format!("X {} {why}", f.code()).as_bytes())?;
+                let refused = get::Reply::Refused {
+                    code: i32::from(f.code()),
+                    reason: Cow::Owned(why),
+                };
+                s.chan_mut().tx.send_frame(&refused.encode())?;
             }
             Ok((mut file, st)) => {
                 let size = st.st_size.max(0) as u64;
+                let meta = Meta {
+                    size,
+                    mode: st.st_mode & 0o7777,
+                    mtime: st.st_mtime,
+                };
                 if size > max {
-                    s.chan_mut()
-                        .tx
-                        .send_frame(format!("B {size} {:o}", st.st_mode & 0o7777).as_bytes())?;
+                    let big = get::Reply::Big {
+                        size,
+                        mode: Some(meta.mode),
+                    };
+                    s.chan_mut().tx.send_frame(&big.encode())?;
                     continue;
                 }
                 if packed && size <= PACKED_MAX as u64 {
                     if let Some(sum) = read_whole(&mut file, &mut buf[..size as usize], &st) {
-                        let head = format!("f {size} {:o} {} ", st.st_mode & 0o7777, st.st_mtime);
+                        let head = meta.packed_head();
                         s.chan_mut()
                             .tx
-                            .send_frame_parts(&[head.as_bytes(), &buf[..size as usize], &sum])?;
+                            .send_frame_parts(&[&head, &buf[..size as usize], &sum])?;
                         sent += 1;
                         bytes += size;
                         continue;
@@ -144,8 +132,7 @@ fn getmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                     // (a rewind that fails reads short: aborted too)
                     let _ = std::io::Seek::rewind(&mut file);
                 }
-                let head = format!("F {size} {:o} {}", st.st_mode & 0o7777, st.st_mtime);
-                s.chan_mut().tx.send_frame(head.as_bytes())?;
+                s.chan_mut().tx.send_frame(&get::Reply::File(meta).encode())?;
                 let mut h = Sha256::new();
                 let mut left = size;
                 let mut short = false;
@@ -170,17 +157,18 @@ fn getmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 }
                 // written to while read: the bytes sent are no version of it
                 if short || moved(&file, &st) {
-                    s.chan_mut().tx.send_frame(b"A")?;
+                    s.chan_mut().tx.send_frame(&Trailer::Abort.encode())?;
                 } else {
-                    let sum: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-                    s.chan_mut().tx.send_frame(format!("S {sum}").as_bytes())?;
+                    s.chan_mut()
+                        .tx
+                        .send_frame(&Trailer::Sum(h.finalize().into()).encode())?;
                     sent += 1;
                     bytes += size;
                 }
             }
         }
     }
-    s.chan_mut().tx.send_frame(format!("OK {sent}").as_bytes())?;
+    s.chan_mut().tx.send_frame(&Sent { sent }.encode())?;
     s.chan_mut().tx.release()?;
     t.bytes = bytes;
     t.complete = true;

@@ -188,9 +188,9 @@ pub static TABLE: &[Spec] = &[
     // and delta downloads, the other way
     row("TFDDELTAGET", delta_get::get, ANY, needs(&[bits::RFILE])).transfer(),
     // tfd's own: many files up in one exchange (doc/compatibility.md "Batch uploads")
-    row("TFDPUTMANY", putmany::putmany, ANY, needs(&[bits::WFILE])).transfer(),
+    row(tfp_wire::batch::PUTMANY, putmany::putmany, ANY, needs(&[bits::WFILE])).transfer(),
     // tfd's own: many files down in one exchange (doc/compatibility.md "Batch downloads")
-    row("TFDGETMANY", getmany::getmany, ANY, needs(&[bits::RFILE])).transfer(),
+    row(tfp_wire::batch::GETMANY, getmany::getmany, ANY, needs(&[bits::RFILE])).transfer(),
     // tfd's own: a tree listed with sizes, mtimes and modes in one exchange
     // (doc/compatibility.md "Listings with metadata")
     row("TFDLIST", listing::tfdlist, ANY, needs(&[bits::LRDIR])),

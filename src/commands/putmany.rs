@@ -3,9 +3,10 @@
 //! a round trip per file.
 //!
 //! `TFDPUTMANY <n>` (`n` at most [`MAX_FILES`]; `0` is a probe answered `OK`
-//! alone). After `OK` the client sends, without waiting, per file a header
-//! frame `F <size> <flags> <mode, octal> <mtime> <path>` (flags: 1 = set the
-//! mode, 2 = set the mtime), the data in frames holding exactly `size` bytes
+//! alone; the frames are typed in [`tfp_wire::batch::put`]). After `OK` the
+//! client sends, without waiting, per file a header frame `F <size> <flags>
+//! <mode, octal> <mtime> <path>` (flags: 1 = set the mode, 2 = set the
+//! mtime), the data in frames holding exactly `size` bytes
 //! together, and a trailer `S <sha-256 of the data, hex>` or `A` (abort: the
 //! local file changed while it was read), then the end frame `E`. Only then
 //! does the server answer: `OK <stored> <failed>`, followed by one frame
@@ -25,14 +26,14 @@ use crate::session::Session;
 use crate::xferlog::Direction;
 use log::{info, warn};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
+use tfp_wire::batch::put::{Failure, FileHead, PutMany, Stored, MAX_HEADER, MAX_TRAILER};
+use tfp_wire::batch::{is_end, Trailer, MAX_FILES, PUTMANY};
 use tfp_wire::{Failed, MAX_FRAME};
-
-/// The most files one batch may announce.
-pub const MAX_FILES: u64 = 100_000;
 
 /// Opens a batch of `n` files, for both directions: refused past
 /// [`MAX_FILES`], else `OK` at once; false for the probe (`0`), which that
@@ -49,57 +50,6 @@ pub(super) fn open_batch(s: &mut Session, n: u64) -> Result<bool, super::CmdErro
     Ok(n > 0)
 }
 
-/// The longest header frame (the path is at most 4096 bytes).
-const MAX_HEADER: usize = 4096 + 128;
-
-/// The longest trailer frame.
-const MAX_TRAILER: usize = 80;
-
-/// One file's header.
-struct Header {
-    size: u64,
-    mode: Option<u32>,
-    mtime: Option<i64>,
-    path: Vec<u8>,
-}
-
-fn parse_header(f: &[u8]) -> Option<Header> {
-    let rest = f.strip_prefix(b"F ")?;
-    let mut it = rest.splitn(5, |&b| b == b' ');
-    let num = |b: Option<&[u8]>| std::str::from_utf8(b?).ok().map(str::to_owned);
-    let size: u64 = num(it.next())?.parse().ok()?;
-    let flags: u8 = num(it.next())?.parse().ok()?;
-    let mode = u32::from_str_radix(&num(it.next())?, 8).ok()?;
-    let mtime: i64 = num(it.next())?.parse().ok()?;
-    let path = it.next()?.to_vec();
-    if path.is_empty() || flags > 3 {
-        return None;
-    }
-    Some(Header {
-        size,
-        mode: (flags & 1 != 0).then_some(mode & 0o777),
-        mtime: (flags & 2 != 0).then_some(mtime),
-        path,
-    })
-}
-
-/// A trailer: the client's hash, or `None` for an abort.
-fn parse_trailer(f: &[u8]) -> Option<Option<[u8; 32]>> {
-    if f == b"A" {
-        return Some(None);
-    }
-    let hex = f.strip_prefix(b"S ")?;
-    if hex.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, o) in out.iter_mut().enumerate() {
-        let s = std::str::from_utf8(&hex[2 * i..2 * i + 2]).ok()?;
-        *o = u8::from_str_radix(s, 16).ok()?;
-    }
-    Some(Some(out))
-}
-
 fn upload_error(e: &FsError) -> Failed {
     match e {
         FsError::NoSpace | FsError::QuotaFull => Failed::Quota,
@@ -110,7 +60,7 @@ fn upload_error(e: &FsError) -> Failed {
 
 /// `TFDPUTMANY <n>`.
 pub fn putmany(s: &mut Session, arg: &[u8]) -> CmdResult {
-    logged(s, arg, "TFDPUTMANY", Direction::Incoming, putmany_t)
+    logged(s, arg, PUTMANY, Direction::Incoming, putmany_t)
 }
 
 /// How one file of the batch went.
@@ -299,10 +249,7 @@ impl Committer {
 }
 
 fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
-    let n: u64 = std::str::from_utf8(arg)
-        .ok()
-        .and_then(|a| a.trim().parse().ok())
-        .ok_or(Failed::MissingParameter)?;
+    let PutMany { n } = PutMany::parse(arg).ok_or(Failed::MissingParameter)?;
     if !open_batch(s, n)? {
         return Ok(Reply::Sent);
     }
@@ -326,7 +273,7 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 return Err(e.into());
             }
         };
-        let Some(h) = parse_header(&head) else {
+        let Some(h) = FileHead::parse(&head) else {
             committer.finish(peer, &mut group);
             return out_of_step(s, &format!("file {i}: a header that does not parse"));
         };
@@ -357,7 +304,7 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 info!(
                     "{} TFDPUTMANY {:?}: FAILED {} ({why})",
                     s.peer(),
-                    String::from_utf8_lossy(&h.path),
+                    String::from_utf8_lossy(h.path),
                     f.code()
                 );
                 failures.push((i, f, why));
@@ -386,7 +333,7 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         ..
     } = commits;
     failures.extend(failed);
-    if end != b"E" {
+    if !is_end(&end) {
         return out_of_step(s, "no end frame after the announced files");
     }
     failures.sort_by_key(|f| f.0);
@@ -397,13 +344,15 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     }
     info!("{} TFDPUTMANY stored {stored} of {n} files, {bytes} bytes", s.peer());
     s.chan_mut().tx.hold();
-    s.chan_mut()
-        .tx
-        .send_frame(format!("OK {stored} {}", failures.len()).as_bytes())?;
-    for (i, f, why) in failures {
-        s.chan_mut()
-            .tx
-            .send_frame(format!("{i} {} {why}", f.code()).as_bytes())?;
+    let failed = failures.len() as u64;
+    s.chan_mut().tx.send_frame(&Stored { stored, failed }.encode())?;
+    for (index, f, why) in failures {
+        let failure = Failure {
+            index,
+            code: i32::from(f.code()),
+            reason: Cow::Owned(why),
+        };
+        s.chan_mut().tx.send_frame(&failure.encode())?;
     }
     s.chan_mut().tx.release()?;
     Ok(Reply::Sent)
@@ -448,18 +397,18 @@ fn open_target(s: &Session, path: &[u8], held: &mut Option<Held>) -> Result<Uplo
 #[allow(clippy::type_complexity)]
 fn one(
     s: &mut Session,
-    h: &Header,
+    h: &FileHead<'_>,
     budget: &mut Option<super::quota::Budget>,
     held: &mut Option<Held>,
 ) -> Result<Result<Outcome, String>, super::CmdError> {
     // the target, checked as SNDFILE with overwrite checks it
     let was_held = held.is_some();
-    let mut opened = open_target(s, &h.path, held);
+    let mut opened = open_target(s, h.path, held);
     if let (true, Err((_, _, true))) = (was_held, &opened) {
         // the directory held from the file before is gone: looked up
         // afresh, as the path names it now
         *held = None;
-        opened = open_target(s, &h.path, held);
+        opened = open_target(s, h.path, held);
     }
     let (mut up, mut failed) = match opened {
         Ok(u) => (Some(u), None),
@@ -473,7 +422,7 @@ fn one(
     // it cannot starve a file of another job that fits, as reserving frame
     // by frame let it
     if failed.is_none() && !super::quota::reserve(budget, h.size) {
-        super::quota::refused(s, "TFDPUTMANY");
+        super::quota::refused(s, PUTMANY);
         failed = Some((Failed::Quota, "quota exceeded".into()));
         up = None;
     }
@@ -500,7 +449,7 @@ fn one(
         }
     }
     let trailer = s.chan_mut().rx.recv_frame_max(MAX_TRAILER)?;
-    let Some(sum) = parse_trailer(&trailer) else {
+    let Some(sum) = Trailer::parse(&trailer) else {
         return Ok(Err("a trailer that does not parse".into()));
     };
     if let Some((f, why)) = failed {
@@ -509,7 +458,7 @@ fn one(
     let Some(mut up) = up else {
         return Ok(Ok(Outcome::Failed(Failed::TransferApi, "no upload".into())));
     };
-    let Some(sum) = sum else {
+    let Trailer::Sum(sum) = sum else {
         return Ok(Ok(Outcome::Failed(
             Failed::TransferApi,
             "the client's file changed while it was sent; old file kept".into(),
@@ -521,7 +470,7 @@ fn one(
             "the data does not hash to the client's SHA-256; old file kept".into(),
         )));
     }
-    Ok(Ok(match up.stamp(h.mode, h.mtime) {
+    Ok(Ok(match up.stamp(h.mode_to_set(), h.mtime_to_set()) {
         Ok(()) => {
             let n = up.written;
             Outcome::Ready(up, n)

@@ -374,7 +374,7 @@ fn tf_modules_use_each_other_without_a_circle() {
 
 /// The source files of every crate of ours (the daemon's `src/`, each
 /// `crates/*/src/` and the Python binding's `python/src/`).
-fn crate_sources() -> Vec<PathBuf> {
+pub(super) fn crate_sources() -> Vec<PathBuf> {
     let mut files = Vec::new();
     for (_, dir, _, _) in CRATES {
         let src = root().join(dir).join("src");

@@ -34,6 +34,7 @@
 //! ```
 
 pub mod aes;
+pub mod batch;
 pub mod cipher;
 pub mod command;
 pub mod date;

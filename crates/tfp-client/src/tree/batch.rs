@@ -27,14 +27,9 @@ use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use tfp_wire::batch::put::{self, FileHead, PutMany, Stored};
+use tfp_wire::batch::{Trailer, DATA_FRAME, END, MAX_FILES, PUTMANY};
 use tfp_wire::Status;
-
-/// The most files one batch may hold (tfd's bound).
-const MAX_FILES: u64 = 100_000;
-
-/// The data frames a batch sends (the channel's frames hold 512 KiB after
-/// LOGIN).
-const DATA_FRAME: usize = 256 << 10;
 
 /// What a batch upload keeps of the local file.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -68,7 +63,7 @@ impl Keep {
 
 /// Whether the server takes batches: asked once per session (`TFDPUTMANY 0`).
 pub fn supported(c: &mut Client) -> Result<bool, Error> {
-    probe(c, "TFDPUTMANY", Which::Put)
+    probe(c, PUTMANY, Which::Put)
 }
 
 /// Asks a new pool session whether it takes upload batches (in the
@@ -412,7 +407,7 @@ fn exchange(
     if c.caps.get(crate::caps::Ext::PutMany) == crate::caps::Known::No {
         return Ok(None);
     }
-    let line = format!("TFDPUTMANY {}", files.len());
+    let line = PutMany { n: files.len() as u64 }.line();
     // the files follow at once, the OK is read after them
     let pipelined = pipelines(c, files.len());
     let ahead = if pipelined { ahead } else { &[] };
@@ -421,10 +416,10 @@ fn exchange(
         for d in ahead {
             c.chan.tx.send_frame_parts(&[b"MKDIR ", d])?;
         }
-        c.chan.tx.send_frame(line.as_bytes())?;
+        c.chan.tx.send_frame(&line)?;
     } else {
         match Status::parse(&{
-            c.chan.tx.send_frame(line.as_bytes())?;
+            c.chan.tx.send_frame(&line)?;
             c.chan.rx.recv_frame()?
         }) {
             Status::Ok(_) => c.caps.learn(crate::caps::Ext::PutMany, true),
@@ -449,7 +444,7 @@ fn exchange(
             out[i] = Some(Failure::Local(why));
         }
     }
-    c.chan.tx.send_frame(b"E")?;
+    c.chan.tx.send_frame(END)?;
     c.chan.tx.release()?;
     let mut made = Vec::with_capacity(ahead.len());
     for _ in ahead {
@@ -466,28 +461,31 @@ fn exchange(
         }
     }
     let head = c.chan.rx.recv_frame()?;
-    let failed = match Status::parse(&head) {
-        Status::Ok(d) => std::str::from_utf8(&d)
-            .ok()
-            .and_then(|d| d.split(' ').nth(1)?.parse::<usize>().ok())
-            .filter(|&n| n <= files.len())
-            .ok_or_else(|| Error::Protocol(format!("TFDPUTMANY: a reply {:?}", String::from_utf8_lossy(&head))))?,
-        st => return Err(Error::Protocol(format!("TFDPUTMANY: {}", listing::status_text(&st)))),
+    let failed = Stored::parse(&head)
+        .and_then(|s| usize::try_from(s.failed).ok())
+        .filter(|&n| n <= files.len());
+    let failed = match (failed, Status::parse(&head)) {
+        (Some(n), _) => n,
+        (None, Status::Ok(_)) => {
+            return Err(Error::Protocol(format!(
+                "TFDPUTMANY: a reply {:?}",
+                String::from_utf8_lossy(&head)
+            )))
+        }
+        (None, st) => return Err(Error::Protocol(format!("TFDPUTMANY: {}", listing::status_text(&st)))),
     };
     for _ in 0..failed {
         let f = c.chan.rx.recv_frame()?;
-        let text = String::from_utf8_lossy(&f).into_owned();
-        let mut it = text.splitn(3, ' ');
-        let i = it
-            .next()
-            .and_then(|i| i.parse::<usize>().ok())
-            .filter(|&i| i < files.len());
-        let code = it.next().and_then(|c| c.parse::<i32>().ok());
-        let (Some(i), Some(code)) = (i, code) else {
-            return Err(Error::Protocol(format!("TFDPUTMANY: an outcome {text:?}")));
+        let outcome = put::Failure::parse(&f)
+            .and_then(|o| Some((usize::try_from(o.index).ok().filter(|&i| i < files.len())?, o)));
+        let Some((i, o)) = outcome else {
+            return Err(Error::Protocol(format!(
+                "TFDPUTMANY: an outcome {:?}",
+                String::from_utf8_lossy(&f)
+            )));
         };
         if out[i].is_none() {
-            out[i] = Some(Failure::Refused(code, it.next().unwrap_or("").to_string()));
+            out[i] = Some(Failure::Refused(o.code, o.reason.into_owned()));
         }
     }
     Ok(Some((made, out.into_iter().map(|o| o.map_or(Ok(()), Err)).collect())))
@@ -507,17 +505,11 @@ fn send_file(c: &mut Client, u: &Up, keep: Keep, buf: &mut [u8], bytes: &AtomicU
         Err(e) => return abort_empty(c, u, e.to_string()),
     };
     let size = before.len();
-    // what the flags do not ask the server to set goes as 0: of 10,000 files
-    // of 1 KiB, 120 KB less on the wire
-    let mtime = if keep.mtime {
-        keep.stamped_mtime(before.mtime())
-    } else {
-        0
-    };
-    let mode = if keep.mode { before.mode() & 0o777 } else { 0 };
-    let flags = u8::from(keep.mode) | (u8::from(keep.mtime) << 1);
-    let head = format!("F {size} {flags} {mode:o} {mtime} ");
-    c.chan.tx.send_frame_parts(&[head.as_bytes(), &u.remote])?;
+    let mode = keep.mode.then(|| before.mode() & 0o777);
+    let mtime = keep.mtime.then(|| keep.stamped_mtime(before.mtime()));
+    c.chan
+        .tx
+        .send_frame(&FileHead::new(size, mode, mtime, &u.remote).encode())?;
     let mut h = Sha256::new();
     let mut left = size;
     let mut short = None;
@@ -545,20 +537,19 @@ fn send_file(c: &mut Client, u: &Up, keep: Keep, buf: &mut [u8], bytes: &AtomicU
         Err(e) => Some(e.to_string()),
     };
     if let Some(why) = short.or(changed) {
-        c.chan.tx.send_frame(b"A")?;
+        c.chan.tx.send_frame(&Trailer::Abort.encode())?;
         return Ok(Some(format!(
             "{why}; not sent (the server keeps its old copy), a later run sends it"
         )));
     }
-    let sum = tfp_wire::hex::encode(&h.finalize());
-    c.chan.tx.send_frame(format!("S {sum}").as_bytes())?;
+    c.chan.tx.send_frame(&Trailer::Sum(h.finalize().into()).encode())?;
     Ok(None)
 }
 
 /// A file that could not be opened still takes its place in the batch: an
 /// empty file, aborted.
 fn abort_empty(c: &mut Client, u: &Up, why: String) -> Result<Option<String>, Error> {
-    c.chan.tx.send_frame_parts(&[b"F 0 0 644 0 ", &u.remote])?;
-    c.chan.tx.send_frame(b"A")?;
+    c.chan.tx.send_frame(&FileHead::unread(&u.remote).encode())?;
+    c.chan.tx.send_frame(&Trailer::Abort.encode())?;
     Ok(Some(why))
 }

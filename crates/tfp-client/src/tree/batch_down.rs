@@ -20,6 +20,8 @@ use crate::{Client, ClientConfig, Error};
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::sync::atomic::Ordering;
+use tfp_wire::batch::get::{self, GetMany, Sent};
+use tfp_wire::batch::{Trailer, END, GETMANY, MAX_FILES};
 use tfp_wire::{Status, MAX_FRAME};
 
 /// One file to fetch: its landing, its path there, its remote path.
@@ -86,7 +88,7 @@ enum Fetched {
 
 /// Whether the server takes download batches: asked once per session.
 pub fn supported(c: &mut Client) -> Result<bool, Error> {
-    super::batch::probe(c, "TFDGETMANY", super::batch::Which::Get)
+    super::batch::probe(c, GETMANY, super::batch::Which::Get)
 }
 
 /// Asks a new pool session whether it takes download batches (in the
@@ -99,9 +101,6 @@ pub(crate) fn prime(c: &mut Client) {
 /// announces them): an interrupted run keeps their partials and journals
 /// for `--resume`.
 pub const ENGINE_FROM: u64 = 8 << 20;
-
-/// The most files one batch may ask for (tfd's bound).
-const MAX_BATCH: usize = 100_000;
 
 /// How many neighbouring files (a listing's order: mostly one directory's)
 /// go to one session before the next session's turn. Creating a file holds
@@ -222,12 +221,12 @@ const FIRST_PART: usize = 8 << 10;
 
 /// A session's files, given their paths' lengths, as consecutive parts of
 /// [`FIRST_PART`] path bytes (a frame's 4 counted) and doubling, each at
-/// least one file and at most [`MAX_BATCH`].
+/// least one file and at most [`MAX_FILES`].
 fn parts(lens: impl Iterator<Item = usize>) -> Vec<std::ops::Range<usize>> {
     let (mut out, mut start, mut held, mut room) = (Vec::new(), 0, 0, FIRST_PART);
     let mut n = 0;
     for (i, len) in lens.enumerate() {
-        if i > start && (held + len + 4 > room || i - start == MAX_BATCH) {
+        if i > start && (held + len + 4 > room || (i - start) as u64 == MAX_FILES) {
             out.push(start..i);
             (start, held, room) = (i, 0, room.saturating_mul(2));
         }
@@ -258,12 +257,12 @@ fn fetch_batch(
             return fetch_parts(c, files, &parts, p);
         }
     }
-    let line = format!("TFDGETMANY {} {} p", files.len(), ENGINE_FROM - 1);
+    let line = command(files.len());
     // a session that answered the probe OK sends the paths at once
     let pipelined = c.caps.get(crate::caps::Ext::GetMany) == crate::caps::Known::Yes;
     let ok = pipelined
         || c.caps.get(crate::caps::Ext::GetMany) != crate::caps::Known::No
-            && match c.command(line.as_bytes())? {
+            && match c.command(&line)? {
                 Status::Ok(_) => {
                     c.caps.learn(crate::caps::Ext::GetMany, true);
                     true
@@ -297,17 +296,28 @@ fn fetch_batch(
     }
     c.chan.tx.hold();
     if pipelined {
-        c.chan.tx.send_frame(line.as_bytes())?;
+        c.chan.tx.send_frame(&line)?;
     }
     for w in files {
         c.chan.tx.send_frame(w.remote)?;
     }
-    c.chan.tx.send_frame(b"E")?;
+    c.chan.tx.send_frame(END)?;
     c.chan.tx.release()?;
     if pipelined {
         answered_ok(&mut c.chan.rx)?;
     }
     receive_part(&mut c.chan.rx, files, p)
+}
+
+/// The command of a batch of `n` files: those of [`ENGINE_FROM`] bytes and
+/// more only announced, the small ones packed.
+fn command(n: usize) -> Vec<u8> {
+    GetMany {
+        n: n as u64,
+        max: Some(ENGINE_FROM - 1),
+        packed: true,
+    }
+    .line()
 }
 
 /// Reads a pipelined batch's first answer, `OK`.
@@ -339,11 +349,11 @@ fn fetch_parts(
         let writer = s.spawn(move || -> Result<(), Error> {
             for r in parts {
                 tx.hold();
-                tx.send_frame(format!("TFDGETMANY {} {} p", r.len(), ENGINE_FROM - 1).as_bytes())?;
+                tx.send_frame(&command(r.len()))?;
                 for w in &files[r.clone()] {
                     tx.send_frame(w.remote)?;
                 }
-                tx.send_frame(b"E")?;
+                tx.send_frame(END)?;
                 tx.release()?;
             }
             Ok(())
@@ -378,9 +388,13 @@ fn receive_part(rx: &mut Rx, files: &[&Want<'_>], p: &Progress) -> Result<Vec<Fe
         out.push(fetch_one(rx, w, p)?);
         p.file_done();
     }
-    match Status::parse(&rx.recv_frame()?) {
-        Status::Ok(_) => Ok(out),
-        st => Err(Error::Protocol(format!("TFDGETMANY: {}", listing::status_text(&st)))),
+    let last = rx.recv_frame()?;
+    match Sent::parse(&last) {
+        Some(_) => Ok(out),
+        None => Err(Error::Protocol(format!(
+            "TFDGETMANY: {}",
+            listing::status_text(&Status::parse(&last))
+        ))),
     }
 }
 
@@ -395,54 +409,25 @@ fn protocol(what: &str) -> Error {
 /// `Err` when the server is out of step (the session is dropped).
 fn fetch_one(rx: &mut Rx, w: &Want<'_>, p: &Progress) -> Result<Fetched, Error> {
     let head = rx.recv_frame()?;
-    if let Some(rest) = head.strip_prefix(b"X ") {
-        let text = String::from_utf8_lossy(rest);
-        let (code, why) = text.split_once(' ').unwrap_or((&text, ""));
-        return Ok(Fetched::Done(Done::Refused(format!("FAILED {code}: {why}"))));
-    }
+    let reply =
+        get::Reply::parse(&head).ok_or_else(|| protocol(&format!("a header {:?}", String::from_utf8_lossy(&head))))?;
     // its directory, made by the first file in it (while the other
     // sessions' data keeps arriving)
-    let unmade = w.dir.is_some_and(|d| d.make().is_err());
-    if let Some(rest) = head.strip_prefix(b"B ") {
-        if unmade {
-            return Ok(Fetched::Unmade);
+    let unmade = || w.dir.is_some_and(|d| d.make().is_err());
+    // a small file packed in one frame (its bytes and its SHA-256 raw) or
+    // the long form's header
+    let (meta, packed) = match reply {
+        get::Reply::Refused { code, reason } => {
+            return Ok(Fetched::Done(Done::Refused(format!("FAILED {code}: {reason}"))))
         }
+        get::Reply::Big { .. } if unmade() => return Ok(Fetched::Unmade),
         // big: left to the engine (an older tfd says no mode)
-        let mode = std::str::from_utf8(rest)
-            .ok()
-            .and_then(|r| r.split(' ').nth(1))
-            .and_then(|m| u32::from_str_radix(m, 8).ok());
-        return Ok(Fetched::Big(mode.filter(|_| w.keep_mode)));
-    }
-    // a small file packed in one frame (`f <size> <mode> <mtime> `, its
-    // bytes, its SHA-256 raw) or the long form's header
-    let (words, packed) = match head.strip_prefix(b"f ") {
-        Some(rest) => {
-            let ends: Vec<usize> = rest
-                .iter()
-                .take(64)
-                .enumerate()
-                .filter(|(_, &b)| b == b' ')
-                .map(|(i, _)| i)
-                .take(3)
-                .collect();
-            let [_, _, end] = ends[..] else {
-                return Err(protocol("a packed header that does not parse"));
-            };
-            (&head[..end + 2], Some(&rest[end + 1..]))
-        }
-        None => (&head[..], None),
+        get::Reply::Big { mode, .. } => return Ok(Fetched::Big(mode.filter(|_| w.keep_mode))),
+        get::Reply::File(meta) => (meta, None),
+        get::Reply::Packed { meta, data, sum } => (meta, Some((data, sum))),
     };
-    let text = std::str::from_utf8(words).map_err(|_| protocol("a header that is not text"))?;
-    let mut it = text.trim_end_matches(' ').split(' ');
-    let (Some("F" | "f"), Some(size), Some(mode), Some(mtime), None) =
-        (it.next(), it.next(), it.next(), it.next(), it.next())
-    else {
-        return Err(protocol(&format!("a header {text:?}")));
-    };
-    let mode = u32::from_str_radix(mode, 8).map_err(|_| protocol("a mode that is not octal"))?;
-    let size: u64 = size.parse().map_err(|_| protocol("a size that is not a number"))?;
-    let mtime: i64 = mtime.parse().map_err(|_| protocol("an mtime that is not a number"))?;
+    let unmade = unmade();
+    let get::Meta { size, mode, mtime } = meta;
     // where it lands; a refusal here still reads the data to stay in step
     let mut part: Result<Partial, String> = if unmade {
         Err(String::new())
@@ -454,11 +439,6 @@ fn fetch_one(rx: &mut Rx, w: &Want<'_>, p: &Progress) -> Result<Fetched, Error> 
     };
     let mut h = Sha256::new();
     let mut left = size;
-    let packed = match packed {
-        Some(body) if body.len() as u64 == size.saturating_add(32) => Some(body.split_at(size as usize)),
-        Some(_) => return Err(protocol("a packed file of another size than it announced")),
-        None => None,
-    };
     if let Some((data, _)) = packed {
         left = 0;
         h.update(data);
@@ -486,26 +466,19 @@ fn fetch_one(rx: &mut Rx, w: &Want<'_>, p: &Progress) -> Result<Fetched, Error> 
             }
         }
     }
-    let digest = h.finalize();
-    let mismatch = || Done::Refused("the data does not hash to the server's SHA-256; not written".into());
-    let verdict = match packed {
-        Some((_, raw)) if raw == digest.as_slice() => Ok(()),
-        Some(_) => Err(mismatch()),
-        None => {
-            let trailer = rx.recv_frame()?;
-            let sum: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-            if trailer == b"A" {
-                Err(Done::Refused(
-                    "it changed on the server while it was read; not written, a later run fetches it".into(),
-                ))
-            } else if trailer.strip_prefix(b"S ") == Some(sum.as_bytes()) {
-                Ok(())
-            } else if trailer.starts_with(b"S ") {
-                Err(mismatch())
-            } else {
-                return Err(protocol("a trailer that does not parse"));
-            }
-        }
+    let digest: [u8; 32] = h.finalize().into();
+    let sum = match packed {
+        Some((_, raw)) => Trailer::Sum(raw),
+        None => Trailer::parse(&rx.recv_frame()?).ok_or_else(|| protocol("a trailer that does not parse"))?,
+    };
+    let verdict = match sum {
+        Trailer::Sum(s) if s == digest => Ok(()),
+        Trailer::Sum(_) => Err(Done::Refused(
+            "the data does not hash to the server's SHA-256; not written".into(),
+        )),
+        Trailer::Abort => Err(Done::Refused(
+            "it changed on the server while it was read; not written, a later run fetches it".into(),
+        )),
     };
     let pt = match part {
         Ok(pt) => pt,
@@ -565,7 +538,7 @@ mod tests {
             assert_eq!(p.first().map(|r| r.start), Some(0));
             assert_eq!(p.last().map(|r| r.end), Some(n));
             assert!(p.windows(2).all(|w| w[0].end == w[1].start));
-            assert!(p.iter().all(|r| !r.is_empty() && r.len() <= MAX_BATCH));
+            assert!(p.iter().all(|r| !r.is_empty() && r.len() as u64 <= MAX_FILES));
         }
     }
 }

@@ -1,0 +1,317 @@
+//! TFDGETMANY's frames. `TFDGETMANY <n> [<max> [p]]` ([`GetMany`]); after
+//! its `OK` the client sends `n` frames, each a path (at most [`MAX_PATH`]
+//! bytes, [`MAX_PATH_BYTES`] together), then the end frame. Only then does
+//! the server answer, per file, a [`Reply`] (a long form's data frames and
+//! trailer after it), and at the end [`Sent`].
+
+use super::{num, octal, words};
+use std::borrow::Cow;
+
+/// The longest path frame.
+pub const MAX_PATH: usize = 4096;
+/// The most bytes all the paths of one batch may hold.
+pub const MAX_PATH_BYTES: usize = 16 << 20;
+/// The largest file a packed batch sends in one frame ([`Reply::Packed`]):
+/// 58 bytes of framing where the long form's three frames and hex trailer
+/// take 99, a tenth of a 1 KiB file's bytes on the wire.
+pub const PACKED_MAX: usize = 64 << 10;
+/// Where a packed header's three words must have ended (the size, the mode
+/// and the mtime take at most 20, 11 and 20 bytes).
+const PACKED_WORDS: usize = 64;
+
+/// The command's argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GetMany {
+    /// How many paths follow.
+    pub n: u64,
+    /// A file over this many bytes is only announced ([`Reply::Big`]).
+    pub max: Option<u64>,
+    /// Files of at most [`PACKED_MAX`] bytes in one frame each
+    /// ([`Reply::Packed`]); said only after a `max` (without one it is not
+    /// sent).
+    pub packed: bool,
+}
+
+impl GetMany {
+    /// The argument, `<n> [<max> [p]]`.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = self.n.to_string();
+        if let Some(max) = self.max {
+            out.push_str(&format!(" {max}"));
+            if self.packed {
+                out.push_str(" p");
+            }
+        }
+        out.into_bytes()
+    }
+
+    /// The whole command line.
+    pub fn line(&self) -> Vec<u8> {
+        [super::GETMANY.as_bytes(), b" ", &self.encode()].concat()
+    }
+
+    /// Reads the argument: words between any white space; a third word other
+    /// than `p`, and any after it, are left unread. Any count parses: the
+    /// server refuses one over [`super::MAX_FILES`] with a reason of its own.
+    pub fn parse(arg: &[u8]) -> Option<GetMany> {
+        let mut words = std::str::from_utf8(arg).ok()?.split_whitespace();
+        let n = words.next()?.parse().ok()?;
+        let max = match words.next() {
+            Some(w) => Some(w.parse().ok()?),
+            None => None,
+        };
+        let packed = words.next() == Some("p");
+        Some(GetMany { n, max, packed })
+    }
+}
+
+/// What the server says of a file it sends: its size, permission bits
+/// (octal on the wire) and mtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Meta {
+    pub size: u64,
+    pub mode: u32,
+    pub mtime: i64,
+}
+
+impl Meta {
+    /// The words, `<size> <mode> <mtime>`.
+    fn text(&self) -> String {
+        format!("{} {:o} {}", self.size, self.mode, self.mtime)
+    }
+
+    /// Reads the three words.
+    fn parse(text: &[u8]) -> Option<Meta> {
+        let [size, mode, mtime] = words(text)?;
+        Some(Meta {
+            size: num(size)?,
+            mode: octal(mode)?,
+            mtime: num(mtime)?,
+        })
+    }
+
+    /// What starts a packed frame, `f <size> <mode> <mtime> `: the file's
+    /// bytes and its SHA-256 (raw) follow in the same frame.
+    pub fn packed_head(&self) -> Vec<u8> {
+        format!("f {} ", self.text()).into_bytes()
+    }
+}
+
+/// The server's answer for one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply<'a> {
+    /// `X <FAILED code> <reason>`: not sent.
+    Refused { code: i32, reason: Cow<'a, str> },
+    /// `B <size> <mode, octal>`: over the batch's `max`, only announced (an
+    /// older tfd says no mode).
+    Big { size: u64, mode: Option<u32> },
+    /// `F <size> <mode> <mtime>`: data frames holding exactly `size` bytes
+    /// together and a [`Trailer`](super::Trailer) follow.
+    File(Meta),
+    /// `f <size> <mode> <mtime> `, the bytes and their SHA-256 raw, in one
+    /// frame.
+    Packed { meta: Meta, data: &'a [u8], sum: [u8; 32] },
+}
+
+impl<'a> Reply<'a> {
+    /// The frame.
+    pub fn encode(&self) -> Vec<u8> {
+        match self {
+            Reply::Refused { code, reason } => format!("X {code} {reason}").into_bytes(),
+            Reply::Big { size, mode: None } => format!("B {size}").into_bytes(),
+            Reply::Big { size, mode: Some(m) } => format!("B {size} {m:o}").into_bytes(),
+            Reply::File(meta) => format!("F {}", meta.text()).into_bytes(),
+            Reply::Packed { meta, data, sum } => [&meta.packed_head()[..], data, sum].concat(),
+        }
+    }
+
+    /// Reads one file's answer (a refusal's reason that is not UTF-8 is read
+    /// lossily; a missing one is empty).
+    pub fn parse(frame: &'a [u8]) -> Option<Reply<'a>> {
+        let (&tag, rest) = frame.split_first()?;
+        let rest = rest.strip_prefix(b" ")?;
+        match tag {
+            b'X' => {
+                let mut it = rest.splitn(2, |&b| b == b' ');
+                let code = num(it.next()?)?;
+                let reason = String::from_utf8_lossy(it.next().unwrap_or_default());
+                Some(Reply::Refused { code, reason })
+            }
+            b'B' => {
+                let mut it = rest.splitn(2, |&b| b == b' ');
+                let size = num(it.next()?)?;
+                let mode = match it.next() {
+                    Some(m) => Some(octal(m)?),
+                    None => None,
+                };
+                Some(Reply::Big { size, mode })
+            }
+            b'F' => Meta::parse(rest).map(Reply::File),
+            b'f' => {
+                // the third space ends the words: the bytes may hold spaces
+                let (end, _) = rest
+                    .iter()
+                    .take(PACKED_WORDS)
+                    .enumerate()
+                    .filter(|(_, &b)| b == b' ')
+                    .nth(2)?;
+                let meta = Meta::parse(&rest[..end])?;
+                let body = &rest[end + 1..];
+                if body.len() as u64 != meta.size.checked_add(32)? {
+                    return None;
+                }
+                let (data, sum) = body.split_at(body.len() - 32);
+                Some(Reply::Packed {
+                    meta,
+                    data,
+                    sum: sum.try_into().ok()?,
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The server's last frame of a batch: `OK <files sent whole>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sent {
+    pub sent: u64,
+}
+
+impl Sent {
+    /// The frame.
+    pub fn encode(&self) -> Vec<u8> {
+        format!("OK {}", self.sent).into_bytes()
+    }
+
+    /// Reads the closing frame.
+    pub fn parse(frame: &[u8]) -> Option<Sent> {
+        Some(Sent {
+            sent: num(frame.strip_prefix(b"OK ")?)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_round_trips() {
+        let clients = GetMany {
+            n: 25,
+            max: Some((8 << 20) - 1),
+            packed: true,
+        };
+        assert_eq!(clients.line(), b"TFDGETMANY 25 8388607 p");
+        for c in [
+            clients,
+            GetMany {
+                n: 0,
+                max: None,
+                packed: false,
+            },
+            GetMany {
+                n: u64::MAX,
+                max: Some(0),
+                packed: false,
+            },
+        ] {
+            assert_eq!(GetMany::parse(&c.encode()), Some(c));
+        }
+        // white space of any kind, and words past the packing left unread
+        let seen = GetMany::parse(b" 3\t10  q more").unwrap();
+        assert_eq!((seen.n, seen.max, seen.packed), (3, Some(10), false));
+        assert!(GetMany::parse(b"3 10 p x").unwrap().packed);
+        for bad in [&b""[..], b"x", b"3 x", b"3 -1 p", b"-3", b"\xff 1"] {
+            assert_eq!(GetMany::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn replies_round_trip_as_the_server_writes_them() {
+        let meta = Meta {
+            size: 5,
+            mode: 0o644,
+            mtime: 1_700_000_000,
+        };
+        let sum = [7u8; 32];
+        let packed = [&b"f 5 644 1700000000 a b c"[..], &sum].concat();
+        let cases: Vec<(Reply<'_>, &[u8])> = vec![
+            (
+                Reply::Refused {
+                    code: 5,
+                    reason: "no such file".into(),
+                },
+                b"X 5 no such file",
+            ),
+            (
+                Reply::Big {
+                    size: 9 << 20,
+                    mode: Some(0o600),
+                },
+                b"B 9437184 600",
+            ),
+            (Reply::Big { size: 1, mode: None }, b"B 1"),
+            (Reply::File(meta), b"F 5 644 1700000000"),
+            (
+                Reply::Packed {
+                    meta,
+                    data: b"a b c",
+                    sum,
+                },
+                &packed,
+            ),
+        ];
+        for (r, wire) in cases {
+            assert_eq!(r.encode(), wire);
+            assert_eq!(Reply::parse(wire), Some(r));
+        }
+        assert_eq!(meta.packed_head(), b"f 5 644 1700000000 ");
+        // an empty packed file is its header and its sum
+        let empty = [&b"f 0 0 -1 "[..], &sum].concat();
+        assert!(matches!(Reply::parse(&empty), Some(Reply::Packed { data: b"", .. })));
+        let terse = Reply::parse(b"X 9").unwrap();
+        assert_eq!(Reply::parse(&terse.encode()), Some(terse));
+        assert_eq!(Sent { sent: 4 }.encode(), b"OK 4");
+        assert_eq!(Sent::parse(b"OK 4"), Some(Sent { sent: 4 }));
+    }
+
+    #[test]
+    fn malformed_replies_are_refused() {
+        let sum = [0u8; 32];
+        let short = [&b"f 6 644 1 abcde"[..], &sum].concat();
+        let long = [&b"f 4 644 1 abcde"[..], &sum].concat();
+        let far = [&b"f 0 644 "[..], &[b'0'; 60], b" ", &sum].concat();
+        let huge = [&b"f 18446744073709551615 644 1 "[..], &sum].concat();
+        for bad in [
+            &b"X"[..],
+            b"X x why",
+            b"X  5",
+            b"B",
+            b"B x",
+            b"B 1 9",        // mode not octal
+            b"B 1 644 more", // a word too many
+            b"F 1 644",
+            b"F 1 644 5 ",
+            b"F 1 644 5 6",
+            b"F -1 644 5",
+            b"F 1 abc 5",
+            b"F 1 644 x",
+            b"F1 644 5",
+            b"f 1 644 5",
+            &short[..],
+            &long[..],
+            &far[..],
+            &huge[..],
+            &sum[..],
+            b"S 00",
+            b"",
+        ] {
+            assert_eq!(Reply::parse(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+        for bad in [&b"OK"[..], b"OK x", b"OK 1 2", b"FAILED 5 : no"] {
+            assert_eq!(Sent::parse(bad), None, "{bad:?}");
+        }
+    }
+}
