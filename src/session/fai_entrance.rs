@@ -11,7 +11,7 @@
 //! uid; the jail is gone; the server's mode changed) is `FAILED 69`. Both in
 //! plaintext, then the connection closes. The token never reaches the log.
 
-use super::handshake::{assemble, refuse, served_root, HandshakeError};
+use super::admission::{assemble, refuse, served_root, HandshakeError};
 use super::identity::{self, Target};
 use super::{Context, Duty, Mode, Session, Stage, State};
 use crate::auth::fai::Refusal;

@@ -2,6 +2,7 @@
 //! (pre-login, pre-jail) and dispatch. Runs in its own process, forked by the
 //! listener, so per-session setuid and chroot never touch another client.
 
+mod admission;
 mod context;
 mod fai_entrance;
 mod handshake;
@@ -734,13 +735,13 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, slot: usize
         Ok(s) => s,
         Err(e) => {
             match &e {
-                handshake::HandshakeError::Refused(f) => metrics.refused(match f {
+                admission::HandshakeError::Refused(f) => metrics.refused(match f {
                     Failed::IncompatibleProtocol => Refusal::Version,
                     Failed::InvalidHash => Refusal::Hash,
                     Failed::FaiExpired | Failed::FaiKey => Refusal::Fai,
                     _ => Refusal::RsaKey,
                 }),
-                handshake::HandshakeError::Channel(_) => metrics.inc(Counter::HandshakesAborted),
+                admission::HandshakeError::Channel(_) => metrics.inc(Counter::HandshakesAborted),
                 _ => {}
             }
             info!("{peer} handshake ended: {e}");
