@@ -41,7 +41,7 @@ const UPGRADE: Gate = Gate {
 };
 
 /// A command the document does not tag `[Supports TFPSFS]`.
-pub const NOT_TFPSFS: Tfpsfs = Tfpsfs::Untagged;
+pub(crate) const NOT_TFPSFS: Tfpsfs = Tfpsfs::Untagged;
 
 /// Shorthand for a tagged command's row.
 const fn needs(b: &'static [u32]) -> Tfpsfs {

@@ -13,7 +13,7 @@ use tfp_wire::Failed;
 /// Why a handshake did not produce a session.
 #[non_exhaustive]
 #[derive(Debug)]
-pub enum HandshakeError {
+pub(crate) enum HandshakeError {
     /// The connection failed or the peer broke the framing.
     Channel(ChannelError),
     /// We refused the client with this status (already sent).

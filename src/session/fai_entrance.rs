@@ -162,7 +162,7 @@ fn open_token_jail(root: &Root, jail: &[u8], user: Option<&Identity>) -> Result<
 }
 
 /// Runs the entrance for the token in the version frame.
-pub fn enter(
+pub(super) fn enter(
     mut chan: Channel,
     token: Result<[u8; uuid::TEXT_LEN], ()>,
     peer: SocketAddr,

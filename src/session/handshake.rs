@@ -12,7 +12,7 @@ use tfp_channel::{Channel, ChannelError};
 use tfp_wire::{handshake as hs, Failed};
 
 /// Runs the handshake on a fresh connection and returns the ready session.
-pub fn handshake(
+pub(crate) fn handshake(
     stream: TcpStream,
     peer: SocketAddr,
     ctx: Arc<Context>,

@@ -6,9 +6,9 @@ mod admission;
 mod context;
 mod fai_entrance;
 mod handshake;
-pub mod identity;
-pub mod jail;
-pub mod liveness;
+pub(crate) mod identity;
+pub(crate) mod jail;
+pub(crate) mod liveness;
 mod secure;
 mod stage;
 
@@ -22,18 +22,18 @@ use std::time::Instant;
 use tfp_channel::{Channel, ChannelError, NetStream, PreparedFrame, TxHalf};
 use tfp_wire::{command, Failed, MAX_CHUNK};
 
-pub use crate::dispatch::denied_or;
-pub use context::{Context, Lasting, Loaded};
-pub use handshake::handshake;
-pub use secure::SecureState;
-pub use stage::{Duty, Mode, Stage, State};
+pub(crate) use crate::dispatch::denied_or;
+pub(crate) use context::{Context, Lasting, Loaded};
+pub(crate) use handshake::handshake;
+pub(crate) use secure::SecureState;
+pub(crate) use stage::{Duty, Mode, Stage, State};
 
 /// Bound on a command frame before LOGIN: nothing legitimate is larger.
-pub const PRELOGIN_MAX_FRAME: usize = 4096;
+pub(crate) const PRELOGIN_MAX_FRAME: usize = 4096;
 
 /// Bound on everything a client may send before LOGIN (handshake included): a
 /// pre-auth client cannot make the server read without end.
-pub const PRELOGIN_MAX_BYTES: u64 = 64 * 1024;
+pub(crate) const PRELOGIN_MAX_BYTES: u64 = 64 * 1024;
 
 /// A live session.
 pub struct Session {
@@ -695,7 +695,7 @@ fn os_cause() -> String {
 }
 
 /// Runs one accepted connection to the end, in the session process.
-pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, slot: usize) {
+pub(crate) fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, slot: usize) {
     let started = Instant::now();
     if let Some(trp) = &ctx.cfg.trp {
         crate::services::priority::unboost();
