@@ -8,7 +8,13 @@
 //! (the byte stream), `tfp_wire` (the protocol, free of I/O) and `tfd_sys` (the only
 //! crate allowed `unsafe`). The client library, `tfp_client`, is a sibling that no
 //! module here imports.
+//!
+//! What only this crate uses is `pub(crate)`: `pub` is what the binaries, the
+//! tests, the benches and the daemon's fuzz targets call, and `unreachable_pub`
+//! keeps the private rooms (`dispatch`, `sandbox`, `session`, `xferlog`) from
+//! claiming more.
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
 
 pub mod auth;
 pub mod commands;

@@ -168,7 +168,7 @@ impl Log for Logger {
 }
 
 /// syslog(3) severity of a log level (`trace` has none below `debug`).
-pub fn syslog_priority(level: Level) -> libc::c_int {
+pub(crate) fn syslog_priority(level: Level) -> libc::c_int {
     match level {
         Level::Error => libc::LOG_ERR,
         Level::Warn => libc::LOG_WARNING,

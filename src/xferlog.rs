@@ -127,7 +127,7 @@ impl XferLog {
 }
 
 /// The line for `e`, stamped `now`, with its newline.
-pub fn format_line(e: &XferEntry<'_>, now: SystemTime) -> Vec<u8> {
+pub(crate) fn format_line(e: &XferEntry<'_>, now: SystemTime) -> Vec<u8> {
     let ms = e.duration.as_millis();
     let whole_secs = ms.div_ceil(1000).max(1);
     let mut path = Vec::with_capacity(e.path.len() + 1);
@@ -163,7 +163,7 @@ pub fn format_line(e: &XferEntry<'_>, now: SystemTime) -> Vec<u8> {
 }
 
 /// Printable ASCII except space and backslash stays; every other byte is `\xNN`.
-pub fn escape(bytes: &[u8]) -> String {
+pub(crate) fn escape(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for &b in bytes {
         if b.is_ascii_graphic() && b != b'\\' {

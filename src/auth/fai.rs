@@ -84,7 +84,7 @@ pub struct Store {
 /// public key (PKCS#1 DER). The key is what clients know the server by, so a
 /// server with another key is another server, whatever it shares; the label
 /// keeps the value from being any other use's hash of the key.
-pub fn server_id(key: &openssl::rsa::RsaRef<openssl::pkey::Private>) -> io::Result<[u8; wire::SERVER_ID_LEN]> {
+pub(crate) fn server_id(key: &openssl::rsa::RsaRef<openssl::pkey::Private>) -> io::Result<[u8; wire::SERVER_ID_LEN]> {
     let der = key.public_key_to_der_pkcs1()?;
     let mut h = openssl::sha::Sha256::new();
     h.update(b"tfd FAI server id\0");
@@ -100,7 +100,7 @@ pub fn now() -> u64 {
 }
 
 /// A fresh random FAI key of a random length in the document's range.
-pub fn new_key() -> io::Result<Vec<u8>> {
+pub(crate) fn new_key() -> io::Result<Vec<u8>> {
     let mut len = [0u8; 1];
     openssl::rand::rand_bytes(&mut len)?;
     let span = (wire::KEY_MAX - wire::KEY_MIN + 1) as u8;
@@ -155,7 +155,7 @@ impl Store {
     /// system (a service manager's sandbox), a full disk or a directory of the
     /// wrong owner would otherwise show only when a client asks for a token.
     /// (A probe left by a crash is a stale `.tmp-` file to [`Store::purge`].)
-    pub fn check_writable(&self) -> io::Result<()> {
+    pub(crate) fn check_writable(&self) -> io::Result<()> {
         self.check_dir(true)?;
         let mut nonce = [0u8; 8];
         openssl::rand::rand_bytes(&mut nonce)?;
@@ -290,7 +290,7 @@ impl Store {
     /// When the instance stops: expired tokens purged, then the directory
     /// removed if nothing is left in it (live tokens outlive a restart, so a
     /// directory holding one stays). True when it was removed.
-    pub fn remove_if_empty(&self, now: u64) -> io::Result<bool> {
+    pub(crate) fn remove_if_empty(&self, now: u64) -> io::Result<bool> {
         self.purge(now)?;
         match fs::remove_dir(&self.dir) {
             Ok(()) => Ok(true),

@@ -18,7 +18,7 @@ pub fn began(unix_now: u64, left: u32, len: u32) -> u64 {
 /// What a client refused by the throttle is told: still `FAILED 37` (what
 /// clients know as "login failed"), with the cause and the time left in plain
 /// words, never a wrong password.
-pub fn refusal_text(b: Blocked, ip: IpAddr, who: &str) -> String {
+pub(crate) fn refusal_text(b: Blocked, ip: IpAddr, who: &str) -> String {
     match b {
         Blocked::Ip(left) => format!(
             "Temporarily refused: the address {} is banned for {left} more seconds after too many failed logins.",
@@ -32,7 +32,7 @@ pub fn refusal_text(b: Blocked, ip: IpAddr, who: &str) -> String {
 
 /// One LOGIN attempt as the throttle sees it: this node's counts, then every
 /// node's.
-pub struct Attempt<'a> {
+pub(crate) struct Attempt<'a> {
     /// This node's table.
     throttle: &'a Throttle,
     /// The client, for the log lines.
@@ -53,7 +53,7 @@ pub struct Attempt<'a> {
 
 impl<'a> Attempt<'a> {
     /// An attempt by `peer` for `name` (`who` is the name as logged), now.
-    pub fn new(
+    pub(crate) fn new(
         throttle: &'a Throttle,
         policy: Policy,
         shared: Option<SharedThrottle>,
@@ -89,7 +89,7 @@ impl<'a> Attempt<'a> {
 
     /// Whether the address or the name is banned or locked, here or on any
     /// node: LOGIN is then refused before any password is checked.
-    pub fn blocked(&self) -> Option<Blocked> {
+    pub(crate) fn blocked(&self) -> Option<Blocked> {
         let peer = self.peer;
         let who = &self.who;
         let mut local = self.throttle.check(peer.ip(), self.name, &self.policy, self.now);
@@ -126,7 +126,7 @@ impl<'a> Attempt<'a> {
     /// started (a ban or lock started by either table is reported once).
     /// Failing to reach the shared file is logged; this node's count is
     /// already taken.
-    pub fn failure(&self) -> FailureEffect {
+    pub(crate) fn failure(&self) -> FailureEffect {
         let peer = self.peer;
         let mut effect = self.throttle.failure(peer.ip(), self.name, &self.policy, self.now);
         let Some(sh) = &self.shared else { return effect };
@@ -157,7 +157,7 @@ impl<'a> Attempt<'a> {
 
     /// The right password: the name's failures are forgiven, on this node and
     /// on all.
-    pub fn forgive(&self) {
+    pub(crate) fn forgive(&self) {
         self.throttle.success(self.name);
         if let Some(Err(e)) = self.shared.as_ref().map(|sh| sh.success(self.name)) {
             error!(

@@ -177,7 +177,7 @@ fn verify(uid: Uid, gid: Gid) -> Result<(), PrivError> {
 }
 
 /// The name of the user this process runs as (for logs).
-pub fn current_user_name() -> String {
+pub(crate) fn current_user_name() -> String {
     let uid = unistd::geteuid();
     match User::from_uid(uid) {
         Ok(Some(u)) => u.name,

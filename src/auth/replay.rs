@@ -27,7 +27,7 @@ pub struct ReplayPolicy {
 
 impl ReplayPolicy {
     /// The key process's replay cache limits as configured.
-    pub fn from_config(cfg: &crate::config::Config) -> ReplayPolicy {
+    pub(crate) fn from_config(cfg: &crate::config::Config) -> ReplayPolicy {
         ReplayPolicy {
             capacity: cfg.replay_cache,
             window: cfg.replay_window.as_secs(),

@@ -32,7 +32,7 @@ use std::time::Duration;
 use tfd_sys::SharedWords;
 
 /// Slots per table in the daemon (2 tables × 4096 slots × 16 bytes = 128 KiB).
-pub const DEFAULT_SLOTS: usize = 4096;
+pub(crate) const DEFAULT_SLOTS: usize = 4096;
 /// Consecutive slots a key may use.
 const PROBE: usize = 8;
 
@@ -58,7 +58,7 @@ pub struct Policy {
 
 impl Policy {
     /// The policy configured in tfd.conf.
-    pub fn from_config(cfg: &crate::config::Config) -> Policy {
+    pub(crate) fn from_config(cfg: &crate::config::Config) -> Policy {
         let secs = |d: Duration| d.as_secs().min(u32::MAX as u64) as u32;
         Policy {
             ip: Limits {
@@ -76,7 +76,7 @@ impl Policy {
 }
 
 /// The slots `key` may live in, in probe order, in a table of `slots` slots.
-pub fn probe_window(key: u64, slots: usize) -> impl Iterator<Item = usize> {
+pub(crate) fn probe_window(key: u64, slots: usize) -> impl Iterator<Item = usize> {
     let n = slots.max(1);
     let start = (key % n as u64) as usize;
     (0..PROBE.min(slots)).map(move |i| (start + i) % n)
@@ -92,7 +92,7 @@ fn unpack(state: u64) -> (u32, u32) {
 
 /// What counting one failure did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Counted {
+pub(crate) struct Counted {
     /// This failure started a ban of that many seconds.
     pub banned: Option<u32>,
     /// The probe window was full of live entries and the weakest was evicted.
@@ -101,7 +101,7 @@ pub struct Counted {
 
 /// One table over a slice of shared words: the pure logic, unit-tested with plain
 /// memory and explicit times.
-pub struct Table<'a> {
+pub(crate) struct Table<'a> {
     words: &'a [AtomicU64],
     /// `words` is one key's probe window, in probe order, copied out of a larger
     /// table (the shared state file): every key probes all of it from the start.
@@ -110,14 +110,14 @@ pub struct Table<'a> {
 
 impl<'a> Table<'a> {
     /// A table over `words` (two per slot; an odd word is unused).
-    pub fn new(words: &'a [AtomicU64]) -> Table<'a> {
+    pub(crate) fn new(words: &'a [AtomicU64]) -> Table<'a> {
         Table { words, window: false }
     }
 
     /// The probe window of one key of a table of `slots` slots, read into `words`
     /// in the order of [`probe_window`]; the same rules then apply to it as to a
     /// whole table in memory.
-    pub fn window(words: &'a [AtomicU64]) -> Table<'a> {
+    pub(crate) fn window(words: &'a [AtomicU64]) -> Table<'a> {
         Table { words, window: true }
     }
 
@@ -147,7 +147,7 @@ impl<'a> Table<'a> {
     }
 
     /// The slot holding `key`, if any.
-    pub fn lookup(&self, key: u64) -> Option<usize> {
+    pub(crate) fn lookup(&self, key: u64) -> Option<usize> {
         self.probe(key).find(|&s| self.key(s).load(Ordering::Acquire) == key)
     }
 
@@ -214,7 +214,7 @@ impl<'a> Table<'a> {
     }
 
     /// Seconds left if `key` is banned now.
-    pub fn banned(&self, key: u64, now: u32, l: Limits) -> Option<u32> {
+    pub(crate) fn banned(&self, key: u64, now: u32, l: Limits) -> Option<u32> {
         if l.max_failures == 0 {
             return None;
         }
@@ -224,7 +224,7 @@ impl<'a> Table<'a> {
     }
 
     /// Counts a failure, evicting the weakest entry of a full probe window.
-    pub fn fail(&self, key: u64, now: u32, l: Limits) -> Counted {
+    pub(crate) fn fail(&self, key: u64, now: u32, l: Limits) -> Counted {
         if l.max_failures == 0 {
             return Counted::default();
         }
@@ -259,7 +259,7 @@ impl<'a> Table<'a> {
     }
 
     /// Forgets `key`'s failures (a successful LOGIN).
-    pub fn clear(&self, key: u64) {
+    pub(crate) fn clear(&self, key: u64) {
         if let Some(s) = self.lookup(key) {
             self.state(s).store(0, Ordering::Release);
         }
@@ -298,7 +298,7 @@ pub struct FailureEffect {
 
 /// What of an address is counted, as (tag, bytes, length): an IPv4 address (also
 /// when IPv4-mapped) whole, an IPv6 address by its /64.
-pub fn ip_counted(ip: IpAddr) -> (u8, [u8; 8], usize) {
+pub(crate) fn ip_counted(ip: IpAddr) -> (u8, [u8; 8], usize) {
     let mut b = [0u8; 8];
     match ip {
         IpAddr::V4(v4) => {
@@ -319,17 +319,17 @@ pub fn ip_counted(ip: IpAddr) -> (u8, [u8; 8], usize) {
 }
 
 /// The tag a LOGIN name is hashed under.
-pub const ACCOUNT_TAG: u8 = b'u';
+pub(crate) const ACCOUNT_TAG: u8 = b'u';
 
 /// Words of a slot's label: what the slot counts (an address or a name) in
 /// words, so `tfd ctl bans` can name what the keyed hash hides. A label is
 /// only shown, never trusted: refusals go by the key.
-pub const LABEL_WORDS: usize = 7;
+pub(crate) const LABEL_WORDS: usize = 7;
 const LABEL_BYTES: usize = LABEL_WORDS * 8 - 1;
 
 /// `text` as label words: a length byte (its top bit set when `text` was cut)
 /// and the first bytes of `text`.
-pub fn label_words(text: &[u8]) -> [u64; LABEL_WORDS] {
+pub(crate) fn label_words(text: &[u8]) -> [u64; LABEL_WORDS] {
     let mut b = [0u8; LABEL_WORDS * 8];
     let n = text.len().min(LABEL_BYTES);
     b[0] = n as u8 | if text.len() > LABEL_BYTES { 0x80 } else { 0 };
@@ -345,7 +345,7 @@ pub fn label_words(text: &[u8]) -> [u64; LABEL_WORDS] {
 
 /// The text of label words, control characters shown as `?`, a cut one ending
 /// in `…`; `?` for an empty label.
-pub fn label_text(words: &[u64]) -> String {
+pub(crate) fn label_text(words: &[u64]) -> String {
     let b: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
     let n = (b[0] & 0x7f) as usize;
     if n == 0 || n > LABEL_BYTES {
@@ -364,7 +364,7 @@ pub fn label_text(words: &[u64]) -> String {
 }
 
 /// How an address is shown in a label: IPv4 whole, IPv6 by the /64 counted.
-pub fn ip_label(ip: IpAddr) -> String {
+pub(crate) fn ip_label(ip: IpAddr) -> String {
     match ip_counted(ip) {
         (4, b, _) => std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string(),
         (_, b, _) => {
@@ -376,7 +376,7 @@ pub fn ip_label(ip: IpAddr) -> String {
 }
 
 /// Seconds left on a ban or lock whose slot holds `state`, under `l`.
-pub fn ban_left(state: u64, now: u32, l: Limits) -> Option<u32> {
+pub(crate) fn ban_left(state: u64, now: u32, l: Limits) -> Option<u32> {
     let (count, t) = unpack(state);
     (l.max_failures > 0 && count >= l.max_failures && now < t).then(|| t - now)
 }
@@ -442,7 +442,7 @@ impl Throttle {
     /// True for the first eviction in table `which` (0 addresses, 1 names; 2 and
     /// 3 for the same tables in the shared state file) across every process of
     /// this daemon.
-    pub fn first_eviction(&self, which: usize) -> bool {
+    pub(crate) fn first_eviction(&self, which: usize) -> bool {
         self.mem.words()[self.slots * 4 + which]
             .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
@@ -521,7 +521,7 @@ impl Throttle {
     }
 
     /// Lifts the ban of `ip` (its /64 for IPv6); whether one was in force.
-    pub fn lift_ip(&self, ip: IpAddr, p: &Policy, now: u32) -> bool {
+    pub(crate) fn lift_ip(&self, ip: IpAddr, p: &Policy, now: u32) -> bool {
         let k = self.ip_key(ip);
         let was = self.ips().banned(k, now, p.ip).is_some();
         self.ips().clear(k);
@@ -529,7 +529,7 @@ impl Throttle {
     }
 
     /// Lifts the lock of the LOGIN name `name`; whether one was in force.
-    pub fn lift_name(&self, name: &[u8], p: &Policy, now: u32) -> bool {
+    pub(crate) fn lift_name(&self, name: &[u8], p: &Policy, now: u32) -> bool {
         let k = self.account_key(name);
         let was = self.accounts().banned(k, now, p.account).is_some();
         self.accounts().clear(k);

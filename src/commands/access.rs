@@ -23,7 +23,7 @@ use tfd_sys as sys;
 use tfp_wire::{command, Failed};
 
 /// LOGIN: allowed before LOGIN, and before INJAIL in multi-user mode.
-pub const LOGIN_GATE: Gate = Gate {
+pub(crate) const LOGIN_GATE: Gate = Gate {
     before_login: true,
     before_jail: true,
     single_user_jail: false,
@@ -34,7 +34,7 @@ pub const LOGIN_GATE: Gate = Gate {
 
 /// INJAIL: after LOGIN, the only command before INJAIL (with END, KEEPALIVE and
 /// PROCKEY in multi-user mode).
-pub const INJAIL_GATE: Gate = Gate {
+pub(crate) const INJAIL_GATE: Gate = Gate {
     before_login: false,
     before_jail: true,
     single_user_jail: true,

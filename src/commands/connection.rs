@@ -9,10 +9,10 @@ use log::{info, warn};
 use tfp_wire::{command, Cipher, Failed};
 
 /// Largest NIGMA key: the document sets no bound; this keeps a key swap cheap.
-pub const NIGMA_MAX: usize = 4096;
+pub(crate) const NIGMA_MAX: usize = 4096;
 
 /// Parses `<on> <idle> | <intvl> | <cnt>`: all four fields are required.
-pub fn parse_keepalive(arg: &[u8]) -> Option<Keepalive> {
+pub(crate) fn parse_keepalive(arg: &[u8]) -> Option<Keepalive> {
     let (on, rest) = command::split_space(arg)?;
     let (idle, rest) = command::split_pipe(rest)?;
     let (interval, count) = command::split_pipe(rest)?;

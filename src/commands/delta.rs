@@ -75,7 +75,7 @@ pub fn sig(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// an `A` that comes while the signatures are made ends them, answered
 /// `FAILED 7` in place of the final `OK`, so a file that changed entirely
 /// is not signed to its end for nothing.
-pub fn sig_probed(s: &mut Session, arg: &[u8]) -> CmdResult {
+pub(crate) fn sig_probed(s: &mut Session, arg: &[u8]) -> CmdResult {
     signatures(s, arg, true)
 }
 

@@ -32,7 +32,7 @@ use tfp_wire::delta as wire;
 use tfp_wire::{command, Failed, MAX_FRAME};
 
 /// The most signature bytes a client may send.
-pub const MAX_SIGNATURE: u64 = wire::MAX_GET_SIGNATURE;
+pub(crate) const MAX_SIGNATURE: u64 = wire::MAX_GET_SIGNATURE;
 /// Bytes of the file read (and diffed) at once, as the client's uploads do.
 const WINDOW: usize = 8 << 20;
 /// Windows read and hashed ahead at most (while the signatures come, while

@@ -391,7 +391,7 @@ fn space(s: &Session, command: &str) -> Result<Space, Failed> {
 /// `TFDSPACE` (tfd's own, for `tf df`) → `OK <usable> <disk free>` and, when
 /// a quota applies, ` <quota used> <quota limit>`: FREESP's one number cannot
 /// tell a full quota from a full disk.
-pub fn tfdspace(s: &mut Session, _arg: &[u8]) -> CmdResult {
+pub(crate) fn tfdspace(s: &mut Session, _arg: &[u8]) -> CmdResult {
     let space = space(s, "TFDSPACE")?;
     let mut text = format!("{} {}", space.usable(), space.disk);
     if let Some((used, limit)) = space.quota {

@@ -35,11 +35,11 @@ use tfp_wire::netlock;
 use tfp_wire::Failed;
 
 /// Locks one session may hold at once (the reference's table has 8 slots, ids 0..7).
-pub const MAX_LOCKS: usize = 8;
+pub(crate) const MAX_LOCKS: usize = 8;
 
 /// Longest wait for the lock guarding a NETMUT file, which other sessions hold
 /// only for the length of a command, unless a NETLOCK holder sits on the file.
-pub const NETMUT_WAIT: Duration = Duration::from_secs(10);
+pub(crate) const NETMUT_WAIT: Duration = Duration::from_secs(10);
 
 /// One held NETLOCK.
 pub struct Held {

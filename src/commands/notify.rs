@@ -31,22 +31,22 @@ use tfp_channel::ChannelError;
 use tfp_wire::{command, Failed};
 
 /// Most registrations one session may hold (each pass visits them all).
-pub const MAX_REGISTRATIONS: usize = 64;
+pub(crate) const MAX_REGISTRATIONS: usize = 64;
 /// The interval when the client gives none, or one that is not positive.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(25);
+pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_millis(25);
 /// The shortest interval honoured: the document allows nanoseconds, but a pass
 /// every nanosecond would be the busy loop the interval exists to avoid (the
 /// document warns that the real wait may be longer than asked).
-pub const MIN_INTERVAL: Duration = Duration::from_millis(1);
+pub(crate) const MIN_INTERVAL: Duration = Duration::from_millis(1);
 /// The longest interval honoured (a longer one would only hide a typo).
-pub const MAX_INTERVAL: Duration = Duration::from_secs(3600);
+pub(crate) const MAX_INTERVAL: Duration = Duration::from_secs(3600);
 /// Most answered-but-kept files remembered per registration between full passes
 /// (beyond that, kept files may come again sooner: memory stays bounded).
 const MAX_HELD: usize = 1024;
 
 /// One ADDNTFY: a name prefix and the directory to watch.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Registration {
+pub(crate) struct Registration {
     /// Files whose names start with this are notifications (empty: every file).
     pub token: Vec<u8>,
     /// The watched directory, resolved again (confined) on every pass.
@@ -83,7 +83,7 @@ pub fn addntfy(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// `STARTNTFY [interval]`: no reply; the session becomes a watcher until the
 /// client answers `END` or goes away. Without registrations: `FAILED 6`, and the
 /// session stays in command mode.
-pub fn startntfy(s: &mut Session, arg: &[u8]) -> CmdResult {
+pub(crate) fn startntfy(s: &mut Session, arg: &[u8]) -> CmdResult {
     if s.family_mut::<Vec<Registration>>().is_empty() {
         return Err(Failed::NotifyEmpty.into());
     }
@@ -110,7 +110,7 @@ pub fn startntfy(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// Nothing numeric, zero, negative or NaN gives [`DEFAULT_INTERVAL`] (the
 /// reference busy-looped on a negative one); the rest is held between
 /// [`MIN_INTERVAL`] and [`MAX_INTERVAL`].
-pub fn parse_interval(arg: &[u8]) -> Duration {
+pub(crate) fn parse_interval(arg: &[u8]) -> Duration {
     match strtod_prefix(arg) {
         Some(v) if v > 0.0 && v >= MAX_INTERVAL.as_secs_f64() => MAX_INTERVAL,
         Some(v) if v > 0.0 => Duration::try_from_secs_f64(v)

@@ -33,7 +33,7 @@ use std::sync::Arc;
 
 /// How long the session holding the largest reservation waits for the others
 /// to give theirs back before it is refused too.
-pub const LEADER_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+pub(crate) const LEADER_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// How many times (10 ms apart) a session that is not the leader looks again
 /// before it is refused: long enough for a passing try to leave the ledger.
@@ -173,7 +173,7 @@ impl Budget {
 
     /// Reserves and settles at once: for data written in place, which is on
     /// disk as soon as it is written.
-    pub fn charge(&mut self, n: u64) -> bool {
+    pub(crate) fn charge(&mut self, n: u64) -> bool {
         let ok = self.reserve(n);
         if ok {
             self.settle();
@@ -183,7 +183,7 @@ impl Budget {
 
     /// For writes in place (PUT, PUTCAN): pays for the file growing to `end`,
     /// given its size now. False if the quota cannot hold the growth.
-    pub fn grow_to(&mut self, size_now: u64, end: u64) -> bool {
+    pub(crate) fn grow_to(&mut self, size_now: u64, end: u64) -> bool {
         let paid = self.paid_end.max(size_now);
         if end <= paid {
             return true;

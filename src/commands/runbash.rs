@@ -38,7 +38,7 @@ use tfp_wire::Failed;
 
 /// Largest script: it travels as one argument of `bash -c`, and Linux caps a
 /// single argument at 32 pages (MAX_ARG_STRLEN, 131072 bytes with its NUL).
-pub const MAX_SCRIPT: u64 = 128 * 1024 - 1;
+pub(crate) const MAX_SCRIPT: u64 = 128 * 1024 - 1;
 
 /// Where bash is looked for inside the jail, in order.
 const BASH: &[&str] = &["/usr/bin/bash", "/bin/bash"];

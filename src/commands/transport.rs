@@ -33,7 +33,7 @@ fn decline(s: &mut Session, why: &str) -> CmdResult {
 }
 
 /// `TFDSECURE <protocol name> <message 1>`.
-pub fn tfdsecure(s: &mut Session, arg: &[u8]) -> CmdResult {
+pub(crate) fn tfdsecure(s: &mut Session, arg: &[u8]) -> CmdResult {
     if s.ctx().cfg.secure_transport == crate::config::SecureTransport::Off {
         return Ok(Reply::Unknown);
     }

@@ -26,7 +26,7 @@ pub const MAX_ZONE: usize = 255;
 const INITIAL: &str = "UTC";
 
 /// The session's zone: the text SETTZ was given (GETTZ repeats it) and the rules.
-pub struct SessionTz {
+pub(crate) struct SessionTz {
     name: Vec<u8>,
     zone: TimeZone,
 }

@@ -6,9 +6,10 @@ use super::keys::{keys, Key, Section};
 use super::Kind;
 
 /// The line before tfd.conf(5)'s generated key section.
-pub const MAN_BEGIN: &str = ".\\\" BEGIN KEYS: generated from the key table, src/config/keys (doc/architecture.md)";
+pub(crate) const MAN_BEGIN: &str =
+    ".\\\" BEGIN KEYS: generated from the key table, src/config/keys (doc/architecture.md)";
 /// The line after it.
-pub const MAN_END: &str = ".\\\" END KEYS";
+pub(crate) const MAN_END: &str = ".\\\" END KEYS";
 
 /// The `.TP` tag of a key's entry.
 fn tag(key: &Key) -> String {
@@ -34,7 +35,7 @@ fn default_roff(key: &Key) -> Option<String> {
 }
 
 /// The key section of tfd.conf(5): one `.SS` per section, one `.TP` per key.
-pub fn man_keys() -> String {
+pub(crate) fn man_keys() -> String {
     let mut out = String::new();
     let mut section = None;
     for key in keys() {

@@ -41,7 +41,7 @@ impl From<&str> for Invalid {
 ///
 /// [`Config::validate`]: super::Config::validate
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyInvalid {
+pub(crate) struct KeyInvalid {
     /// The key whose value is refused.
     pub key: &'static str,
     /// Why.
@@ -50,7 +50,7 @@ pub struct KeyInvalid {
 
 impl KeyInvalid {
     /// `why`, about `key`'s value.
-    pub fn new(key: &'static str, why: impl Into<Invalid>) -> KeyInvalid {
+    pub(crate) fn new(key: &'static str, why: impl Into<Invalid>) -> KeyInvalid {
         KeyInvalid { key, why: why.into() }
     }
 }
@@ -296,7 +296,7 @@ impl Kind {
     }
 
     /// What [`Config::validate`] says of a number out of range.
-    pub fn out_of_range(&self) -> String {
+    pub(crate) fn out_of_range(&self) -> String {
         let (min, max, unit) = match *self {
             Kind::Int { min, max, unit, .. } => (min, max, unit),
             Kind::Size { min, max, .. } => (min, max, "bytes"),
@@ -316,7 +316,7 @@ impl Kind {
 
     /// The values the docs say a key takes (`1..3600`, `off, allow or
     /// require`); empty when the key's text says it all.
-    pub fn doc_range(&self) -> String {
+    pub(crate) fn doc_range(&self) -> String {
         match *self {
             Kind::Text { max } => format!("1..{max} bytes"),
             Kind::Int { min, max, unit, zero } => {

@@ -11,7 +11,7 @@ const MAX_LEN: usize = 32;
 
 /// Whether `word`, the first word of a line whose key tfd does not know,
 /// looks like a key name a person mistyped among `known`.
-pub fn plausible_key<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> bool {
+pub(super) fn plausible_key<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> bool {
     let shaped = !word.is_empty()
         && word.len() <= MAX_LEN
         && word.starts_with(|c: char| c.is_ascii_alphabetic())

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Longest request line.
-pub const MAX_REQUEST: u64 = 1024;
+pub(crate) const MAX_REQUEST: u64 = 1024;
 
 /// A parsed request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,7 +150,7 @@ fn no_args(r: Request) -> impl Fn(&[&str]) -> Result<Request, ArgError> {
 }
 
 /// Every request, in the order `tfd ctl help` lists them.
-pub const COMMANDS: &[Command] = &[
+pub(crate) const COMMANDS: &[Command] = &[
     Command {
         name: "sessions",
         args: "",
@@ -228,7 +228,7 @@ pub const COMMANDS: &[Command] = &[
 ];
 
 /// Parses `1h`, `30m`, `45s`, `2d` or plain seconds.
-pub fn parse_duration(s: &str) -> Option<Duration> {
+pub(crate) fn parse_duration(s: &str) -> Option<Duration> {
     let (num, mult) = match s.chars().last()? {
         's' => (&s[..s.len() - 1], 1),
         'm' => (&s[..s.len() - 1], 60),
@@ -280,7 +280,7 @@ impl Bans {
     }
 
     /// The time left on `ip`'s ban (expired bans are dropped).
-    pub fn remaining(&mut self, ip: &IpAddr) -> Option<Duration> {
+    pub(crate) fn remaining(&mut self, ip: &IpAddr) -> Option<Duration> {
         let now = Instant::now();
         self.until.retain(|_, t| *t > now);
         self.until.get(ip).map(|t| *t - now)
@@ -288,27 +288,27 @@ impl Bans {
 }
 
 /// How often the listener looks at the shared bans file's attributes.
-pub const SHARED_BANS_STAT: Duration = Duration::from_millis(250);
+pub(crate) const SHARED_BANS_STAT: Duration = Duration::from_millis(250);
 /// How often it reads the file even when its attributes look unchanged (a
 /// network file system may cache them, and a write within one timestamp tick
 /// leaves them as they were): a ban or unban holds on every node within a
 /// second whatever the file system caches (32 KiB under a shared lock).
-pub const SHARED_BANS_READ: Duration = Duration::from_millis(750);
+pub(crate) const SHARED_BANS_READ: Duration = Duration::from_millis(750);
 /// The longest the listener waits for the bans file's lock: it must not stall
 /// accepting behind another node.
-pub const SHARED_BANS_WAIT: Duration = Duration::from_millis(20);
+pub(crate) const SHARED_BANS_WAIT: Duration = Duration::from_millis(20);
 /// How long a `tfd ctl ban`/`unban` waits for it.
-pub const SHARED_BANS_WRITE_WAIT: Duration = Duration::from_millis(500);
+pub(crate) const SHARED_BANS_WRITE_WAIT: Duration = Duration::from_millis(500);
 /// After a read that failed, the next try comes this soon, then twice as late
 /// each time up to [`SHARED_BANS_STAT`]: the usual failure is the lock held by
 /// a node writing a ban (seen on GlusterFS when the file had just changed:
 /// the writer still syncing), and the next try usually reads it.
-pub const SHARED_BANS_RETRY: Duration = Duration::from_millis(25);
+pub(crate) const SHARED_BANS_RETRY: Duration = Duration::from_millis(25);
 /// How long reads may keep failing before the node says, at error level and
 /// again every [`SHARED_BANS_RETELL`], that bans made elsewhere are not applied.
-pub const SHARED_BANS_UNREAD: Duration = Duration::from_secs(5);
+pub(crate) const SHARED_BANS_UNREAD: Duration = Duration::from_secs(5);
 /// See [`SHARED_BANS_UNREAD`].
-pub const SHARED_BANS_RETELL: Duration = Duration::from_secs(60);
+pub(crate) const SHARED_BANS_RETELL: Duration = Duration::from_secs(60);
 
 /// Reads of the shared bans failing since `since`.
 #[derive(Debug, Clone, Copy)]
@@ -327,7 +327,7 @@ struct Failing {
 /// damaged records, the bans already known are kept until they end (a ban is
 /// dropped only when a sound file no longer holds it), so trouble with the file
 /// never lets a banned address in.
-pub struct SharedBanCache {
+pub(crate) struct SharedBanCache {
     file: crate::auth::shared_state::SharedBans,
     until: HashMap<IpAddr, u64>,
     checked: Option<Instant>,
@@ -341,7 +341,7 @@ pub struct SharedBanCache {
 
 impl SharedBanCache {
     /// The bans in `dir` (prepared), not read yet.
-    pub fn new(dir: std::sync::Arc<crate::auth::shared_state::StateDir>) -> SharedBanCache {
+    pub(crate) fn new(dir: std::sync::Arc<crate::auth::shared_state::StateDir>) -> SharedBanCache {
         SharedBanCache {
             file: crate::auth::shared_state::SharedBans::new(dir),
             until: HashMap::new(),
@@ -355,7 +355,7 @@ impl SharedBanCache {
 
     /// When [`SharedBanCache::refresh`] next has something to do: a look at
     /// the file every [`SHARED_BANS_STAT`], sooner after a failed read.
-    pub fn due(&self) -> Instant {
+    pub(crate) fn due(&self) -> Instant {
         let wait = self.failing.map_or(SHARED_BANS_STAT, |f| f.retry);
         self.checked.map_or_else(Instant::now, |t| t + wait)
     }
@@ -363,7 +363,7 @@ impl SharedBanCache {
     /// Re-reads the file if it is due and changed (or not read for a while);
     /// returns the addresses banned since the last read, whose sessions on this
     /// node the caller ends.
-    pub fn refresh(&mut self, force: bool) -> Vec<IpAddr> {
+    pub(crate) fn refresh(&mut self, force: bool) -> Vec<IpAddr> {
         let now = Instant::now();
         if !force && self.checked.is_some() && now < self.due() {
             return Vec::new();
@@ -468,7 +468,7 @@ impl SharedBanCache {
     }
 
     /// Every shared ban in force, as last read, with its time left.
-    pub fn list(&self) -> Vec<(IpAddr, Duration)> {
+    pub(crate) fn list(&self) -> Vec<(IpAddr, Duration)> {
         let now = crate::auth::shared_state::unix_now();
         self.until
             .iter()
@@ -478,14 +478,14 @@ impl SharedBanCache {
     }
 
     /// The time left on `ip`'s shared ban, as last read.
-    pub fn remaining(&self, ip: &IpAddr) -> Option<Duration> {
+    pub(crate) fn remaining(&self, ip: &IpAddr) -> Option<Duration> {
         let until = *self.until.get(&ip.to_canonical())?;
         let now = crate::auth::shared_state::unix_now();
         (until > now).then(|| Duration::from_secs(until - now))
     }
 
     /// Bans `ip` on every node (and at once in this copy).
-    pub fn ban(&mut self, ip: IpAddr, d: Duration) -> Result<(), StateError> {
+    pub(crate) fn ban(&mut self, ip: IpAddr, d: Duration) -> Result<(), StateError> {
         let now = crate::auth::shared_state::unix_now();
         let until = now.saturating_add(d.as_secs());
         let evicted = self.file.ban(ip, until, now, SHARED_BANS_WRITE_WAIT)?;
@@ -500,7 +500,7 @@ impl SharedBanCache {
     }
 
     /// Lifts `ip`'s ban on every node; whether one was in force there.
-    pub fn unban(&mut self, ip: IpAddr) -> Result<bool, StateError> {
+    pub(crate) fn unban(&mut self, ip: IpAddr) -> Result<bool, StateError> {
         let now = crate::auth::shared_state::unix_now();
         let found = self.file.unban(ip, now, SHARED_BANS_WRITE_WAIT)?;
         let here = self.until.remove(&ip.to_canonical()).is_some();
@@ -535,7 +535,7 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
 
 /// Reads one request from a connection, checking that the peer is root (or the
 /// user tfd runs as, when it is not root).
-pub fn read_request(s: &UnixStream) -> Result<String, ReadError> {
+pub(crate) fn read_request(s: &UnixStream) -> Result<String, ReadError> {
     let cred = nix::sys::socket::getsockopt(s, nix::sys::socket::sockopt::PeerCredentials)?;
     let me = tfd_sys::geteuid();
     if cred.uid() != 0 && cred.uid() != me {
@@ -547,11 +547,11 @@ pub fn read_request(s: &UnixStream) -> Result<String, ReadError> {
 /// How long a whole request may take to arrive, however it trickles in: the
 /// listener answers between accepts, so a slow (or stuck) control client may
 /// hold it up this long at most, and is then dropped.
-pub const REQUEST_DEADLINE: Duration = Duration::from_secs(2);
+pub(crate) const REQUEST_DEADLINE: Duration = Duration::from_secs(2);
 
 /// Why no request line was read (logged, and answered as `error: …`).
 #[derive(Debug)]
-pub enum ReadError {
+pub(crate) enum ReadError {
     /// The peer's credentials could not be asked for.
     Peer(nix::errno::Errno),
     /// The peer is neither root nor tfd's own user: its uid.
@@ -631,7 +631,7 @@ fn read_line_by(mut s: &UnixStream, deadline: Instant) -> Result<String, ReadErr
 /// drop of this descriptor: a helper forked while the request was served (the
 /// key process that a reload starts) holds a copy of it, and the peer would see
 /// no end until that helper exits.
-pub fn respond(mut s: &UnixStream, text: &str) {
+pub(crate) fn respond(mut s: &UnixStream, text: &str) {
     let _ = s.set_write_timeout(Some(Duration::from_secs(1)));
     let _ = s.write_all(text.as_bytes());
     if !text.ends_with('\n') {
@@ -641,7 +641,7 @@ pub fn respond(mut s: &UnixStream, text: &str) {
 }
 
 /// How long `tfd ctl` waits for the whole answer.
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The client side (`tfd ctl`): one request, the response text.
 pub fn call(path: &Path, request: &str) -> io::Result<String> {

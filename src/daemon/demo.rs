@@ -12,9 +12,9 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// The default demo folder and port.
-pub const DEFAULT_DIR: &str = "tfd-demo";
+pub(crate) const DEFAULT_DIR: &str = "tfd-demo";
 /// See [`DEFAULT_DIR`].
-pub const DEFAULT_PORT: u16 = 10345;
+pub(crate) const DEFAULT_PORT: u16 = 10345;
 
 /// Why the demo could not be set up (after `tfd: `).
 #[derive(Debug)]
@@ -108,7 +108,7 @@ pub fn control_socket(dir: &Path, port: u16) -> PathBuf {
 /// Fails with a hint when the demo's port is taken (TCP or UDP, both are
 /// served), before anything is created or printed. The real bind follows in
 /// the listener; this only turns the common case into a clear message.
-pub fn check_port(port: u16) -> Result<(), DemoError> {
+pub(crate) fn check_port(port: u16) -> Result<(), DemoError> {
     match bind_both(port) {
         Ok(()) => Ok(()),
         Err(e) => Err(DemoError::PortTaken(port_message(&e.to_string(), port))),
@@ -136,7 +136,7 @@ fn next_free_port(port: u16) -> Option<u16> {
 }
 
 /// The message for a failed bind of the demo's port, with the way out.
-pub fn port_message(err: &str, port: u16) -> String {
+pub(crate) fn port_message(err: &str, port: u16) -> String {
     let hint = match next_free_port(port) {
         Some(other) => format!("hint: pick another port: tfd demo --port {other} (free just now)"),
         None => format!(
@@ -155,7 +155,7 @@ pub fn port_message(err: &str, port: u16) -> String {
 /// The warning for a demo started as root: it serves as the invoking user, so
 /// every client would act as root in the demo's folder (files it makes are
 /// root's, and a RUNBASH or a misconfiguration would be root's too).
-pub fn root_warning(dir: &Path) -> String {
+pub(crate) fn root_warning(dir: &Path) -> String {
     format!(
         "tfd demo: WARNING: started as root, so this demo serves as root: every client that connects \
          acts as root in {} (the files it makes are root's). The demo needs no privilege: stop it \
@@ -208,7 +208,7 @@ fn python_lines(checkout: bool, addr: &str, host: &str, port: &str, pk: &Path, c
 
 /// The connection instructions for a loaded demo config, printed once the
 /// server listens (so they are never shown for a server that could not start).
-pub fn instructions(dir: &Path, cfg: &Config) -> String {
+pub(crate) fn instructions(dir: &Path, cfg: &Config) -> String {
     let addr = cfg.listen.first().map(|a| a.to_string()).unwrap_or_default();
     let (host, port) = addr.rsplit_once(':').unwrap_or(("127.0.0.1", "10345"));
     let pubkey = dir.join("pub.pem");

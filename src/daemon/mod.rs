@@ -24,13 +24,13 @@ pub(crate) use crate::services::SIGNALS;
 pub use listener::{run, RunOptions};
 
 /// Loads and checks the server's private key (RSA-2048, as the protocol requires).
-pub fn load_key(cfg: &Config) -> Result<Rsa<Private>, KeyError> {
+pub(crate) fn load_key(cfg: &Config) -> Result<Rsa<Private>, KeyError> {
     let pem = cfg.privkey_pem.as_deref().ok_or(KeyError::Missing)?;
     key_from_pem(pem)
 }
 
 /// Parses and checks an RSA-2048 private key in PEM (PKCS#1 or PKCS#8).
-pub fn key_from_pem(pem: &[u8]) -> Result<Rsa<Private>, KeyError> {
+pub(crate) fn key_from_pem(pem: &[u8]) -> Result<Rsa<Private>, KeyError> {
     let rsa = Rsa::private_key_from_pem(pem)
         .or_else(|_| openssl::pkey::PKey::private_key_from_pem(pem).and_then(|k| k.rsa()))
         .map_err(KeyError::Unreadable)?;
@@ -59,7 +59,7 @@ fn warm_up(rsa: &Rsa<Private>) -> Result<(), KeyError> {
 /// Start-up check of the served root: a directory anyone may write to (without the
 /// sticky bit) lets any local user plant files and symlinks in every session's tree,
 /// so tfd refuses it; a root owned by an account tfd does not serve as is only warned about.
-pub fn check_dbdir(cfg: &Config) -> Result<Option<String>, DbdirError> {
+pub(crate) fn check_dbdir(cfg: &Config) -> Result<Option<String>, DbdirError> {
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(&cfg.dbdir).map_err(|e| DbdirError::Stat(cfg.dbdir.clone(), e))?;
     if !m.is_dir() {

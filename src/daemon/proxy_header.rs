@@ -24,9 +24,9 @@ use std::time::{Duration, Instant};
 use tfp_wire::proxy::{self, Parsed};
 
 /// How long a balancer's connection may take to deliver its header.
-pub const HEADER_WAIT: Duration = Duration::from_secs(5);
+pub(crate) const HEADER_WAIT: Duration = Duration::from_secs(5);
 /// How many connections may wait for their header at once.
-pub const MAX_WAITING: usize = 256;
+pub(crate) const MAX_WAITING: usize = 256;
 
 struct Conn {
     stream: TcpStream,
@@ -48,7 +48,7 @@ pub struct Waiting {
 /// IPv4 address, so a ban, a kick or a per-address cap written for one form
 /// holds for the other. Applied once, where an address enters: the accepted
 /// socket's peer and the PROXY header's source.
-pub fn client_address(a: SocketAddr) -> SocketAddr {
+pub(crate) fn client_address(a: SocketAddr) -> SocketAddr {
     SocketAddr::new(a.ip().to_canonical(), a.port())
 }
 
@@ -89,7 +89,7 @@ impl Waiting {
     }
 
     /// The earliest deadline, for the listener's poll timeout.
-    pub fn next_deadline(&self) -> Option<Instant> {
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.conns.iter().map(|c| c.deadline).min()
     }
 

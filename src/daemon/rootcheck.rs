@@ -143,7 +143,7 @@ fn writes_below(dir: &Path) -> Option<()> {
 /// The user file's jails, each opened as its user with its guard judged
 /// (what LOGIN will do): the jails LOGIN would refuse, and, apart, those whose
 /// user can write nowhere in them. Needs root.
-pub fn check_jails(cfg: &Config) -> (Vec<String>, Vec<String>) {
+pub(crate) fn check_jails(cfg: &Config) -> (Vec<String>, Vec<String>) {
     let (mut errors, mut warnings) = (Vec::new(), Vec::new());
     if cfg.defusr.is_some() {
         return (errors, warnings);
@@ -197,6 +197,6 @@ fn probe(root: &Path) -> Result<(), Probe> {
 
 /// The uids of the served accounts (a root owned by one of them is what a
 /// working set-up looks like, not a warning).
-pub fn served_uids(cfg: &Config) -> Vec<u32> {
+pub(crate) fn served_uids(cfg: &Config) -> Vec<u32> {
     served(cfg).0.iter().map(|s| s.id.uid.as_raw()).collect()
 }

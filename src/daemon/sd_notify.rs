@@ -26,7 +26,7 @@ pub fn ready() {
 
 /// A reload (SIGHUP) has begun; follow with [`ready`] when it is done (applied
 /// or refused). `MONOTONIC_USEC` lets systemd ≥ 253 match the two.
-pub fn reloading() {
+pub(crate) fn reloading() {
     send_logged(&format!("RELOADING=1\nMONOTONIC_USEC={}", monotonic_usec()));
 }
 

@@ -19,7 +19,7 @@ use tfd_sys::{self as sys, Fork};
 
 /// Entries one pass looks at (a directory is never split: a pass may look at
 /// one directory's worth more).
-pub const PASS_BUDGET: u64 = 20_000;
+pub(crate) const PASS_BUDGET: u64 = 20_000;
 
 /// Forks the sweeper over `dbdir`, a pass every `every`; returns its pid.
 pub fn spawn(dbdir: &Path, every: Duration, close_in_child: &[RawFd]) -> std::io::Result<i32> {

@@ -13,7 +13,8 @@ mod tfpsfs;
 
 pub(crate) use failure::no_room;
 pub use failure::{denied_or, ArgOr, CmdError, DeniedOr, OrFailed};
-pub use tfpsfs::{Held, SecfsState, Tfpsfs};
+pub use tfpsfs::Tfpsfs;
+pub(crate) use tfpsfs::{Held, SecfsState};
 
 use std::any::Any;
 
@@ -39,7 +40,7 @@ pub type CmdResult = Result<Reply, CmdError>;
 
 /// A command handler, given the session `S` it runs in (generic, so this room
 /// need not name the session above it).
-pub type Handler<S> = fn(&mut S, &[u8]) -> CmdResult;
+pub(crate) type Handler<S> = fn(&mut S, &[u8]) -> CmdResult;
 
 /// Where in the gating sequence a command is allowed (document, "Security
 /// enhancement" and "In-jail").
@@ -126,7 +127,7 @@ impl<S> Spec<S> {
 }
 
 /// Finds a command by its upper-case name in `table`.
-pub fn lookup<S>(table: &'static [Spec<S>], name: &str) -> Option<&'static Spec<S>> {
+pub(crate) fn lookup<S>(table: &'static [Spec<S>], name: &str) -> Option<&'static Spec<S>> {
     table.iter().find(|s| s.name == name)
 }
 
@@ -137,16 +138,16 @@ pub fn lookup<S>(table: &'static [Spec<S>], name: &str) -> Option<&'static Spec<
 /// types, so a family's state lives in its family's file and no other family
 /// can reach it by a field's name.
 #[derive(Default)]
-pub struct Families(Vec<Box<dyn Any>>);
+pub(crate) struct Families(Vec<Box<dyn Any>>);
 
 impl Families {
     /// The family state of type `T`, if the family made it yet.
-    pub fn get<T: 'static>(&self) -> Option<&T> {
+    pub(crate) fn get<T: 'static>(&self) -> Option<&T> {
         self.0.iter().find_map(|b| b.downcast_ref::<T>())
     }
 
     /// The family state of type `T`, made (as its default) at first use.
-    pub fn get_mut<T: Default + 'static>(&mut self) -> &mut T {
+    pub(crate) fn get_mut<T: Default + 'static>(&mut self) -> &mut T {
         let at = match self.0.iter().position(|b| b.is::<T>()) {
             Some(i) => i,
             None => {

@@ -76,7 +76,7 @@ pub enum FsError {
 
 impl FsError {
     /// Maps errno the way every command needs it.
-    pub fn from_io(e: io::Error) -> FsError {
+    pub(crate) fn from_io(e: io::Error) -> FsError {
         // the errors a FAILED code does not tell apart (EACCES/EROFS/EIO…), for
         // the command's FAILED log line; not the answers of a probe (ENOENT…)
         if !matches!(
@@ -110,7 +110,7 @@ impl FsError {
     }
 
     /// True for the errors every command reports as `FAILED 1`.
-    pub fn is_denied(&self) -> bool {
+    pub(crate) fn is_denied(&self) -> bool {
         match self {
             FsError::Escape | FsError::Invalid | FsError::Access | FsError::Reserved => true,
             // the Unix permissions' refusal the TFPSFS judgement met (secfs::judge)
@@ -142,7 +142,7 @@ impl From<getrandom::Error> for FsError {
 
 /// An OS call's result with its error read the way every command needs it
 /// ([`FsError::from_io`]).
-pub trait IntoFs<T> {
+pub(crate) trait IntoFs<T> {
     /// See [`IntoFs`].
     fn into_fs(self) -> Result<T, FsError>;
 }
@@ -324,7 +324,7 @@ impl RelPath {
     }
 
     /// The same path without its pin: looked up by name again.
-    pub fn unpinned(&self) -> RelPath {
+    pub(crate) fn unpinned(&self) -> RelPath {
         RelPath {
             comps: self.comps.clone(),
             pin: None,
@@ -359,7 +359,7 @@ impl RelPath {
 }
 
 /// Converts one name (no NUL by construction) for a syscall.
-pub fn cname(name: &[u8]) -> Result<CString, FsError> {
+pub(crate) fn cname(name: &[u8]) -> Result<CString, FsError> {
     Ok(CString::new(name)?)
 }
 
@@ -429,14 +429,14 @@ impl Root {
     /// followed, by its text relative to the link's path, each step pinned
     /// alike), and returns the path with those descriptors. Never fails: a
     /// directory that does not resolve is pinned as missing.
-    pub fn pin(&self, p: &RelPath) -> RelPath {
+    pub(crate) fn pin(&self, p: &RelPath) -> RelPath {
         self.pin_in(p, None)
     }
 
     /// [`Root::pin`] with `p`'s directory given where the caller holds it
     /// (pinned for a path in it earlier in the running command): a batch's
     /// files in one directory resolve it once.
-    pub fn pin_in(&self, p: &RelPath, dir: Option<OwnedFd>) -> RelPath {
+    pub(crate) fn pin_in(&self, p: &RelPath, dir: Option<OwnedFd>) -> RelPath {
         let Some(name) = p.name() else {
             return p.unpinned();
         };
@@ -514,7 +514,7 @@ impl Root {
 
     /// Opens a regular file beneath the root: the one way every command opens a
     /// file to read or write its data. See [`open_regular_at`].
-    pub fn open_file(&self, p: &RelPath, flags: i32, mode: u32) -> Result<(File, libc::stat), FsError> {
+    pub(crate) fn open_file(&self, p: &RelPath, flags: i32, mode: u32) -> Result<(File, libc::stat), FsError> {
         regular_only(self.open(p, flags | NONBLOCKING_OPEN, mode))
     }
 
@@ -524,7 +524,7 @@ impl Root {
     }
 
     /// A path-only handle to a directory (for *at calls).
-    pub fn dir_handle(&self, p: &RelPath) -> Result<OwnedFd, FsError> {
+    pub(crate) fn dir_handle(&self, p: &RelPath) -> Result<OwnedFd, FsError> {
         self.open(p, libc::O_PATH | libc::O_DIRECTORY, 0)
     }
 
@@ -545,7 +545,7 @@ impl Root {
 
     /// [`Root::parent`] for a name about to be created (or renamed onto):
     /// refuses a name with a control character ([`FsError::BadName`]).
-    pub fn parent_new(&self, p: &RelPath) -> Result<(OwnedFd, CString), FsError> {
+    pub(crate) fn parent_new(&self, p: &RelPath) -> Result<(OwnedFd, CString), FsError> {
         if p.name().is_some_and(has_control) {
             return Err(FsError::BadName);
         }
@@ -581,7 +581,7 @@ impl Root {
     /// below it, by inode rather than by path text, so a link cannot disguise it:
     /// walks `..` up to the root. Errors and over-deep trees read as "within" (the
     /// caller refuses), never as a false "outside".
-    pub fn dir_is_within(&self, dir: BorrowedFd<'_>, ancestor: (u64, u64)) -> bool {
+    pub(crate) fn dir_is_within(&self, dir: BorrowedFd<'_>, ancestor: (u64, u64)) -> bool {
         let Ok(root) = sys::fstat(self.fd()) else { return true };
         let root_id = (root.st_dev, root.st_ino);
         let mut cur = match sys::openat_nofollow(dir, c".", libc::O_PATH | libc::O_DIRECTORY, 0) {
@@ -607,7 +607,7 @@ impl Root {
 
     /// True when `p` is pinned and its name did not exist when it was pinned
     /// (moments ago, in the running command).
-    pub fn pinned_absent(p: &RelPath) -> bool {
+    pub(crate) fn pinned_absent(p: &RelPath) -> bool {
         matches!(p.pin.as_deref(), Some(Pin::At(e)) if e.absent)
     }
 
@@ -618,7 +618,7 @@ impl Root {
     /// second); a regular file or directory found is therefore opened, which
     /// asks the file system itself: gone (ENOENT, ESTALE) reads as absent.
     /// Nothing else is opened (a device's open can act).
-    pub fn entry_exists(&self, dir: &RelPath, name: &[u8]) -> bool {
+    pub(crate) fn entry_exists(&self, dir: &RelPath, name: &[u8]) -> bool {
         let Ok(d) = self.dir_handle(dir) else { return false };
         let Ok(n) = cname(name) else { return false };
         match sys::fstatat(d.as_fd(), &n, false) {
@@ -653,7 +653,12 @@ const NONBLOCKING_OPEN: i32 = libc::O_NONBLOCK | libc::O_NOCTTY;
 
 /// Opens `dir/name` (never following a final symlink) as a regular file; the
 /// descriptor-relative twin of [`Root::open_file`], for tree walks.
-pub fn open_regular_at(dir: BorrowedFd<'_>, name: &CStr, flags: i32, mode: u32) -> Result<(File, libc::stat), FsError> {
+pub(crate) fn open_regular_at(
+    dir: BorrowedFd<'_>,
+    name: &CStr,
+    flags: i32,
+    mode: u32,
+) -> Result<(File, libc::stat), FsError> {
     regular_only(sys::openat_nofollow(dir, name, flags | NONBLOCKING_OPEN, mode).into_fs())
 }
 
@@ -679,26 +684,26 @@ fn regular_only(opened: Result<OwnedFd, FsError>) -> Result<(File, libc::stat), 
 }
 
 /// True if `name` holds a control character (C0 or DEL), which no new name may.
-pub fn has_control(name: &[u8]) -> bool {
+pub(crate) fn has_control(name: &[u8]) -> bool {
     name.iter().any(|&b| b < 0x20 || b == 0x7f)
 }
 
 /// What a listing shows of a name: each control character as `?` (as `ls -q`
 /// does), so a name made outside the protocol cannot forge a line.
-pub fn shown_name(name: &mut [u8]) {
+pub(crate) fn shown_name(name: &mut [u8]) {
     for b in name.iter_mut().filter(|b| **b < 0x20 || **b == 0x7f) {
         *b = b'?';
     }
 }
 
 /// True for a secure directory's name (`*.sd`), which listings and tree walks hide.
-pub fn is_secure_name(name: &[u8]) -> bool {
+pub(crate) fn is_secure_name(name: &[u8]) -> bool {
     name.len() > 3 && name.ends_with(b".sd")
 }
 
 /// True for names listings never show: the reference's secure-FS metadata and
 /// uploads still in progress.
-pub fn is_hidden_meta(name: &[u8]) -> bool {
+pub(crate) fn is_hidden_meta(name: &[u8]) -> bool {
     tfp_wire::command::find(name, secfs::META_MARK).is_some() || name.starts_with(upload::TEMP_PREFIX)
 }
 

@@ -90,7 +90,7 @@ pub fn usage(dir: BorrowedFd<'_>, uid: u32, budget: u64) -> Usage {
 }
 
 /// The bytes of all regular files beneath `dir` (what a CPDIR of it will write).
-pub fn tree_size(dir: BorrowedFd<'_>, budget: u64) -> Usage {
+pub(crate) fn tree_size(dir: BorrowedFd<'_>, budget: u64) -> Usage {
     walk(dir, budget, |_| true)
 }
 

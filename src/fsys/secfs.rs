@@ -27,9 +27,9 @@ use tfp_wire::secfs::{Perms, CONTENT_BITS, MAX_META};
 /// What every metadata name contains; a path component containing it is refused.
 pub const META_MARK: &[u8] = b".securefs_metadata";
 /// The master copy.
-pub const MASTER: &CStr = c".securefs_metadata";
+pub(crate) const MASTER: &CStr = c".securefs_metadata";
 /// The copy checks read; its presence puts the directory in the domain.
-pub const READ_COPY: &CStr = c".securefs_metadata.rd";
+pub(crate) const READ_COPY: &CStr = c".securefs_metadata.rd";
 /// The lock file.
 pub const LOCK: &CStr = c".securefs_metadata.lck";
 /// The temporary each new version is written to before its rename.
@@ -38,7 +38,7 @@ const SWAP: &CStr = c".securefs_metadata.swp";
 const MODE: u32 = 0o644;
 /// How long a change waits for another writer's lock before giving up: a stuck
 /// holder must not hang the session for ever.
-pub const LOCK_WAIT: Duration = Duration::from_secs(10);
+pub(crate) const LOCK_WAIT: Duration = Duration::from_secs(10);
 
 /// Why a change of permissions did not happen.
 #[non_exhaustive]
@@ -69,7 +69,7 @@ impl std::fmt::Display for SecfsError {
 }
 
 /// True if `dir` belongs to the domain (holds the read copy, as the reference tests).
-pub fn is_secure(dir: BorrowedFd<'_>) -> bool {
+pub(crate) fn is_secure(dir: BorrowedFd<'_>) -> bool {
     sys::fstatat(dir, READ_COPY, false).is_ok()
 }
 
@@ -129,7 +129,7 @@ pub fn load(dir: BorrowedFd<'_>) -> io::Result<Option<Perms>> {
 /// a command the document does not tag, refused in every secure directory). A
 /// directory outside the domain allows everything; an unreadable read copy allows
 /// nothing.
-pub fn permits(dir: BorrowedFd<'_>, id: Option<&[u8]>, need: Option<u32>) -> bool {
+pub(crate) fn permits(dir: BorrowedFd<'_>, id: Option<&[u8]>, need: Option<u32>) -> bool {
     match load(dir) {
         Ok(None) => true,
         Ok(Some(perms)) => need.is_some_and(|n| perms.allows(id, n)),
@@ -171,7 +171,13 @@ fn verdict(dir: BorrowedFd<'_>, id: Option<&[u8]>, need: Option<u32>) -> Result<
 /// `dir_judged`: the directory of a pinned name is the very descriptor the
 /// running command judged for the same need a moment ago (a batch's next
 /// file in it), and is not read again.
-pub fn judge(root: &Root, p: &RelPath, id: Option<&[u8]>, need: Option<u32>, dir_judged: bool) -> Result<(), FsError> {
+pub(crate) fn judge(
+    root: &Root,
+    p: &RelPath,
+    id: Option<&[u8]>,
+    need: Option<u32>,
+    dir_judged: bool,
+) -> Result<(), FsError> {
     let content_only = need.is_some_and(|n| n != 0 && n & !CONTENT_BITS == 0);
     let refuse = |d: BorrowedFd<'_>| verdict(d, id, need);
     match p.pinned() {

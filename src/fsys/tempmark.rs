@@ -25,10 +25,10 @@ use std::os::fd::BorrowedFd;
 use tfd_sys as sys;
 
 /// The attribute that marks a temporary.
-pub const MARK: &CStr = c"user.tfd.part";
+pub(crate) const MARK: &CStr = c"user.tfd.part";
 
 /// The fallback mark: this access time (1970-01-15 06:56:07 UTC).
-pub const ATIME_MARK: i64 = 1_234_567;
+pub(crate) const ATIME_MARK: i64 = 1_234_567;
 
 /// What a marked temporary is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,18 +58,18 @@ pub fn mark(fd: BorrowedFd<'_>, kind: TempKind) -> std::io::Result<()> {
 }
 
 /// Takes the mark off (a committed file keeps no trace of its past).
-pub fn unmark(fd: BorrowedFd<'_>) {
+pub(crate) fn unmark(fd: BorrowedFd<'_>) {
     let _ = sys::fremovexattr(fd, MARK);
 }
 
 /// True for the errors of a file system without user attributes.
-pub fn is_unsupported(e: &std::io::Error) -> bool {
+pub(crate) fn is_unsupported(e: &std::io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::ENOTSUP | libc::ENOSYS))
 }
 
 /// The kind of temporary `fd` is proven to be, `None` when it bears no mark.
 /// `st` is its fstat.
-pub fn proven(fd: BorrowedFd<'_>, st: &libc::stat) -> Option<TempKind> {
+pub(crate) fn proven(fd: BorrowedFd<'_>, st: &libc::stat) -> Option<TempKind> {
     match sys::fgetxattr(fd, MARK, 16) {
         Ok(v) if v == TempKind::Upload.value() => Some(TempKind::Upload),
         Ok(v) if v == TempKind::Stage.value() => Some(TempKind::Stage),

@@ -42,17 +42,17 @@ use tfd_sys as sys;
 use tfd_sys::direct::Staged;
 
 /// Prefix of temporary upload names; listings hide them.
-pub const TEMP_PREFIX: &[u8] = b".tfd-part-";
+pub(crate) const TEMP_PREFIX: &[u8] = b".tfd-part-";
 
 /// A named temporary file unchanged for this long that no upload holds locked
 /// is stale. (A live one is locked a moment after it is created; the age only
 /// covers that moment, and the short window of an overwriting commit.)
-pub const STALE_AFTER_SECS: i64 = 10;
+pub(crate) const STALE_AFTER_SECS: i64 = 10;
 
 /// A staged upload (kept for a resume) unchanged for this long that nobody
 /// holds is stale: two days, a weekend's interruption being the longest a
 /// resume is worth waiting for.
-pub const STAGE_KEEP_SECS: i64 = 2 * 24 * 3600;
+pub(crate) const STAGE_KEEP_SECS: i64 = 2 * 24 * 3600;
 
 /// Mode of a temporary while it is written.
 const TEMP_MODE: u32 = 0o600;
@@ -115,7 +115,7 @@ pub fn prepare() {
 /// The mode and owner a file written for `dir/name` gets when it replaces
 /// it: those of the file there now (a regular file), else 0644 less the
 /// umask and no owner change.
-pub fn final_attrs(dir: BorrowedFd<'_>, name: &CStr) -> (u32, Option<(u32, u32)>) {
+pub(crate) fn final_attrs(dir: BorrowedFd<'_>, name: &CStr) -> (u32, Option<(u32, u32)>) {
     attrs_of(sys::fstatat(dir, name, false).ok().as_ref())
 }
 
@@ -141,7 +141,7 @@ fn attrs_of(st: Option<&libc::stat>) -> (u32, Option<(u32, u32)>) {
 /// attributes come from that same descriptor; EACCES/EPERM is `Access`
 /// (FAILED Access denied), and nothing was changed. Not a regular file
 /// (none, a link, a directory): as [`final_attrs`] says.
-pub fn replace_attrs(dir: BorrowedFd<'_>, name: &CStr) -> Result<(u32, Option<(u32, u32)>), FsError> {
+pub(crate) fn replace_attrs(dir: BorrowedFd<'_>, name: &CStr) -> Result<(u32, Option<(u32, u32)>), FsError> {
     match sys::fstatat(dir, name, false) {
         Ok(st) if Kind::of(&st) == Kind::File => {}
         other => return Ok(attrs_of(other.ok().as_ref())),
@@ -166,7 +166,7 @@ pub fn replace_attrs(dir: BorrowedFd<'_>, name: &CStr) -> Result<(u32, Option<(u
 /// Gives the finished temporary `fd` the attributes [`final_attrs`] found:
 /// the owner only as root (a user keeps the group where allowed), then the
 /// mode (a chown clears set-id bits, so the mode comes last).
-pub fn apply_attrs(fd: BorrowedFd<'_>, (mode, owner): (u32, Option<(u32, u32)>)) -> std::io::Result<()> {
+pub(crate) fn apply_attrs(fd: BorrowedFd<'_>, (mode, owner): (u32, Option<(u32, u32)>)) -> std::io::Result<()> {
     if let Some((uid, gid)) = owner {
         if sys::geteuid() == 0 {
             sys::fchown(fd, uid, gid)?;
@@ -238,7 +238,7 @@ impl Upload {
     /// umask). With `direct_min` not 0, data is gathered and written in pieces
     /// of that size that bypass the page cache (see [`tfd_sys::direct`]); `sync`
     /// makes the commit durable.
-    pub fn begin(root: &Root, p: &RelPath, direct_min: usize, sync: bool) -> Result<Upload, FsError> {
+    pub(crate) fn begin(root: &Root, p: &RelPath, direct_min: usize, sync: bool) -> Result<Upload, FsError> {
         let (dir, name) = root.parent_new(p)?;
         if proc_fd().is_some() {
             let fresh = Root::pinned_absent(p);
@@ -319,7 +319,7 @@ impl Upload {
 
     /// Appends a chunk gathered by the caller (in an aligned buffer, to go
     /// direct: see [`Staged::write_chunk`]).
-    pub fn write_chunk(&mut self, data: &[u8]) -> Result<(), FsError> {
+    pub(crate) fn write_chunk(&mut self, data: &[u8]) -> Result<(), FsError> {
         self.file.write_chunk(data)?;
         self.written += data.len() as u64;
         Ok(())
@@ -328,7 +328,7 @@ impl Upload {
     /// Writes what is gathered, gives the temporary file `mode` (and `owner`,
     /// when given) and syncs it, so that a replacement keeps the replaced file's
     /// attributes and is on disk before its name is.
-    pub fn finish_like(&mut self, mode: u32, owner: Option<(u32, u32)>) -> Result<(), FsError> {
+    pub(crate) fn finish_like(&mut self, mode: u32, owner: Option<(u32, u32)>) -> Result<(), FsError> {
         self.file.flush()?;
         let f = self.file.file();
         if let Some((uid, gid)) = owner {
@@ -410,7 +410,7 @@ impl Upload {
     /// system (GlusterFS, NFS) may not honour syncfs, so its uploads keep
     /// their own fsyncs. The device is the group's key; `known` holds the
     /// devices judged already (one statfs a file system, not one a file).
-    pub fn groupable(&self, known: &mut Vec<(u64, bool)>) -> Option<u64> {
+    pub(crate) fn groupable(&self, known: &mut Vec<(u64, bool)>) -> Option<u64> {
         const LOCAL: [i64; 4] = [0xEF53, 0x5846_5342, 0x9123_683E, 0x0102_1994];
         if !self.sync {
             return None;
@@ -437,7 +437,7 @@ impl Upload {
     /// (syncfs(2)), before any upload of the group gets its name (their
     /// data) and after (their names). One commit of the file system for many
     /// uploads, where each upload's own [`Upload::commit`] costs two.
-    pub fn fs_handle(&self) -> std::io::Result<OwnedFd> {
+    pub(crate) fn fs_handle(&self) -> std::io::Result<OwnedFd> {
         self.file.file().try_clone().map(OwnedFd::from)
     }
 
@@ -445,7 +445,7 @@ impl Upload {
     /// and the file given its final attributes (`overwrite`: those of the
     /// file it replaces, which the session's user must be able to write), so
     /// that the group's first sync covers all of it but the name.
-    pub fn ready_for_group(&mut self, overwrite: bool) -> Result<(), FsError> {
+    pub(crate) fn ready_for_group(&mut self, overwrite: bool) -> Result<(), FsError> {
         self.file.flush()?;
         self.take_new_mode()?;
         if self.attrs == Attrs::Unset {
@@ -487,7 +487,7 @@ impl Upload {
     /// [`Upload::commit`] without its fsyncs, for an upload readied by
     /// [`Upload::ready_for_group`] whose file system the caller syncs before
     /// and after ([`Upload::fs_handle`]).
-    pub fn commit_grouped(mut self, overwrite: bool) -> Result<(), FsError> {
+    pub(crate) fn commit_grouped(mut self, overwrite: bool) -> Result<(), FsError> {
         self.sync = false;
         self.commit(overwrite)
     }
@@ -605,7 +605,7 @@ impl Drop for Upload {
 /// fsync of a directory (`dir` may be an O_PATH handle, which fsync refuses, so
 /// the directory is opened again); a directory that may not be read (mode
 /// 0733, a drop box) is committed with its whole file system through `file`.
-pub fn sync_dir(dir: BorrowedFd<'_>, file: BorrowedFd<'_>) -> std::io::Result<()> {
+pub(crate) fn sync_dir(dir: BorrowedFd<'_>, file: BorrowedFd<'_>) -> std::io::Result<()> {
     match sys::openat_nofollow(dir, c".", libc::O_RDONLY | libc::O_DIRECTORY, 0) {
         Ok(d) => File::from(d).sync_all(),
         Err(_) => sys::syncfs(file),
@@ -618,7 +618,7 @@ pub fn sync_dir(dir: BorrowedFd<'_>, file: BorrowedFd<'_>) -> std::io::Result<()
 /// ([`tempmark::proven`]; the name alone proves nothing), unchanged for
 /// [`STALE_AFTER_SECS`] ([`STAGE_KEEP_SECS`] for a staged upload) and not
 /// locked by a live upload. `st` is its lstat. True when it was removed.
-pub fn sweep_if_stale(dir: BorrowedFd<'_>, name: &CStr, st: &libc::stat) -> bool {
+pub(crate) fn sweep_if_stale(dir: BorrowedFd<'_>, name: &CStr, st: &libc::stat) -> bool {
     if !name.to_bytes().starts_with(TEMP_PREFIX) || Kind::of(st) != Kind::File {
         return false;
     }

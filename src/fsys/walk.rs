@@ -53,7 +53,7 @@ fn skippable(e: &io::Error) -> bool {
 
 /// How a listing writes its lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Style {
+pub(crate) enum Style {
     /// LS/LSR: `D: rel/`, `F: rel`, `U: rel`, relative to the listed directory.
     Tagged,
     /// LSV2 and its kin: the path from the served root (`prefix` is the listed
@@ -74,7 +74,7 @@ pub enum Style {
 }
 
 /// Decides whether a recursive listing may enter a TFPSFS directory.
-pub type EnterGuard = Box<dyn Fn(BorrowedFd<'_>) -> bool>;
+pub(crate) type EnterGuard = Box<dyn Fn(BorrowedFd<'_>) -> bool>;
 
 /// A lazy listing, in readdir order, depth first (a directory's line before its
 /// contents), hiding secure directories and metadata.
@@ -99,7 +99,7 @@ impl Lister {
     }
 
     /// Starts a listing with the given line style.
-    pub fn styled(dir: OwnedFd, recursive: bool, budget: u64, style: Style) -> io::Result<Lister> {
+    pub(crate) fn styled(dir: OwnedFd, recursive: bool, budget: u64, style: Style) -> io::Result<Lister> {
         Ok(Lister {
             stack: vec![Level::open(dir, Vec::new())?],
             recursive,
@@ -113,7 +113,7 @@ impl Lister {
     /// Lets the recursion enter a TFPSFS directory (its entry is listed either
     /// way) only when `may` says the session holds LRDIR there: a recursive
     /// listing from above must not bypass that directory's own permissions.
-    pub fn enter_secure_if(mut self, may: impl Fn(BorrowedFd<'_>) -> bool + 'static) -> Lister {
+    pub(crate) fn enter_secure_if(mut self, may: impl Fn(BorrowedFd<'_>) -> bool + 'static) -> Lister {
         self.enter_secure = Some(Box::new(may));
         self
     }
@@ -131,7 +131,7 @@ impl Lister {
 
     /// Appends exactly one line (ending in `\n`) to `out`; false, with nothing
     /// appended, once the walk is over.
-    pub fn next_line(&mut self, out: &mut Vec<u8>) -> bool {
+    pub(crate) fn next_line(&mut self, out: &mut Vec<u8>) -> bool {
         loop {
             let depth = self.stack.len();
             let Some(top) = self.stack.last_mut() else { return false };
@@ -231,7 +231,7 @@ fn is_tfpsfs_subdir(dir: BorrowedFd<'_>, name: &CStr) -> bool {
 /// top, TFPSFS directories, whose own permissions a recursive removal from above
 /// must not bypass — (and so their parents) are kept when `keep_secure`.
 /// Returns what happened; `kept == 0` means now empty.
-pub fn empty_dir(dir: BorrowedFd<'_>, keep_secure: bool, budget: &mut u64) -> Removal {
+pub(crate) fn empty_dir(dir: BorrowedFd<'_>, keep_secure: bool, budget: &mut u64) -> Removal {
     match open_subdir(dir, c".") {
         Ok(fd) => sys::dir::empty_tree(fd, &|dir, name, c| keep_secure && keeps(dir, name, c), budget),
         Err(_) => Removal { removed: 0, kept: 1 },
@@ -252,7 +252,7 @@ fn keeps(dir: BorrowedFd<'_>, name: &[u8], c: &CStr) -> bool {
 
 /// Copies the open file `src` to a new file `dir/name` (which must not exist),
 /// with `mode`. On failure the partial copy is removed.
-pub fn copy_file(src: &File, dir: BorrowedFd<'_>, name: &CStr, mode: u32) -> Result<u64, FsError> {
+pub(crate) fn copy_file(src: &File, dir: BorrowedFd<'_>, name: &CStr, mode: u32) -> Result<u64, FsError> {
     let fd = sys::openat_nofollow(dir, name, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, mode & 0o7777)?;
     let mut dst = File::from(fd);
     let mut s = src;
@@ -269,14 +269,14 @@ pub fn copy_file(src: &File, dir: BorrowedFd<'_>, name: &CStr, mode: u32) -> Res
 /// Copies the directory `src` to the new directory `dir/name`, recursively: files
 /// are copied (not linked), symlinks recreated as symlinks, modes kept. Nothing
 /// is left behind on failure.
-pub fn copy_tree(src: OwnedFd, dir: BorrowedFd<'_>, name: &CStr, budget: &mut u64) -> Result<(), FsError> {
+pub(crate) fn copy_tree(src: OwnedFd, dir: BorrowedFd<'_>, name: &CStr, budget: &mut u64) -> Result<(), FsError> {
     copy_tree_filtered(src, dir, name, budget, false)
 }
 
 /// [`copy_tree`], optionally copying only what a listing would show
 /// (`visible_only`: secure `*.sd` directories, TFPSFS directories, secure-FS
 /// metadata and uploads in progress are left out), so the X-commands never reach into secure directories.
-pub fn copy_tree_filtered(
+pub(crate) fn copy_tree_filtered(
     src: OwnedFd,
     dir: BorrowedFd<'_>,
     name: &CStr,
@@ -347,7 +347,7 @@ fn copy_contents(
 
 /// What a matching walk ([`find_matches`]) collects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Want {
+pub(crate) enum Want {
     /// Real directories (never a symlink to one, never a secure directory).
     Dirs,
     /// Everything but directories: files, symlinks (as links), special files.
@@ -356,7 +356,7 @@ pub enum Want {
 
 /// What [`find_matches`] found.
 #[derive(Debug, Default)]
-pub struct Matches {
+pub(crate) struct Matches {
     /// Paths relative to the walked directory, parents before their children.
     pub paths: Vec<RelPath>,
     /// Set when the entry budget or [`MAX_DEPTH`] cut the walk short.
@@ -367,7 +367,7 @@ pub struct Matches {
 /// whole components only, so `b` matches `x/b` but not `x/ab` (the reference's
 /// plain string suffix matched both, which made XDEL delete unrelated files).
 /// An empty suffix matches nothing.
-pub fn suffix_matches(rel: &RelPath, suffix: &RelPath) -> bool {
+pub(crate) fn suffix_matches(rel: &RelPath, suffix: &RelPath) -> bool {
     let (r, s) = (&rel.comps, &suffix.comps);
     !s.is_empty() && r.len() >= s.len() && r[r.len() - s.len()..] == s[..]
 }
@@ -382,7 +382,7 @@ pub fn suffix_matches(rel: &RelPath, suffix: &RelPath) -> bool {
 /// metadata; a directory whose (device, inode) is `exclude` is neither matched nor
 /// entered (XCPDIR's source, so a tree is never copied into itself). Every entry
 /// seen costs one unit of `budget`; when it runs out the walk stops and says so.
-pub fn find_matches(
+pub(crate) fn find_matches(
     dir: BorrowedFd<'_>,
     want: Want,
     suffix: &RelPath,
@@ -453,7 +453,7 @@ pub fn find_matches(
 /// following a symlink (`O_PATH`: usable for the `*at` calls and fstat). Used to
 /// come back to what [`find_matches`] found: a symlink planted there since is
 /// refused instead of followed, so an action never lands outside the walked tree.
-pub fn open_dir_nofollow(start: BorrowedFd<'_>, rel: &RelPath) -> io::Result<OwnedFd> {
+pub(crate) fn open_dir_nofollow(start: BorrowedFd<'_>, rel: &RelPath) -> io::Result<OwnedFd> {
     let flags = libc::O_PATH | libc::O_DIRECTORY;
     let mut cur = sys::openat_nofollow(start, c".", flags, 0)?;
     for c in rel.components() {
@@ -471,7 +471,7 @@ fn os_name(name: &[u8]) -> io::Result<CString> {
 
 /// The parent of `rel` (opened as [`open_dir_nofollow`] does) and the final name;
 /// `rel` must not be empty.
-pub fn parent_nofollow(start: BorrowedFd<'_>, rel: &RelPath) -> io::Result<(OwnedFd, CString)> {
+pub(crate) fn parent_nofollow(start: BorrowedFd<'_>, rel: &RelPath) -> io::Result<(OwnedFd, CString)> {
     let name = rel.name().ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
     let name = os_name(name)?;
     Ok((open_dir_nofollow(start, &rel.parent())?, name))
@@ -481,7 +481,7 @@ pub fn parent_nofollow(start: BorrowedFd<'_>, rel: &RelPath) -> io::Result<(Owne
 /// never a directory or a symlink, never an upload in progress or secure-FS
 /// metadata. The notification watcher's scan: it reads through a fresh open file
 /// description, so every descriptor it opens is closed again when it returns.
-pub fn first_file(dir: BorrowedFd<'_>, accept: impl Fn(&[u8]) -> bool) -> io::Result<Option<Vec<u8>>> {
+pub(crate) fn first_file(dir: BorrowedFd<'_>, accept: impl Fn(&[u8]) -> bool) -> io::Result<Option<Vec<u8>>> {
     let mut level = Level::open(open_subdir(dir, c".")?, Vec::new())?;
     while let Some((name, kind)) = level.next_entry() {
         if kind == Kind::File && !is_hidden_meta(&name) && accept(&name) {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// The directory, in each cgroup hierarchy tfd uses, that holds one group per
 /// session's script host: `<hierarchy>/tfd-runbash/s<session pid>`.
-pub const GROUP_DIR: &str = "tfd-runbash";
+pub(super) const GROUP_DIR: &str = "tfd-runbash";
 
 /// Where a cgroup v2 hierarchy with controllers is looked for (the unified
 /// layout; on a hybrid host the cgroup2 at `unified` has none).
@@ -302,7 +302,7 @@ pub(super) fn join_cgroup(session: u32, limits: GroupLimits) -> Result<String, C
 /// A group whose host is still exiting is busy and stays; so does the group
 /// of a session of another tfd on this host. Returns how many groups of gone
 /// sessions are still busy, for the caller to try again a little later.
-pub fn remove_stale_cgroups() -> usize {
+pub(crate) fn remove_stale_cgroups() -> usize {
     let Ok(mounts) = read_cgroup_mounts() else {
         return 0;
     };

@@ -9,6 +9,6 @@ mod cgroup;
 mod host;
 mod run;
 
-pub use cgroup::{remove_stale_cgroups, GroupLimits};
-pub use host::Host;
-pub use run::{Ending, Limits, Outcome};
+pub(crate) use cgroup::{remove_stale_cgroups, GroupLimits};
+pub(crate) use host::Host;
+pub(crate) use run::{Ending, Limits, Outcome};

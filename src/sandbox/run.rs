@@ -98,7 +98,7 @@ impl Sink {
 /// a hang-up or an error, the group is killed and the ending is
 /// [`Ending::Abandoned`]. An error means it never ran (it could not be spawned
 /// or watched).
-pub fn run(
+pub(super) fn run(
     program: &Path,
     args: &[&OsStr],
     env: &[(&str, &str)],

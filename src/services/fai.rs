@@ -150,7 +150,7 @@ impl FaiLink {
     }
 
     /// The raw request end, for a forked helper that must close it.
-    pub fn raw_fd(&self) -> Option<RawFd> {
+    pub(crate) fn raw_fd(&self) -> Option<RawFd> {
         self.fd.lock().ok().and_then(|g| g.as_ref().map(|f| f.as_raw_fd()))
     }
 

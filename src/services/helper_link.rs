@@ -17,7 +17,11 @@ use tfd_sys as sys;
 /// Sends `req` over `link` with a new reply socket and returns our end of it,
 /// whose reads time out after `timeout`. The caller may release `link` (and
 /// its lock) before waiting for the reply. The error names the failed step.
-pub fn send_request(link: &OwnedFd, req: &[u8], timeout: Duration) -> Result<OwnedFd, (&'static str, nix::Error)> {
+pub(crate) fn send_request(
+    link: &OwnedFd,
+    req: &[u8],
+    timeout: Duration,
+) -> Result<OwnedFd, (&'static str, nix::Error)> {
     let (mine, theirs) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
         .map_err(|e| ("socketpair", e))?;
     let tv = TimeVal::new(timeout.as_secs() as _, timeout.subsec_micros() as _);

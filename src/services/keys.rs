@@ -32,7 +32,7 @@ use std::time::Duration;
 use tfd_sys::{self as sys, Fork};
 
 /// The RSA-2048 ciphertext size: the only request size there is.
-pub const CIPHERTEXT: usize = 256;
+pub(crate) const CIPHERTEXT: usize = 256;
 
 /// A session waits this long for its answer before giving up on the handshake.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -102,7 +102,7 @@ impl KeyLink {
     }
 
     /// Decrypts a handshake ciphertext in the key process.
-    pub fn decrypt(&self, ciphertext: &[u8]) -> Result<Vec<u8>, KeyError> {
+    pub(crate) fn decrypt(&self, ciphertext: &[u8]) -> Result<Vec<u8>, KeyError> {
         if ciphertext.len() != CIPHERTEXT {
             return Err(KeyError::Refused);
         }
@@ -131,7 +131,7 @@ impl KeyLink {
     }
 
     /// The raw request end, for a forked helper that must close it.
-    pub fn raw_fd(&self) -> Option<RawFd> {
+    pub(crate) fn raw_fd(&self) -> Option<RawFd> {
         self.fd.lock().ok().and_then(|g| g.as_ref().map(|f| f.as_raw_fd()))
     }
 }

@@ -68,7 +68,7 @@ pub enum Counter {
 const COUNTERS: usize = 9;
 
 /// Upper bounds of the transfer-duration buckets, in seconds.
-pub const BUCKETS: [f64; 12] = [0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0];
+pub(crate) const BUCKETS: [f64; 12] = [0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0];
 
 /// Words per histogram: the buckets, +Inf, the sum in microseconds.
 const HIST_WORDS: usize = BUCKETS.len() + 2;
@@ -138,7 +138,7 @@ impl Metrics {
     }
 
     /// One more of `c`.
-    pub fn inc(&self, c: Counter) {
+    pub(crate) fn inc(&self, c: Counter) {
         self.word(c as usize).fetch_add(1, Ordering::Relaxed);
     }
 
@@ -161,7 +161,7 @@ impl Metrics {
     }
 
     /// Adds bytes received and sent to a row.
-    pub fn add_bytes(&self, row: Row, bytes_in: u64, bytes_out: u64) {
+    pub(crate) fn add_bytes(&self, row: Row, bytes_in: u64, bytes_out: u64) {
         let i = match row {
             Row::Command(i) if i < self.commands => i,
             Row::Command(_) | Row::Other => self.commands + 1,
@@ -177,7 +177,7 @@ impl Metrics {
     }
 
     /// Records how long a transfer command ran (other rows are ignored).
-    pub fn observe_transfer(&self, row: Row, took: std::time::Duration) {
+    pub(crate) fn observe_transfer(&self, row: Row, took: std::time::Duration) {
         let Row::Command(i) = row else { return };
         let Some(&Some(t)) = self.transfer_of.get(i) else {
             return;

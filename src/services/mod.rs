@@ -95,7 +95,7 @@ impl Helper {
     }
 
     /// A builder for one of the helper's worker threads, named so.
-    pub fn thread_builder(self) -> std::thread::Builder {
+    pub(crate) fn thread_builder(self) -> std::thread::Builder {
         std::thread::Builder::new().name(self.thread().into())
     }
 }

@@ -47,6 +47,6 @@ pub fn boost(levels: u8, asked: bool) {
 /// Back to the starting value, in a process that must not keep the boost (a
 /// session at its first command after set-up, a relay, the UDP responder).
 /// Raising one's own nice value never fails for want of privilege.
-pub fn unboost() {
+pub(crate) fn unboost() {
     let _ = sys::set_nice(base());
 }

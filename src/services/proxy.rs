@@ -123,7 +123,7 @@ fn pump(a: &TcpStream, b: &TcpStream) -> io::Result<(u64, u64)> {
 
 /// Relays one UDP probe to the target and returns its answer (None: no answer in
 /// time, and the client gets none either).
-pub fn relay_datagram(d: &[u8], trp: &Trp, port: u16) -> Option<Vec<u8>> {
+pub(crate) fn relay_datagram(d: &[u8], trp: &Trp, port: u16) -> Option<Vec<u8>> {
     let to = target(trp, port).ok()?.into_iter().next()?;
     let bind: SocketAddr = if to.is_ipv6() {
         "[::]:0".parse().ok()?

@@ -68,7 +68,7 @@ pub enum Phase {
 }
 
 /// The names of the phases, indexed by [`Phase`].
-pub const PHASE_NAMES: [&str; 4] = ["handshake", "login", "active", "jailed"];
+pub(crate) const PHASE_NAMES: [&str; 4] = ["handshake", "login", "active", "jailed"];
 
 /// What the admin view of a slot shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,7 +149,7 @@ impl Registry {
     }
 
     /// Number of slots.
-    pub fn capacity(&self) -> usize {
+    pub(crate) fn capacity(&self) -> usize {
         self.slots
     }
 
@@ -247,7 +247,7 @@ impl Registry {
     }
 
     /// Session (OOB thread): one more urgent byte answered.
-    pub fn oob_increment(&self, slot: usize) {
+    pub(crate) fn oob_increment(&self, slot: usize) {
         self.w(slot, OOB).fetch_add(1, Ordering::Relaxed);
     }
 
@@ -269,7 +269,7 @@ impl Registry {
     /// Session: the meters its channel shows its bytes in and out on while a
     /// command runs, so `tfd ctl sessions` sees a long transfer move (between
     /// commands [`Registry::account`] writes the same totals).
-    pub fn meters(
+    pub(crate) fn meters(
         self: &std::sync::Arc<Self>,
         slot: usize,
     ) -> (
@@ -290,7 +290,7 @@ impl Registry {
     /// LOGIN, and in single-user mode) and the uid it runs as. Published
     /// whenever either may have changed (LOGIN, INJAIL, the FAI entrance), so
     /// the view never shows the identity a session had before.
-    pub fn set_identity(&self, slot: usize, login: &str, uid: u32) {
+    pub(crate) fn set_identity(&self, slot: usize, login: &str, uid: u32) {
         if slot >= self.slots {
             return;
         }
@@ -325,7 +325,7 @@ impl Registry {
     }
 
     /// Session: records where it is now.
-    pub fn set_phase(&self, slot: usize, phase: Phase) {
+    pub(crate) fn set_phase(&self, slot: usize, phase: Phase) {
         if slot < self.slots {
             self.w(slot, PHASE).store(phase as u64, Ordering::Relaxed);
         }
@@ -346,12 +346,12 @@ impl Registry {
     /// The bytes settled so far under quota key `key` (a counter shared by the
     /// keys that fall in the same bucket: a collision only makes counting
     /// stricter).
-    pub fn quota_settled(&self, key: u64) -> &AtomicU64 {
+    pub(crate) fn quota_settled(&self, key: u64) -> &AtomicU64 {
         &self.mem.words()[HEADER_WORDS + self.slots * SLOT_WORDS + (key % LEDGER_BUCKETS as u64) as usize]
     }
 
     /// Session: adds `n` bytes to its own reservation under `key`.
-    pub fn quota_reserve(&self, slot: usize, key: u64, n: u64) {
+    pub(crate) fn quota_reserve(&self, slot: usize, key: u64, n: u64) {
         if slot < self.slots {
             self.w(slot, QKEY).store(key, Ordering::SeqCst);
             self.w(slot, QRESERVED).fetch_add(n, Ordering::SeqCst);
@@ -359,7 +359,7 @@ impl Registry {
     }
 
     /// Session: gives back `n` bytes of its reservation.
-    pub fn quota_unreserve(&self, slot: usize, n: u64) {
+    pub(crate) fn quota_unreserve(&self, slot: usize, n: u64) {
         if slot < self.slots {
             let _ = self
                 .w(slot, QRESERVED)
@@ -368,7 +368,7 @@ impl Registry {
     }
 
     /// The bytes every live session holds reserved under `key`.
-    pub fn quota_reserved(&self, key: u64) -> u64 {
+    pub(crate) fn quota_reserved(&self, key: u64) -> u64 {
         (0..self.slots)
             .filter(|&i| {
                 self.w(i, STATE).load(Ordering::SeqCst) != FREE && self.w(i, QKEY).load(Ordering::SeqCst) == key
@@ -379,7 +379,7 @@ impl Registry {
 
     /// The live slot holding the largest reservation under `key` (ties: the
     /// lowest slot), if any holds one.
-    pub fn quota_leader(&self, key: u64) -> Option<usize> {
+    pub(crate) fn quota_leader(&self, key: u64) -> Option<usize> {
         (0..self.slots)
             .filter(|&i| {
                 self.w(i, STATE).load(Ordering::SeqCst) != FREE && self.w(i, QKEY).load(Ordering::SeqCst) == key
@@ -391,7 +391,7 @@ impl Registry {
     }
 
     /// The next round-robin position for TLB (shared by every session and UDP).
-    pub fn tlb_next(&self) -> u64 {
+    pub(crate) fn tlb_next(&self) -> u64 {
         self.mem.words()[TLB_NEXT].fetch_add(1, Ordering::Relaxed)
     }
 

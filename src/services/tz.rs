@@ -13,7 +13,7 @@ use tfd_sys as sys;
 use tz::TimeZone;
 
 /// Where the zone database is unless `TZDIR` says otherwise.
-pub const DEFAULT_ZONEINFO: &str = "/usr/share/zoneinfo";
+pub(crate) const DEFAULT_ZONEINFO: &str = "/usr/share/zoneinfo";
 
 /// Largest zone file read (real ones are a few KiB).
 const MAX_ZONE_FILE: u64 = 256 * 1024;
@@ -23,7 +23,7 @@ static ZONEINFO: OnceLock<Option<OwnedFd>> = OnceLock::new();
 /// Opens the zone database directory (`$TZDIR`, else [`DEFAULT_ZONEINFO`]) once.
 /// Called by the listener before it forks sessions, and again (a no-op then) by
 /// INJAIL before its chroot, so that every session inherits a way to its zones.
-pub fn preload() {
+pub(crate) fn preload() {
     ZONEINFO.get_or_init(|| {
         let dir = std::env::var_os("TZDIR").unwrap_or_else(|| DEFAULT_ZONEINFO.into());
         let path = std::path::Path::new(&dir);
@@ -47,14 +47,14 @@ pub fn preload() {
 
 /// The zone database's descriptor, for helper processes (UDP responder, key
 /// process) to close: only sessions need it.
-pub fn database_fd() -> Option<std::os::fd::RawFd> {
+pub(crate) fn database_fd() -> Option<std::os::fd::RawFd> {
     use std::os::fd::AsRawFd;
     ZONEINFO.get()?.as_ref().map(|fd| fd.as_raw_fd())
 }
 
 /// True for text that may name a file of the zone database: plain components of
 /// letters, digits and `_ + - .`, none empty, `.` or `..`, no leading `/`.
-pub fn is_zone_name(s: &str) -> bool {
+pub(crate) fn is_zone_name(s: &str) -> bool {
     !s.is_empty()
         && s.split('/').all(|c| {
             !c.is_empty()
@@ -66,7 +66,7 @@ pub fn is_zone_name(s: &str) -> bool {
 }
 
 /// Reads a zone by name from the database, beneath its descriptor.
-pub fn from_database(name: &str) -> Option<TimeZone> {
+pub(crate) fn from_database(name: &str) -> Option<TimeZone> {
     let dir = ZONEINFO.get()?.as_ref()?;
     let c = CString::new(name).ok()?;
     let fd = sys::openat2_beneath(dir.as_fd(), &c, libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY, 0).ok()?;

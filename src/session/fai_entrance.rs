@@ -11,7 +11,7 @@
 //! uid; the jail is gone; the server's mode changed) is `FAILED 69`. Both in
 //! plaintext, then the connection closes. The token never reaches the log.
 
-use super::handshake::{assemble, refuse, served_root, HandshakeError};
+use super::admission::{assemble, refuse, served_root, HandshakeError};
 use super::identity::{self, Target};
 use super::{Context, Duty, Mode, Session, Stage, State};
 use crate::auth::fai::Refusal;
@@ -162,7 +162,7 @@ fn open_token_jail(root: &Root, jail: &[u8], user: Option<&Identity>) -> Result<
 }
 
 /// Runs the entrance for the token in the version frame.
-pub fn enter(
+pub(super) fn enter(
     mut chan: Channel,
     token: Result<[u8; uuid::TEXT_LEN], ()>,
     peer: SocketAddr,

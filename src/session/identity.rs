@@ -23,7 +23,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
 /// What a session becomes.
-pub struct Target<'a> {
+pub(crate) struct Target<'a> {
     /// The directory to confine the session to (opened and judged by the
     /// caller), if any.
     pub jail: Option<&'a OwnedFd>,
@@ -35,7 +35,7 @@ pub struct Target<'a> {
 }
 
 /// A finished transition.
-pub struct Entered {
+pub(crate) struct Entered {
     /// The session's new root (None: no jail was given).
     pub root: Option<Root>,
     /// The confinement is a real chroot (the process was root), not only the
@@ -48,7 +48,7 @@ pub struct Entered {
 
 /// Why a transition did not finish, and what that left.
 #[derive(Debug, PartialEq, Eq)]
-pub enum SwitchError {
+pub(crate) enum SwitchError {
     /// Nothing that matters changed: the command may be refused and the
     /// session go on as it was.
     Untouched(String),
@@ -67,7 +67,7 @@ impl std::fmt::Display for SwitchError {
 }
 
 /// The transition, in its one order (see the module's documentation).
-pub fn enter(to: Target<'_>) -> Result<Entered, SwitchError> {
+pub(crate) fn enter(to: Target<'_>) -> Result<Entered, SwitchError> {
     use SwitchError::{Broken, Untouched};
     let as_root = tfd_sys::geteuid() == 0;
     let mut done = Entered {
@@ -108,7 +108,7 @@ pub fn enter(to: Target<'_>) -> Result<Entered, SwitchError> {
 /// rights ([`with_rights_of`]): it is neither that user nor itself, and the
 /// session must end. Says why in the words of the failed call.
 #[derive(Debug)]
-pub struct RightsNotRestored(String);
+pub(crate) struct RightsNotRestored(String);
 
 impl std::fmt::Display for RightsNotRestored {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -128,7 +128,7 @@ impl From<privs::PrivError> for RightsNotRestored {
 /// is opened, and its key read, with the rights of the user who will live in
 /// it, before the chroot that still needs root. An error means the ids could
 /// not be put back: the session must end.
-pub fn with_rights_of<T>(user: Option<&Identity>, f: impl FnOnce() -> T) -> Result<T, RightsNotRestored> {
+pub(crate) fn with_rights_of<T>(user: Option<&Identity>, f: impl FnOnce() -> T) -> Result<T, RightsNotRestored> {
     match user {
         Some(id) if tfd_sys::geteuid() == 0 => Ok(privs::as_user(id, f)?),
         _ => Ok(f()),
@@ -139,7 +139,7 @@ pub fn with_rights_of<T>(user: Option<&Identity>, f: impl FnOnce() -> T) -> Resu
 /// `user`: a new PID namespace needs root and a process outside the
 /// chroot-to-be, so it is made now or never. Without it the session goes on
 /// and RUNBASH refuses.
-pub fn script_host(
+pub(crate) fn script_host(
     jail: &OwnedFd,
     user: Option<&Identity>,
     runbash: Option<crate::config::RunBash>,

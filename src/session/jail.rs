@@ -24,11 +24,11 @@ use std::path::Path;
 use tfd_sys as sys;
 
 /// The key file at the top of an INJAIL jail.
-pub const JAIL_KEY: &CStr = c"jail.key";
+pub(crate) const JAIL_KEY: &CStr = c"jail.key";
 
 /// Why a jail was not entered.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refused {
+pub(crate) enum Refused {
     /// Missing, not a directory, or reached through a symlink.
     Missing(String),
     /// The user may not reach it (Unix permissions).
@@ -48,7 +48,7 @@ impl std::fmt::Display for Refused {
 /// Who may own what guards a jail besides root: tfd's own user when it is
 /// not root (it then serves as itself, and owns everything anyway). Read it
 /// before taking on a user's rights.
-pub fn trusted_owner() -> u32 {
+pub(crate) fn trusted_owner() -> u32 {
     sys::geteuid()
 }
 
@@ -85,13 +85,18 @@ fn judge(st: &libc::stat, what: &str, trusted: u32, disk: Option<&Path>) -> Resu
 /// judging every directory on the way (see the module's documentation).
 /// Messages name each directory from the served root (`/jails/alice`), as
 /// the operator wrote it in the user file.
-pub fn open_guarded(root: &Root, jail: &RelPath, trusted: u32) -> Result<OwnedFd, Refused> {
+pub(crate) fn open_guarded(root: &Root, jail: &RelPath, trusted: u32) -> Result<OwnedFd, Refused> {
     open_guarded_at(root, jail, trusted, None)
 }
 
 /// [`open_guarded`] for the operator's eyes (`--check-config`, the log):
 /// `disk` is the served root's path on disk, and each fix names the real path.
-pub fn open_guarded_at(root: &Root, jail: &RelPath, trusted: u32, disk: Option<&Path>) -> Result<OwnedFd, Refused> {
+pub(crate) fn open_guarded_at(
+    root: &Root,
+    jail: &RelPath,
+    trusted: u32,
+    disk: Option<&Path>,
+) -> Result<OwnedFd, Refused> {
     let text = String::from_utf8_lossy(&jail.to_bytes()).into_owned();
     if jail.is_root() {
         return Err(Refused::Missing("the served root itself is no jail".into()));
@@ -135,7 +140,7 @@ pub fn open_guarded_at(root: &Root, jail: &RelPath, trusted: u32, disk: Option<&
 }
 
 /// Judges an open `jail.key` (the descriptor then read).
-pub fn judge_key(key: BorrowedFd<'_>, jail: &str, trusted: u32) -> Result<(), Refused> {
+pub(crate) fn judge_key(key: BorrowedFd<'_>, jail: &str, trusted: u32) -> Result<(), Refused> {
     let at = format!("/{jail}/jail.key");
     let st = stat_at(key, &at)?;
     if st.st_mode & libc::S_IFMT != libc::S_IFREG {
@@ -152,7 +157,7 @@ fn stat_at(fd: BorrowedFd<'_>, at: &str) -> Result<libc::stat, Refused> {
 
 /// True when the pinned path `p` names, or leads by a symlink to, the key
 /// file at the top of `root` (the jail): a jailed session may not touch it.
-pub fn names_the_key(root: &Root, p: &RelPath) -> bool {
+pub(crate) fn names_the_key(root: &Root, p: &RelPath) -> bool {
     let Some(Pin::At(e)) = p.pinned() else {
         return false;
     };

@@ -22,7 +22,7 @@ pub struct Liveness {
 
 /// TCP keepalive parameters (KEEPALIVE's four fields).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Keepalive {
+pub(crate) struct Keepalive {
     /// On or off.
     pub on: bool,
     /// Idle seconds before the first probe.
@@ -34,7 +34,7 @@ pub struct Keepalive {
 }
 
 /// The defaults set at accept time (the reference's): on, 3600 s, 75 s, 9.
-pub const DEFAULT_KEEPALIVE: Keepalive = Keepalive {
+pub(crate) const DEFAULT_KEEPALIVE: Keepalive = Keepalive {
     on: true,
     idle: 3600,
     interval: 75,
@@ -43,7 +43,7 @@ pub const DEFAULT_KEEPALIVE: Keepalive = Keepalive {
 
 /// Applies keepalive settings, with TCP_USER_TIMEOUT matched to them so that
 /// unacknowledged data also ends a dead connection in the same time.
-pub fn set_keepalive(s: &TcpStream, k: Keepalive) -> nix::Result<()> {
+pub(crate) fn set_keepalive(s: &TcpStream, k: Keepalive) -> nix::Result<()> {
     let r = (|| {
         if !k.on {
             setsockopt(s, sockopt::KeepAlive, &false)?;
@@ -65,7 +65,7 @@ pub fn set_keepalive(s: &TcpStream, k: Keepalive) -> nix::Result<()> {
 
 /// A fresh random key, published in the registry: from now on UDP probes see this
 /// session alive.
-pub fn register(registry: &Registry, slot: usize) -> Option<Liveness> {
+pub(crate) fn register(registry: &Registry, slot: usize) -> Option<Liveness> {
     let mut key = [0u8; KEY_BYTES];
     getrandom::getrandom(&mut key).ok()?;
     registry.publish(slot, &key);
@@ -75,7 +75,7 @@ pub fn register(registry: &Registry, slot: usize) -> Option<Liveness> {
 /// Takes one waiting urgent byte, answers it with the same byte and counts it.
 /// Both the OOB thread and the session's reader call this (whoever comes first
 /// gets the byte); false when there was nothing to take.
-pub fn answer_urgent(sock: &TcpStream, registry: &Registry, slot: usize) -> bool {
+pub(crate) fn answer_urgent(sock: &TcpStream, registry: &Registry, slot: usize) -> bool {
     let mut byte = [0u8; 1];
     match recv(sock.as_raw_fd(), &mut byte, MsgFlags::MSG_OOB | MsgFlags::MSG_DONTWAIT) {
         Ok(1) => {
@@ -90,7 +90,11 @@ pub fn answer_urgent(sock: &TcpStream, registry: &Registry, slot: usize) -> bool
 }
 
 /// The handler the session's reader runs when it sees urgent data.
-pub fn urgent_handler(stream: &TcpStream, registry: Arc<Registry>, slot: usize) -> std::io::Result<UrgentHandler> {
+pub(crate) fn urgent_handler(
+    stream: &TcpStream,
+    registry: Arc<Registry>,
+    slot: usize,
+) -> std::io::Result<UrgentHandler> {
     let sock = stream.try_clone()?;
     Ok(Arc::new(move || answer_urgent(&sock, &registry, slot)))
 }
@@ -107,7 +111,7 @@ pub fn urgent_handler(stream: &TcpStream, registry: Arc<Registry>, slot: usize) 
 /// to the socket's owner once per new urgent pointer, so the thread now sleeps
 /// in sigwait and only polls, for at most [`AFTER_SIGNAL_MS`], when a signal came
 /// before its byte (a pointer may be announced ahead of the data).
-pub fn start_oob(sock: TcpStream, registry: Arc<Registry>, slot: usize) -> std::io::Result<()> {
+pub(crate) fn start_oob(sock: TcpStream, registry: Arc<Registry>, slot: usize) -> std::io::Result<()> {
     std::thread::Builder::new().name("oob".into()).spawn(move || {
         let signalled = sys::block_urgent_signal().and_then(|()| sys::own_urgent_signal(sock.as_fd()));
         if let Err(e) = &signalled {
@@ -158,7 +162,7 @@ const AFTER_SIGNAL_MS: u16 = 1000;
 /// Only POLLRDHUP is asked for (POLLHUP and POLLERR always come): a frame the
 /// client sent ahead stays unread for the command loop and cannot make the wait
 /// spin, as a POLLIN would.
-pub fn client_gone_within(sock: std::os::fd::BorrowedFd<'_>, d: std::time::Duration) -> bool {
+pub(crate) fn client_gone_within(sock: std::os::fd::BorrowedFd<'_>, d: std::time::Duration) -> bool {
     let deadline = std::time::Instant::now() + d;
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());

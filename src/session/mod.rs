@@ -2,12 +2,13 @@
 //! (pre-login, pre-jail) and dispatch. Runs in its own process, forked by the
 //! listener, so per-session setuid and chroot never touch another client.
 
+mod admission;
 mod context;
 mod fai_entrance;
 mod handshake;
-pub mod identity;
-pub mod jail;
-pub mod liveness;
+pub(crate) mod identity;
+pub(crate) mod jail;
+pub(crate) mod liveness;
 mod secure;
 mod stage;
 
@@ -21,18 +22,18 @@ use std::time::Instant;
 use tfp_channel::{Channel, ChannelError, NetStream, PreparedFrame, TxHalf};
 use tfp_wire::{command, Failed, MAX_CHUNK};
 
-pub use crate::dispatch::denied_or;
-pub use context::{Context, Lasting, Loaded};
-pub use handshake::handshake;
-pub use secure::SecureState;
-pub use stage::{Duty, Mode, Stage, State};
+pub(crate) use crate::dispatch::denied_or;
+pub(crate) use context::{Context, Lasting, Loaded};
+pub(crate) use handshake::handshake;
+pub(crate) use secure::SecureState;
+pub(crate) use stage::{Duty, Mode, Stage, State};
 
 /// Bound on a command frame before LOGIN: nothing legitimate is larger.
-pub const PRELOGIN_MAX_FRAME: usize = 4096;
+pub(crate) const PRELOGIN_MAX_FRAME: usize = 4096;
 
 /// Bound on everything a client may send before LOGIN (handshake included): a
 /// pre-auth client cannot make the server read without end.
-pub const PRELOGIN_MAX_BYTES: u64 = 64 * 1024;
+pub(crate) const PRELOGIN_MAX_BYTES: u64 = 64 * 1024;
 
 /// A live session.
 pub struct Session {
@@ -696,7 +697,7 @@ fn os_cause() -> String {
 }
 
 /// Runs one accepted connection to the end, in the session process.
-pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, slot: usize) {
+pub(crate) fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, slot: usize) {
     let started = Instant::now();
     if let Some(trp) = &ctx.cfg.trp {
         crate::services::priority::unboost();
@@ -736,13 +737,13 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, slot: usize
         Ok(s) => s,
         Err(e) => {
             match &e {
-                handshake::HandshakeError::Refused(f) => metrics.refused(match f {
+                admission::HandshakeError::Refused(f) => metrics.refused(match f {
                     Failed::IncompatibleProtocol => Refusal::Version,
                     Failed::InvalidHash => Refusal::Hash,
                     Failed::FaiExpired | Failed::FaiKey => Refusal::Fai,
                     _ => Refusal::RsaKey,
                 }),
-                handshake::HandshakeError::Channel(_) => metrics.inc(Counter::HandshakesAborted),
+                admission::HandshakeError::Channel(_) => metrics.inc(Counter::HandshakesAborted),
                 _ => {}
             }
             info!("{peer} handshake ended: {e}");

@@ -241,7 +241,7 @@ fn every_tfpasswd_flag_and_command_in_tfpasswd_8() {
 #[test]
 fn every_command_in_tfd_8() {
     let tags = bold_tags(&read("man/tfd.8"));
-    let missing: Vec<&str> = tfd::commands::TABLE
+    let missing: Vec<&str> = tfd::commands::table::TABLE
         .iter()
         .map(|spec| spec.name)
         .filter(|name| !tags.iter().any(|t| t == name))

@@ -1,4 +1,4 @@
-//! Command × state matrix (issue 7): every command of `tfd::commands::TABLE`, plus
+//! Command × state matrix (issue 7): every command of `tfd::commands::table::TABLE`, plus
 //! END and an unknown name, in every session state — before the handshake
 //! completes, before LOGIN, before INJAIL (multi- and single-user), logged in,
 //! jailed, in notification mode — gets the status the document requires, through
@@ -17,7 +17,7 @@ use common::*;
 use std::fs;
 use std::net::TcpStream;
 use std::time::Duration;
-use tfd::commands::{Spec, TABLE};
+use tfd::commands::table::{Spec, TABLE};
 use tfp_channel::Channel;
 use tfp_client::{Client, Error};
 use tfp_wire::hpf::{self, code};

@@ -14,7 +14,8 @@
 //!    lives a floor below, in `dispatch`, and the table reaches the session as a
 //!    value of its `Context`);
 //! 4. no source file of any crate grows past [`MAX_LINES`] (the Python
-//!    binding's past [`MAX_LINES_PYO3`]): big files are where rooms blur.
+//!    binding's past [`MAX_LINES_PYO3`]; the Python package over it counts
+//!    too): big files are where rooms blur.
 //!
 //! (Gone with the split: the floors `wire`, `size`, `sys`, `bandwidth`,
 //! `channel` and `client`, which are crates now, so a `crate::` path into them
@@ -78,9 +79,10 @@ const MAX_LINES: usize = 800;
 /// one block, in one file).
 const MAX_LINES_PYO3: usize = 1000;
 
-/// Files allowed over [`MAX_LINES`] for now, each waiting for its split (none
-/// is left: keep it so).
-const TOO_LONG_ALLOWED: &[&str] = &[];
+/// Files allowed over [`MAX_LINES`] for now, each waiting for its split by
+/// role: only the Python package's `__init__.py` (issue 60 counts Python
+/// too). None may join it.
+const TOO_LONG_ALLOWED: &[&str] = &["python/tfd_client/__init__.py"];
 
 fn floor_of(room: &str) -> Option<usize> {
     FLOORS.iter().position(|f| f.contains(&room))
@@ -373,7 +375,8 @@ fn tf_modules_use_each_other_without_a_circle() {
 }
 
 /// The source files of every crate of ours (the daemon's `src/`, each
-/// `crates/*/src/` and the Python binding's `python/src/`).
+/// `crates/*/src/` and the Python binding's `python/src/`), and the Python
+/// package over the binding (`python/tfd_client/`).
 pub(super) fn crate_sources() -> Vec<PathBuf> {
     let mut files = Vec::new();
     for (_, dir, _, _) in CRATES {
@@ -383,8 +386,21 @@ pub(super) fn crate_sources() -> Vec<PathBuf> {
         }
         rust_files(&src, &mut files);
     }
+    python_files(&root().join("python/tfd_client"), &mut files);
     files.sort();
     files
+}
+
+/// The `.py` files under `dir`.
+fn python_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.expect("directory entry").path();
+        if path.is_dir() {
+            python_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "py") {
+            out.push(path);
+        }
+    }
 }
 
 #[test]
@@ -395,7 +411,7 @@ fn no_source_file_is_too_long() {
     for file in &files {
         let rel = file.strip_prefix(root()).expect("in the tree").display().to_string();
         let lines = fs::read_to_string(file).expect("read source").lines().count();
-        let max = if rel.starts_with("python/") {
+        let max = if rel.starts_with("python/src/") {
             MAX_LINES_PYO3
         } else {
             MAX_LINES
@@ -408,6 +424,11 @@ fn no_source_file_is_too_long() {
         long.is_empty(),
         "source files too long (split them by job):\n{}",
         long.join("\n")
+    );
+    // the scanner reads the Python package too
+    assert!(
+        files.iter().any(|f| f.ends_with("python/tfd_client/aio.py")),
+        "the Python package's files are not scanned"
     );
 }
 

@@ -1,9 +1,10 @@
 //! The house's third rule ("rooms may use each other, but not in a circle",
 //! tests/security/house.rs) for the crates whose rooms are files: the client
 //! library (`crates/tfp-client/src/`) and the Python binding
-//! (`python/src/`). A circle of files is where two jobs have not been told
-//! apart: move what both need into a file both use (as `TooBig` went into
-//! the client's `error.rs`, and the binding's `Session` into `state.rs`).
+//! (`python/src/`), and for the daemon's files below its rooms. A circle of
+//! files is where two jobs have not been told apart: move what both need into
+//! a file both use (as `TooBig` went into the client's `error.rs`, and the
+//! binding's `Session` into `state.rs`).
 
 use super::house::{circles, is_ident, root, rust_files};
 use std::collections::{BTreeMap, BTreeSet};
@@ -219,4 +220,35 @@ fn the_module_scanner_sees_what_it_must() {
     assert_eq!(p("a::b::C;"), ["a::b::C"]);
     assert_eq!(p("{a::{self, b}, c::*,\n    d};"), ["a::self", "a::b", "c", "d"]);
     assert_eq!(p("x as y"), ["x"]);
+}
+
+/// The daemon's modules use each other in no circle below its rooms either
+/// (house.rs checks the rooms themselves): a door (`session/mod.rs`) and the
+/// files inside it may name each other, as the session's files name its
+/// `Session` and it calls them, but files side by side may not. What the two
+/// ways into a session share (its assembly, how a refusal is sent) lives in
+/// `session/admission.rs`, below both.
+#[test]
+fn daemon_modules_use_each_other_without_a_circle() {
+    let (modules, mut edges) = module_edges(&root().join("src"), "lib");
+    let nested = |a: &str, b: &str| {
+        a.is_empty() || b.is_empty() || b.starts_with(&format!("{a}::")) || a.starts_with(&format!("{b}::"))
+    };
+    for (from, named) in edges.iter_mut() {
+        named.retain(|n| !nested(from, n));
+    }
+    assert!(edges.len() > 80, "{edges:?}");
+    assert!(
+        edges["session::handshake"].contains("session::fai_entrance")
+            && edges["session::fai_entrance"].contains("session::admission")
+            && edges["commands::table"].contains("session"),
+        "{edges:?}"
+    );
+    let nodes: Vec<String> = modules.into_iter().filter(|m| !m.is_empty()).collect();
+    let found = circles(&edges, &nodes);
+    assert!(
+        found.is_empty(),
+        "the daemon's files use each other in a circle (move what both need into a file \
+         both use, as the ways into a session share session/admission.rs): {found:?}"
+    );
 }

@@ -110,7 +110,7 @@ pub fn command(data: &[u8]) {
         );
         assert!(req.name.len() <= command::MAX_NAME);
     }
-    if let Some(spec) = tfd::commands::lookup(&req.name) {
+    if let Some(spec) = tfd::commands::table::lookup(&req.name) {
         assert_eq!(spec.name, req.name);
     }
     check_separators(req.arg);

@@ -149,7 +149,7 @@ impl StateDir {
     }
 
     /// True when both hold the same directory (device and inode).
-    pub fn same_as(&self, other: &StateDir) -> bool {
+    pub(crate) fn same_as(&self, other: &StateDir) -> bool {
         match (fstat(self.fd.as_fd()), fstat(other.fd.as_fd())) {
             (Ok(a), Ok(b)) => a.st_dev == b.st_dev && a.st_ino == b.st_ino,
             _ => false,
@@ -162,7 +162,7 @@ impl StateDir {
     }
 
     /// The held descriptor (helpers forked by the listener must close it).
-    pub fn raw_fd(&self) -> RawFd {
+    pub(crate) fn raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
     }
 

@@ -46,17 +46,17 @@ pub use bans::{Ban, BanList, SharedBans};
 pub use dir::{DirError, StateDir};
 
 /// The throttle tables' file in `shared_state_dir`.
-pub const THROTTLE_FILE: &str = "login-throttle";
+pub(crate) const THROTTLE_FILE: &str = "login-throttle";
 /// The admin bans' file in `shared_state_dir`.
-pub const BANS_FILE: &str = "bans";
+pub(crate) const BANS_FILE: &str = "bans";
 const THROTTLE_NAME: &CStr = c"login-throttle";
 const BANS_NAME: &CStr = c"bans";
 /// Slots per throttle table (2 × 4096 × 80 bytes = 640 KiB).
-pub const THROTTLE_SLOTS: usize = throttle::DEFAULT_SLOTS;
+pub(crate) const THROTTLE_SLOTS: usize = throttle::DEFAULT_SLOTS;
 /// Admin bans held at once (1024 × 32 bytes = 32 KiB).
-pub const BAN_SLOTS: usize = 1024;
+pub(crate) const BAN_SLOTS: usize = 1024;
 /// How long a LOGIN waits for the lock (holders keep it for a few I/Os).
-pub const LOGIN_LOCK_WAIT: Duration = Duration::from_secs(2);
+pub(crate) const LOGIN_LOCK_WAIT: Duration = Duration::from_secs(2);
 
 const HEADER: usize = 64;
 const MAGIC: &[u8; 8] = b"TFDSTATE";
@@ -142,7 +142,7 @@ impl From<getrandom::Error> for StateError {
 }
 
 /// Seconds since the Unix epoch: the one clock every node shares (via NTP).
-pub fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -452,7 +452,7 @@ fn read_full(file: &File, buf: &mut [u8], at: u64) -> io::Result<usize> {
 
 /// What counting one failure in the shared tables did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct SharedCounted {
+pub(crate) struct SharedCounted {
     /// By address.
     pub ip: Counted,
     /// By name.
@@ -464,7 +464,7 @@ pub struct SharedCounted {
 /// The shared throttle tables. Each operation opens the file afresh (a session
 /// process must not share an open file description with another, or their
 /// locks would not exclude each other) and holds the lock for a few I/Os.
-pub struct SharedThrottle {
+pub(crate) struct SharedThrottle {
     dir: Arc<StateDir>,
     wait: Duration,
 }
@@ -484,7 +484,7 @@ struct Window {
 
 impl SharedThrottle {
     /// The tables in `dir` (prepared by [`prepare`]).
-    pub fn new(dir: Arc<StateDir>) -> SharedThrottle {
+    pub(crate) fn new(dir: Arc<StateDir>) -> SharedThrottle {
         SharedThrottle {
             dir,
             wait: LOGIN_LOCK_WAIT,
@@ -606,7 +606,7 @@ impl SharedThrottle {
     }
 
     /// Is this attempt refused by the counts of every node? `now` in Unix seconds.
-    pub fn check(&self, ip: IpAddr, name: &[u8], p: &Policy, now: u64) -> Result<Option<Blocked>, StateError> {
+    pub(crate) fn check(&self, ip: IpAddr, name: &[u8], p: &Policy, now: u64) -> Result<Option<Blocked>, StateError> {
         let l = self.lock(OfdLock::Shared)?;
         let now = clamp(now);
         let k = Self::ip_key(&l.key, ip);
@@ -623,7 +623,7 @@ impl SharedThrottle {
     }
 
     /// Counts a failed attempt against the address and the name, for all nodes.
-    pub fn failure(&self, ip: IpAddr, name: &[u8], p: &Policy, now: u64) -> Result<SharedCounted, StateError> {
+    pub(crate) fn failure(&self, ip: IpAddr, name: &[u8], p: &Policy, now: u64) -> Result<SharedCounted, StateError> {
         let mut l = self.lock(OfdLock::Exclusive)?;
         let now = clamp(now);
         let k = Self::ip_key(&l.key, ip);
@@ -640,7 +640,7 @@ impl SharedThrottle {
     }
 
     /// A successful LOGIN clears the name's failures on every node.
-    pub fn success(&self, name: &[u8]) -> Result<(), StateError> {
+    pub(crate) fn success(&self, name: &[u8]) -> Result<(), StateError> {
         let mut l = self.lock(OfdLock::Exclusive)?;
         let k = Self::account_key(&l.key, name);
         Self::update(&mut l, 1, k, name, None, |t| t.clear(k))?;
@@ -669,7 +669,7 @@ impl SharedThrottle {
     /// When an operator last lifted the ban of `ip` (Some) or the lock of
     /// `name` on any node, in Unix seconds: a node's own table drops a ban
     /// that began before then.
-    pub fn lifted_at(&self, ip: Option<IpAddr>, name: &[u8]) -> Result<Option<u64>, StateError> {
+    pub(crate) fn lifted_at(&self, ip: Option<IpAddr>, name: &[u8]) -> Result<Option<u64>, StateError> {
         let l = self.lock(OfdLock::Shared)?;
         let (table, k) = match ip {
             Some(ip) => (0, Self::ip_key(&l.key, ip)),
@@ -684,17 +684,17 @@ impl SharedThrottle {
     }
 
     /// Lifts `ip`'s throttle ban on every node.
-    pub fn lift_ip(&self, ip: IpAddr, p: &Policy, now: u64) -> Result<bool, StateError> {
+    pub(crate) fn lift_ip(&self, ip: IpAddr, p: &Policy, now: u64) -> Result<bool, StateError> {
         self.lift(0, throttle::ip_label(ip).as_bytes(), Some(ip), p, now)
     }
 
     /// Lifts the lock of LOGIN name `name` on every node.
-    pub fn lift_name(&self, name: &[u8], p: &Policy, now: u64) -> Result<bool, StateError> {
+    pub(crate) fn lift_name(&self, name: &[u8], p: &Policy, now: u64) -> Result<bool, StateError> {
         self.lift(1, name, None, p, now)
     }
 
     /// Every ban and lock in force on every node, named by their labels.
-    pub fn held(&self, p: &Policy, now: u64) -> Result<Vec<Held>, StateError> {
+    pub(crate) fn held(&self, p: &Policy, now: u64) -> Result<Vec<Held>, StateError> {
         let l = self.lock(OfdLock::Shared)?;
         let now = clamp(now);
         let bytes = l.read_records(0, 2 * THROTTLE_SLOTS)?;

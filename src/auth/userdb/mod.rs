@@ -46,16 +46,16 @@ pub use store::{convert_legacy, load, load_trusted, readable_by_others, save_ato
 
 /// Larger files are refused: no user file is, and a wrong path must not make the
 /// daemon read an unbounded amount.
-pub const MAX_FILE_SIZE: u64 = 1 << 20;
+pub(crate) const MAX_FILE_SIZE: u64 = 1 << 20;
 /// Longest user name.
 pub const MAX_NAME: usize = 64;
 /// Fewest crypt rounds accepted (glibc's minimum).
-pub const MIN_ROUNDS: u32 = 1_000;
+pub(crate) const MIN_ROUNDS: u32 = 1_000;
 /// Most crypt rounds accepted: glibc allows 999999999, which would make one LOGIN
 /// take minutes; ten million (seconds) is already far beyond useful.
-pub const MAX_ROUNDS: u32 = 10_000_000;
+pub(crate) const MAX_ROUNDS: u32 = 10_000_000;
 /// crypt(3)'s default rounds, used when a hash does not say.
-pub const DEFAULT_ROUNDS: u32 = 5_000;
+pub(crate) const DEFAULT_ROUNDS: u32 = 5_000;
 
 /// Why the user file or an operation on it failed. Displays as `file:line: message`
 /// where a line is to blame, like tfd.conf errors.
@@ -316,7 +316,7 @@ impl UserDb {
     }
 
     /// The user called `name`, for changes.
-    pub fn get_mut(&mut self, name: &str) -> Option<&mut Entry> {
+    pub(crate) fn get_mut(&mut self, name: &str) -> Option<&mut Entry> {
         self.lines.iter_mut().find_map(|l| match l {
             Line::User(e) if e.name == name => Some(e),
             _ => None,
@@ -359,7 +359,7 @@ impl UserDb {
 
     /// The cost of the strongest hash in the file (default `$6$`, 5000 rounds when
     /// there is none): unknown names are checked against a dummy of this cost.
-    pub fn dummy_cost(&self) -> Cost {
+    pub(crate) fn dummy_cost(&self) -> Cost {
         let mut best = Cost {
             scheme: Scheme::Sha512,
             rounds: DEFAULT_ROUNDS,

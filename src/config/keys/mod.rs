@@ -52,7 +52,7 @@ impl Section {
     }
 
     /// The section's own paragraph (roff), before its keys.
-    pub fn intro(self) -> &'static str {
+    pub(crate) fn intro(self) -> &'static str {
         match self {
             Section::Unused => {
                 "These keys are parsed and checked, so a file written for a complete TF Protocol\n\
@@ -174,7 +174,7 @@ pub fn key(name: &str) -> Option<&'static Key> {
 
 /// The known key closest to `name` when it is likely a typo of it (a letter or
 /// two away, or a swapped pair), for "did you mean" in the unknown-key error.
-pub fn closest(name: &str) -> Option<&'static str> {
+pub(super) fn closest(name: &str) -> Option<&'static str> {
     // a third of the name, at least 1 and at most 3: `prot` finds `port`, but a
     // short word is not bent into every key
     let limit = (name.chars().count() / 3).clamp(1, 3);

@@ -185,12 +185,12 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), StartError> {
         fai: Arc::new(crate::services::fai::FaiLink::closed(fai_store)),
         registry,
         metrics: Arc::new(
-            crate::services::metrics::Metrics::new(crate::commands::TABLE.iter().map(|s| (s.name, s.transfer)))
+            crate::services::metrics::Metrics::new(crate::commands::table::TABLE.iter().map(|s| (s.name, s.transfer)))
                 .step("metrics table")?,
         ),
     };
     let lasting = Lasting {
-        commands: crate::commands::TABLE,
+        commands: crate::commands::table::TABLE,
         serve_as_self: opts.serve_as_self,
         self_user: crate::auth::privs::current_user_name(),
         throttle: Arc::new(
