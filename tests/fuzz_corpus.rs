@@ -391,3 +391,8 @@ fn every_target_is_wired_up() {
 fn proxy() {
     run("proxy");
 }
+
+#[test]
+fn stage() {
+    run("stage");
+}

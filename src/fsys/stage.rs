@@ -59,8 +59,6 @@ const RANGE_PREFIX: &str = "user.tfd.r.";
 /// Ranges kept after a compaction (a file system bounds a file's attributes:
 /// ext4 to one block); more are merged away or forgotten, and moved again.
 pub const MAX_RANGES: usize = 32;
-/// Longest identity a client may give.
-pub const MAX_IDENTITY: usize = 128;
 /// The byte whose open-file-description read lock marks a `TFDSTAGEPUT`
 /// writing ([`Stage::writing`]): past any data (8 EiB), and OFD locks never
 /// meet the `flock` the stage's users and the sweeper take.

@@ -136,5 +136,5 @@ pub fn upload(
 
 /// TFDSTAGE's refusal of a directory target.
 fn is_directory(r: &tfp_client::error::Refusal) -> bool {
-    r.command == "TFDSTAGE" && r.code == tfp_wire::Code::Known(tfp_wire::Failed::IsDirectory)
+    r.command == tfp_wire::stage::OPEN && r.code == tfp_wire::Code::Known(tfp_wire::Failed::IsDirectory)
 }
