@@ -598,7 +598,8 @@ pub fn stage(data: &[u8]) {
         }
         2 => {
             if let Some(d) = st::Done::parse(arg) {
-                assert!(!d.sha256.contains(&b' '));
+                assert!(!d.sha256.contains(&b' ') && !d.path.contains(&0));
+                assert!(d.attrs.and_then(|a| a.mode).unwrap_or(0) <= 0o7777);
                 assert_eq!(st::Done::parse(&d.encode()), Some(d));
                 let _ = d.matches(arg);
             }

@@ -485,6 +485,7 @@ impl Session {
                         bufsz,
                         resume,
                         overwrite: true,
+                        attrs: None,
                     };
                     match staged::put(c, cfg, &req, &counter) {
                         Ok(r) => Ok(Some((r.kept, r.sent, r.moved_again, r.sha256))),

@@ -11,7 +11,9 @@
 //!   stage at the offset, never past `size`; after the HPFFIN exchange one
 //!   more frame, `OK` or `FAILED <n> : <the real reason>` (quota, disk full…),
 //!   which PUT has no room for.
-//! - `TFDSTAGEDONE <sha256> <0|1> <path>`: the commit. The stage must hold
+//! - `TFDSTAGEDONE <sha256> <0|1> <path>[\0<flags> <mode> <mtime>]`: the
+//!   commit, with the file's own mode and mtime when the client sends them
+//!   (`tfp_wire::stage::Attrs`, a batch's attributes). The stage must hold
 //!   every byte; its SHA-256 must equal the client's, else the stage is
 //!   emptied and the answer says so; then it replaces the target by rename
 //!   (`0`: only if the target does not exist), with the target's mode and
@@ -477,7 +479,7 @@ fn missing_after_writers(s: &Session, stage: &Stage) -> Result<Option<u64>, Stag
     }
 }
 
-/// `TFDSTAGEDONE <sha256> <0|1> <path>`.
+/// `TFDSTAGEDONE <sha256> <0|1> <path>[\0<flags> <mode> <mtime>]`.
 pub fn done(s: &mut Session, arg: &[u8]) -> CmdResult {
     let want = wire::Done::parse(arg).ok_or(Failed::MissingParameter)?;
     let overwrite = want.overwrite;
@@ -539,7 +541,7 @@ pub fn done(s: &mut Session, arg: &[u8]) -> CmdResult {
         );
     }
     let size = stage.size;
-    match stage.commit(overwrite, s.ctx().cfg.sync_uploads) {
+    match stage.commit(overwrite, s.ctx().cfg.sync_uploads, want.attrs.unwrap_or_default()) {
         Ok(()) => {
             info!("{} TFDSTAGEDONE: {size} bytes verified and in place", s.peer());
             Ok(Reply::Ok)

@@ -48,6 +48,7 @@ pub fn upload(
         bufsz: p.bufsz,
         resume: p.resume,
         overwrite: true,
+        attrs: None,
     };
     let r = match staged::put(c, cfg, &req, counter) {
         Ok(r) => r,

@@ -102,6 +102,13 @@ pub fn identity(f: &File) -> std::io::Result<String> {
     ))
 }
 
+/// Whether `reply` to a commit with the file's attributes is a tfd's that
+/// does not know them: it takes the NUL before them for part of the path,
+/// and refuses such a path as invalid (`FAILED 1`) before anything else.
+fn older_commit(reply: &Status) -> bool {
+    matches!(reply, Status::Failed(code, _) if *code == i32::from(tfp_wire::Failed::AccessDenied.code()))
+}
+
 /// The ranges of `[0, size)` not in `done` (sorted, disjoint), cut into
 /// about `streams` pieces of similar size, inner cuts on 4 KiB boundaries.
 pub fn pieces(size: u64, done: &[(u64, u64)], streams: usize) -> Vec<(u64, u64)> {
@@ -188,6 +195,7 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
     let size = f.metadata().map_err(Error::Local)?.len();
     let id = identity(&f).map_err(Error::Local)?;
     drop(f);
+    let attrs = std::cell::Cell::new(req.attrs);
     // sftp's reput and lftp send nothing onto a file that is already whole
     if req.resume {
         if let Some(sha256) = already_there(c, req.local, req.remote, size)? {
@@ -226,6 +234,7 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
                 sha256: sha.as_bytes(),
                 overwrite: req.overwrite,
                 path: req.remote,
+                attrs: attrs.get(),
             }
             .encode()
         };
@@ -275,10 +284,16 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
                 Some(Status::Failed(_, why)) if why.contains("incomplete") => None,
                 other => other,
             };
-            let reply = match reply {
+            let mut reply = match reply {
                 Some(r) => r,
                 None => c.call(wire::DONE, &commit_arg(&sha)).map_err(unsettled)?,
             };
+            if attrs.get().is_some() && older_commit(&reply) {
+                // a tfd before the attributes refused the path they follow,
+                // touching nothing: the commit again without them
+                attrs.set(None);
+                reply = c.call(wire::DONE, &commit_arg(&sha)).map_err(unsettled)?;
+            }
             match reply {
                 Status::Ok(_) => {
                     report.sha256 = sha;

@@ -268,16 +268,29 @@ impl Up {
     }
 }
 
+/// The mode and mtime a file keeps on the server, from its metadata.
+pub(crate) type Own<'a> = dyn Fn(&std::fs::Metadata) -> Option<tfp_wire::stage::Attrs> + Sync + 'a;
+
 /// One file up, replacing the remote file whole or leaving it as it was: a
 /// big file through a stage (continuing what an earlier run moved of this
 /// same source), anything else, or any file on a server without stages,
 /// with SNDFILE and overwrite (a temporary renamed into place).
-pub(crate) fn upload_one(c: &mut Client, cfg: &ClientConfig, u: &Up, p: &Progress) -> Result<Done, Error> {
+/// `own` gives the mode and mtime the file keeps on the server, from its
+/// metadata (a tree upload's [`super::batch::Keep`]); they go with a stage's
+/// commit.
+pub(crate) fn upload_one(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    u: &Up,
+    own: &Own<'_>,
+    p: &Progress,
+) -> Result<Done, Error> {
     let mut f = match std::fs::File::open(&u.local) {
         Ok(f) => f,
         Err(e) => return Ok(Done::Local(e.to_string())),
     };
-    if f.metadata().is_ok_and(|m| m.len() >= STAGED_FROM) {
+    let big = f.metadata().ok().filter(|m| m.len() >= STAGED_FROM);
+    if let Some(m) = big {
         let req = staged::Request {
             local: &u.local,
             remote: &u.remote,
@@ -285,6 +298,7 @@ pub(crate) fn upload_one(c: &mut Client, cfg: &ClientConfig, u: &Up, p: &Progres
             bufsz: 4 << 20,
             resume: true,
             overwrite: true,
+            attrs: own(&m),
         };
         match staged::put(c, cfg, &req, p.bytes()) {
             Ok(_) => return Ok(Done::Ok),

@@ -7,7 +7,8 @@
 //!   `OK <n> <a-b>…` ([`Ranges`]);
 //! - `TFDSTAGEPUT <path> <hpfile>`: PUT's request ([`crate::hpf`]), and
 //!   after the HPFFIN exchange one more status frame ([`crate::Status`]);
-//! - `TFDSTAGEDONE <sha256> <0|1> <path>` ([`Done`]);
+//! - `TFDSTAGEDONE <sha256> <0|1> <path>` ([`Done`]), or with the file's
+//!   attributes `<sha256> <0|1> <path>\0<flags> <mode> <mtime>` ([`Attrs`]);
 //! - `TFDSTAGES <0|1> <dir>` ([`List`]), its lines [`listing::Listed`];
 //! - `TFDSTAGEDROP <path>`: the path alone.
 //!
@@ -123,30 +124,80 @@ impl Ranges {
     }
 }
 
+/// What a commit gives the file of the client's own, as a batch's header
+/// does (TFDPUTMANY's `<flags> <mode> <mtime>`: bit 0 of the flags the mode,
+/// bit 1 the mtime; what is not asked goes as 0).
+///
+/// They follow the path after a NUL byte, a byte no path may hold: a tfd
+/// that does not know them reads the NUL as part of the path and refuses
+/// the commit at once with `FAILED 1` (an invalid path), before it looks at
+/// the stage or the target; the client then commits again without them (the
+/// file gets the server's time and the target's mode, as before them), so
+/// neither side needs to ask the other first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Attrs {
+    /// The permission bits (at most `0o7777`).
+    pub mode: Option<u32>,
+    /// The modification time, seconds since the epoch.
+    pub mtime: Option<i64>,
+}
+
+impl Attrs {
+    fn encode(&self) -> String {
+        let flags = u8::from(self.mode.is_some()) | (u8::from(self.mtime.is_some()) << 1);
+        format!("{flags} {:o} {}", self.mode.unwrap_or(0), self.mtime.unwrap_or(0))
+    }
+
+    fn parse(b: &[u8]) -> Option<Attrs> {
+        let text = std::str::from_utf8(b).ok()?;
+        let mut it = text.split(' ');
+        let flags: u8 = it.next()?.parse().ok()?;
+        let mode = u32::from_str_radix(it.next()?, 8).ok().filter(|&m| m <= 0o7777)?;
+        let mtime: i64 = it.next()?.parse().ok()?;
+        (it.next().is_none() && flags <= 3).then_some(Attrs {
+            mode: (flags & 1 != 0).then_some(mode),
+            mtime: (flags & 2 != 0).then_some(mtime),
+        })
+    }
+}
+
 /// `TFDSTAGEDONE <sha256> <0|1> <path>`: commits the stage of `path` when its
 /// SHA-256 is `sha256` (`0x` and hex digits, as SHA256 answers; any case);
-/// `overwrite` replaces an existing target.
+/// `overwrite` replaces an existing target; `attrs`, when given, are the
+/// file's own ([`Attrs`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Done<'a> {
     pub sha256: &'a [u8],
     pub overwrite: bool,
     pub path: &'a [u8],
+    pub attrs: Option<Attrs>,
 }
 
 impl<'a> Done<'a> {
     /// The argument.
     pub fn encode(&self) -> Vec<u8> {
-        [self.sha256, if self.overwrite { b" 1 " } else { b" 0 " }, self.path].concat()
+        let mut out = [self.sha256, if self.overwrite { b" 1 " } else { b" 0 " }, self.path].concat();
+        if let Some(a) = self.attrs {
+            out.push(0);
+            out.extend_from_slice(a.encode().as_bytes());
+        }
+        out
     }
 
-    /// The argument read; None: a word missing (or a SHA-256 with a space).
+    /// The argument read; None: a word missing (or a SHA-256 with a space),
+    /// or attributes that do not parse.
     pub fn parse(arg: &'a [u8]) -> Option<Done<'a>> {
         let (sha256, rest) = split_space(arg)?;
-        let (overwrite, path) = split_space(rest)?;
+        let (overwrite, rest) = split_space(rest)?;
+        let (path, attrs) = match rest.iter().position(|&b| b == 0) {
+            Some(i) => (&rest[..i], Some(Attrs::parse(&rest[i + 1..])?)),
+            None => (rest, None),
+        };
         Some(Done {
             sha256,
             overwrite: flag(overwrite),
             path,
+            attrs,
         })
     }
 
@@ -241,6 +292,7 @@ mod tests {
             sha256: sha,
             overwrite: true,
             path: b"a b/c",
+            attrs: None,
         };
         assert_eq!(Done::parse(&d.encode()), Some(d));
         assert_eq!(&d.encode()[sha.len()..], b" 1 a b/c");
@@ -253,6 +305,43 @@ mod tests {
         assert!(!d.matches(b"0"));
         assert_eq!(Done::parse(b"0x00 1"), None);
         assert_eq!(Done::parse(b"0x00"), None);
+    }
+
+    #[test]
+    fn done_carries_the_files_attributes_after_a_nul() {
+        let d = Done {
+            sha256: b"0x00",
+            overwrite: true,
+            path: b"a b/c",
+            attrs: Some(Attrs {
+                mode: Some(0o640),
+                mtime: Some(1_600_000_000),
+            }),
+        };
+        assert_eq!(d.encode(), b"0x00 1 a b/c\x003 640 1600000000");
+        assert_eq!(Done::parse(&d.encode()), Some(d));
+        let only_mtime = Done {
+            attrs: Some(Attrs {
+                mode: None,
+                mtime: Some(-5),
+            }),
+            ..d
+        };
+        assert_eq!(&only_mtime.encode()[12..], b"\x002 0 -5");
+        assert_eq!(Done::parse(&only_mtime.encode()), Some(only_mtime));
+        let none = Attrs::default();
+        assert_eq!(Done::parse(b"0x00 1 p\x000 0 0").and_then(|d| d.attrs), Some(none));
+        for bad in [
+            &b"0x00 1 p\x00"[..],
+            b"0x00 1 p\x004 0 0",
+            b"0x00 1 p\x003 8 0",
+            b"0x00 1 p\x003 17777 0",
+            b"0x00 1 p\x003 644 0 1",
+            b"0x00 1 p\x003 644 x",
+            b"0x00 1 p\x003 644 0\x00",
+        ] {
+            assert_eq!(Done::parse(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]
