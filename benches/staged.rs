@@ -80,6 +80,7 @@ fn staged_put(cfg: &ClientConfig, local: &Path, streams: usize, resume: bool) ->
         bufsz: UNIT,
         resume,
         overwrite: true,
+        attrs: None,
     };
     match staged::put(&mut c, cfg, &req, &AtomicU64::new(0)) {
         Ok(_) => Ok(()),

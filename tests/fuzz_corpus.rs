@@ -401,3 +401,8 @@ fn batch_put() {
 fn batch_get() {
     run("batch_get");
 }
+
+#[test]
+fn stage() {
+    run("stage");
+}

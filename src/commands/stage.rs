@@ -11,7 +11,9 @@
 //!   stage at the offset, never past `size`; after the HPFFIN exchange one
 //!   more frame, `OK` or `FAILED <n> : <the real reason>` (quota, disk full…),
 //!   which PUT has no room for.
-//! - `TFDSTAGEDONE <sha256> <0|1> <path>`: the commit. The stage must hold
+//! - `TFDSTAGEDONE <sha256> <0|1> <path>[\0<flags> <mode> <mtime>]`: the
+//!   commit, with the file's own mode and mtime when the client sends them
+//!   (`tfp_wire::stage::Attrs`, a batch's attributes). The stage must hold
 //!   every byte; its SHA-256 must equal the client's, else the stage is
 //!   emptied and the answer says so; then it replaces the target by rename
 //!   (`0`: only if the target does not exist), with the target's mode and
@@ -40,7 +42,7 @@
 use super::hpf::{self, PutEnd};
 use super::transfer::{check_target, logged, Track};
 use super::{CmdResult, DeniedOr, OrFailed, Reply};
-use crate::fsys::stage::{Stage, StageError, MAX_IDENTITY};
+use crate::fsys::stage::{Stage, StageError};
 use crate::fsys::stage_owned::{self as fstage, DiscardError};
 use crate::fsys::{FsError, RelPath};
 use crate::session::Session;
@@ -50,7 +52,8 @@ use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tfp_wire::hpf::code;
-use tfp_wire::{command, Failed};
+use tfp_wire::stage::{self as wire, listing::Listed};
+use tfp_wire::Failed;
 
 /// The SHA-256 of the stage's bytes `[0, end)` as this session hashed them:
 /// in order as it wrote them, then (when other connections write the rest)
@@ -214,19 +217,6 @@ fn write_reason(e: &std::io::Error) -> (Failed, String) {
 /// The text of the quota's refusal inside the write loop.
 const QUOTA: &str = "quota exceeded";
 
-/// `<word> <rest>`.
-fn word(arg: &[u8]) -> Result<(&[u8], &[u8]), Failed> {
-    command::split_space(arg).ok_or(Failed::MissingParameter)
-}
-
-fn number(b: &[u8]) -> Result<u64, Failed> {
-    std::str::from_utf8(b)
-        .ok()
-        .and_then(|t| t.parse().ok())
-        .filter(|&n: &u64| n <= i64::MAX as u64)
-        .ok_or(Failed::MissingParameter)
-}
-
 /// The target of a stage: a path whose final name may be uploaded to.
 fn target(s: &Session, path: &[u8]) -> Result<RelPath, Failed> {
     let p = s.path(path)?;
@@ -236,24 +226,18 @@ fn target(s: &Session, path: &[u8]) -> Result<RelPath, Failed> {
 
 /// `TFDSTAGE <size> <identity> <0|1> <path>`.
 pub fn open(s: &mut Session, arg: &[u8]) -> CmdResult {
-    let (size, rest) = word(arg)?;
-    let (identity, rest) = word(rest)?;
-    let (fresh, path) = word(rest)?;
-    let size = number(size)?;
-    if identity.is_empty()
-        || identity.len() > MAX_IDENTITY
-        || !identity
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || b":-_.".contains(b))
-    {
-        return Err(Failed::MissingParameter.into());
-    }
+    let wire::Open {
+        size,
+        identity,
+        fresh,
+        path,
+    } = wire::Open::parse(arg).ok_or(Failed::MissingParameter)?;
     let p = target(s, path)?;
     // a stage a cut commit left is held a moment by the killed upload's
     // other connections: wait for them, watching this client
     let gone_by = std::time::Instant::now() + CUT_COMMIT_WAIT;
     let opened = loop {
-        match Stage::open(s.root(), &p, size, identity, fresh == b"1") {
+        match Stage::open(s.root(), &p, size, identity, fresh) {
             Err(StageError::Busy)
                 if std::time::Instant::now() < gone_by
                     && !crate::session::liveness::client_gone_within(
@@ -283,12 +267,8 @@ pub fn open(s: &mut Session, arg: &[u8]) -> CmdResult {
                     );
                 }
             }
-            let mut out = done.len().to_string();
-            for (a, b) in &done {
-                out.push_str(&format!(" {a}-{b}"));
-            }
             info!("{} TFDSTAGE {size} bytes, {} ranges kept", s.peer(), done.len());
-            Ok(Reply::Data(out.into_bytes()))
+            Ok(Reply::Data(wire::Ranges(done).encode()))
         }
         Err(e) => stage_failed(s, "TFDSTAGE", e),
     }
@@ -499,12 +479,11 @@ fn missing_after_writers(s: &Session, stage: &Stage) -> Result<Option<u64>, Stag
     }
 }
 
-/// `TFDSTAGEDONE <sha256> <0|1> <path>`.
+/// `TFDSTAGEDONE <sha256> <0|1> <path>[\0<flags> <mode> <mtime>]`.
 pub fn done(s: &mut Session, arg: &[u8]) -> CmdResult {
-    let (want, rest) = word(arg)?;
-    let (overwrite, path) = word(rest)?;
-    let overwrite = overwrite == b"1";
-    let p = s.path(path)?;
+    let want = wire::Done::parse(arg).ok_or(Failed::MissingParameter)?;
+    let overwrite = want.overwrite;
+    let p = s.path(want.path)?;
     check_target(s, &p, overwrite)?;
     let mut stage = match Stage::open_existing(s.root(), &p) {
         Ok(st) => st,
@@ -550,8 +529,7 @@ pub fn done(s: &mut Session, arg: &[u8]) -> CmdResult {
         stage.size - from,
         t0.elapsed().as_secs_f64()
     );
-    let want = want.strip_prefix(b"0x").unwrap_or(want);
-    if !have[2..].eq_ignore_ascii_case(want) {
+    if !want.matches(&have) {
         warn!("{} TFDSTAGEDONE: SHA-256 mismatch; the stage is emptied", s.peer());
         let _ = stage.reset(None);
         return failed(
@@ -563,7 +541,7 @@ pub fn done(s: &mut Session, arg: &[u8]) -> CmdResult {
         );
     }
     let size = stage.size;
-    match stage.commit(overwrite, s.ctx().cfg.sync_uploads) {
+    match stage.commit(overwrite, s.ctx().cfg.sync_uploads, want.attrs.unwrap_or_default()) {
         Ok(()) => {
             info!("{} TFDSTAGEDONE: {size} bytes verified and in place", s.peer());
             Ok(Reply::Ok)
@@ -581,13 +559,7 @@ pub fn done(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// nothing for a stage that did not record its target). Another user's
 /// stages are not listed; TFPSFS and the walk as TFDLIST's.
 pub fn list(s: &mut Session, arg: &[u8]) -> CmdResult {
-    let (deep, dir) = match command::split_space(arg) {
-        Some((d @ (b"0" | b"1"), dir)) => (d == b"1", dir),
-        _ => match arg {
-            b"0" | b"1" => (arg == b"1", &b""[..]),
-            _ => return Err(Failed::MissingParameter.into()),
-        },
-    };
+    let wire::List { deep, dir } = wire::List::parse(arg).ok_or(Failed::MissingParameter)?;
     let p = s.path(dir)?;
     let fd = match s.root().open_dir(&p) {
         Ok(fd) => fd,
@@ -609,15 +581,15 @@ pub fn list(s: &mut Session, arg: &[u8]) -> CmdResult {
     }
     let mut lines = Vec::new();
     for (rel, l) in &found {
-        let stage = [&rel[..], &l.stage].concat();
-        let target = l.target.as_ref().map(|t| [&rel[..], t].concat()).unwrap_or_default();
-        lines.extend_from_slice(
-            format!("{} {} {} {} {} ", l.counted, l.written, l.size, l.mtime, stage.len()).as_bytes(),
-        );
-        lines.extend_from_slice(&stage);
-        lines.extend_from_slice(format!(" {} ", target.len()).as_bytes());
-        lines.extend_from_slice(&target);
-        lines.push(b'\n');
+        Listed {
+            path: [&rel[..], &l.stage].concat(),
+            target: l.target.as_ref().map(|t| [&rel[..], t].concat()),
+            counted: l.counted,
+            written: l.written,
+            size: l.size,
+            mtime: l.mtime,
+        }
+        .encode_into(&mut lines);
     }
     info!("{} TFDSTAGES: {} stages of this user", s.peer(), found.len());
     let mut left = &lines[..];

@@ -35,13 +35,14 @@
 //! the commit, so nothing recorded but never proven in this session passes.
 
 use super::tempmark::{self, TempKind};
-use super::upload::{apply_attrs, final_attrs, replace_attrs, sync_dir, TEMP_PREFIX};
+use super::upload::{apply_attrs, final_attrs, replace_attrs, stamp_mtime, sync_dir, with_client_mode, TEMP_PREFIX};
 use super::{FsError, Kind, RelPath, Root};
 use sha2::{Digest, Sha256};
 use std::ffi::CString;
 use std::fs::File;
 use std::os::fd::{AsFd, OwnedFd};
 use tfd_sys as sys;
+use tfp_wire::stage::Attrs;
 
 /// The journal's identity attribute.
 pub(super) const ID: &std::ffi::CStr = c"user.tfd.id";
@@ -59,8 +60,6 @@ const RANGE_PREFIX: &str = "user.tfd.r.";
 /// Ranges kept after a compaction (a file system bounds a file's attributes:
 /// ext4 to one block); more are merged away or forgotten, and moved again.
 pub const MAX_RANGES: usize = 32;
-/// Longest identity a client may give.
-pub const MAX_IDENTITY: usize = 128;
 /// The byte whose open-file-description read lock marks a `TFDSTAGEPUT`
 /// writing ([`Stage::writing`]): past any data (8 EiB), and OFD locks never
 /// meet the `flock` the stage's users and the sweeper take.
@@ -509,9 +508,11 @@ impl Stage {
     }
 
     /// Replaces the target by the stage in one rename, with the target's
-    /// attributes; `overwrite` false fails with `Exists` if the target exists.
-    /// With `sync`, the data is on disk before the name, the name after.
-    pub fn commit(self, overwrite: bool, sync: bool) -> Result<(), StageError> {
+    /// attributes, but for the client's `own` mode and mtime where it sent
+    /// them (as a batch's file gets them, [`super::upload::Upload::stamp`]);
+    /// `overwrite` false fails with `Exists` if the target exists. With
+    /// `sync`, the data is on disk before the name, the name after.
+    pub fn commit(self, overwrite: bool, sync: bool, own: Attrs) -> Result<(), StageError> {
         let fd = self.file.as_fd();
         let attrs = if overwrite {
             // only a file the session's user may write is replaced
@@ -519,7 +520,8 @@ impl Stage {
         } else {
             final_attrs(self.dir.as_fd(), &self.name)
         };
-        apply_attrs(fd, attrs)?;
+        apply_attrs(fd, with_client_mode(attrs, own.mode))?;
+        stamp_mtime(fd, own.mtime)?;
         if sync {
             self.file.sync_data()?;
         }
@@ -605,7 +607,7 @@ mod tests {
         drop(st);
         let st = Stage::open_existing(&root, &p).unwrap();
         assert_eq!(st.size, 4);
-        st.commit(true, false).unwrap();
+        st.commit(true, false, Attrs::default()).unwrap();
         assert_eq!(std::fs::read(tmp.join("t")).unwrap(), b"new!");
         let m = std::fs::metadata(tmp.join("t")).unwrap();
         assert_eq!(m.permissions().mode() & 0o777, 0o640, "the target's mode");

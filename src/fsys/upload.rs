@@ -163,6 +163,22 @@ pub(crate) fn replace_attrs(dir: BorrowedFd<'_>, name: &CStr) -> Result<(u32, Op
     Ok((mode, Some((st.st_uid, st.st_gid))))
 }
 
+/// The attributes `found` ([`final_attrs`], [`replace_attrs`]) with the
+/// permission bits of the client's `mode` when it sent one (TFDPUTMANY's
+/// header, TFDSTAGEDONE's attributes): the owner stays the one found.
+pub fn with_client_mode(found: (u32, Option<(u32, u32)>), mode: Option<u32>) -> (u32, Option<(u32, u32)>) {
+    (mode.map_or(found.0, |m| m & 0o777), found.1)
+}
+
+/// Gives the finished file `fd` the client's `mtime` (seconds) when it sent
+/// one: the last change to its data's times before it gets its name.
+pub fn stamp_mtime(fd: BorrowedFd<'_>, mtime: Option<i64>) -> std::io::Result<()> {
+    match mtime {
+        Some(t) => sys::set_mtime(fd, t),
+        None => Ok(()),
+    }
+}
+
 /// Gives the finished temporary `fd` the attributes [`final_attrs`] found:
 /// the owner only as root (a user keeps the group where allowed), then the
 /// mode (a chown clears set-id bits, so the mode comes last).
@@ -352,14 +368,12 @@ impl Upload {
                 self.give_mode(mode & 0o777)?;
                 self.attrs = Attrs::Client(mode & 0o777);
             } else {
-                let (_, owner) = final_attrs(self.dir.as_fd(), &self.name);
-                apply_attrs(self.file.file().as_fd(), (mode & 0o777, owner))?;
+                let found = final_attrs(self.dir.as_fd(), &self.name);
+                apply_attrs(self.file.file().as_fd(), with_client_mode(found, Some(mode)))?;
                 self.attrs = Attrs::Set;
             }
         }
-        if let Some(t) = mtime {
-            sys::set_mtime(self.file.file().as_fd(), t)?;
-        }
+        stamp_mtime(self.file.file().as_fd(), mtime)?;
         Ok(())
     }
 

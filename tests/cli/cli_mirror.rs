@@ -19,7 +19,7 @@ use std::process::Output;
 use std::time::{Duration, SystemTime};
 
 /// The summary line's counts: (transferred, deleted, unchanged, failed).
-fn counts(o: &Output) -> (usize, usize, usize, usize) {
+pub(crate) fn counts(o: &Output) -> (usize, usize, usize, usize) {
     let out = String::from_utf8_lossy(&o.stdout);
     let line = out
         .lines()

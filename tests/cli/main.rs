@@ -21,6 +21,7 @@ mod cli_liar_bounds;
 mod cli_liar_delta;
 mod cli_mirror;
 mod cli_mirror_delta;
+mod cli_mirror_times;
 mod cli_put_atomic;
 mod cli_rerun;
 mod cli_resume;

@@ -27,6 +27,7 @@ mod secure_transport;
 mod session_layer;
 mod space;
 mod special_files;
+mod stage_attrs;
 mod stage_commit_wait;
 mod tfdlist;
 mod transfer;

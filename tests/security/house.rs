@@ -587,7 +587,7 @@ fn the_scanners_see_what_they_must() {
 
 /// Where `needle` occurs in the Rust files under `dirs` (comment lines left
 /// out), as `path:line`; `then` judges the text right after each occurrence.
-fn occurrences(dirs: &[&str], needle: &str, then: impl Fn(&str) -> bool) -> Vec<String> {
+pub(super) fn occurrences(dirs: &[&str], needle: &str, then: impl Fn(&str) -> bool) -> Vec<String> {
     let mut files = Vec::new();
     for dir in dirs {
         rust_files(&root().join(dir), &mut files);

@@ -3,7 +3,7 @@
 //! parse with these, so neither can read them differently"), and no other
 //! file writes or parses them by hand.
 
-use super::house::{crate_sources, root, rust_files};
+use super::house::{crate_sources, occurrences, root, rust_files};
 use std::fs;
 use std::path::Path;
 
@@ -68,4 +68,45 @@ fn batch_frames_are_written_only_in_tfp_wire() {
         .map(|f| hits(f, FORMATS).len() + hits(f, KEYWORDS).len())
         .sum();
     assert!(spelled > 8, "the scanner found only {spelled} batch frames in tfp-wire");
+}
+
+/// The staged uploads' frames are written and parsed only in tfp-wire
+/// (`crates/tfp-wire/src/stage/`, issue 60): no command word of theirs
+/// followed by its argument in a literal (`b"TFDSTAGE "`, `"TFDSTAGES {}"`)
+/// outside it, and the files that speak them split or format no argument
+/// by hand (`split_space`, `split_once`, `format!(" {a}-{b}")`).
+#[test]
+fn stage_frames_only_in_the_wire_crate() {
+    let frame = |rest: &str| {
+        let rest = ["PUT", "DONE", "S", "DROP"]
+            .iter()
+            .find_map(|s| rest.strip_prefix(s))
+            .unwrap_or(rest);
+        rest.starts_with(" \"") || rest.starts_with(" {")
+    };
+    let mut found = occurrences(
+        &["src", "crates/tfp-client/src", "crates/tf/src", "python/src"],
+        "\"TFDSTAGE",
+        frame,
+    );
+    let speakers = [
+        "src/commands/stage.rs:",
+        "crates/tfp-client/src/staged/",
+        "crates/tf/src/stages.rs:",
+    ];
+    for needle in ["split_space(", "split_once(", ".split(' ')", "format!(\" {"] {
+        let all = occurrences(
+            &["src/commands", "crates/tfp-client/src/staged", "crates/tf/src"],
+            needle,
+            |_| true,
+        );
+        found.extend(all.into_iter().filter(|f| speakers.iter().any(|s| f.starts_with(s))));
+    }
+    assert!(
+        found.is_empty(),
+        "stage frames written or parsed by hand (use tfp_wire::stage):\n{}",
+        found.join("\n")
+    );
+    // the scanner sees what it must
+    assert!(frame(" \"[..]") && frame("S {} ") && frame("DONE \"") && !frame(" hash: {e}"));
 }

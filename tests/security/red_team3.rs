@@ -298,6 +298,7 @@ fn a_stage_another_account_planted_is_never_written_through() {
             bufsz: 1 << 20,
             resume: true,
             overwrite: true,
+            attrs: None,
         };
         tfp_client::staged::put(c, &srv.client_config(), &req, &Default::default())
     };

@@ -275,7 +275,7 @@ pub fn del(c: &mut Client, cmd: &str, args: &[String]) -> Done {
         for p in paths {
             let st = if names_a_stage(&p) {
                 // one's own stage, as ls -a shows it: discarded (tf stages --discard)
-                c.call("TFDSTAGEDROP", &p)?
+                c.call(tfp_wire::stage::DROP, &p)?
             } else {
                 c.call("DEL", &p)?
             };

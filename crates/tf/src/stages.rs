@@ -10,8 +10,9 @@ use super::row::Done;
 use std::process::ExitCode;
 use tfp_client::escape::shown;
 use tfp_client::options::commands::{self, Family};
-use tfp_client::staged::{self, Stage};
+use tfp_client::staged;
 use tfp_client::{Client, Error};
+use tfp_wire::stage::listing::Listed;
 
 const USAGE: &str = "usage: tf ... stages [DIR...] | stages --discard PATH... | stages --discard --all [DIR...]";
 
@@ -26,7 +27,7 @@ fn joined(dir: &str, rel: &[u8]) -> Vec<u8> {
 }
 
 /// What a stage is, in words, after its own name (`ls -a` and `stages`).
-pub fn what(s: &Stage, dir: &str) -> String {
+pub fn what(s: &Listed, dir: &str) -> String {
     let of = match &s.target {
         Some(t) => shown(&joined(dir, t)),
         None => "an unknown file".to_string(),

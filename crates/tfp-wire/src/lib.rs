@@ -52,6 +52,7 @@ pub mod proxy;
 pub mod record;
 pub mod secfs;
 pub mod size;
+pub mod stage;
 pub mod status;
 pub mod udp;
 pub mod uuid;

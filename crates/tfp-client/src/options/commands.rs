@@ -217,7 +217,7 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         value: "",
         kind: FLAG,
         help: "keep each file's mode and mtime on the server (as cp -p; needs tfd's batches)",
-        doc: "Keep each file's permission bits and modification time on the server, as\n.B cp \\-p\ndoes (a server without tfd's batch uploads gives the files their arrival time\nand the replaced file's mode).\n",
+        doc: "Keep each file's permission bits and modification time on the server, as\n.B cp \\-p\ndoes, files of 32 MiB and more (which go through a stage) too (a server without\ntfd's batch uploads gives the files their arrival time and the replaced file's\nmode, and a tfd whose staged commit takes no attributes does so for the files\nof 32 MiB and more).\n",
     },
     CmdOpt {
         family: Family::Tree,

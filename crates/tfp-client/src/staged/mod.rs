@@ -30,6 +30,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
 use tfd_sys::IO_ALIGN;
+use tfp_wire::stage::{self as wire, listing, listing::Listed};
 use tfp_wire::Status;
 
 /// How a staged upload went.
@@ -73,7 +74,7 @@ pub fn already_there(c: &mut Client, local: &Path, remote: &[u8], size: u64) -> 
 /// still wants the file there falls back to a plain PUT.
 pub fn unsupported(e: &Error) -> bool {
     e.refusal()
-        .is_some_and(|r| r.command == "TFDSTAGE" && r.code == tfp_wire::Code::Unknown)
+        .is_some_and(|r| r.command == wire::OPEN && r.code == tfp_wire::Code::Unknown)
 }
 
 /// The source's identity as the stage's journal keeps it: size, modification
@@ -101,18 +102,11 @@ pub fn identity(f: &File) -> std::io::Result<String> {
     ))
 }
 
-/// Parses TFDSTAGE's `<n> <a-b>…`.
-fn parse_ranges(data: &[u8]) -> Option<Vec<(u64, u64)>> {
-    let text = std::str::from_utf8(data).ok()?;
-    let mut words = text.split(' ');
-    let n: usize = words.next()?.parse().ok()?;
-    let v: Vec<(u64, u64)> = words
-        .map(|w| {
-            let (a, b) = w.split_once('-')?;
-            Some((a.parse().ok()?, b.parse().ok()?))
-        })
-        .collect::<Option<_>>()?;
-    (v.len() == n).then_some(v)
+/// Whether `reply` to a commit with the file's attributes is a tfd's that
+/// does not know them: it takes the NUL before them for part of the path,
+/// and refuses such a path as invalid (`FAILED 1`) before anything else.
+fn older_commit(reply: &Status) -> bool {
+    matches!(reply, Status::Failed(code, _) if *code == i32::from(tfp_wire::Failed::AccessDenied.code()))
 }
 
 /// The ranges of `[0, size)` not in `done` (sorted, disjoint), cut into
@@ -166,20 +160,27 @@ fn open_stage(
     fresh: bool,
     ahead: Option<i64>,
 ) -> Result<Ranges, Error> {
-    let arg = [format!("{size} {id} {} ", u8::from(fresh)).as_bytes(), req.remote].concat();
+    let open = wire::Open {
+        size,
+        identity: id.as_bytes(),
+        fresh,
+        path: req.remote,
+    };
     c.chan.tx.hold();
-    c.chan.tx.send_frame(&[&b"TFDSTAGE "[..], &arg].concat())?;
+    c.chan.tx.send_frame(&wire::frame(wire::OPEN, &open.encode()))?;
     if let Some(bufsz) = ahead {
-        c.hpf_request("TFDSTAGEPUT", req.remote, 0, bufsz, None)?;
+        c.hpf_request(wire::PUT, req.remote, 0, bufsz, None)?;
     }
     c.chan.tx.release()?;
     match Status::parse(&c.chan.rx.recv_frame()?) {
-        Status::Ok(d) => parse_ranges(&d).ok_or_else(|| Error::Protocol("TFDSTAGE: unreadable ranges".into())),
+        Status::Ok(d) => wire::Ranges::parse(&d)
+            .map(|r| r.0)
+            .ok_or_else(|| Error::Protocol("TFDSTAGE: unreadable ranges".into())),
         st => {
             if let Some(bufsz) = ahead {
                 settle_request(c, bufsz)?;
             }
-            Err(Error::refused("TFDSTAGE", st))
+            Err(Error::refused(wire::OPEN, st))
         }
     }
 }
@@ -194,6 +195,7 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
     let size = f.metadata().map_err(Error::Local)?.len();
     let id = identity(&f).map_err(Error::Local)?;
     drop(f);
+    let attrs = std::cell::Cell::new(req.attrs);
     // sftp's reput and lftp send nothing onto a file that is already whole
     if req.resume {
         if let Some(sha256) = already_there(c, req.local, req.remote, size)? {
@@ -227,7 +229,15 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
             Ok::<_, std::io::Error>(())
         });
         let mut hasher = Some(hasher);
-        let commit_arg = |sha: &str| [format!("{sha} {} ", u8::from(req.overwrite)).as_bytes(), req.remote].concat();
+        let commit_arg = |sha: &str| {
+            wire::Done {
+                sha256: sha.as_bytes(),
+                overwrite: req.overwrite,
+                path: req.remote,
+                attrs: attrs.get(),
+            }
+            .encode()
+        };
         loop {
             let todo = pieces(size, &done, req.streams);
             report.sent += todo.iter().map(|(a, b)| b - a).sum::<u64>();
@@ -245,9 +255,7 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
                     }
                     std::thread::sleep(std::time::Duration::from_millis(1));
                 };
-                c.chan
-                    .tx
-                    .send_frame(&[&b"TFDSTAGEDONE "[..], &commit_arg(sha)].concat())?;
+                c.chan.tx.send_frame(&wire::frame(wire::DONE, &commit_arg(sha)))?;
                 Ok(true)
             };
             let sent = send_all(c, cfg, req, &todo, progress, &mut early, asked.take(), &mut commit)?;
@@ -259,7 +267,7 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
             // a commit in place speaks for every byte, whatever a stream said
             match (sent.result, &early_reply) {
                 (Err(_), Some(Status::Ok(_))) => {}
-                (Err(st), _) => return Err(Error::refused("TFDSTAGEPUT", st)),
+                (Err(st), _) => return Err(Error::refused(wire::PUT, st)),
                 (Ok(()), _) => {}
             }
             match hasher.take().map(|h| h.join()) {
@@ -276,10 +284,16 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
                 Some(Status::Failed(_, why)) if why.contains("incomplete") => None,
                 other => other,
             };
-            let reply = match reply {
+            let mut reply = match reply {
                 Some(r) => r,
-                None => c.call("TFDSTAGEDONE", &commit_arg(&sha)).map_err(unsettled)?,
+                None => c.call(wire::DONE, &commit_arg(&sha)).map_err(unsettled)?,
             };
+            if attrs.get().is_some() && older_commit(&reply) {
+                // a tfd before the attributes refused the path they follow,
+                // touching nothing: the commit again without them
+                attrs.set(None);
+                reply = c.call(wire::DONE, &commit_arg(&sha)).map_err(unsettled)?;
+            }
             match reply {
                 Status::Ok(_) => {
                     report.sha256 = sha;
@@ -296,104 +310,40 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
                     report.sha256 = sha;
                     return Ok(report);
                 }
-                st => return Err(Error::refused("TFDSTAGEDONE", st)),
+                st => return Err(Error::refused(wire::DONE, st)),
             }
         }
     })
-}
-
-/// One of the user's own stages, as tfd's `TFDSTAGES` lists it: a staged
-/// upload not committed (yet), which takes room in the quota (`tf df` counts
-/// it) until it is committed, discarded ([`discard`]) or, untouched for 2
-/// days, swept.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stage {
-    /// The stage's own path, relative to the directory listed
-    /// (`dir/.tfd-part-s<16 hex>`): what [`discard`] takes.
-    pub path: Vec<u8>,
-    /// The path of the file it is a stage of, relative to the directory
-    /// listed; None for a stage whose server did not record it.
-    pub target: Option<Vec<u8>>,
-    /// Its apparent size: what the quota counts.
-    pub counted: u64,
-    /// The bytes written into it so far.
-    pub written: u64,
-    /// The size of the file being uploaded.
-    pub size: u64,
-    /// When it was last written (seconds since the epoch).
-    pub mtime: i64,
-}
-
-/// Parses `TFDSTAGES`' lines: `<counted> <written> <size> <mtime> <n>
-/// <stage path> <m> <target path>\n`, the paths raw after their lengths.
-/// None: a line that does not parse.
-pub fn parse_stages(mut text: &[u8]) -> Option<Vec<Stage>> {
-    fn word<'a>(text: &mut &'a [u8]) -> Option<&'a str> {
-        let sp = text.iter().take(24).position(|&b| b == b' ')?;
-        let w = std::str::from_utf8(&text[..sp]).ok()?;
-        *text = &text[sp + 1..];
-        Some(w)
-    }
-    fn raw(text: &mut &[u8], after: u8) -> Option<Vec<u8>> {
-        let len: usize = word(text)?.parse().ok()?;
-        let v = text.get(..len)?.to_vec();
-        if text.get(len) != Some(&after) {
-            return None;
-        }
-        *text = &text[len + 1..];
-        Some(v)
-    }
-    let mut out = Vec::new();
-    while !text.is_empty() {
-        let counted = word(&mut text)?.parse().ok()?;
-        let written = word(&mut text)?.parse().ok()?;
-        let size = word(&mut text)?.parse().ok()?;
-        let mtime = word(&mut text)?.parse().ok()?;
-        let path = raw(&mut text, b' ')?;
-        let target = raw(&mut text, b'\n')?;
-        if path.is_empty() {
-            return None;
-        }
-        out.push(Stage {
-            path,
-            target: (!target.is_empty()).then_some(target),
-            counted,
-            written,
-            size,
-            mtime,
-        });
-    }
-    Some(out)
 }
 
 /// The user's own stages in `dir` (`recursive`: and in every directory
 /// below it). A server without the command refuses it with `UNKNOWN`
 /// ([`Error::Refused`] of `TFDSTAGES`); another user's stages are never
 /// listed.
-pub fn list(c: &mut Client, dir: &[u8], recursive: bool) -> Result<Vec<Stage>, Error> {
-    let cmd = [format!("TFDSTAGES {} ", u8::from(recursive)).as_bytes(), dir].concat();
-    c.chan.tx.send_frame(&cmd)?;
+pub fn list(c: &mut Client, dir: &[u8], recursive: bool) -> Result<Vec<Listed>, Error> {
+    let arg = wire::List { deep: recursive, dir }.encode();
+    c.chan.tx.send_frame(&wire::frame(wire::LIST, &arg))?;
     let mut out = crate::tree::listing::Bounded(Vec::new());
     match c.recv_chunks(&mut out) {
         Ok(Status::Ok(_)) => {}
-        Ok(st) => return Err(Error::refused("TFDSTAGES", st)),
+        Ok(st) => return Err(Error::refused(wire::LIST, st)),
         Err(Error::Local(_)) => {
             crate::tree::listing::hang_up(c);
             return Err(Error::TooBig(crate::tree::listing::TooBig::Bytes));
         }
         Err(e) => return Err(e),
     }
-    parse_stages(&out.0).ok_or_else(|| Error::Protocol("TFDSTAGES: an answer that does not parse".into()))
+    listing::parse(&out.0).ok_or_else(|| Error::Protocol("TFDSTAGES: an answer that does not parse".into()))
 }
 
 /// Removes the user's own stage of the target `path`, or the stage `path`
-/// names itself (a [`Stage::path`]). Refused ([`Error::Refused`] of
+/// names itself (a [`Listed::path`]). Refused ([`Error::Refused`] of
 /// `TFDSTAGEDROP`) when there is none of the user's by that name, or an
 /// upload holds it.
 pub fn discard(c: &mut Client, path: &[u8]) -> Result<(), Error> {
-    match c.call("TFDSTAGEDROP", path)? {
+    match c.call(wire::DROP, path)? {
         Status::Ok(_) => Ok(()),
-        st => Err(Error::refused("TFDSTAGEDROP", st)),
+        st => Err(Error::refused(wire::DROP, st)),
     }
 }
 
@@ -409,22 +359,5 @@ mod tests {
         assert_eq!(p.iter().map(|(a, b)| b - a).sum::<u64>(), (1 << 20) - 4096);
         assert!(p.iter().all(|&(a, b)| b <= 4096 || a >= 8192));
         assert!(p.len() >= 2);
-        assert_eq!(parse_ranges(b"2 0-5 9-12"), Some(vec![(0, 5), (9, 12)]));
-        assert_eq!(parse_ranges(b"0"), Some(vec![]));
-        assert_eq!(parse_ranges(b"2 0-5"), None);
-    }
-
-    #[test]
-    fn stages_parse_with_odd_names() {
-        let text = b"4096 4096 8192 1700000000 31 d e/.tfd-part-s0123456789abcdef 5 d e/x\n10 0 10 5 27 .tfd-part-sfedcba9876543210 0 \n";
-        let v = parse_stages(text).unwrap();
-        assert_eq!(v.len(), 2);
-        assert_eq!(v[0].path, b"d e/.tfd-part-s0123456789abcdef");
-        assert_eq!(v[0].target.as_deref(), Some(&b"d e/x"[..]));
-        assert_eq!((v[0].counted, v[0].written, v[0].size), (4096, 4096, 8192));
-        assert_eq!(v[1].target, None);
-        assert_eq!(parse_stages(b"").unwrap(), []);
-        assert!(parse_stages(b"1 2 3 4 99 short 0 \n").is_none());
-        assert!(parse_stages(b"x 2 3 4 1 a 0 \n").is_none());
     }
 }

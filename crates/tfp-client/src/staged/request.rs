@@ -17,4 +17,8 @@ pub struct Request<'a> {
     pub resume: bool,
     /// Replace an existing target.
     pub overwrite: bool,
+    /// The local file's mode and mtime the committed file keeps (`put -r
+    /// -p`, `mirror -R`, as a batch's files keep them), taken before its
+    /// data is read; None: the target's mode, the server's time.
+    pub attrs: Option<tfp_wire::stage::Attrs>,
 }

@@ -14,6 +14,7 @@ use std::io::Read;
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use tfd_sys::IO_ALIGN;
+use tfp_wire::stage as wire;
 use tfp_wire::Status;
 
 /// Where one stream's ranges come from, one after the other: `next` deals
@@ -43,7 +44,7 @@ pub(super) fn unsettled(e: Error) -> Error {
     match e {
         e @ Error::Unsettled { .. } => e,
         e => Error::Unsettled {
-            command: "TFDSTAGEDONE",
+            command: wire::DONE,
             error: Box::new(e),
         },
     }
@@ -72,9 +73,9 @@ fn send_ranges(
     let mut committed = false;
     while let Some(start) = at {
         let grant = if requested {
-            c.hpf_granted("TFDSTAGEPUT", bufsz)
+            c.hpf_granted(wire::PUT, bufsz)
         } else {
-            c.hpf_open("TFDSTAGEPUT", remote, start, bufsz, None)
+            c.hpf_open(wire::PUT, remote, start, bufsz, None)
         };
         let grant = match grant.split()? {
             Ok(g) => g,
@@ -101,7 +102,7 @@ fn send_ranges(
             next = (ranges.next)();
             match next {
                 Some(n) => {
-                    c.hpf_request("TFDSTAGEPUT", remote, n, bufsz, None)?;
+                    c.hpf_request(wire::PUT, remote, n, bufsz, None)?;
                     asked = true;
                 }
                 None => {
@@ -457,7 +458,7 @@ pub(super) fn first_bufsz(req: &Request<'_>, pieces: &[(u64, u64)]) -> i64 {
 /// refusal is read, or its grant ended before any data (and its final
 /// frame read).
 pub(super) fn settle_request(c: &mut Client, bufsz: i64) -> Result<(), Error> {
-    match c.put_requested("TFDSTAGEPUT", bufsz, &mut std::io::empty(), &mut |_| {}) {
+    match c.put_requested(wire::PUT, bufsz, &mut std::io::empty(), &mut |_| {}) {
         Ok(_) => {
             c.chan.rx.recv_frame()?;
             Ok(())

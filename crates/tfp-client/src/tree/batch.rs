@@ -59,6 +59,15 @@ impl Keep {
             mtime
         }
     }
+
+    /// The mode and mtime of the file `m` describes that a staged commit
+    /// gives the file on the server, as a batch's header does.
+    pub(crate) fn attrs(&self, m: &std::fs::Metadata) -> Option<tfp_wire::stage::Attrs> {
+        (self.mode || self.mtime).then(|| tfp_wire::stage::Attrs {
+            mode: self.mode.then(|| m.mode() & 0o777),
+            mtime: self.mtime.then(|| self.stamped_mtime(m.mtime())),
+        })
+    }
 }
 
 /// Whether the server takes batches: asked once per session (`TFDPUTMANY 0`).
@@ -156,7 +165,8 @@ pub(crate) fn upload(
     what: &(dyn Fn(&Up) -> String + Sync),
     t: &mut Tally<'_>,
 ) -> Result<usize, Error> {
-    let per_file = |c: &mut Client, u: &Up, p: &Progress| copy::upload_one(c, cfg, u, p);
+    let own = |m: &std::fs::Metadata| keep.attrs(m);
+    let per_file = |c: &mut Client, u: &Up, p: &Progress| copy::upload_one(c, cfg, u, &own, p);
     let batched = !files.is_empty() && supported(c)?;
     let small = |u: &&Up| route::tree_file(u.size(), None, false) == route::TreeRoute::Batch;
     let ahead = batched && files.iter().all(|u| small(&u)) && dirs.make.len() <= pipeline::WINDOW;
@@ -319,7 +329,7 @@ pub(crate) fn send_batch(
     let per_file = |c: &mut Client| -> Result<Vec<Done>, Error> {
         let mut v = Vec::with_capacity(files.len());
         for u in files {
-            v.push(copy::upload_one(c, cfg, u, p)?);
+            v.push(copy::upload_one(c, cfg, u, &|m| keep.attrs(m), p)?);
             p.file_done();
         }
         Ok(v)

@@ -259,18 +259,31 @@ impl Up {
     }
 }
 
+/// The mode and mtime a file keeps on the server, from its metadata.
+pub(crate) type Own<'a> = dyn Fn(&std::fs::Metadata) -> Option<tfp_wire::stage::Attrs> + Sync + 'a;
+
 /// One file up, replacing the remote file whole or leaving it as it was,
 /// by the route the engine chooses for a file of a tree
 /// ([`upload::route::choose`]: a big file through a stage, continuing what
 /// an earlier run moved of this same source; anything else, or any file on
-/// a server without stages, with SNDFILE and overwrite).
-pub(crate) fn upload_one(c: &mut Client, cfg: &ClientConfig, u: &Up, p: &Progress) -> Result<Done, Error> {
-    let size = match std::fs::File::open(&u.local).and_then(|f| f.metadata()) {
-        Ok(m) => m.len(),
+/// a server without stages, with SNDFILE and overwrite). `own` gives the
+/// mode and mtime the file keeps on the server, from its metadata (a tree
+/// upload's [`super::batch::Keep`]); they go with a stage's commit.
+pub(crate) fn upload_one(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    u: &Up,
+    own: &Own<'_>,
+    p: &Progress,
+) -> Result<Done, Error> {
+    let m = match std::fs::File::open(&u.local).and_then(|f| f.metadata()) {
+        Ok(m) => m,
         Err(e) => return Ok(Done::Local(e.to_string())),
     };
+    let size = m.len();
     let mut req = upload::Request {
         member: true,
+        attrs: own(&m),
         ..upload::Request::new(upload::Source::File(&u.local, size), &u.remote, upload::Kind::Put)
     };
     let total = AtomicU64::new(size);

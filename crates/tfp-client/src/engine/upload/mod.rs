@@ -105,6 +105,10 @@ pub struct Request<'a> {
     /// A file of a tree (`put -r`, `mirror -R`) that no batch carried: its
     /// big files go resumable through a stage, the rest whole.
     pub member: bool,
+    /// The mode and mtime the file is to keep on the server (`put -r -p`,
+    /// `mirror -R`), as a batch's header carries them: a stage's commit
+    /// gives them to the file.
+    pub attrs: Option<tfp_wire::stage::Attrs>,
 }
 
 impl<'a> Request<'a> {
@@ -122,6 +126,7 @@ impl<'a> Request<'a> {
             delta: DeltaRule::Auto,
             dest: Dest::Known,
             member: false,
+            attrs: None,
         }
     }
 }

@@ -120,6 +120,7 @@ fn stage(
         bufsz: req.bufsz,
         resume,
         overwrite: true,
+        attrs: req.attrs,
     };
     match staged::put(c, cfg, &sreq, progress.done) {
         Ok(r) => Ok(Rung::Landed(Some(r))),
