@@ -375,7 +375,7 @@ impl Session {
                     };
                     upload::send(c, cfg, &mut req, &progress, &mut |_| {})
                         .map(|sent| sent.remote)
-                        .map_err(|f| f.error)
+                        .map_err(|f| *f.error)
                 },
             )
         })?;

@@ -352,7 +352,7 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
         Err(f) => {
             let remote = String::from_utf8_lossy(&f.remote).into_owned();
             if let upload::Route::Staged { .. } = f.route {
-                return super::put_staged::failed(c, &remote, f.error, o.resume || o.streams > 1);
+                return super::put_staged::failed(c, &remote, *f.error, o.resume || o.streams > 1);
             }
             (told_failure(local, f)?, remote)
         }
@@ -375,7 +375,7 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
 /// told like one (FAILED 7, as RCVFILE's failed transfer); anything else
 /// said as it is.
 fn told_failure(local: &str, f: upload::Failure) -> Result<Result<(), Status>, XferError> {
-    match (f.route, f.error) {
+    match (f.route, *f.error) {
         (_, Error::Local(e)) => Err(XferError::Local(local.into(), e)),
         (upload::Route::Delta, e) => Err(e.into()),
         (_, Error::Refused(r)) => Ok(Err(r.reply)),

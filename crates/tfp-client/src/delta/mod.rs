@@ -17,9 +17,9 @@
 //!
 //! [`get`] is the other direction (`get.rs`): the old copy is local.
 
-pub use super::tree::batch::Keep;
 use super::{Client, Error};
 use crate::caps::{Ext, Known};
+use crate::engine::upload::file::Keep;
 use fast_rsync::Signature;
 pub use get::get;
 use sha2::{Digest, Sha256};
@@ -370,7 +370,7 @@ fn send_delta(
                     _ => return Err(Error::Local(std::io::Error::other("the local file could not be read"))),
                 };
                 let after = f.metadata().map_err(Error::Local)?;
-                if crate::tree::batch::moved(before, &after) {
+                if crate::transfer::moved(before, &after) {
                     return Err(Error::Local(std::io::Error::other(
                         "it changed while it was read; not sent (the server keeps its old copy)",
                     )));

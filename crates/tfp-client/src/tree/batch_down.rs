@@ -88,7 +88,7 @@ enum Fetched {
 
 /// Whether the server takes download batches: asked once per session.
 pub fn supported(c: &mut Client) -> Result<bool, Error> {
-    super::batch::probe(c, GETMANY, super::batch::Which::Get)
+    super::batch_flags::probe(c, GETMANY, super::batch_flags::Which::Get)
 }
 
 /// Asks a new pool session whether it takes download batches (in the

@@ -4,7 +4,7 @@
 //! which sends the batches.
 
 use crate::caps::{Ext, Known};
-use crate::Client;
+use crate::{Client, Error};
 use tfp_wire::Status;
 
 /// Which batch command a probe is about.
@@ -42,4 +42,16 @@ impl Which {
     pub(crate) fn unasked(self, c: &mut Client) -> bool {
         c.caps.get(self.ext()) == Known::Unknown
     }
+}
+
+/// Asks `cmd 0` (a batch of no files) once per session; the answer is
+/// remembered on the session, so it is never asked again, and a session
+/// that said `OK` sends its batches without waiting for the command's `OK`.
+pub(crate) fn probe(c: &mut Client, cmd: &str, which: Which) -> Result<bool, Error> {
+    match c.caps.get(which.ext()) {
+        crate::caps::Known::Unknown => {}
+        known => return Ok(known == crate::caps::Known::Yes),
+    }
+    let st = c.call(cmd, b"0")?;
+    Ok(which.learn(c, &st))
 }

@@ -13,12 +13,13 @@
 
 pub use super::copy_down::get;
 use super::events::{Events, Report, Tally};
-pub(crate) use super::jobs::{below, receive, run_pool, Done, Partials, Up};
+pub(crate) use super::jobs::{below, receive, run_pool, Done, Partials};
 use super::jobs::{connector, start_pool};
 pub use super::jobs::{rjoin, Opening, Options, DEFAULT_JOBS};
 use super::listing::{self, Kind};
 use super::{batch, batch_down, glob, names, pool, walk};
 use crate::engine::partial;
+use crate::engine::upload::file::Up;
 use crate::replies::Split as _;
 use crate::{escape, Client, ClientConfig, Error};
 use std::ffi::OsStr;
@@ -40,7 +41,7 @@ impl Opening {
             return Opening::default();
         }
         let prime: fn(&mut Client) = match (upload, resume) {
-            (true, _) => batch::prime,
+            (true, _) => crate::engine::upload::batch::prime,
             (false, false) => batch_down::prime,
             (false, true) => |_| {},
         };
@@ -85,7 +86,14 @@ pub fn put(
             .iter()
             .any(|l| std::fs::symlink_metadata(l).is_ok_and(|m| m.is_dir()));
     if tree {
-        start_pool(&mut t, cfg, o.jobs, o.fai, batch::prime, &o.opening);
+        start_pool(
+            &mut t,
+            cfg,
+            o.jobs,
+            o.fai,
+            crate::engine::upload::batch::prime,
+            &o.opening,
+        );
     }
     let given = dest;
     let dest = glob::unescape(given.as_bytes());
@@ -96,14 +104,14 @@ pub fn put(
         .to_vec();
     // a tree's batch probe rides with the FSTAT, so the batches, with the
     // directories in front, leave as soon as the tree is walked
-    let probe = tree && batch::Which::Put.unasked(c);
+    let probe = tree && super::batch_flags::Which::Put.unasked(c);
     let answer = if probe {
         c.chan.tx.hold();
-        c.chan.tx.send_frame(batch::Which::Put.probe_line())?;
+        c.chan.tx.send_frame(super::batch_flags::Which::Put.probe_line())?;
         c.chan.tx.send_frame_parts(&[b"FSTAT ", &dest])?;
         c.chan.tx.release()?;
         let st = Status::parse(&c.chan.rx.recv_frame()?);
-        batch::Which::Put.learn(c, &st);
+        super::batch_flags::Which::Put.learn(c, &st);
         listing::parse_fstat_answer(&c.chan.rx.recv_frame()?)
     } else {
         listing::fstat(c, &dest)
@@ -220,7 +228,7 @@ pub fn put(
         failed: Vec::new(),
     };
     let what = |u: &Up| format!("put: {} -> {}", escape::path(&u.local), names::shown(&u.remote));
-    let keep = batch::Keep {
+    let keep = crate::engine::upload::Keep {
         mode: o.preserve,
         mtime: o.preserve,
         not_fresh: false,

@@ -11,7 +11,7 @@ use super::events::{Events, Progress, Report, Tally};
 use super::jobs::{below, receive, rjoin, run_pool, start_pool, Done, Options, Partials};
 use super::landing::Landing;
 use super::listing::{self, Kind};
-use super::{batch, batch_down, glob, names, remote_glob};
+use super::{batch_down, glob, names, remote_glob};
 use crate::engine::beside::Beside;
 use crate::replies::Split as _;
 use crate::{escape, Client, ClientConfig, Error};
@@ -115,7 +115,7 @@ pub fn get(
     let mut files: Vec<Down> = Vec::new();
     // directories to make as their files land: landing, path, the source
     let mut dirs: Vec<(usize, Vec<u8>, String)> = Vec::new();
-    let probe = (!o.resume).then_some(batch::Which::Get);
+    let probe = (!o.resume).then_some(super::batch_flags::Which::Get);
     let prime: fn(&mut Client) = if o.resume { |_| {} } else { batch_down::prime };
     for src in &remotes {
         let shown = names::shown(src);

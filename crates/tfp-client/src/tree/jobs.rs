@@ -7,6 +7,7 @@ use super::filter::Filter;
 use super::landing::Landing;
 use super::{listing, pool};
 use crate::engine::beside::Beside;
+use crate::engine::upload::file::{Own, Up};
 use crate::engine::{download, partial, upload};
 use crate::{escape, Client, ClientConfig, Error};
 use std::path::PathBuf;
@@ -231,37 +232,6 @@ pub(crate) fn run_pool<J: Sync>(
     done
 }
 
-/// One file of an upload.
-pub(crate) struct Up {
-    pub(crate) local: PathBuf,
-    pub(crate) remote: Vec<u8>,
-    /// Its size when the walk saw it: batches are split and balanced by it
-    /// without a second look at each file (10,000 more stats, 40 ms and
-    /// more on a loaded machine, on the path before the first byte is
-    /// sent). What is sent is what the file holds when read.
-    pub(crate) size: Option<u64>,
-}
-
-impl Up {
-    /// A file whose size is looked at when needed.
-    pub(crate) fn new(local: PathBuf, remote: Vec<u8>) -> Up {
-        Up {
-            local,
-            remote,
-            size: None,
-        }
-    }
-
-    /// Its size: the walk's, else the file's now (0 when unreadable).
-    pub(crate) fn size(&self) -> u64 {
-        self.size
-            .unwrap_or_else(|| std::fs::symlink_metadata(&self.local).map_or(0, |m| m.len()))
-    }
-}
-
-/// The mode and mtime a file keeps on the server, from its metadata.
-pub(crate) type Own<'a> = dyn Fn(&std::fs::Metadata) -> Option<tfp_wire::stage::Attrs> + Sync + 'a;
-
 /// One file up, replacing the remote file whole or leaving it as it was,
 /// by the route the engine chooses for a file of a tree
 /// ([`upload::route::choose`]: a big file through a stage, continuing what
@@ -293,7 +263,7 @@ pub(crate) fn upload_one(
     };
     match upload::send(c, cfg, &mut req, &progress, &mut |_| {}) {
         Ok(_) => Ok(Done::Ok),
-        Err(f) => match f.error {
+        Err(f) => match *f.error {
             Error::Refused(r) => Ok(Done::Refused(listing::status_text(&r.reply))),
             e => Err(e),
         },

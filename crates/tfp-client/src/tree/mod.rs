@@ -15,7 +15,7 @@
 
 pub mod batch;
 pub mod batch_down;
-mod batch_flags;
+pub(crate) mod batch_flags;
 pub mod capped;
 pub mod copy;
 pub mod copy_down;

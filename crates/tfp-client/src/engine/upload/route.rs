@@ -9,7 +9,7 @@
 //! order, and a rung the server does not take hands the file to the next
 //! ([`super::run`]). Only the last rung is plain 2.4.1.
 
-use super::{DeltaRule, Dest, Kind, Request};
+use super::request::{DeltaRule, Dest, Kind, Request};
 
 /// How the bytes of one upload travel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,7 +188,7 @@ pub fn choose(req: &Request<'_>, link: Link) -> Vec<Route> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::Source;
+    use super::super::request::Source;
     use super::*;
     use std::path::Path;
 

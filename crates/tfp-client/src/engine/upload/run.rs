@@ -2,8 +2,10 @@
 //! route, or hands it to the next rung where the server does not take the
 //! route (an extension it lacks, a delta that would not pay).
 
-use super::{Dest, Failure, Note, Offset, Progress, Request, Route, Sent, Source};
-use crate::tree::batch::{self, Failure as BatchFailure};
+use super::batch::{self, Failure as BatchFailure};
+use super::outcome::{Failure, Sent};
+use super::request::{file_name, in_dir, Dest, Note, Progress, Request, Source};
+use super::route::{Offset, Route};
 use crate::tree::listing::{self, Kind as FileKind};
 use crate::{delta, parallel, staged, Client, ClientConfig, Error};
 use std::fs::File;
@@ -48,7 +50,7 @@ pub(super) fn ladder(
         let r = r.map_err(|error| Failure {
             route,
             remote: remote.clone(),
-            error,
+            error: Box::new(error),
         })?;
         match r {
             Rung::Landed(staged) => return Ok(Sent { route, remote, staged }),
@@ -66,7 +68,7 @@ pub(super) fn ladder(
     Err(Failure {
         route: last,
         remote,
-        error: Error::Usage("no route could carry this upload".into()),
+        error: Box::new(Error::Usage("no route could carry this upload".into())),
     })
 }
 
@@ -84,12 +86,12 @@ fn local<'p>(req: &'p Request<'_>) -> Result<(&'p std::path::Path, u64), Error> 
 /// directory; `req.dest` becomes what FSTAT said of the name it returns.
 pub(super) fn resolve(c: &mut Client, req: &mut Request<'_>, remote: &[u8]) -> Vec<u8> {
     let name = match &req.source {
-        Source::File(p, _) => p.to_str().and_then(super::file_name),
+        Source::File(p, _) => p.to_str().and_then(file_name),
         Source::Stream(_) => None,
     };
     req.dest = Dest::Known;
     match (name, std::str::from_utf8(remote), listing::fstat(c, remote)) {
-        (Some(name), Ok(dest), Ok(st)) if st.kind == FileKind::Dir => super::in_dir(dest, name).into_bytes(),
+        (Some(name), Ok(dest), Ok(st)) if st.kind == FileKind::Dir => in_dir(dest, name).into_bytes(),
         (_, _, Err(e)) if absent(&e) => {
             req.dest = Dest::Absent;
             remote.to_vec()
@@ -131,9 +133,9 @@ fn stage(
             // the destination is a directory: into it, as `put FILE DIR` goes
             let inside = path
                 .to_str()
-                .and_then(super::file_name)
+                .and_then(file_name)
                 .zip(std::str::from_utf8(remote).ok())
-                .map(|(name, dest)| super::in_dir(dest, name));
+                .map(|(name, dest)| in_dir(dest, name));
             let Some(inside) = inside else {
                 return Err(Error::Refused(r));
             };

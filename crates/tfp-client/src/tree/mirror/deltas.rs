@@ -3,12 +3,12 @@
 //! [`crate::engine::upload::route`] chooses them; one at a time on the run's
 //! pool of sessions. Those a delta would not take go whole, as the others.
 
-use super::{Fetch, Options};
 use crate::delta;
 use crate::engine::download::Target;
+use crate::engine::upload::file::Up;
 use crate::engine::upload::route::{self, TreeRoute};
-use crate::tree::batch;
-use crate::tree::copy::{self, Done, Up};
+use crate::engine::upload::DeltaRule;
+use crate::tree::copy::{self, Done};
 use crate::tree::events::{Progress, Tally};
 use crate::tree::landing::Landing;
 use crate::tree::listing::Kind;
@@ -17,10 +17,19 @@ use crate::{Client, ClientConfig, Error};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+/// One file of a download (the engine asks the server for its size and
+/// mtime as it starts it).
+pub(super) struct Fetch {
+    pub(super) rel: Vec<u8>,
+    pub(super) remote: Vec<u8>,
+    /// Tried as a delta onto the old copy first.
+    pub(super) delta: bool,
+}
+
 /// Whether changed files the other side has go as deltas
 /// ([`route::deltas`]).
-pub(super) fn delta_allowed(c: &Client, o: &Options) -> bool {
-    route::deltas(o.delta, route::Link::of(c))
+pub(super) fn delta_allowed(c: &Client, rule: DeltaRule) -> bool {
+    route::deltas(rule, route::Link::of(c))
 }
 
 /// One file down as a delta onto its old copy ([`delta::get`]), landed with
@@ -46,13 +55,13 @@ pub(super) fn fetch_delta(c: &mut Client, land: &Landing, f: &Fetch, p: &Progres
 /// [`delta_allowed`].
 pub(super) fn by_delta(
     c: &Client,
-    o: &Options,
+    rule: DeltaRule,
     stamps: bool,
     jobs: Vec<Up>,
     theirs: &Side,
     dst: &[u8],
 ) -> (Vec<Up>, Vec<Up>) {
-    let allowed = stamps && delta_allowed(c, o);
+    let allowed = stamps && delta_allowed(c, rule);
     if !allowed {
         return (jobs, Vec::new());
     }
@@ -68,15 +77,16 @@ pub(super) fn by_delta(
     })
 }
 
-/// Sends `files` as deltas over the session pool, stamped as `keep` says.
+/// Sends `files` as deltas over a pool of `jobs` sessions (entering with
+/// Fast Access when `fai`), stamped as `keep` says.
 /// Returns the files done and those to send whole (a delta that would not
 /// pay or did not land: the server's file is as it was).
 pub(super) fn send_deltas(
     c: &mut Client,
     cfg: &ClientConfig,
-    o: &Options,
+    (jobs, fai): (usize, bool),
     files: Vec<Up>,
-    keep: batch::Keep,
+    keep: crate::engine::upload::Keep,
     what: &(dyn Fn(&Up) -> String + Sync),
     t: &mut Tally<'_>,
 ) -> (usize, Vec<Up>) {
@@ -100,7 +110,7 @@ pub(super) fn send_deltas(
             Err(e) => Err(e),
         }
     };
-    let done = copy::run_pool(c, cfg, o.jobs, o.fai, &files, what, &one, t);
+    let done = copy::run_pool(c, cfg, jobs, fai, &files, what, &one, t);
     let whole = whole.into_inner().unwrap_or_default();
     // those counted as done go whole now: the batch counts them
     t.report.transferred -= whole.len();

@@ -9,7 +9,7 @@
 //! staged uploads as [`super::copy`]. `delete` removes nothing when either
 //! listing was not whole, and nothing is removed locally through a symlink.
 
-use super::copy::{self, rjoin, Done, Partials, Up};
+use super::copy::{self, rjoin, Done, Partials};
 use super::events::{Events, Fault, Progress, Report, Tally};
 use super::filter::Filter;
 use super::landing::Landing;
@@ -17,10 +17,11 @@ use super::listing::{self, Kind};
 use super::sync::{self, Meta, Plan, Rule, Side};
 use super::{batch, batch_down, names};
 use crate::engine::partial;
+use crate::engine::upload::file::Up;
 use crate::engine::upload::{route, DeltaRule};
 use crate::replies::Split as _;
 use crate::{Client, ClientConfig, Error};
-use deltas::{by_delta, delta_allowed, fetch_delta, send_deltas};
+use deltas::{by_delta, delta_allowed, fetch_delta, send_deltas, Fetch};
 use std::ffi::OsStr;
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
@@ -398,15 +399,6 @@ fn below(rel: &[u8], dirs: &[Vec<u8>]) -> bool {
     dirs.iter().any(|d| copy::below(rel, d))
 }
 
-/// One file of a download (the engine asks the server for its size and
-/// mtime as it starts it).
-struct Fetch {
-    rel: Vec<u8>,
-    remote: Vec<u8>,
-    /// Tried as a delta onto the old copy first.
-    delta: bool,
-}
-
 /// The files to move whose directory exists: one below a directory that
 /// could not be made is told (as `fault`: here for a download, the server's
 /// refusal for an upload) and left out.
@@ -571,7 +563,7 @@ fn down(
             failed_dirs.push(d.clone());
         }
     }
-    let deltas = delta_allowed(c, o);
+    let deltas = delta_allowed(c, o.delta);
     let mut jobs = Vec::with_capacity(p.copy.len());
     for rel in placeable(&p.copy, &failed_dirs, Fault::Local, t) {
         let Some(m) = theirs.get(rel) else {
@@ -708,7 +700,7 @@ fn up(
     };
     let (mut theirs, mut ours) = (theirs, ours);
     // a server with batches keeps the local mtimes: rsync's quick check
-    let stamps = batch::supported(c)?;
+    let stamps = crate::engine::upload::batch::supported(c)?;
     let mut p = plan_of(o, &mut theirs, &mut ours, Direction::Up, (whole, stamps), t);
     let mut n = match settle(c, &mut p, o, exists, &dst, &src, t)? {
         Ok(n) => n,
@@ -763,7 +755,7 @@ fn up(
     for rel in placeable(&p.copy, &failed_dirs, Fault::Refused, t) {
         jobs.push(Up::new(src.join(OsStr::from_bytes(rel)), rjoin(&dst, rel)));
     }
-    let keep = batch::Keep {
+    let keep = crate::engine::upload::Keep {
         mode: true,
         mtime: true,
         not_fresh: true,
@@ -773,8 +765,8 @@ fn up(
     let total = jobs.len();
     // changed files the server has go as deltas where that pays; the rest,
     // and those a delta would not take, whole in batches
-    let (jobs, deltas) = by_delta(c, o, stamps, jobs, &theirs, &dst);
-    let (sent, whole) = send_deltas(c, cfg, o, deltas, keep, &what, t);
+    let (jobs, deltas) = by_delta(c, o.delta, stamps, jobs, &theirs, &dst);
+    let (sent, whole) = send_deltas(c, cfg, (o.jobs, o.fai), deltas, keep, &what, t);
     let jobs: Vec<Up> = jobs.into_iter().chain(whole).collect();
     let mut dirs = batch::Dirs::default();
     n.transferred = sent + batch::upload(c, cfg, o.jobs, o.fai, &jobs, &mut dirs, keep, &what, t)?;

@@ -1,0 +1,240 @@
+//! The batch route's runner: files up in one TFDPUTMANY exchange
+//! (doc/compatibility.md "Batch uploads"), a file alone (`put` over a slow
+//! link or with `--verify`) or a tree's batch (`tree::batch`, which groups
+//! them). Each file is read once, hashed as it is sent, and checked after:
+//! if its size, mtime or ctime moved while it was read, the batch sends an
+//! abort trailer in place of the hash and the server keeps the old file.
+
+use super::file::{Keep, Up};
+use crate::transfer::moved;
+use crate::tree::batch_flags::{probe, Which};
+use crate::{Client, Error};
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tfp_wire::batch::put::{self, FileHead, PutMany, Stored};
+use tfp_wire::batch::{Trailer, DATA_FRAME, END, MAX_FILES, PUTMANY};
+use tfp_wire::Status;
+
+/// Whether the server takes batches: asked once per session (`TFDPUTMANY 0`).
+pub fn supported(c: &mut Client) -> Result<bool, Error> {
+    probe(c, PUTMANY, Which::Put)
+}
+
+/// Asks a new pool session whether it takes upload batches (in the
+/// background, while the caller's session still lists or makes directories).
+pub(crate) fn prime(c: &mut Client) {
+    let _ = supported(c);
+}
+
+/// Why one file of a batch was not stored.
+#[derive(Debug)]
+pub enum Failure {
+    /// The server refused the whole batch with this status.
+    Batch(Status),
+    /// The server refused this file: FAILED code and text.
+    Refused(i32, String),
+    /// Here: the file could not be read, or changed while it was read (the
+    /// server kept its old copy).
+    Local(String),
+}
+
+/// One file up in a batch of its own. `tf put` takes it over a link with
+/// latency, where SNDFILE waits a round trip for the server's CONT after
+/// every chunk and this streams, and for `--verify`, since the server then
+/// commits the file only when the SHA-256 of what it stored is the one of
+/// what was read here (and never a file that changed while it was read).
+/// `Ok(None)` when the server takes no batches: send it another way.
+pub fn put_one(
+    c: &mut Client,
+    local: &Path,
+    remote: &[u8],
+    bytes: &AtomicU64,
+) -> Result<Option<Result<(), Failure>>, Error> {
+    if !supported(c)? {
+        return Ok(None);
+    }
+    let u = Up {
+        local: local.to_path_buf(),
+        remote: remote.to_vec(),
+        size: None,
+    };
+    Ok(exchange(c, &[&u], &[], Keep::default(), bytes)?.and_then(|(_, mut v)| v.pop()))
+}
+
+/// Whether a batch of `n` files on `c` leaves without waiting for its
+/// command's `OK`: a session that answered the probe OK answers this OK too
+/// (a batch of at most MAX_FILES).
+pub(crate) fn pipelines(c: &Client, n: usize) -> bool {
+    c.caps.get(crate::caps::Ext::PutMany) == crate::caps::Known::Yes && n as u64 <= MAX_FILES
+}
+
+/// TFDPUTMANY with `files`, behind MKDIRs of `ahead` (only where the batch
+/// [`pipelines`]; at most a window of them, whose answers cannot fill the
+/// socket buffers while the files are sent): the MKDIRs' answers and each
+/// file's outcome, or None when the server does not know the command
+/// (remembered on the client).
+#[allow(clippy::type_complexity)]
+pub(crate) fn exchange(
+    c: &mut Client,
+    files: &[&Up],
+    ahead: &[Vec<u8>],
+    keep: Keep,
+    bytes: &AtomicU64,
+) -> Result<Option<(Vec<Status>, Vec<Result<(), Failure>>)>, Error> {
+    if c.caps.get(crate::caps::Ext::PutMany) == crate::caps::Known::No {
+        return Ok(None);
+    }
+    let line = PutMany { n: files.len() as u64 }.line();
+    // the files follow at once, the OK is read after them
+    let pipelined = pipelines(c, files.len());
+    let ahead = if pipelined { ahead } else { &[] };
+    if pipelined {
+        c.chan.tx.hold();
+        for d in ahead {
+            c.chan.tx.send_frame_parts(&[b"MKDIR ", d])?;
+        }
+        c.chan.tx.send_frame(&line)?;
+    } else {
+        match Status::parse(&{
+            c.chan.tx.send_frame(&line)?;
+            c.chan.rx.recv_frame()?
+        }) {
+            Status::Ok(_) => c.caps.learn(crate::caps::Ext::PutMany, true),
+            Status::Unknown => {
+                c.caps.learn(crate::caps::Ext::PutMany, false);
+                return Ok(None);
+            }
+            st => {
+                return Ok(Some((
+                    Vec::new(),
+                    files.iter().map(|_| Err(Failure::Batch(st.clone()))).collect(),
+                )))
+            }
+        }
+    }
+    let mut out: Vec<Option<Failure>> = files.iter().map(|_| None).collect();
+    // nothing comes back before the end frame: gather the small frames
+    c.chan.tx.hold();
+    let mut buf = vec![0u8; DATA_FRAME];
+    for (i, u) in files.iter().enumerate() {
+        if let Some(why) = send_file(c, u, keep, &mut buf, bytes)? {
+            out[i] = Some(Failure::Local(why));
+        }
+    }
+    c.chan.tx.send_frame(END)?;
+    c.chan.tx.release()?;
+    let mut made = Vec::with_capacity(ahead.len());
+    for _ in ahead {
+        made.push(Status::parse(&c.chan.rx.recv_frame()?));
+    }
+    if pipelined {
+        let first = c.chan.rx.recv_frame()?;
+        if !matches!(Status::parse(&first), Status::Ok(_)) {
+            // the server read the files as commands: nothing of it can be trusted
+            return Err(Error::Protocol(format!(
+                "TFDPUTMANY: the batch was answered {:?}",
+                String::from_utf8_lossy(&first)
+            )));
+        }
+    }
+    let head = c.chan.rx.recv_frame()?;
+    let failed = Stored::parse(&head)
+        .and_then(|s| usize::try_from(s.failed).ok())
+        .filter(|&n| n <= files.len());
+    let failed = match (failed, Status::parse(&head)) {
+        (Some(n), _) => n,
+        (None, Status::Ok(_)) => {
+            return Err(Error::Protocol(format!(
+                "TFDPUTMANY: a reply {:?}",
+                String::from_utf8_lossy(&head)
+            )))
+        }
+        (None, st) => {
+            return Err(Error::Protocol(format!(
+                "TFDPUTMANY: {}",
+                crate::tree::listing::status_text(&st)
+            )))
+        }
+    };
+    for _ in 0..failed {
+        let f = c.chan.rx.recv_frame()?;
+        let outcome = put::Failure::parse(&f)
+            .and_then(|o| Some((usize::try_from(o.index).ok().filter(|&i| i < files.len())?, o)));
+        let Some((i, o)) = outcome else {
+            return Err(Error::Protocol(format!(
+                "TFDPUTMANY: an outcome {:?}",
+                String::from_utf8_lossy(&f)
+            )));
+        };
+        if out[i].is_none() {
+            out[i] = Some(Failure::Refused(o.code, o.reason.into_owned()));
+        }
+    }
+    Ok(Some((made, out.into_iter().map(|o| o.map_or(Ok(()), Err)).collect())))
+}
+
+/// Sends one file's header, data and trailer. `Some(why)` when it was not
+/// sent whole (could not be read, or changed while read): its trailer then
+/// aborts it, and the server keeps the old file.
+fn send_file(c: &mut Client, u: &Up, keep: Keep, buf: &mut [u8], bytes: &AtomicU64) -> Result<Option<String>, Error> {
+    let opened = std::fs::File::open(&u.local).and_then(|f| {
+        let m = f.metadata()?;
+        Ok((f, m))
+    });
+    let (mut f, before) = match opened {
+        Ok((f, m)) if m.is_file() => (f, m),
+        Ok(_) => return abort_empty(c, u, "not a regular file".into()),
+        Err(e) => return abort_empty(c, u, e.to_string()),
+    };
+    let size = before.len();
+    let mode = keep.mode.then(|| before.mode() & 0o777);
+    let mtime = keep.mtime.then(|| keep.stamped_mtime(before.mtime()));
+    c.chan
+        .tx
+        .send_frame(&FileHead::new(size, mode, mtime, &u.remote).encode())?;
+    let mut h = Sha256::new();
+    let mut left = size;
+    let mut short = None;
+    while left > 0 {
+        let want = (left as usize).min(buf.len());
+        let mut got = 0;
+        while got < want && short.is_none() {
+            match f.read(&mut buf[got..want]) {
+                Ok(0) => short = Some("it shrank while it was read".to_string()),
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => short = Some(e.to_string()),
+            }
+        }
+        // the announced size goes out whatever happened: the trailer aborts
+        buf[got..want].fill(0);
+        h.update(&buf[..want]);
+        c.chan.tx.send_frame(&buf[..want])?;
+        bytes.fetch_add(want as u64, Ordering::Relaxed);
+        left -= want as u64;
+    }
+    let changed = match f.metadata() {
+        Ok(after) if moved(&before, &after) => Some("it changed while it was read".to_string()),
+        Ok(_) => None,
+        Err(e) => Some(e.to_string()),
+    };
+    if let Some(why) = short.or(changed) {
+        c.chan.tx.send_frame(&Trailer::Abort.encode())?;
+        return Ok(Some(format!(
+            "{why}; not sent (the server keeps its old copy), a later run sends it"
+        )));
+    }
+    c.chan.tx.send_frame(&Trailer::Sum(h.finalize().into()).encode())?;
+    Ok(None)
+}
+
+/// A file that could not be opened still takes its place in the batch: an
+/// empty file, aborted.
+fn abort_empty(c: &mut Client, u: &Up, why: String) -> Result<Option<String>, Error> {
+    c.chan.tx.send_frame(&FileHead::unread(&u.remote).encode())?;
+    c.chan.tx.send_frame(&Trailer::Abort.encode())?;
+    Ok(Some(why))
+}
