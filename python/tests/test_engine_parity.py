@@ -38,13 +38,15 @@ def sessions(tfd, since: int):
     text = tfd.log.read_text(errors="replace")[since:]
     seen = {}
     for m in re.finditer(r"(\S+) command (\S+)", text):
-        seen.setdefault(m.group(1), []).append(m.group(2))
+        # END closes the session whenever the client lets go of it, which a
+        # with-block's exit may do after the log was read
+        if m.group(2) != "END":
+            seen.setdefault(m.group(1), []).append(m.group(2))
     return list(seen.values())
 
 
 def recorded(tfd, run):
-    """The sessions `run` made, settled: a session's last command (END is not
-    logged) may come a moment after the client returned."""
+    """The sessions `run` made, each its commands in order (END left out)."""
     since = tfd.log.stat().st_size
     run()
     return sorted(sessions(tfd, since))

@@ -584,43 +584,19 @@ fn over_quota_streams_leave_nothing_and_say_quota() {
     }
 }
 
-/// Against a server without staged uploads (the liar answers UNKNOWN, as the
-/// reference does), `put --resume` (and `--streams`) says what it cannot
-/// guarantee and still uploads, in place as before.
-#[test]
-fn a_server_without_the_extension_is_named() {
+/// `tf put --resume` of a 3 MiB file to `d/f.bin` on a liar without staged
+/// uploads that holds `old` there (None: nothing): what tf said, checked to
+/// have succeeded and left the liar's file the local one, byte for byte.
+fn resume_without_stages(tag: &str, old: Option<Vec<u8>>, seed: u64) -> String {
     use common::liar::{Liar, Node, Script};
-    let liar = Liar::start(Script::new().dir("d"));
-    let dir = tempdir("noext");
+    let script = Script::new().dir("d");
+    let liar = Liar::start(match old {
+        Some(old) => script.file("d/f.bin", old),
+        None => script,
+    });
+    let dir = tempdir(tag);
     let local = dir.join("f.bin");
-    let data = pattern(3 * MIB, 21);
-    fs::write(&local, &data).unwrap();
-    let o = liar
-        .tf_command(&["put", local.to_str().unwrap(), "d/f.bin", "--resume"])
-        .output()
-        .unwrap();
-    let t = text(&o);
-    assert!(t.contains("no staged uploads"), "{t}");
-    assert!(t.contains("neither the old nor the new"), "{t}");
-    assert!(o.status.success(), "{t}");
-    match liar.node("d/f.bin") {
-        Some(Node::File(c)) => assert_eq!(sha(&c), sha(&data)),
-        other => panic!("no file on the liar: {other:?}"),
-    }
-    let _ = fs::remove_dir_all(&dir);
-}
-
-/// `put --resume` against a server without staged uploads continues in
-/// place after what the server's file holds; a server file longer than the
-/// local one is no prefix of it, and is replaced whole (the old code wrote
-/// nothing past its end and left the longer, older file).
-#[test]
-fn a_resume_without_stages_onto_a_longer_file_replaces_it() {
-    use common::liar::{Liar, Node, Script};
-    let liar = Liar::start(Script::new().dir("d").file("d/f.bin", pattern(4 * MIB, 22)));
-    let dir = tempdir("noext-longer");
-    let local = dir.join("f.bin");
-    let data = pattern(3 * MIB, 23);
+    let data = pattern(3 * MIB, seed);
     fs::write(&local, &data).unwrap();
     let o = liar
         .tf_command(&["put", local.to_str().unwrap(), "d/f.bin", "--resume"])
@@ -633,6 +609,26 @@ fn a_resume_without_stages_onto_a_longer_file_replaces_it() {
         other => panic!("no file on the liar: {other:?}"),
     }
     let _ = fs::remove_dir_all(&dir);
+    t
+}
+
+/// Against a server without staged uploads (the liar answers UNKNOWN, as the
+/// reference does), `put --resume` (and `--streams`) says what it cannot
+/// guarantee and still uploads, in place as before.
+#[test]
+fn a_server_without_the_extension_is_named() {
+    let t = resume_without_stages("noext", None, 21);
+    assert!(t.contains("no staged uploads"), "{t}");
+    assert!(t.contains("neither the old nor the new"), "{t}");
+}
+
+/// `put --resume` against a server without staged uploads continues in
+/// place after what the server's file holds; a server file longer than the
+/// local one is no prefix of it, and is replaced whole (the old code wrote
+/// nothing past its end and left the longer, older file).
+#[test]
+fn a_resume_without_stages_onto_a_longer_file_replaces_it() {
+    resume_without_stages("noext-longer", Some(pattern(4 * MIB, 22)), 23);
 }
 
 /// Tree uploads in batches (TFDPUTMANY) onto a full disk and over a quota
