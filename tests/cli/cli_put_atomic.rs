@@ -631,6 +631,37 @@ fn a_resume_without_stages_onto_a_longer_file_replaces_it() {
     resume_without_stages("noext-longer", Some(pattern(4 * MIB, 22)), 23);
 }
 
+/// A tree's files of 32 MiB and more go through stages; a server that
+/// answered TFDSTAGE `UNKNOWN` is not asked again in that session (it was
+/// asked once per such file), and the files still land whole.
+#[test]
+fn a_server_without_stages_is_asked_once_a_session() {
+    use common::liar::{Liar, Node, Script};
+    let liar = Liar::start(Script::new().dir("d"));
+    let dir = tempdir("noext-tree");
+    let tree = dir.join("t");
+    fs::create_dir_all(&tree).unwrap();
+    let files = [("a.bin", pattern(32 * MIB, 24)), ("b.bin", pattern(32 * MIB + 1, 25))];
+    for (name, data) in &files {
+        fs::write(tree.join(name), data).unwrap();
+    }
+    let src = format!("{}/", tree.display());
+    let o = liar
+        .tf_command(&["put", "-r", "--jobs", "1", &src, "d"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    for (name, data) in &files {
+        match liar.node(&format!("d/t/{name}")) {
+            Some(Node::File(c)) => assert_eq!(sha(&c), sha(data), "{name}"),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    let asked = liar.requests().iter().filter(|r| r.starts_with(b"TFDSTAGE ")).count();
+    assert_eq!(asked, 1, "TFDSTAGE asked {asked} times of one session");
+    let _ = fs::remove_dir_all(&dir);
+}
+
 /// Tree uploads in batches (TFDPUTMANY) onto a full disk and over a quota
 /// (issue 42): `mirror -R` of eight 1 MiB files over their 100 KiB old
 /// versions, with room for only a few: the run fails naming the files it

@@ -21,11 +21,14 @@ pub enum Ext {
     /// TFDDELTASIGP, the delta upload's signatures that an early probe can
     /// stop (without it, TFDDELTASIG).
     SigProbe,
+    /// TFDSTAGE, staged uploads ([`crate::staged`]): a tree asked it once
+    /// per file of 32 MiB and more.
+    Stage,
 }
 
 impl Ext {
     /// The number of extensions, the size of [`Caps`]' table.
-    const COUNT: usize = 6;
+    const COUNT: usize = 7;
 
     /// This extension's row in [`Caps`]' table.
     fn row(self) -> usize {
@@ -36,6 +39,7 @@ impl Ext {
             Ext::TfdNames => 3,
             Ext::DeltaGet => 4,
             Ext::SigProbe => 5,
+            Ext::Stage => 6,
         }
     }
 }
@@ -84,6 +88,7 @@ mod tests {
             Ext::TfdNames,
             Ext::DeltaGet,
             Ext::SigProbe,
+            Ext::Stage,
         ];
         let mut c = Caps::default();
         assert!(all.iter().all(|&e| c.get(e) == Known::Unknown));

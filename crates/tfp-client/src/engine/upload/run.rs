@@ -6,6 +6,7 @@ use super::batch::{self, Failure as BatchFailure};
 use super::outcome::{Failure, Sent};
 use super::request::{file_name, in_dir, Dest, Note, Progress, Request, Source};
 use super::route::{Offset, Route};
+use crate::caps::{Ext, Known};
 use crate::tree::listing::{self, Kind as FileKind};
 use crate::{delta, parallel, staged, Client, ClientConfig, Error};
 use std::fs::File;
@@ -115,6 +116,9 @@ fn stage(
     progress: &Progress<'_>,
 ) -> Result<Rung, Error> {
     let (path, _) = local(req)?;
+    if c.caps.get(Ext::Stage) == Known::No {
+        return Ok(Rung::Next);
+    }
     let sreq = staged::Request {
         local: path,
         remote,
@@ -126,7 +130,11 @@ fn stage(
     };
     match staged::put(c, cfg, &sreq, progress.done) {
         Ok(r) => Ok(Rung::Landed(Some(r))),
-        Err(e) if staged::unsupported(&e) => Ok(Rung::Next),
+        Err(e) if staged::unsupported(&e) => {
+            // not asked again in this session
+            c.caps.learn(Ext::Stage, false);
+            Ok(Rung::Next)
+        }
         Err(Error::Refused(r))
             if req.dest == Dest::Deferred && r.command == "TFDSTAGE" && r.code == Code::Known(Failed::IsDirectory) =>
         {
