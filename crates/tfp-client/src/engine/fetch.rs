@@ -32,14 +32,15 @@ pub fn fetch(
     told: &AtomicU64,
     say: &mut dyn FnMut(&str),
 ) -> Result<Fetched, Error> {
+    // the local copy, looked at once: a delta's basis, or none
+    let here = match req.target {
+        Target::Path(p) => Some(p.symlink_metadata()),
+        Target::Within(..) => None,
+    };
     // no local copy: nothing for a delta to start from, so the size is
     // FSTAT's only use, and the engine asks it with the GET, a round trip
     // less before the first byte
-    let fresh = req.streams <= 1
-        && match req.target {
-            Target::Path(p) => matches!(p.symlink_metadata(), Err(e) if e.kind() == std::io::ErrorKind::NotFound),
-            Target::Within(..) => false,
-        };
+    let fresh = req.streams <= 1 && matches!(&here, Some(Err(e)) if e.kind() == std::io::ErrorKind::NotFound);
     if fresh {
         download::download_told(c, cfg, req, told, say)?;
         return Ok(Fetched::Whole);
@@ -48,10 +49,7 @@ pub fn fetch(
     let total = stated.as_ref().map_or(0, |st| st.size);
     told.store(total, Ordering::Relaxed);
     // onto an old copy, over a slow link (or asked): what changed, as rsync does
-    let ours = match req.target {
-        Target::Path(p) => p.symlink_metadata().ok().filter(|m| m.is_file()).map(|m| m.len()),
-        Target::Within(..) => None,
-    };
+    let ours = here.and_then(Result::ok).filter(|m| m.is_file()).map(|m| m.len());
     let delta = req.streams <= 1 && !req.resume && route::delta_down(total, ours, route::deltas(rule, Link::of(c)));
     if delta {
         match delta::get(c, req.remote, req.target, req.progress)? {
