@@ -32,8 +32,8 @@ use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 use support::floor::{both_cpu, median, sha_per_gib};
 use support::Server;
+use tfp_client::engine::staged::{self, Request};
 use tfp_client::replies::Split as _;
-use tfp_client::staged::{self, Request};
 use tfp_client::{parallel, Client, ClientConfig, Error};
 
 const MIB: u64 = 1 << 20;

@@ -13,8 +13,8 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tfp_client::notify::{Answer, Notifications};
-use tfp_client::tree::listing::Kind;
-use tfp_client::tree::{copy, mirror};
+use tfp_client::remote::listing::Kind;
+use tfp_client::tree::{copy, copy_down, mirror};
 use tfp_client::{parallel, Error, FaiToken, FileType, DIRECT_WRITE_MIN};
 
 /// Chunk size asked for PUT/GET when the caller names none (4 MiB).
@@ -306,12 +306,12 @@ impl Session {
                 .collect())
         })
     }
-    /// TFDLIST (tfp_client::tree::listing::list_stat): every entry below
+    /// TFDLIST (tfp_client::remote::listing::list_stat): every entry below
     /// `dir` with its size and mtime in one exchange, as (kind, rel, size,
     /// mtime); None from a server without it (the caller lists with LSR).
     fn list_stat(&self, py: Python<'_>, dir: Vec<u8>) -> PyResult<Option<Vec<StatEntryTuple>>> {
         self.run(py, |c| {
-            Ok(tfp_client::tree::listing::list_stat(c, &dir)?.map(|l| {
+            Ok(tfp_client::remote::listing::list_stat(c, &dir)?.map(|l| {
                 l.entries
                     .into_iter()
                     .map(|e| (kind_name(e.entry.kind), e.entry.rel, e.size, e.mtime))
@@ -431,7 +431,7 @@ impl Session {
         })
     }
 
-    /// `put_tree` / `get_tree` (tfp_client::tree::copy::put and ::get, what
+    /// `put_tree` / `get_tree` (tfp_client::tree::copy::put and copy_down::get, what
     /// `tf put -r` and `tf get -r` run): `sources` (local when `upload`,
     /// remote otherwise) to `dest` over `jobs` sessions; with `contents` a
     /// directory's contents go to `dest` itself (made if missing), as rsync's
@@ -453,14 +453,14 @@ impl Session {
         progress: Option<PyObject>,
         per_file: bool,
     ) -> PyResult<TreeRun> {
-        let o = copy::Options {
+        let o = tfp_client::tree::options::Options {
             contents,
             resume,
             jobs: jobs.max(1),
             filter: filter(&filters),
-            ..copy::Options::default()
+            ..tfp_client::tree::options::Options::default()
         };
-        let run = if upload { copy::put } else { copy::get };
+        let run = if upload { copy::put } else { copy_down::get };
         self.tree_run(py, progress, per_file, |c, cfg, heard| {
             run(c, cfg, &sources, &dest, &o, heard).map(TreeRun::of)
         })

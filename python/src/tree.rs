@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use tfp_client::tree::events::{Events, Fault, Progress, Report};
+use tfp_client::engine::events::{Events, Fault, Progress, Report};
 use tfp_client::tree::filter::Filter;
 use tfp_client::tree::mirror::{MirrorReport, Planned};
 use tfp_client::{Client, ClientConfig, Error};

@@ -18,8 +18,9 @@ use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
-use tfp_client::tree::copy::{self, Options};
-use tfp_client::tree::events::{Events, Fault};
+use tfp_client::engine::events::{Events, Fault};
+use tfp_client::tree::options::Options;
+use tfp_client::tree::{copy, copy_down};
 use tfp_wire::Status;
 
 const MIB: usize = 1 << 20;
@@ -195,7 +196,7 @@ fn batches_and_the_per_file_path_give_the_same_files() {
     assert_eq!(inventory(&srv.path("single")), want);
     // and down: TFDGETMANY, then the engine file by file
     let mut c = srv.client();
-    let r = copy::get(
+    let r = copy_down::get(
         &mut c,
         &cfg,
         &["batched".to_string()],
@@ -209,7 +210,7 @@ fn batches_and_the_per_file_path_give_the_same_files() {
     let before = srv.log().matches("TFDGETMANY sent").count();
     let mut c = srv.client();
     c.without_batches();
-    let r = copy::get(
+    let r = copy_down::get(
         &mut c,
         &cfg,
         &["batched".to_string()],
@@ -584,7 +585,7 @@ fn a_batch_download_makes_its_directories_as_the_files_land() {
         ..Options::default()
     };
     let mut c = srv.client();
-    let r = copy::get(&mut c, &srv.client_config(), &["t".to_string()], s(&down), &o, &Quiet).unwrap();
+    let r = copy_down::get(&mut c, &srv.client_config(), &["t".to_string()], s(&down), &o, &Quiet).unwrap();
     assert!(srv.log().contains("TFDGETMANY sent"), "no batch:\n{}", srv.log());
     // d0's ten, d2/deep/er/h and top.bin; d1 and d1/sub told, nothing of them kept
     assert_eq!((r.transferred, r.local, r.refused), (12, 2, 0), "{r:?}");

@@ -18,7 +18,7 @@ use std::fs;
 use std::time::Duration;
 
 /// What tf lets past the announced size, at most: the engine's cut-off
-/// (1 MiB, tfp_client::tree::capped::MAX_EXCESS), the GET units in flight
+/// (1 MiB, tfp_client::engine::capped::MAX_EXCESS), the GET units in flight
 /// (the liar grants 1 MiB) and the loopback sockets' buffers (up to 6 MiB
 /// on the receiving side alone, whatever tf does): a single `get` measured
 /// 4.2 to 7.3 MB here.

@@ -144,7 +144,7 @@ fn generated_config_docs_are_current() {
 }
 
 /// tf(1)'s OPTIONS entries and config-file keys are generated from tf's option
-/// table (crates/tfp-client/src/options), its COMMAND OPTIONS list from the command option
+/// table (crates/tf/src/options), its COMMAND OPTIONS list from the command option
 /// table (commands.rs), and committed, as is tfd.conf(5)'s key section;
 /// this fails when they differ from what the table generates (and when
 /// `tf --help` does not show the tables' options). `TFD_BLESS=1 cargo test
@@ -152,8 +152,8 @@ fn generated_config_docs_are_current() {
 #[test]
 fn generated_tf_docs_are_current() {
     let have = read("man/tf.1");
-    let want = tfp_client::options::docs::splice_man(&have)
-        .and_then(|page| tfp_client::options::docs::splice(&page, EXIT_BEGIN, EXIT_END, &exit::man_text()))
+    let want = tf::options::docs::splice_man(&have)
+        .and_then(|page| tf::options::docs::splice(&page, EXIT_BEGIN, EXIT_END, &exit::man_text()))
         .unwrap_or_else(|e| panic!("man/tf.1: {e}"));
     if have != want {
         if std::env::var_os("TFD_BLESS").is_some() {
@@ -163,18 +163,18 @@ fn generated_tf_docs_are_current() {
             let line = line.unwrap_or_else(|| have.lines().count().min(want.lines().count())) + 1;
             panic!(
                 "man/tf.1 (first difference on line {line}) is not what tf's option tables in \
-                 crates/tfp-client/src/options (table.rs, commands.rs) and its statuses \
+                 crates/tf/src/options (table.rs, commands.rs) and its statuses \
                  (crates/tf/src/exit.rs) generate: edit those, not the page, then run `TFD_BLESS=1 cargo test --test cli docs::` to rewrite it"
             );
         }
     }
     let help = help_output(crate::common::tf_bin());
     assert!(
-        help.contains(&tfp_client::options::docs::help_text()),
+        help.contains(&tf::options::docs::help_text()),
         "tf --help does not show the option table's entries:\n{help}"
     );
     assert!(
-        help.contains(&tfp_client::options::docs::command_help_text()),
+        help.contains(&tf::options::docs::command_help_text()),
         "tf --help does not show the command option table's entries:\n{help}"
     );
     assert!(
@@ -184,7 +184,7 @@ fn generated_tf_docs_are_current() {
     // ENVIRONMENT is written by hand (TF_PASSWORD and the XDG variables have no
     // option): each option's variable must have its entry there
     let env = bold_tags(&section("man/tf.1", "ENVIRONMENT"));
-    for opt in tfp_client::options::OPTIONS {
+    for opt in tf::options::OPTIONS {
         if let Some(var) = opt.env {
             assert!(
                 env.iter().any(|t| t == var),
@@ -452,7 +452,7 @@ fn a_changed_doc_string_makes_a_generated_page_stale() {
         (
             "man/tf.1",
             "Any other value is a usage error.",
-            tfp_client::options::docs::splice_man,
+            tf::options::docs::splice_man,
         ),
         ("conf/tfd.conf", "", |_| Ok(tfd::config::docs::example_conf())),
     ];

@@ -499,7 +499,7 @@ fn a_staged_put_does_not_wait_for_late_stream_sessions() {
     let src = tempdir("late-streams").join("src.bin");
     let data = pattern(8 << 20, 5);
     fs::write(&src, &data).unwrap();
-    let req = tfp_client::staged::Request {
+    let req = tfp_client::engine::staged::Request {
         local: &src,
         remote: b"late.bin",
         streams: 4,
@@ -509,7 +509,7 @@ fn a_staged_put_does_not_wait_for_late_stream_sessions() {
         attrs: None,
     };
     let t = std::time::Instant::now();
-    let r = tfp_client::staged::put(&mut c, &cfg, &req, &Default::default());
+    let r = tfp_client::engine::staged::put(&mut c, &cfg, &req, &Default::default());
     let took = t.elapsed();
     assert!(r.is_ok(), "{r:?}");
     assert!(fs::read(srv.path("late.bin")).unwrap() == data, "the bytes differ");

@@ -9,9 +9,10 @@ use common::*;
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::sync::{Arc, Mutex};
-use tfp_client::tree::copy::{self, Options};
-use tfp_client::tree::events::{Events, Fault, Progress, Quiet};
+use tfp_client::engine::events::{Events, Fault, Progress, Quiet};
 use tfp_client::tree::mirror::{self, Planned};
+use tfp_client::tree::options::Options;
+use tfp_client::tree::{copy, copy_down};
 
 /// Everything a run told, in order.
 #[derive(Default)]
@@ -117,7 +118,7 @@ fn put_and_get_move_whole_trees_and_tell_through_events() {
         filter: tfp_client::tree::filter::Filter::new([(false, "src")]),
         ..Options::default()
     };
-    let r = copy::get(&mut c, &cfg, &["up".into()], back.to_str().unwrap(), &o, &heard).unwrap();
+    let r = copy_down::get(&mut c, &cfg, &["up".into()], back.to_str().unwrap(), &o, &heard).unwrap();
     assert_eq!((r.transferred, r.local, r.refused), (3, 0, 0), "{:?}", heard.said());
     for f in ["a.txt", "sub/b.bin", "sub/deep/c"] {
         same_file(&d.join("src").join(f), &back.join(f));
@@ -125,7 +126,7 @@ fn put_and_get_move_whole_trees_and_tell_through_events() {
     assert!(!back.join("src").exists(), "excluded");
 
     let heard = Heard::default();
-    let r = copy::get(
+    let r = copy_down::get(
         &mut c,
         &cfg,
         &["up/a.txt".into(), "nowhere".into()],
@@ -256,7 +257,7 @@ fn get_r_through_lsr_lands_odd_names_and_tells_hidden_ones() {
         recursive: true,
         ..Options::default()
     };
-    let r = copy::get(
+    let r = copy_down::get(
         &mut c,
         &srv.client_config(),
         &["odd".to_string()],
@@ -290,7 +291,7 @@ fn get_r_through_lsr_lands_odd_names_and_tells_hidden_ones() {
     fs::write(t.join(OsStr::from_bytes(b"dir/inner")), b"in").unwrap();
     let again = tempdir("lsr-odd-dir");
     let heard = Heard::default();
-    let r = copy::get(
+    let r = copy_down::get(
         &mut c,
         &srv.client_config(),
         &["odd".to_string()],
@@ -325,7 +326,7 @@ fn get_r_of_a_file_a_missing_path_and_a_tree_on_one_session_stays_in_step() {
     };
     let sources = ["one.bin", "missing", "tree", "one.bin"].map(String::from);
     let heard = Heard::default();
-    let r = copy::get(
+    let r = copy_down::get(
         &mut c,
         &srv.client_config(),
         &sources,
@@ -344,7 +345,7 @@ fn get_r_of_a_file_a_missing_path_and_a_tree_on_one_session_stays_in_step() {
     }
     // the session is still in step
     let again = tempdir("get-r-ahead-again");
-    let r = copy::get(
+    let r = copy_down::get(
         &mut c,
         &srv.client_config(),
         &sources[2..3],

@@ -10,8 +10,8 @@ use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::Path;
-use tfp_client::tree::events::Quiet;
-use tfp_client::tree::listing::{self, Kind};
+use tfp_client::engine::events::Quiet;
+use tfp_client::remote::listing::{self, Kind};
 use tfp_client::tree::mirror;
 
 /// Odd names: spaces, a leading dash, bytes past ASCII, a backslash.
@@ -274,12 +274,12 @@ fn tfdnames_lists_tfdlists_entries_without_the_numbers() {
     assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");
     // get -r lists with it and lands the tree
     let back = here.join("back");
-    let r = tfp_client::tree::copy::get(
+    let r = tfp_client::tree::copy_down::get(
         &mut c,
         &srv.client_config(),
         &["m".to_string()],
         back.to_str().unwrap(),
-        &tfp_client::tree::copy::Options {
+        &tfp_client::tree::options::Options {
             recursive: true,
             ..Default::default()
         },

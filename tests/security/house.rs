@@ -45,7 +45,12 @@ const CRATES: &[(&str, &str, &[&str], &[&str])] = &[
         &["tfp-wire", "tfd-sys", "tfp-channel", "tfp-client"],
         &[],
     ),
-    ("tfd", ".", &["tfp-wire", "tfd-sys", "tfp-channel"], &["tfp-client"]),
+    (
+        "tfd",
+        ".",
+        &["tfp-wire", "tfd-sys", "tfp-channel"],
+        &["tfp-client", "tf"],
+    ),
     ("tfd-fuzz", "fuzz", &["tfp-wire"], &[]),
     // the Python binding: a workspace of its own (maturin builds it), on the
     // client library like any application

@@ -29,8 +29,9 @@ fn batch_frames_are_written_only_in_tfp_wire() {
     const RUNNERS: &[&str] = &[
         "src/commands/putmany.rs",
         "src/commands/getmany.rs",
-        "crates/tfp-client/src/tree/batch.rs",
-        "crates/tfp-client/src/tree/batch_down.rs",
+        "crates/tfp-client/src/engine/upload/batch.rs",
+        "crates/tfp-client/src/engine/upload/many.rs",
+        "crates/tfp-client/src/engine/download/batch.rs",
     ];
     let hits = |file: &Path, needles: &[&str]| -> Vec<String> {
         let text = fs::read_to_string(file).expect("read source");
@@ -91,12 +92,12 @@ fn stage_frames_only_in_the_wire_crate() {
     );
     let speakers = [
         "src/commands/stage.rs:",
-        "crates/tfp-client/src/staged/",
+        "crates/tfp-client/src/engine/staged/",
         "crates/tf/src/stages.rs:",
     ];
     for needle in ["split_space(", "split_once(", ".split(' ')", "format!(\" {"] {
         let all = occurrences(
-            &["src/commands", "crates/tfp-client/src/staged", "crates/tf/src"],
+            &["src/commands", "crates/tfp-client/src/engine/staged", "crates/tf/src"],
             needle,
             |_| true,
         );

@@ -184,9 +184,9 @@ fn tfp_client_modules_use_each_other_without_a_circle() {
     // what the scanner must see: a `crate::` path, a `super::` group, a
     // `super::` path from a test module, a child named bare
     assert!(
-        edges["tree::jobs"].contains("engine::download")
+        edges["tree::copy_down"].contains("engine::download::many")
             && edges["tree::copy"].contains("tree::walk")
-            && edges["delta"].contains("delta::get")
+            && edges["engine::delta"].contains("engine::delta::get")
             && edges["error"].contains("escape"),
         "{edges:?}"
     );

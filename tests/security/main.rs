@@ -14,6 +14,7 @@ mod checks_agree;
 mod confinement;
 mod fai;
 mod house;
+mod house_engine;
 mod house_frames;
 mod house_modules;
 mod jail;

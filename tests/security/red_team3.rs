@@ -291,7 +291,7 @@ fn a_stage_another_account_planted_is_never_written_through() {
     let data = pattern(3 << 20, 47);
     std::fs::write(&src, &data).unwrap();
     let put = |c: &mut tfp_client::Client, remote: &str| {
-        let req = tfp_client::staged::Request {
+        let req = tfp_client::engine::staged::Request {
             local: &src,
             remote: remote.as_bytes(),
             streams: 1,
@@ -300,7 +300,7 @@ fn a_stage_another_account_planted_is_never_written_through() {
             overwrite: true,
             attrs: None,
         };
-        tfp_client::staged::put(c, &srv.client_config(), &req, &Default::default())
+        tfp_client::engine::staged::put(c, &srv.client_config(), &req, &Default::default())
     };
     for (sub, mode) in [("open", 0o777), ("sticky", 0o1777)] {
         let shared = home.join(sub);

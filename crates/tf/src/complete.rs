@@ -6,8 +6,8 @@
 
 use super::row::Paths;
 use super::table;
-use tfp_client::options::{commands::COMMAND_OPTIONS, OPTIONS};
-use tfp_client::tree::listing;
+use tf::options::{commands::COMMAND_OPTIONS, OPTIONS};
+use tfp_client::remote::listing;
 use tfp_client::Client;
 
 /// Options of a command beyond the command option table.

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 /// Longest password read (tfd's LOGIN line has the same bound in practice).
 const MAX_PASSWORD: usize = 1024;
 
-pub use tfp_client::options::Settings;
-use tfp_client::options::{by_file_key, expand_home};
+pub use tf::options::Settings;
+use tf::options::{by_file_key, expand_home};
 use tfp_client::secret_files::Rule;
 
 /// Why where or as whom to connect could not be had (after `tf: `).
@@ -138,7 +138,7 @@ pub fn named(name: &str) -> Result<Settings, ConnError> {
         } else if key == "options" {
             let mut words = v.split_whitespace().map(String::from);
             while let Some(w) = words.next() {
-                if !tfp_client::options::find(&w).is_some_and(|o| o.in_options_line())
+                if !tf::options::find(&w).is_some_and(|o| o.in_options_line())
                     || !s.take(&w, &mut words).map_err(|e| at(LineError::Value(e)))?
                 {
                     return Err(at(LineError::NotHere(w)));

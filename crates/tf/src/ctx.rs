@@ -25,7 +25,7 @@ pub struct Ctx<'a> {
     pub invoked: Invoked,
     /// A tree command's other sessions, started beside this one's
     /// handshake (`tf put -r`/`get -r` given on the command line).
-    pub opening: tfp_client::tree::copy::Opening,
+    pub opening: tfp_client::engine::opening::Opening,
 }
 
 /// The connection options tf was given on its command line (`-s NAME`,

@@ -126,7 +126,7 @@ pub fn misplaced_options(rest: &[String]) -> Option<Explained> {
 /// A word before the command that looks like an option of no row (a typo,
 /// or an option of a command given before it).
 pub fn unknown_option(word: &str) -> Explained {
-    let near = tfp_client::options::nearest(word).map_or(String::new(), |n| format!("did you mean {n}? "));
+    let near = tf::options::nearest(word).map_or(String::new(), |n| format!("did you mean {n}? "));
     Explained::new(
         format!("unknown option {word}"),
         format!("{near}tf --help lists the options; they come before the command, a command's own options after it"),

@@ -5,7 +5,7 @@
 //! name (TZ, else /etc/localtime, as date(1)), sizes as `ls -h` writes them.
 //! `--raw` on those commands keeps the protocol's reply line instead.
 
-use tfp_client::tree::listing::{Kind, Stat};
+use tfp_client::remote::listing::{Kind, Stat};
 
 /// `YYYY-MM-DD HH:MM:SS ZONE` for `ts` in the local zone; UTC when the local
 /// zone cannot be read, `?` for a time no calendar holds.

@@ -6,8 +6,8 @@
 //! destination path; this only rewrites it.
 
 use std::path::Path;
+use tf::options::commands::{self, Family};
 use tfp_client::engine::upload::{file_name, in_dir, Dest};
-use tfp_client::options::commands::{self, Family};
 
 /// The indices of the positional words of a one-file transfer.
 fn positional(args: &[String]) -> Vec<usize> {

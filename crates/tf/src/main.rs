@@ -63,9 +63,9 @@ hint (\"hint: ...\"), both on stderr.";
 fn usage() -> String {
     format!(
         "{USAGE_HEAD}\n{}\n{USAGE_COMMANDS}\n\n{}\n\n{}\n\n{USAGE_ERRORS}\n{}\n\n{}",
-        tfp_client::options::docs::help_text(),
+        tf::options::docs::help_text(),
         table::commands_help(),
-        tfp_client::options::docs::command_help_text(),
+        tf::options::docs::command_help_text(),
         exit::help_text(),
         table::part_help(table::Part::V251)
     )

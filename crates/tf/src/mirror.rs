@@ -11,9 +11,8 @@ use super::reply::fail;
 use super::tree::{self, Told};
 use std::io::Write;
 use std::process::ExitCode;
+use tf::options::commands::{self, filter_of, Family, ParseError};
 use tfp_client::engine::upload::DeltaRule;
-use tfp_client::options::commands::{self, Family, ParseError};
-use tfp_client::tree::filter::Filter;
 use tfp_client::tree::mirror::{self, MirrorReport, Options, Planned, Summary};
 use tfp_client::tree::names;
 
@@ -54,7 +53,7 @@ fn parse(args: &[String]) -> Result<(Options, String, String), Usage> {
         dry_run: g.flag("--dry-run"),
         jobs: g.num("--jobs").map_or(4, |n| n as usize),
         fai: false,
-        filter: Filter::of(&g),
+        filter: filter_of(&g),
         delta: if g.flag("--whole-file") {
             DeltaRule::Never
         } else if g.flag("--no-whole-file") {

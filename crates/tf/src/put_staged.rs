@@ -1,5 +1,5 @@
 //! What tf says of `put --streams N` and `put --resume`, which the engine
-//! sends through tfd's staged uploads ([`tfp_client::staged`]): the target
+//! sends through tfd's staged uploads ([`tfp_client::engine::staged`]): the target
 //! is replaced only by a complete, verified file, and an interrupted upload
 //! continues where the server's journal says it stopped. Against a server
 //! without the extension, tf says what it cannot guarantee and the engine
@@ -8,8 +8,8 @@
 use super::exit::Exit;
 use super::xfer_error::XferError;
 use std::process::ExitCode;
+use tfp_client::engine::staged::Report;
 use tfp_client::escape::shown_str;
-use tfp_client::staged::Report;
 use tfp_client::{Client, Error};
 use tfp_wire::Status;
 
@@ -53,7 +53,7 @@ pub fn failed(c: &mut Client, remote: &str, e: Error, again: bool) -> Result<Exi
                 eprintln!(
                     "tf: put: {}: {}; the file on the server is as it was",
                     shown_str(remote),
-                    tfp_client::tree::listing::clause(&why)
+                    tfp_client::remote::listing::clause(&why)
                 );
                 return Ok(ExitCode::from(Exit::Refused));
             }
@@ -67,12 +67,12 @@ pub fn failed(c: &mut Client, remote: &str, e: Error, again: bool) -> Result<Exi
         e @ Error::Unsettled { .. } => Err(XferError::Said(format!(
             "put: {}: {} (`tf put --resume` sends nothing if it is the new one)",
             shown_str(remote),
-            tfp_client::tree::listing::clause(&e.to_string()),
+            tfp_client::remote::listing::clause(&e.to_string()),
         ))),
         e => Err(XferError::Said(format!(
             "put: {}: {}; the file on the server is as it was{}",
             shown_str(remote),
-            tfp_client::tree::listing::clause(&e.to_string()),
+            tfp_client::remote::listing::clause(&e.to_string()),
             if again {
                 " (run again with --resume to continue)"
             } else {

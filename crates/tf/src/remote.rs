@@ -8,10 +8,10 @@ use super::row::Done;
 use super::{explain, formats, rglob};
 use std::io::Write;
 use std::process::ExitCode;
+use tf::options::commands::{self, Family};
 use tfp_client::escape::shown;
-use tfp_client::options::commands::{self, Family};
+use tfp_client::remote::listing::{self, Kind, Stat};
 use tfp_client::replies::Split as _;
-use tfp_client::tree::listing::{self, Kind, Stat};
 use tfp_client::{Client, Error};
 use tfp_wire::Status;
 
@@ -193,7 +193,7 @@ fn stage_lines(
     human: bool,
     out: &mut Vec<u8>,
 ) -> Result<(), Error> {
-    let found = match tfp_client::staged::list(c, dir, deep) {
+    let found = match tfp_client::engine::staged::list(c, dir, deep) {
         Ok(v) => v,
         Err(Error::Refused(_)) => return Ok(()),
         Err(e) => return Err(e),

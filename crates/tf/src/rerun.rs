@@ -7,7 +7,7 @@
 //! working directory and the command line) in tf's state directory and
 //! removes it once the run ends with nothing failed; while the record is
 //! there, the same command puts the source's contents into the destination
-//! itself (copy::Options::contents), as the run it continues did.
+//! itself (tree::options::Options::contents), as the run it continues did.
 
 use sha2::{Digest, Sha256};
 use std::fs;

@@ -1,9 +1,10 @@
 //! Remote patterns for `ls` and `del`/`rm`: the words of the command line,
-//! expanded by the library's one expansion (client::tree::remote_glob, which
+//! expanded by the library's one expansion (client::remote::glob, which
 //! `get` with patterns uses too).
 
-use tfp_client::tree::listing::{self, Kind};
-use tfp_client::tree::{glob, remote_glob};
+use tfp_client::remote::glob as remote_glob;
+use tfp_client::remote::listing::{self, Kind};
+use tfp_client::tree::glob;
 use tfp_client::{Client, Error};
 
 /// Whether `word` is a pattern (an unescaped wildcard).

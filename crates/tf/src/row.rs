@@ -6,7 +6,7 @@
 use super::ctx::Ctx;
 use super::explain::Access;
 use std::process::ExitCode;
-use tfp_client::options::commands;
+use tf::options::commands;
 use tfp_client::Error;
 
 /// Why a command did not run to its end, beyond the exit status it chose: the

@@ -14,7 +14,7 @@ use tfp_client::temporaries;
 /// partial downloads are kept for `--resume`, and exit as the signal would
 /// have (128 + its number). Installed only once a temporary exists (or by
 /// `tf shell`), so every other command keeps the default actions. The
-/// temporaries of `get -r` and `mirror` (client::tree::landing) go too.
+/// temporaries of `get -r` and `mirror` (client::engine::landing) go too.
 /// In `tf shell` (client::interrupt armed) SIGINT only stops the running
 /// command: its connections are shut down and the shell carries on.
 pub fn clean_on_signals() {

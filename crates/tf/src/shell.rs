@@ -10,7 +10,7 @@ use super::row::{map_paths, Paths};
 use super::table;
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
-use tfp_client::options::commands::{self, Family};
+use tf::options::commands::{self, Family};
 use tfp_client::Client;
 use tfp_wire::Status;
 

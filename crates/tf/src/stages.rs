@@ -8,9 +8,9 @@ use super::formats;
 use super::reply::{fail, print_status, report};
 use super::row::Done;
 use std::process::ExitCode;
+use tf::options::commands::{self, Family};
+use tfp_client::engine::staged;
 use tfp_client::escape::shown;
-use tfp_client::options::commands::{self, Family};
-use tfp_client::staged;
 use tfp_client::{Client, Error};
 use tfp_wire::stage::listing::Listed;
 

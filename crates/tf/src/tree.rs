@@ -14,13 +14,14 @@ use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+use tf::options::commands::{self, filter_of, Family, ParseError};
+use tfp_client::engine::events::{Events, Fault, Progress, Report};
+use tfp_client::engine::opening::Opening;
 use tfp_client::escape;
-use tfp_client::options::commands::{self, Family, ParseError};
 use tfp_client::temporaries;
-use tfp_client::tree::copy::{self, Options, DEFAULT_JOBS};
-use tfp_client::tree::events::{Events, Fault, Progress, Report};
-use tfp_client::tree::filter::Filter;
 use tfp_client::tree::glob;
+use tfp_client::tree::options::{Options, DEFAULT_JOBS};
+use tfp_client::tree::{copy, copy_down};
 use tfp_client::{ClientConfig, Error};
 
 /// The other sessions of `tf put -r`/`get -r` given on the command line,
@@ -28,17 +29,17 @@ use tfp_client::{ClientConfig, Error};
 /// beside its own rather than after it (nothing for any other command, a
 /// `put -r` of no local directory, or Fast Access, whose sessions enter one
 /// after the other).
-pub fn opening(cmd: &str, args: &[String], cfg: &ClientConfig, fai: bool) -> copy::Opening {
+pub fn opening(cmd: &str, args: &[String], cfg: &ClientConfig, fai: bool) -> Opening {
     let upload = match cmd {
         "put" => true,
         "get" => false,
-        _ => return copy::Opening::default(),
+        _ => return Opening::default(),
     };
     if fai || !wanted(args) {
-        return copy::Opening::default();
+        return Opening::default();
     }
     let Ok(o) = parse(cmd, args) else {
-        return copy::Opening::default();
+        return Opening::default();
     };
     let dirs = !upload
         || o.sources.iter().filter(|s| !glob::has_magic(s.as_bytes())).any(|s| {
@@ -46,9 +47,9 @@ pub fn opening(cmd: &str, args: &[String], cfg: &ClientConfig, fai: bool) -> cop
                 .is_ok_and(|m| m.is_dir())
         });
     if !o.run.recursive || !dirs {
-        return copy::Opening::default();
+        return Opening::default();
     }
-    copy::Opening::start(cfg, o.run.jobs, upload, o.run.resume)
+    Opening::start(cfg, o.run.jobs, upload, o.run.resume)
 }
 
 /// Whether `put`/`get` with `args` is a tree command: `-r`, `--jobs`, more
@@ -127,7 +128,7 @@ fn parse<'a>(cmd: &'a str, args: &[String]) -> Result<Opts, Usage<'a>> {
     if resume && cmd != "get" {
         return Err(wrong(Wrong::Resume));
     }
-    let filter = Filter::of(&g);
+    let filter = filter_of(&g);
     let mut pos = g.positional;
     let Some(dest) = pos.pop().filter(|_| !pos.is_empty()) else {
         return Err(wrong(Wrong::Operands));
@@ -335,7 +336,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
     } else {
         let how = format!("`{again}` continues them");
         let told = Told::new(cfg, Some(how.clone())).rerun(&rerun);
-        let r = copy::get(c, cfg, &o.sources, &o.dest, &o.run, &told);
+        let r = copy_down::get(c, cfg, &o.sources, &o.dest, &o.run, &told);
         if let Ok(r) = &r {
             tell_kept(r, &how);
         }

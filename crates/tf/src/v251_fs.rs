@@ -101,7 +101,7 @@ pub fn ftype(c: &mut Client, _: &ClientConfig, _: &str, args: &[String]) -> Done
 /// exit code once the failure is reported.
 fn list_lines(c: &mut Client, cmd: &str, list: &str) -> Result<Result<Vec<String>, ExitCode>, Error> {
     // bounded: a server sending a list file for ever is broken off
-    let mut text = tfp_client::tree::listing::Bounded(Vec::new());
+    let mut text = tfp_client::remote::listing::Bounded(Vec::new());
     let st = match c.rcvfile(list.as_bytes(), false, &mut text).status() {
         Err(Error::Local(_)) => {
             return Err(Error::Protocol(format!(

@@ -4,8 +4,8 @@
 use super::reply::{fail, print_status};
 use std::io::Write;
 use std::process::ExitCode;
+use tf::options::commands::{self, Family, ParseError};
 use tfp_client::notify::{Answer, Notifications};
-use tfp_client::options::commands::{self, Family, ParseError};
 use tfp_client::{Client, Error};
 
 /// `tf xcopy|xcpdir NEWNAME SRC PATTERN`, `tf xdel|xrmdir DIR NAME`.

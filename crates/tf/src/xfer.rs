@@ -16,15 +16,15 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use tf::options::commands::{self, Family, ParseError};
 use tfd_sys::direct::ChunkWriter;
+use tfp_client::engine::capped::Capped;
 use tfp_client::engine::digest::sha256_file;
 use tfp_client::engine::scratch::Scratch;
 use tfp_client::engine::upload;
 use tfp_client::engine::upload::Dest;
 use tfp_client::engine::{download, fetch};
-use tfp_client::options::commands::{self, Family, ParseError};
 use tfp_client::replies::{AsStatus as _, Split as _};
-use tfp_client::tree::capped::Capped;
 use tfp_client::{escape, temporaries, Client, ClientConfig, Error, DIRECT_WRITE_MIN};
 use tfp_wire::Status;
 
@@ -351,7 +351,7 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
         }
         Err(f) => {
             let remote = String::from_utf8_lossy(&f.remote).into_owned();
-            if let upload::Route::Staged { .. } = f.route {
+            if f.staged() {
                 return super::put_staged::failed(c, &remote, *f.error, o.resume || o.streams > 1);
             }
             (told_failure(local, f)?, remote)
@@ -375,14 +375,10 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
 /// told like one (FAILED 7, as RCVFILE's failed transfer); anything else
 /// said as it is.
 fn told_failure(local: &str, f: upload::Failure) -> Result<Result<(), Status>, XferError> {
-    match (f.route, *f.error) {
-        (_, Error::Local(e)) => Err(XferError::Local(local.into(), e)),
-        (upload::Route::Delta, e) => Err(e.into()),
-        (_, Error::Refused(r)) => Ok(Err(r.reply)),
-        (upload::Route::InPlace { .. }, Error::Cancelled { command }) => {
-            Ok(Err(Status::Failed(7, format!("server cancelled the {command}"))))
-        }
-        (_, e) => Err(e.into()),
+    match f.told() {
+        Ok(st) => Ok(Err(st)),
+        Err(Error::Local(e)) => Err(XferError::Local(local.into(), e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -642,7 +638,7 @@ fn fetch(
         }
         "rcvfile" | "sdown" => {
             // the size announced before the transfer is all that is kept
-            let size = match tfp_client::tree::listing::fstat(c, remote.as_bytes()).split()? {
+            let size = match tfp_client::remote::listing::fstat(c, remote.as_bytes()).split()? {
                 Ok(st) => Some(st.size),
                 Err(_) => None,
             };

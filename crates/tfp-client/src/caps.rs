@@ -7,21 +7,21 @@
 /// tfd's own extensions a client learns about per session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ext {
-    /// TFDPUTMANY, batch uploads ([`crate::tree::batch`]).
+    /// TFDPUTMANY, batch uploads ([`crate::engine::upload::many`]).
     PutMany,
-    /// TFDGETMANY, batch downloads ([`crate::tree::batch_down`]).
+    /// TFDGETMANY, batch downloads ([`crate::engine::download::batch`]).
     GetMany,
     /// TFDLIST, a tree's entries with their sizes, mtimes and modes
-    /// ([`crate::tree::listing::list_stat`]).
+    /// ([`crate::remote::listing::list_stat`]).
     TfdList,
     /// TFDNAMES, a tree's names alone (a tree download's listing).
     TfdNames,
-    /// TFDDELTAGET, delta downloads ([`crate::delta::get`]).
+    /// TFDDELTAGET, delta downloads ([`crate::engine::delta::get`]).
     DeltaGet,
     /// TFDDELTASIGP, the delta upload's signatures that an early probe can
     /// stop (without it, TFDDELTASIG).
     SigProbe,
-    /// TFDSTAGE, staged uploads ([`crate::staged`]): a tree asked it once
+    /// TFDSTAGE, staged uploads ([`crate::engine::staged`]): a tree asked it once
     /// per file of 32 MiB and more.
     Stage,
 }

@@ -340,7 +340,7 @@ pub(crate) fn ok(command: &str, reply: Status) -> Result<Vec<u8>, Error> {
 }
 
 /// Why a listing as a whole is refused ([`Error::TooBig`]): here, below the
-/// listing (`tree::listing`) that makes it, so the error room names no room
+/// listing (`remote::listing`) that makes it, so the error room names no room
 /// that names it.
 #[derive(Debug, PartialEq, Eq)]
 pub enum TooBig {

@@ -58,7 +58,6 @@ pub mod cancel_points;
 pub mod caps;
 pub mod ceiling;
 pub mod confine;
-pub mod delta;
 pub mod engine;
 pub mod error;
 pub mod escape;
@@ -67,9 +66,9 @@ pub mod interrupt;
 pub mod intrw;
 pub mod netlock;
 pub mod notify;
-pub mod options;
 pub mod parallel;
 pub mod pattern_ops;
+pub mod remote;
 pub mod replies;
 pub mod secfs;
 pub mod secret_files;
@@ -77,7 +76,6 @@ pub mod session;
 pub mod shares;
 pub mod space;
 pub mod spare;
-pub mod staged;
 pub mod temporaries;
 pub mod transfer;
 pub mod tree;
@@ -104,12 +102,12 @@ pub use cancel_points::{CanEvent, CanOutcome, Flow};
 pub use confine::ScriptRun;
 pub use error::{Error, Kept, Refusal};
 pub use netlock::LockId;
+pub use remote::listing::{Entry, Kind, Stat};
 pub use session::{Digest, Listing};
 pub use space::Space;
 pub use tfp_wire::fstat::FileType;
 pub use tfp_wire::{Code, Failed, Status};
 pub use transfer::LineSize;
-pub use tree::listing::{Entry, Kind, Stat};
 pub use tz::ZonedTime;
 
 /// Connection parameters.
@@ -564,12 +562,12 @@ impl Client {
     pub fn list(&mut self, recursive: bool, dir: &[u8]) -> Result<Vec<u8>, Error> {
         let name = if recursive { "LSR" } else { "LS" };
         self.chan.tx.send_frame(&[name.as_bytes(), b" ", dir].concat())?;
-        let mut out = tree::listing::Bounded(Vec::new());
+        let mut out = remote::listing::Bounded(Vec::new());
         match self.recv_chunks(&mut out) {
             Ok(Status::Ok(_)) => Ok(out.0),
             Ok(other) => Err(Error::refused(name, other)),
             Err(Error::Local(_)) => {
-                tree::listing::hang_up(self);
+                remote::listing::hang_up(self);
                 Err(Error::Protocol(format!(
                     "the server's {name} listing is longer than {} MiB: broken off",
                     tree::MAX_LISTING_BYTES >> 20

@@ -146,7 +146,7 @@ impl SizedGet {
         c.chan.tx.send_frame(&stat)?;
         c.chan.tx.send_frame(&get_command(remote, start, want))?;
         c.chan.tx.release()?;
-        let st = crate::tree::listing::parse_fstat_answer(&c.chan.rx.recv_frame()?);
+        let st = crate::remote::listing::parse_fstat_answer(&c.chan.rx.recv_frame()?);
         match (st, get_granted(c, want)) {
             (Ok(st), Ok(grant)) => Ok(SizedGet {
                 size: st.size,

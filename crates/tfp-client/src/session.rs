@@ -5,7 +5,7 @@
 //! all do).
 
 use crate::error::ok;
-use crate::tree::listing::{self, Entry, Stat};
+use crate::remote::listing::{self, Entry, Stat};
 use crate::{Client, Error};
 use std::time::Duration;
 use tfp_wire::{Code, Failed, SHA256_TEXT_LEN};

@@ -9,8 +9,8 @@
 //! root, the owner) of the regular file it replaces, else what a new file
 //! would get, optionally the server's mtime, and is renamed over the name.
 
+use crate::engine::landing::Landing;
 use crate::temporaries;
-use crate::tree::landing::Landing;
 use std::ffi::{CStr, CString, OsStr};
 use std::fs::File;
 use std::io;

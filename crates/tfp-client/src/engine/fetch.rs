@@ -5,11 +5,12 @@
 //! ([`download`]), so tf and Python send the same commands for the same
 //! request.
 
+use super::delta;
 use super::download::{self, Request, Target};
-use super::upload::route::{self, Link};
+use super::route::{self, Link};
 use super::upload::DeltaRule;
-use crate::tree::listing;
-use crate::{delta, Client, ClientConfig, Error};
+use crate::remote::listing;
+use crate::{Client, ClientConfig, Error};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// How a download landed.

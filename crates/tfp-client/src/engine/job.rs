@@ -5,8 +5,8 @@
 use super::beside::Beside;
 use super::journal::{Journal, Range};
 use super::partial::{Partial, Slot};
-use crate::tree::capped;
-use crate::tree::landing::Landing;
+use crate::engine::capped;
+use crate::engine::landing::Landing;
 use crate::Error;
 use sha2::{Digest, Sha256};
 use std::io;

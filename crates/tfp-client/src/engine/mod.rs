@@ -27,7 +27,7 @@
 //! - [`beside`]: the target's directory, held open, and its name: where
 //!   everything above is created and committed, one name at a time with no
 //!   symlink followed, whether the user named the target or a tree's landing
-//!   (`tree::landing`, whose target may hold links planted by others) did.
+//!   (`engine::landing`, whose target may hold links planted by others) did.
 //! - [`scratch`]: a temporary for what cannot be resumed (`rcvfile`, `sdown`,
 //!   `intread`), committed the same way.
 //! - [`digest`]: a local file's SHA-256 as the server writes one, for every
@@ -37,13 +37,22 @@
 //! a mix.
 
 pub mod beside;
+pub mod capped;
+pub mod delta;
 pub mod digest;
 pub mod download;
+pub mod events;
+pub(crate) mod fanout;
 pub mod fetch;
 mod job;
 pub mod journal;
+pub mod landing;
 pub mod lanes;
+pub mod opening;
 pub mod partial;
+pub mod pool;
+pub mod route;
 pub mod scratch;
+pub mod staged;
 mod streams;
 pub mod upload;

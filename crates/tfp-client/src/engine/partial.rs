@@ -11,6 +11,7 @@
 //! interruption on purpose.
 
 use super::beside::Beside;
+use super::journal::ours;
 use super::journal::Journal;
 use std::ffi::CString;
 use std::fs::File;
@@ -24,10 +25,6 @@ use tfd_sys as sys;
 /// The partial's and the journal's names' ends.
 const DATA: &str = ".tf-partial";
 const JOURNAL: &str = ".tf-partial.journal";
-
-// named here too, where it always was: it lives in journal.rs, which checks
-// a journal with it and is below this file
-pub use super::journal::ours;
 
 /// The partial of one target, locked by this process.
 pub struct Partial {

@@ -84,7 +84,7 @@ impl Drop for Scratch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tree::landing::Landing;
+    use crate::engine::landing::Landing;
 
     fn scratch_dir(tag: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("tfd-scratch-{tag}-{}", std::process::id()));
@@ -104,7 +104,7 @@ mod tests {
         let p = d.join("a/b/x y");
         assert_eq!(std::fs::read(&p).unwrap(), b"data");
         let m = std::fs::metadata(&p).unwrap().modified().unwrap();
-        assert_eq!(crate::tree::landing::epoch_secs(m), 1_600_000_000);
+        assert_eq!(crate::engine::landing::epoch_secs(m), 1_600_000_000);
         assert_eq!(
             std::fs::read_dir(d.join("a/b")).unwrap().count(),
             1,

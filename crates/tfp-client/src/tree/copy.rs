@@ -3,51 +3,47 @@
 //! `tf put -r` and `tf get -r` run, and the Python package's `put_tree` and
 //! `get_tree`.
 //!
-//! Every file is either replaced whole or left as it was: an upload is one
-//! SNDFILE with overwrite (the server writes a temporary and renames it) or,
-//! from [`crate::engine::upload::STAGED_FROM`] bytes, a staged upload that a later run continues.
-//! Here are the uploads; the downloads ([`get`]) are in [`super::copy_down`],
-//! and the options, the pool both directions run over and one file's
-//! transfer each way are in `jobs.rs`, below the batches that use them too
-//! (named here as well, where they always were).
+//! Here are the uploads: the sources walked into a plan (the directories to
+//! make, the files with the names they take) that the engine carries out
+//! ([`crate::engine::upload::many`]), every file replaced whole or left as
+//! it was. The downloads are in [`super::copy_down`], the options both take
+//! in [`super::options`].
 
-pub use super::copy_down::get;
-use super::events::{Events, Report, Tally};
-pub(crate) use super::jobs::{below, receive, run_pool, Done, Partials};
-use super::jobs::{connector, start_pool};
-pub use super::jobs::{rjoin, Opening, Options, DEFAULT_JOBS};
-use super::listing::{self, Kind};
-use super::{batch, batch_down, glob, names, pool, walk};
+use super::names::{below, rjoin};
+use super::options::Options;
+use super::{glob, names, walk};
+use crate::engine::events::{Events, Report, Tally};
+use crate::engine::fanout::start_pool;
 use crate::engine::partial;
 use crate::engine::upload::file::Up;
+use crate::engine::upload::many::{self, Dirs};
+use crate::remote::listing::{self, Kind};
+use crate::remote::probe;
 use crate::replies::Split as _;
 use crate::{escape, Client, ClientConfig, Error};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use tfp_wire::Status;
 
-// `start` is here, not beside `Opening` in jobs.rs: it primes the sessions
-// with the batches' probes, and the batches are above jobs.rs
-impl Opening {
-    /// Starts opening the `jobs - 1` more sessions of an upload (`put -r`)
-    /// or a download (`get -r`, `resume` when it continues partials), each
-    /// asking the batch probe as [`start_pool`]'s do. Not for Fast Access,
-    /// whose sessions enter one after the other with the key the last one
-    /// was handed.
-    pub fn start(cfg: &ClientConfig, jobs: usize, upload: bool, resume: bool) -> Opening {
-        if jobs <= 1 {
-            return Opening::default();
+/// The local paths `sources` name (a glob pattern what it matches, told
+/// when it matches nothing; a backslash escapes a wildcard), and whether
+/// any was a pattern.
+fn locals_of(sources: &[String], t: &mut Tally<'_>) -> (Vec<PathBuf>, bool) {
+    let mut locals = Vec::new();
+    let mut patterned = false;
+    for s in sources {
+        if glob::has_magic(s.as_bytes()) {
+            patterned = true;
+            match walk::expand(s) {
+                Ok(m) if m.is_empty() => t.local(format!("put: {s}: no local file matches")),
+                Ok(m) => locals.extend(m),
+                Err(e) => t.local(format!("put: {s}: {e}")),
+            }
+        } else {
+            locals.push(PathBuf::from(OsStr::from_bytes(&glob::unescape(s.as_bytes()))));
         }
-        let prime: fn(&mut Client) = match (upload, resume) {
-            (true, _) => crate::engine::upload::batch::prime,
-            (false, false) => batch_down::prime,
-            (false, true) => |_| {},
-        };
-        let early = pool::Early::start(jobs - 1, true, connector(cfg, false), prime);
-        Opening(Arc::new(Mutex::new(Some(early))))
     }
+    (locals, patterned)
 }
 
 /// Uploads `sources` (local paths; a glob pattern names what it matches, a
@@ -65,20 +61,7 @@ pub fn put(
     ev: &dyn Events,
 ) -> Result<Report, Error> {
     let mut t = Tally::new(ev);
-    let mut locals = Vec::new();
-    let mut patterned = false;
-    for s in sources {
-        if glob::has_magic(s.as_bytes()) {
-            patterned = true;
-            match walk::expand(s) {
-                Ok(m) if m.is_empty() => t.local(format!("put: {s}: no local file matches")),
-                Ok(m) => locals.extend(m),
-                Err(e) => t.local(format!("put: {s}: {e}")),
-            }
-        } else {
-            locals.push(PathBuf::from(OsStr::from_bytes(&glob::unescape(s.as_bytes()))));
-        }
-    }
+    let (locals, patterned) = locals_of(sources, &mut t);
     // a tree's sessions open while this one looks at the destination,
     // walks the sources and makes the directories
     let tree = o.recursive
@@ -91,7 +74,7 @@ pub fn put(
             cfg,
             o.jobs,
             o.fai,
-            crate::engine::upload::batch::prime,
+            |c| probe::prime(c, probe::Which::Put),
             &o.opening,
         );
     }
@@ -104,18 +87,8 @@ pub fn put(
         .to_vec();
     // a tree's batch probe rides with the FSTAT, so the batches, with the
     // directories in front, leave as soon as the tree is walked
-    let probe = tree && super::batch_flags::Which::Put.unasked(c);
-    let answer = if probe {
-        c.chan.tx.hold();
-        c.chan.tx.send_frame(super::batch_flags::Which::Put.probe_line())?;
-        c.chan.tx.send_frame_parts(&[b"FSTAT ", &dest])?;
-        c.chan.tx.release()?;
-        let st = Status::parse(&c.chan.rx.recv_frame()?);
-        super::batch_flags::Which::Put.learn(c, &st);
-        listing::parse_fstat_answer(&c.chan.rx.recv_frame()?)
-    } else {
-        listing::fstat(c, &dest)
-    };
+    let ask = tree.then_some(probe::Which::Put);
+    let answer = listing::fstat_probing(c, &dest, ask);
     let dest_is_dir = match answer.split()? {
         Ok(st) => st.kind == Kind::Dir,
         Err(_) => false,
@@ -151,6 +124,7 @@ pub fn put(
                 local: src.clone(),
                 remote: base,
                 size: Some(m.len()),
+                theirs: None,
             });
         } else if ft.is_dir() {
             if !o.recursive {
@@ -196,13 +170,38 @@ pub fn put(
                 local: src.join(p),
                 remote: rjoin(&base, p.as_os_str().as_bytes()),
                 size: Some(*size),
+                theirs: None,
             }));
         } else {
             t.local(format!("put: {shown}: not a regular file or directory"));
         }
     }
-    // names the server cannot store: refused here, one line each, before
-    // anything is sent (a child of such a directory is not told again)
+    refuse_unstorable(&mut dirs, &mut files, &mut t);
+    // directories first, parents before children, sent without waiting for
+    // each answer (the server answers in order): a tree of many directories
+    // costs a round trip per window of them, not per directory (300
+    // directories over 50 ms took 15 s one by one), and where the files go
+    // in batches no round trip of their own (they ride in front of each
+    // batch: [`many::upload`]). A child of a directory that could not be
+    // made fails too and is not told again.
+    let mut dirs = Dirs {
+        make: dirs,
+        failed: Vec::new(),
+    };
+    let what = |u: &Up| format!("put: {} -> {}", escape::path(&u.local), names::shown(&u.remote));
+    let keep = crate::engine::upload::Keep {
+        mode: o.preserve,
+        mtime: o.preserve,
+        not_fresh: false,
+    };
+    many::upload(c, cfg, o.jobs, o.fai, &files, &mut dirs, keep, &what, &mut t)?;
+    Ok(t.report)
+}
+
+/// Leaves out the directories and files whose names the server cannot
+/// store: refused here, one line each, before anything is sent (a child of
+/// such a directory is not told again).
+fn refuse_unstorable(dirs: &mut Vec<Vec<u8>>, files: &mut Vec<Up>, t: &mut Tally<'_>) {
     let mut unstorable: Vec<Vec<u8>> = Vec::new();
     let mut refuse = |remote: &[u8], local: &Path, t: &mut Tally<'_>| -> bool {
         let Some(why) = names::unstorable(remote) else {
@@ -214,25 +213,6 @@ pub fn put(
         }
         true
     };
-    dirs.retain(|d| !refuse(d, Path::new(OsStr::from_bytes(d)), &mut t));
-    files.retain(|u| !refuse(&u.remote, &u.local, &mut t));
-    // directories first, parents before children, sent without waiting for
-    // each answer (the server answers in order): a tree of many directories
-    // costs a round trip per window of them, not per directory (300
-    // directories over 50 ms took 15 s one by one), and where the files go
-    // in batches no round trip of their own (they ride in front of each
-    // batch: [`batch::upload`]). A child of a directory that could not be
-    // made fails too and is not told again.
-    let mut dirs = batch::Dirs {
-        make: dirs,
-        failed: Vec::new(),
-    };
-    let what = |u: &Up| format!("put: {} -> {}", escape::path(&u.local), names::shown(&u.remote));
-    let keep = crate::engine::upload::Keep {
-        mode: o.preserve,
-        mtime: o.preserve,
-        not_fresh: false,
-    };
-    batch::upload(c, cfg, o.jobs, o.fai, &files, &mut dirs, keep, &what, &mut t)?;
-    Ok(t.report)
+    dirs.retain(|d| !refuse(d, Path::new(OsStr::from_bytes(d)), t));
+    files.retain(|u| !refuse(&u.remote, &u.local, t));
 }

@@ -13,8 +13,8 @@
 //! copied nor, with `--delete`, removed.
 
 use super::glob;
-use super::listing::Kind;
 use super::sync::Side;
+use crate::remote::listing::Kind;
 
 /// One rule.
 #[derive(Debug, Clone)]
@@ -52,14 +52,6 @@ impl Filter {
             })
             .collect();
         Filter { rules }
-    }
-
-    /// The `--exclude`/`--include` options a command was given.
-    pub fn of(g: &crate::options::commands::Given) -> Filter {
-        Filter::new(
-            g.texts_in_order(&["--exclude", "--include"])
-                .map(|(n, p)| (n == "--include", p)),
-        )
     }
 
     /// Whether there is no rule at all.

@@ -1,11 +1,12 @@
 //! Whole trees and many files over one invocation's sessions: [`copy::put`]
-//! and [`copy::get`] (`tf put -r`, `tf get -r`) and [`mirror::mirror`]
-//! (`tf mirror`), which tell what happens through [`events::Events`] and
-//! return a [`events::Report`]; and the pieces they are built of: the local
-//! walk, the remote listing and the checks on the names a server sends, glob
-//! patterns, the pool of sessions that moves the files, and the landing that
-//! writes downloads only below the target directory, each capped at the size
-//! the server announced.
+//! and [`copy_down::get`] (`tf put -r`, `tf get -r`) and [`mirror::mirror`]
+//! (`tf mirror`), which walk, list and compare, build the plan of what moves
+//! and hand it to the client engine ([`crate::engine`]), which chooses each
+//! file's route, moves it, tells what happens through
+//! [`crate::engine::events::Events`] and fills the
+//! [`crate::engine::events::Report`]; and the pieces the plans are built of:
+//! the local walk, the checks on the names a server sends, glob patterns and
+//! filters. They write no frame of their own.
 //!
 //! A server is not trusted with local names (the scp CVE-2019-6111 class): every
 //! name of a listing goes through [`names::check`] before it is used, and the
@@ -13,23 +14,13 @@
 //! symlink followed, so even a name that passed cannot be steered elsewhere by
 //! a link planted in the target.
 
-pub mod batch;
-pub mod batch_down;
-pub(crate) mod batch_flags;
-pub mod capped;
 pub mod copy;
 pub mod copy_down;
-pub mod events;
 pub mod filter;
 pub mod glob;
-mod jobs;
-pub mod landing;
-pub mod listing;
 pub mod mirror;
 pub mod names;
-mod pipeline;
-pub mod pool;
-pub mod remote_glob;
+pub mod options;
 pub mod sync;
 pub mod walk;
 

@@ -6,11 +6,10 @@
 //! The plan is pure: it compares two descriptions, so its rules are tested
 //! without a server.
 
-use super::listing::{self, Kind};
 use super::names;
+use crate::remote::listing::{self, Kind};
 // where they always were named: they live in pipeline.rs, below the
 // listing that pipelines its FSTATs
-pub use super::pipeline::{pipelined, pipelined_lines};
 use super::{MAX_DEPTH, MAX_ENTRIES};
 use crate::{Client, Error};
 use std::collections::BTreeMap;
@@ -279,7 +278,7 @@ pub fn plan(src: &Side, dst: &Side, rule: Rule, delete: bool) -> Plan {
 /// [`listing::Stat`] or the [`Error::Refused`] the server gave for it, so one
 /// missing file does not end the batch.
 pub fn fstat_all(c: &mut Client, paths: &[Vec<u8>]) -> Result<Vec<Result<listing::Stat, Error>>, Error> {
-    let answers = pipelined(c, "FSTAT", paths)?;
+    let answers = crate::remote::pipeline::pipelined(c, "FSTAT", paths)?;
     answers
         .into_iter()
         .map(|st| match &st {

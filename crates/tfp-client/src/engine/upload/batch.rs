@@ -1,13 +1,13 @@
 //! The batch route's runner: files up in one TFDPUTMANY exchange
 //! (doc/compatibility.md "Batch uploads"), a file alone (`put` over a slow
-//! link or with `--verify`) or a tree's batch (`tree::batch`, which groups
+//! link or with `--verify`) or a plan's batch ([`super::many`], which groups
 //! them). Each file is read once, hashed as it is sent, and checked after:
 //! if its size, mtime or ctime moved while it was read, the batch sends an
 //! abort trailer in place of the hash and the server keeps the old file.
 
 use super::file::{Keep, Up};
+use crate::remote::probe;
 use crate::transfer::moved;
-use crate::tree::batch_flags::{probe, Which};
 use crate::{Client, Error};
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -15,18 +15,12 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tfp_wire::batch::put::{self, FileHead, PutMany, Stored};
-use tfp_wire::batch::{Trailer, DATA_FRAME, END, MAX_FILES, PUTMANY};
+use tfp_wire::batch::{Trailer, DATA_FRAME, END, MAX_FILES};
 use tfp_wire::Status;
 
-/// Whether the server takes batches: asked once per session (`TFDPUTMANY 0`).
+/// Whether the server takes batches: asked once per session.
 pub fn supported(c: &mut Client) -> Result<bool, Error> {
-    probe(c, PUTMANY, Which::Put)
-}
-
-/// Asks a new pool session whether it takes upload batches (in the
-/// background, while the caller's session still lists or makes directories).
-pub(crate) fn prime(c: &mut Client) {
-    let _ = supported(c);
+    probe::probe(c, probe::Which::Put)
 }
 
 /// Why one file of a batch was not stored.
@@ -60,6 +54,7 @@ pub fn put_one(
         local: local.to_path_buf(),
         remote: remote.to_vec(),
         size: None,
+        theirs: None,
     };
     Ok(exchange(c, &[&u], &[], Keep::default(), bytes)?.and_then(|(_, mut v)| v.pop()))
 }
@@ -155,7 +150,7 @@ pub(crate) fn exchange(
         (None, st) => {
             return Err(Error::Protocol(format!(
                 "TFDPUTMANY: {}",
-                crate::tree::listing::status_text(&st)
+                crate::remote::listing::status_text(&st)
             )))
         }
     };

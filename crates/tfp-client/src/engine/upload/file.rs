@@ -5,6 +5,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
 /// One file of an upload: the local file and its remote name.
+#[derive(Clone)]
 pub(crate) struct Up {
     pub(crate) local: PathBuf,
     pub(crate) remote: Vec<u8>,
@@ -13,6 +14,9 @@ pub(crate) struct Up {
     /// more on a loaded machine, on the path before the first byte is
     /// sent). What is sent is what the file holds when read.
     pub(crate) size: Option<u64>,
+    /// The size of the server's copy, when the plan knows the server has
+    /// one as a file: a changed file may go as a delta onto it.
+    pub(crate) theirs: Option<u64>,
 }
 
 impl Up {
@@ -22,6 +26,7 @@ impl Up {
             local,
             remote,
             size: None,
+            theirs: None,
         }
     }
 

@@ -8,17 +8,18 @@
 //! one place.
 
 pub mod batch;
+pub(crate) mod deltas;
 pub mod file;
+pub mod many;
 pub mod outcome;
 pub mod request;
-pub mod route;
 mod run;
 
 pub use file::Keep;
 pub use outcome::{Failure, Sent};
 pub use request::{file_name, in_dir, DeltaRule, Dest, Kind, Note, Progress, Request, Source};
-pub use route::{Link, Offset, Route, TreeRoute, STAGED_FROM};
 
+use super::route::{self, Link, Route};
 use crate::{Client, ClientConfig};
 
 /// Carries out `req` by the routes [`route::choose`] gives, in order.

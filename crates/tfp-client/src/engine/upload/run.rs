@@ -1,14 +1,15 @@
-//! The runners of [`super::route`]'s routes: each carries one upload by its
+//! The runners of [`super::super::route`]'s routes: each carries one upload by its
 //! route, or hands it to the next rung where the server does not take the
 //! route (an extension it lacks, a delta that would not pay).
 
+use super::super::route::{Offset, Route};
+use super::super::{delta, staged};
 use super::batch::{self, Failure as BatchFailure};
 use super::outcome::{Failure, Sent};
 use super::request::{file_name, in_dir, Dest, Note, Progress, Request, Source};
-use super::route::{Offset, Route};
 use crate::caps::{Ext, Known};
-use crate::tree::listing::{self, Kind as FileKind};
-use crate::{delta, parallel, staged, Client, ClientConfig, Error};
+use crate::remote::listing::{self, Kind as FileKind};
+use crate::{parallel, Client, ClientConfig, Error};
 use std::fs::File;
 use std::io::{Seek, SeekFrom};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,7 +55,7 @@ pub(super) fn ladder(
             error: Box::new(error),
         })?;
         match r {
-            Rung::Landed(staged) => return Ok(Sent { route, remote, staged }),
+            Rung::Landed(staged) => return Ok(Sent { remote, staged }),
             Rung::Next => {
                 if matches!(route, Route::Staged { .. }) && !req.member {
                     note(Note::NoStages);

@@ -9,26 +9,28 @@
 //! staged uploads as [`super::copy`]. `delete` removes nothing when either
 //! listing was not whole, and nothing is removed locally through a symlink.
 
-use super::copy::{self, rjoin, Done, Partials};
-use super::events::{Events, Fault, Progress, Report, Tally};
 use super::filter::Filter;
-use super::landing::Landing;
-use super::listing::{self, Kind};
+use super::names;
+use super::names::rjoin;
 use super::sync::{self, Meta, Plan, Rule, Side};
-use super::{batch, batch_down, names};
+use crate::engine::download::many::{self, Sessions};
+use crate::engine::download::one::Partials;
+use crate::engine::download::plan::File;
+use crate::engine::events::{Events, Fault, Report, Tally};
+use crate::engine::landing::Landing;
 use crate::engine::partial;
+use crate::engine::upload::deltas::{by_delta, send_deltas};
 use crate::engine::upload::file::Up;
-use crate::engine::upload::{route, DeltaRule};
+use crate::engine::upload::many::{self as up_many, Dirs};
+use crate::engine::upload::DeltaRule;
+use crate::remote::listing::{self, Kind};
 use crate::replies::Split as _;
 use crate::{Client, ClientConfig, Error};
-use deltas::{by_delta, delta_allowed, fetch_delta, send_deltas, Fetch};
 use std::ffi::OsStr;
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use tfp_wire::Status;
-
-mod deltas;
 
 /// What a mirror may do.
 #[derive(Debug, Clone)]
@@ -60,7 +62,7 @@ impl Default for Options {
             delete: false,
             checksum: false,
             dry_run: false,
-            jobs: copy::DEFAULT_JOBS,
+            jobs: crate::tree::options::DEFAULT_JOBS,
             fai: false,
             filter: Filter::default(),
             delta: DeltaRule::Auto,
@@ -269,7 +271,7 @@ fn stat_side(l: listing::StatListing, shown: &str, t: &mut Tally<'_>) -> (Side, 
 /// copies.
 fn verify(c: &mut Client, p: &mut Plan, remote_root: &[u8], local_root: &Path, t: &mut Tally<'_>) -> Result<(), Error> {
     let paths: Vec<Vec<u8>> = p.verify.iter().map(|r| rjoin(remote_root, r)).collect();
-    let answers = sync::pipelined(c, "SHA256", &paths)?;
+    let answers = crate::remote::pipeline::pipelined(c, "SHA256", &paths)?;
     for (rel, st) in std::mem::take(&mut p.verify).into_iter().zip(answers) {
         let local = local_root.join(OsStr::from_bytes(&rel));
         let theirs = match st {
@@ -357,46 +359,9 @@ fn settle(
     Ok(Ok(n))
 }
 
-/// A file to move, named in messages by its path on the server.
-trait Job: Sync {
-    fn remote(&self) -> &[u8];
-}
-
-impl Job for Fetch {
-    fn remote(&self) -> &[u8] {
-        &self.remote
-    }
-}
-
-impl Job for Up {
-    fn remote(&self) -> &[u8] {
-        &self.remote
-    }
-}
-
-/// Moves `jobs` over the session pool with `one`; failed counts the
-/// problems told so far and every job not done.
-#[allow(clippy::too_many_arguments)]
-fn transfer<J: Job>(
-    c: &mut Client,
-    cfg: &ClientConfig,
-    o: &Options,
-    jobs: &[J],
-    one: &(dyn Fn(&mut Client, &J, &Progress) -> Result<Done, Error> + Sync),
-    mut n: Summary,
-    t: &mut Tally<'_>,
-) -> Summary {
-    let verb = if o.upload { "put" } else { "get" };
-    let what = |j: &J| format!("mirror: {verb} {}", names::shown(j.remote()));
-    let before = t.failures();
-    n.transferred = copy::run_pool(c, cfg, o.jobs, o.fai, jobs, &what, one, t);
-    n.failed = before + (jobs.len() - n.transferred);
-    n
-}
-
 /// Whether `rel` lies below one of `dirs`.
 fn below(rel: &[u8], dirs: &[Vec<u8>]) -> bool {
-    dirs.iter().any(|d| copy::below(rel, d))
+    dirs.iter().any(|d| crate::tree::names::below(rel, d))
 }
 
 /// The files to move whose directory exists: one below a directory that
@@ -563,72 +528,45 @@ fn down(
             failed_dirs.push(d.clone());
         }
     }
-    let deltas = delta_allowed(c, o.delta);
+    // (rel, remote, the server's size, the size of the copy here)
     let mut jobs = Vec::with_capacity(p.copy.len());
     for rel in placeable(&p.copy, &failed_dirs, Fault::Local, t) {
         let Some(m) = theirs.get(rel) else {
             continue;
         };
-        // a changed file of which an old copy is here may come as a delta
         let old = ours.get(rel).filter(|l| l.kind == Kind::File).map(|l| l.size);
-        jobs.push(Fetch {
-            rel: rel.clone(),
-            remote: rjoin(&src, rel),
-            delta: route::delta_down(m.size, old, deltas),
-        });
+        jobs.push((rel.clone(), rjoin(&src, rel), m.size, old));
     }
-    // a re-run continues what an interrupted one kept, as far as its journal proves
-    let kept = Partials::default();
-    let ev = t.ev;
-    let one = |c: &mut Client, f: &Fetch, p: &Progress| {
-        let resume = Partials::resumable(&land, &f.rel);
-        if f.delta && !resume {
-            if let Some(done) = fetch_delta(c, &land, f, p)? {
-                return Ok(done);
-            }
-        }
-        copy::receive(c, cfg, &land, &f.rel, &f.remote, resume, p, &kept, ev)
-    };
-    // whole files no partial waits for go in batches where the server has
-    // them (one exchange per session, not a round trip per file); those a
-    // batch leaves to the engine (big ones) and the rest go one by one
-    let before = t.failures();
-    let (batchable, mut rest): (Vec<&Fetch>, Vec<&Fetch>) = jobs
+    // a re-run continues what an interrupted one kept, as far as its
+    // journal proves; whole files no partial waits for go in batches where
+    // the server has them (one exchange per session, not a round trip per
+    // file)
+    let plan: Vec<File<'_>> = jobs
         .iter()
-        .partition(|f| !f.delta && !o.dry_run && !Partials::resumable(&land, &f.rel));
-    let mut batched = 0;
-    if !batchable.is_empty() {
-        let wants: Vec<batch_down::Want<'_>> = batchable
-            .iter()
-            .map(|f| batch_down::Want {
+        .map(|(rel, remote, size, ours)| {
+            let resume = Partials::resumable(&land, rel);
+            File {
                 land: &land,
-                rel: &f.rel,
-                remote: &f.remote,
+                rel,
+                remote,
                 keep_mode: false,
                 dir: None,
-            })
-            .collect();
-        let what = |w: &batch_down::Want<'_>| format!("mirror: get {}", names::shown(w.remote));
-        match batch_down::download(c, cfg, o.jobs, o.fai, &wants, &what, ev, t)? {
-            Some((done, big)) => {
-                batched = done;
-                rest.extend(big.iter().map(|b| batchable[b.0]));
+                resume,
+                journal: resume,
+                size: Some(*size),
+                ours: *ours,
             }
-            None => rest.extend(batchable),
-        }
-    }
-    let rest: Vec<Fetch> = rest
-        .into_iter()
-        .map(|f| Fetch {
-            rel: f.rel.clone(),
-            remote: f.remote.clone(),
-            delta: f.delta,
         })
         .collect();
-    let mut n = transfer(c, cfg, o, &rest, &one, n, t);
-    n.transferred += batched;
+    let what = |f: &File<'_>| format!("mirror: get {}", names::shown(f.remote));
+    let run = Sessions {
+        jobs: o.jobs,
+        fai: o.fai,
+    };
+    let before = t.failures();
+    let ev = t.ev;
+    n.transferred = many::fetch(c, cfg, run, &plan, o.delta, &what, &mut |_| {}, ev, t)?;
     n.failed = before + (jobs.len() - n.transferred);
-    t.report.kept = kept.into_inner();
     Ok(Some((n, Vec::new())))
 }
 
@@ -670,7 +608,7 @@ fn up(
         let Some(why) = names::unstorable(rel) else {
             return true;
         };
-        if !unstorable.iter().any(|d| copy::below(rel, d)) {
+        if !unstorable.iter().any(|d| crate::tree::names::below(rel, d)) {
             t.local(format!(
                 "mirror: {}: {why}; skipped",
                 crate::escape::path(&src.join(OsStr::from_bytes(rel)))
@@ -700,7 +638,7 @@ fn up(
     };
     let (mut theirs, mut ours) = (theirs, ours);
     // a server with batches keeps the local mtimes: rsync's quick check
-    let stamps = crate::engine::upload::batch::supported(c)?;
+    let stamps = up_many::keeps_mtimes(c)?;
     let mut p = plan_of(o, &mut theirs, &mut ours, Direction::Up, (whole, stamps), t);
     let mut n = match settle(c, &mut p, o, exists, &dst, &src, t)? {
         Ok(n) => n,
@@ -733,7 +671,7 @@ fn up(
         }
     }
     let dirs: Vec<Vec<u8>> = p.mkdir.iter().map(|d| rjoin(&dst, d)).collect();
-    let answers = sync::pipelined(c, "MKDIR", &dirs)?;
+    let answers = crate::remote::pipeline::pipelined(c, "MKDIR", &dirs)?;
     let exists_code = i32::from(tfp_wire::Failed::DirExists.code());
     for ((rel, path), st) in p.mkdir.iter().zip(&dirs).zip(answers) {
         match st {
@@ -753,7 +691,15 @@ fn up(
     }
     let mut jobs = Vec::with_capacity(p.copy.len());
     for rel in placeable(&p.copy, &failed_dirs, Fault::Refused, t) {
-        jobs.push(Up::new(src.join(OsStr::from_bytes(rel)), rjoin(&dst, rel)));
+        // the server's copy, as a file of known size: a changed file may go as a delta onto it
+        let on_server = theirs
+            .get(rel)
+            .filter(|m| m.kind == Kind::File && m.size != u64::MAX)
+            .map(|m| m.size);
+        jobs.push(Up {
+            theirs: on_server,
+            ..Up::new(src.join(OsStr::from_bytes(rel)), rjoin(&dst, rel))
+        });
     }
     let keep = crate::engine::upload::Keep {
         mode: true,
@@ -765,11 +711,11 @@ fn up(
     let total = jobs.len();
     // changed files the server has go as deltas where that pays; the rest,
     // and those a delta would not take, whole in batches
-    let (jobs, deltas) = by_delta(c, o.delta, stamps, jobs, &theirs, &dst);
+    let (jobs, deltas) = by_delta(c, o.delta, stamps, jobs);
     let (sent, whole) = send_deltas(c, cfg, (o.jobs, o.fai), deltas, keep, &what, t);
     let jobs: Vec<Up> = jobs.into_iter().chain(whole).collect();
-    let mut dirs = batch::Dirs::default();
-    n.transferred = sent + batch::upload(c, cfg, o.jobs, o.fai, &jobs, &mut dirs, keep, &what, t)?;
+    let mut dirs = Dirs::default();
+    n.transferred = sent + up_many::upload(c, cfg, o.jobs, o.fai, &jobs, &mut dirs, keep, &what, t)?;
     n.failed = before + (total - n.transferred);
     Ok(Some((n, Vec::new())))
 }

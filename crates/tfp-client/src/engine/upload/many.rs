@@ -1,23 +1,26 @@
-//! Many files up in one exchange per session: tfd's TFDPUTMANY
-//! (doc/compatibility.md "Batch uploads"), what `put -r` and `mirror -R`
-//! use when the server has it, so a tree costs its bytes and a few round
-//! trips instead of a round trip per file. A server without it (`UNKNOWN`,
-//! remembered on the [`Client`] so it is asked once) gets today's per-file
-//! path ([`copy::upload_one`]); so do files of [`crate::engine::upload::STAGED_FROM`] bytes
-//! and more, which go through a stage.
+//! A plan of many files up (`put -r`, `mirror -R`, the Python package's
+//! trees): in one exchange per session where the server has tfd's
+//! TFDPUTMANY (doc/compatibility.md "Batch uploads"), so a tree costs its
+//! bytes and a few round trips instead of a round trip per file. A server
+//! without it (`UNKNOWN`, remembered on the [`Client`] so it is asked once)
+//! gets each file by [`upload_one`], the engine's route for a file of a
+//! tree; so do files of [`crate::engine::route::STAGED_FROM`] bytes and
+//! more, which go through a stage.
 //!
 //! Each file is read once, hashed as it is sent, and checked after: if its
 //! size, mtime or ctime moved while it was read, the batch sends an abort
 //! trailer in place of the hash and the server keeps the old file; the run
 //! says so and fails, and the next run sends it.
 
-use super::events::{Progress, Tally};
-use super::jobs::{self as copy, Done};
-use super::{listing, pipeline, pool};
-use crate::engine::upload::batch::{exchange, pipelines, supported, Failure};
-use crate::engine::upload::file::{Keep, Up};
-use crate::engine::upload::route;
+use super::super::events::{Progress, Tally};
+use super::super::fanout::{self, Done};
+use super::super::{pool, route};
+use super::batch::{exchange, pipelines, supported, Failure};
+use super::file::{Keep, Own, Up};
+use crate::remote::{listing, pipeline};
+use crate::tree::names::{self, below};
 use crate::{Client, ClientConfig, Error};
+use std::sync::atomic::AtomicU64;
 use tfp_wire::Status;
 
 /// The directories a tree's upload makes (`MKDIR`, parents before
@@ -36,18 +39,14 @@ impl Dirs {
     /// once, and nothing below it is told again.
     pub(crate) fn learn(&mut self, t: &mut Tally<'_>, answers: &[Status]) {
         for (d, st) in self.make.iter().zip(answers) {
-            if self.failed.iter().any(|f| f == d || copy::below(d, f)) {
+            if self.failed.iter().any(|f| f == d || below(d, f)) {
                 continue;
             }
             match st {
                 Status::Ok(_) => {}
                 Status::Failed(n, _) if *n == i32::from(tfp_wire::Failed::DirExists.code()) => {}
                 st => {
-                    t.refused(format!(
-                        "put: mkdir {}: {}",
-                        super::names::shown(d),
-                        listing::status_text(st)
-                    ));
+                    t.refused(format!("put: mkdir {}: {}", names::shown(d), listing::status_text(st)));
                     self.failed.push(d.clone());
                 }
             }
@@ -64,8 +63,15 @@ impl Dirs {
 
     /// Whether `remote` lies below a directory that could not be made.
     pub(crate) fn lost(&self, remote: &[u8]) -> bool {
-        self.failed.iter().any(|d| copy::below(remote, d))
+        self.failed.iter().any(|d| below(remote, d))
     }
+}
+
+/// Whether the server keeps the mtimes a plan's files carry (a server with
+/// batches does, and so does its staged commit): what lets a mirror's quick
+/// check see a file it sent as unchanged on the next run.
+pub(crate) fn keeps_mtimes(c: &mut Client) -> Result<bool, Error> {
+    supported(c)
 }
 
 /// Uploads `files` over the caller's session and up to `jobs - 1` more:
@@ -93,7 +99,7 @@ pub(crate) fn upload(
     t: &mut Tally<'_>,
 ) -> Result<usize, Error> {
     let own = |m: &std::fs::Metadata| keep.attrs(m);
-    let per_file = |c: &mut Client, u: &Up, p: &Progress| copy::upload_one(c, cfg, u, &own, p);
+    let per_file = |c: &mut Client, u: &Up, p: &Progress| upload_one(c, cfg, u, &own, p);
     let batched = !files.is_empty() && supported(c)?;
     let small = |u: &&Up| route::tree_file(u.size(), None, false) == route::TreeRoute::Batch;
     let ahead = batched && files.iter().all(|u| small(&u)) && dirs.make.len() <= pipeline::WINDOW;
@@ -104,15 +110,7 @@ pub(crate) fn upload(
     let files = if dirs.failed.is_empty() {
         files
     } else {
-        kept = files
-            .iter()
-            .filter(|u| !dirs.lost(&u.remote))
-            .map(|u| Up {
-                local: u.local.clone(),
-                remote: u.remote.clone(),
-                size: u.size,
-            })
-            .collect();
+        kept = files.iter().filter(|u| !dirs.lost(&u.remote)).cloned().collect();
         not_sent(t, files.len() - kept.len());
         &kept
     };
@@ -120,7 +118,7 @@ pub(crate) fn upload(
         return Ok(0);
     }
     if !batched {
-        return Ok(copy::run_pool(c, cfg, jobs, fai, files, what, &per_file, t));
+        return Ok(fanout::run_pool(c, cfg, jobs, fai, files, what, &per_file, t));
     }
     let (small, big): (Vec<&Up>, Vec<&Up>) = files.iter().partition(small);
     let mut done = 0;
@@ -128,15 +126,8 @@ pub(crate) fn upload(
         done += batches(c, cfg, jobs, fai, &small, dirs, keep, what, t);
     }
     if !big.is_empty() {
-        let big: Vec<Up> = big
-            .into_iter()
-            .map(|u| Up {
-                local: u.local.clone(),
-                remote: u.remote.clone(),
-                size: u.size,
-            })
-            .collect();
-        done += copy::run_pool(c, cfg, jobs, fai, &big, what, &per_file, t);
+        let big: Vec<Up> = big.into_iter().cloned().collect();
+        done += fanout::run_pool(c, cfg, jobs, fai, &big, what, &per_file, t);
     }
     Ok(done)
 }
@@ -177,7 +168,7 @@ fn batches(
         g.1.sort_unstable();
     }
     let groups: Vec<Vec<usize>> = groups.into_iter().map(|g| g.1).filter(|g| !g.is_empty()).collect();
-    let mut more = match copy::take_pool(t, cfg, groups.len().saturating_sub(1), fai) {
+    let mut more = match fanout::take_pool(t, cfg, groups.len().saturating_sub(1), fai) {
         Ok(v) => v,
         Err(e) => {
             t.ev.pool_failed(&e);
@@ -256,7 +247,7 @@ pub(crate) fn send_batch(
     let per_file = |c: &mut Client| -> Result<Vec<Done>, Error> {
         let mut v = Vec::with_capacity(files.len());
         for u in files {
-            v.push(copy::upload_one(c, cfg, u, &|m| keep.attrs(m), p)?);
+            v.push(upload_one(c, cfg, u, &|m| keep.attrs(m), p)?);
             p.file_done();
         }
         Ok(v)
@@ -284,4 +275,42 @@ pub(crate) fn send_batch(
         })
         .collect();
     Ok((made, done))
+}
+
+/// One file up, replacing the remote file whole or leaving it as it was,
+/// by the route the engine chooses for a file of a tree
+/// ([`crate::engine::route::choose`]: a big file through a stage, continuing what
+/// an earlier run moved of this same source; anything else, or any file on
+/// a server without stages, with SNDFILE and overwrite). `own` gives the
+/// mode and mtime the file keeps on the server, from its metadata (a tree
+/// upload's [`Keep`]); they go with a stage's commit.
+pub(crate) fn upload_one(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    u: &Up,
+    own: &Own<'_>,
+    p: &Progress,
+) -> Result<Done, Error> {
+    let m = match std::fs::File::open(&u.local).and_then(|f| f.metadata()) {
+        Ok(m) => m,
+        Err(e) => return Ok(Done::Local(e.to_string())),
+    };
+    let size = m.len();
+    let mut req = super::Request {
+        member: true,
+        attrs: own(&m),
+        ..super::Request::new(super::Source::File(&u.local, size), &u.remote, super::Kind::Put)
+    };
+    let total = AtomicU64::new(size);
+    let progress = super::Progress {
+        done: p.bytes(),
+        total: &total,
+    };
+    match super::send(c, cfg, &mut req, &progress, &mut |_| {}) {
+        Ok(_) => Ok(Done::Ok),
+        Err(f) => match *f.error {
+            Error::Refused(r) => Ok(Done::Refused(listing::status_text(&r.reply))),
+            e => Err(e),
+        },
+    }
 }

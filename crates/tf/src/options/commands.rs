@@ -540,3 +540,12 @@ mod tests {
         assert!(takes_value(Family::Transfer, "--offset") && !takes_value(Family::Transfer, "--verify"));
     }
 }
+
+/// The `--exclude`/`--include` options a command was given, as the tree
+/// runs' filter (rsync's first match wins).
+pub fn filter_of(g: &Given) -> tfp_client::tree::filter::Filter {
+    tfp_client::tree::filter::Filter::new(
+        g.texts_in_order(&["--exclude", "--include"])
+            .map(|(n, p)| (n == "--include", p)),
+    )
+}

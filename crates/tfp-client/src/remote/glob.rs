@@ -7,9 +7,9 @@
 //! by its real bytes where the server lists them (TFDLIST), and the caller
 //! that would make it here refuses it by name.
 
-use super::glob;
 use super::listing::{self, Kind};
-use super::names::{self, Refused};
+use crate::tree::glob;
+use crate::tree::names::{self, Refused};
 use crate::{Client, Error};
 
 /// What a pattern names.

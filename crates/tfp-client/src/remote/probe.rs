@@ -1,6 +1,6 @@
 //! Which batch command (TFDPUTMANY, TFDGETMANY) a session is asked about,
 //! and its answer kept in the session's [`crate::caps::Caps`]: below
-//! [`super::listing`], whose LSR carries the probe, and [`super::batch`],
+//! [`super::listing`], whose LSR carries the probe, and [`crate::engine::upload::batch`],
 //! which sends the batches.
 
 use crate::caps::{Ext, Known};
@@ -20,6 +20,14 @@ impl Which {
         match self {
             Which::Put => Ext::PutMany,
             Which::Get => Ext::GetMany,
+        }
+    }
+
+    /// The command.
+    pub(crate) fn command(self) -> &'static str {
+        match self {
+            Which::Put => tfp_wire::batch::PUTMANY,
+            Which::Get => tfp_wire::batch::GETMANY,
         }
     }
 
@@ -44,14 +52,22 @@ impl Which {
     }
 }
 
-/// Asks `cmd 0` (a batch of no files) once per session; the answer is
-/// remembered on the session, so it is never asked again, and a session
-/// that said `OK` sends its batches without waiting for the command's `OK`.
-pub(crate) fn probe(c: &mut Client, cmd: &str, which: Which) -> Result<bool, Error> {
+/// Asks `TFDPUTMANY 0` or `TFDGETMANY 0` (a batch of no files) once per
+/// session; the answer is remembered on the session, so it is never asked
+/// again, and a session that said `OK` sends its batches without waiting
+/// for the command's `OK`.
+pub(crate) fn probe(c: &mut Client, which: Which) -> Result<bool, Error> {
     match c.caps.get(which.ext()) {
-        crate::caps::Known::Unknown => {}
-        known => return Ok(known == crate::caps::Known::Yes),
+        Known::Unknown => {}
+        known => return Ok(known == Known::Yes),
     }
-    let st = c.call(cmd, b"0")?;
+    let st = c.call(which.command(), b"0")?;
     Ok(which.learn(c, &st))
+}
+
+/// Asks a new pool session the probe (in the background, while the
+/// caller's session lists): the answer waits on the session, and a failed
+/// session is told when it is used.
+pub(crate) fn prime(c: &mut Client, which: Which) {
+    let _ = probe(c, which);
 }

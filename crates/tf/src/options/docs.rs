@@ -8,18 +8,18 @@ use super::{Opt, OPTIONS};
 
 /// The line before tf(1)'s generated OPTIONS entries.
 pub const OPTIONS_BEGIN: &str =
-    ".\\\" BEGIN OPTIONS: generated from tf's option table, crates/tfp-client/src/options (doc/architecture.md)";
+    ".\\\" BEGIN OPTIONS: generated from tf's option table, crates/tf/src/options (doc/architecture.md)";
 /// The line after them.
 pub const OPTIONS_END: &str = ".\\\" END OPTIONS";
 /// The line before tf(1)'s generated config-file keys.
 pub const KEYS_BEGIN: &str =
-    ".\\\" BEGIN KEYS: generated from tf's option table, crates/tfp-client/src/options (doc/architecture.md)";
+    ".\\\" BEGIN KEYS: generated from tf's option table, crates/tf/src/options (doc/architecture.md)";
 /// The line after them.
 pub const KEYS_END: &str = ".\\\" END KEYS";
 
 /// The line before tf(1)'s generated command options.
 pub const COMMAND_OPTIONS_BEGIN: &str =
-    ".\\\" BEGIN COMMAND OPTIONS: generated from tf's command option table, crates/tfp-client/src/options/commands.rs";
+    ".\\\" BEGIN COMMAND OPTIONS: generated from tf's command option table, crates/tf/src/options/commands.rs";
 /// The line after them.
 pub const COMMAND_OPTIONS_END: &str = ".\\\" END COMMAND OPTIONS";
 

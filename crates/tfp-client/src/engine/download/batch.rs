@@ -2,7 +2,7 @@
 //! (doc/compatibility.md "Batch downloads"), what `get -r` uses when the
 //! server has it (and `--resume` is not asked: a batch keeps no journal). A
 //! server without it (`UNKNOWN`, remembered on the [`Client`]) gets the
-//! transfer engine file by file ([`copy::receive`]).
+//! transfer engine file by file ([`super::one::receive`]).
 //!
 //! Each file lands as the engine lands one: its partial beside its name in
 //! the landing ([`Partial::open_at`], no symlink followed, nothing outside
@@ -10,65 +10,21 @@
 //! more is cut off: the session is dropped), renamed over the name with the
 //! server's mtime only when the SHA-256 of what came is the trailer's.
 
-use super::events::{Events, Progress, Tally};
-use super::jobs::{self as copy, Done, Partials};
-use super::landing::Landing;
-use super::{listing, pool};
-use crate::engine::beside::Beside;
-use crate::engine::partial::Partial;
+use super::super::beside::Beside;
+use super::super::events::{Events, Progress, Tally};
+use super::super::fanout::{self, Done};
+use super::super::partial::Partial;
+use super::super::{pool, route};
+use super::one::{self, Partials};
+use super::plan::File;
+use crate::remote::{listing, probe};
 use crate::{Client, ClientConfig, Error};
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::sync::atomic::Ordering;
 use tfp_wire::batch::get::{self, GetMany, Sent};
-use tfp_wire::batch::{Trailer, END, GETMANY, MAX_FILES};
+use tfp_wire::batch::{Trailer, END, MAX_FILES};
 use tfp_wire::{Status, MAX_FRAME};
-
-/// One file to fetch: its landing, its path there, its remote path.
-pub(crate) struct Want<'a> {
-    pub(crate) land: &'a Landing,
-    pub(crate) rel: &'a [u8],
-    pub(crate) remote: &'a [u8],
-    /// Give the file the server's permission bits (`get -r -p`).
-    pub(crate) keep_mode: bool,
-    /// The directory it goes in when that is made on demand ([`Dir`]).
-    pub(crate) dir: Option<&'a Dir<'a>>,
-}
-
-/// A directory of a tree download, made by the session that first lands a
-/// file in it (or by [`Dir::make`] after the batches, for those holding
-/// none), not all before the first batch: making 100 directories in one
-/// parent took 0.1 s on a quiet machine and 0.5 s at load 15 (ext4's inode
-/// allocation), all of it before any file's data was asked for; made here
-/// they overlap the transfer. Made once, however many sessions ask.
-pub(crate) struct Dir<'a> {
-    land: &'a Landing,
-    rel: &'a [u8],
-    made: std::sync::OnceLock<Result<(), String>>,
-}
-
-impl<'a> Dir<'a> {
-    /// Directory `rel` below `land`, not made yet.
-    pub(crate) fn new(land: &'a Landing, rel: &'a [u8]) -> Dir<'a> {
-        Dir {
-            land,
-            rel,
-            made: std::sync::OnceLock::new(),
-        }
-    }
-
-    /// Makes it and its missing parents ([`Landing::create_dir`]) unless
-    /// done; why not, the same for every caller.
-    pub(crate) fn make(&self) -> Result<(), &str> {
-        match self
-            .made
-            .get_or_init(|| self.land.create_dir(self.rel).map_err(|e| e.to_string()))
-        {
-            Ok(()) => Ok(()),
-            Err(why) => Err(why),
-        }
-    }
-}
 
 /// A file left to the engine: its index, and the server's permission bits
 /// when it said them and they are to be kept.
@@ -82,25 +38,14 @@ enum Fetched {
     /// bits when it said them.
     Big(Option<u32>),
     /// Not landed: its directory could not be made (told once, for the
-    /// directory, by whoever made the [`Dir`]s).
+    /// directory, by whoever made the [`super::plan::Dir`]s).
     Unmade,
 }
 
 /// Whether the server takes download batches: asked once per session.
 pub fn supported(c: &mut Client) -> Result<bool, Error> {
-    super::batch_flags::probe(c, GETMANY, super::batch_flags::Which::Get)
+    probe::probe(c, probe::Which::Get)
 }
-
-/// Asks a new pool session whether it takes download batches (in the
-/// background, while the caller's session lists).
-pub(crate) fn prime(c: &mut Client) {
-    let _ = supported(c);
-}
-
-/// Files from this size on are left to the engine (the server only
-/// announces them): an interrupted run keeps their partials and journals
-/// for `--resume`.
-pub const ENGINE_FROM: u64 = 8 << 20;
 
 /// How many neighbouring files (a listing's order: mostly one directory's)
 /// go to one session before the next session's turn. Creating a file holds
@@ -114,7 +59,7 @@ const RUN: usize = 64;
 /// Fetches `files` in one batch per session (the caller's and up to
 /// `jobs - 1` more). `None` when the server has no batches (nothing done:
 /// the caller takes the per-file path). Returns the files done and the
-/// indices of those of [`ENGINE_FROM`] bytes and more, left to the caller,
+/// indices of those of [`route::ENGINE_FROM`] bytes and more, left to the caller,
 /// each with the server's permission bits when it said them.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn download(
@@ -122,8 +67,8 @@ pub(crate) fn download(
     cfg: &ClientConfig,
     jobs: usize,
     fai: bool,
-    files: &[Want<'_>],
-    what: &(dyn Fn(&Want<'_>) -> String + Sync),
+    files: &[&File<'_>],
+    what: &(dyn Fn(&File<'_>) -> String + Sync),
     ev: &dyn Events,
     t: &mut Tally<'_>,
 ) -> Result<Option<(usize, Vec<Big>)>, Error> {
@@ -135,7 +80,7 @@ pub(crate) fn download(
     }
     let n = jobs.clamp(1, files.len());
     let groups = deal(files.len(), n);
-    let mut more = match copy::take_pool(t, cfg, n - 1, fai) {
+    let mut more = match fanout::take_pool(t, cfg, n - 1, fai) {
         Ok(v) => v,
         Err(e) => {
             t.ev.pool_failed(&e);
@@ -153,7 +98,7 @@ pub(crate) fn download(
         sessions.extend(more.iter_mut());
         let p = &*progress;
         pool::run(sessions, &groups, &|c, g: &Vec<usize>| {
-            let batch: Vec<&Want<'_>> = g.iter().map(|&i| &files[i]).collect();
+            let batch: Vec<&File<'_>> = g.iter().map(|&i| files[i]).collect();
             fetch_batch(c, cfg, &batch, p, ev)
         })
     };
@@ -176,15 +121,15 @@ pub(crate) fn download(
                     };
                     match o {
                         Done::Ok => done += 1,
-                        Done::Refused(why) => t.refused(format!("{}: {why}", what(&files[i]))),
-                        Done::Local(why) => t.local(format!("{}: {why}", what(&files[i]))),
+                        Done::Refused(why) => t.refused(format!("{}: {why}", what(files[i]))),
+                        Done::Local(why) => t.local(format!("{}: {why}", what(files[i]))),
                     }
                 }
             }
             Some(Err(e)) => t.local(format!(
                 "{} file(s) from {} on: {}",
                 g.len(),
-                what(&files[g[0]]),
+                what(files[g[0]]),
                 t.ev.session_error(&e)
             )),
             None => lost += g.len(),
@@ -244,7 +189,7 @@ fn parts(lens: impl Iterator<Item = usize>) -> Vec<std::ops::Range<usize>> {
 fn fetch_batch(
     c: &mut Client,
     cfg: &ClientConfig,
-    files: &[&Want<'_>],
+    files: &[&File<'_>],
     p: &Progress,
     ev: &dyn Events,
 ) -> Result<Vec<Fetched>, Error> {
@@ -286,7 +231,7 @@ fn fetch_batch(
             if w.dir.is_some_and(|d| d.make().is_err()) {
                 v.push(Fetched::Unmade);
             } else {
-                v.push(Fetched::Done(copy::receive(
+                v.push(Fetched::Done(one::receive(
                     c, cfg, w.land, w.rel, w.remote, false, p, &kept, ev,
                 )?));
             }
@@ -309,12 +254,12 @@ fn fetch_batch(
     receive_part(&mut c.chan.rx, files, p)
 }
 
-/// The command of a batch of `n` files: those of [`ENGINE_FROM`] bytes and
+/// The command of a batch of `n` files: those of [`route::ENGINE_FROM`] bytes and
 /// more only announced, the small ones packed.
 fn command(n: usize) -> Vec<u8> {
     GetMany {
         n: n as u64,
-        max: Some(ENGINE_FROM - 1),
+        max: Some(route::ENGINE_FROM - 1),
         packed: true,
     }
     .line()
@@ -339,7 +284,7 @@ fn answered_ok(rx: &mut Rx) -> Result<(), Error> {
 /// server sends one batch's files while the next batch's paths arrive).
 fn fetch_parts(
     c: &mut Client,
-    files: &[&Want<'_>],
+    files: &[&File<'_>],
     parts: &[std::ops::Range<usize>],
     p: &Progress,
 ) -> Result<Vec<Fetched>, Error> {
@@ -382,7 +327,7 @@ fn fetch_parts(
 
 /// The answers to one batch whose `OK` has been read: each file, then the
 /// closing `OK`.
-fn receive_part(rx: &mut Rx, files: &[&Want<'_>], p: &Progress) -> Result<Vec<Fetched>, Error> {
+fn receive_part(rx: &mut Rx, files: &[&File<'_>], p: &Progress) -> Result<Vec<Fetched>, Error> {
     let mut out = Vec::with_capacity(files.len());
     for w in files {
         out.push(fetch_one(rx, w, p)?);
@@ -407,7 +352,7 @@ fn protocol(what: &str) -> Error {
 
 /// Receives one file into its partial and commits it when its hash holds.
 /// `Err` when the server is out of step (the session is dropped).
-fn fetch_one(rx: &mut Rx, w: &Want<'_>, p: &Progress) -> Result<Fetched, Error> {
+fn fetch_one(rx: &mut Rx, w: &File<'_>, p: &Progress) -> Result<Fetched, Error> {
     let head = rx.recv_frame()?;
     let reply =
         get::Reply::parse(&head).ok_or_else(|| protocol(&format!("a header {:?}", String::from_utf8_lossy(&head))))?;

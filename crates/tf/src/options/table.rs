@@ -1,7 +1,7 @@
 //! The rows of tf's global option table, in the order `tf --help` and tf(1)
 //! show them.
 use super::row::{FileKey, Opt, Scope, Settings, Store};
-use crate::Transport;
+use tfp_client::Transport;
 
 /// The fields most rows leave as they are.
 const OPT: Opt = Opt {

@@ -19,7 +19,7 @@ use super::outcome::{whole, Outcome, MIN_SIZE};
 use crate::caps::{Ext, Known};
 use crate::engine::download::Target;
 use crate::engine::partial::Partial;
-use crate::tree::listing::hang_up;
+use crate::remote::listing::hang_up;
 use crate::{Client, Error};
 use sha2::{Digest, Sha256};
 use std::fs::File;

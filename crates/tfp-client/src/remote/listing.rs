@@ -2,12 +2,10 @@
 //! server) read with a bound, its lines parsed into entries whose names have
 //! passed [`names::check`], and FSTAT for a size and a modification time.
 
-use super::names::{self, Refused};
-use super::{MAX_ENTRIES, MAX_LISTING_BYTES};
 use crate::caps::{Ext, Known};
-// named here too, where it always was: it lives in error.rs, below the
-// listing that makes it
-pub use crate::error::TooBig;
+use crate::error::TooBig;
+use crate::tree::names::{self, Refused};
+use crate::tree::{MAX_ENTRIES, MAX_LISTING_BYTES};
 use crate::{Client, Error};
 use std::io::{self, Write};
 use tfp_wire::Status;
@@ -137,7 +135,7 @@ pub(crate) fn list_probing(
     c: &mut Client,
     dir: &[u8],
     recursive: bool,
-    probe: Option<super::batch_flags::Which>,
+    probe: Option<super::probe::Which>,
 ) -> Result<Listing, Error> {
     let name = if recursive { "LSR" } else { "LS" };
     let cmd = [name.as_bytes(), b" ", dir].concat();
@@ -269,7 +267,7 @@ pub fn list_stat(c: &mut Client, dir: &[u8]) -> Result<Option<StatListing>, Erro
 /// Sends `cmd`, with the probe of a batch command just before it (its
 /// answer read first) when one is still to ask: the probe rides the
 /// command's round trip instead of costing one of its own.
-fn send_probing(c: &mut Client, cmd: &[u8], probe: Option<super::batch_flags::Which>) -> Result<(), Error> {
+fn send_probing(c: &mut Client, cmd: &[u8], probe: Option<super::probe::Which>) -> Result<(), Error> {
     match probe.filter(|w| w.unasked(c)) {
         Some(w) => {
             c.chan.tx.hold();
@@ -288,7 +286,7 @@ fn send_probing(c: &mut Client, cmd: &[u8], probe: Option<super::batch_flags::Wh
 fn list_stat_probing(
     c: &mut Client,
     dir: &[u8],
-    probe: Option<super::batch_flags::Which>,
+    probe: Option<super::probe::Which>,
 ) -> Result<Option<StatListing>, Error> {
     if c.caps.get(Ext::TfdList) == Known::No {
         return Ok(None);
@@ -330,11 +328,7 @@ fn recv_listing(c: &mut Client, names: bool) -> Result<Option<StatListing>, Erro
 /// the download then asked for a file that does not exist), else LSR, with
 /// its names holding a `?` asked after ([`unhidden`]); a batch command's
 /// probe, if given, rides ahead of the first of them.
-pub(crate) fn list_tree(
-    c: &mut Client,
-    dir: &[u8],
-    probe: Option<super::batch_flags::Which>,
-) -> Result<Listing, Error> {
+pub(crate) fn list_tree(c: &mut Client, dir: &[u8], probe: Option<super::probe::Which>) -> Result<Listing, Error> {
     let stat = list_stat_probing(c, dir, probe)?;
     tree_or_lsr(c, dir, stat, probe)
 }
@@ -344,7 +338,7 @@ fn tree_or_lsr(
     c: &mut Client,
     dir: &[u8],
     stat: Option<StatListing>,
-    probe: Option<super::batch_flags::Which>,
+    probe: Option<super::probe::Which>,
 ) -> Result<Listing, Error> {
     match stat {
         Some(l) => Ok(Listing {
@@ -361,7 +355,7 @@ fn tree_or_lsr(
 /// What [`send_tree_listing`] sent ahead: the batch probe, TFDLIST.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ahead {
-    probe: Option<super::batch_flags::Which>,
+    probe: Option<super::probe::Which>,
     tfdlist: bool,
     /// TFDNAMES rather than TFDLIST.
     names: bool,
@@ -376,7 +370,7 @@ pub(crate) struct Ahead {
 pub(crate) fn send_tree_listing(
     c: &mut Client,
     dir: &[u8],
-    probe: Option<super::batch_flags::Which>,
+    probe: Option<super::probe::Which>,
 ) -> Result<Ahead, Error> {
     let probe = probe.filter(|w| w.unasked(c));
     if let Some(w) = probe {
@@ -395,6 +389,36 @@ pub(crate) fn send_tree_listing(
         c.chan.tx.send_frame(&[cmd, dir].concat())?;
     }
     Ok(Ahead { probe, tfdlist, names })
+}
+
+/// FSTAT of `path`, with a batch command's probe riding ahead of it when
+/// one is still to ask: a tree upload learns whether the server takes
+/// batches in the round trip that tells what its destination is.
+pub(crate) fn fstat_probing(c: &mut Client, path: &[u8], probe: Option<super::probe::Which>) -> Result<Stat, Error> {
+    if probe.is_some_and(|w| w.unasked(c)) {
+        send_probing(c, &[&b"FSTAT "[..], path].concat(), probe)?;
+        return parse_fstat_answer(&c.chan.rx.recv_frame()?);
+    }
+    fstat(c, path)
+}
+
+/// FSTAT of `src` with, when `tree`, the tree's listing (and the probe)
+/// sent behind it ([`send_tree_listing`]) in the same write: a round trip
+/// less for a directory; the caller reads or drains what went ahead.
+pub(crate) fn fstat_listing_ahead(
+    c: &mut Client,
+    src: &[u8],
+    tree: bool,
+    probe: Option<super::probe::Which>,
+) -> Result<(Result<Stat, Error>, Option<Ahead>), Error> {
+    if !tree {
+        return Ok((fstat(c, src), None));
+    }
+    c.chan.tx.hold();
+    c.chan.tx.send_frame(&[&b"FSTAT "[..], src].concat())?;
+    let ahead = send_tree_listing(c, src, probe)?;
+    c.chan.tx.release()?;
+    Ok((parse_fstat_answer(&c.chan.rx.recv_frame()?), Some(ahead)))
 }
 
 /// Reads the probe's answer sent ahead.

@@ -1,6 +1,6 @@
 //! Many small commands on one session without waiting for each answer:
 //! what a mirror, a tree's directories and a listing's FSTATs send. Below
-//! [`super::listing`] and [`super::sync`], which both use it.
+//! [`super::listing`] and the trees, which use it.
 
 use crate::{Client, Error};
 use tfp_wire::Status;

@@ -197,6 +197,63 @@ const SPLIT_LEAST: u64 = 256 << 10;
 /// chunks and 256 KiB unsent.
 const UNSENT_MOST: u32 = 128 << 10;
 
+/// All of `pieces` over `c` alone, the commit behind the last.
+#[allow(clippy::too_many_arguments)]
+fn send_alone(
+    c: &mut Client,
+    req: &Request<'_>,
+    pieces: &[(u64, u64)],
+    file: &File,
+    requested: bool,
+    progress: &AtomicU64,
+    failed: &AtomicBool,
+    commit: Commit<'_>,
+) -> Result<Sent, Error> {
+    let at = std::cell::Cell::new(0);
+    let ranges = StreamRanges {
+        next: &mut || {
+            at.set(at.get() + 1);
+            pieces.get(at.get()).map(|p| p.0)
+        },
+        end: &|| pieces.get(at.get()).map_or(0, |p| p.1),
+        data: &|start| {
+            let end = pieces.get(at.get()).map_or(start, |p| p.1);
+            Box::new(Span { file, at: start, end })
+        },
+    };
+    let first = (pieces.first().map(|p| p.0), requested);
+    return send_ranges(
+        c,
+        req.remote,
+        req.bufsz,
+        ranges,
+        first,
+        progress,
+        failed,
+        Some(commit),
+        || {},
+    );
+}
+
+/// The pieces cut for the streams to take in turn, and the bytes they hold:
+/// half the journal's ranges for the pieces, half for the splits.
+fn queued(pieces: &[(u64, u64)]) -> (Vec<(u64, u64)>, u64) {
+    let missing: u64 = pieces.iter().map(|(a, b)| b - a).sum();
+    let piece = missing
+        .div_ceil(MAX_PIECES / 2)
+        .max(MIN_PIECE)
+        .next_multiple_of(IO_ALIGN as u64);
+    let mut queue: Vec<(u64, u64)> = Vec::new();
+    for &(mut a, b) in pieces {
+        while b - a > piece {
+            queue.push((a, a + piece));
+            a += piece;
+        }
+        queue.push((a, b));
+    }
+    (queue, missing)
+}
+
 /// Sends every piece: over `c` and `streams - 1` more connections, each
 /// taking the next piece in file order, then splitting the largest rest
 /// another has not claimed ([`crate::shares`]); the first failure wins.
@@ -228,49 +285,9 @@ pub(super) fn send_all(
     let file = File::open(req.local).map_err(Error::Local)?;
     let failed = AtomicBool::new(false);
     if one_stream(req, pieces) {
-        let at = std::cell::Cell::new(0);
-        let ranges = StreamRanges {
-            next: &mut || {
-                at.set(at.get() + 1);
-                pieces.get(at.get()).map(|p| p.0)
-            },
-            end: &|| pieces.get(at.get()).map_or(0, |p| p.1),
-            data: &|start| {
-                let end = pieces.get(at.get()).map_or(start, |p| p.1);
-                Box::new(Span {
-                    file: &file,
-                    at: start,
-                    end,
-                })
-            },
-        };
-        let first = (pieces.first().map(|p| p.0), requested);
-        return send_ranges(
-            c,
-            req.remote,
-            req.bufsz,
-            ranges,
-            first,
-            progress,
-            &failed,
-            Some(commit),
-            || {},
-        );
+        return send_alone(c, req, pieces, &file, requested, progress, &failed, commit);
     }
-    let missing: u64 = pieces.iter().map(|(a, b)| b - a).sum();
-    // half the journal's ranges for the pieces, half for the splits
-    let piece = missing
-        .div_ceil(MAX_PIECES / 2)
-        .max(MIN_PIECE)
-        .next_multiple_of(IO_ALIGN as u64);
-    let mut queue: Vec<(u64, u64)> = Vec::new();
-    for &(mut a, b) in pieces {
-        while b - a > piece {
-            queue.push((a, a + piece));
-            a += piece;
-        }
-        queue.push((a, b));
-    }
+    let (queue, missing) = queued(pieces);
     // a stream beyond the pieces only has splits to take: worth it on a big enough file
     let lanes = if missing >= 2 * SPLIT_LEAST * req.streams as u64 {
         req.streams
@@ -373,8 +390,15 @@ pub(super) fn send_all(
         );
         out
     });
+    settle(c, results)
+}
+
+/// What the streams came to, the first stream's (the committing session's)
+/// first: a refusal with the server's reason wins over a lost connection,
+/// which says less; a stream lost after the commit went leaves the commit's
+/// answer to tell.
+fn settle(c: &mut Client, results: Vec<Result<Sent, Error>>) -> Result<Sent, Error> {
     let committed = matches!(results.first(), Some(Ok(Sent { committed: true, .. })));
-    // a refusal with the server's reason before a lost connection: it says why
     let mut lost = None;
     for r in results {
         match r {

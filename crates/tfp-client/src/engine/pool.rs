@@ -2,7 +2,7 @@
 //! handshake per session, not per file) and kept for the whole run, each
 //! taking the next job as it finishes the last.
 
-use crate::{Client, Error};
+use crate::{Client, ClientConfig, Error};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -134,4 +134,23 @@ impl Drop for Early {
             }
         }
     }
+}
+
+/// How a pool session connects: LOGIN, INJAIL, Fast Access as the caller's.
+pub(crate) fn connector(cfg: &ClientConfig, fai: bool) -> impl Fn() -> Result<Client, Error> + Sync + Send + 'static {
+    let cfg = cfg.clone();
+    move || -> Result<Client, Error> {
+        if fai {
+            let dir = crate::fai_cache::default_dir();
+            if let Some(cache) = dir.and_then(|d| crate::fai_cache::FaiCache::open(&d, &cfg).ok()) {
+                return crate::fai_cache::connect_cached(&cfg, &cache).map(|(c, _)| c);
+            }
+        }
+        Client::connect(&cfg)
+    }
+}
+
+/// Opens `n` more sessions like the caller's (LOGIN, INJAIL, Fast Access).
+pub(crate) fn open_pool(cfg: &ClientConfig, n: usize, fai: bool) -> Result<Vec<Client>, Error> {
+    open(n, !fai, &connector(cfg, fai))
 }

@@ -9,7 +9,7 @@
 //! order, and a rung the server does not take hands the file to the next
 //! ([`super::run`]). Only the last rung is plain 2.4.1.
 
-use super::request::{DeltaRule, Dest, Kind, Request};
+use super::upload::request::{DeltaRule, Dest, Kind, Request};
 
 /// How the bytes of one upload travel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +63,7 @@ pub enum Offset {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Link {
     /// Latency enough that a round trip per chunk costs more than a delta's
-    /// or a batch's work ([`crate::delta::link_is_slow`]).
+    /// or a batch's work ([`crate::engine::delta::link_is_slow`]).
     pub slow: bool,
 }
 
@@ -71,7 +71,7 @@ impl Link {
     /// What the session's socket tells of its link.
     pub fn of(c: &crate::Client) -> Link {
         Link {
-            slow: crate::delta::link_is_slow(c),
+            slow: crate::engine::delta::link_is_slow(c),
         }
     }
 }
@@ -104,7 +104,7 @@ pub enum TreeRoute {
 /// `deltas` says changed files may go as deltas ([`deltas`], and the server
 /// keeps mtimes, so the next run sees the file unchanged).
 pub fn tree_file(size: u64, theirs: Option<u64>, deltas: bool) -> TreeRoute {
-    if deltas && theirs.is_some_and(|n| n > 0) && size >= crate::delta::MIN_SIZE {
+    if deltas && theirs.is_some_and(|n| n > 0) && size >= crate::engine::delta::MIN_SIZE {
         TreeRoute::Delta
     } else if rides_batch(size) {
         TreeRoute::Batch
@@ -118,9 +118,38 @@ pub fn tree_file(size: u64, theirs: Option<u64>, deltas: bool) -> TreeRoute {
 /// ([`deltas`]): both big enough for a delta to pay (`tf get` and `mirror`
 /// alike; a delta download also needs one stream and no resume).
 pub fn delta_down(size: u64, ours: Option<u64>, deltas: bool) -> bool {
-    let min = crate::delta::MIN_SIZE;
+    let min = crate::engine::delta::MIN_SIZE;
     deltas && ours.is_some_and(|n| n >= min) && size >= min
 }
+
+/// How a file of a tree comes down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DownRoute {
+    /// In a batch with the others (TFDGETMANY) where the server has them;
+    /// a batch leaves files of [`ENGINE_FROM`] bytes and more, and all of
+    /// them where the server has none, to [`DownRoute::Alone`].
+    Batch,
+    /// On its own through the transfer engine (its partial and journal,
+    /// resumable), or as a delta where it may be one.
+    Alone,
+}
+
+/// The route of a tree's file down: a batch keeps no journal, so a file
+/// that needs one (`journal`: a partial to continue, or a run that resumes)
+/// goes alone, and so does one that may come as a delta (`delta`,
+/// [`delta_down`]).
+pub fn tree_down(journal: bool, delta: bool) -> DownRoute {
+    if journal || delta {
+        DownRoute::Alone
+    } else {
+        DownRoute::Batch
+    }
+}
+
+/// Files from this size on are left to the engine (the server only
+/// announces them): an interrupted run keeps their partials and journals
+/// for `--resume`.
+pub const ENGINE_FROM: u64 = 8 << 20;
 
 /// Files of a tree from this size on go up through a stage (tfd's staged
 /// uploads), so an interrupted run keeps what it moved of a big file and the
@@ -172,7 +201,12 @@ pub fn choose(req: &Request<'_>, link: Link) -> Vec<Route> {
         return ladder;
     }
     let delta = deltas(req.delta, link);
-    if put && !req.member && delta && req.dest != Dest::Absent && file.is_some_and(|n| n >= crate::delta::MIN_SIZE) {
+    if put
+        && !req.member
+        && delta
+        && req.dest != Dest::Absent
+        && file.is_some_and(|n| n >= crate::engine::delta::MIN_SIZE)
+    {
         ladder.push(Route::Delta);
     }
     // over a link with latency SNDFILE waits a round trip for every chunk's
@@ -188,8 +222,8 @@ pub fn choose(req: &Request<'_>, link: Link) -> Vec<Route> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::request::Source;
     use super::*;
+    use crate::engine::upload::request::Source;
     use std::path::Path;
 
     fn file(size: u64) -> Request<'static> {
@@ -300,7 +334,7 @@ mod tests {
 
     #[test]
     fn a_trees_files_ride_in_batches_but_big_or_changed_ones() {
-        let min = crate::delta::MIN_SIZE;
+        let min = crate::engine::delta::MIN_SIZE;
         assert_eq!(tree_file(10, None, true), TreeRoute::Batch);
         assert_eq!(tree_file(min, Some(min), false), TreeRoute::Batch);
         assert_eq!(tree_file(min, Some(min), true), TreeRoute::Delta);
@@ -314,6 +348,9 @@ mod tests {
         assert!(!delta_down(min, Some(min - 1), true) && !delta_down(min - 1, Some(min), true));
         assert!(!delta_down(min, None, true));
         assert!(deltas(DeltaRule::Always, FAST) && !deltas(DeltaRule::Never, SLOW));
+        assert_eq!(tree_down(false, false), DownRoute::Batch);
+        assert_eq!(tree_down(true, false), DownRoute::Alone);
+        assert_eq!(tree_down(false, true), DownRoute::Alone);
     }
 
     #[test]

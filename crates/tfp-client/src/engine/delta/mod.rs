@@ -17,9 +17,9 @@
 //!
 //! [`get`] is the other direction (`get.rs`): the old copy is local.
 
-use super::{Client, Error};
 use crate::caps::{Ext, Known};
 use crate::engine::upload::file::Keep;
+use crate::{Client, Error};
 use fast_rsync::Signature;
 pub use get::get;
 use sha2::{Digest, Sha256};
@@ -221,6 +221,60 @@ pub fn put_keeping(
     })
 }
 
+/// Feeds the local file's windows, from the `first` one read for the
+/// probes, to the diff, sending its records as they come, and returns the
+/// SHA-256 of what was read, unless the file moved while it was read.
+#[allow(clippy::too_many_arguments)]
+fn feed_windows(
+    c: &mut Client,
+    reader: &wire::Reader,
+    d: &mut wire::Diff,
+    out: &mut wire::Records,
+    first: Vec<u8>,
+    f: &File,
+    before: &std::fs::Metadata,
+    progress: &AtomicU64,
+) -> Result<Sha256, Error> {
+    let size = before.len();
+    let mut settled = 0u64;
+    let mut window = Some((0u64, first));
+    loop {
+        let (start, buf) = match window.take() {
+            Some(w) => w,
+            None => match reader.next() {
+                Some(wire::Ahead::Window(start, buf)) => (start, buf),
+                Some(wire::Ahead::Failed(e)) => return Err(Error::Local(e)),
+                _ => return Err(Error::Local(std::io::Error::other("the local file could not be read"))),
+            },
+        };
+        let end = start + buf.len() as u64;
+        let last = end == size;
+        // each window repeats the end of the last: what it left unsettled
+        let from = match settled.checked_sub(start) {
+            Some(o) if o <= buf.len() as u64 => o as usize,
+            _ => return Err(unreadable()),
+        };
+        let done = d.feed(&buf[from..], last, out, &mut sender(c), &unreadable)?;
+        reader.give_back(buf);
+        settled += done as u64;
+        progress.store(settled, Ordering::Relaxed);
+        if last {
+            let hash = match reader.next() {
+                Some(wire::Ahead::Sum(h)) => h,
+                Some(wire::Ahead::Failed(e)) => return Err(Error::Local(e)),
+                _ => return Err(Error::Local(std::io::Error::other("the local file could not be read"))),
+            };
+            let after = f.metadata().map_err(Error::Local)?;
+            if crate::transfer::moved(before, &after) {
+                return Err(Error::Local(std::io::Error::other(
+                    "it changed while it was read; not sent (the server keeps its old copy)",
+                )));
+            }
+            return Ok(hash);
+        }
+    }
+}
+
 /// [`put_keeping`] once the local file is being read (and hashed) ahead.
 fn send_delta(
     c: &mut Client,
@@ -340,45 +394,7 @@ fn send_delta(
         other => return whole(format!("refused: {other:?}")),
     }
     let mut out = wire::Records::default();
-    let mut settled = 0u64;
-    let mut window = Some((0u64, first));
-    let r = (|| -> Result<Sha256, Error> {
-        loop {
-            let (start, buf) = match window.take() {
-                Some(w) => w,
-                None => match reader.next() {
-                    Some(wire::Ahead::Window(start, buf)) => (start, buf),
-                    Some(wire::Ahead::Failed(e)) => return Err(Error::Local(e)),
-                    _ => return Err(Error::Local(std::io::Error::other("the local file could not be read"))),
-                },
-            };
-            let end = start + buf.len() as u64;
-            let last = end == size;
-            // each window repeats the end of the last: what it left unsettled
-            let from = match settled.checked_sub(start) {
-                Some(o) if o <= buf.len() as u64 => o as usize,
-                _ => return Err(unreadable()),
-            };
-            let done = d.feed(&buf[from..], last, &mut out, &mut sender(c), &unreadable)?;
-            reader.give_back(buf);
-            settled += done as u64;
-            progress.store(settled, Ordering::Relaxed);
-            if last {
-                let hash = match reader.next() {
-                    Some(wire::Ahead::Sum(h)) => h,
-                    Some(wire::Ahead::Failed(e)) => return Err(Error::Local(e)),
-                    _ => return Err(Error::Local(std::io::Error::other("the local file could not be read"))),
-                };
-                let after = f.metadata().map_err(Error::Local)?;
-                if crate::transfer::moved(before, &after) {
-                    return Err(Error::Local(std::io::Error::other(
-                        "it changed while it was read; not sent (the server keeps its old copy)",
-                    )));
-                }
-                return Ok(hash);
-            }
-        }
-    })();
+    let r = feed_windows(c, reader, &mut d, &mut out, first, f, before, progress);
     let hash = match r {
         Ok(h) => h,
         Err(e) => {

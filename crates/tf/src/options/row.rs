@@ -1,7 +1,7 @@
 //! What a row of tf's option table is ([`Opt`]) and where its value lands
 //! ([`Settings`]): below the table (`table.rs`) and the lookups over it
 //! (`mod.rs`), so neither needs the other's file.
-use crate::Transport;
+use tfp_client::Transport;
 
 /// The settings gathered so far; `None` is "not given here".
 #[derive(Default)]

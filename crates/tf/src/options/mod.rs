@@ -4,8 +4,8 @@
 //! [`Settings`]. The command line, the environment, the named servers of
 //! `~/.config/tf/config`, `tf --help` and tf(1)'s OPTIONS and config-file key
 //! list all come from it (docs.rs), so adding an option is adding one entry
-//! (and its field in [`Settings`]). It lives in the library so that
-//! tests/docs.rs can check the committed man page against it.
+//! (and its field in [`Settings`]). It lives in tf's library so that
+//! tests/cli/docs.rs can check the committed man page against it.
 
 pub mod commands;
 pub mod docs;

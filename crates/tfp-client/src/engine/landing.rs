@@ -6,7 +6,7 @@
 //! (client::engine: its resumable partial and journal beside the final name,
 //! in the directory handed out here, renamed over it when complete).
 
-use super::names;
+use crate::tree::names;
 use std::ffi::{CString, OsStr};
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};

@@ -10,18 +10,23 @@
 //!   the journal recorded; anything else is moved again, never spliced.
 //! - Only the size the server announced (FSTAT) is kept: a server that sends
 //!   less fails the transfer, more is dropped and, past
-//!   [`crate::tree::capped::MAX_EXCESS`], broken off.
+//!   [`crate::engine::capped::MAX_EXCESS`], broken off.
 //! - A resumed or parallel download (and any with `verify`) is compared end
 //!   to end with the server's SHA256 before it replaces the target; a mismatch
 //!   moves the file again once, then fails with the target as it was.
 //! - Complete and verified, the partial is renamed over the target.
+
+pub(crate) mod batch;
+pub(crate) mod many;
+pub mod one;
+pub(crate) mod plan;
 
 use super::job::{finish_range, req_size, Book, RangeSink};
 pub use super::job::{Request, Target};
 use super::journal::{self, Identity, Journal, Range};
 use super::partial::Partial;
 use super::{lanes, streams};
-use crate::tree::listing;
+use crate::remote::listing;
 use crate::{parallel, temporaries, Client, ClientConfig, Error, Kept, DIRECT_WRITE_MIN};
 use sha2::{Digest, Sha256};
 use std::io::{self, Read, Seek, SeekFrom};
@@ -125,18 +130,17 @@ fn gets_ahead(req: &Request<'_>, stated: &Option<listing::Stat>) -> bool {
         }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn download_inner(
+/// The server's FSTAT of the file (the caller's, or asked now, with the
+/// GET behind it where the download starts with one: [`gets_ahead`]), told
+/// to `told`; a GET the server refused is the error once the file is known
+/// to be one.
+fn stat_of(
     c: &mut Client,
-    cfg: &ClientConfig,
     req: &Request<'_>,
     stated: Option<listing::Stat>,
     told: Option<&AtomicU64>,
     ahead: &mut Option<i64>,
-    say: &mut dyn FnMut(&str),
-) -> Result<(), Error> {
-    let target_path = req.target.shown();
-    let shown = crate::escape::path(&target_path);
+) -> Result<listing::Stat, Error> {
     let mut refused_get = None;
     let asked = match stated {
         Some(st) => Ok(st),
@@ -167,6 +171,22 @@ fn download_inner(
     if let Some(e) = refused_get {
         return Err(e);
     }
+    Ok(st)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn download_inner(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    req: &Request<'_>,
+    stated: Option<listing::Stat>,
+    told: Option<&AtomicU64>,
+    ahead: &mut Option<i64>,
+    say: &mut dyn FnMut(&str),
+) -> Result<(), Error> {
+    let target_path = req.target.shown();
+    let shown = crate::escape::path(&target_path);
+    let st = stat_of(c, req, stated, told, ahead)?;
     let identity = Identity {
         name: req.remote.to_vec(),
         size: st.size,
@@ -181,53 +201,7 @@ fn download_inner(
             return Err(Error::file(&data, e));
         }
     };
-    let mut resumed = false;
-    let mut ranges = None;
-    let earlier = partial.journal();
-    if req.resume {
-        match earlier {
-            Some(j) if j.source == identity => {
-                let (proven, hashers) = match prove_all(&mut partial, &j) {
-                    Ok(x) => x,
-                    Err(e) => return Err(Error::file(&partial.data, e)),
-                };
-                let had = j.landed();
-                let kept: u64 = proven.iter().map(|r| r.done).sum();
-                if kept < had {
-                    say(&format!(
-                        "{shown}: {} of the {had} bytes recorded no longer match what was received; moved again",
-                        had - kept
-                    ));
-                }
-                say(&format!(
-                    "{shown}: resuming: {kept} of {} bytes already here",
-                    identity.size
-                ));
-                resumed = true;
-                ranges = Some((proven, hashers));
-            }
-            Some(_) => {
-                say(&format!(
-                    "{shown}: the file on the server changed since the partial download was recorded; downloading it whole"
-                ));
-                resumed = true;
-            }
-            None if partial.place().exists() => {
-                say(&format!(
-                    "{shown}: no partial download of it was recorded, so nothing in it is trusted; downloading the whole file (it is replaced only once complete)"
-                ));
-                resumed = true;
-            }
-            None => say(&format!(
-                "{shown}: no partial download recorded; downloading the whole file"
-            )),
-        }
-    } else if let Some(j) = earlier.filter(|j| j.landed() > 0) {
-        say(&format!(
-            "{shown}: an earlier partial download ({} bytes) is discarded (--resume continues one)",
-            j.landed()
-        ));
-    }
+    let (resumed, mut ranges) = take_up(&mut partial, req, &identity, &shown, say)?;
     let must_verify = (resumed || req.streams > 1 || req.verify) && !req.unverified;
     let mut identity = identity;
     for attempt in 0..2 {
@@ -344,6 +318,68 @@ fn download_inner(
     }
     let mtime = req.target.mtime(identity.mtime);
     partial.commit(mtime).map_err(|e| Error::file(&target_path, e))
+}
+
+/// What of an earlier partial the download takes up (`--resume`: the
+/// ranges its journal still proves, each with a hasher holding their bytes)
+/// or discards, told through `say`; and whether it resumed (what it keeps,
+/// or a file already there, is then verified end to end).
+#[allow(clippy::type_complexity)]
+fn take_up(
+    partial: &mut Partial,
+    req: &Request<'_>,
+    identity: &Identity,
+    shown: &str,
+    say: &mut dyn FnMut(&str),
+) -> Result<(bool, Option<(Vec<Range>, Vec<Sha256>)>), Error> {
+    let mut resumed = false;
+    let mut ranges = None;
+    let earlier = partial.journal();
+    if req.resume {
+        match earlier {
+            Some(j) if j.source == *identity => {
+                let (proven, hashers) = match prove_all(partial, &j) {
+                    Ok(x) => x,
+                    Err(e) => return Err(Error::file(&partial.data, e)),
+                };
+                let had = j.landed();
+                let kept: u64 = proven.iter().map(|r| r.done).sum();
+                if kept < had {
+                    say(&format!(
+                        "{shown}: {} of the {had} bytes recorded no longer match what was received; moved again",
+                        had - kept
+                    ));
+                }
+                say(&format!(
+                    "{shown}: resuming: {kept} of {} bytes already here",
+                    identity.size
+                ));
+                resumed = true;
+                ranges = Some((proven, hashers));
+            }
+            Some(_) => {
+                say(&format!(
+                    "{shown}: the file on the server changed since the partial download was recorded; downloading it whole"
+                ));
+                resumed = true;
+            }
+            None if partial.place().exists() => {
+                say(&format!(
+                    "{shown}: no partial download of it was recorded, so nothing in it is trusted; downloading the whole file (it is replaced only once complete)"
+                ));
+                resumed = true;
+            }
+            None => say(&format!(
+                "{shown}: no partial download recorded; downloading the whole file"
+            )),
+        }
+    } else if let Some(j) = earlier.filter(|j| j.landed() > 0) {
+        say(&format!(
+            "{shown}: an earlier partial download ({} bytes) is discarded (--resume continues one)",
+            j.landed()
+        ));
+    }
+    Ok((resumed, ranges))
 }
 
 /// The journal's ranges with what of them still proves out, and a hasher per

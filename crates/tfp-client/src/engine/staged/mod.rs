@@ -55,11 +55,11 @@ pub struct Report {
 /// file is missing, another size or content, or the server cannot hash it:
 /// the stage's rules apply then.
 pub fn already_there(c: &mut Client, local: &Path, remote: &[u8], size: u64) -> Result<Option<String>, Error> {
-    let st = match crate::tree::listing::fstat(c, remote).split()? {
+    let st = match crate::remote::listing::fstat(c, remote).split()? {
         Ok(st) => st,
         Err(_) => return Ok(None),
     };
-    if st.kind != crate::tree::listing::Kind::File || st.size != size {
+    if st.kind != crate::remote::listing::Kind::File || st.size != size {
         return Ok(None);
     }
     let here = crate::engine::digest::sha256_file(local).map_err(Error::Local)?;
@@ -323,13 +323,13 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
 pub fn list(c: &mut Client, dir: &[u8], recursive: bool) -> Result<Vec<Listed>, Error> {
     let arg = wire::List { deep: recursive, dir }.encode();
     c.chan.tx.send_frame(&wire::frame(wire::LIST, &arg))?;
-    let mut out = crate::tree::listing::Bounded(Vec::new());
+    let mut out = crate::remote::listing::Bounded(Vec::new());
     match c.recv_chunks(&mut out) {
         Ok(Status::Ok(_)) => {}
         Ok(st) => return Err(Error::refused(wire::LIST, st)),
         Err(Error::Local(_)) => {
-            crate::tree::listing::hang_up(c);
-            return Err(Error::TooBig(crate::tree::listing::TooBig::Bytes));
+            crate::remote::listing::hang_up(c);
+            return Err(Error::TooBig(crate::error::TooBig::Bytes));
         }
         Err(e) => return Err(e),
     }

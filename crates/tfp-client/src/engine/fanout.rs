@@ -1,0 +1,124 @@
+//! A plan's files spread over the run's sessions (the caller's and the
+//! pool's), each file's end told and counted: what every runner of many
+//! files (batches, deltas, single files) shares.
+
+use super::events::{Progress, Tally};
+use super::opening::Opening;
+use super::pool::{self, connector, open_pool};
+use crate::{Client, ClientConfig, Error};
+use std::sync::Arc;
+
+/// How one file's transfer ended (a session failure is the pool's `Err`).
+pub(crate) enum Done {
+    Ok,
+    Refused(String),
+    Local(String),
+}
+
+/// Starts opening the `jobs - 1` more sessions of a tree run in the
+/// background ([`pool::Early`]), each primed with `prime`, unless the
+/// caller started them already (`opening`); [`take_pool`] takes them when
+/// the files are known.
+pub(crate) fn start_pool(
+    t: &mut Tally<'_>,
+    cfg: &ClientConfig,
+    jobs: usize,
+    fai: bool,
+    prime: fn(&mut Client),
+    opening: &Opening,
+) {
+    if t.pool.is_none() && jobs > 1 {
+        t.pool = Some(
+            opening
+                .take()
+                .unwrap_or_else(|| pool::Early::start(jobs - 1, !fai, connector(cfg, fai), prime)),
+        );
+    }
+}
+
+/// `n` more sessions: those [`start_pool`] opened (the extra ones ended,
+/// any missing opened now), else `n` opened now.
+pub(crate) fn take_pool(t: &mut Tally<'_>, cfg: &ClientConfig, n: usize, fai: bool) -> Result<Vec<Client>, Error> {
+    let Some(early) = t.pool.take() else {
+        return open_pool(cfg, n, fai);
+    };
+    let mut v = early.join()?;
+    for extra in v.drain(n.min(v.len())..) {
+        let _ = extra.end();
+    }
+    if v.len() < n {
+        match open_pool(cfg, n - v.len(), fai) {
+            Ok(more) => v.extend(more),
+            Err(e) => {
+                for c in v {
+                    let _ = c.end();
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(v)
+}
+
+/// Runs `jobs` over the caller's session and `jobs_wanted - 1` more, then
+/// tells the failures in job order. Returns the files done.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_pool<J: Sync>(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    jobs_wanted: usize,
+    fai: bool,
+    jobs: &[J],
+    what: &(dyn Fn(&J) -> String + Sync),
+    work: &(dyn Fn(&mut Client, &J, &Progress) -> Result<Done, Error> + Sync),
+    t: &mut Tally<'_>,
+) -> usize {
+    if jobs.is_empty() {
+        return 0;
+    }
+    let extra = jobs_wanted.min(jobs.len()).saturating_sub(1);
+    let mut more = match take_pool(t, cfg, extra, fai) {
+        Ok(v) => v,
+        Err(e) => {
+            t.ev.pool_failed(&e);
+            t.local(format!(
+                "could not open the {extra} more sessions of --jobs; nothing transferred"
+            ));
+            return 0;
+        }
+    };
+    let progress = Arc::new(Progress::default());
+    t.ev.transferring(jobs.len(), &progress);
+    let results = {
+        let mut sessions: Vec<&mut Client> = vec![c];
+        sessions.extend(more.iter_mut());
+        let p = &*progress;
+        pool::run(sessions, jobs, &|c, j| {
+            let r = work(c, j, p);
+            p.file_done();
+            r
+        })
+    };
+    t.ev.transferred();
+    for m in more {
+        let _ = m.end();
+    }
+    let (mut lost, mut done) = (0, 0);
+    for (j, r) in jobs.iter().zip(results) {
+        match r {
+            Some(Ok(Done::Ok)) => done += 1,
+            Some(Ok(Done::Refused(why))) => t.refused(format!("{}: {why}", what(j))),
+            Some(Ok(Done::Local(why))) => t.local(format!("{}: {why}", what(j))),
+            Some(Err(e)) => {
+                let why = t.ev.session_error(&e);
+                t.local(format!("{}: {why}", what(j)))
+            }
+            None => lost += 1,
+        }
+    }
+    if lost > 0 {
+        t.local(format!("{lost} file(s) not transferred: every session failed"));
+    }
+    t.report.transferred += done;
+    done
+}

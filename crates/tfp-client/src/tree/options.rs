@@ -1,0 +1,51 @@
+//! What a tree run (`put -r`, `get -r`, the Python package's trees) may do:
+//! its options, read by [`super::copy`] and [`super::copy_down`] as they
+//! build the plan the engine carries out.
+
+use super::filter::Filter;
+use crate::engine::opening::Opening;
+
+/// What a tree run may do.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Descend into directories (`-r`); without it a directory source fails.
+    pub recursive: bool,
+    /// Downloads: continue the partials an interrupted run kept, as far as
+    /// their journals prove.
+    pub resume: bool,
+    /// `--exclude`/`--include`, applied below each directory source.
+    pub filter: Filter,
+    /// Sessions moving files at once (the caller's and `jobs - 1` more).
+    pub jobs: usize,
+    /// The caller's session entered with Fast Access: the pool's do too
+    /// (one after the other, each with the key the last one was handed).
+    pub fai: bool,
+    /// A directory source's contents go to the destination itself (made if
+    /// missing), as rsync's `src/` and `cp -rT` do, rather than into a new
+    /// directory of the source's name when the destination exists.
+    pub contents: bool,
+    /// `-p`: uploads keep each file's mode and mtime (on a server with
+    /// batches, doc/compatibility.md "Batch uploads").
+    pub preserve: bool,
+    /// The run's other sessions, when the caller started opening them
+    /// before its own session was open ([`Opening::start`]).
+    pub opening: Opening,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            recursive: true,
+            resume: false,
+            filter: Filter::default(),
+            jobs: DEFAULT_JOBS,
+            fai: false,
+            contents: false,
+            preserve: false,
+            opening: Opening::default(),
+        }
+    }
+}
+
+/// Sessions of the pool unless told otherwise.
+pub const DEFAULT_JOBS: usize = 4;
