@@ -219,8 +219,15 @@ impl Partial {
     }
 
     /// [`Partial::commit`] with the permission bits `mode` ([`Beside::commit_as`]).
+    /// A partial with no journal (a batch's) that cannot be committed is
+    /// removed: nothing could resume it.
     pub fn commit_as(self, mtime: Option<i64>, mode: Option<u32>) -> io::Result<()> {
-        self.place.commit_as(&self.file, &self.data_name, mtime, mode)?;
+        if let Err(e) = self.place.commit_as(&self.file, &self.data_name, mtime, mode) {
+            if self.no_journal {
+                self.place.remove(&self.data_name);
+            }
+            return Err(e);
+        }
         if !self.no_journal {
             self.place.remove(&self.journal_name);
         }
@@ -260,5 +267,24 @@ mod tests {
                 PathBuf::from("d/.f.tf-partial.journal")
             )
         );
+    }
+
+    /// A batch's partial (no journal: nothing could resume it) that cannot
+    /// be committed is not left behind (issue 64: a lying batch answer left
+    /// `.NAME.tf-partial`); here a directory holds the file's name.
+    #[test]
+    fn a_batch_partial_that_cannot_land_is_not_left_behind() {
+        let d = std::env::temp_dir().join(format!("tfd-partial-commit-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(d.join("f/inside")).unwrap();
+        let land = crate::engine::landing::Landing::open(&d).unwrap();
+        let mut pt = Partial::open_at(Beside::within(&land, b"f").unwrap()).unwrap();
+        pt.reset().unwrap();
+        std::io::Write::write_all(&mut pt.file(), b"data").unwrap();
+        assert!(pt.commit_as(Some(1_600_000_000), None).is_err());
+        let left: Vec<_> = std::fs::read_dir(&d).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, ["f"], "left behind");
+        assert!(d.join("f/inside").is_dir(), "the directory there was touched");
+        std::fs::remove_dir_all(&d).unwrap();
     }
 }

@@ -350,6 +350,45 @@ fn protocol(what: &str) -> Error {
     Error::Protocol(format!("TFDGETMANY: {what}"))
 }
 
+/// The data of one file into its partial (the packed form's, or the long
+/// form's frames), hashed as it comes, and its trailer. `Err` when the
+/// server is out of step: the caller discards the partial.
+fn receive_data(
+    rx: &mut Rx,
+    packed: Option<(&[u8], [u8; 32])>,
+    size: u64,
+    part: &mut Result<Partial, String>,
+    h: &mut Sha256,
+    p: &Progress,
+) -> Result<Trailer, Error> {
+    let mut write = |data: &[u8], part: &mut Result<Partial, String>| {
+        h.update(data);
+        p.bytes().fetch_add(data.len() as u64, Ordering::Relaxed);
+        if let Ok(pt) = part.as_mut() {
+            if let Err(e) = pt.file().write_all(data) {
+                *part = Err(e.to_string());
+            }
+        }
+    };
+    if let Some((data, raw)) = packed {
+        if data.len() as u64 != size {
+            return Err(protocol("a packed file of another size than it announced"));
+        }
+        write(data, part);
+        return Ok(Trailer::Sum(raw));
+    }
+    let mut left = size;
+    while left > 0 {
+        let data = rx.recv_frame_max(MAX_FRAME)?;
+        if data.is_empty() || data.len() as u64 > left {
+            return Err(protocol("more data than the size it announced"));
+        }
+        left -= data.len() as u64;
+        write(&data, part);
+    }
+    Trailer::parse(&rx.recv_frame()?).ok_or_else(|| protocol("a trailer that does not parse"))
+}
+
 /// Receives one file into its partial and commits it when its hash holds.
 /// `Err` when the server is out of step (the session is dropped).
 fn fetch_one(rx: &mut Rx, w: &File<'_>, p: &Progress) -> Result<Fetched, Error> {
@@ -383,39 +422,18 @@ fn fetch_one(rx: &mut Rx, w: &File<'_>, p: &Progress) -> Result<Fetched, Error> 
             .map_err(|e| e.to_string())
     };
     let mut h = Sha256::new();
-    let mut left = size;
-    if let Some((data, _)) = packed {
-        left = 0;
-        h.update(data);
-        p.bytes().fetch_add(data.len() as u64, Ordering::Relaxed);
-        if let Ok(pt) = part.as_mut() {
-            if let Err(e) = pt.file().write_all(data) {
-                part = Err(e.to_string());
-            }
-        }
-    }
-    while left > 0 {
-        let data = rx.recv_frame_max(MAX_FRAME)?;
-        if data.is_empty() || data.len() as u64 > left {
+    // a server out of step (more data than announced, a packed file of
+    // another size, a trailer that does not parse) leaves nothing behind
+    let sum = match receive_data(rx, packed, size, &mut part, &mut h, p) {
+        Ok(sum) => sum,
+        Err(e) => {
             if let Ok(pt) = part {
                 pt.discard();
             }
-            return Err(protocol("more data than the size it announced"));
+            return Err(e);
         }
-        left -= data.len() as u64;
-        h.update(&data);
-        p.bytes().fetch_add(data.len() as u64, Ordering::Relaxed);
-        if let Ok(pt) = part.as_mut() {
-            if let Err(e) = pt.file().write_all(&data) {
-                part = Err(e.to_string());
-            }
-        }
-    }
-    let digest: [u8; 32] = h.finalize().into();
-    let sum = match packed {
-        Some((_, raw)) => Trailer::Sum(raw),
-        None => Trailer::parse(&rx.recv_frame()?).ok_or_else(|| protocol("a trailer that does not parse"))?,
     };
+    let digest: [u8; 32] = h.finalize().into();
     let verdict = match sum {
         Trailer::Sum(s) if s == digest => Ok(()),
         Trailer::Sum(_) => Err(Done::Refused(
