@@ -6,11 +6,15 @@
 
 mod can;
 mod ceiling;
+mod engine;
 mod errors;
+mod notifications;
 mod pyio;
 mod queue;
+mod raw;
 mod running;
 mod session;
+mod shapes;
 mod state;
 mod tree;
 mod upload;

@@ -1,59 +1,24 @@
 //! The `Session` class: one TF Protocol session, each method one tfp-client
 //! call (`crate::running` says how a call runs).
 
+use crate::engine::Ask;
 use crate::errors::py_err;
-use crate::pyio::{polled, progress_fn, PyRead, PyWrite};
+use crate::notifications::answer_named;
+use crate::pyio::{progress_fn, PyRead, PyWrite};
+use crate::raw;
+use crate::shapes::{fai_tuple, fstat_tuples, kind_name, type_code, FstatTuple, StatEntryTuple, StatTuple};
 use crate::state::{Conn, Session};
 use crate::tree::{filter, TreeRun};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::fs::OpenOptions;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tfp_client::notify::{Answer, Notifications};
-use tfp_client::tree::listing::Kind;
+use tfp_client::notify::Answer;
 use tfp_client::tree::{copy, mirror};
-use tfp_client::{parallel, Error, FaiToken, FileType, DIRECT_WRITE_MIN};
+use tfp_client::{Error, DIRECT_WRITE_MIN};
 
 /// Chunk size asked for PUT/GET when the caller names none (4 MiB).
 const BUFSZ: i64 = 4 << 20;
-
-/// rsync's `--whole-file` as Python says it (None: the link decides) in the
-/// engine's words.
-fn whole_file_rule(whole_file: Option<bool>) -> tfp_client::engine::upload::DeltaRule {
-    use tfp_client::engine::upload::DeltaRule;
-    match whole_file {
-        None => DeltaRule::Auto,
-        Some(true) => DeltaRule::Never,
-        Some(false) => DeltaRule::Always,
-    }
-}
-
-/// A typed FTYPE answer as the document's byte (what the compat layer hands
-/// on, and what the Pythonic layer names).
-fn type_code(t: Option<FileType>) -> i8 {
-    t.map_or(tfp_wire::fstat::TYPE_FAIL, FileType::code)
-}
-
-fn kind_name(k: Kind) -> &'static str {
-    match k {
-        Kind::Dir => "dir",
-        Kind::File => "file",
-        Kind::Other => "other",
-    }
-}
-
-/// A stat as Python gets it: (kind, size, mtime).
-type StatTuple = (&'static str, u64, i64);
-
-/// A listed entry with its stat: (kind, rel, size, mtime).
-type StatEntryTuple = (&'static str, Vec<u8>, u64, i64);
-
-fn fai_tuple(t: &FaiToken) -> (String, u64, Vec<u8>) {
-    (t.token.clone(), t.expiry, t.key.clone())
-}
 
 #[pymethods]
 impl Session {
@@ -134,25 +99,7 @@ impl Session {
     /// STARTNTFY: the session enters notification mode, for good
     /// (tfp_client::notify); no command is taken after it.
     fn start_notifications(&self, py: Python<'_>, interval: String) -> PyResult<()> {
-        let mut g = self.held(py)?;
-        let r = match g.take() {
-            Some(Conn::Commands(c)) => py.allow_threads(|| Notifications::start(c, &interval)),
-            Some(n @ Conn::Notify(_)) => {
-                *g = Some(n);
-                Err(Error::Protocol("the session is in notification mode already".into()))
-            }
-            None => {
-                drop(g);
-                return Err(self.closed_err(py));
-            }
-        };
-        match r {
-            Ok(n) => {
-                *g = Some(Conn::Notify(n));
-                Ok(())
-            }
-            Err(e) => Err(py_err(py, e)),
-        }
+        self.start_notify(py, &interval)
     }
 
     /// Waits for the next notification: (index, name). An unanswered one is
@@ -164,16 +111,7 @@ impl Session {
 
     /// Answers the last notification: "keep", "delete" or "end".
     fn notification_answer(&self, py: Python<'_>, answer: &str) -> PyResult<()> {
-        let a = match answer {
-            "keep" => Answer::Keep,
-            "delete" => Answer::Delete,
-            "end" => Answer::End,
-            other => {
-                return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                    "answer must be 'keep', 'delete' or 'end', not {other:?}"
-                )))
-            }
-        };
+        let a = answer_named(answer)?;
         self.notifying(py, |n| n.answer(a))
     }
 
@@ -236,7 +174,7 @@ impl Session {
         })
     }
     /// FSTAT: (kind, size, mtime).
-    fn stat(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<(&'static str, u64, i64)> {
+    fn stat(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<StatTuple> {
         self.run(py, |c| c.stat(&path).map(|s| (kind_name(s.kind), s.size, s.mtime)))
     }
     fn exists(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<bool> {
@@ -351,34 +289,14 @@ impl Session {
         whole_file: Option<bool>,
         progress: Option<PyObject>,
     ) -> PyResult<Py<PyBytes>> {
-        use tfp_client::engine::upload;
-        let done = AtomicU64::new(0);
-        let landed = self.run_long(py, |c, cfg| {
-            polled(
-                || done.load(std::sync::atomic::Ordering::Relaxed),
-                progress.as_ref(),
-                || {
-                    let size = std::fs::metadata(&local).map_err(Error::Local)?.len();
-                    let mut req = upload::Request {
-                        resume,
-                        streams: streams.max(1),
-                        bufsz,
-                        verify,
-                        delta: whole_file_rule(whole_file),
-                        dest: upload::Dest::Deferred,
-                        ..upload::Request::new(upload::Source::File(&local, size), &remote, upload::Kind::Put)
-                    };
-                    let total = AtomicU64::new(size);
-                    let progress = upload::Progress {
-                        done: &done,
-                        total: &total,
-                    };
-                    upload::send(c, cfg, &mut req, &progress, &mut |_| {})
-                        .map(|sent| sent.remote)
-                        .map_err(|f| *f.error)
-                },
-            )
-        })?;
+        let ask = Ask {
+            streams,
+            bufsz,
+            resume,
+            verify,
+            whole_file,
+        };
+        let landed = self.send_file(py, &local, &remote, &ask, progress)?;
         Ok(PyBytes::new(py, &landed).unbind())
     }
 
@@ -403,32 +321,14 @@ impl Session {
         whole_file: Option<bool>,
         progress: Option<PyObject>,
     ) -> PyResult<()> {
-        use tfp_client::engine::{download, fetch};
-        let counter = Arc::new(AtomicU64::new(0));
-        let messages = Mutex::new(Vec::<String>::new());
-        self.run_long(py, |c, cfg| {
-            polled(
-                || counter.load(std::sync::atomic::Ordering::Relaxed),
-                progress.as_ref(),
-                || {
-                    let req = download::Request {
-                        remote: &remote,
-                        target: download::Target::Path(&local),
-                        streams: streams.max(1),
-                        bufsz,
-                        resume,
-                        verify,
-                        unverified: false,
-                        progress: &counter,
-                    };
-                    let told = AtomicU64::new(0);
-                    fetch::fetch(c, cfg, &req, whole_file_rule(whole_file), &told, &mut |m| {
-                        messages.lock().unwrap_or_else(|p| p.into_inner()).push(m.to_string())
-                    })
-                    .map(|_| ())
-                },
-            )
-        })
+        let ask = Ask {
+            streams,
+            bufsz,
+            resume,
+            verify,
+            whole_file,
+        };
+        self.fetch_file(py, &remote, &local, &ask, progress)
     }
 
     /// `put_tree` / `get_tree` (tfp_client::tree::copy::put and ::get, what
@@ -567,22 +467,7 @@ impl Session {
         length: Option<u64>,
         bufsz: i64,
     ) -> PyResult<Py<PyBytes>> {
-        let n = match length {
-            Some(0) => return Ok(PyBytes::new(py, b"").unbind()),
-            Some(n) => usize::try_from(n)
-                .map_err(|_| pyo3::exceptions::PyValueError::new_err(format!("length {n}: too large")))?,
-            None => return crate::whole::read_to_end(self, py, remote, offset, bufsz),
-        };
-        let mut got = 0usize;
-        let b = tfd_sys::pybytes::new_filled(py, n, |buf| {
-            got = self.run(py, move |c| parallel::get_range_into(c, &remote, offset, buf, bufsz))?;
-            Ok(())
-        })?;
-        if got < n {
-            // the file ended first
-            return Ok(PyBytes::new(py, &b.as_bytes()[..got]).unbind());
-        }
-        Ok(b.unbind())
+        crate::whole::read(self, py, remote, offset, length, bufsz)
     }
 
     /// PUT of bytes at `offset`, `progress` called with the running count
@@ -853,39 +738,15 @@ impl Session {
     /// `NAME args` through tfp-client's Client::call: the data of its OK (a
     /// FAILED or UNKNOWN is the mapped exception; any other reply comes back whole).
     fn call(&self, py: Python<'_>, name: String, args: Vec<u8>) -> PyResult<Py<PyBytes>> {
-        let v = self.run(py, move |c| {
-            let line = if args.is_empty() {
-                name.clone().into_bytes()
-            } else {
-                [name.as_bytes(), b" ", &args].concat()
-            };
-            match c.command(&line)? {
-                tfp_client::Status::Ok(d) | tfp_client::Status::Other(d) => Ok(d),
-                st => Err(Error::refused(&name, st)),
-            }
-        })?;
+        let v = self.run(py, move |c| raw::call(c, &name, &args))?;
         Ok(PyBytes::new(py, &v).unbind())
     }
 
     /// FSTATLS (2.5.1), typed: one (kind, size, atime, mtime) per line of the
     /// server-side list, None for a path that could not be stat'ed.
-    #[allow(clippy::type_complexity)]
-    fn fstatls_typed(&self, py: Python<'_>, list: Vec<u8>) -> PyResult<Vec<Option<(String, u64, u64, u64)>>> {
-        use tfp_wire::fstat::StatRecord;
+    fn fstatls_typed(&self, py: Python<'_>, list: Vec<u8>) -> PyResult<Vec<Option<FstatTuple>>> {
         let recs = self.run(py, move |c| c.fstatls(&list))?;
-        Ok(recs
-            .into_iter()
-            .filter(|r| *r != StatRecord::End)
-            .map(|r| match r {
-                StatRecord::Stat {
-                    kind,
-                    size,
-                    atime,
-                    mtime,
-                } => Some((format!("{kind:?}").to_lowercase(), size, atime, mtime)),
-                _ => None,
-            })
-            .collect())
+        Ok(fstat_tuples(recs))
     }
 
     /// Sends one frame (header and payload) on the session's channel.
@@ -894,18 +755,11 @@ impl Session {
     }
     /// Sends units as they are (each enciphered as one unit).
     fn send_units(&self, py: Python<'_>, units: Vec<Vec<u8>>) -> PyResult<()> {
-        self.run_raw(py, move |c| {
-            let refs: Vec<&[u8]> = units.iter().map(|u| &u[..]).collect();
-            Ok(c.chan.tx.send_units(&refs)?)
-        })
+        self.run_raw(py, move |c| raw::send_units(c, &units))
     }
     /// Receives one unit of `n` bytes, deciphered.
     fn recv_unit(&self, py: Python<'_>, n: usize) -> PyResult<Py<PyBytes>> {
-        let v = self.run_raw(py, move |c| {
-            let mut b = vec![0u8; n];
-            c.chan.rx.recv_unit(&mut b)?;
-            Ok(b)
-        })?;
+        let v = self.run_raw(py, move |c| raw::recv_unit(c, n))?;
         Ok(PyBytes::new(py, &v).unbind())
     }
     /// Receives one frame's payload.
@@ -916,41 +770,18 @@ impl Session {
     /// The socket's read/write timeout in seconds (None: block).
     #[pyo3(signature = (seconds=None))]
     fn set_timeout(&self, py: Python<'_>, seconds: Option<f64>) -> PyResult<()> {
-        self.run_raw(py, move |c| {
-            let t = seconds.map(Duration::from_secs_f64);
-            c.chan.stream().set_read_timeout(t).map_err(Error::Local)?;
-            c.chan.stream().set_write_timeout(t).map_err(Error::Local)?;
-            Ok(())
-        })
+        self.run_raw(py, move |c| raw::set_timeout(c, seconds))
     }
     /// Reads up to `n` bytes from the socket as they come (no cipher): b"" at EOF.
     fn recv_socket(&self, py: Python<'_>, n: usize) -> PyResult<Py<PyBytes>> {
-        let v = self.run_raw(py, move |c| {
-            use std::io::Read;
-            let mut b = vec![0u8; n];
-            let k = (&mut c.chan.stream()).read(&mut b).map_err(Error::Local)?;
-            b.truncate(k);
-            Ok(b)
-        })?;
+        let v = self.run_raw(py, move |c| raw::recv_socket(c, n))?;
         Ok(PyBytes::new(py, &v).unbind())
     }
 
     /// One command whose answer is chunked data then a status (LS, RCVFILE...):
     /// (data, status frame).
     fn raw_chunks(&self, py: Python<'_>, line: Vec<u8>) -> PyResult<(Py<PyBytes>, Py<PyBytes>)> {
-        let (d, s) = self.run_raw(py, move |c| {
-            c.chan.tx.send_frame(&line)?;
-            let mut out = Vec::new();
-            let st = c.recv_chunks(&mut out)?;
-            let frame = match st {
-                tfp_client::Status::Ok(d) if d.is_empty() => b"OK".to_vec(),
-                tfp_client::Status::Ok(d) => [&b"OK "[..], &d].concat(),
-                tfp_client::Status::Failed(n, t) => format!("FAILED {n} : {t}").into_bytes(),
-                tfp_client::Status::Unknown => b"UNKNOWN".to_vec(),
-                tfp_client::Status::Other(d) => d,
-            };
-            Ok((out, frame))
-        })?;
+        let (d, s) = self.run_raw(py, move |c| raw::chunks(c, &line))?;
         Ok((PyBytes::new(py, &d).unbind(), PyBytes::new(py, &s).unbind()))
     }
 }
