@@ -37,7 +37,8 @@ from typing import Any, Dict, List, Optional
 from fsspec.callbacks import DEFAULT_CALLBACK
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
-from . import _tree, connect
+from ._session import connect
+from ._trees import _tree
 from ._errors import Error
 
 _CONNECT_KEYS = ("key", "key_pem", "hash", "user", "password", "jail", "transport", "aes", "timeout", "proto",
