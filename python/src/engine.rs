@@ -43,7 +43,7 @@ impl Session {
         progress: Option<PyObject>,
     ) -> PyResult<Vec<u8>> {
         let done = AtomicU64::new(0);
-        self.run_long(py, |c, cfg| {
+        self.run_long_at(py, &[remote], |c, cfg| {
             polled(
                 || done.load(Ordering::Relaxed),
                 progress.as_ref(),
@@ -82,7 +82,7 @@ impl Session {
     ) -> PyResult<()> {
         let counter = Arc::new(AtomicU64::new(0));
         let messages = Mutex::new(Vec::<String>::new());
-        self.run_long(py, |c, cfg| {
+        self.run_long_at(py, &[remote], |c, cfg| {
             polled(
                 || counter.load(Ordering::Relaxed),
                 progress.as_ref(),

@@ -171,7 +171,7 @@ impl crate::state::Session {
     ) -> PyResult<u64> {
         let raised = Raised::default();
         let mut cb = progress_fn(progress);
-        let r = self.run_long(py, |c, _| {
+        let r = self.run_long_at(py, &[remote], |c, _| {
             let mut out = PyWrite {
                 obj: sink,
                 raised: &raised,
@@ -194,7 +194,7 @@ impl crate::state::Session {
     /// the session goes on.
     pub(crate) fn sup_from_reader(&self, py: Python<'_>, remote: &[u8], data: &PyObject) -> PyResult<()> {
         let raised = Raised::default();
-        let r = self.run_long(py, |c, _| {
+        let r = self.run_long_at(py, &[remote], |c, _| {
             let mut src = PyRead {
                 obj: data,
                 raised: &raised,

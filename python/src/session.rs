@@ -93,7 +93,7 @@ impl Session {
     /// ADDNTFY: watch `dir` for files whose names start with `token`, once
     /// notification mode starts.
     fn addntfy(&self, py: Python<'_>, token: Vec<u8>, dir: Vec<u8>) -> PyResult<()> {
-        self.run(py, |c| c.addntfy(&token, &dir))
+        self.run_at(py, &[&dir], |c| c.addntfy(&token, &dir))
     }
 
     /// STARTNTFY: the session enters notification mode, for good
@@ -132,59 +132,61 @@ impl Session {
         Ok(PyBytes::new(py, &v).unbind())
     }
     fn mkdir(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
-        self.run(py, |c| c.mkdir(&path))
+        self.run_at(py, &[&path], |c| c.mkdir(&path))
     }
     fn rmkdir(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
-        self.run(py, |c| c.rmkdir(&path))
+        self.run_at(py, &[&path], |c| c.rmkdir(&path))
     }
     fn delete(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
-        self.run(py, |c| c.del(&path))
+        self.run_at(py, &[&path], |c| c.del(&path))
     }
     /// RMDIR of an empty directory (tfp_client's rmdir_empty: LS first);
     /// DirectoryNotEmpty (ENOTEMPTY) otherwise, nothing removed.
     fn rmdir(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
-        match self.run(py, |c| c.rmdir_empty(&path))? {
+        match self.run_at(py, &[&path], |c| c.rmdir_empty(&path))? {
             None => Ok(()),
             Some(n) => Err(crate::errors::not_empty(py, &path, n)),
         }
     }
     /// RMDIR: the directory and everything below it.
     fn rmtree(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
-        self.run(py, |c| c.rmdir(&path))
+        self.run_at(py, &[&path], |c| c.rmdir(&path))
     }
     fn touch(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
-        self.run(py, |c| c.touch(&path))
+        self.run_at(py, &[&path], |c| c.touch(&path))
     }
     fn fupd(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
-        self.run(py, |c| c.fupd(&path))
+        self.run_at(py, &[&path], |c| c.fupd(&path))
     }
     fn copy(&self, py: Python<'_>, src: Vec<u8>, dst: Vec<u8>) -> PyResult<()> {
-        self.run(py, |c| c.copy(&src, &dst))
+        self.run_at(py, &[&src, &dst], |c| c.copy(&src, &dst))
     }
     fn cpdir(&self, py: Python<'_>, src: Vec<u8>, dst: Vec<u8>) -> PyResult<()> {
-        self.run(py, |c| c.cpdir(&src, &dst))
+        self.run_at(py, &[&src, &dst], |c| c.cpdir(&src, &dst))
     }
     fn rename(&self, py: Python<'_>, old: Vec<u8>, new: Vec<u8>) -> PyResult<()> {
-        self.run(py, |c| c.rename(&old, &new))
+        self.run_at(py, &[&old, &new], |c| c.rename(&old, &new))
     }
     fn sha256(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<String> {
-        self.run(py, |c| {
+        self.run_at(py, &[&path], |c| {
             c.sha256(&path)
                 .map(|d| d.0.iter().map(|b| format!("{b:02x}")).collect())
         })
     }
     /// FSTAT: (kind, size, mtime).
     fn stat(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<StatTuple> {
-        self.run(py, |c| c.stat(&path).map(|s| (kind_name(s.kind), s.size, s.mtime)))
+        self.run_at(py, &[&path], |c| {
+            c.stat(&path).map(|s| (kind_name(s.kind), s.size, s.mtime))
+        })
     }
     fn exists(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<bool> {
-        self.run(py, |c| c.exists(&path))
+        self.run_at(py, &[&path], |c| c.exists(&path))
     }
     fn freesp(&self, py: Python<'_>) -> PyResult<u64> {
         self.run(py, |c| c.freesp())
     }
     fn lock(&self, py: Python<'_>, name: Vec<u8>) -> PyResult<()> {
-        self.run(py, |c| c.lock(&name))
+        self.run_at(py, &[&name], |c| c.lock(&name))
     }
     fn date(&self, py: Python<'_>) -> PyResult<i64> {
         self.run(py, |c| c.date())
@@ -214,15 +216,15 @@ impl Session {
         self.run(py, |c| c.keepalive(on, idle, interval, count))
     }
     fn chmod(&self, py: Python<'_>, path: Vec<u8>, mode: u32) -> PyResult<()> {
-        self.run(py, |c| c.chmod(&path, mode))
+        self.run_at(py, &[&path], |c| c.chmod(&path, mode))
     }
     fn chown(&self, py: Python<'_>, path: Vec<u8>, user: String, group: String) -> PyResult<()> {
-        self.run(py, |c| c.chown(&path, &user, &group))
+        self.run_at(py, &[&path], |c| c.chown(&path, &user, &group))
     }
     /// LS/LSR, parsed and checked: [(kind, rel)], rel as bytes.
     #[pyo3(signature = (dir, recursive=false))]
     fn listdir(&self, py: Python<'_>, dir: Vec<u8>, recursive: bool) -> PyResult<Vec<(&'static str, Vec<u8>)>> {
-        self.run(py, |c| {
+        self.run_at(py, &[&dir], |c| {
             let l = if recursive {
                 c.listdir_recursive(&dir)?
             } else {
@@ -248,7 +250,7 @@ impl Session {
     /// `dir` with its size and mtime in one exchange, as (kind, rel, size,
     /// mtime); None from a server without it (the caller lists with LSR).
     fn list_stat(&self, py: Python<'_>, dir: Vec<u8>) -> PyResult<Option<Vec<StatEntryTuple>>> {
-        self.run(py, |c| {
+        self.run_at(py, &[&dir], |c| {
             Ok(tfp_client::tree::listing::list_stat(c, &dir)?.map(|l| {
                 l.entries
                     .into_iter()
@@ -260,7 +262,7 @@ impl Session {
     /// LS/LSR as the server sent it.
     #[pyo3(signature = (dir, recursive=false))]
     fn list_raw(&self, py: Python<'_>, dir: Vec<u8>, recursive: bool) -> PyResult<Py<PyBytes>> {
-        let v = self.run(py, |c| c.list(recursive, &dir))?;
+        let v = self.run_at(py, &[&dir], |c| c.list(recursive, &dir))?;
         Ok(PyBytes::new(py, &v).unbind())
     }
 
@@ -425,7 +427,9 @@ impl Session {
     /// PUT of bytes at `offset`.
     #[pyo3(signature = (remote, data, offset=0, bufsz=BUFSZ))]
     fn put_bytes(&self, py: Python<'_>, remote: Vec<u8>, data: Vec<u8>, offset: u64, bufsz: i64) -> PyResult<()> {
-        self.run(py, move |c| c.put(&remote, offset, bufsz, &mut &data[..], &mut |_| {}))
+        self.run_at(py, &[&remote], |c| {
+            c.put(&remote, offset, bufsz, &mut &data[..], &mut |_| {})
+        })
     }
 
     /// GET from `offset` to the end into a local file (written from `offset`;
@@ -441,7 +445,7 @@ impl Session {
         progress: Option<PyObject>,
     ) -> PyResult<u64> {
         let mut cb = progress_fn(progress);
-        self.run_long(py, move |c, _| {
+        self.run_long_at(py, &[&remote], |c, _| {
             let f = OpenOptions::new()
                 .write(true)
                 .create(true)
@@ -482,7 +486,9 @@ impl Session {
         progress: Option<PyObject>,
     ) -> PyResult<()> {
         let mut cb = progress_fn(progress);
-        self.run(py, move |c| c.put(&remote, offset, bufsz, &mut &data[..], &mut cb))
+        self.run_at(py, &[&remote], |c| {
+            c.put(&remote, offset, bufsz, &mut &data[..], &mut cb)
+        })
     }
 
     /// GET from `offset` to the end as bytes, `progress` called with the
@@ -496,7 +502,7 @@ impl Session {
         progress: Option<PyObject>,
     ) -> PyResult<Py<PyBytes>> {
         let mut cb = progress_fn(progress);
-        let v = self.run(py, move |c| {
+        let v = self.run_at(py, &[&remote], |c| {
             let mut out = Vec::new();
             c.get(&remote, offset, bufsz, &mut out, &mut cb)?;
             Ok(out)
@@ -507,7 +513,7 @@ impl Session {
     /// FSTATLS (2.5.1): the records as the protocol encodes them (26 bytes each,
     /// the end record last).
     fn fstatls(&self, py: Python<'_>, list: Vec<u8>) -> PyResult<Vec<Py<PyBytes>>> {
-        let recs = self.run(py, move |c| c.fstatls(&list))?;
+        let recs = self.run_at(py, &[&list], |c| c.fstatls(&list))?;
         let mut out: Vec<Py<PyBytes>> = recs.iter().map(|r| PyBytes::new(py, &r.encode()).unbind()).collect();
         if recs.last() != Some(&tfp_wire::fstat::StatRecord::End) {
             out.push(PyBytes::new(py, &tfp_wire::fstat::StatRecord::End.encode()).unbind());
@@ -518,7 +524,7 @@ impl Session {
     /// PUT that stops after `data` with `code` (-1 keep, -2 cancel)
     /// (tfp_client::Client::put_cancel).
     fn put_cancel(&self, py: Python<'_>, remote: Vec<u8>, bufsz: i64, data: Vec<u8>, code: i64) -> PyResult<()> {
-        self.run(py, move |c| c.put_cancel(&remote, bufsz, &data, code))
+        self.run_at(py, &[&remote], |c| c.put_cancel(&remote, bufsz, &data, code))
     }
 
     /// PUTCAN (tfp_client::Client::putcan): writes what the binary reader
@@ -575,13 +581,15 @@ impl Session {
 
     /// FSIZE.
     fn fsize(&self, py: Python<'_>, remote: Vec<u8>) -> PyResult<u64> {
-        self.run(py, |c| c.fsize(&remote))
+        self.run_at(py, &[&remote], |c| c.fsize(&remote))
     }
 
     /// SNDFILE of bytes.
     #[pyo3(signature = (remote, data, overwrite=true))]
     fn sndfile(&self, py: Python<'_>, remote: Vec<u8>, data: Vec<u8>, overwrite: bool) -> PyResult<()> {
-        self.run(py, move |c| c.sndfile(&remote, overwrite, &mut &data[..], &mut |_| {}))
+        self.run_at(py, &[&remote], |c| {
+            c.sndfile(&remote, overwrite, &mut &data[..], &mut |_| {})
+        })
     }
     /// SNDFILE of bytes, `progress` called with the running count as the
     /// server acknowledges each data frame.
@@ -594,12 +602,14 @@ impl Session {
         progress: Option<PyObject>,
     ) -> PyResult<()> {
         let mut cb = progress_fn(progress);
-        self.run(py, move |c| c.sndfile(&remote, overwrite, &mut &data[..], &mut cb))
+        self.run_at(py, &[&remote], |c| {
+            c.sndfile(&remote, overwrite, &mut &data[..], &mut cb)
+        })
     }
     /// RCVFILE: the file's bytes.
     #[pyo3(signature = (remote, delete=false))]
     fn rcvfile(&self, py: Python<'_>, remote: Vec<u8>, delete: bool) -> PyResult<Py<PyBytes>> {
-        let v = self.run(py, move |c| {
+        let v = self.run_at(py, &[&remote], |c| {
             let mut out = Vec::new();
             c.rcvfile(&remote, delete, &mut out)?;
             Ok(out)
@@ -608,7 +618,7 @@ impl Session {
     }
     /// SUP of bytes.
     fn sup(&self, py: Python<'_>, remote: Vec<u8>, data: Vec<u8>) -> PyResult<()> {
-        self.run(py, move |c| c.sup(&remote, &mut &data[..]))
+        self.run_at(py, &[&remote], |c| c.sup(&remote, &mut &data[..]))
     }
     /// SUP of what the binary reader `data` yields (`read(n)`), sent as it
     /// is read. An exception of the reader cancels the upload (the server
@@ -618,7 +628,7 @@ impl Session {
     }
     /// SDOWN: the file's bytes.
     fn sdown(&self, py: Python<'_>, remote: Vec<u8>) -> PyResult<Py<PyBytes>> {
-        let v = self.run(py, move |c| {
+        let v = self.run_at(py, &[&remote], |c| {
             let mut out = Vec::new();
             c.sdown(&remote, &mut out)?;
             Ok(out)
@@ -629,32 +639,34 @@ impl Session {
     /// LSV2DOWN (2.5.1): (lines, complete).
     #[pyo3(signature = (dir, recursive=false))]
     fn lsv2down(&self, py: Python<'_>, dir: Vec<u8>, recursive: bool) -> PyResult<(Vec<Vec<u8>>, bool)> {
-        self.run(py, move |c| c.lsv2down(recursive, &dir).map(|l| (l.lines, l.complete)))
+        self.run_at(py, &[&dir], |c| {
+            c.lsv2down(recursive, &dir).map(|l| (l.lines, l.complete))
+        })
     }
     /// FTYPE (2.5.1): the document's type byte (−1: the server could not tell).
     fn ftype(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<i8> {
-        self.run(py, move |c| c.ftype(&path).map(type_code))
+        self.run_at(py, &[&path], |c| c.ftype(&path).map(type_code))
     }
     /// FTYPELS (2.5.1): a type byte per line, as `ftype`.
     fn ftypels(&self, py: Python<'_>, list: Vec<u8>) -> PyResult<Vec<i8>> {
-        self.run(py, move |c| {
+        self.run_at(py, &[&list], |c| {
             c.ftypels(&list).map(|v| v.into_iter().map(type_code).collect())
         })
     }
     /// FSIZELS: per line a size, −1 (could not) or −2 (not a regular file).
     fn fsizels(&self, py: Python<'_>, list: Vec<u8>) -> PyResult<Vec<i64>> {
-        self.run(py, move |c| {
+        self.run_at(py, &[&list], |c| {
             c.fsizels(&list).map(|v| v.into_iter().map(|s| s.code()).collect())
         })
     }
     /// INTREAD (2.5.1): (data, sha256 text).
     fn intread(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<(Py<PyBytes>, Vec<u8>)> {
-        let (h, d) = self.run(py, move |c| c.intread(&path))?;
+        let (h, d) = self.run_at(py, &[&path], |c| c.intread(&path))?;
         Ok((PyBytes::new(py, &d).unbind(), h))
     }
     /// INTWRITE (2.5.1).
     fn intwrite(&self, py: Python<'_>, path: Vec<u8>, expected: Vec<u8>, data: Vec<u8>) -> PyResult<()> {
-        self.run(py, move |c| c.intwrite(&path, &expected, &data))
+        self.run_at(py, &[&path], |c| c.intwrite(&path, &expected, &data))
     }
     /// FAITOK: (token, expiry, key).
     fn faitok(&self, py: Python<'_>, minutes: u32) -> PyResult<(String, u64, Vec<u8>)> {
@@ -672,7 +684,7 @@ impl Session {
     /// NETLOCK / NETLOCK_TRY (2.5.1): the lock id. A timeout the line cannot
     /// carry (not a number of seconds from 1 ms to a week) is a usage error.
     fn netlock(&self, py: Python<'_>, timeout: f64, path: Vec<u8>, wait: bool) -> PyResult<u32> {
-        self.run(py, move |c| {
+        self.run_at(py, &[&path], |c| {
             let t = std::time::Duration::try_from_secs_f64(timeout)
                 .map_err(|_| Error::Usage(format!("NETLOCK: timeout {timeout}: a number of seconds")))?;
             let id = if wait {
@@ -689,7 +701,7 @@ impl Session {
     }
     /// NETMUTACQ_TRY / NETMUTREL (2.5.1).
     fn netmut(&self, py: Python<'_>, path: Vec<u8>, token: Vec<u8>, release: bool) -> PyResult<()> {
-        self.run(py, move |c| {
+        self.run_at(py, &[&path], |c| {
             if release {
                 c.netmutrel(&path, &token)
             } else {
@@ -703,23 +715,23 @@ impl Session {
     }
     /// SETFSPERM (2.5.1).
     fn setfsperm(&self, py: Python<'_>, id: String, mask: u32, path: Vec<u8>) -> PyResult<()> {
-        self.run(py, move |c| c.setfsperm(&id, mask, &path))
+        self.run_at(py, &[&path], |c| c.setfsperm(&id, mask, &path))
     }
     /// REMFSPERM (2.5.1).
     fn remfsperm(&self, py: Python<'_>, id: String, path: Vec<u8>) -> PyResult<()> {
-        self.run(py, move |c| c.remfsperm(&id, &path))
+        self.run_at(py, &[&path], |c| c.remfsperm(&id, &path))
     }
     /// GETFSPERM (2.5.1): the mask.
     fn getfsperm(&self, py: Python<'_>, id: String, path: Vec<u8>) -> PyResult<u32> {
-        self.run(py, move |c| c.getfsperm(&id, &path))
+        self.run_at(py, &[&path], |c| c.getfsperm(&id, &path))
     }
     /// ISSECFS (2.5.1): FAILED 60 is False, not an error.
     fn issecfs(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<bool> {
-        self.run(py, move |c| c.issecfs(&path))
+        self.run_at(py, &[&path], |c| c.issecfs(&path))
     }
     /// LOCKSYS (2.5.1).
     fn locksys(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
-        self.run(py, move |c| c.locksys(&path))
+        self.run_at(py, &[&path], |c| c.locksys(&path))
     }
     /// GETTZ (2.5.1).
     fn gettz(&self, py: Python<'_>) -> PyResult<String> {
@@ -745,7 +757,7 @@ impl Session {
     /// FSTATLS (2.5.1), typed: one (kind, size, atime, mtime) per line of the
     /// server-side list, None for a path that could not be stat'ed.
     fn fstatls_typed(&self, py: Python<'_>, list: Vec<u8>) -> PyResult<Vec<Option<FstatTuple>>> {
-        let recs = self.run(py, move |c| c.fstatls(&list))?;
+        let recs = self.run_at(py, &[&list], |c| c.fstatls(&list))?;
         Ok(fstat_tuples(recs))
     }
 

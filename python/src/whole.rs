@@ -31,7 +31,9 @@ pub(crate) fn read(
     };
     let mut got = 0usize;
     let b = tfd_sys::pybytes::new_filled(py, n, |buf| {
-        got = s.run(py, move |c| parallel::get_range_into(c, &remote, offset, buf, bufsz))?;
+        got = s.run_at(py, &[&remote], |c| {
+            parallel::get_range_into(c, &remote, offset, buf, bufsz)
+        })?;
         Ok(())
     })?;
     if got < n {
@@ -45,7 +47,7 @@ pub(crate) fn read(
 /// that shrank between the FSTAT and the GET gives what it still holds; one
 /// that grew, what it held at the FSTAT.
 fn read_to_end(s: &Session, py: Python<'_>, remote: Vec<u8>, offset: u64, bufsz: i64) -> PyResult<Py<PyBytes>> {
-    let (made, got) = s.run(py, move |c| {
+    let (made, got) = s.run_at(py, &[&remote], |c| {
         let get = SizedGet::open(c, &remote, offset, bufsz)?;
         let Ok(n) = usize::try_from(get.len()) else {
             let len = get.len();

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import io
 
-from ._errors import Refused
-from ._paths import PathLike, _b
+from ._errors import IsADirectory, Refused
+from ._paths import PathLike, _b, _s
 
 
 class RemoteFile(io.RawIOBase):
@@ -24,7 +24,10 @@ class RemoteFile(io.RawIOBase):
         self._buf = bytearray()
         self._up = None
         if mode == "rb":
-            self._size = session.stat(path).size
+            st = session.stat(path)
+            if st.kind == "dir":
+                raise IsADirectory(f"{_s(_b(path))}: is a directory on the server", filename=_s(_b(path)))
+            self._size = st.size
         elif mode == "ab":
             self._pos = session.size(path) if session.exists(path) else 0
         else:

@@ -74,7 +74,7 @@ class _Transfers:
                     if st[0] != "dir":
                         return NotADirectory(
                             f"cannot upload to {_s(_b(remote))}: {d} on the server is not a directory",
-                            e.code, e.text, e.command)
+                            e.code, e.text, e.command, filename=_s(_b(remote)))
                     break
                 missing = d
                 d = posixpath.dirname(d)
@@ -85,7 +85,7 @@ class _Transfers:
         return NotFound(
             f"cannot upload to {_s(_b(remote))}: no directory {parent} on the server"
             + (f" ({missing} is missing)" if missing != parent else "")
-            + f"; makedirs({parent!r}) makes it", e.code, e.text, e.command)
+            + f"; makedirs({parent!r}) makes it", e.code, e.text, e.command, filename=_s(_b(remote)))
 
     def get(
         self,
@@ -129,11 +129,12 @@ class _Transfers:
         except Error:
             return e
         if not exists and not isinstance(e, NotFound):
-            return NotFound(f"{_s(_b(remote))}: no such file on the server", e.code, e.text, e.command)
+            return NotFound(f"{_s(_b(remote))}: no such file on the server", e.code, e.text, e.command,
+                            filename=_s(_b(remote)))
         if not is_dir:
             return e
         return IsADirectory(f"{_s(_b(remote))}: is a directory on the server; get_tree downloads a directory",
-                            e.code, e.text, e.command)
+                            e.code, e.text, e.command, filename=_s(_b(remote)))
 
     def putfo(self, fo, remote: PathLike, *, bufsz: int = 1 << 20) -> int:
         """Uploads what a binary file object yields (anything with
@@ -181,8 +182,16 @@ class _Transfers:
             raise Mismatch(f"SHA-256 mismatch: local {h.hexdigest()}, server {theirs}")
 
     def read_bytes(self, remote: PathLike, offset: int = 0, length: Optional[int] = None) -> bytes:
-        """GET of `length` bytes from `offset` (None: to the end)."""
-        return self._n.get_bytes(_b(remote), offset, length)
+        """GET of `length` bytes from `offset` (None: to the end). A
+        directory raises IsADirectory (an IsADirectoryError), a missing
+        file NotFound (a FileNotFoundError)."""
+        try:
+            return self._n.get_bytes(_b(remote), offset, length)
+        except Refused as e:
+            said = self._explain_get(remote, e)
+            if said is e:
+                raise
+            raise said from e
 
     def write_bytes(self, remote: PathLike, data: bytes, offset: int = 0) -> None:
         """PUT of data at offset (SNDFILE replacing the file when offset is 0)."""
