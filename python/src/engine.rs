@@ -32,6 +32,18 @@ pub(crate) struct Ask {
     pub(crate) whole_file: Option<bool>,
 }
 
+impl Ask {
+    pub(crate) fn new(streams: usize, bufsz: i64, resume: bool, verify: bool, whole_file: Option<bool>) -> Ask {
+        Ask {
+            streams,
+            bufsz,
+            resume,
+            verify,
+            whole_file,
+        }
+    }
+}
+
 impl Session {
     /// `local` up to `remote` (`Session.put`): the remote name it landed at.
     pub(crate) fn send_file(

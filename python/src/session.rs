@@ -291,13 +291,7 @@ impl Session {
         whole_file: Option<bool>,
         progress: Option<PyObject>,
     ) -> PyResult<Py<PyBytes>> {
-        let ask = Ask {
-            streams,
-            bufsz,
-            resume,
-            verify,
-            whole_file,
-        };
+        let ask = Ask::new(streams, bufsz, resume, verify, whole_file);
         let landed = self.send_file(py, &local, &remote, &ask, progress)?;
         Ok(PyBytes::new(py, &landed).unbind())
     }
@@ -323,13 +317,7 @@ impl Session {
         whole_file: Option<bool>,
         progress: Option<PyObject>,
     ) -> PyResult<()> {
-        let ask = Ask {
-            streams,
-            bufsz,
-            resume,
-            verify,
-            whole_file,
-        };
+        let ask = Ask::new(streams, bufsz, resume, verify, whole_file);
         self.fetch_file(py, &remote, &local, &ask, progress)
     }
 
