@@ -6,11 +6,15 @@
 
 mod can;
 mod ceiling;
+mod engine;
 mod errors;
+mod notifications;
 mod pyio;
 mod queue;
+mod raw;
 mod running;
 mod session;
+mod shapes;
 mod state;
 mod tree;
 mod upload;
@@ -65,7 +69,7 @@ fn connect(
     }
     if let Some(f) = key_file {
         // read here so the config kept for extra streams holds the key
-        b = b.key_pem(std::fs::read(&f).map_err(|e| py_err(py, Error::Local(e)))?);
+        b = b.key_pem(std::fs::read(&f).map_err(|e| py_err(py, Error::file(&f, e)))?);
     }
     if let Some(u) = user {
         b = b.login(&u, password.unwrap_or_default());

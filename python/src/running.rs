@@ -8,7 +8,7 @@
 //! thread) never waits for it, which from a callback would be for ever: it
 //! raises `tfd_client.SessionBusy` at once ([`Session::held`]).
 
-use crate::errors::{busy, py_err};
+use crate::errors::{busy, py_err, py_err_at};
 use crate::state::{Conn, Session};
 use pyo3::prelude::*;
 use std::sync::{MutexGuard, TryLockError};
@@ -69,7 +69,18 @@ impl Session {
         py: Python<'_>,
         f: impl FnOnce(&mut Client) -> Result<T, Error> + Send,
     ) -> PyResult<T> {
-        self.run_on(py, false, f)
+        self.run_on(py, false, &[], f)
+    }
+
+    /// [`Session::run`] of a command on the remote paths `at`, which its
+    /// error names (filename, and filename2 for a second path).
+    pub(crate) fn run_at<T: Send>(
+        &self,
+        py: Python<'_>,
+        at: &[&[u8]],
+        f: impl FnOnce(&mut Client) -> Result<T, Error> + Send,
+    ) -> PyResult<T> {
+        self.run_on(py, false, at, f)
     }
 
     /// Runs `f`, which sends and reads frames of its own (the compatibility
@@ -79,13 +90,14 @@ impl Session {
         py: Python<'_>,
         f: impl FnOnce(&mut Client) -> Result<T, Error> + Send,
     ) -> PyResult<T> {
-        self.run_on(py, true, f)
+        self.run_on(py, true, &[], f)
     }
 
     pub(crate) fn run_on<T: Send>(
         &self,
         py: Python<'_>,
         raw: bool,
+        at: &[&[u8]],
         f: impl FnOnce(&mut Client) -> Result<T, Error> + Send,
     ) -> PyResult<T> {
         let r = py.allow_threads(|| {
@@ -95,7 +107,7 @@ impl Session {
                 conn => f(conn.client_mut()),
             }))
         });
-        self.finish(py, r.map_err(|Busy| busy(py))?)
+        self.finish(py, r.map_err(|Busy| busy(py))?, at)
     }
 
     /// Runs a long operation (a transfer, a tree) on a worker thread while
@@ -109,6 +121,17 @@ impl Session {
     pub(crate) fn run_long<T: Send>(
         &self,
         py: Python<'_>,
+        f: impl FnOnce(&mut Client, &ClientConfig) -> Result<T, Error> + Send,
+    ) -> PyResult<T> {
+        self.run_long_at(py, &[], f)
+    }
+
+    /// [`Session::run_long`] of an operation on the remote path `at`, which
+    /// its error names.
+    pub(crate) fn run_long_at<T: Send>(
+        &self,
+        py: Python<'_>,
+        at: &[&[u8]],
         f: impl FnOnce(&mut Client, &ClientConfig) -> Result<T, Error> + Send,
     ) -> PyResult<T> {
         use std::sync::mpsc::{channel, RecvTimeoutError};
@@ -162,11 +185,11 @@ impl Session {
             }
             return Err(e);
         }
-        self.finish(py, r.map_err(|Busy| busy(py))?)
+        self.finish(py, r.map_err(|Busy| busy(py))?, at)
     }
 
     /// An operation's result for Python: a broken channel closes the session.
-    pub(crate) fn finish<T>(&self, py: Python<'_>, r: Option<Result<T, Error>>) -> PyResult<T> {
+    pub(crate) fn finish<T>(&self, py: Python<'_>, r: Option<Result<T, Error>>, at: &[&[u8]]) -> PyResult<T> {
         match r {
             Some(Ok(v)) => Ok(v),
             Some(Err(e)) => {
@@ -180,7 +203,7 @@ impl Session {
                         *g = None;
                     }
                 }
-                Err(py_err(py, e))
+                Err(py_err_at(py, e, at))
             }
             None => Err(self.closed_err(py)),
         }

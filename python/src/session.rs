@@ -1,59 +1,24 @@
 //! The `Session` class: one TF Protocol session, each method one tfp-client
 //! call (`crate::running` says how a call runs).
 
+use crate::engine::Ask;
 use crate::errors::py_err;
-use crate::pyio::{polled, progress_fn, PyRead, PyWrite};
+use crate::notifications::answer_named;
+use crate::pyio::{progress_fn, PyRead, PyWrite};
+use crate::raw;
+use crate::shapes::{fai_tuple, fstat_tuples, kind_name, type_code, FstatTuple, StatEntryTuple, StatTuple};
 use crate::state::{Conn, Session};
 use crate::tree::{filter, TreeRun};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::fs::OpenOptions;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tfp_client::notify::{Answer, Notifications};
-use tfp_client::remote::listing::Kind;
+use tfp_client::notify::Answer;
 use tfp_client::tree::{copy, copy_down, mirror};
-use tfp_client::{parallel, Error, FaiToken, FileType, DIRECT_WRITE_MIN};
+use tfp_client::{Error, DIRECT_WRITE_MIN};
 
 /// Chunk size asked for PUT/GET when the caller names none (4 MiB).
 const BUFSZ: i64 = 4 << 20;
-
-/// rsync's `--whole-file` as Python says it (None: the link decides) in the
-/// engine's words.
-fn whole_file_rule(whole_file: Option<bool>) -> tfp_client::engine::upload::DeltaRule {
-    use tfp_client::engine::upload::DeltaRule;
-    match whole_file {
-        None => DeltaRule::Auto,
-        Some(true) => DeltaRule::Never,
-        Some(false) => DeltaRule::Always,
-    }
-}
-
-/// A typed FTYPE answer as the document's byte (what the compat layer hands
-/// on, and what the Pythonic layer names).
-fn type_code(t: Option<FileType>) -> i8 {
-    t.map_or(tfp_wire::fstat::TYPE_FAIL, FileType::code)
-}
-
-fn kind_name(k: Kind) -> &'static str {
-    match k {
-        Kind::Dir => "dir",
-        Kind::File => "file",
-        Kind::Other => "other",
-    }
-}
-
-/// A stat as Python gets it: (kind, size, mtime).
-type StatTuple = (&'static str, u64, i64);
-
-/// A listed entry with its stat: (kind, rel, size, mtime).
-type StatEntryTuple = (&'static str, Vec<u8>, u64, i64);
-
-fn fai_tuple(t: &FaiToken) -> (String, u64, Vec<u8>) {
-    (t.token.clone(), t.expiry, t.key.clone())
-}
 
 #[pymethods]
 impl Session {
@@ -128,31 +93,13 @@ impl Session {
     /// ADDNTFY: watch `dir` for files whose names start with `token`, once
     /// notification mode starts.
     fn addntfy(&self, py: Python<'_>, token: Vec<u8>, dir: Vec<u8>) -> PyResult<()> {
-        self.run(py, |c| c.addntfy(&token, &dir))
+        self.run_at(py, &[&dir], |c| c.addntfy(&token, &dir))
     }
 
     /// STARTNTFY: the session enters notification mode, for good
     /// (tfp_client::notify); no command is taken after it.
     fn start_notifications(&self, py: Python<'_>, interval: String) -> PyResult<()> {
-        let mut g = self.held(py)?;
-        let r = match g.take() {
-            Some(Conn::Commands(c)) => py.allow_threads(|| Notifications::start(c, &interval)),
-            Some(n @ Conn::Notify(_)) => {
-                *g = Some(n);
-                Err(Error::Protocol("the session is in notification mode already".into()))
-            }
-            None => {
-                drop(g);
-                return Err(self.closed_err(py));
-            }
-        };
-        match r {
-            Ok(n) => {
-                *g = Some(Conn::Notify(n));
-                Ok(())
-            }
-            Err(e) => Err(py_err(py, e)),
-        }
+        self.start_notify(py, &interval)
     }
 
     /// Waits for the next notification: (index, name). An unanswered one is
@@ -164,16 +111,7 @@ impl Session {
 
     /// Answers the last notification: "keep", "delete" or "end".
     fn notification_answer(&self, py: Python<'_>, answer: &str) -> PyResult<()> {
-        let a = match answer {
-            "keep" => Answer::Keep,
-            "delete" => Answer::Delete,
-            "end" => Answer::End,
-            other => {
-                return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                    "answer must be 'keep', 'delete' or 'end', not {other:?}"
-                )))
-            }
-        };
+        let a = answer_named(answer)?;
         self.notifying(py, |n| n.answer(a))
     }
 
@@ -194,59 +132,61 @@ impl Session {
         Ok(PyBytes::new(py, &v).unbind())
     }
     fn mkdir(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
-        self.run(py, |c| c.mkdir(&path))
+        self.run_at(py, &[&path], |c| c.mkdir(&path))
     }
     fn rmkdir(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
-        self.run(py, |c| c.rmkdir(&path))
+        self.run_at(py, &[&path], |c| c.rmkdir(&path))
     }
     fn delete(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
-        self.run(py, |c| c.del(&path))
+        self.run_at(py, &[&path], |c| c.del(&path))
     }
     /// RMDIR of an empty directory (tfp_client's rmdir_empty: LS first);
     /// DirectoryNotEmpty (ENOTEMPTY) otherwise, nothing removed.
     fn rmdir(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
-        match self.run(py, |c| c.rmdir_empty(&path))? {
+        match self.run_at(py, &[&path], |c| c.rmdir_empty(&path))? {
             None => Ok(()),
             Some(n) => Err(crate::errors::not_empty(py, &path, n)),
         }
     }
     /// RMDIR: the directory and everything below it.
     fn rmtree(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
-        self.run(py, |c| c.rmdir(&path))
+        self.run_at(py, &[&path], |c| c.rmdir(&path))
     }
     fn touch(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
-        self.run(py, |c| c.touch(&path))
+        self.run_at(py, &[&path], |c| c.touch(&path))
     }
     fn fupd(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
-        self.run(py, |c| c.fupd(&path))
+        self.run_at(py, &[&path], |c| c.fupd(&path))
     }
     fn copy(&self, py: Python<'_>, src: Vec<u8>, dst: Vec<u8>) -> PyResult<()> {
-        self.run(py, |c| c.copy(&src, &dst))
+        self.run_at(py, &[&src, &dst], |c| c.copy(&src, &dst))
     }
     fn cpdir(&self, py: Python<'_>, src: Vec<u8>, dst: Vec<u8>) -> PyResult<()> {
-        self.run(py, |c| c.cpdir(&src, &dst))
+        self.run_at(py, &[&src, &dst], |c| c.cpdir(&src, &dst))
     }
     fn rename(&self, py: Python<'_>, old: Vec<u8>, new: Vec<u8>) -> PyResult<()> {
-        self.run(py, |c| c.rename(&old, &new))
+        self.run_at(py, &[&old, &new], |c| c.rename(&old, &new))
     }
     fn sha256(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<String> {
-        self.run(py, |c| {
+        self.run_at(py, &[&path], |c| {
             c.sha256(&path)
                 .map(|d| d.0.iter().map(|b| format!("{b:02x}")).collect())
         })
     }
     /// FSTAT: (kind, size, mtime).
-    fn stat(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<(&'static str, u64, i64)> {
-        self.run(py, |c| c.stat(&path).map(|s| (kind_name(s.kind), s.size, s.mtime)))
+    fn stat(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<StatTuple> {
+        self.run_at(py, &[&path], |c| {
+            c.stat(&path).map(|s| (kind_name(s.kind), s.size, s.mtime))
+        })
     }
     fn exists(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<bool> {
-        self.run(py, |c| c.exists(&path))
+        self.run_at(py, &[&path], |c| c.exists(&path))
     }
     fn freesp(&self, py: Python<'_>) -> PyResult<u64> {
         self.run(py, |c| c.freesp())
     }
     fn lock(&self, py: Python<'_>, name: Vec<u8>) -> PyResult<()> {
-        self.run(py, |c| c.lock(&name))
+        self.run_at(py, &[&name], |c| c.lock(&name))
     }
     fn date(&self, py: Python<'_>) -> PyResult<i64> {
         self.run(py, |c| c.date())
@@ -276,15 +216,15 @@ impl Session {
         self.run(py, |c| c.keepalive(on, idle, interval, count))
     }
     fn chmod(&self, py: Python<'_>, path: Vec<u8>, mode: u32) -> PyResult<()> {
-        self.run(py, |c| c.chmod(&path, mode))
+        self.run_at(py, &[&path], |c| c.chmod(&path, mode))
     }
     fn chown(&self, py: Python<'_>, path: Vec<u8>, user: String, group: String) -> PyResult<()> {
-        self.run(py, |c| c.chown(&path, &user, &group))
+        self.run_at(py, &[&path], |c| c.chown(&path, &user, &group))
     }
     /// LS/LSR, parsed and checked: [(kind, rel)], rel as bytes.
     #[pyo3(signature = (dir, recursive=false))]
     fn listdir(&self, py: Python<'_>, dir: Vec<u8>, recursive: bool) -> PyResult<Vec<(&'static str, Vec<u8>)>> {
-        self.run(py, |c| {
+        self.run_at(py, &[&dir], |c| {
             let l = if recursive {
                 c.listdir_recursive(&dir)?
             } else {
@@ -310,7 +250,7 @@ impl Session {
     /// `dir` with its size and mtime in one exchange, as (kind, rel, size,
     /// mtime); None from a server without it (the caller lists with LSR).
     fn list_stat(&self, py: Python<'_>, dir: Vec<u8>) -> PyResult<Option<Vec<StatEntryTuple>>> {
-        self.run(py, |c| {
+        self.run_at(py, &[&dir], |c| {
             Ok(tfp_client::remote::listing::list_stat(c, &dir)?.map(|l| {
                 l.entries
                     .into_iter()
@@ -322,7 +262,7 @@ impl Session {
     /// LS/LSR as the server sent it.
     #[pyo3(signature = (dir, recursive=false))]
     fn list_raw(&self, py: Python<'_>, dir: Vec<u8>, recursive: bool) -> PyResult<Py<PyBytes>> {
-        let v = self.run(py, |c| c.list(recursive, &dir))?;
+        let v = self.run_at(py, &[&dir], |c| c.list(recursive, &dir))?;
         Ok(PyBytes::new(py, &v).unbind())
     }
 
@@ -351,34 +291,8 @@ impl Session {
         whole_file: Option<bool>,
         progress: Option<PyObject>,
     ) -> PyResult<Py<PyBytes>> {
-        use tfp_client::engine::upload;
-        let done = AtomicU64::new(0);
-        let landed = self.run_long(py, |c, cfg| {
-            polled(
-                || done.load(std::sync::atomic::Ordering::Relaxed),
-                progress.as_ref(),
-                || {
-                    let size = std::fs::metadata(&local).map_err(Error::Local)?.len();
-                    let mut req = upload::Request {
-                        resume,
-                        streams: streams.max(1),
-                        bufsz,
-                        verify,
-                        delta: whole_file_rule(whole_file),
-                        dest: upload::Dest::Deferred,
-                        ..upload::Request::new(upload::Source::File(&local, size), &remote, upload::Kind::Put)
-                    };
-                    let total = AtomicU64::new(size);
-                    let progress = upload::Progress {
-                        done: &done,
-                        total: &total,
-                    };
-                    upload::send(c, cfg, &mut req, &progress, &mut |_| {})
-                        .map(|sent| sent.remote)
-                        .map_err(|f| *f.error)
-                },
-            )
-        })?;
+        let ask = Ask::new(streams, bufsz, resume, verify, whole_file);
+        let landed = self.send_file(py, &local, &remote, &ask, progress)?;
         Ok(PyBytes::new(py, &landed).unbind())
     }
 
@@ -403,32 +317,8 @@ impl Session {
         whole_file: Option<bool>,
         progress: Option<PyObject>,
     ) -> PyResult<()> {
-        use tfp_client::engine::{download, fetch};
-        let counter = Arc::new(AtomicU64::new(0));
-        let messages = Mutex::new(Vec::<String>::new());
-        self.run_long(py, |c, cfg| {
-            polled(
-                || counter.load(std::sync::atomic::Ordering::Relaxed),
-                progress.as_ref(),
-                || {
-                    let req = download::Request {
-                        remote: &remote,
-                        target: download::Target::Path(&local),
-                        streams: streams.max(1),
-                        bufsz,
-                        resume,
-                        verify,
-                        unverified: false,
-                        progress: &counter,
-                    };
-                    let told = AtomicU64::new(0);
-                    fetch::fetch(c, cfg, &req, whole_file_rule(whole_file), &told, &mut |m| {
-                        messages.lock().unwrap_or_else(|p| p.into_inner()).push(m.to_string())
-                    })
-                    .map(|_| ())
-                },
-            )
-        })
+        let ask = Ask::new(streams, bufsz, resume, verify, whole_file);
+        self.fetch_file(py, &remote, &local, &ask, progress)
     }
 
     /// `put_tree` / `get_tree` (tfp_client::tree::copy::put and copy_down::get, what
@@ -525,7 +415,9 @@ impl Session {
     /// PUT of bytes at `offset`.
     #[pyo3(signature = (remote, data, offset=0, bufsz=BUFSZ))]
     fn put_bytes(&self, py: Python<'_>, remote: Vec<u8>, data: Vec<u8>, offset: u64, bufsz: i64) -> PyResult<()> {
-        self.run(py, move |c| c.put(&remote, offset, bufsz, &mut &data[..], &mut |_| {}))
+        self.run_at(py, &[&remote], |c| {
+            c.put(&remote, offset, bufsz, &mut &data[..], &mut |_| {})
+        })
     }
 
     /// GET from `offset` to the end into a local file (written from `offset`;
@@ -541,7 +433,7 @@ impl Session {
         progress: Option<PyObject>,
     ) -> PyResult<u64> {
         let mut cb = progress_fn(progress);
-        self.run_long(py, move |c, _| {
+        self.run_long_at(py, &[&remote], |c, _| {
             let f = OpenOptions::new()
                 .write(true)
                 .create(true)
@@ -567,22 +459,7 @@ impl Session {
         length: Option<u64>,
         bufsz: i64,
     ) -> PyResult<Py<PyBytes>> {
-        let n = match length {
-            Some(0) => return Ok(PyBytes::new(py, b"").unbind()),
-            Some(n) => usize::try_from(n)
-                .map_err(|_| pyo3::exceptions::PyValueError::new_err(format!("length {n}: too large")))?,
-            None => return crate::whole::read_to_end(self, py, remote, offset, bufsz),
-        };
-        let mut got = 0usize;
-        let b = tfd_sys::pybytes::new_filled(py, n, |buf| {
-            got = self.run(py, move |c| parallel::get_range_into(c, &remote, offset, buf, bufsz))?;
-            Ok(())
-        })?;
-        if got < n {
-            // the file ended first
-            return Ok(PyBytes::new(py, &b.as_bytes()[..got]).unbind());
-        }
-        Ok(b.unbind())
+        crate::whole::read(self, py, remote, offset, length, bufsz)
     }
 
     /// PUT of bytes at `offset`, `progress` called with the running count
@@ -597,7 +474,9 @@ impl Session {
         progress: Option<PyObject>,
     ) -> PyResult<()> {
         let mut cb = progress_fn(progress);
-        self.run(py, move |c| c.put(&remote, offset, bufsz, &mut &data[..], &mut cb))
+        self.run_at(py, &[&remote], |c| {
+            c.put(&remote, offset, bufsz, &mut &data[..], &mut cb)
+        })
     }
 
     /// GET from `offset` to the end as bytes, `progress` called with the
@@ -611,7 +490,7 @@ impl Session {
         progress: Option<PyObject>,
     ) -> PyResult<Py<PyBytes>> {
         let mut cb = progress_fn(progress);
-        let v = self.run(py, move |c| {
+        let v = self.run_at(py, &[&remote], |c| {
             let mut out = Vec::new();
             c.get(&remote, offset, bufsz, &mut out, &mut cb)?;
             Ok(out)
@@ -622,7 +501,7 @@ impl Session {
     /// FSTATLS (2.5.1): the records as the protocol encodes them (26 bytes each,
     /// the end record last).
     fn fstatls(&self, py: Python<'_>, list: Vec<u8>) -> PyResult<Vec<Py<PyBytes>>> {
-        let recs = self.run(py, move |c| c.fstatls(&list))?;
+        let recs = self.run_at(py, &[&list], |c| c.fstatls(&list))?;
         let mut out: Vec<Py<PyBytes>> = recs.iter().map(|r| PyBytes::new(py, &r.encode()).unbind()).collect();
         if recs.last() != Some(&tfp_wire::fstat::StatRecord::End) {
             out.push(PyBytes::new(py, &tfp_wire::fstat::StatRecord::End.encode()).unbind());
@@ -633,7 +512,7 @@ impl Session {
     /// PUT that stops after `data` with `code` (-1 keep, -2 cancel)
     /// (tfp_client::Client::put_cancel).
     fn put_cancel(&self, py: Python<'_>, remote: Vec<u8>, bufsz: i64, data: Vec<u8>, code: i64) -> PyResult<()> {
-        self.run(py, move |c| c.put_cancel(&remote, bufsz, &data, code))
+        self.run_at(py, &[&remote], |c| c.put_cancel(&remote, bufsz, &data, code))
     }
 
     /// PUTCAN (tfp_client::Client::putcan): writes what the binary reader
@@ -690,13 +569,15 @@ impl Session {
 
     /// FSIZE.
     fn fsize(&self, py: Python<'_>, remote: Vec<u8>) -> PyResult<u64> {
-        self.run(py, |c| c.fsize(&remote))
+        self.run_at(py, &[&remote], |c| c.fsize(&remote))
     }
 
     /// SNDFILE of bytes.
     #[pyo3(signature = (remote, data, overwrite=true))]
     fn sndfile(&self, py: Python<'_>, remote: Vec<u8>, data: Vec<u8>, overwrite: bool) -> PyResult<()> {
-        self.run(py, move |c| c.sndfile(&remote, overwrite, &mut &data[..], &mut |_| {}))
+        self.run_at(py, &[&remote], |c| {
+            c.sndfile(&remote, overwrite, &mut &data[..], &mut |_| {})
+        })
     }
     /// SNDFILE of bytes, `progress` called with the running count as the
     /// server acknowledges each data frame.
@@ -709,12 +590,14 @@ impl Session {
         progress: Option<PyObject>,
     ) -> PyResult<()> {
         let mut cb = progress_fn(progress);
-        self.run(py, move |c| c.sndfile(&remote, overwrite, &mut &data[..], &mut cb))
+        self.run_at(py, &[&remote], |c| {
+            c.sndfile(&remote, overwrite, &mut &data[..], &mut cb)
+        })
     }
     /// RCVFILE: the file's bytes.
     #[pyo3(signature = (remote, delete=false))]
     fn rcvfile(&self, py: Python<'_>, remote: Vec<u8>, delete: bool) -> PyResult<Py<PyBytes>> {
-        let v = self.run(py, move |c| {
+        let v = self.run_at(py, &[&remote], |c| {
             let mut out = Vec::new();
             c.rcvfile(&remote, delete, &mut out)?;
             Ok(out)
@@ -723,7 +606,7 @@ impl Session {
     }
     /// SUP of bytes.
     fn sup(&self, py: Python<'_>, remote: Vec<u8>, data: Vec<u8>) -> PyResult<()> {
-        self.run(py, move |c| c.sup(&remote, &mut &data[..]))
+        self.run_at(py, &[&remote], |c| c.sup(&remote, &mut &data[..]))
     }
     /// SUP of what the binary reader `data` yields (`read(n)`), sent as it
     /// is read. An exception of the reader cancels the upload (the server
@@ -733,7 +616,7 @@ impl Session {
     }
     /// SDOWN: the file's bytes.
     fn sdown(&self, py: Python<'_>, remote: Vec<u8>) -> PyResult<Py<PyBytes>> {
-        let v = self.run(py, move |c| {
+        let v = self.run_at(py, &[&remote], |c| {
             let mut out = Vec::new();
             c.sdown(&remote, &mut out)?;
             Ok(out)
@@ -744,32 +627,34 @@ impl Session {
     /// LSV2DOWN (2.5.1): (lines, complete).
     #[pyo3(signature = (dir, recursive=false))]
     fn lsv2down(&self, py: Python<'_>, dir: Vec<u8>, recursive: bool) -> PyResult<(Vec<Vec<u8>>, bool)> {
-        self.run(py, move |c| c.lsv2down(recursive, &dir).map(|l| (l.lines, l.complete)))
+        self.run_at(py, &[&dir], |c| {
+            c.lsv2down(recursive, &dir).map(|l| (l.lines, l.complete))
+        })
     }
     /// FTYPE (2.5.1): the document's type byte (−1: the server could not tell).
     fn ftype(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<i8> {
-        self.run(py, move |c| c.ftype(&path).map(type_code))
+        self.run_at(py, &[&path], |c| c.ftype(&path).map(type_code))
     }
     /// FTYPELS (2.5.1): a type byte per line, as `ftype`.
     fn ftypels(&self, py: Python<'_>, list: Vec<u8>) -> PyResult<Vec<i8>> {
-        self.run(py, move |c| {
+        self.run_at(py, &[&list], |c| {
             c.ftypels(&list).map(|v| v.into_iter().map(type_code).collect())
         })
     }
     /// FSIZELS: per line a size, −1 (could not) or −2 (not a regular file).
     fn fsizels(&self, py: Python<'_>, list: Vec<u8>) -> PyResult<Vec<i64>> {
-        self.run(py, move |c| {
+        self.run_at(py, &[&list], |c| {
             c.fsizels(&list).map(|v| v.into_iter().map(|s| s.code()).collect())
         })
     }
     /// INTREAD (2.5.1): (data, sha256 text).
     fn intread(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<(Py<PyBytes>, Vec<u8>)> {
-        let (h, d) = self.run(py, move |c| c.intread(&path))?;
+        let (h, d) = self.run_at(py, &[&path], |c| c.intread(&path))?;
         Ok((PyBytes::new(py, &d).unbind(), h))
     }
     /// INTWRITE (2.5.1).
     fn intwrite(&self, py: Python<'_>, path: Vec<u8>, expected: Vec<u8>, data: Vec<u8>) -> PyResult<()> {
-        self.run(py, move |c| c.intwrite(&path, &expected, &data))
+        self.run_at(py, &[&path], |c| c.intwrite(&path, &expected, &data))
     }
     /// FAITOK: (token, expiry, key).
     fn faitok(&self, py: Python<'_>, minutes: u32) -> PyResult<(String, u64, Vec<u8>)> {
@@ -787,7 +672,7 @@ impl Session {
     /// NETLOCK / NETLOCK_TRY (2.5.1): the lock id. A timeout the line cannot
     /// carry (not a number of seconds from 1 ms to a week) is a usage error.
     fn netlock(&self, py: Python<'_>, timeout: f64, path: Vec<u8>, wait: bool) -> PyResult<u32> {
-        self.run(py, move |c| {
+        self.run_at(py, &[&path], |c| {
             let t = std::time::Duration::try_from_secs_f64(timeout)
                 .map_err(|_| Error::Usage(format!("NETLOCK: timeout {timeout}: a number of seconds")))?;
             let id = if wait {
@@ -804,7 +689,7 @@ impl Session {
     }
     /// NETMUTACQ_TRY / NETMUTREL (2.5.1).
     fn netmut(&self, py: Python<'_>, path: Vec<u8>, token: Vec<u8>, release: bool) -> PyResult<()> {
-        self.run(py, move |c| {
+        self.run_at(py, &[&path], |c| {
             if release {
                 c.netmutrel(&path, &token)
             } else {
@@ -818,23 +703,23 @@ impl Session {
     }
     /// SETFSPERM (2.5.1).
     fn setfsperm(&self, py: Python<'_>, id: String, mask: u32, path: Vec<u8>) -> PyResult<()> {
-        self.run(py, move |c| c.setfsperm(&id, mask, &path))
+        self.run_at(py, &[&path], |c| c.setfsperm(&id, mask, &path))
     }
     /// REMFSPERM (2.5.1).
     fn remfsperm(&self, py: Python<'_>, id: String, path: Vec<u8>) -> PyResult<()> {
-        self.run(py, move |c| c.remfsperm(&id, &path))
+        self.run_at(py, &[&path], |c| c.remfsperm(&id, &path))
     }
     /// GETFSPERM (2.5.1): the mask.
     fn getfsperm(&self, py: Python<'_>, id: String, path: Vec<u8>) -> PyResult<u32> {
-        self.run(py, move |c| c.getfsperm(&id, &path))
+        self.run_at(py, &[&path], |c| c.getfsperm(&id, &path))
     }
     /// ISSECFS (2.5.1): FAILED 60 is False, not an error.
     fn issecfs(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<bool> {
-        self.run(py, move |c| c.issecfs(&path))
+        self.run_at(py, &[&path], |c| c.issecfs(&path))
     }
     /// LOCKSYS (2.5.1).
     fn locksys(&self, py: Python<'_>, path: Vec<u8>) -> PyResult<()> {
-        self.run(py, move |c| c.locksys(&path))
+        self.run_at(py, &[&path], |c| c.locksys(&path))
     }
     /// GETTZ (2.5.1).
     fn gettz(&self, py: Python<'_>) -> PyResult<String> {
@@ -853,39 +738,15 @@ impl Session {
     /// `NAME args` through tfp-client's Client::call: the data of its OK (a
     /// FAILED or UNKNOWN is the mapped exception; any other reply comes back whole).
     fn call(&self, py: Python<'_>, name: String, args: Vec<u8>) -> PyResult<Py<PyBytes>> {
-        let v = self.run(py, move |c| {
-            let line = if args.is_empty() {
-                name.clone().into_bytes()
-            } else {
-                [name.as_bytes(), b" ", &args].concat()
-            };
-            match c.command(&line)? {
-                tfp_client::Status::Ok(d) | tfp_client::Status::Other(d) => Ok(d),
-                st => Err(Error::refused(&name, st)),
-            }
-        })?;
+        let v = self.run(py, move |c| raw::call(c, &name, &args))?;
         Ok(PyBytes::new(py, &v).unbind())
     }
 
     /// FSTATLS (2.5.1), typed: one (kind, size, atime, mtime) per line of the
     /// server-side list, None for a path that could not be stat'ed.
-    #[allow(clippy::type_complexity)]
-    fn fstatls_typed(&self, py: Python<'_>, list: Vec<u8>) -> PyResult<Vec<Option<(String, u64, u64, u64)>>> {
-        use tfp_wire::fstat::StatRecord;
-        let recs = self.run(py, move |c| c.fstatls(&list))?;
-        Ok(recs
-            .into_iter()
-            .filter(|r| *r != StatRecord::End)
-            .map(|r| match r {
-                StatRecord::Stat {
-                    kind,
-                    size,
-                    atime,
-                    mtime,
-                } => Some((format!("{kind:?}").to_lowercase(), size, atime, mtime)),
-                _ => None,
-            })
-            .collect())
+    fn fstatls_typed(&self, py: Python<'_>, list: Vec<u8>) -> PyResult<Vec<Option<FstatTuple>>> {
+        let recs = self.run_at(py, &[&list], |c| c.fstatls(&list))?;
+        Ok(fstat_tuples(recs))
     }
 
     /// Sends one frame (header and payload) on the session's channel.
@@ -894,18 +755,11 @@ impl Session {
     }
     /// Sends units as they are (each enciphered as one unit).
     fn send_units(&self, py: Python<'_>, units: Vec<Vec<u8>>) -> PyResult<()> {
-        self.run_raw(py, move |c| {
-            let refs: Vec<&[u8]> = units.iter().map(|u| &u[..]).collect();
-            Ok(c.chan.tx.send_units(&refs)?)
-        })
+        self.run_raw(py, move |c| raw::send_units(c, &units))
     }
     /// Receives one unit of `n` bytes, deciphered.
     fn recv_unit(&self, py: Python<'_>, n: usize) -> PyResult<Py<PyBytes>> {
-        let v = self.run_raw(py, move |c| {
-            let mut b = vec![0u8; n];
-            c.chan.rx.recv_unit(&mut b)?;
-            Ok(b)
-        })?;
+        let v = self.run_raw(py, move |c| raw::recv_unit(c, n))?;
         Ok(PyBytes::new(py, &v).unbind())
     }
     /// Receives one frame's payload.
@@ -916,41 +770,18 @@ impl Session {
     /// The socket's read/write timeout in seconds (None: block).
     #[pyo3(signature = (seconds=None))]
     fn set_timeout(&self, py: Python<'_>, seconds: Option<f64>) -> PyResult<()> {
-        self.run_raw(py, move |c| {
-            let t = seconds.map(Duration::from_secs_f64);
-            c.chan.stream().set_read_timeout(t).map_err(Error::Local)?;
-            c.chan.stream().set_write_timeout(t).map_err(Error::Local)?;
-            Ok(())
-        })
+        self.run_raw(py, move |c| raw::set_timeout(c, seconds))
     }
     /// Reads up to `n` bytes from the socket as they come (no cipher): b"" at EOF.
     fn recv_socket(&self, py: Python<'_>, n: usize) -> PyResult<Py<PyBytes>> {
-        let v = self.run_raw(py, move |c| {
-            use std::io::Read;
-            let mut b = vec![0u8; n];
-            let k = (&mut c.chan.stream()).read(&mut b).map_err(Error::Local)?;
-            b.truncate(k);
-            Ok(b)
-        })?;
+        let v = self.run_raw(py, move |c| raw::recv_socket(c, n))?;
         Ok(PyBytes::new(py, &v).unbind())
     }
 
     /// One command whose answer is chunked data then a status (LS, RCVFILE...):
     /// (data, status frame).
     fn raw_chunks(&self, py: Python<'_>, line: Vec<u8>) -> PyResult<(Py<PyBytes>, Py<PyBytes>)> {
-        let (d, s) = self.run_raw(py, move |c| {
-            c.chan.tx.send_frame(&line)?;
-            let mut out = Vec::new();
-            let st = c.recv_chunks(&mut out)?;
-            let frame = match st {
-                tfp_client::Status::Ok(d) if d.is_empty() => b"OK".to_vec(),
-                tfp_client::Status::Ok(d) => [&b"OK "[..], &d].concat(),
-                tfp_client::Status::Failed(n, t) => format!("FAILED {n} : {t}").into_bytes(),
-                tfp_client::Status::Unknown => b"UNKNOWN".to_vec(),
-                tfp_client::Status::Other(d) => d,
-            };
-            Ok((out, frame))
-        })?;
+        let (d, s) = self.run_raw(py, move |c| raw::chunks(c, &line))?;
         Ok((PyBytes::new(py, &d).unbind(), PyBytes::new(py, &s).unbind()))
     }
 }

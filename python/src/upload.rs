@@ -12,7 +12,7 @@
 //! The connection then goes back to the session; while it is lent, calls of
 //! the session raise SessionBusy.
 
-use crate::errors::py_err;
+use crate::errors::{py_err, py_err_at};
 use crate::queue::Shared;
 use crate::state::{Conn, Session};
 use pyo3::prelude::*;
@@ -69,6 +69,8 @@ type Outcome = (Conn, Result<(), Error>);
 #[pyclass(module = "tfd_client._native")]
 pub(crate) struct Upload {
     session: Py<Session>,
+    /// The remote path, which its errors name.
+    remote: Vec<u8>,
     shared: Arc<Shared>,
     worker: Mutex<Option<JoinHandle<Outcome>>>,
     /// Bytes taken by `write`.
@@ -100,6 +102,7 @@ impl Upload {
         };
         let shared = Arc::new(Shared::default());
         let pipe_shared = shared.clone();
+        let named = remote.clone();
         let worker = std::thread::Builder::new().name("tfd-upload".into()).spawn(move || {
             let mut c = conn;
             let mut pipe = Pipe {
@@ -125,6 +128,7 @@ impl Upload {
         match worker {
             Ok(w) => Ok(Upload {
                 session,
+                remote: named,
                 shared,
                 worker: Mutex::new(Some(w)),
                 written: Default::default(),
@@ -158,7 +162,7 @@ impl Upload {
             }
         }
         s.lent.store(false, Ordering::Release);
-        r.map_err(|e| py_err(py, e))
+        r.map_err(|e| py_err_at(py, e, &[&self.remote]))
     }
 
     fn abandon(&self, why: &str) {

@@ -1,5 +1,6 @@
-//! A read from an offset to the end of a file as one `bytes`, in the GET's
-//! two round trips: the FSTAT that sizes the object goes out with the GET
+//! A read of a file as one `bytes`: a range deciphered straight into the
+//! object (`parallel::get_range_into`: no copy after the wire), or from an
+//! offset to the end in the GET's two round trips: the FSTAT that sizes the object goes out with the GET
 //! (`tfp_client::parallel::SizedGet`), where a stat first and then the GET
 //! cost three (fsspec's `cat_file` of a small file). The data is deciphered
 //! straight into the object, which is zeroed a chunk ahead of the data
@@ -8,20 +9,45 @@
 use crate::state::Session;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use tfp_client::parallel::{Landing, SizedGet};
+use tfp_client::parallel::{self, Landing, SizedGet};
 use tfp_client::Error;
 
-/// The bytes of `remote` from `offset` to its end (empty past it). A file
-/// that shrank between the FSTAT and the GET gives what it still holds; one
-/// that grew, what it held at the FSTAT.
-pub(crate) fn read_to_end(
+/// `length` bytes of `remote` from `offset` (None: to the end); a file
+/// shorter than asked gives fewer.
+pub(crate) fn read(
     s: &Session,
     py: Python<'_>,
     remote: Vec<u8>,
     offset: u64,
+    length: Option<u64>,
     bufsz: i64,
 ) -> PyResult<Py<PyBytes>> {
-    let (made, got) = s.run(py, move |c| {
+    let n = match length {
+        Some(0) => return Ok(PyBytes::new(py, b"").unbind()),
+        Some(n) => {
+            usize::try_from(n).map_err(|_| pyo3::exceptions::PyValueError::new_err(format!("length {n}: too large")))?
+        }
+        None => return read_to_end(s, py, remote, offset, bufsz),
+    };
+    let mut got = 0usize;
+    let b = tfd_sys::pybytes::new_filled(py, n, |buf| {
+        got = s.run_at(py, &[&remote], |c| {
+            parallel::get_range_into(c, &remote, offset, buf, bufsz)
+        })?;
+        Ok(())
+    })?;
+    if got < n {
+        // the file ended first
+        return Ok(PyBytes::new(py, &b.as_bytes()[..got]).unbind());
+    }
+    Ok(b.unbind())
+}
+
+/// The bytes of `remote` from `offset` to its end (empty past it). A file
+/// that shrank between the FSTAT and the GET gives what it still holds; one
+/// that grew, what it held at the FSTAT.
+fn read_to_end(s: &Session, py: Python<'_>, remote: Vec<u8>, offset: u64, bufsz: i64) -> PyResult<Py<PyBytes>> {
+    let (made, got) = s.run_at(py, &[&remote], |c| {
         let get = SizedGet::open(c, &remote, offset, bufsz)?;
         let Ok(n) = usize::try_from(get.len()) else {
             let len = get.len();

@@ -8,7 +8,10 @@ catches are their bases too: ``NotFound`` is a ``FileNotFoundError``,
 ``IsADirectory`` an ``IsADirectoryError``, ``NotADirectory`` a
 ``NotADirectoryError``, ``QuotaExceeded`` an ``OSError`` (ENOSPC, or EDQUOT
 for a user's quota), ``DirectoryNotEmpty`` an ``OSError`` (ENOTEMPTY),
-``SessionClosed`` a ``ConnectionError``; each with ``.errno`` set."""
+``SessionClosed`` a ``ConnectionError``; each with ``.errno`` set. Every
+refusal is an OSError (``Refused`` itself, errno EIO where the status names
+no cause) with ``.filename`` (and ``.filename2``) the path the call was about:
+``_from_native`` below builds every exception the binding raises."""
 
 from __future__ import annotations
 
@@ -21,20 +24,27 @@ from typing import Dict, Optional, Tuple, Type
 class Error(Exception):
     """Root of every tfd_client error. ``.kept`` is, for a download that failed
     after data landed, ``(partial_path, bytes)``: the partial ``resume=True``
-    continues (None otherwise)."""
+    continues (None otherwise). The OSError subclasses carry ``filename``
+    (and ``filename2`` for a second path: a rename's, a copy's target), the
+    path the call was about, which the message names too."""
 
     kept: Optional[Tuple[str, int]] = None
     #: the errno of the OSError family this class belongs to (None: not one)
     _errno: Optional[int] = None
 
-    def __init__(self, message: str = "", code: Optional[int] = None, text: str = "", command: str = ""):
+    def __init__(self, message: str = "", code: Optional[int] = None, text: str = "", command: str = "",
+                 filename: Optional[str] = None, filename2: Optional[str] = None):
+        if filename is not None and message and filename not in message:
+            message = f"{message}: {filename!r}" + (f" -> {filename2!r}" if filename2 is not None else "")
         super().__init__(message or text)
         self.code = code
         self.text = text or message
         self.command = command
-        if self._errno is not None and isinstance(self, OSError):
-            self.errno = self._errno
-            self.strerror = os.strerror(self._errno)
+        if isinstance(self, OSError):
+            self.filename, self.filename2 = filename, filename2
+            if self._errno is not None:
+                self.errno = self._errno
+                self.strerror = os.strerror(self._errno)
 
     def __str__(self) -> str:
         # the sentence, also for the OSError subclasses (whose str would be
@@ -45,8 +55,12 @@ class Error(Exception):
 TfdError = Error
 
 
-class Refused(Error):
-    """The server refused the command (FAILED n or UNKNOWN): the generic case."""
+class Refused(Error, OSError):
+    """The server refused the command (FAILED n or UNKNOWN): the generic case,
+    an OSError with errno EIO where the status names no cause the OSError
+    family has (its subclasses name theirs)."""
+
+    _errno = _errno.EIO
 
 
 class NotFound(Refused, builtins.FileNotFoundError):
@@ -108,9 +122,12 @@ class TreeError(Error):
         self.report = report
 
 
-class Declined(Error):
+class Declined(Error, OSError):
     """A command without a status (SUP, SDOWN, INTREAD, INTWRITE, FSIZE) got the
-    server's negative answer; ``.code`` is that answer (-1, -2)."""
+    server's negative answer; ``.code`` is that answer (-1, -2). An OSError
+    with errno EIO: the answer names no cause."""
+
+    _errno = _errno.EIO
 
 
 class ConnectionError(Error, builtins.ConnectionError):
@@ -159,9 +176,11 @@ class Mismatch(ProtocolError):
     or its announced size); the target was left as it was."""
 
 
-class Cancelled(Error):
+class Cancelled(Error, OSError):
     """The server cancelled a transfer it had started: its read or write failed
-    (a full disk, a quota). The session goes on."""
+    (a full disk, a quota). The session goes on. An OSError with errno EIO."""
+
+    _errno = _errno.EIO
 
 
 class UsageError(Error, ValueError):
@@ -200,19 +219,33 @@ CLASS_BY_CODE[8] = IsADirectory
 CLASS_BY_CODE[20] = NotADirectory
 
 
-def _from_native(kind: str, code: Optional[int], command: str, text: str, message: str) -> Error:
-    """Called by the binding: the exception for a tfp_client::Error."""
+def _from_native(kind: str, code: Optional[int], command: str, text: str, message: str,
+                 filename=None, filename2=None) -> Error:
+    """Called by the binding: the exception for a tfp_client::Error, the
+    one place a failure becomes one. ``filename``/``filename2``: the paths
+    the call was about (bytes or os.PathLike), given to every OSError."""
+    filename = os.fsdecode(filename) if filename is not None else None
+    filename2 = os.fsdecode(filename2) if filename2 is not None else None
+    return _exception(kind, code, command, text, message, filename, filename2)
+
+
+def _exception(kind: str, code: Optional[int], command: str, text: str, message: str,
+               filename: Optional[str], filename2: Optional[str]) -> Error:
+    named = {"filename": filename, "filename2": filename2}
     if kind == "refused":
         if code is None:
-            return UnknownCommand(message, code, text, command)
-        e = CLASS_BY_CODE.get(code, Refused)(message, code, text, command)
+            return UnknownCommand(message, code, text, command, **named)
+        e = CLASS_BY_CODE.get(code, Refused)(message, code, text, command, **named)
         if isinstance(e, QuotaExceeded) and "quota" in text.lower():
             e.errno = _errno.EDQUOT
         return e
     if kind == "declined":
-        return Declined(message, code, text, command)
+        return Declined(message, code, text, command, **named)
     if kind == "channel":
-        return ConnectionError(message, None, text, command)
+        e = ConnectionError(message, None, text, command, **named)
+        if code:
+            e.errno, e.strerror = code, os.strerror(code)
+        return e
     if kind == "handshake":
         if command in ("login", "injail"):
             return AuthenticationError(message, code, text, command)
@@ -222,7 +255,7 @@ def _from_native(kind: str, code: Optional[int], command: str, text: str, messag
     if kind == "closed":
         return SessionClosed(message, None, text, command)
     if kind == "notempty":
-        e = DirectoryNotEmpty(message, None, text, command)
+        e = DirectoryNotEmpty(message, None, text, command, **named)
         e.entries = code or 0
         return e
     if kind == "protocol":
@@ -230,13 +263,13 @@ def _from_native(kind: str, code: Optional[int], command: str, text: str, messag
     if kind == "mismatch":
         return Mismatch(message, None, text, command)
     if kind == "cancelled":
-        return Cancelled(message, None, text, command)
+        return Cancelled(message, None, text, command, **named)
     if kind == "usage":
         return UsageError(message, None, text, command)
     if kind == "busy":
         return SessionBusy(message, None, text, command)
     if kind == "local":
-        e = LocalError(message, code, text, command)
+        e = LocalError(message, code, text, command, **named)
         e.errno = code
         if code:
             e.strerror = os.strerror(code)

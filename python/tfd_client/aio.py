@@ -23,8 +23,8 @@ import functools
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional
 
-from . import Session as _SyncSession
-from . import connect as _connect
+from ._session import Session as _SyncSession
+from ._session import connect as _connect
 
 __all__ = ["connect", "Session"]
 

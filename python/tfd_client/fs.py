@@ -37,8 +37,9 @@ from typing import Any, Dict, List, Optional
 from fsspec.callbacks import DEFAULT_CALLBACK
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
-from . import _tree, connect
-from ._errors import Error
+from ._errors import Error, IsADirectory
+from ._session import connect
+from ._trees import _tree
 
 _CONNECT_KEYS = ("key", "key_pem", "hash", "user", "password", "jail", "transport", "aes", "timeout", "proto",
                  "fai")
@@ -404,8 +405,17 @@ class TfFileSystem(AbstractFileSystem):
             raise NotImplementedError(f"tf filesystem: mode {mode!r} (rb, wb and xb are)")
         if mode == "xb" and self.exists(path):
             raise FileExistsError(f"{path}: exists on the server")
-        return TfFile(self, path, mode, block_size=block_size or "default", autocommit=autocommit,
-                      cache_options=cache_options, **kwargs)
+        info = None
+        if mode == "rb" and kwargs.get("size") is None:
+            info = self.info(path)
+            if info["type"] == "directory":
+                raise IsADirectory(f"{path}: is a directory on the server", filename=path)
+            kwargs["size"] = info["size"]
+        f = TfFile(self, path, mode, block_size=block_size or "default", autocommit=autocommit,
+                   cache_options=cache_options, **kwargs)
+        if info is not None:
+            f._details = info  # the stat that sized it: not asked again
+        return f
 
 
 class TfFile(AbstractBufferedFile):

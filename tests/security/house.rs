@@ -14,8 +14,8 @@
 //!    lives a floor below, in `dispatch`, and the table reaches the session as a
 //!    value of its `Context`);
 //! 4. no source file of any crate grows past [`MAX_LINES`] (the Python
-//!    binding's past [`MAX_LINES_PYO3`]; the Python package over it counts
-//!    too): big files are where rooms blur.
+//!    binding's and the Python package over it included): big files are
+//!    where rooms blur.
 //!
 //! (Gone with the split: the floors `wire`, `size`, `sys`, `bandwidth`,
 //! `channel` and `client`, which are crates now, so a `crate::` path into them
@@ -78,16 +78,6 @@ const FLOORS: &[&[&str]] = &[
 
 /// The longest a source file of a crate may be (issue 46: 800).
 const MAX_LINES: usize = 800;
-
-/// The longest a file of the Python binding (`python/src/`) may be (issue 46
-/// allows it 1,000: without pyo3's `multiple-pymethods` a class's methods are
-/// one block, in one file).
-const MAX_LINES_PYO3: usize = 1000;
-
-/// Files allowed over [`MAX_LINES`] for now, each waiting for its split by
-/// role: only the Python package's `__init__.py` (issue 60 counts Python
-/// too). None may join it.
-const TOO_LONG_ALLOWED: &[&str] = &["python/tfd_client/__init__.py"];
 
 fn floor_of(room: &str) -> Option<usize> {
     FLOORS.iter().position(|f| f.contains(&room))
@@ -416,13 +406,8 @@ fn no_source_file_is_too_long() {
     for file in &files {
         let rel = file.strip_prefix(root()).expect("in the tree").display().to_string();
         let lines = fs::read_to_string(file).expect("read source").lines().count();
-        let max = if rel.starts_with("python/src/") {
-            MAX_LINES_PYO3
-        } else {
-            MAX_LINES
-        };
-        if lines > max && !TOO_LONG_ALLOWED.contains(&rel.as_str()) {
-            long.push(format!("{rel}: {lines} lines, at most {max}"));
+        if lines > MAX_LINES {
+            long.push(format!("{rel}: {lines} lines, at most {MAX_LINES}"));
         }
     }
     assert!(

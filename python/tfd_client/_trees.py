@@ -1,0 +1,122 @@
+"""Tree runs (put_tree, get_tree, mirror): tfp-client's, what ``tf put -r``,
+``tf get -r`` and ``tf mirror`` run, with their messages word for word; and
+the TreeReport each returns."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
+
+from . import _native
+from ._errors import TreeError
+from ._paths import PathLike, Progress, _b, _local, _s
+
+
+@dataclass(frozen=True)
+class TreeReport:
+    """What a tree run (put_tree, get_tree, mirror) did.
+
+    ``transferred`` files moved (a dry run: to move); ``deleted`` and
+    ``unchanged`` a mirror's extras removed and files found the same;
+    ``failures`` what failed, as (fault, text) with fault "local" (here: a
+    file, a directory, the connection) or "refused" (by the server);
+    ``notes`` what was left out on purpose or worth telling; ``kept`` the
+    partial downloads kept for ``resume=True`` as (path, bytes); ``planned``
+    a dry run's steps as (step, relative path), step one of "delete",
+    "replace", "mkdir", "copy"."""
+
+    transferred: int
+    deleted: int
+    unchanged: int
+    failures: List[Tuple[str, str]]
+    notes: List[str]
+    kept: List[Tuple[str, int]]
+    planned: List[Tuple[str, str]]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def _filters(exclude: Sequence[str], include: Sequence[str]) -> List[Tuple[bool, str]]:
+    if isinstance(exclude, str) or isinstance(include, str):
+        raise TypeError("exclude and include take a sequence of patterns, not one string")
+    return [(True, p) for p in include] + [(False, p) for p in exclude]
+
+
+def _tree(run: "_native.TreeRun") -> TreeReport:
+    failures = [(k, t) for k, t in run.said if k != "note"]
+    r = TreeReport(
+        transferred=run.transferred,
+        deleted=run.deleted,
+        unchanged=run.unchanged,
+        failures=failures,
+        notes=[t for k, t in run.said if k == "note"],
+        kept=[(os.fspath(p), n) for p, n in run.kept],
+        planned=[(step, _s(rel)) for step, rel in run.planned],
+    )
+    if failures or run.stopped or run.local or run.refused:
+        raise TreeError(r)
+    return r
+
+
+class _TreeRuns:
+    """The Session's tree runs (a base of Session)."""
+
+    _n: "_native.Session"
+
+    def put_tree(self, local_dir: PathLike, remote_dir: PathLike, *, jobs: int = 4,
+                 exclude: Sequence[str] = (), include: Sequence[str] = (),
+                 progress: Optional[Progress] = None) -> TreeReport:
+        """Uploads the contents of local_dir into remote_dir (made if missing),
+        over ``jobs`` sessions. Every file is replaced whole or left as it was;
+        files of 32 MiB and more go through a stage a later run continues.
+        Symlinks are skipped (said in ``report.notes``). ``exclude``/``include``
+        are rsync-style patterns (an include is tried before the excludes; the
+        first match wins). Raises TreeError (with ``.report``) if any file
+        failed; returns the TreeReport otherwise."""
+        return _tree(self._n.copy_tree(True, [_local(local_dir)], _s(_b(remote_dir)), True, jobs, False,
+                                       _filters(exclude, include), progress))
+
+    def get_tree(self, remote_dir: PathLike, local_dir: PathLike, *, jobs: int = 4, resume: bool = False,
+                 exclude: Sequence[str] = (), include: Sequence[str] = (),
+                 progress: Optional[Progress] = None) -> TreeReport:
+        """Downloads the contents of remote_dir into local_dir (made if
+        missing). Every name the server lists is checked before it is used
+        and lands only below local_dir; each file lands in a partial renamed
+        over its name when whole. An interrupted run keeps its partials
+        (``report.kept``) and ``resume=True`` continues them. Raises TreeError
+        if any file failed."""
+        return _tree(self._n.copy_tree(False, [_s(_b(remote_dir))], _local(local_dir), True, jobs, resume,
+                                       _filters(exclude, include), progress))
+
+    def mirror(self, src: PathLike, dst: PathLike, *, direction: str, delete: bool = False,
+               checksum: bool = False, dry_run: bool = False, jobs: int = 4,
+               exclude: Sequence[str] = (), include: Sequence[str] = (),
+               progress: Optional[Progress] = None) -> TreeReport:
+        """Makes ``dst`` a copy of ``src``, as ``tf mirror SRC DST`` does:
+        ``direction="up"`` (a local src, a remote dst) or ``"down"`` (a remote
+        src, a local dst), always named: there is no default that could
+        delete the other way. New and changed files move (by size and
+        mtime; ``checksum=True``: same-size files are compared by SHA-256),
+        directories are made, and with ``delete=True`` what dst holds and src
+        does not is removed. ``dry_run=True`` changes nothing and lists the
+        steps in ``report.planned``. Raises TreeError if anything failed."""
+        if direction == "up":
+            s, d, up = _local(src), _s(_b(dst)), True
+        elif direction == "down":
+            s, d, up = _s(_b(src)), _local(dst), False
+        else:
+            raise ValueError(f"mirror: direction must be 'up' (local src to remote dst) or 'down' "
+                             f"(remote src to local dst), not {direction!r}")
+        return _tree(self._n.mirror(s, d, up, delete, checksum, dry_run, jobs,
+                                    _filters(exclude, include), progress))
+
+    def mirror_up(self, local_dir: PathLike, remote_dir: PathLike, **kw) -> TreeReport:
+        """mirror(local_dir, remote_dir, direction="up", ...)."""
+        return self.mirror(local_dir, remote_dir, direction="up", **kw)
+
+    def mirror_down(self, remote_dir: PathLike, local_dir: PathLike, **kw) -> TreeReport:
+        """mirror(remote_dir, local_dir, direction="down", ...)."""
+        return self.mirror(remote_dir, local_dir, direction="down", **kw)
