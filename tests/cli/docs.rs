@@ -449,11 +449,9 @@ fn a_changed_doc_string_makes_a_generated_page_stale() {
             "above the sessions, 0 to 19; 0 turns it off.",
             tfd::config::docs::splice_man,
         ),
-        (
-            "man/tf.1",
-            "Any other value is a usage error.",
-            tf::options::docs::splice_man,
-        ),
+        ("man/tf.1", "Any other value is a usage error.", |page| {
+            tf::options::docs::splice_man(page).map_err(|e| e.to_string())
+        }),
         ("conf/tfd.conf", "", |_| Ok(tfd::config::docs::example_conf())),
     ];
     for (rel, doc, generate) in cases {

@@ -82,7 +82,7 @@ pub enum LineError {
     /// No `=`.
     NotKeyValue,
     /// The option refused its value: why, in the option table's words.
-    Value(String),
+    Value(tf::options::BadValue),
     /// `options` names one that is not a connection option.
     NotHere(String),
     /// A key the file does not know.
@@ -93,7 +93,7 @@ impl fmt::Display for LineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LineError::NotKeyValue => f.write_str("expected `key = value`"),
-            LineError::Value(why) => f.write_str(why),
+            LineError::Value(why) => write!(f, "{why}"),
             LineError::NotHere(w) => write!(f, "options: {w} is not a connection option here"),
             LineError::UnknownKey(key) => write!(f, "unknown key {key:?}"),
         }

@@ -184,10 +184,10 @@ pub fn man_keys() -> String {
 /// `page` with the lines between `begin` and `end` replaced by `body`; an
 /// error when the markers are missing (tests/cli/docs.rs splices tf's exit
 /// statuses with it too).
-pub fn splice(page: &str, begin: &str, end: &str, body: &str) -> Result<String, String> {
+pub fn splice(page: &str, begin: &str, end: &str, body: &str) -> Result<String, MissingMarkers> {
     let at = page
         .find(&format!("{begin}\n"))
-        .ok_or_else(|| format!("no line {begin:?}"))?;
+        .ok_or_else(|| MissingMarkers(format!("no line {begin:?}")))?;
     let from = at + begin.len() + 1;
     let rest = &page[from..];
     let line = format!("{end}\n");
@@ -196,12 +196,12 @@ pub fn splice(page: &str, begin: &str, end: &str, body: &str) -> Result<String, 
     } else {
         rest.find(&format!("\n{line}")).map(|i| i + 1)
     }
-    .ok_or_else(|| format!("no line {end:?} after {begin:?}"))?;
+    .ok_or_else(|| MissingMarkers(format!("no line {end:?} after {begin:?}")))?;
     Ok(format!("{}{body}{}", &page[..from], &page[from + to..]))
 }
 
 /// tf(1) with its OPTIONS entries and config-file keys as the table makes them.
-pub fn splice_man(page: &str) -> Result<String, String> {
+pub fn splice_man(page: &str) -> Result<String, MissingMarkers> {
     let page = splice(page, OPTIONS_BEGIN, OPTIONS_END, &man_options())?;
     let page = splice(&page, KEYS_BEGIN, KEYS_END, &man_keys())?;
     splice(
@@ -254,5 +254,15 @@ mod tests {
         let help = help_text();
         assert!(help.contains("\n  --server HOST:PORT   the tfd server\n"), "{help}");
         assert!(!help.contains("--password "), "{help}");
+    }
+}
+
+/// A page without the markers a generated part goes between: which.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingMarkers(pub String);
+
+impl std::fmt::Display for MissingMarkers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }

@@ -12,7 +12,7 @@ pub mod docs;
 mod row;
 mod table;
 
-pub use row::{FileKey, Opt, Scope, Settings, Store};
+pub use row::{BadValue, FileKey, Opt, Scope, Settings, Store};
 pub use table::OPTIONS;
 
 /// The option called `name`.
@@ -68,7 +68,7 @@ pub fn expand_home(v: &str) -> String {
 impl Settings {
     /// Takes option `a` (with its value from `next`); Ok(false) when `a` is no
     /// option of the table.
-    pub fn take(&mut self, a: &str, next: &mut dyn Iterator<Item = String>) -> Result<bool, String> {
+    pub fn take(&mut self, a: &str, next: &mut dyn Iterator<Item = String>) -> Result<bool, BadValue> {
         let Some(opt) = find(a) else {
             return Ok(false);
         };
@@ -81,13 +81,13 @@ impl Settings {
                 })?;
                 set(self, v)?;
             }
-            Store::Refuse(why) => return Err(why.into()),
+            Store::Refuse(why) => return Err(BadValue(why.to_string())),
         }
         Ok(true)
     }
 
     /// Stores `v` as `opt`'s value (from a config-file key or a variable).
-    pub fn set(&mut self, opt: &Opt, v: String) -> Result<(), String> {
+    pub fn set(&mut self, opt: &Opt, v: String) -> Result<(), BadValue> {
         match opt.store {
             Store::Value(set) => set(self, v),
             Store::Flag(_) | Store::Refuse(_) => Ok(()),
@@ -120,7 +120,7 @@ impl Settings {
 
     /// The environment's settings: each option's variable that is set and not
     /// empty.
-    pub fn from_env() -> Result<Settings, String> {
+    pub fn from_env() -> Result<Settings, BadValue> {
         let mut s = Settings::default();
         for opt in OPTIONS {
             let Some(var) = opt.env else {

@@ -48,7 +48,7 @@ pub enum Store {
     /// A flag: no value.
     Flag(fn(&mut Settings)),
     /// Takes the next word; the error words why it is no good.
-    Value(fn(&mut Settings, String) -> Result<(), String>),
+    Value(fn(&mut Settings, String) -> Result<(), BadValue>),
     /// Refused with this message (a mistake worth a better answer than
     /// "unknown"); not documented.
     Refuse(&'static str),
@@ -108,5 +108,28 @@ impl Opt {
     /// Whether `tf --help` and tf(1) show it.
     pub fn documented(&self) -> bool {
         !matches!(self.store, Store::Refuse(_))
+    }
+}
+
+/// Why a value was refused (an option's, a variable's, a config-file
+/// key's): the sentence tf prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadValue(pub String);
+
+impl std::fmt::Display for BadValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for BadValue {
+    fn from(s: String) -> BadValue {
+        BadValue(s)
+    }
+}
+
+impl From<&str> for BadValue {
+    fn from(s: &str) -> BadValue {
+        BadValue(s.to_string())
     }
 }

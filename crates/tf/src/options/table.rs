@@ -1,6 +1,6 @@
 //! The rows of tf's global option table, in the order `tf --help` and tf(1)
 //! show them.
-use super::row::{FileKey, Opt, Scope, Settings, Store};
+use super::row::{BadValue, FileKey, Opt, Scope, Settings, Store};
 use tfp_client::Transport;
 
 /// The fields most rows leave as they are.
@@ -16,12 +16,12 @@ const OPT: Opt = Opt {
     store: Store::Flag(|_| {}),
 };
 
-fn set(field: &mut Option<String>, v: String) -> Result<(), String> {
+fn set(field: &mut Option<String>, v: String) -> Result<(), BadValue> {
     *field = Some(v);
     Ok(())
 }
 
-fn keylen(s: &mut Settings, v: String) -> Result<(), String> {
+fn keylen(s: &mut Settings, v: String) -> Result<(), BadValue> {
     match v.parse() {
         Ok(n) if (16..=214).contains(&n) => s.keylen = Some(n),
         _ => return Err("--keylen needs a number 16..214".into()),
@@ -29,7 +29,7 @@ fn keylen(s: &mut Settings, v: String) -> Result<(), String> {
     Ok(())
 }
 
-fn timeout(s: &mut Settings, v: String) -> Result<(), String> {
+fn timeout(s: &mut Settings, v: String) -> Result<(), BadValue> {
     match v.parse() {
         Ok(n) if (1..=86_400).contains(&n) => s.timeout = Some(n),
         _ => return Err("--timeout needs a number of seconds 1..86400".into()),
