@@ -45,7 +45,19 @@ const CRATES: &[(&str, &str, &[&str], &[&str])] = &[
         &["tfp-wire", "tfd-sys", "tfp-channel", "tfp-client"],
         &[],
     ),
-    ("tfd", ".", &["tfp-wire", "tfd-sys", "tfp-channel"], &["tfp-client"]),
+    (
+        "tfd",
+        ".",
+        &["tfp-wire", "tfd-sys", "tfp-channel"],
+        &["tfp-client", "tf", "tfd-testkit"],
+    ),
+    // the end-to-end tests' harness: a dev-dependency of the daemon, above it
+    (
+        "tfd-testkit",
+        "crates/tfd-testkit",
+        &["tfp-wire", "tfd-sys", "tfp-client", "tfd"],
+        &[],
+    ),
     ("tfd-fuzz", "fuzz", &["tfp-wire"], &[]),
     // the Python binding: a workspace of its own (maturin builds it), on the
     // client library like any application
@@ -392,7 +404,7 @@ pub(super) fn crate_sources() -> Vec<PathBuf> {
 }
 
 /// The `.py` files under `dir`.
-fn python_files(dir: &Path, out: &mut Vec<PathBuf>) {
+pub(super) fn python_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
         let path = entry.expect("directory entry").path();
         if path.is_dir() {
