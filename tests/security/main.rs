@@ -15,6 +15,7 @@ mod fai;
 mod house;
 mod house_frames;
 mod house_modules;
+mod house_sizes;
 mod jail;
 mod keys;
 mod planted_partials;
