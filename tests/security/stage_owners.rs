@@ -301,7 +301,7 @@ pub(super) fn file_of(at: &std::path::Path, data: &[u8], uid: u32, gid: u32) {
 pub(super) const MIB: usize = 1 << 20;
 
 /// `tf --user LOGIN ARGS` against `srv`.
-fn tf_as(srv: &Server, login: &str, args: &[&str]) -> std::process::Output {
+pub(super) fn tf_as(srv: &Server, login: &str, args: &[&str]) -> std::process::Output {
     let mut all = vec!["--user", login];
     all.extend_from_slice(args);
     srv.tf_command(&all)

@@ -3,22 +3,10 @@
 //! for one that cannot, and a delta that cannot fit holds no room a batch
 //! needs.
 
-use super::control_and_files::{alice, alice_server_with, said, PW};
-use super::stage_owners::{file_of, MIB};
+use super::control_and_files::{alice, alice_server_with, said};
+use super::stage_owners::{file_of, tf_as, MIB};
 use std::time::Duration;
 use tfd_testkit::{self, *};
-
-/// `tf --user alice ARGS` against `srv` (the password from the environment).
-fn tf_alice(srv: &Server, args: &[&str]) -> std::process::Output {
-    let mut all = vec!["--user", "alice"];
-    all.extend_from_slice(args);
-    srv.tf_command(&all)
-        .env("TF_PASSWORD", PW)
-        .env_remove("TF_USER")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap()
-}
 
 /// The names beginning `.tfd-part-` anywhere below `dir`.
 fn parts_below(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -64,8 +52,9 @@ fn a_stage_is_charged_until_it_replaces_its_target() {
     let here = tfd_testkit::tempdir("r3-seven");
     let v2 = pattern(6 * MIB, 72);
     std::fs::write(here.join("v2.bin"), &v2).unwrap();
-    let o = tf_alice(
+    let o = tf_as(
         &srv,
+        "alice",
         &[
             "put",
             "--streams",
@@ -89,8 +78,9 @@ fn a_stage_is_charged_until_it_replaces_its_target() {
     // a version that fits beside the old file is stored and replaces it
     let v3 = pattern(3 * MIB, 73);
     std::fs::write(here.join("v3.bin"), &v3).unwrap();
-    let o = tf_alice(
+    let o = tf_as(
         &srv,
+        "alice",
         &[
             "put",
             "--streams",
@@ -103,7 +93,7 @@ fn a_stage_is_charged_until_it_replaces_its_target() {
     assert_eq!(std::fs::read(home.join("big.bin")).unwrap(), v3);
     assert!(parts_below(&home).is_empty());
     // the space tf df reports is what the quota leaves
-    let o = tf_alice(&srv, &["df", "--raw"]);
+    let o = tf_as(&srv, "alice", &["df", "--raw"]);
     assert!(o.status.success(), "{}", said(&o));
     assert!(
         said(&o).contains(&format!("quota      {} used", 3 * MIB)),
@@ -136,7 +126,11 @@ fn parallel_jobs_never_refuse_a_file_that_fits_for_one_that_cannot() {
     for round in 0..3 {
         for jobs in ["4", "1"] {
             let dest = format!("alice/up-{jobs}-{round}");
-            let o = tf_alice(&srv, &["put", "-r", "--jobs", jobs, src.to_str().unwrap(), &dest]);
+            let o = tf_as(
+                &srv,
+                "alice",
+                &["put", "-r", "--jobs", jobs, src.to_str().unwrap(), &dest],
+            );
             let at = srv.data.join(&dest);
             assert!(!o.status.success(), "--jobs {jobs}: {}", said(&o));
             assert!(
@@ -192,14 +186,18 @@ fn a_delta_that_cannot_fit_holds_no_room_a_batch_needs() {
             a.chan.tx.send_frame(&frame).unwrap();
         }
         // a round trip: the server has taken every record so far
-        let _ = tf_alice(&srv, &["echo", "sync"]);
+        let _ = tf_as(&srv, "alice", &["echo", "sync"]);
         std::thread::sleep(Duration::from_millis(300));
     }
     let here = tfd_testkit::tempdir("r3-seven-delta");
     let fits = pattern(8 * MIB, 103);
     std::fs::create_dir_all(here.join("src")).unwrap();
     std::fs::write(here.join("src/fits.bin"), &fits).unwrap();
-    let o = tf_alice(&srv, &["put", "-r", here.join("src").to_str().unwrap(), "alice/up"]);
+    let o = tf_as(
+        &srv,
+        "alice",
+        &["put", "-r", here.join("src").to_str().unwrap(), "alice/up"],
+    );
     let stored = std::fs::read(home.join("up/fits.bin")).is_ok_and(|got| got == fits);
     if ok(&first) {
         a.chan.tx.send_frame(format!("E{}", "0".repeat(64)).as_bytes()).unwrap();

@@ -400,7 +400,7 @@ fn build_the_package(dir: &Path) -> PathBuf {
         // gzip, not none: lintian calls an uncompressed package an error
         .args(["--compression", "gzip"]));
     let said = String::from_utf8_lossy(&out.stdout).into_owned();
-    let deb = fs::read_dir(&dir)
+    let deb = fs::read_dir(dir)
         .unwrap()
         .flatten()
         .map(|e| e.path())
