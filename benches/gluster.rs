@@ -1,6 +1,6 @@
 //! Small durable uploads on GlusterFS (issue 25): 16 KiB SNDFILEs through a
 //! release `tfd` whose root is a FUSE mount of a replica-2 GlusterFS volume
-//! (the test bed of `tests/common/gluster.rs`, made and removed here, with
+//! (the test bed of `crates/tfd-testkit/src/gluster.rs`, made and removed here, with
 //! the volume and mount options doc/scaling.md names), against what the
 //! volume itself does for a durable, atomic 16 KiB write straight on the
 //! mount: a temporary file, its data, fsync, rename over the name, fsync of
@@ -15,29 +15,13 @@
 
 mod support;
 
-#[path = "../tests/common/gluster.rs"]
-mod gluster;
-
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::process::ExitCode;
 use std::time::Instant;
 use support::{met, tfd_binary, Server};
+use tfd_testkit::gluster;
 use tfp_client::replies::AsStatus as _;
-
-/// What `tests/common/gluster.rs` asks of its parent module.
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
-/// What `tests/common/gluster.rs` asks of its parent module: the bench says
-/// what is missing, and ends with an error (never a pass).
-fn require(have: bool, missing: &str) -> bool {
-    if !have {
-        eprintln!("gluster bench cannot run: {missing}");
-    }
-    have
-}
 
 const SIZE: usize = 16 * 1024;
 const TARGET: f64 = 0.85;
@@ -81,9 +65,10 @@ fn tfd_round(c: &mut tfp_client::Client, n: usize, data: &[u8], round: usize) ->
 
 fn run(files: usize, rounds: usize) -> Result<(), String> {
     let bin = tfd_binary()?;
-    let Some(bed) = gluster::bed() else {
-        return Err("no GlusterFS test bed (see above)".into());
-    };
+    let bed = gluster::try_bed().map_err(|why| {
+        eprintln!("gluster bench cannot run: no GlusterFS test bed: {why}");
+        "no GlusterFS test bed (see above)".to_string()
+    })?;
     let (root, _) = bed.subdir("bench");
     std::fs::create_dir_all(root.join("bench")).map_err(|e| e.to_string())?;
     let floor_dir = root.join("floor");

@@ -40,13 +40,13 @@
 
 mod support;
 
-use crate::support::reply::Answer as _;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 use support::{cli, log_problems, met, tfd_binary, Server};
+use tfd_testkit::reply::Answer as _;
 use tfp_client::replies::{AsStatus as _, Split as _};
 use tfp_client::{Client, ClientConfig};
 

@@ -68,7 +68,6 @@
 mod lifecycle;
 mod support;
 
-use crate::support::reply::{Answer as _, SizeOrCode as _};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use sha2::{Digest, Sha256};
@@ -82,6 +81,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 use support::{is_helper, log_problems, private_tempdir, tfd_binary, Server};
+use tfd_testkit::reply::{Answer as _, SizeOrCode as _};
 use tfp_client::replies::{AsStatus as _, Split as _};
 use tfp_client::{Client, ClientConfig};
 use tfp_wire::hpf;

@@ -5,11 +5,9 @@
 //! Bytes allocated are counted on the test's own thread, through the real wire
 //! to the real tfd.
 
-mod common;
-
-use crate::common::reply::Answer as _;
-use common::*;
 use tfd_sys::alloc_count::{allocated_by, Counting};
+use tfd_testkit::reply::Answer as _;
+use tfd_testkit::*;
 use tfp_client::replies::AsStatus as _;
 
 #[global_allocator]

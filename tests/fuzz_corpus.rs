@@ -1,6 +1,6 @@
 //! The fuzz targets on stable Rust, without libFuzzer. Each target's body (the same
-//! code the cargo-fuzz targets run: `fuzz/src/lib.rs` for the protocol's targets,
-//! `fuzz/daemon/src/lib.rs` for the daemon's) is run over
+//! code the cargo-fuzz targets run: `crates/tfp-wire-fuzz` for the protocol's
+//! targets, `crates/tfd-fuzz-bodies` for the daemon's) is run over
 //!
 //! 1. its stored seed corpus `fuzz/corpus/<target>/` and every kept crash input in
 //!    `fuzz/regressions/<target>/` (a failure there is a regression), then
@@ -13,21 +13,16 @@
 //! `fuzz/artifacts/<target>/` and the test fails naming the file; keep it as a
 //! regression by moving it to `fuzz/regressions/<target>/`.
 
-/// The protocol's targets (the `tfd-fuzz` crate, which links `tfp-wire` alone).
-#[path = "../fuzz/src/lib.rs"]
-mod wire_bodies;
-
-/// The daemon's targets (the `tfd-fuzz-daemon` crate).
-#[path = "../fuzz/daemon/src/lib.rs"]
-mod daemon_bodies;
-
-/// Every target: its name, its body, and the cargo-fuzz crate (directory and
-/// crate name) whose entry point runs it.
-fn targets() -> impl Iterator<Item = (&'static str, wire_bodies::Body, &'static str, &'static str)> {
-    let wire = wire_bodies::TARGETS.iter().map(|&(n, b)| (n, b, "fuzz", "tfd_fuzz"));
-    let daemon = daemon_bodies::TARGETS
+/// Every target: its name, its body (the protocol's from `tfp_wire_fuzz`, which
+/// links `tfp-wire` alone, the daemon's from `tfd_fuzz_bodies`), and the
+/// cargo-fuzz crate directory and the crate of bodies its entry point calls.
+fn targets() -> impl Iterator<Item = (&'static str, tfp_wire_fuzz::Body, &'static str, &'static str)> {
+    let wire = tfp_wire_fuzz::TARGETS
         .iter()
-        .map(|&(n, b)| (n, b, "fuzz/daemon", "tfd_fuzz_daemon"));
+        .map(|&(n, b)| (n, b, "fuzz", "tfp_wire_fuzz"));
+    let daemon = tfd_fuzz_bodies::TARGETS
+        .iter()
+        .map(|&(n, b)| (n, b, "fuzz/daemon", "tfd_fuzz_bodies"));
     wire.chain(daemon)
 }
 
@@ -330,7 +325,7 @@ fn fai() {
 #[test]
 fn resolve() {
     run("resolve");
-    daemon_bodies::cleanup();
+    tfd_fuzz_bodies::cleanup();
 }
 
 #[test]

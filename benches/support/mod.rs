@@ -11,8 +11,6 @@ pub mod cli;
 pub mod floor;
 pub mod fresh_fs;
 pub mod race;
-#[path = "../../tests/common/reply.rs"]
-pub mod reply;
 pub mod sshd;
 pub mod wan;
 

@@ -1,4 +1,4 @@
-//! cargo-fuzz entry point; the body (and its properties) is `tfd_fuzz::cipher`.
+//! cargo-fuzz entry point; the body (and its properties) is `tfp_wire_fuzz::cipher`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| tfd_fuzz::cipher(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| tfp_wire_fuzz::cipher(data));

@@ -1,4 +1,4 @@
-//! cargo-fuzz entry point; the body (and its properties) is `tfd_fuzz::fai`.
+//! cargo-fuzz entry point; the body (and its properties) is `tfp_wire_fuzz::fai`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| tfd_fuzz::fai(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| tfp_wire_fuzz::fai(data));

@@ -1,4 +1,4 @@
-//! cargo-fuzz entry point; the body (and its properties) is `tfd_fuzz::frame`.
+//! cargo-fuzz entry point; the body (and its properties) is `tfp_wire_fuzz::frame`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| tfd_fuzz::frame(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| tfp_wire_fuzz::frame(data));

@@ -1,12 +1,10 @@
 //! The `tf` CLI against a real server: transfers with parallel streams, resume and
 //! verification, checked on disk.
 
-use crate::common;
-
-use common::*;
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::process::Output;
+use tfd_testkit::*;
 
 fn tf(srv: &Server, args: &[&str]) -> Output {
     srv.tf(args)

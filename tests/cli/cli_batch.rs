@@ -6,11 +6,8 @@
 //! session) and touch nothing outside the root; SIGKILL mid-batch leaves every
 //! file old or new.
 
-use crate::common;
-
 use crate::output::text;
 use crate::trees::inventory;
-use common::*;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use sha2::{Digest, Sha256};
@@ -18,6 +15,7 @@ use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
+use tfd_testkit::*;
 use tfp_client::engine::events::{Events, Fault};
 use tfp_client::tree::options::Options;
 use tfp_client::tree::{copy, copy_down};

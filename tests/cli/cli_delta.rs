@@ -4,9 +4,6 @@
 //! renames it into place. Every test checks the bytes on disk; the server's
 //! transfer log tells what crossed the wire.
 
-use crate::common;
-
-use common::*;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::fs;
@@ -14,6 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
+use tfd_testkit::*;
 use tfp_wire::delta as wire;
 use tfp_wire::Status;
 

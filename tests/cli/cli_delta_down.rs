@@ -4,16 +4,15 @@
 //! beside the target, checked end to end and renamed into place. Every test
 //! checks the bytes on disk; the server's transfer log tells what crossed.
 
-use crate::common;
 use crate::xferlog::{lines, moved};
 
-use common::*;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant, SystemTime};
+use tfd_testkit::*;
 use tfp_wire::delta as wire;
 use tfp_wire::Status;
 

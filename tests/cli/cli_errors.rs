@@ -3,16 +3,15 @@
 //! real server (or a port where nothing, or something mute, listens). The
 //! protocol's FAILED line stays first: scripts depend on it.
 
-use crate::common;
 use crate::output::stderr;
 
-use common::*;
 use std::fs;
 use std::process::{Command, Output};
+use tfd_testkit::*;
 
 /// `tf` with explicit connection options (none from the environment).
 fn tf_raw(args: &[&str]) -> Output {
-    Command::new(crate::common::tf_bin())
+    Command::new(tfd_testkit::tf_bin())
         .env_remove("TF_SERVER")
         .env_remove("TF_KEY")
         .env_remove("TF_HASH")

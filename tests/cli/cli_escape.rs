@@ -1,17 +1,16 @@
 //! Nothing a server sends reaches the terminal raw (issue 31 item 7): `tf`
-//! against the lying server of tests/common/liar.rs, whose names, FSTAT
+//! against the lying server of crates/tfd-testkit/src/liar/, whose names, FSTAT
 //! fields, FAILED texts and ECHO carry terminal escape sequences (a title
 //! change `ESC ]0;… BEL`, an erase-and-rewrite `ESC [2K ESC [1A`, a C1 CSI, a
 //! bidi override, bytes that are not UTF-8), and whose listings never end.
 //! Every byte `tf` writes is checked for control characters; the escaped
 //! forms must show, and an endless listing must end in bounded memory.
 
-use crate::common;
 use crate::output::{stderr, stdout};
 
-use common::liar::{run_watched, Liar, Lie, Script};
 use std::process::Output;
 use std::time::Duration;
+use tfd_testkit::liar::{run_watched, Liar, Lie, Script};
 
 /// Names carrying what a hostile server would send.
 const EVIL: [&[u8]; 5] = [
@@ -125,7 +124,7 @@ fn failed_texts_and_echo_are_escaped() {
         script = script.answer(cmd, failed);
     }
     let liar = Liar::start(script);
-    let local = common::tempdir("escape-get");
+    let local = tfd_testkit::tempdir("escape-get");
     let l = local.join("a.txt");
     let l = l.to_str().unwrap();
     let into = local.join("tree");

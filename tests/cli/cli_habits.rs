@@ -4,17 +4,16 @@
 //! `sha256` as sha256sum (checked by sha256sum -c itself), `fstat`/`freesp` in
 //! words with `--raw`, `tf -b` echoing its commands; files checked on disk.
 
-use crate::common;
 use crate::output::{ok, stderr, stdout, text};
 
-use common::*;
 use sha2::Digest;
 use std::fs;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
+use tfd_testkit::*;
 
 fn tf_bare(args: &[&str]) -> std::process::Output {
-    Command::new(crate::common::tf_bin())
+    Command::new(tfd_testkit::tf_bin())
         .args(args)
         .env_remove("TF_SERVER")
         .env("HOME", tempdir("habits-home"))
@@ -348,7 +347,7 @@ fn completion_scripts_come_from_the_tables_and_complete() {
 fn tab_completes_commands_and_remote_names_in_the_shell() {
     let srv = served("tab");
     fs::write(srv.path("d/sub/only.txt"), b"only\n").unwrap();
-    let mut pty = common::pty::Pty::start(&srv, &[], None, &[]);
+    let mut pty = tfd_testkit::pty::Pty::start(&srv, &[], None, &[]);
     pty.wait_for("tf:/> ", 1);
     // a command name (cut to what fstat and fstatls share), then a remote
     // name below a directory, one Tab each

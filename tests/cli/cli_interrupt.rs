@@ -10,10 +10,8 @@
 //! rate the server limits; the seed is printed so a failure can be replayed
 //! (TFD_INTERRUPT_SEED).
 
-use crate::common;
 use crate::output::stderr;
 
-use common::*;
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::io::{Read, Write};
@@ -23,6 +21,7 @@ use std::process::{Child, Command, Output};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tfd_testkit::*;
 use tfp_client::Client;
 
 const SIZE: usize = 6 << 20;

@@ -9,13 +9,12 @@
 //! the bytes it got out stay within what socket buffers hold, and nothing
 //! past the announced size is written.
 
-use crate::common;
 use crate::output::stderr;
 
-use common::liar::{run_watched, Liar, Lie, Script};
-use common::tempdir;
 use std::fs;
 use std::time::Duration;
+use tfd_testkit::liar::{run_watched, Liar, Lie, Script};
+use tfd_testkit::tempdir;
 
 /// What tf lets past the announced size, at most: the engine's cut-off
 /// (1 MiB, tfp_client::engine::capped::MAX_EXCESS), the GET units in flight

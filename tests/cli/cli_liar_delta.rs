@@ -7,12 +7,11 @@
 //! both, and no partial is left beside it. A liar without the command
 //! (UNKNOWN) gets the file fetched whole, tf saying nothing new.
 
-use crate::common;
 use crate::output::text;
 
-use common::liar::{Liar, Script};
-use common::{dir_names, pattern, tempdir};
 use std::fs;
+use tfd_testkit::liar::{Liar, Script};
+use tfd_testkit::{dir_names, pattern, tempdir};
 use tfp_wire::delta as wire;
 
 const KIB: usize = 1 << 10;
@@ -154,7 +153,7 @@ fn a_server_without_delta_downloads_is_asked_once_a_session() {
 /// discards it (`--resume` would continue it).
 #[test]
 fn a_kept_partial_download_is_left_to_the_engine() {
-    use common::liar::Lie;
+    use tfd_testkit::liar::Lie;
     let new = pattern(600 * KIB, 31);
     let old = pattern(600 * KIB, 32);
     let d = tempdir("liar_delta_kept");

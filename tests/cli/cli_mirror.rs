@@ -6,17 +6,15 @@
 //! by mtime and, with --checksum, by content alone; --delete both ways
 //! removing the extras and only those; --dry-run changing nothing; the shell.
 
-use crate::common;
-
 use crate::output::{ok, text};
 use crate::trees::{self, inventory};
-use common::*;
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, SystemTime};
+use tfd_testkit::*;
 
 /// The summary line's counts: (transferred, deleted, unchanged, failed).
 pub(crate) fn counts(o: &Output) -> (usize, usize, usize, usize) {

@@ -5,15 +5,14 @@
 //! (TFDDELTAGET), landed with the server's mtime. Tests run on loopback, where tf sends whole unless
 //! `--no-whole-file` asks; the server's transfer log tells what crossed.
 
-use crate::common;
 use crate::xferlog::{lines, moved};
 
-use common::*;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, SystemTime};
+use tfd_testkit::*;
 
 const MIB: usize = 1 << 20;
 

@@ -4,15 +4,14 @@
 //! with files on both sides of the stage's size moves nothing.
 
 use crate::cli_mirror::counts;
-use crate::common;
 
 use crate::output::{ok, text};
-use common::*;
 use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
+use tfd_testkit::*;
 
 /// A file of `size` bytes of a pattern that differs from block to block
 /// and file to file (written, not sparse).

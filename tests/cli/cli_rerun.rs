@@ -7,11 +7,8 @@
 //! file is as it was and how to send it again; a file edited while `put`
 //! sends it (SNDFILE, and `--verify`'s batch) is never committed mixed.
 
-use crate::common;
-
 use crate::output::text;
 use crate::trees::inventory;
-use common::*;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::fs;
@@ -19,6 +16,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
+use tfd_testkit::*;
 
 const KIB: usize = 1 << 10;
 const MIB: usize = 1 << 20;

@@ -8,17 +8,16 @@
 //! such, and Ctrl-C in `tf shell` returns to the prompt with the directory
 //! kept.
 
-use crate::common;
 use crate::output::stderr;
 
-use common::liar::{Liar, Lie, Script};
-use common::*;
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+use tfd_testkit::liar::{Liar, Lie, Script};
+use tfd_testkit::*;
 
 fn sha(b: &[u8]) -> Vec<u8> {
     Sha256::digest(b).to_vec()

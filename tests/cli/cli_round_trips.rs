@@ -7,15 +7,13 @@
 //! secure transport ends a session with a close record each way, whose turn
 //! races the client's END and would count as an answer now and then.
 
-use crate::common;
-
-use common::*;
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tfd_testkit::*;
 
 /// A client burst at least this big is data, not a command.
 const DATA: usize = 64 * 1024;

@@ -4,16 +4,15 @@
 //! refused upload leaves nothing on the server, `rmdir` keeps a non-empty
 //! directory without `-r`, and `ls` is sorted (`-l` with type, size and time).
 
-use crate::common;
 use crate::output::{stderr, stdout};
 
-use common::*;
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Output, Stdio};
+use tfd_testkit::*;
 
 /// The names in a local directory, sorted (temporaries included: they start with '.').
 fn names(d: &Path) -> Vec<String> {

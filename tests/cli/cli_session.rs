@@ -8,15 +8,15 @@
 // `..Default::default()` keeps these tests building whatever fields Opts gains.
 #![allow(clippy::needless_update)]
 
-use crate::common;
 use crate::output::text;
 
-use common::*;
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+use tfd_testkit::users::{ensure_system_user, login_userdb};
+use tfd_testkit::*;
 
 const PW: &str = "Sess10n pw, with spaces";
 const WRONG_PW: &str = "not-the-pw-xyzzy";
@@ -138,7 +138,7 @@ fn one_shot_commands_log_in_from_env_and_file() {
     // no terminal, no TF_PASSWORD, no file: said so, nothing sent
     // setsid: a new session without a controlling terminal, so no /dev/tty
     let o = Command::new("setsid")
-        .args(["-w", crate::common::tf_bin(), "--server", &srv.addr(), "--key"])
+        .args(["-w", tfd_testkit::tf_bin(), "--server", &srv.addr(), "--key"])
         .arg(srv.dir.join("pub.pem"))
         .args(["--hash", &srv.hash, "--user", "alice", "ls"])
         .env_remove("TF_PASSWORD")
@@ -230,7 +230,7 @@ fn named_server_from_the_config_file() {
     .unwrap();
     fs::write(srv.path("alice/x.txt"), b"x").unwrap();
     let run = |args: &[&str]| {
-        Command::new(crate::common::tf_bin())
+        Command::new(tfd_testkit::tf_bin())
             .args(args)
             .env("XDG_CONFIG_HOME", &home)
             .env_remove("TF_SERVER")
@@ -261,7 +261,7 @@ fn config_file_mistakes_are_named() {
     let config = home.join("tf/config");
     let run = |body: &str| {
         fs::write(&config, format!("[x]\nserver = 127.0.0.1:1\n{body}\n")).unwrap();
-        let o = Command::new(crate::common::tf_bin())
+        let o = Command::new(tfd_testkit::tf_bin())
             .args(["-s", "x", "ls"])
             .env("XDG_CONFIG_HOME", &home)
             .output()
@@ -374,7 +374,7 @@ fn shell_under_a_pty_asks_the_password_without_echo_and_edits_lines() {
     let here = tempdir("sess-shell-local");
     let local = here.join("s.txt");
     fs::write(&local, b"typed in a shell\n").unwrap();
-    let mut pty = common::pty::Pty::start(srv, &["--user", "alice"], Some(&here), &["TF_PASSWORD", "TF_USER"]);
+    let mut pty = tfd_testkit::pty::Pty::start(srv, &["--user", "alice"], Some(&here), &["TF_PASSWORD", "TF_USER"]);
     pty.wait_for("alice's password: ", 1);
     pty.type_line(PW);
     pty.wait_for("tf:/> ", 1);

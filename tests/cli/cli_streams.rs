@@ -7,14 +7,13 @@
 //! another has not asked for, so a split adds a transfer but never a byte.
 //! The server's transfer log tells what it sent.
 
-use crate::common;
 use crate::xferlog::moved;
 
-use common::*;
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
+use tfd_testkit::*;
 
 const MIB: usize = 1 << 20;
 

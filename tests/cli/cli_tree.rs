@@ -8,14 +8,13 @@
 // `..Default::default()` keeps these tests building whatever fields Opts gains.
 #![allow(clippy::needless_update)]
 
-use crate::common;
-
 use crate::output::{ok, text};
 use crate::trees::{self, inventory};
-use common::*;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
+use tfd_testkit::users::{ensure_system_user, login_userdb};
+use tfd_testkit::*;
 
 /// Nine files (the mirror tests' tree has eight, and a shallower deep file).
 const TREE: [(&str, usize); 9] = [

@@ -6,10 +6,8 @@
 //! stops under a tree run named as under a get, and a jail its user can
 //! write named as the server's fault. Each through the real tfd and `tf`.
 
-use crate::common;
 use crate::output::{stderr, stdout, text};
 
-use common::*;
 use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
@@ -17,6 +15,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
+use tfd_testkit::users::{ensure_system_user, userdb_add};
+use tfd_testkit::*;
 use tfp_client::replies::AsStatus as _;
 
 /// Fails when any byte tf wrote is a control character other than a line

@@ -3,14 +3,14 @@
 //! disk or in its output, FAILED answers give exit 2 with the server's FAILED
 //! line, and the stateful commands run in one session with `tf -b -`.
 
-use crate::common;
 use crate::output::{stderr as err, stdout as out};
 
-use common::*;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::MetadataExt;
 use std::process::{Output, Stdio};
+use tfd_testkit::users::{ensure_system_user, login_userdb};
+use tfd_testkit::*;
 
 fn both(o: &Output) -> String {
     format!("status {:?}\nstdout:\n{}stderr:\n{}", o.status.code(), out(o), err(o))
@@ -387,7 +387,7 @@ fn usage_errors_and_every_command_documented() {
     }
     // every 2.5.1 command of --help is in tf(1)'s "2.5.1 commands" part
     let help = ok_out(
-        std::process::Command::new(crate::common::tf_bin())
+        std::process::Command::new(tfd_testkit::tf_bin())
             .arg("--help")
             .output()
             .unwrap(),

@@ -7,11 +7,9 @@ use std::io::ErrorKind;
 use std::path::PathBuf;
 use std::process::Command;
 
-/// tf's exit statuses with their texts (tf is a binary, so its file is
-/// included here to generate tf(1)'s EXIT STATUS and check `tf --help`).
-#[path = "../../crates/tf/src/exit.rs"]
-#[allow(dead_code)]
-mod exit;
+/// tf's exit statuses with their texts (tf's library) make tf(1)'s EXIT
+/// STATUS and are checked in `tf --help`.
+use tf::exit;
 
 /// The lines around tf(1)'s EXIT STATUS entries, which [`exit::man_text`] makes.
 const EXIT_BEGIN: &str =
@@ -168,7 +166,7 @@ fn generated_tf_docs_are_current() {
             );
         }
     }
-    let help = help_output(crate::common::tf_bin());
+    let help = help_output(tfd_testkit::tf_bin());
     assert!(
         help.contains(&tf::options::docs::help_text()),
         "tf --help does not show the option table's entries:\n{help}"
@@ -221,7 +219,7 @@ fn every_tfd_flag_in_tfd_8() {
 
 #[test]
 fn every_tf_flag_in_tf_1() {
-    check_flags_documented(crate::common::tf_bin(), "man/tf.1");
+    check_flags_documented(tfd_testkit::tf_bin(), "man/tf.1");
 }
 
 #[test]
@@ -391,7 +389,7 @@ fn tfd_help_and_tfd_8_agree() {
 
 #[test]
 fn tf_help_and_tf_1_agree() {
-    let help = help_output(crate::common::tf_bin());
+    let help = help_output(tfd_testkit::tf_bin());
     // EXAMPLES also show other programs' flags (tfd demo --dir)
     let full = normalise(&read("man/tf.1"));
     let man = full[..full.find("\n.SH EXAMPLES").unwrap_or(full.len())].to_string();

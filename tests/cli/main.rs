@@ -5,9 +5,6 @@
 //! One test binary per area (doc/testing.md): the files share one process, so a
 //! test must not touch process-wide state (environment, working directory, umask).
 
-#[path = "../common/mod.rs"]
-mod common;
-
 mod cli;
 mod cli_batch;
 mod cli_delta;
@@ -17,12 +14,15 @@ mod cli_escape;
 mod cli_habits;
 mod cli_interrupt;
 mod cli_liar;
+mod cli_liar_attacks;
 mod cli_liar_bounds;
 mod cli_liar_delta;
 mod cli_mirror;
 mod cli_mirror_delta;
 mod cli_mirror_times;
 mod cli_put_atomic;
+mod cli_put_peers;
+mod cli_put_space;
 mod cli_rerun;
 mod cli_resume;
 mod cli_round_trips;

@@ -9,15 +9,13 @@
 //! accident. Also the demo's own promises: it binds before printing, suggests
 //! --port when the port is taken, and has its own admin socket.
 
-use crate::common;
-
-use common::*;
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
+use tfd_testkit::*;
 
 /// A running `tfd demo`, stopped on drop.
 struct Demo {
@@ -101,7 +99,7 @@ fn workdir(tag: &str) -> (PathBuf, String) {
     fs::create_dir_all(&bin).unwrap();
     for (name, exe) in [
         ("tfd", env!("CARGO_BIN_EXE_tfd")),
-        ("tf", crate::common::tf_bin()),
+        ("tf", tfd_testkit::tf_bin()),
         ("tfpasswd", env!("CARGO_BIN_EXE_tfpasswd")),
     ] {
         std::os::unix::fs::symlink(exe, rel.join(name)).unwrap();
@@ -513,38 +511,9 @@ fn the_quick_start_works_line_by_line_in_a_fresh_copy() {
     fresh_copy(&copy, "target");
     // cargo's own cache, as a newcomer's second build has it; the binaries
     // themselves are gone, as in a fresh clone
-    let release = copy.join("target/release");
-    let ours = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("release");
-    if !release.exists() && ours.is_dir() {
-        fs::create_dir_all(copy.join("target")).unwrap();
-        let st = Command::new("cp")
-            .args(["-a", "--reflink=auto"])
-            .arg(&ours)
-            .arg(&release)
-            .status()
-            .unwrap();
-        assert!(st.success(), "cp -a {} {}", ours.display(), release.display());
-    }
-    for bin in ["tfd", "tf", "tfpasswd"] {
-        let _ = fs::remove_file(release.join(bin));
-    }
+    keep_the_build_cache_only(&copy);
     // cargo's directory and the system's: no tf, no tfd
-    // (CARGO under cargo test; else the cargo on this PATH)
-    let cargo = std::env::var_os("CARGO")
-        .map(std::path::PathBuf::from)
-        .or_else(|| {
-            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-                .map(|d| d.join("cargo"))
-                .find(|p| p.is_file())
-        })
-        .expect("this test runs README's cargo line: no cargo (CARGO, or on PATH)");
-    let cargo_dir = cargo.parent().map(|p| p.display().to_string()).unwrap_or_default();
-    let path = format!("{cargo_dir}:/usr/bin:/bin");
-    for dir in path.split(':') {
-        for bin in ["tf", "tfd"] {
-            assert!(!Path::new(dir).join(bin).exists(), "{dir}/{bin} is on this test's PATH");
-        }
-    }
+    let path = cargo_and_system_path();
     let port = free_tcp_udp_port();
     let sh = |line: &str| {
         let mut c = Command::new("bash");
@@ -576,23 +545,7 @@ fn the_quick_start_works_line_by_line_in_a_fresh_copy() {
             };
             let mut c = sh(&line);
             std::os::unix::process::CommandExt::process_group(&mut c, 0);
-            let mut child = c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-            let (tx, rx) = mpsc::channel();
-            for out in [
-                Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-                Box::new(child.stderr.take().unwrap()),
-            ] {
-                let tx = tx.clone();
-                std::thread::spawn(move || {
-                    for l in BufReader::new(out).lines() {
-                        let Ok(l) = l else { break };
-                        if tx.send(l).is_err() {
-                            break;
-                        }
-                    }
-                });
-            }
-            demo = Some((child, rx));
+            demo = Some(spawn_reading_lines(c));
         } else {
             let o = sh(&line).output().unwrap();
             assert!(
@@ -612,25 +565,7 @@ fn the_quick_start_works_line_by_line_in_a_fresh_copy() {
     }
     let _stop = Stop(child.id() as i32);
     // a fresh build comes first: minutes on a loaded machine
-    let mut banner = String::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(1800);
-    loop {
-        match rx.recv_timeout(Duration::from_secs(5)) {
-            Ok(l) => {
-                banner.push_str(&l);
-                banner.push('\n');
-                if l.starts_with("Stop with Ctrl-C.") {
-                    break;
-                }
-            }
-            Err(_) => {
-                if let Some(st) = child.try_wait().unwrap() {
-                    panic!("README's quick start ended ({st}) before the demo served:\n{banner}");
-                }
-                assert!(std::time::Instant::now() < deadline, "no demo after 30 min:\n{banner}");
-            }
-        }
-    }
+    let banner = wait_for_the_demo(&mut child, &rx);
     let hash = banner
         .split("hash ")
         .nth(1)
@@ -678,4 +613,93 @@ fn the_quick_start_works_line_by_line_in_a_fresh_copy() {
     drop(_stop);
     let _ = child.wait();
     let _ = fs::remove_dir_all(copy.join("tfd-demo"));
+}
+
+/// Leaves in `copy` cargo's cache of our release build (a newcomer's second
+/// build has it) without the binaries themselves, as in a fresh clone.
+fn keep_the_build_cache_only(copy: &Path) {
+    let release = copy.join("target/release");
+    let ours = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("release");
+    if !release.exists() && ours.is_dir() {
+        fs::create_dir_all(copy.join("target")).unwrap();
+        let st = Command::new("cp")
+            .args(["-a", "--reflink=auto"])
+            .arg(&ours)
+            .arg(&release)
+            .status()
+            .unwrap();
+        assert!(st.success(), "cp -a {} {}", ours.display(), release.display());
+    }
+    for bin in ["tfd", "tf", "tfpasswd"] {
+        let _ = fs::remove_file(release.join(bin));
+    }
+}
+
+/// The PATH README's lines run with: cargo's directory and the system's,
+/// neither holding a tf or a tfd.
+fn cargo_and_system_path() -> String {
+    // (CARGO under cargo test; else the cargo on this PATH)
+    let cargo = std::env::var_os("CARGO")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                .map(|d| d.join("cargo"))
+                .find(|p| p.is_file())
+        })
+        .expect("this test runs README's cargo line: no cargo (CARGO, or on PATH)");
+    let cargo_dir = cargo.parent().map(|p| p.display().to_string()).unwrap_or_default();
+    let path = format!("{cargo_dir}:/usr/bin:/bin");
+    for dir in path.split(':') {
+        for bin in ["tf", "tfd"] {
+            assert!(!Path::new(dir).join(bin).exists(), "{dir}/{bin} is on this test's PATH");
+        }
+    }
+    path
+}
+
+/// Spawns `c` (the demo, in its own process group) with a thread per output
+/// stream sending its lines.
+fn spawn_reading_lines(mut c: Command) -> (Child, mpsc::Receiver<String>) {
+    let mut child = c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let (tx, rx) = mpsc::channel();
+    for out in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for l in BufReader::new(out).lines() {
+                let Ok(l) = l else { break };
+                if tx.send(l).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    (child, rx)
+}
+
+/// The demo's banner, up to its "Stop with Ctrl-C." line; it must come
+/// within 30 minutes (a fresh build comes first) and before the demo ends.
+fn wait_for_the_demo(child: &mut Child, rx: &mpsc::Receiver<String>) -> String {
+    let mut banner = String::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(1800);
+    loop {
+        match rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(l) => {
+                banner.push_str(&l);
+                banner.push('\n');
+                if l.starts_with("Stop with Ctrl-C.") {
+                    break;
+                }
+            }
+            Err(_) => {
+                if let Some(st) = child.try_wait().unwrap() {
+                    panic!("README's quick start ended ({st}) before the demo served:\n{banner}");
+                }
+                assert!(std::time::Instant::now() < deadline, "no demo after 30 min:\n{banner}");
+            }
+        }
+    }
+    banner
 }

@@ -5,13 +5,11 @@
 //! stage), with a `cargo` on PATH that fails at once, so a script that ignored
 //! the mode would stop at its first real stage rather than run the suite.
 
-use crate::common;
-
-use common::*;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
+use tfd_testkit::*;
 
 /// Runs scripts/test with the planted stages `stages` ("NAME: COMMAND" lines)
 /// and nothing else: exit status and stdout.

@@ -1,11 +1,11 @@
 //! What the tree tests (`put -r`/`get -r` and `mirror`) share: a tree written
 //! and a tree compared file by file.
 
-use crate::common::pattern;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use tfd_testkit::pattern;
 
 /// Every entry below `root`: files by SHA-256, directories as "dir", symlinks
 /// as "link".

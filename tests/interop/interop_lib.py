@@ -174,7 +174,7 @@ def listing_failed(c, cmd: str, path: str, code: int):
 
 
 # --- tests that cannot run -------------------------------------------------
-# The Python side of tests/common/need.rs: in CI (TFD_REQUIRE_ALL=1, set by
+# The Python side of crates/tfd-testkit/src/need.rs: in CI (TFD_REQUIRE_ALL=1, set by
 # .ci/run, or CI=true) a test that cannot run fails naming what is missing;
 # locally it is recorded in $TFD_NOT_RUN (scripts/test's closing summary) and
 # skipped.

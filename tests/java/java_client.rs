@@ -1,11 +1,10 @@
-//! The official Java client against tfd: the harness in `tests/common/java.rs` builds
+//! The official Java client against tfd: the harness in `crates/tfd-testkit/src/java.rs` builds
 //! it from `../shared/clients` and runs the drivers in `tests/java/`. This file proves
 //! the harness itself (handshake and a few 2.4.1 commands, checked on disk); the
 //! 2.5.1 command families have their own drivers and tests.
 
-use crate::common;
-use common::java::{java_lines, run_java};
-use common::Server;
+use tfd_testkit::java::{java_lines, run_java};
+use tfd_testkit::Server;
 
 #[test]
 fn java_client_handshake_and_basic_commands() {

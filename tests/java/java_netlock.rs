@@ -2,9 +2,8 @@
 //! `tests/java/NetLock.java`): replies as the client reports them, the mutex file
 //! on disk, and a second session seeing the Java session's lock.
 
-use crate::common;
-use common::java::{java_lines, run_java};
-use common::*;
+use tfd_testkit::java::{java_lines, run_java};
+use tfd_testkit::*;
 
 #[test]
 fn java_client_netlock_and_netmut() {

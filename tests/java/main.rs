@@ -4,9 +4,6 @@
 //! One test binary per area (doc/testing.md): the files share one process, so a
 //! test must not touch process-wide state (environment, working directory, umask).
 
-#[path = "../common/mod.rs"]
-mod common;
-
 mod java_client;
 mod java_netlock;
 mod secfs_java;

@@ -1,9 +1,8 @@
 //! TFPSFS through the official Java client's own methods (`tests/java/Secfs.java`):
 //! the replies it reports and the metadata tfd leaves on disk.
 
-use crate::common;
-use common::java::{java_lines, run_java};
-use common::Server;
+use tfd_testkit::java::{java_lines, run_java};
+use tfd_testkit::Server;
 
 #[test]
 fn java_client_drives_secfs() {

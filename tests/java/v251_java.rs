@@ -10,10 +10,9 @@
 //! `XSQLite.XS_SQLiteCommand` switches the client to 8-byte headers whatever the
 //! reply (a client defect), so the raw-frame test covers those names.
 
-use crate::common;
-use common::java::{java_lines, run_java};
-use common::{data_dir_write, Server};
 use std::os::unix::fs::MetadataExt;
+use tfd_testkit::java::{java_lines, run_java};
+use tfd_testkit::{data_dir_write, Server};
 
 fn section<'a>(lines: &'a [String], name: &str) -> Vec<&'a str> {
     let start = lines

@@ -1,12 +1,11 @@
 //! One 1 GiB file through each transfer family, streamed (never held in memory),
 //! compared by SHA-256 on the client, on the server's disk and after download.
 
-use crate::common;
 use tfp_client::replies::{AsStatus as _, Split as _};
 
-use common::*;
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
+use tfd_testkit::*;
 
 const GIB: u64 = 1 << 30;
 

@@ -5,8 +5,8 @@
 //! in the bytes on disk or received and in a next command the session still
 //! answers.
 
-use crate::common::*;
 use std::fs;
+use tfd_testkit::*;
 use tfp_client::{CanEvent, CanOutcome, Client, Error, Failed, Flow};
 
 /// The grant asked for: small, so a few bytes make several chunks.

@@ -2,12 +2,11 @@
 //! [`Error::Refused`]) against the real tfd over loopback: each call's effect
 //! is checked on the server's disk, each refusal by its [`Code`].
 
-use crate::common;
-
-use common::*;
 use sha2::{Digest as _, Sha256};
 use std::fs;
 use std::time::Duration;
+use tfd_testkit::users::{ensure_system_user, login_userdb};
+use tfd_testkit::*;
 use tfp_client::{Client, Code, Error, Failed, Kind, Refusal, Transport};
 use tfp_wire::Status;
 
@@ -416,8 +415,8 @@ fn downloads_fail_in_the_one_error_shape() {
     assert_eq!(fs::read(&target).unwrap(), body);
 
     // a server that announces more than it sends
-    let liar = common::liar::Liar::start(common::liar::Script::new().file("f.bin", &body).lie(
-        common::liar::Lie::Size {
+    let liar = tfd_testkit::liar::Liar::start(tfd_testkit::liar::Script::new().file("f.bin", &body).lie(
+        tfd_testkit::liar::Lie::Size {
             path: "f.bin".into(),
             size: 400_000,
         },
@@ -425,7 +424,7 @@ fn downloads_fail_in_the_one_error_shape() {
     fs::write(&target, b"old").unwrap();
     let cfg = Client::builder(&liar.addr())
         .key_pem(keys().1.clone())
-        .hash(common::liar::HASH)
+        .hash(tfd_testkit::liar::HASH)
         .transport(Transport::Legacy)
         .timeout(Some(Duration::from_secs(20)))
         .config()

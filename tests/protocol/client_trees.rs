@@ -3,12 +3,10 @@
 //! an application calls them, against the real tfd: what lands on both disks,
 //! what the [`Events`] hear, and the [`Report`] they return.
 
-use crate::common;
-
-use common::*;
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::sync::{Arc, Mutex};
+use tfd_testkit::*;
 use tfp_client::engine::events::{Events, Fault, Progress, Quiet};
 use tfp_client::tree::mirror::{self, Planned};
 use tfp_client::tree::options::Options;

@@ -1,12 +1,11 @@
 //! Every filesystem and time command through the real wire, checking replies and
 //! the disk.
 
-use crate::common;
 use tfp_client::replies::Split as _;
 
-use common::*;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use tfd_testkit::*;
 
 #[test]
 fn echo_unknown_and_case() {

@@ -4,14 +4,13 @@
 //! `direct_io_min 0` everything goes through the cache as before. Content is
 //! compared byte for byte after the cache is measured (reading it back caches it).
 
-use crate::common;
 use tfp_client::replies::{AsStatus as _, Split as _};
 
-use common::*;
 use sha2::{Digest, Sha256};
 use std::fs::{self, File};
 use std::os::fd::{AsFd, AsRawFd};
 use std::path::Path;
+use tfd_testkit::*;
 use tfp_wire::Status;
 
 /// Not a multiple of the alignment, so every transfer ends in a buffered tail.

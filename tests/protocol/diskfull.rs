@@ -2,14 +2,13 @@
 //! as developers and CI run). Every upload path answers its documented failure,
 //! leaves no partial file behind, and the session goes on.
 
-use crate::common;
-use crate::common::reply::Answer as _;
+use tfd_testkit::reply::Answer as _;
 use tfp_client::replies::AsStatus as _;
 use tfp_client::Error;
 
-use common::*;
 use std::fs;
 use std::process::Command;
+use tfd_testkit::*;
 
 struct Mount(std::path::PathBuf);
 

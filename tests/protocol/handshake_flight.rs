@@ -4,12 +4,10 @@
 //! reported as that step's, although the server then closes with the later
 //! frames unread (its kernel answers them with a reset).
 
-use crate::common;
-
-use common::*;
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
+use tfd_testkit::*;
 use tfp_channel::Channel;
 use tfp_client::{Client, ClientConfig, Error, FaiToken, Transport};
 use tfp_wire::{handshake as hs, Cipher};

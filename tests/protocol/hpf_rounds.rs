@@ -2,8 +2,8 @@
 //! each must carry them: PUT/GET round trips, PUT's STOP and CANCEL, and the
 //! PUTCAN and GETCAN windows driven unit by unit.
 
-use crate::common::{pattern, Server};
 use std::fs;
+use tfd_testkit::{pattern, Server};
 use tfp_client::replies::Split as _;
 use tfp_client::Client;
 use tfp_wire::hpf::{self, code};

@@ -2,11 +2,10 @@
 //! snapshot's hash, the compare-and-swap replacement (old content kept on a bad
 //! or stale hash, no temporary file left), `intrw_max`, and bad input.
 
-use crate::common;
-
-use common::*;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
+use tfd_testkit::users::{ensure_system_user, login_userdb};
+use tfd_testkit::*;
 use tfp_client::Client;
 
 fn alive(c: &mut Client) {

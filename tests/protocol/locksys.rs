@@ -3,10 +3,9 @@
 //! decisions (`dir` without `/`, a second LOCKSYS, PROCKEY first), FLYCONTEXT
 //! nesting, and the `locksys` / `flycontext` flags' gating.
 
-use crate::common;
-
-use common::*;
 use std::fs;
+use tfd_testkit::users::ensure_system_user;
+use tfd_testkit::*;
 use tfp_wire::Status;
 
 fn st(c: &mut tfp_client::Client, line: &str) -> Status {

@@ -5,9 +5,6 @@
 //! One test binary per area (doc/testing.md): the files share one process, so a
 //! test must not touch process-wide state (environment, working directory, umask).
 
-#[path = "../common/mod.rs"]
-mod common;
-
 mod big;
 mod cancel_points;
 mod client_api;
@@ -20,6 +17,8 @@ mod hpf_rounds;
 mod intrw;
 mod locksys;
 mod matrix;
+mod matrix_probes;
+mod matrix_states;
 mod netlock;
 mod notify;
 mod quota_ledger;

@@ -3,13 +3,11 @@
 //! the activity timeout, the per-session bound, bad input, and the persistent
 //! mutex's file on disk.
 
-use crate::common;
-
-use common::*;
 use std::fs;
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 use tfd_sys::{ofd_setlk, OfdLock};
+use tfd_testkit::*;
 
 fn reply(c: &mut tfp_client::Client, line: &str) -> String {
     String::from_utf8(c.raw(line.as_bytes()).unwrap()).unwrap()

@@ -3,11 +3,9 @@
 //! away and comes back, descriptors over 5,000 notifications, and a client that
 //! leaves.
 
-use crate::common;
-
-use common::*;
 use std::fs;
 use std::time::{Duration, Instant};
+use tfd_testkit::*;
 use tfp_client::Client;
 
 /// Connects and returns the client with the pid of its session process.

@@ -2,14 +2,13 @@
 //! user uploading in parallel add up, so what they store together never exceeds
 //! the quota (issue 15: 4 sessions × 700 KB under 1 MiB all got OK).
 
-use crate::common;
-use crate::common::reply::Answer as _;
+use tfd_testkit::reply::Answer as _;
 use tfp_client::replies::AsStatus as _;
 
-use common::*;
 use std::io::Read;
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
+use tfd_testkit::*;
 
 const KB: usize = 1000;
 const MIB: u64 = 1 << 20;

@@ -5,17 +5,18 @@
 //! replays a whole recorded session and tampers with the upgrade itself; each
 //! must end the session with nothing acted upon, and be logged.
 
-use crate::common;
-use crate::common::reply::SizeOrCode as _;
 use crate::hpf_rounds;
+use tfd_testkit::reply::SizeOrCode as _;
 use tfp_client::replies::{AsStatus as _, Split as _};
 
-use common::*;
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tfd_testkit::rounds::{notification_round, stream_round_trips};
+use tfd_testkit::users::{ensure_system_user, login_userdb};
+use tfd_testkit::*;
 use tfp_client::{Client, ClientConfig, Error, Transport};
 use tfp_wire::Status;
 

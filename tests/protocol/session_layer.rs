@@ -2,14 +2,14 @@
 //! command and sub-protocol to AES-256-CBC and back, and CIAON/CIAOFF put an
 //! identity token before every client unit; files checked on disk.
 
-use crate::common;
-use crate::common::reply::{Answer as _, SizeOrCode as _};
 use crate::hpf_rounds;
+use tfd_testkit::reply::{Answer as _, SizeOrCode as _};
 use tfp_client::replies::{AsStatus as _, Split as _};
 
-use common::*;
 use std::fs;
 use std::time::{Duration, Instant};
+use tfd_testkit::rounds::{notification_round, stream_round_trips};
+use tfd_testkit::*;
 use tfp_client::Client;
 use tfp_wire::aes::{AesKey, IV_LEN, KEY_LEN};
 use tfp_wire::Status;

@@ -3,10 +3,9 @@
 //! quota `tf freesp` showed the disk's 82 GB). TFDSPACE and `tf df` show both
 //! and the quota's use.
 
-use crate::common;
 use tfp_client::replies::AsStatus as _;
 
-use common::*;
+use tfd_testkit::*;
 
 const QUOTA: u64 = 50 << 20;
 

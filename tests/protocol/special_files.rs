@@ -2,12 +2,11 @@
 //! never hangs a session (every command that opens a file answers at once), and
 //! trees deeper than the walks' limits are removed by RMDIR and never left half
 //! copied by CPDIR.
-use crate::common;
-use crate::common::reply::Answer as _;
+use tfd_testkit::reply::Answer as _;
 use tfp_client::replies::AsStatus as _;
 
-use common::*;
 use std::time::{Duration, Instant};
+use tfd_testkit::*;
 use tfp_client::Client;
 use tfp_wire::{hpf, Status};
 

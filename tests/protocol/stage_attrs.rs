@@ -4,9 +4,9 @@
 //! `FAILED 1` by the path check every stage command passes first, so a
 //! client can fall back to the plain commit with nothing touched.
 
-use crate::common::*;
 use sha2::Digest;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use tfd_testkit::*;
 use tfp_wire::stage::{self as wire, Attrs};
 use tfp_wire::Status;
 

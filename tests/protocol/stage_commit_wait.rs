@@ -6,12 +6,12 @@
 //! are missing and nobody writes, and promptly when a writer's connection
 //! dies, leaving the stage for a resume.
 
-use crate::common::*;
 use sha2::Digest;
 use std::io::Read;
 use std::net::{Shutdown, TcpStream};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::time::{Duration, Instant};
+use tfd_testkit::*;
 use tfp_client::Client;
 use tfp_wire::Status;
 

@@ -3,13 +3,11 @@
 //! server's side with. Its mirrors match those made through LSR and FSTAT;
 //! a hostile client cannot list outside the root with it.
 
-use crate::common;
-
-use common::*;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::Path;
+use tfd_testkit::*;
 use tfp_client::engine::events::Quiet;
 use tfp_client::remote::listing::{self, Kind};
 use tfp_client::tree::mirror;

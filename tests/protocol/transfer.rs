@@ -2,15 +2,14 @@
 //! SUP/SDOWN, FSIZE/FSIZELS — round trips byte for byte, and what every cancel,
 //! break and disconnect leaves on disk.
 
-use crate::common;
-use crate::common::reply::{Answer as _, SizeOrCode as _};
 use crate::hpf_rounds;
+use tfd_testkit::reply::{Answer as _, SizeOrCode as _};
 use tfp_client::replies::{AsStatus as _, Split as _};
 
-use common::*;
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::io::Write;
+use tfd_testkit::*;
 use tfp_wire::hpf::code;
 use tfp_wire::Status;
 

@@ -3,11 +3,9 @@
 //! code with the session still in step, and arguments that would break the
 //! line refused as `Error::Usage` before anything is sent.
 
-use crate::common;
-
-use common::*;
 use std::fs;
 use std::time::Duration;
+use tfd_testkit::*;
 use tfp_client::secfs::mask;
 use tfp_client::{Client, Error, Failed, LockId};
 

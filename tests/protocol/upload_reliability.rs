@@ -5,15 +5,15 @@
 //! its directory entry are fsynced before the acknowledgement goes out, and
 //! without it they are not.
 
-use crate::common;
-use crate::common::reply::Answer as _;
+use tfd_testkit::reply::Answer as _;
 use tfp_client::replies::{AsStatus as _, Split as _};
 
-use common::*;
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use tfd_testkit::users::ensure_system_user;
+use tfd_testkit::*;
 
 /// Reads `total` bytes of a pattern, and SIGKILLs `victim` (once) after `kill_at`.
 struct KillingReader {

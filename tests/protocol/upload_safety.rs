@@ -2,14 +2,13 @@
 //! read, a sweeper that removes only what it can prove tfd made, and
 //! overwrites that keep the target's mode and owner on every writing command.
 
-use crate::common;
-use crate::common::reply::{Answer as _, SizeOrCode as _};
+use tfd_testkit::reply::{Answer as _, SizeOrCode as _};
 use tfp_client::replies::{AsStatus as _, Split as _};
 
-use common::*;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::time::{Duration, Instant, SystemTime};
+use tfd_testkit::*;
 use tfp_wire::Status;
 
 fn refused(st: &Status, what: &str) {

@@ -5,12 +5,11 @@
 //! test starts the real tfd, speaks raw frames and units, and checks the bytes
 //! and the disk; bad input gets its FAILED code and the session goes on.
 
-use crate::common;
-
-use common::*;
 use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::{symlink, MetadataExt, OpenOptionsExt};
+use tfd_testkit::users::{ensure_system_user, userdb_add};
+use tfd_testkit::*;
 use tfp_client::{Client, ClientConfig, Error};
 use tfp_wire::fstat::{FileType, StatRecord};
 use tfp_wire::Status;

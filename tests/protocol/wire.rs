@@ -1,12 +1,10 @@
 //! The handshake and framing through the real socket: every refusal gets its
 //! status and a close, every frame violation a close, and the server keeps serving.
 
-use crate::common;
-
-use common::*;
 use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
+use tfd_testkit::*;
 use tfp_channel::Channel;
 use tfp_wire::handshake::encrypt_session_key;
 

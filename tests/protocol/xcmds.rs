@@ -2,13 +2,11 @@
 //! what must not (secure `*.sd` directories, anything outside the root, symlink
 //! targets), component-aligned matching, locks, and the walk_limit bound.
 
-use crate::common;
-
-use common::*;
 use std::fs;
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::time::{Duration, Instant};
+use tfd_testkit::*;
 
 fn mkdirs(srv: &Server, dirs: &[&str]) {
     for d in dirs {

@@ -4,13 +4,11 @@
 //! one is closed by `prelogin_timeout`, however slowly it sends. Kept apart from
 //! attacks.rs so that its hundreds of connections run alone.
 
-use crate::common;
-
-use common::*;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddrV4, TcpStream};
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
+use tfd_testkit::*;
 
 /// A TCP connection to the server from a chosen loopback source address, so a flood
 /// from 127.0.0.2 and a client from 127.0.0.1 count as different peers.

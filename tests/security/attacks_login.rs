@@ -9,13 +9,12 @@
 //! daemon's real shared-memory tables in `auth::throttle`'s unit tests: filling
 //! them through the wire takes 8000 handshakes.)
 
-use crate::common;
-
-use common::*;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tfd_testkit::users::tfpasswd;
+use tfd_testkit::*;
 
 /// A one-connection TCP relay in front of `target` that records what the client
 /// sends. Returns the relay's address and the recording (complete once the

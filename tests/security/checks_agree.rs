@@ -3,15 +3,15 @@
 //! with the same warning; README's multi-user layout draws no warning; and a
 //! path the Unix permissions refuse is logged as such, not as TFPSFS's doing.
 
-use crate::common;
 use tfp_client::replies::{AsStatus as _, Split as _};
 
-use common::*;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+use tfd_testkit::users::{ensure_system_user, tfpasswd, userdb_add};
+use tfd_testkit::*;
 
 struct Layout {
     dir: PathBuf,

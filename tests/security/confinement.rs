@@ -1,11 +1,10 @@
 //! Path confinement: every traversal variant gets FAILED 1 and nothing outside the
 //! root is read, listed, changed or created.
 
-use crate::common;
 use tfp_client::replies::Split as _;
 
-use common::*;
 use std::fs;
+use tfd_testkit::*;
 
 #[test]
 fn dotdot_variants_are_refused() {

@@ -3,15 +3,15 @@
 //! token's user, key rotation, expiry, refusals, restart, the store's modes,
 //! and the logs never holding a token or key.
 
-use crate::common;
 use tfp_client::replies::Split as _;
 
-use common::*;
 use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
+use tfd_testkit::users::{ensure_system_user, login_userdb, tfpasswd, userdb_add};
+use tfd_testkit::*;
 use tfp_client::{Client, Error, FaiToken};
 use tfp_wire::fai::Record;
 use tfp_wire::Status;

@@ -27,8 +27,8 @@ use std::path::{Path, PathBuf};
 
 /// The crates of ours, bottom first: name, manifest directory, the crates of ours
 /// it may depend on, and those it may add as dev-dependencies (tests only). The
-/// fuzz crates are their own workspaces but are floors too: the protocol's links
-/// `tfp-wire` alone.
+/// cargo-fuzz crates are their own workspaces but are floors too, above the
+/// crates of their targets' bodies: the protocol's bodies link `tfp-wire` alone.
 const CRATES: &[(&str, &str, &[&str], &[&str])] = &[
     ("tfp-wire", "crates/tfp-wire", &[], &[]),
     ("tfd-sys", "crates/tfd-sys", &[], &[]),
@@ -49,18 +49,28 @@ const CRATES: &[(&str, &str, &[&str], &[&str])] = &[
         "tfd",
         ".",
         &["tfp-wire", "tfd-sys", "tfp-channel"],
-        &["tfp-client", "tf"],
+        &["tfp-client", "tf", "tfd-testkit", "tfp-wire-fuzz", "tfd-fuzz-bodies"],
     ),
-    ("tfd-fuzz", "fuzz", &["tfp-wire"], &[]),
+    // the end-to-end tests' harness: a dev-dependency of the daemon, above it
+    (
+        "tfd-testkit",
+        "crates/tfd-testkit",
+        &["tfp-wire", "tfd-sys", "tfp-client", "tfd"],
+        &[],
+    ),
+    // the fuzz targets' bodies: the protocol's link tfp-wire alone
+    ("tfp-wire-fuzz", "crates/tfp-wire-fuzz", &["tfp-wire"], &[]),
+    (
+        "tfd-fuzz-bodies",
+        "crates/tfd-fuzz-bodies",
+        &["tfp-wire", "tfd-sys", "tfp-channel", "tfd", "tfp-wire-fuzz"],
+        &[],
+    ),
+    ("tfd-fuzz", "fuzz", &["tfp-wire-fuzz"], &[]),
     // the Python binding: a workspace of its own (maturin builds it), on the
     // client library like any application
     ("tfd-client-py", "python", &["tfp-wire", "tfd-sys", "tfp-client"], &[]),
-    (
-        "tfd-fuzz-daemon",
-        "fuzz/daemon",
-        &["tfp-wire", "tfd-sys", "tfp-channel", "tfd"],
-        &[],
-    ),
+    ("tfd-fuzz-daemon", "fuzz/daemon", &["tfd-fuzz-bodies"], &[]),
 ];
 
 /// The rooms (top-level modules) of the daemon crate, top to bottom. A room may
@@ -387,7 +397,7 @@ pub(super) fn crate_sources() -> Vec<PathBuf> {
 }
 
 /// The `.py` files under `dir`.
-fn python_files(dir: &Path, out: &mut Vec<PathBuf>) {
+pub(super) fn python_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
         let path = entry.expect("directory entry").path();
         if path.is_dir() {

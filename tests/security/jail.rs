@@ -7,13 +7,13 @@
 // `..Default::default()` keeps these tests building whatever fields Opts gains.
 #![allow(clippy::needless_update)]
 
-use crate::common;
 use tfp_client::replies::Split as _;
 
-use common::*;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::time::Duration;
+use tfd_testkit::users::{ensure_system_user, login_userdb};
+use tfd_testkit::*;
 
 /// A jail `cell` with a key file and some content, a secret outside it, and
 /// symlinks planted inside that point out.

@@ -2,13 +2,11 @@
 //! sessions and the listener do not carry it, sessions cannot ask for decryptions
 //! once their handshake is done, and a key process that dies is replaced.
 
-use crate::common;
-
-use common::*;
 use openssl::pkey::PKey;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, Instant};
+use tfd_testkit::*;
 
 /// Byte strings that only a process holding the private key would have in memory:
 /// a line of the PEM's base64 text and the primes and private

@@ -4,27 +4,30 @@
 //! One test binary per area (doc/testing.md): the files share one process, so a
 //! test must not touch process-wide state (environment, working directory, umask).
 
-#[path = "../common/mod.rs"]
-mod common;
-
 mod attacks;
 mod attacks_flood;
+mod attacks_lengths;
 mod attacks_login;
 mod checks_agree;
 mod confinement;
+mod control_and_files;
 mod fai;
 mod house;
 mod house_engine;
 mod house_frames;
 mod house_modules;
+mod house_sizes;
 mod jail;
 mod keys;
 mod planted_partials;
-mod red_team3;
 mod runbash;
 mod secfs;
 mod secret_files;
 mod shared_overwrite;
+mod stage_owners;
+mod stage_quota;
 mod unsafe_policy;
 mod user_jail;
 mod users;
+mod users_login;
+mod users_rights;

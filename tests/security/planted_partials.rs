@@ -7,14 +7,13 @@
 //! planter's inode). Once alone, and raced: a planter looping against tf's
 //! open.
 
-use crate::common;
-
-use common::*;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use tfd_testkit::users::ensure_system_user;
+use tfd_testkit::*;
 
 /// The planter, and the user who downloads.
 const PLANTER: &str = "tfdplant1";

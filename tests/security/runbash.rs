@@ -11,14 +11,14 @@
 // `..Default::default()` keeps these tests building whatever fields Opts gains.
 #![allow(clippy::needless_update)]
 
-use crate::common;
 use tfp_client::replies::Split as _;
 
-use common::*;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use tfd_testkit::users::{ensure_system_user, login_userdb, tfpasswd};
+use tfd_testkit::*;
 use tfp_client::Client;
 use tfp_wire::Status;
 
@@ -229,35 +229,7 @@ fn login_user_runs_scripts_in_the_jail() {
         ..Default::default()
     });
     let cell = build_jail(&srv, "cell", uid, gid, &["bash", "id"]);
-    script(&srv.data, "outside.sh", "echo outside\n");
-    std::os::unix::fs::symlink("/etc/hostname", cell.join("abs.sh")).unwrap();
-    std::os::unix::fs::symlink("../../outside.sh", cell.join("rel.sh")).unwrap();
-    fs::create_dir(cell.join("adir")).unwrap();
-    script(&cell, "out.sh", "echo hello-7f3a\necho oops-7f3a >&2\nexit 3\n");
-    script(&cell, "who.sh", "id -u > /w/who.txt\nid -G >> /w/who.txt\n");
-    // a set-user-ID root copy of id: NO_NEW_PRIVS makes the bit inert
-    fs::copy(cell.join("usr/bin/id"), cell.join("usr/bin/suid-id")).unwrap();
-    fs::set_permissions(cell.join("usr/bin/suid-id"), fs::Permissions::from_mode(0o4755)).unwrap();
-    script(&cell, "suid.sh", "suid-id -u\n");
-    script(
-        &cell,
-        "where.sh",
-        "[ -e /jail.key ] && echo jail-is-root\n[ -e /outside.sh ] || echo no-outside\ncd /.. && pwd\n",
-    );
-    script(
-        &cell,
-        "fds.sh",
-        // stderr closed first (for good, so bash saves no copy of it) to silence
-        // the probes' errors; `exec` in a subshell saves nothing either
-        "exec 2>&-\nfor ((fd=0; fd<1024; fd++)); do t=7; [ $fd = 7 ] && t=8\n\
-         (eval \"exec $t<&$fd\") && echo \"open $fd\"\ndone\nexit 0\n",
-    );
-    script(&cell, "env.sh", "export -p\n");
-    script(
-        &cell,
-        "big.sh",
-        "for ((i=0; i<2000; i++)); do echo 0123456789abcdefghijklmnopqrstuvwxyz; done\n",
-    );
+    plant_the_scripts(&srv.data, &cell);
 
     let mut c = srv.client();
     assert_ok(c.call("LOGIN", b"rob rob pw").unwrap());
@@ -287,21 +259,7 @@ fn login_user_runs_scripts_in_the_jail() {
     // nothing but stdin and stdout (stderr, captured above, the probe closed)
     assert_eq!(run(&mut c, "fds.sh"), "exit 0\nopen 0\nopen 1\n");
     // the environment is PATH and HOME (bash adds its own PWD, SHLVL, OLDPWD)
-    let env = run(&mut c, "env.sh");
-    let mut names = Vec::new();
-    for line in env.lines().skip(1) {
-        let decl = line.strip_prefix("declare -x ").unwrap_or_else(|| panic!("{env}"));
-        names.push(decl.split('=').next().unwrap().to_string());
-    }
-    assert!(env.contains("declare -x PATH=\"/usr/bin:/bin\"\n"), "{env}");
-    assert!(env.contains("declare -x HOME=\"/\"\n"), "{env}");
-    for n in &names {
-        assert!(
-            ["PATH", "HOME", "PWD", "SHLVL", "OLDPWD"].contains(&n.as_str()),
-            "{n} in {env}"
-        );
-    }
-    assert!(!env.contains("RUST_LOG"), "inherited from the daemon: {env}");
+    assert_the_environment_is_path_and_home(&mut c);
     // output beyond runbash_output_max (1K) is dropped and said so
     let big = run(&mut c, "big.sh");
     let (head, body) = big.split_once('\n').unwrap();
@@ -355,6 +313,62 @@ fn login_user_runs_scripts_in_the_jail() {
         !log.contains("hello-7f3a") && !log.contains("oops-7f3a"),
         "output in the log"
     );
+}
+
+/// The scripts and links of [`login_user_runs_scripts_in_the_jail`]: in the
+/// jail `cell`, each probe (output and status, ids, set-user-ID, the view of
+/// `/`, open descriptors, environment, a big output) and the ways out (an
+/// absolute link, a relative one to a script in `data`, outside the jail).
+fn plant_the_scripts(data: &Path, cell: &Path) {
+    script(data, "outside.sh", "echo outside\n");
+    std::os::unix::fs::symlink("/etc/hostname", cell.join("abs.sh")).unwrap();
+    std::os::unix::fs::symlink("../../outside.sh", cell.join("rel.sh")).unwrap();
+    fs::create_dir(cell.join("adir")).unwrap();
+    script(cell, "out.sh", "echo hello-7f3a\necho oops-7f3a >&2\nexit 3\n");
+    script(cell, "who.sh", "id -u > /w/who.txt\nid -G >> /w/who.txt\n");
+    // a set-user-ID root copy of id: NO_NEW_PRIVS makes the bit inert
+    fs::copy(cell.join("usr/bin/id"), cell.join("usr/bin/suid-id")).unwrap();
+    fs::set_permissions(cell.join("usr/bin/suid-id"), fs::Permissions::from_mode(0o4755)).unwrap();
+    script(cell, "suid.sh", "suid-id -u\n");
+    script(
+        cell,
+        "where.sh",
+        "[ -e /jail.key ] && echo jail-is-root\n[ -e /outside.sh ] || echo no-outside\ncd /.. && pwd\n",
+    );
+    script(
+        cell,
+        "fds.sh",
+        // stderr closed first (for good, so bash saves no copy of it) to silence
+        // the probes' errors; `exec` in a subshell saves nothing either
+        "exec 2>&-\nfor ((fd=0; fd<1024; fd++)); do t=7; [ $fd = 7 ] && t=8\n\
+         (eval \"exec $t<&$fd\") && echo \"open $fd\"\ndone\nexit 0\n",
+    );
+    script(cell, "env.sh", "export -p\n");
+    script(
+        cell,
+        "big.sh",
+        "for ((i=0; i<2000; i++)); do echo 0123456789abcdefghijklmnopqrstuvwxyz; done\n",
+    );
+}
+
+/// `env.sh` in the jail sees PATH and HOME only (bash adds its own PWD,
+/// SHLVL, OLDPWD), nothing inherited from the daemon.
+fn assert_the_environment_is_path_and_home(c: &mut Client) {
+    let env = run(c, "env.sh");
+    let mut names = Vec::new();
+    for line in env.lines().skip(1) {
+        let decl = line.strip_prefix("declare -x ").unwrap_or_else(|| panic!("{env}"));
+        names.push(decl.split('=').next().unwrap().to_string());
+    }
+    assert!(env.contains("declare -x PATH=\"/usr/bin:/bin\"\n"), "{env}");
+    assert!(env.contains("declare -x HOME=\"/\"\n"), "{env}");
+    for n in &names {
+        assert!(
+            ["PATH", "HOME", "PWD", "SHLVL", "OLDPWD"].contains(&n.as_str()),
+            "{n} in {env}"
+        );
+    }
+    assert!(!env.contains("RUST_LOG"), "inherited from the daemon: {env}");
 }
 
 #[test]

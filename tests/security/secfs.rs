@@ -4,12 +4,11 @@
 //! invisible and unreachable; concurrent changes losing nothing; and directories
 //! secured by the reference server (its file format) keeping their permissions.
 
-use crate::common;
-use crate::common::reply::SizeOrCode as _;
+use tfd_testkit::reply::SizeOrCode as _;
 use tfp_client::replies::{AsStatus as _, Split as _};
 
-use common::*;
 use std::fs;
+use tfd_testkit::*;
 use tfp_client::Client;
 use tfp_wire::secfs as bits;
 use tfp_wire::Status;

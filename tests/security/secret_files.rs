@@ -6,14 +6,13 @@
 //! another user owns. tfd is pointed with `-c` at /etc/shadow-like files, a
 //! private key and a password file.
 
-use crate::common;
-
-use common::*;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Output};
+use tfd_testkit::users::ensure_system_user;
+use tfd_testkit::*;
 
 /// One bad state: what, the file's owner (uid, gid) and mode, who runs tf
 /// (None: root), and the fix the refusal must name.
@@ -45,7 +44,7 @@ fn err(o: &Output) -> String {
 /// `tf ARGS` against `srv`, as root or (`as_user`) as USER (through the tf
 /// every user can reach, wherever the checkout lies).
 fn tf(srv: &Server, args: &[&str], env: &[(&str, &Path)], as_user: Option<(u32, u32)>) -> Output {
-    let mut c = Command::new(crate::common::tf_bin_for_others());
+    let mut c = Command::new(tfd_testkit::tf_bin_for_others());
     c.args(srv.tf_command(args).get_args());
     c.env_remove("TF_PASSWORD").env_remove("TF_USER");
     for (k, v) in env {
@@ -196,7 +195,7 @@ fn a_password_file_others_can_read_or_another_user_owns_is_refused() {
         .arg("-c")
         .arg(format!(
             "exec {} --server {} --key {} --hash {} --user alice --password-file <(echo pw) echo hi",
-            crate::common::tf_bin(),
+            tfd_testkit::tf_bin(),
             srv.addr(),
             srv.dir.join("pub.pem").display(),
             srv.hash
@@ -230,7 +229,7 @@ fn a_config_others_can_write_or_another_user_owns_is_refused() {
     )
     .unwrap();
     let run = |as_user: Option<(u32, u32)>| {
-        let mut c = Command::new(crate::common::tf_bin_for_others());
+        let mut c = Command::new(tfd_testkit::tf_bin_for_others());
         c.args(["-s", "here", "echo", "hi"]).env("XDG_CONFIG_HOME", &home);
         for v in ["TF_SERVER", "TF_KEY", "TF_HASH", "TF_USER", "TF_PASSWORD"] {
             c.env_remove(v);

@@ -9,13 +9,12 @@
 //! a directory nobody else may enter. Real system users, a real tfd, LOGIN
 //! as each, through the real `tf`.
 
-use crate::common;
-
-use common::*;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use tfd_testkit::users::{ensure_system_user, userdb_add};
+use tfd_testkit::*;
 
 const CAROL: &str = "tfdshcarol";
 const DAVE: &str = "tfdshdave";

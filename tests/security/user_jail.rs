@@ -5,12 +5,12 @@
 //! refused with the reason in the log. Root only: chroot and user switches are
 //! tested for real.
 
-use crate::common;
 use tfp_client::replies::AsStatus as _;
 
-use common::*;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use tfd_testkit::users::{ensure_system_user, tfpasswd, userdb_add};
+use tfd_testkit::*;
 
 const ALICE_PW: &str = "alice jail pw";
 const BOB_PW: &str = "bob free pw";

@@ -5,13 +5,13 @@
 //! session processes. Unlimited, the same transfers take a fraction of that
 //! (the baseline each test prints beside its figures).
 
-use crate::common;
-use crate::common::reply::Answer as _;
+use tfd_testkit::reply::Answer as _;
 use tfp_client::replies::{AsStatus as _, Split as _};
 
-use common::*;
 use std::thread;
 use std::time::{Duration, Instant};
+use tfd_testkit::users::userdb_add;
+use tfd_testkit::*;
 use tfp_client::Client;
 
 const MIB: usize = 1 << 20;

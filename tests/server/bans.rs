@@ -4,9 +4,9 @@
 //! why in plain words, and a shared bans file deleted, emptied or swapped
 //! through a writable ancestor keeps every ban.
 
-use crate::common::{self, *};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use tfd_testkit::{self, *};
 
 const PW: &str = "the right one";
 
@@ -18,11 +18,11 @@ fn throttled(extra: &str) -> (Server, PathBuf) {
         is_root(),
         "these tests need root (LOGIN's system users, source addresses)"
     );
-    let (uid, gid) = common::ensure_system_user("tfdban1", &[]);
-    let f = common::tempdir("ban-userdb").join("userdb");
+    let (uid, gid) = tfd_testkit::users::ensure_system_user("tfdban1", &[]);
+    let f = tfd_testkit::tempdir("ban-userdb").join("userdb");
     let f = f.to_str().unwrap().to_string();
-    common::userdb_add(&f, "alice", "tfdban1", PW, &[]);
-    let sock = common::tempdir("ban-ctl").join("ctl.sock");
+    tfd_testkit::users::userdb_add(&f, "alice", "tfdban1", PW, &[]);
+    let sock = tfd_testkit::tempdir("ban-ctl").join("ctl.sock");
     let srv = Server::start_opts(Opts {
         extra: &format!(
             "userdb {f}\ncontrol_socket {}\nlogin_max_failures_ip 3\nlogin_max_failures_user 3\n\
@@ -124,7 +124,7 @@ fn ctl_bans_lists_and_unban_lifts_every_ban_on_one_node() {
 /// The same with `shared_state_dir`: the rows say "every node" too.
 #[test]
 fn ctl_bans_lists_and_unban_lifts_shared_bans() {
-    let state = common::tempdir("ban-state").join("state");
+    let state = tfd_testkit::tempdir("ban-state").join("state");
     let (srv, sock) = throttled(&format!("shared_state_dir {}\n", state.display()));
     ban_lifecycle(&srv, &sock, "every node");
 }
@@ -178,8 +178,8 @@ fn refused(srv: &Server, from: &str) -> bool {
 /// Before, either lifted every ban on every node, silently.
 #[test]
 fn a_shared_bans_file_emptied_or_deleted_keeps_its_bans() {
-    let state = common::tempdir("ban-damage").join("state");
-    let sock = common::tempdir("ban-damage-ctl").join("ctl.sock");
+    let state = tfd_testkit::tempdir("ban-damage").join("state");
+    let sock = tfd_testkit::tempdir("ban-damage-ctl").join("ctl.sock");
     let srv = Server::start_with(&format!(
         "shared_state_dir {}\ncontrol_socket {}\n",
         state.display(),
@@ -230,7 +230,7 @@ fn a_shared_bans_file_emptied_or_deleted_keeps_its_bans() {
 /// and then reopened its files by name.
 #[test]
 fn a_state_directory_swapped_through_a_writable_ancestor_is_refused() {
-    let top = common::tempdir("ban-swap");
+    let top = tfd_testkit::tempdir("ban-swap");
     let anc = top.join("anc");
     std::fs::create_dir(&anc).unwrap();
     let mode = |p: &Path, m: u32| std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(m)).unwrap();

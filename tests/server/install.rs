@@ -5,8 +5,6 @@
 //! without `--purge`. As root the staging root gets copies of the account files,
 //! so the system user is created (and removed) there, never on this machine.
 
-use crate::common;
-
 use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -101,9 +99,9 @@ fn install_and_uninstall_in_a_scratch_root() {
     // the other tests of this binary run in this process: none may add a user
     // to the host until the last comparison below (package.rs installs the
     // package's user tfd for a while, which the copy below must not catch)
-    let _users = common::host_users_lock();
-    let root = common::tempdir("install");
-    if common::require_root("the system user is made in the staged /etc") {
+    let _users = tfd_testkit::users::host_users_lock();
+    let root = tfd_testkit::tempdir("install");
+    if tfd_testkit::require_root("the system user is made in the staged /etc") {
         fs::create_dir_all(root.join("etc")).unwrap();
         for f in ["passwd", "group", "shadow", "gshadow"] {
             if Path::new("/etc").join(f).exists() {
@@ -118,59 +116,7 @@ fn install_and_uninstall_in_a_scratch_root() {
     let host_passwd = fs::read_to_string("/etc/passwd").unwrap();
 
     let log = install(&root, &[]);
-    // a stage holds no secret: no key, and the example's placeholder hash
-    let installed = set(&[
-        "etc/systemd/system/tfd.service",
-        "etc/tfd/tfd.conf",
-        "usr/local/bin/tf",
-        "usr/local/sbin/tfd",
-        "usr/local/sbin/tfpasswd",
-        "usr/local/share/man/man1/tf.1",
-        "usr/local/share/man/man5/tfd.conf.5",
-        "usr/local/share/man/man8/tfd.8",
-        "usr/local/share/man/man8/tfpasswd.8",
-        "usr/local/share/bash-completion/completions/tf",
-        "usr/local/share/zsh/site-functions/_tf",
-        "usr/local/share/fish/vendor_completions.d/tf.fish",
-    ]);
-    // the shell completions are what this tf prints
-    let bash_script = Command::new(crate::common::tf_bin())
-        .args(["completion", "bash"])
-        .output()
-        .unwrap();
-    assert!(bash_script.status.success(), "tf completion bash failed");
-    assert_eq!(
-        fs::read(root.join("usr/local/share/bash-completion/completions/tf")).unwrap(),
-        bash_script.stdout
-    );
-    assert_eq!(files(&root), installed, "{log}");
-    let bash = fs::read_to_string(root.join("usr/local/share/bash-completion/completions/tf")).unwrap();
-    assert!(bash.contains("complete -o filenames -F _tf tf"), "{bash}");
-    for bin in ["usr/local/bin/tf", "usr/local/sbin/tfd", "usr/local/sbin/tfpasswd"] {
-        assert_eq!(mode(&root.join(bin)), 0o755, "{bin}");
-    }
-    assert_eq!(
-        fs::read(root.join("usr/local/share/man/man8/tfd.8")).unwrap(),
-        fs::read(repo().join("man/tfd.8")).unwrap()
-    );
-    assert_eq!(mode(&root.join("etc/tfd/tfd.conf")), 0o600);
-    assert_eq!(mode(&root.join("srv/tfd")), 0o750);
-    if common::is_root() {
-        let (uid, gid) = staged_user(&root).unwrap_or_else(|| panic!("no user tfd in the staged passwd\n{log}"));
-        let meta = fs::metadata(root.join("srv/tfd")).unwrap();
-        assert_eq!((meta.uid(), meta.gid()), (uid, gid));
-        let passwd = fs::read_to_string(root.join("etc/passwd")).unwrap();
-        let line = passwd.lines().find(|l| l.starts_with("tfd:")).unwrap();
-        assert!(line.ends_with(":/srv/tfd:/usr/sbin/nologin"), "{line}");
-        assert!(uid < 1000, "a system uid: {line}");
-        let group = fs::read_to_string(root.join("etc/group")).unwrap();
-        assert!(
-            group.lines().any(|l| l.starts_with(&format!("tfd:x:{gid}:"))),
-            "{group}"
-        );
-    } else {
-        assert!(log.contains("system user tfd not created"), "{log}");
-    }
+    assert_installed_files(&root, &log);
     assert_eq!(
         fs::read_to_string("/etc/passwd").unwrap(),
         host_passwd,
@@ -201,8 +147,133 @@ fn install_and_uninstall_in_a_scratch_root() {
     assert_eq!(conf.lines().count(), example.lines().count());
     assert!(log.contains("no key and no hash made"), "{log}");
 
-    // The first start on the target (the unit's ExecStartPre, here with the
-    // config's paths moved into the scratch root) makes the host's secrets.
+    let unit = the_first_start_makes_the_secrets(&root, &conf, &example);
+
+    // The unit points at the installed binary and passes systemd's own checks.
+    assert!(unit.contains("\nType=notify\n"));
+    assert!(unit.contains("\nExecStart=/usr/local/sbin/tfd -c /etc/tfd/tfd.conf\n"));
+    verify_unit(&root, &unit, "/usr/local/sbin/tfd");
+
+    // Re-running changes nothing that was configured.
+    let before = secrets(&root);
+    fs::write(root.join("srv/tfd/data.txt"), "keep me").unwrap();
+    let log = install(&root, &[]);
+    assert!(log.contains("kept the existing /etc/tfd/tfd.conf"), "{log}");
+    assert_eq!(before, secrets(&root));
+    if tfd_testkit::is_root() {
+        let passwd = fs::read_to_string(root.join("etc/passwd")).unwrap();
+        assert_eq!(passwd.lines().filter(|l| l.starts_with("tfd:")).count(), 1);
+    }
+
+    // Uninstall keeps configuration, keys, data and the user; twice is fine.
+    for _ in 0..2 {
+        run("uninstall", &root, &[]);
+        assert_eq!(
+            files(&root),
+            set(&[
+                "etc/tfd/key.pem",
+                "etc/tfd/pub.pem",
+                "etc/tfd/tfd.conf",
+                "srv/tfd/data.txt"
+            ])
+        );
+    }
+    if tfd_testkit::is_root() {
+        assert!(staged_user(&root).is_some());
+    }
+    // A new install picks the kept files up again.
+    install(&root, &[]);
+    assert_eq!(fs::read(root.join("etc/tfd/key.pem")).unwrap(), before[1]);
+
+    // --purge removes everything tfd's, the user too.
+    run("uninstall", &root, &["--purge"]);
+    assert_eq!(files(&root), BTreeSet::new());
+    assert!(!root.join("etc/tfd").exists() && !root.join("srv/tfd").exists());
+    assert!(staged_user(&root).is_none());
+    if tfd_testkit::is_root() {
+        let group = fs::read_to_string(root.join("etc/group")).unwrap();
+        assert!(!group.lines().any(|l| l.starts_with("tfd:")), "{group}");
+    }
+    run("uninstall", &root, &["--purge"]);
+    assert_eq!(
+        fs::read_to_string("/etc/passwd").unwrap(),
+        host_passwd,
+        "the host was touched"
+    );
+    fs::remove_dir_all(&root).unwrap();
+}
+
+/// What an install stages in `root` (`log`: what it said): exactly the
+/// binaries, man pages, completions (what this tf prints), unit and config,
+/// with their modes, and the system user tfd in the staged passwd (as root).
+fn assert_installed_files(root: &Path, log: &str) {
+    // a stage holds no secret: no key, and the example's placeholder hash
+    let installed = set(&[
+        "etc/systemd/system/tfd.service",
+        "etc/tfd/tfd.conf",
+        "usr/local/bin/tf",
+        "usr/local/sbin/tfd",
+        "usr/local/sbin/tfpasswd",
+        "usr/local/share/man/man1/tf.1",
+        "usr/local/share/man/man5/tfd.conf.5",
+        "usr/local/share/man/man8/tfd.8",
+        "usr/local/share/man/man8/tfpasswd.8",
+        "usr/local/share/bash-completion/completions/tf",
+        "usr/local/share/zsh/site-functions/_tf",
+        "usr/local/share/fish/vendor_completions.d/tf.fish",
+    ]);
+    // the shell completions are what this tf prints
+    let bash_script = Command::new(tfd_testkit::tf_bin())
+        .args(["completion", "bash"])
+        .output()
+        .unwrap();
+    assert!(bash_script.status.success(), "tf completion bash failed");
+    assert_eq!(
+        fs::read(root.join("usr/local/share/bash-completion/completions/tf")).unwrap(),
+        bash_script.stdout
+    );
+    assert_eq!(files(root), installed, "{log}");
+    let bash = fs::read_to_string(root.join("usr/local/share/bash-completion/completions/tf")).unwrap();
+    assert!(bash.contains("complete -o filenames -F _tf tf"), "{bash}");
+    for bin in ["usr/local/bin/tf", "usr/local/sbin/tfd", "usr/local/sbin/tfpasswd"] {
+        assert_eq!(mode(&root.join(bin)), 0o755, "{bin}");
+    }
+    assert_eq!(
+        fs::read(root.join("usr/local/share/man/man8/tfd.8")).unwrap(),
+        fs::read(repo().join("man/tfd.8")).unwrap()
+    );
+    assert_eq!(mode(&root.join("etc/tfd/tfd.conf")), 0o600);
+    assert_eq!(mode(&root.join("srv/tfd")), 0o750);
+    if tfd_testkit::is_root() {
+        let (uid, gid) = staged_user(root).unwrap_or_else(|| panic!("no user tfd in the staged passwd\n{log}"));
+        let meta = fs::metadata(root.join("srv/tfd")).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (uid, gid));
+        let passwd = fs::read_to_string(root.join("etc/passwd")).unwrap();
+        let line = passwd.lines().find(|l| l.starts_with("tfd:")).unwrap();
+        assert!(line.ends_with(":/srv/tfd:/usr/sbin/nologin"), "{line}");
+        assert!(uid < 1000, "a system uid: {line}");
+        let group = fs::read_to_string(root.join("etc/group")).unwrap();
+        assert!(
+            group.lines().any(|l| l.starts_with(&format!("tfd:x:{gid}:"))),
+            "{group}"
+        );
+    } else {
+        assert!(log.contains("system user tfd not created"), "{log}");
+    }
+}
+
+/// The secrets of the config, the key and the public key under `r`.
+fn secrets(r: &Path) -> Vec<Vec<u8>> {
+    ["etc/tfd/tfd.conf", "etc/tfd/key.pem", "etc/tfd/pub.pem"]
+        .iter()
+        .map(|f| fs::read(r.join(f)).unwrap())
+        .collect()
+}
+
+/// The first start on the target (the unit's ExecStartPre, here with the
+/// config `conf`'s paths moved into the scratch `root`) makes the host's
+/// secrets once, which tfd and openssl accept. Returns the unit.
+fn the_first_start_makes_the_secrets(root: &Path, conf: &str, example: &str) -> String {
     let unit = fs::read_to_string(root.join("etc/systemd/system/tfd.service")).unwrap();
     let pre = unit
         .lines()
@@ -236,15 +307,9 @@ fn install_and_uninstall_in_a_scratch_root() {
     assert_eq!(mode(&root.join("etc/tfd/key.pem")), 0o600);
     assert_eq!(mode(&root.join("etc/tfd/pub.pem")), 0o644);
     // and the next start changes nothing
-    let secrets = |r: &Path| -> Vec<Vec<u8>> {
-        ["etc/tfd/tfd.conf", "etc/tfd/key.pem", "etc/tfd/pub.pem"]
-            .iter()
-            .map(|f| fs::read(r.join(f)).unwrap())
-            .collect()
-    };
-    let made = secrets(&root);
+    let made = secrets(root);
     assert!(first_start().contains("already in place"));
-    assert_eq!(secrets(&root), made);
+    assert_eq!(secrets(root), made);
     // tfd accepts the config (dbdir moved into the scratch root, and tfd's
     // user as defusr, if it exists here only in the staged passwd) and the key
     let check = conf
@@ -272,64 +337,12 @@ fn install_and_uninstall_in_a_scratch_root() {
         .output()
         .unwrap();
     assert_eq!(out.stdout, made[2], "pub.pem is the key's public half");
-
-    // The unit points at the installed binary and passes systemd's own checks.
-    assert!(unit.contains("\nType=notify\n"));
-    assert!(unit.contains("\nExecStart=/usr/local/sbin/tfd -c /etc/tfd/tfd.conf\n"));
-    verify_unit(&root, &unit, "/usr/local/sbin/tfd");
-
-    // Re-running changes nothing that was configured.
-    let before = secrets(&root);
-    fs::write(root.join("srv/tfd/data.txt"), "keep me").unwrap();
-    let log = install(&root, &[]);
-    assert!(log.contains("kept the existing /etc/tfd/tfd.conf"), "{log}");
-    assert_eq!(before, secrets(&root));
-    if common::is_root() {
-        let passwd = fs::read_to_string(root.join("etc/passwd")).unwrap();
-        assert_eq!(passwd.lines().filter(|l| l.starts_with("tfd:")).count(), 1);
-    }
-
-    // Uninstall keeps configuration, keys, data and the user; twice is fine.
-    for _ in 0..2 {
-        run("uninstall", &root, &[]);
-        assert_eq!(
-            files(&root),
-            set(&[
-                "etc/tfd/key.pem",
-                "etc/tfd/pub.pem",
-                "etc/tfd/tfd.conf",
-                "srv/tfd/data.txt"
-            ])
-        );
-    }
-    if common::is_root() {
-        assert!(staged_user(&root).is_some());
-    }
-    // A new install picks the kept files up again.
-    install(&root, &[]);
-    assert_eq!(fs::read(root.join("etc/tfd/key.pem")).unwrap(), before[1]);
-
-    // --purge removes everything tfd's, the user too.
-    run("uninstall", &root, &["--purge"]);
-    assert_eq!(files(&root), BTreeSet::new());
-    assert!(!root.join("etc/tfd").exists() && !root.join("srv/tfd").exists());
-    assert!(staged_user(&root).is_none());
-    if common::is_root() {
-        let group = fs::read_to_string(root.join("etc/group")).unwrap();
-        assert!(!group.lines().any(|l| l.starts_with("tfd:")), "{group}");
-    }
-    run("uninstall", &root, &["--purge"]);
-    assert_eq!(
-        fs::read_to_string("/etc/passwd").unwrap(),
-        host_passwd,
-        "the host was touched"
-    );
-    fs::remove_dir_all(&root).unwrap();
+    unit
 }
 
 #[test]
 fn prefix_moves_binaries_and_the_units_exec_lines() {
-    let root = common::tempdir("install-prefix");
+    let root = tfd_testkit::tempdir("install-prefix");
     install(&root, &["--prefix", "/opt/tfd"]);
     for f in [
         "opt/tfd/sbin/tfd",
@@ -359,7 +372,7 @@ fn prefix_moves_binaries_and_the_units_exec_lines() {
 
 /// `systemd-analyze verify` on a copy of the unit whose binary path points into
 /// the scratch root (it checks that ExecStart is executable); where
-/// systemd-analyze is missing the test cannot run in full (`common::require`).
+/// systemd-analyze is missing the test cannot run in full (`tfd_testkit::require`).
 fn verify_unit(root: &Path, unit: &str, bin: &str) {
     let dir = root.join("verify");
     fs::create_dir_all(&dir).unwrap();
@@ -386,7 +399,7 @@ fn verify_unit(root: &Path, unit: &str, bin: &str) {
             );
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            common::require(false, "no systemd-analyze (systemd): the unit is not verified");
+            tfd_testkit::require(false, "no systemd-analyze (systemd): the unit is not verified");
         }
         Err(e) => panic!("systemd-analyze: {e}"),
     }
@@ -479,7 +492,7 @@ fn the_unit_leaves_every_path_of_the_default_config_writable() {
     assert!(!unit.contains("--daemon"), "the unit runs tfd in the foreground");
 
     // systemd's own checks, when it is installed (no running systemd needed)
-    let root = common::tempdir("unit-verify");
+    let root = tfd_testkit::tempdir("unit-verify");
     let bin = root.join("usr/local/sbin/tfd");
     fs::create_dir_all(bin.parent().unwrap()).unwrap();
     fs::copy(env!("CARGO_BIN_EXE_tfd"), &bin).unwrap();

@@ -5,14 +5,13 @@
 //! works at once.
 // the lint cannot see that start_in_own_group's caller waits for the child
 #![allow(clippy::zombie_processes)]
-use crate::common;
 
-use common::*;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use tfd_testkit::*;
 
 /// Every process whose parent is `ppid`, live or zombie.
 fn all_children(ppid: i32) -> Vec<i32> {

@@ -2,14 +2,13 @@
 //! registry reading a killed session as dead at once, OOB echo and its counter,
 //! KEEPALIVE, NIGMA, TLB round-robin, and a UDP responder that survives garbage.
 
-use crate::common;
 use tfp_client::replies::{AsStatus as _, Split as _};
 
-use common::*;
 use nix::sys::socket::{recv, send, MsgFlags};
 use std::net::UdpSocket;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
+use tfd_testkit::*;
 use tfp_wire::Status;
 
 fn udp(srv: &Server) -> UdpSocket {

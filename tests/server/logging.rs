@@ -3,16 +3,13 @@
 //! and `log_target syslog` delivering the listener's and a forked session's
 //! messages to /dev/log with facility daemon.
 
-use crate::common;
-
-use common::{
-    assert_failed, assert_ok, ensure_system_user, is_root, keys, login_userdb, require, tempdir, Opts, Server,
-};
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use tfd_testkit::users::{ensure_system_user, login_userdb};
+use tfd_testkit::{assert_failed, assert_ok, is_root, keys, require, tempdir, Opts, Server};
 
 /// A tfd process started by hand (the environment is what these tests vary).
 struct Tfd {
@@ -55,7 +52,7 @@ fn setup(tag: &str, extra: &str) -> (PathBuf, PathBuf, u16, String) {
     let dir = tempdir(tag);
     std::fs::create_dir_all(dir.join("data")).unwrap();
     std::fs::write(dir.join("key.pem"), &keys().0).unwrap();
-    let port = common::free_port();
+    let port = tfd_testkit::free_port();
     let hash = format!("loghash{port}");
     let user = if is_root() { "defusr root\n" } else { "" };
     let conf = dir.join("tfd.conf");

@@ -4,11 +4,11 @@
 //! One test binary per area (doc/testing.md): the files share one process, so a
 //! test must not touch process-wide state (environment, working directory, umask).
 
-#[path = "../common/mod.rs"]
-mod common;
-
 mod bandwidth;
 mod bans;
+mod config_words;
+mod ctl;
+mod demo;
 mod install;
 mod lifecycle;
 mod liveness;
@@ -16,10 +16,11 @@ mod logging;
 mod metrics;
 mod ops;
 mod package;
-mod polish;
 mod priority;
 mod process;
 mod proxy;
 mod scaling;
+mod scaling_bans;
+mod scaling_gluster;
 mod unseen;
 mod watchdog;

@@ -2,13 +2,12 @@
 //! test (tests/interop/test_metrics.py, parsed with prometheus_client) does not
 //! reach: helper-process restarts, listener refusals, HPF bytes to the byte.
 
-use crate::common;
 use tfp_client::replies::Split as _;
 
-use common::*;
 use std::collections::HashMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
+use tfd_testkit::*;
 
 /// `name{labels}` → value, from `tfd ctl metrics`; checks every line is a
 /// comment or a sample.

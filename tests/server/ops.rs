@@ -1,12 +1,12 @@
 //! Operations: graceful stop, reload without dropping sessions, limits, the
 //! admin control socket, and --daemon.
 
-use crate::common;
 use tfp_client::replies::{AsStatus as _, Split as _};
 
-use common::*;
 use std::process::Command;
 use std::time::{Duration, Instant};
+use tfd_testkit::users::{ensure_system_user, login_userdb};
+use tfd_testkit::*;
 
 fn ctl(_srv: &Server, sock: &std::path::Path, req: &[&str]) -> (bool, String) {
     tfd_ctl(sock, req)

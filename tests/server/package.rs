@@ -9,8 +9,6 @@
 //! other test of this binary sees the package's user (install.rs compares
 //! /etc/passwd). Whatever happens, the package is purged when the test ends.
 
-use crate::common;
-
 use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -187,7 +185,7 @@ fn stop(mut child: Child) {
 #[test]
 fn the_package_installs_serves_upgrades_and_purges_to_nothing() {
     assert!(
-        common::is_root(),
+        tfd_testkit::is_root(),
         "this test needs root: it installs the package with dpkg -i"
     );
     for tool in ["dpkg", "dpkg-deb"] {
@@ -199,105 +197,12 @@ fn the_package_installs_serves_upgrades_and_purges_to_nothing() {
             "this test needs {tool} (apt install dpkg)"
         );
     }
-    let _users = common::host_users_lock();
-    for p in [
-        "/usr/sbin/tfd",
-        "/etc/tfd",
-        "/srv/tfd",
-        "/var/log/tfd",
-        "/lib/systemd/system/tfd.service",
-    ] {
-        assert!(
-            !Path::new(p).exists(),
-            "{p} exists: this test needs a host without tfd installed"
-        );
-    }
-    // /var/lib/tfd may hold only other tfds' default token directories
-    // (/var/lib/tfd/fai/<hash of their config path>: tests elsewhere start tfd
-    // as root with configs of their own); the purge keeps those
-    if let Ok(rd) = fs::read_dir("/var/lib/tfd") {
-        let other: Vec<String> = rd
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n != "fai")
-            .collect();
-        assert!(
-            other.is_empty(),
-            "/var/lib/tfd holds {other:?}: this test needs a host without tfd installed"
-        );
-    }
-    assert!(
-        nix::unistd::User::from_name("tfd").unwrap().is_none(),
-        "a user tfd exists: this test needs a host without tfd installed"
-    );
-    let status = Command::new("dpkg").args(["-s", "tfd"]).output().unwrap();
-    assert!(!status.status.success(), "the package tfd is installed here already");
+    let _users = tfd_testkit::users::host_users_lock();
+    assert_host_without_tfd();
 
     // --- build -------------------------------------------------------------
-    let dir = common::tempdir("package");
-    let bins = Path::new(env!("CARGO_BIN_EXE_tfd")).parent().unwrap().to_path_buf();
-    let out = run(Command::new(repo().join("scripts/package"))
-        .arg("--bin-dir")
-        .arg(&bins)
-        .arg("--out")
-        .arg(&dir)
-        // gzip, not none: lintian calls an uncompressed package an error
-        .args(["--compression", "gzip"]));
-    let said = String::from_utf8_lossy(&out.stdout).into_owned();
-    let deb = fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "deb"))
-        .unwrap_or_else(|| panic!("no .deb in {}: {said}", dir.display()));
-    let listing = String::from_utf8_lossy(&run(Command::new("dpkg-deb").arg("-c").arg(&deb)).stdout).into_owned();
-    for f in [
-        "./usr/sbin/tfd",
-        "./usr/sbin/tfpasswd",
-        "./usr/bin/tf",
-        "./usr/share/man/man8/tfd.8.gz",
-        "./usr/share/man/man5/tfd.conf.5.gz",
-        "./usr/share/man/man1/tf.1.gz",
-        "./usr/share/man/man8/tfpasswd.8.gz",
-        "./lib/systemd/system/tfd.service",
-        "./etc/tfd/tfd.conf",
-        // Debian's policy 12.7: every package has its changelog
-        "./usr/share/doc/tfd/changelog.Debian.gz",
-        "./usr/share/doc/tfd/copyright",
-    ] {
-        assert!(
-            listing.lines().any(|l| l.ends_with(&format!(" {f}"))),
-            "{f} not in the package:\n{listing}"
-        );
-    }
-    assert!(!listing.contains(".pem"), "a key in the package:\n{listing}");
-    // the completions tf prints from its own tables
-    for f in [
-        "./usr/share/bash-completion/completions/tf",
-        "./usr/share/zsh/vendor-completions/_tf",
-        "./usr/share/fish/vendor_completions.d/tf.fish",
-    ] {
-        assert!(listing.contains(f), "{f} not in the package:\n{listing}");
-    }
-    let info = String::from_utf8_lossy(&run(Command::new("dpkg-deb").args(["-I"]).arg(&deb).arg("conffiles")).stdout)
-        .into_owned();
-    assert_eq!(info.trim(), "/etc/tfd/tfd.conf");
-    // lintian clean: no error and no warning but those the package's overrides
-    // file keeps with its reason (scripts/package); the default Maintainer was
-    // root@localhost, three errors
-    if common::require_tool("lintian", &["--version"], "scripts/deps installs it") {
-        let o = Command::new("lintian")
-            .args(["--fail-on", "error,warning"])
-            .arg(&deb)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "lintian:\n{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-    }
+    let dir = tfd_testkit::tempdir("package");
+    let deb = build_the_package(&dir);
 
     // --- install -----------------------------------------------------------
     let before = tree(&["/etc", "/usr", "/var", "/lib"]);
@@ -323,7 +228,7 @@ fn the_package_installs_serves_upgrades_and_purges_to_nothing() {
     assert!(!Path::new("/etc/tfd/key.pem").exists(), "a key shipped");
 
     // The admin's change: loopback, a free port, a control socket of the test's.
-    let port = common::free_port();
+    let port = tfd_testkit::free_port();
     let sock = dir.join("ctl.sock");
     let changed: String = shipped
         .lines()
@@ -357,30 +262,8 @@ fn the_package_installs_serves_upgrades_and_purges_to_nothing() {
         "the first start lost the admin's change"
     );
     let key = fs::read("/etc/tfd/key.pem").unwrap();
-    let tf = |args: &[&str]| {
-        let o = Command::new("/usr/bin/tf")
-            .args([
-                "--server",
-                &format!("127.0.0.1:{port}"),
-                "--key",
-                "/etc/tfd/pub.pem",
-                "--hash",
-                &hash,
-            ])
-            .args(args)
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "tf {args:?}: {}{}\n{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr),
-            fs::read_to_string(&log).unwrap_or_default()
-        );
-    };
-    let data = common::pattern(300_000, 7);
+    let tf = |args: &[&str]| tf_as_the_admin(port, &hash, &dir, &log, args);
+    let data = tfd_testkit::pattern(300_000, 7);
     fs::write(dir.join("up.bin"), &data).unwrap();
     tf(&["put", "up.bin", "moved.bin"]);
     let on_disk = Path::new("/srv/tfd/moved.bin");
@@ -423,6 +306,162 @@ fn the_package_installs_serves_upgrades_and_purges_to_nothing() {
     stop(tfd);
 
     // --- multi-user, as README sets it up from the package -----------------
+    multi_user_as_readme_sets_it_up(&unit, &log, &dir, port, &hash);
+
+    // --- purge: nothing left ----------------------------------------------
+    run(Command::new("dpkg").args(["-P", "tfd"]));
+    assert_purged_to_nothing(&before, &passwd_before, &group_before);
+
+    // --- purge with data in /srv/tfd: kept, said so, and root's ----------
+    a_purge_keeps_data_and_gives_it_to_root(&deb);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// The installed tf aimed at the installed tfd on `port`: its public key,
+/// the `hash` its first start wrote.
+fn installed_tf(port: u16, hash: &str) -> Command {
+    let mut c = Command::new("/usr/bin/tf");
+    c.args([
+        "--server",
+        &format!("127.0.0.1:{port}"),
+        "--key",
+        "/etc/tfd/pub.pem",
+        "--hash",
+        hash,
+    ]);
+    c
+}
+
+/// `tf ARGS` as the admin runs it against the installed tfd (its public key,
+/// the hash its first start wrote), in `dir`; it must succeed.
+fn tf_as_the_admin(port: u16, hash: &str, dir: &Path, log: &Path, args: &[&str]) {
+    let o = installed_tf(port, hash)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "tf {args:?}: {}{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+        fs::read_to_string(log).unwrap_or_default()
+    );
+}
+
+/// Asserts this host has no tfd installed (the test installs and purges the
+/// package, and compares the system before and after).
+fn assert_host_without_tfd() {
+    for p in [
+        "/usr/sbin/tfd",
+        "/etc/tfd",
+        "/srv/tfd",
+        "/var/log/tfd",
+        "/lib/systemd/system/tfd.service",
+    ] {
+        assert!(
+            !Path::new(p).exists(),
+            "{p} exists: this test needs a host without tfd installed"
+        );
+    }
+    // /var/lib/tfd may hold only other tfds' default token directories
+    // (/var/lib/tfd/fai/<hash of their config path>: tests elsewhere start tfd
+    // as root with configs of their own); the purge keeps those
+    if let Ok(rd) = fs::read_dir("/var/lib/tfd") {
+        let other: Vec<String> = rd
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "fai")
+            .collect();
+        assert!(
+            other.is_empty(),
+            "/var/lib/tfd holds {other:?}: this test needs a host without tfd installed"
+        );
+    }
+    assert!(
+        nix::unistd::User::from_name("tfd").unwrap().is_none(),
+        "a user tfd exists: this test needs a host without tfd installed"
+    );
+    let status = Command::new("dpkg").args(["-s", "tfd"]).output().unwrap();
+    assert!(!status.status.success(), "the package tfd is installed here already");
+}
+
+/// Builds the package into `dir` with scripts/package and checks what it
+/// holds (binaries, man pages, unit, config as its one conffile,
+/// completions, no key) and that lintian passes it; returns the `.deb`.
+fn build_the_package(dir: &Path) -> PathBuf {
+    let bins = Path::new(env!("CARGO_BIN_EXE_tfd")).parent().unwrap().to_path_buf();
+    let out = run(Command::new(repo().join("scripts/package"))
+        .arg("--bin-dir")
+        .arg(&bins)
+        .arg("--out")
+        .arg(dir)
+        // gzip, not none: lintian calls an uncompressed package an error
+        .args(["--compression", "gzip"]));
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    let deb = fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "deb"))
+        .unwrap_or_else(|| panic!("no .deb in {}: {said}", dir.display()));
+    let listing = String::from_utf8_lossy(&run(Command::new("dpkg-deb").arg("-c").arg(&deb)).stdout).into_owned();
+    for f in [
+        "./usr/sbin/tfd",
+        "./usr/sbin/tfpasswd",
+        "./usr/bin/tf",
+        "./usr/share/man/man8/tfd.8.gz",
+        "./usr/share/man/man5/tfd.conf.5.gz",
+        "./usr/share/man/man1/tf.1.gz",
+        "./usr/share/man/man8/tfpasswd.8.gz",
+        "./lib/systemd/system/tfd.service",
+        "./etc/tfd/tfd.conf",
+        // Debian's policy 12.7: every package has its changelog
+        "./usr/share/doc/tfd/changelog.Debian.gz",
+        "./usr/share/doc/tfd/copyright",
+    ] {
+        assert!(
+            listing.lines().any(|l| l.ends_with(&format!(" {f}"))),
+            "{f} not in the package:\n{listing}"
+        );
+    }
+    assert!(!listing.contains(".pem"), "a key in the package:\n{listing}");
+    // the completions tf prints from its own tables
+    for f in [
+        "./usr/share/bash-completion/completions/tf",
+        "./usr/share/zsh/vendor-completions/_tf",
+        "./usr/share/fish/vendor_completions.d/tf.fish",
+    ] {
+        assert!(listing.contains(f), "{f} not in the package:\n{listing}");
+    }
+    let info = String::from_utf8_lossy(&run(Command::new("dpkg-deb").args(["-I"]).arg(&deb).arg("conffiles")).stdout)
+        .into_owned();
+    assert_eq!(info.trim(), "/etc/tfd/tfd.conf");
+    // lintian clean: no error and no warning but those the package's overrides
+    // file keeps with its reason (scripts/package); the default Maintainer was
+    // root@localhost, three errors
+    if tfd_testkit::require_tool("lintian", &["--version"], "scripts/deps installs it") {
+        let o = Command::new("lintian")
+            .args(["--fail-on", "error,warning"])
+            .arg(&deb)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "lintian:\n{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    deb
+}
+
+/// README's multi-user setup from the package: a LOGIN user of the tfd group
+/// with a directory of its own under /srv/tfd, in the default user file; tf
+/// `--user` then writes as that account. The account goes again, whatever
+/// happened.
+fn multi_user_as_readme_sets_it_up(unit: &str, log: &Path, dir: &Path, port: u16, hash: &str) {
     let login = "pkgalice";
     run(Command::new("sed").args([
         "-i",
@@ -444,7 +483,7 @@ fn the_package_installs_serves_upgrades_and_purges_to_nothing() {
         let own = format!("/srv/tfd/{login}");
         run(Command::new("install").args(["-d", "-o", login, "-g", login, "-m", "0700", &own]));
         // no -f: the default /etc/tfd/userdb, beside the package's config
-        let o = common::tfpasswd(
+        let o = tfd_testkit::users::tfpasswd(
             &["add", login, "--quota", "10MB", "--stdin", "--rounds", "1000"],
             "s3cret\n",
         );
@@ -456,19 +495,11 @@ fn the_package_installs_serves_upgrades_and_purges_to_nothing() {
         let check = run(Command::new("/usr/sbin/tfd").args(["-c", "/etc/tfd/tfd.conf", "--check-config"]));
         let said = String::from_utf8_lossy(&check.stdout).into_owned() + &String::from_utf8_lossy(&check.stderr);
         assert!(said.contains("is valid"), "{said}");
-        let tfd = start_as_the_unit(&unit, &log);
-        let o = Command::new("/usr/bin/tf")
-            .args([
-                "--server",
-                &format!("127.0.0.1:{port}"),
-                "--key",
-                "/etc/tfd/pub.pem",
-                "--hash",
-                &hash,
-            ])
+        let tfd = start_as_the_unit(unit, log);
+        let o = installed_tf(port, hash)
             .args(["--user", login, "put", "up.bin", &format!("{login}/alice.bin")])
             .env("TF_PASSWORD", "s3cret")
-            .current_dir(&dir)
+            .current_dir(dir)
             .stdin(Stdio::null())
             .output()
             .unwrap();
@@ -479,7 +510,7 @@ fn the_package_installs_serves_upgrades_and_purges_to_nothing() {
             o.status.success(),
             "tf --user: {}\n{}",
             String::from_utf8_lossy(&o.stderr),
-            fs::read_to_string(&log).unwrap_or_default()
+            fs::read_to_string(log).unwrap_or_default()
         );
         assert_eq!(
             written.unwrap(),
@@ -493,11 +524,13 @@ fn the_package_installs_serves_upgrades_and_purges_to_nothing() {
     if let Err(e) = multi {
         std::panic::resume_unwind(e);
     }
+}
 
-    // --- purge: nothing left ----------------------------------------------
-    run(Command::new("dpkg").args(["-P", "tfd"]));
+/// After `dpkg -P`: nothing under /etc, /usr, /var and /lib differs from
+/// `before`, /srv/tfd is gone, and so are the user and group tfd.
+fn assert_purged_to_nothing(before: &BTreeSet<String>, passwd_before: &str, group_before: &str) {
     let after = tree(&["/etc", "/usr", "/var", "/lib"]);
-    let added: Vec<&String> = after.difference(&before).collect();
+    let added: Vec<&String> = after.difference(before).collect();
     let removed: Vec<&String> = before.difference(&after).collect();
     assert!(
         added.is_empty() && removed.is_empty(),
@@ -518,11 +551,13 @@ fn the_package_installs_serves_upgrades_and_purges_to_nothing() {
         tfd_lines(&fs::read_to_string("/etc/group").unwrap()).is_empty(),
         "group tfd left"
     );
-    assert_eq!(tfd_lines(&passwd_before), Vec::<String>::new());
-    assert_eq!(tfd_lines(&group_before), Vec::<String>::new());
+    assert_eq!(tfd_lines(passwd_before), Vec::<String>::new());
+    assert_eq!(tfd_lines(group_before), Vec::<String>::new());
+}
 
-    // --- purge with data in /srv/tfd: kept, said so, and root's ----------
-    // (the user tfd goes: what it owned must not be left to its free uid)
+/// A purge with data in /srv/tfd keeps it, says so, and gives it to root:
+/// the user tfd goes, and what it owned must not be left to its free uid.
+fn a_purge_keeps_data_and_gives_it_to_root(deb: &Path) {
     struct RemoveSrv;
     impl Drop for RemoveSrv {
         fn drop(&mut self) {
@@ -530,7 +565,7 @@ fn the_package_installs_serves_upgrades_and_purges_to_nothing() {
         }
     }
     let _srv = RemoveSrv;
-    run(Command::new("dpkg").arg("-i").arg(&deb));
+    run(Command::new("dpkg").arg("-i").arg(deb));
     let user = nix::unistd::User::from_name("tfd")
         .unwrap()
         .expect("postinst made no user tfd");
@@ -550,5 +585,4 @@ fn the_package_installs_serves_upgrades_and_purges_to_nothing() {
         assert_eq!((m.uid(), m.gid()), (0, 0), "{p} left to the deleted user's ids");
     }
     assert_eq!(fs::read("/srv/tfd/sub/data.txt").unwrap(), b"the admin's");
-    let _ = fs::remove_dir_all(&dir);
 }

@@ -3,11 +3,11 @@
 //! responder) keep the nice value tfd was started with. Read from /proc on the
 //! real processes, every thread of each.
 
-use crate::common;
 use tfp_client::replies::AsStatus as _;
 
-use common::*;
 use std::time::{Duration, Instant};
+use tfd_testkit::users::ensure_system_user;
+use tfd_testkit::*;
 
 /// The nice values of every thread of `pid` (field 19 of /proc/PID/task/TID/stat).
 fn nice_of(pid: i32) -> Vec<i32> {

@@ -1,11 +1,10 @@
 //! The process model: one process per connection, reaped; single-user mode drops
 //! to `defusr` for real; SIGTERM stops the daemon cleanly.
 
-use crate::common;
-
-use common::*;
 use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, Instant};
+use tfd_testkit::users::ensure_system_user;
+use tfd_testkit::*;
 
 fn ensure_user(name: &str) -> (u32, u32) {
     ensure_system_user(name, &[])

@@ -2,14 +2,13 @@
 //! connection (and UDP probe) to a second tfd on the same port — handshake,
 //! commands, transfers and OOB bytes all pass through.
 
-use crate::common;
 use tfp_client::replies::{AsStatus as _, Split as _};
 
-use common::*;
 use nix::sys::socket::{recv, send, MsgFlags};
 use std::net::UdpSocket;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
+use tfd_testkit::*;
 
 /// A backend and a proxy to it on one port, found free: another program may
 /// take it before either binds it (the backend is started with it fixed, so
@@ -490,7 +489,7 @@ fn eventually(mut cond: impl FnMut() -> bool) -> bool {
 
 /// The listener's CPU time (utime + stime, in clock ticks).
 fn cpu_ticks(pid: i32) -> u64 {
-    let f = common::proc_stat(pid).expect("the listener's /proc/PID/stat");
+    let f = tfd_testkit::proc_stat(pid).expect("the listener's /proc/PID/stat");
     f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
 }
 

@@ -1,14 +1,12 @@
 //! Tests that cannot pass unseen (doc/reliability.md): a test that cannot run
 //! fails in CI naming what is missing and is recorded locally
-//! (tests/common/need.rs), and the helpers every process count leaves out are
+//! (crates/tfd-testkit/src/need.rs), and the helpers every process count leaves out are
 //! the daemon's own list (`tfd::services::Helper`), not a copy.
 
-use crate::common;
-
-use common::need::cannot_run;
-use common::*;
 use std::collections::BTreeSet;
 use tfd::services::Helper;
+use tfd_testkit::need::cannot_run;
+use tfd_testkit::*;
 
 /// In CI (strict) a test that cannot run fails, and the failure names the
 /// test and what is missing; it is recorded all the same.

@@ -1,14 +1,13 @@
 //! The harness itself: a test binary that is SIGKILLed (no Drop, no exit
 //! clean-up) leaves none of the tfds it started, their sessions included,
-//! and none of its test directories (tests/common/watchdog.rs).
+//! and none of its test directories (crates/tfd-testkit/src/watchdog.rs).
 
-use crate::common;
-use common::Server;
 use std::io::Write as _;
 use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use tfd_testkit::Server;
 
 /// Processes whose command line holds `text`.
 fn pids_naming(text: &str) -> Vec<i32> {
@@ -55,7 +54,7 @@ fn victim_of_the_watchdog_test() {
 
 #[test]
 fn a_killed_test_binary_leaves_no_tfd_behind() {
-    let dir = common::tempdir("watchdog");
+    let dir = tfd_testkit::tempdir("watchdog");
     let out = dir.join("victim-said");
     let mut victim = Command::new(std::env::current_exe().unwrap())
         .args(["watchdog::victim_of_the_watchdog_test", "--exact", "--ignored"])

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 /// What the users are told of one status: its part of `tf --help`'s "Exit
 /// status:" sentence and its tf(1) entry (roff, after `.TP` and `.B N`);
 /// empty where it is not told. (`code` and `man` are read by tf(1)'s
-/// generator only, tests/cli/docs.rs, which includes this file.)
+/// generator only, tests/cli/docs.rs, through tf's library.)
 #[allow(dead_code)]
 pub struct Told {
     /// The status.

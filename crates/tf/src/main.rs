@@ -1,8 +1,8 @@
 //! tf: a command-line TF Protocol client.
 
-use exit::Exit;
 use reply::fail;
 use std::process::ExitCode;
+use tf::exit::{self, Exit};
 use tfp_client::{Client, ClientConfig};
 
 mod basic;
@@ -13,7 +13,6 @@ mod ctx;
 mod df;
 mod editline;
 mod ended;
-mod exit;
 mod explain;
 mod formats;
 mod info;

@@ -1,4 +1,4 @@
-//! cargo-fuzz entry point; the body (and its properties) is `tfd_fuzz_daemon::aes_channel`.
+//! cargo-fuzz entry point; the body (and its properties) is `tfd_fuzz_bodies::aes_channel`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| tfd_fuzz_daemon::aes_channel(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| tfd_fuzz_bodies::aes_channel(data));

@@ -1,4 +1,4 @@
-//! cargo-fuzz entry point; the body (and its properties) is `tfd_fuzz_daemon::command`.
+//! cargo-fuzz entry point; the body (and its properties) is `tfd_fuzz_bodies::command`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| tfd_fuzz_daemon::command(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| tfd_fuzz_bodies::command(data));

@@ -1,4 +1,4 @@
-//! cargo-fuzz entry point; the body (and its properties) is `tfd_fuzz_daemon::resolve`.
+//! cargo-fuzz entry point; the body (and its properties) is `tfd_fuzz_bodies::resolve`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| tfd_fuzz_daemon::resolve(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| tfd_fuzz_bodies::resolve(data));

@@ -1,4 +1,4 @@
-//! cargo-fuzz entry point; the body (and its properties) is `tfd_fuzz_daemon::tzrule`.
+//! cargo-fuzz entry point; the body (and its properties) is `tfd_fuzz_bodies::tzrule`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| tfd_fuzz_daemon::tzrule(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| tfd_fuzz_bodies::tzrule(data));

@@ -86,7 +86,7 @@ pub fn cannot_run(strict: bool, file: Option<&std::path::Path>, name: &str, miss
 /// [`require`] of root, saying what needs it.
 #[track_caller]
 pub fn require_root(why: &str) -> bool {
-    require(super::is_root(), &format!("needs root ({why})"))
+    require(crate::is_root(), &format!("needs root ({why})"))
 }
 
 /// [`require`] of a program, run with `args` (e.g. `-V`) to see that it is there.

@@ -8,12 +8,13 @@ pub mod liar;
 pub mod need;
 pub mod pty;
 pub mod reply;
+pub mod rounds;
+pub mod users;
 pub mod watchdog;
 
 #[allow(unused_imports)]
 pub use need::{require, require_root, require_tool};
 
-use crate::common::reply::Answer as _;
 use openssl::pkey::PKey;
 use openssl::rsa::Rsa;
 use std::io::Read;
@@ -23,8 +24,34 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use tfd::services::Helper;
-use tfp_client::replies::AsStatus as _;
 use tfp_client::{Client, ClientConfig};
+
+/// The checkout: the workspace's root, two levels above this crate.
+pub fn repo_root() -> &'static Path {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent()
+        .and_then(Path::parent)
+        .expect("crates/tfd-testkit lies two levels down")
+}
+
+/// A binary of the daemon's package (`tfd`, `tfpasswd`). Cargo builds them
+/// before the package's tests and benches, into the directory above the
+/// running test's `deps/`; this crate is a dependency of those tests, not one
+/// of them, so Cargo gives it no `CARGO_BIN_EXE_*` to say so.
+pub fn daemon_bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the running test's path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("a test runs from target/<profile>/deps");
+    dir.join(name)
+}
+
+/// The `tfd` under test ([`daemon_bin`]).
+pub fn tfd_bin() -> &'static Path {
+    static TFD: OnceLock<PathBuf> = OnceLock::new();
+    TFD.get_or_init(|| daemon_bin("tfd"))
+}
 
 static KEYS: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
 
@@ -48,14 +75,14 @@ pub fn keys() -> &'static (Vec<u8>, Vec<u8>) {
 pub fn tf_bin() -> &'static str {
     static TF: OnceLock<String> = OnceLock::new();
     TF.get_or_init(|| {
-        let bin = Path::new(env!("CARGO_BIN_EXE_tfd")).with_file_name("tf");
+        let bin = tfd_bin().with_file_name("tf");
         let built = std::fs::metadata(&bin).and_then(|m| m.modified()).unwrap_or_else(|e| {
             panic!(
                 "{}: {e}: build it with `cargo build -p tf` (or run `cargo test` at the workspace root)",
                 bin.display()
             )
         });
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = repo_root();
         let mut newer = Vec::new();
         for krate in ["tf", "tfp-client", "tfp-channel", "tfp-wire", "tfd-sys"] {
             newest_source_after(&root.join("crates").join(krate).join("src"), built, &mut newer);
@@ -100,7 +127,7 @@ pub fn tf_bin_for_others() -> &'static Path {
 /// [`tf_bin_for_others`] for tfd: the daemon run by an ordinary user.
 pub fn tfd_bin_for_others() -> &'static Path {
     static LINKED: OnceLock<PathBuf> = OnceLock::new();
-    LINKED.get_or_init(|| for_others(Path::new(env!("CARGO_BIN_EXE_tfd")), "tfd"))
+    LINKED.get_or_init(|| for_others(tfd_bin(), "tfd"))
 }
 
 fn for_others(bin: &Path, name: &str) -> PathBuf {
@@ -620,117 +647,6 @@ pub fn assert_ok(st: tfp_wire::Status) -> String {
     }
 }
 
-/// Runs `tfpasswd` with `args`, feeding `stdin`.
-pub fn tfpasswd(args: &[&str], stdin: &str) -> std::process::Output {
-    use std::io::Write;
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tfpasswd"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _ = c.stdin.take().unwrap().write_all(stdin.as_bytes());
-    c.wait_with_output().unwrap()
-}
-
-/// The system users and groups this test process created, removed when it
-/// exits: tests of one binary run in parallel and may share a user, so none of
-/// them may remove it on its own; users that existed before are left alone.
-static CREATED: std::sync::Mutex<Vec<(&'static str, String)>> = std::sync::Mutex::new(Vec::new());
-
-/// Records what was created and, the first time, registers the clean-up.
-fn created(kind: &'static str, name: &str) {
-    static REGISTER: std::sync::Once = std::sync::Once::new();
-    REGISTER.call_once(|| {
-        assert!(
-            tfd_sys::at_exit(remove_created),
-            "cannot register the test users' clean-up"
-        );
-    });
-    CREATED
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .push((kind, name.to_string()));
-}
-
-/// Deletes the users (then the groups) recorded by [`created`]. A user whose
-/// session processes are still exiting is retried for a moment, then removed
-/// with --force.
-extern "C" fn remove_created() {
-    let list = std::mem::take(&mut *CREATED.lock().unwrap_or_else(|p| p.into_inner()));
-    for (kind, name) in list
-        .iter()
-        .filter(|(k, _)| *k == "user")
-        .chain(list.iter().filter(|(k, _)| *k == "group"))
-    {
-        let tool = if *kind == "user" { "userdel" } else { "groupdel" };
-        let mut done = false;
-        for _ in 0..20 {
-            let st = Command::new(tool).arg(name).stderr(Stdio::null()).status();
-            if st.map(|s| s.success()).unwrap_or(false) {
-                done = true;
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        if !done && *kind == "user" {
-            let _ = Command::new("userdel")
-                .args(["--force", name])
-                .stderr(Stdio::null())
-                .status();
-        }
-    }
-}
-
-/// Held while the host's users and groups change, or must not: the tests of an
-/// area share one process (useradd fails, not waits, while another holds
-/// /etc/passwd's lock), and install's compare /etc/passwd before and after.
-pub fn host_users_lock() -> std::sync::MutexGuard<'static, ()> {
-    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LOCK.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Creates a system user (as root, with useradd) unless it exists; returns
-/// (uid, gid). `groups` are supplementary groups, created as needed. What it
-/// creates is deleted when the test process exits.
-pub fn ensure_system_user(name: &str, groups: &[&str]) -> (u32, u32) {
-    let _users = host_users_lock();
-    for g in groups {
-        if nix::unistd::Group::from_name(g).unwrap().is_none() {
-            let st = Command::new("groupadd")
-                .args(["--system", g])
-                .status()
-                .expect("groupadd");
-            if st.success() {
-                created("group", g);
-            }
-            assert!(
-                st.success() || nix::unistd::Group::from_name(g).unwrap().is_some(),
-                "groupadd {g}"
-            );
-        }
-    }
-    if nix::unistd::User::from_name(name).unwrap().is_none() {
-        let mut cmd = Command::new("useradd");
-        cmd.args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin"]);
-        if !groups.is_empty() {
-            cmd.args(["--groups", &groups.join(",")]);
-        }
-        let st = cmd.arg(name).status().expect("useradd");
-        if st.success() {
-            created("user", name);
-        }
-        // a parallel test may have created it meanwhile
-        assert!(
-            st.success() || nix::unistd::User::from_name(name).unwrap().is_some(),
-            "useradd {name}"
-        );
-    }
-    let u = nix::unistd::User::from_name(name).unwrap().unwrap();
-    (u.uid.as_raw(), u.gid.as_raw())
-}
-
 /// The Uid/Gid/Groups lines of a process's /proc status.
 pub fn proc_ids(pid: i32) -> (String, String, String) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -775,87 +691,9 @@ pub fn dir_names(d: &Path) -> Vec<String> {
     v
 }
 
-/// Notification mode through `c` (whatever cipher or transport it runs): a
-/// file present before STARTNTFY is notified, DEL deletes it on disk, a file
-/// made later is notified too; then END. Leaves reading the end to the caller.
-pub fn notification_round(srv: &Server, c: &mut Client) {
-    std::fs::create_dir(srv.path("in")).unwrap();
-    data_dir_write(&srv.path("in/msg_a"), b"a");
-    assert!(ok(&c.call("ADDNTFY", b"msg_ in").unwrap()));
-    c.chan.tx.send_frame(b"STARTNTFY 0.2").unwrap();
-    assert_eq!(c.chan.rx.recv_frame().unwrap(), b"0 msg_a");
-    c.chan.tx.send_frame(b"DEL").unwrap();
-    let t = Instant::now();
-    while srv.path("in/msg_a").exists() {
-        assert!(t.elapsed() < Duration::from_secs(5), "DEL not acted upon");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    data_dir_write(&srv.path("in/msg_b"), b"b");
-    assert_eq!(c.chan.rx.recv_frame().unwrap(), b"0 msg_b");
-    c.chan.tx.send_frame(b"END").unwrap();
-}
-
-/// SNDFILE then RCVFILE, SUP then SDOWN of one file per size (patterned bytes,
-/// named `{prefix}s{i}` and `{prefix}u{i}`), each checked on disk and on the
-/// way back, whatever cipher or transport `c` runs.
-pub fn stream_round_trips(srv: &Server, c: &mut Client, prefix: &str, sizes: &[usize]) {
-    use tfp_wire::Status;
-    for (i, &n) in sizes.iter().enumerate() {
-        let data = pattern(n, i as u64);
-        let name = format!("{prefix}s{i}");
-        let st = c
-            .sndfile(name.as_bytes(), false, &mut &data[..], &mut |_| {})
-            .status()
-            .unwrap();
-        assert_eq!(st, Status::Ok(vec![]), "SNDFILE size {n}");
-        assert_eq!(std::fs::read(srv.path(&name)).unwrap(), data, "disk, size {n}");
-        let mut back = Vec::new();
-        assert_eq!(
-            c.rcvfile(name.as_bytes(), false, &mut back).status().unwrap(),
-            Status::Ok(vec![])
-        );
-        assert_eq!(back, data, "RCVFILE size {n}");
-        let name = format!("{prefix}u{i}");
-        assert_eq!(
-            c.sup(name.as_bytes(), &mut &data[..]).answer().unwrap(),
-            0,
-            "SUP size {n}"
-        );
-        assert_eq!(std::fs::read(srv.path(&name)).unwrap(), data, "SUP disk, size {n}");
-        let mut back = Vec::new();
-        assert!(c.sdown(name.as_bytes(), &mut back).done().unwrap());
-        assert_eq!(back, data, "SDOWN size {n}");
-    }
-}
-
-/// A fresh user file (in its own temp dir) holding `login` → `system_user`
-/// with password `pw`, made by the real `tfpasswd`; returns its path as the
-/// text a `userdb` config line takes.
-pub fn login_userdb(tag: &str, login: &str, system_user: &str, pw: &str) -> String {
-    let db = tempdir(tag).join("userdb");
-    let f = db.to_str().unwrap().to_string();
-    let out = tfpasswd(
-        &["-f", &f, "add", login, "--system-user", system_user, "--stdin"],
-        &format!("{pw}\n"),
-    );
-    assert!(out.status.success(), "tfpasswd add {login}: {out:?}");
-    f
-}
-
-/// Adds `login` → `system_user` with password `pw` to the user file `file`
-/// through the real `tfpasswd`, at 1000 rounds (these tests are about logins,
-/// not the hash's cost), with `more` options such as `--quota N`.
-pub fn userdb_add(file: &str, login: &str, system_user: &str, pw: &str, more: &[&str]) {
-    let mut args = vec!["-f", file, "add", login, "--system-user", system_user];
-    args.extend_from_slice(more);
-    args.extend_from_slice(&["--stdin", "--rounds", "1000"]);
-    let out = tfpasswd(&args, &format!("{pw}\n"));
-    assert!(out.status.success(), "tfpasswd add {login}: {out:?}");
-}
-
 /// The tfd under test with `conf`, debug logs to `log` (created afresh).
 pub fn spawn_tfd(conf: &Path, log: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_tfd"))
+    Command::new(tfd_bin())
         .arg("-c")
         .arg(conf)
         .env("RUST_LOG", "debug")
@@ -869,7 +707,7 @@ pub fn spawn_tfd(conf: &Path, log: &Path) -> Child {
 /// `tfd ctl --socket SOCK REQ...`: whether it succeeded, and what it printed
 /// (stdout, then stderr).
 pub fn tfd_ctl(sock: &Path, req: &[&str]) -> (bool, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_tfd"))
+    let o = Command::new(tfd_bin())
         .arg("ctl")
         .arg("--socket")
         .arg(sock)

@@ -2,12 +2,12 @@
 //! parsers and checks above the protocol crate (the daemon's configuration, user
 //! file, paths, resolution beneath the served root, UDP responder, TLB list, time
 //! zones, command table, and the channel's AES receive path). The protocol's own
-//! parsers are fuzzed by `fuzz/src/lib.rs`, a crate that links `tfp-wire` alone.
-//! Shared by two drivers: the cargo-fuzz targets in `fuzz/daemon/fuzz_targets/`
-//! (nightly, libFuzzer, coverage-guided) and the stable driver
-//! `tests/fuzz_corpus.rs`, which includes this file with `#[path]` and runs every
-//! body over the stored corpus, the kept crash inputs and a bounded stream of
-//! mutated inputs (see `scripts/fuzz`). Corpus, kept crash inputs and dictionary
+//! parsers are fuzzed by `crates/tfp-wire-fuzz`, a crate that links `tfp-wire`
+//! alone (whose input reader these bodies use). Shared by two drivers: the
+//! cargo-fuzz targets in `fuzz/daemon/fuzz_targets/` (nightly, libFuzzer,
+//! coverage-guided) and the stable driver `tests/fuzz_corpus.rs`, which has this
+//! crate as a dev-dependency and runs every body over the stored corpus, the kept
+//! crash inputs and a bounded stream of mutated inputs (see `scripts/fuzz`). Corpus, kept crash inputs and dictionary
 //! are shared with the protocol targets: `fuzz/corpus/<target>/`,
 //! `fuzz/regressions/<target>/`, `fuzz/tfd.dict`.
 //!
@@ -27,6 +27,7 @@ use tfd::fsys::{FsError, Kind, RelPath, Root, MAX_NAME, MAX_PATH};
 use tfp_channel::{ChannelError, RxHalf, TxHalf};
 use tfp_wire::aes::{AesKey, IV_LEN, KEY_LEN};
 use tfp_wire::{command, hpf, MAX_FRAME};
+use tfp_wire_fuzz::reader::Reader;
 
 /// TFPSFS metadata names hold this; RelPath refuses any component containing it.
 const META: &[u8] = tfd::fsys::secfs::META_MARK;
@@ -46,43 +47,6 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("tzrule", tzrule),
     ("aes_channel", aes_channel),
 ];
-
-/// Takes structured values off the front of the input; past the end everything is 0.
-struct Reader<'a> {
-    data: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn new(data: &'a [u8]) -> Self {
-        Reader { data }
-    }
-
-    fn take(&mut self, n: usize) -> &'a [u8] {
-        let n = n.min(self.data.len());
-        let (head, tail) = self.data.split_at(n);
-        self.data = tail;
-        head
-    }
-
-    fn u8(&mut self) -> u8 {
-        self.take(1).first().copied().unwrap_or(0)
-    }
-
-    fn array<const N: usize>(&mut self) -> [u8; N] {
-        let mut out = [0u8; N];
-        let b = self.take(N);
-        out[..b.len()].copy_from_slice(b);
-        out
-    }
-
-    fn u64(&mut self) -> u64 {
-        u64::from_be_bytes(self.array())
-    }
-
-    fn rest(&mut self) -> &'a [u8] {
-        self.take(self.data.len())
-    }
-}
 
 /// Command frames and every argument syntax (wire-notes §3.0): the name/argument
 /// split, ` | ` and first-space separators, strict integers, and each command's own

@@ -3,7 +3,7 @@
 //! that use it against a test server. A driver prints one line per result; the Rust
 //! test parses those lines and checks the files on disk itself.
 
-use super::{keys, tempdir, Server};
+use crate::{keys, tempdir, Server};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 pub fn java_client_src() -> PathBuf {
     let client = std::env::var_os("TFD_JAVA_CLIENT")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/clients/tfprotocol-client-java"));
+        .unwrap_or_else(|| crate::repo_root().join("../shared/clients/tfprotocol-client-java"));
     let src = client.join("src/main/java");
     assert!(
         src.is_dir(),
@@ -45,10 +45,7 @@ pub fn java_classes() -> &'static Path {
         let out = tempdir("javaclient");
         let mut files = Vec::new();
         java_files(&java_client_src(), &mut files);
-        java_files(
-            &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/java"),
-            &mut files,
-        );
+        java_files(&crate::repo_root().join("tests/java"), &mut files);
         let o = Command::new("javac")
             .arg("-nowarn")
             .arg("-encoding")

@@ -12,7 +12,7 @@
 //! tests did not start (the system's) is never stopped: the bed is not made
 //! then. What a killed run left (its volume, mounts and directory, named
 //! after its pid) is removed by the next one. [`bed`] answers `None` only where FUSE, GlusterFS or root is
-//! missing, and then the test cannot run ([`super::require`]: a failure in CI).
+//! missing, and then the test cannot run ([`crate::require`]: a failure in CI).
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -72,10 +72,23 @@ pub struct Bed {
 static BED: OnceLock<Result<Bed, String>> = OnceLock::new();
 
 /// The bed, made on first use; where FUSE, GlusterFS or root is missing, the
-/// calling test cannot run: [`super::require`] fails it in CI (and records it
+/// calling test cannot run: [`crate::require`] fails it in CI (and records it
 /// locally), and the caller returns on `None`.
 #[track_caller]
 pub fn bed() -> Option<&'static Bed> {
+    match try_bed() {
+        Ok(b) => Some(b),
+        Err(why) => {
+            crate::require(false, &format!("no GlusterFS test bed: {why}"));
+            None
+        }
+    }
+}
+
+/// The bed, made on first use, or why it cannot be made (FUSE, GlusterFS or
+/// root missing): for the gluster bench, which says so itself and never
+/// fails as a test would.
+pub fn try_bed() -> Result<&'static Bed, &'static str> {
     let made = BED.get_or_init(|| match Bed::make() {
         Ok(b) => {
             assert!(tfd_sys::at_exit(teardown_at_exit), "cannot register the bed's clean-up");
@@ -83,13 +96,7 @@ pub fn bed() -> Option<&'static Bed> {
         }
         Err(Skip(why)) => Err(why),
     });
-    match made {
-        Ok(b) => Some(b),
-        Err(why) => {
-            super::require(false, &format!("no GlusterFS test bed: {why}"));
-            None
-        }
-    }
+    made.as_ref().map_err(String::as_str)
 }
 
 extern "C" fn teardown_at_exit() {
@@ -356,7 +363,7 @@ impl Bed {
                 )));
             }
         }
-        if !super::is_root() {
+        if !crate::is_root() {
             return Err(Skip("not root (glusterd and mount need it)".into()));
         }
         let lock = bed_lock();

@@ -1,8 +1,8 @@
 //! What this test process started dies with it, however it dies: SIGKILL
 //! included (doc/testing.md, "When a harness dies").
 //!
-//! [`super::Server`]'s Drop stops its tfd and the process's exit removes the
-//! [`super::tempdir`]s, but neither runs when the test binary is SIGKILLed
+//! [`crate::Server`]'s Drop stops its tfd and the process's exit removes the
+//! [`crate::tempdir`]s, but neither runs when the test binary is SIGKILLed
 //! (an OOM kill, a CI timeout): its tfds, each with its sessions, went on
 //! listening, reparented to init, and their directories stayed. So the first
 //! registration starts one watcher, a shell in a process group of its own,

@@ -1,11 +1,11 @@
 //! The bodies of tfd's protocol-level fuzz targets, one function per target: the
 //! parsers of `tfp_wire`, the protocol crate, and nothing above it (this crate
 //! depends on `tfp-wire` alone; the targets that need the daemon or the channel
-//! are in `fuzz/daemon/`). Shared by two drivers: the cargo-fuzz targets in
-//! `fuzz/fuzz_targets/` (nightly, libFuzzer, coverage-guided) and the stable driver
-//! `tests/fuzz_corpus.rs`, which includes this file with `#[path]` and runs every
-//! body over the stored corpus, the kept crash inputs and a bounded stream of
-//! mutated inputs (see `scripts/fuzz`).
+//! are in `crates/tfd-fuzz-bodies/`). Shared by two drivers: the cargo-fuzz
+//! targets in `fuzz/fuzz_targets/` (nightly, libFuzzer, coverage-guided) and the
+//! stable driver `tests/fuzz_corpus.rs`, which has this crate as a dev-dependency
+//! and runs every body over the stored corpus, the kept crash inputs and a
+//! bounded stream of mutated inputs (see `scripts/fuzz`).
 //!
 //! Each body takes arbitrary bytes and must not panic on any of them. Beyond "no
 //! panic" each one asserts the properties of its parser: round trips are stable
@@ -18,6 +18,10 @@ use tfp_wire::cipher::Cipher;
 use tfp_wire::frame::{self, FrameError};
 use tfp_wire::secfs::{self as sfs, Perms};
 use tfp_wire::{command, hpf, MAX_FRAME};
+
+pub mod reader;
+
+use reader::Reader;
 
 /// A target's body.
 pub type Body = fn(&[u8]);
@@ -37,58 +41,6 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("batch_get", batch_get),
     ("stage", stage),
 ];
-
-/// Takes structured values off the front of the input; past the end everything is 0.
-struct Reader<'a> {
-    data: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn new(data: &'a [u8]) -> Self {
-        Reader { data }
-    }
-
-    fn take(&mut self, n: usize) -> &'a [u8] {
-        let n = n.min(self.data.len());
-        let (head, tail) = self.data.split_at(n);
-        self.data = tail;
-        head
-    }
-
-    fn u8(&mut self) -> u8 {
-        self.take(1).first().copied().unwrap_or(0)
-    }
-
-    fn array<const N: usize>(&mut self) -> [u8; N] {
-        let mut out = [0u8; N];
-        let b = self.take(N);
-        out[..b.len()].copy_from_slice(b);
-        out
-    }
-
-    fn u32(&mut self) -> u32 {
-        u32::from_be_bytes(self.array())
-    }
-
-    fn u64(&mut self) -> u64 {
-        u64::from_be_bytes(self.array())
-    }
-
-    fn rest(&mut self) -> &'a [u8] {
-        self.take(self.data.len())
-    }
-
-    /// A session key as the handshake allows it (1..=214 bytes; the cipher itself
-    /// takes any non-empty key, so short ones are fuzzed too).
-    fn key(&mut self) -> Vec<u8> {
-        let len = 1 + usize::from(self.u8()) % 214;
-        let mut k = self.take(len).to_vec();
-        if k.is_empty() {
-            k.push(0);
-        }
-        k
-    }
-}
 
 /// Frame headers and the frame stream (wire-notes §1, §2.4).
 ///

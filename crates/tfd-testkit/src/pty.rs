@@ -2,7 +2,7 @@
 //! of what only a terminal shows: prompts, line editing, Tab, a password
 //! asked without echo.
 
-use super::{keys, Server};
+use crate::{keys, Server};
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -24,7 +24,7 @@ impl Pty {
         std::fs::write(&key, &keys().1).unwrap();
         let line = format!(
             "{} --server {} --key {} --hash {} {} shell",
-            super::tf_bin(),
+            crate::tf_bin(),
             srv.addr(),
             key.display(),
             srv.hash,

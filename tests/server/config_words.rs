@@ -1,0 +1,149 @@
+//! What tfd and tfpasswd make of what an operator wrote (issue 32), through
+//! the real binaries: "did you mean" for a mistyped key, sizes written
+//! `10MB`/`10MiB`, and tfpasswd naming the file it wanted.
+
+use std::process::Command;
+use tfd_testkit::users::tfpasswd;
+use tfd_testkit::*;
+
+fn check_config(tag: &str, extra: &str) -> (bool, String) {
+    let dir = tempdir(tag);
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    std::fs::write(dir.join("key.pem"), &keys().0).unwrap();
+    let conf = dir.join("tfd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "proto 2.4.1\nhash polish\ndbdir {}\nport 1\nprivkey_file {}\nfai_dir {}\n{extra}",
+            dir.join("data").display(),
+            dir.join("key.pem").display(),
+            dir.join("fai").display()
+        ),
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_tfd"))
+        .arg("-c")
+        .arg(&conf)
+        .arg("--check-config")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
+    )
+}
+
+#[test]
+fn a_mistyped_key_gets_a_did_you_mean() {
+    let (ok, text) = check_config("polish-typo", "quota_defualt 1G\n");
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("unknown key \"quota_defualt\" (did you mean \"quota_default\"?)"),
+        "{text}"
+    );
+    // nonsense is not bent into a key, nor quoted (the file may not be a
+    // config at all: src/config/plausible.rs)
+    let (ok, text) = check_config("polish-nonsense", "frobnicate 1\n");
+    assert!(
+        !ok && text.contains("not a configuration line")
+            && !text.contains("frobnicate")
+            && !text.contains("did you mean"),
+        "{text}"
+    );
+}
+
+/// `10MB` and `10MiB` are sizes, in tfd.conf and in the user file, the same as
+/// `10M` (tfd.conf(5), tfpasswd(8)).
+#[test]
+fn sizes_take_mb_and_mib() {
+    for size in ["10MB", "10MiB", "10mb", "10M"] {
+        let (ok, text) = check_config("polish-size", &format!("quota_default {size}\nhpf_max_buffer 4MiB\n"));
+        assert!(ok, "{size}: {text}");
+    }
+    let (ok, text) = check_config("polish-size-bad", "quota_default 10MBB\n");
+    assert!(!ok && text.contains("quota_default"), "{text}");
+    let dir = tempdir("polish-quota");
+    let file = dir.join("userdb");
+    for (name, q) in [("mb", "10MB"), ("mib", "10MiB")] {
+        let o = tfpasswd(
+            &[
+                "-f",
+                file.to_str().unwrap(),
+                "add",
+                name,
+                "--system-user",
+                "root",
+                "--allow-root",
+                "--quota",
+                q,
+                "--stdin",
+                "--rounds",
+                "1000",
+            ],
+            "pw\n",
+        );
+        assert!(o.status.success(), "{q}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    let o = tfpasswd(&["-f", file.to_str().unwrap(), "list"], "");
+    let list = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        list.lines()
+            .filter(|l| l.split_whitespace().nth(2) == Some("10M"))
+            .count(),
+        2,
+        "{list}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Where the user file cannot be, tfpasswd names it (not its lock file) and
+/// says how to start one.
+#[test]
+fn tfpasswd_names_the_file_it_wanted() {
+    let dir = tempdir("polish-tfpasswd");
+    let file = dir.join("missing/userdb");
+    let f = file.to_str().unwrap();
+    let o = tfpasswd(&["-f", f, "add", "x", "--stdin"], "pw\n");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(!err.contains(".lock"), "{err}");
+    assert!(
+        err.contains(&format!("the user file {f}"))
+            && err.contains(&format!("mkdir -p -m 0755 {}", dir.join("missing").display())),
+        "{err}"
+    );
+    for cmd in [&["list"][..], &["del", "x"], &["passwd", "x", "--stdin"]] {
+        let mut args = vec!["-f", f];
+        args.extend_from_slice(cmd);
+        let o = tfpasswd(&args, "pw\n");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{cmd:?}");
+        assert!(
+            err.contains(&format!(
+                "the user file {f} does not exist; start one with `tfpasswd -f {f} add NAME`"
+            )),
+            "{cmd:?}: {err}"
+        );
+    }
+    // with its directory there, add starts the file (and its lock beside it)
+    std::fs::create_dir(dir.join("missing")).unwrap();
+    let o = tfpasswd(
+        &[
+            "-f",
+            f,
+            "add",
+            "x",
+            "--system-user",
+            "root",
+            "--allow-root",
+            "--stdin",
+            "--rounds",
+            "1000",
+        ],
+        "pw\n",
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(file.is_file());
+    let _ = std::fs::remove_dir_all(&dir);
+}
