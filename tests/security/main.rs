@@ -18,6 +18,7 @@ mod house_frames;
 mod house_modules;
 mod jail;
 mod keys;
+mod pasted_commands;
 mod planted_partials;
 mod red_team3;
 mod runbash;
