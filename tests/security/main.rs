@@ -21,6 +21,7 @@ mod keys;
 mod pasted_commands;
 mod planted_partials;
 mod red_team3;
+mod run_records;
 mod runbash;
 mod secfs;
 mod secret_files;
