@@ -12,6 +12,7 @@ mod attacks_flood;
 mod attacks_login;
 mod checks_agree;
 mod confinement;
+mod extension_words;
 mod fai;
 mod house;
 mod house_frames;
