@@ -116,14 +116,15 @@ impl Rerun {
     /// Records that this run makes its destination. Best effort: without a
     /// state directory a re-run nests, as cp -r's does.
     pub fn making(&self) {
-        if let Err(why) = self.write() {
-            unrecorded(&why);
+        if let Err(e) = self.write() {
+            unrecorded(&e.to_string());
         }
     }
 
-    fn write(&self) -> Result<(), String> {
+    /// Writes the record; the error says what it is about.
+    fn write(&self) -> io::Result<()> {
         let Some(p) = &self.path else { return Ok(()) };
-        let said = |e: io::Error| format!("{}: {e}", p.display());
+        let said = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", p.display()));
         if let Some(d) = p.parent() {
             fs::DirBuilder::new()
                 .recursive(true)
@@ -132,7 +133,7 @@ impl Rerun {
                 .map_err(said)?;
         }
         if let Some(why) = private(p) {
-            return Err(why);
+            return Err(io::Error::new(io::ErrorKind::PermissionDenied, why));
         }
         if self.holds_this_line(p).unwrap_or(false) {
             return Ok(());
