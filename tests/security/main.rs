@@ -14,6 +14,7 @@ mod checks_agree;
 mod confinement;
 mod extension_words;
 mod fai;
+mod hostile_names;
 mod house;
 mod house_frames;
 mod house_modules;
