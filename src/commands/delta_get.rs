@@ -15,7 +15,9 @@
 //! (`tfp_wire::delta`) in frames, and ends with `E<SHA-256 hex>` of the
 //! bytes the records build, or with `FAILED <n> : <reason>`: signatures that
 //! do not describe such a file, a first MiB that would mostly go as literal
-//! data (a delta would not pay: the client fetches the file whole), a read
+//! data or a file shorter than one block (a delta would not pay: the client
+//! fetches the file whole; said at the first `S` frame, the rest read and
+//! dropped), a read
 //! that failed, or a file whose size, mtime or ctime moved while it was
 //! read (the records are no version of it).
 
@@ -150,6 +152,20 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             let f = s.chan_mut().rx.recv_frame_max(MAX_FRAME)?;
             match f.split_first() {
                 Some((b'S', _)) if told => {}
+                // a file shorter than a block holds no block of the old
+                // copy: no signature could be used, so none is kept (an
+                // empty file took 32 MiB of them a session)
+                Some((b'S', _)) if size < u64::from(block) => {
+                    info!(
+                        "{} TFDDELTAGET: a delta would not pay (a file shorter than a block)",
+                        s.peer()
+                    );
+                    s.chan_mut().tx.send_frame(&failed_frame(
+                        Failed::TransferApi,
+                        "a delta would not pay: the file is shorter than one block",
+                    ))?;
+                    told = true;
+                }
                 Some((b'S', entries)) => {
                     let held = (sig.len() - wire::SIG_HEADER) as u64;
                     if entries.len() % wire::ENTRY != 0 || held + entries.len() as u64 > want {

@@ -28,6 +28,7 @@ mod runbash;
 mod secfs;
 mod secret_files;
 mod shared_overwrite;
+mod signature_flood;
 mod unsafe_policy;
 mod user_jail;
 mod users;
