@@ -140,7 +140,8 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     // what the probe needs, the rest once it says the delta pays (reading
     // and hashing 8 MiB first took a core from tf's signatures)
     let read = |buf: &mut [u8], at: u64| file.read_exact_at(buf, at);
-    wire::read_ahead(size, PROBE, WINDOW, AHEAD, &read, |reader| -> CmdResult {
+    s.holding(true);
+    let r = wire::read_ahead(size, PROBE, WINDOW, AHEAD, &read, |reader| -> CmdResult {
         // the client's signatures: never more than it announced
         let mut sig = wire::sig_header(block).to_vec();
         let mut wrong = None;
@@ -309,5 +310,7 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             }
         }
         Ok(Reply::Sent)
-    })
+    });
+    s.holding(false);
+    r
 }

@@ -113,3 +113,56 @@ fn a_signature_flood_against_a_file_shorter_than_a_block_keeps_nothing() {
         assert_ok(after);
     }
 }
+
+/// Sessions that start a delta download of a file that pays (its own
+/// blocks as the first signatures, so they are kept) and then send nothing
+/// more: each is closed once `hold_timeout` (2 s here) passes, eight at
+/// once, where the old code (`idle_timeout` 0, the default) kept them and
+/// their signatures for ever.
+#[test]
+fn a_session_holding_signatures_without_progress_is_closed() {
+    let srv = Server::start_with("hold_timeout 2\n");
+    let block = wire::MIN_BLOCK;
+    let file = pattern(1 << 20, 7);
+    fs::write(srv.path("m.bin"), &file).unwrap();
+    let own = fast_rsync::Signature::calculate(
+        &file,
+        fast_rsync::SignatureOptions {
+            block_size: block,
+            crypto_hash_size: wire::STRONG,
+        },
+    );
+    let own = &own.serialized()[wire::SIG_HEADER..];
+    let own = &own[..own.len() / 2];
+    let closed: Vec<Result<std::time::Duration, String>> = std::thread::scope(|s| {
+        let hands: Vec<_> = (0..8)
+            .map(|_| {
+                let (srv, file) = (&srv, &file);
+                s.spawn(move || {
+                    let mut cfg = srv.client_config();
+                    cfg.timeout = Some(std::time::Duration::from_secs(20));
+                    let mut c = tfp_client::Client::connect(&cfg).unwrap();
+                    let size = file.len() as u64;
+                    let st = c
+                        .call(
+                            "TFDDELTAGET",
+                            format!("{size} {block} {} m.bin", wire::STRONG).as_bytes(),
+                        )
+                        .unwrap();
+                    assert!(matches!(st, Status::Ok(_)), "{st:?}");
+                    c.chan.tx.send_frame(&[&b"S"[..], own].concat()).unwrap();
+                    let t0 = std::time::Instant::now();
+                    match c.chan.rx.recv_frame() {
+                        Err(_) if t0.elapsed() < std::time::Duration::from_secs(10) => Ok(t0.elapsed()),
+                        other => Err(format!("after {:?}: {other:?}", t0.elapsed())),
+                    }
+                })
+            })
+            .collect();
+        hands.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for c in closed {
+        let took = c.unwrap_or_else(|e| panic!("the session was not closed: {e}"));
+        assert!(took >= std::time::Duration::from_millis(1500), "closed after {took:?}");
+    }
+}
