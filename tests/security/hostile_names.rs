@@ -69,3 +69,21 @@ fn names_with_c1_controls_are_refused_as_ascii_controls_are() {
     );
     let _ = fs::remove_dir_all(&here);
 }
+
+/// The log line of FLYCONTEXT named its directory raw: a bidi or
+/// zero-width mark in it reordered or hid what the administrator reads.
+/// Now it is escaped as everywhere else tfd logs a name. Checked failing
+/// on the old code.
+#[test]
+fn flycontext_logs_a_bidi_or_zero_width_name_escaped() {
+    let srv = Server::start();
+    let mut c = srv.client();
+    let st = c.call("FLYCONTEXT", "ctx\u{202e}\u{200b}x".as_bytes()).unwrap();
+    assert!(matches!(st, Status::Ok(_)), "{st:?}");
+    let log = srv.log();
+    assert!(
+        !log.chars().any(tfp_wire::escape::hides_text),
+        "the log holds a hiding character raw: {log}"
+    );
+    assert!(log.contains("ctx\\u{202e}\\u{200b}x"), "{log}");
+}
