@@ -465,7 +465,7 @@ pub fn injail(s: &mut Session, arg: &[u8]) -> CmdResult {
     s.enter_logged_in();
     info!(
         "{peer} INJAIL into /{} ({}) user={}",
-        String::from_utf8_lossy(&p.to_bytes()),
+        tfp_wire::escape::shown(&p.to_bytes()),
         if entered.chrooted {
             "chroot"
         } else {

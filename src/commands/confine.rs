@@ -54,7 +54,7 @@ fn enter(s: &mut Session, dir: &OwnedFd, what: &str, p: &RelPath, refusal: Faile
     info!(
         "{} {what} into /{} ({}) user={}",
         s.peer(),
-        String::from_utf8_lossy(&p.to_bytes()),
+        tfp_wire::escape::shown(&p.to_bytes()),
         if entered.chrooted {
             "chroot"
         } else {

@@ -15,7 +15,9 @@
 //! (`tfp_wire::delta`) in frames, and ends with `E<SHA-256 hex>` of the
 //! bytes the records build, or with `FAILED <n> : <reason>`: signatures that
 //! do not describe such a file, a first MiB that would mostly go as literal
-//! data (a delta would not pay: the client fetches the file whole), a read
+//! data or a file shorter than one block (a delta would not pay: the client
+//! fetches the file whole; said at the first `S` frame, the rest read and
+//! dropped), a read
 //! that failed, or a file whose size, mtime or ctime moved while it was
 //! read (the records are no version of it).
 
@@ -138,7 +140,8 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     // what the probe needs, the rest once it says the delta pays (reading
     // and hashing 8 MiB first took a core from tf's signatures)
     let read = |buf: &mut [u8], at: u64| file.read_exact_at(buf, at);
-    wire::read_ahead(size, PROBE, WINDOW, AHEAD, &read, |reader| -> CmdResult {
+    s.holding(true);
+    let r = wire::read_ahead(size, PROBE, WINDOW, AHEAD, &read, |reader| -> CmdResult {
         // the client's signatures: never more than it announced
         let mut sig = wire::sig_header(block).to_vec();
         let mut wrong = None;
@@ -150,6 +153,20 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             let f = s.chan_mut().rx.recv_frame_max(MAX_FRAME)?;
             match f.split_first() {
                 Some((b'S', _)) if told => {}
+                // a file shorter than a block holds no block of the old
+                // copy: no signature could be used, so none is kept (an
+                // empty file took 32 MiB of them a session)
+                Some((b'S', _)) if size < u64::from(block) => {
+                    info!(
+                        "{} TFDDELTAGET: a delta would not pay (a file shorter than a block)",
+                        s.peer()
+                    );
+                    s.chan_mut().tx.send_frame(&failed_frame(
+                        Failed::TransferApi,
+                        "a delta would not pay: the file is shorter than one block",
+                    ))?;
+                    told = true;
+                }
                 Some((b'S', entries)) => {
                     let held = (sig.len() - wire::SIG_HEADER) as u64;
                     if entries.len() % wire::ENTRY != 0 || held + entries.len() as u64 > want {
@@ -293,5 +310,7 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             }
         }
         Ok(Reply::Sent)
-    })
+    });
+    s.holding(false);
+    r
 }

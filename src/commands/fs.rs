@@ -90,7 +90,7 @@ fn make_levels(s: &Session, p: &RelPath, made: &mut usize) -> CmdResult {
             Err(_) => return Err(Failed::RecursiveMkdir.into()),
         };
         if sys::fstatat(dir.as_fd(), &name, false).is_err() {
-            if crate::fsys::has_control(name.as_bytes()) {
+            if crate::fsys::names::has_control(name.as_bytes()) {
                 return Err(Failed::RecursiveMkdir.into());
             }
             s.check_lock_dir(&at.parent())?;
@@ -161,7 +161,7 @@ pub fn rmdir(s: &mut Session, arg: &[u8]) -> CmdResult {
         Err(e) => return Err(denied_or(e, Failed::AccessDenied).into()),
     }
     // a secure directory goes only with its token (RMSECDIR), never by RMDIR
-    if p.name().is_some_and(crate::fsys::is_secure_name) {
+    if p.name().is_some_and(crate::fsys::names::is_secure_name) {
         log::info!(
             "{} RMDIR refused on a secure directory (RMSECDIR removes those)",
             s.peer()

@@ -116,7 +116,7 @@ fn lsv2_common(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
     let out = s.path(file)?;
     // never the root, nor a name listings hide (secure-FS metadata, uploads in
     // progress): a listing must not overwrite what protects a directory
-    if out.name().map_or(true, crate::fsys::is_hidden_meta) {
+    if out.name().map_or(true, crate::fsys::names::is_hidden_meta) {
         return Err(Failed::AccessDenied.into());
     }
     let mut lister = v2_lister(s, &p, recursive)?;

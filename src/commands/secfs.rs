@@ -4,7 +4,8 @@
 //! resolution (see [`crate::dispatch::SecfsState`]); the files in [`crate::fsys::secfs`].
 
 use super::{denied_or, ArgOr, CmdResult, DeniedOr, Reply};
-use crate::fsys::{is_secure_name, secfs, walk, FsError, Kind};
+use crate::fsys::names::is_secure_name;
+use crate::fsys::{secfs, walk, FsError, Kind};
 use crate::session::Session;
 use log::{info, warn};
 use std::os::fd::{AsFd, OwnedFd};

@@ -234,6 +234,9 @@ pub struct Config {
     pub prelogin_timeout: Duration,
     /// Zero means no limit.
     pub idle_timeout: Duration,
+    /// How long a session holding memory for what its client sends waits
+    /// for the next frame (`Session::holding`).
+    pub hold_timeout: Duration,
     pub hpf_max_buffer: u64,
     /// Uploads written, and uncached downloads read, in pieces of at least this
     /// many bytes use O_DIRECT (0: never).

@@ -42,6 +42,7 @@ impl Config {
             priority_boost_asked: false,
             prelogin_timeout: Duration::ZERO,
             idle_timeout: Duration::ZERO,
+            hold_timeout: Duration::ZERO,
             hpf_max_buffer: 0,
             direct_io_min: 0,
             sync_uploads: false,

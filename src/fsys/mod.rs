@@ -9,6 +9,7 @@
 //! final symlink.
 
 mod errno;
+pub mod names;
 pub mod quota;
 pub mod secfs;
 pub mod stage;
@@ -394,7 +395,7 @@ impl Root {
     /// Opens `p` beneath the root, following symlinks only while they stay inside.
     /// A pinned path opens through its pin (`O_NOFOLLOW` opens the link itself).
     pub fn open(&self, p: &RelPath, flags: i32, mode: u32) -> Result<OwnedFd, FsError> {
-        if flags & libc::O_CREAT != 0 && p.name().is_some_and(has_control) {
+        if flags & libc::O_CREAT != 0 && p.name().is_some_and(names::has_control) {
             return Err(FsError::BadName);
         }
         let Some(pin) = p.pin.as_deref() else {
@@ -546,7 +547,7 @@ impl Root {
     /// [`Root::parent`] for a name about to be created (or renamed onto):
     /// refuses a name with a control character ([`FsError::BadName`]).
     pub(crate) fn parent_new(&self, p: &RelPath) -> Result<(OwnedFd, CString), FsError> {
-        if p.name().is_some_and(has_control) {
+        if p.name().is_some_and(names::has_control) {
             return Err(FsError::BadName);
         }
         self.parent(p)
@@ -683,30 +684,6 @@ fn regular_only(opened: Result<OwnedFd, FsError>) -> Result<(File, libc::stat), 
     Ok((File::from(fd), st))
 }
 
-/// True if `name` holds a control character (C0 or DEL), which no new name may.
-pub(crate) fn has_control(name: &[u8]) -> bool {
-    name.iter().any(|&b| b < 0x20 || b == 0x7f)
-}
-
-/// What a listing shows of a name: each control character as `?` (as `ls -q`
-/// does), so a name made outside the protocol cannot forge a line.
-pub(crate) fn shown_name(name: &mut [u8]) {
-    for b in name.iter_mut().filter(|b| **b < 0x20 || **b == 0x7f) {
-        *b = b'?';
-    }
-}
-
-/// True for a secure directory's name (`*.sd`), which listings and tree walks hide.
-pub(crate) fn is_secure_name(name: &[u8]) -> bool {
-    name.len() > 3 && name.ends_with(b".sd")
-}
-
-/// True for names listings never show: the reference's secure-FS metadata and
-/// uploads still in progress.
-pub(crate) fn is_hidden_meta(name: &[u8]) -> bool {
-    tfp_wire::command::find(name, secfs::META_MARK).is_some() || name.starts_with(upload::TEMP_PREFIX)
-}
-
 /// Empty name helper for fstatat on the descriptor itself.
 pub const SELF: &CStr = c"";
 
@@ -763,9 +740,6 @@ mod tests {
             .unwrap()
             .starts_with(&RelPath::parse(b"x").unwrap()));
         assert_eq!(RelPath::default().to_cstring().as_bytes(), b".");
-        assert!(is_secure_name(b"k.sd"));
-        assert!(!is_secure_name(b".sd"));
-        assert!(!is_secure_name(b"sd"));
     }
 
     #[test]

@@ -134,7 +134,7 @@ impl StageWalk<'_> {
                 }
                 continue;
             }
-            if self.recursive && !super::is_hidden_meta(b) && !super::is_secure_name(b) {
+            if self.recursive && !super::names::is_hidden_meta(b) && !super::names::is_secure_name(b) {
                 let is_dir = match ent.file_type() {
                     Some(t) => t == nix::dir::Type::Directory,
                     None => sys::fstatat(handle.as_fd(), name, false).is_ok_and(|st| Kind::of(&st) == Kind::Dir),

@@ -5,7 +5,8 @@
 //! and every walk is bounded in entries and depth so a huge tree cannot stall a
 //! session forever.
 
-use super::{cname, is_hidden_meta, is_secure_name, FsError, Kind, RelPath};
+use super::names::{is_hidden_meta, is_secure_name};
+use super::{cname, FsError, Kind, RelPath};
 use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io;
@@ -183,7 +184,7 @@ impl Lister {
                 out.extend_from_slice(&rel);
                 // the line so far: tag or prefix (the listed directory's own name may
                 // hold one too) and the name
-                super::shown_name(&mut out[line_start..]);
+                super::names::shown_name(&mut out[line_start..]);
                 if kind == Kind::Dir {
                     out.push(b'/');
                 }

@@ -53,44 +53,77 @@ impl Invoked {
     }
 
     /// `tf`, the connection options and `command`, each word quoted for a
-    /// POSIX shell where it needs to be.
+    /// POSIX shell where it needs to be, between backticks; when a word
+    /// cannot be pasted ([`shell_word`]), a sentence saying which command
+    /// to run again and why it is not printed.
     pub fn command(&self, command: &[&str]) -> String {
-        std::iter::once("tf")
+        let words: Vec<&str> = std::iter::once("tf")
             .chain(self.words.iter().map(String::as_str))
             .chain(command.iter().copied())
-            .map(shell_word)
-            .collect::<Vec<_>>()
-            .join(" ")
+            .collect();
+        let quoted: Option<Vec<String>> = words.iter().map(|w| shell_word(w)).collect();
+        if let Some(quoted) = quoted {
+            return format!("`{}`", quoted.join(" "));
+        }
+        let lost = words.iter().find(|w| w.ends_with('\n')).copied().unwrap_or_default();
+        format!(
+            "the same command{} (not printed for pasting: {} ends in a line break, \
+             which a shell drops from a pasted word)",
+            if command.last() == Some(&"--resume") {
+                " with --resume"
+            } else {
+                ""
+            },
+            tfp_client::escape::shown_str(lost)
+        )
     }
 }
 
-/// `a` as a shell word: as it is when it holds only plain characters,
-/// else in single quotes, or as `$'...'` (bash, zsh, ksh, and dash since
-/// 0.5.12) when it holds a character that must not reach a terminal raw
-/// (a control, a bidi or zero-width mark), written as an escape there.
-pub fn shell_word(a: &str) -> String {
+/// `a` as a word that dash, bash, zsh and busybox sh all read back as `a`,
+/// in POSIX quoting alone: as it is when it holds only plain characters,
+/// else in single quotes; a word holding a character that must not reach a
+/// terminal raw (a control, a bidi or zero-width mark) as
+/// `"$(printf '...')"`, that character's bytes written in octal (`$'...'` is
+/// not POSIX: dash reads it as `$` and a quoted string, and runs what
+/// follows a quote inside). None when `a` ends in a line break, which a
+/// command substitution drops.
+pub fn shell_word(a: &str) -> Option<String> {
     let plain = |b: u8| b.is_ascii_alphanumeric() || b"-_./=:@%+,".contains(&b);
-    if !a.is_empty() && a.bytes().all(plain) {
-        return a.to_string();
+    // zsh expands a word starting with `=` to a command's path
+    if !a.is_empty() && !a.starts_with('=') && a.bytes().all(plain) {
+        return Some(a.to_string());
     }
-    if !a.chars().any(|c| c.is_control() || tfp_wire::escape::hides_text(c)) {
-        return format!("'{}'", a.replace('\'', "'\\''"));
+    if !a.chars().any(raw_unsafe) {
+        return Some(format!("'{}'", a.replace('\'', "'\\''")));
     }
-    let mut out = String::from("$'");
+    if a.ends_with('\n') {
+        return None;
+    }
+    let mut out = String::from("\"$(printf '");
     for c in a.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
-            '\'' => out.push_str("\\'"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x80 && c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if c.is_control() || tfp_wire::escape::hides_text(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
+            '%' => out.push_str("%%"),
+            // a quote ends the format; `!` inside double quotes is history
+            // expansion in an interactive bash or zsh
+            '\'' | '!' => out.push_str(&format!("\\{:03o}", c as u32)),
+            c if raw_unsafe(c) => {
+                let mut buf = [0; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("\\{b:03o}"));
+                }
+            }
             c => out.push(c),
         }
     }
-    out.push('\'');
-    out
+    out.push_str("')\"");
+    Some(out)
+}
+
+/// A character that must not reach a terminal raw: a control (C0, DEL, C1)
+/// or a mark that reorders or hides text.
+fn raw_unsafe(c: char) -> bool {
+    c.is_control() || tfp_wire::escape::hides_text(c)
 }
 
 impl<'a> Ctx<'a> {
@@ -130,15 +163,23 @@ mod tests {
 
     #[test]
     fn shell_words_paste_back_and_show_nothing_raw() {
-        assert_eq!(shell_word("a/b.txt"), "a/b.txt");
-        assert_eq!(shell_word("it's here"), "'it'\\''s here'");
-        assert_eq!(shell_word("a\x1b]0;x\x07"), "$'a\\x1b]0;x\\x07'");
-        assert_eq!(shell_word("\u{202e}cod.exe"), "$'\\u202ecod.exe'");
-        assert_eq!(shell_word("l\n'x\\"), "$'l\\n\\'x\\\\'");
+        let w = |a: &str| shell_word(a).unwrap();
+        assert_eq!(w("a/b.txt"), "a/b.txt");
+        assert_eq!(w("=ls"), "'=ls'");
+        assert_eq!(w("it's here"), "'it'\\''s here'");
+        assert_eq!(w("\x1b';touch X;'"), "\"$(printf '\\033\\047;touch X;\\047')\"");
+        assert_eq!(w("\u{202e}cod.exe"), "\"$(printf '\\342\\200\\256cod.exe')\"");
+        assert_eq!(w("l\n%!x\\"), "\"$(printf 'l\\012%%\\041x\\\\')\"");
+        assert_eq!(shell_word("x\n"), None);
         let inv = Invoked::of(&["-s".into(), "my box".into(), "-b".into(), "cmds".into(), "-v".into()]);
         assert_eq!(
             inv.command(&["put", "-r", "a b", "c"]),
-            "tf -s 'my box' -v put -r 'a b' c"
+            "`tf -s 'my box' -v put -r 'a b' c`"
+        );
+        assert_eq!(
+            inv.command(&["get", "-r", "a\n", "c", "--resume"]),
+            "the same command with --resume (not printed for pasting: a\\n ends in a line break, \
+             which a shell drops from a pasted word)"
         );
     }
 }

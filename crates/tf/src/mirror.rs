@@ -78,7 +78,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, args: &[String]) -> ExitCode {
     o.fai = x.fai;
     let mut again = vec!["mirror"];
     again.extend(args.iter().map(String::as_str));
-    let how = format!("`{}` continues them", x.invoked.command(&again));
+    let how = format!("{} continues them", x.invoked.command(&again));
     super::safe::interrupt_leaves(if o.upload {
         "each remote file is the old or the new one, whole"
     } else {

@@ -329,12 +329,12 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
     let again = x.invoked.command(&again);
     let r = if cmd == "put" {
         super::safe::interrupt_leaves("each remote file is the old or the new one, whole");
-        let how = format!("`{again}` continues");
+        let how = format!("{again} continues");
         let told = Told::new(cfg, Some(how)).rerun(&rerun);
         let r = copy::put(c, cfg, &o.sources, &o.dest, &o.run, &told);
         r.map(|r| (told.summary(cmd, &r), r))
     } else {
-        let how = format!("`{again}` continues them");
+        let how = format!("{again} continues them");
         let told = Told::new(cfg, Some(how.clone())).rerun(&rerun);
         let r = copy_down::get(c, cfg, &o.sources, &o.dest, &o.run, &told);
         if let Ok(r) = &r {

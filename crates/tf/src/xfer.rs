@@ -297,9 +297,9 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
     }
     let _note = (!from_stdin).then(|| {
         Noted(temporaries::note_continue(if staged {
-            format!("`{}` continues from what the server kept", o.resumed)
+            format!("{} continues from what the server kept", o.resumed)
         } else {
-            format!("`{}` sends it again", o.again)
+            format!("{} sends it again", o.again)
         }))
     });
     // stdin is read once: hash it on the way for --verify (a file is hashed
@@ -506,7 +506,7 @@ fn download(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts) -> Result<E
 fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Result<ExitCode, XferError> {
     let remote = o.positional[0].as_str();
     safe::clean_on_signals();
-    let _note = Noted(temporaries::note_continue(format!("`{}` continues it", o.resumed)));
+    let _note = Noted(temporaries::note_continue(format!("{} continues it", o.resumed)));
     let counter = Arc::new(AtomicU64::new(0));
     let told = Arc::new(AtomicU64::new(0));
     let bar = told_bar(told.clone(), counter.clone());
@@ -559,7 +559,7 @@ fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Resu
     };
     if let Some(k) = e.kept() {
         eprintln!(
-            "tf: {} left as it was; {} bytes kept in {}: `{}` continues",
+            "tf: {} left as it was; {} bytes kept in {}: {} continues",
             escape::shown(target.as_os_str().as_bytes()),
             k.bytes,
             escape::shown(k.partial.as_os_str().as_bytes()),

@@ -89,3 +89,58 @@ pub fn open(what: &str, path: &Path, rule: Rule) -> Result<File, String> {
         None => Ok(f),
     }
 }
+
+/// Why the directory `dir` (one of tf's own, for the user alone) could be
+/// changed or read by another account, as ssh's StrictModes checks the way
+/// to `~/.ssh`: `dir` must be the user's, no link, with no permission for
+/// group or others ([`Rule::Private`]); each directory above it (links
+/// resolved) the user's or root's and writable by neither group nor
+/// others, since whoever can write one can put another directory in place
+/// of what it holds. A sticky one (/tmp) may be writable by all: there the
+/// kernel keeps others from renaming or removing what is not theirs.
+/// `None` when all hold.
+pub fn dir_refusal(what: &str, dir: &Path) -> Option<String> {
+    let p = dir.display();
+    let meta = match std::fs::symlink_metadata(dir) {
+        Ok(m) => m,
+        Err(e) => return Some(format!("{what} {p}: {e}")),
+    };
+    if !meta.is_dir() {
+        return Some(format!(
+            "{what} {p} is refused: it is not a directory (a symbolic link?)"
+        ));
+    }
+    if let Some(why) = refusal(what, dir, &meta, Rule::Private) {
+        return Some(why);
+    }
+    let real = match dir.canonicalize() {
+        Ok(r) => r,
+        Err(e) => return Some(format!("{what} {p}: {e}")),
+    };
+    let me_uid = tfd_sys::geteuid();
+    for up in real.ancestors().skip(1) {
+        let m = match std::fs::metadata(up) {
+            Ok(m) => m,
+            Err(e) => return Some(format!("{what} {p}: {}: {e}", up.display())),
+        };
+        let (uid, mode) = (m.uid(), m.mode() & 0o7777);
+        if uid != me_uid && uid != 0 {
+            return Some(format!(
+                "{what} {p} is refused: {} above it belongs to {}, who could put another directory in its \
+                 place",
+                up.display(),
+                who(uid)
+            ));
+        }
+        let sticky = mode & 0o1000 != 0;
+        if mode & 0o022 != 0 && !sticky {
+            return Some(format!(
+                "{what} {p} is refused: {} above it has mode {mode:04o}, so others could put another \
+                 directory in its place (`chmod go-w {}` closes it)",
+                up.display(),
+                up.display()
+            ));
+        }
+    }
+    None
+}

@@ -136,6 +136,26 @@ send), before it is closed, 0 to 604800 (one week); 0 means no limit.
         ..KEY
     },
     Key {
+        name: "hold_timeout",
+        arg: "seconds",
+        section: Section::Optional,
+        kind: Kind::Int { min: 1, max: 3600, unit: "seconds", zero: "" },
+        default: Some("60"),
+        summary: "Seconds a session holding memory for what its client sends waits for the client's next frame.",
+        doc: r##"While a session holds memory for what its client is sending (the
+signatures of a delta download, a batch's paths), how long it waits for the
+client's next frame before it is closed, 1 to 3600; a shorter
+.B idle_timeout
+wins.
+A client that stops sending in the middle would otherwise keep that memory
+for as long as it liked (with
+.B idle_timeout
+0, the default, for ever).
+"##,
+        at: at!(hold_timeout),
+        ..KEY
+    },
+    Key {
         name: "hpf_max_buffer",
         arg: "size",
         section: Section::Optional,

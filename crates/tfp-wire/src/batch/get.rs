@@ -50,9 +50,11 @@ impl GetMany {
         [super::GETMANY.as_bytes(), b" ", &self.encode()].concat()
     }
 
-    /// Reads the argument: words between any white space; a third word other
-    /// than `p`, and any after it, are left unread. Any count parses: the
-    /// server refuses one over [`super::MAX_FILES`] with a reason of its own.
+    /// Reads the argument: words between any white space. A third word
+    /// other than `p`, or a fourth, is not read: the client asked for
+    /// something this server does not know, and is told so. Any count
+    /// parses: the server refuses one over [`super::MAX_FILES`] with a
+    /// reason of its own.
     pub fn parse(arg: &[u8]) -> Option<GetMany> {
         let mut words = std::str::from_utf8(arg).ok()?.split_whitespace();
         let n = words.next()?.parse().ok()?;
@@ -60,8 +62,12 @@ impl GetMany {
             Some(w) => Some(w.parse().ok()?),
             None => None,
         };
-        let packed = words.next() == Some("p");
-        Some(GetMany { n, max, packed })
+        let packed = match words.next() {
+            None => false,
+            Some("p") => true,
+            Some(_) => return None,
+        };
+        words.next().is_none().then_some(GetMany { n, max, packed })
     }
 }
 
@@ -219,11 +225,20 @@ mod tests {
         ] {
             assert_eq!(GetMany::parse(&c.encode()), Some(c));
         }
-        // white space of any kind, and words past the packing left unread
-        let seen = GetMany::parse(b" 3\t10  q more").unwrap();
-        assert_eq!((seen.n, seen.max, seen.packed), (3, Some(10), false));
-        assert!(GetMany::parse(b"3 10 p x").unwrap().packed);
-        for bad in [&b""[..], b"x", b"3 x", b"3 -1 p", b"-3", b"\xff 1"] {
+        // white space of any kind; a word it does not know is refused
+        let seen = GetMany::parse(b" 3\t10  p ").unwrap();
+        assert_eq!((seen.n, seen.max, seen.packed), (3, Some(10), true));
+        for bad in [
+            &b""[..],
+            b"x",
+            b"3 x",
+            b"3 -1 p",
+            b"-3",
+            b"\xff 1",
+            b"1 5 q",
+            b"3 10 p x",
+            b"3 10 q more",
+        ] {
             assert_eq!(GetMany::parse(bad), None, "{bad:?}");
         }
     }
