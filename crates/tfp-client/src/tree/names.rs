@@ -89,15 +89,19 @@ pub fn check_remote(rel: &[u8]) -> Result<(), Refused> {
 }
 
 /// Why the server would refuse to store `path` under that name, or `None`:
-/// tfd refuses a new name holding a control character (a byte below 0x20, or
-/// 0x7f; doc/compatibility.md), and a reference server would write it into
-/// listings that break on it. An upload asks first, so the name is refused
-/// here, named escaped with its character, and nothing is sent.
+/// tfd refuses a new name holding a control character (a byte below 0x20,
+/// 0x7f, or a C1 control, U+0080 to U+009F, which a UTF-8 terminal obeys as
+/// it does ESC; doc/compatibility.md), and a reference server would write it
+/// into listings that break on it. An upload asks first, so the name is
+/// refused here, named escaped with its character, and nothing is sent.
 pub fn unstorable(path: &[u8]) -> Option<String> {
-    let b = *path.iter().find(|&&b| b < 0x20 || b == 0x7f)?;
+    let at = (0..path.len()).find(|&i| {
+        matches!(path[i..], [b, ..] if b < 0x20 || b == 0x7f) || matches!(path[i..], [0xc2, 0x80..=0x9f, ..])
+    })?;
+    let len = if path[at] == 0xc2 { 2 } else { 1 };
     Some(format!(
         "its name holds a control character ({}), which the server does not store",
-        shown(&[b])
+        shown(&path[at..at + len])
     ))
 }
 
@@ -120,6 +124,10 @@ mod tests {
         assert!(why.contains("(\\n)") && why.contains("does not store"), "{why}");
         assert!(unstorable(b"e\x1bc").unwrap().contains("(\\u{1b})"));
         assert!(unstorable(b"del\x7f").is_some());
+        // a C1 control (U+009B, a CSI to a UTF-8 terminal), as tfd refuses it;
+        // a letter whose UTF-8 holds the same byte is fine
+        assert!(unstorable("csi\u{9b}2J".as_bytes()).unwrap().contains("(\\u{9b})"));
+        assert_eq!(unstorable("café ŀ".as_bytes()), None);
         assert!(unstorable(b"t\tab").unwrap().contains("(\\t)"));
     }
 
