@@ -382,64 +382,8 @@ fn run(o: &Options) -> Result<(), String> {
     let p50_ok = r50 <= TARGET_P50_RATIO;
     let hs_ok = hs.per_s >= TARGET_HANDSHAKES_PER_S;
 
-    println!();
-    println!(
-        "{:<44} {:>10} {:>10} {:>10}",
-        "round trip (11-byte payload)", "p50 µs", "p99 µs", "mean µs"
-    );
-    println!(
-        "{:<44} {:>10.1} {:>10.1} {:>10.1}",
-        "TCP echo, plain frames (baseline)", tcp.p50, tcp.p99, tcp.mean
-    );
-    println!(
-        "{:<44} {:>10.1} {:>10.1} {:>10.1}",
-        "tfd ECHO, encrypted session", tfd.p50, tfd.p99, tfd.mean
-    );
-    println!("{:<44} {:>9.2}× {:>9.2}× {:>9.2}×", "ratio tfd / TCP", r50, r99, rmean);
-    println!();
-    println!(
-        "{:<44} {:>10} {:>10} {:>10} {:>10}",
-        format!("connections ({} clients)", o.threads),
-        "per s",
-        "done",
-        "errors",
-        "p50 ms"
-    );
-    for (name, t) in [
-        ("TCP connect + echo + close (baseline)", &conns),
-        ("tfd full handshake + ECHO + END", &hs),
-    ] {
-        println!(
-            "{:<44} {:>10.0} {:>10} {:>10} {:>10.3}",
-            name,
-            t.per_s,
-            t.done,
-            t.errors,
-            t.latency.map_or(f64::NAN, |s| s.p50 / 1e3)
-        );
-    }
-    println!("{:<44} {:>9.3}×", "ratio tfd / TCP", hs_ratio);
-    println!(
-        "{:<44} {:>10.0} {:>10} {:>10}",
-        format!("RSA-2048 decryptions alone ({cpus} threads)"),
-        rsa.per_s,
-        rsa.done,
-        rsa.errors
-    );
-    println!(
-        "{:<44} {:>9.3}×   (every handshake costs the server one; 1.0 is the ceiling)",
-        "ratio tfd handshakes / RSA decryptions", rsa_ratio
-    );
-    println!(
-        "tfd CPU per handshake (listener, session, key process): {cpu_us_per_hs:.0} µs, i.e. at most {:.0}/s on {cpus} CPU(s) \
-         with free clients",
-        cpus as f64 * 1e6 / cpu_us_per_hs
-    );
-    for (name, t) in [("TCP baseline", &conns), ("tfd", &hs)] {
-        if let Some(e) = &t.first_error {
-            println!("  {name}: {} error(s), first: {e}", t.errors);
-        }
-    }
+    round_trip_table(&tcp, &tfd, [r50, r99, rmean]);
+    connections_table(o.threads, cpus, [&conns, &hs, &rsa], hs_ratio, rsa_ratio, cpu_us_per_hs);
     println!();
     println!("target ECHO p50 ≤ {TARGET_P50_RATIO}× TCP: {} ({r50:.2}×)", met(p50_ok));
     println!(
@@ -480,6 +424,81 @@ fn run(o: &Options) -> Result<(), String> {
         o.threads,
     );
     Ok(())
+}
+
+/// The round trips' table: TCP echo against tfd ECHO, and their ratios.
+fn round_trip_table(tcp: &Stats, tfd: &Stats, [r50, r99, rmean]: [f64; 3]) {
+    println!();
+    println!(
+        "{:<44} {:>10} {:>10} {:>10}",
+        "round trip (11-byte payload)", "p50 µs", "p99 µs", "mean µs"
+    );
+    println!(
+        "{:<44} {:>10.1} {:>10.1} {:>10.1}",
+        "TCP echo, plain frames (baseline)", tcp.p50, tcp.p99, tcp.mean
+    );
+    println!(
+        "{:<44} {:>10.1} {:>10.1} {:>10.1}",
+        "tfd ECHO, encrypted session", tfd.p50, tfd.p99, tfd.mean
+    );
+    println!("{:<44} {:>9.2}× {:>9.2}× {:>9.2}×", "ratio tfd / TCP", r50, r99, rmean);
+}
+
+/// The connections' table: TCP connections against tfd handshakes against
+/// RSA decryptions alone, the server's CPU per handshake, and the first
+/// error of each.
+fn connections_table(
+    threads: usize,
+    cpus: usize,
+    [conns, hs, rsa]: [&Throughput; 3],
+    hs_ratio: f64,
+    rsa_ratio: f64,
+    cpu_us_per_hs: f64,
+) {
+    println!();
+    println!(
+        "{:<44} {:>10} {:>10} {:>10} {:>10}",
+        format!("connections ({} clients)", threads),
+        "per s",
+        "done",
+        "errors",
+        "p50 ms"
+    );
+    for (name, t) in [
+        ("TCP connect + echo + close (baseline)", conns),
+        ("tfd full handshake + ECHO + END", hs),
+    ] {
+        println!(
+            "{:<44} {:>10.0} {:>10} {:>10} {:>10.3}",
+            name,
+            t.per_s,
+            t.done,
+            t.errors,
+            t.latency.map_or(f64::NAN, |s| s.p50 / 1e3)
+        );
+    }
+    println!("{:<44} {:>9.3}×", "ratio tfd / TCP", hs_ratio);
+    println!(
+        "{:<44} {:>10.0} {:>10} {:>10}",
+        format!("RSA-2048 decryptions alone ({cpus} threads)"),
+        rsa.per_s,
+        rsa.done,
+        rsa.errors
+    );
+    println!(
+        "{:<44} {:>9.3}×   (every handshake costs the server one; 1.0 is the ceiling)",
+        "ratio tfd handshakes / RSA decryptions", rsa_ratio
+    );
+    println!(
+        "tfd CPU per handshake (listener, session, key process): {cpu_us_per_hs:.0} µs, i.e. at most {:.0}/s on {cpus} CPU(s) \
+         with free clients",
+        cpus as f64 * 1e6 / cpu_us_per_hs
+    );
+    for (name, t) in [("TCP baseline", conns), ("tfd", hs)] {
+        if let Some(e) = &t.first_error {
+            println!("  {name}: {} error(s), first: {e}", t.errors);
+        }
+    }
 }
 
 fn main() -> ExitCode {

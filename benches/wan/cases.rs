@@ -2,8 +2,10 @@
 //! with nothing changed, and changed files brought over by `tf mirror` and
 //! `rsync -a`; each returns its outcome in both directions.
 
-use super::support::race::{check_big, clear, make_big, Tree, MIB};
-use super::{alternate, clear_tree, p, prior_removals, Bed, Case, Contender, Prep, MANY};
+use super::bed::{p, Bed};
+use super::contest::{alternate, Case, Contender, Prep};
+use super::settle::{clear_tree, prior_removals, MANY};
+use crate::support::race::{check_big, clear, make_big, Tree, MIB};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::fs;
@@ -83,7 +85,7 @@ fn fresh_contender<'a>(
 }
 
 /// A single big file up and down.
-pub fn case_big(b: &Bed, deadline: Instant) -> Result<Vec<Case>, String> {
+pub(crate) fn case_big(b: &Bed, deadline: Instant) -> Result<Vec<Case>, String> {
     let mib = b.o.sizes.big_mib;
     let local = b.dir.join("big.bin");
     make_big(&local, mib)?;
@@ -192,7 +194,12 @@ pub fn case_big(b: &Bed, deadline: Instant) -> Result<Vec<Case>, String> {
 }
 
 /// A tree up with `tf put -r` and down with `tf get -r`, against rsync -a (and sftp).
-pub fn case_tree(b: &Bed, deadline: Instant, key: &str, shape: (usize, usize, u64)) -> Result<Vec<Case>, String> {
+pub(crate) fn case_tree(
+    b: &Bed,
+    deadline: Instant,
+    key: &str,
+    shape: (usize, usize, u64),
+) -> Result<Vec<Case>, String> {
     let (files, dirs, size) = shape;
     if files >= MANY {
         prior_removals();
@@ -384,7 +391,7 @@ fn unchanged<'a>(
     }
 }
 
-pub fn case_mirror(b: &Bed, deadline: Instant) -> Result<Vec<Case>, String> {
+pub(crate) fn case_mirror(b: &Bed, deadline: Instant) -> Result<Vec<Case>, String> {
     let (files, dirs) = b.o.sizes.mirror;
     let tree = Tree::spec(files, dirs, |i| 1 + (i as u64 * 7919) % 8192);
     let tree = &tree;
@@ -461,7 +468,7 @@ pub fn case_mirror(b: &Bed, deadline: Instant) -> Result<Vec<Case>, String> {
 fn make_random(path: &Path, mib: u64) -> Result<(), String> {
     let mut f = fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
     for i in 0..mib {
-        f.write_all(&super::support::race::bytes(0x5eed_0000 + i, MIB as usize))
+        f.write_all(&crate::support::race::bytes(0x5eed_0000 + i, MIB as usize))
             .map_err(|e| e.to_string())?;
     }
     f.sync_all().map_err(|e| e.to_string())
@@ -628,7 +635,7 @@ fn scribble(b: &mut [u8]) {
     }
 }
 
-pub fn cases_delta(b: &Bed, deadline: Instant) -> Result<Vec<Case>, String> {
+pub(crate) fn cases_delta(b: &Bed, deadline: Instant) -> Result<Vec<Case>, String> {
     let s = &b.o.sizes;
     let (mib, rw, ins) = (s.delta_mib, s.rewrite, s.insert as usize);
     let mut out = case_changed(
@@ -651,7 +658,7 @@ pub fn cases_delta(b: &Bed, deadline: Instant) -> Result<Vec<Case>, String> {
             &format!("{mib} MiB, {} KiB inserted at the front", ins >> 10),
             mib,
             &|v| {
-                let front: Vec<u8> = super::support::race::bytes(0x1a5e, ins);
+                let front: Vec<u8> = crate::support::race::bytes(0x1a5e, ins);
                 v.splice(0..0, front);
             },
         )?);
@@ -659,7 +666,7 @@ pub fn cases_delta(b: &Bed, deadline: Instant) -> Result<Vec<Case>, String> {
     Ok(out)
 }
 
-pub fn cases_edits(b: &Bed, deadline: Instant) -> Result<Vec<Case>, String> {
+pub(crate) fn cases_edits(b: &Bed, deadline: Instant) -> Result<Vec<Case>, String> {
     let mib = b.o.sizes.edits_mib;
     case_changed(
         b,
@@ -711,7 +718,7 @@ fn small_op<'a>(
 /// `tf echo` against `ssh HOST true`, and `tf ls` of a directory of ten
 /// files against one `ls` through `sftp`; with `--baseline-tf`, the other tf
 /// beside them (a before/after of the handshake).
-pub fn case_ops(b: &Bed, deadline: Instant) -> Result<Vec<Case>, String> {
+pub(crate) fn case_ops(b: &Bed, deadline: Instant) -> Result<Vec<Case>, String> {
     let remote = b.data().join("ops");
     fs::create_dir_all(&remote).map_err(|e| e.to_string())?;
     for i in 0..10 {

@@ -22,7 +22,7 @@
 //! read (the records are no version of it).
 
 use super::transfer::{logged, Track};
-use super::{CmdResult, Reply};
+use super::{CmdError, CmdResult, Reply};
 use crate::fsys::FsError;
 use crate::session::{denied_or, Session};
 use crate::xferlog::Direction;
@@ -114,12 +114,8 @@ impl From<ChannelError> for Stop {
     }
 }
 
-fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
-    let (size, rest) = word(arg)?;
-    let (block, rest) = word(rest)?;
-    let (strong, path) = word(rest)?;
-    let (their_size, block, strong): (u64, u32, u32) = (number(size)?, number(block)?, number(strong)?);
-    let want = signature_len(their_size, block, strong).ok_or(Failed::MissingParameter)?;
+/// The file a TFDDELTAGET names, opened for reading, with its stat.
+fn open_target(s: &mut Session, path: &[u8], t: &mut Track) -> Result<(std::fs::File, libc::stat), CmdError> {
     let p = s.path(path)?;
     if p.is_root() {
         return Err(Failed::IsDirectory.into());
@@ -133,6 +129,16 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         Err(e) => return Err(denied_or(e, Failed::TransferApi).into()),
     };
     t.path = Some(p);
+    Ok((file, st))
+}
+
+fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
+    let (size, rest) = word(arg)?;
+    let (block, rest) = word(rest)?;
+    let (strong, path) = word(rest)?;
+    let (their_size, block, strong): (u64, u32, u32) = (number(size)?, number(block)?, number(strong)?);
+    let want = signature_len(their_size, block, strong).ok_or(Failed::MissingParameter)?;
+    let (file, st) = open_target(s, path, t)?;
     let size = st.st_size.max(0) as u64;
     let head = format!("OK {size} {} {:o}", st.st_mtime, st.st_mode & 0o7777);
     s.chan_mut().tx.send_frame(head.as_bytes())?;
@@ -142,158 +148,25 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let read = |buf: &mut [u8], at: u64| file.read_exact_at(buf, at);
     s.holding(true);
     let r = wire::read_ahead(size, PROBE, WINDOW, AHEAD, &read, |reader| -> CmdResult {
-        // the client's signatures: never more than it announced
-        let mut sig = wire::sig_header(block).to_vec();
-        let mut wrong = None;
-        // the file's first window, once taken for the early probe
-        let mut first = None;
-        // the answer already sent (the early probe failed): the rest is drained
-        let mut told = false;
-        loop {
-            let f = s.chan_mut().rx.recv_frame_max(MAX_FRAME)?;
-            match f.split_first() {
-                Some((b'S', _)) if told => {}
-                // a file shorter than a block holds no block of the old
-                // copy: no signature could be used, so none is kept (an
-                // empty file took 32 MiB of them a session)
-                Some((b'S', _)) if size < u64::from(block) => {
-                    info!(
-                        "{} TFDDELTAGET: a delta would not pay (a file shorter than a block)",
-                        s.peer()
-                    );
-                    s.chan_mut().tx.send_frame(&failed_frame(
-                        Failed::TransferApi,
-                        "a delta would not pay: the file is shorter than one block",
-                    ))?;
-                    told = true;
-                }
-                Some((b'S', entries)) => {
-                    let held = (sig.len() - wire::SIG_HEADER) as u64;
-                    if entries.len() % wire::ENTRY != 0 || held + entries.len() as u64 > want {
-                        wrong = Some("more signatures than a file of that size has");
-                    } else if wrong.is_none() {
-                        sig.extend_from_slice(entries);
-                        let now = (sig.len() - wire::SIG_HEADER) as u64;
-                        let covers = (now / wire::ENTRY as u64).saturating_mul(block as u64);
-                        if first.is_none() && (covers >= EARLY || now == want) {
-                            let (buf, pays) = early_probe(reader, &sig, their_size.min(covers), block);
-                            first = buf;
-                            if pays {
-                                reader.go();
-                            } else {
-                                info!("{} TFDDELTAGET: a delta would not pay (early probe)", s.peer());
-                                s.chan_mut().tx.send_frame(&failed_frame(
-                                    Failed::TransferApi,
-                                    "a delta would not pay: most of the file differs",
-                                ))?;
-                                told = true;
-                            }
-                        }
-                    }
-                }
-                Some((b'E', [])) if told => return Ok(Reply::Sent),
-                Some((b'E', [])) => break,
-                Some((b'A', [])) => {
-                    info!("{} TFDDELTAGET: the client gave up", s.peer());
-                    return Ok(Reply::Sent);
-                }
-                _ => {
-                    warn!("{} TFDDELTAGET out of step; ending the session", s.peer());
-                    s.chan_mut().tx.send_frame(&failed_frame(
-                        Failed::MissingParameter,
-                        "a frame that is neither signatures nor their end",
-                    ))?;
-                    return Ok(Reply::Close);
-                }
-            }
-        }
-        if wrong.is_none() && (sig.len() - wire::SIG_HEADER) as u64 != want {
-            wrong = Some("fewer signatures than a file of that size has");
-        }
-        let sig = match wrong {
-            None => fast_rsync::Signature::deserialize(sig).ok(),
-            Some(_) => None,
-        };
-        let Some(sig) = sig else {
-            let why = wrong.unwrap_or("signatures that do not parse");
-            warn!("{} TFDDELTAGET refused: {why}", s.peer());
-            s.chan_mut()
-                .tx
-                .send_frame(&failed_frame(Failed::MissingParameter, why))?;
-            return Ok(Reply::Sent);
+        let (sig, first) = match hear_signatures(s, reader, block, want, their_size, size)? {
+            Heard::Signatures(sig, first) => (sig, first),
+            Heard::Done(reply) => return Ok(reply),
         };
         let mut d = wire::Diff::new(&sig, their_size, block);
         let mut out = wire::Records::default();
-        let mut hash = None;
-        let r = (|| -> Result<(), Stop> {
-            let bad = || Stop::Told("the delta could not be made");
-            let unread = |_| Stop::Told("the server could not read the file (changed meanwhile?)");
-            let mut settled = 0u64;
-            loop {
-                let (start, buf) = match first.take().map_or_else(|| reader.next(), Some) {
-                    Some(wire::Ahead::Window(start, buf)) => (start, buf),
-                    Some(wire::Ahead::Failed(e)) => return Err(unread(e)),
-                    _ => return Err(unread(std::io::Error::other("no reader"))),
-                };
-                if start == 0 {
-                    // the first MiB, against all the signatures, decides whether a delta pays
-                    let probe = buf.len().min(PROBE);
-                    let literal = d.literal_share(&buf[..probe]).ok_or_else(bad)?;
-                    if literal * 100 > probe as u64 * (100 - MIN_REUSED_PERCENT) {
-                        return Err(Stop::Told("a delta would not pay: most of the file differs"));
-                    }
-                    reader.go();
-                }
-                let end = start + buf.len() as u64;
-                let last = end == size;
-                // each window repeats the end of the last: what it left unsettled
-                let from = match settled.checked_sub(start) {
-                    Some(o) if o <= buf.len() as u64 => o as usize,
-                    _ => return Err(bad()),
-                };
-                let tx = &mut s.chan_mut().tx;
-                let done = d.feed(
-                    &buf[from..],
-                    last,
-                    &mut out,
-                    &mut |f: &[u8]| Ok(tx.send_frame(f)?),
-                    &bad,
-                )?;
-                reader.give_back(buf);
-                settled += done as u64;
-                t.bytes = out.sent;
-                if last {
-                    break;
-                }
-            }
-            hash = match reader.next() {
-                Some(wire::Ahead::Sum(h)) => Some(h),
-                Some(wire::Ahead::Failed(e)) => return Err(unread(e)),
-                _ => return Err(unread(std::io::Error::other("no reader"))),
-            };
-            let tx = &mut s.chan_mut().tx;
-            out.finish(&mut |f: &[u8]| Ok::<_, Stop>(tx.send_frame(f)?))?;
-            // written to while read: the records are no version of it
-            let moved = file.metadata().map_or(true, |m| {
-                (m.size(), m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec())
-                    != (size, st.st_mtime, st.st_mtime_nsec, st.st_ctime, st.st_ctime_nsec)
-            });
-            if moved {
+        let r = send_records(s, reader, first, &mut d, &mut out, t, size).and_then(|hash| {
+            if moved(&file, &st, size) {
+                // written to while read: the records are no version of it
                 return Err(Stop::Told(
                     "the file changed while it was read; no delta of it was sent",
                 ));
             }
-            Ok(())
-        })();
+            Ok(hash)
+        });
         t.bytes = out.sent;
         match r {
-            Ok(()) => {
-                let sum: String = hash
-                    .unwrap_or_default()
-                    .finalize()
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
+            Ok(hash) => {
+                let sum: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
                 s.chan_mut().tx.send_frame(format!("E{sum}").as_bytes())?;
                 t.complete = true;
                 info!(
@@ -313,4 +186,171 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     });
     s.holding(false);
     r
+}
+
+/// What the client's signatures came to.
+enum Heard {
+    /// All of them, as a file of the size it announced has, and the file's
+    /// first window if the early probe took it.
+    Signatures(fast_rsync::Signature, Option<wire::Ahead>),
+    /// The exchange ended (refused, given up, out of step): this reply.
+    Done(Reply),
+}
+
+/// Takes the client's signatures (never more than `want` bytes) until its
+/// `E`, running the early probe once they cover [`EARLY`] bytes (a probe that
+/// fails is answered at once and the rest drained; so is a file of `size`
+/// bytes shorter than one block, of which no signature could be used).
+fn hear_signatures(
+    s: &mut Session,
+    reader: &wire::Reader,
+    block: u32,
+    want: u64,
+    their_size: u64,
+    size: u64,
+) -> Result<Heard, CmdError> {
+    let mut sig = wire::sig_header(block).to_vec();
+    let mut wrong = None;
+    // the file's first window, once taken for the early probe
+    let mut first = None;
+    // the answer already sent (the early probe failed): the rest is drained
+    let mut told = false;
+    loop {
+        let f = s.chan_mut().rx.recv_frame_max(MAX_FRAME)?;
+        match f.split_first() {
+            Some((b'S', _)) if told => {}
+            // a file shorter than a block holds no block of the old copy: no
+            // signature could be used, so none is kept (an empty file took
+            // 32 MiB of them a session)
+            Some((b'S', _)) if size < u64::from(block) => {
+                info!(
+                    "{} TFDDELTAGET: a delta would not pay (a file shorter than a block)",
+                    s.peer()
+                );
+                s.chan_mut().tx.send_frame(&failed_frame(
+                    Failed::TransferApi,
+                    "a delta would not pay: the file is shorter than one block",
+                ))?;
+                told = true;
+            }
+            Some((b'S', entries)) => {
+                let held = (sig.len() - wire::SIG_HEADER) as u64;
+                if entries.len() % wire::ENTRY != 0 || held + entries.len() as u64 > want {
+                    wrong = Some("more signatures than a file of that size has");
+                } else if wrong.is_none() {
+                    sig.extend_from_slice(entries);
+                    let now = (sig.len() - wire::SIG_HEADER) as u64;
+                    let covers = (now / wire::ENTRY as u64).saturating_mul(block as u64);
+                    if first.is_none() && (covers >= EARLY || now == want) {
+                        let (buf, pays) = early_probe(reader, &sig, their_size.min(covers), block);
+                        first = buf;
+                        if pays {
+                            reader.go();
+                        } else {
+                            info!("{} TFDDELTAGET: a delta would not pay (early probe)", s.peer());
+                            s.chan_mut().tx.send_frame(&failed_frame(
+                                Failed::TransferApi,
+                                "a delta would not pay: most of the file differs",
+                            ))?;
+                            told = true;
+                        }
+                    }
+                }
+            }
+            Some((b'E', [])) if told => return Ok(Heard::Done(Reply::Sent)),
+            Some((b'E', [])) => break,
+            Some((b'A', [])) => {
+                info!("{} TFDDELTAGET: the client gave up", s.peer());
+                return Ok(Heard::Done(Reply::Sent));
+            }
+            _ => {
+                warn!("{} TFDDELTAGET out of step; ending the session", s.peer());
+                s.chan_mut().tx.send_frame(&failed_frame(
+                    Failed::MissingParameter,
+                    "a frame that is neither signatures nor their end",
+                ))?;
+                return Ok(Heard::Done(Reply::Close));
+            }
+        }
+    }
+    if wrong.is_none() && (sig.len() - wire::SIG_HEADER) as u64 != want {
+        wrong = Some("fewer signatures than a file of that size has");
+    }
+    let sig = match wrong {
+        None => fast_rsync::Signature::deserialize(sig).ok(),
+        Some(_) => None,
+    };
+    let Some(sig) = sig else {
+        let why = wrong.unwrap_or("signatures that do not parse");
+        warn!("{} TFDDELTAGET refused: {why}", s.peer());
+        s.chan_mut()
+            .tx
+            .send_frame(&failed_frame(Failed::MissingParameter, why))?;
+        return Ok(Heard::Done(Reply::Sent));
+    };
+    Ok(Heard::Signatures(sig, first))
+}
+
+/// Diffs the file, window by window as the reader gives them, against the
+/// signatures and sends the records; the file's SHA-256 when all went.
+fn send_records(
+    s: &mut Session,
+    reader: &wire::Reader,
+    mut first: Option<wire::Ahead>,
+    d: &mut wire::Diff,
+    out: &mut wire::Records,
+    t: &mut Track,
+    size: u64,
+) -> Result<sha2::Sha256, Stop> {
+    let bad = || Stop::Told("the delta could not be made");
+    let unread = |_| Stop::Told("the server could not read the file (changed meanwhile?)");
+    let mut settled = 0u64;
+    loop {
+        let (start, buf) = match first.take().map_or_else(|| reader.next(), Some) {
+            Some(wire::Ahead::Window(start, buf)) => (start, buf),
+            Some(wire::Ahead::Failed(e)) => return Err(unread(e)),
+            _ => return Err(unread(std::io::Error::other("no reader"))),
+        };
+        if start == 0 {
+            // the first MiB, against all the signatures, decides whether a delta pays
+            let probe = buf.len().min(PROBE);
+            let literal = d.literal_share(&buf[..probe]).ok_or_else(bad)?;
+            if literal * 100 > probe as u64 * (100 - MIN_REUSED_PERCENT) {
+                return Err(Stop::Told("a delta would not pay: most of the file differs"));
+            }
+            reader.go();
+        }
+        let end = start + buf.len() as u64;
+        let last = end == size;
+        // each window repeats the end of the last: what it left unsettled
+        let from = match settled.checked_sub(start) {
+            Some(o) if o <= buf.len() as u64 => o as usize,
+            _ => return Err(bad()),
+        };
+        let tx = &mut s.chan_mut().tx;
+        let done = d.feed(&buf[from..], last, out, &mut |f: &[u8]| Ok(tx.send_frame(f)?), &bad)?;
+        reader.give_back(buf);
+        settled += done as u64;
+        t.bytes = out.sent;
+        if last {
+            break;
+        }
+    }
+    let hash = match reader.next() {
+        Some(wire::Ahead::Sum(h)) => h,
+        Some(wire::Ahead::Failed(e)) => return Err(unread(e)),
+        _ => return Err(unread(std::io::Error::other("no reader"))),
+    };
+    let tx = &mut s.chan_mut().tx;
+    out.finish(&mut |f: &[u8]| Ok::<_, Stop>(tx.send_frame(f)?))?;
+    Ok(hash)
+}
+
+/// Whether the file's size, mtime or ctime differ from `st`'s (or it cannot
+/// be stat'ed): it was written to while read.
+fn moved(file: &std::fs::File, st: &libc::stat, size: u64) -> bool {
+    file.metadata().map_or(true, |m| {
+        (m.size(), m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec())
+            != (size, st.st_mtime, st.st_mtime_nsec, st.st_ctime, st.st_ctime_nsec)
+    })
 }

@@ -37,9 +37,116 @@ fn redraw(out: &mut impl Write, prompt: &str, line: &[char], cur: usize) {
     let _ = out.flush();
 }
 
+/// The line being edited: its characters, the cursor, and where Up/Down
+/// stand in the history.
+struct Edit {
+    line: Vec<char>,
+    cur: usize,
+    /// The history position: `history.len()` is the line being typed.
+    pos: usize,
+    /// The line being typed, kept while Up/Down show the history.
+    typed: Vec<char>,
+}
+
+impl Edit {
+    /// Ctrl-W: the word before the cursor (and the spaces after it) go.
+    fn erase_word(&mut self) {
+        let line = &self.line;
+        let mut start = self.cur;
+        while start > 0 && line[start - 1] == ' ' {
+            start -= 1;
+        }
+        while start > 0 && line[start - 1] != ' ' {
+            start -= 1;
+        }
+        self.line.drain(start..self.cur);
+        self.cur = start;
+    }
+
+    /// Tab: the word before the cursor becomes its one candidate, or what
+    /// its candidates share; else they are listed.
+    fn complete(&mut self, out: &mut impl Write, complete: &mut dyn FnMut(&str) -> Vec<String>) {
+        let (line, cur) = (&self.line, self.cur);
+        let before: String = line[..cur].iter().collect();
+        let start = line[..cur].iter().rposition(|&c| c == ' ').map_or(0, |i| i + 1);
+        let word: String = line[start..cur].iter().collect();
+        let found = complete(&before);
+        let shared = common_prefix(&found);
+        let new = match found.as_slice() {
+            [] => None,
+            [one] if one.ends_with('/') => Some(one.clone()),
+            [one] => Some(format!("{one} ")),
+            _ if shared.chars().count() > word.chars().count() => Some(shared),
+            many => {
+                let _ = write!(out, "\r\n{}\r\n", many.join("  "));
+                None
+            }
+        };
+        if let Some(new) = new {
+            let new: Vec<char> = new.chars().collect();
+            let n = new.len();
+            self.line.splice(start..cur, new);
+            self.cur = start + n;
+        }
+    }
+
+    /// The cursor keys of `ESC [ k`: Up/Down walk the history, Left/Right,
+    /// Home/End move.
+    fn arrow(&mut self, k: u8, history: &[String]) {
+        match k {
+            b'A' | b'B' => {
+                if self.pos == history.len() {
+                    self.typed = self.line.clone();
+                }
+                self.pos = if k == b'A' {
+                    self.pos.saturating_sub(1)
+                } else {
+                    (self.pos + 1).min(history.len())
+                };
+                self.line = match history.get(self.pos) {
+                    Some(h) => h.chars().collect(),
+                    None => self.typed.clone(),
+                };
+                self.cur = self.line.len();
+            }
+            b'C' => self.cur = (self.cur + 1).min(self.line.len()),
+            b'D' => self.cur = self.cur.saturating_sub(1),
+            b'H' => self.cur = 0,
+            b'F' => self.cur = self.line.len(),
+            _ => {}
+        }
+    }
+}
+
+/// The rest of a UTF-8 character whose leading byte is `b` (its leading byte
+/// says how many follow), as text; `None` when the bytes are not UTF-8.
+fn utf8_char(b: u8, byte: &mut dyn FnMut() -> std::io::Result<Option<u8>>) -> std::io::Result<Option<String>> {
+    let n = match b {
+        0xc0..=0xdf => 1,
+        0xe0..=0xef => 2,
+        0xf0..=0xf7 => 3,
+        _ => 0,
+    };
+    let mut buf = vec![b];
+    for _ in 0..n {
+        buf.extend(byte()?);
+    }
+    Ok(String::from_utf8(buf).ok())
+}
+
 impl Editor {
     pub fn new() -> Editor {
         Editor { history: Vec::new() }
+    }
+
+    /// Keeps an entered line for Up/Down (not a blank one, nor the last again).
+    fn remember(&mut self, l: &str) {
+        if !l.trim().is_empty() && self.history.last().map(String::as_str) != Some(l) {
+            self.history.push(l.to_string());
+            if self.history.len() > HISTORY {
+                self.history.remove(0);
+            }
+        }
     }
 
     /// One line (None at end of input). `complete` gets the line before the
@@ -52,11 +159,12 @@ impl Editor {
         let _mode = Cbreak(tfd_sys::set_tty_cbreak(std::io::stdin().as_fd())?);
         let mut out = std::io::stdout();
         let mut inp = std::io::stdin().lock();
-        let mut line: Vec<char> = Vec::new();
-        let mut cur = 0usize;
-        // the history position: history.len() is the line being typed
-        let mut pos = self.history.len();
-        let mut typed: Vec<char> = Vec::new();
+        let mut e = Edit {
+            line: Vec::new(),
+            cur: 0,
+            pos: self.history.len(),
+            typed: Vec::new(),
+        };
         let _ = write!(out, "{prompt}");
         let _ = out.flush();
         let mut byte = || -> std::io::Result<Option<u8>> {
@@ -74,149 +182,85 @@ impl Editor {
             match b {
                 b'\r' | b'\n' => {
                     let _ = writeln!(out);
-                    let l: String = line.iter().collect();
-                    if !l.trim().is_empty() && self.history.last() != Some(&l) {
-                        self.history.push(l.clone());
-                        if self.history.len() > HISTORY {
-                            self.history.remove(0);
-                        }
-                    }
+                    let l: String = e.line.iter().collect();
+                    self.remember(&l);
                     return Ok(Some(l));
                 }
-                4 if line.is_empty() => {
+                4 if e.line.is_empty() => {
                     let _ = writeln!(out);
                     return Ok(None);
                 }
                 0x7f | 8 => {
-                    if cur > 0 {
-                        cur -= 1;
-                        line.remove(cur);
-                        if cur == line.len() {
+                    if e.cur > 0 {
+                        e.cur -= 1;
+                        e.line.remove(e.cur);
+                        if e.cur == e.line.len() {
                             let _ = write!(out, "\x08 \x08");
                             let _ = out.flush();
                         } else {
-                            redraw(&mut out, prompt, &line, cur);
+                            redraw(&mut out, prompt, &e.line, e.cur);
                         }
                     }
                 }
                 1 => {
-                    cur = 0;
-                    redraw(&mut out, prompt, &line, cur);
+                    e.cur = 0;
+                    redraw(&mut out, prompt, &e.line, e.cur);
                 }
                 5 => {
-                    cur = line.len();
-                    redraw(&mut out, prompt, &line, cur);
+                    e.cur = e.line.len();
+                    redraw(&mut out, prompt, &e.line, e.cur);
                 }
                 11 => {
-                    line.truncate(cur);
-                    redraw(&mut out, prompt, &line, cur);
+                    e.line.truncate(e.cur);
+                    redraw(&mut out, prompt, &e.line, e.cur);
                 }
                 21 => {
-                    line.drain(..cur);
-                    cur = 0;
-                    redraw(&mut out, prompt, &line, cur);
+                    e.line.drain(..e.cur);
+                    e.cur = 0;
+                    redraw(&mut out, prompt, &e.line, e.cur);
                 }
                 23 => {
-                    let mut start = cur;
-                    while start > 0 && line[start - 1] == ' ' {
-                        start -= 1;
-                    }
-                    while start > 0 && line[start - 1] != ' ' {
-                        start -= 1;
-                    }
-                    line.drain(start..cur);
-                    cur = start;
-                    redraw(&mut out, prompt, &line, cur);
+                    e.erase_word();
+                    redraw(&mut out, prompt, &e.line, e.cur);
                 }
                 b'\t' => {
-                    let before: String = line[..cur].iter().collect();
-                    let start = line[..cur].iter().rposition(|&c| c == ' ').map_or(0, |i| i + 1);
-                    let word: String = line[start..cur].iter().collect();
-                    let found = complete(&before);
-                    let shared = common_prefix(&found);
-                    let new = match found.as_slice() {
-                        [] => None,
-                        [one] if one.ends_with('/') => Some(one.clone()),
-                        [one] => Some(format!("{one} ")),
-                        _ if shared.chars().count() > word.chars().count() => Some(shared),
-                        many => {
-                            let _ = write!(out, "\r\n{}\r\n", many.join("  "));
-                            None
-                        }
-                    };
-                    if let Some(new) = new {
-                        let new: Vec<char> = new.chars().collect();
-                        let n = new.len();
-                        line.splice(start..cur, new);
-                        cur = start + n;
-                    }
-                    redraw(&mut out, prompt, &line, cur);
+                    e.complete(&mut out, complete);
+                    redraw(&mut out, prompt, &e.line, e.cur);
                 }
                 12 => {
                     let _ = write!(out, "\x1b[H\x1b[2J");
-                    redraw(&mut out, prompt, &line, cur);
+                    redraw(&mut out, prompt, &e.line, e.cur);
                 }
                 0x1b => {
                     // CSI: ESC [ X (or ESC O X)
                     let (Some(b'[' | b'O'), Some(k)) = (byte()?, byte()?) else {
                         continue;
                     };
-                    match k {
-                        b'A' | b'B' => {
-                            if pos == self.history.len() {
-                                typed = line.clone();
-                            }
-                            pos = if k == b'A' {
-                                pos.saturating_sub(1)
-                            } else {
-                                (pos + 1).min(self.history.len())
-                            };
-                            line = match self.history.get(pos) {
-                                Some(h) => h.chars().collect(),
-                                None => typed.clone(),
-                            };
-                            cur = line.len();
+                    if k == b'3' {
+                        // Delete: ESC [ 3 ~
+                        let _ = byte()?;
+                        if e.cur < e.line.len() {
+                            e.line.remove(e.cur);
                         }
-                        b'C' => cur = (cur + 1).min(line.len()),
-                        b'D' => cur = cur.saturating_sub(1),
-                        b'H' => cur = 0,
-                        b'F' => cur = line.len(),
-                        b'3' => {
-                            // Delete: ESC [ 3 ~
-                            let _ = byte()?;
-                            if cur < line.len() {
-                                line.remove(cur);
-                            }
-                        }
-                        _ => {}
+                    } else {
+                        e.arrow(k, &self.history);
                     }
-                    redraw(&mut out, prompt, &line, cur);
+                    redraw(&mut out, prompt, &e.line, e.cur);
                 }
                 b if b < 0x20 => {}
                 b => {
-                    // UTF-8: the leading byte says how many follow
-                    let n = match b {
-                        0xc0..=0xdf => 1,
-                        0xe0..=0xef => 2,
-                        0xf0..=0xf7 => 3,
-                        _ => 0,
-                    };
-                    let mut buf = vec![b];
-                    for _ in 0..n {
-                        buf.extend(byte()?);
-                    }
-                    let Ok(s) = std::str::from_utf8(&buf) else {
+                    let Some(s) = utf8_char(b, &mut byte)? else {
                         continue;
                     };
                     for ch in s.chars() {
-                        line.insert(cur, ch);
-                        cur += 1;
+                        e.line.insert(e.cur, ch);
+                        e.cur += 1;
                     }
-                    if cur == line.len() {
+                    if e.cur == e.line.len() {
                         let _ = write!(out, "{s}");
                         let _ = out.flush();
                     } else {
-                        redraw(&mut out, prompt, &line, cur);
+                        redraw(&mut out, prompt, &e.line, e.cur);
                     }
                 }
             }

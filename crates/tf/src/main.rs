@@ -70,25 +70,31 @@ fn usage() -> String {
     )
 }
 
-fn main() -> ExitCode {
-    let mut given = conn::Settings::default();
-    let mut rest: Vec<String> = Vec::new();
-    // args() panics on an argument that is not UTF-8 (a file name may be
-    // any bytes): say which one instead, escaped
+/// The command line as UTF-8; `Err` names (escaped) the first argument that is
+/// not (args() would panic on it, and a file name may be any bytes).
+fn utf8_args() -> Result<Vec<String>, ExitCode> {
     let mut raw: Vec<String> = Vec::new();
     for (i, a) in std::env::args_os().skip(1).enumerate() {
         match a.into_string() {
             Ok(a) => raw.push(a),
             Err(a) => {
-                return fail(format!(
+                return Err(fail(format!(
                     "argument {} ({}) is not UTF-8: tf takes names and options as UTF-8 text",
                     i + 1,
                     tfp_client::escape::shown(std::os::unix::ffi::OsStrExt::as_bytes(a.as_os_str()))
-                ))
+                )))
             }
         }
     }
-    let mut args = raw.clone().into_iter();
+    Ok(raw)
+}
+
+/// The connection options before the command, and the command with its
+/// arguments; `Err` is the exit of `--help`, `--version` or a wrong option.
+fn split_options(raw: &[String]) -> Result<(conn::Settings, Vec<String>), ExitCode> {
+    let mut given = conn::Settings::default();
+    let mut rest: Vec<String> = Vec::new();
+    let mut args = raw.iter().cloned();
     while let Some(a) = args.next() {
         if !rest.is_empty() {
             rest.push(a);
@@ -97,90 +103,51 @@ fn main() -> ExitCode {
         match given.take(&a, &mut args) {
             Ok(true) if given.help => {
                 println!("{}", usage());
-                return ExitCode::SUCCESS;
+                return Err(ExitCode::SUCCESS);
             }
             Ok(true) if given.version => {
                 println!("tf {}", env!("CARGO_PKG_VERSION"));
-                return ExitCode::SUCCESS;
+                return Err(ExitCode::SUCCESS);
             }
             Ok(true) => {}
             Ok(false) if a.starts_with('-') && a.len() > 1 => {
                 explain::unknown_option(&a).print();
-                return ExitCode::from(Exit::Error);
+                return Err(ExitCode::from(Exit::Error));
             }
             Ok(false) => rest.push(a),
-            Err(e) => return fail(e),
+            Err(e) => return Err(fail(e)),
         }
     }
-    let first = rest.first().map(|c| c.to_ascii_lowercase());
-    if first
-        .as_deref()
-        .and_then(table::find)
-        .is_some_and(|r| matches!(r.does, row::Does::Completion))
+    Ok((given, rest))
+}
+
+/// `tf completion SHELL`: prints the script (no server needed).
+fn completion(rest: &[String]) -> ExitCode {
+    match rest
+        .get(1)
+        .and_then(|s| complete::script(s))
+        .filter(|_| rest.len() == 2)
     {
-        return match rest
-            .get(1)
-            .and_then(|s| complete::script(s))
-            .filter(|_| rest.len() == 2)
-        {
-            Some(script) => {
-                print!("{script}");
-                ExitCode::SUCCESS
-            }
-            None => fail("usage: tf completion bash|zsh|fish (prints the script for that shell)"),
-        };
-    }
-    let batch = given.batch.take();
-    let mut settings = given;
-    if let Some(n) = settings.named.take() {
-        match conn::named(&n) {
-            Ok(s) => settings = settings.or(s),
-            Err(e) => return fail(e),
+        Some(script) => {
+            print!("{script}");
+            ExitCode::SUCCESS
         }
+        None => fail("usage: tf completion bash|zsh|fish (prints the script for that shell)"),
     }
-    let settings = match conn::Settings::from_env() {
-        Ok(env) => settings.or(env),
-        Err(e) => return fail(e),
-    };
-    let (Some(server), Some(key), Some(hash)) = (settings.server.clone(), settings.key.clone(), settings.hash.clone())
-    else {
-        if let Some(e) = explain::misplaced_options(&rest) {
-            e.print();
-            return ExitCode::from(Exit::Error);
-        }
-        eprintln!("tf: no server given: --server, --key and --hash (or -s NAME) are required");
-        eprintln!("hint: or TF_SERVER, TF_KEY and TF_HASH; tf --help shows the usage");
-        return ExitCode::from(Exit::Error);
-    };
-    let cmd = rest.first().map(|c| c.to_ascii_lowercase());
-    if cmd.is_none() && batch.is_none() {
-        eprintln!("tf: no command given");
-        eprintln!("hint: tf --help lists the commands; tf ... shell runs many on one session");
-        return ExitCode::from(Exit::Error);
-    }
-    if batch.is_some() && cmd.is_some() {
-        return fail("-b runs the commands of its file: give no command after it");
-    }
-    if let Err(e) = explain::check_server(&server) {
-        e.print();
-        return ExitCode::from(Exit::Error);
-    }
-    if cmd
-        .as_deref()
-        .and_then(table::find)
-        .is_some_and(|r| matches!(r.does, row::Does::Probe))
-    {
-        return probe::udp_probe(&server, &rest[1..]);
-    }
-    let pem = match std::fs::read(&key) {
+}
+
+/// The client's configuration from the settings: the server's key read and
+/// checked, the protocol and cipher options, the jail and the login.
+fn client_config(settings: &conn::Settings, server: &str, key: &str, hash: &str) -> Result<ClientConfig, ExitCode> {
+    let pem = match std::fs::read(key) {
         Ok(p) => p,
-        Err(e) => return fail(format!("--key {key}: {e}")),
+        Err(e) => return Err(fail(format!("--key {key}: {e}"))),
     };
-    if let Err(e) = explain::check_key_file(&key, &pem) {
+    if let Err(e) = explain::check_key_file(key, &pem) {
         e.print();
-        return ExitCode::from(Exit::Error);
+        return Err(ExitCode::from(Exit::Error));
     }
-    let mut cfg = ClientConfig::new(&server, pem, &hash);
+    let mut cfg = ClientConfig::new(server, pem, hash);
     cfg.proto = settings.proto.clone().unwrap_or_else(|| "2.4.1".into());
     cfg.key_len = settings.keylen.unwrap_or(32);
     cfg.aes = settings.aes;
@@ -189,12 +156,12 @@ fn main() -> ExitCode {
     if let Some(j) = &settings.jail {
         match conn::jail(j) {
             Ok(j) => cfg.jail = Some(j),
-            Err(e) => return fail(e),
+            Err(e) => return Err(fail(e)),
         }
     }
     if let Some(user) = &settings.user {
         if user.is_empty() || user.contains(char::is_whitespace) {
-            return fail(format!("--user {user:?}: a login name has no spaces"));
+            return Err(fail(format!("--user {user:?}: a login name has no spaces")));
         }
         match conn::password(user, settings.password_file.as_deref()) {
             Ok(password) => {
@@ -203,11 +170,103 @@ fn main() -> ExitCode {
                     password,
                 })
             }
-            Err(e) => return fail(e),
+            Err(e) => return Err(fail(e)),
         }
     } else if settings.password_file.is_some() {
-        return fail("--password-file needs --user (or TF_USER, or user in the config file)");
+        return Err(fail(
+            "--password-file needs --user (or TF_USER, or user in the config file)",
+        ));
     }
+    Ok(cfg)
+}
+
+/// The command's session: through the Fast Access cache with `--fai`, else
+/// with RSA; `Err` is the exit, the failure explained.
+fn connect(cfg: &ClientConfig, fai: bool) -> Result<Client, ExitCode> {
+    let connected = if fai {
+        let Some(dir) = tfp_client::fai_cache::default_dir() else {
+            return Err(fail("--fai: neither XDG_CACHE_HOME nor HOME is set"));
+        };
+        let cache = match tfp_client::fai_cache::FaiCache::open(&dir, cfg) {
+            Ok(c) => c,
+            Err(e) => return Err(fail(format!("--fai: {e}"))),
+        };
+        tfp_client::fai_cache::connect_cached(cfg, &cache).map(|(c, how)| {
+            if let tfp_client::fai_cache::Entered::Rsa(why) = how {
+                eprintln!("tf: --fai: no Fast Access token: {why}; RSA next time too");
+            }
+            c
+        })
+    } else {
+        Client::connect(cfg)
+    };
+    connected.map_err(|e| {
+        explain::connect_error(&e, cfg).print();
+        ExitCode::from(Exit::Error)
+    })
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) | Err(code) => code,
+    }
+}
+
+/// tf's whole run; an early exit is `Err`, the command's own status `Ok`.
+fn run() -> Result<ExitCode, ExitCode> {
+    let raw = utf8_args()?;
+    let (mut given, rest) = split_options(&raw)?;
+    let first = rest.first().map(|c| c.to_ascii_lowercase());
+    if first
+        .as_deref()
+        .and_then(table::find)
+        .is_some_and(|r| matches!(r.does, row::Does::Completion))
+    {
+        return Ok(completion(&rest));
+    }
+    let batch = given.batch.take();
+    let mut settings = given;
+    if let Some(n) = settings.named.take() {
+        match conn::named(&n) {
+            Ok(s) => settings = settings.or(s),
+            Err(e) => return Err(fail(e)),
+        }
+    }
+    let settings = match conn::Settings::from_env() {
+        Ok(env) => settings.or(env),
+        Err(e) => return Err(fail(e)),
+    };
+    let (Some(server), Some(key), Some(hash)) = (settings.server.clone(), settings.key.clone(), settings.hash.clone())
+    else {
+        if let Some(e) = explain::misplaced_options(&rest) {
+            e.print();
+            return Err(ExitCode::from(Exit::Error));
+        }
+        eprintln!("tf: no server given: --server, --key and --hash (or -s NAME) are required");
+        eprintln!("hint: or TF_SERVER, TF_KEY and TF_HASH; tf --help shows the usage");
+        return Err(ExitCode::from(Exit::Error));
+    };
+    let cmd = rest.first().map(|c| c.to_ascii_lowercase());
+    if cmd.is_none() && batch.is_none() {
+        eprintln!("tf: no command given");
+        eprintln!("hint: tf --help lists the commands; tf ... shell runs many on one session");
+        return Err(ExitCode::from(Exit::Error));
+    }
+    if batch.is_some() && cmd.is_some() {
+        return Err(fail("-b runs the commands of its file: give no command after it"));
+    }
+    if let Err(e) = explain::check_server(&server) {
+        e.print();
+        return Err(ExitCode::from(Exit::Error));
+    }
+    if cmd
+        .as_deref()
+        .and_then(table::find)
+        .is_some_and(|r| matches!(r.does, row::Does::Probe))
+    {
+        return Ok(probe::udp_probe(&server, &rest[1..]));
+    }
+    let cfg = client_config(&settings, &server, &key, &hash)?;
     // the sessions of `--streams N` open beside the command's own
     if !settings.fai {
         if let Some(n) = stream_sessions(cmd.as_deref(), &rest) {
@@ -219,30 +278,7 @@ fn main() -> ExitCode {
         Some(r) if batch.is_none() => tree::opening(r.name, &rest[1..], &cfg, settings.fai),
         _ => Default::default(),
     };
-    let connected = if settings.fai {
-        let Some(dir) = tfp_client::fai_cache::default_dir() else {
-            return fail("--fai: neither XDG_CACHE_HOME nor HOME is set");
-        };
-        let cache = match tfp_client::fai_cache::FaiCache::open(&dir, &cfg) {
-            Ok(c) => c,
-            Err(e) => return fail(format!("--fai: {e}")),
-        };
-        tfp_client::fai_cache::connect_cached(&cfg, &cache).map(|(c, how)| {
-            if let tfp_client::fai_cache::Entered::Rsa(why) = how {
-                eprintln!("tf: --fai: no Fast Access token: {why}; RSA next time too");
-            }
-            c
-        })
-    } else {
-        Client::connect(&cfg)
-    };
-    let mut client = match connected {
-        Ok(c) => c,
-        Err(e) => {
-            explain::connect_error(&e, &cfg).print();
-            return ExitCode::from(Exit::Error);
-        }
-    };
+    let mut client = connect(&cfg, settings.fai)?;
     if settings.verbose {
         eprintln!("tf: transport: {}", client.transport_name());
     }
@@ -260,7 +296,7 @@ fn main() -> ExitCode {
     };
     tfp_client::spare::end();
     let _ = client.end();
-    code
+    Ok(code)
 }
 
 /// The sessions `put`/`get --streams N` open besides the command's own: the

@@ -51,153 +51,203 @@ pub(super) fn fail(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(1)
 }
 
-/// tfd's command line: `args` without the program name. The binary is this
-/// call, so everything the daemon's start decides is in the library, where
-/// the tests and the house's floors see it.
-pub fn main(args: Vec<String>) -> ExitCode {
-    let mut config = PathBuf::from("/etc/tfd/tfd.conf");
-    let mut check = false;
-    let mut init_secrets = false;
-    let mut demo_mode = false;
-    let mut daemon = false;
-    let mut pidfile = PathBuf::from(crate::config::DEFAULT_PIDFILE);
-    let mut demo_dir = PathBuf::from(demo::DEFAULT_DIR);
-    let mut demo_port = demo::DEFAULT_PORT;
-    if args.first().map(String::as_str) == Some("ctl") {
-        return ctl::main(&args[1..]);
-    }
+/// What the command line asked of the server's start.
+struct Flags {
+    config: PathBuf,
+    check: bool,
+    init_secrets: bool,
+    demo_mode: bool,
+    daemon: bool,
+    pidfile: PathBuf,
+    demo_dir: PathBuf,
+    demo_port: u16,
+}
+
+/// Reads the flags; `Err` is the exit (help, version or a wrong argument).
+fn parse(args: &[String]) -> Result<Flags, ExitCode> {
+    let mut f = Flags {
+        config: PathBuf::from("/etc/tfd/tfd.conf"),
+        check: false,
+        init_secrets: false,
+        demo_mode: false,
+        daemon: false,
+        pidfile: PathBuf::from(crate::config::DEFAULT_PIDFILE),
+        demo_dir: PathBuf::from(demo::DEFAULT_DIR),
+        demo_port: demo::DEFAULT_PORT,
+    };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "-c" | "--config" => match it.next() {
-                Some(v) => config = PathBuf::from(v),
-                None => return fail("-c needs a file"),
+                Some(v) => f.config = PathBuf::from(v),
+                None => return Err(fail("-c needs a file")),
             },
-            "--check-config" => check = true,
+            "--check-config" => f.check = true,
             // as a subcommand, as `demo` and `ctl` are
-            "check-config" => check = true,
-            "--init-secrets" => init_secrets = true,
-            "--daemon" => daemon = true,
+            "check-config" => f.check = true,
+            "--init-secrets" => f.init_secrets = true,
+            "--daemon" => f.daemon = true,
             "--pidfile" => match it.next() {
-                Some(v) => pidfile = PathBuf::from(v),
-                None => return fail("--pidfile needs a path"),
+                Some(v) => f.pidfile = PathBuf::from(v),
+                None => return Err(fail("--pidfile needs a path")),
             },
-            "demo" => demo_mode = true,
-            "--dir" if demo_mode => match it.next() {
-                Some(v) => demo_dir = PathBuf::from(v),
-                None => return fail("--dir needs a directory"),
+            "demo" => f.demo_mode = true,
+            "--dir" if f.demo_mode => match it.next() {
+                Some(v) => f.demo_dir = PathBuf::from(v),
+                None => return Err(fail("--dir needs a directory")),
             },
-            "--port" if demo_mode => match it.next().and_then(|v| v.parse().ok()) {
-                Some(p) => demo_port = p,
-                None => return fail("--port needs a number 1..65535"),
+            "--port" if f.demo_mode => match it.next().and_then(|v| v.parse().ok()) {
+                Some(p) => f.demo_port = p,
+                None => return Err(fail("--port needs a number 1..65535")),
             },
             "-h" | "--help" => {
                 println!("{USAGE}");
-                return ExitCode::SUCCESS;
+                return Err(ExitCode::SUCCESS);
             }
             "-V" | "--version" => {
                 println!("tfd {}", env!("CARGO_PKG_VERSION"));
-                return ExitCode::SUCCESS;
+                return Err(ExitCode::SUCCESS);
             }
-            other => return fail(format!("unknown argument {other:?}\n{USAGE}")),
+            other => return Err(fail(format!("unknown argument {other:?}\n{USAGE}"))),
         }
     }
-    if init_secrets {
-        return match crate::daemon::secrets::init(&config) {
-            Ok(done) if done.is_empty() => {
-                println!("tfd: {}: hash and key already in place", config.display());
-                ExitCode::SUCCESS
-            }
-            Ok(done) => {
-                done.iter().for_each(|d| println!("tfd: {d}"));
-                ExitCode::SUCCESS
-            }
-            Err(e) => fail(format!("--init-secrets: {e}")),
-        };
+    Ok(f)
+}
+
+/// `--init-secrets`: makes what the configuration lacks and says what it made.
+fn init_secrets(config: &std::path::Path) -> ExitCode {
+    match crate::daemon::secrets::init(config) {
+        Ok(done) if done.is_empty() => {
+            println!("tfd: {}: hash and key already in place", config.display());
+            ExitCode::SUCCESS
+        }
+        Ok(done) => {
+            done.iter().for_each(|d| println!("tfd: {d}"));
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(format!("--init-secrets: {e}")),
     }
-    init_logging();
-    if demo_mode {
-        if let Err(e) = demo::check_port(demo_port) {
-            return fail(e);
+}
+
+/// The configuration to run with, validated: the file's, or the demo's (made on
+/// its first run, its port and control socket from the flags).
+fn load_config(f: &mut Flags) -> Result<Config, ExitCode> {
+    if f.demo_mode {
+        if let Err(e) = demo::check_port(f.demo_port) {
+            return Err(fail(e));
         }
         if tfd_sys::geteuid() == 0 {
             eprintln!(
                 "{}",
-                demo::root_warning(&std::path::absolute(&demo_dir).unwrap_or(demo_dir.clone()))
+                demo::root_warning(&std::path::absolute(&f.demo_dir).unwrap_or(f.demo_dir.clone()))
             );
         }
-        config = match demo::prepare(&demo_dir, demo_port) {
+        f.config = match demo::prepare(&f.demo_dir, f.demo_port) {
             Ok(c) => c,
-            Err(e) => return fail(e),
+            Err(e) => return Err(fail(e)),
         };
     }
-    let mut cfg = match Config::load(&config) {
+    let mut cfg = match Config::load(&f.config) {
         Ok(c) => c,
-        Err(e) => return fail(e),
+        Err(e) => return Err(fail(e)),
     };
-    if demo_mode {
+    if f.demo_mode {
         // the flag wins over the port recorded in an existing demo config
-        cfg.port = demo_port;
-        cfg.listen = vec![std::net::SocketAddr::from(([127, 0, 0, 1], demo_port))];
+        cfg.port = f.demo_port;
+        cfg.listen = vec![std::net::SocketAddr::from(([127, 0, 0, 1], f.demo_port))];
         // its own admin socket, so `tfd ctl` reaches this demo and no other tfd
         if cfg.control_socket.is_none() {
-            cfg.control_socket = Some(demo::control_socket(&demo_dir, demo_port));
+            cfg.control_socket = Some(demo::control_socket(&f.demo_dir, f.demo_port));
         }
     }
-    if let Err(e) = cfg.validate() {
-        return fail(e);
+    match cfg.validate() {
+        Ok(()) => Ok(cfg),
+        Err(e) => Err(fail(e)),
     }
+}
+
+/// Runs the checks shared by `--check-config` and the start, logging what they
+/// find; `Err` is the exit: an error found, or `--check-config`'s verdict.
+fn check_config(f: &Flags, cfg: &Config, is_root: bool) -> Result<(), ExitCode> {
+    // one list of checks for --check-config and for the start: what one calls
+    // an error stops the other too, and a warning reads the same in both
+    let findings = checks::run(
+        cfg,
+        &checks::Setting {
+            is_root,
+            demo: f.demo_mode,
+            pidfile: f
+                .daemon
+                .then(|| std::path::absolute(&f.pidfile).unwrap_or_else(|_| f.pidfile.clone())),
+            config: Some(f.config.clone()),
+        },
+    );
+    let mut warnings = 0;
+    for finding in &findings {
+        match finding {
+            checks::Finding::Warning(w) => {
+                warnings += 1;
+                log::warn!("{w}");
+            }
+            checks::Finding::Error(e) if !f.check => log::error!("{e}"),
+            checks::Finding::Error(_) => {}
+        }
+    }
+    if let Some(errors) = checks::verdict(&findings) {
+        return Err(fail(if f.check {
+            errors
+        } else {
+            format!("not starting: {}", errors.replace('\n', "\n  "))
+        }));
+    }
+    if f.check {
+        if warnings > 0 {
+            println!(
+                "tfd: configuration {} is valid, with {warnings} warning(s) (see above)",
+                f.config.display()
+            );
+        } else {
+            println!("tfd: configuration {} is valid", f.config.display());
+        }
+        return Err(ExitCode::SUCCESS);
+    }
+    Ok(())
+}
+
+/// tfd's command line: `args` without the program name. The binary is this
+/// call, so everything the daemon's start decides is in the library, where
+/// the tests and the house's floors see it.
+pub fn main(args: Vec<String>) -> ExitCode {
+    if args.first().map(String::as_str) == Some("ctl") {
+        return ctl::main(&args[1..]);
+    }
+    let mut f = match parse(&args) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    if f.init_secrets {
+        return init_secrets(&f.config);
+    }
+    init_logging();
+    let cfg = match load_config(&mut f) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     // --check-config answers on the terminal, whatever log_target says
     // (and --daemon puts stderr on /dev/null: its logs go to syslog then)
-    let target = if check {
+    let target = if f.check {
         crate::logging::LogTarget::Stderr
-    } else if daemon && cfg.log_target == crate::logging::LogTarget::Stderr {
+    } else if f.daemon && cfg.log_target == crate::logging::LogTarget::Stderr {
         crate::logging::LogTarget::Syslog
     } else {
         cfg.log_target
     };
     crate::logging::init(target, cfg.log_level.as_deref().and_then(|l| l.parse().ok()));
-    // one list of checks for --check-config and for the start: what one calls
-    // an error stops the other too, and a warning reads the same in both
     let is_root = tfd_sys::geteuid() == 0;
-    let findings = checks::run(
-        &cfg,
-        &checks::Setting {
-            is_root,
-            demo: demo_mode,
-            pidfile: daemon.then(|| std::path::absolute(&pidfile).unwrap_or_else(|_| pidfile.clone())),
-            config: Some(config.clone()),
-        },
-    );
-    let mut warnings = 0;
-    for f in &findings {
-        match f {
-            checks::Finding::Warning(w) => {
-                warnings += 1;
-                log::warn!("{w}");
-            }
-            checks::Finding::Error(e) if !check => log::error!("{e}"),
-            checks::Finding::Error(_) => {}
-        }
+    if let Err(code) = check_config(&f, &cfg, is_root) {
+        return code;
     }
-    if let Some(errors) = checks::verdict(&findings) {
-        return fail(if check {
-            errors
-        } else {
-            format!("not starting: {}", errors.replace('\n', "\n  "))
-        });
-    }
-    if check {
-        if warnings > 0 {
-            println!(
-                "tfd: configuration {} is valid, with {warnings} warning(s) (see above)",
-                config.display()
-            );
-        } else {
-            println!("tfd: configuration {} is valid", config.display());
-        }
-        return ExitCode::SUCCESS;
-    }
+    let demo_mode = f.demo_mode;
     let serve_as_self = demo_mode || !is_root;
     if serve_as_self {
         log::info!(
@@ -208,12 +258,12 @@ pub fn main(args: Vec<String>) -> ExitCode {
     } else if cfg.defusr.is_none() {
         log::info!("multi-user mode (no defusr): clients must LOGIN before other commands");
     }
-    let banner = demo_mode.then(|| demo::instructions(&demo_dir, &cfg));
+    let banner = demo_mode.then(|| demo::instructions(&f.demo_dir, &cfg));
     let opts = RunOptions {
-        config_path: Some(config),
+        config_path: Some(f.config),
         serve_as_self,
-        daemon_pidfile: if daemon {
-            Some(std::path::absolute(&pidfile).unwrap_or(pidfile))
+        daemon_pidfile: if f.daemon {
+            Some(std::path::absolute(&f.pidfile).unwrap_or(f.pidfile))
         } else {
             None
         },
@@ -224,7 +274,7 @@ pub fn main(args: Vec<String>) -> ExitCode {
         Err(e) => {
             let e = e.to_string();
             if demo_mode && e.contains("in use") {
-                fail(demo::port_message(&e, demo_port))
+                fail(demo::port_message(&e, f.demo_port))
             } else {
                 fail(e)
             }

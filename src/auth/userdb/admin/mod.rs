@@ -7,7 +7,7 @@ mod password;
 use crate::auth::userdb::{self, CryptHash, Entry, FieldError, QuotaSpec, Scheme, Secret, UserDbError};
 use password::read_password;
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const USAGE: &str = "\
@@ -235,222 +235,254 @@ fn check_place(path: &std::path::Path, given: bool, command: &str, operands: usi
     Ok(())
 }
 
+/// Refuses a flag given to a command it does not apply to (`allowed` lists the
+/// command's own).
+fn only(a: &Args, command: &str, allowed: &[&str]) -> Result<(), Error> {
+    let given = [
+        ("--system-user", a.system_user.is_some()),
+        ("--allow-root", a.allow_root),
+        ("--quota", a.quota.is_some()),
+        ("--jail", a.jail.is_some()),
+        ("--no-jail", a.no_jail),
+        ("--stdin", a.stdin),
+        ("--sha256", a.sha256),
+        ("--rounds", a.rounds.is_some()),
+    ];
+    match given.iter().find(|(f, on)| *on && !allowed.contains(f)) {
+        Some((f, _)) => Err(Error::Usage(format!("{f} does not apply to {command}"))),
+        None => Ok(()),
+    }
+}
+
 fn run(a: Args) -> Result<(), Error> {
     let path = a.file.clone().unwrap_or_else(|| PathBuf::from("/etc/tfd/userdb"));
     let Some(command) = a.command.clone() else {
         return Err(Error::Usage("no command given".into()));
     };
     check_place(&path, a.file.is_some(), &command, a.operands.len())?;
-    let only = |allowed: &[&str]| -> Result<(), Error> {
-        let given = [
-            ("--system-user", a.system_user.is_some()),
-            ("--allow-root", a.allow_root),
-            ("--quota", a.quota.is_some()),
-            ("--jail", a.jail.is_some()),
-            ("--no-jail", a.no_jail),
-            ("--stdin", a.stdin),
-            ("--sha256", a.sha256),
-            ("--rounds", a.rounds.is_some()),
-        ];
-        match given.iter().find(|(f, on)| *on && !allowed.contains(f)) {
-            Some((f, _)) => Err(Error::Usage(format!("{f} does not apply to {command}"))),
-            None => Ok(()),
-        }
-    };
     match command.as_str() {
-        "add" => {
-            only(&[
-                "--system-user",
-                "--allow-root",
-                "--quota",
-                "--jail",
-                "--stdin",
-                "--sha256",
-                "--rounds",
-            ])?;
-            let name = one_name(&a)?;
-            userdb::check_name(&name)?;
-            let system_user = system_user_arg(&a.system_user)?;
-            root_mapping(&a, &name, system_user.as_deref())?;
-            let jail = a.jail.as_deref().map(jail_arg).transpose()?;
-            let quota = match &a.quota {
-                Some(q) => quota_arg(q)?,
-                None => QuotaSpec::Default,
-            };
-            if let Ok(db) = userdb::load(&path) {
-                if db.get(&name).is_some() {
-                    return Err(UserDbError::Exists(name).into());
-                }
-            }
-            let h = hash(&a, &read_password(&a)?)?;
-            userdb::update(&path, true, |db| {
-                db.add(Entry {
-                    name: name.clone(),
-                    secret: Secret::Crypt(h),
-                    locked: false,
-                    system_user: system_user.clone(),
-                    quota,
-                    jail: jail.clone(),
-                    line: 0,
-                })
-            })?;
-            warn_if_no_system_user(system_user.as_deref().unwrap_or(&name));
-            println!("tfpasswd: added {name}");
-        }
-        "passwd" => {
-            only(&["--stdin", "--sha256", "--rounds"])?;
-            let name = one_name(&a)?;
-            if userdb::load(&path)?.get(&name).is_none() {
-                return Err(UserDbError::NoSuchUser(name).into());
-            }
-            let h = hash(&a, &read_password(&a)?)?;
-            userdb::update(&path, false, |db| {
-                let e = db.get_mut(&name).ok_or_else(|| UserDbError::NoSuchUser(name.clone()))?;
-                e.secret = Secret::Crypt(h);
-                Ok(())
-            })?;
-            println!("tfpasswd: password of {name} changed");
-        }
-        "mod" => {
-            only(&["--system-user", "--allow-root", "--quota", "--jail", "--no-jail"])?;
-            let name = one_name(&a)?;
-            if a.system_user.is_none() && a.quota.is_none() && a.jail.is_none() && !a.no_jail {
-                return Err(Error::Usage(
-                    "mod needs --system-user, --quota, --jail or --no-jail".into(),
-                ));
-            }
-            if a.jail.is_some() && a.no_jail {
-                return Err(Error::Usage("--jail and --no-jail contradict each other".into()));
-            }
-            let system_user = system_user_arg(&a.system_user)?;
-            if let Some(u) = &system_user {
-                root_mapping(&a, &name, Some(u))?;
-            }
-            let quota = a.quota.as_deref().map(quota_arg).transpose()?;
-            let jail = a.jail.as_deref().map(jail_arg).transpose()?;
-            let effective = userdb::update(&path, false, |db| {
-                let e = db.get_mut(&name).ok_or_else(|| UserDbError::NoSuchUser(name.clone()))?;
-                if e.is_legacy() {
-                    return Err(UserDbError::Legacy(name.clone()));
-                }
-                if system_user.is_some() {
-                    // naming the user itself clears the field (same meaning, shorter line)
-                    e.system_user = system_user.clone().filter(|u| *u != name);
-                }
-                if let Some(q) = quota {
-                    e.quota = q;
-                }
-                if jail.is_some() || a.no_jail {
-                    e.jail = jail.clone();
-                }
-                Ok(e.system_user().to_string())
-            })?;
-            warn_if_no_system_user(&effective);
-            println!("tfpasswd: changed {name}");
-        }
+        "add" => add(&a, &path)?,
+        "passwd" => passwd(&a, &path)?,
+        "mod" => modify(&a, &path)?,
         "del" => {
-            only(&[])?;
+            only(&a, &command, &[])?;
             let name = one_name(&a)?;
             userdb::update(&path, false, |db| db.remove(&name))?;
             println!("tfpasswd: deleted {name}");
         }
         "lock" | "unlock" => {
-            only(&[])?;
+            only(&a, &command, &[])?;
             let name = one_name(&a)?;
             set_locked(&path, &name, command == "lock")?;
             println!("tfpasswd: {command}ed {name}");
         }
         "list" => {
-            only(&[])?;
+            only(&a, &command, &[])?;
             if !a.operands.is_empty() {
                 return Err(Error::Usage("list takes no arguments".into()));
             }
             let db = userdb::load(&path)?;
             list(&db, &mut io::stdout().lock())?;
         }
-        "import" => {
-            only(&["--sha256", "--rounds"])?;
-            let scheme = if a.sha256 { Scheme::Sha256 } else { Scheme::Sha512 };
-            let rounds = hash(&a, b"probe")?.cost().rounds;
-            let names = match a.operands.as_slice() {
-                [] => userdb::update(&path, false, |db| userdb::convert_legacy(db, scheme, rounds))?,
-                [legacy] => {
-                    let mut src = userdb::load(std::path::Path::new(legacy))?;
-                    userdb::convert_legacy(&mut src, scheme, rounds)?;
-                    userdb::update(&path, true, |db| {
-                        if let Some(e) = src.users().find(|e| db.get(&e.name).is_some()) {
-                            return Err(UserDbError::Exists(e.name.clone()));
-                        }
-                        let mut names = Vec::new();
-                        for e in src.users() {
-                            let mut e = e.clone();
-                            e.line = 0;
-                            names.push(e.name.clone());
-                            db.add(e)?;
-                        }
-                        Ok(names)
-                    })?
-                }
-                _ => return Err(Error::Usage("import takes at most one file".into())),
-            };
-            println!("tfpasswd: imported {} user(s) with hashed passwords", names.len());
-        }
-        "check" => {
-            only(&[])?;
-            let db = userdb::load(&path)?;
-            let legacy = db.legacy_users();
-            for (line, name) in &legacy {
-                eprintln!(
-                    "tfpasswd: warning: {}:{line}: user {name:?} has a plain-text password (legacy format); run `tfpasswd -f {} import`",
-                    path.display(),
-                    path.display()
-                );
-            }
-            if userdb::readable_by_others(&path) {
-                eprintln!("tfpasswd: warning: {} is readable by group or others", path.display());
-            }
-            if let Some(why) = tfd_sys::private_file::check_file(&path, "user file") {
-                eprintln!("tfpasswd: warning: tfd will not read it: {why}");
-            }
-            // LOGIN as a user whose system account is missing fails (FAILED 37)
-            let mut missing = 0;
-            for e in db.users() {
-                if !matches!(nix::unistd::User::from_name(e.system_user()), Ok(Some(_))) {
-                    missing += 1;
-                    eprintln!(
-                        "tfpasswd: warning: {}:{}: {:?} runs as system user {:?}, which does not exist; \
-                         its LOGIN fails until it does (useradd --system {}, or tfpasswd mod {} --system-user USER)",
-                        path.display(),
-                        e.line,
-                        e.name,
-                        e.system_user(),
-                        e.system_user(),
-                        e.name
-                    );
-                }
-            }
-            for e in db.users().filter(|e| is_root_user(e.system_user())) {
-                eprintln!(
-                    "tfpasswd: warning: {}:{}: {:?} runs as system user root (uid 0); tfd refuses its LOGIN \
-                     unless tfd.conf sets userdb_allow_root",
-                    path.display(),
-                    e.line,
-                    e.name
-                );
-            }
-            println!(
-                "tfpasswd: {} is valid: {} user(s), {} legacy{}",
-                path.display(),
-                db.users().count(),
-                legacy.len(),
-                match missing {
-                    0 => String::new(),
-                    n => format!(", {n} without a system account"),
-                }
-            );
-        }
+        "import" => import(&a, &path)?,
+        "check" => check(&a, &path)?,
         other => return Err(Error::Usage(format!("unknown command {other:?}"))),
     }
+    Ok(())
+}
+
+/// `add NAME`: a new user with a password read from the terminal or stdin.
+fn add(a: &Args, path: &Path) -> Result<(), Error> {
+    only(
+        a,
+        "add",
+        &[
+            "--system-user",
+            "--allow-root",
+            "--quota",
+            "--jail",
+            "--stdin",
+            "--sha256",
+            "--rounds",
+        ],
+    )?;
+    let name = one_name(a)?;
+    userdb::check_name(&name)?;
+    let system_user = system_user_arg(&a.system_user)?;
+    root_mapping(a, &name, system_user.as_deref())?;
+    let jail = a.jail.as_deref().map(jail_arg).transpose()?;
+    let quota = match &a.quota {
+        Some(q) => quota_arg(q)?,
+        None => QuotaSpec::Default,
+    };
+    if let Ok(db) = userdb::load(path) {
+        if db.get(&name).is_some() {
+            return Err(UserDbError::Exists(name).into());
+        }
+    }
+    let h = hash(a, &read_password(a)?)?;
+    userdb::update(path, true, |db| {
+        db.add(Entry {
+            name: name.clone(),
+            secret: Secret::Crypt(h),
+            locked: false,
+            system_user: system_user.clone(),
+            quota,
+            jail: jail.clone(),
+            line: 0,
+        })
+    })?;
+    warn_if_no_system_user(system_user.as_deref().unwrap_or(&name));
+    println!("tfpasswd: added {name}");
+    Ok(())
+}
+
+/// `passwd NAME`: a new password for an existing user.
+fn passwd(a: &Args, path: &Path) -> Result<(), Error> {
+    only(a, "passwd", &["--stdin", "--sha256", "--rounds"])?;
+    let name = one_name(a)?;
+    if userdb::load(path)?.get(&name).is_none() {
+        return Err(UserDbError::NoSuchUser(name).into());
+    }
+    let h = hash(a, &read_password(a)?)?;
+    userdb::update(path, false, |db| {
+        let e = db.get_mut(&name).ok_or_else(|| UserDbError::NoSuchUser(name.clone()))?;
+        e.secret = Secret::Crypt(h);
+        Ok(())
+    })?;
+    println!("tfpasswd: password of {name} changed");
+    Ok(())
+}
+
+/// `mod NAME`: a user's system user, quota or jail.
+fn modify(a: &Args, path: &Path) -> Result<(), Error> {
+    only(
+        a,
+        "mod",
+        &["--system-user", "--allow-root", "--quota", "--jail", "--no-jail"],
+    )?;
+    let name = one_name(a)?;
+    if a.system_user.is_none() && a.quota.is_none() && a.jail.is_none() && !a.no_jail {
+        return Err(Error::Usage(
+            "mod needs --system-user, --quota, --jail or --no-jail".into(),
+        ));
+    }
+    if a.jail.is_some() && a.no_jail {
+        return Err(Error::Usage("--jail and --no-jail contradict each other".into()));
+    }
+    let system_user = system_user_arg(&a.system_user)?;
+    if let Some(u) = &system_user {
+        root_mapping(a, &name, Some(u))?;
+    }
+    let quota = a.quota.as_deref().map(quota_arg).transpose()?;
+    let jail = a.jail.as_deref().map(jail_arg).transpose()?;
+    let effective = userdb::update(path, false, |db| {
+        let e = db.get_mut(&name).ok_or_else(|| UserDbError::NoSuchUser(name.clone()))?;
+        if e.is_legacy() {
+            return Err(UserDbError::Legacy(name.clone()));
+        }
+        if system_user.is_some() {
+            // naming the user itself clears the field (same meaning, shorter line)
+            e.system_user = system_user.clone().filter(|u| *u != name);
+        }
+        if let Some(q) = quota {
+            e.quota = q;
+        }
+        if jail.is_some() || a.no_jail {
+            e.jail = jail.clone();
+        }
+        Ok(e.system_user().to_string())
+    })?;
+    warn_if_no_system_user(&effective);
+    println!("tfpasswd: changed {name}");
+    Ok(())
+}
+
+/// `import [LEGACY]`: hashes the plain-text passwords of the file (or moves
+/// those of another legacy file into it, hashed).
+fn import(a: &Args, path: &Path) -> Result<(), Error> {
+    only(a, "import", &["--sha256", "--rounds"])?;
+    let scheme = if a.sha256 { Scheme::Sha256 } else { Scheme::Sha512 };
+    let rounds = hash(a, b"probe")?.cost().rounds;
+    let names = match a.operands.as_slice() {
+        [] => userdb::update(path, false, |db| userdb::convert_legacy(db, scheme, rounds))?,
+        [legacy] => {
+            let mut src = userdb::load(std::path::Path::new(legacy))?;
+            userdb::convert_legacy(&mut src, scheme, rounds)?;
+            userdb::update(path, true, |db| {
+                if let Some(e) = src.users().find(|e| db.get(&e.name).is_some()) {
+                    return Err(UserDbError::Exists(e.name.clone()));
+                }
+                let mut names = Vec::new();
+                for e in src.users() {
+                    let mut e = e.clone();
+                    e.line = 0;
+                    names.push(e.name.clone());
+                    db.add(e)?;
+                }
+                Ok(names)
+            })?
+        }
+        _ => return Err(Error::Usage("import takes at most one file".into())),
+    };
+    println!("tfpasswd: imported {} user(s) with hashed passwords", names.len());
+    Ok(())
+}
+
+/// `check`: validates the file and warns of what tfd would refuse or fail on.
+fn check(a: &Args, path: &Path) -> Result<(), Error> {
+    only(a, "check", &[])?;
+    let db = userdb::load(path)?;
+    let legacy = db.legacy_users();
+    for (line, name) in &legacy {
+        eprintln!(
+            "tfpasswd: warning: {}:{line}: user {name:?} has a plain-text password (legacy format); run `tfpasswd -f {} import`",
+            path.display(),
+            path.display()
+        );
+    }
+    if userdb::readable_by_others(path) {
+        eprintln!("tfpasswd: warning: {} is readable by group or others", path.display());
+    }
+    if let Some(why) = tfd_sys::private_file::check_file(path, "user file") {
+        eprintln!("tfpasswd: warning: tfd will not read it: {why}");
+    }
+    // LOGIN as a user whose system account is missing fails (FAILED 37)
+    let mut missing = 0;
+    for e in db.users() {
+        if !matches!(nix::unistd::User::from_name(e.system_user()), Ok(Some(_))) {
+            missing += 1;
+            eprintln!(
+                "tfpasswd: warning: {}:{}: {:?} runs as system user {:?}, which does not exist; \
+                 its LOGIN fails until it does (useradd --system {}, or tfpasswd mod {} --system-user USER)",
+                path.display(),
+                e.line,
+                e.name,
+                e.system_user(),
+                e.system_user(),
+                e.name
+            );
+        }
+    }
+    for e in db.users().filter(|e| is_root_user(e.system_user())) {
+        eprintln!(
+            "tfpasswd: warning: {}:{}: {:?} runs as system user root (uid 0); tfd refuses its LOGIN \
+             unless tfd.conf sets userdb_allow_root",
+            path.display(),
+            e.line,
+            e.name
+        );
+    }
+    println!(
+        "tfpasswd: {} is valid: {} user(s), {} legacy{}",
+        path.display(),
+        db.users().count(),
+        legacy.len(),
+        match missing {
+            0 => String::new(),
+            n => format!(", {n} without a system account"),
+        }
+    );
     Ok(())
 }
 
