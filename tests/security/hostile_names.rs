@@ -56,7 +56,13 @@ fn names_with_c1_controls_are_refused_as_ascii_controls_are() {
                     !err.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c)),
                     "tf printed a C1 control raw: {err:?}"
                 );
-                assert_eq!(fs::read_to_string(srv.path(&format!("up{t}/ok.txt"))).unwrap(), "ok\n");
+                let landed = fs::read_to_string(srv.path(&format!("up{t}/ok.txt")));
+                assert_eq!(
+                    landed.as_deref().ok(),
+                    Some("ok\n"),
+                    "the plain file of put -r did not land ({}):\n{err}",
+                    o.status
+                );
             });
         }
     });
