@@ -495,6 +495,15 @@ pub fn takes_value(family: Family, name: &str) -> bool {
     of(family).any(|o| o.name == name && !matches!(o.kind, Kind::Flag))
 }
 
+/// The `--exclude`/`--include` options a command was given, as the tree
+/// runs' filter (rsync's first match wins).
+pub fn filter_of(g: &Given) -> tfp_client::tree::filter::Filter {
+    tfp_client::tree::filter::Filter::new(
+        g.texts_in_order(&["--exclude", "--include"])
+            .map(|(n, p)| (n == "--include", p)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -539,13 +548,4 @@ mod tests {
         );
         assert!(takes_value(Family::Transfer, "--offset") && !takes_value(Family::Transfer, "--verify"));
     }
-}
-
-/// The `--exclude`/`--include` options a command was given, as the tree
-/// runs' filter (rsync's first match wins).
-pub fn filter_of(g: &Given) -> tfp_client::tree::filter::Filter {
-    tfp_client::tree::filter::Filter::new(
-        g.texts_in_order(&["--exclude", "--include"])
-            .map(|(n, p)| (n == "--include", p)),
-    )
 }

@@ -111,6 +111,20 @@ pub fn shown(name: &[u8]) -> String {
     crate::escape::shown(name)
 }
 
+/// `a/b` joined to `dir` ("" is the served root).
+pub fn rjoin(dir: &[u8], name: &[u8]) -> Vec<u8> {
+    let d = dir.strip_suffix(b"/").unwrap_or(dir);
+    if d.is_empty() {
+        return name.to_vec();
+    }
+    [d, b"/", name].concat()
+}
+
+/// Whether `path` lies strictly below `dir`.
+pub(crate) fn below(path: &[u8], dir: &[u8]) -> bool {
+    path.len() > dir.len() && path.starts_with(dir) && path[dir.len()] == b'/'
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,18 +194,4 @@ mod tests {
     fn shown_names_carry_no_control_characters() {
         assert_eq!(shown(b"a\x1b[2J\n"), "a\\u{1b}[2J\\n");
     }
-}
-
-/// `a/b` joined to `dir` ("" is the served root).
-pub fn rjoin(dir: &[u8], name: &[u8]) -> Vec<u8> {
-    let d = dir.strip_suffix(b"/").unwrap_or(dir);
-    if d.is_empty() {
-        return name.to_vec();
-    }
-    [d, b"/", name].concat()
-}
-
-/// Whether `path` lies strictly below `dir`.
-pub(crate) fn below(path: &[u8], dir: &[u8]) -> bool {
-    path.len() > dir.len() && path.starts_with(dir) && path[dir.len()] == b'/'
 }

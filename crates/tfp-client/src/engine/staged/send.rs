@@ -222,7 +222,7 @@ fn send_alone(
         },
     };
     let first = (pieces.first().map(|p| p.0), requested);
-    return send_ranges(
+    send_ranges(
         c,
         req.remote,
         req.bufsz,
@@ -232,7 +232,7 @@ fn send_alone(
         failed,
         Some(commit),
         || {},
-    );
+    )
 }
 
 /// The pieces cut for the streams to take in turn, and the bytes they hold:
