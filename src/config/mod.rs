@@ -16,7 +16,6 @@ use std::fs;
 use tfd_sys::{read_capped, CappedError};
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -398,11 +397,8 @@ impl Config {
             let key_file = base.join(key_file);
             let pem = read_private_key(&key_file)
                 .map_err(|why| resolve_err("privkey_file", format!("{}: {why}", key_file.display())))?;
-            warn_if_readable_by_others(&key_file, "private key file");
             config.privkey_pem = Some(pem);
             config.privkey_file = Some(key_file);
-        } else if config.privkey_pem.is_some() {
-            warn_if_readable_by_others(&source, "config file holding a private key");
         }
         config.userdb = config.userdb.take().map(|p| base.join(p));
         config.tlb = config.tlb.take().map(|p| base.join(p));
@@ -616,14 +612,4 @@ fn read_private_key(path: &Path) -> Result<Vec<u8>, KeyFileError> {
 pub fn is_placeholder_hash(hash: &str) -> bool {
     let h = hash.to_ascii_lowercase().replace(['-', '_', ' '], "");
     h.contains("changeme") || h.contains("changethis")
-}
-
-/// A warning, not an error: the file may be protected in other ways (a
-/// private directory), but a world-readable key usually is a mistake.
-fn warn_if_readable_by_others(path: &Path, what: &str) {
-    if let Ok(meta) = fs::metadata(path) {
-        if meta.permissions().mode() & 0o044 != 0 {
-            log::warn!("{}: {what} is readable by group or others", path.display());
-        }
-    }
 }

@@ -24,8 +24,7 @@ fn layout(tag: &str) -> Layout {
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
     let data = dir.join("data");
     fs::create_dir(&data).unwrap();
-    fs::write(dir.join("key.pem"), &keys().0).unwrap();
-    fs::set_permissions(dir.join("key.pem"), fs::Permissions::from_mode(0o600)).unwrap();
+    write_private_key(&dir.join("key.pem"));
     let base = format!(
         "proto 2.4.1\nhash h-checks\ndbdir {}\nport {}\nlisten 127.0.0.1\nprivkey_file {}\nfai_dir {}\n\
          control_socket {}\nshutdown_grace 1\n",

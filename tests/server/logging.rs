@@ -6,7 +6,7 @@
 use crate::common;
 
 use common::{
-    assert_failed, assert_ok, ensure_system_user, is_root, keys, login_userdb, require, tempdir, Opts, Server,
+    assert_failed, assert_ok, ensure_system_user, is_root, keys, login_userdb, require, tempdir, write_private_key, Opts, Server,
 };
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixDatagram;
@@ -54,7 +54,7 @@ impl Drop for Tfd {
 fn setup(tag: &str, extra: &str) -> (PathBuf, PathBuf, u16, String) {
     let dir = tempdir(tag);
     std::fs::create_dir_all(dir.join("data")).unwrap();
-    std::fs::write(dir.join("key.pem"), &keys().0).unwrap();
+    write_private_key(&dir.join("key.pem"));
     let port = common::free_port();
     let hash = format!("loghash{port}");
     let user = if is_root() { "defusr root\n" } else { "" };

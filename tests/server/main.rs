@@ -21,5 +21,6 @@ mod priority;
 mod process;
 mod proxy;
 mod scaling;
+mod secrets;
 mod unseen;
 mod watchdog;

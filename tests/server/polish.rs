@@ -104,7 +104,7 @@ fn ctl_help_lists_every_request_the_socket_serves() {
 fn check_config(tag: &str, extra: &str) -> (bool, String) {
     let dir = tempdir(tag);
     std::fs::create_dir_all(dir.join("data")).unwrap();
-    std::fs::write(dir.join("key.pem"), &keys().0).unwrap();
+    write_private_key(&dir.join("key.pem"));
     let conf = dir.join("tfd.conf");
     std::fs::write(
         &conf,
