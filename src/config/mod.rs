@@ -349,11 +349,10 @@ impl Config {
         }
     }
 
-    /// Reads, parses and resolves a config file: relative paths are taken from
-    /// the file's own directory (not the cwd, which differs between a shell and
-    /// a service manager), `dbdir` is canonicalized and must be a directory,
-    /// and `privkey_file` is read into `privkey_pem`.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    /// The file read (at most [`MAX_FILE_SIZE`] bytes, UTF-8) and parsed,
+    /// nothing resolved yet: the config, its keys' lines and the file's
+    /// canonical path.
+    fn read_parsed(path: &Path) -> Result<(Config, KeyLines, PathBuf), ConfigError> {
         let file = path.display().to_string();
         let bytes = read_capped(path, MAX_FILE_SIZE).map_err(|e| match e {
             CappedError::Io(error) => ConfigError::Read {
@@ -373,11 +372,28 @@ impl Config {
                 });
             }
         };
-        let (mut config, lines) = parse::parse_named(text, &file)?;
-        let source = fs::canonicalize(path).map_err(|error| ConfigError::Read {
-            file: file.clone(),
-            error,
-        })?;
+        let (config, lines) = parse::parse_named(text, &file)?;
+        let source = fs::canonicalize(path).map_err(|error| ConfigError::Read { file, error })?;
+        Ok((config, lines, source))
+    }
+
+    /// The `control_socket` a config file names (relative to its directory),
+    /// for `tfd ctl -c FILE`: only the file's syntax is checked, so that a
+    /// server whose key is missing can still be asked (its reload then says
+    /// why it refuses); None when the file names none.
+    pub fn control_socket_in(path: &Path) -> Result<Option<PathBuf>, ConfigError> {
+        let (config, _, source) = Config::read_parsed(path)?;
+        let base = source.parent().map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
+        Ok(config.control_socket.map(|p| base.join(p)))
+    }
+
+    /// Reads, parses and resolves a config file: relative paths are taken from
+    /// the file's own directory (not the cwd, which differs between a shell and
+    /// a service manager), `dbdir` is canonicalized and must be a directory,
+    /// and `privkey_file` is read into `privkey_pem`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let (mut config, lines, source) = Config::read_parsed(path)?;
         let base = source.parent().map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
         let resolve_err = |key: &'static str, message: String| ConfigError::Resolve {
             file: file.clone(),

@@ -9,6 +9,7 @@ mod common;
 
 mod bandwidth;
 mod bans;
+mod ctl_outcome;
 mod install;
 mod lifecycle;
 mod liveness;
