@@ -59,6 +59,7 @@ pub fn wanted(args: &[String]) -> bool {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
+            "--" => pos.extend(it.by_ref().map(String::as_str)),
             "-r" | "-p" | "--jobs" | "--exclude" | "--include" => return true,
             s if commands::takes_value(Family::Transfer, s) => {
                 it.next();
