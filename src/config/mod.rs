@@ -411,8 +411,19 @@ impl Config {
 
         if let Some(key_file) = config.privkey_file.take() {
             let key_file = base.join(key_file);
-            let pem = read_private_key(&key_file)
-                .map_err(|why| resolve_err("privkey_file", format!("{}: {why}", key_file.display())))?;
+            let pem = read_private_key(&key_file).map_err(|why| {
+                // the usual first start: the example's key is not made yet
+                let missing = matches!(&why, KeyFileError::Read(CappedError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound);
+                let hint = if missing {
+                    format!(
+                        "; `tfd -c {} --init-secrets` makes the key pair there (and a random hash in place of the example's placeholder)",
+                        path.display()
+                    )
+                } else {
+                    String::new()
+                };
+                resolve_err("privkey_file", format!("{}: {why}{hint}", key_file.display()))
+            })?;
             config.privkey_pem = Some(pem);
             config.privkey_file = Some(key_file);
         }

@@ -143,7 +143,8 @@ fn check_config_and_start_agree_on_every_broken_layout() {
         &l,
         &multi,
         &format!(
-            "LOGIN user jo (jail /jails/jo): every LOGIN will answer FAILED 48: /jails/jo ({} on disk) is owned by uid {juid}",
+            "LOGIN user jo (jail /jails/jo): every LOGIN will answer FAILED 48: /jails/jo ({} on disk) is owned by \
+             tfdagree2 (uid {juid}), not root",
             l.data.join("jails/jo").display()
         ),
     );

@@ -115,3 +115,38 @@ fn a_key_and_a_user_file_others_can_read_are_refused_with_the_chmod() {
     let (code, out) = tfd(&["-c", &conf, "--check-config"], &srv.dir.join("mended.log"));
     assert_eq!(code, Some(0), "{out}");
 }
+
+/// Before the first start the key is not made yet: `--check-config` (and the
+/// start) name `--init-secrets`, which makes it, with this configuration.
+#[test]
+fn a_missing_key_names_init_secrets() {
+    let dir = tempdir("secrets-first");
+    fs::create_dir(dir.join("data")).unwrap();
+    let conf = dir.join("tfd.conf");
+    fs::write(
+        &conf,
+        format!(
+            "proto 2.4.1\nhash first-start-hash\ndbdir data\nport 1\nprivkey_file key.pem\nfai_dir {}\n",
+            dir.join("fai").display()
+        ),
+    )
+    .unwrap();
+    let c = conf.to_str().unwrap();
+    for (args, log) in [(&["-c", c, "--check-config"][..], "check.log"), (&["-c", c], "start.log")] {
+        let (code, out) = tfd(args, &dir.join(log));
+        assert_eq!(code, Some(1), "{args:?}: {out}");
+        assert!(
+            out.contains("key.pem") && out.contains(&format!("`tfd -c {c} --init-secrets`")),
+            "{args:?} names --init-secrets with this config: {out}"
+        );
+    }
+    // and it does what the sentence says
+    let o = Command::new(env!("CARGO_BIN_EXE_tfd"))
+        .args(["-c", c, "--init-secrets"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{o:?}");
+    let (code, out) = tfd(&["-c", c, "--check-config"], &dir.join("after.log"));
+    assert_eq!(code, Some(0), "{out}");
+    let _ = fs::remove_dir_all(&dir);
+}
