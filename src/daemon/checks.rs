@@ -67,7 +67,9 @@ pub fn run(cfg: &Config, how: &Setting) -> Vec<Finding> {
         }
     }
     match (&cfg.privkey_file, &how.config) {
-        (Some(key), _) => out.extend(readable_secret(key, "privkey_file", "the server's private key").map(Finding::Error)),
+        (Some(key), _) => {
+            out.extend(readable_secret(key, "privkey_file", "the server's private key").map(Finding::Error))
+        }
         (None, Some(conf)) if cfg.privkey_pem.is_some() => out.extend(
             readable_secret(conf, "config", "the server's private key (its privkey block)").map(Finding::Error),
         ),

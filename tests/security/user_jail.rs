@@ -275,7 +275,8 @@ fn a_jail_that_breaks_its_guard_is_refused_with_a_reason() {
     let (mut c, _) = login(&srv, "erin", "erin pw");
     assert_failed(c.call("INJAIL", b"tok | cell").unwrap(), 48);
     assert!(
-        srv.log().contains("the jail breaks its guard: /cell is owned by tfdujail4 (uid"),
+        srv.log()
+            .contains("the jail breaks its guard: /cell is owned by tfdujail4 (uid"),
         "{}",
         srv.log()
     );

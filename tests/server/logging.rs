@@ -6,7 +6,8 @@
 use crate::common;
 
 use common::{
-    assert_failed, assert_ok, ensure_system_user, is_root, keys, login_userdb, require, tempdir, write_private_key, Opts, Server,
+    assert_failed, assert_ok, ensure_system_user, is_root, keys, login_userdb, require, tempdir, write_private_key,
+    Opts, Server,
 };
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixDatagram;

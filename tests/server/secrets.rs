@@ -34,11 +34,15 @@ fn tfd(args: &[&str], log: &Path) -> (Option<i32>, String) {
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("tfd {args:?} served with secrets others can read:\n{}", fs::read_to_string(log).unwrap_or_default());
+            panic!(
+                "tfd {args:?} served with secrets others can read:\n{}",
+                fs::read_to_string(log).unwrap_or_default()
+            );
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let out = fs::read_to_string(log.with_extension("out")).unwrap_or_default() + &fs::read_to_string(log).unwrap_or_default();
+    let out = fs::read_to_string(log.with_extension("out")).unwrap_or_default()
+        + &fs::read_to_string(log).unwrap_or_default();
     (status.code(), out)
 }
 
@@ -77,10 +81,7 @@ fn a_key_and_a_user_file_others_can_read_are_refused_with_the_chmod() {
     // a reload refuses them and keeps the old configuration
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(srv.pid()), nix::sys::signal::SIGHUP).unwrap();
     let log = wait_log(&srv, "reload refused, keeping the old configuration");
-    let refusal = log
-        .lines()
-        .find(|l| l.contains("reload refused"))
-        .unwrap_or_default();
+    let refusal = log.lines().find(|l| l.contains("reload refused")).unwrap_or_default();
     for fix in &chmods {
         assert!(refusal.contains(fix), "the reload's refusal names `{fix}`: {refusal}");
     }
@@ -132,7 +133,10 @@ fn a_missing_key_names_init_secrets() {
     )
     .unwrap();
     let c = conf.to_str().unwrap();
-    for (args, log) in [(&["-c", c, "--check-config"][..], "check.log"), (&["-c", c], "start.log")] {
+    for (args, log) in [
+        (&["-c", c, "--check-config"][..], "check.log"),
+        (&["-c", c], "start.log"),
+    ] {
         let (code, out) = tfd(args, &dir.join(log));
         assert_eq!(code, Some(1), "{args:?}: {out}");
         assert!(
