@@ -1,6 +1,7 @@
 //! GNU option habits (issue 65), through the real `tf` against a real tfd:
 //! `--opt=value` for global and command options, `--` before a name that
-//! starts with a dash, and `put DIR` answered with the `put -r` that does it.
+//! starts with a dash, `put DIR` answered with the `put -r` that does it, and
+//! a pattern given alone expanded as sftp's `get *.txt`.
 
 use crate::common;
 use crate::output::{ok, stderr, text};
@@ -87,4 +88,41 @@ fn put_of_a_directory_suggests_put_r() {
     assert_eq!(e.trim_end().lines().count(), 1, "one sentence: {e}");
     assert!(e.contains("d: is a directory") && e.contains(" put -r d x`"), "{e}");
     assert!(!srv.path("x").exists(), "nothing sent");
+}
+
+/// A pattern given alone is expanded, as sftp's `get *.txt`: `get 'd/s*.txt'`
+/// fetches its files here and `put 's*.txt'` sends them to the served root
+/// (both asked the server for the literal name, or sent a file literally so
+/// named).
+#[test]
+fn a_pattern_alone_expands_as_sftp_does() {
+    let srv = Server::start();
+    fs::create_dir(srv.path("d")).unwrap();
+    for n in ["s1.txt", "s2.txt", "other.txt"] {
+        fs::write(srv.path(&format!("d/{n}")), n.as_bytes()).unwrap();
+    }
+    let down = tempdir("gnu-glob-down");
+    let o = srv
+        .tf_command(&["get", "d/s*.txt"])
+        .current_dir(&down)
+        .output()
+        .unwrap();
+    ok(&o, "get 'd/s*.txt'");
+    let mut got: Vec<String> = fs::read_dir(&down)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    got.sort();
+    assert_eq!(got, ["s1.txt", "s2.txt"], "{}", text(&o));
+    assert_eq!(fs::read(down.join("s2.txt")).unwrap(), b"s2.txt");
+
+    let up = tempdir("gnu-glob-up");
+    for n in ["s7.txt", "s8.txt", "t9.txt"] {
+        fs::write(up.join(n), n.as_bytes()).unwrap();
+    }
+    let o = srv.tf_command(&["put", "s*.txt"]).current_dir(&up).output().unwrap();
+    ok(&o, "put 's*.txt'");
+    assert_eq!(fs::read(srv.path("s7.txt")).unwrap(), b"s7.txt", "{}", text(&o));
+    assert_eq!(fs::read(srv.path("s8.txt")).unwrap(), b"s8.txt");
+    assert!(!srv.path("t9.txt").exists() && !srv.path("s*.txt").exists());
 }
