@@ -40,7 +40,9 @@ pub fn run(cfg: &Config, how: &Setting) -> Vec<Finding> {
             Some(p) => match crate::auth::userdb::startup_check(p) {
                 Ok(w) => {
                     out.extend(w.into_iter().map(Finding::Warning));
-                    out.extend(readable_secret(p, "userdb", "the password hashes").map(Finding::Error));
+                    out.extend(
+                        tfd_sys::private_file::check_secret(p, "userdb", "the password hashes").map(Finding::Error),
+                    );
                 }
                 Err(e) => out.push(Finding::Error(format!("userdb: {e}"))),
             },
@@ -67,11 +69,12 @@ pub fn run(cfg: &Config, how: &Setting) -> Vec<Finding> {
         }
     }
     match (&cfg.privkey_file, &how.config) {
-        (Some(key), _) => {
-            out.extend(readable_secret(key, "privkey_file", "the server's private key").map(Finding::Error))
-        }
+        (Some(key), _) => out.extend(
+            tfd_sys::private_file::check_secret(key, "privkey_file", "the server's private key").map(Finding::Error),
+        ),
         (None, Some(conf)) if cfg.privkey_pem.is_some() => out.extend(
-            readable_secret(conf, "config", "the server's private key (its privkey block)").map(Finding::Error),
+            tfd_sys::private_file::check_secret(conf, "config", "the server's private key (its privkey block)")
+                .map(Finding::Error),
         ),
         _ => {}
     }
@@ -139,22 +142,6 @@ pub fn run(cfg: &Config, how: &Setting) -> Vec<Finding> {
         }
     }
     out
-}
-
-/// A secret (the private key, the user file's hashes) that group or others
-/// can read is refused, as sshd refuses a host key others can read: whoever
-/// reads the key can pose as the server, whoever reads the hashes can guess
-/// passwords offline. The message ends with the chmod that mends it.
-pub(crate) fn readable_secret(path: &Path, key: &str, holds: &str) -> Option<String> {
-    let mode = std::fs::metadata(path).ok()?.mode();
-    (mode & 0o044 != 0).then(|| {
-        format!(
-            "{key} {shown} is mode {:o}: group or others can read {holds}, which tfd refuses (as sshd \
-             refuses a readable host key); chmod go-rwx {shown}",
-            mode & 0o7777,
-            shown = path.display(),
-        )
-    })
 }
 
 /// A directory tfd keeps to itself: missing is fine (tfd makes it, 0700);

@@ -27,6 +27,15 @@ impl ReloadOutcome {
     }
 }
 
+/// Why a reload was refused, in words (each step's own error, shown).
+struct Refused(String);
+
+impl<E: std::fmt::Display> From<E> for Refused {
+    fn from(e: E) -> Refused {
+        Refused(e.to_string())
+    }
+}
+
 impl Listener {
     pub(super) fn reload(&mut self) -> ReloadOutcome {
         crate::daemon::sd_notify::reloading();
@@ -37,7 +46,7 @@ impl Listener {
                 }
                 ReloadOutcome::Done(restart)
             }
-            Err(why) => {
+            Err(Refused(why)) => {
                 error!("reload refused, keeping the old configuration: {why}");
                 ReloadOutcome::Refused(why)
             }
@@ -78,13 +87,11 @@ impl Listener {
 
     /// Applies the configuration file afresh: Ok(the keys that wait for a
     /// restart), or Err(why it was refused) with the old configuration kept.
-    fn apply_reload(&mut self) -> Result<Vec<&'static str>, String> {
+    fn apply_reload(&mut self) -> Result<Vec<&'static str>, Refused> {
         let Some(path) = self.opts.config_path.clone() else {
-            return Err("tfd was started without a config file".into());
+            return Err(Refused("tfd was started without a config file".into()));
         };
-        let mut cfg = Config::load(&path)
-            .and_then(|c| c.validate().map(|_| c))
-            .map_err(|e| e.to_string())?;
+        let mut cfg = Config::load(&path).and_then(|c| c.validate().map(|_| c))?;
         // the start's own checks (daemon/checks.rs): a configuration tfd would
         // not start with is not taken on by a running one either
         let how = crate::daemon::checks::Setting {
@@ -100,22 +107,22 @@ impl Listener {
             }
         }
         if let Some(errors) = crate::daemon::checks::verdict(&findings) {
-            return Err(errors.replace('\n', "; "));
+            return Err(Refused(errors.replace('\n', "; ")));
         }
-        let defusr = resolve_defusr(&cfg, self.opts.serve_as_self).map_err(|e| e.to_string())?;
+        let defusr = resolve_defusr(&cfg, self.opts.serve_as_self)?;
 
-        let tlb = load_tlb(&cfg).map_err(|e| e.to_string())?;
+        let tlb = load_tlb(&cfg)?;
         // checked again even when unchanged: an ancestor may have become
         // writable, or the directory been swapped, since the start
         let (shared_state, shared_bans) = match shared_bans(&cfg, self.ctx.shared_state.as_ref()) {
             Ok(c) => c,
-            Err(e) => return Err(format!("{e} (the state directory is held open)")),
+            Err(e) => return Err(Refused(format!("{e} (the state directory is held open)"))),
         };
         // the same directory keeps its cache (None here)
         let same_dir = shared_state.is_some() && shared_bans.is_none();
         // rotation: rename the log, then SIGHUP; a new file is opened here
-        let xferlog = open_xferlog(&cfg).map_err(|e| e.to_string())?;
-        let rsa = crate::daemon::load_key(&cfg).map_err(|e| e.to_string())?;
+        let xferlog = open_xferlog(&cfg)?;
+        let rsa = crate::daemon::load_key(&cfg)?;
         // a new key is a new server identity: tokens issued from now on are
         // bound to it, and the old key's tokens are unknown (fai_dir stays)
         let fai = match crate::auth::fai::server_id(&rsa) {
@@ -126,7 +133,7 @@ impl Listener {
                 )))
             }
             Ok(_) => None,
-            Err(e) => return Err(format!("FAI server identity: {e}")),
+            Err(e) => return Err(Refused(format!("FAI server identity: {e}"))),
         };
         // the old key process answers the sessions still holding its request end,
         // and ends once they have all closed it; the new one starts at the new boost
@@ -135,7 +142,7 @@ impl Listener {
             Ok(k) => k,
             Err(e) => {
                 crate::services::priority::boost(self.ctx.cfg.priority_boost, self.ctx.cfg.priority_boost_asked);
-                return Err(e.to_string());
+                return Err(e.into());
             }
         };
         drop(rsa);

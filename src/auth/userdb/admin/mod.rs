@@ -406,7 +406,7 @@ fn run(a: Args) -> Result<(), Error> {
                     path.display()
                 );
             }
-            if let Some(why) = crate::daemon::checks::readable_secret(&path, "user file", "the password hashes") {
+            if let Some(why) = tfd_sys::private_file::check_secret(&path, "user file", "the password hashes") {
                 eprintln!("tfpasswd: warning: tfd will not start with it: {why}");
             }
             if let Some(why) = tfd_sys::private_file::check_file(&path, "user file") {
