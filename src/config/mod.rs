@@ -16,7 +16,6 @@ use std::fs;
 use tfd_sys::{read_capped, CappedError};
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -353,11 +352,10 @@ impl Config {
         }
     }
 
-    /// Reads, parses and resolves a config file: relative paths are taken from
-    /// the file's own directory (not the cwd, which differs between a shell and
-    /// a service manager), `dbdir` is canonicalized and must be a directory,
-    /// and `privkey_file` is read into `privkey_pem`.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    /// The file read (at most [`MAX_FILE_SIZE`] bytes, UTF-8) and parsed,
+    /// nothing resolved yet: the config, its keys' lines and the file's
+    /// canonical path.
+    fn read_parsed(path: &Path) -> Result<(Config, KeyLines, PathBuf), ConfigError> {
         let file = path.display().to_string();
         let bytes = read_capped(path, MAX_FILE_SIZE).map_err(|e| match e {
             CappedError::Io(error) => ConfigError::Read {
@@ -377,11 +375,28 @@ impl Config {
                 });
             }
         };
-        let (mut config, lines) = parse::parse_named(text, &file)?;
-        let source = fs::canonicalize(path).map_err(|error| ConfigError::Read {
-            file: file.clone(),
-            error,
-        })?;
+        let (config, lines) = parse::parse_named(text, &file)?;
+        let source = fs::canonicalize(path).map_err(|error| ConfigError::Read { file, error })?;
+        Ok((config, lines, source))
+    }
+
+    /// The `control_socket` a config file names (relative to its directory),
+    /// for `tfd ctl -c FILE`: only the file's syntax is checked, so that a
+    /// server whose key is missing can still be asked (its reload then says
+    /// why it refuses); None when the file names none.
+    pub fn control_socket_in(path: &Path) -> Result<Option<PathBuf>, ConfigError> {
+        let (config, _, source) = Config::read_parsed(path)?;
+        let base = source.parent().map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
+        Ok(config.control_socket.map(|p| base.join(p)))
+    }
+
+    /// Reads, parses and resolves a config file: relative paths are taken from
+    /// the file's own directory (not the cwd, which differs between a shell and
+    /// a service manager), `dbdir` is canonicalized and must be a directory,
+    /// and `privkey_file` is read into `privkey_pem`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let (mut config, lines, source) = Config::read_parsed(path)?;
         let base = source.parent().map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
         let resolve_err = |key: &'static str, message: String| ConfigError::Resolve {
             file: file.clone(),
@@ -399,13 +414,21 @@ impl Config {
 
         if let Some(key_file) = config.privkey_file.take() {
             let key_file = base.join(key_file);
-            let pem = read_private_key(&key_file)
-                .map_err(|why| resolve_err("privkey_file", format!("{}: {why}", key_file.display())))?;
-            warn_if_readable_by_others(&key_file, "private key file");
+            let pem = read_private_key(&key_file).map_err(|why| {
+                // the usual first start: the example's key is not made yet
+                let missing = matches!(&why, KeyFileError::Read(CappedError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound);
+                let hint = if missing {
+                    format!(
+                        "; `tfd -c {} --init-secrets` makes the key pair there (and a random hash in place of the example's placeholder)",
+                        path.display()
+                    )
+                } else {
+                    String::new()
+                };
+                resolve_err("privkey_file", format!("{}: {why}{hint}", key_file.display()))
+            })?;
             config.privkey_pem = Some(pem);
             config.privkey_file = Some(key_file);
-        } else if config.privkey_pem.is_some() {
-            warn_if_readable_by_others(&source, "config file holding a private key");
         }
         config.userdb = config.userdb.take().map(|p| base.join(p));
         config.tlb = config.tlb.take().map(|p| base.join(p));
@@ -619,14 +642,4 @@ fn read_private_key(path: &Path) -> Result<Vec<u8>, KeyFileError> {
 pub fn is_placeholder_hash(hash: &str) -> bool {
     let h = hash.to_ascii_lowercase().replace(['-', '_', ' '], "");
     h.contains("changeme") || h.contains("changethis")
-}
-
-/// A warning, not an error: the file may be protected in other ways (a
-/// private directory), but a world-readable key usually is a mistake.
-fn warn_if_readable_by_others(path: &Path, what: &str) {
-    if let Ok(meta) = fs::metadata(path) {
-        if meta.permissions().mode() & 0o044 != 0 {
-            log::warn!("{}: {what} is readable by group or others", path.display());
-        }
-    }
 }

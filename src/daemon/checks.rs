@@ -38,7 +38,12 @@ pub fn run(cfg: &Config, how: &Setting) -> Vec<Finding> {
     if multi_user {
         match &cfg.userdb {
             Some(p) => match crate::auth::userdb::startup_check(p) {
-                Ok(w) => out.extend(w.into_iter().map(Finding::Warning)),
+                Ok(w) => {
+                    out.extend(w.into_iter().map(Finding::Warning));
+                    out.extend(
+                        tfd_sys::private_file::check_secret(p, "userdb", "the password hashes").map(Finding::Error),
+                    );
+                }
                 Err(e) => out.push(Finding::Error(format!("userdb: {e}"))),
             },
             None => out.push(Finding::Warning(
@@ -62,6 +67,16 @@ pub fn run(cfg: &Config, how: &Setting) -> Vec<Finding> {
         if let Some(why) = file.and_then(|f| tfd_sys::private_file::check_file(f, what)) {
             out.push(Finding::Error(why));
         }
+    }
+    match (&cfg.privkey_file, &how.config) {
+        (Some(key), _) => out.extend(
+            tfd_sys::private_file::check_secret(key, "privkey_file", "the server's private key").map(Finding::Error),
+        ),
+        (None, Some(conf)) if cfg.privkey_pem.is_some() => out.extend(
+            tfd_sys::private_file::check_secret(conf, "config", "the server's private key (its privkey block)")
+                .map(Finding::Error),
+        ),
+        _ => {}
     }
     if let Err(e) = super::load_key(cfg) {
         out.push(Finding::Error(e.to_string()));

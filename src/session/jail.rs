@@ -66,9 +66,9 @@ fn judge(st: &libc::stat, what: &str, trusted: u32, disk: Option<&Path>) -> Resu
     };
     if st.st_uid != 0 && st.st_uid != trusted {
         return Err(Refused::Unsafe(format!(
-            "{shown} is owned by uid {}, not root: its owner could rename, replace or empty it \
+            "{shown} is owned by {}, not root: its owner could rename, replace or empty it \
              (chown root:root {real}, and give the user a writable directory inside the jail)",
-            st.st_uid
+            crate::auth::privs::named_uid(st.st_uid)
         )));
     }
     if st.st_mode & 0o022 != 0 {

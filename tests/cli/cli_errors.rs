@@ -183,7 +183,7 @@ fn key_files_are_checked_for_what_they_are() {
     let srv = Server::start();
     let addr = srv.addr();
     let private = srv.dir.join("key.pem");
-    fs::write(&private, &keys().0).unwrap();
+    write_private_key(&private);
     let o = tf_raw(&[
         "--server",
         &addr,

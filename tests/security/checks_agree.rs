@@ -24,8 +24,7 @@ fn layout(tag: &str) -> Layout {
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
     let data = dir.join("data");
     fs::create_dir(&data).unwrap();
-    fs::write(dir.join("key.pem"), &keys().0).unwrap();
-    fs::set_permissions(dir.join("key.pem"), fs::Permissions::from_mode(0o600)).unwrap();
+    write_private_key(&dir.join("key.pem"));
     let base = format!(
         "proto 2.4.1\nhash h-checks\ndbdir {}\nport {}\nlisten 127.0.0.1\nprivkey_file {}\nfai_dir {}\n\
          control_socket {}\nshutdown_grace 1\n",
@@ -144,7 +143,8 @@ fn check_config_and_start_agree_on_every_broken_layout() {
         &l,
         &multi,
         &format!(
-            "LOGIN user jo (jail /jails/jo): every LOGIN will answer FAILED 48: /jails/jo ({} on disk) is owned by uid {juid}",
+            "LOGIN user jo (jail /jails/jo): every LOGIN will answer FAILED 48: /jails/jo ({} on disk) is owned by \
+             tfdagree2 (uid {juid}), not root",
             l.data.join("jails/jo").display()
         ),
     );

@@ -63,7 +63,7 @@ fn a_slow_control_client_does_not_freeze_the_listener() {
 fn daemon_conf(dir: &std::path::Path) -> (std::path::PathBuf, u16) {
     let data = dir.join("data");
     std::fs::create_dir_all(&data).unwrap();
-    std::fs::write(dir.join("key.pem"), &keys().0).unwrap();
+    write_private_key(&dir.join("key.pem"));
     let port = free_port();
     let conf = dir.join("tfd.conf");
     std::fs::write(

@@ -729,7 +729,7 @@ fn the_default_fai_dir_goes_with_the_instance_that_made_it() {
     let dir = tempdir("fai-default");
     let data = dir.join("data");
     fs::create_dir(&data).unwrap();
-    fs::write(dir.join("key.pem"), &keys().0).unwrap();
+    write_private_key(&dir.join("key.pem"));
     let conf = dir.join("tfd.conf");
     let run = |keep: bool| {
         fs::write(

@@ -288,7 +288,7 @@ fn tfd_pointed_at_a_secret_never_quotes_it() {
     )
     .unwrap();
     let key = dir.join("key.pem");
-    fs::write(&key, &keys().0).unwrap();
+    write_private_key(&key);
     let pw = dir.join("pw");
     fs::write(&pw, "hunter2secret\n").unwrap();
     let pem = String::from_utf8(keys().0.clone()).unwrap();

@@ -153,7 +153,7 @@ fn the_readme_multi_user_recipe_isolates_users() {
     nix::unistd::chown(&srv_root, Some(0.into()), Some(gid)).unwrap();
     fs::set_permissions(&srv_root, fs::Permissions::from_mode(0o750)).unwrap();
     // the package's config, as far as the recipe edits it, for a test server
-    fs::write(base.join("key.pem"), &keys().0).unwrap();
+    write_private_key(&base.join("key.pem"));
     fs::set_permissions(base.join("key.pem"), fs::Permissions::from_mode(0o600)).unwrap();
     let port = free_port();
     let hash = format!("recipehash{port}");

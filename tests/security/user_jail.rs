@@ -227,7 +227,7 @@ fn a_jail_that_breaks_its_guard_is_refused_with_a_reason() {
     assert!(
         // the operator's log names the directory on disk, and the fix goes there
         srv.log().contains(&format!(
-            "the user's jail /jails/dave cannot be used: /jails/dave ({jail} on disk) is owned by uid {}, \
+            "the user's jail /jails/dave cannot be used: /jails/dave ({jail} on disk) is owned by tfdujail4 (uid {}), \
              not root: its owner could rename, replace or empty it (chown root:root {jail},",
             dave.0,
             jail = jail.display()
@@ -275,7 +275,8 @@ fn a_jail_that_breaks_its_guard_is_refused_with_a_reason() {
     let (mut c, _) = login(&srv, "erin", "erin pw");
     assert_failed(c.call("INJAIL", b"tok | cell").unwrap(), 48);
     assert!(
-        srv.log().contains("the jail breaks its guard: /cell is owned by uid"),
+        srv.log()
+            .contains("the jail breaks its guard: /cell is owned by tfdujail4 (uid"),
         "{}",
         srv.log()
     );
@@ -288,7 +289,7 @@ fn a_jail_that_breaks_its_guard_is_refused_with_a_reason() {
     nix::unistd::chown(&cell.join("jail.key"), Some(dave.0.into()), None).unwrap();
     fs::set_permissions(cell.join("jail.key"), fs::Permissions::from_mode(0o644)).unwrap();
     assert_failed(c.call("INJAIL", b"tok | cell").unwrap(), 48);
-    assert!(srv.log().contains("/cell/jail.key is owned by uid"));
+    assert!(srv.log().contains("/cell/jail.key is owned by tfdujail4 (uid"));
     nix::unistd::chown(&cell.join("jail.key"), Some(0.into()), None).unwrap();
     assert_ok(c.call("INJAIL", b"tok | cell").unwrap());
 

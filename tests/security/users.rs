@@ -283,8 +283,7 @@ fn check_config_checks_that_served_accounts_reach_and_write_the_root() {
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
     let data = dir.join("data");
     fs::create_dir(&data).unwrap();
-    fs::write(dir.join("key.pem"), &keys().0).unwrap();
-    fs::set_permissions(dir.join("key.pem"), fs::Permissions::from_mode(0o600)).unwrap();
+    write_private_key(&dir.join("key.pem"));
     let base = format!(
         "proto 2.4.1\nhash h\ndbdir {}\nport {}\nlisten 127.0.0.1\nprivkey_file {}\n",
         data.display(),

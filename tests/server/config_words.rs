@@ -9,7 +9,7 @@ use tfd_testkit::*;
 fn check_config(tag: &str, extra: &str) -> (bool, String) {
     let dir = tempdir(tag);
     std::fs::create_dir_all(dir.join("data")).unwrap();
-    std::fs::write(dir.join("key.pem"), &keys().0).unwrap();
+    write_private_key(&dir.join("key.pem"));
     let conf = dir.join("tfd.conf");
     std::fs::write(
         &conf,

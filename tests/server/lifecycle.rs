@@ -43,7 +43,7 @@ fn group_members(pgid: i32) -> Vec<i32> {
 fn start_in_own_group(dir: &std::path::Path) -> Child {
     let data = dir.join("data");
     std::fs::create_dir_all(&data).unwrap();
-    std::fs::write(dir.join("key.pem"), &keys().0).unwrap();
+    write_private_key(&dir.join("key.pem"));
     let port = free_port();
     let conf = format!(
         "proto 2.4.1\nhash h{port}\ndbdir {}\nport {port}\nlisten 127.0.0.1\nprivkey_file {}\n\

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tfd_testkit::users::{ensure_system_user, login_userdb};
-use tfd_testkit::{assert_failed, assert_ok, is_root, keys, require, tempdir, Opts, Server};
+use tfd_testkit::{assert_failed, assert_ok, is_root, keys, require, tempdir, write_private_key, Opts, Server};
 
 /// A tfd process started by hand (the environment is what these tests vary).
 struct Tfd {
@@ -51,7 +51,7 @@ impl Drop for Tfd {
 fn setup(tag: &str, extra: &str) -> (PathBuf, PathBuf, u16, String) {
     let dir = tempdir(tag);
     std::fs::create_dir_all(dir.join("data")).unwrap();
-    std::fs::write(dir.join("key.pem"), &keys().0).unwrap();
+    write_private_key(&dir.join("key.pem"));
     let port = tfd_testkit::free_port();
     let hash = format!("loghash{port}");
     let user = if is_root() { "defusr root\n" } else { "" };

@@ -276,7 +276,7 @@ fn daemon_mode_detaches_and_writes_a_pidfile() {
     let dir = tempdir("daemon");
     let data = dir.join("data");
     std::fs::create_dir_all(&data).unwrap();
-    std::fs::write(dir.join("key.pem"), &keys().0).unwrap();
+    write_private_key(&dir.join("key.pem"));
     let port = free_port();
     let conf = dir.join("tfd.conf");
     let user = if is_root() { "defusr root\n" } else { "" };
@@ -387,7 +387,7 @@ fn startup_errors_are_clear() {
     let dir = tempdir("startup");
     let data = dir.join("data");
     std::fs::create_dir_all(&data).unwrap();
-    std::fs::write(dir.join("key.pem"), &keys().0).unwrap();
+    write_private_key(&dir.join("key.pem"));
     let port = free_port();
     let base = format!(
         "proto 2.4.1\nhash h\ndbdir {}\nport {port}\nlisten 127.0.0.1\nprivkey_file {}\n",

@@ -11,7 +11,9 @@ use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::{Duration, Instant};
-use tfd_testkit::{assert_failed, assert_ok, free_port, is_root, keys, ok, pattern, spawn_tfd, tempdir};
+use tfd_testkit::{
+    assert_failed, assert_ok, free_port, is_root, keys, ok, pattern, spawn_tfd, tempdir, write_private_key,
+};
 use tfp_client::replies::{AsStatus as _, Split as _};
 use tfp_client::{Client, ClientConfig};
 
@@ -96,7 +98,7 @@ impl Cluster {
     pub(super) fn start_as(dir: PathBuf, nodes: Vec<(PathBuf, String)>, single_user: bool) -> Cluster {
         let n = nodes.len();
         let data = nodes[0].0.clone();
-        std::fs::write(dir.join("key.pem"), &keys().0).unwrap();
+        write_private_key(&dir.join("key.pem"));
         let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
         let tlb: String = ports.iter().map(|p| format!("4 127.0.0.1;{p}\n")).collect();
         std::fs::write(dir.join("tlb"), format!("# every node, on every node\n{tlb}")).unwrap();

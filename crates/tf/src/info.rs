@@ -14,11 +14,18 @@ use tfp_wire::Status;
 /// `sha256 [--raw] PATH...`, `fstat [--raw] PATH...`, `freesp [--raw]`.
 pub fn run(c: &mut Client, r: &Cmd, args: &[String]) -> Done {
     let cmd = r.name;
-    let raw = args.iter().any(|a| a == "--raw");
-    let paths: Vec<&String> = args.iter().filter(|a| *a != "--raw").collect();
-    if let Some(o) = paths.iter().find(|a| a.starts_with("--")) {
+    // after `--`, every word is a path
+    let end = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    let (opts, names) = args.split_at(end);
+    let raw = opts.iter().any(|a| a == "--raw");
+    if let Some(o) = opts.iter().find(|a| a.starts_with("--") && *a != "--raw") {
         return Ok(fail(format!("{cmd}: unknown option {o} (only --raw)")));
     }
+    let paths: Vec<&String> = opts
+        .iter()
+        .filter(|a| *a != "--raw")
+        .chain(names.iter().skip(1))
+        .collect();
     match (cmd, paths.len()) {
         ("freesp", 0) => {}
         ("freesp", _) => return Ok(fail("usage: tf ... freesp [--raw]")),

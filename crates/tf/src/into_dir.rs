@@ -15,6 +15,10 @@ fn positional(args: &[String]) -> Vec<usize> {
     let mut i = 0;
     while i < args.len() {
         let a = &args[i];
+        if a == "--" {
+            pos.extend(i + 1..args.len());
+            break;
+        }
         if commands::takes_value(Family::Transfer, a) {
             i += 2;
             continue;

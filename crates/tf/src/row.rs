@@ -164,16 +164,35 @@ fn valued(a: &str) -> Option<bool> {
         .or(tabled.then_some(false))
 }
 
-/// `args` with the remote paths among them (per `paths`) passed through `at`.
+/// A command's words with GNU habits: `--name=value` is `--name value` for
+/// every option that takes a value, and a command that has no options takes
+/// a first `--` as their end (those that have options parse it themselves:
+/// commands::parse).
+pub fn gnu_words(r: &Cmd, args: &[String]) -> Vec<String> {
+    let mut words = commands::joined_values(args, &|n| valued(n).is_some());
+    if !r.args.contains('-') {
+        if let Some(i) = words.iter().position(|a| a == "--") {
+            words.remove(i);
+        }
+    }
+    words
+}
+
+/// `args` with the remote paths among them (per `paths`) passed through `at`;
+/// after a `--`, every word is a path.
 pub fn map_paths(args: &[String], paths: Paths, at: &dyn Fn(&str) -> String) -> Vec<String> {
     let mut out = Vec::with_capacity(args.len());
     let mut pos = 0;
     let mut it = args.iter();
+    let mut ended = false;
     while let Some(a) = it.next() {
-        if let Some(remote) = valued(a) {
+        if !ended && a == "--" {
+            ended = true;
+            out.push(a.clone());
+        } else if let Some(remote) = valued(a).filter(|_| !ended) {
             out.push(a.clone());
             out.extend(it.next().map(|v| if remote { at(v) } else { v.clone() }));
-        } else if a.starts_with('-') && a.len() > 1 {
+        } else if !ended && a.starts_with('-') && a.len() > 1 {
             out.push(a.clone());
         } else {
             let remote = match paths {
@@ -202,7 +221,12 @@ impl Cmd {
     /// directory must exist), from its row and the positional words of `args`,
     /// for explaining its failures.
     pub fn targets<'a>(&self, args: &'a [String]) -> Vec<(&'a str, Access)> {
-        let positional = args.iter().filter(|a| !(a.starts_with('-') && a.len() > 1));
+        let end = args.iter().position(|a| a == "--").unwrap_or(args.len());
+        let (opts, names) = args.split_at(end);
+        let positional = opts
+            .iter()
+            .filter(|a| !(a.starts_with('-') && a.len() > 1))
+            .chain(names.iter().skip(1));
         positional
             .zip(self.access.iter())
             .map(|(p, a)| (p.as_str(), *a))

@@ -164,6 +164,7 @@ pub fn run(x: &mut Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode {
     let Does::Session(f) = r.does else {
         return fail(format!("{cmd} cannot run here (see tf --help)"));
     };
+    let args = &super::row::gnu_words(r, args);
     match f(x, r, args) {
         Ok(code) => code,
         Err(Failure::Usage) => fail(format!("usage: tf ... {cmd} {}", r.args)),

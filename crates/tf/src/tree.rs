@@ -59,6 +59,7 @@ pub fn wanted(args: &[String]) -> bool {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
+            "--" => pos.extend(it.by_ref().map(String::as_str)),
             "-r" | "-p" | "--jobs" | "--exclude" | "--include" => return true,
             s if commands::takes_value(Family::Transfer, s) => {
                 it.next();
@@ -69,7 +70,17 @@ pub fn wanted(args: &[String]) -> bool {
     }
     // an escaped wildcard is for the pattern rules too: it names the literal file
     let patterned = |s: &&str| glob::has_magic(s.as_bytes()) || glob::unescape(s.as_bytes()) != s.as_bytes();
-    pos.len() > 2 || pos.iter().rev().skip(1).any(patterned)
+    pos.len() > 2 || pos.iter().rev().skip(1).any(patterned) || lone_pattern(&pos).is_some()
+}
+
+/// The one source of `get 'd/*.txt'` or `put '*.txt'`, a pattern without a
+/// destination, as sftp's `get *.txt`: its files land in the current
+/// directory (get's local one; put's is the served root, as in tf shell).
+fn lone_pattern<'a>(pos: &[&'a str]) -> Option<&'a str> {
+    match pos {
+        [only] if glob::has_magic(only.as_bytes()) => Some(only),
+        _ => None,
+    }
 }
 
 struct Opts {
@@ -130,6 +141,11 @@ fn parse<'a>(cmd: &'a str, args: &[String]) -> Result<Opts, Usage<'a>> {
     }
     let filter = filter_of(&g);
     let mut pos = g.positional;
+    let lone = lone_pattern(&pos.iter().map(String::as_str).collect::<Vec<_>>()).is_some();
+    if lone {
+        // "" is the served root, as tf shell's put at its root says it
+        pos.push(if cmd == "get" { "." } else { "" }.to_string());
+    }
     let Some(dest) = pos.pop().filter(|_| !pos.is_empty()) else {
         return Err(wrong(Wrong::Operands));
     };
@@ -370,6 +386,7 @@ mod tests {
         assert!(wanted(&s(&["-r", "a", "b"])));
         assert!(wanted(&s(&["a", "b", "c"])));
         assert!(wanted(&s(&["*.log", "logs/"])));
+        assert!(wanted(&s(&["d/s*.txt"])) && !wanted(&s(&["d/s.txt"])));
         assert!(wanted(&s(&["a", "b", "--jobs", "2"])));
         assert!(!wanted(&s(&["a", "b"])));
         assert!(!wanted(&s(&["a", "b", "--streams", "4"])));

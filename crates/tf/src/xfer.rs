@@ -254,6 +254,16 @@ pub fn run_put(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String], dest: De
             return code;
         }
     }
+    if cmd == "put" && std::path::Path::new(&o.positional[0]).is_dir() {
+        // what the user meant, said as the command that does it
+        let mut words: Vec<&str> = vec![cmd, "-r"];
+        words.extend(args.iter().map(String::as_str).filter(|a| *a != "--resume"));
+        return fail(format!(
+            "{cmd}: {}: is a directory; `{}` uploads it and all it holds",
+            o.positional[0],
+            x.invoked.command(&words)
+        ));
+    }
     let src = match open_source(&o.positional[0]) {
         Ok(s) => s,
         Err(e) => return fail(format!("{cmd}: {e}")),

@@ -102,6 +102,22 @@ pub fn check_file(path: &Path, what: &str) -> Option<String> {
     check_dir(dir).map(|why| format!("{what} {}: {why}", full.display()))
 }
 
+/// A secret (the private key, the user file's hashes) that group or others
+/// can read is refused, as sshd refuses a host key others can read: whoever
+/// reads the key can pose as the server, whoever reads the hashes can guess
+/// passwords offline. The message ends with the chmod that mends it.
+pub fn check_secret(path: &Path, key: &str, holds: &str) -> Option<String> {
+    let mode = std::fs::metadata(path).ok()?.mode();
+    (mode & 0o044 != 0).then(|| {
+        format!(
+            "{key} {shown} is mode {:o}: group or others can read {holds}, which tfd refuses (as sshd \
+             refuses a readable host key); chmod go-rwx {shown}",
+            mode & 0o7777,
+            shown = path.display(),
+        )
+    })
+}
+
 /// How a private file is written: see the module. `Writer::new(0o600)` is
 /// the common case.
 #[derive(Debug, Clone, Copy)]

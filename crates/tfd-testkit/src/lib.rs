@@ -67,6 +67,21 @@ pub fn keys() -> &'static (Vec<u8>, Vec<u8>) {
     })
 }
 
+/// Writes the test key pair's private half to `path`, mode 0600: tfd
+/// refuses a private key group or others can read.
+pub fn write_private_key(path: &Path) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    f.write_all(&keys().0).unwrap();
+}
+
 /// The `tf` binary under test. It belongs to the `tf` crate, so Cargo gives the
 /// daemon's tests no `CARGO_BIN_EXE_tf`: it is the one built beside `tfd` (a
 /// workspace `cargo test` builds it, through crates/tf/tests). A missing one, or
@@ -292,7 +307,7 @@ impl Server {
             let dir = tempdir("srv");
             let data = dir.join("data");
             std::fs::create_dir_all(&data).unwrap();
-            std::fs::write(dir.join("key.pem"), &keys().0).unwrap();
+            write_private_key(&dir.join("key.pem"));
             let port = o.port.unwrap_or_else(free_port);
             let host: std::net::IpAddr = o.listen[0].parse().unwrap();
             let listen: String = o.listen.iter().map(|a| format!("listen {a}\n")).collect();

@@ -29,9 +29,9 @@
 //! panics (the fuzz targets rely on it).
 
 use std::fmt;
-use std::fs::{self, OpenOptions};
+use std::fs::OpenOptions;
 use std::io;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 pub mod admin;
@@ -42,7 +42,7 @@ mod store;
 pub use crypt::{Cost, CryptHash, HashError, Scheme};
 use format::parse_entry;
 pub use format::{check_jail, check_name, check_system_user, format_size, parse_size, FieldError, QuotaSpec};
-pub use store::{convert_legacy, load, load_trusted, readable_by_others, save_atomic, startup_check, update};
+pub use store::{convert_legacy, load, load_trusted, save_atomic, startup_check, update};
 
 /// Larger files are refused: no user file is, and a wrong path must not make the
 /// daemon read an unbounded amount.
@@ -440,6 +440,8 @@ impl UserDb {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
+    use std::os::unix::fs::PermissionsExt;
 
     // `mkpasswd -m sha-512 -S saltsaltsaltsalt secret` and `-m sha-256` (glibc),
     // and the test vectors of the SHA-crypt specification.
@@ -779,7 +781,6 @@ mod tests {
         let d = load(&path).unwrap();
         assert_eq!(d.users().count(), 8);
         assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-        assert!(!readable_by_others(&path));
         // no temporary files left behind
         let names: Vec<String> = fs::read_dir(&dir)
             .unwrap()

@@ -30,8 +30,9 @@ pub fn load_trusted(path: &Path) -> Result<UserDb, UserDbError> {
 }
 
 /// The daemon's start-up check in multi-user mode: a file that does not parse
-/// stops tfd (like a bad tfd.conf); plain-text legacy lines and a file others can
-/// read are returned as warnings for the log, one per problem, loudly.
+/// stops tfd (like a bad tfd.conf); plain-text legacy lines and a file without
+/// users are returned as warnings for the log, one per problem, loudly (a file
+/// others can read stops tfd too: daemon::checks).
 pub fn startup_check(path: &Path) -> Result<Vec<String>, UserDbError> {
     let db = load_trusted(path)?;
     let mut warnings = Vec::new();
@@ -43,21 +44,10 @@ pub fn startup_check(path: &Path) -> Result<Vec<String>, UserDbError> {
             path.display()
         ));
     }
-    if readable_by_others(path) {
-        warnings.push(format!(
-            "{}: the user file is readable by group or others (chmod 600 it)",
-            path.display()
-        ));
-    }
     if db.users().next().is_none() {
         warnings.push(format!("{}: no users: every LOGIN will fail", path.display()));
     }
     Ok(warnings)
-}
-
-/// True if the file can be read by group or others (it holds password hashes).
-pub fn readable_by_others(path: &Path) -> bool {
-    fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o044 != 0)
 }
 
 fn lock_path(path: &Path) -> PathBuf {

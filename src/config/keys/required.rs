@@ -122,7 +122,12 @@ line then stands in for it.
         summary: "RSA private key (PEM, PKCS#1 or PKCS#8) used for the session key exchange. Exactly one key source is required: this file, or an inline privkey block. A relative path is taken from this file's directory.",
         doc: r##"The path of a PEM file holding the server's RSA private key (PKCS#1 or PKCS#8,
 at most 1 MiB).
-tfd warns if the file is readable by group or others.
+tfd refuses a file that group or others can read (at start\-up, on reload
+and by
+.BR \-\-check\-config ),
+as sshd refuses a readable host key, and names the
+.B chmod go\-rwx
+that mends it.
 A public key here (or in a
 .B privkey
 block), the usual slip of
@@ -141,8 +146,8 @@ must be given.
 The key must be an RSA\-2048 key and pass its consistency check; this is
 verified at start\-up, on reload and by
 .BR \-\-check\-config .
-When the key is given inline, tfd warns if the configuration file is readable
-by group or others.
+When the key is given inline, the configuration file is held to the same
+rule.
 "##,
         example: "/etc/tfd/key.pem",
         at: at!(privkey_file),

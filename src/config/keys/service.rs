@@ -24,7 +24,10 @@ an address without a port uses
 Host names are not accepted.
 Repeatable; the same address and port given twice is an error.
 IPv6 sockets are IPv6\-only, so an IPv4 and an IPv6 wildcard can share a port.
-Changes take effect on restart only, not on reload.
+Changes take effect on restart only, not on reload
+.RB ( "tfd ctl reload"
+answers
+.BR restart: ).
 "##,
         example: "0.0.0.0\n[::]:10345",
         at: at!(listen),
@@ -591,6 +594,10 @@ Mode 0600; only root, or the user
 .B tfd
 runs as, may use it.
 A relative path is relative to this file's directory.
+Changes take effect on restart only: a reload keeps the socket and says so
+.RB ( "tfd ctl reload"
+answers
+.BR restart: ).
 "##,
         example: "/run/tfd/ctl.sock",
         at: at!(control_socket),
@@ -685,7 +692,10 @@ The shipped systemd unit makes
 .I /var/lib/tfd
 writable
 .RB ( StateDirectory=tfd ).
-Read at start only: a reload does not move it.
+Read at start only: a reload does not move it, and says so
+.RB ( "tfd ctl reload"
+answers
+.BR restart: ).
 A reload with another private key binds new tokens to that key; the old
 key's tokens are refused from then on.
 A relative path is relative to this file's directory.
@@ -723,6 +733,10 @@ private key; see
 switch to when
 .B tfd
 starts as root; the responder binds its sockets first.
+Changes take effect on restart only
+.RB ( "tfd ctl reload"
+answers
+.BR restart: ).
 "##,
         at: at!(udp_user),
         ..KEY

@@ -25,8 +25,13 @@ hashes; manage it with
 which describes the format.
 The file is read at every
 .BR LOGIN ,
-so changes apply at once; it should be owned by root with mode 0600 (tfd
-warns if group or others can read it).
+so changes apply at once; it should be owned by root with mode 0600: in
+multi\-user mode tfd does not start, nor take a reload, nor pass
+.BR \-\-check\-config ,
+while group or others can read it (it holds the password hashes), and
+names the
+.B chmod go\-rwx
+that mends it.
 It is checked at start\-up and by
 .B \-\-check\-config
 in multi\-user mode: a syntax error is reported as

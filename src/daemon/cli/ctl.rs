@@ -15,8 +15,14 @@ pub(super) fn main(args: &[String]) -> ExitCode {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "-c" | "--config" => config = it.next().map(PathBuf::from),
-            "--socket" => socket = it.next().map(PathBuf::from),
+            "-c" | "--config" => match it.next() {
+                Some(v) => config = Some(PathBuf::from(v)),
+                None => return fail("-c needs a file"),
+            },
+            "--socket" => match it.next() {
+                Some(v) => socket = Some(PathBuf::from(v)),
+                None => return fail("--socket needs a path"),
+            },
             w => words.push(w),
         }
     }
@@ -34,13 +40,32 @@ pub(super) fn main(args: &[String]) -> ExitCode {
     let (path, source) = match socket {
         Some(s) => (s, "--socket".to_string()),
         None => {
+            // the file given (or the system's, when it exists) says which
+            // tfd: one that cannot be read is refused, never replaced by the
+            // default socket, which may be another tfd's
+            let given = config.is_some();
             let conf = config.unwrap_or_else(|| PathBuf::from("/etc/tfd/tfd.conf"));
-            match Config::load(&conf).ok().and_then(|c| c.control_socket) {
-                Some(p) => (p, format!("control_socket of {}", conf.display())),
-                None => (
+            match Config::control_socket_in(&conf) {
+                Ok(Some(p)) => (p, format!("control_socket of {}", conf.display())),
+                Ok(None) => (
                     PathBuf::from(crate::config::DEFAULT_CONTROL_SOCKET),
-                    "the default".to_string(),
+                    format!("the default: {} names no control_socket", conf.display()),
                 ),
+                Err(crate::config::ConfigError::Read { error, .. })
+                    if !given && error.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    (
+                        PathBuf::from(crate::config::DEFAULT_CONTROL_SOCKET),
+                        "the default".to_string(),
+                    )
+                }
+                Err(e) => {
+                    return fail(format!(
+                        "{e}\nnot asking any tfd: the control socket {} names is unknown (mend it, or name \
+                         the socket with --socket PATH)",
+                        conf.display()
+                    ))
+                }
             }
         }
     };
@@ -55,6 +80,9 @@ pub(super) fn main(args: &[String]) -> ExitCode {
             print!("{text}");
             if text.starts_with("error") {
                 ExitCode::from(2)
+            } else if text.starts_with("restart:") {
+                // done, but some of it waits for a restart
+                ExitCode::from(3)
             } else {
                 ExitCode::SUCCESS
             }

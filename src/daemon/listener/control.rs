@@ -74,10 +74,7 @@ impl Listener {
             }
             Request::Unban(target) => self.unban(&target),
             Request::Bans => self.bans_text(),
-            Request::Reload => {
-                self.reload();
-                "ok: reload done (see the log for its outcome)".to_string()
-            }
+            Request::Reload => self.reload().answer(),
             Request::Metrics => {
                 let phases = self.ctx.services.registry.phases();
                 let states: Vec<(&str, u64)> = crate::services::registry::PHASE_NAMES

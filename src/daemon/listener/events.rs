@@ -86,7 +86,10 @@ impl Listener {
             for sig in signals {
                 match sig {
                     libc::SIGCHLD => self.reap(),
-                    libc::SIGHUP | libc::SIGUSR1 => self.reload(),
+                    libc::SIGHUP | libc::SIGUSR1 => {
+                        // the log says the outcome; a signal has no one to answer
+                        let _ = self.reload();
+                    }
                     _ => {}
                 }
             }

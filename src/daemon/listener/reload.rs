@@ -2,26 +2,96 @@
 
 use super::*;
 
-impl Listener {
-    pub(super) fn reload(&mut self) {
-        crate::daemon::sd_notify::reloading();
-        self.apply_reload();
-        // whether applied or refused, the old or new configuration is in force
-        crate::daemon::sd_notify::ready();
-    }
+/// What a reload came to, as `tfd ctl reload` answers it and the log says it.
+pub(super) enum ReloadOutcome {
+    /// The new configuration is in force; the keys named (if any) changed but
+    /// take effect on restart only, their old values still in force.
+    Done(Vec<&'static str>),
+    /// The old configuration stays, for this reason.
+    Refused(String),
+}
 
-    pub(super) fn apply_reload(&mut self) {
-        let Some(path) = self.opts.config_path.clone() else {
-            warn!("reload requested but tfd was started without a config file; ignored");
-            return;
-        };
-        let cfg = match Config::load(&path).and_then(|c| c.validate().map(|_| c)) {
-            Ok(c) => c,
-            Err(e) => {
-                error!("reload refused, keeping the old configuration: {e}");
-                return;
+impl ReloadOutcome {
+    /// The control socket's answer: `ok:` when the whole configuration is in
+    /// force, `restart:` when some of it waits for one, `error:` when refused.
+    pub(super) fn answer(&self) -> String {
+        match self {
+            ReloadOutcome::Done(keys) if keys.is_empty() => "ok: reload done, the new configuration is in force".into(),
+            ReloadOutcome::Done(keys) => format!(
+                "restart: reload done, but {} changed and take(s) effect on restart only (the old value stays \
+                 until then); restart tfd to apply it",
+                keys.join(", ")
+            ),
+            ReloadOutcome::Refused(why) => format!("error: reload refused, keeping the old configuration: {why}"),
+        }
+    }
+}
+
+/// Why a reload was refused, in words (each step's own error, shown).
+struct Refused(String);
+
+impl<E: std::fmt::Display> From<E> for Refused {
+    fn from(e: E) -> Refused {
+        Refused(e.to_string())
+    }
+}
+
+impl Listener {
+    pub(super) fn reload(&mut self) -> ReloadOutcome {
+        crate::daemon::sd_notify::reloading();
+        let outcome = match self.apply_reload() {
+            Ok(restart) => {
+                for key in &restart {
+                    warn!("reload: {key} changed; it takes effect on restart only");
+                }
+                ReloadOutcome::Done(restart)
+            }
+            Err(Refused(why)) => {
+                error!("reload refused, keeping the old configuration: {why}");
+                ReloadOutcome::Refused(why)
             }
         };
+        // whether applied or refused, the old or new configuration is in force
+        crate::daemon::sd_notify::ready();
+        outcome
+    }
+
+    /// The keys of `cfg` a running tfd cannot take (its sockets, the UDP
+    /// responder's user, the token store are set up at start) that differ
+    /// from those in force; each is given its running value back, so that
+    /// the next reload compares against what is really in force.
+    fn restart_only(&self, cfg: &mut Config) -> Vec<&'static str> {
+        let old = &self.ctx.cfg;
+        let mut changed = Vec::new();
+        if cfg.listen != old.listen {
+            changed.push("listen");
+        }
+        cfg.listen = old.listen.clone();
+        // a demo's socket is set by the demo, not its file: only a socket the
+        // file names is compared
+        if cfg.control_socket.is_some() && cfg.control_socket != old.control_socket {
+            changed.push("control_socket");
+        }
+        cfg.control_socket = old.control_socket.clone();
+        if cfg.udp_user != old.udp_user {
+            changed.push("udp_user");
+        }
+        cfg.udp_user = old.udp_user.clone();
+        let fai_dir = self.ctx.services.fai.store().dir();
+        if cfg.fai_dir != fai_dir {
+            changed.push("fai_dir");
+        }
+        cfg.fai_dir = fai_dir.to_path_buf();
+        changed
+    }
+
+    /// Applies the configuration file afresh: Ok(the keys that wait for a
+    /// restart), or Err(why it was refused) with the old configuration kept.
+    fn apply_reload(&mut self) -> Result<Vec<&'static str>, Refused> {
+        let Some(path) = self.opts.config_path.clone() else {
+            return Err(Refused("tfd was started without a config file".into()));
+        };
+        let mut cfg = Config::load(&path).and_then(|c| c.validate().map(|_| c))?;
         // the start's own checks (daemon/checks.rs): a configuration tfd would
         // not start with is not taken on by a running one either
         let how = crate::daemon::checks::Setting {
@@ -37,53 +107,22 @@ impl Listener {
             }
         }
         if let Some(errors) = crate::daemon::checks::verdict(&findings) {
-            error!(
-                "reload refused, keeping the old configuration: {}",
-                errors.replace('\n', "; ")
-            );
-            return;
+            return Err(Refused(errors.replace('\n', "; ")));
         }
-        let defusr = match resolve_defusr(&cfg, self.opts.serve_as_self) {
-            Ok(d) => d,
-            Err(e) => {
-                error!("reload refused, keeping the old configuration: {e}");
-                return;
-            }
-        };
+        let defusr = resolve_defusr(&cfg, self.opts.serve_as_self)?;
 
-        let tlb = match load_tlb(&cfg) {
-            Ok(t) => t,
-            Err(e) => {
-                error!("reload refused, keeping the old configuration: {e}");
-                return;
-            }
-        };
+        let tlb = load_tlb(&cfg)?;
         // checked again even when unchanged: an ancestor may have become
         // writable, or the directory been swapped, since the start
         let (shared_state, shared_bans) = match shared_bans(&cfg, self.ctx.shared_state.as_ref()) {
             Ok(c) => c,
-            Err(e) => {
-                error!("reload refused, keeping the old configuration (and the state directory held open): {e}");
-                return;
-            }
+            Err(e) => return Err(Refused(format!("{e} (the state directory is held open)"))),
         };
         // the same directory keeps its cache (None here)
         let same_dir = shared_state.is_some() && shared_bans.is_none();
         // rotation: rename the log, then SIGHUP; a new file is opened here
-        let xferlog = match open_xferlog(&cfg) {
-            Ok(x) => x,
-            Err(e) => {
-                error!("reload refused, keeping the old configuration: {e}");
-                return;
-            }
-        };
-        let rsa = match crate::daemon::load_key(&cfg) {
-            Ok(k) => k,
-            Err(e) => {
-                error!("reload refused, keeping the old configuration: {e}");
-                return;
-            }
-        };
+        let xferlog = open_xferlog(&cfg)?;
+        let rsa = crate::daemon::load_key(&cfg)?;
         // a new key is a new server identity: tokens issued from now on are
         // bound to it, and the old key's tokens are unknown (fai_dir stays)
         let fai = match crate::auth::fai::server_id(&rsa) {
@@ -94,10 +133,7 @@ impl Listener {
                 )))
             }
             Ok(_) => None,
-            Err(e) => {
-                error!("reload refused, keeping the old configuration: FAI server identity: {e}");
-                return;
-            }
+            Err(e) => return Err(Refused(format!("FAI server identity: {e}"))),
         };
         // the old key process answers the sessions still holding its request end,
         // and ends once they have all closed it; the new one starts at the new boost
@@ -106,21 +142,16 @@ impl Listener {
             Ok(k) => k,
             Err(e) => {
                 crate::services::priority::boost(self.ctx.cfg.priority_boost, self.ctx.cfg.priority_boost_asked);
-                error!("reload refused, keeping the old configuration: {e}");
-                return;
+                return Err(e.into());
             }
         };
         drop(rsa);
-        if cfg.listen != self.ctx.cfg.listen {
-            warn!("reload: listen addresses changed; they take effect on restart only");
-        }
         // the same directory keeps its cache (the bans it knew, should the
         // file be damaged later); another one starts from what it holds
         if !same_dir {
             self.shared_bans = shared_bans;
         }
-        let mut cfg = cfg;
-        cfg.listen = self.ctx.cfg.listen.clone();
+        let restart = self.restart_only(&mut cfg);
         cfg.forget_private_key();
         let loaded = Loaded {
             cfg,
@@ -157,5 +188,6 @@ impl Listener {
         };
         crate::logging::init(target, self.ctx.cfg.log_level.as_deref().and_then(|l| l.parse().ok()));
         info!("configuration reloaded from {}", path.display());
+        Ok(restart)
     }
 }

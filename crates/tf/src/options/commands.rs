@@ -456,11 +456,18 @@ impl Given {
     }
 }
 
-/// Parses a command's words against `family`'s rows.
+/// Parses a command's words against `family`'s rows, with GNU habits: `--`
+/// ends the options (a name after it may start with a dash), and
+/// `--name=value` is `--name value`.
 pub fn parse(family: Family, args: &[String]) -> Result<Given, ParseError> {
     let mut g = Given::default();
-    let mut it = args.iter();
+    let words = joined_values(args, &valued);
+    let mut it = words.iter();
     while let Some(a) = it.next() {
+        if a == "--" {
+            g.positional.extend(it.cloned());
+            break;
+        }
         let Some(opt) = of(family).find(|o| o.name == a) else {
             if family.looks_like_option(a) {
                 return Err(ParseError::Unknown(a.clone()));
@@ -487,6 +494,36 @@ pub fn parse(family: Family, args: &[String]) -> Result<Given, ParseError> {
         }
     }
     Ok(g)
+}
+
+/// `args` with each `--name=value` before a `--` split in two, `--name`
+/// and `value`, when `valued(--name)` (an option that takes a value);
+/// anything else as it was.
+pub fn joined_values(args: &[String], valued: &dyn Fn(&str) -> bool) -> Vec<String> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--" {
+            out.push(a.clone());
+            out.extend(it.cloned());
+            break;
+        }
+        match a.split_once('=') {
+            Some((name, v)) if name.starts_with("--") && valued(name) => {
+                out.push(name.to_string());
+                out.push(v.to_string());
+            }
+            _ => out.push(a.clone()),
+        }
+    }
+    out
+}
+
+/// Whether some command's option `name` takes a value.
+fn valued(name: &str) -> bool {
+    COMMAND_OPTIONS
+        .iter()
+        .any(|o| o.name == name && !matches!(o.kind, Kind::Flag))
 }
 
 /// Whether `name` is an option of `family` that takes a value (so the word

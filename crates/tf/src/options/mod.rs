@@ -68,14 +68,20 @@ pub fn expand_home(v: &str) -> String {
 impl Settings {
     /// Takes option `a` (with its value from `next`); Ok(false) when `a` is no
     /// option of the table.
+    /// `--name=value` is `--name value`, as GNU tools take it.
     pub fn take(&mut self, a: &str, next: &mut dyn Iterator<Item = String>) -> Result<bool, BadValue> {
+        let (a, joined) = match a.split_once('=') {
+            Some((name, v)) if name.starts_with("--") && find(name).is_some() => (name, Some(v.to_string())),
+            _ => (a, None),
+        };
         let Some(opt) = find(a) else {
             return Ok(false);
         };
         match opt.store {
+            Store::Flag(_) if joined.is_some() => return Err(format!("{a} takes no value").into()),
             Store::Flag(set) => set(self),
             Store::Value(set) => {
-                let v = next.next().ok_or_else(|| match opt.missing {
+                let v = joined.or_else(|| next.next()).ok_or_else(|| match opt.missing {
                     "" => format!("{a} needs a value"),
                     m => m.to_string(),
                 })?;

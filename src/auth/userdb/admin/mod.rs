@@ -441,8 +441,8 @@ fn check(a: &Args, path: &Path) -> Result<(), Error> {
             path.display()
         );
     }
-    if userdb::readable_by_others(path) {
-        eprintln!("tfpasswd: warning: {} is readable by group or others", path.display());
+    if let Some(why) = tfd_sys::private_file::check_secret(path, "user file", "the password hashes") {
+        eprintln!("tfpasswd: warning: tfd will not start with it: {why}");
     }
     if let Some(why) = tfd_sys::private_file::check_file(path, "user file") {
         eprintln!("tfpasswd: warning: tfd will not read it: {why}");
