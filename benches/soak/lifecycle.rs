@@ -10,6 +10,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use openssl::pkey::PKey;
 use openssl::rsa::Rsa;
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -134,11 +135,16 @@ pub fn run(bin: &Path, dir: &Path, clients: usize, secs: u64) -> Result<Outcome,
     let pkey = Rsa::generate(2048)
         .and_then(PKey::from_rsa)
         .map_err(|e| format!("RSA key generation: {e}"))?;
-    std::fs::write(
-        dir.join("key.pem"),
-        pkey.private_key_to_pem_pkcs8().map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| e.to_string())?;
+    // 0600: tfd refuses a private key that group or others can read
+    let pem = pkey.private_key_to_pem_pkcs8().map_err(|e| e.to_string())?;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(dir.join("key.pem"))
+        .and_then(|mut f| std::io::Write::write_all(&mut f, &pem))
+        .map_err(|e| format!("key.pem: {e}"))?;
     std::fs::create_dir_all(dir.join("data")).map_err(|e| e.to_string())?;
     // sessions run as nobody: they must reach the served root
     for d in [dir.to_path_buf(), dir.join("data")] {
