@@ -23,6 +23,7 @@ use std::borrow::Cow;
 use std::io::Read;
 use tfp_wire::batch::get::{self, GetMany, Meta, Sent, MAX_PATH, MAX_PATH_BYTES, PACKED_MAX};
 use tfp_wire::batch::{is_end, Trailer, DATA_FRAME, GETMANY};
+use tfp_wire::entry::Mtime;
 use tfp_wire::Failed;
 
 /// Reads all of `out.len()` bytes of `file` (stat'ed as `st`) and hashes
@@ -65,7 +66,13 @@ pub fn getmany(s: &mut Session, arg: &[u8]) -> CmdResult {
 
 fn getmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     // `packed` (`p`): a small file in one frame, its hash raw ([`PACKED_MAX`])
-    let GetMany { n, max, packed } = GetMany::parse(arg).ok_or(Failed::MissingParameter)?;
+    // `archive` (`a`): the mtime to the nanosecond
+    let GetMany {
+        n,
+        max,
+        packed,
+        archive,
+    } = GetMany::parse(arg).ok_or(Failed::MissingParameter)?;
     // files larger than this are only announced (`B <size>`): the client
     // fetches them through its resumable engine
     let max = max.unwrap_or(u64::MAX);
@@ -108,7 +115,10 @@ fn getmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 let meta = Meta {
                     size,
                     mode: st.st_mode & 0o7777,
-                    mtime: st.st_mtime,
+                    mtime: match Mtime::of(st.st_mtime, st.st_mtime_nsec) {
+                        Some(t) if archive => t,
+                        _ => Mtime::secs(st.st_mtime),
+                    },
                 };
                 if size > max {
                     let big = get::Reply::Big {

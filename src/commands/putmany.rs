@@ -249,7 +249,7 @@ impl Committer {
 }
 
 fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
-    let PutMany { n } = PutMany::parse(arg).ok_or(Failed::MissingParameter)?;
+    let PutMany { n, archive: _ } = PutMany::parse(arg).ok_or(Failed::MissingParameter)?;
     if !open_batch(s, n)? {
         return Ok(Reply::Sent);
     }

@@ -55,8 +55,14 @@ pub fn suffix() -> io::Result<String> {
 /// times (12 system calls and the whole status text each); 022 where /proc
 /// does not say.
 pub fn new_file_mode() -> u32 {
+    0o666 & !umask()
+}
+
+/// This process's umask, read once ([`new_file_mode`] says why from
+/// /proc).
+pub fn umask() -> u32 {
     static UMASK: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-    let umask = *UMASK.get_or_init(|| {
+    *UMASK.get_or_init(|| {
         std::fs::read_to_string("/proc/self/status")
             .ok()
             .and_then(|s| {
@@ -65,8 +71,7 @@ pub fn new_file_mode() -> u32 {
                     .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
             })
             .unwrap_or(0o022)
-    });
-    0o666 & !umask
+    })
 }
 
 /// What interrupted transfers keep for a resume, said before tf exits on a

@@ -39,6 +39,7 @@ pub mod cipher;
 pub mod command;
 pub mod date;
 pub mod delta;
+pub mod entry;
 pub mod escape;
 pub mod fai;
 pub mod frame;

@@ -9,6 +9,7 @@
 //! root, the owner) of the regular file it replaces, else what a new file
 //! would get, optionally the server's mtime, and is renamed over the name.
 
+use crate::engine::keep::system_time;
 use crate::engine::landing::Landing;
 use crate::temporaries;
 use std::ffi::{CStr, CString, OsStr};
@@ -17,8 +18,8 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, UNIX_EPOCH};
 use tfd_sys as sys;
+use tfp_wire::entry::Mtime;
 
 /// A target: the directory it is in (open) and its name there.
 pub struct Beside {
@@ -121,14 +122,14 @@ impl Beside {
     }
 
     /// Gives the target, a regular file reached with no symlink followed,
-    /// the permission bits `mode` (never set-id or sticky bits).
+    /// the mode `mode` (masked by the caller: [`crate::engine::keep`]).
     pub fn set_mode(&self, mode: u32) -> io::Result<()> {
         let fd = self.open(&self.name, libc::O_RDONLY | libc::O_NONBLOCK, 0)?;
         let st = sys::fstat(fd.as_fd())?;
         if st.st_mode & libc::S_IFMT != libc::S_IFREG {
             return Err(io::Error::other("not a regular file"));
         }
-        sys::fchmod(fd.as_fd(), mode & 0o777)
+        sys::fchmod(fd.as_fd(), mode & 0o7777)
     }
 
     /// Removes `name` from the directory (a missing one is fine).
@@ -141,13 +142,14 @@ impl Beside {
     /// replaces, else 0666 less the umask; `mtime` when given. A symlink at
     /// the target is replaced, never followed; a directory there is an error.
     pub fn commit(&self, file: &File, tmp: &CStr, mtime: Option<i64>) -> io::Result<()> {
-        self.commit_as(file, tmp, mtime, None)
+        self.commit_as(file, tmp, mtime.map(Mtime::secs), None)
     }
 
-    /// [`Beside::commit`] with the permission bits `mode` (the source's, for
-    /// `get -r -p` and `mirror`, as `cp -p` keeps them; never set-id or
-    /// sticky bits, whoever sent them) instead of those of the file replaced.
-    pub fn commit_as(&self, file: &File, tmp: &CStr, mtime: Option<i64>, mode: Option<u32>) -> io::Result<()> {
+    /// [`Beside::commit`] with the mode `mode` (the source's, for `get -r`
+    /// and `mirror`, as `cp` keeps it; the caller has masked what may be
+    /// kept: [`crate::engine::keep`]) instead of the file replaced's, and
+    /// the mtime to the nanosecond.
+    pub fn commit_as(&self, file: &File, tmp: &CStr, mtime: Option<Mtime>, mode: Option<u32>) -> io::Result<()> {
         let kept = match sys::fstatat(self.dir.as_fd(), &self.name, false) {
             Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFREG => {
                 if sys::geteuid() == 0 {
@@ -157,15 +159,10 @@ impl Beside {
             }
             _ => temporaries::new_file_mode(),
         };
-        let mode = mode.map_or(kept, |m| m & 0o777);
+        let mode = mode.map_or(kept, |m| m & 0o7777);
         sys::fchmod(file.as_fd(), mode)?;
         if let Some(t) = mtime {
-            let when = if t >= 0 {
-                UNIX_EPOCH + Duration::from_secs(t as u64)
-            } else {
-                UNIX_EPOCH - Duration::from_secs(t.unsigned_abs())
-            };
-            file.set_modified(when)?;
+            file.set_modified(system_time(t))?;
         }
         sys::renameat2(self.dir.as_fd(), tmp, self.dir.as_fd(), &self.name, false)?;
         // in a directory others can write, `tmp` may have been swapped for

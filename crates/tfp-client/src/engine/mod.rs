@@ -46,6 +46,7 @@ pub(crate) mod fanout;
 pub mod fetch;
 mod job;
 pub mod journal;
+pub mod keep;
 pub mod landing;
 pub mod lanes;
 pub mod opening;

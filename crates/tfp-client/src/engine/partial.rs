@@ -21,6 +21,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use tfd_sys as sys;
+use tfp_wire::entry::Mtime;
 
 /// The partial's and the journal's names' ends.
 const DATA: &str = ".tf-partial";
@@ -215,13 +216,13 @@ impl Partial {
     /// Renames the complete partial over the target ([`Beside::commit`]),
     /// with `mtime` when given, and removes the journal.
     pub fn commit(self, mtime: Option<i64>) -> io::Result<()> {
-        self.commit_as(mtime, None)
+        self.commit_as(mtime.map(Mtime::secs), None)
     }
 
     /// [`Partial::commit`] with the permission bits `mode` ([`Beside::commit_as`]).
     /// A partial with no journal (a batch's) that cannot be committed is
     /// removed: nothing could resume it.
-    pub fn commit_as(self, mtime: Option<i64>, mode: Option<u32>) -> io::Result<()> {
+    pub fn commit_as(self, mtime: Option<Mtime>, mode: Option<u32>) -> io::Result<()> {
         if let Err(e) = self.place.commit_as(&self.file, &self.data_name, mtime, mode) {
             if self.no_journal {
                 self.place.remove(&self.data_name);
@@ -281,7 +282,7 @@ mod tests {
         let mut pt = Partial::open_at(Beside::within(&land, b"f").unwrap()).unwrap();
         pt.reset().unwrap();
         std::io::Write::write_all(&mut pt.file(), b"data").unwrap();
-        assert!(pt.commit_as(Some(1_600_000_000), None).is_err());
+        assert!(pt.commit_as(Some(Mtime::secs(1_600_000_000)), None).is_err());
         let left: Vec<_> = std::fs::read_dir(&d).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(left, ["f"], "left behind");
         assert!(d.join("f/inside").is_dir(), "the directory there was touched");

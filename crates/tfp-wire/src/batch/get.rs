@@ -5,6 +5,7 @@
 //! trailer after it), and at the end [`Sent`].
 
 use super::{num, octal, words};
+use crate::entry::Mtime;
 use std::borrow::Cow;
 
 /// The longest path frame.
@@ -16,8 +17,8 @@ pub const MAX_PATH_BYTES: usize = 16 << 20;
 /// take 99, a tenth of a 1 KiB file's bytes on the wire.
 pub const PACKED_MAX: usize = 64 << 10;
 /// Where a packed header's three words must have ended (the size, the mode
-/// and the mtime take at most 20, 11 and 20 bytes).
-const PACKED_WORDS: usize = 64;
+/// and the mtime take at most 20, 11 and 30 bytes).
+const PACKED_WORDS: usize = 74;
 
 /// The command's argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,16 +31,22 @@ pub struct GetMany {
     /// ([`Reply::Packed`]); said only after a `max` (without one it is not
     /// sent).
     pub packed: bool,
+    /// `a`, archive replies: the mode with its set-id and sticky bits and
+    /// the mtime to the nanosecond ([`Meta`]); said only after a `max`.
+    pub archive: bool,
 }
 
 impl GetMany {
-    /// The argument, `<n> [<max> [p]]`.
+    /// The argument, `<n> [<max> [p] [a]]`.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = self.n.to_string();
         if let Some(max) = self.max {
             out.push_str(&format!(" {max}"));
             if self.packed {
                 out.push_str(" p");
+            }
+            if self.archive {
+                out.push_str(" a");
             }
         }
         out.into_bytes()
@@ -50,8 +57,8 @@ impl GetMany {
         [super::GETMANY.as_bytes(), b" ", &self.encode()].concat()
     }
 
-    /// Reads the argument: words between any white space. A third word
-    /// other than `p`, or a fourth, is not read: the client asked for
+    /// Reads the argument: words between any white space. Flags other
+    /// than `p` then `a`, in that order, are not read: the client asked for
     /// something this server does not know, and is told so. Any count
     /// parses: the server refuses one over [`super::MAX_FILES`] with a
     /// reason of its own.
@@ -62,28 +69,33 @@ impl GetMany {
             Some(w) => Some(w.parse().ok()?),
             None => None,
         };
-        let packed = match words.next() {
-            None => false,
-            Some("p") => true,
-            Some(_) => return None,
-        };
-        words.next().is_none().then_some(GetMany { n, max, packed })
+        let mut flags = words.peekable();
+        let packed = flags.next_if_eq(&"p").is_some();
+        let archive = flags.next_if_eq(&"a").is_some();
+        flags.next().is_none().then_some(GetMany {
+            n,
+            max,
+            packed,
+            archive,
+        })
     }
 }
 
-/// What the server says of a file it sends: its size, permission bits
-/// (octal on the wire) and mtime.
+/// What the server says of a file it sends: its size, mode (octal on the
+/// wire: the permission bits, and in an archive batch the set-id and sticky
+/// bits too) and mtime (whole seconds, or in an archive batch to the
+/// nanosecond: [`Mtime`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Meta {
     pub size: u64,
     pub mode: u32,
-    pub mtime: i64,
+    pub mtime: Mtime,
 }
 
 impl Meta {
     /// The words, `<size> <mode> <mtime>`.
     fn text(&self) -> String {
-        format!("{} {:o} {}", self.size, self.mode, self.mtime)
+        format!("{} {:o} {}", self.size, self.mode, self.mtime.text())
     }
 
     /// Reads the three words.
@@ -92,7 +104,7 @@ impl Meta {
         Some(Meta {
             size: num(size)?,
             mode: octal(mode)?,
-            mtime: num(mtime)?,
+            mtime: Mtime::parse(mtime)?,
         })
     }
 
@@ -208,6 +220,7 @@ mod tests {
             n: 25,
             max: Some((8 << 20) - 1),
             packed: true,
+            archive: false,
         };
         assert_eq!(clients.line(), b"TFDGETMANY 25 8388607 p");
         for c in [
@@ -216,18 +229,33 @@ mod tests {
                 n: 0,
                 max: None,
                 packed: false,
+                archive: false,
             },
             GetMany {
                 n: u64::MAX,
                 max: Some(0),
                 packed: false,
+                archive: false,
             },
         ] {
             assert_eq!(GetMany::parse(&c.encode()), Some(c));
         }
         // white space of any kind; a word it does not know is refused
         let seen = GetMany::parse(b" 3\t10  p ").unwrap();
-        assert_eq!((seen.n, seen.max, seen.packed), (3, Some(10), true));
+        assert_eq!(
+            (seen.n, seen.max, seen.packed, seen.archive),
+            (3, Some(10), true, false)
+        );
+        let archive = GetMany::parse(b"3 10 a").unwrap();
+        assert_eq!((archive.packed, archive.archive), (false, true));
+        let both = GetMany {
+            n: 3,
+            max: Some(10),
+            packed: true,
+            archive: true,
+        };
+        assert_eq!(both.line(), b"TFDGETMANY 3 10 p a");
+        assert_eq!(GetMany::parse(&both.encode()), Some(both));
         for bad in [
             &b""[..],
             b"x",
@@ -238,6 +266,9 @@ mod tests {
             b"1 5 q",
             b"3 10 p x",
             b"3 10 q more",
+            b"3 10 a p",
+            b"3 10 p p",
+            b"3 10 a a",
         ] {
             assert_eq!(GetMany::parse(bad), None, "{bad:?}");
         }
@@ -248,7 +279,7 @@ mod tests {
         let meta = Meta {
             size: 5,
             mode: 0o644,
-            mtime: 1_700_000_000,
+            mtime: Mtime::secs(1_700_000_000),
         };
         let sum = [7u8; 32];
         let packed = [&b"f 5 644 1700000000 a b c"[..], &sum].concat();
@@ -283,6 +314,20 @@ mod tests {
             assert_eq!(Reply::parse(wire), Some(r));
         }
         assert_eq!(meta.packed_head(), b"f 5 644 1700000000 ");
+        // an archive batch's meta: set-id bits and nanoseconds
+        let fine = Meta {
+            size: 0,
+            mode: 0o4755,
+            mtime: Mtime {
+                sec: -2,
+                nsec: 999_999_999,
+            },
+        };
+        let wire = Reply::File(fine).encode();
+        assert_eq!(wire, b"F 0 4755 -2.999999999");
+        assert_eq!(Reply::parse(&wire), Some(Reply::File(fine)));
+        let packed_fine = [&fine.packed_head()[..], &sum].concat();
+        assert!(matches!(Reply::parse(&packed_fine), Some(Reply::Packed { meta, .. }) if meta == fine));
         // an empty packed file is its header and its sum
         let empty = [&b"f 0 0 -1 "[..], &sum].concat();
         assert!(matches!(Reply::parse(&empty), Some(Reply::Packed { data: b"", .. })));
@@ -297,7 +342,7 @@ mod tests {
         let sum = [0u8; 32];
         let short = [&b"f 6 644 1 abcde"[..], &sum].concat();
         let long = [&b"f 4 644 1 abcde"[..], &sum].concat();
-        let far = [&b"f 0 644 "[..], &[b'0'; 60], b" ", &sum].concat();
+        let far = [&b"f 0 644 "[..], &[b'0'; 70], b" ", &sum].concat();
         let huge = [&b"f 18446744073709551615 644 1 "[..], &sum].concat();
         for bad in [
             &b"X"[..],

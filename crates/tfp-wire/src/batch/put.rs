@@ -12,28 +12,41 @@ pub const MAX_HEADER: usize = 4096 + 128;
 /// The longest trailer or end frame the server reads.
 pub const MAX_TRAILER: usize = 80;
 
-/// The command's argument: how many files follow.
+/// The command's argument: how many entries follow, and whether their
+/// headers are archive headers ([`crate::entry::Head`]: any kind of entry,
+/// the whole mode, the mtime to the nanosecond, the owner) rather than
+/// [`FileHead`]s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PutMany {
     pub n: u64,
+    pub archive: bool,
 }
 
 impl PutMany {
-    /// The argument, `<n>`.
+    /// The argument, `<n>` or `<n> a`.
     pub fn encode(&self) -> Vec<u8> {
-        self.n.to_string().into_bytes()
+        let a = if self.archive { " a" } else { "" };
+        format!("{}{a}", self.n).into_bytes()
     }
 
-    /// The whole command line, `TFDPUTMANY <n>`.
+    /// The whole command line, `TFDPUTMANY <n>` or `TFDPUTMANY <n> a`.
     pub fn line(&self) -> Vec<u8> {
-        format!("{} {}", super::PUTMANY, self.n).into_bytes()
+        [super::PUTMANY.as_bytes(), b" ", &self.encode()].concat()
     }
 
-    /// Reads the argument (spaces around it allowed). Any count parses: the
-    /// server refuses one over [`super::MAX_FILES`] with a reason of its own.
+    /// Reads the argument (white space around its words allowed). Any count
+    /// parses: the server refuses one over [`super::MAX_FILES`] with a
+    /// reason of its own. A word other than `a` is not read (a server that
+    /// does not know a flag must not drop it).
     pub fn parse(arg: &[u8]) -> Option<PutMany> {
-        let n = std::str::from_utf8(arg).ok()?.trim().parse().ok()?;
-        Some(PutMany { n })
+        let mut words = std::str::from_utf8(arg).ok()?.split_whitespace();
+        let n = words.next()?.parse().ok()?;
+        let archive = match words.next() {
+            None => false,
+            Some("a") => true,
+            Some(_) => return None,
+        };
+        words.next().is_none().then_some(PutMany { n, archive })
     }
 }
 
@@ -181,12 +194,25 @@ mod tests {
     #[test]
     fn the_command_round_trips() {
         for n in [0, 1, super::super::MAX_FILES, u64::MAX] {
-            let c = PutMany { n };
-            assert_eq!(PutMany::parse(&c.encode()), Some(c));
+            for archive in [false, true] {
+                let c = PutMany { n, archive };
+                assert_eq!(PutMany::parse(&c.encode()), Some(c));
+            }
         }
-        assert_eq!(PutMany { n: 3 }.line(), b"TFDPUTMANY 3");
-        assert_eq!(PutMany::parse(b" 12 "), Some(PutMany { n: 12 }));
-        for bad in [&b""[..], b"x", b"-1", b"1 2", b"18446744073709551616", b"\xff"] {
+        assert_eq!(PutMany { n: 3, archive: false }.line(), b"TFDPUTMANY 3");
+        assert_eq!(PutMany { n: 3, archive: true }.line(), b"TFDPUTMANY 3 a");
+        assert_eq!(PutMany::parse(b" 12 "), Some(PutMany { n: 12, archive: false }));
+        assert_eq!(PutMany::parse(b"0\ta "), Some(PutMany { n: 0, archive: true }));
+        for bad in [
+            &b""[..],
+            b"x",
+            b"-1",
+            b"1 2",
+            b"1 a a",
+            b"1 A",
+            b"18446744073709551616",
+            b"\xff",
+        ] {
             assert_eq!(PutMany::parse(bad), None, "{bad:?}");
         }
     }

@@ -13,6 +13,7 @@
 use super::super::beside::Beside;
 use super::super::events::{Events, Progress, Tally};
 use super::super::fanout::{self, Done};
+use super::super::keep;
 use super::super::partial::Partial;
 use super::super::{pool, route};
 use super::one::{self, Partials};
@@ -261,6 +262,7 @@ fn command(n: usize) -> Vec<u8> {
         n: n as u64,
         max: Some(route::ENGINE_FROM - 1),
         packed: true,
+        archive: false,
     }
     .line()
 }
@@ -405,7 +407,7 @@ fn fetch_one(rx: &mut Rx, w: &File<'_>, p: &Progress) -> Result<Fetched, Error> 
         }
         get::Reply::Big { .. } if unmade() => return Ok(Fetched::Unmade),
         // big: left to the engine (an older tfd says no mode)
-        get::Reply::Big { mode, .. } => return Ok(Fetched::Big(mode.filter(|_| w.keep_mode))),
+        get::Reply::Big { mode, .. } => return Ok(Fetched::Big(mode.map(|m| keep::landing_mode(m, w.keep_mode)))),
         get::Reply::File(meta) => (meta, None),
         get::Reply::Packed { meta, data, sum } => (meta, Some((data, sum))),
     };
@@ -452,7 +454,7 @@ fn fetch_one(rx: &mut Rx, w: &File<'_>, p: &Progress) -> Result<Fetched, Error> 
         return Ok(Fetched::Done(d));
     }
     Ok(Fetched::Done(
-        match pt.commit_as(Some(mtime), w.keep_mode.then_some(mode)) {
+        match pt.commit_as(Some(mtime), Some(keep::landing_mode(mode, w.keep_mode))) {
             Ok(()) => Done::Ok,
             Err(e) => Done::Local(e.to_string()),
         },

@@ -82,7 +82,11 @@ pub(crate) fn exchange(
     if c.caps.get(crate::caps::Ext::PutMany) == crate::caps::Known::No {
         return Ok(None);
     }
-    let line = PutMany { n: files.len() as u64 }.line();
+    let line = PutMany {
+        n: files.len() as u64,
+        archive: false,
+    }
+    .line();
     // the files follow at once, the OK is read after them
     let pipelined = pipelines(c, files.len());
     let ahead = if pipelined { ahead } else { &[] };

@@ -1,0 +1,65 @@
+//! What a copy keeps of an entry on this machine's side, by one rule for
+//! every route (`rsync -a`'s where asked, `cp`'s otherwise): the mode a
+//! landed file gets, and times to the nanosecond.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tfp_wire::entry::Mtime;
+
+/// The time `t` names.
+pub fn system_time(t: Mtime) -> SystemTime {
+    let whole = if t.sec >= 0 {
+        UNIX_EPOCH + Duration::from_secs(t.sec as u64)
+    } else {
+        UNIX_EPOCH - Duration::from_secs(t.sec.unsigned_abs())
+    };
+    whole + Duration::from_nanos(u64::from(t.nsec))
+}
+
+/// A local entry's mtime, from lstat's fields.
+pub fn mtime_of(m: &std::fs::Metadata) -> Mtime {
+    use std::os::unix::fs::MetadataExt;
+    Mtime::of(m.mtime(), m.mtime_nsec()).unwrap_or(Mtime::secs(m.mtime()))
+}
+
+/// The mode a file fetched from a source of mode `src` lands with: the
+/// source's permission bits less the umask, as `cp` keeps them; with
+/// `archive` (`-p`, `-a`, `mirror`) the bits themselves and the sticky bit,
+/// and the set-id bits only for root (as `rsync -a` run by root).
+pub fn landing_mode(src: u32, archive: bool) -> u32 {
+    if !archive {
+        return src & 0o777 & !crate::temporaries::umask();
+    }
+    let setid = if tfd_sys::geteuid() == 0 { 0o6000 } else { 0 };
+    src & (0o1777 | setid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_keep_their_nanoseconds_both_sides_of_the_epoch() {
+        let t = Mtime {
+            sec: 1_700_000_000,
+            nsec: 123_456_789,
+        };
+        let d = system_time(t).duration_since(UNIX_EPOCH).unwrap();
+        assert_eq!((d.as_secs(), d.subsec_nanos()), (1_700_000_000, 123_456_789));
+        let before = Mtime {
+            sec: -2,
+            nsec: 500_000_000,
+        };
+        let d = UNIX_EPOCH.duration_since(system_time(before)).unwrap();
+        assert_eq!(d, Duration::from_millis(1500));
+    }
+
+    #[test]
+    fn a_plain_landing_keeps_the_bits_less_the_umask_never_set_id() {
+        let um = crate::temporaries::umask();
+        assert_eq!(landing_mode(0o4755, false), 0o755 & !um);
+        assert_eq!(landing_mode(0o600, false), 0o600 & !um);
+        assert_eq!(landing_mode(0o1777, true) & 0o1777, 0o1777);
+        let root = tfd_sys::geteuid() == 0;
+        assert_eq!(landing_mode(0o4755, true) & 0o4000 != 0, root);
+    }
+}
