@@ -358,7 +358,7 @@ impl Session {
 
     /// `mirror` (tfp_client::tree::mirror::mirror, what `tf mirror` runs):
     /// makes `dst` a copy of `src` (`upload`: a local `src`, a remote `dst`).
-    #[pyo3(signature = (src, dst, upload, delete=false, checksum=false, dry_run=false, jobs=4, filters=Vec::new(), progress=None))]
+    #[pyo3(signature = (src, dst, upload, delete=false, checksum=false, dry_run=false, jobs=4, filters=Vec::new(), progress=None, archive=true))]
     fn mirror(
         &self,
         py: Python<'_>,
@@ -371,6 +371,7 @@ impl Session {
         jobs: usize,
         filters: Vec<(bool, String)>,
         progress: Option<PyObject>,
+        archive: bool,
     ) -> PyResult<TreeRun> {
         let o = mirror::Options {
             upload,
@@ -381,6 +382,11 @@ impl Session {
             fai: false,
             filter: filter(&filters),
             delta: tfp_client::engine::upload::DeltaRule::Auto,
+            keeps: if archive {
+                tfp_client::tree::sync::Keeps::archive()
+            } else {
+                tfp_client::tree::sync::Keeps::default()
+            },
         };
         self.tree_run(py, progress, false, |c, cfg, heard| {
             mirror::mirror(c, cfg, &src, &dst, &o, heard).map(TreeRun::of_mirror)

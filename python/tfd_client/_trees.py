@@ -94,7 +94,7 @@ class _TreeRuns:
     def mirror(self, src: PathLike, dst: PathLike, *, direction: str, delete: bool = False,
                checksum: bool = False, dry_run: bool = False, jobs: int = 4,
                exclude: Sequence[str] = (), include: Sequence[str] = (),
-               progress: Optional[Progress] = None) -> TreeReport:
+               progress: Optional[Progress] = None, archive: bool = True) -> TreeReport:
         """Makes ``dst`` a copy of ``src``, as ``tf mirror SRC DST`` does:
         ``direction="up"`` (a local src, a remote dst) or ``"down"`` (a remote
         src, a local dst), always named: there is no default that could
@@ -102,7 +102,11 @@ class _TreeRuns:
         mtime; ``checksum=True``: same-size files are compared by SHA-256),
         directories are made, and with ``delete=True`` what dst holds and src
         does not is removed. ``dry_run=True`` changes nothing and lists the
-        steps in ``report.planned``. Raises TreeError if anything failed."""
+        steps in ``report.planned``. ``archive=True`` (the default, as tf's)
+        keeps what ``rsync -a`` keeps where the server says it: modes, mtimes
+        to the nanosecond, directories' times, symlinks as symlinks, FIFOs
+        and sockets; ``archive=False`` moves files and directories alone.
+        Raises TreeError if anything failed."""
         if direction == "up":
             s, d, up = _local(src), _s(_b(dst)), True
         elif direction == "down":
@@ -111,7 +115,7 @@ class _TreeRuns:
             raise ValueError(f"mirror: direction must be 'up' (local src to remote dst) or 'down' "
                              f"(remote src to local dst), not {direction!r}")
         return _tree(self._n.mirror(s, d, up, delete, checksum, dry_run, jobs,
-                                    _filters(exclude, include), progress))
+                                    _filters(exclude, include), progress, archive))
 
     def mirror_up(self, local_dir: PathLike, remote_dir: PathLike, **kw) -> TreeReport:
         """mirror(local_dir, remote_dir, direction="up", ...)."""

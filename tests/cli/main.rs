@@ -6,6 +6,7 @@
 //! test must not touch process-wide state (environment, working directory, umask).
 
 mod cli;
+mod cli_archive;
 mod cli_batch;
 mod cli_delta;
 mod cli_delta_down;

@@ -15,9 +15,10 @@ use tf::options::commands::{self, filter_of, Family, ParseError};
 use tfp_client::engine::upload::DeltaRule;
 use tfp_client::tree::mirror::{self, MirrorReport, Options, Planned, Summary};
 use tfp_client::tree::names;
+use tfp_client::tree::sync::Keeps;
 
 const USAGE: &str =
-    "usage: tf ... mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] [--whole-file|--no-whole-file] [--exclude P] [--include P] SRC DST";
+    "usage: tf ... mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] [--whole-file|--no-whole-file] [--no-perms] [--no-links] [--no-specials] [--exclude P] [--include P] SRC DST";
 
 /// Why `mirror`'s words are no good (its message, with the usage where it helps).
 #[derive(Debug)]
@@ -60,6 +61,11 @@ fn parse(args: &[String]) -> Result<(Options, String, String), Usage> {
             DeltaRule::Always
         } else {
             DeltaRule::Auto
+        },
+        keeps: Keeps {
+            attrs: !g.flag("--no-perms"),
+            links: !g.flag("--no-links"),
+            specials: !g.flag("--no-specials"),
         },
     };
     let [src, dst] = g.positional.as_slice() else {

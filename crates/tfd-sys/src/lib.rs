@@ -36,6 +36,7 @@ pub mod private_file;
 pub mod pybytes;
 pub mod write_behind;
 
+mod attrs;
 mod child;
 mod fs;
 mod mem;
@@ -46,6 +47,7 @@ mod syslog;
 mod tty;
 mod xattr;
 
+pub use attrs::*;
 pub use child::*;
 pub use fs::*;
 pub use mem::*;

@@ -24,11 +24,15 @@ pub enum Ext {
     /// TFDSTAGE, staged uploads ([`crate::engine::staged`]): a tree asked it once
     /// per file of 32 MiB and more.
     Stage,
+    /// TFDENTRIES, a tree's entries with all an archive copy keeps
+    /// ([`crate::remote::entries`]); a server with it also takes archive
+    /// batches (`TFDPUTMANY <n> a`, `TFDGETMANY ... a`).
+    Entries,
 }
 
 impl Ext {
     /// The number of extensions, the size of [`Caps`]' table.
-    const COUNT: usize = 7;
+    const COUNT: usize = 8;
 
     /// This extension's row in [`Caps`]' table.
     fn row(self) -> usize {
@@ -40,6 +44,7 @@ impl Ext {
             Ext::DeltaGet => 4,
             Ext::SigProbe => 5,
             Ext::Stage => 6,
+            Ext::Entries => 7,
         }
     }
 }
@@ -89,6 +94,7 @@ mod tests {
             Ext::DeltaGet,
             Ext::SigProbe,
             Ext::Stage,
+            Ext::Entries,
         ];
         let mut c = Caps::default();
         assert!(all.iter().all(|&e| c.get(e) == Known::Unknown));

@@ -76,6 +76,11 @@ impl Beside {
         })
     }
 
+    /// The target's name in its directory.
+    pub fn name(&self) -> &CStr {
+        &self.name
+    }
+
     /// The directory's descriptor.
     pub fn dir(&self) -> BorrowedFd<'_> {
         self.dir.as_fd()

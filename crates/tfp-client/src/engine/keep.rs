@@ -2,8 +2,65 @@
 //! every route (`rsync -a`'s where asked, `cp`'s otherwise): the mode a
 //! landed file gets, and times to the nanosecond.
 
+use super::beside::Beside;
+use std::ffi::CString;
+use std::io;
+use std::os::fd::AsFd;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tfd_sys as sys;
 use tfp_wire::entry::Mtime;
+
+/// An entry made here that holds no data.
+#[derive(Debug, Clone, Copy)]
+pub enum Node<'a> {
+    /// A symlink with this target, kept as text (never resolved here).
+    Link(&'a [u8]),
+    /// A named pipe.
+    Fifo,
+    /// A Unix socket's name (nothing listens on it).
+    Socket,
+}
+
+/// Makes `node` at `b`'s target in place of whatever is there but a
+/// directory, in one rename: made under a name of its own beside it first,
+/// so the target is at every moment the old entry or the new one. Nothing
+/// is opened (a FIFO is never read, a link never followed).
+pub fn make_node(b: &Beside, node: Node<'_>) -> io::Result<()> {
+    let tmp = b.sibling(".tf-node")?;
+    let _ = sys::unlinkat(b.dir(), &tmp, false);
+    match node {
+        Node::Link(target) => {
+            let t = CString::new(target).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL in a link"))?;
+            sys::symlinkat(&t, b.dir(), &tmp)?;
+        }
+        Node::Fifo => sys::mknodat(b.dir(), &tmp, libc::S_IFIFO | 0o600, 0)?,
+        Node::Socket => sys::mknodat(b.dir(), &tmp, libc::S_IFSOCK | 0o600, 0)?,
+    }
+    sys::renameat2(b.dir(), &tmp, b.dir(), b.name(), false).inspect_err(|_| {
+        let _ = sys::unlinkat(b.dir(), &tmp, false);
+    })
+}
+
+/// Gives `b`'s target (whatever it is, reached with no link followed) the
+/// mode and mtime given: a link keeps its mode (Linux gives it none) and
+/// takes the mtime as its own.
+pub fn set_attrs(b: &Beside, mode: Option<u32>, mtime: Option<Mtime>) -> io::Result<()> {
+    let held = sys::open_path_nofollow(b.dir(), b.name())?;
+    let st = sys::fstat(held.as_fd())?;
+    if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
+        return match mtime {
+            Some(t) => sys::set_mtime_nofollow(b.dir(), b.name(), t.sec, t.nsec),
+            None => Ok(()),
+        };
+    }
+    if let Some(m) = mode.filter(|m| *m != st.st_mode & 0o7777) {
+        sys::chmod_held(held.as_fd(), m)?;
+    }
+    if let Some(t) = mtime {
+        sys::set_mtime_held(held.as_fd(), t.sec, t.nsec)?;
+    }
+    Ok(())
+}
 
 /// The time `t` names.
 pub fn system_time(t: Mtime) -> SystemTime {

@@ -390,6 +390,7 @@ fn fetch_gathered(
             rel: &d.rel,
             remote: &d.remote,
             keep_mode: o.preserve,
+            mtime: None,
             dir: d.dir.map(|i| &made[i]),
             resume: o.resume && Partials::resumable(&landings[d.at], &d.rel),
             journal: o.resume,

@@ -16,14 +16,16 @@ use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use tfd_sys as sys;
+use tfp_wire::entry::Mtime;
+use tfp_wire::fstat::FileType;
 use tfp_wire::Status;
 
 /// One entry of either side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Meta {
     /// What it is (a symlink or a special file is [`Kind::Other`]).
     pub kind: Kind,
@@ -35,6 +37,55 @@ pub struct Meta {
     /// renamed it into place, i.e. when the last transfer ended. 0 for a
     /// remote entry (no command says).
     pub changed: i64,
+    /// What an archive copy keeps beyond these, where the side says it (a
+    /// local scan, a TFDENTRIES listing).
+    pub facts: Option<Facts>,
+}
+
+/// An entry's facts an archive copy keeps (`rsync -a`'s).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts {
+    /// Exactly what it is ([`Kind::Other`] is a link, FIFO, socket, device).
+    pub ft: FileType,
+    /// Permission, set-id and sticky bits.
+    pub mode: u32,
+    /// The mtime's nanoseconds ([`Meta::mtime`] its seconds).
+    pub nsec: u32,
+    /// A link's target.
+    pub target: Option<Vec<u8>>,
+}
+
+impl Meta {
+    /// The mtime to the nanosecond where known.
+    pub fn mtime_ns(&self) -> Mtime {
+        Mtime {
+            sec: self.mtime,
+            nsec: self.facts.as_ref().map_or(0, |f| f.nsec),
+        }
+    }
+}
+
+/// What a plan keeps beyond files and directories (`-a`, `-l`, `-D`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Keeps {
+    /// Modes and times of files and directories, mode-only changes
+    /// (`-p`, `-t`).
+    pub attrs: bool,
+    /// Symlinks as symlinks (`-l`).
+    pub links: bool,
+    /// FIFOs and sockets (`--specials`).
+    pub specials: bool,
+}
+
+impl Keeps {
+    /// What `rsync -a` keeps of these.
+    pub fn archive() -> Keeps {
+        Keeps {
+            attrs: true,
+            links: true,
+            specials: true,
+        }
+    }
 }
 
 /// Whether two whole-second times are too close to tell an edit made in the
@@ -104,6 +155,18 @@ pub fn scan(root: &Path) -> io::Result<(Side, Unread)> {
                 }
                 stack.push((r.clone(), depth + 1));
             }
+            let ft = FileType::from_mode(m.mode());
+            let target = if ft == FileType::Symlink {
+                match std::fs::read_link(ent.path()) {
+                    Ok(t) => Some(t.into_os_string().into_vec()),
+                    Err(e) => {
+                        errors.push((r, e.to_string()));
+                        continue;
+                    }
+                }
+            } else {
+                None
+            };
             side.insert(
                 r,
                 Meta {
@@ -111,6 +174,12 @@ pub fn scan(root: &Path) -> io::Result<(Side, Unread)> {
                     size: if kind == Kind::File { m.len() } else { 0 },
                     mtime: m.mtime(),
                     changed: m.ctime(),
+                    facts: Some(Facts {
+                        ft,
+                        mode: m.mode() & 0o7777,
+                        nsec: u32::try_from(m.mtime_nsec()).unwrap_or(0),
+                        target,
+                    }),
                 },
             );
             if side.len() > MAX_ENTRIES {
@@ -161,8 +230,18 @@ pub struct Plan {
     /// Source entries that cannot be mirrored, and why (a directory in the way
     /// of a file without `--delete`).
     pub blocked: Vec<(Vec<u8>, String)>,
-    /// Source entries skipped: neither a file nor a directory.
+    /// Source entries skipped: neither a file nor a directory, nor an entry
+    /// [`Keeps`] keeps.
     pub skipped: Vec<Vec<u8>>,
+    /// Links, FIFOs and sockets to make ([`Keeps`]), in place of what is
+    /// there.
+    pub nodes: Vec<Vec<u8>>,
+    /// Entries the same but for their mode or mtime: those set alone.
+    pub attrs: Vec<Vec<u8>>,
+    /// Directories whose mode and mtime are set once everything below them
+    /// is done, deepest first: those that differ, those made, and those
+    /// whose contents change (which moves their mtime).
+    pub dirs: Vec<Vec<u8>>,
 }
 
 /// One destination entry to remove.
@@ -192,7 +271,7 @@ fn below(p: &[u8], dirs: &[Vec<u8>]) -> bool {
 /// Compares `src` with `dst`. With `delete`, what `dst` holds and `src` does
 /// not is removed, as is a directory in the way of a file; a file or a link in
 /// the way of a directory is always replaced (as a file replaces a file).
-pub fn plan(src: &Side, dst: &Side, rule: Rule, delete: bool) -> Plan {
+pub fn plan(src: &Side, dst: &Side, rule: Rule, delete: bool, keeps: Keeps) -> Plan {
     let mut p = Plan::default();
     // what goes away, top-most entries only
     let mut gone: Vec<Vec<u8>> = Vec::new();
@@ -218,6 +297,7 @@ pub fn plan(src: &Side, dst: &Side, rule: Rule, delete: bool) -> Plan {
                 (Kind::Dir, _) => true,
                 // a whole directory where a file goes: only when asked
                 (Kind::File, Kind::Dir) => delete,
+                (Kind::Other, Kind::Dir) => delete && made(s, keeps),
                 _ => false,
             },
         };
@@ -237,7 +317,23 @@ pub fn plan(src: &Side, dst: &Side, rule: Rule, delete: bool) -> Plan {
         }
         let d = dst.get(rel).filter(|_| !gone.contains(rel));
         match s.kind {
-            Kind::Other => p.skipped.push(rel.clone()),
+            Kind::Other if !made(s, keeps) => p.skipped.push(rel.clone()),
+            Kind::Other => match d {
+                Some(d) if d.kind == Kind::Dir => {
+                    p.blocked.push((
+                        rel.clone(),
+                        "a directory is in the way of this entry (--delete removes it)".into(),
+                    ));
+                    blocked_dirs.push(rel.clone());
+                }
+                Some(d) if same_node(s, d) => {
+                    p.unchanged += 1;
+                    if keeps.attrs && attrs_differ(s, d) {
+                        p.attrs.push(rel.clone());
+                    }
+                }
+                _ => p.nodes.push(rel.clone()),
+            },
             Kind::Dir => {
                 if !matches!(d, Some(d) if d.kind == Kind::Dir) {
                     p.mkdir.push(rel.clone());
@@ -256,11 +352,13 @@ pub fn plan(src: &Side, dst: &Side, rule: Rule, delete: bool) -> Plan {
                     // mtime; one landed within a second of that mtime may
                     // predate an edit made in the same second
                     Rule::SameMtime if d.mtime == s.mtime && racy(d.changed, s.mtime) => p.verify.push(rel.clone()),
+                    Rule::SameMtime if d.mtime == s.mtime && finer_differs(s, d, keeps) => p.copy.push(rel.clone()),
                     Rule::SameMtime if d.mtime == s.mtime => p.unchanged += 1,
                     // an upload's arrival second equal to (or just after) the
                     // local mtime cannot tell an edit in that second
                     Rule::RemoteNotOlder if d.mtime >= s.mtime && racy(d.mtime, s.mtime) => p.verify.push(rel.clone()),
                     Rule::RemoteNotOlder if d.mtime >= s.mtime => p.unchanged += 1,
+                    Rule::SameMtimeUp if d.mtime == s.mtime && finer_differs(s, d, keeps) => p.copy.push(rel.clone()),
                     Rule::SameMtimeUp if d.mtime == s.mtime => p.unchanged += 1,
                     Rule::SameMtimeUp if d.mtime == s.mtime.saturating_sub(1) => p.verify.push(rel.clone()),
                     Rule::Checksum => p.verify.push(rel.clone()),
@@ -270,7 +368,90 @@ pub fn plan(src: &Side, dst: &Side, rule: Rule, delete: bool) -> Plan {
             },
         }
     }
+    if keeps.attrs {
+        attrs_of_the_same(src, dst, &mut p);
+        p.dirs = dirs_to_set(src, dst, &p);
+    }
     p
+}
+
+/// Whether the plan makes `s` (neither file nor directory) as what it is.
+fn made(s: &Meta, keeps: Keeps) -> bool {
+    match s.facts.as_ref().map(|f| f.ft) {
+        Some(FileType::Symlink) => keeps.links,
+        Some(FileType::Fifo | FileType::Socket) => keeps.specials,
+        _ => false,
+    }
+}
+
+/// Whether `d` is already what `s` would be made as: the same kind, a
+/// link to the same target.
+fn same_node(s: &Meta, d: &Meta) -> bool {
+    match (&s.facts, &d.facts) {
+        (Some(a), Some(b)) => a.ft == b.ft && a.target == b.target,
+        _ => false,
+    }
+}
+
+/// Whether two entries of the same second differ in their nanoseconds,
+/// where both sides keep them (a side of whole seconds says 0).
+fn finer_differs(s: &Meta, d: &Meta, keeps: Keeps) -> bool {
+    let (a, b) = (s.mtime_ns().nsec, d.mtime_ns().nsec);
+    keeps.attrs && a != 0 && b != 0 && a != b
+}
+
+/// Whether the mode or the mtime of two entries differ, where both are
+/// known (a link's mode is no fact).
+fn attrs_differ(s: &Meta, d: &Meta) -> bool {
+    let (Some(a), Some(b)) = (&s.facts, &d.facts) else {
+        return false;
+    };
+    let mode = a.ft != FileType::Symlink && a.mode != b.mode;
+    mode || s.mtime_ns() != d.mtime_ns()
+}
+
+/// The files judged the same (or left to the checksums) whose mode or
+/// mtime differ: [`Plan::attrs`] (set again after a copy does no harm).
+fn attrs_of_the_same(src: &Side, dst: &Side, p: &mut Plan) {
+    let moving: std::collections::BTreeSet<&Vec<u8>> = p.copy.iter().collect();
+    for (rel, s) in src {
+        if s.kind != Kind::File || moving.contains(rel) {
+            continue;
+        }
+        if let Some(d) = dst.get(rel).filter(|d| d.kind == Kind::File) {
+            if attrs_differ(s, d) {
+                p.attrs.push(rel.clone());
+            }
+        }
+    }
+    p.attrs.sort();
+}
+
+/// [`Plan::dirs`]: the source's directories that differ or are made, and
+/// the parents of every entry the plan changes, deepest first (the root,
+/// empty, is the caller's).
+fn dirs_to_set(src: &Side, dst: &Side, p: &Plan) -> Vec<Vec<u8>> {
+    let mut out = std::collections::BTreeSet::new();
+    for (rel, s) in src.iter().filter(|(_, s)| s.kind == Kind::Dir) {
+        if !dst.get(rel).is_some_and(|d| d.kind == Kind::Dir && !attrs_differ(s, d)) {
+            out.insert(rel.clone());
+        }
+    }
+    let changed = p
+        .copy
+        .iter()
+        .chain(&p.nodes)
+        .chain(&p.mkdir)
+        .chain(p.remove.iter().map(|r| &r.rel));
+    for rel in changed {
+        if let Some(i) = rel.iter().rposition(|&b| b == b'/') {
+            let parent = &rel[..i];
+            if src.get(parent).is_some_and(|m| m.kind == Kind::Dir) {
+                out.insert(parent.to_vec());
+            }
+        }
+    }
+    out.into_iter().rev().collect()
 }
 
 /// FSTAT of every path, pipelined. The outer error is the session's (it
@@ -339,11 +520,12 @@ mod tests {
             size,
             mtime,
             changed: mtime + 100,
+            facts: None,
         }
     }
 
     fn side(v: &[(&str, Meta)]) -> Side {
-        v.iter().map(|(k, m)| (k.as_bytes().to_vec(), *m)).collect()
+        v.iter().map(|(k, m)| (k.as_bytes().to_vec(), m.clone())).collect()
     }
 
     fn rm(rel: &str, kind: Kind, extra: bool) -> Remove {
@@ -368,18 +550,19 @@ mod tests {
                     size: 3,
                     mtime,
                     changed,
+                    facts: None,
                 },
             )])
         };
         // a download: the local copy landed in the second of the remote mtime
-        let p = plan(&f(100, 0), &f(100, 100), Rule::SameMtime, false);
+        let p = plan(&f(100, 0), &f(100, 100), Rule::SameMtime, false, Keeps::default());
         assert_eq!((names(&p.verify), p.unchanged), (vec!["f"], 0));
-        let p = plan(&f(100, 0), &f(100, 102), Rule::SameMtime, false);
+        let p = plan(&f(100, 0), &f(100, 102), Rule::SameMtime, false, Keeps::default());
         assert_eq!((p.verify.len(), p.unchanged), (0, 1));
         // an upload: it arrived in the second of the local edit
-        let p = plan(&f(100, 0), &f(100, 0), Rule::RemoteNotOlder, false);
+        let p = plan(&f(100, 0), &f(100, 0), Rule::RemoteNotOlder, false, Keeps::default());
         assert_eq!((p.verify.len(), p.unchanged), (1, 0));
-        let p = plan(&f(100, 0), &f(105, 0), Rule::RemoteNotOlder, false);
+        let p = plan(&f(100, 0), &f(105, 0), Rule::RemoteNotOlder, false, Keeps::default());
         assert_eq!((p.verify.len(), p.unchanged), (0, 1));
     }
 
@@ -402,17 +585,17 @@ mod tests {
             ("extra", m(Kind::Dir, 0, 1)),
             ("extra/x", m(Kind::File, 1, 1)),
         ]);
-        let p = plan(&src, &dst, Rule::SameMtime, false);
+        let p = plan(&src, &dst, Rule::SameMtime, false, Keeps::default());
         assert_eq!(names(&p.copy), ["d/bigger", "d/newer", "new"]);
         assert_eq!(names(&p.mkdir), ["empty"]);
         assert_eq!(p.unchanged, 1);
         assert!(p.remove.is_empty());
         assert_eq!(names(&p.skipped), ["link"]);
-        let p = plan(&src, &dst, Rule::SameMtime, true);
+        let p = plan(&src, &dst, Rule::SameMtime, true, Keeps::default());
         assert_eq!(p.remove, [rm("extra", Kind::Dir, true)], "top-most only");
         assert_eq!(p.extras(), 1);
         // an upload is up to date when the remote copy is not older
-        let p = plan(&src, &dst, Rule::RemoteNotOlder, false);
+        let p = plan(&src, &dst, Rule::RemoteNotOlder, false, Keeps::default());
         assert_eq!(names(&p.copy), ["d/bigger", "d/newer", "new"]);
         let later = side(&[("f", m(Kind::File, 3, 300))]);
         let p = plan(
@@ -420,21 +603,34 @@ mod tests {
             &later,
             Rule::RemoteNotOlder,
             false,
+            Keeps::default(),
         );
         assert_eq!((p.copy.len(), p.unchanged), (0, 1));
         // with batches (stamped mtimes): the same second, nothing else; a
         // remote newer than the local copy moves too; a second less was a
         // file sent within a second of its mtime, judged by content
-        let p = plan(&src, &dst, Rule::SameMtimeUp, false);
+        let p = plan(&src, &dst, Rule::SameMtimeUp, false, Keeps::default());
         assert_eq!(names(&p.copy), ["d/bigger", "d/newer", "new"]);
         assert_eq!(p.unchanged, 1);
-        let p = plan(&side(&[("f", m(Kind::File, 3, 200))]), &later, Rule::SameMtimeUp, false);
+        let p = plan(
+            &side(&[("f", m(Kind::File, 3, 200))]),
+            &later,
+            Rule::SameMtimeUp,
+            false,
+            Keeps::default(),
+        );
         assert_eq!(names(&p.copy), ["f"]);
         let racy = side(&[("f", m(Kind::File, 3, 199))]);
-        let p = plan(&side(&[("f", m(Kind::File, 3, 200))]), &racy, Rule::SameMtimeUp, false);
+        let p = plan(
+            &side(&[("f", m(Kind::File, 3, 200))]),
+            &racy,
+            Rule::SameMtimeUp,
+            false,
+            Keeps::default(),
+        );
         assert_eq!((names(&p.verify), p.copy.len()), (vec!["f"], 0));
         // --checksum: same size goes to the hashes, whatever the times
-        let p = plan(&src, &dst, Rule::Checksum, false);
+        let p = plan(&src, &dst, Rule::Checksum, false, Keeps::default());
         assert_eq!(names(&p.verify), ["d/newer", "d/same"]);
         assert_eq!(names(&p.copy), ["d/bigger", "new"]);
     }
@@ -453,17 +649,86 @@ mod tests {
             ("b/keep", m(Kind::File, 1, 1)),
             ("c", m(Kind::Other, 0, 1)),
         ]);
-        let p = plan(&src, &dst, Rule::SameMtime, false);
+        let p = plan(&src, &dst, Rule::SameMtime, false, Keeps::default());
         // a link where a directory goes is removed (the link, never its target)
         assert_eq!(p.remove, [rm("a", Kind::Other, false)]);
         assert_eq!(names(&p.mkdir), ["a"]);
         // a link where a file goes is replaced by the file's rename
         assert_eq!(names(&p.copy), ["a/f", "c"]);
         assert_eq!(p.blocked.len(), 1, "a directory in the way needs --delete");
-        let p = plan(&src, &dst, Rule::SameMtime, true);
+        let p = plan(&src, &dst, Rule::SameMtime, true, Keeps::default());
         assert_eq!(p.remove, [rm("a", Kind::Other, false), rm("b", Kind::Dir, false)]);
         assert_eq!(p.extras(), 0);
         assert_eq!(names(&p.copy), ["a/f", "b", "c"]);
+    }
+
+    fn a(ft: FileType, size: u64, mtime: Mtime, mode: u32, target: Option<&str>) -> Meta {
+        let kind = match ft {
+            FileType::Dir => Kind::Dir,
+            FileType::Regular => Kind::File,
+            _ => Kind::Other,
+        };
+        Meta {
+            kind,
+            size,
+            mtime: mtime.sec,
+            changed: mtime.sec + 100,
+            facts: Some(Facts {
+                ft,
+                mode,
+                nsec: mtime.nsec,
+                target: target.map(|t| t.as_bytes().to_vec()),
+            }),
+        }
+    }
+
+    #[test]
+    fn an_archive_plan_keeps_modes_nanoseconds_links_and_fifos() {
+        let t = |sec, nsec| Mtime { sec, nsec };
+        let all = Keeps {
+            attrs: true,
+            links: true,
+            specials: true,
+        };
+        let src = side(&[
+            ("d", a(FileType::Dir, 0, t(5, 0), 0o700, None)),
+            ("d/chmod", a(FileType::Regular, 3, t(100, 1), 0o600, None)),
+            ("d/ns", a(FileType::Regular, 3, t(100, 2), 0o644, None)),
+            ("d/same", a(FileType::Regular, 3, t(100, 3), 0o644, None)),
+            ("ln", a(FileType::Symlink, 4, t(1, 0), 0o777, Some("/etc"))),
+            ("moved", a(FileType::Symlink, 4, t(1, 0), 0o777, Some("new"))),
+            ("p", a(FileType::Fifo, 0, t(1, 0), 0o600, None)),
+            ("sub", a(FileType::Dir, 0, t(9, 9), 0o1777, None)),
+        ]);
+        let dst = side(&[
+            ("d", a(FileType::Dir, 0, t(5, 0), 0o700, None)),
+            ("d/chmod", a(FileType::Regular, 3, t(100, 1), 0o644, None)),
+            ("d/ns", a(FileType::Regular, 3, t(100, 7), 0o644, None)),
+            ("d/same", a(FileType::Regular, 3, t(100, 3), 0o644, None)),
+            ("moved", a(FileType::Symlink, 4, t(1, 0), 0o777, Some("old"))),
+            ("p", a(FileType::Fifo, 0, t(1, 0), 0o600, None)),
+            ("sub", a(FileType::Dir, 0, t(9, 9), 0o755, None)),
+        ]);
+        let p = plan(&src, &dst, Rule::SameMtime, false, all);
+        // the same second, other nanoseconds: moved; a mode alone: set alone
+        assert_eq!(names(&p.copy), ["d/ns"]);
+        assert_eq!(names(&p.attrs), ["d/chmod"]);
+        assert_eq!(names(&p.nodes), ["ln", "moved"]);
+        assert_eq!(p.unchanged, 3, "d/same, d/chmod and the FIFO");
+        // a directory whose mode differs, and the parent of a change
+        assert_eq!(names(&p.dirs), ["sub", "d"]);
+        assert!(p.skipped.is_empty());
+        // without the keeps, links and FIFOs are skipped and attributes not compared
+        let p = plan(&src, &dst, Rule::SameMtime, false, Keeps::default());
+        assert_eq!(names(&p.skipped), ["ln", "moved", "p"]);
+        assert!(p.copy.is_empty() && p.attrs.is_empty() && p.dirs.is_empty());
+        // a directory in the way of a link goes only with --delete
+        let way = side(&[("ln", a(FileType::Dir, 0, t(1, 0), 0o755, None))]);
+        let p = plan(&src, &way, Rule::SameMtime, false, all);
+        assert_eq!(p.blocked.len(), 1);
+        let p = plan(&src, &way, Rule::SameMtime, true, all);
+        assert_eq!(p.remove, [rm("ln", Kind::Dir, false)]);
+        assert!(p.nodes.contains(&b"ln".to_vec()));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::super::keep;
 use super::super::partial::Partial;
 use super::super::{pool, route};
 use super::one::{self, Partials};
-use super::plan::File;
+use super::plan::{finer, File};
 use crate::remote::{listing, probe};
 use crate::{Client, ClientConfig, Error};
 use sha2::{Digest, Sha256};
@@ -454,7 +454,7 @@ fn fetch_one(rx: &mut Rx, w: &File<'_>, p: &Progress) -> Result<Fetched, Error> 
         return Ok(Fetched::Done(d));
     }
     Ok(Fetched::Done(
-        match pt.commit_as(Some(mtime), Some(keep::landing_mode(mode, w.keep_mode))) {
+        match pt.commit_as(Some(finer(mtime, w.mtime)), Some(keep::landing_mode(mode, w.keep_mode))) {
             Ok(()) => Done::Ok,
             Err(e) => Done::Local(e.to_string()),
         },

@@ -9,14 +9,16 @@ use super::super::beside::Beside;
 use super::super::delta;
 use super::super::events::{Events, Progress, Tally};
 use super::super::fanout::{self, Done};
+use super::super::keep;
 use super::super::landing::Landing;
 use super::super::route::{self, DownRoute, Link};
 use super::super::upload::DeltaRule;
 use super::batch;
 use super::one::{self, Partials};
-use super::plan::File;
+use super::plan::{finer, File};
 use super::Target;
 use crate::{Client, ClientConfig, Error};
+use tfp_wire::entry::Mtime;
 
 /// How many sessions a run uses, and how they enter.
 #[derive(Debug, Clone, Copy)]
@@ -85,18 +87,39 @@ pub(crate) fn fetch(
             }
         }
         let done = one::receive(c, cfg, f.land, f.rel, f.remote, f.resume, p, &kept, ev)?;
-        Ok(match (done, mode) {
-            (Done::Ok, Some(mode)) => match Beside::within(f.land, f.rel).and_then(|b| b.set_mode(*mode)) {
+        Ok(match done {
+            Done::Ok => match landed(f, *mode) {
                 Ok(()) => Done::Ok,
-                Err(e) => Done::Local(format!("its mode: {e}")),
+                Err(e) => Done::Local(format!("its mode or mtime: {e}")),
             },
-            (done, _) => done,
+            done => done,
         })
     };
     let what_job = |(f, _): &(&File<'_>, Option<u32>)| what(f);
     let alone_done = fanout::run_pool(c, cfg, run.jobs, run.fai, &jobs, &what_job, &work, t);
     t.report.kept = kept.into_inner();
     Ok(batched + alone_done)
+}
+
+/// What a file that came alone is given once landed: the mode a batch said
+/// of it, and the nanoseconds of its listed mtime when it landed with that
+/// second ([`finer`]).
+fn landed(f: &File<'_>, mode: Option<u32>) -> std::io::Result<()> {
+    if mode.is_none() && !f.mtime.is_some_and(|t| t.nsec != 0) {
+        return Ok(());
+    }
+    let b = Beside::within(f.land, f.rel)?;
+    if let Some(mode) = mode {
+        b.set_mode(mode)?;
+    }
+    let Some(listed) = f.mtime else { return Ok(()) };
+    let st = tfd_sys::fstatat(b.dir(), b.name(), false)?;
+    let now = Mtime::of(st.st_mtime, st.st_mtime_nsec).unwrap_or(Mtime::secs(st.st_mtime));
+    let t = finer(now, Some(listed));
+    if t != now {
+        keep::set_attrs(&b, None, Some(t))?;
+    }
+    Ok(())
 }
 
 /// One file down as a delta onto its old copy ([`delta::get`]), landed with

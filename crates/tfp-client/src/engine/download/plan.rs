@@ -3,6 +3,7 @@
 //! which both read it.
 
 use super::super::landing::Landing;
+use tfp_wire::entry::Mtime;
 
 /// One file of a plan down: its landing, its path there, its remote path,
 /// and what the chooser ([`crate::engine::route::tree_down`]) needs to know
@@ -26,6 +27,17 @@ pub(crate) struct File<'a> {
     /// may come as a delta ([`crate::engine::route::delta_down`]).
     pub(crate) size: Option<u64>,
     pub(crate) ours: Option<u64>,
+    /// Its mtime to the nanosecond as a listing said (TFDENTRIES): a file
+    /// landed with that second gets these nanoseconds ([`finer`]).
+    pub(crate) mtime: Option<Mtime>,
+}
+
+/// The mtime a file landed with `landed` (the second its transfer said)
+/// is given: the listing's, to the nanosecond, when it names that second.
+pub(crate) fn finer(landed: Mtime, listed: Option<Mtime>) -> Mtime {
+    listed
+        .filter(|l| l.sec == landed.sec && landed.nsec == 0)
+        .unwrap_or(landed)
 }
 
 /// A directory of a tree download, made by the session that first lands a

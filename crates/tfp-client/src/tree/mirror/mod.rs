@@ -12,7 +12,7 @@
 use super::filter::Filter;
 use super::names;
 use super::names::rjoin;
-use super::sync::{self, Meta, Plan, Rule, Side};
+use super::sync::{self, Keeps, Plan, Rule, Side};
 use crate::engine::download::many::{self, Sessions};
 use crate::engine::download::one::Partials;
 use crate::engine::download::plan::File;
@@ -31,6 +31,11 @@ use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use tfp_wire::Status;
+
+mod attrs;
+mod sides;
+
+use sides::remote_side;
 
 /// What a mirror may do.
 #[derive(Debug, Clone)]
@@ -53,6 +58,11 @@ pub struct Options {
     /// (`mirror -R` sends one, `mirror` fetches one); the rest go whole (up:
     /// in batches).
     pub delta: DeltaRule,
+    /// What is kept beyond files' data and directories: by default what
+    /// `rsync -a` keeps (modes, mtimes to the nanosecond, links, FIFOs and
+    /// sockets), where the server says them (a download from a server with
+    /// TFDENTRIES).
+    pub keeps: Keeps,
 }
 
 impl Default for Options {
@@ -66,6 +76,7 @@ impl Default for Options {
             fai: false,
             filter: Filter::default(),
             delta: DeltaRule::Auto,
+            keeps: Keeps::archive(),
         }
     }
 }
@@ -141,129 +152,6 @@ type Ran = Option<(Summary, Vec<Planned>)>;
 /// A remote path as given, without a trailing `/` ("" or "/" is the root).
 fn remote_path(p: &str) -> Vec<u8> {
     p.trim_end_matches('/').as_bytes().to_vec()
-}
-
-/// The remote tree below `dir`: LSR, then FSTAT of every file, pipelined.
-/// `None` when the listing as a whole was refused (said so). The flag is
-/// false when it was not whole: names refused, or files FSTAT would not
-/// describe. On the side of a download those files are left out; on the side
-/// of an upload they count as different, so they are sent again.
-fn remote_side(c: &mut Client, dir: &[u8], for_upload: bool, t: &mut Tally<'_>) -> Result<Option<(Side, bool)>, Error> {
-    let shown = names::shown(dir);
-    // tfd's TFDLIST: the whole side in one exchange
-    match listing::list_stat(c, dir) {
-        Ok(Some(l)) => return Ok(Some(stat_side(l, &shown, t))),
-        Ok(None) => {}
-        Err(e) if listing::session_failed(&e) => return Err(e),
-        Err(e) => {
-            t.refused(format!(
-                "mirror: listing /{shown}: {}; nothing done",
-                listing::clause(&listing::reason(&e))
-            ));
-            return Ok(None);
-        }
-    }
-    let l = match listing::list(c, dir, true) {
-        Ok(l) => l,
-        Err(e) if listing::session_failed(&e) => return Err(e),
-        Err(e) => {
-            t.refused(format!(
-                "mirror: listing /{shown}: {}; nothing done",
-                listing::clause(&listing::reason(&e))
-            ));
-            return Ok(None);
-        }
-    };
-    let mut whole = true;
-    for (n, why) in &l.refused {
-        t.refused(format!(
-            "mirror: /{shown}: the server listed \"{}\": {why}; skipped",
-            names::shown(n)
-        ));
-        whole = false;
-    }
-    let mut side = Side::new();
-    let mut files: Vec<Vec<u8>> = Vec::new();
-    for e in &l.entries {
-        // a name listed twice counts once
-        if side.contains_key(&e.rel) {
-            continue;
-        }
-        let meta = Meta {
-            kind: e.kind,
-            size: 0,
-            mtime: 0,
-            changed: 0,
-        };
-        side.insert(e.rel.clone(), meta);
-        if e.kind == Kind::File {
-            files.push(e.rel.clone());
-        }
-    }
-    let paths: Vec<Vec<u8>> = files.iter().map(|f| rjoin(dir, f)).collect();
-    let stats = sync::fstat_all(c, &paths)?;
-    for ((rel, path), st) in files.iter().zip(&paths).zip(stats) {
-        match st {
-            Ok(st) if st.kind == Kind::File => {
-                side.insert(
-                    rel.clone(),
-                    Meta {
-                        kind: Kind::File,
-                        size: st.size,
-                        mtime: st.mtime,
-                        changed: 0,
-                    },
-                );
-            }
-            other => {
-                let why = match other {
-                    Ok(_) => "no longer a regular file".to_string(),
-                    Err(e) => listing::reason(&e),
-                };
-                t.refused(format!("mirror: /{}: FSTAT: {why}", names::shown(path)));
-                whole = false;
-                if for_upload {
-                    side.insert(
-                        rel.clone(),
-                        Meta {
-                            kind: Kind::File,
-                            size: u64::MAX,
-                            mtime: i64::MIN,
-                            changed: 0,
-                        },
-                    );
-                } else {
-                    side.remove(rel);
-                }
-            }
-        }
-    }
-    Ok(Some((side, whole)))
-}
-
-/// The remote side as TFDLIST described it; the flag is false when names
-/// were refused.
-fn stat_side(l: listing::StatListing, shown: &str, t: &mut Tally<'_>) -> (Side, bool) {
-    let mut whole = true;
-    for (n, why) in &l.refused {
-        t.refused(format!(
-            "mirror: /{shown}: the server listed \"{}\": {why}; skipped",
-            names::shown(n)
-        ));
-        whole = false;
-    }
-    let mut side = Side::new();
-    for e in l.entries {
-        let file = e.entry.kind == Kind::File;
-        // a name listed twice counts once
-        side.entry(e.entry.rel).or_insert(Meta {
-            kind: e.entry.kind,
-            size: if file { e.size } else { 0 },
-            mtime: if file { e.mtime } else { 0 },
-            changed: 0,
-        });
-    }
-    (side, whole)
 }
 
 /// `checksum`: the files of the same size, judged by SHA-256 (the server's
@@ -427,8 +315,9 @@ fn plan_of(
         (Direction::Up, false) => Rule::RemoteNotOlder,
     };
     match way {
-        Direction::Down => sync::plan(theirs, ours, rule, delete),
-        Direction::Up => sync::plan(ours, theirs, rule, delete),
+        Direction::Down => sync::plan(theirs, ours, rule, delete, o.keeps),
+        // the server takes no archive batch yet: files and directories
+        Direction::Up => sync::plan(ours, theirs, rule, delete, Keeps::default()),
     }
 }
 
@@ -455,7 +344,16 @@ fn down(
             }
         }
     }
-    let Some((theirs, whole)) = remote_side(c, &src, false, t)? else {
+    let archived = if o.keeps == Keeps::default() {
+        Err(())
+    } else {
+        sides::archive_side(c, &src, t)?
+    };
+    let (listed, top) = match archived {
+        Ok(x) => x,
+        Err(()) => (remote_side(c, &src, false, t)?, None),
+    };
+    let Some((theirs, whole)) = listed else {
         return Ok(None);
     };
     let dst = PathBuf::from(dst_arg);
@@ -549,12 +447,13 @@ fn down(
                 land: &land,
                 rel,
                 remote,
-                keep_mode: false,
+                keep_mode: o.keeps.attrs,
                 dir: None,
                 resume,
                 journal: resume,
                 size: Some(*size),
                 ours: *ours,
+                mtime: theirs.get(rel).filter(|m| m.facts.is_some()).map(|m| m.mtime_ns()),
             }
         })
         .collect();
@@ -567,6 +466,8 @@ fn down(
     let ev = t.ev;
     n.transferred = many::fetch(c, cfg, run, &plan, o.delta, &what, &mut |_| {}, ev, t)?;
     n.failed = before + (jobs.len() - n.transferred);
+    let nodes = attrs::settle_down(&land, &dst, &p, &theirs, top.as_ref(), &failed_dirs, t);
+    n.transferred += nodes;
     Ok(Some((n, Vec::new())))
 }
 

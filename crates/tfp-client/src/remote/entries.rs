@@ -1,0 +1,156 @@
+//! TFDENTRIES (tfd's extension, doc/compatibility.md "Archive copies"): a
+//! tree described whole for a copy that keeps what `rsync -a` keeps, in one
+//! exchange: every entry's kind, size, mode, mtime to the nanosecond, owner
+//! and a link's target, and the listed directory's own (`.`).
+
+use super::listing::{hang_up, Bounded};
+use crate::caps::{Ext, Known};
+use crate::error::TooBig;
+use crate::tree::names::{self, Refused};
+use crate::tree::MAX_ENTRIES;
+use crate::{Client, Error};
+use tfp_wire::entry::{Entry, Mtime, ENTRIES};
+use tfp_wire::fstat::FileType;
+use tfp_wire::Status;
+
+/// One entry as the server described it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Full {
+    /// Its path below the listed directory (empty: the directory itself).
+    pub rel: Vec<u8>,
+    /// What it is.
+    pub kind: FileType,
+    /// lstat's size.
+    pub size: u64,
+    /// Permission, set-id and sticky bits.
+    pub mode: u32,
+    /// Its mtime, to the nanosecond where the server's file system keeps them.
+    pub mtime: Mtime,
+    /// Its owner and group, numeric.
+    pub owner: Option<(u32, u32)>,
+    /// A symlink's target, as stored.
+    pub target: Option<Vec<u8>>,
+}
+
+/// A TFDENTRIES answer: the directory itself, the entries whose names
+/// passed [`names::check`], and those refused.
+#[derive(Debug, Default)]
+pub struct Entries {
+    /// The listed directory itself (`rel` empty).
+    pub root: Option<Full>,
+    /// Entries whose names passed.
+    pub entries: Vec<Full>,
+    /// Names refused, as sent, with the reason.
+    pub refused: Vec<(Vec<u8>, Refused)>,
+}
+
+/// Parses an answer; `None` when a line does not parse or there are more
+/// than [`MAX_ENTRIES`].
+pub fn parse(mut text: &[u8]) -> Option<Entries> {
+    let mut out = Entries::default();
+    let mut n = 0usize;
+    while !text.is_empty() {
+        n += 1;
+        if n > MAX_ENTRIES {
+            return None;
+        }
+        let (e, rest) = Entry::parse_next(text)?;
+        text = rest;
+        let full = |rel: &[u8]| Full {
+            rel: rel.to_vec(),
+            kind: e.kind,
+            size: e.size,
+            mode: e.mode,
+            mtime: e.mtime,
+            owner: e.extra.owner,
+            target: e.target.map(<[u8]>::to_vec),
+        };
+        if e.name == b"." {
+            if out.root.is_some() || e.kind != FileType::Dir {
+                return None;
+            }
+            out.root = Some(full(b""));
+            continue;
+        }
+        match names::check(e.name) {
+            Ok(()) => out.entries.push(full(e.name)),
+            Err(why) => out.refused.push((e.name.to_vec(), why)),
+        }
+    }
+    Some(out)
+}
+
+/// TFDENTRIES of `dir`, bounded as an LSR. `Ok(None)`: the server has no
+/// TFDENTRIES (remembered: never asked again on this session) or its answer
+/// does not parse; the caller describes the tree as before.
+pub fn list(c: &mut Client, dir: &[u8]) -> Result<Option<Entries>, Error> {
+    if c.caps.get(Ext::Entries) == Known::No {
+        return Ok(None);
+    }
+    let cmd = [ENTRIES.as_bytes(), b" ", dir].concat();
+    c.chan.tx.send_frame(&cmd)?;
+    let mut out = Bounded(Vec::new());
+    match c.recv_chunks(&mut out) {
+        Ok(Status::Ok(_)) => c.caps.learn(Ext::Entries, true),
+        Ok(Status::Unknown) => {
+            c.caps.learn(Ext::Entries, false);
+            return Ok(None);
+        }
+        Ok(st) => return Err(Error::refused(ENTRIES, st)),
+        Err(Error::Local(_)) => {
+            hang_up(c);
+            return Err(Error::TooBig(TooBig::Bytes));
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(parse(&out.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tfp_wire::entry::Extra;
+
+    fn line(kind: FileType, name: &[u8], target: Option<&[u8]>) -> Vec<u8> {
+        let mut out = Vec::new();
+        Entry {
+            kind,
+            size: 3,
+            mode: 0o755,
+            mtime: Mtime { sec: 7, nsec: 9 },
+            extra: Extra {
+                owner: Some((1, 2)),
+                rdev: None,
+            },
+            name,
+            target,
+        }
+        .encode_into(&mut out);
+        out
+    }
+
+    #[test]
+    fn an_answer_splits_into_the_root_its_entries_and_refused_names() {
+        let text = [
+            line(FileType::Dir, b".", None),
+            line(FileType::Regular, b"a b", None),
+            line(FileType::Symlink, b"ln", Some(b"../../etc/shadow")),
+            line(FileType::Fifo, b"d/p", None),
+            line(FileType::Regular, b"../x", None),
+        ]
+        .concat();
+        let e = parse(&text).unwrap();
+        let root = e.root.unwrap();
+        assert_eq!((root.rel.len(), root.mode, root.mtime.nsec), (0, 0o755, 9));
+        let rels: Vec<&[u8]> = e.entries.iter().map(|f| &f.rel[..]).collect();
+        assert_eq!(rels, [&b"a b"[..], b"ln", b"d/p"]);
+        // a target is kept as text, whatever it names
+        assert_eq!(e.entries[1].target.as_deref(), Some(&b"../../etc/shadow"[..]));
+        assert_eq!(e.refused.len(), 1);
+        // the root twice, or a file named `.`, does not parse
+        let twice = [line(FileType::Dir, b".", None), line(FileType::Dir, b".", None)].concat();
+        assert!(parse(&twice).is_none());
+        assert!(parse(&line(FileType::Regular, b".", None)).is_none());
+        assert!(parse(b"F 1 644 5 1 x").is_none());
+    }
+}

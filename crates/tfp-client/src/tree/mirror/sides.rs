@@ -1,0 +1,213 @@
+//! A mirror's remote side: the tree below a directory described as a
+//! [`Side`], in one exchange where the server has TFDENTRIES (everything an
+//! archive copy keeps) or TFDLIST, else LSR and FSTATs pipelined.
+
+use super::super::names;
+use super::super::names::rjoin;
+use super::super::sync::{self, Facts, Meta, Side};
+use crate::engine::events::Tally;
+use crate::remote::entries::{self, Entries};
+use crate::remote::listing::{self, Kind};
+use crate::{Client, Error};
+use tfp_wire::fstat::FileType;
+
+/// The remote side and whether it is whole; `None` when the listing was
+/// refused (said so).
+pub(super) type Listed = Option<(Side, bool)>;
+
+/// The remote tree below `dir` with every fact an archive copy keeps
+/// (TFDENTRIES), or `Ok(Err(()))` when the server does not say them; the
+/// directory's own facts come with it.
+pub(super) fn archive_side(
+    c: &mut Client,
+    dir: &[u8],
+    t: &mut Tally<'_>,
+) -> Result<Result<(Listed, Option<Meta>), ()>, Error> {
+    let shown = names::shown(dir);
+    let l = match entries::list(c, dir) {
+        Ok(Some(l)) => l,
+        Ok(None) => return Ok(Err(())),
+        Err(e) if listing::session_failed(&e) => return Err(e),
+        Err(e) => {
+            t.refused(format!(
+                "mirror: listing /{shown}: {}; nothing done",
+                listing::clause(&listing::reason(&e))
+            ));
+            return Ok(Ok((None, None)));
+        }
+    };
+    let Entries { root, entries, refused } = l;
+    let mut whole = true;
+    for (n, why) in &refused {
+        t.refused(format!(
+            "mirror: /{shown}: the server listed \"{}\": {why}; skipped",
+            names::shown(n)
+        ));
+        whole = false;
+    }
+    let mut side = Side::new();
+    for e in entries {
+        let kind = match e.kind {
+            FileType::Dir => Kind::Dir,
+            FileType::Regular => Kind::File,
+            _ => Kind::Other,
+        };
+        side.entry(e.rel).or_insert(Meta {
+            kind,
+            size: if kind == Kind::File { e.size } else { 0 },
+            mtime: e.mtime.sec,
+            changed: 0,
+            facts: Some(Facts {
+                ft: e.kind,
+                mode: e.mode,
+                nsec: e.mtime.nsec,
+                target: e.target,
+            }),
+        });
+    }
+    let root = root.map(|r| Meta {
+        kind: Kind::Dir,
+        size: 0,
+        mtime: r.mtime.sec,
+        changed: 0,
+        facts: Some(Facts {
+            ft: r.kind,
+            mode: r.mode,
+            nsec: r.mtime.nsec,
+            target: None,
+        }),
+    });
+    Ok(Ok((Some((side, whole)), root)))
+}
+
+/// The remote tree below `dir`: LSR, then FSTAT of every file, pipelined.
+/// `None` when the listing as a whole was refused (said so). The flag is
+/// false when it was not whole: names refused, or files FSTAT would not
+/// describe. On the side of a download those files are left out; on the side
+/// of an upload they count as different, so they are sent again.
+pub(super) fn remote_side(
+    c: &mut Client,
+    dir: &[u8],
+    for_upload: bool,
+    t: &mut Tally<'_>,
+) -> Result<Option<(Side, bool)>, Error> {
+    let shown = names::shown(dir);
+    // tfd's TFDLIST: the whole side in one exchange
+    match listing::list_stat(c, dir) {
+        Ok(Some(l)) => return Ok(Some(stat_side(l, &shown, t))),
+        Ok(None) => {}
+        Err(e) if listing::session_failed(&e) => return Err(e),
+        Err(e) => {
+            t.refused(format!(
+                "mirror: listing /{shown}: {}; nothing done",
+                listing::clause(&listing::reason(&e))
+            ));
+            return Ok(None);
+        }
+    }
+    let l = match listing::list(c, dir, true) {
+        Ok(l) => l,
+        Err(e) if listing::session_failed(&e) => return Err(e),
+        Err(e) => {
+            t.refused(format!(
+                "mirror: listing /{shown}: {}; nothing done",
+                listing::clause(&listing::reason(&e))
+            ));
+            return Ok(None);
+        }
+    };
+    let mut whole = true;
+    for (n, why) in &l.refused {
+        t.refused(format!(
+            "mirror: /{shown}: the server listed \"{}\": {why}; skipped",
+            names::shown(n)
+        ));
+        whole = false;
+    }
+    let mut side = Side::new();
+    let mut files: Vec<Vec<u8>> = Vec::new();
+    for e in &l.entries {
+        // a name listed twice counts once
+        if side.contains_key(&e.rel) {
+            continue;
+        }
+        let meta = Meta {
+            kind: e.kind,
+            size: 0,
+            mtime: 0,
+            changed: 0,
+            facts: None,
+        };
+        side.insert(e.rel.clone(), meta);
+        if e.kind == Kind::File {
+            files.push(e.rel.clone());
+        }
+    }
+    let paths: Vec<Vec<u8>> = files.iter().map(|f| rjoin(dir, f)).collect();
+    let stats = sync::fstat_all(c, &paths)?;
+    for ((rel, path), st) in files.iter().zip(&paths).zip(stats) {
+        match st {
+            Ok(st) if st.kind == Kind::File => {
+                side.insert(
+                    rel.clone(),
+                    Meta {
+                        kind: Kind::File,
+                        size: st.size,
+                        mtime: st.mtime,
+                        changed: 0,
+                        facts: None,
+                    },
+                );
+            }
+            other => {
+                let why = match other {
+                    Ok(_) => "no longer a regular file".to_string(),
+                    Err(e) => listing::reason(&e),
+                };
+                t.refused(format!("mirror: /{}: FSTAT: {why}", names::shown(path)));
+                whole = false;
+                if for_upload {
+                    side.insert(
+                        rel.clone(),
+                        Meta {
+                            kind: Kind::File,
+                            size: u64::MAX,
+                            mtime: i64::MIN,
+                            changed: 0,
+                            facts: None,
+                        },
+                    );
+                } else {
+                    side.remove(rel);
+                }
+            }
+        }
+    }
+    Ok(Some((side, whole)))
+}
+
+/// The remote side as TFDLIST described it; the flag is false when names
+/// were refused.
+pub(super) fn stat_side(l: listing::StatListing, shown: &str, t: &mut Tally<'_>) -> (Side, bool) {
+    let mut whole = true;
+    for (n, why) in &l.refused {
+        t.refused(format!(
+            "mirror: /{shown}: the server listed \"{}\": {why}; skipped",
+            names::shown(n)
+        ));
+        whole = false;
+    }
+    let mut side = Side::new();
+    for e in l.entries {
+        let file = e.entry.kind == Kind::File;
+        // a name listed twice counts once
+        side.entry(e.entry.rel).or_insert(Meta {
+            kind: e.entry.kind,
+            size: if file { e.size } else { 0 },
+            mtime: if file { e.mtime } else { 0 },
+            changed: 0,
+            facts: None,
+        });
+    }
+    (side, whole)
+}
