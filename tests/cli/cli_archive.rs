@@ -235,3 +235,40 @@ fn without_the_keeps_a_mirror_moves_files_and_directories_alone() {
     assert!(fs::symlink_metadata(out.join("fifo")).is_err());
     assert_eq!(fs::read(out.join("f600")).unwrap().len(), 10);
 }
+
+#[test]
+fn a_mirror_up_is_what_rsync_a_makes_and_a_second_run_moves_nothing() {
+    let srv = Server::start();
+    let here = tempdir("cli_archive_up");
+    let (src, reference) = (here.join("src"), here.join("ref"));
+    fs::create_dir_all(&src).unwrap();
+    build(&src);
+    rsync_a(&src, &reference);
+    let up = srv.path("up");
+    let (moved, _, _, failed) = mirror(&srv, src.to_str().unwrap(), Path::new("up"), &["-R"]);
+    assert_eq!(failed, 0);
+    assert_eq!(moved, 13, "7 files, 5 links and a FIFO");
+    same_as_rsync(&up, &reference);
+    let (moved, deleted, unchanged, failed) = mirror(&srv, src.to_str().unwrap(), Path::new("up"), &["-R"]);
+    assert_eq!((moved, deleted, failed), (0, 0, 0), "a second run moves nothing");
+    assert_eq!(unchanged, 13);
+    same_as_rsync(&up, &reference);
+
+    chmod(&src.join("f600"), 0o640);
+    stamp(&src.join("f755"), 1_500_000_000, 2);
+    fs::remove_file(src.join("rel")).unwrap();
+    std::os::unix::fs::symlink("f755", src.join("rel")).unwrap();
+    fs::remove_file(src.join("empty")).unwrap();
+    std::os::unix::fs::symlink("future", src.join("empty")).unwrap();
+    fs::remove_file(src.join("dangling")).unwrap();
+    fs::write(src.join("dangling"), b"now a file").unwrap();
+    chmod(&src.join("t1777"), 0o1770);
+    stamp(&src.join("d555"), 1_000_000_003, 99);
+    let _ = fs::remove_dir_all(&reference);
+    rsync_a(&src, &reference);
+    let (_, _, _, failed) = mirror(&srv, src.to_str().unwrap(), Path::new("up"), &["-R"]);
+    assert_eq!(failed, 0);
+    same_as_rsync(&up, &reference);
+    let (moved, ..) = mirror(&srv, src.to_str().unwrap(), Path::new("up"), &["-R"]);
+    assert_eq!(moved, 0);
+}

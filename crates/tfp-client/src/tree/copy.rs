@@ -193,6 +193,7 @@ pub fn put(
         mode: o.preserve,
         mtime: o.preserve,
         not_fresh: false,
+        archive: false,
     };
     many::upload(c, cfg, o.jobs, o.fai, &files, &mut dirs, keep, &what, &mut t)?;
     Ok(t.report)

@@ -6,6 +6,7 @@
 //! abort trailer in place of the hash and the server keeps the old file.
 
 use super::file::{Keep, Up};
+use crate::engine::keep;
 use crate::remote::probe;
 use crate::transfer::moved;
 use crate::{Client, Error};
@@ -16,6 +17,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tfp_wire::batch::put::{self, FileHead, PutMany, Stored};
 use tfp_wire::batch::{Trailer, DATA_FRAME, END, MAX_FILES};
+use tfp_wire::entry::{Extra, Head, Mtime};
+use tfp_wire::fstat::FileType;
 use tfp_wire::Status;
 
 /// Whether the server takes batches: asked once per session.
@@ -84,7 +87,7 @@ pub(crate) fn exchange(
     }
     let line = PutMany {
         n: files.len() as u64,
-        archive: false,
+        archive: keep.archive,
     }
     .line();
     // the files follow at once, the OK is read after them
@@ -139,12 +142,24 @@ pub(crate) fn exchange(
             )));
         }
     }
+    for (i, (code, why)) in refusals(c, files.len())? {
+        if out[i].is_none() {
+            out[i] = Some(Failure::Refused(code, why));
+        }
+    }
+    Ok(Some((made, out.into_iter().map(|o| o.map_or(Ok(()), Err)).collect())))
+}
+
+/// Reads a batch's outcome once its `OK` is in: `OK <stored> <failed>`
+/// and the failures, each the index of one of the `n` entries sent, its
+/// FAILED code and reason.
+pub(crate) fn refusals(c: &mut Client, n: usize) -> Result<Vec<(usize, (i32, String))>, Error> {
     let head = c.chan.rx.recv_frame()?;
     let failed = Stored::parse(&head)
         .and_then(|s| usize::try_from(s.failed).ok())
-        .filter(|&n| n <= files.len());
+        .filter(|&f| f <= n);
     let failed = match (failed, Status::parse(&head)) {
-        (Some(n), _) => n,
+        (Some(f), _) => f,
         (None, Status::Ok(_)) => {
             return Err(Error::Protocol(format!(
                 "TFDPUTMANY: a reply {:?}",
@@ -158,21 +173,20 @@ pub(crate) fn exchange(
             )))
         }
     };
+    let mut out = Vec::with_capacity(failed);
     for _ in 0..failed {
         let f = c.chan.rx.recv_frame()?;
-        let outcome = put::Failure::parse(&f)
-            .and_then(|o| Some((usize::try_from(o.index).ok().filter(|&i| i < files.len())?, o)));
+        let outcome =
+            put::Failure::parse(&f).and_then(|o| Some((usize::try_from(o.index).ok().filter(|&i| i < n)?, o)));
         let Some((i, o)) = outcome else {
             return Err(Error::Protocol(format!(
                 "TFDPUTMANY: an outcome {:?}",
                 String::from_utf8_lossy(&f)
             )));
         };
-        if out[i].is_none() {
-            out[i] = Some(Failure::Refused(o.code, o.reason.into_owned()));
-        }
+        out.push((i, (o.code, o.reason.into_owned())));
     }
-    Ok(Some((made, out.into_iter().map(|o| o.map_or(Ok(()), Err)).collect())))
+    Ok(out)
 }
 
 /// Sends one file's header, data and trailer. `Some(why)` when it was not
@@ -185,15 +199,11 @@ fn send_file(c: &mut Client, u: &Up, keep: Keep, buf: &mut [u8], bytes: &AtomicU
     });
     let (mut f, before) = match opened {
         Ok((f, m)) if m.is_file() => (f, m),
-        Ok(_) => return abort_empty(c, u, "not a regular file".into()),
-        Err(e) => return abort_empty(c, u, e.to_string()),
+        Ok(_) => return abort_empty(c, u, keep, "not a regular file".into()),
+        Err(e) => return abort_empty(c, u, keep, e.to_string()),
     };
     let size = before.len();
-    let mode = keep.mode.then(|| before.mode() & 0o777);
-    let mtime = keep.mtime.then(|| keep.stamped_mtime(before.mtime()));
-    c.chan
-        .tx
-        .send_frame(&FileHead::new(size, mode, mtime, &u.remote).encode())?;
+    c.chan.tx.send_frame(&header(keep, size, Some(&before), &u.remote))?;
     let mut h = Sha256::new();
     let mut left = size;
     let mut short = None;
@@ -230,10 +240,40 @@ fn send_file(c: &mut Client, u: &Up, keep: Keep, buf: &mut [u8], bytes: &AtomicU
     Ok(None)
 }
 
+/// A file's header as the batch's kind says: the plain one (`FileHead`)
+/// or the archive one (`entry::Head`), keeping what `keep` asks of the
+/// local file `m` describes (nothing when there is none: a file that could
+/// not be read, whose trailer aborts it).
+fn header(keep: Keep, size: u64, m: Option<&std::fs::Metadata>, remote: &[u8]) -> Vec<u8> {
+    let mode = m.filter(|_| keep.mode).map(|m| m.mode());
+    let mtime = m.filter(|_| keep.mtime).map(|m| keep.stamped_mtime(m.mtime()));
+    if !keep.archive {
+        return match m {
+            Some(_) => FileHead::new(size, mode, mtime, remote).encode(),
+            None => FileHead::unread(remote).encode(),
+        };
+    }
+    let flag = |on: bool, f: u8| if on { f } else { 0 };
+    Head {
+        kind: Some(FileType::Regular),
+        size,
+        flags: flag(mode.is_some(), Head::SET_MODE) | flag(mtime.is_some(), Head::SET_MTIME),
+        mode: mode.map_or(0o644, |m| m & 0o7777),
+        mtime: match (m, mtime) {
+            (Some(m), Some(_)) => keep::mtime_of(m),
+            _ => Mtime::default(),
+        },
+        extra: Extra::default(),
+        path: remote,
+        target: None,
+    }
+    .encode()
+}
+
 /// A file that could not be opened still takes its place in the batch: an
 /// empty file, aborted.
-fn abort_empty(c: &mut Client, u: &Up, why: String) -> Result<Option<String>, Error> {
-    c.chan.tx.send_frame(&FileHead::unread(&u.remote).encode())?;
+fn abort_empty(c: &mut Client, u: &Up, keep: Keep, why: String) -> Result<Option<String>, Error> {
+    c.chan.tx.send_frame(&header(keep, 0, None, &u.remote))?;
     c.chan.tx.send_frame(&Trailer::Abort.encode())?;
     Ok(Some(why))
 }

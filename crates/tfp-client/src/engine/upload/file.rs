@@ -52,6 +52,11 @@ pub struct Keep {
     /// server, so the next run compares it by SHA-256 ([`crate::tree::sync::Rule`])
     /// and an edit made later in that same second is not taken for the copy.
     pub not_fresh: bool,
+    /// Archive headers (`TFDPUTMANY <n> a`, a server with TFDENTRIES): the
+    /// whole mode (the server keeps set-id bits for root alone) and the
+    /// mtime to the nanosecond, as it is (no [`Keep::not_fresh`]: the plan
+    /// corrects a time alone).
+    pub archive: bool,
 }
 
 impl Keep {
@@ -59,6 +64,9 @@ impl Keep {
     /// (seconds): less one second when [`Keep::not_fresh`] and it was read
     /// within a second of it. Batches and mirror's deltas stamp alike.
     pub fn stamped_mtime(&self, mtime: i64) -> i64 {
+        if self.archive {
+            return mtime;
+        }
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);

@@ -9,6 +9,7 @@
 
 pub mod batch;
 pub(crate) mod deltas;
+pub(crate) mod entries;
 pub mod file;
 pub mod many;
 pub mod outcome;

@@ -1,18 +1,25 @@
-//! The last step of a mirror down that keeps what `rsync -a` keeps: links,
-//! FIFOs and sockets made as what they are, the mode and mtime of entries
-//! whose data was the same, then those of the directories, deepest first
-//! and the root last (making or renaming anything in a directory moves its
-//! mtime). All of it local, by descriptors that follow no link.
+//! The last step of a mirror that keeps what `rsync -a` keeps: links, FIFOs
+//! and sockets made as what they are, the mode and mtime of entries whose
+//! data was the same, then those of the directories, deepest first and the
+//! root last (making or renaming anything in a directory moves its mtime).
+//! Down, all of it local, by descriptors that follow no link; up, in
+//! archive batches the server carries out the same way.
 
 use super::super::names;
+use super::super::names::rjoin;
 use super::super::sync::{Facts, Meta, Plan, Side};
+use crate::caps::{Ext, Known};
 use crate::engine::beside::Beside;
 use crate::engine::events::Tally;
 use crate::engine::keep::{self, Node};
 use crate::engine::landing::Landing;
+use crate::engine::upload::entries;
+use crate::{Client, Error};
 use std::path::Path;
+use tfp_wire::batch::put::PutMany;
 use tfp_wire::entry::Mtime;
 use tfp_wire::fstat::FileType;
+use tfp_wire::Status;
 
 /// Carries out the plan's nodes, attributes and directories; returns how
 /// many nodes were made. What fails is told and the rest goes on.
@@ -70,4 +77,81 @@ fn set(land: &Landing, rel: &[u8], facts: &Facts, mtime: Mtime, t: &mut Tally<'_
     if let Err(e) = r {
         t.local(format!("mirror: {}: its mode or mtime: {e}", names::shown(rel)));
     }
+}
+
+/// Whether the server takes archive batches: known from its TFDENTRIES,
+/// else asked once with the probe `TFDPUTMANY 0 a` (a server without them
+/// refuses the flag; it is remembered either way).
+pub(super) fn archive_batches(c: &mut Client) -> Result<bool, Error> {
+    match c.caps.get(Ext::Entries) {
+        Known::Yes => return Ok(true),
+        Known::No => return Ok(false),
+        Known::Unknown => {}
+    }
+    let probe = PutMany { n: 0, archive: true }.line();
+    let yes = matches!(c.command(&probe)?, Status::Ok(_));
+    c.caps.learn(Ext::Entries, yes);
+    Ok(yes)
+}
+
+/// The last step of a mirror up that keeps what `rsync -a` keeps: the
+/// plan's links, FIFOs and sockets, attributes changed alone, then the
+/// directories deepest first and the root last, in archive batches on the
+/// caller's session. Returns how many nodes were made; refusals are told.
+pub(super) fn settle_up(
+    c: &mut Client,
+    src: &Path,
+    dst: &[u8],
+    p: &Plan,
+    ours: &Side,
+    failed_dirs: &[Vec<u8>],
+    t: &mut Tally<'_>,
+) -> Result<usize, Error> {
+    let below_failed = |rel: &[u8]| failed_dirs.iter().any(|d| names::below(rel, d));
+    let entry = |rel: &[u8], kind: Option<FileType>| -> Option<entries::Entry> {
+        let m = ours.get(rel)?;
+        let f = m.facts.as_ref()?;
+        Some(entries::Entry {
+            kind,
+            mode: (f.ft != FileType::Symlink).then_some(f.mode),
+            mtime: Some(m.mtime_ns()),
+            path: rjoin(dst, rel),
+            target: f.target.clone(),
+        })
+    };
+    let mut list = Vec::new();
+    for rel in p.nodes.iter().filter(|r| !below_failed(r)) {
+        let kind = ours.get(rel).and_then(|m| m.facts.as_ref()).map(|f| f.ft);
+        list.extend(entry(rel, kind));
+    }
+    let nodes = list.len();
+    for rel in p.attrs.iter().filter(|r| !below_failed(r)) {
+        list.extend(entry(rel, None));
+    }
+    for rel in p.dirs.iter().filter(|r| !below_failed(r)) {
+        list.extend(entry(rel, Some(FileType::Dir)));
+    }
+    // the root last, from the local directory itself
+    if let Ok(m) = std::fs::symlink_metadata(src) {
+        use std::os::unix::fs::MetadataExt;
+        list.push(entries::Entry {
+            kind: Some(FileType::Dir),
+            mode: Some(m.mode() & 0o7777),
+            mtime: Some(keep::mtime_of(&m)),
+            path: dst.to_vec(),
+            target: None,
+        });
+    }
+    let Some(outcomes) = entries::send(c, &list)? else {
+        return Ok(0);
+    };
+    let mut made = 0;
+    for (i, (e, o)) in list.iter().zip(outcomes).enumerate() {
+        match o {
+            None if i < nodes => made += 1,
+            None => {}
+            Some((code, why)) => t.refused(format!("mirror: /{}: FAILED {code}: {why}", names::shown(&e.path))),
+        }
+    }
+    Ok(made)
 }

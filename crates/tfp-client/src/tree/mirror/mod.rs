@@ -296,6 +296,7 @@ fn plan_of(
     ours: &mut Side,
     way: Direction,
     (whole, stamps): (bool, bool),
+    keeps: Keeps,
     t: &Tally<'_>,
 ) -> Plan {
     let delete = o.delete && whole;
@@ -315,9 +316,8 @@ fn plan_of(
         (Direction::Up, false) => Rule::RemoteNotOlder,
     };
     match way {
-        Direction::Down => sync::plan(theirs, ours, rule, delete, o.keeps),
-        // the server takes no archive batch yet: files and directories
-        Direction::Up => sync::plan(ours, theirs, rule, delete, Keeps::default()),
+        Direction::Down => sync::plan(theirs, ours, rule, delete, keeps),
+        Direction::Up => sync::plan(ours, theirs, rule, delete, keeps),
     }
 }
 
@@ -385,7 +385,7 @@ fn down(
         Side::new()
     };
     let (mut theirs, mut ours) = (theirs, ours);
-    let mut p = plan_of(o, &mut theirs, &mut ours, Direction::Down, (whole, false), t);
+    let mut p = plan_of(o, &mut theirs, &mut ours, Direction::Down, (whole, false), o.keeps, t);
     let mut n = match settle(c, &mut p, o, exists, &src, &dst, t)? {
         Ok(n) => n,
         Err(dry_run) => return Ok(Some(dry_run)),
@@ -528,19 +528,31 @@ fn up(
             }
             Err(_) => false,
         };
-    let theirs = if exists {
-        let Some((s, w)) = remote_side(c, &dst, true, t)? else {
+    let (theirs, _top) = if exists {
+        let archived = if o.keeps == Keeps::default() {
+            Err(())
+        } else {
+            sides::archive_side(c, &dst, t)?
+        };
+        let (listed, top) = match archived {
+            Ok(x) => x,
+            Err(()) => (remote_side(c, &dst, true, t)?, None),
+        };
+        let Some((s, w)) = listed else {
             return Ok(None);
         };
         whole &= w;
-        s
+        (s, top)
     } else {
-        Side::new()
+        (Side::new(), None)
     };
     let (mut theirs, mut ours) = (theirs, ours);
     // a server with batches keeps the local mtimes: rsync's quick check
     let stamps = up_many::keeps_mtimes(c)?;
-    let mut p = plan_of(o, &mut theirs, &mut ours, Direction::Up, (whole, stamps), t);
+    // a server with archive batches keeps what the keeps ask
+    let archive = o.keeps != Keeps::default() && attrs::archive_batches(c)?;
+    let keeps = if archive { o.keeps } else { Keeps::default() };
+    let mut p = plan_of(o, &mut theirs, &mut ours, Direction::Up, (whole, stamps), keeps, t);
     let mut n = match settle(c, &mut p, o, exists, &dst, &src, t)? {
         Ok(n) => n,
         Err(dry_run) => return Ok(Some(dry_run)),
@@ -605,7 +617,8 @@ fn up(
     let keep = crate::engine::upload::Keep {
         mode: true,
         mtime: true,
-        not_fresh: true,
+        not_fresh: !archive,
+        archive,
     };
     let what = |u: &Up| format!("mirror: put {}", names::shown(&u.remote));
     let before = t.failures();
@@ -618,5 +631,8 @@ fn up(
     let mut dirs = Dirs::default();
     n.transferred = sent + up_many::upload(c, cfg, o.jobs, o.fai, &jobs, &mut dirs, keep, &what, t)?;
     n.failed = before + (total - n.transferred);
+    if archive {
+        n.transferred += attrs::settle_up(c, &src, &dst, &p, &ours, &failed_dirs, t)?;
+    }
     Ok(Some((n, Vec::new())))
 }
