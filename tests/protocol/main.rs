@@ -28,6 +28,7 @@ mod space;
 mod special_files;
 mod stage_attrs;
 mod stage_commit_wait;
+mod tfdentries;
 mod tfdlist;
 mod transfer;
 mod typed_v251;
