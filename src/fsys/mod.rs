@@ -11,6 +11,7 @@
 pub(crate) mod entries;
 mod errno;
 pub mod names;
+pub(crate) mod place;
 pub mod quota;
 pub mod secfs;
 pub mod stage;

@@ -21,6 +21,7 @@ mod matrix_probes;
 mod matrix_states;
 mod netlock;
 mod notify;
+mod putmany_archive;
 mod quota_ledger;
 mod secure_transport;
 mod session_layer;
