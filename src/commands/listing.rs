@@ -34,6 +34,15 @@ pub fn tfdnames(s: &mut Session, arg: &[u8]) -> CmdResult {
     list_styled(s, arg, true, Style::Names)
 }
 
+/// `TFDENTRIES <dir>` (tfd's extension, doc/compatibility.md "Archive
+/// copies"): TFDLIST's walk, each line what a faithful copy keeps of the
+/// entry (tfp-wire's `entry::Entry`: kind, mode, mtime to the nanosecond,
+/// owner, device number, a link's target as stored), the listed directory
+/// itself first as `.`.
+pub fn tfdentries(s: &mut Session, arg: &[u8]) -> CmdResult {
+    list_styled(s, arg, true, Style::Entries)
+}
+
 /// The first chunk of a TFDLIST (or TFDNAMES): what a new connection's first flight
 /// carries (10 segments), so the first entries leave while the walk goes on
 /// (LS and LSR keep the reference's full chunks).
@@ -51,7 +60,7 @@ fn list_styled(s: &mut Session, arg: &[u8], recursive: bool, style: Style) -> Cm
     let id = s.secfs().id().map(<[u8]>::to_vec);
     // tfd's own listings: a small first chunk, and the next one sent before
     // its answer comes (LS and LSR keep the reference's stop-and-wait)
-    let (first, window) = if matches!(style, Style::Stat | Style::Names) {
+    let (first, window) = if matches!(style, Style::Stat | Style::Names | Style::Entries) {
         (FIRST_CHUNK, 2)
     } else {
         (tfp_wire::MAX_CHUNK, 1)

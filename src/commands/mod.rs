@@ -19,6 +19,7 @@ pub mod listing;
 pub mod netlock;
 pub mod notify;
 pub mod putmany;
+mod putmany_archive;
 pub mod quota;
 pub mod runbash;
 pub mod secfs;

@@ -17,9 +17,11 @@
 //! of step (a header or trailer that does not parse, more files than
 //! announced) is answered `FAILED` at once and the session ends.
 
+use super::putmany_archive::{self as archive, Refusal};
 use super::transfer::{check_target, logged, Track};
 use super::{CmdResult, Reply};
 use crate::dispatch::Held;
+use crate::fsys::place::Attrs;
 use crate::fsys::upload::Upload;
 use crate::fsys::FsError;
 use crate::session::Session;
@@ -33,6 +35,8 @@ use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
 use tfp_wire::batch::put::{Failure, FileHead, PutMany, Stored, MAX_HEADER, MAX_TRAILER};
 use tfp_wire::batch::{is_end, Trailer, MAX_FILES, PUTMANY};
+use tfp_wire::entry::{Head, Mtime};
+use tfp_wire::fstat::FileType;
 use tfp_wire::{Failed, MAX_FRAME};
 
 /// Opens a batch of `n` files, for both directions: refused past
@@ -249,7 +253,7 @@ impl Committer {
 }
 
 fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
-    let PutMany { n, archive: _ } = PutMany::parse(arg).ok_or(Failed::MissingParameter)?;
+    let PutMany { n, archive } = PutMany::parse(arg).ok_or(Failed::MissingParameter)?;
     if !open_batch(s, n)? {
         return Ok(Reply::Sent);
     }
@@ -265,17 +269,33 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     // what was received whole and verified is committed whatever ends the
     // batch (a cut connection, a batch out of step), as file by file it was
     let mut started = std::time::Instant::now();
+    // an archive batch's entries other than files: made as they come, and
+    // those whose attributes wait for the batch's end
+    let mut made = 0;
+    let mut later = Vec::new();
+    let max_header = if archive { Head::MAX } else { MAX_HEADER };
     for i in 0..n {
-        let head = match s.chan_mut().rx.recv_frame_max(MAX_HEADER) {
+        let head = match s.chan_mut().rx.recv_frame_max(max_header) {
             Ok(h) => h,
             Err(e) => {
                 committer.finish(peer, &mut group);
                 return Err(e.into());
             }
         };
-        let Some(h) = FileHead::parse(&head) else {
-            committer.finish(peer, &mut group);
-            return out_of_step(s, &format!("file {i}: a header that does not parse"));
+        let h = match header(s, &head, archive) {
+            Some(Header::File(h)) => h,
+            Some(Header::Other(h)) => {
+                match archive::entry(s, &h) {
+                    Ok(None) => made += 1,
+                    Ok(Some(l)) => later.push((i, l)),
+                    Err((f, why)) => failures.push((i, f, why)),
+                }
+                continue;
+            }
+            None => {
+                committer.finish(peer, &mut group);
+                return out_of_step(s, &format!("file {i}: a header that does not parse"));
+            }
         };
         let r = match one(s, &h, &mut budget, &mut held) {
             Ok(r) => r,
@@ -336,6 +356,14 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     if !is_end(&end) {
         return out_of_step(s, "no end frame after the announced files");
     }
+    // directories' and attributes' changes, after every file is in place
+    for (i, l) in later {
+        match archive::finish(s, &l) {
+            Ok(()) => made += 1,
+            Err((f, why)) => failures.push((i, f, why)),
+        }
+    }
+    let stored = stored + made;
     failures.sort_by_key(|f| f.0);
     t.bytes = bytes;
     t.complete = failures.is_empty();
@@ -392,30 +420,80 @@ fn open_target(s: &Session, path: &[u8], held: &mut Option<Held>) -> Result<Uplo
     }
 }
 
+/// [`open_target`], looked up afresh when the directory held from the file
+/// before is gone (as the path names it now).
+fn target(s: &Session, path: &[u8], held: &mut Option<Held>) -> Result<Upload, Refusal> {
+    let was_held = held.is_some();
+    let mut opened = open_target(s, path, held);
+    if let (true, Err((_, _, true))) = (was_held, &opened) {
+        *held = None;
+        opened = open_target(s, path, held);
+    }
+    opened.map_err(|(f, why, _)| {
+        *held = None;
+        (f, why)
+    })
+}
+
+/// A file of the batch: where it goes, its size, and the attributes to give
+/// it, or why the session may not give them (its data is read all the same).
+struct FileEntry<'a> {
+    path: &'a [u8],
+    size: u64,
+    attrs: Result<Attrs, Refusal>,
+}
+
+/// A header as the batch reads it.
+enum Header<'a> {
+    File(FileEntry<'a>),
+    /// An archive batch's entry other than a file.
+    Other(Head<'a>),
+}
+
+/// Reads a header frame: a plain batch's [`FileHead`], an archive batch's
+/// [`Head`]. None: it does not parse.
+fn header<'a>(s: &Session, frame: &'a [u8], archive: bool) -> Option<Header<'a>> {
+    if !archive {
+        let h = FileHead::parse(frame)?;
+        return Some(Header::File(FileEntry {
+            path: h.path,
+            size: h.size,
+            attrs: Ok(Attrs {
+                mode: h.mode_to_set().map(|m| m & 0o777),
+                mtime: h.mtime_to_set().map(Mtime::secs),
+                owner: None,
+            }),
+        }));
+    }
+    let h = Head::parse(frame)?;
+    if h.kind != Some(FileType::Regular) {
+        return Some(Header::Other(h));
+    }
+    let attrs = archive::no_link_on_way(s, h.path).and_then(|()| archive::attrs_of(s, &h));
+    Some(Header::File(FileEntry {
+        path: h.path,
+        size: h.size,
+        attrs,
+    }))
+}
+
 /// Receives one file's data and trailer. The outer `Err` is the channel's;
 /// the inner one a batch out of step.
 #[allow(clippy::type_complexity)]
 fn one(
     s: &mut Session,
-    h: &FileHead<'_>,
+    h: &FileEntry<'_>,
     budget: &mut Option<super::quota::Budget>,
     held: &mut Option<Held>,
 ) -> Result<Result<Outcome, String>, super::CmdError> {
-    // the target, checked as SNDFILE with overwrite checks it
-    let was_held = held.is_some();
-    let mut opened = open_target(s, h.path, held);
-    if let (true, Err((_, _, true))) = (was_held, &opened) {
-        // the directory held from the file before is gone: looked up
-        // afresh, as the path names it now
-        *held = None;
-        opened = open_target(s, h.path, held);
-    }
-    let (mut up, mut failed) = match opened {
-        Ok(u) => (Some(u), None),
-        Err((f, why, _)) => {
-            *held = None;
-            (None, Some((f, why)))
-        }
+    // the target, checked as SNDFILE with overwrite checks it (not opened
+    // for a file the session may not give what its header asks)
+    let (mut up, mut failed) = match &h.attrs {
+        Ok(_) => match target(s, h.path, held) {
+            Ok(u) => (Some(u), None),
+            Err(refused) => (None, Some(refused)),
+        },
+        Err(refused) => (None, Some(refused.clone())),
     };
     // the whole announced size is reserved before any data (issue 47 finding
     // 7): a file that can never fit is refused at once and holds nothing, so
@@ -470,7 +548,8 @@ fn one(
             "the data does not hash to the client's SHA-256; old file kept".into(),
         )));
     }
-    Ok(Ok(match up.stamp(h.mode_to_set(), h.mtime_to_set()) {
+    let attrs = h.attrs.clone().unwrap_or_default();
+    Ok(Ok(match up.stamp_whole(attrs.mode, attrs.mtime, attrs.owner) {
         Ok(()) => {
             let n = up.written;
             Outcome::Ready(up, n)

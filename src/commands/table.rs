@@ -169,6 +169,9 @@ pub static TABLE: &[Spec] = &[
     row("TFDLIST", listing::tfdlist, ANY, needs(&[bits::LRDIR])),
     // and the same names alone, what a tree's download lists
     row("TFDNAMES", listing::tfdnames, ANY, needs(&[bits::LRDIR])),
+    // and what a faithful copy keeps of each entry (doc/compatibility.md
+    // "Archive copies")
+    row(tfp_wire::entry::ENTRIES, listing::tfdentries, ANY, needs(&[bits::LRDIR])),
 ];
 
 /// Finds a command by its upper-case name.

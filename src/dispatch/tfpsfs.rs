@@ -121,6 +121,17 @@ impl SecfsState {
         Ok(pinned)
     }
 
+    /// Pins `p` and judges it for `need`, whatever the command's row says:
+    /// a batch's entry doing another command's work (an archive batch's
+    /// attributes alone are judged as CHMOD judges them).
+    pub fn pin_for(&self, root: &Root, p: &RelPath, need: u32) -> Result<RelPath, FsError> {
+        let pinned = root.pin(p);
+        if self.rule != Tfpsfs::Manages {
+            secfs::judge(root, &pinned, self.id(), Some(need), false)?;
+        }
+        Ok(pinned)
+    }
+
     /// Pins and checks one more path under the rule of the path resolved last:
     /// a command that makes its path level by level (RMKDIR, FLYCONTEXT) judges
     /// every directory it creates in, where it creates it.

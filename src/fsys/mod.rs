@@ -8,8 +8,10 @@
 //! act on the confined parent descriptor plus the final name, never following a
 //! final symlink.
 
+pub(crate) mod entries;
 mod errno;
 pub mod names;
+pub(crate) mod place;
 pub mod quota;
 pub mod secfs;
 pub mod stage;

@@ -40,6 +40,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::OnceLock;
 use tfd_sys as sys;
 use tfd_sys::direct::Staged;
+use tfp_wire::entry::Mtime;
 
 /// Prefix of temporary upload names; listings hide them.
 pub(crate) const TEMP_PREFIX: &[u8] = b".tfd-part-";
@@ -81,7 +82,7 @@ fn open_proc_fd() -> Option<OwnedFd> {
     (magic == PROC_SUPER_MAGIC).then(|| f.into())
 }
 
-fn proc_fd() -> Option<BorrowedFd<'static>> {
+pub(crate) fn proc_fd() -> Option<BorrowedFd<'static>> {
     let (pid, fd) = PROC_FD.get_or_init(|| (std::process::id(), open_proc_fd()));
     if *pid != std::process::id() {
         return None;
@@ -362,18 +363,42 @@ impl Upload {
     /// client's own times and modes (TFDPUTMANY). Nothing after it changes
     /// the file's mtime.
     pub fn stamp(&mut self, mode: Option<u32>, mtime: Option<i64>) -> Result<(), FsError> {
+        self.stamp_whole(mode.map(|m| m & 0o777), mtime.map(Mtime::secs), None)
+    }
+
+    /// [`Upload::stamp`] of an archive batch: the whole `mode` (set-id and
+    /// sticky bits too: the caller strips what the session may not give),
+    /// the mtime to the nanosecond, and `owner` when given (root's only), the
+    /// owner before the mode, which a chown would strip of its set-id bits.
+    pub(crate) fn stamp_whole(
+        &mut self,
+        mode: Option<u32>,
+        mtime: Option<Mtime>,
+        owner: Option<(u32, u32)>,
+    ) -> Result<(), FsError> {
         self.file.flush()?;
-        if let Some(mode) = mode {
-            if self.fresh {
-                self.give_mode(mode & 0o777)?;
-                self.attrs = Attrs::Client(mode & 0o777);
-            } else {
+        match (mode, owner) {
+            (None, None) => {}
+            (Some(mode), None) if self.fresh => {
+                self.give_mode(mode)?;
+                self.attrs = Attrs::Client(mode);
+            }
+            (mode, None) => {
                 let found = final_attrs(self.dir.as_fd(), &self.name);
-                apply_attrs(self.file.file().as_fd(), with_client_mode(found, Some(mode)))?;
+                apply_attrs(self.file.file().as_fd(), (mode.unwrap_or(found.0), found.1))?;
+                self.attrs = Attrs::Set;
+            }
+            (mode, Some((uid, gid))) => {
+                let mode = mode.unwrap_or_else(|| final_attrs(self.dir.as_fd(), &self.name).0);
+                let fd = self.file.file().as_fd();
+                sys::fchown(fd, uid, gid)?;
+                sys::fchmod(fd, mode)?;
                 self.attrs = Attrs::Set;
             }
         }
-        stamp_mtime(self.file.file().as_fd(), mtime)?;
+        if let Some(t) = mtime {
+            sys::set_mtime_ns(self.file.file().as_fd(), t.sec, t.nsec)?;
+        }
         Ok(())
     }
 

@@ -14,6 +14,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use tfd_sys as sys;
 use tfd_sys::dir::DirReader;
 pub use tfd_sys::dir::Removal;
+use tfp_wire::fstat::FileType;
 
 /// Deepest directory nesting a walk descends into.
 pub const MAX_DEPTH: usize = 512;
@@ -72,6 +73,10 @@ pub(crate) enum Style {
     /// (no stat of each entry): what a tree's download needs, whose files'
     /// sizes, modes and times come with their data.
     Names,
+    /// TFDENTRIES: a line of tfp-wire's `entry::Entry` per entry (its kind,
+    /// mode, mtime to the nanosecond, owner, device number and link target
+    /// by lstat and readlinkat), the listed directory itself first as `.`.
+    Entries,
 }
 
 /// Decides whether a recursive listing may enter a TFPSFS directory.
@@ -87,6 +92,8 @@ pub struct Lister {
     /// Whether a recursive listing may enter a TFPSFS directory below the top
     /// (see [`Lister::enter_secure_if`]); without one it never does.
     enter_secure: Option<EnterGuard>,
+    /// The listed directory's own line is still to come ([`Style::Entries`]).
+    head: bool,
     /// Set when the listing is not whole: the walk stopped at its entry budget,
     /// or a directory's contents were left out because it lies deeper than
     /// [`MAX_DEPTH`] or could not be opened for want of resources.
@@ -105,6 +112,7 @@ impl Lister {
             stack: vec![Level::open(dir, Vec::new())?],
             recursive,
             budget,
+            head: style == Style::Entries,
             style,
             enter_secure: None,
             truncated: false,
@@ -133,10 +141,17 @@ impl Lister {
     /// Appends exactly one line (ending in `\n`) to `out`; false, with nothing
     /// appended, once the walk is over.
     pub(crate) fn next_line(&mut self, out: &mut Vec<u8>) -> bool {
+        if std::mem::take(&mut self.head) {
+            if let Some(top) = self.stack.first() {
+                if super::entries::line_of_dir(top.reader.fd(), out) {
+                    return true;
+                }
+            }
+        }
         loop {
             let depth = self.stack.len();
             let Some(top) = self.stack.last_mut() else { return false };
-            let Some((name, kind)) = top.next_entry() else {
+            let Some((name, mut kind)) = top.next_entry() else {
                 self.stack.pop();
                 continue;
             };
@@ -152,7 +167,26 @@ impl Lister {
             let mut rel = top.prefix.clone();
             rel.extend_from_slice(&name);
             let line_start = out.len();
-            if matches!(self.style, Style::Stat | Style::Names) {
+            if self.style == Style::Entries {
+                // the kind lstat tells, not readdir's: what the line says is
+                // what the walk enters
+                let Some(k) = cname(&name)
+                    .ok()
+                    .and_then(|c| super::entries::line_at(top.reader.fd(), &c, &rel, out))
+                else {
+                    continue;
+                };
+                // a secure directory swapped in since readdir stays hidden
+                if k == FileType::Dir && is_secure_name(&name) {
+                    out.truncate(line_start);
+                    continue;
+                }
+                kind = match k {
+                    FileType::Dir => Kind::Dir,
+                    FileType::Regular => Kind::File,
+                    _ => Kind::Other,
+                };
+            } else if matches!(self.style, Style::Stat | Style::Names) {
                 let tag = match kind {
                     Kind::Dir => 'D',
                     Kind::File => 'F',
@@ -179,7 +213,7 @@ impl Lister {
                         Kind::Other => b"U: ",
                     }),
                     Style::Rooted { prefix } => out.extend_from_slice(prefix),
-                    Style::Stat | Style::Names => {}
+                    Style::Stat | Style::Names | Style::Entries => {}
                 }
                 out.extend_from_slice(&rel);
                 // the line so far: tag or prefix (the listed directory's own name may

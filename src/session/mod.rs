@@ -251,6 +251,12 @@ impl Session {
         self.path_by(arg, |p| self.secfs.pin_in(&self.root, p, held))
     }
 
+    /// [`Session::path`] judged for the TFPSFS bits `need` rather than the
+    /// command's own ([`SecfsState::pin_for`]).
+    pub fn path_for(&self, arg: &[u8], need: u32) -> Result<RelPath, Failed> {
+        self.path_by(arg, |p| self.secfs.pin_for(&self.root, p, need))
+    }
+
     /// A client path parsed, pinned by `pin` and judged (see [`Session::path`]).
     fn path_by(&self, arg: &[u8], pin: impl FnOnce(&RelPath) -> Result<RelPath, FsError>) -> Result<RelPath, Failed> {
         let p = RelPath::parse(arg).map_err(|e| {

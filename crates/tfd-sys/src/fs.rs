@@ -151,6 +151,29 @@ pub fn symlinkat(target: &CStr, dir: BorrowedFd<'_>, name: &CStr) -> io::Result<
     cvt(unsafe { libc::symlinkat(target.as_ptr(), dir.as_raw_fd(), name.as_ptr()) }).map(drop)
 }
 
+/// mknodat(2): `name` in `dir`, of the type and permission bits of `mode`
+/// (`S_IFIFO`, `S_IFSOCK`, `S_IFCHR`, `S_IFBLK`), a device numbered `rdev`.
+pub fn mknodat(dir: BorrowedFd<'_>, name: &CStr, mode: u32, rdev: u64) -> io::Result<()> {
+    // SAFETY: valid fd and NUL-terminated name; integer arguments.
+    cvt(unsafe {
+        libc::mknodat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            mode as libc::mode_t,
+            rdev as libc::dev_t,
+        )
+    })
+    .map(drop)
+}
+
+/// fchmodat(2) of `name` in `dir`, following it: for a name that is a
+/// process's `/proc/self/fd` entry (a magic link to the file a descriptor
+/// holds, never looked up again by path).
+pub fn fchmodat_following(dir: BorrowedFd<'_>, name: &CStr, mode: u32) -> io::Result<()> {
+    // SAFETY: valid fd and NUL-terminated name.
+    cvt(unsafe { libc::fchmodat(dir.as_raw_fd(), name.as_ptr(), mode as libc::mode_t, 0) }).map(drop)
+}
+
 /// readlinkat(2), returning the raw target bytes.
 pub fn readlinkat(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Vec<u8>> {
     let mut buf = vec![0u8; libc::PATH_MAX as usize];

@@ -51,18 +51,39 @@ pub fn fremovexattr(fd: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
 /// futimens(2) setting the modification time to `mtime` seconds, the access
 /// time left as it is (an upload temporary's access-time mark survives).
 pub fn set_mtime(fd: BorrowedFd<'_>, mtime: i64) -> io::Result<()> {
-    let times = [
+    set_mtime_ns(fd, mtime, 0)
+}
+
+/// [`set_mtime`] to the nanosecond (`nsec` below 1,000,000,000).
+pub fn set_mtime_ns(fd: BorrowedFd<'_>, sec: i64, nsec: u32) -> io::Result<()> {
+    let times = mtime_only(sec, nsec);
+    // SAFETY: valid fd and a two-element timespec array.
+    cvt(unsafe { libc::futimens(fd.as_raw_fd(), times.as_ptr()) }).map(drop)
+}
+
+/// utimensat(2) with `AT_EMPTY_PATH` of what `fd` names, which may be an
+/// `O_PATH` descriptor of a symlink (whose own time is set) or of a FIFO
+/// (never opened): the modification time to the nanosecond, the access
+/// time left as it is. Nothing is looked up by name.
+pub fn set_mtime_ns_path_fd(fd: BorrowedFd<'_>, sec: i64, nsec: u32) -> io::Result<()> {
+    let times = mtime_only(sec, nsec);
+    // SAFETY: a valid fd, an empty NUL-terminated path and a two-element
+    // timespec array.
+    cvt(unsafe { libc::utimensat(fd.as_raw_fd(), c"".as_ptr(), times.as_ptr(), libc::AT_EMPTY_PATH) }).map(drop)
+}
+
+/// The times of a change of the modification time alone.
+fn mtime_only(sec: i64, nsec: u32) -> [libc::timespec; 2] {
+    [
         libc::timespec {
             tv_sec: 0,
             tv_nsec: libc::UTIME_OMIT,
         },
         libc::timespec {
-            tv_sec: mtime as libc::time_t,
-            tv_nsec: 0,
+            tv_sec: sec as libc::time_t,
+            tv_nsec: nsec.min(999_999_999) as libc::c_long,
         },
-    ];
-    // SAFETY: valid fd and a two-element timespec array.
-    cvt(unsafe { libc::futimens(fd.as_raw_fd(), times.as_ptr()) }).map(drop)
+    ]
 }
 
 /// futimens(2) setting the access time to `atime` seconds, the modification

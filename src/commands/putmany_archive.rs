@@ -1,0 +1,201 @@
+//! What an archive batch upload (`TFDPUTMANY <n> a`, doc/compatibility.md
+//! "Archive copies") does with an entry: the rules of who may give what
+//! ([`attrs_of`]), and every kind but a file's data, which the batch
+//! receives as the plain batch does ([`super::putmany`]).
+//!
+//! A directory (`D`) is made at once, so the files after it land in it; its
+//! attributes, and those of an `A` entry, are given once the batch's files
+//! are committed ([`Later`]), so a directory's mtime is set after its
+//! contents. A link, FIFO, socket or device is made at once, in place of what
+//! the name holds (never a directory). No step follows a link: the path's
+//! directories must be directories all the way from the root (a link among
+//! them refuses the entry), the final name is never followed, and
+//! attributes are given through a descriptor of what the name holds.
+
+use crate::fsys::place::{self, Attrs, Special};
+use crate::fsys::{walk, FsError, Kind, RelPath};
+use crate::session::Session;
+use std::ffi::CString;
+use std::os::fd::{AsFd, OwnedFd};
+use tfd_sys as sys;
+use tfp_wire::entry::Head;
+use tfp_wire::fstat::FileType;
+use tfp_wire::secfs as bits;
+use tfp_wire::Failed;
+
+/// An entry's failure: its code and the sentence the client is told.
+pub(super) type Refusal = (Failed, String);
+
+/// What a session told it may not keep owners hears.
+const NO_OWNERS: &str = "only root may keep owners";
+
+/// Whether the session may give owners and set-id bits and make devices:
+/// tfd runs as root for it and it is jailed neither by INJAIL nor by its
+/// user file (a jailed or ordinary user's session may not, as rsync
+/// without `--super`).
+pub(super) fn privileged(s: &Session) -> bool {
+    sys::geteuid() == 0 && s.state().jail().is_none() && s.auth().jail_base.is_none()
+}
+
+/// The attributes `h` asks, as this session may give them: set-id bits
+/// stripped where it may not give them; an owner it may not give refuses
+/// the entry.
+pub(super) fn attrs_of(s: &Session, h: &Head<'_>) -> Result<Attrs, Refusal> {
+    let may = privileged(s);
+    let owner = h.owner_to_set();
+    if owner.is_some() && !may {
+        return Err((Failed::AccessDenied, NO_OWNERS.into()));
+    }
+    let strip = if may { 0 } else { libc::S_ISUID | libc::S_ISGID };
+    Ok(Attrs {
+        mode: h.mode_to_set().map(|m| m & 0o7777 & !strip),
+        mtime: h.mtime_to_set(),
+        owner,
+    })
+}
+
+/// Attributes left for the batch's end: a directory's (`D`) or an `A`
+/// entry's.
+pub(super) struct Later {
+    path: Vec<u8>,
+    attrs: Attrs,
+    /// A directory's: what the name holds must be one.
+    dir: bool,
+}
+
+/// Makes or changes the entry `h` names (anything but `F`). `Ok(None)`: done;
+/// `Ok(Some)`: its attributes are for the batch's end ([`finish`]).
+pub(super) fn entry(s: &Session, h: &Head<'_>) -> Result<Option<Later>, Refusal> {
+    let attrs = attrs_of(s, h)?;
+    let Some(kind) = h.kind else {
+        // attributes alone: judged as CHMOD judges them, when their turn comes
+        return Ok(Some(Later {
+            path: h.path.to_vec(),
+            attrs,
+            dir: false,
+        }));
+    };
+    let p = s.path(h.path).map_err(|f| (f, "path refused".to_string()))?;
+    s.check_lock_parent(&p)
+        .map_err(|f| (f, "the directory is locked".to_string()))?;
+    let perm = attrs.mode.unwrap_or(0o644);
+    if kind == FileType::Dir {
+        if !p.is_root() {
+            let (dir, name) = parent_of(s, &p)?;
+            // searchable and writable by its owner until its own mode comes at
+            // the batch's end: the files after it must land in it
+            match sys::mkdirat(dir.as_fd(), &name, (perm | 0o700) & 0o777) {
+                Ok(()) => {}
+                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+                Err(e) => return Err(refusal(e.into())),
+            }
+        }
+        return Ok(Some(Later {
+            path: h.path.to_vec(),
+            attrs,
+            dir: true,
+        }));
+    }
+    let target;
+    let what = match kind {
+        FileType::Symlink => {
+            target = CString::new(h.target.unwrap_or_default())
+                .map_err(|_| (Failed::TransferApi, "a link's target holds a NUL byte".to_string()))?;
+            Special::Link(&target)
+        }
+        FileType::Fifo => Special::Fifo,
+        FileType::Socket => Special::Socket,
+        FileType::CharDevice | FileType::BlockDevice if privileged(s) => Special::Device {
+            block: kind == FileType::BlockDevice,
+            rdev: h.extra.rdev.unwrap_or(0),
+        },
+        FileType::CharDevice | FileType::BlockDevice => {
+            return Err((Failed::AccessDenied, "only root may make devices".into()));
+        }
+        _ => return Err((Failed::TransferApi, "no such kind of entry".into())),
+    };
+    if p.is_root() {
+        return Err((Failed::IsDirectory, "the root is a directory".into()));
+    }
+    let (dir, name) = parent_of(s, &p)?;
+    place::make_at(dir.as_fd(), &name, what, perm).map_err(refusal)?;
+    let (fd, st) = place::hold_at(dir.as_fd(), &name).map_err(refusal)?;
+    place::give(fd.as_fd(), &st, attrs).map_err(refusal)?;
+    Ok(None)
+}
+
+/// Gives a [`Later`] entry its attributes, the batch's files committed.
+pub(super) fn finish(s: &Session, later: &Later) -> Result<(), Refusal> {
+    let p = if later.dir {
+        s.path(&later.path)
+    } else {
+        s.path_for(&later.path, bits::UXPERM)
+    }
+    .map_err(|f| (f, "path refused".to_string()))?;
+    let (fd, st) = if p.is_root() {
+        let fd = sys::openat_nofollow(s.root().fd(), c".", libc::O_PATH, 0).map_err(|e| refusal(e.into()))?;
+        let st = sys::fstat(fd.as_fd()).map_err(|e| refusal(e.into()))?;
+        (fd, st)
+    } else {
+        let (dir, name) = parent_of(s, &p)?;
+        place::hold_at(dir.as_fd(), &name).map_err(|e| match e {
+            FsError::NotFound => (Failed::NoSuchFile, "nothing at the path".to_string()),
+            e => refusal(e),
+        })?
+    };
+    if later.dir && Kind::of(&st) != Kind::Dir {
+        return Err((Failed::NotADirectory, "the path holds no directory".into()));
+    }
+    place::give(fd.as_fd(), &st, later.attrs).map_err(refusal)
+}
+
+/// The directory `p` is in, pinned and judged, and its final name; refused
+/// when a symbolic link stands among the directories on its way from the
+/// root (the pin follows links inside the root; an archive batch never
+/// does): the directory opened without following any link must be the one
+/// pinned.
+fn parent_of(s: &Session, p: &RelPath) -> Result<(OwnedFd, CString), Refusal> {
+    let (dir, name) = s.root().parent_new(p).map_err(refusal)?;
+    let plain = walk::open_dir_nofollow(s.root().fd(), &p.parent())
+        .and_then(|fd| sys::fstat(fd.as_fd()))
+        .map_err(|_| link_refused())?;
+    let pinned = sys::fstat(dir.as_fd()).map_err(|e| refusal(e.into()))?;
+    if (plain.st_dev, plain.st_ino) != (pinned.st_dev, pinned.st_ino) {
+        return Err(link_refused());
+    }
+    Ok((dir, name))
+}
+
+/// Refuses a file's path where a symbolic link stands among its
+/// directories: an archive batch's file is written only where its path's
+/// directories are directories ([`parent_of`]'s rule; the upload then pins
+/// and judges the path as the plain batch does).
+pub(super) fn no_link_on_way(s: &Session, path: &[u8]) -> Result<(), Refusal> {
+    let p = RelPath::parse(path).map_err(|_| (Failed::AccessDenied, "path refused".to_string()))?;
+    walk::open_dir_nofollow(s.root().fd(), &p.parent())
+        .map(drop)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ENOENT) => (Failed::NoSuchDir, e.to_string()),
+            _ => link_refused(),
+        })
+}
+
+fn link_refused() -> Refusal {
+    (
+        Failed::AccessDenied,
+        "a symbolic link stands on the path: not followed".into(),
+    )
+}
+
+/// A file system error as an entry's failure.
+fn refusal(e: FsError) -> Refusal {
+    let f = match &e {
+        FsError::NoSpace | FsError::QuotaFull => Failed::Quota,
+        FsError::IsDir => Failed::IsDirectory,
+        FsError::NotFound => Failed::NoSuchDir,
+        FsError::BadName => Failed::TransferApi,
+        e if e.is_denied() => Failed::AccessDenied,
+        _ => Failed::TransferApi,
+    };
+    (f, e.to_string())
+}
