@@ -19,7 +19,8 @@ use tfd_testkit::*;
 /// Sets `p`'s mtime (the link itself, never its target) to `sec.nsec`.
 fn stamp(p: &Path, sec: i64, nsec: u32) {
     let (dir, name) = parent_and_name(p);
-    tfd_sys::set_mtime_nofollow(dir.as_fd(), &name, sec, nsec).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let held = tfd_sys::open_path_nofollow(dir.as_fd(), &name).unwrap();
+    tfd_sys::set_mtime_ns_path_fd(held.as_fd(), sec, nsec).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
 }
 
 /// The directory holding `p`, open, and `p`'s name in it.
@@ -85,6 +86,31 @@ fn build(src: &Path) {
     }
     chmod(src, 0o750);
     stamp(src, 1_000_000_009, 12);
+}
+
+/// Each kind of change the issue names, one of each.
+fn change(src: &Path) {
+    chmod(&src.join("f600"), 0o640); // mode only
+    stamp(&src.join("f755"), 1_500_000_000, 2); // nanoseconds only
+    fs::remove_file(src.join("rel")).unwrap(); // a link moved elsewhere
+    std::os::unix::fs::symlink("f755", src.join("rel")).unwrap();
+    fs::remove_file(src.join("empty")).unwrap(); // a file become a link
+    std::os::unix::fs::symlink("future", src.join("empty")).unwrap();
+    fs::remove_file(src.join("dangling")).unwrap(); // a link become a file
+    fs::write(src.join("dangling"), b"now a file").unwrap();
+    chmod(&src.join("t1777"), 0o1770); // a directory's mode
+    stamp(&src.join("d555"), 1_000_000_003, 99); // a directory's mtime
+                                                 // rsync -a leaves an entry whose mtime falls in the second it runs with
+                                                 // the mtime it made it with (tf gives it the source's): what the changes
+                                                 // made now is stamped into the past, so the two can be compared
+    for (name, sec) in [
+        ("rel", 1_300_000_100),
+        ("empty", 1_300_000_101),
+        ("dangling", 1_300_000_102),
+        (".", 1_000_000_019),
+    ] {
+        stamp(&src.join(name), sec, 13);
+    }
 }
 
 /// What lstat says of an entry, and its bytes or target.
@@ -194,17 +220,7 @@ fn a_mirror_down_is_what_rsync_a_makes_and_a_second_run_moves_nothing() {
     assert_eq!(unchanged, 13);
     same_as_rsync(&out, &reference);
 
-    // each kind of change, then one run
-    chmod(&src.join("f600"), 0o640); // mode only
-    stamp(&src.join("f755"), 1_500_000_000, 2); // nanoseconds only
-    fs::remove_file(src.join("rel")).unwrap(); // a link moved elsewhere
-    std::os::unix::fs::symlink("f755", src.join("rel")).unwrap();
-    fs::remove_file(src.join("empty")).unwrap(); // a file become a link
-    std::os::unix::fs::symlink("future", src.join("empty")).unwrap();
-    fs::remove_file(src.join("dangling")).unwrap(); // a link become a file
-    fs::write(src.join("dangling"), b"now a file").unwrap();
-    chmod(&src.join("t1777"), 0o1770); // a directory's mode
-    stamp(&src.join("d555"), 1_000_000_003, 99);
+    change(&src);
     let _ = fs::remove_dir_all(&reference);
     rsync_a(&src, &reference);
     let (_, _, _, failed) = mirror(&srv, "src", &out, &[]);
@@ -254,16 +270,7 @@ fn a_mirror_up_is_what_rsync_a_makes_and_a_second_run_moves_nothing() {
     assert_eq!(unchanged, 13);
     same_as_rsync(&up, &reference);
 
-    chmod(&src.join("f600"), 0o640);
-    stamp(&src.join("f755"), 1_500_000_000, 2);
-    fs::remove_file(src.join("rel")).unwrap();
-    std::os::unix::fs::symlink("f755", src.join("rel")).unwrap();
-    fs::remove_file(src.join("empty")).unwrap();
-    std::os::unix::fs::symlink("future", src.join("empty")).unwrap();
-    fs::remove_file(src.join("dangling")).unwrap();
-    fs::write(src.join("dangling"), b"now a file").unwrap();
-    chmod(&src.join("t1777"), 0o1770);
-    stamp(&src.join("d555"), 1_000_000_003, 99);
+    change(&src);
     let _ = fs::remove_dir_all(&reference);
     rsync_a(&src, &reference);
     let (_, _, _, failed) = mirror(&srv, src.to_str().unwrap(), Path::new("up"), &["-R"]);

@@ -47,17 +47,12 @@ pub fn make_node(b: &Beside, node: Node<'_>) -> io::Result<()> {
 pub fn set_attrs(b: &Beside, mode: Option<u32>, mtime: Option<Mtime>) -> io::Result<()> {
     let held = sys::open_path_nofollow(b.dir(), b.name())?;
     let st = sys::fstat(held.as_fd())?;
-    if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
-        return match mtime {
-            Some(t) => sys::set_mtime_nofollow(b.dir(), b.name(), t.sec, t.nsec),
-            None => Ok(()),
-        };
-    }
-    if let Some(m) = mode.filter(|m| *m != st.st_mode & 0o7777) {
+    let link = st.st_mode & libc::S_IFMT == libc::S_IFLNK;
+    if let Some(m) = mode.filter(|m| !link && *m != st.st_mode & 0o7777) {
         sys::chmod_held(held.as_fd(), m)?;
     }
     if let Some(t) = mtime {
-        sys::set_mtime_held(held.as_fd(), t.sec, t.nsec)?;
+        sys::set_mtime_ns_path_fd(held.as_fd(), t.sec, t.nsec)?;
     }
     Ok(())
 }

@@ -150,10 +150,13 @@ pub(crate) fn exchange(
     Ok(Some((made, out.into_iter().map(|o| o.map_or(Ok(()), Err)).collect())))
 }
 
+/// A server's refusal of one entry: its FAILED code and reason.
+pub(crate) type Refusal = (i32, String);
+
 /// Reads a batch's outcome once its `OK` is in: `OK <stored> <failed>`
 /// and the failures, each the index of one of the `n` entries sent, its
 /// FAILED code and reason.
-pub(crate) fn refusals(c: &mut Client, n: usize) -> Result<Vec<(usize, (i32, String))>, Error> {
+pub(crate) fn refusals(c: &mut Client, n: usize) -> Result<Vec<(usize, Refusal)>, Error> {
     let head = c.chan.rx.recv_frame()?;
     let failed = Stored::parse(&head)
         .and_then(|s| usize::try_from(s.failed).ok())

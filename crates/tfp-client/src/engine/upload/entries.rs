@@ -4,7 +4,7 @@
 //! (`TFDPUTMANY <n> a`, doc/compatibility.md "Archive copies") with no data,
 //! answered per entry as a batch of files is.
 
-use super::batch::refusals;
+use super::batch::{refusals, Refusal};
 use crate::caps::{Ext, Known};
 use crate::{Client, Error};
 use tfp_wire::batch::{END, MAX_FILES};
@@ -46,7 +46,7 @@ impl Entry {
 /// Sends `entries` in archive batches on `c`, in order, and returns each
 /// one's refusal (`None`: made). `Ok(None)` when the server takes no
 /// archive batch (it has no TFDENTRIES).
-pub(crate) fn send(c: &mut Client, entries: &[Entry]) -> Result<Option<Vec<Option<(i32, String)>>>, Error> {
+pub(crate) fn send(c: &mut Client, entries: &[Entry]) -> Result<Option<Vec<Option<Refusal>>>, Error> {
     if c.caps.get(Ext::Entries) != Known::Yes {
         return Ok(None);
     }
@@ -72,7 +72,7 @@ pub(crate) fn send(c: &mut Client, entries: &[Entry]) -> Result<Option<Vec<Optio
         }
         c.chan.tx.send_frame(END)?;
         c.chan.tx.release()?;
-        let mut these: Vec<Option<(i32, String)>> = part.iter().map(|_| None).collect();
+        let mut these: Vec<Option<Refusal>> = part.iter().map(|_| None).collect();
         for (i, refused) in refusals(c, part.len())? {
             these[i] = Some(refused);
         }
