@@ -47,6 +47,7 @@ fn line_of(st: &libc::stat, rel: &[u8], target: Option<&[u8]>, out: &mut Vec<u8>
         extra: Extra {
             owner: Some((st.st_uid, st.st_gid)),
             rdev: device.then_some(st.st_rdev),
+            changed: Some(st.st_ctime),
         },
         name: rel,
         target,

@@ -332,7 +332,8 @@ fn put_r_sums_up_and_tells_a_symlink_as_mirror_does() {
         l.split("ln:").nth(1).unwrap_or_default().to_string()
     };
     let put_says = said(&o, "put -r");
-    let o = srv.tf(&["mirror", "-R", tree.to_str().unwrap(), "m"]);
+    // mirror keeps links unless told not to (issue 61)
+    let o = srv.tf(&["mirror", "-R", "--no-links", tree.to_str().unwrap(), "m"]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(put_says, said(&o, "mirror -R"), "{}", text(&o));
     assert_eq!(put_says, " a symlink (not followed), skipped");

@@ -204,6 +204,7 @@ fn an_archive_batch_makes_every_kind_with_its_attributes() {
     let owned = Extra {
         owner: Some(nobody),
         rdev: None,
+        changed: None,
     };
     let items = [
         item_with(
@@ -234,6 +235,7 @@ fn an_archive_batch_makes_every_kind_with_its_attributes() {
             Extra {
                 owner: None,
                 rdev: Some(libc::makedev(1, 3)),
+                changed: None,
             },
             "t/null",
             None,

@@ -105,6 +105,10 @@ pub struct Extra {
     pub owner: Option<(u32, u32)>,
     /// `r=<rdev>`: a device's number.
     pub rdev: Option<u64>,
+    /// `c=<seconds>`: a listed entry's ctime, when its data or attributes
+    /// last changed (a copy made in the second of its own mtime may predate
+    /// an edit in that second: git's "racy" entries). Listings only.
+    pub changed: Option<i64>,
 }
 
 impl Extra {
@@ -115,6 +119,9 @@ impl Extra {
         }
         if let Some(r) = self.rdev {
             out.extend_from_slice(format!(" r={r}").as_bytes());
+        }
+        if let Some(c) = self.changed {
+            out.extend_from_slice(format!(" c={c}").as_bytes());
         }
     }
 
@@ -129,6 +136,9 @@ impl Extra {
             b"u" => owner.0 = Some(num(value).ok_or(())?),
             b"g" => owner.1 = Some(num(value).ok_or(())?),
             b"r" => self.rdev = Some(num(value).ok_or(())?),
+            b"c" if tags == Tags::Lenient => {
+                self.changed = Some(std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()).ok_or(())?)
+            }
             _ if tags == Tags::Strict => return Err(()),
             // a key of a newer writer: its value is any word
             _ if key.is_empty() || !key.iter().all(u8::is_ascii_lowercase) => return Err(()),

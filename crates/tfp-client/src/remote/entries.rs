@@ -28,6 +28,8 @@ pub struct Full {
     pub mtime: Mtime,
     /// Its owner and group, numeric.
     pub owner: Option<(u32, u32)>,
+    /// Its ctime (seconds), where the server says it.
+    pub changed: Option<i64>,
     /// A symlink's target, as stored.
     pub target: Option<Vec<u8>>,
 }
@@ -63,6 +65,7 @@ pub fn parse(mut text: &[u8]) -> Option<Entries> {
             mode: e.mode,
             mtime: e.mtime,
             owner: e.extra.owner,
+            changed: e.extra.changed,
             target: e.target.map(<[u8]>::to_vec),
         };
         if e.name == b"." {
@@ -121,6 +124,7 @@ mod tests {
             extra: Extra {
                 owner: Some((1, 2)),
                 rdev: None,
+                changed: None,
             },
             name,
             target,

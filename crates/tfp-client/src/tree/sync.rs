@@ -227,6 +227,8 @@ pub struct Plan {
     pub verify: Vec<Vec<u8>>,
     /// Files judged the same.
     pub unchanged: usize,
+    /// Those of [`Plan::verify`] their SHA-256s found the same.
+    pub same_by_sum: Vec<Vec<u8>>,
     /// Source entries that cannot be mirrored, and why (a directory in the way
     /// of a file without `--delete`).
     pub blocked: Vec<(Vec<u8>, String)>,
@@ -359,6 +361,12 @@ pub fn plan(src: &Side, dst: &Side, rule: Rule, delete: bool, keeps: Keeps) -> P
                     Rule::RemoteNotOlder if d.mtime >= s.mtime && racy(d.mtime, s.mtime) => p.verify.push(rel.clone()),
                     Rule::RemoteNotOlder if d.mtime >= s.mtime => p.unchanged += 1,
                     Rule::SameMtimeUp if d.mtime == s.mtime && finer_differs(s, d, keeps) => p.copy.push(rel.clone()),
+                    // an archive copy keeps the mtime as it is: one made in
+                    // the second of that mtime (its ctime says when) may
+                    // predate an edit made in that second
+                    Rule::SameMtimeUp if d.mtime == s.mtime && d.changed != 0 && racy(d.changed, s.mtime) => {
+                        p.verify.push(rel.clone())
+                    }
                     Rule::SameMtimeUp if d.mtime == s.mtime => p.unchanged += 1,
                     Rule::SameMtimeUp if d.mtime == s.mtime.saturating_sub(1) => p.verify.push(rel.clone()),
                     Rule::Checksum => p.verify.push(rel.clone()),

@@ -78,6 +78,7 @@ fn listing_lines_round_trip_with_any_bytes_in_names_and_targets() {
         extra: Extra {
             owner: Some((0, 5)),
             rdev: None,
+            changed: None,
         },
         name: b"a b\nc",
         target: None,
@@ -101,6 +102,7 @@ fn listing_lines_round_trip_with_any_bytes_in_names_and_targets() {
         extra: Extra {
             owner: None,
             rdev: Some(259),
+            changed: None,
         },
         name: b".",
         target: None,
@@ -116,6 +118,10 @@ fn listing_lines_round_trip_with_any_bytes_in_names_and_targets() {
     // a newer server's key is skipped; a malformed one is not
     let (e, _) = Entry::parse_next(b"F 1 644 5 i=9:7 u=1 g=2 1 x\n").unwrap();
     assert_eq!(e.extra.owner, Some((1, 2)));
+    // the ctime, in listings
+    let (e, _) = Entry::parse_next(b"F 1 644 5 c=-7 1 x\n").unwrap();
+    assert_eq!(e.extra.changed, Some(-7));
+    assert_eq!(Entry::parse_next(b"F 1 644 5 c=x 1 x\n"), None);
 }
 
 #[test]
@@ -166,6 +172,7 @@ fn headers_round_trip_and_carry_only_what_they_may() {
             extra: Extra {
                 owner: Some((1000, 1000)),
                 rdev: None,
+                changed: None,
             },
             path: b"ln",
             target: Some(b"/etc/shadow"),
@@ -189,6 +196,7 @@ fn headers_round_trip_and_carry_only_what_they_may() {
             extra: Extra {
                 owner: None,
                 rdev: Some(2049),
+                changed: None,
             },
             path: b"sda1",
             target: None,

@@ -174,7 +174,10 @@ fn verify(c: &mut Client, p: &mut Plan, remote_root: &[u8], local_root: &Path, t
             }
         };
         match sync::local_sha256(&local) {
-            Ok(ours) if ours == theirs => p.unchanged += 1,
+            Ok(ours) if ours == theirs => {
+                p.unchanged += 1;
+                p.same_by_sum.push(rel);
+            }
             Ok(_) => p.copy.push(rel),
             Err(e) => t.local(format!("mirror: {}: {e}", crate::escape::path(&local))),
         }
@@ -632,6 +635,20 @@ fn up(
     n.transferred = sent + up_many::upload(c, cfg, o.jobs, o.fai, &jobs, &mut dirs, keep, &what, t)?;
     n.failed = before + (total - n.transferred);
     if archive {
+        // a copy compared by content for being made in its mtime's second
+        // is stamped again: its new ctime ends the doubt
+        let racy: Vec<Vec<u8>> = p
+            .same_by_sum
+            .iter()
+            .filter(|r| !p.attrs.contains(r))
+            .filter(|r| {
+                theirs
+                    .get(*r)
+                    .is_some_and(|d| d.changed != 0 && d.changed <= d.mtime.saturating_add(1))
+            })
+            .cloned()
+            .collect();
+        p.attrs.extend(racy);
         n.transferred += attrs::settle_up(c, &src, &dst, &p, &ours, &failed_dirs, t)?;
     }
     Ok(Some((n, Vec::new())))

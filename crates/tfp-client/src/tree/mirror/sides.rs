@@ -56,7 +56,7 @@ pub(super) fn archive_side(
             kind,
             size: if kind == Kind::File { e.size } else { 0 },
             mtime: e.mtime.sec,
-            changed: 0,
+            changed: e.changed.unwrap_or(0),
             facts: Some(Facts {
                 ft: e.kind,
                 mode: e.mode,
