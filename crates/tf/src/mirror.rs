@@ -18,7 +18,7 @@ use tfp_client::tree::names;
 use tfp_client::tree::sync::Keeps;
 
 const USAGE: &str =
-    "usage: tf ... mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] [--whole-file|--no-whole-file] [--no-perms] [--no-links] [--no-specials] [--exclude P] [--include P] SRC DST";
+    "usage: tf ... mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] [--whole-file|--no-whole-file] [--no-perms] [--no-links] [--safe-links] [--no-specials] [--exclude P] [--include P] SRC DST";
 
 /// Why `mirror`'s words are no good (its message, with the usage where it helps).
 #[derive(Debug)]
@@ -66,6 +66,7 @@ fn parse(args: &[String]) -> Result<(Options, String, String), Usage> {
             attrs: !g.flag("--no-perms"),
             links: !g.flag("--no-links"),
             specials: !g.flag("--no-specials"),
+            safe_links: g.flag("--safe-links"),
         },
     };
     let [src, dst] = g.positional.as_slice() else {

@@ -312,6 +312,15 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
     CmdOpt {
         family: Family::Mirror,
         commands: &["mirror"],
+        name: "--safe-links",
+        value: "",
+        kind: FLAG,
+        help: "leave out symlinks that point out of the tree (absolute, or .. past its root)",
+        doc: "Leave out a symlink whose target is absolute or climbs with\n.B ..\nout of the tree, as\n.B rsync \\-\\-safe\\-links\ndoes (told as skipped).\n",
+    },
+    CmdOpt {
+        family: Family::Mirror,
+        commands: &["mirror"],
         name: "--no-specials",
         value: "",
         kind: FLAG,

@@ -75,6 +75,9 @@ pub struct Keeps {
     pub links: bool,
     /// FIFOs and sockets (`--specials`).
     pub specials: bool,
+    /// `--safe-links`: a link whose target is absolute or climbs out of
+    /// the tree is left out.
+    pub safe_links: bool,
 }
 
 impl Keeps {
@@ -84,6 +87,7 @@ impl Keeps {
             attrs: true,
             links: true,
             specials: true,
+            safe_links: false,
         }
     }
 }
@@ -320,6 +324,9 @@ pub fn plan(src: &Side, dst: &Side, rule: Rule, delete: bool, keeps: Keeps) -> P
         let d = dst.get(rel).filter(|_| !gone.contains(rel));
         match s.kind {
             Kind::Other if !made(s, keeps) => p.skipped.push(rel.clone()),
+            Kind::Other if keeps.safe_links && s.facts.as_ref().is_some_and(|f| leaves(rel, f.target.as_deref())) => {
+                p.skipped.push(rel.clone())
+            }
             Kind::Other => match d {
                 Some(d) if d.kind == Kind::Dir => {
                     p.blocked.push((
@@ -381,6 +388,30 @@ pub fn plan(src: &Side, dst: &Side, rule: Rule, delete: bool, keeps: Keeps) -> P
         p.dirs = dirs_to_set(src, dst, &p);
     }
     p
+}
+
+/// Whether the link `rel` with `target` points out of the tree (rsync's
+/// unsafe links): an absolute target, or `..` climbing above the tree's
+/// root from the link's directory.
+pub fn leaves(rel: &[u8], target: Option<&[u8]>) -> bool {
+    let Some(t) = target else { return false };
+    if t.starts_with(b"/") || t.is_empty() {
+        return true;
+    }
+    let mut depth = rel.iter().filter(|&&b| b == b'/').count() as i64;
+    for c in t.split(|&b| b == b'/') {
+        match c {
+            b"" | b"." => {}
+            b".." => {
+                depth -= 1;
+                if depth < 0 {
+                    return true;
+                }
+            }
+            _ => depth += 1,
+        }
+    }
+    false
 }
 
 /// Whether the plan makes `s` (neither file nor directory) as what it is.
@@ -693,11 +724,7 @@ mod tests {
     #[test]
     fn an_archive_plan_keeps_modes_nanoseconds_links_and_fifos() {
         let t = |sec, nsec| Mtime { sec, nsec };
-        let all = Keeps {
-            attrs: true,
-            links: true,
-            specials: true,
-        };
+        let all = Keeps::archive();
         let src = side(&[
             ("d", a(FileType::Dir, 0, t(5, 0), 0o700, None)),
             ("d/chmod", a(FileType::Regular, 3, t(100, 1), 0o600, None)),
@@ -737,6 +764,40 @@ mod tests {
         let p = plan(&src, &way, Rule::SameMtime, true, all);
         assert_eq!(p.remove, [rm("ln", Kind::Dir, false)]);
         assert!(p.nodes.contains(&b"ln".to_vec()));
+    }
+
+    #[test]
+    fn unsafe_links_are_those_that_leave_the_tree() {
+        for (rel, target, out) in [
+            ("l", "/etc", true),
+            ("l", "a/b", false),
+            ("l", "../x", true),
+            ("d/l", "../x", false),
+            ("d/l", "../../x", true),
+            ("d/l", "a/../../x", false),
+            ("d/l", "a/../../../x", true),
+            ("l", "./.", false),
+            ("l", "", true),
+        ] {
+            assert_eq!(
+                leaves(rel.as_bytes(), Some(target.as_bytes())),
+                out,
+                "{rel} -> {target}"
+            );
+        }
+        let src = side(&[
+            ("in", a(FileType::Symlink, 1, Mtime::secs(1), 0o777, Some("f"))),
+            (
+                "out",
+                a(FileType::Symlink, 1, Mtime::secs(1), 0o777, Some("/etc/shadow")),
+            ),
+        ]);
+        let safe = Keeps {
+            safe_links: true,
+            ..Keeps::archive()
+        };
+        let p = plan(&src, &Side::new(), Rule::SameMtime, false, safe);
+        assert_eq!((names(&p.nodes), names(&p.skipped)), (vec!["in"], vec!["out"]));
     }
 
     #[test]
