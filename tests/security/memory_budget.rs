@@ -192,12 +192,16 @@ fn sessions_sending_their_most_at_once_stay_within_the_budget() {
                 s.spawn(move || flood(srv, t, sig, meet))
             })
             .collect();
-        Meet::until(Duration::from_secs(180), || meet.arrived.load(Ordering::SeqCst) == SESSIONS);
+        Meet::until(Duration::from_secs(180), || {
+            meet.arrived.load(Ordering::SeqCst) == SESSIONS
+        });
         let peaks: Vec<(i32, u64)> = procs::tree(srv.pid())
             .into_iter()
             .map(|p| (p, procs::status_bytes(p, "VmHWM")))
             .collect();
         meet.measured.store(true, Ordering::SeqCst);
+        let total: u64 = peaks.iter().map(|p| p.1).sum();
+        eprintln!("tfd's {} processes peaked at {} MiB together", peaks.len(), total >> 20);
         let went: Vec<Went> = hands.into_iter().map(|h| h.join().unwrap()).collect();
         (went, peaks)
     });
@@ -209,10 +213,7 @@ fn sessions_sending_their_most_at_once_stay_within_the_budget() {
     held.sort_unstable_by(|a, b| b.cmp(a));
     held.truncate(granted);
     eprintln!(
-        "tfd's {} processes peaked at {} MiB together (bound {} MiB: budget {} MiB + {} x {} MiB); \
-         granted sessions peaked at {:?} MiB (claim {} MiB each)",
-        peaks.len(),
-        total >> 20,
+        "bound {} MiB: budget {} MiB + {} x {} MiB; granted sessions peaked at {:?} MiB (claim {} MiB each)",
         bound >> 20,
         budget >> 20,
         peaks.len(),
