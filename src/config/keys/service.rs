@@ -192,9 +192,13 @@ goes on.
 A claim larger than the whole budget is refused at once.
 A session that dies, even killed, gives its share back when tfd reaps it.
 Besides its claims, a session process holds at most about 32M of its own
+with the default
+.B hpf_max_buffer
+and
+.B direct_io_min
 (its share of tfd's code and libraries, counted in each session's resident
-memory, and the buffers of one transfer): N sessions hold at most the
-budget and N times 32M.
+memory, and the buffers of one transfer; larger values add their buffers):
+N sessions hold at most the budget and N times 32M.
 0 means a quarter of the machine's physical memory, at least 256M.
 "##,
         at: at!(memory_budget),
