@@ -315,6 +315,10 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             "the file changed since its signatures were sent",
         )));
     }
+    // its buffers and a frame of records, claimed of the memory budget
+    // (refused: the client sends the file whole); reads wait at most
+    // hold_timeout meanwhile
+    let _held = s.hold(2 * CHUNK as u64 + MAX_FRAME as u64, "TFDDELTAPUT")?;
     let mut budget = super::quota::budget(s, Some(&p));
     // the whole new file is reserved before any record (issue 47 finding 7):
     // one that can never fit is refused now and holds nothing, where record

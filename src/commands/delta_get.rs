@@ -82,6 +82,19 @@ fn signature_len(size: u64, block: u32, strong: u32) -> Option<u64> {
     (ok && n <= MAX_SIGNATURE).then_some(n)
 }
 
+/// The memory a TFDDELTAGET may hold, claimed of the budget: `want` bytes
+/// of signatures with their index (none for a file of `size` bytes shorter
+/// than a `block`: nothing is kept), and the windows of the file read ahead.
+fn held(want: u64, size: u64, block: u32) -> u64 {
+    let signatures = if size < u64::from(block) {
+        0
+    } else {
+        want.saturating_mul(wire::HELD_PER_SIGNATURE_BYTE)
+    };
+    let windows = ((AHEAD + 2) as u64).saturating_mul(size.min(WINDOW as u64));
+    signatures.saturating_add(windows)
+}
+
 /// The early probe: the file's first window (what the reader gave, to be
 /// used again) and whether its first MiB reuses enough of the blocks of the
 /// first `covers` bytes of the old copy, whose signatures `sig` holds,
@@ -140,14 +153,17 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let want = signature_len(their_size, block, strong).ok_or(Failed::MissingParameter)?;
     let (file, st) = open_target(s, path, t)?;
     let size = st.st_size.max(0) as u64;
+    // what the signatures and the windows may come to is claimed of the
+    // memory budget before any comes (refused: the client fetches whole);
+    // reads and sends wait at most hold_timeout meanwhile
+    let _held = s.hold(held(want, size, block), "TFDDELTAGET")?;
     let head = format!("OK {size} {} {:o}", st.st_mtime, st.st_mode & 0o7777);
     s.chan_mut().tx.send_frame(head.as_bytes())?;
     // the file is read (and hashed) ahead while the signatures come: first
     // what the probe needs, the rest once it says the delta pays (reading
     // and hashing 8 MiB first took a core from tf's signatures)
     let read = |buf: &mut [u8], at: u64| file.read_exact_at(buf, at);
-    s.holding(true);
-    let r = wire::read_ahead(size, PROBE, WINDOW, AHEAD, &read, |reader| -> CmdResult {
+    wire::read_ahead(size, PROBE, WINDOW, AHEAD, &read, |reader| -> CmdResult {
         let (sig, first) = match hear_signatures(s, reader, block, want, their_size, size)? {
             Heard::Signatures(sig, first) => (sig, first),
             Heard::Done(reply) => return Ok(reply),
@@ -183,9 +199,7 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             }
         }
         Ok(Reply::Sent)
-    });
-    s.holding(false);
-    r
+    })
 }
 
 /// What the client's signatures came to.
@@ -210,6 +224,10 @@ fn hear_signatures(
     size: u64,
 ) -> Result<Heard, CmdError> {
     let mut sig = wire::sig_header(block).to_vec();
+    if size >= u64::from(block) {
+        // exactly what was claimed: growing by doubling held up to twice it
+        sig.reserve_exact(usize::try_from(want).unwrap_or(0));
+    }
     let mut wrong = None;
     // the file's first window, once taken for the early probe
     let mut first = None;

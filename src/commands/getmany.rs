@@ -79,6 +79,10 @@ fn getmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     if !super::putmany::open_batch(s, n)? {
         return Ok(Reply::Sent);
     }
+    let _held = match s.hold(super::batch_budget::getmany_held(n), GETMANY) {
+        Ok(held) => held,
+        Err(e) => return super::batch_budget::refuse_getmany(s, n, e),
+    };
     let mut paths = Vec::with_capacity(n.min(4096) as usize);
     let mut held = 0usize;
     for i in 0..n {

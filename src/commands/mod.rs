@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod basic;
+mod batch_budget;
 pub mod confine;
 pub mod connection;
 pub mod delta;

@@ -257,6 +257,10 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     if !open_batch(s, n)? {
         return Ok(Reply::Sent);
     }
+    let _held = match s.hold(super::batch_budget::putmany_held(n), PUTMANY) {
+        Ok(held) => held,
+        Err(e) => return super::batch_budget::refuse_putmany(s, n, e),
+    };
     let peer = s.peer();
     let mut committer = Committer::start(peer);
     let most = group_files();

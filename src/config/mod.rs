@@ -236,6 +236,10 @@ pub struct Config {
     /// How long a session holding memory for what its client sends waits
     /// for the next frame (`Session::holding`).
     pub hold_timeout: Duration,
+    /// The memory all sessions together may hold for what their clients
+    /// send, in bytes (0: a quarter of the machine's), claimed by the
+    /// commands that hold such memory (the services' memory budget).
+    pub memory_budget: u64,
     pub hpf_max_buffer: u64,
     /// Uploads written, and uncached downloads read, in pieces of at least this
     /// many bytes use O_DIRECT (0: never).

@@ -43,6 +43,7 @@ impl Config {
             prelogin_timeout: Duration::ZERO,
             idle_timeout: Duration::ZERO,
             hold_timeout: Duration::ZERO,
+            memory_budget: 0,
             hpf_max_buffer: 0,
             direct_io_min: 0,
             sync_uploads: false,

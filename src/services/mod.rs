@@ -10,6 +10,7 @@
 pub mod fai;
 pub mod helper_link;
 pub mod keys;
+pub mod memory_budget;
 pub mod metrics;
 pub mod priority;
 pub mod proxy;

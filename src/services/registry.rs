@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tfd_sys::SharedWords;
 
 /// Words per slot.
-const SLOT_WORDS: usize = 17 + LOGIN_WORDS;
+const SLOT_WORDS: usize = 18 + LOGIN_WORDS;
 /// Header words before the first slot (shared counters).
 const HEADER_WORDS: usize = 8;
 
@@ -38,8 +38,11 @@ const QKEY: usize = 14;
 const QRESERVED: usize = 15;
 /// The process group of the RUNBASH script the session is running (0: none).
 const SCRIPT: usize = 16;
+/// Bytes the session holds for what its client sends (the memory budget,
+/// [`super::memory_budget`]).
+const HELD: usize = 17;
 /// The LOGIN name, NUL-padded, in the words from here on.
-const LOGIN: usize = 17;
+const LOGIN: usize = 18;
 /// Words for the LOGIN name: room for the longest the user file allows.
 const LOGIN_WORDS: usize = crate::auth::userdb::MAX_NAME.div_ceil(8);
 
@@ -225,6 +228,8 @@ impl Registry {
                 self.quota_settled(self.w(slot, QKEY).load(Ordering::SeqCst))
                     .fetch_add(held, Ordering::SeqCst);
             }
+            // what it held of the memory budget is the others' again
+            self.w(slot, HELD).store(0, Ordering::SeqCst);
             self.w(slot, KEY0).store(0, Ordering::Relaxed);
             self.w(slot, KEY1).store(0, Ordering::Relaxed);
             self.w(slot, STATE).store(FREE, Ordering::Release);
@@ -388,6 +393,19 @@ impl Registry {
             .filter(|&(held, _)| held > 0)
             .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))
             .map(|(_, i)| i)
+    }
+
+    /// Session: the bytes it holds of the memory budget (None: no such slot).
+    pub(crate) fn held(&self, slot: usize) -> Option<&AtomicU64> {
+        (slot < self.slots).then(|| self.w(slot, HELD))
+    }
+
+    /// The bytes every reserved or live session holds of the memory budget.
+    pub(crate) fn held_total(&self) -> u64 {
+        (0..self.slots)
+            .filter(|&i| self.w(i, STATE).load(Ordering::SeqCst) != FREE)
+            .map(|i| self.w(i, HELD).load(Ordering::SeqCst))
+            .fold(0u64, u64::saturating_add)
     }
 
     /// The next round-robin position for TLB (shared by every session and UDP).

@@ -153,19 +153,4 @@ impl Session {
         let _ = self.chan.stream().set_read_timeout(t);
         let _ = self.chan.stream().set_write_timeout(t);
     }
-
-    /// While a command holds memory for what its client sends (`on`): each
-    /// read waits at most `hold_timeout` (or a shorter `idle_timeout`), so a
-    /// client that stops sending in the middle ends the session instead of
-    /// keeping that memory for ever; `false` puts the idle timeout back.
-    pub fn holding(&self, on: bool) {
-        let idle = self.ctx.cfg.idle_timeout;
-        let idle = (!idle.is_zero()).then_some(idle);
-        let t = if on {
-            Some(idle.map_or(self.ctx.cfg.hold_timeout, |i| i.min(self.ctx.cfg.hold_timeout)))
-        } else {
-            idle
-        };
-        let _ = self.chan.stream().set_read_timeout(t);
-    }
 }

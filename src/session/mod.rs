@@ -6,6 +6,7 @@ mod admission;
 mod context;
 mod fai_entrance;
 mod handshake;
+mod hold;
 pub(crate) mod identity;
 pub(crate) mod jail;
 pub(crate) mod liveness;

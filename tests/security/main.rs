@@ -21,6 +21,7 @@ mod house_modules;
 mod house_sizes;
 mod jail;
 mod keys;
+mod memory_budget;
 mod pasted_commands;
 mod planted_partials;
 mod run_records;

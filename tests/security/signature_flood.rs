@@ -18,27 +18,6 @@ const SESSIONS: usize = 16;
 /// keeps nothing of (its code, stacks, buffers and frames in flight).
 const PER_SESSION: u64 = 16 << 20;
 
-/// The resident bytes of the process `pid` and all its descendants.
-fn tree_rss(pid: i32) -> u64 {
-    let mut total = 0;
-    let mut todo = vec![pid];
-    while let Some(p) = todo.pop() {
-        if let Ok(st) = fs::read_to_string(format!("/proc/{p}/status")) {
-            let kib: u64 = st
-                .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.split_whitespace().next()?.parse().ok())
-                .unwrap_or(0);
-            total += kib << 10;
-        }
-        for task in fs::read_dir(format!("/proc/{p}/task")).into_iter().flatten().flatten() {
-            let children = fs::read_to_string(task.path().join("children")).unwrap_or_default();
-            todo.extend(children.split_whitespace().filter_map(|c| c.parse::<i32>().ok()));
-        }
-    }
-    total
-}
-
 /// The flood from 16 sessions at once against empty files; half
 /// never send `E`. While all of them hold their flood, tfd's resident
 /// memory, listener and sessions together, stays under 16 times
@@ -92,7 +71,7 @@ fn a_signature_flood_against_a_file_shorter_than_a_block_keeps_nothing() {
         sent.wait();
         // what the sessions hold once every frame is sent (and read)
         std::thread::sleep(std::time::Duration::from_millis(500));
-        let rss = tree_rss(srv.pid());
+        let rss = procs::tree_rss(srv.pid());
         measured.wait();
         let answers: Vec<_> = hands.into_iter().map(|h| h.join().unwrap()).collect();
         (rss, answers)

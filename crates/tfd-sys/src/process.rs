@@ -115,6 +115,15 @@ pub fn clock_ticks_per_second() -> Option<u64> {
     u64::try_from(hz).ok().filter(|&hz| hz > 0)
 }
 
+/// The machine's physical memory in bytes (sysconf `_SC_PHYS_PAGES` times
+/// the page size); None if the system does not say.
+pub fn physical_memory() -> Option<u64> {
+    // SAFETY: sysconf only reads system constants.
+    let (pages, page) = unsafe { (libc::sysconf(libc::_SC_PHYS_PAGES), libc::sysconf(libc::_SC_PAGESIZE)) };
+    let (pages, page) = (u64::try_from(pages).ok()?, u64::try_from(page).ok()?);
+    pages.checked_mul(page).filter(|&b| b > 0)
+}
+
 /// The calling thread's nice value (getpriority(2); threads created afterwards
 /// inherit it).
 pub fn nice() -> io::Result<i32> {

@@ -6,6 +6,7 @@ pub mod gluster;
 pub mod java;
 pub mod liar;
 pub mod need;
+pub mod procs;
 pub mod pty;
 pub mod reply;
 pub mod rounds;

@@ -144,18 +144,64 @@ send), before it is closed, 0 to 604800 (one week); 0 means no limit.
         section: Section::Optional,
         kind: Kind::Int { min: 1, max: 3600, unit: "seconds", zero: "" },
         default: Some("60"),
-        summary: "Seconds a session holding memory for what its client sends waits for the client's next frame.",
-        doc: r##"While a session holds memory for what its client is sending (the
-signatures of a delta download, a batch's paths), how long it waits for the
-client's next frame before it is closed, 1 to 3600; a shorter
+        summary: "Seconds a session holding memory for what its client sends waits for the client to send, or to read, more.",
+        doc: r##"While a session holds memory of
+.B memory_budget
+for what its client is sending (the signatures of a delta download, a
+delta upload, a batch's paths, headers and data), how long each read of
+the client's next frame, and each send to it, may wait before the session
+is closed, 1 to 3600; a shorter
 .B idle_timeout
 wins.
-A client that stops sending in the middle would otherwise keep that memory
-for as long as it liked (with
+A client that stops in the middle would otherwise keep that memory for as
+long as it liked (with
 .B idle_timeout
 0, the default, for ever).
+A claim of
+.B memory_budget
+that does not fit waits at most this long (and at most 10 seconds).
 "##,
         at: at!(hold_timeout),
+        ..KEY
+    },
+    Key {
+        name: "memory_budget",
+        arg: "size",
+        section: Section::Optional,
+        kind: Kind::Size { min: 0, max: 1 << 50, rate: false, zero: "a quarter of the machine's memory, at least 256M" },
+        default: Some("0"),
+        summary: "Memory all sessions together may hold for what their clients send.",
+        doc: r##"The memory all sessions together may hold for what their clients send:
+a delta download's signatures and their index (up to 16 bytes for each
+byte of signatures, and the windows of the file read ahead), a batch's
+paths and outcomes, a delta upload's buffers.
+Each such command claims what it may hold before it holds it; a claim that
+does not fit waits for others to give theirs back, at most
+.B hold_timeout
+or 10 seconds, whichever is shorter, and is then refused, logged:
+.B TFDDELTAGET
+and
+.B TFDDELTAPUT
+answer
+.B FAILED 7
+(tf then transfers the file whole), and a batch
+.RB ( TFDPUTMANY ,
+.BR TFDGETMANY )
+is read to its end and every file of it answered failed, so the session
+goes on.
+A claim larger than the whole budget is refused at once.
+A session that dies, even killed, gives its share back when tfd reaps it.
+Besides its claims, a session process holds at most about 32M of its own
+with the default
+.B hpf_max_buffer
+and
+.B direct_io_min
+(its share of tfd's code and libraries, counted in each session's resident
+memory, and the buffers of one transfer; larger values add their buffers):
+N sessions hold at most the budget and N times 32M.
+0 means a quarter of the machine's physical memory, at least 256M.
+"##,
+        at: at!(memory_budget),
         ..KEY
     },
     Key {

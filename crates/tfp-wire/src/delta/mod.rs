@@ -42,6 +42,14 @@ pub const FRAME_DATA: usize = 256 << 10;
 /// `scripts/bench transfer --only sigmem`); a bigger old copy is fetched
 /// whole.
 pub const MAX_GET_SIGNATURE: u64 = 32 << 20;
+/// The memory a delta download's signatures may take, at worst, per byte of
+/// them: the bytes (12 an entry) and `fast_rsync`'s index of them, a table
+/// sized for every entry (up to 2.3 buckets an entry, 33 bytes each) and,
+/// where two entries share a rolling checksum, a map of their own (a box
+/// and a table of four: about 192 bytes a pair). Entries paired so take
+/// about 184 bytes each, 15.3 per byte of signatures; distinct ones about
+/// 62 (tfd claims this of its memory budget before it takes any).
+pub const HELD_PER_SIGNATURE_BYTE: u64 = 16;
 /// Bytes of a run of copies after which its record is sent ([`Records::copy`]).
 pub const COPY_RUN: u64 = 8 << 20;
 /// A copy record's size.
