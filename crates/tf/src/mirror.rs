@@ -18,7 +18,7 @@ use tfp_client::tree::names;
 use tfp_client::tree::sync::Keeps;
 
 const USAGE: &str =
-    "usage: tf ... mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] [--whole-file|--no-whole-file] [--no-perms] [--no-links] [--safe-links] [--no-specials] [--exclude P] [--include P] SRC DST";
+    "usage: tf ... mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] [--whole-file|--no-whole-file] [--no-perms] [--no-links] [--safe-links] [--no-specials] [--owner] [--exclude P] [--include P] SRC DST";
 
 /// Why `mirror`'s words are no good (its message, with the usage where it helps).
 #[derive(Debug)]
@@ -67,6 +67,13 @@ fn parse(args: &[String]) -> Result<(Options, String, String), Usage> {
             links: !g.flag("--no-links"),
             specials: !g.flag("--no-specials"),
             safe_links: g.flag("--safe-links"),
+            // as rsync -a: owners where the receiving side may give them
+            // (tf as root, down); up, asked for, to a session run as root
+            owners: if g.flag("-R") {
+                g.flag("--owner")
+            } else {
+                tfd_sys::geteuid() == 0 || g.flag("--owner")
+            },
         },
     };
     let [src, dst] = g.positional.as_slice() else {

@@ -321,6 +321,15 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
     CmdOpt {
         family: Family::Mirror,
         commands: &["mirror"],
+        name: "--owner",
+        value: "",
+        kind: FLAG,
+        help: "keep owners and groups, numeric (down: by default as root; up: asked,\non a session tfd runs as root, unjailed)",
+        doc: "Keep each entry's owner and group by number, as\n.B rsync \\-o \\-g\n(with\n.BR \\-\\-numeric\\-ids ).\nA download does by default when tf runs as root (only root may give a\nfile away). An upload does when asked, and tfd allows it only to a session\nit runs as root and does not jail: any other session's entries fail with\n\\(lqonly root may keep owners\\(rq.\n",
+    },
+    CmdOpt {
+        family: Family::Mirror,
+        commands: &["mirror"],
         name: "--no-specials",
         value: "",
         kind: FLAG,

@@ -41,14 +41,35 @@ pub fn make_node(b: &Beside, node: Node<'_>) -> io::Result<()> {
     })
 }
 
+/// What [`set_attrs`] gives an entry, each where given.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Attrs {
+    /// Mode bits (never given to a link).
+    pub mode: Option<u32>,
+    /// Modification time, to the nanosecond.
+    pub mtime: Option<Mtime>,
+    /// Owner and group, numeric.
+    pub owner: Option<(u32, u32)>,
+}
+
 /// Gives `b`'s target (whatever it is, reached with no link followed) the
-/// mode and mtime given: a link keeps its mode (Linux gives it none) and
-/// takes the mtime as its own.
-pub fn set_attrs(b: &Beside, mode: Option<u32>, mtime: Option<Mtime>) -> io::Result<()> {
+/// attributes given: the owner first (a chown clears set-id bits), then the
+/// mode (a link keeps its own: Linux gives it none), then the mtime, a
+/// link's as its own.
+pub fn set_attrs(b: &Beside, a: Attrs) -> io::Result<()> {
     let held = sys::open_path_nofollow(b.dir(), b.name())?;
     let st = sys::fstat(held.as_fd())?;
     let link = st.st_mode & libc::S_IFMT == libc::S_IFLNK;
-    if let Some(m) = mode.filter(|m| !link && *m != st.st_mode & 0o7777) {
+    if let Some((u, g)) = a.owner.filter(|o| *o != (st.st_uid, st.st_gid)) {
+        sys::fchown_path_fd(held.as_fd(), u, g)?;
+    }
+    let (mode, mtime) = (a.mode, a.mtime);
+    let now = if a.owner.is_some() {
+        u32::MAX
+    } else {
+        st.st_mode & 0o7777
+    };
+    if let Some(m) = mode.filter(|m| !link && *m != now) {
         sys::chmod_held(held.as_fd(), m)?;
     }
     if let Some(t) = mtime {

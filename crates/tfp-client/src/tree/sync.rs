@@ -53,6 +53,8 @@ pub struct Facts {
     pub nsec: u32,
     /// A link's target.
     pub target: Option<Vec<u8>>,
+    /// Owner and group, numeric.
+    pub owner: Option<(u32, u32)>,
 }
 
 impl Meta {
@@ -78,6 +80,9 @@ pub struct Keeps {
     /// `--safe-links`: a link whose target is absolute or climbs out of
     /// the tree is left out.
     pub safe_links: bool,
+    /// Owners and groups, numeric (`-o -g`): where the receiving side may
+    /// give them (root).
+    pub owners: bool,
 }
 
 impl Keeps {
@@ -88,6 +93,7 @@ impl Keeps {
             links: true,
             specials: true,
             safe_links: false,
+            owners: false,
         }
     }
 }
@@ -183,6 +189,7 @@ pub fn scan(root: &Path) -> io::Result<(Side, Unread)> {
                         mode: m.mode() & 0o7777,
                         nsec: u32::try_from(m.mtime_nsec()).unwrap_or(0),
                         target,
+                        owner: Some((m.uid(), m.gid())),
                     }),
                 },
             );
@@ -337,7 +344,7 @@ pub fn plan(src: &Side, dst: &Side, rule: Rule, delete: bool, keeps: Keeps) -> P
                 }
                 Some(d) if same_node(s, d) => {
                     p.unchanged += 1;
-                    if keeps.attrs && attrs_differ(s, d) {
+                    if keeps.attrs && attrs_differ(s, d, keeps) {
                         p.attrs.push(rel.clone());
                     }
                 }
@@ -384,8 +391,8 @@ pub fn plan(src: &Side, dst: &Side, rule: Rule, delete: bool, keeps: Keeps) -> P
         }
     }
     if keeps.attrs {
-        attrs_of_the_same(src, dst, &mut p);
-        p.dirs = dirs_to_set(src, dst, &p);
+        attrs_of_the_same(src, dst, &mut p, keeps);
+        p.dirs = dirs_to_set(src, dst, &p, keeps);
     }
     p
 }
@@ -441,24 +448,25 @@ fn finer_differs(s: &Meta, d: &Meta, keeps: Keeps) -> bool {
 
 /// Whether the mode or the mtime of two entries differ, where both are
 /// known (a link's mode is no fact).
-fn attrs_differ(s: &Meta, d: &Meta) -> bool {
+fn attrs_differ(s: &Meta, d: &Meta, keeps: Keeps) -> bool {
     let (Some(a), Some(b)) = (&s.facts, &d.facts) else {
         return false;
     };
     let mode = a.ft != FileType::Symlink && a.mode != b.mode;
-    mode || s.mtime_ns() != d.mtime_ns()
+    let owner = keeps.owners && a.owner.is_some() && a.owner != b.owner;
+    mode || owner || s.mtime_ns() != d.mtime_ns()
 }
 
 /// The files judged the same (or left to the checksums) whose mode or
 /// mtime differ: [`Plan::attrs`] (set again after a copy does no harm).
-fn attrs_of_the_same(src: &Side, dst: &Side, p: &mut Plan) {
+fn attrs_of_the_same(src: &Side, dst: &Side, p: &mut Plan, keeps: Keeps) {
     let moving: std::collections::BTreeSet<&Vec<u8>> = p.copy.iter().collect();
     for (rel, s) in src {
         if s.kind != Kind::File || moving.contains(rel) {
             continue;
         }
         if let Some(d) = dst.get(rel).filter(|d| d.kind == Kind::File) {
-            if attrs_differ(s, d) {
+            if attrs_differ(s, d, keeps) {
                 p.attrs.push(rel.clone());
             }
         }
@@ -469,10 +477,13 @@ fn attrs_of_the_same(src: &Side, dst: &Side, p: &mut Plan) {
 /// [`Plan::dirs`]: the source's directories that differ or are made, and
 /// the parents of every entry the plan changes, deepest first (the root,
 /// empty, is the caller's).
-fn dirs_to_set(src: &Side, dst: &Side, p: &Plan) -> Vec<Vec<u8>> {
+fn dirs_to_set(src: &Side, dst: &Side, p: &Plan, keeps: Keeps) -> Vec<Vec<u8>> {
     let mut out = std::collections::BTreeSet::new();
     for (rel, s) in src.iter().filter(|(_, s)| s.kind == Kind::Dir) {
-        if !dst.get(rel).is_some_and(|d| d.kind == Kind::Dir && !attrs_differ(s, d)) {
+        if !dst
+            .get(rel)
+            .is_some_and(|d| d.kind == Kind::Dir && !attrs_differ(s, d, keeps))
+        {
             out.insert(rel.clone());
         }
     }
@@ -717,6 +728,7 @@ mod tests {
                 mode,
                 nsec: mtime.nsec,
                 target: target.map(|t| t.as_bytes().to_vec()),
+                owner: None,
             }),
         }
     }

@@ -117,7 +117,13 @@ fn landed(f: &File<'_>, mode: Option<u32>) -> std::io::Result<()> {
     let now = Mtime::of(st.st_mtime, st.st_mtime_nsec).unwrap_or(Mtime::secs(st.st_mtime));
     let t = finer(now, Some(listed));
     if t != now {
-        keep::set_attrs(&b, None, Some(t))?;
+        keep::set_attrs(
+            &b,
+            keep::Attrs {
+                mtime: Some(t),
+                ..keep::Attrs::default()
+            },
+        )?;
     }
     Ok(())
 }

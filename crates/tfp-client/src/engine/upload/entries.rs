@@ -24,6 +24,8 @@ pub(crate) struct Entry {
     pub(crate) path: Vec<u8>,
     /// A link's target, as text.
     pub(crate) target: Option<Vec<u8>>,
+    /// Owner and group to give, numeric (a session run as root may).
+    pub(crate) owner: Option<(u32, u32)>,
 }
 
 impl Entry {
@@ -32,10 +34,15 @@ impl Entry {
         Head {
             kind: self.kind,
             size: 0,
-            flags: flag(self.mode.is_some(), Head::SET_MODE) | flag(self.mtime.is_some(), Head::SET_MTIME),
+            flags: flag(self.mode.is_some(), Head::SET_MODE)
+                | flag(self.mtime.is_some(), Head::SET_MTIME)
+                | flag(self.owner.is_some(), Head::SET_OWNER),
             mode: self.mode.unwrap_or(0),
             mtime: self.mtime.unwrap_or_default(),
-            extra: Extra::default(),
+            extra: Extra {
+                owner: self.owner,
+                ..Extra::default()
+            },
             path: &self.path,
             target: self.target.as_deref(),
         }

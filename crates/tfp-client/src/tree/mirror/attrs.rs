@@ -7,7 +7,7 @@
 
 use super::super::names;
 use super::super::names::rjoin;
-use super::super::sync::{Facts, Meta, Plan, Side};
+use super::super::sync::{Facts, Keeps, Meta, Plan, Side};
 use crate::caps::{Ext, Known};
 use crate::engine::beside::Beside;
 use crate::engine::events::Tally;
@@ -30,6 +30,7 @@ pub(super) fn settle_down(
     theirs: &Side,
     root: Option<&Meta>,
     failed_dirs: &[Vec<u8>],
+    keeps: Keeps,
     t: &mut Tally<'_>,
 ) -> usize {
     let below_failed = |rel: &[u8]| failed_dirs.iter().any(|d| names::below(rel, d));
@@ -46,7 +47,7 @@ pub(super) fn settle_down(
         };
         let r = Beside::within(land, rel).and_then(|b| {
             keep::make_node(&b, node)?;
-            keep::set_attrs(&b, Some(keep::landing_mode(facts.mode, true)), Some(mtime))
+            keep::set_attrs(&b, wanted(facts, mtime, keeps))
         });
         match r {
             Ok(()) => made += 1,
@@ -57,12 +58,23 @@ pub(super) fn settle_down(
         let Some((facts, mtime)) = theirs.get(rel).and_then(|m| Some((m.facts.as_ref()?, m.mtime_ns()))) else {
             continue;
         };
-        set(land, rel, facts, mtime, t);
+        set(land, rel, wanted(facts, mtime, keeps), t);
+    }
+    if keeps.owners {
+        // the files moved: their owners alone (their times came with them)
+        for rel in p.copy.iter().filter(|r| !below_failed(r)) {
+            if let Some(owner) = theirs.get(rel).and_then(|m| m.facts.as_ref()?.owner) {
+                let a = keep::Attrs {
+                    owner: Some(owner),
+                    ..keep::Attrs::default()
+                };
+                set(land, rel, a, t);
+            }
+        }
     }
     // the root last: the listing's "." line says its mode and mtime
     if let Some((f, mtime)) = root.and_then(|m| Some((m.facts.as_ref()?, m.mtime_ns()))) {
-        let r =
-            Beside::path(dst).and_then(|b| keep::set_attrs(&b, Some(keep::landing_mode(f.mode, true)), Some(mtime)));
+        let r = Beside::path(dst).and_then(|b| keep::set_attrs(&b, wanted(f, mtime, keeps)));
         if let Err(e) = r {
             t.local(format!("mirror: {}: {e}", crate::escape::path(dst)));
         }
@@ -70,10 +82,20 @@ pub(super) fn settle_down(
     made
 }
 
-/// Gives `rel` the source's mode and mtime.
-fn set(land: &Landing, rel: &[u8], facts: &Facts, mtime: Mtime, t: &mut Tally<'_>) {
-    let r = Beside::within(land, rel)
-        .and_then(|b| keep::set_attrs(&b, Some(keep::landing_mode(facts.mode, true)), Some(mtime)));
+/// What an entry of the source's `facts` and `mtime` is given here: its
+/// mode (set-id bits where tf runs as root), mtime and, with
+/// [`Keeps::owners`], owner.
+fn wanted(facts: &Facts, mtime: Mtime, keeps: Keeps) -> keep::Attrs {
+    keep::Attrs {
+        mode: Some(keep::landing_mode(facts.mode, true)),
+        mtime: Some(mtime),
+        owner: facts.owner.filter(|_| keeps.owners),
+    }
+}
+
+/// Gives `rel` what [`wanted`] says.
+fn set(land: &Landing, rel: &[u8], a: keep::Attrs, t: &mut Tally<'_>) {
+    let r = Beside::within(land, rel).and_then(|b| keep::set_attrs(&b, a));
     if let Err(e) = r {
         t.local(format!("mirror: {}: its mode or mtime: {e}", names::shown(rel)));
     }
@@ -105,6 +127,7 @@ pub(super) fn settle_up(
     p: &Plan,
     ours: &Side,
     failed_dirs: &[Vec<u8>],
+    keeps: Keeps,
     t: &mut Tally<'_>,
 ) -> Result<usize, Error> {
     let below_failed = |rel: &[u8]| failed_dirs.iter().any(|d| names::below(rel, d));
@@ -117,6 +140,7 @@ pub(super) fn settle_up(
             mtime: Some(m.mtime_ns()),
             path: rjoin(dst, rel),
             target: f.target.clone(),
+            owner: f.owner.filter(|_| keeps.owners),
         })
     };
     let mut list = Vec::new();
@@ -127,6 +151,21 @@ pub(super) fn settle_up(
     let nodes = list.len();
     for rel in p.attrs.iter().filter(|r| !below_failed(r)) {
         list.extend(entry(rel, None));
+    }
+    if keeps.owners {
+        // the files moved: their owners alone (their times went with them)
+        for rel in p.copy.iter().filter(|r| !below_failed(r)) {
+            if let Some(owner) = ours.get(rel).and_then(|m| m.facts.as_ref()?.owner) {
+                list.push(entries::Entry {
+                    kind: None,
+                    mode: None,
+                    mtime: None,
+                    path: rjoin(dst, rel),
+                    target: None,
+                    owner: Some(owner),
+                });
+            }
+        }
     }
     for rel in p.dirs.iter().filter(|r| !below_failed(r)) {
         list.extend(entry(rel, Some(FileType::Dir)));
@@ -140,6 +179,7 @@ pub(super) fn settle_up(
             mtime: Some(keep::mtime_of(&m)),
             path: dst.to_vec(),
             target: None,
+            owner: keeps.owners.then_some((m.uid(), m.gid())),
         });
     }
     let Some(outcomes) = entries::send(c, &list)? else {

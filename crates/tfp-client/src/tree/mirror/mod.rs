@@ -469,7 +469,7 @@ fn down(
     let ev = t.ev;
     n.transferred = many::fetch(c, cfg, run, &plan, o.delta, &what, &mut |_| {}, ev, t)?;
     n.failed = before + (jobs.len() - n.transferred);
-    let nodes = attrs::settle_down(&land, &dst, &p, &theirs, top.as_ref(), &failed_dirs, t);
+    let nodes = attrs::settle_down(&land, &dst, &p, &theirs, top.as_ref(), &failed_dirs, o.keeps, t);
     n.transferred += nodes;
     Ok(Some((n, Vec::new())))
 }
@@ -649,7 +649,7 @@ fn up(
             .cloned()
             .collect();
         p.attrs.extend(racy);
-        n.transferred += attrs::settle_up(c, &src, &dst, &p, &ours, &failed_dirs, t)?;
+        n.transferred += attrs::settle_up(c, &src, &dst, &p, &ours, &failed_dirs, o.keeps, t)?;
     }
     Ok(Some((n, Vec::new())))
 }

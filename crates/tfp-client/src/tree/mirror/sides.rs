@@ -62,6 +62,7 @@ pub(super) fn archive_side(
                 mode: e.mode,
                 nsec: e.mtime.nsec,
                 target: e.target,
+                owner: e.owner,
             }),
         });
     }
@@ -75,6 +76,7 @@ pub(super) fn archive_side(
             mode: r.mode,
             nsec: r.mtime.nsec,
             target: None,
+            owner: r.owner,
         }),
     });
     Ok(Ok((Some((side, whole)), root)))
