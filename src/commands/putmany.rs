@@ -288,7 +288,7 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 match archive::entry(s, &h) {
                     Ok(None) => made += 1,
                     Ok(Some(l)) => later.push((i, l)),
-                    Err((f, why)) => failures.push((i, f, why)),
+                    Err(Refusal(f, why)) => failures.push((i, f, why)),
                 }
                 continue;
             }
@@ -360,7 +360,7 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     for (i, l) in later {
         match archive::finish(s, &l) {
             Ok(()) => made += 1,
-            Err((f, why)) => failures.push((i, f, why)),
+            Err(Refusal(f, why)) => failures.push((i, f, why)),
         }
     }
     let stored = stored + made;
@@ -429,10 +429,13 @@ fn target(s: &Session, path: &[u8], held: &mut Option<Held>) -> Result<Upload, R
         *held = None;
         opened = open_target(s, path, held);
     }
-    opened.map_err(|(f, why, _)| {
-        *held = None;
-        (f, why)
-    })
+    match opened {
+        Ok(u) => Ok(u),
+        Err((f, why, _)) => {
+            *held = None;
+            Err(Refusal(f, why))
+        }
+    }
 }
 
 /// A file of the batch: where it goes, its size, and the attributes to give
@@ -491,9 +494,9 @@ fn one(
     let (mut up, mut failed) = match &h.attrs {
         Ok(_) => match target(s, h.path, held) {
             Ok(u) => (Some(u), None),
-            Err(refused) => (None, Some(refused)),
+            Err(Refusal(f, why)) => (None, Some((f, why))),
         },
-        Err(refused) => (None, Some(refused.clone())),
+        Err(Refusal(f, why)) => (None, Some((*f, why.clone()))),
     };
     // the whole announced size is reserved before any data (issue 47 finding
     // 7): a file that can never fit is refused at once and holds nothing, so
