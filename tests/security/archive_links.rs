@@ -16,9 +16,12 @@ use tfp_wire::entry::{Entry, Extra, Head, Mtime};
 use tfp_wire::fstat::FileType;
 use tfp_wire::Status;
 
-/// What must not change: content, mode, owner and mtime of each file, and
-/// the names in each directory.
-fn snapshot(paths: &[PathBuf]) -> BTreeMap<PathBuf, (Vec<u8>, u32, u32, i64, i64, Vec<String>)> {
+/// What must not change of one path: content, mode, owner, mtime (seconds
+/// and nanoseconds) and, for a directory, its names.
+type Facts = (Vec<u8>, u32, u32, i64, i64, Vec<String>);
+
+/// [`Facts`] of each path.
+fn snapshot(paths: &[PathBuf]) -> BTreeMap<PathBuf, Facts> {
     paths
         .iter()
         .map(|p| {
