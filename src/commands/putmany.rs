@@ -273,6 +273,7 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     // those whose attributes wait for the batch's end
     let mut made = 0;
     let mut later = Vec::new();
+    let mut later_bytes = 0;
     let max_header = if archive { Head::MAX } else { MAX_HEADER };
     for i in 0..n {
         let head = match s.chan_mut().rx.recv_frame_max(max_header) {
@@ -287,7 +288,11 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             Some(Header::Other(h)) => {
                 match archive::entry(s, &h) {
                     Ok(None) => made += 1,
-                    Ok(Some(l)) => later.push((i, l)),
+                    Ok(Some(l)) if later_bytes + l.weight() <= archive::MAX_LATER_BYTES => {
+                        later_bytes += l.weight();
+                        later.push((i, l));
+                    }
+                    Ok(Some(_)) => failures.push((i, Failed::TransferApi, archive::TOO_MANY_LATER.into())),
                     Err(Refusal(f, why)) => failures.push((i, f, why)),
                 }
                 continue;

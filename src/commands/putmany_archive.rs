@@ -87,6 +87,15 @@ pub(super) fn attrs_of(s: &Session, h: &Head<'_>) -> Result<Attrs, Refusal> {
     })
 }
 
+/// What one batch holds of [`Later`] entries at most (their paths and
+/// attributes): 16 MiB, as TFDGETMANY's paths; past it an entry fails alone
+/// ([`TOO_MANY_LATER`]), so a batch of 100,000 long paths cannot hold 400 MB.
+pub(super) const MAX_LATER_BYTES: usize = 16 << 20;
+
+/// What an entry past [`MAX_LATER_BYTES`] is told.
+pub(super) const TOO_MANY_LATER: &str =
+    "too many directories and attribute changes in one batch: send the rest in another";
+
 /// Attributes left for the batch's end: a directory's (`D`) or an `A`
 /// entry's.
 pub(super) struct Later {
@@ -94,6 +103,13 @@ pub(super) struct Later {
     attrs: Attrs,
     /// A directory's: what the name holds must be one.
     dir: bool,
+}
+
+impl Later {
+    /// What it holds, counted against [`MAX_LATER_BYTES`].
+    pub(super) fn weight(&self) -> usize {
+        self.path.len() + std::mem::size_of::<Later>()
+    }
 }
 
 /// Makes or changes the entry `h` names (anything but `F`). `Ok(None)`: done;

@@ -254,3 +254,29 @@ fn the_plain_batch_is_unchanged() {
     assert!(matches!(st, Status::Failed(16, _)), "{st:?}");
     assert!(!srv.path("f").exists());
 }
+
+/// What a batch holds for its end (directories' and `A` entries'
+/// attributes) is bounded: past 16 MiB of them an entry fails alone and
+/// the batch goes on, so 100,000 long paths cannot make a session hold
+/// 400 MB. On the code before the bound every entry was held.
+#[test]
+fn an_archive_batch_holds_a_bounded_amount_for_its_end() {
+    let srv = Server::start();
+    let mut c = srv.client();
+    fs::create_dir(srv.path("t")).unwrap();
+    // 4,000 bytes a path that names `t`
+    let long = format!("{}t", "./".repeat(1_999));
+    let t = Mtime::secs(1_000_000);
+    let items: Vec<_> = (0..4_300).map(|_| item(None, ALL, 0o755, t, &long, None)).collect();
+    let (stored, failed) = batch(&mut c, &items, true);
+    assert!((4_000..4_200).contains(&stored), "{stored}");
+    assert_eq!(stored + failed.len() as u64, 4_300);
+    assert!(
+        failed.iter().all(|f| f.1 == 7 && f.2.contains("too many")),
+        "{:?}",
+        failed[0]
+    );
+    assert_eq!(failed[0].0, stored, "the entries past the bound fail");
+    assert_eq!(fs::metadata(srv.path("t")).unwrap().mtime(), 1_000_000);
+    assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");
+}
