@@ -280,3 +280,55 @@ fn an_archive_batch_holds_a_bounded_amount_for_its_end() {
     assert_eq!(fs::metadata(srv.path("t")).unwrap().mtime(), 1_000_000);
     assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");
 }
+
+/// TFPSFS judges an archive batch as it judges the plain one for every
+/// entry it makes (`WFILE` in the directory: files, directories, links,
+/// FIFOs), and as CHMOD for an `A` entry (`UXPERM`), entry by entry.
+#[test]
+fn an_archive_batch_answers_to_tfpsfs_per_kind() {
+    use tfp_wire::secfs::{LRDIR, RFILE, STAT, UXPERM, WFILE};
+    let srv = Server::start();
+    for d in ["yes", "nowrite", "noperm"] {
+        fs::create_dir(srv.path(d)).unwrap();
+        fs::write(srv.path(&format!("{d}/f")), b"f").unwrap();
+    }
+    let mut owner = srv.client();
+    assert!(matches!(owner.call("SETFSID", b"alice").unwrap(), Status::Ok(_)));
+    let all = WFILE | RFILE | STAT | UXPERM | LRDIR;
+    for (d, m) in [("yes", all), ("nowrite", all & !WFILE), ("noperm", all & !UXPERM)] {
+        for arg in [format!("alice:4095 {d}"), format!("u:{m} {d}")] {
+            assert!(
+                matches!(owner.call("SETFSPERM", arg.as_bytes()).unwrap(), Status::Ok(_)),
+                "{arg}"
+            );
+        }
+    }
+    let mut c = srv.client();
+    assert!(matches!(c.call("SETFSID", b"u").unwrap(), Status::Ok(_)));
+    let t = Mtime::secs(1_000_000);
+    let items = [
+        item(Some(FileType::Symlink), ALL, 0o777, t, "yes/l", Some("f")),
+        item(Some(FileType::Symlink), ALL, 0o777, t, "nowrite/l", Some("f")),
+        item(Some(FileType::Fifo), ALL, 0o600, t, "nowrite/p", None),
+        item(Some(FileType::Dir), ALL, 0o700, t, "nowrite/d", None),
+        file("nowrite/g", 0o644, t, b"g"),
+        item(None, ALL, 0o600, t, "yes/f", None),
+        item(None, ALL, 0o600, t, "nowrite/f", None),
+        item(None, ALL, 0o600, t, "noperm/f", None),
+        item(Some(FileType::Fifo), ALL, 0o600, t, "noperm/p", None),
+    ];
+    let (stored, failed) = batch(&mut c, &items, true);
+    let refused: Vec<(u64, i32)> = failed.iter().map(|f| (f.0, f.1)).collect();
+    assert_eq!(refused, [(1, 1), (2, 1), (3, 1), (4, 1), (7, 1)], "{failed:?}");
+    assert_eq!(stored, 4);
+    let mode = |p: &str| fs::metadata(srv.path(p)).unwrap().mode() & 0o777;
+    assert_eq!(
+        (mode("yes/f"), mode("nowrite/f"), mode("noperm/f")),
+        (0o600, 0o600, 0o644)
+    );
+    assert!(fs::symlink_metadata(srv.path("yes/l")).is_ok());
+    assert!(fs::symlink_metadata(srv.path("noperm/p")).is_ok());
+    for p in ["nowrite/l", "nowrite/p", "nowrite/d", "nowrite/g"] {
+        assert!(fs::symlink_metadata(srv.path(p)).is_err(), "{p}");
+    }
+}
