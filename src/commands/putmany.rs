@@ -277,6 +277,7 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     // those whose attributes wait for the batch's end
     let mut made = 0;
     let mut later = Vec::new();
+    let mut later_bytes = 0;
     let max_header = if archive { Head::MAX } else { MAX_HEADER };
     for i in 0..n {
         let head = match s.chan_mut().rx.recv_frame_max(max_header) {
@@ -291,8 +292,12 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
             Some(Header::Other(h)) => {
                 match archive::entry(s, &h) {
                     Ok(None) => made += 1,
-                    Ok(Some(l)) => later.push((i, l)),
-                    Err((f, why)) => failures.push((i, f, why)),
+                    Ok(Some(l)) if later_bytes + l.weight() <= archive::MAX_LATER_BYTES => {
+                        later_bytes += l.weight();
+                        later.push((i, l));
+                    }
+                    Ok(Some(_)) => failures.push((i, Failed::TransferApi, archive::TOO_MANY_LATER.into())),
+                    Err(Refusal(f, why)) => failures.push((i, f, why)),
                 }
                 continue;
             }
@@ -364,7 +369,7 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     for (i, l) in later {
         match archive::finish(s, &l) {
             Ok(()) => made += 1,
-            Err((f, why)) => failures.push((i, f, why)),
+            Err(Refusal(f, why)) => failures.push((i, f, why)),
         }
     }
     let stored = stored + made;
@@ -433,10 +438,13 @@ fn target(s: &Session, path: &[u8], held: &mut Option<Held>) -> Result<Upload, R
         *held = None;
         opened = open_target(s, path, held);
     }
-    opened.map_err(|(f, why, _)| {
-        *held = None;
-        (f, why)
-    })
+    match opened {
+        Ok(u) => Ok(u),
+        Err((f, why, _)) => {
+            *held = None;
+            Err(Refusal(f, why))
+        }
+    }
 }
 
 /// A file of the batch: where it goes, its size, and the attributes to give
@@ -495,9 +503,9 @@ fn one(
     let (mut up, mut failed) = match &h.attrs {
         Ok(_) => match target(s, h.path, held) {
             Ok(u) => (Some(u), None),
-            Err(refused) => (None, Some(refused)),
+            Err(Refusal(f, why)) => (None, Some((f, why))),
         },
-        Err(refused) => (None, Some(refused.clone())),
+        Err(Refusal(f, why)) => (None, Some((*f, why.clone()))),
     };
     // the whole announced size is reserved before any data (issue 47 finding
     // 7): a file that can never fit is refused at once and holds nothing, so

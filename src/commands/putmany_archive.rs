@@ -24,7 +24,40 @@ use tfp_wire::secfs as bits;
 use tfp_wire::Failed;
 
 /// An entry's failure: its code and the sentence the client is told.
-pub(super) type Refusal = (Failed, String);
+#[derive(Debug, Clone)]
+pub(super) struct Refusal(pub Failed, pub String);
+
+impl Refusal {
+    fn new(f: Failed, why: &str) -> Refusal {
+        Refusal(f, why.to_string())
+    }
+}
+
+/// A path refused (confinement, TFPSFS, a LOCK).
+impl From<Failed> for Refusal {
+    fn from(f: Failed) -> Refusal {
+        Refusal::new(f, "path refused")
+    }
+}
+
+impl From<FsError> for Refusal {
+    fn from(e: FsError) -> Refusal {
+        let f = match &e {
+            FsError::NoSpace | FsError::QuotaFull => Failed::Quota,
+            FsError::IsDir => Failed::IsDirectory,
+            FsError::NotFound => Failed::NoSuchFile,
+            e if e.is_denied() => Failed::AccessDenied,
+            _ => Failed::TransferApi,
+        };
+        Refusal(f, e.to_string())
+    }
+}
+
+impl From<std::io::Error> for Refusal {
+    fn from(e: std::io::Error) -> Refusal {
+        FsError::from(e).into()
+    }
+}
 
 /// What a session told it may not keep owners hears.
 const NO_OWNERS: &str = "only root may keep owners";
@@ -44,7 +77,7 @@ pub(super) fn attrs_of(s: &Session, h: &Head<'_>) -> Result<Attrs, Refusal> {
     let may = privileged(s);
     let owner = h.owner_to_set();
     if owner.is_some() && !may {
-        return Err((Failed::AccessDenied, NO_OWNERS.into()));
+        return Err(Refusal::new(Failed::AccessDenied, NO_OWNERS));
     }
     let strip = if may { 0 } else { libc::S_ISUID | libc::S_ISGID };
     Ok(Attrs {
@@ -54,6 +87,15 @@ pub(super) fn attrs_of(s: &Session, h: &Head<'_>) -> Result<Attrs, Refusal> {
     })
 }
 
+/// What one batch holds of [`Later`] entries at most (their paths and
+/// attributes): 16 MiB, as TFDGETMANY's paths; past it an entry fails alone
+/// ([`TOO_MANY_LATER`]), so a batch of 100,000 long paths cannot hold 400 MB.
+pub(super) const MAX_LATER_BYTES: usize = 16 << 20;
+
+/// What an entry past [`MAX_LATER_BYTES`] is told.
+pub(super) const TOO_MANY_LATER: &str =
+    "too many directories and attribute changes in one batch: send the rest in another";
+
 /// Attributes left for the batch's end: a directory's (`D`) or an `A`
 /// entry's.
 pub(super) struct Later {
@@ -61,6 +103,13 @@ pub(super) struct Later {
     attrs: Attrs,
     /// A directory's: what the name holds must be one.
     dir: bool,
+}
+
+impl Later {
+    /// What it holds, counted against [`MAX_LATER_BYTES`].
+    pub(super) fn weight(&self) -> usize {
+        self.path.len() + std::mem::size_of::<Later>()
+    }
 }
 
 /// Makes or changes the entry `h` names (anything but `F`). `Ok(None)`: done;
@@ -75,9 +124,10 @@ pub(super) fn entry(s: &Session, h: &Head<'_>) -> Result<Option<Later>, Refusal>
             dir: false,
         }));
     };
-    let p = s.path(h.path).map_err(|f| (f, "path refused".to_string()))?;
-    s.check_lock_parent(&p)
-        .map_err(|f| (f, "the directory is locked".to_string()))?;
+    let p = s.path(h.path)?;
+    if let Err(f) = s.check_lock_parent(&p) {
+        return Err(Refusal::new(f, "the directory is locked"));
+    }
     let perm = attrs.mode.unwrap_or(0o644);
     if kind == FileType::Dir {
         if !p.is_root() {
@@ -87,7 +137,7 @@ pub(super) fn entry(s: &Session, h: &Head<'_>) -> Result<Option<Later>, Refusal>
             match sys::mkdirat(dir.as_fd(), &name, (perm | 0o700) & 0o777) {
                 Ok(()) => {}
                 Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
-                Err(e) => return Err(refusal(e.into())),
+                Err(e) => return Err(e.into()),
             }
         }
         return Ok(Some(Later {
@@ -99,8 +149,10 @@ pub(super) fn entry(s: &Session, h: &Head<'_>) -> Result<Option<Later>, Refusal>
     let target;
     let what = match kind {
         FileType::Symlink => {
-            target = CString::new(h.target.unwrap_or_default())
-                .map_err(|_| (Failed::TransferApi, "a link's target holds a NUL byte".to_string()))?;
+            let Ok(t) = CString::new(h.target.unwrap_or_default()) else {
+                return Err(Refusal::new(Failed::TransferApi, "a link's target holds a NUL byte"));
+            };
+            target = t;
             Special::Link(&target)
         }
         FileType::Fifo => Special::Fifo,
@@ -110,43 +162,39 @@ pub(super) fn entry(s: &Session, h: &Head<'_>) -> Result<Option<Later>, Refusal>
             rdev: h.extra.rdev.unwrap_or(0),
         },
         FileType::CharDevice | FileType::BlockDevice => {
-            return Err((Failed::AccessDenied, "only root may make devices".into()));
+            return Err(Refusal::new(Failed::AccessDenied, "only root may make devices"));
         }
-        _ => return Err((Failed::TransferApi, "no such kind of entry".into())),
+        _ => return Err(Refusal::new(Failed::TransferApi, "no such kind of entry")),
     };
     if p.is_root() {
-        return Err((Failed::IsDirectory, "the root is a directory".into()));
+        return Err(Refusal::new(Failed::IsDirectory, "the root is a directory"));
     }
     let (dir, name) = parent_of(s, &p)?;
-    place::make_at(dir.as_fd(), &name, what, perm).map_err(refusal)?;
-    let (fd, st) = place::hold_at(dir.as_fd(), &name).map_err(refusal)?;
-    place::give(fd.as_fd(), &st, attrs).map_err(refusal)?;
+    place::make_at(dir.as_fd(), &name, what, perm)?;
+    let (fd, st) = place::hold_at(dir.as_fd(), &name)?;
+    place::give(fd.as_fd(), &st, attrs)?;
     Ok(None)
 }
 
 /// Gives a [`Later`] entry its attributes, the batch's files committed.
 pub(super) fn finish(s: &Session, later: &Later) -> Result<(), Refusal> {
     let p = if later.dir {
-        s.path(&later.path)
+        s.path(&later.path)?
     } else {
-        s.path_for(&later.path, bits::UXPERM)
-    }
-    .map_err(|f| (f, "path refused".to_string()))?;
+        s.path_for(&later.path, bits::UXPERM)?
+    };
     let (fd, st) = if p.is_root() {
-        let fd = sys::openat_nofollow(s.root().fd(), c".", libc::O_PATH, 0).map_err(|e| refusal(e.into()))?;
-        let st = sys::fstat(fd.as_fd()).map_err(|e| refusal(e.into()))?;
+        let fd = sys::openat_nofollow(s.root().fd(), c".", libc::O_PATH, 0)?;
+        let st = sys::fstat(fd.as_fd())?;
         (fd, st)
     } else {
         let (dir, name) = parent_of(s, &p)?;
-        place::hold_at(dir.as_fd(), &name).map_err(|e| match e {
-            FsError::NotFound => (Failed::NoSuchFile, "nothing at the path".to_string()),
-            e => refusal(e),
-        })?
+        place::hold_at(dir.as_fd(), &name)?
     };
     if later.dir && Kind::of(&st) != Kind::Dir {
-        return Err((Failed::NotADirectory, "the path holds no directory".into()));
+        return Err(Refusal::new(Failed::NotADirectory, "the path holds no directory"));
     }
-    place::give(fd.as_fd(), &st, later.attrs).map_err(refusal)
+    Ok(place::give(fd.as_fd(), &st, later.attrs)?)
 }
 
 /// The directory `p` is in, pinned and judged, and its final name; refused
@@ -155,11 +203,11 @@ pub(super) fn finish(s: &Session, later: &Later) -> Result<(), Refusal> {
 /// does): the directory opened without following any link must be the one
 /// pinned.
 fn parent_of(s: &Session, p: &RelPath) -> Result<(OwnedFd, CString), Refusal> {
-    let (dir, name) = s.root().parent_new(p).map_err(refusal)?;
-    let plain = walk::open_dir_nofollow(s.root().fd(), &p.parent())
-        .and_then(|fd| sys::fstat(fd.as_fd()))
-        .map_err(|_| link_refused())?;
-    let pinned = sys::fstat(dir.as_fd()).map_err(|e| refusal(e.into()))?;
+    let (dir, name) = s.root().parent_new(p)?;
+    let Ok(plain) = walk::open_dir_nofollow(s.root().fd(), &p.parent()).and_then(|fd| sys::fstat(fd.as_fd())) else {
+        return Err(link_refused());
+    };
+    let pinned = sys::fstat(dir.as_fd())?;
     if (plain.st_dev, plain.st_ino) != (pinned.st_dev, pinned.st_ino) {
         return Err(link_refused());
     }
@@ -171,31 +219,16 @@ fn parent_of(s: &Session, p: &RelPath) -> Result<(OwnedFd, CString), Refusal> {
 /// directories are directories ([`parent_of`]'s rule; the upload then pins
 /// and judges the path as the plain batch does).
 pub(super) fn no_link_on_way(s: &Session, path: &[u8]) -> Result<(), Refusal> {
-    let p = RelPath::parse(path).map_err(|_| (Failed::AccessDenied, "path refused".to_string()))?;
-    walk::open_dir_nofollow(s.root().fd(), &p.parent())
-        .map(drop)
-        .map_err(|e| match e.raw_os_error() {
-            Some(libc::ENOENT) => (Failed::NoSuchDir, e.to_string()),
-            _ => link_refused(),
-        })
+    let Ok(p) = RelPath::parse(path) else {
+        return Err(Failed::AccessDenied.into());
+    };
+    match walk::open_dir_nofollow(s.root().fd(), &p.parent()) {
+        Ok(_) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Err(Refusal(Failed::NoSuchDir, e.to_string())),
+        Err(_) => Err(link_refused()),
+    }
 }
 
 fn link_refused() -> Refusal {
-    (
-        Failed::AccessDenied,
-        "a symbolic link stands on the path: not followed".into(),
-    )
-}
-
-/// A file system error as an entry's failure.
-fn refusal(e: FsError) -> Refusal {
-    let f = match &e {
-        FsError::NoSpace | FsError::QuotaFull => Failed::Quota,
-        FsError::IsDir => Failed::IsDirectory,
-        FsError::NotFound => Failed::NoSuchDir,
-        FsError::BadName => Failed::TransferApi,
-        e if e.is_denied() => Failed::AccessDenied,
-        _ => Failed::TransferApi,
-    };
-    (f, e.to_string())
+    Refusal::new(Failed::AccessDenied, "a symbolic link stands on the path: not followed")
 }

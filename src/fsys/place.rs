@@ -8,9 +8,11 @@
 //! gets its own owner and mtime and never a mode), and no FIFO or device is
 //! ever opened for reading or writing.
 
-use super::upload::{proc_fd, TEMP_PREFIX};
+#[cfg(test)]
+use super::upload::TEMP_PREFIX;
+use super::upload::{proc_fd, temp_name};
 use super::{cname, FsError, Kind};
-use std::ffi::{CStr, CString};
+use std::ffi::CStr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use tfd_sys as sys;
 use tfp_wire::entry::Mtime;
@@ -37,15 +39,6 @@ pub(crate) struct Attrs {
     pub mtime: Option<Mtime>,
     /// `(uid, gid)`.
     pub owner: Option<(u32, u32)>,
-}
-
-/// A fresh hidden name for an entry being made (listings hide the prefix).
-fn temp_name() -> Result<CString, FsError> {
-    let mut r = [0u8; 8];
-    getrandom::getrandom(&mut r)?;
-    let mut t = TEMP_PREFIX.to_vec();
-    t.extend(tfp_wire::hex::encode(&r).into_bytes());
-    cname(&t)
 }
 
 /// Makes `what` at `name` in `dir` with the permission bits `perm` less the

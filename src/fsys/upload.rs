@@ -241,8 +241,9 @@ pub struct Upload {
 /// ([`Upload::link_at`]): until the kernel refuses it once.
 static EMPTY_PATH_LINKS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
 
-/// A fresh hidden temporary name.
-fn temp_name() -> Result<CString, FsError> {
+/// A fresh hidden name (listings hide it): an upload's temporary, or an
+/// archive batch's entry being made ([`super::place`]).
+pub(crate) fn temp_name() -> Result<CString, FsError> {
     let mut r = [0u8; 8];
     getrandom::getrandom(&mut r)?;
     let mut t = TEMP_PREFIX.to_vec();

@@ -4,104 +4,14 @@
 //! followed; a session that may not keep owners is told so per entry; the
 //! plain batch is unchanged.
 
-use sha2::{Digest, Sha256};
 use std::fs;
 use std::os::unix::fs::{symlink, FileTypeExt, MetadataExt};
+use tfd_testkit::archive::{batch, file, item, item_with, Item, ALL};
 use tfd_testkit::*;
-use tfp_client::Client;
-use tfp_wire::batch::put::{Failure, FileHead, PutMany, Stored};
-use tfp_wire::batch::{Trailer, END};
+use tfp_wire::batch::put::{FileHead, PutMany};
 use tfp_wire::entry::{Extra, Head, Mtime};
 use tfp_wire::fstat::FileType;
 use tfp_wire::Status;
-
-/// One entry of a batch: its header and, for a file, its data.
-pub struct Item {
-    pub frame: Vec<u8>,
-    pub data: Vec<u8>,
-    pub file: bool,
-}
-
-const ALL: u8 = Head::SET_MODE | Head::SET_MTIME;
-
-/// An archive header's entry.
-pub fn item(kind: Option<FileType>, flags: u8, mode: u32, mtime: Mtime, path: &str, target: Option<&str>) -> Item {
-    item_with(kind, flags, mode, mtime, Extra::default(), path, target, b"")
-}
-
-#[allow(clippy::too_many_arguments)]
-pub fn item_with(
-    kind: Option<FileType>,
-    flags: u8,
-    mode: u32,
-    mtime: Mtime,
-    extra: Extra,
-    path: &str,
-    target: Option<&str>,
-    data: &[u8],
-) -> Item {
-    let h = Head {
-        kind,
-        size: data.len() as u64,
-        flags,
-        mode,
-        mtime,
-        extra,
-        path: path.as_bytes(),
-        target: target.map(str::as_bytes),
-    };
-    Item {
-        frame: h.encode(),
-        data: data.to_vec(),
-        file: kind == Some(FileType::Regular),
-    }
-}
-
-/// A file's entry.
-pub fn file(path: &str, mode: u32, mtime: Mtime, data: &[u8]) -> Item {
-    item_with(
-        Some(FileType::Regular),
-        ALL,
-        mode,
-        mtime,
-        Extra::default(),
-        path,
-        None,
-        data,
-    )
-}
-
-/// Sends a batch (`archive`: `TFDPUTMANY <n> a`) and returns what was
-/// stored and the failures (index, code, reason).
-pub fn batch(c: &mut Client, items: &[Item], archive: bool) -> (u64, Vec<(u64, i32, String)>) {
-    let line = PutMany {
-        n: items.len() as u64,
-        archive,
-    }
-    .line();
-    assert_eq!(c.raw(&line).unwrap(), b"OK");
-    for it in items {
-        c.chan.tx.send_frame(&it.frame).unwrap();
-        if it.file {
-            if !it.data.is_empty() {
-                c.chan.tx.send_frame(&it.data).unwrap();
-            }
-            let sum: [u8; 32] = Sha256::digest(&it.data).into();
-            c.chan.tx.send_frame(&Trailer::Sum(sum).encode()).unwrap();
-        }
-    }
-    c.chan.tx.send_frame(END).unwrap();
-    let head = c.chan.rx.recv_frame().unwrap();
-    let st = Stored::parse(&head).unwrap_or_else(|| panic!("{:?}", String::from_utf8_lossy(&head)));
-    let failures = (0..st.failed)
-        .map(|_| {
-            let f = c.chan.rx.recv_frame().unwrap();
-            let f = Failure::parse(&f).unwrap();
-            (f.index, f.code, f.reason.into_owned())
-        })
-        .collect();
-    (st.stored, failures)
-}
 
 fn mtime_of(m: &fs::Metadata) -> Mtime {
     Mtime::of(m.mtime(), m.mtime_nsec()).unwrap()
@@ -345,4 +255,82 @@ fn the_plain_batch_is_unchanged() {
     let st = Status::parse(&c.chan.rx.recv_frame().unwrap());
     assert!(matches!(st, Status::Failed(16, _)), "{st:?}");
     assert!(!srv.path("f").exists());
+}
+
+/// What a batch holds for its end (directories' and `A` entries'
+/// attributes) is bounded: past 16 MiB of them an entry fails alone and
+/// the batch goes on, so 100,000 long paths cannot make a session hold
+/// 400 MB. On the code before the bound every entry was held.
+#[test]
+fn an_archive_batch_holds_a_bounded_amount_for_its_end() {
+    let srv = Server::start();
+    let mut c = srv.client();
+    fs::create_dir(srv.path("t")).unwrap();
+    // 4,000 bytes a path that names `t`
+    let long = format!("{}t", "./".repeat(1_999));
+    let t = Mtime::secs(1_000_000);
+    let items: Vec<_> = (0..4_300).map(|_| item(None, ALL, 0o755, t, &long, None)).collect();
+    let (stored, failed) = batch(&mut c, &items, true);
+    assert!((4_000..4_200).contains(&stored), "{stored}");
+    assert_eq!(stored + failed.len() as u64, 4_300);
+    assert!(
+        failed.iter().all(|f| f.1 == 7 && f.2.contains("too many")),
+        "{:?}",
+        failed[0]
+    );
+    assert_eq!(failed[0].0, stored, "the entries past the bound fail");
+    assert_eq!(fs::metadata(srv.path("t")).unwrap().mtime(), 1_000_000);
+    assert_eq!(c.raw(b"ECHO alive").unwrap(), b"alive");
+}
+
+/// TFPSFS judges an archive batch as it judges the plain one for every
+/// entry it makes (`WFILE` in the directory: files, directories, links,
+/// FIFOs), and as CHMOD for an `A` entry (`UXPERM`), entry by entry.
+#[test]
+fn an_archive_batch_answers_to_tfpsfs_per_kind() {
+    use tfp_wire::secfs::{LRDIR, RFILE, STAT, UXPERM, WFILE};
+    let srv = Server::start();
+    for d in ["yes", "nowrite", "noperm"] {
+        fs::create_dir(srv.path(d)).unwrap();
+        fs::write(srv.path(&format!("{d}/f")), b"f").unwrap();
+    }
+    let mut owner = srv.client();
+    assert!(matches!(owner.call("SETFSID", b"alice").unwrap(), Status::Ok(_)));
+    let all = WFILE | RFILE | STAT | UXPERM | LRDIR;
+    for (d, m) in [("yes", all), ("nowrite", all & !WFILE), ("noperm", all & !UXPERM)] {
+        for arg in [format!("alice:4095 {d}"), format!("u:{m} {d}")] {
+            assert!(
+                matches!(owner.call("SETFSPERM", arg.as_bytes()).unwrap(), Status::Ok(_)),
+                "{arg}"
+            );
+        }
+    }
+    let mut c = srv.client();
+    assert!(matches!(c.call("SETFSID", b"u").unwrap(), Status::Ok(_)));
+    let t = Mtime::secs(1_000_000);
+    let items = [
+        item(Some(FileType::Symlink), ALL, 0o777, t, "yes/l", Some("f")),
+        item(Some(FileType::Symlink), ALL, 0o777, t, "nowrite/l", Some("f")),
+        item(Some(FileType::Fifo), ALL, 0o600, t, "nowrite/p", None),
+        item(Some(FileType::Dir), ALL, 0o700, t, "nowrite/d", None),
+        file("nowrite/g", 0o644, t, b"g"),
+        item(None, ALL, 0o600, t, "yes/f", None),
+        item(None, ALL, 0o600, t, "nowrite/f", None),
+        item(None, ALL, 0o600, t, "noperm/f", None),
+        item(Some(FileType::Fifo), ALL, 0o600, t, "noperm/p", None),
+    ];
+    let (stored, failed) = batch(&mut c, &items, true);
+    let refused: Vec<(u64, i32)> = failed.iter().map(|f| (f.0, f.1)).collect();
+    assert_eq!(refused, [(1, 1), (2, 1), (3, 1), (4, 1), (7, 1)], "{failed:?}");
+    assert_eq!(stored, 4);
+    let mode = |p: &str| fs::metadata(srv.path(p)).unwrap().mode() & 0o777;
+    assert_eq!(
+        (mode("yes/f"), mode("nowrite/f"), mode("noperm/f")),
+        (0o600, 0o600, 0o644)
+    );
+    assert!(fs::symlink_metadata(srv.path("yes/l")).is_ok());
+    assert!(fs::symlink_metadata(srv.path("noperm/p")).is_ok());
+    for p in ["nowrite/l", "nowrite/p", "nowrite/d", "nowrite/g"] {
+        assert!(fs::symlink_metadata(srv.path(p)).is_err(), "{p}");
+    }
 }

@@ -2,6 +2,7 @@
 //! loopback port with its own data directory, and talks to it over TCP.
 #![allow(dead_code)]
 
+pub mod archive;
 pub mod gluster;
 pub mod java;
 pub mod liar;

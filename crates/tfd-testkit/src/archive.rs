@@ -1,0 +1,100 @@
+//! Archive batch uploads (`TFDPUTMANY <n> a`) on the raw wire, for the
+//! tests of the batch itself and of the attacks through it: headers made by
+//! tfp-wire's `entry::Head`, data and trailers as a client sends them.
+
+use sha2::{Digest, Sha256};
+use tfp_client::Client;
+use tfp_wire::batch::put::{Failure, PutMany, Stored};
+use tfp_wire::batch::{Trailer, END};
+use tfp_wire::entry::{Extra, Head, Mtime};
+use tfp_wire::fstat::FileType;
+
+/// Flags: set the mode and the mtime.
+pub const ALL: u8 = Head::SET_MODE | Head::SET_MTIME;
+
+/// One entry of a batch: its header and, for a file, its data.
+pub struct Item {
+    pub frame: Vec<u8>,
+    pub data: Vec<u8>,
+    pub file: bool,
+}
+
+/// An archive header's entry.
+pub fn item(kind: Option<FileType>, flags: u8, mode: u32, mtime: Mtime, path: &str, target: Option<&str>) -> Item {
+    item_with(kind, flags, mode, mtime, Extra::default(), path, target, b"")
+}
+
+/// An archive header's entry with its tagged facts and, for a file, data.
+#[allow(clippy::too_many_arguments)]
+pub fn item_with(
+    kind: Option<FileType>,
+    flags: u8,
+    mode: u32,
+    mtime: Mtime,
+    extra: Extra,
+    path: &str,
+    target: Option<&str>,
+    data: &[u8],
+) -> Item {
+    let h = Head {
+        kind,
+        size: data.len() as u64,
+        flags,
+        mode,
+        mtime,
+        extra,
+        path: path.as_bytes(),
+        target: target.map(str::as_bytes),
+    };
+    Item {
+        frame: h.encode(),
+        data: data.to_vec(),
+        file: kind == Some(FileType::Regular),
+    }
+}
+
+/// A file's entry.
+pub fn file(path: &str, mode: u32, mtime: Mtime, data: &[u8]) -> Item {
+    item_with(
+        Some(FileType::Regular),
+        ALL,
+        mode,
+        mtime,
+        Extra::default(),
+        path,
+        None,
+        data,
+    )
+}
+
+/// Sends a batch (`archive`: `TFDPUTMANY <n> a`) and returns what was
+/// stored and the failures (index, code, reason).
+pub fn batch(c: &mut Client, items: &[Item], archive: bool) -> (u64, Vec<(u64, i32, String)>) {
+    let line = PutMany {
+        n: items.len() as u64,
+        archive,
+    }
+    .line();
+    assert_eq!(c.raw(&line).unwrap(), b"OK");
+    for it in items {
+        c.chan.tx.send_frame(&it.frame).unwrap();
+        if it.file {
+            if !it.data.is_empty() {
+                c.chan.tx.send_frame(&it.data).unwrap();
+            }
+            let sum: [u8; 32] = Sha256::digest(&it.data).into();
+            c.chan.tx.send_frame(&Trailer::Sum(sum).encode()).unwrap();
+        }
+    }
+    c.chan.tx.send_frame(END).unwrap();
+    let head = c.chan.rx.recv_frame().unwrap();
+    let st = Stored::parse(&head).unwrap_or_else(|| panic!("{:?}", String::from_utf8_lossy(&head)));
+    let failures = (0..st.failed)
+        .map(|_| {
+            let f = c.chan.rx.recv_frame().unwrap();
+            let f = Failure::parse(&f).unwrap();
+            (f.index, f.code, f.reason.into_owned())
+        })
+        .collect();
+    (st.stored, failures)
+}
