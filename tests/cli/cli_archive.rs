@@ -71,6 +71,9 @@ fn build(src: &Path) {
         std::os::unix::fs::symlink(target, src.join(name)).unwrap();
         stamp(&src.join(name), 1_300_000_000, 5);
     }
+    // an owner nobody on this machine is (numeric, as rsync --numeric-ids)
+    std::os::unix::fs::lchown(src.join("f755"), Some(4321), Some(4322)).unwrap();
+    std::os::unix::fs::lchown(src.join("abs"), Some(4323), Some(4324)).unwrap();
     mkfifo(&src.join("fifo"));
     stamp(&src.join("fifo"), 1_200_000_000, 6);
     chmod(&src.join("d555"), 0o555);
@@ -261,11 +264,11 @@ fn a_mirror_up_is_what_rsync_a_makes_and_a_second_run_moves_nothing() {
     build(&src);
     rsync_a(&src, &reference);
     let up = srv.path("up");
-    let (moved, _, _, failed) = mirror(&srv, src.to_str().unwrap(), Path::new("up"), &["-R"]);
+    let (moved, _, _, failed) = mirror(&srv, src.to_str().unwrap(), Path::new("up"), &["-R", "--owner"]);
     assert_eq!(failed, 0);
     assert_eq!(moved, 13, "7 files, 5 links and a FIFO");
     same_as_rsync(&up, &reference);
-    let (moved, deleted, unchanged, failed) = mirror(&srv, src.to_str().unwrap(), Path::new("up"), &["-R"]);
+    let (moved, deleted, unchanged, failed) = mirror(&srv, src.to_str().unwrap(), Path::new("up"), &["-R", "--owner"]);
     assert_eq!((moved, deleted, failed), (0, 0, 0), "a second run moves nothing");
     assert_eq!(unchanged, 13);
     same_as_rsync(&up, &reference);
@@ -273,9 +276,9 @@ fn a_mirror_up_is_what_rsync_a_makes_and_a_second_run_moves_nothing() {
     change(&src);
     let _ = fs::remove_dir_all(&reference);
     rsync_a(&src, &reference);
-    let (_, _, _, failed) = mirror(&srv, src.to_str().unwrap(), Path::new("up"), &["-R"]);
+    let (_, _, _, failed) = mirror(&srv, src.to_str().unwrap(), Path::new("up"), &["-R", "--owner"]);
     assert_eq!(failed, 0);
     same_as_rsync(&up, &reference);
-    let (moved, ..) = mirror(&srv, src.to_str().unwrap(), Path::new("up"), &["-R"]);
+    let (moved, ..) = mirror(&srv, src.to_str().unwrap(), Path::new("up"), &["-R", "--owner"]);
     assert_eq!(moved, 0);
 }

@@ -97,7 +97,7 @@ fn a_file_edited_while_mirror_sends_it_is_not_committed_mixed() {
 }
 
 fn mode(p: &Path) -> u32 {
-    fs::metadata(p).unwrap().permissions().mode() & 0o777
+    fs::metadata(p).unwrap().permissions().mode() & 0o7777
 }
 
 fn mtime(p: &Path) -> i64 {
@@ -494,21 +494,25 @@ fn modes_round_trip_with_put_p_and_get_p() {
     fs::set_permissions(src.join("bin/big.bin"), fs::Permissions::from_mode(0o750)).unwrap();
     let o = srv.tf(&["put", "-r", "-p", s(&src), "t"]);
     assert!(o.status.success(), "{}", text(&o));
-    // a set-id bit on the server is not for the client to copy
+    // a set-id bit on the server is copied by -p only where tf runs as
+    // root (as cp -p and rsync -p run by root), never by a plain get
     fs::set_permissions(srv.path("t/bin/run.sh"), fs::Permissions::from_mode(0o4755)).unwrap();
     let back = here.join("back");
     let o = srv.tf(&["get", "-r", "-p", "t", s(&back)]);
     assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(mode(&back.join("bin/run.sh")), 0o755);
+    let setid = if tfd_sys::geteuid() == 0 { 0o4000 } else { 0 };
+    assert_eq!(mode(&back.join("bin/run.sh")), 0o755 | setid);
     assert_eq!(mode(&back.join("notes.txt")), 0o640);
     assert_eq!(mode(&back.join("bin/big.bin")), 0o750);
     assert_eq!(inventory(&back), inventory(&src));
     let plain = here.join("plain");
     let o = srv.tf(&["get", "-r", "t", s(&plain)]);
     assert!(o.status.success(), "{}", text(&o));
-    let fresh = 0o666 & !umask();
-    assert_eq!(mode(&plain.join("bin/run.sh")), fresh);
-    assert_eq!(mode(&plain.join("bin/big.bin")), fresh);
+    // a plain get keeps the source's permission bits less the umask, as cp
+    // does (issue 61: a script stays executable, a private file private)
+    assert_eq!(mode(&plain.join("bin/run.sh")), 0o755 & !umask());
+    assert_eq!(mode(&plain.join("bin/big.bin")), 0o750 & !umask());
+    assert_eq!(mode(&plain.join("notes.txt")), 0o640 & !umask());
     let _ = fs::remove_dir_all(&here);
 }
 
