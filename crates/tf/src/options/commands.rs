@@ -325,7 +325,7 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         value: "",
         kind: FLAG,
         help: "keep owners and groups, numeric (down: by default as root; up: asked,\non a session tfd runs as root, unjailed)",
-        doc: "Keep each entry's owner and group by number, as\n.B rsync \\-o \\-g\n(with\n.BR \\-\\-numeric\\-ids ).\nA download does by default when tf runs as root (only root may give a\nfile away). An upload does when asked, and tfd allows it only to a session\nit runs as root and does not jail: any other session's entries fail with\n\\(lqonly root may keep owners\\(rq.\n",
+        doc: "Keep each entry's owner and group by number, as rsync's owner and group\noptions do with numeric ids.\nA download does by default when tf runs as root (only root may give a\nfile away). An upload does when asked, and tfd allows it only to a session\nit runs as root and does not jail: any other session's entries fail with\n\\(lqonly root may keep owners\\(rq.\n",
     },
     CmdOpt {
         family: Family::Mirror,
@@ -334,7 +334,7 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         value: "",
         kind: FLAG,
         help: "leave FIFOs and sockets out (by default they are made as what they are)",
-        doc: "Leave FIFOs and sockets out. By default each is made as what it is\n(never opened), as\n.B rsync \\-\\-specials\ndoes.\n",
+        doc: "Leave FIFOs and sockets out. By default each is made as what it is\n(never opened), as rsync's specials option makes them.\n",
     },
     CmdOpt {
         family: Family::Mirror,

@@ -35,8 +35,6 @@ use tfp_wire::Status;
 mod attrs;
 mod sides;
 
-use sides::remote_side;
-
 /// What a mirror may do.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -347,15 +345,7 @@ fn down(
             }
         }
     }
-    let archived = if o.keeps == Keeps::default() {
-        Err(())
-    } else {
-        sides::archive_side(c, &src, t)?
-    };
-    let (listed, top) = match archived {
-        Ok(x) => x,
-        Err(()) => (remote_side(c, &src, false, t)?, None),
-    };
+    let (listed, top) = sides::listed(c, &src, false, o.keeps, t)?;
     let Some((theirs, whole)) = listed else {
         return Ok(None);
     };
@@ -532,15 +522,7 @@ fn up(
             Err(_) => false,
         };
     let (theirs, _top) = if exists {
-        let archived = if o.keeps == Keeps::default() {
-            Err(())
-        } else {
-            sides::archive_side(c, &dst, t)?
-        };
-        let (listed, top) = match archived {
-            Ok(x) => x,
-            Err(()) => (remote_side(c, &dst, true, t)?, None),
-        };
+        let (listed, top) = sides::listed(c, &dst, true, o.keeps, t)?;
         let Some((s, w)) = listed else {
             return Ok(None);
         };

@@ -4,7 +4,8 @@
 
 use super::super::names;
 use super::super::names::rjoin;
-use super::super::sync::{self, Facts, Meta, Side};
+use super::super::names::Refused;
+use super::super::sync::{self, Facts, Keeps, Meta, Side};
 use crate::engine::events::Tally;
 use crate::remote::entries::{self, Entries};
 use crate::remote::listing::{self, Kind};
@@ -15,14 +16,40 @@ use tfp_wire::fstat::FileType;
 /// refused (said so).
 pub(super) type Listed = Option<(Side, bool)>;
 
+/// Tells each name the server listed that was refused; false when there
+/// was one (the side is not whole).
+fn told_refused(refused: &[(Vec<u8>, Refused)], shown: &str, t: &mut Tally<'_>) -> bool {
+    for (n, why) in refused {
+        t.refused(format!(
+            "mirror: /{shown}: the server listed \"{}\": {why}; skipped",
+            names::shown(n)
+        ));
+    }
+    refused.is_empty()
+}
+
+/// The remote side below `dir`: with every fact an archive copy keeps
+/// where `keeps` asks for any and the server says them, else as
+/// [`remote_side`] describes it; the directory's own facts with the first.
+pub(super) fn listed(
+    c: &mut Client,
+    dir: &[u8],
+    for_upload: bool,
+    keeps: Keeps,
+    t: &mut Tally<'_>,
+) -> Result<(Listed, Option<Meta>), Error> {
+    if keeps != Keeps::default() {
+        if let Ok(x) = archive_side(c, dir, t)? {
+            return Ok(x);
+        }
+    }
+    Ok((remote_side(c, dir, for_upload, t)?, None))
+}
+
 /// The remote tree below `dir` with every fact an archive copy keeps
 /// (TFDENTRIES), or `Ok(Err(()))` when the server does not say them; the
 /// directory's own facts come with it.
-pub(super) fn archive_side(
-    c: &mut Client,
-    dir: &[u8],
-    t: &mut Tally<'_>,
-) -> Result<Result<(Listed, Option<Meta>), ()>, Error> {
+fn archive_side(c: &mut Client, dir: &[u8], t: &mut Tally<'_>) -> Result<Result<(Listed, Option<Meta>), ()>, Error> {
     let shown = names::shown(dir);
     let l = match entries::list(c, dir) {
         Ok(Some(l)) => l,
@@ -37,14 +64,7 @@ pub(super) fn archive_side(
         }
     };
     let Entries { root, entries, refused } = l;
-    let mut whole = true;
-    for (n, why) in &refused {
-        t.refused(format!(
-            "mirror: /{shown}: the server listed \"{}\": {why}; skipped",
-            names::shown(n)
-        ));
-        whole = false;
-    }
+    let whole = told_refused(&refused, &shown, t);
     let mut side = Side::new();
     for e in entries {
         let kind = match e.kind {
@@ -118,14 +138,7 @@ pub(super) fn remote_side(
             return Ok(None);
         }
     };
-    let mut whole = true;
-    for (n, why) in &l.refused {
-        t.refused(format!(
-            "mirror: /{shown}: the server listed \"{}\": {why}; skipped",
-            names::shown(n)
-        ));
-        whole = false;
-    }
+    let mut whole = told_refused(&l.refused, &shown, t);
     let mut side = Side::new();
     let mut files: Vec<Vec<u8>> = Vec::new();
     for e in &l.entries {
@@ -191,14 +204,7 @@ pub(super) fn remote_side(
 /// The remote side as TFDLIST described it; the flag is false when names
 /// were refused.
 pub(super) fn stat_side(l: listing::StatListing, shown: &str, t: &mut Tally<'_>) -> (Side, bool) {
-    let mut whole = true;
-    for (n, why) in &l.refused {
-        t.refused(format!(
-            "mirror: /{shown}: the server listed \"{}\": {why}; skipped",
-            names::shown(n)
-        ));
-        whole = false;
-    }
+    let whole = told_refused(&l.refused, &shown, t);
     let mut side = Side::new();
     for e in l.entries {
         let file = e.entry.kind == Kind::File;
