@@ -20,6 +20,7 @@ mod house_frames;
 mod house_modules;
 mod house_sizes;
 mod jail;
+mod key_login;
 mod keys;
 mod pasted_commands;
 mod planted_partials;

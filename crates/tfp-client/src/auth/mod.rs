@@ -185,3 +185,11 @@ impl crate::Client {
         self.key_name.as_deref()
     }
 }
+
+impl crate::Client {
+    /// The secure transport's handshake hash, once it is on: what a key
+    /// login's signature is bound to (tests and other clients' tools).
+    pub fn binding(&self) -> Option<[u8; tfp_wire::noise::LEN]> {
+        self.binding
+    }
+}
