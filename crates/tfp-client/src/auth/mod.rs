@@ -15,16 +15,22 @@ use tfp_wire::Status;
 /// Asks for a key file's passphrase (None: none given, the key is passed over).
 pub type AskPassphrase = dyn Fn(&Path) -> Option<Vec<u8>> + Send + Sync;
 
+/// A key file unlocked (or why it could not be): OpenSSL's key and its algorithm.
+type Unlocked = Result<(PKey<Private>, SigAlg), String>;
+
 /// Where an identity signs.
 enum Signer {
     /// ssh-agent, at this socket.
     Agent(PathBuf),
     /// A key file, unlocked at its first signature (its passphrase asked then).
-    File {
-        path: PathBuf,
-        file: keyfile::KeyFile,
-        unlocked: Mutex<Option<Result<(PKey<Private>, SigAlg), String>>>,
-    },
+    File(Box<FileSigner>),
+}
+
+/// A key file and what unlocking it gave.
+struct FileSigner {
+    path: PathBuf,
+    file: keyfile::KeyFile,
+    unlocked: Mutex<Option<Unlocked>>,
 }
 
 /// One key a client may log in with.
@@ -59,11 +65,11 @@ impl Identity {
         Ok(Identity {
             name: path.display().to_string(),
             blob,
-            signer: Signer::File {
+            signer: Signer::File(Box::new(FileSigner {
                 path: path.to_path_buf(),
                 file,
                 unlocked: Mutex::new(None),
-            },
+            })),
         })
     }
 
@@ -75,7 +81,8 @@ impl Identity {
                 let flags = if rsa { agent::RSA_SHA2_512 } else { 0 };
                 agent::sign(sock, &self.blob, data, flags).map_err(|e| format!("ssh-agent: {e}"))
             }
-            Signer::File { path, file, unlocked } => {
+            Signer::File(f) => {
+                let FileSigner { path, file, unlocked } = &**f;
                 let mut slot = unlocked.lock().unwrap_or_else(|p| p.into_inner());
                 if slot.is_none() {
                     let mut pass = if file.encrypted() { ask(path) } else { None };

@@ -153,14 +153,18 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
-    /// An `mpint` that must be positive: its magnitude, leading zeros dropped.
+    /// An `mpint` that must be positive and minimal (as OpenSSH reads one:
+    /// a leading zero byte only before a byte with its top bit set): its
+    /// magnitude.
     pub fn positive_mpint(&mut self) -> Result<&'a [u8], BlobError> {
         let m = self.string()?;
-        if m.first().is_some_and(|b| b & 0x80 != 0) {
-            return Err(BlobError::Malformed);
+        match m {
+            [] => Ok(m),
+            [b, ..] if b & 0x80 != 0 => Err(BlobError::Malformed),
+            [0, next, ..] if next & 0x80 != 0 => Ok(&m[1..]),
+            [0, ..] => Err(BlobError::Malformed),
+            _ => Ok(m),
         }
-        let start = m.iter().position(|&b| b != 0).unwrap_or(m.len());
-        Ok(&m[start..])
     }
 
     /// Nothing may follow the last field.
