@@ -32,14 +32,6 @@ struct Pending {
     entry: userdb::Entry,
 }
 
-/// Unix seconds now.
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 /// The session's binding to its secure transport, or the refusal when it
 /// has none (a signature could not be bound to this session).
 fn binding(s: &mut Session, cmd: &str) -> Result<[u8; keylogin::BINDING_LEN], Failed> {
@@ -177,7 +169,8 @@ fn authorized(s: &Session, who: &str, offer: &Offer) -> Result<userdb::Entry, No
             return Err(e.into());
         }
     };
-    keys::find(&text, &offer.blob, s.peer().ip(), now())?;
+    let now = i64::try_from(crate::auth::shared_state::unix_now()).unwrap_or(i64::MAX);
+    keys::find(&text, &offer.blob, s.peer().ip(), now)?;
     Ok(entry.clone())
 }
 
