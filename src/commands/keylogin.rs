@@ -3,9 +3,9 @@
 //! when the user's key file lets it in from here; `TFDKEYSIG <signature>`
 //! proves the private key over the nonce, the user and this session's
 //! handshake hash, and logs in exactly as LOGIN does ([`access::admit`]).
-//! Only over the secure transport. Refused keys and bad signatures count
-//! as wrong passwords do; a connection offers at most
-//! [`keylogin::MAX_OFFERS`] keys.
+//! Only over the secure transport. Refused keys (but a key merely not
+//! registered: [`NotAuthorized::counts`]) and bad signatures count as wrong
+//! passwords do; a connection offers at most [`keylogin::MAX_OFFERS`] keys.
 
 use super::access::{self, attempt, count_failure, throttle_gate};
 use super::{CmdResult, Reply};
@@ -75,8 +75,17 @@ pub fn tfdkey(s: &mut Session, arg: &[u8]) -> CmdResult {
     let fp = keylogin::fingerprint(&offer.blob);
     let entry = match authorized(s, &a.who, &offer) {
         Ok(entry) => entry,
-        Err(why) => {
+        Err(why) if why.counts() => {
             count_failure(s, &a, &format!("key {} {fp}: {why}", offer.key.type_name()));
+            return Err(Failed::LoginFailed.into());
+        }
+        Err(why) => {
+            info!(
+                "{} LOGIN {:?} refused: key {} {fp}: {why} (not counted as a failure)",
+                s.peer(),
+                a.who,
+                offer.key.type_name()
+            );
             return Err(Failed::LoginFailed.into());
         }
     };
@@ -121,6 +130,23 @@ impl std::fmt::Display for NotAuthorized {
             NotAuthorized::SystemUser(e) => write!(f, "its system user: {e}"),
             NotAuthorized::Keys(e) => write!(f, "{e}"),
         }
+    }
+}
+
+impl NotAuthorized {
+    /// Whether the throttle counts it. A key the user simply has not
+    /// registered does not count: ssh-agent and `~/.ssh` offer every key a
+    /// person has, and a password user with three keys would otherwise pile
+    /// up three failures per login against their address, which a password
+    /// success does not forgive. Probing which public keys a name takes
+    /// gives nothing without the private key, and a connection may offer
+    /// only [`keylogin::MAX_OFFERS`]. A name that does not exist, a locked
+    /// account, a key refused by its `from=` or expiry, a bad signature: counted.
+    fn counts(&self) -> bool {
+        !matches!(
+            self,
+            NotAuthorized::Keys(keys::Refusal::NotListed | keys::Refusal::Unreadable(_))
+        )
     }
 }
 

@@ -206,6 +206,18 @@ fn an_agents_keys_log_in_and_failed_keys_lock_the_name() {
     let good = keygen(&k.dir, "good", &["-t", "ecdsa", "-b", "256"], "");
     let other = keygen(&k.dir, "other", &["-t", "ed25519"], "");
     add_key(&k, "alice", &good);
+    // other is alice's too, but not from here: refused, and counted
+    let other_line = fs::read_to_string(format!("{}.pub", other.display())).unwrap();
+    let lines = fs::read_to_string(k.keys.join("alice")).unwrap();
+    fs::write(k.keys.join("alice"), format!("{lines}from=\"10.9.9.9\" {other_line}")).unwrap();
+    // a key merely not registered is refused but not counted (an agent offers
+    // every key a person has): three of them lock nothing
+    let stranger = keygen(&k.dir, "stranger", &["-t", "ed25519"], "");
+    for _ in 0..3 {
+        let o = tf_as(&k, "alice", &["-i", stranger.to_str().unwrap()], &[]);
+        assert!(!o.status.success(), "{}", text(&o));
+    }
+    assert!(k.srv.log().contains("(not counted as a failure)"), "{}", k.srv.log());
     let sock = k.dir.join("agent.sock");
     let mut agent = Command::new(tool("ssh-agent"))
         .args(["-D", "-a"])
@@ -231,7 +243,8 @@ fn an_agents_keys_log_in_and_failed_keys_lock_the_name() {
     let o = tf_as(&k, "alice", &[], &[("SSH_AUTH_SOCK", sock_s)]);
     logs_in(&k, &o, "agent key SHA256:");
     assert!(text(&o).contains("good"), "{}", text(&o));
-    // three refused keys lock the name: then even the right key is refused
+    // three refused keys (from elsewhere only) lock the name: then even the
+    // right key is refused
     for _ in 0..3 {
         let o = tf_as(&k, "alice", &["-i", other.to_str().unwrap()], &[]);
         assert!(!o.status.success(), "{}", text(&o));

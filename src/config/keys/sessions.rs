@@ -105,7 +105,9 @@ user's system user and writable by neither group nor others; a key file that
 breaks this is refused, with the reason in the log.
 A key login counts its failures as
 .B LOGIN
-does (per address and per name, see
+does (but a key merely not in the user's file, which ssh\-agent and
+.I ~/.ssh
+offer for every key a person has, is refused without counting) (per address and per name, see
 .B login_max_failures_ip
 and
 .BR login_max_failures_user ),
