@@ -2,6 +2,7 @@
 //! switch, the name tables CHOWN uses inside a jail, and the session's quota.
 
 pub mod fai;
+pub mod keys;
 pub mod login_throttle;
 pub mod names;
 pub mod privs;

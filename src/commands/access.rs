@@ -47,7 +47,7 @@ pub(crate) const INJAIL_GATE: Gate = Gate {
 const MAX_JAIL_KEY: u64 = 64 << 10;
 
 /// A client-supplied name made safe for a log line.
-fn shown(name: &[u8]) -> String {
+pub(super) fn shown(name: &[u8]) -> String {
     // tf's rule: controls, bidi and zero-width characters escaped
     let mut s = tfp_wire::escape::shown(&name[..name.len().min(64)]);
     if name.len() > 64 {
@@ -64,7 +64,7 @@ fn fail_and_close(s: &mut Session, f: Failed) -> CmdResult {
 }
 
 /// One LOGIN attempt as the throttle judges it.
-fn attempt<'a>(s: &'a Session, name: &'a [u8]) -> Attempt<'a> {
+pub(super) fn attempt<'a>(s: &'a Session, name: &'a [u8]) -> Attempt<'a> {
     Attempt::new(
         &s.ctx().throttle,
         Policy::from_config(&s.ctx().cfg),
@@ -76,7 +76,7 @@ fn attempt<'a>(s: &'a Session, name: &'a [u8]) -> Attempt<'a> {
 }
 
 /// LOGIN step 1: refused while the address or the name is banned or locked.
-fn throttle_gate(s: &Session, a: &Attempt) -> Result<(), super::CmdError> {
+pub(super) fn throttle_gate(s: &Session, a: &Attempt) -> Result<(), super::CmdError> {
     let peer = s.peer();
     let who = &a.who;
     match a.blocked() {
@@ -120,15 +120,23 @@ fn check_password(s: &Session, a: &Attempt, password: &[u8]) -> Result<userdb::E
             Ok(entry.clone())
         }
         Err(why) => {
-            count_failure(s, a, why);
+            count_failure(
+                s,
+                a,
+                match why {
+                    userdb::Refusal::UnknownUser => "no such name in the user file",
+                    userdb::Refusal::WrongPassword => "wrong password",
+                    userdb::Refusal::Locked => "the account is locked in the user file",
+                },
+            );
             Err(Failed::LoginFailed)
         }
     }
 }
 
-/// LOGIN, a wrong password: the throttle's counts, the metrics, and
-/// a log line for each ban or lock it started.
-fn count_failure(s: &Session, a: &Attempt, why: userdb::Refusal) {
+/// LOGIN, a wrong password (or a key login's failure): the throttle's
+/// counts, the metrics, and a log line for each ban or lock it started.
+pub(super) fn count_failure(s: &Session, a: &Attempt, why: &str) {
     let peer = s.peer();
     let effect = a.failure();
     s.ctx().services.metrics.inc(Counter::LoginFailures);
@@ -138,15 +146,7 @@ fn count_failure(s: &Session, a: &Attempt, why: userdb::Refusal) {
     if effect.account_locked.is_some() {
         s.ctx().services.metrics.inc(Counter::LocksLogin);
     }
-    info!(
-        "{peer} LOGIN {:?} refused: {}",
-        a.who,
-        match why {
-            userdb::Refusal::UnknownUser => "no such name in the user file",
-            userdb::Refusal::WrongPassword => "wrong password",
-            userdb::Refusal::Locked => "the account is locked in the user file",
-        }
-    );
+    info!("{peer} LOGIN {:?} refused: {why}", a.who);
     if let Some(secs) = effect.ip_banned {
         warn!(
             "{peer} banned for {secs} s after {} failed LOGINs",
@@ -182,13 +182,21 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
     let a = attempt(s, name);
     throttle_gate(s, &a)?;
     let entry = check_password(s, &a, password)?;
+    let id = identity_of(s, &a.who, &entry)?;
+    a.forgive();
+    admit(s, &a.who, &entry, id, "")
+}
+
+/// The system user a user file entry maps to, unless it cannot be used
+/// (unknown, or root without `userdb_allow_root`): LOGIN's and a key
+/// login's step 3.
+pub(super) fn identity_of(s: &Session, who: &str, entry: &userdb::Entry) -> Result<privs::Identity, Failed> {
     let peer = s.peer();
-    let who = &a.who;
     let id = match privs::resolve(entry.system_user()) {
         Ok(id) => id,
         Err(e) => {
             error!("{peer} LOGIN {who:?}: {e}");
-            return Err(Failed::LoginFailed.into());
+            return Err(Failed::LoginFailed);
         }
     };
     if id.uid.is_root() && !s.ctx().cfg.userdb_allow_root {
@@ -197,9 +205,16 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
              set userdb_allow_root in tfd.conf if that is meant",
             id.name
         );
-        return Err(Failed::LoginFailed.into());
+        return Err(Failed::LoginFailed);
     }
-    a.forgive();
+    Ok(id)
+}
+
+/// LOGIN step 4, the same for a password and a key (`how` says which, for
+/// the log): the quota, the user file's jail, the switch to the system user
+/// (now, unless INJAIL's chroot must come first), the session logged in.
+pub(super) fn admit(s: &mut Session, who: &str, entry: &userdb::Entry, id: privs::Identity, how: &str) -> CmdResult {
+    let peer = s.peer();
     let quota = entry.quota.resolve(s.ctx().cfg.quota_default).map(|limit| Quota {
         uid: id.uid.as_raw(),
         limit,
@@ -207,7 +222,6 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
     let Some(mut next) = s.state().stage.after_login(id.clone()) else {
         return Err(Failed::AlreadyLogged.into());
     };
-    // LOGIN step 4, the switch: now, unless INJAIL's chroot must come first
     let deferred = matches!(next, Stage::AwaitingJail { .. });
     if let Some(jail) = &entry.jail {
         // the user file's jail: entered now, with the switch unless INJAIL
@@ -234,7 +248,7 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
         }
     }
     info!(
-        "{peer} LOGIN {who:?} as {} (uid {}, gid {}, groups {:?}){}",
+        "{peer} LOGIN {who:?}{how} as {} (uid {}, gid {}, groups {:?}){}",
         id.name,
         id.uid,
         id.gid,

@@ -15,6 +15,7 @@ pub mod fs;
 pub mod getmany;
 pub mod hpf;
 pub mod intrw;
+pub mod keylogin;
 pub mod layer;
 pub mod listing;
 pub mod netlock;

@@ -2,8 +2,8 @@
 //! TFPSFS bits), and the lookup the session dispatches through.
 
 use super::{
-    access, basic, confine, connection, delta, delta_get, fai, fs, getmany, hpf, intrw, layer, listing, netlock,
-    notify, putmany, runbash, secfs, stage, stat, time, transfer, transport, tz, xcmds, Gate, Tfpsfs,
+    access, basic, confine, connection, delta, delta_get, fai, fs, getmany, hpf, intrw, keylogin, layer, listing,
+    netlock, notify, putmany, runbash, secfs, stage, stat, time, transfer, transport, tz, xcmds, Gate, Tfpsfs,
 };
 use crate::dispatch::row;
 use crate::session::Session;
@@ -92,6 +92,9 @@ pub static TABLE: &[Spec] = &[
     row("GETCAN", hpf::getcan, ANY, needs(&[bits::RFILE])).transfer(),
     row("LOGIN", access::login, access::LOGIN_GATE, NOT_TFPSFS),
     row("INJAIL", access::injail, access::INJAIL_GATE, NOT_TFPSFS),
+    // tfd's own: key login over the secure transport (doc/compatibility.md "Key login")
+    row(tfp_wire::keylogin::OFFER, keylogin::tfdkey, access::LOGIN_GATE, NOT_TFPSFS),
+    row(tfp_wire::keylogin::SIGN, keylogin::tfdkeysig, access::LOGIN_GATE, NOT_TFPSFS),
     row("CHMOD", access::chmod, ANY, needs(&[bits::UXPERM])),
     row("CHOWN", access::chown, ANY, needs(&[bits::UXPERM])),
     row("RMSECDIR", secfs::rmsecdir, ANY, needs(&[bits::RMDIR])),

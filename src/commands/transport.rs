@@ -67,6 +67,7 @@ pub(crate) fn tfdsecure(s: &mut Session, arg: &[u8]) -> CmdResult {
         Err(e) => return refuse(s, &format!("message 2: {e}")),
     };
     s.secure_mut().forget();
+    s.secure_mut().bind(t.h);
     s.chan_mut().tx.send_frame_parts(&[b"OK ", &msg2])?;
     s.chan_mut().tx.start_sealing(Sealer::new(t.send, REKEY_AFTER));
     s.chan_mut().rx.start_opening(Opener::new(t.recv), Some(t.h));

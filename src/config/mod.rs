@@ -146,6 +146,10 @@ impl ProxyProtocol {
     }
 }
 
+/// Where users' authorized keys live when tfd.conf does not say: beside the
+/// user file, root's to manage (`tfpasswd key add`).
+pub const DEFAULT_AUTHORIZED_KEYS_DIR: &str = "/etc/tfd/authorized_keys";
+
 /// One `proxy_from` entry: an address range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cidr {
@@ -208,6 +212,9 @@ pub struct Config {
     pub pubkey_pem: Option<Vec<u8>>,
     pub defusr: Option<String>,
     pub userdb: Option<PathBuf>,
+    /// Where each user's authorized keys live (one file per LOGIN name);
+    /// None: [`DEFAULT_AUTHORIZED_KEYS_DIR`].
+    pub authorized_keys_dir: Option<PathBuf>,
     /// A user file line may map a LOGIN name to uid 0.
     pub userdb_allow_root: bool,
     pub tlb: Option<PathBuf>,
@@ -438,6 +445,19 @@ impl Config {
         config.tlb = config.tlb.take().map(|p| base.join(p));
         config.xferlog = config.xferlog.take().map(|p| base.join(p));
         config.shared_state_dir = config.shared_state_dir.take().map(|p| base.join(p));
+        config.authorized_keys_dir = config.authorized_keys_dir.take().map(|p| base.join(p));
+        if let Some(dir) = &config.authorized_keys_dir {
+            if resolved(dir).starts_with(&config.dbdir) {
+                return Err(resolve_err(
+                    "authorized_keys_dir",
+                    format!(
+                        "{} is inside dbdir {}: clients could reach it; keep it outside the served tree",
+                        dir.display(),
+                        config.dbdir.display()
+                    ),
+                ));
+            }
+        }
         if let Some(dir) = &config.shared_state_dir {
             if resolved(dir).starts_with(&config.dbdir) {
                 return Err(resolve_err(
@@ -529,6 +549,7 @@ impl Config {
             ("tlb", &self.tlb),
             ("xferlog", &self.xferlog),
             ("shared_state_dir", &self.shared_state_dir),
+            ("authorized_keys_dir", &self.authorized_keys_dir),
         ] {
             if path.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
                 return Err(invalid(key, "missing value".into()));

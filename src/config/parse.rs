@@ -28,6 +28,7 @@ impl Config {
             pubkey_pem: None,
             defusr: None,
             userdb: None,
+            authorized_keys_dir: None,
             userdb_allow_root: false,
             tlb: None,
             injail: false,

@@ -9,6 +9,9 @@ use tfp_wire::noise;
 #[derive(Default)]
 pub struct SecureState {
     psk: Option<[u8; noise::LEN]>,
+    /// The handshake hash once the upgrade is done: what a key login's
+    /// signature is bound to (doc/secure-transport.md §10).
+    binding: Option<[u8; noise::LEN]>,
 }
 
 impl Drop for SecureState {
@@ -24,6 +27,7 @@ impl SecureState {
         let offered = cfg.secure_transport != crate::config::SecureTransport::Off;
         SecureState {
             psk: offered.then(|| noise::psk_from_session_key(key).ok()).flatten(),
+            binding: None,
         }
     }
 
@@ -38,5 +42,15 @@ impl SecureState {
             p.fill(0);
         }
         self.psk = None;
+    }
+
+    /// TFDSECURE, done: keeps the handshake hash for key logins.
+    pub fn bind(&mut self, h: [u8; noise::LEN]) {
+        self.binding = Some(h);
+    }
+
+    /// The handshake hash of the secure transport, once it is on.
+    pub fn binding(&self) -> Option<[u8; noise::LEN]> {
+        self.binding
     }
 }

@@ -15,6 +15,7 @@ mod cli_escape;
 mod cli_gnu;
 mod cli_habits;
 mod cli_interrupt;
+mod cli_keys;
 mod cli_liar;
 mod cli_liar_attacks;
 mod cli_liar_bounds;

@@ -143,6 +143,16 @@ fn not_run(line: &str) -> Option<(&'static str, Option<Vec<&'static str>>)> {
             None,
         ));
     }
+    // README's key-login recipe: the system's key directory, a user alice with keys
+    if line.starts_with("tfpasswd key ")
+        || line.starts_with("tf -v --user alice")
+        || line.starts_with("tf --user alice -i")
+    {
+        return Some((
+            "changes the machine; tests/cli/cli_keys.rs does it for real with keys made by ssh-keygen and an ssh-agent",
+            None,
+        ));
+    }
     if line == "python3 -m venv tfd-venv && tfd-venv/bin/pip install ./python" {
         return Some((
             "python/tests/test_readme.py runs README's Python example against tfd demo with the package pip installed from the checkout (scripts/pytest-client)",

@@ -21,6 +21,7 @@ mod house_frames;
 mod house_modules;
 mod house_sizes;
 mod jail;
+mod key_login;
 mod keys;
 mod memory_budget;
 mod pasted_commands;

@@ -215,21 +215,37 @@ pub fn password(user: &str, file: Option<&str>) -> Result<Vec<u8>, ConnError> {
     if let Some(p) = std::env::var_os("TF_PASSWORD") {
         return Ok(std::os::unix::ffi::OsStringExt::into_vec(p));
     }
+    ask(&format!("{user}'s password: ")).map_err(|e| match e {
+        Asked::NoTerminal(e) => ConnError::NoTerminal(user.to_string(), e),
+        Asked::Terminal(e) => ConnError::Terminal(e),
+    })
+}
+
+/// Why a secret could not be asked on the terminal.
+pub enum Asked {
+    /// No /dev/tty.
+    NoTerminal(io::Error),
+    /// Reading it failed.
+    Terminal(io::Error),
+}
+
+/// Asks for a secret on the terminal (/dev/tty) with echo off.
+pub fn ask(prompt: &str) -> Result<Vec<u8>, Asked> {
     let tty = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open("/dev/tty")
-        .map_err(|e| ConnError::NoTerminal(user.to_string(), e))?;
+        .map_err(Asked::NoTerminal)?;
     let mut out = &tty;
     // echo off before the prompt shows: whatever is typed once it is seen
     // (by a person or a script) is never echoed
-    let was_on = tfd_sys::set_tty_echo(tty.as_fd(), false).map_err(ConnError::Terminal)?;
-    let prompted = write!(out, "{user}'s password: ").and_then(|()| out.flush());
+    let was_on = tfd_sys::set_tty_echo(tty.as_fd(), false).map_err(Asked::Terminal)?;
+    let prompted = write!(out, "{prompt}").and_then(|()| out.flush());
     if let Err(e) = prompted {
         if was_on {
             let _ = tfd_sys::set_tty_echo(tty.as_fd(), true);
         }
-        return Err(ConnError::Terminal(e));
+        return Err(Asked::Terminal(e));
     }
     let mut line = Vec::new();
     let read = std::io::BufReader::new(&tty)
@@ -239,6 +255,6 @@ pub fn password(user: &str, file: Option<&str>) -> Result<Vec<u8>, ConnError> {
         let _ = tfd_sys::set_tty_echo(tty.as_fd(), true);
     }
     let _ = out.write_all(b"\n");
-    read.map_err(ConnError::Terminal)?;
+    read.map_err(Asked::Terminal)?;
     Ok(strip_eol(line))
 }

@@ -15,6 +15,7 @@ mod editline;
 mod ended;
 mod explain;
 mod formats;
+mod identities;
 mod info;
 mod into_dir;
 mod intrw;
@@ -163,21 +164,49 @@ fn client_config(settings: &conn::Settings, server: &str, key: &str, hash: &str)
         if user.is_empty() || user.contains(char::is_whitespace) {
             return Err(fail(format!("--user {user:?}: a login name has no spaces")));
         }
-        match conn::password(user, settings.password_file.as_deref()) {
-            Ok(password) => {
-                cfg.login = Some(tfp_client::Credentials {
-                    user: user.clone(),
-                    password,
-                })
+        cfg.keys = identities::key_login(user, settings.identity.as_deref(), settings.verbose).map_err(fail)?;
+        // with keys to offer, a password is asked only once none was
+        // accepted ([`connect_by_key`]); one from a file or TF_PASSWORD is
+        // sent only then too
+        let given = settings.password_file.is_some() || std::env::var_os("TF_PASSWORD").is_some();
+        if cfg.keys.is_none() || given || settings.fai {
+            match conn::password(user, settings.password_file.as_deref()) {
+                Ok(password) => {
+                    cfg.login = Some(tfp_client::Credentials {
+                        user: user.clone(),
+                        password,
+                    })
+                }
+                Err(e) => return Err(fail(e)),
             }
-            Err(e) => return Err(fail(e)),
         }
     } else if settings.password_file.is_some() {
         return Err(fail(
             "--password-file needs --user (or TF_USER, or user in the config file)",
         ));
+    } else if settings.identity.is_some() {
+        return Err(fail("-i needs --user (or TF_USER, or user in the config file)"));
     }
     Ok(cfg)
+}
+
+/// The first session when keys are offered and no password is at hand: by
+/// key, else (no key accepted) with the password asked now, kept in `cfg`
+/// for the command's other sessions.
+fn connect_by_key(cfg: &mut ClientConfig) -> Result<Client, ExitCode> {
+    match Client::connect(cfg) {
+        Err(tfp_client::Error::Handshake("login", _)) => {
+            let user = cfg.keys.as_ref().map(|k| k.user.clone()).unwrap_or_default();
+            let password = conn::password(&user, None).map_err(fail)?;
+            cfg.login = Some(tfp_client::Credentials { user, password });
+            connect(cfg, false)
+        }
+        Ok(c) => Ok(c),
+        Err(e) => {
+            explain::connect_error(&e, cfg).print();
+            Err(ExitCode::from(Exit::Error))
+        }
+    }
 }
 
 /// The command's session: through the Fast Access cache with `--fai`, else
@@ -266,7 +295,11 @@ fn run() -> Result<ExitCode, ExitCode> {
     {
         return Ok(probe::udp_probe(&server, &rest[1..]));
     }
-    let cfg = client_config(&settings, &server, &key, &hash)?;
+    let mut cfg = client_config(&settings, &server, &key, &hash)?;
+    let first = match cfg.keys {
+        Some(_) if cfg.login.is_none() => Some(connect_by_key(&mut cfg)?),
+        _ => None,
+    };
     // the sessions of `--streams N` open beside the command's own
     if !settings.fai {
         if let Some(n) = stream_sessions(cmd.as_deref(), &rest) {
@@ -278,9 +311,15 @@ fn run() -> Result<ExitCode, ExitCode> {
         Some(r) if batch.is_none() => tree::opening(r.name, &rest[1..], &cfg, settings.fai),
         _ => Default::default(),
     };
-    let mut client = connect(&cfg, settings.fai)?;
+    let mut client = match first {
+        Some(c) => c,
+        None => connect(&cfg, settings.fai)?,
+    };
     if settings.verbose {
         eprintln!("tf: transport: {}", client.transport_name());
+        if let Some(k) = client.key_name() {
+            eprintln!("tf: logged in by key: {k}");
+        }
     }
     let mut x = ctx::Ctx::new(&mut client, &cfg, settings.fai);
     x.opening = opening;

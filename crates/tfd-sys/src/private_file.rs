@@ -34,7 +34,13 @@ use std::path::{Path, PathBuf};
 /// it is owned by root or the effective user and writable by no one else (or
 /// sticky). The reason names the directory and the command that mends it.
 pub fn check_dir(dir: &Path) -> Option<String> {
-    let me = crate::geteuid();
+    check_dir_of(dir, crate::geteuid())
+}
+
+/// [`check_dir`] for a file of `user`'s (a user's authorized keys): owned by
+/// root or `user`, writable by no one else (or sticky).
+pub fn check_dir_of(dir: &Path, user: u32) -> Option<String> {
+    let me = user;
     let full = match std::fs::canonicalize(dir) {
         Ok(p) => p,
         Err(e) => return Some(format!("{}: {e}", dir.display())),
@@ -74,7 +80,14 @@ pub fn check_dir(dir: &Path) -> Option<String> {
 /// names it; the reason ends with the command that mends it. None when it
 /// is sound, or missing (its reader says so).
 pub fn check_file(path: &Path, what: &str) -> Option<String> {
-    let me = crate::geteuid();
+    check_file_of(path, what, crate::geteuid())
+}
+
+/// [`check_file`] for a file of `user`'s that tfd trusts (a user's
+/// authorized keys, as sshd's StrictModes judges them): owned by root or
+/// `user`, in directories [`check_dir_of`] takes.
+pub fn check_file_of(path: &Path, what: &str, user: u32) -> Option<String> {
+    let me = user;
     let full = match std::fs::canonicalize(path) {
         Ok(p) => p,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
@@ -99,7 +112,7 @@ pub fn check_file(path: &Path, what: &str) -> Option<String> {
         ));
     }
     let dir = full.parent().unwrap_or(Path::new("/"));
-    check_dir(dir).map(|why| format!("{what} {}: {why}", full.display()))
+    check_dir_of(dir, me).map(|why| format!("{what} {}: {why}", full.display()))
 }
 
 /// A secret (the private key, the user file's hashes) that group or others

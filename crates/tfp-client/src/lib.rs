@@ -53,6 +53,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod builder;
 pub mod cancel_points;
 pub mod caps;
@@ -143,6 +144,10 @@ pub struct ClientConfig {
     /// LOGIN right after the handshake (a multi-user server): every
     /// connection of the config, the extra ones of parallel transfers too.
     pub login: Option<Credentials>,
+    /// Key login right after the handshake, before any LOGIN: the keys are
+    /// offered in order, and `login`'s password is sent only when none was
+    /// accepted ([`auth`]).
+    pub keys: Option<std::sync::Arc<auth::KeyLogin>>,
     /// INJAIL `(token, dir)` after the LOGIN (or right after the handshake).
     pub jail: Option<(String, String)>,
     /// Stops the operation running with this config: its connections are
@@ -169,6 +174,7 @@ impl ClientConfig {
             preamble: None,
             bind: None,
             login: None,
+            keys: None,
             jail: None,
             cancel: None,
             parsed: Default::default(),
@@ -294,6 +300,11 @@ pub struct Client {
     /// What this session learned of tfd's extensions: each asked at most
     /// once ([`caps`]).
     pub(crate) caps: Caps,
+    /// The secure transport's handshake hash, once it is on: what a key
+    /// login's signature is bound to.
+    binding: Option<[u8; tfp_wire::noise::LEN]>,
+    /// The key that logged the session in ([`Client::key_name`]).
+    key_name: Option<String>,
 }
 
 impl Client {
@@ -384,6 +395,8 @@ impl Client {
             suite: None,
             next_fai: None,
             caps: Caps::default(),
+            binding: None,
+            key_name: None,
         };
         if let Some(up) = upgrade {
             c.upgrade_finish(up, cfg)?;
@@ -402,7 +415,17 @@ impl Client {
     /// `Error::Handshake("login" | "injail", ..)`. The LOGIN line is
     /// built in a buffer wiped afterwards.
     fn enter(&mut self, cfg: &ClientConfig) -> Result<(), Error> {
-        if let Some(cr) = &cfg.login {
+        let by_key = match &cfg.keys {
+            Some(kl) => match self.key_login(kl)? {
+                auth::Outcome::In(..) => true,
+                auth::Outcome::Refused(_) | auth::Outcome::Unsupported if cfg.login.is_none() => {
+                    return Err(Error::Handshake("login", Status::parse(&Failed::LoginFailed.to_wire())))
+                }
+                _ => false,
+            },
+            None => false,
+        };
+        if let Some(cr) = cfg.login.as_ref().filter(|_| !by_key) {
             let mut line = Vec::with_capacity(7 + cr.user.len() + cr.password.len());
             line.extend_from_slice(b"LOGIN ");
             line.extend_from_slice(cr.user.as_bytes());
@@ -451,6 +474,8 @@ impl Client {
             suite: None,
             next_fai: None,
             caps: Caps::default(),
+            binding: None,
+            key_name: None,
         };
         if let Some(up) = upgrade {
             c.upgrade_finish(up, cfg)?;
@@ -646,6 +671,7 @@ impl Client {
         self.chan.rx.start_opening(Opener::new(t.recv), None);
         self.chan.tx.send_confirm(&t.h)?;
         self.suite = Some(suite);
+        self.binding = Some(t.h);
         Ok(())
     }
 }

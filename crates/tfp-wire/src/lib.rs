@@ -47,6 +47,7 @@ pub mod fstat;
 pub mod handshake;
 pub mod hex;
 pub mod hpf;
+pub mod keylogin;
 pub mod netlock;
 pub mod noise;
 pub mod proxy;

@@ -50,6 +50,76 @@ When the file is missing or cannot be read, LOGIN answers
         ..KEY
     },
     Key {
+        name: "authorized_keys_dir",
+        arg: "dir",
+        section: Section::Optional,
+        kind: Kind::Path,
+        shown: Some("/etc/tfd/authorized_keys"),
+        summary: "Directory of the users' authorized keys for key login (TFDKEY): one file per LOGIN name, in OpenSSH's authorized_keys format; manage it with tfpasswd key. Read at every key login.",
+        doc: r##"The directory of the users' public keys for key login
+(a client's
+.B tf \-i
+or ssh\-agent; the extension's commands are
+.B TFDKEY
+and
+.BR TFDKEYSIG ,
+over the secure transport only):
+one file per
+.B LOGIN
+name, named as the name, in OpenSSH's
+.I authorized_keys
+format (see
+.BR sshd (8)),
+managed with
+.BR "tfpasswd key add" | list | del .
+Ed25519, ECDSA P\-256 and P\-384, and RSA keys of 2048 bits or more
+(signatures with SHA\-2) are taken.
+The options
+.B from="\fIpattern\-list\fB"
+(addresses, with
+.B *
+and
+.BR ? ,
+.IB addr / bits
+ranges and
+.B !
+to refuse, matched against the client's address, the PROXY header's source
+behind a balancer) and
+.B expiry\-time="\fIYYYYMMDD\fR[\fIHHMM\fR[\fISS\fR]]\fB"
+(UTC) are honoured; a line with an option tfd cannot honour
+.RB ( command= ,
+.BR principals= ,
+.BR cert\-authority ,
+.BR permitopen= ,
+.BR environment= ,
+\&...) is ignored and logged. Options that restrict what ssh does
+.RB ( no\-pty ,
+.BR restrict ,
+\&...) change nothing here.
+The file is read at every key login, so a key removed or expired refuses
+the next login without a restart.
+As sshd's
+.B StrictModes
+checks, the file and every directory above it must be owned by root or by the
+user's system user and writable by neither group nor others; a key file that
+breaks this is refused, with the reason in the log.
+A key login counts its failures as
+.B LOGIN
+does (but a key merely not in the user's file, which ssh\-agent and
+.I ~/.ssh
+offer for every key a person has, is refused without counting) (per address and per name, see
+.B login_max_failures_ip
+and
+.BR login_max_failures_user ),
+and gives the very session a password gives.
+The directory must not be inside
+.BR dbdir .
+"##,
+        example: "/etc/tfd/authorized_keys",
+        at: at!(authorized_keys_dir),
+        ..KEY
+    },
+    Key {
         name: "userdb_allow_root",
         section: Section::Optional,
         kind: Kind::Flag,

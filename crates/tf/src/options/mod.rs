@@ -116,7 +116,8 @@ impl Settings {
             timeout,
             user,
             jail,
-            password_file
+            password_file,
+            identity
         );
         self.aes |= other.aes;
         self.verbose |= other.verbose;

@@ -32,6 +32,9 @@ pub struct Settings {
     pub jail: Option<String>,
     /// `--password-file`: the first line is `user`'s password.
     pub password_file: Option<String>,
+    /// `-i FILE`: the key file to log in with (instead of ssh-agent's and
+    /// `~/.ssh/id_*`).
+    pub identity: Option<String>,
     /// `-s NAME`: the config file's server to take the rest from.
     pub named: Option<String>,
     /// `-b FILE`: the commands to run instead of one.

@@ -299,6 +299,49 @@ shown.
         ..OPT
     },
     Opt {
+        names: &["-i", "--identity"],
+        value: "FILE",
+        missing: "-i needs a key file (an OpenSSH private key, as ssh -i takes)",
+        help: "log in as --user with this OpenSSH key (default: ssh-agent's\nkeys, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa)",
+        doc: r##"Log in as
+.B \-\-user
+with the OpenSSH private key in
+.I file
+(as
+.B ssh \-i
+takes it) instead of the default keys: those of a running
+.BR ssh\-agent (1)
+.RB ( SSH_AUTH_SOCK ),
+then
+.IR ~/.ssh/id_ed25519 ,
+.I id_ecdsa
+and
+.IR id_rsa .
+A key under a passphrase asks for it on the terminal, once the server has
+accepted the key.
+The password is asked (or taken from
+.B \-\-password\-file
+or
+.BR TF_PASSWORD )
+only when no key was accepted;
+.B \-v
+names the key that logged in.
+Key login needs the secure transport and a server whose
+.B authorized_keys_dir
+holds the key for the user (see
+.BR "tfpasswd key add" ).
+"##,
+        file: Some(FileKey {
+            name: "identity",
+            home: true,
+            doc: r##"As
+.BR \-\-identity .
+"##,
+        }),
+        store: Store::Value(|s, v| set(&mut s.identity, v)),
+        ..OPT
+    },
+    Opt {
         names: &["--jail"],
         value: "TOKEN:DIR",
         help: "INJAIL into DIR (its jail.key holds TOKEN) after the LOGIN",

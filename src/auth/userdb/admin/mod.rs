@@ -2,6 +2,7 @@
 //! command line. The file format, hashing, locking and the atomic rewrite are
 //! `auth::userdb`'s; the password prompt is `password`'s.
 
+mod keys;
 mod password;
 
 use crate::auth::userdb::{self, CryptHash, Entry, FieldError, QuotaSpec, Scheme, Secret, UserDbError};
@@ -20,8 +21,14 @@ usage: tfpasswd [-f FILE] add NAME [--system-user USER [--allow-root]] [--quota 
        tfpasswd [-f FILE] list
        tfpasswd [-f FILE] import [LEGACY-FILE]
        tfpasswd [-f FILE] check
+       tfpasswd [--keys-dir DIR] key add NAME [FILE]
+       tfpasswd [--keys-dir DIR] key list NAME
+       tfpasswd [--keys-dir DIR] key del NAME FINGERPRINT|LINE|FILE
 
   -f, --file FILE          the user file (default /etc/tfd/userdb)
+      --keys-dir DIR       the users' authorized keys, tfd.conf's authorized_keys_dir
+                           (default /etc/tfd/authorized_keys); key add reads FILE
+                           (a .pub file, or authorized_keys lines) or standard input
       --system-user USER   system account the user's sessions run as (default: NAME)
       --allow-root         let NAME map to system user root (uid 0), which tfd
                            refuses at LOGIN unless tfd.conf sets userdb_allow_root
@@ -75,6 +82,7 @@ pub(super) struct Args {
     sha256: bool,
     rounds: Option<String>,
     allow_root: bool,
+    keys_dir: Option<PathBuf>,
 }
 
 fn parse_args(argv: Vec<String>) -> Result<Option<Args>, Error> {
@@ -97,6 +105,7 @@ fn parse_args(argv: Vec<String>) -> Result<Option<Args>, Error> {
             "--jail" => a.jail = Some(value(&arg)?),
             "--no-jail" => a.no_jail = true,
             "--rounds" => a.rounds = Some(value(&arg)?),
+            "--keys-dir" => a.keys_dir = Some(PathBuf::from(value(&arg)?)),
             "--stdin" => a.stdin = true,
             "--sha256" => a.sha256 = true,
             "--allow-root" => a.allow_root = true,
@@ -247,6 +256,7 @@ fn only(a: &Args, command: &str, allowed: &[&str]) -> Result<(), Error> {
         ("--stdin", a.stdin),
         ("--sha256", a.sha256),
         ("--rounds", a.rounds.is_some()),
+        ("--keys-dir", a.keys_dir.is_some()),
     ];
     match given.iter().find(|(f, on)| *on && !allowed.contains(f)) {
         Some((f, _)) => Err(Error::Usage(format!("{f} does not apply to {command}"))),
@@ -285,6 +295,14 @@ fn run(a: Args) -> Result<(), Error> {
             list(&db, &mut io::stdout().lock())?;
         }
         "import" => import(&a, &path)?,
+        "key" => {
+            only(&a, &command, &["--keys-dir"])?;
+            let dir = a
+                .keys_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(crate::config::DEFAULT_AUTHORIZED_KEYS_DIR));
+            keys::run(&dir, &a.operands)?;
+        }
         "check" => check(&a, &path)?,
         other => return Err(Error::Usage(format!("unknown command {other:?}"))),
     }

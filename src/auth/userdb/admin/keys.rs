@@ -1,0 +1,235 @@
+//! `tfpasswd key add|list|del NAME [FILE]`: a user's authorized keys for key
+//! login, one file per LOGIN name in tfd.conf's `authorized_keys_dir`
+//! (`--keys-dir`), in OpenSSH's `authorized_keys` format; every key checked
+//! as tfd takes keys before it is written, the file rewritten whole and
+//! atomically, owned by root, mode 0644, in a directory only root can change.
+
+use super::Error;
+use crate::auth::keys::{self, options};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use tfp_wire::keylogin::{self, line};
+
+/// The largest key file or input read.
+const MAX_INPUT: u64 = keys::MAX_FILE;
+
+/// A failure to read or write `what`.
+fn io_failed(what: impl std::fmt::Display, e: impl std::fmt::Display) -> Error {
+    Error::Failed(format!("{what}: {e}"))
+}
+
+/// The user's key file in `dir`.
+fn file(dir: &Path, name: &str) -> Result<PathBuf, Error> {
+    crate::auth::userdb::check_name(name)?;
+    keys::file_of(dir, name).ok_or_else(|| Error::Usage(format!("{name:?} is not a user name")))
+}
+
+/// The key file's text ("" when there is none yet).
+fn current(path: &Path) -> Result<String, Error> {
+    match tfd_sys::read_capped(path, MAX_INPUT) {
+        Ok(b) => String::from_utf8(b)
+            .ok()
+            .ok_or_else(|| Error::Failed(format!("{} is not UTF-8", path.display()))),
+        Err(tfd_sys::CappedError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(tfd_sys::CappedError::Io(e)) => Err(Error::Failed(format!("{}: {e}", path.display()))),
+        Err(tfd_sys::CappedError::TooLarge) => Err(Error::Failed(format!("{} is too large", path.display()))),
+    }
+}
+
+/// The keys to add: `FILE`'s lines (a `.pub` file or authorized_keys lines),
+/// else standard input's.
+fn input(from: Option<&str>) -> Result<String, Error> {
+    let mut text = String::new();
+    let read = match from {
+        Some("-") | None => std::io::stdin().take(MAX_INPUT).read_to_string(&mut text),
+        Some(f) => std::fs::File::open(f).and_then(|h| h.take(MAX_INPUT).read_to_string(&mut text)),
+    };
+    match read {
+        Ok(_) => Ok(text),
+        Err(e) => Err(io_failed(from.unwrap_or("standard input"), e)),
+    }
+}
+
+/// Why tfd would not use a line.
+enum Unusable {
+    Line(line::LineError),
+    Option(options::Refused),
+}
+
+impl std::fmt::Display for Unusable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unusable::Line(e) => write!(f, "{e}"),
+            Unusable::Option(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<line::LineError> for Unusable {
+    fn from(e: line::LineError) -> Self {
+        Unusable::Line(e)
+    }
+}
+
+/// A line tfd would use: it parses, and its options are ones tfd honours.
+fn usable(l: &str) -> Result<Option<line::KeyLine>, Unusable> {
+    let Some(k) = line::parse(l)? else {
+        return Ok(None);
+    };
+    // judged for a login from nowhere in particular at the dawn of time:
+    // only options tfd cannot honour refuse here
+    match options::judge(&k.options, std::net::Ipv4Addr::UNSPECIFIED.into(), 0) {
+        Err(e @ options::Refused::Unusable(_)) => Err(Unusable::Option(e)),
+        _ => Ok(Some(k)),
+    }
+}
+
+/// Writes the key file: root's, 0644, in a directory made 0755 if missing.
+fn save(dir: &Path, path: &Path, text: &str) -> Result<(), Error> {
+    if !dir.exists() {
+        if let Err(e) = std::fs::DirBuilder::new().recursive(true).mode(0o755).create(dir) {
+            return Err(io_failed(dir.display(), e));
+        }
+    }
+    match tfd_sys::private_file::Writer::new(0o644).write(path, text.as_bytes()) {
+        Ok(()) => Ok(()),
+        Err(e) => Err(io_failed(path.display(), e)),
+    }
+}
+
+use std::os::unix::fs::DirBuilderExt;
+
+/// `key add NAME [FILE]`.
+fn add(dir: &Path, name: &str, from: Option<&str>) -> Result<(), Error> {
+    let path = file(dir, name)?;
+    let mut text = current(&path)?;
+    let have: Vec<Vec<u8>> = text
+        .lines()
+        .filter_map(|l| line::parse(l).ok().flatten())
+        .map(|k| k.blob)
+        .collect();
+    let mut added = 0;
+    for (n, l) in input(from)?.lines().enumerate() {
+        let k = match usable(l) {
+            Ok(Some(k)) => k,
+            Ok(None) => continue,
+            Err(why) => return Err(Error::Failed(format!("line {}: {why}; nothing added", n + 1))),
+        };
+        let fp = keylogin::fingerprint(&k.blob);
+        if have.contains(&k.blob) {
+            eprintln!("tfpasswd: {name} already has key {fp}");
+            continue;
+        }
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(l.trim());
+        text.push('\n');
+        println!(
+            "tfpasswd: key {} {} {fp} added for {name}",
+            k.key.type_name(),
+            k.key.bits()
+        );
+        added += 1;
+    }
+    if added == 0 {
+        return Err(Error::Failed("no new key given".into()));
+    }
+    save(dir, &path, &text)
+}
+
+/// `key list NAME`: one line per key, the lines tfd passes over said so.
+fn list(dir: &Path, name: &str, out: &mut impl Write) -> Result<(), Error> {
+    let path = file(dir, name)?;
+    let text = current(&path)?;
+    if let Err(e) = write_list(&text, out) {
+        return Err(io_failed("standard output", e));
+    }
+    if let Some(why) = tfd_sys::private_file::check_file(&path, "key file") {
+        eprintln!("tfpasswd: warning: tfd refuses this file unless its owner is the user's: {why}");
+    }
+    Ok(())
+}
+
+/// The lines of `key list`.
+fn write_list(text: &str, out: &mut impl Write) -> std::io::Result<()> {
+    for (n, l) in text.lines().enumerate() {
+        match usable(l) {
+            Ok(None) => {}
+            Ok(Some(k)) => {
+                let opts: Vec<String> = k
+                    .options
+                    .iter()
+                    .map(|(o, v)| match v {
+                        Some(v) => format!("{o}=\"{v}\""),
+                        None => o.clone(),
+                    })
+                    .collect();
+                writeln!(
+                    out,
+                    "{}\t{} {}\t{}\t{}\t{}",
+                    n + 1,
+                    k.key.type_name(),
+                    k.key.bits(),
+                    keylogin::fingerprint(&k.blob),
+                    tfp_wire::escape::shown(k.comment.as_bytes()),
+                    opts.join(",")
+                )?;
+            }
+            Err(why) => writeln!(out, "{}\tNOT USED: {why}", n + 1)?,
+        }
+    }
+    Ok(())
+}
+
+/// `key del NAME WHICH`: WHICH a fingerprint (`SHA256:…`), a line number,
+/// or a file whose keys go.
+fn del(dir: &Path, name: &str, which: &str) -> Result<(), Error> {
+    let path = file(dir, name)?;
+    let text = current(&path)?;
+    let gone: Vec<Vec<u8>> = if which.starts_with("SHA256:") || which.chars().all(|c| c.is_ascii_digit()) {
+        Vec::new()
+    } else {
+        input(Some(which))?
+            .lines()
+            .filter_map(|l| line::parse(l).ok().flatten())
+            .map(|k| k.blob)
+            .collect()
+    };
+    let mut kept = String::new();
+    let mut removed = 0;
+    for (n, l) in text.lines().enumerate() {
+        let hit = match line::parse(l) {
+            Ok(Some(k)) => {
+                keylogin::fingerprint(&k.blob) == which || gone.contains(&k.blob) || which == (n + 1).to_string()
+            }
+            _ => which == (n + 1).to_string(),
+        };
+        if hit {
+            removed += 1;
+        } else {
+            kept.push_str(l);
+            kept.push('\n');
+        }
+    }
+    if removed == 0 {
+        return Err(Error::Failed(format!("{name} has no key {which}")));
+    }
+    save(dir, &path, &kept)?;
+    println!("tfpasswd: {removed} key(s) of {name} deleted");
+    Ok(())
+}
+
+/// `key add|list|del NAME [FILE]` under `dir`.
+pub(super) fn run(dir: &Path, operands: &[String]) -> Result<(), Error> {
+    let ops: Vec<&str> = operands.iter().map(String::as_str).collect();
+    match ops.as_slice() {
+        ["add", name] => add(dir, name, None),
+        ["add", name, from] => add(dir, name, Some(from)),
+        ["list", name] => list(dir, name, &mut std::io::stdout().lock()),
+        ["del", name, which] => del(dir, name, which),
+        _ => Err(Error::Usage(
+            "key add NAME [FILE] | key list NAME | key del NAME FINGERPRINT|LINE|FILE".into(),
+        )),
+    }
+}

@@ -1,0 +1,264 @@
+//! Key login (doc/compatibility.md "Key login", doc/secure-transport.md
+//! §10): `TFDKEY <user> <key>` offers a public key, answered `OK <nonce>`
+//! when the user's key file lets it in from here; `TFDKEYSIG <signature>`
+//! proves the private key over the nonce, the user and this session's
+//! handshake hash, and logs in exactly as LOGIN does ([`access::admit`]).
+//! Only over the secure transport. Refused keys (but a key merely not
+//! registered: [`NotAuthorized::counts`]) and bad signatures count as wrong
+//! passwords do; a connection offers at most [`keylogin::MAX_OFFERS`] keys.
+
+use super::access::{self, attempt, count_failure, throttle_gate};
+use super::{CmdResult, Reply};
+use crate::auth::keys;
+use crate::auth::userdb;
+use crate::session::Session;
+use log::{error, info, warn};
+use tfp_wire::keylogin::{self, Challenge, Offer, PublicKey, Signature};
+use tfp_wire::Failed;
+
+/// The session's key login: offers made, and the one waiting for its signature.
+#[derive(Default)]
+struct KeyLogin {
+    offers: u32,
+    pending: Option<Pending>,
+}
+
+/// An offer answered with a nonce.
+struct Pending {
+    name: Vec<u8>,
+    key: PublicKey,
+    blob: Vec<u8>,
+    nonce: [u8; keylogin::NONCE_LEN],
+    entry: userdb::Entry,
+}
+
+/// The session's binding to its secure transport, or the refusal when it
+/// has none (a signature could not be bound to this session).
+fn binding(s: &mut Session, cmd: &str) -> Result<[u8; keylogin::BINDING_LEN], Failed> {
+    s.secure_mut().binding().ok_or_else(|| {
+        info!("{} {cmd} refused: only over the secure transport", s.peer());
+        Failed::SecureRequired
+    })
+}
+
+/// `TFDKEY <user> <key>`.
+pub fn tfdkey(s: &mut Session, arg: &[u8]) -> CmdResult {
+    if s.state().logged_in() {
+        return Err(Failed::AlreadyLogged.into());
+    }
+    binding(s, keylogin::OFFER)?;
+    let kl = s.family_mut::<KeyLogin>();
+    kl.pending = None;
+    kl.offers += 1;
+    if kl.offers > keylogin::MAX_OFFERS {
+        warn!(
+            "{} TFDKEY: more than {} keys offered on one connection; closing",
+            s.peer(),
+            keylogin::MAX_OFFERS
+        );
+        s.chan_mut().tx.send_frame(&Failed::LoginFailed.to_wire())?;
+        return Ok(Reply::Close);
+    }
+    let offer = match Offer::parse(arg) {
+        Ok(o) => o,
+        Err(keylogin::FrameError::Missing) => return Err(Failed::MissingParameter.into()),
+        Err(e) => {
+            let name = tfp_wire::command::split_space(arg).map_or(&b""[..], |(n, _)| n);
+            let a = attempt(s, name);
+            throttle_gate(s, &a)?;
+            count_failure(s, &a, &format!("a key that cannot be read ({e})"));
+            return Err(Failed::LoginFailed.into());
+        }
+    };
+    let a = attempt(s, &offer.user);
+    throttle_gate(s, &a)?;
+    let fp = keylogin::fingerprint(&offer.blob);
+    let entry = match authorized(s, &a.who, &offer) {
+        Ok(entry) => entry,
+        Err(why) if why.counts() => {
+            count_failure(s, &a, &format!("key {} {fp}: {why}", offer.key.type_name()));
+            return Err(Failed::LoginFailed.into());
+        }
+        Err(why) => {
+            info!(
+                "{} LOGIN {:?} refused: key {} {fp}: {why} (not counted as a failure)",
+                s.peer(),
+                a.who,
+                offer.key.type_name()
+            );
+            return Err(Failed::LoginFailed.into());
+        }
+    };
+    let mut nonce = [0u8; keylogin::NONCE_LEN];
+    if let Err(e) = getrandom::getrandom(&mut nonce) {
+        error!("{} TFDKEY: no random bytes: {e}", s.peer());
+        return Err(Failed::LoginFailed.into());
+    }
+    info!(
+        "{} TFDKEY {:?}: key {} {fp} offered, awaiting its signature",
+        s.peer(),
+        a.who,
+        offer.key.type_name()
+    );
+    s.family_mut::<KeyLogin>().pending = Some(Pending {
+        name: offer.user,
+        key: offer.key,
+        blob: offer.blob,
+        nonce,
+        entry,
+    });
+    Ok(Reply::Frame(Challenge { nonce }.frame()))
+}
+
+/// Why an offered key may not log in (for the log line).
+enum NotAuthorized {
+    NoUserDb,
+    UserDb(userdb::UserDbError),
+    NoSuchName,
+    Locked,
+    SystemUser(crate::auth::privs::PrivError),
+    Keys(keys::Refusal),
+}
+
+impl std::fmt::Display for NotAuthorized {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotAuthorized::NoUserDb => write!(f, "no userdb configured"),
+            NotAuthorized::UserDb(e) => write!(f, "user file unusable: {e}"),
+            NotAuthorized::NoSuchName => write!(f, "no such name in the user file"),
+            NotAuthorized::Locked => write!(f, "the account is locked in the user file"),
+            NotAuthorized::SystemUser(e) => write!(f, "its system user: {e}"),
+            NotAuthorized::Keys(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl NotAuthorized {
+    /// Whether the throttle counts it. A key the user simply has not
+    /// registered does not count: ssh-agent and `~/.ssh` offer every key a
+    /// person has, and a password user with three keys would otherwise pile
+    /// up three failures per login against their address, which a password
+    /// success does not forgive. Probing which public keys a name takes
+    /// gives nothing without the private key, and a connection may offer
+    /// only [`keylogin::MAX_OFFERS`]. A name that does not exist, a locked
+    /// account, a key refused by its `from=` or expiry, a bad signature: counted.
+    fn counts(&self) -> bool {
+        !matches!(
+            self,
+            NotAuthorized::Keys(keys::Refusal::NotListed | keys::Refusal::Unreadable(_))
+        )
+    }
+}
+
+impl From<userdb::UserDbError> for NotAuthorized {
+    fn from(e: userdb::UserDbError) -> Self {
+        NotAuthorized::UserDb(e)
+    }
+}
+
+impl From<keys::Refusal> for NotAuthorized {
+    fn from(e: keys::Refusal) -> Self {
+        NotAuthorized::Keys(e)
+    }
+}
+
+impl From<crate::auth::privs::PrivError> for NotAuthorized {
+    fn from(e: crate::auth::privs::PrivError) -> Self {
+        NotAuthorized::SystemUser(e)
+    }
+}
+
+/// Whether the offer may log in: the user file's entry (not locked), then
+/// the user's key file, read now, trusted, holding the key with options that
+/// let this address in now.
+fn authorized(s: &Session, who: &str, offer: &Offer) -> Result<userdb::Entry, NotAuthorized> {
+    let cfg = &s.ctx().cfg;
+    let path = cfg.userdb.as_deref().ok_or(NotAuthorized::NoUserDb)?;
+    let db = userdb::load_trusted(path)?;
+    let name = std::str::from_utf8(&offer.user).ok().ok_or(NotAuthorized::NoSuchName)?;
+    let entry = db.get(name).ok_or(NotAuthorized::NoSuchName)?;
+    if entry.locked {
+        return Err(NotAuthorized::Locked);
+    }
+    let owner = crate::auth::privs::resolve(entry.system_user())?.uid.as_raw();
+    let dir = cfg
+        .authorized_keys_dir
+        .as_deref()
+        .unwrap_or(std::path::Path::new(crate::config::DEFAULT_AUTHORIZED_KEYS_DIR));
+    let file = keys::file_of(dir, name).ok_or(NotAuthorized::NoSuchName)?;
+    let text = match keys::read(&file, owner) {
+        Ok(t) => t,
+        Err(e) => {
+            if matches!(e, keys::Refusal::Untrusted(_)) {
+                error!("{} TFDKEY {who:?}: {e}", s.peer());
+            }
+            return Err(e.into());
+        }
+    };
+    let now = i64::try_from(crate::auth::shared_state::unix_now()).unwrap_or(i64::MAX);
+    keys::find(&text, &offer.blob, s.peer().ip(), now)?;
+    Ok(entry.clone())
+}
+
+/// Why a signature was refused (for the log line).
+enum BadSignature {
+    Frame(keylogin::FrameError),
+    Blob(keylogin::BlobError),
+    DoesNotVerify,
+}
+
+impl std::fmt::Display for BadSignature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BadSignature::Frame(e) => write!(f, "the signature: {e}"),
+            BadSignature::Blob(e) => write!(f, "the signature: {e}"),
+            BadSignature::DoesNotVerify => write!(f, "the signature does not verify"),
+        }
+    }
+}
+
+impl From<keylogin::FrameError> for BadSignature {
+    fn from(e: keylogin::FrameError) -> Self {
+        BadSignature::Frame(e)
+    }
+}
+
+impl From<keylogin::BlobError> for BadSignature {
+    fn from(e: keylogin::BlobError) -> Self {
+        BadSignature::Blob(e)
+    }
+}
+
+/// The pending offer's signature, checked.
+fn check_signature(p: &Pending, binding: &[u8; keylogin::BINDING_LEN], arg: &[u8]) -> Result<(), BadSignature> {
+    let blob = keylogin::parse_signature(arg)?;
+    let sig = Signature::parse(&blob, &p.key)?;
+    let data = keylogin::signed_data(binding, &p.name, &p.nonce, &p.blob);
+    if keys::verify::verify(&p.key, &sig, &data) {
+        Ok(())
+    } else {
+        Err(BadSignature::DoesNotVerify)
+    }
+}
+
+/// `TFDKEYSIG <signature>`: the signature of the pending offer.
+pub fn tfdkeysig(s: &mut Session, arg: &[u8]) -> CmdResult {
+    if s.state().logged_in() {
+        return Err(Failed::AlreadyLogged.into());
+    }
+    let binding = binding(s, keylogin::SIGN)?;
+    let Some(p) = s.family_mut::<KeyLogin>().pending.take() else {
+        info!("{} TFDKEYSIG refused: no key offered (TFDKEY first)", s.peer());
+        return Err(Failed::LoginFailed.into());
+    };
+    let a = attempt(s, &p.name);
+    throttle_gate(s, &a)?;
+    let fp = keylogin::fingerprint(&p.blob);
+    if let Err(why) = check_signature(&p, &binding, arg) {
+        count_failure(s, &a, &format!("key {} {fp}: {why}", p.key.type_name()));
+        return Err(Failed::LoginFailed.into());
+    }
+    let id = access::identity_of(s, &a.who, &p.entry)?;
+    a.forgive();
+    access::admit(s, &a.who, &p.entry, id, &format!(" by key {} {fp}", p.key.type_name()))
+}
