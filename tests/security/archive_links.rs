@@ -92,6 +92,7 @@ fn every_command(connect: &dyn Fn() -> Client, path: &str, mutate: bool) -> Vec<
     let root_owner = Extra {
         owner: Some((0, 0)),
         rdev: None,
+        changed: None,
     };
     let _ = connect().sndfile(through.as_bytes(), true, &mut &data[..], &mut |_| {});
     let items = [
@@ -208,6 +209,7 @@ fn a_jailed_users_links_lead_no_command_of_anyone_out_of_their_root() {
         Extra {
             owner: Some((0, 0)),
             rdev: None,
+            changed: None,
         },
         "/home/mine",
         None,
@@ -221,6 +223,7 @@ fn a_jailed_users_links_lead_no_command_of_anyone_out_of_their_root() {
         Extra {
             owner: None,
             rdev: Some(libc::makedev(1, 3)),
+            changed: None,
         },
         "/home/null",
         None,
@@ -331,6 +334,7 @@ fn batches_on(c: &mut Client, w: usize, i: usize) {
     let nobody = Extra {
         owner: Some((65534, 65534)),
         rdev: None,
+        changed: None,
     };
     let n = format!("{w}-{i}");
     let all = ALL | Head::SET_OWNER;

@@ -21,18 +21,29 @@ use tfp_wire::entry::Mtime;
 use tfp_wire::fstat::FileType;
 use tfp_wire::Status;
 
+/// What the last step carries out: the plan, the directories that could
+/// not be made (nothing below them is touched) and what is kept.
+pub(super) struct Done<'a> {
+    pub(super) plan: &'a Plan,
+    pub(super) failed_dirs: &'a [Vec<u8>],
+    pub(super) keeps: Keeps,
+}
+
 /// Carries out the plan's nodes, attributes and directories; returns how
 /// many nodes were made. What fails is told and the rest goes on.
 pub(super) fn settle_down(
     land: &Landing,
     dst: &Path,
-    p: &Plan,
+    d: Done<'_>,
     theirs: &Side,
     root: Option<&Meta>,
-    failed_dirs: &[Vec<u8>],
-    keeps: Keeps,
     t: &mut Tally<'_>,
 ) -> usize {
+    let Done {
+        plan: p,
+        failed_dirs,
+        keeps,
+    } = d;
     let below_failed = |rel: &[u8]| failed_dirs.iter().any(|d| names::below(rel, d));
     let mut made = 0;
     for rel in p.nodes.iter().filter(|r| !below_failed(r)) {
@@ -124,12 +135,15 @@ pub(super) fn settle_up(
     c: &mut Client,
     src: &Path,
     dst: &[u8],
-    p: &Plan,
+    d: Done<'_>,
     ours: &Side,
-    failed_dirs: &[Vec<u8>],
-    keeps: Keeps,
     t: &mut Tally<'_>,
 ) -> Result<usize, Error> {
+    let Done {
+        plan: p,
+        failed_dirs,
+        keeps,
+    } = d;
     let below_failed = |rel: &[u8]| failed_dirs.iter().any(|d| names::below(rel, d));
     let entry = |rel: &[u8], kind: Option<FileType>| -> Option<entries::Entry> {
         let m = ours.get(rel)?;

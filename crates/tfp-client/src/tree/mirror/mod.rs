@@ -459,7 +459,18 @@ fn down(
     let ev = t.ev;
     n.transferred = many::fetch(c, cfg, run, &plan, o.delta, &what, &mut |_| {}, ev, t)?;
     n.failed = before + (jobs.len() - n.transferred);
-    let nodes = attrs::settle_down(&land, &dst, &p, &theirs, top.as_ref(), &failed_dirs, o.keeps, t);
+    let nodes = attrs::settle_down(
+        &land,
+        &dst,
+        attrs::Done {
+            plan: &p,
+            failed_dirs: &failed_dirs,
+            keeps: o.keeps,
+        },
+        &theirs,
+        top.as_ref(),
+        t,
+    );
     n.transferred += nodes;
     Ok(Some((n, Vec::new())))
 }
@@ -631,7 +642,18 @@ fn up(
             .cloned()
             .collect();
         p.attrs.extend(racy);
-        n.transferred += attrs::settle_up(c, &src, &dst, &p, &ours, &failed_dirs, o.keeps, t)?;
+        n.transferred += attrs::settle_up(
+            c,
+            &src,
+            &dst,
+            attrs::Done {
+                plan: &p,
+                failed_dirs: &failed_dirs,
+                keeps: o.keeps,
+            },
+            &ours,
+            t,
+        )?;
     }
     Ok(Some((n, Vec::new())))
 }

@@ -204,7 +204,7 @@ pub(super) fn remote_side(
 /// The remote side as TFDLIST described it; the flag is false when names
 /// were refused.
 pub(super) fn stat_side(l: listing::StatListing, shown: &str, t: &mut Tally<'_>) -> (Side, bool) {
-    let whole = told_refused(&l.refused, &shown, t);
+    let whole = told_refused(&l.refused, shown, t);
     let mut side = Side::new();
     for e in l.entries {
         let file = e.entry.kind == Kind::File;
