@@ -401,3 +401,8 @@ fn batch_get() {
 fn stage() {
     run("stage");
 }
+
+#[test]
+fn compress() {
+    run("compress");
+}
