@@ -28,9 +28,11 @@
 
 mod decode;
 mod encode;
+mod sample;
 
 pub use decode::Decoder;
-pub use encode::Encoder;
+pub use encode::{EncodeError, Encoder};
+pub use sample::{Sampler, SAMPLE};
 
 /// The most data one block holds, raw or decoded. Chosen so that zstd's
 /// worst case for it (`compress_bound`) and the header fit in one frame
