@@ -333,6 +333,13 @@ impl Client {
                 break;
             }
         }
+        self.put_end(outcome, then)
+    }
+
+    /// The end of PUT's flow once the data is sent (or its reading failed):
+    /// the end code, then the FIN exchange, `then` as in
+    /// [`Client::put_granted_then`].
+    pub(crate) fn put_end(&mut self, mut outcome: PutOutcome, then: Option<Behind<'_>>) -> Result<PutOutcome, Error> {
         let end = match outcome {
             PutOutcome::ReadFailed(_) => code::STOP,
             _ => code::END,
@@ -368,7 +375,7 @@ impl Client {
 
     /// True when the server has sent something during a PUT (its cancel), without
     /// blocking.
-    fn server_code_pending(&mut self) -> Result<bool, Error> {
+    pub(crate) fn server_code_pending(&mut self) -> Result<bool, Error> {
         if self.chan.rx.buffered() > 0 {
             return Ok(true);
         }
