@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod basic;
+pub mod compress;
 pub mod confine;
 pub mod connection;
 pub mod delta;

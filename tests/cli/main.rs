@@ -7,6 +7,7 @@
 
 mod cli;
 mod cli_batch;
+mod cli_compress;
 mod cli_delta;
 mod cli_delta_down;
 mod cli_errors;

@@ -24,11 +24,13 @@ pub enum Ext {
     /// TFDSTAGE, staged uploads ([`crate::engine::staged`]): a tree asked it once
     /// per file of 32 MiB and more.
     Stage,
+    /// TFDZSTD, compressed data ([`crate::compress`]).
+    Zstd,
 }
 
 impl Ext {
     /// The number of extensions, the size of [`Caps`]' table.
-    const COUNT: usize = 7;
+    const COUNT: usize = 8;
 
     /// This extension's row in [`Caps`]' table.
     fn row(self) -> usize {
@@ -40,6 +42,7 @@ impl Ext {
             Ext::DeltaGet => 4,
             Ext::SigProbe => 5,
             Ext::Stage => 6,
+            Ext::Zstd => 7,
         }
     }
 }
@@ -89,6 +92,7 @@ mod tests {
             Ext::DeltaGet,
             Ext::SigProbe,
             Ext::Stage,
+            Ext::Zstd,
         ];
         let mut c = Caps::default();
         assert!(all.iter().all(|&e| c.get(e) == Known::Unknown));

@@ -7,6 +7,10 @@
 
 mod choice;
 mod decide;
+mod probe;
+mod send;
 
 pub use choice::Choice;
 pub use decide::{Decider, Plan};
+pub use probe::offer;
+pub use send::Squeeze;

@@ -10,13 +10,11 @@ use zstd::zstd_safe::{DCtx, DParameter, InBuffer, OutBuffer, ResetDirective};
 /// for more is refused, not allocated).
 pub struct Decoder {
     ctx: DCtx<'static>,
-    /// A stream was started (by a fresh block or the first compressed one).
-    started: bool,
 }
 
 impl std::fmt::Debug for Decoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Decoder").field("started", &self.started).finish()
+        f.write_str("Decoder")
     }
 }
 
@@ -26,7 +24,7 @@ impl Decoder {
         let mut ctx = DCtx::try_create()?;
         let log = window_log.clamp(super::MIN_WINDOW_LOG, super::MAX_WINDOW_LOG);
         ctx.set_parameter(DParameter::WindowLogMax(log)).ok()?;
-        Some(Decoder { ctx, started: false })
+        Some(Decoder { ctx })
     }
 
     /// A stream with the default window.
@@ -42,23 +40,34 @@ impl Decoder {
     pub fn decode(&mut self, frame: &[u8], cap: usize, out: &mut Vec<u8>) -> Result<(), BlockError> {
         let block = Block::parse(frame, cap)?;
         out.clear();
-        match block.kind {
-            Kind::Raw => {
-                out.extend_from_slice(block.payload);
-                Ok(())
-            }
-            Kind::ZstdFresh => {
-                self.ctx
-                    .reset(ResetDirective::SessionOnly)
-                    .map_err(|_| BlockError::Corrupt)?;
-                self.started = true;
-                self.inflate(block, out)
-            }
-            Kind::Zstd => {
-                self.started = true;
-                self.inflate(block, out)
-            }
+        if block.kind == Kind::Raw {
+            out.extend_from_slice(block.payload);
+            return Ok(());
         }
+        self.stream(block, out)
+    }
+
+    /// [`Decoder::decode`] without copying a raw block: its data is the
+    /// frame's own bytes; a compressed one is decoded into `buf` (bounded
+    /// alike).
+    pub fn data<'a>(&mut self, frame: &'a [u8], cap: usize, buf: &'a mut Vec<u8>) -> Result<&'a [u8], BlockError> {
+        let block = Block::parse(frame, cap)?;
+        if block.kind == Kind::Raw {
+            return Ok(block.payload);
+        }
+        buf.clear();
+        self.stream(block, buf)?;
+        Ok(&buf[..])
+    }
+
+    /// A compressed block, into the empty `out`.
+    fn stream(&mut self, block: Block<'_>, out: &mut Vec<u8>) -> Result<(), BlockError> {
+        if block.kind == Kind::ZstdFresh {
+            self.ctx
+                .reset(ResetDirective::SessionOnly)
+                .map_err(|_| BlockError::Corrupt)?;
+        }
+        self.inflate(block, out)
     }
 
     fn inflate(&mut self, block: Block<'_>, out: &mut Vec<u8>) -> Result<(), BlockError> {

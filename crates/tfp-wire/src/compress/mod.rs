@@ -28,10 +28,12 @@
 
 mod decode;
 mod encode;
+mod offer;
 mod sample;
 
 pub use decode::Decoder;
 pub use encode::{EncodeError, Encoder};
+pub use offer::{Offer, PROBE, STAGE_PUT};
 pub use sample::{Sampler, SAMPLE};
 
 /// The most data one block holds, raw or decoded. Chosen so that zstd's
@@ -119,6 +121,18 @@ impl std::fmt::Display for BlockError {
 }
 
 impl std::error::Error for BlockError {}
+
+/// The most data a block may hold so that, compressed at worst, it still
+/// fits in `frame_max` bytes with its header (a chunk the server granted):
+/// at most [`MAX_DATA`], 0 when even an empty block would not fit.
+pub fn data_for_frame(frame_max: usize) -> usize {
+    let mut n = frame_max.saturating_sub(HEADER_LEN).min(MAX_DATA);
+    while n > 0 && zstd::zstd_safe::compress_bound(n) + HEADER_LEN > frame_max {
+        // the bound exceeds n by n/256 and less than 1 KiB: two steps at most
+        n = n.saturating_sub((zstd::zstd_safe::compress_bound(n) + HEADER_LEN - frame_max).max(1));
+    }
+    n
+}
 
 /// A block as read off the wire, not decoded yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

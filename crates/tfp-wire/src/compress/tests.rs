@@ -206,3 +206,16 @@ fn the_window_follows_the_memory_bound() {
     assert_eq!(window_log_for(5 << 20), 21);
     assert_eq!(window_log_for(u64::MAX), MAX_WINDOW_LOG);
 }
+
+#[test]
+fn data_for_a_frame_fits_it_compressed_at_worst() {
+    for frame in [0, 5, 6, 100, 4096, 65536, 1 << 20, crate::MAX_FRAME, 4 << 20] {
+        let n = data_for_frame(frame);
+        assert!(n <= MAX_DATA);
+        if n > 0 {
+            assert!(zstd::zstd_safe::compress_bound(n) + HEADER_LEN <= frame, "{frame}: {n}");
+            assert!(n + n / 128 + 2048 >= frame.min(MAX_DATA), "{frame}: {n}");
+        }
+    }
+    assert_eq!(data_for_frame(crate::MAX_FRAME), MAX_DATA);
+}

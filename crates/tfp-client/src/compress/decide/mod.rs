@@ -3,9 +3,9 @@
 //!
 //! Its inputs are explicit, so every rule is tested without a network:
 //!
-//! - the block's sample ratio ([`tfp_wire::compress::Sampler`]), given to
-//!   [`Decider::plan`]: a block whose sample does not shrink below
-//!   [`MARGIN`] goes raw;
+//! - the block's sample ratio ([`tfp_wire::compress::Sampler`]), which
+//!   [`Decider::plan`] asks for only when it could matter: a block whose
+//!   sample does not shrink below [`MARGIN`] goes raw;
 //! - the link, as the sender saw it ([`Decider::sent`]: bytes written to the
 //!   socket and the time those writes took);
 //! - the compressor's cost ([`Decider::compressed`]: bytes in, bytes out,
@@ -112,34 +112,58 @@ impl Decider {
         self.cpu[(level.clamp(1, MAX_LEVEL) - 1) as usize].unwrap_or_else(|| prior_cpu(level))
     }
 
-    /// The plan for a block whose sample compressed to `sample_ratio` of
-    /// its size at level 1.
-    pub fn plan(&mut self, sample_ratio: f64) -> Plan {
-        if self.choice == Choice::Off || sample_ratio.is_nan() || sample_ratio > MARGIN {
+    /// The plan for the next block; `sample` measures its sample's ratio at
+    /// level 1, and is called only when the answer could matter (never on a
+    /// link zstd cannot keep up with, so loopback pays nothing for it).
+    pub fn plan(&mut self, sample: impl FnOnce() -> f64) -> Plan {
+        let auto = match self.choice {
+            Choice::Off => return Plan::Raw,
+            Choice::Auto => true,
+            Choice::Force(_) => false,
+        };
+        let link = match (auto, self.link) {
+            (false, _) => 0.0,
+            // measure the link first, with the data as it is
+            (true, None) => return Plan::Raw,
+            (true, Some(link)) => link,
+        };
+        if auto && self.cpu_at(1) >= link {
+            // not even data that vanished would pay: no sample, but a probe
+            // now and then when it comes close
+            return self.probe(link / self.cpu_at(1), sample);
+        }
+        let ratio = sample();
+        if ratio.is_nan() || ratio > MARGIN {
             return Plan::Raw;
         }
-        if let Choice::Force(_) = self.choice {
+        if !auto {
             return Plan::Compress { level: self.level };
         }
-        let Some(link) = self.link else {
-            // Measure the link first, with the data as it is.
-            return Plan::Raw;
-        };
-        let ratio = sample_ratio;
-        if let Some(level) = self.paying_level(link, ratio) {
-            self.since_probe = 0;
-            self.level = level;
-            return Plan::Compress { level };
+        match self.paying_level(link, ratio) {
+            Some(level) => {
+                self.since_probe = 0;
+                self.level = level;
+                Plan::Compress { level }
+            }
+            None => self.probe(link / (self.cpu_at(1) + ratio * link), || ratio),
         }
-        // Off. Measure again now and then if it came close.
-        let gain = link / (self.cpu_at(1) + ratio * link);
+    }
+
+    /// Off: one block in [`PROBE_EVERY`] is compressed at level 1 anyway
+    /// when compressing comes within 2x of paying (`gain`, raw's time over
+    /// compressed's), to measure zstd again.
+    fn probe(&mut self, gain: f64, sample: impl FnOnce() -> f64) -> Plan {
         self.since_probe += 1;
-        if gain > 0.5 && self.since_probe >= PROBE_EVERY {
-            self.since_probe = 0;
-            self.level = 1;
-            return Plan::Compress { level: 1 };
+        if gain <= 0.5 || self.since_probe < PROBE_EVERY {
+            return Plan::Raw;
         }
-        Plan::Raw
+        self.since_probe = 0;
+        let ratio = sample();
+        if ratio.is_nan() || ratio > MARGIN {
+            return Plan::Raw;
+        }
+        self.level = 1;
+        Plan::Compress { level: 1 }
     }
 
     /// The current level if compressing at it beats sending raw, else the
