@@ -311,29 +311,40 @@ impl Client {
         then: Option<Behind<'_>>,
     ) -> Result<PutOutcome, Error> {
         let mut buf = vec![0u8; grant];
-        let mut total = 0u64;
-        let mut outcome = PutOutcome::Done;
-        loop {
-            let n = match read_full(data, &mut buf) {
-                Ok(n) => n,
-                Err(e) => {
-                    outcome = PutOutcome::ReadFailed(e);
-                    break;
-                }
-            };
-            if n == 0 {
-                break;
-            }
-            self.chan
+        let outcome = self.put_chunks(&mut buf, 0, data, progress, &mut |c, chunk| {
+            Ok(c.chan
                 .tx
-                .send_units_in_place(&(n as i64).to_be_bytes(), &mut buf[..n])?;
+                .send_units_in_place(&(chunk.len() as i64).to_be_bytes(), chunk)?)
+        })?;
+        self.put_end(outcome, then)
+    }
+
+    /// PUT's chunks: `data` read into `buf` after its first `room` bytes
+    /// (a header `send` fills) until it ends or the server sends a code
+    /// (its cancel), each chunk with its room given to `send`; progress in
+    /// bytes of `data`.
+    pub(crate) fn put_chunks(
+        &mut self,
+        buf: &mut [u8],
+        room: usize,
+        data: &mut dyn Read,
+        progress: Progress<'_>,
+        send: &mut dyn FnMut(&mut Client, &mut [u8]) -> Result<(), Error>,
+    ) -> Result<PutOutcome, Error> {
+        let mut total = 0u64;
+        loop {
+            let n = match read_full(data, &mut buf[room..]) {
+                Ok(0) => return Ok(PutOutcome::Done),
+                Ok(n) => n,
+                Err(e) => return Ok(PutOutcome::ReadFailed(e)),
+            };
+            send(self, &mut buf[..room + n])?;
             total += n as u64;
             progress(total);
             if self.server_code_pending()? {
-                break;
+                return Ok(PutOutcome::Done);
             }
         }
-        self.put_end(outcome, then)
     }
 
     /// The end of PUT's flow once the data is sent (or its reading failed):

@@ -7,7 +7,6 @@ use crate::transfer::{Behind, Progress, PutOutcome};
 use crate::{Client, Error};
 use std::io::Read;
 use std::time::Instant;
-use tfp_channel::read_full;
 use tfp_wire::compress::{data_for_frame, header, Encoder, Kind, Offer, Sampler, HEADER_LEN};
 
 /// One connection's compression: its zstd stream, its sampler and its
@@ -95,26 +94,9 @@ impl Client {
         }
         sq.enc.fresh();
         let mut buf = vec![0u8; HEADER_LEN + most];
-        let mut total = 0u64;
-        let mut outcome = PutOutcome::Done;
-        loop {
-            let n = match read_full(data, &mut buf[HEADER_LEN..]) {
-                Ok(n) => n,
-                Err(e) => {
-                    outcome = PutOutcome::ReadFailed(e);
-                    break;
-                }
-            };
-            if n == 0 {
-                break;
-            }
-            sq.send_block(self, &mut buf[..HEADER_LEN + n])?;
-            total += n as u64;
-            progress(total);
-            if self.server_code_pending()? {
-                break;
-            }
-        }
+        let outcome = self.put_chunks(&mut buf, HEADER_LEN, data, progress, &mut |c, block| {
+            sq.send_block(c, block)
+        })?;
         self.put_end(outcome, then)
     }
 }
