@@ -23,7 +23,7 @@ use std::process::Command;
 use std::time::Instant;
 
 /// The log's seed: every run compresses the same bytes.
-const SEED: u64 = 0x62_7a_73_74_64;
+const SEED: u64 = 0x627a_7374_6400;
 
 /// `mib` MiB of combined-format log lines from a xorshift stream seeded
 /// with [`SEED`]: addresses, times, paths, statuses and sizes vary as a real

@@ -17,6 +17,9 @@ pub type Progress<'a> = &'a mut dyn FnMut(u64);
 /// ([`Client::put_granted_then`]), told how the data went.
 pub(crate) type Behind<'a> = &'a mut dyn FnMut(&mut Client, &PutOutcome) -> Result<(), Error>;
 
+/// Sends one chunk of PUT's data (with the room for its header before it).
+pub(crate) type SendChunk<'a> = &'a mut dyn FnMut(&mut Client, &mut [u8]) -> Result<(), Error>;
+
 /// What FSIZELS says of one line of its list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineSize {
@@ -329,7 +332,7 @@ impl Client {
         room: usize,
         data: &mut dyn Read,
         progress: Progress<'_>,
-        send: &mut dyn FnMut(&mut Client, &mut [u8]) -> Result<(), Error>,
+        send: SendChunk<'_>,
     ) -> Result<PutOutcome, Error> {
         let mut total = 0u64;
         loop {
