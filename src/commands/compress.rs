@@ -4,13 +4,13 @@
 //!
 //! - `TFDZSTD`: `OK <level_max> <window_log>` with `compression yes`,
 //!   `UNKNOWN` with `no` (as a server without the extension answers).
-//! - `TFDSTAGEPUTZ <path> <hpfile>` (in `stage`): TFDSTAGEPUT whose every
-//!   data chunk is one block (`tfp_wire::compress`).
+//! - `TFDSTAGEPUTZ <path> <hpfile>` (`super::stage::put_blocks`):
+//!   TFDSTAGEPUT whose every data chunk is one block (`tfp_wire::compress`),
+//!   each through an [`Inflow`].
 
-use super::stage;
 use super::{CmdResult, Reply};
 use crate::session::Session;
-use tfp_wire::compress::{self as z, BlockError, Decoder, Offer};
+use tfp_wire::compress::{self as z, Decoder, Offer};
 
 /// What this server offers, from its config.
 pub(crate) fn offer(s: &Session) -> Option<Offer> {
@@ -27,14 +27,6 @@ pub fn tfdzstd(s: &mut Session, _arg: &[u8]) -> CmdResult {
         Some(o) => Reply::Data(o.encode()),
         None => Reply::Unknown,
     })
-}
-
-/// `TFDSTAGEPUTZ <path> <hpfile>`.
-pub fn stage_put(s: &mut Session, arg: &[u8]) -> CmdResult {
-    match offer(s) {
-        Some(_) => stage::put_blocks(s, arg),
-        None => Ok(Reply::Unknown),
-    }
 }
 
 /// A transfer's chunks as the disk takes them: as they came, or each one
@@ -70,7 +62,7 @@ impl Inflow {
             Some((d, buf)) => {
                 self.wire += chunk.len() as u64;
                 let cap = usize::try_from(room).unwrap_or(usize::MAX);
-                d.data(chunk, cap, buf).map_err(refused)
+                Ok(d.data(chunk, cap, buf)?)
             }
         }
     }
@@ -85,8 +77,4 @@ impl std::fmt::Display for Inflow {
             None => Ok(()),
         }
     }
-}
-
-fn refused(e: BlockError) -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::InvalidData, e)
 }

@@ -286,8 +286,8 @@ pub fn put(s: &mut Session, arg: &[u8]) -> CmdResult {
 
 /// `TFDSTAGEPUTZ <path> <hpfile>`: TFDSTAGEPUT whose chunks are zstd
 /// blocks of one stream within the window the server offers
-/// (`super::compress`).
-pub(crate) fn put_blocks(s: &mut Session, arg: &[u8]) -> CmdResult {
+/// (`super::compress`); `UNKNOWN` with `compression no`.
+pub fn put_blocks(s: &mut Session, arg: &[u8]) -> CmdResult {
     logged(s, arg, "TFDSTAGEPUTZ", Direction::Incoming, |s, arg, t| {
         let Some(offer) = super::compress::offer(s) else {
             return Ok(Reply::Unknown);

@@ -153,7 +153,7 @@ pub static TABLE: &[Spec] = &[
     row("TFDSTAGEDONE", stage::done, ANY, needs(&[bits::WFILE])),
     // tfd's own: compressed data (doc/compatibility.md "Compression")
     row(tfp_wire::compress::PROBE, compress::tfdzstd, ANY, NOT_TFPSFS),
-    row(tfp_wire::compress::STAGE_PUT, compress::stage_put, ANY, needs(&[bits::WFILE])).transfer(),
+    row(tfp_wire::compress::STAGE_PUT, stage::put_blocks, ANY, needs(&[bits::WFILE])).transfer(),
     // the user's own stages: listed, removed (issue 47 finding 8)
     row("TFDSTAGES", stage::list, ANY, needs(&[bits::LRDIR])),
     row("TFDSTAGEDROP", stage::discard, ANY, needs(&[bits::DFILE])),

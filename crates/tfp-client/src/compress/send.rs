@@ -2,7 +2,8 @@
 //! block (`tfp_wire::compress`), raw or zstd as the [`Decider`] plans it,
 //! with the link and zstd's cost measured on the way.
 
-use super::{Choice, Decider, Plan};
+use super::choice::Choice;
+use super::decide::{Decider, Plan};
 use crate::transfer::{Behind, Progress, PutOutcome};
 use crate::{Client, Error};
 use std::io::Read;
@@ -70,7 +71,12 @@ impl Squeeze {
             return false;
         };
         let (start, t) = (out.len(), Instant::now());
-        if self.enc.set_level(level).and_then(|()| self.enc.compress(data, out)).is_err() {
+        if self
+            .enc
+            .set_level(level)
+            .and_then(|()| self.enc.compress(data, out))
+            .is_err()
+        {
             return false;
         }
         let packed = out.len() - start - HEADER_LEN;
@@ -88,7 +94,9 @@ impl Squeeze {
         let t;
         let n = if self.squeeze_into(&buf[HEADER_LEN..], &mut out) {
             t = Instant::now();
-            c.chan.tx.send_units_in_place(&(out.len() as i64).to_be_bytes(), &mut out)?;
+            c.chan
+                .tx
+                .send_units_in_place(&(out.len() as i64).to_be_bytes(), &mut out)?;
             out.len()
         } else {
             let data_len = buf.len() - HEADER_LEN;
@@ -136,10 +144,15 @@ mod tests {
 
     #[test]
     fn packed_blocks_are_what_a_decoder_reads_back() {
-        let offer = Offer { level_max: 9, window_log: 21 };
+        let offer = Offer {
+            level_max: 9,
+            window_log: 21,
+        };
         let mut sq = Squeeze::new(Choice::Force(None), offer).unwrap();
         let mut dec = Decoder::new(21).unwrap();
-        let text: Vec<u8> = (0..40_000).flat_map(|i| format!("line {}\n", i % 100).into_bytes()).collect();
+        let text: Vec<u8> = (0..40_000)
+            .flat_map(|i| format!("line {}\n", i % 100).into_bytes())
+            .collect();
         let mut x = 0x2545_f491_4f6c_dd1du64;
         let noise: Vec<u8> = (0..100_000)
             .map(|_| {

@@ -122,6 +122,14 @@ impl std::fmt::Display for BlockError {
 
 impl std::error::Error for BlockError {}
 
+/// A refused block as the receiver's write fails with it: the sender's data
+/// is invalid, so nothing of it is kept.
+impl From<BlockError> for std::io::Error {
+    fn from(e: BlockError) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, e)
+    }
+}
+
 /// The most data a block may hold so that, compressed at worst, it still
 /// fits in `frame_max` bytes with its header (a chunk the server granted):
 /// at most [`MAX_DATA`], 0 when even an empty block would not fit.

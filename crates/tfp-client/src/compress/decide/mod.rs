@@ -19,7 +19,7 @@
 //! spend on the link (the socket is the bottleneck), down when it takes
 //! longer (the CPU is).
 
-use super::Choice;
+use super::choice::Choice;
 use std::time::Duration;
 use tfp_wire::compress::MAX_LEVEL;
 
