@@ -71,16 +71,7 @@ mod tests {
             .flat_map(|i| format!("GET /index{} 200\n", i % 50).into_bytes())
             .collect();
         assert!(s.ratio(&text) < 0.3);
-        let mut x = 88172645463325252u64;
-        let noise: Vec<u8> = (0..100_000)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect();
-        assert!(s.ratio(&noise) > 0.99);
+        assert!(s.ratio(&crate::compress::tests::noise(100_000)) > 0.99);
         assert_eq!(s.ratio(b""), 1.0);
         assert!(s.ratio(b"a") > 1.0);
     }

@@ -19,8 +19,8 @@ fn log_lines(n: usize) -> Vec<u8> {
     v
 }
 
-/// Bytes that do not compress (a xorshift stream).
-fn noise(n: usize) -> Vec<u8> {
+/// Bytes that do not compress (a xorshift stream), for this module's tests.
+pub(crate) fn noise(n: usize) -> Vec<u8> {
     let mut x = 0x9e37_79b9_7f4a_7c15u64;
     (0..n)
         .map(|_| {
