@@ -81,6 +81,7 @@ fn staged_put(cfg: &ClientConfig, local: &Path, streams: usize, resume: bool) ->
         resume,
         overwrite: true,
         attrs: None,
+        compress: None,
     };
     match staged::put(&mut c, cfg, &req, &AtomicU64::new(0)) {
         Ok(_) => Ok(()),

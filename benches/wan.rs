@@ -26,6 +26,9 @@
 //!   round starts from the old file at the destination (an older mtime);
 //! - `edits`: a 1 GiB file (`--edits-mib`) with ten scattered 4 KiB edits, the
 //!   same way; by default only on profiles of 1 Gbit/s and more;
+//! - `log` and `pytree`: what compresses (`benches/wan/compress.rs`): a
+//!   64 MiB web-server log made with a fixed seed (`--big-mib`) and the
+//!   machine's Python standard library, against `rsync -a` and `rsync -az`;
 //! - `ops`: commands that move almost nothing, where the connection's round
 //!   trips are the cost: `tf echo hi` against `ssh HOST true`, and `tf ls` of
 //!   a directory of ten files against one `ls` through `sftp` (with
@@ -81,6 +84,7 @@ mod support;
 mod wan {
     pub(crate) mod bed;
     pub(crate) mod cases;
+    pub(crate) mod compress;
     pub(crate) mod contest;
     pub(crate) mod options;
     pub(crate) mod report;

@@ -406,3 +406,8 @@ fn stage() {
 fn keylogin() {
     run("keylogin");
 }
+
+#[test]
+fn compress() {
+    run("compress");
+}

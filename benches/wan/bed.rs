@@ -82,8 +82,18 @@ impl Bed<'_> {
     }
 
     pub(crate) fn rsync(&self, from: String, to: String) -> Command {
+        self.rsync_with(&[], from, to)
+    }
+
+    /// `rsync -a` with `extra` options (`-z`).
+    pub(crate) fn rsync_with(&self, extra: &[&str], from: String, to: String) -> Command {
         let mut c = self.link.client("rsync");
-        c.args(["-a", "-e"]).arg(self.sshd().rsync_shell()).arg(from).arg(to);
+        c.arg("-a")
+            .args(extra)
+            .arg("-e")
+            .arg(self.sshd().rsync_shell())
+            .arg(from)
+            .arg(to);
         c
     }
 

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime};
 // ---------------------------------------------------------------------------
 
 /// A contender whose copy `to` is checked by `check` and removed after each run.
-fn contender<'a>(
+pub(crate) fn contender<'a>(
     key: &'static str,
     name: &str,
     is_tf: bool,

@@ -5,10 +5,12 @@ use crate::support::race::MIB;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub(crate) const CASES: &[&str] = &["big", "tree", "tree10k", "mirror", "delta", "edits", "ops"];
+pub(crate) const CASES: &[&str] = &[
+    "big", "tree", "tree10k", "mirror", "delta", "edits", "log", "pytree", "ops",
+];
 pub(crate) const GCM: &str = "aes128-gcm@openssh.com";
 pub(crate) const USAGE: &str =
-    "usage: wan [--profiles RATE/RTT[/LOSS],...] [--only big,tree,tree10k,mirror,delta,edits,ops] \
+    "usage: wan [--profiles RATE/RTT[/LOSS],...] [--only big,tree,tree10k,mirror,delta,edits,log,pytree,ops] \
                      [--rounds N] [--big-mib M] [--edits-mib M] [--sftp-trees] [--baseline-tf PATH] [--limit SECS] \
                      [--budget SECS] \
                      [--quick] [--smoke] [--same-fs]";
@@ -62,6 +64,8 @@ pub(crate) struct Sizes {
     pub(crate) rewrite: u64,
     pub(crate) insert: u64,
     pub(crate) edits_mib: u64,
+    /// The most files of the Python tree copied (0: all of them).
+    pub(crate) pytree_most: usize,
 }
 
 pub(crate) struct Options {
@@ -100,6 +104,7 @@ impl Options {
                 rewrite: MIB,
                 insert: 1 << 10,
                 edits_mib: 1024,
+                pytree_most: 0,
             },
             sftp_trees: false,
             baseline_tf: None,
@@ -181,6 +186,7 @@ impl Options {
                 rewrite: 64 << 10,
                 insert: 1 << 10,
                 edits_mib: 4,
+                pytree_most: 40,
             };
             o.sftp_trees = true;
             o.only

@@ -2,6 +2,7 @@
 
 use super::bed::Bed;
 use super::cases::{case_big, case_mirror, case_ops, case_tree, cases_delta, cases_edits};
+use super::compress::{case_log, case_pytree};
 use super::contest::Case;
 use super::options::{Options, Profile};
 use super::report::report;
@@ -66,6 +67,8 @@ pub(crate) fn run_profile(
         ("mirror", Box::new(|b| case_mirror(b, deadline))),
         ("delta", Box::new(|b| cases_delta(b, deadline))),
         ("edits", Box::new(|b| cases_edits(b, deadline))),
+        ("log", Box::new(|b| case_log(b, deadline))),
+        ("pytree", Box::new(|b| case_pytree(b, deadline))),
         ("ops", Box::new(|b| case_ops(b, deadline))),
     ];
     for (case, f) in steps {

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod basic;
 mod batch_budget;
+pub mod compress;
 pub mod confine;
 pub mod connection;
 pub mod delta;

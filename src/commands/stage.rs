@@ -39,6 +39,7 @@
 //!
 //! Clients that never send these commands see nothing of them.
 
+use super::compress::Inflow;
 use super::hpf::{self, PutEnd};
 use super::transfer::{check_target, logged, Track};
 use super::{CmdResult, DeniedOr, OrFailed, Reply};
@@ -210,6 +211,8 @@ fn write_reason(e: &std::io::Error) -> (Failed, String) {
         Some(libc::EACCES | libc::EPERM) => (Failed::AccessDenied, "Access denied to location.".into()),
         Some(libc::EFBIG) => (Failed::TransferApi, "File too large for the server.".into()),
         _ if e.to_string() == QUOTA => (Failed::Quota, "Quota exceeded.".into()),
+        // a compressed block refused (`super::compress::Inflow`)
+        _ if e.kind() == std::io::ErrorKind::InvalidData => (Failed::TransferApi, format!("refused: {e}")),
         _ => (Failed::TransferApi, format!("the server could not write the file: {e}")),
     }
 }
@@ -276,10 +279,27 @@ pub fn open(s: &mut Session, arg: &[u8]) -> CmdResult {
 
 /// `TFDSTAGEPUT <path> <hpfile>`.
 pub fn put(s: &mut Session, arg: &[u8]) -> CmdResult {
-    logged(s, arg, "TFDSTAGEPUT", Direction::Incoming, put_t)
+    logged(s, arg, "TFDSTAGEPUT", Direction::Incoming, |s, arg, t| {
+        put_t(s, arg, t, Inflow::plain())
+    })
 }
 
-fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
+/// `TFDSTAGEPUTZ <path> <hpfile>`: TFDSTAGEPUT whose chunks are zstd
+/// blocks of one stream within the window the server offers
+/// (`super::compress`); `UNKNOWN` with `compression no`.
+pub fn put_blocks(s: &mut Session, arg: &[u8]) -> CmdResult {
+    logged(s, arg, "TFDSTAGEPUTZ", Direction::Incoming, |s, arg, t| {
+        let Some(offer) = super::compress::offer(s) else {
+            return Ok(Reply::Unknown);
+        };
+        match Inflow::blocks(offer.window_log) {
+            Ok(inflow) => put_t(s, arg, t, inflow),
+            Err(e) => fs_failed(&e.into()),
+        }
+    })
+}
+
+fn put_t(s: &mut Session, arg: &[u8], t: &mut Track, mut inflow: Inflow) -> CmdResult {
     let req = tfp_wire::hpf::parse(arg, false).ok_or(Failed::MissingParameter)?;
     let p = s.path(req.path)?;
     if req.bufsz <= 0 {
@@ -340,6 +360,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let (start, size) = (req.offset, stage.size);
     let mut written = 0u64;
     let ended = hpf::receive(&mut s.chan_mut().rx, grant, |chunk: &[u8]| {
+        let chunk = inflow.data(chunk, size.saturating_sub(writer.position()))?;
         if writer.position() + chunk.len() as u64 > size {
             return Err(std::io::Error::other("data past the size the stage was opened for"));
         }
@@ -412,7 +433,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                     sum,
                 });
             }
-            info!("{} TFDSTAGEPUT stored {written} bytes at {start}", s.peer());
+            info!("{} TFDSTAGEPUT stored {written} bytes at {start}{inflow}", s.peer());
             Ok(Reply::Ok)
         }
     }

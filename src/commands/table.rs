@@ -2,8 +2,8 @@
 //! TFPSFS bits), and the lookup the session dispatches through.
 
 use super::{
-    access, basic, confine, connection, delta, delta_get, fai, fs, getmany, hpf, intrw, keylogin, layer, listing,
-    netlock, notify, putmany, runbash, secfs, stage, stat, time, transfer, transport, tz, xcmds, Gate, Tfpsfs,
+    access, basic, compress, confine, connection, delta, delta_get, fai, fs, getmany, hpf, intrw, keylogin, layer,
+    listing, netlock, notify, putmany, runbash, secfs, stage, stat, time, transfer, transport, tz, xcmds, Gate, Tfpsfs,
 };
 use crate::dispatch::row;
 use crate::session::Session;
@@ -154,6 +154,9 @@ pub static TABLE: &[Spec] = &[
     row("TFDSTAGE", stage::open, ANY, needs(&[bits::WFILE])),
     row("TFDSTAGEPUT", stage::put, ANY, needs(&[bits::WFILE])).transfer(),
     row("TFDSTAGEDONE", stage::done, ANY, needs(&[bits::WFILE])),
+    // tfd's own: compressed data (doc/compatibility.md "Compression")
+    row(tfp_wire::compress::PROBE, compress::tfdzstd, ANY, NOT_TFPSFS),
+    row(tfp_wire::compress::STAGE_PUT, stage::put_blocks, ANY, needs(&[bits::WFILE])).transfer(),
     // the user's own stages: listed, removed (issue 47 finding 8)
     row("TFDSTAGES", stage::list, ANY, needs(&[bits::LRDIR])),
     row("TFDSTAGEDROP", stage::discard, ANY, needs(&[bits::DFILE])),
@@ -201,6 +204,7 @@ mod tests {
                 "PUTCAN",
                 "GETCAN",
                 "TFDSTAGEPUT",
+                "TFDSTAGEPUTZ",
                 "TFDDELTAPUT",
                 "TFDDELTAGET",
                 "TFDPUTMANY",

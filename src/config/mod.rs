@@ -281,6 +281,12 @@ pub struct Config {
     pub login_lock: Duration,
     /// Quota of every session user without one of their own in the user file.
     pub quota_default: Option<u64>,
+    /// Clients may send compressed blocks (TFDZSTD answers; else UNKNOWN).
+    pub compression: bool,
+    /// The highest zstd level TFDZSTD offers.
+    pub compression_level_max: u8,
+    /// Memory one compressed transfer may hold (the window is half of it).
+    pub compression_memory: u64,
     /// Lower case, one of error, warn, info, debug, trace.
     pub log_level: Option<String>,
     /// Where log records go (`log_target`).

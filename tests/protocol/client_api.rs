@@ -506,6 +506,7 @@ fn a_staged_put_does_not_wait_for_late_stream_sessions() {
         resume: false,
         overwrite: true,
         attrs: None,
+        compress: None,
     };
     let t = std::time::Instant::now();
     let r = tfp_client::engine::staged::put(&mut c, &cfg, &req, &Default::default());

@@ -10,6 +10,7 @@ mod cancel_points;
 mod client_api;
 mod client_trees;
 mod commands;
+mod compress;
 mod direct_io;
 mod diskfull;
 mod handshake_flight;

@@ -90,6 +90,9 @@ pub(super) fn probe(name: &str) -> Option<Probe> {
         "TFDSTAGE" => p(&[&b"5 probe 0 "[..], MISSING].concat(), Flow::Frame),
         "TFDSTAGEPUT" => p(&hpf::encode(MISSING, 0, 65536, None), Flow::Put),
         "TFDSTAGEDONE" => p(&[&b"0x00 1 "[..], MISSING].concat(), Flow::Frame),
+        // compressed data: the probe, and a range into a missing stage
+        "TFDZSTD" => p(b"", Flow::Frame),
+        "TFDSTAGEPUTZ" => p(&hpf::encode(MISSING, 0, 65536, None), Flow::Put),
         // a missing directory lists no stage; a missing stage removes nothing
         "TFDSTAGES" => p(&flag_missing, Flow::Chunks),
         "TFDSTAGEDROP" => p(MISSING, Flow::Frame),

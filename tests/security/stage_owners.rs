@@ -82,6 +82,7 @@ fn a_stage_another_account_planted_is_never_written_through() {
             resume: true,
             overwrite: true,
             attrs: None,
+            compress: None,
         };
         tfp_client::engine::staged::put(c, &srv.client_config(), &req, &Default::default())
     };

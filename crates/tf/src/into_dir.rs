@@ -23,7 +23,7 @@ fn positional(args: &[String]) -> Vec<usize> {
             i += 2;
             continue;
         }
-        if !a.starts_with("--") {
+        if !a.starts_with("--") && !commands::is_short_option(Family::Transfer, a) {
             pos.push(i);
         }
         i += 1;

@@ -156,7 +156,7 @@ const VALUED: &[(&str, bool)] = &[("--to", true), ("--expect", false), ("--file"
 fn valued(a: &str) -> Option<bool> {
     let tabled = commands::COMMAND_OPTIONS
         .iter()
-        .any(|o| o.name == a && !matches!(o.kind, commands::Kind::Flag));
+        .any(|o| o.name == a && !matches!(o.kind, commands::Kind::Flag | commands::Kind::OptNum { .. }));
     VALUED
         .iter()
         .find(|(o, _)| *o == a)

@@ -64,7 +64,7 @@ pub fn wanted(args: &[String]) -> bool {
             s if commands::takes_value(Family::Transfer, s) => {
                 it.next();
             }
-            s if s.starts_with("--") => {}
+            s if s.starts_with("--") || commands::is_short_option(Family::Transfer, s) => {}
             s => pos.push(s),
         }
     }

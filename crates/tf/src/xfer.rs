@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tf::options::commands::{self, Family, ParseError};
 use tfd_sys::direct::ChunkWriter;
+use tfp_client::compress::Choice;
 use tfp_client::engine::capped::Capped;
 use tfp_client::engine::digest::sha256_file;
 use tfp_client::engine::scratch::Scratch;
@@ -45,6 +46,8 @@ struct Opts {
     parents: bool,
     whole_file: bool,
     no_whole_file: bool,
+    /// `-z`, `--compress[=LEVEL]`, `--no-compress`, or measured.
+    compress: Choice,
     positional: Vec<String>,
     /// This command again as tf prints it (with the connection options
     /// given), `--resume` added when `resumed`.
@@ -70,6 +73,7 @@ fn parse(args: &[String]) -> Result<Opts, XferError> {
         parents: g.flag("--parents"),
         whole_file: g.flag("--whole-file"),
         no_whole_file: g.flag("--no-whole-file"),
+        compress: compress_choice(&g)?,
         positional: g.positional,
         again: String::new(),
         resumed: String::new(),
@@ -82,6 +86,22 @@ fn parse(args: &[String]) -> Result<Opts, XferError> {
         return Err("--resume and --offset exclude each other".into());
     }
     Ok(o)
+}
+
+/// What `-z`, `--compress[=LEVEL]` and `--no-compress` ask for (none of
+/// them: measured).
+fn compress_choice(g: &commands::Given) -> Result<Choice, XferError> {
+    let forced = match (g.num("--compress"), g.flag("-z")) {
+        (Some(0), _) | (None, true) => Some(Choice::Force(None)),
+        (Some(n), _) => Some(Choice::Force(Some(n as i32))),
+        (None, false) => None,
+    };
+    match (forced, g.flag("--no-compress")) {
+        (Some(_), true) => Err("--compress and --no-compress exclude each other".into()),
+        (Some(c), false) => Ok(c),
+        (None, true) => Ok(Choice::Off),
+        (None, false) => Ok(Choice::Auto),
+    }
 }
 
 /// A transfer's progress bar (bytes, rate, ETA): `counter` of `total` bytes.
@@ -336,6 +356,7 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
         verify: o.verify,
         delta: delta_rule(o),
         dest: o.dest,
+        compress: o.compress,
         ..upload::Request::new(source, remote.as_bytes(), kind)
     };
     let (done, total) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(size)));

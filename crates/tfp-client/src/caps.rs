@@ -28,11 +28,13 @@ pub enum Ext {
     /// ([`crate::remote::entries`]); a server with it also takes archive
     /// batches (`TFDPUTMANY <n> a`, `TFDGETMANY ... a`).
     Entries,
+    /// TFDZSTD, compressed data ([`crate::compress`]).
+    Zstd,
 }
 
 impl Ext {
     /// The number of extensions, the size of [`Caps`]' table.
-    const COUNT: usize = 8;
+    const COUNT: usize = 9;
 
     /// This extension's row in [`Caps`]' table.
     fn row(self) -> usize {
@@ -45,6 +47,7 @@ impl Ext {
             Ext::SigProbe => 5,
             Ext::Stage => 6,
             Ext::Entries => 7,
+            Ext::Zstd => 8,
         }
     }
 }
@@ -95,6 +98,7 @@ mod tests {
             Ext::SigProbe,
             Ext::Stage,
             Ext::Entries,
+            Ext::Zstd,
         ];
         let mut c = Caps::default();
         assert!(all.iter().all(|&e| c.get(e) == Known::Unknown));

@@ -58,6 +58,7 @@ pub mod builder;
 pub mod cancel_points;
 pub mod caps;
 pub mod ceiling;
+pub mod compress;
 pub mod confine;
 pub mod engine;
 pub mod error;

@@ -17,6 +17,9 @@ pub type Progress<'a> = &'a mut dyn FnMut(u64);
 /// ([`Client::put_granted_then`]), told how the data went.
 pub(crate) type Behind<'a> = &'a mut dyn FnMut(&mut Client, &PutOutcome) -> Result<(), Error>;
 
+/// Sends one chunk of PUT's data (with the room for its header before it).
+pub(crate) type SendChunk<'a> = &'a mut dyn FnMut(&mut Client, &mut [u8]) -> Result<(), Error>;
+
 /// What FSIZELS says of one line of its list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineSize {
@@ -311,28 +314,46 @@ impl Client {
         then: Option<Behind<'_>>,
     ) -> Result<PutOutcome, Error> {
         let mut buf = vec![0u8; grant];
-        let mut total = 0u64;
-        let mut outcome = PutOutcome::Done;
-        loop {
-            let n = match read_full(data, &mut buf) {
-                Ok(n) => n,
-                Err(e) => {
-                    outcome = PutOutcome::ReadFailed(e);
-                    break;
-                }
-            };
-            if n == 0 {
-                break;
-            }
-            self.chan
+        let outcome = self.put_chunks(&mut buf, 0, data, progress, &mut |c, chunk| {
+            Ok(c.chan
                 .tx
-                .send_units_in_place(&(n as i64).to_be_bytes(), &mut buf[..n])?;
+                .send_units_in_place(&(chunk.len() as i64).to_be_bytes(), chunk)?)
+        })?;
+        self.put_end(outcome, then)
+    }
+
+    /// PUT's chunks: `data` read into `buf` after its first `room` bytes
+    /// (a header `send` fills) until it ends or the server sends a code
+    /// (its cancel), each chunk with its room given to `send`; progress in
+    /// bytes of `data`.
+    pub(crate) fn put_chunks(
+        &mut self,
+        buf: &mut [u8],
+        room: usize,
+        data: &mut dyn Read,
+        progress: Progress<'_>,
+        send: SendChunk<'_>,
+    ) -> Result<PutOutcome, Error> {
+        let mut total = 0u64;
+        loop {
+            let n = match read_full(data, &mut buf[room..]) {
+                Ok(0) => return Ok(PutOutcome::Done),
+                Ok(n) => n,
+                Err(e) => return Ok(PutOutcome::ReadFailed(e)),
+            };
+            send(self, &mut buf[..room + n])?;
             total += n as u64;
             progress(total);
             if self.server_code_pending()? {
-                break;
+                return Ok(PutOutcome::Done);
             }
         }
+    }
+
+    /// The end of PUT's flow once the data is sent (or its reading failed):
+    /// the end code, then the FIN exchange, `then` as in
+    /// [`Client::put_granted_then`].
+    pub(crate) fn put_end(&mut self, mut outcome: PutOutcome, then: Option<Behind<'_>>) -> Result<PutOutcome, Error> {
         let end = match outcome {
             PutOutcome::ReadFailed(_) => code::STOP,
             _ => code::END,
@@ -368,7 +389,7 @@ impl Client {
 
     /// True when the server has sent something during a PUT (its cancel), without
     /// blocking.
-    fn server_code_pending(&mut self) -> Result<bool, Error> {
+    pub(crate) fn server_code_pending(&mut self) -> Result<bool, Error> {
         if self.chan.rx.buffered() > 0 {
             return Ok(true);
         }

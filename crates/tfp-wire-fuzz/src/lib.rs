@@ -41,6 +41,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("batch_get", batch_get),
     ("stage", stage),
     ("keylogin", keylogin),
+    ("compress", compress),
 ];
 
 /// Frame headers and the frame stream (wire-notes §1, §2.4).
@@ -684,5 +685,52 @@ pub fn keylogin(data: &[u8]) {
                 }
             }
         }
+    }
+}
+
+/// Compressed data blocks (`tfp_wire::compress`): a receiver fed any
+/// sequence of blocks never panics, never holds more than the cap it gave
+/// and accepts a block only if it decodes to exactly the announced length;
+/// and the data itself, compressed by the encoder, decodes to itself.
+///
+/// Input: a cap (2 bytes), a window (1 byte), then blocks, each a 2-byte
+/// length and that many bytes.
+pub fn compress(data: &[u8]) {
+    use tfp_wire::compress::{Block, Decoder, Encoder, MAX_DATA};
+    let mut r = Reader::new(data);
+    let cap = usize::from(u16::from_be_bytes(r.array::<2>())) * 8;
+    let window = 10 + u32::from(r.u8() % 12);
+    let Some(mut dec) = Decoder::new(window) else {
+        return;
+    };
+    let mut out = Vec::new();
+    loop {
+        let n = usize::from(u16::from_be_bytes(r.array::<2>()));
+        let frame = r.take(n);
+        if frame.is_empty() {
+            break;
+        }
+        let announced = Block::parse(frame, cap).map(|b| b.len);
+        if dec.decode(frame, cap, &mut out).is_ok() {
+            assert_eq!(Ok(out.len()), announced);
+        }
+        assert!(out.len() <= cap.min(MAX_DATA));
+        assert!(
+            out.capacity() <= 2 * cap.min(MAX_DATA) + 64,
+            "{} for a cap of {cap}",
+            out.capacity()
+        );
+    }
+    let Some(mut enc) = Encoder::new(1 + i32::from(data.len() as u8 % 5), window) else {
+        return;
+    };
+    let Some(mut fresh) = Decoder::new(window) else {
+        return;
+    };
+    let mut frame = Vec::new();
+    let input = &data[..data.len().min(MAX_DATA)];
+    if enc.compress(input, &mut frame).is_ok() {
+        fresh.decode(&frame, MAX_DATA, &mut out).expect("own block");
+        assert_eq!(out, input);
     }
 }

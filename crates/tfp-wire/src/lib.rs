@@ -37,6 +37,7 @@ pub mod aes;
 pub mod batch;
 pub mod cipher;
 pub mod command;
+pub mod compress;
 pub mod date;
 pub mod delta;
 pub mod entry;

@@ -206,4 +206,66 @@ that would is refused before it starts.
         at: at!(quota_default),
         ..KEY
     },
+    Key {
+        name: "compression",
+        arg: "yes|no",
+        section: Section::Optional,
+        kind: Kind::YesNo,
+        default: Some("yes"),
+        summary: "Whether clients may send data compressed with zstd (doc/compatibility.md, Compression); no answers the TFDZSTD probe UNKNOWN, as a server without the extension, and clients send today's bytes.",
+        doc: r##"With
+.B yes
+(the default) a client may send a staged upload's data as zstd blocks
+.RB ( TFDZSTD ,
+.BR TFDSTAGEPUTZ ;
+see doc/compatibility.md, "Compression"); tf decides per block, by
+measurement, whether compressing pays.
+Each block announces its decoded length; a block that announces more than
+its file has left, or decodes to more or less than it announced, is refused
+with
+.B FAILED
+and its bytes are not kept.
+.B no
+answers
+.B TFDZSTD
+.BR UNKNOWN ,
+as a server without the extension does: clients send the data as it is.
+"##,
+        at: at!(compression),
+        ..KEY
+    },
+    Key {
+        name: "compression_level_max",
+        arg: "level",
+        section: Section::Optional,
+        kind: Kind::Int { min: 1, max: 19, unit: "", zero: "" },
+        default: Some("9"),
+        summary: "Highest zstd level tfd tells clients to compress at (1..19): the CPU a client spends per byte for this server.",
+        doc: r##"The highest zstd level, 1 to 19, that
+.B TFDZSTD
+offers; a client's decider never goes above it.
+Decoding costs about the same at every level: the cap bounds what a client
+spends, and what tfd will spend when it compresses itself.
+"##,
+        at: at!(compression_level_max),
+        ..KEY
+    },
+    Key {
+        name: "compression_memory",
+        arg: "size",
+        section: Section::Optional,
+        kind: Kind::Size { min: 4096, max: 1 << 30, rate: false, zero: "" },
+        default: Some("8M"),
+        summary: "Memory one compressed transfer may hold on the server: half of it is the zstd window clients must keep to (a stream asking for more is refused).",
+        doc: r##"The memory one compressed transfer holds at most, besides one decoded
+block (448 KiB): the zstd window offered by
+.B TFDZSTD
+is the largest power of two within half of it (1 KiB to 128 MiB), and a
+stream that asks for a larger one is refused with
+.BR FAILED ,
+never allocated.
+"##,
+        at: at!(compression_memory),
+        ..KEY
+    },
 ];

@@ -69,6 +69,14 @@ pub enum Kind {
     },
     /// A word taken as it is (the server judges it); missing, the message.
     Text(&'static str),
+    /// Present or not, with an optional `=N` in `min..=max` joined to it
+    /// (`--compress=5`); alone it counts 0.
+    OptNum {
+        /// The least value.
+        min: u64,
+        /// The greatest value.
+        max: u64,
+    },
 }
 
 /// One option of a command family.
@@ -137,6 +145,33 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         kind: Kind::Num { min: 1, max: i64::MAX as u64, clamp: true },
         help: "the buffer size proposed to PUT/GET (default 4194304)",
         doc: "The buffer size proposed to\n.BR PUT \" and \" GET ,\nin bytes (default 4194304; the server may grant less).\n",
+    },
+    CmdOpt {
+        family: Family::Transfer,
+        commands: XFER,
+        name: "--compress",
+        value: "[=LEVEL]",
+        kind: Kind::OptNum { min: 1, max: 19 },
+        help: "compress the data with zstd (at LEVEL, 1..19) whatever the link; blocks that do not shrink still go as they are",
+        doc: "Compress the data with zstd whatever the link (tfd's compressed transfers;\nstaged uploads:\n.B put \\-\\-streams\nand\n.BR \\-\\-resume ),\nat\n.I level\n(1 to 19, within the server's cap) or from level 3 adapting to the link and\nthe CPU. A block whose sample does not shrink still goes as it is. Without\nthis option tf decides by measurement: compressed only where the link is\nslower than compressing (never on loopback or a fast LAN). A server without\nthe extension gets the data as it is, and tf says nothing.\n",
+    },
+    CmdOpt {
+        family: Family::Transfer,
+        commands: XFER,
+        name: "-z",
+        value: "",
+        kind: FLAG,
+        help: "as --compress",
+        doc: "As\n.BR \\-\\-compress .\n",
+    },
+    CmdOpt {
+        family: Family::Transfer,
+        commands: XFER,
+        name: "--no-compress",
+        value: "",
+        kind: FLAG,
+        help: "never compress: the data goes as it is",
+        doc: "Never compress: the data goes as it is.\n",
     },
     CmdOpt {
         family: Family::Transfer,
@@ -513,11 +548,15 @@ pub fn parse(family: Family, args: &[String]) -> Result<Given, ParseError> {
             g.positional.extend(it.cloned());
             break;
         }
+        let (a, joined) = match a.split_once('=') {
+            Some((name, v)) if optional_value(name) => (name.to_string(), Some(v)),
+            _ => (a.clone(), None),
+        };
         let Some(opt) = of(family).find(|o| o.name == a) else {
-            if family.looks_like_option(a) {
+            if family.looks_like_option(&a) {
                 return Err(ParseError::Unknown(a.clone()));
             }
-            g.positional.push(a.clone());
+            g.positional.push(a);
             continue;
         };
         match opt.kind {
@@ -536,6 +575,14 @@ pub fn parse(family: Family, args: &[String]) -> Result<Given, ParseError> {
                 Some(v) => g.texts.push((opt.name, v.clone())),
                 None => return Err(ParseError::Bad(missing.into())),
             },
+            Kind::OptNum { min, max } => {
+                let v = match joined.map(str::parse::<u64>) {
+                    None => 0,
+                    Some(Ok(n)) if (min..=max).contains(&n) => n,
+                    Some(_) => return Err(ParseError::Bad(format!("{}= needs a number {min}..{max}", opt.name))),
+                };
+                g.nums.push((opt.name, v));
+            }
         }
     }
     Ok(g)
@@ -568,13 +615,26 @@ pub fn joined_values(args: &[String], valued: &dyn Fn(&str) -> bool) -> Vec<Stri
 fn valued(name: &str) -> bool {
     COMMAND_OPTIONS
         .iter()
-        .any(|o| o.name == name && !matches!(o.kind, Kind::Flag))
+        .any(|o| o.name == name && !matches!(o.kind, Kind::Flag | Kind::OptNum { .. }))
+}
+
+/// Whether some command's option `name` takes a value only joined to it.
+fn optional_value(name: &str) -> bool {
+    COMMAND_OPTIONS
+        .iter()
+        .any(|o| o.name == name && matches!(o.kind, Kind::OptNum { .. }))
 }
 
 /// Whether `name` is an option of `family` that takes a value (so the word
 /// after it is no argument).
 pub fn takes_value(family: Family, name: &str) -> bool {
-    of(family).any(|o| o.name == name && !matches!(o.kind, Kind::Flag))
+    of(family).any(|o| o.name == name && !matches!(o.kind, Kind::Flag | Kind::OptNum { .. }))
+}
+
+/// Whether `word` is one of `family`'s options spelt with a single dash
+/// (`-z` of put and get), which that family's words otherwise never are.
+pub fn is_short_option(family: Family, word: &str) -> bool {
+    !word.starts_with("--") && of(family).any(|o| o.name == word)
 }
 
 /// The `--exclude`/`--include` options a command was given, as the tree

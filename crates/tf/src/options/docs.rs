@@ -101,6 +101,7 @@ const FAMILIES: [Family; 7] = [
 fn cmd_help_tag(o: &CmdOpt) -> String {
     match o.value {
         "" => o.name.to_string(),
+        v if v.starts_with('[') => format!("{}{v}", o.name),
         v => format!("{} {v}", o.name),
     }
 }
@@ -129,6 +130,7 @@ pub fn man_command_options() -> String {
         for o in commands::of(f) {
             let tag = match o.value {
                 "" => format!(".B {}", roff(o.name)),
+                v if v.starts_with('[') => format!(".BI {} {}", roff(o.name), v.to_lowercase()),
                 v => format!(".BI {} \" {}\"", roff(o.name), v.to_lowercase()),
             };
             let last = o.commands.len().saturating_sub(1);

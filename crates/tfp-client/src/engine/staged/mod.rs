@@ -169,7 +169,7 @@ fn open_stage(
     c.chan.tx.hold();
     c.chan.tx.send_frame(&wire::frame(wire::OPEN, &open.encode()))?;
     if let Some(bufsz) = ahead {
-        c.hpf_request(wire::PUT, req.remote, 0, bufsz, None)?;
+        c.hpf_request(req.put_command(), req.remote, 0, bufsz, None)?;
     }
     c.chan.tx.release()?;
     match Status::parse(&c.chan.rx.recv_frame()?) {
@@ -178,7 +178,7 @@ fn open_stage(
             .ok_or_else(|| Error::Protocol("TFDSTAGE: unreadable ranges".into())),
         st => {
             if let Some(bufsz) = ahead {
-                settle_request(c, bufsz)?;
+                settle_request(c, req, bufsz)?;
             }
             Err(Error::refused(wire::OPEN, st))
         }

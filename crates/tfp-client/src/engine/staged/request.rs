@@ -21,4 +21,17 @@ pub struct Request<'a> {
     /// -p`, `mirror -R`, as a batch's files keep them), taken before its
     /// data is read; None: the target's mode, the server's time.
     pub attrs: Option<tfp_wire::stage::Attrs>,
+    /// Send the ranges as compressed blocks (`TFDSTAGEPUTZ`), as the user
+    /// chose and within what the server offered; None: as they are.
+    pub compress: Option<(crate::compress::Choice, tfp_wire::compress::Offer)>,
+}
+
+impl Request<'_> {
+    /// The command a range goes with.
+    pub fn put_command(&self) -> &'static str {
+        match self.compress {
+            Some(_) => tfp_wire::compress::STAGE_PUT,
+            None => tfp_wire::stage::PUT,
+        }
+    }
 }

@@ -4,6 +4,7 @@
 //! session that commits.
 
 use super::request::Request;
+use crate::compress::Squeeze;
 use crate::replies::Split;
 use crate::shares::{LaneReader, Shares};
 use crate::spare::Opening;
@@ -60,7 +61,7 @@ pub(super) fn unsettled(e: Error) -> Error {
 #[allow(clippy::too_many_arguments)]
 fn send_ranges(
     c: &mut Client,
-    remote: &[u8],
+    req: &Request<'_>,
     bufsz: i64,
     ranges: StreamRanges<'_, '_>,
     (first, requested): (Option<u64>, bool),
@@ -71,11 +72,19 @@ fn send_ranges(
 ) -> Result<Sent, Error> {
     let (mut at, mut requested) = (first, requested);
     let mut committed = false;
+    let (cmd, remote) = (req.put_command(), req.remote);
+    let mut squeeze = match req.compress {
+        Some((choice, offer)) => Some(
+            Squeeze::new(choice, offer)
+                .ok_or_else(|| Error::Local(std::io::Error::other("no memory for a zstd stream")))?,
+        ),
+        None => None,
+    };
     while let Some(start) = at {
         let grant = if requested {
-            c.hpf_granted(wire::PUT, bufsz)
+            c.hpf_granted(cmd, bufsz)
         } else {
-            c.hpf_open(wire::PUT, remote, start, bufsz, None)
+            c.hpf_open(cmd, remote, start, bufsz, None)
         };
         let grant = match grant.split()? {
             Ok(g) => g,
@@ -102,7 +111,7 @@ fn send_ranges(
             next = (ranges.next)();
             match next {
                 Some(n) => {
-                    c.hpf_request(wire::PUT, remote, n, bufsz, None)?;
+                    c.hpf_request(cmd, remote, n, bufsz, None)?;
                     asked = true;
                 }
                 None => {
@@ -113,7 +122,11 @@ fn send_ranges(
             }
             Ok(())
         };
-        let ended = c.put_granted_then(grant, &mut (ranges.data)(start), &mut counted, Some(&mut behind));
+        let data = &mut (ranges.data)(start);
+        let ended = match squeeze.as_mut() {
+            Some(sq) => c.put_blocks_then(grant, data, &mut counted, Some(&mut behind), sq),
+            None => c.put_granted_then(grant, data, &mut counted, Some(&mut behind)),
+        };
         let ended = ended.and_then(|o| Ok((o, Status::parse(&c.chan.rx.recv_frame()?))));
         let (outcome, st) = match ended {
             Ok(x) => x,
@@ -128,7 +141,7 @@ fn send_ranges(
         };
         if let Err(st) = r {
             if asked {
-                settle_request(c, bufsz)?;
+                settle_request(c, req, bufsz)?;
             }
             return Ok(Sent {
                 result: Err(st),
@@ -222,17 +235,7 @@ fn send_alone(
         },
     };
     let first = (pieces.first().map(|p| p.0), requested);
-    send_ranges(
-        c,
-        req.remote,
-        req.bufsz,
-        ranges,
-        first,
-        progress,
-        failed,
-        Some(commit),
-        || {},
-    )
+    send_ranges(c, req, req.bufsz, ranges, first, progress, failed, Some(commit), || {})
 }
 
 /// The pieces cut for the streams to take in turn, and the bytes they hold:
@@ -277,7 +280,7 @@ pub(super) fn send_all(
     let requested = match asked {
         Some(b) if b == first_bufsz(req, pieces) && pieces.first().is_some_and(|&(a, _)| a == 0) => true,
         Some(b) => {
-            settle_request(c, b)?;
+            settle_request(c, req, b)?;
             false
         }
         None => false,
@@ -302,7 +305,7 @@ pub(super) fn send_all(
     if requested && first != Some(0) {
         // the shares deal the first piece, from 0, to this stream: a
         // request not taken would leave the session out of step
-        settle_request(c, bufsz)?;
+        settle_request(c, req, bufsz)?;
     }
     let states: Vec<AtomicU8> = (0..lanes).map(|_| AtomicU8::new(ASKED)).collect();
     // one stream: ranges until none is left or another stream failed;
@@ -325,7 +328,7 @@ pub(super) fn send_all(
         let granted = || states[me].store(SENDING, Ordering::SeqCst);
         let r = send_ranges(
             c,
-            req.remote,
+            req,
             bufsz,
             ranges,
             (start, requested),
@@ -481,8 +484,8 @@ pub(super) fn first_bufsz(req: &Request<'_>, pieces: &[(u64, u64)]) -> i64 {
 /// Answers a TFDSTAGEPUT sent ahead that is not wanted after all: its
 /// refusal is read, or its grant ended before any data (and its final
 /// frame read).
-pub(super) fn settle_request(c: &mut Client, bufsz: i64) -> Result<(), Error> {
-    match c.put_requested(wire::PUT, bufsz, &mut std::io::empty(), &mut |_| {}) {
+pub(super) fn settle_request(c: &mut Client, req: &Request<'_>, bufsz: i64) -> Result<(), Error> {
+    match c.put_requested(req.put_command(), bufsz, &mut std::io::empty(), &mut |_| {}) {
         Ok(_) => {
             c.chan.rx.recv_frame()?;
             Ok(())

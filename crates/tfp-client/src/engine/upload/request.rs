@@ -97,6 +97,8 @@ pub struct Request<'a> {
     /// `mirror -R`), as a batch's header carries them: a stage's commit
     /// gives them to the file.
     pub attrs: Option<tfp_wire::stage::Attrs>,
+    /// Whether the data may go compressed (staged uploads, for now).
+    pub compress: crate::compress::Choice,
 }
 
 impl<'a> Request<'a> {
@@ -115,6 +117,7 @@ impl<'a> Request<'a> {
             dest: Dest::Known,
             member: false,
             attrs: None,
+            compress: crate::compress::Choice::Auto,
         }
     }
 }

@@ -120,6 +120,10 @@ fn stage(
     if c.caps.get(Ext::Stage) == Known::No {
         return Ok(Rung::Next);
     }
+    let compress = match req.compress {
+        choice if choice.wanted() => crate::compress::offer(c)?.map(|o| (choice, o)),
+        _ => None,
+    };
     let sreq = staged::Request {
         local: path,
         remote,
@@ -128,6 +132,7 @@ fn stage(
         resume,
         overwrite: true,
         attrs: req.attrs,
+        compress,
     };
     match staged::put(c, cfg, &sreq, progress.done) {
         Ok(r) => Ok(Rung::Landed(Some(r))),

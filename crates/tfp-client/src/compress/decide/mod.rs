@@ -1,0 +1,218 @@
+//! The decider: raw or zstd, and at which level, block by block, from what
+//! was measured (as `zstd --adapt` does), never from a file's name.
+//!
+//! Its inputs are explicit, so every rule is tested without a network:
+//!
+//! - the block's sample ratio ([`tfp_wire::compress::Sampler`]), which
+//!   [`Decider::plan`] asks for only when it could matter: a block whose
+//!   sample does not shrink below [`MARGIN`] goes raw;
+//! - the link, as the sender saw it ([`Decider::sent`]: bytes written to the
+//!   socket and the time those writes took);
+//! - the compressor's cost ([`Decider::compressed`]: bytes in, bytes out,
+//!   the time it took).
+//!
+//! Sending one byte raw costs `1 / link`; compressed it costs `cpu + ratio /
+//! link` (the sender compresses, then writes). Compression is on only when
+//! that is smaller, so on loopback or a fast LAN, where the link outruns
+//! zstd, every block goes raw. While on, the level follows the bottleneck:
+//! up while compressing takes less than half the time the compressed bytes
+//! spend on the link (the socket is the bottleneck), down when it takes
+//! longer (the CPU is).
+
+use super::choice::Choice;
+use std::time::Duration;
+use tfp_wire::compress::MAX_LEVEL;
+
+/// A block whose sample compresses to more than this fraction goes raw.
+pub const MARGIN: f64 = 0.9;
+/// The level a transfer starts at (zstd's default).
+pub const DEFAULT_LEVEL: i32 = 3;
+/// The link is measured over windows of this many bytes.
+const LINK_WINDOW: u64 = 1 << 20;
+/// When compression is off but came close, one block in this many is
+/// compressed anyway to measure again.
+const PROBE_EVERY: u32 = 64;
+/// How much a new measurement weighs against the running one.
+const ALPHA: f64 = 0.5;
+
+/// What to do with one block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// Send the block as it is; the stream does not see it.
+    Raw,
+    /// Compress it into the stream at this level.
+    Compress {
+        /// zstd's level, 1..=19.
+        level: i32,
+    },
+}
+
+/// zstd's speed per level before anything is measured, in seconds per input
+/// byte (a modest core: 400 MB/s at level 1, 3 MB/s at 19).
+fn prior_cpu(level: i32) -> f64 {
+    const MBPS: [f64; 19] = [
+        400.0, 300.0, 200.0, 150.0, 100.0, 80.0, 60.0, 50.0, 40.0, 30.0, 25.0, 20.0, 15.0, 12.0, 10.0, 8.0, 6.0, 4.0,
+        3.0,
+    ];
+    1.0 / (MBPS[(level.clamp(1, MAX_LEVEL) - 1) as usize] * 1e6)
+}
+
+/// The sender's judgement for one transfer.
+#[derive(Debug, Clone)]
+pub struct Decider {
+    choice: Choice,
+    max_level: i32,
+    level: i32,
+    /// Seconds per byte on the link, once a window was measured.
+    link: Option<f64>,
+    window_bytes: u64,
+    window_time: f64,
+    /// Seconds per input byte, per level, as measured.
+    cpu: [Option<f64>; MAX_LEVEL as usize],
+    /// Compressed size over input size of the blocks compressed lately.
+    ratio: Option<f64>,
+    /// Raw blocks since the last compressed one, while off.
+    since_probe: u32,
+}
+
+impl Decider {
+    /// A decider for `choice`, never above `max_level` (the server's cap;
+    /// the client's own, [`MAX_LEVEL`], when it gave none).
+    pub fn new(choice: Choice, max_level: i32) -> Decider {
+        let max_level = max_level.clamp(1, MAX_LEVEL);
+        let level = match choice {
+            Choice::Force(Some(l)) => l,
+            _ => DEFAULT_LEVEL,
+        }
+        .clamp(1, max_level);
+        Decider {
+            choice,
+            max_level,
+            level,
+            link: None,
+            window_bytes: 0,
+            window_time: 0.0,
+            cpu: [None; MAX_LEVEL as usize],
+            ratio: None,
+            since_probe: 0,
+        }
+    }
+
+    /// The level compressed blocks go at now.
+    pub fn level(&self) -> i32 {
+        self.level
+    }
+
+    /// The link's rate as measured, in bytes per second.
+    pub fn link_rate(&self) -> Option<f64> {
+        self.link.map(|s| 1.0 / s)
+    }
+
+    fn cpu_at(&self, level: i32) -> f64 {
+        self.cpu[(level.clamp(1, MAX_LEVEL) - 1) as usize].unwrap_or_else(|| prior_cpu(level))
+    }
+
+    /// The plan for the next block; `sample` measures its sample's ratio at
+    /// level 1, and is called only when the answer could matter (never on a
+    /// link zstd cannot keep up with, so loopback pays nothing for it).
+    pub fn plan(&mut self, sample: impl FnOnce() -> f64) -> Plan {
+        let auto = match self.choice {
+            Choice::Off => return Plan::Raw,
+            Choice::Auto => true,
+            Choice::Force(_) => false,
+        };
+        let link = match (auto, self.link) {
+            (false, _) => 0.0,
+            // measure the link first, with the data as it is
+            (true, None) => return Plan::Raw,
+            (true, Some(link)) => link,
+        };
+        if auto && self.cpu_at(1) >= link {
+            // not even data that vanished would pay: no sample, but a probe
+            // now and then when it comes close
+            return self.probe(link / self.cpu_at(1), sample);
+        }
+        let ratio = sample();
+        if ratio.is_nan() || ratio > MARGIN {
+            return Plan::Raw;
+        }
+        if !auto {
+            return Plan::Compress { level: self.level };
+        }
+        match self.paying_level(link, ratio) {
+            Some(level) => {
+                self.since_probe = 0;
+                self.level = level;
+                Plan::Compress { level }
+            }
+            None => self.probe(link / (self.cpu_at(1) + ratio * link), || ratio),
+        }
+    }
+
+    /// Off: one block in [`PROBE_EVERY`] is compressed at level 1 anyway
+    /// when compressing comes within 2x of paying (`gain`, raw's time over
+    /// compressed's), to measure zstd again.
+    fn probe(&mut self, gain: f64, sample: impl FnOnce() -> f64) -> Plan {
+        self.since_probe += 1;
+        if gain <= 0.5 || self.since_probe < PROBE_EVERY {
+            return Plan::Raw;
+        }
+        self.since_probe = 0;
+        let ratio = sample();
+        if ratio.is_nan() || ratio > MARGIN {
+            return Plan::Raw;
+        }
+        self.level = 1;
+        Plan::Compress { level: 1 }
+    }
+
+    /// The current level if compressing at it beats sending raw, else the
+    /// lower one that does (as the CPU limits), else none.
+    fn paying_level(&self, link: f64, ratio: f64) -> Option<i32> {
+        (1..=self.level).rev().find(|&l| self.cpu_at(l) + ratio * link < link)
+    }
+
+    /// A block of `input` bytes was compressed to `output` bytes in `cpu`:
+    /// the level moves toward the bottleneck.
+    pub fn compressed(&mut self, input: usize, output: usize, cpu: Duration) {
+        if input == 0 {
+            return;
+        }
+        let per_byte = cpu.as_secs_f64() / input as f64;
+        let slot = &mut self.cpu[(self.level - 1) as usize];
+        *slot = Some(slot.map_or(per_byte, |old| old + ALPHA * (per_byte - old)));
+        let r = output as f64 / input as f64;
+        self.ratio = Some(self.ratio.map_or(r, |old| old + ALPHA * (r - old)));
+        if matches!(self.choice, Choice::Force(Some(_))) {
+            return;
+        }
+        let (Some(link), Some(ratio)) = (self.link, self.ratio) else {
+            return;
+        };
+        let wire = ratio * link;
+        let cpu = self.cpu_at(self.level);
+        if cpu < wire / 2.0 && self.level < self.max_level {
+            self.level += 1;
+        } else if cpu > wire && self.level > 1 {
+            self.level -= 1;
+        }
+    }
+
+    /// `bytes` went to the socket and the writes took `took`: the link's
+    /// rate, measured over windows of [`LINK_WINDOW`] bytes (a socket
+    /// buffer's first megabytes go out at memory speed; later windows tell
+    /// the link).
+    pub fn sent(&mut self, bytes: usize, took: Duration) {
+        self.window_bytes += bytes as u64;
+        self.window_time += took.as_secs_f64();
+        if self.window_bytes >= LINK_WINDOW {
+            let per_byte = self.window_time / self.window_bytes as f64;
+            self.link = Some(self.link.map_or(per_byte, |old| old + ALPHA * (per_byte - old)));
+            self.window_bytes = 0;
+            self.window_time = 0.0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,130 @@
+use super::*;
+
+const MIB: usize = 1 << 20;
+
+/// A link of `mbit` Mbit/s, measured over a few windows.
+fn on_link(d: &mut Decider, mbit: f64) {
+    for _ in 0..4 {
+        d.sent(MIB, Duration::from_secs_f64(MIB as f64 * 8.0 / (mbit * 1e6)));
+    }
+}
+
+/// zstd at `mbps` MB/s for a block that compresses to `ratio`.
+fn compress(d: &mut Decider, mbps: f64, ratio: f64) {
+    let n = 448 * 1024;
+    d.compressed(
+        n,
+        (n as f64 * ratio) as usize,
+        Duration::from_secs_f64(n as f64 / (mbps * 1e6)),
+    );
+}
+
+#[test]
+fn a_block_that_does_not_shrink_goes_raw_whatever_was_asked() {
+    for choice in [Choice::Auto, Choice::Force(None), Choice::Force(Some(9))] {
+        let mut d = Decider::new(choice, MAX_LEVEL);
+        on_link(&mut d, 10.0);
+        assert_eq!(d.plan(|| 0.95), Plan::Raw, "{choice:?}");
+        assert_eq!(d.plan(|| f64::NAN), Plan::Raw, "{choice:?}");
+        assert!(matches!(d.plan(|| 0.2), Plan::Compress { .. }), "{choice:?}");
+    }
+    let mut off = Decider::new(Choice::Off, MAX_LEVEL);
+    on_link(&mut off, 10.0);
+    assert_eq!(off.plan(|| 0.01), Plan::Raw);
+}
+
+#[test]
+fn auto_measures_the_link_before_compressing() {
+    let mut d = Decider::new(Choice::Auto, MAX_LEVEL);
+    assert_eq!(d.plan(|| 0.2), Plan::Raw);
+    d.sent(MIB / 2, Duration::from_millis(40));
+    assert_eq!(d.plan(|| 0.2), Plan::Raw);
+    d.sent(MIB / 2, Duration::from_millis(40));
+    assert_eq!(d.plan(|| 0.2), Plan::Compress { level: DEFAULT_LEVEL });
+    // Forced, it compresses from the first block.
+    assert_eq!(
+        Decider::new(Choice::Force(None), MAX_LEVEL).plan(|| 0.2),
+        Plan::Compress { level: DEFAULT_LEVEL }
+    );
+}
+
+#[test]
+fn loopback_and_a_fast_lan_stay_raw() {
+    // 10 GB/s (loopback) and 10 Gbit/s: faster than zstd at level 1 can pay.
+    for mbit in [80_000.0, 10_000.0] {
+        let mut d = Decider::new(Choice::Auto, MAX_LEVEL);
+        on_link(&mut d, mbit);
+        for _ in 0..1000 {
+            assert_eq!(
+                d.plan(|| unreachable!("no sample where it cannot pay")),
+                Plan::Raw,
+                "{mbit} Mbit/s"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_slow_link_raises_the_level_and_a_busy_cpu_lowers_it() {
+    let mut d = Decider::new(Choice::Auto, MAX_LEVEL);
+    on_link(&mut d, 100.0);
+    assert_eq!(d.plan(|| 0.25), Plan::Compress { level: 3 });
+    // The socket is the bottleneck: zstd at 200 MB/s, 12.5 MB/s of link.
+    compress(&mut d, 200.0, 0.25);
+    assert_eq!(d.level(), 4);
+    for _ in 0..3 {
+        compress(&mut d, 200.0, 0.25);
+    }
+    assert_eq!(d.level(), 7);
+    // Now the CPU is (another process took the core): down, to level 1
+    // while it stays so.
+    for _ in 0..12 {
+        compress(&mut d, 30.0, 0.25);
+    }
+    assert_eq!(d.level(), 1);
+}
+
+#[test]
+fn the_servers_cap_and_a_forced_level_hold() {
+    let mut d = Decider::new(Choice::Auto, 5);
+    on_link(&mut d, 1.0);
+    for _ in 0..20 {
+        d.plan(|| 0.1);
+        compress(&mut d, 500.0, 0.1);
+    }
+    assert_eq!(d.level(), 5);
+    let mut f = Decider::new(Choice::Force(Some(12)), 19);
+    on_link(&mut f, 1.0);
+    compress(&mut f, 1.0, 0.9);
+    assert_eq!(f.plan(|| 0.5), Plan::Compress { level: 12 });
+    assert_eq!(Decider::new(Choice::Force(Some(12)), 6).level(), 6);
+}
+
+#[test]
+fn compression_that_cannot_beat_the_link_turns_off_and_probes_when_close() {
+    // 1 Gbit/s (125 MB/s) and data that shrinks to 0.8: level 1 at 400 MB/s
+    // costs 2.5 ns + 6.4 ns a byte against 8 ns raw: off.
+    let mut d = Decider::new(Choice::Auto, MAX_LEVEL);
+    on_link(&mut d, 1000.0);
+    let plans: Vec<Plan> = (0..PROBE_EVERY * 2).map(|_| d.plan(|| 0.8)).collect();
+    let probes = plans.iter().filter(|p| **p != Plan::Raw).count();
+    assert_eq!(probes, 2, "one probe in {PROBE_EVERY}");
+    // The same data at 100 Mbit/s pays, at the highest level that does.
+    let mut slow = Decider::new(Choice::Auto, MAX_LEVEL);
+    on_link(&mut slow, 100.0);
+    assert_eq!(slow.plan(|| 0.8), Plan::Compress { level: 3 });
+}
+
+#[test]
+fn the_link_estimate_forgets_the_socket_buffers_first_burst() {
+    let mut d = Decider::new(Choice::Auto, MAX_LEVEL);
+    // 4 MiB into the socket buffer at once, then a 100 Mbit/s link.
+    for _ in 0..4 {
+        d.sent(MIB, Duration::from_micros(200));
+    }
+    assert!(d.link_rate().unwrap() > 1e9);
+    on_link(&mut d, 100.0);
+    on_link(&mut d, 100.0);
+    let rate = d.link_rate().unwrap();
+    assert!((12e6..14e6).contains(&rate), "{rate}");
+}
