@@ -9,8 +9,8 @@
 //! root, the owner) of the regular file it replaces, else what a new file
 //! would get, optionally the server's mtime, and is renamed over the name.
 
-use crate::engine::keep::system_time;
 use crate::engine::landing::Landing;
+use crate::engine::mtime::system_time;
 use crate::temporaries;
 use std::ffi::{CStr, CString, OsStr};
 use std::fs::File;

@@ -6,7 +6,6 @@ use super::beside::Beside;
 use std::ffi::CString;
 use std::io;
 use std::os::fd::AsFd;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tfd_sys as sys;
 use tfp_wire::entry::Mtime;
 
@@ -78,22 +77,6 @@ pub fn set_attrs(b: &Beside, a: Attrs) -> io::Result<()> {
     Ok(())
 }
 
-/// The time `t` names.
-pub fn system_time(t: Mtime) -> SystemTime {
-    let whole = if t.sec >= 0 {
-        UNIX_EPOCH + Duration::from_secs(t.sec as u64)
-    } else {
-        UNIX_EPOCH - Duration::from_secs(t.sec.unsigned_abs())
-    };
-    whole + Duration::from_nanos(u64::from(t.nsec))
-}
-
-/// A local entry's mtime, from lstat's fields.
-pub fn mtime_of(m: &std::fs::Metadata) -> Mtime {
-    use std::os::unix::fs::MetadataExt;
-    Mtime::of(m.mtime(), m.mtime_nsec()).unwrap_or(Mtime::secs(m.mtime()))
-}
-
 /// The mode a file fetched from a source of mode `src` lands with: the
 /// source's permission bits less the umask, as `cp` keeps them; with
 /// `archive` (`-p`, `-a`, `mirror`) the bits themselves and the sticky bit,
@@ -109,22 +92,6 @@ pub fn landing_mode(src: u32, archive: bool) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times_keep_their_nanoseconds_both_sides_of_the_epoch() {
-        let t = Mtime {
-            sec: 1_700_000_000,
-            nsec: 123_456_789,
-        };
-        let d = system_time(t).duration_since(UNIX_EPOCH).unwrap();
-        assert_eq!((d.as_secs(), d.subsec_nanos()), (1_700_000_000, 123_456_789));
-        let before = Mtime {
-            sec: -2,
-            nsec: 500_000_000,
-        };
-        let d = UNIX_EPOCH.duration_since(system_time(before)).unwrap();
-        assert_eq!(d, Duration::from_millis(1500));
-    }
 
     #[test]
     fn a_plain_landing_keeps_the_bits_less_the_umask_never_set_id() {

@@ -49,6 +49,7 @@ pub mod journal;
 pub mod keep;
 pub mod landing;
 pub mod lanes;
+pub mod mtime;
 pub mod opening;
 pub mod partial;
 pub mod pool;

@@ -6,7 +6,7 @@
 //! abort trailer in place of the hash and the server keeps the old file.
 
 use super::file::{Keep, Up};
-use crate::engine::keep;
+use crate::engine::mtime;
 use crate::remote::probe;
 use crate::transfer::moved;
 use crate::{Client, Error};
@@ -263,7 +263,7 @@ fn header(keep: Keep, size: u64, m: Option<&std::fs::Metadata>, remote: &[u8]) -
         flags: flag(mode.is_some(), Head::SET_MODE) | flag(mtime.is_some(), Head::SET_MTIME),
         mode: mode.map_or(0o644, |m| m & 0o7777),
         mtime: match (m, mtime) {
-            (Some(m), Some(_)) => keep::mtime_of(m),
+            (Some(m), Some(_)) => mtime::mtime_of(m),
             _ => Mtime::default(),
         },
         extra: Extra::default(),

@@ -190,7 +190,7 @@ pub(super) fn settle_up(
         list.push(entries::Entry {
             kind: Some(FileType::Dir),
             mode: Some(m.mode() & 0o7777),
-            mtime: Some(keep::mtime_of(&m)),
+            mtime: Some(crate::engine::mtime::mtime_of(&m)),
             path: dst.to_vec(),
             target: None,
             owner: keeps.owners.then_some((m.uid(), m.gid())),

@@ -27,12 +27,12 @@ use crate::remote::listing::{self, Kind};
 use crate::replies::Split as _;
 use crate::{Client, ClientConfig, Error};
 use std::ffi::OsStr;
-use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use tfp_wire::Status;
 
 mod attrs;
+mod clear;
 mod sides;
 
 /// What a mirror may do.
@@ -396,29 +396,7 @@ fn down(
             return Ok(None);
         }
     };
-    let mut failed_dirs: Vec<Vec<u8>> = Vec::new();
-    for r in &p.remove {
-        match sync::remove_below(root.as_fd(), &r.rel) {
-            Ok(()) if r.extra => n.deleted += 1,
-            Ok(()) => {}
-            Err(e) => {
-                t.local(format!(
-                    "mirror: removing {}: {e}",
-                    crate::escape::path(&dst.join(OsStr::from_bytes(&r.rel)))
-                ));
-                failed_dirs.push(r.rel.clone());
-            }
-        }
-    }
-    for d in &p.mkdir {
-        if below(d, &failed_dirs) {
-            continue;
-        }
-        if let Err(e) = land.create_dir(d) {
-            t.local(format!("mirror: {dst_arg}: {e}"));
-            failed_dirs.push(d.clone());
-        }
-    }
+    let failed_dirs = clear::here(&land, &root, &dst, dst_arg, &p, &mut n.deleted, t);
     // (rel, remote, the server's size, the size of the copy here)
     let mut jobs = Vec::with_capacity(p.copy.len());
     for rel in placeable(&p.copy, &failed_dirs, Fault::Local, t) {
@@ -562,42 +540,7 @@ fn up(
             }
         }
     }
-    let mut failed_dirs: Vec<Vec<u8>> = Vec::new();
-    for r in &p.remove {
-        let path = rjoin(&dst, &r.rel);
-        let st = c.call(if r.kind == Kind::Dir { "RMDIR" } else { "DEL" }, &path)?;
-        match st {
-            Status::Ok(_) if r.extra => n.deleted += 1,
-            Status::Ok(_) => {}
-            st => {
-                t.refused(format!(
-                    "mirror: removing /{}: {}",
-                    names::shown(&path),
-                    listing::status_text(&st)
-                ));
-                failed_dirs.push(r.rel.clone());
-            }
-        }
-    }
-    let dirs: Vec<Vec<u8>> = p.mkdir.iter().map(|d| rjoin(&dst, d)).collect();
-    let answers = crate::remote::pipeline::pipelined(c, "MKDIR", &dirs)?;
-    let exists_code = i32::from(tfp_wire::Failed::DirExists.code());
-    for ((rel, path), st) in p.mkdir.iter().zip(&dirs).zip(answers) {
-        match st {
-            Status::Ok(_) => {}
-            Status::Failed(code, _) if code == exists_code => {}
-            st => {
-                if !below(rel, &failed_dirs) {
-                    t.refused(format!(
-                        "mirror: mkdir /{}: {}",
-                        names::shown(path),
-                        listing::status_text(&st)
-                    ));
-                }
-                failed_dirs.push(rel.clone());
-            }
-        }
-    }
+    let failed_dirs = clear::there(c, &dst, &p, &mut n.deleted, t)?;
     let mut jobs = Vec::with_capacity(p.copy.len());
     for rel in placeable(&p.copy, &failed_dirs, Fault::Refused, t) {
         // the server's copy, as a file of known size: a changed file may go as a delta onto it
