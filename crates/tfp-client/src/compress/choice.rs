@@ -32,11 +32,6 @@ impl Choice {
                 .map(|l| Choice::Force(Some(l))),
         }
     }
-
-    /// Whether this transfer asks the server for the extension at all.
-    pub fn wanted(self) -> bool {
-        self != Choice::Off
-    }
 }
 
 #[cfg(test)]
@@ -52,6 +47,6 @@ mod tests {
         for bad in ["0", "20", "-1", "", "fast"] {
             assert_eq!(Choice::parse(bad), None, "{bad}");
         }
-        assert!(!Choice::Off.wanted() && Choice::default().wanted());
+        assert_eq!(Choice::default(), Choice::Auto);
     }
 }

@@ -76,6 +76,18 @@ impl Link {
     }
 }
 
+/// Whether a transfer asks the server for compression (TFDZSTD) under
+/// `choice` over `link`: forced, or by default where the link is slow
+/// enough for compressing to pay (on loopback or a LAN the decider would
+/// send every block raw, and the probe would cost a round trip for nothing).
+pub fn compresses(choice: crate::compress::Choice, link: Link) -> bool {
+    match choice {
+        crate::compress::Choice::Off => false,
+        crate::compress::Choice::Auto => link.slow,
+        crate::compress::Choice::Force(_) => true,
+    }
+}
+
 /// Whether a changed file may go as a delta under `rule` over `link`, in
 /// either direction (a tree's, a mirror's, a single file's).
 pub fn deltas(rule: DeltaRule, link: Link) -> bool {

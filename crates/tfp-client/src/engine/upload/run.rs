@@ -2,7 +2,7 @@
 //! route, or hands it to the next rung where the server does not take the
 //! route (an extension it lacks, a delta that would not pay).
 
-use super::super::route::{Offset, Route};
+use super::super::route::{self, Link, Offset, Route};
 use super::super::{delta, staged};
 use super::batch::{self, Failure as BatchFailure};
 use super::outcome::{Failure, Sent};
@@ -121,7 +121,7 @@ fn stage(
         return Ok(Rung::Next);
     }
     let compress = match req.compress {
-        choice if choice.wanted() => crate::compress::offer(c)?.map(|o| (choice, o)),
+        choice if route::compresses(choice, Link::of(c)) => crate::compress::offer(c)?.map(|o| (choice, o)),
         _ => None,
     };
     let sreq = staged::Request {
