@@ -344,29 +344,36 @@ def test_trees_and_mirror(session, wd, tmp_path):
     r = session.get_tree(f"{name}/up", only, exclude=["*.bin"], include=["two.bin"])
     assert r.transferred == 2
     assert sorted(str(p.relative_to(only)) for p in only.rglob("*") if p.is_file()) == ["a/b/two.bin", "top.txt"]
-    # mirror: only what changed goes, and delete removes what is gone
-    assert session.mirror(src, f"{name}/up", direction="up").transferred == 0
+    # mirror: only what changed goes, and delete removes what is gone (the
+    # files and directories alone: put_tree kept no mtimes, which an archive
+    # mirror would give the server's copies, and no link)
+    assert session.mirror(src, f"{name}/up", direction="up", archive=False).transferred == 0
     (src / "top.txt").write_bytes(b"changed")
     os.utime(src / "top.txt", (time.time() + 5, time.time() + 5))
     (disk / "up" / "stale.txt").write_bytes(b"old")
     # a dry run says what a run would do and does nothing
-    plan = session.mirror(src, f"{name}/up", direction="up", delete=True, dry_run=True)
+    plan = session.mirror(src, f"{name}/up", direction="up", delete=True, dry_run=True, archive=False)
     assert sorted(plan.planned) == [("copy", "top.txt"), ("delete", "stale.txt")]
     assert (disk / "up" / "stale.txt").exists() and (disk / "up" / "top.txt").read_bytes() == b"top"
-    r = session.mirror(src, f"{name}/up", direction="up", delete=True)
+    r = session.mirror(src, f"{name}/up", direction="up", delete=True, archive=False)
     assert (r.transferred, r.deleted) == (1, 1)
     assert (disk / "up" / "top.txt").read_bytes() == b"changed"
     assert not (disk / "up" / "stale.txt").exists()
     # checksum: a same-size edit is found by content
     (src / "a" / "one.bin").write_bytes(b"Z" * 3000)
     os.utime(src / "a" / "one.bin", (1, 1))
-    assert session.mirror_up(src, f"{name}/up", checksum=True).transferred == 1
+    assert session.mirror_up(src, f"{name}/up", checksum=True, archive=False).transferred == 1
     assert (disk / "up" / "a" / "one.bin").read_bytes() == b"Z" * 3000
+    # an archive mirror (the default) copies the link as a link, its target as text
+    session.mirror_up(src, f"{name}/up")
+    assert os.readlink(disk / "up" / "link") == "/etc/passwd"
     # download mirror: the local copy follows the server
     back = tmp_path / "back"
-    assert session.mirror(f"{name}/up", back, direction="down").transferred == 3
+    # (three files and the link, made as a link)
+    assert session.mirror(f"{name}/up", back, direction="down").transferred == 4
+    assert os.readlink(back / "link") == "/etc/passwd"
     r = session.mirror_down(f"{name}/up", back)
-    assert (r.transferred, r.unchanged) == (0, 3)
+    assert (r.transferred, r.unchanged) == (0, 4)
     assert (back / "a" / "one.bin").read_bytes() == b"Z" * 3000
 
 

@@ -61,12 +61,7 @@ impl Demo {
                 }
             }
         }
-        let hash = banner
-            .split("hash ")
-            .nth(1)
-            .and_then(|r| r.split(')').next())
-            .unwrap_or_else(|| panic!("no hash in the banner: {banner}"))
-            .to_string();
+        let hash = hash_of(&banner);
         Demo { child, banner, hash }
     }
 }
@@ -576,12 +571,7 @@ fn the_quick_start_works_line_by_line_in_a_fresh_copy() {
     let _stop = Stop(child.id() as i32);
     // a fresh build comes first: minutes on a loaded machine
     let banner = wait_for_the_demo(&mut child, &rx);
-    let hash = banner
-        .split("hash ")
-        .nth(1)
-        .and_then(|r| r.split(')').next())
-        .unwrap_or_else(|| panic!("no hash in the banner: {banner}"))
-        .to_string();
+    let hash = hash_of(&banner);
     // started as root (as this test runs), it says plainly what that means
     if is_root() {
         assert!(
@@ -712,4 +702,16 @@ fn wait_for_the_demo(child: &mut Child, rx: &mpsc::Receiver<String>) -> String {
         }
     }
     banner
+}
+
+/// The application hash in the demo's banner line, `tfd demo: serving DIR
+/// on ADDR (protocol P, hash H)`: what comes after `, hash ` (a fresh
+/// build's output before it names crates such as `universal-hash v0.5.1`).
+fn hash_of(banner: &str) -> String {
+    banner
+        .split(", hash ")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .unwrap_or_else(|| panic!("no hash in the banner: {banner}"))
+        .to_string()
 }

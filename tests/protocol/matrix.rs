@@ -360,14 +360,23 @@ fn table_gates_give_the_documents_lists() {
         v
     };
     // (END is accepted everywhere by the session loop, outside the table; tfd's
-    // own TFDSECURE goes wherever LOGIN and INJAIL go, to protect them)
+    // own TFDSECURE goes wherever LOGIN and INJAIL go, to protect them, and its
+    // key login, TFDKEY and TFDKEYSIG, wherever LOGIN goes)
     assert_eq!(
         through(Phase::BeforeLogin),
-        ["KEEPALIVE", "LOGIN", "PROCKEY", "TFDSECURE"]
+        ["KEEPALIVE", "LOGIN", "PROCKEY", "TFDKEY", "TFDKEYSIG", "TFDSECURE"]
     );
     assert_eq!(
         through(Phase::BeforeJail { single_user: false }),
-        ["INJAIL", "KEEPALIVE", "LOGIN", "PROCKEY", "TFDSECURE"]
+        [
+            "INJAIL",
+            "KEEPALIVE",
+            "LOGIN",
+            "PROCKEY",
+            "TFDKEY",
+            "TFDKEYSIG",
+            "TFDSECURE"
+        ]
     );
     assert_eq!(
         through(Phase::BeforeJail { single_user: true }),

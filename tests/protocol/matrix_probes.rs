@@ -107,6 +107,10 @@ pub(super) fn probe(name: &str) -> Option<Probe> {
         "GET" => p(&hpf::encode(MISSING, 0, 65536, None), Flow::Get),
         // a cancel point no probe reaches: no mid-stream answers are due
         "GETCAN" => p(&hpf::encode(MISSING, 0, 65536, Some(1 << 20)), Flow::Get),
+        // key login: an offer of no key, and a signature with no offer before
+        // it: refused in one frame (no secure transport, or nothing to sign)
+        "TFDKEY" => p(format!("{USER} AAAA").as_bytes(), Flow::Frame),
+        "TFDKEYSIG" => p(b"AAAA", Flow::Frame),
         // a wrong password (FAILED 37, or 39 once logged in): never logs in
         "LOGIN" => p(format!("{USER} not the password").as_bytes(), Flow::Frame),
         // a wrong token for a missing jail (48; 51 when jailed or not configured)
