@@ -19,17 +19,9 @@ fn log_lines(n: usize) -> Vec<u8> {
     v
 }
 
-/// Bytes that do not compress (a xorshift stream), for this module's tests.
+/// Bytes that do not compress (the delta tests' xorshift stream).
 pub(crate) fn noise(n: usize) -> Vec<u8> {
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+    crate::delta::noise(0x9e37_79b9_7f4a_7c15, n)
 }
 
 fn roundtrip(blocks: &[&[u8]], fresh_each: bool) -> usize {

@@ -29,6 +29,13 @@ pub(super) struct Done<'a> {
     pub(super) keeps: Keeps,
 }
 
+impl Done<'_> {
+    /// Whether `rel` lies below a directory that could not be made.
+    fn below_failed(&self, rel: &[u8]) -> bool {
+        self.failed_dirs.iter().any(|d| names::below(rel, d))
+    }
+}
+
 /// Carries out the plan's nodes, attributes and directories; returns how
 /// many nodes were made. What fails is told and the rest goes on.
 pub(super) fn settle_down(
@@ -39,12 +46,8 @@ pub(super) fn settle_down(
     root: Option<&Meta>,
     t: &mut Tally<'_>,
 ) -> usize {
-    let Done {
-        plan: p,
-        failed_dirs,
-        keeps,
-    } = d;
-    let below_failed = |rel: &[u8]| failed_dirs.iter().any(|d| names::below(rel, d));
+    let (p, keeps) = (d.plan, d.keeps);
+    let below_failed = |rel: &[u8]| d.below_failed(rel);
     let mut made = 0;
     for rel in p.nodes.iter().filter(|r| !below_failed(r)) {
         let Some((facts, mtime)) = theirs.get(rel).and_then(|m| Some((m.facts.as_ref()?, m.mtime_ns()))) else {
@@ -139,12 +142,8 @@ pub(super) fn settle_up(
     ours: &Side,
     t: &mut Tally<'_>,
 ) -> Result<usize, Error> {
-    let Done {
-        plan: p,
-        failed_dirs,
-        keeps,
-    } = d;
-    let below_failed = |rel: &[u8]| failed_dirs.iter().any(|d| names::below(rel, d));
+    let (p, keeps) = (d.plan, d.keeps);
+    let below_failed = |rel: &[u8]| d.below_failed(rel);
     let entry = |rel: &[u8], kind: Option<FileType>| -> Option<entries::Entry> {
         let m = ours.get(rel)?;
         let f = m.facts.as_ref()?;
