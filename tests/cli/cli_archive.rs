@@ -282,3 +282,78 @@ fn a_mirror_up_is_what_rsync_a_makes_and_a_second_run_moves_nothing() {
     let (moved, ..) = mirror(&srv, src.to_str().unwrap(), Path::new("up"), &["-R", "--owner"]);
     assert_eq!(moved, 0);
 }
+
+/// SIGKILL of `tf mirror -R` in the middle of its archive batches (files
+/// with the whole mode and ns mtimes, links beside them) leaves every remote
+/// file its old version or its new one byte for byte, no temporary or
+/// half-made link in sight, and the re-run makes the copy rsync -a's.
+#[test]
+fn a_mirror_up_killed_midway_leaves_old_or_new_files_and_the_rerun_completes() {
+    use crate::cli_batch::temporaries;
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    use std::time::{Duration, Instant};
+    let srv = Server::start_with("rate_limit_session 4M\n");
+    let here = tempdir("cli_archive_kill");
+    let (src, reference) = (here.join("src"), here.join("ref"));
+    fs::create_dir_all(&src).unwrap();
+    fs::create_dir_all(srv.path("up")).unwrap();
+    let mut olds = Vec::new();
+    for i in 0..24u8 {
+        let name = format!("f{i:02}.bin");
+        let old: Vec<u8> = (0..300_000u32).map(|j| (j as u8) ^ i).collect();
+        fs::write(srv.path("up").join(&name), &old).unwrap();
+        let new: Vec<u8> = (0..700_000u32).map(|j| (j.wrapping_mul(7) as u8) ^ i).collect();
+        fs::write(src.join(&name), new).unwrap();
+        chmod(&src.join(&name), 0o640);
+        stamp(&src.join(&name), 1_600_000_000 + i64::from(i), 123);
+        std::os::unix::fs::symlink(&name, src.join(format!("l{i:02}"))).unwrap();
+        // in the past, as cli_archive's change() says why
+        stamp(&src.join(format!("l{i:02}")), 1_500_000_000, 7);
+        olds.push((name, old));
+    }
+    stamp(&src, 1_500_000_001, 8);
+    let mut child = srv
+        .tf_command(&["mirror", "-R", "--jobs", "2", src.to_str().unwrap(), "up"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while olds
+        .iter()
+        .all(|(n, old)| fs::read(srv.path("up").join(n)).unwrap() == *old)
+    {
+        assert!(Instant::now() < deadline, "nothing landed:\n{}", srv.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
+    let _ = child.wait();
+    let (mut new_n, mut old_n) = (0, 0);
+    for (n, old) in &olds {
+        let got = fs::read(srv.path("up").join(n)).unwrap();
+        if got == *old {
+            old_n += 1;
+        } else {
+            assert_eq!(got, fs::read(src.join(n)).unwrap(), "{n} is neither old nor new");
+            // a new file arrived with its mode and mtime, not after them
+            let m = fs::metadata(srv.path("up").join(n)).unwrap();
+            assert_eq!((m.mode() & 0o7777, m.mtime_nsec()), (0o640, 123), "{n}");
+            new_n += 1;
+        }
+    }
+    assert!(
+        new_n > 0 && old_n > 0,
+        "killed too late or too early: {new_n} new, {old_n} old"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !temporaries(&srv.data).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(temporaries(&srv.data).is_empty(), "{:?}", temporaries(&srv.data));
+    rsync_a(&src, &reference);
+    let (_, _, _, failed) = mirror(&srv, src.to_str().unwrap(), Path::new("up"), &["-R"]);
+    assert_eq!(failed, 0);
+    same_as_rsync(&srv.path("up"), &reference);
+    let _ = fs::remove_dir_all(&here);
+}

@@ -28,7 +28,7 @@ fn s(p: &Path) -> &str {
 }
 
 /// The names of the upload temporaries below `root` (none may be left).
-fn temporaries(root: &Path) -> Vec<String> {
+pub(crate) fn temporaries(root: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {
