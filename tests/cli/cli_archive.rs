@@ -289,10 +289,7 @@ fn a_mirror_up_is_what_rsync_a_makes_and_a_second_run_moves_nothing() {
 /// half-made link in sight, and the re-run makes the copy rsync -a's.
 #[test]
 fn a_mirror_up_killed_midway_leaves_old_or_new_files_and_the_rerun_completes() {
-    use crate::cli_batch::temporaries;
-    use nix::sys::signal::{kill, Signal};
-    use nix::unistd::Pid;
-    use std::time::{Duration, Instant};
+    use crate::interrupted::kill_midway;
     let srv = Server::start_with("rate_limit_session 4M\n");
     let here = tempdir("cli_archive_kill");
     let (src, reference) = (here.join("src"), here.join("ref"));
@@ -313,44 +310,17 @@ fn a_mirror_up_killed_midway_leaves_old_or_new_files_and_the_rerun_completes() {
         olds.push((name, old));
     }
     stamp(&src, 1_500_000_001, 8);
-    let mut child = srv
+    let child = srv
         .tf_command(&["mirror", "-R", "--jobs", "2", src.to_str().unwrap(), "up"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while olds
-        .iter()
-        .all(|(n, old)| fs::read(srv.path("up").join(n)).unwrap() == *old)
-    {
-        assert!(Instant::now() < deadline, "nothing landed:\n{}", srv.log());
-        std::thread::sleep(Duration::from_millis(20));
+    for n in kill_midway(&srv, child, &srv.path("up"), &src, &olds) {
+        // a new file arrived with its mode and mtime, not after them
+        let m = fs::metadata(srv.path("up").join(&n)).unwrap();
+        assert_eq!((m.mode() & 0o7777, m.mtime_nsec()), (0o640, 123), "{n}");
     }
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
-    let _ = child.wait();
-    let (mut new_n, mut old_n) = (0, 0);
-    for (n, old) in &olds {
-        let got = fs::read(srv.path("up").join(n)).unwrap();
-        if got == *old {
-            old_n += 1;
-        } else {
-            assert_eq!(got, fs::read(src.join(n)).unwrap(), "{n} is neither old nor new");
-            // a new file arrived with its mode and mtime, not after them
-            let m = fs::metadata(srv.path("up").join(n)).unwrap();
-            assert_eq!((m.mode() & 0o7777, m.mtime_nsec()), (0o640, 123), "{n}");
-            new_n += 1;
-        }
-    }
-    assert!(
-        new_n > 0 && old_n > 0,
-        "killed too late or too early: {new_n} new, {old_n} old"
-    );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !temporaries(&srv.data).is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(temporaries(&srv.data).is_empty(), "{:?}", temporaries(&srv.data));
     rsync_a(&src, &reference);
     let (_, _, _, failed) = mirror(&srv, src.to_str().unwrap(), Path::new("up"), &["-R"]);
     assert_eq!(failed, 0);

@@ -6,6 +6,7 @@
 //! session) and touch nothing outside the root; SIGKILL mid-batch leaves every
 //! file old or new.
 
+use crate::interrupted::{kill_midway, temporaries};
 use crate::output::text;
 use crate::trees::inventory;
 use nix::sys::signal::{kill, Signal};
@@ -25,23 +26,6 @@ const MIB: usize = 1 << 20;
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
-}
-
-/// The names of the upload temporaries below `root` (none may be left).
-pub(crate) fn temporaries(root: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap().flatten() {
-            let ft = e.file_type().unwrap();
-            if ft.is_dir() {
-                stack.push(e.path());
-            } else if e.file_name().to_string_lossy().starts_with(".tfd-part") {
-                out.push(e.path().display().to_string());
-            }
-        }
-    }
-    out
 }
 
 /// A file edited while `tf mirror -R` sends it (the server's rate limit
@@ -432,43 +416,13 @@ fn a_batch_killed_midway_leaves_old_or_new_files_and_the_rerun_completes() {
         fs::write(src.join(&name), pattern(700_000, 200 + i)).unwrap();
         olds.push((name, old));
     }
-    let mut child = srv
+    let child = srv
         .tf_command(&["put", "-r", "--jobs", "2", s(&src), "dst"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // until some files are new and some still old
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while olds
-        .iter()
-        .all(|(n, old)| fs::read(srv.path("dst/src").join(n)).unwrap() == *old)
-    {
-        assert!(Instant::now() < deadline, "nothing landed:\n{}", srv.log());
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
-    let _ = child.wait();
-    let (mut new_n, mut old_n) = (0, 0);
-    for (n, old) in &olds {
-        let got = fs::read(srv.path("dst/src").join(n)).unwrap();
-        if got == *old {
-            old_n += 1;
-        } else {
-            assert_eq!(got, fs::read(src.join(n)).unwrap(), "{n} is neither old nor new");
-            new_n += 1;
-        }
-    }
-    assert!(
-        new_n > 0 && old_n > 0,
-        "killed too late or too early: {new_n} new, {old_n} old"
-    );
-    // the sessions end with their client; then nothing is left behind
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !temporaries(&srv.data).is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(temporaries(&srv.data).is_empty());
+    kill_midway(&srv, child, &srv.path("dst/src"), &src, &olds);
     let o = srv.tf(&["put", "-r", s(&src), "dst"]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(inventory(&srv.path("dst/src")), inventory(&src));

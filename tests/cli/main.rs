@@ -37,6 +37,7 @@ mod cli_tree;
 mod cli_truth;
 mod cli_v251;
 mod docs;
+mod interrupted;
 mod output;
 mod readme;
 mod scripts;

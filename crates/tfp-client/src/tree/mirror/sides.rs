@@ -16,6 +16,19 @@ use tfp_wire::fstat::FileType;
 /// refused (said so).
 pub(super) type Listed = Option<(Side, bool)>;
 
+/// A listing refused as a whole: the session's failure is returned, any
+/// other refusal told (the mirror does nothing).
+fn refused_whole(e: Error, shown: &str, t: &mut Tally<'_>) -> Result<(), Error> {
+    if listing::session_failed(&e) {
+        return Err(e);
+    }
+    t.refused(format!(
+        "mirror: listing /{shown}: {}; nothing done",
+        listing::clause(&listing::reason(&e))
+    ));
+    Ok(())
+}
+
 /// Tells each name the server listed that was refused; false when there
 /// was one (the side is not whole).
 fn told_refused(refused: &[(Vec<u8>, Refused)], shown: &str, t: &mut Tally<'_>) -> bool {
@@ -54,12 +67,8 @@ fn archive_side(c: &mut Client, dir: &[u8], t: &mut Tally<'_>) -> Result<Result<
     let l = match entries::list(c, dir) {
         Ok(Some(l)) => l,
         Ok(None) => return Ok(Err(())),
-        Err(e) if listing::session_failed(&e) => return Err(e),
         Err(e) => {
-            t.refused(format!(
-                "mirror: listing /{shown}: {}; nothing done",
-                listing::clause(&listing::reason(&e))
-            ));
+            refused_whole(e, &shown, t)?;
             return Ok(Ok((None, None)));
         }
     };
@@ -118,23 +127,15 @@ pub(super) fn remote_side(
     match listing::list_stat(c, dir) {
         Ok(Some(l)) => return Ok(Some(stat_side(l, &shown, t))),
         Ok(None) => {}
-        Err(e) if listing::session_failed(&e) => return Err(e),
         Err(e) => {
-            t.refused(format!(
-                "mirror: listing /{shown}: {}; nothing done",
-                listing::clause(&listing::reason(&e))
-            ));
+            refused_whole(e, &shown, t)?;
             return Ok(None);
         }
     }
     let l = match listing::list(c, dir, true) {
         Ok(l) => l,
-        Err(e) if listing::session_failed(&e) => return Err(e),
         Err(e) => {
-            t.refused(format!(
-                "mirror: listing /{shown}: {}; nothing done",
-                listing::clause(&listing::reason(&e))
-            ));
+            refused_whole(e, &shown, t)?;
             return Ok(None);
         }
     };
