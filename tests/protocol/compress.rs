@@ -9,9 +9,9 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tfd_testkit::*;
-use tfp_client::compress::Choice;
 use tfp_client::engine::staged;
 use tfp_client::Client;
+use tfp_wire::compress::Choice;
 use tfp_wire::compress::{Encoder, Offer, DEFAULT_WINDOW_LOG, STAGE_PUT};
 use tfp_wire::Status;
 

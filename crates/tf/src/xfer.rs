@@ -18,7 +18,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tf::options::commands::{self, Family, ParseError};
 use tfd_sys::direct::ChunkWriter;
-use tfp_client::compress::Choice;
 use tfp_client::engine::capped::Capped;
 use tfp_client::engine::digest::sha256_file;
 use tfp_client::engine::scratch::Scratch;
@@ -27,6 +26,7 @@ use tfp_client::engine::upload::Dest;
 use tfp_client::engine::{download, fetch};
 use tfp_client::replies::{AsStatus as _, Split as _};
 use tfp_client::{escape, temporaries, Client, ClientConfig, Error, DIRECT_WRITE_MIN};
+use tfp_wire::compress::Choice;
 use tfp_wire::Status;
 
 /// The `map_err` for an I/O step on the local file `what`.

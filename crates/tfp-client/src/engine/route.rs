@@ -80,11 +80,11 @@ impl Link {
 /// `choice` over `link`: forced, or by default where the link is slow
 /// enough for compressing to pay (on loopback or a LAN the decider would
 /// send every block raw, and the probe would cost a round trip for nothing).
-pub fn compresses(choice: crate::compress::Choice, link: Link) -> bool {
+pub fn compresses(choice: tfp_wire::compress::Choice, link: Link) -> bool {
     match choice {
-        crate::compress::Choice::Off => false,
-        crate::compress::Choice::Auto => link.slow,
-        crate::compress::Choice::Force(_) => true,
+        tfp_wire::compress::Choice::Off => false,
+        tfp_wire::compress::Choice::Auto => link.slow,
+        tfp_wire::compress::Choice::Force(_) => true,
     }
 }
 

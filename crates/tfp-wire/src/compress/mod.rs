@@ -26,15 +26,21 @@
 //! crate free of I/O: the binding (`zstd`, without its legacy formats)
 //! touches no file or socket, it works on byte slices as the cipher does.
 
+mod choice;
+mod decide;
 mod decode;
 mod encode;
 mod offer;
 mod sample;
+mod squeeze;
 
+pub use choice::Choice;
+pub use decide::{Decider, Plan};
 pub use decode::Decoder;
 pub use encode::{EncodeError, Encoder};
 pub use offer::{Offer, PROBE, STAGE_PUT};
 pub use sample::{Sampler, SAMPLE};
+pub use squeeze::Squeeze;
 
 /// The most data one block holds, raw or decoded. Chosen so that zstd's
 /// worst case for it (`compress_bound`) and the header fit in one frame

@@ -23,7 +23,7 @@ pub struct Request<'a> {
     pub attrs: Option<tfp_wire::stage::Attrs>,
     /// Send the ranges as compressed blocks (`TFDSTAGEPUTZ`), as the user
     /// chose and within what the server offered; None: as they are.
-    pub compress: Option<(crate::compress::Choice, tfp_wire::compress::Offer)>,
+    pub compress: Option<(tfp_wire::compress::Choice, tfp_wire::compress::Offer)>,
 }
 
 impl Request<'_> {

@@ -4,7 +4,6 @@
 //! session that commits.
 
 use super::request::Request;
-use crate::compress::Squeeze;
 use crate::replies::Split;
 use crate::shares::{LaneReader, Shares};
 use crate::spare::Opening;
@@ -15,6 +14,7 @@ use std::io::Read;
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use tfd_sys::IO_ALIGN;
+use tfp_wire::compress::Squeeze;
 use tfp_wire::stage as wire;
 use tfp_wire::Status;
 

@@ -98,7 +98,7 @@ pub struct Request<'a> {
     /// gives them to the file.
     pub attrs: Option<tfp_wire::stage::Attrs>,
     /// Whether the data may go compressed (staged uploads, for now).
-    pub compress: crate::compress::Choice,
+    pub compress: tfp_wire::compress::Choice,
 }
 
 impl<'a> Request<'a> {
@@ -117,7 +117,7 @@ impl<'a> Request<'a> {
             dest: Dest::Known,
             member: false,
             attrs: None,
-            compress: crate::compress::Choice::Auto,
+            compress: tfp_wire::compress::Choice::Auto,
         }
     }
 }

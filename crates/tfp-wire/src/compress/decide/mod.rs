@@ -3,7 +3,7 @@
 //!
 //! Its inputs are explicit, so every rule is tested without a network:
 //!
-//! - the block's sample ratio ([`tfp_wire::compress::Sampler`]), which
+//! - the block's sample ratio ([`super::Sampler`]), which
 //!   [`Decider::plan`] asks for only when it could matter: a block whose
 //!   sample does not shrink below [`MARGIN`] goes raw;
 //! - the link, as the sender saw it ([`Decider::sent`]: bytes written to the
@@ -20,8 +20,8 @@
 //! longer (the CPU is).
 
 use super::choice::Choice;
+use super::MAX_LEVEL;
 use std::time::Duration;
-use tfp_wire::compress::MAX_LEVEL;
 
 /// A block whose sample compresses to more than this fraction goes raw.
 pub const MARGIN: f64 = 0.9;

@@ -1,7 +1,7 @@
 //! What the user asked for: `-z`/`--compress[=LEVEL]`, `--no-compress`, or
 //! nothing (measured), and `compress` in tf's config.
 
-use tfp_wire::compress::MAX_LEVEL;
+use super::MAX_LEVEL;
 
 /// Whether a transfer compresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
