@@ -147,3 +147,69 @@ fn tfpasswd_names_the_file_it_wanted() {
     assert!(file.is_file());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `tfpasswd list` shows each quota's use beside its limit (issue 65),
+/// measured as tfd measures it at an upload: the files the user's system
+/// user owns beneath its root (the served root, or its jail), no link
+/// followed; `-` without a quota.
+#[test]
+fn tfpasswd_list_shows_quota_use() {
+    let dir = tempdir("polish-used");
+    let data = dir.join("data");
+    std::fs::create_dir_all(data.join("jails/j/home")).unwrap();
+    std::fs::create_dir_all(dir.join("outside")).unwrap();
+    std::fs::write(data.join("a.bin"), vec![1u8; 3 << 20]).unwrap();
+    std::fs::write(data.join("jails/j/home/b.bin"), vec![2u8; 1 << 19]).unwrap();
+    std::fs::write(dir.join("outside/big"), vec![3u8; 5 << 20]).unwrap();
+    std::os::unix::fs::symlink(dir.join("outside"), data.join("link")).unwrap();
+    write_private_key(&dir.join("key.pem"));
+    let conf = dir.join("tfd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "proto 2.4.1\nhash polish\ndbdir {}\nport 1\nprivkey_file {}\nfai_dir {}\nquota_default 50M\n",
+            data.display(),
+            dir.join("key.pem").display(),
+            dir.join("fai").display()
+        ),
+    )
+    .unwrap();
+    let file = dir.join("userdb");
+    let f = file.to_str().unwrap();
+    for (name, extra) in [
+        ("lim", &["--quota", "10M"][..]),
+        ("dflt", &[][..]),
+        ("none", &["--quota", "0"][..]),
+        ("jailed", &["--quota", "10M", "--jail", "/jails/j"][..]),
+    ] {
+        let mut args = vec!["-f", f, "add", name, "--system-user", "root", "--allow-root"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--stdin", "--rounds", "1000"]);
+        let o = tfpasswd(&args, "pw\n");
+        assert!(o.status.success(), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    let o = tfpasswd(&["-f", f, "-c", conf.to_str().unwrap(), "list"], "");
+    let list = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{list}{}", String::from_utf8_lossy(&o.stderr));
+    let used = |name: &str| {
+        list.lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .and_then(|l| l.split_whitespace().nth(3).map(str::to_string))
+    };
+    assert!(
+        list.lines()
+            .next()
+            .is_some_and(|h| h.contains("QUOTA") && h.contains("USED")),
+        "{list}"
+    );
+    assert_eq!(used("lim").as_deref(), Some("3.5M"), "{list}");
+    assert_eq!(used("dflt").as_deref(), Some("3.5M"), "{list}");
+    assert_eq!(used("none").as_deref(), Some("-"), "{list}");
+    assert_eq!(used("jailed").as_deref(), Some("512.0K"), "{list}");
+    // a tfd.conf that cannot be read is named, not skipped
+    let missing = dir.join("nope.conf");
+    let o = tfpasswd(&["-f", f, "-c", missing.to_str().unwrap(), "list"], "");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains(missing.to_str().unwrap()), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

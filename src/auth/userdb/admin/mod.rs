@@ -4,6 +4,7 @@
 
 mod keys;
 mod password;
+mod usage;
 
 use crate::auth::userdb::{self, CryptHash, Entry, FieldError, QuotaSpec, Scheme, Secret, UserDbError};
 use password::read_password;
@@ -18,7 +19,7 @@ usage: tfpasswd [-f FILE] add NAME [--system-user USER [--allow-root]] [--quota 
        tfpasswd [-f FILE] del NAME
        tfpasswd [-f FILE] lock NAME
        tfpasswd [-f FILE] unlock NAME
-       tfpasswd [-f FILE] list
+       tfpasswd [-f FILE] [-c CONF] list
        tfpasswd [-f FILE] import [LEGACY-FILE]
        tfpasswd [-f FILE] check
        tfpasswd [--keys-dir DIR] key add NAME [FILE]
@@ -26,6 +27,8 @@ usage: tfpasswd [-f FILE] add NAME [--system-user USER [--allow-root]] [--quota 
        tfpasswd [--keys-dir DIR] key del NAME FINGERPRINT|LINE|FILE
 
   -f, --file FILE          the user file (default /etc/tfd/userdb)
+  -c, --config CONF        tfd.conf, for list's USED column (the served root and
+                           quota_default; default /etc/tfd/tfd.conf if it exists)
       --keys-dir DIR       the users' authorized keys, tfd.conf's authorized_keys_dir
                            (default /etc/tfd/authorized_keys); key add reads FILE
                            (a .pub file, or authorized_keys lines) or standard input
@@ -83,6 +86,7 @@ pub(super) struct Args {
     rounds: Option<String>,
     allow_root: bool,
     keys_dir: Option<PathBuf>,
+    config: Option<PathBuf>,
 }
 
 fn parse_args(argv: Vec<String>) -> Result<Option<Args>, Error> {
@@ -106,6 +110,7 @@ fn parse_args(argv: Vec<String>) -> Result<Option<Args>, Error> {
             "--no-jail" => a.no_jail = true,
             "--rounds" => a.rounds = Some(value(&arg)?),
             "--keys-dir" => a.keys_dir = Some(PathBuf::from(value(&arg)?)),
+            "-c" | "--config" => a.config = Some(PathBuf::from(value(&arg)?)),
             "--stdin" => a.stdin = true,
             "--sha256" => a.sha256 = true,
             "--allow-root" => a.allow_root = true,
@@ -257,6 +262,7 @@ fn only(a: &Args, command: &str, allowed: &[&str]) -> Result<(), Error> {
         ("--sha256", a.sha256),
         ("--rounds", a.rounds.is_some()),
         ("--keys-dir", a.keys_dir.is_some()),
+        ("--config", a.config.is_some()),
     ];
     match given.iter().find(|(f, on)| *on && !allowed.contains(f)) {
         Some((f, _)) => Err(Error::Usage(format!("{f} does not apply to {command}"))),
@@ -287,12 +293,13 @@ fn run(a: Args) -> Result<(), Error> {
             println!("tfpasswd: {command}ed {name}");
         }
         "list" => {
-            only(&a, &command, &[])?;
+            only(&a, &command, &["--config"])?;
             if !a.operands.is_empty() {
                 return Err(Error::Usage("list takes no arguments".into()));
             }
             let db = userdb::load(&path)?;
-            list(&db, &mut io::stdout().lock())?;
+            let measure = usage::Measure::from_config(a.config.as_deref())?;
+            list(&db, measure.as_ref(), &mut io::stdout().lock())?;
         }
         "import" => import(&a, &path)?,
         "key" => {
@@ -519,12 +526,13 @@ impl From<Stdout> for Error {
     }
 }
 
-/// `list`: one line a user, under a header.
-fn list(db: &userdb::UserDb, out: &mut impl Write) -> Result<(), Stdout> {
+/// `list`: one line a user, under a header; USED is measured with `measure`
+/// (tfd.conf's served root), `?` without it.
+fn list(db: &userdb::UserDb, measure: Option<&usage::Measure>, out: &mut impl Write) -> Result<(), Stdout> {
     writeln!(
         out,
-        "{:<24} {:<16} {:>10} {:<17} JAIL",
-        "NAME", "SYSTEM_USER", "QUOTA", "STATE"
+        "{:<24} {:<16} {:>10} {:>10} {:<17} JAIL",
+        "NAME", "SYSTEM_USER", "QUOTA", "USED", "STATE"
     )?;
     for e in db.users() {
         let quota = match e.quota {
@@ -540,9 +548,10 @@ fn list(db: &userdb::UserDb, out: &mut impl Write) -> Result<(), Stdout> {
             "active"
         };
         let jail = e.jail.as_deref().map_or("-".to_string(), |j| format!("/{j}"));
+        let used = measure.map_or_else(|| "?".to_string(), |m| m.used(e));
         writeln!(
             out,
-            "{:<24} {:<16} {:>10} {state:<17} {jail}",
+            "{:<24} {:<16} {:>10} {used:>10} {state:<17} {jail}",
             e.name,
             e.system_user(),
             quota
