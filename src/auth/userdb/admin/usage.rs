@@ -40,9 +40,14 @@ impl Measure {
     }
 
     fn read(path: &Path) -> Result<Measure, Error> {
-        let cfg = Config::load(path).map_err(|e| Error::Failed(format!("{}: {e}", path.display())))?;
-        let root = Root::open_root(&cfg.dbdir)
-            .map_err(|e| Error::Failed(format!("the served root {}: {e}", cfg.dbdir.display())))?;
+        let cfg = match Config::load(path) {
+            Ok(c) => c,
+            Err(e) => return Err(Error::Failed(format!("{}: {e}", path.display()))),
+        };
+        let root = match Root::open_root(&cfg.dbdir) {
+            Ok(r) => r,
+            Err(e) => return Err(Error::Failed(format!("the served root {}: {e}", cfg.dbdir.display()))),
+        };
         Ok(Measure {
             root,
             quota_default: cfg.quota_default,
@@ -68,13 +73,14 @@ impl Measure {
         let u = match &e.jail {
             None => quota::usage(self.root.fd(), id.uid.as_raw(), self.walk_limit),
             Some(jail) => {
-                let trusted = crate::session::jail::trusted_owner();
-                let Ok(p) = RelPath::parse(jail.as_bytes()) else {
-                    return "?".into();
-                };
-                match crate::session::jail::open_guarded(&self.root, &p, trusted) {
-                    Ok(fd) => quota::usage(std::os::fd::AsFd::as_fd(&fd), id.uid.as_raw(), self.walk_limit),
-                    Err(_) => return "?".into(),
+                // beneath the root, no link leading out (LOGIN's own judgement
+                // of the jail is --check-config's)
+                let opened = RelPath::parse(jail.as_bytes())
+                    .ok()
+                    .and_then(|p| self.root.open(&p, libc::O_RDONLY | libc::O_DIRECTORY, 0).ok());
+                match opened {
+                    Some(fd) => quota::usage(std::os::fd::AsFd::as_fd(&fd), id.uid.as_raw(), self.walk_limit),
+                    None => return "?".into(),
                 }
             }
         };
