@@ -10,6 +10,7 @@ use super::Config;
 
 mod compat;
 mod limits;
+mod logs;
 mod required;
 mod service;
 mod sessions;
@@ -154,9 +155,10 @@ macro_rules! at_trp {
 pub(crate) use {at, at_runbash, at_trp};
 
 /// The tables, in the order tfd.conf(5) and conf/tfd.conf list them.
-const TABLES: [&[Key]; 5] = [
+const TABLES: [&[Key]; 6] = [
     required::KEYS,
     service::KEYS,
+    logs::KEYS,
     sessions::KEYS,
     limits::KEYS,
     compat::KEYS,
