@@ -15,6 +15,12 @@
 //!   an inherited variable with a redirected stderr does not count), each line
 //!   starts with the sd-daemon(3) `<N>` priority prefix instead of a timestamp, so
 //!   the journal records the right priority and adds its own time.
+//! - **a file** (`log_file`): the stderr layout, appended in one write(2) a
+//!   line (O_APPEND: the listener's and every session's lines never
+//!   interleave). The file sits at one descriptor number for the life of the
+//!   process; a reload dup3(2)s the reopened file over it, so rotation
+//!   needs no lock on the way of a log line, and sessions forked since
+//!   follow (one forked before keeps the file it inherited).
 //! - **syslog**: openlog(3) with ident `tfd`, facility `daemon`, the pid of the
 //!   process that logged (sessions are separate processes) and the socket opened
 //!   at once, so a session that later chroots still holds it. If the syslog daemon
@@ -27,7 +33,7 @@
 use log::{Level, LevelFilter, Log, Metadata, Record};
 use std::ffi::CString;
 use std::io::Write;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Once, OnceLock};
 
@@ -39,6 +45,8 @@ pub enum LogTarget {
     Stderr,
     /// syslog(3), facility daemon.
     Syslog,
+    /// The file [`to_file`] installed (`log_file`; no `log_target` word).
+    File,
 }
 
 impl LogTarget {
@@ -57,6 +65,7 @@ impl LogTarget {
         match self {
             LogTarget::Stderr => "stderr",
             LogTarget::Syslog => "syslog",
+            LogTarget::File => "file",
         }
     }
 }
@@ -69,8 +78,75 @@ struct Logger {
     /// Whether `RUST_LOG` was set when the logger was built (then it, not the
     /// config, decides the level).
     env_rules: bool,
+    /// The same layout, written to [`LOG_FD`].
+    file: env_logger::Logger,
     /// [`LogTarget`] as a number, switched by [`init`] without a lock.
     target: AtomicU8,
+}
+
+/// The log file, at one descriptor number for the life of the process.
+static LOG_FILE: OnceLock<std::fs::File> = OnceLock::new();
+
+/// Writes to [`LOG_FILE`]; env_logger hands it each formatted line whole.
+struct FdWriter;
+
+impl Write for FdWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match LOG_FILE.get() {
+            Some(mut f) => f.write(buf),
+            None => Ok(buf.len()),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Opens a log file for appending, as root in the listener: created 0640 if
+/// missing, never through a symlink, and nothing but a regular file (a FIFO
+/// would block the listener). `log_file` and `xferlog` alike.
+pub fn open_append(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o640)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other(format!(
+            "{} is not a regular file",
+            path.display()
+        )));
+    }
+    // back to plain blocking appends (O_NONBLOCK only mattered for the open)
+    nix::fcntl::fcntl(
+        file.as_raw_fd(),
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_APPEND),
+    )?;
+    Ok(file)
+}
+
+/// Makes `file` ([`open_append`]) the log file: at the log's descriptor
+/// number, in place of the one there (rotation). Select it with
+/// [`init`]`(LogTarget::File, ..)`.
+pub fn to_file(file: std::fs::File) -> std::io::Result<()> {
+    if let Some(held) = LOG_FILE.get() {
+        nix::unistd::dup3(file.as_raw_fd(), held.as_raw_fd(), nix::fcntl::OFlag::O_CLOEXEC)?;
+        return Ok(());
+    }
+    // the first file stays at its number (a racing first call rotates it)
+    match LOG_FILE.set(file) {
+        Ok(()) => Ok(()),
+        Err(file) => to_file(file),
+    }
+}
+
+/// Whether the system logger answers at `socket` (`/dev/log`): where it does
+/// not, syslog(3) drops every line without a word.
+pub fn syslog_reachable(socket: &std::path::Path) -> Result<(), std::io::Error> {
+    std::os::unix::net::UnixDatagram::unbound()?.connect(socket)
 }
 
 static LOGGER: OnceLock<Logger> = OnceLock::new();
@@ -89,6 +165,15 @@ pub fn init(target: LogTarget, level: Option<LevelFilter>) {
     });
     if target == LogTarget::Syslog {
         OPENLOG.call_once(|| tfd_sys::openlog(c"tfd", libc::LOG_PID | libc::LOG_NDELAY, libc::LOG_DAEMON));
+        if let Err(e) = syslog_reachable(std::path::Path::new("/dev/log")) {
+            logger.write_stderr(
+                Level::Warn,
+                &format!(
+                    "syslog is unreachable (/dev/log: {e}): every log line from now on is lost; \
+                     set log_file in tfd.conf, or run tfd in the foreground with log_target stderr"
+                ),
+            );
+        }
     }
     let old = logger.target.swap(target as u8, Ordering::SeqCst);
     if old != target as u8 {
@@ -117,6 +202,15 @@ fn build() -> Logger {
     } else {
         b.filter_level(LevelFilter::Trace);
     }
+    let mut f = env_logger::Builder::new();
+    if env_rules {
+        f.parse_env("RUST_LOG");
+    } else {
+        f.filter_level(LevelFilter::Trace);
+    }
+    f.write_style(env_logger::WriteStyle::Never)
+        .format_timestamp_millis()
+        .target(env_logger::Target::Pipe(Box::new(FdWriter)));
     if stderr_is_journal() {
         b.write_style(env_logger::WriteStyle::Never);
         b.format(|buf, record| {
@@ -128,6 +222,7 @@ fn build() -> Logger {
     }
     Logger {
         stderr: b.build(),
+        file: f.build(),
         env_rules,
         target: AtomicU8::new(LogTarget::Stderr as u8),
     }
@@ -152,11 +247,14 @@ impl Log for Logger {
     }
 
     fn log(&self, record: &Record<'_>) {
-        if self.target.load(Ordering::Relaxed) == LogTarget::Syslog as u8 {
+        let target = self.target.load(Ordering::Relaxed);
+        if target == LogTarget::Syslog as u8 {
             if self.stderr.matches(record) {
                 let text = format!("{}: {}", record.target(), record.args());
                 tfd_sys::syslog(syslog_priority(record.level()), &c_message(&text));
             }
+        } else if target == LogTarget::File as u8 {
+            self.file.log(record);
         } else {
             self.stderr.log(record);
         }

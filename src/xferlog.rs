@@ -38,10 +38,9 @@
 //! from concurrent sessions never interleave. (NFS does not make `O_APPEND`
 //! atomic across clients: give each node its own transfer log.)
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::net::IpAddr;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -88,21 +87,9 @@ impl XferLog {
     /// regular file (a FIFO is opened non-blocking so a missing reader cannot
     /// hang the listener, then refused).
     pub fn open(path: &Path) -> io::Result<XferLog> {
-        let file = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .mode(0o640)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-            .open(path)?;
-        if !file.metadata()?.is_file() {
-            return Err(io::Error::other(format!("{} is not a regular file", path.display())));
-        }
-        // back to plain blocking appends (O_NONBLOCK only mattered for the open)
-        nix::fcntl::fcntl(
-            std::os::fd::AsRawFd::as_raw_fd(&file),
-            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_APPEND),
-        )?;
-        Ok(XferLog { file })
+        Ok(XferLog {
+            file: crate::logging::open_append(path)?,
+        })
     }
 
     /// Appends the entry's line; a failure (disk full) is logged, never fatal to

@@ -293,6 +293,9 @@ pub struct Config {
     pub log_target: crate::logging::LogTarget,
     /// The transfer log (`xferlog`); absolute after [`Config::load`].
     pub xferlog: Option<PathBuf>,
+    /// The log as a file (`log_file`), in place of `log_target`; absolute
+    /// after [`Config::load`].
+    pub log_file: Option<PathBuf>,
     /// `shared_state_dir`: throttle counts and bans shared by every node
     /// (None: each node keeps its own); absolute after [`Config::load`].
     pub shared_state_dir: Option<PathBuf>,
@@ -356,6 +359,7 @@ impl Config {
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_CONTROL_SOCKET)),
         ));
         out.extend(self.xferlog.clone().map(|p| ("xferlog", p)));
+        out.extend(self.log_file.clone().map(|p| ("log_file", p)));
         out.extend(self.shared_state_dir.clone().map(|p| ("shared_state_dir", p)));
         out
     }
@@ -450,6 +454,7 @@ impl Config {
         config.userdb = config.userdb.take().map(|p| base.join(p));
         config.tlb = config.tlb.take().map(|p| base.join(p));
         config.xferlog = config.xferlog.take().map(|p| base.join(p));
+        config.log_file = config.log_file.take().map(|p| base.join(p));
         config.shared_state_dir = config.shared_state_dir.take().map(|p| base.join(p));
         config.authorized_keys_dir = config.authorized_keys_dir.take().map(|p| base.join(p));
         if let Some(dir) = &config.authorized_keys_dir {
@@ -554,6 +559,7 @@ impl Config {
             ("userdb", &self.userdb),
             ("tlb", &self.tlb),
             ("xferlog", &self.xferlog),
+            ("log_file", &self.log_file),
             ("shared_state_dir", &self.shared_state_dir),
             ("authorized_keys_dir", &self.authorized_keys_dir),
         ] {

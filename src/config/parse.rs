@@ -68,6 +68,7 @@ impl Config {
             log_level: None,
             log_target: crate::logging::LogTarget::default(),
             xferlog: None,
+            log_file: None,
             shared_state_dir: None,
             udp_user: String::new(),
             control_socket: None,

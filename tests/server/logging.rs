@@ -246,3 +246,109 @@ fn a_failed_answer_logs_the_user_and_the_os_error() {
     assert!(line.contains("Permission denied"), "{line}");
     assert!(!log.contains("lena pw"), "never the password");
 }
+
+/// Starts tfd with `extra` config lines, stderr on `stderr.log` in its
+/// directory, RUST_LOG unset; does not wait.
+fn spawn_plain(tag: &str, extra: &str, wrap: Option<&str>) -> (Tfd, PathBuf) {
+    let (dir, conf, port, hash) = setup(tag, extra);
+    let err_path = dir.join("stderr.log");
+    let mut cmd = match wrap {
+        // a private mount namespace whose /dev is what `wrap` makes of it
+        Some(script) => {
+            let mut c = Command::new("unshare");
+            let script = format!(
+                "{script} && exec '{}' -c '{}'",
+                env!("CARGO_BIN_EXE_tfd"),
+                conf.display()
+            );
+            c.args(["--mount", "--propagation", "private", "sh", "-c", &script]);
+            c
+        }
+        None => {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_tfd"));
+            c.arg("-c").arg(&conf);
+            c
+        }
+    };
+    let child = cmd
+        .env_remove("RUST_LOG")
+        .env_remove("JOURNAL_STREAM")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    (Tfd { child, dir, port, hash }, err_path)
+}
+
+/// `log_file` (issue 65: a host without systemd or a syslog daemon lost every
+/// line): the listener's and every session's lines go to the file, made 0640,
+/// and a reload after a rename (rotation) opens a new file that takes the
+/// lines from then on, sessions' too.
+#[test]
+fn log_file_takes_every_line_and_rotates_on_reload() {
+    let (t, err_path) = spawn_plain("logfile", "log_file tfd.log\n", None);
+    let log = t.dir.join("tfd.log");
+    wait_for("listening on in the log file", || read(&log).contains("listening on"));
+    let stderr = read(&err_path);
+    assert!(stderr.contains("logging to file from now on"), "{stderr}");
+    assert!(!stderr.contains("listening on"), "{stderr}");
+    let mode = std::fs::metadata(&log).unwrap().mode() & 0o7777;
+    assert_eq!(mode & !0o640, 0, "{mode:o}");
+    session(&t);
+    wait_for("a session's line in the log file", || {
+        read(&log).contains("session start")
+    });
+    // rotation: rename, then SIGHUP
+    let old = t.dir.join("tfd.log.1");
+    std::fs::rename(&log, &old).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(t.child.id() as i32),
+        nix::sys::signal::SIGHUP,
+    )
+    .unwrap();
+    wait_for("the reload in a new log file", || {
+        read(&log).contains("configuration reloaded")
+    });
+    let before = read(&old).matches("session start").count();
+    session(&t);
+    wait_for("a session's line in the new file", || {
+        read(&log).contains("session start")
+    });
+    assert_eq!(read(&old).matches("session start").count(), before, "{}", read(&old));
+}
+
+/// A `log_file` that is a symlink is refused, as the transfer log is: tfd does
+/// not start, says why, and writes nothing through the link.
+#[test]
+fn log_file_through_a_link_is_refused() {
+    let (dir, conf, _, _) = setup("logfile-link", "log_file tfd.log\n");
+    let aim = dir.join("elsewhere");
+    std::fs::write(&aim, b"kept\n").unwrap();
+    std::os::unix::fs::symlink(&aim, dir.join("tfd.log")).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_tfd"))
+        .arg("-c")
+        .arg(&conf)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("log_file"), "{err}");
+    assert_eq!(std::fs::read(&aim).unwrap(), b"kept\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// syslog as the target where nothing listens at /dev/log: glibc drops every
+/// line without a word, so tfd says so on standard error at start (issue 65).
+#[test]
+fn an_unreachable_syslog_is_said_loudly() {
+    if !require(is_root(), "needs root (a private mount namespace without /dev/log)") {
+        return;
+    }
+    let (mut t, err_path) = spawn_plain("syslog-none", "log_target syslog\n", Some("mount -t tmpfs tmpfs /dev"));
+    wait_for("the warning", || read(&err_path).contains("syslog is unreachable"));
+    let stderr = read(&err_path);
+    assert!(stderr.contains("set log_file in tfd.conf"), "{stderr}");
+    t.stop();
+}

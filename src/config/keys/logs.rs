@@ -55,6 +55,37 @@ A changed value takes effect on reload.
         ..KEY
     },
     Key {
+        name: "log_file",
+        arg: "path",
+        section: Section::Optional,
+        kind: Kind::Path,
+        shown: Some("none"),
+        summary: "The log as a file, in place of log_target: appended to, one write a line, by the listener and every session. Opened as root before sessions start; reopened on reload (SIGHUP) for log rotation.",
+        doc: r##"The log as a file, in place of
+.BR log_target :
+every line of the listener and of every session (which inherit the file
+before they drop root or enter a jail) is appended to it in one write, in
+the layout of the standard error target (a UTC timestamp, the level, the
+module).
+The file is opened by the listener as root before sessions are forked
+(created with mode 0640 if missing; a symbolic link or anything but a regular
+file is refused, and tfd does not start, or a reload is refused) and
+reopened on reload, so log rotation works with a reload after the rename.
+For a host without systemd or a syslog daemon (a container, a minimal
+system): with
+.B \-\-daemon
+and no
+.BR log_file ,
+the log goes to syslog, and tfd warns on standard error at start when
+.I /dev/log
+answers nothing.
+A relative path is relative to this file's directory.
+"##,
+        example: "/var/log/tfd/tfd.log",
+        at: at!(log_file),
+        ..KEY
+    },
+    Key {
         name: "xferlog",
         arg: "path",
         section: Section::Optional,

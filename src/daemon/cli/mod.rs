@@ -237,6 +237,11 @@ pub fn main(args: Vec<String>) -> ExitCode {
     // (and --daemon puts stderr on /dev/null: its logs go to syslog then)
     let target = if f.check {
         crate::logging::LogTarget::Stderr
+    } else if let Some(path) = &cfg.log_file {
+        match crate::logging::open_append(path).and_then(crate::logging::to_file) {
+            Ok(()) => crate::logging::LogTarget::File,
+            Err(e) => return fail(format!("log_file {}: {e}", path.display())),
+        }
     } else if f.daemon && cfg.log_target == crate::logging::LogTarget::Stderr {
         crate::logging::LogTarget::Syslog
     } else {

@@ -122,6 +122,13 @@ impl Listener {
         let same_dir = shared_state.is_some() && shared_bans.is_none();
         // rotation: rename the log, then SIGHUP; a new file is opened here
         let xferlog = open_xferlog(&cfg)?;
+        let log_file = match cfg.log_file.as_deref().map(crate::logging::open_append).transpose() {
+            Ok(f) => f,
+            Err(e) => {
+                let path = cfg.log_file.as_deref().unwrap_or(std::path::Path::new(""));
+                return Err(Refused(format!("log_file {}: {e}", path.display())));
+            }
+        };
         let rsa = crate::daemon::load_key(&cfg)?;
         // a new key is a new server identity: tokens issued from now on are
         // bound to it, and the old key's tokens are unknown (fai_dir stays)
@@ -183,9 +190,16 @@ impl Listener {
         self.spawn_udp();
         // a daemon's stderr is /dev/null: it keeps logging to syslog
         let target = match (self.opts.daemon_pidfile.is_some(), self.ctx.cfg.log_target) {
+            _ if log_file.is_some() => crate::logging::LogTarget::File,
             (true, crate::logging::LogTarget::Stderr) => crate::logging::LogTarget::Syslog,
             (_, t) => t,
         };
+        if let Some(file) = log_file {
+            // rotation: the renamed file is left, the new one takes its place
+            if let Err(e) = crate::logging::to_file(file) {
+                warn!("reload: log_file: {e}; logging goes on to the file opened before");
+            }
+        }
         crate::logging::init(target, self.ctx.cfg.log_level.as_deref().and_then(|l| l.parse().ok()));
         info!("configuration reloaded from {}", path.display());
         Ok(restart)
