@@ -408,6 +408,11 @@ fn keylogin() {
 }
 
 #[test]
+fn host_key() {
+    run("host_key");
+}
+
+#[test]
 fn compress() {
     run("compress");
 }

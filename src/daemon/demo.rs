@@ -239,10 +239,22 @@ pub(crate) fn instructions(dir: &Path, cfg: &Config) -> String {
             hash = cfg.hash,
         ),
     };
+    // what tf shows on a first contact without --key, to compare
+    let fingerprint = std::fs::read(&pubkey)
+        .ok()
+        .and_then(|pem| openssl::rsa::Rsa::public_key_from_pem(&pem).ok())
+        .map(|rsa| {
+            format!(
+                "The server's key fingerprint (tf shows it on a first contact without --key):\n  {}\n\n",
+                super::fingerprint(&rsa)
+            )
+        })
+        .unwrap_or_default();
     format!(
         "tfd demo: serving {d} on {addr} (protocol {proto}, hash {hash})\n\n\
          Connect with the tf CLI (another terminal, same directory):\n\
          {tf_lines}\n\
+         {fingerprint}\
          Connect from Python, in a virtual environment:\n  \
          {python}{ctl}\n\n\
          Stop with Ctrl-C.",

@@ -29,6 +29,13 @@ pub(crate) fn load_key(cfg: &Config) -> Result<Rsa<Private>, KeyError> {
     key_from_pem(pem)
 }
 
+/// The fingerprint of the server's key as tf shows it on first contact and
+/// `ssh-keygen -lf` prints it: `SHA256:…` of its OpenSSH key blob
+/// (tfp_wire::hostkey).
+pub(crate) fn fingerprint<T: openssl::pkey::HasPublic>(rsa: &Rsa<T>) -> String {
+    tfp_wire::hostkey::fingerprint(&tfp_wire::hostkey::rsa_blob(&rsa.e().to_vec(), &rsa.n().to_vec()))
+}
+
 /// Parses and checks an RSA-2048 private key in PEM (PKCS#1 or PKCS#8).
 pub(crate) fn key_from_pem(pem: &[u8]) -> Result<Rsa<Private>, KeyError> {
     let rsa = Rsa::private_key_from_pem(pem)

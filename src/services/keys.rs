@@ -82,23 +82,34 @@ impl std::fmt::Display for KeyError {
 /// shared context; nothing else ever contends for it.
 pub struct KeyLink {
     fd: Mutex<Option<OwnedFd>>,
+    /// The public half as an OpenSSH key blob, for `TFDHOSTKEY`
+    /// (tfp_wire::hostkey): sessions never hold the private key, but may
+    /// show anyone the public one. Empty before the key process starts.
+    public: std::sync::Arc<Vec<u8>>,
 }
 
 impl KeyLink {
     /// A link that answers nothing (before the key process has started).
     pub fn closed() -> KeyLink {
-        KeyLink { fd: Mutex::new(None) }
+        KeyLink {
+            fd: Mutex::new(None),
+            public: Default::default(),
+        }
     }
 
-    /// Moves the request end out (the listener, building a new context that
-    /// keeps this key process).
-    pub(crate) fn take(&self) -> Option<OwnedFd> {
-        self.fd.lock().ok().and_then(|mut g| g.take())
+    /// A link that takes over this one's request end (the listener, building
+    /// a new context that keeps this key process).
+    pub(crate) fn moved(&self) -> KeyLink {
+        KeyLink {
+            fd: Mutex::new(self.fd.lock().ok().and_then(|mut g| g.take())),
+            public: self.public.clone(),
+        }
     }
 
-    /// A link over a request end [`KeyLink::take`] moved out.
-    pub(crate) fn from_fd(fd: Option<OwnedFd>) -> KeyLink {
-        KeyLink { fd: Mutex::new(fd) }
+    /// The server's public key as an OpenSSH key blob (empty before the key
+    /// process started).
+    pub(crate) fn public(&self) -> &[u8] {
+        &self.public
     }
 
     /// Decrypts a handshake ciphertext in the key process.
@@ -145,6 +156,7 @@ pub fn spawn(
     user: Option<&crate::auth::privs::Identity>,
     close_in_child: &[RawFd],
 ) -> std::io::Result<(i32, KeyLink)> {
+    let public = std::sync::Arc::new(tfp_wire::hostkey::rsa_blob(&rsa.e().to_vec(), &rsa.n().to_vec()));
     let (link, service) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)?;
     match sys::fork_helper(&super::SIGNALS)? {
         Fork::Parent(pid) => {
@@ -153,6 +165,7 @@ pub fn spawn(
                 pid,
                 KeyLink {
                     fd: Mutex::new(Some(link)),
+                    public,
                 },
             ))
         }

@@ -22,6 +22,9 @@ pub(crate) enum HandshakeError {
     Privilege(String),
     /// The served root could not be opened.
     Root(std::io::Error),
+    /// The client asked for the server's public key (`TFDHOSTKEY`), which
+    /// was sent; nothing else follows on that connection.
+    HostKeySent,
 }
 
 impl std::fmt::Display for HandshakeError {
@@ -31,6 +34,7 @@ impl std::fmt::Display for HandshakeError {
             HandshakeError::Refused(s) => write!(f, "refused: {s}"),
             HandshakeError::Privilege(e) => write!(f, "privilege switch failed: {e}"),
             HandshakeError::Root(e) => write!(f, "cannot open root: {e}"),
+            HandshakeError::HostKeySent => write!(f, "sent the server's public key (TFDHOSTKEY)"),
         }
     }
 }

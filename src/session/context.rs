@@ -119,7 +119,7 @@ impl Context {
 
     /// The same context with another FAI issuer's request end.
     pub fn with_fai(&self, fai: Arc<crate::services::fai::FaiLink>) -> Context {
-        let keys = crate::services::keys::KeyLink::from_fd(self.services.keys.take());
+        let keys = self.services.keys.moved();
         self.with(keys, fai)
     }
 

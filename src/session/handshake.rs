@@ -52,6 +52,16 @@ pub(crate) fn handshake(
         ctx.services.keys.close();
         return super::fai_entrance::enter(chan, token, peer, ctx, live, pace);
     }
+    if tfp_wire::hostkey::is_request(&version) {
+        // the public key only, to anyone: a client pins it on first use
+        ctx.services.keys.close();
+        let key = ctx.services.keys.public();
+        if key.is_empty() {
+            return Err(refuse(&mut chan, Failed::IncompatibleProtocol));
+        }
+        chan.tx.send_frame(&tfp_wire::hostkey::reply(key))?;
+        return Err(HandshakeError::HostKeySent);
+    }
     if hs::check_version(&version, &ctx.cfg.proto).is_err() {
         debug!("{peer} wrong protocol version");
         return Err(refuse(&mut chan, Failed::IncompatibleProtocol));

@@ -17,6 +17,7 @@ mod cli_gnu;
 mod cli_habits;
 mod cli_interrupt;
 mod cli_keys;
+mod cli_known_servers;
 mod cli_liar;
 mod cli_liar_attacks;
 mod cli_liar_bounds;

@@ -507,28 +507,6 @@ fn an_unwritable_fai_dir_is_reported_at_start_and_tf_says_what_the_server_answer
     drop(ro);
 }
 
-/// Gives `srv` a key pair of its own (a restart on the same config): from then
-/// on it is another, independent server, as a second tfd on the host would be.
-fn with_own_key(srv: &mut Server) {
-    srv.stop();
-    let rsa = openssl::rsa::Rsa::generate(2048).unwrap();
-    let pem = openssl::pkey::PKey::from_rsa(rsa)
-        .unwrap()
-        .private_key_to_pem_pkcs8()
-        .unwrap();
-    fs::write(srv.dir.join("key.pem"), pem).unwrap();
-    srv.child = Some(spawn_tfd(&srv.conf, &srv.stderr_path));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !(srv.log().contains("listening on") && TcpStream::connect(srv.addr()).is_ok()) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "tfd did not restart:\n{}",
-            srv.log()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-}
-
 /// A second, independent multi-user tfd: its own root, key and user file, in
 /// which `alice` maps to alice's system user too, with another password.
 fn other_instance(fai_line: &str, alice: (u32, u32)) -> Server {
@@ -538,7 +516,7 @@ fn other_instance(fai_line: &str, alice: (u32, u32)) -> Server {
         default_user: false,
         ..Default::default()
     });
-    with_own_key(&mut srv);
+    srv.restart_with_new_key();
     fs::create_dir(srv.path("alice")).unwrap();
     nix::unistd::chown(&srv.path("alice"), Some(alice.0.into()), Some(alice.1.into())).unwrap();
     srv

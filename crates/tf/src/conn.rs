@@ -102,11 +102,7 @@ impl fmt::Display for LineError {
 
 /// `$XDG_CONFIG_HOME/tf/config`, else `$HOME/.config/tf/config`.
 pub fn config_path() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    Some(base.join("tf").join("config"))
+    tfp_client::known_servers::config_dir().map(|d| d.join("config"))
 }
 
 /// The `[name]` section of the config file: `key = value` lines, `#` comments.

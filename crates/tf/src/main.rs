@@ -32,6 +32,7 @@ mod rglob;
 mod row;
 mod safe;
 mod secfs;
+mod server_key;
 mod shell;
 mod stages;
 mod table;
@@ -45,7 +46,7 @@ mod xfer_error;
 
 /// The head of `tf --help`, before the options (from the option table).
 const USAGE_HEAD: &str = "\
-usage: tf --server HOST:PORT --key PUB.pem --hash HASH [--user NAME] COMMAND [ARGS...]
+usage: tf --server HOST:PORT [--key PUB.pem] --hash HASH [--user NAME] COMMAND [ARGS...]
        tf -s NAME [--user NAME] [--jail TOKEN:DIR] COMMAND [ARGS...] | shell | -b FILE
        tf --version | tf completion bash|zsh|fish
 ";
@@ -137,17 +138,9 @@ fn completion(rest: &[String]) -> ExitCode {
     }
 }
 
-/// The client's configuration from the settings: the server's key read and
-/// checked, the protocol and cipher options, the jail and the login.
-fn client_config(settings: &conn::Settings, server: &str, key: &str, hash: &str) -> Result<ClientConfig, ExitCode> {
-    let pem = match std::fs::read(key) {
-        Ok(p) => p,
-        Err(e) => return Err(fail(format!("--key {key}: {e}"))),
-    };
-    if let Err(e) = explain::check_key_file(key, &pem) {
-        e.print();
-        return Err(ExitCode::from(Exit::Error));
-    }
+/// The client's configuration from the settings: the server's key (PEM,
+/// settled by [`server_key::settle`]), the protocol and cipher options, the jail and the login.
+fn client_config(settings: &conn::Settings, server: &str, pem: Vec<u8>, hash: &str) -> Result<ClientConfig, ExitCode> {
     let mut cfg = ClientConfig::new(server, pem, hash);
     cfg.proto = settings.proto.clone().unwrap_or_else(|| "2.4.1".into());
     cfg.key_len = settings.keylen.unwrap_or(32);
@@ -193,25 +186,32 @@ fn client_config(settings: &conn::Settings, server: &str, key: &str, hash: &str)
 /// The first session when keys are offered and no password is at hand: by
 /// key, else (no key accepted) with the password asked now, kept in `cfg`
 /// for the command's other sessions.
-fn connect_by_key(cfg: &mut ClientConfig) -> Result<Client, ExitCode> {
+fn connect_by_key(cfg: &mut ClientConfig, pinned: Option<&server_key::Pinned>) -> Result<Client, ExitCode> {
     match Client::connect(cfg) {
         Err(tfp_client::Error::Handshake("login", _)) => {
             let user = cfg.keys.as_ref().map(|k| k.user.clone()).unwrap_or_default();
             let password = conn::password(&user, None).map_err(fail)?;
             cfg.login = Some(tfp_client::Credentials { user, password });
-            connect(cfg, false)
+            connect(cfg, false, pinned)
         }
         Ok(c) => Ok(c),
-        Err(e) => {
-            explain::connect_error(&e, cfg).print();
-            Err(ExitCode::from(Exit::Error))
-        }
+        Err(e) => Err(connect_failed(&e, cfg, pinned)),
     }
+}
+
+/// The exit of a first session that failed: a changed server key refused
+/// loudly, anything else explained.
+fn connect_failed(e: &tfp_client::Error, cfg: &ClientConfig, pinned: Option<&server_key::Pinned>) -> ExitCode {
+    if let Some(code) = pinned.and_then(|p| p.changed(e, cfg)) {
+        return code;
+    }
+    explain::connect_error(e, cfg).print();
+    ExitCode::from(Exit::Error)
 }
 
 /// The command's session: through the Fast Access cache with `--fai`, else
 /// with RSA; `Err` is the exit, the failure explained.
-fn connect(cfg: &ClientConfig, fai: bool) -> Result<Client, ExitCode> {
+fn connect(cfg: &ClientConfig, fai: bool, pinned: Option<&server_key::Pinned>) -> Result<Client, ExitCode> {
     let connected = if fai {
         let Some(dir) = tfp_client::fai_cache::default_dir() else {
             return Err(fail("--fai: neither XDG_CACHE_HOME nor HOME is set"));
@@ -229,10 +229,7 @@ fn connect(cfg: &ClientConfig, fai: bool) -> Result<Client, ExitCode> {
     } else {
         Client::connect(cfg)
     };
-    connected.map_err(|e| {
-        explain::connect_error(&e, cfg).print();
-        ExitCode::from(Exit::Error)
-    })
+    connected.map_err(|e| connect_failed(&e, cfg, pinned))
 }
 
 fn main() -> ExitCode {
@@ -265,14 +262,15 @@ fn run() -> Result<ExitCode, ExitCode> {
         Ok(env) => settings.or(env),
         Err(e) => return Err(fail(e)),
     };
-    let (Some(server), Some(key), Some(hash)) = (settings.server.clone(), settings.key.clone(), settings.hash.clone())
-    else {
+    let (Some(server), Some(hash)) = (settings.server.clone(), settings.hash.clone()) else {
         if let Some(e) = explain::misplaced_options(&rest) {
             e.print();
             return Err(ExitCode::from(Exit::Error));
         }
-        eprintln!("tf: no server given: --server, --key and --hash (or -s NAME) are required");
-        eprintln!("hint: or TF_SERVER, TF_KEY and TF_HASH; tf --help shows the usage");
+        eprintln!("tf: no server given: --server and --hash (or -s NAME) are required");
+        eprintln!(
+            "hint: or TF_SERVER and TF_HASH; --key too unless the server's key is pinned; tf --help shows the usage"
+        );
         return Err(ExitCode::from(Exit::Error));
     };
     let cmd = rest.first().map(|c| c.to_ascii_lowercase());
@@ -295,9 +293,11 @@ fn run() -> Result<ExitCode, ExitCode> {
     {
         return Ok(probe::udp_probe(&server, &rest[1..]));
     }
-    let mut cfg = client_config(&settings, &server, &key, &hash)?;
+    let key = server_key::settle(&server, settings.key.as_deref(), settings.accept_new, settings.timeout)?;
+    let pinned = key.pinned;
+    let mut cfg = client_config(&settings, &server, key.pem, &hash)?;
     let first = match cfg.keys {
-        Some(_) if cfg.login.is_none() => Some(connect_by_key(&mut cfg)?),
+        Some(_) if cfg.login.is_none() => Some(connect_by_key(&mut cfg, pinned.as_ref())?),
         _ => None,
     };
     // the sessions of `--streams N` open beside the command's own
@@ -313,7 +313,7 @@ fn run() -> Result<ExitCode, ExitCode> {
     };
     let mut client = match first {
         Some(c) => c,
-        None => connect(&cfg, settings.fai)?,
+        None => connect(&cfg, settings.fai, pinned.as_ref())?,
     };
     if settings.verbose {
         eprintln!("tf: transport: {}", client.transport_name());

@@ -473,6 +473,20 @@ impl Server {
         }
     }
 
+    /// Stops this tfd and starts it again on its config with a key pair of
+    /// its own: to a client, another server (or one whose key was replaced).
+    pub fn restart_with_new_key(&mut self) {
+        self.stop();
+        let rsa = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+        std::fs::write(self.dir.join("key.pem"), rsa.private_key_to_pem_pkcs8().unwrap()).unwrap();
+        self.child = Some(spawn_tfd(&self.conf, &self.stderr_path));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !(self.log().contains("listening on") && TcpStream::connect(self.addr()).is_ok()) {
+            assert!(Instant::now() < deadline, "tfd did not restart:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Waits (up to 10 s) until exactly `n` session processes are live;
     /// `what` names the wait in the failure message.
     pub fn wait_sessions(&self, n: usize, what: &str) {

@@ -41,6 +41,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("batch_get", batch_get),
     ("stage", stage),
     ("keylogin", keylogin),
+    ("host_key", host_key),
     ("compress", compress),
 ];
 
@@ -685,6 +686,22 @@ pub fn keylogin(data: &[u8]) {
                 }
             }
         }
+    }
+}
+
+/// The answer to `TFDHOSTKEY` (`tfp_wire::hostkey`), as a client reads it
+/// from a server it does not know yet: the parser never panics, takes only
+/// a 2048-bit RSA key blob within its bound, and what it takes is what the
+/// server's own encoding of that key gives back.
+pub fn host_key(data: &[u8]) {
+    use tfp_wire::hostkey;
+    let _ = hostkey::is_request(data);
+    if let Ok(blob) = hostkey::parse_reply(data) {
+        assert!(data.len() <= hostkey::MAX_REPLY);
+        let key = tfp_wire::keylogin::PublicKey::parse(&blob);
+        assert_eq!(key.map(|k| k.bits()), Ok(hostkey::RSA_BITS));
+        assert_eq!(hostkey::parse_reply(&hostkey::reply(&blob)), Ok(blob.clone()));
+        assert!(hostkey::fingerprint(&blob).starts_with("SHA256:"));
     }
 }
 

@@ -47,6 +47,7 @@ pub mod frame;
 pub mod fstat;
 pub mod handshake;
 pub mod hex;
+pub mod hostkey;
 pub mod hpf;
 pub mod keylogin;
 pub mod netlock;

@@ -12,6 +12,7 @@ const USAGE: &str = "\
 usage: tfd [-c FILE] [--check-config] [--daemon [--pidfile PATH]]
        tfd check-config [-c FILE]
        tfd [-c FILE] --init-secrets
+       tfd [-c FILE] --print-fingerprint
        tfd demo [--dir DIR] [--port PORT] [--check-config]
        tfd ctl [-c FILE] [--socket PATH] REQUEST
        tfd -h | --help
@@ -24,6 +25,10 @@ usage: tfd [-c FILE] [--check-config] [--daemon [--pidfile PATH]]
                       place of the example's placeholder, the key at privkey_file and
                       pub.pem beside it; nothing that exists is changed (the systemd
                       unit runs it before every start, so a package carries no secret)
+      --print-fingerprint
+                      print the server key's fingerprint (SHA256:..., as ssh-keygen -lf
+                      prints it) for users to compare with what tf shows on first
+                      contact, then exit (with demo: the demo's key)
       --daemon        detach (double fork, setsid, stdio on /dev/null) and write a pidfile;
                       for init systems without supervision (systemd: run in the foreground)
       --pidfile PATH  with --daemon (default /run/tfd.pid)
@@ -56,6 +61,7 @@ struct Flags {
     config: PathBuf,
     check: bool,
     init_secrets: bool,
+    fingerprint: bool,
     demo_mode: bool,
     daemon: bool,
     pidfile: PathBuf,
@@ -69,6 +75,7 @@ fn parse(args: &[String]) -> Result<Flags, ExitCode> {
         config: PathBuf::from("/etc/tfd/tfd.conf"),
         check: false,
         init_secrets: false,
+        fingerprint: false,
         demo_mode: false,
         daemon: false,
         pidfile: PathBuf::from(crate::config::DEFAULT_PIDFILE),
@@ -86,6 +93,7 @@ fn parse(args: &[String]) -> Result<Flags, ExitCode> {
             // as a subcommand, as `demo` and `ctl` are
             "check-config" => f.check = true,
             "--init-secrets" => f.init_secrets = true,
+            "--print-fingerprint" => f.fingerprint = true,
             "--daemon" => f.daemon = true,
             "--pidfile" => match it.next() {
                 Some(v) => f.pidfile = PathBuf::from(v),
@@ -233,6 +241,15 @@ pub fn main(args: Vec<String>) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
+    if f.fingerprint {
+        return match crate::daemon::load_key(&cfg) {
+            Ok(rsa) => {
+                println!("{}", crate::daemon::fingerprint(&rsa));
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(format!("--print-fingerprint: {}: {e}", f.config.display())),
+        };
+    }
     // --check-config answers on the terminal, whatever log_target says
     // (and --daemon puts stderr on /dev/null: its logs go to syslog then)
     let target = if f.check {

@@ -96,7 +96,16 @@ impl Settings {
     pub fn set(&mut self, opt: &Opt, v: String) -> Result<(), BadValue> {
         match opt.store {
             Store::Value(set) => set(self, v),
-            Store::Flag(_) | Store::Refuse(_) => Ok(()),
+            // a flag's key in a named server's section: yes or no
+            Store::Flag(set) => match v.as_str() {
+                "yes" => {
+                    set(self);
+                    Ok(())
+                }
+                "no" => Ok(()),
+                _ => Err(format!("{} takes yes or no", opt.file.map_or(opt.names[0], |f| f.name)).into()),
+            },
+            Store::Refuse(_) => Ok(()),
         }
     }
 
@@ -122,6 +131,7 @@ impl Settings {
         self.aes |= other.aes;
         self.verbose |= other.verbose;
         self.fai |= other.fai;
+        self.accept_new |= other.accept_new;
         self
     }
 

@@ -10,6 +10,8 @@ pub struct Settings {
     pub server: Option<String>,
     /// `--key`: the server's public key file.
     pub key: Option<String>,
+    /// `--accept-new`: pin an unknown server's key without asking.
+    pub accept_new: bool,
     /// `--hash`.
     pub hash: Option<String>,
     /// `--proto`: the version string sent.

@@ -63,7 +63,7 @@ as
     Opt {
         names: &["--key"],
         value: "FILE",
-        help: "the server's RSA public key (PEM)",
+        help: "the server's RSA public key (PEM); without it, the key pinned in\n$XDG_CONFIG_HOME/tf/known_servers (asked of the server and pinned\non first contact)",
         doc: r##"The server's RSA public key, in PEM form (a
 .B PUBLIC KEY
 or
@@ -73,6 +73,12 @@ block); for
 the
 .I pub.pem
 file in the demo folder.
+Without it,
+.B tf
+uses the key pinned for the server in the known servers file, and on a first
+contact asks the server for its key (see
+.BR "KNOWN SERVERS" ).
+A given key is used as it is, whatever is pinned.
 "##,
         env: Some("TF_KEY"),
         file: Some(FileKey {
@@ -85,6 +91,34 @@ at its start is the home directory).
 "##,
         }),
         store: Store::Value(|s, v| set(&mut s.key, v)),
+        ..OPT
+    },
+    Opt {
+        names: &["--accept-new"],
+        help: "without --key, pin the key of a server not yet in\n$XDG_CONFIG_HOME/tf/known_servers without asking (as ssh's\nStrictHostKeyChecking=accept-new)",
+        doc: r##"Without
+.BR \-\-key ,
+a server not yet in the known servers file (see
+.BR "KNOWN SERVERS" )
+has its key fetched, shown by its fingerprint and pinned without asking, as
+.BR ssh 's
+.BR StrictHostKeyChecking=accept\-new .
+Without this option
+.B tf
+asks on the terminal, and refuses when there is none.
+A server whose key differs from its pin is refused either way.
+"##,
+        file: Some(FileKey {
+            name: "accept_new",
+            home: false,
+            doc: r##".B yes
+or
+.BR no ,
+as
+.BR \-\-accept\-new .
+"##,
+        }),
+        store: Store::Flag(|s| s.accept_new = true),
         ..OPT
     },
     Opt {
