@@ -9,7 +9,6 @@ use std::path::Path;
 use std::time::Duration;
 use tfd_testkit::liar::{run_watched, Liar, Script, MTIME};
 use tfd_testkit::*;
-use tfp_wire::compress::{Encoder, DEFAULT_WINDOW_LOG};
 
 /// Text that compresses several times over, `seed` making it its own.
 fn text(len: usize, seed: usize) -> Vec<u8> {
@@ -97,17 +96,6 @@ fn get_r_and_mirror_with_z_come_down_compressed_and_whole() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("exclude each other"));
 }
 
-/// A block of a fresh stream compressing `data`, announcing `announced`.
-fn lying_block(data: &[u8], announced: u32) -> Vec<u8> {
-    let mut b = Vec::new();
-    Encoder::new(3, DEFAULT_WINDOW_LOG)
-        .unwrap()
-        .compress(data, &mut b)
-        .unwrap();
-    b[1..5].copy_from_slice(&announced.to_be_bytes());
-    b
-}
-
 #[test]
 fn a_lying_servers_blocks_are_refused_and_nothing_lands() {
     let zeros = vec![0u8; 400 << 10];
@@ -154,4 +142,60 @@ fn a_lying_servers_blocks_are_refused_and_nothing_lands() {
             asked.iter().map(|r| String::from_utf8_lossy(r)).collect::<Vec<_>>()
         );
     }
+}
+
+#[test]
+fn compress_in_the_config_file_and_compression_decide_when_no_option_does() {
+    let srv = Server::start();
+    for i in 0..10 {
+        let p = srv.path(&format!("tree/f{i}.log"));
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, text(20_000, i)).unwrap();
+    }
+    let home = tempdir("cli-zget-conf");
+    fs::create_dir_all(home.join("tf")).unwrap();
+    let key = home.join("pub.pem");
+    fs::write(&key, &keys().1).unwrap();
+    fs::write(
+        home.join("tf/config"),
+        format!(
+            "[z]\nserver = {}\nkey = {}\nhash = {}\ncompress = yes\n",
+            srv.addr(),
+            key.display(),
+            srv.hash
+        ),
+    )
+    .unwrap();
+    let named = |args: &[&str]| {
+        std::process::Command::new(tf_bin())
+            .args(["-s", "z"])
+            .args(args)
+            .env("XDG_CONFIG_HOME", &home)
+            .output()
+            .unwrap()
+    };
+    let squeezed = || srv.log().matches("compressed into").count();
+    let d = tempdir("cli-zget-conf-to");
+    let to = |n: &str| d.join(n).to_str().unwrap().to_string();
+    let before = squeezed();
+    ok(&named(&["get", "-r", "tree", &to("a")]), "compress = yes");
+    assert!(squeezed() > before, "{}", srv.log());
+    // an option of the command wins
+    let before = squeezed();
+    ok(
+        &named(&["get", "-r", "--no-compress", "tree", &to("b")]),
+        "--no-compress",
+    );
+    assert_eq!(squeezed(), before);
+    ok(
+        &srv.tf(&["--compression", "5", "get", "-r", "tree", &to("c")]),
+        "--compression 5",
+    );
+    assert!(squeezed() > before, "{}", srv.log());
+    let o = srv.tf(&["--compression", "fast", "get", "-r", "tree", &to("d")]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--compression needs auto, yes, no or a level 1..19"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }

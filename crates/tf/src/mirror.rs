@@ -48,9 +48,9 @@ impl std::fmt::Display for Usage {
 
 /// The mirror's options, its compression choice (`-z`, `--compress`,
 /// `--no-compress`), its source and its destination.
-fn parse(args: &[String]) -> Result<(Options, Choice, String, String), Usage> {
+fn parse(args: &[String]) -> Result<(Options, Option<Choice>, String, String), Usage> {
     let g = commands::parse(Family::Mirror, args)?;
-    let compress = g.compress().map_err(|m| Usage::Parse(ParseError::Bad(m)))?;
+    let compress = g.compress().map_err(Usage::Parse)?;
     let o = Options {
         upload: g.flag("-R"),
         delete: g.flag("--delete"),
@@ -93,7 +93,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, args: &[String]) -> ExitCode {
         Err(e) => return fail(e),
     };
     let mut own = x.cfg.clone();
-    own.compress = compress;
+    own.compress = compress.unwrap_or(own.compress);
     let (c, cfg) = (&mut *x.c, &own);
     o.fai = x.fai;
     let mut again = vec!["mirror"];

@@ -86,8 +86,9 @@ fn lone_pattern<'a>(pos: &[&'a str]) -> Option<&'a str> {
 
 struct Opts {
     run: Options,
-    /// `-z`, `--compress[=LEVEL]`, `--no-compress` (downloads' batches).
-    compress: Choice,
+    /// `-z`, `--compress[=LEVEL]`, `--no-compress` (downloads' batches),
+    /// else the session's `--compression`.
+    compress: Option<Choice>,
     sources: Vec<String>,
     dest: String,
 }
@@ -139,7 +140,7 @@ fn parse<'a>(cmd: &'a str, args: &[String]) -> Result<Opts, Usage<'a>> {
     let (recursive, jobs) = (g.flag("-r"), g.num("--jobs").map_or(DEFAULT_JOBS, |n| n as usize));
     let resume = g.flag("--resume");
     let preserve = g.flag("-p");
-    let compress = g.compress().map_err(|m| wrong(Wrong::Parse(ParseError::Bad(m))))?;
+    let compress = g.compress().map_err(|e| wrong(Wrong::Parse(e)))?;
     if resume && cmd != "get" {
         return Err(wrong(Wrong::Resume));
     }
@@ -338,7 +339,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
         Err(e) => return fail(e),
     };
     let mut own = x.cfg.clone();
-    own.compress = o.compress;
+    own.compress = o.compress.unwrap_or(own.compress);
     let (c, cfg) = (&mut *x.c, &own);
     o.run.fai = x.fai;
     o.run.opening = std::mem::take(&mut x.opening);

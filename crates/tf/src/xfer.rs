@@ -46,8 +46,9 @@ struct Opts {
     parents: bool,
     whole_file: bool,
     no_whole_file: bool,
-    /// `-z`, `--compress[=LEVEL]`, `--no-compress`, or measured.
-    compress: Choice,
+    /// `-z`, `--compress[=LEVEL]`, `--no-compress`, or the session's
+    /// `--compression`.
+    compress: Option<Choice>,
     positional: Vec<String>,
     /// This command again as tf prints it (with the connection options
     /// given), `--resume` added when `resumed`.
@@ -58,10 +59,11 @@ struct Opts {
 }
 
 fn parse(args: &[String]) -> Result<Opts, XferError> {
-    let g = commands::parse(Family::Transfer, args).map_err(|e| match e {
+    let said = |e| match e {
         ParseError::Unknown(s) => XferError::Said(format!("unknown option {s}")),
         ParseError::Bad(m) => XferError::Said(m),
-    })?;
+    };
+    let g = commands::parse(Family::Transfer, args).map_err(said)?;
     let o = Opts {
         offset: g.num("--offset"),
         resume: g.flag("--resume"),
@@ -73,7 +75,7 @@ fn parse(args: &[String]) -> Result<Opts, XferError> {
         parents: g.flag("--parents"),
         whole_file: g.flag("--whole-file"),
         no_whole_file: g.flag("--no-whole-file"),
-        compress: g.compress().map_err(XferError::Said)?,
+        compress: g.compress().map_err(said)?,
         positional: g.positional,
         again: String::new(),
         resumed: String::new(),
@@ -340,7 +342,7 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
         verify: o.verify,
         delta: delta_rule(o),
         dest: o.dest,
-        compress: o.compress,
+        compress: o.compress.unwrap_or(cfg.compress),
         ..upload::Request::new(source, remote.as_bytes(), kind)
     };
     let (done, total) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(size)));

@@ -114,6 +114,7 @@ impl Settings {
             keylen,
             transport,
             timeout,
+            compress,
             user,
             jail,
             password_file,
