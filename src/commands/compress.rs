@@ -7,10 +7,13 @@
 //! - `TFDSTAGEPUTZ <path> <hpfile>` (`super::stage::put_blocks`):
 //!   TFDSTAGEPUT whose every data chunk is one block (`tfp_wire::compress`),
 //!   each through an [`Inflow`].
+//! - `TFDGETMANY ... z` (`super::getmany`): a download batch's data as
+//!   blocks, through an [`Outflow`].
 
 use super::{CmdResult, Reply};
 use crate::session::Session;
-use tfp_wire::compress::{self as z, Decoder, Offer};
+use std::time::Instant;
+use tfp_wire::compress::{self as z, Choice, Decoder, Offer, Squeeze, DEFAULT_WINDOW_LOG};
 
 /// What this server offers, from its config.
 pub(crate) fn offer(s: &Session) -> Option<Offer> {
@@ -76,5 +79,80 @@ impl std::fmt::Display for Inflow {
             Some(_) => write!(f, " ({} on the wire, zstd blocks)", self.wire),
             None => Ok(()),
         }
+    }
+}
+
+/// A download's data as blocks: one zstd stream across the whole transfer,
+/// each block compressed or raw as the [`Squeeze`] decides from this
+/// server's own socket writes (on a fast link every block goes raw), never
+/// above `compression_level_max`. The stream's window is zstd's default
+/// (2^[`DEFAULT_WINDOW_LOG`], or less when `compression_memory` is
+/// smaller): what a client's decoder keeps at most.
+pub(crate) struct Outflow {
+    /// None when zstd had no memory: every block goes raw.
+    squeeze: Option<Squeeze>,
+    out: Vec<u8>,
+}
+
+impl Outflow {
+    /// Blocks as `choice` asks; None when this server offers no compression
+    /// (`compression no`): the request is refused as one it does not know.
+    pub(crate) fn new(s: &Session, choice: Choice) -> Option<Outflow> {
+        let offer = offer(s)?;
+        let offer = Offer {
+            window_log: offer.window_log.min(DEFAULT_WINDOW_LOG),
+            ..offer
+        };
+        Some(Outflow {
+            squeeze: Squeeze::new(choice, offer),
+            out: Vec::new(),
+        })
+    }
+
+    /// `data` (at most [`z::MAX_DATA`] bytes) as one compressed block into
+    /// the scratch buffer, if the decider plans it: the block, else None
+    /// (the data goes raw, outside the stream).
+    pub(crate) fn squeeze(&mut self, data: &[u8]) -> Option<&[u8]> {
+        self.out.clear();
+        let sq = self.squeeze.as_mut()?;
+        sq.squeeze(data, &mut self.out).then_some(&self.out[..])
+    }
+
+    /// Sends `data` as one frame holding one block, timing the write for
+    /// the decider.
+    pub(crate) fn send(&mut self, s: &mut Session, data: &[u8]) -> Result<(), tfp_channel::ChannelError> {
+        let t = Instant::now();
+        let n = match self.squeeze(data) {
+            Some(block) => {
+                let n = block.len();
+                s.chan_mut().tx.send_frame(block)?;
+                n
+            }
+            None => {
+                let head = z::header(z::Kind::Raw, data.len());
+                s.chan_mut().tx.send_frame_parts(&[&head, data])?;
+                data.len() + head.len()
+            }
+        };
+        self.sent(n, t);
+        Ok(())
+    }
+
+    /// `bytes` of this transfer's went to the socket since `t`.
+    pub(crate) fn sent(&mut self, bytes: usize, t: Instant) {
+        if let Some(sq) = self.squeeze.as_mut() {
+            sq.sent(bytes, t.elapsed());
+        }
+    }
+
+    /// The bytes of the blocks sent compressed, before and after.
+    pub(crate) fn saved(&self) -> (u64, u64) {
+        self.squeeze.as_ref().map_or((0, 0), Squeeze::saved)
+    }
+}
+
+impl std::fmt::Debug for Outflow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outflow").field("squeeze", &self.squeeze).finish()
     }
 }

@@ -11,9 +11,17 @@
 //! sent are no version of it), and at the end `OK <n>`. The paths together may
 //! hold at most [`MAX_PATH_BYTES`]; a batch out of step is answered `FAILED`
 //! and the session ends. The frames are typed in [`tfp_wire::batch::get`].
+//!
+//! `z` (`z=yes`, `z=<level>`) after the other words, asked only of a server
+//! that answered `TFDZSTD` (`super::compress`): every data frame is one
+//! block, raw or a part of one zstd stream across the batch, and a small
+//! packed file whose block is compressed goes `z <size> <mode> <mtime> `, its
+//! block and its SHA-256 (of the data) in one frame. With `compression no`
+//! the request is refused as an unknown one.
 
+use super::compress::Outflow;
 use super::transfer::{logged, Track};
-use super::{CmdResult, Reply};
+use super::{CmdError, CmdResult, Reply};
 use crate::fsys::FsError;
 use crate::session::{denied_or, Session};
 use crate::xferlog::Direction;
@@ -21,6 +29,7 @@ use log::{info, warn};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::io::Read;
+use std::time::Instant;
 use tfp_wire::batch::get::{self, GetMany, Meta, Sent, MAX_PATH, MAX_PATH_BYTES, PACKED_MAX};
 use tfp_wire::batch::{is_end, Trailer, DATA_FRAME, GETMANY};
 use tfp_wire::entry::Mtime;
@@ -67,12 +76,19 @@ pub fn getmany(s: &mut Session, arg: &[u8]) -> CmdResult {
 fn getmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     // `packed` (`p`): a small file in one frame, its hash raw ([`PACKED_MAX`])
     // `archive` (`a`): the mtime to the nanosecond
+    // `compress` (`z`): the data as blocks, one zstd stream across the batch
     let GetMany {
         n,
         max,
         packed,
         archive,
+        compress,
     } = GetMany::parse(arg).ok_or(Failed::MissingParameter)?;
+    // a server with `compression no` knows no such request
+    let mut z = match compress {
+        Some(choice) => Some(Outflow::new(s, choice).ok_or(Failed::MissingParameter)?),
+        None => None,
+    };
     // files larger than this are only announced (`B <size>`): the client
     // fetches them through its resumable engine
     let max = max.unwrap_or(u64::MAX);
@@ -114,68 +130,9 @@ fn getmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 };
                 s.chan_mut().tx.send_frame(&refused.encode())?;
             }
-            Ok((mut file, st)) => {
-                let size = st.st_size.max(0) as u64;
-                let meta = Meta {
-                    size,
-                    mode: st.st_mode & 0o7777,
-                    mtime: match Mtime::of(st.st_mtime, st.st_mtime_nsec) {
-                        Some(t) if archive => t,
-                        _ => Mtime::secs(st.st_mtime),
-                    },
-                };
-                if size > max {
-                    let big = get::Reply::Big {
-                        size,
-                        mode: Some(meta.mode),
-                    };
-                    s.chan_mut().tx.send_frame(&big.encode())?;
-                    continue;
-                }
-                if packed && size <= PACKED_MAX as u64 {
-                    if let Some(sum) = read_whole(&mut file, &mut buf[..size as usize], &st) {
-                        let head = meta.packed_head();
-                        s.chan_mut()
-                            .tx
-                            .send_frame_parts(&[&head, &buf[..size as usize], &sum])?;
-                        sent += 1;
-                        bytes += size;
-                        continue;
-                    }
-                    // short or changed: told in the long form, whose trailer aborts
-                    // (a rewind that fails reads short: aborted too)
-                    let _ = std::io::Seek::rewind(&mut file);
-                }
-                s.chan_mut().tx.send_frame(&get::Reply::File(meta).encode())?;
-                let mut h = Sha256::new();
-                let mut left = size;
-                let mut short = false;
-                while left > 0 {
-                    let want = (left as usize).min(buf.len());
-                    let mut got = 0;
-                    while got < want && !short {
-                        match file.read(&mut buf[got..want]) {
-                            Ok(0) => short = true,
-                            Ok(k) => got += k,
-                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                            Err(e) => {
-                                warn!("{} TFDGETMANY read: {e}", s.peer());
-                                short = true;
-                            }
-                        }
-                    }
-                    buf[got..want].fill(0);
-                    h.update(&buf[..want]);
-                    s.chan_mut().tx.send_frame(&buf[..want])?;
-                    left -= want as u64;
-                }
-                // written to while read: the bytes sent are no version of it
-                if short || moved(&file, &st) {
-                    s.chan_mut().tx.send_frame(&Trailer::Abort.encode())?;
-                } else {
-                    s.chan_mut()
-                        .tx
-                        .send_frame(&Trailer::Sum(h.finalize().into()).encode())?;
+            Ok((file, st)) => {
+                let how = How { max, packed, archive };
+                if let Some(size) = send_file(s, file, &st, how, &mut buf, z.as_mut())? {
                     sent += 1;
                     bytes += size;
                 }
@@ -189,8 +146,114 @@ fn getmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     if let Ok(p) = s.path(b"/") {
         t.path = Some(p);
     }
-    info!("{} TFDGETMANY sent {sent} of {n} files, {bytes} bytes", s.peer());
+    let squeezed = match z.map(|z| z.saved()) {
+        Some((before, after)) if before > 0 => format!(" ({before} of them compressed into {after})"),
+        _ => String::new(),
+    };
+    info!(
+        "{} TFDGETMANY sent {sent} of {n} files, {bytes} bytes{squeezed}",
+        s.peer()
+    );
     Ok(Reply::Sent)
+}
+
+/// How a batch sends its files: those over `max` only announced, small ones
+/// packed, the mtime to the nanosecond.
+#[derive(Clone, Copy)]
+struct How {
+    max: u64,
+    packed: bool,
+    archive: bool,
+}
+
+/// Sends one opened file (stat'ed as `st`) as `how` says, its data as
+/// blocks through `z` when the batch is compressed: its size when it went
+/// whole, None when it was only announced or aborted.
+fn send_file(
+    s: &mut Session,
+    mut file: std::fs::File,
+    st: &libc::stat,
+    how: How,
+    buf: &mut [u8],
+    mut z: Option<&mut Outflow>,
+) -> Result<Option<u64>, CmdError> {
+    let size = st.st_size.max(0) as u64;
+    let meta = Meta {
+        size,
+        mode: st.st_mode & 0o7777,
+        mtime: match Mtime::of(st.st_mtime, st.st_mtime_nsec) {
+            Some(t) if how.archive => t,
+            _ => Mtime::secs(st.st_mtime),
+        },
+    };
+    if size > how.max {
+        let big = get::Reply::Big {
+            size,
+            mode: Some(meta.mode),
+        };
+        s.chan_mut().tx.send_frame(&big.encode())?;
+        return Ok(None);
+    }
+    if how.packed && size <= PACKED_MAX as u64 {
+        if let Some(sum) = read_whole(&mut file, &mut buf[..size as usize], st) {
+            let data = &buf[..size as usize];
+            let t = Instant::now();
+            let n = match z.as_mut().and_then(|z| z.squeeze(data)) {
+                Some(block) => {
+                    let head = meta.squeezed_head();
+                    s.chan_mut().tx.send_frame_parts(&[&head, block, &sum])?;
+                    head.len() + block.len() + sum.len()
+                }
+                None => {
+                    let head = meta.packed_head();
+                    s.chan_mut().tx.send_frame_parts(&[&head, data, &sum])?;
+                    head.len() + data.len() + sum.len()
+                }
+            };
+            if let Some(z) = z {
+                z.sent(n, t);
+            }
+            return Ok(Some(size));
+        }
+        // short or changed: told in the long form, whose trailer aborts
+        // (a rewind that fails reads short: aborted too)
+        let _ = std::io::Seek::rewind(&mut file);
+    }
+    s.chan_mut().tx.send_frame(&get::Reply::File(meta).encode())?;
+    let mut h = Sha256::new();
+    let mut left = size;
+    let mut short = false;
+    while left > 0 {
+        let want = (left as usize).min(buf.len());
+        let mut got = 0;
+        while got < want && !short {
+            match file.read(&mut buf[got..want]) {
+                Ok(0) => short = true,
+                Ok(k) => got += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    warn!("{} TFDGETMANY read: {e}", s.peer());
+                    short = true;
+                }
+            }
+        }
+        buf[got..want].fill(0);
+        h.update(&buf[..want]);
+        match z.as_mut() {
+            Some(z) => z.send(s, &buf[..want])?,
+            None => s.chan_mut().tx.send_frame(&buf[..want])?,
+        }
+        left -= want as u64;
+    }
+    // written to while read: the bytes sent are no version of it
+    if short || moved(&file, st) {
+        s.chan_mut().tx.send_frame(&Trailer::Abort.encode())?;
+        return Ok(None);
+    }
+    s.chan_mut()
+        .tx
+        .send_frame(&Trailer::Sum(h.finalize().into()).encode())?;
+    Ok(Some(size))
 }
 
 /// Opens one file of the batch as RCVFILE would: regular files only.

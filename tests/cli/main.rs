@@ -9,6 +9,7 @@ mod cli;
 mod cli_archive;
 mod cli_batch;
 mod cli_compress;
+mod cli_compress_get;
 mod cli_delta;
 mod cli_delta_down;
 mod cli_errors;

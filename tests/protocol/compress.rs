@@ -12,13 +12,13 @@ use tfd_testkit::*;
 use tfp_client::engine::staged;
 use tfp_client::Client;
 use tfp_wire::compress::Choice;
-use tfp_wire::compress::{Encoder, Offer, DEFAULT_WINDOW_LOG, STAGE_PUT};
+use tfp_wire::compress::{Offer, STAGE_PUT};
 use tfp_wire::Status;
 
 const MIB: usize = 1 << 20;
 
 /// Lines of a web server's log: compress several times over.
-fn log_lines(len: usize) -> Vec<u8> {
+pub(super) fn log_lines(len: usize) -> Vec<u8> {
     let mut v = Vec::with_capacity(len + 200);
     let mut i = 0u64;
     while v.len() < len {
@@ -42,29 +42,31 @@ fn log_lines(len: usize) -> Vec<u8> {
     v
 }
 
-/// A relay that counts what the client sends: the bytes on the wire.
-fn counting_relay(to: String) -> (String, Arc<AtomicU64>) {
+/// A relay that counts the bytes on the wire: what the client sends (up)
+/// and what it receives (down), each once its connection closed.
+pub(super) fn counting_relay(to: String) -> (String, Arc<AtomicU64>, Arc<AtomicU64>) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap().to_string();
-    let up = Arc::new(AtomicU64::new(0));
-    let counted = up.clone();
+    let (up, down) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let counted = (up.clone(), down.clone());
     std::thread::spawn(move || {
         for s in l.incoming().flatten() {
             let Ok(t) = TcpStream::connect(&to) else { return };
             let (s2, t2) = (s.try_clone().unwrap(), t.try_clone().unwrap());
-            let up = counted.clone();
+            let (up, down) = (counted.0.clone(), counted.1.clone());
             std::thread::spawn(move || {
                 let n = std::io::copy(&mut &s2, &mut &t2).unwrap_or(0);
                 up.fetch_add(n, Ordering::Relaxed);
                 let _ = t2.shutdown(std::net::Shutdown::Write);
             });
             std::thread::spawn(move || {
-                let _ = std::io::copy(&mut &t, &mut &s);
+                let n = std::io::copy(&mut &t, &mut &s).unwrap_or(0);
+                down.fetch_add(n, Ordering::Relaxed);
                 let _ = s.shutdown(std::net::Shutdown::Write);
             });
         }
     });
-    (addr, up)
+    (addr, up, down)
 }
 
 /// Uploads `data` as `remote` through a stage over `streams` connections,
@@ -74,7 +76,7 @@ fn staged_put(srv: &Server, data: &[u8], remote: &str, streams: usize, choice: O
     let src = tempdir("compress-src").join("src.bin");
     std::fs::write(&src, data).unwrap();
     let mut cfg = srv.client_config();
-    let (relay, up) = counting_relay(cfg.server.clone());
+    let (relay, up, _) = counting_relay(cfg.server.clone());
     cfg.server = relay;
     let mut c = Client::connect(&cfg).unwrap();
     let compress = match choice {
@@ -203,17 +205,6 @@ fn hostile_put(c: &mut Client, remote: &str, size: usize, block: &[u8]) -> Statu
     );
     assert!(out.is_ok(), "{out:?}");
     Status::parse(&c.chan.rx.recv_frame().unwrap())
-}
-
-/// A block of the stream compressing `data`, announcing `announced` bytes.
-fn lying_block(data: &[u8], announced: u32) -> Vec<u8> {
-    let mut b = Vec::new();
-    Encoder::new(3, DEFAULT_WINDOW_LOG)
-        .unwrap()
-        .compress(data, &mut b)
-        .unwrap();
-    b[1..5].copy_from_slice(&announced.to_be_bytes());
-    b
 }
 
 #[test]

@@ -147,6 +147,7 @@ fn client_config(settings: &conn::Settings, server: &str, pem: Vec<u8>, hash: &s
     cfg.aes = settings.aes;
     cfg.transport = settings.transport.unwrap_or(tfp_client::Transport::Prefer);
     cfg.timeout = Some(std::time::Duration::from_secs(settings.timeout.unwrap_or(30)));
+    cfg.compress = settings.compress.unwrap_or_default();
     if let Some(j) = &settings.jail {
         match conn::jail(j) {
             Ok(j) => cfg.jail = Some(j),

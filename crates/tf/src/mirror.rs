@@ -16,6 +16,7 @@ use tfp_client::engine::upload::DeltaRule;
 use tfp_client::tree::mirror::{self, MirrorReport, Options, Planned, Summary};
 use tfp_client::tree::names;
 use tfp_client::tree::sync::Keeps;
+use tfp_wire::compress::Choice;
 
 const USAGE: &str =
     "usage: tf ... mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] [--whole-file|--no-whole-file] [--no-perms] [--no-links] [--safe-links] [--no-specials] [--owner] [--exclude P] [--include P] SRC DST";
@@ -45,8 +46,11 @@ impl std::fmt::Display for Usage {
     }
 }
 
-fn parse(args: &[String]) -> Result<(Options, String, String), Usage> {
+/// The mirror's options, its compression choice (`-z`, `--compress`,
+/// `--no-compress`), its source and its destination.
+fn parse(args: &[String]) -> Result<(Options, Option<Choice>, String, String), Usage> {
     let g = commands::parse(Family::Mirror, args)?;
+    let compress = g.compress().map_err(Usage::Parse)?;
     let o = Options {
         upload: g.flag("-R"),
         delete: g.flag("--delete"),
@@ -79,16 +83,18 @@ fn parse(args: &[String]) -> Result<(Options, String, String), Usage> {
     let [src, dst] = g.positional.as_slice() else {
         return Err(Usage::Operands);
     };
-    Ok((o, src.clone(), dst.clone()))
+    Ok((o, compress, src.clone(), dst.clone()))
 }
 
 /// `tf mirror ...`.
 pub fn run(x: &mut super::ctx::Ctx<'_>, args: &[String]) -> ExitCode {
-    let (c, cfg) = (&mut *x.c, x.cfg);
-    let (mut o, src, dst) = match parse(args) {
+    let (mut o, compress, src, dst) = match parse(args) {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
+    let mut own = x.cfg.clone();
+    own.compress = compress.unwrap_or(own.compress);
+    let (c, cfg) = (&mut *x.c, &own);
     o.fai = x.fai;
     let mut again = vec!["mirror"];
     again.extend(args.iter().map(String::as_str));

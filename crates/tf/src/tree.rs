@@ -23,6 +23,7 @@ use tfp_client::tree::glob;
 use tfp_client::tree::options::{Options, DEFAULT_JOBS};
 use tfp_client::tree::{copy, copy_down};
 use tfp_client::{ClientConfig, Error};
+use tfp_wire::compress::Choice;
 
 /// The other sessions of `tf put -r`/`get -r` given on the command line,
 /// started before tf's own session is opened so that their handshakes run
@@ -85,6 +86,9 @@ fn lone_pattern<'a>(pos: &[&'a str]) -> Option<&'a str> {
 
 struct Opts {
     run: Options,
+    /// `-z`, `--compress[=LEVEL]`, `--no-compress` (downloads' batches),
+    /// else the session's `--compression`.
+    compress: Option<Choice>,
     sources: Vec<String>,
     dest: String,
 }
@@ -136,6 +140,7 @@ fn parse<'a>(cmd: &'a str, args: &[String]) -> Result<Opts, Usage<'a>> {
     let (recursive, jobs) = (g.flag("-r"), g.num("--jobs").map_or(DEFAULT_JOBS, |n| n as usize));
     let resume = g.flag("--resume");
     let preserve = g.flag("-p");
+    let compress = g.compress().map_err(|e| wrong(Wrong::Parse(e)))?;
     if resume && cmd != "get" {
         return Err(wrong(Wrong::Resume));
     }
@@ -164,6 +169,7 @@ fn parse<'a>(cmd: &'a str, args: &[String]) -> Result<Opts, Usage<'a>> {
     };
     Ok(Opts {
         run,
+        compress,
         sources: pos,
         dest,
     })
@@ -328,11 +334,13 @@ pub(super) fn tell_kept(r: &Report, how: &str) {
 /// that continues it; that command (and the same one run again) continues
 /// into the destination the interrupted run made ([`Rerun`]).
 pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode {
-    let (c, cfg) = (&mut *x.c, x.cfg);
     let mut o = match parse(cmd, args) {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
+    let mut own = x.cfg.clone();
+    own.compress = o.compress.unwrap_or(own.compress);
+    let (c, cfg) = (&mut *x.c, &own);
     o.run.fai = x.fai;
     o.run.opening = std::mem::take(&mut x.opening);
     let rerun = Rerun::of(cfg, cmd, &o.sources, &o.dest);

@@ -46,8 +46,9 @@ struct Opts {
     parents: bool,
     whole_file: bool,
     no_whole_file: bool,
-    /// `-z`, `--compress[=LEVEL]`, `--no-compress`, or measured.
-    compress: Choice,
+    /// `-z`, `--compress[=LEVEL]`, `--no-compress`, or the session's
+    /// `--compression`.
+    compress: Option<Choice>,
     positional: Vec<String>,
     /// This command again as tf prints it (with the connection options
     /// given), `--resume` added when `resumed`.
@@ -58,10 +59,11 @@ struct Opts {
 }
 
 fn parse(args: &[String]) -> Result<Opts, XferError> {
-    let g = commands::parse(Family::Transfer, args).map_err(|e| match e {
+    let said = |e| match e {
         ParseError::Unknown(s) => XferError::Said(format!("unknown option {s}")),
         ParseError::Bad(m) => XferError::Said(m),
-    })?;
+    };
+    let g = commands::parse(Family::Transfer, args).map_err(said)?;
     let o = Opts {
         offset: g.num("--offset"),
         resume: g.flag("--resume"),
@@ -73,7 +75,7 @@ fn parse(args: &[String]) -> Result<Opts, XferError> {
         parents: g.flag("--parents"),
         whole_file: g.flag("--whole-file"),
         no_whole_file: g.flag("--no-whole-file"),
-        compress: compress_choice(&g)?,
+        compress: g.compress().map_err(said)?,
         positional: g.positional,
         again: String::new(),
         resumed: String::new(),
@@ -86,22 +88,6 @@ fn parse(args: &[String]) -> Result<Opts, XferError> {
         return Err("--resume and --offset exclude each other".into());
     }
     Ok(o)
-}
-
-/// What `-z`, `--compress[=LEVEL]` and `--no-compress` ask for (none of
-/// them: measured).
-fn compress_choice(g: &commands::Given) -> Result<Choice, XferError> {
-    let forced = match (g.num("--compress"), g.flag("-z")) {
-        (Some(0), _) | (None, true) => Some(Choice::Force(None)),
-        (Some(n), _) => Some(Choice::Force(Some(n as i32))),
-        (None, false) => None,
-    };
-    match (forced, g.flag("--no-compress")) {
-        (Some(_), true) => Err("--compress and --no-compress exclude each other".into()),
-        (Some(c), false) => Ok(c),
-        (None, true) => Ok(Choice::Off),
-        (None, false) => Ok(Choice::Auto),
-    }
 }
 
 /// A transfer's progress bar (bytes, rate, ETA): `counter` of `total` bytes.
@@ -356,7 +342,7 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
         verify: o.verify,
         delta: delta_rule(o),
         dest: o.dest,
-        compress: o.compress,
+        compress: o.compress.unwrap_or(cfg.compress),
         ..upload::Request::new(source, remote.as_bytes(), kind)
     };
     let (done, total) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(size)));

@@ -712,6 +712,17 @@ pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
+/// A compressed block (`tfp_wire::compress`) of a fresh zstd stream holding
+/// `data`, its header announcing `announced` bytes: a lying sender's bomb
+/// (more than announced) or short block (less).
+pub fn lying_block(data: &[u8], announced: u32) -> Vec<u8> {
+    let mut b = Vec::new();
+    let mut enc = tfp_wire::compress::Encoder::new(3, tfp_wire::compress::DEFAULT_WINDOW_LOG).expect("zstd");
+    enc.compress(data, &mut b).expect("zstd");
+    b[1..5].copy_from_slice(&announced.to_be_bytes());
+    b
+}
+
 /// The entry names in a directory, sorted (to show what a failed upload left).
 pub fn dir_names(d: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(d)

@@ -156,6 +156,10 @@ pub struct ClientConfig {
     /// Stops the operation running with this config: its connections are
     /// watched, and none opens after [`interrupt::Cancel::fire`].
     pub cancel: Option<interrupt::Cancel>,
+    /// Whether downloads ask for compressed data (doc/compatibility.md
+    /// "Compression"): by measurement (`Auto`, only on a slow link, as
+    /// [`engine::route::compresses`] says), forced (`-z`), or never.
+    pub compress: tfp_wire::compress::Choice,
     /// The parsed public key and the PEM it came from, shared by clones: parsing
     /// the PEM costs a client more than the RSA operation itself.
     parsed: std::sync::Arc<std::sync::Mutex<Option<ParsedKey>>>,
@@ -180,6 +184,7 @@ impl ClientConfig {
             keys: None,
             jail: None,
             cancel: None,
+            compress: Default::default(),
             parsed: Default::default(),
         }
     }

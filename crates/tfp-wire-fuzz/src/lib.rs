@@ -575,6 +575,11 @@ pub fn batch_get(data: &[u8]) {
         if let Reply::Packed { meta, data: bytes, .. } = &r {
             assert_eq!(bytes.len() as u64, meta.size);
         }
+        // a squeezed file's block announces exactly its size, a packed one's
+        if let Reply::Squeezed { meta, block, .. } = &r {
+            let b = tfp_wire::compress::Block::parse(block, tfp_wire::batch::get::PACKED_MAX);
+            assert!(b.is_ok_and(|b| b.len as u64 == meta.size));
+        }
         assert_eq!(Reply::parse(&r.encode()), Some(r));
     }
     if let Some(t) = Trailer::parse(data) {

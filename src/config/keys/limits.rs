@@ -212,14 +212,22 @@ that would is refused before it starts.
         section: Section::Optional,
         kind: Kind::YesNo,
         default: Some("yes"),
-        summary: "Whether clients may send data compressed with zstd (doc/compatibility.md, Compression); no answers the TFDZSTD probe UNKNOWN, as a server without the extension, and clients send today's bytes.",
+        summary: "Whether clients may send data compressed with zstd, and tfd send a download batch's data so when asked (doc/compatibility.md, Compression); no answers the TFDZSTD probe UNKNOWN, as a server without the extension, and data goes as it is both ways.",
         doc: r##"With
 .B yes
 (the default) a client may send a staged upload's data as zstd blocks
 .RB ( TFDZSTD ,
 .BR TFDSTAGEPUTZ ;
-see doc/compatibility.md, "Compression"); tf decides per block, by
-measurement, whether compressing pays.
+see doc/compatibility.md, "Compression"), and may ask a download batch's
+data so
+.RB ( "TFDGETMANY ... z" ):
+then tfd compresses, one zstd stream across the batch, each block whose
+sample shrinks and only where its own writes show the link slower than
+compressing (a client's
+.B \-z
+forces it), within
+.BR compression_level_max .
+Either sender decides per block, by measurement, whether compressing pays.
 Each block announces its decoded length; a block that announces more than
 its file has left, or decodes to more or less than it announced, is refused
 with
@@ -229,7 +237,9 @@ and its bytes are not kept.
 answers
 .B TFDZSTD
 .BR UNKNOWN ,
-as a server without the extension does: clients send the data as it is.
+as a server without the extension does (and refuses a batch's
+.B z
+as a word it does not know): the data goes as it is both ways.
 "##,
         at: at!(compression),
         ..KEY
@@ -240,12 +250,13 @@ as a server without the extension does: clients send the data as it is.
         section: Section::Optional,
         kind: Kind::Int { min: 1, max: 19, unit: "", zero: "" },
         default: Some("9"),
-        summary: "Highest zstd level tfd tells clients to compress at (1..19): the CPU a client spends per byte for this server.",
+        summary: "Highest zstd level tfd tells clients to compress at, and compresses a download batch at itself (1..19): the CPU spent per byte.",
         doc: r##"The highest zstd level, 1 to 19, that
 .B TFDZSTD
-offers; a client's decider never goes above it.
+offers; a client's decider never goes above it, nor does tfd's own when it
+compresses a download batch's data.
 Decoding costs about the same at every level: the cap bounds what a client
-spends, and what tfd will spend when it compresses itself.
+spends, and what tfd spends when it compresses itself.
 "##,
         at: at!(compression_level_max),
         ..KEY
@@ -264,6 +275,8 @@ is the largest power of two within half of it (1 KiB to 128 MiB), and a
 stream that asks for a larger one is refused with
 .BR FAILED ,
 never allocated.
+The stream tfd compresses a download batch into keeps zstd's default window,
+2 MiB, or less when this allows less.
 "##,
         at: at!(compression_memory),
         ..KEY

@@ -4,6 +4,8 @@
 //! parse their words with [`parse`], and `tf --help`'s and tf(1)'s lists of
 //! them come from the same rows (docs.rs), so a new option is one row.
 
+use tfp_wire::compress::Choice;
+
 /// A group of commands sharing one parser: every option of the group is
 /// accepted by each of its commands (as before the table), the rows' `commands`
 /// only say which ones it means something to.
@@ -108,6 +110,14 @@ the whole path below the tree's root; a trailing\n.B /\nmatches directories only
 takes what it holds along. In a mirror what is excluded is neither copied nor removed by\n.BR \\-\\-delete .\n";
 const XFER: &[&str] = &["put", "get"];
 
+/// tf(1)'s text for `--compress` of `get -r` and `mirror`.
+const BATCH_COMPRESS_DOC: &str = "Downloads (a mirror \\-R sends as it is): ask tfd for the files' data compressed with zstd whatever the link (tfd's\ncompressed download batches: one zstd stream across a batch of files, so a\ntree of small files compresses as a tarball would), at\n.I level\n(1 to 19, within the server's cap), tfd sending a block raw when its sample\ndoes not shrink. Without this option only over a slow link (a round trip of\n1 ms or more), where tfd still sends raw what would not pay. A server without\nthe extension sends the data as it is.\n";
+
+/// The help of `--compress` and `--no-compress`, for every command.
+const COMPRESS_HELP: &str =
+    "compress the data with zstd (at LEVEL, 1..19) whatever the link; blocks that do not shrink still go as they are";
+const NO_COMPRESS_HELP: &str = "never compress: the data goes as it is";
+
 /// Every command option, in the order the docs show them.
 pub static COMMAND_OPTIONS: &[CmdOpt] = &[
     CmdOpt {
@@ -152,7 +162,7 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         name: "--compress",
         value: "[=LEVEL]",
         kind: Kind::OptNum { min: 1, max: 19 },
-        help: "compress the data with zstd (at LEVEL, 1..19) whatever the link; blocks that do not shrink still go as they are",
+        help: COMPRESS_HELP,
         doc: "Compress the data with zstd whatever the link (tfd's compressed transfers;\nstaged uploads:\n.B put \\-\\-streams\nand\n.BR \\-\\-resume ),\nat\n.I level\n(1 to 19, within the server's cap) or from level 3 adapting to the link and\nthe CPU. A block whose sample does not shrink still goes as it is. Without\nthis option tf decides by measurement: compressed only where the link is\nslower than compressing (never on loopback or a fast LAN). A server without\nthe extension gets the data as it is, and tf says nothing.\n",
     },
     CmdOpt {
@@ -170,7 +180,7 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         name: "--no-compress",
         value: "",
         kind: FLAG,
-        help: "never compress: the data goes as it is",
+        help: NO_COMPRESS_HELP,
         doc: "Never compress: the data goes as it is.\n",
     },
     CmdOpt {
@@ -282,6 +292,33 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         doc: "Take what\n.I pattern\nmatches even when a later\n.B \\-\\-exclude\nmatches it too (the first rule that matches decides).\n",
     },
     CmdOpt {
+        family: Family::Tree,
+        commands: &["get"],
+        name: "--compress",
+        value: "[=LEVEL]",
+        kind: Kind::OptNum { min: 1, max: 19 },
+        help: COMPRESS_HELP,
+        doc: BATCH_COMPRESS_DOC,
+    },
+    CmdOpt {
+        family: Family::Tree,
+        commands: &["get"],
+        name: "-z",
+        value: "",
+        kind: FLAG,
+        help: "as --compress",
+        doc: "As\n.BR \\-\\-compress .\n",
+    },
+    CmdOpt {
+        family: Family::Tree,
+        commands: &["get"],
+        name: "--no-compress",
+        value: "",
+        kind: FLAG,
+        help: NO_COMPRESS_HELP,
+        doc: "Never compress: the data goes as it is.\n",
+    },
+    CmdOpt {
         family: Family::Mirror,
         commands: &["mirror"],
         name: "-R",
@@ -325,6 +362,33 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         kind: Kind::Num { min: 1, max: 64, clamp: false },
         help: "move the files over N sessions (default 4, 1..64)",
         doc: "Move the files over\n.I n\nsessions (default 4, 1 to 64).\n",
+    },
+    CmdOpt {
+        family: Family::Mirror,
+        commands: &["mirror"],
+        name: "--compress",
+        value: "[=LEVEL]",
+        kind: Kind::OptNum { min: 1, max: 19 },
+        help: COMPRESS_HELP,
+        doc: BATCH_COMPRESS_DOC,
+    },
+    CmdOpt {
+        family: Family::Mirror,
+        commands: &["mirror"],
+        name: "-z",
+        value: "",
+        kind: FLAG,
+        help: "as --compress",
+        doc: "As\n.BR \\-\\-compress .\n",
+    },
+    CmdOpt {
+        family: Family::Mirror,
+        commands: &["mirror"],
+        name: "--no-compress",
+        value: "",
+        kind: FLAG,
+        help: NO_COMPRESS_HELP,
+        doc: "Never compress: the data goes as it is.\n",
     },
     CmdOpt {
         family: Family::Mirror,
@@ -507,6 +571,24 @@ pub struct Given {
 }
 
 impl Given {
+    /// What `-z`, `--compress[=LEVEL]` and `--no-compress` ask for (none
+    /// of them: None, the session's `--compression`).
+    pub fn compress(&self) -> Result<Option<Choice>, ParseError> {
+        let forced = match (self.num("--compress"), self.flag("-z")) {
+            (Some(0), _) | (None, true) => Some(Choice::Force(None)),
+            (Some(n), _) => Some(Choice::Force(Some(n as i32))),
+            (None, false) => None,
+        };
+        match (forced, self.flag("--no-compress")) {
+            (Some(_), true) => Err(ParseError::Bad(
+                "--compress and --no-compress exclude each other".into(),
+            )),
+            (Some(c), false) => Ok(Some(c)),
+            (None, true) => Ok(Some(Choice::Off)),
+            (None, false) => Ok(None),
+        }
+    }
+
     /// Whether flag `name` was given.
     pub fn flag(&self, name: &str) -> bool {
         self.flags.contains(&name)

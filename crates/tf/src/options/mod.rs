@@ -123,6 +123,7 @@ impl Settings {
             keylen,
             transport,
             timeout,
+            compress,
             user,
             jail,
             password_file,

@@ -28,6 +28,9 @@ pub struct Settings {
     pub fai: bool,
     /// `--timeout`: seconds per step.
     pub timeout: Option<u64>,
+    /// `--compression` (`compress` in the config file): what a command
+    /// without `-z`/`--compress`/`--no-compress` does.
+    pub compress: Option<tfp_wire::compress::Choice>,
     /// `--user`: LOGIN as this name.
     pub user: Option<String>,
     /// `--jail`: TOKEN:DIR.

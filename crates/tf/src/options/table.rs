@@ -37,6 +37,14 @@ fn timeout(s: &mut Settings, v: String) -> Result<(), BadValue> {
     Ok(())
 }
 
+fn compression(s: &mut Settings, v: String) -> Result<(), BadValue> {
+    match tfp_wire::compress::Choice::parse(&v) {
+        Some(c) => s.compress = Some(c),
+        None => return Err("--compression needs auto, yes, no or a level 1..19".into()),
+    }
+    Ok(())
+}
+
 /// Every global option.
 pub static OPTIONS: &[Opt] = &[
     Opt {
@@ -307,6 +315,35 @@ failures.
 "##,
         }),
         store: Store::Value(|s, v| set(&mut s.user, v)),
+        ..OPT
+    },
+    Opt {
+        names: &["--compression"],
+        value: "WHEN",
+        help: "compress with zstd: auto (by measurement, the default), yes, no, or a\nlevel 1..19; a command's own choice wins",
+        doc: r##"Whether the transfers compress their data with zstd where tfd offers it
+(doc/compatibility.md, "Compression"):
+.B auto
+(the default: only over a slow link, block by block as it pays),
+.B yes
+(whatever the link),
+.B no
+(never), or a level, 1 to 19 (whatever the link, at that level).
+A command's
+.BR \-z ,
+.B \-\-compress
+and
+.B \-\-no\-compress
+win over it.
+"##,
+        file: Some(FileKey {
+            name: "compress",
+            home: false,
+            doc: r##"As
+.BR \-\-compression .
+"##,
+        }),
+        store: Store::Value(compression),
         ..OPT
     },
     Opt {

@@ -178,6 +178,7 @@ impl Conn {
                 "PUT" => self.put(shared, arg)?,
                 "MKDIR" => self.mkdir(shared, arg)?,
                 "TFDDELTAGET" => self.deltaget(shared, arg)?,
+                "TFDGETMANY" => self.getmany(shared, arg)?,
                 // TFDSECURE among them: an older server, so the legacy cipher stays
                 _ => self.send_frame(b"UNKNOWN")?,
             }

@@ -147,6 +147,8 @@ pub struct Script {
     deltas: BTreeMap<String, Vec<Vec<u8>>>,
     /// GETCAN served ([`Script::getcan`]); else UNKNOWN, as an older server.
     getcan: bool,
+    /// TFDGETMANY's frames after a batch's paths ([`Script::getmany`]).
+    getmany: Option<Vec<Vec<u8>>>,
 }
 
 impl Default for Script {
@@ -168,6 +170,7 @@ impl Script {
             endless: Vec::new(),
             deltas: BTreeMap::new(),
             getcan: false,
+            getmany: None,
         }
     }
 
@@ -356,6 +359,7 @@ impl Script {
             endless: Vec::new(),
             deltas: BTreeMap::new(),
             getcan: false,
+            getmany: None,
         };
         lies_only.walk(dir, true, rel, depth, emit);
     }
@@ -416,6 +420,7 @@ fn norm(arg: &[u8]) -> String {
 
 mod conn;
 mod delta;
+mod getmany;
 
 use conn::Conn;
 

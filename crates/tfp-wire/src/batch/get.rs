@@ -1,10 +1,12 @@
-//! TFDGETMANY's frames. `TFDGETMANY <n> [<max> [p]]` ([`GetMany`]); after
+//! TFDGETMANY's frames. `TFDGETMANY <n> [<max> [p] [a] [z[=<choice>]]]`
+//! ([`GetMany`]); after
 //! its `OK` the client sends `n` frames, each a path (at most [`MAX_PATH`]
 //! bytes, [`MAX_PATH_BYTES`] together), then the end frame. Only then does
 //! the server answer, per file, a [`Reply`] (a long form's data frames and
 //! trailer after it), and at the end [`Sent`].
 
 use super::{num, octal, words};
+use crate::compress::{Block, Choice, Kind};
 use crate::entry::Mtime;
 use std::borrow::Cow;
 
@@ -34,6 +36,12 @@ pub struct GetMany {
     /// `a`, archive replies: the mode with its set-id and sticky bits and
     /// the mtime to the nanosecond ([`Meta`]); said only after a `max`.
     pub archive: bool,
+    /// `z`, `z=yes`, `z=<level>`: each file's data as compressed blocks
+    /// ([`crate::compress`]), one zstd stream across the batch, the server
+    /// deciding block by block as the choice says (`z` alone: by
+    /// measurement); a small packed file may come as [`Reply::Squeezed`].
+    /// Said only after a `max`, and never `z=no`.
+    pub compress: Option<Choice>,
 }
 
 impl GetMany {
@@ -48,6 +56,11 @@ impl GetMany {
             if self.archive {
                 out.push_str(" a");
             }
+            match self.compress {
+                Some(Choice::Auto) => out.push_str(" z"),
+                Some(c) => out.push_str(&format!(" z={}", c.word())),
+                None => {}
+            }
         }
         out.into_bytes()
     }
@@ -58,7 +71,7 @@ impl GetMany {
     }
 
     /// Reads the argument: words between any white space. Flags other
-    /// than `p` then `a`, in that order, are not read: the client asked for
+    /// than `p`, `a` then `z`, in that order, are not read: the client asked for
     /// something this server does not know, and is told so. Any count
     /// parses: the server refuses one over [`super::MAX_FILES`] with a
     /// reason of its own.
@@ -72,11 +85,21 @@ impl GetMany {
         let mut flags = words.peekable();
         let packed = flags.next_if_eq(&"p").is_some();
         let archive = flags.next_if_eq(&"a").is_some();
+        let compress = match flags.next_if(|w| w.starts_with('z')) {
+            None => None,
+            Some("z") => Some(Choice::Auto),
+            Some(w) => Some(
+                w.strip_prefix("z=")
+                    .and_then(Choice::parse)
+                    .filter(|c| *c != Choice::Off)?,
+            ),
+        };
         flags.next().is_none().then_some(GetMany {
             n,
             max,
             packed,
             archive,
+            compress,
         })
     }
 }
@@ -113,6 +136,25 @@ impl Meta {
     pub fn packed_head(&self) -> Vec<u8> {
         format!("f {} ", self.text()).into_bytes()
     }
+
+    /// What starts a squeezed frame, `z <size> <mode> <mtime> `: one
+    /// compressed block of the file's bytes and their SHA-256 (raw) follow
+    /// in the same frame.
+    pub fn squeezed_head(&self) -> Vec<u8> {
+        format!("z {} ", self.text()).into_bytes()
+    }
+
+    /// Reads the words of a packed or squeezed frame (the third space ends
+    /// them: the bytes may hold spaces) and returns the bytes after them.
+    fn packed(rest: &[u8]) -> Option<(Meta, &[u8])> {
+        let (end, _) = rest
+            .iter()
+            .take(PACKED_WORDS)
+            .enumerate()
+            .filter(|(_, &b)| b == b' ')
+            .nth(2)?;
+        Some((Meta::parse(&rest[..end])?, &rest[end + 1..]))
+    }
 }
 
 /// The server's answer for one file.
@@ -129,6 +171,11 @@ pub enum Reply<'a> {
     /// `f <size> <mode> <mtime> `, the bytes and their SHA-256 raw, in one
     /// frame.
     Packed { meta: Meta, data: &'a [u8], sum: [u8; 32] },
+    /// `z <size> <mode> <mtime> `, one compressed block (never a raw one:
+    /// that file goes [`Reply::Packed`]) announcing exactly `size` bytes, at
+    /// most [`PACKED_MAX`], and the SHA-256 raw of the decoded bytes, in one
+    /// frame: a small file of a compressed batch ([`GetMany::compress`]).
+    Squeezed { meta: Meta, block: &'a [u8], sum: [u8; 32] },
 }
 
 impl<'a> Reply<'a> {
@@ -140,6 +187,7 @@ impl<'a> Reply<'a> {
             Reply::Big { size, mode: Some(m) } => format!("B {size} {m:o}").into_bytes(),
             Reply::File(meta) => format!("F {}", meta.text()).into_bytes(),
             Reply::Packed { meta, data, sum } => [&meta.packed_head()[..], data, sum].concat(),
+            Reply::Squeezed { meta, block, sum } => [&meta.squeezed_head()[..], block, sum].concat(),
         }
     }
 
@@ -165,16 +213,21 @@ impl<'a> Reply<'a> {
                 Some(Reply::Big { size, mode })
             }
             b'F' => Meta::parse(rest).map(Reply::File),
+            b'z' => {
+                let (meta, body) = Meta::packed(rest)?;
+                let (block, sum) = body.split_at_checked(body.len().checked_sub(32)?)?;
+                let b = Block::parse(block, PACKED_MAX).ok()?;
+                if b.kind == Kind::Raw || b.len as u64 != meta.size {
+                    return None;
+                }
+                Some(Reply::Squeezed {
+                    meta,
+                    block,
+                    sum: sum.try_into().ok()?,
+                })
+            }
             b'f' => {
-                // the third space ends the words: the bytes may hold spaces
-                let (end, _) = rest
-                    .iter()
-                    .take(PACKED_WORDS)
-                    .enumerate()
-                    .filter(|(_, &b)| b == b' ')
-                    .nth(2)?;
-                let meta = Meta::parse(&rest[..end])?;
-                let body = &rest[end + 1..];
+                let (meta, body) = Meta::packed(rest)?;
                 if body.len() as u64 != meta.size.checked_add(32)? {
                     return None;
                 }
@@ -221,6 +274,7 @@ mod tests {
             max: Some((8 << 20) - 1),
             packed: true,
             archive: false,
+            compress: None,
         };
         assert_eq!(clients.line(), b"TFDGETMANY 25 8388607 p");
         for c in [
@@ -230,12 +284,14 @@ mod tests {
                 max: None,
                 packed: false,
                 archive: false,
+                compress: None,
             },
             GetMany {
                 n: u64::MAX,
                 max: Some(0),
                 packed: false,
                 archive: false,
+                compress: None,
             },
         ] {
             assert_eq!(GetMany::parse(&c.encode()), Some(c));
@@ -253,6 +309,7 @@ mod tests {
             max: Some(10),
             packed: true,
             archive: true,
+            compress: None,
         };
         assert_eq!(both.line(), b"TFDGETMANY 3 10 p a");
         assert_eq!(GetMany::parse(&both.encode()), Some(both));
@@ -271,6 +328,93 @@ mod tests {
             b"3 10 a a",
         ] {
             assert_eq!(GetMany::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_compressed_batch_is_asked_after_the_other_words() {
+        let mut c = GetMany {
+            n: 3,
+            max: Some(10),
+            packed: true,
+            archive: false,
+            compress: Some(Choice::Auto),
+        };
+        assert_eq!(c.line(), b"TFDGETMANY 3 10 p z");
+        assert_eq!(GetMany::parse(&c.encode()), Some(c));
+        for (choice, wire) in [
+            (Choice::Force(None), &b"TFDGETMANY 3 10 p a z=yes"[..]),
+            (Choice::Force(Some(7)), b"TFDGETMANY 3 10 p a z=7"),
+        ] {
+            (c.archive, c.compress) = (true, Some(choice));
+            assert_eq!(c.line(), wire);
+            assert_eq!(GetMany::parse(&c.encode()), Some(c));
+        }
+        assert_eq!(
+            GetMany::parse(b"3 10 z=auto").map(|g| (g.packed, g.compress)),
+            Some((false, Some(Choice::Auto)))
+        );
+        // without a max nothing is said
+        let bare = GetMany { max: None, ..c };
+        assert_eq!(bare.line(), b"TFDGETMANY 3");
+        for bad in [
+            &b"3 10 z=no"[..],
+            b"3 10 z=0",
+            b"3 10 z=20",
+            b"3 10 z=",
+            b"3 10 zz",
+            b"3 10 z p",
+            b"3 10 z a",
+            b"3 10 z z",
+            b"3 10 z x",
+            b"3 z",
+        ] {
+            assert_eq!(GetMany::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_squeezed_reply_holds_one_compressed_block_of_the_size() {
+        use crate::compress::{Encoder, DEFAULT_WINDOW_LOG};
+        let data = b"abcabcabcabcabcabcabcabcabcabcabcabc abc abc";
+        let meta = Meta {
+            size: data.len() as u64,
+            mode: 0o644,
+            mtime: Mtime::secs(5),
+        };
+        let mut block = Vec::new();
+        Encoder::new(3, DEFAULT_WINDOW_LOG)
+            .unwrap()
+            .compress(data, &mut block)
+            .unwrap();
+        let sum = [9u8; 32];
+        let r = Reply::Squeezed {
+            meta,
+            block: &block,
+            sum,
+        };
+        let wire = r.encode();
+        assert!(wire.starts_with(b"z 44 644 5 "));
+        assert_eq!(Reply::parse(&wire), Some(r));
+        // a block of another size than announced, a raw block, no block
+        let other = [&b"z 45 644 5 "[..], &block, &sum].concat();
+        let mut raw = Vec::new();
+        Encoder::raw(data, &mut raw);
+        let raw = [&b"z 44 644 5 "[..], &raw, &sum].concat();
+        let big = [
+            &b"z 70000 644 5 "[..],
+            &crate::compress::header(Kind::Zstd, 70_000),
+            &sum,
+        ]
+        .concat();
+        for bad in [
+            other,
+            raw,
+            big,
+            [&b"z 0 644 5 "[..], &sum].concat(),
+            b"z 0 644 5 ".to_vec(),
+        ] {
+            assert_eq!(Reply::parse(&bad), None, "{:?}", String::from_utf8_lossy(&bad));
         }
     }
 

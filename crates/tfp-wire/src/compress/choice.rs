@@ -32,6 +32,17 @@ impl Choice {
                 .map(|l| Choice::Force(Some(l))),
         }
     }
+
+    /// The spelling [`Choice::parse`] reads back: `auto`, `no`, `yes`, or
+    /// the level.
+    pub fn word(&self) -> String {
+        match self {
+            Choice::Auto => "auto".into(),
+            Choice::Off => "no".into(),
+            Choice::Force(None) => "yes".into(),
+            Choice::Force(Some(l)) => l.to_string(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -48,5 +59,8 @@ mod tests {
             assert_eq!(Choice::parse(bad), None, "{bad}");
         }
         assert_eq!(Choice::default(), Choice::Auto);
+        for c in [Choice::Auto, Choice::Off, Choice::Force(None), Choice::Force(Some(19))] {
+            assert_eq!(Choice::parse(&c.word()), Some(c));
+        }
     }
 }

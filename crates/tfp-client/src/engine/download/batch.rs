@@ -9,6 +9,12 @@
 //! the target), exactly the size the server announced (a server sending
 //! more is cut off: the session is dropped), renamed over the name with the
 //! server's mtime only when the SHA-256 of what came is the trailer's.
+//!
+//! Where [`route::compresses`] says so and the server offers compression,
+//! a batch asks for its data as blocks (`z`): one zstd stream per batch,
+//! each block decoded within what the file has left (a block announcing
+//! more, decoding to more or less, or corrupt drops the session and leaves
+//! nothing of the file; memory holds one block and zstd's default window).
 
 use super::super::beside::Beside;
 use super::super::events::{Events, Progress, Tally};
@@ -25,6 +31,7 @@ use std::io::Write;
 use std::sync::atomic::Ordering;
 use tfp_wire::batch::get::{self, GetMany, Sent};
 use tfp_wire::batch::{Trailer, END, MAX_FILES};
+use tfp_wire::compress::{Choice, Decoder, MAX_DATA};
 use tfp_wire::{Status, MAX_FRAME};
 
 /// A file left to the engine: its index, and the server's permission bits
@@ -79,6 +86,7 @@ pub(crate) fn download(
     if !supported(c)? {
         return Ok(None);
     }
+    let z = squeezed(c, cfg)?;
     let n = jobs.clamp(1, files.len());
     let groups = deal(files.len(), n);
     let mut more = match fanout::take_pool(t, cfg, n - 1, fai) {
@@ -100,7 +108,7 @@ pub(crate) fn download(
         let p = &*progress;
         pool::run(sessions, &groups, &|c, g: &Vec<usize>| {
             let batch: Vec<&File<'_>> = g.iter().map(|&i| files[i]).collect();
-            fetch_batch(c, cfg, &batch, p, ev)
+            fetch_batch(c, cfg, &batch, p, ev, z)
         })
     };
     t.ev.transferred();
@@ -142,6 +150,55 @@ pub(crate) fn download(
     t.report.transferred += done;
     big.sort_unstable_by_key(|b| b.0);
     Ok(Some((done, big)))
+}
+
+/// The choice a batch asks the server to compress by (`z`), when
+/// [`route::compresses`] says so and the server offers compression; None:
+/// today's request.
+fn squeezed(c: &mut Client, cfg: &ClientConfig) -> Result<Option<Choice>, Error> {
+    if !route::compresses(cfg.compress, route::Link::of(c)) {
+        return Ok(None);
+    }
+    Ok(crate::compress::offer(c)?.map(|_| cfg.compress))
+}
+
+/// A compressed batch's receiving stream and the buffer a block decodes
+/// into.
+struct Blocks {
+    dec: Decoder,
+    buf: Vec<u8>,
+}
+
+impl Blocks {
+    /// For a batch that asked `z`, else None.
+    fn of(z: Option<Choice>) -> Result<Option<Blocks>, Error> {
+        let Some(_) = z else { return Ok(None) };
+        let dec = Decoder::with_default_window()
+            .ok_or_else(|| Error::Local(std::io::Error::other("no memory for a zstd stream")))?;
+        Ok(Some(Blocks { dec, buf: Vec::new() }))
+    }
+
+    /// The data of one block of a file with `left` bytes to come: at least
+    /// one byte, at most `left`.
+    fn data<'a>(&'a mut self, frame: &'a [u8], left: u64) -> Result<&'a [u8], Error> {
+        match self.dec.data(frame, cap(left), &mut self.buf) {
+            Ok([]) => Err(protocol("an empty block")),
+            Ok(data) => Ok(data),
+            Err(e) => Err(protocol(&e.to_string())),
+        }
+    }
+
+    /// A small file's one block into `out`: exactly `size` bytes.
+    fn small(&mut self, frame: &[u8], size: u64, out: &mut Vec<u8>) -> Result<(), Error> {
+        self.dec
+            .decode(frame, cap(size), out)
+            .map_err(|e| protocol(&e.to_string()))
+    }
+}
+
+/// The most a block may announce with `left` bytes of the file to come.
+fn cap(left: u64) -> usize {
+    usize::try_from(left).unwrap_or(usize::MAX).min(MAX_DATA)
 }
 
 /// The indices of `files` files dealt to `n` sessions (`n` at most
@@ -193,6 +250,7 @@ fn fetch_batch(
     files: &[&File<'_>],
     p: &Progress,
     ev: &dyn Events,
+    z: Option<Choice>,
 ) -> Result<Vec<Fetched>, Error> {
     // a session that answered the probe OK answers every batch OK too: the
     // parts are sent at once, one after the other, while their answers are
@@ -200,10 +258,10 @@ fn fetch_batch(
     if c.caps.get(crate::caps::Ext::GetMany) == crate::caps::Known::Yes {
         let parts = parts(files.iter().map(|w| w.remote.len()));
         if parts.len() > 1 {
-            return fetch_parts(c, files, &parts, p);
+            return fetch_parts(c, files, &parts, p, z);
         }
     }
-    let line = command(files.len());
+    let line = command(files.len(), z);
     // a session that answered the probe OK sends the paths at once
     let pipelined = c.caps.get(crate::caps::Ext::GetMany) == crate::caps::Known::Yes;
     let ok = pipelined
@@ -252,17 +310,18 @@ fn fetch_batch(
     if pipelined {
         answered_ok(&mut c.chan.rx)?;
     }
-    receive_part(&mut c.chan.rx, files, p)
+    receive_part(&mut c.chan.rx, files, p, z)
 }
 
 /// The command of a batch of `n` files: those of [`route::ENGINE_FROM`] bytes and
-/// more only announced, the small ones packed.
-fn command(n: usize) -> Vec<u8> {
+/// more only announced, the small ones packed, compressed as `z` asks.
+fn command(n: usize, z: Option<Choice>) -> Vec<u8> {
     GetMany {
         n: n as u64,
         max: Some(route::ENGINE_FROM - 1),
         packed: true,
         archive: false,
+        compress: z,
     }
     .line()
 }
@@ -289,6 +348,7 @@ fn fetch_parts(
     files: &[&File<'_>],
     parts: &[std::ops::Range<usize>],
     p: &Progress,
+    z: Option<Choice>,
 ) -> Result<Vec<Fetched>, Error> {
     let stream = c.chan.stream().try_clone().ok();
     let (tx, rx) = (&mut c.chan.tx, &mut c.chan.rx);
@@ -296,7 +356,7 @@ fn fetch_parts(
         let writer = s.spawn(move || -> Result<(), Error> {
             for r in parts {
                 tx.hold();
-                tx.send_frame(&command(r.len()))?;
+                tx.send_frame(&command(r.len(), z))?;
                 for w in &files[r.clone()] {
                     tx.send_frame(w.remote)?;
                 }
@@ -309,7 +369,7 @@ fn fetch_parts(
         let read = (|| {
             for r in parts {
                 answered_ok(rx)?;
-                out.extend(receive_part(rx, &files[r.clone()], p)?);
+                out.extend(receive_part(rx, &files[r.clone()], p, z)?);
             }
             Ok(())
         })();
@@ -328,11 +388,12 @@ fn fetch_parts(
 }
 
 /// The answers to one batch whose `OK` has been read: each file, then the
-/// closing `OK`.
-fn receive_part(rx: &mut Rx, files: &[&File<'_>], p: &Progress) -> Result<Vec<Fetched>, Error> {
+/// closing `OK`. A batch that asked `z` decodes its blocks in one stream.
+fn receive_part(rx: &mut Rx, files: &[&File<'_>], p: &Progress, z: Option<Choice>) -> Result<Vec<Fetched>, Error> {
     let mut out = Vec::with_capacity(files.len());
+    let mut blocks = Blocks::of(z)?;
     for w in files {
-        out.push(fetch_one(rx, w, p)?);
+        out.push(fetch_one(rx, w, p, blocks.as_mut())?);
         p.file_done();
     }
     let last = rx.recv_frame()?;
@@ -353,8 +414,10 @@ fn protocol(what: &str) -> Error {
 }
 
 /// The data of one file into its partial (the packed form's, or the long
-/// form's frames), hashed as it comes, and its trailer. `Err` when the
-/// server is out of step: the caller discards the partial.
+/// form's frames, each a block in a compressed batch), hashed as it comes,
+/// and its trailer. `Err` when the server is out of step: the caller
+/// discards the partial.
+#[allow(clippy::too_many_arguments)]
 fn receive_data(
     rx: &mut Rx,
     packed: Option<(&[u8], [u8; 32])>,
@@ -362,6 +425,7 @@ fn receive_data(
     part: &mut Result<Partial, String>,
     h: &mut Sha256,
     p: &Progress,
+    mut blocks: Option<&mut Blocks>,
 ) -> Result<Trailer, Error> {
     let mut write = |data: &[u8], part: &mut Result<Partial, String>| {
         h.update(data);
@@ -380,19 +444,23 @@ fn receive_data(
     }
     let mut left = size;
     while left > 0 {
-        let data = rx.recv_frame_max(MAX_FRAME)?;
-        if data.is_empty() || data.len() as u64 > left {
-            return Err(protocol("more data than the size it announced"));
-        }
+        let frame = rx.recv_frame_max(MAX_FRAME)?;
+        let data = match blocks.as_mut() {
+            Some(b) => b.data(&frame, left)?,
+            None if frame.is_empty() || frame.len() as u64 > left => {
+                return Err(protocol("more data than the size it announced"))
+            }
+            None => &frame[..],
+        };
         left -= data.len() as u64;
-        write(&data, part);
+        write(data, part);
     }
     Trailer::parse(&rx.recv_frame()?).ok_or_else(|| protocol("a trailer that does not parse"))
 }
 
 /// Receives one file into its partial and commits it when its hash holds.
 /// `Err` when the server is out of step (the session is dropped).
-fn fetch_one(rx: &mut Rx, w: &File<'_>, p: &Progress) -> Result<Fetched, Error> {
+fn fetch_one(rx: &mut Rx, w: &File<'_>, p: &Progress, mut blocks: Option<&mut Blocks>) -> Result<Fetched, Error> {
     let head = rx.recv_frame()?;
     let reply =
         get::Reply::parse(&head).ok_or_else(|| protocol(&format!("a header {:?}", String::from_utf8_lossy(&head))))?;
@@ -401,6 +469,7 @@ fn fetch_one(rx: &mut Rx, w: &File<'_>, p: &Progress) -> Result<Fetched, Error> 
     let unmade = || w.dir.is_some_and(|d| d.make().is_err());
     // a small file packed in one frame (its bytes and its SHA-256 raw) or
     // the long form's header
+    let mut small = Vec::new();
     let (meta, packed) = match reply {
         get::Reply::Refused { code, reason } => {
             return Ok(Fetched::Done(Done::Refused(format!("FAILED {code}: {reason}"))))
@@ -410,6 +479,15 @@ fn fetch_one(rx: &mut Rx, w: &File<'_>, p: &Progress) -> Result<Fetched, Error> 
         get::Reply::Big { mode, .. } => return Ok(Fetched::Big(mode.map(|m| keep::landing_mode(m, w.keep_mode)))),
         get::Reply::File(meta) => (meta, None),
         get::Reply::Packed { meta, data, sum } => (meta, Some((data, sum))),
+        // a small file's one compressed block, exactly its size (tfp-wire's
+        // parser refuses any other announced length)
+        get::Reply::Squeezed { meta, block, sum } => {
+            let b = blocks
+                .as_mut()
+                .ok_or_else(|| protocol("a compressed file not asked for"))?;
+            b.small(block, meta.size, &mut small)?;
+            (meta, Some((&small[..], sum)))
+        }
     };
     let unmade = unmade();
     let get::Meta { size, mode, mtime } = meta;
@@ -425,7 +503,7 @@ fn fetch_one(rx: &mut Rx, w: &File<'_>, p: &Progress) -> Result<Fetched, Error> 
     let mut h = Sha256::new();
     // a server out of step (more data than announced, a packed file of
     // another size, a trailer that does not parse) leaves nothing behind
-    let sum = match receive_data(rx, packed, size, &mut part, &mut h, p) {
+    let sum = match receive_data(rx, packed, size, &mut part, &mut h, p, blocks) {
         Ok(sum) => sum,
         Err(e) => {
             if let Ok(pt) = part {
