@@ -21,6 +21,7 @@ use tfp_client::escape;
 use tfp_client::temporaries;
 use tfp_client::tree::glob;
 use tfp_client::tree::options::{Options, DEFAULT_JOBS};
+use tfp_client::tree::sync::Keeps;
 use tfp_client::tree::{copy, copy_down};
 use tfp_client::{ClientConfig, Error};
 
@@ -60,7 +61,7 @@ pub fn wanted(args: &[String]) -> bool {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--" => pos.extend(it.by_ref().map(String::as_str)),
-            "-r" | "-p" | "--jobs" | "--exclude" | "--include" => return true,
+            "-r" | "-p" | "-a" | "--archive" | "--jobs" | "--exclude" | "--include" => return true,
             s if commands::takes_value(Family::Transfer, s) => {
                 it.next();
             }
@@ -112,7 +113,7 @@ impl std::fmt::Display for Usage<'_> {
         match &self.1 {
             Wrong::Parse(ParseError::Unknown(s)) => write!(
                 f,
-                "{s} is not an option of {cmd} -r (only -r, -p, --jobs N, --exclude PATTERN, --include PATTERN)"
+                "{s} is not an option of {cmd} -r (only -r, -a, -p, --jobs N, --exclude PATTERN, --include PATTERN)"
             ),
             Wrong::Parse(ParseError::Bad(m)) => f.write_str(m),
             Wrong::Resume => write!(f, "{cmd}: --resume with several files is for get -r"),
@@ -136,6 +137,12 @@ fn parse<'a>(cmd: &'a str, args: &[String]) -> Result<Opts, Usage<'a>> {
     let (recursive, jobs) = (g.flag("-r"), g.num("--jobs").map_or(DEFAULT_JOBS, |n| n as usize));
     let resume = g.flag("--resume");
     let preserve = g.flag("-p");
+    // -a: rsync -a's -rlptgoD; owners where the receiving side may give
+    // them (tf as root here; up, a session tfd serves as root, unjailed)
+    let keeps = g.flag("-a").then(|| Keeps {
+        owners: cmd == "put" || tfd_sys::geteuid() == 0,
+        ..Keeps::archive()
+    });
     if resume && cmd != "get" {
         return Err(wrong(Wrong::Resume));
     }
@@ -153,13 +160,14 @@ fn parse<'a>(cmd: &'a str, args: &[String]) -> Result<Opts, Usage<'a>> {
         return Err(wrong(Wrong::Stdio));
     }
     let run = Options {
-        recursive,
+        recursive: recursive || keeps.is_some(),
         resume,
         filter,
         jobs,
         fai: false,
         contents: false,
         preserve,
+        keeps,
         opening: Default::default(),
     };
     Ok(Opts {

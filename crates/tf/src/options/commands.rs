@@ -256,6 +256,15 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
     },
     CmdOpt {
         family: Family::Tree,
+        commands: XFER,
+        name: "-a",
+        value: "",
+        kind: FLAG,
+        help: "archive: keep what rsync -a keeps (implies -r; a directory is copied as\nmirror copies one, without removing anything)",
+        doc: "Archive: keep what\n.B rsync \\-a\nkeeps (its\n.BR \\-rlptgoD ;\nimplies\n.BR \\-r ).\nEach directory source is copied as\n.B mirror\ncopies a tree, without removing anything: the modes of files and directories\n(set\\-id bits only where the receiving side is root), mtimes to the nanosecond,\ndirectories' mtimes once their contents are done, symlinks as symlinks, FIFOs\nand sockets, and owners and groups by number where the receiving side may give\nthem (down: tf run as root; up: a session tfd serves as root, unjailed); a\nsecond run moves only what changed (rsync's quick check: size and mtime). A\nfile source keeps its mode and mtime. Against a server without tfd's archive\ncopies tf keeps what that server allows and says once what it could not keep.\n",
+    },
+    CmdOpt {
+        family: Family::Tree,
         commands: &["get"],
         name: "--resume",
         value: "",
@@ -481,6 +490,27 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
     },
 ];
 
+/// Long names of options whose row is named by their short one, as rsync
+/// spells both: the family, the short name, the long one.
+pub static LONG_NAMES: &[(Family, &str, &str)] = &[(Family::Tree, "-a", "--archive")];
+
+/// The long name of `o`, if it has one.
+pub fn long_name(o: &CmdOpt) -> Option<&'static str> {
+    LONG_NAMES
+        .iter()
+        .find(|(f, s, _)| *f == o.family && *s == o.name)
+        .map(|(_, _, l)| *l)
+}
+
+/// The row name `word` stands for among `family`'s: a long name's short
+/// one, else itself.
+fn row_name(family: Family, word: &str) -> &str {
+    LONG_NAMES
+        .iter()
+        .find(|(f, _, l)| *f == family && *l == word)
+        .map_or(word, |(_, s, _)| *s)
+}
+
 /// The options of `family`.
 pub fn of(family: Family) -> impl Iterator<Item = &'static CmdOpt> {
     COMMAND_OPTIONS.iter().filter(move |o| o.family == family)
@@ -552,7 +582,7 @@ pub fn parse(family: Family, args: &[String]) -> Result<Given, ParseError> {
             Some((name, v)) if optional_value(name) => (name.to_string(), Some(v)),
             _ => (a.clone(), None),
         };
-        let Some(opt) = of(family).find(|o| o.name == a) else {
+        let Some(opt) = of(family).find(|o| o.name == row_name(family, &a)) else {
             if family.looks_like_option(&a) {
                 return Err(ParseError::Unknown(a.clone()));
             }

@@ -101,6 +101,7 @@ pub fn put(
     }
     let mut dirs: Vec<Vec<u8>> = Vec::new();
     let mut files: Vec<Up> = Vec::new();
+    let mut trees: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     for src in &locals {
         let shown = escape::path(src);
         let m = match std::fs::symlink_metadata(src) {
@@ -129,6 +130,14 @@ pub fn put(
         } else if ft.is_dir() {
             if !o.recursive {
                 t.local(format!("put: {shown}: is a directory (use put -r)"));
+                continue;
+            }
+            if o.keeps.is_some() {
+                // copied as mirror -R copies it, once the files are sent
+                if !dest_is_dir {
+                    t.ev.making_destination();
+                }
+                trees.push((src.clone(), base));
                 continue;
             }
             let tree = match walk::walk(src) {
@@ -189,13 +198,19 @@ pub fn put(
         failed: Vec::new(),
     };
     let what = |u: &Up| format!("put: {} -> {}", escape::path(&u.local), names::shown(&u.remote));
+    let archive = o.keeps.is_some() && !files.is_empty() && crate::tree::mirror::attrs::archive_batches(c)?;
     let keep = crate::engine::upload::Keep {
-        mode: o.preserve,
-        mtime: o.preserve,
+        mode: o.preserve || o.keeps.is_some(),
+        mtime: o.preserve || o.keeps.is_some(),
         not_fresh: false,
-        archive: false,
+        archive,
     };
     many::upload(c, cfg, o.jobs, o.fai, &files, &mut dirs, keep, &what, &mut t)?;
+    for (src, base) in &trees {
+        if let Some(keeps) = o.keeps {
+            super::archive::up(c, cfg, src, base, o, keeps, &mut t)?;
+        }
+    }
     Ok(t.report)
 }
 

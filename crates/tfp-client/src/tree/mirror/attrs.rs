@@ -118,7 +118,7 @@ fn set(land: &Landing, rel: &[u8], a: keep::Attrs, t: &mut Tally<'_>) {
 /// Whether the server takes archive batches: known from its TFDENTRIES,
 /// else asked once with the probe `TFDPUTMANY 0 a` (a server without them
 /// refuses the flag; it is remembered either way).
-pub(super) fn archive_batches(c: &mut Client) -> Result<bool, Error> {
+pub(crate) fn archive_batches(c: &mut Client) -> Result<bool, Error> {
     match c.caps.get(Ext::Entries) {
         Known::Yes => return Ok(true),
         Known::No => return Ok(false),
@@ -207,4 +207,35 @@ pub(super) fn settle_up(
         }
     }
     Ok(made)
+}
+
+/// Whether the server lets this session give entries an owner (tfd: a
+/// session it runs as root and jails neither way): asked with one archive
+/// batch's `A` entry asking an owner of a fresh name that holds nothing,
+/// which tfd refuses a session that may not ("only root may keep owners")
+/// before it looks at the name, and otherwise finds nothing to change. A
+/// server without archive batches keeps no owners.
+pub(crate) fn may_keep_owners(c: &mut Client) -> Result<bool, Error> {
+    if !archive_batches(c)? {
+        return Ok(false);
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let probe = entries::Entry {
+        kind: None,
+        mode: None,
+        mtime: None,
+        path: format!(".tf-owner-probe-{}-{nanos}", std::process::id()).into_bytes(),
+        target: None,
+        owner: Some((u32::MAX - 1, u32::MAX - 1)),
+    };
+    let denied = i32::from(tfp_wire::Failed::AccessDenied.code());
+    Ok(match entries::send(c, &[probe])? {
+        None => false,
+        Some(out) => !out
+            .iter()
+            .flatten()
+            .any(|(code, why)| *code == denied && why.contains("only root")),
+    })
 }

@@ -31,7 +31,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use tfp_wire::Status;
 
-mod attrs;
+pub(crate) mod attrs;
 mod clear;
 mod sides;
 
@@ -130,11 +130,14 @@ pub fn mirror(
     ev: &dyn Events,
 ) -> Result<MirrorReport, Error> {
     let mut t = Tally::new(ev);
-    let r = if o.upload {
-        up(c, cfg, src, dst, o, &mut t)?
-    } else {
-        down(c, cfg, src, dst, o, &mut t)?
+    let (remote, local) = if o.upload { (dst, src) } else { (src, dst) };
+    let ends = Ends {
+        remote: remote_path(remote),
+        local: PathBuf::from(local),
+        remote_shown: remote.to_string(),
+        local_shown: local.to_string(),
     };
+    let r = run(c, cfg, &ends, o, &mut t)?;
     let (summary, planned) = r.map_or((None, Vec::new()), |(s, p)| (Some(s), p));
     Ok(MirrorReport {
         report: t.report,
@@ -145,7 +148,34 @@ pub fn mirror(
 
 /// What a direction returns: the counts and a dry run's plan, or nothing
 /// when it stopped before the plan.
-type Ran = Option<(Summary, Vec<Planned>)>;
+pub(crate) type Ran = Option<(Summary, Vec<Planned>)>;
+
+/// The two ends of a mirror, and how what it tells names each (a
+/// mirror's as given; a tree copy's as its names are shown).
+pub(crate) struct Ends {
+    /// The remote directory, without a trailing `/` ("" is the root).
+    pub(crate) remote: Vec<u8>,
+    pub(crate) local: PathBuf,
+    pub(crate) remote_shown: String,
+    pub(crate) local_shown: String,
+}
+
+/// Makes one end a copy of the other ([`Options::upload`] says which),
+/// telling into `t`: what [`mirror`] runs, and `put -r -a`/`get -r -a` for
+/// each directory they copy.
+pub(crate) fn run(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    ends: &Ends,
+    o: &Options,
+    t: &mut Tally<'_>,
+) -> Result<Ran, Error> {
+    if o.upload {
+        up(c, cfg, ends, o, t)
+    } else {
+        down(c, cfg, ends, o, t)
+    }
+}
 
 /// A remote path as given, without a trailing `/` ("" or "/" is the root).
 fn remote_path(p: &str) -> Vec<u8> {
@@ -323,15 +353,9 @@ fn plan_of(
 }
 
 /// The download direction: remote `src`, local `dst`.
-fn down(
-    c: &mut Client,
-    cfg: &ClientConfig,
-    src_arg: &str,
-    dst_arg: &str,
-    o: &Options,
-    t: &mut Tally<'_>,
-) -> Result<Ran, Error> {
-    let src = remote_path(src_arg);
+fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tally<'_>) -> Result<Ran, Error> {
+    let (src_arg, dst_arg) = (ends.remote_shown.as_str(), ends.local_shown.as_str());
+    let src = ends.remote.clone();
     if !src.is_empty() {
         match listing::fstat(c, &src).split()? {
             Ok(st) if st.kind == Kind::Dir => {}
@@ -349,7 +373,7 @@ fn down(
     let Some((theirs, whole)) = listed else {
         return Ok(None);
     };
-    let dst = PathBuf::from(dst_arg);
+    let dst = ends.local.clone();
     let exists = match std::fs::metadata(&dst) {
         Ok(m) if m.is_dir() => true,
         Ok(_) => {
@@ -454,15 +478,9 @@ fn down(
 }
 
 /// The upload direction: local `src`, remote `dst`.
-fn up(
-    c: &mut Client,
-    cfg: &ClientConfig,
-    src_arg: &str,
-    dst_arg: &str,
-    o: &Options,
-    t: &mut Tally<'_>,
-) -> Result<Ran, Error> {
-    let src = PathBuf::from(src_arg);
+fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tally<'_>) -> Result<Ran, Error> {
+    let (src_arg, dst_arg) = (ends.local_shown.as_str(), ends.remote_shown.as_str());
+    let src = ends.local.clone();
     if !src.is_dir() {
         t.local(format!("mirror -R: {src_arg}: not a local directory"));
         return Ok(None);
@@ -500,7 +518,7 @@ fn up(
         }
         false
     });
-    let dst = remote_path(dst_arg);
+    let dst = ends.remote.clone();
     let exists = dst.is_empty()
         || match listing::fstat(c, &dst).split()? {
             Ok(st) if st.kind == Kind::Dir => true,
