@@ -82,3 +82,37 @@ fn get_r_a_is_what_rsync_a_makes_and_a_second_run_moves_nothing() {
     assert_eq!(get("get -a once more"), 0);
     let _ = fs::remove_dir_all(&here);
 }
+
+/// `mirror -R --owner` by a session tfd may not let give owners (here a
+/// jailed one) is refused with one sentence naming why, before anything
+/// moves. Before, every file went up and each one's owner failed alone.
+#[test]
+fn owner_asked_by_a_session_that_may_not_is_refused_before_anything_moves() {
+    let srv = Server::start_with("injail\n");
+    fs::create_dir_all(srv.path("jails/cell")).unwrap();
+    fs::write(srv.path("jails/cell/jail.key"), "the-token\n").unwrap();
+    let here = tempdir("cli_archive_owner_jailed");
+    let src = here.join("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("a"), b"one").unwrap();
+    let o = srv.tf(&[
+        "--jail",
+        "the-token:jails/cell",
+        "mirror",
+        "-R",
+        "--owner",
+        s(&src),
+        "up",
+    ]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    let said: Vec<&str> = t.lines().filter(|l| l.contains("--owner")).collect();
+    assert_eq!(said.len(), 1, "{t}");
+    assert!(said[0].contains("root") && said[0].contains("unjailed"), "{t}");
+    assert!(!srv.path("jails/cell/up").exists(), "nothing moves: {t}");
+    // without --owner the same mirror runs
+    let o = srv.tf(&["--jail", "the-token:jails/cell", "mirror", "-R", s(&src), "up"]);
+    ok(&o, "mirror -R jailed");
+    assert_eq!(fs::read(srv.path("jails/cell/up/a")).unwrap(), b"one");
+    let _ = fs::remove_dir_all(&here);
+}

@@ -369,7 +369,7 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         value: "",
         kind: FLAG,
         help: "keep owners and groups, numeric (down: by default as root; up: asked,\non a session tfd runs as root, unjailed)",
-        doc: "Keep each entry's owner and group by number, as rsync's owner and group\noptions do with numeric ids.\nA download does by default when tf runs as root (only root may give a\nfile away). An upload does when asked, and tfd allows it only to a session\nit runs as root and does not jail: any other session's entries fail with\n\\(lqonly root may keep owners\\(rq.\n",
+        doc: "Keep each entry's owner and group by number, as rsync's owner and group\noptions do with numeric ids.\nA download does by default when tf runs as root (only root may give a\nfile away). An upload does when asked, and tfd allows it only to a session\nit runs as root and does not jail. Asked where it cannot be done (tf not root\nfor a download; a session tfd would refuse, asked once with an empty archive\nbatch entry, for an upload), the mirror is refused with one sentence saying why,\nbefore anything moves.\n",
     },
     CmdOpt {
         family: Family::Mirror,

@@ -356,6 +356,13 @@ fn plan_of(
 fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tally<'_>) -> Result<Ran, Error> {
     let (src_arg, dst_arg) = (ends.remote_shown.as_str(), ends.local_shown.as_str());
     let src = ends.remote.clone();
+    let uid = tfd_sys::geteuid();
+    if o.keeps.owners && uid != 0 {
+        t.local(format!(
+            "mirror: --owner: only root may give files an owner here, and tf runs as uid {uid}; nothing done"
+        ));
+        return Ok(None);
+    }
     if !src.is_empty() {
         match listing::fstat(c, &src).split()? {
             Ok(st) if st.kind == Kind::Dir => {}
@@ -544,6 +551,12 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
     // a server with archive batches keeps what the keeps ask
     let archive = o.keeps != Keeps::default() && attrs::archive_batches(c)?;
     let keeps = if archive { o.keeps } else { Keeps::default() };
+    if archive && o.keeps.owners && !attrs::may_keep_owners(c)? {
+        t.refused(
+            "mirror: --owner: the server does not let this session give owners (tfd keeps them only for a session it serves as root, unjailed); nothing done",
+        );
+        return Ok(None);
+    }
     let mut p = plan_of(o, &mut theirs, &mut ours, Direction::Up, (whole, stamps), keeps, t);
     let mut n = match settle(c, &mut p, o, exists, &dst, &src, t)? {
         Ok(n) => n,
