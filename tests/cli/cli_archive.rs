@@ -33,7 +33,7 @@ pub(crate) fn chmod(p: &Path, mode: u32) {
     fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
 }
 
-fn mkfifo(p: &Path) {
+pub(crate) fn mkfifo(p: &Path) {
     let (dir, name) = parent_and_name(p);
     tfd_sys::mknodat(dir.as_fd(), &name, libc::S_IFIFO | 0o640, 0).unwrap();
 }

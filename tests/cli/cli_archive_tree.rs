@@ -116,3 +116,48 @@ fn owner_asked_by_a_session_that_may_not_is_refused_before_anything_moves() {
     assert_eq!(fs::read(srv.path("jails/cell/up/a")).unwrap(), b"one");
     let _ = fs::remove_dir_all(&here);
 }
+
+/// Against a server without tfd's archive copies (the liar answers
+/// TFDENTRIES and the batches UNKNOWN, as the reference server does), a
+/// mirror and `put -r -a` copy the files and say in one line what they could
+/// not keep, the links and the FIFO counted in it rather than told one by
+/// one (before: a line per link, and nothing said of the modes and times).
+#[test]
+fn a_server_without_archive_copies_is_told_once_what_was_not_kept() {
+    use tfd_testkit::liar::{Liar, Node, Script};
+    let here = tempdir("cli_archive_unkept");
+    let src = here.join("src");
+    fs::create_dir_all(src.join("d")).unwrap();
+    fs::write(src.join("d/a"), b"one").unwrap();
+    fs::write(src.join("b"), b"two").unwrap();
+    for (name, target) in [("l1", "b"), ("l2", "/etc/passwd"), ("d/l3", "../b")] {
+        std::os::unix::fs::symlink(target, src.join(name)).unwrap();
+    }
+    crate::cli_archive::mkfifo(&src.join("fifo"));
+    let once = |o: &std::process::Output, what: &str| {
+        let t = text(o);
+        assert!(o.status.success(), "{what}: {t}");
+        let said: Vec<&str> = t.lines().filter(|l| l.contains("not kept")).collect();
+        assert_eq!(said.len(), 1, "{what}: {t}");
+        assert!(said[0].contains("4 symlink(s), FIFO(s)"), "{what}: {t}");
+        assert!(!t.contains("skipped\n") && !t.contains("not followed"), "{what}: {t}");
+    };
+    let liar = Liar::start(Script::new().dir("into"));
+    let o = liar.tf_command(&["mirror", "-R", s(&src), "up"]).output().unwrap();
+    once(&o, "mirror -R");
+    let o = liar.tf_command(&["put", "-r", "-a", s(&src), "into"]).output().unwrap();
+    once(&o, "put -r -a");
+    for p in ["up/d/a", "into/src/d/a"] {
+        assert_eq!(liar.node(p), Some(Node::File(b"one".to_vec())), "{p}");
+    }
+    // down: nothing left out, the rest said once
+    let o = liar
+        .tf_command(&["mirror", "up", s(&here.join("down"))])
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert_eq!(t.lines().filter(|l| l.contains("not kept")).count(), 1, "{t}");
+    assert_eq!(fs::read(here.join("down/b")).unwrap(), b"two");
+    let _ = fs::remove_dir_all(&here);
+}

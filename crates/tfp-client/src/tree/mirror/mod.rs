@@ -13,6 +13,7 @@ use super::filter::Filter;
 use super::names;
 use super::names::rjoin;
 use super::sync::{self, Keeps, Plan, Rule, Side};
+use crate::caps::{Ext, Known};
 use crate::engine::download::many::{self, Sessions};
 use crate::engine::download::one::Partials;
 use crate::engine::download::plan::File;
@@ -34,6 +35,7 @@ use tfp_wire::Status;
 pub(crate) mod attrs;
 mod clear;
 mod sides;
+mod unkept;
 
 /// What a mirror may do.
 #[derive(Debug, Clone)]
@@ -410,6 +412,9 @@ fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Ta
     };
     let (mut theirs, mut ours) = (theirs, ours);
     let mut p = plan_of(o, &mut theirs, &mut ours, Direction::Down, (whole, false), o.keeps, t);
+    if o.keeps != Keeps::default() && c.caps.get(Ext::Entries) == Known::No {
+        unkept::tell(&mut p, o.keeps, t);
+    }
     let mut n = match settle(c, &mut p, o, exists, &src, &dst, t)? {
         Ok(n) => n,
         Err(dry_run) => return Ok(Some(dry_run)),
@@ -558,6 +563,9 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
         return Ok(None);
     }
     let mut p = plan_of(o, &mut theirs, &mut ours, Direction::Up, (whole, stamps), keeps, t);
+    if o.keeps != Keeps::default() && !archive {
+        unkept::tell(&mut p, o.keeps, t);
+    }
     let mut n = match settle(c, &mut p, o, exists, &dst, &src, t)? {
         Ok(n) => n,
         Err(dry_run) => return Ok(Some(dry_run)),
