@@ -161,3 +161,57 @@ fn a_server_without_archive_copies_is_told_once_what_was_not_kept() {
     assert_eq!(fs::read(here.join("down/b")).unwrap(), b"two");
     let _ = fs::remove_dir_all(&here);
 }
+
+/// A file, a directory, and links to each beside them, one dangling.
+fn linked_tree(src: &Path) {
+    fs::create_dir_all(src.join("d")).unwrap();
+    fs::write(src.join("d/x"), b"in d").unwrap();
+    fs::write(src.join("f"), b"the file").unwrap();
+    for (name, target) in [("lf", "f"), ("ld", "d"), ("dangling", "nowhere")] {
+        std::os::unix::fs::symlink(target, src.join(name)).unwrap();
+    }
+}
+
+/// `lf` and `ld` below `root` are what the links named: a file and a
+/// directory, not links.
+#[track_caller]
+fn followed(root: &Path, t: &str) {
+    let lf = fs::symlink_metadata(root.join("lf")).unwrap_or_else(|e| panic!("{e}: {t}"));
+    assert!(lf.is_file(), "lf: {lf:?}: {t}");
+    assert_eq!(fs::read(root.join("lf")).unwrap(), b"the file");
+    assert!(fs::symlink_metadata(root.join("ld")).unwrap().is_dir(), "{t}");
+    assert_eq!(fs::read(root.join("ld/x")).unwrap(), b"in d");
+}
+
+/// `-L` (rsync's --copy-links): a link in the source lands as what it
+/// names, a file's contents as a file and a directory's tree as a
+/// directory, for mirror both ways and put/get -r; a dangling link and one
+/// to a directory holding it (a loop) are left out and told. Before, -L was
+/// no option of either.
+#[test]
+fn copy_links_land_as_what_they_name() {
+    let srv = Server::start();
+    let here = tempdir("cli_archive_copy_links");
+    let src = here.join("src");
+    linked_tree(&src);
+    std::os::unix::fs::symlink("..", src.join("d/up")).unwrap();
+    let o = srv.tf(&["mirror", "-R", "-L", s(&src), "up"]);
+    let t = text(&o);
+    followed(&srv.path("up"), &t);
+    assert!(t.contains("dangling") && t.contains("loop"), "{t}");
+    assert!(fs::symlink_metadata(srv.path("up/dangling")).is_err(), "{t}");
+    fs::create_dir_all(srv.path("into")).unwrap();
+    let o = srv.tf(&["put", "-r", "--copy-links", s(&src), "into"]);
+    followed(&srv.path("into/src"), &text(&o));
+
+    linked_tree(&srv.path("gsrc"));
+    let o = srv.tf(&["mirror", "-L", "gsrc", s(&here.join("down"))]);
+    let t = text(&o);
+    ok(&o, "mirror -L");
+    followed(&here.join("down"), &t);
+    fs::create_dir_all(here.join("got")).unwrap();
+    let o = srv.tf(&["get", "-r", "-L", "gsrc", s(&here.join("got"))]);
+    ok(&o, "get -r -L");
+    followed(&here.join("got/gsrc"), &text(&o));
+    let _ = fs::remove_dir_all(&here);
+}

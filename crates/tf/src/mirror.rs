@@ -18,7 +18,7 @@ use tfp_client::tree::names;
 use tfp_client::tree::sync::Keeps;
 
 const USAGE: &str =
-    "usage: tf ... mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] [--whole-file|--no-whole-file] [--no-perms] [--no-links] [--safe-links] [--no-specials] [--owner] [--exclude P] [--include P] SRC DST";
+    "usage: tf ... mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] [--whole-file|--no-whole-file] [--no-perms] [--no-links] [-L] [--safe-links] [--no-specials] [--owner] [--exclude P] [--include P] SRC DST";
 
 /// Why `mirror`'s words are no good (its message, with the usage where it helps).
 #[derive(Debug)]
@@ -62,6 +62,7 @@ fn parse(args: &[String]) -> Result<(Options, String, String), Usage> {
         } else {
             DeltaRule::Auto
         },
+        copy_links: g.flag("-L"),
         keeps: Keeps {
             attrs: !g.flag("--no-perms"),
             links: !g.flag("--no-links"),

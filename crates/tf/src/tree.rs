@@ -61,7 +61,9 @@ pub fn wanted(args: &[String]) -> bool {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--" => pos.extend(it.by_ref().map(String::as_str)),
-            "-r" | "-p" | "-a" | "--archive" | "--jobs" | "--exclude" | "--include" => return true,
+            "-r" | "-p" | "-a" | "--archive" | "-L" | "--copy-links" | "--jobs" | "--exclude" | "--include" => {
+                return true
+            }
             s if commands::takes_value(Family::Transfer, s) => {
                 it.next();
             }
@@ -113,7 +115,7 @@ impl std::fmt::Display for Usage<'_> {
         match &self.1 {
             Wrong::Parse(ParseError::Unknown(s)) => write!(
                 f,
-                "{s} is not an option of {cmd} -r (only -r, -a, -p, --jobs N, --exclude PATTERN, --include PATTERN)"
+                "{s} is not an option of {cmd} -r (only -r, -a, -L, -p, --jobs N, --exclude PATTERN, --include PATTERN)"
             ),
             Wrong::Parse(ParseError::Bad(m)) => f.write_str(m),
             Wrong::Resume => write!(f, "{cmd}: --resume with several files is for get -r"),
@@ -137,6 +139,7 @@ fn parse<'a>(cmd: &'a str, args: &[String]) -> Result<Opts, Usage<'a>> {
     let (recursive, jobs) = (g.flag("-r"), g.num("--jobs").map_or(DEFAULT_JOBS, |n| n as usize));
     let resume = g.flag("--resume");
     let preserve = g.flag("-p");
+    let copy_links = g.flag("-L");
     // -a: rsync -a's -rlptgoD; owners where the receiving side may give
     // them (tf as root here; up, a session tfd serves as root, unjailed)
     let keeps = g.flag("-a").then(|| Keeps {
@@ -168,6 +171,7 @@ fn parse<'a>(cmd: &'a str, args: &[String]) -> Result<Opts, Usage<'a>> {
         contents: false,
         preserve,
         keeps,
+        copy_links,
         opening: Default::default(),
     };
     Ok(Opts {

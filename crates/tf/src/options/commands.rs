@@ -107,6 +107,8 @@ path none matches is taken. A pattern without\n.B /\nmatches a name at any depth
 the whole path below the tree's root; a trailing\n.B /\nmatches directories only; an excluded directory\n\
 takes what it holds along. In a mirror what is excluded is neither copied nor removed by\n.BR \\-\\-delete .\n";
 const XFER: &[&str] = &["put", "get"];
+/// tf(1)'s text for `-L` (the tree commands' and mirror's).
+const LINKS_DOC: &str = "Follow symlinks, as\n.B rsync \\-L\ndoes: what a link in the source names is copied, a file's contents as a file, a\ndirectory's tree as a directory. A link that names nothing, or a directory\nholding it (a loop), is left out and told. On the server tfd answers for a\nlink only inside the session's root: a link out of it stays a link (copied as\none where links are kept, else left out).\n";
 
 /// Every command option, in the order the docs show them.
 pub static COMMAND_OPTIONS: &[CmdOpt] = &[
@@ -265,6 +267,15 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
     },
     CmdOpt {
         family: Family::Tree,
+        commands: XFER,
+        name: "-L",
+        value: "",
+        kind: FLAG,
+        help: "follow symlinks: what a link names is copied (as rsync -L)",
+        doc: LINKS_DOC,
+    },
+    CmdOpt {
+        family: Family::Tree,
         commands: &["get"],
         name: "--resume",
         value: "",
@@ -352,6 +363,15 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         kind: FLAG,
         help: "leave symlinks out (by default they are copied as symlinks)",
         doc: "Leave symlinks out. By default a symlink is copied as a symlink with\nits target as it is written (never followed, by tf or by tfd), as\n.B rsync \\-l\ndoes.\n",
+    },
+    CmdOpt {
+        family: Family::Mirror,
+        commands: &["mirror"],
+        name: "-L",
+        value: "",
+        kind: FLAG,
+        help: "follow symlinks: what a link names is copied (as rsync -L)",
+        doc: LINKS_DOC,
     },
     CmdOpt {
         family: Family::Mirror,
@@ -492,7 +512,11 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
 
 /// Long names of options whose row is named by their short one, as rsync
 /// spells both: the family, the short name, the long one.
-pub static LONG_NAMES: &[(Family, &str, &str)] = &[(Family::Tree, "-a", "--archive")];
+pub static LONG_NAMES: &[(Family, &str, &str)] = &[
+    (Family::Tree, "-a", "--archive"),
+    (Family::Tree, "-L", "--copy-links"),
+    (Family::Mirror, "-L", "--copy-links"),
+];
 
 /// The long name of `o`, if it has one.
 pub fn long_name(o: &CmdOpt) -> Option<&'static str> {

@@ -25,6 +25,7 @@ fn mirror_options(o: &Options, keeps: Keeps, upload: bool) -> mirror::Options {
         filter: o.filter.clone(),
         delta: DeltaRule::Auto,
         keeps,
+        copy_links: o.copy_links,
     }
 }
 

@@ -104,7 +104,11 @@ pub fn put(
     let mut trees: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     for src in &locals {
         let shown = escape::path(src);
-        let m = match std::fs::symlink_metadata(src) {
+        let m = match if o.copy_links {
+            std::fs::metadata(src)
+        } else {
+            std::fs::symlink_metadata(src)
+        } {
             Ok(m) => m,
             Err(e) => {
                 t.local(format!("put: {shown}: {e}"));
@@ -140,7 +144,7 @@ pub fn put(
                 trees.push((src.clone(), base));
                 continue;
             }
-            let tree = match walk::walk(src) {
+            let tree = match walk::walk(src, o.copy_links) {
                 Ok(tree) => tree,
                 Err(e) => {
                     t.local(format!("put: {shown}: {e}"));

@@ -86,7 +86,8 @@ struct Gathered {
     landings: Vec<Landing>,
     files: Vec<Down>,
     dirs: Vec<(usize, Vec<u8>, String)>,
-    /// `-a`'s directory sources and where each lands ([`super::archive`]).
+    /// The directory sources copied as a mirror copies a tree, and where
+    /// each lands ([`by_mirror`]).
     trees: Vec<(Vec<u8>, PathBuf)>,
 }
 
@@ -151,9 +152,7 @@ pub fn get(
     }
     fetch_gathered(c, cfg, o, &g, ev, &mut t)?;
     for (src, to) in &g.trees {
-        if let Some(keeps) = o.keeps {
-            super::archive::down(c, cfg, src, to, o, keeps, &mut t)?;
-        }
+        super::archive::down(c, cfg, src, to, o, o.keeps.unwrap_or_default(), &mut t)?;
     }
     Ok(t.report)
 }
@@ -189,7 +188,7 @@ fn gather(
     // says it is one: a round trip less; dropped if it is not
     let probe = (!o.resume).then_some(probe::Which::Get);
     // an archive copy lists its trees as a mirror does
-    let ahead_wanted = o.recursive && o.keeps.is_none();
+    let ahead_wanted = o.recursive && !by_mirror(o);
     let (st, ahead) = listing::fstat_listing_ahead(c, src, ahead_wanted, probe)?;
     let st = st.split()?;
     if let Some(a) = ahead.filter(|_| !matches!(&st, Ok(s) if s.kind == Kind::Dir)) {
@@ -215,7 +214,7 @@ fn gather(
     match st.kind {
         Kind::File => gather_file(here, name, src, g, t),
         Kind::Dir if !o.recursive => t.local(format!("get: {shown}: is a directory (use get -r)")),
-        Kind::Dir if o.keeps.is_some() => {
+        Kind::Dir if by_mirror(o) => {
             let to = if here.is_dir && !name.is_empty() && !o.contents {
                 here.local.join(std::ffi::OsStr::from_bytes(name))
             } else {
@@ -256,6 +255,13 @@ fn gather(
         Kind::Other => t.refused(format!("get: {shown}: not a regular file or directory on the server")),
     }
     Ok(true)
+}
+
+/// Whether a directory source is copied as a mirror copies a tree
+/// ([`super::archive`]): with `-a`, and with `-L`, whose links on the
+/// server the mirror's listing follows.
+fn by_mirror(o: &Options) -> bool {
+    o.keeps.is_some() || o.copy_links
 }
 
 /// A single file's landing: the directory it goes in.

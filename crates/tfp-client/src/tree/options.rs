@@ -33,6 +33,8 @@ pub struct Options {
     /// removing anything, [`super::archive`]), so a second run moves only
     /// what changed; a file source keeps its whole mode and mtime.
     pub keeps: Option<Keeps>,
+    /// `-L`: a symlink is what it names (a file, a directory's tree).
+    pub copy_links: bool,
     /// The run's other sessions, when the caller started opening them
     /// before its own session was open ([`Opening::start`]).
     pub opening: Opening,
@@ -49,6 +51,7 @@ impl Default for Options {
             contents: false,
             preserve: false,
             keeps: None,
+            copy_links: false,
             opening: Opening::default(),
         }
     }

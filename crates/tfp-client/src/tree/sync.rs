@@ -113,13 +113,16 @@ pub type Side = BTreeMap<Vec<u8>, Meta>;
 pub type Unread = Vec<(Vec<u8>, String)>;
 
 /// The local side: `root` walked without following any symlink (a link is an
-/// entry of kind [`Kind::Other`], never entered). Entries that could not be
-/// read come back with why; a walk over [`MAX_ENTRIES`] is an error.
-pub fn scan(root: &Path) -> io::Result<(Side, Unread)> {
+/// entry of kind [`Kind::Other`], never entered), or with `follow` (`-L`)
+/// each link taken as what it names ([`super::walk::followed`]). Entries
+/// that could not be read come back with why; a walk over [`MAX_ENTRIES`]
+/// is an error.
+pub fn scan(root: &Path, follow: bool) -> io::Result<(Side, Unread)> {
     let mut side = Side::new();
     let mut errors = Vec::new();
-    let mut stack: Vec<(Vec<u8>, usize)> = vec![(Vec::new(), 0)];
-    while let Some((rel, depth)) = stack.pop() {
+    let mut stack: Vec<(Vec<u8>, usize, Vec<super::walk::Ident>)> =
+        vec![(Vec::new(), 0, vec![super::walk::ident(root)?])];
+    while let Some((rel, depth, above)) = stack.pop() {
         let dir = root.join(std::ffi::OsStr::from_bytes(&rel));
         let rd = match std::fs::read_dir(&dir) {
             Ok(r) => r,
@@ -144,6 +147,13 @@ pub fn scan(root: &Path) -> io::Result<(Side, Unread)> {
                 [&rel[..], b"/", name.as_bytes()].concat()
             };
             let m = match std::fs::symlink_metadata(ent.path()) {
+                Ok(m) if follow && m.file_type().is_symlink() => match super::walk::followed(&ent.path(), &above) {
+                    Ok(m) => m,
+                    Err(why) => {
+                        errors.push((r, why));
+                        continue;
+                    }
+                },
                 Ok(m) => m,
                 Err(e) => {
                     errors.push((r, e.to_string()));
@@ -163,7 +173,9 @@ pub fn scan(root: &Path) -> io::Result<(Side, Unread)> {
                     errors.push((r, format!("deeper than {MAX_DEPTH} directories")));
                     continue;
                 }
-                stack.push((r.clone(), depth + 1));
+                let mut above = above.clone();
+                above.push((m.dev(), m.ino()));
+                stack.push((r.clone(), depth + 1, above));
             }
             let ft = FileType::from_mode(m.mode());
             let target = if ft == FileType::Symlink {

@@ -63,6 +63,9 @@ pub struct Options {
     /// sockets), where the server says them (a download from a server with
     /// TFDENTRIES).
     pub keeps: Keeps,
+    /// `-L`: the source's symlinks are what they name: a file's contents
+    /// land as a file, a directory's tree as a directory.
+    pub copy_links: bool,
 }
 
 impl Default for Options {
@@ -77,6 +80,7 @@ impl Default for Options {
             filter: Filter::default(),
             delta: DeltaRule::Auto,
             keeps: Keeps::archive(),
+            copy_links: false,
         }
     }
 }
@@ -379,9 +383,12 @@ fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Ta
         }
     }
     let (listed, top) = sides::listed(c, &src, false, o.keeps, t)?;
-    let Some((theirs, whole)) = listed else {
+    let Some((mut theirs, whole)) = listed else {
         return Ok(None);
     };
+    if o.copy_links {
+        sides::follow_links(c, &src, &mut theirs, o.keeps, t)?;
+    }
     let dst = ends.local.clone();
     let exists = match std::fs::metadata(&dst) {
         Ok(m) if m.is_dir() => true,
@@ -392,7 +399,7 @@ fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Ta
         Err(_) => false,
     };
     let ours = if exists {
-        match sync::scan(&dst) {
+        match sync::scan(&dst, false) {
             Ok((s, errors)) => {
                 for (rel, why) in errors {
                     t.local(format!(
@@ -497,7 +504,7 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
         t.local(format!("mirror -R: {src_arg}: not a local directory"));
         return Ok(None);
     }
-    let (ours, mut whole) = match sync::scan(&src) {
+    let (ours, mut whole) = match sync::scan(&src, o.copy_links) {
         Ok((s, errors)) => {
             let whole = errors.is_empty();
             for (rel, why) in errors {
