@@ -215,3 +215,47 @@ fn copy_links_land_as_what_they_name() {
     followed(&here.join("got/gsrc"), &text(&o));
     let _ = fs::remove_dir_all(&here);
 }
+
+/// A character device `null` (1, 3) in `dir`, and a file beside it.
+fn with_device(dir: &Path) {
+    use std::os::fd::AsFd;
+    fs::create_dir_all(dir).unwrap();
+    fs::write(dir.join("f"), b"beside").unwrap();
+    let d = fs::File::open(dir).unwrap();
+    tfd_sys::mknodat(d.as_fd(), c"null", libc::S_IFCHR | 0o640, libc::makedev(1, 3)).unwrap();
+}
+
+/// The device `null` below `root`, made as what it is.
+#[track_caller]
+fn device_made(root: &Path, t: &str) {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let m = fs::symlink_metadata(root.join("null")).unwrap_or_else(|e| panic!("{e}: {t}"));
+    assert!(m.file_type().is_char_device(), "{t}");
+    assert_eq!((m.rdev(), m.mode() & 0o7777), (libc::makedev(1, 3), 0o640), "{t}");
+}
+
+/// `mirror -D` makes character devices as what they are both ways where
+/// both ends are root (tf and tfd run as root here); without it a device is
+/// left out and named. Before, -D was no option and devices were always
+/// left out.
+#[test]
+fn devices_are_made_with_d_where_both_ends_are_root() {
+    assert_eq!(tfd_sys::geteuid(), 0, "this test needs root (devices)");
+    let srv = Server::start();
+    let here = tempdir("cli_archive_devices");
+    let src = here.join("src");
+    with_device(&src);
+    let o = srv.tf(&["mirror", "-R", "-D", s(&src), "up"]);
+    ok(&o, "mirror -R -D");
+    device_made(&srv.path("up"), &text(&o));
+    with_device(&srv.path("gsrc"));
+    let o = srv.tf(&["mirror", "-D", "gsrc", s(&here.join("down"))]);
+    ok(&o, "mirror -D");
+    device_made(&here.join("down"), &text(&o));
+    let o = srv.tf(&["mirror", "gsrc", s(&here.join("plain"))]);
+    let t = text(&o);
+    ok(&o, "mirror without -D");
+    assert!(fs::symlink_metadata(here.join("plain/null")).is_err(), "{t}");
+    assert_eq!(t.lines().filter(|l| l.contains("null")).count(), 1, "named once: {t}");
+    let _ = fs::remove_dir_all(&here);
+}

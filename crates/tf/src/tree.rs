@@ -142,8 +142,10 @@ fn parse<'a>(cmd: &'a str, args: &[String]) -> Result<Opts, Usage<'a>> {
     let copy_links = g.flag("-L");
     // -a: rsync -a's -rlptgoD; owners where the receiving side may give
     // them (tf as root here; up, a session tfd serves as root, unjailed)
+    let root_here = cmd == "put" || tfd_sys::geteuid() == 0;
     let keeps = g.flag("-a").then(|| Keeps {
-        owners: cmd == "put" || tfd_sys::geteuid() == 0,
+        owners: root_here,
+        devices: root_here,
         ..Keeps::archive()
     });
     if resume && cmd != "get" {

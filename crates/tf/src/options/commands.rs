@@ -263,7 +263,7 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         value: "",
         kind: FLAG,
         help: "archive: keep what rsync -a keeps (implies -r; a directory is copied as\nmirror copies one, without removing anything)",
-        doc: "Archive: keep what\n.B rsync \\-a\nkeeps (its\n.BR \\-rlptgoD ;\nimplies\n.BR \\-r ).\nEach directory source is copied as\n.B mirror\ncopies a tree, without removing anything: the modes of files and directories\n(set\\-id bits only where the receiving side is root), mtimes to the nanosecond,\ndirectories' mtimes once their contents are done, symlinks as symlinks, FIFOs\nand sockets, and owners and groups by number where the receiving side may give\nthem (down: tf run as root; up: a session tfd serves as root, unjailed); a\nsecond run moves only what changed (rsync's quick check: size and mtime). A\nfile source keeps its mode and mtime. Against a server without tfd's archive\ncopies tf keeps what that server allows and says once what it could not keep.\n",
+        doc: "Archive: keep what\n.B rsync \\-a\nkeeps (its\n.BR \\-rlptgoD ;\nimplies\n.BR \\-r ).\nEach directory source is copied as\n.B mirror\ncopies a tree, without removing anything: the modes of files and directories\n(set\\-id bits only where the receiving side is root), mtimes to the nanosecond,\ndirectories' mtimes once their contents are done, symlinks as symlinks, FIFOs\nand sockets, and devices and owners and groups by number where the receiving\nside may give them (down: tf run as root; up: a session tfd serves as root, unjailed); a\nsecond run moves only what changed (rsync's quick check: size and mtime). A\nfile source keeps its mode and mtime. Against a server without tfd's archive\ncopies tf keeps what that server allows and says once what it could not keep.\n",
     },
     CmdOpt {
         family: Family::Tree,
@@ -399,6 +399,15 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         kind: FLAG,
         help: "leave FIFOs and sockets out (by default they are made as what they are)",
         doc: "Leave FIFOs and sockets out. By default each is made as what it is\n(never opened), as rsync's specials option makes them.\n",
+    },
+    CmdOpt {
+        family: Family::Mirror,
+        commands: &["mirror"],
+        name: "-D",
+        value: "",
+        kind: FLAG,
+        help: "make character and block devices as what they are (where both ends are root)",
+        doc: "Make character and block devices as what they are, with their numbers, as\nrsync's devices option does, where both ends are root: a download when tf\nruns as root, an upload to a session tfd serves as root, unjailed (asked\nbefore anything moves). Elsewhere, and without it, a device is left out and\nnamed.\n",
     },
     CmdOpt {
         family: Family::Mirror,

@@ -40,9 +40,12 @@ pub(crate) fn up(
     keeps: Keeps,
     t: &mut Tally<'_>,
 ) -> Result<(), Error> {
-    // owners where the session may give them, as rsync -a run by root
+    // owners and devices where the session may give them, as rsync -a
+    // run by root
+    let may = (keeps.owners || keeps.devices) && mirror::attrs::may_keep_owners(c)?;
     let keeps = Keeps {
-        owners: keeps.owners && mirror::attrs::may_keep_owners(c)?,
+        owners: keeps.owners && may,
+        devices: keeps.devices && may,
         ..keeps
     };
     let ends = Ends {

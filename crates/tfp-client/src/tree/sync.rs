@@ -55,6 +55,8 @@ pub struct Facts {
     pub target: Option<Vec<u8>>,
     /// Owner and group, numeric.
     pub owner: Option<(u32, u32)>,
+    /// A device's number.
+    pub rdev: Option<u64>,
 }
 
 impl Meta {
@@ -83,6 +85,9 @@ pub struct Keeps {
     /// Owners and groups, numeric (`-o -g`): where the receiving side may
     /// give them (root).
     pub owners: bool,
+    /// Character and block devices (`--devices`): where both sides are
+    /// root.
+    pub devices: bool,
 }
 
 impl Keeps {
@@ -94,6 +99,7 @@ impl Keeps {
             specials: true,
             safe_links: false,
             owners: false,
+            devices: false,
         }
     }
 }
@@ -202,6 +208,7 @@ pub fn scan(root: &Path, follow: bool) -> io::Result<(Side, Unread)> {
                         nsec: u32::try_from(m.mtime_nsec()).unwrap_or(0),
                         target,
                         owner: Some((m.uid(), m.gid())),
+                        rdev: matches!(ft, FileType::CharDevice | FileType::BlockDevice).then(|| m.rdev()),
                     }),
                 },
             );
@@ -438,6 +445,7 @@ fn made(s: &Meta, keeps: Keeps) -> bool {
     match s.facts.as_ref().map(|f| f.ft) {
         Some(FileType::Symlink) => keeps.links,
         Some(FileType::Fifo | FileType::Socket) => keeps.specials,
+        Some(FileType::CharDevice | FileType::BlockDevice) => keeps.devices,
         _ => false,
     }
 }
@@ -446,7 +454,7 @@ fn made(s: &Meta, keeps: Keeps) -> bool {
 /// link to the same target.
 fn same_node(s: &Meta, d: &Meta) -> bool {
     match (&s.facts, &d.facts) {
-        (Some(a), Some(b)) => a.ft == b.ft && a.target == b.target,
+        (Some(a), Some(b)) => a.ft == b.ft && a.target == b.target && a.rdev == b.rdev,
         _ => false,
     }
 }

@@ -57,6 +57,13 @@ pub(super) fn settle_down(
             (FileType::Symlink, Some(target)) => Node::Link(target),
             (FileType::Fifo, _) => Node::Fifo,
             (FileType::Socket, _) => Node::Socket,
+            (FileType::CharDevice | FileType::BlockDevice, _) if keeps.devices => match facts.rdev {
+                Some(rdev) => Node::Device {
+                    block: facts.ft == FileType::BlockDevice,
+                    rdev,
+                },
+                None => continue,
+            },
             _ => continue,
         };
         let r = Beside::within(land, rel).and_then(|b| {
@@ -154,6 +161,7 @@ pub(super) fn settle_up(
             path: rjoin(dst, rel),
             target: f.target.clone(),
             owner: f.owner.filter(|_| keeps.owners),
+            rdev: f.rdev,
         })
     };
     let mut list = Vec::new();
@@ -176,6 +184,7 @@ pub(super) fn settle_up(
                     path: rjoin(dst, rel),
                     target: None,
                     owner: Some(owner),
+                    rdev: None,
                 });
             }
         }
@@ -193,6 +202,7 @@ pub(super) fn settle_up(
             path: dst.to_vec(),
             target: None,
             owner: keeps.owners.then_some((m.uid(), m.gid())),
+            rdev: None,
         });
     }
     let Some(outcomes) = entries::send(c, &list)? else {
@@ -229,6 +239,7 @@ pub(crate) fn may_keep_owners(c: &mut Client) -> Result<bool, Error> {
         path: format!(".tf-owner-probe-{}-{nanos}", std::process::id()).into_bytes(),
         target: None,
         owner: Some((u32::MAX - 1, u32::MAX - 1)),
+        rdev: None,
     };
     let denied = i32::from(tfp_wire::Failed::AccessDenied.code());
     Ok(match entries::send(c, &[probe])? {

@@ -562,7 +562,10 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
     let stamps = up_many::keeps_mtimes(c)?;
     // a server with archive batches keeps what the keeps ask
     let archive = o.keeps != Keeps::default() && attrs::archive_batches(c)?;
-    let keeps = if archive { o.keeps } else { Keeps::default() };
+    let mut keeps = if archive { o.keeps } else { Keeps::default() };
+    // devices only where the session may make them (tfd's rule for
+    // owners): else left out and named, as without -D
+    keeps.devices &= archive && keeps.devices && attrs::may_keep_owners(c)?;
     if archive && o.keeps.owners && !attrs::may_keep_owners(c)? {
         t.refused(
             "mirror: --owner: the server does not let this session give owners (tfd keeps them only for a session it serves as root, unjailed); nothing done",

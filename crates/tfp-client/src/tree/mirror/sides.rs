@@ -92,6 +92,7 @@ fn archive_side(c: &mut Client, dir: &[u8], t: &mut Tally<'_>) -> Result<Result<
                 nsec: e.mtime.nsec,
                 target: e.target,
                 owner: e.owner,
+                rdev: e.rdev,
             }),
         });
     }
@@ -106,6 +107,7 @@ fn archive_side(c: &mut Client, dir: &[u8], t: &mut Tally<'_>) -> Result<Result<
             nsec: r.mtime.nsec,
             target: None,
             owner: r.owner,
+            rdev: None,
         }),
     });
     Ok(Ok((Some((side, whole)), root)))

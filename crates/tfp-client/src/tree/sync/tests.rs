@@ -165,6 +165,7 @@ fn a(ft: FileType, size: u64, mtime: Mtime, mode: u32, target: Option<&str>) -> 
             nsec: mtime.nsec,
             target: target.map(|t| t.as_bytes().to_vec()),
             owner: None,
+            rdev: None,
         }),
     }
 }
