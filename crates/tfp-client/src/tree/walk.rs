@@ -61,6 +61,15 @@ pub(crate) fn followed(path: &Path, above: &[Ident]) -> Result<std::fs::Metadata
     Ok(m)
 }
 
+/// `p`'s metadata, its symlink followed with `follow` (`-L`).
+pub(crate) fn metadata(p: &Path, follow: bool) -> io::Result<std::fs::Metadata> {
+    if follow {
+        std::fs::metadata(p)
+    } else {
+        std::fs::symlink_metadata(p)
+    }
+}
+
 /// The identity of the directory `p`, for [`followed`]'s loop check.
 pub(crate) fn ident(p: &Path) -> io::Result<Ident> {
     use std::os::unix::fs::MetadataExt;

@@ -496,6 +496,23 @@ fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Ta
     Ok(Some((n, Vec::new())))
 }
 
+/// What an upload keeps: `o`'s keeps where the server has archive batches
+/// (`archive`), devices only where the session may make them (tfd's rule
+/// for owners; else left out and named, as without -D). `None` when
+/// `--owner` was asked of a session that may not give owners: refused,
+/// before anything moves.
+fn upload_keeps(c: &mut Client, o: &Options, archive: bool, t: &mut Tally<'_>) -> Result<Option<Keeps>, Error> {
+    let mut keeps = if archive { o.keeps } else { Keeps::default() };
+    keeps.devices &= archive && keeps.devices && attrs::may_keep_owners(c)?;
+    if archive && o.keeps.owners && !attrs::may_keep_owners(c)? {
+        t.refused(
+            "mirror: --owner: the server does not let this session give owners (tfd keeps them only for a session it serves as root, unjailed); nothing done",
+        );
+        return Ok(None);
+    }
+    Ok(Some(keeps))
+}
+
 /// The upload direction: local `src`, remote `dst`.
 fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tally<'_>) -> Result<Ran, Error> {
     let (src_arg, dst_arg) = (ends.local_shown.as_str(), ends.remote_shown.as_str());
@@ -562,16 +579,9 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
     let stamps = up_many::keeps_mtimes(c)?;
     // a server with archive batches keeps what the keeps ask
     let archive = o.keeps != Keeps::default() && attrs::archive_batches(c)?;
-    let mut keeps = if archive { o.keeps } else { Keeps::default() };
-    // devices only where the session may make them (tfd's rule for
-    // owners): else left out and named, as without -D
-    keeps.devices &= archive && keeps.devices && attrs::may_keep_owners(c)?;
-    if archive && o.keeps.owners && !attrs::may_keep_owners(c)? {
-        t.refused(
-            "mirror: --owner: the server does not let this session give owners (tfd keeps them only for a session it serves as root, unjailed); nothing done",
-        );
+    let Some(keeps) = upload_keeps(c, o, archive, t)? else {
         return Ok(None);
-    }
+    };
     let mut p = plan_of(o, &mut theirs, &mut ours, Direction::Up, (whole, stamps), keeps, t);
     if o.keeps != Keeps::default() && !archive {
         unkept::tell(&mut p, o.keeps, t);

@@ -246,7 +246,7 @@ pub(super) fn follow_links(
         let links: Vec<Vec<u8>> = side
             .iter()
             .filter(|(r, m)| m.kind == Kind::Other && !tried.contains(*r))
-            .filter(|(_, m)| m.facts.as_ref().is_none_or(|f| f.ft == FileType::Symlink))
+            .filter(|(_, m)| m.facts.as_ref().map_or(true, |f| f.ft == FileType::Symlink))
             .map(|(r, _)| r.clone())
             .collect();
         if links.is_empty() || side.len() > super::super::MAX_ENTRIES {
