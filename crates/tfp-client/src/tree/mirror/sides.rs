@@ -166,16 +166,7 @@ pub(super) fn remote_side(
     for ((rel, path), st) in files.iter().zip(&paths).zip(stats) {
         match st {
             Ok(st) if st.kind == Kind::File => {
-                side.insert(
-                    rel.clone(),
-                    Meta {
-                        kind: Kind::File,
-                        size: st.size,
-                        mtime: st.mtime,
-                        changed: 0,
-                        facts: None,
-                    },
-                );
+                side.insert(rel.clone(), stated(&st));
             }
             other => {
                 let why = match other {
@@ -202,6 +193,18 @@ pub(super) fn remote_side(
         }
     }
     Ok(Some((side, whole)))
+}
+
+/// An entry as FSTAT described it: what it is, a file's size, its mtime
+/// to the second, no facts.
+fn stated(st: &listing::Stat) -> Meta {
+    Meta {
+        kind: st.kind,
+        size: if st.kind == Kind::File { st.size } else { 0 },
+        mtime: st.mtime,
+        changed: 0,
+        facts: None,
+    }
 }
 
 /// The remote side as TFDLIST described it; the flag is false when names
@@ -258,27 +261,12 @@ pub(super) fn follow_links(
             tried.insert(rel.clone());
             match st {
                 Ok(st) if st.kind == Kind::File => {
-                    side.insert(
-                        rel,
-                        Meta {
-                            kind: Kind::File,
-                            size: st.size,
-                            mtime: st.mtime,
-                            changed: 0,
-                            facts: None,
-                        },
-                    );
+                    side.insert(rel, stated(&st));
                 }
                 Ok(st) if st.kind == Kind::Dir => {
                     let (listed, top) = listed(c, path, false, keeps, t)?;
                     let Some((below, _)) = listed else { continue };
-                    let top = top.unwrap_or(Meta {
-                        kind: Kind::Dir,
-                        size: 0,
-                        mtime: st.mtime,
-                        changed: 0,
-                        facts: None,
-                    });
+                    let top = top.unwrap_or(stated(&st));
                     for (r, m) in below {
                         side.insert(rjoin(&rel, &r), m);
                     }
