@@ -17,7 +17,7 @@ use std::process::Command;
 use tfd_testkit::*;
 
 /// Sets `p`'s mtime (the link itself, never its target) to `sec.nsec`.
-fn stamp(p: &Path, sec: i64, nsec: u32) {
+pub(crate) fn stamp(p: &Path, sec: i64, nsec: u32) {
     let (dir, name) = parent_and_name(p);
     let held = tfd_sys::open_path_nofollow(dir.as_fd(), &name).unwrap();
     tfd_sys::set_mtime_ns_path_fd(held.as_fd(), sec, nsec).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
@@ -29,11 +29,11 @@ fn parent_and_name(p: &Path) -> (fs::File, CString) {
     (dir, CString::new(p.file_name().unwrap().as_bytes()).unwrap())
 }
 
-fn chmod(p: &Path, mode: u32) {
+pub(crate) fn chmod(p: &Path, mode: u32) {
     fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
 }
 
-fn mkfifo(p: &Path) {
+pub(crate) fn mkfifo(p: &Path) {
     let (dir, name) = parent_and_name(p);
     tfd_sys::mknodat(dir.as_fd(), &name, libc::S_IFIFO | 0o640, 0).unwrap();
 }
@@ -41,7 +41,7 @@ fn mkfifo(p: &Path) {
 /// The tree of the issue: modes, set-id, sticky, mtimes past, future and
 /// with nanoseconds, links of every kind, a FIFO, a file past the batches'
 /// size (it comes through the engine alone).
-fn build(src: &Path) {
+pub(crate) fn build(src: &Path) {
     fs::create_dir_all(src.join("d700/deep")).unwrap();
     fs::create_dir_all(src.join("d555")).unwrap();
     fs::create_dir_all(src.join("t1777")).unwrap();
@@ -92,7 +92,7 @@ fn build(src: &Path) {
 }
 
 /// Each kind of change the issue names, one of each.
-fn change(src: &Path) {
+pub(crate) fn change(src: &Path) {
     chmod(&src.join("f600"), 0o640); // mode only
     stamp(&src.join("f755"), 1_500_000_000, 2); // nanoseconds only
     fs::remove_file(src.join("rel")).unwrap(); // a link moved elsewhere
@@ -172,7 +172,7 @@ fn seen(root: &Path) -> BTreeMap<PathBuf, Seen> {
 
 use std::os::unix::ffi::OsStringExt;
 
-fn rsync_a(src: &Path, dst: &Path) {
+pub(crate) fn rsync_a(src: &Path, dst: &Path) {
     let o = Command::new("rsync")
         .arg("-a")
         .arg(format!("{}/", src.display()))
@@ -183,7 +183,7 @@ fn rsync_a(src: &Path, dst: &Path) {
 }
 
 /// Compares the tf copy with rsync's, entry by entry.
-fn same_as_rsync(tf: &Path, reference: &Path) {
+pub(crate) fn same_as_rsync(tf: &Path, reference: &Path) {
     let (a, b) = (seen(tf), seen(reference));
     let keys: Vec<&PathBuf> = a.keys().chain(b.keys()).collect();
     for k in keys {

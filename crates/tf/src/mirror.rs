@@ -19,7 +19,7 @@ use tfp_client::tree::sync::Keeps;
 use tfp_wire::compress::Choice;
 
 const USAGE: &str =
-    "usage: tf ... mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] [--whole-file|--no-whole-file] [--no-perms] [--no-links] [--safe-links] [--no-specials] [--owner] [--exclude P] [--include P] SRC DST";
+    "usage: tf ... mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] [--whole-file|--no-whole-file] [--no-perms] [--no-links] [-L] [--safe-links] [--no-specials] [-D] [--owner] [--exclude P] [--include P] SRC DST";
 
 /// Why `mirror`'s words are no good (its message, with the usage where it helps).
 #[derive(Debug)]
@@ -66,11 +66,15 @@ fn parse(args: &[String]) -> Result<(Options, Option<Choice>, String, String), U
         } else {
             DeltaRule::Auto
         },
+        copy_links: g.flag("-L"),
         keeps: Keeps {
             attrs: !g.flag("--no-perms"),
             links: !g.flag("--no-links"),
             specials: !g.flag("--no-specials"),
             safe_links: g.flag("--safe-links"),
+            // devices only where both ends are root: here (down), or a
+            // session tfd serves as root (up: asked before anything moves)
+            devices: g.flag("-D") && (g.flag("-R") || tfd_sys::geteuid() == 0),
             // as rsync -a: owners where the receiving side may give them
             // (tf as root, down); up, asked for, to a session run as root
             owners: if g.flag("-R") {

@@ -21,6 +21,7 @@ use tfp_client::escape;
 use tfp_client::temporaries;
 use tfp_client::tree::glob;
 use tfp_client::tree::options::{Options, DEFAULT_JOBS};
+use tfp_client::tree::sync::Keeps;
 use tfp_client::tree::{copy, copy_down};
 use tfp_client::{ClientConfig, Error};
 use tfp_wire::compress::Choice;
@@ -61,7 +62,9 @@ pub fn wanted(args: &[String]) -> bool {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--" => pos.extend(it.by_ref().map(String::as_str)),
-            "-r" | "-p" | "--jobs" | "--exclude" | "--include" => return true,
+            "-r" | "-p" | "-a" | "--archive" | "-L" | "--copy-links" | "--jobs" | "--exclude" | "--include" => {
+                return true
+            }
             s if commands::takes_value(Family::Transfer, s) => {
                 it.next();
             }
@@ -116,7 +119,7 @@ impl std::fmt::Display for Usage<'_> {
         match &self.1 {
             Wrong::Parse(ParseError::Unknown(s)) => write!(
                 f,
-                "{s} is not an option of {cmd} -r (only -r, -p, --jobs N, --exclude PATTERN, --include PATTERN)"
+                "{s} is not an option of {cmd} -r (only -r, -a, -L, -p, --jobs N, --exclude PATTERN, --include PATTERN)"
             ),
             Wrong::Parse(ParseError::Bad(m)) => f.write_str(m),
             Wrong::Resume => write!(f, "{cmd}: --resume with several files is for get -r"),
@@ -141,6 +144,15 @@ fn parse<'a>(cmd: &'a str, args: &[String]) -> Result<Opts, Usage<'a>> {
     let resume = g.flag("--resume");
     let preserve = g.flag("-p");
     let compress = g.compress().map_err(|e| wrong(Wrong::Parse(e)))?;
+    let copy_links = g.flag("-L");
+    // -a: rsync -a's -rlptgoD; owners where the receiving side may give
+    // them (tf as root here; up, a session tfd serves as root, unjailed)
+    let root_here = cmd == "put" || tfd_sys::geteuid() == 0;
+    let keeps = g.flag("-a").then(|| Keeps {
+        owners: root_here,
+        devices: root_here,
+        ..Keeps::archive()
+    });
     if resume && cmd != "get" {
         return Err(wrong(Wrong::Resume));
     }
@@ -158,13 +170,15 @@ fn parse<'a>(cmd: &'a str, args: &[String]) -> Result<Opts, Usage<'a>> {
         return Err(wrong(Wrong::Stdio));
     }
     let run = Options {
-        recursive,
+        recursive: recursive || keeps.is_some(),
         resume,
         filter,
         jobs,
         fai: false,
         contents: false,
         preserve,
+        keeps,
+        copy_links,
         opening: Default::default(),
     };
     Ok(Opts {

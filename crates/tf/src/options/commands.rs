@@ -109,6 +109,8 @@ path none matches is taken. A pattern without\n.B /\nmatches a name at any depth
 the whole path below the tree's root; a trailing\n.B /\nmatches directories only; an excluded directory\n\
 takes what it holds along. In a mirror what is excluded is neither copied nor removed by\n.BR \\-\\-delete .\n";
 const XFER: &[&str] = &["put", "get"];
+/// tf(1)'s text for `-L` (the tree commands' and mirror's).
+const LINKS_DOC: &str = "Follow symlinks, as\n.B rsync \\-L\ndoes: what a link in the source names is copied, a file's contents as a file, a\ndirectory's tree as a directory. A link that names nothing, or a directory\nholding it (a loop), is left out and told. On the server tfd answers for a\nlink only inside the session's root: a link out of it stays a link (copied as\none where links are kept, else left out).\n";
 
 /// tf(1)'s text for `--compress` of `get -r` and `mirror`.
 const BATCH_COMPRESS_DOC: &str = "Downloads (a mirror \\-R sends as it is): ask tfd for the files' data compressed with zstd whatever the link (tfd's\ncompressed download batches: one zstd stream across a batch of files, so a\ntree of small files compresses as a tarball would), at\n.I level\n(1 to 19, within the server's cap), tfd sending a block raw when its sample\ndoes not shrink. Without this option only over a slow link (a round trip of\n1 ms or more), where tfd still sends raw what would not pay. A server without\nthe extension sends the data as it is.\n";
@@ -266,6 +268,24 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
     },
     CmdOpt {
         family: Family::Tree,
+        commands: XFER,
+        name: "-a",
+        value: "",
+        kind: FLAG,
+        help: "archive: keep what rsync -a keeps (implies -r; a directory is copied as\nmirror copies one, without removing anything)",
+        doc: "Archive: keep what\n.B rsync \\-a\nkeeps (its\n.BR \\-rlptgoD ;\nimplies\n.BR \\-r ).\nEach directory source is copied as\n.B mirror\ncopies a tree, without removing anything: the modes of files and directories\n(set\\-id bits only where the receiving side is root), mtimes to the nanosecond,\ndirectories' mtimes once their contents are done, symlinks as symlinks, FIFOs\nand sockets, and devices and owners and groups by number where the receiving\nside may give them (down: tf run as root; up: a session tfd serves as root, unjailed); a\nsecond run moves only what changed (rsync's quick check: size and mtime). A\nfile source keeps its mode and mtime. Against a server without tfd's archive\ncopies tf keeps what that server allows and says once what it could not keep.\n",
+    },
+    CmdOpt {
+        family: Family::Tree,
+        commands: XFER,
+        name: "-L",
+        value: "",
+        kind: FLAG,
+        help: "follow symlinks: what a link names is copied (as rsync -L)",
+        doc: LINKS_DOC,
+    },
+    CmdOpt {
+        family: Family::Tree,
         commands: &["get"],
         name: "--resume",
         value: "",
@@ -411,6 +431,15 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
     CmdOpt {
         family: Family::Mirror,
         commands: &["mirror"],
+        name: "-L",
+        value: "",
+        kind: FLAG,
+        help: "follow symlinks: what a link names is copied (as rsync -L)",
+        doc: LINKS_DOC,
+    },
+    CmdOpt {
+        family: Family::Mirror,
+        commands: &["mirror"],
         name: "--safe-links",
         value: "",
         kind: FLAG,
@@ -424,7 +453,7 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         value: "",
         kind: FLAG,
         help: "keep owners and groups, numeric (down: by default as root; up: asked,\non a session tfd runs as root, unjailed)",
-        doc: "Keep each entry's owner and group by number, as rsync's owner and group\noptions do with numeric ids.\nA download does by default when tf runs as root (only root may give a\nfile away). An upload does when asked, and tfd allows it only to a session\nit runs as root and does not jail: any other session's entries fail with\n\\(lqonly root may keep owners\\(rq.\n",
+        doc: "Keep each entry's owner and group by number, as rsync's owner and group\noptions do with numeric ids.\nA download does by default when tf runs as root (only root may give a\nfile away). An upload does when asked, and tfd allows it only to a session\nit runs as root and does not jail. Asked where it cannot be done (tf not root\nfor a download; a session tfd would refuse, asked once with an empty archive\nbatch entry, for an upload), the mirror is refused with one sentence saying why,\nbefore anything moves.\n",
     },
     CmdOpt {
         family: Family::Mirror,
@@ -434,6 +463,15 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         kind: FLAG,
         help: "leave FIFOs and sockets out (by default they are made as what they are)",
         doc: "Leave FIFOs and sockets out. By default each is made as what it is\n(never opened), as rsync's specials option makes them.\n",
+    },
+    CmdOpt {
+        family: Family::Mirror,
+        commands: &["mirror"],
+        name: "-D",
+        value: "",
+        kind: FLAG,
+        help: "make character and block devices as what they are (where both ends are root)",
+        doc: "Make character and block devices as what they are, with their numbers, as\nrsync's devices option does, where both ends are root: a download when tf\nruns as root, an upload to a session tfd serves as root, unjailed (asked\nbefore anything moves). Elsewhere, and without it, a device is left out and\nnamed.\n",
     },
     CmdOpt {
         family: Family::Mirror,
@@ -545,6 +583,31 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
     },
 ];
 
+/// Long names of options whose row is named by their short one, as rsync
+/// spells both: the family, the short name, the long one.
+pub static LONG_NAMES: &[(Family, &str, &str)] = &[
+    (Family::Tree, "-a", "--archive"),
+    (Family::Tree, "-L", "--copy-links"),
+    (Family::Mirror, "-L", "--copy-links"),
+];
+
+/// The long name of `o`, if it has one.
+pub fn long_name(o: &CmdOpt) -> Option<&'static str> {
+    LONG_NAMES
+        .iter()
+        .find(|(f, s, _)| *f == o.family && *s == o.name)
+        .map(|(_, _, l)| *l)
+}
+
+/// The row name `word` stands for among `family`'s: a long name's short
+/// one, else itself.
+fn row_name(family: Family, word: &str) -> &str {
+    LONG_NAMES
+        .iter()
+        .find(|(f, _, l)| *f == family && *l == word)
+        .map_or(word, |(_, s, _)| *s)
+}
+
 /// The options of `family`.
 pub fn of(family: Family) -> impl Iterator<Item = &'static CmdOpt> {
     COMMAND_OPTIONS.iter().filter(move |o| o.family == family)
@@ -634,7 +697,7 @@ pub fn parse(family: Family, args: &[String]) -> Result<Given, ParseError> {
             Some((name, v)) if optional_value(name) => (name.to_string(), Some(v)),
             _ => (a.clone(), None),
         };
-        let Some(opt) = of(family).find(|o| o.name == a) else {
+        let Some(opt) = of(family).find(|o| o.name == row_name(family, &a)) else {
             if family.looks_like_option(&a) {
                 return Err(ParseError::Unknown(a.clone()));
             }

@@ -100,7 +100,7 @@ const FAMILIES: [Family; 7] = [
 /// `o`'s tag as `tf --help` writes it.
 fn cmd_help_tag(o: &CmdOpt) -> String {
     match o.value {
-        "" => o.name.to_string(),
+        "" => commands::long_name(o).map_or(o.name.to_string(), |l| format!("{}, {l}", o.name)),
         v if v.starts_with('[') => format!("{}{v}", o.name),
         v => format!("{} {v}", o.name),
     }
@@ -129,7 +129,10 @@ pub fn man_command_options() -> String {
         out.push_str(&format!(".PP\n{}:\n", f.title()));
         for o in commands::of(f) {
             let tag = match o.value {
-                "" => format!(".B {}", roff(o.name)),
+                "" => match commands::long_name(o) {
+                    Some(l) => format!(".B \"{}, {}\"", roff(o.name), roff(l)),
+                    None => format!(".B {}", roff(o.name)),
+                },
                 v if v.starts_with('[') => format!(".BI {} {}", roff(o.name), v.to_lowercase()),
                 v => format!(".BI {} \" {}\"", roff(o.name), v.to_lowercase()),
             };

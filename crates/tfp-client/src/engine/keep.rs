@@ -18,6 +18,14 @@ pub enum Node<'a> {
     Fifo,
     /// A Unix socket's name (nothing listens on it).
     Socket,
+    /// A character (`block` false) or block device of this number (root
+    /// alone may make one).
+    Device {
+        /// A block device, else a character one.
+        block: bool,
+        /// Its number (major and minor).
+        rdev: u64,
+    },
 }
 
 /// Makes `node` at `b`'s target in place of whatever is there but a
@@ -34,6 +42,10 @@ pub fn make_node(b: &Beside, node: Node<'_>) -> io::Result<()> {
         }
         Node::Fifo => sys::mknodat(b.dir(), &tmp, libc::S_IFIFO | 0o600, 0)?,
         Node::Socket => sys::mknodat(b.dir(), &tmp, libc::S_IFSOCK | 0o600, 0)?,
+        Node::Device { block, rdev } => {
+            let kind = if block { libc::S_IFBLK } else { libc::S_IFCHR };
+            sys::mknodat(b.dir(), &tmp, kind | 0o600, rdev)?
+        }
     }
     sys::renameat2(b.dir(), &tmp, b.dir(), b.name(), false).inspect_err(|_| {
         let _ = sys::unlinkat(b.dir(), &tmp, false);

@@ -32,6 +32,8 @@ pub struct Full {
     pub changed: Option<i64>,
     /// A symlink's target, as stored.
     pub target: Option<Vec<u8>>,
+    /// A device's number.
+    pub rdev: Option<u64>,
 }
 
 /// A TFDENTRIES answer: the directory itself, the entries whose names
@@ -67,6 +69,7 @@ pub fn parse(mut text: &[u8]) -> Option<Entries> {
             owner: e.extra.owner,
             changed: e.extra.changed,
             target: e.target.map(<[u8]>::to_vec),
+            rdev: e.extra.rdev,
         };
         if e.name == b"." {
             if out.root.is_some() || e.kind != FileType::Dir {

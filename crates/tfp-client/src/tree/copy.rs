@@ -101,9 +101,10 @@ pub fn put(
     }
     let mut dirs: Vec<Vec<u8>> = Vec::new();
     let mut files: Vec<Up> = Vec::new();
+    let mut trees: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     for src in &locals {
         let shown = escape::path(src);
-        let m = match std::fs::symlink_metadata(src) {
+        let m = match walk::metadata(src, o.copy_links) {
             Ok(m) => m,
             Err(e) => {
                 t.local(format!("put: {shown}: {e}"));
@@ -131,7 +132,11 @@ pub fn put(
                 t.local(format!("put: {shown}: is a directory (use put -r)"));
                 continue;
             }
-            let tree = match walk::walk(src) {
+            if o.keeps.is_some() {
+                trees.push((src.clone(), base));
+                continue;
+            }
+            let tree = match walk::walk(src, o.copy_links) {
                 Ok(tree) => tree,
                 Err(e) => {
                     t.local(format!("put: {shown}: {e}"));
@@ -188,15 +193,52 @@ pub fn put(
         make: dirs,
         failed: Vec::new(),
     };
-    let what = |u: &Up| format!("put: {} -> {}", escape::path(&u.local), names::shown(&u.remote));
-    let keep = crate::engine::upload::Keep {
-        mode: o.preserve,
-        mtime: o.preserve,
-        not_fresh: false,
-        archive: false,
-    };
-    many::upload(c, cfg, o.jobs, o.fai, &files, &mut dirs, keep, &what, &mut t)?;
+    send(c, cfg, o, &files, &mut dirs, &mut t)?;
+    copy_trees(c, cfg, o, (&trees, dest_is_dir), &mut t)?;
     Ok(t.report)
+}
+
+/// `-a`'s directory sources, each copied to its place on the server as
+/// `mirror -R` copies a tree, once the files are sent (`dest_is_dir`
+/// false: they make the destination).
+fn copy_trees(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    o: &Options,
+    (trees, dest_is_dir): (&[(PathBuf, Vec<u8>)], bool),
+    t: &mut Tally<'_>,
+) -> Result<(), Error> {
+    let Some(keeps) = o.keeps else { return Ok(()) };
+    if !trees.is_empty() && !dest_is_dir {
+        t.ev.making_destination();
+    }
+    for (src, base) in trees {
+        super::archive::up(c, cfg, src, base, o, keeps, t)?;
+    }
+    Ok(())
+}
+
+/// Sends the walked files and makes the directories, keeping each file's
+/// mode and mtime with `-p` or `-a` (with `-a` whole, on a server with
+/// archive batches).
+fn send(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    o: &Options,
+    files: &[Up],
+    dirs: &mut Dirs,
+    t: &mut Tally<'_>,
+) -> Result<(), Error> {
+    let what = |u: &Up| format!("put: {} -> {}", escape::path(&u.local), names::shown(&u.remote));
+    let archive = o.keeps.is_some() && !files.is_empty() && crate::tree::mirror::attrs::archive_batches(c)?;
+    let keep = crate::engine::upload::Keep {
+        mode: o.preserve || o.keeps.is_some(),
+        mtime: o.preserve || o.keeps.is_some(),
+        not_fresh: false,
+        archive,
+    };
+    many::upload(c, cfg, o.jobs, o.fai, files, dirs, keep, &what, t)?;
+    Ok(())
 }
 
 /// Leaves out the directories and files whose names the server cannot

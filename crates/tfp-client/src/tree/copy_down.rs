@@ -86,6 +86,9 @@ struct Gathered {
     landings: Vec<Landing>,
     files: Vec<Down>,
     dirs: Vec<(usize, Vec<u8>, String)>,
+    /// The directory sources copied as a mirror copies a tree, and where
+    /// each lands ([`by_mirror`]).
+    trees: Vec<(Vec<u8>, PathBuf)>,
 }
 
 /// Where a run's local destination stands.
@@ -148,6 +151,9 @@ pub fn get(
         }
     }
     fetch_gathered(c, cfg, o, &g, ev, &mut t)?;
+    for (src, to) in &g.trees {
+        super::archive::down(c, cfg, src, to, o, o.keeps.unwrap_or_default(), &mut t)?;
+    }
     Ok(t.report)
 }
 
@@ -181,7 +187,9 @@ fn gather(
     // a tree's listing (and the batch probe) asked behind the FSTAT that
     // says it is one: a round trip less; dropped if it is not
     let probe = (!o.resume).then_some(probe::Which::Get);
-    let (st, ahead) = listing::fstat_listing_ahead(c, src, o.recursive, probe)?;
+    // an archive copy lists its trees as a mirror does
+    let ahead_wanted = o.recursive && !by_mirror(o);
+    let (st, ahead) = listing::fstat_listing_ahead(c, src, ahead_wanted, probe)?;
     let st = st.split()?;
     if let Some(a) = ahead.filter(|_| !matches!(&st, Ok(s) if s.kind == Kind::Dir)) {
         listing::drain_tree_listing(c, a)?;
@@ -206,6 +214,17 @@ fn gather(
     match st.kind {
         Kind::File => gather_file(here, name, src, g, t),
         Kind::Dir if !o.recursive => t.local(format!("get: {shown}: is a directory (use get -r)")),
+        Kind::Dir if by_mirror(o) => {
+            let to = if here.is_dir && !name.is_empty() && !o.contents {
+                here.local.join(std::ffi::OsStr::from_bytes(name))
+            } else {
+                if !here.is_dir {
+                    t.ev.making_destination();
+                }
+                here.local.to_path_buf()
+            };
+            g.trees.push((src.to_vec(), to));
+        }
         Kind::Dir => {
             // the tree's sessions open while this one lists (started
             // above unless it was not asked ahead)
@@ -236,6 +255,13 @@ fn gather(
         Kind::Other => t.refused(format!("get: {shown}: not a regular file or directory on the server")),
     }
     Ok(true)
+}
+
+/// Whether a directory source is copied as a mirror copies a tree
+/// ([`super::archive`]): with `-a`, and with `-L`, whose links on the
+/// server the mirror's listing follows.
+fn by_mirror(o: &Options) -> bool {
+    o.keeps.is_some() || o.copy_links
 }
 
 /// A single file's landing: the directory it goes in.
@@ -389,7 +415,7 @@ fn fetch_gathered(
             land: &landings[d.at],
             rel: &d.rel,
             remote: &d.remote,
-            keep_mode: o.preserve,
+            keep_mode: o.preserve || o.keeps.is_some(),
             mtime: None,
             dir: d.dir.map(|i| &made[i]),
             resume: o.resume && Partials::resumable(&landings[d.at], &d.rel),

@@ -14,6 +14,7 @@
 //! symlink followed, so even a name that passed cannot be steered elsewhere by
 //! a link planted in the target.
 
+mod archive;
 pub mod copy;
 pub mod copy_down;
 pub mod filter;

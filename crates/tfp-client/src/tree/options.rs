@@ -3,6 +3,7 @@
 //! build the plan the engine carries out.
 
 use super::filter::Filter;
+use super::sync::Keeps;
 use crate::engine::opening::Opening;
 
 /// What a tree run may do.
@@ -27,6 +28,13 @@ pub struct Options {
     /// `-p`: uploads keep each file's mode and mtime (on a server with
     /// batches, doc/compatibility.md "Batch uploads").
     pub preserve: bool,
+    /// `-a`: what is kept as `rsync -a` keeps it (these [`Keeps`]): each
+    /// directory source is copied as `tf mirror` copies a tree (without
+    /// removing anything, [`super::archive`]), so a second run moves only
+    /// what changed; a file source keeps its whole mode and mtime.
+    pub keeps: Option<Keeps>,
+    /// `-L`: a symlink is what it names (a file, a directory's tree).
+    pub copy_links: bool,
     /// The run's other sessions, when the caller started opening them
     /// before its own session was open ([`Opening::start`]).
     pub opening: Opening,
@@ -42,6 +50,8 @@ impl Default for Options {
             fai: false,
             contents: false,
             preserve: false,
+            keeps: None,
+            copy_links: false,
             opening: Opening::default(),
         }
     }

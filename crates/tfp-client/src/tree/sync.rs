@@ -55,6 +55,8 @@ pub struct Facts {
     pub target: Option<Vec<u8>>,
     /// Owner and group, numeric.
     pub owner: Option<(u32, u32)>,
+    /// A device's number.
+    pub rdev: Option<u64>,
 }
 
 impl Meta {
@@ -83,6 +85,9 @@ pub struct Keeps {
     /// Owners and groups, numeric (`-o -g`): where the receiving side may
     /// give them (root).
     pub owners: bool,
+    /// Character and block devices (`--devices`): where both sides are
+    /// root.
+    pub devices: bool,
 }
 
 impl Keeps {
@@ -94,6 +99,7 @@ impl Keeps {
             specials: true,
             safe_links: false,
             owners: false,
+            devices: false,
         }
     }
 }
@@ -113,13 +119,16 @@ pub type Side = BTreeMap<Vec<u8>, Meta>;
 pub type Unread = Vec<(Vec<u8>, String)>;
 
 /// The local side: `root` walked without following any symlink (a link is an
-/// entry of kind [`Kind::Other`], never entered). Entries that could not be
-/// read come back with why; a walk over [`MAX_ENTRIES`] is an error.
-pub fn scan(root: &Path) -> io::Result<(Side, Unread)> {
+/// entry of kind [`Kind::Other`], never entered), or with `follow` (`-L`)
+/// each link taken as what it names ([`super::walk::followed`]). Entries
+/// that could not be read come back with why; a walk over [`MAX_ENTRIES`]
+/// is an error.
+pub fn scan(root: &Path, follow: bool) -> io::Result<(Side, Unread)> {
     let mut side = Side::new();
     let mut errors = Vec::new();
-    let mut stack: Vec<(Vec<u8>, usize)> = vec![(Vec::new(), 0)];
-    while let Some((rel, depth)) = stack.pop() {
+    let mut stack: Vec<(Vec<u8>, usize, Vec<super::walk::Ident>)> =
+        vec![(Vec::new(), 0, vec![super::walk::ident(root)?])];
+    while let Some((rel, depth, above)) = stack.pop() {
         let dir = root.join(std::ffi::OsStr::from_bytes(&rel));
         let rd = match std::fs::read_dir(&dir) {
             Ok(r) => r,
@@ -144,6 +153,13 @@ pub fn scan(root: &Path) -> io::Result<(Side, Unread)> {
                 [&rel[..], b"/", name.as_bytes()].concat()
             };
             let m = match std::fs::symlink_metadata(ent.path()) {
+                Ok(m) if follow && m.file_type().is_symlink() => match super::walk::followed(&ent.path(), &above) {
+                    Ok(m) => m,
+                    Err(why) => {
+                        errors.push((r, why));
+                        continue;
+                    }
+                },
                 Ok(m) => m,
                 Err(e) => {
                     errors.push((r, e.to_string()));
@@ -163,7 +179,9 @@ pub fn scan(root: &Path) -> io::Result<(Side, Unread)> {
                     errors.push((r, format!("deeper than {MAX_DEPTH} directories")));
                     continue;
                 }
-                stack.push((r.clone(), depth + 1));
+                let mut above = above.clone();
+                above.push((m.dev(), m.ino()));
+                stack.push((r.clone(), depth + 1, above));
             }
             let ft = FileType::from_mode(m.mode());
             let target = if ft == FileType::Symlink {
@@ -190,6 +208,7 @@ pub fn scan(root: &Path) -> io::Result<(Side, Unread)> {
                         nsec: u32::try_from(m.mtime_nsec()).unwrap_or(0),
                         target,
                         owner: Some((m.uid(), m.gid())),
+                        rdev: matches!(ft, FileType::CharDevice | FileType::BlockDevice).then(|| m.rdev()),
                     }),
                 },
             );
@@ -426,6 +445,7 @@ fn made(s: &Meta, keeps: Keeps) -> bool {
     match s.facts.as_ref().map(|f| f.ft) {
         Some(FileType::Symlink) => keeps.links,
         Some(FileType::Fifo | FileType::Socket) => keeps.specials,
+        Some(FileType::CharDevice | FileType::BlockDevice) => keeps.devices,
         _ => false,
     }
 }
@@ -434,7 +454,7 @@ fn made(s: &Meta, keeps: Keeps) -> bool {
 /// link to the same target.
 fn same_node(s: &Meta, d: &Meta) -> bool {
     match (&s.facts, &d.facts) {
-        (Some(a), Some(b)) => a.ft == b.ft && a.target == b.target,
+        (Some(a), Some(b)) => a.ft == b.ft && a.target == b.target && a.rdev == b.rdev,
         _ => false,
     }
 }

@@ -46,12 +46,45 @@ pub fn skipped(cmd: &str, shown: &str, why: &str) -> String {
     format!("{cmd}: {shown}: {why}, skipped")
 }
 
-/// Walks `root` (a directory) without following symlinks: a link is skipped
-/// and said so, whether it points to a file or a directory, inside or out.
-pub fn walk(root: &Path) -> io::Result<LocalTree> {
+/// Where a walk stands: a directory's identity (device, inode).
+pub(crate) type Ident = (u64, u64);
+
+/// What the symlink at `path` names, followed (`-L`): its metadata, or why
+/// it is left out (no target to follow; a directory above it, a loop). The
+/// directories above it are `above`.
+pub(crate) fn followed(path: &Path, above: &[Ident]) -> Result<std::fs::Metadata, String> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).map_err(|e| format!("a symlink that cannot be followed ({e})"))?;
+    if m.is_dir() && above.contains(&(m.dev(), m.ino())) {
+        return Err("a symlink to a directory that holds it (a loop), not followed".into());
+    }
+    Ok(m)
+}
+
+/// `p`'s metadata, its symlink followed with `follow` (`-L`).
+pub(crate) fn metadata(p: &Path, follow: bool) -> io::Result<std::fs::Metadata> {
+    if follow {
+        std::fs::metadata(p)
+    } else {
+        std::fs::symlink_metadata(p)
+    }
+}
+
+/// The identity of the directory `p`, for [`followed`]'s loop check.
+pub(crate) fn ident(p: &Path) -> io::Result<Ident> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p).map(|m| (m.dev(), m.ino()))
+}
+
+/// Walks `root` (a directory). Without `follow` no symlink is followed: a
+/// link is skipped and said so, whether it points to a file or a directory,
+/// inside or out. With it (`-L`) each link is what it names: a file taken,
+/// a directory walked (one holding the link is a loop, skipped).
+pub fn walk(root: &Path, follow: bool) -> io::Result<LocalTree> {
+    use std::os::unix::fs::MetadataExt;
     let mut t = LocalTree::default();
-    let mut stack: Vec<(PathBuf, usize)> = vec![(PathBuf::new(), 0)];
-    while let Some((rel, depth)) = stack.pop() {
+    let mut stack: Vec<(PathBuf, usize, Vec<Ident>)> = vec![(PathBuf::new(), 0, vec![ident(root)?])];
+    while let Some((rel, depth, above)) = stack.pop() {
         let dir = root.join(&rel);
         let rd = match std::fs::read_dir(&dir) {
             Ok(r) => r,
@@ -70,6 +103,13 @@ pub fn walk(root: &Path) -> io::Result<LocalTree> {
             // a stat of the name in the directory's own descriptor, not of
             // its path from the root (a fifth of a 10,000-file walk)
             let m = match entry.metadata() {
+                Ok(m) if follow && m.file_type().is_symlink() => match followed(&dir.join(&name), &above) {
+                    Ok(m) => m,
+                    Err(why) => {
+                        t.skipped.push((r, why));
+                        continue;
+                    }
+                },
                 Ok(m) => m,
                 Err(e) => {
                     t.skipped.push((r, e.to_string()));
@@ -85,7 +125,9 @@ pub fn walk(root: &Path) -> io::Result<LocalTree> {
                     continue;
                 }
                 t.dirs.push(r.clone());
-                subdirs.push((r, depth + 1));
+                let mut above = above.clone();
+                above.push((m.dev(), m.ino()));
+                subdirs.push((r, depth + 1, above));
             } else if ft.is_file() {
                 t.files.push((r, m.len()));
             } else {
@@ -160,7 +202,7 @@ mod tests {
         std::fs::write(d.join("top"), b"").unwrap();
         std::os::unix::fs::symlink("/etc", d.join("a/out")).unwrap();
         std::os::unix::fs::symlink("top", d.join("ln")).unwrap();
-        let t = walk(&d).unwrap();
+        let t = walk(&d, false).unwrap();
         assert_eq!(t.dirs, [PathBuf::from("a"), "empty".into(), "a/b".into()]);
         assert_eq!(t.files, [(PathBuf::from("top"), 0), ("a/b/f".into(), 3)]);
         let skipped: Vec<&Path> = t.skipped.iter().map(|s| s.0.as_path()).collect();

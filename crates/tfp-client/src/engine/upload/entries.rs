@@ -26,6 +26,8 @@ pub(crate) struct Entry {
     pub(crate) target: Option<Vec<u8>>,
     /// Owner and group to give, numeric (a session run as root may).
     pub(crate) owner: Option<(u32, u32)>,
+    /// A device's number.
+    pub(crate) rdev: Option<u64>,
 }
 
 impl Entry {
@@ -41,6 +43,7 @@ impl Entry {
             mtime: self.mtime.unwrap_or_default(),
             extra: Extra {
                 owner: self.owner,
+                rdev: self.rdev,
                 ..Extra::default()
             },
             path: &self.path,

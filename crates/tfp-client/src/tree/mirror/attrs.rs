@@ -57,6 +57,13 @@ pub(super) fn settle_down(
             (FileType::Symlink, Some(target)) => Node::Link(target),
             (FileType::Fifo, _) => Node::Fifo,
             (FileType::Socket, _) => Node::Socket,
+            (FileType::CharDevice | FileType::BlockDevice, _) if keeps.devices => match facts.rdev {
+                Some(rdev) => Node::Device {
+                    block: facts.ft == FileType::BlockDevice,
+                    rdev,
+                },
+                None => continue,
+            },
             _ => continue,
         };
         let r = Beside::within(land, rel).and_then(|b| {
@@ -118,7 +125,7 @@ fn set(land: &Landing, rel: &[u8], a: keep::Attrs, t: &mut Tally<'_>) {
 /// Whether the server takes archive batches: known from its TFDENTRIES,
 /// else asked once with the probe `TFDPUTMANY 0 a` (a server without them
 /// refuses the flag; it is remembered either way).
-pub(super) fn archive_batches(c: &mut Client) -> Result<bool, Error> {
+pub(crate) fn archive_batches(c: &mut Client) -> Result<bool, Error> {
     match c.caps.get(Ext::Entries) {
         Known::Yes => return Ok(true),
         Known::No => return Ok(false),
@@ -154,6 +161,7 @@ pub(super) fn settle_up(
             path: rjoin(dst, rel),
             target: f.target.clone(),
             owner: f.owner.filter(|_| keeps.owners),
+            rdev: f.rdev,
         })
     };
     let mut list = Vec::new();
@@ -176,6 +184,7 @@ pub(super) fn settle_up(
                     path: rjoin(dst, rel),
                     target: None,
                     owner: Some(owner),
+                    rdev: None,
                 });
             }
         }
@@ -193,6 +202,7 @@ pub(super) fn settle_up(
             path: dst.to_vec(),
             target: None,
             owner: keeps.owners.then_some((m.uid(), m.gid())),
+            rdev: None,
         });
     }
     let Some(outcomes) = entries::send(c, &list)? else {
@@ -207,4 +217,36 @@ pub(super) fn settle_up(
         }
     }
     Ok(made)
+}
+
+/// Whether the server lets this session give entries an owner (tfd: a
+/// session it runs as root and jails neither way): asked with one archive
+/// batch's `A` entry asking an owner of a fresh name that holds nothing,
+/// which tfd refuses a session that may not ("only root may keep owners")
+/// before it looks at the name, and otherwise finds nothing to change. A
+/// server without archive batches keeps no owners.
+pub(crate) fn may_keep_owners(c: &mut Client) -> Result<bool, Error> {
+    if !archive_batches(c)? {
+        return Ok(false);
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let probe = entries::Entry {
+        kind: None,
+        mode: None,
+        mtime: None,
+        path: format!(".tf-owner-probe-{}-{nanos}", std::process::id()).into_bytes(),
+        target: None,
+        owner: Some((u32::MAX - 1, u32::MAX - 1)),
+        rdev: None,
+    };
+    let denied = i32::from(tfp_wire::Failed::AccessDenied.code());
+    Ok(match entries::send(c, &[probe])? {
+        None => false,
+        Some(out) => !out
+            .iter()
+            .flatten()
+            .any(|(code, why)| *code == denied && why.contains("only root")),
+    })
 }

@@ -13,6 +13,7 @@ use super::filter::Filter;
 use super::names;
 use super::names::rjoin;
 use super::sync::{self, Keeps, Plan, Rule, Side};
+use crate::caps::{Ext, Known};
 use crate::engine::download::many::{self, Sessions};
 use crate::engine::download::one::Partials;
 use crate::engine::download::plan::File;
@@ -31,9 +32,10 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use tfp_wire::Status;
 
-mod attrs;
+pub(crate) mod attrs;
 mod clear;
 mod sides;
+mod unkept;
 
 /// What a mirror may do.
 #[derive(Debug, Clone)]
@@ -61,6 +63,9 @@ pub struct Options {
     /// sockets), where the server says them (a download from a server with
     /// TFDENTRIES).
     pub keeps: Keeps,
+    /// `-L`: the source's symlinks are what they name: a file's contents
+    /// land as a file, a directory's tree as a directory.
+    pub copy_links: bool,
 }
 
 impl Default for Options {
@@ -75,6 +80,7 @@ impl Default for Options {
             filter: Filter::default(),
             delta: DeltaRule::Auto,
             keeps: Keeps::archive(),
+            copy_links: false,
         }
     }
 }
@@ -130,11 +136,14 @@ pub fn mirror(
     ev: &dyn Events,
 ) -> Result<MirrorReport, Error> {
     let mut t = Tally::new(ev);
-    let r = if o.upload {
-        up(c, cfg, src, dst, o, &mut t)?
-    } else {
-        down(c, cfg, src, dst, o, &mut t)?
+    let (remote, local) = if o.upload { (dst, src) } else { (src, dst) };
+    let ends = Ends {
+        remote: remote_path(remote),
+        local: PathBuf::from(local),
+        remote_shown: remote.to_string(),
+        local_shown: local.to_string(),
     };
+    let r = run(c, cfg, &ends, o, &mut t)?;
     let (summary, planned) = r.map_or((None, Vec::new()), |(s, p)| (Some(s), p));
     Ok(MirrorReport {
         report: t.report,
@@ -145,7 +154,34 @@ pub fn mirror(
 
 /// What a direction returns: the counts and a dry run's plan, or nothing
 /// when it stopped before the plan.
-type Ran = Option<(Summary, Vec<Planned>)>;
+pub(crate) type Ran = Option<(Summary, Vec<Planned>)>;
+
+/// The two ends of a mirror, and how what it tells names each (a
+/// mirror's as given; a tree copy's as its names are shown).
+pub(crate) struct Ends {
+    /// The remote directory, without a trailing `/` ("" is the root).
+    pub(crate) remote: Vec<u8>,
+    pub(crate) local: PathBuf,
+    pub(crate) remote_shown: String,
+    pub(crate) local_shown: String,
+}
+
+/// Makes one end a copy of the other ([`Options::upload`] says which),
+/// telling into `t`: what [`mirror`] runs, and `put -r -a`/`get -r -a` for
+/// each directory they copy.
+pub(crate) fn run(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    ends: &Ends,
+    o: &Options,
+    t: &mut Tally<'_>,
+) -> Result<Ran, Error> {
+    if o.upload {
+        up(c, cfg, ends, o, t)
+    } else {
+        down(c, cfg, ends, o, t)
+    }
+}
 
 /// A remote path as given, without a trailing `/` ("" or "/" is the root).
 fn remote_path(p: &str) -> Vec<u8> {
@@ -323,15 +359,16 @@ fn plan_of(
 }
 
 /// The download direction: remote `src`, local `dst`.
-fn down(
-    c: &mut Client,
-    cfg: &ClientConfig,
-    src_arg: &str,
-    dst_arg: &str,
-    o: &Options,
-    t: &mut Tally<'_>,
-) -> Result<Ran, Error> {
-    let src = remote_path(src_arg);
+fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tally<'_>) -> Result<Ran, Error> {
+    let (src_arg, dst_arg) = (ends.remote_shown.as_str(), ends.local_shown.as_str());
+    let src = ends.remote.clone();
+    let uid = tfd_sys::geteuid();
+    if o.keeps.owners && uid != 0 {
+        t.local(format!(
+            "mirror: --owner: only root may give files an owner here, and tf runs as uid {uid}; nothing done"
+        ));
+        return Ok(None);
+    }
     if !src.is_empty() {
         match listing::fstat(c, &src).split()? {
             Ok(st) if st.kind == Kind::Dir => {}
@@ -346,10 +383,13 @@ fn down(
         }
     }
     let (listed, top) = sides::listed(c, &src, false, o.keeps, t)?;
-    let Some((theirs, whole)) = listed else {
+    let Some((mut theirs, whole)) = listed else {
         return Ok(None);
     };
-    let dst = PathBuf::from(dst_arg);
+    if o.copy_links {
+        sides::follow_links(c, &src, &mut theirs, o.keeps, t)?;
+    }
+    let dst = ends.local.clone();
     let exists = match std::fs::metadata(&dst) {
         Ok(m) if m.is_dir() => true,
         Ok(_) => {
@@ -359,7 +399,7 @@ fn down(
         Err(_) => false,
     };
     let ours = if exists {
-        match sync::scan(&dst) {
+        match sync::scan(&dst, false) {
             Ok((s, errors)) => {
                 for (rel, why) in errors {
                     t.local(format!(
@@ -379,6 +419,9 @@ fn down(
     };
     let (mut theirs, mut ours) = (theirs, ours);
     let mut p = plan_of(o, &mut theirs, &mut ours, Direction::Down, (whole, false), o.keeps, t);
+    if o.keeps != Keeps::default() && c.caps.get(Ext::Entries) == Known::No {
+        unkept::tell(&mut p, o.keeps, t);
+    }
     let mut n = match settle(c, &mut p, o, exists, &src, &dst, t)? {
         Ok(n) => n,
         Err(dry_run) => return Ok(Some(dry_run)),
@@ -453,21 +496,32 @@ fn down(
     Ok(Some((n, Vec::new())))
 }
 
+/// What an upload keeps: `o`'s keeps where the server has archive batches
+/// (`archive`), devices only where the session may make them (tfd's rule
+/// for owners; else left out and named, as without -D). `None` when
+/// `--owner` was asked of a session that may not give owners: refused,
+/// before anything moves.
+fn upload_keeps(c: &mut Client, o: &Options, archive: bool, t: &mut Tally<'_>) -> Result<Option<Keeps>, Error> {
+    let mut keeps = if archive { o.keeps } else { Keeps::default() };
+    keeps.devices &= archive && keeps.devices && attrs::may_keep_owners(c)?;
+    if archive && o.keeps.owners && !attrs::may_keep_owners(c)? {
+        t.refused(
+            "mirror: --owner: the server does not let this session give owners (tfd keeps them only for a session it serves as root, unjailed); nothing done",
+        );
+        return Ok(None);
+    }
+    Ok(Some(keeps))
+}
+
 /// The upload direction: local `src`, remote `dst`.
-fn up(
-    c: &mut Client,
-    cfg: &ClientConfig,
-    src_arg: &str,
-    dst_arg: &str,
-    o: &Options,
-    t: &mut Tally<'_>,
-) -> Result<Ran, Error> {
-    let src = PathBuf::from(src_arg);
+fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tally<'_>) -> Result<Ran, Error> {
+    let (src_arg, dst_arg) = (ends.local_shown.as_str(), ends.remote_shown.as_str());
+    let src = ends.local.clone();
     if !src.is_dir() {
         t.local(format!("mirror -R: {src_arg}: not a local directory"));
         return Ok(None);
     }
-    let (ours, mut whole) = match sync::scan(&src) {
+    let (ours, mut whole) = match sync::scan(&src, o.copy_links) {
         Ok((s, errors)) => {
             let whole = errors.is_empty();
             for (rel, why) in errors {
@@ -500,7 +554,7 @@ fn up(
         }
         false
     });
-    let dst = remote_path(dst_arg);
+    let dst = ends.remote.clone();
     let exists = dst.is_empty()
         || match listing::fstat(c, &dst).split()? {
             Ok(st) if st.kind == Kind::Dir => true,
@@ -525,8 +579,13 @@ fn up(
     let stamps = up_many::keeps_mtimes(c)?;
     // a server with archive batches keeps what the keeps ask
     let archive = o.keeps != Keeps::default() && attrs::archive_batches(c)?;
-    let keeps = if archive { o.keeps } else { Keeps::default() };
+    let Some(keeps) = upload_keeps(c, o, archive, t)? else {
+        return Ok(None);
+    };
     let mut p = plan_of(o, &mut theirs, &mut ours, Direction::Up, (whole, stamps), keeps, t);
+    if o.keeps != Keeps::default() && !archive {
+        unkept::tell(&mut p, o.keeps, t);
+    }
     let mut n = match settle(c, &mut p, o, exists, &dst, &src, t)? {
         Ok(n) => n,
         Err(dry_run) => return Ok(Some(dry_run)),

@@ -92,6 +92,7 @@ fn archive_side(c: &mut Client, dir: &[u8], t: &mut Tally<'_>) -> Result<Result<
                 nsec: e.mtime.nsec,
                 target: e.target,
                 owner: e.owner,
+                rdev: e.rdev,
             }),
         });
     }
@@ -106,6 +107,7 @@ fn archive_side(c: &mut Client, dir: &[u8], t: &mut Tally<'_>) -> Result<Result<
             nsec: r.mtime.nsec,
             target: None,
             owner: r.owner,
+            rdev: None,
         }),
     });
     Ok(Ok((Some((side, whole)), root)))
@@ -164,16 +166,7 @@ pub(super) fn remote_side(
     for ((rel, path), st) in files.iter().zip(&paths).zip(stats) {
         match st {
             Ok(st) if st.kind == Kind::File => {
-                side.insert(
-                    rel.clone(),
-                    Meta {
-                        kind: Kind::File,
-                        size: st.size,
-                        mtime: st.mtime,
-                        changed: 0,
-                        facts: None,
-                    },
-                );
+                side.insert(rel.clone(), stated(&st));
             }
             other => {
                 let why = match other {
@@ -202,6 +195,18 @@ pub(super) fn remote_side(
     Ok(Some((side, whole)))
 }
 
+/// An entry as FSTAT described it: what it is, a file's size, its mtime
+/// to the second, no facts.
+fn stated(st: &listing::Stat) -> Meta {
+    Meta {
+        kind: st.kind,
+        size: if st.kind == Kind::File { st.size } else { 0 },
+        mtime: st.mtime,
+        changed: 0,
+        facts: None,
+    }
+}
+
 /// The remote side as TFDLIST described it; the flag is false when names
 /// were refused.
 pub(super) fn stat_side(l: listing::StatListing, shown: &str, t: &mut Tally<'_>) -> (Side, bool) {
@@ -219,4 +224,57 @@ pub(super) fn stat_side(l: listing::StatListing, shown: &str, t: &mut Tally<'_>)
         });
     }
     (side, whole)
+}
+
+/// Most rounds of links followed on a remote source (a link met in a tree
+/// a link led to is followed in the next round): a loop of links stops
+/// here, its last links left as they are.
+const MAX_FOLLOW: usize = 16;
+
+/// `-L` on a remote source: each entry of `side` that is neither a file nor
+/// a directory (a link) is asked with FSTAT, which tfd answers for a link
+/// inside the root by what it names, and taken as that: a file as a file of
+/// its size and mtime, a directory as one holding its own tree, listed as
+/// the side was. What FSTAT calls neither (a FIFO, a link out of the root,
+/// a dangling one) stays as it was listed.
+pub(super) fn follow_links(
+    c: &mut Client,
+    dir: &[u8],
+    side: &mut Side,
+    keeps: Keeps,
+    t: &mut Tally<'_>,
+) -> Result<(), Error> {
+    let mut tried: std::collections::BTreeSet<Vec<u8>> = std::collections::BTreeSet::new();
+    for _ in 0..MAX_FOLLOW {
+        let links: Vec<Vec<u8>> = side
+            .iter()
+            .filter(|(r, m)| m.kind == Kind::Other && !tried.contains(*r))
+            .filter(|(_, m)| m.facts.as_ref().map_or(true, |f| f.ft == FileType::Symlink))
+            .map(|(r, _)| r.clone())
+            .collect();
+        if links.is_empty() || side.len() > super::super::MAX_ENTRIES {
+            break;
+        }
+        let paths: Vec<Vec<u8>> = links.iter().map(|r| rjoin(dir, r)).collect();
+        let stats = sync::fstat_all(c, &paths)?;
+        for ((rel, path), st) in links.into_iter().zip(&paths).zip(stats) {
+            tried.insert(rel.clone());
+            match st {
+                Ok(st) if st.kind == Kind::File => {
+                    side.insert(rel, stated(&st));
+                }
+                Ok(st) if st.kind == Kind::Dir => {
+                    let (listed, top) = listed(c, path, false, keeps, t)?;
+                    let Some((below, _)) = listed else { continue };
+                    let top = top.unwrap_or(stated(&st));
+                    for (r, m) in below {
+                        side.insert(rjoin(&rel, &r), m);
+                    }
+                    side.insert(rel, top);
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
 }

@@ -165,6 +165,7 @@ fn a(ft: FileType, size: u64, mtime: Mtime, mode: u32, target: Option<&str>) -> 
             nsec: mtime.nsec,
             target: target.map(|t| t.as_bytes().to_vec()),
             owner: None,
+            rdev: None,
         }),
     }
 }
@@ -276,7 +277,7 @@ fn the_scan_sees_links_as_links() {
     std::fs::create_dir_all(d.join("a b/é")).unwrap();
     std::fs::write(d.join("a b/é/f"), b"123").unwrap();
     std::os::unix::fs::symlink("/etc", d.join("ln")).unwrap();
-    let (s, errors) = scan(&d).unwrap();
+    let (s, errors) = scan(&d, false).unwrap();
     assert!(errors.is_empty());
     let kinds: Vec<(&str, Kind, u64)> = s
         .iter()

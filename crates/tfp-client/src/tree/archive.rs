@@ -1,0 +1,85 @@
+//! `put -r -a` and `get -r -a`: each directory source copied as `tf mirror`
+//! copies a tree (the same listings, plan, [`Keeps`] and archive batches,
+//! [`mirror::run`]), without removing anything: what `rsync -a` makes of
+//! it, and a second run moves only what changed. The destination follows
+//! [`super::copy`]'s rules (into an existing directory, as it otherwise).
+
+use super::mirror::{self, Ends};
+use super::names;
+use super::options::Options;
+use super::sync::Keeps;
+use crate::engine::events::Tally;
+use crate::engine::upload::DeltaRule;
+use crate::{Client, ClientConfig, Error};
+use std::path::Path;
+
+/// The mirror that copies one directory source of a tree run.
+fn mirror_options(o: &Options, keeps: Keeps, upload: bool) -> mirror::Options {
+    mirror::Options {
+        upload,
+        delete: false,
+        checksum: false,
+        dry_run: false,
+        jobs: o.jobs,
+        fai: o.fai,
+        filter: o.filter.clone(),
+        delta: DeltaRule::Auto,
+        keeps,
+        copy_links: o.copy_links,
+    }
+}
+
+/// Copies the local directory `src` to `dst` on the server; the entries
+/// made (files, links, FIFOs) are counted as transferred.
+pub(crate) fn up(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    src: &Path,
+    dst: &[u8],
+    o: &Options,
+    keeps: Keeps,
+    t: &mut Tally<'_>,
+) -> Result<(), Error> {
+    // owners and devices where the session may give them, as rsync -a
+    // run by root
+    let may = (keeps.owners || keeps.devices) && mirror::attrs::may_keep_owners(c)?;
+    let keeps = Keeps {
+        owners: keeps.owners && may,
+        devices: keeps.devices && may,
+        ..keeps
+    };
+    let ends = Ends {
+        remote: dst.to_vec(),
+        local: src.to_path_buf(),
+        remote_shown: names::shown(dst),
+        local_shown: crate::escape::path(src),
+    };
+    run(c, cfg, &ends, &mirror_options(o, keeps, true), t)
+}
+
+/// Copies the remote directory `src` to `dst` here.
+pub(crate) fn down(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    src: &[u8],
+    dst: &Path,
+    o: &Options,
+    keeps: Keeps,
+    t: &mut Tally<'_>,
+) -> Result<(), Error> {
+    let ends = Ends {
+        remote: src.to_vec(),
+        local: dst.to_path_buf(),
+        remote_shown: names::shown(src),
+        local_shown: crate::escape::path(dst),
+    };
+    run(c, cfg, &ends, &mirror_options(o, keeps, false), t)
+}
+
+fn run(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &mirror::Options, t: &mut Tally<'_>) -> Result<(), Error> {
+    let before = t.report.transferred;
+    if let Some((n, _)) = mirror::run(c, cfg, ends, o, t)? {
+        t.report.transferred = before + n.transferred;
+    }
+    Ok(())
+}

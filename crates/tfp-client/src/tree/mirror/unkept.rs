@@ -1,0 +1,33 @@
+//! What a copy that keeps what `rsync -a` keeps could not keep on a server
+//! without tfd's archive copies (the reference server, an older tfd): said
+//! once for the run, in one line, rather than once per entry.
+
+use super::super::sync::{Keeps, Plan};
+use crate::engine::events::Tally;
+
+/// Tells in one line what `keeps` asked and the server could not keep,
+/// the plan's entries left out (links, FIFOs, sockets: neither file nor
+/// directory) counted in it rather than each told.
+pub(super) fn tell(p: &mut Plan, keeps: Keeps, t: &mut Tally<'_>) {
+    let left_out = std::mem::take(&mut p.skipped).len();
+    t.report.skipped += left_out;
+    let mut lost: Vec<String> = Vec::new();
+    if left_out > 0 {
+        lost.push(format!(
+            "{left_out} symlink(s), FIFO(s) or other special entries (left out)"
+        ));
+    }
+    if keeps.attrs {
+        lost.push("mtimes' nanoseconds, directories' modes and mtimes, set-id bits".into());
+    }
+    if keeps.owners {
+        lost.push("owners and groups".into());
+    }
+    if lost.is_empty() {
+        return;
+    }
+    t.note(format!(
+        "mirror: the server has no tfd archive copies (TFDENTRIES): files and directories are copied with their modes and mtimes as far as its older commands allow; not kept: {}",
+        lost.join("; ")
+    ));
+}

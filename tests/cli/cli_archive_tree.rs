@@ -1,0 +1,261 @@
+//! Issue 61: `put -r -a` and `get -r -a` keep what `rsync -a` keeps. The
+//! tree of cli_archive is copied by `rsync -a` and by tf into an existing
+//! directory, both ways, and every entry of the two copies is compared by
+//! lstat (kind, mode, mtime to the nanosecond, size, link target, owner) and
+//! by its bytes; a second run moves nothing, and after each kind of change
+//! one run makes the copies identical again.
+
+use crate::cli_archive::{build, change, rsync_a, same_as_rsync};
+use crate::output::{ok, stdout, text};
+use std::fs;
+use std::path::Path;
+use tfd_testkit::*;
+
+/// The files and entries a tree run says it moved (its summary line).
+fn moved(o: &std::process::Output) -> usize {
+    let out = stdout(o);
+    let line = out
+        .lines()
+        .find(|l| l.contains(" transferred, "))
+        .unwrap_or_else(|| panic!("no summary: {}", text(o)));
+    let n = line.split(": ").nth(1).and_then(|r| r.split(' ').next());
+    n.and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {line}"))
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn put_r_a_is_what_rsync_a_makes_and_a_second_run_moves_nothing() {
+    let srv = Server::start();
+    let here = tempdir("cli_archive_put_a");
+    let (src, reference) = (here.join("src"), here.join("ref"));
+    fs::create_dir_all(&src).unwrap();
+    build(&src);
+    rsync_a(&src, &reference);
+    fs::create_dir_all(srv.path("into")).unwrap();
+    let put = |what| {
+        let o = srv.tf(&["put", "-r", "-a", s(&src), "into"]);
+        ok(&o, what);
+        moved(&o)
+    };
+    assert_eq!(put("put -r -a"), 13, "7 files, 5 links and a FIFO");
+    same_as_rsync(&srv.path("into/src"), &reference);
+    assert_eq!(put("put -r -a again"), 0, "a second run moves nothing");
+    same_as_rsync(&srv.path("into/src"), &reference);
+
+    change(&src);
+    let _ = fs::remove_dir_all(&reference);
+    rsync_a(&src, &reference);
+    put("put -r -a after the changes");
+    same_as_rsync(&srv.path("into/src"), &reference);
+    assert_eq!(put("put -r -a once more"), 0);
+    let _ = fs::remove_dir_all(&here);
+}
+
+#[test]
+fn get_r_a_is_what_rsync_a_makes_and_a_second_run_moves_nothing() {
+    let srv = Server::start();
+    let here = tempdir("cli_archive_get_a");
+    let src = srv.path("gsrc");
+    fs::create_dir_all(&src).unwrap();
+    build(&src);
+    let (out, reference) = (here.join("out"), here.join("ref"));
+    rsync_a(&src, &reference);
+    fs::create_dir_all(&out).unwrap();
+    let get = |what| {
+        let o = srv.tf(&["get", "--archive", "gsrc", s(&out)]);
+        ok(&o, what);
+        moved(&o)
+    };
+    assert_eq!(get("get -a"), 13, "7 files, 5 links and a FIFO");
+    same_as_rsync(&out.join("gsrc"), &reference);
+    assert_eq!(get("get -a again"), 0, "a second run moves nothing");
+
+    change(&src);
+    let _ = fs::remove_dir_all(&reference);
+    rsync_a(&src, &reference);
+    get("get -a after the changes");
+    same_as_rsync(&out.join("gsrc"), &reference);
+    assert_eq!(get("get -a once more"), 0);
+    let _ = fs::remove_dir_all(&here);
+}
+
+/// `mirror -R --owner` by a session tfd may not let give owners (here a
+/// jailed one) is refused with one sentence naming why, before anything
+/// moves. Before, every file went up and each one's owner failed alone.
+#[test]
+fn owner_asked_by_a_session_that_may_not_is_refused_before_anything_moves() {
+    let srv = Server::start_with("injail\n");
+    fs::create_dir_all(srv.path("jails/cell")).unwrap();
+    fs::write(srv.path("jails/cell/jail.key"), "the-token\n").unwrap();
+    let here = tempdir("cli_archive_owner_jailed");
+    let src = here.join("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("a"), b"one").unwrap();
+    let o = srv.tf(&[
+        "--jail",
+        "the-token:jails/cell",
+        "mirror",
+        "-R",
+        "--owner",
+        s(&src),
+        "up",
+    ]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    let said: Vec<&str> = t.lines().filter(|l| l.contains("--owner")).collect();
+    assert_eq!(said.len(), 1, "{t}");
+    assert!(said[0].contains("root") && said[0].contains("unjailed"), "{t}");
+    assert!(!srv.path("jails/cell/up").exists(), "nothing moves: {t}");
+    // without --owner the same mirror runs
+    let o = srv.tf(&["--jail", "the-token:jails/cell", "mirror", "-R", s(&src), "up"]);
+    ok(&o, "mirror -R jailed");
+    assert_eq!(fs::read(srv.path("jails/cell/up/a")).unwrap(), b"one");
+    let _ = fs::remove_dir_all(&here);
+}
+
+/// Against a server without tfd's archive copies (the liar answers
+/// TFDENTRIES and the batches UNKNOWN, as the reference server does), a
+/// mirror and `put -r -a` copy the files and say in one line what they could
+/// not keep, the links and the FIFO counted in it rather than told one by
+/// one (before: a line per link, and nothing said of the modes and times).
+#[test]
+fn a_server_without_archive_copies_is_told_once_what_was_not_kept() {
+    use tfd_testkit::liar::{Liar, Node, Script};
+    let here = tempdir("cli_archive_unkept");
+    let src = here.join("src");
+    fs::create_dir_all(src.join("d")).unwrap();
+    fs::write(src.join("d/a"), b"one").unwrap();
+    fs::write(src.join("b"), b"two").unwrap();
+    for (name, target) in [("l1", "b"), ("l2", "/etc/passwd"), ("d/l3", "../b")] {
+        std::os::unix::fs::symlink(target, src.join(name)).unwrap();
+    }
+    crate::cli_archive::mkfifo(&src.join("fifo"));
+    let once = |o: &std::process::Output, what: &str| {
+        let t = text(o);
+        assert!(o.status.success(), "{what}: {t}");
+        let said: Vec<&str> = t.lines().filter(|l| l.contains("not kept")).collect();
+        assert_eq!(said.len(), 1, "{what}: {t}");
+        assert!(said[0].contains("4 symlink(s), FIFO(s)"), "{what}: {t}");
+        assert!(!t.contains("skipped\n") && !t.contains("not followed"), "{what}: {t}");
+    };
+    let liar = Liar::start(Script::new().dir("into"));
+    let o = liar.tf_command(&["mirror", "-R", s(&src), "up"]).output().unwrap();
+    once(&o, "mirror -R");
+    let o = liar.tf_command(&["put", "-r", "-a", s(&src), "into"]).output().unwrap();
+    once(&o, "put -r -a");
+    for p in ["up/d/a", "into/src/d/a"] {
+        assert_eq!(liar.node(p), Some(Node::File(b"one".to_vec())), "{p}");
+    }
+    // down: nothing left out, the rest said once
+    let o = liar
+        .tf_command(&["mirror", "up", s(&here.join("down"))])
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert_eq!(t.lines().filter(|l| l.contains("not kept")).count(), 1, "{t}");
+    assert_eq!(fs::read(here.join("down/b")).unwrap(), b"two");
+    let _ = fs::remove_dir_all(&here);
+}
+
+/// A file, a directory, and links to each beside them, one dangling.
+fn linked_tree(src: &Path) {
+    fs::create_dir_all(src.join("d")).unwrap();
+    fs::write(src.join("d/x"), b"in d").unwrap();
+    fs::write(src.join("f"), b"the file").unwrap();
+    for (name, target) in [("lf", "f"), ("ld", "d"), ("dangling", "nowhere")] {
+        std::os::unix::fs::symlink(target, src.join(name)).unwrap();
+    }
+}
+
+/// `lf` and `ld` below `root` are what the links named: a file and a
+/// directory, not links.
+#[track_caller]
+fn followed(root: &Path, t: &str) {
+    let lf = fs::symlink_metadata(root.join("lf")).unwrap_or_else(|e| panic!("{e}: {t}"));
+    assert!(lf.is_file(), "lf: {lf:?}: {t}");
+    assert_eq!(fs::read(root.join("lf")).unwrap(), b"the file");
+    assert!(fs::symlink_metadata(root.join("ld")).unwrap().is_dir(), "{t}");
+    assert_eq!(fs::read(root.join("ld/x")).unwrap(), b"in d");
+}
+
+/// `-L` (rsync's --copy-links): a link in the source lands as what it
+/// names, a file's contents as a file and a directory's tree as a
+/// directory, for mirror both ways and put/get -r; a dangling link and one
+/// to a directory holding it (a loop) are left out and told. Before, -L was
+/// no option of either.
+#[test]
+fn copy_links_land_as_what_they_name() {
+    let srv = Server::start();
+    let here = tempdir("cli_archive_copy_links");
+    let src = here.join("src");
+    linked_tree(&src);
+    std::os::unix::fs::symlink("..", src.join("d/up")).unwrap();
+    let o = srv.tf(&["mirror", "-R", "-L", s(&src), "up"]);
+    let t = text(&o);
+    followed(&srv.path("up"), &t);
+    assert!(t.contains("dangling") && t.contains("loop"), "{t}");
+    assert!(fs::symlink_metadata(srv.path("up/dangling")).is_err(), "{t}");
+    fs::create_dir_all(srv.path("into")).unwrap();
+    let o = srv.tf(&["put", "-r", "--copy-links", s(&src), "into"]);
+    followed(&srv.path("into/src"), &text(&o));
+
+    linked_tree(&srv.path("gsrc"));
+    let o = srv.tf(&["mirror", "-L", "gsrc", s(&here.join("down"))]);
+    let t = text(&o);
+    ok(&o, "mirror -L");
+    followed(&here.join("down"), &t);
+    fs::create_dir_all(here.join("got")).unwrap();
+    let o = srv.tf(&["get", "-r", "-L", "gsrc", s(&here.join("got"))]);
+    ok(&o, "get -r -L");
+    followed(&here.join("got/gsrc"), &text(&o));
+    let _ = fs::remove_dir_all(&here);
+}
+
+/// A character device `null` (1, 3) in `dir`, and a file beside it.
+fn with_device(dir: &Path) {
+    use std::os::fd::AsFd;
+    fs::create_dir_all(dir).unwrap();
+    fs::write(dir.join("f"), b"beside").unwrap();
+    let d = fs::File::open(dir).unwrap();
+    tfd_sys::mknodat(d.as_fd(), c"null", libc::S_IFCHR | 0o640, libc::makedev(1, 3)).unwrap();
+}
+
+/// The device `null` below `root`, made as what it is.
+#[track_caller]
+fn device_made(root: &Path, t: &str) {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let m = fs::symlink_metadata(root.join("null")).unwrap_or_else(|e| panic!("{e}: {t}"));
+    assert!(m.file_type().is_char_device(), "{t}");
+    assert_eq!((m.rdev(), m.mode() & 0o7777), (libc::makedev(1, 3), 0o640), "{t}");
+}
+
+/// `mirror -D` makes character devices as what they are both ways where
+/// both ends are root (tf and tfd run as root here); without it a device is
+/// left out and named. Before, -D was no option and devices were always
+/// left out.
+#[test]
+fn devices_are_made_with_d_where_both_ends_are_root() {
+    assert_eq!(tfd_sys::geteuid(), 0, "this test needs root (devices)");
+    let srv = Server::start();
+    let here = tempdir("cli_archive_devices");
+    let src = here.join("src");
+    with_device(&src);
+    let o = srv.tf(&["mirror", "-R", "-D", s(&src), "up"]);
+    ok(&o, "mirror -R -D");
+    device_made(&srv.path("up"), &text(&o));
+    with_device(&srv.path("gsrc"));
+    let o = srv.tf(&["mirror", "-D", "gsrc", s(&here.join("down"))]);
+    ok(&o, "mirror -D");
+    device_made(&here.join("down"), &text(&o));
+    let o = srv.tf(&["mirror", "gsrc", s(&here.join("plain"))]);
+    let t = text(&o);
+    ok(&o, "mirror without -D");
+    assert!(fs::symlink_metadata(here.join("plain/null")).is_err(), "{t}");
+    assert_eq!(t.lines().filter(|l| l.contains("null")).count(), 1, "named once: {t}");
+    let _ = fs::remove_dir_all(&here);
+}
