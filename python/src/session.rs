@@ -387,6 +387,7 @@ impl Session {
             } else {
                 tfp_client::tree::sync::Keeps::default()
             },
+            compress: tfp_wire::compress::Choice::Auto,
         };
         self.tree_run(py, progress, false, |c, cfg, heard| {
             mirror::mirror(c, cfg, &src, &dst, &o, heard).map(TreeRun::of_mirror)

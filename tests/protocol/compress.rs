@@ -18,7 +18,7 @@ use tfp_wire::Status;
 const MIB: usize = 1 << 20;
 
 /// Lines of a web server's log: compress several times over.
-fn log_lines(len: usize) -> Vec<u8> {
+pub(crate) fn log_lines(len: usize) -> Vec<u8> {
     let mut v = Vec::with_capacity(len + 200);
     let mut i = 0u64;
     while v.len() < len {
@@ -43,7 +43,7 @@ fn log_lines(len: usize) -> Vec<u8> {
 }
 
 /// A relay that counts what the client sends: the bytes on the wire.
-fn counting_relay(to: String) -> (String, Arc<AtomicU64>) {
+pub(crate) fn counting_relay(to: String) -> (String, Arc<AtomicU64>) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap().to_string();
     let up = Arc::new(AtomicU64::new(0));
@@ -206,7 +206,7 @@ fn hostile_put(c: &mut Client, remote: &str, size: usize, block: &[u8]) -> Statu
 }
 
 /// A block of the stream compressing `data`, announcing `announced` bytes.
-fn lying_block(data: &[u8], announced: u32) -> Vec<u8> {
+pub(crate) fn lying_block(data: &[u8], announced: u32) -> Vec<u8> {
     let mut b = Vec::new();
     Encoder::new(3, DEFAULT_WINDOW_LOG)
         .unwrap()

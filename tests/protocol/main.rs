@@ -11,6 +11,7 @@ mod client_api;
 mod client_trees;
 mod commands;
 mod compress;
+mod compress_putmany;
 mod direct_io;
 mod diskfull;
 mod handshake_flight;

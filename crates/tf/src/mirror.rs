@@ -47,6 +47,7 @@ impl std::fmt::Display for Usage {
 
 fn parse(args: &[String]) -> Result<(Options, String, String), Usage> {
     let g = commands::parse(Family::Mirror, args)?;
+    let compress = commands::compress_of(&g)?;
     let o = Options {
         upload: g.flag("-R"),
         delete: g.flag("--delete"),
@@ -75,6 +76,7 @@ fn parse(args: &[String]) -> Result<(Options, String, String), Usage> {
                 tfd_sys::geteuid() == 0 || g.flag("--owner")
             },
         },
+        compress,
     };
     let [src, dst] = g.positional.as_slice() else {
         return Err(Usage::Operands);

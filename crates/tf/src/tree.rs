@@ -112,7 +112,7 @@ impl std::fmt::Display for Usage<'_> {
         match &self.1 {
             Wrong::Parse(ParseError::Unknown(s)) => write!(
                 f,
-                "{s} is not an option of {cmd} -r (only -r, -p, --jobs N, --exclude PATTERN, --include PATTERN)"
+                "{s} is not an option of {cmd} -r (only -r, -p, --jobs N, --exclude PATTERN, --include PATTERN, -z, --compress[=LEVEL], --no-compress)"
             ),
             Wrong::Parse(ParseError::Bad(m)) => f.write_str(m),
             Wrong::Resume => write!(f, "{cmd}: --resume with several files is for get -r"),
@@ -136,6 +136,7 @@ fn parse<'a>(cmd: &'a str, args: &[String]) -> Result<Opts, Usage<'a>> {
     let (recursive, jobs) = (g.flag("-r"), g.num("--jobs").map_or(DEFAULT_JOBS, |n| n as usize));
     let resume = g.flag("--resume");
     let preserve = g.flag("-p");
+    let compress = commands::compress_of(&g).map_err(|e| wrong(Wrong::Parse(e)))?;
     if resume && cmd != "get" {
         return Err(wrong(Wrong::Resume));
     }
@@ -161,6 +162,7 @@ fn parse<'a>(cmd: &'a str, args: &[String]) -> Result<Opts, Usage<'a>> {
         contents: false,
         preserve,
         opening: Default::default(),
+        compress,
     };
     Ok(Opts {
         run,

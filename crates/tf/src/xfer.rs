@@ -73,7 +73,10 @@ fn parse(args: &[String]) -> Result<Opts, XferError> {
         parents: g.flag("--parents"),
         whole_file: g.flag("--whole-file"),
         no_whole_file: g.flag("--no-whole-file"),
-        compress: compress_choice(&g)?,
+        compress: match commands::compress_of(&g) {
+            Ok(c) => c,
+            Err(ParseError::Bad(m) | ParseError::Unknown(m)) => return Err(XferError::Said(m)),
+        },
         positional: g.positional,
         again: String::new(),
         resumed: String::new(),
@@ -86,22 +89,6 @@ fn parse(args: &[String]) -> Result<Opts, XferError> {
         return Err("--resume and --offset exclude each other".into());
     }
     Ok(o)
-}
-
-/// What `-z`, `--compress[=LEVEL]` and `--no-compress` ask for (none of
-/// them: measured).
-fn compress_choice(g: &commands::Given) -> Result<Choice, XferError> {
-    let forced = match (g.num("--compress"), g.flag("-z")) {
-        (Some(0), _) | (None, true) => Some(Choice::Force(None)),
-        (Some(n), _) => Some(Choice::Force(Some(n as i32))),
-        (None, false) => None,
-    };
-    match (forced, g.flag("--no-compress")) {
-        (Some(_), true) => Err("--compress and --no-compress exclude each other".into()),
-        (Some(c), false) => Ok(c),
-        (None, true) => Ok(Choice::Off),
-        (None, false) => Ok(Choice::Auto),
-    }
 }
 
 /// A transfer's progress bar (bytes, rate, ETA): `counter` of `total` bytes.

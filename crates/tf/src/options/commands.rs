@@ -108,6 +108,14 @@ the whole path below the tree's root; a trailing\n.B /\nmatches directories only
 takes what it holds along. In a mirror what is excluded is neither copied nor removed by\n.BR \\-\\-delete .\n";
 const XFER: &[&str] = &["put", "get"];
 
+/// The compression options' texts, one for each family that takes them.
+const COMPRESS_HELP: &str =
+    "compress the data with zstd (at LEVEL, 1..19) whatever the link; blocks that do not shrink still go as they are";
+const COMPRESS_DOC: &str = "Compress the data with zstd whatever the link (tfd's compressed transfers:\nstaged uploads, as\n.B put \\-\\-streams\nand\n.B \\-\\-resume\nmake, and batches, as\n.BR \"put \\-r\" ,\n.B mirror \\-R\nand a single file's\n.B put\nover a slow link send),\nat\n.I level\n(1 to 19, within the server's cap) or from level 3 adapting to the link and\nthe CPU. A block whose sample does not shrink still goes as it is. Without\nthis option tf decides by measurement: compressed only where the link is\nslower than compressing (never on loopback or a fast LAN). A server without\nthe extension gets the data as it is, and tf says nothing.\n";
+const Z_DOC: &str = "As\n.BR \\-\\-compress .\n";
+const NO_COMPRESS_HELP: &str = "never compress: the data goes as it is";
+const NO_COMPRESS_DOC: &str = "Never compress: the data goes as it is.\n";
+
 /// Every command option, in the order the docs show them.
 pub static COMMAND_OPTIONS: &[CmdOpt] = &[
     CmdOpt {
@@ -152,8 +160,8 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         name: "--compress",
         value: "[=LEVEL]",
         kind: Kind::OptNum { min: 1, max: 19 },
-        help: "compress the data with zstd (at LEVEL, 1..19) whatever the link; blocks that do not shrink still go as they are",
-        doc: "Compress the data with zstd whatever the link (tfd's compressed transfers;\nstaged uploads:\n.B put \\-\\-streams\nand\n.BR \\-\\-resume ),\nat\n.I level\n(1 to 19, within the server's cap) or from level 3 adapting to the link and\nthe CPU. A block whose sample does not shrink still goes as it is. Without\nthis option tf decides by measurement: compressed only where the link is\nslower than compressing (never on loopback or a fast LAN). A server without\nthe extension gets the data as it is, and tf says nothing.\n",
+        help: COMPRESS_HELP,
+        doc: COMPRESS_DOC,
     },
     CmdOpt {
         family: Family::Transfer,
@@ -162,7 +170,7 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         value: "",
         kind: FLAG,
         help: "as --compress",
-        doc: "As\n.BR \\-\\-compress .\n",
+        doc: Z_DOC,
     },
     CmdOpt {
         family: Family::Transfer,
@@ -170,8 +178,8 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         name: "--no-compress",
         value: "",
         kind: FLAG,
-        help: "never compress: the data goes as it is",
-        doc: "Never compress: the data goes as it is.\n",
+        help: NO_COMPRESS_HELP,
+        doc: NO_COMPRESS_DOC,
     },
     CmdOpt {
         family: Family::Transfer,
@@ -280,6 +288,33 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         kind: Kind::Text("--include needs a pattern"),
         help: "take what PATTERN matches, even if a later --exclude matches it",
         doc: "Take what\n.I pattern\nmatches even when a later\n.B \\-\\-exclude\nmatches it too (the first rule that matches decides).\n",
+    },
+    CmdOpt {
+        family: Family::Tree,
+        commands: &["put"],
+        name: "--compress",
+        value: "[=LEVEL]",
+        kind: Kind::OptNum { min: 1, max: 19 },
+        help: COMPRESS_HELP,
+        doc: COMPRESS_DOC,
+    },
+    CmdOpt {
+        family: Family::Tree,
+        commands: &["put"],
+        name: "-z",
+        value: "",
+        kind: FLAG,
+        help: "as --compress",
+        doc: Z_DOC,
+    },
+    CmdOpt {
+        family: Family::Tree,
+        commands: &["put"],
+        name: "--no-compress",
+        value: "",
+        kind: FLAG,
+        help: NO_COMPRESS_HELP,
+        doc: NO_COMPRESS_DOC,
     },
     CmdOpt {
         family: Family::Mirror,
@@ -406,6 +441,33 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         kind: Kind::Text("--include needs a pattern"),
         help: "take what PATTERN matches, even if a later --exclude matches it",
         doc: "Take what\n.I pattern\nmatches even when a later\n.B \\-\\-exclude\nmatches it too (the first rule that matches decides).\n",
+    },
+    CmdOpt {
+        family: Family::Mirror,
+        commands: &["mirror"],
+        name: "--compress",
+        value: "[=LEVEL]",
+        kind: Kind::OptNum { min: 1, max: 19 },
+        help: COMPRESS_HELP,
+        doc: COMPRESS_DOC,
+    },
+    CmdOpt {
+        family: Family::Mirror,
+        commands: &["mirror"],
+        name: "-z",
+        value: "",
+        kind: FLAG,
+        help: "as --compress",
+        doc: Z_DOC,
+    },
+    CmdOpt {
+        family: Family::Mirror,
+        commands: &["mirror"],
+        name: "--no-compress",
+        value: "",
+        kind: FLAG,
+        help: NO_COMPRESS_HELP,
+        doc: NO_COMPRESS_DOC,
     },
     CmdOpt {
         family: Family::List,
@@ -635,6 +697,25 @@ pub fn takes_value(family: Family, name: &str) -> bool {
 /// (`-z` of put and get), which that family's words otherwise never are.
 pub fn is_short_option(family: Family, word: &str) -> bool {
     !word.starts_with("--") && of(family).any(|o| o.name == word)
+}
+
+/// What `-z`, `--compress[=LEVEL]` and `--no-compress` ask for (none of
+/// them: measured), for a transfer, a tree's and a mirror's alike.
+pub fn compress_of(g: &Given) -> Result<tfp_wire::compress::Choice, ParseError> {
+    use tfp_wire::compress::Choice;
+    let forced = match (g.num("--compress"), g.flag("-z")) {
+        (Some(0), _) | (None, true) => Some(Choice::Force(None)),
+        (Some(n), _) => Some(Choice::Force(Some(n as i32))),
+        (None, false) => None,
+    };
+    match (forced, g.flag("--no-compress")) {
+        (Some(_), true) => Err(ParseError::Bad(
+            "--compress and --no-compress exclude each other".into(),
+        )),
+        (Some(c), false) => Ok(c),
+        (None, true) => Ok(Choice::Off),
+        (None, false) => Ok(Choice::Auto),
+    }
 }
 
 /// The `--exclude`/`--include` options a command was given, as the tree

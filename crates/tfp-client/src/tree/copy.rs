@@ -194,6 +194,7 @@ pub fn put(
         mtime: o.preserve,
         not_fresh: false,
         archive: false,
+        compress: o.compress,
     };
     many::upload(c, cfg, o.jobs, o.fai, &files, &mut dirs, keep, &what, &mut t)?;
     Ok(t.report)

@@ -30,6 +30,8 @@ pub struct Options {
     /// The run's other sessions, when the caller started opening them
     /// before its own session was open ([`Opening::start`]).
     pub opening: Opening,
+    /// Uploads: whether the data may go compressed (`-z`, `--no-compress`).
+    pub compress: tfp_wire::compress::Choice,
 }
 
 impl Default for Options {
@@ -43,6 +45,7 @@ impl Default for Options {
             contents: false,
             preserve: false,
             opening: Opening::default(),
+            compress: tfp_wire::compress::Choice::Auto,
         }
     }
 }

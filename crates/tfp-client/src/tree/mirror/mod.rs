@@ -61,6 +61,8 @@ pub struct Options {
     /// sockets), where the server says them (a download from a server with
     /// TFDENTRIES).
     pub keeps: Keeps,
+    /// Up: whether the data may go compressed (`-z`, `--no-compress`).
+    pub compress: tfp_wire::compress::Choice,
 }
 
 impl Default for Options {
@@ -75,6 +77,7 @@ impl Default for Options {
             filter: Filter::default(),
             delta: DeltaRule::Auto,
             keeps: Keeps::archive(),
+            compress: tfp_wire::compress::Choice::Auto,
         }
     }
 }
@@ -558,6 +561,7 @@ fn up(
         mtime: true,
         not_fresh: !archive,
         archive,
+        compress: o.compress,
     };
     let what = |u: &Up| format!("mirror: put {}", names::shown(&u.remote));
     let before = t.failures();
