@@ -79,21 +79,6 @@ fn tree(n: usize) -> std::path::PathBuf {
     d
 }
 
-/// Every file below `a` is in `b` with the same bytes.
-fn same_tree(a: &std::path::Path, b: &std::path::Path) {
-    for e in fs::read_dir(a).unwrap().flatten() {
-        let there = b.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            same_tree(&e.path(), &there);
-        } else {
-            assert!(
-                fs::read(e.path()).unwrap() == fs::read(&there).unwrap(),
-                "{there:?} differs"
-            );
-        }
-    }
-}
-
 /// `tf ARGS…` succeeded.
 fn ok(srv: &Server, args: &[&str]) {
     let o = srv.tf(args);

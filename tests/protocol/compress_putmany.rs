@@ -64,21 +64,6 @@ fn put_tree(srv: &Server, src: &Path, remote: &str, choice: Choice) -> u64 {
     up.load(Ordering::Relaxed)
 }
 
-/// Every file below `a` is in `b` with the same bytes.
-fn same_tree(a: &Path, b: &Path) {
-    for e in fs::read_dir(a).unwrap().flatten() {
-        let there = b.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            same_tree(&e.path(), &there);
-        } else {
-            assert!(
-                fs::read(e.path()).unwrap() == fs::read(&there).unwrap(),
-                "{there:?} differs"
-            );
-        }
-    }
-}
-
 #[test]
 fn a_tree_of_small_files_compresses_as_one_stream() {
     let srv = Server::start();
