@@ -43,6 +43,7 @@ use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
 use tfp_wire::batch::put::{Failure, FileHead, PutMany, Stored, MAX_HEADER, MAX_TRAILER};
 use tfp_wire::batch::{is_end, Trailer, MAX_FILES, PUTMANY};
+use tfp_wire::compress::Offer;
 use tfp_wire::entry::{Head, Mtime};
 use tfp_wire::fstat::FileType;
 use tfp_wire::{Failed, MAX_FRAME};
@@ -262,15 +263,12 @@ impl Committer {
 
 fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let batch = PutMany::parse(arg).ok_or(Failed::MissingParameter)?;
-    let PutMany { n, archive, blocks } = batch;
+    let PutMany { n, archive, .. } = batch;
     if !open_batch(s, n)? {
         return Ok(Reply::Sent);
     }
-    let (mut inflow, _held) = match inflow(s, blocks) {
-        Ok(inflow) => match s.hold(super::batch_budget::putmany_held(s, n, blocks), PUTMANY) {
-            Ok(held) => (inflow, held),
-            Err(e) => return super::batch_budget::refuse_putmany(s, batch, e),
-        },
+    let (mut inflow, _held) = match admit(s, batch) {
+        Ok(admitted) => admitted,
         Err(e) => return super::batch_budget::refuse_putmany(s, batch, e),
     };
     let peer = s.peer();
@@ -410,19 +408,34 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     Ok(Reply::Sent)
 }
 
-/// How a batch's data frames come: as they are, or with `blocks` as a zstd
-/// stream's blocks within the window this server offers; refused (every
-/// file of the batch failed with the reason) with `compression no`, or
-/// where zstd has no memory.
-fn inflow(s: &Session, blocks: bool) -> Result<Inflow, super::CmdError> {
-    if !blocks {
-        return Ok(Inflow::plain());
-    }
-    let Some(offer) = super::compress::offer(s) else {
-        return Err(super::CmdError::Told(
+/// The batch's claim on the memory budget (held until it is dropped), then
+/// its way of reading data frames ([`inflow`]): the decoder is made only
+/// once its memory is claimed.
+fn admit(s: &Session, batch: PutMany) -> Result<(Inflow, impl Sized), super::CmdError> {
+    let offer = offered(s, batch.blocks)?;
+    let held = s.hold(super::batch_budget::putmany_held(s, batch.n, batch.blocks), PUTMANY)?;
+    Ok((inflow(offer)?, held))
+}
+
+/// What this server offers a batch whose data come as blocks (`blocks`),
+/// None for one whose data come as they are; refused (every file of the
+/// batch failed with the reason) with `compression no`.
+fn offered(s: &Session, blocks: bool) -> Result<Option<Offer>, super::CmdError> {
+    match (blocks, super::compress::offer(s)) {
+        (false, _) => Ok(None),
+        (true, Some(offer)) => Ok(Some(offer)),
+        (true, None) => Err(super::CmdError::Told(
             Failed::TransferApi,
             "compressed data are off on this server (compression no)".into(),
-        ));
+        )),
+    }
+}
+
+/// How a batch's data frames come: as they are, or as a zstd stream's
+/// blocks within the window `offer` gives; refused where zstd has no memory.
+fn inflow(offer: Option<Offer>) -> Result<Inflow, super::CmdError> {
+    let Some(offer) = offer else {
+        return Ok(Inflow::plain());
     };
     match Inflow::blocks(offer.window_log) {
         Ok(inflow) => Ok(inflow),
