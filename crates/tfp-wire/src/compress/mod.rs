@@ -35,7 +35,7 @@ mod sample;
 mod squeeze;
 
 pub use choice::Choice;
-pub use decide::{Decider, Plan};
+pub use decide::{Decider, Plan, LINK_WINDOW};
 pub use decode::Decoder;
 pub use encode::{EncodeError, Encoder};
 pub use offer::{Offer, PROBE, STAGE_PUT};

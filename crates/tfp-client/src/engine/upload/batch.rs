@@ -94,7 +94,7 @@ pub(crate) fn exchange(
     if c.caps.get(crate::caps::Ext::PutMany) == crate::caps::Known::No {
         return Ok(None);
     }
-    let mut z = squeeze(c, keep)?;
+    let mut z = squeeze(c, keep, files)?;
     let line = PutMany {
         n: files.len() as u64,
         archive: keep.archive,
@@ -164,11 +164,13 @@ pub(crate) fn exchange(
     Ok(Some((made, out.into_iter().map(|o| o.map_or(Ok(()), Err)).collect())))
 }
 
-/// The batch's compression, when `keep` may compress over this session's
-/// link ([`route::compresses`]) and the server offers it (`TFDZSTD`, asked
-/// once per session): one zstd stream across the batch's files.
-fn squeeze(c: &mut Client, keep: Keep) -> Result<Option<Squeeze>, Error> {
-    if !route::compresses(keep.compress, Link::of(c)) {
+/// The batch's compression, when `keep` may compress `files` over this
+/// session's link ([`route::compresses_batch`]) and the server offers it
+/// (`TFDZSTD`, asked once per session): one zstd stream across the batch's
+/// files.
+fn squeeze(c: &mut Client, keep: Keep, files: &[&Up]) -> Result<Option<Squeeze>, Error> {
+    let bytes = files.iter().map(|u| u.size()).sum();
+    if !route::compresses_batch(keep.compress, Link::of(c), bytes) {
         return Ok(None);
     }
     Ok(crate::compress::offer(c)?.and_then(|o| Squeeze::new(keep.compress, o)))
