@@ -10,8 +10,10 @@ use super::{CmdError, CmdResult, Reply};
 use crate::session::Session;
 use log::warn;
 use std::borrow::Cow;
-use tfp_wire::batch::put::{Failure, FileHead, Stored, MAX_HEADER, MAX_TRAILER};
+use tfp_wire::batch::put::{Failure, FileHead, PutMany, Stored, MAX_HEADER, MAX_TRAILER};
 use tfp_wire::batch::{get, is_end, Trailer, GETMANY, PUTMANY};
+use tfp_wire::entry::Head;
+use tfp_wire::fstat::FileType;
 use tfp_wire::{Failed, MAX_FRAME};
 
 /// Bytes a path of a TFDGETMANY holds besides its own: its vector's entry
@@ -33,11 +35,22 @@ pub(super) fn getmany_held(n: u64) -> u64 {
 }
 
 /// What a TFDPUTMANY of `n` files may hold: an outcome for each, the
-/// groups being committed, a header.
-pub(super) fn putmany_held(n: u64) -> u64 {
+/// groups being committed, a header; and with `blocks` (`z`) its zstd
+/// stream, what `compression_memory` allows it (the window and zstd's own
+/// buffers), and one decoded block.
+pub(super) fn putmany_held(s: &Session, n: u64, blocks: bool) -> u64 {
+    let stream = if blocks {
+        s.ctx()
+            .cfg
+            .compression_memory
+            .saturating_add(tfp_wire::compress::MAX_DATA as u64)
+    } else {
+        0
+    };
     n.saturating_mul(PER_FILE)
         .saturating_add(GROUPS)
         .saturating_add(MAX_HEADER as u64)
+        .saturating_add(stream)
 }
 
 /// The refusal's code and reason (a [`Session::hold`] error); any other
@@ -72,23 +85,44 @@ pub(super) fn refuse_getmany(s: &mut Session, n: u64, e: CmdError) -> CmdResult 
     Ok(Reply::Sent)
 }
 
-/// A TFDPUTMANY of `n` files the budget refused (`e`): every file read to
-/// its trailer and dropped, then `OK 0 <n>` and each file failed with the
-/// reason. A batch out of step ends the session, as TFDPUTMANY's own.
-pub(super) fn refuse_putmany(s: &mut Session, n: u64, e: CmdError) -> CmdResult {
+/// The data a refused batch's header announces: a file's size, and
+/// whether a trailer follows (an archive batch's other entries have
+/// neither); None when it does not parse.
+fn announced(head: &[u8], archive: bool) -> Option<(u64, bool)> {
+    if !archive {
+        return FileHead::parse(head).map(|h| (h.size, true));
+    }
+    let h = Head::parse(head)?;
+    Some(match h.kind {
+        Some(FileType::Regular) => (h.size, true),
+        _ => (0, false),
+    })
+}
+
+/// A TFDPUTMANY the budget refused (`e`, or a `z` batch this server takes
+/// no blocks for): every file read to its trailer and dropped (blocks
+/// counted by their announced lengths, never decoded), then `OK 0 <n>` and
+/// each file failed with the reason. A batch out of step ends the session,
+/// as TFDPUTMANY's own.
+pub(super) fn refuse_putmany(s: &mut Session, batch: PutMany, e: CmdError) -> CmdResult {
     let (code, why) = told(e)?;
+    let n = batch.n;
+    let max_header = if batch.archive { Head::MAX } else { MAX_HEADER };
     for i in 0..n {
-        let head = s.chan_mut().rx.recv_frame_max(MAX_HEADER)?;
-        let Some(h) = FileHead::parse(&head) else {
+        let head = s.chan_mut().rx.recv_frame_max(max_header)?;
+        let Some((size, trailer)) = announced(&head, batch.archive) else {
             return out_of_step(s, PUTMANY, &format!("file {i}: a header that does not parse"));
         };
-        let mut left = h.size;
+        let mut left = size;
         while left > 0 {
             let data = s.chan_mut().rx.recv_frame_max(MAX_FRAME)?;
-            if data.is_empty() || data.len() as u64 > left {
-                return out_of_step(s, PUTMANY, &format!("file {i}: data frames unlike its size"));
+            match super::compress::counted(&data, left, batch.blocks) {
+                Ok(n) => left -= n,
+                Err(_) => return out_of_step(s, PUTMANY, &format!("file {i}: data frames unlike its size")),
             }
-            left -= data.len() as u64;
+        }
+        if !trailer {
+            continue;
         }
         if Trailer::parse(&s.chan_mut().rx.recv_frame_max(MAX_TRAILER)?).is_none() {
             return out_of_step(s, PUTMANY, &format!("file {i}: a trailer that does not parse"));

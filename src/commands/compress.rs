@@ -9,6 +9,9 @@
 //!   each through an [`Inflow`].
 //! - `TFDGETMANY ... z` (`super::getmany`): a download batch's data as
 //!   blocks, through an [`Outflow`].
+//! - `TFDPUTMANY <n> z` (`super::putmany`): a batch whose data frames are
+//!   blocks of one stream across its files, each through the batch's
+//!   [`Inflow`] ([`Inflow::piece`]).
 
 use super::{CmdResult, Reply};
 use crate::session::Session;
@@ -40,12 +43,68 @@ pub(crate) struct Inflow {
     blocks: Option<(Decoder, Vec<u8>)>,
     /// The blocks' bytes as they came, for the log.
     wire: u64,
+    /// A block of the stream was refused: the blocks continuing it cannot
+    /// be decoded until one starts a new stream (a batch's, [`Inflow::piece`]).
+    broken: bool,
+}
+
+/// What one data frame of a batch's file brings ([`Inflow::piece`]).
+pub(crate) enum Piece<'a> {
+    /// The file's next bytes, at most what it has left, never empty.
+    Data(&'a [u8]),
+    /// A block announcing `n` bytes of the file was refused: the file
+    /// fails with the reason, its data are counted on, the batch goes on.
+    Refused(u64, String),
+}
+
+/// Why a batch's data frame cannot be counted: the batch is out of step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Uncounted {
+    /// An empty frame, or a block announcing no data.
+    Empty,
+    /// A frame this many bytes longer than its file has left.
+    Beyond(u64),
+    /// A block whose header does not parse.
+    Malformed,
+}
+
+impl std::fmt::Display for Uncounted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Uncounted::Empty => f.write_str("an empty data frame"),
+            Uncounted::Beyond(n) => write!(f, "{n} bytes more than announced"),
+            Uncounted::Malformed => f.write_str("a data block that does not parse"),
+        }
+    }
+}
+
+/// What a batch's data frame announces of its file, that has `left` bytes
+/// to come: its own length, or with `blocks` the length its block decodes
+/// to, never more than `left` (a block announcing more is counted as the
+/// file's last).
+pub(crate) fn counted(frame: &[u8], left: u64, blocks: bool) -> Result<u64, Uncounted> {
+    let n = if blocks {
+        let (_, n) = z::Block::announced(frame).ok_or(Uncounted::Malformed)?;
+        (n as u64).min(left)
+    } else if frame.len() as u64 > left {
+        return Err(Uncounted::Beyond(frame.len() as u64 - left));
+    } else {
+        frame.len() as u64
+    };
+    if n == 0 {
+        return Err(Uncounted::Empty);
+    }
+    Ok(n)
 }
 
 impl Inflow {
     /// Chunks as they came.
     pub(crate) fn plain() -> Inflow {
-        Inflow { blocks: None, wire: 0 }
+        Inflow {
+            blocks: None,
+            wire: 0,
+            broken: false,
+        }
     }
 
     /// Chunks that are blocks of a stream keeping 2^`window_log` bytes of
@@ -55,6 +114,7 @@ impl Inflow {
         Ok(Inflow {
             blocks: Some((d, Vec::new())),
             wire: 0,
+            broken: false,
         })
     }
 
@@ -66,6 +126,52 @@ impl Inflow {
                 self.wire += chunk.len() as u64;
                 let cap = usize::try_from(room).unwrap_or(usize::MAX);
                 Ok(d.data(chunk, cap, buf)?)
+            }
+        }
+    }
+}
+
+impl Inflow {
+    /// One data frame of a batch's file that has `left` bytes to come
+    /// ([`counted`] frames it). A block is decoded within what the file has
+    /// left (never beyond [`z::MAX_DATA`]) even for a file already failed,
+    /// since the files after it continue its stream. A block refused fails
+    /// its file alone: the data are counted by the blocks' announcements,
+    /// so the batch stays in step; a compressed block refused leaves the
+    /// stream broken, and every block continuing it is refused (its file
+    /// fails) until one starts a new stream. Err: out of step.
+    pub(crate) fn piece<'a>(&'a mut self, frame: &'a [u8], left: u64) -> Result<Piece<'a>, Uncounted> {
+        let n = counted(frame, left, self.blocks.is_some())?;
+        let Some((d, buf)) = &mut self.blocks else {
+            return Ok(Piece::Data(frame));
+        };
+        self.wire += frame.len() as u64;
+        let Some((kind, announced)) = z::Block::announced(frame) else {
+            return Err(Uncounted::Malformed);
+        };
+        match kind {
+            z::Kind::ZstdFresh => self.broken = false,
+            z::Kind::Zstd if self.broken => {
+                return Ok(Piece::Refused(
+                    n,
+                    "refused: a block continuing a compressed stream refused before it".into(),
+                ))
+            }
+            _ => {}
+        }
+        if announced as u64 > left {
+            self.broken |= kind != z::Kind::Raw;
+            return Ok(Piece::Refused(
+                n,
+                format!("refused: a block announcing {announced} bytes, more than the file's {left} left"),
+            ));
+        }
+        let cap = usize::try_from(left).unwrap_or(usize::MAX);
+        match d.data(frame, cap, buf) {
+            Ok(data) => Ok(Piece::Data(data)),
+            Err(e) => {
+                self.broken |= kind != z::Kind::Raw;
+                Ok(Piece::Refused(n, format!("refused: {e}")))
             }
         }
     }

@@ -16,7 +16,15 @@
 //! hash is the client's; a failed file leaves the old one whole. A batch out
 //! of step (a header or trailer that does not parse, more files than
 //! announced) is answered `FAILED` at once and the session ends.
+//!
+//! `TFDPUTMANY <n> z` (and `<n> a z`): each data frame is one compressed
+//! block, all of one stream across the batch (`super::compress::Inflow`),
+//! the file's size counted by the blocks' announced lengths. A block
+//! refused (announcing more than its file has left, decoding to more or
+//! less than it announced, beyond the window offered) fails its file alone
+//! and the batch stays in step.
 
+use super::compress::{Inflow, Piece};
 use super::putmany_archive::{self as archive, Refusal};
 use super::transfer::{check_target, logged, Track};
 use super::{CmdResult, Reply};
@@ -35,6 +43,7 @@ use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
 use tfp_wire::batch::put::{Failure, FileHead, PutMany, Stored, MAX_HEADER, MAX_TRAILER};
 use tfp_wire::batch::{is_end, Trailer, MAX_FILES, PUTMANY};
+use tfp_wire::compress::Offer;
 use tfp_wire::entry::{Head, Mtime};
 use tfp_wire::fstat::FileType;
 use tfp_wire::{Failed, MAX_FRAME};
@@ -253,13 +262,14 @@ impl Committer {
 }
 
 fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
-    let PutMany { n, archive } = PutMany::parse(arg).ok_or(Failed::MissingParameter)?;
+    let batch = PutMany::parse(arg).ok_or(Failed::MissingParameter)?;
+    let PutMany { n, archive, .. } = batch;
     if !open_batch(s, n)? {
         return Ok(Reply::Sent);
     }
-    let _held = match s.hold(super::batch_budget::putmany_held(n), PUTMANY) {
-        Ok(held) => held,
-        Err(e) => return super::batch_budget::refuse_putmany(s, n, e),
+    let (mut inflow, _held) = match admit(s, batch) {
+        Ok(admitted) => admitted,
+        Err(e) => return super::batch_budget::refuse_putmany(s, batch, e),
     };
     let peer = s.peer();
     let mut committer = Committer::start(peer);
@@ -306,7 +316,7 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 return out_of_step(s, &format!("file {i}: a header that does not parse"));
             }
         };
-        let r = match one(s, &h, &mut budget, &mut held) {
+        let r = match one(s, &h, &mut budget, &mut held, &mut inflow) {
             Ok(r) => r,
             Err(e) => {
                 committer.finish(peer, &mut group);
@@ -379,7 +389,10 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     if let Ok(p) = s.path(b"/") {
         t.path = Some(p);
     }
-    info!("{} TFDPUTMANY stored {stored} of {n} files, {bytes} bytes", s.peer());
+    info!(
+        "{} TFDPUTMANY stored {stored} of {n} files, {bytes} bytes{inflow}",
+        s.peer()
+    );
     s.chan_mut().tx.hold();
     let failed = failures.len() as u64;
     s.chan_mut().tx.send_frame(&Stored { stored, failed }.encode())?;
@@ -393,6 +406,41 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     }
     s.chan_mut().tx.release()?;
     Ok(Reply::Sent)
+}
+
+/// The batch's claim on the memory budget (held until it is dropped), then
+/// its way of reading data frames ([`inflow`]): the decoder is made only
+/// once its memory is claimed.
+fn admit(s: &Session, batch: PutMany) -> Result<(Inflow, impl Sized), super::CmdError> {
+    let offer = offered(s, batch.blocks)?;
+    let held = s.hold(super::batch_budget::putmany_held(s, batch.n, batch.blocks), PUTMANY)?;
+    Ok((inflow(offer)?, held))
+}
+
+/// What this server offers a batch whose data come as blocks (`blocks`),
+/// None for one whose data come as they are; refused (every file of the
+/// batch failed with the reason) with `compression no`.
+fn offered(s: &Session, blocks: bool) -> Result<Option<Offer>, super::CmdError> {
+    match (blocks, super::compress::offer(s)) {
+        (false, _) => Ok(None),
+        (true, Some(offer)) => Ok(Some(offer)),
+        (true, None) => Err(super::CmdError::Told(
+            Failed::TransferApi,
+            "compressed data are off on this server (compression no)".into(),
+        )),
+    }
+}
+
+/// How a batch's data frames come: as they are, or as a zstd stream's
+/// blocks within the window `offer` gives; refused where zstd has no memory.
+fn inflow(offer: Option<Offer>) -> Result<Inflow, super::CmdError> {
+    let Some(offer) = offer else {
+        return Ok(Inflow::plain());
+    };
+    match Inflow::blocks(offer.window_log) {
+        Ok(inflow) => Ok(inflow),
+        Err(e) => Err(super::CmdError::Told(Failed::TransferApi, e.to_string())),
+    }
 }
 
 /// A batch that cannot be read on: answered and the session ended (what the
@@ -497,6 +545,7 @@ fn one(
     h: &FileEntry<'_>,
     budget: &mut Option<super::quota::Budget>,
     held: &mut Option<Held>,
+    inflow: &mut Inflow,
 ) -> Result<Result<Outcome, String>, super::CmdError> {
     // the target, checked as SNDFILE with overwrite checks it (not opened
     // for a file the session may not give what its header asks)
@@ -519,20 +568,26 @@ fn one(
     let mut hash = Sha256::new();
     let mut left = h.size;
     while left > 0 {
-        let data = s.chan_mut().rx.recv_frame_max(MAX_FRAME)?;
-        if data.is_empty() {
-            return Ok(Err("an empty data frame".into()));
-        }
-        if data.len() as u64 > left {
-            return Ok(Err(format!("{} bytes more than announced", data.len() as u64 - left)));
-        }
+        let frame = s.chan_mut().rx.recv_frame_max(MAX_FRAME)?;
+        let data = match inflow.piece(&frame, left) {
+            Ok(Piece::Data(data)) => data,
+            Ok(Piece::Refused(n, why)) => {
+                left -= n;
+                if failed.is_none() {
+                    failed = Some((Failed::TransferApi, format!("{why}; old file kept")));
+                    up = None;
+                }
+                continue;
+            }
+            Err(why) => return Ok(Err(why.to_string())),
+        };
         left -= data.len() as u64;
         if failed.is_some() {
             continue;
         }
-        hash.update(&data);
+        hash.update(data);
         if let Some(u) = up.as_mut() {
-            if let Err(e) = u.write(&data) {
+            if let Err(e) = u.write(data) {
                 failed = Some((upload_error(&e), e.to_string()));
                 up = None;
             }

@@ -1,7 +1,8 @@
 //! `tf put -z`, `--compress[=LEVEL]` and `--no-compress` on a staged upload
 //! (doc/compatibility.md "Compression", issue 62): the file lands whole and
 //! verified, compressed on the wire when asked, as it is when refused, and
-//! as today against `compression no`.
+//! as today against `compression no`; `put -r` and `mirror -R` forced to
+//! compress their batches land every file byte for byte.
 
 use std::fs;
 use tfd_testkit::*;
@@ -65,4 +66,48 @@ fn compression_no_on_the_server_gets_todays_bytes() {
     put(&srv, &["--streams", "2", "-z"], &data, "a.txt");
     assert!(!srv.log().contains("zstd blocks"), "{}", srv.log());
     assert!(srv.log().contains("TFDSTAGEPUT stored"), "{}", srv.log());
+}
+
+/// A local tree of `n` small text files and one of random bytes.
+fn tree(n: usize) -> std::path::PathBuf {
+    let d = tempdir("cli-compress-tree").join("src");
+    fs::create_dir_all(d.join("sub")).unwrap();
+    for i in 0..n {
+        fs::write(d.join("sub").join(format!("f{i}.txt")), text(3000 + i * 11)).unwrap();
+    }
+    fs::write(d.join("noise.bin"), pattern(200_000, 5)).unwrap();
+    d
+}
+
+/// `tf ARGS…` succeeded.
+fn ok(srv: &Server, args: &[&str]) {
+    let o = srv.tf(args);
+    assert!(
+        o.status.success(),
+        "{args:?}: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn put_r_and_mirror_r_send_compressed_batches_when_forced() {
+    let srv = Server::start();
+    let src = tree(120);
+    let s = src.to_str().unwrap();
+    ok(&srv, &["put", "-r", "-z", s, "up"]);
+    same_tree(&src, &srv.path("up"));
+    let batches = srv.log().matches("zstd blocks").count();
+    assert!(batches > 0, "{}", srv.log());
+    ok(&srv, &["mirror", "-R", "--compress=5", s, "m"]);
+    same_tree(&src, &srv.path("m"));
+    let more = srv.log().matches("zstd blocks").count();
+    assert!(more > batches, "{}", srv.log());
+    // measured on loopback, or refused: the batches go as they are
+    ok(&srv, &["put", "-r", s, "auto"]);
+    ok(&srv, &["mirror", "-R", "--no-compress", s, "m2"]);
+    same_tree(&src, &srv.path("m2"));
+    assert_eq!(srv.log().matches("zstd blocks").count(), more, "{}", srv.log());
+    let o = srv.tf(&["mirror", "-R", "-z", "--no-compress", s, "m3"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("exclude each other"));
 }

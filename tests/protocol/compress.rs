@@ -12,13 +12,13 @@ use tfd_testkit::*;
 use tfp_client::engine::staged;
 use tfp_client::Client;
 use tfp_wire::compress::Choice;
-use tfp_wire::compress::{Offer, STAGE_PUT};
+use tfp_wire::compress::{Encoder, Offer, DEFAULT_WINDOW_LOG, STAGE_PUT};
 use tfp_wire::Status;
 
 const MIB: usize = 1 << 20;
 
 /// Lines of a web server's log: compress several times over.
-pub(super) fn log_lines(len: usize) -> Vec<u8> {
+pub(crate) fn log_lines(len: usize) -> Vec<u8> {
     let mut v = Vec::with_capacity(len + 200);
     let mut i = 0u64;
     while v.len() < len {
@@ -44,7 +44,7 @@ pub(super) fn log_lines(len: usize) -> Vec<u8> {
 
 /// A relay that counts the bytes on the wire: what the client sends (up)
 /// and what it receives (down), each once its connection closed.
-pub(super) fn counting_relay(to: String) -> (String, Arc<AtomicU64>, Arc<AtomicU64>) {
+pub(crate) fn counting_relay(to: String) -> (String, Arc<AtomicU64>, Arc<AtomicU64>) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap().to_string();
     let (up, down) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
@@ -205,6 +205,17 @@ fn hostile_put(c: &mut Client, remote: &str, size: usize, block: &[u8]) -> Statu
     );
     assert!(out.is_ok(), "{out:?}");
     Status::parse(&c.chan.rx.recv_frame().unwrap())
+}
+
+/// A block of the stream compressing `data`, announcing `announced` bytes.
+pub(crate) fn lying_block(data: &[u8], announced: u32) -> Vec<u8> {
+    let mut b = Vec::new();
+    Encoder::new(3, DEFAULT_WINDOW_LOG)
+        .unwrap()
+        .compress(data, &mut b)
+        .unwrap();
+    b[1..5].copy_from_slice(&announced.to_be_bytes());
+    b
 }
 
 #[test]

@@ -12,6 +12,7 @@ mod client_trees;
 mod commands;
 mod compress;
 mod compress_get;
+mod compress_putmany;
 mod direct_io;
 mod diskfull;
 mod handshake_flight;

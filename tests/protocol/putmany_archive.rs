@@ -218,7 +218,12 @@ fn an_archive_batch_out_of_step_ends_with_failed_16() {
         b"F 0 0 0 0 a", // a plain header in an archive batch
     ] {
         let mut c = srv.client();
-        let line = PutMany { n: 1, archive: true }.line();
+        let line = PutMany {
+            n: 1,
+            archive: true,
+            blocks: false,
+        }
+        .line();
         assert_eq!(c.raw(&line).unwrap(), b"OK");
         c.chan.tx.send_frame(bad).unwrap();
         let st = Status::parse(&c.chan.rx.recv_frame().unwrap());
@@ -246,7 +251,12 @@ fn the_plain_batch_is_unchanged() {
         (m.mode() & 0o7777, m.mtime(), m.mtime_nsec()),
         (0o755, 1_600_000_000, 0)
     );
-    let line = PutMany { n: 1, archive: false }.line();
+    let line = PutMany {
+        n: 1,
+        archive: false,
+        blocks: false,
+    }
+    .line();
     assert_eq!(c.raw(&line).unwrap(), b"OK");
     c.chan
         .tx

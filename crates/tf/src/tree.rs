@@ -89,7 +89,7 @@ fn lone_pattern<'a>(pos: &[&'a str]) -> Option<&'a str> {
 
 struct Opts {
     run: Options,
-    /// `-z`, `--compress[=LEVEL]`, `--no-compress` (downloads' batches),
+    /// `-z`, `--compress[=LEVEL]`, `--no-compress` (batches both ways),
     /// else the session's `--compression`.
     compress: Option<Choice>,
     sources: Vec<String>,
@@ -119,7 +119,7 @@ impl std::fmt::Display for Usage<'_> {
         match &self.1 {
             Wrong::Parse(ParseError::Unknown(s)) => write!(
                 f,
-                "{s} is not an option of {cmd} -r (only -r, -a, -L, -p, --jobs N, --exclude PATTERN, --include PATTERN)"
+                "{s} is not an option of {cmd} -r (only -r, -a, -L, -p, --jobs N, --exclude PATTERN, --include PATTERN, -z, --compress[=LEVEL], --no-compress)"
             ),
             Wrong::Parse(ParseError::Bad(m)) => f.write_str(m),
             Wrong::Resume => write!(f, "{cmd}: --resume with several files is for get -r"),

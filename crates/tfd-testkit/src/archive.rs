@@ -73,6 +73,7 @@ pub fn batch(c: &mut Client, items: &[Item], archive: bool) -> (u64, Vec<(u64, i
     let line = PutMany {
         n: items.len() as u64,
         archive,
+        blocks: false,
     }
     .line();
     assert_eq!(c.raw(&line).unwrap(), b"OK");

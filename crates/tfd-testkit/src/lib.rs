@@ -698,6 +698,22 @@ pub fn data_dir_write(p: &Path, contents: &[u8]) {
     std::fs::write(p, contents).unwrap();
 }
 
+/// Every file below the directory `a` is in `b` with the same bytes (a
+/// tree that went over the wire, compared with its source).
+pub fn same_tree(a: &Path, b: &Path) {
+    for e in std::fs::read_dir(a).unwrap().flatten() {
+        let there = b.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            same_tree(&e.path(), &there);
+        } else {
+            assert!(
+                std::fs::read(e.path()).unwrap() == std::fs::read(&there).unwrap(),
+                "{there:?} differs"
+            );
+        }
+    }
+}
+
 /// Deterministic test data: xorshift64 bytes from `seed`, so uploads and their
 /// downloads can be compared without storing a copy.
 pub fn pattern(len: usize, seed: u64) -> Vec<u8> {

@@ -68,12 +68,24 @@ pub enum Known {
 /// A session's knowledge of every [`Ext`], all [`Known::Unknown`] when it
 /// opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Caps([Known; Ext::COUNT]);
+pub struct Caps([Known; Ext::COUNT], Option<tfp_wire::compress::Offer>);
 
 impl Caps {
     /// What the session knows of `e`.
     pub fn get(&self, e: Ext) -> Known {
         self.0[e.row()]
+    }
+
+    /// What the server's `TFDZSTD` offered, once it answered `OK`
+    /// ([`Ext::Zstd`]): asked once per session like the others.
+    pub fn offer(&self) -> Option<tfp_wire::compress::Offer> {
+        self.1.filter(|_| self.get(Ext::Zstd) == Known::Yes)
+    }
+
+    /// Records the server's answer to `TFDZSTD`: its offer, or none.
+    pub fn learn_offer(&mut self, offer: Option<tfp_wire::compress::Offer>) {
+        self.learn(Ext::Zstd, offer.is_some());
+        self.1 = offer;
     }
 
     /// Records the server's answer about `e`: whether it has it. The latest
@@ -111,5 +123,21 @@ mod tests {
         c.learn(Ext::PutMany, false);
         assert_eq!(c.get(Ext::PutMany), Known::No);
         assert_eq!(c.get(Ext::TfdList), Known::Yes);
+    }
+
+    #[test]
+    fn the_offer_is_kept_with_its_answer() {
+        let o = tfp_wire::compress::Offer {
+            level_max: 9,
+            window_log: 22,
+        };
+        let mut c = Caps::default();
+        assert_eq!(c.offer(), None);
+        c.learn_offer(Some(o));
+        assert_eq!((c.get(Ext::Zstd), c.offer()), (Known::Yes, Some(o)));
+        c.learn(Ext::Zstd, false);
+        assert_eq!(c.offer(), None);
+        c.learn_offer(None);
+        assert_eq!((c.get(Ext::Zstd), c.offer()), (Known::No, None));
     }
 }

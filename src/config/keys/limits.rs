@@ -215,9 +215,11 @@ that would is refused before it starts.
         summary: "Whether clients may send data compressed with zstd, and tfd send a download batch's data so when asked (doc/compatibility.md, Compression); no answers the TFDZSTD probe UNKNOWN, as a server without the extension, and data goes as it is both ways.",
         doc: r##"With
 .B yes
-(the default) a client may send a staged upload's data as zstd blocks
+(the default) a client may send a staged upload's or a batch upload's data
+as zstd blocks
 .RB ( TFDZSTD ,
-.BR TFDSTAGEPUTZ ;
+.BR TFDSTAGEPUTZ ,
+.BR "TFDPUTMANY \fIn\fP z" ;
 see doc/compatibility.md, "Compression"), and may ask a download batch's
 data so
 .RB ( "TFDGETMANY ... z" ):
@@ -232,7 +234,13 @@ Each block announces its decoded length; a block that announces more than
 its file has left, or decodes to more or less than it announced, is refused
 with
 .B FAILED
-and its bytes are not kept.
+and its bytes are not kept (in a batch, that file fails alone and the batch
+goes on).
+A batch's zstd stream is claimed in
+.B memory_budget
+as
+.B compression_memory
+and one block.
 .B no
 answers
 .B TFDZSTD

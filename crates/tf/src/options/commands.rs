@@ -112,13 +112,13 @@ const XFER: &[&str] = &["put", "get"];
 /// tf(1)'s text for `-L` (the tree commands' and mirror's).
 const LINKS_DOC: &str = "Follow symlinks, as\n.B rsync \\-L\ndoes: what a link in the source names is copied, a file's contents as a file, a\ndirectory's tree as a directory. A link that names nothing, or a directory\nholding it (a loop), is left out and told. On the server tfd answers for a\nlink only inside the session's root: a link out of it stays a link (copied as\none where links are kept, else left out).\n";
 
-/// tf(1)'s text for `--compress` of `get -r` and `mirror`.
-const BATCH_COMPRESS_DOC: &str = "Downloads (a mirror \\-R sends as it is): ask tfd for the files' data compressed with zstd whatever the link (tfd's\ncompressed download batches: one zstd stream across a batch of files, so a\ntree of small files compresses as a tarball would), at\n.I level\n(1 to 19, within the server's cap), tfd sending a block raw when its sample\ndoes not shrink. Without this option only over a slow link (a round trip of\n1 ms or more), where tfd still sends raw what would not pay. A server without\nthe extension sends the data as it is.\n";
-
-/// The help of `--compress` and `--no-compress`, for every command.
+/// The compression options' texts, one for each family that takes them.
 const COMPRESS_HELP: &str =
     "compress the data with zstd (at LEVEL, 1..19) whatever the link; blocks that do not shrink still go as they are";
+const COMPRESS_DOC: &str = "Compress the data with zstd whatever the link (tfd's compressed transfers:\nstaged uploads, as\n.B put \\-\\-streams\nand\n.B \\-\\-resume\nmake, and batches both ways, as\n.BR \"put \\-r\" ,\n.BR \"get \\-r\" ,\n.BR mirror ,\n.B mirror \\-R\nand a single file's\n.B put\nover a slow link send, one zstd stream across a batch, so a tree of small\nfiles compresses as a tarball would),\nat\n.I level\n(1 to 19, within the server's cap) or from level 3 adapting to the link and\nthe CPU; on a download tfd decides block by block. A block whose sample does\nnot shrink still goes as it is. Without this option compression is asked\nfor only where the link is slower than compressing (never on loopback or a\nfast LAN). A server without the extension sends and gets the data as it is,\nand tf says nothing.\n";
+const Z_DOC: &str = "As\n.BR \\-\\-compress .\n";
 const NO_COMPRESS_HELP: &str = "never compress: the data goes as it is";
+const NO_COMPRESS_DOC: &str = "Never compress: the data goes as it is.\n";
 
 /// Every command option, in the order the docs show them.
 pub static COMMAND_OPTIONS: &[CmdOpt] = &[
@@ -165,7 +165,7 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         value: "[=LEVEL]",
         kind: Kind::OptNum { min: 1, max: 19 },
         help: COMPRESS_HELP,
-        doc: "Compress the data with zstd whatever the link (tfd's compressed transfers;\nstaged uploads:\n.B put \\-\\-streams\nand\n.BR \\-\\-resume ),\nat\n.I level\n(1 to 19, within the server's cap) or from level 3 adapting to the link and\nthe CPU. A block whose sample does not shrink still goes as it is. Without\nthis option tf decides by measurement: compressed only where the link is\nslower than compressing (never on loopback or a fast LAN). A server without\nthe extension gets the data as it is, and tf says nothing.\n",
+        doc: COMPRESS_DOC,
     },
     CmdOpt {
         family: Family::Transfer,
@@ -174,7 +174,7 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         value: "",
         kind: FLAG,
         help: "as --compress",
-        doc: "As\n.BR \\-\\-compress .\n",
+        doc: Z_DOC,
     },
     CmdOpt {
         family: Family::Transfer,
@@ -183,7 +183,7 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         value: "",
         kind: FLAG,
         help: NO_COMPRESS_HELP,
-        doc: "Never compress: the data goes as it is.\n",
+        doc: NO_COMPRESS_DOC,
     },
     CmdOpt {
         family: Family::Transfer,
@@ -313,30 +313,30 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
     },
     CmdOpt {
         family: Family::Tree,
-        commands: &["get"],
+        commands: &["put", "get"],
         name: "--compress",
         value: "[=LEVEL]",
         kind: Kind::OptNum { min: 1, max: 19 },
         help: COMPRESS_HELP,
-        doc: BATCH_COMPRESS_DOC,
+        doc: COMPRESS_DOC,
     },
     CmdOpt {
         family: Family::Tree,
-        commands: &["get"],
+        commands: &["put", "get"],
         name: "-z",
         value: "",
         kind: FLAG,
         help: "as --compress",
-        doc: "As\n.BR \\-\\-compress .\n",
+        doc: Z_DOC,
     },
     CmdOpt {
         family: Family::Tree,
-        commands: &["get"],
+        commands: &["put", "get"],
         name: "--no-compress",
         value: "",
         kind: FLAG,
         help: NO_COMPRESS_HELP,
-        doc: "Never compress: the data goes as it is.\n",
+        doc: NO_COMPRESS_DOC,
     },
     CmdOpt {
         family: Family::Mirror,
@@ -382,33 +382,6 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         kind: Kind::Num { min: 1, max: 64, clamp: false },
         help: "move the files over N sessions (default 4, 1..64)",
         doc: "Move the files over\n.I n\nsessions (default 4, 1 to 64).\n",
-    },
-    CmdOpt {
-        family: Family::Mirror,
-        commands: &["mirror"],
-        name: "--compress",
-        value: "[=LEVEL]",
-        kind: Kind::OptNum { min: 1, max: 19 },
-        help: COMPRESS_HELP,
-        doc: BATCH_COMPRESS_DOC,
-    },
-    CmdOpt {
-        family: Family::Mirror,
-        commands: &["mirror"],
-        name: "-z",
-        value: "",
-        kind: FLAG,
-        help: "as --compress",
-        doc: "As\n.BR \\-\\-compress .\n",
-    },
-    CmdOpt {
-        family: Family::Mirror,
-        commands: &["mirror"],
-        name: "--no-compress",
-        value: "",
-        kind: FLAG,
-        help: NO_COMPRESS_HELP,
-        doc: "Never compress: the data goes as it is.\n",
     },
     CmdOpt {
         family: Family::Mirror,
@@ -508,6 +481,33 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         kind: Kind::Text("--include needs a pattern"),
         help: "take what PATTERN matches, even if a later --exclude matches it",
         doc: "Take what\n.I pattern\nmatches even when a later\n.B \\-\\-exclude\nmatches it too (the first rule that matches decides).\n",
+    },
+    CmdOpt {
+        family: Family::Mirror,
+        commands: &["mirror"],
+        name: "--compress",
+        value: "[=LEVEL]",
+        kind: Kind::OptNum { min: 1, max: 19 },
+        help: COMPRESS_HELP,
+        doc: COMPRESS_DOC,
+    },
+    CmdOpt {
+        family: Family::Mirror,
+        commands: &["mirror"],
+        name: "-z",
+        value: "",
+        kind: FLAG,
+        help: "as --compress",
+        doc: Z_DOC,
+    },
+    CmdOpt {
+        family: Family::Mirror,
+        commands: &["mirror"],
+        name: "--no-compress",
+        value: "",
+        kind: FLAG,
+        help: NO_COMPRESS_HELP,
+        doc: NO_COMPRESS_DOC,
     },
     CmdOpt {
         family: Family::List,

@@ -5,6 +5,6 @@
 //! `tfp_wire::compress`, shared with tfd's own sending.
 
 mod probe;
-mod send;
+pub(crate) mod send;
 
 pub use probe::offer;

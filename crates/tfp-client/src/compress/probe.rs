@@ -7,20 +7,18 @@ use crate::{Client, Error};
 use tfp_wire::compress::{Offer, PROBE};
 use tfp_wire::Status;
 
-/// What the server offers, or None when it takes no compressed blocks.
+/// What the server offers, or None when it takes no compressed blocks:
+/// asked on the session's first need, then read from its caps.
 pub fn offer(c: &mut Client) -> Result<Option<Offer>, Error> {
-    if c.caps.get(Ext::Zstd) == Known::No {
-        return Ok(None);
+    match c.caps.get(Ext::Zstd) {
+        Known::No => return Ok(None),
+        Known::Yes if c.caps.offer().is_some() => return Ok(c.caps.offer()),
+        _ => {}
     }
-    match c.call(PROBE, b"")? {
-        Status::Ok(text) => {
-            let o = Offer::parse(&text);
-            c.caps.learn(Ext::Zstd, o.is_some());
-            Ok(o)
-        }
-        _ => {
-            c.caps.learn(Ext::Zstd, false);
-            Ok(None)
-        }
-    }
+    let o = match c.call(PROBE, b"")? {
+        Status::Ok(text) => Offer::parse(&text),
+        _ => None,
+    };
+    c.caps.learn_offer(o);
+    Ok(o)
 }

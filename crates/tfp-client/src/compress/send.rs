@@ -8,22 +8,25 @@ use std::io::Read;
 use std::time::Instant;
 use tfp_wire::compress::{data_for_frame, header, Kind, Squeeze, HEADER_LEN};
 
-/// `buf[HEADER_LEN..]` holds the data: sends it as one block, raw in place
-/// or compressed as `sq` plans (into `out`, reused from block to block).
-fn send_block(sq: &mut Squeeze, out: &mut Vec<u8>, c: &mut Client, buf: &mut [u8]) -> Result<(), Error> {
+/// `buf[HEADER_LEN..]` holds the data: the block to send, compressed as
+/// `sq` plans into `out` (reused from block to block), or raw in place in
+/// `buf`.
+pub(crate) fn block<'a>(sq: &mut Squeeze, out: &'a mut Vec<u8>, buf: &'a mut [u8]) -> &'a mut [u8] {
     out.clear();
-    let t;
-    let n = if sq.squeeze(&buf[HEADER_LEN..], out) {
-        t = Instant::now();
-        c.chan.tx.send_units_in_place(&(out.len() as i64).to_be_bytes(), out)?;
-        out.len()
-    } else {
-        let data_len = buf.len() - HEADER_LEN;
-        buf[..HEADER_LEN].copy_from_slice(&header(Kind::Raw, data_len));
-        t = Instant::now();
-        c.chan.tx.send_units_in_place(&(buf.len() as i64).to_be_bytes(), buf)?;
-        buf.len()
-    };
+    if sq.squeeze(&buf[HEADER_LEN..], out) {
+        return out;
+    }
+    let data_len = buf.len() - HEADER_LEN;
+    buf[..HEADER_LEN].copy_from_slice(&header(Kind::Raw, data_len));
+    buf
+}
+
+/// `buf[HEADER_LEN..]` holds the data: sends it as one [`block`].
+fn send_block(sq: &mut Squeeze, out: &mut Vec<u8>, c: &mut Client, buf: &mut [u8]) -> Result<(), Error> {
+    let b = block(sq, out, buf);
+    let t = Instant::now();
+    c.chan.tx.send_units_in_place(&(b.len() as i64).to_be_bytes(), b)?;
+    let n = b.len();
     sq.sent(n, t.elapsed());
     Ok(())
 }

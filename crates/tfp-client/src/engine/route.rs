@@ -88,6 +88,15 @@ pub fn compresses(choice: tfp_wire::compress::Choice, link: Link) -> bool {
     }
 }
 
+/// [`compresses`] for a batch of `bytes` bytes of data: measured, a batch
+/// of less than the decider's first window of the link
+/// ([`tfp_wire::compress::LINK_WINDOW`]) would go raw whatever it holds, so
+/// the server is not even asked (its probe would cost a round trip on the
+/// slow link of a small `put`).
+pub fn compresses_batch(choice: tfp_wire::compress::Choice, link: Link, bytes: u64) -> bool {
+    compresses(choice, link) && (choice != tfp_wire::compress::Choice::Auto || bytes >= tfp_wire::compress::LINK_WINDOW)
+}
+
 /// Whether a changed file may go as a delta under `rule` over `link`, in
 /// either direction (a tree's, a mirror's, a single file's).
 pub fn deltas(rule: DeltaRule, link: Link) -> bool {
@@ -237,6 +246,20 @@ mod tests {
     use super::*;
     use crate::engine::upload::request::Source;
     use std::path::Path;
+
+    #[test]
+    fn compression_is_asked_where_it_can_pay() {
+        use tfp_wire::compress::{Choice, LINK_WINDOW};
+        let (slow, fast) = (Link { slow: true }, Link { slow: false });
+        assert!(compresses(Choice::Auto, slow) && !compresses(Choice::Auto, fast));
+        assert!(compresses(Choice::Force(None), fast) && !compresses(Choice::Off, slow));
+        // a measured batch smaller than the link's first window never compresses
+        assert!(!compresses_batch(Choice::Auto, slow, LINK_WINDOW - 1));
+        assert!(compresses_batch(Choice::Auto, slow, LINK_WINDOW));
+        assert!(!compresses_batch(Choice::Auto, fast, 1 << 30));
+        assert!(compresses_batch(Choice::Force(Some(3)), fast, 1));
+        assert!(!compresses_batch(Choice::Off, slow, 1 << 30));
+    }
 
     fn file(size: u64) -> Request<'static> {
         Request::new(Source::File(Path::new("f"), size), b"r", Kind::Put)

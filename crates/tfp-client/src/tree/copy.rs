@@ -236,6 +236,7 @@ fn send(
         mtime: o.preserve || o.keeps.is_some(),
         not_fresh: false,
         archive,
+        compress: cfg.compress,
     };
     many::upload(c, cfg, o.jobs, o.fai, files, dirs, keep, &what, t)?;
     Ok(())

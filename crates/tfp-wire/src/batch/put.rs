@@ -2,7 +2,9 @@
 //! client sends, without waiting, per file a [`FileHead`], the data in frames
 //! holding exactly its size together and a [`Trailer`](super::Trailer), then
 //! the end frame. Only then does the server answer: [`Stored`], followed by
-//! one [`Failure`] per file not stored.
+//! one [`Failure`] per file not stored. With `z` ([`PutMany::blocks`]) each
+//! data frame is one compressed block ([`crate::compress`]) and the blocks'
+//! decoded lengths together make the file's size.
 
 use super::{num, octal, words};
 use std::borrow::Cow;
@@ -15,38 +17,42 @@ pub const MAX_TRAILER: usize = 80;
 /// The command's argument: how many entries follow, and whether their
 /// headers are archive headers ([`crate::entry::Head`]: any kind of entry,
 /// the whole mode, the mtime to the nanosecond, the owner) rather than
-/// [`FileHead`]s.
+/// [`FileHead`]s; and whether the files' data come as compressed blocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PutMany {
     pub n: u64,
     pub archive: bool,
+    /// `z`: each data frame is one block ([`crate::compress::Block`]) of one
+    /// zstd stream across the batch's files (headers and trailers go as
+    /// they are; a trailer's SHA-256 is of the decoded data). Only for a
+    /// server whose `TFDZSTD` answered `OK`.
+    pub blocks: bool,
 }
 
 impl PutMany {
-    /// The argument, `<n>` or `<n> a`.
+    /// The argument: `<n>`, then `a` and `z` when set, in that order.
     pub fn encode(&self) -> Vec<u8> {
         let a = if self.archive { " a" } else { "" };
-        format!("{}{a}", self.n).into_bytes()
+        let z = if self.blocks { " z" } else { "" };
+        format!("{}{a}{z}", self.n).into_bytes()
     }
 
-    /// The whole command line, `TFDPUTMANY <n>` or `TFDPUTMANY <n> a`.
+    /// The whole command line, `TFDPUTMANY <n>`, `TFDPUTMANY <n> a`,
+    /// `TFDPUTMANY <n> z` or `TFDPUTMANY <n> a z`.
     pub fn line(&self) -> Vec<u8> {
         [super::PUTMANY.as_bytes(), b" ", &self.encode()].concat()
     }
 
     /// Reads the argument (white space around its words allowed). Any count
     /// parses: the server refuses one over [`super::MAX_FILES`] with a
-    /// reason of its own. A word other than `a` is not read (a server that
-    /// does not know a flag must not drop it).
+    /// reason of its own. A word other than `a` then `z` is not read (a
+    /// server that does not know a flag must not drop it).
     pub fn parse(arg: &[u8]) -> Option<PutMany> {
-        let mut words = std::str::from_utf8(arg).ok()?.split_whitespace();
+        let mut words = std::str::from_utf8(arg).ok()?.split_whitespace().peekable();
         let n = words.next()?.parse().ok()?;
-        let archive = match words.next() {
-            None => false,
-            Some("a") => true,
-            Some(_) => return None,
-        };
-        words.next().is_none().then_some(PutMany { n, archive })
+        let archive = words.next_if_eq(&"a").is_some();
+        let blocks = words.next_if_eq(&"z").is_some();
+        words.next().is_none().then_some(PutMany { n, archive, blocks })
     }
 }
 
@@ -193,22 +199,31 @@ mod tests {
 
     #[test]
     fn the_command_round_trips() {
+        let put = |n, archive, blocks| PutMany { n, archive, blocks };
         for n in [0, 1, super::super::MAX_FILES, u64::MAX] {
-            for archive in [false, true] {
-                let c = PutMany { n, archive };
+            for (archive, blocks) in [(false, false), (true, false), (false, true), (true, true)] {
+                let c = put(n, archive, blocks);
                 assert_eq!(PutMany::parse(&c.encode()), Some(c));
             }
         }
-        assert_eq!(PutMany { n: 3, archive: false }.line(), b"TFDPUTMANY 3");
-        assert_eq!(PutMany { n: 3, archive: true }.line(), b"TFDPUTMANY 3 a");
-        assert_eq!(PutMany::parse(b" 12 "), Some(PutMany { n: 12, archive: false }));
-        assert_eq!(PutMany::parse(b"0\ta "), Some(PutMany { n: 0, archive: true }));
+        assert_eq!(put(3, false, false).line(), b"TFDPUTMANY 3");
+        assert_eq!(put(3, true, false).line(), b"TFDPUTMANY 3 a");
+        assert_eq!(put(3, false, true).line(), b"TFDPUTMANY 3 z");
+        assert_eq!(put(3, true, true).line(), b"TFDPUTMANY 3 a z");
+        assert_eq!(PutMany::parse(b" 12 "), Some(put(12, false, false)));
+        assert_eq!(PutMany::parse(b"0\ta "), Some(put(0, true, false)));
+        assert_eq!(PutMany::parse(b"7  z"), Some(put(7, false, true)));
         for bad in [
             &b""[..],
             b"x",
             b"-1",
             b"1 2",
             b"1 a a",
+            b"1 z a",
+            b"1 z z",
+            b"1 a z z",
+            b"1 a z x",
+            b"1 Z",
             b"1 A",
             b"18446744073709551616",
             b"\xff",

@@ -35,7 +35,7 @@ mod sample;
 mod squeeze;
 
 pub use choice::Choice;
-pub use decide::{Decider, Plan};
+pub use decide::{Decider, Plan, LINK_WINDOW};
 pub use decode::Decoder;
 pub use encode::{EncodeError, Encoder};
 pub use offer::{Offer, PROBE, STAGE_PUT};
@@ -162,9 +162,8 @@ impl<'a> Block<'a> {
     /// the announced length against `cap` (never more than [`MAX_DATA`])
     /// before anything is decoded or allocated.
     pub fn parse(frame: &'a [u8], cap: usize) -> Result<Block<'a>, BlockError> {
-        let (head, payload) = frame.split_at_checked(HEADER_LEN).ok_or(BlockError::Malformed)?;
-        let kind = Kind::from_byte(head[0]).ok_or(BlockError::Malformed)?;
-        let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+        let (kind, len) = Block::announced(frame).ok_or(BlockError::Malformed)?;
+        let payload = &frame[HEADER_LEN..];
         let cap = cap.min(MAX_DATA);
         if len > cap {
             return Err(BlockError::TooLarge { announced: len, cap });
@@ -173,6 +172,16 @@ impl<'a> Block<'a> {
             return Err(BlockError::RawLength);
         }
         Ok(Block { kind, len, payload })
+    }
+
+    /// What a block's header says, its length not judged: its kind and the
+    /// data's length decoded, as the sender announces it (what a receiver
+    /// counting a file's data by the announcements reads even of a block it
+    /// refuses); None when shorter than the header or of an unknown kind.
+    pub fn announced(frame: &[u8]) -> Option<(Kind, usize)> {
+        let head = frame.get(..HEADER_LEN)?;
+        let kind = Kind::from_byte(head[0])?;
+        Some((kind, u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize))
     }
 
     /// The block as it goes on the wire, appended to `out`.

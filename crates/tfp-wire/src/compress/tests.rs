@@ -109,6 +109,12 @@ fn a_block_announcing_more_than_the_cap_is_refused_before_decoding() {
         Err(BlockError::TooLarge { .. })
     ));
     assert_eq!(out.capacity(), 0);
+    // the announcement reads whatever the cap, of any known kind
+    assert_eq!(Block::announced(&huge), Some((Kind::ZstdFresh, u32::MAX as usize)));
+    assert_eq!(Block::announced(&frame[..HEADER_LEN]), Some((Kind::ZstdFresh, 100_000)));
+    assert_eq!(Block::announced(&frame[..HEADER_LEN - 1]), None);
+    huge[0] = 3;
+    assert_eq!(Block::announced(&huge), None);
 }
 
 #[test]

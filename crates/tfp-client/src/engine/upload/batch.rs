@@ -6,7 +6,9 @@
 //! abort trailer in place of the hash and the server keeps the old file.
 
 use super::file::{Keep, Up};
+use crate::compress::send::block;
 use crate::engine::mtime;
+use crate::engine::route::{self, Link};
 use crate::remote::probe;
 use crate::transfer::moved;
 use crate::{Client, Error};
@@ -15,8 +17,10 @@ use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 use tfp_wire::batch::put::{self, FileHead, PutMany, Stored};
 use tfp_wire::batch::{Trailer, DATA_FRAME, END, MAX_FILES};
+use tfp_wire::compress::{Squeeze, HEADER_LEN};
 use tfp_wire::entry::{Extra, Head, Mtime};
 use tfp_wire::fstat::FileType;
 use tfp_wire::Status;
@@ -48,6 +52,7 @@ pub fn put_one(
     c: &mut Client,
     local: &Path,
     remote: &[u8],
+    compress: tfp_wire::compress::Choice,
     bytes: &AtomicU64,
 ) -> Result<Option<Result<(), Failure>>, Error> {
     if !supported(c)? {
@@ -59,7 +64,11 @@ pub fn put_one(
         size: None,
         theirs: None,
     };
-    Ok(exchange(c, &[&u], &[], Keep::default(), bytes)?.and_then(|(_, mut v)| v.pop()))
+    let keep = Keep {
+        compress,
+        ..Keep::default()
+    };
+    Ok(exchange(c, &[&u], &[], keep, bytes)?.and_then(|(_, mut v)| v.pop()))
 }
 
 /// Whether a batch of `n` files on `c` leaves without waiting for its
@@ -85,9 +94,11 @@ pub(crate) fn exchange(
     if c.caps.get(crate::caps::Ext::PutMany) == crate::caps::Known::No {
         return Ok(None);
     }
+    let mut z = squeeze(c, keep, files)?;
     let line = PutMany {
         n: files.len() as u64,
         archive: keep.archive,
+        blocks: z.is_some(),
     }
     .line();
     // the files follow at once, the OK is read after them
@@ -120,9 +131,12 @@ pub(crate) fn exchange(
     let mut out: Vec<Option<Failure>> = files.iter().map(|_| None).collect();
     // nothing comes back before the end frame: gather the small frames
     c.chan.tx.hold();
-    let mut buf = vec![0u8; DATA_FRAME];
+    let mut data = Data {
+        buf: vec![0u8; DATA_FRAME + if z.is_some() { HEADER_LEN } else { 0 }],
+        z: z.as_mut().map(|sq| (sq, Vec::new())),
+    };
     for (i, u) in files.iter().enumerate() {
-        if let Some(why) = send_file(c, u, keep, &mut buf, bytes)? {
+        if let Some(why) = send_file(c, u, keep, &mut data, bytes)? {
             out[i] = Some(Failure::Local(why));
         }
     }
@@ -148,6 +162,51 @@ pub(crate) fn exchange(
         }
     }
     Ok(Some((made, out.into_iter().map(|o| o.map_or(Ok(()), Err)).collect())))
+}
+
+/// The batch's compression, when `keep` may compress `files` over this
+/// session's link ([`route::compresses_batch`]) and the server offers it
+/// (`TFDZSTD`, asked once per session): one zstd stream across the batch's
+/// files.
+fn squeeze(c: &mut Client, keep: Keep, files: &[&Up]) -> Result<Option<Squeeze>, Error> {
+    let bytes = files.iter().map(|u| u.size()).sum();
+    if !route::compresses_batch(keep.compress, Link::of(c), bytes) {
+        return Ok(None);
+    }
+    Ok(crate::compress::offer(c)?.and_then(|o| Squeeze::new(keep.compress, o)))
+}
+
+/// Where a batch's data frames are made: the file's bytes are read into
+/// `buf` (behind room for a block's header when the batch compresses) and
+/// sent as they are, or each as one block through the batch's [`Squeeze`]
+/// (compressed into the second buffer, or raw in place).
+struct Data<'a> {
+    buf: Vec<u8>,
+    z: Option<(&'a mut Squeeze, Vec<u8>)>,
+}
+
+impl Data<'_> {
+    /// Where the file's bytes go: after the header's room.
+    fn at(&self) -> usize {
+        if self.z.is_some() {
+            HEADER_LEN
+        } else {
+            0
+        }
+    }
+
+    /// Sends `buf[at..at + n]`, the file's next `n` bytes, as one frame.
+    fn send(&mut self, c: &mut Client, n: usize) -> Result<(), Error> {
+        let Some((sq, out)) = self.z.as_mut() else {
+            return Ok(c.chan.tx.send_frame(&self.buf[..n])?);
+        };
+        let frame = block(sq, out, &mut self.buf[..HEADER_LEN + n]);
+        let t = Instant::now();
+        c.chan.tx.send_frame(frame)?;
+        let sent = frame.len();
+        sq.sent(sent, t.elapsed());
+        Ok(())
+    }
 }
 
 /// A server's refusal of one entry: its FAILED code and reason.
@@ -195,7 +254,7 @@ pub(crate) fn refusals(c: &mut Client, n: usize) -> Result<Vec<(usize, Refusal)>
 /// Sends one file's header, data and trailer. `Some(why)` when it was not
 /// sent whole (could not be read, or changed while read): its trailer then
 /// aborts it, and the server keeps the old file.
-fn send_file(c: &mut Client, u: &Up, keep: Keep, buf: &mut [u8], bytes: &AtomicU64) -> Result<Option<String>, Error> {
+fn send_file(c: &mut Client, u: &Up, keep: Keep, data: &mut Data, bytes: &AtomicU64) -> Result<Option<String>, Error> {
     let opened = std::fs::File::open(&u.local).and_then(|f| {
         let m = f.metadata()?;
         Ok((f, m))
@@ -210,8 +269,10 @@ fn send_file(c: &mut Client, u: &Up, keep: Keep, buf: &mut [u8], bytes: &AtomicU
     let mut h = Sha256::new();
     let mut left = size;
     let mut short = None;
+    let at = data.at();
     while left > 0 {
-        let want = (left as usize).min(buf.len());
+        let want = (left as usize).min(data.buf.len() - at);
+        let buf = &mut data.buf[at..at + want];
         let mut got = 0;
         while got < want && short.is_none() {
             match f.read(&mut buf[got..want]) {
@@ -222,9 +283,9 @@ fn send_file(c: &mut Client, u: &Up, keep: Keep, buf: &mut [u8], bytes: &AtomicU
             }
         }
         // the announced size goes out whatever happened: the trailer aborts
-        buf[got..want].fill(0);
-        h.update(&buf[..want]);
-        c.chan.tx.send_frame(&buf[..want])?;
+        buf[got..].fill(0);
+        h.update(&*buf);
+        data.send(c, want)?;
         bytes.fetch_add(want as u64, Ordering::Relaxed);
         left -= want as u64;
     }

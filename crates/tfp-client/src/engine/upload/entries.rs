@@ -65,6 +65,7 @@ pub(crate) fn send(c: &mut Client, entries: &[Entry]) -> Result<Option<Vec<Optio
         let line = tfp_wire::batch::put::PutMany {
             n: part.len() as u64,
             archive: true,
+            blocks: false,
         }
         .line();
         c.chan.tx.send_frame(&line)?;

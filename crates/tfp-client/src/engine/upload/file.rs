@@ -37,9 +37,6 @@ impl Up {
     }
 }
 
-/// The mode and mtime a file keeps on the server, from its metadata.
-pub(crate) type Own<'a> = dyn Fn(&std::fs::Metadata) -> Option<tfp_wire::stage::Attrs> + Sync + 'a;
-
 /// What a batch upload keeps of the local file.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Keep {
@@ -57,6 +54,10 @@ pub struct Keep {
     /// mtime to the nanosecond, as it is (no [`Keep::not_fresh`]: the plan
     /// corrects a time alone).
     pub archive: bool,
+    /// Whether the data may go compressed (`TFDPUTMANY <n> z`), as
+    /// [`crate::engine::route::compresses`] judges it: the run's `-z`,
+    /// `--compress`, `--no-compress`, or measured.
+    pub compress: tfp_wire::compress::Choice,
 }
 
 impl Keep {

@@ -16,7 +16,7 @@ use super::super::events::{Progress, Tally};
 use super::super::fanout::{self, Done};
 use super::super::{pool, route};
 use super::batch::{exchange, pipelines, supported, Failure};
-use super::file::{Keep, Own, Up};
+use super::file::{Keep, Up};
 use crate::remote::{listing, pipeline};
 use crate::tree::names::{self, below};
 use crate::{Client, ClientConfig, Error};
@@ -98,8 +98,7 @@ pub(crate) fn upload(
     what: &(dyn Fn(&Up) -> String + Sync),
     t: &mut Tally<'_>,
 ) -> Result<usize, Error> {
-    let own = |m: &std::fs::Metadata| keep.attrs(m);
-    let per_file = |c: &mut Client, u: &Up, p: &Progress| upload_one(c, cfg, u, &own, p);
+    let per_file = |c: &mut Client, u: &Up, p: &Progress| upload_one(c, cfg, u, keep, p);
     let batched = !files.is_empty() && supported(c)?;
     let small = |u: &&Up| route::tree_file(u.size(), None, false) == route::TreeRoute::Batch;
     let ahead = batched && files.iter().all(|u| small(&u)) && dirs.make.len() <= pipeline::WINDOW;
@@ -247,7 +246,7 @@ pub(crate) fn send_batch(
     let per_file = |c: &mut Client| -> Result<Vec<Done>, Error> {
         let mut v = Vec::with_capacity(files.len());
         for u in files {
-            v.push(upload_one(c, cfg, u, &|m| keep.attrs(m), p)?);
+            v.push(upload_one(c, cfg, u, keep, p)?);
             p.file_done();
         }
         Ok(v)
@@ -281,16 +280,10 @@ pub(crate) fn send_batch(
 /// by the route the engine chooses for a file of a tree
 /// ([`crate::engine::route::choose`]: a big file through a stage, continuing what
 /// an earlier run moved of this same source; anything else, or any file on
-/// a server without stages, with SNDFILE and overwrite). `own` gives the
-/// mode and mtime the file keeps on the server, from its metadata (a tree
-/// upload's [`Keep`]); they go with a stage's commit.
-pub(crate) fn upload_one(
-    c: &mut Client,
-    cfg: &ClientConfig,
-    u: &Up,
-    own: &Own<'_>,
-    p: &Progress,
-) -> Result<Done, Error> {
+/// a server without stages, with SNDFILE and overwrite). `keep` gives the
+/// mode and mtime the file keeps on the server, from its metadata (they go
+/// with a stage's commit), and whether its data may go compressed.
+pub(crate) fn upload_one(c: &mut Client, cfg: &ClientConfig, u: &Up, keep: Keep, p: &Progress) -> Result<Done, Error> {
     let m = match std::fs::File::open(&u.local).and_then(|f| f.metadata()) {
         Ok(m) => m,
         Err(e) => return Ok(Done::Local(e.to_string())),
@@ -298,7 +291,8 @@ pub(crate) fn upload_one(
     let size = m.len();
     let mut req = super::Request {
         member: true,
-        attrs: own(&m),
+        attrs: keep.attrs(&m),
+        compress: keep.compress,
         ..super::Request::new(super::Source::File(&u.local, size), &u.remote, super::Kind::Put)
     };
     let total = AtomicU64::new(size);

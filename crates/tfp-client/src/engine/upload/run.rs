@@ -171,7 +171,7 @@ fn delta_put(c: &mut Client, req: &Request<'_>, remote: &[u8], progress: &Progre
 
 fn batch_put(c: &mut Client, req: &Request<'_>, remote: &[u8], progress: &Progress<'_>) -> Result<Rung, Error> {
     let (path, _) = local(req)?;
-    match batch::put_one(c, path, remote, progress.done)? {
+    match batch::put_one(c, path, remote, req.compress, progress.done)? {
         None => Ok(Rung::Next),
         Some(Ok(())) => Ok(Rung::Landed(None)),
         Some(Err(BatchFailure::Refused(code, text))) => Err(Error::refused("TFDPUTMANY", Status::Failed(code, text))),

@@ -131,7 +131,12 @@ pub(crate) fn archive_batches(c: &mut Client) -> Result<bool, Error> {
         Known::No => return Ok(false),
         Known::Unknown => {}
     }
-    let probe = PutMany { n: 0, archive: true }.line();
+    let probe = PutMany {
+        n: 0,
+        archive: true,
+        blocks: false,
+    }
+    .line();
     let yes = matches!(c.command(&probe)?, Status::Ok(_));
     c.caps.learn(Ext::Entries, yes);
     Ok(yes)

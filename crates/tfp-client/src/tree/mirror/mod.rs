@@ -617,6 +617,7 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
         mtime: true,
         not_fresh: !archive,
         archive,
+        compress: cfg.compress,
     };
     let what = |u: &Up| format!("mirror: put {}", names::shown(&u.remote));
     let before = t.failures();

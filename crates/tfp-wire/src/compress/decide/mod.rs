@@ -27,8 +27,9 @@ use std::time::Duration;
 pub const MARGIN: f64 = 0.9;
 /// The level a transfer starts at (zstd's default).
 pub const DEFAULT_LEVEL: i32 = 3;
-/// The link is measured over windows of this many bytes.
-const LINK_WINDOW: u64 = 1 << 20;
+/// The link is measured over windows of this many bytes: measured
+/// ([`Choice::Auto`]), nothing is compressed before the first was sent.
+pub const LINK_WINDOW: u64 = 1 << 20;
 /// When compression is off but came close, one block in this many is
 /// compressed anyway to measure again.
 const PROBE_EVERY: u32 = 64;
