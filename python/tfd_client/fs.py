@@ -42,7 +42,7 @@ from ._session import connect
 from ._trees import _tree
 
 _CONNECT_KEYS = ("key", "key_pem", "hash", "user", "password", "jail", "transport", "aes", "timeout", "proto",
-                 "fai")
+                 "fai", "identity", "passphrase", "accept_new", "compress")
 
 
 def _kind(kind: str) -> str:
