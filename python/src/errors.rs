@@ -96,6 +96,12 @@ fn native(py: Python<'_>, kind: &str, code: Option<i64>, msg: &str, at: Option<&
     }
 }
 
+/// `tfd_client.HostKeyError`: the server's key is not pinned and was not
+/// accepted, or is not the pinned one (`msg` names the fingerprints).
+pub(crate) fn host_key(py: Python<'_>, msg: &str) -> PyErr {
+    native(py, "hostkey", None, msg, None)
+}
+
 /// `tfd_client.SessionBusy`: a call of a session while another call of it
 /// runs (from its callback, or another thread), raised instead of waiting.
 pub(crate) fn busy(py: Python<'_>) -> PyErr {

@@ -8,11 +8,13 @@ mod can;
 mod ceiling;
 mod engine;
 mod errors;
+mod identities;
 mod notifications;
 mod pyio;
 mod queue;
 mod raw;
 mod running;
+mod server_key;
 mod session;
 mod shapes;
 mod state;
@@ -27,12 +29,17 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 use tfp_client::{Client, ClientConfig, Error, FaiToken, Transport};
+use tfp_wire::compress::Choice;
 use tree::TreeRun;
 
-/// Opens a session (tfp_client::Client::builder(...).connect()).
+/// Opens a session (tfp_client::Client::builder(...).connect()). Without
+/// `key_pem`/`key_file` (and `fai`), the server's key is the one pinned in
+/// tf's known servers file ([`server_key`]); with `user`, the keys of
+/// `identity`, else of ssh-agent and ~/.ssh, are offered first ([`identities`]).
 #[pyfunction]
 #[pyo3(signature = (server, hash, key_pem=None, key_file=None, user=None, password=None, jail=None,
-                    transport="prefer", aes=false, timeout=Some(30.0), proto=None, fai=None, key_len=None))]
+                    transport="prefer", aes=false, timeout=Some(30.0), proto=None, fai=None, key_len=None,
+                    identity=None, passphrase=None, accept_new=false, compress=None))]
 fn connect(
     py: Python<'_>,
     server: String,
@@ -48,36 +55,64 @@ fn connect(
     proto: Option<String>,
     fai: Option<(String, u64, Vec<u8>)>,
     key_len: Option<usize>,
+    identity: Option<PathBuf>,
+    passphrase: Option<Vec<u8>>,
+    accept_new: bool,
+    compress: Option<String>,
 ) -> PyResult<Session> {
+    let value_err = |m: String| pyo3::exceptions::PyValueError::new_err(m);
     let t = match transport {
         "secure" | "require" => Transport::Require,
         "legacy" => Transport::Legacy,
         "prefer" => Transport::Prefer,
         other => {
-            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+            return Err(value_err(format!(
                 "transport must be 'secure', 'legacy' or 'prefer', not {other:?}"
             )))
         }
     };
+    let timeout = timeout.map(Duration::from_secs_f64);
     let mut cfg = ClientConfig::new(&server, Vec::new(), &hash);
     if let Some(n) = key_len {
         cfg.key_len = n;
     }
-    let mut b = Client::builder_from(cfg).hash(&hash).transport(t).aes(aes);
-    if let Some(p) = key_pem {
-        b = b.key_pem(p);
+    if let Some(c) = compress {
+        cfg.compress = Choice::parse(&c).ok_or_else(|| {
+            value_err(format!(
+                "compress must be 'auto', 'yes', 'no' or a level 1..=19, not {c:?}"
+            ))
+        })?;
     }
+    match (&user, &identity) {
+        (Some(u), _) => {
+            cfg.keys =
+                identities::key_login(u, identity.as_deref(), passphrase).map_err(|e| py_err(py, Error::Usage(e)))?;
+        }
+        (None, Some(_)) => return Err(py_err(py, Error::Usage("identity= needs user=".into()))),
+        (None, None) => {}
+    }
+    let by_key_alone = cfg.keys.is_some() && password.is_none();
+    let mut b = Client::builder_from(cfg).hash(&hash).transport(t).aes(aes);
+    let mut pinned = None;
     if let Some(f) = key_file {
         // read here so the config kept for extra streams holds the key
         b = b.key_pem(std::fs::read(&f).map_err(|e| py_err(py, Error::file(&f, e)))?);
+    } else if let Some(p) = key_pem {
+        b = b.key_pem(p);
+    } else if fai.is_none() {
+        let (pem, pin) = py
+            .allow_threads(|| server_key::settle(&server, accept_new, timeout))
+            .map_err(|e| errors::host_key(py, &e))?;
+        b = b.key_pem(pem);
+        pinned = pin;
     }
-    if let Some(u) = user {
+    if let Some(u) = user.filter(|_| !by_key_alone) {
         b = b.login(&u, password.unwrap_or_default());
     }
     if let Some((tok, dir)) = jail {
         b = b.jail(&tok, &dir);
     }
-    b = b.timeout(timeout.map(Duration::from_secs_f64));
+    b = b.timeout(timeout);
     if let Some(p) = proto {
         b = b.proto(&p);
     }
@@ -85,7 +120,12 @@ fn connect(
         b = b.fai(&FaiToken { token, expiry, key });
     }
     let cfg = b.config().clone();
-    let c = py.allow_threads(|| b.connect()).map_err(|e| py_err(py, e))?;
+    let c = py.allow_threads(|| b.connect()).map_err(|e| {
+        match pinned.as_ref().and_then(|p| py.allow_threads(|| p.changed(&e, &cfg))) {
+            Some(refused) => errors::host_key(py, &refused),
+            None => py_err(py, e),
+        }
+    })?;
     Ok(Session {
         client: Mutex::new(Some(Conn::Commands(c))),
         cfg,

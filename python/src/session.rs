@@ -6,7 +6,8 @@ use crate::errors::py_err;
 use crate::notifications::answer_named;
 use crate::pyio::{progress_fn, PyRead, PyWrite};
 use crate::raw;
-use crate::shapes::{fai_tuple, fstat_tuples, kind_name, type_code, FstatTuple, StatEntryTuple, StatTuple};
+use crate::shapes::{fai_tuple, fstat_tuples, full_tuples, kind_name, type_code};
+use crate::shapes::{FstatTuple, FullTuple, StatEntryTuple, StatTuple};
 use crate::state::{Conn, Session};
 use crate::tree::{filter, TreeRun};
 use pyo3::prelude::*;
@@ -257,6 +258,12 @@ impl Session {
                     .map(|e| (kind_name(e.entry.kind), e.entry.rel, e.size, e.mtime))
                     .collect()
             }))
+        })
+    }
+    /// TFDENTRIES of `dir` (tfp_client::remote::entries, shapes::full_tuples); None: not served.
+    fn list_entries(&self, py: Python<'_>, dir: Vec<u8>) -> PyResult<Option<Vec<FullTuple>>> {
+        self.run_at(py, &[&dir], |c| {
+            Ok(tfp_client::remote::entries::list(c, &dir)?.map(full_tuples))
         })
     }
     /// LS/LSR as the server sent it.

@@ -1,6 +1,7 @@
 //! How tfp-client's typed answers look to Python: the tuples, names and
 //! bytes the `Session` class's methods hand back, each shape in one place.
 
+use tfp_client::remote::entries::Entries;
 use tfp_client::remote::listing::Kind;
 use tfp_client::{FaiToken, FileType, Status};
 use tfp_wire::fstat::StatRecord;
@@ -10,6 +11,23 @@ pub(crate) type StatTuple = (&'static str, u64, i64);
 
 /// A listed entry with its stat: (kind, rel, size, mtime).
 pub(crate) type StatEntryTuple = (&'static str, Vec<u8>, u64, i64);
+
+/// A TFDENTRIES entry: (type code, rel, size, mode, (mtime s, ns), a
+/// link's target, (uid, gid)).
+pub(crate) type FullTuple = (i8, Vec<u8>, u64, u32, (i64, u32), Option<Vec<u8>>, Option<(u32, u32)>);
+
+/// TFDENTRIES's answer as Python gets it: the listed directory itself
+/// (`rel` empty) first, then every entry whose name passed.
+pub(crate) fn full_tuples(e: Entries) -> Vec<FullTuple> {
+    e.root
+        .into_iter()
+        .chain(e.entries)
+        .map(|f| {
+            let mtime = (f.mtime.sec, f.mtime.nsec);
+            (f.kind.code(), f.rel, f.size, f.mode, mtime, f.target, f.owner)
+        })
+        .collect()
+}
 
 /// An FSTATLS record typed: (kind, size, atime, mtime).
 pub(crate) type FstatTuple = (String, u64, u64, u64);

@@ -92,21 +92,37 @@ class Tfd:
             elif ROOT:
                 lines.append("defusr root")
             conf.write_text("\n".join(lines + self.extra) + "\n")
-            with open(self.log, "ab") as log:
-                self.proc = subprocess.Popen([tfd_bin(), "-c", str(conf)], stdin=subprocess.DEVNULL, stdout=log,
-                                             stderr=log, cwd=self.base, start_new_session=True)
-            harness_watchdog.watch_group(self.proc.pid)
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                try:
-                    with socket.create_connection((HOST, self.port), timeout=0.5):
-                        return self
-                except OSError:
-                    time.sleep(0.05)
+            if self._spawn():
+                return self
             if "in use" in self.log.read_text(errors="replace"):
                 continue
             break
         raise RuntimeError(f"tfd did not start:\n{self.log.read_text(errors='replace')}")
+
+    def _spawn(self) -> bool:
+        """Runs tfd on the written tfd.conf; True once it accepts."""
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen([tfd_bin(), "-c", str(self.base / "tfd.conf")], stdin=subprocess.DEVNULL,
+                                         stdout=log, stderr=log, cwd=self.base, start_new_session=True)
+        harness_watchdog.watch_group(self.proc.pid)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                with socket.create_connection((HOST, self.port), timeout=0.5):
+                    return True
+            except OSError:
+                time.sleep(0.05)
+        return False
+
+    def restart_with_key(self, keypair):
+        """Stops the server and starts it again on its port with another
+        private key (a server whose key was replaced, or one posing as it)."""
+        self.stop()
+        priv, self.public_pem = keypair
+        self.priv.write_text(priv)
+        self.key_file.write_text(self.public_pem)
+        if not self._spawn():
+            raise RuntimeError(f"tfd did not start again:\n{self.log.read_text(errors='replace')}")
 
     @property
     def addr(self):

@@ -1,6 +1,7 @@
 """tfd as an fsspec filesystem (issue 45): protocol "tf" found through the
 fsspec.specs entry point, fsspec's own abstract test suite against a real tfd,
-and pandas reading and writing CSV and Parquet through tf:// URLs."""
+info() from tfd's archive listing (mode, ns mtime, a link's target), and pandas
+reading and writing CSV and Parquet through tf:// URLs."""
 
 import hashlib
 import os
@@ -36,6 +37,43 @@ def test_protocol_is_registered_by_entry_point_and_urls_carry_the_host(tfd, tffs
     fs, path = fsspec.core.url_to_fs(url, key=str(tfd.key_file), hash=tfd.hash)
     assert isinstance(fs, TfFileSystem) and fs.host == tfd.addr and path == "u/a.txt"
     assert fs.unstrip_protocol(path) == url
+
+
+def test_info_has_mode_ns_mtime_and_a_links_target(tfd, tffs):
+    base = "i_" + secrets.token_hex(4)
+    top = tfd.data / base
+    (top / "d").mkdir(parents=True)
+    f = top / "d" / "f.txt"
+    f.write_bytes(b"twelve bytes")
+    f.chmod(0o640)
+    os.utime(f, ns=(1_700_000_000_123_456_789, 1_700_000_000_987_654_321))
+    (top / "d").chmod(0o750)
+    os.symlink("f.txt", top / "d" / "ln")
+    os.symlink("../nowhere", top / "d" / "dangling")
+
+    info = tffs.info(f"{base}/d/f.txt")
+    st = os.lstat(f)
+    assert info["type"] == "file" and info["size"] == 12
+    assert info["mode"] == st.st_mode & 0o7777 == 0o640
+    assert info["mtime_ns"] == st.st_mtime_ns == 1_700_000_000_987_654_321
+    assert info["mtime"] == pytest.approx(1_700_000_000.987654321)
+    assert (info["uid"], info["gid"]) == (st.st_uid, st.st_gid)
+    assert not info["islink"] and "destination" not in info
+
+    d = tffs.info(f"tf://{tfd.addr}/{base}/d")
+    assert d["type"] == "directory" and d["mode"] == 0o750
+
+    ln = tffs.info(f"{base}/d/ln")
+    assert ln["islink"] and ln["destination"] == os.readlink(top / "d" / "ln") == "f.txt"
+    assert ln["mtime_ns"] == os.lstat(top / "d" / "ln").st_mtime_ns
+    dangling = tffs.info(f"{base}/d/dangling")
+    assert dangling["destination"] == "../nowhere" and dangling["type"] == "other"
+
+    # the listing's one path answers: the rest of fsspec's calls keep working
+    assert tffs.cat_file(f"{base}/d/f.txt") == b"twelve bytes"
+    assert tffs.isdir(f"{base}/d") and tffs.isfile(f"{base}/d/f.txt")
+    with pytest.raises(FileNotFoundError):
+        tffs.info(f"{base}/d/nope")
 
 
 def test_ls_info_cat_ranges_pipe_mv_rm(tfd, tffs):
@@ -191,7 +229,7 @@ def test_find_and_du_are_one_listing_and_agree_with_fsspecs_walk(tfd, tffs, monk
     # fsspec's own walk (an ls per directory), computed first as the reference
     walked = AbstractFileSystem.find(tffs, base, withdirs=True, detail=True)
     walked_du = AbstractFileSystem.du(tffs, base, total=False)
-    calls = {"ls": 0, "info": 0}
+    calls = {"ls": 0, "info": 0, "_stat_info": 0}
     for name in calls:
         real = getattr(type(tffs), name)
 
@@ -206,7 +244,8 @@ def test_find_and_du_are_one_listing_and_agree_with_fsspecs_walk(tfd, tffs, monk
     assert all(found[n]["type"] == walked[n]["type"] and found[n]["size"] == walked[n]["size"] for n in found)
     assert tffs.du(base, total=False) == walked_du == sizes
     assert tffs.du(base) == sum(sizes.values())
-    assert calls["ls"] == 0 and calls["info"] == 4  # the top's, once per call
+    # the top's stat, once per call (info's TFDENTRIES of the parent is not asked)
+    assert calls["ls"] == 0 and calls["info"] == 0 and calls["_stat_info"] == 4
     assert tffs.find(base + "/d0/e1/f4.bin") == [base + "/d0/e1/f4.bin"]
     assert tffs.find(base + "/nope") == []
     tffs.rm(base, recursive=True)

@@ -7,6 +7,10 @@
         for e in s.listdir("reports"):
             print(e.kind, e.name, e.size)
 
+Without ``key``, the server's key is the one pinned in tf's known servers
+file (``accept_new=True`` pins a new server's); with ``user``, the keys of
+``identity=PATH``, else of ssh-agent and ~/.ssh, log in as tf's do.
+
 Every command goes through tfp-client (the binding ``tfd_client._native``);
 the GIL is released while it waits on the network, so threads can run
 sessions side by side. Errors are ``tfd_client.Error`` subclasses.
@@ -28,6 +32,7 @@ from ._errors import (
     Error,
     Exists,
     HandshakeError,
+    HostKeyError,
     IsADirectory,
     KeyError_,
     LocalError,
@@ -57,7 +62,7 @@ __all__ = [
     "connect", "Session", "Entry", "Stat", "FaiToken", "RemoteFile",
     "Error", "Refused", "NotFound", "PermissionDenied", "Exists", "Locked",
     "QuotaExceeded", "IsADirectory", "NotADirectory", "UnknownCommand", "Declined",
-    "ConnectionError", "SessionClosed", "HandshakeError", "AuthenticationError", "PublicKeyError",
+    "ConnectionError", "SessionClosed", "HandshakeError", "HostKeyError", "AuthenticationError", "PublicKeyError",
     "ProtocolError", "Mismatch", "Cancelled", "UsageError", "LocalError", "TreeError", "TreeReport",
     "SessionBusy", "DirectoryNotEmpty", "TfdError",
     "FILE_TYPES", "Notification",

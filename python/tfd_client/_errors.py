@@ -149,6 +149,13 @@ class AuthenticationError(HandshakeError, PermissionDenied):
     """LOGIN or INJAIL refused."""
 
 
+class HostKeyError(HandshakeError):
+    """The server's key, when connect() was given none: the server is not in
+    tf's known servers file and ``accept_new`` was not given, or it offers a
+    key other than the one pinned for it (the message names both
+    fingerprints and the file and line of the pin)."""
+
+
 class PublicKeyError(Error, ValueError):
     """The server's public key could not be used (a file that is no PEM
     public key, or one the handshake could not use)."""
@@ -250,6 +257,8 @@ def _exception(kind: str, code: Optional[int], command: str, text: str, message:
         if command in ("login", "injail"):
             return AuthenticationError(message, code, text, command)
         return HandshakeError(message, code, text, command)
+    if kind == "hostkey":
+        return HostKeyError(message, None, text, command)
     if kind == "key":
         return PublicKeyError(message, None, text, command)
     if kind == "closed":

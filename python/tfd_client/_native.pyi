@@ -129,7 +129,9 @@ class Session:
 def connect(server: str, hash: str, key_pem: Optional[bytes] = None, key_file: Optional[str] = None,
             user: Optional[str] = None, password: Optional[bytes] = None, jail: Optional[Tuple[str, str]] = None,
             transport: str = "prefer", aes: bool = False, timeout: Optional[float] = 30.0,
-            proto: Optional[str] = None, fai: Optional[FaiTuple] = None, key_len: Optional[int] = None) -> Session: ...
+            proto: Optional[str] = None, fai: Optional[FaiTuple] = None, key_len: Optional[int] = None,
+            identity: Optional[str] = None, passphrase: Optional[bytes] = None, accept_new: bool = False,
+            compress: Optional[str] = None) -> Session: ...
 def failed_codes() -> List[Tuple[int, str, str]]: ...
 
 # benches/python: MB/s of 64 KiB AEAD records sealed and opened over loopback TCP

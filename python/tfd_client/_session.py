@@ -30,28 +30,59 @@ def connect(
     timeout: Optional[float] = 30.0,
     proto: Optional[str] = None,
     fai: Optional[FaiToken] = None,
+    identity: Union[PathLike, None] = None,
+    passphrase: Union[str, bytes, None] = None,
+    accept_new: bool = False,
+    compress: Union[str, int, None] = None,
 ) -> "Session":
     """Opens a session with ``server`` ("host:port").
 
-    key: the server's public key file (PEM), or key_pem its text;
-    hash: the application hash; user/password: LOGIN on a multi-user server;
+    key: the server's public key file (PEM), or key_pem its text; without
+    either, the key pinned for the server in tf's known servers file
+    ($XDG_CONFIG_HOME/tf/known_servers, else ~/.config/tf/known_servers),
+    and a server not in it is refused unless ``accept_new=True`` pins the key
+    it sends (a key other than the pinned one raises HostKeyError naming
+    both fingerprints and the line to remove);
+    hash: the application hash; user/password: LOGIN on a multi-user server,
+    after the keys of ``identity`` (an OpenSSH private key file, alone), else
+    of ssh-agent (SSH_AUTH_SOCK) then ~/.ssh/id_ed25519, id_ecdsa, id_rsa, as
+    tf offers them (without a password, a key must log in); passphrase: the
+    identity file's;
     jail: (token, dir) for INJAIL; transport: "secure" (tfd's secure transport
     or no session), "legacy" (the protocol's own ciphers) or "prefer";
-    proto: "2.4.1" (default) or "2.5.1"; fai: a FaiToken from Session.faitok().
+    proto: "2.4.1" (default) or "2.5.1"; fai: a FaiToken from Session.faitok();
+    compress: "auto" (the default: measured), "yes", "no" or a level 1..19,
+    as tf's --compress.
     """
     if isinstance(key_pem, str):
         key_pem = key_pem.encode()
     if isinstance(password, str):
         password = password.encode()
-    key_file = os.fspath(key) if key is not None else None
-    if isinstance(key_file, bytes):
-        key_file = os.fsdecode(key_file)
+    if isinstance(passphrase, str):
+        passphrase = passphrase.encode()
     native = _native.connect(
-        server, hash, key_pem=key_pem, key_file=key_file, user=user, password=password,
+        server, hash, key_pem=key_pem, key_file=_file(key), user=user, password=password,
         jail=(jail[0], jail[1]) if jail else None, transport=transport, aes=aes, timeout=timeout,
-        proto=proto, fai=fai._tuple() if fai else None,
+        proto=proto, fai=fai._tuple() if fai else None, identity=_file(identity),
+        passphrase=passphrase, accept_new=accept_new,
+        compress=_compress(compress),
     )
     return Session(native)
+
+
+def _compress(choice: Union[str, int, None]) -> Optional[str]:
+    """compress= as tfp-client reads it (True and False: "yes" and "no")."""
+    if choice is True or choice is False:
+        return "yes" if choice else "no"
+    return None if choice is None else str(choice)
+
+
+def _file(path: Union[PathLike, None]) -> Optional[str]:
+    """A local path argument as the binding takes it."""
+    if path is None:
+        return None
+    f = os.fspath(path)
+    return os.fsdecode(f) if isinstance(f, bytes) else f
 
 
 class Session(_Transfers, _TreeRuns):

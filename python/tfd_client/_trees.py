@@ -68,26 +68,38 @@ class _TreeRuns:
 
     def put_tree(self, local_dir: PathLike, remote_dir: PathLike, *, jobs: int = 4,
                  exclude: Sequence[str] = (), include: Sequence[str] = (),
-                 progress: Optional[Progress] = None) -> TreeReport:
+                 progress: Optional[Progress] = None, archive: bool = False) -> TreeReport:
         """Uploads the contents of local_dir into remote_dir (made if missing),
         over ``jobs`` sessions. Every file is replaced whole or left as it was;
         files of 32 MiB and more go through a stage a later run continues.
         Symlinks are skipped (said in ``report.notes``). ``exclude``/``include``
         are rsync-style patterns (an include is tried before the excludes; the
         first match wins). Raises TreeError (with ``.report``) if any file
-        failed; returns the TreeReport otherwise."""
+        failed; returns the TreeReport otherwise. ``archive=True`` copies as
+        ``mirror(..., direction="up")`` does (without delete): what ``rsync -a``
+        keeps, symlinks as symlinks, modes and mtimes to the nanosecond."""
+        if archive:
+            return self.mirror(local_dir, remote_dir, direction="up", jobs=jobs, exclude=exclude,
+                               include=include, progress=progress)
         return _tree(self._n.copy_tree(True, [_local(local_dir)], _s(_b(remote_dir)), True, jobs, False,
                                        _filters(exclude, include), progress))
 
     def get_tree(self, remote_dir: PathLike, local_dir: PathLike, *, jobs: int = 4, resume: bool = False,
                  exclude: Sequence[str] = (), include: Sequence[str] = (),
-                 progress: Optional[Progress] = None) -> TreeReport:
+                 progress: Optional[Progress] = None, archive: bool = False) -> TreeReport:
         """Downloads the contents of remote_dir into local_dir (made if
         missing). Every name the server lists is checked before it is used
         and lands only below local_dir; each file lands in a partial renamed
         over its name when whole. An interrupted run keeps its partials
         (``report.kept``) and ``resume=True`` continues them. Raises TreeError
-        if any file failed."""
+        if any file failed. ``archive=True`` copies as ``mirror(...,
+        direction="down")`` does (without delete; no ``resume``): what
+        ``rsync -a`` keeps, owners too when run as root."""
+        if archive:
+            if resume:
+                raise ValueError("get_tree: archive=True copies as mirror does, which has no resume")
+            return self.mirror(remote_dir, local_dir, direction="down", jobs=jobs, exclude=exclude,
+                               include=include, progress=progress)
         return _tree(self._n.copy_tree(False, [_s(_b(remote_dir))], _local(local_dir), True, jobs, resume,
                                        _filters(exclude, include), progress))
 

@@ -19,7 +19,9 @@ file in place only when closed, ``get_file``/``put_file`` the library's
 download and upload engines, ``get``/``put`` of a directory with
 ``recursive=True`` the library's tree runs (``tf get -r``/``put -r``: a pool
 of sessions, files in batches), ``mv`` RENAM, ``cp_file`` COPY, ``rm`` DEL,
-RMDIR (``recursive=True``) or rmdir (empty only). One session serves the
+RMDIR (``recursive=True``) or rmdir (empty only), ``info`` a stat with what
+tfd's archive listing (TFDENTRIES) says of the entry: its mode, mtime to the
+nanosecond, owner and a link's target. One session serves the
 filesystem instance; a file open for writing gets a session of its own, kept
 for the next one. Calls from several threads take turns on the session.
 Errors are the builtin ones fsspec users catch (FileNotFoundError,
@@ -38,11 +40,13 @@ from fsspec.callbacks import DEFAULT_CALLBACK
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
 from ._errors import Error, IsADirectory
+from ._paths import _b
+from ._records import _type_name
 from ._session import connect
 from ._trees import _tree
 
 _CONNECT_KEYS = ("key", "key_pem", "hash", "user", "password", "jail", "transport", "aes", "timeout", "proto",
-                 "fai")
+                 "fai", "identity", "passphrase", "accept_new", "compress")
 
 
 def _kind(kind: str) -> str:
@@ -142,7 +146,44 @@ class TfFileSystem(AbstractFileSystem):
 
     # --- metadata -------------------------------------------------------------
     def info(self, path, **kwargs) -> Dict[str, Any]:
+        """fsspec's info, with what the server's TFDENTRIES listing of the
+        parent says of the entry (tfd's archive listing; a tree whole, so
+        ls, find and open size by a stat instead): ``mode`` (permission,
+        set-id and sticky bits), ``mtime_ns`` (``mtime`` as a float of
+        seconds), ``uid``/``gid``, and for a symbolic link ``islink`` and
+        ``destination``, its target as stored (``type`` is the target's,
+        "other" when it names nothing). A server without TFDENTRIES gives the
+        stat alone."""
         path = self._strip_protocol(path)
+        if path == "":
+            return {"name": "", "size": 0, "type": "directory"}
+        parent, name = posixpath.split(path)
+        try:
+            with self._lock:
+                listed = self._s().native.list_entries(_b(parent))
+        except Error:
+            listed = None  # the stat says why, or what it is
+        full = next((e for e in listed or () if e[1] == _b(name)), None)
+        if full is None:
+            return self._stat_info(path)
+        code, _rel, size, mode, (sec, nsec), target, owner = full
+        kind = _type_name(code)
+        info = {"name": path, "size": size if kind == "file" else 0, "type": _kind(kind),
+                "mtime": sec + nsec / 1e9, "mtime_ns": sec * 1_000_000_000 + nsec, "mode": mode,
+                "islink": kind == "symlink"}
+        if owner is not None:
+            info["uid"], info["gid"] = owner
+        if target is not None:
+            info["destination"] = os.fsdecode(target)
+            try:
+                st = self._stat_info(path)
+                info["type"], info["size"] = st["type"], st["size"]
+            except FileNotFoundError:
+                info["type"] = "other"
+        return info
+
+    def _stat_info(self, path: str) -> Dict[str, Any]:
+        """info from one stat: the type, size and mtime in seconds."""
         if path == "":
             return {"name": "", "size": 0, "type": "directory"}
         with self._lock:
@@ -152,7 +193,7 @@ class TfFileSystem(AbstractFileSystem):
 
     def ls(self, path, detail=True, **kwargs):
         path = self._strip_protocol(path)
-        info = self.info(path)
+        info = self._stat_info(path)
         if info["type"] != "directory":
             return [info] if detail else [path]
         with self._lock:
@@ -168,7 +209,7 @@ class TfFileSystem(AbstractFileSystem):
             return super().find(path, maxdepth=maxdepth, withdirs=withdirs, detail=detail, **kwargs)
         path = self._strip_protocol(path)
         try:
-            top = self.info(path)
+            top = self._stat_info(path)
         except FileNotFoundError:
             return {} if detail else []
         out = {}
@@ -198,7 +239,8 @@ class TfFileSystem(AbstractFileSystem):
             return self._s().exists(path)
 
     def modified(self, path):
-        return datetime.datetime.fromtimestamp(self.info(path)["mtime"], tz=datetime.timezone.utc)
+        return datetime.datetime.fromtimestamp(self._stat_info(self._strip_protocol(path))["mtime"],
+                                               tz=datetime.timezone.utc)
 
     def checksum(self, path):
         with self._lock:
@@ -407,7 +449,7 @@ class TfFileSystem(AbstractFileSystem):
             raise FileExistsError(f"{path}: exists on the server")
         info = None
         if mode == "rb" and kwargs.get("size") is None:
-            info = self.info(path)
+            info = self._stat_info(path)
             if info["type"] == "directory":
                 raise IsADirectory(f"{path}: is a directory on the server", filename=path)
             kwargs["size"] = info["size"]
