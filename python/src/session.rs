@@ -336,7 +336,7 @@ impl Session {
     /// whole, and `resume` continues what an interrupted run kept. Returns
     /// what the run told and did (see `TreeRun`). `progress` hears the bytes
     /// moved, or with `per_file` (files done, files).
-    #[pyo3(signature = (upload, sources, dest, contents=true, jobs=4, resume=false, filters=Vec::new(), progress=None, per_file=false))]
+    #[pyo3(signature = (upload, sources, dest, contents=true, jobs=4, resume=false, filters=Vec::new(), progress=None, per_file=false, archive=false))]
     fn copy_tree(
         &self,
         py: Python<'_>,
@@ -349,10 +349,12 @@ impl Session {
         filters: Vec<(bool, String)>,
         progress: Option<PyObject>,
         per_file: bool,
+        archive: bool,
     ) -> PyResult<TreeRun> {
         let o = tfp_client::tree::options::Options {
             contents,
             resume,
+            keeps: archive.then(|| tfp_client::tree::sync::Keeps::archive_for(upload)),
             jobs: jobs.max(1),
             filter: filter(&filters),
             ..tfp_client::tree::options::Options::default()
@@ -386,15 +388,9 @@ impl Session {
             checksum,
             dry_run,
             jobs: jobs.max(1),
-            fai: false,
             filter: filter(&filters),
-            delta: tfp_client::engine::upload::DeltaRule::Auto,
-            keeps: if archive {
-                tfp_client::tree::sync::Keeps::archive()
-            } else {
-                tfp_client::tree::sync::Keeps::default()
-            },
-            copy_links: false,
+            keeps: archive.then(tfp_client::tree::sync::Keeps::archive).unwrap_or_default(),
+            ..mirror::Options::default()
         };
         self.tree_run(py, progress, false, |c, cfg, heard| {
             mirror::mirror(c, cfg, &src, &dst, &o, heard).map(TreeRun::of_mirror)

@@ -6,7 +6,6 @@ import os
 import secrets
 import stat
 
-import pytest
 
 
 def _tree(top):
@@ -53,7 +52,3 @@ def test_an_archive_put_and_get_keep_modes_ns_mtimes_and_links(tfd, session, tmp
     plain = tmp_path / "plain"
     session.get_tree(name, plain)
     assert not os.path.lexists(plain / "ln")
-    # mirror has no resume: said, nothing run
-    with pytest.raises(ValueError, match="resume"):
-        session.get_tree(name, tmp_path / "none", archive=True, resume=True)
-    assert not (tmp_path / "none").exists()

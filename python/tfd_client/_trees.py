@@ -76,13 +76,11 @@ class _TreeRuns:
         are rsync-style patterns (an include is tried before the excludes; the
         first match wins). Raises TreeError (with ``.report``) if any file
         failed; returns the TreeReport otherwise. ``archive=True`` copies as
-        ``mirror(..., direction="up")`` does (without delete): what ``rsync -a``
-        keeps, symlinks as symlinks, modes and mtimes to the nanosecond."""
-        if archive:
-            return self.mirror(local_dir, remote_dir, direction="up", jobs=jobs, exclude=exclude,
-                               include=include, progress=progress)
+        ``tf put -r -a`` does: what ``rsync -a`` keeps, symlinks as symlinks,
+        modes and mtimes to the nanosecond, owners where the server's session
+        may give them."""
         return _tree(self._n.copy_tree(True, [_local(local_dir)], _s(_b(remote_dir)), True, jobs, False,
-                                       _filters(exclude, include), progress))
+                                       _filters(exclude, include), progress, archive=archive))
 
     def get_tree(self, remote_dir: PathLike, local_dir: PathLike, *, jobs: int = 4, resume: bool = False,
                  exclude: Sequence[str] = (), include: Sequence[str] = (),
@@ -92,16 +90,11 @@ class _TreeRuns:
         and lands only below local_dir; each file lands in a partial renamed
         over its name when whole. An interrupted run keeps its partials
         (``report.kept``) and ``resume=True`` continues them. Raises TreeError
-        if any file failed. ``archive=True`` copies as ``mirror(...,
-        direction="down")`` does (without delete; no ``resume``): what
-        ``rsync -a`` keeps, owners too when run as root."""
-        if archive:
-            if resume:
-                raise ValueError("get_tree: archive=True copies as mirror does, which has no resume")
-            return self.mirror(remote_dir, local_dir, direction="down", jobs=jobs, exclude=exclude,
-                               include=include, progress=progress)
+        if any file failed. ``archive=True`` copies as ``tf get -r -a``
+        does: what ``rsync -a`` keeps, owners and devices too when run as
+        root."""
         return _tree(self._n.copy_tree(False, [_s(_b(remote_dir))], _local(local_dir), True, jobs, resume,
-                                       _filters(exclude, include), progress))
+                                       _filters(exclude, include), progress, archive=archive))
 
     def mirror(self, src: PathLike, dst: PathLike, *, direction: str, delete: bool = False,
                checksum: bool = False, dry_run: bool = False, jobs: int = 4,

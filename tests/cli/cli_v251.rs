@@ -9,6 +9,7 @@ use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::MetadataExt;
 use std::process::{Output, Stdio};
+use tfd_testkit::intrw::hash_text;
 use tfd_testkit::users::{ensure_system_user, login_userdb};
 use tfd_testkit::*;
 

@@ -5,6 +5,7 @@
 use sha2::{Digest as _, Sha256};
 use std::fs;
 use std::time::Duration;
+use tfd_testkit::intrw::hash_text;
 use tfd_testkit::users::{ensure_system_user, login_userdb};
 use tfd_testkit::*;
 use tfp_client::{Client, Code, Error, Failed, Kind, Refusal, Transport};

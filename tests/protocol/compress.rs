@@ -12,7 +12,7 @@ use tfd_testkit::*;
 use tfp_client::engine::staged;
 use tfp_client::Client;
 use tfp_wire::compress::Choice;
-use tfp_wire::compress::{Encoder, Offer, DEFAULT_WINDOW_LOG, STAGE_PUT};
+use tfp_wire::compress::{Offer, STAGE_PUT};
 use tfp_wire::Status;
 
 const MIB: usize = 1 << 20;
@@ -205,17 +205,6 @@ fn hostile_put(c: &mut Client, remote: &str, size: usize, block: &[u8]) -> Statu
     );
     assert!(out.is_ok(), "{out:?}");
     Status::parse(&c.chan.rx.recv_frame().unwrap())
-}
-
-/// A block of the stream compressing `data`, announcing `announced` bytes.
-pub(crate) fn lying_block(data: &[u8], announced: u32) -> Vec<u8> {
-    let mut b = Vec::new();
-    Encoder::new(3, DEFAULT_WINDOW_LOG)
-        .unwrap()
-        .compress(data, &mut b)
-        .unwrap();
-    b[1..5].copy_from_slice(&announced.to_be_bytes());
-    b
 }
 
 #[test]

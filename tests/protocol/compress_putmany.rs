@@ -6,7 +6,7 @@
 //! own file with nothing landing while the batch and the session go on, the
 //! decoder's memory counted in the budget, and `compression no`.
 
-use super::compress::{counting_relay, log_lines, lying_block};
+use super::compress::{counting_relay, log_lines};
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::os::unix::fs::MetadataExt;

@@ -4,6 +4,7 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
+use tfd_testkit::intrw::{hash_text, intread, intwrite};
 use tfd_testkit::users::{ensure_system_user, login_userdb};
 use tfd_testkit::*;
 use tfp_client::Client;

@@ -2,6 +2,7 @@
 //! read, a sweeper that removes only what it can prove tfd made, and
 //! overwrites that keep the target's mode and owner on every writing command.
 
+use tfd_testkit::intrw::{hash_text, intwrite};
 use tfd_testkit::reply::{Answer as _, SizeOrCode as _};
 use tfp_client::replies::{AsStatus as _, Split as _};
 

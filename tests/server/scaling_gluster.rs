@@ -53,14 +53,14 @@ fn write_synced(path: &Path, data: &[u8]) {
 
 /// INTREAD, its hash checked against the bytes.
 fn intread(c: &mut Client, path: &str) -> Result<Vec<u8>, i32> {
-    let (hash, data) = tfd_testkit::intread(c, path)?;
-    assert_eq!(hash, tfd_testkit::hash_text(&data), "INTREAD hash");
+    let (hash, data) = tfd_testkit::intrw::intread(c, path)?;
+    assert_eq!(hash, tfd_testkit::intrw::hash_text(&data), "INTREAD hash");
     Ok(data)
 }
 
 /// INTWRITE of `data` over `old`.
 fn intwrite(c: &mut Client, path: &str, old: &[u8], data: &[u8]) -> i32 {
-    tfd_testkit::intwrite(c, path, &tfd_testkit::hash_text(old), data)
+    tfd_testkit::intrw::intwrite(c, path, &tfd_testkit::intrw::hash_text(old), data)
 }
 
 const UPLOADS: [&str; 4] = ["SNDFILE", "PUT", "SUP", "INTWRITE"];

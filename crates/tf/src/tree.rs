@@ -145,14 +145,7 @@ fn parse<'a>(cmd: &'a str, args: &[String]) -> Result<Opts, Usage<'a>> {
     let preserve = g.flag("-p");
     let compress = g.compress().map_err(|e| wrong(Wrong::Parse(e)))?;
     let copy_links = g.flag("-L");
-    // -a: rsync -a's -rlptgoD; owners where the receiving side may give
-    // them (tf as root here; up, a session tfd serves as root, unjailed)
-    let root_here = cmd == "put" || tfd_sys::geteuid() == 0;
-    let keeps = g.flag("-a").then(|| Keeps {
-        owners: root_here,
-        devices: root_here,
-        ..Keeps::archive()
-    });
+    let keeps = g.flag("-a").then(|| Keeps::archive_for(cmd == "put"));
     if resume && cmd != "get" {
         return Err(wrong(Wrong::Resume));
     }

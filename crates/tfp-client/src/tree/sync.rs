@@ -102,6 +102,19 @@ impl Keeps {
             devices: false,
         }
     }
+
+    /// `-a` (rsync's -rlptgoD) of a tree copy `upload`ing or not: owners
+    /// and devices where the receiving side may give them (down: this
+    /// process is root; up: asked of the server before anything moves, a
+    /// session tfd serves as root alone says yes).
+    pub fn archive_for(upload: bool) -> Keeps {
+        let root_here = upload || sys::geteuid() == 0;
+        Keeps {
+            owners: root_here,
+            devices: root_here,
+            ..Keeps::archive()
+        }
+    }
 }
 
 /// Whether two whole-second times are too close to tell an edit made in the
