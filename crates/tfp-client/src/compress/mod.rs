@@ -5,6 +5,8 @@
 //! `tfp_wire::compress`, shared with tfd's own sending.
 
 mod probe;
+mod receive;
 mod send;
 
 pub use probe::offer;
+pub(crate) use receive::Blocks;
