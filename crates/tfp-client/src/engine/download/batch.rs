@@ -87,7 +87,7 @@ pub(crate) fn download(
     if !supported(c)? {
         return Ok(None);
     }
-    let z = squeezed(c, cfg)?;
+    let z = route::compressed_download(c, cfg)?;
     let n = jobs.clamp(1, files.len());
     let groups = deal(files.len(), n);
     let mut more = match fanout::take_pool(t, cfg, n - 1, fai) {
@@ -151,16 +151,6 @@ pub(crate) fn download(
     t.report.transferred += done;
     big.sort_unstable_by_key(|b| b.0);
     Ok(Some((done, big)))
-}
-
-/// The choice a batch asks the server to compress by (`z`), when
-/// [`route::compresses`] says so and the server offers compression; None:
-/// today's request.
-fn squeezed(c: &mut Client, cfg: &ClientConfig) -> Result<Option<Choice>, Error> {
-    if !route::compresses(cfg.compress, route::Link::of(c)) {
-        return Ok(None);
-    }
-    Ok(crate::compress::offer(c)?.map(|_| cfg.compress))
 }
 
 /// The indices of `files` files dealt to `n` sessions (`n` at most
