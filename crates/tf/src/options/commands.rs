@@ -163,7 +163,7 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         value: "[=LEVEL]",
         kind: Kind::OptNum { min: 1, max: 19 },
         help: COMPRESS_HELP,
-        doc: "Compress the data with zstd whatever the link (tfd's compressed transfers;\nstaged uploads:\n.B put \\-\\-streams\nand\n.BR \\-\\-resume ),\nat\n.I level\n(1 to 19, within the server's cap) or from level 3 adapting to the link and\nthe CPU. A block whose sample does not shrink still goes as it is. Without\nthis option tf decides by measurement: compressed only where the link is\nslower than compressing (never on loopback or a fast LAN). A server without\nthe extension gets the data as it is, and tf says nothing.\n",
+        doc: "Compress the data with zstd whatever the link (tfd's compressed transfers;\nstaged uploads:\n.B put \\-\\-streams\nand\n.BR \\-\\-resume ;\na single file's\n.B get\nover one stream, and its resume),\nat\n.I level\n(1 to 19, within the server's cap) or from level 3 adapting to the link and\nthe CPU. A block whose sample does not shrink still goes as it is. Without\nthis option tf decides by measurement: compressed only where the link is\nslower than compressing (never on loopback or a fast LAN). A server without\nthe extension gets the data as it is, and tf says nothing.\n",
     },
     CmdOpt {
         family: Family::Transfer,
