@@ -12,10 +12,13 @@
 //! - `TFDPUTMANY <n> z` (`super::putmany`): a batch whose data frames are
 //!   blocks of one stream across its files, each through the batch's
 //!   [`Inflow`] ([`Inflow::piece`]).
+//! - `TFDGETZ <choice> <path> <hpfile>` (`super::hpf::getz`): GET whose
+//!   every data unit is one block, through an [`Outflow`] per request.
 
 use super::{CmdResult, Reply};
 use crate::session::Session;
 use std::time::Instant;
+use tfp_channel::{NetStream, TxHalf};
 use tfp_wire::compress::{self as z, Choice, Decoder, Offer, Squeeze, DEFAULT_WINDOW_LOG};
 
 /// What this server offers, from its config.
@@ -240,6 +243,25 @@ impl Outflow {
                 data.len() + head.len()
             }
         };
+        self.sent(n, t);
+        Ok(())
+    }
+
+    /// `data` (at most [`z::MAX_DATA`] bytes) as one raw-mode HPF unit (its
+    /// length, then the block), timing the write for the decider.
+    pub(crate) fn send_unit(
+        &mut self,
+        tx: &mut TxHalf<NetStream>,
+        data: &[u8],
+    ) -> Result<(), tfp_channel::ChannelError> {
+        if self.squeeze(data).is_none() {
+            self.out.clear();
+            self.out.extend_from_slice(&z::header(z::Kind::Raw, data.len()));
+            self.out.extend_from_slice(data);
+        }
+        let n = self.out.len();
+        let t = Instant::now();
+        tx.send_units_in_place(&(n as i64).to_be_bytes(), &mut self.out)?;
         self.sent(n, t);
         Ok(())
     }

@@ -18,6 +18,7 @@ use tfd_sys::direct::{ChunkWriter, ReadAhead};
 use tfd_sys::write_behind::WriteBehind;
 use tfd_sys::{self as sys, AlignedBuf};
 use tfp_channel::{ChannelError, NetStream, RxHalf, TxHalf};
+use tfp_wire::compress as z;
 use tfp_wire::hpf::{self, code, HpfRequest};
 use tfp_wire::{Failed, FrameError};
 
@@ -341,7 +342,33 @@ pub fn get(s: &mut Session, arg: &[u8]) -> CmdResult {
 }
 
 fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
+    get_flow(s, arg, t, None)
+}
+
+/// `TFDGETZ <choice> <path> <hpfile>` (doc/compatibility.md "Compression"):
+/// GET whose every data unit is one block, packed by an
+/// [`super::compress::Outflow`] of its own (a zstd stream per request);
+/// with `compression no` a request this server does not know.
+pub fn getz(s: &mut Session, arg: &[u8]) -> CmdResult {
+    logged(s, arg, z::get::GET, Direction::Outgoing, |s, arg, t| {
+        let (choice, _) = z::get::parse(arg).ok_or(Failed::MissingParameter)?;
+        let flow = super::compress::Outflow::new(s, choice).ok_or(Failed::MissingParameter)?;
+        let hpf = z::get::hpf_part(arg).ok_or(Failed::MissingParameter)?;
+        get_flow(s, hpf, t, Some(flow))
+    })
+}
+
+/// GET's flow, each chunk sent as it is or, with `z`, as one block of at
+/// most what fits the grant compressed at worst.
+fn get_flow(s: &mut Session, arg: &[u8], t: &mut Track, mut z: Option<super::compress::Outflow>) -> CmdResult {
     let o = open(s, arg, false, false)?;
+    let chunk = match z {
+        Some(_) => z::data_for_frame(o.grant),
+        None => o.grant,
+    };
+    if chunk == 0 {
+        return Err(Failed::HpfBuffer.into());
+    }
     t.path = Some(o.path.clone());
     let cancel = AtomicBool::new(false);
     let gone = AtomicBool::new(false);
@@ -350,12 +377,12 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     // CANCEL that could only come too late (a thread per GET was a third of a
     // 16 KiB GET's cost); the client's FIN (or CANCEL, then FIN) is read after.
     // The grant, the data and the end leave in one write.
-    let one_chunk = size.saturating_sub(o.offset) <= o.grant as u64;
+    let one_chunk = size.saturating_sub(o.offset) <= chunk as u64;
     if one_chunk {
         s.chan_mut().tx.hold();
     }
     send_grant(s, o.grant)?;
-    let mut chunks = ReadAhead::new(o.file, o.offset, size, o.grant, super::transfer::direct_io_min(s));
+    let mut chunks = ReadAhead::new(o.file, o.offset, size, chunk, super::transfer::direct_io_min(s));
     let peer = s.peer();
     let chan = s.chan_mut();
     let (tx, rx) = (&mut chan.tx, &mut chan.rx);
@@ -372,10 +399,11 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                     break;
                 }
             };
-            if tx
-                .send_units_in_place(&(n as i64).to_be_bytes(), &mut buf[..n])
-                .is_err()
-            {
+            let out = match z.as_mut() {
+                Some(flow) => flow.send_unit(tx, &buf[..n]),
+                None => tx.send_units_in_place(&(n as i64).to_be_bytes(), &mut buf[..n]),
+            };
+            if out.is_err() {
                 gone.store(true, Ordering::SeqCst);
                 break;
             }
@@ -421,8 +449,13 @@ fn get_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     reader_result?;
     s.chan_mut().tx.send_i64(code::FIN)?;
     t.complete = end == code::END && !cancel.load(Ordering::SeqCst);
+    let squeezed = match z.as_ref().map(super::compress::Outflow::saved) {
+        Some((before, after)) if before > 0 => format!(" ({before} of them compressed into {after})"),
+        _ => String::new(),
+    };
     info!(
-        "{peer} GET sent {sent} bytes{}",
+        "{peer} {} sent {sent} bytes{squeezed}{}",
+        if z.is_some() { z::get::GET } else { "GET" },
         if cancel.load(Ordering::SeqCst) {
             " (cancelled)"
         } else {

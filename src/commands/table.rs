@@ -157,6 +157,7 @@ pub static TABLE: &[Spec] = &[
     // tfd's own: compressed data (doc/compatibility.md "Compression")
     row(tfp_wire::compress::PROBE, compress::tfdzstd, ANY, NOT_TFPSFS),
     row(tfp_wire::compress::STAGE_PUT, stage::put_blocks, ANY, needs(&[bits::WFILE])).transfer(),
+    row(tfp_wire::compress::get::GET, hpf::getz, ANY, needs(&[bits::RFILE])).transfer(),
     // the user's own stages: listed, removed (issue 47 finding 8)
     row("TFDSTAGES", stage::list, ANY, needs(&[bits::LRDIR])),
     row("TFDSTAGEDROP", stage::discard, ANY, needs(&[bits::DFILE])),
@@ -205,6 +206,7 @@ mod tests {
                 "GETCAN",
                 "TFDSTAGEPUT",
                 "TFDSTAGEPUTZ",
+                "TFDGETZ",
                 "TFDDELTAPUT",
                 "TFDDELTAGET",
                 "TFDPUTMANY",

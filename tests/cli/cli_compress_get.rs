@@ -199,3 +199,61 @@ fn compress_in_the_config_file_and_compression_decide_when_no_option_does() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn a_lying_servers_single_file_blocks_are_refused_and_nothing_lands() {
+    let zeros = vec![0u8; 400 << 10];
+    let cases: Vec<(&str, usize, Vec<u8>)> = vec![
+        // 400 KiB of zeros announced as 1 KiB
+        ("bomb", 1 << 20, lying_block(&zeros, 1024)),
+        // honest about its 400 KiB, in a file of 1000 bytes
+        ("beyond", 1000, lying_block(&zeros, 400 << 10)),
+        // decodes to less than it announced
+        ("short", 1 << 20, lying_block(b"only this", 5000)),
+        // a kind no version knows
+        ("kind", 1 << 20, [&[9u8, 0, 0, 0, 4][..], b"abcd"].concat()),
+    ];
+    for (what, size, unit) in cases {
+        let script = Script::new()
+            .file("a.log", vec![b'x'; size])
+            .answer("TFDZSTD", "OK 9 21")
+            .getz(vec![unit]);
+        let liar = Liar::start(script);
+        let dest = tempdir("cli-zget-one-liar");
+        let to = dest.join("a.log");
+        let cmd = liar.tf_command(&["get", "-z", "a.log", to.to_str().unwrap()]);
+        let (o, rss) = run_watched(cmd, Duration::from_secs(60), 1 << 30);
+        let said = String::from_utf8_lossy(&o.stderr);
+        let asked = liar.requests();
+        let asked: Vec<_> = asked.iter().map(|r| String::from_utf8_lossy(r).into_owned()).collect();
+        assert!(!o.status.success(), "{what}: {said} {asked:?}");
+        assert!(said.contains("TFDGETZ") && said.contains("block"), "{what}: {said}");
+        assert_eq!(files_below(&dest), Vec::<String>::new(), "{what}: {said}");
+        assert!(rss < 64 << 20, "{what}: {rss} bytes of RSS");
+        assert!(
+            asked.iter().any(|r| r.starts_with("TFDGETZ yes a.log")),
+            "{what}: {asked:?}"
+        );
+    }
+}
+
+#[test]
+fn get_z_of_one_file_comes_down_compressed_and_no_compress_does_not() {
+    let srv = Server::start();
+    let data = text(3 << 20, 3);
+    fs::write(srv.path("one.log"), &data).unwrap();
+    let d = tempdir("cli-zget-one");
+    let asked = || srv.log().matches("TFDGETZ sent").count();
+    let to = d.join("a.log");
+    ok(&srv.tf(&["get", "-z", "one.log", to.to_str().unwrap()]), "get -z");
+    assert!(fs::read(&to).unwrap() == data);
+    assert_eq!(asked(), 1, "{}", srv.log());
+    assert!(srv.log().contains("compressed into"), "{}", srv.log());
+    let to = d.join("b.log");
+    ok(
+        &srv.tf(&["get", "--no-compress", "one.log", to.to_str().unwrap()]),
+        "get --no-compress",
+    );
+    assert!(fs::read(&to).unwrap() == data);
+    assert_eq!(asked(), 1, "{}", srv.log());
+}

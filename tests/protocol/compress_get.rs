@@ -3,7 +3,9 @@
 //! compressible files, incompressible and mixed ones, with the bytes on the
 //! wire counted (one zstd stream across the batch: the tree compresses as a
 //! tarball would), every file landing byte for byte under its SHA-256; a
-//! server with `compression no`, which gets today's request.
+//! server with `compression no`, which gets today's request. Single files
+//! (`TFDGETZ`) alike, over one stream and four, and a compressed download
+//! cut mid-file then resumed.
 
 use super::compress::{counting_relay, log_lines};
 use std::path::{Path, PathBuf};
@@ -141,4 +143,176 @@ fn every_form_of_the_request_still_reads() {
         }
         assert_eq!(c.chan.rx.recv_frame().unwrap(), b"OK 1", "{arg}");
     }
+}
+
+/// `remote` down into `target` through the engine over `streams` sessions
+/// and a relay that counts the bytes received and, with `cut`, cuts every
+/// connection once that many went by: the download's outcome and the bytes
+/// the client received and what the engine said.
+fn get_one(
+    srv: &Server,
+    choice: Choice,
+    remote: &str,
+    target: &Path,
+    streams: usize,
+    resume: bool,
+    cut: Option<u64>,
+) -> (Result<(), tfp_client::Error>, u64, Vec<String>) {
+    use tfp_client::engine::download::{self, Request, Target};
+    let mut cfg = srv.client_config();
+    cfg.compress = choice;
+    let (relay, down) = cutting_relay(cfg.server.clone(), cut.unwrap_or(u64::MAX));
+    cfg.server = relay;
+    let mut c = Client::connect(&cfg).unwrap();
+    let progress = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let req = Request {
+        remote: remote.as_bytes(),
+        target: Target::Path(target),
+        streams,
+        bufsz: 4 << 20,
+        resume,
+        verify: true,
+        unverified: false,
+        progress: &progress,
+    };
+    let mut said = Vec::new();
+    let r = download::download(&mut c, &cfg, &req, &mut |m| said.push(m.to_string()));
+    if r.is_ok() {
+        c.end().unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    (r, down.load(Ordering::Relaxed), said)
+}
+
+/// A relay that counts what goes to the client as it goes and cuts every
+/// connection once `budget` bytes went down, refusing new ones from then
+/// on.
+fn cutting_relay(to: String, budget: u64) -> (String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    use std::sync::atomic::AtomicU64;
+    use std::sync::{Arc, Mutex};
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    let down = Arc::new(AtomicU64::new(0));
+    let counted = down.clone();
+    std::thread::spawn(move || {
+        let socks: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        for s in l.incoming().flatten() {
+            if counted.load(Ordering::Relaxed) >= budget {
+                continue;
+            }
+            let Ok(t) = TcpStream::connect(&to) else { return };
+            socks
+                .lock()
+                .unwrap()
+                .extend([s.try_clone().unwrap(), t.try_clone().unwrap()]);
+            let (s2, t2) = (s.try_clone().unwrap(), t.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut &s2, &mut &t2);
+                let _ = t2.shutdown(Shutdown::Write);
+            });
+            let (down, socks) = (counted.clone(), socks.clone());
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 64 << 10];
+                while let Ok(n @ 1..) = (&t).read(&mut buf) {
+                    let had = down.fetch_add(n as u64, Ordering::Relaxed);
+                    let pass = (n as u64).min(budget.saturating_sub(had)) as usize;
+                    if (&s).write_all(&buf[..pass]).is_err() {
+                        break;
+                    }
+                    if pass < n {
+                        for x in socks.lock().unwrap().iter() {
+                            let _ = x.shutdown(Shutdown::Both);
+                        }
+                        break;
+                    }
+                }
+                let _ = s.shutdown(Shutdown::Write);
+            });
+        }
+    });
+    (addr, down)
+}
+
+#[test]
+fn single_files_come_down_compressed_over_one_and_four_streams() {
+    let srv = Server::start();
+    let log = log_lines(6 << 20);
+    let noise = pattern(3 << 20, 5);
+    let mixed: Vec<u8> = [log_lines(2 << 20), pattern(2 << 20, 6)].concat();
+    for (name, data) in [("one.log", &log), ("noise.bin", &noise), ("mixed.bin", &mixed)] {
+        std::fs::write(srv.path(name), data).unwrap();
+    }
+    let here = tempdir("zget-one");
+    for streams in [1, 4] {
+        let land = |name: &str, choice: Choice| {
+            let target = here.join(format!("{streams}-{choice:?}-{name}"));
+            let (r, down, _) = get_one(&srv, choice, name, &target, streams, false, None);
+            r.unwrap_or_else(|e| panic!("{name} {choice:?} over {streams}: {e}\n{}", srv.log()));
+            (std::fs::read(&target).unwrap(), down)
+        };
+        let (got, plain) = land("one.log", Choice::Off);
+        assert!(got == log && plain > log.len() as u64, "{plain}");
+        let (got, squeezed) = land("one.log", Choice::Force(None));
+        assert!(got == log, "one.log over {streams}: the bytes differ");
+        if streams == 1 {
+            assert!(squeezed < plain / 3, "{squeezed} compressed against {plain}");
+        }
+        // noise goes raw: no more than a block header a block more
+        let (got, raw) = land("noise.bin", Choice::Force(None));
+        assert!(
+            got == noise && raw < noise.len() as u64 * 102 / 100 + (1 << 20),
+            "{raw}"
+        );
+        let (got, part) = land("mixed.bin", Choice::Force(Some(1)));
+        assert!(got == mixed, "mixed.bin over {streams}: the bytes differ");
+        if streams == 1 {
+            assert!(part < mixed.len() as u64 * 7 / 10, "{part} against {}", mixed.len());
+        }
+        // measured over loopback: nothing asked, today's bytes
+        let (got, auto) = land("one.log", Choice::Auto);
+        assert!(got == log && auto > log.len() as u64, "{auto}");
+    }
+    assert!(srv.log().contains("TFDGETZ sent"), "{}", srv.log());
+}
+
+#[test]
+fn a_compressed_download_cut_mid_file_resumes_byte_identical_and_verified() {
+    let srv = Server::start();
+    let log = log_lines(40 << 20);
+    std::fs::write(srv.path("big.log"), &log).unwrap();
+    let target = tempdir("zget-cut").join("big.log");
+    let z = Choice::Force(None);
+    // cut a little way in: the journal keeps what landed
+    let (r, _, _) = get_one(&srv, z, "big.log", &target, 1, false, Some(1 << 20));
+    let kept = r.unwrap_err().kept().map(|k| k.bytes).unwrap_or(0);
+    assert!(kept > 1 << 20, "the cut download kept {kept} bytes");
+    assert!(!target.exists(), "a cut download replaced the target");
+    let (r, down, said) = get_one(&srv, z, "big.log", &target, 1, true, None);
+    r.unwrap_or_else(|e| panic!("the resume: {e}\n{}", srv.log()));
+    let resumed = format!("resuming: {kept} of {} bytes already here", log.len());
+    assert!(said.iter().any(|m| m.ends_with(&resumed)), "{said:?}");
+    assert!(said.iter().any(|m| m.starts_with("verified: SHA-256")), "{said:?}");
+    assert!(std::fs::read(&target).unwrap() == log, "the resumed file differs");
+    assert!(down < (log.len() as u64 - kept) / 3, "the resume moved {down} bytes");
+    assert!(srv.log().contains("TFDGETZ sent"), "{}", srv.log());
+}
+
+#[test]
+fn compression_no_gets_a_single_file_by_todays_get() {
+    let srv = Server::start_with("compression no\n");
+    let log = log_lines(2 << 20);
+    std::fs::write(srv.path("one.log"), &log).unwrap();
+    let target = tempdir("zget-no").join("one.log");
+    let (r, down, _) = get_one(&srv, Choice::Force(None), "one.log", &target, 1, false, None);
+    r.unwrap();
+    assert!(
+        std::fs::read(&target).unwrap() == log && down > log.len() as u64,
+        "{down}"
+    );
+    let mut c = srv.client();
+    let arg = tfp_wire::compress::get::encode(Choice::Force(None), b"one.log", 0, 1 << 20);
+    let st = c.call(tfp_wire::compress::get::GET, &arg).unwrap();
+    assert!(matches!(st, Status::Failed(16, _)), "{st:?}");
 }

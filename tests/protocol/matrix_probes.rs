@@ -93,6 +93,10 @@ pub(super) fn probe(name: &str) -> Option<Probe> {
         // compressed data: the probe, and a range into a missing stage
         "TFDZSTD" => p(b"", Flow::Frame),
         "TFDSTAGEPUTZ" => p(&hpf::encode(MISSING, 0, 65536, None), Flow::Put),
+        "TFDGETZ" => p(
+            &tfp_wire::compress::get::encode(tfp_wire::compress::Choice::Auto, MISSING, 0, 65536),
+            Flow::Get,
+        ),
         // a missing directory lists no stage; a missing stage removes nothing
         "TFDSTAGES" => p(&flag_missing, Flow::Chunks),
         "TFDSTAGEDROP" => p(MISSING, Flow::Frame),

@@ -537,7 +537,10 @@ fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Resu
         unverified: false,
         progress: &counter,
     };
-    let r = fetch::fetch(c, cfg, &req, delta_rule(o), &told, &mut |m| eprintln!("tf: {m}"));
+    // `-z`, `--compress`, `--no-compress` choose a single file's compression
+    let mut own = cfg.clone();
+    own.compress = o.compress.unwrap_or(own.compress);
+    let r = fetch::fetch(c, &own, &req, delta_rule(o), &told, &mut |m| eprintln!("tf: {m}"));
     let by_delta = matches!(r, Ok(fetch::Fetched::Delta));
     let r = r.map(|_| ());
     bar.finish();

@@ -234,6 +234,23 @@ pub fn hpf(data: &[u8]) {
         assert_eq!(req.arg, &enc[..]);
         assert_eq!(hpf::parse(req.arg, can), Some(r));
     }
+    hpf_compressed(data);
+}
+
+/// `TFDGETZ <choice> <path> <hpfile>` (`tfp_wire::compress::get`): any
+/// bytes are a request or refused; a request is never `no`, and its
+/// encoding reads back as the same request with GET's argument after the
+/// choice.
+fn hpf_compressed(data: &[u8]) {
+    use tfp_wire::compress::{get, Choice};
+    let Some((choice, r)) = get::parse(data) else {
+        return;
+    };
+    assert_ne!(choice, Choice::Off);
+    let again = get::encode(choice, r.path, r.offset, r.bufsz);
+    assert_eq!(get::parse(&again), Some((choice, r.clone())));
+    let part = get::hpf_part(data).expect("a request without GET's argument");
+    assert_eq!(hpf::parse(part, false), Some(r));
 }
 
 /// FTYPE/FSTATLS answers (`tfp_wire::fstat`, wire-notes §8.3): any 26 bytes either

@@ -179,6 +179,7 @@ impl Conn {
                 "MKDIR" => self.mkdir(shared, arg)?,
                 "TFDDELTAGET" => self.deltaget(shared, arg)?,
                 "TFDGETMANY" => self.getmany(shared, arg)?,
+                "TFDGETZ" => self.getz(shared, arg)?,
                 // TFDSECURE among them: an older server, so the legacy cipher stays
                 _ => self.send_frame(b"UNKNOWN")?,
             }

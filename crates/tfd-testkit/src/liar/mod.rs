@@ -149,6 +149,8 @@ pub struct Script {
     getcan: bool,
     /// TFDGETMANY's frames after a batch's paths ([`Script::getmany`]).
     getmany: Option<Vec<Vec<u8>>>,
+    /// TFDGETZ's units after the grant ([`Script::getz`]).
+    getz: Option<Vec<Vec<u8>>>,
 }
 
 impl Default for Script {
@@ -171,6 +173,7 @@ impl Script {
             deltas: BTreeMap::new(),
             getcan: false,
             getmany: None,
+            getz: None,
         }
     }
 
@@ -360,6 +363,7 @@ impl Script {
             deltas: BTreeMap::new(),
             getcan: false,
             getmany: None,
+            getz: None,
         };
         lies_only.walk(dir, true, rel, depth, emit);
     }
@@ -421,6 +425,7 @@ fn norm(arg: &[u8]) -> String {
 mod conn;
 mod delta;
 mod getmany;
+mod getz;
 
 use conn::Conn;
 

@@ -1,10 +1,14 @@
 //! Compression on the wire, the client's part (doc/compatibility.md
-//! "Compression"): whether the server takes compressed blocks ([`offer`])
-//! and PUT's data flow as blocks. The blocks, the zstd contexts and the
-//! judgement that packs them (`Choice`, `Decider`, `Squeeze`) are
-//! `tfp_wire::compress`, shared with tfd's own sending.
+//! "Compression"): whether the server takes compressed blocks ([`offer`]),
+//! PUT's data flow as blocks, and a single file's GET's (`TFDGETZ`). The
+//! blocks, the zstd contexts and the judgement that packs them (`Choice`,
+//! `Decider`, `Squeeze`) are `tfp_wire::compress`, shared with tfd's own
+//! sending.
 
+mod get;
 mod probe;
+mod receive;
 pub(crate) mod send;
 
 pub use probe::offer;
+pub(crate) use receive::Blocks;

@@ -97,6 +97,19 @@ pub fn compresses_batch(choice: tfp_wire::compress::Choice, link: Link, bytes: u
     compresses(choice, link) && (choice != tfp_wire::compress::Choice::Auto || bytes >= tfp_wire::compress::LINK_WINDOW)
 }
 
+/// The choice a download asks the server to compress by, where
+/// [`compresses`] says so over the session's link and the server offers
+/// compression (TFDZSTD, asked once per session); None: today's request.
+pub(crate) fn compressed_download(
+    c: &mut crate::Client,
+    cfg: &crate::ClientConfig,
+) -> Result<Option<tfp_wire::compress::Choice>, crate::Error> {
+    if !compresses(cfg.compress, Link::of(c)) {
+        return Ok(None);
+    }
+    Ok(crate::compress::offer(c)?.map(|_| cfg.compress))
+}
+
 /// Whether a changed file may go as a delta under `rule` over `link`, in
 /// either direction (a tree's, a mirror's, a single file's).
 pub fn deltas(rule: DeltaRule, link: Link) -> bool {

@@ -30,6 +30,7 @@ mod choice;
 mod decide;
 mod decode;
 mod encode;
+pub mod get;
 mod offer;
 mod sample;
 mod squeeze;

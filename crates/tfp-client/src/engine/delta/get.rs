@@ -17,7 +17,7 @@
 
 use super::outcome::{whole, Outcome, MIN_SIZE};
 use crate::caps::{Ext, Known};
-use crate::engine::download::Target;
+use crate::engine::job::Target;
 use crate::engine::partial::Partial;
 use crate::remote::listing::hang_up;
 use crate::{Client, Error};

@@ -24,6 +24,7 @@ use super::super::partial::Partial;
 use super::super::{pool, route};
 use super::one::{self, Partials};
 use super::plan::{finer, File};
+use crate::compress::Blocks;
 use crate::remote::{listing, probe};
 use crate::{Client, ClientConfig, Error};
 use sha2::{Digest, Sha256};
@@ -31,7 +32,7 @@ use std::io::Write;
 use std::sync::atomic::Ordering;
 use tfp_wire::batch::get::{self, GetMany, Sent};
 use tfp_wire::batch::{Trailer, END, MAX_FILES};
-use tfp_wire::compress::{Choice, Decoder, MAX_DATA};
+use tfp_wire::compress::Choice;
 use tfp_wire::{Status, MAX_FRAME};
 
 /// A file left to the engine: its index, and the server's permission bits
@@ -86,7 +87,7 @@ pub(crate) fn download(
     if !supported(c)? {
         return Ok(None);
     }
-    let z = squeezed(c, cfg)?;
+    let z = route::compressed_download(c, cfg)?;
     let n = jobs.clamp(1, files.len());
     let groups = deal(files.len(), n);
     let mut more = match fanout::take_pool(t, cfg, n - 1, fai) {
@@ -150,55 +151,6 @@ pub(crate) fn download(
     t.report.transferred += done;
     big.sort_unstable_by_key(|b| b.0);
     Ok(Some((done, big)))
-}
-
-/// The choice a batch asks the server to compress by (`z`), when
-/// [`route::compresses`] says so and the server offers compression; None:
-/// today's request.
-fn squeezed(c: &mut Client, cfg: &ClientConfig) -> Result<Option<Choice>, Error> {
-    if !route::compresses(cfg.compress, route::Link::of(c)) {
-        return Ok(None);
-    }
-    Ok(crate::compress::offer(c)?.map(|_| cfg.compress))
-}
-
-/// A compressed batch's receiving stream and the buffer a block decodes
-/// into.
-struct Blocks {
-    dec: Decoder,
-    buf: Vec<u8>,
-}
-
-impl Blocks {
-    /// For a batch that asked `z`, else None.
-    fn of(z: Option<Choice>) -> Result<Option<Blocks>, Error> {
-        let Some(_) = z else { return Ok(None) };
-        let dec = Decoder::with_default_window()
-            .ok_or_else(|| Error::Local(std::io::Error::other("no memory for a zstd stream")))?;
-        Ok(Some(Blocks { dec, buf: Vec::new() }))
-    }
-
-    /// The data of one block of a file with `left` bytes to come: at least
-    /// one byte, at most `left`.
-    fn data<'a>(&'a mut self, frame: &'a [u8], left: u64) -> Result<&'a [u8], Error> {
-        match self.dec.data(frame, cap(left), &mut self.buf) {
-            Ok([]) => Err(protocol("an empty block")),
-            Ok(data) => Ok(data),
-            Err(e) => Err(protocol(&e.to_string())),
-        }
-    }
-
-    /// A small file's one block into `out`: exactly `size` bytes.
-    fn small(&mut self, frame: &[u8], size: u64, out: &mut Vec<u8>) -> Result<(), Error> {
-        self.dec
-            .decode(frame, cap(size), out)
-            .map_err(|e| protocol(&e.to_string()))
-    }
-}
-
-/// The most a block may announce with `left` bytes of the file to come.
-fn cap(left: u64) -> usize {
-    usize::try_from(left).unwrap_or(usize::MAX).min(MAX_DATA)
 }
 
 /// The indices of `files` files dealt to `n` sessions (`n` at most
@@ -391,7 +343,7 @@ fn fetch_parts(
 /// closing `OK`. A batch that asked `z` decodes its blocks in one stream.
 fn receive_part(rx: &mut Rx, files: &[&File<'_>], p: &Progress, z: Option<Choice>) -> Result<Vec<Fetched>, Error> {
     let mut out = Vec::with_capacity(files.len());
-    let mut blocks = Blocks::of(z)?;
+    let mut blocks = z.map(|_| Blocks::new("TFDGETMANY")).transpose()?;
     for w in files {
         out.push(fetch_one(rx, w, p, blocks.as_mut())?);
         p.file_done();

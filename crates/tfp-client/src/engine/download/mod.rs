@@ -118,10 +118,13 @@ fn stat_and_get(c: &mut Client, remote: &[u8], bufsz: i64) -> Result<StatAndGet,
 }
 
 /// Whether a download starts with [`stat_and_get`]: one stream, asked of
-/// nothing the caller knew, and no journal a resume would continue (that
-/// one starts where the journal says, known only after FSTAT).
-fn gets_ahead(req: &Request<'_>, stated: &Option<listing::Stat>) -> bool {
+/// nothing the caller knew, no journal a resume would continue (that one
+/// starts where the journal says, known only after FSTAT), and not to be
+/// asked compressed (`squeezes`: [`super::route::compresses`], which asks
+/// the server's offer first).
+fn gets_ahead(req: &Request<'_>, stated: &Option<listing::Stat>, squeezes: bool) -> bool {
     stated.is_none()
+        && !squeezes
         && req.streams <= 1
         && match req.target.place() {
             Ok(p) => !(req.resume && super::partial::has_journal(&p)),
@@ -136,6 +139,7 @@ fn gets_ahead(req: &Request<'_>, stated: &Option<listing::Stat>) -> bool {
 /// to be one.
 fn stat_of(
     c: &mut Client,
+    cfg: &ClientConfig,
     req: &Request<'_>,
     stated: Option<listing::Stat>,
     told: Option<&AtomicU64>,
@@ -144,7 +148,12 @@ fn stat_of(
     let mut refused_get = None;
     let asked = match stated {
         Some(st) => Ok(st),
-        None if gets_ahead(req, &stated) => {
+        None if gets_ahead(
+            req,
+            &stated,
+            super::route::compresses(cfg.compress, super::route::Link::of(c)),
+        ) =>
+        {
             let (st, get) = stat_and_get(c, req.remote, req.bufsz)?;
             match get {
                 Ok(grant) => *ahead = Some(grant),
@@ -186,7 +195,7 @@ fn download_inner(
 ) -> Result<(), Error> {
     let target_path = req.target.shown();
     let shown = crate::escape::path(&target_path);
-    let st = stat_of(c, req, stated, told, ahead)?;
+    let st = stat_of(c, cfg, req, stated, told, ahead)?;
     let identity = Identity {
         name: req.remote.to_vec(),
         size: st.size,
@@ -535,6 +544,13 @@ fn move_ranges(
         order.sort_by_key(|&i| ranges[i].start);
         let mut whole = hash.then(Sha256::new);
         let mut reader = partial.reader().ok();
+        // the range to the file's end may come compressed (TFDGETZ); never
+        // asked behind a GET sent ahead, whose data holds the session (the
+        // link's round trip, measured again, may have changed meanwhile)
+        let z = match todo.is_empty() || ahead.is_some() {
+            true => None,
+            false => super::route::compressed_download(c, cfg)?,
+        };
         for i in order {
             let r = &ranges[i];
             if !hash {
@@ -563,9 +579,12 @@ fn move_ranges(
             let st = if r.end == req_size(book) {
                 // the last range reads to the end of the file, written behind
                 let take = |buf: &[u8]| sink.take(buf);
-                let out = match ahead.take_if(|_| from == 0) {
-                    Some(grant) => c.get_granted_to_sink(grant as usize, take, &mut |_| {}),
-                    None => c.get_to_sink(req.remote, from, req.bufsz, take, &mut |_| {}),
+                let out = match (ahead.take_if(|_| from == 0), z) {
+                    (Some(grant), _) => c.get_granted_to_sink(grant as usize, take, &mut |_| {}),
+                    (None, Some(choice)) => {
+                        c.getz_to_sink(choice, req.remote, from, req.bufsz, r.end - from, take, &mut |_| {})
+                    }
+                    (None, None) => c.get_to_sink(req.remote, from, req.bufsz, take, &mut |_| {}),
                 };
                 out.map(drop)
             } else {
