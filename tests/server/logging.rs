@@ -155,29 +155,14 @@ fn syslog_target_reaches_dev_log_from_listener_and_sessions() {
     ) {
         return;
     }
-    let (dir, conf, port, hash) = setup("syslog", "log_target syslog\n");
-    let sock_path = dir.join("log.sock");
+    let set = setup("syslog", "log_target syslog\n");
+    let sock_path = set.0.join("log.sock");
     let sock = UnixDatagram::bind(&sock_path).unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
-    let err_path = dir.join("stderr.log");
     // A private mount namespace whose /dev is a tmpfs holding only `log`, a link
     // to our socket: glibc's syslog(3) always writes to /dev/log.
-    let script = format!(
-        "mount -t tmpfs tmpfs /dev && ln -s '{}' /dev/log && exec '{}' -c '{}'",
-        sock_path.display(),
-        env!("CARGO_BIN_EXE_tfd"),
-        conf.display()
-    );
-    let child = Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
-        .env_remove("RUST_LOG")
-        .env_remove("JOURNAL_STREAM")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&err_path).unwrap())
-        .spawn()
-        .unwrap();
-    let t = Tfd { child, dir, port, hash };
+    let wrap = format!("mount -t tmpfs tmpfs /dev && ln -s '{}' /dev/log", sock_path.display());
+    let (t, err_path) = spawn_in(set, Some(&wrap));
     let listener_pid = t.child.id(); // `exec` keeps the pid
     let mut messages = Vec::new();
     let recv_until = |want: &str, messages: &mut Vec<String>| {
@@ -250,7 +235,13 @@ fn a_failed_answer_logs_the_user_and_the_os_error() {
 /// Starts tfd with `extra` config lines, stderr on `stderr.log` in its
 /// directory, RUST_LOG unset; does not wait.
 fn spawn_plain(tag: &str, extra: &str, wrap: Option<&str>) -> (Tfd, PathBuf) {
-    let (dir, conf, port, hash) = setup(tag, extra);
+    spawn_in(setup(tag, extra), wrap)
+}
+
+/// Starts tfd as [`setup`] made it ready, stderr on `stderr.log`, RUST_LOG
+/// unset, in a private mount namespace prepared by the shell words `wrap`
+/// where given; does not wait.
+fn spawn_in((dir, conf, port, hash): (PathBuf, PathBuf, u16, String), wrap: Option<&str>) -> (Tfd, PathBuf) {
     let err_path = dir.join("stderr.log");
     let mut cmd = match wrap {
         // a private mount namespace whose /dev is what `wrap` makes of it
