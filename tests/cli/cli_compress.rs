@@ -111,3 +111,44 @@ fn put_r_and_mirror_r_send_compressed_batches_when_forced() {
     let o = srv.tf(&["mirror", "-R", "-z", "--no-compress", s, "m3"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("exclude each other"));
 }
+
+/// SIGKILL of `tf put -r -z` in the middle of its compressed batches (each
+/// file half text that shrinks, half noise that goes raw: both kinds of
+/// block) leaves every remote file its old version or its new one byte for
+/// byte and no temporary; the re-run lands every file.
+#[test]
+fn a_compressed_put_r_killed_midway_leaves_old_or_new_files() {
+    use crate::interrupted::kill_midway;
+    let srv = Server::start_with("rate_limit_session 4M\n");
+    let here = tempdir("cli_compress_kill");
+    let src = here.join("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::create_dir_all(srv.path("dst/src")).unwrap();
+    let mut olds = Vec::new();
+    for i in 0..24u8 {
+        let name = format!("f{i:02}.bin");
+        let old = pattern(300_000, u64::from(i) + 1);
+        fs::write(srv.path("dst/src").join(&name), &old).unwrap();
+        let mut new = text(350_000);
+        new.extend_from_slice(&pattern(350_000, 100 + u64::from(i)));
+        fs::write(src.join(&name), new).unwrap();
+        olds.push((name, old));
+    }
+    let s = src.to_str().unwrap();
+    let child = srv
+        .tf_command(&["put", "-r", "-z", "--jobs", "2", s, "dst"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    kill_midway(&srv, child, &srv.path("dst/src"), &src, &olds);
+    ok(&srv, &["put", "-r", "-z", s, "dst"]);
+    assert!(srv.log().contains("zstd blocks"), "{}", srv.log());
+    for (n, _) in &olds {
+        assert!(
+            fs::read(srv.path("dst/src").join(n)).unwrap() == fs::read(src.join(n)).unwrap(),
+            "{n}"
+        );
+    }
+    let _ = fs::remove_dir_all(&here);
+}
