@@ -137,14 +137,18 @@ pub(crate) struct Tally<'e> {
     /// The pool opening in the background, if the run started one
     /// ([`super::copy::take_pool`] takes it).
     pub(crate) pool: Option<super::pool::Early>,
+    /// The command the run's messages start with (`put`, `get`, `mirror`):
+    /// `put -r -a` runs the mirror's code and still speaks as `put`.
+    pub(crate) verb: &'static str,
 }
 
 impl<'e> Tally<'e> {
-    pub(crate) fn new(ev: &'e dyn Events) -> Self {
+    pub(crate) fn new(ev: &'e dyn Events, verb: &'static str) -> Self {
         Tally {
             ev,
             report: Report::default(),
             pool: None,
+            verb,
         }
     }
 

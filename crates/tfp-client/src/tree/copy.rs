@@ -60,7 +60,7 @@ pub fn put(
     o: &Options,
     ev: &dyn Events,
 ) -> Result<Report, Error> {
-    let mut t = Tally::new(ev);
+    let mut t = Tally::new(ev, "put");
     let (locals, patterned) = locals_of(sources, &mut t);
     // a tree's sessions open while this one looks at the destination,
     // walks the sources and makes the directories

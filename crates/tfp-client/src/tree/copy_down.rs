@@ -128,7 +128,7 @@ pub fn get(
     o: &Options,
     ev: &dyn Events,
 ) -> Result<Report, Error> {
-    let mut t = Tally::new(ev);
+    let mut t = Tally::new(ev, "get");
     let (remotes, patterned) = remotes_of(c, sources, &mut t)?;
     if remotes.is_empty() {
         return Ok(t.report);

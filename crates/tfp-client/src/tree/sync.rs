@@ -453,6 +453,36 @@ pub fn leaves(rel: &[u8], target: Option<&[u8]>) -> bool {
     false
 }
 
+/// Whether the link `rel` with `target` names, by its text alone, a
+/// directory that holds it (`up -> ..`, `here -> .`, `d/x -> ../..`): a
+/// loop for `-L` on a remote source, where no inode tells it. An absolute
+/// target, or one that climbs above the tree's root and goes down again,
+/// cannot be judged by its text (false: the round bound stops those).
+pub fn names_its_ancestor(rel: &[u8], target: &[u8]) -> bool {
+    if target.is_empty() || target.starts_with(b"/") {
+        return false;
+    }
+    let mut at: Vec<&[u8]> = rel.split(|&b| b == b'/').filter(|c| !c.is_empty()).collect();
+    let own = at.len();
+    at.pop();
+    let mut above = false;
+    for c in target.split(|&b| b == b'/') {
+        match c {
+            b"" | b"." => {}
+            b".." => above |= at.pop().is_none(),
+            _ if above => return false,
+            _ => at.push(c),
+        }
+    }
+    above
+        || at.len() < own
+            && rel
+                .split(|&b| b == b'/')
+                .filter(|c| !c.is_empty())
+                .take(at.len())
+                .eq(at.iter().copied())
+}
+
 /// Whether the plan makes `s` (neither file nor directory) as what it is.
 fn made(s: &Meta, keeps: Keeps) -> bool {
     match s.facts.as_ref().map(|f| f.ft) {

@@ -49,6 +49,9 @@ pub fn skipped(cmd: &str, shown: &str, why: &str) -> String {
 /// Where a walk stands: a directory's identity (device, inode).
 pub(crate) type Ident = (u64, u64);
 
+/// Why a link followed with `-L` is left out: it names a directory above it.
+pub(crate) const LOOP: &str = "a symlink to a directory that holds it (a loop), not followed";
+
 /// What the symlink at `path` names, followed (`-L`): its metadata, or why
 /// it is left out (no target to follow; a directory above it, a loop). The
 /// directories above it are `above`.
@@ -56,7 +59,7 @@ pub(crate) fn followed(path: &Path, above: &[Ident]) -> Result<std::fs::Metadata
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(path).map_err(|e| format!("a symlink that cannot be followed ({e})"))?;
     if m.is_dir() && above.contains(&(m.dev(), m.ino())) {
-        return Err("a symlink to a directory that holds it (a loop), not followed".into());
+        return Err(LOOP.into());
     }
     Ok(m)
 }

@@ -72,7 +72,7 @@ pub(super) fn settle_down(
         });
         match r {
             Ok(()) => made += 1,
-            Err(e) => t.local(format!("mirror: {}: {e}", names::shown(rel))),
+            Err(e) => t.local(format!("{}: {}: {e}", t.verb, names::shown(rel))),
         }
     }
     for rel in p.attrs.iter().chain(&p.dirs).filter(|r| !below_failed(r)) {
@@ -97,7 +97,7 @@ pub(super) fn settle_down(
     if let Some((f, mtime)) = root.and_then(|m| Some((m.facts.as_ref()?, m.mtime_ns()))) {
         let r = Beside::path(dst).and_then(|b| keep::set_attrs(&b, wanted(f, mtime, keeps)));
         if let Err(e) = r {
-            t.local(format!("mirror: {}: {e}", crate::escape::path(dst)));
+            t.local(format!("{}: {}: {e}", t.verb, crate::escape::path(dst)));
         }
     }
     made
@@ -118,7 +118,7 @@ fn wanted(facts: &Facts, mtime: Mtime, keeps: Keeps) -> keep::Attrs {
 fn set(land: &Landing, rel: &[u8], a: keep::Attrs, t: &mut Tally<'_>) {
     let r = Beside::within(land, rel).and_then(|b| keep::set_attrs(&b, a));
     if let Err(e) = r {
-        t.local(format!("mirror: {}: its mode or mtime: {e}", names::shown(rel)));
+        t.local(format!("{}: {}: its mode or mtime: {e}", t.verb, names::shown(rel)));
     }
 }
 
@@ -218,7 +218,7 @@ pub(super) fn settle_up(
         match o {
             None if i < nodes => made += 1,
             None => {}
-            Some((code, why)) => t.refused(format!("mirror: /{}: FAILED {code}: {why}", names::shown(&e.path))),
+            Some((code, why)) => t.refused(format!("{}: /{}: FAILED {code}: {why}", t.verb, names::shown(&e.path))),
         }
     }
     Ok(made)

@@ -34,7 +34,8 @@ pub(super) fn here(
             Ok(()) => {}
             Err(e) => {
                 t.local(format!(
-                    "mirror: removing {}: {e}",
+                    "{}: removing {}: {e}",
+                    t.verb,
                     crate::escape::path(&dst.join(OsStr::from_bytes(&r.rel)))
                 ));
                 failed_dirs.push(r.rel.clone());
@@ -46,7 +47,7 @@ pub(super) fn here(
             continue;
         }
         if let Err(e) = land.create_dir(d) {
-            t.local(format!("mirror: {dst_arg}: {e}"));
+            t.local(format!("{}: {dst_arg}: {e}", t.verb));
             failed_dirs.push(d.clone());
         }
     }
@@ -71,7 +72,8 @@ pub(super) fn there(
             Status::Ok(_) => {}
             st => {
                 t.refused(format!(
-                    "mirror: removing /{}: {}",
+                    "{}: removing /{}: {}",
+                    t.verb,
                     names::shown(&path),
                     listing::status_text(&st)
                 ));
@@ -89,7 +91,8 @@ pub(super) fn there(
             st => {
                 if !below(rel, &failed_dirs) {
                     t.refused(format!(
-                        "mirror: mkdir /{}: {}",
+                        "{}: mkdir /{}: {}",
+                        t.verb,
                         names::shown(path),
                         listing::status_text(&st)
                     ));

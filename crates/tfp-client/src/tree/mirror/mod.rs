@@ -135,7 +135,7 @@ pub fn mirror(
     o: &Options,
     ev: &dyn Events,
 ) -> Result<MirrorReport, Error> {
-    let mut t = Tally::new(ev);
+    let mut t = Tally::new(ev, "mirror");
     let (remote, local) = if o.upload { (dst, src) } else { (src, dst) };
     let ends = Ends {
         remote: remote_path(remote),
@@ -200,7 +200,8 @@ fn verify(c: &mut Client, p: &mut Plan, remote_root: &[u8], local_root: &Path, t
             Status::Ok(h) => h,
             st => {
                 t.refused(format!(
-                    "mirror: SHA256 /{}: {}",
+                    "{}: SHA256 /{}: {}",
+                    t.verb,
                     names::shown(&rjoin(remote_root, &rel)),
                     listing::status_text(&st)
                 ));
@@ -213,7 +214,7 @@ fn verify(c: &mut Client, p: &mut Plan, remote_root: &[u8], local_root: &Path, t
                 p.same_by_sum.push(rel);
             }
             Ok(_) => p.copy.push(rel),
-            Err(e) => t.local(format!("mirror: {}: {e}", crate::escape::path(&local))),
+            Err(e) => t.local(format!("{}: {}: {e}", t.verb, crate::escape::path(&local))),
         }
     }
     p.copy.sort();
@@ -254,19 +255,20 @@ fn settle(
     }
     let source_side = if o.upload { "here" } else { "on the server" };
     for (rel, why) in &p.blocked {
-        t.local(format!("mirror: {}: {why}", names::shown(rel)));
+        t.local(format!("{}: {}: {why}", t.verb, names::shown(rel)));
     }
     for rel in &p.skipped {
         // a local source's entry is told as put -r tells it
         let local = o.upload.then(|| local_root.join(OsStr::from_bytes(rel)));
         match local.and_then(|l| std::fs::symlink_metadata(l).ok()) {
             Some(m) => t.note(super::walk::skipped(
-                "mirror",
+                t.verb,
                 &names::shown(rel),
                 super::walk::not_taken(m.file_type()),
             )),
             None => t.note(format!(
-                "mirror: {}: not a regular file or directory {source_side}, skipped",
+                "{}: {}: not a regular file or directory {source_side}, skipped",
+                t.verb,
                 names::shown(rel)
             )),
         }
@@ -299,7 +301,7 @@ fn placeable<'p>(copy: &'p [Vec<u8>], failed_dirs: &[Vec<u8>], fault: Fault, t: 
             out.push(rel);
             continue;
         }
-        let msg = format!("mirror: {}: its directory could not be made", names::shown(rel));
+        let msg = format!("{}: {}: its directory could not be made", t.verb, names::shown(rel));
         match fault {
             Fault::Local => t.local(msg),
             Fault::Refused => t.refused(msg),
@@ -365,7 +367,8 @@ fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Ta
     let uid = tfd_sys::geteuid();
     if o.keeps.owners && uid != 0 {
         t.local(format!(
-            "mirror: --owner: only root may give files an owner here, and tf runs as uid {uid}; nothing done"
+            "{}: --owner: only root may give files an owner here, and tf runs as uid {uid}; nothing done",
+            t.verb
         ));
         return Ok(None);
     }
@@ -373,27 +376,29 @@ fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Ta
         match listing::fstat(c, &src).split()? {
             Ok(st) if st.kind == Kind::Dir => {}
             Ok(_) => {
-                t.refused(format!("mirror: {src_arg}: not a directory on the server"));
+                t.refused(format!("{}: {src_arg}: not a directory on the server", t.verb));
                 return Ok(None);
             }
             Err(st) => {
-                t.refused(format!("mirror: {src_arg}: {}", listing::status_text(&st)));
+                t.refused(format!("{}: {src_arg}: {}", t.verb, listing::status_text(&st)));
                 return Ok(None);
             }
         }
     }
-    let (listed, top) = sides::listed(c, &src, false, o.keeps, t)?;
+    let plain = o.keeps == Keeps::default();
+    let (listed, top) = sides::listed(c, &src, false, !plain || o.copy_links, t)?;
     let Some((mut theirs, whole)) = listed else {
         return Ok(None);
     };
     if o.copy_links {
         sides::follow_links(c, &src, &mut theirs, o.keeps, t)?;
     }
+    let top = top.filter(|_| !plain);
     let dst = ends.local.clone();
     let exists = match std::fs::metadata(&dst) {
         Ok(m) if m.is_dir() => true,
         Ok(_) => {
-            t.local(format!("mirror: {dst_arg}: not a directory"));
+            t.local(format!("{}: {dst_arg}: not a directory", t.verb));
             return Ok(None);
         }
         Err(_) => false,
@@ -403,14 +408,15 @@ fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Ta
             Ok((s, errors)) => {
                 for (rel, why) in errors {
                     t.local(format!(
-                        "mirror: {}: {why}",
+                        "{}: {}: {why}",
+                        t.verb,
                         crate::escape::path(&dst.join(OsStr::from_bytes(&rel)))
                     ));
                 }
                 s
             }
             Err(e) => {
-                t.local(format!("mirror: {dst_arg}: {e}"));
+                t.local(format!("{}: {dst_arg}: {e}", t.verb));
                 return Ok(None);
             }
         }
@@ -428,14 +434,14 @@ fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Ta
     };
     if !exists {
         if let Err(e) = std::fs::create_dir_all(&dst) {
-            t.local(format!("mirror: {dst_arg}: {e}"));
+            t.local(format!("{}: {dst_arg}: {e}", t.verb));
             return Ok(None);
         }
     }
     let (land, root) = match Landing::open(&dst).and_then(|l| std::fs::File::open(&dst).map(|f| (l, f))) {
         Ok(x) => x,
         Err(e) => {
-            t.local(format!("mirror: {dst_arg}: {e}"));
+            t.local(format!("{}: {dst_arg}: {e}", t.verb));
             return Ok(None);
         }
     };
@@ -471,7 +477,8 @@ fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Ta
             }
         })
         .collect();
-    let what = |f: &File<'_>| format!("mirror: get {}", names::shown(f.remote));
+    let verb = t.verb;
+    let what = move |f: &File<'_>| format!("{verb}: {}", names::shown(f.remote));
     let run = Sessions {
         jobs: o.jobs,
         fai: o.fai,
@@ -505,9 +512,10 @@ fn upload_keeps(c: &mut Client, o: &Options, archive: bool, t: &mut Tally<'_>) -
     let mut keeps = if archive { o.keeps } else { Keeps::default() };
     keeps.devices &= archive && keeps.devices && attrs::may_keep_owners(c)?;
     if archive && o.keeps.owners && !attrs::may_keep_owners(c)? {
-        t.refused(
-            "mirror: --owner: the server does not let this session give owners (tfd keeps them only for a session it serves as root, unjailed); nothing done",
-        );
+        t.refused(format!(
+            "{}: --owner: the server does not let this session give owners (tfd keeps them only for a session it serves as root, unjailed); nothing done",
+            t.verb
+        ));
         return Ok(None);
     }
     Ok(Some(keeps))
@@ -518,7 +526,7 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
     let (src_arg, dst_arg) = (ends.local_shown.as_str(), ends.remote_shown.as_str());
     let src = ends.local.clone();
     if !src.is_dir() {
-        t.local(format!("mirror -R: {src_arg}: not a local directory"));
+        t.local(format!("{}: {src_arg}: not a local directory", t.verb));
         return Ok(None);
     }
     let (ours, mut whole) = match sync::scan(&src, o.copy_links) {
@@ -526,14 +534,15 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
             let whole = errors.is_empty();
             for (rel, why) in errors {
                 t.local(format!(
-                    "mirror: {}: {why}",
+                    "{}: {}: {why}",
+                    t.verb,
                     crate::escape::path(&src.join(OsStr::from_bytes(&rel)))
                 ));
             }
             (s, whole)
         }
         Err(e) => {
-            t.local(format!("mirror: {src_arg}: {e}"));
+            t.local(format!("{}: {src_arg}: {e}", t.verb));
             return Ok(None);
         }
     };
@@ -547,7 +556,8 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
         };
         if !unstorable.iter().any(|d| crate::tree::names::below(rel, d)) {
             t.local(format!(
-                "mirror: {}: {why}; skipped",
+                "{}: {}: {why}; skipped",
+                t.verb,
                 crate::escape::path(&src.join(OsStr::from_bytes(rel)))
             ));
             unstorable.push(rel.clone());
@@ -559,13 +569,13 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
         || match listing::fstat(c, &dst).split()? {
             Ok(st) if st.kind == Kind::Dir => true,
             Ok(_) => {
-                t.refused(format!("mirror: {dst_arg}: not a directory on the server"));
+                t.refused(format!("{}: {dst_arg}: not a directory on the server", t.verb));
                 return Ok(None);
             }
             Err(_) => false,
         };
     let (theirs, _top) = if exists {
-        let (listed, top) = sides::listed(c, &dst, true, o.keeps, t)?;
+        let (listed, top) = sides::listed(c, &dst, true, o.keeps != Keeps::default(), t)?;
         let Some((s, w)) = listed else {
             return Ok(None);
         };
@@ -594,7 +604,7 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
         match c.call("MKDIR", &dst)? {
             Status::Ok(_) => {}
             st => {
-                t.refused(format!("mirror: mkdir {dst_arg}: {}", listing::status_text(&st)));
+                t.refused(format!("{}: mkdir {dst_arg}: {}", t.verb, listing::status_text(&st)));
                 return Ok(None);
             }
         }
@@ -619,7 +629,8 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
         archive,
         compress: cfg.compress,
     };
-    let what = |u: &Up| format!("mirror: put {}", names::shown(&u.remote));
+    let verb = t.verb;
+    let what = move |u: &Up| format!("{verb}: {}", names::shown(&u.remote));
     let before = t.failures();
     let total = jobs.len();
     // changed files the server has go as deltas where that pays; the rest,

@@ -23,7 +23,8 @@ fn refused_whole(e: Error, shown: &str, t: &mut Tally<'_>) -> Result<(), Error> 
         return Err(e);
     }
     t.refused(format!(
-        "mirror: listing /{shown}: {}; nothing done",
+        "{}: listing /{shown}: {}; nothing done",
+        t.verb,
         listing::clause(&listing::reason(&e))
     ));
     Ok(())
@@ -34,7 +35,8 @@ fn refused_whole(e: Error, shown: &str, t: &mut Tally<'_>) -> Result<(), Error> 
 fn told_refused(refused: &[(Vec<u8>, Refused)], shown: &str, t: &mut Tally<'_>) -> bool {
     for (n, why) in refused {
         t.refused(format!(
-            "mirror: /{shown}: the server listed \"{}\": {why}; skipped",
+            "{}: /{shown}: the server listed \"{}\": {why}; skipped",
+            t.verb,
             names::shown(n)
         ));
     }
@@ -42,16 +44,16 @@ fn told_refused(refused: &[(Vec<u8>, Refused)], shown: &str, t: &mut Tally<'_>) 
 }
 
 /// The remote side below `dir`: with every fact an archive copy keeps
-/// where `keeps` asks for any and the server says them, else as
+/// where `facts` asks for them and the server says them, else as
 /// [`remote_side`] describes it; the directory's own facts with the first.
 pub(super) fn listed(
     c: &mut Client,
     dir: &[u8],
     for_upload: bool,
-    keeps: Keeps,
+    facts: bool,
     t: &mut Tally<'_>,
 ) -> Result<(Listed, Option<Meta>), Error> {
-    if keeps != Keeps::default() {
+    if facts {
         if let Ok(x) = archive_side(c, dir, t)? {
             return Ok(x);
         }
@@ -173,7 +175,7 @@ pub(super) fn remote_side(
                     Ok(_) => "no longer a regular file".to_string(),
                     Err(e) => listing::reason(&e),
                 };
-                t.refused(format!("mirror: /{}: FSTAT: {why}", names::shown(path)));
+                t.refused(format!("{}: /{}: FSTAT: {why}", t.verb, names::shown(path)));
                 whole = false;
                 if for_upload {
                     side.insert(
@@ -236,7 +238,10 @@ const MAX_FOLLOW: usize = 16;
 /// inside the root by what it names, and taken as that: a file as a file of
 /// its size and mtime, a directory as one holding its own tree, listed as
 /// the side was. What FSTAT calls neither (a FIFO, a link out of the root,
-/// a dangling one) stays as it was listed.
+/// a dangling one) stays as it was listed; a link whose text names a
+/// directory above it (a loop) is left out and named. `side` was listed
+/// with its facts (the links' texts), which go again unless `keeps` keeps
+/// any.
 pub(super) fn follow_links(
     c: &mut Client,
     dir: &[u8],
@@ -252,6 +257,19 @@ pub(super) fn follow_links(
             .filter(|(_, m)| m.facts.as_ref().map_or(true, |f| f.ft == FileType::Symlink))
             .map(|(r, _)| r.clone())
             .collect();
+        let (loops, links): (Vec<_>, Vec<_>) = links.into_iter().partition(|r| {
+            side.get(r)
+                .and_then(|m| m.facts.as_ref()?.target.as_deref())
+                .is_some_and(|target| sync::names_its_ancestor(r, target))
+        });
+        for rel in loops {
+            side.remove(&rel);
+            t.skipped(super::super::walk::skipped(
+                t.verb,
+                &names::shown(&rel),
+                super::super::walk::LOOP,
+            ));
+        }
         if links.is_empty() || side.len() > super::super::MAX_ENTRIES {
             break;
         }
@@ -264,7 +282,7 @@ pub(super) fn follow_links(
                     side.insert(rel, stated(&st));
                 }
                 Ok(st) if st.kind == Kind::Dir => {
-                    let (listed, top) = listed(c, path, false, keeps, t)?;
+                    let (listed, top) = listed(c, path, false, true, t)?;
                     let Some((below, _)) = listed else { continue };
                     let top = top.unwrap_or(stated(&st));
                     for (r, m) in below {
@@ -274,6 +292,13 @@ pub(super) fn follow_links(
                 }
                 _ => {}
             }
+        }
+    }
+    if keeps == Keeps::default() {
+        // the facts were listed for the loops' link texts alone
+        for m in side.values_mut() {
+            m.facts = None;
+            m.changed = 0;
         }
     }
     Ok(())

@@ -27,7 +27,7 @@ pub(super) fn tell(p: &mut Plan, keeps: Keeps, t: &mut Tally<'_>) {
         return;
     }
     t.note(format!(
-        "mirror: the server has no tfd archive copies (TFDENTRIES): files and directories are copied with their modes and mtimes as far as its older commands allow; not kept: {}",
+        "{}: the server has no tfd archive copies (TFDENTRIES): files and directories are copied with their modes and mtimes as far as its older commands allow; not kept: {}", t.verb,
         lost.join("; ")
     ));
 }

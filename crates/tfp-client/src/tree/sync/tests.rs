@@ -216,6 +216,30 @@ fn an_archive_plan_keeps_modes_nanoseconds_links_and_fifos() {
 }
 
 #[test]
+fn a_link_naming_a_directory_that_holds_it_is_seen_by_its_text() {
+    for (rel, target, out) in [
+        ("up", "..", true),
+        ("here", ".", true),
+        ("d/up", "..", true),
+        ("d/x", "../..", true),
+        ("d/l", "../d", true),
+        ("d/e/l", "../../d/./", true),
+        ("d/l", "../e", false),
+        ("d/l", "e", false),
+        ("d/l", "../../x", false),
+        ("d/l", "/", false),
+        ("d/l", "/etc", false),
+        ("l", "", false),
+    ] {
+        assert_eq!(
+            names_its_ancestor(rel.as_bytes(), target.as_bytes()),
+            out,
+            "{rel} -> {target}"
+        );
+    }
+}
+
+#[test]
 fn unsafe_links_are_those_that_leave_the_tree() {
     for (rel, target, out) in [
         ("l", "/etc", true),
