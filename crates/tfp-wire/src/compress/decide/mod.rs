@@ -33,8 +33,17 @@ pub const LINK_WINDOW: u64 = 1 << 20;
 /// When compression is off but came close, one block in this many is
 /// compressed anyway to measure again.
 const PROBE_EVERY: u32 = 64;
+/// When compression is off and not even close to paying, one block in this
+/// many is compressed anyway: an estimate made on a bad moment (a core
+/// taken by another process) must not keep it off for good.
+const PROBE_HOPELESS: u32 = 4096;
 /// How much a new measurement weighs against the running one.
 const ALPHA: f64 = 0.5;
+/// A compressed block weighs [`ALPHA`] when it holds this many bytes, less
+/// in proportion when it holds fewer: a small file's block, whose few
+/// microseconds a preemption can multiply a thousandfold, barely moves the
+/// CPU's estimate (one such block once kept a session raw for 6,000 blocks).
+const CPU_WINDOW: usize = 256 << 10;
 
 /// What to do with one block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,10 +161,12 @@ impl Decider {
 
     /// Off: one block in [`PROBE_EVERY`] is compressed at level 1 anyway
     /// when compressing comes within 2x of paying (`gain`, raw's time over
-    /// compressed's), to measure zstd again.
+    /// compressed's), one in [`PROBE_HOPELESS`] when not, to measure zstd
+    /// again.
     fn probe(&mut self, gain: f64, sample: impl FnOnce() -> f64) -> Plan {
         self.since_probe += 1;
-        if gain <= 0.5 || self.since_probe < PROBE_EVERY {
+        let every = if gain <= 0.5 { PROBE_HOPELESS } else { PROBE_EVERY };
+        if self.since_probe < every {
             return Plan::Raw;
         }
         self.since_probe = 0;
@@ -180,10 +191,13 @@ impl Decider {
             return;
         }
         let per_byte = cpu.as_secs_f64() / input as f64;
-        let slot = &mut self.cpu[(self.level - 1) as usize];
-        *slot = Some(slot.map_or(per_byte, |old| old + ALPHA * (per_byte - old)));
+        let weight = ALPHA * (input.min(CPU_WINDOW) as f64 / CPU_WINDOW as f64);
+        // the prior stands for what was not measured yet, so a first block
+        // weighs no more than a later one
+        let old = self.cpu_at(self.level);
+        self.cpu[(self.level - 1) as usize] = Some(old + weight * (per_byte - old));
         let r = output as f64 / input as f64;
-        self.ratio = Some(self.ratio.map_or(r, |old| old + ALPHA * (r - old)));
+        self.ratio = Some(self.ratio.map_or(r, |old| old + weight * (r - old)));
         if matches!(self.choice, Choice::Force(Some(_))) {
             return;
         }

@@ -128,3 +128,48 @@ fn the_link_estimate_forgets_the_socket_buffers_first_burst() {
     let rate = d.link_rate().unwrap();
     assert!((12e6..14e6).contains(&rate), "{rate}");
 }
+
+#[test]
+fn a_small_block_slowed_by_a_preemption_does_not_turn_compression_off() {
+    // 100 Mbit/s shared by four sessions; small files' blocks of 4 KiB, one
+    // of which took 20 ms (the core was taken): before, such a block set its
+    // level's estimate to 200 KB/s; one at each of levels 3, 2 and 1 and
+    // the session sent raw from then on.
+    let mut d = Decider::new(Choice::Auto, MAX_LEVEL);
+    on_link(&mut d, 25.0);
+    for i in 0..100 {
+        assert!(matches!(d.plan(|| 0.25), Plan::Compress { .. }), "block {i}: {d:?}");
+        // the first few at each level it tries were slowed
+        let took = if i < 4 {
+            Duration::from_millis(20)
+        } else {
+            Duration::from_micros(40)
+        };
+        d.compressed(4096, 1024, took);
+    }
+}
+
+#[test]
+fn compression_turned_off_on_a_bad_moment_is_measured_again() {
+    // Whole blocks at 0.2 MB/s (another process had both cores) turn it
+    // off on a 100 Mbit/s link; a probe comes within PROBE_HOPELESS blocks
+    // and, zstd fast again, compression comes back.
+    let mut d = Decider::new(Choice::Auto, MAX_LEVEL);
+    on_link(&mut d, 100.0);
+    d.plan(|| 0.25);
+    for _ in 0..8 {
+        compress(&mut d, 0.2, 0.25);
+    }
+    assert_eq!(d.plan(|| 0.25), Plan::Raw);
+    let mut back = false;
+    for _ in 0..PROBE_HOPELESS * 8 {
+        if let Plan::Compress { .. } = d.plan(|| 0.25) {
+            compress(&mut d, 300.0, 0.25);
+            back = d.plan(|| 0.25) != Plan::Raw;
+            if back {
+                break;
+            }
+        }
+    }
+    assert!(back, "{d:?}");
+}
