@@ -39,14 +39,7 @@ pub(super) fn getmany_held(n: u64) -> u64 {
 /// stream, what `compression_memory` allows it (the window and zstd's own
 /// buffers), and one decoded block.
 pub(super) fn putmany_held(s: &Session, n: u64, blocks: bool) -> u64 {
-    let stream = if blocks {
-        s.ctx()
-            .cfg
-            .compression_memory
-            .saturating_add(tfp_wire::compress::MAX_DATA as u64)
-    } else {
-        0
-    };
+    let stream = if blocks { super::compress::stream_held(s) } else { 0 };
     n.saturating_mul(PER_FILE)
         .saturating_add(GROUPS)
         .saturating_add(MAX_HEADER as u64)

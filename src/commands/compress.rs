@@ -30,6 +30,13 @@ pub(crate) fn offer(s: &Session) -> Option<Offer> {
     })
 }
 
+/// What one zstd stream of a transfer may hold, claimed in the memory
+/// budget while it lives: `compression_memory` (its window and zstd's own
+/// tables) and one block.
+pub(crate) fn stream_held(s: &Session) -> u64 {
+    s.ctx().cfg.compression_memory.saturating_add(z::MAX_DATA as u64)
+}
+
 /// `TFDZSTD`.
 pub fn tfdzstd(s: &mut Session, _arg: &[u8]) -> CmdResult {
     Ok(match offer(s) {
@@ -198,9 +205,12 @@ impl std::fmt::Display for Inflow {
 /// (2^[`DEFAULT_WINDOW_LOG`], or less when `compression_memory` is
 /// smaller): what a client's decoder keeps at most.
 pub(crate) struct Outflow {
-    /// None when zstd had no memory: every block goes raw.
+    /// None when zstd had no memory, or the memory budget no room for the
+    /// stream: every block goes raw.
     squeeze: Option<Squeeze>,
     out: Vec<u8>,
+    /// The stream's claim on the memory budget.
+    _held: Option<crate::session::Hold>,
 }
 
 impl Outflow {
@@ -212,9 +222,13 @@ impl Outflow {
             window_log: offer.window_log.min(DEFAULT_WINDOW_LOG),
             ..offer
         };
+        // the sender chooses raw whenever it likes: where the budget has no
+        // room for a stream, the data go as they are rather than refused
+        let held = s.try_hold(stream_held(s), "a compressed download's stream");
         Some(Outflow {
-            squeeze: Squeeze::new(choice, offer),
+            squeeze: held.as_ref().and_then(|_| Squeeze::new(choice, offer)),
             out: Vec::new(),
+            _held: held,
         })
     }
 

@@ -292,6 +292,8 @@ pub fn put_blocks(s: &mut Session, arg: &[u8]) -> CmdResult {
         let Some(offer) = super::compress::offer(s) else {
             return Ok(Reply::Unknown);
         };
+        // the decoder is made only once its memory is claimed
+        let _held = s.hold(super::compress::stream_held(s), "TFDSTAGEPUTZ")?;
         match Inflow::blocks(offer.window_log) {
             Ok(inflow) => put_t(s, arg, t, inflow),
             Err(e) => fs_failed(&e.into()),

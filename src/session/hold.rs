@@ -8,7 +8,7 @@
 use super::Session;
 use crate::dispatch::CmdError;
 use crate::services::memory_budget::{self, Claim, Refused};
-use log::warn;
+use log::{info, warn};
 use std::net::TcpStream;
 use std::time::Duration;
 use tfp_wire::Failed;
@@ -61,6 +61,31 @@ impl Session {
         };
         warn!("{} {what} refused: {why}", self.peer());
         Err(CmdError::Told(Failed::TransferApi, why))
+    }
+
+    /// Claims `bytes` for `what` if the budget has room now, without
+    /// waiting: for memory the session can do without (a compressor, whose
+    /// data can go as they are). None, logged, when it has not.
+    pub(crate) fn try_hold(&self, bytes: u64, what: &str) -> Option<Hold> {
+        let budget = memory_budget::effective(self.ctx.cfg.memory_budget);
+        match Claim::take(
+            &self.ctx.services.registry,
+            self.live.slot,
+            bytes,
+            budget,
+            Duration::ZERO,
+        ) {
+            Ok(claim) => Some(self.holding(claim)),
+            Err(_) => {
+                info!(
+                    "{} {what}: the memory budget ({}) has no room for its {}; the data go as they are",
+                    self.peer(),
+                    mib(budget),
+                    mib(bytes)
+                );
+                None
+            }
+        }
     }
 
     /// The session's reads and sends bounded by hold_timeout while `claim`

@@ -7,6 +7,7 @@ mod context;
 mod fai_entrance;
 mod handshake;
 mod hold;
+pub(crate) use hold::Hold;
 pub(crate) mod identity;
 pub(crate) mod jail;
 pub(crate) mod liveness;

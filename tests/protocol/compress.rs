@@ -244,3 +244,25 @@ fn compression_no_answers_as_a_server_without_the_extension() {
     let sent = staged_put(&srv, &log, "today.log", 1, Some(Choice::Force(None)));
     assert!(sent > log.len() as u64, "{sent}");
 }
+
+#[test]
+fn a_staged_uploads_decoder_is_counted_in_the_budget() {
+    // 2 MiB for every session: a TFDSTAGEPUTZ whose stream may hold 8 MiB
+    // is refused before its decoder is made (before: decoded unclaimed),
+    // and the session goes on; one of 64 KiB goes through
+    let srv = Server::start_with("memory_budget 2M\n");
+    let mut c = srv.client();
+    let open = c.call("TFDSTAGE", b"5 budget 1 big-window").unwrap();
+    assert!(matches!(open, Status::Ok(_)), "{open:?}");
+    let block = [&[0u8, 0, 0, 0, 5][..], b"hello"].concat();
+    let out = c.put_as(STAGE_PUT, b"big-window", 0, MIB as i64, &mut &block[..], &mut |_| {});
+    let e = out.expect_err("refused");
+    assert!(e.to_string().contains("memory budget"), "{e}");
+    assert!(srv.log().contains("TFDSTAGEPUTZ refused"), "{}", srv.log());
+    assert!(matches!(c.call("MKDIR", b"after").unwrap(), Status::Ok(_)));
+    assert!(!srv.path("big-window").exists());
+    let srv = Server::start_with("memory_budget 2M\ncompression_memory 64K\n");
+    let log = log_lines(MIB);
+    let sent = staged_put(&srv, &log, "small-window.log", 1, Some(Choice::Force(None)));
+    assert!(sent < log.len() as u64 / 2, "{sent}");
+}

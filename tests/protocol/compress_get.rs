@@ -316,3 +316,28 @@ fn compression_no_gets_a_single_file_by_todays_get() {
     let st = c.call(tfp_wire::compress::get::GET, &arg).unwrap();
     assert!(matches!(st, Status::Failed(16, _)), "{st:?}");
 }
+
+#[test]
+fn a_download_whose_stream_the_budget_cannot_hold_comes_as_it_is() {
+    // the sender may send any block raw: where the memory budget (2 MiB) has
+    // no room for a stream of compression_memory (8 MiB), tfd sends the file
+    // as it is instead of holding an encoder unclaimed (before: compressed)
+    let srv = Server::start_with("memory_budget 2M\n");
+    let log = log_lines(2 << 20);
+    std::fs::write(srv.path("one.log"), &log).unwrap();
+    let target = tempdir("zget-budget").join("one.log");
+    let (r, down, _) = get_one(&srv, Choice::Force(None), "one.log", &target, 1, false, None);
+    r.unwrap();
+    assert!(std::fs::read(&target).unwrap() == log, "the bytes differ");
+    assert!(down > log.len() as u64, "{down}");
+    assert!(srv.log().contains("has no room for its"), "{}", srv.log());
+    let srv = Server::start_with("memory_budget 2M\ncompression_memory 64K\n");
+    std::fs::write(srv.path("one.log"), &log).unwrap();
+    let target = tempdir("zget-budget-small").join("one.log");
+    let (r, down, _) = get_one(&srv, Choice::Force(None), "one.log", &target, 1, false, None);
+    r.unwrap();
+    assert!(
+        std::fs::read(&target).unwrap() == log && down < log.len() as u64 / 2,
+        "{down}"
+    );
+}

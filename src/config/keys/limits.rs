@@ -236,11 +236,15 @@ with
 .B FAILED
 and its bytes are not kept (in a batch, that file fails alone and the batch
 goes on).
-A batch's zstd stream is claimed in
+Each compressed transfer's zstd stream (a batch's, a staged upload's, a
+download's) is claimed in
 .B memory_budget
 as
 .B compression_memory
-and one block.
+and one block while it lives: an upload the budget has no room for is
+refused with
+.BR "FAILED 7" ,
+a download is sent as it is.
 .B no
 answers
 .B TFDZSTD
