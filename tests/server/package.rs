@@ -555,6 +555,80 @@ fn assert_purged_to_nothing(before: &BTreeSet<String>, passwd_before: &str, grou
     assert_eq!(tfd_lines(group_before), Vec::<String>::new());
 }
 
+/// On a host without systemd, the postinst's command for starting tfd, run as
+/// printed (on loopback and a free port, as the admin's first change): it
+/// serves, and its pidfile stops it.
+fn started_as_printed(said: &str) {
+    let cmd = said
+        .lines()
+        .find_map(|l| l.split_once("start it with: ").map(|(_, c)| c.to_string()))
+        .unwrap_or_else(|| panic!("no command to start it: {said}"));
+    assert_eq!(cmd, "tfd --init-secrets && tfd --daemon", "{said}");
+    let port = tfd_testkit::free_port();
+    let conf_path = Path::new("/etc/tfd/tfd.conf");
+    let shipped = fs::read_to_string(conf_path).unwrap();
+    let changed: String = shipped
+        .lines()
+        .map(|l| {
+            if l.starts_with("port ") {
+                format!("port {port}\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect::<String>()
+        + "listen 127.0.0.1\n";
+    fs::write(conf_path, changed).unwrap();
+    // the daemon makes /run/tfd for its control socket, where systemd would
+    struct Stop(bool);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            if let Some(pid) = fs::read_to_string("/run/tfd.pid")
+                .ok()
+                .and_then(|p| p.trim().parse().ok())
+            {
+                let pid = nix::unistd::Pid::from_raw(pid);
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+                let until = Instant::now() + Duration::from_secs(10);
+                while nix::sys::signal::kill(pid, None).is_ok() && Instant::now() < until {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+            if !self.0 {
+                // tfd leaves its control socket behind (systemd removes the
+                // runtime directory it makes)
+                let _ = fs::remove_file("/run/tfd/ctl.sock");
+                let _ = fs::remove_dir("/run/tfd");
+            }
+        }
+    }
+    let _stop = Stop(Path::new("/run/tfd").exists());
+    run(Command::new("sh")
+        .args(["-c", &cmd])
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"));
+    let conf = fs::read_to_string(conf_path).unwrap();
+    let hash = conf.lines().find_map(|l| l.strip_prefix("hash ")).unwrap().to_string();
+    let until = Instant::now() + Duration::from_secs(10);
+    let o = loop {
+        let o = installed_tf(port, &hash)
+            .args(["echo", "hello"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        if o.status.success() || Instant::now() > until {
+            break o;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        o.status.success() && String::from_utf8_lossy(&o.stdout).contains("hello"),
+        "tf echo: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    fs::write(conf_path, shipped).unwrap();
+}
+
 /// A purge with data in /srv/tfd keeps it, says so, and gives it to root:
 /// the user tfd goes, and what it owned must not be left to its free uid.
 fn a_purge_keeps_data_and_gives_it_to_root(deb: &Path) {
@@ -565,21 +639,47 @@ fn a_purge_keeps_data_and_gives_it_to_root(deb: &Path) {
         }
     }
     let _srv = RemoveSrv;
-    run(Command::new("dpkg").arg("-i").arg(deb));
+    // what to start it with, for the init this host has (before: systemctl
+    // whether or not systemd ran)
+    let said = String::from_utf8_lossy(&run(Command::new("dpkg").arg("-i").arg(deb)).stdout).into_owned();
+    if Path::new("/run/systemd/system").is_dir() {
+        assert!(said.contains("Start it with: systemctl enable --now tfd"), "{said}");
+    } else {
+        assert!(!said.contains("systemctl"), "{said}");
+        started_as_printed(&said);
+    }
     let user = nix::unistd::User::from_name("tfd")
         .unwrap()
         .expect("postinst made no user tfd");
+    // an account left in group tfd, as README's multi-user recipe makes them
+    struct Member;
+    impl Drop for Member {
+        fn drop(&mut self) {
+            let _ = Command::new("userdel").arg("pkgbob").output();
+        }
+    }
+    let _member = Member;
+    run_retried(Command::new("useradd").args(["--system", "--no-create-home", "--groups", "tfd", "pkgbob"]));
     fs::create_dir("/srv/tfd/sub").unwrap();
     fs::write("/srv/tfd/sub/data.txt", b"the admin's").unwrap();
     for p in ["/srv/tfd/sub", "/srv/tfd/sub/data.txt"] {
         nix::unistd::chown(p, Some(user.uid), Some(user.gid)).unwrap();
     }
-    let said = String::from_utf8_lossy(&run(Command::new("dpkg").args(["-P", "tfd"])).stdout).into_owned();
+    let purged = run(Command::new("dpkg").args(["-P", "tfd"]));
+    let said = String::from_utf8_lossy(&purged.stdout).into_owned();
     assert!(
         said.contains("tfd: /srv/tfd is not empty: kept, and root's now that the user tfd is gone"),
         "{said}"
     );
+    // quiet: before, userdel's "group tfd not removed because it has other
+    // members", though the group went next
+    let warned = String::from_utf8_lossy(&purged.stderr).into_owned();
+    assert!(!warned.contains("userdel"), "{warned}");
     assert!(nix::unistd::User::from_name("tfd").unwrap().is_none(), "user tfd left");
+    assert!(
+        nix::unistd::Group::from_name("tfd").unwrap().is_none(),
+        "group tfd left"
+    );
     for p in ["/srv/tfd", "/srv/tfd/sub", "/srv/tfd/sub/data.txt"] {
         let m = fs::metadata(p).unwrap();
         assert_eq!((m.uid(), m.gid()), (0, 0), "{p} left to the deleted user's ids");
