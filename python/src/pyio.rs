@@ -6,8 +6,9 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
-use std::sync::{Condvar, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex};
+use tfp_client::Meter;
+use tfp_client::{Client, ClientConfig};
 
 /// A progress callback called with the running byte count (the GIL taken for it).
 pub(crate) fn progress_fn(cb: Option<PyObject>) -> impl FnMut(u64) {
@@ -22,46 +23,79 @@ pub(crate) fn progress_fn(cb: Option<PyObject>) -> impl FnMut(u64) {
     }
 }
 
-/// Runs `f` while a thread hands what `read` counts to the Python callback
-/// `cb` about ten times a second (and once at the end), taking the GIL for
-/// each call: a running byte count, or a tree's (files done, files) pair.
-/// The end wakes the thread at once (it waits on a condvar, not a sleep):
-/// the call returns as soon as `f` has, not up to a tenth of a second later.
-pub(crate) fn polled<N, T>(read: impl Fn() -> N + Sync, cb: Option<&PyObject>, f: impl FnOnce() -> T) -> T
+/// What wakes the progress thread: bytes moving on a connection of the
+/// transfer (a [`Meter`] on each half: every 256 KiB), or its end.
+#[derive(Default)]
+struct Tick {
+    /// (times bytes moved, the transfer ended)
+    state: Mutex<(u64, bool)>,
+    moved: Condvar,
+}
+
+impl Tick {
+    fn bump(&self, end: bool) {
+        let mut g = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        g.0 = g.0.wrapping_add(1);
+        g.1 |= end;
+        self.moved.notify_all();
+    }
+}
+
+impl Meter for Tick {
+    /// A futex wake at most every 256 KiB a half moves: the thread it wakes
+    /// reads the transfer's own counter.
+    fn show(&self, _bytes: u64) {
+        self.bump(false);
+    }
+}
+
+/// Runs the transfer `f` on `c` while a thread hands what `read` counts to
+/// the Python callback `cb` (the GIL taken for each call): a running byte
+/// count, or a tree's (files done, files) pair. The thread sleeps until the
+/// transfer wakes it: bytes moving on the session's connection or on any
+/// connection `f` opens with the config it is given (each half's meter),
+/// or the transfer's end, after which `f`'s result is returned at once. A
+/// callback slower than the ticks hears the latest count, not each one.
+pub(crate) fn with_progress<N, T>(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    read: impl Fn() -> N + Sync,
+    cb: Option<&PyObject>,
+    f: impl FnOnce(&mut Client, &ClientConfig) -> T,
+) -> T
 where
     N: PartialEq + Copy + for<'py> IntoPyObject<'py>,
 {
-    let done = (Mutex::new(false), Condvar::new());
-    let ended = || *done.0.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(cb) = cb else { return f(c, cfg) };
+    let tick = Arc::new(Tick::default());
+    let mut cfg = cfg.clone();
+    cfg.meter = Some(tick.clone());
+    c.chan.rx.set_meter(tick.clone());
+    c.chan.tx.set_meter(tick.clone());
     std::thread::scope(|scope| {
-        if let Some(cb) = cb {
-            let (done, read, ended) = (&done, &read, &ended);
-            scope.spawn(move || {
-                let mut last: Option<N> = None;
-                loop {
-                    let finished = ended();
-                    let n = read();
-                    if last != Some(n) {
-                        last = Some(n);
-                        Python::with_gil(|py| {
-                            if let Err(e) = cb.call1(py, (n,)) {
-                                e.print(py);
-                            }
-                        });
-                    }
-                    if finished {
-                        break;
-                    }
-                    let g = done.0.lock().unwrap_or_else(|p| p.into_inner());
-                    if !*g {
-                        drop(done.1.wait_timeout(g, Duration::from_millis(100)));
-                    }
+        let (tick_, read) = (&tick, &read);
+        scope.spawn(move || {
+            let mut last: Option<N> = None;
+            loop {
+                let (seen, finished) = *tick_.state.lock().unwrap_or_else(|p| p.into_inner());
+                let n = read();
+                if last != Some(n) {
+                    last = Some(n);
+                    Python::with_gil(|py| {
+                        if let Err(e) = cb.call1(py, (n,)) {
+                            e.print(py);
+                        }
+                    });
                 }
-            });
-        }
-        let r = f();
-        *done.0.lock().unwrap_or_else(|p| p.into_inner()) = true;
-        done.1.notify_all();
+                if finished {
+                    break;
+                }
+                let g = tick_.state.lock().unwrap_or_else(|p| p.into_inner());
+                drop(tick_.moved.wait_while(g, |s| s.0 == seen && !s.1));
+            }
+        });
+        let r = f(c, &cfg);
+        tick.bump(true);
         r
     })
 }

@@ -282,7 +282,8 @@ impl Session {
     /// link; with `verify`, a batch whose commit checks the SHA-256.
     /// `whole_file` as rsync's: None lets the link decide whether a delta
     /// may go, True never, False whatever the link.
-    /// `progress` hears the running count about ten times a second.
+    /// `progress` hears the running count as the bytes move (each 256 KiB a
+    /// connection moves) and at the end.
     /// Returns the remote name the file landed at.
     #[pyo3(signature = (local, remote, streams=1, bufsz=BUFSZ, resume=false, verify=false, whole_file=None, progress=None))]
     #[allow(clippy::too_many_arguments)]
@@ -309,7 +310,7 @@ impl Session {
     /// False always), else the download engine: a partial beside the
     /// target, journaled for `resume`, `streams` connections, checked end to
     /// end with `verify`, renamed into place when complete. `progress` hears
-    /// the running count about ten times a second.
+    /// the running count as the bytes move and at the end.
     #[pyo3(signature = (remote, local, streams=1, bufsz=BUFSZ, resume=false, verify=false, whole_file=None, progress=None))]
     #[allow(clippy::too_many_arguments)]
     fn download(
