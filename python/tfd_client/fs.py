@@ -439,7 +439,8 @@ class TfFileSystem(AbstractFileSystem):
                 callback.absolute_update(done)
 
         with self._lock:
-            _tree(self._s().native.copy_tree(upload, [src], dest, True, self.tree_jobs, False, [], heard, True))
+            _tree(self._s().native.copy_tree(upload, [src], dest, True, self.tree_jobs, False, [], heard, True),
+                  src, dest)
 
     def _open(self, path, mode="rb", block_size=None, autocommit=True, cache_options=None, **kwargs):
         path = self._strip_protocol(path)
