@@ -132,7 +132,12 @@ class Declined(Error, OSError):
 
 
 class ConnectionError(Error, builtins.ConnectionError):
-    """Connecting failed or the connection broke: the session is unusable."""
+    """Connecting failed or the connection broke: the session is unusable.
+    ``.unanswered`` is True when it broke before any byte of the call's
+    answer came (a server restarted or gone): a call that only reads may be
+    sent again over a fresh session, as the tf:// filesystem does once."""
+
+    unanswered = False
 
 
 class SessionClosed(ConnectionError):
