@@ -222,6 +222,32 @@ impl crate::state::Session {
         r
     }
 
+    /// GET from `offset` to the end into the local file `local` (written
+    /// from `offset`, truncated there first; `Session.get_file`): the bytes
+    /// received.
+    pub(crate) fn get_into_file(
+        &self,
+        py: Python<'_>,
+        remote: &[u8],
+        local: &std::path::Path,
+        offset: u64,
+        bufsz: i64,
+        progress: Option<PyObject>,
+    ) -> PyResult<u64> {
+        let mut cb = progress_fn(progress);
+        self.run_long_at(py, &[remote], |c, _| {
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(local)
+                .map_err(tfp_client::Error::Local)?;
+            f.set_len(offset).map_err(tfp_client::Error::Local)?;
+            let w = tfd_sys::direct::ChunkWriter::new(f, offset, tfp_client::DIRECT_WRITE_MIN);
+            c.get_to_file(remote, offset, bufsz, w, &mut cb)
+        })
+    }
+
     /// SUP of what the Python reader `data` yields, as it is read
     /// (`Session.sup_from`). An exception of the reader cancels the upload
     /// (tfp-client sends -1: the server discards what came) and is raised;

@@ -12,11 +12,10 @@ use crate::state::{Conn, Session};
 use crate::tree::{filter, TreeRun};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use std::fs::OpenOptions;
 use std::path::PathBuf;
 use tfp_client::notify::Answer;
 use tfp_client::tree::{copy, copy_down, mirror};
-use tfp_client::{Error, DIRECT_WRITE_MIN};
+use tfp_client::Error;
 
 /// Chunk size asked for PUT/GET when the caller names none (4 MiB).
 const BUFSZ: i64 = 4 << 20;
@@ -443,18 +442,7 @@ impl Session {
         bufsz: i64,
         progress: Option<PyObject>,
     ) -> PyResult<u64> {
-        let mut cb = progress_fn(progress);
-        self.run_long_at(py, &[&remote], |c, _| {
-            let f = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&local)
-                .map_err(Error::Local)?;
-            f.set_len(offset).map_err(Error::Local)?;
-            let w = tfd_sys::direct::ChunkWriter::new(f, offset, DIRECT_WRITE_MIN);
-            c.get_to_file(&remote, offset, bufsz, w, &mut cb)
-        })
+        self.get_into_file(py, &remote, &local, offset, bufsz, progress)
     }
 
     /// GET of `length` bytes from `offset` (None: to the end, sized by an
