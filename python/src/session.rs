@@ -401,9 +401,15 @@ impl Session {
     /// with overwrite, fed as Python writes; the session's connection is
     /// lent to it until it is closed or aborted.
     /// `overwrite=False`: SNDFILE 0, refused when the file exists.
-    #[pyo3(signature = (remote, overwrite=true))]
-    fn upload(slf: Bound<'_, Self>, remote: Vec<u8>, overwrite: bool) -> PyResult<crate::upload::Upload> {
-        crate::upload::Upload::start(slf.py(), slf.unbind(), remote, overwrite)
+    /// `append_at`: PUT from that offset instead (mode "ab": the file's end).
+    #[pyo3(signature = (remote, overwrite=true, append_at=None))]
+    fn upload(
+        slf: Bound<'_, Self>,
+        remote: Vec<u8>,
+        overwrite: bool,
+        append_at: Option<u64>,
+    ) -> PyResult<crate::upload::Upload> {
+        crate::upload::Upload::start(slf.py(), slf.unbind(), remote, overwrite, append_at)
     }
 
     /// GET from `offset` to the end into the binary writer `sink` (any

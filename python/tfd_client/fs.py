@@ -252,6 +252,27 @@ class TfFileSystem(AbstractFileSystem):
             return True
         return self._again(lambda s: s.exists(path))
 
+    def created(self, path):
+        raise NotImplementedError(
+            "tf filesystem: the TF Protocol tells no creation time (FSTAT and tfd's listings give the "
+            "modification time, FSTATLS the access time too): modified() is what the server can answer")
+
+    def touch(self, path, truncate=True, **kwargs):
+        """An empty file; with ``truncate=False`` an existing file keeps its
+        data and gets its modification time set to now (TOUCH, or FUPD when
+        the file exists)."""
+        if truncate:
+            return super().touch(path, truncate=True, **kwargs)
+        path = self._strip_protocol(path)
+        with self._lock:
+            s = self._s()
+            self._parent_made(path)
+            try:
+                s.touch(path)
+            except FileExistsError:
+                s.fupd(path)
+        self.invalidate_cache(path)
+
     def modified(self, path):
         return datetime.datetime.fromtimestamp(self._stat_info(self._strip_protocol(path))["mtime"],
                                                tz=datetime.timezone.utc)
@@ -460,8 +481,8 @@ class TfFileSystem(AbstractFileSystem):
 
     def _open(self, path, mode="rb", block_size=None, autocommit=True, cache_options=None, **kwargs):
         path = self._strip_protocol(path)
-        if mode not in ("rb", "wb", "xb"):
-            raise NotImplementedError(f"tf filesystem: mode {mode!r} (rb, wb and xb are)")
+        if mode not in ("rb", "wb", "xb", "ab"):
+            raise NotImplementedError(f"tf filesystem: mode {mode!r} (rb, wb, xb and ab are)")
         if mode == "xb" and self.exists(path):
             raise FileExistsError(f"{path}: exists on the server")
         info = None
@@ -481,7 +502,8 @@ class TfFile(AbstractBufferedFile):
     """A file of a TfFileSystem: ranged GETs for reading; for writing, the
     blocks fsspec buffers go out as they fill through a session's streaming
     upload, the file put in place when closed (an exception out of the
-    ``with`` block gives it up: the old file stays)."""
+    ``with`` block gives it up: the old file stays). "ab" appends them with
+    PUT from the file's end as they fill (what was sent stays)."""
 
     DEFAULT_BLOCK_SIZE = 4 << 20
 
@@ -494,7 +516,7 @@ class TfFile(AbstractBufferedFile):
         self._session = self.fs._writer_session()
         with self.fs._lock:
             self.fs._parent_made(self.path)
-        self._file = self._session.open(self.path, "xb" if self.mode == "xb" else "wb")
+        self._file = self._session.open(self.path, self.mode if self.mode in ("xb", "ab") else "wb")
 
     def _upload_chunk(self, final=False):
         self.buffer.seek(0)
