@@ -219,11 +219,10 @@ impl Session {
     /// `unanswered` (a read may be sent again over a fresh session).
     fn finish_said<T>(&self, py: Python<'_>, r: Option<Said<T>>, at: &[&[u8]]) -> PyResult<T> {
         let unanswered = r.as_ref().is_some_and(|s| s.unanswered);
-        self.finish(py, r.map(|s| s.result), at).map_err(|e| {
+        self.finish(py, r.map(|s| s.result), at).inspect_err(|e| {
             if unanswered {
                 let _ = e.value(py).setattr("unanswered", true);
             }
-            e
         })
     }
 
