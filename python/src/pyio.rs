@@ -70,8 +70,7 @@ where
     let tick = Arc::new(Tick::default());
     let mut cfg = cfg.clone();
     cfg.meter = Some(tick.clone());
-    c.chan.rx.set_meter(tick.clone());
-    c.chan.tx.set_meter(tick.clone());
+    c.set_meter(tick.clone());
     std::thread::scope(|scope| {
         let (tick_, read) = (&tick, &read);
         scope.spawn(move || {

@@ -37,10 +37,10 @@ pub(crate) struct Said<T> {
 impl<T> Said<T> {
     /// `f` on `c`, with what its channel received meanwhile.
     fn of(c: &mut Client, f: impl FnOnce(&mut Client) -> Result<T, Error>) -> Said<T> {
-        let before = c.chan.rx.bytes;
+        let before = c.received();
         let result = f(c);
         let unanswered =
-            c.chan.rx.bytes == before && result.as_ref().is_err_and(|e| matches!(e.cause(), Error::Channel(_)));
+            c.received() == before && result.as_ref().is_err_and(|e| matches!(e.cause(), Error::Channel(_)));
         Said { result, unanswered }
     }
 
