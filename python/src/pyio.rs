@@ -6,7 +6,9 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::Thread;
 use tfp_client::Meter;
 use tfp_client::{Client, ClientConfig};
 
@@ -24,28 +26,33 @@ pub(crate) fn progress_fn(cb: Option<PyObject>) -> impl FnMut(u64) {
 }
 
 /// What wakes the progress thread: bytes moving on a connection of the
-/// transfer (a [`Meter`] on each half: every 256 KiB), or its end.
+/// transfer (a [`Meter`] on each half: every 256 KiB), or its end. Lock
+/// free, as a meter must be: a wake is an unpark, a syscall only while the
+/// thread sleeps.
 #[derive(Default)]
 struct Tick {
-    /// (times bytes moved, the transfer ended)
-    state: Mutex<(u64, bool)>,
-    moved: Condvar,
+    /// The progress thread, once it runs.
+    waiter: OnceLock<Thread>,
+    ended: AtomicBool,
 }
 
 impl Tick {
-    fn bump(&self, end: bool) {
-        let mut g = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        g.0 = g.0.wrapping_add(1);
-        g.1 |= end;
-        self.moved.notify_all();
+    fn wake(&self) {
+        if let Some(t) = self.waiter.get() {
+            t.unpark();
+        }
+    }
+
+    fn end(&self) {
+        self.ended.store(true, Ordering::Release);
+        self.wake();
     }
 }
 
 impl Meter for Tick {
-    /// A futex wake at most every 256 KiB a half moves: the thread it wakes
-    /// reads the transfer's own counter.
+    /// The thread it wakes reads the transfer's own counter.
     fn show(&self, _bytes: u64) {
-        self.bump(false);
+        self.wake();
     }
 }
 
@@ -56,6 +63,8 @@ impl Meter for Tick {
 /// connection `f` opens with the config it is given (each half's meter),
 /// or the transfer's end, after which `f`'s result is returned at once. A
 /// callback slower than the ticks hears the latest count, not each one.
+/// The session's connection keeps showing on the tick after the call (an
+/// unpark of a thread that has ended) until a later call's replaces it.
 pub(crate) fn with_progress<N, T>(
     c: &mut Client,
     cfg: &ClientConfig,
@@ -74,9 +83,10 @@ where
     std::thread::scope(|scope| {
         let (tick_, read) = (&tick, &read);
         scope.spawn(move || {
+            let _ = tick_.waiter.set(std::thread::current());
             let mut last: Option<N> = None;
             loop {
-                let (seen, finished) = *tick_.state.lock().unwrap_or_else(|p| p.into_inner());
+                let finished = tick_.ended.load(Ordering::Acquire);
                 let n = read();
                 if last != Some(n) {
                     last = Some(n);
@@ -89,12 +99,12 @@ where
                 if finished {
                     break;
                 }
-                let g = tick_.state.lock().unwrap_or_else(|p| p.into_inner());
-                drop(tick_.moved.wait_while(g, |s| s.0 == seen && !s.1));
+                // a wake since the count was read returns at once
+                std::thread::park();
             }
         });
         let r = f(c, &cfg);
-        tick.bump(true);
+        tick.end();
         r
     })
 }
