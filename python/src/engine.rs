@@ -1,9 +1,9 @@
 //! One file up or down through tfp-client's client engine, what `tf put`
 //! and `tf get` run (the engine alone chooses the route, so the same request
 //! sends the same commands as tf), as a long operation whose running count
-//! `pyio::polled` hands to the Python progress callback.
+//! `pyio::with_progress` hands to the Python progress callback as the bytes move.
 
-use crate::pyio::polled;
+use crate::pyio::with_progress;
 use crate::state::Session;
 use pyo3::prelude::*;
 use std::path::Path;
@@ -56,10 +56,12 @@ impl Session {
     ) -> PyResult<Vec<u8>> {
         let done = AtomicU64::new(0);
         self.run_long_at(py, &[remote], |c, cfg| {
-            polled(
+            with_progress(
+                c,
+                cfg,
                 || done.load(Ordering::Relaxed),
                 progress.as_ref(),
-                || {
+                |c, cfg| {
                     let size = std::fs::metadata(local).map_err(Error::Local)?.len();
                     let mut req = upload::Request {
                         resume: ask.resume,
@@ -95,10 +97,12 @@ impl Session {
         let counter = Arc::new(AtomicU64::new(0));
         let messages = Mutex::new(Vec::<String>::new());
         self.run_long_at(py, &[remote], |c, cfg| {
-            polled(
+            with_progress(
+                c,
+                cfg,
                 || counter.load(Ordering::Relaxed),
                 progress.as_ref(),
-                || {
+                |c, cfg| {
                     let req = download::Request {
                         remote,
                         target: download::Target::Path(local),

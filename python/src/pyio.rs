@@ -6,8 +6,11 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
-use std::sync::{Condvar, Mutex};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::Thread;
+use tfp_client::Meter;
+use tfp_client::{Client, ClientConfig};
 
 /// A progress callback called with the running byte count (the GIL taken for it).
 pub(crate) fn progress_fn(cb: Option<PyObject>) -> impl FnMut(u64) {
@@ -22,46 +25,86 @@ pub(crate) fn progress_fn(cb: Option<PyObject>) -> impl FnMut(u64) {
     }
 }
 
-/// Runs `f` while a thread hands what `read` counts to the Python callback
-/// `cb` about ten times a second (and once at the end), taking the GIL for
-/// each call: a running byte count, or a tree's (files done, files) pair.
-/// The end wakes the thread at once (it waits on a condvar, not a sleep):
-/// the call returns as soon as `f` has, not up to a tenth of a second later.
-pub(crate) fn polled<N, T>(read: impl Fn() -> N + Sync, cb: Option<&PyObject>, f: impl FnOnce() -> T) -> T
+/// What wakes the progress thread: bytes moving on a connection of the
+/// transfer (a [`Meter`] on each half: every 256 KiB), or its end. Lock
+/// free, as a meter must be: a wake is an unpark, a syscall only while the
+/// thread sleeps.
+#[derive(Default)]
+struct Tick {
+    /// The progress thread, once it runs.
+    waiter: OnceLock<Thread>,
+    ended: AtomicBool,
+}
+
+impl Tick {
+    fn wake(&self) {
+        if let Some(t) = self.waiter.get() {
+            t.unpark();
+        }
+    }
+
+    fn end(&self) {
+        self.ended.store(true, Ordering::Release);
+        self.wake();
+    }
+}
+
+impl Meter for Tick {
+    /// The thread it wakes reads the transfer's own counter.
+    fn show(&self, _bytes: u64) {
+        self.wake();
+    }
+}
+
+/// Runs the transfer `f` on `c` while a thread hands what `read` counts to
+/// the Python callback `cb` (the GIL taken for each call): a running byte
+/// count, or a tree's (files done, files) pair. The thread sleeps until the
+/// transfer wakes it: bytes moving on the session's connection or on any
+/// connection `f` opens with the config it is given (each half's meter),
+/// or the transfer's end, after which `f`'s result is returned at once. A
+/// callback slower than the ticks hears the latest count, not each one.
+/// The session's connection keeps showing on the tick after the call (an
+/// unpark of a thread that has ended) until a later call's replaces it.
+pub(crate) fn with_progress<N, T>(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    read: impl Fn() -> N + Sync,
+    cb: Option<&PyObject>,
+    f: impl FnOnce(&mut Client, &ClientConfig) -> T,
+) -> T
 where
     N: PartialEq + Copy + for<'py> IntoPyObject<'py>,
 {
-    let done = (Mutex::new(false), Condvar::new());
-    let ended = || *done.0.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(cb) = cb else { return f(c, cfg) };
+    let tick = Arc::new(Tick::default());
+    let mut cfg = cfg.clone();
+    cfg.meter = Some(tick.clone());
+    c.set_meter(tick.clone());
     std::thread::scope(|scope| {
-        if let Some(cb) = cb {
-            let (done, read, ended) = (&done, &read, &ended);
-            scope.spawn(move || {
-                let mut last: Option<N> = None;
-                loop {
-                    let finished = ended();
-                    let n = read();
-                    if last != Some(n) {
-                        last = Some(n);
-                        Python::with_gil(|py| {
-                            if let Err(e) = cb.call1(py, (n,)) {
-                                e.print(py);
-                            }
-                        });
-                    }
-                    if finished {
-                        break;
-                    }
-                    let g = done.0.lock().unwrap_or_else(|p| p.into_inner());
-                    if !*g {
-                        drop(done.1.wait_timeout(g, Duration::from_millis(100)));
-                    }
+        let (tick_, read) = (&tick, &read);
+        scope.spawn(move || {
+            let _ = tick_.waiter.set(std::thread::current());
+            let mut last: Option<N> = None;
+            loop {
+                let finished = tick_.ended.load(Ordering::Acquire);
+                let n = read();
+                if last != Some(n) {
+                    last = Some(n);
+                    Python::with_gil(|py| {
+                        if let Err(e) = cb.call1(py, (n,)) {
+                            e.print(py);
+                        }
+                    });
                 }
-            });
-        }
-        let r = f();
-        *done.0.lock().unwrap_or_else(|p| p.into_inner()) = true;
-        done.1.notify_all();
+                if finished {
+                    break;
+                }
+                // a wake since the count was read returns at once
+                std::thread::park();
+            }
+        });
+        let r = f(c, &cfg);
+        tick.end();
         r
     })
 }
@@ -186,6 +229,32 @@ impl crate::state::Session {
             return Err(e);
         }
         r
+    }
+
+    /// GET from `offset` to the end into the local file `local` (written
+    /// from `offset`, truncated there first; `Session.get_file`): the bytes
+    /// received.
+    pub(crate) fn get_into_file(
+        &self,
+        py: Python<'_>,
+        remote: &[u8],
+        local: &std::path::Path,
+        offset: u64,
+        bufsz: i64,
+        progress: Option<PyObject>,
+    ) -> PyResult<u64> {
+        let mut cb = progress_fn(progress);
+        self.run_long_at(py, &[remote], |c, _| {
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(local)
+                .map_err(tfp_client::Error::Local)?;
+            f.set_len(offset).map_err(tfp_client::Error::Local)?;
+            let w = tfd_sys::direct::ChunkWriter::new(f, offset, tfp_client::DIRECT_WRITE_MIN);
+            c.get_to_file(remote, offset, bufsz, w, &mut cb)
+        })
     }
 
     /// SUP of what the Python reader `data` yields, as it is read

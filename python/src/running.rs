@@ -26,6 +26,32 @@ pub(crate) fn notifying() -> Error {
 /// What a call found: the session held by another call of it.
 pub(crate) struct Busy;
 
+/// A call's result, and whether its connection broke before a byte of the
+/// answer came (a server restarted or gone: nothing of the command was
+/// answered, so a call that only reads may be sent again elsewhere).
+pub(crate) struct Said<T> {
+    result: Result<T, Error>,
+    unanswered: bool,
+}
+
+impl<T> Said<T> {
+    /// `f` on `c`, with what its channel received meanwhile.
+    fn of(c: &mut Client, f: impl FnOnce(&mut Client) -> Result<T, Error>) -> Said<T> {
+        let before = c.received();
+        let result = f(c);
+        let unanswered =
+            c.received() == before && result.as_ref().is_err_and(|e| matches!(e.cause(), Error::Channel(_)));
+        Said { result, unanswered }
+    }
+
+    fn nothing(result: Result<T, Error>) -> Said<T> {
+        Said {
+            result,
+            unanswered: false,
+        }
+    }
+}
+
 impl Session {
     /// The session's connection, never waited for: `Busy` while another call
     /// of this session holds it (a callback of a running call, another
@@ -103,11 +129,11 @@ impl Session {
         let r = py.allow_threads(|| {
             let mut g = self.grab()?;
             Ok(g.as_mut().map(|conn| match conn {
-                Conn::Notify(_) if !raw => Err(notifying()),
-                conn => f(conn.client_mut()),
+                Conn::Notify(_) if !raw => Said::nothing(Err(notifying())),
+                conn => Said::of(conn.client_mut(), f),
             }))
         });
-        self.finish(py, r.map_err(|Busy| busy(py))?, at)
+        self.finish_said(py, r.map_err(|Busy| busy(py))?, at)
     }
 
     /// Runs a long operation (a transfer, a tree) on a worker thread while
@@ -145,7 +171,7 @@ impl Session {
             let mut g = self.grab()?;
             let Some(conn) = g.as_mut() else { return Ok(None) };
             let c = match conn {
-                Conn::Notify(_) => return Ok(Some(Err(notifying()))),
+                Conn::Notify(_) => return Ok(Some(Said::nothing(Err(notifying())))),
                 Conn::Commands(c) => c,
             };
             cancel.watch(c.chan.stream());
@@ -153,7 +179,7 @@ impl Session {
                 let (done, ended) = channel::<()>();
                 let cfg = &cfg;
                 let worker = s.spawn(move || {
-                    let r = f(c, cfg);
+                    let r = Said::of(c, |c| f(c, cfg));
                     drop(done);
                     r
                 });
@@ -185,7 +211,19 @@ impl Session {
             }
             return Err(e);
         }
-        self.finish(py, r.map_err(|Busy| busy(py))?, at)
+        self.finish_said(py, r.map_err(|Busy| busy(py))?, at)
+    }
+
+    /// [`Session::finish`] of a call that says whether its connection broke
+    /// before any byte of the answer came: then its ConnectionError is
+    /// `unanswered` (a read may be sent again over a fresh session).
+    fn finish_said<T>(&self, py: Python<'_>, r: Option<Said<T>>, at: &[&[u8]]) -> PyResult<T> {
+        let unanswered = r.as_ref().is_some_and(|s| s.unanswered);
+        self.finish(py, r.map(|s| s.result), at).inspect_err(|e| {
+            if unanswered {
+                let _ = e.value(py).setattr("unanswered", true);
+            }
+        })
     }
 
     /// An operation's result for Python: a broken channel closes the session.

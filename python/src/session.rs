@@ -12,11 +12,10 @@ use crate::state::{Conn, Session};
 use crate::tree::{filter, TreeRun};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use std::fs::OpenOptions;
 use std::path::PathBuf;
 use tfp_client::notify::Answer;
 use tfp_client::tree::{copy, copy_down, mirror};
-use tfp_client::{Error, DIRECT_WRITE_MIN};
+use tfp_client::Error;
 
 /// Chunk size asked for PUT/GET when the caller names none (4 MiB).
 const BUFSZ: i64 = 4 << 20;
@@ -282,7 +281,8 @@ impl Session {
     /// link; with `verify`, a batch whose commit checks the SHA-256.
     /// `whole_file` as rsync's: None lets the link decide whether a delta
     /// may go, True never, False whatever the link.
-    /// `progress` hears the running count about ten times a second.
+    /// `progress` hears the running count as the bytes move (each 256 KiB a
+    /// connection moves) and at the end.
     /// Returns the remote name the file landed at.
     #[pyo3(signature = (local, remote, streams=1, bufsz=BUFSZ, resume=false, verify=false, whole_file=None, progress=None))]
     #[allow(clippy::too_many_arguments)]
@@ -309,7 +309,7 @@ impl Session {
     /// False always), else the download engine: a partial beside the
     /// target, journaled for `resume`, `streams` connections, checked end to
     /// end with `verify`, renamed into place when complete. `progress` hears
-    /// the running count about ten times a second.
+    /// the running count as the bytes move and at the end.
     #[pyo3(signature = (remote, local, streams=1, bufsz=BUFSZ, resume=false, verify=false, whole_file=None, progress=None))]
     #[allow(clippy::too_many_arguments)]
     fn download(
@@ -401,9 +401,15 @@ impl Session {
     /// with overwrite, fed as Python writes; the session's connection is
     /// lent to it until it is closed or aborted.
     /// `overwrite=False`: SNDFILE 0, refused when the file exists.
-    #[pyo3(signature = (remote, overwrite=true))]
-    fn upload(slf: Bound<'_, Self>, remote: Vec<u8>, overwrite: bool) -> PyResult<crate::upload::Upload> {
-        crate::upload::Upload::start(slf.py(), slf.unbind(), remote, overwrite)
+    /// `append_at`: PUT from that offset instead (mode "ab": the file's end).
+    #[pyo3(signature = (remote, overwrite=true, append_at=None))]
+    fn upload(
+        slf: Bound<'_, Self>,
+        remote: Vec<u8>,
+        overwrite: bool,
+        append_at: Option<u64>,
+    ) -> PyResult<crate::upload::Upload> {
+        crate::upload::Upload::start(slf.py(), slf.unbind(), remote, overwrite, append_at)
     }
 
     /// GET from `offset` to the end into the binary writer `sink` (any
@@ -442,18 +448,7 @@ impl Session {
         bufsz: i64,
         progress: Option<PyObject>,
     ) -> PyResult<u64> {
-        let mut cb = progress_fn(progress);
-        self.run_long_at(py, &[&remote], |c, _| {
-            let f = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&local)
-                .map_err(Error::Local)?;
-            f.set_len(offset).map_err(Error::Local)?;
-            let w = tfd_sys::direct::ChunkWriter::new(f, offset, DIRECT_WRITE_MIN);
-            c.get_to_file(&remote, offset, bufsz, w, &mut cb)
-        })
+        self.get_into_file(py, &remote, &local, offset, bufsz, progress)
     }
 
     /// GET of `length` bytes from `offset` (None: to the end, sized by an

@@ -1,7 +1,7 @@
 //! Tree runs (put_tree, get_tree, mirror) for Python: what they tell through
 //! [`Events`] kept in order, and their report as `tfd_client.TreeReport`.
 
-use crate::pyio::polled;
+use crate::pyio::with_progress;
 use crate::state::Session;
 use pyo3::prelude::*;
 use std::path::PathBuf;
@@ -111,7 +111,7 @@ impl TreeRun {
 
 impl Session {
     /// Runs a tree run as a long operation (Ctrl-C stops it), its progress
-    /// polled for `cb` (the bytes moved, or with `per_file` the pair (files
+    /// handed to `cb` as it moves (the bytes moved, or with `per_file` the pair (files
     /// done, files): what fsspec's Callbacks count), and what it told
     /// attached to its report.
     pub(crate) fn tree_run(
@@ -128,10 +128,14 @@ impl Session {
                 let done = progress().map_or(0, |p| p.files());
                 (done, heard.files.load(Ordering::Relaxed))
             };
-            self.run_long(py, |c, cfg| polled(files, cb.as_ref(), || f(c, cfg, &heard)))?
+            self.run_long(py, |c, cfg| {
+                with_progress(c, cfg, files, cb.as_ref(), |c, cfg| f(c, cfg, &heard))
+            })?
         } else {
             let moved = || progress().map_or(0, |p| p.moved());
-            self.run_long(py, |c, cfg| polled(moved, cb.as_ref(), || f(c, cfg, &heard)))?
+            self.run_long(py, |c, cfg| {
+                with_progress(c, cfg, moved, cb.as_ref(), |c, cfg| f(c, cfg, &heard))
+            })?
         };
         r.said = std::mem::take(&mut *heard.said.lock().unwrap_or_else(|p| p.into_inner()));
         Ok(r)

@@ -11,6 +11,10 @@
 //! flow with BREAK: the server discards what came and keeps its old file.
 //! The connection then goes back to the session; while it is lent, calls of
 //! the session raise SessionBusy.
+//!
+//! A file opened for appending (`"ab"`) is the same queue fed to PUT at the
+//! end the caller found (the protocol's PUT writes in place, no temporary):
+//! what was sent stays, even when the file is given up.
 
 use crate::errors::{py_err, py_err_at};
 use crate::queue::Shared;
@@ -27,6 +31,9 @@ use tfp_client::Error;
 pub(crate) const WINDOW: usize = 8 << 20;
 /// The largest piece a write is queued in.
 const PIECE: usize = 1 << 20;
+/// The chunk an append's PUT asks for: a piece, so the data goes out as
+/// it is written.
+const APPEND_BUFSZ: i64 = PIECE as i64;
 
 /// The worker's source: what Python queued, EOF at `close` or when given up.
 struct Pipe {
@@ -78,9 +85,16 @@ pub(crate) struct Upload {
 }
 
 impl Upload {
-    /// Starts SNDFILE of `remote` (`overwrite`: replace an existing file) on
-    /// the session's connection, lent to a worker thread.
-    pub(crate) fn start(py: Python<'_>, session: Py<Session>, remote: Vec<u8>, overwrite: bool) -> PyResult<Upload> {
+    /// Starts SNDFILE of `remote` (`overwrite`: replace an existing file),
+    /// or with `append_at` PUT from that offset, on the session's
+    /// connection, lent to a worker thread.
+    pub(crate) fn start(
+        py: Python<'_>,
+        session: Py<Session>,
+        remote: Vec<u8>,
+        overwrite: bool,
+        append_at: Option<u64>,
+    ) -> PyResult<Upload> {
         let conn = {
             let s = session.borrow(py);
             s.not_lent(py)?;
@@ -110,9 +124,13 @@ impl Upload {
                 cur: Vec::new(),
                 pos: 0,
             };
-            let r = c.sndfile_checked(&remote, overwrite, &mut pipe, &mut |_| {}, &mut || {
-                pipe_shared.lock().abandoned.clone()
-            });
+            let r = match append_at {
+                // PUT writes in place: what came stays, given up or not
+                Some(at) => c.put(&remote, at, APPEND_BUFSZ, &mut pipe, &mut |_| {}),
+                None => c.sndfile_checked(&remote, overwrite, &mut pipe, &mut |_| {}, &mut || {
+                    pipe_shared.lock().abandoned.clone()
+                }),
+            };
             let mut st = pipe_shared.lock();
             st.finished = true;
             // a refusal before the data ends: the writer's queue is dropped

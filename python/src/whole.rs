@@ -4,7 +4,9 @@
 //! (`tfp_client::parallel::SizedGet`), where a stat first and then the GET
 //! cost three (fsspec's `cat_file` of a small file). The data is deciphered
 //! straight into the object, which is zeroed a chunk ahead of the data
-//! rather than all before it (`tfd_sys::pybytes`).
+//! rather than all before it (`tfd_sys::pybytes`). Either is a long
+//! operation (`Session::run_long_at`): a Ctrl-C ends it within a tenth of a
+//! second, not after the rest of the data.
 
 use crate::state::Session;
 use pyo3::prelude::*;
@@ -31,7 +33,7 @@ pub(crate) fn read(
     };
     let mut got = 0usize;
     let b = tfd_sys::pybytes::new_filled(py, n, |buf| {
-        got = s.run_at(py, &[&remote], |c| {
+        got = s.run_long_at(py, &[&remote], |c, _| {
             parallel::get_range_into(c, &remote, offset, buf, bufsz)
         })?;
         Ok(())
@@ -47,7 +49,7 @@ pub(crate) fn read(
 /// that shrank between the FSTAT and the GET gives what it still holds; one
 /// that grew, what it held at the FSTAT.
 fn read_to_end(s: &Session, py: Python<'_>, remote: Vec<u8>, offset: u64, bufsz: i64) -> PyResult<Py<PyBytes>> {
-    let (made, got) = s.run_at(py, &[&remote], |c| {
+    let (made, got) = s.run_long_at(py, &[&remote], |c, _| {
         let get = SizedGet::open(c, &remote, offset, bufsz)?;
         let Ok(n) = usize::try_from(get.len()) else {
             let len = get.len();

@@ -114,6 +114,13 @@ class Tfd:
                 time.sleep(0.05)
         return False
 
+    def restart(self):
+        """Stops the server (its sessions end with it) and starts it again
+        on its port, as a service restart does."""
+        self.stop()
+        if not self._spawn():
+            raise RuntimeError(f"tfd did not start again:\n{self.log.read_text(errors='replace')}")
+
     def restart_with_key(self, keypair):
         """Stops the server and starts it again on its port with another
         private key (a server whose key was replaced, or one posing as it)."""

@@ -103,3 +103,24 @@ def test_a_refused_connection_carries_its_errno(tfd):
         e = _raised(lambda: tfd_client.connect(f"127.0.0.1:{port}", key=tfd.key_file, hash=tfd.hash))
     assert isinstance(e, ConnectionError) and isinstance(e, tfd_client.Error), repr(e)
     assert e.errno == errno.ECONNREFUSED and e.strerror, repr(e)
+
+
+def test_a_tree_runs_failure_is_an_oserror_naming_both_trees(session, wd, tmp_path):
+    name, _ = wd
+    session.write_bytes(f"{name}/f", b"a file where the tree would go")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_bytes(b"a")
+    cases = [
+        # (call, filename, filename2): the source and the destination
+        (lambda: session.put_tree(src, f"{name}/f/below"), str(src), f"{name}/f/below"),
+        (lambda: session.get_tree(f"{name}/no-such-dir", tmp_path / "down"), f"{name}/no-such-dir",
+         str(tmp_path / "down")),
+        (lambda: session.mirror_up(src, f"{name}/f/m"), str(src), f"{name}/f/m"),
+    ]
+    for call, filename, filename2 in cases:
+        e = _raised(call)
+        assert isinstance(e, tfd_client.TreeError) and isinstance(e, tfd_client.Error), repr(e)
+        assert (e.errno, e.filename, e.filename2) == (errno.EIO, filename, filename2), repr(e)
+        assert e.strerror and e.report.failures, repr(e)
+        assert str(e).startswith(e.report.failures[0][1]), str(e)

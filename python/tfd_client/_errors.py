@@ -10,8 +10,10 @@ catches are their bases too: ``NotFound`` is a ``FileNotFoundError``,
 for a user's quota), ``DirectoryNotEmpty`` an ``OSError`` (ENOTEMPTY),
 ``SessionClosed`` a ``ConnectionError``; each with ``.errno`` set. Every
 refusal is an OSError (``Refused`` itself, errno EIO where the status names
-no cause) with ``.filename`` (and ``.filename2``) the path the call was about:
-``_from_native`` below builds every exception the binding raises."""
+no cause) with ``.filename`` (and ``.filename2``) the path the call was about,
+and so is a tree run's ``TreeError`` (its source and destination):
+``_from_native`` below builds every exception the binding and the tree runs
+raise."""
 
 from __future__ import annotations
 
@@ -110,16 +112,15 @@ class UnknownCommand(Refused):
     """The server does not know the command (UNKNOWN)."""
 
 
-class TreeError(Error):
+class TreeError(Error, OSError):
     """A tree run (put_tree, get_tree, mirror) did not do everything asked:
     ``.report`` (a TreeReport) says what moved and ``.report.failures`` what
-    failed; the first failure is the message."""
+    failed; the first failure is the message. An OSError with errno EIO
+    (the run's failures are many, each named in the report), ``filename``
+    the source tree and ``filename2`` the destination."""
 
-    def __init__(self, report):
-        first = report.failures[0][1] if report.failures else "the run stopped before it had a plan"
-        more = len(report.failures) - 1
-        super().__init__(first + (f" (and {more} more)" if more > 0 else ""))
-        self.report = report
+    _errno = _errno.EIO
+    report = None
 
 
 class Declined(Error, OSError):
@@ -131,7 +132,12 @@ class Declined(Error, OSError):
 
 
 class ConnectionError(Error, builtins.ConnectionError):
-    """Connecting failed or the connection broke: the session is unusable."""
+    """Connecting failed or the connection broke: the session is unusable.
+    ``.unanswered`` is True when it broke before any byte of the call's
+    answer came (a server restarted or gone): a call that only reads may be
+    sent again over a fresh session, as the tf:// filesystem does once."""
+
+    unanswered = False
 
 
 class SessionClosed(ConnectionError):
@@ -246,6 +252,8 @@ def _exception(kind: str, code: Optional[int], command: str, text: str, message:
         if isinstance(e, QuotaExceeded) and "quota" in text.lower():
             e.errno = _errno.EDQUOT
         return e
+    if kind == "tree":
+        return TreeError(message, None, text, command, **named)
     if kind == "declined":
         return Declined(message, code, text, command, **named)
     if kind == "channel":

@@ -13,7 +13,9 @@ class RemoteFile(io.RawIOBase):
     """A remote file as a binary file object (Session.open). "wb" sends as it
     is written (the native upload); closing it puts the file in place, an
     exception out of its ``with`` block (or abort()) gives it up and the
-    server keeps its old file."""
+    server keeps its old file. "ab" sends as it is written too, with PUT
+    from the file's end (PUT writes in place): what was sent stays, given
+    up or not."""
 
     def __init__(self, session, path: PathLike, mode: str):
         super().__init__()
@@ -21,18 +23,17 @@ class RemoteFile(io.RawIOBase):
         self._path = path
         self._mode = mode
         self._pos = 0
-        self._buf = bytearray()
         self._up = None
         if mode == "rb":
             st = session.stat(path)
             if st.kind == "dir":
                 raise IsADirectory(f"{_s(_b(path))}: is a directory on the server", filename=_s(_b(path)))
             self._size = st.size
-        elif mode == "ab":
-            self._pos = session.size(path) if session.exists(path) else 0
         else:
+            if mode == "ab":
+                self._pos = session.size(path) if session.exists(path) else 0
             try:
-                self._up = session._n.upload(_b(path), mode != "xb")
+                self._up = session._n.upload(_b(path), mode != "xb", self._pos if mode == "ab" else None)
             except Refused as e:
                 said = session._explain_put(path, e)
                 if said is e:
@@ -83,22 +84,20 @@ class RemoteFile(io.RawIOBase):
             raise io.UnsupportedOperation("write")
         if self.closed:
             raise ValueError("write to a closed file")
-        if self._up is not None:
-            try:
-                n = self._up.write(data)
-            except Refused as e:
-                said = self._s._explain_put(self._path, e)
-                if said is e:
-                    raise
-                raise said from e
-            self._pos += n
-            return n
-        self._buf += data
-        return len(data)
+        try:
+            n = self._up.write(data)
+        except Refused as e:
+            said = self._s._explain_put(self._path, e)
+            if said is e:
+                raise
+            raise said from e
+        self._pos += n
+        return n
 
     def abort(self) -> None:
         """Gives a "wb" upload up: the server discards what came and keeps
-        its old file (or none). The session goes on."""
+        its old file (or none); an "ab" one stops where it is (what was sent
+        is appended). The session goes on."""
         if self._up is not None and not self.closed:
             try:
                 self._up.abort()
@@ -131,10 +130,5 @@ class RemoteFile(io.RawIOBase):
                     if said is e:
                         raise
                     raise said from e
-            elif self._mode == "ab" and self._buf:
-                if self._pos == 0:
-                    self._s.write_bytes(self._path, bytes(self._buf))
-                else:
-                    self._s._n.put_bytes(_b(self._path), bytes(self._buf), self._pos)
         finally:
             super().close()

@@ -243,7 +243,9 @@ class _Transfers:
         file stays. While a "wb" file is open it holds the session's
         connection: other calls of the session raise SessionBusy. "xb" is
         "wb" refused (Exists, a FileExistsError) when the file exists. "ab"
-        appends with PUT at the end."""
+        appends as it is written, with PUT from the file's end (the
+        protocol's PUT writes in place): what was sent stays even when the
+        file is given up; it holds the connection as "wb" does."""
         if mode not in ("rb", "wb", "xb", "ab"):
             raise ValueError("mode must be 'rb', 'wb', 'xb' or 'ab'")
         return RemoteFile(self, path, mode)

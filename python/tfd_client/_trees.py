@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
 from . import _native
-from ._errors import TreeError
+from ._errors import _from_native
 from ._paths import PathLike, Progress, _b, _local, _s
 
 
@@ -45,7 +45,9 @@ def _filters(exclude: Sequence[str], include: Sequence[str]) -> List[Tuple[bool,
     return [(True, p) for p in include] + [(False, p) for p in exclude]
 
 
-def _tree(run: "_native.TreeRun") -> TreeReport:
+def _tree(run: "_native.TreeRun", src: PathLike, dst: PathLike) -> TreeReport:
+    """The report of a run from ``src`` to ``dst``; TreeError (naming both)
+    if anything failed."""
     failures = [(k, t) for k, t in run.said if k != "note"]
     r = TreeReport(
         transferred=run.transferred,
@@ -57,7 +59,12 @@ def _tree(run: "_native.TreeRun") -> TreeReport:
         planned=[(step, _s(rel)) for step, rel in run.planned],
     )
     if failures or run.stopped or run.local or run.refused:
-        raise TreeError(r)
+        first = failures[0][1] if failures else "the run stopped before it had a plan"
+        more = len(failures) - 1
+        message = first + (f" (and {more} more)" if more > 0 else "")
+        e = _from_native("tree", None, "", message, message, _b(src), _b(dst))
+        e.report = r
+        raise e
     return r
 
 
@@ -80,7 +87,8 @@ class _TreeRuns:
         modes and mtimes to the nanosecond, owners where the server's session
         may give them."""
         return _tree(self._n.copy_tree(True, [_local(local_dir)], _s(_b(remote_dir)), True, jobs, False,
-                                       _filters(exclude, include), progress, archive=archive))
+                                       _filters(exclude, include), progress, archive=archive),
+                     local_dir, remote_dir)
 
     def get_tree(self, remote_dir: PathLike, local_dir: PathLike, *, jobs: int = 4, resume: bool = False,
                  exclude: Sequence[str] = (), include: Sequence[str] = (),
@@ -94,7 +102,8 @@ class _TreeRuns:
         does: what ``rsync -a`` keeps, owners and devices too when run as
         root."""
         return _tree(self._n.copy_tree(False, [_s(_b(remote_dir))], _local(local_dir), True, jobs, resume,
-                                       _filters(exclude, include), progress, archive=archive))
+                                       _filters(exclude, include), progress, archive=archive),
+                     remote_dir, local_dir)
 
     def mirror(self, src: PathLike, dst: PathLike, *, direction: str, delete: bool = False,
                checksum: bool = False, dry_run: bool = False, jobs: int = 4,
@@ -120,7 +129,7 @@ class _TreeRuns:
             raise ValueError(f"mirror: direction must be 'up' (local src to remote dst) or 'down' "
                              f"(remote src to local dst), not {direction!r}")
         return _tree(self._n.mirror(s, d, up, delete, checksum, dry_run, jobs,
-                                    _filters(exclude, include), progress, archive))
+                                    _filters(exclude, include), progress, archive), src, dst)
 
     def mirror_up(self, local_dir: PathLike, remote_dir: PathLike, **kw) -> TreeReport:
         """mirror(local_dir, remote_dir, direction="up", ...)."""

@@ -23,7 +23,12 @@ RMDIR (``recursive=True``) or rmdir (empty only), ``info`` a stat with what
 tfd's archive listing (TFDENTRIES) says of the entry: its mode, mtime to the
 nanosecond, owner and a link's target. One session serves the
 filesystem instance; a file open for writing gets a session of its own, kept
-for the next one. Calls from several threads take turns on the session.
+for the next one. Calls from several threads take turns on the session. A
+call that only reads (cat_file, ls, find, info, exists, checksum, a file's
+ranges) is sent once more over a fresh session when the connection was lost
+before any byte of its answer came (a server restarted since the last call);
+one that changes something raises ConnectionError, and the next call
+connects afresh.
 Errors are the builtin ones fsspec users catch (FileNotFoundError,
 FileExistsError, ...: tfd_client's classes are those).
 """
@@ -39,7 +44,7 @@ from typing import Any, Dict, List, Optional
 from fsspec.callbacks import DEFAULT_CALLBACK
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
-from ._errors import Error, IsADirectory
+from ._errors import ConnectionError, Error, IsADirectory
 from ._paths import _b
 from ._records import _type_name
 from ._session import connect
@@ -84,6 +89,20 @@ class TfFileSystem(AbstractFileSystem):
         if self._session.closed:
             self._session = connect(self.host, **self._connect_kw)
         return self._session
+
+    def _again(self, call):
+        """``call(session)``, sent once more over a fresh session when the
+        connection was lost before any byte of its answer came (a server
+        restarted since the last call). For calls that only read (cat_file,
+        ls, find, info, exists, checksum, a file's ranges): one that changes
+        something is never sent twice, its ConnectionError is raised."""
+        with self._lock:
+            try:
+                return call(self._s())
+            except ConnectionError as e:
+                if not e.unanswered:
+                    raise
+            return call(self._s())
 
     def _writer_session(self):
         with self._lock:
@@ -159,8 +178,7 @@ class TfFileSystem(AbstractFileSystem):
             return {"name": "", "size": 0, "type": "directory"}
         parent, name = posixpath.split(path)
         try:
-            with self._lock:
-                listed = self._s().native.list_entries(_b(parent))
+            listed = self._again(lambda s: s.native.list_entries(_b(parent)))
         except Error:
             listed = None  # the stat says why, or what it is
         full = next((e for e in listed or () if e[1] == _b(name)), None)
@@ -186,8 +204,7 @@ class TfFileSystem(AbstractFileSystem):
         """info from one stat: the type, size and mtime in seconds."""
         if path == "":
             return {"name": "", "size": 0, "type": "directory"}
-        with self._lock:
-            st = self._s().stat(path)
+        st = self._again(lambda s: s.stat(path))
         return {"name": path, "size": st.size if st.kind == "file" else 0, "type": _kind(st.kind),
                 "mtime": st.mtime}
 
@@ -196,8 +213,7 @@ class TfFileSystem(AbstractFileSystem):
         info = self._stat_info(path)
         if info["type"] != "directory":
             return [info] if detail else [path]
-        with self._lock:
-            entries = self._s().listdir(path, stat=detail)
+        entries = self._again(lambda s: s.listdir(path, stat=detail))
         return [_entry_info(e) if detail else e.path for e in entries]
 
     def find(self, path, maxdepth=None, withdirs=False, detail=False, **kwargs):
@@ -218,8 +234,7 @@ class TfFileSystem(AbstractFileSystem):
         else:
             if withdirs and path:
                 out[path] = top
-            with self._lock:
-                entries = self._s().listdir(path, recursive=True, stat=True)
+            entries = self._again(lambda s: s.listdir(path, recursive=True, stat=True))
             out.update((e.path, _entry_info(e)) for e in entries if withdirs or e.kind != "dir")
         names = sorted(out)
         return {n: out[n] for n in names} if detail else names
@@ -235,20 +250,39 @@ class TfFileSystem(AbstractFileSystem):
         path = self._strip_protocol(path)
         if path == "":
             return True
+        return self._again(lambda s: s.exists(path))
+
+    def created(self, path):
+        raise NotImplementedError(
+            "tf filesystem: the TF Protocol tells no creation time (FSTAT and tfd's listings give the "
+            "modification time, FSTATLS the access time too): modified() is what the server can answer")
+
+    def touch(self, path, truncate=True, **kwargs):
+        """An empty file; with ``truncate=False`` an existing file keeps its
+        data and gets its modification time set to now (TOUCH, or FUPD when
+        the file exists)."""
+        if truncate:
+            return super().touch(path, truncate=True, **kwargs)
+        path = self._strip_protocol(path)
         with self._lock:
-            return self._s().exists(path)
+            s = self._s()
+            self._parent_made(path)
+            try:
+                s.touch(path)
+            except FileExistsError:
+                s.fupd(path)
+        self.invalidate_cache(path)
 
     def modified(self, path):
         return datetime.datetime.fromtimestamp(self._stat_info(self._strip_protocol(path))["mtime"],
                                                tz=datetime.timezone.utc)
 
     def checksum(self, path):
-        with self._lock:
-            return int(self._s().sha256(self._strip_protocol(path))[:32], 16)
+        return int(self.ukey(path)[:32], 16)
 
     def ukey(self, path):
-        with self._lock:
-            return self._s().sha256(self._strip_protocol(path))
+        path = self._strip_protocol(path)
+        return self._again(lambda s: s.sha256(path))
 
     # --- directories ----------------------------------------------------------
     def mkdir(self, path, create_parents=True, **kwargs):
@@ -335,22 +369,25 @@ class TfFileSystem(AbstractFileSystem):
     # --- data -------------------------------------------------------------------
     def cat_file(self, path, start=None, end=None, **kwargs) -> bytes:
         path = self._strip_protocol(path)
-        with self._lock:
-            s = self._s()
-            if start is None and end is None:
-                # sized by an FSTAT sent with the GET: two round trips, and
-                # the data lands in the bytes returned
-                return s.read_bytes(path)
-            if (start is not None and start < 0) or (end is not None and end < 0):
-                size = s.stat(path).size
-                start = size + start if start is not None and start < 0 else start
-                end = size + end if end is not None and end < 0 else end
-            start = max(start or 0, 0)
-            if end is None:
-                return s.read_bytes(path, start)
-            if end <= start:
-                return b""
-            return s.read_bytes(path, start, end - start)
+        return self._again(lambda s: self._cat(s, path, start, end))
+
+    @staticmethod
+    def _cat(s, path: str, start, end) -> bytes:
+        """cat_file's reads on the session ``s``."""
+        if start is None and end is None:
+            # sized by an FSTAT sent with the GET: two round trips, and
+            # the data lands in the bytes returned
+            return s.read_bytes(path)
+        if (start is not None and start < 0) or (end is not None and end < 0):
+            size = s.stat(path).size
+            start = size + start if start is not None and start < 0 else start
+            end = size + end if end is not None and end < 0 else end
+        start = max(start or 0, 0)
+        if end is None:
+            return s.read_bytes(path, start)
+        if end <= start:
+            return b""
+        return s.read_bytes(path, start, end - start)
 
     def pipe_file(self, path, value, mode="overwrite", **kwargs):
         path = self._strip_protocol(path)
@@ -439,12 +476,13 @@ class TfFileSystem(AbstractFileSystem):
                 callback.absolute_update(done)
 
         with self._lock:
-            _tree(self._s().native.copy_tree(upload, [src], dest, True, self.tree_jobs, False, [], heard, True))
+            _tree(self._s().native.copy_tree(upload, [src], dest, True, self.tree_jobs, False, [], heard, True),
+                  src, dest)
 
     def _open(self, path, mode="rb", block_size=None, autocommit=True, cache_options=None, **kwargs):
         path = self._strip_protocol(path)
-        if mode not in ("rb", "wb", "xb"):
-            raise NotImplementedError(f"tf filesystem: mode {mode!r} (rb, wb and xb are)")
+        if mode not in ("rb", "wb", "xb", "ab"):
+            raise NotImplementedError(f"tf filesystem: mode {mode!r} (rb, wb, xb and ab are)")
         if mode == "xb" and self.exists(path):
             raise FileExistsError(f"{path}: exists on the server")
         info = None
@@ -464,21 +502,21 @@ class TfFile(AbstractBufferedFile):
     """A file of a TfFileSystem: ranged GETs for reading; for writing, the
     blocks fsspec buffers go out as they fill through a session's streaming
     upload, the file put in place when closed (an exception out of the
-    ``with`` block gives it up: the old file stays)."""
+    ``with`` block gives it up: the old file stays). "ab" appends them with
+    PUT from the file's end as they fill (what was sent stays)."""
 
     DEFAULT_BLOCK_SIZE = 4 << 20
 
     def _fetch_range(self, start, end):
         if end <= start:
             return b""
-        with self.fs._lock:
-            return self.fs._s().read_bytes(self.path, start, end - start)
+        return self.fs._again(lambda s: s.read_bytes(self.path, start, end - start))
 
     def _initiate_upload(self):
         self._session = self.fs._writer_session()
         with self.fs._lock:
             self.fs._parent_made(self.path)
-        self._file = self._session.open(self.path, "xb" if self.mode == "xb" else "wb")
+        self._file = self._session.open(self.path, self.mode if self.mode in ("xb", "ab") else "wb")
 
     def _upload_chunk(self, final=False):
         self.buffer.seek(0)

@@ -68,6 +68,7 @@ pub mod host_key;
 pub mod interrupt;
 pub mod intrw;
 pub mod known_servers;
+pub mod meter;
 pub mod netlock;
 pub mod notify;
 pub mod parallel;
@@ -109,6 +110,7 @@ pub use netlock::LockId;
 pub use remote::listing::{Entry, Kind, Stat};
 pub use session::{Digest, Listing};
 pub use space::Space;
+pub use tfp_channel::Meter;
 pub use tfp_wire::fstat::FileType;
 pub use tfp_wire::{Code, Failed, Status};
 pub use transfer::LineSize;
@@ -156,6 +158,11 @@ pub struct ClientConfig {
     /// Stops the operation running with this config: its connections are
     /// watched, and none opens after [`interrupt::Cancel::fire`].
     pub cancel: Option<interrupt::Cancel>,
+    /// Shown the running byte count of each half of every connection the
+    /// config opens, as bytes move (every 256 KiB): a
+    /// program that reports progress is woken by the transfer itself rather
+    /// than looking at its counters on a clock.
+    pub meter: Option<std::sync::Arc<dyn tfp_channel::Meter>>,
     /// Whether downloads ask for compressed data (doc/compatibility.md
     /// "Compression"): by measurement (`Auto`, only on a slow link, as
     /// [`engine::route::compresses`] says), forced (`-z`), or never.
@@ -184,6 +191,7 @@ impl ClientConfig {
             keys: None,
             jail: None,
             cancel: None,
+            meter: None,
             compress: Default::default(),
             parsed: Default::default(),
         }
@@ -357,7 +365,12 @@ impl Client {
             use std::io::Write;
             (&stream).write_all(pre)?;
         }
-        Ok(Channel::new(stream)?)
+        let mut chan = Channel::new(stream)?;
+        if let Some(m) = &cfg.meter {
+            chan.rx.set_meter(m.clone());
+            chan.tx.set_meter(m.clone());
+        }
+        Ok(chan)
     }
 
     /// Sends the whole ordinary handshake as one flight: the version, the
