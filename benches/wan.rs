@@ -17,6 +17,16 @@
 //!   and `rsync -a` (sftp `put -r`/`get -r` with `--sftp-trees`: slow);
 //! - `tree10k`: 10,000 × 1 KiB in 100 directories, the same (long: one round
 //!   trip per file costs 500 s at 50 ms; not in the default set);
+//! - `archive`: faithful copies (issue 61, `benches/wan/archive.rs`): the
+//!   tree of the issue's "done when" (files of 0 B to 300 MiB where the link
+//!   and the budget allow, else `--big-mib`'s; modes 0600 to 4755,
+//!   directories 0700, 0555, 1777, mtimes past, future and in ns, symlinks
+//!   of every kind, a FIFO, other owners) up by `tf put -r -a` and `tf
+//!   mirror -R --owner`, down by `tf get -r -a` and `tf mirror`, each copy
+//!   compared entry by entry with `rsync -a`'s (lstat, SHA-256), then each
+//!   run again, which must move nothing; and what `-a` costs on the `tree`
+//!   case's tree: `put -r -a` ÷ `put -r`, `get -r -a` ÷ `get -r` (target
+//!   at most 1.05);
 //! - `mirror`: 1,000 files with nothing changed, `tf mirror -R` (up) and `tf
 //!   mirror` (down) against `rsync -a`; the destinations are made up to date
 //!   by a local `cp -a` (same sizes and times) before the rounds;
@@ -46,7 +56,9 @@
 //! command its copy is checked (sizes, a SHA-256), so a failing command cannot
 //! look fast; a failing or timed-out tool loses its figure for that case and
 //! the others go on. A tf command that does not exist (yet) is "skipped".
-//! Missing a target is reported, never a failure; without root, `ip`, `cc`,
+//! Missing a target is reported, never a failure; a copy of the `archive`
+//! case that is not rsync's, or that a second run changes, is one (named by
+//! entry and field; the bench exits nonzero); without root, `ip`, `cc`,
 //! sshd, ssh, scp, sftp or rsync the bench says what is missing and fails.
 //!
 //! Every file the bench makes, served or local, is on a fresh ext4 with a
@@ -82,10 +94,12 @@ mod support;
 
 /// The benchmark's parts, in `benches/wan/`.
 mod wan {
+    pub(crate) mod archive;
     pub(crate) mod bed;
     pub(crate) mod cases;
     pub(crate) mod compress;
     pub(crate) mod contest;
+    pub(crate) mod faithful;
     pub(crate) mod options;
     pub(crate) mod report;
     pub(crate) mod run;

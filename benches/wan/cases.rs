@@ -52,7 +52,7 @@ pub(crate) fn contender<'a>(
 /// in the last 60 s is skipped by the allocator, so the next 10,000
 /// creations scanned past it and rsync took 4.4–4.8 s instead of ~2 s. The
 /// copies go when the case is over ([`clear_tree`]).
-fn fresh_contender<'a>(
+pub(crate) fn fresh_contender<'a>(
     key: &'static str,
     name: &str,
     is_tf: bool,

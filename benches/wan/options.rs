@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub(crate) const CASES: &[&str] = &[
-    "big", "tree", "tree10k", "mirror", "delta", "edits", "log", "pytree", "ops",
+    "big", "tree", "tree10k", "archive", "mirror", "delta", "edits", "log", "pytree", "ops",
 ];
 pub(crate) const GCM: &str = "aes128-gcm@openssh.com";
 pub(crate) const USAGE: &str =
-    "usage: wan [--profiles RATE/RTT[/LOSS],...] [--only big,tree,tree10k,mirror,delta,edits,log,pytree,ops] \
+    "usage: wan [--profiles RATE/RTT[/LOSS],...] [--only big,tree,tree10k,archive,mirror,delta,edits,log,pytree,ops] \
                      [--rounds N] [--big-mib M] [--edits-mib M] [--sftp-trees] [--baseline-tf PATH] [--limit SECS] \
                      [--budget SECS] \
                      [--quick] [--smoke] [--same-fs]";
@@ -64,6 +64,9 @@ pub(crate) struct Sizes {
     pub(crate) rewrite: u64,
     pub(crate) insert: u64,
     pub(crate) edits_mib: u64,
+    /// The archive case's biggest file (`--big-mib` too; 300 MiB where the
+    /// link and the budget allow, else `big_mib`).
+    pub(crate) archive_mib: u64,
     /// The most files of the Python tree copied (0: all of them).
     pub(crate) pytree_most: usize,
 }
@@ -104,6 +107,7 @@ impl Options {
                 rewrite: MIB,
                 insert: 1 << 10,
                 edits_mib: 1024,
+                archive_mib: 300,
                 pytree_most: 0,
             },
             sftp_trees: false,
@@ -167,6 +171,7 @@ impl Options {
             o.sizes.big_mib = 16;
             o.sizes.delta_mib = 16;
             o.sizes.edits_mib = 256;
+            o.sizes.archive_mib = 16;
             o.budget = Duration::from_secs(900);
         }
         if o.smoke {
@@ -186,6 +191,7 @@ impl Options {
                 rewrite: 64 << 10,
                 insert: 1 << 10,
                 edits_mib: 4,
+                archive_mib: 1,
                 pytree_most: 40,
             };
             o.sftp_trees = true;
@@ -203,6 +209,7 @@ impl Options {
         if let Some(b) = big {
             o.sizes.big_mib = b;
             o.sizes.delta_mib = b;
+            o.sizes.archive_mib = b;
         }
         if let Some(e) = edits {
             o.sizes.edits_mib = e;

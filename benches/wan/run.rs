@@ -1,5 +1,6 @@
 //! The whole run: every profile, each with its cases.
 
+use super::archive::case_archive;
 use super::bed::Bed;
 use super::cases::{case_big, case_mirror, case_ops, case_tree, cases_delta, cases_edits};
 use super::compress::{case_log, case_pytree};
@@ -64,6 +65,7 @@ pub(crate) fn run_profile(
             "tree10k",
             Box::new(|b| case_tree(b, deadline, "tree10k", sizes.tree10k)),
         ),
+        ("archive", Box::new(|b| case_archive(b, deadline, profile))),
         ("mirror", Box::new(|b| case_mirror(b, deadline))),
         ("delta", Box::new(|b| cases_delta(b, deadline))),
         ("edits", Box::new(|b| cases_edits(b, deadline))),
@@ -193,6 +195,7 @@ pub(crate) fn run_profiles(o: &Options, started: Instant) -> Result<(), String> 
     for (profile, cases) in &all {
         report(profile, cases, &mut kv);
     }
+    let unfaithful = super::archive::summary(&mut kv);
     println!();
     println!(
         "times: medians of whole commands (start, handshake, authentication, transfer); MiB up/down: what crossed \
@@ -215,5 +218,10 @@ pub(crate) fn run_profiles(o: &Options, started: Instant) -> Result<(), String> 
         o.rounds, o.sizes.big_mib, o.quick, o.smoke
     ));
     println!("{kv}");
+    if unfaithful > 0 {
+        return Err(format!(
+            "archive: {unfaithful} of tf's copies not the same as rsync -a's or not left alone by a second run (above)"
+        ));
+    }
     Ok(())
 }

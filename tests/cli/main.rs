@@ -7,6 +7,7 @@
 
 mod cli;
 mod cli_archive;
+mod cli_archive_setid;
 mod cli_archive_tree;
 mod cli_batch;
 mod cli_compress;

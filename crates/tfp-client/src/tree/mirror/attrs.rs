@@ -84,9 +84,11 @@ pub(super) fn settle_down(
     if keeps.owners {
         // the files moved: their owners alone (their times came with them)
         for rel in p.copy.iter().filter(|r| !below_failed(r)) {
-            if let Some(owner) = theirs.get(rel).and_then(|m| m.facts.as_ref()?.owner) {
+            if let Some(f) = theirs.get(rel).and_then(|m| m.facts.as_ref()) {
+                let Some(owner) = f.owner else { continue };
                 let a = keep::Attrs {
                     owner: Some(owner),
+                    mode: setid_again(f.mode).map(|m| keep::landing_mode(m, true)),
                     ..keep::Attrs::default()
                 };
                 set(land, rel, a, t);
@@ -101,6 +103,13 @@ pub(super) fn settle_down(
         }
     }
     made
+}
+
+/// The mode a moved file is given again with its owner when it holds set-id
+/// bits: the chown that gives the owner clears them (its other bits came
+/// with the file).
+fn setid_again(mode: u32) -> Option<u32> {
+    (mode & 0o6000 != 0).then_some(mode)
 }
 
 /// What an entry of the source's `facts` and `mtime` is given here: its
@@ -181,10 +190,11 @@ pub(super) fn settle_up(
     if keeps.owners {
         // the files moved: their owners alone (their times went with them)
         for rel in p.copy.iter().filter(|r| !below_failed(r)) {
-            if let Some(owner) = ours.get(rel).and_then(|m| m.facts.as_ref()?.owner) {
+            if let Some(f) = ours.get(rel).and_then(|m| m.facts.as_ref()) {
+                let Some(owner) = f.owner else { continue };
                 list.push(entries::Entry {
                     kind: None,
-                    mode: None,
+                    mode: setid_again(f.mode),
                     mtime: None,
                     path: rjoin(dst, rel),
                     target: None,
