@@ -98,18 +98,22 @@ pub(crate) fn hold_at(dir: BorrowedFd<'_>, name: &CStr) -> Result<(OwnedFd, libc
 /// descriptor, never on a name.
 pub(crate) fn give(fd: BorrowedFd<'_>, st: &libc::stat, attrs: Attrs) -> Result<(), FsError> {
     let link = st.st_mode & libc::S_IFMT == libc::S_IFLNK;
+    let mut chowned = false;
     if let Some((uid, gid)) = attrs.owner {
         if (st.st_uid, st.st_gid) != (uid, gid) {
             sys::fchown_path_fd(fd, uid, gid)?;
+            chowned = true;
         }
     }
     if let Some(mode) = attrs.mode.filter(|_| !link) {
         // after a chown the set-id bits are gone: given again whatever the
         // stat said before it
-        if st.st_mode & 0o7777 != mode || attrs.owner.is_some() {
+        if st.st_mode & 0o7777 != mode || chowned {
             chmod_fd(fd, mode & 0o7777)?;
         }
     }
+    // always, even where it is the same: a client stamps a copy again to
+    // move its ctime past the second of its mtime (tf's racy copies)
     if let Some(t) = attrs.mtime {
         sys::set_mtime_ns_path_fd(fd, t.sec, t.nsec)?;
     }

@@ -27,6 +27,23 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// Every entry's ctime below and at `root`: what a run that moves nothing
+/// must leave as it was.
+fn ctimes(root: &Path) -> Vec<(std::path::PathBuf, i64, i64)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        let m = fs::symlink_metadata(&p).unwrap();
+        if m.is_dir() {
+            stack.extend(fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        }
+        out.push((p, m.ctime(), m.ctime_nsec()));
+    }
+    out.sort();
+    out
+}
+
 #[test]
 fn put_r_a_is_what_rsync_a_makes_and_a_second_run_moves_nothing() {
     let srv = Server::start();
@@ -43,7 +60,12 @@ fn put_r_a_is_what_rsync_a_makes_and_a_second_run_moves_nothing() {
     };
     assert_eq!(put("put -r -a"), 13, "7 files, 5 links and a FIFO");
     same_as_rsync(&srv.path("into/src"), &reference);
+    // nor changes anything: before, the root was stamped again each run and
+    // the file dated 2100 hashed and stamped again (its ctime before its
+    // mtime read as a copy made in its mtime's second)
+    let before = ctimes(&srv.path("into/src"));
     assert_eq!(put("put -r -a again"), 0, "a second run moves nothing");
+    assert_eq!(ctimes(&srv.path("into/src")), before, "a second run changed the copy");
     same_as_rsync(&srv.path("into/src"), &reference);
 
     change(&src);
@@ -72,7 +94,9 @@ fn get_r_a_is_what_rsync_a_makes_and_a_second_run_moves_nothing() {
     };
     assert_eq!(get("get -a"), 13, "7 files, 5 links and a FIFO");
     same_as_rsync(&out.join("gsrc"), &reference);
+    let before = ctimes(&out.join("gsrc"));
     assert_eq!(get("get -a again"), 0, "a second run moves nothing");
+    assert_eq!(ctimes(&out.join("gsrc")), before, "a second run changed the copy");
 
     change(&src);
     let _ = fs::remove_dir_all(&reference);

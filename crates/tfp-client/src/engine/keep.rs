@@ -71,19 +71,20 @@ pub fn set_attrs(b: &Beside, a: Attrs) -> io::Result<()> {
     let held = sys::open_path_nofollow(b.dir(), b.name())?;
     let st = sys::fstat(held.as_fd())?;
     let link = st.st_mode & libc::S_IFMT == libc::S_IFLNK;
+    let mut chowned = false;
     if let Some((u, g)) = a.owner.filter(|o| *o != (st.st_uid, st.st_gid)) {
         sys::fchown_path_fd(held.as_fd(), u, g)?;
+        chowned = true;
     }
-    let (mode, mtime) = (a.mode, a.mtime);
-    let now = if a.owner.is_some() {
-        u32::MAX
-    } else {
-        st.st_mode & 0o7777
-    };
-    if let Some(m) = mode.filter(|m| !link && *m != now) {
+    // after a chown the set-id bits are gone: the mode is given again
+    let now = if chowned { u32::MAX } else { st.st_mode & 0o7777 };
+    if let Some(m) = a.mode.filter(|m| !link && *m != now) {
         sys::chmod_held(held.as_fd(), m)?;
     }
-    if let Some(t) = mtime {
+    // what already holds them is left alone: a second run of a copy changes
+    // nothing, not even a ctime
+    let same = |t: &Mtime| st.st_mtime == t.sec && st.st_mtime_nsec == i64::from(t.nsec);
+    if let Some(t) = a.mtime.filter(|t| !same(t)) {
         sys::set_mtime_ns_path_fd(held.as_fd(), t.sec, t.nsec)?;
     }
     Ok(())

@@ -119,10 +119,17 @@ impl Keeps {
 
 /// Whether two whole-second times are too close to tell an edit made in the
 /// same second apart (git's "racy" entries): such files are compared by
-/// content instead.
-fn racy(later: i64, earlier: i64) -> bool {
-    later <= earlier.saturating_add(1)
+/// content instead. `later` (when the copy was made) may be up to
+/// [`SKEW`] before `earlier` (the source's mtime), as two machines' clocks
+/// may be; a copy made long before its source's mtime (a file dated in the
+/// future) is not racy: an edit after it gives the source a new mtime, so
+/// such a file is not hashed on both ends at every run.
+pub(crate) fn racy(later: i64, earlier: i64) -> bool {
+    later <= earlier.saturating_add(1) && later >= earlier.saturating_sub(SKEW)
 }
+
+/// How far apart two machines' clocks may be for [`racy`], in seconds.
+const SKEW: i64 = 60;
 
 /// A side of a mirror: every entry below its root by relative path, parents
 /// before children (byte order puts `a` before `a/b`).

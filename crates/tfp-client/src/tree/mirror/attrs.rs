@@ -160,7 +160,7 @@ pub(super) fn settle_up(
     src: &Path,
     dst: &[u8],
     d: Done<'_>,
-    ours: &Side,
+    (ours, top): (&Side, Option<&Meta>),
     t: &mut Tally<'_>,
 ) -> Result<usize, Error> {
     let (p, keeps) = (d.plan, d.keeps);
@@ -207,10 +207,12 @@ pub(super) fn settle_up(
     for rel in p.dirs.iter().filter(|r| !below_failed(r)) {
         list.extend(entry(rel, Some(FileType::Dir)));
     }
-    // the root last, from the local directory itself
+    // the root last, from the local directory itself, unless the server's
+    // already is the same and nothing in it was made or removed (a second
+    // run changes nothing there, not even a ctime)
     if let Ok(m) = std::fs::symlink_metadata(src) {
         use std::os::unix::fs::MetadataExt;
-        list.push(entries::Entry {
+        let root = entries::Entry {
             kind: Some(FileType::Dir),
             mode: Some(m.mode() & 0o7777),
             mtime: Some(crate::engine::mtime::mtime_of(&m)),
@@ -218,7 +220,10 @@ pub(super) fn settle_up(
             target: None,
             owner: keeps.owners.then_some((m.uid(), m.gid())),
             rdev: None,
-        });
+        };
+        if touched_root(p) || !top.is_some_and(|top| holds(top, &root)) {
+            list.push(root);
+        }
     }
     let Some(outcomes) = entries::send(c, &list)? else {
         return Ok(0);
@@ -232,6 +237,19 @@ pub(super) fn settle_up(
         }
     }
     Ok(made)
+}
+
+/// Whether the plan makes, moves in or removes anything directly in the
+/// root (each moves the root's mtime).
+fn touched_root(p: &Plan) -> bool {
+    let top = |r: &Vec<u8>| !r.contains(&b'/');
+    p.copy.iter().chain(&p.nodes).chain(&p.mkdir).any(top) || p.remove.iter().any(|r| top(&r.rel))
+}
+
+/// Whether the remote directory `m` (as listed) already has what `e` gives.
+fn holds(m: &Meta, e: &entries::Entry) -> bool {
+    let Some(f) = m.facts.as_ref() else { return false };
+    e.mode == Some(f.mode & 0o7777) && e.mtime == Some(m.mtime_ns()) && e.owner.is_none_or(|o| f.owner == Some(o))
 }
 
 /// Whether the server lets this session give entries an owner (tfd: a

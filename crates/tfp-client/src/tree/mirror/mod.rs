@@ -574,7 +574,7 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
             }
             Err(_) => false,
         };
-    let (theirs, _top) = if exists {
+    let (theirs, top) = if exists {
         let (listed, top) = sides::listed(c, &dst, true, o.keeps != Keeps::default(), t)?;
         let Some((s, w)) = listed else {
             return Ok(None);
@@ -651,7 +651,7 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
             .filter(|r| {
                 theirs
                     .get(*r)
-                    .is_some_and(|d| d.changed != 0 && d.changed <= d.mtime.saturating_add(1))
+                    .is_some_and(|d| d.changed != 0 && sync::racy(d.changed, d.mtime))
             })
             .cloned()
             .collect();
@@ -665,7 +665,7 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
                 failed_dirs: &failed_dirs,
                 keeps: o.keeps,
             },
-            &ours,
+            (&ours, top.as_ref()),
             t,
         )?;
     }
