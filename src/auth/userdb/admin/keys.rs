@@ -5,7 +5,7 @@
 //! atomically, owned by root, mode 0644, in a directory only root can change.
 
 use super::Error;
-use crate::auth::keys::{self, options};
+use crate::auth::keys::{self, options, store};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use tfp_wire::keylogin::{self, line};
@@ -26,14 +26,7 @@ fn file(dir: &Path, name: &str) -> Result<PathBuf, Error> {
 
 /// The key file's text ("" when there is none yet).
 fn current(path: &Path) -> Result<String, Error> {
-    match tfd_sys::read_capped(path, MAX_INPUT) {
-        Ok(b) => String::from_utf8(b)
-            .ok()
-            .ok_or_else(|| Error::Failed(format!("{} is not UTF-8", path.display()))),
-        Err(tfd_sys::CappedError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-        Err(tfd_sys::CappedError::Io(e)) => Err(Error::Failed(format!("{}: {e}", path.display()))),
-        Err(tfd_sys::CappedError::TooLarge) => Err(Error::Failed(format!("{} is too large", path.display()))),
-    }
+    store::current(path).map_err(|e| Error::Failed(e.0))
 }
 
 /// The keys to add: `FILE`'s lines (a `.pub` file or authorized_keys lines),
@@ -84,20 +77,10 @@ fn usable(l: &str) -> Result<Option<line::KeyLine>, Unusable> {
     }
 }
 
-/// Writes the key file: root's, 0644, in a directory made 0755 if missing.
+/// Writes the key file ([`store::save`]).
 fn save(dir: &Path, path: &Path, text: &str) -> Result<(), Error> {
-    if !dir.exists() {
-        if let Err(e) = std::fs::DirBuilder::new().recursive(true).mode(0o755).create(dir) {
-            return Err(io_failed(dir.display(), e));
-        }
-    }
-    match tfd_sys::private_file::Writer::new(0o644).write(path, text.as_bytes()) {
-        Ok(()) => Ok(()),
-        Err(e) => Err(io_failed(path.display(), e)),
-    }
+    store::save(dir, path, text).map_err(|e| Error::Failed(e.0))
 }
-
-use std::os::unix::fs::DirBuilderExt;
 
 /// `key add NAME [FILE]`.
 fn add(dir: &Path, name: &str, from: Option<&str>) -> Result<(), Error> {
