@@ -94,7 +94,7 @@ pub(super) fn throttle_gate(s: &Session, a: &Attempt) -> Result<(), super::CmdEr
 
 /// LOGIN step 2: the user file's entry for the name and password; a wrong
 /// one is counted ([`count_failure`]).
-fn check_password(s: &Session, a: &Attempt, password: &[u8]) -> Result<userdb::Entry, Failed> {
+pub(super) fn check_password(s: &Session, a: &Attempt, password: &[u8]) -> Result<userdb::Entry, Failed> {
     let peer = s.peer();
     let who = &a.who;
     let Some(path) = s.ctx().cfg.userdb.as_deref() else {
