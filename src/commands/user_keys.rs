@@ -7,7 +7,7 @@
 //! file is written as `tfpasswd key` writes it ([`store`]). Only over the
 //! secure transport.
 
-use super::access::{self, attempt, check_password, throttle_gate};
+use super::access;
 use super::keylogin::binding;
 use super::{CmdError, CmdResult, Reply};
 use crate::auth::keys::{self, store};
@@ -15,7 +15,7 @@ use crate::session::Session;
 use log::{error, info};
 use std::path::PathBuf;
 use tfp_wire::keylogin::{self, line, user_keys as uk};
-use tfp_wire::{command, Failed};
+use tfp_wire::Failed;
 
 /// The name whose password this session proved.
 #[derive(Default)]
@@ -73,20 +73,8 @@ pub fn prove(s: &mut Session, arg: &[u8]) -> CmdResult {
     allowed(s)?;
     binding(s, uk::PROVE)?;
     s.family_mut::<Proven>().0 = None;
-    let (name, password) = command::split_space(arg).ok_or(Failed::MissingParameter)?;
-    if name.is_empty() {
-        return Err(Failed::MissingParameter.into());
-    }
-    let a = attempt(s, name);
-    throttle_gate(s, &a)?;
-    let entry = check_password(s, &a, password)?;
-    access::identity_of(s, &a.who, &entry)?;
-    a.forgive();
-    info!(
-        "{} TFDUSERKEYS {:?}: password proven; may change its keys",
-        s.peer(),
-        a.who
-    );
+    let (who, entry, _) = access::prove_password(s, arg)?;
+    info!("{} TFDUSERKEYS {who:?}: password proven; may change its keys", s.peer());
     s.family_mut::<Proven>().0 = Some(entry.name.clone());
     Ok(Reply::Ok)
 }
