@@ -408,6 +408,11 @@ fn keylogin() {
 }
 
 #[test]
+fn user_keys() {
+    run("user_keys");
+}
+
+#[test]
 fn host_key() {
     run("host_key");
 }

@@ -175,6 +175,17 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
     if s.state().logged_in() {
         return Err(Failed::AlreadyLogged.into());
     }
+    let (who, entry, id) = prove_password(s, arg)?;
+    admit(s, &who, &entry, id, "")
+}
+
+/// LOGIN's steps 1 to 3 on `<user> <password>`: the throttle's gate, the
+/// password (a wrong one counted), the system user; forgiven on success.
+/// Also the proof of a user's own key commands (`TFDUSERKEYS`).
+pub(super) fn prove_password(
+    s: &Session,
+    arg: &[u8],
+) -> Result<(String, userdb::Entry, privs::Identity), super::CmdError> {
     let (name, password) = command::split_space(arg).ok_or(Failed::MissingParameter)?;
     if name.is_empty() {
         return Err(Failed::MissingParameter.into());
@@ -183,8 +194,9 @@ pub fn login(s: &mut Session, arg: &[u8]) -> CmdResult {
     throttle_gate(s, &a)?;
     let entry = check_password(s, &a, password)?;
     let id = identity_of(s, &a.who, &entry)?;
+    let who = a.who.clone();
     a.forgive();
-    admit(s, &a.who, &entry, id, "")
+    Ok((who, entry, id))
 }
 
 /// The system user a user file entry maps to, unless it cannot be used

@@ -34,7 +34,7 @@ struct Pending {
 
 /// The session's binding to its secure transport, or the refusal when it
 /// has none (a signature could not be bound to this session).
-fn binding(s: &mut Session, cmd: &str) -> Result<[u8; keylogin::BINDING_LEN], Failed> {
+pub(super) fn binding(s: &mut Session, cmd: &str) -> Result<[u8; keylogin::BINDING_LEN], Failed> {
     s.secure_mut().binding().ok_or_else(|| {
         info!("{} {cmd} refused: only over the secure transport", s.peer());
         Failed::SecureRequired

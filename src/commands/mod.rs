@@ -33,6 +33,7 @@ pub mod time;
 pub mod transfer;
 pub mod transport;
 pub mod tz;
+pub mod user_keys;
 pub mod xcmds;
 
 pub(crate) use crate::dispatch::no_room;

@@ -3,7 +3,8 @@
 
 use super::{
     access, basic, compress, confine, connection, delta, delta_get, fai, fs, getmany, hpf, intrw, keylogin, layer,
-    listing, netlock, notify, putmany, runbash, secfs, stage, stat, time, transfer, transport, tz, xcmds, Gate, Tfpsfs,
+    listing, netlock, notify, putmany, runbash, secfs, stage, stat, time, transfer, transport, tz, user_keys, xcmds,
+    Gate, Tfpsfs,
 };
 use crate::dispatch::row;
 use crate::session::Session;
@@ -95,6 +96,11 @@ pub static TABLE: &[Spec] = &[
     // tfd's own: key login over the secure transport (doc/compatibility.md "Key login")
     row(tfp_wire::keylogin::OFFER, keylogin::tfdkey, access::LOGIN_GATE, NOT_TFPSFS),
     row(tfp_wire::keylogin::SIGN, keylogin::tfdkeysig, access::LOGIN_GATE, NOT_TFPSFS),
+    // tfd's own: a user's own keys, before LOGIN (doc/compatibility.md "Users' own keys")
+    row(tfp_wire::keylogin::user_keys::PROVE, user_keys::prove, access::LOGIN_GATE, NOT_TFPSFS),
+    row(tfp_wire::keylogin::user_keys::LIST, user_keys::list, access::LOGIN_GATE, NOT_TFPSFS),
+    row(tfp_wire::keylogin::user_keys::ADD, user_keys::add, access::LOGIN_GATE, NOT_TFPSFS),
+    row(tfp_wire::keylogin::user_keys::DEL, user_keys::del, access::LOGIN_GATE, NOT_TFPSFS),
     row("CHMOD", access::chmod, ANY, needs(&[bits::UXPERM])),
     row("CHOWN", access::chown, ANY, needs(&[bits::UXPERM])),
     row("RMSECDIR", secfs::rmsecdir, ANY, needs(&[bits::RMDIR])),

@@ -217,6 +217,9 @@ pub struct Config {
     pub authorized_keys_dir: Option<PathBuf>,
     /// A user file line may map a LOGIN name to uid 0.
     pub userdb_allow_root: bool,
+    /// Users may list, add and remove their own authorized keys
+    /// (TFDUSERKEYS), proving their password.
+    pub user_keys: bool,
     pub tlb: Option<PathBuf>,
     pub injail: bool,
     /// LOCKSYS must come first (after LOGIN and INJAIL).

@@ -30,6 +30,7 @@ impl Config {
             userdb: None,
             authorized_keys_dir: None,
             userdb_allow_root: false,
+            user_keys: false,
             tlb: None,
             injail: false,
             locksys: false,

@@ -12,6 +12,7 @@ mod cli_archive_tree;
 mod cli_batch;
 mod cli_compress;
 mod cli_compress_get;
+mod cli_copy_id;
 mod cli_delta;
 mod cli_delta_down;
 mod cli_errors;

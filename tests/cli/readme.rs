@@ -148,6 +148,13 @@ fn not_run(line: &str) -> Option<(&'static str, Option<Vec<&'static str>>)> {
             None,
         ));
     }
+    // README's copy-id recipe: a multi-user server with user_keys yes
+    if line.starts_with("tf --user alice ") {
+        return Some((
+            "needs a multi-user server; tests/cli/cli_copy_id.rs does it for real, on a jailed one, with keys made by ssh-keygen",
+            None,
+        ));
+    }
     if line == "python3 -m venv tfd-venv && tfd-venv/bin/pip install ./python" {
         return Some((
             "python/tests/test_readme.py runs README's Python example against tfd demo with the package pip installed from the checkout (scripts/pytest-client)",

@@ -361,10 +361,22 @@ fn table_gates_give_the_documents_lists() {
     };
     // (END is accepted everywhere by the session loop, outside the table; tfd's
     // own TFDSECURE goes wherever LOGIN and INJAIL go, to protect them, and its
-    // key login, TFDKEY and TFDKEYSIG, wherever LOGIN goes)
+    // key login, TFDKEY and TFDKEYSIG, and a user's own keys, TFDUSERKEY*,
+    // wherever LOGIN goes)
     assert_eq!(
         through(Phase::BeforeLogin),
-        ["KEEPALIVE", "LOGIN", "PROCKEY", "TFDKEY", "TFDKEYSIG", "TFDSECURE"]
+        [
+            "KEEPALIVE",
+            "LOGIN",
+            "PROCKEY",
+            "TFDKEY",
+            "TFDKEYSIG",
+            "TFDSECURE",
+            "TFDUSERKEYADD",
+            "TFDUSERKEYDEL",
+            "TFDUSERKEYLIST",
+            "TFDUSERKEYS"
+        ]
     );
     assert_eq!(
         through(Phase::BeforeJail { single_user: false }),
@@ -375,7 +387,11 @@ fn table_gates_give_the_documents_lists() {
             "PROCKEY",
             "TFDKEY",
             "TFDKEYSIG",
-            "TFDSECURE"
+            "TFDSECURE",
+            "TFDUSERKEYADD",
+            "TFDUSERKEYDEL",
+            "TFDUSERKEYLIST",
+            "TFDUSERKEYS"
         ]
     );
     assert_eq!(

@@ -115,6 +115,12 @@ pub(super) fn probe(name: &str) -> Option<Probe> {
         // it: refused in one frame (no secure transport, or nothing to sign)
         "TFDKEY" => p(format!("{USER} AAAA").as_bytes(), Flow::Frame),
         "TFDKEYSIG" => p(b"AAAA", Flow::Frame),
+        // a user's own keys: a wrong password, and the others before any
+        // proof (or with user_keys no, the default): refused in one frame
+        "TFDUSERKEYS" => p(format!("{USER} not the password").as_bytes(), Flow::Frame),
+        "TFDUSERKEYLIST" => p(b"", Flow::Frame),
+        "TFDUSERKEYADD" => p(b"ssh-ed25519 AAAA", Flow::Frame),
+        "TFDUSERKEYDEL" => p(b"SHA256:none", Flow::Frame),
         // a wrong password (FAILED 37, or 39 once logged in): never logs in
         "LOGIN" => p(format!("{USER} not the password").as_bytes(), Flow::Frame),
         // a wrong token for a missing jail (48; 51 when jailed or not configured)

@@ -36,6 +36,7 @@ mod stage_owners;
 mod stage_quota;
 mod unsafe_policy;
 mod user_jail;
+mod user_keys;
 mod users;
 mod users_login;
 mod users_rights;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tfp_client::auth::{Identity, KeyLogin};
 
 /// ssh's default key files, in its order.
-const DEFAULTS: &[&str] = &["id_ed25519", "id_ecdsa", "id_rsa"];
+pub(crate) const DEFAULTS: &[&str] = &["id_ed25519", "id_ecdsa", "id_rsa"];
 
 /// `-i FILE` cannot be used: the file and why.
 #[derive(Debug)]

@@ -38,6 +38,7 @@ mod stages;
 mod table;
 mod tree;
 mod tz;
+mod user_keys;
 mod v251;
 mod v251_fs;
 mod watch;
@@ -138,9 +139,10 @@ fn completion(rest: &[String]) -> ExitCode {
     }
 }
 
-/// The client's configuration from the settings: the server's key (PEM,
-/// settled by [`server_key::settle`]), the protocol and cipher options, the jail and the login.
-fn client_config(settings: &conn::Settings, server: &str, pem: Vec<u8>, hash: &str) -> Result<ClientConfig, ExitCode> {
+/// The client's configuration for a session that does not log in: the
+/// server's key (PEM, settled by [`server_key::settle`]), the protocol and
+/// cipher options.
+fn session_config(settings: &conn::Settings, server: &str, pem: Vec<u8>, hash: &str) -> ClientConfig {
     let mut cfg = ClientConfig::new(server, pem, hash);
     cfg.proto = settings.proto.clone().unwrap_or_else(|| "2.4.1".into());
     cfg.key_len = settings.keylen.unwrap_or(32);
@@ -148,6 +150,13 @@ fn client_config(settings: &conn::Settings, server: &str, pem: Vec<u8>, hash: &s
     cfg.transport = settings.transport.unwrap_or(tfp_client::Transport::Prefer);
     cfg.timeout = Some(std::time::Duration::from_secs(settings.timeout.unwrap_or(30)));
     cfg.compress = settings.compress.unwrap_or_default();
+    cfg
+}
+
+/// The client's configuration from the settings: [`session_config`]'s, the
+/// jail and the login.
+fn client_config(settings: &conn::Settings, server: &str, pem: Vec<u8>, hash: &str) -> Result<ClientConfig, ExitCode> {
+    let mut cfg = session_config(settings, server, pem, hash);
     if let Some(j) = &settings.jail {
         match conn::jail(j) {
             Ok(j) => cfg.jail = Some(j),
@@ -296,6 +305,20 @@ fn run() -> Result<ExitCode, ExitCode> {
     }
     let key = server_key::settle(&server, settings.key.as_deref(), settings.accept_new, settings.timeout)?;
     let pinned = key.pinned;
+    if let Some(r) = cmd
+        .as_deref()
+        .and_then(table::find)
+        .filter(|r| matches!(r.does, row::Does::UserKeys) && batch.is_none())
+    {
+        return Ok(user_keys::run(
+            session_config(&settings, &server, key.pem, &hash),
+            settings.user.as_deref(),
+            settings.password_file.as_deref(),
+            settings.identity.as_deref(),
+            r.name,
+            &rest[1..],
+        ));
+    }
     let mut cfg = client_config(&settings, &server, key.pem, &hash)?;
     let first = match cfg.keys {
         Some(_) if cfg.login.is_none() => Some(connect_by_key(&mut cfg, pinned.as_ref())?),

@@ -42,6 +42,9 @@ pub enum Does {
     Completion,
     /// `shell`: the interactive loop over the session (shell.rs).
     Shell,
+    /// `copy-id`, `keys`: a session proving the password, not logged in
+    /// (user_keys.rs).
+    UserKeys,
 }
 
 /// The part of the help a command is listed in, in the order of the help.

@@ -78,6 +78,10 @@ pub static TABLE: &[Cmd] = {
                      get, mkdir, rm, rmdir [-r], mv, help, quit (and every\n\
                      command here); relative remote paths follow cd; Tab\n\
                      completes commands and names", Basic, Does::Shell),
+    special("copy-id", "[-i KEY]", "add your public key(s) to the server's authorized keys, as\n\
+                     ssh-copy-id (-i: KEY.pub; else ssh-agent's and ~/.ssh/id_*.pub);\n\
+                     asks the password once (servers with user_keys yes)", Basic, Does::UserKeys),
+    special("keys", "[del FINGERPRINT|COMMENT]", "list your authorized keys on the server, or remove one", Basic, Does::UserKeys),
     special("completion", "bash|zsh|fish", "print the shell's completion script (no server needed)", Basic, Does::Completion),
 
     row("put", "LOCAL [REMOTE] [--offset N | --resume] [--streams N] [--bufsz N] [--verify] [--parents]",
@@ -312,13 +316,7 @@ mod tests {
     fn names_are_unique_lower_case_and_each_row_is_in_the_help() {
         let help = format!("{}\n{}", commands_help(), part_help(Part::V251));
         for (i, r) in TABLE.iter().enumerate() {
-            assert!(
-                r.name
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit()),
-                "{}",
-                r.name
-            );
+            assert!(r.name.bytes().all(name_byte) && !r.name.starts_with('-'), "{}", r.name);
             assert!(TABLE[..i].iter().all(|o| o.name != r.name), "{} twice", r.name);
             let listed = help
                 .lines()
@@ -350,6 +348,12 @@ mod tests {
     /// `.TQ` followed by `.B`, `.BI` or `.BR`), up to its "Command options" and
     /// from its "Tree commands" to "Output" (the shell's own words included):
     /// each word of the tag's bold runs that looks like a command name.
+    /// A byte of a command's name: lower case, digits, `_`, and `-` inside
+    /// (`copy-id`, as ssh-copy-id).
+    fn name_byte(b: u8) -> bool {
+        b.is_ascii_lowercase() || b == b'_' || b == b'-' || b.is_ascii_digit()
+    }
+
     fn man_commands() -> Vec<String> {
         let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../man/tf.1")).unwrap();
         let start = page.find("\n.SH COMMANDS").unwrap();
@@ -386,11 +390,10 @@ mod tests {
                     continue;
                 }
                 for word in bold {
-                    if word
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit())
-                    {
-                        names.push(word.to_string());
+                    // roff's `\-` is the hyphen of `copy-id`
+                    let word = word.replace("\\-", "-");
+                    if word.bytes().all(name_byte) && !word.starts_with('-') {
+                        names.push(word);
                     }
                 }
             }

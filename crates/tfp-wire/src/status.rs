@@ -174,6 +174,10 @@ failed_codes! {
     200 Secure => "Secure transport failed.",
     /// tfd's own: `secure_transport require` and the session has not upgraded.
     201 SecureRequired => "Secure transport required.",
+    /// tfd's own: `user_keys no`, users do not manage their own keys.
+    202 UserKeysOff => "This server does not let users manage their own keys.",
+    /// tfd's own: a user's key was not added or removed (the text says why).
+    203 UserKey => "The key was not added or removed.",
 }
 
 /// `FAILED 13`'s text when the server's file system is full (ENOSPC): the
@@ -351,7 +355,7 @@ mod tests {
             assert!(i == 0 || Failed::ALL[i - 1].code() < f.code(), "{f:?} out of order");
             assert_eq!(Failed::from_code(f.code()), Some(*f));
         }
-        assert_eq!(Failed::ALL.len(), 71, "every code of 2.5.1 and tfd's own");
+        assert_eq!(Failed::ALL.len(), 73, "every code of 2.5.1 and tfd's own");
         assert_eq!(Failed::ALL[51].code(), 52);
         assert_eq!(
             Failed::NotSecureFs.to_wire(),

@@ -4,6 +4,7 @@
 //! removed or expired refuses the next login without a restart).
 
 pub mod options;
+pub mod store;
 pub mod verify;
 
 use std::net::IpAddr;

@@ -120,6 +120,61 @@ The directory must not be inside
         ..KEY
     },
     Key {
+        name: "user_keys",
+        arg: "yes|no",
+        section: Section::Optional,
+        kind: Kind::YesNo,
+        default: Some("no"),
+        summary: "Whether users may list, add and remove their own authorized keys (tf copy-id, tf keys), proving their password as LOGIN does; no answers FAILED 202.",
+        doc: r##"With
+.B yes
+a user of the user file may list, add and remove the keys of their own file in
+.B authorized_keys_dir
+over the secure transport, before
+.BR LOGIN ,
+proving their password
+.RB ( "tf copy\-id" ,
+.BR "tf keys" ;
+the commands are
+.BR TFDUSERKEYS ,
+.BR TFDUSERKEYLIST ,
+.B TFDUSERKEYADD
+and
+.BR TFDUSERKEYDEL ,
+see doc/compatibility.md, "Users' own keys").
+The proof is a
+.B LOGIN
+that does not log in: a wrong password answers
+.B "FAILED 37"
+and counts toward
+.B login_max_failures_ip
+and
+.B login_max_failures_user
+as a
+.BR LOGIN 's
+does.
+A key a user adds is one line of a key tfd takes, without options (a line
+root wrote with
+.B from=
+or
+.B expiry\-time=
+stays as root wrote it, and the user may remove it), with a comment of at
+most 256 bytes; a user's file holding 32 keys takes no more.
+The file is rewritten whole, as
+.B tfpasswd key
+writes it (owned by root, mode 0644, under a lock that
+.B tfpasswd key
+takes too, so concurrent changes lose none).
+With
+.B no
+(the default) these commands answer
+.BR "FAILED 202" ,
+before any password is read.
+"##,
+        at: at!(user_keys),
+        ..KEY
+    },
+    Key {
         name: "userdb_allow_root",
         section: Section::Optional,
         kind: Kind::Flag,

@@ -5,6 +5,7 @@
 
 pub mod agent;
 pub mod keyfile;
+pub mod user_keys;
 
 use openssl::pkey::{PKey, Private};
 use std::path::{Path, PathBuf};

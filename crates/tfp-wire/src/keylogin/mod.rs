@@ -15,6 +15,7 @@
 
 pub mod blob;
 pub mod line;
+pub mod user_keys;
 
 use base64ct::{Base64, Base64Unpadded, Encoding};
 use sha2::{Digest, Sha256};

@@ -5,7 +5,7 @@
 //! atomically, owned by root, mode 0644, in a directory only root can change.
 
 use super::Error;
-use crate::auth::keys::{self, options};
+use crate::auth::keys::{self, options, store};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use tfp_wire::keylogin::{self, line};
@@ -24,16 +24,16 @@ fn file(dir: &Path, name: &str) -> Result<PathBuf, Error> {
     keys::file_of(dir, name).ok_or_else(|| Error::Usage(format!("{name:?} is not a user name")))
 }
 
+/// A key file that could not be read or written.
+impl From<store::StoreError> for Error {
+    fn from(e: store::StoreError) -> Self {
+        Error::Failed(e.0)
+    }
+}
+
 /// The key file's text ("" when there is none yet).
 fn current(path: &Path) -> Result<String, Error> {
-    match tfd_sys::read_capped(path, MAX_INPUT) {
-        Ok(b) => String::from_utf8(b)
-            .ok()
-            .ok_or_else(|| Error::Failed(format!("{} is not UTF-8", path.display()))),
-        Err(tfd_sys::CappedError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-        Err(tfd_sys::CappedError::Io(e)) => Err(Error::Failed(format!("{}: {e}", path.display()))),
-        Err(tfd_sys::CappedError::TooLarge) => Err(Error::Failed(format!("{} is too large", path.display()))),
-    }
+    Ok(store::current(path)?)
 }
 
 /// The keys to add: `FILE`'s lines (a `.pub` file or authorized_keys lines),
@@ -84,58 +84,39 @@ fn usable(l: &str) -> Result<Option<line::KeyLine>, Unusable> {
     }
 }
 
-/// Writes the key file: root's, 0644, in a directory made 0755 if missing.
-fn save(dir: &Path, path: &Path, text: &str) -> Result<(), Error> {
-    if !dir.exists() {
-        if let Err(e) = std::fs::DirBuilder::new().recursive(true).mode(0o755).create(dir) {
-            return Err(io_failed(dir.display(), e));
-        }
-    }
-    match tfd_sys::private_file::Writer::new(0o644).write(path, text.as_bytes()) {
-        Ok(()) => Ok(()),
-        Err(e) => Err(io_failed(path.display(), e)),
-    }
-}
-
-use std::os::unix::fs::DirBuilderExt;
-
-/// `key add NAME [FILE]`.
+/// `key add NAME [FILE]`, under the keys lock ([`store::edit`]).
 fn add(dir: &Path, name: &str, from: Option<&str>) -> Result<(), Error> {
     let path = file(dir, name)?;
-    let mut text = current(&path)?;
-    let have: Vec<Vec<u8>> = text
-        .lines()
-        .filter_map(|l| line::parse(l).ok().flatten())
-        .map(|k| k.blob)
-        .collect();
-    let mut added = 0;
-    for (n, l) in input(from)?.lines().enumerate() {
-        let k = match usable(l) {
-            Ok(Some(k)) => k,
-            Ok(None) => continue,
-            Err(why) => return Err(Error::Failed(format!("line {}: {why}; nothing added", n + 1))),
-        };
-        let fp = keylogin::fingerprint(&k.blob);
-        if have.contains(&k.blob) {
-            eprintln!("tfpasswd: {name} already has key {fp}");
-            continue;
+    let given = input(from)?;
+    let edited = store::edit(dir, &path, |old| {
+        let mut text = old.to_string();
+        let have = store::blobs(&text);
+        let mut added = 0;
+        for (n, l) in given.lines().enumerate() {
+            let k = match usable(l) {
+                Ok(Some(k)) => k,
+                Ok(None) => continue,
+                Err(why) => return Err(Error::Failed(format!("line {}: {why}; nothing added", n + 1))),
+            };
+            let fp = keylogin::fingerprint(&k.blob);
+            if have.contains(&k.blob) {
+                eprintln!("tfpasswd: {name} already has key {fp}");
+                continue;
+            }
+            store::append(&mut text, l);
+            println!(
+                "tfpasswd: key {} {} {fp} added for {name}",
+                k.key.type_name(),
+                k.key.bits()
+            );
+            added += 1;
         }
-        if !text.is_empty() && !text.ends_with('\n') {
-            text.push('\n');
+        if added == 0 {
+            return Err(Error::Failed("no new key given".into()));
         }
-        text.push_str(l.trim());
-        text.push('\n');
-        println!(
-            "tfpasswd: key {} {} {fp} added for {name}",
-            k.key.type_name(),
-            k.key.bits()
-        );
-        added += 1;
-    }
-    if added == 0 {
-        return Err(Error::Failed("no new key given".into()));
-    }
-    save(dir, &path, &text)
+        Ok((Some(text), ()))
+    });
+    edited?
 }
 
 /// `key list NAME`: one line per key, the lines tfd passes over said so.
@@ -183,39 +164,25 @@ fn write_list(text: &str, out: &mut impl Write) -> std::io::Result<()> {
 }
 
 /// `key del NAME WHICH`: WHICH a fingerprint (`SHA256:…`), a line number,
-/// or a file whose keys go.
+/// or a file whose keys go; under the keys lock ([`store::edit`]).
 fn del(dir: &Path, name: &str, which: &str) -> Result<(), Error> {
     let path = file(dir, name)?;
-    let text = current(&path)?;
     let gone: Vec<Vec<u8>> = if which.starts_with("SHA256:") || which.chars().all(|c| c.is_ascii_digit()) {
         Vec::new()
     } else {
-        input(Some(which))?
-            .lines()
-            .filter_map(|l| line::parse(l).ok().flatten())
-            .map(|k| k.blob)
-            .collect()
+        store::blobs(&input(Some(which))?)
     };
-    let mut kept = String::new();
-    let mut removed = 0;
-    for (n, l) in text.lines().enumerate() {
-        let hit = match line::parse(l) {
-            Ok(Some(k)) => {
-                keylogin::fingerprint(&k.blob) == which || gone.contains(&k.blob) || which == (n + 1).to_string()
-            }
-            _ => which == (n + 1).to_string(),
-        };
-        if hit {
-            removed += 1;
-        } else {
-            kept.push_str(l);
-            kept.push('\n');
+    let edited = store::edit(dir, &path, |text| {
+        let (kept, removed) = store::remove(text, |n, k| {
+            which == n.to_string()
+                || k.is_some_and(|k| keylogin::fingerprint(&k.blob) == which || gone.contains(&k.blob))
+        });
+        if removed == 0 {
+            return Err(Error::Failed(format!("{name} has no key {which}")));
         }
-    }
-    if removed == 0 {
-        return Err(Error::Failed(format!("{name} has no key {which}")));
-    }
-    save(dir, &path, &kept)?;
+        Ok((Some(kept), removed))
+    });
+    let removed = edited??;
     println!("tfpasswd: {removed} key(s) of {name} deleted");
     Ok(())
 }
