@@ -30,11 +30,15 @@ pub enum Ext {
     Entries,
     /// TFDZSTD, compressed data ([`crate::compress`]).
     Zstd,
+    /// Archive entries that give an owner, which tfd takes only from a
+    /// session it serves as root, unjailed: asked once per session with one
+    /// probe entry (a tree run asks where owners or devices are kept).
+    Owners,
 }
 
 impl Ext {
     /// The number of extensions, the size of [`Caps`]' table.
-    const COUNT: usize = 9;
+    const COUNT: usize = 10;
 
     /// This extension's row in [`Caps`]' table.
     fn row(self) -> usize {
@@ -48,6 +52,7 @@ impl Ext {
             Ext::Stage => 6,
             Ext::Entries => 7,
             Ext::Zstd => 8,
+            Ext::Owners => 9,
         }
     }
 }
@@ -111,6 +116,7 @@ mod tests {
             Ext::Stage,
             Ext::Entries,
             Ext::Zstd,
+            Ext::Owners,
         ];
         let mut c = Caps::default();
         assert!(all.iter().all(|&e| c.get(e) == Known::Unknown));

@@ -259,6 +259,19 @@ fn holds(m: &Meta, e: &entries::Entry) -> bool {
 /// before it looks at the name, and otherwise finds nothing to change. A
 /// server without archive batches keeps no owners.
 pub(crate) fn may_keep_owners(c: &mut Client) -> Result<bool, Error> {
+    match c.caps.get(Ext::Owners) {
+        Known::Yes => return Ok(true),
+        Known::No => return Ok(false),
+        Known::Unknown => {}
+    }
+    let may = owner_probe(c)?;
+    c.caps.learn(Ext::Owners, may);
+    Ok(may)
+}
+
+/// [`may_keep_owners`]' question to the server (each asking costs a round
+/// trip: a tree run asked it three times).
+fn owner_probe(c: &mut Client) -> Result<bool, Error> {
     if !archive_batches(c)? {
         return Ok(false);
     }
