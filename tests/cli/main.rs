@@ -36,6 +36,7 @@ mod cli_round_trips;
 mod cli_safe;
 mod cli_session;
 mod cli_streams;
+mod cli_summary;
 mod cli_tree;
 mod cli_truth;
 mod cli_v251;
