@@ -278,3 +278,47 @@ fn a_file_edited_while_put_sends_it_is_not_committed_mixed() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
     let _ = fs::remove_dir_all(&here);
 }
+
+/// `put --resume` follows plain put's rule (issue 65): 4 bytes changed at
+/// offset 100 while the file moves (already sent and hashed) → refused
+/// with plain put's sentence, nonzero, and the remote file is the old one
+/// whole; the next run sends the new version. On the old code it exited 0,
+/// "verified", with the remote holding the older snapshot.
+#[test]
+fn put_resume_refuses_a_file_changed_while_it_was_read() {
+    let srv = Server::start_with("rate_limit_session 4M\n");
+    let here = tempdir("cli_rerun_resume_edit");
+    let old = pattern(16 * MIB, 42);
+    fs::write(srv.path("r.bin"), &old).unwrap();
+    let local = here.join("r.bin");
+    fs::write(&local, pattern(16 * MIB, 44)).unwrap();
+    let args = ["put", s(&local), "r.bin", "--resume"];
+    let child = srv
+        .tf_command(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    fs::File::options()
+        .write(true)
+        .open(&local)
+        .unwrap()
+        .write_all_at(b"EDIT", 100)
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(!o.status.success(), "the put must fail: {}", text(&o));
+    assert!(
+        text(&o).contains("it changed while it was read; not sent (the server keeps its old copy)"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        fs::read(srv.path("r.bin")).unwrap() == old,
+        "the remote file is not the old one whole"
+    );
+    let o = srv.tf(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(fs::read(srv.path("r.bin")).unwrap() == fs::read(&local).unwrap());
+    let _ = fs::remove_dir_all(&here);
+}
