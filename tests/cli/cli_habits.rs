@@ -582,3 +582,27 @@ fn a_session_ended_under_a_put_is_named_with_its_continuation() {
         assert!(e.contains(goes_on), "{extra:?}: {e}");
     }
 }
+
+/// `--progress` draws the bar when stderr is not a terminal (issue 65: no
+/// way to force it); without it a script reading stderr gets no carriage
+/// return.
+#[test]
+fn progress_forces_the_bar_off_a_terminal() {
+    let srv = Server::start();
+    let dir = tempdir("habits-progress");
+    let local = dir.join("p.bin");
+    fs::write(&local, pattern(2 << 20, 62)).unwrap();
+    let o = srv.tf(&["--progress", "put", local.to_str().unwrap(), "p.bin"]);
+    ok(&o, "put --progress");
+    assert!(
+        stderr(&o).contains('\r') && stderr(&o).contains("MiB"),
+        "{:?}",
+        stderr(&o)
+    );
+    let o = srv.tf(&["--progress", "get", "-r", ".", dir.join("down").to_str().unwrap()]);
+    ok(&o, "get -r --progress");
+    assert!(stderr(&o).contains("\r1/1 files"), "{:?}", stderr(&o));
+    let o = srv.tf(&["put", local.to_str().unwrap(), "p.bin"]);
+    ok(&o, "put");
+    assert!(!stderr(&o).contains('\r'), "{:?}", stderr(&o));
+}
