@@ -58,7 +58,7 @@ pub(super) fn gone(targets: &[Vec<u8>], theirs: &Side, whole: bool) -> Vec<Vec<u
     }
     targets
         .iter()
-        .filter(|t| theirs.get(*t).is_none_or(|m| m.kind != Kind::File))
+        .filter(|t| !theirs.get(*t).is_some_and(|m| m.kind == Kind::File))
         .cloned()
         .collect()
 }
