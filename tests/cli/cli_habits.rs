@@ -545,3 +545,64 @@ fn a_session_the_server_ends_is_said_in_plain_words() {
     let e = sh.last();
     assert!(e.contains("tf: the server closed the session: tfd is stopping"), "{e}");
 }
+
+/// A session the server ends under a `put` is named as such (issue 65: it
+/// said "Connection reset by peer" and no more), with the command that
+/// continues, as for any other interruption; plain and `--resume`.
+#[test]
+fn a_session_ended_under_a_put_is_named_with_its_continuation() {
+    let dir = tempdir("habits-put-kicked");
+    let sock = dir.join("ctl.sock");
+    let srv = Server::start_with(&format!("control_socket {}\nrate_limit_session 4M\n", sock.display()));
+    let local = dir.join("big.bin");
+    std::fs::write(&local, pattern(40 << 20, 61)).unwrap();
+    for (extra, goes_on) in [
+        (None, "sends it again"),
+        (Some("--resume"), "continues from what the server kept"),
+    ] {
+        let mut args = vec!["put", local.to_str().unwrap(), "big.bin"];
+        args.extend(extra);
+        let child = srv
+            .tf_command(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(1200));
+        let (ok_, out) = tfd_ctl(&sock, &["kick", &srv.session_pid().to_string()]);
+        assert!(ok_, "{out}");
+        let o = child.wait_with_output().unwrap();
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {e}");
+        assert!(e.contains("tf: the server closed the session: "), "{extra:?}: {e}");
+        assert!(
+            !e.contains("reset by peer") && !e.contains("Broken pipe"),
+            "{extra:?}: {e}"
+        );
+        assert!(e.contains(goes_on), "{extra:?}: {e}");
+    }
+}
+
+/// `--progress` draws the bar when stderr is not a terminal (issue 65: no
+/// way to force it); without it a script reading stderr gets no carriage
+/// return.
+#[test]
+fn progress_forces_the_bar_off_a_terminal() {
+    let srv = Server::start();
+    let dir = tempdir("habits-progress");
+    let local = dir.join("p.bin");
+    fs::write(&local, pattern(2 << 20, 62)).unwrap();
+    let o = srv.tf(&["--progress", "put", local.to_str().unwrap(), "p.bin"]);
+    ok(&o, "put --progress");
+    assert!(
+        stderr(&o).contains('\r') && stderr(&o).contains("MiB"),
+        "{:?}",
+        stderr(&o)
+    );
+    let o = srv.tf(&["--progress", "get", "-r", ".", dir.join("down").to_str().unwrap()]);
+    ok(&o, "get -r --progress");
+    assert!(stderr(&o).contains("\r1/1 files"), "{:?}", stderr(&o));
+    let o = srv.tf(&["put", local.to_str().unwrap(), "p.bin"]);
+    ok(&o, "put");
+    assert!(!stderr(&o).contains('\r'), "{:?}", stderr(&o));
+}

@@ -221,6 +221,25 @@ fn an_interrupted_put_says_what_is_left_and_how_to_send_it_again() {
     let _ = fs::remove_dir_all(&here);
 }
 
+/// Runs `tf ARGS` (an upload of `local`) and, 1.5 s into it, writes `edit`'s
+/// bytes at its offset of `local`.
+fn edited_while_put(srv: &Server, args: &[&str], local: &Path, edit: (&[u8], u64)) -> Output {
+    let child = srv
+        .tf_command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    fs::File::options()
+        .write(true)
+        .open(local)
+        .unwrap()
+        .write_all_at(edit.0, edit.1)
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// A file edited while `put` sends it is not committed: the remote file
 /// stays the old one whole, tf names the cause and fails, and the next put
 /// sends the new version. Through SNDFILE (plain put on loopback) and
@@ -240,21 +259,8 @@ fn a_file_edited_while_put_sends_it_is_not_committed_mixed() {
         let mut args = vec!["put"];
         args.extend(extra);
         args.extend([s(&local), name.as_str()]);
-        let child = srv
-            .tf_command(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(1500));
         // the last 2 MiB, not yet read at 4 MiB/s (socket buffers hold a few MiB)
-        fs::File::options()
-            .write(true)
-            .open(&local)
-            .unwrap()
-            .write_all_at(&pattern(2 * MIB, 30), 22 * MIB as u64)
-            .unwrap();
-        let o = child.wait_with_output().unwrap();
+        let o = edited_while_put(&srv, &args, &local, (&pattern(2 * MIB, 30), 22 * MIB as u64));
         assert!(!o.status.success(), "{extra:?}: the put must fail: {}", text(&o));
         assert!(
             text(&o).contains("changed while it was read"),
@@ -276,5 +282,36 @@ fn a_file_edited_while_put_sends_it_is_not_committed_mixed() {
         .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(".tfd-part"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+    let _ = fs::remove_dir_all(&here);
+}
+
+/// `put --resume` follows plain put's rule (issue 65): 4 bytes changed at
+/// offset 100 while the file moves (already sent and hashed) → refused
+/// with plain put's sentence, nonzero, and the remote file is the old one
+/// whole; the next run sends the new version. On the old code it exited 0,
+/// "verified", with the remote holding the older snapshot.
+#[test]
+fn put_resume_refuses_a_file_changed_while_it_was_read() {
+    let srv = Server::start_with("rate_limit_session 4M\n");
+    let here = tempdir("cli_rerun_resume_edit");
+    let old = pattern(16 * MIB, 42);
+    fs::write(srv.path("r.bin"), &old).unwrap();
+    let local = here.join("r.bin");
+    fs::write(&local, pattern(16 * MIB, 44)).unwrap();
+    let args = ["put", s(&local), "r.bin", "--resume"];
+    let o = edited_while_put(&srv, &args, &local, (b"EDIT", 100));
+    assert!(!o.status.success(), "the put must fail: {}", text(&o));
+    assert!(
+        text(&o).contains("it changed while it was read; not sent (the server keeps its old copy)"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        fs::read(srv.path("r.bin")).unwrap() == old,
+        "the remote file is not the old one whole"
+    );
+    let o = srv.tf(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(fs::read(srv.path("r.bin")).unwrap() == fs::read(&local).unwrap());
     let _ = fs::remove_dir_all(&here);
 }

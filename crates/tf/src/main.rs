@@ -272,6 +272,9 @@ fn run() -> Result<ExitCode, ExitCode> {
         Ok(env) => settings.or(env),
         Err(e) => return Err(fail(e)),
     };
+    if settings.progress {
+        progress::force();
+    }
     let (Some(server), Some(hash)) = (settings.server.clone(), settings.hash.clone()) else {
         if let Some(e) = explain::misplaced_options(&rest) {
             e.print();

@@ -1,6 +1,7 @@
 //! tf's one progress bar: a line on stderr redrawn every 200 ms from a thread
 //! while a transfer or a tree run moves bytes, only when stderr is a terminal
-//! (a script reading stderr gets no carriage returns). What the line says is
+//! (a script reading stderr gets no carriage returns) or `--progress` asked
+//! for it ([`force`]). What the line says is
 //! the caller's (a transfer's bytes, rate and ETA; a tree run's files and
 //! bytes); how it is drawn, stopped and ended with a newline is here.
 
@@ -8,6 +9,14 @@ use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// `--progress`: bars are drawn whatever stderr is.
+static FORCED: AtomicBool = AtomicBool::new(false);
+
+/// Draws every bar from now on, even when stderr is not a terminal.
+pub fn force() {
+    FORCED.store(true, Ordering::Relaxed);
+}
 
 /// A bar being drawn; [`Bar::finish`] draws it a last time and ends its line.
 pub struct Bar {
@@ -18,10 +27,10 @@ pub struct Bar {
 impl Bar {
     /// Starts drawing `line(seconds since the start)` after a carriage return
     /// (the seconds never below 1 ms, so a rate is never a division by zero);
-    /// nothing is drawn when stderr is not a terminal.
+    /// nothing is drawn when stderr is not a terminal, unless [`force`]d.
     pub fn start(line: impl Fn(f64) -> String + Send + 'static) -> Bar {
         let done = Arc::new(AtomicBool::new(false));
-        if !std::io::stderr().is_terminal() {
+        if !std::io::stderr().is_terminal() && !FORCED.load(Ordering::Relaxed) {
             return Bar { done, handle: None };
         }
         let d = done.clone();

@@ -306,14 +306,15 @@ impl Events for Told<'_> {
 
 impl Told<'_> {
     /// The run's summary line, as mirror prints one: files moved, left out
-    /// on purpose and failed, and the bytes moved in how long.
+    /// on purpose and failed, and the bytes this run moved of the files that
+    /// landed, in how long.
     pub(super) fn summary(&self, cmd: &str, r: &Report) -> String {
         let bytes: u64 = self
             .moved
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .map(|p| p.moved())
+            .map(|p| p.landed())
             .sum();
         format!(
             "{cmd}: {} transferred, {} skipped, {} failed ({} in {:.1} s)",

@@ -366,6 +366,15 @@ fn upload(c: &mut Client, cfg: &ClientConfig, cmd: &str, o: &Opts, src: Source) 
             }
             (Ok(()), remote)
         }
+        // the server ended the session: said as for any command, then the
+        // command that continues, as an interruption says it
+        Err(f) if super::ended::is_end(&f.error) => {
+            explain::session_error(&f.error, cfg).print();
+            for note in temporaries::kept_notes() {
+                eprintln!("tf: {note}");
+            }
+            return Ok(ExitCode::from(Exit::Error));
+        }
         Err(f) => {
             let remote = String::from_utf8_lossy(&f.remote).into_owned();
             if f.staged() {

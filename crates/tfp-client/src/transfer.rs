@@ -93,13 +93,8 @@ impl Client {
         let before = file.metadata().map_err(Error::Local)?;
         let f = &*file;
         let mut reader = f;
-        self.sndfile_checked(remote, overwrite, &mut reader, progress, &mut || match f.metadata() {
-            Ok(after) if moved(&before, &after) => Some(
-                "it changed while it was read; not sent (the server keeps its old copy), a later run sends it"
-                    .to_string(),
-            ),
-            Ok(_) => None,
-            Err(e) => Some(e.to_string()),
+        self.sndfile_checked(remote, overwrite, &mut reader, progress, &mut || {
+            changed_while_read(&before, f)
         })
     }
 
@@ -648,6 +643,20 @@ impl Client {
 /// `Ok` for a final `OK`, the refusal otherwise.
 fn done(command: &str, st: Status) -> Result<(), Error> {
     crate::error::ok(command, st).map(drop)
+}
+
+/// An upload's rule for the local file it read: `Some(why)` when `f`
+/// changed since it was looked at (`before`: its size, mtime or ctime moved)
+/// or cannot be looked at again. The upload then commits nothing of it,
+/// whatever route carried it.
+pub(crate) fn changed_while_read(before: &std::fs::Metadata, f: &std::fs::File) -> Option<String> {
+    match f.metadata() {
+        Ok(after) if moved(before, &after) => Some(
+            "it changed while it was read; not sent (the server keeps its old copy), a later run sends it".to_string(),
+        ),
+        Ok(_) => None,
+        Err(e) => Some(e.to_string()),
+    }
 }
 
 /// Whether the file moved between the two looks (a write, a truncation, a

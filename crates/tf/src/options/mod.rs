@@ -131,6 +131,7 @@ impl Settings {
         );
         self.aes |= other.aes;
         self.verbose |= other.verbose;
+        self.progress |= other.progress;
         self.fai |= other.fai;
         self.accept_new |= other.accept_new;
         self

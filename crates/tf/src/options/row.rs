@@ -24,6 +24,9 @@ pub struct Settings {
     pub transport: Option<Transport>,
     /// `-v`: say which transport.
     pub verbose: bool,
+    /// `--progress`: draw the progress bar even when stderr is not a
+    /// terminal.
+    pub progress: bool,
     /// `--fai`: Fast Access with a cached token.
     pub fai: bool,
     /// `--timeout`: seconds per step.

@@ -230,6 +230,17 @@ or
         ..OPT
     },
     Opt {
+        names: &["--progress"],
+        help: "draw the progress bar even when stderr is not a terminal",
+        doc: r##"Draw the progress bar of a transfer or a tree run on standard error even
+when it is not a terminal (a log file, a pipe, a terminal multiplexer's
+capture): by default the bar is drawn only on a terminal, so a script
+reading standard error gets no carriage returns.
+"##,
+        store: Store::Flag(|s| s.progress = true),
+        ..OPT
+    },
+    Opt {
         names: &["--fai"],
         help: "Fast Access: connect with the token cached in $XDG_CACHE_HOME/tf\n(else ~/.cache/tf) instead of RSA; without one, ask FAITOK for one",
         doc: r##"Connect through the Fast Access Interface, without the RSA step.

@@ -58,14 +58,34 @@ pub struct Quiet;
 
 impl Events for Quiet {}
 
-/// Files done and bytes moved while the files of a run move.
+/// Files done and bytes moved while the files of a run move, and the bytes
+/// of the files that landed (a run's summary counts those: not the bytes of
+/// a file the server refused half way).
 #[derive(Default)]
 pub struct Progress {
     files: AtomicU64,
     bytes: AtomicU64,
-    /// The counters of the downloads under way (the engine counts each
-    /// file's own bytes), read with `bytes` and added to it when done.
-    live: Mutex<Vec<Arc<AtomicU64>>>,
+    landed: AtomicU64,
+    /// The counters of the files under way (the engine counts each file's
+    /// own bytes), read with `bytes` and added to it when done.
+    live: Mutex<Vec<Arc<FileCount>>>,
+}
+
+/// One file's bytes as the engine counts them while it moves.
+#[derive(Default)]
+pub(crate) struct FileCount {
+    /// The file's bytes here (a resumed download's counted from those an
+    /// earlier run left).
+    pub(crate) at: Arc<AtomicU64>,
+    /// Of `at`, the bytes an earlier run had moved: not moved by this one.
+    pub(crate) before: AtomicU64,
+}
+
+impl FileCount {
+    fn moved(&self) -> u64 {
+        let at = self.at.load(Ordering::Relaxed);
+        at.saturating_sub(self.before.load(Ordering::Relaxed))
+    }
 }
 
 impl Progress {
@@ -77,30 +97,45 @@ impl Progress {
     /// Bytes moved, the files under way included.
     pub fn moved(&self) -> u64 {
         let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
-        self.bytes.load(Ordering::Relaxed) + live.iter().map(|c| c.load(Ordering::Relaxed)).sum::<u64>()
+        self.bytes.load(Ordering::Relaxed) + live.iter().map(|c| c.moved()).sum::<u64>()
+    }
+
+    /// Bytes of the files that landed, moved by this run.
+    pub fn landed(&self) -> u64 {
+        self.landed.load(Ordering::Relaxed)
     }
 
     pub(crate) fn file_done(&self) {
         self.files.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The counter uploads add their bytes to.
+    /// The counter a batch adds its files' bytes to as they go.
     pub(crate) fn bytes(&self) -> &AtomicU64 {
         &self.bytes
     }
 
-    /// A counter for one download, read while it runs.
-    pub(crate) fn begin(&self) -> Arc<AtomicU64> {
-        let c = Arc::new(AtomicU64::new(0));
+    /// `n` bytes of a file (of a batch) landed.
+    pub(crate) fn land(&self, n: u64) {
+        self.landed.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// A counter for one file, read while it moves.
+    pub(crate) fn begin(&self) -> Arc<FileCount> {
+        let c = Arc::new(FileCount::default());
         self.live.lock().unwrap_or_else(|p| p.into_inner()).push(c.clone());
         c
     }
 
-    /// The download of `c` ended: its bytes join the total.
-    pub(crate) fn end(&self, c: &Arc<AtomicU64>) {
+    /// The file of `c` stopped moving: its bytes join the total, and the
+    /// landed bytes when it `landed`.
+    pub(crate) fn end(&self, c: &Arc<FileCount>, landed: bool) {
         let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
         live.retain(|x| !Arc::ptr_eq(x, c));
-        self.bytes.fetch_add(c.load(Ordering::Relaxed), Ordering::Relaxed);
+        let n = c.moved();
+        self.bytes.fetch_add(n, Ordering::Relaxed);
+        if landed {
+            self.land(n);
+        }
     }
 }
 

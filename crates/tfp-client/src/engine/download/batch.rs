@@ -485,7 +485,10 @@ fn fetch_one(rx: &mut Rx, w: &File<'_>, p: &Progress, mut blocks: Option<&mut Bl
     }
     Ok(Fetched::Done(
         match pt.commit_as(Some(finer(mtime, w.mtime)), Some(keep::landing_mode(mode, w.keep_mode))) {
-            Ok(()) => Done::Ok,
+            Ok(()) => {
+                p.land(size);
+                Done::Ok
+            }
             Err(e) => Done::Local(e.to_string()),
         },
     ))

@@ -133,8 +133,8 @@ fn landed(f: &File<'_>, mode: Option<u32>) -> std::io::Result<()> {
 /// as it was).
 fn fetch_delta(c: &mut Client, land: &Landing, rel: &[u8], remote: &[u8], p: &Progress) -> Result<Option<Done>, Error> {
     let counter = p.begin();
-    let r = delta::get(c, remote, Target::Within(land, rel), &counter);
-    p.end(&counter);
+    let r = delta::get(c, remote, Target::Within(land, rel), &counter.at);
+    p.end(&counter, matches!(r, Ok(delta::Outcome::Delta { .. })));
     match r {
         Ok(delta::Outcome::Delta { .. }) => Ok(Some(Done::Ok)),
         Ok(delta::Outcome::Whole { .. }) => Ok(None),

@@ -56,7 +56,7 @@ pub fn download_stated(
     stated: Option<listing::Stat>,
     say: &mut dyn FnMut(&str),
 ) -> Result<(), Error> {
-    download_with(c, cfg, req, stated, None, say)
+    download_with(c, cfg, req, stated, Told::default(), say)
 }
 
 /// [`download`] that stores the file's size in `told` as soon as the server
@@ -70,7 +70,37 @@ pub fn download_told(
     told: &AtomicU64,
     say: &mut dyn FnMut(&str),
 ) -> Result<(), Error> {
-    download_with(c, cfg, req, None, Some(told), say)
+    let told = Told {
+        size: Some(told),
+        ..Told::default()
+    };
+    download_with(c, cfg, req, None, told, say)
+}
+
+/// [`download`] that stores in `before` how many of the bytes
+/// `req.progress` counts an earlier run had moved (those of a partial it
+/// continues): a tree run counts what it moved itself.
+pub(crate) fn download_counted(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    req: &Request<'_>,
+    before: &AtomicU64,
+    say: &mut dyn FnMut(&str),
+) -> Result<(), Error> {
+    let told = Told {
+        before: Some(before),
+        ..Told::default()
+    };
+    download_with(c, cfg, req, None, told, say)
+}
+
+/// What a download tells its caller while it runs.
+#[derive(Default, Clone, Copy)]
+struct Told<'a> {
+    /// The file's size, as soon as the server said it.
+    size: Option<&'a AtomicU64>,
+    /// The bytes of the file already here from an earlier run.
+    before: Option<&'a AtomicU64>,
 }
 
 fn download_with(
@@ -78,7 +108,7 @@ fn download_with(
     cfg: &ClientConfig,
     req: &Request<'_>,
     stated: Option<listing::Stat>,
-    told: Option<&AtomicU64>,
+    told: Told<'_>,
     say: &mut dyn FnMut(&str),
 ) -> Result<(), Error> {
     let mut ahead = None;
@@ -189,13 +219,13 @@ fn download_inner(
     cfg: &ClientConfig,
     req: &Request<'_>,
     stated: Option<listing::Stat>,
-    told: Option<&AtomicU64>,
+    told: Told<'_>,
     ahead: &mut Option<i64>,
     say: &mut dyn FnMut(&str),
 ) -> Result<(), Error> {
     let target_path = req.target.shown();
     let shown = crate::escape::path(&target_path);
-    let st = stat_of(c, cfg, req, stated, told, ahead)?;
+    let st = stat_of(c, cfg, req, stated, told.size, ahead)?;
     let identity = Identity {
         name: req.remote.to_vec(),
         size: st.size,
@@ -242,6 +272,9 @@ fn download_inner(
                 (list, vec![Sha256::new(); n])
             }
         };
+        if let Some(b) = told.before {
+            b.store(list.iter().map(|r| r.done).sum(), Ordering::Relaxed);
+        }
         let journal = Journal {
             source: identity.clone(),
             ranges: list,

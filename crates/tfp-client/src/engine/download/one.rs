@@ -67,11 +67,11 @@ pub(crate) fn receive(
         resume,
         verify: false,
         unverified: false,
-        progress: &counter,
+        progress: &counter.at,
     };
     // the engine names the file by its local path, which holds the server's name
-    let r = super::download(c, cfg, &req, &mut |m| ev.note(&escape::shown_str(m)));
-    p.end(&counter);
+    let r = super::download_counted(c, cfg, &req, &counter.before, &mut |m| ev.note(&escape::shown_str(m)));
+    p.end(&counter, r.is_ok());
     let e = match r {
         Ok(()) => return Ok(Done::Ok),
         Err(e) => e,

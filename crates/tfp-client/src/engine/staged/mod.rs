@@ -192,9 +192,11 @@ fn open_stage(
 /// refuses TFDSTAGE with `UNKNOWN` ([`unsupported`]).
 pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &AtomicU64) -> Result<Report, Error> {
     let f = File::open(req.local).map_err(Error::Local)?;
-    let size = f.metadata().map_err(Error::Local)?.len();
+    let before = f.metadata().map_err(Error::Local)?;
+    let size = before.len();
     let id = identity(&f).map_err(Error::Local)?;
-    drop(f);
+    // plain put's rule: a file that changed while it was read is not committed
+    let changed = || crate::transfer::changed_while_read(&before, &f);
     let attrs = std::cell::Cell::new(req.attrs);
     // sftp's reput and lftp send nothing onto a file that is already whole
     if req.resume {
@@ -255,6 +257,9 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
                     }
                     std::thread::sleep(std::time::Duration::from_millis(1));
                 };
+                if changed().is_some() {
+                    return Ok(false);
+                }
                 c.chan.tx.send_frame(&wire::frame(wire::DONE, &commit_arg(sha)))?;
                 Ok(true)
             };
@@ -286,7 +291,12 @@ pub fn put(c: &mut Client, cfg: &ClientConfig, req: &Request<'_>, progress: &Ato
             };
             let mut reply = match reply {
                 Some(r) => r,
-                None => c.call(wire::DONE, &commit_arg(&sha)).map_err(unsettled)?,
+                None => {
+                    if let Some(why) = changed() {
+                        return Err(Error::Local(std::io::Error::other(why)));
+                    }
+                    c.call(wire::DONE, &commit_arg(&sha)).map_err(unsettled)?
+                }
             };
             if attrs.get().is_some() && older_commit(&reply) {
                 // a tfd before the attributes refused the path they follow,

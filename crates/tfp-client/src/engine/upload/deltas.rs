@@ -10,7 +10,6 @@ use super::super::route::{self, TreeRoute};
 use super::file::{Keep, Up};
 use super::request::DeltaRule;
 use crate::{Client, ClientConfig, Error};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Splits an upload's files into those sent whole and those tried as a
@@ -46,9 +45,9 @@ pub(crate) fn send_deltas(
     }
     let whole = Mutex::new(Vec::new());
     let one = |c: &mut Client, u: &Up, p: &Progress| -> Result<Done, Error> {
-        let at = AtomicU64::new(0);
-        let r = delta::put_keeping(c, &u.local, &u.remote, &at, keep);
-        p.bytes().fetch_add(at.load(Ordering::Relaxed), Ordering::Relaxed);
+        let counter = p.begin();
+        let r = delta::put_keeping(c, &u.local, &u.remote, &counter.at, keep);
+        p.end(&counter, matches!(r, Ok(delta::Outcome::Delta { .. })));
         match r {
             Ok(delta::Outcome::Delta { .. }) => Ok(Done::Ok),
             Ok(delta::Outcome::Whole { .. }) => {

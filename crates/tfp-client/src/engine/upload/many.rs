@@ -263,10 +263,14 @@ pub(crate) fn send_batch(
     made.extend(answers);
     let done = outcomes
         .into_iter()
-        .map(|o| {
+        .zip(files)
+        .map(|(o, u)| {
             p.file_done();
             match o {
-                Ok(()) => Done::Ok,
+                Ok(()) => {
+                    p.land(u.size());
+                    Done::Ok
+                }
                 Err(Failure::Batch(st)) => Done::Refused(listing::status_text(&st)),
                 Err(Failure::Refused(code, text)) => Done::Refused(format!("FAILED {code}: {text}")),
                 Err(Failure::Local(why)) => Done::Local(why),
@@ -296,11 +300,14 @@ pub(crate) fn upload_one(c: &mut Client, cfg: &ClientConfig, u: &Up, keep: Keep,
         ..super::Request::new(super::Source::File(&u.local, size), &u.remote, super::Kind::Put)
     };
     let total = AtomicU64::new(size);
+    let counter = p.begin();
     let progress = super::Progress {
-        done: p.bytes(),
+        done: &counter.at,
         total: &total,
     };
-    match super::send(c, cfg, &mut req, &progress, &mut |_| {}) {
+    let r = super::send(c, cfg, &mut req, &progress, &mut |_| {});
+    p.end(&counter, r.is_ok());
+    match r {
         Ok(_) => Ok(Done::Ok),
         Err(f) => match *f.error {
             Error::Refused(r) => Ok(Done::Refused(listing::status_text(&r.reply))),

@@ -35,6 +35,7 @@ use tfp_wire::Status;
 pub(crate) mod attrs;
 mod clear;
 mod sides;
+mod stale;
 mod unkept;
 
 /// What a mirror may do.
@@ -423,6 +424,8 @@ fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Ta
     } else {
         Side::new()
     };
+    let partials = stale::targets(&ours);
+    let gone = stale::gone(&partials, &theirs, whole);
     let (mut theirs, mut ours) = (theirs, ours);
     let mut p = plan_of(o, &mut theirs, &mut ours, Direction::Down, (whole, false), o.keeps, t);
     if o.keeps != Keeps::default() && c.caps.get(Ext::Entries) == Known::No {
@@ -487,6 +490,7 @@ fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Ta
     let ev = t.ev;
     n.transferred = many::fetch(c, cfg, run, &plan, o.delta, &what, &mut |_| {}, ev, t)?;
     n.failed = before + (jobs.len() - n.transferred);
+    stale::remove(&land, (&partials, &gone), (&theirs, &ours, &p), t);
     let nodes = attrs::settle_down(
         &land,
         &dst,
