@@ -249,7 +249,7 @@ fn touched_root(p: &Plan) -> bool {
 /// Whether the remote directory `m` (as listed) already has what `e` gives.
 fn holds(m: &Meta, e: &entries::Entry) -> bool {
     let Some(f) = m.facts.as_ref() else { return false };
-    e.mode == Some(f.mode & 0o7777) && e.mtime == Some(m.mtime_ns()) && e.owner.is_none_or(|o| f.owner == Some(o))
+    e.mode == Some(f.mode & 0o7777) && e.mtime == Some(m.mtime_ns()) && e.owner.map_or(true, |o| f.owner == Some(o))
 }
 
 /// Whether the server lets this session give entries an owner (tfd: a
