@@ -298,3 +298,40 @@ fn devices_are_made_with_d_where_both_ends_are_root() {
     assert_eq!(t.lines().filter(|l| l.contains("null")).count(), 1, "named once: {t}");
     let _ = fs::remove_dir_all(&here);
 }
+
+/// A file of 32 MiB and more goes alone (staged), whose commit keeps the
+/// mtime's seconds: its nanoseconds follow, so put -r -a and mirror -R land
+/// it as rsync -a does and a second run leaves it alone. Before, it landed
+/// .000000000 and every run sent it again. (Found by the WAN bench.)
+#[test]
+fn a_big_file_keeps_its_mtime_to_the_nanosecond_up() {
+    use std::os::unix::fs::MetadataExt;
+    let srv = Server::start();
+    let here = tempdir("cli_archive_big_ns");
+    let src = here.join("src");
+    fs::create_dir_all(&src).unwrap();
+    let big = src.join("big");
+    fs::write(&big, vec![7u8; 33 << 20]).unwrap();
+    crate::cli_archive::stamp(&big, 1_620_000_000, 987_654_321);
+    fs::create_dir_all(srv.path("into")).unwrap();
+    for (args, landed) in [
+        (vec!["put", "-r", "-a", s(&src), "into"], srv.path("into/src/big")),
+        (vec!["mirror", "-R", s(&src), "up"], srv.path("up/big")),
+    ] {
+        let o = srv.tf(&args);
+        ok(&o, "first run");
+        let m = fs::metadata(&landed).unwrap();
+        assert_eq!(
+            (m.mtime(), m.mtime_nsec()),
+            (1_620_000_000, 987_654_321),
+            "{}",
+            text(&o)
+        );
+        let before = ctimes(&landed);
+        let o = srv.tf(&args);
+        ok(&o, "second run");
+        assert_eq!(moved(&o), 0, "{}", text(&o));
+        assert_eq!(ctimes(&landed), before, "the second run changed it: {}", text(&o));
+    }
+    let _ = fs::remove_dir_all(&here);
+}
