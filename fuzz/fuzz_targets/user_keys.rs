@@ -1,4 +1,4 @@
-//! cargo-fuzz entry point; the body (and its properties) is `tfp_wire_fuzz::user_keys::user_keys`.
+//! cargo-fuzz entry point; the body (and its properties) is `tfp_wire_fuzz::user_keys`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| tfp_wire_fuzz::user_keys::user_keys(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| tfp_wire_fuzz::user_keys(data));

@@ -20,9 +20,10 @@ use tfp_wire::secfs::{self as sfs, Perms};
 use tfp_wire::{command, hpf, MAX_FRAME};
 
 pub mod reader;
-pub mod user_keys;
+mod user_keys;
 
 use reader::Reader;
+pub use user_keys::user_keys;
 
 /// A target's body.
 pub type Body = fn(&[u8]);
@@ -42,7 +43,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("batch_get", batch_get),
     ("stage", stage),
     ("keylogin", keylogin),
-    ("user_keys", user_keys::user_keys),
+    ("user_keys", user_keys),
     ("host_key", host_key),
     ("compress", compress),
 ];
