@@ -125,6 +125,12 @@ fn a_server_restarted_with_a_new_key_is_refused_with_both_fingerprints_and_the_l
     assert!(err.contains(&format!("offered: {new}")), "{err}");
     assert!(err.contains(&format!("remove line 2 of {file}")), "{err}");
     // the server saw a refused session key and the key's request, no session
+    // (the session process logs its end after tf has what it sent, and may
+    // not have written it yet when tf exits: waited for, a few seconds)
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !srv.log().contains("TFDHOSTKEY") && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     let log = srv.log();
     assert!(log.contains("FAILED 25"), "{log}");
     assert!(log.contains("TFDHOSTKEY"), "{log}");
