@@ -38,12 +38,9 @@ impl Session {
     /// session waits at most `hold_timeout` (or a shorter `idle_timeout`):
     /// one that times out ends the session.
     pub(crate) fn hold(&self, bytes: u64, what: &str) -> Result<Hold, CmdError> {
-        let cfg = &self.ctx.cfg;
-        let budget = memory_budget::effective(cfg.memory_budget);
-        let wait = cfg.hold_timeout.min(MOST_WAIT);
-        let registry = &self.ctx.services.registry;
-        let refused = match Claim::take(registry, self.live.slot, bytes, budget, wait) {
-            Ok(claim) => return Ok(self.holding(claim)),
+        let wait = self.ctx.cfg.hold_timeout.min(MOST_WAIT);
+        let (refused, budget) = match self.claim(bytes, wait) {
+            Ok(hold) => return Ok(hold),
             Err(r) => r,
         };
         let why = match refused {
@@ -67,16 +64,9 @@ impl Session {
     /// waiting: for memory the session can do without (a compressor, whose
     /// data can go as they are). None, logged, when it has not.
     pub(crate) fn try_hold(&self, bytes: u64, what: &str) -> Option<Hold> {
-        let budget = memory_budget::effective(self.ctx.cfg.memory_budget);
-        match Claim::take(
-            &self.ctx.services.registry,
-            self.live.slot,
-            bytes,
-            budget,
-            Duration::ZERO,
-        ) {
-            Ok(claim) => Some(self.holding(claim)),
-            Err(_) => {
+        match self.claim(bytes, Duration::ZERO) {
+            Ok(hold) => Some(hold),
+            Err((_, budget)) => {
                 info!(
                     "{} {what}: the memory budget ({}) has no room for its {}; the data go as they are",
                     self.peer(),
@@ -85,6 +75,16 @@ impl Session {
                 );
                 None
             }
+        }
+    }
+
+    /// `bytes` of the memory budget, waiting at most `wait` for room; the
+    /// refusal with the budget it was measured against.
+    fn claim(&self, bytes: u64, wait: Duration) -> Result<Hold, (Refused, u64)> {
+        let budget = memory_budget::effective(self.ctx.cfg.memory_budget);
+        match Claim::take(&self.ctx.services.registry, self.live.slot, bytes, budget, wait) {
+            Ok(claim) => Ok(self.holding(claim)),
+            Err(r) => Err((r, budget)),
         }
     }
 

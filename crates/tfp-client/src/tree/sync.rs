@@ -469,9 +469,8 @@ pub fn names_its_ancestor(rel: &[u8], target: &[u8]) -> bool {
     if target.is_empty() || target.starts_with(b"/") {
         return false;
     }
-    let mut at: Vec<&[u8]> = rel.split(|&b| b == b'/').filter(|c| !c.is_empty()).collect();
-    let own = at.len();
-    at.pop();
+    let own: Vec<&[u8]> = rel.split(|&b| b == b'/').filter(|c| !c.is_empty()).collect();
+    let mut at = own[..own.len().saturating_sub(1)].to_vec();
     let mut above = false;
     for c in target.split(|&b| b == b'/') {
         match c {
@@ -481,13 +480,7 @@ pub fn names_its_ancestor(rel: &[u8], target: &[u8]) -> bool {
             _ => at.push(c),
         }
     }
-    above
-        || at.len() < own
-            && rel
-                .split(|&b| b == b'/')
-                .filter(|c| !c.is_empty())
-                .take(at.len())
-                .eq(at.iter().copied())
+    above || (at.len() < own.len() && own.starts_with(&at))
 }
 
 /// Whether the plan makes `s` (neither file nor directory) as what it is.
