@@ -26,6 +26,7 @@
 
 use super::compress::{Inflow, Piece};
 use super::putmany_archive::{self as archive, Refusal};
+use super::quota::Pending;
 use super::transfer::{check_target, logged, Track};
 use super::{CmdResult, Reply};
 use crate::dispatch::Held;
@@ -108,8 +109,17 @@ fn group_files() -> usize {
 /// off midway leaves little that was received but not yet in place.
 const GROUP_AGE: std::time::Duration = std::time::Duration::from_millis(500);
 
-/// The files of a group: (index in the batch, upload, bytes).
-type Group = Vec<(u64, Upload, u64)>;
+/// A file of a group: its index in the batch, its upload, its bytes and
+/// their quota reservation, settled once the file is linked.
+struct Ready {
+    i: u64,
+    up: Upload,
+    n: u64,
+    quota: Option<Pending>,
+}
+
+/// The files of a group.
+type Group = Vec<Ready>;
 
 /// What a batch committed so far, and the file systems whose names (the
 /// links of their last group) no sync has covered yet.
@@ -132,18 +142,18 @@ impl Commits {
     fn group(&mut self, peer: SocketAddr, group: &mut Group) {
         // everything but the names first: data written, attributes set
         let mut readied: Group = Vec::with_capacity(group.len());
-        for (i, mut up, n) in group.drain(..) {
-            match up.ready_for_group(true) {
-                Ok(()) => readied.push((i, up, n)),
-                Err(e) => self.failures.push((i, upload_error(&e), e.to_string())),
+        for mut r in group.drain(..) {
+            match r.up.ready_for_group(true) {
+                Ok(()) => readied.push(r),
+                Err(e) => self.failures.push((r.i, upload_error(&e), e.to_string())),
             }
         }
         *group = readied;
         let mut known = Vec::new();
-        let keys: Vec<Option<u64>> = group.iter().map(|(_, up, _)| up.groupable(&mut known)).collect();
+        let keys: Vec<Option<u64>> = group.iter().map(|r| r.up.groupable(&mut known)).collect();
         let mut systems: Vec<(u64, OwnedFd)> = Vec::new();
         let mut grouped = true;
-        for ((_, up, _), key) in group.iter().zip(&keys) {
+        for (Ready { up, .. }, key) in group.iter().zip(&keys) {
             let Some(dev) = key else { continue };
             if systems.iter().any(|(d, _)| d == dev) {
                 continue;
@@ -158,7 +168,7 @@ impl Commits {
         }
         self.unsynced
             .retain(|(d, _)| !systems.iter().any(|(synced, _)| synced == d));
-        for ((i, up, n), key) in group.drain(..).zip(&keys) {
+        for (Ready { i, up, n, quota }, key) in group.drain(..).zip(&keys) {
             let r = if grouped && key.is_some() {
                 up.commit_grouped(true)
             } else {
@@ -168,7 +178,11 @@ impl Commits {
                 Ok(()) => {
                     self.stored += 1;
                     self.bytes += n;
+                    if let Some(q) = quota {
+                        q.settle();
+                    }
                 }
+                // dropped unsettled: its reservation is given back
                 Err(e) => self.failures.push((i, upload_error(&e), e.to_string())),
             }
         }
@@ -323,18 +337,19 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
                 return Err(e);
             }
         };
-        // each file's reservation ends with it: a stored file's is settled, a
-        // failed one's given back (it held room the next files may need)
-        match &r {
-            Ok(Outcome::Ready(..)) => super::quota::settle(&mut budget),
-            _ => super::quota::release(&mut budget),
+        // each file's reservation ends with it: a received file's waits for
+        // its link, a failed one's is given back (it held room the next
+        // files may need)
+        if !matches!(r, Ok(Outcome::Ready(..))) {
+            super::quota::release(&mut budget);
         }
         match r {
-            Ok(Outcome::Ready(up, b)) => {
+            Ok(Outcome::Ready(up, n)) => {
                 if group.is_empty() {
                     started = std::time::Instant::now();
                 }
-                group.push((i, up, b));
+                let quota = budget.as_mut().map(super::quota::Budget::defer);
+                group.push(Ready { i, up, n, quota });
                 if group.len() >= most || started.elapsed() >= GROUP_AGE {
                     committer.commit(peer, &mut group);
                 }

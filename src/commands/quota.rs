@@ -15,7 +15,10 @@
 //! of those, the one holding the most waits (up to [`LEADER_WAIT`]) while the
 //! others are refused and give their reservations back. When the
 //! data is in place (linked, copied, or written in place) the reservation is
-//! settled: it moves to the quota's settled counter. A session that dies holding
+//! settled: it moves to the quota's settled counter. Data received but put in
+//! place later (a batch's files, linked when their group commits) is pending
+//! meanwhile: no walk can see it yet, so it counts for every session as
+//! stored. A session that dies holding
 //! a reservation has it settled by the listener when it reaps the process
 //! ([`crate::services::registry::Registry::free`]), so nothing leaks and nothing
 //! is under-counted; later walks count the files themselves.
@@ -130,7 +133,7 @@ impl Budget {
             }
             self.reg.quota_unreserve(self.slot, n);
             // even if every other reservation went away it would not fit
-            if self.stored().saturating_add(self.held).saturating_add(n) > self.limit {
+            if self.kept().saturating_add(self.held).saturating_add(n) > self.limit {
                 return false;
             }
             // a session that holds nothing yet (a size announced whole: a
@@ -152,13 +155,35 @@ impl Budget {
     /// refused at once, holding nothing (issue 47 finding 7: one that could
     /// never fit held the room a file that fits needed).
     pub fn room(&self) -> u64 {
-        self.limit.saturating_sub(self.stored().saturating_add(self.held))
+        self.limit.saturating_sub(self.kept().saturating_add(self.held))
     }
 
     /// What is stored: the walk's count and what was settled since.
     fn stored(&self) -> u64 {
         let settled = self.reg.quota_settled(self.key).load(Ordering::SeqCst);
         self.base.saturating_add(settled.saturating_sub(self.settled_before))
+    }
+
+    /// What stays whatever reservations are given back: what is stored and
+    /// what every session received and will put in place ([`Pending`]).
+    fn kept(&self) -> u64 {
+        self.stored().saturating_add(self.reg.quota_pending(self.key))
+    }
+
+    /// The data reserved so far is received but put in place later (a
+    /// batch's file, linked when its group commits): it stays counted for
+    /// every session, and the [`Pending`] returned settles it once it is
+    /// in place. Settling at receipt counted it nowhere meanwhile: other
+    /// sessions' usage walks cannot see a file not yet linked.
+    pub fn defer(&mut self) -> Pending {
+        let n = std::mem::take(&mut self.held);
+        self.reg.quota_defer(self.slot, n);
+        Pending {
+            reg: self.reg.clone(),
+            slot: self.slot,
+            key: self.key,
+            n,
+        }
     }
 
     /// The data reserved so far is in place: it moves to the settled counter
@@ -209,6 +234,32 @@ impl Budget {
 impl Drop for Budget {
     fn drop(&mut self) {
         self.release();
+    }
+}
+
+/// Bytes received and waiting to be put in place ([`Budget::defer`]):
+/// settled by [`Pending::settle`] once they are, given back when dropped
+/// unsettled (the data never landed).
+pub struct Pending {
+    reg: Arc<Registry>,
+    slot: usize,
+    key: u64,
+    n: u64,
+}
+
+impl Pending {
+    /// The data is in place.
+    pub fn settle(mut self) {
+        let n = std::mem::take(&mut self.n);
+        self.reg.quota_settle_pending(self.slot, self.key, n);
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if self.n > 0 {
+            self.reg.quota_drop_pending(self.slot, self.n);
+        }
     }
 }
 

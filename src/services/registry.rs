@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tfd_sys::SharedWords;
 
 /// Words per slot.
-const SLOT_WORDS: usize = 18 + LOGIN_WORDS;
+const SLOT_WORDS: usize = 19 + LOGIN_WORDS;
 /// Header words before the first slot (shared counters).
 const HEADER_WORDS: usize = 8;
 
@@ -41,8 +41,12 @@ const SCRIPT: usize = 16;
 /// Bytes the session holds for what its client sends (the memory budget,
 /// [`super::memory_budget`]).
 const HELD: usize = 17;
+/// Bytes of this session's quota reservation whose data is received but not
+/// yet in place (a batch's files waiting for their group's commit): stored
+/// for every other session's count, settled when linked.
+const QPENDING: usize = 18;
 /// The LOGIN name, NUL-padded, in the words from here on.
-const LOGIN: usize = 18;
+const LOGIN: usize = 19;
 /// Words for the LOGIN name: room for the longest the user file allows.
 const LOGIN_WORDS: usize = crate::auth::userdb::MAX_NAME.div_ceil(8);
 
@@ -223,7 +227,8 @@ impl Registry {
                     nix::sys::signal::Signal::SIGKILL,
                 );
             }
-            let held = self.w(slot, QRESERVED).swap(0, Ordering::SeqCst);
+            let held =
+                self.w(slot, QRESERVED).swap(0, Ordering::SeqCst) + self.w(slot, QPENDING).swap(0, Ordering::SeqCst);
             if held > 0 {
                 self.quota_settled(self.w(slot, QKEY).load(Ordering::SeqCst))
                     .fetch_add(held, Ordering::SeqCst);
@@ -372,23 +377,65 @@ impl Registry {
         }
     }
 
-    /// The bytes every live session holds reserved under `key`.
+    /// Session: `n` bytes of its reservation are received and wait to be
+    /// put in place. Added to the pending word before they leave the
+    /// reserved one, so that they are never counted by nobody.
+    pub(crate) fn quota_defer(&self, slot: usize, n: u64) {
+        if slot < self.slots {
+            self.w(slot, QPENDING).fetch_add(n, Ordering::SeqCst);
+            self.quota_unreserve(slot, n);
+        }
+    }
+
+    /// Session: `n` pending bytes are in place: settled under `key` first,
+    /// then no longer pending.
+    pub(crate) fn quota_settle_pending(&self, slot: usize, key: u64, n: u64) {
+        if slot < self.slots {
+            self.quota_settled(key).fetch_add(n, Ordering::SeqCst);
+            self.quota_drop_pending(slot, n);
+        }
+    }
+
+    /// Session: `n` pending bytes will never be in place.
+    pub(crate) fn quota_drop_pending(&self, slot: usize, n: u64) {
+        if slot < self.slots {
+            let _ = self
+                .w(slot, QPENDING)
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| Some(v.saturating_sub(n)));
+        }
+    }
+
+    /// The live slots under `key`.
+    fn quota_slots(&self, key: u64) -> impl Iterator<Item = usize> + '_ {
+        (0..self.slots).filter(move |&i| {
+            self.w(i, STATE).load(Ordering::SeqCst) != FREE && self.w(i, QKEY).load(Ordering::SeqCst) == key
+        })
+    }
+
+    /// The bytes every live session holds reserved under `key`, pending
+    /// ones included.
     pub(crate) fn quota_reserved(&self, key: u64) -> u64 {
-        (0..self.slots)
-            .filter(|&i| {
-                self.w(i, STATE).load(Ordering::SeqCst) != FREE && self.w(i, QKEY).load(Ordering::SeqCst) == key
+        self.quota_slots(key)
+            .map(|i| {
+                self.w(i, QRESERVED)
+                    .load(Ordering::SeqCst)
+                    .saturating_add(self.w(i, QPENDING).load(Ordering::SeqCst))
             })
-            .map(|i| self.w(i, QRESERVED).load(Ordering::SeqCst))
+            .fold(0u64, u64::saturating_add)
+    }
+
+    /// The bytes every live session under `key` has received and not yet
+    /// put in place: as good as stored.
+    pub(crate) fn quota_pending(&self, key: u64) -> u64 {
+        self.quota_slots(key)
+            .map(|i| self.w(i, QPENDING).load(Ordering::SeqCst))
             .fold(0u64, u64::saturating_add)
     }
 
     /// The live slot holding the largest reservation under `key` (ties: the
     /// lowest slot), if any holds one.
     pub(crate) fn quota_leader(&self, key: u64) -> Option<usize> {
-        (0..self.slots)
-            .filter(|&i| {
-                self.w(i, STATE).load(Ordering::SeqCst) != FREE && self.w(i, QKEY).load(Ordering::SeqCst) == key
-            })
+        self.quota_slots(key)
             .map(|i| (self.w(i, QRESERVED).load(Ordering::SeqCst), i))
             .filter(|&(held, _)| held > 0)
             .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))
@@ -534,6 +581,30 @@ mod tests {
         let c = r.reserve(peer).unwrap();
         assert_eq!(c, a);
         assert_eq!(r.quota_reserved(77), 0, "a reused slot holds nothing");
+    }
+
+    #[test]
+    fn pending_quota_bytes_count_until_settled_or_dropped() {
+        let r = Registry::new(2).unwrap();
+        let peer = "127.0.0.1:1".parse().unwrap();
+        let a = r.reserve(peer).unwrap();
+        let settled = |r: &Registry| r.quota_settled(5).load(Ordering::SeqCst);
+        let before = settled(&r);
+        r.quota_reserve(a, 5, 30);
+        r.quota_defer(a, 30);
+        assert_eq!((r.quota_reserved(5), r.quota_pending(5)), (30, 30));
+        assert_eq!(
+            r.quota_leader(5),
+            None,
+            "pending bytes are not a reservation to wait for"
+        );
+        r.quota_settle_pending(a, 5, 10);
+        assert_eq!((r.quota_pending(5), settled(&r) - before), (20, 10));
+        r.quota_drop_pending(a, 5);
+        assert_eq!(r.quota_pending(5), 15);
+        // a session dying with pending bytes has them settled (they may be linked)
+        r.free(a);
+        assert_eq!((r.quota_reserved(5), settled(&r) - before), (0, 25));
     }
 
     #[test]

@@ -47,6 +47,35 @@ fn a_put_over_the_quota_counts_only_what_landed() {
     assert!((mib - 21.0).abs() < 0.05, "21 MiB landed: {line}");
 }
 
+/// The same over four sessions at once (tf's default jobs): never more
+/// than the quota holds. Each session's batch links its files only at its
+/// end, and another session counted those bytes nowhere meanwhile: 9 or
+/// 10 of the 12 landed over the 23M quota.
+#[test]
+fn a_put_over_four_sessions_never_lands_past_the_quota() {
+    assert!(is_root(), "this test needs root (a quota applies to defusr root)");
+    let srv = Server::start_with("quota_default 23M\n");
+    let local = srv.dir.join("twelve");
+    fs::create_dir_all(&local).unwrap();
+    for i in 0..12 {
+        fs::write(local.join(format!("f{i:02}.bin")), pattern(3 * MIB, 90 + i)).unwrap();
+    }
+    for run in 0..3 {
+        let dst = format!("up{run}");
+        let o = srv.tf(&["put", "-r", "--jobs", "4", local.to_str().unwrap(), &dst]);
+        assert!(!o.status.success(), "there was no room: {}", text(&o));
+        let landed = fs::read_dir(srv.path(&dst)).unwrap().count();
+        assert!(
+            landed <= 7,
+            "run {run}: {landed} of 12 x 3 MiB landed under 23M: {}",
+            text(&o)
+        );
+        let (line, mib) = summary_mib(&text(&o), "put");
+        assert!((mib - 3.0 * landed as f64).abs() < 0.05, "{landed} landed: {line}");
+        fs::remove_dir_all(srv.path(&dst)).unwrap();
+    }
+}
+
 /// Waits until the partial download of `name` below `dir` holds `n` bytes.
 fn wait_partial(dir: &Path, name: &str, n: u64) {
     let p = dir.join(format!(".{name}.tf-partial"));
