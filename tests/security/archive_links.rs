@@ -200,6 +200,8 @@ fn a_jailed_users_links_lead_no_command_of_anyone_out_of_their_root() {
     for (n, to) in &links {
         assert_eq!(fs::read_link(home.join(n)).unwrap().to_str(), Some(*to));
     }
+    // the archive probe tells a jailed user she may not keep owners
+    assert_eq!(a.raw(b"TFDPUTMANY 0 a").unwrap(), b"OK owners no");
     // -o by a jailed user: refused with one sentence, the batch goes on
     let owned = item_with(
         Some(FileType::Regular),

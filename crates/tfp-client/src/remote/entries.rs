@@ -90,11 +90,36 @@ pub fn parse(mut text: &[u8]) -> Option<Entries> {
 /// TFDENTRIES (remembered: never asked again on this session) or its answer
 /// does not parse; the caller describes the tree as before.
 pub fn list(c: &mut Client, dir: &[u8]) -> Result<Option<Entries>, Error> {
-    if c.caps.get(Ext::Entries) == Known::No {
+    if !send_list(c, dir)? {
         return Ok(None);
     }
-    let cmd = [ENTRIES.as_bytes(), b" ", dir].concat();
-    c.chan.tx.send_frame(&cmd)?;
+    recv_list(c)
+}
+
+/// Sends TFDENTRIES of `dir` without reading its answer (a tree download
+/// sends it behind the FSTAT that says the source is a directory: a round
+/// trip less); false, and nothing sent, where the server has none.
+pub(crate) fn send_list(c: &mut Client, dir: &[u8]) -> Result<bool, Error> {
+    if c.caps.get(Ext::Entries) == Known::No {
+        return Ok(false);
+    }
+    c.chan.tx.send_frame(&[ENTRIES.as_bytes(), b" ", dir].concat())?;
+    Ok(true)
+}
+
+/// Reads and drops the answer of a TFDENTRIES sent ahead for what turned
+/// out to be no directory (a refusal, the expected answer).
+pub(crate) fn drain_list(c: &mut Client) -> Result<(), Error> {
+    match recv_list(c) {
+        Err(e) if super::listing::session_failed(&e) => Err(e),
+        // one over the bound left the session hung up
+        Err(Error::TooBig(t)) => Err(Error::Protocol(format!("the listing sent ahead: {t}"))),
+        _ => Ok(()),
+    }
+}
+
+/// The answer of a TFDENTRIES sent ([`send_list`]), as [`list`] reads it.
+pub(crate) fn recv_list(c: &mut Client) -> Result<Option<Entries>, Error> {
     let mut out = Bounded(Vec::new());
     match c.recv_chunks(&mut out) {
         Ok(Status::Ok(_)) => c.caps.learn(Ext::Entries, true),

@@ -402,6 +402,64 @@ pub(crate) fn fstat_probing(c: &mut Client, path: &[u8], probe: Option<super::pr
     fstat(c, path)
 }
 
+/// One FSTAT's answer: the stat, or the refusal (or error) it was.
+pub(crate) type Answer = Result<Stat, Error>;
+
+/// [`fstat_probing`] of `path` and, when given, of `next` in the same
+/// write: what a tree copy may go into and where it would then go, both
+/// learnt in one round trip.
+pub(crate) fn fstats_probing(
+    c: &mut Client,
+    path: &[u8],
+    next: Option<&[u8]>,
+    probe: Option<super::probe::Which>,
+) -> Result<(Answer, Option<Answer>), Error> {
+    let Some(next) = next else {
+        return Ok((fstat_probing(c, path, probe), None));
+    };
+    let probe = probe.filter(|w| w.unasked(c));
+    c.chan.tx.hold();
+    if let Some(w) = probe {
+        c.chan.tx.send_frame(w.probe_line())?;
+    }
+    c.chan.tx.send_frame(&[&b"FSTAT "[..], path].concat())?;
+    c.chan.tx.send_frame(&[&b"FSTAT "[..], next].concat())?;
+    c.chan.tx.release()?;
+    if let Some(w) = probe {
+        let st = Status::parse(&c.chan.rx.recv_frame()?);
+        w.learn(c, &st);
+    }
+    let first = parse_fstat_answer(&c.chan.rx.recv_frame()?);
+    let second = parse_fstat_answer(&c.chan.rx.recv_frame()?);
+    Ok((first, Some(second)))
+}
+
+/// FSTAT of `src`, with the batch probe ahead of it and TFDENTRIES of
+/// `src` behind it in the same write: an archive copy of a tree learns
+/// that it is one and lists it in one round trip. The second value says
+/// whether TFDENTRIES went (its answer then waits: read it with
+/// [`super::entries::recv_list`], or [`super::entries::drain_list`] for what
+/// is no directory).
+pub(crate) fn fstat_entries_ahead(
+    c: &mut Client,
+    src: &[u8],
+    probe: Option<super::probe::Which>,
+) -> Result<(Result<Stat, Error>, bool), Error> {
+    let probe = probe.filter(|w| w.unasked(c));
+    c.chan.tx.hold();
+    if let Some(w) = probe {
+        c.chan.tx.send_frame(w.probe_line())?;
+    }
+    c.chan.tx.send_frame(&[&b"FSTAT "[..], src].concat())?;
+    let sent = super::entries::send_list(c, src)?;
+    c.chan.tx.release()?;
+    if let Some(w) = probe {
+        let st = Status::parse(&c.chan.rx.recv_frame()?);
+        w.learn(c, &st);
+    }
+    Ok((parse_fstat_answer(&c.chan.rx.recv_frame()?), sent))
+}
+
 /// FSTAT of `src` with, when `tree`, the tree's listing (and the probe)
 /// sent behind it ([`send_tree_listing`]) in the same write: a round trip
 /// less for a directory; the caller reads or drains what went ahead.

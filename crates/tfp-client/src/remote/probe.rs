@@ -12,6 +12,10 @@ use tfp_wire::Status;
 pub(crate) enum Which {
     Put,
     Get,
+    /// `TFDPUTMANY 0 a`: archive batches (a tree copy with `-a`); tfd's
+    /// `OK` also says whether the session may keep owners, and a server
+    /// that takes archive batches takes plain ones.
+    Archive,
 }
 
 impl Which {
@@ -20,29 +24,47 @@ impl Which {
         match self {
             Which::Put => Ext::PutMany,
             Which::Get => Ext::GetMany,
+            Which::Archive => Ext::Entries,
         }
     }
 
     /// The command.
     pub(crate) fn command(self) -> &'static str {
         match self {
-            Which::Put => tfp_wire::batch::PUTMANY,
+            Which::Put | Which::Archive => tfp_wire::batch::PUTMANY,
             Which::Get => tfp_wire::batch::GETMANY,
         }
     }
 
-    /// The command's probe line, `cmd 0`.
+    /// The command's argument for its probe.
+    fn probe_arg(self) -> &'static [u8] {
+        match self {
+            Which::Put | Which::Get => b"0",
+            Which::Archive => b"0 a",
+        }
+    }
+
+    /// The command's probe line, `cmd 0` (`TFDPUTMANY 0 a`).
     pub(crate) fn probe_line(self) -> &'static [u8] {
         match self {
             Which::Put => b"TFDPUTMANY 0",
             Which::Get => b"TFDGETMANY 0",
+            Which::Archive => b"TFDPUTMANY 0 a",
         }
     }
 
-    /// Records the answer to the probe: whether the session takes batches.
+    /// Records the answer to the probe: whether the session takes batches
+    /// (archive ones: and plain ones, and whether it may keep owners when
+    /// the server says).
     pub(crate) fn learn(self, c: &mut Client, st: &Status) -> bool {
         let yes = matches!(st, Status::Ok(_));
         c.caps.learn(self.ext(), yes);
+        if let (Which::Archive, Status::Ok(says)) = (self, st) {
+            c.caps.learn(Ext::PutMany, true);
+            if let Some(may) = tfp_wire::batch::put::probe_owners(says) {
+                c.caps.learn(Ext::Owners, may);
+            }
+        }
         yes
     }
 
@@ -61,7 +83,7 @@ pub(crate) fn probe(c: &mut Client, which: Which) -> Result<bool, Error> {
         Known::Unknown => {}
         known => return Ok(known == Known::Yes),
     }
-    let st = c.call(which.command(), b"0")?;
+    let st = c.call(which.command(), which.probe_arg())?;
     Ok(which.learn(c, &st))
 }
 

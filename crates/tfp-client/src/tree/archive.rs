@@ -10,6 +10,7 @@ use super::options::Options;
 use super::sync::Keeps;
 use crate::engine::events::Tally;
 use crate::engine::upload::DeltaRule;
+use crate::remote::listing::Kind;
 use crate::{Client, ClientConfig, Error};
 use std::path::Path;
 
@@ -31,11 +32,12 @@ fn mirror_options(o: &Options, keeps: Keeps, upload: bool) -> mirror::Options {
 
 /// Copies the local directory `src` to `dst` on the server; the entries
 /// made (files, links, FIFOs) are counted as transferred.
+/// `seen`: what `dst` is, when the caller asked this run.
 pub(crate) fn up(
     c: &mut Client,
     cfg: &ClientConfig,
     src: &Path,
-    dst: &[u8],
+    (dst, seen): (&[u8], Option<Option<Kind>>),
     o: &Options,
     keeps: Keeps,
     t: &mut Tally<'_>,
@@ -53,15 +55,19 @@ pub(crate) fn up(
         local: src.to_path_buf(),
         remote_shown: names::shown(dst),
         local_shown: crate::escape::path(src),
+        seen,
+        listed_ahead: false,
     };
     run(c, cfg, &ends, &mirror_options(o, keeps, true), t)
 }
 
-/// Copies the remote directory `src` to `dst` here.
+/// Copies the remote directory `src` (which the caller found to be a
+/// directory this run, and whose TFDENTRIES it sent ahead when `ahead`) to
+/// `dst` here.
 pub(crate) fn down(
     c: &mut Client,
     cfg: &ClientConfig,
-    src: &[u8],
+    (src, ahead): (&[u8], bool),
     dst: &Path,
     o: &Options,
     keeps: Keeps,
@@ -72,6 +78,8 @@ pub(crate) fn down(
         local: dst.to_path_buf(),
         remote_shown: names::shown(src),
         local_shown: crate::escape::path(dst),
+        seen: Some(Some(Kind::Dir)),
+        listed_ahead: ahead,
     };
     run(c, cfg, &ends, &mirror_options(o, keeps, false), t)
 }

@@ -86,13 +86,24 @@ pub fn put(
         .unwrap_or(&dest)
         .to_vec();
     // a tree's batch probe rides with the FSTAT, so the batches, with the
-    // directories in front, leave as soon as the tree is walked
-    let ask = tree.then_some(probe::Which::Put);
-    let answer = listing::fstat_probing(c, &dest, ask);
-    let dest_is_dir = match answer.split()? {
-        Ok(st) => st.kind == Kind::Dir,
-        Err(_) => false,
-    } || dest.is_empty();
+    // directories in front, leave as soon as the tree is walked; with -a
+    // the archive probe, and the FSTAT of where a lone directory source
+    // would go inside the destination (its copy asks nothing again)
+    let ask = tree.then_some(if o.keeps.is_some() {
+        probe::Which::Archive
+    } else {
+        probe::Which::Put
+    });
+    let inner = match (&locals[..], o.keeps.is_some() && tree && !patterned) {
+        ([one], true) => one.file_name().map(|n| rjoin(&dest, n.as_bytes())),
+        _ => None,
+    };
+    let (answer, inner_answer) = listing::fstats_probing(c, &dest, inner.as_deref(), ask)?;
+    let kind_of =
+        |a: Result<listing::Stat, Error>| -> Result<Option<Kind>, Error> { Ok(a.split()?.ok().map(|st| st.kind)) };
+    let dest_kind = kind_of(answer)?;
+    let inner_kind = inner_answer.map(kind_of).transpose()?;
+    let dest_is_dir = dest_kind == Some(Kind::Dir) || dest.is_empty();
     if !dest_is_dir && (locals.len() > 1 || patterned || given.ends_with('/')) {
         t.local(format!(
             "put: {given}: no such directory on the server (several sources, or a pattern, need an existing directory)"
@@ -101,7 +112,7 @@ pub fn put(
     }
     let mut dirs: Vec<Vec<u8>> = Vec::new();
     let mut files: Vec<Up> = Vec::new();
-    let mut trees: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    let mut trees: Vec<ArchiveTree> = Vec::new();
     for src in &locals {
         let shown = escape::path(src);
         let m = match walk::metadata(src, o.copy_links) {
@@ -133,7 +144,12 @@ pub fn put(
                 continue;
             }
             if o.keeps.is_some() {
-                trees.push((src.clone(), base));
+                let seen = if base == dest {
+                    Some(dest_kind).filter(|_| !dest.is_empty())
+                } else {
+                    inner_kind.filter(|_| inner.as_ref() == Some(&base))
+                };
+                trees.push((src.clone(), base, seen));
                 continue;
             }
             let tree = match walk::walk(src, o.copy_links) {
@@ -198,6 +214,10 @@ pub fn put(
     Ok(t.report)
 }
 
+/// A directory source of `-a`: where it goes, and what is there when this
+/// run has asked.
+type ArchiveTree = (PathBuf, Vec<u8>, Option<Option<Kind>>);
+
 /// `-a`'s directory sources, each copied to its place on the server as
 /// `mirror -R` copies a tree, once the files are sent (`dest_is_dir`
 /// false: they make the destination).
@@ -205,15 +225,15 @@ fn copy_trees(
     c: &mut Client,
     cfg: &ClientConfig,
     o: &Options,
-    (trees, dest_is_dir): (&[(PathBuf, Vec<u8>)], bool),
+    (trees, dest_is_dir): (&[ArchiveTree], bool),
     t: &mut Tally<'_>,
 ) -> Result<(), Error> {
     let Some(keeps) = o.keeps else { return Ok(()) };
     if !trees.is_empty() && !dest_is_dir {
         t.ev.making_destination();
     }
-    for (src, base) in trees {
-        super::archive::up(c, cfg, src, base, o, keeps, t)?;
+    for (src, base, seen) in trees {
+        super::archive::up(c, cfg, src, (base, *seen), o, keeps, t)?;
     }
     Ok(())
 }
@@ -230,12 +250,15 @@ fn send(
     t: &mut Tally<'_>,
 ) -> Result<(), Error> {
     let what = |u: &Up| format!("put: {} -> {}", escape::path(&u.local), names::shown(&u.remote));
-    let archive = o.keeps.is_some() && !files.is_empty() && crate::tree::mirror::attrs::archive_batches(c)?;
+    use crate::tree::mirror::attrs;
+    let archive = o.keeps.is_some() && !files.is_empty() && attrs::archive_batches(c)?;
+    let owner = archive && o.keeps.is_some_and(|k| k.owners) && attrs::may_keep_owners(c)?;
     let keep = crate::engine::upload::Keep {
         mode: o.preserve || o.keeps.is_some(),
         mtime: o.preserve || o.keeps.is_some(),
         not_fresh: false,
         archive,
+        owner,
         compress: cfg.compress,
     };
     many::upload(c, cfg, o.jobs, o.fai, files, dirs, keep, &what, t)?;

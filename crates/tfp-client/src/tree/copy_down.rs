@@ -86,9 +86,12 @@ struct Gathered {
     landings: Vec<Landing>,
     files: Vec<Down>,
     dirs: Vec<(usize, Vec<u8>, String)>,
-    /// The directory sources copied as a mirror copies a tree, and where
-    /// each lands ([`by_mirror`]).
-    trees: Vec<(Vec<u8>, PathBuf)>,
+    /// The directory sources copied as a mirror copies a tree, where each
+    /// lands ([`by_mirror`]) and whether its listing was sent ahead.
+    trees: Vec<(Vec<u8>, PathBuf, bool)>,
+    /// A tree's listing may go behind its FSTAT and wait there: a run of
+    /// one source, whose session does nothing else in between.
+    list_ahead: bool,
 }
 
 /// Where a run's local destination stands.
@@ -144,15 +147,18 @@ pub fn get(
         ));
         return Ok(t.report);
     }
-    let mut g = Gathered::default();
+    let mut g = Gathered {
+        list_ahead: remotes.len() == 1,
+        ..Gathered::default()
+    };
     for src in &remotes {
         if !gather(c, cfg, o, &here, src, &mut g, &mut t)? {
             return Ok(t.report);
         }
     }
     fetch_gathered(c, cfg, o, &g, ev, &mut t)?;
-    for (src, to) in &g.trees {
-        super::archive::down(c, cfg, src, to, o, o.keeps.unwrap_or_default(), &mut t)?;
+    for (src, to, ahead) in &g.trees {
+        super::archive::down(c, cfg, (src, *ahead), to, o, o.keeps.unwrap_or_default(), &mut t)?;
     }
     Ok(t.report)
 }
@@ -187,10 +193,20 @@ fn gather(
     // a tree's listing (and the batch probe) asked behind the FSTAT that
     // says it is one: a round trip less; dropped if it is not
     let probe = (!o.resume).then_some(probe::Which::Get);
-    // an archive copy lists its trees as a mirror does
+    // an archive copy lists its trees as a mirror does, with every fact
+    // (TFDENTRIES), sent behind the FSTAT too where nothing comes between
     let ahead_wanted = o.recursive && !by_mirror(o);
-    let (st, ahead) = listing::fstat_listing_ahead(c, src, ahead_wanted, probe)?;
+    let (st, ahead, entries_ahead) = if o.recursive && by_mirror(o) && g.list_ahead {
+        let (st, sent) = listing::fstat_entries_ahead(c, src, probe)?;
+        (st, None, sent)
+    } else {
+        let (st, ahead) = listing::fstat_listing_ahead(c, src, ahead_wanted, probe)?;
+        (st, ahead, false)
+    };
     let st = st.split()?;
+    if entries_ahead && !matches!(&st, Ok(s) if s.kind == Kind::Dir) {
+        crate::remote::entries::drain_list(c)?;
+    }
     if let Some(a) = ahead.filter(|_| !matches!(&st, Ok(s) if s.kind == Kind::Dir)) {
         listing::drain_tree_listing(c, a)?;
     }
@@ -208,6 +224,9 @@ fn gather(
             if let Some(a) = ahead.filter(|_| st.kind == Kind::Dir) {
                 listing::drain_tree_listing(c, a)?;
             }
+            if entries_ahead && st.kind == Kind::Dir {
+                crate::remote::entries::drain_list(c)?;
+            }
             return Ok(true);
         }
     }
@@ -223,7 +242,7 @@ fn gather(
                 }
                 here.local.to_path_buf()
             };
-            g.trees.push((src.to_vec(), to));
+            g.trees.push((src.to_vec(), to, entries_ahead));
         }
         Kind::Dir => {
             // the tree's sessions open while this one lists (started

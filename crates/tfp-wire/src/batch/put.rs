@@ -56,6 +56,25 @@ impl PutMany {
     }
 }
 
+/// What tfd adds to its `OK` for the archive probe `TFDPUTMANY 0 a` when
+/// the session may keep owners (and set-id bits and devices): a tree copy
+/// learns it in the round trip that asks for archive batches instead of
+/// asking with a batch of its own. [`OWNERS_NO`] when it may not; a server
+/// that says neither is asked with a batch of one `A` entry asking an owner.
+pub const OWNERS_YES: &str = "owners yes";
+/// See [`OWNERS_YES`].
+pub const OWNERS_NO: &str = "owners no";
+
+/// What the archive probe's `OK` payload says of owners: `Some(true)` for
+/// [`OWNERS_YES`], `Some(false)` for [`OWNERS_NO`], `None` otherwise.
+pub fn probe_owners(payload: &[u8]) -> Option<bool> {
+    match payload.trim_ascii() {
+        p if p == OWNERS_YES.as_bytes() => Some(true),
+        p if p == OWNERS_NO.as_bytes() => Some(false),
+        _ => None,
+    }
+}
+
 /// One file's header: `F <size> <flags> <mode, octal> <mtime> <path>`. The
 /// fields stand as the wire has them: the mode and mtime are sent whatever
 /// the flags say, and the server takes each only when its flag is set

@@ -318,16 +318,22 @@ fn header(keep: Keep, size: u64, m: Option<&std::fs::Metadata>, remote: &[u8]) -
         };
     }
     let flag = |on: bool, f: u8| if on { f } else { 0 };
+    let owner = m.filter(|_| keep.owner).map(|m| (m.uid(), m.gid()));
     Head {
         kind: Some(FileType::Regular),
         size,
-        flags: flag(mode.is_some(), Head::SET_MODE) | flag(mtime.is_some(), Head::SET_MTIME),
+        flags: flag(mode.is_some(), Head::SET_MODE)
+            | flag(mtime.is_some(), Head::SET_MTIME)
+            | flag(owner.is_some(), Head::SET_OWNER),
         mode: mode.map_or(0o644, |m| m & 0o7777),
         mtime: match (m, mtime) {
             (Some(m), Some(_)) => mtime::mtime_of(m),
             _ => Mtime::default(),
         },
-        extra: Extra::default(),
+        extra: Extra {
+            owner,
+            ..Extra::default()
+        },
         path: remote,
         target: None,
     }

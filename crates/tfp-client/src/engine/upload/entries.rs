@@ -68,21 +68,28 @@ pub(crate) fn send(c: &mut Client, entries: &[Entry]) -> Result<Option<Vec<Optio
             blocks: false,
         }
         .line();
-        c.chan.tx.send_frame(&line)?;
-        match Status::parse(&c.chan.rx.recv_frame()?) {
-            Status::Ok(_) => {}
-            st => {
-                let why = crate::remote::listing::status_text(&st);
-                out.extend(part.iter().map(|_| Some((-1, why.clone()))));
-                continue;
-            }
-        }
+        // the entries leave with the command, as a plain batch's files do
+        // once its probe said OK: tfd answers a batch of at most MAX_FILES
+        // `OK` before it reads any entry, and one it then cannot take is
+        // still read to its end and failed entry by entry
         c.chan.tx.hold();
+        c.chan.tx.send_frame(&line)?;
         for e in part {
             c.chan.tx.send_frame(&e.head())?;
         }
         c.chan.tx.send_frame(END)?;
         c.chan.tx.release()?;
+        match Status::parse(&c.chan.rx.recv_frame()?) {
+            Status::Ok(_) => {}
+            st => {
+                // a server that refused the command read the entries as
+                // commands: nothing of this session can be trusted now
+                return Err(Error::Protocol(format!(
+                    "an archive batch was refused ({}) after its entries were sent",
+                    crate::remote::listing::status_text(&st)
+                )));
+            }
+        }
         let mut these: Vec<Option<Refusal>> = part.iter().map(|_| None).collect();
         for (i, refused) in refusals(c, part.len())? {
             these[i] = Some(refused);

@@ -54,6 +54,9 @@ pub struct Keep {
     /// mtime to the nanosecond, as it is (no [`Keep::not_fresh`]: the plan
     /// corrects a time alone).
     pub archive: bool,
+    /// With [`Keep::archive`]: each file's owner and group by number, in its
+    /// header (a session the server lets give owners: tfd's root).
+    pub owner: bool,
     /// Whether the data may go compressed (`TFDPUTMANY <n> z`), as
     /// [`crate::engine::route::compresses`] judges it: the run's `-z`,
     /// `--compress`, `--no-compress`, or measured.

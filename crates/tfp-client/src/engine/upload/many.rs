@@ -46,7 +46,12 @@ impl Dirs {
                 Status::Ok(_) => {}
                 Status::Failed(n, _) if *n == i32::from(tfp_wire::Failed::DirExists.code()) => {}
                 st => {
-                    t.refused(format!("put: mkdir {}: {}", names::shown(d), listing::status_text(st)));
+                    t.refused(format!(
+                        "{}: mkdir {}: {}",
+                        t.verb,
+                        names::shown(d),
+                        listing::status_text(st)
+                    ));
                     self.failed.push(d.clone());
                 }
             }
@@ -100,7 +105,7 @@ pub(crate) fn upload(
 ) -> Result<usize, Error> {
     let per_file = |c: &mut Client, u: &Up, p: &Progress| upload_one(c, cfg, u, keep, p);
     let batched = !files.is_empty() && supported(c)?;
-    let small = |u: &&Up| route::tree_file(u.size(), None, false) == route::TreeRoute::Batch;
+    let small = |u: &&Up| in_batch(u);
     let ahead = batched && files.iter().all(|u| small(&u)) && dirs.make.len() <= pipeline::WINDOW;
     if !ahead && !dirs.make.is_empty() {
         dirs.make_now(c, t)?;
@@ -129,6 +134,12 @@ pub(crate) fn upload(
         done += fanout::run_pool(c, cfg, jobs, fai, &big, what, &per_file, t);
     }
     Ok(done)
+}
+
+/// Whether `u` goes in a batch where the server takes them (else by the
+/// route of a big file: a stage).
+pub(crate) fn in_batch(u: &Up) -> bool {
+    route::tree_file(u.size(), None, false) == route::TreeRoute::Batch
 }
 
 /// Tells the files not sent because their directory could not be made.

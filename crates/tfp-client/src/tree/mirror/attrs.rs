@@ -16,10 +16,8 @@ use crate::engine::landing::Landing;
 use crate::engine::upload::entries;
 use crate::{Client, Error};
 use std::path::Path;
-use tfp_wire::batch::put::PutMany;
 use tfp_wire::entry::Mtime;
 use tfp_wire::fstat::FileType;
-use tfp_wire::Status;
 
 /// What the last step carries out: the plan, the directories that could
 /// not be made (nothing below them is touched) and what is kept.
@@ -27,6 +25,9 @@ pub(super) struct Done<'a> {
     pub(super) plan: &'a Plan,
     pub(super) failed_dirs: &'a [Vec<u8>],
     pub(super) keeps: Keeps,
+    /// Up: the files (remote paths) whose owners went with their data, in
+    /// archive batches' headers: not given again.
+    pub(super) owned: &'a std::collections::HashSet<Vec<u8>>,
 }
 
 impl Done<'_> {
@@ -140,15 +141,7 @@ pub(crate) fn archive_batches(c: &mut Client) -> Result<bool, Error> {
         Known::No => return Ok(false),
         Known::Unknown => {}
     }
-    let probe = PutMany {
-        n: 0,
-        archive: true,
-        blocks: false,
-    }
-    .line();
-    let yes = matches!(c.command(&probe)?, Status::Ok(_));
-    c.caps.learn(Ext::Entries, yes);
-    Ok(yes)
+    crate::remote::probe::probe(c, crate::remote::probe::Which::Archive)
 }
 
 /// The last step of a mirror up that keeps what `rsync -a` keeps: the
@@ -188,15 +181,20 @@ pub(super) fn settle_up(
         list.extend(entry(rel, None));
     }
     if keeps.owners {
-        // the files moved: their owners alone (their times went with them)
+        // the files moved by a route that gives no owner: their owners
+        // alone (their times went with them)
         for rel in p.copy.iter().filter(|r| !below_failed(r)) {
+            let path = rjoin(dst, rel);
+            if d.owned.contains(&path) {
+                continue;
+            }
             if let Some(f) = ours.get(rel).and_then(|m| m.facts.as_ref()) {
                 let Some(owner) = f.owner else { continue };
                 list.push(entries::Entry {
                     kind: None,
                     mode: setid_again(f.mode),
                     mtime: None,
-                    path: rjoin(dst, rel),
+                    path,
                     target: None,
                     owner: Some(owner),
                     rdev: None,

@@ -143,6 +143,8 @@ pub fn mirror(
         local: PathBuf::from(local),
         remote_shown: remote.to_string(),
         local_shown: local.to_string(),
+        seen: None,
+        listed_ahead: false,
     };
     let r = run(c, cfg, &ends, o, &mut t)?;
     let (summary, planned) = r.map_or((None, Vec::new()), |(s, p)| (Some(s), p));
@@ -165,6 +167,12 @@ pub(crate) struct Ends {
     pub(crate) local: PathBuf,
     pub(crate) remote_shown: String,
     pub(crate) local_shown: String,
+    /// What the remote end is, when the caller asked the server this run
+    /// (`None` inside: nothing there): not asked again.
+    pub(crate) seen: Option<Option<Kind>>,
+    /// The caller sent TFDENTRIES of the remote end, and its answer is the
+    /// next on the session (a download's source, listed behind its FSTAT).
+    pub(crate) listed_ahead: bool,
 }
 
 /// Makes one end a copy of the other ([`Options::upload`] says which),
@@ -182,6 +190,14 @@ pub(crate) fn run(
     } else {
         down(c, cfg, ends, o, t)
     }
+}
+
+/// `path` relative to the remote directory `dir` ("" is the root).
+fn relative(path: &[u8], dir: &[u8]) -> Option<Vec<u8>> {
+    if dir.is_empty() {
+        return Some(path.to_vec());
+    }
+    path.strip_prefix(dir)?.strip_prefix(b"/").map(<[u8]>::to_vec)
 }
 
 /// A remote path as given, without a trailing `/` ("" or "/" is the root).
@@ -373,7 +389,8 @@ fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Ta
         ));
         return Ok(None);
     }
-    if !src.is_empty() {
+    // a tree copy's caller has seen that it is a directory
+    if !src.is_empty() && ends.seen != Some(Some(Kind::Dir)) {
         match listing::fstat(c, &src).split()? {
             Ok(st) if st.kind == Kind::Dir => {}
             Ok(_) => {
@@ -387,7 +404,7 @@ fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Ta
         }
     }
     let plain = o.keeps == Keeps::default();
-    let (listed, top) = sides::listed(c, &src, false, !plain || o.copy_links, t)?;
+    let (listed, top) = sides::listed(c, &src, false, (!plain || o.copy_links, ends.listed_ahead), t)?;
     let Some((mut theirs, whole)) = listed else {
         return Ok(None);
     };
@@ -498,6 +515,7 @@ fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Ta
             plan: &p,
             failed_dirs: &failed_dirs,
             keeps: o.keeps,
+            owned: &std::collections::HashSet::new(),
         },
         &theirs,
         top.as_ref(),
@@ -569,17 +587,25 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
         false
     });
     let dst = ends.remote.clone();
-    let exists = dst.is_empty()
-        || match listing::fstat(c, &dst).split()? {
-            Ok(st) if st.kind == Kind::Dir => true,
-            Ok(_) => {
-                t.refused(format!("{}: {dst_arg}: not a directory on the server", t.verb));
-                return Ok(None);
-            }
-            Err(_) => false,
-        };
+    let seen = match ends.seen {
+        _ if dst.is_empty() => Some(Kind::Dir),
+        Some(seen) => seen,
+        // archive batches asked in the same round trip
+        None => {
+            let probe = (o.keeps != Keeps::default()).then_some(crate::remote::probe::Which::Archive);
+            listing::fstat_probing(c, &dst, probe).split()?.ok().map(|st| st.kind)
+        }
+    };
+    let exists = match seen {
+        Some(Kind::Dir) => true,
+        Some(_) => {
+            t.refused(format!("{}: {dst_arg}: not a directory on the server", t.verb));
+            return Ok(None);
+        }
+        None => false,
+    };
     let (theirs, top) = if exists {
-        let (listed, top) = sides::listed(c, &dst, true, o.keeps != Keeps::default(), t)?;
+        let (listed, top) = sides::listed(c, &dst, true, (o.keeps != Keeps::default(), false), t)?;
         let Some((s, w)) = listed else {
             return Ok(None);
         };
@@ -604,16 +630,25 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
         Ok(n) => n,
         Err(dry_run) => return Ok(Some(dry_run)),
     };
-    if !exists {
-        match c.call("MKDIR", &dst)? {
-            Status::Ok(_) => {}
-            st => {
-                t.refused(format!("{}: mkdir {dst_arg}: {}", t.verb, listing::status_text(&st)));
-                return Ok(None);
+    // with nothing to remove first, the directories (the destination's
+    // too) ride in front of the batches: no round trip of their own
+    let mut dirs = Dirs::default();
+    let mut failed_dirs = if p.remove.is_empty() {
+        dirs.make.extend((!exists).then(|| dst.clone()));
+        dirs.make.extend(p.mkdir.iter().map(|d| rjoin(&dst, d)));
+        Vec::new()
+    } else {
+        if !exists {
+            match c.call("MKDIR", &dst)? {
+                Status::Ok(_) => {}
+                st => {
+                    t.refused(format!("{}: mkdir {dst_arg}: {}", t.verb, listing::status_text(&st)));
+                    return Ok(None);
+                }
             }
         }
-    }
-    let failed_dirs = clear::there(c, &dst, &p, &mut n.deleted, t)?;
+        clear::there(c, &dst, &p, &mut n.deleted, t)?
+    };
     let mut jobs = Vec::with_capacity(p.copy.len());
     for rel in placeable(&p.copy, &failed_dirs, Fault::Refused, t) {
         // the server's copy, as a file of known size: a changed file may go as a delta onto it
@@ -631,6 +666,7 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
         mtime: true,
         not_fresh: !archive,
         archive,
+        owner: archive && keeps.owners,
         compress: cfg.compress,
     };
     let verb = t.verb;
@@ -642,9 +678,18 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
     let (jobs, deltas) = by_delta(c, o.delta, stamps, jobs);
     let (sent, whole) = send_deltas(c, cfg, (o.jobs, o.fai), deltas, keep, &what, t);
     let jobs: Vec<Up> = jobs.into_iter().chain(whole).collect();
-    let mut dirs = Dirs::default();
+    let owned: std::collections::HashSet<Vec<u8>> = jobs
+        .iter()
+        .filter(|u| keep.owner && up_many::in_batch(u))
+        .map(|u| u.remote.clone())
+        .collect();
     n.transferred = sent + up_many::upload(c, cfg, o.jobs, o.fai, &jobs, &mut dirs, keep, &what, t)?;
     n.failed = before + (total - n.transferred);
+    if dirs.failed.contains(&dst) {
+        // the destination could not be made (told): nothing to settle
+        return Ok(Some((n, Vec::new())));
+    }
+    failed_dirs.extend(dirs.failed.iter().filter_map(|d| relative(d, &dst)));
     if archive {
         // a copy compared by content for being made in its mtime's second
         // is stamped again: its new ctime ends the doubt
@@ -668,6 +713,7 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
                 plan: &p,
                 failed_dirs: &failed_dirs,
                 keeps: o.keeps,
+                owned: &owned,
             },
             (&ours, top.as_ref()),
             t,

@@ -46,15 +46,16 @@ fn told_refused(refused: &[(Vec<u8>, Refused)], shown: &str, t: &mut Tally<'_>) 
 /// The remote side below `dir`: with every fact an archive copy keeps
 /// where `facts` asks for them and the server says them, else as
 /// [`remote_side`] describes it; the directory's own facts with the first.
+/// `ahead`: its TFDENTRIES was sent, and the answer waits.
 pub(super) fn listed(
     c: &mut Client,
     dir: &[u8],
     for_upload: bool,
-    facts: bool,
+    (facts, ahead): (bool, bool),
     t: &mut Tally<'_>,
 ) -> Result<(Listed, Option<Meta>), Error> {
-    if facts {
-        if let Ok(x) = archive_side(c, dir, t)? {
+    if facts || ahead {
+        if let Ok(x) = archive_side(c, dir, ahead, t)? {
             return Ok(x);
         }
     }
@@ -64,9 +65,19 @@ pub(super) fn listed(
 /// The remote tree below `dir` with every fact an archive copy keeps
 /// (TFDENTRIES), or `Ok(Err(()))` when the server does not say them; the
 /// directory's own facts come with it.
-fn archive_side(c: &mut Client, dir: &[u8], t: &mut Tally<'_>) -> Result<Result<(Listed, Option<Meta>), ()>, Error> {
+fn archive_side(
+    c: &mut Client,
+    dir: &[u8],
+    ahead: bool,
+    t: &mut Tally<'_>,
+) -> Result<Result<(Listed, Option<Meta>), ()>, Error> {
     let shown = names::shown(dir);
-    let l = match entries::list(c, dir) {
+    let listed = if ahead {
+        entries::recv_list(c)
+    } else {
+        entries::list(c, dir)
+    };
+    let l = match listed {
         Ok(Some(l)) => l,
         Ok(None) => return Ok(Err(())),
         Err(e) => {
@@ -282,7 +293,7 @@ pub(super) fn follow_links(
                     side.insert(rel, stated(&st));
                 }
                 Ok(st) if st.kind == Kind::Dir => {
-                    let (listed, top) = listed(c, path, false, true, t)?;
+                    let (listed, top) = listed(c, path, false, (true, false), t)?;
                     let Some((below, _)) = listed else { continue };
                     let top = top.unwrap_or(stated(&st));
                     for (r, m) in below {
