@@ -15,6 +15,12 @@ from ._paths import CanCallback, PathLike, Progress, _b, _local, _s
 from ._remote_file import RemoteFile
 
 
+def _whole(data) -> bytes:
+    """``data`` as the bytes object the binding reads in place (a copy only
+    of what is not bytes already: a bytearray, a memoryview)."""
+    return data if type(data) is bytes else bytes(data)
+
+
 class _Transfers:
     """The Session's transfers (a base of Session)."""
 
@@ -193,10 +199,13 @@ class _Transfers:
                 raise
             raise said from e
 
-    def write_bytes(self, remote: PathLike, data: bytes, offset: int = 0) -> None:
-        """PUT of data at offset (SNDFILE replacing the file when offset is 0)."""
+    def write_bytes(self, remote: PathLike, data: bytes, offset: int = 0, overwrite: bool = True) -> None:
+        """PUT of data at offset; at 0 the file replaced whole by the client
+        engine's route for bytes in memory (what ``tf put`` of a file of
+        them sends), read from the object itself; ``overwrite=False``
+        refuses a file already there (FileExistsError)."""
         if offset == 0:
-            self._n.sndfile(_b(remote), bytes(data), True)
+            _native.write_whole(self._n, _b(remote), _whole(data), overwrite)
         else:
             self._n.put_bytes(_b(remote), bytes(data), offset)
 

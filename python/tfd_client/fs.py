@@ -13,7 +13,8 @@ relative to the server's root (or jail): ``tf://h:p/a/b`` and ``a/b`` name the
 same file.
 
 Every operation is one of the library's (tfp-client through the binding):
-``cat_file`` ranges are GETs, ``pipe_file`` a SNDFILE, ``open(..., "wb")``
+``cat_file`` ranges are GETs, ``pipe_file`` the engine's route for bytes in
+memory (what ``tf put`` of a file of them sends), ``open(..., "wb")``
 uploads as it is written (a window of a few MiB, not the file) and puts the
 file in place only when closed, ``get_file``/``put_file`` the library's
 download and upload engines, ``get``/``put`` of a directory with
@@ -390,11 +391,14 @@ class TfFileSystem(AbstractFileSystem):
         return s.read_bytes(path, start, end - start)
 
     def pipe_file(self, path, value, mode="overwrite", **kwargs):
+        """The bytes as one file, by the client engine's route for bytes in
+        memory (what ``tf put`` of a file of them sends)."""
         path = self._strip_protocol(path)
+        overwrite = mode != "create"
         with self._lock:
             s = self._s()
             self._parent_made(path)
-            s.sndfile(path, bytes(value), overwrite=(mode != "create"))
+            s.write_bytes(path, value, overwrite=overwrite)
         self.invalidate_cache(path)
 
     def get_file(self, rpath, lpath, callback=DEFAULT_CALLBACK, outfile=None, **kwargs):
