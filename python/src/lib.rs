@@ -155,5 +155,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(failed_codes, m)?)?;
     m.add_function(wrap_pyfunction!(ceiling::sealed_loopback_mbps, m)?)?;
     m.add_function(wrap_pyfunction!(memory::write_whole, m)?)?;
+    m.add_function(wrap_pyfunction!(memory::stage_whole, m)?)?;
+    m.add_function(wrap_pyfunction!(memory::stage_commit, m)?)?;
+    m.add_function(wrap_pyfunction!(memory::stage_drop, m)?)?;
     Ok(())
 }

@@ -1,6 +1,8 @@
-"""The tf:// filesystem's whole-object writes (issue 66): pipe_file goes by
-the client engine's route for bytes in memory (what `tf put` of a file of
-the same bytes sends), as fast as put_file of a file."""
+"""The tf:// filesystem's whole-object writes and transactions (issue 66):
+pipe_file goes by the client engine's route for bytes in memory (what `tf
+put` of a file of the same bytes sends), as fast as put_file of a file, and
+fs.transaction stages each file written inside it (tfd's staged uploads),
+every one appearing at the block's end, none when it raises."""
 
 import os
 import secrets
@@ -52,4 +54,64 @@ def test_pipe_file_is_as_fast_as_put_file_of_the_same_bytes(tfd, tffs, tmp_path)
     assert (tfd.data / base / "empty.bin").read_bytes() == b""
     tffs.pipe_file(f"{base}/mv.bin", memoryview(b"from a memoryview"))
     assert (tfd.data / base / "mv.bin").read_bytes() == b"from a memoryview"
+    tffs.rm(base, recursive=True)
+
+
+def stages(root):
+    """tfd's hidden stages anywhere below `root`."""
+    return [os.path.join(d, n) for d, _, names in os.walk(root) for n in names if n.startswith(".tfd-part")]
+
+
+def test_a_transaction_that_raises_leaves_nothing_and_a_committed_one_lands_all(tfd, tffs, tmp_path):
+    base = "tx_" + secrets.token_hex(4)
+    local = tmp_path / "local.bin"
+    local.write_bytes(b"from a local file")
+    tffs.makedirs(base, exist_ok=True)
+    (tfd.data / base / "kept.txt").write_bytes(b"old")
+    files = {f"{base}/d{i % 2}/f{i}.bin": os.urandom(1000 * i + 1) for i in range(5)}
+    big = os.urandom((9 << 20) + 3)  # past fsspec's blocks: written in several parts
+
+    with pytest.raises(RuntimeError):
+        with tffs.transaction:
+            for p, d in files.items():
+                tffs.pipe_file(p, d)
+            with tffs.open(f"{base}/big.bin", "wb") as f:
+                f.write(big)
+            tffs.pipe_file(f"{base}/kept.txt", b"new")
+            tffs.put_file(str(local), f"{base}/put.bin")
+            # nothing is visible before the block ends
+            assert not any((tfd.data / p).exists() for p in files)
+            assert not (tfd.data / base / "big.bin").exists()
+            assert (tfd.data / base / "kept.txt").read_bytes() == b"old"
+            raise RuntimeError("the job failed")
+    assert not any((tfd.data / p).exists() for p in files)
+    assert not (tfd.data / base / "big.bin").exists() and not (tfd.data / base / "put.bin").exists()
+    assert (tfd.data / base / "kept.txt").read_bytes() == b"old"
+    assert stages(tfd.data / base) == []
+    assert sorted(os.listdir(tfd.data / base)) == ["kept.txt"]  # nor the directories made for it
+    assert not tffs._intrans
+
+    with tffs.transaction:
+        for p, d in files.items():
+            tffs.pipe_file(p, d)
+        with tffs.open(f"{base}/big.bin", "wb") as f:
+            f.write(big)
+        tffs.pipe_file(f"{base}/kept.txt", b"new")
+        tffs.pipe_file(f"{base}/empty.txt", b"")
+        tffs.put_file(str(local), f"{base}/put.bin")
+        assert not any((tfd.data / p).exists() for p in files)
+    assert (tfd.data / base / "empty.txt").read_bytes() == b""
+    assert (tfd.data / base / "put.bin").read_bytes() == b"from a local file"
+    for p, d in files.items():
+        assert (tfd.data / p).read_bytes() == d, p
+    assert (tfd.data / base / "big.bin").read_bytes() == big
+    assert (tfd.data / base / "kept.txt").read_bytes() == b"new"
+    assert stages(tfd.data / base) == []
+
+    # the non-context form, fsspec's start_transaction/end_transaction
+    tffs.start_transaction()
+    tffs.pipe_file(f"{base}/late.txt", b"late")
+    assert not (tfd.data / base / "late.txt").exists()
+    tffs.end_transaction()
+    assert (tfd.data / base / "late.txt").read_bytes() == b"late"
     tffs.rm(base, recursive=True)

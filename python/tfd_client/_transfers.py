@@ -209,6 +209,20 @@ class _Transfers:
         else:
             self._n.put_bytes(_b(remote), bytes(data), offset)
 
+    def stage_bytes(self, remote: PathLike, data: bytes, overwrite: bool = True) -> Tuple[bytes, str, bool]:
+        """``data`` into a stage of ``remote`` (tfd's staged uploads): not
+        visible there until ``commit_staged`` of what this returns, and
+        never when ``drop_staged`` gives it up."""
+        return _native.stage_whole(self._n, _b(remote), _whole(data), overwrite)
+
+    def commit_staged(self, staged: Tuple[bytes, str, bool]) -> None:
+        """Puts a file ``stage_bytes`` staged in place (its SHA-256 checked)."""
+        _native.stage_commit(self._n, *staged)
+
+    def drop_staged(self, staged: Tuple[bytes, str, bool]) -> None:
+        """Removes a file ``stage_bytes`` staged; its target stays as it was."""
+        _native.stage_drop(self._n, staged[0])
+
     def sndfile(self, remote: PathLike, data: bytes, overwrite: bool = True) -> None:
         self._n.sndfile(_b(remote), bytes(data), overwrite)
 
