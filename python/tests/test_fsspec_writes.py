@@ -2,7 +2,8 @@
 pipe_file goes by the client engine's route for bytes in memory (what `tf
 put` of a file of the same bytes sends), as fast as put_file of a file, and
 fs.transaction stages each file written inside it (tfd's staged uploads),
-every one appearing at the block's end, none when it raises."""
+every one appearing at the block's end, none when it raises; ls(detail=True)
+is one listing (TFDLIST), not a stat per entry."""
 
 import os
 import secrets
@@ -115,3 +116,39 @@ def test_a_transaction_that_raises_leaves_nothing_and_a_committed_one_lands_all(
     tffs.end_transaction()
     assert (tfd.data / base / "late.txt").read_bytes() == b"late"
     tffs.rm(base, recursive=True)
+@pytest.fixture(scope="module")
+def logged(tmp_path_factory, keypair):
+    from conftest import Tfd
+
+    s = Tfd(tmp_path_factory.mktemp("tfd"), keypair, extra=["log_level debug"]).start()
+    yield s
+    s.stop()
+
+
+def test_ls_detail_is_one_listing_not_a_stat_per_entry(logged):
+    import re
+
+    fs = fsspec.filesystem("tf", host=logged.addr, key=str(logged.key_file), hash=logged.hash,
+                           skip_instance_cache=True)
+    base = "ls_" + secrets.token_hex(4)
+    top = logged.data / base
+    (top / "sub" / "deeper").mkdir(parents=True)
+    for i in range(200):
+        (top / f"f{i}.bin").write_bytes(b"x" * i)
+    (top / "sub" / "inner.bin").write_bytes(b"inner")
+    (top / "sub" / "deeper" / "x").write_bytes(b"x")
+    os.utime(top / "f7.bin", (1_700_000_000, 1_700_000_000))
+    since = logged.log.stat().st_size
+    listed = fs.ls(base, detail=True)
+    commands = re.findall(r"\S+ command (\S+)", logged.log.read_text(errors="replace")[since:])
+    assert commands.count("FSTAT") <= 1, commands  # the top's own, not one per entry
+    by_name = {e["name"]: e for e in listed}
+    assert sorted(by_name) == sorted([f"{base}/f{i}.bin" for i in range(200)] + [f"{base}/sub"])
+    for i in range(200):
+        e = by_name[f"{base}/f{i}.bin"]
+        assert e["type"] == "file" and e["size"] == i, e
+    assert by_name[f"{base}/f7.bin"]["mtime"] == 1_700_000_000
+    assert by_name[f"{base}/sub"]["type"] == "directory"
+    assert fs.ls(base, detail=False) == sorted(by_name) or sorted(fs.ls(base, detail=False)) == sorted(by_name)
+    assert fs.ls(f"{base}/sub", detail=True)[0]["name"] in (f"{base}/sub/inner.bin", f"{base}/sub/deeper")
+    fs.close()

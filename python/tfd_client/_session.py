@@ -195,19 +195,23 @@ class Session(_Transfers, _TreeRuns):
     # --- listings ---------------------------------------------------------
     def listdir(self, path: PathLike = "", *, recursive: bool = False, stat: bool = False) -> List[Entry]:
         """LS (LSR with recursive=True): the entries, names checked by tfp-client.
-        stat=True adds size and mtime: with recursive=True from one TFDLIST
-        (every entry with its size and mtime in one exchange) where the
-        server has it, otherwise FSTATs sent without waiting for each answer
-        (size and mtime None for an entry gone since it was listed)."""
+        stat=True adds size and mtime from one TFDLIST (every entry below
+        the directory with its size and mtime in one exchange; without
+        recursive=True its own entries are kept) where the server has it,
+        otherwise FSTATs sent without waiting for each answer (size and
+        mtime None for an entry gone since it was listed). TFDLIST walks the
+        whole tree below the directory, a listing of about 40 bytes an
+        entry: what ``find`` lists too."""
         base = _s(_b(path)).rstrip("/")
 
         def full(name: str) -> str:
             return posixpath.join(base, name) if base else name
 
-        if stat and recursive:
+        if stat:
             listed = self._n.list_stat(_b(path))
             if listed is not None:
-                return [Entry(_s(rel), full(_s(rel)), kind, size, mtime) for kind, rel, size, mtime in listed]
+                return [Entry(_s(rel), full(_s(rel)), kind, size, mtime) for kind, rel, size, mtime in listed
+                        if recursive or b"/" not in rel]
         entries = [(kind, _s(rel)) for kind, rel in self._n.listdir(_b(path), recursive)]
         if not stat:
             return [Entry(name, full(name), kind, None, None) for kind, name in entries]

@@ -240,6 +240,8 @@ class TfFileSystem(AbstractFileSystem):
                 "mtime": st.mtime}
 
     def ls(self, path, detail=True, **kwargs):
+        """The directory's entries; with ``detail`` their sizes and mtimes
+        from the one listing ``find`` uses (TFDLIST), not a stat per entry."""
         path = self._strip_protocol(path)
         info = self._stat_info(path)
         if info["type"] != "directory":
