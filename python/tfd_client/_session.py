@@ -9,7 +9,7 @@ import posixpath
 from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 from . import _native
-from ._errors import ConnectionError
+from ._errors import ConnectionError, Error, NotFound, Refused
 from ._paths import PathLike, _b, _s
 from ._records import Entry, FaiToken, Notification, Stat, _type_name
 from ._transfers import _Transfers
@@ -164,7 +164,25 @@ class Session(_Transfers, _TreeRuns):
         self._n.cpdir(_b(src), _b(dst))
 
     def rename(self, old: PathLike, new: PathLike) -> None:
-        self._n.rename(_b(old), _b(new))
+        """RENAM. The server's FAILED 31 (an invalid renaming) is said as
+        NotFound (a FileNotFoundError, as os.rename's) when the source, or
+        the directory the new name is in, does not exist."""
+        try:
+            self._n.rename(_b(old), _b(new))
+        except Refused as e:
+            if e.code != 31 or isinstance(e, NotFound):
+                raise
+            o, n = _s(_b(old)), _s(_b(new))
+            parent = posixpath.dirname(n.rstrip("/"))
+            try:
+                missing = o if not self._n.exists(_b(old)) else \
+                    parent if parent and not self._n.exists(_b(parent)) else None
+            except Error:
+                missing = None
+            if missing is None:
+                raise
+            raise NotFound(f"{missing}: no such file or directory on the server", e.code, e.text, e.command,
+                           filename=o, filename2=n) from e
 
     def sha256(self, path: PathLike) -> str:
         """The file's SHA-256, lowercase hex."""

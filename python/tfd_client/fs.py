@@ -395,7 +395,8 @@ class TfFileSystem(AbstractFileSystem):
             with self._lock:
                 if self._s().exists(p2) and self._s().stat(p2).kind == "dir":
                     p2 = posixpath.join(p2, posixpath.basename(p1))
-                self._parent_made(p2)
+                # as os.rename and fsspec's local mv: a missing parent of
+                # the destination is FileNotFoundError, not made
                 self._s().rename(p1, p2)
             self.invalidate_cache()
             return
