@@ -19,13 +19,6 @@ except ImportError:  # the venv installs it (scripts/pytest-client)
     need(False, "fsspec (pip install 'tfd-client[fsspec]'; scripts/pytest-client installs it)")
 
 
-@pytest.fixture(scope="module")
-def tffs(tfd):
-    fs = fsspec.filesystem("tf", host=tfd.addr, key=str(tfd.key_file), hash=tfd.hash, skip_instance_cache=True)
-    yield fs
-    fs.close()
-
-
 def best_of(n, run):
     """The shortest of `n` runs of `run`, in seconds."""
     times = []
@@ -72,18 +65,22 @@ def test_a_transaction_that_raises_leaves_nothing_and_a_committed_one_lands_all(
     files = {f"{base}/d{i % 2}/f{i}.bin": os.urandom(1000 * i + 1) for i in range(5)}
     big = os.urandom((9 << 20) + 3)  # past fsspec's blocks: written in several parts
 
+    def write_all():
+        """Every kind of write, then a look: nothing is visible yet."""
+        for p, d in files.items():
+            tffs.pipe_file(p, d)
+        with tffs.open(f"{base}/big.bin", "wb") as f:
+            f.write(big)
+        tffs.pipe_file(f"{base}/kept.txt", b"new")
+        tffs.pipe_file(f"{base}/empty.txt", b"")
+        tffs.put_file(str(local), f"{base}/put.bin")
+        assert not any((tfd.data / p).exists() for p in files)
+        assert not (tfd.data / base / "big.bin").exists()
+        assert (tfd.data / base / "kept.txt").read_bytes() == b"old"
+
     with pytest.raises(RuntimeError):
         with tffs.transaction:
-            for p, d in files.items():
-                tffs.pipe_file(p, d)
-            with tffs.open(f"{base}/big.bin", "wb") as f:
-                f.write(big)
-            tffs.pipe_file(f"{base}/kept.txt", b"new")
-            tffs.put_file(str(local), f"{base}/put.bin")
-            # nothing is visible before the block ends
-            assert not any((tfd.data / p).exists() for p in files)
-            assert not (tfd.data / base / "big.bin").exists()
-            assert (tfd.data / base / "kept.txt").read_bytes() == b"old"
+            write_all()
             raise RuntimeError("the job failed")
     assert not any((tfd.data / p).exists() for p in files)
     assert not (tfd.data / base / "big.bin").exists() and not (tfd.data / base / "put.bin").exists()
@@ -93,14 +90,7 @@ def test_a_transaction_that_raises_leaves_nothing_and_a_committed_one_lands_all(
     assert not tffs._intrans
 
     with tffs.transaction:
-        for p, d in files.items():
-            tffs.pipe_file(p, d)
-        with tffs.open(f"{base}/big.bin", "wb") as f:
-            f.write(big)
-        tffs.pipe_file(f"{base}/kept.txt", b"new")
-        tffs.pipe_file(f"{base}/empty.txt", b"")
-        tffs.put_file(str(local), f"{base}/put.bin")
-        assert not any((tfd.data / p).exists() for p in files)
+        write_all()
     assert (tfd.data / base / "empty.txt").read_bytes() == b""
     assert (tfd.data / base / "put.bin").read_bytes() == b"from a local file"
     for p, d in files.items():
