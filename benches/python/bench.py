@@ -24,7 +24,11 @@ against a baseline measured in the same run:
      files: `scripts/bench transfer --only secure`'s "AEAD over loopback")
      and prints it divided by sshfs's rate, i.e. the most any cat_file over
      tfd's secure transport could reach against sshfs here; and the CPU
-     seconds per 256 MiB of each client and of its server.
+     seconds per 256 MiB of each client and of its server;
+  7. fsspec everyday (issue 66, benches/python/everyday.py): fs.get of 100
+     files through a glob, pipe_file of 256 MiB, ls(detail=True) of 10,000
+     entries, cat_file, a directory's put and get and pandas.read_csv,
+     tf:// against sshfs, medians of 3 (`--only everyday`, `--cases`).
 
 The last line is `BENCH_PYTHON key=value ...`. Missing a target is reported,
 never a failure."""
@@ -45,6 +49,7 @@ import time
 from pathlib import Path
 
 import tfd_client
+from everyday import CASES as EVERYDAY_CASES
 
 HOST = "127.0.0.1"
 GiB = 1 << 30
@@ -565,14 +570,34 @@ def bench_fsspec(srv, sshd, tf_bin, base, results, runs=3):
     results.update(fs_wb_rss_mib=str(grown), fs_wb_rss_ok="1" if ok else "0")
 
 
+def bench_everyday_part(srv, sshd, base, results, runs, cases):
+    """Part 7 (benches/python/everyday.py) on this run's tfd and sshd."""
+    import fsspec
+    from sshfs import SSHFileSystem
+
+    from everyday import bench_everyday
+
+    tffs = fsspec.filesystem("tf", host=srv.addr, key=str(srv.pub), hash=srv.hash, skip_instance_cache=True)
+    ssh = SSHFileSystem(HOST, port=sshd.port, username=sshd.user, client_keys=[str(sshd.dir / "client_key")],
+                        known_hosts=None, skip_instance_cache=True)
+    (sshd.dir / "everyday").mkdir(exist_ok=True)
+    bench_everyday(tffs, ssh, srv.data, sshd.dir / "everyday", base / "everyday", results, runs, cases)
+    tffs.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="64 MiB instead of 1 GiB, one run")
     ap.add_argument("--pypi-python", default=sys.executable, help="python with tfprotocol-client 1.2.2")
     ap.add_argument("--pypi-timeout", type=float, default=120.0)
     ap.add_argument("--tf", default=os.environ.get("TF_BIN", ""))
-    ap.add_argument("--only", choices=["fsspec"], help="run one part")
+    ap.add_argument("--only", choices=["fsspec", "everyday"], help="run one part")
+    ap.add_argument("--cases", default=",".join(EVERYDAY_CASES),
+                    help="part 7's cases, comma-separated (" + ", ".join(EVERYDAY_CASES) + ")")
     a = ap.parse_args()
+    cases = tuple(c for c in a.cases.split(",") if c)
+    if not set(cases) <= set(EVERYDAY_CASES):
+        ap.error(f"--cases: one of {', '.join(EVERYDAY_CASES)}")
     tfd_bin = os.environ["TFD_BIN"]
     tf_bin = a.tf or str(Path(tfd_bin).with_name("tf"))
     size = (64 << 20) if a.quick else GiB
@@ -587,6 +612,10 @@ def main():
             (base / "ssh").mkdir()
             sshd = Sshd(base / "ssh")
             bench_fsspec(srv, sshd, tf_bin, base, results)
+        elif a.only == "everyday":
+            (base / "ssh").mkdir()
+            sshd = Sshd(base / "ssh")
+            bench_everyday_part(srv, sshd, base, results, 1 if a.quick else 3, cases)
         else:
             src = base / "src.bin"
             make_file(src, size)
@@ -598,6 +627,7 @@ def main():
             bench_small(srv, sshd, 200 if a.quick else 1000, results)
             bench_tree(srv, tf_bin, 200, results)
             bench_fsspec(srv, sshd, tf_bin, base, results, runs=1 if a.quick else 3)
+            bench_everyday_part(srv, sshd, base, results, 1 if a.quick else 3, cases)
     finally:
         if sshd:
             sshd.stop()

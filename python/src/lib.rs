@@ -9,6 +9,7 @@ mod ceiling;
 mod engine;
 mod errors;
 mod identities;
+mod memory;
 mod notifications;
 mod pyio;
 mod queue;
@@ -153,5 +154,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(connect, m)?)?;
     m.add_function(wrap_pyfunction!(failed_codes, m)?)?;
     m.add_function(wrap_pyfunction!(ceiling::sealed_loopback_mbps, m)?)?;
+    m.add_function(wrap_pyfunction!(memory::write_whole, m)?)?;
+    m.add_function(wrap_pyfunction!(memory::stage_whole, m)?)?;
+    m.add_function(wrap_pyfunction!(memory::stage_commit, m)?)?;
+    m.add_function(wrap_pyfunction!(memory::stage_drop, m)?)?;
     Ok(())
 }

@@ -179,6 +179,16 @@ def make_tfd(tmp_path_factory, keypair):
         s.stop()
 
 
+@pytest.fixture(scope="module")
+def tffs(tfd):
+    """The tf:// fsspec filesystem of the module's tfd."""
+    import fsspec
+
+    fs = fsspec.filesystem("tf", host=tfd.addr, key=str(tfd.key_file), hash=tfd.hash, skip_instance_cache=True)
+    yield fs
+    fs.close()
+
+
 @pytest.fixture
 def session(tfd):
     s = tfd.connect()

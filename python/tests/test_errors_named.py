@@ -35,7 +35,9 @@ def test_refusals_name_their_paths_with_errno(session, wd):
         (lambda: s.remove(nope), FileNotFoundError, errno.ENOENT, nope, None),
         (lambda: s.rmtree(nope), FileNotFoundError, errno.ENOENT, nope, None),
         (lambda: s.copy(nope, f"{name}/z"), FileNotFoundError, errno.ENOENT, nope, f"{name}/z"),
-        (lambda: s.rename(nope, f"{name}/n2"), OSError, errno.EIO, nope, f"{name}/n2"),
+        (lambda: s.rename(nope, f"{name}/n2"), FileNotFoundError, errno.ENOENT, nope, f"{name}/n2"),
+        (lambda: s.rename(f"{name}/f", f"{name}/no/n2"), FileNotFoundError, errno.ENOENT, f"{name}/f",
+         f"{name}/no/n2"),
         (lambda: s.mkdir(f"{name}/d"), FileExistsError, errno.EEXIST, f"{name}/d", None),
         (lambda: s.sha256(nope), OSError, errno.EIO, nope, None),
         (lambda: s.read_bytes(nope, 1, 2), FileNotFoundError, errno.ENOENT, nope, None),
@@ -54,7 +56,7 @@ def test_refusals_name_their_paths_with_errno(session, wd):
 
 def test_refused_is_an_oserror(session, wd):
     name, _ = wd
-    e = _raised(lambda: session.rename(f"{name}/nope", f"{name}/n2"))
+    e = _raised(lambda: session.sha256(f"{name}/nope"))
     assert type(e) is tfd_client.Refused and isinstance(e, OSError)
     assert issubclass(tfd_client.Refused, OSError)
 

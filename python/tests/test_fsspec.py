@@ -18,13 +18,6 @@ except ImportError:  # the venv installs it (scripts/pytest-client): missing, th
     need(False, "fsspec (pip install 'tfd-client[fsspec]'; scripts/pytest-client installs it)")
 
 
-@pytest.fixture(scope="module")
-def tffs(tfd):
-    fs = fsspec.filesystem("tf", host=tfd.addr, key=str(tfd.key_file), hash=tfd.hash, skip_instance_cache=True)
-    yield fs
-    fs.close()
-
-
 def test_protocol_is_registered_by_entry_point_and_urls_carry_the_host(tfd, tffs):
     from tfd_client.fs import TfFileSystem
 

@@ -9,7 +9,7 @@ import posixpath
 from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 from . import _native
-from ._errors import ConnectionError
+from ._errors import ConnectionError, Error, NotFound, Refused
 from ._paths import PathLike, _b, _s
 from ._records import Entry, FaiToken, Notification, Stat, _type_name
 from ._transfers import _Transfers
@@ -164,7 +164,25 @@ class Session(_Transfers, _TreeRuns):
         self._n.cpdir(_b(src), _b(dst))
 
     def rename(self, old: PathLike, new: PathLike) -> None:
-        self._n.rename(_b(old), _b(new))
+        """RENAM. The server's FAILED 31 (an invalid renaming) is said as
+        NotFound (a FileNotFoundError, as os.rename's) when the source, or
+        the directory the new name is in, does not exist."""
+        try:
+            self._n.rename(_b(old), _b(new))
+        except Refused as e:
+            if e.code != 31 or isinstance(e, NotFound):
+                raise
+            o, n = _s(_b(old)), _s(_b(new))
+            parent = posixpath.dirname(n.rstrip("/"))
+            try:
+                missing = o if not self._n.exists(_b(old)) else \
+                    parent if parent and not self._n.exists(_b(parent)) else None
+            except Error:
+                missing = None
+            if missing is None:
+                raise
+            raise NotFound(f"{missing}: no such file or directory on the server", e.code, e.text, e.command,
+                           filename=o, filename2=n) from e
 
     def sha256(self, path: PathLike) -> str:
         """The file's SHA-256, lowercase hex."""
@@ -195,19 +213,23 @@ class Session(_Transfers, _TreeRuns):
     # --- listings ---------------------------------------------------------
     def listdir(self, path: PathLike = "", *, recursive: bool = False, stat: bool = False) -> List[Entry]:
         """LS (LSR with recursive=True): the entries, names checked by tfp-client.
-        stat=True adds size and mtime: with recursive=True from one TFDLIST
-        (every entry with its size and mtime in one exchange) where the
-        server has it, otherwise FSTATs sent without waiting for each answer
-        (size and mtime None for an entry gone since it was listed)."""
+        stat=True adds size and mtime from one TFDLIST (every entry below
+        the directory with its size and mtime in one exchange; without
+        recursive=True its own entries are kept) where the server has it,
+        otherwise FSTATs sent without waiting for each answer (size and
+        mtime None for an entry gone since it was listed). TFDLIST walks the
+        whole tree below the directory, a listing of about 40 bytes an
+        entry: what ``find`` lists too."""
         base = _s(_b(path)).rstrip("/")
 
         def full(name: str) -> str:
             return posixpath.join(base, name) if base else name
 
-        if stat and recursive:
+        if stat:
             listed = self._n.list_stat(_b(path))
             if listed is not None:
-                return [Entry(_s(rel), full(_s(rel)), kind, size, mtime) for kind, rel, size, mtime in listed]
+                return [Entry(_s(rel), full(_s(rel)), kind, size, mtime) for kind, rel, size, mtime in listed
+                        if recursive or b"/" not in rel]
         entries = [(kind, _s(rel)) for kind, rel in self._n.listdir(_b(path), recursive)]
         if not stat:
             return [Entry(name, full(name), kind, None, None) for kind, name in entries]

@@ -15,6 +15,12 @@ from ._paths import CanCallback, PathLike, Progress, _b, _local, _s
 from ._remote_file import RemoteFile
 
 
+def _whole(data) -> bytes:
+    """``data`` as the bytes object the binding reads in place (a copy only
+    of what is not bytes already: a bytearray, a memoryview)."""
+    return data if type(data) is bytes else bytes(data)
+
+
 class _Transfers:
     """The Session's transfers (a base of Session)."""
 
@@ -193,12 +199,29 @@ class _Transfers:
                 raise
             raise said from e
 
-    def write_bytes(self, remote: PathLike, data: bytes, offset: int = 0) -> None:
-        """PUT of data at offset (SNDFILE replacing the file when offset is 0)."""
+    def write_bytes(self, remote: PathLike, data: bytes, offset: int = 0, overwrite: bool = True) -> None:
+        """PUT of data at offset; at 0 the file replaced whole by the client
+        engine's route for bytes in memory (what ``tf put`` of a file of
+        them sends), read from the object itself; ``overwrite=False``
+        refuses a file already there (FileExistsError)."""
         if offset == 0:
-            self._n.sndfile(_b(remote), bytes(data), True)
+            _native.write_whole(self._n, _b(remote), _whole(data), overwrite)
         else:
             self._n.put_bytes(_b(remote), bytes(data), offset)
+
+    def stage_bytes(self, remote: PathLike, data: bytes, overwrite: bool = True) -> Tuple[bytes, str, bool]:
+        """``data`` into a stage of ``remote`` (tfd's staged uploads): not
+        visible there until ``commit_staged`` of what this returns, and
+        never when ``drop_staged`` gives it up."""
+        return _native.stage_whole(self._n, _b(remote), _whole(data), overwrite)
+
+    def commit_staged(self, staged: Tuple[bytes, str, bool]) -> None:
+        """Puts a file ``stage_bytes`` staged in place (its SHA-256 checked)."""
+        _native.stage_commit(self._n, *staged)
+
+    def drop_staged(self, staged: Tuple[bytes, str, bool]) -> None:
+        """Removes a file ``stage_bytes`` staged; its target stays as it was."""
+        _native.stage_drop(self._n, staged[0])
 
     def sndfile(self, remote: PathLike, data: bytes, overwrite: bool = True) -> None:
         self._n.sndfile(_b(remote), bytes(data), overwrite)

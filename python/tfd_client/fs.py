@@ -13,7 +13,8 @@ relative to the server's root (or jail): ``tf://h:p/a/b`` and ``a/b`` name the
 same file.
 
 Every operation is one of the library's (tfp-client through the binding):
-``cat_file`` ranges are GETs, ``pipe_file`` a SNDFILE, ``open(..., "wb")``
+``cat_file`` ranges are GETs, ``pipe_file`` the engine's route for bytes in
+memory (what ``tf put`` of a file of them sends), ``open(..., "wb")``
 uploads as it is written (a window of a few MiB, not the file) and puts the
 file in place only when closed, ``get_file``/``put_file`` the library's
 download and upload engines, ``get``/``put`` of a directory with
@@ -29,6 +30,11 @@ ranges) is sent once more over a fresh session when the connection was lost
 before any byte of its answer came (a server restarted since the last call);
 one that changes something raises ConnectionError, and the next call
 connects afresh.
+``fs.transaction`` stages every file written inside it (``pipe_file``,
+``open(..., "wb")``, ``put_file`` and ``put``, each held here whole until
+staged; tfd's staged uploads, invisible until committed): at
+the block's end they are put in place one after another, and when it raises
+their stages are removed and nothing appears.
 Errors are the builtin ones fsspec users catch (FileNotFoundError,
 FileExistsError, ...: tfd_client's classes are those).
 """
@@ -43,6 +49,7 @@ from typing import Any, Dict, List, Optional
 
 from fsspec.callbacks import DEFAULT_CALLBACK
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
+from fsspec.transaction import Transaction
 
 from ._errors import ConnectionError, Error, IsADirectory
 from ._paths import _b
@@ -64,12 +71,36 @@ def _entry_info(e) -> Dict[str, Any]:
             "mtime": e.mtime}
 
 
+class _Transaction(Transaction):
+    """fsspec's transaction, which also keeps the list of the directories
+    made for it (``TfFileSystem._tx_dirs``), removed when it is given up
+    once every staged file is."""
+
+    def __init__(self, fs, **kwargs):
+        super().__init__(fs, **kwargs)
+        fs._tx_dirs = []
+
+    def start(self):
+        self.fs._tx_dirs = []
+        super().start()
+
+    def complete(self, commit=True):
+        fs = self.fs
+        try:
+            super().complete(commit)
+        finally:
+            if not commit and fs is not None:
+                fs._unmake_tx_dirs()
+
+
 class TfFileSystem(AbstractFileSystem):
     """A tfd server as an fsspec filesystem (see the module's text)."""
 
     protocol = "tf"
     root_marker = ""
     sep = "/"
+    transaction_type = _Transaction
+    _tx_dirs: List[str] = []
 
     def __init__(self, host: Optional[str] = None, **kwargs: Any):
         connect_kw = {k: kwargs.pop(k) for k in _CONNECT_KEYS if k in kwargs}
@@ -209,6 +240,8 @@ class TfFileSystem(AbstractFileSystem):
                 "mtime": st.mtime}
 
     def ls(self, path, detail=True, **kwargs):
+        """The directory's entries; with ``detail`` their sizes and mtimes
+        from the one listing ``find`` uses (TFDLIST), not a stat per entry."""
         path = self._strip_protocol(path)
         info = self._stat_info(path)
         if info["type"] != "directory":
@@ -314,6 +347,12 @@ class TfFileSystem(AbstractFileSystem):
     def _parent_made(self, path: str) -> None:
         parent = posixpath.dirname(path)
         if parent and not self._s().exists(parent):
+            if self._intrans:
+                # made for the transaction: removed again if it is given up
+                d = parent
+                while d and not self._s().exists(d):
+                    self._tx_dirs.append(d)
+                    d = posixpath.dirname(d)
             self._s().makedirs(parent)
 
     # --- removal, moves, copies -------------------------------------------------
@@ -356,7 +395,8 @@ class TfFileSystem(AbstractFileSystem):
             with self._lock:
                 if self._s().exists(p2) and self._s().stat(p2).kind == "dir":
                     p2 = posixpath.join(p2, posixpath.basename(p1))
-                self._parent_made(p2)
+                # as os.rename and fsspec's local mv: a missing parent of
+                # the destination is FileNotFoundError, not made
                 self._s().rename(p1, p2)
             self.invalidate_cache()
             return
@@ -390,12 +430,39 @@ class TfFileSystem(AbstractFileSystem):
         return s.read_bytes(path, start, end - start)
 
     def pipe_file(self, path, value, mode="overwrite", **kwargs):
+        """The bytes as one file, by the client engine's route for bytes in
+        memory (what ``tf put`` of a file of them sends); inside
+        ``fs.transaction`` staged, to appear at the block's end."""
         path = self._strip_protocol(path)
+        overwrite = mode != "create"
         with self._lock:
             s = self._s()
             self._parent_made(path)
-            s.sndfile(path, bytes(value), overwrite=(mode != "create"))
+            if self._intrans:
+                self.transaction.files.append(_Staged(self, s.stage_bytes(path, value, overwrite)))
+                return
+            s.write_bytes(path, value, overwrite=overwrite)
         self.invalidate_cache(path)
+
+    def _commit_staged(self, staged) -> None:
+        with self._lock:
+            self._s().commit_staged(staged)
+        self.invalidate_cache(os.fsdecode(staged[0]))
+
+    def _drop_staged(self, staged) -> None:
+        with self._lock:
+            self._s().drop_staged(staged)
+
+    def _unmake_tx_dirs(self) -> None:
+        """Removes the directories a given-up transaction made, deepest
+        first, each only when empty."""
+        with self._lock:
+            for d in sorted(set(self._tx_dirs), key=lambda d: -d.count("/")):
+                try:
+                    self._s().rmdir(d)
+                except (Error, OSError):
+                    pass
+            self._tx_dirs = []
 
     def get_file(self, rpath, lpath, callback=DEFAULT_CALLBACK, outfile=None, **kwargs):
         rpath = self._strip_protocol(rpath)
@@ -425,6 +492,12 @@ class TfFileSystem(AbstractFileSystem):
                 raise FileExistsError(f"{rpath}: exists on the server")
             callback.set_size(os.path.getsize(lpath))
             self._parent_made(rpath)
+            if self._intrans:
+                with open(lpath, "rb") as f:
+                    staged = s.stage_bytes(rpath, f.read(), mode != "create")
+                self.transaction.files.append(_Staged(self, staged))
+                callback.absolute_update(callback.size)
+                return
             s.put(lpath, rpath, progress=callback.absolute_update)
         self.invalidate_cache(rpath)
 
@@ -441,7 +514,7 @@ class TfFileSystem(AbstractFileSystem):
     tree_jobs = 4
 
     def put(self, lpath, rpath, recursive=False, callback=DEFAULT_CALLBACK, maxdepth=None, **kwargs):
-        if not (recursive and maxdepth is None and not kwargs and isinstance(lpath, str)
+        if not (recursive and maxdepth is None and not kwargs and not self._intrans and isinstance(lpath, str)
                 and isinstance(rpath, str) and not self._has_magic(lpath) and os.path.isdir(lpath)):
             return super().put(lpath, rpath, recursive=recursive, callback=callback, maxdepth=maxdepth, **kwargs)
         into = rpath.endswith("/") or self.isdir(rpath)
@@ -483,6 +556,8 @@ class TfFileSystem(AbstractFileSystem):
         path = self._strip_protocol(path)
         if mode not in ("rb", "wb", "xb", "ab"):
             raise NotImplementedError(f"tf filesystem: mode {mode!r} (rb, wb, xb and ab are)")
+        if mode == "ab" and not autocommit:
+            raise NotImplementedError("tf filesystem: mode 'ab' inside a transaction (a stage holds a whole file)")
         if mode == "xb" and self.exists(path):
             raise FileExistsError(f"{path}: exists on the server")
         info = None
@@ -498,12 +573,29 @@ class TfFileSystem(AbstractFileSystem):
         return f
 
 
+class _Staged:
+    """A file of a transaction staged on the server (fsspec's deferred
+    file): ``commit`` puts it in place, ``discard`` removes its stage."""
+
+    def __init__(self, fs, staged):
+        self.fs, self.staged = fs, staged
+
+    def commit(self):
+        self.fs._commit_staged(self.staged)
+
+    def discard(self):
+        self.fs._drop_staged(self.staged)
+
+
 class TfFile(AbstractBufferedFile):
     """A file of a TfFileSystem: ranged GETs for reading; for writing, the
     blocks fsspec buffers go out as they fill through a session's streaming
     upload, the file put in place when closed (an exception out of the
     ``with`` block gives it up: the old file stays). "ab" appends them with
-    PUT from the file's end as they fill (what was sent stays)."""
+    PUT from the file's end as they fill (what was sent stays). Inside a
+    transaction (``autocommit=False``) the blocks are kept here and staged
+    whole when the file is closed; the transaction's end commits it or
+    gives it up."""
 
     DEFAULT_BLOCK_SIZE = 4 << 20
 
@@ -513,6 +605,9 @@ class TfFile(AbstractBufferedFile):
         return self.fs._again(lambda s: s.read_bytes(self.path, start, end - start))
 
     def _initiate_upload(self):
+        if not self.autocommit:
+            self._parts, self._staged = [], None
+            return
         self._session = self.fs._writer_session()
         with self.fs._lock:
             self.fs._parent_made(self.path)
@@ -521,6 +616,15 @@ class TfFile(AbstractBufferedFile):
     def _upload_chunk(self, final=False):
         self.buffer.seek(0)
         data = self.buffer.read()
+        if not self.autocommit:
+            self._parts.append(data)
+            if final:
+                with self.fs._lock:
+                    s = self.fs._s()
+                    self.fs._parent_made(self.path)
+                    self._staged = s.stage_bytes(self.path, b"".join(self._parts), self.mode != "xb")
+                self._parts = []
+            return True
         if data:
             self._file.write(data)
         if final:
@@ -531,7 +635,17 @@ class TfFile(AbstractBufferedFile):
             self.fs.invalidate_cache(self.path)
         return True
 
+    def commit(self):
+        staged = getattr(self, "_staged", None)
+        if staged is not None:
+            self._staged = None
+            self.fs._commit_staged(staged)
+
     def discard(self):
+        staged = getattr(self, "_staged", None)
+        if staged is not None:
+            self._staged = None
+            self.fs._drop_staged(staged)
         f = getattr(self, "_file", None)
         if f is not None and not f.closed:
             try:

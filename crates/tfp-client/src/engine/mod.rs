@@ -28,6 +28,8 @@
 //!   everything above is created and committed, one name at a time with no
 //!   symlink followed, whether the user named the target or a tree's landing
 //!   (`engine::landing`, whose target may hold links planted by others) did.
+//! - [`memory`]: bytes in memory up as one file, by the route a file of
+//!   their size takes (Python's `pipe_file`).
 //! - [`scratch`]: a temporary for what cannot be resumed (`rcvfile`, `sdown`,
 //!   `intread`), committed the same way.
 //! - [`digest`]: a local file's SHA-256 as the server writes one, for every
@@ -49,6 +51,7 @@ pub mod journal;
 pub mod keep;
 pub mod landing;
 pub mod lanes;
+pub mod memory;
 pub mod mtime;
 pub mod opening;
 pub mod partial;

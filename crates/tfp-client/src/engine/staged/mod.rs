@@ -14,6 +14,7 @@
 //! the upload fails. Whatever interrupts it, the target stays as it was and
 //! what was written stays in the stage for the next `--resume`.
 
+pub mod held;
 mod request;
 mod send;
 
