@@ -83,6 +83,8 @@ pub static TABLE: &[Cmd] = {
                      asks the password once (servers with user_keys yes)", Basic, Does::UserKeys),
     special("keys", "[del FINGERPRINT|COMMENT]", "list your authorized keys on the server, or remove one", Basic, Does::UserKeys),
     special("completion", "bash|zsh|fish", "print the shell's completion script (no server needed)", Basic, Does::Completion),
+    special("partials", "[--discard] [DIR...]", "the partial downloads below each DIR (default .): size, age,\n\
+                     resumable or not; --discard removes them (no server needed)", Basic, Does::Partials),
 
     row("put", "LOCAL [REMOTE] [--offset N | --resume] [--streams N] [--bufsz N] [--verify] [--parents]",
         "upload a file (or trees and many files: below)", Transfers, P::At(&[1]), basic::put).local(&[0]),
