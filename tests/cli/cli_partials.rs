@@ -94,18 +94,25 @@ fn partials_lists_and_discards_what_interrupted_downloads_left() {
     let here = tempdir("partials_cmd");
     let sub = here.join("d");
     fs::create_dir_all(&sub).unwrap();
+    let err = here.join("get.err");
     let mut child = srv
         .tf_command(&["get", "big.bin", sub.join("big.bin").to_str().unwrap()])
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(fs::File::create(&err).unwrap())
         .spawn()
         .unwrap();
     let data = sub.join(".big.bin.tf-partial");
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while fs::metadata(&data).map(|m| m.len()).unwrap_or(0) < (1 << 20)
         || !sub.join(".big.bin.tf-partial.journal").exists()
     {
-        assert!(Instant::now() < deadline, "no partial:\n{}", srv.log());
+        let ended = child.try_wait().unwrap();
+        assert!(
+            ended.is_none() && Instant::now() < deadline,
+            "no partial ({ended:?}): {}\n{}",
+            fs::read_to_string(&err).unwrap_or_default(),
+            srv.log()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
