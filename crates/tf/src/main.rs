@@ -20,6 +20,7 @@ mod info;
 mod into_dir;
 mod intrw;
 mod layer;
+mod long;
 mod mirror;
 mod netlock;
 mod partials;

@@ -185,10 +185,10 @@ pub fn run(x: &mut Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode {
 fn part_text(p: Part) -> (&'static str, &'static str) {
     match p {
         Part::Basic => (
-            "Commands (paths are relative to the served root; ls sorts by name, -l adds type,\n\
-             size and local modification time, -h sizes as ls -h, a FILE shows as itself; del/rm\n\
-             and ls expand remote patterns (*, ?, [...]); rmdir refuses a non-empty directory\n\
-             unless -r; sha256 prints sha256sum's lines, fstat and freesp words: --raw prints the\n\
+            "Commands (paths are relative to the served root; ls sorts by name, -l adds mode,\n\
+             owner, group (numeric), size and local modification time, -h sizes as ls -h, a FILE\n\
+             shows as itself; del/rm and ls expand remote patterns (*, ?, [...]); rmdir refuses a\n\
+             non-empty directory unless -r; sha256 prints sha256sum's lines, fstat and freesp words: --raw prints the\n\
              protocol's reply instead; *: the effect lasts for the session, so these belong in\n\
              tf shell or tf -b):",
             "",
