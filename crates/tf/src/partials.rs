@@ -120,7 +120,7 @@ fn age(t: Option<SystemTime>, now: SystemTime) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::age;
+    use super::*;
     use std::time::{Duration, SystemTime};
 
     #[test]
