@@ -43,6 +43,14 @@ pub fn tfdentries(s: &mut Session, arg: &[u8]) -> CmdResult {
     list_styled(s, arg, true, Style::Entries)
 }
 
+/// `TFDDIRENTRIES <dir>` (tfd's extension, doc/compatibility.md "Archive
+/// copies"): TFDENTRIES of one level, the directory and its entries, not
+/// below: what `tf ls -l` shows (mode and owner) in one exchange, whatever
+/// the tree beneath holds.
+pub fn tfddirentries(s: &mut Session, arg: &[u8]) -> CmdResult {
+    list_styled(s, arg, false, Style::Entries)
+}
+
 /// The first chunk of a TFDLIST (or TFDNAMES): what a new connection's first flight
 /// carries (10 segments), so the first entries leave while the walk goes on
 /// (LS and LSR keep the reference's full chunks).

@@ -185,6 +185,8 @@ pub static TABLE: &[Spec] = &[
     // and what a faithful copy keeps of each entry (doc/compatibility.md
     // "Archive copies")
     row(tfp_wire::entry::ENTRIES, listing::tfdentries, ANY, needs(&[bits::LRDIR])),
+    // and the same of one level, what `tf ls -l` shows
+    row(tfp_wire::entry::DIR_ENTRIES, listing::tfddirentries, ANY, needs(&[bits::LRDIR])),
 ];
 
 /// Finds a command by its upper-case name.

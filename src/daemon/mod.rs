@@ -5,6 +5,7 @@
 pub mod checks;
 pub mod cli;
 pub mod control;
+pub mod control_socket;
 pub mod demo;
 pub mod error;
 pub mod listener;

@@ -157,14 +157,20 @@ fn ls_takes_la_lh_files_patterns_and_shows_local_time() {
     ok(&o, "ls -la");
     let out = stdout(&o);
     assert!(
-        out.contains(&format!("- {:>12} 2026-01-15 07:00:00 EST  a.txt\n", 2048)),
+        out.contains(&format!(
+            "-rw-r--r-- 0      0      {:>12} 2026-01-15 07:00:00 EST  a.txt\n",
+            2048
+        )),
         "{out}"
     );
     assert!(out.contains("  sub/\n"), "{out}");
     let o = tf_tz(&["ls", "-lh", "d"]);
     ok(&o, "ls -lh");
     assert!(
-        stdout(&o).contains(&format!("- {:>12} 2026-01-15 07:00:00 EST  a.txt\n", "2.0K")),
+        stdout(&o).contains(&format!(
+            "-rw-r--r-- 0      0      {:>12} 2026-01-15 07:00:00 EST  a.txt\n",
+            "2.0K"
+        )),
         "{}",
         stdout(&o)
     );
@@ -173,7 +179,13 @@ fn ls_takes_la_lh_files_patterns_and_shows_local_time() {
     assert_eq!(stdout(&o), "F: d/a.txt\n");
     let o = tf_tz(&["ls", "-l", "d/a.txt"]);
     ok(&o, "ls -l FILE");
-    assert_eq!(stdout(&o), format!("- {:>12} 2026-01-15 07:00:00 EST  d/a.txt\n", 2048));
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "-rw-r--r-- 0      0      {:>12} 2026-01-15 07:00:00 EST  d/a.txt\n",
+            2048
+        )
+    );
     let o = srv.tf(&["ls", "d/*.txt"]);
     ok(&o, "ls pattern");
     assert_eq!(stdout(&o), "F: d/a.txt\nF: d/b.txt\n");
@@ -605,4 +617,43 @@ fn progress_forces_the_bar_off_a_terminal() {
     let o = srv.tf(&["put", local.to_str().unwrap(), "p.bin"]);
     ok(&o, "put");
     assert!(!stderr(&o).contains('\r'), "{:?}", stderr(&o));
+}
+
+/// `ls -l` shows each entry's mode and owner as `ls -l` does (issue 65: it
+/// showed neither), numeric since the protocol names no users; `lsr -l`
+/// too, and `ls -l FILE`. The plain `ls` is as it was.
+#[test]
+fn ls_l_shows_mode_owner_and_group() {
+    use std::os::unix::fs::PermissionsExt;
+    if !require(is_root(), "needs root (chown)") {
+        return;
+    }
+    let srv = served("ls_mode");
+    let set = |rel: &str, mode: u32, owner: u32| {
+        let p = srv.path(rel);
+        // chown first: it clears the set-id bits
+        std::os::unix::fs::lchown(&p, Some(owner), Some(owner + 1)).unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(mode)).unwrap();
+    };
+    set("d/a.txt", 0o640, 1234);
+    set("d/sub", 0o1750, 4321);
+    fs::write(srv.path("d/sub/x"), b"x").unwrap();
+    set("d/sub/x", 0o4755, 99);
+    let line = |args: &[&str], name: &str| {
+        let o = srv.tf(args);
+        ok(&o, "ls -l");
+        let out = stdout(&o);
+        let l = out
+            .lines()
+            .find(|l| l.ends_with(name))
+            .unwrap_or_else(|| panic!("{name}: {out}"));
+        l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    };
+    assert_eq!(line(&["ls", "-l", "d"], " a.txt"), "-rw-r----- 1234 1235");
+    assert_eq!(line(&["ls", "-l", "d"], " sub/"), "drwxr-x--T 4321 4322");
+    assert_eq!(line(&["ls", "-l", "d/a.txt"], " d/a.txt"), "-rw-r----- 1234 1235");
+    assert_eq!(line(&["lsr", "-l", "d"], " sub/x"), "-rwsr-xr-x 99 100");
+    let o = srv.tf(&["ls", "d"]);
+    ok(&o, "ls");
+    assert_eq!(stdout(&o), "F: a.txt\nF: b.txt\nF: c.log\nD: sub/\n");
 }

@@ -47,6 +47,7 @@ mod docs;
 mod interrupted;
 mod output;
 mod readme;
+mod readme_recipes;
 mod scripts;
 mod trees;
 mod xferlog;

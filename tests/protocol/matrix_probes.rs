@@ -78,7 +78,7 @@ pub(super) fn probe(name: &str) -> Option<Probe> {
         "FTOD" => p(b"1970-01-01 00:00:00", Flow::Frame),
         // empty: locking off, as it already is
         "LOCK" => p(b"", Flow::Frame),
-        "LS" | "LSR" | "TFDLIST" | "TFDNAMES" | "TFDENTRIES" => p(MISSING, Flow::Chunks),
+        "LS" | "LSR" | "TFDLIST" | "TFDNAMES" | "TFDENTRIES" | "TFDDIRENTRIES" => p(MISSING, Flow::Chunks),
         "RCVFILE" => p(&flag_missing, Flow::Chunks),
         "SNDFILE" => p(&flag_missing, Flow::Sndfile),
         "SUP" => p(MISSING, Flow::Sup),

@@ -320,3 +320,30 @@ fn tf_says_an_admin_banned_address_is_temporarily_refused() {
         "{err}"
     );
 }
+
+/// What README says of bans across a restart: `tfd ctl ban` is counted in
+/// `tfd_bans_total{kind="control"}`, and the ban is gone after a restart
+/// unless `shared_state_dir` keeps it, where it outlives the restart.
+#[test]
+fn a_ctl_ban_is_counted_and_outlives_a_restart_only_in_shared_state() {
+    for shared in [false, true] {
+        let state = tfd_testkit::tempdir("ban-restart").join("state");
+        let extra = if shared {
+            format!("shared_state_dir {}\n", state.display())
+        } else {
+            String::new()
+        };
+        let mut srv = Server::start_with(&extra);
+        let sock = srv.dir.join("ctl.sock");
+        assert!(ctl(&sock, &["ban", "198.51.100.78", "10m"]).contains("ok: banned"));
+        let m = ctl(&sock, &["metrics"]);
+        assert!(m.contains("tfd_bans_total{kind=\"control\"} 1\n"), "{m}");
+        srv.restart_with_new_key();
+        let list = ctl(&sock, &["bans"]);
+        assert_eq!(
+            row(&list, "198.51.100.78").is_some(),
+            shared,
+            "shared_state_dir {shared}:\n{list}"
+        );
+    }
+}

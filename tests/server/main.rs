@@ -9,6 +9,7 @@ mod bans;
 mod config_words;
 mod ctl;
 mod ctl_outcome;
+mod ctl_socket;
 mod demo;
 mod install;
 mod lifecycle;

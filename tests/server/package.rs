@@ -595,8 +595,8 @@ fn started_as_printed(said: &str) {
                 }
             }
             if !self.0 {
-                // tfd leaves its control socket behind (systemd removes the
-                // runtime directory it makes)
+                // what a tfd that did not stop cleanly leaves (a clean stop
+                // removes both)
                 let _ = fs::remove_file("/run/tfd/ctl.sock");
                 let _ = fs::remove_dir("/run/tfd");
             }

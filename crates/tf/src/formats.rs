@@ -5,8 +5,6 @@
 //! name (TZ, else /etc/localtime, as date(1)), sizes as `ls -h` writes them.
 //! `--raw` on those commands keeps the protocol's reply line instead.
 
-use tfp_client::remote::listing::{Kind, Stat};
-
 /// `YYYY-MM-DD HH:MM:SS ZONE` for `ts` in the local zone; UTC when the local
 /// zone cannot be read, `?` for a time no calendar holds.
 pub fn local_time(ts: i64) -> String {
@@ -131,27 +129,6 @@ pub fn fstat_text(reply: &[u8], path: &str) -> Option<String> {
 pub fn freesp_text(reply: &[u8]) -> Option<String> {
     let n: u64 = std::str::from_utf8(reply).ok()?.trim().parse().ok()?;
     Some(format!("{} free ({n} bytes)", human_size(n)))
-}
-
-/// One line of a long listing: type, size (`human`: as `ls -h`), local
-/// modification time and zone, then the name is written by the caller.
-pub fn long_prefix(stat: Option<Stat>, listed: u8, human: bool) -> String {
-    let Some(s) = stat else {
-        // the listing's own letter, when FSTAT told nothing usable
-        let t = match listed {
-            b'D' => 'd',
-            b'F' => '-',
-            _ => '?',
-        };
-        return format!("{t} {:>12} {:<23}  ", "?", "? ? ?");
-    };
-    let t = match s.kind {
-        Kind::Dir => 'd',
-        Kind::File => '-',
-        Kind::Other => '?',
-    };
-    let size = if human { human_size(s.size) } else { s.size.to_string() };
-    format!("{t} {size:>12} {}  ", local_time(s.mtime))
 }
 
 #[cfg(test)]

@@ -20,8 +20,10 @@ mod info;
 mod into_dir;
 mod intrw;
 mod layer;
+mod long;
 mod mirror;
 mod netlock;
+mod partials;
 mod probe;
 mod progress;
 mod put_staged;
@@ -259,6 +261,13 @@ fn run() -> Result<ExitCode, ExitCode> {
         .is_some_and(|r| matches!(r.does, row::Does::Completion))
     {
         return Ok(completion(&rest));
+    }
+    if first
+        .as_deref()
+        .and_then(table::find)
+        .is_some_and(|r| matches!(r.does, row::Does::Partials))
+    {
+        return Ok(partials::run(&rest[1..]));
     }
     let batch = given.batch.take();
     let mut settings = given;

@@ -1,11 +1,11 @@
-//! Listings and removals: `ls`/`lsr` sorted by name (`-l` adds type, size
-//! and modification time), `del`/`rm` of files and patterns, `rmdir` that
+//! Listings and removals: `ls`/`lsr` sorted by name (`-l` adds mode, owner,
+//! group, size and modification time, long.rs), `del`/`rm` of files and patterns, `rmdir` that
 //! keeps a non-empty directory unless `-r` says otherwise.
 
 use super::exit::Exit;
 use super::reply::{fail, report};
 use super::row::Done;
-use super::{explain, formats, rglob};
+use super::{explain, formats, long, rglob};
 use std::io::Write;
 use std::process::ExitCode;
 use tf::options::commands::{self, Family};
@@ -134,7 +134,12 @@ pub fn ls(c: &mut Client, cmd: &str, args: &[String]) -> Done {
     files.sort_by(|a, b| a.0.cmp(&b.0));
     for (path, st) in &files {
         if long {
-            out.extend_from_slice(formats::long_prefix(*st, b'F', human).as_bytes());
+            let (parent, name) = match path.iter().rposition(|&b| b == b'/') {
+                Some(i) => (&path[..i], &path[i + 1..]),
+                None => (&path[..0], &path[..]),
+            };
+            let facts = long::Facts::of(c, parent, false)?;
+            out.extend_from_slice(long::prefix(facts.get(name), *st, b'F', human).as_bytes());
         } else {
             out.extend_from_slice(if st.is_some_and(|s| s.kind == Kind::Other) {
                 b"U: "
@@ -154,6 +159,11 @@ pub fn ls(c: &mut Client, cmd: &str, args: &[String]) -> Done {
             let shown_dir = if dir.is_empty() { "/".to_string() } else { shown(dir) };
             out.extend_from_slice(format!("{shown_dir}:\n").as_bytes());
         }
+        let facts = if long {
+            long::Facts::of(c, dir, cmd == "lsr")?
+        } else {
+            long::Facts::default()
+        };
         for e in entries(text) {
             if long {
                 let bare = e.name.strip_suffix(b"/").unwrap_or(e.name);
@@ -165,8 +175,9 @@ pub fn ls(c: &mut Client, cmd: &str, args: &[String]) -> Done {
                     path.push(b'/');
                 }
                 path.extend_from_slice(bare);
-                let st = stat(c, &path)?;
-                out.extend_from_slice(formats::long_prefix(st, e.kind, human).as_bytes());
+                let full = facts.get(e.name);
+                let st = if full.is_none() { stat(c, &path)? } else { None };
+                out.extend_from_slice(long::prefix(full, st, e.kind, human).as_bytes());
             } else {
                 out.extend_from_slice(&[e.kind, b':', b' ']);
             }
@@ -205,7 +216,15 @@ fn stage_lines(
             } else {
                 s.counted.to_string()
             };
-            out.extend_from_slice(format!("s {size:>12} {}  ", formats::local_time(s.mtime)).as_bytes());
+            out.extend_from_slice(
+                format!(
+                    "s????????? {:<6} {:<6} {size:>12} {}  ",
+                    "?",
+                    "?",
+                    formats::local_time(s.mtime)
+                )
+                .as_bytes(),
+            );
         } else {
             out.extend_from_slice(b"S: ");
         }

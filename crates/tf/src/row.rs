@@ -40,6 +40,8 @@ pub enum Does {
     Probe,
     /// `completion`: prints a script, no server at all (main.rs).
     Completion,
+    /// `partials`: the partial downloads here, no server at all (main.rs).
+    Partials,
     /// `shell`: the interactive loop over the session (shell.rs).
     Shell,
     /// `copy-id`, `keys`: a session proving the password, not logged in

@@ -83,6 +83,8 @@ pub static TABLE: &[Cmd] = {
                      asks the password once (servers with user_keys yes)", Basic, Does::UserKeys),
     special("keys", "[del FINGERPRINT|COMMENT]", "list your authorized keys on the server, or remove one", Basic, Does::UserKeys),
     special("completion", "bash|zsh|fish", "print the shell's completion script (no server needed)", Basic, Does::Completion),
+    special("partials", "[--discard] [DIR...]", "the partial downloads below each DIR (default .): size, age,\n\
+                     resumable or not; --discard removes them (no server needed)", Basic, Does::Partials),
 
     row("put", "LOCAL [REMOTE] [--offset N | --resume] [--streams N] [--bufsz N] [--verify] [--parents]",
         "upload a file (or trees and many files: below)", Transfers, P::At(&[1]), basic::put).local(&[0]),
@@ -183,10 +185,10 @@ pub fn run(x: &mut Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode {
 fn part_text(p: Part) -> (&'static str, &'static str) {
     match p {
         Part::Basic => (
-            "Commands (paths are relative to the served root; ls sorts by name, -l adds type,\n\
-             size and local modification time, -h sizes as ls -h, a FILE shows as itself; del/rm\n\
-             and ls expand remote patterns (*, ?, [...]); rmdir refuses a non-empty directory\n\
-             unless -r; sha256 prints sha256sum's lines, fstat and freesp words: --raw prints the\n\
+            "Commands (paths are relative to the served root; ls sorts by name, -l adds mode,\n\
+             owner, group (numeric), size and local modification time, -h sizes as ls -h, a FILE\n\
+             shows as itself; del/rm and ls expand remote patterns (*, ?, [...]); rmdir refuses a\n\
+             non-empty directory unless -r; sha256 prints sha256sum's lines, fstat and freesp words: --raw prints the\n\
              protocol's reply instead; *: the effect lasts for the session, so these belong in\n\
              tf shell or tf -b):",
             "",

@@ -327,6 +327,11 @@ impl Server {
                 // tests stop servers with sessions open: do not wait the default 10 s
                 conf.push_str("shutdown_grace 1\n");
             }
+            if !o.extra.contains("control_socket") {
+                // as root tfd binds /run/tfd/ctl.sock by default: the system's,
+                // which a test must neither take nor leave behind
+                conf.push_str(&format!("control_socket {}\n", dir.join("ctl.sock").display()));
+            }
             if !o.extra.contains("fai_dir") {
                 // FAI tokens of tests stay in the test's directory
                 conf.push_str(&format!("fai_dir {}\n", dir.join("fai").display()));

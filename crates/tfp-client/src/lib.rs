@@ -68,6 +68,7 @@ pub mod host_key;
 pub mod interrupt;
 pub mod intrw;
 pub mod known_servers;
+pub mod leftovers;
 pub mod meter;
 pub mod netlock;
 pub mod notify;

@@ -282,6 +282,9 @@ fn octal(word: &[u8]) -> Option<u32> {
 /// The command.
 pub const ENTRIES: &str = "TFDENTRIES";
 
+/// The command of one level: the directory and its entries, not below.
+pub const DIR_ENTRIES: &str = "TFDDIRENTRIES";
+
 /// An archive batch upload's header (`TFDPUTMANY <n> a`): `<T> <size>
 /// <flags> <mode, octal> <mtime> [key=value ...] <length> <path>` (a link:
 /// then ` <length> <target>`). `F` is a file whose data and trailer follow,

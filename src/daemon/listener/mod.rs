@@ -211,19 +211,19 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), StartError> {
         (None, true) => Some(PathBuf::from(crate::config::DEFAULT_CONTROL_SOCKET)),
         (None, false) => None,
     };
-    let control = match &control_path {
-        Some(p) => match super::control::bind(p) {
-            Ok(l) => {
+    let (control, control_file) = match &control_path {
+        Some(p) => match super::control_socket::bind(p) {
+            Ok((l, file)) => {
                 info!("control socket {}", p.display());
-                Some(l)
+                (Some(l), Some(file))
             }
             Err(e) if cfg_control.is_some() => return Err(StartError::Control(p.clone(), e)),
             Err(e) => {
                 warn!("no control socket ({}: {e})", p.display());
-                None
+                (None, None)
             }
         },
-        None => None,
+        None => (None, None),
     };
     let mut l = Listener {
         listeners,
@@ -272,8 +272,8 @@ pub fn run(mut cfg: Config, opts: RunOptions) -> Result<(), StartError> {
     if let Some(pidfile) = &l.opts.daemon_pidfile {
         let _ = std::fs::remove_file(pidfile);
     }
-    if let Some(p) = control_path {
-        let _ = std::fs::remove_file(p);
+    if let Some(file) = control_file {
+        file.remove();
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! answers, and the probes that ask whether the server has an extension.
 //! Below the engine and the trees, which both ask.
 
+pub mod dir_entries;
 pub mod entries;
 pub mod glob;
 pub mod listing;

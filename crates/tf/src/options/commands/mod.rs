@@ -515,8 +515,8 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
         name: "-l",
         value: "",
         kind: FLAG,
-        help: "add type, size and modification time",
-        doc: "Add each entry's type, size and modification time.\n",
+        help: "add mode, owner, group, size and modification time",
+        doc: "Add each entry's mode, owner and group (numeric), size and modification time.\n",
     },
     CmdOpt {
         family: Family::List,

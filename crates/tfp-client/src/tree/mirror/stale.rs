@@ -8,10 +8,11 @@
 
 use super::super::names;
 use super::super::sync::{Plan, Side};
-use crate::engine::beside::{short, Beside};
+use crate::engine::beside::Beside;
 use crate::engine::events::Tally;
 use crate::engine::landing::Landing;
 use crate::engine::partial::{self, Partial};
+use crate::leftovers::target_of;
 use crate::remote::listing::Kind;
 
 /// Why a partial goes.
@@ -23,7 +24,7 @@ enum Why {
 
 /// The targets of the partials the destination's scan found (`.NAME.tf-partial`
 /// and its journal are NAME's), each once. A name cut short to fit
-/// ([`short`]) names no target for sure: left out.
+/// ([`target_of`]) names no target for sure: left out.
 pub(super) fn targets(ours: &Side) -> Vec<Vec<u8>> {
     let mut out: Vec<Vec<u8>> = ours
         .iter()
@@ -32,22 +33,6 @@ pub(super) fn targets(ours: &Side) -> Vec<Vec<u8>> {
         .collect();
     out.dedup();
     out
-}
-
-fn target_of(rel: &[u8]) -> Option<Vec<u8>> {
-    let (dir, name) = match rel.iter().rposition(|&b| b == b'/') {
-        Some(i) => (&rel[..=i], &rel[i + 1..]),
-        None => (&rel[..0], rel),
-    };
-    let name = name.strip_prefix(b".")?;
-    let end = [".tf-partial.journal.new", ".tf-partial.journal", ".tf-partial"]
-        .iter()
-        .find(|e| name.ends_with(e.as_bytes()))?;
-    let target = &name[..name.len() - end.len()];
-    if target.is_empty() || short(target).len() < target.len() || target.len() >= 200 {
-        return None;
-    }
-    Some([dir, target].concat())
 }
 
 /// Of `targets`, those the server's whole listing `theirs` (before any
@@ -95,24 +80,5 @@ pub(super) fn remove(
             "mirror: {}: its partial download is no longer needed ({because}), removed",
             names::shown(rel)
         ));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn partial_names_name_their_targets() {
-        assert_eq!(target_of(b"d/.big.bin.tf-partial").as_deref(), Some(&b"d/big.bin"[..]));
-        assert_eq!(target_of(b".x.tf-partial.journal").as_deref(), Some(&b"x"[..]));
-        assert_eq!(
-            target_of(b"a/b/.x.tf-partial.journal.new").as_deref(),
-            Some(&b"a/b/x"[..])
-        );
-        assert_eq!(target_of(b"x.tf-partial"), None);
-        assert_eq!(target_of(b".tf-partial"), None);
-        let long = [b".".to_vec(), vec![b'n'; 200], b".tf-partial".to_vec()].concat();
-        assert_eq!(target_of(&long), None, "a name cut short names no target");
     }
 }
