@@ -42,7 +42,8 @@ use std::net::SocketAddr;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
-use tfp_wire::batch::put::{Failure, FileHead, PutMany, Stored, MAX_HEADER, MAX_TRAILER, OWNERS_NO, OWNERS_YES};
+use tfp_wire::batch::put::probe_ok;
+use tfp_wire::batch::put::{Failure, FileHead, PutMany, Stored, MAX_HEADER, MAX_TRAILER};
 use tfp_wire::batch::{is_end, Trailer, MAX_FILES, PUTMANY};
 use tfp_wire::compress::Offer;
 use tfp_wire::entry::{Head, Mtime};
@@ -51,20 +52,17 @@ use tfp_wire::{Failed, MAX_FRAME};
 
 /// Opens a batch of `n` files, for both directions: refused past
 /// [`MAX_FILES`], else `OK` at once; false for the probe (`0`), which that
-/// `OK` alone answers, or `OK` and `probe_says` where it has something to
-/// say.
-pub(super) fn open_batch(s: &mut Session, n: u64, probe_says: &str) -> Result<bool, super::CmdError> {
+/// `OK` alone answers, or for the archive probe `OK` and whether the
+/// session may keep owners (`owners`).
+pub(super) fn open_batch(s: &mut Session, n: u64, owners: Option<bool>) -> Result<bool, super::CmdError> {
     if n > MAX_FILES {
         return Err(super::CmdError::Told(
             Failed::MissingParameter,
             format!("at most {MAX_FILES} files in one batch"),
         ));
     }
-    if n == 0 && !probe_says.is_empty() {
-        s.chan_mut().tx.send_frame(format!("OK {probe_says}").as_bytes())?;
-    } else {
-        s.chan_mut().tx.send_frame(b"OK")?;
-    }
+    let ok = if n == 0 { probe_ok(owners) } else { probe_ok(None) };
+    s.chan_mut().tx.send_frame(&ok)?;
     s.chan_mut().tx.release()?;
     Ok(n > 0)
 }
@@ -285,12 +283,8 @@ fn putmany_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let PutMany { n, archive, .. } = batch;
     // the archive probe says whether this session may keep owners, so a
     // tree copy learns it in the round trip that asks for archive batches
-    let says = match (archive, archive::privileged(s)) {
-        (false, _) => "",
-        (true, true) => OWNERS_YES,
-        (true, false) => OWNERS_NO,
-    };
-    if !open_batch(s, n, says)? {
+    let owners = archive.then(|| archive::privileged(s));
+    if !open_batch(s, n, owners)? {
         return Ok(Reply::Sent);
     }
     let (mut inflow, _held) = match admit(s, batch) {

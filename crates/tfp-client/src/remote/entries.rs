@@ -107,6 +107,32 @@ pub(crate) fn send_list(c: &mut Client, dir: &[u8]) -> Result<bool, Error> {
     Ok(true)
 }
 
+/// FSTAT of `src`, with the batch probe ahead of it and TFDENTRIES of
+/// `src` behind it in the same write: an archive copy of a tree learns
+/// that it is one and lists it in one round trip. The second value says
+/// whether TFDENTRIES went (its answer then waits: read it with
+/// [`recv_list`], or [`drain_list`] for what
+/// is no directory).
+pub(crate) fn fstat_entries_ahead(
+    c: &mut Client,
+    src: &[u8],
+    probe: Option<super::probe::Which>,
+) -> Result<(super::listing::Answer, bool), Error> {
+    let probe = probe.filter(|w| w.unasked(c));
+    c.chan.tx.hold();
+    if let Some(w) = probe {
+        c.chan.tx.send_frame(w.probe_line())?;
+    }
+    c.chan.tx.send_frame(&[&b"FSTAT "[..], src].concat())?;
+    let sent = send_list(c, src)?;
+    c.chan.tx.release()?;
+    if let Some(w) = probe {
+        let st = Status::parse(&c.chan.rx.recv_frame()?);
+        w.learn(c, &st);
+    }
+    Ok((super::listing::parse_fstat_answer(&c.chan.rx.recv_frame()?), sent))
+}
+
 /// Reads and drops the answer of a TFDENTRIES sent ahead for what turned
 /// out to be no directory (a refusal, the expected answer).
 pub(crate) fn drain_list(c: &mut Client) -> Result<(), Error> {

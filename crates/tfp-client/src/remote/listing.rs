@@ -434,32 +434,6 @@ pub(crate) fn fstats_probing(
     Ok((first, Some(second)))
 }
 
-/// FSTAT of `src`, with the batch probe ahead of it and TFDENTRIES of
-/// `src` behind it in the same write: an archive copy of a tree learns
-/// that it is one and lists it in one round trip. The second value says
-/// whether TFDENTRIES went (its answer then waits: read it with
-/// [`super::entries::recv_list`], or [`super::entries::drain_list`] for what
-/// is no directory).
-pub(crate) fn fstat_entries_ahead(
-    c: &mut Client,
-    src: &[u8],
-    probe: Option<super::probe::Which>,
-) -> Result<(Result<Stat, Error>, bool), Error> {
-    let probe = probe.filter(|w| w.unasked(c));
-    c.chan.tx.hold();
-    if let Some(w) = probe {
-        c.chan.tx.send_frame(w.probe_line())?;
-    }
-    c.chan.tx.send_frame(&[&b"FSTAT "[..], src].concat())?;
-    let sent = super::entries::send_list(c, src)?;
-    c.chan.tx.release()?;
-    if let Some(w) = probe {
-        let st = Status::parse(&c.chan.rx.recv_frame()?);
-        w.learn(c, &st);
-    }
-    Ok((parse_fstat_answer(&c.chan.rx.recv_frame()?), sent))
-}
-
 /// FSTAT of `src` with, when `tree`, the tree's listing (and the probe)
 /// sent behind it ([`send_tree_listing`]) in the same write: a round trip
 /// less for a directory; the caller reads or drains what went ahead.

@@ -197,7 +197,7 @@ fn gather(
     // (TFDENTRIES), sent behind the FSTAT too where nothing comes between
     let ahead_wanted = o.recursive && !by_mirror(o);
     let (st, ahead, entries_ahead) = if o.recursive && by_mirror(o) && g.list_ahead {
-        let (st, sent) = listing::fstat_entries_ahead(c, src, probe)?;
+        let (st, sent) = crate::remote::entries::fstat_entries_ahead(c, src, probe)?;
         (st, None, sent)
     } else {
         let (st, ahead) = listing::fstat_listing_ahead(c, src, ahead_wanted, probe)?;

@@ -65,6 +65,16 @@ pub const OWNERS_YES: &str = "owners yes";
 /// See [`OWNERS_YES`].
 pub const OWNERS_NO: &str = "owners no";
 
+/// The answer to a probe (`TFDPUTMANY 0`, `TFDPUTMANY 0 a`): `OK`, and for
+/// the archive probe what it says of owners ([`OWNERS_YES`], [`OWNERS_NO`]).
+pub fn probe_ok(owners: Option<bool>) -> Vec<u8> {
+    match owners {
+        None => b"OK".to_vec(),
+        Some(true) => format!("OK {OWNERS_YES}").into_bytes(),
+        Some(false) => format!("OK {OWNERS_NO}").into_bytes(),
+    }
+}
+
 /// What the archive probe's `OK` payload says of owners: `Some(true)` for
 /// [`OWNERS_YES`], `Some(false)` for [`OWNERS_NO`], `None` otherwise.
 pub fn probe_owners(payload: &[u8]) -> Option<bool> {
@@ -215,6 +225,16 @@ impl Failure<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_archive_probe_says_owners_both_ways() {
+        assert_eq!(probe_ok(None), b"OK");
+        for may in [true, false] {
+            let ok = probe_ok(Some(may));
+            assert_eq!(probe_owners(&ok[3..]), Some(may));
+        }
+        assert_eq!(probe_owners(b""), None);
+    }
 
     #[test]
     fn the_command_round_trips() {
