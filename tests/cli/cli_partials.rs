@@ -89,14 +89,18 @@ fn partials_lists_and_discards_what_interrupted_downloads_left() {
     use nix::sys::signal::{kill, Signal};
     use nix::unistd::Pid;
     use std::time::{Duration, Instant};
-    let srv = Server::start_with("rate_limit_session 1M\n");
-    fs::write(srv.path("big.bin"), pattern(8 << 20, 92)).unwrap();
+    let srv = Server::start_with("rate_limit_session 4M\n");
+    // the download writes its partial 4 MiB at a time: 32 MiB at 4 MiB/s
+    // leaves seconds between the first write and the end for the kill
+    // (8 MiB at 1 MiB/s often ended first)
+    fs::create_dir_all(srv.path("d")).unwrap();
+    fs::write(srv.path("d/big.bin"), pattern(32 << 20, 92)).unwrap();
     let here = tempdir("partials_cmd");
     let sub = here.join("d");
     fs::create_dir_all(&sub).unwrap();
     let err = here.join("get.err");
     let mut child = srv
-        .tf_command(&["get", "big.bin", sub.join("big.bin").to_str().unwrap()])
+        .tf_command(&["get", "-r", "d", here.to_str().unwrap()])
         .stdout(std::process::Stdio::null())
         .stderr(fs::File::create(&err).unwrap())
         .spawn()
