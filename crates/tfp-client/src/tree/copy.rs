@@ -89,20 +89,7 @@ pub fn put(
     // directories in front, leave as soon as the tree is walked; with -a
     // the archive probe, and the FSTAT of where a lone directory source
     // would go inside the destination (its copy asks nothing again)
-    let ask = tree.then_some(if o.keeps.is_some() {
-        probe::Which::Archive
-    } else {
-        probe::Which::Put
-    });
-    let inner = match (&locals[..], o.keeps.is_some() && tree && !patterned) {
-        ([one], true) => one.file_name().map(|n| rjoin(&dest, n.as_bytes())),
-        _ => None,
-    };
-    let (answer, inner_answer) = listing::fstats_probing(c, &dest, inner.as_deref(), ask)?;
-    let kind_of =
-        |a: Result<listing::Stat, Error>| -> Result<Option<Kind>, Error> { Ok(a.split()?.ok().map(|st| st.kind)) };
-    let dest_kind = kind_of(answer)?;
-    let inner_kind = inner_answer.map(kind_of).transpose()?;
+    let (dest_kind, inner, inner_kind) = look(c, o, (&locals, patterned), &dest, tree)?;
     let dest_is_dir = dest_kind == Some(Kind::Dir) || dest.is_empty();
     if !dest_is_dir && (locals.len() > 1 || patterned || given.ends_with('/')) {
         t.local(format!(
@@ -207,11 +194,38 @@ pub fn put(
     // made fails too and is not told again.
     let mut dirs = Dirs {
         make: dirs,
-        failed: Vec::new(),
+        ..Dirs::default()
     };
     send(c, cfg, o, &files, &mut dirs, &mut t)?;
     copy_trees(c, cfg, o, (&trees, dest_is_dir), &mut t)?;
     Ok(t.report)
+}
+
+/// What the destination is (`None` inside: nothing there) and, for `-a`
+/// of a lone directory source, where it would go inside it and what is
+/// there: one round trip, with the batch probe (the archive one for `-a`).
+#[allow(clippy::type_complexity)]
+fn look(
+    c: &mut Client,
+    o: &Options,
+    (locals, patterned): (&[PathBuf], bool),
+    dest: &[u8],
+    tree: bool,
+) -> Result<(Option<Kind>, Option<Vec<u8>>, Option<Option<Kind>>), Error> {
+    let ask = tree.then_some(if o.keeps.is_some() {
+        probe::Which::Archive
+    } else {
+        probe::Which::Put
+    });
+    let inner = match (locals, o.keeps.is_some() && tree && !patterned) {
+        ([one], true) => one.file_name().map(|n| rjoin(dest, n.as_bytes())),
+        _ => None,
+    };
+    let (answer, inner_answer) = listing::fstats_probing(c, dest, inner.as_deref(), ask)?;
+    let kind_of = |a: listing::Answer| -> Result<Option<Kind>, Error> { Ok(a.split()?.ok().map(|st| st.kind)) };
+    let dest_kind = kind_of(answer)?;
+    let inner_kind = inner_answer.map(kind_of).transpose()?;
+    Ok((dest_kind, inner, inner_kind))
 }
 
 /// A directory source of `-a`: where it goes, and what is there when this

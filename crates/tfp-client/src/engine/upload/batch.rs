@@ -5,6 +5,8 @@
 //! if its size, mtime or ctime moved while it was read, the batch sends an
 //! abort trailer in place of the hash and the server keeps the old file.
 
+use super::answer::{refusals, Refusal};
+use super::entries::Entry;
 use super::file::{Keep, Up};
 use crate::compress::send::block;
 use crate::engine::mtime;
@@ -18,7 +20,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
-use tfp_wire::batch::put::{self, FileHead, PutMany, Stored};
+use tfp_wire::batch::put::{FileHead, PutMany};
 use tfp_wire::batch::{Trailer, DATA_FRAME, END, MAX_FILES};
 use tfp_wire::compress::{Squeeze, HEADER_LEN};
 use tfp_wire::entry::{Extra, Head, Mtime};
@@ -68,7 +70,7 @@ pub fn put_one(
         compress,
         ..Keep::default()
     };
-    Ok(exchange(c, &[&u], &[], keep, bytes)?.and_then(|(_, mut v)| v.pop()))
+    Ok(exchange(c, (&[&u], &[]), &[], keep, bytes)?.and_then(|x| x.files.into_iter().next()))
 }
 
 /// Whether a batch of `n` files on `c` leaves without waiting for its
@@ -78,31 +80,42 @@ pub(crate) fn pipelines(c: &Client, n: usize) -> bool {
     c.caps.get(crate::caps::Ext::PutMany) == crate::caps::Known::Yes && n as u64 <= MAX_FILES
 }
 
-/// TFDPUTMANY with `files`, behind MKDIRs of `ahead` (only where the batch
+/// What a batch's exchange came to.
+pub(crate) struct Exchanged {
+    /// The answers to the MKDIRs sent ahead, in order.
+    pub made: Vec<Status>,
+    /// Each file's outcome.
+    pub files: Vec<Result<(), Failure>>,
+    /// Each trailing entry's refusal, if it was refused.
+    pub tail: Vec<Option<Refusal>>,
+}
+
+/// TFDPUTMANY with `files` and, in an archive batch, the entries of `tail`
+/// after them (what the batch ends with: directories' attributes, set once
+/// its files are in place), behind MKDIRs of `ahead` (only where the batch
 /// [`pipelines`]; at most a window of them, whose answers cannot fill the
-/// socket buffers while the files are sent): the MKDIRs' answers and each
-/// file's outcome, or None when the server does not know the command
-/// (remembered on the client).
-#[allow(clippy::type_complexity)]
+/// socket buffers while the files are sent); None when the server does not
+/// know the command (remembered on the client).
 pub(crate) fn exchange(
     c: &mut Client,
-    files: &[&Up],
+    (files, tail): (&[&Up], &[Entry]),
     ahead: &[Vec<u8>],
     keep: Keep,
     bytes: &AtomicU64,
-) -> Result<Option<(Vec<Status>, Vec<Result<(), Failure>>)>, Error> {
+) -> Result<Option<Exchanged>, Error> {
     if c.caps.get(crate::caps::Ext::PutMany) == crate::caps::Known::No {
         return Ok(None);
     }
+    let tail = if keep.archive { tail } else { &[] };
     let mut z = squeeze(c, keep, files)?;
     let line = PutMany {
-        n: files.len() as u64,
+        n: (files.len() + tail.len()) as u64,
         archive: keep.archive,
         blocks: z.is_some(),
     }
     .line();
     // the files follow at once, the OK is read after them
-    let pipelined = pipelines(c, files.len());
+    let pipelined = pipelines(c, files.len() + tail.len());
     let ahead = if pipelined { ahead } else { &[] };
     if pipelined {
         c.chan.tx.hold();
@@ -121,10 +134,12 @@ pub(crate) fn exchange(
                 return Ok(None);
             }
             st => {
-                return Ok(Some((
-                    Vec::new(),
-                    files.iter().map(|_| Err(Failure::Batch(st.clone()))).collect(),
-                )))
+                let why = crate::remote::listing::status_text(&st);
+                return Ok(Some(Exchanged {
+                    made: Vec::new(),
+                    files: files.iter().map(|_| Err(Failure::Batch(st.clone()))).collect(),
+                    tail: tail.iter().map(|_| Some((-1, why.clone()))).collect(),
+                }));
             }
         }
     }
@@ -139,6 +154,9 @@ pub(crate) fn exchange(
         if let Some(why) = send_file(c, u, keep, &mut data, bytes)? {
             out[i] = Some(Failure::Local(why));
         }
+    }
+    for e in tail {
+        c.chan.tx.send_frame(&e.head())?;
     }
     c.chan.tx.send_frame(END)?;
     c.chan.tx.release()?;
@@ -156,12 +174,19 @@ pub(crate) fn exchange(
             )));
         }
     }
-    for (i, (code, why)) in refusals(c, files.len())? {
-        if out[i].is_none() {
-            out[i] = Some(Failure::Refused(code, why));
+    let mut tail_out: Vec<Option<Refusal>> = tail.iter().map(|_| None).collect();
+    for (i, (code, why)) in refusals(c, files.len() + tail.len())? {
+        match i.checked_sub(files.len()) {
+            Some(t) => tail_out[t] = Some((code, why)),
+            None if out[i].is_none() => out[i] = Some(Failure::Refused(code, why)),
+            None => {}
         }
     }
-    Ok(Some((made, out.into_iter().map(|o| o.map_or(Ok(()), Err)).collect())))
+    Ok(Some(Exchanged {
+        made,
+        files: out.into_iter().map(|o| o.map_or(Ok(()), Err)).collect(),
+        tail: tail_out,
+    }))
 }
 
 /// The batch's compression, when `keep` may compress `files` over this
@@ -207,48 +232,6 @@ impl Data<'_> {
         sq.sent(sent, t.elapsed());
         Ok(())
     }
-}
-
-/// A server's refusal of one entry: its FAILED code and reason.
-pub(crate) type Refusal = (i32, String);
-
-/// Reads a batch's outcome once its `OK` is in: `OK <stored> <failed>`
-/// and the failures, each the index of one of the `n` entries sent, its
-/// FAILED code and reason.
-pub(crate) fn refusals(c: &mut Client, n: usize) -> Result<Vec<(usize, Refusal)>, Error> {
-    let head = c.chan.rx.recv_frame()?;
-    let failed = Stored::parse(&head)
-        .and_then(|s| usize::try_from(s.failed).ok())
-        .filter(|&f| f <= n);
-    let failed = match (failed, Status::parse(&head)) {
-        (Some(f), _) => f,
-        (None, Status::Ok(_)) => {
-            return Err(Error::Protocol(format!(
-                "TFDPUTMANY: a reply {:?}",
-                String::from_utf8_lossy(&head)
-            )))
-        }
-        (None, st) => {
-            return Err(Error::Protocol(format!(
-                "TFDPUTMANY: {}",
-                crate::remote::listing::status_text(&st)
-            )))
-        }
-    };
-    let mut out = Vec::with_capacity(failed);
-    for _ in 0..failed {
-        let f = c.chan.rx.recv_frame()?;
-        let outcome =
-            put::Failure::parse(&f).and_then(|o| Some((usize::try_from(o.index).ok().filter(|&i| i < n)?, o)));
-        let Some((i, o)) = outcome else {
-            return Err(Error::Protocol(format!(
-                "TFDPUTMANY: an outcome {:?}",
-                String::from_utf8_lossy(&f)
-            )));
-        };
-        out.push((i, (o.code, o.reason.into_owned())));
-    }
-    Ok(out)
 }
 
 /// Sends one file's header, data and trailer. `Some(why)` when it was not

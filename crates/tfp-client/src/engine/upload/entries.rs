@@ -4,7 +4,7 @@
 //! (`TFDPUTMANY <n> a`, doc/compatibility.md "Archive copies") with no data,
 //! answered per entry as a batch of files is.
 
-use super::batch::{refusals, Refusal};
+use super::answer::{refusals, Refusal};
 use crate::caps::{Ext, Known};
 use crate::{Client, Error};
 use tfp_wire::batch::{END, MAX_FILES};
@@ -31,7 +31,8 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
-    fn head(&self) -> Vec<u8> {
+    /// Its archive header.
+    pub(crate) fn head(&self) -> Vec<u8> {
         let flag = |on: bool, f: u8| if on { f } else { 0 };
         Head {
             kind: self.kind,

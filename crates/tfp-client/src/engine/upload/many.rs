@@ -15,7 +15,9 @@
 use super::super::events::{Progress, Tally};
 use super::super::fanout::{self, Done};
 use super::super::{pool, route};
+use super::answer::Refusal;
 use super::batch::{exchange, pipelines, supported, Failure};
+use super::entries::Entry;
 use super::file::{Keep, Up};
 use crate::remote::{listing, pipeline};
 use crate::tree::names::{self, below};
@@ -31,6 +33,64 @@ pub(crate) struct Dirs {
     pub make: Vec<Vec<u8>>,
     /// Refused by the server (told once each): what is below is not sent.
     pub failed: Vec<Vec<u8>>,
+    /// An archive copy's last step, where the batches can carry it.
+    pub closing: Closing,
+}
+
+/// An archive copy's last step carried by its batches (no round trip after
+/// the data): every batch ends with the directories its files land in, and
+/// the first also with every other entry of the step and every directory.
+/// A batch sets its directories after its own files are in place, so in
+/// each directory the batch that ends last sets it after every file of
+/// every batch landed there. Only where every file goes in a batch: a file
+/// linked by another route (a stage, a delta) after the batches would move
+/// its directory's mtime again.
+#[derive(Debug, Default)]
+pub(crate) struct Closing {
+    /// Directories (remote paths: the copy's root too), set by each batch
+    /// that lands a file directly in one, and all of them by the first.
+    pub dirs: Vec<Entry>,
+    /// The rest (links, FIFOs, attributes alone): the first batch's.
+    pub rest: Vec<Entry>,
+    /// After the run: whether every batch carried its share.
+    pub carried: bool,
+    /// After the run: the entries refused, each once (path, code, reason).
+    pub refused: Vec<(Vec<u8>, i32, String)>,
+}
+
+impl Closing {
+    /// What the batch of group `g` (over `files`) ends with.
+    fn tail(&self, g: usize, files: &[&Up]) -> Vec<Entry> {
+        if g == 0 {
+            return self.rest.iter().chain(&self.dirs).cloned().collect();
+        }
+        let parent = |p: &[u8]| -> Vec<u8> {
+            p.iter()
+                .rposition(|&b| b == b'/')
+                .map_or_else(Vec::new, |i| p[..i].to_vec())
+        };
+        let parents: std::collections::HashSet<Vec<u8>> = files.iter().map(|u| parent(&u.remote)).collect();
+        self.dirs
+            .iter()
+            .filter(|d| parents.contains(&d.path))
+            .cloned()
+            .collect()
+    }
+
+    /// Notes a batch's tail outcomes.
+    fn learn(&mut self, tail: &[Entry], outcomes: &[Option<Refusal>]) {
+        for (e, o) in tail.iter().zip(outcomes) {
+            if let Some((code, why)) = o {
+                if !self.refused.iter().any(|r| r.0 == e.path) {
+                    self.refused.push((e.path.clone(), *code, why.clone()));
+                }
+            }
+        }
+    }
+
+    fn wanted(&self) -> bool {
+        !self.dirs.is_empty() || !self.rest.is_empty()
+    }
 }
 
 impl Dirs {
@@ -191,14 +251,24 @@ fn batches(
     };
     let progress = std::sync::Arc::new(Progress::default());
     t.ev.transferring(files.len(), &progress);
+    let tails: Vec<Vec<Entry>> = if dirs.closing.wanted() && keep.archive {
+        groups
+            .iter()
+            .enumerate()
+            .map(|(gi, g)| dirs.closing.tail(gi, &g.iter().map(|&i| files[i]).collect::<Vec<_>>()))
+            .collect()
+    } else {
+        groups.iter().map(|_| Vec::new()).collect()
+    };
+    let work: Vec<(&Vec<usize>, &Vec<Entry>)> = groups.iter().zip(&tails).collect();
     let results = {
         let mut sessions: Vec<&mut Client> = vec![c];
         sessions.extend(more.iter_mut());
         let p = &*progress;
         let ahead = &dirs.make;
-        pool::run(sessions, &groups, &|c, g: &Vec<usize>| {
+        pool::run(sessions, &work, &|c, (g, tail): &(&Vec<usize>, &Vec<Entry>)| {
             let batch: Vec<&Up> = g.iter().map(|&i| files[i]).collect();
-            send_batch(c, cfg, &batch, ahead, keep, p)
+            send_batch(c, cfg, (&batch, tail), ahead, keep, p)
         })
     };
     t.ev.transferred();
@@ -207,14 +277,24 @@ fn batches(
     }
     // the directories first: a file below one that could not be made is
     // told as before, in one line with the others
-    for (answers, _) in results.iter().flatten().flatten() {
+    for (answers, _, _) in results.iter().flatten().flatten() {
         dirs.learn(t, answers);
     }
     dirs.make.clear();
+    // the last step went with the batches only if every batch carried its share
+    let carried = |r: &Option<Result<Sent, Error>>| matches!(r, Some(Ok((_, _, Some(_)))));
+    dirs.closing.carried = dirs.closing.wanted() && keep.archive && results.iter().all(carried);
+    if dirs.closing.carried {
+        for (tail, r) in tails.iter().zip(&results) {
+            if let Some(Ok((_, _, Some(outcomes)))) = r {
+                dirs.closing.learn(tail, outcomes);
+            }
+        }
+    }
     let (mut lost, mut done, mut dirless) = (0, 0, 0);
     for (g, r) in groups.iter().zip(results) {
         match r {
-            Some(Ok((_, outcomes))) => {
+            Some(Ok((_, outcomes, _))) => {
                 for (&i, o) in g.iter().zip(outcomes) {
                     match o {
                         Done::Ok => done += 1,
@@ -249,11 +329,11 @@ fn batches(
 pub(crate) fn send_batch(
     c: &mut Client,
     cfg: &ClientConfig,
-    files: &[&Up],
+    (files, tail): (&[&Up], &[Entry]),
     ahead: &[Vec<u8>],
     keep: Keep,
     p: &Progress,
-) -> Result<(Vec<Status>, Vec<Done>), Error> {
+) -> Result<Sent, Error> {
     let per_file = |c: &mut Client| -> Result<Vec<Done>, Error> {
         let mut v = Vec::with_capacity(files.len());
         for u in files {
@@ -268,11 +348,13 @@ pub(crate) fn send_batch(
         made = pipeline::pipelined(c, "MKDIR", ahead)?;
         ahead = &[];
     }
-    let Some((answers, outcomes)) = exchange(c, files, ahead, keep, p.bytes())? else {
-        return Ok((made, per_file(c)?));
+    let Some(x) = exchange(c, (files, tail), ahead, keep, p.bytes())? else {
+        return Ok((made, per_file(c)?, None));
     };
-    made.extend(answers);
-    let done = outcomes
+    made.extend(x.made);
+    let carried = (keep.archive || tail.is_empty()).then_some(x.tail);
+    let done = x
+        .files
         .into_iter()
         .zip(files)
         .map(|(o, u)| {
@@ -288,8 +370,12 @@ pub(crate) fn send_batch(
             }
         })
         .collect();
-    Ok((made, done))
+    Ok((made, done, carried))
 }
+
+/// What one batch's session came to: the MKDIRs' answers, each file's
+/// outcome, and its tail's refusals (None: the tail did not go).
+pub(crate) type Sent = (Vec<Status>, Vec<Done>, Option<Vec<Option<Refusal>>>);
 
 /// One file up, replacing the remote file whole or leaving it as it was,
 /// by the route the engine chooses for a file of a tree

@@ -7,6 +7,7 @@
 //! every route (what is kept of the file, how it is verified) is written in
 //! one place.
 
+pub(crate) mod answer;
 pub mod batch;
 pub(crate) mod deltas;
 pub(crate) mod entries;

@@ -14,6 +14,7 @@ use crate::engine::events::Tally;
 use crate::engine::keep::{self, Node};
 use crate::engine::landing::Landing;
 use crate::engine::upload::entries;
+use crate::engine::upload::many::Closing;
 use crate::{Client, Error};
 use std::path::Path;
 use tfp_wire::entry::Mtime;
@@ -144,18 +145,66 @@ pub(crate) fn archive_batches(c: &mut Client) -> Result<bool, Error> {
     crate::remote::probe::probe(c, crate::remote::probe::Which::Archive)
 }
 
-/// The last step of a mirror up that keeps what `rsync -a` keeps: the
-/// plan's links, FIFOs and sockets, attributes changed alone, then the
-/// directories deepest first and the root last, in archive batches on the
-/// caller's session. Returns how many nodes were made; refusals are told.
-pub(super) fn settle_up(
-    c: &mut Client,
-    src: &Path,
-    dst: &[u8],
-    d: Done<'_>,
-    (ours, top): (&Side, Option<&Meta>),
-    t: &mut Tally<'_>,
-) -> Result<usize, Error> {
+/// The last step of a mirror up that keeps what `rsync -a` keeps, as
+/// archive entries: the plan's links, FIFOs and sockets, attributes
+/// changed alone, then the directories deepest first and the root last.
+pub(super) struct Last {
+    list: Vec<entries::Entry>,
+    /// The first `nodes` entries are made (counted as moved).
+    nodes: usize,
+    /// The directories from here on.
+    dirs_from: usize,
+}
+
+impl Last {
+    /// The step as the batches carry it ([`Closing`]).
+    pub(super) fn closing(&self) -> Closing {
+        Closing {
+            dirs: self.list[self.dirs_from..].to_vec(),
+            rest: self.list[..self.dirs_from].to_vec(),
+            ..Closing::default()
+        }
+    }
+
+    /// Tells what the batches refused of it; returns how many nodes were made.
+    pub(super) fn told_closing(&self, closing: &Closing, t: &mut Tally<'_>) -> usize {
+        let refused = |e: &entries::Entry| {
+            closing
+                .refused
+                .iter()
+                .find(|r| r.0 == e.path)
+                .map(|r| (r.1, r.2.clone()))
+        };
+        let outcomes: Vec<_> = self.list.iter().map(refused).collect();
+        self.told(outcomes, t)
+    }
+
+    /// Tells each refusal; returns how many nodes were made.
+    fn told(&self, outcomes: Vec<Option<(i32, String)>>, t: &mut Tally<'_>) -> usize {
+        let mut made = 0;
+        for (i, (e, o)) in self.list.iter().zip(outcomes).enumerate() {
+            match o {
+                None if i < self.nodes => made += 1,
+                None => {}
+                Some((code, why)) => t.refused(format!("{}: /{}: FAILED {code}: {why}", t.verb, names::shown(&e.path))),
+            }
+        }
+        made
+    }
+}
+
+/// Sends the last step in archive batches on the caller's session (after
+/// the data). Returns how many nodes were made; refusals are told.
+pub(super) fn settle_up(c: &mut Client, last: &Last, t: &mut Tally<'_>) -> Result<usize, Error> {
+    let Some(outcomes) = entries::send(c, &last.list)? else {
+        return Ok(0);
+    };
+    Ok(last.told(outcomes, t))
+}
+
+/// The last step of a mirror up of `src` to `dst`, from the plan and the
+/// local side.
+pub(super) fn last_step(src: &Path, dst: &[u8], d: Done<'_>, (ours, top): (&Side, Option<&Meta>)) -> Last {
     let (p, keeps) = (d.plan, d.keeps);
     let below_failed = |rel: &[u8]| d.below_failed(rel);
     let entry = |rel: &[u8], kind: Option<FileType>| -> Option<entries::Entry> {
@@ -202,6 +251,7 @@ pub(super) fn settle_up(
             }
         }
     }
+    let dirs_from = list.len();
     for rel in p.dirs.iter().filter(|r| !below_failed(r)) {
         list.extend(entry(rel, Some(FileType::Dir)));
     }
@@ -223,18 +273,23 @@ pub(super) fn settle_up(
             list.push(root);
         }
     }
-    let Some(outcomes) = entries::send(c, &list)? else {
-        return Ok(0);
-    };
-    let mut made = 0;
-    for (i, (e, o)) in list.iter().zip(outcomes).enumerate() {
-        match o {
-            None if i < nodes => made += 1,
-            None => {}
-            Some((code, why)) => t.refused(format!("{}: /{}: FAILED {code}: {why}", t.verb, names::shown(&e.path))),
-        }
-    }
-    Ok(made)
+    Last { list, nodes, dirs_from }
+}
+
+/// The copies compared by content for being made in their mtime's second
+/// (on the server, `theirs`), not already to be stamped: stamped again, so
+/// their new ctime ends the doubt.
+pub(super) fn racy_again(p: &Plan, theirs: &Side) -> Vec<Vec<u8>> {
+    p.same_by_sum
+        .iter()
+        .filter(|r| !p.attrs.contains(r))
+        .filter(|r| {
+            theirs
+                .get(*r)
+                .is_some_and(|d| d.changed != 0 && super::super::sync::racy(d.changed, d.mtime))
+        })
+        .cloned()
+        .collect()
 }
 
 /// Whether the plan makes, moves in or removes anything directly in the

@@ -551,41 +551,9 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
         t.local(format!("{}: {src_arg}: not a local directory", t.verb));
         return Ok(None);
     }
-    let (ours, mut whole) = match sync::scan(&src, o.copy_links) {
-        Ok((s, errors)) => {
-            let whole = errors.is_empty();
-            for (rel, why) in errors {
-                t.local(format!(
-                    "{}: {}: {why}",
-                    t.verb,
-                    crate::escape::path(&src.join(OsStr::from_bytes(&rel)))
-                ));
-            }
-            (s, whole)
-        }
-        Err(e) => {
-            t.local(format!("{}: {src_arg}: {e}", t.verb));
-            return Ok(None);
-        }
+    let Some((ours, mut whole)) = sides::local_side(&src, src_arg, o.copy_links, t) else {
+        return Ok(None);
     };
-    // names the server cannot store: refused here, one line each (what is
-    // below such a directory is not told again), before anything is sent
-    let mut unstorable: Vec<Vec<u8>> = Vec::new();
-    let mut ours = ours;
-    ours.retain(|rel, _| {
-        let Some(why) = names::unstorable(rel) else {
-            return true;
-        };
-        if !unstorable.iter().any(|d| crate::tree::names::below(rel, d)) {
-            t.local(format!(
-                "{}: {}: {why}; skipped",
-                t.verb,
-                crate::escape::path(&src.join(OsStr::from_bytes(rel)))
-            ));
-            unstorable.push(rel.clone());
-        }
-        false
-    });
     let dst = ends.remote.clone();
     let seen = match ends.seen {
         _ if dst.is_empty() => Some(Kind::Dir),
@@ -676,6 +644,8 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
     // changed files the server has go as deltas where that pays; the rest,
     // and those a delta would not take, whole in batches
     let (jobs, deltas) = by_delta(c, o.delta, stamps, jobs);
+    // the last step rides at the batches' ends where every file goes in one
+    let fold = archive && deltas.is_empty() && !jobs.is_empty() && jobs.iter().all(up_many::in_batch);
     let (sent, whole) = send_deltas(c, cfg, (o.jobs, o.fai), deltas, keep, &what, t);
     let jobs: Vec<Up> = jobs.into_iter().chain(whole).collect();
     let owned: std::collections::HashSet<Vec<u8>> = jobs
@@ -683,6 +653,27 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
         .filter(|u| keep.owner && up_many::in_batch(u))
         .map(|u| u.remote.clone())
         .collect();
+    if archive {
+        let racy = attrs::racy_again(&p, &theirs);
+        p.attrs.extend(racy);
+    }
+    let done = |failed_dirs: &[Vec<u8>]| {
+        attrs::last_step(
+            &src,
+            &dst,
+            attrs::Done {
+                plan: &p,
+                failed_dirs,
+                keeps: o.keeps,
+                owned: &owned,
+            },
+            (&ours, top.as_ref()),
+        )
+    };
+    let folded = fold.then(|| done(&failed_dirs));
+    if let Some(last) = &folded {
+        dirs.closing = last.closing();
+    }
     n.transferred = sent + up_many::upload(c, cfg, o.jobs, o.fai, &jobs, &mut dirs, keep, &what, t)?;
     n.failed = before + (total - n.transferred);
     if dirs.failed.contains(&dst) {
@@ -691,33 +682,13 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
     }
     failed_dirs.extend(dirs.failed.iter().filter_map(|d| relative(d, &dst)));
     if archive {
-        // a copy compared by content for being made in its mtime's second
-        // is stamped again: its new ctime ends the doubt
-        let racy: Vec<Vec<u8>> = p
-            .same_by_sum
-            .iter()
-            .filter(|r| !p.attrs.contains(r))
-            .filter(|r| {
-                theirs
-                    .get(*r)
-                    .is_some_and(|d| d.changed != 0 && sync::racy(d.changed, d.mtime))
-            })
-            .cloned()
-            .collect();
-        p.attrs.extend(racy);
-        n.transferred += attrs::settle_up(
-            c,
-            &src,
-            &dst,
-            attrs::Done {
-                plan: &p,
-                failed_dirs: &failed_dirs,
-                keeps: o.keeps,
-                owned: &owned,
-            },
-            (&ours, top.as_ref()),
-            t,
-        )?;
+        n.transferred += match folded {
+            Some(last) if dirs.closing.carried => last.told_closing(&dirs.closing, t),
+            _ => {
+                let last = done(&failed_dirs);
+                attrs::settle_up(c, &last, t)?
+            }
+        };
     }
     Ok(Some((n, Vec::new())))
 }

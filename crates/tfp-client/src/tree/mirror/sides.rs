@@ -10,6 +10,9 @@ use crate::engine::events::Tally;
 use crate::remote::entries::{self, Entries};
 use crate::remote::listing::{self, Kind};
 use crate::{Client, Error};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 use tfp_wire::fstat::FileType;
 
 /// The remote side and whether it is whole; `None` when the listing was
@@ -313,4 +316,47 @@ pub(super) fn follow_links(
         }
     }
     Ok(())
+}
+
+/// The local side of an upload below `src`, with what cannot be read told
+/// (the bool: whether all of it could) and the names the server cannot
+/// store refused here, one line each (what is below such a directory is not
+/// told again), before anything is sent. None: `src` could not be read.
+pub(super) fn local_side(src: &Path, src_arg: &str, copy_links: bool, t: &mut Tally<'_>) -> Option<(Side, bool)> {
+    let (ours, whole) = match sync::scan(src, copy_links) {
+        Ok((s, errors)) => {
+            let whole = errors.is_empty();
+            for (rel, why) in errors {
+                t.local(format!(
+                    "{}: {}: {why}",
+                    t.verb,
+                    crate::escape::path(&src.join(OsStr::from_bytes(&rel)))
+                ));
+            }
+            (s, whole)
+        }
+        Err(e) => {
+            t.local(format!("{}: {src_arg}: {e}", t.verb));
+            return None;
+        }
+    };
+    // names the server cannot store: refused here, one line each (what is
+    // below such a directory is not told again), before anything is sent
+    let mut unstorable: Vec<Vec<u8>> = Vec::new();
+    let mut ours = ours;
+    ours.retain(|rel, _| {
+        let Some(why) = names::unstorable(rel) else {
+            return true;
+        };
+        if !unstorable.iter().any(|d| crate::tree::names::below(rel, d)) {
+            t.local(format!(
+                "{}: {}: {why}; skipped",
+                t.verb,
+                crate::escape::path(&src.join(OsStr::from_bytes(rel)))
+            ));
+            unstorable.push(rel.clone());
+        }
+        false
+    });
+    Some((ours, whole))
 }
