@@ -88,8 +88,12 @@ fn connect(
             cfg.keys =
                 identities::key_login(u, identity.as_deref(), passphrase).map_err(|e| py_err(py, Error::Usage(e)))?;
         }
-        (None, Some(_)) => return Err(py_err(py, Error::Usage("identity= needs user=".into()))),
-        (None, None) => {}
+        // a single-user server with authorized_keys asks for a key login
+        (None, _) => {
+            cfg.keys = Some(
+                identities::when_asked(identity.as_deref(), passphrase).map_err(|e| py_err(py, Error::Usage(e)))?,
+            );
+        }
     }
     let by_key_alone = cfg.keys.is_some() && password.is_none();
     let mut b = Client::builder_from(cfg).hash(&hash).transport(t).aes(aes);

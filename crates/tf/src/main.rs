@@ -187,8 +187,9 @@ fn client_config(settings: &conn::Settings, server: &str, pem: Vec<u8>, hash: &s
         return Err(fail(
             "--password-file needs --user (or TF_USER, or user in the config file)",
         ));
-    } else if settings.identity.is_some() {
-        return Err(fail("-i needs --user (or TF_USER, or user in the config file)"));
+    } else {
+        // a single-user server with authorized_keys asks for a key login
+        cfg.keys = Some(identities::when_asked(settings.identity.as_deref(), settings.verbose).map_err(fail)?);
     }
     Ok(cfg)
 }
