@@ -125,7 +125,7 @@ fn connect(
     }
     let cfg = b.config().clone();
     let c = py.allow_threads(|| b.connect()).map_err(|e| {
-        match pinned.as_ref().and_then(|p| py.allow_threads(|| p.changed(&e, &cfg))) {
+        match pinned.as_ref().and_then(|p| py.allow_threads(|| server_key::changed(p, &e, &cfg))) {
             Some(refused) => errors::host_key(py, &refused),
             None => py_err(py, e),
         }

@@ -197,7 +197,7 @@ fn client_config(settings: &conn::Settings, server: &str, pem: Vec<u8>, hash: &s
 /// The first session when keys are offered and no password is at hand: by
 /// key, else (no key accepted) with the password asked now, kept in `cfg`
 /// for the command's other sessions.
-fn connect_by_key(cfg: &mut ClientConfig, pinned: Option<&server_key::Pinned>) -> Result<Client, ExitCode> {
+fn connect_by_key(cfg: &mut ClientConfig, pinned: Option<&tfp_client::pinned::Pinned>) -> Result<Client, ExitCode> {
     match Client::connect(cfg) {
         Err(tfp_client::Error::Handshake("login", _)) => {
             let user = cfg.keys.as_ref().map(|k| k.user.clone()).unwrap_or_default();
@@ -212,8 +212,8 @@ fn connect_by_key(cfg: &mut ClientConfig, pinned: Option<&server_key::Pinned>) -
 
 /// The exit of a first session that failed: a changed server key refused
 /// loudly, anything else explained.
-fn connect_failed(e: &tfp_client::Error, cfg: &ClientConfig, pinned: Option<&server_key::Pinned>) -> ExitCode {
-    if let Some(code) = pinned.and_then(|p| p.changed(e, cfg)) {
+fn connect_failed(e: &tfp_client::Error, cfg: &ClientConfig, pinned: Option<&tfp_client::pinned::Pinned>) -> ExitCode {
+    if let Some(code) = pinned.and_then(|p| server_key::changed(p, e, cfg)) {
         return code;
     }
     explain::connect_error(e, cfg).print();
@@ -222,7 +222,7 @@ fn connect_failed(e: &tfp_client::Error, cfg: &ClientConfig, pinned: Option<&ser
 
 /// The command's session: through the Fast Access cache with `--fai`, else
 /// with RSA; `Err` is the exit, the failure explained.
-fn connect(cfg: &ClientConfig, fai: bool, pinned: Option<&server_key::Pinned>) -> Result<Client, ExitCode> {
+fn connect(cfg: &ClientConfig, fai: bool, pinned: Option<&tfp_client::pinned::Pinned>) -> Result<Client, ExitCode> {
     let connected = if fai {
         let Some(dir) = tfp_client::fai_cache::default_dir() else {
             return Err(fail("--fai: neither XDG_CACHE_HOME nor HOME is set"));

@@ -73,6 +73,7 @@ pub mod netlock;
 pub mod notify;
 pub mod parallel;
 pub mod pattern_ops;
+pub mod pinned;
 pub mod remote;
 pub mod replies;
 pub mod secfs;

@@ -5,6 +5,7 @@
 
 pub mod agent;
 pub mod keyfile;
+pub mod offered;
 pub mod user_keys;
 
 use openssl::pkey::{PKey, Private};
