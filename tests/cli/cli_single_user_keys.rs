@@ -4,6 +4,7 @@
 //! ssh-keygen, and says in one sentence when none was accepted. The file is
 //! read at every session: a key removed refuses the next one, no restart.
 
+use super::cli_keys::text;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -56,18 +57,10 @@ fn tf(s: &Single, home: &Path, args: &[&str]) -> Output {
     all.extend_from_slice(args);
     all.extend_from_slice(&["echo", "hi"]);
     let mut c = s.srv.tf_command(&all);
-    for v in ["TF_USER", "TF_PASSWORD", "SSH_AUTH_SOCK"] {
-        c.env_remove(v);
-    }
+    c.env_remove("TF_USER")
+        .env_remove("TF_PASSWORD")
+        .env_remove("SSH_AUTH_SOCK");
     c.env("HOME", home).stdin(Stdio::null()).output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 #[track_caller]
