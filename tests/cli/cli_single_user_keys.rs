@@ -158,3 +158,32 @@ fn a_server_without_the_setting_never_asks_for_keys() {
     assert!(!text(&o).contains("not offering"), "{}", text(&o));
     assert!(!text(&o).contains("by key"), "{}", text(&o));
 }
+
+#[test]
+fn fai_still_enters_a_single_user_server_by_its_token() {
+    let cache = tempdir("single-fai-cache");
+    let fai = cache.join("state").join("fai");
+    if !require(is_root(), "needs root for the system user") {
+        return;
+    }
+    // FAITOK serves no session that runs as root
+    tfd_testkit::users::ensure_system_user("tfdsinglefai", &[]);
+    let srv = Server::start_with(&format!(
+        "defusr tfdsinglefai\nfai_dir {}\nfai_max_minutes 30\n",
+        fai.display()
+    ));
+    let run = |args: &[&str]| {
+        let mut c = srv.tf_command(args);
+        c.env_remove("SSH_AUTH_SOCK")
+            .env("XDG_CACHE_HOME", &cache)
+            .env("HOME", &cache);
+        c.stdin(Stdio::null()).output().unwrap()
+    };
+    let o = run(&["faitok", "5"]);
+    assert!(o.status.success(), "{}\n{}", text(&o), srv.log());
+    // the key login a server may ask for does not take the token's way in
+    let o = run(&["--fai", "echo", "fast"]);
+    assert!(o.status.success(), "{}\n{}", text(&o), srv.log());
+    assert!(!text(&o).contains("no Fast Access token"), "{}", text(&o));
+    assert!(srv.log().contains("FAI entrance"), "{}", srv.log());
+}

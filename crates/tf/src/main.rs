@@ -324,8 +324,9 @@ fn run() -> Result<ExitCode, ExitCode> {
         ));
     }
     let mut cfg = client_config(&settings, &server, key.pem, &hash)?;
-    let first = match cfg.keys {
-        Some(_) if cfg.login.is_none() => Some(connect_by_key(&mut cfg, pinned.as_ref())?),
+    let first = match &cfg.keys {
+        // (a single-user server's key login, when asked, needs no password)
+        Some(kl) if cfg.login.is_none() && !kl.when_asked => Some(connect_by_key(&mut cfg, pinned.as_ref())?),
         _ => None,
     };
     // the sessions of `--streams N` open beside the command's own
