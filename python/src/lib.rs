@@ -89,8 +89,12 @@ fn connect(
             cfg.keys =
                 identities::key_login(u, identity.as_deref(), passphrase).map_err(|e| py_err(py, Error::Usage(e)))?;
         }
-        (None, Some(_)) => return Err(py_err(py, Error::Usage("identity= needs user=".into()))),
-        (None, None) => {}
+        // a single-user server with authorized_keys asks for a key login
+        (None, _) => {
+            cfg.keys = Some(
+                identities::when_asked(identity.as_deref(), passphrase).map_err(|e| py_err(py, Error::Usage(e)))?,
+            );
+        }
     }
     let by_key_alone = cfg.keys.is_some() && password.is_none();
     let mut b = Client::builder_from(cfg).hash(&hash).transport(t).aes(aes);
@@ -122,7 +126,7 @@ fn connect(
     }
     let cfg = b.config().clone();
     let c = py.allow_threads(|| b.connect()).map_err(|e| {
-        match pinned.as_ref().and_then(|p| py.allow_threads(|| p.changed(&e, &cfg))) {
+        match pinned.as_ref().and_then(|p| py.allow_threads(|| server_key::changed(p, &e, &cfg))) {
             Some(refused) => errors::host_key(py, &refused),
             None => py_err(py, e),
         }

@@ -5,18 +5,11 @@
 //! `accept_new=True` (Python has no terminal to ask on: without it the call
 //! refuses, naming the fingerprint to compare).
 
-use std::path::PathBuf;
 use std::time::Duration;
-use tfp_client::host_key::{self, HostKey};
-use tfp_client::known_servers::{self, KnownServers};
+use tfp_client::host_key;
+use tfp_client::known_servers;
+use tfp_client::pinned::{self, Pinned};
 use tfp_client::{ClientConfig, Error};
-
-/// A key taken from the known servers file: the file and line that pin it.
-pub(crate) struct Pinned {
-    key: HostKey,
-    path: PathBuf,
-    line: usize,
-}
 
 /// A config for asking `server` its key: the connection options only.
 fn asking(server: &str, timeout: Option<Duration>) -> ClientConfig {
@@ -39,15 +32,9 @@ pub(crate) fn settle(
                 .into(),
         );
     };
-    let mut known = KnownServers::load(&path)?;
-    if let Some(pin) = known.find(server)? {
-        let pem = pin.key.pem().to_vec();
-        let pinned = Pinned {
-            key: pin.key,
-            path,
-            line: pin.line,
-        };
-        return Ok((pem, Some(pinned)));
+    let (mut known, pin) = pinned::lookup(server, path.clone())?;
+    if let Some(pin) = pin {
+        return Ok((pin.key.pem().to_vec(), Some(pin)));
     }
     let offered = host_key::fetch(&asking(server, timeout))
         .map_err(|e| format!("{server}: its key could not be had on a first contact ({e}); give key="))?;
@@ -62,27 +49,19 @@ pub(crate) fn settle(
     Ok((offered.pem().to_vec(), None))
 }
 
-impl Pinned {
-    /// When `e` is the server refusing the session key sealed to the pin,
-    /// asks it for its key: one other than the pinned key is the sentence
-    /// naming both fingerprints and the line to remove. `None`: `e` is
-    /// something else, raised as it is.
-    pub(crate) fn changed(&self, e: &Error, cfg: &ClientConfig) -> Option<String> {
-        if !matches!(e, Error::Handshake("session key", _)) {
-            return None;
-        }
-        let now = host_key::fetch(&asking(&cfg.server, cfg.timeout)).ok()?;
-        if now == self.key {
-            return None;
-        }
-        let (server, shown, line) = (&cfg.server, self.path.display(), self.line);
-        Some(format!(
-            "REFUSED: the key of {server} is not the one pinned for it (someone may be posing as the \
-             server, or its key was replaced): pinned {} ({shown}, line {line}), offered {}; nothing \
-             was sent but the handshake; if the key was replaced on purpose (compare with tfd \
-             --print-fingerprint), remove line {line} of {shown} and connect again",
-            self.key.fingerprint(),
-            now.fingerprint()
-        ))
-    }
+/// When `e` is the server refusing the session key sealed to `pin`, asks
+/// it for its key: one other than the pinned key is the sentence naming both
+/// fingerprints and the line to remove. `None`: `e` is something else,
+/// raised as it is.
+pub(crate) fn changed(pin: &Pinned, e: &Error, cfg: &ClientConfig) -> Option<String> {
+    let now = pin.replaced(e, &asking(&cfg.server, cfg.timeout))?;
+    let (server, shown, line) = (&cfg.server, pin.path.display(), pin.line);
+    Some(format!(
+        "REFUSED: the key of {server} is not the one pinned for it (someone may be posing as the \
+         server, or its key was replaced): pinned {} ({shown}, line {line}), offered {}; nothing \
+         was sent but the handshake; if the key was replaced on purpose (compare with tfd \
+         --print-fingerprint), remove line {line} of {shown} and connect again",
+        pin.key.fingerprint(),
+        now.fingerprint()
+    ))
 }

@@ -59,8 +59,34 @@ def test_an_identity_file_logs_in_without_a_password(keyed):
     # identity= alone is offered (as tf -i): a key the agent or ~/.ssh holds is not
     with pytest.raises(tfd_client.UsageError, match="nope"):
         srv.connect(user="alice", identity=work / "nope")
-    with pytest.raises(tfd_client.UsageError, match="needs user"):
-        srv.connect(identity=key)
+    # without user= the identity is kept for a single-user server that asks
+    # for a key login (this one does not): the session opens as before
+    with srv.connect(identity=key):
+        pass
+
+
+def test_a_single_user_server_takes_only_its_authorized_keys(make_tfd, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    key, other = _keygen(tmp_path, "good"), _keygen(tmp_path, "other")
+    authorized = tmp_path / "authorized_keys"
+    authorized.write_text((tmp_path / "good.pub").read_text())
+    srv = make_tfd([f"authorized_keys {authorized}"])
+    with srv.connect(identity=key, transport="secure") as s:
+        s.touch("by-key")
+    assert (srv.data / "by-key").exists()
+    with pytest.raises(tfd_client.AuthenticationError, match="no key was accepted"):
+        srv.connect(identity=other, transport="secure")
+    with pytest.raises(tfd_client.AuthenticationError, match="no key was found to offer"):
+        srv.connect(transport="secure")
+    # ~/.ssh/id_ed25519 is offered by default
+    (home / ".ssh").mkdir()
+    (home / ".ssh" / "id_ed25519").write_bytes(key.read_bytes())
+    (home / ".ssh" / "id_ed25519").chmod(0o600)
+    with srv.connect(transport="secure") as s:
+        s.touch("by-default-key")
 
 
 def test_a_passphrase_unlocks_the_identity(keyed):

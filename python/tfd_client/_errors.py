@@ -262,7 +262,7 @@ def _exception(kind: str, code: Optional[int], command: str, text: str, message:
             e.errno, e.strerror = code, os.strerror(code)
         return e
     if kind == "handshake":
-        if command in ("login", "injail"):
+        if command in ("login", "key login", "injail"):
             return AuthenticationError(message, code, text, command)
         return HandshakeError(message, code, text, command)
     if kind == "hostkey":

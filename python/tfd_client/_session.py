@@ -46,8 +46,9 @@ def connect(
     hash: the application hash; user/password: LOGIN on a multi-user server,
     after the keys of ``identity`` (an OpenSSH private key file, alone), else
     of ssh-agent (SSH_AUTH_SOCK) then ~/.ssh/id_ed25519, id_ecdsa, id_rsa, as
-    tf offers them (without a password, a key must log in); passphrase: the
-    identity file's;
+    tf offers them (without a password, a key must log in); without user, the
+    same keys go to a single-user server that asks for a key login (its
+    tfd.conf's authorized_keys); passphrase: the identity file's;
     jail: (token, dir) for INJAIL; transport: "secure" (tfd's secure transport
     or no session), "legacy" (the protocol's own ciphers) or "prefer";
     proto: "2.4.1" (default) or "2.5.1"; fai: a FaiToken from Session.faitok();

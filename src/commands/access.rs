@@ -30,6 +30,7 @@ pub(crate) const LOGIN_GATE: Gate = Gate {
     before_secure: false,
     locksys: false,
     flycontext: false,
+    before_key: false,
 };
 
 /// INJAIL: after LOGIN, the only command before INJAIL (with END, KEEPALIVE and
@@ -41,6 +42,7 @@ pub(crate) const INJAIL_GATE: Gate = Gate {
     before_secure: false,
     locksys: false,
     flycontext: false,
+    before_key: false,
 };
 
 /// Largest `jail.key` read.

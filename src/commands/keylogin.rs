@@ -6,6 +6,9 @@
 //! Only over the secure transport. Refused keys (but a key merely not
 //! registered: [`NotAuthorized::counts`]) and bad signatures count as wrong
 //! passwords do; a connection offers at most [`keylogin::MAX_OFFERS`] keys.
+//! On a single-user server with `authorized_keys` the same exchange is the
+//! way in for every session: the name is not checked (there is one account),
+//! only the key, against that one file.
 
 use super::access::{self, attempt, count_failure, throttle_gate};
 use super::{CmdResult, Reply};
@@ -29,7 +32,8 @@ struct Pending {
     key: PublicKey,
     blob: Vec<u8>,
     nonce: [u8; keylogin::NONCE_LEN],
-    entry: userdb::Entry,
+    /// The user file's entry (None: a single-user server's key login).
+    entry: Option<userdb::Entry>,
 }
 
 /// The session's binding to its secure transport, or the refusal when it
@@ -73,7 +77,12 @@ pub fn tfdkey(s: &mut Session, arg: &[u8]) -> CmdResult {
     let a = attempt(s, &offer.user);
     throttle_gate(s, &a)?;
     let fp = keylogin::fingerprint(&offer.blob);
-    let entry = match authorized(s, &a.who, &offer) {
+    let found = if s.state().single_user() {
+        single_user_authorized(s, &a.who, &offer).map(|()| None)
+    } else {
+        authorized(s, &a.who, &offer).map(Some)
+    };
+    let entry = match found {
         Ok(entry) => entry,
         Err(why) if why.counts() => {
             count_failure(s, &a, &format!("key {} {fp}: {why}", offer.key.type_name()));
@@ -113,6 +122,7 @@ pub fn tfdkey(s: &mut Session, arg: &[u8]) -> CmdResult {
 /// Why an offered key may not log in (for the log line).
 enum NotAuthorized {
     NoUserDb,
+    NoKeyFile,
     UserDb(userdb::UserDbError),
     NoSuchName,
     Locked,
@@ -124,6 +134,7 @@ impl std::fmt::Display for NotAuthorized {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             NotAuthorized::NoUserDb => write!(f, "no userdb configured"),
+            NotAuthorized::NoKeyFile => write!(f, "no authorized_keys configured"),
             NotAuthorized::UserDb(e) => write!(f, "user file unusable: {e}"),
             NotAuthorized::NoSuchName => write!(f, "no such name in the user file"),
             NotAuthorized::Locked => write!(f, "the account is locked in the user file"),
@@ -186,7 +197,26 @@ fn authorized(s: &Session, who: &str, offer: &Offer) -> Result<userdb::Entry, No
         .as_deref()
         .unwrap_or(std::path::Path::new(crate::config::DEFAULT_AUTHORIZED_KEYS_DIR));
     let file = keys::file_of(dir, name).ok_or(NotAuthorized::NoSuchName)?;
-    let text = match keys::read(&file, owner) {
+    holds(s, who, &file, owner, offer)?;
+    Ok(entry.clone())
+}
+
+/// Whether a single-user server's `authorized_keys` lets the offer in: the
+/// file trusted when only root or the served user could have written it.
+fn single_user_authorized(s: &Session, who: &str, offer: &Offer) -> Result<(), NotAuthorized> {
+    let ctx = s.ctx();
+    let file = ctx.cfg.authorized_keys.as_deref().ok_or(NotAuthorized::NoKeyFile)?;
+    let owner = match ctx.defusr.as_ref().filter(|_| !ctx.serve_as_self) {
+        Some(id) => id.uid.as_raw(),
+        None => tfd_sys::geteuid(),
+    };
+    holds(s, who, file, owner, offer)
+}
+
+/// Whether the key file at `file` (read now, trusted as `owner`'s) holds the
+/// offered key with options that let this address in now.
+fn holds(s: &Session, who: &str, file: &std::path::Path, owner: u32, offer: &Offer) -> Result<(), NotAuthorized> {
+    let text = match keys::read(file, owner) {
         Ok(t) => t,
         Err(e) => {
             if matches!(e, keys::Refusal::Untrusted(_)) {
@@ -197,7 +227,7 @@ fn authorized(s: &Session, who: &str, offer: &Offer) -> Result<userdb::Entry, No
     };
     let now = i64::try_from(crate::auth::shared_state::unix_now()).unwrap_or(i64::MAX);
     keys::find(&text, &offer.blob, s.peer().ip(), now)?;
-    Ok(entry.clone())
+    Ok(())
 }
 
 /// Why a signature was refused (for the log line).
@@ -258,7 +288,23 @@ pub fn tfdkeysig(s: &mut Session, arg: &[u8]) -> CmdResult {
         count_failure(s, &a, &format!("key {} {fp}: {why}", p.key.type_name()));
         return Err(Failed::LoginFailed.into());
     }
-    let id = access::identity_of(s, &a.who, &p.entry)?;
+    let how = format!(" by key {} {fp}", p.key.type_name());
+    let Some(entry) = &p.entry else {
+        a.forgive();
+        return single_user_admit(s, &a.who, &how);
+    };
+    let id = access::identity_of(s, &a.who, entry)?;
     a.forgive();
-    access::admit(s, &a.who, &p.entry, id, &format!(" by key {} {fp}", p.key.type_name()))
+    access::admit(s, &a.who, entry, id, &how)
+}
+
+/// A single-user session's key login done: its commands run (after INJAIL
+/// when `injail` is set), the pre-login deadline over.
+fn single_user_admit(s: &mut Session, who: &str, how: &str) -> CmdResult {
+    s.state_mut().key = crate::session::Duty::Done;
+    info!("{} logged in{how} (authorized_keys; the name sent: {who:?})", s.peer());
+    if s.state().serving() {
+        s.enter_logged_in();
+    }
+    Ok(Reply::Ok)
 }

@@ -23,6 +23,7 @@ const ANY: Gate = Gate {
     before_secure: false,
     locksys: false,
     flycontext: false,
+    before_key: false,
 };
 
 /// KEEPALIVE, PROCKEY: usable before LOGIN, before INJAIL in multi-user mode,
@@ -38,7 +39,15 @@ pub(crate) const PRE: Gate = Gate {
 /// protects INJAIL's token).
 const UPGRADE: Gate = Gate {
     single_user_jail: true,
+    before_key: true,
     ..PRE
+};
+
+/// TFDKEY and TFDKEYSIG: as LOGIN, and also while a single-user server's
+/// `authorized_keys` waits for the key login.
+const KEY_LOGIN: Gate = Gate {
+    before_key: true,
+    ..access::LOGIN_GATE
 };
 
 /// A command the document does not tag `[Supports TFPSFS]`.
@@ -94,8 +103,8 @@ pub static TABLE: &[Spec] = &[
     row("LOGIN", access::login, access::LOGIN_GATE, NOT_TFPSFS),
     row("INJAIL", access::injail, access::INJAIL_GATE, NOT_TFPSFS),
     // tfd's own: key login over the secure transport (doc/compatibility.md "Key login")
-    row(tfp_wire::keylogin::OFFER, keylogin::tfdkey, access::LOGIN_GATE, NOT_TFPSFS),
-    row(tfp_wire::keylogin::SIGN, keylogin::tfdkeysig, access::LOGIN_GATE, NOT_TFPSFS),
+    row(tfp_wire::keylogin::OFFER, keylogin::tfdkey, KEY_LOGIN, NOT_TFPSFS),
+    row(tfp_wire::keylogin::SIGN, keylogin::tfdkeysig, KEY_LOGIN, NOT_TFPSFS),
     // tfd's own: a user's own keys, before LOGIN (doc/compatibility.md "Users' own keys")
     row(tfp_wire::keylogin::user_keys::PROVE, user_keys::prove, access::LOGIN_GATE, NOT_TFPSFS),
     row(tfp_wire::keylogin::user_keys::LIST, user_keys::list, access::LOGIN_GATE, NOT_TFPSFS),
@@ -224,6 +233,7 @@ mod tests {
         assert_eq!(with(|s| !s.trailing.is_empty()), ["GOAES"]);
         assert_eq!(with(|s| s.gate.before_secure), ["KEEPALIVE", "PROCKEY", "TFDSECURE"]);
         assert_eq!(with(|s| s.gate.single_user_jail), ["INJAIL", "TFDSECURE"]);
+        assert_eq!(with(|s| s.gate.before_key), ["TFDKEY", "TFDKEYSIG", "TFDSECURE"]);
         assert_eq!(with(|s| s.at_once).len(), 13);
         let mut seen = std::collections::HashSet::new();
         for s in super::TABLE {

@@ -215,6 +215,9 @@ pub struct Config {
     /// Where each user's authorized keys live (one file per LOGIN name);
     /// None: [`DEFAULT_AUTHORIZED_KEYS_DIR`].
     pub authorized_keys_dir: Option<PathBuf>,
+    /// Single-user mode: the keys that may connect at all; every session
+    /// must log in by one of them (TFDKEY, TFDKEYSIG) before any command.
+    pub authorized_keys: Option<PathBuf>,
     /// A user file line may map a LOGIN name to uid 0.
     pub userdb_allow_root: bool,
     /// Users may list, add and remove their own authorized keys
@@ -460,10 +463,14 @@ impl Config {
         config.log_file = config.log_file.take().map(|p| base.join(p));
         config.shared_state_dir = config.shared_state_dir.take().map(|p| base.join(p));
         config.authorized_keys_dir = config.authorized_keys_dir.take().map(|p| base.join(p));
-        if let Some(dir) = &config.authorized_keys_dir {
-            if resolved(dir).starts_with(&config.dbdir) {
+        config.authorized_keys = config.authorized_keys.take().map(|p| base.join(p));
+        for (key, place) in [
+            ("authorized_keys_dir", &config.authorized_keys_dir),
+            ("authorized_keys", &config.authorized_keys),
+        ] {
+            if let Some(dir) = place.as_deref().filter(|d| resolved(d).starts_with(&config.dbdir)) {
                 return Err(resolve_err(
-                    "authorized_keys_dir",
+                    key,
                     format!(
                         "{} is inside dbdir {}: clients could reach it; keep it outside the served tree",
                         dir.display(),
@@ -565,6 +572,7 @@ impl Config {
             ("log_file", &self.log_file),
             ("shared_state_dir", &self.shared_state_dir),
             ("authorized_keys_dir", &self.authorized_keys_dir),
+            ("authorized_keys", &self.authorized_keys),
         ] {
             if path.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
                 return Err(invalid(key, "missing value".into()));
@@ -577,6 +585,13 @@ impl Config {
             return Err(invalid(
                 "proxy_from",
                 "proxy_protocol is on: name the balancers trusted to send the header".into(),
+            ));
+        }
+        if self.authorized_keys.is_some() && self.secure_transport == SecureTransport::Off {
+            return Err(invalid(
+                "authorized_keys",
+                "a key login needs the secure transport, which secure_transport off turns off: nobody could connect"
+                    .into(),
             ));
         }
         if self.quota_default == Some(0) {

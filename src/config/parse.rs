@@ -29,6 +29,7 @@ impl Config {
             defusr: None,
             userdb: None,
             authorized_keys_dir: None,
+            authorized_keys: None,
             userdb_allow_root: false,
             user_keys: false,
             tlb: None,

@@ -51,6 +51,13 @@ pub fn run(cfg: &Config, how: &Setting) -> Vec<Finding> {
             )),
         }
     }
+    if multi_user && cfg.authorized_keys.is_some() {
+        out.push(Finding::Error(
+            "authorized_keys limits who may connect to a single-user server (defusr, or not started as root); \
+             in multi-user mode each user's keys live in authorized_keys_dir: remove authorized_keys or set defusr"
+                .into(),
+        ));
+    }
     if cfg.injail && (!how.is_root || how.demo) {
         out.push(Finding::Warning(
             "injail: not running as root, so INJAIL cannot chroot; sessions are confined to their jail by \

@@ -62,6 +62,9 @@ pub struct Gate {
     pub locksys: bool,
     /// FLYCONTEXT itself: allowed while `flycontext` waits for it.
     pub flycontext: bool,
+    /// Allowed while a single-user server's `authorized_keys` waits for the
+    /// session's key login (the upgrade it is bound to, and the login itself).
+    pub before_key: bool,
 }
 
 /// One row of a command table: every per-command fact the dispatcher, the

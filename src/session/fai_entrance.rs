@@ -259,12 +259,14 @@ pub(super) fn enter(
         p.set_user(&bound.user);
     }
     let single_user = ctx.serve_as_self || ctx.cfg.defusr.is_some();
-    // logged in and jailed (if at all) already: the entrance never waits for LOGIN or INJAIL
+    // logged in and jailed (if at all) already: the entrance never waits for
+    // LOGIN, INJAIL or a key login (the token was issued to a session past them)
     let state = State {
         mode: if single_user { Mode::SingleUser } else { Mode::MultiUser },
         stage,
         locksys: Duty::configured(ctx.cfg.locksys),
         flycontext: Duty::configured(ctx.cfg.flycontext),
+        key: Duty::Free,
     };
     info!(
         "{peer} FAI entrance user={} uid={}{}",

@@ -102,11 +102,18 @@ pub(crate) fn handshake(
         debug!("{peer} wrong hash");
         return Err(refuse(&mut chan, Failed::InvalidHash));
     }
-    chan.tx.send_frame(b"OK")?;
+    let single_user = ctx.serve_as_self || ctx.cfg.defusr.is_some();
+    // a single-user server's authorized_keys: a key login is owed, and the
+    // hash's answer says so, so a client offers its keys before any command
+    let keys_only = single_user && ctx.cfg.authorized_keys.is_some();
+    chan.tx.send_frame(if keys_only {
+        tfp_wire::keylogin::HASH_KEYS_ONLY
+    } else {
+        b"OK"
+    })?;
 
     // 7: the session's user
     let mut user = ctx.self_user.clone();
-    let single_user = ctx.serve_as_self || ctx.cfg.defusr.is_some();
     let mut auth = crate::auth::SessionAuth::default();
     let mut quota_uid = tfd_sys::geteuid();
     let mut pending = None;
@@ -138,7 +145,14 @@ pub(crate) fn handshake(
     }
     let root = served_root(&ctx)?;
     let mode = if single_user { Mode::SingleUser } else { Mode::MultiUser };
-    let state = State::start(mode, ctx.cfg.injail, pending, ctx.cfg.locksys, ctx.cfg.flycontext);
+    let state = State::start(
+        mode,
+        ctx.cfg.injail,
+        pending,
+        ctx.cfg.locksys,
+        ctx.cfg.flycontext,
+        keys_only,
+    );
     let mut session = assemble(chan, root, state, peer, ctx, user, auth, live, pace);
     session.secure = secure;
     Ok(session)

@@ -580,6 +580,13 @@ impl Session {
         {
             return Err(Failed::SecureRequired.into());
         }
+        if self.state.key == Duty::Owed && !gate(|g| g.before_key) {
+            // a single-user server's authorized_keys: the key login first
+            return Err(CmdError::Told(
+                Failed::LoginFailed,
+                "Log in by key first (TFDKEY): this server takes only its authorized keys.".into(),
+            ));
+        }
         if !self.state.logged_in() && !spec.is_some_and(|s| s.gate.before_login) {
             return Err(Failed::BeforeLogin.into());
         }

@@ -81,13 +81,25 @@ pub struct State {
     pub locksys: Duty,
     /// FLYCONTEXT.
     pub flycontext: Duty,
+    /// A single-user server's `authorized_keys`: the key login every session
+    /// owes before anything else (never owed in multi-user mode, where LOGIN
+    /// or a key login is the way in).
+    pub key: Duty,
 }
 
 impl State {
     /// A session after the handshake: in single-user mode it is logged in
-    /// already, and `pending` is the identity INJAIL will switch to (kept only
-    /// while INJAIL is owed). `locksys`, `flycontext`: configured.
-    pub fn start(mode: Mode, injail: bool, pending: Option<Identity>, locksys: bool, flycontext: bool) -> State {
+    /// already (once it has logged in by key, with `keys`), and `pending` is
+    /// the identity INJAIL will switch to (kept only while INJAIL is owed).
+    /// `locksys`, `flycontext`, `keys`: configured.
+    pub fn start(
+        mode: Mode,
+        injail: bool,
+        pending: Option<Identity>,
+        locksys: bool,
+        flycontext: bool,
+        keys: bool,
+    ) -> State {
         let stage = match (mode, injail) {
             (Mode::MultiUser, _) => Stage::PreLogin { injail },
             (Mode::SingleUser, true) => Stage::AwaitingJail { pending },
@@ -98,12 +110,13 @@ impl State {
             stage,
             locksys: Duty::configured(locksys),
             flycontext: Duty::configured(flycontext),
+            key: Duty::configured(keys && mode == Mode::SingleUser),
         }
     }
 
-    /// LOGIN succeeded, or single-user mode.
+    /// LOGIN succeeded, or single-user mode (and its key login, when owed).
     pub fn logged_in(&self) -> bool {
-        !matches!(self.stage, Stage::PreLogin { .. })
+        !matches!(self.stage, Stage::PreLogin { .. }) && self.key != Duty::Owed
     }
 
     /// INJAIL is still owed.
@@ -121,7 +134,7 @@ impl State {
 
     /// Logged in, INJAIL done or not owed: the pre-login deadline is over.
     pub fn serving(&self) -> bool {
-        matches!(self.stage, Stage::Active { .. } | Stage::Jailed { .. })
+        self.logged_in() && matches!(self.stage, Stage::Active { .. } | Stage::Jailed { .. })
     }
 
     /// The jail's path beneath `dbdir`, once jailed.
@@ -205,14 +218,15 @@ mod tests {
             stage,
             locksys: Duty::Free,
             flycontext: Duty::Free,
+            key: Duty::Free,
         }
     }
 
     #[test]
     fn single_user_sessions_start_logged_in() {
-        let s = State::start(Mode::SingleUser, false, None, false, false);
+        let s = State::start(Mode::SingleUser, false, None, false, false, false);
         assert!(s.logged_in() && s.serving() && !s.needs_jail() && !s.chrooted());
-        let s = State::start(Mode::SingleUser, true, Some(user()), false, false);
+        let s = State::start(Mode::SingleUser, true, Some(user()), false, false, false);
         assert!(s.logged_in() && !s.serving() && s.needs_jail());
         assert_eq!(s.pending(), Some(&user()));
     }
@@ -220,11 +234,23 @@ mod tests {
     #[test]
     fn multi_user_sessions_start_before_login() {
         for injail in [false, true] {
-            let s = State::start(Mode::MultiUser, injail, Some(user()), true, false);
+            let s = State::start(Mode::MultiUser, injail, Some(user()), true, false, true);
             assert!(!s.logged_in() && !s.serving());
             assert_eq!(s.needs_jail(), injail);
             assert_eq!(s.pending(), None, "nobody is pending before LOGIN");
             assert_eq!((s.locksys, s.flycontext), (Duty::Owed, Duty::Free));
+            assert_eq!(s.key, Duty::Free, "authorized_keys is single-user mode's");
+        }
+    }
+
+    #[test]
+    fn single_user_sessions_with_keys_start_before_the_key_login() {
+        for injail in [false, true] {
+            let mut s = State::start(Mode::SingleUser, injail, Some(user()), false, false, true);
+            assert!(!s.logged_in() && !s.serving() && s.key == Duty::Owed);
+            s.key = Duty::Done;
+            assert!(s.logged_in());
+            assert_eq!(s.serving(), !injail);
         }
     }
 

@@ -100,7 +100,8 @@ fn tf_as(k: &Keyed, user: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     c.stdin(Stdio::null()).output().unwrap()
 }
 
-fn text(o: &Output) -> String {
+/// A run's stdout and stderr, as one text for assertions.
+pub(super) fn text(o: &Output) -> String {
     format!(
         "{}\n{}",
         String::from_utf8_lossy(&o.stdout),

@@ -38,6 +38,7 @@ mod cli_resume;
 mod cli_round_trips;
 mod cli_safe;
 mod cli_session;
+mod cli_single_user_keys;
 mod cli_streams;
 mod cli_summary;
 mod cli_tree;

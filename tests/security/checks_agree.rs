@@ -344,3 +344,34 @@ fn a_reload_refuses_what_the_start_refuses() {
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::SIGTERM);
     let _ = child.wait();
 }
+
+#[test]
+fn authorized_keys_is_refused_where_it_could_not_work() {
+    if !require(is_root(), "needs root (multi-user mode)") {
+        return;
+    }
+    let l = layout("agree-keys");
+    let file = l.dir.join("authorized_keys");
+    fs::write(&file, "").unwrap();
+    let keys = format!("authorized_keys {}\n", file.display());
+    // multi-user mode: each user's keys live in authorized_keys_dir
+    both_refuse(
+        &l,
+        &keys,
+        "authorized_keys limits who may connect to a single-user server",
+    );
+    // nobody could log in by key without the secure transport
+    both_refuse(
+        &l,
+        &format!("defusr root\nsecure_transport off\n{keys}"),
+        "a key login needs the secure transport",
+    );
+    // inside the served tree, clients could rewrite it
+    both_refuse(
+        &l,
+        &format!("defusr root\nauthorized_keys {}\n", l.data.join("k").display()),
+        "is inside dbdir",
+    );
+    let (code, out) = check(&l, &format!("defusr root\n{keys}"));
+    assert_eq!(code, 0, "{out}");
+}

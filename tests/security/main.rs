@@ -32,6 +32,7 @@ mod secfs;
 mod secret_files;
 mod shared_overwrite;
 mod signature_flood;
+mod single_user_keys;
 mod stage_owners;
 mod stage_quota;
 mod unsafe_policy;

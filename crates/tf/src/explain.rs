@@ -234,6 +234,18 @@ fn handshake_refused(step: &str, st: &Status, cfg: &ClientConfig) -> Explained {
             ),
             "wait until then, or ask the server's operator to lift it (`tfd ctl unban ADDRESS|NAME`)",
         ),
+        ("key login", _) => Explained::new(
+            format!(
+                "{} lets in only the keys of its authorized_keys file, and {}",
+                cfg.server,
+                match st {
+                    Status::Failed(_, why) => tfp_client::escape::shown_str(why),
+                    other => status_text(other),
+                }
+            ),
+            "offer a key it lists with -i FILE, ssh-agent or ~/.ssh/id_*; its operator adds one to \
+             the file tfd.conf's authorized_keys names",
+        ),
         ("login", Some(Failed::LoginFailed)) => Explained::new(
             format!(
                 "{} refused the login as {user:?}: wrong user name or password",

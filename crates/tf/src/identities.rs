@@ -1,14 +1,14 @@
-//! The keys `tf` logs in with, in ssh's order: `-i FILE` alone when given,
-//! else the keys of a running ssh-agent (`SSH_AUTH_SOCK`), then
-//! `~/.ssh/id_ed25519`, `id_ecdsa` and `id_rsa`; a key file's passphrase
-//! is asked on the terminal when the server has accepted the key.
+//! The keys `tf` logs in with ([`tfp_client::auth::offered`]: `-i FILE`
+//! alone when given, else ssh-agent's, then `~/.ssh/id_*`); a key file's
+//! passphrase is asked on the terminal when the server has accepted the key.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use tfp_client::auth::{Identity, KeyLogin};
+use tfp_client::auth::offered::{self, PassedOver};
+use tfp_client::auth::KeyLogin;
 
 /// ssh's default key files, in its order.
-pub(crate) const DEFAULTS: &[&str] = &["id_ed25519", "id_ecdsa", "id_rsa"];
+pub(crate) const DEFAULTS: &[&str] = offered::DEFAULT_FILES;
 
 /// `-i FILE` cannot be used: the file and why.
 #[derive(Debug)]
@@ -23,35 +23,27 @@ impl std::fmt::Display for BadIdentity {
 /// The key login for `user`: `Ok(None)` when there is no key to offer;
 /// `Err` when `-i FILE` cannot be used.
 pub fn key_login(user: &str, identity: Option<&str>, verbose: bool) -> Result<Option<Arc<KeyLogin>>, BadIdentity> {
-    let mut ids = Vec::new();
-    if let Some(f) = identity {
-        ids.push(Identity::from_file(Path::new(f)).map_err(BadIdentity)?);
-    } else {
-        if let Some(sock) = tfp_client::auth::agent::socket() {
-            match Identity::from_agent(&sock) {
-                Ok(keys) => ids.extend(keys),
-                Err(e) if verbose => eprintln!("tf: ssh-agent at {}: {e}", sock.display()),
-                Err(_) => {}
-            }
-        }
-        let home = std::env::var_os("HOME").map(PathBuf::from);
-        for name in DEFAULTS {
-            let Some(path) = home.as_ref().map(|h| h.join(".ssh").join(name)) else {
-                break;
-            };
-            if !path.exists() {
-                continue;
-            }
-            match Identity::from_file(&path) {
-                Ok(id) => ids.push(id),
-                Err(e) => eprintln!("tf: not offering {e}"),
-            }
-        }
+    offered::key_login(user, identity.map(Path::new), &tell(verbose), Box::new(ask)).map_err(BadIdentity)
+}
+
+/// The key login a single-user server may ask for (its `authorized_keys`):
+/// `-i FILE` read now (`Err` when it cannot be used), else the agent's keys
+/// and the default files found only when a server asks.
+pub fn when_asked(identity: Option<&str>, verbose: bool) -> Result<Arc<KeyLogin>, BadIdentity> {
+    offered::when_asked(identity.map(Path::new), Arc::new(tell(verbose)), Box::new(ask)).map_err(BadIdentity)
+}
+
+/// What tf says of a default key passed over: an agent that does not
+/// answer with -v, a key file that does not read always.
+fn tell(verbose: bool) -> impl Fn(PassedOver) + Send + Sync {
+    move |p| match p {
+        PassedOver::Agent(sock, e) if verbose => eprintln!("tf: ssh-agent at {}: {e}", sock.display()),
+        PassedOver::Agent(..) => {}
+        PassedOver::File(e) => eprintln!("tf: not offering {e}"),
     }
-    if ids.is_empty() {
-        return Ok(None);
-    }
-    let ask =
-        Box::new(|path: &Path| crate::conn::ask(&format!("Enter passphrase for key '{}': ", path.display())).ok());
-    Ok(Some(KeyLogin::new(user, ids, ask)))
+}
+
+/// Asks a key file's passphrase on the terminal.
+fn ask(path: &Path) -> Option<Vec<u8>> {
+    crate::conn::ask(&format!("Enter passphrase for key '{}': ", path.display())).ok()
 }

@@ -189,8 +189,9 @@ fn client_config(settings: &conn::Settings, server: &str, pem: Vec<u8>, hash: &s
         return Err(fail(
             "--password-file needs --user (or TF_USER, or user in the config file)",
         ));
-    } else if settings.identity.is_some() {
-        return Err(fail("-i needs --user (or TF_USER, or user in the config file)"));
+    } else {
+        // a single-user server with authorized_keys asks for a key login
+        cfg.keys = Some(identities::when_asked(settings.identity.as_deref(), settings.verbose).map_err(fail)?);
     }
     Ok(cfg)
 }
@@ -198,7 +199,7 @@ fn client_config(settings: &conn::Settings, server: &str, pem: Vec<u8>, hash: &s
 /// The first session when keys are offered and no password is at hand: by
 /// key, else (no key accepted) with the password asked now, kept in `cfg`
 /// for the command's other sessions.
-fn connect_by_key(cfg: &mut ClientConfig, pinned: Option<&server_key::Pinned>) -> Result<Client, ExitCode> {
+fn connect_by_key(cfg: &mut ClientConfig, pinned: Option<&tfp_client::pinned::Pinned>) -> Result<Client, ExitCode> {
     match Client::connect(cfg) {
         Err(tfp_client::Error::Handshake("login", _)) => {
             let user = cfg.keys.as_ref().map(|k| k.user.clone()).unwrap_or_default();
@@ -213,8 +214,8 @@ fn connect_by_key(cfg: &mut ClientConfig, pinned: Option<&server_key::Pinned>) -
 
 /// The exit of a first session that failed: a changed server key refused
 /// loudly, anything else explained.
-fn connect_failed(e: &tfp_client::Error, cfg: &ClientConfig, pinned: Option<&server_key::Pinned>) -> ExitCode {
-    if let Some(code) = pinned.and_then(|p| p.changed(e, cfg)) {
+fn connect_failed(e: &tfp_client::Error, cfg: &ClientConfig, pinned: Option<&tfp_client::pinned::Pinned>) -> ExitCode {
+    if let Some(code) = pinned.and_then(|p| server_key::changed(p, e, cfg)) {
         return code;
     }
     explain::connect_error(e, cfg).print();
@@ -223,7 +224,7 @@ fn connect_failed(e: &tfp_client::Error, cfg: &ClientConfig, pinned: Option<&ser
 
 /// The command's session: through the Fast Access cache with `--fai`, else
 /// with RSA; `Err` is the exit, the failure explained.
-fn connect(cfg: &ClientConfig, fai: bool, pinned: Option<&server_key::Pinned>) -> Result<Client, ExitCode> {
+fn connect(cfg: &ClientConfig, fai: bool, pinned: Option<&tfp_client::pinned::Pinned>) -> Result<Client, ExitCode> {
     let connected = if fai {
         let Some(dir) = tfp_client::fai_cache::default_dir() else {
             return Err(fail("--fai: neither XDG_CACHE_HOME nor HOME is set"));
@@ -332,8 +333,9 @@ fn run() -> Result<ExitCode, ExitCode> {
         ));
     }
     let mut cfg = client_config(&settings, &server, key.pem, &hash)?;
-    let first = match cfg.keys {
-        Some(_) if cfg.login.is_none() => Some(connect_by_key(&mut cfg, pinned.as_ref())?),
+    let first = match &cfg.keys {
+        // (a single-user server's key login, when asked, needs no password)
+        Some(kl) if cfg.login.is_none() && !kl.when_asked => Some(connect_by_key(&mut cfg, pinned.as_ref())?),
         _ => None,
     };
     // the sessions of `--streams N` open beside the command's own

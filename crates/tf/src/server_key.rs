@@ -14,20 +14,13 @@
 use crate::explain;
 use crate::reply::fail;
 use std::io::{BufRead, IsTerminal, Read, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use tf::exit::Exit;
-use tfp_client::host_key::{self, FetchError, HostKey};
-use tfp_client::known_servers::{self, KnownServers};
+use tfp_client::host_key::{self, FetchError};
+use tfp_client::known_servers;
+use tfp_client::pinned::{self, Pinned};
 use tfp_client::{ClientConfig, Error};
-
-/// A key taken from the known servers file: the file and line that pin it.
-pub struct Pinned {
-    key: HostKey,
-    path: PathBuf,
-    line: usize,
-}
 
 /// The key to encrypt to, and its pin when it came from one.
 pub struct ServerKey {
@@ -60,15 +53,11 @@ pub fn settle(server: &str, key: Option<&str>, accept_new: bool, timeout: Option
             "no --key, and neither XDG_CONFIG_HOME nor HOME is set to find the known servers file: give --key",
         ));
     };
-    let mut known = KnownServers::load(&path).map_err(fail)?;
-    if let Some(pin) = known.find(server).map_err(fail)? {
+    let (mut known, pin) = pinned::lookup(server, path.clone()).map_err(fail)?;
+    if let Some(pin) = pin {
         return Ok(ServerKey {
             pem: pin.key.pem().to_vec(),
-            pinned: Some(Pinned {
-                key: pin.key,
-                path,
-                line: pin.line,
-            }),
+            pinned: Some(pin),
         });
     }
     let offered = host_key::fetch(&asking(server, timeout)).map_err(|e| first_contact_failed(server, e))?;
@@ -137,30 +126,21 @@ fn confirm(prompt: &str) -> std::io::Result<bool> {
     Ok(false)
 }
 
-impl Pinned {
-    /// When `e` is the server refusing the session key sealed to the pin,
-    /// asks it for its key; a key other than the pinned one is refused
-    /// loudly (`Some` is the exit). `None`: the refusal is something else,
-    /// explained as usual.
-    pub fn changed(&self, e: &Error, cfg: &ClientConfig) -> Option<ExitCode> {
-        if !matches!(e, Error::Handshake("session key", _)) {
-            return None;
-        }
-        let now = host_key::fetch(cfg).ok()?;
-        if now == self.key {
-            return None;
-        }
-        let (server, shown, line) = (&cfg.server, self.path.display(), self.line);
-        eprintln!(
-            "tf: REFUSED: the key of {server} is not the one pinned for it: someone may be posing as the \
-             server (a man in the middle), or its key was replaced"
-        );
-        eprintln!("tf: pinned:  {} ({shown}, line {line})", self.key.fingerprint());
-        eprintln!("tf: offered: {}", now.fingerprint());
-        eprintln!(
-            "hint: nothing was sent but the handshake; if the server's key was replaced on purpose \
-             (compare with tfd --print-fingerprint on it), remove line {line} of {shown} and connect again"
-        );
-        Some(ExitCode::from(Exit::Error))
-    }
+/// When `e` is the server refusing the session key sealed to `pin`, asks it
+/// for its key; a key other than the pinned one is refused loudly (`Some` is
+/// the exit). `None`: the refusal is something else, explained as usual.
+pub fn changed(pin: &Pinned, e: &Error, cfg: &ClientConfig) -> Option<ExitCode> {
+    let now = pin.replaced(e, cfg)?;
+    let (server, shown, line) = (&cfg.server, pin.path.display(), pin.line);
+    eprintln!(
+        "tf: REFUSED: the key of {server} is not the one pinned for it: someone may be posing as the \
+         server (a man in the middle), or its key was replaced"
+    );
+    eprintln!("tf: pinned:  {} ({shown}, line {line})", pin.key.fingerprint());
+    eprintln!("tf: offered: {}", now.fingerprint());
+    eprintln!(
+        "hint: nothing was sent but the handshake; if the server's key was replaced on purpose \
+         (compare with tfd --print-fingerprint on it), remove line {line} of {shown} and connect again"
+    );
+    Some(ExitCode::from(Exit::Error))
 }

@@ -74,6 +74,7 @@ pub mod netlock;
 pub mod notify;
 pub mod parallel;
 pub mod pattern_ops;
+pub mod pinned;
 pub mod remote;
 pub mod replies;
 pub mod secfs;
@@ -411,7 +412,7 @@ impl Client {
         expect_ok(&mut chan, "version")?;
         expect_ok(&mut chan, "session key")?;
         chan.rx.set_cipher(rx);
-        expect_ok(&mut chan, "hash")?;
+        let keys_only = expect_ok(&mut chan, "hash")? == tfp_wire::keylogin::HASH_KEYS_ONLY;
         let mut c = Client {
             chan,
             suite: None,
@@ -429,23 +430,25 @@ impl Client {
                 r => r?,
             }
         }
-        c.enter(cfg)?;
+        c.enter(cfg, keys_only)?;
         Ok(c)
     }
 
-    /// LOGIN and INJAIL as `cfg` asks; a refusal is
-    /// `Error::Handshake("login" | "injail", ..)`. The LOGIN line is
-    /// built in a buffer wiped afterwards.
-    fn enter(&mut self, cfg: &ClientConfig) -> Result<(), Error> {
-        let by_key = match &cfg.keys {
-            Some(kl) => match self.key_login(kl)? {
+    /// LOGIN and INJAIL as `cfg` asks (and the key login a single-user
+    /// server asked for in its answer to the hash: `keys_only`); a refusal is
+    /// `Error::Handshake("login" | "key login" | "injail", ..)`. The LOGIN
+    /// line is built in a buffer wiped afterwards.
+    fn enter(&mut self, cfg: &ClientConfig, keys_only: bool) -> Result<(), Error> {
+        let by_key = match cfg.keys.as_deref() {
+            Some(kl) if keys_only => self.keys_only_login(kl).map(|()| true)?,
+            Some(kl) if !kl.when_asked => match self.key_login(kl)? {
                 auth::Outcome::In(..) => true,
                 auth::Outcome::Refused(_) | auth::Outcome::Unsupported if cfg.login.is_none() => {
                     return Err(Error::Handshake("login", Status::parse(&Failed::LoginFailed.to_wire())))
                 }
                 _ => false,
             },
-            None => false,
+            _ => false,
         };
         if let Some(cr) = cfg.login.as_ref().filter(|_| !by_key) {
             let mut line = Vec::with_capacity(7 + cr.user.len() + cr.password.len());
@@ -698,10 +701,11 @@ impl Client {
     }
 }
 
-fn expect_ok(chan: &mut Channel, step: &'static str) -> Result<(), Error> {
+/// The step's answer when it is `OK` (the whole frame), else the refusal.
+fn expect_ok(chan: &mut Channel, step: &'static str) -> Result<Vec<u8>, Error> {
     let f = chan.rx.recv_frame()?;
     match Status::parse(&f) {
-        Status::Ok(_) => Ok(()),
+        Status::Ok(_) => Ok(f),
         other => Err(Error::Handshake(step, other)),
     }
 }

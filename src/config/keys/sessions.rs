@@ -120,6 +120,58 @@ The directory must not be inside
         ..KEY
     },
     Key {
+        name: "authorized_keys",
+        arg: "file",
+        section: Section::Optional,
+        kind: Kind::Path,
+        shown: Some("none (the hash alone lets a client in)"),
+        summary: "Single-user mode: the keys that may connect at all, in OpenSSH's authorized_keys format; every session must log in by one of them (TFDKEY) right after the hash, other commands answer FAILED 37. Read at every session.",
+        doc: r##"Single\-user mode
+.RB ( defusr ,
+or tfd not started as root): the public keys that may connect at all, one
+file in OpenSSH's
+.I authorized_keys
+format (see
+.BR sshd (8)),
+with the keys, options and checks of
+.BR authorized_keys_dir .
+Every session must then log in by one of these keys right after the hash
+(over the secure transport:
+.B TFDSECURE
+first, then
+.B TFDKEY
+and
+.BR TFDKEYSIG ,
+the signed exchange of a multi\-user key login, bound to the session);
+every other command before it answers
+.B "FAILED 37"
+and is logged, so the application hash alone no longer lets anyone in.
+.BR tf (1)
+and the Python package offer their keys when the server asks:
+.BR \-i ,
+then ssh\-agent's keys, then
+.IR ~/.ssh/id_* .
+The file is read at every session, so a key removed or expired refuses the
+next session without a restart; as sshd's
+.B StrictModes
+checks, it and every directory above it must be owned by root or by the
+served user and writable by neither group nor others, else every session is
+refused and the log says why.
+Failures count in the login throttle as
+.BR LOGIN 's
+do (but a key merely not in the file).
+It must not be inside
+.BR dbdir ;
+in multi\-user mode tfd does not start with it (use
+.BR authorized_keys_dir ),
+nor with
+.BR "secure_transport off" .
+"##,
+        example: "/etc/tfd/authorized_keys",
+        at: at!(authorized_keys),
+        ..KEY
+    },
+    Key {
         name: "user_keys",
         arg: "yes|no",
         section: Section::Optional,

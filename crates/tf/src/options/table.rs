@@ -384,7 +384,7 @@ shown.
         names: &["-i", "--identity"],
         value: "FILE",
         missing: "-i needs a key file (an OpenSSH private key, as ssh -i takes)",
-        help: "log in as --user with this OpenSSH key (default: ssh-agent's\nkeys, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa)",
+        help: "log in with this OpenSSH key (default: ssh-agent's keys,\nthen ~/.ssh/id_ed25519, id_ecdsa, id_rsa)",
         doc: r##"Log in as
 .B \-\-user
 with the OpenSSH private key in
@@ -412,6 +412,14 @@ Key login needs the secure transport and a server whose
 .B authorized_keys_dir
 holds the key for the user (see
 .BR "tfpasswd key add" ).
+Without
+.BR \-\-user ,
+the same keys (this one alone when given) are offered to a single\-user
+server that asks for a key login (its
+.B authorized_keys
+setting, see
+.BR tfd.conf (5));
+when it accepts none, tf says so in one sentence.
 "##,
         file: Some(FileKey {
             name: "identity",

@@ -5,6 +5,7 @@
 
 pub mod agent;
 pub mod keyfile;
+pub mod offered;
 pub mod user_keys;
 
 use openssl::pkey::{PKey, Private};
@@ -103,6 +104,13 @@ impl Identity {
     }
 }
 
+/// Finds the keys to offer, when they are first needed.
+pub type LoadIdentities = dyn Fn() -> Vec<Identity> + Send + Sync;
+
+/// The name a key login to a single-user server sends: tfd checks only the
+/// key there (it serves one account), and the name is signed as any other.
+pub const SINGLE_USER_NAME: &str = "-";
+
 /// A key login's settings: the name, the identities in the order tried, the
 /// passphrase prompt. Shared by every connection of a config: the key that
 /// logged in once is offered first afterwards, and a file's passphrase is
@@ -110,8 +118,11 @@ impl Identity {
 pub struct KeyLogin {
     /// The login name.
     pub user: String,
-    /// The keys, in the order offered.
-    pub identities: Vec<Identity>,
+    /// Offered only when a single-user server asks for a key login in its
+    /// answer to the hash (its `authorized_keys`), never before a LOGIN.
+    pub when_asked: bool,
+    identities: std::sync::OnceLock<Vec<Identity>>,
+    load: Option<Box<LoadIdentities>>,
     ask: Box<AskPassphrase>,
     accepted: Mutex<Option<usize>>,
 }
@@ -121,16 +132,39 @@ impl KeyLogin {
     pub fn new(user: &str, identities: Vec<Identity>, ask: Box<AskPassphrase>) -> Arc<KeyLogin> {
         Arc::new(KeyLogin {
             user: user.to_string(),
-            identities,
+            when_asked: false,
+            identities: identities.into(),
+            load: None,
             ask,
             accepted: Mutex::new(None),
         })
     }
 
+    /// A key login for single-user servers that ask for one: its keys found
+    /// by `load` only then (an agent asked, key files read), so a server that
+    /// lets the hash alone in costs nothing.
+    pub fn when_asked(load: Box<LoadIdentities>, ask: Box<AskPassphrase>) -> Arc<KeyLogin> {
+        Arc::new(KeyLogin {
+            user: SINGLE_USER_NAME.to_string(),
+            when_asked: true,
+            identities: std::sync::OnceLock::new(),
+            load: Some(load),
+            ask,
+            accepted: Mutex::new(None),
+        })
+    }
+
+    /// The keys, in the order offered (found now at the first call of a
+    /// [`KeyLogin::when_asked`]).
+    pub fn identities(&self) -> &[Identity] {
+        self.identities
+            .get_or_init(|| self.load.as_ref().map_or_else(Vec::new, |load| load()))
+    }
+
     /// The order to offer the keys in: the one that logged in before first.
     fn order(&self) -> Vec<usize> {
         let first = *self.accepted.lock().unwrap_or_else(|p| p.into_inner());
-        let n = self.identities.len().min(keylogin::MAX_OFFERS as usize);
+        let n = self.identities().len().min(keylogin::MAX_OFFERS as usize);
         first.into_iter().chain((0..n).filter(|i| Some(*i) != first)).collect()
     }
 }
@@ -155,7 +189,7 @@ impl crate::Client {
         };
         let mut refused = Vec::new();
         for i in kl.order() {
-            let id = &kl.identities[i];
+            let id = &kl.identities()[i];
             let reply = self.raw(&Offer::frame(&kl.user, &id.blob))?;
             let Some(ch) = Challenge::parse(&reply) else {
                 match Status::parse(&reply) {
@@ -186,6 +220,31 @@ impl crate::Client {
             }
         }
         Ok(Outcome::Refused(refused))
+    }
+
+    /// The key login a single-user server asked for in its answer to the
+    /// hash: none accepted (or none to offer) is `Error::Handshake("key
+    /// login", ..)`, its text naming what was refused. (A config without a
+    /// key login goes on without one, and the server refuses its commands.)
+    pub(crate) fn keys_only_login(&mut self, kl: &KeyLogin) -> Result<(), crate::Error> {
+        let refused = |why: String| {
+            crate::Error::Handshake(
+                "key login",
+                Status::Failed(i32::from(tfp_wire::Failed::LoginFailed.code()), why),
+            )
+        };
+        if kl.identities().is_empty() {
+            return Err(refused(
+                "no key was found to offer (-i FILE, ssh-agent, ~/.ssh/id_*)".into(),
+            ));
+        }
+        match self.key_login(kl)? {
+            Outcome::In(..) => Ok(()),
+            Outcome::Refused(tried) => Err(refused(format!("no key was accepted ({})", tried.join("; ")))),
+            Outcome::Unsupported => Err(crate::Error::Protocol(
+                "the server takes only key logins, which need the secure transport (not --legacy)".into(),
+            )),
+        }
     }
 
     /// The key that logged this session in, if one did.

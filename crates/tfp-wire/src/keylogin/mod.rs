@@ -26,6 +26,10 @@ pub use blob::{BlobError, Curve, PublicKey, SigAlg, Signature};
 pub const OFFER: &str = "TFDKEY";
 /// The command that carries the signature.
 pub const SIGN: &str = "TFDKEYSIG";
+/// The hash's answer on a single-user server whose `authorized_keys` lets in
+/// only its keys: `OK`, as any client reads it, and a word that tells a client
+/// to log in by key (TFDKEY, TFDKEYSIG) before any command.
+pub const HASH_KEYS_ONLY: &[u8] = b"OK TFDKEY";
 /// Bytes of the server's nonce.
 pub const NONCE_LEN: usize = 32;
 /// Bytes of the handshake hash the signature is bound to.
