@@ -6,7 +6,7 @@
 //! abort trailer in place of the hash and the server keeps the old file.
 
 use super::file::{Keep, Up};
-use crate::compress::send::block;
+use crate::compress::send::{block, delivery, on_link};
 use crate::engine::mtime;
 use crate::engine::route::{self, Link};
 use crate::remote::probe;
@@ -173,7 +173,8 @@ fn squeeze(c: &mut Client, keep: Keep, files: &[&Up]) -> Result<Option<Squeeze>,
     if !route::compresses_batch(keep.compress, Link::of(c), bytes) {
         return Ok(None);
     }
-    Ok(crate::compress::offer(c)?.and_then(|o| Squeeze::new(keep.compress, o)))
+    let sq = crate::compress::offer(c)?.and_then(|o| Squeeze::new(keep.compress, o));
+    Ok(sq.map(|sq| on_link(c, sq)))
 }
 
 /// Where a batch's data frames are made: the file's bytes are read into
@@ -204,7 +205,7 @@ impl Data<'_> {
         let t = Instant::now();
         c.chan.tx.send_frame(frame)?;
         let sent = frame.len();
-        sq.sent(sent, t.elapsed());
+        sq.sent_on(sent, t.elapsed(), || delivery(c));
         Ok(())
     }
 }
