@@ -76,12 +76,10 @@ pub fn wait_urgent_signal() -> io::Result<()> {
     urgent_signal_set().wait().map(drop).map_err(io::Error::from)
 }
 
-/// The least round-trip time the kernel saw on the TCP connection `fd`
-/// (TCP_INFO's `tcpi_min_rtt`, else the smoothed `tcpi_rtt` on kernels
-/// without it), or None where it cannot be read. tf uses it to
-/// decide whether a delta pays: on loopback or a LAN the link outruns the
-/// signature and diff work, as rsync assumes when it sends local copies whole.
-pub fn tcp_rtt(fd: BorrowedFd<'_>) -> Option<std::time::Duration> {
+/// TCP_INFO of the connection `fd` and how many of its bytes the kernel
+/// filled (an older kernel fills fewer: the caller checks its fields lie
+/// within them); None where it cannot be read.
+fn tcp_info(fd: BorrowedFd<'_>) -> Option<(libc::tcp_info, usize)> {
     // SAFETY: tcp_info is plain old data; all zeroes is a valid value.
     let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
@@ -96,16 +94,26 @@ pub fn tcp_rtt(fd: BorrowedFd<'_>) -> Option<std::time::Duration> {
             &mut len,
         )
     };
+    (r == 0).then_some((info, len as usize))
+}
+
+/// The least round-trip time the kernel saw on the TCP connection `fd`
+/// (TCP_INFO's `tcpi_min_rtt`, else the smoothed `tcpi_rtt` on kernels
+/// without it), or None where it cannot be read. tf uses it to
+/// decide whether a delta pays: on loopback or a LAN the link outruns the
+/// signature and diff work, as rsync assumes when it sends local copies whole.
+pub fn tcp_rtt(fd: BorrowedFd<'_>) -> Option<std::time::Duration> {
+    let (info, len) = tcp_info(fd)?;
     // tcpi_rtt lies well within the first bytes every kernel fills
     let filled = std::mem::offset_of!(libc::tcp_info, tcpi_rtt) + std::mem::size_of::<u32>();
-    if r != 0 || (len as usize) < filled {
+    if len < filled {
         return None;
     }
     // the least round trip seen (Linux 4.9 on) says what the link is: the
     // smoothed one also holds the time a loaded machine took to answer, so
     // loopback on a busy host read as a slow link
     let has_min = std::mem::offset_of!(libc::tcp_info, tcpi_min_rtt) + std::mem::size_of::<u32>();
-    let us = if (len as usize) >= has_min && info.tcpi_min_rtt != 0 {
+    let us = if len >= has_min && info.tcpi_min_rtt != 0 {
         info.tcpi_min_rtt.min(info.tcpi_rtt)
     } else {
         info.tcpi_rtt
@@ -122,22 +130,9 @@ pub fn tcp_rtt(fd: BorrowedFd<'_>) -> Option<std::time::Duration> {
 /// its own work (compressing) sees writes return at once and takes a 100
 /// Mbit/s link for a fast one; the kernel's acknowledged bytes do not lie.
 pub fn tcp_delivery_rate(fd: BorrowedFd<'_>) -> Option<(u64, bool)> {
-    // SAFETY: tcp_info is plain old data; all zeroes is a valid value.
-    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
-    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
-    // SAFETY: valid fd; the kernel writes at most `len` bytes into `info`,
-    // which is that large, and stores the length it wrote in `len`.
-    let r = unsafe {
-        libc::getsockopt(
-            fd.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_INFO,
-            (&mut info as *mut libc::tcp_info).cast(),
-            &mut len,
-        )
-    };
+    let (info, len) = tcp_info(fd)?;
     let filled = std::mem::offset_of!(libc::tcp_info, tcpi_delivery_rate) + std::mem::size_of::<u64>();
-    if r != 0 || (len as usize) < filled || info.tcpi_delivery_rate == 0 {
+    if len < filled || info.tcpi_delivery_rate == 0 {
         return None;
     }
     // the kernel's `tcpi_delivery_rate_app_limited` is the low bit of the
