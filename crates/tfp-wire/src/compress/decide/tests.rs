@@ -209,3 +209,20 @@ fn the_kernels_rate_tells_the_link_where_timed_writes_do_not() {
     s.seed_link(1);
     assert!(s.link_rate().unwrap() > 1e9, "a seed does not replace a measure");
 }
+
+#[test]
+fn waiting_for_a_core_counts_as_compressings_cost() {
+    // 1 Gbit/s: zstd's CPU time alone pays (5 ns + 0.25 x 8 ns < 8 ns a byte at
+    // level 3); waiting five times as long for a core as it computes, it does
+    // not, while one preempted block among a second of others barely counts
+    let mut d = Decider::new(Choice::Auto, MAX_LEVEL);
+    on_link(&mut d, 1000.0);
+    assert_eq!(d.plan(|| 0.25), Plan::Compress { level: 3 });
+    d.waited(Duration::from_millis(900), Duration::from_millis(900));
+    d.waited(Duration::from_micros(100), Duration::from_millis(20));
+    assert_eq!(d.plan(|| 0.25), Plan::Compress { level: 3 });
+    let mut busy = Decider::new(Choice::Auto, MAX_LEVEL);
+    on_link(&mut busy, 1000.0);
+    busy.waited(Duration::from_millis(100), Duration::from_millis(500));
+    assert_eq!(busy.plan(|| 0.25), Plan::Raw);
+}
