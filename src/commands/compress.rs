@@ -17,6 +17,7 @@
 
 use super::{CmdResult, Reply};
 use crate::session::Session;
+use std::net::TcpStream;
 use std::time::Instant;
 use tfp_channel::{NetStream, TxHalf};
 use tfp_wire::compress::{self as z, Choice, Decoder, Offer, Squeeze, DEFAULT_WINDOW_LOG};
@@ -35,6 +36,14 @@ pub(crate) fn offer(s: &Session) -> Option<Offer> {
 /// tables) and one block.
 pub(crate) fn stream_held(s: &Session) -> u64 {
     s.ctx().cfg.compression_memory.saturating_add(z::MAX_DATA as u64)
+}
+
+/// What `sock` delivers, as the kernel measured it: the decider's view of
+/// the link (timed writes alone took a link shared by four sessions for a
+/// fast one while compressing held the sender back).
+fn delivery(sock: &TcpStream) -> Option<(u64, bool)> {
+    use std::os::fd::AsFd as _;
+    tfd_sys::tcp_delivery_rate(sock.as_fd())
 }
 
 /// `TFDZSTD`.
@@ -225,8 +234,19 @@ impl Outflow {
         // the sender chooses raw whenever it likes: where the budget has no
         // room for a stream, the data go as they are rather than refused
         let held = s.try_hold(stream_held(s), "a compressed download's stream");
+        let squeeze = held.as_ref().and_then(|_| Squeeze::new(choice, offer)).map(|mut sq| {
+            // a connection that already carried data knows its link: the
+            // next request of a session (a tree's batches come in parts)
+            // need not send its first window raw to learn it again
+            if s.chan().tx.bytes >= z::LINK_WINDOW {
+                if let Some((rate, _)) = delivery(s.chan().stream()) {
+                    sq.seed_link(rate);
+                }
+            }
+            sq
+        });
         Some(Outflow {
-            squeeze: held.as_ref().and_then(|_| Squeeze::new(choice, offer)),
+            squeeze,
             out: Vec::new(),
             _held: held,
         })
@@ -257,7 +277,7 @@ impl Outflow {
                 data.len() + head.len()
             }
         };
-        self.sent(n, t);
+        self.sent(s.chan().stream(), n, t);
         Ok(())
     }
 
@@ -276,14 +296,14 @@ impl Outflow {
         let n = self.out.len();
         let t = Instant::now();
         tx.send_units_in_place(&(n as i64).to_be_bytes(), &mut self.out)?;
-        self.sent(n, t);
+        self.sent(tx.get_ref().get_ref(), n, t);
         Ok(())
     }
 
-    /// `bytes` of this transfer's went to the socket since `t`.
-    pub(crate) fn sent(&mut self, bytes: usize, t: Instant) {
+    /// `bytes` of this transfer's went to `sock` since `t`.
+    pub(crate) fn sent(&mut self, sock: &TcpStream, bytes: usize, t: Instant) {
         if let Some(sq) = self.squeeze.as_mut() {
-            sq.sent(bytes, t.elapsed());
+            sq.sent_on(bytes, t.elapsed(), || delivery(sock));
         }
     }
 

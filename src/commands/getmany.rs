@@ -211,7 +211,7 @@ fn send_file(
                 }
             };
             if let Some(z) = z {
-                z.sent(n, t);
+                z.sent(s.chan().stream(), n, t);
             }
             return Ok(Some(size));
         }

@@ -145,6 +145,41 @@ fn every_form_of_the_request_still_reads() {
     }
 }
 
+/// A server measuring the link itself (`z` alone) compresses a batch's
+/// first window: compression is asked only over a WAN's round trip, and a
+/// batch of small files under a window (1 MiB) went raw whole before, to
+/// measure a link it then never used (a tree's every part and session did
+/// so: a megabyte each where compression pays most).
+#[test]
+fn measured_by_the_server_a_batchs_first_window_goes_compressed() {
+    let srv = Server::start();
+    let names: Vec<String> = (0..6).map(|i| format!("small/f{i}.log")).collect();
+    for (i, name) in names.iter().enumerate() {
+        let mut text = log_lines(6000);
+        text.extend_from_slice(format!("file {i}\n").as_bytes());
+        std::fs::create_dir_all(srv.path("small")).unwrap();
+        std::fs::write(srv.path(name), &text).unwrap();
+    }
+    let mut c = srv.client();
+    let st = c
+        .call("TFDGETMANY", format!("{} 100000 p z", names.len()).as_bytes())
+        .unwrap();
+    assert!(matches!(st, Status::Ok(_)), "{st:?}");
+    for name in &names {
+        c.chan.tx.send_frame(name.as_bytes()).unwrap();
+    }
+    c.chan.tx.send_frame(b"E").unwrap();
+    for name in &names {
+        let head = c.chan.rx.recv_frame().unwrap();
+        assert!(
+            head.starts_with(b"z "),
+            "{name}: {:?}",
+            String::from_utf8_lossy(&head[..8])
+        );
+    }
+    assert_eq!(c.chan.rx.recv_frame().unwrap(), b"OK 6");
+}
+
 /// `remote` down into `target` through the engine over `streams` sessions
 /// and a relay that counts the bytes received and, with `cut`, cuts every
 /// connection once that many went by: the download's outcome and the bytes

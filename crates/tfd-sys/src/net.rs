@@ -76,12 +76,10 @@ pub fn wait_urgent_signal() -> io::Result<()> {
     urgent_signal_set().wait().map(drop).map_err(io::Error::from)
 }
 
-/// The least round-trip time the kernel saw on the TCP connection `fd`
-/// (TCP_INFO's `tcpi_min_rtt`, else the smoothed `tcpi_rtt` on kernels
-/// without it), or None where it cannot be read. tf uses it to
-/// decide whether a delta pays: on loopback or a LAN the link outruns the
-/// signature and diff work, as rsync assumes when it sends local copies whole.
-pub fn tcp_rtt(fd: BorrowedFd<'_>) -> Option<std::time::Duration> {
+/// TCP_INFO of the connection `fd` and how many of its bytes the kernel
+/// filled (an older kernel fills fewer: the caller checks its fields lie
+/// within them); None where it cannot be read.
+fn tcp_info(fd: BorrowedFd<'_>) -> Option<(libc::tcp_info, usize)> {
     // SAFETY: tcp_info is plain old data; all zeroes is a valid value.
     let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
@@ -96,21 +94,54 @@ pub fn tcp_rtt(fd: BorrowedFd<'_>) -> Option<std::time::Duration> {
             &mut len,
         )
     };
+    (r == 0).then_some((info, len as usize))
+}
+
+/// The least round-trip time the kernel saw on the TCP connection `fd`
+/// (TCP_INFO's `tcpi_min_rtt`, else the smoothed `tcpi_rtt` on kernels
+/// without it), or None where it cannot be read. tf uses it to
+/// decide whether a delta pays: on loopback or a LAN the link outruns the
+/// signature and diff work, as rsync assumes when it sends local copies whole.
+pub fn tcp_rtt(fd: BorrowedFd<'_>) -> Option<std::time::Duration> {
+    let (info, len) = tcp_info(fd)?;
     // tcpi_rtt lies well within the first bytes every kernel fills
     let filled = std::mem::offset_of!(libc::tcp_info, tcpi_rtt) + std::mem::size_of::<u32>();
-    if r != 0 || (len as usize) < filled {
+    if len < filled {
         return None;
     }
     // the least round trip seen (Linux 4.9 on) says what the link is: the
     // smoothed one also holds the time a loaded machine took to answer, so
     // loopback on a busy host read as a slow link
     let has_min = std::mem::offset_of!(libc::tcp_info, tcpi_min_rtt) + std::mem::size_of::<u32>();
-    let us = if (len as usize) >= has_min && info.tcpi_min_rtt != 0 {
+    let us = if len >= has_min && info.tcpi_min_rtt != 0 {
         info.tcpi_min_rtt.min(info.tcpi_rtt)
     } else {
         info.tcpi_rtt
     };
     Some(std::time::Duration::from_micros(u64::from(us)))
+}
+
+/// The rate the TCP connection `fd` delivers data at, as the kernel last
+/// measured it (TCP_INFO's `tcpi_delivery_rate`, Linux 4.9 on), in bytes
+/// per second, and whether that sample was limited by the sender having
+/// too little to send rather than by the network (then the link is at least
+/// that fast). None where the kernel does not say. A sender that times its
+/// own socket writes learns the link only while they block: one slowed by
+/// its own work (compressing) sees writes return at once and takes a 100
+/// Mbit/s link for a fast one; the kernel's acknowledged bytes do not lie.
+pub fn tcp_delivery_rate(fd: BorrowedFd<'_>) -> Option<(u64, bool)> {
+    let (info, len) = tcp_info(fd)?;
+    let filled = std::mem::offset_of!(libc::tcp_info, tcpi_delivery_rate) + std::mem::size_of::<u64>();
+    if len < filled || info.tcpi_delivery_rate == 0 {
+        return None;
+    }
+    // the kernel's `tcpi_delivery_rate_app_limited` is the low bit of the
+    // byte after the window scales, a byte libc's struct leaves as padding
+    let flags_at = std::mem::offset_of!(libc::tcp_info, tcpi_snd_rcv_wscale) + 1;
+    // SAFETY: `flags_at` lies within `info` (before `tcpi_rto`), whose
+    // bytes were all initialised (zeroed, then written by the kernel).
+    let flags = unsafe { *(&info as *const libc::tcp_info).cast::<u8>().add(flags_at) };
+    Some((info.tcpi_delivery_rate, flags & 1 != 0))
 }
 
 /// Whether the peer has sent something on `fd` that is waiting to be read,
@@ -125,4 +156,35 @@ pub fn readable_now(fd: BorrowedFd<'_>) -> bool {
     // SAFETY: one valid pollfd, a timeout of zero: poll only fills `revents`.
     let r = unsafe { libc::poll(&mut p, 1, 0) };
     r > 0 && p.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn a_connection_that_carried_data_tells_its_delivery_rate() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let reader = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut buf = vec![0u8; 1 << 16];
+            while s.read(&mut buf).unwrap() > 0 {}
+        });
+        let mut c = std::net::TcpStream::connect(addr).unwrap();
+        let chunk = vec![7u8; 1 << 16];
+        for _ in 0..64 {
+            c.write_all(&chunk).unwrap();
+        }
+        let got = tcp_delivery_rate(c.as_fd());
+        drop(c);
+        reader.join().unwrap();
+        let (rate, _) = got.expect("Linux 4.9 on tells the rate");
+        assert!(rate > 0);
+        // a socket that is not TCP cannot tell
+        let u = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        assert_eq!(tcp_delivery_rate(u.as_fd()), None);
+    }
 }

@@ -6,7 +6,26 @@ use crate::transfer::{Behind, Progress, PutOutcome};
 use crate::{Client, Error};
 use std::io::Read;
 use std::time::Instant;
-use tfp_wire::compress::{data_for_frame, header, Kind, Squeeze, HEADER_LEN};
+use tfp_wire::compress::{data_for_frame, header, Kind, Squeeze, HEADER_LEN, LINK_WINDOW};
+
+/// What the session's socket says it delivers: the kernel's rate in bytes
+/// per second and whether the sender limited it ([`Squeeze::sent_on`]).
+pub(crate) fn delivery(c: &Client) -> Option<(u64, bool)> {
+    use std::os::fd::AsFd as _;
+    tfd_sys::tcp_delivery_rate(c.chan.stream().as_fd())
+}
+
+/// `sq` for a transfer on `c`: a connection that already carried a window
+/// of data tells the link at once ([`Squeeze::seed_link`]), so the
+/// transfer's first megabyte need not go raw to measure it again.
+pub(crate) fn on_link(c: &Client, mut sq: Squeeze) -> Squeeze {
+    if c.chan.tx.bytes >= LINK_WINDOW {
+        if let Some((rate, _)) = delivery(c) {
+            sq.seed_link(rate);
+        }
+    }
+    sq
+}
 
 /// `buf[HEADER_LEN..]` holds the data: the block to send, compressed as
 /// `sq` plans into `out` (reused from block to block), or raw in place in
@@ -27,7 +46,7 @@ fn send_block(sq: &mut Squeeze, out: &mut Vec<u8>, c: &mut Client, buf: &mut [u8
     let t = Instant::now();
     c.chan.tx.send_units_in_place(&(b.len() as i64).to_be_bytes(), b)?;
     let n = b.len();
-    sq.sent(n, t.elapsed());
+    sq.sent_on(n, t.elapsed(), || delivery(c));
     Ok(())
 }
 

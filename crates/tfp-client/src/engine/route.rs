@@ -90,9 +90,9 @@ pub fn compresses(choice: tfp_wire::compress::Choice, link: Link) -> bool {
 
 /// [`compresses`] for a batch of `bytes` bytes of data: measured, a batch
 /// of less than the decider's first window of the link
-/// ([`tfp_wire::compress::LINK_WINDOW`]) would go raw whatever it holds, so
-/// the server is not even asked (its probe would cost a round trip on the
-/// slow link of a small `put`).
+/// ([`tfp_wire::compress::LINK_WINDOW`]) saves less than the server's probe
+/// costs (a round trip on the slow link of a small `put`), so the server
+/// is not even asked.
 pub fn compresses_batch(choice: tfp_wire::compress::Choice, link: Link, bytes: u64) -> bool {
     compresses(choice, link) && (choice != tfp_wire::compress::Choice::Auto || bytes >= tfp_wire::compress::LINK_WINDOW)
 }

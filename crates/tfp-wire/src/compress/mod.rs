@@ -27,6 +27,7 @@
 //! touches no file or socket, it works on byte slices as the cipher does.
 
 mod choice;
+mod clock;
 mod decide;
 mod decode;
 mod encode;

@@ -4,8 +4,9 @@
 //! sender reports each write ([`Squeeze::sent`]) so the decider sees its
 //! own link (each stream of a transfer measures its own).
 
+use super::clock::Clock;
 use super::{Choice, Decider, Encoder, Offer, Plan, Sampler, HEADER_LEN};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// One connection's compression.
 pub struct Squeeze {
@@ -54,7 +55,7 @@ impl Squeeze {
         let Plan::Compress { level } = self.decider.plan(|| sampler.ratio(data)) else {
             return false;
         };
-        let (start, t) = (out.len(), Instant::now());
+        let (start, t) = (out.len(), Clock::start());
         if self
             .enc
             .set_level(level)
@@ -64,7 +65,9 @@ impl Squeeze {
             return false;
         }
         let packed = out.len() - start - HEADER_LEN;
-        self.decider.compressed(data.len(), packed, t.elapsed());
+        let (cpu, wall) = t.elapsed();
+        self.decider.compressed(data.len(), packed, cpu);
+        self.decider.waited(cpu, wall);
         self.saved.0 += data.len() as u64;
         self.saved.1 += packed as u64;
         true
@@ -79,6 +82,18 @@ impl Squeeze {
     /// `bytes` went to the socket in `took`: the decider's view of the link.
     pub fn sent(&mut self, bytes: usize, took: Duration) {
         self.decider.sent(bytes, took);
+    }
+
+    /// [`Squeeze::sent`] on a socket that tells the rate it delivers
+    /// ([`Decider::sent_on`]: asked once a window).
+    pub fn sent_on(&mut self, bytes: usize, took: Duration, socket: impl FnOnce() -> Option<(u64, bool)>) {
+        self.decider.sent_on(bytes, took, socket);
+    }
+
+    /// The link as the socket measured it before this transfer
+    /// ([`Decider::seed_link`]).
+    pub fn seed_link(&mut self, rate: u64) {
+        self.decider.seed_link(rate);
     }
 
     /// The bytes of the blocks sent compressed, before and after.

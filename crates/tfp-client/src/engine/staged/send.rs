@@ -76,6 +76,7 @@ fn send_ranges(
     let mut squeeze = match req.compress {
         Some((choice, offer)) => Some(
             Squeeze::new(choice, offer)
+                .map(|sq| crate::compress::send::on_link(c, sq))
                 .ok_or_else(|| Error::Local(std::io::Error::other("no memory for a zstd stream")))?,
         ),
         None => None,

@@ -8,7 +8,7 @@
 use super::answer::{refusals, Refusal};
 use super::entries::Entry;
 use super::file::{Keep, Up};
-use crate::compress::send::block;
+use crate::compress::send::{block, delivery, on_link};
 use crate::engine::mtime;
 use crate::engine::route::{self, Link};
 use crate::remote::probe;
@@ -198,7 +198,8 @@ fn squeeze(c: &mut Client, keep: Keep, files: &[&Up]) -> Result<Option<Squeeze>,
     if !route::compresses_batch(keep.compress, Link::of(c), bytes) {
         return Ok(None);
     }
-    Ok(crate::compress::offer(c)?.and_then(|o| Squeeze::new(keep.compress, o)))
+    let sq = crate::compress::offer(c)?.and_then(|o| Squeeze::new(keep.compress, o));
+    Ok(sq.map(|sq| on_link(c, sq)))
 }
 
 /// Where a batch's data frames are made: the file's bytes are read into
@@ -229,7 +230,7 @@ impl Data<'_> {
         let t = Instant::now();
         c.chan.tx.send_frame(frame)?;
         let sent = frame.len();
-        sq.sent(sent, t.elapsed());
+        sq.sent_on(sent, t.elapsed(), || delivery(c));
         Ok(())
     }
 }

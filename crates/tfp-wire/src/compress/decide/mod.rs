@@ -83,6 +83,8 @@ pub struct Decider {
     ratio: Option<f64>,
     /// Raw blocks since the last compressed one, while off.
     since_probe: u32,
+    /// Seconds of CPU and of the clock that compressing took lately.
+    busy: (f64, f64),
 }
 
 impl Decider {
@@ -105,6 +107,7 @@ impl Decider {
             cpu: [None; MAX_LEVEL as usize],
             ratio: None,
             since_probe: 0,
+            busy: (0.0, 0.0),
         }
     }
 
@@ -122,6 +125,29 @@ impl Decider {
         self.cpu[(level.clamp(1, MAX_LEVEL) - 1) as usize].unwrap_or_else(|| prior_cpu(level))
     }
 
+    /// What compressing a byte at `level` costs in time: zstd's CPU time
+    /// times how long the thread waited for a core while compressing
+    /// ([`Decider::waited`]): on a machine whose cores are all taken a
+    /// level's CPU time is not what it costs the transfer.
+    fn cost_at(&self, level: i32) -> f64 {
+        let (cpu, wall) = self.busy;
+        let waiting = if cpu > 0.0 { (wall / cpu).clamp(1.0, 16.0) } else { 1.0 };
+        self.cpu_at(level) * waiting
+    }
+
+    /// Compressing took `cpu` of the thread's CPU time and `wall` of the
+    /// clock's: summed over the last second or so of compressing, so one
+    /// preempted block weighs what it lasted, no more.
+    pub fn waited(&mut self, cpu: Duration, wall: Duration) {
+        let (c, w) = &mut self.busy;
+        *c += cpu.as_secs_f64();
+        *w += wall.as_secs_f64().max(cpu.as_secs_f64());
+        if *w > 1.0 {
+            *c /= 2.0;
+            *w /= 2.0;
+        }
+    }
+
     /// The plan for the next block; `sample` measures its sample's ratio at
     /// level 1, and is called only when the answer could matter (never on a
     /// link zstd cannot keep up with, so loopback pays nothing for it).
@@ -131,16 +157,21 @@ impl Decider {
             Choice::Auto => true,
             Choice::Force(_) => false,
         };
+        // Before its first window the link is unknown: compression was
+        // asked because its round trip is a WAN's (the client's route),
+        // so the first window goes compressed at the starting level, as
+        // forced. Sending it raw to measure cost a megabyte per session
+        // and per batch on the links where compression pays most, and at
+        // most a few milliseconds of zstd where it does not.
         let link = match (auto, self.link) {
-            (false, _) => 0.0,
-            // measure the link first, with the data as it is
-            (true, None) => return Plan::Raw,
             (true, Some(link)) => link,
+            _ => 0.0,
         };
-        if auto && self.cpu_at(1) >= link {
+        let auto = auto && self.link.is_some();
+        if auto && self.cost_at(1) >= link {
             // not even data that vanished would pay: no sample, but a probe
             // now and then when it comes close
-            return self.probe(link / self.cpu_at(1), sample);
+            return self.probe(link / self.cost_at(1), sample);
         }
         let ratio = sample();
         if ratio.is_nan() || ratio > MARGIN {
@@ -155,7 +186,7 @@ impl Decider {
                 self.level = level;
                 Plan::Compress { level }
             }
-            None => self.probe(link / (self.cpu_at(1) + ratio * link), || ratio),
+            None => self.probe(link / (self.cost_at(1) + ratio * link), || ratio),
         }
     }
 
@@ -181,7 +212,7 @@ impl Decider {
     /// The current level if compressing at it beats sending raw, else the
     /// lower one that does (as the CPU limits), else none.
     fn paying_level(&self, link: f64, ratio: f64) -> Option<i32> {
-        (1..=self.level).rev().find(|&l| self.cpu_at(l) + ratio * link < link)
+        (1..=self.level).rev().find(|&l| self.cost_at(l) + ratio * link < link)
     }
 
     /// A block of `input` bytes was compressed to `output` bytes in `cpu`:
@@ -205,7 +236,7 @@ impl Decider {
             return;
         };
         let wire = ratio * link;
-        let cpu = self.cpu_at(self.level);
+        let cpu = self.cost_at(self.level);
         if cpu < wire / 2.0 && self.level < self.max_level {
             self.level += 1;
         } else if cpu > wire && self.level > 1 {
@@ -216,15 +247,56 @@ impl Decider {
     /// `bytes` went to the socket and the writes took `took`: the link's
     /// rate, measured over windows of [`LINK_WINDOW`] bytes (a socket
     /// buffer's first megabytes go out at memory speed; later windows tell
-    /// the link).
+    /// the link). For a sender that cannot ask its socket ([`Decider::sent_on`]).
     pub fn sent(&mut self, bytes: usize, took: Duration) {
+        self.sent_on(bytes, took, || None);
+    }
+
+    /// [`Decider::sent`] on a socket that tells what it delivers: at each
+    /// window's end `socket` gives the kernel's rate (bytes per second)
+    /// and whether the sender had too little to send then (the link is at
+    /// least that fast). Timed writes tell the link only while they block:
+    /// a sender slowed by its own compressing sees them return at once and
+    /// took a 100 Mbit/s link shared by four sessions for one six times
+    /// faster, then sent raw. The kernel's rate does not depend on that; an
+    /// app-limited one only ever makes the link faster than thought (while
+    /// compressing the sender is the bottleneck: its rate is its own, not
+    /// the link's). None: the writes' time, as [`Decider::sent`].
+    pub fn sent_on(&mut self, bytes: usize, took: Duration, socket: impl FnOnce() -> Option<(u64, bool)>) {
         self.window_bytes += bytes as u64;
         self.window_time += took.as_secs_f64();
-        if self.window_bytes >= LINK_WINDOW {
-            let per_byte = self.window_time / self.window_bytes as f64;
-            self.link = Some(self.link.map_or(per_byte, |old| old + ALPHA * (per_byte - old)));
-            self.window_bytes = 0;
-            self.window_time = 0.0;
+        if self.window_bytes < LINK_WINDOW {
+            return;
+        }
+        let timed = self.window_time / self.window_bytes as f64;
+        self.window_bytes = 0;
+        self.window_time = 0.0;
+        match socket().filter(|&(rate, _)| rate > 0) {
+            Some((rate, limited)) => self.delivered(rate, limited),
+            None => self.blend_link(timed),
+        }
+    }
+
+    /// The socket's rate: `rate` bytes per second, `limited` by the sender.
+    fn delivered(&mut self, rate: u64, limited: bool) {
+        let per_byte = 1.0 / rate as f64;
+        match self.link {
+            // the sender's own rate: the link is at least this fast, no slower
+            Some(old) if limited && per_byte >= old => {}
+            _ => self.blend_link(per_byte),
+        }
+    }
+
+    fn blend_link(&mut self, per_byte: f64) {
+        self.link = Some(self.link.map_or(per_byte, |old| old + ALPHA * (per_byte - old)));
+    }
+
+    /// The link as the socket already measured it (`rate` bytes per
+    /// second), for a transfer starting on a connection that has carried
+    /// data: its first window need not go raw to learn what is known.
+    pub fn seed_link(&mut self, rate: u64) {
+        if self.link.is_none() && rate > 0 {
+            self.link = Some(1.0 / rate as f64);
         }
     }
 }

@@ -34,13 +34,17 @@ fn a_block_that_does_not_shrink_goes_raw_whatever_was_asked() {
 }
 
 #[test]
-fn auto_measures_the_link_before_compressing() {
+fn auto_compresses_its_first_window_then_follows_the_link() {
+    // asked only over a WAN's round trip: the first window compresses
+    // (it went raw to measure, a megabyte per batch where it pays most)
     let mut d = Decider::new(Choice::Auto, MAX_LEVEL);
-    assert_eq!(d.plan(|| 0.2), Plan::Raw);
-    d.sent(MIB / 2, Duration::from_millis(40));
-    assert_eq!(d.plan(|| 0.2), Plan::Raw);
-    d.sent(MIB / 2, Duration::from_millis(40));
     assert_eq!(d.plan(|| 0.2), Plan::Compress { level: DEFAULT_LEVEL });
+    assert_eq!(d.plan(|| 0.95), Plan::Raw);
+    d.sent(MIB / 2, Duration::from_micros(50));
+    assert_eq!(d.plan(|| 0.2), Plan::Compress { level: DEFAULT_LEVEL });
+    // the window measured fast (10 GB/s): raw from then on
+    d.sent(MIB / 2, Duration::from_micros(50));
+    assert_eq!(d.plan(|| unreachable!("no sample where it cannot pay")), Plan::Raw);
     // Forced, it compresses from the first block.
     assert_eq!(
         Decider::new(Choice::Force(None), MAX_LEVEL).plan(|| 0.2),
@@ -172,4 +176,53 @@ fn compression_turned_off_on_a_bad_moment_is_measured_again() {
         }
     }
     assert!(back, "{d:?}");
+}
+
+#[test]
+fn the_kernels_rate_tells_the_link_where_timed_writes_do_not() {
+    // Compressing held the sender back: its writes returned at once (a
+    // megabyte in 200 us), yet the socket delivered 3 MB/s (100 Mbit/s
+    // shared by four sessions). The kernel's rate wins; compression stays.
+    let mut d = Decider::new(Choice::Auto, MAX_LEVEL);
+    let took = Duration::from_micros(200);
+    d.sent_on(MIB, took, || Some((3_000_000, false)));
+    assert_eq!(d.link_rate(), Some(3e6));
+    assert!(matches!(d.plan(|| 0.25), Plan::Compress { .. }));
+    // An app-limited sample (the sender's own rate) never makes it slower...
+    d.sent_on(MIB, took, || Some((1_000_000, true)));
+    assert_eq!(d.link_rate(), Some(3e6));
+    // ...but says when it is faster than thought, and so does a full one.
+    d.sent_on(MIB, took, || Some((9_000_000, true)));
+    let faster = d.link_rate().unwrap();
+    assert!(faster > 3e6, "{faster}");
+    d.sent_on(MIB, took, || Some((1_000_000, false)));
+    assert!(d.link_rate().unwrap() < faster);
+    // a socket that cannot tell: the writes' time, as before
+    let mut t = Decider::new(Choice::Auto, MAX_LEVEL);
+    t.sent_on(MIB, Duration::from_millis(100), || None);
+    let rate = t.link_rate().unwrap();
+    assert!((10e6..11e6).contains(&rate), "{rate}");
+    // a transfer on a connection that carried data starts knowing it
+    let mut s = Decider::new(Choice::Auto, MAX_LEVEL);
+    s.seed_link(2_000_000_000);
+    assert_eq!(s.plan(|| unreachable!("loopback: no sample")), Plan::Raw);
+    s.seed_link(1);
+    assert!(s.link_rate().unwrap() > 1e9, "a seed does not replace a measure");
+}
+
+#[test]
+fn waiting_for_a_core_counts_as_compressings_cost() {
+    // 1 Gbit/s: zstd's CPU time alone pays (5 ns + 0.25 x 8 ns < 8 ns a byte at
+    // level 3); waiting five times as long for a core as it computes, it does
+    // not, while one preempted block among a second of others barely counts
+    let mut d = Decider::new(Choice::Auto, MAX_LEVEL);
+    on_link(&mut d, 1000.0);
+    assert_eq!(d.plan(|| 0.25), Plan::Compress { level: 3 });
+    d.waited(Duration::from_millis(900), Duration::from_millis(900));
+    d.waited(Duration::from_micros(100), Duration::from_millis(20));
+    assert_eq!(d.plan(|| 0.25), Plan::Compress { level: 3 });
+    let mut busy = Decider::new(Choice::Auto, MAX_LEVEL);
+    on_link(&mut busy, 1000.0);
+    busy.waited(Duration::from_millis(100), Duration::from_millis(500));
+    assert_eq!(busy.plan(|| 0.25), Plan::Raw);
 }
