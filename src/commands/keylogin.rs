@@ -45,6 +45,18 @@ pub(super) fn binding(s: &mut Session, cmd: &str) -> Result<[u8; keylogin::BINDI
     })
 }
 
+/// The throttle's view of a key login. A single-user server's clients all
+/// send the name `-`, so there only the address counts: a lock of that name
+/// would shut every client out, and anyone who knows one listed public key
+/// could set it off with bad signatures from a few addresses.
+fn key_attempt<'a>(s: &'a Session, name: &'a [u8]) -> crate::auth::login_throttle::Attempt<'a> {
+    let mut a = attempt(s, name);
+    if s.state().single_user() {
+        a.policy.account.max_failures = 0;
+    }
+    a
+}
+
 /// `TFDKEY <user> <key>`.
 pub fn tfdkey(s: &mut Session, arg: &[u8]) -> CmdResult {
     if s.state().logged_in() {
@@ -68,13 +80,13 @@ pub fn tfdkey(s: &mut Session, arg: &[u8]) -> CmdResult {
         Err(keylogin::FrameError::Missing) => return Err(Failed::MissingParameter.into()),
         Err(e) => {
             let name = tfp_wire::command::split_space(arg).map_or(&b""[..], |(n, _)| n);
-            let a = attempt(s, name);
+            let a = key_attempt(s, name);
             throttle_gate(s, &a)?;
             count_failure(s, &a, &format!("a key that cannot be read ({e})"));
             return Err(Failed::LoginFailed.into());
         }
     };
-    let a = attempt(s, &offer.user);
+    let a = key_attempt(s, &offer.user);
     throttle_gate(s, &a)?;
     let fp = keylogin::fingerprint(&offer.blob);
     let found = if s.state().single_user() {
@@ -281,7 +293,7 @@ pub fn tfdkeysig(s: &mut Session, arg: &[u8]) -> CmdResult {
         info!("{} TFDKEYSIG refused: no key offered (TFDKEY first)", s.peer());
         return Err(Failed::LoginFailed.into());
     };
-    let a = attempt(s, &p.name);
+    let a = key_attempt(s, &p.name);
     throttle_gate(s, &a)?;
     let fp = keylogin::fingerprint(&p.blob);
     if let Err(why) = check_signature(&p, &binding, arg) {

@@ -26,13 +26,21 @@ fn line_of(blob: &[u8]) -> String {
 
 /// A single-user server whose authorized_keys holds `blob`'s key.
 fn server(blob: &[u8]) -> Option<Server> {
+    server_with(blob, "")
+}
+
+/// The same, with more of tfd.conf.
+fn server_with(blob: &[u8], conf: &str) -> Option<Server> {
     if !require(is_root(), "needs root (the key file is judged as root's)") {
         return None;
     }
     let dir = tempdir("single-keys-wire");
     let file = dir.join("authorized_keys");
     fs::write(&file, line_of(blob)).unwrap();
-    Some(Server::start_with(&format!("authorized_keys {}\n", file.display())))
+    Some(Server::start_with(&format!(
+        "authorized_keys {}\n{conf}",
+        file.display()
+    )))
 }
 
 /// A session over the secure transport that has not logged in by key.
@@ -107,4 +115,34 @@ fn unknown_keys_bad_signatures_and_the_legacy_cipher_are_refused() {
     let sig = signed(&d, &key, &blob, &nonce);
     assert_ok(Status::parse(&d.raw(&sig).unwrap()));
     assert_eq!(d.raw(b"ECHO in").unwrap(), b"in");
+}
+
+/// Every client of a single-user server sends the name `-`: failed key
+/// logins count against the address alone, never lock that name. Before,
+/// anyone who knew one listed public key could send bad signatures from a
+/// few addresses and lock every client out for `login_ban`.
+#[test]
+fn bad_signatures_never_lock_the_one_name_out() {
+    let (key, blob) = key_pair();
+    let Some(srv) = server_with(&blob, "login_max_failures_user 2\nlogin_max_failures_ip 50\n") else {
+        return;
+    };
+    let (other, _) = key_pair();
+    let mut bad = secure(&srv);
+    for _ in 0..4 {
+        let nonce = offer(&mut bad, &blob).unwrap_or_else(|st| panic!("{st:?}\n{}", srv.log()));
+        let forged = {
+            let data = keylogin::signed_data(&bad.binding().unwrap(), b"-", &nonce, &blob);
+            keylogin::signature_frame(&keyfile::sign(&other, SigAlg::Ed25519, &data).unwrap())
+        };
+        assert_failed(Status::parse(&bad.raw(&forged).unwrap()), 37);
+    }
+    let log = srv.log();
+    assert!(!log.contains("locked for"), "{log}");
+    // the right key still logs in, from a session of its own
+    let mut good = secure(&srv);
+    let nonce = offer(&mut good, &blob).unwrap_or_else(|st| panic!("{st:?}\n{}", srv.log()));
+    let sig = signed(&good, &key, &blob, &nonce);
+    assert_ok(Status::parse(&good.raw(&sig).unwrap()));
+    assert_eq!(good.raw(b"ECHO in").unwrap(), b"in");
 }
