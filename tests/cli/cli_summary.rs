@@ -26,18 +26,25 @@ fn summary_mib(out: &str, cmd: &str) -> (String, f64) {
     (line, figure)
 }
 
-/// Twelve files of 3 MiB over a quota with room for seven: seven land,
-/// five are refused, and the summary counts the 21 MiB that landed (it
-/// said 36, the bytes sent).
-#[test]
-fn a_put_over_the_quota_counts_only_what_landed() {
+/// A server whose quota (23M) holds seven of the twelve 3 MiB files made
+/// here (their bytes from `seed`).
+fn twelve_over_the_quota(seed: u64) -> (Server, std::path::PathBuf) {
     assert!(is_root(), "this test needs root (a quota applies to defusr root)");
     let srv = Server::start_with("quota_default 23M\n");
     let local = srv.dir.join("twelve");
     fs::create_dir_all(&local).unwrap();
     for i in 0..12 {
-        fs::write(local.join(format!("f{i:02}.bin")), pattern(3 * MIB, 70 + i)).unwrap();
+        fs::write(local.join(format!("f{i:02}.bin")), pattern(3 * MIB, seed + i)).unwrap();
     }
+    (srv, local)
+}
+
+/// Twelve files of 3 MiB over a quota with room for seven: seven land,
+/// five are refused, and the summary counts the 21 MiB that landed (it
+/// said 36, the bytes sent).
+#[test]
+fn a_put_over_the_quota_counts_only_what_landed() {
+    let (srv, local) = twelve_over_the_quota(70);
     let o = srv.tf(&["put", "-r", "--jobs", "1", local.to_str().unwrap(), "up"]);
     assert!(!o.status.success(), "there was no room: {}", text(&o));
     let (line, mib) = summary_mib(&text(&o), "put");
@@ -53,13 +60,7 @@ fn a_put_over_the_quota_counts_only_what_landed() {
 /// 10 of the 12 landed over the 23M quota.
 #[test]
 fn a_put_over_four_sessions_never_lands_past_the_quota() {
-    assert!(is_root(), "this test needs root (a quota applies to defusr root)");
-    let srv = Server::start_with("quota_default 23M\n");
-    let local = srv.dir.join("twelve");
-    fs::create_dir_all(&local).unwrap();
-    for i in 0..12 {
-        fs::write(local.join(format!("f{i:02}.bin")), pattern(3 * MIB, 90 + i)).unwrap();
-    }
+    let (srv, local) = twelve_over_the_quota(90);
     for run in 0..3 {
         let dst = format!("up{run}");
         let o = srv.tf(&["put", "-r", "--jobs", "4", local.to_str().unwrap(), &dst]);
