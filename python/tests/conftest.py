@@ -87,6 +87,10 @@ class Tfd:
             self.port = free_port(HOST)
             lines = [f"proto {self.proto}", f"hash {self.hash}", f"dbdir {self.data}", f"port {self.port}",
                      f"listen {HOST}", f"privkey_file {self.priv}"]
+            # its own control socket (the default, /run/tfd/ctl.sock, left
+            # an empty /run/tfd behind every run as root)
+            if not any(str(l).split()[:1] == ["control_socket"] for l in self.extra):
+                lines.append(f"control_socket {self.base / 'ctl.sock'}")
             if ROOT and multi:
                 let_users_reach(self.data)
             elif ROOT:

@@ -221,6 +221,10 @@ class TfdServer:
             f"listen {self.listen_host}",
             f"privkey_file {self.key_file}",
         ]
+        # its own control socket (the default, /run/tfd/ctl.sock, left an
+        # empty /run/tfd behind every run as root)
+        if not any(l.split()[:1] == ["control_socket"] for l in self.extra_conf):
+            lines.append(f"control_socket {self.base / 'ctl.sock'}")
         multi_user = any(l.split()[:1] in (["userdb"], ["defusr"]) for l in self.extra_conf)
         if self.is_root and multi_user:
             let_users_reach(self.data)
