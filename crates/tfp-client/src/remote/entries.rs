@@ -103,8 +103,13 @@ pub(crate) fn send_list(c: &mut Client, dir: &[u8]) -> Result<bool, Error> {
     if c.caps.get(Ext::Entries) == Known::No {
         return Ok(false);
     }
-    c.chan.tx.send_frame(&[ENTRIES.as_bytes(), b" ", dir].concat())?;
+    c.chan.tx.send_frame(&line(dir))?;
     Ok(true)
+}
+
+/// The command line `TFDENTRIES <dir>`.
+fn line(dir: &[u8]) -> Vec<u8> {
+    [ENTRIES.as_bytes(), b" ", dir].concat()
 }
 
 /// FSTAT of `src`, with the batch probe ahead of it and TFDENTRIES of
@@ -118,18 +123,12 @@ pub(crate) fn fstat_entries_ahead(
     src: &[u8],
     probe: Option<super::probe::Which>,
 ) -> Result<(super::listing::Answer, bool), Error> {
-    let probe = probe.filter(|w| w.unasked(c));
-    c.chan.tx.hold();
-    if let Some(w) = probe {
-        c.chan.tx.send_frame(w.probe_line())?;
-    }
-    c.chan.tx.send_frame(&[&b"FSTAT "[..], src].concat())?;
-    let sent = send_list(c, src)?;
-    c.chan.tx.release()?;
-    if let Some(w) = probe {
-        let st = Status::parse(&c.chan.rx.recv_frame()?);
-        w.learn(c, &st);
-    }
+    let fstat = [&b"FSTAT "[..], src].concat();
+    let list = (c.caps.get(Ext::Entries) != Known::No).then(|| line(src));
+    let mut frames: Vec<&[u8]> = vec![&fstat];
+    frames.extend(list.as_deref());
+    super::listing::send_probing(c, &frames, probe)?;
+    let sent = list.is_some();
     Ok((super::listing::parse_fstat_answer(&c.chan.rx.recv_frame()?), sent))
 }
 

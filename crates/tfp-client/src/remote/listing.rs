@@ -139,7 +139,7 @@ pub(crate) fn list_probing(
 ) -> Result<Listing, Error> {
     let name = if recursive { "LSR" } else { "LS" };
     let cmd = [name.as_bytes(), b" ", dir].concat();
-    send_probing(c, &cmd, probe)?;
+    send_probing(c, &[&cmd], probe)?;
     let mut out = Bounded(Vec::new());
     match c.recv_chunks(&mut out) {
         Ok(Status::Ok(_)) => {}
@@ -264,20 +264,22 @@ pub fn list_stat(c: &mut Client, dir: &[u8]) -> Result<Option<StatListing>, Erro
     list_stat_probing(c, dir, None)
 }
 
-/// Sends `cmd`, with the probe of a batch command just before it (its
-/// answer read first) when one is still to ask: the probe rides the
-/// command's round trip instead of costing one of its own.
-fn send_probing(c: &mut Client, cmd: &[u8], probe: Option<super::probe::Which>) -> Result<(), Error> {
-    match probe.filter(|w| w.unasked(c)) {
-        Some(w) => {
-            c.chan.tx.hold();
-            c.chan.tx.send_frame(w.probe_line())?;
-            c.chan.tx.send_frame(cmd)?;
-            c.chan.tx.release()?;
-            let st = Status::parse(&c.chan.rx.recv_frame()?);
-            w.learn(c, &st);
-        }
-        None => c.chan.tx.send_frame(cmd)?,
+/// Sends `cmds` in one write, with the probe of a batch command just
+/// before them (its answer read first) when one is still to ask: the probe
+/// rides the commands' round trip instead of costing one of its own.
+pub(crate) fn send_probing(c: &mut Client, cmds: &[&[u8]], probe: Option<super::probe::Which>) -> Result<(), Error> {
+    let probe = probe.filter(|w| w.unasked(c));
+    c.chan.tx.hold();
+    if let Some(w) = probe {
+        c.chan.tx.send_frame(w.probe_line())?;
+    }
+    for cmd in cmds {
+        c.chan.tx.send_frame(cmd)?;
+    }
+    c.chan.tx.release()?;
+    if let Some(w) = probe {
+        let st = Status::parse(&c.chan.rx.recv_frame()?);
+        w.learn(c, &st);
     }
     Ok(())
 }
@@ -292,7 +294,7 @@ fn list_stat_probing(
         return Ok(None);
     }
     let cmd = [&b"TFDLIST "[..], dir].concat();
-    send_probing(c, &cmd, probe)?;
+    send_probing(c, &[&cmd], probe)?;
     recv_stat(c)
 }
 
@@ -396,7 +398,7 @@ pub(crate) fn send_tree_listing(
 /// batches in the round trip that tells what its destination is.
 pub(crate) fn fstat_probing(c: &mut Client, path: &[u8], probe: Option<super::probe::Which>) -> Result<Stat, Error> {
     if probe.is_some_and(|w| w.unasked(c)) {
-        send_probing(c, &[&b"FSTAT "[..], path].concat(), probe)?;
+        send_probing(c, &[&[&b"FSTAT "[..], path].concat()], probe)?;
         return parse_fstat_answer(&c.chan.rx.recv_frame()?);
     }
     fstat(c, path)
@@ -417,18 +419,8 @@ pub(crate) fn fstats_probing(
     let Some(next) = next else {
         return Ok((fstat_probing(c, path, probe), None));
     };
-    let probe = probe.filter(|w| w.unasked(c));
-    c.chan.tx.hold();
-    if let Some(w) = probe {
-        c.chan.tx.send_frame(w.probe_line())?;
-    }
-    c.chan.tx.send_frame(&[&b"FSTAT "[..], path].concat())?;
-    c.chan.tx.send_frame(&[&b"FSTAT "[..], next].concat())?;
-    c.chan.tx.release()?;
-    if let Some(w) = probe {
-        let st = Status::parse(&c.chan.rx.recv_frame()?);
-        w.learn(c, &st);
-    }
+    let (first, second) = ([&b"FSTAT "[..], path].concat(), [&b"FSTAT "[..], next].concat());
+    send_probing(c, &[&first, &second], probe)?;
     let first = parse_fstat_answer(&c.chan.rx.recv_frame()?);
     let second = parse_fstat_answer(&c.chan.rx.recv_frame()?);
     Ok((first, Some(second)))
