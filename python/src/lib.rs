@@ -91,9 +91,8 @@ fn connect(
         }
         // a single-user server with authorized_keys asks for a key login
         (None, _) => {
-            cfg.keys = Some(
-                identities::when_asked(identity.as_deref(), passphrase).map_err(|e| py_err(py, Error::Usage(e)))?,
-            );
+            cfg.keys =
+                Some(identities::when_asked(identity.as_deref(), passphrase).map_err(|e| py_err(py, Error::Usage(e)))?);
         }
     }
     let by_key_alone = cfg.keys.is_some() && password.is_none();
@@ -126,7 +125,10 @@ fn connect(
     }
     let cfg = b.config().clone();
     let c = py.allow_threads(|| b.connect()).map_err(|e| {
-        match pinned.as_ref().and_then(|p| py.allow_threads(|| server_key::changed(p, &e, &cfg))) {
+        match pinned
+            .as_ref()
+            .and_then(|p| py.allow_threads(|| server_key::changed(p, &e, &cfg)))
+        {
             Some(refused) => errors::host_key(py, &refused),
             None => py_err(py, e),
         }
