@@ -265,6 +265,14 @@ impl Session {
             Ok(tfp_client::remote::entries::list(c, &dir)?.map(full_tuples))
         })
     }
+    /// TFDDIRENTRIES of `dir` (tfp_client::remote::dir_entries): one level
+    /// with modes, mtimes to the nanosecond and owners, where TFDENTRIES
+    /// walks the whole tree below; None: not served.
+    fn list_dir_entries(&self, py: Python<'_>, dir: Vec<u8>) -> PyResult<Option<Vec<FullTuple>>> {
+        self.run_at(py, &[&dir], |c| {
+            Ok(tfp_client::remote::dir_entries::list(c, &dir)?.map(full_tuples))
+        })
+    }
     /// LS/LSR as the server sent it.
     #[pyo3(signature = (dir, recursive=false))]
     fn list_raw(&self, py: Python<'_>, dir: Vec<u8>, recursive: bool) -> PyResult<Py<PyBytes>> {

@@ -31,6 +31,7 @@ class TurnCounter:
         self.lock = threading.Lock()
         self.last = None
         self.turns = 0
+        self.down = 0  # bytes the server sent
         self.socks = []
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -51,6 +52,8 @@ class TurnCounter:
                     if way == "c2s" and self.last != "c2s":
                         self.turns += 1
                     self.last = way
+                    if way == "s2c":
+                        self.down += len(data)
                 dst.sendall(data)
         except OSError:
             pass
@@ -64,6 +67,7 @@ class TurnCounter:
     def reset(self):
         with self.lock:
             self.turns = 0
+            self.down = 0
             self.last = None
 
     def close(self):
@@ -116,3 +120,31 @@ def test_a_refused_whole_read_leaves_the_session_working(tfd, relayed):
     (tfd.data / base / "big.bin").write_bytes(big)
     assert fs.cat_file(f"{base}/big.bin") == big
     assert fs.cat_file(f"{base}/big.bin", start=(4 << 20) + 1) == big[(4 << 20) + 1:]
+
+
+def test_ls_detail_and_info_list_one_level_not_the_tree_below(tfd, relayed):
+    """ls(detail=True) and info() answer from the directory's own entries
+    (one TFDDIRENTRIES), not a listing of everything below it: a directory
+    holding a deep subtree costs what its own entries cost."""
+    r, fs = relayed
+    base = "lvl_" + secrets.token_hex(4)
+    deep = tfd.data / base / "sub" / "deeper"
+    deep.mkdir(parents=True)
+    for i in range(3000):
+        (deep / f"file-with-a-longish-name-{i:05}.txt").write_bytes(b"x")
+    (tfd.data / base / "top.txt").write_bytes(b"hello")
+    os.chmod(tfd.data / base / "top.txt", 0o640)
+    fs.ls(base, detail=False)  # the session is up before counting
+    r.reset()
+    listed = {e["name"]: e for e in fs.ls(base, detail=True)}
+    assert set(listed) == {f"{base}/sub", f"{base}/top.txt"}, listed
+    assert listed[f"{base}/top.txt"]["size"] == 5
+    assert listed[f"{base}/top.txt"]["type"] == "file"
+    assert listed[f"{base}/sub"]["type"] == "directory"
+    assert listed[f"{base}/top.txt"]["mtime"] == int((tfd.data / base / "top.txt").stat().st_mtime)
+    # the 3,000 names below are about 120 KB of listing: none of it crossed
+    assert r.down < 16 << 10, r.down
+    r.reset()
+    info = fs.info(f"{base}/top.txt")
+    assert info["size"] == 5 and info["mode"] & 0o7777 == 0o640, info
+    assert r.down < 16 << 10, r.down

@@ -86,6 +86,13 @@ def _file(path: Union[PathLike, None]) -> Optional[str]:
     return os.fsdecode(f) if isinstance(f, bytes) else f
 
 
+
+def _listed_kind(code: int) -> str:
+    """An archive listing's file type as a listing's kind (LS's and
+    TFDLIST's: a symlink, device, FIFO or socket is "other")."""
+    name = _type_name(code)
+    return name if name in ("dir", "file") else "other"
+
 class Session(_Transfers, _TreeRuns):
     """A connected session; use it as a context manager (END on exit).
 
@@ -214,18 +221,22 @@ class Session(_Transfers, _TreeRuns):
     # --- listings ---------------------------------------------------------
     def listdir(self, path: PathLike = "", *, recursive: bool = False, stat: bool = False) -> List[Entry]:
         """LS (LSR with recursive=True): the entries, names checked by tfp-client.
-        stat=True adds size and mtime from one TFDLIST (every entry below
-        the directory with its size and mtime in one exchange; without
-        recursive=True its own entries are kept) where the server has it,
-        otherwise FSTATs sent without waiting for each answer (size and
-        mtime None for an entry gone since it was listed). TFDLIST walks the
-        whole tree below the directory, a listing of about 40 bytes an
-        entry: what ``find`` lists too."""
+        stat=True adds size and mtime from one exchange where the server
+        has it: TFDDIRENTRIES (the directory's own entries) or, with
+        recursive=True, TFDLIST (every entry below the directory, a listing
+        of about 40 bytes an entry: what ``find`` lists too); otherwise
+        FSTATs sent without waiting for each answer (size and mtime None
+        for an entry gone since it was listed)."""
         base = _s(_b(path)).rstrip("/")
 
         def full(name: str) -> str:
             return posixpath.join(base, name) if base else name
 
+        if stat and not recursive:
+            level = self._n.list_dir_entries(_b(path))
+            if level is not None:
+                return [Entry(_s(rel), full(_s(rel)), _listed_kind(code), size, sec)
+                        for code, rel, size, _mode, (sec, _nsec), _target, _owner in level if rel]
         if stat:
             listed = self._n.list_stat(_b(path))
             if listed is not None:

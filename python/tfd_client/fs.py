@@ -196,9 +196,9 @@ class TfFileSystem(AbstractFileSystem):
 
     # --- metadata -------------------------------------------------------------
     def info(self, path, **kwargs) -> Dict[str, Any]:
-        """fsspec's info, with what the server's TFDENTRIES listing of the
-        parent says of the entry (tfd's archive listing; a tree whole, so
-        ls, find and open size by a stat instead): ``mode`` (permission,
+        """fsspec's info, with what the server's TFDDIRENTRIES listing of
+        the parent says of the entry (tfd's archive listing of one
+        directory level): ``mode`` (permission,
         set-id and sticky bits), ``mtime_ns`` (``mtime`` as a float of
         seconds), ``uid``/``gid``, and for a symbolic link ``islink`` and
         ``destination``, its target as stored (``type`` is the target's,
@@ -209,7 +209,7 @@ class TfFileSystem(AbstractFileSystem):
             return {"name": "", "size": 0, "type": "directory"}
         parent, name = posixpath.split(path)
         try:
-            listed = self._again(lambda s: s.native.list_entries(_b(parent)))
+            listed = self._again(lambda s: s.native.list_dir_entries(_b(parent)))
         except Error:
             listed = None  # the stat says why, or what it is
         full = next((e for e in listed or () if e[1] == _b(name)), None)
@@ -241,7 +241,8 @@ class TfFileSystem(AbstractFileSystem):
 
     def ls(self, path, detail=True, **kwargs):
         """The directory's entries; with ``detail`` their sizes and mtimes
-        from the one listing ``find`` uses (TFDLIST), not a stat per entry."""
+        from one listing of the directory alone (TFDDIRENTRIES), not a stat
+        per entry nor a walk of the tree below."""
         path = self._strip_protocol(path)
         info = self._stat_info(path)
         if info["type"] != "directory":
