@@ -160,6 +160,14 @@ refused and the log says why.
 Failures count in the login throttle as
 .BR LOGIN 's
 do (but a key merely not in the file).
+A Fast Access token
+.RB ( FAITOK )
+is granted only to a session past this login, and its
+.B FAI://
+entrance, like the hash, is not asked for a key again: the token is the
+proof, good until it expires
+.RB ( fai_max_minutes ,
+0 to grant none) even after the key that logged its session in is removed.
 It must not be inside
 .BR dbdir ;
 in multi\-user mode tfd does not start with it (use
