@@ -14,7 +14,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use tf::options::commands::{self, filter_of, Family, ParseError};
+use tf::options::commands::select::{filter_of, select_of};
+use tf::options::commands::{self, Family, ParseError};
 use tfp_client::engine::events::{Events, Fault, Progress, Report};
 use tfp_client::engine::opening::Opening;
 use tfp_client::escape;
@@ -65,6 +66,7 @@ pub fn wanted(args: &[String]) -> bool {
             "-r" | "-p" | "-a" | "--archive" | "-L" | "--copy-links" | "--jobs" | "--exclude" | "--include" => {
                 return true
             }
+            "--exclude-from" | "--include-from" | "--filter" | "--files-from" => return true,
             s if commands::takes_value(Family::Transfer, s) => {
                 it.next();
             }
@@ -119,7 +121,7 @@ impl std::fmt::Display for Usage<'_> {
         match &self.1 {
             Wrong::Parse(ParseError::Unknown(s)) => write!(
                 f,
-                "{s} is not an option of {cmd} -r (only -r, -a, -L, -p, --jobs N, --exclude PATTERN, --include PATTERN, -z, --compress[=LEVEL], --no-compress)"
+                "{s} is not an option of {cmd} -r (only -r, -a, -L, -p, --jobs N, --exclude PATTERN, --include PATTERN, --exclude-from FILE, --include-from FILE, --filter RULE, --files-from FILE, --max-size SIZE, --min-size SIZE, --update, --ignore-existing, --existing, -z, --compress[=LEVEL], --no-compress)"
             ),
             Wrong::Parse(ParseError::Bad(m)) => f.write_str(m),
             Wrong::Resume => write!(f, "{cmd}: --resume with several files is for get -r"),
@@ -149,7 +151,11 @@ fn parse<'a>(cmd: &'a str, args: &[String]) -> Result<Opts, Usage<'a>> {
     if resume && cmd != "get" {
         return Err(wrong(Wrong::Resume));
     }
-    let filter = filter_of(&g);
+    let bad = |e: String| wrong(Wrong::Parse(ParseError::Bad(e)));
+    // --files-from: the source directory's contents, as rsync's --relative
+    let listed = g.text("--files-from").is_some();
+    let filter = filter_of(&g, recursive).map_err(bad)?;
+    let select = select_of(&g).map_err(bad)?;
     let mut pos = g.positional;
     let lone = lone_pattern(&pos.iter().map(String::as_str).collect::<Vec<_>>()).is_some();
     if lone {
@@ -163,16 +169,17 @@ fn parse<'a>(cmd: &'a str, args: &[String]) -> Result<Opts, Usage<'a>> {
         return Err(wrong(Wrong::Stdio));
     }
     let run = Options {
-        recursive: recursive || keeps.is_some(),
+        recursive: recursive || keeps.is_some() || listed,
         resume,
         filter,
         jobs,
         fai: false,
-        contents: false,
+        contents: listed,
         preserve,
         keeps,
         copy_links,
         opening: Default::default(),
+        select,
     };
     Ok(Opts {
         run,
@@ -352,7 +359,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
     o.run.fai = x.fai;
     o.run.opening = std::mem::take(&mut x.opening);
     let rerun = Rerun::of(cfg, cmd, &o.sources, &o.dest);
-    o.run.contents = rerun.pending();
+    o.run.contents |= rerun.pending();
     let mut again: Vec<&str> = vec![cmd];
     again.extend(args.iter().map(String::as_str).filter(|a| *a != "--resume"));
     if cmd == "get" {

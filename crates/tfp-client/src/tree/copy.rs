@@ -119,6 +119,10 @@ pub fn put(
         if ft.is_symlink() {
             t.skipped(walk::skipped("put", &shown, walk::not_taken(ft)));
         } else if ft.is_file() {
+            if let Some(why) = super::select::why_kept(&o.select, m.len(), None, 0).filter(|_| !o.select.existing) {
+                t.note(format!("put: {shown}: {why}, skipped"));
+                continue;
+            }
             files.push(Up {
                 local: src.clone(),
                 remote: base,
@@ -130,7 +134,7 @@ pub fn put(
                 t.local(format!("put: {shown}: is a directory (use put -r)"));
                 continue;
             }
-            if o.keeps.is_some() {
+            if o.keeps.is_some() || o.select.needs_plan() {
                 let seen = if base == dest {
                     Some(dest_kind).filter(|_| !dest.is_empty())
                 } else {
@@ -242,7 +246,10 @@ fn copy_trees(
     (trees, dest_is_dir): (&[ArchiveTree], bool),
     t: &mut Tally<'_>,
 ) -> Result<(), Error> {
-    let Some(keeps) = o.keeps else { return Ok(()) };
+    if o.keeps.is_none() && !o.select.needs_plan() {
+        return Ok(());
+    }
+    let keeps = o.keeps.unwrap_or_default();
     if !trees.is_empty() && !dest_is_dir {
         t.ev.making_destination();
     }

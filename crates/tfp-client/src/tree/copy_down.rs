@@ -231,7 +231,10 @@ fn gather(
         }
     }
     match st.kind {
-        Kind::File => gather_file(here, name, src, g, t),
+        Kind::File => match super::select::why_kept(&o.select, st.size, None, 0).filter(|_| !o.select.existing) {
+            Some(why) => t.note(format!("get: {shown}: {why}, skipped")),
+            None => gather_file(here, name, src, g, t),
+        },
         Kind::Dir if !o.recursive => t.local(format!("get: {shown}: is a directory (use get -r)")),
         Kind::Dir if by_mirror(o) => {
             let to = if here.is_dir && !name.is_empty() && !o.contents {
@@ -280,7 +283,7 @@ fn gather(
 /// ([`super::archive`]): with `-a`, and with `-L`, whose links on the
 /// server the mirror's listing follows.
 fn by_mirror(o: &Options) -> bool {
-    o.keeps.is_some() || o.copy_links
+    o.keeps.is_some() || o.copy_links || o.select.needs_plan()
 }
 
 /// A single file's landing: the directory it goes in.

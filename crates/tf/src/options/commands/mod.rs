@@ -6,6 +6,8 @@
 
 use tfp_wire::compress::Choice;
 
+pub mod select;
+
 /// A group of commands sharing one parser: every option of the group is
 /// accepted by each of its commands (as before the table), the rows' `commands`
 /// only say which ones it means something to.
@@ -608,9 +610,14 @@ fn row_name(family: Family, word: &str) -> &str {
         .map_or(word, |(_, s, _)| *s)
 }
 
+/// Every row: the table's and the blocks kept in files of their own.
+pub fn all() -> impl Iterator<Item = &'static CmdOpt> {
+    COMMAND_OPTIONS.iter().chain(select::ROWS)
+}
+
 /// The options of `family`.
 pub fn of(family: Family) -> impl Iterator<Item = &'static CmdOpt> {
-    COMMAND_OPTIONS.iter().filter(move |o| o.family == family)
+    all().filter(move |o| o.family == family)
 }
 
 /// Why a command's words are no good.
@@ -758,16 +765,12 @@ pub fn joined_values(args: &[String], valued: &dyn Fn(&str) -> bool) -> Vec<Stri
 
 /// Whether some command's option `name` takes a value.
 fn valued(name: &str) -> bool {
-    COMMAND_OPTIONS
-        .iter()
-        .any(|o| o.name == name && !matches!(o.kind, Kind::Flag | Kind::OptNum { .. }))
+    all().any(|o| o.name == name && !matches!(o.kind, Kind::Flag | Kind::OptNum { .. }))
 }
 
 /// Whether some command's option `name` takes a value only joined to it.
 fn optional_value(name: &str) -> bool {
-    COMMAND_OPTIONS
-        .iter()
-        .any(|o| o.name == name && matches!(o.kind, Kind::OptNum { .. }))
+    all().any(|o| o.name == name && matches!(o.kind, Kind::OptNum { .. }))
 }
 
 /// Whether `name` is an option of `family` that takes a value (so the word
@@ -780,15 +783,6 @@ pub fn takes_value(family: Family, name: &str) -> bool {
 /// (`-z` of put and get), which that family's words otherwise never are.
 pub fn is_short_option(family: Family, word: &str) -> bool {
     !word.starts_with("--") && of(family).any(|o| o.name == word)
-}
-
-/// The `--exclude`/`--include` options a command was given, as the tree
-/// runs' filter (rsync's first match wins).
-pub fn filter_of(g: &Given) -> tfp_client::tree::filter::Filter {
-    tfp_client::tree::filter::Filter::new(
-        g.texts_in_order(&["--exclude", "--include"])
-            .map(|(n, p)| (n == "--include", p)),
-    )
 }
 
 #[cfg(test)]
