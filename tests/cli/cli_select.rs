@@ -277,3 +277,49 @@ fn delete_excluded_removes_what_the_filter_leaves_out() {
     assert_eq!(inventory(&srv.path("mup")), want);
     let _ = fs::remove_dir_all(&here);
 }
+
+/// A single file's `put` and `get` obey the sizes and update modes as
+/// `rsync FILE DST` does, and a file left as it is says so in one line.
+#[test]
+fn single_files_obey_sizes_and_update_modes() {
+    let srv = Server::start();
+    let here = tempdir("cli_select_single");
+    let src = here.join("src");
+    build(&src);
+    let big = src.join("big.bin");
+    // the file rsync leaves out, tf leaves out: nothing there after either
+    let reference = here.join("ref");
+    fs::create_dir(&reference).unwrap();
+    let o = Command::new("rsync")
+        .args(["--max-size", "1K", s(&big), s(&reference)])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert!(!reference.join("big.bin").exists());
+    let o = srv.tf(&["put", "--max-size", "1K", s(&big), "big.bin"]);
+    ok(&o, "put --max-size");
+    assert!(!srv.path("big.bin").exists(), "{}", text(&o));
+    assert!(text(&o).contains("larger than --max-size, skipped"), "{}", text(&o));
+    // --update: a newer remote copy stays; --existing: nothing new is made
+    fs::write(srv.path("z.txt"), "newer on the server").unwrap();
+    let o = srv.tf(&["put", "--update", s(&src.join("z.txt")), "z.txt"]);
+    ok(&o, "put --update");
+    assert_eq!(fs::read(srv.path("z.txt")).unwrap(), b"newer on the server");
+    let down = here.join("down");
+    fs::create_dir(&down).unwrap();
+    let o = srv.tf(&["get", "--existing", "z.txt", s(&down)]);
+    ok(&o, "get --existing");
+    assert!(!down.join("z.txt").exists(), "{}", text(&o));
+    let o = srv.tf(&["get", "--min-size", "1", "z.txt", s(&down)]);
+    ok(&o, "get --min-size");
+    assert_eq!(fs::read(down.join("z.txt")).unwrap(), b"newer on the server");
+    // and the local copy, now newer, is left by --ignore-existing
+    fs::write(down.join("z.txt"), "mine").unwrap();
+    let o = srv.tf(&["get", "--ignore-existing", "z.txt", s(&down.join("z.txt"))]);
+    ok(&o, "get --ignore-existing");
+    assert_eq!(fs::read(down.join("z.txt")).unwrap(), b"mine");
+    let o = srv.tf(&["put", "--max-size", "lots", s(&big), "big.bin"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--max-size lots: not a size"), "{}", text(&o));
+    let _ = fs::remove_dir_all(&here);
+}
