@@ -59,7 +59,8 @@ fn parse(args: &[String]) -> Result<(Options, Option<Choice>, String, String), U
         dry_run: g.flag("--dry-run"),
         jobs: g.num("--jobs").map_or(4, |n| n as usize),
         fai: false,
-        filter: filter_of(&g, g.flag("-r")).map_err(|e| Usage::Parse(ParseError::Bad(e)))?,
+        // as rsync -a: a listed directory is not descended into (no -r here)
+        filter: filter_of(&g, false).map_err(|e| Usage::Parse(ParseError::Bad(e.0)))?,
         delta: if g.flag("--whole-file") {
             DeltaRule::Never
         } else if g.flag("--no-whole-file") {
@@ -68,7 +69,7 @@ fn parse(args: &[String]) -> Result<(Options, Option<Choice>, String, String), U
             DeltaRule::Auto
         },
         copy_links: g.flag("-L"),
-        select: select_of(&g).map_err(|e| Usage::Parse(ParseError::Bad(e)))?,
+        select: select_of(&g).map_err(|e| Usage::Parse(ParseError::Bad(e.0)))?,
         keeps: Keeps {
             attrs: !g.flag("--no-perms"),
             links: !g.flag("--no-links"),

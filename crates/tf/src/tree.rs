@@ -14,7 +14,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use tf::options::commands::select::{filter_of, select_of};
+use tf::options::commands::select::{filter_of, select_of, Unusable};
 use tf::options::commands::{self, Family, ParseError};
 use tfp_client::engine::events::{Events, Fault, Progress, Report};
 use tfp_client::engine::opening::Opening;
@@ -151,7 +151,7 @@ fn parse<'a>(cmd: &'a str, args: &[String]) -> Result<Opts, Usage<'a>> {
     if resume && cmd != "get" {
         return Err(wrong(Wrong::Resume));
     }
-    let bad = |e: String| wrong(Wrong::Parse(ParseError::Bad(e)));
+    let bad = |e: Unusable| wrong(Wrong::Parse(ParseError::Bad(e.0)));
     // --files-from: the source directory's contents, as rsync's --relative
     let listed = g.text("--files-from").is_some();
     let filter = filter_of(&g, recursive).map_err(bad)?;

@@ -67,7 +67,7 @@ fn parse(args: &[String]) -> Result<Opts, XferError> {
         ParseError::Bad(m) => XferError::Said(m),
     };
     let g = commands::parse(Family::Transfer, args).map_err(said)?;
-    let select = tf::options::commands::select::select_of(&g).map_err(XferError::Said)?;
+    let select = tf::options::commands::select::select_of(&g).map_err(|e| XferError::Said(e.0))?;
     let o = Opts {
         offset: g.num("--offset"),
         resume: g.flag("--resume"),

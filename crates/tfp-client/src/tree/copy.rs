@@ -119,10 +119,6 @@ pub fn put(
         if ft.is_symlink() {
             t.skipped(walk::skipped("put", &shown, walk::not_taken(ft)));
         } else if ft.is_file() {
-            if let Some(why) = super::select::why_kept(&o.select, m.len(), None, 0).filter(|_| !o.select.existing) {
-                t.note(format!("put: {shown}: {why}, skipped"));
-                continue;
-            }
             files.push(Up {
                 local: src.clone(),
                 remote: base,
@@ -188,6 +184,8 @@ pub fn put(
             t.local(format!("put: {shown}: not a regular file or directory"));
         }
     }
+    // a file source by the size limits (a tree's files are its mirror's)
+    files.retain(|u| !left_by_size(o, u, &t));
     refuse_unstorable(&mut dirs, &mut files, &mut t);
     // directories first, parents before children, sent without waiting for
     // each answer (the server answers in order): a tree of many directories
@@ -203,6 +201,16 @@ pub fn put(
     send(c, cfg, o, &files, &mut dirs, &mut t)?;
     copy_trees(c, cfg, o, (&trees, dest_is_dir), &mut t)?;
     Ok(t.report)
+}
+
+/// Whether a size limit leaves the file `u` out (told), as rsync's
+/// `--max-size` and `--min-size` do.
+fn left_by_size(o: &Options, u: &Up, t: &Tally<'_>) -> bool {
+    let why = u.size.and_then(|n| o.select.why_size(n));
+    if let Some(why) = why {
+        t.note(format!("put: {}: {why}, skipped", escape::path(&u.local)));
+    }
+    why.is_some()
 }
 
 /// What the destination is (`None` inside: nothing there) and, for `-a`

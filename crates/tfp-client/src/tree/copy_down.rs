@@ -231,7 +231,7 @@ fn gather(
         }
     }
     match st.kind {
-        Kind::File => match super::select::why_kept(&o.select, st.size, None, 0).filter(|_| !o.select.existing) {
+        Kind::File => match o.select.why_size(st.size) {
             Some(why) => t.note(format!("get: {shown}: {why}, skipped")),
             None => gather_file(here, name, src, g, t),
         },

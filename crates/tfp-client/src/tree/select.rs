@@ -31,11 +31,8 @@ pub struct Select {
 
 /// Why a file is left as it is, as a single file's `put`/`get` tells it.
 pub fn why_kept(s: &Select, size: u64, theirs: Option<(u64, i64)>, mtime: i64) -> Option<&'static str> {
-    if s.max_size.is_some_and(|m| size > m) {
-        return Some("larger than --max-size");
-    }
-    if s.min_size.is_some_and(|m| size < m) {
-        return Some("smaller than --min-size");
+    if let Some(why) = s.why_size(size) {
+        return Some(why);
     }
     match theirs {
         Some(_) if s.ignore_existing => Some("the destination exists (--ignore-existing)"),
@@ -52,16 +49,22 @@ impl Select {
         self.max_size.is_some() || self.min_size.is_some() || self.update || self.ignore_existing || self.existing
     }
 
-    /// Whether a file of `size` moves by the size limits.
-    fn size_ok(&self, size: u64) -> bool {
-        !self.max_size.is_some_and(|m| size > m) && !self.min_size.is_some_and(|m| size < m)
+    /// Why a file of `size` stays by the size limits, if it does.
+    pub fn why_size(&self, size: u64) -> Option<&'static str> {
+        if self.max_size.is_some_and(|m| size > m) {
+            Some("larger than --max-size")
+        } else if self.min_size.is_some_and(|m| size < m) {
+            Some("smaller than --min-size")
+        } else {
+            None
+        }
     }
 
     /// Whether the source entry `rel` may change the destination's.
     fn moves(&self, rel: &[u8], src: &Side, dst: &Side) -> bool {
         let Some(s) = src.get(rel) else { return true };
         let d = dst.get(rel);
-        if s.kind == Kind::File && !self.size_ok(s.size) {
+        if s.kind == Kind::File && self.why_size(s.size).is_some() {
             return false;
         }
         match d {
