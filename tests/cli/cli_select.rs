@@ -323,3 +323,40 @@ fn single_files_obey_sizes_and_update_modes() {
     assert!(stderr(&o).contains("--max-size lots: not a size"), "{}", text(&o));
     let _ = fs::remove_dir_all(&here);
 }
+
+/// `-` as a rule file or a list reads standard input, as in rsync.
+#[test]
+fn a_dash_reads_the_rules_or_the_list_from_stdin() {
+    use std::io::Write;
+    let srv = Server::start();
+    let here = tempdir("cli_select_stdin");
+    let src = here.join("src");
+    build(&src);
+    let run = |args: &[&str], input: &str| {
+        let mut child = srv
+            .tf_command(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let o = run(&["put", "-r", "--exclude-from", "-", s(&src), "ex"], "*.txt\n- *.rs\n");
+    ok(&o, "put -r --exclude-from -");
+    let reference = here.join("ref");
+    fs::create_dir(&reference).unwrap();
+    rsync(&["-r", "--exclude", "*.txt", "--exclude", "*.rs"], &src, &reference);
+    assert_eq!(inventory(&srv.path("ex")), inventory(&reference));
+    let o = run(
+        &["get", "--files-from", "-", "ex", s(&here.join("down"))],
+        "notes/old.md\n",
+    );
+    ok(&o, "get --files-from -");
+    assert_eq!(
+        inventory(&here.join("down")).into_keys().collect::<Vec<_>>(),
+        [PathBuf::from("notes"), PathBuf::from("notes/old.md")]
+    );
+    let _ = fs::remove_dir_all(&here);
+}

@@ -41,7 +41,8 @@ pub fn opening(cmd: &str, args: &[String], cfg: &ClientConfig, fai: bool) -> Ope
     if fai || !wanted(args) {
         return Opening::default();
     }
-    let Ok(o) = parse(cmd, args) else {
+    // the rule files and lists are read by the run (`-` is stdin, read once)
+    let Ok(o) = parse(cmd, args, false) else {
         return Opening::default();
     };
     let dirs = !upload
@@ -139,7 +140,9 @@ impl std::fmt::Display for Usage<'_> {
     }
 }
 
-fn parse<'a>(cmd: &'a str, args: &[String]) -> Result<Opts, Usage<'a>> {
+/// The words of `put -r`/`get -r`; with `read`, the rule files and the
+/// `--files-from` list read too (else the filter is left empty).
+fn parse<'a>(cmd: &'a str, args: &[String], read: bool) -> Result<Opts, Usage<'a>> {
     let wrong = |w| Usage(cmd, w);
     let g = commands::parse(Family::Tree, args).map_err(|e| wrong(Wrong::Parse(e)))?;
     let (recursive, jobs) = (g.flag("-r"), g.num("--jobs").map_or(DEFAULT_JOBS, |n| n as usize));
@@ -154,7 +157,11 @@ fn parse<'a>(cmd: &'a str, args: &[String]) -> Result<Opts, Usage<'a>> {
     let bad = |e: Unusable| wrong(Wrong::Parse(ParseError::Bad(e.0)));
     // --files-from: the source directory's contents, as rsync's --relative
     let listed = g.text("--files-from").is_some();
-    let filter = filter_of(&g, recursive).map_err(bad)?;
+    let filter = if read {
+        filter_of(&g, recursive).map_err(bad)?
+    } else {
+        Default::default()
+    };
     let select = select_of(&g).map_err(bad)?;
     let mut pos = g.positional;
     let lone = lone_pattern(&pos.iter().map(String::as_str).collect::<Vec<_>>()).is_some();
@@ -349,7 +356,7 @@ pub(super) fn tell_kept(r: &Report, how: &str) {
 /// that continues it; that command (and the same one run again) continues
 /// into the destination the interrupted run made ([`Rerun`]).
 pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode {
-    let mut o = match parse(cmd, args) {
+    let mut o = match parse(cmd, args, true) {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
