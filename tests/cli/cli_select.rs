@@ -216,6 +216,44 @@ fn files_from_takes_the_listed_paths_as_rsync_does() {
     // with -r a listed directory comes whole (put and get: mirror has no -r)
     let w = ["-r", "--files-from", s(&list)];
     same_as_rsync("ffr", &w, &w, nothing);
+    // a listed path the source lacks is told and fails the run, as rsync's
+    // exit 23, and the rest moves: here a local fault, there the server's
+    fs::write(&list, "z.txt\nnowhere\n").unwrap();
+    let srv = Server::start();
+    let src = here.join("src");
+    build(&src);
+    let (down, m) = (here.join("down"), here.join("m"));
+    for (args, code, landed) in [
+        (
+            vec!["put", "--files-from", s(&list), s(&src), "up"],
+            1,
+            srv.path("up/z.txt"),
+        ),
+        (
+            vec!["get", "--files-from", s(&list), "up", s(&down)],
+            2,
+            down.join("z.txt"),
+        ),
+        (
+            vec!["mirror", "--files-from", s(&list), "up", s(&m)],
+            2,
+            m.join("z.txt"),
+        ),
+        (
+            vec!["mirror", "-R", "--files-from", s(&list), s(&src), "mup"],
+            1,
+            srv.path("mup/z.txt"),
+        ),
+    ] {
+        let o = srv.tf(&args);
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {}", text(&o));
+        assert!(
+            text(&o).contains("nowhere: listed in --files-from, not "),
+            "{}",
+            text(&o)
+        );
+        assert!(landed.exists(), "{args:?}: {}", text(&o));
+    }
     let _ = fs::remove_dir_all(&here);
 }
 

@@ -146,9 +146,7 @@ pub fn put(
                     continue;
                 }
             };
-            for (p, why) in &tree.skipped {
-                t.skipped(walk::skipped("put", &escape::path(&src.join(p)), why));
-            }
+            tell_walked(o, src, &tree, &mut t);
             if base != dest || !dest_is_dir {
                 if !dest_is_dir {
                     t.ev.making_destination();
@@ -201,6 +199,23 @@ pub fn put(
     send(c, cfg, o, &files, &mut dirs, &mut t)?;
     copy_trees(c, cfg, o, (&trees, dest_is_dir), &mut t)?;
     Ok(t.report)
+}
+
+/// Tells what the walk of `src` left out (links, what could not be read)
+/// and the `--files-from` paths it lacks.
+fn tell_walked(o: &Options, src: &Path, tree: &walk::LocalTree, t: &mut Tally<'_>) {
+    for (p, why) in &tree.skipped {
+        t.skipped(walk::skipped("put", &escape::path(&src.join(p)), why));
+    }
+    let walked: std::collections::HashSet<&[u8]> = (tree.dirs.iter())
+        .chain(tree.files.iter().map(|f| &f.0))
+        .chain(tree.skipped.iter().map(|s| &s.0))
+        .map(|p| p.as_os_str().as_bytes())
+        .collect();
+    for p in o.filter.unlisted(|r| walked.contains(r)) {
+        let shown = escape::path(&src.join(OsStr::from_bytes(&p)));
+        t.local(format!("put: {shown}: listed in --files-from, not in the source"));
+    }
 }
 
 /// Whether a size limit leaves the file `u` out (told), as rsync's

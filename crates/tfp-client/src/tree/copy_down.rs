@@ -361,6 +361,11 @@ fn gather_tree(
     t: &mut Tally<'_>,
 ) -> Result<(), Error> {
     let shown = names::shown(src);
+    let listed: std::collections::HashSet<&[u8]> = l.entries.iter().map(|e| e.rel.as_slice()).collect();
+    for p in o.filter.unlisted(|r| listed.contains(r)) {
+        let missing = names::shown(&rjoin(src, &p));
+        t.refused(format!("get: {missing}: listed in --files-from, not on the server"));
+    }
     l.entries.retain(|e| !o.filter.excludes(&e.rel, e.kind == Kind::Dir));
     for (n, why) in &l.refused {
         t.refused(format!(

@@ -213,6 +213,13 @@ impl Filter {
         self.listed = Some(listed);
     }
 
+    /// The `--files-from` paths the source lacks (`present` says what it
+    /// has): each is told, as rsync fails on each.
+    pub fn unlisted(&self, present: impl Fn(&[u8]) -> bool) -> Vec<Vec<u8>> {
+        let Some(l) = &self.listed else { return Vec::new() };
+        l.paths().filter(|p| !present(p)).map(<[u8]>::to_vec).collect()
+    }
+
     /// Whether there is no rule at all.
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty() && self.listed.is_none()

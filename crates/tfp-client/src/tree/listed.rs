@@ -73,6 +73,11 @@ impl Listed {
         Ok(l)
     }
 
+    /// The paths as listed.
+    pub fn paths(&self) -> impl Iterator<Item = &[u8]> {
+        self.paths.iter().map(Vec::as_slice)
+    }
+
     /// Whether `rel` (a path below the source) is taken: listed, a
     /// directory above one, an entry of one listed with `/`, or with `-r`
     /// below a listed directory.

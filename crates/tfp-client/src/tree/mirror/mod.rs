@@ -359,7 +359,7 @@ fn plan_of(
     way: Direction,
     (whole, stamps): (bool, bool),
     keeps: Keeps,
-    t: &Tally<'_>,
+    t: &mut Tally<'_>,
 ) -> Plan {
     let asked = o.delete || o.select.delete_excluded;
     let delete = asked && whole;
@@ -374,6 +374,17 @@ fn plan_of(
         Direction::Down => (theirs, ours),
         Direction::Up => (ours, theirs),
     };
+    for p in o.filter.unlisted(|r| src.contains_key(r)) {
+        let said = format!(
+            "{}: {}: listed in --files-from, not in the source",
+            t.verb,
+            names::shown(&p)
+        );
+        match way {
+            Direction::Down => t.refused(said),
+            Direction::Up => t.local(said),
+        }
+    }
     o.filter.retain(src);
     if !(o.select.delete_excluded && delete) {
         o.filter.retain(dst);
