@@ -9,7 +9,7 @@ use crate::raw;
 use crate::shapes::{fai_tuple, fstat_tuples, full_tuples, kind_name, type_code};
 use crate::shapes::{FstatTuple, FullTuple, StatEntryTuple, StatTuple};
 use crate::state::{Conn, Session};
-use crate::tree::{filter, TreeRun};
+use crate::tree::{Selection, TreeRun};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::path::PathBuf;
@@ -344,7 +344,7 @@ impl Session {
     /// whole, and `resume` continues what an interrupted run kept. Returns
     /// what the run told and did (see `TreeRun`). `progress` hears the bytes
     /// moved, or with `per_file` (files done, files).
-    #[pyo3(signature = (upload, sources, dest, contents=true, jobs=4, resume=false, filters=Vec::new(), progress=None, per_file=false, archive=false))]
+    #[pyo3(signature = (upload, sources, dest, contents=true, jobs=4, resume=false, filters=Vec::new(), progress=None, per_file=false, archive=false, select=None))]
     fn copy_tree(
         &self,
         py: Python<'_>,
@@ -358,13 +358,16 @@ impl Session {
         progress: Option<PyObject>,
         per_file: bool,
         archive: bool,
+        select: Option<Selection>,
     ) -> PyResult<TreeRun> {
+        let (filter, select) = Selection::parts_with(filters, select)?;
         let o = tfp_client::tree::options::Options {
             contents,
             resume,
             keeps: archive.then(|| tfp_client::tree::sync::Keeps::archive_for(upload)),
             jobs: jobs.max(1),
-            filter: filter(&filters),
+            filter,
+            select,
             ..tfp_client::tree::options::Options::default()
         };
         let run = if upload { copy::put } else { copy_down::get };
@@ -375,7 +378,7 @@ impl Session {
 
     /// `mirror` (tfp_client::tree::mirror::mirror, what `tf mirror` runs):
     /// makes `dst` a copy of `src` (`upload`: a local `src`, a remote `dst`).
-    #[pyo3(signature = (src, dst, upload, delete=false, checksum=false, dry_run=false, jobs=4, filters=Vec::new(), progress=None, archive=true))]
+    #[pyo3(signature = (src, dst, upload, delete=false, checksum=false, dry_run=false, jobs=4, filters=Vec::new(), progress=None, archive=true, select=None))]
     fn mirror(
         &self,
         py: Python<'_>,
@@ -389,14 +392,17 @@ impl Session {
         filters: Vec<(bool, String)>,
         progress: Option<PyObject>,
         archive: bool,
+        select: Option<Selection>,
     ) -> PyResult<TreeRun> {
+        let (filter, select) = Selection::parts_with(filters, select)?;
         let o = mirror::Options {
             upload,
             delete,
             checksum,
             dry_run,
             jobs: jobs.max(1),
-            filter: filter(&filters),
+            filter,
+            select,
             keeps: archive.then(tfp_client::tree::sync::Keeps::archive).unwrap_or_default(),
             ..mirror::Options::default()
         };

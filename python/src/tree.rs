@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tfp_client::engine::events::{Events, Fault, Progress, Report};
 use tfp_client::tree::filter::Filter;
+use tfp_client::tree::listed::Listed;
 use tfp_client::tree::mirror::{MirrorReport, Planned};
+use tfp_client::tree::select::{parse_size, Select};
 use tfp_client::{Client, ClientConfig, Error};
 
 /// What a tree run told through [`Events`], kept for the Python side, and
@@ -68,9 +70,62 @@ pub(crate) struct TreeRun {
     pub(crate) stopped: bool,
 }
 
-/// The rules from `(is_include, pattern)` pairs in the order given.
-pub(crate) fn filter(given: &[(bool, String)]) -> Filter {
-    Filter::new(given.iter().map(|(inc, p)| (*inc, p.as_str())))
+/// What a tree call selects (issue 68), as its keyword arguments give it:
+/// `(is_include, pattern)` pairs, then rsync's filter rules, both in the
+/// order given; `files_from`'s paths (listed directories taken whole, as a
+/// tree call is `-r`); the sizes as rsync writes them; the update modes.
+#[derive(Default, FromPyObject)]
+#[pyo3(from_item_all)]
+pub(crate) struct Selection {
+    pub(crate) filters: Vec<(bool, String)>,
+    pub(crate) rules: Vec<String>,
+    pub(crate) files_from: Option<Vec<String>>,
+    pub(crate) max_size: Option<String>,
+    pub(crate) min_size: Option<String>,
+    pub(crate) update: bool,
+    pub(crate) ignore_existing: bool,
+    pub(crate) existing: bool,
+    pub(crate) delete_excluded: bool,
+}
+
+impl Selection {
+    /// [`Selection::parts`] of `select` (none given: nothing selected)
+    /// with the call's `(is_include, pattern)` pairs.
+    pub(crate) fn parts_with(filters: Vec<(bool, String)>, select: Option<Selection>) -> PyResult<(Filter, Select)> {
+        Selection {
+            filters,
+            ..select.unwrap_or_default()
+        }
+        .parts()
+    }
+
+    /// The library's filter and selection; ValueError for a rule, a list
+    /// or a size it refuses.
+    pub(crate) fn parts(&self) -> PyResult<(Filter, Select)> {
+        let bad = pyo3::exceptions::PyValueError::new_err;
+        let mut f = Filter::new(self.filters.iter().map(|(inc, p)| (*inc, p.as_str())));
+        for r in &self.rules {
+            f.push_rule(r).map_err(bad)?;
+        }
+        if let Some(paths) = &self.files_from {
+            let text = paths.join("\n");
+            f.set_listed(Listed::parse(text.as_bytes(), true, "files_from").map_err(bad)?);
+        }
+        let size = |name: &str, v: &Option<String>| -> PyResult<Option<u64>> {
+            v.as_deref()
+                .map(|s| parse_size(s).ok_or_else(|| bad(format!("{name}={s:?}: not a size (e.g. 500, 100K, 1.5M)"))))
+                .transpose()
+        };
+        let select = Select {
+            max_size: size("max_size", &self.max_size)?,
+            min_size: size("min_size", &self.min_size)?,
+            update: self.update,
+            ignore_existing: self.ignore_existing,
+            existing: self.existing,
+            delete_excluded: self.delete_excluded,
+        };
+        Ok((f, select))
+    }
 }
 
 impl TreeRun {

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 from . import _native
 from ._errors import _from_native
@@ -45,6 +45,37 @@ def _filters(exclude: Sequence[str], include: Sequence[str]) -> List[Tuple[bool,
     return [(True, p) for p in include] + [(False, p) for p in exclude]
 
 
+def _select(rules: Sequence[str] = (), files_from: Optional[Sequence[str]] = None,
+            max_size: Union[int, str, None] = None, min_size: Union[int, str, None] = None,
+            update: bool = False, ignore_existing: bool = False, existing: bool = False,
+            delete_excluded: bool = False) -> dict:
+    """The selection keywords of a tree call (rsync's ``--filter``,
+    ``--files-from``, ``--max-size``, ``--min-size``, ``--update``,
+    ``--ignore-existing``, ``--existing``, ``--delete-excluded``), as the
+    native call takes them; tfp-client reads them."""
+    if isinstance(rules, str) or isinstance(files_from, str):
+        raise TypeError("rules and files_from take a sequence, not one string")
+    size = lambda v: None if v is None else str(v)
+    return {
+        "filters": [], "rules": list(rules),
+        "files_from": None if files_from is None else [_s(_b(p)) for p in files_from],
+        "max_size": size(max_size), "min_size": size(min_size), "update": update,
+        "ignore_existing": ignore_existing, "existing": existing, "delete_excluded": delete_excluded,
+    }
+
+
+_SELECT_DOC = """
+
+        Selection, as rsync's options (a directory's contents copied through
+        a mirror's plan when a size or update mode is given, which knows the
+        destination): ``rules`` rsync filter rules after ``include``/
+        ``exclude`` ("+ PAT", "- PAT", "include PAT", "exclude PAT", "!"),
+        ``files_from`` only these paths below the source (listed directories
+        taken whole), ``max_size``/``min_size`` (bytes, or "100K", "1.5M"),
+        ``update`` (a file newer at the destination stays),
+        ``ignore_existing``, ``existing``."""
+
+
 def _tree(run: "_native.TreeRun", src: PathLike, dst: PathLike) -> TreeReport:
     """The report of a run from ``src`` to ``dst``; TreeError (naming both)
     if anything failed."""
@@ -75,7 +106,7 @@ class _TreeRuns:
 
     def put_tree(self, local_dir: PathLike, remote_dir: PathLike, *, jobs: int = 4,
                  exclude: Sequence[str] = (), include: Sequence[str] = (),
-                 progress: Optional[Progress] = None, archive: bool = False) -> TreeReport:
+                 progress: Optional[Progress] = None, archive: bool = False, **select) -> TreeReport:
         """Uploads the contents of local_dir into remote_dir (made if missing),
         over ``jobs`` sessions. Every file is replaced whole or left as it was;
         files of 32 MiB and more go through a stage a later run continues.
@@ -87,12 +118,13 @@ class _TreeRuns:
         modes and mtimes to the nanosecond, owners where the server's session
         may give them."""
         return _tree(self._n.copy_tree(True, [_local(local_dir)], _s(_b(remote_dir)), True, jobs, False,
-                                       _filters(exclude, include), progress, archive=archive),
+                                       _filters(exclude, include), progress, archive=archive,
+                                       select=_select(**select)),
                      local_dir, remote_dir)
 
     def get_tree(self, remote_dir: PathLike, local_dir: PathLike, *, jobs: int = 4, resume: bool = False,
                  exclude: Sequence[str] = (), include: Sequence[str] = (),
-                 progress: Optional[Progress] = None, archive: bool = False) -> TreeReport:
+                 progress: Optional[Progress] = None, archive: bool = False, **select) -> TreeReport:
         """Downloads the contents of remote_dir into local_dir (made if
         missing). Every name the server lists is checked before it is used
         and lands only below local_dir; each file lands in a partial renamed
@@ -102,13 +134,14 @@ class _TreeRuns:
         does: what ``rsync -a`` keeps, owners and devices too when run as
         root."""
         return _tree(self._n.copy_tree(False, [_s(_b(remote_dir))], _local(local_dir), True, jobs, resume,
-                                       _filters(exclude, include), progress, archive=archive),
+                                       _filters(exclude, include), progress, archive=archive,
+                                       select=_select(**select)),
                      remote_dir, local_dir)
 
     def mirror(self, src: PathLike, dst: PathLike, *, direction: str, delete: bool = False,
                checksum: bool = False, dry_run: bool = False, jobs: int = 4,
                exclude: Sequence[str] = (), include: Sequence[str] = (),
-               progress: Optional[Progress] = None, archive: bool = True) -> TreeReport:
+               progress: Optional[Progress] = None, archive: bool = True, **select) -> TreeReport:
         """Makes ``dst`` a copy of ``src``, as ``tf mirror SRC DST`` does:
         ``direction="up"`` (a local src, a remote dst) or ``"down"`` (a remote
         src, a local dst), always named: there is no default that could
@@ -120,7 +153,8 @@ class _TreeRuns:
         keeps what ``rsync -a`` keeps where the server says it: modes, mtimes
         to the nanosecond, directories' times, symlinks as symlinks, FIFOs
         and sockets; ``archive=False`` moves files and directories alone.
-        Raises TreeError if anything failed."""
+        Raises TreeError if anything failed. ``delete_excluded=True`` (implies
+        ``delete``) removes what the filters leave out from dst too."""
         if direction == "up":
             s, d, up = _local(src), _s(_b(dst)), True
         elif direction == "down":
@@ -129,7 +163,8 @@ class _TreeRuns:
             raise ValueError(f"mirror: direction must be 'up' (local src to remote dst) or 'down' "
                              f"(remote src to local dst), not {direction!r}")
         return _tree(self._n.mirror(s, d, up, delete, checksum, dry_run, jobs,
-                                    _filters(exclude, include), progress, archive), src, dst)
+                                    _filters(exclude, include), progress, archive,
+                                    select=_select(**select)), src, dst)
 
     def mirror_up(self, local_dir: PathLike, remote_dir: PathLike, **kw) -> TreeReport:
         """mirror(local_dir, remote_dir, direction="up", ...)."""
@@ -138,3 +173,7 @@ class _TreeRuns:
     def mirror_down(self, remote_dir: PathLike, local_dir: PathLike, **kw) -> TreeReport:
         """mirror(remote_dir, local_dir, direction="down", ...)."""
         return self.mirror(remote_dir, local_dir, direction="down", **kw)
+
+
+for _f in (_TreeRuns.put_tree, _TreeRuns.get_tree, _TreeRuns.mirror):
+    _f.__doc__ = (_f.__doc__ or "") + _SELECT_DOC

@@ -37,6 +37,7 @@ mod cli_rerun;
 mod cli_resume;
 mod cli_round_trips;
 mod cli_safe;
+mod cli_select;
 mod cli_session;
 mod cli_single_user_keys;
 mod cli_streams;

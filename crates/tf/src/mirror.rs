@@ -11,7 +11,8 @@ use super::reply::fail;
 use super::tree::{self, Told};
 use std::io::Write;
 use std::process::ExitCode;
-use tf::options::commands::{self, filter_of, Family, ParseError};
+use tf::options::commands::select::{filter_of, select_of};
+use tf::options::commands::{self, Family, ParseError};
 use tfp_client::engine::upload::DeltaRule;
 use tfp_client::tree::mirror::{self, MirrorReport, Options, Planned, Summary};
 use tfp_client::tree::names;
@@ -19,7 +20,7 @@ use tfp_client::tree::sync::Keeps;
 use tfp_wire::compress::Choice;
 
 const USAGE: &str =
-    "usage: tf ... mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] [--whole-file|--no-whole-file] [--no-perms] [--no-links] [-L] [--safe-links] [--no-specials] [-D] [--owner] [--exclude P] [--include P] SRC DST";
+    "usage: tf ... mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] [--whole-file|--no-whole-file] [--no-perms] [--no-links] [-L] [--safe-links] [--no-specials] [-D] [--owner] [--exclude P] [--include P] [--exclude-from F] [--include-from F] [--filter R] [--files-from F] [--max-size S] [--min-size S] [--update] [--ignore-existing] [--existing] [--delete-excluded] SRC DST";
 
 /// Why `mirror`'s words are no good (its message, with the usage where it helps).
 #[derive(Debug)]
@@ -58,7 +59,8 @@ fn parse(args: &[String]) -> Result<(Options, Option<Choice>, String, String), U
         dry_run: g.flag("--dry-run"),
         jobs: g.num("--jobs").map_or(4, |n| n as usize),
         fai: false,
-        filter: filter_of(&g),
+        // as rsync -a: a listed directory is not descended into (no -r here)
+        filter: filter_of(&g, false).map_err(|e| Usage::Parse(ParseError::Bad(e.0)))?,
         delta: if g.flag("--whole-file") {
             DeltaRule::Never
         } else if g.flag("--no-whole-file") {
@@ -67,6 +69,7 @@ fn parse(args: &[String]) -> Result<(Options, Option<Choice>, String, String), U
             DeltaRule::Auto
         },
         copy_links: g.flag("-L"),
+        select: select_of(&g).map_err(|e| Usage::Parse(ParseError::Bad(e.0)))?,
         keeps: Keeps {
             attrs: !g.flag("--no-perms"),
             links: !g.flag("--no-links"),

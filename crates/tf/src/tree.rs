@@ -14,7 +14,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use tf::options::commands::{self, filter_of, Family, ParseError};
+use tf::options::commands::select::{filter_of, select_of, Unusable};
+use tf::options::commands::{self, Family, ParseError};
 use tfp_client::engine::events::{Events, Fault, Progress, Report};
 use tfp_client::engine::opening::Opening;
 use tfp_client::escape;
@@ -40,7 +41,8 @@ pub fn opening(cmd: &str, args: &[String], cfg: &ClientConfig, fai: bool) -> Ope
     if fai || !wanted(args) {
         return Opening::default();
     }
-    let Ok(o) = parse(cmd, args) else {
+    // the rule files and lists are read by the run (`-` is stdin, read once)
+    let Ok(o) = parse(cmd, args, false) else {
         return Opening::default();
     };
     let dirs = !upload
@@ -65,6 +67,7 @@ pub fn wanted(args: &[String]) -> bool {
             "-r" | "-p" | "-a" | "--archive" | "-L" | "--copy-links" | "--jobs" | "--exclude" | "--include" => {
                 return true
             }
+            "--exclude-from" | "--include-from" | "--filter" | "--files-from" => return true,
             s if commands::takes_value(Family::Transfer, s) => {
                 it.next();
             }
@@ -119,7 +122,7 @@ impl std::fmt::Display for Usage<'_> {
         match &self.1 {
             Wrong::Parse(ParseError::Unknown(s)) => write!(
                 f,
-                "{s} is not an option of {cmd} -r (only -r, -a, -L, -p, --jobs N, --exclude PATTERN, --include PATTERN, -z, --compress[=LEVEL], --no-compress)"
+                "{s} is not an option of {cmd} -r (only -r, -a, -L, -p, --jobs N, --exclude PATTERN, --include PATTERN, --exclude-from FILE, --include-from FILE, --filter RULE, --files-from FILE, --max-size SIZE, --min-size SIZE, --update, --ignore-existing, --existing, -z, --compress[=LEVEL], --no-compress)"
             ),
             Wrong::Parse(ParseError::Bad(m)) => f.write_str(m),
             Wrong::Resume => write!(f, "{cmd}: --resume with several files is for get -r"),
@@ -137,7 +140,9 @@ impl std::fmt::Display for Usage<'_> {
     }
 }
 
-fn parse<'a>(cmd: &'a str, args: &[String]) -> Result<Opts, Usage<'a>> {
+/// The words of `put -r`/`get -r`; with `read`, the rule files and the
+/// `--files-from` list read too (else the filter is left empty).
+fn parse<'a>(cmd: &'a str, args: &[String], read: bool) -> Result<Opts, Usage<'a>> {
     let wrong = |w| Usage(cmd, w);
     let g = commands::parse(Family::Tree, args).map_err(|e| wrong(Wrong::Parse(e)))?;
     let (recursive, jobs) = (g.flag("-r"), g.num("--jobs").map_or(DEFAULT_JOBS, |n| n as usize));
@@ -149,7 +154,15 @@ fn parse<'a>(cmd: &'a str, args: &[String]) -> Result<Opts, Usage<'a>> {
     if resume && cmd != "get" {
         return Err(wrong(Wrong::Resume));
     }
-    let filter = filter_of(&g);
+    let bad = |e: Unusable| wrong(Wrong::Parse(ParseError::Bad(e.0)));
+    // --files-from: the source directory's contents, as rsync's --relative
+    let listed = g.text("--files-from").is_some();
+    let filter = if read {
+        filter_of(&g, recursive).map_err(bad)?
+    } else {
+        Default::default()
+    };
+    let select = select_of(&g).map_err(bad)?;
     let mut pos = g.positional;
     let lone = lone_pattern(&pos.iter().map(String::as_str).collect::<Vec<_>>()).is_some();
     if lone {
@@ -163,16 +176,17 @@ fn parse<'a>(cmd: &'a str, args: &[String]) -> Result<Opts, Usage<'a>> {
         return Err(wrong(Wrong::Stdio));
     }
     let run = Options {
-        recursive: recursive || keeps.is_some(),
+        recursive: recursive || keeps.is_some() || listed,
         resume,
         filter,
         jobs,
         fai: false,
-        contents: false,
+        contents: listed,
         preserve,
         keeps,
         copy_links,
         opening: Default::default(),
+        select,
     };
     Ok(Opts {
         run,
@@ -342,7 +356,7 @@ pub(super) fn tell_kept(r: &Report, how: &str) {
 /// that continues it; that command (and the same one run again) continues
 /// into the destination the interrupted run made ([`Rerun`]).
 pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode {
-    let mut o = match parse(cmd, args) {
+    let mut o = match parse(cmd, args, true) {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
@@ -352,7 +366,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
     o.run.fai = x.fai;
     o.run.opening = std::mem::take(&mut x.opening);
     let rerun = Rerun::of(cfg, cmd, &o.sources, &o.dest);
-    o.run.contents = rerun.pending();
+    o.run.contents |= rerun.pending();
     let mut again: Vec<&str> = vec![cmd];
     again.extend(args.iter().map(String::as_str).filter(|a| *a != "--resume"));
     if cmd == "get" {

@@ -56,6 +56,9 @@ struct Opts {
     resumed: String,
     /// What `put` learned of the destination before (into_dir.rs).
     dest: Dest,
+    /// `--max-size`, `--min-size`, `--update`, `--ignore-existing`,
+    /// `--existing` (xfer_select.rs).
+    select: tfp_client::tree::select::Select,
 }
 
 fn parse(args: &[String]) -> Result<Opts, XferError> {
@@ -64,6 +67,7 @@ fn parse(args: &[String]) -> Result<Opts, XferError> {
         ParseError::Bad(m) => XferError::Said(m),
     };
     let g = commands::parse(Family::Transfer, args).map_err(said)?;
+    let select = tf::options::commands::select::select_of(&g).map_err(|e| XferError::Said(e.0))?;
     let o = Opts {
         offset: g.num("--offset"),
         resume: g.flag("--resume"),
@@ -80,6 +84,7 @@ fn parse(args: &[String]) -> Result<Opts, XferError> {
         again: String::new(),
         resumed: String::new(),
         dest: Dest::Known,
+        select,
     };
     if o.positional.len() != 2 {
         return Err("needs a source and a destination".into());
@@ -239,6 +244,13 @@ pub fn run_put(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String], dest: De
     o.again = x.invoked.command(&words);
     words.push("--resume");
     o.resumed = x.invoked.command(&words);
+    if matches!(cmd, "put" | "get") {
+        let ends = (o.positional[0].as_str(), o.positional[1].as_str());
+        if let Some(line) = super::xfer_select::skip(c, &o.select, cmd == "put", ends) {
+            println!("{cmd}: {line}");
+            return ExitCode::SUCCESS;
+        }
+    }
     if !is_upload(cmd) {
         if o.parents {
             return fail(format!("{cmd}: --parents is for uploads (put, sndfile, sup)"));

@@ -27,6 +27,7 @@ fn mirror_options(o: &Options, keeps: Keeps, upload: bool) -> mirror::Options {
         delta: DeltaRule::Auto,
         keeps,
         copy_links: o.copy_links,
+        select: o.select.clone(),
     }
 }
 

@@ -130,7 +130,7 @@ pub fn put(
                 t.local(format!("put: {shown}: is a directory (use put -r)"));
                 continue;
             }
-            if o.keeps.is_some() {
+            if o.keeps.is_some() || o.select.needs_plan() {
                 let seen = if base == dest {
                     Some(dest_kind).filter(|_| !dest.is_empty())
                 } else {
@@ -146,9 +146,7 @@ pub fn put(
                     continue;
                 }
             };
-            for (p, why) in &tree.skipped {
-                t.skipped(walk::skipped("put", &escape::path(&src.join(p)), why));
-            }
+            tell_walked(o, src, &tree, &mut t);
             if base != dest || !dest_is_dir {
                 if !dest_is_dir {
                     t.ev.making_destination();
@@ -184,6 +182,8 @@ pub fn put(
             t.local(format!("put: {shown}: not a regular file or directory"));
         }
     }
+    // a file source by the size limits (a tree's files are its mirror's)
+    files.retain(|u| !left_by_size(o, u, &t));
     refuse_unstorable(&mut dirs, &mut files, &mut t);
     // directories first, parents before children, sent without waiting for
     // each answer (the server answers in order): a tree of many directories
@@ -199,6 +199,33 @@ pub fn put(
     send(c, cfg, o, &files, &mut dirs, &mut t)?;
     copy_trees(c, cfg, o, (&trees, dest_is_dir), &mut t)?;
     Ok(t.report)
+}
+
+/// Tells what the walk of `src` left out (links, what could not be read)
+/// and the `--files-from` paths it lacks.
+fn tell_walked(o: &Options, src: &Path, tree: &walk::LocalTree, t: &mut Tally<'_>) {
+    for (p, why) in &tree.skipped {
+        t.skipped(walk::skipped("put", &escape::path(&src.join(p)), why));
+    }
+    let walked: std::collections::HashSet<&[u8]> = (tree.dirs.iter())
+        .chain(tree.files.iter().map(|f| &f.0))
+        .chain(tree.skipped.iter().map(|s| &s.0))
+        .map(|p| p.as_os_str().as_bytes())
+        .collect();
+    for p in o.filter.unlisted(|r| walked.contains(r)) {
+        let shown = escape::path(&src.join(OsStr::from_bytes(&p)));
+        t.local(format!("put: {shown}: listed in --files-from, not in the source"));
+    }
+}
+
+/// Whether a size limit leaves the file `u` out (told), as rsync's
+/// `--max-size` and `--min-size` do.
+fn left_by_size(o: &Options, u: &Up, t: &Tally<'_>) -> bool {
+    let why = u.size.and_then(|n| o.select.why_size(n));
+    if let Some(why) = why {
+        t.note(format!("put: {}: {why}, skipped", escape::path(&u.local)));
+    }
+    why.is_some()
 }
 
 /// What the destination is (`None` inside: nothing there) and, for `-a`
@@ -242,7 +269,10 @@ fn copy_trees(
     (trees, dest_is_dir): (&[ArchiveTree], bool),
     t: &mut Tally<'_>,
 ) -> Result<(), Error> {
-    let Some(keeps) = o.keeps else { return Ok(()) };
+    if o.keeps.is_none() && !o.select.needs_plan() {
+        return Ok(());
+    }
+    let keeps = o.keeps.unwrap_or_default();
     if !trees.is_empty() && !dest_is_dir {
         t.ev.making_destination();
     }

@@ -231,7 +231,10 @@ fn gather(
         }
     }
     match st.kind {
-        Kind::File => gather_file(here, name, src, g, t),
+        Kind::File => match o.select.why_size(st.size) {
+            Some(why) => t.note(format!("get: {shown}: {why}, skipped")),
+            None => gather_file(here, name, src, g, t),
+        },
         Kind::Dir if !o.recursive => t.local(format!("get: {shown}: is a directory (use get -r)")),
         Kind::Dir if by_mirror(o) => {
             let to = if here.is_dir && !name.is_empty() && !o.contents {
@@ -280,7 +283,7 @@ fn gather(
 /// ([`super::archive`]): with `-a`, and with `-L`, whose links on the
 /// server the mirror's listing follows.
 fn by_mirror(o: &Options) -> bool {
-    o.keeps.is_some() || o.copy_links
+    o.keeps.is_some() || o.copy_links || o.select.needs_plan()
 }
 
 /// A single file's landing: the directory it goes in.
@@ -358,6 +361,11 @@ fn gather_tree(
     t: &mut Tally<'_>,
 ) -> Result<(), Error> {
     let shown = names::shown(src);
+    let listed: std::collections::HashSet<&[u8]> = l.entries.iter().map(|e| e.rel.as_slice()).collect();
+    for p in o.filter.unlisted(|r| listed.contains(r)) {
+        let missing = names::shown(&rjoin(src, &p));
+        t.refused(format!("get: {missing}: listed in --files-from, not on the server"));
+    }
     l.entries.retain(|e| !o.filter.excludes(&e.rel, e.kind == Kind::Dir));
     for (n, why) in &l.refused {
         t.refused(format!(

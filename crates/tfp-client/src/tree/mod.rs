@@ -19,11 +19,14 @@ pub mod copy;
 pub mod copy_down;
 pub mod filter;
 pub mod glob;
+pub mod listed;
 pub mod mirror;
 pub mod names;
 pub mod options;
+pub mod select;
 pub mod sync;
 pub mod walk;
+pub mod wildmatch;
 
 /// Most entries one listing may make a download create: a listing above this
 /// is refused whole, before anything is written.

@@ -3,6 +3,7 @@
 //! build the plan the engine carries out.
 
 use super::filter::Filter;
+use super::select::Select;
 use super::sync::Keeps;
 use crate::engine::opening::Opening;
 
@@ -38,6 +39,12 @@ pub struct Options {
     /// The run's other sessions, when the caller started opening them
     /// before its own session was open ([`Opening::start`]).
     pub opening: Opening,
+
+    // Selection (issue 68: sizes, update modes)
+    /// `--max-size`, `--min-size`, `--update`, `--ignore-existing`,
+    /// `--existing`: a directory source given one is copied through a
+    /// mirror's plan ([`super::archive`]), which knows the destination.
+    pub select: Select,
 }
 
 impl Default for Options {
@@ -53,6 +60,7 @@ impl Default for Options {
             keeps: None,
             copy_links: false,
             opening: Opening::default(),
+            select: Select::default(),
         }
     }
 }

@@ -6,6 +6,8 @@
 
 use tfp_wire::compress::Choice;
 
+pub mod select;
+
 /// A group of commands sharing one parser: every option of the group is
 /// accepted by each of its commands (as before the table), the rows' `commands`
 /// only say which ones it means something to.
@@ -105,9 +107,11 @@ const FLAG: Kind = Kind::Flag;
 /// tf(1)'s text for `--exclude` (the tree commands' and mirror's).
 const FILTER_DOC: &str = "Leave out what\n.I pattern\nmatches (repeatable). As in rsync, the\n\
 .B \\-\\-exclude\nand\n.B \\-\\-include\nrules are tried in the order given and the first that matches decides; a\n\
-path none matches is taken. A pattern without\n.B /\nmatches a name at any depth, one with\n.B /\n\
-the whole path below the tree's root; a trailing\n.B /\nmatches directories only; an excluded directory\n\
-takes what it holds along. In a mirror what is excluded is neither copied nor removed by\n.BR \\-\\-delete .\n";
+path none matches is taken. Patterns are rsync's:\n.B *\nmatches within a name,\n.B **\nacross directories,\n.B ?\nand\n.B [...]\none character; a pattern without\n.B /\n\
+matches a name at any depth, one with a leading\n.B /\nthe path from the tree's root, one with another\n.B /\n\
+the path's last as many names, and one with\n.B **\nthe path from any directory; a trailing\n.B /\n\
+matches directories only; an excluded directory takes what it holds along. A pattern\n\
+starting with\n.B \"+ \"\nor\n.B \"\\- \"\nis that rule and\n.B !\nclears the rules so far, as rsync reads them. In a mirror what is excluded is neither copied nor removed by\n.B \\-\\-delete\n(but by\n.BR \\-\\-delete\\-excluded ).\n";
 const XFER: &[&str] = &["put", "get"];
 /// tf(1)'s text for `-L` (the tree commands' and mirror's).
 const LINKS_DOC: &str = "Follow symlinks, as\n.B rsync \\-L\ndoes: what a link in the source names is copied, a file's contents as a file, a\ndirectory's tree as a directory. A link that names nothing, or a directory\nholding it (a loop), is left out and told. On the server tfd answers for a\nlink only inside the session's root: a link out of it stays a link (copied as\none where links are kept, else left out).\n";
@@ -608,9 +612,14 @@ fn row_name(family: Family, word: &str) -> &str {
         .map_or(word, |(_, s, _)| *s)
 }
 
+/// Every row: the table's and the blocks kept in files of their own.
+pub fn all() -> impl Iterator<Item = &'static CmdOpt> {
+    COMMAND_OPTIONS.iter().chain(select::ROWS)
+}
+
 /// The options of `family`.
 pub fn of(family: Family) -> impl Iterator<Item = &'static CmdOpt> {
-    COMMAND_OPTIONS.iter().filter(move |o| o.family == family)
+    all().filter(move |o| o.family == family)
 }
 
 /// Why a command's words are no good.
@@ -758,16 +767,12 @@ pub fn joined_values(args: &[String], valued: &dyn Fn(&str) -> bool) -> Vec<Stri
 
 /// Whether some command's option `name` takes a value.
 fn valued(name: &str) -> bool {
-    COMMAND_OPTIONS
-        .iter()
-        .any(|o| o.name == name && !matches!(o.kind, Kind::Flag | Kind::OptNum { .. }))
+    all().any(|o| o.name == name && !matches!(o.kind, Kind::Flag | Kind::OptNum { .. }))
 }
 
 /// Whether some command's option `name` takes a value only joined to it.
 fn optional_value(name: &str) -> bool {
-    COMMAND_OPTIONS
-        .iter()
-        .any(|o| o.name == name && matches!(o.kind, Kind::OptNum { .. }))
+    all().any(|o| o.name == name && matches!(o.kind, Kind::OptNum { .. }))
 }
 
 /// Whether `name` is an option of `family` that takes a value (so the word
@@ -780,15 +785,6 @@ pub fn takes_value(family: Family, name: &str) -> bool {
 /// (`-z` of put and get), which that family's words otherwise never are.
 pub fn is_short_option(family: Family, word: &str) -> bool {
     !word.starts_with("--") && of(family).any(|o| o.name == word)
-}
-
-/// The `--exclude`/`--include` options a command was given, as the tree
-/// runs' filter (rsync's first match wins).
-pub fn filter_of(g: &Given) -> tfp_client::tree::filter::Filter {
-    tfp_client::tree::filter::Filter::new(
-        g.texts_in_order(&["--exclude", "--include"])
-            .map(|(n, p)| (n == "--include", p)),
-    )
 }
 
 #[cfg(test)]

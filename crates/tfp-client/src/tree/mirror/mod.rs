@@ -12,6 +12,7 @@
 use super::filter::Filter;
 use super::names;
 use super::names::rjoin;
+use super::select::Select;
 use super::sync::{self, Keeps, Plan, Rule, Side};
 use crate::caps::{Ext, Known};
 use crate::engine::download::many::{self, Sessions};
@@ -67,6 +68,10 @@ pub struct Options {
     /// `-L`: the source's symlinks are what they name: a file's contents
     /// land as a file, a directory's tree as a directory.
     pub copy_links: bool,
+
+    // Selection (issue 68)
+    /// Sizes, update modes and `--delete-excluded`, applied to the plan.
+    pub select: Select,
 }
 
 impl Default for Options {
@@ -82,6 +87,7 @@ impl Default for Options {
             delta: DeltaRule::Auto,
             keeps: Keeps::archive(),
             copy_links: false,
+            select: Select::default(),
         }
     }
 }
@@ -353,28 +359,49 @@ fn plan_of(
     way: Direction,
     (whole, stamps): (bool, bool),
     keeps: Keeps,
-    t: &Tally<'_>,
+    t: &mut Tally<'_>,
 ) -> Plan {
-    let delete = o.delete && whole;
-    if o.delete && !whole {
+    let asked = o.delete || o.select.delete_excluded;
+    let delete = asked && whole;
+    if asked && !whole {
         t.note(match way {
             Direction::Down => "mirror: the server's listing was not whole: --delete removes nothing this time",
             Direction::Up => "mirror: a listing was not whole: --delete removes nothing this time",
         });
     }
-    o.filter.retain(theirs);
-    o.filter.retain(ours);
-    leave_partials(ours);
+    // --delete-excluded: the destination's excluded entries are extras
+    let (src, dst): (&mut Side, &mut Side) = match way {
+        Direction::Down => (theirs, ours),
+        Direction::Up => (ours, theirs),
+    };
+    for p in o.filter.unlisted(|r| src.contains_key(r)) {
+        let said = format!(
+            "{}: {}: listed in --files-from, not in the source",
+            t.verb,
+            names::shown(&p)
+        );
+        match way {
+            Direction::Down => t.refused(said),
+            Direction::Up => t.local(said),
+        }
+    }
+    o.filter.retain(src);
+    if !(o.select.delete_excluded && delete) {
+        o.filter.retain(dst);
+    }
+    leave_partials(match way {
+        Direction::Down => &mut *dst,
+        Direction::Up => &mut *src,
+    });
     let rule = match (way, o.checksum) {
         (_, true) => Rule::Checksum,
         (Direction::Down, false) => Rule::SameMtime,
         (Direction::Up, false) if stamps => Rule::SameMtimeUp,
         (Direction::Up, false) => Rule::RemoteNotOlder,
     };
-    match way {
-        Direction::Down => sync::plan(theirs, ours, rule, delete, keeps),
-        Direction::Up => sync::plan(ours, theirs, rule, delete, keeps),
-    }
+    let mut p = sync::plan(src, dst, rule, delete, keeps);
+    o.select.prune(&mut p, src, dst);
+    p
 }
 
 /// The download direction: remote `src`, local `dst`.
