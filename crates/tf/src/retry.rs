@@ -1,0 +1,153 @@
+//! `--retries N`: a `put`, `get` or `mirror` whose connection broke (the
+//! server's session ended, the network cut it) is run again on a new
+//! session, up to N times, each continuing what the tries before it left
+//! through what a re-run already continues from: a download's partials and
+//! their journals (`--resume`), an upload's stage and its journal (`put
+//! --resume`), the run record that keeps a tree's destination (rerun.rs),
+//! and a mirror's comparison. Only a broken connection is tried again: a
+//! try that failed with its session still answering (a refusal, a local
+//! error) failed for good, and so did one the user interrupted.
+
+use super::ctx::Ctx;
+use std::process::ExitCode;
+use std::time::Duration;
+use tfp_client::Client;
+
+/// The longest wait between two tries.
+const MOST: Duration = Duration::from_secs(30);
+
+/// One try of a command: the context, the command's name, its words.
+pub type Once = fn(&mut Ctx<'_>, &str, &[String]) -> ExitCode;
+
+/// Runs `once` with `args`, and again after each try that broke its
+/// connection, as many times as `x.retries` allows.
+pub fn run(x: &mut Ctx<'_>, cmd: &str, args: &[String], once: Once) -> ExitCode {
+    x.tries = 1;
+    let mut code = once(x, cmd, args);
+    if x.retries == 0 || !continuable(args) {
+        return code;
+    }
+    let again = continued(cmd, args);
+    while code != ExitCode::SUCCESS && x.tries <= x.retries && broke(x) {
+        let wait = wait(x.tries);
+        eprintln!(
+            "tf: {cmd}: the connection broke; trying again in {} s ({} of {} retries)",
+            wait.as_secs(),
+            x.tries,
+            x.retries
+        );
+        std::thread::sleep(wait);
+        x.tries += 1;
+        match Client::connect(x.cfg) {
+            Ok(c) => *x.c = c,
+            Err(e) => {
+                super::explain::connect_error(&e, x.cfg).print();
+                continue;
+            }
+        }
+        code = once(x, cmd, &again);
+    }
+    code
+}
+
+/// What the summary line adds after a run that took more than one try.
+pub fn told(tries: u32) -> String {
+    match tries {
+        0 | 1 => String::new(),
+        2 => " after 1 retry".into(),
+        n => format!(" after {} retries", n - 1),
+    }
+}
+
+/// Whether the last try ended because its connection broke: the session
+/// no longer answers, and the user did not interrupt it (`tf shell`'s
+/// Ctrl-C shuts the connections down too).
+fn broke(x: &mut Ctx<'_>) -> bool {
+    if tfp_client::interrupt::fired() {
+        return false;
+    }
+    match x.c.date() {
+        Ok(_) => false,
+        Err(e) => !e.session_usable(),
+    }
+}
+
+/// 1 s before the second try, twice as long before each next, at most [`MOST`].
+fn wait(tries: u32) -> Duration {
+    Duration::from_secs(1u64 << tries.saturating_sub(1).min(5)).min(MOST)
+}
+
+/// Whether a broken run can be continued: not one reading its data from
+/// stdin or writing it to stdout (`-`), which a second try cannot read or
+/// take back.
+fn continuable(args: &[String]) -> bool {
+    !args.iter().take_while(|a| *a != "--").any(|a| a == "-")
+}
+
+/// The words of the tries after the first: a `get` (of a file or a tree)
+/// and a single file's `put` continue with `--resume` (unless written in
+/// place with `--offset`); a tree's `put` and a mirror continue as running
+/// them again does.
+fn continued(cmd: &str, args: &[String]) -> Vec<String> {
+    let options = || args.iter().take_while(|a| *a != "--");
+    let tree = super::tree::wanted(args);
+    let resumes = match cmd {
+        "get" => true,
+        "put" => !tree,
+        _ => false,
+    };
+    let mut out = Vec::with_capacity(args.len() + 1);
+    if resumes && !options().any(|a| a == "--resume" || a == "--offset" || a.starts_with("--offset=")) {
+        out.push("--resume".to_string());
+    }
+    out.extend(args.iter().cloned());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|a| a.to_string()).collect()
+    }
+
+    #[test]
+    fn later_tries_continue_what_the_first_left() {
+        assert_eq!(continued("get", &s(&["a", "b"])), s(&["--resume", "a", "b"]));
+        assert_eq!(
+            continued("get", &s(&["-r", "a", "b"])),
+            s(&["--resume", "-r", "a", "b"])
+        );
+        assert_eq!(continued("get", &s(&["--resume", "a"])), s(&["--resume", "a"]));
+        assert_eq!(
+            continued("get", &s(&["--offset", "5", "a"])),
+            s(&["--offset", "5", "a"])
+        );
+        assert_eq!(continued("put", &s(&["a", "b"])), s(&["--resume", "a", "b"]));
+        assert_eq!(continued("put", &s(&["-r", "a", "b"])), s(&["-r", "a", "b"]));
+        assert_eq!(continued("mirror", &s(&["a", "b"])), s(&["a", "b"]));
+        // a name after -- stays a name
+        assert_eq!(
+            continued("get", &s(&["--", "--resume"])),
+            s(&["--resume", "--", "--resume"])
+        );
+    }
+
+    #[test]
+    fn stdin_and_stdout_are_not_tried_again() {
+        assert!(!continuable(&s(&["-", "b"])));
+        assert!(!continuable(&s(&["a", "-"])));
+        assert!(continuable(&s(&["--", "-"])));
+        assert!(continuable(&s(&["a", "b"])));
+    }
+
+    #[test]
+    fn waits_double_up_to_a_bound() {
+        let w: Vec<u64> = (1..=8).map(|n| wait(n).as_secs()).collect();
+        assert_eq!(w, [1, 2, 4, 8, 16, 30, 30, 30]);
+        assert_eq!(told(1), "");
+        assert_eq!(told(2), " after 1 retry");
+        assert_eq!(told(3), " after 2 retries");
+    }
+}
