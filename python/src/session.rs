@@ -9,7 +9,7 @@ use crate::raw;
 use crate::shapes::{fai_tuple, fstat_tuples, full_tuples, kind_name, type_code};
 use crate::shapes::{FstatTuple, FullTuple, StatEntryTuple, StatTuple};
 use crate::state::{Conn, Session};
-use crate::tree::{filter, TreeRun};
+use crate::tree::{again, filter, TreeRun};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::path::PathBuf;
@@ -335,8 +335,9 @@ impl Session {
     /// `src/`; downloads land in partials renamed over their names when
     /// whole, and `resume` continues what an interrupted run kept. Returns
     /// what the run told and did (see `TreeRun`). `progress` hears the bytes
-    /// moved, or with `per_file` (files done, files).
-    #[pyo3(signature = (upload, sources, dest, contents=true, jobs=4, resume=false, filters=Vec::new(), progress=None, per_file=false, archive=false))]
+    /// moved, or with `per_file` (files done, files). `retries`: tries after
+    /// a broken connection (tree::again), a download's resuming its partials.
+    #[pyo3(signature = (upload, sources, dest, contents=true, jobs=4, resume=false, filters=Vec::new(), progress=None, per_file=false, archive=false, retries=0))]
     fn copy_tree(
         &self,
         py: Python<'_>,
@@ -350,8 +351,9 @@ impl Session {
         progress: Option<PyObject>,
         per_file: bool,
         archive: bool,
+        retries: u32,
     ) -> PyResult<TreeRun> {
-        let o = tfp_client::tree::options::Options {
+        let o = |resume| tfp_client::tree::options::Options {
             contents,
             resume,
             keeps: archive.then(|| tfp_client::tree::sync::Keeps::archive_for(upload)),
@@ -361,13 +363,15 @@ impl Session {
         };
         let run = if upload { copy::put } else { copy_down::get };
         self.tree_run(py, progress, per_file, |c, cfg, heard| {
-            run(c, cfg, &sources, &dest, &o, heard).map(TreeRun::of)
+            again(cfg, c, retries, |c, n| {
+                run(c, cfg, &sources, &dest, &o(resume || (n > 1 && !upload)), heard).map(TreeRun::of)
+            })
         })
     }
 
     /// `mirror` (tfp_client::tree::mirror::mirror, what `tf mirror` runs):
     /// makes `dst` a copy of `src` (`upload`: a local `src`, a remote `dst`).
-    #[pyo3(signature = (src, dst, upload, delete=false, checksum=false, dry_run=false, jobs=4, filters=Vec::new(), progress=None, archive=true))]
+    #[pyo3(signature = (src, dst, upload, delete=false, checksum=false, dry_run=false, jobs=4, filters=Vec::new(), progress=None, archive=true, retries=0))]
     fn mirror(
         &self,
         py: Python<'_>,
@@ -381,6 +385,7 @@ impl Session {
         filters: Vec<(bool, String)>,
         progress: Option<PyObject>,
         archive: bool,
+        retries: u32,
     ) -> PyResult<TreeRun> {
         let o = mirror::Options {
             upload,
@@ -393,7 +398,9 @@ impl Session {
             ..mirror::Options::default()
         };
         self.tree_run(py, progress, false, |c, cfg, heard| {
-            mirror::mirror(c, cfg, &src, &dst, &o, heard).map(TreeRun::of_mirror)
+            again(cfg, c, retries, |c, _| {
+                mirror::mirror(c, cfg, &src, &dst, &o, heard).map(TreeRun::of_mirror)
+            })
         })
     }
 

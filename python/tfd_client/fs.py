@@ -58,7 +58,7 @@ from ._session import connect
 from ._trees import _tree
 
 _CONNECT_KEYS = ("key", "key_pem", "hash", "user", "password", "jail", "transport", "aes", "timeout", "proto",
-                 "fai", "identity", "passphrase", "accept_new", "compress")
+                 "fai", "identity", "passphrase", "accept_new", "compress", "bwlimit")
 
 
 def _kind(kind: str) -> str:

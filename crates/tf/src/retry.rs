@@ -10,11 +10,8 @@
 
 use super::ctx::Ctx;
 use std::process::ExitCode;
-use std::time::Duration;
+use tfp_client::retry::{broke, wait};
 use tfp_client::Client;
-
-/// The longest wait between two tries.
-const MOST: Duration = Duration::from_secs(30);
 
 /// One try of a command: the context, the command's name, its words.
 pub type Once = fn(&mut Ctx<'_>, &str, &[String]) -> ExitCode;
@@ -28,15 +25,15 @@ pub fn run(x: &mut Ctx<'_>, cmd: &str, args: &[String], once: Once) -> ExitCode 
         return code;
     }
     let again = continued(cmd, args);
-    while code != ExitCode::SUCCESS && x.tries <= x.retries && broke(x) {
-        let wait = wait(x.tries);
+    while code != ExitCode::SUCCESS && x.tries <= x.retries && broke(x.cfg, x.c) {
+        let pause = wait(x.tries);
         eprintln!(
             "tf: {cmd}: the connection broke; trying again in {} s ({} of {} retries)",
-            wait.as_secs(),
+            pause.as_secs(),
             x.tries,
             x.retries
         );
-        std::thread::sleep(wait);
+        std::thread::sleep(pause);
         x.tries += 1;
         match Client::connect(x.cfg) {
             Ok(c) => *x.c = c,
@@ -57,24 +54,6 @@ pub fn told(tries: u32) -> String {
         2 => " after 1 retry".into(),
         n => format!(" after {} retries", n - 1),
     }
-}
-
-/// Whether the last try ended because its connection broke: the session
-/// no longer answers, and the user did not interrupt it (`tf shell`'s
-/// Ctrl-C shuts the connections down too).
-fn broke(x: &mut Ctx<'_>) -> bool {
-    if tfp_client::interrupt::fired() {
-        return false;
-    }
-    match x.c.date() {
-        Ok(_) => false,
-        Err(e) => !e.session_usable(),
-    }
-}
-
-/// 1 s before the second try, twice as long before each next, at most [`MOST`].
-fn wait(tries: u32) -> Duration {
-    Duration::from_secs(1u64 << tries.saturating_sub(1).min(5)).min(MOST)
 }
 
 /// Whether a broken run can be continued: not one reading its data from
@@ -143,9 +122,7 @@ mod tests {
     }
 
     #[test]
-    fn waits_double_up_to_a_bound() {
-        let w: Vec<u64> = (1..=8).map(|n| wait(n).as_secs()).collect();
-        assert_eq!(w, [1, 2, 4, 8, 16, 30, 30, 30]);
+    fn the_summary_counts_retries() {
         assert_eq!(told(1), "");
         assert_eq!(told(2), " after 1 retry");
         assert_eq!(told(3), " after 2 retries");

@@ -79,6 +79,7 @@ pub mod pattern_ops;
 pub mod pinned;
 pub mod remote;
 pub mod replies;
+pub mod retry;
 pub mod secfs;
 pub mod secret_files;
 pub mod session;
