@@ -54,7 +54,8 @@ pub fn raw(x: &mut Ctx<'_>, r: &Cmd, args: &[String]) -> Done {
 
 /// `put`: one file, or trees and many files.
 pub fn put(x: &mut Ctx<'_>, r: &Cmd, args: &[String]) -> Done {
-    Ok(retry::run(x, r.name, args, put_once))
+    // a single file's later tries continue its stage; a tree's, the run record
+    Ok(retry::run(x, r.name, args, !tree::wanted(args), put_once))
 }
 
 /// One try of `put`.
@@ -68,7 +69,7 @@ fn put_once(x: &mut Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode {
 
 /// `get`: one file, or trees and many files.
 pub fn get(x: &mut Ctx<'_>, r: &Cmd, args: &[String]) -> Done {
-    Ok(retry::run(x, r.name, args, get_once))
+    Ok(retry::run(x, r.name, args, true, get_once))
 }
 
 /// One try of `get`.
@@ -86,7 +87,7 @@ pub fn transfer(x: &mut Ctx<'_>, r: &Cmd, args: &[String]) -> Done {
 
 /// `mirror [-R] ... SRC DST`.
 pub fn mirror(x: &mut Ctx<'_>, r: &Cmd, args: &[String]) -> Done {
-    Ok(retry::run(x, r.name, args, |x, _, a| mirror::run(x, a)))
+    Ok(retry::run(x, r.name, args, false, |x, _, a| mirror::run(x, a)))
 }
 
 /// `fsize PATH`: the size, or -1 and why.

@@ -17,14 +17,15 @@ use tfp_client::Client;
 pub type Once = fn(&mut Ctx<'_>, &str, &[String]) -> ExitCode;
 
 /// Runs `once` with `args`, and again after each try that broke its
-/// connection, as many times as `x.retries` allows.
-pub fn run(x: &mut Ctx<'_>, cmd: &str, args: &[String], once: Once) -> ExitCode {
+/// connection, as many times as `x.retries` allows; with `resumes` the
+/// later tries continue with `--resume` ([`continued`]).
+pub fn run(x: &mut Ctx<'_>, cmd: &str, args: &[String], resumes: bool, once: Once) -> ExitCode {
     x.tries = 1;
     let mut code = once(x, cmd, args);
     if x.retries == 0 || !continuable(args) {
         return code;
     }
-    let again = continued(cmd, args);
+    let again = continued(args, resumes);
     while code != ExitCode::SUCCESS && x.tries <= x.retries && broke(x.cfg, x.c) {
         let pause = wait(x.tries);
         eprintln!(
@@ -63,20 +64,14 @@ fn continuable(args: &[String]) -> bool {
     !args.iter().take_while(|a| *a != "--").any(|a| a == "-")
 }
 
-/// The words of the tries after the first: a `get` (of a file or a tree)
-/// and a single file's `put` continue with `--resume` (unless written in
-/// place with `--offset`); a tree's `put` and a mirror continue as running
-/// them again does.
-fn continued(cmd: &str, args: &[String]) -> Vec<String> {
-    let options = || args.iter().take_while(|a| *a != "--");
-    let tree = super::tree::wanted(args);
-    let resumes = match cmd {
-        "get" => true,
-        "put" => !tree,
-        _ => false,
-    };
+/// The words of the tries after the first: with `resumes` (a `get` of a
+/// file or a tree, a single file's `put`) `--resume` joins them, unless
+/// given already or the transfer writes in place (`--offset`); a tree's
+/// `put` and a mirror continue as running them again does.
+fn continued(args: &[String], resumes: bool) -> Vec<String> {
+    let mut options = args.iter().take_while(|a| *a != "--");
     let mut out = Vec::with_capacity(args.len() + 1);
-    if resumes && !options().any(|a| a == "--resume" || a == "--offset" || a.starts_with("--offset=")) {
+    if resumes && !options.any(|a| a == "--resume" || a == "--offset" || a.starts_with("--offset=")) {
         out.push("--resume".to_string());
     }
     out.extend(args.iter().cloned());
@@ -93,24 +88,15 @@ mod tests {
 
     #[test]
     fn later_tries_continue_what_the_first_left() {
-        assert_eq!(continued("get", &s(&["a", "b"])), s(&["--resume", "a", "b"]));
-        assert_eq!(
-            continued("get", &s(&["-r", "a", "b"])),
-            s(&["--resume", "-r", "a", "b"])
-        );
-        assert_eq!(continued("get", &s(&["--resume", "a"])), s(&["--resume", "a"]));
-        assert_eq!(
-            continued("get", &s(&["--offset", "5", "a"])),
-            s(&["--offset", "5", "a"])
-        );
-        assert_eq!(continued("put", &s(&["a", "b"])), s(&["--resume", "a", "b"]));
-        assert_eq!(continued("put", &s(&["-r", "a", "b"])), s(&["-r", "a", "b"]));
-        assert_eq!(continued("mirror", &s(&["a", "b"])), s(&["a", "b"]));
+        let resumed = |a: &[&str]| continued(&s(a), true);
+        assert_eq!(resumed(&["a", "b"]), s(&["--resume", "a", "b"]));
+        assert_eq!(resumed(&["-r", "a", "b"]), s(&["--resume", "-r", "a", "b"]));
+        assert_eq!(resumed(&["--resume", "a"]), s(&["--resume", "a"]));
+        assert_eq!(resumed(&["--offset", "5", "a"]), s(&["--offset", "5", "a"]));
+        assert_eq!(resumed(&["--offset=5", "a"]), s(&["--offset=5", "a"]));
+        assert_eq!(continued(&s(&["-r", "a", "b"]), false), s(&["-r", "a", "b"]));
         // a name after -- stays a name
-        assert_eq!(
-            continued("get", &s(&["--", "--resume"])),
-            s(&["--resume", "--", "--resume"])
-        );
+        assert_eq!(resumed(&["--", "--resume"]), s(&["--resume", "--", "--resume"]));
     }
 
     #[test]
