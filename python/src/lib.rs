@@ -88,8 +88,8 @@ fn connect(
     }
     // one bucket for the session and every connection its config opens
     if let Some(rate) = bwlimit {
-        let rate = tfp_client::bwlimit::parse_rate(&rate).map_err(|e| value_err(format!("bwlimit: {e}")))?;
-        cfg.pace = tfp_client::bwlimit::limit(rate).map_err(|e| py_err(py, Error::Local(e)))?;
+        let limit = tfp_client::bwlimit::Limit::parse(&rate).map_err(|e| value_err(format!("bwlimit: {e}")))?;
+        cfg.pace = tfp_client::bwlimit::limit(&limit).map_err(|e| py_err(py, Error::Local(e)))?;
     }
     match (&user, &identity) {
         (Some(u), _) => {

@@ -116,6 +116,11 @@ fn bwlimit_holds_every_session_and_stream_together() {
     );
     assert!(took >= 1.5, "put -r --jobs 4 of 4 MiB at 2048 (KiB/s) took {took:.2} s");
     assert!(same_tree(&t, &srv.path("t")));
+    // a timetable whose every entry says 2M holds it at any time of day
+    let table = "00:00,2M 12:00,2048K";
+    let took = timed(&srv, &["--bwlimit", table, "put", "--streams", "4", s, "again.bin"]);
+    assert!(took >= 1.5, "put --streams 4 of 4 MiB at {table:?} took {took:.2} s");
+    assert!(fs::read(srv.path("again.bin")).unwrap() == data);
     let _ = fs::remove_dir_all(&here);
 }
 
@@ -123,7 +128,7 @@ fn bwlimit_holds_every_session_and_stream_together() {
 #[test]
 fn bwlimit_refuses_what_is_no_rate() {
     let srv = Server::start();
-    for bad in ["2X", "fast", "100B"] {
+    for bad in ["2X", "fast", "100B", "8:00,1M", "08:00,1M 08:00,off", "25:00,1M"] {
         let o = srv.tf(&["--bwlimit", bad, "ls"]);
         assert_eq!(o.status.code(), Some(1), "{bad}: {}", said(&o));
         let err = String::from_utf8_lossy(&o.stderr);

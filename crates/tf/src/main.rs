@@ -161,7 +161,8 @@ fn session_config(settings: &conn::Settings, server: &str, pem: Vec<u8>, hash: &
 /// jail and the login.
 fn client_config(settings: &conn::Settings, server: &str, pem: Vec<u8>, hash: &str) -> Result<ClientConfig, ExitCode> {
     let mut cfg = session_config(settings, server, pem, hash);
-    cfg.pace = tfp_client::bwlimit::limit(settings.bwlimit.unwrap_or(0))
+    let none = tfp_client::bwlimit::Limit::Rate(0);
+    cfg.pace = tfp_client::bwlimit::limit(settings.bwlimit.as_ref().unwrap_or(&none))
         .map_err(|e| fail(format!("--bwlimit: cannot set the limit up: {e}")))?;
     if let Some(j) = &settings.jail {
         match conn::jail(j) {

@@ -38,8 +38,9 @@ pub struct Settings {
     pub user: Option<String>,
     /// `--jail`: TOKEN:DIR.
     pub jail: Option<String>,
-    /// `--bwlimit`: bytes a second each way for the whole run (0: none).
-    pub bwlimit: Option<u64>,
+    /// `--bwlimit`: bytes a second each way for the whole run, or a
+    /// timetable of them.
+    pub bwlimit: Option<tfp_client::bwlimit::Limit>,
     /// `--retries`: how many times a broken transfer is tried again.
     pub retries: Option<u32>,
     /// `-4` or `-6`: the one address family to connect over.

@@ -47,8 +47,8 @@ fn compression(s: &mut Settings, v: String) -> Result<(), BadValue> {
 }
 
 fn bwlimit(s: &mut Settings, v: String) -> Result<(), BadValue> {
-    let rate = tfp_client::bwlimit::parse_rate(&v).map_err(|e| format!("--bwlimit: {e}"))?;
-    s.bwlimit = Some(rate);
+    let limit = tfp_client::bwlimit::Limit::parse(&v).map_err(|e| format!("--bwlimit: {e}"))?;
+    s.bwlimit = Some(limit);
     Ok(())
 }
 
@@ -377,7 +377,7 @@ win over it.
     Opt {
         names: &["--bwlimit"],
         value: "RATE",
-        help: "at most RATE bytes a second each way for the whole run, all its sessions\nand streams together (as rsync: a plain number is KiB/s; K, M, G; 0: none)",
+        help: "at most RATE bytes a second each way for the whole run, all its sessions\nand streams together (as rsync: a plain number is KiB/s; K, M, G; 0: none;\na timetable as rclone's: \"08:00,1M 19:00,off\")",
         doc: r##"Move at most
 .I rate
 bytes a second in each direction, for the whole run: every session and
@@ -406,6 +406,16 @@ or
 .B off
 is no limit, and the least limit is 512 bytes a second. The rate holds on
 average over the run; up to 50 ms of it may pass at once.
+As
+.BR rclone 's,
+.I rate
+may be a timetable of
+.IB hh : mm , rate
+entries separated by spaces, each rate holding from its time of day (the
+local clock) until the next entry's, the last past midnight until the first:
+.B \-\-bwlimit \(dq08:00,1M 19:00,off\(dq
+moves at most 1 MiB a second by day and without a limit at night, a run
+going on across 19:00 changing pace then (within 10 s).
 "##,
         file: Some(FileKey {
             name: "bwlimit",
