@@ -9,6 +9,7 @@ mod ceiling;
 mod engine;
 mod errors;
 mod identities;
+mod listings;
 mod memory;
 mod notifications;
 mod pyio;
@@ -37,10 +38,11 @@ use tree::TreeRun;
 /// `key_pem`/`key_file` (and `fai`), the server's key is the one pinned in
 /// tf's known servers file ([`server_key`]); with `user`, the keys of
 /// `identity`, else of ssh-agent and ~/.ssh, are offered first ([`identities`]).
+/// `bwlimit`: tf's `--bwlimit` words, for the session and all it opens.
 #[pyfunction]
 #[pyo3(signature = (server, hash, key_pem=None, key_file=None, user=None, password=None, jail=None,
                     transport="prefer", aes=false, timeout=Some(30.0), proto=None, fai=None, key_len=None,
-                    identity=None, passphrase=None, accept_new=false, compress=None))]
+                    identity=None, passphrase=None, accept_new=false, compress=None, bwlimit=None))]
 fn connect(
     py: Python<'_>,
     server: String,
@@ -60,6 +62,7 @@ fn connect(
     passphrase: Option<Vec<u8>>,
     accept_new: bool,
     compress: Option<String>,
+    bwlimit: Option<String>,
 ) -> PyResult<Session> {
     let value_err = |m: String| pyo3::exceptions::PyValueError::new_err(m);
     let t = match transport {
@@ -83,6 +86,11 @@ fn connect(
                 "compress must be 'auto', 'yes', 'no' or a level 1..=19, not {c:?}"
             ))
         })?;
+    }
+    // one bucket for the session and every connection its config opens
+    if let Some(rate) = bwlimit {
+        let limit = tfp_client::bwlimit::Limit::parse(&rate).map_err(|e| value_err(format!("bwlimit: {e}")))?;
+        cfg.pace = tfp_client::bwlimit::limit(&limit).map_err(|e| py_err(py, Error::Local(e)))?;
     }
     match (&user, &identity) {
         (Some(u), _) => {
@@ -164,5 +172,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(memory::stage_whole, m)?)?;
     m.add_function(wrap_pyfunction!(memory::stage_commit, m)?)?;
     m.add_function(wrap_pyfunction!(memory::stage_drop, m)?)?;
+    m.add_function(wrap_pyfunction!(listings::list_stat, m)?)?;
+    m.add_function(wrap_pyfunction!(listings::list_dir_entries, m)?)?;
     Ok(())
 }

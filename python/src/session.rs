@@ -6,10 +6,10 @@ use crate::errors::py_err;
 use crate::notifications::answer_named;
 use crate::pyio::{progress_fn, PyRead, PyWrite};
 use crate::raw;
-use crate::shapes::{fai_tuple, fstat_tuples, full_tuples, kind_name, type_code};
-use crate::shapes::{FstatTuple, FullTuple, StatEntryTuple, StatTuple};
+use crate::shapes::{fai_tuple, fstat_tuples, kind_name, type_code};
+use crate::shapes::{FstatTuple, StatTuple};
 use crate::state::{Conn, Session};
-use crate::tree::{Selection, TreeRun};
+use crate::tree::{again, Selection, TreeRun};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::path::PathBuf;
@@ -246,33 +246,6 @@ impl Session {
                 .collect())
         })
     }
-    /// TFDLIST (tfp_client::remote::listing::list_stat): every entry below
-    /// `dir` with its size and mtime in one exchange, as (kind, rel, size,
-    /// mtime); None from a server without it (the caller lists with LSR).
-    fn list_stat(&self, py: Python<'_>, dir: Vec<u8>) -> PyResult<Option<Vec<StatEntryTuple>>> {
-        self.run_at(py, &[&dir], |c| {
-            Ok(tfp_client::remote::listing::list_stat(c, &dir)?.map(|l| {
-                l.entries
-                    .into_iter()
-                    .map(|e| (kind_name(e.entry.kind), e.entry.rel, e.size, e.mtime))
-                    .collect()
-            }))
-        })
-    }
-    /// TFDENTRIES of `dir` (tfp_client::remote::entries, shapes::full_tuples); None: not served.
-    fn list_entries(&self, py: Python<'_>, dir: Vec<u8>) -> PyResult<Option<Vec<FullTuple>>> {
-        self.run_at(py, &[&dir], |c| {
-            Ok(tfp_client::remote::entries::list(c, &dir)?.map(full_tuples))
-        })
-    }
-    /// TFDDIRENTRIES of `dir` (tfp_client::remote::dir_entries): one level
-    /// with modes, mtimes to the nanosecond and owners, where TFDENTRIES
-    /// walks the whole tree below; None: not served.
-    fn list_dir_entries(&self, py: Python<'_>, dir: Vec<u8>) -> PyResult<Option<Vec<FullTuple>>> {
-        self.run_at(py, &[&dir], |c| {
-            Ok(tfp_client::remote::dir_entries::list(c, &dir)?.map(full_tuples))
-        })
-    }
     /// LS/LSR as the server sent it.
     #[pyo3(signature = (dir, recursive=false))]
     fn list_raw(&self, py: Python<'_>, dir: Vec<u8>, recursive: bool) -> PyResult<Py<PyBytes>> {
@@ -343,8 +316,9 @@ impl Session {
     /// `src/`; downloads land in partials renamed over their names when
     /// whole, and `resume` continues what an interrupted run kept. Returns
     /// what the run told and did (see `TreeRun`). `progress` hears the bytes
-    /// moved, or with `per_file` (files done, files).
-    #[pyo3(signature = (upload, sources, dest, contents=true, jobs=4, resume=false, filters=Vec::new(), progress=None, per_file=false, archive=false, select=None))]
+    /// moved, or with `per_file` (files done, files). `retries`: tries after
+    /// a broken connection (tree::again), a download's resuming its partials.
+    #[pyo3(signature = (upload, sources, dest, contents=true, jobs=4, resume=false, filters=Vec::new(), progress=None, per_file=false, archive=false, select=None, retries=0))]
     fn copy_tree(
         &self,
         py: Python<'_>,
@@ -359,26 +333,29 @@ impl Session {
         per_file: bool,
         archive: bool,
         select: Option<Selection>,
+        retries: u32,
     ) -> PyResult<TreeRun> {
         let (filter, select) = Selection::parts_with(filters, select)?;
-        let o = tfp_client::tree::options::Options {
+        let o = |resume| tfp_client::tree::options::Options {
             contents,
             resume,
             keeps: archive.then(|| tfp_client::tree::sync::Keeps::archive_for(upload)),
             jobs: jobs.max(1),
-            filter,
-            select,
+            filter: filter.clone(),
+            select: select.clone(),
             ..tfp_client::tree::options::Options::default()
         };
         let run = if upload { copy::put } else { copy_down::get };
         self.tree_run(py, progress, per_file, |c, cfg, heard| {
-            run(c, cfg, &sources, &dest, &o, heard).map(TreeRun::of)
+            again(cfg, c, retries, |c, n| {
+                run(c, cfg, &sources, &dest, &o(resume || (n > 1 && !upload)), heard).map(TreeRun::of)
+            })
         })
     }
 
     /// `mirror` (tfp_client::tree::mirror::mirror, what `tf mirror` runs):
     /// makes `dst` a copy of `src` (`upload`: a local `src`, a remote `dst`).
-    #[pyo3(signature = (src, dst, upload, delete=false, checksum=false, dry_run=false, jobs=4, filters=Vec::new(), progress=None, archive=true, select=None))]
+    #[pyo3(signature = (src, dst, upload, delete=false, checksum=false, dry_run=false, jobs=4, filters=Vec::new(), progress=None, archive=true, select=None, retries=0))]
     fn mirror(
         &self,
         py: Python<'_>,
@@ -393,6 +370,7 @@ impl Session {
         progress: Option<PyObject>,
         archive: bool,
         select: Option<Selection>,
+        retries: u32,
     ) -> PyResult<TreeRun> {
         let (filter, select) = Selection::parts_with(filters, select)?;
         let o = mirror::Options {
@@ -407,7 +385,9 @@ impl Session {
             ..mirror::Options::default()
         };
         self.tree_run(py, progress, false, |c, cfg, heard| {
-            mirror::mirror(c, cfg, &src, &dst, &o, heard).map(TreeRun::of_mirror)
+            again(cfg, c, retries, |c, _| {
+                mirror::mirror(c, cfg, &src, &dst, &o, heard).map(TreeRun::of_mirror)
+            })
         })
     }
 

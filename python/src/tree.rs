@@ -68,6 +68,22 @@ pub(crate) struct TreeRun {
     pub(crate) planned: Vec<(&'static str, Vec<u8>)>,
     /// A mirror stopped before it had a plan (a side could not be read).
     pub(crate) stopped: bool,
+    /// How many tries the run took (`retries=`: more than one after a
+    /// broken connection).
+    pub(crate) tries: u32,
+}
+
+/// `retries=`: the run tried again after a broken connection, as `tf
+/// --retries` does (tfp_client::retry), its tries counted in the report.
+pub(crate) fn again(
+    cfg: &ClientConfig,
+    c: &mut Client,
+    retries: u32,
+    once: impl FnMut(&mut Client, u32) -> Result<TreeRun, Error>,
+) -> Result<TreeRun, Error> {
+    let failed = |r: &TreeRun| r.local + r.refused > 0 || r.stopped;
+    let (r, tries) = tfp_client::retry::run(cfg, c, retries, once, failed);
+    r.map(|r| TreeRun { tries, ..r })
 }
 
 /// What a tree call selects (issue 68), as its keyword arguments give it:

@@ -34,6 +34,7 @@ def connect(
     passphrase: Union[str, bytes, None] = None,
     accept_new: bool = False,
     compress: Union[str, int, None] = None,
+    bwlimit: Union[str, int, None] = None,
 ) -> "Session":
     """Opens a session with ``server`` ("host:port").
 
@@ -53,7 +54,11 @@ def connect(
     or no session), "legacy" (the protocol's own ciphers) or "prefer";
     proto: "2.4.1" (default) or "2.5.1"; fai: a FaiToken from Session.faitok();
     compress: "auto" (the default: measured), "yes", "no" or a level 1..19,
-    as tf's --compress.
+    as tf's --compress;
+    bwlimit: at most this many bytes a second each way for the session and
+    every connection it opens (a tree's jobs, a transfer's streams), shared:
+    an int is bytes a second, a str is read as tf's --bwlimit reads it
+    ("2M", "500K", "1.5G"; a plain number is KiB a second, as rsync's).
     """
     if isinstance(key_pem, str):
         key_pem = key_pem.encode()
@@ -67,8 +72,16 @@ def connect(
         proto=proto, fai=fai._tuple() if fai else None, identity=_file(identity),
         passphrase=passphrase, accept_new=accept_new,
         compress=_compress(compress),
+        bwlimit=_bwlimit(bwlimit),
     )
     return Session(native)
+
+
+def _bwlimit(rate: Union[str, int, None]) -> Optional[str]:
+    """bwlimit= as tfp-client reads it: an int is bytes a second."""
+    if isinstance(rate, int) and not isinstance(rate, bool):
+        return f"{rate}B" if rate else None
+    return None if rate is None else str(rate)
 
 
 def _compress(choice: Union[str, int, None]) -> Optional[str]:
@@ -233,12 +246,12 @@ class Session(_Transfers, _TreeRuns):
             return posixpath.join(base, name) if base else name
 
         if stat and not recursive:
-            level = self._n.list_dir_entries(_b(path))
+            level = _native.list_dir_entries(self._n, _b(path))
             if level is not None:
                 return [Entry(_s(rel), full(_s(rel)), _listed_kind(code), size, sec)
                         for code, rel, size, _mode, (sec, _nsec), _target, _owner in level if rel]
         if stat:
-            listed = self._n.list_stat(_b(path))
+            listed = _native.list_stat(self._n, _b(path))
             if listed is not None:
                 return [Entry(_s(rel), full(_s(rel)), kind, size, mtime) for kind, rel, size, mtime in listed
                         if recursive or b"/" not in rel]

@@ -24,7 +24,8 @@ class TreeReport:
     ``notes`` what was left out on purpose or worth telling; ``kept`` the
     partial downloads kept for ``resume=True`` as (path, bytes); ``planned``
     a dry run's steps as (step, relative path), step one of "delete",
-    "replace", "mkdir", "copy"."""
+    "replace", "mkdir", "copy"; ``tries`` how many tries the run took
+    (more than one after a broken connection, with ``retries=``)."""
 
     transferred: int
     deleted: int
@@ -33,6 +34,7 @@ class TreeReport:
     notes: List[str]
     kept: List[Tuple[str, int]]
     planned: List[Tuple[str, str]]
+    tries: int = 1
 
     @property
     def ok(self) -> bool:
@@ -88,6 +90,7 @@ def _tree(run: "_native.TreeRun", src: PathLike, dst: PathLike) -> TreeReport:
         notes=[t for k, t in run.said if k == "note"],
         kept=[(os.fspath(p), n) for p, n in run.kept],
         planned=[(step, _s(rel)) for step, rel in run.planned],
+        tries=run.tries,
     )
     if failures or run.stopped or run.local or run.refused:
         first = failures[0][1] if failures else "the run stopped before it had a plan"
@@ -106,7 +109,8 @@ class _TreeRuns:
 
     def put_tree(self, local_dir: PathLike, remote_dir: PathLike, *, jobs: int = 4,
                  exclude: Sequence[str] = (), include: Sequence[str] = (),
-                 progress: Optional[Progress] = None, archive: bool = False, **select) -> TreeReport:
+                 progress: Optional[Progress] = None, archive: bool = False, retries: int = 0,
+                 **select) -> TreeReport:
         """Uploads the contents of local_dir into remote_dir (made if missing),
         over ``jobs`` sessions. Every file is replaced whole or left as it was;
         files of 32 MiB and more go through a stage a later run continues.
@@ -116,15 +120,17 @@ class _TreeRuns:
         failed; returns the TreeReport otherwise. ``archive=True`` copies as
         ``tf put -r -a`` does: what ``rsync -a`` keeps, symlinks as symlinks,
         modes and mtimes to the nanosecond, owners where the server's session
-        may give them."""
+        may give them. ``retries=N``: a run whose connection broke is tried
+        again on a new session, up to N times, as ``tf --retries`` does."""
         return _tree(self._n.copy_tree(True, [_local(local_dir)], _s(_b(remote_dir)), True, jobs, False,
                                        _filters(exclude, include), progress, archive=archive,
-                                       select=_select(**select)),
+                                       select=_select(**select), retries=retries),
                      local_dir, remote_dir)
 
     def get_tree(self, remote_dir: PathLike, local_dir: PathLike, *, jobs: int = 4, resume: bool = False,
                  exclude: Sequence[str] = (), include: Sequence[str] = (),
-                 progress: Optional[Progress] = None, archive: bool = False, **select) -> TreeReport:
+                 progress: Optional[Progress] = None, archive: bool = False, retries: int = 0,
+                 **select) -> TreeReport:
         """Downloads the contents of remote_dir into local_dir (made if
         missing). Every name the server lists is checked before it is used
         and lands only below local_dir; each file lands in a partial renamed
@@ -132,16 +138,18 @@ class _TreeRuns:
         (``report.kept``) and ``resume=True`` continues them. Raises TreeError
         if any file failed. ``archive=True`` copies as ``tf get -r -a``
         does: what ``rsync -a`` keeps, owners and devices too when run as
-        root."""
+        root. ``retries=N``: a run whose connection broke is tried again on a
+        new session, up to N times, continuing its partials."""
         return _tree(self._n.copy_tree(False, [_s(_b(remote_dir))], _local(local_dir), True, jobs, resume,
                                        _filters(exclude, include), progress, archive=archive,
-                                       select=_select(**select)),
+                                       select=_select(**select), retries=retries),
                      remote_dir, local_dir)
 
     def mirror(self, src: PathLike, dst: PathLike, *, direction: str, delete: bool = False,
                checksum: bool = False, dry_run: bool = False, jobs: int = 4,
                exclude: Sequence[str] = (), include: Sequence[str] = (),
-               progress: Optional[Progress] = None, archive: bool = True, **select) -> TreeReport:
+               progress: Optional[Progress] = None, archive: bool = True, retries: int = 0,
+               **select) -> TreeReport:
         """Makes ``dst`` a copy of ``src``, as ``tf mirror SRC DST`` does:
         ``direction="up"`` (a local src, a remote dst) or ``"down"`` (a remote
         src, a local dst), always named: there is no default that could
@@ -154,7 +162,8 @@ class _TreeRuns:
         to the nanosecond, directories' times, symlinks as symlinks, FIFOs
         and sockets; ``archive=False`` moves files and directories alone.
         Raises TreeError if anything failed. ``delete_excluded=True`` (implies
-        ``delete``) removes what the filters leave out from dst too."""
+        ``delete``) removes what the filters leave out from dst too;
+        ``retries=N`` as put_tree's."""
         if direction == "up":
             s, d, up = _local(src), _s(_b(dst)), True
         elif direction == "down":
@@ -164,7 +173,7 @@ class _TreeRuns:
                              f"(remote src to local dst), not {direction!r}")
         return _tree(self._n.mirror(s, d, up, delete, checksum, dry_run, jobs,
                                     _filters(exclude, include), progress, archive,
-                                    select=_select(**select)), src, dst)
+                                    select=_select(**select), retries=retries), src, dst)
 
     def mirror_up(self, local_dir: PathLike, remote_dir: PathLike, **kw) -> TreeReport:
         """mirror(local_dir, remote_dir, direction="up", ...)."""

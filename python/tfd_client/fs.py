@@ -51,6 +51,7 @@ from fsspec.callbacks import DEFAULT_CALLBACK
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 from fsspec.transaction import Transaction
 
+from . import _native
 from ._errors import ConnectionError, Error, IsADirectory
 from ._paths import _b
 from ._records import _type_name
@@ -58,7 +59,7 @@ from ._session import connect
 from ._trees import _tree
 
 _CONNECT_KEYS = ("key", "key_pem", "hash", "user", "password", "jail", "transport", "aes", "timeout", "proto",
-                 "fai", "identity", "passphrase", "accept_new", "compress")
+                 "fai", "identity", "passphrase", "accept_new", "compress", "bwlimit")
 
 
 def _kind(kind: str) -> str:
@@ -209,7 +210,7 @@ class TfFileSystem(AbstractFileSystem):
             return {"name": "", "size": 0, "type": "directory"}
         parent, name = posixpath.split(path)
         try:
-            listed = self._again(lambda s: s.native.list_dir_entries(_b(parent)))
+            listed = self._again(lambda s: _native.list_dir_entries(s.native, _b(parent)))
         except Error:
             listed = None  # the stat says why, or what it is
         full = next((e for e in listed or () if e[1] == _b(name)), None)

@@ -17,6 +17,7 @@ mod cli_delta;
 mod cli_delta_down;
 mod cli_errors;
 mod cli_escape;
+mod cli_gentle;
 mod cli_gnu;
 mod cli_habits;
 mod cli_interrupt;

@@ -6,7 +6,7 @@ use super::ctx::Ctx;
 use super::exit::Exit;
 use super::reply::report;
 use super::row::{want, Cmd, Done};
-use super::{into_dir, mirror, probe, remote, tree, watch, xfer};
+use super::{into_dir, mirror, probe, remote, retry, tree, watch, xfer};
 use std::process::ExitCode;
 use tfp_client::escape::shown;
 
@@ -54,19 +54,30 @@ pub fn raw(x: &mut Ctx<'_>, r: &Cmd, args: &[String]) -> Done {
 
 /// `put`: one file, or trees and many files.
 pub fn put(x: &mut Ctx<'_>, r: &Cmd, args: &[String]) -> Done {
+    // a single file's later tries continue its stage; a tree's, the run record
+    Ok(retry::run(x, r.name, args, !tree::wanted(args), put_once))
+}
+
+/// One try of `put`.
+fn put_once(x: &mut Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode {
     if tree::wanted(args) {
-        return Ok(tree::run(x, r.name, args));
+        return tree::run(x, cmd, args);
     }
     let (args, dest) = into_dir::put(args);
-    Ok(xfer::run_put(x, r.name, &args, dest))
+    xfer::run_put(x, cmd, &args, dest)
 }
 
 /// `get`: one file, or trees and many files.
 pub fn get(x: &mut Ctx<'_>, r: &Cmd, args: &[String]) -> Done {
+    Ok(retry::run(x, r.name, args, true, get_once))
+}
+
+/// One try of `get`.
+fn get_once(x: &mut Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode {
     if tree::wanted(args) {
-        return Ok(tree::run(x, r.name, args));
+        return tree::run(x, cmd, args);
     }
-    Ok(xfer::run(x, r.name, &into_dir::get(args)))
+    xfer::run(x, cmd, &into_dir::get(args))
 }
 
 /// `sndfile`, `rcvfile`, `sup`, `sdown`.
@@ -75,8 +86,8 @@ pub fn transfer(x: &mut Ctx<'_>, r: &Cmd, args: &[String]) -> Done {
 }
 
 /// `mirror [-R] ... SRC DST`.
-pub fn mirror(x: &mut Ctx<'_>, _: &Cmd, args: &[String]) -> Done {
-    Ok(mirror::run(x, args))
+pub fn mirror(x: &mut Ctx<'_>, r: &Cmd, args: &[String]) -> Done {
+    Ok(retry::run(x, r.name, args, false, |x, _, a| mirror::run(x, a)))
 }
 
 /// `fsize PATH`: the size, or -1 and why.

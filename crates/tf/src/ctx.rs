@@ -26,6 +26,11 @@ pub struct Ctx<'a> {
     /// A tree command's other sessions, started beside this one's
     /// handshake (`tf put -r`/`get -r` given on the command line).
     pub opening: tfp_client::engine::opening::Opening,
+    /// `--retries`: how many times a put, get or mirror whose connection
+    /// broke is run again (retry.rs).
+    pub retries: u32,
+    /// Which try of the command runs now (1: the first).
+    pub tries: u32,
 }
 
 /// The connection options tf was given on its command line (`-s NAME`,
@@ -137,6 +142,8 @@ impl<'a> Ctx<'a> {
             held: Vec::new(),
             invoked: Invoked::default(),
             opening: Default::default(),
+            retries: 0,
+            tries: 1,
         }
     }
 }

@@ -30,6 +30,7 @@ mod put_staged;
 mod remote;
 mod reply;
 mod rerun;
+mod retry;
 mod rglob;
 mod row;
 mod safe;
@@ -153,6 +154,7 @@ fn session_config(settings: &conn::Settings, server: &str, pem: Vec<u8>, hash: &
     cfg.transport = settings.transport.unwrap_or(tfp_client::Transport::Prefer);
     cfg.timeout = Some(std::time::Duration::from_secs(settings.timeout.unwrap_or(30)));
     cfg.compress = settings.compress.unwrap_or_default();
+    cfg.family = settings.family;
     cfg
 }
 
@@ -160,6 +162,9 @@ fn session_config(settings: &conn::Settings, server: &str, pem: Vec<u8>, hash: &
 /// jail and the login.
 fn client_config(settings: &conn::Settings, server: &str, pem: Vec<u8>, hash: &str) -> Result<ClientConfig, ExitCode> {
     let mut cfg = session_config(settings, server, pem, hash);
+    let none = tfp_client::bwlimit::Limit::Rate(0);
+    cfg.pace = tfp_client::bwlimit::limit(settings.bwlimit.as_ref().unwrap_or(&none))
+        .map_err(|e| fail(format!("--bwlimit: cannot set the limit up: {e}")))?;
     if let Some(j) = &settings.jail {
         match conn::jail(j) {
             Ok(j) => cfg.jail = Some(j),
@@ -362,6 +367,7 @@ fn run() -> Result<ExitCode, ExitCode> {
     }
     let mut x = ctx::Ctx::new(&mut client, &cfg, settings.fai);
     x.opening = opening;
+    x.retries = settings.retries.unwrap_or(0);
     // everything before the command is a connection option
     x.invoked = ctx::Invoked::of(&raw[..raw.len() - rest.len()]);
     let code = match (cmd.as_deref(), &batch) {

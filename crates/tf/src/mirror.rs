@@ -99,6 +99,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, args: &[String]) -> ExitCode {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
+    let tries = x.tries;
     let mut own = x.cfg.clone();
     own.compress = compress.unwrap_or(own.compress);
     let (c, cfg) = (&mut *x.c, &own);
@@ -114,7 +115,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, args: &[String]) -> ExitCode {
     let told = Told::new(cfg, Some(how.clone()));
     match mirror::mirror(c, cfg, &src, &dst, &o, &told) {
         Ok(r) => {
-            print(&r, &o);
+            print(&r, &o, tries);
             tree::tell_kept(&r.report, &how);
             tree::code(&r.report)
         }
@@ -126,8 +127,9 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, args: &[String]) -> ExitCode {
 }
 
 /// A dry run's plan, one line each, then the summary line (none when the
-/// run stopped before its plan).
-fn print(r: &MirrorReport, o: &Options) {
+/// run stopped before its plan), which says how many `tries` it took when
+/// more than one.
+fn print(r: &MirrorReport, o: &Options, tries: u32) {
     let Some(n) = &r.summary else { return };
     let mut out = std::io::stdout().lock();
     let verb = if o.upload { "put" } else { "get" };
@@ -139,7 +141,7 @@ fn print(r: &MirrorReport, o: &Options) {
             Planned::Copy(rel) => writeln!(out, "{verb} {}", names::shown(rel)),
         };
     }
-    let _ = writeln!(out, "{}", summary(o.dry_run, n));
+    let _ = writeln!(out, "{}{}", summary(o.dry_run, n), super::retry::told(tries));
     let _ = out.flush();
 }
 

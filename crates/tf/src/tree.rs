@@ -360,6 +360,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
         Ok(o) => o,
         Err(e) => return fail(e),
     };
+    let tries = x.tries;
     let mut own = x.cfg.clone();
     own.compress = o.compress.unwrap_or(own.compress);
     let (c, cfg) = (&mut *x.c, &own);
@@ -390,7 +391,7 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
     };
     match r {
         Ok((summary, r)) => {
-            println!("{summary}");
+            println!("{summary}{}", super::retry::told(tries));
             if r.ok() {
                 rerun.done();
             }

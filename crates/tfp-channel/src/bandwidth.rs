@@ -174,21 +174,44 @@ pub struct Pace {
     user: AtomicU64,
     /// The user's entry in the shared table, plus one (0: not looked up yet).
     entry: AtomicUsize,
+    /// The session limit now: `rates.session`, unless changed since
+    /// ([`Pace::set_session_rate`], a client's `--bwlimit` timetable).
+    session_rate: AtomicU64,
 }
 
 impl Pace {
     /// The pacing for a new session, or None when no limit is set (the socket
     /// then takes the plain path).
     pub fn new(shared: &Arc<Buckets>, rates: Rates) -> Option<Arc<Pace>> {
-        rates.any().then(|| {
-            Arc::new(Pace {
-                shared: shared.clone(),
-                rates,
-                session: [AtomicU64::new(0), AtomicU64::new(0)],
-                user: AtomicU64::new(0),
-                entry: AtomicUsize::new(0),
-            })
+        rates.any().then(|| Pace::build(shared, rates))
+    }
+
+    /// A pacing of one session limit that changes over time (a client's
+    /// `--bwlimit` timetable), starting at `rate` (0: none until set).
+    pub fn changeable(shared: &Arc<Buckets>, rate: u64) -> Arc<Pace> {
+        Pace::build(
+            shared,
+            Rates {
+                session: rate,
+                ..Rates::default()
+            },
+        )
+    }
+
+    fn build(shared: &Arc<Buckets>, rates: Rates) -> Arc<Pace> {
+        Arc::new(Pace {
+            shared: shared.clone(),
+            rates,
+            session: [AtomicU64::new(0), AtomicU64::new(0)],
+            user: AtomicU64::new(0),
+            entry: AtomicUsize::new(0),
+            session_rate: AtomicU64::new(rates.session),
         })
+    }
+
+    /// The session limit from now on (0: none).
+    pub fn set_session_rate(&self, rate: u64) {
+        self.session_rate.store(rate, Ordering::Relaxed);
     }
 
     /// From now on the session's bytes also count against `name`'s bucket.
@@ -200,7 +223,8 @@ impl Pace {
     /// The most bytes one socket call should move: about 1/64 s of the
     /// strictest limit, so waits stay short and even.
     pub fn quantum(&self) -> usize {
-        let strictest = [self.rates.session, self.rates.user, self.rates.total]
+        let session = self.session_rate.load(Ordering::Relaxed);
+        let strictest = [session, self.rates.user, self.rates.total]
             .into_iter()
             .filter(|&r| r > 0)
             .min()
@@ -217,8 +241,9 @@ impl Pace {
         let n = n as u64;
         let now = self.shared.now();
         let mut wait = 0;
-        if self.rates.session > 0 {
-            wait = charge(&self.session[dir as usize], n, self.rates.session, now);
+        let session = self.session_rate.load(Ordering::Relaxed);
+        if session > 0 {
+            wait = charge(&self.session[dir as usize], n, session, now);
         }
         if self.rates.user > 0 {
             if let Some(e) = self.user_entry(now) {
@@ -310,6 +335,22 @@ mod tests {
         let t = Instant::now();
         p.charge(Dir::In, q);
         assert!(t.elapsed() < Duration::from_millis(20));
+    }
+
+    #[test]
+    fn a_changeable_limit_follows_its_rate() {
+        let b = Arc::new(Buckets::new(1).unwrap());
+        let p = Pace::changeable(&b, 0);
+        // no limit: nothing waits, however much is charged
+        let t = Instant::now();
+        p.charge(Dir::Out, 64 << 20);
+        assert!(t.elapsed() < Duration::from_millis(20));
+        // 1 MiB/s from now on: 150 ms worth waits about 100 ms (the burst aside)
+        p.set_session_rate(1 << 20);
+        let t = Instant::now();
+        p.charge(Dir::Out, 150 << 10);
+        assert!(t.elapsed() >= Duration::from_millis(80), "{:?}", t.elapsed());
+        assert_eq!(p.quantum(), (1 << 20) / 64);
     }
 
     #[test]

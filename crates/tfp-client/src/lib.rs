@@ -55,11 +55,13 @@
 
 pub mod auth;
 pub mod builder;
+pub mod bwlimit;
 pub mod cancel_points;
 pub mod caps;
 pub mod ceiling;
 pub mod compress;
 pub mod confine;
+pub mod dial;
 pub mod engine;
 pub mod error;
 pub mod escape;
@@ -77,6 +79,7 @@ pub mod pattern_ops;
 pub mod pinned;
 pub mod remote;
 pub mod replies;
+pub mod retry;
 pub mod secfs;
 pub mod secret_files;
 pub mod session;
@@ -93,7 +96,7 @@ use caps::{Caps, Ext};
 use openssl::pkey::Public;
 use openssl::rsa::Rsa;
 use std::io::{self, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::time::Duration;
 use tfp_channel::Channel;
 use tfp_wire::{handshake as hs, MAX_CHUNK, MAX_FRAME};
@@ -169,6 +172,11 @@ pub struct ClientConfig {
     /// "Compression"): by measurement (`Auto`, only on a slow link, as
     /// [`engine::route::compresses`] says), forced (`-z`), or never.
     pub compress: tfp_wire::compress::Choice,
+    /// The bandwidth limit every connection of the config shares
+    /// ([`bwlimit`]); None: none.
+    pub pace: Option<std::sync::Arc<tfp_channel::bandwidth::Pace>>,
+    /// Connect over this address family only (None: the name's first address).
+    pub family: Option<dial::Family>,
     /// The parsed public key and the PEM it came from, shared by clones: parsing
     /// the PEM costs a client more than the RSA operation itself.
     parsed: std::sync::Arc<std::sync::Mutex<Option<ParsedKey>>>,
@@ -195,6 +203,8 @@ impl ClientConfig {
             cancel: None,
             meter: None,
             compress: Default::default(),
+            pace: None,
+            family: None,
             parsed: Default::default(),
         }
     }
@@ -213,23 +223,6 @@ impl ClientConfig {
         *cache = Some((self.pubkey_pem.clone(), rsa.clone()));
         Ok(rsa)
     }
-}
-
-/// A TCP connection to `to` from the local address `from` (any port).
-fn connect_from(from: std::net::IpAddr, to: std::net::SocketAddr) -> io::Result<TcpStream> {
-    use nix::sys::socket::{bind, connect, socket, AddressFamily, SockFlag, SockType, SockaddrStorage};
-    let family = if to.is_ipv4() {
-        AddressFamily::Inet
-    } else {
-        AddressFamily::Inet6
-    };
-    let fd = socket(family, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)?;
-    bind(
-        std::os::fd::AsRawFd::as_raw_fd(&fd),
-        &SockaddrStorage::from(std::net::SocketAddr::new(from, 0)),
-    )?;
-    connect(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrStorage::from(to))?;
-    Ok(TcpStream::from(fd))
 }
 
 /// A user name and password for LOGIN. The password is wiped when dropped
@@ -344,16 +337,12 @@ impl Client {
 
     /// The TCP connection with the configured timeouts.
     fn open(cfg: &ClientConfig) -> Result<Channel, Error> {
-        let addr = cfg
-            .server
-            .to_socket_addrs()?
-            .next()
-            .ok_or_else(|| Error::Protocol(format!("cannot resolve {}", cfg.server)))?;
+        let addr = dial::address(&cfg.server, cfg.family)?;
         if cfg.cancel.as_ref().is_some_and(interrupt::Cancel::fired) {
             return Err(Error::Local(io::Error::new(io::ErrorKind::Interrupted, "interrupted")));
         }
         let stream = match (cfg.bind, cfg.timeout) {
-            (Some(ip), _) => connect_from(ip, addr)?,
+            (Some(ip), _) => dial::connect_from(ip, addr)?,
             (None, Some(t)) => TcpStream::connect_timeout(&addr, t)?,
             (None, None) => TcpStream::connect(addr)?,
         };
@@ -368,6 +357,7 @@ impl Client {
             (&stream).write_all(pre)?;
         }
         let mut chan = Channel::new(stream)?;
+        chan.set_pace(cfg.pace.clone());
         if let Some(m) = &cfg.meter {
             chan.rx.set_meter(m.clone());
             chan.tx.set_meter(m.clone());

@@ -245,7 +245,7 @@ mod tests {
             new.contains(&format!("{OPTIONS_END}\nb\n{KEYS_BEGIN}\n.TP\n.B server\n")),
             "{new}"
         );
-        assert!(new.contains(&format!(".BR \\-\\-timeout .\n{KEYS_END}\nc\n")), "{new}");
+        assert!(new.contains(&format!(".BR \\-6 .\n{KEYS_END}\nc\n")), "{new}");
         assert!(
             new.contains(&format!("{COMMAND_OPTIONS_BEGIN}\n.PP\nTransfers")),
             "{new}"

@@ -127,7 +127,10 @@ impl Settings {
             user,
             jail,
             password_file,
-            identity
+            identity,
+            bwlimit,
+            retries,
+            family
         );
         self.aes |= other.aes;
         self.verbose |= other.verbose;

@@ -38,6 +38,13 @@ pub struct Settings {
     pub user: Option<String>,
     /// `--jail`: TOKEN:DIR.
     pub jail: Option<String>,
+    /// `--bwlimit`: bytes a second each way for the whole run, or a
+    /// timetable of them.
+    pub bwlimit: Option<tfp_client::bwlimit::Limit>,
+    /// `--retries`: how many times a broken transfer is tried again.
+    pub retries: Option<u32>,
+    /// `-4` or `-6`: the one address family to connect over.
+    pub family: Option<tfp_client::dial::Family>,
     /// `--password-file`: the first line is `user`'s password.
     pub password_file: Option<String>,
     /// `-i FILE`: the key file to log in with (instead of ssh-agent's and

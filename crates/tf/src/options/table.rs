@@ -1,6 +1,7 @@
 //! The rows of tf's global option table, in the order `tf --help` and tf(1)
 //! show them.
 use super::row::{BadValue, FileKey, Opt, Scope, Settings, Store};
+use tfp_client::dial::Family;
 use tfp_client::Transport;
 
 /// The fields most rows leave as they are.
@@ -41,6 +42,20 @@ fn compression(s: &mut Settings, v: String) -> Result<(), BadValue> {
     match tfp_wire::compress::Choice::parse(&v) {
         Some(c) => s.compress = Some(c),
         None => return Err("--compression needs auto, yes, no or a level 1..19".into()),
+    }
+    Ok(())
+}
+
+fn bwlimit(s: &mut Settings, v: String) -> Result<(), BadValue> {
+    let limit = tfp_client::bwlimit::Limit::parse(&v).map_err(|e| format!("--bwlimit: {e}"))?;
+    s.bwlimit = Some(limit);
+    Ok(())
+}
+
+fn retries(s: &mut Settings, v: String) -> Result<(), BadValue> {
+    match v.parse() {
+        Ok(n) if n <= 100 => s.retries = Some(n),
+        _ => return Err("--retries needs a number 0..100".into()),
     }
     Ok(())
 }
@@ -355,6 +370,132 @@ win over it.
 "##,
         }),
         store: Store::Value(compression),
+        ..OPT
+    },
+    // gentleness: how much of the link a run takes, how it meets a broken
+    // connection, which address family it uses
+    Opt {
+        names: &["--bwlimit"],
+        value: "RATE",
+        help: "at most RATE bytes a second each way for the whole run, all its sessions\nand streams together (as rsync: a plain number is KiB/s; K, M, G; 0: none;\na timetable as rclone's: \"08:00,1M 19:00,off\")",
+        doc: r##"Move at most
+.I rate
+bytes a second in each direction, for the whole run: every session and
+connection it opens (the
+.B \-\-jobs
+sessions of a tree or a mirror, the connections of
+.BR \-\-streams )
+draws from one token bucket, an upload paced as it writes and a download as
+it reads. As
+.BR rsync 's
+.BR \-\-bwlimit ,
+a plain number is KiB a second, and a suffix says otherwise:
+.BR K ,
+.BR M ,
+.B G
+(KiB, MiB, GiB),
+.BR KB ,
+.BR MB ,
+.B GB
+(powers of 1000),
+.B B
+(bytes); a fraction may be given
+.RB ( 1.5M );
+.B 0
+or
+.B off
+is no limit, and the least limit is 512 bytes a second. The rate holds on
+average over the run; up to 50 ms of it may pass at once.
+As
+.BR rclone 's,
+.I rate
+may be a timetable of
+.IB hh : mm , rate
+entries separated by spaces, each rate holding from its time of day (the
+local clock) until the next entry's, the last past midnight until the first:
+.B \-\-bwlimit \(dq08:00,1M 19:00,off\(dq
+moves at most 1 MiB a second by day and without a limit at night, a run
+going on across 19:00 changing pace then (within 10 s).
+"##,
+        file: Some(FileKey {
+            name: "bwlimit",
+            home: false,
+            doc: r##"As
+.BR \-\-bwlimit .
+"##,
+        }),
+        store: Store::Value(bwlimit),
+        ..OPT
+    },
+    Opt {
+        names: &["--retries"],
+        value: "N",
+        help: "when the connection breaks during put, get or mirror, connect again and\ncontinue, up to N times (default 0), waiting 1, 2, 4... s between",
+        doc: r##"When the connection breaks during a
+.BR put ,
+.B get
+or
+.B mirror
+(the server's session ended, the network cut it), connect again and continue,
+up to
+.I n
+times (0 to 100; default 0), waiting 1 s before the first try, then twice as
+long each time, at most 30 s: a
+.B get
+continues its partials as
+.B \-\-resume
+does, a
+.B put
+continues the stage a
+.B \-\-streams
+upload left and sends nothing onto a remote file that is already the same, a
+.B put \-r
+or
+.B get \-r
+continues into the destination the first try made (as running the command
+again does), and a
+.B mirror
+moves what is still different. What it did is said on standard error, and
+the summary says how many tries it took. A run that ended otherwise (a
+refusal, a local error, an interrupt) is not tried again.
+"##,
+        file: Some(FileKey {
+            name: "retries",
+            home: false,
+            doc: r##"As
+.BR \-\-retries .
+"##,
+        }),
+        store: Store::Value(retries),
+        ..OPT
+    },
+    Opt {
+        names: &["-4", "--ipv4"],
+        help: "connect over IPv4 only",
+        doc: r##"Connect over IPv4 only, as
+.B ssh \-4
+and
+.B rsync \-4
+do: a server name without an IPv4 address is refused with a sentence.
+The later of
+.B \-4
+and
+.B \-6
+wins.
+"##,
+        store: Store::Flag(|s| s.family = Some(Family::V4)),
+        ..OPT
+    },
+    Opt {
+        names: &["-6", "--ipv6"],
+        help: "connect over IPv6 only",
+        doc: r##"Connect over IPv6 only, as
+.B ssh \-6
+and
+.B rsync \-6
+do: a server name without an IPv6 address is refused with a sentence.
+"##,
+        store: Store::Flag(|s| s.family = Some(Family::V6)),
         ..OPT
     },
     Opt {
