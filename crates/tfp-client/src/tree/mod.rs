@@ -19,6 +19,7 @@ pub mod copy;
 pub mod copy_down;
 pub mod filter;
 pub mod glob;
+pub mod itemize;
 pub mod mirror;
 pub mod names;
 pub mod options;

@@ -38,6 +38,22 @@ pub struct Options {
     /// The run's other sessions, when the caller started opening them
     /// before its own session was open ([`Opening::start`]).
     pub opening: Opening,
+
+    // what the run shows (`-n`, `-i`, `--json`)
+    /// Plan only: nothing is made, moved or removed on either side; the
+    /// items ([`crate::engine::events::Events::item`]) say what would be.
+    pub dry_run: bool,
+    /// Tell each entry that changes as an item: directory sources go
+    /// through the plan (as with `-a`, keeping what `keeps` says), which
+    /// moves what differs and says why; a file source is compared first.
+    pub itemize: bool,
+}
+
+impl Options {
+    /// Whether directory sources go through the plan, as `-a`'s do.
+    pub fn by_plan(&self) -> bool {
+        self.keeps.is_some() || self.dry_run || self.itemize
+    }
 }
 
 impl Default for Options {
@@ -53,6 +69,8 @@ impl Default for Options {
             keeps: None,
             copy_links: false,
             opening: Opening::default(),
+            dry_run: false,
+            itemize: false,
         }
     }
 }

@@ -368,15 +368,6 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
     CmdOpt {
         family: Family::Mirror,
         commands: &["mirror"],
-        name: "--dry-run",
-        value: "",
-        kind: FLAG,
-        help: "print what it would do and change nothing",
-        doc: "Print what it would do and change nothing.\n",
-    },
-    CmdOpt {
-        family: Family::Mirror,
-        commands: &["mirror"],
         name: "--jobs",
         value: "N",
         kind: Kind::Num { min: 1, max: 64, clamp: false },
@@ -591,10 +582,19 @@ pub static LONG_NAMES: &[(Family, &str, &str)] = &[
     (Family::Mirror, "-L", "--copy-links"),
 ];
 
+/// Every row: the table's and [`visible`]'s.
+pub fn all() -> impl Iterator<Item = &'static CmdOpt> {
+    COMMAND_OPTIONS.iter().chain(visible::ROWS)
+}
+
+/// Every long name: the table's and [`visible`]'s.
+fn long_names() -> impl Iterator<Item = &'static (Family, &'static str, &'static str)> {
+    LONG_NAMES.iter().chain(visible::LONG_NAMES)
+}
+
 /// The long name of `o`, if it has one.
 pub fn long_name(o: &CmdOpt) -> Option<&'static str> {
-    LONG_NAMES
-        .iter()
+    long_names()
         .find(|(f, s, _)| *f == o.family && *s == o.name)
         .map(|(_, _, l)| *l)
 }
@@ -602,15 +602,14 @@ pub fn long_name(o: &CmdOpt) -> Option<&'static str> {
 /// The row name `word` stands for among `family`'s: a long name's short
 /// one, else itself.
 fn row_name(family: Family, word: &str) -> &str {
-    LONG_NAMES
-        .iter()
+    long_names()
         .find(|(f, _, l)| *f == family && *l == word)
         .map_or(word, |(_, s, _)| *s)
 }
 
 /// The options of `family`.
 pub fn of(family: Family) -> impl Iterator<Item = &'static CmdOpt> {
-    COMMAND_OPTIONS.iter().filter(move |o| o.family == family)
+    all().filter(move |o| o.family == family)
 }
 
 /// Why a command's words are no good.
@@ -758,16 +757,12 @@ pub fn joined_values(args: &[String], valued: &dyn Fn(&str) -> bool) -> Vec<Stri
 
 /// Whether some command's option `name` takes a value.
 fn valued(name: &str) -> bool {
-    COMMAND_OPTIONS
-        .iter()
-        .any(|o| o.name == name && !matches!(o.kind, Kind::Flag | Kind::OptNum { .. }))
+    all().any(|o| o.name == name && !matches!(o.kind, Kind::Flag | Kind::OptNum { .. }))
 }
 
 /// Whether some command's option `name` takes a value only joined to it.
 fn optional_value(name: &str) -> bool {
-    COMMAND_OPTIONS
-        .iter()
-        .any(|o| o.name == name && matches!(o.kind, Kind::OptNum { .. }))
+    all().any(|o| o.name == name && matches!(o.kind, Kind::OptNum { .. }))
 }
 
 /// Whether `name` is an option of `family` that takes a value (so the word
@@ -793,3 +788,4 @@ pub fn filter_of(g: &Given) -> tfp_client::tree::filter::Filter {
 
 #[cfg(test)]
 mod tests;
+mod visible;
