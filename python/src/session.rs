@@ -335,8 +335,9 @@ impl Session {
     /// `src/`; downloads land in partials renamed over their names when
     /// whole, and `resume` continues what an interrupted run kept. Returns
     /// what the run told and did (see `TreeRun`). `progress` hears the bytes
-    /// moved, or with `per_file` (files done, files).
-    #[pyo3(signature = (upload, sources, dest, contents=true, jobs=4, resume=false, filters=Vec::new(), progress=None, per_file=false, archive=false))]
+    /// moved, or with `per_file` (files done, files). `dry_run`, `on_item`:
+    /// as tf's `-n` and `-i` (items handed to `on_item` as they are told).
+    #[pyo3(signature = (upload, sources, dest, contents=true, jobs=4, resume=false, filters=Vec::new(), progress=None, per_file=false, archive=false, dry_run=false, on_item=None))]
     fn copy_tree(
         &self,
         py: Python<'_>,
@@ -350,6 +351,8 @@ impl Session {
         progress: Option<PyObject>,
         per_file: bool,
         archive: bool,
+        dry_run: bool,
+        on_item: Option<PyObject>,
     ) -> PyResult<TreeRun> {
         let o = tfp_client::tree::options::Options {
             contents,
@@ -357,17 +360,20 @@ impl Session {
             keeps: archive.then(|| tfp_client::tree::sync::Keeps::archive_for(upload)),
             jobs: jobs.max(1),
             filter: filter(&filters),
+            dry_run,
+            itemize: on_item.is_some(),
             ..tfp_client::tree::options::Options::default()
         };
         let run = if upload { copy::put } else { copy_down::get };
-        self.tree_run(py, progress, per_file, |c, cfg, heard| {
+        self.tree_run(py, (progress, on_item), per_file, |c, cfg, heard| {
             run(c, cfg, &sources, &dest, &o, heard).map(TreeRun::of)
         })
     }
 
     /// `mirror` (tfp_client::tree::mirror::mirror, what `tf mirror` runs):
     /// makes `dst` a copy of `src` (`upload`: a local `src`, a remote `dst`).
-    #[pyo3(signature = (src, dst, upload, delete=false, checksum=false, dry_run=false, jobs=4, filters=Vec::new(), progress=None, archive=true))]
+    /// `on_item` is handed each item (what changes, and why) as it is told.
+    #[pyo3(signature = (src, dst, upload, delete=false, checksum=false, dry_run=false, jobs=4, filters=Vec::new(), progress=None, archive=true, on_item=None))]
     fn mirror(
         &self,
         py: Python<'_>,
@@ -381,6 +387,7 @@ impl Session {
         filters: Vec<(bool, String)>,
         progress: Option<PyObject>,
         archive: bool,
+        on_item: Option<PyObject>,
     ) -> PyResult<TreeRun> {
         let o = mirror::Options {
             upload,
@@ -392,7 +399,7 @@ impl Session {
             keeps: archive.then(tfp_client::tree::sync::Keeps::archive).unwrap_or_default(),
             ..mirror::Options::default()
         };
-        self.tree_run(py, progress, false, |c, cfg, heard| {
+        self.tree_run(py, (progress, on_item), false, |c, cfg, heard| {
             mirror::mirror(c, cfg, &src, &dst, &o, heard).map(TreeRun::of_mirror)
         })
     }
