@@ -337,3 +337,24 @@ fn a_trees_progress_line_says_the_whole_its_share_and_the_time_left() {
     let o = srv.tf(&["put", "-r", "-a", s(&local), "pr2"]);
     assert!(!crate::output::stderr(&o).contains('%'), "{}", text(&o));
 }
+
+#[test]
+fn one_file_itemized_both_ways_as_rsync_itemizes_it() {
+    let srv = Server::start();
+    let here = tempdir("cli_visible_one");
+    let local = here.join("a.txt");
+    fs::write(&local, "one").unwrap();
+    let o = srv.tf(&["put", "-i", s(&local), "a.txt"]);
+    ok(&o, "put -i");
+    assert_eq!(stdout(&o).lines().next(), Some("<f+++++++++ a.txt"), "{}", text(&o));
+    assert_eq!(fs::read(srv.path("a.txt")).unwrap(), b"one");
+    let back = here.join("b.txt");
+    let o = srv.tf(&["get", "-i", "a.txt", s(&back)]);
+    ok(&o, "get -i");
+    assert_eq!(stdout(&o).lines().next(), Some(">f+++++++++ b.txt"), "{}", text(&o));
+    assert_eq!(fs::read(&back).unwrap(), b"one");
+    fs::write(srv.path("a.txt"), "three").unwrap();
+    let o = srv.tf(&["get", "-i", "a.txt", s(&back)]);
+    assert!(stdout(&o).starts_with(">f.s"), "{}", text(&o));
+    assert_eq!(fs::read(&back).unwrap(), b"three");
+}
