@@ -235,6 +235,7 @@ fn n_changes_nothing_on_either_side_and_says_what_would_move() {
         vec!["put", "-n", s(&here.join("nothing")), "x"],
         vec!["get", "-n", "nothing", s(&out)],
         vec!["get", "-r", "-n", "nothing", s(&out)],
+        vec!["get", "-n", "other/one", s(&here.join("no/such/x"))],
     ] {
         let o = srv.tf(&args);
         assert!(!o.status.success(), "{args:?}: {}", text(&o));

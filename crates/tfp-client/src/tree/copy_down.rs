@@ -157,7 +157,9 @@ pub fn get(
             return Ok(t.report);
         }
     }
-    fetch_gathered(c, cfg, o, &g, ev, &mut t)?;
+    if !o.dry_run {
+        fetch_gathered(c, cfg, o, &g, ev, &mut t)?;
+    }
     for (src, to, ahead, named) in &g.trees {
         super::archive::down(c, cfg, (src, *ahead, named), to, o, o.keeps.unwrap_or_default(), &mut t)?;
     }
@@ -234,9 +236,8 @@ fn gather(
     match st.kind {
         Kind::File if o.dry_run || o.itemize => {
             tell_file(here, name, &st, t);
-            if !o.dry_run {
-                gather_file(here, name, src, g, t)
-            }
+            // a dry run too: where it would land is opened (never made)
+            gather_file(here, name, src, g, t)
         }
         Kind::File => gather_file(here, name, src, g, t),
         Kind::Dir if !o.recursive => t.local(format!("get: {shown}: is a directory (use get -r)")),
