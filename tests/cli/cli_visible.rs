@@ -236,6 +236,7 @@ fn n_changes_nothing_on_either_side_and_says_what_would_move() {
         vec!["get", "-n", "nothing", s(&out)],
         vec!["get", "-r", "-n", "nothing", s(&out)],
         vec!["get", "-n", "other/one", s(&here.join("no/such/x"))],
+        vec!["put", "-n", s(&one), "no/such/x"],
     ] {
         let o = srv.tf(&args);
         assert!(!o.status.success(), "{args:?}: {}", text(&o));
@@ -358,4 +359,19 @@ fn one_file_itemized_both_ways_as_rsync_itemizes_it() {
     let o = srv.tf(&["get", "-i", "a.txt", s(&back)]);
     assert!(stdout(&o).starts_with(">f.s"), "{}", text(&o));
     assert_eq!(fs::read(&back).unwrap(), b"three");
+}
+
+#[test]
+fn put_n_into_a_missing_directory_fails_as_the_real_put_does() {
+    let srv = Server::start();
+    let here = tempdir("cli_visible_parent");
+    let local = here.join("f");
+    fs::write(&local, "f").unwrap();
+    let real = srv.tf(&["put", s(&local), "no/such/f"]);
+    let dry = srv.tf(&["put", "-n", s(&local), "no/such/f"]);
+    assert!(!real.status.success(), "{}", text(&real));
+    assert_eq!(dry.status.code(), real.status.code(), "{}", text(&dry));
+    let top = srv.tf(&["put", "-n", s(&local), "f"]);
+    ok(&top, "put -n at the root");
+    assert!(!srv.path("f").exists() && !srv.path("no").exists());
 }

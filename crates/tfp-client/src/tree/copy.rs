@@ -273,7 +273,7 @@ fn send(
         tell_files(c, files, t)?;
     }
     if o.dry_run {
-        return Ok(());
+        return no_parents(c, files, &dirs.make, t);
     }
     let what = |u: &Up| format!("put: {} -> {}", escape::path(&u.local), names::shown(&u.remote));
     use crate::tree::mirror::attrs;
@@ -308,6 +308,34 @@ fn tell_files(c: &mut Client, files: &[Up], t: &Tally<'_>) -> Result<(), Error> 
         let name = u.remote.rsplit(|&b| b == b'/').next().unwrap_or_default();
         if let Some(ours) = ours {
             t.ev.item(&super::itemize::file(name, Action::Send, &ours, theirs.as_ref()));
+        }
+    }
+    Ok(())
+}
+
+/// A dry run's check of what a real one would find: each file's remote
+/// directory there (or made by the run), else refused as a real upload
+/// into it would be.
+fn no_parents(c: &mut Client, files: &[Up], made: &[Vec<u8>], t: &mut Tally<'_>) -> Result<(), Error> {
+    let mut parents: Vec<Vec<u8>> = files
+        .iter()
+        .filter_map(|u| {
+            u.remote
+                .iter()
+                .rposition(|&b| b == b'/')
+                .map(|i| u.remote[..i].to_vec())
+        })
+        .filter(|p| !p.is_empty() && !made.contains(p))
+        .collect();
+    parents.sort();
+    parents.dedup();
+    if parents.is_empty() {
+        return Ok(());
+    }
+    let stats = super::sync::fstat_all(c, &parents)?;
+    for (p, st) in parents.iter().zip(stats) {
+        if !matches!(st, Ok(st) if st.kind == Kind::Dir) {
+            t.refused(format!("put: {}: no such directory on the server", names::shown(p)));
         }
     }
     Ok(())
