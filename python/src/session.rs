@@ -318,7 +318,9 @@ impl Session {
     /// what the run told and did (see `TreeRun`). `progress` hears the bytes
     /// moved, or with `per_file` (files done, files). `retries`: tries after
     /// a broken connection (tree::again), a download's resuming its partials.
-    #[pyo3(signature = (upload, sources, dest, contents=true, jobs=4, resume=false, filters=Vec::new(), progress=None, per_file=false, archive=false, select=None, retries=0))]
+    /// `dry_run`, `on_item`: as tf's `-n` and `-i` (items handed to
+    /// `on_item` as they are told).
+    #[pyo3(signature = (upload, sources, dest, contents=true, jobs=4, resume=false, filters=Vec::new(), progress=None, per_file=false, archive=false, select=None, retries=0, dry_run=false, on_item=None))]
     fn copy_tree(
         &self,
         py: Python<'_>,
@@ -334,8 +336,11 @@ impl Session {
         archive: bool,
         select: Option<Selection>,
         retries: u32,
+        dry_run: bool,
+        on_item: Option<PyObject>,
     ) -> PyResult<TreeRun> {
         let (filter, select) = Selection::parts_with(filters, select)?;
+        let itemize = on_item.is_some();
         let o = |resume| tfp_client::tree::options::Options {
             contents,
             resume,
@@ -343,10 +348,12 @@ impl Session {
             jobs: jobs.max(1),
             filter: filter.clone(),
             select: select.clone(),
+            dry_run,
+            itemize,
             ..tfp_client::tree::options::Options::default()
         };
         let run = if upload { copy::put } else { copy_down::get };
-        self.tree_run(py, progress, per_file, |c, cfg, heard| {
+        self.tree_run(py, (progress, on_item), per_file, |c, cfg, heard| {
             again(cfg, c, retries, |c, n| {
                 run(c, cfg, &sources, &dest, &o(resume || (n > 1 && !upload)), heard).map(TreeRun::of)
             })
@@ -355,7 +362,8 @@ impl Session {
 
     /// `mirror` (tfp_client::tree::mirror::mirror, what `tf mirror` runs):
     /// makes `dst` a copy of `src` (`upload`: a local `src`, a remote `dst`).
-    #[pyo3(signature = (src, dst, upload, delete=false, checksum=false, dry_run=false, jobs=4, filters=Vec::new(), progress=None, archive=true, select=None, retries=0))]
+    /// `on_item` is handed each item (what changes, and why) as it is told.
+    #[pyo3(signature = (src, dst, upload, delete=false, checksum=false, dry_run=false, jobs=4, filters=Vec::new(), progress=None, archive=true, select=None, retries=0, on_item=None))]
     fn mirror(
         &self,
         py: Python<'_>,
@@ -371,6 +379,7 @@ impl Session {
         archive: bool,
         select: Option<Selection>,
         retries: u32,
+        on_item: Option<PyObject>,
     ) -> PyResult<TreeRun> {
         let (filter, select) = Selection::parts_with(filters, select)?;
         let o = mirror::Options {
@@ -384,7 +393,7 @@ impl Session {
             keeps: archive.then(tfp_client::tree::sync::Keeps::archive).unwrap_or_default(),
             ..mirror::Options::default()
         };
-        self.tree_run(py, progress, false, |c, cfg, heard| {
+        self.tree_run(py, (progress, on_item), false, |c, cfg, heard| {
             again(cfg, c, retries, |c, _| {
                 mirror::mirror(c, cfg, &src, &dst, &o, heard).map(TreeRun::of_mirror)
             })

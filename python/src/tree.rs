@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tfp_client::engine::events::{Events, Fault, Progress, Report};
+use tfp_client::engine::item::Item;
 use tfp_client::tree::filter::Filter;
 use tfp_client::tree::listed::Listed;
 use tfp_client::tree::mirror::{MirrorReport, Planned};
@@ -22,6 +23,26 @@ pub(crate) struct Heard {
     progress: Mutex<Option<Arc<Progress>>>,
     /// The files the run moves, once it knows.
     files: AtomicU64,
+    /// The items told ([`Events::item`]), and the callback each is handed
+    /// to as it is told.
+    items: Mutex<Vec<ItemTuple>>,
+    on_item: Option<PyObject>,
+}
+
+/// An item as Python gets it: (action, kind, path, size, changes, line):
+/// the fields of `tf --json`'s objects and `tf -i`'s line.
+pub(crate) type ItemTuple = (&'static str, &'static str, Vec<u8>, u64, Vec<&'static str>, String);
+
+/// `i` as Python gets it.
+fn item_tuple(i: &Item) -> ItemTuple {
+    (
+        i.action.name(),
+        i.kind.name(),
+        i.path.clone(),
+        i.size,
+        i.changes.names(),
+        i.line(),
+    )
 }
 
 impl Events for Heard {
@@ -40,6 +61,18 @@ impl Events for Heard {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(("note", text.to_string()));
+    }
+    fn item(&self, item: &Item) {
+        let t = item_tuple(item);
+        if let Some(cb) = &self.on_item {
+            Python::with_gil(|py| {
+                let (a, k, p, n, c, l) = t.clone();
+                if let Err(e) = cb.call1(py, ((a, k, pyo3::types::PyBytes::new(py, &p), n, c, l),)) {
+                    e.print(py);
+                }
+            });
+        }
+        self.items.lock().unwrap_or_else(|p| p.into_inner()).push(t);
     }
     fn transferring(&self, total: usize, progress: &Arc<Progress>) {
         self.files.store(total as u64, Ordering::Relaxed);
@@ -71,6 +104,9 @@ pub(crate) struct TreeRun {
     /// How many tries the run took (`retries=`: more than one after a
     /// broken connection).
     pub(crate) tries: u32,
+    /// Each entry the run changed (a dry run: would change), as
+    /// (action, kind, path, size, changes, line).
+    pub(crate) items: Vec<ItemTuple>,
 }
 
 /// `retries=`: the run tried again after a broken connection, as `tf
@@ -188,11 +224,14 @@ impl Session {
     pub(crate) fn tree_run(
         &self,
         py: Python<'_>,
-        cb: Option<PyObject>,
+        (cb, on_item): (Option<PyObject>, Option<PyObject>),
         per_file: bool,
         f: impl FnOnce(&mut Client, &ClientConfig, &Heard) -> Result<TreeRun, Error> + Send,
     ) -> PyResult<TreeRun> {
-        let heard = Heard::default();
+        let heard = Heard {
+            on_item,
+            ..Heard::default()
+        };
         let progress = || heard.progress.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let mut r = if per_file {
             let files = || {
@@ -209,6 +248,7 @@ impl Session {
             })?
         };
         r.said = std::mem::take(&mut *heard.said.lock().unwrap_or_else(|p| p.into_inner()));
+        r.items = std::mem::take(&mut *heard.items.lock().unwrap_or_else(|p| p.into_inner()));
         Ok(r)
     }
 }

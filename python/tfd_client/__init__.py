@@ -56,14 +56,14 @@ from ._paths import CanCallback, PathLike, Progress
 from ._records import FILE_TYPES, Entry, FaiToken, Notification, Stat
 from ._remote_file import RemoteFile
 from ._session import Session, connect
-from ._trees import TreeReport
+from ._trees import Item, TreeReport
 
 __all__ = [
     "connect", "Session", "Entry", "Stat", "FaiToken", "RemoteFile",
     "Error", "Refused", "NotFound", "PermissionDenied", "Exists", "Locked",
     "QuotaExceeded", "IsADirectory", "NotADirectory", "UnknownCommand", "Declined",
     "ConnectionError", "SessionClosed", "HandshakeError", "HostKeyError", "AuthenticationError", "PublicKeyError",
-    "ProtocolError", "Mismatch", "Cancelled", "UsageError", "LocalError", "TreeError", "TreeReport",
+    "ProtocolError", "Mismatch", "Cancelled", "UsageError", "LocalError", "TreeError", "TreeReport", "Item",
     "SessionBusy", "DirectoryNotEmpty", "TfdError",
     "FILE_TYPES", "Notification",
 ]

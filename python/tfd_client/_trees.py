@@ -6,11 +6,39 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 from . import _native
 from ._errors import _from_native
 from ._paths import PathLike, Progress, _b, _local, _s
+
+
+@dataclass(frozen=True)
+class Item:
+    """An entry a tree run changes (a dry run: would change), and why, as
+    ``tf -i`` and ``tf --json`` say it (doc/json-output.md): ``action`` one
+    of "send", "receive", "make", "attrs", "delete"; ``kind`` "file", "dir",
+    "symlink", "device", "special"; ``path`` below the destination (bytes);
+    ``size`` a file's size; ``changes`` why ("new", or some of "checksum",
+    "size", "time", "perms", "owner", "group"); ``line`` rsync's ``-i``
+    line (``>f.st...... a.txt``)."""
+
+    action: str
+    kind: str
+    path: bytes
+    size: int
+    changes: List[str]
+    line: str
+
+
+OnItem = Callable[[Item], None]
+
+
+def _on_item(cb: Optional[OnItem]):
+    """The native callback handing ``cb`` each item, or None."""
+    if cb is None:
+        return None
+    return lambda t: cb(Item(t[0], t[1], bytes(t[2]), t[3], list(t[4]), t[5]))
 
 
 @dataclass(frozen=True)
@@ -25,7 +53,9 @@ class TreeReport:
     partial downloads kept for ``resume=True`` as (path, bytes); ``planned``
     a dry run's steps as (step, relative path), step one of "delete",
     "replace", "mkdir", "copy"; ``tries`` how many tries the run took
-    (more than one after a broken connection, with ``retries=``)."""
+    (more than one after a broken connection, with ``retries=``);
+    ``items`` each entry that changed (a dry run: would change), and why,
+    as ``Item``."""
 
     transferred: int
     deleted: int
@@ -34,6 +64,7 @@ class TreeReport:
     notes: List[str]
     kept: List[Tuple[str, int]]
     planned: List[Tuple[str, str]]
+    items: List[Item]
     tries: int = 1
 
     @property
@@ -91,6 +122,7 @@ def _tree(run: "_native.TreeRun", src: PathLike, dst: PathLike) -> TreeReport:
         kept=[(os.fspath(p), n) for p, n in run.kept],
         planned=[(step, _s(rel)) for step, rel in run.planned],
         tries=run.tries,
+        items=[Item(a, k, bytes(p), n, list(c), line) for a, k, p, n, c, line in run.items],
     )
     if failures or run.stopped or run.local or run.refused:
         first = failures[0][1] if failures else "the run stopped before it had a plan"
@@ -110,7 +142,7 @@ class _TreeRuns:
     def put_tree(self, local_dir: PathLike, remote_dir: PathLike, *, jobs: int = 4,
                  exclude: Sequence[str] = (), include: Sequence[str] = (),
                  progress: Optional[Progress] = None, archive: bool = False, retries: int = 0,
-                 **select) -> TreeReport:
+                 dry_run: bool = False, on_item: Optional[OnItem] = None, **select) -> TreeReport:
         """Uploads the contents of local_dir into remote_dir (made if missing),
         over ``jobs`` sessions. Every file is replaced whole or left as it was;
         files of 32 MiB and more go through a stage a later run continues.
@@ -121,16 +153,21 @@ class _TreeRuns:
         ``tf put -r -a`` does: what ``rsync -a`` keeps, symlinks as symlinks,
         modes and mtimes to the nanosecond, owners where the server's session
         may give them. ``retries=N``: a run whose connection broke is tried
-        again on a new session, up to N times, as ``tf --retries`` does."""
+        again on a new session, up to N times, as ``tf --retries`` does.
+        ``dry_run=True`` changes nothing on either side and says in
+        ``report.items`` what would move; ``on_item`` is called with each
+        ``Item`` as it is told (the tree then goes through the plan, as with
+        ``archive``: what is the same on both sides stays)."""
         return _tree(self._n.copy_tree(True, [_local(local_dir)], _s(_b(remote_dir)), True, jobs, False,
                                        _filters(exclude, include), progress, archive=archive,
-                                       select=_select(**select), retries=retries),
+                                       select=_select(**select), retries=retries,
+                                       dry_run=dry_run, on_item=_on_item(on_item)),
                      local_dir, remote_dir)
 
     def get_tree(self, remote_dir: PathLike, local_dir: PathLike, *, jobs: int = 4, resume: bool = False,
                  exclude: Sequence[str] = (), include: Sequence[str] = (),
                  progress: Optional[Progress] = None, archive: bool = False, retries: int = 0,
-                 **select) -> TreeReport:
+                 dry_run: bool = False, on_item: Optional[OnItem] = None, **select) -> TreeReport:
         """Downloads the contents of remote_dir into local_dir (made if
         missing). Every name the server lists is checked before it is used
         and lands only below local_dir; each file lands in a partial renamed
@@ -139,17 +176,19 @@ class _TreeRuns:
         if any file failed. ``archive=True`` copies as ``tf get -r -a``
         does: what ``rsync -a`` keeps, owners and devices too when run as
         root. ``retries=N``: a run whose connection broke is tried again on a
-        new session, up to N times, continuing its partials."""
+        new session, up to N times, continuing its partials. ``dry_run`` and
+        ``on_item`` as put_tree's."""
         return _tree(self._n.copy_tree(False, [_s(_b(remote_dir))], _local(local_dir), True, jobs, resume,
                                        _filters(exclude, include), progress, archive=archive,
-                                       select=_select(**select), retries=retries),
+                                       select=_select(**select), retries=retries,
+                                       dry_run=dry_run, on_item=_on_item(on_item)),
                      remote_dir, local_dir)
 
     def mirror(self, src: PathLike, dst: PathLike, *, direction: str, delete: bool = False,
                checksum: bool = False, dry_run: bool = False, jobs: int = 4,
                exclude: Sequence[str] = (), include: Sequence[str] = (),
                progress: Optional[Progress] = None, archive: bool = True, retries: int = 0,
-               **select) -> TreeReport:
+               on_item: Optional[OnItem] = None, **select) -> TreeReport:
         """Makes ``dst`` a copy of ``src``, as ``tf mirror SRC DST`` does:
         ``direction="up"`` (a local src, a remote dst) or ``"down"`` (a remote
         src, a local dst), always named: there is no default that could
@@ -161,9 +200,11 @@ class _TreeRuns:
         keeps what ``rsync -a`` keeps where the server says it: modes, mtimes
         to the nanosecond, directories' times, symlinks as symlinks, FIFOs
         and sockets; ``archive=False`` moves files and directories alone.
-        Raises TreeError if anything failed. ``delete_excluded=True`` (implies
-        ``delete``) removes what the filters leave out from dst too;
-        ``retries=N`` as put_tree's."""
+        ``on_item`` is called with each ``Item`` (an entry that changes, and
+        why, as ``tf mirror -i`` prints it) as it is told; ``report.items``
+        holds them all. Raises TreeError if anything failed.
+        ``delete_excluded=True`` (implies ``delete``) removes what the
+        filters leave out from dst too; ``retries=N`` as put_tree's."""
         if direction == "up":
             s, d, up = _local(src), _s(_b(dst)), True
         elif direction == "down":
@@ -173,7 +214,8 @@ class _TreeRuns:
                              f"(remote src to local dst), not {direction!r}")
         return _tree(self._n.mirror(s, d, up, delete, checksum, dry_run, jobs,
                                     _filters(exclude, include), progress, archive,
-                                    select=_select(**select), retries=retries), src, dst)
+                                    select=_select(**select), retries=retries,
+                                    on_item=_on_item(on_item)), src, dst)
 
     def mirror_up(self, local_dir: PathLike, remote_dir: PathLike, **kw) -> TreeReport:
         """mirror(local_dir, remote_dir, direction="up", ...)."""

@@ -118,7 +118,7 @@ pub(crate) fn change(src: &Path) {
 
 /// What lstat says of an entry, and its bytes or target.
 #[derive(Debug, PartialEq, Eq)]
-struct Seen {
+pub(crate) struct Seen {
     mode: u32,
     mtime: (i64, i64),
     size: u64,
@@ -127,7 +127,7 @@ struct Seen {
 }
 
 /// Every entry below `root` (the root itself as "."), by relative path.
-fn seen(root: &Path) -> BTreeMap<PathBuf, Seen> {
+pub(crate) fn seen(root: &Path) -> BTreeMap<PathBuf, Seen> {
     let mut out = BTreeMap::new();
     let mut stack = vec![PathBuf::new()];
     while let Some(rel) = stack.pop() {

@@ -46,6 +46,7 @@ mod cli_summary;
 mod cli_tree;
 mod cli_truth;
 mod cli_v251;
+mod cli_visible;
 mod docs;
 mod interrupted;
 mod output;

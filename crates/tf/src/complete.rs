@@ -27,9 +27,10 @@ pub fn commands() -> Vec<(&'static str, &'static str)> {
 
 /// The options `cmd` takes after its name.
 fn options_of(cmd: &str) -> Vec<&'static str> {
+    // each row's name and its long one (`-n`, `--dry-run`)
     let mut v: Vec<&str> = commands::all()
         .filter(|o| o.commands.contains(&cmd))
-        .map(|o| o.name)
+        .flat_map(|o| std::iter::once(o.name).chain(commands::long_name(o)))
         .collect();
     v.extend(EXTRA.iter().filter(|(_, c)| c.contains(&cmd)).map(|(n, _)| *n));
     v.sort();

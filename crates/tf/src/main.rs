@@ -15,10 +15,12 @@ mod editline;
 mod ended;
 mod explain;
 mod formats;
+mod help;
 mod identities;
 mod info;
 mod into_dir;
 mod intrw;
+mod items;
 mod layer;
 mod long;
 mod mirror;
@@ -275,6 +277,9 @@ fn run() -> Result<ExitCode, ExitCode> {
         .is_some_and(|r| matches!(r.does, row::Does::Partials))
     {
         return Ok(partials::run(&rest[1..]));
+    }
+    if first.as_deref() == Some("help") {
+        return Ok(help::run(&rest[1..], &usage()));
     }
     let batch = given.batch.take();
     let mut settings = given;

@@ -1,4 +1,4 @@
-//! `tf mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] SRC DST`:
+//! `tf mirror [-R] [--delete] [--checksum] [-n] [-i|--json] [--jobs N] SRC DST`:
 //! makes DST a copy of SRC, moving only what differs (a remote SRC and a local
 //! DST; with -R the other way). The run is the library's
 //! (tfp_client::tree::mirror); this is the command line around it: the
@@ -7,6 +7,7 @@
 
 use super::exit::Exit;
 use super::explain;
+use super::items::{json_summary, Show};
 use super::reply::fail;
 use super::tree::{self, Told};
 use std::io::Write;
@@ -20,7 +21,7 @@ use tfp_client::tree::sync::Keeps;
 use tfp_wire::compress::Choice;
 
 const USAGE: &str =
-    "usage: tf ... mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] [--whole-file|--no-whole-file] [--no-perms] [--no-links] [-L] [--safe-links] [--no-specials] [-D] [--owner] [--exclude P] [--include P] [--exclude-from F] [--include-from F] [--filter R] [--files-from F] [--max-size S] [--min-size S] [--update] [--ignore-existing] [--existing] [--delete-excluded] SRC DST";
+    "usage: tf ... mirror [-R] [--delete] [--checksum] [-n|--dry-run] [-i|--json] [--jobs N] [--whole-file|--no-whole-file] [--no-perms] [--no-links] [-L] [--safe-links] [--no-specials] [-D] [--owner] [--exclude P] [--include P] [--exclude-from F] [--include-from F] [--filter R] [--files-from F] [--max-size S] [--min-size S] [--update] [--ignore-existing] [--existing] [--delete-excluded] SRC DST";
 
 /// Why `mirror`'s words are no good (its message, with the usage where it helps).
 #[derive(Debug)]
@@ -47,16 +48,27 @@ impl std::fmt::Display for Usage {
     }
 }
 
+/// The mirror's words: its options, compression choice, what it shows,
+/// source and destination.
+struct Words {
+    o: Options,
+    compress: Option<Choice>,
+    show: Show,
+    src: String,
+    dst: String,
+}
+
 /// The mirror's options, its compression choice (`-z`, `--compress`,
-/// `--no-compress`), its source and its destination.
-fn parse(args: &[String]) -> Result<(Options, Option<Choice>, String, String), Usage> {
+/// `--no-compress`), what it shows (`-i`, `--json`), its source and its
+/// destination.
+fn parse(args: &[String]) -> Result<Words, Usage> {
     let g = commands::parse(Family::Mirror, args)?;
     let compress = g.compress().map_err(Usage::Parse)?;
     let o = Options {
         upload: g.flag("-R"),
         delete: g.flag("--delete"),
         checksum: g.flag("--checksum"),
-        dry_run: g.flag("--dry-run"),
+        dry_run: g.flag("-n"),
         jobs: g.num("--jobs").map_or(4, |n| n as usize),
         fai: false,
         // as rsync -a: a listed directory is not descended into (no -r here)
@@ -90,12 +102,24 @@ fn parse(args: &[String]) -> Result<(Options, Option<Choice>, String, String), U
     let [src, dst] = g.positional.as_slice() else {
         return Err(Usage::Operands);
     };
-    Ok((o, compress, src.clone(), dst.clone()))
+    Ok(Words {
+        o,
+        compress,
+        show: Show::of(&g, false),
+        src: src.clone(),
+        dst: dst.clone(),
+    })
 }
 
 /// `tf mirror ...`.
 pub fn run(x: &mut super::ctx::Ctx<'_>, args: &[String]) -> ExitCode {
-    let (mut o, compress, src, dst) = match parse(args) {
+    let Words {
+        mut o,
+        compress,
+        show,
+        src,
+        dst,
+    } = match parse(args) {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
@@ -112,10 +136,10 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, args: &[String]) -> ExitCode {
     } else {
         "each local file is the old or the new one, whole"
     });
-    let told = Told::new(cfg, Some(how.clone()));
+    let told = Told::new(cfg, Some(how.clone())).showing(show);
     match mirror::mirror(c, cfg, &src, &dst, &o, &told) {
         Ok(r) => {
-            print(&r, &o, tries);
+            print(&r, &o, &told, tries);
             tree::tell_kept(&r.report, &how);
             tree::code(&r.report)
         }
@@ -126,14 +150,24 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, args: &[String]) -> ExitCode {
     }
 }
 
-/// A dry run's plan, one line each, then the summary line (none when the
-/// run stopped before its plan), which says how many `tries` it took when
-/// more than one.
-fn print(r: &MirrorReport, o: &Options, tries: u32) {
+/// A dry run's plan, one line each (unless the items said it), then the
+/// summary line, which says how many `tries` it took when more than one, or
+/// `--json`'s object (none when the run stopped before its plan).
+fn print(r: &MirrorReport, o: &Options, told: &Told<'_>, tries: u32) {
     let Some(n) = &r.summary else { return };
     let mut out = std::io::stdout().lock();
+    if told.json() {
+        let counts = [
+            ("transferred", n.transferred as u64),
+            ("deleted", n.deleted as u64),
+            ("unchanged", n.unchanged as u64),
+            ("failed", n.failed as u64),
+        ];
+        let _ = writeln!(out, "{}", json_summary("mirror", o.dry_run, &counts, told.seconds()));
+        return;
+    }
     let verb = if o.upload { "put" } else { "get" };
-    for p in &r.planned {
+    for p in r.planned.iter().filter(|_| !told.itemized()) {
         let _ = match p {
             Planned::Delete(rel) => writeln!(out, "delete {}", names::shown(rel)),
             Planned::Replace(rel) => writeln!(out, "replace {}", names::shown(rel)),

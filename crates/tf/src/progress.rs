@@ -18,6 +18,16 @@ pub fn force() {
     FORCED.store(true, Ordering::Relaxed);
 }
 
+/// The time `left` bytes take at `rate` bytes a second, as rsync writes
+/// it (`0:01:05`); `--:--:--` while no rate is known.
+pub fn eta(left: f64, rate: f64) -> String {
+    if rate <= 0.0 || !(left / rate).is_finite() {
+        return "--:--:--".into();
+    }
+    let s = (left / rate).round() as u64;
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
 /// A bar being drawn; [`Bar::finish`] draws it a last time and ends its line.
 pub struct Bar {
     done: Arc<AtomicBool>,
@@ -58,5 +68,17 @@ impl Bar {
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eta_as_rsync_writes_it() {
+        assert_eq!(eta(65.0, 1.0), "0:01:05");
+        assert_eq!(eta(7200.0, 2.0), "1:00:00");
+        assert_eq!(eta(10.0, 0.0), "--:--:--");
     }
 }

@@ -7,6 +7,7 @@
 use super::exit::Exit;
 use super::explain;
 use super::formats::{bytes, Units::Iec};
+use super::items::Show;
 use super::progress::Bar;
 use super::reply::fail;
 use super::rerun::Rerun;
@@ -17,6 +18,7 @@ use std::time::Instant;
 use tf::options::commands::select::{filter_of, select_of, Unusable};
 use tf::options::commands::{self, Family, ParseError};
 use tfp_client::engine::events::{Events, Fault, Progress, Report};
+use tfp_client::engine::item::Item;
 use tfp_client::engine::opening::Opening;
 use tfp_client::escape;
 use tfp_client::temporaries;
@@ -68,6 +70,8 @@ pub fn wanted(args: &[String]) -> bool {
                 return true
             }
             "--exclude-from" | "--include-from" | "--filter" | "--files-from" => return true,
+            // what a run shows: the tree run's plan says it, for one file too
+            "-n" | "--dry-run" | "-i" | "--itemize-changes" | "--json" => return true,
             s if commands::takes_value(Family::Transfer, s) => {
                 it.next();
             }
@@ -97,6 +101,8 @@ struct Opts {
     compress: Option<Choice>,
     sources: Vec<String>,
     dest: String,
+    /// `-i`, `--json` (or `-n`'s items).
+    show: Show,
 }
 
 /// Why the words of `put -r`/`get -r` are no good: the command, and what.
@@ -122,7 +128,7 @@ impl std::fmt::Display for Usage<'_> {
         match &self.1 {
             Wrong::Parse(ParseError::Unknown(s)) => write!(
                 f,
-                "{s} is not an option of {cmd} -r (only -r, -a, -L, -p, --jobs N, --exclude PATTERN, --include PATTERN, --exclude-from FILE, --include-from FILE, --filter RULE, --files-from FILE, --max-size SIZE, --min-size SIZE, --update, --ignore-existing, --existing, -z, --compress[=LEVEL], --no-compress)"
+                "{s} is not an option of {cmd} -r (only -r, -a, -L, -p, --jobs N, --exclude PATTERN, --include PATTERN, --exclude-from FILE, --include-from FILE, --filter RULE, --files-from FILE, --max-size SIZE, --min-size SIZE, --update, --ignore-existing, --existing, -z, --compress[=LEVEL], --no-compress, -n, -i, --json)"
             ),
             Wrong::Parse(ParseError::Bad(m)) => f.write_str(m),
             Wrong::Resume => write!(f, "{cmd}: --resume with several files is for get -r"),
@@ -163,6 +169,8 @@ fn parse<'a>(cmd: &'a str, args: &[String], read: bool) -> Result<Opts, Usage<'a
         Default::default()
     };
     let select = select_of(&g).map_err(bad)?;
+    let show = Show::of(&g, true);
+    let dry_run = g.flag("-n");
     let mut pos = g.positional;
     let lone = lone_pattern(&pos.iter().map(String::as_str).collect::<Vec<_>>()).is_some();
     if lone {
@@ -187,12 +195,15 @@ fn parse<'a>(cmd: &'a str, args: &[String], read: bool) -> Result<Opts, Usage<'a
         copy_links,
         opening: Default::default(),
         select,
+        dry_run,
+        itemize: show != Show::Quiet,
     };
     Ok(Opts {
         run,
         compress,
         sources: pos,
         dest,
+        show,
     })
 }
 
@@ -208,12 +219,26 @@ pub(super) fn code(r: &Report) -> ExitCode {
     }
 }
 
-/// A tree run's progress bar: files done out of all and bytes moved.
+/// A tree run's progress bar: files done out of all and bytes moved; where
+/// the plan knew every size, as rsync's `--info=progress2` says it: the
+/// bytes of the whole, the share done, the rate and the time left.
 fn tree_bar(total: usize, p: &Arc<Progress>) -> Bar {
     let q = p.clone();
     Bar::start(move |secs| {
         let b = q.moved() as f64;
         let rate = b / secs;
+        let whole = q.total() as f64;
+        if whole > 0.0 {
+            let pct = (b / whole * 100.0).min(100.0);
+            let eta = super::progress::eta((whole - b).max(0.0), rate);
+            return format!(
+                "{} of {}  {pct:3.0}%  {}/s  {eta}  {}/{total} files   ",
+                bytes(b, Iec),
+                bytes(whole, Iec),
+                bytes(rate, Iec),
+                q.files()
+            );
+        }
         format!(
             "{}/{total} files  {}  {}/s   ",
             q.files(),
@@ -238,6 +263,9 @@ pub(super) struct Told<'a> {
     /// When the run began, and the counters of its transfers: the summary.
     began: Instant,
     moved: Mutex<Vec<Arc<Progress>>>,
+    /// What is printed of the items, and how many were told.
+    show: Show,
+    items: std::sync::atomic::AtomicU64,
 }
 
 impl<'a> Told<'a> {
@@ -251,7 +279,30 @@ impl<'a> Told<'a> {
             ended: Mutex::new(None),
             began: Instant::now(),
             moved: Mutex::new(Vec::new()),
+            show: Show::Quiet,
+            items: Default::default(),
         }
+    }
+
+    /// Prints the items as `show` says.
+    pub(super) fn showing(mut self, show: Show) -> Self {
+        self.show = show;
+        self
+    }
+
+    /// Whether the items were printed (`-i`, `--json`).
+    pub(super) fn itemized(&self) -> bool {
+        self.show != Show::Quiet
+    }
+
+    /// Seconds since the run began.
+    pub(super) fn seconds(&self) -> f64 {
+        self.began.elapsed().as_secs_f64()
+    }
+
+    /// Whether the summary is `--json`'s object.
+    pub(super) fn json(&self) -> bool {
+        self.show == Show::Json
     }
 
     /// Records in `r` when the run makes its destination.
@@ -264,6 +315,12 @@ impl<'a> Told<'a> {
 impl Events for Told<'_> {
     fn failed(&self, _fault: Fault, text: &str) {
         eprintln!("tf: {}", escape::shown_str(text));
+        self.show.failed(&escape::shown_str(text));
+    }
+
+    fn item(&self, item: &Item) {
+        self.items.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.show.item(item);
     }
 
     fn note(&self, text: &str) {
@@ -322,7 +379,7 @@ impl Told<'_> {
     /// The run's summary line, as mirror prints one: files moved, left out
     /// on purpose and failed, and the bytes this run moved of the files that
     /// landed, in how long.
-    pub(super) fn summary(&self, cmd: &str, r: &Report) -> String {
+    pub(super) fn summary(&self, cmd: &str, r: &Report, dry_run: bool) -> String {
         let bytes: u64 = self
             .moved
             .lock()
@@ -330,6 +387,25 @@ impl Told<'_> {
             .iter()
             .map(|p| p.landed())
             .sum();
+        let failed = (r.local + r.refused) as u64;
+        let seconds = self.began.elapsed().as_secs_f64();
+        let items = self.items.load(std::sync::atomic::Ordering::Relaxed);
+        if self.json() {
+            let counts = [
+                ("transferred", r.transferred as u64),
+                ("items", items),
+                ("skipped", r.skipped as u64),
+                ("failed", failed),
+                ("bytes", bytes),
+            ];
+            return super::items::json_summary(cmd, dry_run, &counts, seconds);
+        }
+        if dry_run {
+            return format!(
+                "{cmd}: {items} to change, {} skipped, {failed} failed (dry run: nothing changed)",
+                r.skipped
+            );
+        }
         format!(
             "{cmd}: {} transferred, {} skipped, {} failed ({} in {:.1} s)",
             r.transferred,
@@ -360,7 +436,12 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
         Ok(o) => o,
         Err(e) => return fail(e),
     };
-    let tries = x.tries;
+    // the summary line says how many tries the run took (JSON's object not)
+    let after = if o.show == Show::Json {
+        String::new()
+    } else {
+        super::retry::told(x.tries)
+    };
     let mut own = x.cfg.clone();
     own.compress = o.compress.unwrap_or(own.compress);
     let (c, cfg) = (&mut *x.c, &own);
@@ -368,6 +449,17 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
     o.run.opening = std::mem::take(&mut x.opening);
     let rerun = Rerun::of(cfg, cmd, &o.sources, &o.dest);
     o.run.contents |= rerun.pending();
+    let dry = o.run.dry_run;
+    if dry {
+        // nothing to continue, nothing to record
+        let told = Told::new(cfg, None).showing(o.show);
+        let r = if cmd == "put" {
+            copy::put(c, cfg, &o.sources, &o.dest, &o.run, &told)
+        } else {
+            copy_down::get(c, cfg, &o.sources, &o.dest, &o.run, &told)
+        };
+        return ended(r.map(|r| (told.summary(cmd, &r, true), r)), cfg, None, &after);
+    }
     let mut again: Vec<&str> = vec![cmd];
     again.extend(args.iter().map(String::as_str).filter(|a| *a != "--resume"));
     if cmd == "get" {
@@ -377,23 +469,31 @@ pub fn run(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String]) -> ExitCode 
     let r = if cmd == "put" {
         super::safe::interrupt_leaves("each remote file is the old or the new one, whole");
         let how = format!("{again} continues");
-        let told = Told::new(cfg, Some(how)).rerun(&rerun);
+        let told = Told::new(cfg, Some(how)).rerun(&rerun).showing(o.show);
         let r = copy::put(c, cfg, &o.sources, &o.dest, &o.run, &told);
-        r.map(|r| (told.summary(cmd, &r), r))
+        r.map(|r| (told.summary(cmd, &r, false), r))
     } else {
         let how = format!("{again} continues them");
-        let told = Told::new(cfg, Some(how.clone())).rerun(&rerun);
+        let told = Told::new(cfg, Some(how.clone())).rerun(&rerun).showing(o.show);
         let r = copy_down::get(c, cfg, &o.sources, &o.dest, &o.run, &told);
         if let Ok(r) = &r {
             tell_kept(r, &how);
         }
-        r.map(|r| (told.summary(cmd, &r), r))
+        r.map(|r| (told.summary(cmd, &r, false), r))
     };
+    ended(r, cfg, Some(&rerun), &after)
+}
+
+/// The summary printed, `after` it, and the exit status of a run that `r`
+/// ended (`rerun` done when it went well).
+fn ended(r: Result<(String, Report), Error>, cfg: &ClientConfig, rerun: Option<&Rerun>, after: &str) -> ExitCode {
     match r {
         Ok((summary, r)) => {
-            println!("{summary}{}", super::retry::told(tries));
+            println!("{summary}{after}");
             if r.ok() {
-                rerun.done();
+                if let Some(rerun) = rerun {
+                    rerun.done();
+                }
             }
             code(&r)
         }

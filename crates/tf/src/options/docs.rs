@@ -121,6 +121,24 @@ pub fn command_help_text() -> String {
     out
 }
 
+/// The options `cmd` takes after its name, as `tf help CMD` lists them:
+/// per family that has some, its title, then one entry per option.
+pub fn command_options_of(cmd: &str) -> String {
+    let mut out = String::new();
+    for f in FAMILIES {
+        let mut rows = commands::of(f).filter(|o| o.commands.contains(&cmd)).peekable();
+        if rows.peek().is_none() {
+            continue;
+        }
+        out.push_str(&format!(" {}:\n", f.title()));
+        for o in rows {
+            help_entry(&mut out, &cmd_help_tag(o), &wrap(o.help, 79 - HELP_COLUMN));
+        }
+    }
+    out.pop();
+    out
+}
+
 /// tf(1)'s command options: per family a paragraph, then one `.TP` per
 /// option ending with the commands that take it.
 pub fn man_command_options() -> String {

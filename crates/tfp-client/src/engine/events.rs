@@ -51,6 +51,10 @@ pub trait Events: Sync {
     /// a run that continues this one must put them there too
     /// ([`super::copy::Options::contents`]), not into a new directory below.
     fn making_destination(&self) {}
+    /// An entry changes (a dry run: would change), and why, as rsync's
+    /// `--itemize-changes` says it: told as the plan is settled, before
+    /// the entry moves.
+    fn item(&self, _item: &super::item::Item) {}
 }
 
 /// [`Events`] that tell nothing: the [`Report`] alone says what happened.
@@ -69,6 +73,9 @@ pub struct Progress {
     /// The counters of the files under way (the engine counts each file's
     /// own bytes), read with `bytes` and added to it when done.
     live: Mutex<Vec<Arc<FileCount>>>,
+    /// The bytes the files to move hold, where the plan knows their sizes
+    /// (0: not known): a progress line's whole.
+    total: AtomicU64,
 }
 
 /// One file's bytes as the engine counts them while it moves.
@@ -98,6 +105,22 @@ impl Progress {
     pub fn moved(&self) -> u64 {
         let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
         self.bytes.load(Ordering::Relaxed) + live.iter().map(|c| c.moved()).sum::<u64>()
+    }
+
+    /// The bytes of the files to move, where the plan knew every size (0
+    /// otherwise): what [`Progress::moved`] goes to.
+    pub fn total(&self) -> u64 {
+        self.total.load(Ordering::Relaxed)
+    }
+
+    /// A progress for files of these `sizes` (`None`: not known, and so
+    /// no total).
+    pub(crate) fn of_sizes(mut sizes: impl Iterator<Item = Option<u64>>) -> Progress {
+        let total = sizes.try_fold(0u64, |a, s| s.map(|s| a.saturating_add(s))).unwrap_or(0);
+        Progress {
+            total: AtomicU64::new(total),
+            ..Progress::default()
+        }
     }
 
     /// Bytes of the files that landed, moved by this run.

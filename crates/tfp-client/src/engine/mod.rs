@@ -46,6 +46,7 @@ pub mod download;
 pub mod events;
 pub(crate) mod fanout;
 pub mod fetch;
+pub mod item;
 mod job;
 pub mod journal;
 pub mod keep;

@@ -20,7 +20,7 @@ fn mirror_options(o: &Options, keeps: Keeps, upload: bool) -> mirror::Options {
         upload,
         delete: false,
         checksum: false,
-        dry_run: false,
+        dry_run: o.dry_run,
         jobs: o.jobs,
         fai: o.fai,
         filter: o.filter.clone(),
@@ -33,12 +33,13 @@ fn mirror_options(o: &Options, keeps: Keeps, upload: bool) -> mirror::Options {
 
 /// Copies the local directory `src` to `dst` on the server; the entries
 /// made (files, links, FIFOs) are counted as transferred.
-/// `seen`: what `dst` is, when the caller asked this run.
+/// `seen`: what `dst` is, when the caller asked this run; `named`: the
+/// tree's name below the destination as given (the items start with it).
 pub(crate) fn up(
     c: &mut Client,
     cfg: &ClientConfig,
     src: &Path,
-    (dst, seen): (&[u8], Option<Option<Kind>>),
+    (dst, seen, named): (&[u8], Option<Option<Kind>>, &[u8]),
     o: &Options,
     keeps: Keeps,
     t: &mut Tally<'_>,
@@ -58,17 +59,18 @@ pub(crate) fn up(
         local_shown: crate::escape::path(src),
         seen,
         listed_ahead: false,
+        named: named.to_vec(),
     };
     run(c, cfg, &ends, &mirror_options(o, keeps, true), t)
 }
 
 /// Copies the remote directory `src` (which the caller found to be a
 /// directory this run, and whose TFDENTRIES it sent ahead when `ahead`) to
-/// `dst` here.
+/// `dst` here, its items named below `named`.
 pub(crate) fn down(
     c: &mut Client,
     cfg: &ClientConfig,
-    (src, ahead): (&[u8], bool),
+    (src, ahead, named): (&[u8], bool, &[u8]),
     dst: &Path,
     o: &Options,
     keeps: Keeps,
@@ -81,6 +83,7 @@ pub(crate) fn down(
         local_shown: crate::escape::path(dst),
         seen: Some(Some(Kind::Dir)),
         listed_ahead: ahead,
+        named: named.to_vec(),
     };
     run(c, cfg, &ends, &mirror_options(o, keeps, false), t)
 }

@@ -11,9 +11,11 @@
 
 use super::names::{below, rjoin};
 use super::options::Options;
+use super::sync::Keeps;
 use super::{glob, names, walk};
 use crate::engine::events::{Events, Report, Tally};
 use crate::engine::fanout::start_pool;
+use crate::engine::item::Action;
 use crate::engine::partial;
 use crate::engine::upload::file::Up;
 use crate::engine::upload::many::{self, Dirs};
@@ -130,13 +132,14 @@ pub fn put(
                 t.local(format!("put: {shown}: is a directory (use put -r)"));
                 continue;
             }
-            if o.keeps.is_some() || o.select.needs_plan() {
+            if o.by_plan() {
                 let seen = if base == dest {
                     Some(dest_kind).filter(|_| !dest.is_empty())
                 } else {
                     inner_kind.filter(|_| inner.as_ref() == Some(&base))
                 };
-                trees.push((src.clone(), base, seen));
+                let named = name.clone().filter(|_| into).unwrap_or_default();
+                trees.push((src.clone(), base, seen, named));
                 continue;
             }
             let tree = match walk::walk(src, o.copy_links) {
@@ -255,9 +258,9 @@ fn look(
     Ok((dest_kind, inner, inner_kind))
 }
 
-/// A directory source of `-a`: where it goes, and what is there when this
-/// run has asked.
-type ArchiveTree = (PathBuf, Vec<u8>, Option<Option<Kind>>);
+/// A directory source of `-a`: where it goes, what is there when this
+/// run has asked, and its name below the destination as given (or empty).
+type ArchiveTree = (PathBuf, Vec<u8>, Option<Option<Kind>>, Vec<u8>);
 
 /// `-a`'s directory sources, each copied to its place on the server as
 /// `mirror -R` copies a tree, once the files are sent (`dest_is_dir`
@@ -269,22 +272,22 @@ fn copy_trees(
     (trees, dest_is_dir): (&[ArchiveTree], bool),
     t: &mut Tally<'_>,
 ) -> Result<(), Error> {
-    if o.keeps.is_none() && !o.select.needs_plan() {
+    let Some(keeps) = o.keeps.or(o.by_plan().then(Keeps::default)) else {
         return Ok(());
-    }
-    let keeps = o.keeps.unwrap_or_default();
+    };
     if !trees.is_empty() && !dest_is_dir {
         t.ev.making_destination();
     }
-    for (src, base, seen) in trees {
-        super::archive::up(c, cfg, src, (base, *seen), o, keeps, t)?;
+    for (src, base, seen, named) in trees {
+        super::archive::up(c, cfg, src, (base, *seen, named), o, keeps, t)?;
     }
     Ok(())
 }
 
 /// Sends the walked files and makes the directories, keeping each file's
 /// mode and mtime with `-p` or `-a` (with `-a` whole, on a server with
-/// archive batches).
+/// archive batches); with `-n` or `-i` the files are told as items first
+/// (`-n`: only told).
 fn send(
     c: &mut Client,
     cfg: &ClientConfig,
@@ -293,6 +296,12 @@ fn send(
     dirs: &mut Dirs,
     t: &mut Tally<'_>,
 ) -> Result<(), Error> {
+    if o.dry_run || o.itemize {
+        tell_files(c, files, t)?;
+    }
+    if o.dry_run {
+        return no_parents(c, files, &dirs.make, t);
+    }
     let what = |u: &Up| format!("put: {} -> {}", escape::path(&u.local), names::shown(&u.remote));
     use crate::tree::mirror::attrs;
     let archive = o.keeps.is_some() && !files.is_empty() && attrs::archive_batches(c)?;
@@ -306,6 +315,56 @@ fn send(
         compress: cfg.compress,
     };
     many::upload(c, cfg, o.jobs, o.fai, files, dirs, keep, &what, t)?;
+    Ok(())
+}
+
+/// `-n`/`-i` of file sources: each told as an item, compared with what
+/// the server has (one pipelined FSTAT round for them all).
+fn tell_files(c: &mut Client, files: &[Up], t: &Tally<'_>) -> Result<(), Error> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let remotes: Vec<Vec<u8>> = files.iter().map(|u| u.remote.clone()).collect();
+    let stats = super::sync::fstat_all(c, &remotes)?;
+    for (u, st) in files.iter().zip(stats) {
+        let theirs = st.ok().map(|st| super::itemize::stated(st.kind, st.size, st.mtime));
+        let ours = std::fs::metadata(&u.local).ok().map(|m| {
+            use std::os::unix::fs::MetadataExt;
+            super::itemize::stated(Kind::File, m.len(), m.mtime())
+        });
+        let name = u.remote.rsplit(|&b| b == b'/').next().unwrap_or_default();
+        if let Some(ours) = ours {
+            t.ev.item(&super::itemize::file(name, Action::Send, &ours, theirs.as_ref()));
+        }
+    }
+    Ok(())
+}
+
+/// A dry run's check of what a real one would find: each file's remote
+/// directory there (or made by the run), else refused as a real upload
+/// into it would be.
+fn no_parents(c: &mut Client, files: &[Up], made: &[Vec<u8>], t: &mut Tally<'_>) -> Result<(), Error> {
+    let mut parents: Vec<Vec<u8>> = files
+        .iter()
+        .filter_map(|u| {
+            u.remote
+                .iter()
+                .rposition(|&b| b == b'/')
+                .map(|i| u.remote[..i].to_vec())
+        })
+        .filter(|p| !p.is_empty() && !made.contains(p))
+        .collect();
+    parents.sort();
+    parents.dedup();
+    if parents.is_empty() {
+        return Ok(());
+    }
+    let stats = super::sync::fstat_all(c, &parents)?;
+    for (p, st) in parents.iter().zip(stats) {
+        if !matches!(st, Ok(st) if st.kind == Kind::Dir) {
+            t.refused(format!("put: {}: no such directory on the server", names::shown(p)));
+        }
+    }
     Ok(())
 }
 

@@ -87,8 +87,9 @@ struct Gathered {
     files: Vec<Down>,
     dirs: Vec<(usize, Vec<u8>, String)>,
     /// The directory sources copied as a mirror copies a tree, where each
-    /// lands ([`by_mirror`]) and whether its listing was sent ahead.
-    trees: Vec<(Vec<u8>, PathBuf, bool)>,
+    /// lands ([`by_mirror`]), whether its listing was sent ahead, and its
+    /// name below the destination as given (or empty).
+    trees: Vec<(Vec<u8>, PathBuf, bool, Vec<u8>)>,
     /// A tree's listing may go behind its FSTAT and wait there: a run of
     /// one source, whose session does nothing else in between.
     list_ahead: bool,
@@ -156,9 +157,11 @@ pub fn get(
             return Ok(t.report);
         }
     }
-    fetch_gathered(c, cfg, o, &g, ev, &mut t)?;
-    for (src, to, ahead) in &g.trees {
-        super::archive::down(c, cfg, (src, *ahead), to, o, o.keeps.unwrap_or_default(), &mut t)?;
+    if !o.dry_run {
+        fetch_gathered(c, cfg, o, &g, ev, &mut t)?;
+    }
+    for (src, to, ahead, named) in &g.trees {
+        super::archive::down(c, cfg, (src, *ahead, named), to, o, o.keeps.unwrap_or_default(), &mut t)?;
     }
     Ok(t.report)
 }
@@ -233,11 +236,18 @@ fn gather(
     match st.kind {
         Kind::File => match o.select.why_size(st.size) {
             Some(why) => t.note(format!("get: {shown}: {why}, skipped")),
+            None if o.dry_run || o.itemize => {
+                tell_file(here, name, &st, t);
+                // a dry run too: where it would land is opened (never made)
+                gather_file(here, name, src, g, t)
+            }
             None => gather_file(here, name, src, g, t),
         },
         Kind::Dir if !o.recursive => t.local(format!("get: {shown}: is a directory (use get -r)")),
         Kind::Dir if by_mirror(o) => {
-            let to = if here.is_dir && !name.is_empty() && !o.contents {
+            let into = here.is_dir && !name.is_empty() && !o.contents;
+            let named = if into { name.to_vec() } else { Vec::new() };
+            let to = if into {
                 here.local.join(std::ffi::OsStr::from_bytes(name))
             } else {
                 if !here.is_dir {
@@ -245,7 +255,7 @@ fn gather(
                 }
                 here.local.to_path_buf()
             };
-            g.trees.push((src.to_vec(), to, entries_ahead));
+            g.trees.push((src.to_vec(), to, entries_ahead, named));
         }
         Kind::Dir => {
             // the tree's sessions open while this one lists (started
@@ -283,7 +293,37 @@ fn gather(
 /// ([`super::archive`]): with `-a`, and with `-L`, whose links on the
 /// server the mirror's listing follows.
 fn by_mirror(o: &Options) -> bool {
-    o.keeps.is_some() || o.copy_links || o.select.needs_plan()
+    o.by_plan() || o.copy_links
+}
+
+/// `-n`/`-i` of a file source: told as an item, compared with what its
+/// target here is.
+fn tell_file(here: &Here<'_>, name: &[u8], st: &listing::Stat, t: &Tally<'_>) {
+    use super::itemize::{file, stated};
+    use std::os::unix::fs::MetadataExt;
+    let target = if here.is_dir {
+        here.local.join(std::ffi::OsStr::from_bytes(name))
+    } else {
+        here.local.to_path_buf()
+    };
+    let ours = std::fs::symlink_metadata(&target).ok().map(|m| {
+        let kind = if m.is_dir() {
+            Kind::Dir
+        } else if m.is_file() {
+            Kind::File
+        } else {
+            Kind::Other
+        };
+        stated(kind, m.len(), m.mtime())
+    });
+    let shown = target.file_name().map_or(name.to_vec(), |n| n.as_bytes().to_vec());
+    let theirs = stated(Kind::File, st.size, st.mtime);
+    t.ev.item(&file(
+        &shown,
+        crate::engine::item::Action::Receive,
+        &theirs,
+        ours.as_ref(),
+    ));
 }
 
 /// A single file's landing: the directory it goes in.

@@ -19,6 +19,7 @@ pub mod copy;
 pub mod copy_down;
 pub mod filter;
 pub mod glob;
+pub mod itemize;
 pub mod listed;
 pub mod mirror;
 pub mod names;

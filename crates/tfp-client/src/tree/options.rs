@@ -45,6 +45,21 @@ pub struct Options {
     /// `--existing`: a directory source given one is copied through a
     /// mirror's plan ([`super::archive`]), which knows the destination.
     pub select: Select,
+    // what the run shows (`-n`, `-i`, `--json`)
+    /// Plan only: nothing is made, moved or removed on either side; the
+    /// items ([`crate::engine::events::Events::item`]) say what would be.
+    pub dry_run: bool,
+    /// Tell each entry that changes as an item: directory sources go
+    /// through the plan (as with `-a`, keeping what `keeps` says), which
+    /// moves what differs and says why; a file source is compared first.
+    pub itemize: bool,
+}
+
+impl Options {
+    /// Whether directory sources go through the plan, as `-a`'s do.
+    pub fn by_plan(&self) -> bool {
+        self.keeps.is_some() || self.dry_run || self.itemize || self.select.needs_plan()
+    }
 }
 
 impl Default for Options {
@@ -61,6 +76,8 @@ impl Default for Options {
             copy_links: false,
             opening: Opening::default(),
             select: Select::default(),
+            dry_run: false,
+            itemize: false,
         }
     }
 }

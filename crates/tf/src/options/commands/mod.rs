@@ -372,15 +372,6 @@ pub static COMMAND_OPTIONS: &[CmdOpt] = &[
     CmdOpt {
         family: Family::Mirror,
         commands: &["mirror"],
-        name: "--dry-run",
-        value: "",
-        kind: FLAG,
-        help: "print what it would do and change nothing",
-        doc: "Print what it would do and change nothing.\n",
-    },
-    CmdOpt {
-        family: Family::Mirror,
-        commands: &["mirror"],
         name: "--jobs",
         value: "N",
         kind: Kind::Num { min: 1, max: 64, clamp: false },
@@ -595,10 +586,14 @@ pub static LONG_NAMES: &[(Family, &str, &str)] = &[
     (Family::Mirror, "-L", "--copy-links"),
 ];
 
+/// Every long name: the table's and [`visible`]'s.
+fn long_names() -> impl Iterator<Item = &'static (Family, &'static str, &'static str)> {
+    LONG_NAMES.iter().chain(visible::LONG_NAMES)
+}
+
 /// The long name of `o`, if it has one.
 pub fn long_name(o: &CmdOpt) -> Option<&'static str> {
-    LONG_NAMES
-        .iter()
+    long_names()
         .find(|(f, s, _)| *f == o.family && *s == o.name)
         .map(|(_, _, l)| *l)
 }
@@ -606,15 +601,15 @@ pub fn long_name(o: &CmdOpt) -> Option<&'static str> {
 /// The row name `word` stands for among `family`'s: a long name's short
 /// one, else itself.
 fn row_name(family: Family, word: &str) -> &str {
-    LONG_NAMES
-        .iter()
+    long_names()
         .find(|(f, _, l)| *f == family && *l == word)
         .map_or(word, |(_, s, _)| *s)
 }
 
-/// Every row: the table's and the blocks kept in files of their own.
+/// Every row: the table's and the blocks kept in files of their own
+/// ([`select`], [`visible`]).
 pub fn all() -> impl Iterator<Item = &'static CmdOpt> {
-    COMMAND_OPTIONS.iter().chain(select::ROWS)
+    COMMAND_OPTIONS.iter().chain(select::ROWS).chain(visible::ROWS)
 }
 
 /// The options of `family`.
@@ -789,3 +784,4 @@ pub fn is_short_option(family: Family, word: &str) -> bool {
 
 #[cfg(test)]
 mod tests;
+mod visible;

@@ -101,7 +101,7 @@ pub(crate) fn download(
             return Ok(Some((0, Vec::new())));
         }
     };
-    let progress = std::sync::Arc::new(Progress::default());
+    let progress = std::sync::Arc::new(Progress::of_sizes(files.iter().map(|f| f.size)));
     t.ev.transferring(files.len(), &progress);
     let results = {
         let mut sessions: Vec<&mut Client> = vec![c];

@@ -249,7 +249,7 @@ fn batches(
             return 0;
         }
     };
-    let progress = std::sync::Arc::new(Progress::default());
+    let progress = std::sync::Arc::new(Progress::of_sizes(files.iter().map(|u| u.size)));
     t.ev.transferring(files.len(), &progress);
     let tails: Vec<Vec<Entry>> = if dirs.closing.wanted() && keep.archive {
         groups

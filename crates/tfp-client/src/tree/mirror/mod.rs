@@ -10,6 +10,7 @@
 //! listing was not whole, and nothing is removed locally through a symlink.
 
 use super::filter::Filter;
+use super::itemize::{self, Frame};
 use super::names;
 use super::names::rjoin;
 use super::select::Select;
@@ -151,6 +152,7 @@ pub fn mirror(
         local_shown: local.to_string(),
         seen: None,
         listed_ahead: false,
+        named: Vec::new(),
     };
     let r = run(c, cfg, &ends, o, &mut t)?;
     let (summary, planned) = r.map_or((None, Vec::new()), |(s, p)| (Some(s), p));
@@ -179,6 +181,9 @@ pub(crate) struct Ends {
     /// The caller sent TFDENTRIES of the remote end, and its answer is the
     /// next on the session (a download's source, listed behind its FSTAT).
     pub(crate) listed_ahead: bool,
+    /// The tree's name below the destination as given, which the items
+    /// ([`Events::item`]) start with; empty: the destination itself.
+    pub(crate) named: Vec<u8>,
 }
 
 /// Makes one end a copy of the other ([`Options::upload`] says which),
@@ -475,7 +480,11 @@ fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Ta
     if o.keeps != Keeps::default() && c.caps.get(Ext::Entries) == Known::No {
         unkept::tell(&mut p, o.keeps, t);
     }
-    let mut n = match settle(c, &mut p, o, exists, &src, &dst, t)? {
+    let settled = settle(c, &mut p, o, exists, &src, &dst, t)?;
+    let roots = (top.clone(), itemize::local_dir(&dst), exists);
+    let frame = Frame::new(false, o.keeps, &ends.named);
+    itemize::tell(t.ev, frame, roots, (&theirs, &ours), &p);
+    let mut n = match settled {
         Ok(n) => n,
         Err(dry_run) => return Ok(Some(dry_run)),
     };
@@ -570,6 +579,25 @@ fn upload_keeps(c: &mut Client, o: &Options, archive: bool, t: &mut Tally<'_>) -
     Ok(Some(keeps))
 }
 
+/// The uploads of the files `copy` names, from `src` to `dst`.
+fn uploads(copy: &[&Vec<u8>], (ours, theirs): (&Side, &Side), (src, dst): (&Path, &[u8])) -> Vec<Up> {
+    let mut jobs = Vec::with_capacity(copy.len());
+    for rel in copy {
+        // the server's copy, as a file of known size: a changed file may go as a delta onto it
+        let on_server = theirs
+            .get(*rel)
+            .filter(|m| m.kind == Kind::File && m.size != u64::MAX)
+            .map(|m| m.size);
+        jobs.push(Up {
+            theirs: on_server,
+            // as the scan saw it: the progress line's whole
+            size: ours.get(*rel).map(|m| m.size),
+            ..Up::new(src.join(OsStr::from_bytes(rel)), rjoin(dst, rel))
+        });
+    }
+    jobs
+}
+
 /// The upload direction: local `src`, remote `dst`.
 fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tally<'_>) -> Result<Ran, Error> {
     let (src_arg, dst_arg) = (ends.local_shown.as_str(), ends.remote_shown.as_str());
@@ -621,7 +649,11 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
     if o.keeps != Keeps::default() && !archive {
         unkept::tell(&mut p, o.keeps, t);
     }
-    let mut n = match settle(c, &mut p, o, exists, &dst, &src, t)? {
+    let settled = settle(c, &mut p, o, exists, &dst, &src, t)?;
+    let roots = (itemize::local_dir(&src), top.clone(), exists);
+    let frame = Frame::new(true, keeps, &ends.named);
+    itemize::tell(t.ev, frame, roots, (&ours, &theirs), &p);
+    let mut n = match settled {
         Ok(n) => n,
         Err(dry_run) => return Ok(Some(dry_run)),
     };
@@ -644,18 +676,11 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
         }
         clear::there(c, &dst, &p, &mut n.deleted, t)?
     };
-    let mut jobs = Vec::with_capacity(p.copy.len());
-    for rel in placeable(&p.copy, &failed_dirs, Fault::Refused, t) {
-        // the server's copy, as a file of known size: a changed file may go as a delta onto it
-        let on_server = theirs
-            .get(rel)
-            .filter(|m| m.kind == Kind::File && m.size != u64::MAX)
-            .map(|m| m.size);
-        jobs.push(Up {
-            theirs: on_server,
-            ..Up::new(src.join(OsStr::from_bytes(rel)), rjoin(&dst, rel))
-        });
-    }
+    let jobs = uploads(
+        &placeable(&p.copy, &failed_dirs, Fault::Refused, t),
+        (&ours, &theirs),
+        (&src, &dst),
+    );
     let keep = crate::engine::upload::Keep {
         mode: true,
         mtime: true,
