@@ -6,7 +6,7 @@
 
 use super::row::Paths;
 use super::table;
-use tf::options::{commands::COMMAND_OPTIONS, OPTIONS};
+use tf::options::{commands, OPTIONS};
 use tfp_client::remote::listing;
 use tfp_client::Client;
 
@@ -27,8 +27,7 @@ pub fn commands() -> Vec<(&'static str, &'static str)> {
 
 /// The options `cmd` takes after its name.
 fn options_of(cmd: &str) -> Vec<&'static str> {
-    let mut v: Vec<&str> = COMMAND_OPTIONS
-        .iter()
+    let mut v: Vec<&str> = commands::all()
         .filter(|o| o.commands.contains(&cmd))
         .map(|o| o.name)
         .collect();

@@ -46,6 +46,7 @@ mod v251_fs;
 mod watch;
 mod xfer;
 mod xfer_error;
+mod xfer_moves;
 
 /// The head of `tf --help`, before the options (from the option table).
 const USAGE_HEAD: &str = "\

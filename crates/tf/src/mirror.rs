@@ -19,7 +19,7 @@ use tfp_client::tree::sync::Keeps;
 use tfp_wire::compress::Choice;
 
 const USAGE: &str =
-    "usage: tf ... mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] [--whole-file|--no-whole-file] [--no-perms] [--no-links] [-L] [--safe-links] [--no-specials] [-D] [--owner] [--exclude P] [--include P] SRC DST";
+    "usage: tf ... mirror [-R] [--delete] [--checksum] [--dry-run] [--jobs N] [--whole-file|--no-whole-file] [--no-perms] [--no-links] [-L] [--safe-links] [--no-specials] [-D] [--owner] [--exclude P] [--include P] [-b] [--backup-dir DIR] [--suffix S] [--remove-source-files] SRC DST";
 
 /// Why `mirror`'s words are no good (its message, with the usage where it helps).
 #[derive(Debug)]
@@ -83,7 +83,12 @@ fn parse(args: &[String]) -> Result<(Options, Option<Choice>, String, String), U
                 tfd_sys::geteuid() == 0 || g.flag("--owner")
             },
         },
+        backup: g.backup(),
+        remove_source: g.flag("--remove-source-files"),
     };
+    if let Some(Err(m)) = o.backup.as_ref().map(|w| w.check()) {
+        return Err(Usage::Parse(ParseError::Bad(m)));
+    }
     let [src, dst] = g.positional.as_slice() else {
         return Err(Usage::Operands);
     };

@@ -159,9 +159,8 @@ const VALUED: &[(&str, bool)] = &[("--to", true), ("--expect", false), ("--file"
 
 /// Whether option `a` takes a value, and whether that value is a remote path.
 fn valued(a: &str) -> Option<bool> {
-    let tabled = commands::COMMAND_OPTIONS
-        .iter()
-        .any(|o| o.name == a && !matches!(o.kind, commands::Kind::Flag | commands::Kind::OptNum { .. }));
+    let tabled =
+        commands::all().any(|o| o.name == a && !matches!(o.kind, commands::Kind::Flag | commands::Kind::OptNum { .. }));
     VALUED
         .iter()
         .find(|(o, _)| *o == a)

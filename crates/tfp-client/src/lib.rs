@@ -169,6 +169,8 @@ pub struct ClientConfig {
     /// "Compression"): by measurement (`Auto`, only on a slow link, as
     /// [`engine::route::compresses`] says), forced (`-z`), or never.
     pub compress: tfp_wire::compress::Choice,
+    /// TFDBACKUP, sent on every connection once entered (`--backup` of an upload).
+    pub backup: Option<tfp_wire::backup::Backup>,
     /// The parsed public key and the PEM it came from, shared by clones: parsing
     /// the PEM costs a client more than the RSA operation itself.
     parsed: std::sync::Arc<std::sync::Mutex<Option<ParsedKey>>>,
@@ -192,6 +194,7 @@ impl ClientConfig {
             login: None,
             keys: None,
             jail: None,
+            backup: None,
             cancel: None,
             meter: None,
             compress: Default::default(),
@@ -469,7 +472,7 @@ impl Client {
                 st => return Err(Error::Handshake("injail", st)),
             }
         }
-        Ok(())
+        engine::backup::on_entry(self, cfg)
     }
 
     /// Connects through the Fast Access Interface: `FAI://<token>` instead of
@@ -511,6 +514,7 @@ impl Client {
                 r => r?,
             }
         }
+        engine::backup::on_entry(&mut c, cfg)?;
         Ok((
             c,
             FaiToken {

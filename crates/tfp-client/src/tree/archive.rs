@@ -27,6 +27,8 @@ fn mirror_options(o: &Options, keeps: Keeps, upload: bool) -> mirror::Options {
         delta: DeltaRule::Auto,
         keeps,
         copy_links: o.copy_links,
+        backup: o.backup.clone(),
+        remove_source: o.remove_source,
     }
 }
 

@@ -68,7 +68,8 @@ pub fn put(
         && locals
             .iter()
             .any(|l| std::fs::symlink_metadata(l).is_ok_and(|m| m.is_dir()));
-    if tree {
+    // with --backup the pool opens once the server's setting is known
+    if tree && o.backup.is_none() {
         start_pool(
             &mut t,
             cfg,
@@ -196,8 +197,15 @@ pub fn put(
         make: dirs,
         ..Dirs::default()
     };
-    send(c, cfg, o, &files, &mut dirs, &mut t)?;
-    copy_trees(c, cfg, o, (&trees, dest_is_dir), &mut t)?;
+    let own = super::backups::remote_start(c, cfg, o.backup.as_ref(), &dest)?;
+    let sent = send(c, &own, o, &files, &mut dirs, &mut t)
+        .and_then(|()| copy_trees(c, &own, o, (&trees, dest_is_dir), &mut t));
+    super::backups::remote_end(c, o.backup.as_ref());
+    sent?;
+    if o.remove_source {
+        let pairs: Vec<_> = files.iter().map(|u| (u.local.clone(), u.remote.clone())).collect();
+        super::moves::remove_local(c, &pairs, &mut t)?;
+    }
     Ok(t.report)
 }
 

@@ -15,11 +15,13 @@
 //! a link planted in the target.
 
 mod archive;
+pub mod backups;
 pub mod copy;
 pub mod copy_down;
 pub mod filter;
 pub mod glob;
 pub mod mirror;
+pub mod moves;
 pub mod names;
 pub mod options;
 pub mod sync;

@@ -38,6 +38,13 @@ pub struct Options {
     /// The run's other sessions, when the caller started opening them
     /// before its own session was open ([`Opening::start`]).
     pub opening: Opening,
+    // backups and moves (issue 68)
+    /// `--backup`, `--backup-dir`, `--suffix`: every file the run replaces
+    /// at the destination is kept (rsync's meaning).
+    pub backup: Option<crate::engine::backup::Wanted>,
+    /// `--remove-source-files`: each source file whose copy is proven the
+    /// same is removed once the run is over.
+    pub remove_source: bool,
 }
 
 impl Default for Options {
@@ -53,6 +60,8 @@ impl Default for Options {
             keeps: None,
             copy_links: false,
             opening: Opening::default(),
+            backup: None,
+            remove_source: false,
         }
     }
 }

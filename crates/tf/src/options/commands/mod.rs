@@ -6,6 +6,8 @@
 
 use tfp_wire::compress::Choice;
 
+mod backup;
+
 /// A group of commands sharing one parser: every option of the group is
 /// accepted by each of its commands (as before the table), the rows' `commands`
 /// only say which ones it means something to.
@@ -595,6 +597,7 @@ pub static LONG_NAMES: &[(Family, &str, &str)] = &[
 pub fn long_name(o: &CmdOpt) -> Option<&'static str> {
     LONG_NAMES
         .iter()
+        .chain(backup::LONG_NAMES)
         .find(|(f, s, _)| *f == o.family && *s == o.name)
         .map(|(_, _, l)| *l)
 }
@@ -604,13 +607,19 @@ pub fn long_name(o: &CmdOpt) -> Option<&'static str> {
 fn row_name(family: Family, word: &str) -> &str {
     LONG_NAMES
         .iter()
+        .chain(backup::LONG_NAMES)
         .find(|(f, _, l)| *f == family && *l == word)
         .map_or(word, |(_, s, _)| *s)
 }
 
+/// Every command option: the table's, then each block of its own.
+pub fn all() -> impl Iterator<Item = &'static CmdOpt> {
+    COMMAND_OPTIONS.iter().chain(backup::ROWS)
+}
+
 /// The options of `family`.
 pub fn of(family: Family) -> impl Iterator<Item = &'static CmdOpt> {
-    COMMAND_OPTIONS.iter().filter(move |o| o.family == family)
+    all().filter(move |o| o.family == family)
 }
 
 /// Why a command's words are no good.
@@ -758,16 +767,12 @@ pub fn joined_values(args: &[String], valued: &dyn Fn(&str) -> bool) -> Vec<Stri
 
 /// Whether some command's option `name` takes a value.
 fn valued(name: &str) -> bool {
-    COMMAND_OPTIONS
-        .iter()
-        .any(|o| o.name == name && !matches!(o.kind, Kind::Flag | Kind::OptNum { .. }))
+    all().any(|o| o.name == name && !matches!(o.kind, Kind::Flag | Kind::OptNum { .. }))
 }
 
 /// Whether some command's option `name` takes a value only joined to it.
 fn optional_value(name: &str) -> bool {
-    COMMAND_OPTIONS
-        .iter()
-        .any(|o| o.name == name && matches!(o.kind, Kind::OptNum { .. }))
+    all().any(|o| o.name == name && matches!(o.kind, Kind::OptNum { .. }))
 }
 
 /// Whether `name` is an option of `family` that takes a value (so the word

@@ -14,6 +14,7 @@ use super::names;
 use super::names::rjoin;
 use super::sync::{self, Keeps, Plan, Rule, Side};
 use crate::caps::{Ext, Known};
+use crate::engine::backup::Wanted;
 use crate::engine::download::many::{self, Sessions};
 use crate::engine::download::one::Partials;
 use crate::engine::download::plan::File;
@@ -67,6 +68,13 @@ pub struct Options {
     /// `-L`: the source's symlinks are what they name: a file's contents
     /// land as a file, a directory's tree as a directory.
     pub copy_links: bool,
+    // backups and moves (issue 68)
+    /// `--backup`, `--backup-dir`, `--suffix`: every file the run replaces
+    /// or removes at the destination is kept (rsync's meaning).
+    pub backup: Option<Wanted>,
+    /// `--remove-source-files`: each source file whose copy is proven the
+    /// same is removed once the run is over ([`super::moves`]).
+    pub remove_source: bool,
 }
 
 impl Default for Options {
@@ -82,6 +90,8 @@ impl Default for Options {
             delta: DeltaRule::Auto,
             keeps: Keeps::archive(),
             copy_links: false,
+            backup: None,
+            remove_source: false,
         }
     }
 }
@@ -146,7 +156,11 @@ pub fn mirror(
         seen: None,
         listed_ahead: false,
     };
-    let r = run(c, cfg, &ends, o, &mut t)?;
+    let backup = o.backup.as_ref().filter(|_| o.upload && !o.dry_run);
+    let own = super::backups::remote_start(c, cfg, backup, &ends.remote)?;
+    let r = run(c, &own, &ends, o, &mut t);
+    super::backups::remote_end(c, backup);
+    let r = r?;
     let (summary, planned) = r.map_or((None, Vec::new()), |(s, p)| (Some(s), p));
     Ok(MirrorReport {
         report: t.report,
@@ -371,10 +385,14 @@ fn plan_of(
         (Direction::Up, false) if stamps => Rule::SameMtimeUp,
         (Direction::Up, false) => Rule::RemoteNotOlder,
     };
-    match way {
-        Direction::Down => sync::plan(theirs, ours, rule, delete, keeps),
-        Direction::Up => sync::plan(ours, theirs, rule, delete, keeps),
+    let (mut p, dest) = match way {
+        Direction::Down => (sync::plan(theirs, ours, rule, delete, keeps), &*ours),
+        Direction::Up => (sync::plan(ours, theirs, rule, delete, keeps), &*theirs),
+    };
+    if let Some(w) = &o.backup {
+        super::backups::file_by_file(&mut p, dest, w);
     }
+    p
 }
 
 /// The download direction: remote `src`, local `dst`.
@@ -458,7 +476,15 @@ fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Ta
             return Ok(None);
         }
     }
-    let (land, root) = match Landing::open(&dst).and_then(|l| std::fs::File::open(&dst).map(|f| (l, f))) {
+    let backups = match o.backup.as_ref().map(|w| w.local(&dst)).transpose() {
+        Ok(b) => b.map(std::sync::Arc::new),
+        Err(e) => {
+            t.local(format!("{}: --backup-dir: {e}", t.verb));
+            return Ok(None);
+        }
+    };
+    let opened = Landing::open(&dst).map(|l| l.keeping(backups));
+    let (land, root) = match opened.and_then(|l| std::fs::File::open(&dst).map(|f| (l, f))) {
         Ok(x) => x,
         Err(e) => {
             t.local(format!("{}: {dst_arg}: {e}", t.verb));
@@ -522,6 +548,9 @@ fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Ta
         t,
     );
     n.transferred += nodes;
+    if o.remove_source {
+        super::moves::remove_remote(c, &super::moves::pairs(&theirs, &dst, &src), t)?;
+    }
     Ok(Some((n, Vec::new())))
 }
 
@@ -689,6 +718,9 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
                 attrs::settle_up(c, &last, t)?
             }
         };
+    }
+    if o.remove_source {
+        super::moves::remove_local(c, &super::moves::pairs(&ours, &src, &dst), t)?;
     }
     Ok(Some((n, Vec::new())))
 }
