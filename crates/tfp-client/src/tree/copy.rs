@@ -197,16 +197,30 @@ pub fn put(
         make: dirs,
         ..Dirs::default()
     };
-    let own = super::backups::remote_start(c, cfg, o.backup.as_ref(), &dest)?;
-    let sent = send(c, &own, o, &files, &mut dirs, &mut t)
-        .and_then(|()| copy_trees(c, &own, o, (&trees, dest_is_dir), &mut t));
+    send_all(c, cfg, o, (&files, &mut dirs), (&trees, dest_is_dir, &dest), &mut t)?;
+    Ok(t.report)
+}
+
+/// The files and trees sent (the server keeping what they replace as
+/// `o.backup` asks, on every session of the run), then, with
+/// `--remove-source-files`, the local files whose copies are proven.
+fn send_all(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    o: &Options,
+    (files, dirs): (&[Up], &mut Dirs),
+    (trees, dest_is_dir, dest): (&[ArchiveTree], bool, &[u8]),
+    t: &mut Tally<'_>,
+) -> Result<(), Error> {
+    let own = super::backups::remote_start(c, cfg, o.backup.as_ref(), dest)?;
+    let sent = send(c, &own, o, files, dirs, t).and_then(|()| copy_trees(c, &own, o, (trees, dest_is_dir), t));
     super::backups::remote_end(c, o.backup.as_ref());
     sent?;
     if o.remove_source {
         let pairs: Vec<_> = files.iter().map(|u| (u.local.clone(), u.remote.clone())).collect();
-        super::moves::remove_local(c, &pairs, &mut t)?;
+        super::moves::remove_local(c, &pairs, t)?;
     }
-    Ok(t.report)
+    Ok(())
 }
 
 /// What the destination is (`None` inside: nothing there) and, for `-a`

@@ -88,6 +88,34 @@ pub fn remove_remote_one(c: &mut Client, local: &Path, remote: &[u8]) -> Result<
     }
 }
 
+/// [`remove_local`] of `side`'s files below `local` once a run up to
+/// `remote` is over, when `wanted` (`--remove-source-files`).
+pub(crate) fn after_up(
+    c: &mut Client,
+    wanted: bool,
+    (side, local, remote): (&Side, &Path, &[u8]),
+    t: &mut Tally<'_>,
+) -> Result<(), Error> {
+    if wanted {
+        remove_local(c, &pairs(side, local, remote), t)?;
+    }
+    Ok(())
+}
+
+/// [`remove_remote`] of `side`'s files below `remote` once a run down to
+/// `local` is over, when `wanted`.
+pub(crate) fn after_down(
+    c: &mut Client,
+    wanted: bool,
+    (side, local, remote): (&Side, &Path, &[u8]),
+    t: &mut Tally<'_>,
+) -> Result<(), Error> {
+    if wanted {
+        remove_remote(c, &pairs(side, local, remote), t)?;
+    }
+    Ok(())
+}
+
 /// After an upload: removes each local file of `pairs` whose copy on the
 /// server is proven the same; a file not proven is told and kept. The
 /// number removed.

@@ -476,15 +476,7 @@ fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Ta
             return Ok(None);
         }
     }
-    let backups = match o.backup.as_ref().map(|w| w.local(&dst)).transpose() {
-        Ok(b) => b.map(std::sync::Arc::new),
-        Err(e) => {
-            t.local(format!("{}: --backup-dir: {e}", t.verb));
-            return Ok(None);
-        }
-    };
-    let opened = Landing::open(&dst).map(|l| l.keeping(backups));
-    let (land, root) = match opened.and_then(|l| std::fs::File::open(&dst).map(|f| (l, f))) {
+    let (land, root) = match landing(o, &dst) {
         Ok(x) => x,
         Err(e) => {
             t.local(format!("{}: {dst_arg}: {e}", t.verb));
@@ -548,10 +540,16 @@ fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Ta
         t,
     );
     n.transferred += nodes;
-    if o.remove_source {
-        super::moves::remove_remote(c, &super::moves::pairs(&theirs, &dst, &src), t)?;
-    }
+    super::moves::after_down(c, o.remove_source, (&theirs, &dst, &src), t)?;
     Ok(Some((n, Vec::new())))
+}
+
+/// The landing at `dst` (keeping what it replaces as `o.backup` asks) and
+/// `dst` open.
+fn landing(o: &Options, dst: &Path) -> std::io::Result<(Landing, std::fs::File)> {
+    let backups = o.backup.as_ref().map(|w| w.local(dst)).transpose()?;
+    let land = Landing::open(dst)?.keeping(backups.map(std::sync::Arc::new));
+    Ok((land, std::fs::File::open(dst)?))
 }
 
 /// What an upload keeps: `o`'s keeps where the server has archive batches
@@ -719,8 +717,6 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
             }
         };
     }
-    if o.remove_source {
-        super::moves::remove_local(c, &super::moves::pairs(&ours, &src, &dst), t)?;
-    }
+    super::moves::after_up(c, o.remove_source, (&ours, &src, &dst), t)?;
     Ok(Some((n, Vec::new())))
 }
