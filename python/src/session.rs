@@ -9,7 +9,7 @@ use crate::raw;
 use crate::shapes::{fai_tuple, fstat_tuples, full_tuples, kind_name, type_code};
 use crate::shapes::{FstatTuple, FullTuple, StatEntryTuple, StatTuple};
 use crate::state::{Conn, Session};
-use crate::tree::{filter, TreeRun};
+use crate::tree::{filter, moves_of, Moves, TreeRun};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::path::PathBuf;
@@ -336,7 +336,7 @@ impl Session {
     /// whole, and `resume` continues what an interrupted run kept. Returns
     /// what the run told and did (see `TreeRun`). `progress` hears the bytes
     /// moved, or with `per_file` (files done, files).
-    #[pyo3(signature = (upload, sources, dest, contents=true, jobs=4, resume=false, filters=Vec::new(), progress=None, per_file=false, archive=false))]
+    #[pyo3(signature = (upload, sources, dest, contents=true, jobs=4, resume=false, filters=Vec::new(), progress=None, per_file=false, archive=false, moves=None))]
     fn copy_tree(
         &self,
         py: Python<'_>,
@@ -350,8 +350,12 @@ impl Session {
         progress: Option<PyObject>,
         per_file: bool,
         archive: bool,
+        moves: Moves,
     ) -> PyResult<TreeRun> {
+        let (backup, remove_source) = moves_of(moves)?;
         let o = tfp_client::tree::options::Options {
+            backup,
+            remove_source,
             contents,
             resume,
             keeps: archive.then(|| tfp_client::tree::sync::Keeps::archive_for(upload)),
@@ -367,7 +371,7 @@ impl Session {
 
     /// `mirror` (tfp_client::tree::mirror::mirror, what `tf mirror` runs):
     /// makes `dst` a copy of `src` (`upload`: a local `src`, a remote `dst`).
-    #[pyo3(signature = (src, dst, upload, delete=false, checksum=false, dry_run=false, jobs=4, filters=Vec::new(), progress=None, archive=true))]
+    #[pyo3(signature = (src, dst, upload, delete=false, checksum=false, dry_run=false, jobs=4, filters=Vec::new(), progress=None, archive=true, moves=None))]
     fn mirror(
         &self,
         py: Python<'_>,
@@ -381,8 +385,12 @@ impl Session {
         filters: Vec<(bool, String)>,
         progress: Option<PyObject>,
         archive: bool,
+        moves: Moves,
     ) -> PyResult<TreeRun> {
+        let (backup, remove_source) = moves_of(moves)?;
         let o = mirror::Options {
+            backup,
+            remove_source,
             upload,
             delete,
             checksum,

@@ -68,6 +68,20 @@ def _tree(run: "_native.TreeRun", src: PathLike, dst: PathLike) -> TreeReport:
     return r
 
 
+def _moves(backup: bool, backup_dir: Optional[str], suffix: Optional[str],
+           remove_source_files: bool) -> Optional[tuple]:
+    """rsync's ``--backup``, ``--backup-dir``, ``--suffix`` and
+    ``--remove-source-files`` as the native session takes them: every file
+    the run replaces (or a mirror's delete removes) at the destination kept,
+    ``name~`` beside it or at its path in ``backup_dir`` (relative to the
+    destination, which implies ``backup``), atomically with its replacement
+    (a server without tfd's backups refuses, nothing moved); each source file
+    removed once its copy is proven the same (SHA-256 on both sides)."""
+    if not (backup or backup_dir is not None or remove_source_files):
+        return None
+    return (backup, backup_dir, suffix, remove_source_files)
+
+
 class _TreeRuns:
     """The Session's tree runs (a base of Session)."""
 
@@ -75,7 +89,9 @@ class _TreeRuns:
 
     def put_tree(self, local_dir: PathLike, remote_dir: PathLike, *, jobs: int = 4,
                  exclude: Sequence[str] = (), include: Sequence[str] = (),
-                 progress: Optional[Progress] = None, archive: bool = False) -> TreeReport:
+                 progress: Optional[Progress] = None, archive: bool = False,
+                 backup: bool = False, backup_dir: Optional[str] = None, suffix: Optional[str] = None,
+                 remove_source_files: bool = False) -> TreeReport:
         """Uploads the contents of local_dir into remote_dir (made if missing),
         over ``jobs`` sessions. Every file is replaced whole or left as it was;
         files of 32 MiB and more go through a stage a later run continues.
@@ -85,14 +101,20 @@ class _TreeRuns:
         failed; returns the TreeReport otherwise. ``archive=True`` copies as
         ``tf put -r -a`` does: what ``rsync -a`` keeps, symlinks as symlinks,
         modes and mtimes to the nanosecond, owners where the server's session
-        may give them."""
+        may give them. ``backup``, ``backup_dir`` and ``suffix`` keep every
+        file the run replaces, and ``remove_source_files`` removes each
+        source file once its copy is proven the same, as ``tf``'s and rsync's
+        options of those names (:func:`_moves`)."""
         return _tree(self._n.copy_tree(True, [_local(local_dir)], _s(_b(remote_dir)), True, jobs, False,
-                                       _filters(exclude, include), progress, archive=archive),
+                                       _filters(exclude, include), progress, archive=archive,
+                                       moves=_moves(backup, backup_dir, suffix, remove_source_files)),
                      local_dir, remote_dir)
 
     def get_tree(self, remote_dir: PathLike, local_dir: PathLike, *, jobs: int = 4, resume: bool = False,
                  exclude: Sequence[str] = (), include: Sequence[str] = (),
-                 progress: Optional[Progress] = None, archive: bool = False) -> TreeReport:
+                 progress: Optional[Progress] = None, archive: bool = False,
+                 backup: bool = False, backup_dir: Optional[str] = None, suffix: Optional[str] = None,
+                 remove_source_files: bool = False) -> TreeReport:
         """Downloads the contents of remote_dir into local_dir (made if
         missing). Every name the server lists is checked before it is used
         and lands only below local_dir; each file lands in a partial renamed
@@ -100,15 +122,19 @@ class _TreeRuns:
         (``report.kept``) and ``resume=True`` continues them. Raises TreeError
         if any file failed. ``archive=True`` copies as ``tf get -r -a``
         does: what ``rsync -a`` keeps, owners and devices too when run as
-        root."""
+        root. ``backup``, ``backup_dir``, ``suffix`` and
+        ``remove_source_files`` as for put_tree (:func:`_moves`)."""
         return _tree(self._n.copy_tree(False, [_s(_b(remote_dir))], _local(local_dir), True, jobs, resume,
-                                       _filters(exclude, include), progress, archive=archive),
+                                       _filters(exclude, include), progress, archive=archive,
+                                       moves=_moves(backup, backup_dir, suffix, remove_source_files)),
                      remote_dir, local_dir)
 
     def mirror(self, src: PathLike, dst: PathLike, *, direction: str, delete: bool = False,
                checksum: bool = False, dry_run: bool = False, jobs: int = 4,
                exclude: Sequence[str] = (), include: Sequence[str] = (),
-               progress: Optional[Progress] = None, archive: bool = True) -> TreeReport:
+               progress: Optional[Progress] = None, archive: bool = True,
+               backup: bool = False, backup_dir: Optional[str] = None, suffix: Optional[str] = None,
+               remove_source_files: bool = False) -> TreeReport:
         """Makes ``dst`` a copy of ``src``, as ``tf mirror SRC DST`` does:
         ``direction="up"`` (a local src, a remote dst) or ``"down"`` (a remote
         src, a local dst), always named: there is no default that could
@@ -120,6 +146,8 @@ class _TreeRuns:
         keeps what ``rsync -a`` keeps where the server says it: modes, mtimes
         to the nanosecond, directories' times, symlinks as symlinks, FIFOs
         and sockets; ``archive=False`` moves files and directories alone.
+        ``backup``, ``backup_dir``, ``suffix`` and ``remove_source_files`` as
+        for put_tree (:func:`_moves`), what ``delete`` removes kept too.
         Raises TreeError if anything failed."""
         if direction == "up":
             s, d, up = _local(src), _s(_b(dst)), True
@@ -129,7 +157,8 @@ class _TreeRuns:
             raise ValueError(f"mirror: direction must be 'up' (local src to remote dst) or 'down' "
                              f"(remote src to local dst), not {direction!r}")
         return _tree(self._n.mirror(s, d, up, delete, checksum, dry_run, jobs,
-                                    _filters(exclude, include), progress, archive), src, dst)
+                                    _filters(exclude, include), progress, archive,
+                                    moves=_moves(backup, backup_dir, suffix, remove_source_files)), src, dst)
 
     def mirror_up(self, local_dir: PathLike, remote_dir: PathLike, **kw) -> TreeReport:
         """mirror(local_dir, remote_dir, direction="up", ...)."""
