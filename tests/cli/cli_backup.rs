@@ -305,3 +305,25 @@ fn remove_source_files_killed_at_random_points_loses_nothing() {
     }
     let _ = fs::remove_dir_all(&here);
 }
+
+#[test]
+fn a_server_without_backups_refuses_the_option_in_one_sentence_and_nothing_moves() {
+    use tfd_testkit::liar::{run_watched, Liar, Node, Script};
+    let liar = Liar::start(Script::new().file("tree/a.txt", b"old\n"));
+    let here = tempdir("cli_backup_old_server");
+    let src = here.join("src");
+    write(&src.join("a.txt"), "new", 0);
+    for args in [
+        vec!["put", "-b", s(&src.join("a.txt")), "tree/a.txt"],
+        vec!["put", "-r", "--backup-dir", "old", &format!("{}/", s(&src)), "tree"],
+        vec!["mirror", "-R", "-b", s(&src), "tree"],
+    ] {
+        let (o, _) = run_watched(liar.tf_command(&args), Duration::from_secs(60), u64::MAX);
+        assert!(!o.status.success(), "{args:?}: {}", text(&o));
+        let err = crate::output::stderr(&o);
+        assert!(err.contains("keeps no backup"), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: one sentence: {err}");
+        assert_eq!(liar.node("tree/a.txt"), Some(Node::File(b"old\n".to_vec())), "{args:?}");
+    }
+    let _ = fs::remove_dir_all(&here);
+}
