@@ -88,32 +88,25 @@ pub fn remove_remote_one(c: &mut Client, local: &Path, remote: &[u8]) -> Result<
     }
 }
 
-/// [`remove_local`] of `side`'s files below `local` once a run up to
-/// `remote` is over, when `wanted` (`--remove-source-files`).
-pub(crate) fn after_up(
+/// Once a run is over, when `wanted` (`--remove-source-files`): the source
+/// files of `side` (below `local` and `remote`) whose copies are proven,
+/// removed here after a run `up` ([`remove_local`]), else on the server
+/// ([`remove_remote`]).
+pub(crate) fn after(
     c: &mut Client,
-    wanted: bool,
+    (wanted, up): (bool, bool),
     (side, local, remote): (&Side, &Path, &[u8]),
     t: &mut Tally<'_>,
 ) -> Result<(), Error> {
-    if wanted {
-        remove_local(c, &pairs(side, local, remote), t)?;
+    if !wanted {
+        return Ok(());
     }
-    Ok(())
-}
-
-/// [`remove_remote`] of `side`'s files below `remote` once a run down to
-/// `local` is over, when `wanted`.
-pub(crate) fn after_down(
-    c: &mut Client,
-    wanted: bool,
-    (side, local, remote): (&Side, &Path, &[u8]),
-    t: &mut Tally<'_>,
-) -> Result<(), Error> {
-    if wanted {
-        remove_remote(c, &pairs(side, local, remote), t)?;
+    let pairs = pairs(side, local, remote);
+    match up {
+        true => remove_local(c, &pairs, t),
+        false => remove_remote(c, &pairs, t),
     }
-    Ok(())
+    .map(drop)
 }
 
 /// After an upload: removes each local file of `pairs` whose copy on the

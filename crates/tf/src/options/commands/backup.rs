@@ -15,116 +15,62 @@ const SUFFIX_DOC: &str = "The suffix added to a backup's name (default\n.B ~\nwi
 const REMOVE_SOURCE_HELP: &str = "move: remove each source file (never a directory) once its copy is proven the\nsame (SHA-256 on both sides), as rsync's option";
 const REMOVE_SOURCE_DOC: &str = "Remove each source file (never a directory) once the run is over and its copy\nat the destination is proven the same: the local file's SHA\\-256 (unchanged in\nsize and mtime while it was read) against the server's\n.BR SHA256 .\nAs rsync, a file already the same at the destination is removed too; a file\nnot proven is kept and told. Down, the server's files go by\n.BR DEL .\nAn interrupted run never loses a file: each source file is still there or its\nverified copy is at the destination.\n";
 
+/// The four rows of `family`, whose `commands` they mean something to.
+const fn four(family: Family, commands: &'static [&'static str]) -> [CmdOpt; 4] {
+    let flag = CmdOpt {
+        family,
+        commands,
+        name: "-b",
+        value: "",
+        kind: FLAG,
+        help: BACKUP_HELP,
+        doc: BACKUP_DOC,
+    };
+    [
+        flag,
+        CmdOpt {
+            name: "--backup-dir",
+            value: "DIR",
+            kind: Kind::Text("--backup-dir needs a directory"),
+            help: BACKUP_DIR_HELP,
+            doc: BACKUP_DIR_DOC,
+            ..flag
+        },
+        CmdOpt {
+            name: "--suffix",
+            value: "SUFFIX",
+            kind: Kind::Text("--suffix needs a suffix"),
+            help: SUFFIX_HELP,
+            doc: SUFFIX_DOC,
+            ..flag
+        },
+        CmdOpt {
+            name: "--remove-source-files",
+            help: REMOVE_SOURCE_HELP,
+            doc: REMOVE_SOURCE_DOC,
+            ..flag
+        },
+    ]
+}
+
+const TRANSFER: [CmdOpt; 4] = four(Family::Transfer, XFER);
+const TREE: [CmdOpt; 4] = four(Family::Tree, XFER);
+const MIRROR: [CmdOpt; 4] = four(Family::Mirror, &["mirror"]);
+
 /// The rows, each family's four.
 pub static ROWS: &[CmdOpt] = &[
-    CmdOpt {
-        family: Family::Transfer,
-        commands: XFER,
-        name: "-b",
-        value: "",
-        kind: FLAG,
-        help: BACKUP_HELP,
-        doc: BACKUP_DOC,
-    },
-    CmdOpt {
-        family: Family::Transfer,
-        commands: XFER,
-        name: "--backup-dir",
-        value: "DIR",
-        kind: Kind::Text("--backup-dir needs a directory"),
-        help: BACKUP_DIR_HELP,
-        doc: BACKUP_DIR_DOC,
-    },
-    CmdOpt {
-        family: Family::Transfer,
-        commands: XFER,
-        name: "--suffix",
-        value: "SUFFIX",
-        kind: Kind::Text("--suffix needs a suffix"),
-        help: SUFFIX_HELP,
-        doc: SUFFIX_DOC,
-    },
-    CmdOpt {
-        family: Family::Transfer,
-        commands: XFER,
-        name: "--remove-source-files",
-        value: "",
-        kind: FLAG,
-        help: REMOVE_SOURCE_HELP,
-        doc: REMOVE_SOURCE_DOC,
-    },
-    CmdOpt {
-        family: Family::Tree,
-        commands: XFER,
-        name: "-b",
-        value: "",
-        kind: FLAG,
-        help: BACKUP_HELP,
-        doc: BACKUP_DOC,
-    },
-    CmdOpt {
-        family: Family::Tree,
-        commands: XFER,
-        name: "--backup-dir",
-        value: "DIR",
-        kind: Kind::Text("--backup-dir needs a directory"),
-        help: BACKUP_DIR_HELP,
-        doc: BACKUP_DIR_DOC,
-    },
-    CmdOpt {
-        family: Family::Tree,
-        commands: XFER,
-        name: "--suffix",
-        value: "SUFFIX",
-        kind: Kind::Text("--suffix needs a suffix"),
-        help: SUFFIX_HELP,
-        doc: SUFFIX_DOC,
-    },
-    CmdOpt {
-        family: Family::Tree,
-        commands: XFER,
-        name: "--remove-source-files",
-        value: "",
-        kind: FLAG,
-        help: REMOVE_SOURCE_HELP,
-        doc: REMOVE_SOURCE_DOC,
-    },
-    CmdOpt {
-        family: Family::Mirror,
-        commands: &["mirror"],
-        name: "-b",
-        value: "",
-        kind: FLAG,
-        help: BACKUP_HELP,
-        doc: BACKUP_DOC,
-    },
-    CmdOpt {
-        family: Family::Mirror,
-        commands: &["mirror"],
-        name: "--backup-dir",
-        value: "DIR",
-        kind: Kind::Text("--backup-dir needs a directory"),
-        help: BACKUP_DIR_HELP,
-        doc: BACKUP_DIR_DOC,
-    },
-    CmdOpt {
-        family: Family::Mirror,
-        commands: &["mirror"],
-        name: "--suffix",
-        value: "SUFFIX",
-        kind: Kind::Text("--suffix needs a suffix"),
-        help: SUFFIX_HELP,
-        doc: SUFFIX_DOC,
-    },
-    CmdOpt {
-        family: Family::Mirror,
-        commands: &["mirror"],
-        name: "--remove-source-files",
-        value: "",
-        kind: FLAG,
-        help: REMOVE_SOURCE_HELP,
-        doc: REMOVE_SOURCE_DOC,
-    },
+    TRANSFER[0],
+    TRANSFER[1],
+    TRANSFER[2],
+    TRANSFER[3],
+    TREE[0],
+    TREE[1],
+    TREE[2],
+    TREE[3],
+    MIRROR[0],
+    MIRROR[1],
+    MIRROR[2],
+    MIRROR[3],
 ];
 
 /// Their long names ([`super::LONG_NAMES`]).

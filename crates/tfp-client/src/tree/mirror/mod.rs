@@ -540,7 +540,7 @@ fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Ta
         t,
     );
     n.transferred += nodes;
-    super::moves::after_down(c, o.remove_source, (&theirs, &dst, &src), t)?;
+    super::moves::after(c, (o.remove_source, false), (&theirs, &dst, &src), t)?;
     Ok(Some((n, Vec::new())))
 }
 
@@ -717,6 +717,6 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
             }
         };
     }
-    super::moves::after_up(c, o.remove_source, (&ours, &src, &dst), t)?;
+    super::moves::after(c, (o.remove_source, true), (&ours, &src, &dst), t)?;
     Ok(Some((n, Vec::new())))
 }
