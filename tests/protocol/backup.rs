@@ -52,6 +52,14 @@ fn a_replaced_file_is_kept_and_del_moves_it_to_its_backup() {
     assert_eq!(set(&mut c, &Backup::Beside(b"~".to_vec())), Status::Ok(vec![]));
     sndfile(&mut c, "g", b"newer g").unwrap();
     assert_eq!(fs::read(srv.path("g~")).unwrap(), b"new g");
+    // PUT writes in place and could keep nothing: refused onto a file, a new name taken
+    let put = |c: &mut tfp_client::Client, remote: &str| {
+        c.put(remote.as_bytes(), 0, 65536, &mut &b"in place"[..], &mut |_| {})
+    };
+    assert!(put(&mut c, "g").is_err());
+    assert_eq!(fs::read(srv.path("g")).unwrap(), b"newer g");
+    put(&mut c, "fresh").unwrap();
+    assert_eq!(fs::read(srv.path("fresh")).unwrap(), b"in place");
 }
 
 #[test]
