@@ -240,6 +240,12 @@ fn remove_source_files_moves_trees_both_ways_as_rsync_does() {
         inventory(&reference.join("src")),
         "the server's side"
     );
+    // get -r: the server's files go, its directories stay
+    write(&srv.path("g/sub/x"), "x", 0);
+    let o = srv.tf(&["get", "-r", "--remove-source-files", "g", s(&here.join("got"))]);
+    ok(&o, "get -r --remove-source-files");
+    assert_eq!(fs::read(here.join("got/sub/x")).unwrap(), b"x", "{}", text(&o));
+    assert!(!srv.path("g/sub/x").exists() && srv.path("g/sub").is_dir());
     // one file each way
     write(&here.join("one"), "one", 0);
     ok(
