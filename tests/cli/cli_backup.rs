@@ -272,9 +272,12 @@ fn remove_source_files_killed_at_random_points_loses_nothing() {
         .as_nanos() as u64
         | 1;
     println!("seed {seed}");
-    for round in 0..4 {
-        let src = here.join(format!("src{round}"));
-        let files: Vec<(String, Vec<u8>)> = (0..150)
+    // up and down, each stopped by SIGKILL of tf or of every session process
+    for round in 0..8 {
+        let (up, kill_tf) = (round % 2 == 0, round / 2 % 2 == 0);
+        let (local, remote) = (here.join(format!("l{round}")), format!("r{round}"));
+        let from = if up { local.clone() } else { srv.path(&remote) };
+        let files: Vec<(String, Vec<u8>)> = (0..400)
             .map(|i| {
                 (
                     format!("d{}/f{i}", i % 7),
@@ -283,29 +286,40 @@ fn remove_source_files_killed_at_random_points_loses_nothing() {
             })
             .collect();
         for (n, b) in &files {
-            fs::create_dir_all(src.join(n).parent().unwrap()).unwrap();
-            fs::write(src.join(n), b).unwrap();
+            fs::create_dir_all(from.join(n).parent().unwrap()).unwrap();
+            fs::write(from.join(n), b).unwrap();
         }
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let delay = Duration::from_millis(seed % 400);
-        let dst = format!("k{round}");
+        let delay = Duration::from_millis(seed % 160);
+        let args = match up {
+            true => ["put", "-r", "--remove-source-files", s(&local), &remote],
+            false => ["get", "-r", "--remove-source-files", &remote, s(&local)],
+        };
         let mut child = srv
-            .tf_command(&["put", "-r", "--remove-source-files", s(&src), &dst])
+            .tf_command(&args)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
         std::thread::sleep(delay);
-        let _ = child.kill();
+        if kill_tf {
+            let _ = child.kill();
+        } else {
+            for pid in srv.children().0 {
+                let _ = Command::new("kill").arg("-KILL").arg(pid.to_string()).status();
+            }
+        }
         let _ = child.wait();
+        let to = if up { srv.path(&remote) } else { local.clone() };
+        let left = files.iter().filter(|(n, _)| from.join(n).exists()).count();
+        println!("round {round}: {left} sources left after {delay:?}");
         for (n, b) in &files {
-            let here_still = fs::read(src.join(n)).ok();
-            let there = fs::read(srv.path(&dst).join(n)).ok();
+            let (source, copy) = (fs::read(from.join(n)).ok(), fs::read(to.join(n)).ok());
             assert!(
-                here_still.as_ref() == Some(b) || there.as_ref() == Some(b),
-                "round {round} after {delay:?}: {n} lost"
+                source.as_ref() == Some(b) || copy.as_ref() == Some(b),
+                "round {round} (up {up}, tf killed {kill_tf}) after {delay:?}: {n} lost"
             );
         }
     }
