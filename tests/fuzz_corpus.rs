@@ -403,6 +403,11 @@ fn stage() {
 }
 
 #[test]
+fn backup() {
+    run("backup");
+}
+
+#[test]
 fn keylogin() {
     run("keylogin");
 }

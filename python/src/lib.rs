@@ -21,6 +21,7 @@ mod session;
 mod shapes;
 mod state;
 mod tree;
+mod tree_runs;
 mod upload;
 mod whole;
 
@@ -174,5 +175,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(memory::stage_drop, m)?)?;
     m.add_function(wrap_pyfunction!(listings::list_stat, m)?)?;
     m.add_function(wrap_pyfunction!(listings::list_dir_entries, m)?)?;
+    m.add_function(wrap_pyfunction!(tree_runs::copy_tree, m)?)?;
+    m.add_function(wrap_pyfunction!(tree_runs::mirror, m)?)?;
     Ok(())
 }

@@ -9,12 +9,10 @@ use crate::raw;
 use crate::shapes::{fai_tuple, fstat_tuples, kind_name, type_code};
 use crate::shapes::{FstatTuple, StatTuple};
 use crate::state::{Conn, Session};
-use crate::tree::{again, Selection, TreeRun};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::path::PathBuf;
 use tfp_client::notify::Answer;
-use tfp_client::tree::{copy, copy_down, mirror};
 use tfp_client::Error;
 
 /// Chunk size asked for PUT/GET when the caller names none (4 MiB).
@@ -307,97 +305,6 @@ impl Session {
     ) -> PyResult<()> {
         let ask = Ask::new(streams, bufsz, resume, verify, whole_file);
         self.fetch_file(py, &remote, &local, &ask, progress)
-    }
-
-    /// `put_tree` / `get_tree` (tfp_client::tree::copy::put and copy_down::get, what
-    /// `tf put -r` and `tf get -r` run): `sources` (local when `upload`,
-    /// remote otherwise) to `dest` over `jobs` sessions; with `contents` a
-    /// directory's contents go to `dest` itself (made if missing), as rsync's
-    /// `src/`; downloads land in partials renamed over their names when
-    /// whole, and `resume` continues what an interrupted run kept. Returns
-    /// what the run told and did (see `TreeRun`). `progress` hears the bytes
-    /// moved, or with `per_file` (files done, files). `retries`: tries after
-    /// a broken connection (tree::again), a download's resuming its partials.
-    /// `dry_run`, `on_item`: as tf's `-n` and `-i` (items handed to
-    /// `on_item` as they are told).
-    #[pyo3(signature = (upload, sources, dest, contents=true, jobs=4, resume=false, filters=Vec::new(), progress=None, per_file=false, archive=false, select=None, retries=0, dry_run=false, on_item=None))]
-    fn copy_tree(
-        &self,
-        py: Python<'_>,
-        upload: bool,
-        sources: Vec<String>,
-        dest: String,
-        contents: bool,
-        jobs: usize,
-        resume: bool,
-        filters: Vec<(bool, String)>,
-        progress: Option<PyObject>,
-        per_file: bool,
-        archive: bool,
-        select: Option<Selection>,
-        retries: u32,
-        dry_run: bool,
-        on_item: Option<PyObject>,
-    ) -> PyResult<TreeRun> {
-        let (filter, select) = Selection::parts_with(filters, select)?;
-        let itemize = on_item.is_some();
-        let o = |resume| tfp_client::tree::options::Options {
-            contents,
-            resume,
-            keeps: archive.then(|| tfp_client::tree::sync::Keeps::archive_for(upload)),
-            jobs: jobs.max(1),
-            filter: filter.clone(),
-            select: select.clone(),
-            dry_run,
-            itemize,
-            ..tfp_client::tree::options::Options::default()
-        };
-        let run = if upload { copy::put } else { copy_down::get };
-        self.tree_run(py, (progress, on_item), per_file, |c, cfg, heard| {
-            again(cfg, c, retries, |c, n| {
-                run(c, cfg, &sources, &dest, &o(resume || (n > 1 && !upload)), heard).map(TreeRun::of)
-            })
-        })
-    }
-
-    /// `mirror` (tfp_client::tree::mirror::mirror, what `tf mirror` runs):
-    /// makes `dst` a copy of `src` (`upload`: a local `src`, a remote `dst`).
-    /// `on_item` is handed each item (what changes, and why) as it is told.
-    #[pyo3(signature = (src, dst, upload, delete=false, checksum=false, dry_run=false, jobs=4, filters=Vec::new(), progress=None, archive=true, select=None, retries=0, on_item=None))]
-    fn mirror(
-        &self,
-        py: Python<'_>,
-        src: String,
-        dst: String,
-        upload: bool,
-        delete: bool,
-        checksum: bool,
-        dry_run: bool,
-        jobs: usize,
-        filters: Vec<(bool, String)>,
-        progress: Option<PyObject>,
-        archive: bool,
-        select: Option<Selection>,
-        retries: u32,
-        on_item: Option<PyObject>,
-    ) -> PyResult<TreeRun> {
-        let (filter, select) = Selection::parts_with(filters, select)?;
-        let o = mirror::Options {
-            upload,
-            delete,
-            checksum,
-            dry_run,
-            jobs: jobs.max(1),
-            filter,
-            select,
-            keeps: archive.then(tfp_client::tree::sync::Keeps::archive).unwrap_or_default(),
-            ..mirror::Options::default()
-        };
-        self.tree_run(py, (progress, on_item), false, |c, cfg, heard| {
-            again(cfg, c, retries, |c, _| {
-                mirror::mirror(c, cfg, &src, &dst, &o, heard).map(TreeRun::of_mirror)
-            })
-        })
     }
 
     /// A remote file open for writing (crate::upload): SNDFILE of `remote`

@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use tfp_client::engine::backup::Wanted;
 use tfp_client::engine::events::{Events, Fault, Progress, Report};
 use tfp_client::engine::item::Item;
 use tfp_client::tree::filter::Filter;
@@ -178,6 +179,23 @@ impl Selection {
         };
         Ok((f, select))
     }
+}
+
+/// `(backup, backup_dir, suffix, remove_source_files)` as the Python
+/// package passes them: rsync's meanings (`backup_dir` implies `backup`).
+pub(crate) type Moves = Option<(bool, Option<String>, Option<String>, bool)>;
+
+/// The tree options [`Moves`] asks for; a suffix that cannot be is a
+/// ValueError.
+pub(crate) fn moves_of(m: Moves) -> PyResult<(Option<Wanted>, bool)> {
+    let Some((backup, dir, suffix, remove)) = m else {
+        return Ok((None, false));
+    };
+    let wanted = (backup || dir.is_some()).then_some(Wanted { suffix, dir });
+    if let Some(Err(why)) = wanted.as_ref().map(Wanted::check) {
+        return Err(pyo3::exceptions::PyValueError::new_err(why));
+    }
+    Ok((wanted, remove))
 }
 
 impl TreeRun {

@@ -134,6 +134,20 @@ def _tree(run: "_native.TreeRun", src: PathLike, dst: PathLike) -> TreeReport:
     return r
 
 
+def _moves(backup: bool, backup_dir: Optional[str], suffix: Optional[str],
+           remove_source_files: bool) -> Optional[tuple]:
+    """rsync's ``--backup``, ``--backup-dir``, ``--suffix`` and
+    ``--remove-source-files`` as the native session takes them: every file
+    the run replaces (or a mirror's delete removes) at the destination kept,
+    ``name~`` beside it or at its path in ``backup_dir`` (relative to the
+    destination, which implies ``backup``), atomically with its replacement
+    (a server without tfd's backups refuses, nothing moved); each source file
+    removed once its copy is proven the same (SHA-256 on both sides)."""
+    if not (backup or backup_dir is not None or remove_source_files):
+        return None
+    return (backup, backup_dir, suffix, remove_source_files)
+
+
 class _TreeRuns:
     """The Session's tree runs (a base of Session)."""
 
@@ -142,7 +156,9 @@ class _TreeRuns:
     def put_tree(self, local_dir: PathLike, remote_dir: PathLike, *, jobs: int = 4,
                  exclude: Sequence[str] = (), include: Sequence[str] = (),
                  progress: Optional[Progress] = None, archive: bool = False, retries: int = 0,
-                 dry_run: bool = False, on_item: Optional[OnItem] = None, **select) -> TreeReport:
+                 dry_run: bool = False, on_item: Optional[OnItem] = None,
+                 backup: bool = False, backup_dir: Optional[str] = None, suffix: Optional[str] = None,
+                 remove_source_files: bool = False, **select) -> TreeReport:
         """Uploads the contents of local_dir into remote_dir (made if missing),
         over ``jobs`` sessions. Every file is replaced whole or left as it was;
         files of 32 MiB and more go through a stage a later run continues.
@@ -157,17 +173,24 @@ class _TreeRuns:
         ``dry_run=True`` changes nothing on either side and says in
         ``report.items`` what would move; ``on_item`` is called with each
         ``Item`` as it is told (the tree then goes through the plan, as with
-        ``archive``: what is the same on both sides stays)."""
-        return _tree(self._n.copy_tree(True, [_local(local_dir)], _s(_b(remote_dir)), True, jobs, False,
+        ``archive``: what is the same on both sides stays). ``backup``,
+        ``backup_dir`` and ``suffix`` keep every file the run replaces, and
+        ``remove_source_files`` removes each source file once its copy is
+        proven the same, as ``tf``'s and rsync's options of those names
+        (:func:`_moves`)."""
+        return _tree(_native.copy_tree(self._n, True, [_local(local_dir)], _s(_b(remote_dir)), True, jobs, False,
                                        _filters(exclude, include), progress, archive=archive,
                                        select=_select(**select), retries=retries,
-                                       dry_run=dry_run, on_item=_on_item(on_item)),
+                                       dry_run=dry_run, on_item=_on_item(on_item),
+                                       moves=_moves(backup, backup_dir, suffix, remove_source_files)),
                      local_dir, remote_dir)
 
     def get_tree(self, remote_dir: PathLike, local_dir: PathLike, *, jobs: int = 4, resume: bool = False,
                  exclude: Sequence[str] = (), include: Sequence[str] = (),
                  progress: Optional[Progress] = None, archive: bool = False, retries: int = 0,
-                 dry_run: bool = False, on_item: Optional[OnItem] = None, **select) -> TreeReport:
+                 dry_run: bool = False, on_item: Optional[OnItem] = None,
+                 backup: bool = False, backup_dir: Optional[str] = None, suffix: Optional[str] = None,
+                 remove_source_files: bool = False, **select) -> TreeReport:
         """Downloads the contents of remote_dir into local_dir (made if
         missing). Every name the server lists is checked before it is used
         and lands only below local_dir; each file lands in a partial renamed
@@ -176,19 +199,23 @@ class _TreeRuns:
         if any file failed. ``archive=True`` copies as ``tf get -r -a``
         does: what ``rsync -a`` keeps, owners and devices too when run as
         root. ``retries=N``: a run whose connection broke is tried again on a
-        new session, up to N times, continuing its partials. ``dry_run`` and
-        ``on_item`` as put_tree's."""
-        return _tree(self._n.copy_tree(False, [_s(_b(remote_dir))], _local(local_dir), True, jobs, resume,
+        new session, up to N times, continuing its partials. ``dry_run``,
+        ``on_item``, ``backup``, ``backup_dir``, ``suffix`` and
+        ``remove_source_files`` as put_tree's (:func:`_moves`)."""
+        return _tree(_native.copy_tree(self._n, False, [_s(_b(remote_dir))], _local(local_dir), True, jobs, resume,
                                        _filters(exclude, include), progress, archive=archive,
                                        select=_select(**select), retries=retries,
-                                       dry_run=dry_run, on_item=_on_item(on_item)),
+                                       dry_run=dry_run, on_item=_on_item(on_item),
+                                       moves=_moves(backup, backup_dir, suffix, remove_source_files)),
                      remote_dir, local_dir)
 
     def mirror(self, src: PathLike, dst: PathLike, *, direction: str, delete: bool = False,
                checksum: bool = False, dry_run: bool = False, jobs: int = 4,
                exclude: Sequence[str] = (), include: Sequence[str] = (),
                progress: Optional[Progress] = None, archive: bool = True, retries: int = 0,
-               on_item: Optional[OnItem] = None, **select) -> TreeReport:
+               on_item: Optional[OnItem] = None,
+               backup: bool = False, backup_dir: Optional[str] = None, suffix: Optional[str] = None,
+               remove_source_files: bool = False, **select) -> TreeReport:
         """Makes ``dst`` a copy of ``src``, as ``tf mirror SRC DST`` does:
         ``direction="up"`` (a local src, a remote dst) or ``"down"`` (a remote
         src, a local dst), always named: there is no default that could
@@ -204,7 +231,9 @@ class _TreeRuns:
         why, as ``tf mirror -i`` prints it) as it is told; ``report.items``
         holds them all. Raises TreeError if anything failed.
         ``delete_excluded=True`` (implies ``delete``) removes what the
-        filters leave out from dst too; ``retries=N`` as put_tree's."""
+        filters leave out from dst too; ``retries=N`` as put_tree's;
+        ``backup``, ``backup_dir``, ``suffix`` and ``remove_source_files`` as
+        for put_tree (:func:`_moves`), what ``delete`` removes kept too."""
         if direction == "up":
             s, d, up = _local(src), _s(_b(dst)), True
         elif direction == "down":
@@ -212,10 +241,11 @@ class _TreeRuns:
         else:
             raise ValueError(f"mirror: direction must be 'up' (local src to remote dst) or 'down' "
                              f"(remote src to local dst), not {direction!r}")
-        return _tree(self._n.mirror(s, d, up, delete, checksum, dry_run, jobs,
+        return _tree(_native.mirror(self._n, s, d, up, delete, checksum, dry_run, jobs,
                                     _filters(exclude, include), progress, archive,
                                     select=_select(**select), retries=retries,
-                                    on_item=_on_item(on_item)), src, dst)
+                                    on_item=_on_item(on_item),
+                                    moves=_moves(backup, backup_dir, suffix, remove_source_files)), src, dst)
 
     def mirror_up(self, local_dir: PathLike, remote_dir: PathLike, **kw) -> TreeReport:
         """mirror(local_dir, remote_dir, direction="up", ...)."""

@@ -551,7 +551,7 @@ class TfFileSystem(AbstractFileSystem):
                 callback.absolute_update(done)
 
         with self._lock:
-            _tree(self._s().native.copy_tree(upload, [src], dest, True, self.tree_jobs, False, [], heard, True),
+            _tree(_native.copy_tree(self._s().native, upload, [src], dest, True, self.tree_jobs, False, [], heard, True),
                   src, dest)
 
     def _open(self, path, mode="rb", block_size=None, autocommit=True, cache_options=None, **kwargs):

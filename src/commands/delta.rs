@@ -13,7 +13,7 @@
 //!   `tfp_wire::delta`), the end frame `E<sha256 of the new file>`, and one
 //!   status frame.
 //!   The new file is built in an upload temporary beside the target
-//!   ([`Upload`]: the old one is never touched), every copy bounded by the
+//!   ([`crate::fsys::upload::Upload`]: the old one is never touched), every copy bounded by the
 //!   old file's size and every byte by `size`, hashed on the way; it
 //!   replaces the target only if its SHA-256 is the client's and the target
 //!   is still the version named by `identity`, keeping its mode and owner as
@@ -21,7 +21,6 @@
 
 use super::transfer::{check_target, direct_io_min, logged, Track};
 use super::{CmdResult, OrFailed, Reply};
-use crate::fsys::upload::Upload;
 use crate::fsys::{FsError, RelPath};
 use crate::session::{denied_or, Session};
 use crate::xferlog::Direction;
@@ -327,7 +326,7 @@ fn put_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
         super::quota::refused(s, "TFDDELTAPUT");
         return Ok(Reply::Frame(failed_frame(Failed::Quota, "Quota exceeded.")));
     }
-    let mut up = Upload::begin(s.root(), &p, direct_io_min(s), s.ctx().cfg.sync_uploads)
+    let mut up = super::backup::begin(s, &p, direct_io_min(s))
         .map_err(|e| super::no_room(&e).unwrap_or_else(|| denied_or(e, Failed::TransferApi).into()))?;
     t.path = Some(p.clone());
     s.chan_mut().tx.send_frame(b"OK")?;

@@ -129,7 +129,13 @@ pub fn del(s: &mut Session, arg: &[u8]) -> CmdResult {
         return Err(Failed::IsDirectory.into());
     }
     let (dir, name) = s.root().parent(&p).denied_or(Failed::NoSuchFile)?;
-    match sys::unlinkat(dir.as_fd(), &name, false).into_fs() {
+    // TFDBACKUP: the file moves to its backup name instead
+    let removed = match super::backup::keep_for(s, &p) {
+        Ok(Some(keep)) => keep.move_away(dir.as_fd(), &name),
+        Ok(None) => sys::unlinkat(dir.as_fd(), &name, false).into_fs(),
+        Err(e) => Err(e),
+    };
+    match removed {
         Ok(()) => Ok(Reply::Ok),
         Err(FsError::NotFound) => Err(Failed::NoSuchFile.into()),
         Err(e) if e.is_denied() => Err(Failed::AccessDenied.into()),

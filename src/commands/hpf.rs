@@ -50,6 +50,11 @@ fn open(s: &Session, arg: &[u8], can: bool, write: bool) -> Result<Opened, Faile
         return Err(Failed::HpfBuffer);
     }
     let existed = s.stat(&p).is_ok();
+    // a write in place keeps no old file: with backups on (TFDBACKUP) it is refused
+    if write && existed && super::backup::on(s) {
+        log::info!("{} PUT in place refused: the session keeps backups", s.peer());
+        return Err(Failed::AccessDenied);
+    }
     let flags = if write {
         libc::O_WRONLY | libc::O_CREAT
     } else {

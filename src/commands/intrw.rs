@@ -238,7 +238,7 @@ fn prepare(s: &Session, arg: &[u8], len: u64) -> Result<Pending, Minus> {
         super::quota::refused(s, "INTWRITE");
         return Err(Minus::Said("quota"));
     }
-    let up = Upload::begin(s.root(), &p, 0, s.ctx().cfg.sync_uploads).map_err(|e| Minus::Temp("temporary file", e))?;
+    let up = super::backup::begin(s, &p, 0).map_err(|e| Minus::Temp("temporary file", e))?;
     Ok(Pending {
         p,
         target,

@@ -6,7 +6,6 @@
 
 use super::{CmdResult, DeniedOr, OrFailed, Reply};
 use crate::fsys::secfs;
-use crate::fsys::upload::Upload;
 use crate::fsys::walk::{Lister, Style};
 use crate::fsys::{FsError, Kind, RelPath};
 use crate::session::{denied_or, Session};
@@ -144,7 +143,7 @@ fn lsv2_common(s: &mut Session, arg: &[u8], recursive: bool) -> CmdResult {
         _ => {}
     }
     let mut budget = super::quota::budget(s, Some(&out));
-    let mut up = Upload::begin(s.root(), &out, 0, s.ctx().cfg.sync_uploads).denied_or(Failed::AccessDenied)?;
+    let mut up = super::backup::begin(s, &out, 0).denied_or(Failed::AccessDenied)?;
     let mut buf = Vec::with_capacity(64 * 1024);
     loop {
         buf.clear();

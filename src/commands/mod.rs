@@ -4,6 +4,7 @@
 //! [`Reply`] and the session sends it.
 
 pub mod access;
+pub mod backup;
 pub mod basic;
 mod batch_budget;
 pub mod compress;

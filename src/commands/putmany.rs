@@ -486,7 +486,7 @@ fn open_target(s: &Session, path: &[u8], held: &mut Option<Held>) -> Result<Uplo
     if let Err(f) = check_target(s, &p, true) {
         return Err((f, "target refused".into(), false));
     }
-    match Upload::begin(s.root(), &p, 0, s.ctx().cfg.sync_uploads) {
+    match super::backup::begin(s, &p, 0) {
         Ok(u) => Ok(u),
         Err(e) => {
             let gone = matches!(e, FsError::Stale)

@@ -95,7 +95,8 @@ pub fn budget(s: &Session, replacing: Option<&RelPath>) -> Option<Budget> {
         info!("{} removed {} stale upload temporaries", s.peer(), u.swept);
     }
     let mut used = u.bytes;
-    if let Some(p) = replacing {
+    // a backup keeps the replaced file: its size stays used
+    if let Some(p) = replacing.filter(|_| !super::backup::on(s)) {
         if let Ok(st) = s.root().lstat(p) {
             if Kind::of(&st) == Kind::File && st.st_uid == q.uid {
                 used = used.saturating_sub(st.st_size.max(0) as u64);

@@ -564,7 +564,16 @@ pub fn done(s: &mut Session, arg: &[u8]) -> CmdResult {
         );
     }
     let size = stage.size;
-    match stage.commit(overwrite, s.ctx().cfg.sync_uploads, want.attrs.unwrap_or_default()) {
+    let keep = match super::backup::keep_for(s, &p) {
+        Ok(k) => k,
+        Err(e) => return stage_failed(s, "TFDSTAGEDONE", e.into()),
+    };
+    match stage.commit(
+        overwrite,
+        s.ctx().cfg.sync_uploads,
+        want.attrs.unwrap_or_default(),
+        keep.as_ref(),
+    ) {
         Ok(()) => {
             info!("{} TFDSTAGEDONE: {size} bytes verified and in place", s.peer());
             Ok(Reply::Ok)

@@ -2,9 +2,9 @@
 //! TFPSFS bits), and the lookup the session dispatches through.
 
 use super::{
-    access, basic, compress, confine, connection, delta, delta_get, fai, fs, getmany, hpf, intrw, keylogin, layer,
-    listing, netlock, notify, putmany, runbash, secfs, stage, stat, time, transfer, transport, tz, user_keys, xcmds,
-    Gate, Tfpsfs,
+    access, backup, basic, compress, confine, connection, delta, delta_get, fai, fs, getmany, hpf, intrw, keylogin,
+    layer, listing, netlock, notify, putmany, runbash, secfs, stage, stat, time, transfer, transport, tz, user_keys,
+    xcmds, Gate, Tfpsfs,
 };
 use crate::dispatch::row;
 use crate::session::Session;
@@ -176,6 +176,8 @@ pub static TABLE: &[Spec] = &[
     // the user's own stages: listed, removed (issue 47 finding 8)
     row("TFDSTAGES", stage::list, ANY, needs(&[bits::LRDIR])),
     row("TFDSTAGEDROP", stage::discard, ANY, needs(&[bits::DFILE])),
+    // tfd's own: what uploads replace and DEL removes is kept (doc/compatibility.md "Backups")
+    row(tfp_wire::backup::COMMAND, backup::tfdbackup, ANY, NOT_TFPSFS),
     // tfd's own: delta uploads (doc/compatibility.md "Delta transfers")
     row("TFDDELTASIG", delta::sig, ANY, needs(&[bits::RFILE])),
     row("TFDDELTASIGP", delta::sig_probed, ANY, needs(&[bits::RFILE])),

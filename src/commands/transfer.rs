@@ -1,9 +1,8 @@
 //! SNDFILE/RCVFILE (framed, CONT/BREAK/OK flow), SUP/SDOWN (raw i32 headers) and
-//! FSIZE/FSIZELS. Uploads go through [`Upload`]: a temporary file renamed into
+//! FSIZE/FSIZELS. Uploads go through [`crate::fsys::upload::Upload`]: a temporary file renamed into
 //! place only when complete.
 
 use super::{CmdError, CmdResult, Reply};
-use crate::fsys::upload::Upload;
 use crate::fsys::{FsError, Kind, RelPath, Root};
 use crate::session::{denied_or, Session};
 use crate::xferlog::Direction;
@@ -163,7 +162,7 @@ fn sndfile_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let p = s.path(path)?;
     check_target(s, &p, overwrite)?;
     let mut budget = super::quota::budget(s, overwrite.then_some(&p));
-    let mut up = Upload::begin(s.root(), &p, direct_io_min(s), s.ctx().cfg.sync_uploads).map_err(upload_error)?;
+    let mut up = super::backup::begin(s, &p, direct_io_min(s)).map_err(upload_error)?;
     t.path = Some(p.clone());
     let chunk = disk_chunk(s);
     s.chan_mut().tx.send_frame(b"CONT")?;
@@ -379,7 +378,7 @@ fn sup_t(s: &mut Session, arg: &[u8], t: &mut Track) -> CmdResult {
     let mut budget = s.path(arg).ok().and_then(|p| super::quota::budget(s, Some(&p)));
     let mut up = s.path(arg).ok().and_then(|p| {
         check_target(s, &p, true).ok()?;
-        Upload::begin(s.root(), &p, direct_io_min(s), s.ctx().cfg.sync_uploads).ok()
+        super::backup::begin(s, &p, direct_io_min(s)).ok()
     });
     let mut failed = up.is_none();
     if !failed {

@@ -8,6 +8,7 @@
 //! act on the confined parent descriptor plus the final name, never following a
 //! final symlink.
 
+pub(crate) mod backup;
 pub(crate) mod entries;
 mod errno;
 pub mod names;

@@ -511,8 +511,15 @@ impl Stage {
     /// attributes, but for the client's `own` mode and mtime where it sent
     /// them (as a batch's file gets them, [`super::upload::Upload::stamp`]);
     /// `overwrite` false fails with `Exists` if the target exists. With
-    /// `sync`, the data is on disk before the name, the name after.
-    pub fn commit(self, overwrite: bool, sync: bool, own: Attrs) -> Result<(), StageError> {
+    /// `sync`, the data is on disk before the name, the name after. `keep`:
+    /// where the replaced file is kept (TFDBACKUP), linked just before.
+    pub fn commit(
+        self,
+        overwrite: bool,
+        sync: bool,
+        own: Attrs,
+        keep: Option<&super::backup::Keep>,
+    ) -> Result<(), StageError> {
         let fd = self.file.as_fd();
         let attrs = if overwrite {
             // only a file the session's user may write is replaced
@@ -520,6 +527,10 @@ impl Stage {
         } else {
             final_attrs(self.dir.as_fd(), &self.name)
         };
+        // before the stage takes the target's attributes: a refusal leaves it as it was
+        if let (true, Some(keep)) = (overwrite, keep) {
+            keep.link(self.dir.as_fd(), &self.name)?;
+        }
         apply_attrs(fd, with_client_mode(attrs, own.mode))?;
         stamp_mtime(fd, own.mtime)?;
         if sync {
@@ -607,7 +618,7 @@ mod tests {
         drop(st);
         let st = Stage::open_existing(&root, &p).unwrap();
         assert_eq!(st.size, 4);
-        st.commit(true, false, Attrs::default()).unwrap();
+        st.commit(true, false, Attrs::default(), None).unwrap();
         assert_eq!(std::fs::read(tmp.join("t")).unwrap(), b"new!");
         let m = std::fs::metadata(tmp.join("t")).unwrap();
         assert_eq!(m.permissions().mode() & 0o777, 0o640, "the target's mode");

@@ -32,6 +32,7 @@
 //! directory entry are on stable storage: fsync of the file, link or rename,
 //! fsync of the directory.
 
+use super::backup::Keep;
 use super::tempmark::{self, TempKind};
 use super::{cname, FsError, Kind, RelPath, Root};
 use std::ffi::{CStr, CString};
@@ -235,6 +236,8 @@ pub struct Upload {
     dev: Option<u64>,
     /// Bytes written so far.
     pub written: u64,
+    /// Where the file this upload replaces is kept (TFDBACKUP).
+    keep: Option<Keep>,
 }
 
 /// Whether this process links its `O_TMPFILE` files by descriptor
@@ -289,6 +292,7 @@ impl Upload {
             fresh: false,
             dev: None,
             written: 0,
+            keep: None,
         }
     }
 
@@ -320,6 +324,12 @@ impl Upload {
             }
         }
         Err(FsError::Exists)
+    }
+
+    /// Keeps the file an overwriting commit replaces at `keep`'s backup
+    /// name, linked there just before the new file takes the name.
+    pub(crate) fn keep_replaced(&mut self, keep: Option<Keep>) {
+        self.keep = keep;
     }
 
     /// Whether the file in progress has no name (`O_TMPFILE`).
@@ -428,6 +438,9 @@ impl Upload {
         if self.sync {
             // the data and its size; the name comes with the directory's fsync
             self.file.file().sync_data()?;
+        }
+        if let (true, Some(keep)) = (overwrite, &self.keep) {
+            keep.link(self.dir.as_fd(), &self.name)?;
         }
         let r = match &self.temp {
             Temp::Anonymous => self.link_anonymous(overwrite, attrs.is_some_and(|a| a.1.is_some())),

@@ -9,6 +9,7 @@ mod cli;
 mod cli_archive;
 mod cli_archive_setid;
 mod cli_archive_tree;
+mod cli_backup;
 mod cli_batch;
 mod cli_compress;
 mod cli_compress_get;

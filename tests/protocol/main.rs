@@ -5,6 +5,7 @@
 //! One test binary per area (doc/testing.md): the files share one process, so a
 //! test must not touch process-wide state (environment, working directory, umask).
 
+mod backup;
 mod big;
 mod cancel_points;
 mod client_api;

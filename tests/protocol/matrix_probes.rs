@@ -100,6 +100,8 @@ pub(super) fn probe(name: &str) -> Option<Probe> {
         // a missing directory lists no stage; a missing stage removes nothing
         "TFDSTAGES" => p(&flag_missing, Flow::Chunks),
         "TFDSTAGEDROP" => p(MISSING, Flow::Frame),
+        // backups off, as a session starts: nothing changes
+        "TFDBACKUP" => p(b"off", Flow::Frame),
         // the probe: a batch of no files is answered OK alone
         "TFDPUTMANY" => p(b"0", Flow::Frame),
         "TFDGETMANY" => p(b"0", Flow::Frame),

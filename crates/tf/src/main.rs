@@ -49,6 +49,7 @@ mod v251_fs;
 mod watch;
 mod xfer;
 mod xfer_error;
+mod xfer_moves;
 mod xfer_select;
 
 /// The head of `tf --help`, before the options (from the option table).

@@ -52,7 +52,8 @@ pub fn opening(cmd: &str, args: &[String], cfg: &ClientConfig, fai: bool) -> Ope
             std::fs::symlink_metadata(std::ffi::OsStr::from_bytes(&glob::unescape(s.as_bytes())))
                 .is_ok_and(|m| m.is_dir())
         });
-    if !o.run.recursive || !dirs {
+    // with --backup the pool opens once the server's setting is known
+    if !o.run.recursive || !dirs || o.run.backup.is_some() {
         return Opening::default();
     }
     Opening::start(cfg, o.run.jobs, upload, o.run.resume)
@@ -171,6 +172,10 @@ fn parse<'a>(cmd: &'a str, args: &[String], read: bool) -> Result<Opts, Usage<'a
     let select = select_of(&g).map_err(bad)?;
     let show = Show::of(&g, true);
     let dry_run = g.flag("-n");
+    let (backup, remove_source) = (g.backup(), g.flag("--remove-source-files"));
+    if let Some(Err(m)) = backup.as_ref().map(|w| w.check()) {
+        return Err(wrong(Wrong::Parse(ParseError::Bad(m))));
+    }
     let mut pos = g.positional;
     let lone = lone_pattern(&pos.iter().map(String::as_str).collect::<Vec<_>>()).is_some();
     if lone {
@@ -197,6 +202,8 @@ fn parse<'a>(cmd: &'a str, args: &[String], read: bool) -> Result<Opts, Usage<'a
         select,
         dry_run,
         itemize: show != Show::Quiet,
+        backup,
+        remove_source,
     };
     Ok(Opts {
         run,

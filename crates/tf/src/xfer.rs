@@ -59,6 +59,11 @@ struct Opts {
     /// `--max-size`, `--min-size`, `--update`, `--ignore-existing`,
     /// `--existing` (xfer_select.rs).
     select: tfp_client::tree::select::Select,
+    // backups and moves (issue 68)
+    /// `-b`, `--backup-dir`, `--suffix` (put and get).
+    backup: Option<tfp_client::engine::backup::Wanted>,
+    /// `--remove-source-files` (put and get).
+    remove_source: bool,
 }
 
 fn parse(args: &[String]) -> Result<Opts, XferError> {
@@ -68,6 +73,7 @@ fn parse(args: &[String]) -> Result<Opts, XferError> {
     };
     let g = commands::parse(Family::Transfer, args).map_err(said)?;
     let select = tf::options::commands::select::select_of(&g).map_err(|e| XferError::Said(e.0))?;
+    let (backup, remove_source) = (g.backup(), g.flag("--remove-source-files"));
     let o = Opts {
         offset: g.num("--offset"),
         resume: g.flag("--resume"),
@@ -85,7 +91,15 @@ fn parse(args: &[String]) -> Result<Opts, XferError> {
         resumed: String::new(),
         dest: Dest::Known,
         select,
+        backup,
+        remove_source,
     };
+    if let Some(Err(m)) = o.backup.as_ref().map(|w| w.check()) {
+        return Err(XferError::Said(m));
+    }
+    if (o.backup.is_some() || o.remove_source) && o.offset.is_some() {
+        return Err("--backup and --remove-source-files exclude --offset (a write in place keeps no old file)".into());
+    }
     if o.positional.len() != 2 {
         return Err("needs a source and a destination".into());
     }
@@ -244,6 +258,12 @@ pub fn run_put(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String], dest: De
     o.again = x.invoked.command(&words);
     words.push("--resume");
     o.resumed = x.invoked.command(&words);
+    let moving = o.backup.is_some() || o.remove_source;
+    if moving && (!matches!(cmd, "put" | "get") || o.positional.iter().any(|p| p == "-")) {
+        return fail(format!(
+            "{cmd}: --backup and --remove-source-files are for put and get of a file (not -)"
+        ));
+    }
     if matches!(cmd, "put" | "get") {
         let ends = (o.positional[0].as_str(), o.positional[1].as_str());
         if let Some(line) = super::xfer_select::skip(c, &o.select, cmd == "put", ends) {
@@ -299,9 +319,14 @@ pub fn run_put(x: &mut super::ctx::Ctx<'_>, cmd: &str, args: &[String], dest: De
     } else {
         Vec::new()
     };
-    let code = match upload(c, cfg, cmd, &o, src) {
-        Ok(code) => code,
-        Err(e) => fail(e),
+    let code = match moving {
+        true => super::xfer_moves::put(c, cfg, &o.positional, o.backup.as_ref(), o.remove_source, |c, cfg| {
+            upload(c, cfg, cmd, &o, src)
+        }),
+        false => match upload(c, cfg, cmd, &o, src) {
+            Ok(code) => code,
+            Err(e) => fail(e),
+        },
     };
     if code != ExitCode::SUCCESS && !made.is_empty() {
         undo_parents(c, &made);
@@ -429,6 +454,14 @@ fn delta_rule(o: &Opts) -> upload::DeltaRule {
     }
 }
 
+/// The directory `target` is in (`.` for a bare name).
+fn parent_of(target: &Path) -> std::path::PathBuf {
+    match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    }
+}
+
 /// A note for the signal thread, dropped when the command ends.
 struct Noted(u64);
 
@@ -548,9 +581,16 @@ fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Resu
     let counter = Arc::new(AtomicU64::new(0));
     let told = Arc::new(AtomicU64::new(0));
     let bar = told_bar(told.clone(), counter.clone());
+    let backups = match o.backup.as_ref().map(|w| w.local(&parent_of(target))).transpose() {
+        Ok(b) => b.map(Arc::new),
+        Err(e) => return Err(XferError::Said(format!("--backup-dir: {e}"))),
+    };
     let req = download::Request {
         remote: remote.as_bytes(),
-        target: target.into(),
+        target: match &backups {
+            Some(b) => download::Target::Keeping(target, b),
+            None => target.into(),
+        },
         streams: o.streams.max(1),
         bufsz: o.bufsz,
         resume: o.resume,
@@ -573,6 +613,7 @@ fn get_file(c: &mut Client, cfg: &ClientConfig, o: &Opts, target: &Path) -> Resu
         }
     }
     let e = match r {
+        Ok(()) if o.remove_source => return Ok(super::xfer_moves::got(c, target, remote)),
         Ok(()) => return Ok(ExitCode::SUCCESS),
         Err(e) => e,
     };

@@ -177,6 +177,8 @@ pub struct ClientConfig {
     pub pace: Option<std::sync::Arc<tfp_channel::bandwidth::Pace>>,
     /// Connect over this address family only (None: the name's first address).
     pub family: Option<dial::Family>,
+    /// TFDBACKUP, sent on every connection once entered (`--backup` of an upload).
+    pub backup: Option<tfp_wire::backup::Backup>,
     /// The parsed public key and the PEM it came from, shared by clones: parsing
     /// the PEM costs a client more than the RSA operation itself.
     parsed: std::sync::Arc<std::sync::Mutex<Option<ParsedKey>>>,
@@ -200,6 +202,7 @@ impl ClientConfig {
             login: None,
             keys: None,
             jail: None,
+            backup: None,
             cancel: None,
             meter: None,
             compress: Default::default(),
@@ -459,7 +462,7 @@ impl Client {
                 st => return Err(Error::Handshake("injail", st)),
             }
         }
-        Ok(())
+        engine::backup::on_entry(self, cfg)
     }
 
     /// Connects through the Fast Access Interface: `FAI://<token>` instead of
@@ -501,6 +504,7 @@ impl Client {
                 r => r?,
             }
         }
+        engine::backup::on_entry(&mut c, cfg)?;
         Ok((
             c,
             FaiToken {

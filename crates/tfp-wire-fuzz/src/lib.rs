@@ -19,9 +19,11 @@ use tfp_wire::frame::{self, FrameError};
 use tfp_wire::secfs::{self as sfs, Perms};
 use tfp_wire::{command, hpf, MAX_FRAME};
 
+mod backup;
 pub mod reader;
 mod user_keys;
 
+pub use backup::backup;
 use reader::Reader;
 pub use user_keys::user_keys;
 
@@ -46,6 +48,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("user_keys", user_keys),
     ("host_key", host_key),
     ("compress", compress),
+    ("backup", backup),
 ];
 
 /// Frame headers and the frame stream (wire-notes §1, §2.4).

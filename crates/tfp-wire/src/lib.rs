@@ -34,6 +34,7 @@
 //! ```
 
 pub mod aes;
+pub mod backup;
 pub mod batch;
 pub mod cipher;
 pub mod command;

@@ -9,6 +9,7 @@
 //! root, the owner) of the regular file it replaces, else what a new file
 //! would get, optionally the server's mtime, and is renamed over the name.
 
+use crate::engine::backup::Backups;
 use crate::engine::landing::Landing;
 use crate::engine::mtime::system_time;
 use crate::temporaries;
@@ -18,6 +19,7 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tfd_sys as sys;
 use tfp_wire::entry::Mtime;
 
@@ -27,6 +29,9 @@ pub struct Beside {
     name: CString,
     /// The directory as the user would name it (for messages only).
     dir_shown: PathBuf,
+    /// Where the file a commit replaces is kept (`--backup`), and its path
+    /// below the destination's root.
+    keep: Option<(Arc<Backups>, Vec<u8>)>,
 }
 
 /// The first 200 bytes of `name` (never half a UTF-8 character): a long
@@ -62,7 +67,16 @@ impl Beside {
             dir,
             name: cstr(name)?,
             dir_shown,
+            keep: None,
         })
+    }
+
+    /// [`Beside::path`] whose commit keeps the file it replaces in
+    /// `backups` (the target's directory being the destination's root).
+    pub fn path_keeping(target: &Path, backups: Option<Arc<Backups>>) -> io::Result<Beside> {
+        let mut b = Beside::path(target)?;
+        b.keep = backups.map(|k| (k, b.name.as_bytes().to_vec()));
+        Ok(b)
     }
 
     /// File `rel` below a tree's target, its directory reached through the
@@ -73,6 +87,7 @@ impl Beside {
             dir,
             name: cstr(name)?,
             dir_shown,
+            keep: land.backup_of(rel),
         })
     }
 
@@ -168,6 +183,9 @@ impl Beside {
         sys::fchmod(file.as_fd(), mode)?;
         if let Some(t) = mtime {
             file.set_modified(system_time(t))?;
+        }
+        if let Some((backups, rel)) = &self.keep {
+            backups.link(self.dir.as_fd(), &self.name, rel)?;
         }
         sys::renameat2(self.dir.as_fd(), tmp, self.dir.as_fd(), &self.name, false)?;
         // in a directory others can write, `tmp` may have been swapped for

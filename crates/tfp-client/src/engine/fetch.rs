@@ -35,7 +35,7 @@ pub fn fetch(
 ) -> Result<Fetched, Error> {
     // the local copy, looked at once: a delta's basis, or none
     let here = match req.target {
-        Target::Path(p) => Some(p.symlink_metadata()),
+        Target::Path(p) | Target::Keeping(p, _) => Some(p.symlink_metadata()),
         Target::Within(..) => None,
     };
     // no local copy: nothing for a delta to start from, so the size is

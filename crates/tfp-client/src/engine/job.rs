@@ -51,6 +51,8 @@ pub enum Target<'a> {
     /// File `rel` below a tree's landing (`get -r`, `mirror`): reached only
     /// through the landing's descriptor, given the server's mtime.
     Within(&'a Landing, &'a [u8]),
+    /// A file the user named whose replaced file is kept (`--backup`).
+    Keeping(&'a Path, &'a std::sync::Arc<crate::engine::backup::Backups>),
 }
 
 impl<'a> From<&'a Path> for Target<'a> {
@@ -64,6 +66,7 @@ impl Target<'_> {
         match *self {
             Target::Path(p) => Beside::path(p),
             Target::Within(l, rel) => Beside::within(l, rel),
+            Target::Keeping(p, b) => Beside::path_keeping(p, Some(b.clone())),
         }
     }
 
@@ -74,7 +77,7 @@ impl Target<'_> {
 
     pub(super) fn shown(&self) -> PathBuf {
         match *self {
-            Target::Path(p) => p.to_path_buf(),
+            Target::Path(p) | Target::Keeping(p, _) => p.to_path_buf(),
             Target::Within(l, rel) => l.path().join(std::ffi::OsStr::from_bytes(rel)),
         }
     }

@@ -6,12 +6,14 @@
 //! (client::engine: its resumable partial and journal beside the final name,
 //! in the directory handed out here, renamed over it when complete).
 
+use crate::engine::backup::Backups;
 use crate::tree::names;
 use std::ffi::{CString, OsStr};
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tfd_sys as sys;
 
@@ -44,6 +46,9 @@ fn blocked(rel: &[u8], e: io::Error) -> io::Error {
 pub struct Landing {
     root: OwnedFd,
     path: PathBuf,
+    /// Where replaced files are kept (`--backup`), and this landing's path
+    /// below the destination's root the backups are placed by.
+    backups: Option<(Arc<Backups>, Vec<u8>)>,
 }
 
 impl Landing {
@@ -59,7 +64,22 @@ impl Landing {
         Ok(Landing {
             root,
             path: dir.to_path_buf(),
+            backups: None,
         })
+    }
+
+    /// This landing keeping every file a download replaces in `backups`
+    /// (its own root being the destination's).
+    pub fn keeping(mut self, backups: Option<Arc<Backups>>) -> Landing {
+        self.backups = backups.map(|b| (b, Vec::new()));
+        self
+    }
+
+    /// Where a replaced file `rel` below this landing is kept, and its path
+    /// below the destination's root.
+    pub fn backup_of(&self, rel: &[u8]) -> Option<(Arc<Backups>, Vec<u8>)> {
+        let (b, at) = self.backups.as_ref()?;
+        Some((b.clone(), join(at, rel)))
     }
 
     /// The target directory as the user named it (for messages).
@@ -73,6 +93,7 @@ impl Landing {
         Ok(Landing {
             root: self.dir(rel)?,
             path: self.path.join(OsStr::from_bytes(rel)),
+            backups: self.backups.as_ref().map(|(b, at)| (b.clone(), join(at, rel))),
         })
     }
 
@@ -112,6 +133,15 @@ impl Landing {
             None => (&b""[..], rel),
         };
         Ok((self.dir(parent)?, name, self.path.join(OsStr::from_bytes(parent))))
+    }
+}
+
+/// `a/b` (`a` empty: `b`).
+fn join(a: &[u8], b: &[u8]) -> Vec<u8> {
+    if a.is_empty() {
+        b.to_vec()
+    } else {
+        [a, b"/", b].concat()
     }
 }
 

@@ -38,6 +38,7 @@
 //! Every one keeps the rule: a target is the old file or the new one, never
 //! a mix.
 
+pub mod backup;
 pub mod beside;
 pub mod capped;
 pub mod delta;

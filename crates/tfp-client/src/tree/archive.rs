@@ -28,6 +28,8 @@ fn mirror_options(o: &Options, keeps: Keeps, upload: bool) -> mirror::Options {
         keeps,
         copy_links: o.copy_links,
         select: o.select.clone(),
+        backup: o.backup.clone(),
+        remove_source: o.remove_source,
     }
 }
 

@@ -70,7 +70,8 @@ pub fn put(
         && locals
             .iter()
             .any(|l| std::fs::symlink_metadata(l).is_ok_and(|m| m.is_dir()));
-    if tree {
+    // with --backup the pool opens once the server's setting is known
+    if tree && o.backup.is_none() {
         start_pool(
             &mut t,
             cfg,
@@ -199,8 +200,7 @@ pub fn put(
         make: dirs,
         ..Dirs::default()
     };
-    send(c, cfg, o, &files, &mut dirs, &mut t)?;
-    copy_trees(c, cfg, o, (&trees, dest_is_dir), &mut t)?;
+    send_all(c, cfg, o, (&files, &mut dirs), (&trees, dest_is_dir, &dest), &mut t)?;
     Ok(t.report)
 }
 
@@ -229,6 +229,28 @@ fn left_by_size(o: &Options, u: &Up, t: &Tally<'_>) -> bool {
         t.note(format!("put: {}: {why}, skipped", escape::path(&u.local)));
     }
     why.is_some()
+}
+
+/// The files and trees sent (the server keeping what they replace as
+/// `o.backup` asks, on every session of the run), then, with
+/// `--remove-source-files`, the local files whose copies are proven.
+fn send_all(
+    c: &mut Client,
+    cfg: &ClientConfig,
+    o: &Options,
+    (files, dirs): (&[Up], &mut Dirs),
+    (trees, dest_is_dir, dest): (&[ArchiveTree], bool, &[u8]),
+    t: &mut Tally<'_>,
+) -> Result<(), Error> {
+    let own = super::backups::remote_start(c, cfg, o.backup.as_ref(), dest)?;
+    let sent = send(c, &own, o, files, dirs, t).and_then(|()| copy_trees(c, &own, o, (trees, dest_is_dir), t));
+    super::backups::remote_end(c, o.backup.as_ref());
+    sent?;
+    if o.remove_source {
+        let pairs: Vec<_> = files.iter().map(|u| (u.local.clone(), u.remote.clone())).collect();
+        super::moves::remove_local(c, &pairs, t)?;
+    }
+    Ok(())
 }
 
 /// What the destination is (`None` inside: nothing there) and, for `-a`

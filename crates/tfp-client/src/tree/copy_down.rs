@@ -163,6 +163,17 @@ pub fn get(
     for (src, to, ahead, named) in &g.trees {
         super::archive::down(c, cfg, (src, *ahead, named), to, o, o.keeps.unwrap_or_default(), &mut t)?;
     }
+    if o.remove_source {
+        let pairs: Vec<_> = (g.files.iter())
+            .filter_map(|f| {
+                Some((
+                    g.landings.get(f.at)?.path().join(std::ffi::OsStr::from_bytes(&f.rel)),
+                    f.remote.clone(),
+                ))
+            })
+            .collect();
+        super::moves::remove_remote(c, &pairs, &mut t)?;
+    }
     Ok(t.report)
 }
 
@@ -239,9 +250,9 @@ fn gather(
             None if o.dry_run || o.itemize => {
                 tell_file(here, name, &st, t);
                 // a dry run too: where it would land is opened (never made)
-                gather_file(here, name, src, g, t)
+                gather_file(o, here, name, src, g, t)
             }
-            None => gather_file(here, name, src, g, t),
+            None => gather_file(o, here, name, src, g, t),
         },
         Kind::Dir if !o.recursive => t.local(format!("get: {shown}: is a directory (use get -r)")),
         Kind::Dir if by_mirror(o) => {
@@ -327,7 +338,7 @@ fn tell_file(here: &Here<'_>, name: &[u8], st: &listing::Stat, t: &Tally<'_>) {
 }
 
 /// A single file's landing: the directory it goes in.
-fn gather_file(here: &Here<'_>, name: &[u8], src: &[u8], g: &mut Gathered, t: &mut Tally<'_>) {
+fn gather_file(o: &Options, here: &Here<'_>, name: &[u8], src: &[u8], g: &mut Gathered, t: &mut Tally<'_>) {
     let (dir, rel) = if here.is_dir {
         (here.local.to_path_buf(), name.to_vec())
     } else {
@@ -342,7 +353,7 @@ fn gather_file(here: &Here<'_>, name: &[u8], src: &[u8], g: &mut Gathered, t: &m
             .unwrap_or_default();
         (parent, file)
     };
-    match Landing::open(&dir) {
+    match keeping(o, &dir, Landing::open(&dir)) {
         Ok(l) => {
             g.landings.push(l);
             g.files.push(Down {
@@ -354,6 +365,13 @@ fn gather_file(here: &Here<'_>, name: &[u8], src: &[u8], g: &mut Gathered, t: &m
         }
         Err(e) => t.local(format!("get: {}: {e}", escape::path(&dir))),
     }
+}
+
+/// `land` (opened at the destination `dir`) keeping what it replaces as
+/// `--backup` asks.
+fn keeping(o: &Options, dir: &Path, land: std::io::Result<Landing>) -> std::io::Result<Landing> {
+    let backups = o.backup.as_ref().map(|w| w.local(dir)).transpose()?;
+    Ok(land?.keeping(backups.map(std::sync::Arc::new)))
 }
 
 /// A tree's landing: a new directory of its name in the destination, the
@@ -370,12 +388,12 @@ fn tree_landing(
 ) -> Result<Option<Landing>, Error> {
     let local = here.local;
     let target = if here.is_dir && !name.is_empty() && !o.contents {
-        Landing::open(local).and_then(|l| l.create_dir(name).and_then(|()| l.sub(name)))
+        keeping(o, local, Landing::open(local)).and_then(|l| l.create_dir(name).and_then(|()| l.sub(name)))
     } else if here.is_dir {
-        Landing::open(local)
+        keeping(o, local, Landing::open(local))
     } else {
         t.ev.making_destination();
-        std::fs::create_dir(local).and_then(|()| Landing::open(local))
+        std::fs::create_dir(local).and_then(|()| keeping(o, local, Landing::open(local)))
     };
     match target {
         Ok(l) => Ok(Some(l)),

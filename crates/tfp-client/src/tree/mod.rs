@@ -15,6 +15,7 @@
 //! a link planted in the target.
 
 mod archive;
+pub mod backups;
 pub mod copy;
 pub mod copy_down;
 pub mod filter;
@@ -22,6 +23,7 @@ pub mod glob;
 pub mod itemize;
 pub mod listed;
 pub mod mirror;
+pub mod moves;
 pub mod names;
 pub mod options;
 pub mod select;

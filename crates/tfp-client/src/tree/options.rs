@@ -53,6 +53,13 @@ pub struct Options {
     /// through the plan (as with `-a`, keeping what `keeps` says), which
     /// moves what differs and says why; a file source is compared first.
     pub itemize: bool,
+    // backups and moves (issue 68)
+    /// `--backup`, `--backup-dir`, `--suffix`: every file the run replaces
+    /// at the destination is kept (rsync's meaning).
+    pub backup: Option<crate::engine::backup::Wanted>,
+    /// `--remove-source-files`: each source file whose copy is proven the
+    /// same is removed once the run is over.
+    pub remove_source: bool,
 }
 
 impl Options {
@@ -78,6 +85,8 @@ impl Default for Options {
             select: Select::default(),
             dry_run: false,
             itemize: false,
+            backup: None,
+            remove_source: false,
         }
     }
 }

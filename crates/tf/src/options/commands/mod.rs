@@ -6,6 +6,7 @@
 
 use tfp_wire::compress::Choice;
 
+mod backup;
 pub mod select;
 
 /// A group of commands sharing one parser: every option of the group is
@@ -586,9 +587,9 @@ pub static LONG_NAMES: &[(Family, &str, &str)] = &[
     (Family::Mirror, "-L", "--copy-links"),
 ];
 
-/// Every long name: the table's and [`visible`]'s.
+/// Every long name: the table's, [`visible`]'s and [`backup`]'s.
 fn long_names() -> impl Iterator<Item = &'static (Family, &'static str, &'static str)> {
-    LONG_NAMES.iter().chain(visible::LONG_NAMES)
+    LONG_NAMES.iter().chain(visible::LONG_NAMES).chain(backup::LONG_NAMES)
 }
 
 /// The long name of `o`, if it has one.
@@ -607,9 +608,13 @@ fn row_name(family: Family, word: &str) -> &str {
 }
 
 /// Every row: the table's and the blocks kept in files of their own
-/// ([`select`], [`visible`]).
+/// ([`select`], [`visible`], [`backup`]).
 pub fn all() -> impl Iterator<Item = &'static CmdOpt> {
-    COMMAND_OPTIONS.iter().chain(select::ROWS).chain(visible::ROWS)
+    COMMAND_OPTIONS
+        .iter()
+        .chain(select::ROWS)
+        .chain(visible::ROWS)
+        .chain(backup::ROWS)
 }
 
 /// The options of `family`.

@@ -29,7 +29,15 @@ pub(super) fn here(
 ) -> Vec<Vec<u8>> {
     let mut failed_dirs: Vec<Vec<u8>> = Vec::new();
     for r in &p.remove {
-        match sync::remove_below(root.as_fd(), &r.rel) {
+        let removed = match land.backup_of(&r.rel).filter(|_| r.kind != Kind::Dir) {
+            // --backup: the file moves to its backup name
+            Some((b, rel)) => land.parent_of(&r.rel).and_then(|(dir, name, _)| {
+                let name = std::ffi::CString::new(name).map_err(std::io::Error::other)?;
+                b.move_away(dir.as_fd(), &name, &rel)
+            }),
+            None => sync::remove_below(root.as_fd(), &r.rel),
+        };
+        match removed {
             Ok(()) if r.extra => *deleted += 1,
             Ok(()) => {}
             Err(e) => {

@@ -16,6 +16,7 @@ use super::names::rjoin;
 use super::select::Select;
 use super::sync::{self, Keeps, Plan, Rule, Side};
 use crate::caps::{Ext, Known};
+use crate::engine::backup::Wanted;
 use crate::engine::download::many::{self, Sessions};
 use crate::engine::download::one::Partials;
 use crate::engine::download::plan::File;
@@ -73,6 +74,13 @@ pub struct Options {
     // Selection (issue 68)
     /// Sizes, update modes and `--delete-excluded`, applied to the plan.
     pub select: Select,
+    // backups and moves (issue 68)
+    /// `--backup`, `--backup-dir`, `--suffix`: every file the run replaces
+    /// or removes at the destination is kept (rsync's meaning).
+    pub backup: Option<Wanted>,
+    /// `--remove-source-files`: each source file whose copy is proven the
+    /// same is removed once the run is over ([`super::moves`]).
+    pub remove_source: bool,
 }
 
 impl Default for Options {
@@ -89,6 +97,8 @@ impl Default for Options {
             keeps: Keeps::archive(),
             copy_links: false,
             select: Select::default(),
+            backup: None,
+            remove_source: false,
         }
     }
 }
@@ -154,7 +164,11 @@ pub fn mirror(
         listed_ahead: false,
         named: Vec::new(),
     };
-    let r = run(c, cfg, &ends, o, &mut t)?;
+    let backup = o.backup.as_ref().filter(|_| o.upload && !o.dry_run);
+    let own = super::backups::remote_start(c, cfg, backup, &ends.remote)?;
+    let r = run(c, &own, &ends, o, &mut t);
+    super::backups::remote_end(c, backup);
+    let r = r?;
     let (summary, planned) = r.map_or((None, Vec::new()), |(s, p)| (Some(s), p));
     Ok(MirrorReport {
         report: t.report,
@@ -406,6 +420,9 @@ fn plan_of(
     };
     let mut p = sync::plan(src, dst, rule, delete, keeps);
     o.select.prune(&mut p, src, dst);
+    if let Some(w) = &o.backup {
+        super::backups::file_by_file(&mut p, dst, w);
+    }
     p
 }
 
@@ -494,7 +511,7 @@ fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Ta
             return Ok(None);
         }
     }
-    let (land, root) = match Landing::open(&dst).and_then(|l| std::fs::File::open(&dst).map(|f| (l, f))) {
+    let (land, root) = match landing(o, &dst) {
         Ok(x) => x,
         Err(e) => {
             t.local(format!("{}: {dst_arg}: {e}", t.verb));
@@ -558,7 +575,16 @@ fn down(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Ta
         t,
     );
     n.transferred += nodes;
+    super::moves::after(c, (o.remove_source, false), (&theirs, &dst, &src), t)?;
     Ok(Some((n, Vec::new())))
+}
+
+/// The landing at `dst` (keeping what it replaces as `o.backup` asks) and
+/// `dst` open.
+fn landing(o: &Options, dst: &Path) -> std::io::Result<(Landing, std::fs::File)> {
+    let backups = o.backup.as_ref().map(|w| w.local(dst)).transpose()?;
+    let land = Landing::open(dst)?.keeping(backups.map(std::sync::Arc::new));
+    Ok((land, std::fs::File::open(dst)?))
 }
 
 /// What an upload keeps: `o`'s keeps where the server has archive batches
@@ -742,5 +768,6 @@ fn up(c: &mut Client, cfg: &ClientConfig, ends: &Ends, o: &Options, t: &mut Tall
             }
         };
     }
+    super::moves::after(c, (o.remove_source, true), (&ours, &src, &dst), t)?;
     Ok(Some((n, Vec::new())))
 }
